@@ -1,0 +1,42 @@
+//! Exit codes and the one-line error message a user sees.
+
+use tether_connect::ConnectError;
+use tether_schema::SchemaError;
+
+pub const FAILURE: i32 = 1;
+pub const USAGE: i32 = 2;
+pub const CONNECT: i32 = 3;
+
+/// A usage or configuration error raised by the CLI itself.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The exit code an error maps to.
+pub fn code(e: &anyhow::Error) -> i32 {
+    for cause in e.chain() {
+        if let Some(c) = cause.downcast_ref::<ConnectError>() {
+            return match c {
+                ConnectError::UnknownScheme(_) | ConnectError::InvalidUrl { .. } => USAGE,
+                ConnectError::SqliteFileMissing(_) | ConnectError::Connect { .. } => CONNECT,
+                ConnectError::Query { .. } | ConnectError::NotFound { .. } => FAILURE,
+            };
+        }
+        if cause.downcast_ref::<SchemaError>().is_some() || cause.downcast_ref::<UsageError>().is_some() {
+            return USAGE;
+        }
+    }
+    FAILURE
+}
+
+/// The error and its causes on one line.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}

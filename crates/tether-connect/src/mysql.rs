@@ -1,0 +1,220 @@
+//! MariaDB/MySQL connections and introspection from `information_schema`.
+//!
+//! A MySQL "database" is Tether's whole schema: `schema` is null on every table and
+//! foreign keys into other databases keep their `referenced_schema`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, OptsBuilder};
+use tether_schema::{Column, FkAction, ForeignKey, Identity, Schema, Table, UniqueKey};
+
+use crate::error::ConnectError;
+use crate::types;
+use crate::url::ServerUrl;
+
+/// One line describing a mysql_async error, with the server's code and SQL state.
+pub fn describe(e: &mysql_async::Error) -> String {
+    match e {
+        mysql_async::Error::Server(s) => format!("server error {} ({}): {}", s.code, s.state, s.message),
+        other => other.to_string(),
+    }
+}
+
+pub fn opts(server: &ServerUrl) -> OptsBuilder {
+    let mut b = OptsBuilder::default()
+        .ip_or_hostname(server.host.clone())
+        .tcp_port(server.port)
+        .user(Some(server.user.clone()))
+        .pass(server.password.clone())
+        .db_name(server.database.clone())
+        .prefer_socket(false);
+    if let Some(s) = &server.socket {
+        b = b.socket(Some(s.clone()));
+    }
+    b
+}
+
+pub async fn connect(server: &ServerUrl, shown: &str) -> Result<Conn, ConnectError> {
+    let fut = Conn::new(opts(server));
+    match tokio::time::timeout(std::time::Duration::from_secs(10), fut).await {
+        Ok(Ok(c)) => Ok(c),
+        Ok(Err(e)) => Err(ConnectError::Connect {
+            url: shown.to_string(),
+            message: describe(&e),
+        }),
+        Err(_) => Err(ConnectError::Connect {
+            url: shown.to_string(),
+            message: "timed out after 10 s".into(),
+        }),
+    }
+}
+
+type ColumnRow = (String, String, String, String, Option<String>, String, Option<String>);
+type FkRow = (String, String, String, Option<String>, String, String, String, String);
+
+/// Reads the schema of the URL's database.
+pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<Schema, ConnectError> {
+    let q = |what: &'static str| {
+        let url = shown.to_string();
+        move |e: mysql_async::Error| ConnectError::Query {
+            url: url.clone(),
+            what: what.to_string(),
+            message: describe(&e),
+        }
+    };
+    let version: Option<String> = conn
+        .query_first("SELECT VERSION()")
+        .await
+        .map_err(q("reading the server version"))?;
+    let mariadb = version.unwrap_or_default().contains("MariaDB");
+
+    let names: Vec<String> = conn
+        .exec(
+            "SELECT TABLE_NAME FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+            (database,),
+        )
+        .await
+        .map_err(q("listing tables"))?;
+    let mut tables: Vec<Table> = names
+        .into_iter()
+        .map(|name| Table {
+            name,
+            schema: None,
+            columns: vec![],
+            primary_key: vec![],
+            unique_keys: vec![],
+            foreign_keys: vec![],
+        })
+        .collect();
+    let index: HashMap<String, usize> = tables.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+
+    let cols: Vec<ColumnRow> = conn
+        .exec(
+            "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, GENERATION_EXPRESSION \
+             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION",
+            (database,),
+        )
+        .await
+        .map_err(q("reading columns"))?;
+    for (table, name, column_type, nullable, default, extra, generation) in cols {
+        let Some(&ti) = index.get(&table) else { continue };
+        let extra_l = extra.to_ascii_lowercase();
+        let generated = extra_l.contains("generated") && !extra_l.contains("default_generated");
+        let default = if generated {
+            None
+        } else {
+            normalize_default(default, &extra_l, mariadb)
+        };
+        tables[ti].columns.push(Column {
+            name,
+            normalized_type: types::mysql(&column_type),
+            engine_type: column_type,
+            nullable: nullable == "YES",
+            default,
+            identity: extra_l.contains("auto_increment").then_some(Identity::AutoIncrement),
+            generated: if generated {
+                Some(generation.unwrap_or_default())
+            } else {
+                None
+            },
+        });
+    }
+
+    // Unique indexes, including PRIMARY. An index with a NULL column (MySQL 8
+    // functional key part) cannot be referenced and is skipped.
+    let keys: Vec<(String, String, i64, Option<String>)> = conn
+        .exec(
+            "SELECT TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = ? AND NON_UNIQUE = 0 ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
+            (database,),
+        )
+        .await
+        .map_err(q("reading keys"))?;
+    let mut grouped: BTreeMap<(String, String), Option<Vec<String>>> = BTreeMap::new();
+    for (table, idx, _, col) in keys {
+        let entry = grouped.entry((table, idx)).or_insert_with(|| Some(vec![]));
+        match (entry.as_mut(), col) {
+            (Some(v), Some(c)) => v.push(c),
+            _ => *entry = None,
+        }
+    }
+    for ((table, idx), cols) in grouped {
+        let (Some(&ti), Some(columns)) = (index.get(&table), cols) else {
+            continue;
+        };
+        if idx == "PRIMARY" {
+            tables[ti].primary_key = columns;
+        } else {
+            // MariaDB and MySQL make no difference between a UNIQUE constraint and a
+            // unique index: both are reported as constraints.
+            tables[ti].unique_keys.push(UniqueKey {
+                name: idx,
+                columns,
+                constraint: true,
+                predicate: None,
+            });
+        }
+    }
+
+    let fks: Vec<FkRow> = conn
+        .exec(
+            "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA, \
+                    k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.UPDATE_RULE, r.DELETE_RULE \
+             FROM information_schema.KEY_COLUMN_USAGE k \
+             JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
+               ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
+              AND r.TABLE_NAME = k.TABLE_NAME \
+             WHERE k.TABLE_SCHEMA = ? AND k.REFERENCED_TABLE_NAME IS NOT NULL \
+             ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
+            (database,),
+        )
+        .await
+        .map_err(q("reading foreign keys"))?;
+    for (table, name, column, ref_schema, ref_table, ref_column, on_update, on_delete) in fks {
+        let Some(&ti) = index.get(&table) else { continue };
+        let t = &mut tables[ti];
+        let referenced_schema = ref_schema.filter(|s| s != database);
+        match t.foreign_keys.last_mut() {
+            Some(fk) if fk.name == name => {
+                fk.columns.push(column);
+                fk.referenced_columns.push(ref_column);
+            }
+            _ => t.foreign_keys.push(ForeignKey {
+                name,
+                columns: vec![column],
+                referenced_table: ref_table,
+                referenced_schema,
+                referenced_columns: vec![ref_column],
+                on_delete: FkAction::parse(&on_delete).unwrap_or(FkAction::NoAction),
+                on_update: FkAction::parse(&on_update).unwrap_or(FkAction::NoAction),
+                deferrable: false,
+                initially_deferred: false,
+                is_virtual: false,
+            }),
+        }
+    }
+
+    let mut schema = Schema {
+        engine: "mysql".into(),
+        default_schema: None,
+        tables,
+    };
+    schema.sort();
+    Ok(schema)
+}
+
+/// Defaults as SQL expressions. MariaDB already reports them so (with `NULL` for
+/// none); MySQL reports literals bare and expressions with `DEFAULT_GENERATED`.
+fn normalize_default(default: Option<String>, extra: &str, mariadb: bool) -> Option<String> {
+    let d = default?;
+    if mariadb {
+        return (d != "NULL").then_some(d);
+    }
+    if extra.contains("default_generated") || d.parse::<f64>().is_ok() {
+        Some(d)
+    } else {
+        Some(format!("'{}'", d.replace('\'', "''")))
+    }
+}

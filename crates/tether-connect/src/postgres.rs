@@ -1,0 +1,235 @@
+//! PostgreSQL connections and introspection from `pg_catalog`.
+//!
+//! Every non-system schema is read unless the caller picks some; names are
+//! schema-qualified and `current_schema()` (normally `public`) is the default schema.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tether_schema::{Column, FkAction, ForeignKey, Identity, Schema, Table, UniqueKey};
+use tokio_postgres::{Client, NoTls};
+
+use crate::error::ConnectError;
+use crate::types;
+use crate::url::ServerUrl;
+
+/// One line describing a tokio-postgres error: the server's SQLSTATE and message when
+/// the server sent one, else the client-side cause.
+pub fn describe(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("server error {}: {}", db.code().code(), db.message());
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text = format!("{text}: {s_text}");
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// Connects and spawns the connection task.
+pub async fn connect(server: &ServerUrl, shown: &str) -> Result<Client, ConnectError> {
+    let mut cfg = tokio_postgres::Config::new();
+    cfg.host(server.socket.as_deref().unwrap_or(&server.host))
+        .port(server.port)
+        .user(&server.user)
+        .dbname(server.database.as_deref().unwrap_or(&server.user))
+        .application_name("tether")
+        .connect_timeout(Duration::from_secs(10));
+    if let Some(p) = &server.password {
+        cfg.password(p);
+    }
+    let (client, connection) = cfg.connect(NoTls).await.map_err(|e| ConnectError::Connect {
+        url: shown.to_string(),
+        message: describe(&e),
+    })?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!("postgres connection ended: {}", describe(&e));
+        }
+    });
+    Ok(client)
+}
+
+fn action(code: &str) -> FkAction {
+    match code {
+        "r" => FkAction::Restrict,
+        "c" => FkAction::Cascade,
+        "n" => FkAction::SetNull,
+        "d" => FkAction::SetDefault,
+        _ => FkAction::NoAction,
+    }
+}
+
+const TABLES: &str = "
+SELECT c.oid, n.nspname::text, c.relname::text
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+  AND (cardinality($1::text[]) = 0 OR n.nspname = ANY($1::text[]))
+ORDER BY 2, 3";
+
+const COLUMNS: &str = "
+SELECT a.attrelid, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text
+FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attrelid, a.attnum";
+
+const CONSTRAINTS: &str = "
+SELECT con.conrelid, con.conname::text, con.contype::text,
+  ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord)
+        JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY k.ord),
+  fn.nspname::text, fc.relname::text,
+  ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(attnum, ord)
+        JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum ORDER BY k.ord),
+  con.confupdtype::text, con.confdeltype::text, con.condeferrable, con.condeferred
+FROM pg_constraint con
+LEFT JOIN pg_class fc ON fc.oid = con.confrelid
+LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+WHERE con.conrelid = ANY($1::oid[]) AND con.contype IN ('p', 'u', 'f')
+ORDER BY con.conrelid, con.conname";
+
+/// Unique indexes that do not back a PRIMARY KEY or UNIQUE constraint; expression
+/// indexes are left out (no foreign key can reference them).
+const UNIQUE_INDEXES: &str = "
+SELECT i.indrelid, ic.relname::text,
+  ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+        WHERE k.ord <= i.indnkeyatts ORDER BY k.ord),
+  pg_get_expr(i.indpred, i.indrelid),
+  (SELECT bool_or(k = 0) FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(k, ord) WHERE u.ord <= i.indnkeyatts)
+FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+WHERE i.indrelid = ANY($1::oid[]) AND i.indisunique AND NOT i.indisprimary
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                  WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u'))
+ORDER BY i.indrelid, ic.relname";
+
+/// Reads the schema; `schemas` restricts it to those PostgreSQL schemas.
+pub async fn introspect(client: &Client, shown: &str, schemas: &[String]) -> Result<Schema, ConnectError> {
+    let q = |what: &'static str| {
+        let url = shown.to_string();
+        move |e: tokio_postgres::Error| ConnectError::Query {
+            url: url.clone(),
+            what: what.to_string(),
+            message: describe(&e),
+        }
+    };
+    for s in schemas {
+        let found = client
+            .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[s])
+            .await
+            .map_err(q("checking schemas"))?;
+        if found.is_none() {
+            return Err(ConnectError::NotFound {
+                url: shown.to_string(),
+                message: format!("schema `{s}` does not exist"),
+            });
+        }
+    }
+    let default_schema: Option<String> = client
+        .query_one("SELECT current_schema()::text", &[])
+        .await
+        .map_err(q("reading the current schema"))?
+        .get(0);
+
+    let rows = client.query(TABLES, &[&schemas]).await.map_err(q("listing tables"))?;
+    let mut tables: Vec<Table> = Vec::with_capacity(rows.len());
+    let mut by_oid: HashMap<u32, usize> = HashMap::new();
+    for r in &rows {
+        by_oid.insert(r.get(0), tables.len());
+        tables.push(Table {
+            schema: Some(r.get(1)),
+            name: r.get(2),
+            columns: vec![],
+            primary_key: vec![],
+            unique_keys: vec![],
+            foreign_keys: vec![],
+        });
+    }
+    let oids: Vec<u32> = rows.iter().map(|r| r.get(0)).collect();
+
+    for r in client.query(COLUMNS, &[&oids]).await.map_err(q("reading columns"))? {
+        let t = &mut tables[by_oid[&r.get::<_, u32>(0)]];
+        let engine_type: String = r.get(2);
+        let expr: Option<String> = r.get(4);
+        let ident: String = r.get(5);
+        let generated = r.get::<_, String>(6) == "s";
+        let identity = match ident.as_str() {
+            "a" => Some(Identity::Always),
+            "d" => Some(Identity::ByDefault),
+            _ if expr.as_deref().is_some_and(|d| d.starts_with("nextval(")) => Some(Identity::Serial),
+            _ => None,
+        };
+        t.columns.push(Column {
+            name: r.get(1),
+            normalized_type: types::postgres(&engine_type),
+            engine_type,
+            nullable: !r.get::<_, bool>(3),
+            default: if generated { None } else { expr.clone() },
+            identity,
+            generated: if generated { expr } else { None },
+        });
+    }
+
+    for r in client
+        .query(CONSTRAINTS, &[&oids])
+        .await
+        .map_err(q("reading constraints"))?
+    {
+        let t = &mut tables[by_oid[&r.get::<_, u32>(0)]];
+        let name: String = r.get(1);
+        let columns: Vec<String> = r.get(3);
+        match r.get::<_, String>(2).as_str() {
+            "p" => t.primary_key = columns,
+            "u" => t.unique_keys.push(UniqueKey {
+                name,
+                columns,
+                constraint: true,
+                predicate: None,
+            }),
+            _ => t.foreign_keys.push(ForeignKey {
+                name,
+                columns,
+                referenced_schema: r.get(4),
+                referenced_table: r.get(5),
+                referenced_columns: r.get(6),
+                on_update: action(&r.get::<_, String>(7)),
+                on_delete: action(&r.get::<_, String>(8)),
+                deferrable: r.get(9),
+                initially_deferred: r.get(10),
+                is_virtual: false,
+            }),
+        }
+    }
+
+    for r in client
+        .query(UNIQUE_INDEXES, &[&oids])
+        .await
+        .map_err(q("reading unique indexes"))?
+    {
+        if r.get::<_, Option<bool>>(4).unwrap_or(false) {
+            continue;
+        }
+        let t = &mut tables[by_oid[&r.get::<_, u32>(0)]];
+        t.unique_keys.push(UniqueKey {
+            name: r.get(1),
+            columns: r.get(2),
+            constraint: false,
+            predicate: r.get(3),
+        });
+    }
+
+    let mut schema = Schema {
+        engine: "postgres".into(),
+        default_schema,
+        tables,
+    };
+    schema.sort();
+    Ok(schema)
+}

@@ -1,0 +1,358 @@
+//! SQLite introspection through `PRAGMA` table functions.
+//!
+//! The pragmas do not report constraint names, deferrability or generation
+//! expressions, so the `CREATE TABLE` text from `sqlite_master` is parsed for those;
+//! when it does not parse, names are synthesized (`<table>_<cols>_fkey`, PostgreSQL's
+//! convention) and the rest is left out.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+use sqlparser::ast::{ColumnOption, Expr, Statement, TableConstraint};
+use sqlparser::dialect::SQLiteDialect;
+use sqlparser::parser::Parser;
+use tether_schema::{Column, FkAction, ForeignKey, Identity, Schema, Table, UniqueKey};
+
+use crate::error::ConnectError;
+use crate::types;
+
+/// Opens an existing SQLite file read-only.
+pub fn open_read_only(path: &Path) -> Result<Connection, ConnectError> {
+    if !path.is_file() {
+        return Err(ConnectError::SqliteFileMissing(path.display().to_string()));
+    }
+    Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(|e| {
+        ConnectError::Connect {
+            url: format!("sqlite://{}", path.display()),
+            message: e.to_string(),
+        }
+    })
+}
+
+/// A foreign key as written in `CREATE TABLE`.
+struct DeclaredFk {
+    name: Option<String>,
+    columns: Vec<String>,
+    parent: String,
+    deferrable: bool,
+    initially_deferred: bool,
+}
+
+/// A row of `pragma_foreign_key_list`: id, parent table, from, to, on_update, on_delete.
+type FkRow = (i64, String, String, Option<String>, String, String);
+
+/// What the pragmas do not tell, read from the `CREATE TABLE` text.
+#[derive(Default)]
+struct Declared {
+    fks: Vec<DeclaredFk>,
+    /// (name, columns) of UNIQUE constraints.
+    uniques: Vec<(Option<String>, Vec<String>)>,
+    generated: HashMap<String, String>,
+}
+
+fn unquote_expr(e: &Expr) -> String {
+    match e {
+        Expr::Identifier(i) => i.value.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn parse_declared(sql: &str) -> Declared {
+    let mut d = Declared::default();
+    let Ok(stmts) = Parser::parse_sql(&SQLiteDialect {}, sql) else {
+        tracing::debug!("could not parse SQLite table definition; constraint names are synthesized");
+        return d;
+    };
+    let Some(Statement::CreateTable(ct)) = stmts.into_iter().next() else {
+        return d;
+    };
+    let last = |n: &sqlparser::ast::ObjectName| {
+        n.0.last()
+            .map(|p| p.to_string().trim_matches(['"', '`', '[', ']']).to_string())
+            .unwrap_or_default()
+    };
+    let declared_fk = |name: Option<String>, columns: Vec<String>, fk: &sqlparser::ast::ForeignKeyConstraint| {
+        let c = fk.characteristics.as_ref();
+        DeclaredFk {
+            name,
+            columns,
+            parent: last(&fk.foreign_table),
+            deferrable: c.and_then(|c| c.deferrable).unwrap_or(false),
+            initially_deferred: c
+                .and_then(|c| c.initially)
+                .is_some_and(|i| matches!(i, sqlparser::ast::DeferrableInitial::Deferred)),
+        }
+    };
+    for col in &ct.columns {
+        for opt in &col.options {
+            match &opt.option {
+                ColumnOption::ForeignKey(fk) => {
+                    let name = opt.name.as_ref().or(fk.name.as_ref()).map(|i| i.value.clone());
+                    d.fks.push(declared_fk(name, vec![col.name.value.clone()], fk));
+                }
+                ColumnOption::Unique(u) => {
+                    let name = opt.name.as_ref().or(u.name.as_ref()).map(|i| i.value.clone());
+                    d.uniques.push((name, vec![col.name.value.clone()]));
+                }
+                ColumnOption::Generated {
+                    generation_expr: Some(e),
+                    ..
+                } => {
+                    d.generated.insert(col.name.value.clone(), e.to_string());
+                }
+                _ => {}
+            }
+        }
+    }
+    for c in &ct.constraints {
+        match c {
+            TableConstraint::ForeignKey(fk) => {
+                d.fks.push(declared_fk(
+                    fk.name.as_ref().map(|i| i.value.clone()),
+                    fk.columns.iter().map(|i| i.value.clone()).collect(),
+                    fk,
+                ));
+            }
+            TableConstraint::Unique(u) => d.uniques.push((
+                u.name.as_ref().map(|i| i.value.clone()),
+                u.columns.iter().map(|c| unquote_expr(&c.column.expr)).collect(),
+            )),
+            _ => {}
+        }
+    }
+    d
+}
+
+fn partial_predicate(sql: Option<&str>) -> Option<String> {
+    let stmts = Parser::parse_sql(&SQLiteDialect {}, sql?).ok()?;
+    match stmts.into_iter().next()? {
+        Statement::CreateIndex(ci) => ci.predicate.map(|p| p.to_string()),
+        _ => None,
+    }
+}
+
+fn action(text: &str) -> FkAction {
+    FkAction::parse(text).unwrap_or(FkAction::NoAction)
+}
+
+fn same_columns(a: &[String], b: &[String]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
+}
+
+/// Reads the whole schema of an open database.
+pub fn introspect(conn: &Connection, url: &str) -> Result<Schema, ConnectError> {
+    let q = |what: &str| {
+        let what = what.to_string();
+        let url = url.to_string();
+        move |e: rusqlite::Error| ConnectError::Query {
+            url: url.clone(),
+            what: what.clone(),
+            message: e.to_string(),
+        }
+    };
+    let mut stmt = conn
+        .prepare(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+        )
+        .map_err(q("listing tables"))?;
+    let listed: Vec<(String, Option<String>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .and_then(|rows| rows.collect())
+        .map_err(q("listing tables"))?;
+
+    let mut tables = Vec::new();
+    for (name, sql) in listed {
+        if sql
+            .as_deref()
+            .is_some_and(|s| s.trim_start().to_ascii_uppercase().starts_with("CREATE VIRTUAL"))
+        {
+            continue;
+        }
+        let what = format!("reading table `{name}`");
+        let declared = sql.as_deref().map(parse_declared).unwrap_or_default();
+
+        // Columns: cid, name, type, notnull, dflt_value, pk, hidden.
+        let mut cols: Vec<(String, String, bool, Option<String>, i64, i64)> = conn
+            .prepare("SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid")
+            .and_then(|mut s| {
+                s.query_map([&name], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get::<_, i64>(2)? != 0,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })?
+                .collect()
+            })
+            .map_err(q(&what))?;
+        cols.retain(|c| c.5 != 1);
+        let mut pk: Vec<(i64, String)> = cols.iter().filter(|c| c.4 > 0).map(|c| (c.4, c.0.clone())).collect();
+        pk.sort();
+        let primary_key: Vec<String> = pk.into_iter().map(|(_, n)| n).collect();
+        let columns = cols
+            .iter()
+            .map(|(cname, ctype, notnull, default, pkpos, hidden)| {
+                let rowid_alias = primary_key.len() == 1 && *pkpos == 1 && ctype.eq_ignore_ascii_case("INTEGER");
+                Column {
+                    name: cname.clone(),
+                    engine_type: ctype.clone(),
+                    normalized_type: types::sqlite(ctype),
+                    // Primary-key columns are treated as NOT NULL, as every other engine
+                    // enforces; SQLite's legacy NULLs in non-integer keys are a documented bug.
+                    nullable: !notnull && *pkpos == 0,
+                    default: if *hidden >= 2 { None } else { default.clone() },
+                    identity: rowid_alias.then_some(Identity::AutoIncrement),
+                    generated: (*hidden >= 2).then(|| declared.generated.get(cname).cloned().unwrap_or_default()),
+                }
+            })
+            .collect();
+
+        // Unique keys: every unique index except the primary key's.
+        let indexes: Vec<(String, bool, String, bool)> = conn
+            .prepare("SELECT name, \"unique\", origin, partial FROM pragma_index_list(?1) ORDER BY name")
+            .and_then(|mut s| {
+                s.query_map([&name], |r| {
+                    Ok((r.get(0)?, r.get::<_, i64>(1)? != 0, r.get(2)?, r.get::<_, i64>(3)? != 0))
+                })?
+                .collect()
+            })
+            .map_err(q(&what))?;
+        let mut unique_keys = Vec::new();
+        for (iname, unique, origin, partial) in indexes {
+            if !unique || origin == "pk" {
+                continue;
+            }
+            let icols: Vec<Option<String>> = conn
+                .prepare("SELECT name FROM pragma_index_info(?1) ORDER BY seqno")
+                .and_then(|mut s| s.query_map([&iname], |r| r.get(0))?.collect())
+                .map_err(q(&what))?;
+            let Some(icols) = icols.into_iter().collect::<Option<Vec<String>>>() else {
+                continue; // an expression index cannot be referenced by a foreign key
+            };
+            let (key_name, constraint) = if origin == "u" {
+                let declared_name = declared
+                    .uniques
+                    .iter()
+                    .find(|(_, c)| same_columns(c, &icols))
+                    .and_then(|(n, _)| n.clone());
+                (
+                    declared_name.unwrap_or_else(|| format!("{name}_{}_key", icols.join("_"))),
+                    true,
+                )
+            } else {
+                (iname.clone(), false)
+            };
+            let predicate = if partial {
+                let isql: Option<String> = conn
+                    .query_row(
+                        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                        [&iname],
+                        |r| r.get(0),
+                    )
+                    .map_err(q(&what))?;
+                partial_predicate(isql.as_deref())
+            } else {
+                None
+            };
+            unique_keys.push(UniqueKey {
+                name: key_name,
+                columns: icols,
+                constraint,
+                predicate,
+            });
+        }
+
+        // Foreign keys: id, seq, table, from, to, on_update, on_delete.
+        let rows: Vec<FkRow> = conn
+            .prepare("SELECT id, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?1) ORDER BY id, seq")
+            .and_then(|mut s| {
+                s.query_map([&name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+                    .collect()
+            })
+            .map_err(q(&what))?;
+        let mut grouped: Vec<(i64, Vec<&FkRow>)> = Vec::new();
+        for r in &rows {
+            match grouped.last_mut() {
+                Some((id, v)) if *id == r.0 => v.push(r),
+                _ => grouped.push((r.0, vec![r])),
+            }
+        }
+        let mut foreign_keys = Vec::new();
+        for (_, parts) in grouped {
+            let first = parts[0];
+            let parent = first.1.clone();
+            let columns: Vec<String> = parts.iter().map(|p| p.2.clone()).collect();
+            let referenced_columns: Vec<String> = if parts.iter().all(|p| p.3.is_some()) {
+                parts.iter().map(|p| p.3.clone().unwrap_or_default()).collect()
+            } else {
+                // `REFERENCES parent` without columns means the parent's primary key.
+                conn.prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")
+                    .and_then(|mut s| s.query_map([&parent], |r| r.get(0))?.collect())
+                    .map_err(q(&what))?
+            };
+            let decl = declared
+                .fks
+                .iter()
+                .find(|d| same_columns(&d.columns, &columns) && d.parent.eq_ignore_ascii_case(&parent));
+            foreign_keys.push(ForeignKey {
+                name: decl
+                    .and_then(|d| d.name.clone())
+                    .unwrap_or_else(|| format!("{name}_{}_fkey", columns.join("_"))),
+                columns,
+                referenced_table: parent,
+                referenced_schema: None,
+                referenced_columns,
+                on_delete: action(&first.5),
+                on_update: action(&first.4),
+                deferrable: decl.is_some_and(|d| d.deferrable),
+                initially_deferred: decl.is_some_and(|d| d.initially_deferred),
+                is_virtual: false,
+            });
+        }
+        tables.push(Table {
+            name,
+            schema: None,
+            columns,
+            primary_key,
+            unique_keys,
+            foreign_keys,
+        });
+    }
+    resolve_parent_case(&mut tables);
+    let mut schema = Schema {
+        engine: "sqlite".into(),
+        default_schema: None,
+        tables,
+    };
+    schema.sort();
+    Ok(schema)
+}
+
+/// SQLite matches table names case-insensitively; spell each FK's parent as the
+/// parent table spells itself, so the graph finds it.
+fn resolve_parent_case(tables: &mut [Table]) {
+    let spelled: Vec<(String, Vec<String>)> = tables
+        .iter()
+        .map(|t| (t.name.clone(), t.columns.iter().map(|c| c.name.clone()).collect()))
+        .collect();
+    for t in tables.iter_mut() {
+        for fk in &mut t.foreign_keys {
+            let Some((name, columns)) = spelled
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(&fk.referenced_table))
+            else {
+                continue;
+            };
+            fk.referenced_table = name.clone();
+            for rc in &mut fk.referenced_columns {
+                if let Some(c) = columns.iter().find(|c| c.eq_ignore_ascii_case(rc)) {
+                    *rc = c.clone();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! Connection URLs: `sqlite://PATH` or a bare `.sqlite`/`.db` path,
+//! `postgres://` / `postgresql://`, and `mysql://` (MariaDB and MySQL).
+//!
+//! A password may be in the URL or, when the URL has none, in the environment
+//! (`PGPASSWORD` for PostgreSQL, `MYSQL_PWD` for MariaDB/MySQL). A [`DbUrl`] displays
+//! without its password, so it can appear in any message.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use percent_encoding::percent_decode_str;
+use url::Url;
+
+use crate::error::ConnectError;
+
+/// The engines Tether speaks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+            Engine::Mysql => "mysql",
+        }
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Network coordinates of a server database.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServerUrl {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<String>,
+    /// PostgreSQL: the database (defaults to the user name). MySQL: the database, if any.
+    pub database: Option<String>,
+    /// PostgreSQL `?host=/run/postgresql` or MySQL `?socket=/run/mysqld/mysqld.sock`.
+    pub socket: Option<String>,
+}
+
+/// A parsed connection URL.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    Sqlite { path: PathBuf },
+    Postgres(ServerUrl),
+    Mysql(ServerUrl),
+}
+
+impl fmt::Debug for DbUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DbUrl({self})")
+    }
+}
+
+impl fmt::Display for DbUrl {
+    /// The URL without its password: safe for logs and messages.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DbUrl::Sqlite { path } => write!(f, "sqlite://{}", path.display()),
+            DbUrl::Postgres(s) | DbUrl::Mysql(s) => {
+                let scheme = if matches!(self, DbUrl::Postgres(_)) {
+                    "postgres"
+                } else {
+                    "mysql"
+                };
+                write!(f, "{scheme}://{}", s.user)?;
+                if s.password.is_some() {
+                    f.write_str(":***")?;
+                }
+                write!(f, "@{}:{}/{}", s.host, s.port, s.database.as_deref().unwrap_or(""))
+            }
+        }
+    }
+}
+
+/// Replaces the password of anything that looks like a URL with `***`, for echoing
+/// user input that did not parse.
+pub fn redact(text: &str) -> String {
+    match (text.find("://"), text.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &text[s + 3..at];
+            match userinfo.find(':') {
+                Some(c) => format!("{}{}:***{}", &text[..s + 3], &userinfo[..c], &text[at..]),
+                None => text.to_string(),
+            }
+        }
+        _ => text.to_string(),
+    }
+}
+
+fn decode(s: &str) -> String {
+    percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
+
+impl DbUrl {
+    /// Parses a URL; `env` looks up environment variables (passwords).
+    pub fn parse_with_env(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<DbUrl, ConnectError> {
+        let text = text.trim();
+        let invalid = |reason: String| ConnectError::InvalidUrl {
+            url: redact(text),
+            reason,
+        };
+        if let Some(path) = text.strip_prefix("sqlite://").or_else(|| text.strip_prefix("sqlite:")) {
+            if path.is_empty() {
+                return Err(invalid("the path is empty".into()));
+            }
+            let path = path.split('?').next().unwrap_or(path);
+            return Ok(DbUrl::Sqlite {
+                path: PathBuf::from(decode(path)),
+            });
+        }
+        let scheme = text.split("://").next().unwrap_or("");
+        let (engine, default_port, env_password) = match scheme {
+            "postgres" | "postgresql" => (Engine::Postgres, 5432, "PGPASSWORD"),
+            "mysql" | "mariadb" => (Engine::Mysql, 3306, "MYSQL_PWD"),
+            _ if !text.contains("://") => {
+                let lower = text.to_ascii_lowercase();
+                if [".sqlite", ".sqlite3", ".db", ".db3"]
+                    .iter()
+                    .any(|e| lower.ends_with(e))
+                {
+                    return Ok(DbUrl::Sqlite {
+                        path: PathBuf::from(text),
+                    });
+                }
+                return Err(ConnectError::UnknownScheme(redact(text)));
+            }
+            _ => return Err(ConnectError::UnknownScheme(redact(text))),
+        };
+        let url = Url::parse(text).map_err(|e| invalid(e.to_string()))?;
+        let mut socket = None;
+        let mut host_param = None;
+        for (k, v) in url.query_pairs() {
+            match (engine, k.as_ref()) {
+                (Engine::Postgres, "host") if v.starts_with('/') => socket = Some(v.into_owned()),
+                (Engine::Postgres, "host") => host_param = Some(v.into_owned()),
+                (Engine::Postgres, "sslmode") if matches!(v.as_ref(), "disable" | "allow" | "prefer") => {}
+                (Engine::Postgres, "sslmode") => {
+                    return Err(invalid(format!(
+                        "sslmode={v} is not supported yet (TLS); use sslmode=disable"
+                    )))
+                }
+                (Engine::Postgres, "application_name" | "connect_timeout") => {}
+                (Engine::Postgres, "user") => {}
+                (Engine::Postgres, "password") => {}
+                (Engine::Mysql, "socket") => socket = Some(v.into_owned()),
+                (Engine::Mysql, "ssl-mode" | "sslmode") if v.eq_ignore_ascii_case("disabled") => {}
+                _ => return Err(invalid(format!("unknown URL parameter `{k}`"))),
+            }
+        }
+        let query_value = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+        let user = match url.username() {
+            "" => query_value("user").unwrap_or_else(|| {
+                if engine == Engine::Postgres {
+                    "postgres".into()
+                } else {
+                    "root".into()
+                }
+            }),
+            u => decode(u),
+        };
+        let password = url
+            .password()
+            .map(decode)
+            .or_else(|| query_value("password"))
+            .or_else(|| env(env_password));
+        let host = host_param
+            .or_else(|| url.host_str().map(|h| h.trim_matches(['[', ']']).to_string()))
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".into());
+        let database = Some(decode(url.path().trim_start_matches('/'))).filter(|d| !d.is_empty());
+        let server = ServerUrl {
+            host,
+            port: url.port().unwrap_or(default_port),
+            database: match engine {
+                Engine::Postgres => Some(database.unwrap_or_else(|| user.clone())),
+                _ => database,
+            },
+            user,
+            password,
+            socket,
+        };
+        Ok(match engine {
+            Engine::Postgres => DbUrl::Postgres(server),
+            _ => DbUrl::Mysql(server),
+        })
+    }
+
+    /// Parses a URL, taking passwords missing from it from the process environment.
+    pub fn parse(text: &str) -> Result<DbUrl, ConnectError> {
+        Self::parse_with_env(text, |k| std::env::var(k).ok())
+    }
+
+    pub fn engine(&self) -> Engine {
+        match self {
+            DbUrl::Sqlite { .. } => Engine::Sqlite,
+            DbUrl::Postgres(_) => Engine::Postgres,
+            DbUrl::Mysql(_) => Engine::Mysql,
+        }
+    }
+
+    /// The same server with another database (PostgreSQL, MySQL); used to create and
+    /// reach scratch databases.
+    pub fn with_database(&self, database: &str) -> DbUrl {
+        match self {
+            DbUrl::Sqlite { .. } => self.clone(),
+            DbUrl::Postgres(s) => DbUrl::Postgres(ServerUrl {
+                database: Some(database.into()),
+                ..s.clone()
+            }),
+            DbUrl::Mysql(s) => DbUrl::Mysql(ServerUrl {
+                database: Some(database.into()),
+                ..s.clone()
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn sqlite_forms() {
+        assert_eq!(
+            DbUrl::parse_with_env("sqlite:///tmp/a.db", no_env).unwrap(),
+            DbUrl::Sqlite {
+                path: "/tmp/a.db".into()
+            }
+        );
+        assert_eq!(
+            DbUrl::parse_with_env("sqlite://data/a.sqlite", no_env).unwrap(),
+            DbUrl::Sqlite {
+                path: "data/a.sqlite".into()
+            }
+        );
+        assert_eq!(
+            DbUrl::parse_with_env("./x/chinook.db", no_env).unwrap(),
+            DbUrl::Sqlite {
+                path: "./x/chinook.db".into()
+            }
+        );
+    }
+
+    #[test]
+    fn postgres_defaults_and_redaction() {
+        let u = DbUrl::parse_with_env("postgresql://alice:s3cr%40t@db.example:6543/shop", no_env).unwrap();
+        let DbUrl::Postgres(s) = &u else { panic!("{u:?}") };
+        assert_eq!(
+            (s.user.as_str(), s.password.as_deref(), s.port),
+            ("alice", Some("s3cr@t"), 6543)
+        );
+        assert_eq!(s.database.as_deref(), Some("shop"));
+        assert_eq!(u.to_string(), "postgres://alice:***@db.example:6543/shop");
+        assert!(!format!("{u:?}").contains("s3cr"));
+
+        let u = DbUrl::parse_with_env("postgres://bob@127.0.0.1", no_env).unwrap();
+        assert_eq!(u.to_string(), "postgres://bob@127.0.0.1:5432/bob");
+    }
+
+    #[test]
+    fn passwords_come_from_the_environment_when_the_url_has_none() {
+        let env = |k: &str| match k {
+            "PGPASSWORD" => Some("pg-pw".to_string()),
+            "MYSQL_PWD" => Some("my-pw".to_string()),
+            _ => None,
+        };
+        let DbUrl::Postgres(s) = DbUrl::parse_with_env("postgres://u@h/d", env).unwrap() else {
+            panic!()
+        };
+        assert_eq!(s.password.as_deref(), Some("pg-pw"));
+        let DbUrl::Mysql(s) = DbUrl::parse_with_env("mysql://u@h:3307/d", env).unwrap() else {
+            panic!()
+        };
+        assert_eq!((s.password.as_deref(), s.port), (Some("my-pw"), 3307));
+        let DbUrl::Mysql(s) = DbUrl::parse_with_env("mysql://u:inline@h/d", env).unwrap() else {
+            panic!()
+        };
+        assert_eq!(s.password.as_deref(), Some("inline"));
+    }
+
+    #[test]
+    fn unknown_schemes_are_named_without_the_password() {
+        let e = DbUrl::parse_with_env("oracle://scott:tiger@host/db", no_env).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown database URL `oracle://scott:***@host/db`: expected sqlite://PATH, a .sqlite/.db file, postgres://... or mysql://..."
+        );
+        let e = DbUrl::parse_with_env("postgres://u:pw@h/d?sslmode=require", no_env).unwrap_err();
+        assert!(e.to_string().contains("sslmode=require is not supported"), "{e}");
+        assert!(!e.to_string().contains("pw@"), "{e}");
+    }
+}

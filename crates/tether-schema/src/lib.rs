@@ -1,0 +1,18 @@
+//! Tether's engine-neutral model of a database and its foreign-key graph.
+//!
+//! No I/O happens here: introspection fills [`Schema`], and everything else (sync,
+//! the gateway's planner, the CLI) reads it. [`FkGraph`] finds cycles, the edges that
+//! break them and a load order; [`render`] draws the model for people and scripts.
+
+pub mod error;
+pub mod graph;
+pub mod model;
+pub mod render;
+pub mod types;
+pub mod virtual_fk;
+
+pub use error::SchemaError;
+pub use graph::{Cycle, Edge, FkGraph};
+pub use model::{Column, FkAction, ForeignKey, Identity, Schema, Table, TableName, UniqueKey};
+pub use types::DataType;
+pub use virtual_fk::{LocatedSpec, VirtualFkSpec};

@@ -1,0 +1,167 @@
+//! Virtual foreign keys: relations the database does not declare, given in a TOML
+//! file (or a sync job), checked against the schema and merged into it.
+//!
+//! ```toml
+//! [[virtual_foreign_keys]]
+//! name = "orders_customer_vfk"      # optional
+//! table = "orders"                  # `schema.table` outside the default schema
+//! columns = ["customer_id"]
+//! referenced_table = "customer"
+//! referenced_columns = ["id"]       # optional: defaults to the parent's primary key
+//! ```
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::SchemaError;
+use crate::model::{FkAction, ForeignKey, Schema};
+
+/// One virtual foreign key as written in configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VirtualFkSpec {
+    /// Defaults to `<table>_<columns>_vfk`.
+    pub name: Option<String>,
+    pub table: String,
+    pub columns: Vec<String>,
+    pub referenced_table: String,
+    /// Defaults to the referenced table's primary key.
+    #[serde(default)]
+    pub referenced_columns: Vec<String>,
+}
+
+/// A file holding only virtual foreign keys (`tether schema --virtual-fks FILE`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VirtualFkFile {
+    #[serde(default)]
+    pub virtual_foreign_keys: Vec<Spanned<VirtualFkSpec>>,
+}
+
+/// A spec with the line it was written on, when known.
+#[derive(Debug, Clone)]
+pub struct LocatedSpec {
+    pub spec: VirtualFkSpec,
+    pub line: Option<usize>,
+}
+
+/// The 1-based line of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+/// Parses a virtual-FK file; `path` is used in errors only.
+pub fn parse_file(path: &str, text: &str) -> Result<Vec<LocatedSpec>, SchemaError> {
+    let file: VirtualFkFile = toml::from_str(text).map_err(|e| SchemaError::Config {
+        path: path.to_string(),
+        message: one_line_toml_error(text, &e),
+    })?;
+    Ok(locate(text, file.virtual_foreign_keys))
+}
+
+/// Attaches line numbers to spanned specs from `text`.
+pub fn locate(text: &str, specs: Vec<Spanned<VirtualFkSpec>>) -> Vec<LocatedSpec> {
+    specs
+        .into_iter()
+        .map(|s| LocatedSpec {
+            line: Some(line_of(text, s.span().start)),
+            spec: s.into_inner(),
+        })
+        .collect()
+}
+
+/// A TOML error on one line: `line N: message`.
+pub fn one_line_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().replace('\n', " ");
+    match e.span() {
+        Some(span) => format!("line {}: {msg}", line_of(text, span.start)),
+        None => msg,
+    }
+}
+
+/// Checks each spec against the schema and adds it to the child table as a
+/// foreign key marked virtual.
+pub fn apply(schema: &mut Schema, specs: &[LocatedSpec]) -> Result<(), SchemaError> {
+    for located in specs {
+        let fk = resolve(schema, located)?;
+        let child = fk.0;
+        let t = schema
+            .tables
+            .iter_mut()
+            .find(|t| t.table_name() == child)
+            .expect("resolved table exists");
+        t.foreign_keys.push(fk.1);
+    }
+    Ok(())
+}
+
+fn resolve(schema: &Schema, located: &LocatedSpec) -> Result<(crate::model::TableName, ForeignKey), SchemaError> {
+    let spec = &located.spec;
+    let name = spec
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{}_{}_vfk", spec.table.replace('.', "_"), spec.columns.join("_")));
+    let fail = |message: String| SchemaError::VirtualFk {
+        name: name.clone(),
+        line: located.line,
+        message,
+    };
+    let child = schema
+        .find_table(&spec.table)
+        .ok_or_else(|| fail(format!("table `{}` does not exist", spec.table)))?;
+    let parent = schema
+        .find_table(&spec.referenced_table)
+        .ok_or_else(|| fail(format!("referenced table `{}` does not exist", spec.referenced_table)))?;
+    if spec.columns.is_empty() {
+        return Err(fail("`columns` is empty".into()));
+    }
+    for c in &spec.columns {
+        if child.column(c).is_none() {
+            return Err(fail(format!("column `{}`.`{c}` does not exist", spec.table)));
+        }
+    }
+    let referenced_columns = if spec.referenced_columns.is_empty() {
+        if parent.primary_key.is_empty() {
+            return Err(fail(format!(
+                "`referenced_columns` is missing and `{}` has no primary key",
+                spec.referenced_table
+            )));
+        }
+        parent.primary_key.clone()
+    } else {
+        spec.referenced_columns.clone()
+    };
+    for c in &referenced_columns {
+        if parent.column(c).is_none() {
+            return Err(fail(format!("column `{}`.`{c}` does not exist", spec.referenced_table)));
+        }
+    }
+    if referenced_columns.len() != spec.columns.len() {
+        return Err(fail(format!(
+            "{} column(s) reference {} column(s)",
+            spec.columns.len(),
+            referenced_columns.len()
+        )));
+    }
+    if child.foreign_keys.iter().any(|f| f.name == name) {
+        return Err(fail(format!(
+            "table `{}` already has a foreign key of this name",
+            spec.table
+        )));
+    }
+    Ok((
+        child.table_name(),
+        ForeignKey {
+            name,
+            columns: spec.columns.clone(),
+            referenced_table: parent.name.clone(),
+            referenced_schema: parent.schema.clone(),
+            referenced_columns,
+            on_delete: FkAction::NoAction,
+            on_update: FkAction::NoAction,
+            deferrable: false,
+            initially_deferred: false,
+            is_virtual: true,
+        },
+    ))
+}
