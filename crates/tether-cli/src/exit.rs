@@ -6,6 +6,12 @@ use tether_schema::SchemaError;
 pub const FAILURE: i32 = 1;
 pub const USAGE: i32 = 2;
 pub const CONNECT: i32 = 3;
+pub const VERIFY: i32 = 4;
+
+/// `tether sync` finished but verification found orphans or missing rows (already printed).
+#[derive(Debug, thiserror::Error)]
+#[error("verification failed: see the report above")]
+pub struct VerificationFailed;
 
 /// A usage or configuration error raised by the CLI itself.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +30,21 @@ pub fn code(e: &anyhow::Error) -> i32 {
         }
         if cause.downcast_ref::<SchemaError>().is_some() || cause.downcast_ref::<UsageError>().is_some() {
             return USAGE;
+        }
+        if cause.downcast_ref::<VerificationFailed>().is_some() {
+            return VERIFY;
+        }
+        if let Some(s) = cause.downcast_ref::<tether_sync::SyncError>() {
+            return match s {
+                tether_sync::SyncError::Config(_) | tether_sync::SyncError::Plan(_) => USAGE,
+                tether_sync::SyncError::Schema(_) => USAGE,
+                tether_sync::SyncError::Connect(c) => match c {
+                    ConnectError::UnknownScheme(_) | ConnectError::InvalidUrl { .. } => USAGE,
+                    ConnectError::SqliteFileMissing(_) | ConnectError::Connect { .. } => CONNECT,
+                    _ => FAILURE,
+                },
+                tether_sync::SyncError::Rejected { .. } => FAILURE,
+            };
         }
     }
     FAILURE

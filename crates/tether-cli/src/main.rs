@@ -5,7 +5,9 @@
 
 mod demo_cmd;
 mod exit;
+mod gateway_cmd;
 mod schema_cmd;
+mod sync_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -13,7 +15,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Parser)]
 #[command(name = "tether", version, about, long_about = None, propagate_version = true)]
 #[command(
-    after_help = "Database URLs:\n  sqlite://PATH or a bare PATH ending in .sqlite/.db\n  postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE   (password also from PGPASSWORD)\n  mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE      (MariaDB and MySQL; password also from MYSQL_PWD)\n\nExit codes: 0 ok, 1 failure while working, 2 bad usage or configuration, 3 cannot connect."
+    after_help = "Database URLs:\n  sqlite://PATH or a bare PATH ending in .sqlite/.db\n  postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE   (password also from PGPASSWORD)\n  mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE      (MariaDB and MySQL; password also from MYSQL_PWD)\n\nExit codes: 0 ok, 1 failure while working, 2 bad usage or configuration, 3 cannot connect, 4 verification failed."
 )]
 struct Cli {
     /// More log output on stderr (-v: info, -vv: debug). TETHER_LOG overrides.
@@ -35,6 +37,24 @@ enum Command {
     #[command(verbatim_doc_comment)]
     Schema(schema_cmd::SchemaArgs),
 
+    /// Copy a source database into one or more destinations, subset, with every
+    /// foreign key intact, and verify the result.
+    ///
+    /// Tables load in dependency order; cycles are broken on nullable FKs (loaded NULL,
+    /// then updated) or loaded with checks deferred; each destination is checked for
+    /// orphans afterwards. Exit code 4 when verification finds a problem.
+    ///
+    /// Example:
+    ///   tether sync job.toml
+    ///   tether sync job.toml --format json > report.json
+    #[command(verbatim_doc_comment)]
+    Sync(sync_cmd::JobArgs),
+
+    /// Show what a sync job will do, without writing anything: tables in load order,
+    /// parallel groups, how each cycle is broken, which rule brings each table's rows,
+    /// and the source queries.
+    Plan(sync_cmd::JobArgs),
+
     /// Write a realistic sample shop database (SQLite) to try Tether on.
     ///
     /// About 340,000 rows at scale 1 over 11 tables: customers and addresses that point at
@@ -46,6 +66,10 @@ enum Command {
     ///   tether demo demo/shop.sqlite && tether schema demo/shop.sqlite
     #[command(verbatim_doc_comment)]
     Demo(demo_cmd::DemoArgs),
+
+    /// Serve the MySQL protocol in front of MariaDB/MySQL with per-keyspace
+    /// foreign-key modes: unmanaged, managed, disallow.
+    Gateway(gateway_cmd::GatewayArgs),
 }
 
 /// How a command prints its result.
@@ -87,6 +111,9 @@ fn main() {
         match cli.command {
             Command::Schema(args) => schema_cmd::run(args).await,
             Command::Demo(args) => demo_cmd::run(args).await,
+            Command::Sync(args) => sync_cmd::sync(args).await,
+            Command::Plan(args) => sync_cmd::plan(args).await,
+            Command::Gateway(args) => gateway_cmd::run(args).await,
         }
     });
     if let Err(e) = result {

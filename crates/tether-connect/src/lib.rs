@@ -4,19 +4,30 @@
 //! Callers hold a [`Connection`] and never match on the engine; engine differences
 //! live in one module per engine.
 
+pub mod dialect;
 pub mod error;
 pub mod mysql;
+pub mod mysql_rw;
 pub mod postgres;
+pub mod postgres_rw;
+pub mod rw;
 pub mod sqlite;
+pub mod sqlite_rw;
 pub mod types;
 pub mod url;
+pub mod value;
 
 use std::sync::{Arc, Mutex};
 
-use tether_schema::Schema;
+use mysql_async::prelude::Queryable;
+use tether_schema::{DataType, Schema, Table};
+use tokio::sync::mpsc;
 
+pub use dialect::Dialect;
 pub use error::ConnectError;
+pub use rw::{Batch, Conflict, Filter, ReadSpec, WriteError};
 pub use url::{DbUrl, Engine, ServerUrl};
+pub use value::{Row, Value};
 
 /// What to read.
 #[derive(Debug, Clone, Default)]
@@ -107,6 +118,228 @@ impl Connection {
         }
     }
 
+    /// Opens a connection to write to. A missing SQLite file is created; foreign keys
+    /// are enforced on SQLite as on the other engines.
+    pub async fn open_destination(url: &DbUrl) -> Result<Connection, ConnectError> {
+        let shown = url.to_string();
+        match url {
+            DbUrl::Sqlite { path } => {
+                let path = path.clone();
+                let shown2 = shown.clone();
+                let conn = tokio::task::spawn_blocking(move || {
+                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        let _ = std::fs::create_dir_all(dir);
+                    }
+                    let c = rusqlite::Connection::open(&path).map_err(|e| ConnectError::Connect {
+                        url: shown2.clone(),
+                        message: e.to_string(),
+                    })?;
+                    c.execute_batch(
+                        "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                    )
+                    .map_err(|e| ConnectError::Connect {
+                        url: shown2,
+                        message: e.to_string(),
+                    })?;
+                    Ok::<_, ConnectError>(c)
+                })
+                .await
+                .expect("the SQLite open task does not panic")?;
+                Ok(Connection::Sqlite {
+                    conn: Arc::new(Mutex::new(conn)),
+                    shown,
+                })
+            }
+            _ => {
+                let mut c = Connection::open(url).await?;
+                c.prepare_session().await?;
+                Ok(c)
+            }
+        }
+    }
+
+    /// Opens a source connection: session settings for engine-neutral values.
+    pub async fn open_source(url: &DbUrl) -> Result<Connection, ConnectError> {
+        let mut c = Connection::open(url).await?;
+        c.prepare_session().await?;
+        Ok(c)
+    }
+
+    async fn prepare_session(&mut self) -> Result<(), ConnectError> {
+        match self {
+            Connection::Sqlite { .. } => Ok(()),
+            Connection::Postgres { .. } => self.execute(postgres_rw::SESSION).await,
+            Connection::Mysql { .. } => self.execute(mysql_rw::SESSION).await,
+        }
+    }
+
+    /// Starts a read-only transaction whose snapshot every later read sees.
+    pub async fn begin_snapshot(&mut self) -> Result<(), ConnectError> {
+        let sql = match self.engine() {
+            Engine::Sqlite => "BEGIN",
+            Engine::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            Engine::Mysql => "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+        };
+        self.execute(sql).await
+    }
+
+    pub fn dialect(&self) -> &'static dyn Dialect {
+        dialect::of(self.engine())
+    }
+
+    fn query_error(&self, what: &str, message: String) -> ConnectError {
+        ConnectError::Query {
+            url: self.shown().to_string(),
+            what: what.to_string(),
+            message,
+        }
+    }
+
+    /// Runs one or more statements that return no rows.
+    pub async fn execute(&mut self, sql: &str) -> Result<(), ConnectError> {
+        let result = match self {
+            Connection::Sqlite { conn, .. } => {
+                let conn = conn.clone();
+                let sql = sql.to_string();
+                tokio::task::spawn_blocking(move || {
+                    conn.lock()
+                        .expect("lock")
+                        .execute_batch(&sql)
+                        .map_err(|e| e.to_string())
+                })
+                .await
+                .expect("the SQLite task does not panic")
+            }
+            Connection::Postgres { client, .. } => client.batch_execute(sql).await.map_err(|e| postgres::describe(&e)),
+            Connection::Mysql { conn, .. } => conn.query_drop(sql).await.map_err(|e| mysql::describe(&e)),
+        };
+        result.map_err(|m| self.query_error(&format!("running `{}`", abbreviate(sql)), m))
+    }
+
+    /// Rows of a query, each value typed by `types` (text where `types` is short).
+    pub async fn query(&mut self, sql: &str, types: &[DataType]) -> Result<Vec<Row>, ConnectError> {
+        let result = match self {
+            Connection::Sqlite { conn, .. } => {
+                let conn = conn.clone();
+                let sql = sql.to_string();
+                let types = types.to_vec();
+                tokio::task::spawn_blocking(move || {
+                    sqlite_rw::query(&conn.lock().expect("lock"), &sql, &types).map_err(|e| e.to_string())
+                })
+                .await
+                .expect("the SQLite task does not panic")
+            }
+            Connection::Postgres { client, .. } => postgres_rw::query(client, sql, types).await,
+            Connection::Mysql { conn, .. } => mysql_rw::query(conn, sql, types).await,
+        };
+        result.map_err(|m| self.query_error(&format!("running `{}`", abbreviate(sql)), m))
+    }
+
+    /// Streams the rows of `spec` to `tx` in batches; returns the number of rows read.
+    pub async fn read(
+        &mut self,
+        spec: &ReadSpec,
+        batch_size: usize,
+        tx: mpsc::Sender<Batch>,
+    ) -> Result<u64, ConnectError> {
+        let what = format!("reading {}", spec.table.table_name());
+        let result = match self {
+            Connection::Sqlite { conn, .. } => {
+                let conn = conn.clone();
+                let spec = spec.clone();
+                tokio::task::spawn_blocking(move || {
+                    sqlite_rw::read(&conn.lock().expect("lock"), &spec, batch_size, &tx).map_err(|e| e.to_string())
+                })
+                .await
+                .expect("the SQLite task does not panic")
+            }
+            Connection::Postgres { client, .. } => postgres_rw::read(client, spec, batch_size, &tx).await,
+            Connection::Mysql { conn, .. } => mysql_rw::read(conn, spec, batch_size, &tx).await,
+        };
+        result.map_err(|m| self.query_error(&what, m))
+    }
+
+    /// Reads all rows of `spec` into memory (for key sets and small lookups).
+    pub async fn read_all(&mut self, spec: &ReadSpec) -> Result<Vec<Row>, ConnectError> {
+        let (tx, mut rx) = mpsc::channel(1024);
+        let collect = async {
+            let mut all = Vec::new();
+            while let Some(b) = rx.recv().await {
+                all.extend(b);
+            }
+            all
+        };
+        let (read, rows) = tokio::join!(self.read(spec, 10_000, tx), collect);
+        read?;
+        Ok(rows)
+    }
+
+    /// Writes a batch of rows into `table` (a destination table). `key`: the columns
+    /// conflicts are detected on.
+    pub async fn insert(
+        &mut self,
+        table: &Table,
+        columns: &[String],
+        key: &[String],
+        rows: Vec<Row>,
+        conflict: Conflict,
+    ) -> Result<u64, WriteError> {
+        let d = self.dialect();
+        let name = d.qualified(table);
+        match self {
+            Connection::Sqlite { conn, .. } => {
+                let conn = conn.clone();
+                let sql = sqlite_rw::insert_sql(d, &name, columns, key, conflict);
+                tokio::task::spawn_blocking(move || sqlite_rw::insert(&mut conn.lock().expect("lock"), &sql, &rows))
+                    .await
+                    .expect("the SQLite task does not panic")
+            }
+            Connection::Postgres { client, .. } => {
+                postgres_rw::insert(client, &name, columns, key, &rows, conflict).await
+            }
+            Connection::Mysql { conn, .. } => mysql_rw::insert(conn, &name, columns, key, &rows, conflict).await,
+        }
+    }
+
+    /// Sets `set` columns on the rows of `table` identified by `key` values.
+    pub async fn update(
+        &mut self,
+        table: &Table,
+        key: &[String],
+        set: &[String],
+        rows: Vec<(Row, Row)>,
+    ) -> Result<u64, ConnectError> {
+        let d = self.dialect();
+        let name = d.qualified(table);
+        let result = match self {
+            Connection::Sqlite { conn, .. } => {
+                let conn = conn.clone();
+                let (key, set) = (key.to_vec(), set.to_vec());
+                tokio::task::spawn_blocking(move || {
+                    sqlite_rw::update(&mut conn.lock().expect("lock"), &name, &key, &set, &rows)
+                        .map_err(|e| e.to_string())
+                })
+                .await
+                .expect("the SQLite task does not panic")
+            }
+            Connection::Postgres { client, .. } => {
+                let casts: Vec<String> = key
+                    .iter()
+                    .chain(set)
+                    .map(|c| {
+                        table
+                            .column(c)
+                            .map(|col| col.engine_type.clone())
+                            .unwrap_or_else(|| "text".into())
+                    })
+                    .collect();
+                postgres_rw::update(client, &name, key, set, &casts, &rows).await
+            }
+            Connection::Mysql { conn, .. } => mysql_rw::update(conn, &name, key, set, &rows).await,
+        };
+        result.map_err(|m| self.query_error(&format!("updating {}", table.table_name()), m))
+    }
+
     /// The URL without its password.
     pub fn shown(&self) -> &str {
         match self {
@@ -130,4 +363,14 @@ pub async fn introspect(url: &DbUrl, opts: &IntrospectOptions) -> Result<Schema,
     let schema = conn.introspect(opts).await;
     conn.close().await;
     schema
+}
+
+/// The first line of a statement, shortened, for messages.
+fn abbreviate(sql: &str) -> String {
+    let line = sql.trim().lines().next().unwrap_or("");
+    if line.chars().count() > 80 {
+        format!("{}...", line.chars().take(77).collect::<String>())
+    } else {
+        line.to_string()
+    }
 }

@@ -1,4 +1,110 @@
-//! Tether's main job: copy a database, subset and transformed, with every foreign key
-//! intact. For now this holds the demo database generator.
+//! Tether's main job: copy a database into one or more destinations, subset, with
+//! every foreign key intact.
+//!
+//! [`config`] reads the job file, [`plan`] turns it and the source's schema into a
+//! [`plan::Plan`] (data: printable and testable), [`subset`] computes the rows a subset
+//! includes, [`execute`] streams them to the destinations in load order, and [`verify`]
+//! checks orphans and counts with its own queries. [`run`] ties them together.
 
+pub mod config;
 pub mod demo;
+pub mod error;
+pub mod execute;
+pub mod plan;
+pub mod subset;
+pub mod verify;
+
+use serde::Serialize;
+use tether_connect::{Connection, DbUrl, IntrospectOptions};
+use tether_schema::{virtual_fk, Schema};
+
+pub use config::Job;
+pub use error::SyncError;
+pub use execute::Progress;
+pub use plan::Plan;
+
+/// The source read and the plan made, before anything is written.
+pub struct Prepared {
+    pub plan: Plan,
+    pub rules: plan::SubsetRules,
+    pub schema: Schema,
+    pub source: Connection,
+}
+
+/// Reads the source's schema, merges the job's virtual FKs and makes the plan.
+pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
+    let url = DbUrl::parse(&job.source)?;
+    let mut source = Connection::open_source(&url).await?;
+    let mut schema = source.introspect(&IntrospectOptions::default()).await?;
+    virtual_fk::apply(&mut schema, &job.virtual_fks)?;
+    let mut shown = Vec::new();
+    for d in &job.destinations {
+        shown.push(DbUrl::parse(&d.url)?.to_string());
+    }
+    let (plan, rules) = plan::build(job, &schema, &url.to_string(), &shown)?;
+    Ok(Prepared {
+        plan,
+        rules,
+        schema,
+        source,
+    })
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub tables: Vec<execute::TableReport>,
+    pub destinations: Vec<String>,
+    pub verification: Vec<verify::Verification>,
+    pub ok: bool,
+    pub seconds: f64,
+}
+
+/// Runs a prepared job: subset, load, verify.
+pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Result<Report, SyncError> {
+    let started = std::time::Instant::now();
+    let Prepared {
+        plan,
+        rules,
+        schema,
+        mut source,
+    } = prepared;
+    source.begin_snapshot().await?;
+    let subset = if plan.subset {
+        progress.phase("computing the subset");
+        subset::compute(&mut source, &schema, &rules).await?
+    } else {
+        subset::Subset::default()
+    };
+    let mut dests = Vec::new();
+    for spec in &job.destinations {
+        let mut d = execute::prepare_destination(spec, &plan, &schema, progress).await?;
+        if spec.truncate {
+            progress.phase(&format!("{}: emptying the job's tables", d.shown));
+            execute::truncate(&mut d, &plan).await?;
+        }
+        dests.push(d);
+    }
+    let tables = execute::load(&plan, &mut source, &subset, &mut dests, progress).await?;
+    progress.phase("verifying");
+    let mut verification = Vec::new();
+    for (i, d) in dests.iter_mut().enumerate() {
+        verification.push(verify::verify(d, &plan, &schema, &tables, i).await?);
+    }
+    for d in dests {
+        d.conn.close().await;
+    }
+    source.close().await;
+    let ok = verification.iter().all(|v| v.ok);
+    Ok(Report {
+        tables,
+        destinations: job
+            .destinations
+            .iter()
+            .map(|d| DbUrl::parse(&d.url).map(|u| u.to_string()).unwrap_or_default())
+            .collect(),
+        verification,
+        ok,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

@@ -1,0 +1,360 @@
+//! SQL rendering per engine: identifiers, literals, types and DDL.
+//!
+//! Callers ask an [`Engine`]'s dialect to render; they never match on the engine.
+
+use tether_schema::{Column, DataType, FkAction, ForeignKey, Table};
+
+use crate::url::Engine;
+use crate::value::{hex, Value};
+
+/// How one engine spells SQL.
+pub trait Dialect: Sync {
+    fn engine(&self) -> Engine;
+
+    /// Quotes an identifier.
+    fn ident(&self, name: &str) -> String;
+
+    /// Renders a value as an SQL literal.
+    fn literal(&self, v: &Value) -> String;
+
+    /// The column type to create for a neutral type. `keyed`: the column is part of a
+    /// key, so it needs a bounded type on engines that cannot index unbounded text.
+    fn column_type(&self, ty: &DataType, keyed: bool) -> String;
+
+    /// Whether foreign keys can be added to an existing table with ALTER TABLE.
+    fn supports_add_foreign_key(&self) -> bool {
+        true
+    }
+
+    /// `schema.table` or `table`, quoted.
+    fn table(&self, schema: Option<&str>, name: &str) -> String {
+        match schema {
+            Some(s) => format!("{}.{}", self.ident(s), self.ident(name)),
+            None => self.ident(name),
+        }
+    }
+
+    fn qualified(&self, t: &Table) -> String {
+        self.table(t.schema.as_deref(), &t.name)
+    }
+
+    fn idents(&self, names: &[String]) -> String {
+        names.iter().map(|n| self.ident(n)).collect::<Vec<_>>().join(", ")
+    }
+
+    /// `CREATE TABLE` for `table` with its primary and unique keys and, when
+    /// `with_fks`, its foreign keys.
+    fn create_table(&self, table: &Table, with_fks: bool) -> String {
+        let keyed = |c: &Column| {
+            table.primary_key.contains(&c.name)
+                || table.unique_keys.iter().any(|u| u.columns.contains(&c.name))
+                || table.foreign_keys.iter().any(|f| f.columns.contains(&c.name))
+        };
+        let mut parts: Vec<String> = table
+            .columns
+            .iter()
+            .map(|c| {
+                let null = if c.nullable { "NULL" } else { "NOT NULL" };
+                format!(
+                    "{} {} {null}",
+                    self.ident(&c.name),
+                    self.column_type(&c.normalized_type, keyed(c))
+                )
+            })
+            .collect();
+        if !table.primary_key.is_empty() {
+            parts.push(format!("PRIMARY KEY ({})", self.idents(&table.primary_key)));
+        }
+        for u in table.unique_keys.iter().filter(|u| u.predicate.is_none()) {
+            parts.push(format!(
+                "CONSTRAINT {} UNIQUE ({})",
+                self.ident(&u.name),
+                self.idents(&u.columns)
+            ));
+        }
+        if with_fks {
+            for fk in table.foreign_keys.iter().filter(|f| !f.is_virtual) {
+                parts.push(self.foreign_key_clause(fk));
+            }
+        }
+        format!("CREATE TABLE {} (\n  {}\n)", self.qualified(table), parts.join(",\n  "))
+    }
+
+    fn foreign_key_clause(&self, fk: &ForeignKey) -> String {
+        let action = |a: FkAction| a.as_sql();
+        let mut s = format!(
+            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) ON DELETE {} ON UPDATE {}",
+            self.ident(&fk.name),
+            self.idents(&fk.columns),
+            self.table(fk.referenced_schema.as_deref(), &fk.referenced_table),
+            self.idents(&fk.referenced_columns),
+            action(fk.on_delete),
+            action(fk.on_update)
+        );
+        if fk.deferrable && self.engine() != Engine::Mysql {
+            s.push_str(" DEFERRABLE");
+            if fk.initially_deferred {
+                s.push_str(" INITIALLY DEFERRED");
+            }
+        }
+        s
+    }
+}
+
+fn quote_with(name: &str, q: char) -> String {
+    let mut s = String::with_capacity(name.len() + 2);
+    s.push(q);
+    for ch in name.chars() {
+        if ch == q {
+            s.push(q);
+        }
+        s.push(ch);
+    }
+    s.push(q);
+    s
+}
+
+fn standard_string(t: &str) -> String {
+    format!("'{}'", t.replace('\'', "''"))
+}
+
+pub struct Sqlite;
+pub struct Postgres;
+pub struct Mysql;
+
+impl Dialect for Sqlite {
+    fn engine(&self) -> Engine {
+        Engine::Sqlite
+    }
+    fn ident(&self, name: &str) -> String {
+        quote_with(name, '"')
+    }
+    fn literal(&self, v: &Value) -> String {
+        match v {
+            Value::Null => "NULL".into(),
+            Value::Bool(b) => (if *b { "1" } else { "0" }).into(),
+            Value::Int(i) => i.to_string(),
+            Value::UInt(u) => u.to_string(),
+            Value::Float(f) => float_literal(*f),
+            Value::Text(t) => standard_string(t),
+            Value::Bytes(b) => format!("X'{}'", hex(b)),
+        }
+    }
+    fn column_type(&self, ty: &DataType, _keyed: bool) -> String {
+        match ty {
+            DataType::Boolean => "BOOLEAN".into(),
+            DataType::Int { .. } => "INTEGER".into(),
+            DataType::Decimal {
+                precision: Some(p),
+                scale,
+            } => format!("NUMERIC({p},{})", scale.unwrap_or(0)),
+            DataType::Decimal { .. } => "NUMERIC".into(),
+            DataType::Float { .. } => "REAL".into(),
+            DataType::Char { length: Some(n) } => format!("CHAR({n})"),
+            DataType::Varchar { length: Some(n) } => format!("VARCHAR({n})"),
+            DataType::Char { .. } | DataType::Varchar { .. } | DataType::Text => "TEXT".into(),
+            DataType::Binary { .. } => "BLOB".into(),
+            DataType::Date => "DATE".into(),
+            DataType::Time => "TIME".into(),
+            DataType::Timestamp { .. } => "DATETIME".into(),
+            DataType::Uuid => "UUID".into(),
+            DataType::Json => "JSON".into(),
+            DataType::Other(_) => "TEXT".into(),
+        }
+    }
+    fn supports_add_foreign_key(&self) -> bool {
+        false
+    }
+}
+
+impl Dialect for Postgres {
+    fn engine(&self) -> Engine {
+        Engine::Postgres
+    }
+    fn ident(&self, name: &str) -> String {
+        quote_with(name, '"')
+    }
+    fn literal(&self, v: &Value) -> String {
+        match v {
+            Value::Null => "NULL".into(),
+            Value::Bool(b) => (if *b { "TRUE" } else { "FALSE" }).into(),
+            Value::Int(i) => i.to_string(),
+            Value::UInt(u) => u.to_string(),
+            Value::Float(f) => float_literal(*f),
+            Value::Text(t) => standard_string(t),
+            Value::Bytes(b) => format!("'\\x{}'::bytea", hex(b)),
+        }
+    }
+    fn column_type(&self, ty: &DataType, _keyed: bool) -> String {
+        match ty {
+            DataType::Boolean => "boolean".into(),
+            DataType::Int {
+                bytes: 1 | 2,
+                unsigned: false,
+            } => "smallint".into(),
+            DataType::Int {
+                bytes: 1,
+                unsigned: true,
+            } => "smallint".into(),
+            DataType::Int {
+                bytes: 2 | 3,
+                unsigned: true,
+            }
+            | DataType::Int {
+                bytes: 3 | 4,
+                unsigned: false,
+            } => "integer".into(),
+            DataType::Int {
+                bytes: 4,
+                unsigned: true,
+            }
+            | DataType::Int {
+                bytes: 8,
+                unsigned: false,
+            } => "bigint".into(),
+            DataType::Int { .. } => "numeric(20,0)".into(),
+            DataType::Decimal {
+                precision: Some(p),
+                scale,
+            } => format!("numeric({p},{})", scale.unwrap_or(0)),
+            DataType::Decimal { .. } => "numeric".into(),
+            DataType::Float { bytes: 4 } => "real".into(),
+            DataType::Float { .. } => "double precision".into(),
+            DataType::Char { length: Some(n) } => format!("character({n})"),
+            DataType::Varchar { length: Some(n) } => format!("character varying({n})"),
+            DataType::Char { .. } | DataType::Varchar { .. } | DataType::Text => "text".into(),
+            DataType::Binary { .. } => "bytea".into(),
+            DataType::Date => "date".into(),
+            DataType::Time => "time".into(),
+            DataType::Timestamp { tz: false } => "timestamp".into(),
+            DataType::Timestamp { tz: true } => "timestamptz".into(),
+            DataType::Uuid => "uuid".into(),
+            DataType::Json => "jsonb".into(),
+            DataType::Other(_) => "text".into(),
+        }
+    }
+}
+
+impl Dialect for Mysql {
+    fn engine(&self) -> Engine {
+        Engine::Mysql
+    }
+    fn ident(&self, name: &str) -> String {
+        quote_with(name, '`')
+    }
+    fn literal(&self, v: &Value) -> String {
+        match v {
+            Value::Null => "NULL".into(),
+            Value::Bool(b) => (if *b { "1" } else { "0" }).into(),
+            Value::Int(i) => i.to_string(),
+            Value::UInt(u) => u.to_string(),
+            Value::Float(f) => float_literal(*f),
+            Value::Text(t) => mysql_string(t),
+            Value::Bytes(b) => format!("X'{}'", hex(b)),
+        }
+    }
+    fn column_type(&self, ty: &DataType, keyed: bool) -> String {
+        let unsigned = |u: bool| if u { " unsigned" } else { "" };
+        match ty {
+            DataType::Boolean => "tinyint(1)".into(),
+            DataType::Int { bytes, unsigned: u } => {
+                let base = match bytes {
+                    1 => "tinyint",
+                    2 => "smallint",
+                    3 => "mediumint",
+                    4 => "int",
+                    _ => "bigint",
+                };
+                format!("{base}{}", unsigned(*u))
+            }
+            DataType::Decimal {
+                precision: Some(p),
+                scale,
+            } => {
+                format!("decimal({},{})", (*p).min(65), scale.unwrap_or(0).min(30))
+            }
+            DataType::Decimal { .. } => "decimal(65,30)".into(),
+            DataType::Float { bytes: 4 } => "float".into(),
+            DataType::Float { .. } => "double".into(),
+            DataType::Char { length: Some(n) } if *n <= 255 => format!("char({n})"),
+            DataType::Char { length: Some(n) } | DataType::Varchar { length: Some(n) } if *n <= 16_383 => {
+                format!("varchar({n})")
+            }
+            DataType::Char { .. } | DataType::Varchar { .. } | DataType::Text | DataType::Other(_) => {
+                if keyed {
+                    "varchar(255)".into()
+                } else {
+                    "longtext".into()
+                }
+            }
+            DataType::Binary { length: Some(n) } if *n <= 65_535 => format!("varbinary({n})"),
+            DataType::Binary { .. } => {
+                if keyed {
+                    "varbinary(255)".into()
+                } else {
+                    "longblob".into()
+                }
+            }
+            DataType::Date => "date".into(),
+            DataType::Time => "time(6)".into(),
+            DataType::Timestamp { .. } => "datetime(6)".into(),
+            DataType::Uuid => "char(36)".into(),
+            DataType::Json => "longtext".into(),
+        }
+    }
+}
+
+fn float_literal(f: f64) -> String {
+    if f.is_finite() {
+        let s = format!("{f:?}");
+        s
+    } else {
+        "NULL".into()
+    }
+}
+
+/// A MySQL string literal with the escapes `mysql_real_escape_string` makes.
+pub fn mysql_string(t: &str) -> String {
+    let mut s = String::with_capacity(t.len() + 2);
+    s.push('\'');
+    for ch in t.chars() {
+        match ch {
+            '\'' => s.push_str("\\'"),
+            '\\' => s.push_str("\\\\"),
+            '\0' => s.push_str("\\0"),
+            '\n' => s.push_str("\\n"),
+            '\r' => s.push_str("\\r"),
+            '\u{1a}' => s.push_str("\\Z"),
+            c => s.push(c),
+        }
+    }
+    s.push('\'');
+    s
+}
+
+/// The dialect of an engine.
+pub fn of(engine: Engine) -> &'static dyn Dialect {
+    match engine {
+        Engine::Sqlite => &Sqlite,
+        Engine::Postgres => &Postgres,
+        Engine::Mysql => &Mysql,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_and_strings_are_escaped_per_engine() {
+        assert_eq!(of(Engine::Postgres).ident("we\"ird"), "\"we\"\"ird\"");
+        assert_eq!(of(Engine::Mysql).ident("we`ird"), "`we``ird`");
+        assert_eq!(
+            of(Engine::Mysql).literal(&Value::Text("it's a \\ test\n".into())),
+            "'it\\'s a \\\\ test\\n'"
+        );
+        assert_eq!(of(Engine::Postgres).literal(&Value::Text("it's".into())), "'it''s'");
+        assert_eq!(of(Engine::Sqlite).literal(&Value::Bytes(vec![0, 255])), "X'00ff'");
+        assert_eq!(of(Engine::Postgres).literal(&Value::Float(1.0)), "1.0");
+    }
+}

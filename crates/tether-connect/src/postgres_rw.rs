@@ -1,0 +1,351 @@
+//! PostgreSQL reads and writes through `COPY` in text format (what `pg_dump | psql`
+//! uses), with multi-row `INSERT ... ON CONFLICT` when conflicts are skipped or updated.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use futures_util::{SinkExt, StreamExt};
+use tether_schema::DataType;
+use tokio::sync::mpsc;
+use tokio_postgres::Client;
+
+use crate::dialect;
+use crate::postgres::describe;
+use crate::rw::{Batch, Conflict, Filter, ReadSpec, WriteError, KEYS_PER_QUERY};
+use crate::url::Engine;
+use crate::value::{hex, unhex, Row, Value};
+
+/// Session settings that make text output engine-neutral.
+pub const SESSION: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 3; \
+                           SET bytea_output = 'hex'; SET IntervalStyle = 'iso_8601'";
+
+/// Decodes one field of COPY text format (already split on tabs).
+fn unescape(field: &[u8]) -> Option<String> {
+    if field == b"\\N" {
+        return None;
+    }
+    if !field.contains(&b'\\') {
+        return Some(String::from_utf8_lossy(field).into_owned());
+    }
+    let mut out = Vec::with_capacity(field.len());
+    let mut i = 0;
+    while i < field.len() {
+        let b = field[i];
+        if b != b'\\' || i + 1 == field.len() {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let n = field[i + 1];
+        i += 2;
+        match n {
+            b'b' => out.push(8),
+            b'f' => out.push(12),
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'v' => out.push(11),
+            b'0'..=b'7' => {
+                let mut v = (n - b'0') as u32;
+                let mut k = 0;
+                while k < 2 && i < field.len() && (b'0'..=b'7').contains(&field[i]) {
+                    v = v * 8 + (field[i] - b'0') as u32;
+                    i += 1;
+                    k += 1;
+                }
+                out.push(v as u8);
+            }
+            other => out.push(other),
+        }
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Turns the text of a field into a value of the column's type.
+fn typed(text: Option<String>, ty: &DataType) -> Value {
+    let Some(t) = text else { return Value::Null };
+    match ty {
+        DataType::Binary { .. } => match t.strip_prefix("\\x").and_then(unhex) {
+            Some(b) => Value::Bytes(b),
+            None => Value::Text(t),
+        },
+        // The session is in UTC; drop the offset so every engine accepts the value.
+        DataType::Timestamp { tz: true } => Value::Text(t.strip_suffix("+00").map(str::to_string).unwrap_or(t)),
+        _ => Value::from_text(&t, ty),
+    }
+}
+
+fn parse_line(line: &[u8], types: &[DataType]) -> Row {
+    line.split(|&b| b == b'\t')
+        .zip(types)
+        .map(|(f, ty)| typed(unescape(f), ty))
+        .collect()
+}
+
+/// Streams `spec` with `COPY (SELECT ...) TO STDOUT`.
+pub async fn read(
+    client: &Client,
+    spec: &ReadSpec,
+    batch_size: usize,
+    tx: &mpsc::Sender<Batch>,
+) -> Result<u64, String> {
+    let d = dialect::of(Engine::Postgres);
+    let types = spec.types();
+    let queries: Vec<String> = match &spec.filter {
+        Filter::KeysIn { keys, .. } => keys
+            .chunks(KEYS_PER_QUERY)
+            .map(|k| spec.select_sql(d, Some(k)))
+            .collect(),
+        _ => vec![spec.select_sql(d, None)],
+    };
+    let mut total = 0u64;
+    for sql in queries {
+        let stream = client
+            .copy_out(&format!("COPY ({sql}) TO STDOUT"))
+            .await
+            .map_err(|e| describe(&e))?;
+        futures_util::pin_mut!(stream);
+        let mut pending = BytesMut::new();
+        let mut batch: Batch = Vec::with_capacity(batch_size);
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| describe(&e))?;
+            pending.extend_from_slice(&chunk);
+            while let Some(pos) = pending.iter().position(|&b| b == b'\n') {
+                let line = pending.split_to(pos + 1);
+                batch.push(parse_line(&line[..pos], &types));
+                if batch.len() >= batch_size {
+                    total += batch.len() as u64;
+                    if tx
+                        .send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size)))
+                        .await
+                        .is_err()
+                    {
+                        return Ok(total);
+                    }
+                }
+            }
+        }
+        if !batch.is_empty() {
+            total += batch.len() as u64;
+            if tx.send(batch).await.is_err() {
+                return Ok(total);
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// Appends a value in COPY text format.
+fn put_field(buf: &mut BytesMut, v: &Value) {
+    match v {
+        Value::Null => buf.put_slice(b"\\N"),
+        Value::Bool(b) => buf.put_u8(if *b { b't' } else { b'f' }),
+        Value::Int(i) => buf.put_slice(i.to_string().as_bytes()),
+        Value::UInt(u) => buf.put_slice(u.to_string().as_bytes()),
+        Value::Float(f) => buf.put_slice(format!("{f:?}").as_bytes()),
+        Value::Text(t) => {
+            for &b in t.as_bytes() {
+                match b {
+                    b'\\' => buf.put_slice(b"\\\\"),
+                    b'\t' => buf.put_slice(b"\\t"),
+                    b'\n' => buf.put_slice(b"\\n"),
+                    b'\r' => buf.put_slice(b"\\r"),
+                    other => buf.put_u8(other),
+                }
+            }
+        }
+        Value::Bytes(b) => {
+            buf.put_slice(b"\\\\x");
+            buf.put_slice(hex(b).as_bytes());
+        }
+    }
+}
+
+/// Writes a batch. Errors: `COPY` with one statement per batch; otherwise a multi-row
+/// INSERT with ON CONFLICT, in chunks.
+pub async fn insert(
+    client: &Client,
+    table: &str,
+    columns: &[String],
+    key: &[String],
+    rows: &[Row],
+    conflict: Conflict,
+) -> Result<u64, WriteError> {
+    let d = dialect::of(Engine::Postgres);
+    if conflict == Conflict::Error {
+        let sink = client
+            .copy_in::<_, Bytes>(&format!("COPY {table} ({}) FROM STDIN", d.idents(columns)))
+            .await
+            .map_err(|e| copy_error(&e))?;
+        futures_util::pin_mut!(sink);
+        let mut buf = BytesMut::with_capacity(64 * 1024);
+        for row in rows {
+            for (i, v) in row.iter().enumerate() {
+                if i > 0 {
+                    buf.put_u8(b'\t');
+                }
+                put_field(&mut buf, v);
+            }
+            buf.put_u8(b'\n');
+            if buf.len() > 256 * 1024 {
+                sink.send(buf.split().freeze()).await.map_err(|e| copy_error(&e))?;
+            }
+        }
+        if !buf.is_empty() {
+            sink.send(buf.split().freeze()).await.map_err(|e| copy_error(&e))?;
+        }
+        return sink.finish().await.map_err(|e| copy_error(&e));
+    }
+    let mut written = 0u64;
+    for chunk in rows.chunks(500) {
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|r| format!("({})", r.iter().map(|v| d.literal(v)).collect::<Vec<_>>().join(", ")))
+            .collect();
+        let mut sql = format!(
+            "INSERT INTO {table} ({}) VALUES {}",
+            d.idents(columns),
+            values.join(", ")
+        );
+        let sets: Vec<String> = columns
+            .iter()
+            .filter(|c| !key.contains(c))
+            .map(|c| format!("{0} = EXCLUDED.{0}", d.ident(c)))
+            .collect();
+        if conflict == Conflict::Update && !key.is_empty() && !sets.is_empty() {
+            sql.push_str(&format!(
+                " ON CONFLICT ({}) DO UPDATE SET {}",
+                d.idents(key),
+                sets.join(", ")
+            ));
+        } else {
+            sql.push_str(" ON CONFLICT DO NOTHING");
+        }
+        match client.execute(sql.as_str(), &[]).await {
+            Ok(n) => written += n,
+            Err(e) => {
+                return Err(WriteError {
+                    row: None,
+                    message: describe(&e),
+                    written,
+                })
+            }
+        }
+    }
+    Ok(written)
+}
+
+/// Maps a COPY failure to the row it names (`COPY t, line 3, column x`).
+fn copy_error(e: &tokio_postgres::Error) -> WriteError {
+    let row = e
+        .as_db_error()
+        .and_then(|db| db.where_())
+        .and_then(|w| w.split(", line ").nth(1))
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .map(|line| line.saturating_sub(1));
+    WriteError {
+        row,
+        message: describe(e),
+        written: 0,
+    }
+}
+
+/// Sets `set` columns of the rows identified by `key`, in batches of one
+/// `UPDATE ... FROM (VALUES ...)`. `casts` are the destination types of key then set
+/// columns.
+pub async fn update(
+    client: &Client,
+    table: &str,
+    key: &[String],
+    set: &[String],
+    casts: &[String],
+    rows: &[(Row, Row)],
+) -> Result<u64, String> {
+    let d = dialect::of(Engine::Postgres);
+    let names: Vec<String> = key
+        .iter()
+        .chain(set)
+        .enumerate()
+        .map(|(i, _)| format!("c{i}"))
+        .collect();
+    let mut n = 0;
+    for chunk in rows.chunks(1000) {
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "({})",
+                    k.iter().chain(v).map(|x| d.literal(x)).collect::<Vec<_>>().join(", ")
+                )
+            })
+            .collect();
+        let sets: Vec<String> = set
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{} = v.c{}::{}", d.ident(c), key.len() + i, casts[key.len() + i]))
+            .collect();
+        let wheres: Vec<String> = key
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("t.{} = v.c{i}::{}", d.ident(c), casts[i]))
+            .collect();
+        let sql = format!(
+            "UPDATE {table} AS t SET {} FROM (VALUES {}) AS v({}) WHERE {}",
+            sets.join(", "),
+            values.join(", "),
+            names.join(", "),
+            wheres.join(" AND ")
+        );
+        n += client.execute(sql.as_str(), &[]).await.map_err(|e| describe(&e))?;
+    }
+    Ok(n)
+}
+
+/// Rows of a query, typed by `types` (Text where unknown).
+pub async fn query(client: &Client, sql: &str, types: &[DataType]) -> Result<Vec<Row>, String> {
+    let msgs = client.simple_query(sql).await.map_err(|e| describe(&e))?;
+    Ok(msgs
+        .into_iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some(
+                (0..r.len())
+                    .map(|i| typed(r.get(i).map(str::to_owned), types.get(i).unwrap_or(&DataType::Text)))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_round_trips_awkward_values() {
+        let values = vec![
+            Value::Text("tab\there\nnew \\ line".into()),
+            Value::Null,
+            Value::Bytes(vec![0, 10, 255]),
+            Value::Bool(true),
+            Value::Int(-5),
+        ];
+        let types = [
+            DataType::Text,
+            DataType::Text,
+            DataType::Binary { length: None },
+            DataType::Boolean,
+            DataType::Int {
+                bytes: 8,
+                unsigned: false,
+            },
+        ];
+        let mut buf = BytesMut::new();
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                buf.put_u8(b'\t');
+            }
+            put_field(&mut buf, v);
+        }
+        assert_eq!(parse_line(&buf, &types), values);
+    }
+}

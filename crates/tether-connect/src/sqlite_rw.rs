@@ -1,0 +1,186 @@
+//! SQLite reads and writes: one connection, prepared statements, large transactions.
+//! Everything here blocks; callers run it on `spawn_blocking`.
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, ToSql};
+use tether_schema::DataType;
+use tokio::sync::mpsc;
+
+use crate::dialect::{self, Dialect};
+use crate::rw::{Batch, Conflict, Filter, ReadSpec, WriteError, KEYS_PER_QUERY};
+use crate::url::Engine;
+use crate::value::{Row, Value};
+
+impl ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Bool(b) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(*b as i64)),
+            Value::Int(i) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(*i)),
+            Value::UInt(u) => match i64::try_from(*u) {
+                Ok(i) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(i)),
+                Err(_) => ToSqlOutput::Owned(rusqlite::types::Value::Text(u.to_string())),
+            },
+            Value::Float(f) => ToSqlOutput::Owned(rusqlite::types::Value::Real(*f)),
+            Value::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+            Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        })
+    }
+}
+
+fn from_sqlite(v: ValueRef<'_>, ty: &DataType) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) if *ty == DataType::Boolean => Value::Bool(i != 0),
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(f) => Value::Float(f),
+        ValueRef::Text(t) => {
+            let s = String::from_utf8_lossy(t);
+            match ty {
+                DataType::Int { .. } | DataType::Float { .. } | DataType::Boolean => Value::from_text(&s, ty),
+                _ => Value::Text(s.into_owned()),
+            }
+        }
+        ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+    }
+}
+
+/// Streams the rows of `spec` in batches; stops early when the receiver is gone.
+pub fn read(conn: &Connection, spec: &ReadSpec, batch_size: usize, tx: &mpsc::Sender<Batch>) -> rusqlite::Result<u64> {
+    let d = dialect::of(Engine::Sqlite);
+    let types = spec.types();
+    let mut total = 0u64;
+    let queries: Vec<String> = match &spec.filter {
+        Filter::KeysIn { keys, .. } => keys
+            .chunks(KEYS_PER_QUERY)
+            .map(|k| spec.select_sql(d, Some(k)))
+            .collect(),
+        _ => vec![spec.select_sql(d, None)],
+    };
+    for sql in queries {
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        let mut batch: Batch = Vec::with_capacity(batch_size);
+        while let Some(r) = rows.next()? {
+            let row: Row = (0..types.len())
+                .map(|i| r.get_ref(i).map(|v| from_sqlite(v, &types[i])))
+                .collect::<rusqlite::Result<_>>()?;
+            batch.push(row);
+            if batch.len() >= batch_size {
+                total += batch.len() as u64;
+                if tx
+                    .blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size)))
+                    .is_err()
+                {
+                    return Ok(total);
+                }
+            }
+        }
+        if !batch.is_empty() {
+            total += batch.len() as u64;
+            if tx.blocking_send(batch).is_err() {
+                return Ok(total);
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// The INSERT for a batch, with the conflict clause.
+pub fn insert_sql(d: &dyn Dialect, table: &str, columns: &[String], key: &[String], conflict: Conflict) -> String {
+    let params: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+    let mut sql = format!(
+        "INSERT INTO {table} ({}) VALUES ({})",
+        d.idents(columns),
+        params.join(", ")
+    );
+    match conflict {
+        Conflict::Error => {}
+        Conflict::Skip => sql.push_str(" ON CONFLICT DO NOTHING"),
+        Conflict::Update => {
+            let sets: Vec<String> = columns
+                .iter()
+                .filter(|c| !key.contains(c))
+                .map(|c| format!("{0} = excluded.{0}", d.ident(c)))
+                .collect();
+            if key.is_empty() || sets.is_empty() {
+                sql.push_str(" ON CONFLICT DO NOTHING");
+            } else {
+                sql.push_str(&format!(
+                    " ON CONFLICT ({}) DO UPDATE SET {}",
+                    d.idents(key),
+                    sets.join(", ")
+                ));
+            }
+        }
+    }
+    sql
+}
+
+/// Inserts a batch in one transaction; a rejected row rolls the batch back.
+pub fn insert(conn: &mut Connection, sql: &str, rows: &[Row]) -> Result<u64, WriteError> {
+    let fail = |row: Option<usize>, e: rusqlite::Error| WriteError {
+        row,
+        message: e.to_string(),
+        written: 0,
+    };
+    let tx = conn.transaction().map_err(|e| fail(None, e))?;
+    let mut n = 0u64;
+    {
+        let mut stmt = tx.prepare_cached(sql).map_err(|e| fail(None, e))?;
+        for (i, row) in rows.iter().enumerate() {
+            n += stmt
+                .execute(rusqlite::params_from_iter(row.iter()))
+                .map_err(|e| fail(Some(i), e))? as u64;
+        }
+    }
+    tx.commit().map_err(|e| fail(None, e))?;
+    Ok(n)
+}
+
+/// `UPDATE table SET set_cols = ? WHERE key_cols = ?` for each (key, values) pair.
+pub fn update(
+    conn: &mut Connection,
+    table: &str,
+    key: &[String],
+    set: &[String],
+    rows: &[(Row, Row)],
+) -> rusqlite::Result<u64> {
+    let d = dialect::of(Engine::Sqlite);
+    let sets: Vec<String> = set
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{} = ?{}", d.ident(c), i + 1))
+        .collect();
+    let wheres: Vec<String> = key
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{} = ?{}", d.ident(c), set.len() + i + 1))
+        .collect();
+    let sql = format!("UPDATE {table} SET {} WHERE {}", sets.join(", "), wheres.join(" AND "));
+    let tx = conn.transaction()?;
+    let mut n = 0;
+    {
+        let mut stmt = tx.prepare_cached(&sql)?;
+        for (k, v) in rows {
+            n += stmt.execute(rusqlite::params_from_iter(v.iter().chain(k.iter())))? as u64;
+        }
+    }
+    tx.commit()?;
+    Ok(n)
+}
+
+/// Rows of an arbitrary query, typed by `types` (Text where unknown).
+pub fn query(conn: &Connection, sql: &str, types: &[DataType]) -> rusqlite::Result<Vec<Row>> {
+    let mut stmt = conn.prepare(sql)?;
+    let n = stmt.column_count();
+    let rows = stmt.query_map([], |r| {
+        (0..n)
+            .map(|i| {
+                r.get_ref(i)
+                    .map(|v| from_sqlite(v, types.get(i).unwrap_or(&DataType::Text)))
+            })
+            .collect::<rusqlite::Result<Row>>()
+    })?;
+    rows.collect()
+}

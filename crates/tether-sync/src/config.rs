@@ -1,0 +1,335 @@
+//! The job file: a TOML document naming the source, the destinations, which tables to
+//! copy, how to subset them, and write options. Unknown keys are errors, reported with
+//! their line. `${VAR}` in a URL is replaced by the environment variable `VAR`.
+
+use serde::Deserialize;
+use tether_connect::Conflict;
+use tether_schema::virtual_fk::{self, LocatedSpec, VirtualFkSpec};
+use toml::Spanned;
+
+use crate::error::SyncError;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobFile {
+    /// The database to read.
+    pub source: Spanned<String>,
+    /// Where to write; at least one.
+    pub destinations: Vec<Spanned<DestinationSpec>>,
+    #[serde(default)]
+    pub tables: TablesSpec,
+    #[serde(default)]
+    pub subset: SubsetSpec,
+    #[serde(default)]
+    pub virtual_foreign_keys: Vec<Spanned<VirtualFkSpec>>,
+    #[serde(default)]
+    pub options: OptionsSpec,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationSpec {
+    pub url: String,
+    /// Delete the destination's rows of the job's tables before loading.
+    #[serde(default)]
+    pub truncate: bool,
+    /// What to do with a row whose key is already in the destination.
+    #[serde(default)]
+    pub on_conflict: Conflict,
+    /// Create tables missing in the destination from the source's model.
+    #[serde(default = "yes")]
+    pub create_tables: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TablesSpec {
+    /// Tables to copy: names or `*` globs (`schema.table` outside the default schema).
+    #[serde(default = "all")]
+    pub include: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+fn all() -> Vec<String> {
+    vec!["*".into()]
+}
+
+impl Default for TablesSpec {
+    fn default() -> Self {
+        TablesSpec {
+            include: all(),
+            exclude: vec![],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubsetSpec {
+    /// Rows to start from.
+    #[serde(default)]
+    pub targets: Vec<Spanned<TargetSpec>>,
+    /// Also take the child rows of target rows (and of their children, downwards).
+    #[serde(default = "yes")]
+    pub follow_children: bool,
+    /// At most this many child rows per parent row and relation (lowest keys first).
+    pub max_children_per_parent: Option<u64>,
+    /// Per-relation overrides of `follow_children` and the cap.
+    #[serde(default)]
+    pub relations: Vec<Spanned<RelationSpec>>,
+    /// Copy tables that no target is connected to (through foreign keys) whole.
+    #[serde(default = "yes")]
+    pub copy_unrelated: bool,
+}
+
+impl Default for SubsetSpec {
+    fn default() -> Self {
+        SubsetSpec {
+            targets: vec![],
+            follow_children: true,
+            max_children_per_parent: None,
+            relations: vec![],
+            copy_unrelated: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSpec {
+    pub table: String,
+    /// An SQL predicate in the source's dialect.
+    #[serde(rename = "where")]
+    pub where_clause: Option<String>,
+    /// Keep this percentage of the (matching) rows, chosen by a hash of the key.
+    pub percent: Option<f64>,
+    /// Keep at most this many (matching) rows, lowest keys first.
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelationSpec {
+    /// The foreign key's name (declared or virtual).
+    pub foreign_key: String,
+    /// The child table, when the name alone is ambiguous.
+    pub table: Option<String>,
+    pub follow_children: Option<bool>,
+    pub max_children_per_parent: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptionsSpec {
+    /// Rows per batch between reader and writers.
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Tables loaded at once per destination, within one dependency level.
+    #[serde(default = "default_parallelism")]
+    pub parallelism: usize,
+}
+
+fn default_batch() -> usize {
+    10_000
+}
+
+fn default_parallelism() -> usize {
+    2
+}
+
+impl Default for OptionsSpec {
+    fn default() -> Self {
+        OptionsSpec {
+            batch_size: default_batch(),
+            parallelism: default_parallelism(),
+        }
+    }
+}
+
+/// A job file read, checked and with its URLs resolved.
+#[derive(Debug)]
+pub struct Job {
+    pub path: String,
+    pub source: String,
+    pub destinations: Vec<DestinationSpec>,
+    pub tables: TablesSpec,
+    pub subset: SubsetSpec,
+    pub targets: Vec<(TargetSpec, usize)>,
+    pub relations: Vec<(RelationSpec, usize)>,
+    pub virtual_fks: Vec<LocatedSpec>,
+    pub options: OptionsSpec,
+}
+
+/// Replaces `${VAR}` with the variable's value.
+pub fn interpolate(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let end = after.find('}').ok_or_else(|| "unclosed `${`".to_string())?;
+        let name = &after[..end];
+        let value = env(name).ok_or_else(|| format!("environment variable `{name}` is not set"))?;
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+impl Job {
+    pub fn parse(path: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Job, SyncError> {
+        let file: JobFile = toml::from_str(text)
+            .map_err(|e| SyncError::Config(format!("{path}: {}", virtual_fk::one_line_toml_error(text, &e))))?;
+        let line = |span: std::ops::Range<usize>| virtual_fk::line_of(text, span.start);
+        let at = |l: usize, msg: String| SyncError::Config(format!("{path}: line {l}: {msg}"));
+        let source = interpolate(file.source.get_ref(), env)
+            .map_err(|m| at(line(file.source.span()), format!("source: {m}")))?;
+        if file.destinations.is_empty() {
+            return Err(SyncError::Config(format!(
+                "{path}: at least one [[destinations]] entry is needed"
+            )));
+        }
+        let mut destinations = Vec::new();
+        for d in &file.destinations {
+            let mut spec = d.get_ref().clone();
+            spec.url = interpolate(&spec.url, env).map_err(|m| at(line(d.span()), format!("destination url: {m}")))?;
+            destinations.push(spec);
+        }
+        let mut targets = Vec::new();
+        for t in &file.subset.targets {
+            let l = line(t.span());
+            let spec = t.get_ref().clone();
+            if let Some(p) = spec.percent {
+                if !(p > 0.0 && p <= 100.0) {
+                    return Err(at(
+                        l,
+                        format!("target `{}`: percent must be in (0, 100], not {p}", spec.table),
+                    ));
+                }
+            }
+            if spec.where_clause.is_none() && spec.percent.is_none() && spec.limit.is_none() {
+                return Err(at(
+                    l,
+                    format!("target `{}`: give `where`, `percent` or `limit`", spec.table),
+                ));
+            }
+            targets.push((spec, l));
+        }
+        let relations = file
+            .subset
+            .relations
+            .iter()
+            .map(|r| (r.get_ref().clone(), line(r.span())))
+            .collect();
+        if file.options.batch_size == 0 || file.options.parallelism == 0 {
+            return Err(SyncError::Config(format!(
+                "{path}: options.batch_size and options.parallelism must be at least 1"
+            )));
+        }
+        Ok(Job {
+            path: path.to_string(),
+            source,
+            destinations,
+            tables: file.tables,
+            targets,
+            relations,
+            virtual_fks: virtual_fk::locate(text, file.virtual_foreign_keys),
+            subset: SubsetSpec {
+                targets: vec![],
+                relations: vec![],
+                ..file.subset
+            },
+            options: file.options,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        (name == "DB_PASSWORD").then(|| "s3cret".to_string())
+    }
+
+    #[test]
+    fn a_full_job_parses_with_defaults_and_env() {
+        let job = Job::parse(
+            "job.toml",
+            r#"
+source = "postgres://app:${DB_PASSWORD}@db/shop"
+
+[[destinations]]
+url = "sqlite://out.db"
+truncate = true
+
+[[destinations]]
+url = "mysql://root@127.0.0.1/copy"
+on_conflict = "update"
+
+[tables]
+exclude = ["audit_*"]
+
+[subset]
+max_children_per_parent = 10
+
+[[subset.targets]]
+table = "orders"
+where = "placed_at >= '2024-01-01'"
+
+[[subset.relations]]
+foreign_key = "review_customer_fk"
+follow_children = false
+"#,
+            &env,
+        )
+        .unwrap();
+        assert_eq!(job.source, "postgres://app:s3cret@db/shop");
+        assert_eq!(job.destinations.len(), 2);
+        assert!(job.destinations[0].truncate && job.destinations[0].create_tables);
+        assert_eq!(job.destinations[1].on_conflict, Conflict::Update);
+        assert_eq!(job.tables.include, ["*"]);
+        assert_eq!(job.targets[0].1, 18, "the line of [[subset.targets]]");
+        assert!(job.subset.follow_children);
+        assert_eq!(job.subset.max_children_per_parent, Some(10));
+        assert_eq!(job.relations[0].0.follow_children, Some(false));
+        assert_eq!(job.options.batch_size, 10_000);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_line() {
+        let e = Job::parse(
+            "job.toml",
+            "source = \"a.db\"\n[[destinations]]\nurl = \"b.db\"\ntruncat = true\n",
+            &env,
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "job.toml: line 4: unknown field `truncat`, expected one of `url`, `truncate`, `on_conflict`, `create_tables`");
+        let e = Job::parse(
+            "job.toml",
+            "source = \"${NOPE}\"\n[[destinations]]\nurl = \"b.db\"\n",
+            &env,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "job.toml: line 1: source: environment variable `NOPE` is not set"
+        );
+        let e = Job::parse(
+            "job.toml",
+            "source = \"a.db\"\n[[destinations]]\nurl = \"b.db\"\n[[subset.targets]]\ntable = \"x\"\n",
+            &env,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "job.toml: line 4: target `x`: give `where`, `percent` or `limit`"
+        );
+    }
+}

@@ -1,0 +1,605 @@
+//! Running a plan: rows stream from the source in batches, through bounded channels, to
+//! a writer per destination. Tables load in plan order. A breakable cycle loads with its
+//! breaking FK columns NULL, then UPDATEs set them; an unbreakable cycle loads with the
+//! destination's checks deferred (PostgreSQL) or disabled (MariaDB, SQLite). The
+//! executor does what the plan says and decides nothing of its own.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use tether_connect::value::describe_key;
+use tether_connect::{Batch, Conflict, Connection, DbUrl, Dialect, Engine, Filter, ReadSpec, Row, Value};
+use tether_schema::{Schema, Table, TableName};
+use tokio::sync::mpsc;
+
+use crate::config::DestinationSpec;
+use crate::error::SyncError;
+use crate::plan::{row_key, CycleStrategy, Plan, Rows, TablePlan};
+use crate::subset::Subset;
+
+/// Live progress, implemented by the CLI.
+pub trait Progress: Sync {
+    fn phase(&self, message: &str);
+    fn table_started(&self, table: &str, total: u64);
+    fn rows(&self, table: &str, rows: u64);
+    fn table_done(&self, table: &str, rows: u64, seconds: f64);
+}
+
+/// A destination, opened and prepared.
+pub struct Destination {
+    pub shown: String,
+    pub conn: Connection,
+    pub spec: DestinationSpec,
+    /// Source table -> destination table (as introspected after creation).
+    pub tables: HashMap<TableName, Table>,
+    /// The destination's schema, for verification.
+    pub schema: Schema,
+    /// Rows of tables written so far, for messages.
+    written: Vec<(String, u64)>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TableReport {
+    pub table: String,
+    pub rows_read: u64,
+    /// Rows written, per destination (in job order).
+    pub rows_written: Vec<u64>,
+    pub seconds: f64,
+}
+
+/// Where a source table lands on a destination engine: PostgreSQL keeps schemas; other
+/// engines flatten `schema.table` outside the default schema to `schema_table`.
+pub fn destination_name(source: &Schema, t: &TableName, dest: Engine) -> TableName {
+    let in_default = t.schema.is_none() || t.schema == source.default_schema;
+    match dest {
+        Engine::Postgres => TableName {
+            schema: Some(if source.engine == "postgres" {
+                t.schema.clone().unwrap_or("public".into())
+            } else {
+                "public".into()
+            }),
+            name: t.name.clone(),
+        },
+        _ if in_default => TableName {
+            schema: None,
+            name: t.name.clone(),
+        },
+        _ => TableName {
+            schema: None,
+            name: format!("{}_{}", t.schema.as_deref().unwrap_or(""), t.name),
+        },
+    }
+}
+
+/// The table to create on `dest` for source table `t`: same columns, keys and FKs, with
+/// names mapped; generated columns become plain columns on other engines.
+fn destination_model(source: &Schema, t: &Table, dest: Engine) -> Table {
+    let name = destination_name(source, &t.table_name(), dest);
+    let same_engine = crate::plan::engine_of(&source.engine) == dest;
+    let mut out = t.clone();
+    out.schema = name.schema;
+    out.name = name.name;
+    for c in &mut out.columns {
+        if !same_engine {
+            c.generated = None;
+            c.default = None;
+        }
+    }
+    out.foreign_keys
+        .retain(|f| !f.is_virtual && source.table(&f.referenced_name()).is_some());
+    for fk in &mut out.foreign_keys {
+        let parent = destination_name(source, &fk.referenced_name(), dest);
+        fk.referenced_schema = parent.schema;
+        fk.referenced_table = parent.name;
+    }
+    out
+}
+
+fn create_sql(d: &dyn Dialect, t: &Table, with_fks: bool) -> String {
+    let mut sql = d.create_table(t, with_fks);
+    if d.engine() == Engine::Mysql {
+        sql.push_str(" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
+    }
+    sql
+}
+
+/// Opens a destination, creates the job's missing tables and maps every table.
+pub async fn prepare_destination(
+    spec: &DestinationSpec,
+    plan: &Plan,
+    source: &Schema,
+    progress: &dyn Progress,
+) -> Result<Destination, SyncError> {
+    let url = DbUrl::parse(&spec.url)?;
+    let shown = url.to_string();
+    let mut conn = Connection::open_destination(&url).await?;
+    let engine = conn.engine();
+    let d = conn.dialect();
+    let existing = conn.introspect(&Default::default()).await?;
+    let mut missing: Vec<Table> = Vec::new();
+    for tp in &plan.tables {
+        let want = destination_name(source, &tp.table.table_name(), engine);
+        if existing.table(&want).is_none() {
+            missing.push(destination_model(source, &tp.table, engine));
+        }
+    }
+    if !missing.is_empty() {
+        if !spec.create_tables {
+            let names: Vec<String> = missing.iter().map(|t| t.table_name().to_string()).collect();
+            return Err(SyncError::Plan(format!(
+                "{shown}: tables missing and create_tables = false: {}",
+                names.join(", ")
+            )));
+        }
+        progress.phase(&format!("{shown}: creating {} tables", missing.len()));
+        let schemas: HashSet<String> = missing.iter().filter_map(|t| t.schema.clone()).collect();
+        for s in schemas {
+            conn.execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", d.ident(&s)))
+                .await?;
+        }
+        let inline = !d.supports_add_foreign_key();
+        for t in &missing {
+            conn.execute(&create_sql(d, t, inline)).await?;
+        }
+        if !inline {
+            for t in &missing {
+                for fk in &t.foreign_keys {
+                    conn.execute(&format!(
+                        "ALTER TABLE {} ADD {}",
+                        d.qualified(t),
+                        d.foreign_key_clause(fk)
+                    ))
+                    .await?;
+                }
+            }
+        }
+    }
+    let schema = conn.introspect(&Default::default()).await?;
+    let mut tables = HashMap::new();
+    for tp in &plan.tables {
+        let want = destination_name(source, &tp.table.table_name(), engine);
+        let t = schema
+            .table(&want)
+            .cloned()
+            .ok_or_else(|| SyncError::Plan(format!("{shown}: table {want} is missing after creation")))?;
+        for c in &tp.table.columns {
+            if t.column(&c.name).is_none() {
+                return Err(SyncError::Plan(format!(
+                    "{shown}: table {want} has no column `{}` (the source's {} has it)",
+                    c.name, tp.name
+                )));
+            }
+        }
+        tables.insert(tp.table.table_name(), t);
+    }
+    Ok(Destination {
+        shown,
+        conn,
+        spec: spec.clone(),
+        tables,
+        schema,
+        written: vec![],
+    })
+}
+
+/// Deletes the rows of the job's tables, children first, with checks off.
+pub async fn truncate(dest: &mut Destination, plan: &Plan) -> Result<(), SyncError> {
+    let d = dest.conn.dialect();
+    let names: Vec<String> = plan
+        .tables
+        .iter()
+        .rev()
+        .map(|tp| d.qualified(&dest.tables[&tp.table.table_name()]))
+        .collect();
+    match dest.conn.engine() {
+        Engine::Postgres => dest.conn.execute(&format!("TRUNCATE {}", names.join(", "))).await?,
+        Engine::Mysql => {
+            let deletes: Vec<String> = names.iter().map(|n| format!("DELETE FROM {n}")).collect();
+            dest.conn
+                .execute(&format!(
+                    "SET foreign_key_checks = 0; {}; SET foreign_key_checks = 1",
+                    deletes.join("; ")
+                ))
+                .await?;
+        }
+        Engine::Sqlite => {
+            let deletes: Vec<String> = names.iter().map(|n| format!("DELETE FROM {n};")).collect();
+            dest.conn
+                .execute(&format!(
+                    "PRAGMA foreign_keys = OFF; BEGIN; {} COMMIT; PRAGMA foreign_keys = ON;",
+                    deletes.join(" ")
+                ))
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// What a destination must restore after an unbreakable cycle.
+struct Deferred {
+    /// PostgreSQL constraints made deferrable for the load: (table, constraint).
+    altered: Vec<(String, String)>,
+}
+
+async fn begin_deferred(dest: &mut Destination, plan: &Plan, cycle: usize) -> Result<Deferred, SyncError> {
+    let d = dest.conn.dialect();
+    let members: HashSet<TableName> = plan
+        .tables
+        .iter()
+        .filter(|tp| tp.cycle == Some(cycle))
+        .map(|tp| tp.table.table_name())
+        .collect();
+    let mut altered = Vec::new();
+    match dest.conn.engine() {
+        Engine::Mysql => dest.conn.execute("SET foreign_key_checks = 0").await?,
+        Engine::Sqlite => dest.conn.execute("PRAGMA foreign_keys = OFF").await?,
+        Engine::Postgres => {
+            let dest_members: Vec<Table> = members.iter().map(|m| dest.tables[m].clone()).collect();
+            for t in &dest_members {
+                for fk in &t.foreign_keys {
+                    let inside = dest_members.iter().any(|m| m.table_name() == fk.referenced_name());
+                    if inside && !fk.deferrable {
+                        let name = d.qualified(t);
+                        dest.conn
+                            .execute(&format!(
+                                "ALTER TABLE {name} ALTER CONSTRAINT {} DEFERRABLE",
+                                d.ident(&fk.name)
+                            ))
+                            .await?;
+                        altered.push((name, fk.name.clone()));
+                    }
+                }
+            }
+            dest.conn.execute("BEGIN; SET CONSTRAINTS ALL DEFERRED").await?;
+        }
+    }
+    Ok(Deferred { altered })
+}
+
+async fn end_deferred(dest: &mut Destination, deferred: Deferred) -> Result<(), SyncError> {
+    let d = dest.conn.dialect();
+    match dest.conn.engine() {
+        Engine::Mysql => dest.conn.execute("SET foreign_key_checks = 1").await?,
+        Engine::Sqlite => dest.conn.execute("PRAGMA foreign_keys = ON").await?,
+        Engine::Postgres => {
+            dest.conn.execute("COMMIT").await?;
+            for (table, fk) in deferred.altered {
+                dest.conn
+                    .execute(&format!(
+                        "ALTER TABLE {table} ALTER CONSTRAINT {} NOT DEFERRABLE",
+                        d.ident(&fk)
+                    ))
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How one destination writes one table.
+struct TableWrite {
+    dest_table: Table,
+    /// Positions (in the source row) of the columns written, and their names.
+    positions: Vec<usize>,
+    columns: Vec<String>,
+    key: Vec<String>,
+    key_positions: Vec<usize>,
+    /// Positions in the written row of break-FK columns, and in the source row.
+    nulled: Vec<usize>,
+    nulled_names: Vec<String>,
+    conflict: Conflict,
+}
+
+fn table_write(dest: &Destination, tp: &TablePlan) -> TableWrite {
+    let dest_table = dest.tables[&tp.table.table_name()].clone();
+    let mut positions = Vec::new();
+    let mut columns = Vec::new();
+    for (i, c) in tp.table.columns.iter().enumerate() {
+        let dc = dest_table
+            .column(&c.name)
+            .expect("columns were checked when the destination was prepared");
+        if dc.generated.is_none() {
+            positions.push(i);
+            columns.push(c.name.clone());
+        }
+    }
+    let key = row_key(&tp.table);
+    let pos_of = |name: &String| {
+        tp.table
+            .columns
+            .iter()
+            .position(|c| &c.name == name)
+            .expect("key columns exist")
+    };
+    let key_positions = key.iter().map(pos_of).collect();
+    let mut nulled_names: Vec<String> = Vec::new();
+    for fk_name in &tp.break_fks {
+        if let Some(fk) = tp.table.foreign_keys.iter().find(|f| &f.name == fk_name) {
+            for c in &fk.columns {
+                if !nulled_names.contains(c) && !key.contains(c) {
+                    nulled_names.push(c.clone());
+                }
+            }
+        }
+    }
+    let nulled = nulled_names.iter().map(pos_of).collect();
+    TableWrite {
+        dest_table,
+        positions,
+        columns,
+        key,
+        key_positions,
+        nulled,
+        nulled_names,
+        conflict: dest.spec.on_conflict,
+    }
+}
+
+/// Writes the batches of one table to one destination; returns the rows written and
+/// the fixups (key, values of nulled columns) to apply once the cycle is loaded.
+async fn write_table(
+    dest: &mut Destination,
+    tp: &TablePlan,
+    w: &TableWrite,
+    mut rx: mpsc::Receiver<Batch>,
+) -> Result<(u64, Vec<(Row, Row)>), SyncError> {
+    let mut written = 0u64;
+    let mut fixups: Vec<(Row, Row)> = Vec::new();
+    while let Some(batch) = rx.recv().await {
+        let mut out: Vec<Row> = Vec::with_capacity(batch.len());
+        for row in &batch {
+            if !w.nulled.is_empty() {
+                let vals: Row = w.nulled.iter().map(|&i| row[i].clone()).collect();
+                if vals.iter().any(|v| !v.is_null()) {
+                    fixups.push((w.key_positions.iter().map(|&i| row[i].clone()).collect(), vals));
+                }
+            }
+            out.push(
+                w.positions
+                    .iter()
+                    .map(|&i| {
+                        if w.nulled.contains(&i) {
+                            Value::Null
+                        } else {
+                            row[i].clone()
+                        }
+                    })
+                    .collect(),
+            );
+        }
+        match dest
+            .conn
+            .insert(&w.dest_table, &w.columns, &w.key, out, w.conflict)
+            .await
+        {
+            Ok(n) => written += n,
+            Err(e) => {
+                let key = match e.row {
+                    Some(i) => describe_key(
+                        &w.key,
+                        &w.key_positions.iter().map(|&k| batch[i][k].clone()).collect::<Vec<_>>(),
+                    ),
+                    None => "(in a batch; the server did not say which)".to_string(),
+                };
+                let done: Vec<String> = dest.written.iter().map(|(t, n)| format!("{t}: {n}")).collect();
+                return Err(SyncError::Rejected {
+                    destination: dest.shown.clone(),
+                    table: tp.name.clone(),
+                    key,
+                    message: e.message,
+                    written: format!(
+                        "{} rows of {} were written before it; tables complete: {}",
+                        written + e.written,
+                        tp.name,
+                        if done.is_empty() {
+                            "none".into()
+                        } else {
+                            done.join(", ")
+                        }
+                    ),
+                });
+            }
+        }
+    }
+    dest.written.push((tp.name.clone(), written));
+    Ok((written, fixups))
+}
+
+/// Copies every table of the plan to every destination.
+pub async fn load(
+    plan: &Plan,
+    source: &mut Connection,
+    subset: &Subset,
+    dests: &mut [Destination],
+    progress: &dyn Progress,
+) -> Result<Vec<TableReport>, SyncError> {
+    let mut reports = Vec::new();
+    let mut deferred: Vec<Option<Deferred>> = dests.iter().map(|_| None).collect();
+    let mut pending_fixups: Vec<HashMap<TableName, Vec<(Row, Row)>>> = dests.iter().map(|_| HashMap::new()).collect();
+    for (ti, tp) in plan.tables.iter().enumerate() {
+        let name = tp.table.table_name();
+        let cycle = tp.cycle.map(|c| &plan.cycles[c]);
+        let first_of_cycle = tp.cycle.is_some() && (ti == 0 || plan.tables[ti - 1].cycle != tp.cycle);
+        let last_of_cycle = tp.cycle.is_some() && plan.tables.get(ti + 1).is_none_or(|n| n.cycle != tp.cycle);
+        if first_of_cycle && cycle.is_some_and(|c| c.strategy == CycleStrategy::Defer) {
+            for (i, dest) in dests.iter_mut().enumerate() {
+                deferred[i] = Some(begin_deferred(dest, plan, tp.cycle.expect("in a cycle")).await?);
+            }
+        }
+
+        let filter = match tp.rows {
+            Rows::All => Filter::All,
+            Rows::Subset => Filter::KeysIn {
+                columns: row_key(&tp.table),
+                keys: subset.keys.get(&name).cloned().unwrap_or_default(),
+            },
+        };
+        let total = match &filter {
+            Filter::KeysIn { keys, .. } => keys.len() as u64,
+            _ => {
+                let d = source.dialect();
+                let sql = format!("SELECT count(*) FROM {}", d.qualified(&tp.table));
+                let rows = source
+                    .query(
+                        &sql,
+                        &[tether_schema::DataType::Int {
+                            bytes: 8,
+                            unsigned: false,
+                        }],
+                    )
+                    .await?;
+                match rows.first().and_then(|r| r.first()) {
+                    Some(Value::Int(n)) => *n as u64,
+                    _ => 0,
+                }
+            }
+        };
+        progress.table_started(&tp.name, total);
+        let started = Instant::now();
+        let spec = ReadSpec {
+            table: tp.table.clone(),
+            columns: tp.table.columns.iter().map(|c| c.name.clone()).collect(),
+            filter,
+            order_by: vec![],
+            limit: None,
+        };
+        let writes: Vec<TableWrite> = dests.iter().map(|d| table_write(d, tp)).collect();
+        let skip_read = matches!(&spec.filter, Filter::KeysIn { keys, .. } if keys.is_empty());
+
+        let (tx, mut rx) = mpsc::channel::<Batch>(4);
+        let mut senders = Vec::new();
+        let mut receivers = Vec::new();
+        for _ in dests.iter() {
+            let (t, r) = mpsc::channel::<Batch>(4);
+            senders.push(t);
+            receivers.push(r);
+        }
+        let read = async {
+            if skip_read {
+                drop(tx);
+                return Ok(0);
+            }
+            source.read(&spec, plan.batch_size, tx).await
+        };
+        let fanout = async {
+            let mut n = 0u64;
+            while let Some(batch) = rx.recv().await {
+                n += batch.len() as u64;
+                progress.rows(&tp.name, batch.len() as u64);
+                let last = senders.len() - 1;
+                let mut batch = Some(batch);
+                for (i, s) in senders.iter().enumerate() {
+                    let b = if i == last {
+                        batch.take().expect("the last destination takes the batch")
+                    } else {
+                        batch.clone().expect("the batch is kept until the last destination")
+                    };
+                    if s.send(b).await.is_err() {
+                        return n;
+                    }
+                }
+            }
+            drop(senders);
+            n
+        };
+        let writers = futures_join(dests, tp, &writes, receivers);
+        let (read, _fanned, results) = tokio::join!(read, fanout, writers);
+        let mut written = Vec::new();
+        let mut first_error = None;
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Ok((n, fixups)) => {
+                    written.push(n);
+                    if !fixups.is_empty() {
+                        pending_fixups[i].insert(name.clone(), fixups);
+                    }
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                    written.push(0);
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        let rows_read = read?;
+        progress.table_done(&tp.name, rows_read, started.elapsed().as_secs_f64());
+
+        if last_of_cycle {
+            for (i, dest) in dests.iter_mut().enumerate() {
+                let cycle_tables: Vec<&TablePlan> = plan.tables.iter().filter(|t| t.cycle == tp.cycle).collect();
+                for ct in cycle_tables {
+                    if let Some(fixups) = pending_fixups[i].remove(&ct.table.table_name()) {
+                        let w = table_write(dest, ct);
+                        progress.phase(&format!(
+                            "{}: setting {} on {} rows of {}",
+                            dest.shown,
+                            w.nulled_names.join(", "),
+                            fixups.len(),
+                            ct.name
+                        ));
+                        dest.conn.update(&w.dest_table, &w.key, &w.nulled_names, fixups).await?;
+                    }
+                }
+                if let Some(d) = deferred[i].take() {
+                    end_deferred(dest, d).await.map_err(|e| match e {
+                        SyncError::Connect(c) => SyncError::Plan(format!(
+                            "{}: the cycle {} did not verify when its deferred checks ran: {c}",
+                            dest.shown,
+                            cycle.map(|c| c.tables.join(" <-> ")).unwrap_or_default()
+                        )),
+                        other => other,
+                    })?;
+                }
+            }
+        }
+        reports.push(TableReport {
+            table: tp.name.clone(),
+            rows_read,
+            rows_written: written,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    }
+    Ok(reports)
+}
+
+/// Runs one writer per destination concurrently, each on its own connection.
+async fn futures_join(
+    dests: &mut [Destination],
+    tp: &TablePlan,
+    writes: &[TableWrite],
+    receivers: Vec<mpsc::Receiver<Batch>>,
+) -> Vec<Result<(u64, Vec<(Row, Row)>), SyncError>> {
+    let futs: Vec<_> = dests
+        .iter_mut()
+        .zip(writes)
+        .zip(receivers)
+        .map(|((d, w), r)| write_table(d, tp, w, r))
+        .collect();
+    join_all(futs).await
+}
+
+/// Awaits futures concurrently, keeping their order.
+async fn join_all<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output> {
+    let mut futs: Vec<std::pin::Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in futs.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(|o| o.expect("every future finished")).collect()
+}

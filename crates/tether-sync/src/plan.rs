@@ -1,0 +1,464 @@
+//! The plan of a sync job, as data: which tables load in which order and groups, how
+//! each cycle is broken, which rule brings each table's rows in, and the source
+//! queries. `tether plan` prints it; the executor runs it without re-deciding.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+use tether_connect::{Conflict, Filter, ReadSpec};
+use tether_schema::{FkGraph, ForeignKey, Schema, Table, TableName};
+
+use crate::config::{Job, RelationSpec, TargetSpec};
+use crate::error::SyncError;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// The source URL without its password.
+    pub source: String,
+    pub destinations: Vec<DestinationPlan>,
+    /// Tables in load order.
+    pub tables: Vec<TablePlan>,
+    /// The load order in groups whose tables do not depend on each other.
+    pub levels: Vec<Vec<String>>,
+    pub cycles: Vec<CyclePlan>,
+    /// Tables of the source the job leaves out.
+    pub excluded: Vec<String>,
+    /// True when subset targets are given.
+    pub subset: bool,
+    pub batch_size: usize,
+    pub parallelism: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DestinationPlan {
+    pub url: String,
+    pub truncate: bool,
+    pub on_conflict: Conflict,
+    pub create_tables: bool,
+}
+
+/// Which rows of a table are copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rows {
+    /// Every row.
+    All,
+    /// The rows the subset brings in.
+    Subset,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TablePlan {
+    /// As users write it: `schema.table` outside the default schema.
+    pub name: String,
+    #[serde(skip)]
+    pub table: Table,
+    pub rows: Rows,
+    /// Why rows of this table are copied, one line per rule.
+    pub reasons: Vec<String>,
+    /// FKs of this table written NULL at first and set once their cycle is loaded.
+    pub break_fks: Vec<String>,
+    /// The cycle (index in `cycles`) this table belongs to.
+    pub cycle: Option<usize>,
+    /// The source query (key lists elided for subsets).
+    pub query: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CyclePlan {
+    pub tables: Vec<String>,
+    /// `break`: load with `foreign_keys` NULL, then UPDATE. `defer`: no nullable FK
+    /// breaks it; load with the destination's checks deferred or disabled, then verify.
+    pub strategy: CycleStrategy,
+    pub foreign_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CycleStrategy {
+    Break,
+    Defer,
+}
+
+/// How subset rows are found: targets and which relations are followed downwards.
+#[derive(Debug, Clone)]
+pub struct SubsetRules {
+    pub targets: Vec<(TableName, TargetSpec)>,
+    /// Child FKs followed from target (and downward) rows: (child table, FK name) -> cap.
+    pub follow: HashMap<(TableName, String), Option<u64>>,
+    /// Tables whose rows come from the subset (every table connected to a target).
+    pub tables: BTreeSet<TableName>,
+}
+
+/// `*` and `?` globs.
+fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+fn find<'a>(schema: &'a Schema, written: &str, what: &str) -> Result<&'a Table, SyncError> {
+    schema
+        .find_table(written)
+        .ok_or_else(|| SyncError::Plan(format!("{what}: table `{written}` does not exist in the source")))
+}
+
+/// The key identifying rows of a table in a subset: the primary key, else the first
+/// unique key, else every column.
+pub fn row_key(t: &Table) -> Vec<String> {
+    if !t.primary_key.is_empty() {
+        return t.primary_key.clone();
+    }
+    if let Some(u) = t.unique_keys.iter().find(|u| u.predicate.is_none()) {
+        return u.columns.clone();
+    }
+    t.columns.iter().map(|c| c.name.clone()).collect()
+}
+
+/// Builds the plan. `schema` is the source's, with the job's virtual FKs merged.
+pub fn build(
+    job: &Job,
+    schema: &Schema,
+    source_shown: &str,
+    destinations_shown: &[String],
+) -> Result<(Plan, SubsetRules), SyncError> {
+    let display = |t: &TableName| schema.display_name(t);
+
+    // Table selection.
+    let mut included: Vec<&Table> = Vec::new();
+    let mut excluded: Vec<String> = Vec::new();
+    for t in &schema.tables {
+        let name = display(&t.table_name());
+        let inc = job.tables.include.iter().any(|p| glob(p, &name));
+        let exc = job.tables.exclude.iter().any(|p| glob(p, &name));
+        if inc && !exc {
+            included.push(t);
+        } else {
+            excluded.push(name);
+        }
+    }
+    for pattern in job.tables.include.iter().chain(&job.tables.exclude) {
+        if !pattern.contains(['*', '?']) && schema.find_table(pattern).is_none() {
+            return Err(SyncError::Plan(format!(
+                "{}: [tables]: table `{pattern}` does not exist in the source",
+                job.path
+            )));
+        }
+    }
+    let included_names: BTreeSet<TableName> = included.iter().map(|t| t.table_name()).collect();
+    for t in &included {
+        for fk in &t.foreign_keys {
+            let parent = fk.referenced_name();
+            if schema.table(&parent).is_some() && !included_names.contains(&parent) {
+                return Err(SyncError::Plan(format!(
+                    "table `{}` is copied but its parent `{}` (foreign key {}) is excluded: include `{}` or exclude `{}` too",
+                    display(&t.table_name()),
+                    display(&parent),
+                    fk.name,
+                    display(&parent),
+                    display(&t.table_name())
+                )));
+            }
+        }
+    }
+    let selected = Schema {
+        engine: schema.engine.clone(),
+        default_schema: schema.default_schema.clone(),
+        tables: included.iter().map(|t| (*t).clone()).collect(),
+    };
+    let graph = FkGraph::build(&selected);
+
+    let rules = subset_rules(job, &selected)?;
+    let subset = !rules.targets.is_empty();
+
+    let mut cycles = Vec::new();
+    let mut cycle_of: HashMap<TableName, usize> = HashMap::new();
+    for c in &graph.cycles {
+        for t in &c.tables {
+            cycle_of.insert(t.clone(), cycles.len());
+        }
+        cycles.push(CyclePlan {
+            tables: c.tables.iter().map(display).collect(),
+            strategy: if c.can_break {
+                CycleStrategy::Break
+            } else {
+                CycleStrategy::Defer
+            },
+            foreign_keys: if c.can_break {
+                c.break_with.clone()
+            } else {
+                c.edges.iter().map(|e| e.foreign_key.clone()).collect()
+            },
+        });
+    }
+
+    let d = tether_connect::dialect::of(engine_of(&schema.engine));
+    let mut tables = Vec::new();
+    for name in &graph.load_order {
+        let t = selected.table(name).expect("graph tables come from the schema").clone();
+        let cycle = cycle_of.get(name).copied();
+        let break_fks: Vec<String> = match cycle.map(|i| &graph.cycles[i]) {
+            Some(c) if c.can_break => c
+                .edges
+                .iter()
+                .filter(|e| &e.table == name && c.break_with.contains(&e.foreign_key))
+                .map(|e| e.foreign_key.clone())
+                .collect(),
+            _ => vec![],
+        };
+        let in_subset = subset && rules.tables.contains(name);
+        let (rows, reasons) = if in_subset {
+            (Rows::Subset, subset_reasons(&selected, &rules, name))
+        } else if subset && !job.subset.copy_unrelated {
+            (
+                Rows::Subset,
+                vec!["no rows: not connected to any target and copy_unrelated = false".into()],
+            )
+        } else if subset {
+            (Rows::All, vec!["all rows: not connected to any subset target".into()])
+        } else {
+            (Rows::All, vec!["all rows".into()])
+        };
+        let columns: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
+        let spec = ReadSpec {
+            table: t.clone(),
+            columns,
+            filter: if in_subset {
+                Filter::KeysIn {
+                    columns: row_key(&t),
+                    keys: vec![],
+                }
+            } else {
+                Filter::All
+            },
+            order_by: vec![],
+            limit: None,
+        };
+        tables.push(TablePlan {
+            name: display(name),
+            query: spec.select_sql(d, None),
+            table: t,
+            rows,
+            reasons,
+            break_fks,
+            cycle,
+        });
+    }
+    let plan = Plan {
+        source: source_shown.to_string(),
+        destinations: job
+            .destinations
+            .iter()
+            .zip(destinations_shown)
+            .map(|(d, shown)| DestinationPlan {
+                url: shown.clone(),
+                truncate: d.truncate,
+                on_conflict: d.on_conflict,
+                create_tables: d.create_tables,
+            })
+            .collect(),
+        levels: graph
+            .load_levels
+            .iter()
+            .map(|l| l.iter().map(display).collect())
+            .collect(),
+        tables,
+        cycles,
+        excluded,
+        subset,
+        batch_size: job.options.batch_size,
+        parallelism: job.options.parallelism,
+    };
+    Ok((plan, rules))
+}
+
+pub fn engine_of(name: &str) -> tether_connect::Engine {
+    match name {
+        "postgres" => tether_connect::Engine::Postgres,
+        "mysql" => tether_connect::Engine::Mysql,
+        _ => tether_connect::Engine::Sqlite,
+    }
+}
+
+fn fk_edges(schema: &Schema) -> Vec<(TableName, &ForeignKey, TableName)> {
+    let names: BTreeSet<TableName> = schema.tables.iter().map(|t| t.table_name()).collect();
+    schema
+        .tables
+        .iter()
+        .flat_map(|t| {
+            t.foreign_keys
+                .iter()
+                .map(move |fk| (t.table_name(), fk, fk.referenced_name()))
+        })
+        .filter(|(_, _, p)| names.contains(p))
+        .collect()
+}
+
+fn relation_override<'a>(
+    relations: &'a [(RelationSpec, usize)],
+    child: &TableName,
+    fk: &ForeignKey,
+    schema: &Schema,
+) -> Option<&'a RelationSpec> {
+    relations.iter().map(|(r, _)| r).find(|r| {
+        r.foreign_key == fk.name
+            && r.table
+                .as_deref()
+                .is_none_or(|t| schema.find_table(t).map(|x| x.table_name()).as_ref() == Some(child))
+    })
+}
+
+fn subset_rules(job: &Job, schema: &Schema) -> Result<SubsetRules, SyncError> {
+    let mut targets = Vec::new();
+    for (t, line) in &job.targets {
+        let table = find(schema, &t.table, &format!("{}: line {line}: subset target", job.path))?;
+        targets.push((table.table_name(), t.clone()));
+    }
+    let edges = fk_edges(schema);
+    for (r, line) in &job.relations {
+        let known = edges.iter().any(|(c, fk, _)| {
+            fk.name == r.foreign_key
+                && r.table
+                    .as_deref()
+                    .is_none_or(|t| schema.find_table(t).map(|x| x.table_name()).as_ref() == Some(c))
+        });
+        if !known {
+            return Err(SyncError::Plan(format!(
+                "{}: line {line}: subset relation: foreign key `{}` does not exist among the copied tables",
+                job.path, r.foreign_key
+            )));
+        }
+    }
+    let mut follow = HashMap::new();
+    for (child, fk, _) in &edges {
+        let o = relation_override(&job.relations, child, fk, schema);
+        let enabled = o.and_then(|r| r.follow_children).unwrap_or(job.subset.follow_children);
+        if enabled {
+            let cap = o
+                .and_then(|r| r.max_children_per_parent)
+                .or(job.subset.max_children_per_parent);
+            follow.insert((child.clone(), fk.name.clone()), cap);
+        }
+    }
+    // Every table connected to a target (ignoring direction) takes its rows from the subset.
+    let mut tables: BTreeSet<TableName> = targets.iter().map(|(t, _)| t.clone()).collect();
+    loop {
+        let before = tables.len();
+        for (c, _, p) in &edges {
+            if tables.contains(c) || tables.contains(p) {
+                tables.insert(c.clone());
+                tables.insert(p.clone());
+            }
+        }
+        if tables.len() == before {
+            break;
+        }
+    }
+    Ok(SubsetRules {
+        targets,
+        follow,
+        tables,
+    })
+}
+
+fn subset_reasons(schema: &Schema, rules: &SubsetRules, name: &TableName) -> Vec<String> {
+    let display = |t: &TableName| schema.display_name(t);
+    let edges = fk_edges(schema);
+    // Tables reached downwards from targets, then their parents.
+    let mut down: BTreeSet<TableName> = rules.targets.iter().map(|(t, _)| t.clone()).collect();
+    loop {
+        let before = down.len();
+        for (c, fk, p) in &edges {
+            if down.contains(p) && rules.follow.contains_key(&(c.clone(), fk.name.clone())) {
+                down.insert(c.clone());
+            }
+        }
+        if down.len() == before {
+            break;
+        }
+    }
+    let mut reached = down.clone();
+    loop {
+        let before = reached.len();
+        for (c, _, p) in &edges {
+            if reached.contains(c) {
+                reached.insert(p.clone());
+            }
+        }
+        if reached.len() == before {
+            break;
+        }
+    }
+    let mut reasons = Vec::new();
+    for (t, spec) in rules.targets.iter().filter(|(t, _)| t == name) {
+        let _ = t;
+        let mut parts = Vec::new();
+        if let Some(w) = &spec.where_clause {
+            parts.push(format!("WHERE {w}"));
+        }
+        if let Some(p) = spec.percent {
+            parts.push(format!("{p}% of rows"));
+        }
+        if let Some(l) = spec.limit {
+            parts.push(format!("first {l} rows"));
+        }
+        reasons.push(format!("target: {}", parts.join(", ")));
+    }
+    let mut by_fk: BTreeMap<String, String> = BTreeMap::new();
+    for (c, fk, p) in &edges {
+        if c == name && down.contains(p) {
+            if let Some(cap) = rules.follow.get(&(c.clone(), fk.name.clone())) {
+                let cap = cap.map(|n| format!(", at most {n} per parent")).unwrap_or_default();
+                by_fk.insert(
+                    format!("c{}", fk.name),
+                    format!("children of {} rows via {}{cap}", display(p), fk.name),
+                );
+            }
+        }
+        if p == name && reached.contains(c) {
+            by_fk.insert(
+                format!("p{}{}", display(c), fk.name),
+                format!("parents of {} rows via {}", display(c), fk.name),
+            );
+        }
+    }
+    reasons.extend(by_fk.into_values());
+    if reasons.is_empty() {
+        reasons.push("no rows: no target reaches it (its rows would only come as children of parent rows)".into());
+    }
+    reasons
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn globs() {
+        assert!(glob("*", "orders"));
+        assert!(glob("audit_*", "audit_log"));
+        assert!(!glob("audit_*", "orders"));
+        assert!(glob("billing.*", "billing.invoice"));
+        assert!(glob("ord?rs", "orders"));
+        assert!(!glob("orders", "orders2"));
+    }
+}

@@ -1,0 +1,289 @@
+//! Computing a subset: the fixpoint of the target rows, every parent row an included
+//! row references (always, transitively, through cycles and self-references), and the
+//! child rows of target rows where the job follows children (downwards, capped per
+//! parent if asked). Only the columns that identify rows and link them are read; the
+//! result is a sorted key set per table.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+use tether_connect::{Connection, Filter, ReadSpec, Row, Value};
+use tether_schema::{ForeignKey, Schema, Table, TableName};
+
+use crate::error::SyncError;
+use crate::plan::{row_key, SubsetRules};
+
+/// Keys of the rows a subset includes, per table.
+#[derive(Debug, Default)]
+pub struct Subset {
+    pub keys: HashMap<TableName, Vec<Vec<Value>>>,
+}
+
+/// A total order on values of one column, for deterministic output.
+pub fn cmp_value(a: &Value, b: &Value) -> Ordering {
+    use Value::*;
+    let rank = |v: &Value| match v {
+        Null => 0,
+        Bool(_) => 1,
+        Int(_) | UInt(_) | Float(_) => 2,
+        Text(_) => 3,
+        Bytes(_) => 4,
+    };
+    match (a, b) {
+        (Int(x), Int(y)) => x.cmp(y),
+        (UInt(x), UInt(y)) => x.cmp(y),
+        (Int(_), UInt(_)) => Ordering::Less,
+        (UInt(_), Int(_)) => Ordering::Greater,
+        (Float(x), Float(y)) => x.total_cmp(y),
+        (Int(x), Float(y)) => (*x as f64).total_cmp(y),
+        (Float(x), Int(y)) => x.total_cmp(&(*y as f64)),
+        (Text(x), Text(y)) => x.cmp(y),
+        (Bytes(x), Bytes(y)) => x.cmp(y),
+        (Bool(x), Bool(y)) => x.cmp(y),
+        _ => rank(a).cmp(&rank(b)),
+    }
+}
+
+pub fn cmp_key(a: &[Value], b: &[Value]) -> Ordering {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| cmp_value(x, y))
+        .find(|o| o.is_ne())
+        .unwrap_or(Ordering::Equal)
+}
+
+/// FNV-1a over the key's text: stable across runs, platforms and releases.
+fn stable_hash(key: &[Value]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for v in key {
+        for b in v.display().bytes().chain(std::iter::once(0xff)) {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+struct TableState {
+    table: Table,
+    key_idx: Vec<usize>,
+    columns: Vec<String>,
+    included: HashSet<Vec<Value>>,
+    down: HashSet<Vec<Value>>,
+}
+
+impl TableState {
+    fn idx(&self, cols: &[String]) -> Vec<usize> {
+        cols.iter()
+            .map(|c| {
+                self.columns
+                    .iter()
+                    .position(|x| x == c)
+                    .expect("read columns cover FK columns")
+            })
+            .collect()
+    }
+}
+
+fn pick(row: &Row, idx: &[usize]) -> Vec<Value> {
+    idx.iter().map(|&i| row[i].clone()).collect()
+}
+
+/// Computes the subset on the source connection (inside its snapshot).
+pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRules) -> Result<Subset, SyncError> {
+    // FK edges among subset tables: (child, fk, parent).
+    let edges: Vec<(TableName, ForeignKey, TableName)> = schema
+        .tables
+        .iter()
+        .filter(|t| rules.tables.contains(&t.table_name()))
+        .flat_map(|t| {
+            t.foreign_keys
+                .iter()
+                .map(move |fk| (t.table_name(), fk.clone(), fk.referenced_name()))
+        })
+        .filter(|(_, _, p)| rules.tables.contains(p))
+        .collect();
+
+    let mut state: HashMap<TableName, TableState> = HashMap::new();
+    for name in &rules.tables {
+        let table = schema.table(name).expect("subset tables exist").clone();
+        let mut columns = row_key(&table);
+        let mut add = |cols: &[String]| {
+            for c in cols {
+                if !columns.contains(c) {
+                    columns.push(c.clone());
+                }
+            }
+        };
+        for (c, fk, p) in &edges {
+            if c == name {
+                add(&fk.columns);
+            }
+            if p == name {
+                add(&fk.referenced_columns);
+            }
+        }
+        let key_idx = (0..row_key(&table).len()).collect();
+        state.insert(
+            name.clone(),
+            TableState {
+                table,
+                key_idx,
+                columns,
+                included: HashSet::new(),
+                down: HashSet::new(),
+            },
+        );
+    }
+
+    let read = |st: &TableState, filter: Filter, order: bool, limit: Option<u64>| ReadSpec {
+        table: st.table.clone(),
+        columns: st.columns.clone(),
+        filter,
+        order_by: if order { row_key(&st.table) } else { vec![] },
+        limit,
+    };
+
+    let mut queue: VecDeque<(TableName, Vec<Row>, bool)> = VecDeque::new();
+    for (name, target) in &rules.targets {
+        let st = &state[name];
+        let filter = match &target.where_clause {
+            Some(w) => Filter::Where(w.clone()),
+            None => Filter::All,
+        };
+        let mut rows = source
+            .read_all(&read(st, filter, target.limit.is_some(), target.limit))
+            .await?;
+        if let Some(p) = target.percent {
+            let threshold = (p * 10_000.0).round() as u64;
+            rows.retain(|r| stable_hash(&pick(r, &st.key_idx)) % 1_000_000 < threshold);
+        }
+        queue.push_back((name.clone(), rows, true));
+    }
+
+    // Values already asked for, so each is queried once.
+    let mut asked_parent: HashMap<(TableName, Vec<String>), HashSet<Vec<Value>>> = HashMap::new();
+    let mut asked_child: HashMap<(TableName, String), HashSet<Vec<Value>>> = HashMap::new();
+    loop {
+        let mut want_parent: BTreeMap<(TableName, Vec<String>), Vec<Vec<Value>>> = BTreeMap::new();
+        let mut want_child: BTreeMap<(TableName, String), Vec<Vec<Value>>> = BTreeMap::new();
+        while let Some((name, rows, downward)) = queue.pop_front() {
+            let parent_links: Vec<(usize, &ForeignKey, &TableName)> = edges
+                .iter()
+                .enumerate()
+                .filter(|(_, (c, _, _))| c == &name)
+                .map(|(i, (_, fk, p))| (i, fk, p))
+                .collect();
+            let child_links: Vec<(&TableName, &ForeignKey)> = edges
+                .iter()
+                .filter(|(c, fk, p)| p == &name && rules.follow.contains_key(&(c.clone(), fk.name.clone())))
+                .map(|(c, fk, _)| (c, fk))
+                .collect();
+            let st = state.get_mut(&name).expect("state for every subset table");
+            let parent_idx: Vec<Vec<usize>> = parent_links.iter().map(|(_, fk, _)| st.idx(&fk.columns)).collect();
+            let child_idx: Vec<Vec<usize>> = child_links
+                .iter()
+                .map(|(_, fk)| st.idx(&fk.referenced_columns))
+                .collect();
+            for row in rows {
+                let key = pick(&row, &st.key_idx);
+                let new_row = st.included.insert(key.clone());
+                let new_down = downward && st.down.insert(key);
+                if new_row {
+                    for ((_, fk, parent), idx) in parent_links.iter().zip(&parent_idx) {
+                        let v = pick(&row, idx);
+                        if v.iter().any(Value::is_null) {
+                            continue;
+                        }
+                        let k = ((*parent).clone(), fk.referenced_columns.clone());
+                        if asked_parent.entry(k.clone()).or_default().insert(v.clone()) {
+                            want_parent.entry(k).or_default().push(v);
+                        }
+                    }
+                }
+                if new_down {
+                    for ((child, fk), idx) in child_links.iter().zip(&child_idx) {
+                        let v = pick(&row, idx);
+                        if v.iter().any(Value::is_null) {
+                            continue;
+                        }
+                        let k = ((*child).clone(), fk.name.clone());
+                        if asked_child.entry(k.clone()).or_default().insert(v.clone()) {
+                            want_child.entry(k).or_default().push(v);
+                        }
+                    }
+                }
+            }
+        }
+        if want_parent.is_empty() && want_child.is_empty() {
+            break;
+        }
+        for ((parent, cols), mut values) in want_parent {
+            values.sort_by(|a, b| cmp_key(a, b));
+            let st = &state[&parent];
+            let rows = source
+                .read_all(&read(
+                    st,
+                    Filter::KeysIn {
+                        columns: cols,
+                        keys: values,
+                    },
+                    false,
+                    None,
+                ))
+                .await?;
+            queue.push_back((parent, rows, false));
+        }
+        for ((child, fk_name), mut values) in want_child {
+            values.sort_by(|a, b| cmp_key(a, b));
+            let (_, fk, _) = edges
+                .iter()
+                .find(|(c, f, _)| c == &child && f.name == fk_name)
+                .expect("followed FK exists");
+            let st = &state[&child];
+            let mut rows = source
+                .read_all(&read(
+                    st,
+                    Filter::KeysIn {
+                        columns: fk.columns.clone(),
+                        keys: values,
+                    },
+                    false,
+                    None,
+                ))
+                .await?;
+            if let Some(Some(cap)) = rules.follow.get(&(child.clone(), fk_name.clone())) {
+                let fk_idx = st.idx(&fk.columns);
+                rows.sort_by(|a, b| {
+                    cmp_key(&pick(a, &fk_idx), &pick(b, &fk_idx))
+                        .then(cmp_key(&pick(a, &st.key_idx), &pick(b, &st.key_idx)))
+                });
+                let mut kept: Vec<Row> = Vec::with_capacity(rows.len());
+                let mut run = 0u64;
+                let mut last: Option<Vec<Value>> = None;
+                for r in rows {
+                    let v = pick(&r, &fk_idx);
+                    if last.as_ref() == Some(&v) {
+                        run += 1;
+                    } else {
+                        run = 1;
+                        last = Some(v);
+                    }
+                    if run <= *cap {
+                        kept.push(r);
+                    }
+                }
+                rows = kept;
+            }
+            queue.push_back((child, rows, true));
+        }
+    }
+
+    let mut out = Subset::default();
+    for (name, st) in state {
+        let mut keys: Vec<Vec<Value>> = st.included.into_iter().collect();
+        keys.sort_by(|a, b| cmp_key(a, b));
+        out.keys.insert(name, keys);
+    }
+    Ok(out)
+}
