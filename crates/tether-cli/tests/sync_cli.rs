@@ -1,0 +1,229 @@
+//! `tether sync`, `tether plan` and `tether demo` as a user runs them.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tether_testkit::{TestDb, TestEngine as Engine};
+
+fn tether(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(args)
+        .output()
+        .expect("run tether");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tether_cli_{}_{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// The demo's foreign keys as (child, columns, parent, columns).
+const DEMO_FKS: &[(&str, &[&str], &str, &[&str])] = &[
+    ("employee", &["manager_id"], "employee", &["id"]),
+    ("department", &["head_position_id"], "position", &["id"]),
+    ("position", &["department_id"], "department", &["id"]),
+    ("position", &["employee_id"], "employee", &["id"]),
+    ("customer", &["region_id"], "region", &["id"]),
+    ("customer", &["support_rep_id"], "employee", &["id"]),
+    ("customer", &["default_address_id"], "address", &["id"]),
+    ("address", &["customer_id"], "customer", &["id"]),
+    ("orders", &["customer_id"], "customer", &["id"]),
+    ("orders", &["shipping_address_id"], "address", &["id"]),
+    ("order_item", &["order_id"], "orders", &["id"]),
+    ("order_item", &["product_id"], "product", &["id"]),
+    (
+        "shipment",
+        &["order_id", "line_no"],
+        "order_item",
+        &["order_id", "line_no"],
+    ),
+    ("review", &["product_sku"], "product", &["sku"]),
+    ("review", &["customer_id"], "customer", &["id"]),
+];
+
+const DEMO_TABLES: &[&str] = &[
+    "region",
+    "product",
+    "employee",
+    "department",
+    "position",
+    "customer",
+    "address",
+    "orders",
+    "order_item",
+    "shipment",
+    "review",
+];
+
+fn count(db: &TestDb, sql: &str) -> i64 {
+    db.query(sql)[0][0].as_deref().expect("count").parse().expect("number")
+}
+
+fn assert_demo_copy_complete(dest: &TestDb, source: &rusqlite::Connection) {
+    for t in DEMO_TABLES {
+        let want: i64 = source
+            .query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(count(dest, &format!("SELECT count(*) FROM {t}")), want, "rows of {t}");
+    }
+    for (c, cc, p, pc) in DEMO_FKS {
+        let not_null: Vec<String> = cc.iter().map(|x| format!("c.{x} IS NOT NULL")).collect();
+        let join: Vec<String> = cc
+            .iter()
+            .zip(pc.iter())
+            .map(|(x, y)| format!("p.{y} = c.{x}"))
+            .collect();
+        let sql = format!(
+            "SELECT count(*) FROM {c} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {p} p WHERE {})",
+            not_null.join(" AND "),
+            join.join(" AND ")
+        );
+        assert_eq!(count(dest, &sql), 0, "orphans of {c}({})", cc.join(", "));
+    }
+}
+
+#[test]
+fn a_sync_killed_midway_and_run_again_ends_correct() {
+    let dir = scratch("killed");
+    let demo = dir.join("shop.sqlite");
+    let (code, _, err) = tether(&["demo", demo.to_str().expect("utf-8"), "--scale", "0.5"]);
+    assert_eq!(code, 0, "{err}");
+    let dest = TestDb::create(Engine::Postgres);
+    let job = dir.join("job.toml");
+    std::fs::write(
+        &job,
+        format!(
+            "source = \"sqlite://{}\"\n[[destinations]]\nurl = \"{}\"\ntruncate = true\n",
+            demo.display(),
+            dest.url
+        ),
+    )
+    .expect("job");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(["sync", job.to_str().expect("utf-8")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sync");
+    // Kill it once rows are arriving in a late table.
+    let started = Instant::now();
+    let mut killed_midway = false;
+    while started.elapsed() < Duration::from_secs(60) {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        let exists = count(&dest, "SELECT count(*) FROM pg_tables WHERE tablename = 'orders'") == 1;
+        if exists && count(&dest, "SELECT count(*) FROM orders") > 0 {
+            child.kill().expect("kill");
+            killed_midway = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.wait();
+    assert!(
+        killed_midway,
+        "the sync finished before it could be killed; make the demo bigger"
+    );
+    let source = rusqlite::Connection::open(&demo).expect("demo");
+    let partial = count(&dest, "SELECT count(*) FROM order_item");
+    let want_items: i64 = source
+        .query_row("SELECT count(*) FROM order_item", [], |r| r.get(0))
+        .expect("count");
+    assert!(
+        partial < want_items,
+        "the killed run left a partial copy ({partial} of {want_items} order items)"
+    );
+
+    let (code, out, err) = tether(&["sync", job.to_str().expect("utf-8")]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_demo_copy_complete(&dest, &source);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn json_outputs_and_exit_codes() {
+    let dir = scratch("json");
+    let src = dir.join("src.sqlite");
+    {
+        let c = rusqlite::Connection::open(&src).expect("src");
+        c.execute_batch(
+            "CREATE TABLE b (id INTEGER PRIMARY KEY);
+             CREATE TABLE a (id INTEGER PRIMARY KEY, b_ref INTEGER);
+             INSERT INTO b VALUES (1), (2);
+             INSERT INTO a VALUES (10, 1), (11, 2), (12, 7);",
+        )
+        .expect("source");
+    }
+    let dest = dir.join("dest.sqlite");
+    let job = dir.join("job.toml");
+    let write_job = |extra: &str| {
+        std::fs::write(
+            &job,
+            format!(
+                "source = \"{}\"\n[[destinations]]\nurl = \"sqlite://{}\"\ntruncate = true\n{extra}",
+                src.display(),
+                dest.display()
+            ),
+        )
+        .expect("job")
+    };
+    write_job("");
+    let (code, out, err) = tether(&["sync", job.to_str().expect("utf-8"), "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let report: Value = serde_json::from_str(&out).expect("JSON report");
+    assert_eq!(report["ok"], true);
+    let tables: Vec<(String, u64)> = report["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .map(|t| {
+            (
+                t["table"].as_str().expect("name").to_string(),
+                t["rows_read"].as_u64().expect("rows"),
+            )
+        })
+        .collect();
+    assert_eq!(tables, vec![("a".to_string(), 3), ("b".to_string(), 2)]);
+    assert_eq!(report["verification"][0]["foreign_keys_checked"], 0);
+
+    // The undeclared relation a.b_ref -> b.id, violated by a row of the source itself:
+    // the destination is verified against it and the job fails with exit code 4.
+    write_job("[[virtual_foreign_keys]]\ntable = \"a\"\ncolumns = [\"b_ref\"]\nreferenced_table = \"b\"\n");
+    let (code, out, _) = tether(&["plan", job.to_str().expect("utf-8"), "--format", "json"]);
+    assert_eq!(code, 0);
+    let plan: Value = serde_json::from_str(&out).expect("JSON plan");
+    let order: Vec<&str> = plan["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .map(|t| t["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(order, ["b", "a"], "the virtual FK orders b first");
+    let (code, out, _) = tether(&["sync", job.to_str().expect("utf-8")]);
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains("VERIFICATION FAILED"), "{out}");
+    assert!(
+        out.contains("1 orphan rows in a for foreign key a_b_ref_vfk (virtual); for example (id)=(12)"),
+        "{out}"
+    );
+
+    // A job naming a table the source does not have.
+    write_job("[[subset.targets]]\ntable = \"nope\"\nlimit = 1\n");
+    let (code, _, err) = tether(&["sync", job.to_str().expect("utf-8")]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("line 5: subset target: table `nope` does not exist in the source"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
