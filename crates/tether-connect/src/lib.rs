@@ -135,7 +135,7 @@ impl Connection {
                         message: e.to_string(),
                     })?;
                     c.execute_batch(
-                        "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                        "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 60000;",
                     )
                     .map_err(|e| ConnectError::Connect {
                         url: shown2,
@@ -173,14 +173,79 @@ impl Connection {
         }
     }
 
-    /// Starts a read-only transaction whose snapshot every later read sees.
-    pub async fn begin_snapshot(&mut self) -> Result<(), ConnectError> {
+    /// Starts a read-only transaction whose snapshot every later read sees. On
+    /// PostgreSQL the snapshot is exported: its id lets other connections read the same
+    /// data ([`Connection::join_snapshot`]).
+    pub async fn begin_snapshot(&mut self) -> Result<Option<String>, ConnectError> {
+        match self.engine() {
+            Engine::Sqlite => self.execute("BEGIN").await.map(|_| None),
+            Engine::Mysql => self
+                .execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+                .await
+                .map(|_| None),
+            Engine::Postgres => {
+                self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+                let rows = self.query("SELECT pg_export_snapshot()", &[]).await?;
+                Ok(rows.first().and_then(|r| r.first()).and_then(|v| match v {
+                    Value::Text(t) => Some(t.clone()),
+                    _ => None,
+                }))
+            }
+        }
+    }
+
+    /// Reads from now on see the snapshot another connection exported (PostgreSQL).
+    pub async fn join_snapshot(&mut self, id: &str) -> Result<(), ConnectError> {
+        let id = id.replace('\'', "");
+        self.execute(&format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{id}'"
+        ))
+        .await
+    }
+
+    /// About how many rows a table has, from the catalog's statistics where the engine
+    /// keeps them (PostgreSQL, MariaDB), else counted (SQLite). For progress only.
+    pub async fn estimate_rows(&mut self, table: &Table) -> Result<u64, ConnectError> {
+        let d = self.dialect();
+        let int = [DataType::Int {
+            bytes: 8,
+            unsigned: false,
+        }];
         let sql = match self.engine() {
-            Engine::Sqlite => "BEGIN",
-            Engine::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-            Engine::Mysql => "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+            Engine::Postgres => format!(
+                "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = {}::regclass",
+                d.literal(&Value::Text(d.qualified(table)))
+            ),
+            Engine::Mysql => format!(
+                "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = {}",
+                d.literal(&Value::Text(table.name.clone()))
+            ),
+            Engine::Sqlite => format!("SELECT count(*) FROM {}", d.qualified(table)),
         };
-        self.execute(sql).await
+        let rows = self.query(&sql, &int).await?;
+        Ok(match rows.first().and_then(|r| r.first()) {
+            Some(Value::Int(n)) => (*n).max(0) as u64,
+            _ => 0,
+        })
+    }
+
+    /// Turns the destination's foreign-key checks off for this session, where the
+    /// engine and the user's privileges allow it. Returns false when they stay on.
+    pub async fn disable_fk_checks(&mut self) -> Result<bool, ConnectError> {
+        match self.engine() {
+            Engine::Mysql => self.execute("SET foreign_key_checks = 0").await.map(|_| true),
+            Engine::Sqlite => self.execute("PRAGMA foreign_keys = OFF").await.map(|_| true),
+            Engine::Postgres => Ok(self.execute("SET session_replication_role = replica").await.is_ok()),
+        }
+    }
+
+    /// Turns the checks back on.
+    pub async fn enable_fk_checks(&mut self) -> Result<(), ConnectError> {
+        match self.engine() {
+            Engine::Mysql => self.execute("SET foreign_key_checks = 1").await,
+            Engine::Sqlite => self.execute("PRAGMA foreign_keys = ON").await,
+            Engine::Postgres => self.execute("SET session_replication_role = DEFAULT").await,
+        }
     }
 
     pub fn dialect(&self) -> &'static dyn Dialect {
@@ -355,6 +420,49 @@ impl Connection {
             let _ = conn.disconnect().await;
         }
     }
+}
+
+/// Whether [`passthrough`] can copy from `source` to every one of `dests`: PostgreSQL
+/// to PostgreSQL only.
+pub fn can_pass_through(source: &Connection, dests: &[&Connection]) -> bool {
+    source.engine() == Engine::Postgres && dests.iter().all(|d| d.engine() == Engine::Postgres)
+}
+
+/// Copies `select`'s rows into `table (columns)` on each destination as raw COPY text
+/// (see [`can_pass_through`]). On failure, says which destination failed (if one did).
+pub async fn passthrough(
+    source: &Connection,
+    select: &str,
+    dests: &[(&Connection, &Table, &[String])],
+    on_rows: &(dyn Fn(u64) + Sync),
+) -> Result<u64, (Option<usize>, ConnectError)> {
+    let Connection::Postgres { client, shown } = source else {
+        unreachable!("can_pass_through is checked first")
+    };
+    let d = dialect::of(Engine::Postgres);
+    let mut targets = Vec::new();
+    for (conn, table, columns) in dests {
+        let Connection::Postgres { client, .. } = conn else {
+            unreachable!("can_pass_through is checked first")
+        };
+        targets.push((client, format!("{} ({})", d.qualified(table), d.idents(columns))));
+    }
+    postgres_rw::passthrough(client, select, &targets, on_rows)
+        .await
+        .map_err(|(i, message)| {
+            let url = match i {
+                Some(i) => dests[i].0.shown().to_string(),
+                None => shown.clone(),
+            };
+            (
+                i,
+                ConnectError::Query {
+                    url,
+                    what: "copying".into(),
+                    message,
+                },
+            )
+        })
 }
 
 /// Connects, reads the schema and disconnects.

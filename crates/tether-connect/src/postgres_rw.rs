@@ -316,6 +316,58 @@ pub async fn query(client: &Client, sql: &str, types: &[DataType]) -> Result<Vec
         .collect())
 }
 
+/// Copies the rows of `select` on `source` into each destination's `target` (`table
+/// (columns)`) as COPY text, without decoding them: one COPY per table and
+/// destination. Returns the rows copied; an error carries the index of the
+/// destination that failed, if it was one.
+pub async fn passthrough(
+    source: &Client,
+    select: &str,
+    dests: &[(&Client, String)],
+    on_rows: &(dyn Fn(u64) + Sync),
+) -> Result<u64, (Option<usize>, String)> {
+    let stream = source
+        .copy_out(&format!("COPY ({select}) TO STDOUT"))
+        .await
+        .map_err(|e| (None, describe(&e)))?;
+    futures_util::pin_mut!(stream);
+    let mut sinks = Vec::with_capacity(dests.len());
+    for (i, (client, target)) in dests.iter().enumerate() {
+        let sink = client
+            .copy_in::<_, Bytes>(&format!("COPY {target} FROM STDIN"))
+            .await
+            .map_err(|e| (Some(i), describe(&e)))?;
+        sinks.push(Box::pin(sink));
+    }
+    let mut buf = BytesMut::with_capacity(512 * 1024);
+    let mut rows = 0u64;
+    let mut reported = 0u64;
+    loop {
+        let chunk = stream.next().await.transpose().map_err(|e| (None, describe(&e)))?;
+        let done = chunk.is_none();
+        if let Some(c) = &chunk {
+            // Text COPY escapes newlines inside values: each raw newline ends a row.
+            rows += c.iter().filter(|&&b| b == b'\n').count() as u64;
+            buf.extend_from_slice(c);
+        }
+        if buf.len() >= 256 * 1024 || (done && !buf.is_empty()) {
+            let frozen = buf.split().freeze();
+            for (i, sink) in sinks.iter_mut().enumerate() {
+                sink.send(frozen.clone()).await.map_err(|e| (Some(i), describe(&e)))?;
+            }
+            on_rows(rows - reported);
+            reported = rows;
+        }
+        if done {
+            break;
+        }
+    }
+    for (i, sink) in sinks.iter_mut().enumerate() {
+        sink.as_mut().finish().await.map_err(|e| (Some(i), describe(&e)))?;
+    }
+    Ok(rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

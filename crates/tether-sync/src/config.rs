@@ -39,6 +39,26 @@ pub struct DestinationSpec {
     /// Create tables missing in the destination from the source's model.
     #[serde(default = "yes")]
     pub create_tables: bool,
+    /// How foreign keys are checked while loading.
+    #[serde(default)]
+    pub checks: Checks,
+}
+
+/// How a destination checks foreign keys during the load. Either way every FK is
+/// verified with Tether's own queries afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Checks {
+    /// The destination checks every row as it arrives: tables load parents first,
+    /// breakable cycles load with their breaking FKs NULL and are updated afterwards,
+    /// unbreakable cycles load with checks deferred (PostgreSQL) or off (MariaDB, SQLite).
+    #[default]
+    Enforce,
+    /// Checks are off for the load (PostgreSQL `session_replication_role = replica`, which
+    /// needs a superuser, else enforced; MariaDB `foreign_key_checks = 0`; SQLite
+    /// `foreign_keys = OFF`), as `pg_dump --disable-triggers` and `mysqldump` restores do;
+    /// no cycle needs breaking. Faster for large copies.
+    Verify,
 }
 
 fn yes() -> bool {

@@ -4,7 +4,8 @@
 //! destination's checks deferred (PostgreSQL) or disabled (MariaDB, SQLite). The
 //! executor does what the plan says and decides nothing of its own.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tether_connect::value::describe_key;
@@ -12,7 +13,7 @@ use tether_connect::{Batch, Conflict, Connection, DbUrl, Dialect, Engine, Filter
 use tether_schema::{Schema, Table, TableName};
 use tokio::sync::mpsc;
 
-use crate::config::DestinationSpec;
+use crate::config::{Checks, DestinationSpec};
 use crate::error::SyncError;
 use crate::plan::{row_key, CycleStrategy, Plan, Rows, TablePlan};
 use crate::subset::Subset;
@@ -25,17 +26,58 @@ pub trait Progress: Sync {
     fn table_done(&self, table: &str, rows: u64, seconds: f64);
 }
 
-/// A destination, opened and prepared.
+/// A connection to a destination, prepared for the job.
 pub struct Destination {
     pub shown: String,
+    url: DbUrl,
     pub conn: Connection,
     pub spec: DestinationSpec,
     /// Source table -> destination table (as introspected after creation).
-    pub tables: HashMap<TableName, Table>,
-    /// The destination's schema, for verification.
-    pub schema: Schema,
-    /// Rows of tables written so far, for messages.
-    written: Vec<(String, u64)>,
+    pub tables: Arc<HashMap<TableName, Table>>,
+    /// Foreign-key checks are off on this connection (`checks = "verify"`).
+    pub checks_off: bool,
+    /// Tables complete so far on this destination and their rows, for messages.
+    written: Arc<Mutex<Vec<(String, u64)>>>,
+}
+
+impl Destination {
+    /// Applies the destination's `checks` option to its connection.
+    pub async fn apply_checks(&mut self, progress: &dyn Progress) -> Result<(), SyncError> {
+        if self.spec.checks == Checks::Verify {
+            self.checks_off = self.conn.disable_fk_checks().await?;
+            if !self.checks_off {
+                progress.phase(&format!(
+                    "{}: foreign-key checks stay on (turning them off needs a superuser); loading with checks enforced",
+                    self.shown
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Another connection to the same destination, set up the same way.
+    pub async fn another(&self) -> Result<Destination, SyncError> {
+        let mut conn = Connection::open_destination(&self.url).await?;
+        if self.checks_off {
+            conn.disable_fk_checks().await?;
+        }
+        Ok(Destination {
+            shown: self.shown.clone(),
+            url: self.url.clone(),
+            conn,
+            spec: self.spec.clone(),
+            tables: self.tables.clone(),
+            checks_off: self.checks_off,
+            written: self.written.clone(),
+        })
+    }
+}
+
+/// One set of connections that loads one table (or one cycle) at a time: a source
+/// connection in the job's snapshot and a connection to every destination.
+pub struct Lane {
+    pub source: Connection,
+    pub dests: Vec<Destination>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -174,11 +216,12 @@ pub async fn prepare_destination(
     }
     Ok(Destination {
         shown,
+        url,
         conn,
         spec: spec.clone(),
-        tables,
-        schema,
-        written: vec![],
+        tables: Arc::new(tables),
+        checks_off: false,
+        written: Arc::new(Mutex::new(Vec::new())),
     })
 }
 
@@ -284,7 +327,7 @@ struct TableWrite {
     columns: Vec<String>,
     key: Vec<String>,
     key_positions: Vec<usize>,
-    /// Positions in the written row of break-FK columns, and in the source row.
+    /// Positions (in the source row) of the cycle-breaking FK columns written NULL.
     nulled: Vec<usize>,
     nulled_names: Vec<String>,
     conflict: Conflict,
@@ -313,11 +356,14 @@ fn table_write(dest: &Destination, tp: &TablePlan) -> TableWrite {
     };
     let key_positions = key.iter().map(pos_of).collect();
     let mut nulled_names: Vec<String> = Vec::new();
-    for fk_name in &tp.break_fks {
-        if let Some(fk) = tp.table.foreign_keys.iter().find(|f| &f.name == fk_name) {
-            for c in &fk.columns {
-                if !nulled_names.contains(c) && !key.contains(c) {
-                    nulled_names.push(c.clone());
+    // With checks off there is nothing to break: values are written as they are.
+    if !dest.checks_off {
+        for fk_name in &tp.break_fks {
+            if let Some(fk) = tp.table.foreign_keys.iter().find(|f| &f.name == fk_name) {
+                for c in &fk.columns {
+                    if !nulled_names.contains(c) && !key.contains(c) {
+                        nulled_names.push(c.clone());
+                    }
                 }
             }
         }
@@ -335,6 +381,8 @@ fn table_write(dest: &Destination, tp: &TablePlan) -> TableWrite {
     }
 }
 
+type Fixups = Vec<(Row, Row)>;
+
 /// Writes the batches of one table to one destination; returns the rows written and
 /// the fixups (key, values of nulled columns) to apply once the cycle is loaded.
 async fn write_table(
@@ -342,9 +390,9 @@ async fn write_table(
     tp: &TablePlan,
     w: &TableWrite,
     mut rx: mpsc::Receiver<Batch>,
-) -> Result<(u64, Vec<(Row, Row)>), SyncError> {
+) -> Result<(u64, Fixups), SyncError> {
     let mut written = 0u64;
-    let mut fixups: Vec<(Row, Row)> = Vec::new();
+    let mut fixups: Fixups = Vec::new();
     while let Some(batch) = rx.recv().await {
         let mut out: Vec<Row> = Vec::with_capacity(batch.len());
         for row in &batch {
@@ -381,7 +429,13 @@ async fn write_table(
                     ),
                     None => "(in a batch; the server did not say which)".to_string(),
                 };
-                let done: Vec<String> = dest.written.iter().map(|(t, n)| format!("{t}: {n}")).collect();
+                let done: Vec<String> = dest
+                    .written
+                    .lock()
+                    .expect("lock")
+                    .iter()
+                    .map(|(t, n)| format!("{t}: {n}"))
+                    .collect();
                 return Err(SyncError::Rejected {
                     destination: dest.shown.clone(),
                     table: tp.name.clone(),
@@ -401,187 +455,277 @@ async fn write_table(
             }
         }
     }
-    dest.written.push((tp.name.clone(), written));
+    dest.written.lock().expect("lock").push((tp.name.clone(), written));
     Ok((written, fixups))
 }
 
-/// Copies every table of the plan to every destination.
-pub async fn load(
+/// Streams one table from the lane's source to each of its destinations.
+async fn load_table(
     plan: &Plan,
-    source: &mut Connection,
+    tp: &TablePlan,
+    lane: &mut Lane,
     subset: &Subset,
-    dests: &mut [Destination],
     progress: &dyn Progress,
-) -> Result<Vec<TableReport>, SyncError> {
-    let mut reports = Vec::new();
-    let mut deferred: Vec<Option<Deferred>> = dests.iter().map(|_| None).collect();
-    let mut pending_fixups: Vec<HashMap<TableName, Vec<(Row, Row)>>> = dests.iter().map(|_| HashMap::new()).collect();
-    for (ti, tp) in plan.tables.iter().enumerate() {
-        let name = tp.table.table_name();
-        let cycle = tp.cycle.map(|c| &plan.cycles[c]);
-        let first_of_cycle = tp.cycle.is_some() && (ti == 0 || plan.tables[ti - 1].cycle != tp.cycle);
-        let last_of_cycle = tp.cycle.is_some() && plan.tables.get(ti + 1).is_none_or(|n| n.cycle != tp.cycle);
-        if first_of_cycle && cycle.is_some_and(|c| c.strategy == CycleStrategy::Defer) {
-            for (i, dest) in dests.iter_mut().enumerate() {
-                deferred[i] = Some(begin_deferred(dest, plan, tp.cycle.expect("in a cycle")).await?);
-            }
-        }
+) -> Result<(TableReport, Vec<Fixups>), SyncError> {
+    let name = tp.table.table_name();
+    let filter = match tp.rows {
+        Rows::All => Filter::All,
+        Rows::Subset => Filter::KeysIn {
+            columns: row_key(&tp.table),
+            keys: subset.keys.get(&name).cloned().unwrap_or_default(),
+        },
+    };
+    let total = match &filter {
+        Filter::KeysIn { keys, .. } => keys.len() as u64,
+        _ => lane.source.estimate_rows(&tp.table).await?,
+    };
+    progress.table_started(&tp.name, total);
+    let started = Instant::now();
+    let spec = ReadSpec {
+        table: tp.table.clone(),
+        columns: tp.table.columns.iter().map(|c| c.name.clone()).collect(),
+        filter,
+        order_by: vec![],
+        limit: None,
+    };
+    let writes: Vec<TableWrite> = lane.dests.iter().map(|d| table_write(d, tp)).collect();
+    let skip_read = matches!(&spec.filter, Filter::KeysIn { keys, .. } if keys.is_empty());
 
-        let filter = match tp.rows {
-            Rows::All => Filter::All,
-            Rows::Subset => Filter::KeysIn {
-                columns: row_key(&tp.table),
-                keys: subset.keys.get(&name).cloned().unwrap_or_default(),
-            },
-        };
-        let total = match &filter {
-            Filter::KeysIn { keys, .. } => keys.len() as u64,
-            _ => {
-                let d = source.dialect();
-                let sql = format!("SELECT count(*) FROM {}", d.qualified(&tp.table));
-                let rows = source
-                    .query(
-                        &sql,
-                        &[tether_schema::DataType::Int {
-                            bytes: 8,
-                            unsigned: false,
-                        }],
-                    )
-                    .await?;
-                match rows.first().and_then(|r| r.first()) {
-                    Some(Value::Int(n)) => *n as u64,
-                    _ => 0,
+    // PostgreSQL to PostgreSQL with nothing to change: raw COPY text, one COPY per table.
+    let unchanged = writes
+        .iter()
+        .all(|w| w.nulled.is_empty() && w.conflict == Conflict::Error && w.positions.len() == tp.table.columns.len());
+    let dest_conns: Vec<&Connection> = lane.dests.iter().map(|d| &d.conn).collect();
+    if tp.rows == Rows::All && unchanged && tether_connect::can_pass_through(&lane.source, &dest_conns) {
+        let select = spec.select_sql(lane.source.dialect(), None);
+        let targets: Vec<(&Connection, &Table, &[String])> = lane
+            .dests
+            .iter()
+            .zip(&writes)
+            .map(|(d, w)| (&d.conn, &w.dest_table, w.columns.as_slice()))
+            .collect();
+        match tether_connect::passthrough(&lane.source, &select, &targets, &|n| progress.rows(&tp.name, n)).await {
+            Ok(rows) => {
+                for d in &lane.dests {
+                    d.written.lock().expect("lock").push((tp.name.clone(), rows));
                 }
+                progress.table_done(&tp.name, rows, started.elapsed().as_secs_f64());
+                let report = TableReport {
+                    table: tp.name.clone(),
+                    rows_read: rows,
+                    rows_written: vec![rows; lane.dests.len()],
+                    seconds: started.elapsed().as_secs_f64(),
+                };
+                return Ok((report, vec![Vec::new(); lane.dests.len()]));
             }
-        };
-        progress.table_started(&tp.name, total);
-        let started = Instant::now();
-        let spec = ReadSpec {
-            table: tp.table.clone(),
-            columns: tp.table.columns.iter().map(|c| c.name.clone()).collect(),
-            filter,
-            order_by: vec![],
-            limit: None,
-        };
-        let writes: Vec<TableWrite> = dests.iter().map(|d| table_write(d, tp)).collect();
-        let skip_read = matches!(&spec.filter, Filter::KeysIn { keys, .. } if keys.is_empty());
+            // The one destination rejected a row and its COPY was rolled back: copy the
+            // table again in batches, which names the row.
+            Err((Some(_), e)) if lane.dests.len() == 1 => {
+                progress.phase(&format!("{e}; copying {} again in batches to find the row", tp.name));
+            }
+            Err((_, e)) => return Err(e.into()),
+        }
+    }
 
-        let (tx, mut rx) = mpsc::channel::<Batch>(4);
-        let mut senders = Vec::new();
-        let mut receivers = Vec::new();
-        for _ in dests.iter() {
-            let (t, r) = mpsc::channel::<Batch>(4);
-            senders.push(t);
-            receivers.push(r);
+    let (tx, mut rx) = mpsc::channel::<Batch>(4);
+    let mut senders = Vec::new();
+    let mut receivers = Vec::new();
+    for _ in lane.dests.iter() {
+        let (t, r) = mpsc::channel::<Batch>(4);
+        senders.push(t);
+        receivers.push(r);
+    }
+    let source = &mut lane.source;
+    let read = async {
+        if skip_read {
+            drop(tx);
+            return Ok(0);
         }
-        let read = async {
-            if skip_read {
-                drop(tx);
-                return Ok(0);
-            }
-            source.read(&spec, plan.batch_size, tx).await
-        };
-        let fanout = async {
-            let mut n = 0u64;
-            while let Some(batch) = rx.recv().await {
-                n += batch.len() as u64;
-                progress.rows(&tp.name, batch.len() as u64);
-                let last = senders.len() - 1;
-                let mut batch = Some(batch);
-                for (i, s) in senders.iter().enumerate() {
-                    let b = if i == last {
-                        batch.take().expect("the last destination takes the batch")
-                    } else {
-                        batch.clone().expect("the batch is kept until the last destination")
-                    };
-                    if s.send(b).await.is_err() {
-                        return n;
-                    }
-                }
-            }
-            drop(senders);
-            n
-        };
-        let writers = futures_join(dests, tp, &writes, receivers);
-        let (read, _fanned, results) = tokio::join!(read, fanout, writers);
-        let mut written = Vec::new();
-        let mut first_error = None;
-        for (i, r) in results.into_iter().enumerate() {
-            match r {
-                Ok((n, fixups)) => {
-                    written.push(n);
-                    if !fixups.is_empty() {
-                        pending_fixups[i].insert(name.clone(), fixups);
-                    }
-                }
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                    written.push(0);
+        source.read(&spec, plan.batch_size, tx).await
+    };
+    let fanout = async {
+        while let Some(batch) = rx.recv().await {
+            progress.rows(&tp.name, batch.len() as u64);
+            let last = senders.len() - 1;
+            let mut batch = Some(batch);
+            for (i, s) in senders.iter().enumerate() {
+                let b = if i == last {
+                    batch.take().expect("the last destination takes the batch")
+                } else {
+                    batch.clone().expect("the batch is kept until the last destination")
+                };
+                if s.send(b).await.is_err() {
+                    return;
                 }
             }
         }
-        if let Some(e) = first_error {
-            return Err(e);
-        }
-        let rows_read = read?;
-        progress.table_done(&tp.name, rows_read, started.elapsed().as_secs_f64());
+        drop(senders);
+    };
+    let writers = join_all(
+        lane.dests
+            .iter_mut()
+            .zip(&writes)
+            .zip(receivers)
+            .map(|((d, w), r)| write_table(d, tp, w, r))
+            .collect(),
+    );
+    let (read, _, results) = tokio::join!(read, fanout, writers);
+    let mut written = Vec::new();
+    let mut fixups = Vec::new();
+    for r in results {
+        let (n, f) = r?;
+        written.push(n);
+        fixups.push(f);
+    }
+    let rows_read = read?;
+    progress.table_done(&tp.name, rows_read, started.elapsed().as_secs_f64());
+    let report = TableReport {
+        table: tp.name.clone(),
+        rows_read,
+        rows_written: written,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    Ok((report, fixups))
+}
 
-        if last_of_cycle {
-            for (i, dest) in dests.iter_mut().enumerate() {
-                let cycle_tables: Vec<&TablePlan> = plan.tables.iter().filter(|t| t.cycle == tp.cycle).collect();
-                for ct in cycle_tables {
-                    if let Some(fixups) = pending_fixups[i].remove(&ct.table.table_name()) {
-                        let w = table_write(dest, ct);
-                        progress.phase(&format!(
-                            "{}: setting {} on {} rows of {}",
-                            dest.shown,
-                            w.nulled_names.join(", "),
-                            fixups.len(),
-                            ct.name
-                        ));
-                        dest.conn.update(&w.dest_table, &w.key, &w.nulled_names, fixups).await?;
-                    }
-                }
-                if let Some(d) = deferred[i].take() {
-                    end_deferred(dest, d).await.map_err(|e| match e {
-                        SyncError::Connect(c) => SyncError::Plan(format!(
-                            "{}: the cycle {} did not verify when its deferred checks ran: {c}",
-                            dest.shown,
-                            cycle.map(|c| c.tables.join(" <-> ")).unwrap_or_default()
-                        )),
-                        other => other,
-                    })?;
-                }
-            }
-        }
-        reports.push(TableReport {
-            table: tp.name.clone(),
-            rows_read,
-            rows_written: written,
-            seconds: started.elapsed().as_secs_f64(),
+/// Loads one unit (a table, or every table of one cycle in order) on one lane.
+async fn load_unit(
+    plan: &Plan,
+    unit: &[usize],
+    lane: &mut Lane,
+    subset: &Subset,
+    progress: &dyn Progress,
+) -> Result<Vec<(usize, TableReport)>, SyncError> {
+    let cycle = plan.tables[unit[0]].cycle;
+    let defer = cycle.is_some_and(|c| plan.cycles[c].strategy == CycleStrategy::Defer);
+    let mut deferred: Vec<Option<Deferred>> = Vec::new();
+    for dest in lane.dests.iter_mut() {
+        deferred.push(match (defer, dest.checks_off) {
+            (true, false) => Some(begin_deferred(dest, plan, cycle.expect("a deferred unit is a cycle")).await?),
+            _ => None,
         });
+    }
+    let mut reports = Vec::new();
+    let mut fixups: Vec<Vec<(usize, Fixups)>> = lane.dests.iter().map(|_| Vec::new()).collect();
+    for &ti in unit {
+        let (report, f) = load_table(plan, &plan.tables[ti], lane, subset, progress).await?;
+        for (i, f) in f.into_iter().enumerate() {
+            if !f.is_empty() {
+                fixups[i].push((ti, f));
+            }
+        }
+        reports.push((ti, report));
+    }
+    for ((dest, fixups), deferred) in lane.dests.iter_mut().zip(fixups).zip(deferred) {
+        for (ti, f) in fixups {
+            let tp = &plan.tables[ti];
+            let w = table_write(dest, tp);
+            progress.phase(&format!(
+                "{}: setting {} on {} rows of {}",
+                dest.shown,
+                w.nulled_names.join(", "),
+                f.len(),
+                tp.name
+            ));
+            dest.conn.update(&w.dest_table, &w.key, &w.nulled_names, f).await?;
+        }
+        if let Some(d) = deferred {
+            end_deferred(dest, d).await.map_err(|e| match e {
+                SyncError::Connect(c) => SyncError::Plan(format!(
+                    "{}: the cycle {} did not verify when its deferred checks ran: {c}",
+                    dest.shown,
+                    cycle.map(|c| plan.cycles[c].tables.join(" <-> ")).unwrap_or_default()
+                )),
+                other => other,
+            })?;
+        }
     }
     Ok(reports)
 }
 
-/// Runs one writer per destination concurrently, each on its own connection.
-async fn futures_join(
-    dests: &mut [Destination],
-    tp: &TablePlan,
-    writes: &[TableWrite],
-    receivers: Vec<mpsc::Receiver<Batch>>,
-) -> Vec<Result<(u64, Vec<(Row, Row)>), SyncError>> {
-    let futs: Vec<_> = dests
-        .iter_mut()
-        .zip(writes)
-        .zip(receivers)
-        .map(|((d, w), r)| write_table(d, tp, w, r))
+/// Groups the plan's tables into units (a table, or the tables of one cycle) by
+/// dependency level: the units of one level do not depend on each other.
+fn units_by_level(plan: &Plan) -> Vec<Vec<Vec<usize>>> {
+    let level_of: HashMap<&str, usize> = plan
+        .levels
+        .iter()
+        .enumerate()
+        .flat_map(|(l, names)| names.iter().map(move |n| (n.as_str(), l)))
         .collect();
-    join_all(futs).await
+    let mut levels: Vec<Vec<Vec<usize>>> = vec![Vec::new(); plan.levels.len().max(1)];
+    let mut i = 0;
+    while i < plan.tables.len() {
+        let mut unit = vec![i];
+        while plan.tables[i].cycle.is_some()
+            && plan
+                .tables
+                .get(unit[unit.len() - 1] + 1)
+                .is_some_and(|n| n.cycle == plan.tables[i].cycle)
+        {
+            unit.push(unit[unit.len() - 1] + 1);
+        }
+        let level = level_of.get(plan.tables[i].name.as_str()).copied().unwrap_or(0);
+        i = unit[unit.len() - 1] + 1;
+        levels[level].push(unit);
+    }
+    levels
+}
+
+/// Copies every table of the plan to every destination, level by level, with the
+/// units of a level spread over the lanes. When no destination checks foreign keys
+/// during the load, order does not matter: every unit is one level, largest first.
+pub async fn load(
+    plan: &Plan,
+    lanes: &mut [Lane],
+    subset: &Subset,
+    progress: &dyn Progress,
+) -> Result<Vec<TableReport>, SyncError> {
+    let mut reports: Vec<Option<TableReport>> = plan.tables.iter().map(|_| None).collect();
+    let mut levels = units_by_level(plan);
+    if lanes.len() > 1 && lanes[0].dests.iter().all(|d| d.checks_off) {
+        let mut sized = Vec::new();
+        for unit in levels.into_iter().flatten() {
+            let mut rows = 0;
+            for &ti in &unit {
+                let tp = &plan.tables[ti];
+                rows += match tp.rows {
+                    Rows::Subset => subset.keys.get(&tp.table.table_name()).map_or(0, |k| k.len() as u64),
+                    Rows::All => lanes[0].source.estimate_rows(&tp.table).await?,
+                };
+            }
+            sized.push((rows, unit));
+        }
+        sized.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        levels = vec![sized.into_iter().map(|(_, u)| u).collect()];
+    }
+    for level in levels {
+        let queue: Mutex<VecDeque<Vec<usize>>> = Mutex::new(level.into_iter().collect());
+        let workers = lanes.iter_mut().map(|lane| {
+            let queue = &queue;
+            async move {
+                let mut done = Vec::new();
+                loop {
+                    let next = queue.lock().expect("lock").pop_front();
+                    let Some(unit) = next else { break };
+                    done.extend(load_unit(plan, &unit, lane, subset, progress).await?);
+                }
+                Ok::<_, SyncError>(done)
+            }
+        });
+        for result in join_all(workers.collect()).await {
+            for (ti, r) in result? {
+                reports[ti] = Some(r);
+            }
+        }
+    }
+    Ok(reports
+        .into_iter()
+        .map(|r| r.expect("every table was loaded"))
+        .collect())
 }
 
 /// Awaits futures concurrently, keeping their order.
-async fn join_all<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output> {
+pub(crate) async fn join_all<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output> {
     let mut futs: Vec<std::pin::Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
     let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {

@@ -50,6 +50,10 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     })
 }
 
+fn source_engine(schema: &Schema) -> tether_connect::Engine {
+    plan::engine_of(&schema.engine)
+}
+
 /// What a sync did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -69,7 +73,7 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         schema,
         mut source,
     } = prepared;
-    source.begin_snapshot().await?;
+    let snapshot = source.begin_snapshot().await?;
     let subset = if plan.subset {
         progress.phase("computing the subset");
         subset::compute(&mut source, &schema, &rules).await?
@@ -83,18 +87,51 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
             progress.phase(&format!("{}: emptying the job's tables", d.shown));
             execute::truncate(&mut d, &plan).await?;
         }
+        d.apply_checks(progress).await?;
         dests.push(d);
     }
-    let tables = execute::load(&plan, &mut source, &subset, &mut dests, progress).await?;
+    let mut lanes = vec![execute::Lane { source, dests }];
+    // More lanes read the same snapshot: PostgreSQL shares it, SQLite files are at rest;
+    // MariaDB cannot share one, so it reads on a single connection.
+    let lane_count = match source_engine(&schema) {
+        tether_connect::Engine::Mysql => 1,
+        _ => plan.parallelism,
+    };
+    let source_url = DbUrl::parse(&job.source)?;
+    for _ in 1..lane_count {
+        let mut source = Connection::open_source(&source_url).await?;
+        match &snapshot {
+            Some(id) => source.join_snapshot(id).await?,
+            None => {
+                source.begin_snapshot().await?;
+            }
+        }
+        let mut dests = Vec::new();
+        for d in &lanes[0].dests {
+            dests.push(d.another().await?);
+        }
+        lanes.push(execute::Lane { source, dests });
+    }
+    let tables = execute::load(&plan, &mut lanes, &subset, progress).await?;
     progress.phase("verifying");
+    for lane in lanes.iter_mut() {
+        for d in lane.dests.iter_mut() {
+            if d.checks_off {
+                d.conn.enable_fk_checks().await?;
+            }
+        }
+    }
     let mut verification = Vec::new();
-    for (i, d) in dests.iter_mut().enumerate() {
-        verification.push(verify::verify(d, &plan, &schema, &tables, i).await?);
+    for i in 0..job.destinations.len() {
+        let conns: Vec<&mut execute::Destination> = lanes.iter_mut().map(|l| &mut l.dests[i]).collect();
+        verification.push(verify::verify(conns, &plan, &schema, &tables).await?);
     }
-    for d in dests {
-        d.conn.close().await;
+    for lane in lanes {
+        for d in lane.dests {
+            d.conn.close().await;
+        }
+        lane.source.close().await;
     }
-    source.close().await;
     let ok = verification.iter().all(|v| v.ok);
     Ok(Report {
         tables,

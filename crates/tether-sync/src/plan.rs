@@ -35,6 +35,7 @@ pub struct DestinationPlan {
     pub truncate: bool,
     pub on_conflict: Conflict,
     pub create_tables: bool,
+    pub checks: crate::config::Checks,
 }
 
 /// Which rows of a table are copied.
@@ -274,6 +275,7 @@ pub fn build(
                 truncate: d.truncate,
                 on_conflict: d.on_conflict,
                 create_tables: d.create_tables,
+                checks: d.checks,
             })
             .collect(),
         levels: graph

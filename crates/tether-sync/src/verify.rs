@@ -1,10 +1,14 @@
 //! Verification after loading, with Tether's own queries on each destination: orphans
-//! per foreign key (declared and virtual) and row counts against the rows read.
+//! per foreign key (declared and virtual) and row counts against the rows read. The
+//! queries of one destination are spread over every connection the job has to it.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
 
 use serde::Serialize;
 use tether_connect::value::describe_key;
-use tether_connect::Value;
-use tether_schema::{DataType, ForeignKey, Table};
+use tether_connect::{Connection, Value};
+use tether_schema::{DataType, ForeignKey, Schema, Table};
 
 use crate::error::SyncError;
 use crate::execute::{destination_name, Destination, TableReport};
@@ -46,70 +50,104 @@ fn int_type() -> DataType {
     }
 }
 
-async fn orphans_of(
-    dest: &mut Destination,
-    child: &Table,
-    fk: &ForeignKey,
-    key: &[String],
-) -> Result<Option<Orphans>, SyncError> {
-    let d = dest.conn.dialect();
-    let parent = d.table(fk.referenced_schema.as_deref(), &fk.referenced_table);
-    let not_null: Vec<String> = fk
-        .columns
-        .iter()
-        .map(|c| format!("c.{} IS NOT NULL", d.ident(c)))
-        .collect();
-    let join: Vec<String> = fk
-        .columns
-        .iter()
-        .zip(&fk.referenced_columns)
-        .map(|(c, p)| format!("p.{} = c.{}", d.ident(p), d.ident(c)))
-        .collect();
-    let condition = format!(
-        "FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE {})",
-        d.qualified(child),
-        not_null.join(" AND "),
-        join.join(" AND ")
-    );
-    let count = dest
-        .conn
-        .query(&format!("SELECT count(*) {condition}"), &[int_type()])
-        .await?;
-    let n = match count.first().and_then(|r| r.first()) {
+fn first_int(rows: &[Vec<Value>]) -> u64 {
+    match rows.first().and_then(|r| r.first()) {
         Some(Value::Int(n)) => *n as u64,
         _ => 0,
-    };
-    if n == 0 {
-        return Ok(None);
     }
-    let cols: Vec<String> = key.iter().map(|c| format!("c.{}", d.ident(c))).collect();
-    let sample = dest
-        .conn
-        .query(&format!("SELECT {} {condition} LIMIT 5", cols.join(", ")), &[])
-        .await?;
-    Ok(Some(Orphans {
-        table: child.table_name().to_string(),
-        foreign_key: fk.name.clone(),
-        is_virtual: fk.is_virtual,
-        count: n,
-        examples: sample.iter().map(|r| describe_key(key, r)).collect(),
-    }))
 }
 
-/// Checks one destination after a load.
+/// One query of the verification.
+enum Check {
+    Orphans {
+        child: Table,
+        fk: ForeignKey,
+        key: Vec<String>,
+    },
+    Count {
+        table: Table,
+        name: String,
+        rows_read: u64,
+    },
+}
+
+enum Finding {
+    Orphans(Orphans),
+    Missing(CountCheck),
+}
+
+async fn run_check(conn: &mut Connection, check: &Check) -> Result<Option<Finding>, SyncError> {
+    let d = conn.dialect();
+    match check {
+        Check::Orphans { child, fk, key } => {
+            let parent = d.table(fk.referenced_schema.as_deref(), &fk.referenced_table);
+            let not_null: Vec<String> = fk
+                .columns
+                .iter()
+                .map(|c| format!("c.{} IS NOT NULL", d.ident(c)))
+                .collect();
+            let join: Vec<String> = fk
+                .columns
+                .iter()
+                .zip(&fk.referenced_columns)
+                .map(|(c, p)| format!("p.{} = c.{}", d.ident(p), d.ident(c)))
+                .collect();
+            let condition = format!(
+                "FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE {})",
+                d.qualified(child),
+                not_null.join(" AND "),
+                join.join(" AND ")
+            );
+            let n = first_int(
+                &conn
+                    .query(&format!("SELECT count(*) {condition}"), &[int_type()])
+                    .await?,
+            );
+            if n == 0 {
+                return Ok(None);
+            }
+            let cols: Vec<String> = key.iter().map(|c| format!("c.{}", d.ident(c))).collect();
+            let sample = conn
+                .query(&format!("SELECT {} {condition} LIMIT 5", cols.join(", ")), &[])
+                .await?;
+            Ok(Some(Finding::Orphans(Orphans {
+                table: child.table_name().to_string(),
+                foreign_key: fk.name.clone(),
+                is_virtual: fk.is_virtual,
+                count: n,
+                examples: sample.iter().map(|r| describe_key(key, r)).collect(),
+            })))
+        }
+        Check::Count { table, name, rows_read } => {
+            let have = first_int(
+                &conn
+                    .query(&format!("SELECT count(*) FROM {}", d.qualified(table)), &[int_type()])
+                    .await?,
+            );
+            Ok((have < *rows_read).then(|| {
+                Finding::Missing(CountCheck {
+                    table: name.clone(),
+                    rows_read: *rows_read,
+                    rows_in_destination: have,
+                })
+            }))
+        }
+    }
+}
+
+/// Checks one destination after a load, on every connection given to it.
 pub async fn verify(
-    dest: &mut Destination,
+    conns: Vec<&mut Destination>,
     plan: &Plan,
-    source_schema: &tether_schema::Schema,
+    source_schema: &Schema,
     reports: &[TableReport],
-    index: usize,
 ) -> Result<Verification, SyncError> {
-    let engine = dest.conn.engine();
-    let mut orphans = Vec::new();
-    let mut checked = 0;
-    let mut missing_rows = Vec::new();
+    let first = conns.first().expect("at least one connection per destination");
+    let shown = first.shown.clone();
+    let engine = first.conn.engine();
+    let mut checks = Vec::new();
     for (tp, report) in plan.tables.iter().zip(reports) {
-        let child = dest.tables[&tp.table.table_name()].clone();
+        let child = first.tables[&tp.table.table_name()].clone();
         let key = if child.primary_key.is_empty() {
             crate::plan::row_key(&child)
         } else {
@@ -124,34 +162,51 @@ pub async fn verify(
             m.referenced_table = parent.name;
             fks.push(m);
         }
-        for fk in &fks {
-            checked += 1;
-            if let Some(o) = orphans_of(dest, &child, fk, &key).await? {
-                orphans.push(o);
-            }
-        }
-        let d = dest.conn.dialect();
-        let rows = dest
-            .conn
-            .query(&format!("SELECT count(*) FROM {}", d.qualified(&child)), &[int_type()])
-            .await?;
-        let have = match rows.first().and_then(|r| r.first()) {
-            Some(Value::Int(n)) => *n as u64,
-            _ => 0,
-        };
-        let _ = index;
-        if have < report.rows_read {
-            missing_rows.push(CountCheck {
-                table: tp.name.clone(),
-                rows_read: report.rows_read,
-                rows_in_destination: have,
+        for fk in fks {
+            checks.push(Check::Orphans {
+                child: child.clone(),
+                fk,
+                key: key.clone(),
             });
         }
+        checks.push(Check::Count {
+            table: child,
+            name: tp.name.clone(),
+            rows_read: report.rows_read,
+        });
     }
+    let fk_count = checks.iter().filter(|c| matches!(c, Check::Orphans { .. })).count();
+    let queue: Mutex<VecDeque<Check>> = Mutex::new(checks.into_iter().collect());
+    let workers = conns.into_iter().map(|d| {
+        let queue = &queue;
+        async move {
+            let mut found = Vec::new();
+            loop {
+                let next = queue.lock().expect("lock").pop_front();
+                let Some(check) = next else { break };
+                if let Some(f) = run_check(&mut d.conn, &check).await? {
+                    found.push(f);
+                }
+            }
+            Ok::<_, SyncError>(found)
+        }
+    });
+    let mut orphans = Vec::new();
+    let mut missing_rows = Vec::new();
+    for result in crate::execute::join_all(workers.collect()).await {
+        for f in result? {
+            match f {
+                Finding::Orphans(o) => orphans.push(o),
+                Finding::Missing(m) => missing_rows.push(m),
+            }
+        }
+    }
+    orphans.sort_by(|a, b| (&a.table, &a.foreign_key).cmp(&(&b.table, &b.foreign_key)));
+    missing_rows.sort_by(|a, b| a.table.cmp(&b.table));
     let ok = orphans.is_empty() && missing_rows.is_empty();
     Ok(Verification {
-        destination: dest.shown.clone(),
-        foreign_keys_checked: checked,
+        destination: shown,
+        foreign_keys_checked: fk_count,
         orphans,
         missing_rows,
         ok,

@@ -525,3 +525,55 @@ fn chinook_subset_of_three_customers_into_every_engine_has_no_orphans_and_every_
         assert_eq!(d.query(&missing_tracks)[0][0].as_deref(), Some("0"), "{e}");
     }
 }
+
+#[test]
+fn checks_verify_loads_every_cycle_with_checks_off_and_the_result_is_the_same() {
+    for engine in ENGINES {
+        let src = source(engine);
+        let dest = TestDb::create(engine);
+        let text = format!(
+            "source = \"{}\"\n[[destinations]]\nurl = \"{}\"\nchecks = \"verify\"\n",
+            src.url, dest.url
+        );
+        let job = Job::parse("job.toml", &text, &|_| None).expect("job");
+        assert_eq!(job.destinations[0].checks, tether_sync::config::Checks::Verify);
+        let report = sync(&text).unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert!(report.ok, "{engine}");
+        for (table, key) in TABLES {
+            assert_eq!(
+                rows(&dest, table, key),
+                rows(&src, table, key),
+                "{engine}: table {table}"
+            );
+        }
+        assert_eq!(orphans(&dest), BTreeMap::new(), "{engine}");
+    }
+    // The destination enforces its FKs again afterwards.
+    let (src, dest) = (source(Engine::Sqlite), TestDb::create(Engine::Mysql));
+    sync(&format!(
+        "source = \"{}\"\n[[destinations]]\nurl = \"{}\"\nchecks = \"verify\"\n",
+        src.url, dest.url
+    ))
+    .expect("sync");
+    let still_enforced = std::panic::catch_unwind(|| dest.exec("INSERT INTO address VALUES (99, 12345, 'nowhere');"));
+    assert!(
+        still_enforced.is_err(),
+        "an orphan insert must be refused after the load"
+    );
+}
+
+#[test]
+fn postgres_to_postgres_copies_raw_and_still_names_a_rejected_row() {
+    let src = source(Engine::Postgres);
+    src.exec("INSERT INTO region VALUES (3, 'eleven-char');");
+    let dest = TestDb::create(Engine::Postgres);
+    dest.exec("CREATE TABLE region (id INT NOT NULL PRIMARY KEY, name VARCHAR(8) NOT NULL);");
+    let e = sync(&job(&src, &[&dest], "")).expect_err("the name does not fit");
+    let text = e.to_string();
+    assert!(
+        text.contains(
+            "table region: row (id)=(3) was rejected: server error 22001: value too long for type character varying(8)"
+        ),
+        "{text}"
+    );
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# bench/sync.sh [ROWS]: time `tether sync` against `pg_dump --data-only | psql` on the same
+# machine, in the same run, and print the ratio; then SQLite -> SQLite and
+# PostgreSQL -> MariaDB figures. Needs the PostgreSQL and MariaDB that scripts/test uses
+# (PGHOST/PGUSER and MYSQL_HOST/MYSQL_USER may point elsewhere). ROWS defaults to 2,000,000.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROWS=${1:-2000000}
+REPEAT=${REPEAT:-2}
+export PGHOST=${PGHOST:-127.0.0.1} PGUSER=${PGUSER:-postgres}
+MYSQL_HOST=${MYSQL_HOST:-127.0.0.1} MYSQL_USER=${MYSQL_USER:-root}
+PGPORT=${PGPORT:-5432}
+MYSQL_PORT=${MYSQL_PORT:-3306}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+cargo build --release --locked --quiet
+TETHER=$PWD/target/release/tether
+
+# Seconds and peak RSS (MiB) of a command: sets SECS and RSS.
+measure() {
+    local start end
+    start=$(date +%s.%N)
+    /usr/bin/time -f %M -o "$WORK/rss" "$@"
+    end=$(date +%s.%N)
+    SECS=$(python3 -c "print(f'{$end - $start:.2f}')")
+    RSS=$(( $(tail -n1 "$WORK/rss") / 1024 ))
+}
+min() { python3 -c "import sys; print(min(float(x) for x in sys.argv[1:]))" "$@"; }
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+
+fresh_pg() { psql -q -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"; }
+
+echo "== generating about $ROWS rows in PostgreSQL (bench_src)"
+fresh_pg bench_src
+psql -q bench_src -v rows="$ROWS" -f bench/gen_pg.sql
+TOTAL=$(psql -Atc "SELECT sum(n_live_tup) FROM pg_stat_user_tables" bench_src)
+echo "   $TOTAL rows in $(psql -Atc "SELECT count(*) FROM pg_stat_user_tables" bench_src) tables"
+pg_dump --schema-only bench_src > "$WORK/schema.sql"
+
+cat > "$WORK/pg.toml" <<TOML
+source = "postgres://$PGUSER@$PGHOST:$PGPORT/bench_src"
+[[destinations]]
+url = "postgres://$PGUSER@$PGHOST:$PGPORT/bench_tether"
+create_tables = false
+TOML
+
+dump_times=() ; tether_times=() ; tether_rss=0
+for i in $(seq "$REPEAT"); do
+    fresh_pg bench_dump; psql -q bench_dump -f "$WORK/schema.sql" >/dev/null
+    measure bash -c "pg_dump --data-only --disable-triggers bench_src | psql -q bench_dump >/dev/null"
+    dump_times+=("$SECS")
+    fresh_pg bench_tether; psql -q bench_tether -f "$WORK/schema.sql" >/dev/null
+    measure "$TETHER" sync "$WORK/pg.toml" --format json > "$WORK/report.json"
+    tether_times+=("$SECS"); tether_rss=$RSS
+    python3 -c "import json,sys; r=json.load(open('$WORK/report.json')); sys.exit(0 if r['ok'] else 1)"
+    echo "   run $i: pg_dump | psql ${dump_times[-1]} s, tether sync ${tether_times[-1]} s (peak RSS $RSS MiB)"
+done
+D=$(min "${dump_times[@]}"); T=$(min "${tether_times[@]}")
+echo "PostgreSQL -> PostgreSQL, $TOTAL rows: pg_dump --data-only | psql $D s, tether sync $T s, ratio $(ratio "$T" "$D"), tether peak RSS $tether_rss MiB"
+
+echo "== PostgreSQL -> MariaDB"
+mariadb -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" -e "DROP DATABASE IF EXISTS bench_tether; CREATE DATABASE bench_tether"
+cat > "$WORK/my.toml" <<TOML
+source = "postgres://$PGUSER@$PGHOST:$PGPORT/bench_src"
+[[destinations]]
+url = "mysql://$MYSQL_USER@$MYSQL_HOST:$MYSQL_PORT/bench_tether"
+TOML
+measure "$TETHER" sync "$WORK/my.toml" --format json > "$WORK/report.json"
+echo "PostgreSQL -> MariaDB, $TOTAL rows: tether sync $SECS s ($(python3 -c "print(int($TOTAL / $SECS))") rows/s), peak RSS $RSS MiB, ratio to pg_dump | psql $(ratio "$SECS" "$D")"
+
+echo "== SQLite -> SQLite (tether demo at the same size)"
+SCALE=$(python3 -c "print(round($ROWS / 363034, 3))")
+"$TETHER" demo "$WORK/demo.sqlite" --scale "$SCALE" 2>/dev/null
+DEMO_ROWS=$(python3 -c "
+import sqlite3; c = sqlite3.connect('$WORK/demo.sqlite')
+print(sum(c.execute(f'SELECT count(*) FROM \"{t}\"').fetchone()[0] for (t,) in c.execute(\"SELECT name FROM sqlite_master WHERE type='table'\")))")
+cat > "$WORK/lite.toml" <<TOML
+source = "sqlite://$WORK/demo.sqlite"
+[[destinations]]
+url = "sqlite://$WORK/copy.sqlite"
+TOML
+measure "$TETHER" sync "$WORK/lite.toml" --format json > "$WORK/report.json"
+LT=$SECS; LR=$RSS
+# Baseline: SQLite's own dump replayed (Python's iterdump, as `sqlite3 .dump | sqlite3`).
+measure python3 -c "
+import sqlite3; s = sqlite3.connect('$WORK/demo.sqlite'); d = sqlite3.connect('$WORK/dump.sqlite')
+d.executescript(';'.join(s.iterdump()))"
+echo "SQLite -> SQLite, $DEMO_ROWS rows: tether sync $LT s ($(python3 -c "print(int($DEMO_ROWS / $LT))") rows/s, peak RSS $LR MiB); sqlite dump replay $SECS s; ratio $(ratio "$LT" "$SECS")"
