@@ -38,26 +38,35 @@ TOTAL=$(psql -Atc "SELECT sum(n_live_tup) FROM pg_stat_user_tables" bench_src)
 echo "   $TOTAL rows in $(psql -Atc "SELECT count(*) FROM pg_stat_user_tables" bench_src) tables"
 pg_dump --schema-only bench_src > "$WORK/schema.sql"
 
-cat > "$WORK/pg.toml" <<TOML
+job() {
+    cat <<TOML
 source = "postgres://$PGUSER@$PGHOST:$PGPORT/bench_src"
 [[destinations]]
 url = "postgres://$PGUSER@$PGHOST:$PGPORT/bench_tether"
 create_tables = false
+checks = "$1"
 TOML
+}
+job verify > "$WORK/pg-verify.toml"
+job enforce > "$WORK/pg-enforce.toml"
 
-dump_times=() ; tether_times=() ; tether_rss=0
+dump_times=() ; verify_times=() ; enforce_times=() ; verify_rss=0 ; enforce_rss=0
 for i in $(seq "$REPEAT"); do
     fresh_pg bench_dump; psql -q bench_dump -f "$WORK/schema.sql" >/dev/null
-    measure bash -c "pg_dump --data-only --disable-triggers bench_src | psql -q bench_dump >/dev/null"
+    measure bash -c "pg_dump --data-only --disable-triggers bench_src 2>/dev/null | psql -q bench_dump >/dev/null"
     dump_times+=("$SECS")
-    fresh_pg bench_tether; psql -q bench_tether -f "$WORK/schema.sql" >/dev/null
-    measure "$TETHER" sync "$WORK/pg.toml" --format json > "$WORK/report.json"
-    tether_times+=("$SECS"); tether_rss=$RSS
-    python3 -c "import json,sys; r=json.load(open('$WORK/report.json')); sys.exit(0 if r['ok'] else 1)"
-    echo "   run $i: pg_dump | psql ${dump_times[-1]} s, tether sync ${tether_times[-1]} s (peak RSS $RSS MiB)"
+    for mode in verify enforce; do
+        fresh_pg bench_tether; psql -q bench_tether -f "$WORK/schema.sql" >/dev/null
+        measure "$TETHER" sync "$WORK/pg-$mode.toml" --format json > "$WORK/report.json"
+        python3 -c "import json,sys; r=json.load(open('$WORK/report.json')); sys.exit(0 if r['ok'] else 1)"
+        if [ "$mode" = verify ]; then verify_times+=("$SECS"); verify_rss=$RSS; else enforce_times+=("$SECS"); enforce_rss=$RSS; fi
+    done
+    echo "   run $i: pg_dump | psql ${dump_times[-1]} s; tether sync checks=verify ${verify_times[-1]} s, checks=enforce ${enforce_times[-1]} s"
 done
-D=$(min "${dump_times[@]}"); T=$(min "${tether_times[@]}")
-echo "PostgreSQL -> PostgreSQL, $TOTAL rows: pg_dump --data-only | psql $D s, tether sync $T s, ratio $(ratio "$T" "$D"), tether peak RSS $tether_rss MiB"
+D=$(min "${dump_times[@]}"); V=$(min "${verify_times[@]}"); E=$(min "${enforce_times[@]}")
+echo "PostgreSQL -> PostgreSQL, $TOTAL rows: pg_dump --data-only --disable-triggers | psql $D s"
+echo "   tether sync, checks = \"verify\":  $V s, ratio $(ratio "$V" "$D"), peak RSS $verify_rss MiB"
+echo "   tether sync, checks = \"enforce\": $E s, ratio $(ratio "$E" "$D"), peak RSS $enforce_rss MiB"
 
 echo "== PostgreSQL -> MariaDB"
 mariadb -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" -e "DROP DATABASE IF EXISTS bench_tether; CREATE DATABASE bench_tether"
@@ -65,9 +74,11 @@ cat > "$WORK/my.toml" <<TOML
 source = "postgres://$PGUSER@$PGHOST:$PGPORT/bench_src"
 [[destinations]]
 url = "mysql://$MYSQL_USER@$MYSQL_HOST:$MYSQL_PORT/bench_tether"
+truncate = true
+checks = "verify"
 TOML
 measure "$TETHER" sync "$WORK/my.toml" --format json > "$WORK/report.json"
-echo "PostgreSQL -> MariaDB, $TOTAL rows: tether sync $SECS s ($(python3 -c "print(int($TOTAL / $SECS))") rows/s), peak RSS $RSS MiB, ratio to pg_dump | psql $(ratio "$SECS" "$D")"
+echo "PostgreSQL -> MariaDB, $TOTAL rows, checks = \"verify\": tether sync $SECS s ($(python3 -c "print(int($TOTAL / $SECS))") rows/s), peak RSS $RSS MiB, ratio to pg_dump | psql $(ratio "$SECS" "$D")"
 
 echo "== SQLite -> SQLite (tether demo at the same size)"
 SCALE=$(python3 -c "print(round($ROWS / 363034, 3))")

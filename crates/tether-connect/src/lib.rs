@@ -15,7 +15,9 @@ pub mod sqlite;
 pub mod sqlite_rw;
 pub mod types;
 pub mod url;
-pub mod value;
+
+/// Values, re-exported from `tether_schema` where they live.
+pub use tether_schema::value;
 
 use std::sync::{Arc, Mutex};
 

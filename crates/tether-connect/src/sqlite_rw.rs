@@ -11,9 +11,12 @@ use crate::rw::{Batch, Conflict, Filter, ReadSpec, WriteError, KEYS_PER_QUERY};
 use crate::url::Engine;
 use crate::value::{Row, Value};
 
-impl ToSql for Value {
+/// A value bound to a SQLite statement.
+pub struct Bind<'a>(pub &'a Value);
+
+impl ToSql for Bind<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match self {
+        Ok(match self.0 {
             Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
             Value::Bool(b) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(*b as i64)),
             Value::Int(i) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(*i)),
@@ -130,7 +133,7 @@ pub fn insert(conn: &mut Connection, sql: &str, rows: &[Row]) -> Result<u64, Wri
         let mut stmt = tx.prepare_cached(sql).map_err(|e| fail(None, e))?;
         for (i, row) in rows.iter().enumerate() {
             n += stmt
-                .execute(rusqlite::params_from_iter(row.iter()))
+                .execute(rusqlite::params_from_iter(row.iter().map(Bind)))
                 .map_err(|e| fail(Some(i), e))? as u64;
         }
     }
@@ -163,7 +166,7 @@ pub fn update(
     {
         let mut stmt = tx.prepare_cached(&sql)?;
         for (k, v) in rows {
-            n += stmt.execute(rusqlite::params_from_iter(v.iter().chain(k.iter())))? as u64;
+            n += stmt.execute(rusqlite::params_from_iter(v.iter().chain(k.iter()).map(Bind)))? as u64;
         }
     }
     tx.commit()?;

@@ -9,10 +9,12 @@ pub mod graph;
 pub mod model;
 pub mod render;
 pub mod types;
+pub mod value;
 pub mod virtual_fk;
 
 pub use error::SchemaError;
 pub use graph::{Cycle, Edge, FkGraph};
 pub use model::{Column, FkAction, ForeignKey, Identity, Schema, Table, TableName, UniqueKey};
 pub use types::DataType;
+pub use value::{Row, Value};
 pub use virtual_fk::{LocatedSpec, VirtualFkSpec};

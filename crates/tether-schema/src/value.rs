@@ -1,4 +1,4 @@
-//! Values moving between engines.
+//! Values moving between engines (and through transformers).
 //!
 //! Readers turn each engine's wire values into [`Value`] guided by the column's neutral
 //! type; writers render them for the destination. Dates, times, decimals, UUIDs and JSON
@@ -8,7 +8,7 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use tether_schema::DataType;
+use crate::types::DataType;
 
 #[derive(Debug, Clone)]
 pub enum Value {

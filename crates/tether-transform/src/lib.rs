@@ -1,0 +1,1 @@
+//! Anonymization: deterministic keyed transformers (in progress).
