@@ -139,8 +139,11 @@ impl Progress for Bars {
         if let Some(m) = &self.multi {
             let bar = m.add(ProgressBar::new(total));
             bar.set_style(
-                ProgressStyle::with_template("{prefix:>24} {bar:30} {pos}/{len} rows  {per_sec}  eta {eta}")
-                    .expect("the template is valid"),
+                ProgressStyle::with_template("{prefix:>24} {bar:30} {human_pos}/{human_len} rows  {rate}  eta {eta}")
+                    .expect("the template is valid")
+                    .with_key("rate", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0} rows/s", s.per_sec());
+                    }),
             );
             bar.set_prefix(table.to_string());
             self.bars.lock().expect("lock").insert(table.to_string(), bar);
