@@ -24,6 +24,33 @@ pub struct JobFile {
     pub virtual_foreign_keys: Vec<Spanned<VirtualFkSpec>>,
     #[serde(default)]
     pub options: OptionsSpec,
+    /// The secret that keys every deterministic transformer; `${VAR}` reads it from the
+    /// environment. Never printed.
+    pub seed: Option<Spanned<String>>,
+    /// Transformers per table and column: `[transform.customer]` then
+    /// `email = { kind = "email", keep_domain = true }` or `first_name = "first_name"`.
+    #[serde(default)]
+    pub transform: std::collections::BTreeMap<String, std::collections::BTreeMap<String, Spanned<toml::Value>>>,
+}
+
+/// A secret string: its Debug form does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// One `[transform.TABLE]` entry.
+#[derive(Debug, Clone)]
+pub struct ColumnTransform {
+    pub table: String,
+    pub column: String,
+    /// The transformer as written: a kind, or a table with `kind` and options.
+    pub spec: toml::Value,
+    pub line: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -183,6 +210,8 @@ pub struct Job {
     pub relations: Vec<(RelationSpec, usize)>,
     pub virtual_fks: Vec<LocatedSpec>,
     pub options: OptionsSpec,
+    pub seed: Option<Secret>,
+    pub transforms: Vec<ColumnTransform>,
 }
 
 /// Replaces `${VAR}` with the variable's value.
@@ -252,7 +281,31 @@ impl Job {
                 "{path}: options.batch_size and options.parallelism must be at least 1"
             )));
         }
+        let seed = match &file.seed {
+            Some(s) => Some(Secret(
+                interpolate(s.get_ref(), env).map_err(|m| at(line(s.span()), format!("seed: {m}")))?,
+            )),
+            None => None,
+        };
+        let mut transforms = Vec::new();
+        for (table, columns) in &file.transform {
+            for (column, spec) in columns {
+                transforms.push(ColumnTransform {
+                    table: table.clone(),
+                    column: column.clone(),
+                    spec: spec.get_ref().clone(),
+                    line: line(spec.span()),
+                });
+            }
+        }
+        if !transforms.is_empty() && seed.as_ref().is_none_or(|s| s.0.is_empty()) {
+            return Err(SyncError::Config(format!(
+                "{path}: [transform] needs a `seed` (a secret; `seed = \"${{TETHER_SEED}}\"` reads it from the environment)"
+            )));
+        }
         Ok(Job {
+            seed,
+            transforms,
             path: path.to_string(),
             source,
             destinations,
@@ -330,7 +383,7 @@ follow_children = false
             &env,
         )
         .unwrap_err();
-        assert_eq!(e.to_string(), "job.toml: line 4: unknown field `truncat`, expected one of `url`, `truncate`, `on_conflict`, `create_tables`");
+        assert_eq!(e.to_string(), "job.toml: line 4: unknown field `truncat`, expected one of `url`, `truncate`, `on_conflict`, `create_tables`, `checks`");
         let e = Job::parse(
             "job.toml",
             "source = \"${NOPE}\"\n[[destinations]]\nurl = \"b.db\"\n",
