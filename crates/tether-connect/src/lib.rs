@@ -52,6 +52,8 @@ pub enum Connection {
         conn: mysql_async::Conn,
         shown: String,
         database: String,
+        /// `LOAD DATA LOCAL INFILE` works on this connection (until the server refuses it).
+        load_data: bool,
     },
 }
 
@@ -83,6 +85,7 @@ impl Connection {
                     conn: mysql::connect(server, &shown).await?,
                     shown,
                     database,
+                    load_data: true,
                 })
             }
         }
@@ -116,7 +119,9 @@ impl Connection {
                 .expect("the SQLite introspection task does not panic")
             }
             Connection::Postgres { client, shown } => postgres::introspect(client, shown, &opts.schemas).await,
-            Connection::Mysql { conn, shown, database } => mysql::introspect(conn, shown, database).await,
+            Connection::Mysql {
+                conn, shown, database, ..
+            } => mysql::introspect(conn, shown, database).await,
         }
     }
 
@@ -364,7 +369,9 @@ impl Connection {
             Connection::Postgres { client, .. } => {
                 postgres_rw::insert(client, &name, columns, key, &rows, conflict).await
             }
-            Connection::Mysql { conn, .. } => mysql_rw::insert(conn, &name, columns, key, &rows, conflict).await,
+            Connection::Mysql { conn, load_data, .. } => {
+                mysql_rw::insert(conn, load_data, &name, columns, key, &rows, conflict).await
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! MariaDB/MySQL reads (streamed text protocol) and writes (multi-row INSERT sized
 //! well under `max_allowed_packet`, ON DUPLICATE KEY UPDATE for conflicts).
 
+use futures_util::StreamExt;
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use tether_schema::DataType;
@@ -134,10 +135,104 @@ fn tuple(d: &dyn Dialect, row: &Row) -> String {
     s
 }
 
-/// Inserts a batch as multi-row INSERTs. When a statement fails, its rows are retried
-/// one by one to find the row the server rejects.
+/// Appends a value in `LOAD DATA` text form (fields separated by tabs, `\` escapes).
+fn put_field(buf: &mut Vec<u8>, v: &Value) {
+    let escaped = |buf: &mut Vec<u8>, bytes: &[u8]| {
+        for &b in bytes {
+            match b {
+                b'\\' => buf.extend_from_slice(b"\\\\"),
+                b'\t' => buf.extend_from_slice(b"\\t"),
+                b'\n' => buf.extend_from_slice(b"\\n"),
+                b'\r' => buf.extend_from_slice(b"\\r"),
+                0 => buf.extend_from_slice(b"\\0"),
+                other => buf.push(other),
+            }
+        }
+    };
+    match v {
+        Value::Null => buf.extend_from_slice(b"\\N"),
+        Value::Bool(b) => buf.push(if *b { b'1' } else { b'0' }),
+        Value::Int(i) => buf.extend_from_slice(i.to_string().as_bytes()),
+        Value::UInt(u) => buf.extend_from_slice(u.to_string().as_bytes()),
+        Value::Float(f) => buf.extend_from_slice(format!("{f:?}").as_bytes()),
+        Value::Text(t) => escaped(buf, t.as_bytes()),
+        Value::Bytes(b) => escaped(buf, b),
+    }
+}
+
+/// Loads a batch with `LOAD DATA LOCAL INFILE` in a transaction of its own. With
+/// LOCAL the server turns duplicate keys and data errors into warnings, so the batch
+/// is committed only if every row went in with no warning; otherwise it is rolled back
+/// and `Ok(None)` asks for the INSERT path, which names the failing row.
+async fn load_data(
+    conn: &mut Conn,
+    table: &str,
+    columns: &[String],
+    rows: &[Row],
+) -> Result<Option<u64>, mysql_async::Error> {
+    let d = dialect::of(Engine::Mysql);
+    let mut data = Vec::with_capacity(rows.len() * 64);
+    for row in rows {
+        for (i, v) in row.iter().enumerate() {
+            if i > 0 {
+                data.push(b'\t');
+            }
+            put_field(&mut data, v);
+        }
+        data.push(b'\n');
+    }
+    let bytes = bytes::Bytes::from(data);
+    conn.set_infile_handler(async move {
+        Ok(futures_util::stream::once(async move { Ok::<_, std::io::Error>(bytes) }).boxed())
+    });
+    conn.query_drop("START TRANSACTION").await?;
+    let sql = format!(
+        "LOAD DATA LOCAL INFILE 'tether-batch' INTO TABLE {table} CHARACTER SET utf8mb4 \
+         FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({})",
+        d.idents(columns)
+    );
+    let outcome = match conn.query_iter(sql).await {
+        Ok(r) => {
+            let (n, warnings) = (r.affected_rows(), r.warnings());
+            drop(r);
+            Ok((n, warnings))
+        }
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok((n, 0)) if n == rows.len() as u64 => {
+            conn.query_drop("COMMIT").await?;
+            Ok(Some(n))
+        }
+        Ok((n, warnings)) => {
+            let shown: Vec<(String, u32, String)> = if warnings > 0 {
+                conn.query("SHOW WARNINGS LIMIT 3").await.unwrap_or_default()
+            } else {
+                vec![]
+            };
+            tracing::debug!(
+                rows = rows.len(),
+                loaded = n,
+                warnings,
+                ?shown,
+                "LOAD DATA batch rolled back; using INSERT"
+            );
+            conn.query_drop("ROLLBACK").await?;
+            Ok(None)
+        }
+        Err(e) => {
+            let _ = conn.query_drop("ROLLBACK").await;
+            Err(e)
+        }
+    }
+}
+
+/// Writes a batch: `LOAD DATA LOCAL INFILE` when conflicts are errors and the server
+/// allows it, else multi-row INSERTs. When an INSERT fails, its rows are retried one by
+/// one to find the row the server rejects.
 pub async fn insert(
     conn: &mut Conn,
+    load_data_ok: &mut bool,
     table: &str,
     columns: &[String],
     key: &[String],
@@ -145,6 +240,20 @@ pub async fn insert(
     conflict: Conflict,
 ) -> Result<u64, WriteError> {
     let d = dialect::of(Engine::Mysql);
+    if conflict == Conflict::Error && *load_data_ok && !rows.is_empty() {
+        match load_data(conn, table, columns, rows).await {
+            Ok(Some(n)) => return Ok(n),
+            Ok(None) => {}
+            Err(e) => {
+                // The server or the user may not allow LOCAL INFILE: use INSERTs from now on.
+                tracing::info!(
+                    "LOAD DATA LOCAL INFILE is not available ({}); using INSERT",
+                    describe(&e)
+                );
+                *load_data_ok = false;
+            }
+        }
+    }
     let head = insert_head(d, table, columns);
     let tail = conflict_tail(d, columns, key, conflict);
     let mut written = 0u64;

@@ -33,6 +33,13 @@ pub struct Prepared {
 
 /// Reads the source's schema, merges the job's virtual FKs and makes the plan.
 pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
+    // Never copy data the job asks to anonymize as it is.
+    if let Some(t) = job.transforms.first() {
+        return Err(SyncError::Plan(format!(
+            "{}: line {}: [transform.{}] {}: anonymization is not available in this build yet",
+            job.path, t.line, t.table, t.column
+        )));
+    }
     let url = DbUrl::parse(&job.source)?;
     let mut source = Connection::open_source(&url).await?;
     let mut schema = source.introspect(&IntrospectOptions::default()).await?;

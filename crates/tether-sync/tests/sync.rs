@@ -577,3 +577,40 @@ fn postgres_to_postgres_copies_raw_and_still_names_a_rejected_row() {
         "{text}"
     );
 }
+
+#[test]
+fn awkward_values_survive_every_write_path_exactly() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE note (id INTEGER NOT NULL PRIMARY KEY, body TEXT NULL, raw BLOB NULL, score REAL NULL);
+         INSERT INTO note VALUES
+           (1, 'tab' || char(9) || 'newline' || char(10) || 'cr' || char(13) || 'end', X'00090A5CFF', 1.5),
+           (2, 'back\\slash \\N and ''quotes'' \"double\"', X'', -0.25),
+           (3, 'unicode: é ß 漢字 🦀', NULL, NULL),
+           (4, '', X'5C4E', 1e-7),
+           (5, NULL, NULL, 12345678.875);",
+    );
+    // SQLite's hex(NULL) is '' where the other engines give NULL.
+    let want =
+        src.query("SELECT id, body, CASE WHEN raw IS NULL THEN NULL ELSE hex(raw) END, score FROM note ORDER BY id");
+    for engine in [Engine::Postgres, Engine::Mysql, Engine::Sqlite] {
+        let dest = TestDb::create(engine);
+        sync(&job(&src, &[&dest], "")).unwrap_or_else(|e| panic!("{engine}: {e}"));
+        let hex = match engine {
+            Engine::Postgres => "upper(encode(raw, 'hex'))",
+            Engine::Mysql => "hex(raw)",
+            Engine::Sqlite => "CASE WHEN raw IS NULL THEN NULL ELSE hex(raw) END",
+        };
+        let got = dest.query(&format!("SELECT id, body, {hex}, score FROM note ORDER BY id"));
+        let norm = |rows: Vec<Vec<Option<String>>>| -> Vec<Vec<Option<String>>> {
+            rows.into_iter()
+                .map(|r| {
+                    r.into_iter()
+                        .map(|v| v.map(|s| s.parse::<f64>().map(|f| format!("{f}")).unwrap_or(s)))
+                        .collect()
+                })
+                .collect()
+        };
+        assert_eq!(norm(got), norm(want.clone()), "{engine}");
+    }
+}
