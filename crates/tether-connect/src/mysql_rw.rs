@@ -20,12 +20,30 @@ pub const SESSION: &str = "SET NAMES utf8mb4, time_zone = '+00:00', \
 /// Largest INSERT statement Tether sends (the server default packet limit is 16 MiB).
 const MAX_STATEMENT: usize = 4 * 1024 * 1024;
 
+/// MariaDB types whose values are bytes, not text: spatial types (internal format:
+/// SRID then WKB) and `bit(n)`.
+fn is_binary_other(name: &str) -> bool {
+    const BINARY: &[&str] = &[
+        "geometry",
+        "point",
+        "linestring",
+        "polygon",
+        "multipoint",
+        "multilinestring",
+        "multipolygon",
+        "geometrycollection",
+        "bit",
+    ];
+    BINARY.iter().any(|b| name == *b || name.starts_with(&format!("{b}(")))
+}
+
 fn typed(v: mysql_async::Value, ty: &DataType) -> Value {
     use mysql_async::Value as M;
     match v {
         M::NULL => Value::Null,
         M::Bytes(b) => match ty {
             DataType::Binary { .. } => Value::Bytes(b),
+            DataType::Other(name) if is_binary_other(name) => Value::Bytes(b),
             _ => {
                 let text = String::from_utf8_lossy(&b);
                 match ty {

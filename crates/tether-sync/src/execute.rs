@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use tether_connect::value::describe_key;
 use tether_connect::{Batch, Conflict, Connection, DbUrl, Dialect, Engine, Filter, ReadSpec, Row, Value};
-use tether_schema::{Schema, Table, TableName};
+use tether_schema::{FkAction, Schema, Table, TableName};
 use tokio::sync::mpsc;
 
 use crate::config::{Checks, DestinationSpec};
@@ -115,7 +115,7 @@ pub fn destination_name(source: &Schema, t: &TableName, dest: Engine) -> TableNa
 
 /// The table to create on `dest` for source table `t`: same columns, keys and FKs, with
 /// names mapped; generated columns become plain columns on other engines.
-fn destination_model(source: &Schema, t: &Table, dest: Engine) -> Table {
+fn destination_model(source: &Schema, t: &Table, dest: Engine, notes: &mut Vec<String>) -> Table {
     let name = destination_name(source, &t.table_name(), dest);
     let same_engine = crate::plan::engine_of(&source.engine) == dest;
     let mut out = t.clone();
@@ -129,16 +129,42 @@ fn destination_model(source: &Schema, t: &Table, dest: Engine) -> Table {
     }
     out.foreign_keys
         .retain(|f| !f.is_virtual && source.table(&f.referenced_name()).is_some());
+    let columns = out.columns.clone();
     for fk in &mut out.foreign_keys {
         let parent = destination_name(source, &fk.referenced_name(), dest);
         fk.referenced_schema = parent.schema;
         fk.referenced_table = parent.name;
+        if dest == Engine::Mysql {
+            // InnoDB refuses SET DEFAULT, and SET NULL on a NOT NULL column (which
+            // PostgreSQL accepts and could never carry out).
+            let not_null = fk
+                .columns
+                .iter()
+                .any(|c| columns.iter().any(|x| &x.name == c && !x.nullable));
+            for (what, action) in [("ON DELETE", &mut fk.on_delete), ("ON UPDATE", &mut fk.on_update)] {
+                let impossible = *action == FkAction::SetDefault || (*action == FkAction::SetNull && not_null);
+                if impossible {
+                    notes.push(format!(
+                        "foreign key {} of {}: {what} {} cannot be created on MariaDB/MySQL{}; created as NO ACTION",
+                        fk.name,
+                        t.name,
+                        action.as_sql(),
+                        if *action == FkAction::SetNull {
+                            " for a NOT NULL column"
+                        } else {
+                            ""
+                        }
+                    ));
+                    *action = FkAction::NoAction;
+                }
+            }
+        }
     }
     out
 }
 
-fn create_sql(d: &dyn Dialect, t: &Table, with_fks: bool) -> String {
-    let mut sql = d.create_table(t, with_fks);
+fn create_sql(d: &dyn Dialect, t: &Table, with_fks: bool, same_engine: bool) -> String {
+    let mut sql = d.create_table(t, with_fks, same_engine);
     if d.engine() == Engine::Mysql {
         sql.push_str(" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
     }
@@ -162,7 +188,11 @@ pub async fn prepare_destination(
     for tp in &plan.tables {
         let want = destination_name(source, &tp.table.table_name(), engine);
         if existing.table(&want).is_none() {
-            missing.push(destination_model(source, &tp.table, engine));
+            let mut notes = Vec::new();
+            missing.push(destination_model(source, &tp.table, engine, &mut notes));
+            for n in notes {
+                progress.phase(&format!("{shown}: {n}"));
+            }
         }
     }
     if !missing.is_empty() {
@@ -181,7 +211,8 @@ pub async fn prepare_destination(
         }
         let inline = !d.supports_add_foreign_key();
         for t in &missing {
-            conn.execute(&create_sql(d, t, inline)).await?;
+            let same_engine = crate::plan::engine_of(&source.engine) == engine;
+            conn.execute(&create_sql(d, t, inline, same_engine)).await?;
         }
         if !inline {
             for t in &missing {
@@ -223,6 +254,31 @@ pub async fn prepare_destination(
         checks_off: false,
         written: Arc::new(Mutex::new(Vec::new())),
     })
+}
+
+/// Moves PostgreSQL sequences (serial and identity columns) past the keys copied, as a
+/// `pg_dump` restore does, so the application's next insert does not collide.
+pub async fn advance_sequences(dest: &mut Destination) -> Result<(), SyncError> {
+    if dest.conn.engine() != Engine::Postgres {
+        return Ok(());
+    }
+    let d = dest.conn.dialect();
+    let mut tables: Vec<Table> = dest.tables.values().cloned().collect();
+    tables.sort_by_key(|t| t.table_name());
+    for t in tables {
+        for c in t.columns.iter().filter(|c| c.identity.is_some()) {
+            let name = d.qualified(&t);
+            let sql = format!(
+                "SELECT setval(s, coalesce((SELECT max({col}) FROM {name}), 0) + 1, false) \
+                 FROM pg_get_serial_sequence({table_lit}, {col_lit}) AS s WHERE s IS NOT NULL",
+                col = d.ident(&c.name),
+                table_lit = d.literal(&Value::Text(name.clone())),
+                col_lit = d.literal(&Value::Text(c.name.clone())),
+            );
+            dest.conn.query(&sql, &[]).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Deletes the rows of the job's tables, children first, with checks off.

@@ -128,6 +128,9 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
             }
         }
     }
+    for d in lanes[0].dests.iter_mut() {
+        execute::advance_sequences(d).await?;
+    }
     let mut verification = Vec::new();
     for i in 0..job.destinations.len() {
         let conns: Vec<&mut execute::Destination> = lanes.iter_mut().map(|l| &mut l.dests[i]).collect();
