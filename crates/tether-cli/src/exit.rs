@@ -43,7 +43,7 @@ pub fn code(e: &anyhow::Error) -> i32 {
                     ConnectError::SqliteFileMissing(_) | ConnectError::Connect { .. } => CONNECT,
                     _ => FAILURE,
                 },
-                tether_sync::SyncError::Rejected { .. } => FAILURE,
+                tether_sync::SyncError::Rejected { .. } | tether_sync::SyncError::Transform(_) => FAILURE,
             };
         }
     }

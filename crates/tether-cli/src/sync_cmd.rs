@@ -59,6 +59,12 @@ pub fn plan_text(plan: &Plan) -> String {
         for r in &t.reasons {
             out.push_str(&format!("       rows: {r}\n"));
         }
+        for x in &t.transforms {
+            out.push_str(&format!(
+                "       transform: {} = {} ({})\n",
+                x.column, x.transformer, x.origin
+            ));
+        }
         if !t.break_fks.is_empty() {
             out.push_str(&format!(
                 "       cycle: {} loaded NULL, then updated\n",
@@ -207,6 +213,43 @@ fn summary(report: &Report) -> String {
                     m.table, m.rows_read, m.rows_in_destination
                 ));
             }
+        }
+    }
+    if !report.leaks.is_empty() {
+        let unchanged: Vec<String> = report
+            .leaks
+            .iter()
+            .filter(|l| l.unchanged > 0)
+            .map(|l| {
+                format!(
+                    "{}.{} ({}): {} of {} rows",
+                    l.table, l.column, l.transformer, l.unchanged, l.rows
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "leak check: {} transformed columns; {} with values left unchanged in their row\n",
+            report.leaks.len(),
+            unchanged.len()
+        ));
+        for u in unchanged {
+            out.push_str(&format!("  unchanged: {u}\n"));
+        }
+        let seen: Vec<String> = report
+            .leaks
+            .iter()
+            .filter(|l| l.source_values_in_destination.unwrap_or(0) > 0)
+            .map(|l| {
+                let n = l.source_values_in_destination.unwrap_or(0);
+                format!("{}.{} {}{n}", l.table, l.column, if l.approximate { "~" } else { "" })
+            })
+            .collect();
+        if !seen.is_empty() {
+            out.push_str(&format!(
+                "  distinct source values also found elsewhere in the destination column (expected where outputs come from a \
+                 common vocabulary, like names): {}\n",
+                seen.join(", ")
+            ));
         }
     }
     let rows: u64 = report.tables.iter().map(|t| t.rows_read).sum();

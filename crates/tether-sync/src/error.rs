@@ -16,6 +16,9 @@ pub enum SyncError {
     Connect(#[from] ConnectError),
     #[error(transparent)]
     Schema(#[from] SchemaError),
+    /// A transformer failed on a value (names table, column and row key).
+    #[error("{0}")]
+    Transform(String),
     /// A destination rejected a row.
     #[error("{destination}: table {table}: row {key} was rejected: {message} ({written})")]
     Rejected {

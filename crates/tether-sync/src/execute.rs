@@ -375,6 +375,14 @@ async fn end_deferred(dest: &mut Destination, deferred: Deferred) -> Result<(), 
     Ok(())
 }
 
+/// What anonymization needs while loading: the seed, the key maps of
+/// non-deterministic generators, and the leak figures collected.
+pub struct Anon {
+    pub seed: Option<tether_transform::Seed>,
+    pub maps: crate::anonymize::KeyMaps,
+    pub leaks: Mutex<Vec<crate::anonymize::Leak>>,
+}
+
 /// How one destination writes one table.
 struct TableWrite {
     dest_table: Table,
@@ -521,8 +529,45 @@ async fn load_table(
     tp: &TablePlan,
     lane: &mut Lane,
     subset: &Subset,
+    anon: &Anon,
     progress: &dyn Progress,
 ) -> Result<(TableReport, Vec<Fixups>), SyncError> {
+    let mut transforms = match (&anon.seed, tp.transforms.is_empty()) {
+        (_, true) => None,
+        (None, false) => return Err(SyncError::Config("[transform] needs a `seed`".into())),
+        (Some(seed), false) => {
+            let mut distinct = HashMap::new();
+            for column in crate::anonymize::TableTransforms::needs_distinct(&tp.transforms) {
+                let d = lane.source.dialect();
+                let sql = format!(
+                    "SELECT DISTINCT {} FROM {} ORDER BY 1",
+                    d.ident(&column),
+                    d.qualified(&tp.table)
+                );
+                let ty = tp
+                    .table
+                    .column(&column)
+                    .map(|c| c.normalized_type.clone())
+                    .into_iter()
+                    .collect::<Vec<_>>();
+                let rows = lane.source.query(&sql, &ty).await?;
+                distinct.insert(
+                    column,
+                    rows.into_iter()
+                        .filter_map(|mut r| r.pop())
+                        .filter(|v| !v.is_null())
+                        .collect(),
+                );
+            }
+            Some(crate::anonymize::TableTransforms::build(
+                &tp.name,
+                &tp.table,
+                &tp.transforms,
+                seed,
+                &distinct,
+            )?)
+        }
+    };
     let name = tp.table.table_name();
     let filter = match tp.rows {
         Rows::All => Filter::All,
@@ -552,7 +597,11 @@ async fn load_table(
         .iter()
         .all(|w| w.nulled.is_empty() && w.conflict == Conflict::Error && w.positions.len() == tp.table.columns.len());
     let dest_conns: Vec<&Connection> = lane.dests.iter().map(|d| &d.conn).collect();
-    if tp.rows == Rows::All && unchanged && tether_connect::can_pass_through(&lane.source, &dest_conns) {
+    if tp.rows == Rows::All
+        && unchanged
+        && transforms.is_none()
+        && tether_connect::can_pass_through(&lane.source, &dest_conns)
+    {
         let select = spec.select_sql(lane.source.dialect(), None);
         let targets: Vec<(&Connection, &Table, &[String])> = lane
             .dests
@@ -599,8 +648,13 @@ async fn load_table(
         }
         source.read(&spec, plan.batch_size, tx).await
     };
+    let transforms_ref = &mut transforms;
     let fanout = async {
-        while let Some(batch) = rx.recv().await {
+        while let Some(mut batch) = rx.recv().await {
+            if let Some(t) = transforms_ref.as_mut() {
+                // Dropping the receiver stops the reader; the writers finish what they have.
+                t.apply(&mut batch, &anon.maps)?;
+            }
             progress.rows(&tp.name, batch.len() as u64);
             let last = senders.len() - 1;
             let mut batch = Some(batch);
@@ -611,11 +665,12 @@ async fn load_table(
                     batch.clone().expect("the batch is kept until the last destination")
                 };
                 if s.send(b).await.is_err() {
-                    return;
+                    return Ok(());
                 }
             }
         }
         drop(senders);
+        Ok::<(), SyncError>(())
     };
     let writers = join_all(
         lane.dests
@@ -625,7 +680,11 @@ async fn load_table(
             .map(|((d, w), r)| write_table(d, tp, w, r))
             .collect(),
     );
-    let (read, _, results) = tokio::join!(read, fanout, writers);
+    let (read, fanned, results) = tokio::join!(read, fanout, writers);
+    fanned?;
+    if let Some(t) = &transforms {
+        anon.leaks.lock().expect("lock").extend(t.leaks());
+    }
     let mut written = Vec::new();
     let mut fixups = Vec::new();
     for r in results {
@@ -650,6 +709,7 @@ async fn load_unit(
     unit: &[usize],
     lane: &mut Lane,
     subset: &Subset,
+    anon: &Anon,
     progress: &dyn Progress,
 ) -> Result<Vec<(usize, TableReport)>, SyncError> {
     let cycle = plan.tables[unit[0]].cycle;
@@ -664,7 +724,7 @@ async fn load_unit(
     let mut reports = Vec::new();
     let mut fixups: Vec<Vec<(usize, Fixups)>> = lane.dests.iter().map(|_| Vec::new()).collect();
     for &ti in unit {
-        let (report, f) = load_table(plan, &plan.tables[ti], lane, subset, progress).await?;
+        let (report, f) = load_table(plan, &plan.tables[ti], lane, subset, anon, progress).await?;
         for (i, f) in f.into_iter().enumerate() {
             if !f.is_empty() {
                 fixups[i].push((ti, f));
@@ -734,6 +794,7 @@ pub async fn load(
     plan: &Plan,
     lanes: &mut [Lane],
     subset: &Subset,
+    anon: &Anon,
     progress: &dyn Progress,
 ) -> Result<Vec<TableReport>, SyncError> {
     let mut reports: Vec<Option<TableReport>> = plan.tables.iter().map(|_| None).collect();
@@ -763,7 +824,7 @@ pub async fn load(
                 loop {
                     let next = queue.lock().expect("lock").pop_front();
                     let Some(unit) = next else { break };
-                    done.extend(load_unit(plan, &unit, lane, subset, progress).await?);
+                    done.extend(load_unit(plan, &unit, lane, subset, anon, progress).await?);
                 }
                 Ok::<_, SyncError>(done)
             }

@@ -6,6 +6,7 @@
 //! includes, [`execute`] streams them to the destinations in load order, and [`verify`]
 //! checks orphans and counts with its own queries. [`run`] ties them together.
 
+pub mod anonymize;
 pub mod config;
 pub mod demo;
 pub mod error;
@@ -33,13 +34,6 @@ pub struct Prepared {
 
 /// Reads the source's schema, merges the job's virtual FKs and makes the plan.
 pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
-    // Never copy data the job asks to anonymize as it is.
-    if let Some(t) = job.transforms.first() {
-        return Err(SyncError::Plan(format!(
-            "{}: line {}: [transform.{}] {}: anonymization is not available in this build yet",
-            job.path, t.line, t.table, t.column
-        )));
-    }
     let url = DbUrl::parse(&job.source)?;
     let mut source = Connection::open_source(&url).await?;
     let mut schema = source.introspect(&IntrospectOptions::default()).await?;
@@ -65,6 +59,9 @@ fn source_engine(schema: &Schema) -> tether_connect::Engine {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub tables: Vec<execute::TableReport>,
+    /// Per transformed column: values left equal to their source, and source text
+    /// values found in the destination.
+    pub leaks: Vec<anonymize::Leak>,
     pub destinations: Vec<String>,
     pub verification: Vec<verify::Verification>,
     pub ok: bool,
@@ -119,7 +116,14 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         }
         lanes.push(execute::Lane { source, dests });
     }
-    let tables = execute::load(&plan, &mut lanes, &subset, progress).await?;
+    let anon = execute::Anon {
+        seed: job.seed.as_ref().map(|s| tether_transform::Seed::new(&s.0)),
+        maps: anonymize::KeyMaps::default(),
+        leaks: std::sync::Mutex::new(Vec::new()),
+    };
+    let tables = execute::load(&plan, &mut lanes, &subset, &anon, progress).await?;
+    let mut leaks = anon.leaks.into_inner().expect("lock");
+    leaks.sort_by(|a, b| (&a.table, &a.column).cmp(&(&b.table, &b.column)));
     progress.phase("verifying");
     for lane in lanes.iter_mut() {
         for d in lane.dests.iter_mut() {
@@ -145,6 +149,7 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
     let ok = verification.iter().all(|v| v.ok);
     Ok(Report {
         tables,
+        leaks,
         destinations: job
             .destinations
             .iter()

@@ -63,6 +63,8 @@ pub struct TablePlan {
     pub cycle: Option<usize>,
     /// The source query (key lists elided for subsets).
     pub query: String,
+    /// Transformers in force on this table's columns, and where each comes from.
+    pub transforms: Vec<crate::anonymize::ColumnTransform>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -189,6 +191,7 @@ pub fn build(
     let graph = FkGraph::build(&selected);
 
     let rules = subset_rules(job, &selected)?;
+    let mut transforms = crate::anonymize::resolve(job, &selected)?;
     let subset = !rules.targets.is_empty();
 
     let mut cycles = Vec::new();
@@ -257,6 +260,7 @@ pub fn build(
         tables.push(TablePlan {
             name: display(name),
             query: spec.select_sql(d, None),
+            transforms: transforms.remove(name).unwrap_or_default(),
             table: t,
             rows,
             reasons,

@@ -1,0 +1,159 @@
+//! Errors of building and applying transformers.
+//!
+//! Messages name the transformer kind and option; the sync integration adds the table,
+//! column and row key around them.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum TransformError {
+    #[error("unknown transformer `{kind}` (known: {known})")]
+    UnknownKind { kind: String, known: String },
+
+    #[error("transformer `{kind}`: unknown option `{option}` (valid options: {valid})")]
+    UnknownOption {
+        kind: String,
+        option: String,
+        valid: String,
+    },
+
+    #[error("transformer `{kind}`: option `{option}`: {reason}")]
+    BadOption {
+        kind: String,
+        option: String,
+        reason: String,
+    },
+
+    #[error("transformer spec: {0}")]
+    BadSpec(String),
+
+    #[error("transformer `{kind}` cannot be used on a column of type {column_type}: {reason}")]
+    NotForType {
+        kind: String,
+        column_type: String,
+        reason: String,
+    },
+
+    #[error("transformer `{kind}`: cannot transform {value}: {reason}")]
+    BadInput {
+        kind: String,
+        value: String,
+        reason: String,
+    },
+
+    #[error("value {value} does not fit the column type {column_type}: {reason}")]
+    DoesNotFit {
+        value: String,
+        column_type: String,
+        reason: String,
+    },
+
+    #[error("transformer set on {table}.{column}, but table `{table}` does not exist")]
+    MissingTable { table: String, column: String },
+
+    #[error("transformer set on {table}.{column}, but the table has no column `{column}`")]
+    MissingColumn { table: String, column: String },
+
+    #[error("transformer on {table}.{column}: {source}")]
+    OnColumn {
+        table: String,
+        column: String,
+        #[source]
+        source: Box<TransformError>,
+    },
+
+    /// A plan error of FK consistency (boxed: the variant is large).
+    #[error("{0}")]
+    Fk(Box<FkConflict>),
+
+    #[error("duplicate value in unique key ({columns}) after transformation: ({values})")]
+    Duplicate { columns: String, values: String },
+
+    #[error("JavaScript transformer: syntax error at line {line}: {message}")]
+    JsSyntax { line: u32, message: String },
+
+    #[error("JavaScript transformer: {message}{}", line.map(|l| format!(" (line {l})")).unwrap_or_default())]
+    JsRuntime { line: Option<u32>, message: String },
+
+    #[error("JavaScript transformer: call exceeded its time limit of {limit_ms} ms")]
+    JsTimeout { limit_ms: u64 },
+
+    #[error("JavaScript transformer: out of memory (limit {limit_mb} MB; raise it with memory_mb)")]
+    JsMemory { limit_mb: u64 },
+
+    #[error("key map spill file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// An FK column whose transformer does not agree with the column it references.
+#[derive(Debug, Error)]
+pub enum FkConflict {
+    #[error(
+        "foreign key `{foreign_key}`: {child_table}.{child_column} has transformer {child_spec}, \
+         but it references {parent_table}.{parent_column} whose transformer is {parent_spec}; \
+         an FK column inherits its parent's transformer: remove the one on {child_table}.{child_column} \
+         or make them equal"
+    )]
+    Differs {
+        foreign_key: String,
+        child_table: String,
+        child_column: String,
+        child_spec: String,
+        parent_table: String,
+        parent_column: String,
+        parent_spec: String,
+    },
+
+    #[error(
+        "foreign key `{foreign_key}`: {child_table}.{child_column} has transformer {child_spec}, \
+         but the column it references, {parent_table}.{parent_column}, is copied unchanged, \
+         so transformed children would be orphans: set the transformer on {parent_table}.{parent_column} instead"
+    )]
+    ChildOnly {
+        foreign_key: String,
+        child_table: String,
+        child_column: String,
+        child_spec: String,
+        parent_table: String,
+        parent_column: String,
+    },
+
+    #[error(
+        "{table}.{column} references two different transformers: {first_spec} through foreign key \
+         `{first_fk}` and {second_spec} through foreign key `{second_fk}`"
+    )]
+    TwoParents {
+        table: String,
+        column: String,
+        first_fk: String,
+        first_spec: String,
+        second_fk: String,
+        second_spec: String,
+    },
+}
+
+impl TransformError {
+    pub(crate) fn bad_option(kind: &str, option: &str, reason: impl Into<String>) -> Self {
+        TransformError::BadOption {
+            kind: kind.to_string(),
+            option: option.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn not_for_type(kind: &str, ty: &tether_schema::DataType, reason: impl Into<String>) -> Self {
+        TransformError::NotForType {
+            kind: kind.to_string(),
+            column_type: ty.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn bad_input(kind: &str, value: &tether_schema::Value, reason: impl Into<String>) -> Self {
+        TransformError::BadInput {
+            kind: kind.to_string(),
+            value: value.display(),
+            reason: reason.into(),
+        }
+    }
+}

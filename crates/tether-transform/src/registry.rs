@@ -1,0 +1,530 @@
+//! The transformer registry: [`build`] turns a [`TransformSpec`] into a [`Transformer`]
+//! for one column, checking the kind, every option and the column's type.
+//!
+//! Most kinds are *kernels*: functions of the input and a stream of numbers seeded from
+//! a keyed hash of the input (deterministic) or from fresh randomness (`generate_*`).
+//! A shared wrapper handles what they have in common: nulls stay null, an output equal
+//! to its input is redrawn (so transformed columns do not leak values by chance), text
+//! longer than the column is truncated (or refused with `truncate = false`), and every
+//! output is checked against the column type.
+
+use tether_schema::{Column, DataType, Value};
+
+use crate::error::TransformError;
+use crate::fit::{coerce, Fit};
+use crate::keyed::{Key, Rng, Seed};
+use crate::options::Opts;
+use crate::spec::TransformSpec;
+use crate::{address, dates, js, numbers, person, text, RowView, Transformer};
+
+/// What a kernel kind does with one non-null value.
+pub(crate) trait Kernel: Send + Sync {
+    fn produce(&self, input: &Value, rng: &mut Rng) -> Result<Value, TransformError>;
+    /// Whether drawing again can change an output that equals the input.
+    fn reroll_on_identity(&self) -> bool {
+        true
+    }
+    fn injective(&self) -> bool {
+        false
+    }
+    /// Receives the transformer's key once it is known (after the options are read).
+    fn set_key(&mut self, _key: Key) {}
+}
+
+type KernelBuilder = fn(&mut Opts, &Column) -> Result<Box<dyn Kernel>, TransformError>;
+
+struct KindInfo {
+    name: &'static str,
+    build: KernelBuilder,
+    /// Text output: `max_length`/`truncate` apply.
+    text: bool,
+}
+
+const KERNELS: &[KindInfo] = &[
+    KindInfo {
+        name: "hash",
+        build: text::build_hash,
+        text: true,
+    },
+    KindInfo {
+        name: "email",
+        build: person::build_email,
+        text: true,
+    },
+    KindInfo {
+        name: "first_name",
+        build: person::build_first_name,
+        text: true,
+    },
+    KindInfo {
+        name: "last_name",
+        build: person::build_last_name,
+        text: true,
+    },
+    KindInfo {
+        name: "full_name",
+        build: person::build_full_name,
+        text: true,
+    },
+    KindInfo {
+        name: "username",
+        build: person::build_username,
+        text: true,
+    },
+    KindInfo {
+        name: "phone",
+        build: person::build_phone,
+        text: true,
+    },
+    KindInfo {
+        name: "ssn",
+        build: person::build_ssn,
+        text: true,
+    },
+    KindInfo {
+        name: "credit_card",
+        build: person::build_credit_card,
+        text: true,
+    },
+    KindInfo {
+        name: "street_address",
+        build: address::build_street,
+        text: true,
+    },
+    KindInfo {
+        name: "city",
+        build: address::build_city,
+        text: true,
+    },
+    KindInfo {
+        name: "state",
+        build: address::build_state,
+        text: true,
+    },
+    KindInfo {
+        name: "zip",
+        build: address::build_zip,
+        text: true,
+    },
+    KindInfo {
+        name: "country",
+        build: address::build_country,
+        text: true,
+    },
+    KindInfo {
+        name: "company",
+        build: address::build_company,
+        text: true,
+    },
+    KindInfo {
+        name: "ip",
+        build: address::build_ip,
+        text: true,
+    },
+    KindInfo {
+        name: "uuid",
+        build: text::build_uuid,
+        text: false,
+    },
+    KindInfo {
+        name: "lorem",
+        build: text::build_lorem,
+        text: true,
+    },
+    KindInfo {
+        name: "scramble",
+        build: text::build_scramble,
+        text: true,
+    },
+    KindInfo {
+        name: "categorical",
+        build: text::build_categorical,
+        text: true,
+    },
+    KindInfo {
+        name: "int_range",
+        build: numbers::build_int_range,
+        text: false,
+    },
+    KindInfo {
+        name: "decimal_range",
+        build: numbers::build_decimal_range,
+        text: false,
+    },
+    KindInfo {
+        name: "noise",
+        build: numbers::build_noise,
+        text: false,
+    },
+    KindInfo {
+        name: "date_shift",
+        build: dates::build_date_shift,
+        text: false,
+    },
+];
+
+const SIMPLE: &[&str] = &["passthrough", "null", "default", "constant", "js"];
+
+/// Other spellings accepted for a kind; the canonical name is used in descriptions.
+fn alias(kind: &str) -> &str {
+    match kind {
+        "postcode" | "zip_code" | "postal_code" => "zip",
+        "national_id" => "ssn",
+        "ip_address" => "ip",
+        "text" | "free_text" => "lorem",
+        "phone_number" => "phone",
+        "address" => "street_address",
+        "name" => "full_name",
+        other => other,
+    }
+}
+
+/// Every kind `build` accepts (canonical names; `generate_` + a kernel kind too).
+pub fn known_kinds() -> Vec<String> {
+    let mut all: Vec<String> = SIMPLE.iter().map(|s| s.to_string()).collect();
+    all.extend(KERNELS.iter().map(|k| k.name.to_string()));
+    all.extend(KERNELS.iter().map(|k| format!("generate_{}", k.name)));
+    all
+}
+
+/// False for the `generate_*` kinds and for `js` declared `deterministic = false`:
+/// their output differs between runs, so a referenced key needs a [`crate::KeyMap`].
+pub fn is_deterministic_spec(spec: &TransformSpec) -> bool {
+    if spec.kind.starts_with("generate_") {
+        return false;
+    }
+    !(spec.kind == "js" && spec.options.get("deterministic") == Some(&toml::Value::Boolean(false)))
+}
+
+/// Extra inputs some kinds need from the integration.
+#[derive(Debug, Default, Clone)]
+pub struct BuildContext {
+    /// The column's distinct source values, for `categorical` with `from = "column"`.
+    pub distinct_values: Option<Vec<Value>>,
+}
+
+/// Builds the transformer `spec` describes for `column`, keyed by `seed`.
+pub fn build(spec: &TransformSpec, column: &Column, seed: &Seed) -> Result<Box<dyn Transformer>, TransformError> {
+    build_with(spec, column, seed, &BuildContext::default())
+}
+
+/// [`build`] with extra inputs (the column's distinct values for `categorical`).
+pub fn build_with(
+    spec: &TransformSpec,
+    column: &Column,
+    seed: &Seed,
+    ctx: &BuildContext,
+) -> Result<Box<dyn Transformer>, TransformError> {
+    build_inner(spec, column, seed, ctx).map(|(t, _)| t)
+}
+
+/// The spec with every option spelled out as `build` would use it on `column`
+/// (defaults and limits taken from the column type filled in). Building the canonical
+/// spec on another column gives the same outputs wherever the values fit: this is what
+/// FK inheritance hands to child columns. Also validates the spec (plan-time errors).
+pub fn canonical_spec(spec: &TransformSpec, column: &Column) -> Result<TransformSpec, TransformError> {
+    let ctx = BuildContext {
+        distinct_values: Some(Vec::new()),
+    };
+    build_inner(spec, column, &Seed::new("canonical"), &ctx).map(|(_, s)| s)
+}
+
+fn build_inner(
+    spec: &TransformSpec,
+    column: &Column,
+    seed: &Seed,
+    ctx: &BuildContext,
+) -> Result<(Box<dyn Transformer>, TransformSpec), TransformError> {
+    if let Some(expr) = &column.generated {
+        return Err(TransformError::not_for_type(
+            &spec.kind,
+            &column.normalized_type,
+            format!("the column is generated (`{expr}`) and never written"),
+        ));
+    }
+    let (base, random) = match spec.kind.strip_prefix("generate_") {
+        Some(rest) => (alias(rest), true),
+        None => (alias(&spec.kind), false),
+    };
+    let mut o = Opts::new(&spec.kind, &spec.options);
+    let simple: Option<Box<dyn Transformer>> = match (base, random) {
+        ("passthrough", false) => Some(Box::new(Passthrough)),
+        ("null", false) => {
+            if !column.nullable {
+                return Err(TransformError::not_for_type(
+                    "null",
+                    &column.normalized_type,
+                    "the column is NOT NULL",
+                ));
+            }
+            Some(Box::new(Constant {
+                value: Value::Null,
+                description: "null".into(),
+            }))
+        }
+        ("default", false) => Some(Box::new(Constant {
+            value: default_value(column)?,
+            description: "default".into(),
+        })),
+        ("constant", false) => {
+            let Some(raw) = o.value("value") else {
+                return Err(o.bad(
+                    "value",
+                    "required: the value to write, e.g. { kind = \"constant\", value = \"n/a\" }",
+                ));
+            };
+            let value = coerce(toml_to_value(&raw, &o)?, &column.normalized_type)?;
+            Fit::of(column).check(&value)?;
+            o.finish()?;
+            let canonical = TransformSpec {
+                kind: "constant".into(),
+                options: o.canonical.clone(),
+            };
+            Some(Box::new(Constant {
+                value,
+                description: canonical.to_string(),
+            }))
+        }
+        ("js", false) => {
+            let (t, canonical) = js::build(&mut o, column, seed)?;
+            return Ok((t, canonical));
+        }
+        _ => None,
+    };
+    if let Some(t) = simple {
+        o.finish()?;
+        let canonical = TransformSpec {
+            kind: base.to_string(),
+            options: o.canonical,
+        };
+        return Ok((t, canonical));
+    }
+
+    let Some(info) = KERNELS.iter().find(|k| k.name == base) else {
+        return Err(TransformError::UnknownKind {
+            kind: spec.kind.clone(),
+            known: known_kinds().join(", "),
+        });
+    };
+    let mut kernel = if base == "categorical" {
+        text::build_categorical_with(&mut o, column, ctx.distinct_values.as_deref())?
+    } else {
+        (info.build)(&mut o, column)?
+    };
+    let kind = if random {
+        format!("generate_{}", info.name)
+    } else {
+        info.name.to_string()
+    };
+    // The key depends on the kind and its own options, not on the column's length limit,
+    // so the same value gets the same output in columns of different widths.
+    let key_context = TransformSpec {
+        kind: kind.clone(),
+        options: o.canonical.clone(),
+    }
+    .to_string();
+    let mut max_len = None;
+    let mut truncate = true;
+    if info.text && column.normalized_type.is_text() {
+        let limit = o.int_or("max_length", column.normalized_type.max_chars().unwrap_or(0) as i64)?;
+        if limit < 0 {
+            return Err(o.bad("max_length", "must be 0 (no limit) or more"));
+        }
+        max_len = (limit > 0).then_some(limit as usize);
+        truncate = o.bool("truncate", true)?;
+    }
+    o.finish()?;
+    let key = Key::derive(seed, &key_context);
+    kernel.set_key(key);
+    let canonical = TransformSpec {
+        kind,
+        options: o.canonical,
+    };
+    let description = canonical.to_string();
+    let t = KernelTransformer {
+        reroll: kernel.reroll_on_identity(),
+        injective: kernel.injective() && !random,
+        kernel,
+        key,
+        random,
+        description,
+        max_len,
+        truncate,
+        fit: Fit::of(column),
+    };
+    Ok((Box::new(t), canonical))
+}
+
+pub(crate) fn toml_to_value(raw: &toml::Value, o: &Opts) -> Result<Value, TransformError> {
+    Ok(match raw {
+        toml::Value::String(s) => Value::Text(s.clone()),
+        toml::Value::Integer(i) => Value::Int(*i),
+        toml::Value::Float(f) => Value::Float(*f),
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => Value::Text(d.to_string()),
+        other => {
+            return Err(o.bad(
+                "value",
+                format!("expected a string, number or boolean, found {}", other.type_str()),
+            ))
+        }
+    })
+}
+
+/// The column's default, when it is a literal (`0`, `'n/a'`, `'x'::character varying`, `NULL`).
+fn default_value(column: &Column) -> Result<Value, TransformError> {
+    let ty = &column.normalized_type;
+    let Some(expr) = column.default.as_deref() else {
+        return if column.nullable {
+            Ok(Value::Null)
+        } else {
+            Err(TransformError::not_for_type(
+                "default",
+                ty,
+                "the column is NOT NULL and has no default",
+            ))
+        };
+    };
+    let mut e = expr.trim();
+    while e.starts_with('(') && e.ends_with(')') {
+        e = e[1..e.len() - 1].trim();
+    }
+    // PostgreSQL casts: 'abc'::character varying, 0::numeric
+    if let Some(i) = e.rfind("::") {
+        if !e[i..].contains('\'') {
+            e = e[..i].trim();
+        }
+    }
+    let literal = if e.eq_ignore_ascii_case("null") {
+        Value::Null
+    } else if e.eq_ignore_ascii_case("true") {
+        Value::Bool(true)
+    } else if e.eq_ignore_ascii_case("false") {
+        Value::Bool(false)
+    } else if e.len() >= 2 && e.starts_with('\'') && e.ends_with('\'') {
+        Value::Text(e[1..e.len() - 1].replace("''", "'"))
+    } else if let Ok(i) = e.parse::<i64>() {
+        Value::Int(i)
+    } else if e.parse::<f64>().is_ok() {
+        Value::Text(e.to_string())
+    } else {
+        return Err(TransformError::not_for_type(
+            "default",
+            ty,
+            format!("the default `{expr}` is an expression, not a literal value; use `constant`"),
+        ));
+    };
+    let value = coerce(literal, ty)?;
+    Fit::of(column).check(&value)?;
+    Ok(value)
+}
+
+struct Passthrough;
+
+impl Transformer for Passthrough {
+    fn apply(&self, value: &Value, _row: &RowView<'_>) -> Result<Value, TransformError> {
+        Ok(value.clone())
+    }
+    fn deterministic(&self) -> bool {
+        true
+    }
+    fn describe(&self) -> String {
+        "passthrough".into()
+    }
+    fn injective(&self) -> bool {
+        true
+    }
+}
+
+/// `null`, `default` and `constant`: the same value for every row, nulls included.
+struct Constant {
+    value: Value,
+    description: String,
+}
+
+impl Transformer for Constant {
+    fn apply(&self, _value: &Value, _row: &RowView<'_>) -> Result<Value, TransformError> {
+        Ok(self.value.clone())
+    }
+    fn deterministic(&self) -> bool {
+        true
+    }
+    fn describe(&self) -> String {
+        self.description.clone()
+    }
+    fn injective(&self) -> bool {
+        false
+    }
+}
+
+struct KernelTransformer {
+    kernel: Box<dyn Kernel>,
+    key: Key,
+    random: bool,
+    reroll: bool,
+    injective: bool,
+    description: String,
+    max_len: Option<usize>,
+    truncate: bool,
+    fit: Fit,
+}
+
+impl Transformer for KernelTransformer {
+    fn apply(&self, value: &Value, _row: &RowView<'_>) -> Result<Value, TransformError> {
+        if value.is_null() {
+            return Ok(Value::Null);
+        }
+        let mut rng = if self.random {
+            Rng::fresh()
+        } else {
+            self.key.rng_for(value)
+        };
+        let mut out = self.kernel.produce(value, &mut rng)?;
+        if self.reroll {
+            let mut tries = 0;
+            while out == *value && tries < 8 {
+                out = self.kernel.produce(value, &mut rng)?;
+                tries += 1;
+            }
+        }
+        if let (Some(max), Value::Text(s)) = (self.max_len, &mut out) {
+            if s.len() > max {
+                match s.char_indices().nth(max) {
+                    Some((cut, _)) if self.truncate => s.truncate(cut),
+                    Some(_) => {
+                        return Err(TransformError::DoesNotFit {
+                            value: Value::Text(s.clone()).display(),
+                            column_type: format!("max_length {max}"),
+                            reason: "too long (truncate = false)".into(),
+                        })
+                    }
+                    None => {}
+                }
+            }
+        }
+        self.fit.check(&out)?;
+        Ok(out)
+    }
+    fn deterministic(&self) -> bool {
+        !self.random
+    }
+    fn describe(&self) -> String {
+        self.description.clone()
+    }
+    fn injective(&self) -> bool {
+        self.injective
+    }
+}
+
+/// Fails unless the column holds text (or a type Tether passes through as text).
+pub(crate) fn require_text(o: &Opts, column: &Column) -> Result<(), TransformError> {
+    match &column.normalized_type {
+        t if t.is_text() => Ok(()),
+        DataType::Json | DataType::Other(_) => Ok(()),
+        t => Err(TransformError::not_for_type(
+            o.kind,
+            t,
+            "it produces text; use it on char/varchar/text columns",
+        )),
+    }
+}

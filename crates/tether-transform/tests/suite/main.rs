@@ -1,0 +1,9 @@
+//! The tether-transform specification as tests: every kind on a real column type,
+//! determinism, nulls, fitting, JavaScript, FK resolution and the key bookkeeping.
+//! One integration-test binary for the crate (sections as modules).
+
+mod common;
+mod js;
+mod kinds;
+mod properties;
+mod resolve;
