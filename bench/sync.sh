@@ -68,6 +68,38 @@ echo "PostgreSQL -> PostgreSQL, $TOTAL rows: pg_dump --data-only --disable-trigg
 echo "   tether sync, checks = \"verify\":  $V s, ratio $(ratio "$V" "$D"), peak RSS $verify_rss MiB"
 echo "   tether sync, checks = \"enforce\": $E s, ratio $(ratio "$E" "$D"), peak RSS $enforce_rss MiB"
 
+echo "== anonymized sync (every personal column transformed) against the same sync with none"
+{ echo 'seed = "bench-seed"'; cat "$WORK/pg-verify.toml"; cat <<'TOML'
+[transform.customer]
+id = "hash"
+first_name = "first_name"
+last_name = "last_name"
+email = { kind = "email", unique = true }
+created_at = { kind = "date_shift", max_days = 30 }
+[transform.employee]
+id = "hash"
+name = "full_name"
+email = { kind = "email", unique = true }
+[transform.address]
+street = "street_address"
+city = "city"
+postcode = "zip"
+[transform.review]
+body = "lorem"
+TOML
+} > "$WORK/pg-anon.toml"
+anon_times=() ; plain_times=() ; anon_rss=0
+for i in $(seq "$REPEAT"); do
+    for mode in verify anon; do
+        fresh_pg bench_tether; psql -q bench_tether -f "$WORK/schema.sql" >/dev/null
+        measure "$TETHER" sync "$WORK/pg-$mode.toml" --format json > "$WORK/report.json"
+        python3 -c "import json,sys; r=json.load(open('$WORK/report.json')); sys.exit(0 if r['ok'] else 1)"
+        if [ "$mode" = anon ]; then anon_times+=("$SECS"); anon_rss=$RSS; else plain_times+=("$SECS"); fi
+    done
+done
+P=$(min "${plain_times[@]}"); A=$(min "${anon_times[@]}")
+echo "Anonymized PostgreSQL -> PostgreSQL, $TOTAL rows (checks = \"verify\"): plain $P s, anonymized $A s, ratio $(ratio "$A" "$P"), peak RSS $anon_rss MiB"
+
 echo "== PostgreSQL -> MariaDB"
 mariadb -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" -e "DROP DATABASE IF EXISTS bench_tether; CREATE DATABASE bench_tether"
 cat > "$WORK/my.toml" <<TOML

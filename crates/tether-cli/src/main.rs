@@ -11,6 +11,11 @@ mod sync_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// Rows are many small allocations moving between threads: mimalloc handles that
+/// far better than the system allocator (a third of a sync's CPU time went to malloc).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Tether moves and changes relational data without ever breaking a foreign key.
 #[derive(Parser)]
 #[command(name = "tether", version, about, long_about = None, propagate_version = true)]

@@ -1,6 +1,8 @@
 //! PostgreSQL reads and writes through `COPY` in text format (what `pg_dump | psql`
 //! uses), with multi-row `INSERT ... ON CONFLICT` when conflicts are skipped or updated.
 
+use std::fmt::Write as _;
+
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use tether_schema::DataType;
@@ -138,9 +140,15 @@ fn put_field(buf: &mut BytesMut, v: &Value) {
     match v {
         Value::Null => buf.put_slice(b"\\N"),
         Value::Bool(b) => buf.put_u8(if *b { b't' } else { b'f' }),
-        Value::Int(i) => buf.put_slice(i.to_string().as_bytes()),
-        Value::UInt(u) => buf.put_slice(u.to_string().as_bytes()),
-        Value::Float(f) => buf.put_slice(format!("{f:?}").as_bytes()),
+        Value::Int(i) => {
+            let _ = write!(buf, "{i}");
+        }
+        Value::UInt(u) => {
+            let _ = write!(buf, "{u}");
+        }
+        Value::Float(f) => {
+            let _ = write!(buf, "{f:?}");
+        }
         Value::Text(t) => {
             for &b in t.as_bytes() {
                 match b {

@@ -106,7 +106,7 @@ impl Sample {
 
 fn value_hash(v: &Value) -> u64 {
     let mut h = DefaultHasher::new();
-    v.display().hash(&mut h);
+    v.hash(&mut h);
     h.finish()
 }
 

@@ -457,28 +457,41 @@ async fn write_table(
 ) -> Result<(u64, Fixups), SyncError> {
     let mut written = 0u64;
     let mut fixups: Fixups = Vec::new();
+    // Every source column written as it is: the batch moves to the writer untouched.
+    let as_is = w.nulled.is_empty() && w.positions.len() == tp.table.columns.len();
     while let Some(batch) = rx.recv().await {
-        let mut out: Vec<Row> = Vec::with_capacity(batch.len());
-        for row in &batch {
-            if !w.nulled.is_empty() {
-                let vals: Row = w.nulled.iter().map(|&i| row[i].clone()).collect();
-                if vals.iter().any(|v| !v.is_null()) {
-                    fixups.push((w.key_positions.iter().map(|&i| row[i].clone()).collect(), vals));
+        // The keys of the batch, kept to name a row the destination rejects.
+        let keys: Vec<Vec<Value>> = batch
+            .iter()
+            .map(|row| w.key_positions.iter().map(|&k| row[k].clone()).collect())
+            .collect();
+        let out: Vec<Row> = if as_is {
+            batch
+        } else {
+            let mut out = Vec::with_capacity(batch.len());
+            for (row, key) in batch.into_iter().zip(&keys) {
+                if !w.nulled.is_empty() {
+                    let vals: Row = w.nulled.iter().map(|&i| row[i].clone()).collect();
+                    if vals.iter().any(|v| !v.is_null()) {
+                        fixups.push((key.clone(), vals));
+                    }
                 }
+                let mut row = row;
+                out.push(
+                    w.positions
+                        .iter()
+                        .map(|&i| {
+                            if w.nulled.contains(&i) {
+                                Value::Null
+                            } else {
+                                std::mem::replace(&mut row[i], Value::Null)
+                            }
+                        })
+                        .collect(),
+                );
             }
-            out.push(
-                w.positions
-                    .iter()
-                    .map(|&i| {
-                        if w.nulled.contains(&i) {
-                            Value::Null
-                        } else {
-                            row[i].clone()
-                        }
-                    })
-                    .collect(),
-            );
-        }
+            out
+        };
         match dest
             .conn
             .insert(&w.dest_table, &w.columns, &w.key, out, w.conflict)
@@ -487,10 +500,7 @@ async fn write_table(
             Ok(n) => written += n,
             Err(e) => {
                 let key = match e.row {
-                    Some(i) => describe_key(
-                        &w.key,
-                        &w.key_positions.iter().map(|&k| batch[i][k].clone()).collect::<Vec<_>>(),
-                    ),
+                    Some(i) => describe_key(&w.key, &keys[i]),
                     None => "(in a batch; the server did not say which)".to_string(),
                 };
                 let done: Vec<String> = dest
