@@ -200,3 +200,59 @@ fn the_leak_report_counts_values_left_as_they_were() {
     let city = leak("address", "city");
     assert_eq!((city.rows, city.unchanged), (3, 0));
 }
+
+#[test]
+fn a_fresh_generator_on_a_key_maps_every_child_through_one_key_map() {
+    let src = source(Engine::Sqlite);
+    let dest = TestDb::create(Engine::Postgres);
+    let text = format!(
+        "seed = \"s\"\n{}[transform.customer]\nid = \"generate_hash\"\n",
+        job(&src, &[&dest], "")
+    );
+    let plan_job = tether_sync::Job::parse("job.toml", &text, &|_| None).expect("job");
+    let plan = tokio::runtime::Runtime::new()
+        .expect("rt")
+        .block_on(async { tether_sync::prepare(&plan_job).await.expect("plan").plan });
+    let orders = plan.tables.iter().find(|t| t.name == "orders").expect("orders");
+    assert_eq!(orders.transforms[0].column, "customer_id");
+    assert!(
+        orders.transforms[0].origin.contains("orders_customer_fk"),
+        "{:?}",
+        orders.transforms[0].origin
+    );
+    assert!(sync(&text).expect("sync").ok);
+    assert_eq!(orphans(&dest), BTreeMap::new());
+    // Each order still belongs to the customer of the same name.
+    let names = |db: &TestDb| {
+        db.query("SELECT o.placed, c.name FROM orders o JOIN customer c ON c.id = o.customer_id ORDER BY o.placed")
+    };
+    assert_eq!(names(&dest), names(&src));
+    let ids = |db: &TestDb| map(db, "SELECT name, id FROM customer");
+    assert!(ids(&src).iter().all(|(n, id)| &ids(&dest)[n] != id));
+}
+
+#[test]
+fn the_same_seed_writes_byte_identical_sqlite_files() {
+    let src = source(Engine::Postgres);
+    let dir = std::env::temp_dir().join(format!("tether_bytes_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let run = |name: &str| -> Vec<u8> {
+        let path = dir.join(name);
+        let text = format!(
+            "seed = \"s\"\nsource = \"{}\"\n[[destinations]]\nurl = \"sqlite://{}\"\n[options]\nparallelism = 1\n{TRANSFORMS}",
+            src.url,
+            path.display()
+        );
+        assert!(sync(&text).expect("sync").ok);
+        // Fold the write-ahead log into the file before reading it.
+        rusqlite::Connection::open(&path)
+            .expect("open")
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;")
+            .expect("checkpoint");
+        std::fs::read(&path).expect("read")
+    };
+    let (a, b) = (run("a.sqlite"), run("b.sqlite"));
+    assert_eq!(a.len(), b.len());
+    assert!(a == b, "the two files differ");
+    let _ = std::fs::remove_dir_all(&dir);
+}
