@@ -1,2 +1,20 @@
 //! Managed foreign keys as data: one INSERT/UPDATE/DELETE/REPLACE plus the schema in,
 //! an ordered plan of explicit statements out. Nothing here executes anything.
+//!
+//! The plan (see [`Plan`]) locks and reads the rows a statement removes or re-keys,
+//! then gives, per table and event, what each child FK does: refuse (RESTRICT / NO
+//! ACTION, error 1451), delete (CASCADE), or update (CASCADE, SET NULL, SET DEFAULT).
+//! Statements are set-based: one per FK and cascade level, keyed by `IN` lists of the
+//! keys read before. The gateway runs the plan in one backend transaction.
+
+mod error;
+mod message;
+mod plan;
+mod planner;
+mod sql;
+
+pub use error::PlanError;
+pub use message::{cascade_too_deep, describe_constraint, no_referenced_row, row_is_referenced, FkError};
+pub use plan::{Action, ActionKind, Event, FkRef, NewChildValue, Part, Plan, Rules, Start, Template};
+pub use planner::{looks_like_write, plan, Analysis};
+pub use sql::{ident, string_literal};

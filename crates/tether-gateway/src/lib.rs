@@ -1,2 +1,51 @@
-//! `tether gateway`: a MySQL-protocol server in front of MariaDB/MySQL that can take
-//! over foreign-key enforcement per keyspace.
+//! `tether gateway`: a MySQL-protocol server in front of MariaDB/MySQL with Vitess's
+//! per-keyspace foreign-key modes. `unmanaged` forwards statements; `disallow`
+//! refuses DDL that creates foreign keys; `managed` runs every write that touches a
+//! table with FKs as a `tether-fkplan` plan of explicit statements in one backend
+//! transaction, so cascades reach the binlog.
+
+mod auth;
+mod backend;
+mod config;
+mod ddl;
+mod error;
+mod keyspace;
+mod managed;
+mod protocol;
+mod reply;
+mod server;
+mod session;
+
+pub use auth::scramble;
+pub use config::{Config, FkMode, DEFAULT_LISTEN};
+pub use error::GatewayError;
+pub use server::Gateway;
+
+/// The plan the gateway would run for `sql` in `keyspace`, as EXPLAIN FK prints it.
+pub async fn explain(config: &Config, keyspace: &str, sql: &str) -> Result<String, GatewayError> {
+    let spec = config
+        .keyspace_specs()
+        .map_err(GatewayError::Setup)?
+        .into_iter()
+        .find(|k| k.name == keyspace)
+        .ok_or_else(|| GatewayError::UnknownKeyspace(keyspace.to_string()))?;
+    let ks = keyspace::Keyspace::new(spec);
+    if ks.mode() != FkMode::Managed {
+        return Ok(format!(
+            "keyspace `{keyspace}` is {}: the statement is forwarded unchanged\n",
+            ks.mode()
+        ));
+    }
+    let schema = ks.schema().await.map_err(|e| GatewayError::Keyspace {
+        keyspace: keyspace.to_string(),
+        message: e.message,
+    })?;
+    match tether_fkplan::plan(sql, &schema, &ks.spec.database) {
+        Ok(tether_fkplan::Analysis::Plan(p)) => Ok(p.to_string()),
+        Ok(tether_fkplan::Analysis::Forward) => Ok("not a planned write: forwarded unchanged\n".into()),
+        Err(e) => Err(GatewayError::Keyspace {
+            keyspace: keyspace.to_string(),
+            message: e.to_string(),
+        }),
+    }
+}

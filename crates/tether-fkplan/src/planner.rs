@@ -1,0 +1,812 @@
+//! From one statement and the schema to a [`Plan`]: which rows the statement removes
+//! or re-keys, and what every child foreign key does about it, to any depth.
+
+use std::collections::{BTreeSet, HashSet};
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    AssignmentTarget, Expr, FromTable, Insert, ObjectName, ObjectNamePart, OnInsert, SetExpr, Statement, TableFactor,
+    TableObject,
+};
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::parser::Parser;
+use tether_schema::{FkAction, ForeignKey, Schema, Table};
+
+use crate::error::PlanError;
+use crate::message;
+use crate::plan::{Action, ActionKind, Event, FkRef, NewChildValue, Part, Plan, Rules, Start, Template};
+use crate::sql::{ident, idents, row_of, Source};
+
+/// What the planner makes of one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Analysis {
+    /// Not a write the planner handles (SELECT, SET, DDL, a table unknown to the
+    /// schema...): forward it unchanged.
+    Forward,
+    /// A write on a known table: run this plan (possibly just the original).
+    Plan(Box<Plan>),
+}
+
+/// Plans `sql` against `schema`, the schema of MariaDB database `database`.
+pub fn plan(sql: &str, schema: &Schema, database: &str) -> Result<Analysis, PlanError> {
+    let statements = match Parser::parse_sql(&MySqlDialect {}, sql) {
+        Ok(s) => s,
+        Err(e) => {
+            // Unparseable writes are only a problem where FKs exist.
+            let has_fks = schema.tables.iter().any(|t| !t.foreign_keys.is_empty());
+            if has_fks && looks_like_write(sql) {
+                return Err(PlanError::Parse(e.to_string()));
+            }
+            return Ok(Analysis::Forward);
+        }
+    };
+    let [statement] = statements.as_slice() else {
+        if statements.iter().any(is_write) {
+            return Err(PlanError::Unsupported {
+                what: "several statements in one query".into(),
+                table: "?".into(),
+            });
+        }
+        return Ok(Analysis::Forward);
+    };
+    let planner = Planner {
+        schema,
+        database,
+        source: Source::new(sql),
+        original: sql.trim().trim_end_matches(';').trim_end().to_string(),
+    };
+    planner.statement(statement)
+}
+
+/// True for statements that start with a write keyword.
+pub fn looks_like_write(sql: &str) -> bool {
+    let first = sql
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    matches!(first.as_str(), "insert" | "update" | "delete" | "replace")
+}
+
+fn is_write(s: &Statement) -> bool {
+    matches!(s, Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_))
+}
+
+/// One row of a `VALUES` list.
+type ValuesRow = sqlparser::ast::Parens<Vec<Expr>>;
+
+/// The columns an INSERT names (in order) and its `VALUES` rows.
+type InsertRows<'i> = (Vec<String>, &'i [ValuesRow]);
+
+struct Planner<'a> {
+    schema: &'a Schema,
+    database: &'a str,
+    source: Source<'a>,
+    original: String,
+}
+
+/// FKs of the schema that reference `table` in the same database.
+fn children<'s>(schema: &'s Schema, database: &str, table: &str) -> Vec<(&'s Table, &'s ForeignKey)> {
+    let mut out = Vec::new();
+    for t in &schema.tables {
+        for fk in &t.foreign_keys {
+            let same_db = fk.referenced_schema.as_deref().is_none_or(|s| s == database);
+            if same_db && fk.referenced_table == table {
+                out.push((t, fk));
+            }
+        }
+    }
+    out
+}
+
+fn eq_ci(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+fn last_ident(name: &ObjectName) -> Option<&str> {
+    match name.0.last()? {
+        ObjectNamePart::Identifier(i) => Some(i.value.as_str()),
+        _ => None,
+    }
+}
+
+impl<'a> Planner<'a> {
+    fn unsupported(&self, what: &str, table: &str) -> PlanError {
+        PlanError::Unsupported {
+            what: what.into(),
+            table: table.into(),
+        }
+    }
+
+    /// The table a name points to, when it is in this keyspace's database.
+    fn table(&self, name: &ObjectName) -> Result<Option<&'a Table>, PlanError> {
+        let parts: Vec<&str> = name
+            .0
+            .iter()
+            .filter_map(|p| match p {
+                ObjectNamePart::Identifier(i) => Some(i.value.as_str()),
+                _ => None,
+            })
+            .collect();
+        let table = match parts.as_slice() {
+            [t] => *t,
+            [db, t] if *db == self.database => *t,
+            [_, t] => {
+                if self.schema.tables.iter().any(|x| x.name == *t) {
+                    return Err(self.unsupported("a write to a table of another database", t));
+                }
+                return Ok(None);
+            }
+            _ => return Ok(None),
+        };
+        Ok(self.schema.tables.iter().find(|t| t.name == table))
+    }
+
+    fn involved(&self, t: &Table) -> bool {
+        !t.foreign_keys.is_empty() || !children(self.schema, self.database, &t.name).is_empty()
+    }
+
+    fn statement(&self, statement: &Statement) -> Result<Analysis, PlanError> {
+        match statement {
+            Statement::Delete(d) => self.delete(d),
+            Statement::Update(u) => self.update(u),
+            Statement::Insert(i) => self.insert(i),
+            _ => Ok(Analysis::Forward),
+        }
+    }
+
+    fn passthrough(&self, table: &Table) -> Analysis {
+        Analysis::Plan(Box::new(Plan {
+            table: table.name.clone(),
+            start: Start::Nothing,
+            rules: Vec::new(),
+            original: self.original.clone(),
+            original_fk_checks: true,
+            prefix: None,
+        }))
+    }
+
+    /// `FROM name [AS alias] WHERE ... ORDER BY ... LIMIT ... FOR UPDATE`.
+    fn tail(
+        &self,
+        relation: &TableFactor,
+        selection: Option<&Expr>,
+        order_by: &[sqlparser::ast::OrderByExpr],
+        limit: Option<&Expr>,
+    ) -> String {
+        let mut out = format!(" FROM {relation}");
+        if let Some(w) = selection {
+            out.push_str(&format!(" WHERE {}", self.source.expr_text(w)));
+        }
+        if !order_by.is_empty() {
+            let items: Vec<String> = order_by.iter().map(|o| o.to_string()).collect();
+            out.push_str(&format!(" ORDER BY {}", items.join(", ")));
+        }
+        if let Some(l) = limit {
+            out.push_str(&format!(" LIMIT {}", self.source.expr_text(l)));
+        }
+        out.push_str(" FOR UPDATE");
+        out
+    }
+
+    fn delete(&self, d: &sqlparser::ast::Delete) -> Result<Analysis, PlanError> {
+        let from = match &d.from {
+            FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
+        };
+        let single = d.tables.is_empty() && d.using.is_none() && from.len() == 1 && from[0].joins.is_empty();
+        if !single {
+            return self.multi_table(from.iter().map(|t| &t.relation), "a multi-table DELETE");
+        }
+        let relation = &from[0].relation;
+        let TableFactor::Table { name, .. } = relation else {
+            return Ok(Analysis::Forward);
+        };
+        let Some(table) = self.table(name)? else {
+            return Ok(Analysis::Forward);
+        };
+        if children(self.schema, self.database, &table.name).is_empty() {
+            return Ok(self.passthrough(table));
+        }
+        let keys = self.key_columns(table);
+        let read = format!(
+            "SELECT {}{}",
+            idents(&keys),
+            self.tail(relation, d.selection.as_ref(), &d.order_by, d.limit.as_ref())
+        );
+        Ok(Analysis::Plan(Box::new(Plan {
+            table: table.name.clone(),
+            start: Start::Delete { read },
+            rules: self.rules_from(table, Event::Delete),
+            original: self.original.clone(),
+            original_fk_checks: false,
+            prefix: None,
+        })))
+    }
+
+    fn multi_table<'r>(
+        &self,
+        relations: impl Iterator<Item = &'r TableFactor>,
+        what: &str,
+    ) -> Result<Analysis, PlanError> {
+        for r in relations {
+            if let TableFactor::Table { name, .. } = r {
+                if let Some(t) = self.table(name)? {
+                    if self.involved(t) {
+                        return Err(self.unsupported(what, &t.name));
+                    }
+                }
+            }
+        }
+        Ok(Analysis::Forward)
+    }
+
+    fn update(&self, u: &sqlparser::ast::Update) -> Result<Analysis, PlanError> {
+        if !u.table.joins.is_empty() || u.from.is_some() {
+            let relations = std::iter::once(&u.table.relation).chain(u.table.joins.iter().map(|j| &j.relation));
+            return self.multi_table(relations, "a multi-table UPDATE");
+        }
+        let relation = &u.table.relation;
+        let TableFactor::Table { name, .. } = relation else {
+            return Ok(Analysis::Forward);
+        };
+        let Some(table) = self.table(name)? else {
+            return Ok(Analysis::Forward);
+        };
+        // Assigned columns in order, with their expressions.
+        let mut assigned: Vec<(String, &Expr)> = Vec::new();
+        for a in &u.assignments {
+            match &a.target {
+                AssignmentTarget::ColumnName(c) => {
+                    let col = last_ident(c).unwrap_or_default().to_string();
+                    let Some(real) = table.columns.iter().find(|x| eq_ci(&x.name, &col)) else {
+                        // Unknown column: let the backend raise its own error.
+                        return Ok(Analysis::Forward);
+                    };
+                    assigned.push((real.name.clone(), &a.value));
+                }
+                AssignmentTarget::Tuple(_) => return Err(self.unsupported("a tuple assignment", &table.name)),
+            }
+        }
+        let referenced: BTreeSet<String> = children(self.schema, self.database, &table.name)
+            .iter()
+            .flat_map(|(_, fk)| fk.referenced_columns.iter().cloned())
+            .collect();
+        let rekeys = assigned.iter().any(|(c, _)| referenced.iter().any(|r| eq_ci(r, c)));
+        if !rekeys {
+            return Ok(self.passthrough(table));
+        }
+        let writes_own_fk = assigned.iter().any(|(c, _)| {
+            table
+                .foreign_keys
+                .iter()
+                .any(|fk| fk.columns.iter().any(|x| eq_ci(x, c)))
+        });
+        let keys = self.key_columns(table);
+        let mut select: Vec<String> = keys.iter().map(|k| ident(k)).collect();
+        for k in &keys {
+            select.push(self.new_value(k, &assigned));
+        }
+        let read = format!(
+            "SELECT {}{}",
+            select.join(", "),
+            self.tail(relation, u.selection.as_ref(), &u.order_by, u.limit.as_ref())
+        );
+        let prefix = match table.primary_key.as_slice() {
+            [pk] => {
+                let sets: Vec<String> = u
+                    .assignments
+                    .iter()
+                    .map(|a| format!("{} = {}", a.target, self.source.expr_text(&a.value)))
+                    .collect();
+                Some(Template {
+                    parts: vec![
+                        Part::Text(format!(
+                            "UPDATE {relation} SET {} WHERE {} IN (",
+                            sets.join(", "),
+                            ident(pk)
+                        )),
+                        Part::Keys,
+                        Part::Text(format!(") ORDER BY FIELD({}, ", ident(pk))),
+                        Part::Keys,
+                        Part::Text(")".into()),
+                    ],
+                })
+            }
+            _ => None,
+        };
+        Ok(Analysis::Plan(Box::new(Plan {
+            table: table.name.clone(),
+            start: Start::Update { read },
+            rules: self.rules_from(table, Event::Update),
+            original: self.original.clone(),
+            original_fk_checks: writes_own_fk,
+            prefix,
+        })))
+    }
+
+    /// The value column `column` has after the assignments, as an expression over the
+    /// old row. MariaDB assigns left to right, so a later assignment sees the new value
+    /// of an earlier one: earlier assigned columns are substituted by their expressions.
+    fn new_value(&self, column: &str, assigned: &[(String, &Expr)]) -> String {
+        let Some(pos) = assigned.iter().rposition(|(c, _)| eq_ci(c, column)) else {
+            return ident(column);
+        };
+        let (_, expr) = assigned[pos];
+        let earlier: Vec<(String, Expr)> = assigned[..pos].iter().map(|(c, e)| (c.clone(), (*e).clone())).collect();
+        let mentions_earlier = {
+            let mut found = false;
+            let mut probe = expr.clone();
+            let _ = sqlparser::ast::visit_expressions_mut(&mut probe, |e| {
+                if let Some(name) = column_ref(e) {
+                    if earlier.iter().any(|(c, _)| eq_ci(c, &name)) {
+                        found = true;
+                    }
+                }
+                ControlFlow::<()>::Continue(())
+            });
+            found
+        };
+        if !mentions_earlier {
+            return format!("({})", self.source.expr_text(expr));
+        }
+        // Substitute innermost-first so chains resolve: each earlier expression is
+        // itself expressed over the old row.
+        let mut resolved: Vec<(String, Expr)> = Vec::new();
+        for (c, e) in &earlier {
+            let mut e = e.clone();
+            substitute(&mut e, &resolved);
+            resolved.push((c.clone(), e));
+        }
+        let mut e = expr.clone();
+        substitute(&mut e, &resolved);
+        format!("({e})")
+    }
+
+    fn insert(&self, i: &Insert) -> Result<Analysis, PlanError> {
+        let TableObject::TableName(name) = &i.table else {
+            return Ok(Analysis::Forward);
+        };
+        let Some(table) = self.table(name)? else {
+            return Ok(Analysis::Forward);
+        };
+        let kids = children(self.schema, self.database, &table.name);
+        if kids.is_empty() {
+            return Ok(self.passthrough(table));
+        }
+        if let Some(OnInsert::DuplicateKeyUpdate(assignments)) = &i.on {
+            let referenced: BTreeSet<&str> = kids
+                .iter()
+                .flat_map(|(_, fk)| fk.referenced_columns.iter().map(String::as_str))
+                .collect();
+            let mut assigned: Vec<(String, &Expr)> = Vec::new();
+            for a in assignments {
+                let AssignmentTarget::ColumnName(c) = &a.target else {
+                    return Err(self.unsupported("a tuple assignment", &table.name));
+                };
+                let col = last_ident(c).unwrap_or_default();
+                match table.columns.iter().find(|x| eq_ci(&x.name, col)) {
+                    Some(real) => assigned.push((real.name.clone(), &a.value)),
+                    None => return Ok(Analysis::Forward),
+                }
+            }
+            if !assigned.iter().any(|(c, _)| referenced.iter().any(|r| eq_ci(r, c))) {
+                return Ok(self.passthrough(table));
+            }
+            return self.upsert(i, table, &assigned);
+        }
+        if !i.replace_into {
+            // A plain INSERT removes no parent row and changes no key: InnoDB's own
+            // parent-existence check (a read) is exact and writes nothing.
+            return Ok(self.passthrough(table));
+        }
+        self.replace(i, table)
+    }
+
+    /// The rows of a VALUES source and the column each value goes to.
+    fn values<'i>(&self, i: &'i Insert, table: &Table, what: &str) -> Result<Option<InsertRows<'i>>, PlanError> {
+        let rows = match i.source.as_deref().map(|q| q.body.as_ref()) {
+            Some(SetExpr::Values(v)) => &v.rows,
+            _ => return Err(self.unsupported(&format!("{what} ... SELECT / SET"), &table.name)),
+        };
+        let columns: Vec<String> = if i.columns.is_empty() {
+            table.columns.iter().map(|c| c.name.clone()).collect()
+        } else {
+            let mut out = Vec::new();
+            for c in &i.columns {
+                let name = last_ident(c).unwrap_or_default();
+                match table.columns.iter().find(|x| eq_ci(&x.name, name)) {
+                    Some(col) => out.push(col.name.clone()),
+                    None => return Ok(None),
+                }
+            }
+            out
+        };
+        Ok(Some((columns, rows.as_slice())))
+    }
+
+    /// `WHERE` condition matching the existing rows that clash with the new rows on
+    /// the primary key or a unique key; `None` when no key can clash.
+    fn conflict_condition(&self, table: &Table, columns: &[String], rows: &[ValuesRow]) -> Option<String> {
+        let mut unique: Vec<Vec<String>> = Vec::new();
+        if !table.primary_key.is_empty() {
+            unique.push(table.primary_key.clone());
+        }
+        unique.extend(table.unique_keys.iter().map(|u| u.columns.clone()));
+        let mut conditions = Vec::new();
+        for key in &unique {
+            let mut tuples = Vec::new();
+            for row in rows {
+                let row: &Vec<Expr> = &row.content;
+                let mut tuple = Vec::new();
+                for k in key {
+                    let value = match columns.iter().position(|c| eq_ci(c, k)) {
+                        Some(p) => match row.get(p) {
+                            Some(e) if is_default(e) => column_default(table, k),
+                            Some(e) => Some(self.source.expr_text(e)),
+                            None => None,
+                        },
+                        None => column_default(table, k),
+                    };
+                    match value {
+                        // A NULL never clashes in a unique key.
+                        Some(v) if v.eq_ignore_ascii_case("null") => break,
+                        Some(v) => tuple.push(v),
+                        None => break,
+                    }
+                }
+                if tuple.len() == key.len() {
+                    tuples.push(if tuple.len() == 1 {
+                        tuple[0].clone()
+                    } else {
+                        format!("({})", tuple.join(", "))
+                    });
+                }
+            }
+            if !tuples.is_empty() {
+                conditions.push(format!("{} IN ({})", row_of(key), tuples.join(", ")));
+            }
+        }
+        (!conditions.is_empty()).then(|| conditions.join(" OR "))
+    }
+
+    /// REPLACE deletes every existing row that clashes on the primary key or a unique
+    /// key with a new row (InnoDB then runs ON DELETE actions), then inserts.
+    fn replace(&self, i: &Insert, table: &'a Table) -> Result<Analysis, PlanError> {
+        let Some((columns, rows)) = self.values(i, table, "REPLACE")? else {
+            return Ok(Analysis::Forward);
+        };
+        let Some(condition) = self.conflict_condition(table, &columns, rows) else {
+            return Ok(self.passthrough(table));
+        };
+        let keys = self.key_columns(table);
+        let read = format!(
+            "SELECT {} FROM {} WHERE {condition} FOR UPDATE",
+            idents(&keys),
+            ident(&table.name),
+        );
+        Ok(Analysis::Plan(Box::new(Plan {
+            table: table.name.clone(),
+            start: Start::Delete { read },
+            rules: self.rules_from(table, Event::Delete),
+            original: self.original.clone(),
+            original_fk_checks: !table.foreign_keys.is_empty(),
+            prefix: None,
+        })))
+    }
+
+    /// INSERT ... ON DUPLICATE KEY UPDATE that may change a referenced key: the
+    /// clashing row is updated with `VALUES(col)` meaning the new row's value.
+    fn upsert(&self, i: &Insert, table: &'a Table, assigned: &[(String, &Expr)]) -> Result<Analysis, PlanError> {
+        let Some((columns, rows)) = self.values(i, table, "INSERT ... ON DUPLICATE KEY UPDATE")? else {
+            return Ok(Analysis::Forward);
+        };
+        if rows.len() != 1 {
+            return Err(self.unsupported(
+                "a multi-row ON DUPLICATE KEY UPDATE that changes a referenced key",
+                &table.name,
+            ));
+        }
+        let Some(condition) = self.conflict_condition(table, &columns, rows) else {
+            return Ok(self.passthrough(table));
+        };
+        // VALUES(col) is the new row's value of col.
+        let row = &rows[0].content;
+        let by_values: Vec<(String, Expr)> = columns
+            .iter()
+            .zip(row.iter())
+            .map(|(c, e)| (c.clone(), e.clone()))
+            .collect();
+        let mut resolved: Vec<(String, Expr)> = Vec::new();
+        for (c, e) in assigned {
+            let mut e = (*e).clone();
+            substitute_values(&mut e, &by_values);
+            substitute(&mut e, &resolved);
+            resolved.push((c.clone(), e));
+        }
+        let keys = self.key_columns(table);
+        let mut select: Vec<String> = keys.iter().map(|k| ident(k)).collect();
+        for k in &keys {
+            match resolved.iter().rev().find(|(c, _)| eq_ci(c, k)) {
+                Some((_, e)) => select.push(format!("({e})")),
+                None => select.push(ident(k)),
+            }
+        }
+        let read = format!(
+            "SELECT {} FROM {} WHERE {condition} LIMIT 1 FOR UPDATE",
+            select.join(", "),
+            ident(&table.name),
+        );
+        Ok(Analysis::Plan(Box::new(Plan {
+            table: table.name.clone(),
+            start: Start::Update { read },
+            rules: self.rules_from(table, Event::Update),
+            original: self.original.clone(),
+            original_fk_checks: !table.foreign_keys.is_empty(),
+            prefix: None,
+        })))
+    }
+
+    /// True when `table` can reach itself through parent -> child FK edges (a
+    /// self-reference or a longer cycle).
+    fn in_cycle(&self, table: &str) -> bool {
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut todo: Vec<String> = vec![table.to_string()];
+        while let Some(t) = todo.pop() {
+            for (child, _) in children(self.schema, self.database, &t) {
+                if child.name == table {
+                    return true;
+                }
+                if seen.insert(child.name.clone()) {
+                    todo.push(child.name.clone());
+                }
+            }
+        }
+        false
+    }
+
+    /// Primary key, then every other column some FK references.
+    fn key_columns(&self, table: &Table) -> Vec<String> {
+        let mut keys = table.primary_key.clone();
+        for (_, fk) in children(self.schema, self.database, &table.name) {
+            for c in &fk.referenced_columns {
+                if !keys.iter().any(|k| eq_ci(k, c)) {
+                    keys.push(c.clone());
+                }
+            }
+        }
+        keys
+    }
+
+    /// The rules for `event` on `start`, and for everything they reach.
+    fn rules_from(&self, start: &Table, event: Event) -> Vec<Rules> {
+        let mut out: Vec<Rules> = Vec::new();
+        let mut seen: HashSet<(String, Event)> = HashSet::new();
+        let mut todo = vec![(start.name.clone(), event)];
+        while let Some((name, event)) = todo.pop() {
+            if !seen.insert((name.clone(), event)) {
+                continue;
+            }
+            let Some(table) = self.schema.tables.iter().find(|t| t.name == name) else {
+                continue;
+            };
+            let key_columns = self.key_columns(table);
+            let mut actions = Vec::new();
+            for (child, fk) in children(self.schema, self.database, &name) {
+                let (action, next) = self.action(child, fk, &key_columns, event);
+                if let Some(next) = next {
+                    todo.push(next);
+                }
+                actions.push(action);
+            }
+            out.push(Rules {
+                table: name,
+                event,
+                pk_len: table.primary_key.len(),
+                key_columns,
+                actions,
+            });
+        }
+        out.sort_by(|a, b| (&a.table, a.event).cmp(&(&b.table, b.event)));
+        // The statement's own table first.
+        if let Some(p) = out.iter().position(|r| r.table == start.name && r.event == event) {
+            let first = out.remove(p);
+            out.insert(0, first);
+        }
+        out
+    }
+
+    /// One child FK's action for `event` on its parent, and the child event it causes.
+    fn action(
+        &self,
+        child: &Table,
+        fk: &ForeignKey,
+        parent_keys: &[String],
+        event: Event,
+    ) -> (Action, Option<(String, Event)>) {
+        let parent_positions = fk
+            .referenced_columns
+            .iter()
+            .map(|c| parent_keys.iter().position(|k| eq_ci(k, c)).unwrap_or(0))
+            .collect();
+        let fk_ref = FkRef {
+            name: fk.name.clone(),
+            child: child.name.clone(),
+            columns: fk.columns.clone(),
+            parent: fk.referenced_table.clone(),
+            referenced_columns: fk.referenced_columns.clone(),
+            parent_positions,
+        };
+        let where_keys = |prefix: String| Template {
+            parts: vec![
+                Part::Text(format!("{prefix} WHERE {} IN (", row_of(&fk.columns))),
+                Part::Keys,
+                Part::Text(")".into()),
+            ],
+        };
+        let action = match event {
+            Event::Delete => fk.on_delete,
+            Event::Update => fk.on_update,
+        };
+        let child_name = ident(&child.name);
+        let too_deep = message::cascade_too_deep(self.database, &child.name, fk);
+        // Whether the child's changed columns are keys of grandchildren.
+        let child_keys = self.key_columns(child);
+        let fk_cols_referenced = children(self.schema, self.database, &child.name).iter().any(|(_, g)| {
+            g.referenced_columns
+                .iter()
+                .any(|c| fk.columns.iter().any(|f| eq_ci(f, c)))
+        });
+        let in_cycle = self.in_cycle(&child.name);
+        let read_child = || {
+            let mut cols = child_keys.clone();
+            cols.extend(fk.columns.iter().cloned());
+            let mut t = where_keys(format!("SELECT {} FROM {child_name}", idents(&cols)));
+            t.parts.push(Part::Text(" FOR UPDATE".into()));
+            t
+        };
+        let (kind, read, next) = match action {
+            FkAction::Restrict | FkAction::NoAction => {
+                // Returns the referenced keys, so the gateway knows which row failed.
+                let probe = where_keys(format!("SELECT DISTINCT {} FROM {child_name}", idents(&fk.columns)));
+                let why = if action == FkAction::Restrict {
+                    "RESTRICT"
+                } else {
+                    "NO ACTION"
+                };
+                (
+                    ActionKind::Refuse {
+                        probe,
+                        error: message::row_is_referenced(self.database, &child.name, fk),
+                        why,
+                    },
+                    None,
+                    None,
+                )
+            }
+            FkAction::Cascade if event == Event::Delete => {
+                let has_children = !children(self.schema, self.database, &child.name).is_empty();
+                (
+                    ActionKind::Delete {
+                        statement: where_keys(format!("DELETE FROM {child_name}")),
+                    },
+                    has_children.then(read_child),
+                    has_children.then(|| (child.name.clone(), Event::Delete)),
+                )
+            }
+            FkAction::Cascade => {
+                let mut parts = vec![Part::Text(format!("UPDATE {child_name} SET "))];
+                for (n, c) in fk.columns.iter().enumerate() {
+                    if n > 0 {
+                        parts.push(Part::Text(", ".into()));
+                    }
+                    parts.push(Part::Text(format!("{} = ", ident(c))));
+                    parts.push(Part::NewValue(n));
+                }
+                parts.push(Part::Text(format!(" WHERE {} IN (", row_of(&fk.columns))));
+                parts.push(Part::Keys);
+                parts.push(Part::Text(")".into()));
+                (
+                    ActionKind::Update {
+                        statement: Template { parts },
+                        new: NewChildValue::Cascade,
+                    },
+                    // Read when the change goes on, or when the child is in a cycle:
+                    // InnoDB refuses a cascading update into a table the chain
+                    // already updates, and only the rows tell whether that happens.
+                    (fk_cols_referenced || in_cycle).then(read_child),
+                    fk_cols_referenced.then(|| (child.name.clone(), Event::Update)),
+                )
+            }
+            FkAction::SetNull | FkAction::SetDefault => {
+                let null = action == FkAction::SetNull;
+                let sets: Vec<String> = fk
+                    .columns
+                    .iter()
+                    .map(|c| format!("{} = {}", ident(c), if null { "NULL" } else { "DEFAULT" }))
+                    .collect();
+                let new = if null {
+                    NewChildValue::Null
+                } else {
+                    NewChildValue::Default(
+                        fk.columns
+                            .iter()
+                            .map(|c| column_default(child, c).unwrap_or_else(|| "NULL".into()))
+                            .collect(),
+                    )
+                };
+                (
+                    ActionKind::Update {
+                        statement: where_keys(format!("UPDATE {child_name} SET {}", sets.join(", "))),
+                        new,
+                    },
+                    (fk_cols_referenced || in_cycle).then(read_child),
+                    fk_cols_referenced.then(|| (child.name.clone(), Event::Update)),
+                )
+            }
+        };
+        (
+            Action {
+                fk: fk_ref,
+                kind,
+                read,
+                too_deep,
+                same_table_update: message::row_is_referenced(self.database, &child.name, fk),
+            },
+            next,
+        )
+    }
+}
+
+fn column_ref(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Identifier(i) => Some(i.value.clone()),
+        Expr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.clone()),
+        _ => None,
+    }
+}
+
+fn substitute(e: &mut Expr, by: &[(String, Expr)]) {
+    let _ = sqlparser::ast::visit_expressions_mut(e, |x| {
+        if let Some(name) = column_ref(x) {
+            if let Some((_, replacement)) = by.iter().rev().find(|(c, _)| eq_ci(c, &name)) {
+                *x = Expr::Nested(Box::new(replacement.clone()));
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+/// Replaces `VALUES(col)` by the new row's expression for `col`.
+fn substitute_values(e: &mut Expr, by: &[(String, Expr)]) {
+    let _ = sqlparser::ast::visit_expressions_mut(e, |x| {
+        if let Expr::Function(f) = x {
+            if f.name.to_string().eq_ignore_ascii_case("values") {
+                let arg = f.args.to_string();
+                let col = arg.trim_matches(|c| c == '(' || c == ')' || c == '`' || c == ' ');
+                if let Some((_, replacement)) = by.iter().find(|(c, _)| eq_ci(c, col)) {
+                    *x = Expr::Nested(Box::new(replacement.clone()));
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+fn is_default(e: &Expr) -> bool {
+    matches!(e, Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"))
+}
+
+/// A column's default as an SQL literal; `None` for auto-increment and generated
+/// columns (their value is not known before the insert).
+fn column_default(table: &Table, column: &str) -> Option<String> {
+    let c = table.columns.iter().find(|c| eq_ci(&c.name, column))?;
+    if c.identity.is_some() || c.generated.is_some() {
+        return None;
+    }
+    match &c.default {
+        Some(d) => Some(d.clone()),
+        None if c.nullable => Some("NULL".into()),
+        None => None,
+    }
+}

@@ -1,0 +1,328 @@
+//! Planner specifications: a schema built by hand, a statement, the exact plan.
+
+use tether_fkplan::{plan, ActionKind, Analysis, Event, NewChildValue, Plan, PlanError, Start};
+use tether_schema::{Column, DataType, FkAction, ForeignKey, Schema, Table, UniqueKey};
+
+fn column(name: &str, nullable: bool) -> Column {
+    Column {
+        name: name.into(),
+        engine_type: "int(11)".into(),
+        normalized_type: DataType::Int {
+            bytes: 4,
+            unsigned: false,
+        },
+        nullable,
+        default: None,
+        identity: None,
+        generated: None,
+    }
+}
+
+fn fk(
+    name: &str,
+    columns: &[&str],
+    parent: &str,
+    parent_columns: &[&str],
+    on_delete: FkAction,
+    on_update: FkAction,
+) -> ForeignKey {
+    ForeignKey {
+        name: name.into(),
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+        referenced_table: parent.into(),
+        referenced_schema: None,
+        referenced_columns: parent_columns.iter().map(|c| c.to_string()).collect(),
+        on_delete,
+        on_update,
+        deferrable: false,
+        initially_deferred: false,
+        is_virtual: false,
+    }
+}
+
+fn table(name: &str, columns: &[&str], pk: &[&str], fks: Vec<ForeignKey>) -> Table {
+    Table {
+        name: name.into(),
+        schema: None,
+        columns: columns.iter().map(|c| column(c, !pk.contains(c))).collect(),
+        primary_key: pk.iter().map(|c| c.to_string()).collect(),
+        unique_keys: Vec::new(),
+        foreign_keys: fks,
+    }
+}
+
+/// p <- c (CASCADE / CASCADE) <- g (SET NULL on delete), p <- r (RESTRICT),
+/// tree (self-reference, CASCADE), m (x, y) <- mc (multi-column CASCADE).
+fn schema() -> Schema {
+    use FkAction::*;
+    let mut p = table("p", &["id", "code"], &["id"], vec![]);
+    p.unique_keys.push(UniqueKey {
+        name: "p_code".into(),
+        columns: vec!["code".into()],
+        constraint: true,
+        predicate: None,
+    });
+    Schema {
+        engine: "mysql".into(),
+        default_schema: None,
+        tables: vec![
+            p,
+            table(
+                "c",
+                &["id", "p_id"],
+                &["id"],
+                vec![fk("c_p_fk", &["p_id"], "p", &["id"], Cascade, Cascade)],
+            ),
+            table(
+                "g",
+                &["id", "c_id"],
+                &["id"],
+                vec![fk("g_c_fk", &["c_id"], "c", &["id"], SetNull, Restrict)],
+            ),
+            table(
+                "r",
+                &["id", "p_code"],
+                &["id"],
+                vec![fk("r_p_fk", &["p_code"], "p", &["code"], Restrict, NoAction)],
+            ),
+            table(
+                "tree",
+                &["id", "parent_id"],
+                &["id"],
+                vec![fk("tree_fk", &["parent_id"], "tree", &["id"], Cascade, Restrict)],
+            ),
+            table("m", &["x", "y", "v"], &["x", "y"], vec![]),
+            table(
+                "mc",
+                &["id", "x", "y"],
+                &["id"],
+                vec![fk("mc_m_fk", &["x", "y"], "m", &["x", "y"], Cascade, Cascade)],
+            ),
+            table("lone", &["id"], &["id"], vec![]),
+        ],
+    }
+}
+
+fn planned(sql: &str) -> Plan {
+    match plan(sql, &schema(), "shop") {
+        Ok(Analysis::Plan(p)) => *p,
+        other => panic!("{sql}: expected a plan, got {other:?}"),
+    }
+}
+
+#[test]
+fn delete_reads_keys_then_cascades_to_every_level() {
+    let p = planned("DELETE FROM p WHERE id IN (1, 2)");
+    assert_eq!(
+        p.start,
+        Start::Delete {
+            read: "SELECT `id`, `code` FROM p WHERE id IN (1, 2) FOR UPDATE".into()
+        }
+    );
+    assert!(!p.original_fk_checks);
+    let on_p = p.rules_for("p", Event::Delete).expect("rules for p");
+    assert_eq!(on_p.key_columns, vec!["id", "code"]);
+    let kinds: Vec<(String, String)> = on_p
+        .actions
+        .iter()
+        .map(|a| {
+            let what = match &a.kind {
+                ActionKind::Refuse { probe, error, .. } => format!("{} => {}", probe.text(), error.code),
+                ActionKind::Delete { statement } => statement.text(),
+                ActionKind::Update { statement, .. } => statement.text(),
+            };
+            (a.fk.name.clone(), what)
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (
+                "c_p_fk".to_string(),
+                "DELETE FROM `c` WHERE `p_id` IN (<keys>)".to_string()
+            ),
+            (
+                "r_p_fk".to_string(),
+                "SELECT DISTINCT `p_code` FROM `r` WHERE `p_code` IN (<keys>) => 1451".to_string()
+            ),
+        ]
+    );
+    // c's rows are read (g depends on them); g's are not needed: nothing depends on
+    // them and g is in no cycle.
+    let cascade = &on_p.actions[0];
+    assert_eq!(
+        cascade.read.as_ref().map(|t| t.text()).as_deref(),
+        Some("SELECT `id`, `p_id` FROM `c` WHERE `p_id` IN (<keys>) FOR UPDATE")
+    );
+    assert_eq!(cascade.fk.parent_positions, vec![0]);
+    let on_c = p.rules_for("c", Event::Delete).expect("rules for c");
+    match &on_c.actions[0].kind {
+        ActionKind::Update { statement, new } => {
+            assert_eq!(
+                statement.text(),
+                "UPDATE `g` SET `c_id` = NULL WHERE `c_id` IN (<keys>)"
+            );
+            assert_eq!(*new, NewChildValue::Null);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(on_c.actions[0].read.is_none());
+    // The RESTRICT error carries MariaDB's exact message.
+    match &on_p.actions[1].kind {
+        ActionKind::Refuse { error, .. } => assert_eq!(
+            error.message,
+            "Cannot delete or update a parent row: a foreign key constraint fails (`shop`.`r`, CONSTRAINT `r_p_fk` FOREIGN KEY (`p_code`) REFERENCES `p` (`code`) ON UPDATE NO ACTION)"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn update_evaluates_new_keys_in_the_lock_read() {
+    let p = planned("UPDATE p SET code = code + 1, id = code * 10 WHERE id > 3");
+    // Later assignments see earlier ones: id's new value uses the new code.
+    assert_eq!(
+        p.start,
+        Start::Update {
+            read: "SELECT `id`, `code`, ((code + 1) * 10), (code + 1) FROM p WHERE id > 3 FOR UPDATE".into()
+        }
+    );
+    let on_p = p.rules_for("p", Event::Update).expect("rules");
+    match &on_p.actions[0].kind {
+        ActionKind::Update { statement, new } => {
+            assert_eq!(
+                statement.text(),
+                "UPDATE `c` SET `p_id` = <new value 1> WHERE `p_id` IN (<keys>)"
+            );
+            assert_eq!(*new, NewChildValue::Cascade);
+        }
+        other => panic!("{other:?}"),
+    }
+    let filled = match &on_p.actions[0].kind {
+        ActionKind::Update { statement, .. } => statement.render(
+            &["p_id".to_string()],
+            &[vec!["1".into()], vec!["2".into()]],
+            &[vec!["10".into()], vec!["20".into()]],
+        ),
+        _ => unreachable!(),
+    };
+    assert_eq!(
+        filled,
+        "UPDATE `c` SET `p_id` = CASE `p_id` WHEN 1 THEN 10 WHEN 2 THEN 20 ELSE `p_id` END WHERE `p_id` IN (1, 2)"
+    );
+    assert!(p.prefix.is_some());
+}
+
+#[test]
+fn multi_column_keys_render_as_row_constructors() {
+    let p = planned("DELETE FROM m WHERE x = 1");
+    let on_m = p.rules_for("m", Event::Delete).expect("rules");
+    match &on_m.actions[0].kind {
+        ActionKind::Delete { statement } => assert_eq!(
+            statement.render(
+                &["x".to_string(), "y".to_string()],
+                &[vec!["1".into(), "2".into()], vec!["1".into(), "'a'".into()]],
+                &[]
+            ),
+            "DELETE FROM `mc` WHERE (`x`, `y`) IN ((1, 2), (1, 'a'))"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let p = planned("UPDATE m SET y = y + 1");
+    let on_m = p.rules_for("m", Event::Update).expect("rules");
+    match &on_m.actions[0].kind {
+        ActionKind::Update { statement, .. } => assert_eq!(
+            statement.render(
+                &["x".to_string(), "y".to_string()],
+                &[vec!["1".into(), "2".into()]],
+                &[vec!["1".into(), "3".into()]]
+            ),
+            "UPDATE `mc` SET `x` = CASE WHEN (`x`, `y`) = (1, 2) THEN 1 ELSE `x` END, `y` = CASE WHEN (`x`, `y`) = (1, 2) THEN 3 ELSE `y` END WHERE (`x`, `y`) IN ((1, 2))"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn self_references_reach_their_own_rules() {
+    let p = planned("DELETE FROM tree WHERE id = 1");
+    assert_eq!(p.rules.len(), 1, "one rule set serves every level");
+    let on_tree = &p.rules[0];
+    assert_eq!(on_tree.table, "tree");
+    assert!(on_tree.actions[0].read.is_some(), "each level's rows feed the next");
+}
+
+#[test]
+fn statements_without_parent_side_work_pass_through() {
+    for sql in [
+        "INSERT INTO c VALUES (1, 2)",
+        "UPDATE c SET p_id = 3 WHERE id = 1",
+        "UPDATE p SET id = id WHERE FALSE AND id = 0 AND 1 = 0",
+        "DELETE FROM g WHERE id = 1",
+        "INSERT INTO lone VALUES (1)",
+        "INSERT INTO p VALUES (1, 2) ON DUPLICATE KEY UPDATE p.id = p.id",
+    ] {
+        let p = planned(sql);
+        if sql.starts_with("UPDATE p") || sql.contains("DUPLICATE") {
+            assert!(!p.is_passthrough(), "{sql} changes a referenced key");
+        } else {
+            assert!(p.is_passthrough(), "{sql}");
+        }
+    }
+    for sql in [
+        "SELECT * FROM p",
+        "SET foreign_key_checks = 0",
+        "CREATE TABLE x (id INT)",
+        "DELETE FROM nowhere",
+    ] {
+        assert_eq!(plan(sql, &schema(), "shop"), Ok(Analysis::Forward), "{sql}");
+    }
+}
+
+#[test]
+fn replace_reads_rows_clashing_on_any_unique_key() {
+    let p = planned("REPLACE INTO p (id, code) VALUES (1, 10), (2, 20)");
+    assert_eq!(
+        p.start,
+        Start::Delete {
+            read: "SELECT `id`, `code` FROM `p` WHERE `id` IN (1, 2) OR `code` IN (10, 20) FOR UPDATE".into()
+        }
+    );
+}
+
+#[test]
+fn unplannable_writes_are_refused_clearly() {
+    let e = plan("DELETE p, c FROM p JOIN c ON c.p_id = p.id", &schema(), "shop").expect_err("multi-table");
+    assert_eq!(
+        e.to_string(),
+        "tether: a multi-table DELETE is not supported in a managed keyspace (table `p` has foreign keys)"
+    );
+    let e = plan("UPDATE p SET id = 9 WHERE", &schema(), "shop").expect_err("bad SQL");
+    assert!(matches!(e, PlanError::Parse(_)), "{e:?}");
+    assert_eq!(
+        plan("DELETE lone FROM lone JOIN m", &schema(), "shop"),
+        Ok(Analysis::Forward)
+    );
+}
+
+#[test]
+fn explain_lists_steps_and_rules() {
+    let text = planned("DELETE FROM p WHERE id = 1").to_string();
+    let expected = "\
+1. BEGIN (or SAVEPOINT inside a transaction)
+2. lock and read rows deleted from `p`: SELECT `id`, `code` FROM p WHERE id = 1 FOR UPDATE
+3. apply `p` on delete rules to them (below)
+4. all checks passed: SET foreign_key_checks = 0; DELETE FROM p WHERE id = 1
+5. the child statements in rule order; SET foreign_key_checks = 1
+6. COMMIT (or RELEASE SAVEPOINT); on any error ROLLBACK (TO SAVEPOINT)
+
+on delete of `p` (rows carry `id`, `code`):
+  c.c_p_fk (`p_id`) CASCADE: DELETE FROM `c` WHERE `p_id` IN (<keys>)
+    first lock and read the child rows: SELECT `id`, `p_id` FROM `c` WHERE `p_id` IN (<keys>) FOR UPDATE
+  r.r_p_fk (`p_code`) RESTRICT: check SELECT DISTINCT `p_code` FROM `r` WHERE `p_code` IN (<keys>) -> error 1451 if a row
+
+on delete of `c` (rows carry `id`):
+  g.g_c_fk (`c_id`) SET NULL: UPDATE `g` SET `c_id` = NULL WHERE `c_id` IN (<keys>)
+";
+    assert_eq!(text, expected);
+}

@@ -1,0 +1,239 @@
+//! The gateway's configuration: a VSchema in Vitess's JSON shape (`keyspaces`, each
+//! with its `foreignKeyMode`), plus where the gateway listens, who may log in, and
+//! the MariaDB/MySQL backend each keyspace lives on.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use tether_connect::DbUrl;
+
+use crate::error::GatewayError;
+
+/// The default listen address: loopback, port 15306 (Vitess's vtgate MySQL port).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:15306";
+
+/// Vitess's foreign-key modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FkMode {
+    /// Statements pass through; the backend enforces FKs itself.
+    #[default]
+    Unmanaged,
+    /// The gateway plans every write that touches a table with FKs and runs the
+    /// cascades and checks as explicit statements.
+    Managed,
+    /// DDL that would create a foreign key is refused.
+    Disallow,
+}
+
+impl std::fmt::Display for FkMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FkMode::Unmanaged => "unmanaged",
+            FkMode::Managed => "managed",
+            FkMode::Disallow => "disallow",
+        })
+    }
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `host:port` to listen on (default `127.0.0.1:15306`).
+    #[serde(default)]
+    pub listen: Option<String>,
+    /// Accounts clients log in with (`mysql_native_password`).
+    pub users: Vec<User>,
+    /// Keyspaces by name; a client selects one with `USE name` or the connection's
+    /// database.
+    pub keyspaces: BTreeMap<String, KeyspaceConfig>,
+    /// The keyspace a connection starts in when it names none (default: the first
+    /// keyspace by name).
+    #[serde(default, rename = "defaultKeyspace")]
+    pub default_keyspace: Option<String>,
+}
+
+/// One login.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub user: String,
+    /// The password; empty for none. Prefer `passwordEnv`.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// The name of an environment variable holding the password.
+    #[serde(default, rename = "passwordEnv")]
+    pub password_env: Option<String>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print a password.
+        write!(f, "User({})", self.user)
+    }
+}
+
+/// One keyspace, in Vitess's VSchema shape plus `backend`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyspaceConfig {
+    #[serde(default, rename = "foreignKeyMode")]
+    pub foreign_key_mode: FkMode,
+    /// Vitess field; only unsharded keyspaces exist here.
+    #[serde(default)]
+    pub sharded: bool,
+    /// Vitess fields accepted and ignored (the gateway reads tables from the backend).
+    #[serde(default)]
+    pub tables: Option<serde_json::Value>,
+    #[serde(default)]
+    pub vindexes: Option<serde_json::Value>,
+    pub backend: BackendConfig,
+}
+
+/// Where a keyspace's data lives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendConfig {
+    /// `mysql://USER[:PASSWORD]@HOST[:PORT][/DATABASE]`; the password may also come
+    /// from `MYSQL_PWD`.
+    pub url: String,
+    /// The backend database; default the URL's database, else the keyspace name.
+    #[serde(default)]
+    pub database: Option<String>,
+}
+
+/// A keyspace ready to use: its backend URL always names its database.
+#[derive(Debug, Clone)]
+pub struct KeyspaceSpec {
+    pub name: String,
+    pub mode: FkMode,
+    pub url: DbUrl,
+    pub database: String,
+}
+
+impl Config {
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<Config, GatewayError> {
+        let text = std::fs::read_to_string(path).map_err(|e| GatewayError::Config {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Config::parse(&text).map_err(|message| GatewayError::Config {
+            path: path.display().to_string(),
+            message,
+        })
+    }
+
+    /// Parses and checks config text; the error names the line and column.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if config.keyspaces.is_empty() {
+            return Err("`keyspaces` is empty: name at least one keyspace".into());
+        }
+        if config.users.is_empty() {
+            return Err("`users` is empty: name at least one login".into());
+        }
+        for (name, ks) in &config.keyspaces {
+            if ks.sharded {
+                return Err(format!("keyspace `{name}`: sharded keyspaces are not supported"));
+            }
+        }
+        if let Some(d) = &config.default_keyspace {
+            if !config.keyspaces.contains_key(d) {
+                return Err(format!("`defaultKeyspace` names `{d}`, which is not in `keyspaces`"));
+            }
+        }
+        config.keyspace_specs()?;
+        Ok(config)
+    }
+
+    /// Each keyspace with its parsed backend URL and database.
+    pub fn keyspace_specs(&self) -> Result<Vec<KeyspaceSpec>, String> {
+        let mut out = Vec::new();
+        for (name, ks) in &self.keyspaces {
+            let url = DbUrl::parse(&ks.backend.url).map_err(|e| format!("keyspace `{name}`: backend.url: {e}"))?;
+            let DbUrl::Mysql(server) = &url else {
+                return Err(format!(
+                    "keyspace `{name}`: backend.url must be a mysql:// (MariaDB/MySQL) URL, not {}",
+                    url.engine().name()
+                ));
+            };
+            let database = ks
+                .backend
+                .database
+                .clone()
+                .or_else(|| server.database.clone().filter(|d| !d.is_empty()))
+                .unwrap_or_else(|| name.clone());
+            out.push(KeyspaceSpec {
+                name: name.clone(),
+                mode: ks.foreign_key_mode,
+                url: url.with_database(&database),
+                database,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The keyspace a connection starts in.
+    pub fn default_keyspace(&self) -> Option<String> {
+        self.default_keyspace
+            .clone()
+            .or_else(|| self.keyspaces.keys().next().cloned())
+    }
+
+    pub fn listen(&self) -> String {
+        self.listen.clone().unwrap_or_else(|| DEFAULT_LISTEN.to_string())
+    }
+}
+
+impl User {
+    /// The password, from the file or the named environment variable.
+    pub fn password(&self) -> Result<String, String> {
+        if let Some(var) = &self.password_env {
+            return std::env::var(var)
+                .map_err(|_| format!("user `{}`: environment variable {var} is not set", self.user));
+        }
+        Ok(self.password.clone().unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_vitess_shape() {
+        let c = Config::parse(
+            r#"{"users":[{"user":"app","password":"pw"}],
+                "keyspaces":{"shop":{"sharded":false,"foreignKeyMode":"managed","tables":{},
+                  "backend":{"url":"mysql://root@127.0.0.1:3306/shopdb"}},
+                  "logs":{"backend":{"url":"mysql://root@127.0.0.1:3306"}}}}"#,
+        )
+        .expect("valid");
+        let specs = c.keyspace_specs().expect("specs");
+        assert_eq!(specs[0].name, "logs");
+        assert_eq!(specs[0].mode, FkMode::Unmanaged);
+        assert_eq!(specs[0].database, "logs");
+        assert_eq!(specs[1].mode, FkMode::Managed);
+        assert_eq!(specs[1].database, "shopdb");
+        assert_eq!(c.listen(), "127.0.0.1:15306");
+        assert_eq!(c.default_keyspace().as_deref(), Some("logs"));
+    }
+
+    #[test]
+    fn refuses_bad_configs() {
+        let e = Config::parse(r#"{"users":[{"user":"a"}],"keyspaces":{"k":{"foreignKeyMode":"strict","backend":{"url":"mysql://r@h/d"}}}}"#)
+            .expect_err("bad mode");
+        assert!(e.contains("unknown variant `strict`"), "{e}");
+        let e = Config::parse(r#"{"users":[{"user":"a"}],"keyspaces":{"k":{"backend":{"url":"postgres://r@h/d"}}}}"#)
+            .expect_err("not mysql");
+        assert!(e.contains("must be a mysql://"), "{e}");
+        let e = Config::parse(
+            r#"{"users":[{"user":"a"}],"keyspaces":{"k":{"backend":{"url":"mysql://r@h/d"},"colour":1}}}"#,
+        )
+        .expect_err("unknown field");
+        assert!(e.contains("unknown field `colour`"), "{e}");
+    }
+}

@@ -1,0 +1,100 @@
+//! The keyspaces a gateway serves: each one's mode, backend, and the schema (tables
+//! and FKs) read from the backend, re-read after DDL the gateway forwards.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tether_connect::IntrospectOptions;
+use tether_schema::Schema;
+use tokio::sync::RwLock;
+
+use crate::config::{Config, FkMode, KeyspaceSpec, User};
+use crate::reply::ServerError;
+
+/// One keyspace at run time.
+pub struct Keyspace {
+    pub spec: KeyspaceSpec,
+    schema: RwLock<Option<Arc<Schema>>>,
+}
+
+impl Keyspace {
+    pub fn new(spec: KeyspaceSpec) -> Self {
+        Keyspace {
+            spec,
+            schema: RwLock::new(None),
+        }
+    }
+
+    pub fn mode(&self) -> FkMode {
+        self.spec.mode
+    }
+
+    /// The schema, read from the backend when not known yet.
+    pub async fn schema(&self) -> Result<Arc<Schema>, ServerError> {
+        if let Some(s) = self.schema.read().await.as_ref() {
+            return Ok(s.clone());
+        }
+        self.refresh().await
+    }
+
+    /// Reads the schema again.
+    pub async fn refresh(&self) -> Result<Arc<Schema>, ServerError> {
+        let mut slot = self.schema.write().await;
+        match tether_connect::introspect(&self.spec.url, &IntrospectOptions::default()).await {
+            Ok(schema) => {
+                let schema = Arc::new(schema);
+                *slot = Some(schema.clone());
+                tracing::info!(
+                    "keyspace {}: schema read: {} tables",
+                    self.spec.name,
+                    schema.tables.len()
+                );
+                Ok(schema)
+            }
+            Err(e) => {
+                *slot = None;
+                Err(ServerError::gateway(format!(
+                    "tether gateway: cannot read the schema of keyspace `{}`: {e}",
+                    self.spec.name
+                )))
+            }
+        }
+    }
+
+    /// Forgets the schema; the next use reads it again.
+    pub async fn invalidate(&self) {
+        *self.schema.write().await = None;
+    }
+}
+
+/// Everything sessions share.
+pub struct Shared {
+    pub keyspaces: BTreeMap<String, Arc<Keyspace>>,
+    pub default_keyspace: Option<String>,
+    /// Login name -> password.
+    pub users: BTreeMap<String, String>,
+    pub server_version: String,
+}
+
+impl Shared {
+    pub fn from_config(config: &Config) -> Result<Shared, String> {
+        let mut keyspaces = BTreeMap::new();
+        for spec in config.keyspace_specs()? {
+            keyspaces.insert(spec.name.clone(), Arc::new(Keyspace::new(spec)));
+        }
+        let mut users = BTreeMap::new();
+        for u in &config.users {
+            users.insert(u.user.clone(), User::password(u)?);
+        }
+        Ok(Shared {
+            keyspaces,
+            default_keyspace: config.default_keyspace(),
+            users,
+            server_version: "10.11.0-MariaDB-tether-gateway".into(),
+        })
+    }
+
+    pub fn keyspace(&self, name: &str) -> Option<Arc<Keyspace>> {
+        self.keyspaces.get(name).cloned()
+    }
+}

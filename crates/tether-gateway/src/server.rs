@@ -1,0 +1,166 @@
+//! The listening gateway: accepts clients, runs one session per connection on its own
+//! task (a failure or a malformed packet ends that connection only), and closes the
+//! session's backend connections when the client goes (rolling back its transaction).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use mysql_async::Value;
+use opensrv_mysql::AsyncMysqlIntermediary;
+use tokio::net::TcpListener;
+
+use crate::auth;
+use crate::config::Config;
+use crate::error::GatewayError;
+use crate::keyspace::Shared;
+use crate::protocol::{Handler, Shim};
+use crate::reply::{Reply, ServerError};
+use crate::session::{PreparedInfo, Session};
+
+/// A bound, not yet serving gateway.
+pub struct Gateway {
+    listener: TcpListener,
+    shared: Arc<Shared>,
+}
+
+static CONNECTION_IDS: AtomicU32 = AtomicU32::new(1);
+
+struct Connection {
+    session: Session,
+    id: u32,
+    salt: [u8; 20],
+}
+
+#[async_trait]
+impl Handler for Connection {
+    fn server_version(&self) -> String {
+        self.session.shared().server_version.clone()
+    }
+
+    fn connection_id(&self) -> u32 {
+        self.id
+    }
+
+    fn salt(&self) -> [u8; 20] {
+        self.salt
+    }
+
+    fn authenticate(&self, user: &str, salt: &[u8], response: &[u8]) -> bool {
+        let ok = match self.session.shared().users.get(user) {
+            Some(password) => auth::verify(password, salt, response),
+            None => false,
+        };
+        if !ok {
+            tracing::info!("connection {}: login refused for user {user:?}", self.id);
+        }
+        ok
+    }
+
+    async fn init_db(&mut self, db: &str) -> Result<(), ServerError> {
+        self.session.use_keyspace(db).await
+    }
+
+    async fn query(&mut self, sql: &str) -> Vec<Reply> {
+        self.session.query(sql).await
+    }
+
+    async fn prepare(&mut self, sql: &str) -> Result<PreparedInfo, ServerError> {
+        self.session.prepare(sql).await
+    }
+
+    async fn execute(&mut self, id: u32, params: Vec<Value>) -> Vec<Reply> {
+        self.session.execute(id, params).await
+    }
+
+    async fn close(&mut self, id: u32) {
+        self.session.close(id).await
+    }
+}
+
+impl Gateway {
+    /// Checks the config and binds the listen address (`listen` overrides the config).
+    pub async fn bind(config: &Config, listen: Option<&str>) -> Result<Gateway, GatewayError> {
+        let shared = Shared::from_config(config).map_err(GatewayError::Setup)?;
+        let addr = listen.map(str::to_string).unwrap_or_else(|| config.listen());
+        let listener = TcpListener::bind(&addr).await.map_err(|e| GatewayError::Listen {
+            addr: addr.clone(),
+            message: e.to_string(),
+        })?;
+        let mut shared = shared;
+        // Read every keyspace's schema now, so a bad backend shows at start; a backend
+        // that is down only delays that keyspace (it is retried on first use).
+        for ks in shared.keyspaces.values() {
+            if let Err(e) = ks.refresh().await {
+                tracing::warn!("{}", e.message);
+            }
+        }
+        if let Some(v) = backend_version(&shared).await {
+            shared.server_version = format!("{v}-tether-gateway");
+        }
+        Ok(Gateway {
+            listener,
+            shared: Arc::new(shared),
+        })
+    }
+
+    pub fn local_addr(&self) -> Result<SocketAddr, GatewayError> {
+        self.listener.local_addr().map_err(|e| GatewayError::Listen {
+            addr: "?".into(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Serves clients until the process ends.
+    pub async fn serve(self) -> Result<(), GatewayError> {
+        loop {
+            let (stream, peer) = match self.listener.accept().await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let shared = self.shared.clone();
+            let id = CONNECTION_IDS.fetch_add(1, Ordering::Relaxed);
+            let task = tokio::spawn(async move {
+                tracing::debug!("connection {id} from {peer}");
+                let (read, write) = stream.into_split();
+                // opensrv writes each packet on its own; buffer them into one write
+                // per reply (it flushes at the end of every command).
+                let write = tokio::io::BufWriter::with_capacity(64 * 1024, write);
+                let connection = Connection {
+                    session: Session::new(shared),
+                    id,
+                    salt: auth::salt(),
+                };
+                let shim = Shim { handler: connection };
+                if let Err(e) = AsyncMysqlIntermediary::run_on(shim, read, write).await {
+                    tracing::debug!("connection {id} ended: {e}");
+                }
+                // Dropping the session closes its backend connections: the backend
+                // rolls back whatever the client left open.
+            });
+            tokio::spawn(async move {
+                if let Err(e) = task.await {
+                    tracing::warn!("connection {id} handler failed: {e}");
+                }
+            });
+        }
+    }
+}
+
+async fn backend_version(shared: &Shared) -> Option<String> {
+    let name = shared.default_keyspace.as_deref()?;
+    let ks = shared.keyspace(name)?;
+    let mut b = crate::backend::Backend::new(ks.spec.url.clone());
+    let rows = b.read("SELECT VERSION()").await.ok()?;
+    b.disconnect().await;
+    match rows.rows.first()?.first()? {
+        Value::Bytes(v) => Some(String::from_utf8_lossy(v).into_owned()),
+        _ => None,
+    }
+}

@@ -1,0 +1,409 @@
+//! One client connection: its keyspace, its backend connections, its
+//! `foreign_key_checks` setting and prepared statements, and the routing of every
+//! statement: forwarded unchanged, refused (disallow), or planned (managed).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mysql_async::{Statement, Value};
+use tether_fkplan::Analysis;
+
+use crate::backend::Backend;
+use crate::config::FkMode;
+use crate::ddl;
+use crate::keyspace::{Keyspace, Shared};
+use crate::managed;
+use crate::reply::{ColumnDef, Reply, ServerError};
+
+/// A statement prepared by the client.
+struct Prepared {
+    sql: String,
+    keyspace: String,
+    statement: Statement,
+    /// A write the managed planner has work for: executed as text with the
+    /// parameters inlined, so the plan sees literal values.
+    planned: bool,
+}
+
+/// What `prepare` tells the client.
+pub struct PreparedInfo {
+    pub id: u32,
+    pub params: Vec<ColumnDef>,
+    pub columns: Vec<ColumnDef>,
+}
+
+pub struct Session {
+    shared: Arc<Shared>,
+    keyspace: Option<Arc<Keyspace>>,
+    backends: HashMap<String, Backend>,
+    /// The session's `foreign_key_checks`; off turns managed FK work off.
+    fk_checks: bool,
+    prepared: HashMap<u32, Prepared>,
+    next_statement: u32,
+}
+
+/// The first word of a statement, lowercase.
+fn first_word(sql: &str) -> String {
+    let s = skip_comments(sql);
+    s.split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+/// `sql` without leading whitespace and `/* ... */` or `-- `/`#` comments.
+fn skip_comments(sql: &str) -> &str {
+    let mut s = sql.trim_start();
+    loop {
+        if let Some(rest) = s.strip_prefix("/*") {
+            // MySQL executable comments (`/*! ... */`) are statements' text: keep.
+            if rest.starts_with('!') {
+                return s;
+            }
+            match rest.find("*/") {
+                Some(end) => s = rest[end + 2..].trim_start(),
+                None => return s,
+            }
+        } else if s.starts_with("-- ") || s.starts_with('#') {
+            match s.find('\n') {
+                Some(end) => s = s[end + 1..].trim_start(),
+                None => return "",
+            }
+        } else {
+            return s;
+        }
+    }
+}
+
+/// `SET [SESSION|LOCAL|@@session.|@@local.|@@]foreign_key_checks = v`: the new value.
+fn foreign_key_checks_value(sql: &str) -> Option<bool> {
+    let lower = skip_comments(sql).to_ascii_lowercase();
+    let rest = lower.strip_prefix("set")?.trim_start();
+    let rest = rest
+        .strip_prefix("session ")
+        .or_else(|| rest.strip_prefix("local "))
+        .unwrap_or(rest)
+        .trim_start();
+    let rest = rest
+        .strip_prefix("@@session.")
+        .or_else(|| rest.strip_prefix("@@local."))
+        .or_else(|| rest.strip_prefix("@@"))
+        .unwrap_or(rest);
+    let rest = rest.strip_prefix("foreign_key_checks")?.trim_start();
+    let rest = rest.strip_prefix(":=").or_else(|| rest.strip_prefix('='))?;
+    let value = rest.trim().trim_end_matches(';').trim();
+    if value.contains(',') {
+        return None;
+    }
+    match value.trim_matches('\'') {
+        "0" | "off" | "false" => Some(false),
+        "1" | "on" | "true" => Some(true),
+        _ => None,
+    }
+}
+
+/// `USE name` (also with backticks): the name.
+fn use_target(sql: &str) -> Option<String> {
+    let s = skip_comments(sql);
+    if s.len() < 4 || !s[..3].eq_ignore_ascii_case("use") || !s[3..].starts_with(char::is_whitespace) {
+        return None;
+    }
+    Some(s[3..].trim().trim_end_matches(';').trim().trim_matches('`').to_string())
+}
+
+/// `EXPLAIN FK statement`: the statement.
+fn explain_fk_target(sql: &str) -> Option<&str> {
+    let s = skip_comments(sql);
+    let mut words = s.splitn(3, char::is_whitespace);
+    let explain = words.next()?;
+    let fk = words.next()?;
+    if explain.eq_ignore_ascii_case("explain") && fk.eq_ignore_ascii_case("fk") {
+        Some(words.next().unwrap_or("").trim())
+    } else {
+        None
+    }
+}
+
+impl Session {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        let keyspace = shared.default_keyspace.as_deref().and_then(|k| shared.keyspace(k));
+        Session {
+            shared,
+            keyspace,
+            backends: HashMap::new(),
+            fk_checks: true,
+            prepared: HashMap::new(),
+            next_statement: 1,
+        }
+    }
+
+    pub fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    fn current(&self) -> Result<Arc<Keyspace>, ServerError> {
+        self.keyspace
+            .clone()
+            .ok_or_else(|| ServerError::new(1046, "3D000", "No database selected"))
+    }
+
+    fn backend(&mut self, ks: &Keyspace) -> &mut Backend {
+        let fk_checks = self.fk_checks;
+        self.backends.entry(ks.spec.name.clone()).or_insert_with(|| {
+            let mut b = Backend::new(ks.spec.url.clone());
+            b.set_fk_checks(fk_checks);
+            b
+        })
+    }
+
+    /// `USE name` / COM_INIT_DB.
+    pub async fn use_keyspace(&mut self, name: &str) -> Result<(), ServerError> {
+        let Some(ks) = self.shared.keyspace(name) else {
+            return Err(ServerError::new(1049, "42000", format!("Unknown database '{name}'")));
+        };
+        self.keyspace = Some(ks);
+        Ok(())
+    }
+
+    /// A text query.
+    pub async fn query(&mut self, sql: &str) -> Vec<Reply> {
+        if let Some(name) = use_target(sql) {
+            return match self.use_keyspace(&name).await {
+                Ok(()) => vec![Reply::ok()],
+                Err(e) => vec![Reply::Error(e)],
+            };
+        }
+        if let Some(target) = explain_fk_target(sql) {
+            return vec![self.explain(target).await];
+        }
+        let word = first_word(sql);
+        if word == "show" && skip_comments(sql).to_ascii_lowercase().starts_with("show databases") {
+            return vec![Reply::text_rows("Database", self.shared.keyspaces.keys().cloned())];
+        }
+        let ks = match self.current() {
+            Ok(k) => k,
+            Err(e) => return vec![Reply::Error(e)],
+        };
+        if word == "set" {
+            if let Some(v) = foreign_key_checks_value(sql) {
+                let backend = self.backend(&ks);
+                let replies = backend.query(sql).await;
+                if !replies.iter().any(|r| matches!(r, Reply::Error(_))) {
+                    backend.set_fk_checks(v);
+                    self.fk_checks = v;
+                }
+                return replies;
+            }
+        }
+        if ddl::changes_schema(&word) {
+            return self.ddl(&ks, sql).await;
+        }
+        if ks.mode() == FkMode::Managed && self.fk_checks && tether_fkplan::looks_like_write(sql) {
+            return self.managed_write(&ks, sql).await;
+        }
+        self.backend(&ks).query(sql).await
+    }
+
+    async fn ddl(&mut self, ks: &Arc<Keyspace>, sql: &str) -> Vec<Reply> {
+        if ks.mode() == FkMode::Disallow && matches!(first_word(sql).as_str(), "create" | "alter") {
+            if let Some(fk) = ddl::created_foreign_key(sql) {
+                return vec![Reply::Error(ddl::disallowed(&ks.spec.name, &fk))];
+            }
+        }
+        let replies = self.backend(ks).query(sql).await;
+        if !replies.iter().any(|r| matches!(r, Reply::Error(_))) {
+            ks.invalidate().await;
+        }
+        replies
+    }
+
+    async fn plan(&self, ks: &Keyspace, sql: &str) -> Result<Analysis, ServerError> {
+        let schema = ks.schema().await?;
+        tether_fkplan::plan(sql, &schema, &ks.spec.database).map_err(|e| ServerError::gateway(e.to_string()))
+    }
+
+    async fn managed_write(&mut self, ks: &Arc<Keyspace>, sql: &str) -> Vec<Reply> {
+        match self.plan(ks, sql).await {
+            Ok(Analysis::Plan(plan)) if !plan.is_passthrough() => managed::run(&plan, self.backend(ks)).await,
+            Ok(_) => self.backend(ks).query(sql).await,
+            Err(e) => vec![Reply::Error(e)],
+        }
+    }
+
+    /// `EXPLAIN FK statement`: the plan, one line per row, without running it.
+    pub async fn explain(&mut self, sql: &str) -> Reply {
+        let ks = match self.current() {
+            Ok(k) => k,
+            Err(e) => return Reply::Error(e),
+        };
+        if ks.mode() != FkMode::Managed {
+            return Reply::text_rows(
+                "plan",
+                [format!(
+                    "keyspace `{}` is {}: the statement is forwarded unchanged",
+                    ks.spec.name,
+                    ks.mode()
+                )],
+            );
+        }
+        match self.plan(&ks, sql).await {
+            Ok(Analysis::Plan(plan)) => Reply::text_rows("plan", plan.to_string().lines().map(str::to_string)),
+            Ok(Analysis::Forward) => Reply::text_rows("plan", ["not a planned write: forwarded unchanged".to_string()]),
+            Err(e) => Reply::Error(e),
+        }
+    }
+
+    pub async fn prepare(&mut self, sql: &str) -> Result<PreparedInfo, ServerError> {
+        let ks = self.current()?;
+        let planned = ks.mode() == FkMode::Managed
+            && tether_fkplan::looks_like_write(sql)
+            && match self.plan(&ks, sql).await? {
+                Analysis::Plan(p) => !p.is_passthrough(),
+                Analysis::Forward => false,
+            };
+        let statement = self.backend(&ks).prepare(sql).await?;
+        let id = self.next_statement;
+        self.next_statement = self.next_statement.wrapping_add(1).max(1);
+        let info = PreparedInfo {
+            id,
+            params: statement.params().iter().map(ColumnDef::from_backend).collect(),
+            columns: statement.columns().iter().map(ColumnDef::from_backend).collect(),
+        };
+        self.prepared.insert(
+            id,
+            Prepared {
+                sql: sql.to_string(),
+                keyspace: ks.spec.name.clone(),
+                statement,
+                planned,
+            },
+        );
+        Ok(info)
+    }
+
+    pub async fn execute(&mut self, id: u32, params: Vec<Value>) -> Vec<Reply> {
+        let Some(p) = self.prepared.get(&id) else {
+            return vec![Reply::Error(ServerError::new(
+                1243,
+                "HY000",
+                format!("Unknown prepared statement handler ({id}) given to mysqld_stmt_execute"),
+            ))];
+        };
+        let Some(ks) = self.shared.keyspace(&p.keyspace) else {
+            return vec![Reply::Error(ServerError::gateway("keyspace vanished"))];
+        };
+        if p.planned && self.fk_checks {
+            let text = match inline_params(&p.sql, &params) {
+                Some(t) => t,
+                None => {
+                    return vec![Reply::Error(ServerError::new(
+                        1210,
+                        "HY000",
+                        "Incorrect arguments to mysqld_stmt_execute",
+                    ))]
+                }
+            };
+            return self.managed_write(&ks, &text).await;
+        }
+        let statement = p.statement.clone();
+        self.backend(&ks).execute(&statement, params).await
+    }
+
+    pub async fn close(&mut self, id: u32) {
+        if let Some(p) = self.prepared.remove(&id) {
+            if let Some(ks) = self.shared.keyspace(&p.keyspace) {
+                self.backend(&ks).close_statement(p.statement).await;
+            }
+        }
+    }
+}
+
+/// `sql` with each `?` placeholder (outside quotes and comments) replaced by its
+/// parameter as an SQL literal; `None` when the counts differ.
+pub fn inline_params(sql: &str, params: &[Value]) -> Option<String> {
+    let mut out = String::with_capacity(sql.len() + params.len() * 8);
+    let mut next = params.iter();
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' | '`' => {
+                out.push(c);
+                while let Some(d) = chars.next() {
+                    out.push(d);
+                    if d == '\\' && c != '`' {
+                        if let Some(e) = chars.next() {
+                            out.push(e);
+                        }
+                    } else if d == c {
+                        if chars.peek() == Some(&c) {
+                            if let Some(e) = chars.next() {
+                                out.push(e);
+                            }
+                        } else {
+                            break;
+                        }
+                    }
+                }
+            }
+            '?' => out.push_str(&value_literal(next.next()?)),
+            _ => out.push(c),
+        }
+    }
+    if next.next().is_some() {
+        return None;
+    }
+    Some(out)
+}
+
+fn value_literal(v: &Value) -> String {
+    match v {
+        Value::NULL => "NULL".into(),
+        Value::Bytes(b) => tether_fkplan::string_literal(b),
+        Value::Int(i) => i.to_string(),
+        Value::UInt(u) => u.to_string(),
+        Value::Float(f) => format!("{f:e}"),
+        Value::Double(d) => format!("{d:e}"),
+        other => other.as_sql(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognizes_session_statements() {
+        assert_eq!(foreign_key_checks_value("SET foreign_key_checks = 0"), Some(false));
+        assert_eq!(
+            foreign_key_checks_value("set @@session.FOREIGN_KEY_CHECKS=ON;"),
+            Some(true)
+        );
+        assert_eq!(
+            foreign_key_checks_value("SET SESSION foreign_key_checks := 1"),
+            Some(true)
+        );
+        assert_eq!(
+            foreign_key_checks_value("SET foreign_key_checks = 0, unique_checks = 0"),
+            None
+        );
+        assert_eq!(foreign_key_checks_value("SET autocommit = 0"), None);
+        assert_eq!(use_target("use `shop`;").as_deref(), Some("shop"));
+        assert_eq!(use_target("/* c */ USE shop").as_deref(), Some("shop"));
+        assert_eq!(use_target("user_func()"), None);
+        assert_eq!(explain_fk_target("EXPLAIN FK DELETE FROM p"), Some("DELETE FROM p"));
+        assert_eq!(explain_fk_target("EXPLAIN SELECT 1"), None);
+        assert_eq!(first_word("  -- note\n  UPDATE t SET a = 1"), "update");
+    }
+
+    #[test]
+    fn inlines_parameters_outside_quotes() {
+        let sql = "UPDATE t SET a = ?, b = '?' WHERE id = ? AND c = `?`";
+        let out = inline_params(sql, &[Value::Bytes(b"it's".to_vec()), Value::Int(7)]);
+        assert_eq!(
+            out.as_deref(),
+            Some("UPDATE t SET a = 'it\\'s', b = '?' WHERE id = 7 AND c = `?`")
+        );
+        assert_eq!(inline_params("SELECT ?", &[]), None);
+        assert_eq!(inline_params("SELECT 1", &[Value::NULL]), None);
+    }
+}

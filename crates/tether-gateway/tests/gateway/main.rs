@@ -1,0 +1,10 @@
+//! Gateway tests against the test MariaDB (see scripts/test): a real gateway on a
+//! free port, real clients (mysql_async and the stock `mariadb` command), real
+//! backends. One test binary; modules by subject.
+
+mod support;
+
+mod binlog;
+mod differential;
+mod managed;
+mod passthrough;

@@ -1,0 +1,243 @@
+//! `managed` keyspaces: cascades, SET NULL, RESTRICT and parent checks done by the
+//! gateway, compared with what MariaDB does natively on an identical database.
+
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+use tether_testkit::{TestDb, TestEngine};
+
+use crate::support::{direct, dump, rows, server_error, start_one};
+
+pub const SCHEMA: &str = "
+CREATE TABLE region (id INT PRIMARY KEY, code CHAR(2) NOT NULL, UNIQUE KEY region_code (code)) ENGINE=InnoDB;
+CREATE TABLE customer (id INT PRIMARY KEY, region_code CHAR(2), name VARCHAR(20),
+  CONSTRAINT customer_region_fk FOREIGN KEY (region_code) REFERENCES region (code) ON UPDATE CASCADE ON DELETE SET NULL) ENGINE=InnoDB;
+CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT NOT NULL, n INT NOT NULL DEFAULT 0,
+  UNIQUE KEY orders_customer_n (customer_id, n),
+  CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customer (id) ON DELETE CASCADE ON UPDATE CASCADE) ENGINE=InnoDB;
+CREATE TABLE item (order_id INT NOT NULL, line INT NOT NULL, customer_id INT, n INT, qty INT,
+  PRIMARY KEY (order_id, line),
+  CONSTRAINT item_order_fk FOREIGN KEY (order_id) REFERENCES orders (id) ON DELETE CASCADE ON UPDATE CASCADE,
+  CONSTRAINT item_pair_fk FOREIGN KEY (customer_id, n) REFERENCES orders (customer_id, n) ON DELETE SET NULL ON UPDATE CASCADE) ENGINE=InnoDB;
+CREATE TABLE invoice (id INT PRIMARY KEY, order_id INT NOT NULL,
+  CONSTRAINT invoice_order_fk FOREIGN KEY (order_id) REFERENCES orders (id)) ENGINE=InnoDB;
+CREATE TABLE node (id INT PRIMARY KEY, parent_id INT,
+  CONSTRAINT node_parent_fk FOREIGN KEY (parent_id) REFERENCES node (id) ON DELETE CASCADE) ENGINE=InnoDB;
+INSERT INTO region VALUES (1, 'EU'), (2, 'US');
+INSERT INTO customer VALUES (1, 'EU', 'ann'), (2, 'EU', 'bob'), (3, 'US', 'cy');
+INSERT INTO orders VALUES (10, 1, 1), (11, 1, 2), (12, 2, 1), (13, 3, 1);
+INSERT INTO item VALUES (10, 1, 1, 1, 5), (10, 2, 1, 1, 6), (11, 1, 1, 2, 1), (12, 1, 2, 1, 2), (13, 1, 3, 1, 9);
+INSERT INTO invoice VALUES (1, 13);
+INSERT INTO node VALUES (1, NULL), (2, 1), (3, 2), (4, 3), (5, 1), (6, NULL);
+";
+
+pub const TABLES: &[&str] = &["region", "customer", "orders", "item", "invoice", "node"];
+
+/// Runs `sql` and returns (error code or 0, rows affected).
+pub async fn outcome(conn: &mut Conn, sql: &str) -> (u16, u64, String) {
+    match conn.query_drop(sql).await {
+        Ok(()) => (0, conn.affected_rows(), String::new()),
+        Err(mysql_async::Error::Server(e)) => (e.code, 0, e.message),
+        Err(e) => panic!("{sql}: {e}"),
+    }
+}
+
+/// Runs each statement through the managed gateway and natively, asserting the same
+/// outcome (with messages naming the database normalized), then the same tables.
+fn same_as_native(statements: &[&str]) {
+    let native = TestDb::create(TestEngine::Mysql);
+    let managed = TestDb::create(TestEngine::Mysql);
+    native.exec(SCHEMA);
+    managed.exec(SCHEMA);
+    let gw = start_one(&managed, "managed");
+    gw.block_on(async {
+        let mut n = direct(&native).await;
+        let mut g = gw.connect("ks").await;
+        for sql in statements {
+            let a = outcome(&mut n, sql).await;
+            let b = outcome(&mut g, sql).await;
+            let norm = |m: &str, db: &str| m.replace(db, "DB");
+            assert_eq!(
+                (a.0, a.1, norm(&a.2, &native.name)),
+                (b.0, b.1, norm(&b.2, &managed.name)),
+                "statement: {sql}"
+            );
+        }
+        let mut m = direct(&managed).await;
+        assert_eq!(dump(&mut n, TABLES).await, dump(&mut m, TABLES).await);
+    });
+}
+
+#[test]
+fn cascades_set_null_and_restrict_match_native() {
+    same_as_native(&[
+        // RESTRICT deep in the chain: customer 3 -> order 13 -> invoice 1.
+        "DELETE FROM customer WHERE id = 3",
+        // CASCADE two levels plus SET NULL on a multi-column FK.
+        "DELETE FROM customer WHERE id = 2",
+        // ON UPDATE CASCADE through a unique (non-PK) key, then on to orders/items.
+        "UPDATE region SET code = 'EX' WHERE id = 1",
+        // Expression SETs on a referenced key, several rows, set-based.
+        "UPDATE orders SET id = id + 100 WHERE customer_id = 1",
+        "UPDATE orders SET n = n * 10 WHERE id > 100",
+        // ON DELETE SET NULL from region.
+        "DELETE FROM region WHERE code = 'EX'",
+        // Parent existence for child writes: 1452 with the native message.
+        "INSERT INTO orders VALUES (20, 99, 1)",
+        "UPDATE orders SET customer_id = 42 WHERE id = 13",
+        "INSERT INTO item VALUES (13, 2, 3, 7, 1)",
+        "INSERT INTO item VALUES (13, 2, 3, 1, 1)",
+        // Self-referencing tree: ON DELETE CASCADE down every level.
+        "DELETE FROM node WHERE id = 1",
+        // No FK involvement at all.
+        "INSERT INTO node VALUES (7, 6), (8, 7)",
+        "UPDATE node SET id = 70 WHERE id = 8",
+    ]);
+}
+
+#[test]
+fn replace_and_upsert_match_native() {
+    same_as_native(&[
+        // REPLACE deletes the clashing row (by PK): its children cascade.
+        "REPLACE INTO customer VALUES (1, 'US', 'ann2')",
+        // REPLACE clashing on a unique key besides the PK, with a RESTRICT child.
+        "REPLACE INTO orders VALUES (30, 3, 1)",
+        // ... and without one.
+        "REPLACE INTO orders VALUES (31, 2, 1)",
+        "INSERT INTO region VALUES (2, 'XX') ON DUPLICATE KEY UPDATE id = id",
+        "INSERT INTO orders VALUES (13, 3, 5) ON DUPLICATE KEY UPDATE id = id",
+        // ON DUPLICATE KEY UPDATE that changes referenced keys: cascades and RESTRICT.
+        "INSERT INTO orders VALUES (11, 1, 9) ON DUPLICATE KEY UPDATE n = VALUES(n) + 1",
+        "INSERT INTO orders VALUES (10, 1, 7) ON DUPLICATE KEY UPDATE id = 40, n = id",
+        "INSERT INTO orders VALUES (13, 3, 1) ON DUPLICATE KEY UPDATE id = 50",
+        "INSERT INTO orders VALUES (60, 3, 1) ON DUPLICATE KEY UPDATE id = 61",
+        "INSERT INTO customer VALUES (2, 'US', 'bob2') ON DUPLICATE KEY UPDATE name = VALUES(name)",
+        "INSERT INTO region VALUES (3, 'US') ON DUPLICATE KEY UPDATE region.id = region.id",
+    ]);
+}
+
+#[test]
+fn self_reference_update_and_depth_limits_match_native() {
+    let chain: Vec<String> = (101..=119).map(|i| format!("({i}, {})", i - 1)).collect();
+    let insert = format!("INSERT INTO node VALUES (100, NULL), {}", chain.join(", "));
+    same_as_native(&[
+        &insert,
+        // InnoDB refuses cascading an update into the table being updated.
+        "UPDATE node SET id = 200 WHERE id = 100",
+        "UPDATE node SET id = 219 WHERE id = 119",
+        // A 20-level chain: deleting near its root cascades deeper than InnoDB allows.
+        "DELETE FROM node WHERE id = 100",
+        "DELETE FROM node WHERE id = 104",
+        "DELETE FROM node WHERE id = 105",
+        "DELETE FROM node WHERE id = 101",
+    ]);
+}
+
+#[test]
+fn explain_fk_shows_the_plan_and_runs_nothing() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(SCHEMA);
+    let gw = start_one(&db, "managed");
+    gw.block_on(async {
+        let mut c = gw.connect("ks").await;
+        let plan: Vec<String> = rows(&mut c, "EXPLAIN FK DELETE FROM customer WHERE id = 1")
+            .await
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect();
+        let text = plan.join("\n");
+        assert!(
+            text.contains("2. lock and read rows deleted from `customer`: SELECT `id` FROM customer WHERE id = 1 FOR UPDATE"),
+            "{text}"
+        );
+        assert!(
+            text.contains("orders.orders_customer_fk (`customer_id`) CASCADE: DELETE FROM `orders` WHERE `customer_id` IN (<keys>)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("invoice.invoice_order_fk (`order_id`) RESTRICT: check SELECT DISTINCT `order_id` FROM `invoice` WHERE `order_id` IN (<keys>) -> error 1451 if a row"),
+            "{text}"
+        );
+        assert!(
+            text.contains("item.item_pair_fk (`customer_id`, `n`) SET NULL: UPDATE `item` SET `customer_id` = NULL, `n` = NULL WHERE (`customer_id`, `n`) IN (<keys>)"),
+            "{text}"
+        );
+        assert_eq!(rows(&mut c, "SELECT COUNT(*) FROM orders").await, vec![vec!["4"]]);
+    });
+}
+
+#[test]
+fn a_failed_statement_inside_a_transaction_rolls_back_only_itself() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(SCHEMA);
+    let gw = start_one(&db, "managed");
+    gw.block_on(async {
+        let mut c = gw.connect("ks").await;
+        c.query_drop("BEGIN").await.expect("begin");
+        c.query_drop("DELETE FROM customer WHERE id = 2")
+            .await
+            .expect("cascade");
+        let e = server_error(
+            c.query_drop("DELETE FROM customer WHERE id = 3")
+                .await
+                .expect_err("restricted"),
+        );
+        assert_eq!(e.0, 1451);
+        // The failed statement's own work is undone, the earlier one stays.
+        assert_eq!(
+            rows(&mut c, "SELECT id FROM customer ORDER BY id").await,
+            vec![vec!["1"], vec!["3"]]
+        );
+        assert_eq!(
+            rows(&mut c, "SELECT id FROM orders ORDER BY id").await,
+            vec![vec!["10"], vec!["11"], vec!["13"]]
+        );
+        c.query_drop("ROLLBACK").await.expect("rollback");
+        assert_eq!(rows(&mut c, "SELECT COUNT(*) FROM orders").await, vec![vec!["4"]]);
+
+        // foreign_key_checks = 0 turns the gateway's FK work off, as MariaDB does.
+        c.query_drop("SET foreign_key_checks = 0").await.expect("off");
+        c.query_drop("DELETE FROM customer WHERE id = 3")
+            .await
+            .expect("unchecked");
+        assert_eq!(
+            rows(&mut c, "SELECT COUNT(*) FROM orders WHERE customer_id = 3").await,
+            vec![vec!["1"]]
+        );
+        c.query_drop("SET foreign_key_checks = 1").await.expect("on");
+        c.query_drop("DELETE FROM customer WHERE id = 2")
+            .await
+            .expect("cascade");
+        assert_eq!(
+            rows(&mut c, "SELECT COUNT(*) FROM orders WHERE customer_id = 2").await,
+            vec![vec!["0"]]
+        );
+
+        // Prepared statements are planned too.
+        c.exec_drop("DELETE FROM customer WHERE id = ?", (1,))
+            .await
+            .expect("prepared cascade");
+        assert_eq!(c.affected_rows(), 1);
+        assert_eq!(rows(&mut c, "SELECT COUNT(*) FROM item").await, vec![vec!["1"]]);
+    });
+}
+
+#[test]
+fn unplannable_writes_get_a_clear_error() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(SCHEMA);
+    let gw = start_one(&db, "managed");
+    gw.block_on(async {
+        let mut c = gw.connect("ks").await;
+        let e = server_error(
+            c.query_drop("DELETE customer, orders FROM customer JOIN orders ON orders.customer_id = customer.id WHERE customer.id = 1")
+                .await
+                .expect_err("multi-table"),
+        );
+        assert_eq!(e.0, 1105);
+        assert!(e.2.contains("multi-table DELETE is not supported in a managed keyspace"), "{}", e.2);
+        let e = server_error(c.query_drop("UPDATE customer SET id = 9 WHERE").await.expect_err("bad sql"));
+        assert_eq!(e.0, 1105);
+        assert!(e.2.contains("cannot parse this write statement"), "{}", e.2);
+        assert_eq!(rows(&mut c, "SELECT COUNT(*) FROM customer").await, vec![vec!["3"]]);
+    });
+}

@@ -1,0 +1,385 @@
+//! Protocol and routing: text and prepared statements, column types, transactions,
+//! USE, logins, several clients, the `mariadb` command, `unmanaged` and `disallow`
+//! keyspaces, bad input and a backend that is down.
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Value};
+use tether_testkit::{TestDb, TestEngine};
+
+use crate::support::{self, direct, rows, server_error, start, start_one};
+
+const SCHEMA: &str = "
+CREATE TABLE p (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL) ENGINE=InnoDB;
+CREATE TABLE c (id INT AUTO_INCREMENT PRIMARY KEY, p_id INT,
+  price DECIMAL(8,2), ratio DOUBLE, born DATE, seen DATETIME(3), small TINYINT UNSIGNED, big BIGINT,
+  data BLOB,
+  CONSTRAINT c_p_fk FOREIGN KEY (p_id) REFERENCES p (id)) ENGINE=InnoDB;
+INSERT INTO p VALUES (1, 'one'), (2, 'two');
+INSERT INTO c (p_id, price, ratio, born, seen, small, big, data)
+  VALUES (1, 12.50, 0.25, '2024-02-29', '2024-02-29 13:14:15.123', 200, -9000000000, X'00FF');
+";
+
+#[test]
+fn text_queries_types_and_prepared_statements_pass_through() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(SCHEMA);
+    let gw = start_one(&db, "unmanaged");
+    gw.block_on(async {
+        let mut c = gw.connect("ks").await;
+        // Text protocol: values and column types as MariaDB sends them.
+        let mut result = c
+            .query_iter("SELECT id, p_id, price, ratio, born, seen, small, big, data FROM c")
+            .await
+            .expect("select");
+        let types: Vec<_> = result
+            .columns()
+            .expect("columns")
+            .iter()
+            .map(|c| c.column_type())
+            .collect();
+        use mysql_async::consts::ColumnType::*;
+        assert_eq!(
+            types,
+            vec![
+                MYSQL_TYPE_LONG,
+                MYSQL_TYPE_LONG,
+                MYSQL_TYPE_NEWDECIMAL,
+                MYSQL_TYPE_DOUBLE,
+                MYSQL_TYPE_DATE,
+                MYSQL_TYPE_DATETIME,
+                MYSQL_TYPE_TINY,
+                MYSQL_TYPE_LONGLONG,
+                MYSQL_TYPE_BLOB
+            ]
+        );
+        let got: Vec<mysql_async::Row> = result.collect().await.expect("rows");
+        drop(result);
+        let row = got[0].clone().unwrap();
+        assert_eq!(
+            row,
+            vec![
+                Value::Bytes(b"1".to_vec()),
+                Value::Bytes(b"1".to_vec()),
+                Value::Bytes(b"12.50".to_vec()),
+                Value::Bytes(b"0.25".to_vec()),
+                Value::Bytes(b"2024-02-29".to_vec()),
+                Value::Bytes(b"2024-02-29 13:14:15.123".to_vec()),
+                Value::Bytes(b"200".to_vec()),
+                Value::Bytes(b"-9000000000".to_vec()),
+                Value::Bytes(vec![0, 255]),
+            ]
+        );
+
+        // Binary protocol: typed values decode exactly.
+        type Typed = (i32, Option<i32>, String, f64, String, String, u8, i64, Vec<u8>);
+        let typed: Vec<Typed> = c
+            .exec(
+                "SELECT id, p_id, price, ratio, CAST(born AS CHAR), CAST(seen AS CHAR), small, big, data FROM c WHERE id = ?",
+                (1,),
+            )
+            .await
+            .expect("prepared select");
+        assert_eq!(
+            typed,
+            vec![(
+                1,
+                Some(1),
+                "12.50".to_string(),
+                0.25,
+                "2024-02-29".to_string(),
+                "2024-02-29 13:14:15.123".to_string(),
+                200,
+                -9_000_000_000,
+                vec![0, 255]
+            )]
+        );
+        let dates: Vec<(mysql_async::Value, mysql_async::Value)> =
+            c.exec("SELECT born, seen FROM c WHERE id = ?", (1,)).await.expect("dates");
+        assert_eq!(dates[0].0, Value::Date(2024, 2, 29, 0, 0, 0, 0));
+        assert_eq!(dates[0].1, Value::Date(2024, 2, 29, 13, 14, 15, 123_000));
+
+        // Prepared writes: rows affected and last insert id.
+        c.exec_drop(
+            "INSERT INTO c (p_id, price, seen) VALUES (?, ?, ?)",
+            (2, "3.10", Value::Date(2025, 1, 2, 3, 4, 5, 0)),
+        )
+        .await
+        .expect("prepared insert");
+        assert_eq!(c.affected_rows(), 1);
+        assert_eq!(c.last_insert_id(), Some(2));
+        let back = rows(&mut c, "SELECT p_id, price, seen FROM c WHERE id = 2").await;
+        assert_eq!(back, vec![vec!["2", "3.10", "2025-01-02 03:04:05.000"]]);
+
+        // Text writes: rows affected and last insert id.
+        c.query_drop("INSERT INTO c (p_id) VALUES (1), (2)").await.expect("insert");
+        assert_eq!(c.affected_rows(), 2);
+        assert_eq!(c.last_insert_id(), Some(3));
+        c.query_drop("UPDATE c SET big = 7 WHERE p_id = 2").await.expect("update");
+        assert_eq!(c.affected_rows(), 2);
+
+        // Unmanaged: the backend enforces FKs natively, errors come through verbatim.
+        let e = server_error(c.query_drop("DELETE FROM p WHERE id = 1").await.expect_err("restricted"));
+        assert_eq!(e.0, 1451);
+        assert_eq!(e.1, "23000");
+        assert_eq!(
+            e.2,
+            format!(
+                "Cannot delete or update a parent row: a foreign key constraint fails (`{}`.`c`, CONSTRAINT `c_p_fk` FOREIGN KEY (`p_id`) REFERENCES `p` (`id`))",
+                db.name
+            )
+        );
+        let e = server_error(c.query_drop("SELECT nope FROM c").await.expect_err("bad column"));
+        assert_eq!((e.0, e.1.as_str()), (1054, "42S22"));
+        let e = server_error(c.query_drop("THIS IS NOT SQL").await.expect_err("bad sql"));
+        assert_eq!(e.0, 1064);
+        c.disconnect().await.expect("disconnect");
+    });
+}
+
+#[test]
+fn transactions_are_per_client_and_a_disconnect_rolls_back() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(SCHEMA);
+    let gw = start_one(&db, "unmanaged");
+    gw.block_on(async {
+        let mut a = gw.connect("ks").await;
+        let mut b = gw.connect("ks").await;
+        a.query_drop("BEGIN").await.expect("begin");
+        a.query_drop("INSERT INTO p VALUES (3, 'three')").await.expect("insert");
+        assert_eq!(rows(&mut a, "SELECT COUNT(*) FROM p").await, vec![vec!["3"]]);
+        assert_eq!(rows(&mut b, "SELECT COUNT(*) FROM p").await, vec![vec!["2"]]);
+        a.query_drop("ROLLBACK").await.expect("rollback");
+        assert_eq!(rows(&mut a, "SELECT COUNT(*) FROM p").await, vec![vec!["2"]]);
+
+        a.query_drop("START TRANSACTION").await.expect("begin");
+        a.query_drop("INSERT INTO p VALUES (4, 'four')").await.expect("insert");
+        a.query_drop("COMMIT").await.expect("commit");
+        assert_eq!(
+            rows(&mut b, "SELECT name FROM p WHERE id = 4").await,
+            vec![vec!["four"]]
+        );
+
+        a.query_drop("SET autocommit = 0").await.expect("autocommit off");
+        a.query_drop("UPDATE p SET name = 'x' WHERE id = 4")
+            .await
+            .expect("update");
+        // The client goes away mid-transaction: its change is rolled back and its
+        // row lock released (b's update would otherwise wait).
+        drop(a);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        b.query_drop("SET innodb_lock_wait_timeout = 5").await.expect("timeout");
+        b.query_drop("UPDATE p SET name = 'y' WHERE id = 4")
+            .await
+            .expect("not blocked");
+        assert_eq!(rows(&mut b, "SELECT name FROM p WHERE id = 4").await, vec![vec!["y"]]);
+
+        // Many clients at once.
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let opts = gw.opts("ks");
+            tasks.push(tokio::spawn(async move {
+                let mut c = Conn::new(opts).await.expect("connect");
+                for j in 0..25 {
+                    let id = 100 + i * 100 + j;
+                    c.exec_drop("INSERT INTO p VALUES (?, ?)", (id, format!("n{id}")))
+                        .await
+                        .expect("insert");
+                    let n: Option<String> = c
+                        .exec_first("SELECT name FROM p WHERE id = ?", (id,))
+                        .await
+                        .expect("read");
+                    assert_eq!(n, Some(format!("n{id}")));
+                }
+                c.disconnect().await.expect("disconnect");
+            }));
+        }
+        for t in tasks {
+            t.await.expect("client task");
+        }
+        assert_eq!(rows(&mut b, "SELECT COUNT(*) FROM p").await, vec![vec!["203"]]);
+    });
+}
+
+#[test]
+fn use_logins_and_unknown_keyspaces() {
+    let db1 = TestDb::create(TestEngine::Mysql);
+    let db2 = TestDb::create(TestEngine::Mysql);
+    db1.exec("CREATE TABLE t (v INT); INSERT INTO t VALUES (1);");
+    db2.exec("CREATE TABLE t (v INT); INSERT INTO t VALUES (2);");
+    let gw = start(&[("one", "unmanaged", &db1.url), ("two", "managed", &db2.url)]);
+    gw.block_on(async {
+        let mut c = gw.connect("one").await;
+        assert_eq!(rows(&mut c, "SELECT v FROM t").await, vec![vec!["1"]]);
+        c.query_drop("USE two").await.expect("use");
+        assert_eq!(rows(&mut c, "SELECT v FROM t").await, vec![vec!["2"]]);
+        c.query_drop("use `one`").await.expect("use");
+        assert_eq!(rows(&mut c, "SELECT v FROM t").await, vec![vec!["1"]]);
+        let e = server_error(c.query_drop("USE nowhere").await.expect_err("unknown"));
+        assert_eq!(
+            (e.0, e.1.as_str(), e.2.as_str()),
+            (1049, "42000", "Unknown database 'nowhere'")
+        );
+        assert_eq!(rows(&mut c, "SHOW DATABASES").await, vec![vec!["one"], vec!["two"]]);
+
+        let bad = mysql_async::OptsBuilder::from_opts(gw.opts("one")).pass(Some("wrong"));
+        assert!(Conn::new(bad).await.is_err(), "a wrong password is refused");
+        let bad = mysql_async::OptsBuilder::from_opts(gw.opts("one")).user(Some("nobody"));
+        assert!(Conn::new(bad).await.is_err(), "an unknown user is refused");
+        let e = Conn::new(gw.opts("nowhere"))
+            .await
+            .expect_err("unknown keyspace at connect");
+        assert_eq!(server_error(e).0, 1049);
+    });
+}
+
+#[test]
+fn the_mariadb_command_line_client_works_unchanged() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(SCHEMA);
+    let gw = start_one(&db, "unmanaged");
+    let bin = std::env::var("TETHER_TEST_MARIADB_BIN_DIR")
+        .map(|d| format!("{d}/mariadb"))
+        .unwrap_or_else(|_| "mariadb".into());
+    let out = std::process::Command::new(bin)
+        .args([
+            "-h127.0.0.1",
+            &format!("-P{}", gw.addr.port()),
+            &format!("-u{}", support::USER),
+            &format!("-p{}", support::PASSWORD),
+            "--batch",
+            "ks",
+            "-e",
+            "SELECT id, name FROM p ORDER BY id; INSERT INTO p VALUES (9, 'nine'); SELECT ROW_COUNT(); SELECT name FROM p WHERE id = 9",
+        ])
+        .output()
+        .expect("the mariadb client runs");
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "id\tname\n1\tone\n2\ttwo\nROW_COUNT()\n1\nname\nnine\n"
+    );
+}
+
+#[test]
+fn disallow_refuses_ddl_that_creates_foreign_keys() {
+    let db = TestDb::create(TestEngine::Mysql);
+    let gw = start_one(&db, "disallow");
+    gw.block_on(async {
+        let mut c = gw.connect("ks").await;
+        c.query_drop("CREATE TABLE p (id INT PRIMARY KEY)").await.expect("no FK: allowed");
+        let e = server_error(
+            c.query_drop("CREATE TABLE c (id INT PRIMARY KEY, p_id INT, CONSTRAINT c_p_fk FOREIGN KEY (p_id) REFERENCES p (id))")
+                .await
+                .expect_err("FK refused"),
+        );
+        assert_eq!(e.0, 1215);
+        assert_eq!(e.1, "HY000");
+        assert_eq!(
+            e.2,
+            "Cannot add foreign key constraint for `c`: constraint `c_p_fk`: foreign keys are disallowed in keyspace `ks` (foreignKeyMode: disallow)"
+        );
+        c.query_drop("CREATE TABLE c (id INT PRIMARY KEY, p_id INT)").await.expect("no FK: allowed");
+        let e = server_error(
+            c.query_drop("ALTER TABLE c ADD CONSTRAINT c_fk2 FOREIGN KEY (p_id) REFERENCES p (id)")
+                .await
+                .expect_err("FK refused"),
+        );
+        assert_eq!(e.0, 1215);
+        assert!(e.2.contains("`c`: constraint `c_fk2`"), "{}", e.2);
+        c.query_drop("ALTER TABLE c ADD COLUMN x INT").await.expect("other DDL allowed");
+        c.query_drop("INSERT INTO c VALUES (1, 99, 0)").await.expect("DML passes");
+    });
+    // Nothing was created behind the refusal.
+    assert_eq!(
+        db.query(&format!(
+            "SELECT COUNT(*) FROM information_schema.referential_constraints WHERE constraint_schema = '{}'",
+            db.name
+        )),
+        vec![vec![Some("0".to_string())]]
+    );
+}
+
+#[test]
+fn a_backend_that_is_down_fails_its_clients_only() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec("CREATE TABLE t (v INT); INSERT INTO t VALUES (5);");
+    // Port 1 on loopback: nothing listens there.
+    let gw = start(&[
+        ("down", "unmanaged", "mysql://root@127.0.0.1:1/x"),
+        ("up", "unmanaged", &db.url),
+    ]);
+    gw.block_on(async {
+        // mysql_async runs queries while connecting: start in the healthy keyspace.
+        let mut c = gw.connect("up").await;
+        c.query_drop("USE down").await.expect("use");
+        let e = server_error(c.query_drop("SELECT 1").await.expect_err("backend down"));
+        assert_eq!(e.0, 1105, "error 2003 is reported as 1105 with its number: {}", e.2);
+        assert!(
+            e.2.contains("2003") && e.2.contains("cannot connect to backend"),
+            "{}",
+            e.2
+        );
+        assert!(!e.2.contains("s3cret"));
+        // The same client can move on, and others are served.
+        c.query_drop("USE up").await.expect("use");
+        assert_eq!(rows(&mut c, "SELECT v FROM t").await, vec![vec!["5"]]);
+        let mut d = direct(&db).await;
+        assert_eq!(rows(&mut d, "SELECT v FROM t").await, vec![vec!["5"]]);
+    });
+}
+
+#[test]
+fn a_lost_backend_connection_is_reported_then_reopened() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec("CREATE TABLE t (v INT); INSERT INTO t VALUES (5);");
+    let gw = start_one(&db, "managed");
+    gw.block_on(async {
+        let mut c = gw.connect("ks").await;
+        c.query_drop("SET foreign_key_checks = 0").await.expect("set");
+        let id = rows(&mut c, "SELECT CONNECTION_ID()").await[0][0].clone();
+        // The backend drops the gateway's connection (as a restart would).
+        let mut admin = direct(&db).await;
+        admin.query_drop(format!("KILL {id}")).await.expect("kill");
+        let e = server_error(c.query_drop("SELECT v FROM t").await.expect_err("connection lost"));
+        assert_eq!(e.0, 1105, "{}", e.2);
+        assert!(
+            e.2.starts_with("(2013 HY000) tether gateway: backend connection failed"),
+            "{}",
+            e.2
+        );
+        // The next statement reconnects, with the session's foreign_key_checks.
+        assert_eq!(
+            rows(&mut c, "SELECT v, @@foreign_key_checks FROM t").await,
+            vec![vec!["5", "0"]]
+        );
+        assert_ne!(rows(&mut c, "SELECT CONNECTION_ID()").await[0][0], id);
+    });
+}
+
+#[test]
+fn malformed_packets_do_not_stop_the_gateway() {
+    use std::io::{Read, Write};
+    let db = TestDb::create(TestEngine::Mysql);
+    let gw = start_one(&db, "unmanaged");
+    for garbage in [
+        &b"\x01\x00\x00\x00\xff"[..],
+        &b"\xff\xff\xff\x00garbage"[..],
+        &b"\x05\x00\x00\x01\x17\x01\x00\x00\x00"[..],
+        &b"GET / HTTP/1.0\r\n\r\n"[..],
+    ] {
+        let mut s = std::net::TcpStream::connect(gw.addr).expect("tcp");
+        s.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .expect("timeout");
+        let mut greeting = [0u8; 256];
+        let _ = s.read(&mut greeting);
+        let _ = s.write_all(garbage);
+        let _ = s.read(&mut greeting);
+    }
+    gw.block_on(async {
+        let mut c = gw.connect("ks").await;
+        assert_eq!(rows(&mut c, "SELECT 40 + 2").await, vec![vec!["42"]]);
+        let v: Option<i64> = c.exec_first("SELECT ? + 1", (41,)).await.expect("prepared");
+        assert_eq!(v, Some(42));
+        assert_eq!(rows(&mut c, "SELECT 1").await, vec![vec!["1"]]);
+    });
+}
