@@ -1,21 +1,11 @@
 //! `tether schema` against real SQLite, PostgreSQL and MariaDB: the same schema,
 //! written once per engine, must introspect into the same model.
 
-use std::process::Command;
-
 use serde_json::Value;
 use tether_testkit::{chinook_dir, load_chinook_script, TestDb, TestEngine as Engine};
 
 fn tether(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tether"))
-        .args(args)
-        .output()
-        .expect("run tether");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    tether_testkit::run(env!("CARGO_BIN_EXE_tether"), args)
 }
 
 fn schema_json(url: &str, extra: &[&str]) -> Value {

@@ -7,15 +7,7 @@ use serde_json::Value;
 use tether_testkit::{TestDb, TestEngine as Engine};
 
 fn tether(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tether"))
-        .args(args)
-        .output()
-        .expect("run tether");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    tether_testkit::run(env!("CARGO_BIN_EXE_tether"), args)
 }
 
 fn scratch(name: &str) -> std::path::PathBuf {

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::dialect::{self, Dialect};
 use crate::mysql::describe;
-use crate::rw::{Batch, Conflict, Filter, ReadSpec, WriteError, KEYS_PER_QUERY};
+use crate::rw::{Batch, Conflict, ReadSpec, WriteError};
 use crate::url::Engine;
 use crate::value::{Row, Value};
 
@@ -73,13 +73,7 @@ pub async fn read(
 ) -> Result<u64, String> {
     let d = dialect::of(Engine::Mysql);
     let types = spec.types();
-    let queries: Vec<String> = match &spec.filter {
-        Filter::KeysIn { keys, .. } => keys
-            .chunks(KEYS_PER_QUERY)
-            .map(|k| spec.select_sql(d, Some(k)))
-            .collect(),
-        _ => vec![spec.select_sql(d, None)],
-    };
+    let queries = spec.queries(d);
     let mut total = 0u64;
     for sql in queries {
         let mut result = conn.query_iter(sql).await.map_err(|e| describe(&e))?;

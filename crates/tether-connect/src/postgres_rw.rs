@@ -11,7 +11,7 @@ use tokio_postgres::Client;
 
 use crate::dialect;
 use crate::postgres::describe;
-use crate::rw::{Batch, Conflict, Filter, ReadSpec, WriteError, KEYS_PER_QUERY};
+use crate::rw::{Batch, Conflict, ReadSpec, WriteError};
 use crate::url::Engine;
 use crate::value::{hex, unhex, Row, Value};
 
@@ -91,13 +91,7 @@ pub async fn read(
 ) -> Result<u64, String> {
     let d = dialect::of(Engine::Postgres);
     let types = spec.types();
-    let queries: Vec<String> = match &spec.filter {
-        Filter::KeysIn { keys, .. } => keys
-            .chunks(KEYS_PER_QUERY)
-            .map(|k| spec.select_sql(d, Some(k)))
-            .collect(),
-        _ => vec![spec.select_sql(d, None)],
-    };
+    let queries = spec.queries(d);
     let mut total = 0u64;
     for sql in queries {
         let stream = client

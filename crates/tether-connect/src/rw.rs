@@ -42,6 +42,17 @@ impl ReadSpec {
             .collect()
     }
 
+    /// The SELECTs this read runs: one, or one per `KEYS_PER_QUERY` keys.
+    pub fn queries(&self, d: &dyn crate::dialect::Dialect) -> Vec<String> {
+        match &self.filter {
+            Filter::KeysIn { keys, .. } => keys
+                .chunks(KEYS_PER_QUERY)
+                .map(|k| self.select_sql(d, Some(k)))
+                .collect(),
+            _ => vec![self.select_sql(d, None)],
+        }
+    }
+
     /// The SELECT this read runs, for `tether plan` and for engines that run it as is.
     pub fn select_sql(&self, d: &dyn crate::dialect::Dialect, keys: Option<&[Vec<Value>]>) -> String {
         let mut sql = format!("SELECT {} FROM {}", d.idents(&self.columns), d.qualified(&self.table));

@@ -7,7 +7,7 @@ use tether_schema::DataType;
 use tokio::sync::mpsc;
 
 use crate::dialect::{self, Dialect};
-use crate::rw::{Batch, Conflict, Filter, ReadSpec, WriteError, KEYS_PER_QUERY};
+use crate::rw::{Batch, Conflict, ReadSpec, WriteError};
 use crate::url::Engine;
 use crate::value::{Row, Value};
 
@@ -53,13 +53,7 @@ pub fn read(conn: &Connection, spec: &ReadSpec, batch_size: usize, tx: &mpsc::Se
     let d = dialect::of(Engine::Sqlite);
     let types = spec.types();
     let mut total = 0u64;
-    let queries: Vec<String> = match &spec.filter {
-        Filter::KeysIn { keys, .. } => keys
-            .chunks(KEYS_PER_QUERY)
-            .map(|k| spec.select_sql(d, Some(k)))
-            .collect(),
-        _ => vec![spec.select_sql(d, None)],
-    };
+    let queries = spec.queries(d);
     for sql in queries {
         let mut stmt = conn.prepare(&sql)?;
         let mut rows = stmt.query([])?;

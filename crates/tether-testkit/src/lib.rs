@@ -285,3 +285,17 @@ pub fn load_chinook_script(db: &TestDb, file: &str) {
         .collect();
     db.exec(&kept);
 }
+
+/// Runs a binary (a test's `env!("CARGO_BIN_EXE_tether")`) with `args`: exit code,
+/// stdout, stderr.
+pub fn run(bin: &str, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(bin)
+        .args(args)
+        .output()
+        .expect("run the binary");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
