@@ -46,11 +46,15 @@ enum Command {
     /// foreign key intact, and verify the result.
     ///
     /// Tables load in dependency order; cycles are broken on nullable FKs (loaded NULL,
-    /// then updated) or loaded with checks deferred; each destination is checked for
-    /// orphans afterwards. Exit code 4 when verification finds a problem.
+    /// then updated) or loaded with checks deferred; columns listed under [transform.TABLE]
+    /// are anonymized, and every column referencing them follows; each destination is
+    /// checked for orphans afterwards, and a leak report says what kept its source value.
+    /// Exit code 4 when verification finds a problem. Run `tether plan JOB` first to see
+    /// what a job will do.
     ///
     /// Example:
-    ///   tether sync job.toml
+    ///   tether plan job.toml
+    ///   TETHER_SEED=... tether sync job.toml
     ///   tether sync job.toml --format json > report.json
     #[command(verbatim_doc_comment)]
     Sync(sync_cmd::JobArgs),
