@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::dialect::{self, Dialect};
 use crate::mysql::describe;
-use crate::rw::{Batch, Conflict, ReadSpec, WriteError};
+use crate::rw::{Batch, Batcher, Conflict, ReadSpec, WriteError};
 use crate::url::Engine;
 use crate::value::{Row, Value};
 
@@ -73,40 +73,23 @@ pub async fn read(
 ) -> Result<u64, String> {
     let d = dialect::of(Engine::Mysql);
     let types = spec.types();
-    let queries = spec.queries(d);
-    let mut total = 0u64;
-    for sql in queries {
+    let mut out = Batcher::new(tx, batch_size);
+    for sql in spec.queries(d) {
         let mut result = conn.query_iter(sql).await.map_err(|e| describe(&e))?;
-        let mut batch: Batch = Vec::with_capacity(batch_size);
         let mut stopped = false;
         while let Some(row) = result.next().await.map_err(|e| describe(&e))? {
-            if stopped {
-                continue; // drain the result so the connection stays usable
-            }
-            let values = row.unwrap();
-            batch.push(values.into_iter().zip(&types).map(|(v, t)| typed(v, t)).collect());
-            if batch.len() >= batch_size {
-                total += batch.len() as u64;
-                if tx
-                    .send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size)))
-                    .await
-                    .is_err()
-                {
-                    stopped = true;
-                }
+            // Once the receiver is gone, drain the result so the connection stays usable.
+            if !stopped {
+                let values: Row = row.unwrap().into_iter().zip(&types).map(|(v, t)| typed(v, t)).collect();
+                stopped = !out.push(values).await;
             }
         }
         if stopped {
-            return Ok(total);
-        }
-        if !batch.is_empty() {
-            total += batch.len() as u64;
-            if tx.send(batch).await.is_err() {
-                return Ok(total);
-            }
+            return Ok(out.sent);
         }
     }
-    Ok(total)
+    out.flush().await;
+    Ok(out.sent)
 }
 
 fn insert_head(d: &dyn Dialect, table: &str, columns: &[String]) -> String {

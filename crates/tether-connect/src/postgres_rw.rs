@@ -11,7 +11,7 @@ use tokio_postgres::Client;
 
 use crate::dialect;
 use crate::postgres::describe;
-use crate::rw::{Batch, Conflict, ReadSpec, WriteError};
+use crate::rw::{Batch, Batcher, Conflict, ReadSpec, WriteError};
 use crate::url::Engine;
 use crate::value::{hex, unhex, Row, Value};
 
@@ -91,42 +91,26 @@ pub async fn read(
 ) -> Result<u64, String> {
     let d = dialect::of(Engine::Postgres);
     let types = spec.types();
-    let queries = spec.queries(d);
-    let mut total = 0u64;
-    for sql in queries {
+    let mut out = Batcher::new(tx, batch_size);
+    for sql in spec.queries(d) {
         let stream = client
             .copy_out(&format!("COPY ({sql}) TO STDOUT"))
             .await
             .map_err(|e| describe(&e))?;
         futures_util::pin_mut!(stream);
         let mut pending = BytesMut::new();
-        let mut batch: Batch = Vec::with_capacity(batch_size);
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| describe(&e))?;
-            pending.extend_from_slice(&chunk);
+            pending.extend_from_slice(&chunk.map_err(|e| describe(&e))?);
             while let Some(pos) = pending.iter().position(|&b| b == b'\n') {
                 let line = pending.split_to(pos + 1);
-                batch.push(parse_line(&line[..pos], &types));
-                if batch.len() >= batch_size {
-                    total += batch.len() as u64;
-                    if tx
-                        .send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size)))
-                        .await
-                        .is_err()
-                    {
-                        return Ok(total);
-                    }
+                if !out.push(parse_line(&line[..pos], &types)).await {
+                    return Ok(out.sent);
                 }
             }
         }
-        if !batch.is_empty() {
-            total += batch.len() as u64;
-            if tx.send(batch).await.is_err() {
-                return Ok(total);
-            }
-        }
     }
-    Ok(total)
+    out.flush().await;
+    Ok(out.sent)
 }
 
 /// Appends a value in COPY text format.

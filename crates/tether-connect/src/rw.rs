@@ -127,3 +127,56 @@ pub type Batch = Vec<Row>;
 
 /// How many keys go in one IN list.
 pub const KEYS_PER_QUERY: usize = 1000;
+
+/// Collects rows into batches of `size` and sends each full batch on a channel; counts
+/// the rows sent. `push`/`flush` return false once the receiver is gone (stop reading).
+pub struct Batcher<'a> {
+    tx: &'a tokio::sync::mpsc::Sender<Batch>,
+    size: usize,
+    batch: Batch,
+    /// Rows sent so far.
+    pub sent: u64,
+}
+
+impl<'a> Batcher<'a> {
+    pub fn new(tx: &'a tokio::sync::mpsc::Sender<Batch>, size: usize) -> Self {
+        Batcher {
+            tx,
+            size,
+            batch: Vec::with_capacity(size),
+            sent: 0,
+        }
+    }
+
+    fn take(&mut self) -> Batch {
+        self.sent += self.batch.len() as u64;
+        std::mem::replace(&mut self.batch, Vec::with_capacity(self.size))
+    }
+
+    pub async fn push(&mut self, row: Row) -> bool {
+        self.batch.push(row);
+        self.batch.len() < self.size || self.flush().await
+    }
+
+    pub async fn flush(&mut self) -> bool {
+        if self.batch.is_empty() {
+            return true;
+        }
+        let batch = self.take();
+        self.tx.send(batch).await.is_ok()
+    }
+
+    /// `push` for synchronous readers (SQLite, on a blocking thread).
+    pub fn push_blocking(&mut self, row: Row) -> bool {
+        self.batch.push(row);
+        self.batch.len() < self.size || self.flush_blocking()
+    }
+
+    pub fn flush_blocking(&mut self) -> bool {
+        if self.batch.is_empty() {
+            return true;
+        }
+        let batch = self.take();
+        self.tx.blocking_send(batch).is_ok()
+    }
+}

@@ -7,7 +7,7 @@ use tether_schema::DataType;
 use tokio::sync::mpsc;
 
 use crate::dialect::{self, Dialect};
-use crate::rw::{Batch, Conflict, ReadSpec, WriteError};
+use crate::rw::{Batch, Batcher, Conflict, ReadSpec, WriteError};
 use crate::url::Engine;
 use crate::value::{Row, Value};
 
@@ -52,35 +52,21 @@ fn from_sqlite(v: ValueRef<'_>, ty: &DataType) -> Value {
 pub fn read(conn: &Connection, spec: &ReadSpec, batch_size: usize, tx: &mpsc::Sender<Batch>) -> rusqlite::Result<u64> {
     let d = dialect::of(Engine::Sqlite);
     let types = spec.types();
-    let mut total = 0u64;
-    let queries = spec.queries(d);
-    for sql in queries {
+    let mut out = Batcher::new(tx, batch_size);
+    for sql in spec.queries(d) {
         let mut stmt = conn.prepare(&sql)?;
         let mut rows = stmt.query([])?;
-        let mut batch: Batch = Vec::with_capacity(batch_size);
         while let Some(r) = rows.next()? {
             let row: Row = (0..types.len())
                 .map(|i| r.get_ref(i).map(|v| from_sqlite(v, &types[i])))
                 .collect::<rusqlite::Result<_>>()?;
-            batch.push(row);
-            if batch.len() >= batch_size {
-                total += batch.len() as u64;
-                if tx
-                    .blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size)))
-                    .is_err()
-                {
-                    return Ok(total);
-                }
-            }
-        }
-        if !batch.is_empty() {
-            total += batch.len() as u64;
-            if tx.blocking_send(batch).is_err() {
-                return Ok(total);
+            if !out.push_blocking(row) {
+                return Ok(out.sent);
             }
         }
     }
-    Ok(total)
+    out.flush_blocking();
+    Ok(out.sent)
 }
 
 /// The INSERT for a batch, with the conflict clause.

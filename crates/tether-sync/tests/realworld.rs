@@ -4,30 +4,12 @@
 //! cycle of NOT NULL keys (a store's manager works at that store). Checked with the
 //! tests' own SQL: no orphans, exact keys, values and sequences.
 
-use tether_sync::{Job, Progress};
+mod common;
+
 use tether_testkit::{TestDb, TestEngine as Engine};
 
-struct Quiet;
-
-impl Progress for Quiet {
-    fn phase(&self, _: &str) {}
-    fn table_started(&self, _: &str, _: u64) {}
-    fn rows(&self, _: &str, _: u64) {}
-    fn table_done(&self, _: &str, _: u64, _: f64) {}
-}
-
 fn sync(text: &str) {
-    let job = Job::parse("job.toml", text, &|_| None).expect("job");
-    let report = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(async {
-            let prepared = tether_sync::prepare(&job).await?;
-            tether_sync::run(&job, prepared, &Quiet).await
-        })
-        .unwrap_or_else(|e| panic!("sync failed: {e}"));
+    let report = common::sync(text).unwrap_or_else(|e| panic!("sync failed: {e}"));
     assert!(report.ok, "{report:?}");
 }
 
