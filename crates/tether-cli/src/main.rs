@@ -8,6 +8,7 @@ mod exit;
 mod gateway_cmd;
 mod schema_cmd;
 mod sync_cmd;
+mod ui_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -79,6 +80,22 @@ enum Command {
     /// Serve the MySQL protocol in front of MariaDB/MySQL with per-keyspace
     /// foreign-key modes: unmanaged, managed, disallow.
     Gateway(gateway_cmd::GatewayArgs),
+
+    /// Serve a local web page to see and edit a job's column mapping.
+    ///
+    /// Every table and column with its keys; an orange "Foreign Key" badge on FK columns
+    /// (hover or focus it for the parent column and the ON DELETE / ON UPDATE actions);
+    /// cycles and the load order; each column's transformer and where it comes from (set
+    /// there, or inherited from its parent key). A change is planned at once, exactly as
+    /// `tether plan` would after saving, and refused with the planner's message when it
+    /// would break a key. Save rewrites the job file, keeping its comments (the previous
+    /// version goes to JOB.bak). No external assets: works offline.
+    ///
+    /// Example:
+    ///   tether ui job.toml              # then open http://127.0.0.1:7420/
+    ///   tether ui job.toml --port 0     # any free port (printed)
+    #[command(verbatim_doc_comment)]
+    Ui(ui_cmd::UiArgs),
 }
 
 /// How a command prints its result.
@@ -123,6 +140,7 @@ fn main() {
             Command::Sync(args) => sync_cmd::sync(args).await,
             Command::Plan(args) => sync_cmd::plan(args).await,
             Command::Gateway(args) => gateway_cmd::run(args).await,
+            Command::Ui(args) => ui_cmd::run(args).await,
         }
     });
     if let Err(e) = result {

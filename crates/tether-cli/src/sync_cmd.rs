@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use clap::{Args, ValueEnum};
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use tether_sync::{Job, Plan, Progress, Report};
+use tether_sync::{Job, Progress, Report};
 
 use crate::exit::{UsageError, VerificationFailed};
 
@@ -35,75 +35,11 @@ fn load_job(path: &PathBuf) -> anyhow::Result<Job> {
     })?)
 }
 
-/// Prints the plan for people.
-pub fn plan_text(plan: &Plan) -> String {
-    let mut out = String::new();
-    out.push_str(&format!("source: {}\n", plan.source));
-    for d in &plan.destinations {
-        let mut opts = vec![format!("on_conflict = {:?}", d.on_conflict).to_lowercase()];
-        if d.truncate {
-            opts.push("truncate".into());
-        }
-        if !d.create_tables {
-            opts.push("create_tables = false".into());
-        }
-        out.push_str(&format!("destination: {} ({})\n", d.url, opts.join(", ")));
-    }
-    out.push_str(&format!(
-        "{} tables in load order{}\n\n",
-        plan.tables.len(),
-        if plan.subset { ", subset" } else { ", full copy" }
-    ));
-    for (i, t) in plan.tables.iter().enumerate() {
-        out.push_str(&format!("{:>3}. {}\n", i + 1, t.name));
-        for r in &t.reasons {
-            out.push_str(&format!("       rows: {r}\n"));
-        }
-        for x in &t.transforms {
-            out.push_str(&format!(
-                "       transform: {} = {} ({})\n",
-                x.column, x.transformer, x.origin
-            ));
-        }
-        if !t.break_fks.is_empty() {
-            out.push_str(&format!(
-                "       cycle: {} loaded NULL, then updated\n",
-                t.break_fks.join(", ")
-            ));
-        }
-        out.push_str(&format!("       query: {}\n", t.query));
-    }
-    out.push_str("\nParallel groups\n");
-    for (i, l) in plan.levels.iter().enumerate() {
-        out.push_str(&format!("  {}. {}\n", i + 1, l.join(", ")));
-    }
-    out.push_str("\nCycles\n");
-    if plan.cycles.is_empty() {
-        out.push_str("  none\n");
-    }
-    for c in &plan.cycles {
-        let how = match c.strategy {
-            tether_sync::plan::CycleStrategy::Break => {
-                format!("break: load {} as NULL, then UPDATE", c.foreign_keys.join(", "))
-            }
-            tether_sync::plan::CycleStrategy::Defer => format!(
-                "defer: no nullable FK breaks it; load with checks deferred or disabled ({}), then verify",
-                c.foreign_keys.join(", ")
-            ),
-        };
-        out.push_str(&format!("  {}: {how}\n", c.tables.join(" <-> ")));
-    }
-    if !plan.excluded.is_empty() {
-        out.push_str(&format!("\nExcluded: {}\n", plan.excluded.join(", ")));
-    }
-    out
-}
-
 pub async fn plan(args: JobArgs) -> anyhow::Result<()> {
     let job = load_job(&args.job)?;
     let prepared = tether_sync::prepare(&job).await?;
     match args.format {
-        OutputFormat::Text => print!("{}", plan_text(&prepared.plan)),
+        OutputFormat::Text => print!("{}", prepared.plan.to_text()),
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&prepared.plan)?),
     }
     prepared.source.close().await;

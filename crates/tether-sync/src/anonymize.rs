@@ -24,12 +24,24 @@ pub struct ColumnTransform {
     pub transformer: String,
     /// `set here`, or `inherited through FK ... from table.column`.
     pub origin: String,
+    /// Where an inherited transformer comes from (None when set on this column).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inherited: Option<Inherited>,
     #[serde(skip)]
     pub spec: TransformSpec,
     /// The column whose values a non-deterministic generator maps (`generate_*` on a key
     /// shares one old -> new map with every column that references it).
     #[serde(skip)]
     pub root: (TableName, String),
+}
+
+/// The parent column an FK column takes its transformer from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Inherited {
+    pub foreign_key: String,
+    /// As users write it: `schema.table` outside the default schema.
+    pub table: String,
+    pub column: String,
 }
 
 /// Resolves the job's transformers over the copied tables; errors name the job file's
@@ -66,6 +78,18 @@ pub fn resolve(job: &Job, schema: &Schema) -> Result<HashMap<TableName, Vec<Colu
             column: r.column.clone(),
             transformer: r.spec.to_string(),
             origin: r.origin.describe(schema),
+            inherited: match &r.origin {
+                tether_transform::Origin::Set => None,
+                tether_transform::Origin::Inherited {
+                    foreign_key,
+                    from_table,
+                    from_column,
+                } => Some(Inherited {
+                    foreign_key: foreign_key.clone(),
+                    table: schema.display_name(from_table),
+                    column: from_column.clone(),
+                }),
+            },
             spec: r.spec.clone(),
             root: (r.root_table.clone(), r.root_column.clone()),
         });

@@ -83,6 +83,72 @@ pub enum CycleStrategy {
     Defer,
 }
 
+impl Plan {
+    /// The plan for people, as `tether plan` prints it.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&format!("source: {}\n", self.source));
+        for d in &self.destinations {
+            let mut opts = vec![format!("on_conflict = {:?}", d.on_conflict).to_lowercase()];
+            if d.truncate {
+                opts.push("truncate".into());
+            }
+            if !d.create_tables {
+                opts.push("create_tables = false".into());
+            }
+            out.push_str(&format!("destination: {} ({})\n", d.url, opts.join(", ")));
+        }
+        out.push_str(&format!(
+            "{} tables in load order{}\n\n",
+            self.tables.len(),
+            if self.subset { ", subset" } else { ", full copy" }
+        ));
+        for (i, t) in self.tables.iter().enumerate() {
+            out.push_str(&format!("{:>3}. {}\n", i + 1, t.name));
+            for r in &t.reasons {
+                out.push_str(&format!("       rows: {r}\n"));
+            }
+            for x in &t.transforms {
+                out.push_str(&format!(
+                    "       transform: {} = {} ({})\n",
+                    x.column, x.transformer, x.origin
+                ));
+            }
+            if !t.break_fks.is_empty() {
+                out.push_str(&format!(
+                    "       cycle: {} loaded NULL, then updated\n",
+                    t.break_fks.join(", ")
+                ));
+            }
+            out.push_str(&format!("       query: {}\n", t.query));
+        }
+        out.push_str("\nParallel groups\n");
+        for (i, l) in self.levels.iter().enumerate() {
+            out.push_str(&format!("  {}. {}\n", i + 1, l.join(", ")));
+        }
+        out.push_str("\nCycles\n");
+        if self.cycles.is_empty() {
+            out.push_str("  none\n");
+        }
+        for c in &self.cycles {
+            let how = match c.strategy {
+                CycleStrategy::Break => {
+                    format!("break: load {} as NULL, then UPDATE", c.foreign_keys.join(", "))
+                }
+                CycleStrategy::Defer => format!(
+                    "defer: no nullable FK breaks it; load with checks deferred or disabled ({}), then verify",
+                    c.foreign_keys.join(", ")
+                ),
+            };
+            out.push_str(&format!("  {}: {how}\n", c.tables.join(" <-> ")));
+        }
+        if !self.excluded.is_empty() {
+            out.push_str(&format!("\nExcluded: {}\n", self.excluded.join(", ")));
+        }
+        out
+    }
+}
+
 /// How subset rows are found: targets and which relations are followed downwards.
 #[derive(Debug, Clone)]
 pub struct SubsetRules {

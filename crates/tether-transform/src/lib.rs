@@ -59,7 +59,7 @@ pub use feistel::Permutation;
 pub use fit::{coerce, fits};
 pub use keyed::{Key, Seed};
 pub use keymap::KeyMap;
-pub use registry::{build, build_with, canonical_spec, is_deterministic_spec, known_kinds, BuildContext};
+pub use registry::{build, build_with, canonical_spec, is_deterministic_spec, kind_summary, known_kinds, BuildContext};
 pub use resolve::{resolve, Origin, Resolved};
 pub use spec::TransformSpec;
 pub use unique::UniqueGuard;

@@ -187,6 +187,45 @@ pub fn known_kinds() -> Vec<String> {
     all
 }
 
+/// One line on what a kind writes and its main options (for pickers such as
+/// `tether ui`); `generate_*` kinds get their base kind's line. TRANSFORMERS.md has
+/// the details.
+pub fn kind_summary(kind: &str) -> Option<&'static str> {
+    let base = kind.strip_prefix("generate_").unwrap_or(kind);
+    Some(match alias(base) {
+        "passthrough" => "the value unchanged",
+        "null" => "NULL on every row",
+        "default" => "the column's default on every row",
+        "constant" => "a fixed value: value = ...",
+        "js" => "a JavaScript function (value, row) => new value: code = \"...\"",
+        "hash" => "keyed hash keeping type and length; integers: a keyed permutation (keys stay unique)",
+        "email" => "an email address; keep_domain, domain, unique",
+        "first_name" => "a first name",
+        "last_name" => "a last name",
+        "full_name" => "First Last",
+        "username" => "a user name; unique",
+        "phone" => "a phone number; format = e164 | national | digits | keep",
+        "ssn" => "a US social security number",
+        "credit_card" => "a Luhn-valid card number; brand, separator",
+        "street_address" => "a street address",
+        "city" => "a city name",
+        "state" => "a US state; abbr",
+        "zip" => "a postcode; format = us | us_plus4 | uk | digits",
+        "country" => "a country; code",
+        "company" => "a company name",
+        "ip" => "an IP address; version = 4 | 6",
+        "uuid" => "a keyed UUID",
+        "lorem" => "lorem-ipsum words of the input's length",
+        "scramble" => "same shape: letters and digits replaced, punctuation kept",
+        "categorical" => "one of values = [...], or from = \"column\"",
+        "int_range" => "an integer in min..max",
+        "decimal_range" => "a number in min..max; scale",
+        "noise" => "the input times 1 +/- relative (0.1)",
+        "date_shift" => "dates moved by up to max_days (30); keep_order",
+        _ => return None,
+    })
+}
+
 /// False for the `generate_*` kinds and for `js` declared `deterministic = false`:
 /// their output differs between runs, so a referenced key needs a [`crate::KeyMap`].
 pub fn is_deterministic_spec(spec: &TransformSpec) -> bool {
@@ -526,5 +565,17 @@ pub(crate) fn require_text(o: &Opts, column: &Column) -> Result<(), TransformErr
             t,
             "it produces text; use it on char/varchar/text columns",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_kind_has_a_summary() {
+        for kind in super::known_kinds() {
+            assert!(super::kind_summary(&kind).is_some(), "{kind}");
+        }
+        assert_eq!(super::kind_summary("postcode"), super::kind_summary("zip"));
+        assert_eq!(super::kind_summary("no_such_kind"), None);
     }
 }

@@ -1,0 +1,547 @@
+//! `tether ui` end to end: the page in headless Chromium (through ChromeDriver) against
+//! a real PostgreSQL database, as a person uses it: badges, hover, editing a key's
+//! transformer, a refused conflict, saving, and `tether plan` on the saved file.
+//! Screenshots land in target/ui-screenshots/ to be looked at.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+use tether_testkit::webdriver::{Browser, Element};
+use tether_testkit::{TestDb, TestEngine as Engine};
+
+fn tether(args: &[&str]) -> (i32, String, String) {
+    tether_testkit::run(env!("CARGO_BIN_EXE_tether"), args)
+}
+
+/// `tether plan JOB` with the job's seed variable set (the page itself needs no seed).
+fn plan(job: &Path) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(["plan", job.to_str().expect("utf-8 path")])
+        .env("TETHER_UI_TEST_SEED", "not a real secret")
+        .output()
+        .expect("run tether plan");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tether_ui_{}_{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn screenshots() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/ui-screenshots")
+}
+
+/// `tether ui JOB --port 0`, stopped on drop.
+struct Ui {
+    child: Child,
+    url: String,
+}
+
+impl Ui {
+    fn start(job: &Path) -> Ui {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
+            .args(["ui", job.to_str().expect("utf-8 path"), "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start tether ui");
+        let mut first = String::new();
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        stdout.read_line(&mut first).expect("tether ui prints its address");
+        // Keep reading what else it prints.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        let url = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://127.0.0.1:"))
+            .unwrap_or_else(|| panic!("no address in {first:?}"))
+            .to_string();
+        Ui { child, url }
+    }
+}
+
+impl Drop for Ui {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE customer (id integer PRIMARY KEY, email text NOT NULL UNIQUE, name text, default_address_id integer);
+CREATE TABLE address (id integer PRIMARY KEY,
+    customer_id integer NOT NULL REFERENCES customer(id) ON DELETE CASCADE, street text);
+ALTER TABLE customer ADD CONSTRAINT customer_default_address_fk
+    FOREIGN KEY (default_address_id) REFERENCES address(id) ON DELETE SET NULL;
+CREATE TABLE employee (id integer PRIMARY KEY,
+    manager_id integer CONSTRAINT employee_manager_fk REFERENCES employee(id) ON DELETE SET NULL, name text);
+CREATE TABLE orders (id integer PRIMARY KEY, customer_id integer NOT NULL, billing_address_id integer,
+    handled_by integer,
+    CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customer(id) ON UPDATE CASCADE,
+    CONSTRAINT orders_address_fk FOREIGN KEY (billing_address_id) REFERENCES address(id) ON DELETE SET NULL,
+    CONSTRAINT orders_employee_fk FOREIGN KEY (handled_by) REFERENCES employee(id));
+CREATE TABLE order_item (order_id integer REFERENCES orders(id) ON DELETE CASCADE, line integer,
+    sku text, PRIMARY KEY (order_id, line));
+CREATE TABLE shipment (id integer PRIMARY KEY, order_id integer, line integer,
+    CONSTRAINT shipment_item_fk FOREIGN KEY (order_id, line) REFERENCES order_item(order_id, line));
+CREATE TABLE audit (id integer PRIMARY KEY, customer_ref integer, note text);
+INSERT INTO customer VALUES (1, 'ada@example.org', 'Ada', NULL), (2, 'bob@example.org', 'Bob', NULL);
+INSERT INTO address VALUES (10, 1, '1 Main St'), (20, 2, '2 Side St');
+UPDATE customer SET default_address_id = id * 10;
+INSERT INTO employee VALUES (1, NULL, 'Boss'), (2, 1, 'Clerk');
+INSERT INTO orders VALUES (100, 1, 10, 2), (200, 2, NULL, 1);
+INSERT INTO order_item VALUES (100, 1, 'A'), (100, 2, 'B'), (200, 1, 'C');
+INSERT INTO shipment VALUES (1, 100, 1), (2, 200, 1);
+INSERT INTO audit VALUES (1, 1, 'login'), (2, 2, 'logout');
+";
+
+/// Every FK column of SCHEMA plus the job's virtual FK: (table.column) -> parent
+/// table.column.
+fn expected_fk_columns() -> BTreeMap<String, String> {
+    [
+        ("customer.default_address_id", "address.id"),
+        ("address.customer_id", "customer.id"),
+        ("employee.manager_id", "employee.id"),
+        ("orders.customer_id", "customer.id"),
+        ("orders.billing_address_id", "address.id"),
+        ("orders.handled_by", "employee.id"),
+        ("order_item.order_id", "orders.id"),
+        ("shipment.order_id", "order_item.order_id"),
+        ("shipment.line", "order_item.line"),
+        ("audit.customer_ref", "customer.id"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect()
+}
+
+fn job_text(source: &str, out: &Path) -> String {
+    format!(
+        r#"# A test job: these comments must survive a save.
+source = "{source}"
+seed = "${{TETHER_UI_TEST_SEED}}"   # never needed by the page
+
+[[destinations]]
+url = "sqlite://{}"
+
+[[virtual_foreign_keys]]
+name = "audit_customer_vfk"
+table = "audit"
+columns = ["customer_ref"]
+referenced_table = "customer"
+
+# People's data.
+[transform.customer]
+email = {{ kind = "email", keep_domain = true }}   # support tests need real domains
+"#,
+        out.display()
+    )
+}
+
+/// (table.column, parent) of every "Foreign Key" badge on the page.
+fn badges(b: &Browser) -> BTreeMap<String, String> {
+    let v = b.script(
+        "return [...document.querySelectorAll('button.badge.fk')].map(x => [
+            x.closest('section').dataset.table + '.' + x.closest('tr').dataset.column, x.dataset.parent]);",
+        vec![],
+    );
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_str().unwrap().to_string()))
+        .collect()
+}
+
+fn row(b: &Browser, table: &str, column: &str) -> Element {
+    b.find(&format!("section[data-table=\"{table}\"] tr[data-column=\"{column}\"]"))
+}
+
+/// (data-origin, text) of a column's transformer cell, read in one step (the page
+/// re-renders after each change).
+fn transformer(b: &Browser, table: &str, column: &str) -> (String, String) {
+    let selector = format!("section[data-table=\"{table}\"] tr[data-column=\"{column}\"] td.xf");
+    let v = b.wait(&format!("the transformer cell of {table}.{column}"), || {
+        let v = b.script(
+            "const td = document.querySelector(arguments[0]); return td ? [td.dataset.origin, td.innerText] : null;",
+            vec![json!(selector)],
+        );
+        (!v.is_null()).then_some(v)
+    });
+    (
+        v[0].as_str().unwrap_or_default().to_string(),
+        v[1].as_str().unwrap_or_default().trim().to_string(),
+    )
+}
+
+fn open_editor(b: &Browser, table: &str, column: &str) {
+    let _ = row(b, table, column);
+    let edit = b.find(&format!(
+        "section[data-table=\"{table}\"] tr[data-column=\"{column}\"] button.edit"
+    ));
+    b.click(&edit);
+    let dialog = b.find("#editor");
+    b.wait("the editor to open", || b.displayed(&dialog).then_some(()));
+}
+
+fn choose(b: &Browser, kind: &str, options: &str) {
+    b.click(&b.find(&format!("#editor-kind option[value=\"{kind}\"]")));
+    b.type_into(&b.find("#editor-options"), options);
+    b.click(&b.find("#editor-apply"));
+}
+
+#[test]
+fn the_mapping_page_shows_keys_inherits_transformers_refuses_conflicts_and_saves() {
+    let db = TestDb::create(Engine::Postgres);
+    db.exec(SCHEMA);
+    let dir = scratch("page");
+    let job = dir.join("job.toml");
+    let original = job_text(&db.url, &dir.join("out.sqlite"));
+    std::fs::write(&job, &original).unwrap();
+    let ui = Ui::start(&job);
+    let b = Browser::start();
+    b.goto(&ui.url);
+    b.find("section.card");
+
+    assert_eq!(
+        b.text(&b.find("#summary")),
+        "7 tables · 9 foreign keys (1 virtual) · 2 cycles · 1 transformer set · 0 inherited through foreign keys · 22 columns copied unchanged"
+    );
+
+    // The orange badge on exactly the FK columns, each naming its parent; the virtual one
+    // marked virtual.
+    assert_eq!(badges(&b), expected_fk_columns());
+    let virtual_badge = b.find("section[data-table=\"audit\"] tr[data-column=\"customer_ref\"] button.badge.fk");
+    assert_eq!(b.text(&virtual_badge), "Foreign Key · virtual");
+    let color = b.script(
+        "return getComputedStyle(arguments[0]).backgroundColor;",
+        vec![Browser::arg(&virtual_badge)],
+    );
+    assert_eq!(color, json!("rgb(255, 244, 230)"), "light orange");
+    let plain = b.find("section[data-table=\"orders\"] tr[data-column=\"customer_id\"] button.badge.fk");
+    let color = b.script(
+        "return getComputedStyle(arguments[0]).backgroundColor;",
+        vec![Browser::arg(&plain)],
+    );
+    assert_eq!(color, json!("rgb(255, 233, 207)"), "light orange");
+
+    // Hovering a badge shows the parent column and both actions; nothing shows before.
+    let tip_of = |badge: &Element| {
+        let id = b
+            .attribute(badge, "aria-describedby")
+            .expect("described by its tooltip");
+        b.find(&format!("[id=\"{id}\"]"))
+    };
+    let tip = tip_of(&plain);
+    assert!(!b.displayed(&tip), "the tooltip is hidden until hovered");
+    b.hover(&plain);
+    b.wait("the tooltip", || b.displayed(&tip).then_some(()));
+    let text = b.text(&tip);
+    assert!(text.contains("→ customer.id"), "{text}");
+    assert!(text.contains("FK orders_customer_fk"), "{text}");
+    assert!(text.contains("ON DELETE NO ACTION · ON UPDATE CASCADE"), "{text}");
+    b.screenshot(&screenshots().join("pg-hover.png"));
+    b.unhover();
+    let composite = b.find("section[data-table=\"shipment\"] tr[data-column=\"line\"] button.badge.fk");
+    b.hover(&composite);
+    let tip = tip_of(&composite);
+    b.wait("the composite FK's tooltip", || b.displayed(&tip).then_some(()));
+    let text = b.text(&tip);
+    assert!(text.contains("→ order_item.line"), "{text}");
+    assert!(text.contains("(order_id, line) → (order_id, line)"), "{text}");
+    b.unhover();
+    // Keyboard users get the same on focus.
+    let self_ref = b.find("section[data-table=\"employee\"] tr[data-column=\"manager_id\"] button.badge.fk");
+    b.script("arguments[0].focus();", vec![Browser::arg(&self_ref)]);
+    let tip = tip_of(&self_ref);
+    b.wait("the tooltip on focus", || b.displayed(&tip).then_some(()));
+    assert!(b.text(&tip).contains("→ employee.id"));
+    assert!(b.text(&tip).contains("ON DELETE SET NULL"));
+
+    // The cycle and the load order are on the page.
+    let cycles = b.text(&b.find("#cycles"));
+    assert!(
+        cycles.contains("address ↔ customer") || cycles.contains("customer ↔ address"),
+        "{cycles}"
+    );
+    let order = b.text(&b.find("#order"));
+    assert!(
+        order.find("employee").unwrap() < order.find("orders").unwrap(),
+        "{order}"
+    );
+
+    // The transformer set in the file shows as set here.
+    let (origin, text) = transformer(&b, "customer", "email");
+    assert_eq!(origin, "set");
+    assert!(text.starts_with("email(keep_domain=true"), "{text}");
+
+    // A transformer on a primary key: every referencing column inherits it at once,
+    // through declared, composite-free, cyclic and virtual FKs.
+    open_editor(&b, "customer", "id");
+    choose(&b, "hash", "min = 1, max = 99999999");
+    b.wait("customer.id to be set", || {
+        (transformer(&b, "customer", "id").0 == "set").then_some(())
+    });
+    for (table, column, fk) in [
+        ("address", "customer_id", "address_customer_id_fkey"),
+        ("orders", "customer_id", "orders_customer_fk"),
+        ("audit", "customer_ref", "audit_customer_vfk"),
+    ] {
+        let (origin, text) = transformer(&b, table, column);
+        assert_eq!(origin, "inherited", "{table}.{column}");
+        assert!(
+            text.starts_with("hash(max=99999999, min=1)"),
+            "{table}.{column}: {text}"
+        );
+        assert!(
+            text.contains(&format!("from customer.id via FK {fk}")),
+            "{table}.{column}: {text}"
+        );
+    }
+    assert_eq!(transformer(&b, "orders", "handled_by").0, "none");
+    assert_eq!(transformer(&b, "customer", "name").0, "none");
+    assert_eq!(
+        b.text(&b.find("#summary")),
+        "7 tables · 9 foreign keys (1 virtual) · 2 cycles · 2 transformers set · 3 inherited through foreign keys · 18 columns copied unchanged"
+    );
+    let status = b.text(&b.find("#status"));
+    assert!(
+        status.contains("Transformer set on customer.id (4 columns changed)"),
+        "{status}"
+    );
+    b.screenshot(&screenshots().join("pg-inherited.png"));
+
+    // A different transformer on an FK column is refused with the planner's message; the
+    // page and the file stay as they were.
+    open_editor(&b, "orders", "customer_id");
+    choose(&b, "scramble", "");
+    let error = b.find("#editor-error");
+    b.wait("the refusal", || b.displayed(&error).then_some(()));
+    let refused = b.text(&error);
+    b.screenshot(&screenshots().join("pg-refused.png"));
+    b.click(&b.find("#editor-cancel"));
+    assert_eq!(transformer(&b, "orders", "customer_id").0, "inherited");
+    // `tether plan` says the same about a file with that mapping.
+    let conflicting = dir.join("conflict.toml");
+    std::fs::write(
+        &conflicting,
+        format!(
+            "{original}id = {{ kind = \"hash\", min = 1, max = 99999999 }}\n\n[transform.orders]\ncustomer_id = \"scramble\"\n"
+        ),
+    )
+    .unwrap();
+    let (code, _, stderr) = plan(&conflicting);
+    assert_eq!(code, 2, "{stderr}");
+    let expected = stderr
+        .trim()
+        .trim_start_matches("error: ")
+        .replace(conflicting.to_str().unwrap(), job.to_str().unwrap());
+    assert_eq!(refused, expected);
+    assert!(refused.contains("foreign key `orders_customer_fk`"), "{refused}");
+    assert_eq!(
+        std::fs::read_to_string(&job).unwrap(),
+        original,
+        "nothing written before Save"
+    );
+
+    // Bad options are refused with the option named.
+    open_editor(&b, "customer", "name");
+    choose(&b, "full_name", "max_length = \"long\"");
+    let error = b.find("#editor-error");
+    b.wait("the refusal", || b.displayed(&error).then_some(()));
+    let text = b.text(&error);
+    assert!(
+        text.contains("[transform.customer] name") && text.contains("max_length"),
+        "{text}"
+    );
+    b.click(&b.find("#editor-cancel"));
+
+    // Save: comments kept, the old file backed up, and `tether plan` accepts the result
+    // with the inherited transformers.
+    let save = b.find("#save");
+    assert_eq!(
+        b.attribute(&save, "disabled"),
+        None,
+        "Save is enabled with unsaved changes"
+    );
+    b.click(&save);
+    b.wait("the save", || {
+        b.text(&b.find("#status")).starts_with("Saved ").then_some(())
+    });
+    let saved = std::fs::read_to_string(&job).unwrap();
+    assert!(
+        saved.starts_with("# A test job: these comments must survive a save.\n"),
+        "{saved}"
+    );
+    assert!(saved.contains("# support tests need real domains"), "{saved}");
+    assert!(saved.contains("# People's data.\n[transform.customer]\n"), "{saved}");
+    assert!(
+        saved.contains("id = { kind = \"hash\", min = 1, max = 99999999 }"),
+        "{saved}"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("job.toml.bak")).unwrap(), original);
+    let (code, stdout, stderr) = plan(&job);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("transform: customer_id = hash(max=99999999, min=1) (inherited through FK `orders_customer_fk` from customer.id)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("transform: customer_ref = hash(max=99999999, min=1) (inherited through FK `audit_customer_vfk` from customer.id)"),
+        "{stdout}"
+    );
+
+    // The plan view shows the same plan.
+    b.click(&b.find("#show-plan"));
+    let plan = b.find("#plan");
+    b.wait("the plan", || {
+        b.text(&plan).contains("tables in load order").then_some(())
+    });
+    assert_eq!(b.text(&plan).trim(), stdout.trim());
+    b.click(&b.find("#show-mapping"));
+
+    // The filter narrows the tables.
+    b.type_into(&b.find("#filter"), "ord");
+    let shown: Vec<String> = b
+        .find_all("section.card")
+        .iter()
+        .filter(|c| b.displayed(c))
+        .filter_map(|c| b.attribute(c, "data-table"))
+        .collect();
+    assert_eq!(shown, vec!["orders", "order_item"]);
+    drop(ui);
+}
+
+#[test]
+fn the_server_refuses_foreign_hosts_and_form_posts() {
+    let db = TestDb::create(Engine::Sqlite);
+    db.exec("CREATE TABLE p (id integer PRIMARY KEY); CREATE TABLE c (id integer PRIMARY KEY, p_id integer REFERENCES p(id));");
+    let dir = scratch("guard");
+    let job = dir.join("job.toml");
+    std::fs::write(
+        &job,
+        format!(
+            "source = \"{}\"\n[[destinations]]\nurl = \"sqlite://{}/out.sqlite\"\n",
+            db.url,
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let ui = Ui::start(&job);
+    let port = ui.url.trim_end_matches('/').rsplit(':').next().unwrap().to_string();
+    let ask = |head: &str, body: &str| -> String {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+        write!(s, "{head}\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    let ok = ask(&format!("GET /api/mapping HTTP/1.1\r\nHost: 127.0.0.1:{port}"), "");
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    let v: Value = serde_json::from_str(ok.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(v["tables"][1]["columns"][1]["foreign_keys"][0]["parent_table"], "p");
+    let rebound = ask("GET /api/mapping HTTP/1.1\r\nHost: attacker.example:80", "");
+    assert!(rebound.starts_with("HTTP/1.1 403"), "{rebound}");
+    let body = r#"{"table":"p","column":"id","kind":"hash"}"#;
+    let form = ask(
+        &format!("POST /api/transformer HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: text/plain"),
+        body,
+    );
+    assert!(form.starts_with("HTTP/1.1 415"), "{form}");
+    let cross = ask(
+        &format!(
+            "POST /api/transformer HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nOrigin: http://attacker.example"
+        ),
+        body,
+    );
+    assert!(cross.starts_with("HTTP/1.1 403"), "{cross}");
+    let garbage = ask("\u{1}\u{2} nonsense", "");
+    assert!(garbage.starts_with("HTTP/1.1 400"), "{garbage}");
+    // A job without a seed gets one (from the environment) with its first transformer.
+    let set = ask(
+        &format!("POST /api/transformer HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json"),
+        body,
+    );
+    assert!(set.starts_with("HTTP/1.1 200"), "{set}");
+    let saved = ask(
+        &format!("POST /api/save HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json"),
+        "{}",
+    );
+    assert!(saved.starts_with("HTTP/1.1 200"), "{saved}");
+    let text = std::fs::read_to_string(&job).unwrap();
+    assert!(text.contains("seed = \"${TETHER_SEED}\""), "{text}");
+    assert!(text.contains("[transform.p]\nid = \"hash\"\n"), "{text}");
+    // Someone else edits the file: the next save is refused, nothing overwritten.
+    std::fs::write(&job, format!("{text}# edited elsewhere\n")).unwrap();
+    let clash = ask(
+        &format!("POST /api/save HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json"),
+        "{}",
+    );
+    assert!(
+        clash.starts_with("HTTP/1.1 409") && clash.contains("changed on disk"),
+        "{clash}"
+    );
+    assert!(std::fs::read_to_string(&job).unwrap().ends_with("# edited elsewhere\n"));
+}
+
+#[test]
+fn a_job_file_that_does_not_parse_is_a_usage_error_naming_the_line() {
+    let dir = scratch("bad");
+    let job = dir.join("job.toml");
+    std::fs::write(
+        &job,
+        "source = \"sqlite:///nowhere.sqlite\"\n[[destinations]]\nurl = 3\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = tether(&["ui", job.to_str().unwrap(), "--port", "0"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("line 3"), "{stderr}");
+}
+
+/// Chinook, a schema nobody on the team wrote: its 11 FK columns badged, and a
+/// screenshot to look at.
+#[test]
+fn chinook_in_the_page() {
+    let Some(chinook) = tether_testkit::chinook_dir() else {
+        eprintln!("skipped: ../shared/datasets/chinook is not there");
+        return;
+    };
+    let dir = scratch("chinook");
+    let job = dir.join("job.toml");
+    std::fs::write(
+        &job,
+        format!(
+            "source = \"sqlite://{}\"\nseed = \"${{TETHER_SEED}}\"\n\n[[destinations]]\nurl = \"sqlite://{}/out.sqlite\"\n\n[transform.Customer]\nEmail = {{ kind = \"email\", keep_domain = true }}\nFirstName = \"first_name\"\nLastName = \"last_name\"\n\n[transform.Employee]\nEmployeeId = {{ kind = \"hash\", min = 1, max = 9999 }}\n",
+            chinook.join("chinook.sqlite").display(),
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let ui = Ui::start(&job);
+    let b = Browser::start();
+    b.goto(&ui.url);
+    b.find("section.card");
+    let found = badges(&b);
+    assert_eq!(found.len(), 11, "{found:?}");
+    assert_eq!(found["Employee.ReportsTo"], "Employee.EmployeeId");
+    assert_eq!(found["InvoiceLine.TrackId"], "Track.TrackId");
+    assert_eq!(transformer(&b, "Customer", "SupportRepId").0, "inherited");
+    assert_eq!(transformer(&b, "Employee", "ReportsTo").0, "inherited");
+    b.screenshot(&screenshots().join("chinook.png"));
+    let badge = b.find("section[data-table=\"Customer\"] tr[data-column=\"SupportRepId\"] button.badge.fk");
+    b.script(
+        "arguments[0].scrollIntoView({block: 'center'});",
+        vec![Browser::arg(&badge)],
+    );
+    b.hover(&badge);
+    b.screenshot(&screenshots().join("chinook-hover.png"));
+}

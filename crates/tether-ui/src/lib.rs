@@ -1,0 +1,180 @@
+//! `tether ui`: a local web page to see and edit a sync job's column mapping.
+//!
+//! The page lists the job's tables in load order with every column's keys, an orange
+//! "Foreign Key" badge on FK columns (hover or focus shows the parent column and the
+//! ON DELETE / ON UPDATE actions), cycles, and the transformer in force on each column
+//! with where it comes from: set on the column, or inherited from the parent key through
+//! an FK. Every change is planned at once by the same code as `tether plan` ([`Mapping`]),
+//! so a mapping that would break a key is refused with the planner's own message before
+//! anything is saved. Saving rewrites the job file keeping its comments and layout.
+//!
+//! The page's HTML, CSS and JavaScript are compiled into the binary: it works offline.
+//! The server listens on 127.0.0.1 unless told otherwise and answers only requests
+//! addressed to the address it listens on (no DNS rebinding), and changes only through
+//! JSON requests (no cross-site form posts).
+
+mod http;
+pub mod mapping;
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+use serde::Deserialize;
+
+pub use mapping::{Mapping, View};
+
+use http::{Request, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum UiError {
+    /// A bad job file or argument.
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Sync(#[from] tether_sync::SyncError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen { address: String, source: std::io::Error },
+}
+
+const INDEX_HTML: &str = include_str!("../assets/index.html");
+const APP_JS: &str = include_str!("../assets/app.js");
+const STYLE_CSS: &str = include_str!("../assets/style.css");
+
+/// The page's server, bound and ready.
+pub struct Server {
+    listener: TcpListener,
+    mapping: Arc<Mutex<Mapping>>,
+}
+
+impl Server {
+    /// Binds `address` (`HOST:PORT`; port 0 picks a free one).
+    pub fn bind(mapping: Mapping, address: &str) -> Result<Server, UiError> {
+        let listener = TcpListener::bind(address).map_err(|source| UiError::Listen {
+            address: address.to_string(),
+            source,
+        })?;
+        Ok(Server {
+            listener,
+            mapping: Arc::new(Mutex::new(mapping)),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until the process ends; one thread per connection.
+    pub fn run(self) {
+        let local = self.listener.local_addr().ok();
+        for stream in self.listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let mapping = Arc::clone(&self.mapping);
+            std::thread::spawn(move || handle(&stream, &mapping, local));
+        }
+    }
+}
+
+fn handle(stream: &TcpStream, mapping: &Mutex<Mapping>, local: Option<SocketAddr>) {
+    let response = match http::read_request(stream) {
+        Ok(None) => return,
+        Ok(Some(request)) => match allowed(&request, local) {
+            Ok(()) => route(&request, mapping),
+            Err(r) => r,
+        },
+        Err(r) => r,
+    };
+    http::write_response(stream, &response);
+}
+
+/// On a loopback address, only requests addressed to it (`Host`) are answered, so a web
+/// page elsewhere cannot reach the server through a DNS name pointing at 127.0.0.1.
+/// Changes need a JSON body, which a cross-site form cannot send, and a matching
+/// `Origin` when the browser sends one.
+fn allowed(r: &Request, local: Option<SocketAddr>) -> Result<(), Response> {
+    let host = r.header("host").unwrap_or_default();
+    if let Some(local) = local.filter(|l| l.ip().is_loopback()) {
+        let port = local.port();
+        let ok = ["127.0.0.1", "localhost", "[::1]"]
+            .iter()
+            .any(|h| host == format!("{h}:{port}"));
+        if !ok {
+            return Err(Response::error(
+                403,
+                &format!("requests must be addressed to 127.0.0.1:{port} or localhost:{port}"),
+            ));
+        }
+    }
+    if r.method == "POST" {
+        let json = r
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("application/json"));
+        if !json {
+            return Err(Response::error(415, "changes are sent as application/json"));
+        }
+        if let Some(origin) = r.header("origin") {
+            let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
+            if origin_host != host {
+                return Err(Response::error(403, "cross-origin requests are refused"));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct SetTransformer {
+    table: String,
+    column: String,
+    /// None removes the column's transformer.
+    kind: Option<String>,
+    #[serde(default)]
+    options: String,
+}
+
+fn route(r: &Request, mapping: &Mutex<Mapping>) -> Response {
+    let asset = |content_type, body: &str| Response {
+        status: 200,
+        content_type,
+        body: body.as_bytes().to_vec(),
+    };
+    let mut m = match mapping.lock() {
+        Ok(m) => m,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    match (r.method.as_str(), r.path.as_str()) {
+        ("GET", "/") | ("GET", "/index.html") => asset("text/html; charset=utf-8", INDEX_HTML),
+        ("GET", "/app.js") => asset("text/javascript; charset=utf-8", APP_JS),
+        ("GET", "/style.css") => asset("text/css; charset=utf-8", STYLE_CSS),
+        ("GET", "/api/mapping") => Response::json(200, &m.view()),
+        ("GET", "/api/plan") => match m.plan_text() {
+            Ok(text) => Response::json(200, &serde_json::json!({ "text": text })),
+            Err(e) => Response::error(422, &e),
+        },
+        ("POST", "/api/transformer") => {
+            let req: SetTransformer = match serde_json::from_slice(&r.body) {
+                Ok(x) => x,
+                Err(e) => return Response::error(400, &format!("bad request body: {e}")),
+            };
+            let choice = req.kind.as_deref().map(|k| (k, req.options.as_str()));
+            match m.set_transformer(&req.table, &req.column, choice) {
+                Ok(()) => {
+                    tracing::info!(table = %req.table, column = %req.column, "transformer changed");
+                    Response::json(200, &m.view())
+                }
+                Err(e) => Response::error(422, &e),
+            }
+        }
+        ("POST", "/api/save") => match m.save() {
+            Ok(saved) => {
+                tracing::info!(path = %saved.path, "job file saved");
+                Response::json(200, &serde_json::json!({ "saved": saved, "view": m.view() }))
+            }
+            Err(e) => Response::error(409, &e),
+        },
+        (_, "/" | "/index.html" | "/app.js" | "/style.css" | "/api/mapping" | "/api/plan") => {
+            Response::error(405, "method not allowed")
+        }
+        (_, "/api/transformer" | "/api/save") => Response::error(405, "method not allowed"),
+        _ => Response::error(404, &format!("no such page: {}", r.path)),
+    }
+}

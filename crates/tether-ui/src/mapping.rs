@@ -1,0 +1,648 @@
+//! A job's column mapping as `tether ui` edits it: the job file as a TOML document
+//! (comments and layout kept), the source schema read once, and the plan made again on
+//! every change, so the page shows, accepts and refuses exactly what `tether plan`
+//! would after a save.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use tether_connect::{Connection, DbUrl, IntrospectOptions};
+use tether_schema::{virtual_fk, Schema, Table, TableName};
+use tether_sync::{Job, Plan, SyncError};
+use toml_edit::{DocumentMut, InlineTable, Item, Value};
+
+use crate::UiError;
+
+/// The job being edited.
+pub struct Mapping {
+    path: PathBuf,
+    /// The path as the user gave it (errors and the page show this).
+    shown: String,
+    doc: DocumentMut,
+    /// The file's text as last read or written, to notice edits made meanwhile.
+    on_disk: String,
+    schema: Schema,
+    source_shown: String,
+    destinations_shown: Vec<String>,
+    /// The plan of the current document, or why there is none.
+    current: Result<Plan, String>,
+    /// The last plan made, for the page's structure while `current` is an error.
+    last_good: Option<Plan>,
+    dirty: bool,
+}
+
+/// What the page shows: every table and column, keys, FKs, transformers and where each
+/// comes from, load order and cycles.
+#[derive(Debug, Serialize)]
+pub struct View {
+    pub job: String,
+    pub source: String,
+    pub destinations: Vec<String>,
+    /// Unsaved changes.
+    pub dirty: bool,
+    /// Why the current mapping has no plan (a job file that was already invalid).
+    pub error: Option<String>,
+    /// Tables in load order, then the tables the job leaves out.
+    pub tables: Vec<TableView>,
+    /// Load order in groups whose tables do not depend on each other.
+    pub levels: Vec<Vec<String>>,
+    pub cycles: Vec<CycleView>,
+    pub kinds: Vec<KindView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TableView {
+    pub name: String,
+    /// 1-based place in the load order; None for tables the job leaves out.
+    pub step: Option<usize>,
+    /// 1-based parallel group.
+    pub group: Option<usize>,
+    /// Index into `cycles`.
+    pub cycle: Option<usize>,
+    pub excluded: bool,
+    /// Why its rows are copied (the plan's reasons).
+    pub rows: Vec<String>,
+    pub columns: Vec<ColumnView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ColumnView {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub engine_type: String,
+    pub nullable: bool,
+    pub primary_key: bool,
+    /// Part of a unique key (other than the primary key).
+    pub unique: bool,
+    pub generated: bool,
+    /// FKs this column is part of.
+    pub foreign_keys: Vec<FkView>,
+    /// FK columns of other tables (or this one) that reference this column.
+    pub referenced_by: Vec<ChildView>,
+    pub transformer: Option<TransformerView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FkView {
+    pub name: String,
+    pub parent_table: String,
+    /// The parent column this column pairs with.
+    pub parent_column: String,
+    pub columns: Vec<String>,
+    pub parent_columns: Vec<String>,
+    pub on_delete: String,
+    pub on_update: String,
+    #[serde(rename = "virtual")]
+    pub is_virtual: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChildView {
+    pub table: String,
+    pub column: String,
+    pub foreign_key: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TransformerView {
+    /// The transformer in force, canonical: `kind(option=value, ...)`.
+    pub spec: String,
+    /// `set` (on this column) or `inherited` (through an FK).
+    pub origin: &'static str,
+    pub inherited: Option<tether_sync::anonymize::Inherited>,
+    /// As written in the job file, for the editor: the kind and the options
+    /// (`key = value, ...`). Only for transformers set on this column.
+    pub written_kind: Option<String>,
+    pub written_options: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CycleView {
+    pub tables: Vec<String>,
+    /// `break` or `defer`.
+    pub strategy: tether_sync::plan::CycleStrategy,
+    pub foreign_keys: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KindView {
+    pub name: String,
+    pub summary: String,
+}
+
+/// What a save did.
+#[derive(Debug, Serialize)]
+pub struct Saved {
+    pub path: String,
+    /// The previous version of the file.
+    pub backup: String,
+}
+
+impl Mapping {
+    /// Reads the job file and the source's schema (once).
+    pub async fn open(path: &Path) -> Result<Mapping, UiError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| UiError::Usage(format!("cannot read {shown}: {e}")))?;
+        let doc: DocumentMut = text
+            .parse()
+            .map_err(|e: toml_edit::TomlError| UiError::Usage(format!("{shown}: {}", one_line(&e.to_string()))))?;
+        let seed_vars = seed_vars(&doc);
+        let job = Job::parse(&shown, &text, &|k| env(&seed_vars, k))?;
+        let url = DbUrl::parse(&job.source).map_err(SyncError::from)?;
+        let mut source = Connection::open_source(&url).await.map_err(SyncError::from)?;
+        let mut schema = source
+            .introspect(&IntrospectOptions::default())
+            .await
+            .map_err(SyncError::from)?;
+        source.close().await;
+        virtual_fk::apply(&mut schema, &job.virtual_fks).map_err(SyncError::from)?;
+        let mut destinations_shown = Vec::new();
+        for d in &job.destinations {
+            destinations_shown.push(DbUrl::parse(&d.url).map_err(SyncError::from)?.to_string());
+        }
+        let mut mapping = Mapping {
+            path: path.to_path_buf(),
+            shown,
+            doc,
+            on_disk: text,
+            schema,
+            source_shown: url.to_string(),
+            destinations_shown,
+            current: Err(String::new()),
+            last_good: None,
+            dirty: false,
+        };
+        mapping.current = mapping.evaluate(&mapping.doc);
+        mapping.last_good = match &mapping.current {
+            Ok(p) => Some(p.clone()),
+            Err(_) => {
+                // The structure (tables, order, cycles) without the mapping, if that plans.
+                let mut bare = mapping.doc.clone();
+                bare.remove("transform");
+                mapping.evaluate(&bare).ok()
+            }
+        };
+        Ok(mapping)
+    }
+
+    /// The source URL, password hidden.
+    pub fn source(&self) -> &str {
+        &self.source_shown
+    }
+
+    /// The job file as the user named it.
+    pub fn job(&self) -> &str {
+        &self.shown
+    }
+
+    /// Parses and plans a version of the job file: the same checks `tether plan` makes.
+    fn evaluate(&self, doc: &DocumentMut) -> Result<Plan, String> {
+        let text = doc.to_string();
+        let seed_vars = seed_vars(doc);
+        let job = Job::parse(&self.shown, &text, &|k| env(&seed_vars, k)).map_err(|e| e.to_string())?;
+        tether_sync::plan::build(&job, &self.schema, &self.source_shown, &self.destinations_shown)
+            .map(|(plan, _)| plan)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The plan as `tether plan` prints it, or why there is none.
+    pub fn plan_text(&self) -> Result<String, String> {
+        self.current.as_ref().map(|p| p.to_text()).map_err(Clone::clone)
+    }
+
+    /// Sets (`Some((kind, options))`, options as `key = value, ...`) or removes (`None`)
+    /// the transformer of one column. A change that makes the job fail to plan is
+    /// refused with the planner's message and changes nothing (unless the job already
+    /// failed before it).
+    pub fn set_transformer(&mut self, table: &str, column: &str, choice: Option<(&str, &str)>) -> Result<(), String> {
+        let t = self
+            .schema
+            .find_table(table)
+            .ok_or_else(|| format!("table `{table}` does not exist in the source"))?;
+        if t.column(column).is_none() {
+            return Err(format!("column `{column}` does not exist in table `{table}`"));
+        }
+        let name = t.table_name();
+        let mut doc = self.doc.clone();
+        let key = self.transform_key(&name);
+        match choice {
+            Some((kind, options)) => {
+                let value = spec_value(kind, options)?;
+                if doc.get("seed").is_none() {
+                    let mut seed = toml_edit::value("${TETHER_SEED}");
+                    if let Some(v) = seed.as_value_mut() {
+                        v.decor_mut()
+                            .set_suffix("  # the secret keying every transformer, from the environment");
+                    }
+                    doc.insert("seed", seed);
+                }
+                let transform = doc.entry("transform").or_insert_with(|| {
+                    let mut t = toml_edit::Table::new();
+                    t.set_implicit(true);
+                    Item::Table(t)
+                });
+                let transform = transform
+                    .as_table_like_mut()
+                    .ok_or("the job file's `transform` is not a table")?;
+                let columns = transform
+                    .entry(&key)
+                    .or_insert(Item::Table(toml_edit::Table::new()))
+                    .as_table_like_mut()
+                    .ok_or_else(|| format!("the job file's `transform.{key}` is not a table"))?;
+                match columns.get_mut(column) {
+                    // Keep the entry's place and comments; replace only its value.
+                    Some(Item::Value(old)) => {
+                        let decor = old.decor().clone();
+                        *old = value;
+                        *old.decor_mut() = decor;
+                    }
+                    _ => {
+                        columns.insert(column, Item::Value(value));
+                    }
+                }
+                // `customer = { email = "email" }` under [transform]: keep it inline, spaced
+                // as TOML writes it.
+                if let Some(inline) = transform.get_mut(&key).and_then(Item::as_inline_table_mut) {
+                    inline.fmt();
+                }
+            }
+            None => {
+                if let Some(transform) = doc.get_mut("transform").and_then(Item::as_table_like_mut) {
+                    if let Some(columns) = transform.get_mut(&key).and_then(Item::as_table_like_mut) {
+                        columns.remove(column);
+                        if columns.is_empty() {
+                            transform.remove(&key);
+                        }
+                    }
+                }
+            }
+        }
+        let outcome = self.evaluate(&doc);
+        if let Err(e) = &outcome {
+            if self.current.is_ok() {
+                return Err(e.clone());
+            }
+        }
+        if let Ok(plan) = &outcome {
+            self.last_good = Some(plan.clone());
+        }
+        self.current = outcome;
+        self.doc = doc;
+        self.dirty = self.doc.to_string() != self.on_disk;
+        Ok(())
+    }
+
+    /// The key under `[transform]` this table's entries live in: the one the file
+    /// already uses, else the table's display name.
+    fn transform_key(&self, name: &TableName) -> String {
+        if let Some(transform) = self.doc.get("transform").and_then(Item::as_table_like) {
+            for (key, _) in transform.iter() {
+                if self.schema.find_table(key).map(Table::table_name).as_ref() == Some(name) {
+                    return key.to_string();
+                }
+            }
+        }
+        self.schema.display_name(name)
+    }
+
+    /// Writes the job file: comments and layout kept, the previous version in
+    /// `FILE.bak`. Refused when the file changed on disk since it was read.
+    pub fn save(&mut self) -> Result<Saved, String> {
+        let disk = std::fs::read_to_string(&self.path).map_err(|e| format!("cannot read {}: {e}", self.shown))?;
+        if disk != self.on_disk {
+            return Err(format!(
+                "{} changed on disk after tether ui read it; nothing was written (restart tether ui to edit the new version)",
+                self.shown
+            ));
+        }
+        let text = self.doc.to_string();
+        let backup = format!("{}.bak", self.path.display());
+        std::fs::write(&backup, &disk).map_err(|e| format!("cannot write {backup}: {e}"))?;
+        let tmp = format!("{}.tether-ui.tmp", self.path.display());
+        std::fs::write(&tmp, &text).map_err(|e| format!("cannot write {tmp}: {e}"))?;
+        std::fs::rename(&tmp, &self.path).map_err(|e| format!("cannot replace {}: {e}", self.shown))?;
+        self.on_disk = text;
+        self.dirty = false;
+        Ok(Saved {
+            path: self.shown.clone(),
+            backup,
+        })
+    }
+
+    /// Everything the page shows.
+    pub fn view(&self) -> View {
+        let plan = self.current.as_ref().ok().or(self.last_good.as_ref());
+        let display = |t: &TableName| self.schema.display_name(t);
+        let written = self.written();
+        let resolved: HashMap<(String, String), &tether_sync::anonymize::ColumnTransform> = match &self.current {
+            Ok(p) => p
+                .tables
+                .iter()
+                .flat_map(|t| {
+                    t.transforms
+                        .iter()
+                        .map(move |x| ((t.name.clone(), x.column.clone()), x))
+                })
+                .collect(),
+            Err(_) => HashMap::new(),
+        };
+        let mut children: HashMap<(TableName, String), Vec<ChildView>> = HashMap::new();
+        for t in &self.schema.tables {
+            for fk in &t.foreign_keys {
+                let mut parent = fk.referenced_name();
+                if parent.schema.is_none() && self.schema.table(&parent).is_none() {
+                    parent.schema = t.schema.clone();
+                }
+                for (c, p) in fk.columns.iter().zip(&fk.referenced_columns) {
+                    children
+                        .entry((parent.clone(), p.clone()))
+                        .or_default()
+                        .push(ChildView {
+                            table: display(&t.table_name()),
+                            column: c.clone(),
+                            foreign_key: fk.name.clone(),
+                        });
+                }
+            }
+        }
+        // Tables in load order (then the ones left out), columns filled in below.
+        let mut order: Vec<(&Table, TableView)> = Vec::new();
+        let place = |t: &Table, step: Option<usize>, group, cycle, rows| TableView {
+            name: display(&t.table_name()),
+            step,
+            group,
+            cycle,
+            excluded: step.is_none(),
+            rows,
+            columns: Vec::new(),
+        };
+        if let Some(plan) = plan {
+            let group_of: HashMap<&str, usize> = plan
+                .levels
+                .iter()
+                .enumerate()
+                .flat_map(|(i, l)| l.iter().map(move |n| (n.as_str(), i + 1)))
+                .collect();
+            for (i, tp) in plan.tables.iter().enumerate() {
+                if let Some(t) = self.schema.table(&tp.table.table_name()) {
+                    let group = group_of.get(tp.name.as_str()).copied();
+                    order.push((t, place(t, Some(i + 1), group, tp.cycle, tp.reasons.clone())));
+                }
+            }
+        }
+        let placed: BTreeSet<TableName> = order.iter().map(|(t, _)| t.table_name()).collect();
+        for t in &self.schema.tables {
+            if !placed.contains(&t.table_name()) {
+                order.push((t, place(t, None, None, None, Vec::new())));
+            }
+        }
+        let tables = order
+            .into_iter()
+            .map(|(t, mut view)| {
+                let name = view.name.clone();
+                view.columns = t
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        let key = (name.clone(), c.name.clone());
+                        let transformer = resolved.get(&key).map(|x| {
+                            let (written_kind, written_options) = match (&x.inherited, written.get(&key)) {
+                                (None, Some((k, o))) => (Some(k.clone()), Some(o.clone())),
+                                _ => (None, None),
+                            };
+                            TransformerView {
+                                spec: x.transformer.clone(),
+                                origin: if x.inherited.is_some() { "inherited" } else { "set" },
+                                inherited: x.inherited.clone(),
+                                written_kind,
+                                written_options,
+                            }
+                        });
+                        ColumnView {
+                            name: c.name.clone(),
+                            engine_type: c.engine_type.clone(),
+                            nullable: c.nullable,
+                            primary_key: t.primary_key.contains(&c.name),
+                            unique: t
+                                .unique_keys
+                                .iter()
+                                .any(|u| u.predicate.is_none() && u.columns.contains(&c.name)),
+                            generated: c.generated.is_some(),
+                            foreign_keys: t
+                                .foreign_keys
+                                .iter()
+                                .filter_map(|fk| {
+                                    let pos = fk.columns.iter().position(|x| x == &c.name)?;
+                                    let mut parent = fk.referenced_name();
+                                    if parent.schema.is_none() && self.schema.table(&parent).is_none() {
+                                        parent.schema = t.schema.clone();
+                                    }
+                                    Some(FkView {
+                                        name: fk.name.clone(),
+                                        parent_table: display(&parent),
+                                        parent_column: fk.referenced_columns.get(pos).cloned().unwrap_or_default(),
+                                        columns: fk.columns.clone(),
+                                        parent_columns: fk.referenced_columns.clone(),
+                                        on_delete: fk.on_delete.as_sql().to_string(),
+                                        on_update: fk.on_update.as_sql().to_string(),
+                                        is_virtual: fk.is_virtual,
+                                    })
+                                })
+                                .collect(),
+                            referenced_by: children.remove(&(t.table_name(), c.name.clone())).unwrap_or_default(),
+                            transformer,
+                        }
+                    })
+                    .collect();
+                view
+            })
+            .collect();
+        View {
+            job: self.shown.clone(),
+            source: self.source_shown.clone(),
+            destinations: self.destinations_shown.clone(),
+            dirty: self.dirty,
+            error: self.current.as_ref().err().cloned(),
+            tables,
+            levels: plan.map(|p| p.levels.clone()).unwrap_or_default(),
+            cycles: plan
+                .map(|p| {
+                    p.cycles
+                        .iter()
+                        .map(|c| CycleView {
+                            tables: c.tables.clone(),
+                            strategy: c.strategy,
+                            foreign_keys: c.foreign_keys.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            kinds: tether_transform::known_kinds()
+                .into_iter()
+                .map(|k| KindView {
+                    summary: tether_transform::kind_summary(&k).unwrap_or_default().to_string(),
+                    name: k,
+                })
+                .collect(),
+        }
+    }
+
+    /// Transformers as written in the file: (table display name, column) -> (kind,
+    /// other options as `key = value, ...`).
+    fn written(&self) -> HashMap<(String, String), (String, String)> {
+        let mut out = HashMap::new();
+        let Some(transform) = self.doc.get("transform").and_then(Item::as_table_like) else {
+            return out;
+        };
+        for (key, columns) in transform.iter() {
+            let Some(table) = self.schema.find_table(key) else {
+                continue;
+            };
+            let table = self.schema.display_name(&table.table_name());
+            let Some(columns) = columns.as_table_like() else {
+                continue;
+            };
+            for (column, item) in columns.iter() {
+                let written = match item.as_value() {
+                    Some(Value::String(kind)) => (kind.value().clone(), String::new()),
+                    Some(Value::InlineTable(t)) => options_of(t),
+                    _ => match item.as_table_like() {
+                        Some(t) => {
+                            let mut inline = InlineTable::new();
+                            for (k, v) in t.iter() {
+                                if let Some(v) = v.as_value() {
+                                    inline.insert(k, v.clone());
+                                }
+                            }
+                            options_of(&inline)
+                        }
+                        None => continue,
+                    },
+                };
+                out.insert((table.clone(), column.to_string()), written);
+            }
+        }
+        out
+    }
+}
+
+/// (kind, the other entries as `key = value, ...`).
+fn options_of(t: &InlineTable) -> (String, String) {
+    let kind = t.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+    let options: Vec<String> = t
+        .iter()
+        .filter(|(k, _)| *k != "kind")
+        .map(|(k, v)| format!("{k} = {}", v.to_string().trim()))
+        .collect();
+    (kind, options.join(", "))
+}
+
+/// The TOML value of a transformer: the kind alone, or `{ kind = "...", options }`.
+fn spec_value(kind: &str, options: &str) -> Result<Value, String> {
+    let kind = kind.trim();
+    if kind.is_empty() {
+        return Err("choose a transformer kind".into());
+    }
+    let options = options.trim();
+    if options.is_empty() {
+        return Ok(Value::from(kind));
+    }
+    if options.contains('\n') {
+        return Err("options: write them on one line: key = value, key = value".into());
+    }
+    let parsed: DocumentMut = format!("options = {{ {options} }}")
+        .parse()
+        .map_err(|e: toml_edit::TomlError| format!("options `{options}`: {}", one_line(e.message())))?;
+    let Some(Value::InlineTable(given)) = parsed.get("options").and_then(Item::as_value) else {
+        return Err(format!("options `{options}`: expected key = value, key = value"));
+    };
+    if given.contains_key("kind") {
+        return Err("options: `kind` is chosen from the list, not written among the options".into());
+    }
+    let mut table = InlineTable::new();
+    table.insert("kind", Value::from(kind));
+    for (k, v) in given.iter() {
+        let mut v = v.clone();
+        v.decor_mut().clear();
+        table.insert(k, v);
+    }
+    table.fmt();
+    Ok(Value::InlineTable(table))
+}
+
+/// `${NAME}` variables in the job's `seed`.
+fn seed_vars(doc: &DocumentMut) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut rest = doc.get("seed").and_then(Item::as_str).unwrap_or_default();
+    while let Some(i) = rest.find("${") {
+        let after = &rest[i + 2..];
+        let Some(end) = after.find('}') else { break };
+        out.insert(after[..end].to_string());
+        rest = &after[end + 1..];
+    }
+    out
+}
+
+/// The environment, except that variables only the seed uses need not be set: the
+/// page plans, it never transforms, so it needs no secret.
+fn env(seed_vars: &BTreeSet<String>, name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .or_else(|| seed_vars.contains(name).then(|| "not-needed-by-tether-ui".to_string()))
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kind_alone_is_a_string_and_options_make_an_inline_table() {
+        assert_eq!(spec_value("email", "").unwrap().to_string(), "\"email\"");
+        assert_eq!(
+            spec_value("email", "keep_domain = true").unwrap().to_string(),
+            "{ kind = \"email\", keep_domain = true }"
+        );
+        assert_eq!(
+            spec_value("categorical", "values = [\"a\", \"b\"]")
+                .unwrap()
+                .to_string(),
+            "{ kind = \"categorical\", values = [\"a\", \"b\"] }"
+        );
+    }
+
+    #[test]
+    fn bad_options_are_errors_that_quote_them() {
+        let e = spec_value("email", "keep_domain = ").unwrap_err();
+        assert!(e.starts_with("options `keep_domain =`"), "{e}");
+        assert!(spec_value("email", "kind = \"x\"")
+            .unwrap_err()
+            .contains("`kind` is chosen"));
+        assert_eq!(spec_value(" ", "").unwrap_err(), "choose a transformer kind");
+    }
+
+    #[test]
+    fn seed_variables_are_found() {
+        let doc: DocumentMut = "seed = \"${A}-${B}\"\n".parse().unwrap();
+        assert_eq!(seed_vars(&doc), BTreeSet::from(["A".to_string(), "B".to_string()]));
+    }
+
+    #[test]
+    fn written_options_read_back_as_typed() {
+        let doc: DocumentMut = "x = { kind = \"email\", keep_domain = true, domain = \"a.org\" }\n"
+            .parse()
+            .unwrap();
+        let t = doc["x"].as_inline_table().unwrap();
+        assert_eq!(
+            options_of(t),
+            (
+                "email".to_string(),
+                "keep_domain = true, domain = \"a.org\"".to_string()
+            )
+        );
+    }
+}
