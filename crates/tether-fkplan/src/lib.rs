@@ -5,7 +5,9 @@
 //! then gives, per table and event, what each child FK does: refuse (RESTRICT / NO
 //! ACTION, error 1451), delete (CASCADE), or update (CASCADE, SET NULL, SET DEFAULT).
 //! Statements are set-based: one per FK and cascade level, keyed by `IN` lists of the
-//! keys read before. The gateway runs the plan in one backend transaction.
+//! keys read before. For the rows the statement itself writes, the plan says where
+//! their FK values come from and how to probe their parents (error 1452, see
+//! [`ParentChecks`]). The gateway runs the plan in one backend transaction.
 
 mod error;
 mod message;
@@ -15,6 +17,9 @@ mod sql;
 
 pub use error::PlanError;
 pub use message::{cascade_too_deep, describe_constraint, no_referenced_row, row_is_referenced, FkError};
-pub use plan::{Action, ActionKind, Event, FkRef, NewChildValue, Part, Plan, Rules, Start, Template};
+pub use plan::{
+    Action, ActionKind, Event, FkRef, NewChildValue, NewRows, ParentCheck, ParentChecks, Part, Plan, Rules, Start,
+    Template,
+};
 pub use planner::{looks_like_write, plan, Analysis};
 pub use sql::{ident, string_literal};

@@ -36,6 +36,10 @@ pub enum Part {
     Keys,
     /// `CASE` mapping the old key tuple to the new value of FK column number `n`.
     NewValue(usize),
+    /// For each key tuple `i`: `IF(<columns> = <tuple i>, i, NULL)`, comma-separated,
+    /// so a row read says which of the tuples it matches (compared by the server,
+    /// with the columns' types and collations).
+    Matches,
 }
 
 impl Template {
@@ -46,6 +50,7 @@ impl Template {
                 Part::Text(t) => out.push_str(t),
                 Part::Keys => out.push_str("<keys>"),
                 Part::NewValue(n) => out.push_str(&format!("<new value {}>", n + 1)),
+                Part::Matches => out.push_str("<which of the keys>"),
             }
         }
         out
@@ -60,6 +65,7 @@ impl Template {
                 Part::Text(t) => out.push_str(t),
                 Part::Keys => push_keys(&mut out, keys),
                 Part::NewValue(n) => push_case(&mut out, fk_columns, *n, keys, new_values),
+                Part::Matches => push_matches(&mut out, fk_columns, keys),
             }
         }
         out
@@ -104,6 +110,18 @@ fn push_case(out: &mut String, fk_columns: &[String], n: usize, keys: &[Vec<Stri
     out.push_str(&format!(" ELSE {column} END"));
 }
 
+fn push_matches(out: &mut String, columns: &[String], keys: &[Vec<String>]) {
+    let row = crate::sql::row_of(columns);
+    for (i, k) in keys.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(&format!("IF({row} = "));
+        push_tuple(out, k);
+        out.push_str(&format!(", {i}, NULL)"));
+    }
+}
+
 /// One foreign key as the executor needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FkRef {
@@ -125,6 +143,11 @@ pub enum ActionKind {
         probe: Template,
         error: FkError,
         why: &'static str,
+        /// For a self-reference on delete: the probe returns the child rows'
+        /// primary key (this many leading columns) before their FK values, so a
+        /// child the same statement deletes before its parent does not count, as
+        /// in MariaDB's row-by-row delete. 0: the probe returns FK values only.
+        child_ids: usize,
     },
     /// ON DELETE CASCADE: delete the child rows.
     Delete { statement: Template },
@@ -170,6 +193,57 @@ pub struct Rules {
     pub actions: Vec<Action>,
 }
 
+/// Parent-existence checks (error 1452) for the rows the statement itself writes:
+/// the gateway verifies them, so the original can run with the backend's checks off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParentChecks {
+    /// The values every written row carries for the checks: the columns of each
+    /// checked FK, then the columns its self-references point at.
+    pub columns: Vec<String>,
+    pub rows: NewRows,
+    /// One per FK of the table the statement may write, in the schema's order.
+    pub checks: Vec<ParentCheck>,
+}
+
+/// Where the written rows' values come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewRows {
+    /// INSERT / REPLACE: the `VALUES` rows in `columns` order, as SQL literals;
+    /// `None` where the value is only known after the insert (auto-increment).
+    Values(Vec<Vec<Option<String>>>),
+    /// UPDATE: the start read's last columns: `columns` old, then `columns` new.
+    Read,
+    /// INSERT ... ON DUPLICATE KEY UPDATE: the start read's row (the clashing row
+    /// and its new values) when it returns one, else this `VALUES` row, inserted.
+    ReadOrValues(Vec<Option<String>>),
+}
+
+/// The parent-existence check of one FK of the written table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParentCheck {
+    /// The FK; `parent_positions` are where its referenced columns sit in the
+    /// parent's rule key columns (rows the plan deletes or re-keys carry those).
+    pub fk: FkRef,
+    /// Where the FK's columns sit in [`ParentChecks::columns`].
+    pub positions: Vec<usize>,
+    /// For a self-reference: where the referenced columns sit in
+    /// [`ParentChecks::columns`]; a row the statement inserts is a parent from its
+    /// own check on.
+    pub own_positions: Option<Vec<usize>>,
+    /// Per referenced column: whether it is numeric. Where the gateway matches a
+    /// key against rows the statement itself writes, numbers compare by value and
+    /// other values as text (without quotes, case and trailing spaces).
+    pub numeric: Vec<bool>,
+    /// Whether the probe returns the parents' keys (integer keys, compared by value
+    /// in the gateway) rather than, per parent row, which of the `<keys>` it
+    /// matches (compared by the server, with the columns' types and collations).
+    pub keys_only: bool,
+    /// Locks the parents (`LOCK IN SHARE MODE`, as InnoDB's check does) and says
+    /// which of the `<keys>` exist.
+    pub probe: Template,
+    pub error: FkError,
+}
+
 /// How the plan finds the rows the statement itself changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Start {
@@ -191,10 +265,14 @@ pub struct Plan {
     pub rules: Vec<Rules>,
     /// The statement as the client sent it.
     pub original: String,
-    /// Whether the original runs with the backend's FK checks on. They are on when it
-    /// writes FK columns of its own table (InnoDB then verifies parent existence
-    /// row by row, which writes nothing); off when all FK work is the plan's.
+    /// Whether the original runs with the backend's FK checks on: only for writes
+    /// whose new rows the planner cannot compute (INSERT ... SELECT, IGNORE,
+    /// multi-row REPLACE / ON DUPLICATE KEY UPDATE, values that are expressions).
+    /// InnoDB then verifies parent existence row by row, which writes nothing.
     pub original_fk_checks: bool,
+    /// Parent-existence checks the gateway does itself for the rows the statement
+    /// writes (then the original runs with checks off, after the child statements).
+    pub parent_checks: Option<ParentChecks>,
     /// For an UPDATE: the same assignments applied to the first rows of the
     /// statement only, in the order the lock read returned them (`<keys>` are their
     /// primary keys). When the plan finds an FK error at row N, the gateway runs this
@@ -210,7 +288,14 @@ impl Plan {
 
     /// True when the statement needs no work beyond running it.
     pub fn is_passthrough(&self) -> bool {
-        matches!(self.start, Start::Nothing)
+        matches!(self.start, Start::Nothing) && self.parent_checks.is_none()
+    }
+
+    /// True when the original writes FK columns of its own table: it then runs
+    /// after the child statements (as InnoDB would check it: after the cascades of
+    /// its rows), with checks on or off as `original_fk_checks` says.
+    pub fn original_last(&self) -> bool {
+        self.original_fk_checks || self.parent_checks.is_some()
     }
 }
 
@@ -232,6 +317,12 @@ impl fmt::Display for Plan {
                 step(f, format!("lock and read rows deleted from `{}`: {read}", self.table))?;
                 step(f, format!("apply `{}` on delete rules to them (below)", self.table))?;
             }
+            Start::Update { read } if self.rules.is_empty() => {
+                step(
+                    f,
+                    format!("lock and read old and new values of `{}`: {read}", self.table),
+                )?;
+            }
             Start::Update { read } => {
                 step(f, format!("lock and read old and new keys of `{}`: {read}", self.table))?;
                 step(
@@ -239,6 +330,15 @@ impl fmt::Display for Plan {
                     format!("apply `{}` on update rules to changed keys (below)", self.table),
                 )?;
             }
+        }
+        if self.parent_checks.is_some() {
+            step(
+                f,
+                format!(
+                    "check the parents of the rows written to `{}` (below); the first row without one fails with 1452, or with the error MariaDB meets first going row by row (the original replayed with InnoDB's checks, then rolled back)",
+                    self.table
+                ),
+            )?;
         }
         if !wrapped {
             step(
@@ -257,6 +357,22 @@ impl fmt::Display for Plan {
                     self.original
                 ),
             )?;
+        } else if self.parent_checks.is_some() {
+            if self.rules.is_empty() {
+                step(
+                    f,
+                    format!(
+                        "all checks passed: SET foreign_key_checks = 0; {}; SET foreign_key_checks = 1",
+                        self.original
+                    ),
+                )?;
+            } else {
+                step(
+                    f,
+                    "all checks passed: SET foreign_key_checks = 0; the child statements in rule order".into(),
+                )?;
+                step(f, format!("{}; SET foreign_key_checks = 1", self.original))?;
+            }
         } else {
             step(
                 f,
@@ -286,11 +402,21 @@ impl fmt::Display for Plan {
                 let fk = &a.fk;
                 let head = format!("  {}.{} ({})", fk.child, fk.name, crate::sql::idents(&fk.columns));
                 match &a.kind {
-                    ActionKind::Refuse { probe, error, why } => writeln!(
+                    ActionKind::Refuse {
+                        probe,
+                        error,
+                        why,
+                        child_ids,
+                    } => writeln!(
                         f,
-                        "{head} {why}: check {} -> error {} if a row",
+                        "{head} {why}: check {} -> error {} if a row{}",
                         probe.text(),
-                        error.code
+                        error.code,
+                        if *child_ids > 0 {
+                            " the statement does not delete before its parent"
+                        } else {
+                            ""
+                        }
                     )?,
                     ActionKind::Delete { statement } => writeln!(f, "{head} CASCADE: {}", statement.text())?,
                     ActionKind::Update { statement, new } => {
@@ -305,6 +431,34 @@ impl fmt::Display for Plan {
                 if let Some(read) = &a.read {
                     writeln!(f, "    first lock and read the child rows: {}", read.text())?;
                 }
+            }
+        }
+        if let Some(pc) = &self.parent_checks {
+            writeln!(f)?;
+            let source = match &pc.rows {
+                NewRows::Values(_) => "the VALUES rows",
+                NewRows::Read => "the new values from the lock read, where an FK's columns change",
+                NewRows::ReadOrValues(_) => {
+                    "the clashing row's new values from the lock read where an FK's columns change, else the VALUES row"
+                }
+            };
+            writeln!(
+                f,
+                "parents of the rows written to `{}` ({source}; a NULL in an FK skips its check; parents the statement deletes, re-keys or inserts count from that row on):",
+                self.table
+            )?;
+            for c in &pc.checks {
+                writeln!(
+                    f,
+                    "  {}.{} ({}) -> `{}` ({}): {} -> error {} for a key no row matches",
+                    c.fk.child,
+                    c.fk.name,
+                    crate::sql::idents(&c.fk.columns),
+                    c.fk.parent,
+                    crate::sql::idents(&c.fk.referenced_columns),
+                    c.probe.text(),
+                    c.error.code
+                )?;
             }
         }
         Ok(())

@@ -6,15 +6,18 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     AssignmentTarget, Expr, FromTable, Insert, ObjectName, ObjectNamePart, OnInsert, SetExpr, Statement, TableFactor,
-    TableObject,
+    TableObject, UnaryOperator, Value,
 };
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
-use tether_schema::{FkAction, ForeignKey, Schema, Table};
+use tether_schema::{DataType, FkAction, ForeignKey, Schema, Table};
 
 use crate::error::PlanError;
 use crate::message;
-use crate::plan::{Action, ActionKind, Event, FkRef, NewChildValue, Part, Plan, Rules, Start, Template};
+use crate::plan::{
+    Action, ActionKind, Event, FkRef, NewChildValue, NewRows, ParentCheck, ParentChecks, Part, Plan, Rules, Start,
+    Template,
+};
 use crate::sql::{ident, idents, row_of, Source};
 
 /// What the planner makes of one statement.
@@ -163,6 +166,7 @@ impl<'a> Planner<'a> {
             rules: Vec::new(),
             original: self.original.clone(),
             original_fk_checks: true,
+            parent_checks: None,
             prefix: None,
         }))
     }
@@ -220,6 +224,7 @@ impl<'a> Planner<'a> {
             rules: self.rules_from(table, Event::Delete),
             original: self.original.clone(),
             original_fk_checks: false,
+            parent_checks: None,
             prefix: None,
         })))
     }
@@ -273,19 +278,38 @@ impl<'a> Planner<'a> {
             .flat_map(|(_, fk)| fk.referenced_columns.iter().cloned())
             .collect();
         let rekeys = assigned.iter().any(|(c, _)| referenced.iter().any(|r| eq_ci(r, c)));
-        if !rekeys {
+        // The FKs of this table whose columns the statement assigns: their new
+        // values need a parent.
+        let assigns = |fk: &ForeignKey| fk.columns.iter().any(|x| assigned.iter().any(|(c, _)| eq_ci(x, c)));
+        let writes_own_fk = table.foreign_keys.iter().any(assigns);
+        if !rekeys && !writes_own_fk {
             return Ok(self.passthrough(table));
         }
-        let writes_own_fk = assigned.iter().any(|(c, _)| {
+        // A value the lock read and the UPDATE would compute differently (RAND(),
+        // NOW(), ...) cannot be checked before: InnoDB checks it.
+        let stable = !assigned.iter().any(|(c, e)| {
             table
                 .foreign_keys
                 .iter()
                 .any(|fk| fk.columns.iter().any(|x| eq_ci(x, c)))
+                && volatile(e)
         });
+        let checks = match self.checkable_fks(table, assigns) {
+            Some(fks) if writes_own_fk && stable => Some(self.parent_checks(table, &fks, false, NewRows::Read)),
+            _ => None,
+        };
+        if !rekeys && checks.is_none() {
+            // FKs the gateway cannot check (another database): InnoDB checks them.
+            return Ok(self.passthrough(table));
+        }
         let keys = self.key_columns(table);
         let mut select: Vec<String> = keys.iter().map(|k| ident(k)).collect();
         for k in &keys {
             select.push(self.new_value(k, &assigned));
+        }
+        if let Some(checks) = &checks {
+            select.extend(checks.columns.iter().map(|c| ident(c)));
+            select.extend(checks.columns.iter().map(|c| self.new_value(c, &assigned)));
         }
         let read = format!(
             "SELECT {}{}",
@@ -318,9 +342,14 @@ impl<'a> Planner<'a> {
         Ok(Analysis::Plan(Box::new(Plan {
             table: table.name.clone(),
             start: Start::Update { read },
-            rules: self.rules_from(table, Event::Update),
+            rules: if rekeys {
+                self.rules_from(table, Event::Update)
+            } else {
+                Vec::new()
+            },
             original: self.original.clone(),
-            original_fk_checks: writes_own_fk,
+            original_fk_checks: writes_own_fk && checks.is_none(),
+            parent_checks: checks,
             prefix,
         })))
     }
@@ -371,7 +400,8 @@ impl<'a> Planner<'a> {
             return Ok(Analysis::Forward);
         };
         let kids = children(self.schema, self.database, &table.name);
-        if kids.is_empty() {
+        let has_fks = !table.foreign_keys.is_empty();
+        if kids.is_empty() && !has_fks {
             return Ok(self.passthrough(table));
         }
         if let Some(OnInsert::DuplicateKeyUpdate(assignments)) = &i.on {
@@ -382,6 +412,9 @@ impl<'a> Planner<'a> {
             let mut assigned: Vec<(String, &Expr)> = Vec::new();
             for a in assignments {
                 let AssignmentTarget::ColumnName(c) = &a.target else {
+                    if kids.is_empty() {
+                        return Ok(self.passthrough(table));
+                    }
                     return Err(self.unsupported("a tuple assignment", &table.name));
                 };
                 let col = last_ident(c).unwrap_or_default();
@@ -390,17 +423,229 @@ impl<'a> Planner<'a> {
                     None => return Ok(Analysis::Forward),
                 }
             }
-            if !assigned.iter().any(|(c, _)| referenced.iter().any(|r| eq_ci(r, c))) {
+            let rekeys = assigned.iter().any(|(c, _)| referenced.iter().any(|r| eq_ci(r, c)));
+            if !rekeys && (!has_fks || i.ignore) {
                 return Ok(self.passthrough(table));
             }
-            return self.upsert(i, table, &assigned);
+            return self.upsert(i, table, &assigned, rekeys);
         }
-        if !i.replace_into {
-            // A plain INSERT removes no parent row and changes no key: InnoDB's own
-            // parent-existence check (a read) is exact and writes nothing.
-            return Ok(self.passthrough(table));
+        if i.replace_into {
+            return self.replace(i, table);
         }
-        self.replace(i, table)
+        // A plain INSERT removes no parent row and changes no key: only the new
+        // rows' parents need checking.
+        match self.values_checks(i, table, false) {
+            Some(checks) => Ok(self.checked_only(table, checks)),
+            // Rows the planner cannot compute: InnoDB's own check (a read) is
+            // exact and writes nothing.
+            None => Ok(self.passthrough(table)),
+        }
+    }
+
+    /// A plan whose only work is checking the parents of the rows written.
+    fn checked_only(&self, table: &Table, checks: ParentChecks) -> Analysis {
+        Analysis::Plan(Box::new(Plan {
+            table: table.name.clone(),
+            start: Start::Nothing,
+            rules: Vec::new(),
+            original: self.original.clone(),
+            original_fk_checks: false,
+            parent_checks: Some(checks),
+            prefix: None,
+        }))
+    }
+
+    /// The FKs of `table` that `wanted` picks, when the gateway can check all of
+    /// them (each points at a table of this database the schema knows).
+    fn checkable_fks(&self, table: &'a Table, wanted: impl Fn(&ForeignKey) -> bool) -> Option<Vec<&'a ForeignKey>> {
+        let mut out = Vec::new();
+        for fk in table.foreign_keys.iter().filter(|fk| wanted(fk)) {
+            if fk.referenced_schema.as_deref().is_some_and(|s| s != self.database) {
+                return None;
+            }
+            if !self.schema.tables.iter().any(|t| t.name == fk.referenced_table) {
+                return None;
+            }
+            out.push(fk);
+        }
+        Some(out)
+    }
+
+    /// The parent checks of `fks` (FKs of `table`). With `own`, the columns also
+    /// carry what self-references point at, so rows the statement inserts count as
+    /// parents of its later rows (and of themselves, as in InnoDB, which checks a
+    /// row's FKs after writing its clustered record).
+    fn parent_checks(&self, table: &Table, fks: &[&ForeignKey], own: bool, rows: NewRows) -> ParentChecks {
+        let mut columns: Vec<String> = Vec::new();
+        let add = |c: &String, columns: &mut Vec<String>| {
+            if !columns.iter().any(|x| eq_ci(x, c)) {
+                columns.push(c.clone());
+            }
+        };
+        for fk in fks {
+            for c in &fk.columns {
+                add(c, &mut columns);
+            }
+        }
+        let is_self = |fk: &ForeignKey| fk.referenced_table == table.name;
+        if own {
+            for fk in fks.iter().filter(|fk| is_self(fk)) {
+                for c in &fk.referenced_columns {
+                    add(c, &mut columns);
+                }
+            }
+        }
+        let position = |c: &String| columns.iter().position(|x| eq_ci(x, c)).unwrap_or(0);
+        let checks = fks
+            .iter()
+            .map(|fk| {
+                let parent = self.schema.tables.iter().find(|t| t.name == fk.referenced_table);
+                let parent_keys = parent.map(|t| self.key_columns(t)).unwrap_or_default();
+                let numeric = fk
+                    .referenced_columns
+                    .iter()
+                    .map(|c| {
+                        parent
+                            .and_then(|t| t.columns.iter().find(|x| eq_ci(&x.name, c)))
+                            .is_some_and(|x| {
+                                matches!(
+                                    x.normalized_type,
+                                    DataType::Int { .. } | DataType::Decimal { .. } | DataType::Float { .. }
+                                )
+                            })
+                    })
+                    .collect();
+                // Integer keys come back and compare by value in the gateway; any
+                // other type is compared by the server (types, collations), which
+                // says per parent row which of the keys it matches.
+                let keys_only = fk.referenced_columns.iter().all(|c| {
+                    parent
+                        .and_then(|t| t.columns.iter().find(|x| eq_ci(&x.name, c)))
+                        .is_some_and(|x| matches!(x.normalized_type, DataType::Int { .. }))
+                });
+                let from = format!(
+                    " FROM {} WHERE {} IN (",
+                    ident(&fk.referenced_table),
+                    row_of(&fk.referenced_columns)
+                );
+                let mut parts = if keys_only {
+                    vec![Part::Text(format!("SELECT {}{from}", idents(&fk.referenced_columns)))]
+                } else {
+                    vec![
+                        Part::Text("SELECT CONCAT_WS(',', ".into()),
+                        Part::Matches,
+                        Part::Text(format!("){from}")),
+                    ]
+                };
+                parts.push(Part::Keys);
+                parts.push(Part::Text(") LOCK IN SHARE MODE".into()));
+                let probe = Template { parts };
+                ParentCheck {
+                    fk: FkRef {
+                        name: fk.name.clone(),
+                        child: table.name.clone(),
+                        columns: fk.columns.clone(),
+                        parent: fk.referenced_table.clone(),
+                        referenced_columns: fk.referenced_columns.clone(),
+                        parent_positions: fk
+                            .referenced_columns
+                            .iter()
+                            .map(|c| parent_keys.iter().position(|k| eq_ci(k, c)).unwrap_or(0))
+                            .collect(),
+                    },
+                    positions: fk.columns.iter().map(position).collect(),
+                    own_positions: (own && is_self(fk)).then(|| fk.referenced_columns.iter().map(position).collect()),
+                    numeric,
+                    keys_only,
+                    probe,
+                    error: message::no_referenced_row(self.database, &table.name, fk),
+                }
+            })
+            .collect();
+        ParentChecks { columns, rows, checks }
+    }
+
+    /// Parent checks for the rows of an INSERT / REPLACE ... VALUES (only one row
+    /// with `single`): `None` when the rows cannot be computed before the statement
+    /// runs (a SELECT source, IGNORE, values that are expressions), so InnoDB's own
+    /// check must stay on.
+    fn values_checks(&self, i: &Insert, table: &'a Table, single: bool) -> Option<ParentChecks> {
+        if i.ignore || !i.assignments.is_empty() || table.foreign_keys.is_empty() {
+            return None;
+        }
+        let rows = match i.source.as_deref().map(|q| q.body.as_ref()) {
+            Some(SetExpr::Values(v)) => &v.rows,
+            _ => return None,
+        };
+        if rows.is_empty() || (single && rows.len() != 1) {
+            return None;
+        }
+        let named: Vec<String> = if i.columns.is_empty() {
+            table.columns.iter().map(|c| c.name.clone()).collect()
+        } else {
+            let mut out = Vec::new();
+            for c in &i.columns {
+                let name = last_ident(c).unwrap_or_default();
+                out.push(table.columns.iter().find(|x| eq_ci(&x.name, name))?.name.clone());
+            }
+            out
+        };
+        let fks = self.checkable_fks(table, |_| true)?;
+        let mut checks = self.parent_checks(table, &fks, true, NewRows::Values(Vec::new()));
+        let mut values = Vec::new();
+        for row in rows {
+            let row: &Vec<Expr> = &row.content;
+            if row.len() != named.len() {
+                return None;
+            }
+            let mut out = Vec::new();
+            for c in &checks.columns {
+                let value = match named.iter().position(|n| eq_ci(n, c)) {
+                    Some(p) if is_default(&row[p]) => column_default(table, c),
+                    Some(p) => {
+                        let text = self.literal_text(&row[p])?;
+                        let generated = table
+                            .columns
+                            .iter()
+                            .any(|x| eq_ci(&x.name, c) && (x.identity.is_some() || x.generated.is_some()));
+                        // NULL or 0 make an auto-increment column take the next value.
+                        (!generated || !(text.eq_ignore_ascii_case("null") || text == "0")).then_some(text)
+                    }
+                    None => column_default(table, c),
+                };
+                out.push(value);
+            }
+            values.push(out);
+        }
+        checks.rows = NewRows::Values(values);
+        Some(checks)
+    }
+
+    /// The text of a constant (number, string, NULL, hex, boolean); `None` for
+    /// anything the server would have to evaluate. A `?` counts as a constant: a
+    /// prepared statement is planned again with its parameters inlined.
+    fn literal_text(&self, e: &Expr) -> Option<String> {
+        let constant = |v: &Value| {
+            matches!(
+                v,
+                Value::Number(..)
+                    | Value::SingleQuotedString(_)
+                    | Value::DoubleQuotedString(_)
+                    | Value::HexStringLiteral(_)
+                    | Value::Boolean(_)
+                    | Value::Null
+                    | Value::Placeholder(_)
+            )
+        };
+        let ok = match e {
+            Expr::Value(v) => constant(&v.value),
+            Expr::UnaryOp {
+                op: UnaryOperator::Minus | UnaryOperator::Plus,
+                expr,
+            } => matches!(expr.as_ref(), Expr::Value(v) if matches!(v.value, Value::Number(..))),
+            _ => false,
+        };
+        ok.then(|| self.source.expr_text(e))
     }
 
     /// The rows of a VALUES source and the column each value goes to.
@@ -473,11 +718,25 @@ impl<'a> Planner<'a> {
     /// REPLACE deletes every existing row that clashes on the primary key or a unique
     /// key with a new row (InnoDB then runs ON DELETE actions), then inserts.
     fn replace(&self, i: &Insert, table: &'a Table) -> Result<Analysis, PlanError> {
+        // A row's parents are checked after its deletes and their cascades, as
+        // InnoDB does. Several rows into a table of an FK cycle: a later row's
+        // delete could cascade to an earlier row just written, or to the parent of
+        // one, which only InnoDB sees row by row; it keeps its checks. Outside a
+        // cycle the deletes reach neither the new rows nor their parents.
+        let checks = self.values_checks(i, table, self.in_cycle(&table.name));
+        let fallback = |checks: Option<ParentChecks>| match checks {
+            Some(c) => self.checked_only(table, c),
+            None => self.passthrough(table),
+        };
+        if children(self.schema, self.database, &table.name).is_empty() {
+            // Its rows are nobody's parents: the deletes need no work.
+            return Ok(fallback(checks));
+        }
         let Some((columns, rows)) = self.values(i, table, "REPLACE")? else {
             return Ok(Analysis::Forward);
         };
         let Some(condition) = self.conflict_condition(table, &columns, rows) else {
-            return Ok(self.passthrough(table));
+            return Ok(fallback(checks));
         };
         let keys = self.key_columns(table);
         let read = format!(
@@ -490,14 +749,37 @@ impl<'a> Planner<'a> {
             start: Start::Delete { read },
             rules: self.rules_from(table, Event::Delete),
             original: self.original.clone(),
-            original_fk_checks: !table.foreign_keys.is_empty(),
+            original_fk_checks: !table.foreign_keys.is_empty() && checks.is_none(),
+            parent_checks: checks,
             prefix: None,
         })))
     }
 
-    /// INSERT ... ON DUPLICATE KEY UPDATE that may change a referenced key: the
-    /// clashing row is updated with `VALUES(col)` meaning the new row's value.
-    fn upsert(&self, i: &Insert, table: &'a Table, assigned: &[(String, &Expr)]) -> Result<Analysis, PlanError> {
+    /// INSERT ... ON DUPLICATE KEY UPDATE of one row: the clashing row is read with
+    /// its new values (`VALUES(col)` meaning the new row's value) when the update
+    /// may change a referenced key (`rekeys`) or an FK column; without a clash the
+    /// row is inserted and its FKs are checked.
+    fn upsert(
+        &self,
+        i: &Insert,
+        table: &'a Table,
+        assigned: &[(String, &Expr)],
+        rekeys: bool,
+    ) -> Result<Analysis, PlanError> {
+        let fk_column = |c: &str| {
+            table
+                .foreign_keys
+                .iter()
+                .any(|fk| fk.columns.iter().any(|x| eq_ci(x, c)))
+        };
+        let checks = self
+            .values_checks(i, table, true)
+            .filter(|_| !assigned.iter().any(|(c, e)| fk_column(c) && volatile(e)));
+        if !rekeys && checks.is_none() {
+            // Several rows, a SELECT source, expressions, volatile functions: InnoDB
+            // checks them.
+            return Ok(self.passthrough(table));
+        }
         let Some((columns, rows)) = self.values(i, table, "INSERT ... ON DUPLICATE KEY UPDATE")? else {
             return Ok(Analysis::Forward);
         };
@@ -508,7 +790,11 @@ impl<'a> Planner<'a> {
             ));
         }
         let Some(condition) = self.conflict_condition(table, &columns, rows) else {
-            return Ok(self.passthrough(table));
+            // Nothing can clash: a plain insert.
+            return Ok(match checks {
+                Some(c) => self.checked_only(table, c),
+                None => self.passthrough(table),
+            });
         };
         // VALUES(col) is the new row's value of col.
         let row = &rows[0].content;
@@ -524,14 +810,21 @@ impl<'a> Planner<'a> {
             substitute(&mut e, &resolved);
             resolved.push((c.clone(), e));
         }
+        let new_value = |k: &String| match resolved.iter().rev().find(|(c, _)| eq_ci(c, k)) {
+            Some((_, e)) => format!("({e})"),
+            None => ident(k),
+        };
         let keys = self.key_columns(table);
         let mut select: Vec<String> = keys.iter().map(|k| ident(k)).collect();
-        for k in &keys {
-            match resolved.iter().rev().find(|(c, _)| eq_ci(c, k)) {
-                Some((_, e)) => select.push(format!("({e})")),
-                None => select.push(ident(k)),
+        select.extend(keys.iter().map(new_value));
+        let checks = checks.map(|mut c| {
+            select.extend(c.columns.iter().map(|k| ident(k)));
+            select.extend(c.columns.iter().map(new_value));
+            if let NewRows::Values(mut v) = std::mem::replace(&mut c.rows, NewRows::Read) {
+                c.rows = NewRows::ReadOrValues(v.pop().unwrap_or_default());
             }
-        }
+            c
+        });
         let read = format!(
             "SELECT {} FROM {} WHERE {condition} LIMIT 1 FOR UPDATE",
             select.join(", "),
@@ -540,9 +833,14 @@ impl<'a> Planner<'a> {
         Ok(Analysis::Plan(Box::new(Plan {
             table: table.name.clone(),
             start: Start::Update { read },
-            rules: self.rules_from(table, Event::Update),
+            rules: if rekeys {
+                self.rules_from(table, Event::Update)
+            } else {
+                Vec::new()
+            },
             original: self.original.clone(),
-            original_fk_checks: !table.foreign_keys.is_empty(),
+            original_fk_checks: !table.foreign_keys.is_empty() && checks.is_none(),
+            parent_checks: checks,
             prefix: None,
         })))
     }
@@ -667,8 +965,22 @@ impl<'a> Planner<'a> {
         };
         let (kind, read, next) = match action {
             FkAction::Restrict | FkAction::NoAction => {
-                // Returns the referenced keys, so the gateway knows which row failed.
-                let probe = where_keys(format!("SELECT DISTINCT {} FROM {child_name}", idents(&fk.columns)));
+                // Returns the referenced keys, so the gateway knows which row failed;
+                // a locking read, as InnoDB's check, so it sees committed children
+                // even inside an older snapshot. A self-reference on delete also
+                // returns which rows reference them (see `child_ids`).
+                let child_ids = match (event, child.name == fk.referenced_table) {
+                    (Event::Delete, true) => child.primary_key.len(),
+                    _ => 0,
+                };
+                let mut probe = if child_ids > 0 {
+                    let mut cols = child.primary_key.clone();
+                    cols.extend(fk.columns.iter().cloned());
+                    where_keys(format!("SELECT {} FROM {child_name}", idents(&cols)))
+                } else {
+                    where_keys(format!("SELECT DISTINCT {} FROM {child_name}", idents(&fk.columns)))
+                };
+                probe.parts.push(Part::Text(" LOCK IN SHARE MODE".into()));
                 let why = if action == FkAction::Restrict {
                     "RESTRICT"
                 } else {
@@ -679,6 +991,7 @@ impl<'a> Planner<'a> {
                         probe,
                         error: message::row_is_referenced(self.database, &child.name, fk),
                         why,
+                        child_ids,
                     },
                     None,
                     None,
@@ -756,6 +1069,54 @@ impl<'a> Planner<'a> {
             next,
         )
     }
+}
+
+/// True when `e` calls a function whose value changes between two evaluations
+/// (the lock read and the statement itself).
+fn volatile(e: &Expr) -> bool {
+    const VOLATILE: &[&str] = &[
+        "rand",
+        "uuid",
+        "uuid_short",
+        "sys_guid",
+        "sysdate",
+        "now",
+        "current_timestamp",
+        "localtime",
+        "localtimestamp",
+        "unix_timestamp",
+        "utc_timestamp",
+        "curdate",
+        "current_date",
+        "curtime",
+        "current_time",
+        "last_insert_id",
+        "row_count",
+        "found_rows",
+        "nextval",
+        "lastval",
+        "setval",
+        "get_lock",
+        "release_lock",
+        "sleep",
+        "benchmark",
+    ];
+    let mut found = false;
+    let mut probe = e.clone();
+    let _ = sqlparser::ast::visit_expressions_mut(&mut probe, |x| {
+        match x {
+            Expr::Function(f) => {
+                let name = f.name.to_string().to_ascii_lowercase();
+                if VOLATILE.contains(&name.as_str()) {
+                    found = true;
+                }
+            }
+            Expr::Identifier(i) if VOLATILE.contains(&i.value.to_ascii_lowercase().as_str()) => found = true,
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    found || e.to_string().contains('@') || e.to_string().to_ascii_lowercase().contains("next value for")
 }
 
 fn column_ref(e: &Expr) -> Option<String> {

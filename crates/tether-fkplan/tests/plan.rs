@@ -1,6 +1,6 @@
 //! Planner specifications: a schema built by hand, a statement, the exact plan.
 
-use tether_fkplan::{plan, ActionKind, Analysis, Event, NewChildValue, Plan, PlanError, Start};
+use tether_fkplan::{plan, ActionKind, Analysis, Event, NewChildValue, NewRows, Plan, PlanError, Start};
 use tether_schema::{Column, DataType, FkAction, ForeignKey, Schema, Table, UniqueKey};
 
 fn column(name: &str, nullable: bool) -> Column {
@@ -143,7 +143,7 @@ fn delete_reads_keys_then_cascades_to_every_level() {
             ),
             (
                 "r_p_fk".to_string(),
-                "SELECT DISTINCT `p_code` FROM `r` WHERE `p_code` IN (<keys>) => 1451".to_string()
+                "SELECT DISTINCT `p_code` FROM `r` WHERE `p_code` IN (<keys>) LOCK IN SHARE MODE => 1451".to_string()
             ),
         ]
     );
@@ -255,8 +255,7 @@ fn self_references_reach_their_own_rules() {
 #[test]
 fn statements_without_parent_side_work_pass_through() {
     for sql in [
-        "INSERT INTO c VALUES (1, 2)",
-        "UPDATE c SET p_id = 3 WHERE id = 1",
+        "UPDATE g SET id = 3 WHERE c_id = 1",
         "UPDATE p SET id = id WHERE FALSE AND id = 0 AND 1 = 0",
         "DELETE FROM g WHERE id = 1",
         "INSERT INTO lone VALUES (1)",
@@ -319,10 +318,172 @@ fn explain_lists_steps_and_rules() {
 on delete of `p` (rows carry `id`, `code`):
   c.c_p_fk (`p_id`) CASCADE: DELETE FROM `c` WHERE `p_id` IN (<keys>)
     first lock and read the child rows: SELECT `id`, `p_id` FROM `c` WHERE `p_id` IN (<keys>) FOR UPDATE
-  r.r_p_fk (`p_code`) RESTRICT: check SELECT DISTINCT `p_code` FROM `r` WHERE `p_code` IN (<keys>) -> error 1451 if a row
+  r.r_p_fk (`p_code`) RESTRICT: check SELECT DISTINCT `p_code` FROM `r` WHERE `p_code` IN (<keys>) LOCK IN SHARE MODE -> error 1451 if a row
 
 on delete of `c` (rows carry `id`):
   g.g_c_fk (`c_id`) SET NULL: UPDATE `g` SET `c_id` = NULL WHERE `c_id` IN (<keys>)
+";
+    assert_eq!(text, expected);
+}
+
+#[test]
+fn child_writes_check_their_parents_with_one_probe_per_fk() {
+    // A multi-row INSERT: the VALUES rows are the rows to check; the self-reference
+    // also carries the referenced column, so a row inserted is a parent of later ones.
+    let p = planned("INSERT INTO tree VALUES (1, NULL), (2, 1), (3, '2')");
+    assert!(!p.is_passthrough());
+    assert!(!p.original_fk_checks);
+    assert_eq!(p.start, Start::Nothing);
+    let checks = p.parent_checks.as_ref().expect("parent checks");
+    assert_eq!(checks.columns, vec!["parent_id", "id"]);
+    let some = |v: &[&str]| v.iter().map(|x| Some(x.to_string())).collect::<Vec<_>>();
+    assert_eq!(
+        checks.rows,
+        NewRows::Values(vec![some(&["NULL", "1"]), some(&["1", "2"]), some(&["'2'", "3"])])
+    );
+    let check = &checks.checks[0];
+    assert_eq!(check.positions, vec![0]);
+    assert_eq!(check.own_positions, Some(vec![1]));
+    assert_eq!(
+        check.probe.text(),
+        "SELECT `id` FROM `tree` WHERE `id` IN (<keys>) LOCK IN SHARE MODE"
+    );
+    assert_eq!(
+        check
+            .probe
+            .render(&["id".to_string()], &[vec!["1".into()], vec!["'2'".into()]], &[]),
+        "SELECT `id` FROM `tree` WHERE `id` IN (1, '2') LOCK IN SHARE MODE"
+    );
+    assert_eq!(check.error.code, 1452);
+    assert_eq!(
+        check.error.message,
+        "Cannot add or update a child row: a foreign key constraint fails (`shop`.`tree`, CONSTRAINT `tree_fk` FOREIGN KEY (`parent_id`) REFERENCES `tree` (`id`) ON DELETE CASCADE)"
+    );
+
+    assert!(check.keys_only, "integer keys come back and compare by value");
+    // Other types are compared by the server: the probe says which keys a parent matches.
+    let mut text_schema = schema();
+    for c in &mut text_schema.tables[0].columns {
+        if c.name == "code" {
+            c.normalized_type = DataType::Varchar { length: Some(2) };
+        }
+    }
+    let Ok(Analysis::Plan(p)) = plan("INSERT INTO r VALUES (1, 'EU')", &text_schema, "shop") else {
+        panic!("a plan")
+    };
+    let check = &p.parent_checks.as_ref().expect("checks").checks[0];
+    assert!(!check.keys_only);
+    assert_eq!(
+        check
+            .probe
+            .render(&["code".to_string()], &[vec!["'EU'".into()], vec!["'us'".into()]], &[]),
+        "SELECT CONCAT_WS(',', IF(`code` = 'EU', 0, NULL), IF(`code` = 'us', 1, NULL)) FROM `p` WHERE `code` IN ('EU', 'us') LOCK IN SHARE MODE"
+    );
+    // A composite FK renders row constructors.
+    let p = planned("INSERT INTO mc (id, x, y) VALUES (1, 2, 3)");
+    let check = &p.parent_checks.as_ref().expect("checks").checks[0];
+    assert_eq!(
+        check.probe.render(
+            &["x".to_string(), "y".to_string()],
+            &[vec!["2".into(), "3".into()]],
+            &[]
+        ),
+        "SELECT `x`, `y` FROM `m` WHERE (`x`, `y`) IN ((2, 3)) LOCK IN SHARE MODE"
+    );
+    assert_eq!(check.own_positions, None);
+
+    // An UPDATE of an FK column: the lock read evaluates the new values after the keys.
+    let p = planned("UPDATE c SET p_id = p_id + 1 WHERE id = 1");
+    assert_eq!(
+        p.start,
+        Start::Update {
+            read: "SELECT `id`, `id`, `p_id`, (p_id + 1) FROM c WHERE id = 1 FOR UPDATE".into()
+        }
+    );
+    assert!(p.rules.is_empty(), "no referenced key changes");
+    assert_eq!(p.parent_checks.as_ref().map(|c| &c.rows), Some(&NewRows::Read));
+
+    // ON DUPLICATE KEY UPDATE of one row: the clashing row and its new values, else the row.
+    let p = planned("INSERT INTO c VALUES (1, 2) ON DUPLICATE KEY UPDATE p_id = VALUES(p_id) + 1");
+    assert_eq!(
+        p.start,
+        Start::Update {
+            read: "SELECT `id`, `id`, `p_id`, ((2) + 1) FROM `c` WHERE `id` IN (1) LIMIT 1 FOR UPDATE".into()
+        }
+    );
+    assert_eq!(
+        p.parent_checks.as_ref().map(|c| &c.rows),
+        Some(&NewRows::ReadOrValues(vec![Some("2".into())]))
+    );
+}
+
+#[test]
+fn rows_the_planner_cannot_compute_keep_innodb_checks() {
+    for sql in [
+        "INSERT INTO c SELECT id, id FROM p",
+        "INSERT IGNORE INTO c VALUES (1, 2)",
+        "INSERT INTO c VALUES (1, 1 + 1)",
+        "INSERT INTO c VALUES (1, 2), (2, 3) ON DUPLICATE KEY UPDATE p_id = 1",
+    ] {
+        let p = planned(sql);
+        assert!(p.is_passthrough(), "{sql}");
+        assert!(p.original_fk_checks, "{sql}");
+    }
+    // A value the lock read and the statement would compute differently.
+    for sql in [
+        "UPDATE c SET p_id = FLOOR(RAND() * 10) WHERE id = 1",
+        "UPDATE c SET p_id = @next WHERE id = 1",
+        "INSERT INTO c VALUES (1, 2) ON DUPLICATE KEY UPDATE p_id = UNIX_TIMESTAMP() % 7",
+    ] {
+        let p = planned(sql);
+        assert!(p.parent_checks.is_none(), "{sql}");
+        assert!(p.original_fk_checks, "{sql}");
+    }
+    assert!(planned("UPDATE c SET p_id = p_id * 2 + (SELECT 1) WHERE id = 1")
+        .parent_checks
+        .is_some());
+    // Several REPLACE rows into a table of an FK cycle: the parent side is planned,
+    // InnoDB checks the new rows (a later row's delete may cascade to an earlier one).
+    let p = planned("REPLACE INTO tree VALUES (1, NULL), (2, 1)");
+    assert!(p.parent_checks.is_none());
+    assert!(p.original_fk_checks);
+    for sql in [
+        "REPLACE INTO tree VALUES (2, 1)",
+        "REPLACE INTO c VALUES (1, 2), (2, 3)",
+    ] {
+        let p = planned(sql);
+        assert!(p.parent_checks.is_some(), "{sql}");
+        assert!(!p.original_fk_checks, "{sql}");
+    }
+}
+
+#[test]
+fn explain_shows_the_parent_probes() {
+    let text = planned("INSERT INTO c VALUES (1, 2), (2, NULL)").to_string();
+    let expected = "\
+1. BEGIN (or SAVEPOINT inside a transaction)
+2. check the parents of the rows written to `c` (below); the first row without one fails with 1452, or with the error MariaDB meets first going row by row (the original replayed with InnoDB's checks, then rolled back)
+3. all checks passed: SET foreign_key_checks = 0; INSERT INTO c VALUES (1, 2), (2, NULL); SET foreign_key_checks = 1
+4. COMMIT (or RELEASE SAVEPOINT); on any error ROLLBACK (TO SAVEPOINT)
+
+parents of the rows written to `c` (the VALUES rows; a NULL in an FK skips its check; parents the statement deletes, re-keys or inserts count from that row on):
+  c.c_p_fk (`p_id`) -> `p` (`id`): SELECT `id` FROM `p` WHERE `id` IN (<keys>) LOCK IN SHARE MODE -> error 1452 for a key no row matches
+";
+    assert_eq!(text, expected);
+}
+
+#[test]
+fn explain_an_upsert_of_an_fk_column() {
+    let text = planned("INSERT INTO c VALUES (1, 2) ON DUPLICATE KEY UPDATE p_id = 5").to_string();
+    let expected = "\
+1. BEGIN (or SAVEPOINT inside a transaction)
+2. lock and read old and new values of `c`: SELECT `id`, `id`, `p_id`, (5) FROM `c` WHERE `id` IN (1) LIMIT 1 FOR UPDATE
+3. check the parents of the rows written to `c` (below); the first row without one fails with 1452, or with the error MariaDB meets first going row by row (the original replayed with InnoDB's checks, then rolled back)
+4. all checks passed: SET foreign_key_checks = 0; INSERT INTO c VALUES (1, 2) ON DUPLICATE KEY UPDATE p_id = 5; SET foreign_key_checks = 1
+5. COMMIT (or RELEASE SAVEPOINT); on any error ROLLBACK (TO SAVEPOINT)
+
+parents of the rows written to `c` (the clashing row's new values from the lock read where an FK's columns change, else the VALUES row; a NULL in an FK skips its check; parents the statement deletes, re-keys or inserts count from that row on):
+  c.c_p_fk (`p_id`) -> `p` (`id`): SELECT `id` FROM `p` WHERE `id` IN (<keys>) LOCK IN SHARE MODE -> error 1452 for a key no row matches
 ";
     assert_eq!(text, expected);
 }

@@ -1,15 +1,17 @@
 //! Runs a [`Plan`] on a backend connection: one transaction (or a savepoint inside
-//! the client's transaction), locked reads of the affected keys, checks, then the
-//! child statements and the original with the backend's FK checks off. Every child
+//! the client's transaction), locked reads of the affected keys, checks (children
+//! that refuse, parents of the rows the statement writes), then the child
+//! statements and the original with the backend's FK checks off. Every child
 //! change is a statement of its own, so it reaches the binlog.
 //!
-//! The executor fills the plan's holes with the keys it reads and follows the plan's
-//! rules to a fixpoint (self-references and cycles); it decides nothing else.
+//! The executor fills the plan's holes with the keys it reads, follows the plan's
+//! rules to a fixpoint (self-references and cycles) and replays the statement's
+//! rows in order against what the plan deletes and re-keys; it decides nothing else.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use mysql_async::Value;
-use tether_fkplan::{ActionKind, Event, NewChildValue, Plan, Start};
+use tether_fkplan::{ActionKind, Event, NewChildValue, NewRows, ParentCheck, ParentChecks, Plan, Start};
 
 use crate::backend::{Backend, Rows};
 use crate::reply::{ColumnDef, Reply, ServerError};
@@ -30,6 +32,19 @@ struct Writes {
     /// Positions of own rows a cascade starting at the same row reaches again
     /// (a cycle): REPLACE counts their delete, though the cascade did it.
     self_reached: HashSet<usize>,
+    /// Every row the plan deletes or re-keys, for the parent checks of the
+    /// statement's own rows.
+    changes: Vec<Change>,
+}
+
+/// A row of `table` (its rule key columns) that the plan deletes (`new` is `None`)
+/// or re-keys, and the first of the statement's own rows that does it.
+#[derive(Debug)]
+struct Change {
+    table: String,
+    old: Vec<String>,
+    new: Option<Vec<String>>,
+    origin: usize,
 }
 
 impl Writes {
@@ -156,6 +171,8 @@ fn literal_is_true(v: Option<&Value>) -> bool {
 
 async fn run_inside(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerError> {
     let mut writes = Writes::default();
+    // The statement's own rows as the parent checks see them.
+    let mut own: Vec<OwnRow> = Vec::new();
     match &plan.start {
         Start::Nothing => {}
         Start::Delete { read } => {
@@ -178,13 +195,38 @@ async fn run_inside(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerE
                     updated_chain: Vec::new(),
                     replay: false,
                 };
-                cascade(plan, backend, item, &mut writes).await.map_err(|f| f.error)?;
+                if let Err(failure) = cascade(plan, backend, item, &mut writes).await {
+                    // A REPLACE's rows go one by one natively: an earlier row may
+                    // fail first (a missing parent, say).
+                    if starts_with_word(&plan.original, "replace") {
+                        return Err(first_native_error(plan, backend, failure.error).await);
+                    }
+                    return Err(failure.error);
+                }
             }
         }
         Start::Update { read } => {
             let rows = backend.read(read).await?;
-            let all = literals(&rows);
-            let half = rows.columns.len() / 2;
+            let mut all = literals(&rows);
+            // The read ends with the checked columns, old then new.
+            let checked = match &plan.parent_checks {
+                Some(ParentChecks {
+                    columns,
+                    rows: NewRows::Read | NewRows::ReadOrValues(_),
+                    ..
+                }) => columns.len(),
+                _ => 0,
+            };
+            for r in &mut all {
+                let mut tail = r.split_off(r.len().saturating_sub(2 * checked));
+                let new = tail.split_off(checked);
+                own.push(OwnRow {
+                    old: Some(tail),
+                    new: new.into_iter().map(Some).collect(),
+                    inserted: false,
+                });
+            }
+            let half = (rows.columns.len() - 2 * checked) / 2;
             let (old, new): (Vec<_>, Vec<_>) = all
                 .into_iter()
                 .map(|mut r| {
@@ -211,30 +253,297 @@ async fn run_inside(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerE
             }
         }
     }
-    if plan.is_passthrough() || (writes.statements.is_empty() && plan.original_fk_checks) {
+    // Whether the original runs with InnoDB's checks on: for the forms the planner
+    // leaves to InnoDB, and when the gateway cannot tell (a parent it would have to
+    // match against a value known only after the insert).
+    let mut checks_on = plan.original_fk_checks;
+    if let Some(checks) = &plan.parent_checks {
+        match &checks.rows {
+            NewRows::Values(rows) => own = rows.iter().map(|r| OwnRow::inserted(r)).collect(),
+            NewRows::ReadOrValues(row) if own.is_empty() => own = vec![OwnRow::inserted(row)],
+            NewRows::ReadOrValues(_) | NewRows::Read => {}
+        }
+        // A REPLACE's deletes all come before its checks: it has one row, or it
+        // writes a table outside FK cycles, whose deletes reach no parent of its rows.
+        let one_row = matches!(plan.start, Start::Delete { .. });
+        match check_parents(checks, &own, &writes.changes, one_row, backend).await? {
+            Verdict::Pass => {}
+            Verdict::Unsure => checks_on = true,
+            Verdict::Fail(error) => {
+                // MariaDB, going row by row with its own checks, may meet another
+                // error first (a duplicate key on an earlier row, another FK of the
+                // same row): the original is replayed with InnoDB's checks inside
+                // the statement's transaction or savepoint (rolled back by the
+                // caller) and its error wins.
+                let replies = backend.query(&plan.original).await;
+                return match replies.into_iter().last() {
+                    Some(Reply::Error(e)) => Err(e),
+                    // InnoDB found every parent (a value the gateway compared more
+                    // strictly, say `20.0` with `20`). With no child statement the
+                    // replay is the whole statement, as the old path ran it: keep it.
+                    Some(reply) if writes.statements.is_empty() => Ok(writes.adjust(plan, reply)),
+                    _ => Err(error),
+                };
+            }
+        }
+    }
+    if plan.is_passthrough() || (writes.statements.is_empty() && checks_on) {
         return Ok(writes.adjust(plan, single(backend, &plan.original).await?));
     }
     // With checks off the order is free. The original goes first: its rows affected
-    // are then its own even when a cycle leads a cascade back to its rows.
+    // are then its own even when a cycle leads a cascade back to its rows. A
+    // statement that writes FK columns of its own table goes last, as InnoDB checks
+    // its rows after their cascades (a REPLACE's new row must not meet the delete
+    // of its old row's children).
     let mut batch = vec!["SET foreign_key_checks = 0".to_string()];
-    let original_in_batch = !plan.original_fk_checks;
-    if original_in_batch {
+    let original_last = plan.original_last();
+    if !original_last {
         batch.push(plan.original.clone());
     }
     batch.extend(writes.statements.iter().cloned());
+    let original_at = if !original_last {
+        Some(1)
+    } else if !checks_on {
+        batch.push(plan.original.clone());
+        Some(batch.len() - 1)
+    } else {
+        None
+    };
     batch.push("SET foreign_key_checks = 1".to_string());
     let replies = backend.query(&batch.join(";\n")).await;
     if let Some(Reply::Error(e)) = replies.iter().find(|r| matches!(r, Reply::Error(_))) {
         return Err(e.clone());
     }
-    if original_in_batch {
+    if let Some(at) = original_at {
         let reply = replies
             .into_iter()
-            .nth(1)
+            .nth(at)
             .ok_or_else(|| ServerError::gateway("tether gateway: the backend returned too few results"))?;
         return Ok(writes.adjust(plan, reply));
     }
     Ok(writes.adjust(plan, single(backend, &plan.original).await?))
+}
+
+/// One row the statement writes, as the parent checks see it: values in
+/// [`ParentChecks::columns`] order (`None`: known only after the insert).
+struct OwnRow {
+    /// The values before an UPDATE (`None` for an inserted row).
+    old: Option<Vec<String>>,
+    new: Vec<Option<String>>,
+    /// Whether the row is inserted, so it is a parent of its self-references.
+    inserted: bool,
+}
+
+impl OwnRow {
+    fn inserted(values: &[Option<String>]) -> Self {
+        OwnRow {
+            old: None,
+            new: values.to_vec(),
+            inserted: true,
+        }
+    }
+}
+
+enum Verdict {
+    Pass,
+    /// A parent check needs a value only the insert gives: InnoDB checks instead.
+    Unsure,
+    /// The first failing row's FK error.
+    Fail(ServerError),
+}
+
+fn is_null(v: &str) -> bool {
+    v.eq_ignore_ascii_case("null")
+}
+
+/// A value literal in a form that compares equal where MariaDB would: numbers
+/// (quoted or not) by value when the column is `numeric`; other values without
+/// quotes and trailing spaces, and without case (the default collations ignore it).
+fn canon(v: &str, numeric: bool) -> String {
+    let t = v.trim();
+    let quoted =
+        t.len() >= 2 && ((t.starts_with('\'') && t.ends_with('\'')) || (t.starts_with('"') && t.ends_with('"')));
+    let inner = if quoted { &t[1..t.len() - 1] } else { t };
+    if numeric {
+        if let Ok(n) = inner.trim().parse::<i128>() {
+            return n.to_string();
+        }
+        // `20.0`, `2e1`: integral numbers compare as integers.
+        if let Ok(f) = inner.trim().parse::<f64>() {
+            if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 {
+                return (f as i128).to_string();
+            }
+        }
+    }
+    if !quoted && (t.starts_with("X'") || t.starts_with("x'")) {
+        return t.to_ascii_uppercase();
+    }
+    inner.trim_end_matches(' ').to_lowercase()
+}
+
+fn canon_tuple(t: &[String], numeric: &[bool]) -> Vec<String> {
+    t.iter()
+        .enumerate()
+        .map(|(i, v)| canon(v, numeric.get(i).copied().unwrap_or(false)))
+        .collect()
+}
+
+/// What happens to a parent key at some row of the statement.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum KeyEvent {
+    /// Deleted, or re-keyed away (sorted first: a row's deletes come before its insert).
+    Gone,
+    /// Inserted, or re-keyed to.
+    Added,
+}
+
+/// The gateway's parent-existence check of the statement's own rows, set-based:
+/// one locking probe per FK. A row's parent exists when the probe found it and no
+/// earlier row (nor the row itself) deleted or re-keyed it, or when a row up to
+/// this one inserted or re-keyed a parent to it (self-references, cycles). MATCH
+/// SIMPLE: an FK value with a NULL is not checked; an UPDATE checks only FKs whose
+/// values change.
+async fn check_parents(
+    checks: &ParentChecks,
+    own: &[OwnRow],
+    changes: &[Change],
+    one_row: bool,
+    backend: &mut Backend,
+) -> Result<Verdict, ServerError> {
+    let mut first: Option<(usize, &ParentCheck)> = None;
+    for check in &checks.checks {
+        // Per own row: the FK tuple to check, as an index into `distinct`.
+        let mut wanted: Vec<Option<usize>> = Vec::with_capacity(own.len());
+        let mut distinct: Vec<Vec<String>> = Vec::new();
+        let mut index: HashMap<Vec<String>, usize> = HashMap::new();
+        for row in own {
+            let values: Vec<&Option<String>> = check.positions.iter().map(|p| &row.new[*p]).collect();
+            if values.iter().any(|v| v.as_deref().is_some_and(is_null)) {
+                wanted.push(None);
+                continue;
+            }
+            let Some(tuple) = values.into_iter().cloned().collect::<Option<Vec<String>>>() else {
+                return Ok(Verdict::Unsure);
+            };
+            if let Some(old) = &row.old {
+                let old: Vec<String> = check.positions.iter().map(|p| old[*p].clone()).collect();
+                if canon_tuple(&old, &check.numeric) == canon_tuple(&tuple, &check.numeric) {
+                    wanted.push(None);
+                    continue;
+                }
+            }
+            let n = *index.entry(tuple.clone()).or_insert_with(|| {
+                distinct.push(tuple);
+                distinct.len() - 1
+            });
+            wanted.push(Some(n));
+        }
+        if distinct.is_empty() {
+            continue;
+        }
+        let probe = check.probe.render(&check.fk.referenced_columns, &distinct, &[]);
+        let found_rows = backend.read(&probe).await?;
+        let mut found = vec![false; distinct.len()];
+        if check.keys_only {
+            let keys: HashSet<Vec<String>> = literals(&found_rows)
+                .iter()
+                .map(|k| canon_tuple(k, &check.numeric))
+                .collect();
+            for (f, tuple) in found.iter_mut().zip(&distinct) {
+                *f = keys.contains(&canon_tuple(tuple, &check.numeric));
+            }
+        } else {
+            for r in &found_rows.rows {
+                if let Some(Value::Bytes(b)) = r.first() {
+                    for n in String::from_utf8_lossy(b).split(',') {
+                        if let Some(f) = n.trim().parse::<usize>().ok().and_then(|n| found.get_mut(n)) {
+                            *f = true;
+                        }
+                    }
+                }
+            }
+        }
+        // What the statement does to parent keys, by key, in row order.
+        let mut events: HashMap<Vec<String>, Vec<(usize, KeyEvent)>> = HashMap::new();
+        let mut unknown_from: Option<usize> = None;
+        for c in changes.iter().filter(|c| c.table == check.fk.parent) {
+            let origin = if one_row { 0 } else { c.origin };
+            let old: Vec<String> = check.fk.parent_positions.iter().map(|p| c.old[*p].clone()).collect();
+            match &c.new {
+                None => events
+                    .entry(canon_tuple(&old, &check.numeric))
+                    .or_default()
+                    .push((origin, KeyEvent::Gone)),
+                Some(new) => {
+                    let new: Vec<String> = check.fk.parent_positions.iter().map(|p| new[*p].clone()).collect();
+                    let (old, new) = (canon_tuple(&old, &check.numeric), canon_tuple(&new, &check.numeric));
+                    if old != new {
+                        events.entry(old).or_default().push((origin, KeyEvent::Gone));
+                        events.entry(new).or_default().push((origin, KeyEvent::Added));
+                    }
+                }
+            }
+        }
+        if let Some(positions) = &check.own_positions {
+            for (j, row) in own.iter().enumerate().filter(|(_, r)| r.inserted) {
+                match positions
+                    .iter()
+                    .map(|p| row.new[*p].clone())
+                    .collect::<Option<Vec<String>>>()
+                {
+                    Some(key) => events
+                        .entry(canon_tuple(&key, &check.numeric))
+                        .or_default()
+                        .push((j, KeyEvent::Added)),
+                    None => {
+                        unknown_from.get_or_insert(j);
+                    }
+                }
+            }
+        }
+        for list in events.values_mut() {
+            list.sort();
+        }
+        for (i, n) in wanted.iter().enumerate() {
+            let Some(n) = n else { continue };
+            let mut exists = found[*n];
+            if let Some(list) = events.get(&canon_tuple(&distinct[*n], &check.numeric)) {
+                for (_, event) in list.iter().take_while(|(origin, _)| *origin <= i) {
+                    exists = *event == KeyEvent::Added;
+                }
+            }
+            if !exists {
+                if unknown_from.is_some_and(|u| u <= i) {
+                    return Ok(Verdict::Unsure);
+                }
+                if first.is_none_or(|(row, _)| i < row) {
+                    first = Some((i, check));
+                }
+                break;
+            }
+        }
+    }
+    Ok(match first {
+        Some((_, check)) => Verdict::Fail(check.error.clone().into()),
+        None => Verdict::Pass,
+    })
+}
+
+/// The error the client sees when a REPLACE's delete fails: MariaDB, going
+/// row by row with its own checks, may meet another error first (a duplicate key
+/// on an earlier row, another FK of the same row). The original is replayed with
+/// InnoDB's checks inside the statement's transaction or savepoint, which the
+/// caller rolls back; its error wins, and the gateway's stands if it finds none.
+async fn first_native_error(plan: &Plan, backend: &mut Backend, error: ServerError) -> ServerError {
+    backend
+        .query(&plan.original)
+        .await
+        .into_iter()
+        .find_map(|r| match r {
+            Reply::Error(e) => Some(e),
+            _ => None,
+        })
+        .unwrap_or(error)
 }
 
 /// An FK error found at the statement's row N stands only if MariaDB, going row by
@@ -289,6 +598,18 @@ async fn cascade(plan: &Plan, backend: &mut Backend, first: Item, writes: &mut W
                 *best = (*best).min(*origin);
             }
         }
+        for (k, (row, origin)) in item.old.iter().zip(&item.origin).enumerate() {
+            let new = match item.event {
+                Event::Delete => None,
+                Event::Update => item.new.get(k).cloned(),
+            };
+            writes.changes.push(Change {
+                table: item.table.clone(),
+                old: row.clone(),
+                new,
+                origin: *origin,
+            });
+        }
         for action in &rules.actions {
             let fk = &action.fk;
             // Distinct old key tuples of this FK, without NULLs (they reference
@@ -320,11 +641,36 @@ async fn cascade(plan: &Plan, backend: &mut Backend, first: Item, writes: &mut W
                 continue;
             }
             match &action.kind {
-                ActionKind::Refuse { probe, error, .. } => {
+                ActionKind::Refuse {
+                    probe,
+                    error,
+                    child_ids,
+                    ..
+                } => {
                     let sql = probe.render(&fk.columns, &keys, &new_values);
                     let found = backend.read(&sql).await?;
-                    if !found.rows.is_empty() {
-                        let referenced: HashSet<Vec<String>> = literals(&found).into_iter().collect();
+                    let mut rows = literals(&found);
+                    if *child_ids > 0 {
+                        // A child the statement deleted before its parent's row is
+                        // gone when MariaDB gets to the parent.
+                        let mut origin_of: HashMap<Vec<String>, usize> = HashMap::new();
+                        for (row, origin) in item.old.iter().zip(&item.origin) {
+                            let key: Vec<String> = fk.parent_positions.iter().map(|p| row[*p].clone()).collect();
+                            let e = origin_of.entry(key).or_insert(*origin);
+                            *e = (*e).min(*origin);
+                        }
+                        let gone = deleted.get(&fk.child);
+                        rows.retain(|r| {
+                            let deleted_at = gone.and_then(|g| g.get(&r[..*child_ids]));
+                            let parent_at = origin_of.get(&r[*child_ids..]);
+                            !matches!((deleted_at, parent_at), (Some(d), Some(p)) if d < p)
+                        });
+                        for r in &mut rows {
+                            r.drain(..*child_ids);
+                        }
+                    }
+                    if !rows.is_empty() {
+                        let referenced: HashSet<Vec<String>> = rows.into_iter().collect();
                         return Err(Failure {
                             error: error.clone().into(),
                             origin: first_origin(&item, &fk.parent_positions, &referenced),

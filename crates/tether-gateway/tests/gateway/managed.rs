@@ -44,10 +44,14 @@ pub async fn outcome(conn: &mut Conn, sql: &str) -> (u16, u64, String) {
 /// Runs each statement through the managed gateway and natively, asserting the same
 /// outcome (with messages naming the database normalized), then the same tables.
 fn same_as_native(statements: &[&str]) {
+    same_as_native_on(SCHEMA, TABLES, statements)
+}
+
+fn same_as_native_on(schema: &str, tables: &[&str], statements: &[&str]) {
     let native = TestDb::create(TestEngine::Mysql);
     let managed = TestDb::create(TestEngine::Mysql);
-    native.exec(SCHEMA);
-    managed.exec(SCHEMA);
+    native.exec(schema);
+    managed.exec(schema);
     let gw = start_one(&managed, "managed");
     gw.block_on(async {
         let mut n = direct(&native).await;
@@ -63,7 +67,7 @@ fn same_as_native(statements: &[&str]) {
             );
         }
         let mut m = direct(&managed).await;
-        assert_eq!(dump(&mut n, TABLES).await, dump(&mut m, TABLES).await);
+        assert_eq!(dump(&mut n, tables).await, dump(&mut m, tables).await);
     });
 }
 
@@ -154,7 +158,7 @@ fn explain_fk_shows_the_plan_and_runs_nothing() {
             "{text}"
         );
         assert!(
-            text.contains("invoice.invoice_order_fk (`order_id`) RESTRICT: check SELECT DISTINCT `order_id` FROM `invoice` WHERE `order_id` IN (<keys>) -> error 1451 if a row"),
+            text.contains("invoice.invoice_order_fk (`order_id`) RESTRICT: check SELECT DISTINCT `order_id` FROM `invoice` WHERE `order_id` IN (<keys>) LOCK IN SHARE MODE -> error 1451 if a row"),
             "{text}"
         );
         assert!(
@@ -240,4 +244,176 @@ fn unplannable_writes_get_a_clear_error() {
         assert!(e.2.contains("cannot parse this write statement"), "{}", e.2);
         assert_eq!(rows(&mut c, "SELECT COUNT(*) FROM customer").await, vec![vec!["3"]]);
     });
+}
+
+#[test]
+fn parent_checks_of_child_writes_match_native() {
+    same_as_native(&[
+        // Multi-row inserts: a row may reference an earlier row, never a later one.
+        "INSERT INTO node VALUES (20, NULL), (21, 20), (22, 21)",
+        "INSERT INTO node VALUES (30, 31), (31, NULL)",
+        // A row referencing itself: InnoDB checks after writing the row.
+        "INSERT INTO node VALUES (40, 40)",
+        // Values of another spelling or type compare as the server compares them.
+        "INSERT INTO node VALUES (60, NULL), (61, 60.0), (62, '61'), (63, ' 62')",
+        // MATCH SIMPLE: a NULL anywhere in a composite FK value skips the check.
+        "INSERT INTO item VALUES (10, 9, NULL, 77, 1)",
+        "INSERT INTO item VALUES (10, 10, 1, 77, 1)",
+        // Strings compare with the column's collation.
+        "INSERT INTO customer VALUES (9, 'eu', 'lower')",
+        "INSERT INTO customer VALUES (10, 'ZZ', 'x')",
+        // Row order decides which error wins: a duplicate key on an earlier row...
+        "INSERT INTO orders VALUES (21, 1, 50), (10, 1, 51), (22, 99, 1)",
+        // ... or a missing parent on an earlier row.
+        "INSERT INTO orders VALUES (23, 99, 1), (10, 1, 52)",
+        // Within a row, InnoDB's index order: item's PK starts with its FK column.
+        "INSERT INTO item VALUES (10, 1, 1, 99, 1)",
+        "INSERT INTO item VALUES (99, 5, 1, 99, 1)",
+        // UPDATE of FK columns, any expression, several rows.
+        "UPDATE orders SET customer_id = customer_id + 1 WHERE id = 13",
+        "UPDATE item SET n = n + 1 WHERE order_id = 10",
+        "UPDATE node SET parent_id = id + 1 WHERE id IN (20, 21)",
+        "UPDATE node SET parent_id = id - 1 WHERE id IN (21, 22)",
+        // ON DUPLICATE KEY UPDATE: the clashing row's new parent, else the new row's.
+        "INSERT INTO orders VALUES (12, 3, 1) ON DUPLICATE KEY UPDATE customer_id = 77",
+        "INSERT INTO orders VALUES (12, 3, 1) ON DUPLICATE KEY UPDATE customer_id = VALUES(customer_id)",
+        "INSERT INTO orders VALUES (70, 77, 1) ON DUPLICATE KEY UPDATE n = 5",
+        // REPLACE: its deletes cascade first; a parent they remove is gone.
+        "REPLACE INTO node VALUES (2, 3)",
+        "REPLACE INTO node VALUES (5, 5)",
+        "REPLACE INTO node VALUES (2, 1)",
+        // Several REPLACE rows stay with InnoDB's check (documented).
+        "REPLACE INTO node VALUES (50, 2), (51, 50), (52, 99)",
+    ]);
+}
+
+#[test]
+fn a_missing_parent_fails_the_whole_statement_with_mariadbs_error() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(SCHEMA);
+    let gw = start_one(&db, "managed");
+    gw.block_on(async {
+        let mut c = gw.connect("ks").await;
+        let e = server_error(
+            c.query_drop("INSERT INTO orders VALUES (20, 1, 7), (21, 99, 1)")
+                .await
+                .expect_err("no customer 99"),
+        );
+        assert_eq!(
+            e,
+            (
+                1452,
+                "23000".to_string(),
+                format!(
+                    "Cannot add or update a child row: a foreign key constraint fails (`{}`.`orders`, CONSTRAINT `orders_customer_fk` FOREIGN KEY (`customer_id`) REFERENCES `customer` (`id`) ON DELETE CASCADE ON UPDATE CASCADE)",
+                    db.name
+                )
+            )
+        );
+        // Nothing of the statement stays, not even its first row.
+        assert_eq!(rows(&mut c, "SELECT COUNT(*) FROM orders").await, vec![vec!["4"]]);
+        let e = server_error(
+            c.query_drop("UPDATE item SET customer_id = 2, n = 9 WHERE order_id = 10")
+                .await
+                .expect_err("no order (2, 9)"),
+        );
+        assert_eq!(e.0, 1452);
+        assert!(e.2.contains("CONSTRAINT `item_pair_fk` FOREIGN KEY (`customer_id`, `n`) REFERENCES `orders` (`customer_id`, `n`)"), "{}", e.2);
+
+        // Prepared statements too (planned again with their parameters inlined).
+        let e = server_error(
+            c.exec_drop("INSERT INTO orders VALUES (?, ?, ?)", (20, 99, 1))
+                .await
+                .expect_err("no customer 99"),
+        );
+        assert_eq!((e.0, e.1.as_str()), (1452, "23000"), "{}", e.2);
+        c.exec_drop("INSERT INTO orders VALUES (?, ?, ?)", (20, 3, 2))
+            .await
+            .expect("customer 3 exists");
+        assert_eq!(c.affected_rows(), 1);
+
+        // The plan shows the probe; the original runs with the backend's checks off.
+        let plan: Vec<String> = rows(&mut c, "EXPLAIN FK INSERT INTO orders VALUES (20, 1, 7)")
+            .await
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect();
+        let text = plan.join("\n");
+        assert!(
+            text.contains("3. all checks passed: SET foreign_key_checks = 0; INSERT INTO orders VALUES (20, 1, 7); SET foreign_key_checks = 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("orders.orders_customer_fk (`customer_id`) -> `customer` (`id`): SELECT `id` FROM `customer` WHERE `id` IN (<keys>) LOCK IN SHARE MODE -> error 1452"),
+            "{text}"
+        );
+        // Keys other than integers are compared by the server.
+        let plan: Vec<String> = rows(&mut c, "EXPLAIN FK INSERT INTO customer VALUES (9, 'eu', 'x')")
+            .await
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect();
+        let text = plan.join("\n");
+        assert!(
+            text.contains("customer.customer_region_fk (`region_code`) -> `region` (`code`): SELECT CONCAT_WS(',', <which of the keys>) FROM `region` WHERE `code` IN (<keys>) LOCK IN SHARE MODE -> error 1452"),
+            "{text}"
+        );
+    });
+}
+
+#[test]
+fn checked_parents_stay_locked_until_commit() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(SCHEMA);
+    let gw = start_one(&db, "managed");
+    gw.block_on(async {
+        let mut c = gw.connect("ks").await;
+        c.query_drop("BEGIN").await.expect("begin");
+        c.query_drop("INSERT INTO orders VALUES (20, 3, 7)")
+            .await
+            .expect("customer 3 exists");
+        // Another session cannot delete the parent the insert checked (a shared
+        // lock, as InnoDB's own check takes), so the child cannot be orphaned.
+        let mut other = direct(&db).await;
+        other
+            .query_drop("SET SESSION innodb_lock_wait_timeout = 1")
+            .await
+            .expect("timeout");
+        let e = server_error(
+            other
+                .query_drop("UPDATE customer SET id = 33 WHERE id = 3")
+                .await
+                .expect_err("locked"),
+        );
+        assert_eq!(e.0, 1205, "{}", e.2);
+        c.query_drop("COMMIT").await.expect("commit");
+        assert_eq!(
+            rows(&mut c, "SELECT customer_id FROM orders WHERE id = 20").await,
+            vec![vec!["3"]]
+        );
+    });
+}
+
+#[test]
+fn self_referencing_restrict_follows_the_delete_order() {
+    let schema = "
+CREATE TABLE sr (id INT PRIMARY KEY, parent_id INT,
+  CONSTRAINT sr_fk FOREIGN KEY (parent_id) REFERENCES sr (id)) ENGINE=InnoDB;
+INSERT INTO sr VALUES (1, NULL), (2, 1), (3, 2), (4, 4), (5, NULL), (6, 5), (7, 6);
+";
+    same_as_native_on(
+        schema,
+        &["sr"],
+        &[
+            // The parent comes first in the scan: its child still exists.
+            "DELETE FROM sr WHERE id IN (2, 3)",
+            // The child comes first: gone when MariaDB reaches the parent.
+            "DELETE FROM sr WHERE id IN (2, 3) ORDER BY id DESC",
+            // A row referencing itself cannot be deleted.
+            "DELETE FROM sr WHERE id = 4",
+            "DELETE FROM sr WHERE id >= 5 ORDER BY id DESC LIMIT 2",
+            "DELETE FROM sr WHERE id >= 5",
+            "DELETE FROM sr ORDER BY id DESC",
+        ],
+    );
 }
