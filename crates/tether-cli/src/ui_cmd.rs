@@ -21,12 +21,19 @@ pub struct UiArgs {
     /// network you trust.
     #[arg(long, value_name = "HOST:PORT", conflicts_with = "port")]
     pub listen: Option<String>,
+
+    /// A host name the page may be opened by besides IP addresses and localhost (for
+    /// --listen on a network: http://devbox:7420/ needs --allow-host devbox).
+    /// Repeatable. Other names are refused, so that no web page can reach the server
+    /// through a DNS name of its own.
+    #[arg(long, value_name = "NAME")]
+    pub allow_host: Vec<String>,
 }
 
 pub async fn run(args: UiArgs) -> anyhow::Result<()> {
     let mapping = tether_ui::Mapping::open(&args.job).await.map_err(classify)?;
     let address = args.listen.unwrap_or_else(|| format!("127.0.0.1:{}", args.port));
-    let server = tether_ui::Server::bind(mapping, &address).map_err(classify)?;
+    let server = tether_ui::Server::bind(mapping, &address, &args.allow_host).map_err(classify)?;
     let local = server.local_addr()?;
     let shown = if local.ip().is_unspecified() {
         format!("http://127.0.0.1:{}/", local.port())

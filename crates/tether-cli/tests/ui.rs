@@ -37,8 +37,12 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// `ui-screenshots/` in the target directory (CARGO_TARGET_DIR when set).
 fn screenshots() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/ui-screenshots")
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+        .join("ui-screenshots")
 }
 
 /// `tether ui JOB --port 0`, stopped on drop.
@@ -49,8 +53,13 @@ struct Ui {
 
 impl Ui {
     fn start(job: &Path) -> Ui {
+        Ui::start_with(job, &["--port", "0"])
+    }
+
+    fn start_with(job: &Path, args: &[&str]) -> Ui {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
-            .args(["ui", job.to_str().expect("utf-8 path"), "--port", "0"])
+            .args(["ui", job.to_str().expect("utf-8 path")])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -62,7 +71,7 @@ impl Ui {
         std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         let url = first
             .split_whitespace()
-            .find(|w| w.starts_with("http://127.0.0.1:"))
+            .find(|w| w.starts_with("http://"))
             .unwrap_or_else(|| panic!("no address in {first:?}"))
             .to_string();
         Ui { child, url }
@@ -204,12 +213,33 @@ fn the_mapping_page_shows_keys_inherits_transformers_refuses_conflicts_and_saves
     db.exec(SCHEMA);
     let dir = scratch("page");
     let job = dir.join("job.toml");
-    let original = job_text(&db.url, &dir.join("out.sqlite"));
+    // A password the page must never show (the test server trusts, so any works).
+    let source = db
+        .url
+        .replacen("postgres://postgres@", "postgres://postgres:pa55-w0rd-x@", 1);
+    assert_ne!(source, db.url);
+    let original = job_text(&source, &dir.join("out.sqlite"));
     std::fs::write(&job, &original).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&job, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let ui = Ui::start(&job);
     let b = Browser::start();
     b.goto(&ui.url);
     b.find("section.card");
+    assert!(!b.displayed(&b.find("#error")), "{}", b.text(&b.find("#error")));
+    let secret_shown = |b: &Browser| {
+        b.script(
+            "return document.documentElement.outerHTML.includes('pa55-w0rd-x');",
+            vec![],
+        )
+    };
+    assert_eq!(secret_shown(&b), json!(false));
+    assert!(b
+        .text(&b.find("#source"))
+        .starts_with("postgres://postgres:***@127.0.0.1"));
 
     assert_eq!(
         b.text(&b.find("#summary")),
@@ -388,6 +418,13 @@ fn the_mapping_page_shows_keys_inherits_transformers_refuses_conflicts_and_saves
         "{saved}"
     );
     assert_eq!(std::fs::read_to_string(dir.join("job.toml.bak")).unwrap(), original);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&job), 0o600, "a private job file stays private");
+        assert_eq!(mode(&dir.join("job.toml.bak")), 0o600);
+    }
     let (code, stdout, stderr) = plan(&job);
     assert_eq!(code, 0, "{stderr}");
     assert!(
@@ -399,14 +436,56 @@ fn the_mapping_page_shows_keys_inherits_transformers_refuses_conflicts_and_saves
         "{stdout}"
     );
 
-    // The plan view shows the same plan.
+    // The plan view shows the same plan, and no password.
     b.click(&b.find("#show-plan"));
     let plan = b.find("#plan");
     b.wait("the plan", || {
         b.text(&plan).contains("tables in load order").then_some(())
     });
     assert_eq!(b.text(&plan).trim(), stdout.trim());
+    assert_eq!(secret_shown(&b), json!(false));
     b.click(&b.find("#show-mapping"));
+
+    // By keyboard alone: Enter on an Edit button opens the editor on the kind list,
+    // typing picks a kind, Tab reaches the options, Enter applies, and the focus comes
+    // back to the same row's Edit button.
+    let edit = b.find("section[data-table=\"employee\"] tr[data-column=\"name\"] button.edit");
+    b.script("arguments[0].focus();", vec![Browser::arg(&edit)]);
+    b.keys(Browser::ENTER);
+    b.wait("the editor, focused on the kind", || {
+        (b.focused() == "select#editor-kind").then_some(())
+    });
+    b.keys("full_name");
+    b.keys(Browser::TAB);
+    assert_eq!(b.focused(), "input#editor-options");
+    b.keys(Browser::ENTER);
+    b.wait("employee.name to be set", || {
+        (transformer(&b, "employee", "name").0 == "set").then_some(())
+    });
+    assert_eq!(b.focused(), "button.edit in employee.name");
+    // Escape closes the editor without a change; Escape hides a focused badge's tooltip.
+    b.keys(Browser::ENTER);
+    b.wait("the editor", || (b.focused() == "select#editor-kind").then_some(()));
+    b.keys(Browser::ESCAPE);
+    b.wait("the editor to close", || {
+        (!b.displayed(&b.find("#editor"))).then_some(())
+    });
+    let badge = b.find("section[data-table=\"orders\"] tr[data-column=\"handled_by\"] button.badge.fk");
+    b.script("arguments[0].focus();", vec![Browser::arg(&badge)]);
+    let tip = tip_of(&badge);
+    b.wait("the tooltip on focus", || b.displayed(&tip).then_some(()));
+    b.keys(Browser::ESCAPE);
+    b.wait("the tooltip to hide", || (!b.displayed(&tip)).then_some(()));
+    // Save by keyboard: the focus lands on the outcome; the backup stays the original.
+    let save = b.find("#save");
+    b.script("arguments[0].focus();", vec![Browser::arg(&save)]);
+    b.keys(Browser::ENTER);
+    b.wait("the second save", || {
+        b.text(&b.find("#status")).starts_with("Saved ").then_some(())
+    });
+    assert_eq!(b.focused(), "span#status");
+    assert!(std::fs::read_to_string(&job).unwrap().contains("name = \"full_name\""));
+    assert_eq!(std::fs::read_to_string(dir.join("job.toml.bak")).unwrap(), original);
 
     // The filter narrows the tables.
     b.type_into(&b.find("#filter"), "ord");
@@ -451,6 +530,18 @@ fn the_server_refuses_foreign_hosts_and_form_posts() {
     assert_eq!(v["tables"][1]["columns"][1]["foreign_keys"][0]["parent_table"], "p");
     let rebound = ask("GET /api/mapping HTTP/1.1\r\nHost: attacker.example:80", "");
     assert!(rebound.starts_with("HTTP/1.1 403"), "{rebound}");
+    let same_port = ask(
+        &format!("GET /api/mapping HTTP/1.1\r\nHost: attacker.example:{port}"),
+        "",
+    );
+    assert!(same_port.starts_with("HTTP/1.1 403"), "{same_port}");
+    let upper = ask(&format!("GET / HTTP/1.1\r\nHost: LOCALHOST:{port}"), "");
+    assert!(upper.starts_with("HTTP/1.1 200"), "{upper}");
+    let bad_length = ask(
+        &format!("GET / HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Length: +2"),
+        "",
+    );
+    assert!(bad_length.starts_with("HTTP/1.1 400"), "{bad_length}");
     let body = r#"{"table":"p","column":"id","kind":"hash"}"#;
     let form = ask(
         &format!("POST /api/transformer HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: text/plain"),
@@ -544,4 +635,59 @@ fn chinook_in_the_page() {
     );
     b.hover(&badge);
     b.screenshot(&screenshots().join("chinook-hover.png"));
+}
+
+/// One raw HTTP request to `addr` (`host:port`); the whole answer.
+fn raw_http(addr: &str, head: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "{head}\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn other_listen_addresses_answer_by_ip_and_allowed_names_only() {
+    let db = TestDb::create(Engine::Sqlite);
+    db.exec("CREATE TABLE p (id integer PRIMARY KEY);");
+    let dir = scratch("listen");
+    let job = dir.join("job.toml");
+    std::fs::write(
+        &job,
+        format!(
+            "source = \"{}\"\n[[destinations]]\nurl = \"sqlite://{}/out.sqlite\"\n",
+            db.url,
+            dir.display()
+        ),
+    )
+    .unwrap();
+    // Another loopback address: the page opens by that address.
+    let ui = Ui::start_with(&job, &["--listen", "127.0.0.2:0"]);
+    let addr = ui.url.trim_start_matches("http://").trim_end_matches('/').to_string();
+    assert!(addr.starts_with("127.0.0.2:"), "{addr}");
+    let page = raw_http(&addr, &format!("GET / HTTP/1.1\r\nHost: {addr}"), "");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    drop(ui);
+    // Every interface: IP addresses, localhost and --allow-host names; nothing else.
+    let ui = Ui::start_with(&job, &["--listen", "0.0.0.0:0", "--allow-host", "devbox"]);
+    let port = ui.url.trim_end_matches('/').rsplit(':').next().unwrap().to_string();
+    let addr = format!("127.0.0.1:{port}");
+    for (host, status) in [
+        (format!("127.0.0.1:{port}"), "200"),
+        (format!("devbox:{port}"), "200"),
+        (format!("DevBox:{port}"), "200"),
+        (format!("attacker.example:{port}"), "403"),
+    ] {
+        let answer = raw_http(&addr, &format!("GET /api/mapping HTTP/1.1\r\nHost: {host}"), "");
+        assert!(answer.starts_with(&format!("HTTP/1.1 {status}")), "{host}: {answer}");
+    }
+    let rebound = raw_http(
+        &addr,
+        &format!(
+            "POST /api/save HTTP/1.1\r\nHost: attacker.example:{port}\r\nOrigin: http://attacker.example:{port}\r\nContent-Type: application/json"
+        ),
+        "{}",
+    );
+    assert!(rebound.starts_with("HTTP/1.1 403"), "{rebound}");
 }

@@ -255,6 +255,42 @@ impl Browser {
         );
     }
 
+    /// Presses keys on whatever has the focus, as a keyboard user does: text, or
+    /// WebDriver key codes such as [`Browser::ENTER`], [`Browser::TAB`], [`Browser::ESCAPE`].
+    pub fn keys(&self, keys: &str) {
+        let actions: Vec<Value> = keys
+            .chars()
+            .flat_map(|c| {
+                [
+                    json!({ "type": "keyDown", "value": c.to_string() }),
+                    json!({ "type": "keyUp", "value": c.to_string() }),
+                ]
+            })
+            .collect();
+        self.must(
+            "POST",
+            "/actions",
+            Some(json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] })),
+        );
+    }
+
+    pub const ENTER: &'static str = "\u{E007}";
+    pub const TAB: &'static str = "\u{E004}";
+    pub const ESCAPE: &'static str = "\u{E00C}";
+
+    /// The element that has the keyboard focus, described as `tag.class[data-column]`.
+    pub fn focused(&self) -> String {
+        self.script(
+            "const e = document.activeElement; const row = e.closest('tr'); const card = e.closest('section');\
+             return e.tagName.toLowerCase() + (e.className ? '.' + e.className.split(' ').join('.') : '') + (e.id ? '#' + e.id : '')\
+             + (card ? ' in ' + card.dataset.table + (row && row.dataset.column ? '.' + row.dataset.column : '') : '');",
+            vec![],
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
     /// Moves the mouse over an element (as a person hovering it).
     pub fn hover(&self, e: &Element) {
         self.must(

@@ -5,6 +5,7 @@
 
 let view = null;
 let editing = null; // { table, column }
+let ids = new Map(); // table name -> element id (names may hold any character)
 
 const $ = (id) => document.getElementById(id);
 
@@ -42,28 +43,38 @@ async function api(method, path, body) {
 }
 
 function slug(name) {
-  return "t-" + name.replace(/[^A-Za-z0-9_-]/g, "_");
+  return ids.get(name) || "t-unknown";
+}
+
+function rowOf(table, column) {
+  const card = document.getElementById(slug(table));
+  return card ? card.querySelector(`tr[data-column="${CSS.escape(column)}"]`) : null;
 }
 
 function setStatus(text, dirty) {
   const s = $("status");
   s.textContent = text;
+  s.title = text;
   s.className = dirty ? "dirty" : "";
 }
 
 function specsOf(v) {
   const out = new Map();
-  for (const t of v.tables) for (const c of t.columns) out.set(t.name + "." + c.name, c.transformer ? c.transformer.spec : "");
+  for (const t of v.tables) {
+    for (const c of t.columns) out.set(JSON.stringify([t.name, c.name]), c.transformer ? c.transformer.spec : "");
+  }
   return out;
 }
 
 function render(newView, changedFrom) {
   const before = changedFrom ? specsOf(changedFrom) : null;
   view = newView;
+  ids = new Map(view.tables.map((t, i) => [t.name, "t-" + i]));
   $("job").textContent = view.job;
   $("source").textContent = view.source;
   $("save").disabled = !view.dirty;
   if (view.dirty) setStatus("Unsaved changes", true);
+  else if ($("status").classList.contains("dirty")) setStatus("No unsaved changes", false);
   const err = $("error");
   err.hidden = !view.error;
   err.textContent = view.error ? "This job does not plan yet: " + view.error : "";
@@ -78,8 +89,8 @@ function render(newView, changedFrom) {
     for (const [key, spec] of specsOf(view)) {
       if (before.get(key) !== spec) {
         changed++;
-        const [table, ...rest] = splitKey(key);
-        const row = document.querySelector(`section[data-table="${CSS.escape(table)}"] tr[data-column="${CSS.escape(rest.join("."))}"]`);
+        const [table, column] = JSON.parse(key);
+        const row = rowOf(table, column);
         if (row) flash(row);
       }
     }
@@ -88,35 +99,28 @@ function render(newView, changedFrom) {
   return 0;
 }
 
-// "schema.table.column" -> [table, column]: tables are known, so match the longest.
-function splitKey(key) {
-  for (const t of view.tables) {
-    if (key.startsWith(t.name + ".")) return [t.name, key.slice(t.name.length + 1)];
-  }
-  const i = key.lastIndexOf(".");
-  return [key.slice(0, i), key.slice(i + 1)];
-}
-
 function renderSummary() {
   const copied = view.tables.filter((t) => !t.excluded);
   const cols = copied.flatMap((t) => t.columns);
   const fks = new Set();
   let virtual = 0;
   for (const t of copied) for (const c of t.columns) for (const fk of c.foreign_keys) {
-    if (!fks.has(t.name + "/" + fk.name)) {
-      fks.add(t.name + "/" + fk.name);
+    const key = JSON.stringify([t.name, fk.name]);
+    if (!fks.has(key)) {
+      fks.add(key);
       if (fk.virtual) virtual++;
     }
   }
   const set = cols.filter((c) => c.transformer && c.transformer.origin === "set").length;
   const inherited = cols.filter((c) => c.transformer && c.transformer.origin === "inherited").length;
+  const unchanged = cols.length - set - inherited;
   const parts = [
     [copied.length, copied.length === 1 ? " table" : " tables"],
     [fks.size, (fks.size === 1 ? " foreign key" : " foreign keys") + (virtual ? ` (${virtual} virtual)` : "")],
     [view.cycles.length, view.cycles.length === 1 ? " cycle" : " cycles"],
     [set, set === 1 ? " transformer set" : " transformers set"],
     [inherited, " inherited through foreign keys"],
-    [cols.length - set - inherited, cols.length - set - inherited === 1 ? " column copied unchanged" : " columns copied unchanged"],
+    [unchanged, unchanged === 1 ? " column copied unchanged" : " columns copied unchanged"],
   ];
   const excluded = view.tables.length - copied.length;
   if (excluded) parts.push([excluded, " left out by the job"]);
@@ -314,7 +318,11 @@ async function applyEditor(kind) {
     const changed = render(next, before);
     const what = kind === null ? "removed from" : "set on";
     setStatus(`Transformer ${what} ${editing.table}.${editing.column}` +
-      (changed > 1 ? ` (${changed} columns changed)` : "") + " · unsaved", true);
+      (changed > 1 ? ` (${changed} columns changed)` : "") + (view.dirty ? " · unsaved" : " · as saved"), view.dirty);
+    // The row was drawn again: give keyboard users their place back.
+    const row = rowOf(editing.table, editing.column);
+    const edit = row && row.querySelector("button.edit");
+    if (edit) edit.focus();
   } catch (e) {
     showEditorError(e.message);
   }
@@ -338,13 +346,16 @@ async function showPlan(on) {
 }
 
 async function save() {
+  if (view.error && !confirm("This job does not plan yet:\n\n" + view.error + "\n\nSave it anyway?")) return;
   try {
     const r = await api("POST", "/api/save", {});
     render(r.view);
-    setStatus(`Saved ${r.saved.path} (previous version: ${r.saved.backup})`, false);
+    setStatus(`Saved ${r.saved.path} (the file as it was before: ${r.saved.backup})`, false);
   } catch (e) {
     setStatus("Not saved: " + e.message, true);
   }
+  // Save is disabled now: keep the keyboard focus on the outcome.
+  $("status").focus();
 }
 
 async function load() {
@@ -381,6 +392,19 @@ document.addEventListener("DOMContentLoaded", () => {
       e.preventDefault();
       $("filter").focus();
     }
+  });
+  // Escape hides an FK tooltip until the badge loses focus or the pointer leaves it.
+  document.addEventListener("keydown", (e) => {
+    const wrap = e.key === "Escape" && document.activeElement.closest && document.activeElement.closest(".fk-wrap");
+    if (wrap) wrap.classList.add("dismissed");
+  });
+  document.addEventListener("focusout", (e) => {
+    const wrap = e.target.closest && e.target.closest(".fk-wrap");
+    if (wrap) wrap.classList.remove("dismissed");
+  });
+  document.addEventListener("mouseout", (e) => {
+    const wrap = e.target.closest && e.target.closest(".fk-wrap");
+    if (wrap && !wrap.contains(e.relatedTarget)) wrap.classList.remove("dismissed");
   });
   window.addEventListener("beforeunload", (e) => {
     if (view && view.dirty) e.preventDefault();

@@ -55,6 +55,7 @@ fn reason(status: u16) -> &'static str {
         405 => "Method Not Allowed",
         409 => "Conflict",
         413 => "Payload Too Large",
+        503 => "Service Unavailable",
         415 => "Unsupported Media Type",
         422 => "Unprocessable Entity",
         _ => "Internal Server Error",
@@ -64,7 +65,8 @@ fn reason(status: u16) -> &'static str {
 /// Reads one request; `Err` carries the response to send instead (bad or oversized
 /// requests), `Ok(None)` a peer that closed without sending one.
 pub fn read_request(stream: &TcpStream) -> Result<Option<Request>, Response> {
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    stream.set_write_timeout(Some(Duration::from_secs(10))).ok();
     let mut reader = BufReader::new(stream);
     let mut head = Vec::new();
     loop {
@@ -120,9 +122,10 @@ pub fn read_request(stream: &TcpStream) -> Result<Option<Request>, Response> {
         ));
     }
     let length = match request.header("content-length") {
-        Some(v) => v
+        Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => v
             .parse::<usize>()
-            .map_err(|_| Response::error(400, "Content-Length is not a number"))?,
+            .map_err(|_| Response::error(413, "request body too large"))?,
+        Some(_) => return Err(Response::error(400, "Content-Length is not a number")),
         None => 0,
     };
     if length > MAX_BODY_BYTES {

@@ -16,7 +16,8 @@
 mod http;
 pub mod mapping;
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
@@ -40,15 +41,22 @@ const INDEX_HTML: &str = include_str!("../assets/index.html");
 const APP_JS: &str = include_str!("../assets/app.js");
 const STYLE_CSS: &str = include_str!("../assets/style.css");
 
+/// Connections served at once; more get 503 (one thread each).
+const MAX_CONNECTIONS: usize = 64;
+
 /// The page's server, bound and ready.
 pub struct Server {
     listener: TcpListener,
     mapping: Arc<Mutex<Mapping>>,
+    allowed_hosts: Arc<Vec<String>>,
 }
 
 impl Server {
-    /// Binds `address` (`HOST:PORT`; port 0 picks a free one).
-    pub fn bind(mapping: Mapping, address: &str) -> Result<Server, UiError> {
+    /// Binds `address` (`HOST:PORT`; port 0 picks a free one). Requests must name the
+    /// server by an IP address, `localhost`, or one of `allowed_hosts` (host names of
+    /// this machine the page is opened by): a web page cannot reach it through a DNS
+    /// name of its own that points here.
+    pub fn bind(mapping: Mapping, address: &str, allowed_hosts: &[String]) -> Result<Server, UiError> {
         let listener = TcpListener::bind(address).map_err(|source| UiError::Listen {
             address: address.to_string(),
             source,
@@ -56,6 +64,7 @@ impl Server {
         Ok(Server {
             listener,
             mapping: Arc::new(Mutex::new(mapping)),
+            allowed_hosts: Arc::new(allowed_hosts.iter().map(|h| h.to_ascii_lowercase()).collect()),
         })
     }
 
@@ -66,18 +75,29 @@ impl Server {
     /// Serves until the process ends; one thread per connection.
     pub fn run(self) {
         let local = self.listener.local_addr().ok();
+        let active = Arc::new(AtomicUsize::new(0));
         for stream in self.listener.incoming() {
             let Ok(stream) = stream else { continue };
+            if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+                active.fetch_sub(1, Ordering::SeqCst);
+                http::write_response(&stream, &Response::error(503, "too many connections"));
+                continue;
+            }
             let mapping = Arc::clone(&self.mapping);
-            std::thread::spawn(move || handle(&stream, &mapping, local));
+            let hosts = Arc::clone(&self.allowed_hosts);
+            let active = Arc::clone(&active);
+            std::thread::spawn(move || {
+                handle(&stream, &mapping, local, &hosts);
+                active.fetch_sub(1, Ordering::SeqCst);
+            });
         }
     }
 }
 
-fn handle(stream: &TcpStream, mapping: &Mutex<Mapping>, local: Option<SocketAddr>) {
+fn handle(stream: &TcpStream, mapping: &Mutex<Mapping>, local: Option<SocketAddr>, hosts: &[String]) {
     let response = match http::read_request(stream) {
         Ok(None) => return,
-        Ok(Some(request)) => match allowed(&request, local) {
+        Ok(Some(request)) => match allowed(&request, local, hosts) {
             Ok(()) => route(&request, mapping),
             Err(r) => r,
         },
@@ -86,39 +106,67 @@ fn handle(stream: &TcpStream, mapping: &Mutex<Mapping>, local: Option<SocketAddr
     http::write_response(stream, &response);
 }
 
-/// On a loopback address, only requests addressed to it (`Host`) are answered, so a web
-/// page elsewhere cannot reach the server through a DNS name pointing at 127.0.0.1.
-/// Changes need a JSON body, which a cross-site form cannot send, and a matching
-/// `Origin` when the browser sends one.
-fn allowed(r: &Request, local: Option<SocketAddr>) -> Result<(), Response> {
-    let host = r.header("host").unwrap_or_default();
-    if let Some(local) = local.filter(|l| l.ip().is_loopback()) {
-        let port = local.port();
-        let ok = ["127.0.0.1", "localhost", "[::1]"]
-            .iter()
-            .any(|h| host == format!("{h}:{port}"));
-        if !ok {
-            return Err(Response::error(
-                403,
-                &format!("requests must be addressed to 127.0.0.1:{port} or localhost:{port}"),
-            ));
+/// `name:port` (also `[v6]:port`) -> (name, port), lower-cased.
+fn split_host(host: &str) -> (String, Option<u16>) {
+    let host = host.trim().to_ascii_lowercase();
+    match host.rsplit_once(':') {
+        Some((name, port)) if !name.is_empty() && (!name.contains(':') || name.ends_with(']')) => {
+            (name.to_string(), port.parse().ok())
         }
+        _ => (host, None),
+    }
+}
+
+/// Only requests that name this server by an IP address, `localhost` or an allowed
+/// host name, at its port, are answered: a web page elsewhere cannot reach it through a
+/// DNS name pointing at it (DNS rebinding). Changes need a JSON body, which a
+/// cross-site form cannot send, and a matching `Origin` when the browser sends one.
+fn allowed(r: &Request, local: Option<SocketAddr>, hosts: &[String]) -> Result<(), Response> {
+    let host = r.header("host").unwrap_or_default();
+    let (name, port) = split_host(host);
+    let port_ok = local.is_none_or(|l| port == Some(l.port()));
+    let literal = name
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .is_ok();
+    if !(port_ok && (literal || name == "localhost" || hosts.contains(&name))) {
+        let port = local.map(|l| l.port()).unwrap_or_default();
+        return Err(Response::error(
+            403,
+            &format!(
+                "requests must be addressed to an IP address of this server or localhost, port {port} (--allow-host NAME adds a host name)"
+            ),
+        ));
     }
     if r.method == "POST" {
         let json = r
             .header("content-type")
-            .is_some_and(|c| c.starts_with("application/json"));
+            .is_some_and(|c| c.to_ascii_lowercase().starts_with("application/json"));
         if !json {
             return Err(Response::error(415, "changes are sent as application/json"));
         }
         if let Some(origin) = r.header("origin") {
             let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
-            if origin_host != host {
+            if split_host(origin_host) != split_host(host) {
                 return Err(Response::error(403, "cross-origin requests are refused"));
             }
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hosts_split_into_name_and_port() {
+        use super::split_host;
+        assert_eq!(split_host("LocalHost:7420"), ("localhost".into(), Some(7420)));
+        assert_eq!(split_host("[::1]:80"), ("[::1]".into(), Some(80)));
+        assert_eq!(split_host("127.0.0.2:9"), ("127.0.0.2".into(), Some(9)));
+        assert_eq!(split_host("example.org"), ("example.org".into(), None));
+        assert_eq!(split_host("::1"), ("::1".into(), None));
+    }
 }
 
 #[derive(Deserialize)]

@@ -22,6 +22,14 @@ pub struct Mapping {
     doc: DocumentMut,
     /// The file's text as last read or written, to notice edits made meanwhile.
     on_disk: String,
+    /// `on_disk` parsed: tables under `[transform]` it has are kept, even emptied.
+    saved_doc: DocumentMut,
+    /// The text read at start, backed up to `FILE.bak` by the first save.
+    loaded: String,
+    backed_up: bool,
+    /// Entries removed this session, with their formatting and comments, put back as
+    /// they were if set again.
+    removed: HashMap<(String, String), (toml_edit::Key, Item)>,
     schema: Schema,
     source_shown: String,
     destinations_shown: Vec<String>,
@@ -164,7 +172,11 @@ impl Mapping {
         let mut mapping = Mapping {
             path: path.to_path_buf(),
             shown,
+            saved_doc: doc.clone(),
             doc,
+            loaded: text.clone(),
+            backed_up: false,
+            removed: HashMap::new(),
             on_disk: text,
             schema,
             source_shown: url.to_string(),
@@ -226,6 +238,7 @@ impl Mapping {
         let name = t.table_name();
         let mut doc = self.doc.clone();
         let key = self.transform_key(&name);
+        let mut removed = None;
         match choice {
             Some((kind, options)) => {
                 let value = spec_value(kind, options)?;
@@ -257,9 +270,33 @@ impl Mapping {
                         *old = value;
                         *old.decor_mut() = decor;
                     }
-                    _ => {
-                        columns.insert(column, Item::Value(value));
+                    // `[transform.customer.email]` then `kind = ...`: the same form.
+                    Some(Item::Table(old)) => {
+                        old.clear();
+                        match value {
+                            Value::InlineTable(t) => {
+                                for (k, v) in t.iter() {
+                                    old.insert(k, Item::Value(v.clone()));
+                                }
+                            }
+                            other => {
+                                old.insert("kind", Item::Value(other));
+                            }
+                        }
                     }
+                    _ => match self.removed.get(&(key.clone(), column.to_string())) {
+                        // Removed earlier in this session: back with its comments.
+                        Some((k, old)) => {
+                            let mut v = value;
+                            if let Some(old) = old.as_value() {
+                                *v.decor_mut() = old.decor().clone();
+                            }
+                            columns.entry_format(k).or_insert(Item::Value(v));
+                        }
+                        None => {
+                            columns.insert(column, Item::Value(value));
+                        }
+                    },
                 }
                 // `customer = { email = "email" }` under [transform]: keep it inline, spaced
                 // as TOML writes it.
@@ -268,10 +305,19 @@ impl Mapping {
                 }
             }
             None => {
+                // A table the saved file has stays, emptied, with its comments.
+                let keep_table = self
+                    .saved_doc
+                    .get("transform")
+                    .and_then(Item::as_table_like)
+                    .is_some_and(|t| t.contains_key(&key));
                 if let Some(transform) = doc.get_mut("transform").and_then(Item::as_table_like_mut) {
                     if let Some(columns) = transform.get_mut(&key).and_then(Item::as_table_like_mut) {
-                        columns.remove(column);
-                        if columns.is_empty() {
+                        let k = columns.key(column).cloned();
+                        if let (Some(k), Some(item)) = (k, columns.remove(column)) {
+                            removed = Some(((key.clone(), column.to_string()), (k, item)));
+                        }
+                        if columns.is_empty() && !keep_table {
                             transform.remove(&key);
                         }
                     }
@@ -286,6 +332,9 @@ impl Mapping {
         }
         if let Ok(plan) = &outcome {
             self.last_good = Some(plan.clone());
+        }
+        if let Some((at, entry)) = removed {
+            self.removed.insert(at, entry);
         }
         self.current = outcome;
         self.doc = doc;
@@ -306,8 +355,9 @@ impl Mapping {
         self.schema.display_name(name)
     }
 
-    /// Writes the job file: comments and layout kept, the previous version in
-    /// `FILE.bak`. Refused when the file changed on disk since it was read.
+    /// Writes the job file: comments and layout kept, the file as it was when `tether ui`
+    /// read it in `FILE.bak` (written by the first save only), permissions kept, a
+    /// symlink followed. Refused when the file changed on disk since it was read.
     pub fn save(&mut self) -> Result<Saved, String> {
         let disk = std::fs::read_to_string(&self.path).map_err(|e| format!("cannot read {}: {e}", self.shown))?;
         if disk != self.on_disk {
@@ -316,12 +366,24 @@ impl Mapping {
                 self.shown
             ));
         }
+        let target = std::fs::canonicalize(&self.path).map_err(|e| format!("cannot resolve {}: {e}", self.shown))?;
+        let permissions = std::fs::metadata(&target)
+            .map_err(|e| format!("cannot read {}: {e}", self.shown))?
+            .permissions();
+        let backup = format!("{}.bak", target.display());
+        if !self.backed_up {
+            write_new(Path::new(&backup), &self.loaded, &permissions)?;
+            self.backed_up = true;
+        }
         let text = self.doc.to_string();
-        let backup = format!("{}.bak", self.path.display());
-        std::fs::write(&backup, &disk).map_err(|e| format!("cannot write {backup}: {e}"))?;
-        let tmp = format!("{}.tether-ui.tmp", self.path.display());
-        std::fs::write(&tmp, &text).map_err(|e| format!("cannot write {tmp}: {e}"))?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| format!("cannot replace {}: {e}", self.shown))?;
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = target.with_file_name(format!(".{name}.tether-ui.tmp"));
+        write_new(&tmp, &text, &permissions)?;
+        std::fs::rename(&tmp, &target).map_err(|e| format!("cannot replace {}: {e}", self.shown))?;
+        self.saved_doc = self.doc.clone();
         self.on_disk = text;
         self.dirty = false;
         Ok(Saved {
@@ -525,6 +587,27 @@ impl Mapping {
         }
         out
     }
+}
+
+/// Writes `text` to a fresh file at `path` (replacing one left behind) that never has
+/// wider permissions than `permissions`: a private job file's copies stay private.
+fn write_new(path: &Path, text: &str, permissions: &std::fs::Permissions) -> Result<(), String> {
+    use std::io::Write;
+    let _ = std::fs::remove_file(path);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(permissions.mode() & 0o777);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .and_then(|_| file.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    std::fs::set_permissions(path, permissions.clone()).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// (kind, the other entries as `key = value, ...`).

@@ -186,3 +186,46 @@ fn inline_transform_tables_keep_their_form_and_comments() {
     assert_eq!(saved.backup, format!("{}.bak", path.display()));
     assert_eq!(std::fs::read_to_string(dir.join("job.toml.bak")).unwrap(), original);
 }
+
+#[test]
+fn removing_and_setting_again_keeps_comments_and_places() {
+    let db = TestDb::create(Engine::Sqlite);
+    db.exec(SCHEMA);
+    let dir = scratch("comments");
+    let path = job(
+        &dir,
+        &db,
+        "\n# People\n[transform.customer]\n# their mail\nemail = \"email\"  # keep\n\n[transform.orders]\ntotal = \"noise\"\n",
+    );
+    let original = std::fs::read_to_string(&path).unwrap();
+    let mut m = open(&path);
+    m.set_transformer("customer", "email", None).unwrap();
+    m.save().unwrap();
+    let emptied = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        emptied.contains("# People\n[transform.customer]\n\n[transform.orders]\n"),
+        "the emptied table stays in its place with its comment: {emptied}"
+    );
+    m.set_transformer("customer", "email", Some(("email", ""))).unwrap();
+    m.save().unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+    // Two saves, one backup: the file as it was when the page opened it.
+    assert_eq!(std::fs::read_to_string(dir.join("job.toml.bak")).unwrap(), original);
+}
+
+#[test]
+fn a_transformer_written_as_its_own_table_stays_one() {
+    let db = TestDb::create(Engine::Sqlite);
+    db.exec(SCHEMA);
+    let dir = scratch("subtable");
+    let path = job(&dir, &db, "\n[transform.customer.email]\nkind = \"email\"\n");
+    let mut m = open(&path);
+    m.set_transformer("customer", "email", Some(("email", "keep_domain = true")))
+        .unwrap();
+    m.save().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.ends_with("[transform.customer.email]\nkind = \"email\"\nkeep_domain = true\n"),
+        "{text}"
+    );
+}
