@@ -17,7 +17,8 @@ use crate::url::ServerUrl;
 /// the server sent one, else the client-side cause.
 pub fn describe(e: &tokio_postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
-        return format!("server error {}: {}", db.code().code(), db.message());
+        let detail = db.detail().map(|d| format!(" ({d})")).unwrap_or_default();
+        return format!("server error {}: {}{detail}", db.code().code(), db.message());
     }
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);

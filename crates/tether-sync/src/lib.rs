@@ -87,17 +87,27 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
     let mut dests = Vec::new();
     for spec in &job.destinations {
         let mut d = execute::prepare_destination(spec, &plan, &schema, progress).await?;
-        if spec.truncate {
-            progress.phase(&format!("{}: emptying the job's tables", d.shown));
-            execute::truncate(&mut d, &plan).await?;
+        // PostgreSQL enforcing FKs: one transaction, FKs dropped and validated again at
+        // the end (it empties the tables inside it too).
+        let atomic = spec.checks == config::Checks::Enforce
+            && d.conn.engine() == tether_connect::Engine::Postgres
+            && d.begin_atomic(&plan, spec.truncate, progress).await?;
+        if !atomic {
+            if spec.truncate {
+                progress.phase(&format!("{}: emptying the job's tables", d.shown));
+                execute::truncate(&mut d, &plan).await?;
+            }
+            d.apply_checks(progress).await?;
         }
-        d.apply_checks(progress).await?;
         dests.push(d);
     }
+    // A transaction lives on one connection: a destination loading in one runs one lane.
+    let atomic = dests.iter().any(|d| d.atomic.is_some());
     let mut lanes = vec![execute::Lane { source, dests }];
     // More lanes read the same snapshot: PostgreSQL shares it, SQLite files are at rest;
     // MariaDB cannot share one, so it reads on a single connection.
     let lane_count = match source_engine(&schema) {
+        _ if atomic => 1,
         tether_connect::Engine::Mysql => 1,
         _ => plan.parallelism,
     };
@@ -121,7 +131,37 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         maps: anonymize::KeyMaps::default(),
         leaks: std::sync::Mutex::new(Vec::new()),
     };
-    let tables = execute::load(&plan, &mut lanes, &subset, &anon, progress).await?;
+    let tables = match execute::load(&plan, &mut lanes, &subset, &anon, progress).await {
+        Ok(tables) => tables,
+        Err(e) => {
+            let mut rolled_back = Vec::new();
+            for d in lanes[0].dests.iter_mut() {
+                if d.atomic.is_some() {
+                    d.rollback_atomic().await;
+                    rolled_back.push(d.shown.clone());
+                }
+            }
+            return Err(match e {
+                SyncError::Rejected {
+                    destination,
+                    table,
+                    key,
+                    message,
+                    ..
+                } if rolled_back.contains(&destination) => SyncError::Rejected {
+                    destination,
+                    table,
+                    key,
+                    message,
+                    written: execute::NOTHING_WRITTEN.into(),
+                },
+                other => other,
+            });
+        }
+    };
+    for d in lanes[0].dests.iter_mut() {
+        d.commit_atomic(progress).await?;
+    }
     let mut leaks = anon.leaks.into_inner().expect("lock");
     leaks.sort_by(|a, b| (&a.table, &a.column).cmp(&(&b.table, &b.column)));
     progress.phase("verifying");

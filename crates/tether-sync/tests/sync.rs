@@ -169,7 +169,9 @@ fn running_a_job_twice_gives_the_same_destination_and_conflicts_follow_the_optio
         vec![vec!["1".to_string(), "NORTH".into()], vec!["2".into(), "south".into()]]
     );
 
-    // on_conflict = error on a full destination: the first duplicate stops the job.
+    // on_conflict = error on a full destination: the first duplicate stops the job; the
+    // PostgreSQL load runs in one transaction, so the destination is left as it was.
+    let before = snapshot(&dest);
     let e = sync(&no_truncate("error")).expect_err("duplicate keys");
     let text = e.to_string();
     // employee is first in load order.
@@ -178,9 +180,64 @@ fn running_a_job_twice_gives_the_same_destination_and_conflicts_follow_the_optio
         "{text}"
     );
     assert!(
-        text.contains("0 rows of employee were written before it; tables complete: none"),
+        text.contains("(nothing was written: the load runs in one transaction, rolled back)"),
         "{text}"
     );
+    assert_eq!(snapshot(&dest), before);
+}
+
+/// `checks = "enforce"` on PostgreSQL runs the load in one transaction with the FKs
+/// dropped and created again: the FKs come back exactly as they were, an orphan in the
+/// source is refused by PostgreSQL's own validation naming FK and key, and a failed run
+/// leaves the destination's previous rows (emptied inside the transaction) in place.
+#[test]
+fn a_postgres_load_is_one_transaction_that_keeps_every_fk_and_fails_whole() {
+    let src = source(Engine::Sqlite);
+    let dest = TestDb::create(Engine::Postgres);
+    let fks = |db: &TestDb| {
+        db.query(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint \
+             WHERE contype = 'f' ORDER BY 1, 2",
+        )
+    };
+    sync(&job(&src, &[&dest], "")).expect("first run");
+    let defined = fks(&dest);
+    assert_eq!(defined.len(), 10, "{defined:?}");
+    assert!(defined.contains(&vec![
+        Some("address".into()),
+        Some("address_customer_fk".into()),
+        Some("FOREIGN KEY (customer_id) REFERENCES customer(id) ON DELETE CASCADE".into())
+    ]));
+    let first: Vec<Vec<Vec<String>>> = TABLES.iter().map(|(t, k)| rows(&dest, t, k)).collect();
+    // Once more: the same rows and the same FKs.
+    sync(&job(&src, &[&dest], "")).expect("second run");
+    assert_eq!(fks(&dest), defined);
+    assert_eq!(TABLES.iter().map(|(t, k)| rows(&dest, t, k)).collect::<Vec<_>>(), first);
+
+    // An order of a customer that does not exist (SQLite lets it in with checks off).
+    src.exec("PRAGMA foreign_keys = OFF; INSERT INTO orders VALUES (99, 42, '2024-06-01');");
+    let e = sync(&job(&src, &[&dest], "")).expect_err("the orphan is refused");
+    let text = e.to_string();
+    assert!(
+        text.contains(
+            "table orders: row (customer_id)=(42) was rejected: foreign key orders_customer_fk does not hold"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("(nothing was written: the load runs in one transaction, rolled back)"),
+        "{text}"
+    );
+    assert_eq!(fks(&dest), defined, "the FKs are all there");
+    assert_eq!(
+        TABLES.iter().map(|(t, k)| rows(&dest, t, k)).collect::<Vec<_>>(),
+        first,
+        "the previous rows are still there: the TRUNCATE was rolled back too"
+    );
+
+    // checks = "verify" loads without the transaction and reports the orphan.
+    let report = sync(&job(&src, &[&dest], "checks = \"verify\"\n")).expect("verify run");
+    assert!(!report.ok);
 }
 
 #[test]
