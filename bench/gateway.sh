@@ -6,7 +6,8 @@
 #
 # Needs a MariaDB reachable at TETHER_TEST_MYSQL_URL (default
 # mysql://root@127.0.0.1:3306/) with the sequence engine (seq_1_to_N tables, on by
-# default in MariaDB). Knobs: BENCH_REPS (3), BENCH_SECONDS (5), BENCH_CLIENTS (4).
+# default in MariaDB). Knobs: BENCH_REPS (3), BENCH_SECONDS (5), BENCH_CLIENTS (4),
+# BENCH_OLTP_ONLY=1 (skip the cascade cases).
 # Creates and drops the database tether_bench_gw.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -10,7 +10,8 @@
 //!
 //! Environment: `TETHER_TEST_MYSQL_URL` (admin URL, default
 //! `mysql://root@127.0.0.1:3306/`), `BENCH_REPS` (default 3), `BENCH_SECONDS`
-//! (OLTP seconds per case, default 5), `BENCH_CLIENTS` (default 4).
+//! (OLTP seconds per case, default 5), `BENCH_CLIENTS` (default 4), `BENCH_OLTP_ONLY=1`
+//! (skip the cascades, e.g. under a profiler).
 
 use std::time::{Duration, Instant};
 
@@ -96,9 +97,30 @@ async fn cascade_case(name: &str, statement: &str, hand: &str, port: u16, reps: 
     r
 }
 
-/// Operations per second of `clients` clients doing 80% point selects and 20%
-/// single-row updates for `seconds`.
-async fn oltp(opts: Opts, clients: u64, seconds: u64) -> f64 {
+/// CPU time this process has used (all threads), from /proc/self/stat; zero where
+/// that does not exist.
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime is the 12th,
+    // stime the 13th, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<u64> = rest.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
+    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+/// One OLTP measurement: operations per second, and this process's CPU time per
+/// operation (the load generator, plus the gateway when it runs in-process).
+#[derive(Clone, Copy)]
+struct Oltp {
+    ops_per_s: f64,
+    cpu_us_per_op: f64,
+}
+
+/// `clients` clients doing 80% point selects and 20% single-row updates for
+/// `seconds`.
+async fn oltp(opts: Opts, clients: u64, seconds: u64) -> Oltp {
+    let cpu = process_cpu();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for c in 0..clients {
@@ -132,7 +154,11 @@ async fn oltp(opts: Opts, clients: u64, seconds: u64) -> f64 {
     for t in tasks {
         total += t.await.expect("client");
     }
-    total as f64 / seconds as f64
+    let cpu = process_cpu() - cpu;
+    Oltp {
+        ops_per_s: total as f64 / seconds as f64,
+        cpu_us_per_op: cpu.as_secs_f64() * 1e6 / total.max(1) as f64,
+    }
 }
 
 fn main() {
@@ -188,17 +214,45 @@ fn main() {
             u.push(oltp(gateway_opts(port, "unmanaged"), clients, seconds).await);
             m.push(oltp(gateway_opts(port, "managed"), clients, seconds).await);
         }
+        // Ratios are taken within each repetition (the three cases ran back to back,
+        // under the same background load), then the median of them.
         let med = |mut v: Vec<f64>| {
             v.sort_by(f64::total_cmp);
             v[v.len() / 2]
         };
-        let (d, u, m) = (med(d), med(u), med(m));
+        let ratios = |x: &[Oltp]| med(x.iter().zip(&d).map(|(a, b)| a.ops_per_s / b.ops_per_s).collect());
+        let (ru, rm) = (ratios(&u), ratios(&m));
+        let ops = |x: &[Oltp]| med(x.iter().map(|o| o.ops_per_s).collect());
+        let cpu = |x: &[Oltp]| med(x.iter().map(|o| o.cpu_us_per_op).collect());
+        let each = |x: &[Oltp]| {
+            x.iter()
+                .zip(&d)
+                .map(|(a, b)| format!("{:.2}", a.ops_per_s / b.ops_per_s))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         println!(
-            "OLTP ({clients} clients, 80% point selects / 20% single-row updates, {seconds} s x {reps}): direct {d:.0} ops/s, \
-             gateway unmanaged {u:.0} ops/s ({:.2}x), gateway managed {m:.0} ops/s ({:.2}x)",
-            u / d,
-            m / d
+            "OLTP ({clients} clients, 80% point selects / 20% single-row updates, {seconds} s x {reps}): direct {:.0} ops/s, \
+             gateway unmanaged {:.0} ops/s ({ru:.2}x; each run {}), gateway managed {:.0} ops/s ({rm:.2}x; each run {})",
+            ops(&d),
+            ops(&u),
+            each(&u),
+            ops(&m),
+            each(&m),
         );
+        println!(
+            "OLTP CPU of this process per operation (load generator + in-process gateway): direct {:.0} us, \
+             unmanaged {:.0} us (gateway +{:.0} us), managed {:.0} us (gateway +{:.0} us)",
+            cpu(&d),
+            cpu(&u),
+            cpu(&u) - cpu(&d),
+            cpu(&m),
+            cpu(&m) - cpu(&d),
+        );
+        if std::env::var("BENCH_OLTP_ONLY").is_ok_and(|v| v == "1") {
+            admin.query_drop(format!("DROP DATABASE {DB}")).await.expect("drop");
+            return;
+        }
         cascade_case(
             "cascading DELETE (1 parent, 10,000 children, 100,000 grandchildren)",
             "DELETE FROM p WHERE id = 1",

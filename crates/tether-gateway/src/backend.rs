@@ -2,10 +2,13 @@
 //! prepared statements, and the small reads and writes a managed plan issues.
 //! A lost connection is reported to the client and reopened on the next command.
 
-use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Row, Statement, Value};
+use std::io;
+
+use mysql_async::prelude::{Protocol, Queryable};
+use mysql_async::{Conn, QueryResult, Row, Statement, Value};
 use tether_connect::DbUrl;
 
+use crate::protocol::Output;
 use crate::reply::{ColumnDef, OkInfo, Reply, ServerError};
 
 /// A lazily (re)opened backend connection.
@@ -87,6 +90,73 @@ impl Backend {
         ServerError::from_backend(&e)
     }
 
+    /// The status flags of the backend's last OK packet (autocommit, in transaction).
+    pub fn status(&self) -> Option<u16> {
+        let ok = self.conn.as_ref()?.last_ok_packet()?;
+        Some(ok.status_flags().bits())
+    }
+
+    /// Runs a client's text query, streaming every result to the client as it
+    /// arrives: the passthrough path, no copy of a result set is kept.
+    pub async fn forward_query(&mut self, sql: &str, out: &mut Output<'_>) -> io::Result<()> {
+        let conn = match self.conn().await {
+            Ok(c) => c,
+            Err(e) => {
+                out.error(&e);
+                return Ok(());
+            }
+        };
+        let outcome: Result<(), Fail> = async {
+            let mut result = conn.query_iter(sql).await?;
+            stream(&mut result, out).await
+        }
+        .await;
+        self.settle(outcome, out)
+    }
+
+    /// Executes a prepared statement, streaming its results to the client.
+    pub async fn forward_execute(
+        &mut self,
+        stmt: &Statement,
+        params: Vec<Value>,
+        out: &mut Output<'_>,
+    ) -> io::Result<()> {
+        let conn = match self.conn().await {
+            Ok(c) => c,
+            Err(e) => {
+                out.error(&e);
+                return Ok(());
+            }
+        };
+        let params = if params.is_empty() {
+            mysql_async::Params::Empty
+        } else {
+            mysql_async::Params::Positional(params)
+        };
+        let outcome: Result<(), Fail> = async {
+            let mut result = conn.exec_iter(stmt, params).await?;
+            stream(&mut result, out).await
+        }
+        .await;
+        self.settle(outcome, out)
+    }
+
+    /// Ends a forwarded command: the backend's status flags, or its error.
+    fn settle(&mut self, outcome: Result<(), Fail>, out: &mut Output<'_>) -> io::Result<()> {
+        match outcome {
+            Ok(()) => {
+                out.backend_status(self.status());
+                Ok(())
+            }
+            Err(Fail::Client(e)) => Err(e),
+            Err(Fail::Backend(e)) => {
+                let e = self.fail(e);
+                out.error(&e);
+                Ok(())
+            }
+        }
+    }
+
     /// Runs a client's text query and collects every result.
     pub async fn query(&mut self, sql: &str) -> Vec<Reply> {
         let conn = match self.conn().await {
@@ -150,29 +220,6 @@ impl Backend {
         }
     }
 
-    pub async fn execute(&mut self, stmt: &Statement, params: Vec<Value>) -> Vec<Reply> {
-        let conn = match self.conn().await {
-            Ok(c) => c,
-            Err(e) => return vec![Reply::Error(e)],
-        };
-        let params = if params.is_empty() {
-            mysql_async::Params::Empty
-        } else {
-            mysql_async::Params::Positional(params)
-        };
-        let mut replies = Vec::new();
-        let outcome: Result<(), mysql_async::Error> = async {
-            let mut result = conn.exec_iter(stmt, params).await?;
-            collect(&mut result, &mut replies).await?;
-            result.drop_result().await
-        }
-        .await;
-        if let Err(e) = outcome {
-            replies.push(Reply::Error(self.fail(e)));
-        }
-        replies
-    }
-
     pub async fn close_statement(&mut self, stmt: Statement) {
         if let Some(conn) = self.conn.as_mut() {
             if let Err(e) = conn.close(stmt).await {
@@ -189,7 +236,7 @@ impl Backend {
     }
 }
 
-fn ok_info<P: mysql_async::prelude::Protocol>(result: &mysql_async::QueryResult<'_, '_, P>) -> OkInfo {
+fn ok_info<P: Protocol>(result: &QueryResult<'_, '_, P>) -> OkInfo {
     OkInfo {
         affected_rows: result.affected_rows(),
         last_insert_id: result.last_insert_id().unwrap_or(0),
@@ -198,29 +245,82 @@ fn ok_info<P: mysql_async::prelude::Protocol>(result: &mysql_async::QueryResult<
     }
 }
 
-async fn collect<P: mysql_async::prelude::Protocol>(
-    result: &mut mysql_async::QueryResult<'_, '_, P>,
+async fn collect<P: Protocol>(
+    result: &mut QueryResult<'_, '_, P>,
     replies: &mut Vec<Reply>,
 ) -> Result<(), mysql_async::Error> {
-    // A bounded loop: one turn per result set.
+    // A bounded loop: one turn per result (a pending result has columns, maybe none).
     for _ in 0..10_000 {
-        let columns: Vec<ColumnDef> = result
-            .columns()
-            .map(|c| c.iter().map(ColumnDef::from_backend).collect())
-            .unwrap_or_default();
+        let Some(columns) = result.columns() else {
+            break;
+        };
         if columns.is_empty() {
-            let info = ok_info(result);
-            let _: Vec<Row> = result.collect().await?;
-            replies.push(Reply::Ok(info));
+            replies.push(Reply::Ok(ok_info(result)));
+            result.next().await?;
         } else {
             let rows: Vec<Row> = result.collect().await?;
             replies.push(Reply::Rows {
-                columns,
+                columns: columns.iter().map(ColumnDef::from_backend).collect(),
                 rows: rows.into_iter().map(Row::unwrap).collect(),
             });
         }
-        if result.is_empty() {
+    }
+    Ok(())
+}
+
+/// Why forwarding a command stopped: the backend failed (the client is told), or
+/// writing to the client failed (the connection ends).
+enum Fail {
+    Backend(mysql_async::Error),
+    Client(io::Error),
+}
+
+impl From<mysql_async::Error> for Fail {
+    fn from(e: mysql_async::Error) -> Self {
+        Fail::Backend(e)
+    }
+}
+
+impl From<io::Error> for Fail {
+    fn from(e: io::Error) -> Self {
+        Fail::Client(e)
+    }
+}
+
+/// Sends every result of a backend command to the client as it is read: OK packets
+/// with the backend's rows affected, last insert id, warnings and info string;
+/// result sets with the backend's column definitions, row by row.
+async fn stream<P: Protocol>(result: &mut QueryResult<'_, '_, P>, out: &mut Output<'_>) -> Result<(), Fail> {
+    for _ in 0..10_000 {
+        let Some(columns) = result.columns() else {
+            // Done, unless a later statement failed: mysql_async keeps that error
+            // pending (no columns) and hands it out on the next read.
+            result.next().await?;
             break;
+        };
+        if columns.is_empty() {
+            let more = !result.is_empty();
+            out.ok(&ok_info(result), more);
+            result.next().await?;
+        } else {
+            out.begin_backend_rows(&columns);
+            while let Some(row) = result.next().await? {
+                out.backend_row(&row).await?;
+            }
+            // Reading the terminator moved on to the next result: rows, an OK, or
+            // the error of the next statement (the result set then says "more").
+            let warnings = result.warnings();
+            let (more, failed) = match result.columns() {
+                Some(_) => (true, None),
+                None => match result.next().await {
+                    Ok(_) => (false, None),
+                    Err(e) => (true, Some(e)),
+                },
+            };
+            out.end_rows(warnings, more);
+            if let Some(e) = failed {
+                return Err(Fail::Backend(e));
+            }
         }
     }
     Ok(())

@@ -50,24 +50,39 @@ impl From<tether_fkplan::FkError> for ServerError {
     }
 }
 
-/// One column of a result set, as the backend described it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One column of a result set, as the backend described it (every field of the
+/// protocol's column definition, passed on unchanged).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ColumnDef {
+    pub schema: String,
     pub table: String,
+    pub org_table: String,
     pub name: String,
+    pub org_name: String,
+    /// Collation id (63 = binary).
+    pub charset: u16,
+    /// Display length.
+    pub length: u32,
     /// MySQL protocol column type byte.
     pub column_type: u8,
     /// MySQL protocol column flags.
     pub flags: u16,
+    pub decimals: u8,
 }
 
 impl ColumnDef {
     pub fn from_backend(c: &mysql_async::Column) -> Self {
         ColumnDef {
+            schema: c.schema_str().into_owned(),
             table: c.table_str().into_owned(),
+            org_table: c.org_table_str().into_owned(),
             name: c.name_str().into_owned(),
+            org_name: c.org_name_str().into_owned(),
+            charset: c.character_set(),
+            length: c.column_length(),
             column_type: c.column_type() as u8,
             flags: c.flags().bits(),
+            decimals: c.decimals(),
         }
     }
 }
@@ -101,10 +116,12 @@ impl Reply {
     pub fn text_rows(column: &str, lines: impl IntoIterator<Item = String>) -> Reply {
         Reply::Rows {
             columns: vec![ColumnDef {
-                table: String::new(),
                 name: column.to_string(),
+                charset: 45, // utf8mb4_general_ci
+                length: 1024,
                 column_type: 253, // VAR_STRING
-                flags: 0,
+                decimals: 39,     // not a fixed number of decimals
+                ..ColumnDef::default()
             }],
             rows: lines.into_iter().map(|l| vec![Value::Bytes(l.into_bytes())]).collect(),
         }

@@ -6,17 +6,15 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use mysql_async::Value;
-use opensrv_mysql::AsyncMysqlIntermediary;
 use tokio::net::TcpListener;
 
 use crate::auth;
 use crate::config::Config;
 use crate::error::GatewayError;
 use crate::keyspace::Shared;
-use crate::protocol::{Handler, Shim};
-use crate::reply::{Reply, ServerError};
+use crate::protocol::{Handler, Output};
+use crate::reply::ServerError;
 use crate::session::{PreparedInfo, Session};
 
 /// A bound, not yet serving gateway.
@@ -33,7 +31,6 @@ struct Connection {
     salt: [u8; 20],
 }
 
-#[async_trait]
 impl Handler for Connection {
     fn server_version(&self) -> String {
         self.session.shared().server_version.clone()
@@ -62,16 +59,16 @@ impl Handler for Connection {
         self.session.use_keyspace(db).await
     }
 
-    async fn query(&mut self, sql: &str) -> Vec<Reply> {
-        self.session.query(sql).await
+    async fn query(&mut self, sql: &str, out: &mut Output<'_>) -> std::io::Result<()> {
+        self.session.query(sql, out).await
     }
 
     async fn prepare(&mut self, sql: &str) -> Result<PreparedInfo, ServerError> {
         self.session.prepare(sql).await
     }
 
-    async fn execute(&mut self, id: u32, params: Vec<Value>) -> Vec<Reply> {
-        self.session.execute(id, params).await
+    async fn execute(&mut self, id: u32, params: Vec<Value>, out: &mut Output<'_>) -> std::io::Result<()> {
+        self.session.execute(id, params, out).await
     }
 
     async fn close(&mut self, id: u32) {
@@ -128,17 +125,12 @@ impl Gateway {
             let id = CONNECTION_IDS.fetch_add(1, Ordering::Relaxed);
             let task = tokio::spawn(async move {
                 tracing::debug!("connection {id} from {peer}");
-                let (read, write) = stream.into_split();
-                // opensrv writes each packet on its own; buffer them into one write
-                // per reply (it flushes at the end of every command).
-                let write = tokio::io::BufWriter::with_capacity(64 * 1024, write);
                 let connection = Connection {
                     session: Session::new(shared),
                     id,
                     salt: auth::salt(),
                 };
-                let shim = Shim { handler: connection };
-                if let Err(e) = AsyncMysqlIntermediary::run_on(shim, read, write).await {
+                if let Err(e) = crate::protocol::serve(connection, stream, peer).await {
                     tracing::debug!("connection {id} ended: {e}");
                 }
                 // Dropping the session closes its backend connections: the backend

@@ -3,6 +3,7 @@
 //! statement: forwarded unchanged, refused (disallow), or planned (managed).
 
 use std::collections::HashMap;
+use std::io;
 use std::sync::Arc;
 
 use mysql_async::{Statement, Value};
@@ -13,7 +14,17 @@ use crate::config::FkMode;
 use crate::ddl;
 use crate::keyspace::{Keyspace, Shared};
 use crate::managed;
+use crate::protocol::Output;
 use crate::reply::{ColumnDef, Reply, ServerError};
+
+/// How the gateway handles one statement.
+enum Route {
+    /// The gateway answered it (USE, EXPLAIN FK, a refused or planned statement, ...).
+    Answered(Vec<Reply>),
+    /// Passthrough: the statement goes to this keyspace's backend unchanged and its
+    /// results stream back.
+    Forward(Arc<Keyspace>),
+}
 
 /// A statement prepared by the client.
 struct Prepared {
@@ -148,12 +159,15 @@ impl Session {
     }
 
     fn backend(&mut self, ks: &Keyspace) -> &mut Backend {
-        let fk_checks = self.fk_checks;
-        self.backends.entry(ks.spec.name.clone()).or_insert_with(|| {
+        // Looked up before inserting: no key allocation per statement.
+        if !self.backends.contains_key(&ks.spec.name) {
             let mut b = Backend::new(ks.spec.url.clone());
-            b.set_fk_checks(fk_checks);
-            b
-        })
+            b.set_fk_checks(self.fk_checks);
+            self.backends.insert(ks.spec.name.clone(), b);
+        }
+        self.backends
+            .get_mut(&ks.spec.name)
+            .expect("the backend was inserted above")
     }
 
     /// `USE name` / COM_INIT_DB.
@@ -165,24 +179,52 @@ impl Session {
         Ok(())
     }
 
-    /// A text query.
-    pub async fn query(&mut self, sql: &str) -> Vec<Reply> {
+    /// A text query: answered by the gateway or forwarded, its results written to
+    /// `out`. `Err` only when writing to the client fails.
+    pub async fn query(&mut self, sql: &str, out: &mut Output<'_>) -> io::Result<()> {
+        match self.route(sql).await {
+            Route::Forward(ks) => self.backend(&ks).forward_query(sql, out).await,
+            Route::Answered(replies) => {
+                self.report_status(out);
+                out.replies(replies).await
+            }
+        }
+    }
+
+    /// Passes the current backend's transaction status on to the client's next OK.
+    fn report_status(&self, out: &mut Output<'_>) {
+        let status = self
+            .keyspace
+            .as_ref()
+            .and_then(|ks| self.backends.get(&ks.spec.name))
+            .and_then(Backend::status);
+        if let Some(s) = status {
+            out.set_status(s);
+        }
+    }
+
+    /// Decides what a text query is. The common case (a statement for an unmanaged
+    /// keyspace, or a read) costs a look at its first word, no parsing.
+    async fn route(&mut self, sql: &str) -> Route {
         if let Some(name) = use_target(sql) {
-            return match self.use_keyspace(&name).await {
+            return Route::Answered(match self.use_keyspace(&name).await {
                 Ok(()) => vec![Reply::ok()],
                 Err(e) => vec![Reply::Error(e)],
-            };
+            });
         }
         if let Some(target) = explain_fk_target(sql) {
-            return vec![self.explain(target).await];
+            return Route::Answered(vec![self.explain(target).await]);
         }
         let word = first_word(sql);
         if word == "show" && skip_comments(sql).to_ascii_lowercase().starts_with("show databases") {
-            return vec![Reply::text_rows("Database", self.shared.keyspaces.keys().cloned())];
+            return Route::Answered(vec![Reply::text_rows(
+                "Database",
+                self.shared.keyspaces.keys().cloned(),
+            )]);
         }
         let ks = match self.current() {
             Ok(k) => k,
-            Err(e) => return vec![Reply::Error(e)],
+            Err(e) => return Route::Answered(vec![Reply::Error(e)]),
         };
         if word == "set" {
             if let Some(v) = foreign_key_checks_value(sql) {
@@ -192,16 +234,18 @@ impl Session {
                     backend.set_fk_checks(v);
                     self.fk_checks = v;
                 }
-                return replies;
+                return Route::Answered(replies);
             }
         }
         if ddl::changes_schema(&word) {
-            return self.ddl(&ks, sql).await;
+            return Route::Answered(self.ddl(&ks, sql).await);
         }
         if ks.mode() == FkMode::Managed && self.fk_checks && tether_fkplan::looks_like_write(sql) {
-            return self.managed_write(&ks, sql).await;
+            if let Some(replies) = self.managed_write(&ks, sql).await {
+                return Route::Answered(replies);
+            }
         }
-        self.backend(&ks).query(sql).await
+        Route::Forward(ks)
     }
 
     async fn ddl(&mut self, ks: &Arc<Keyspace>, sql: &str) -> Vec<Reply> {
@@ -222,11 +266,13 @@ impl Session {
         tether_fkplan::plan(sql, &schema, &ks.spec.database).map_err(|e| ServerError::gateway(e.to_string()))
     }
 
-    async fn managed_write(&mut self, ks: &Arc<Keyspace>, sql: &str) -> Vec<Reply> {
+    /// A write in a managed keyspace: the plan's replies, or `None` when the
+    /// planner has nothing to do (forward it unchanged).
+    async fn managed_write(&mut self, ks: &Arc<Keyspace>, sql: &str) -> Option<Vec<Reply>> {
         match self.plan(ks, sql).await {
-            Ok(Analysis::Plan(plan)) if !plan.is_passthrough() => managed::run(&plan, self.backend(ks)).await,
-            Ok(_) => self.backend(ks).query(sql).await,
-            Err(e) => vec![Reply::Error(e)],
+            Ok(Analysis::Plan(plan)) if !plan.is_passthrough() => Some(managed::run(&plan, self.backend(ks)).await),
+            Ok(_) => None,
+            Err(e) => Some(vec![Reply::Error(e)]),
         }
     }
 
@@ -281,32 +327,38 @@ impl Session {
         Ok(info)
     }
 
-    pub async fn execute(&mut self, id: u32, params: Vec<Value>) -> Vec<Reply> {
+    /// Executes a prepared statement, its results written to `out`.
+    pub async fn execute(&mut self, id: u32, params: Vec<Value>, out: &mut Output<'_>) -> io::Result<()> {
         let Some(p) = self.prepared.get(&id) else {
-            return vec![Reply::Error(ServerError::new(
+            out.error(&ServerError::new(
                 1243,
                 "HY000",
                 format!("Unknown prepared statement handler ({id}) given to mysqld_stmt_execute"),
-            ))];
+            ));
+            return Ok(());
         };
         let Some(ks) = self.shared.keyspace(&p.keyspace) else {
-            return vec![Reply::Error(ServerError::gateway("keyspace vanished"))];
+            out.error(&ServerError::gateway("keyspace vanished"));
+            return Ok(());
         };
-        if p.planned && self.fk_checks {
-            let text = match inline_params(&p.sql, &params) {
-                Some(t) => t,
-                None => {
-                    return vec![Reply::Error(ServerError::new(
-                        1210,
-                        "HY000",
-                        "Incorrect arguments to mysqld_stmt_execute",
-                    ))]
-                }
-            };
-            return self.managed_write(&ks, &text).await;
-        }
         let statement = p.statement.clone();
-        self.backend(&ks).execute(&statement, params).await
+        if p.planned && self.fk_checks {
+            let Some(text) = inline_params(&p.sql, &params) else {
+                out.error(&ServerError::new(
+                    1210,
+                    "HY000",
+                    "Incorrect arguments to mysqld_stmt_execute",
+                ));
+                return Ok(());
+            };
+            if let Some(replies) = self.managed_write(&ks, &text).await {
+                if let Some(s) = self.backends.get(&ks.spec.name).and_then(Backend::status) {
+                    out.set_status(s);
+                }
+                return out.replies(replies).await;
+            }
+        }
+        self.backend(&ks).forward_execute(&statement, params, out).await
     }
 
     pub async fn close(&mut self, id: u32) {

@@ -1,6 +1,6 @@
 //! Gateway tests against the test MariaDB (see scripts/test): a real gateway on a
-//! free port, real clients (mysql_async and the stock `mariadb` command), real
-//! backends. One test binary; modules by subject.
+//! free port, real clients (mysql_async, the stock `mariadb` command, Python's
+//! pymysql), real backends. One test binary; modules by subject.
 
 mod support;
 
@@ -8,3 +8,4 @@ mod binlog;
 mod differential;
 mod managed;
 mod passthrough;
+mod pymysql;

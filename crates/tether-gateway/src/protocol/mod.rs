@@ -1,0 +1,625 @@
+//! The server side of the MySQL client/server protocol, behind Tether's own
+//! [`Handler`] trait: handshake v10 with `mysql_native_password` (switching clients
+//! that offer another plugin), COM_QUERY, COM_INIT_DB, COM_PING, COM_QUIT,
+//! COM_STMT_PREPARE/EXECUTE/SEND_LONG_DATA/CLOSE/RESET, COM_FIELD_LIST (empty),
+//! COM_SET_OPTION; text and binary result sets, OK/ERR/EOF packets, with or without
+//! `CLIENT_DEPRECATE_EOF`. No TLS, no compression.
+//!
+//! Everything a command answers is built in one buffer and sent with one write
+//! (a long result set every 64 KiB), and result sets stream from the backend: see
+//! [`Output`].
+
+mod packet;
+mod values;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+
+use mysql_async::Value;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+
+use crate::reply::{ColumnDef, OkInfo, Reply, ServerError};
+use crate::session::PreparedInfo;
+use packet::{Cursor, PacketReader, PacketWriter};
+use values::StatementParams;
+
+/// What a connection needs from the gateway, independent of the wire protocol.
+pub trait Handler: Send {
+    fn server_version(&self) -> String;
+    fn connection_id(&self) -> u32;
+    fn salt(&self) -> [u8; 20];
+    /// Checks a `mysql_native_password` response.
+    fn authenticate(&self, user: &str, salt: &[u8], response: &[u8]) -> bool;
+    fn init_db(&mut self, db: &str) -> impl Future<Output = Result<(), ServerError>> + Send;
+    /// Runs a text query, writing its answer (results, OK packets, an error) to `out`.
+    /// An `Err` is a failure to write to the client and ends the connection.
+    fn query(&mut self, sql: &str, out: &mut Output<'_>) -> impl Future<Output = io::Result<()>> + Send;
+    fn prepare(&mut self, sql: &str) -> impl Future<Output = Result<PreparedInfo, ServerError>> + Send;
+    fn execute(
+        &mut self,
+        id: u32,
+        params: Vec<Value>,
+        out: &mut Output<'_>,
+    ) -> impl Future<Output = io::Result<()>> + Send;
+    fn close(&mut self, id: u32) -> impl Future<Output = ()> + Send;
+}
+
+// Capability flags.
+const CLIENT_LONG_PASSWORD: u32 = 1;
+const CLIENT_LONG_FLAG: u32 = 1 << 2;
+const CLIENT_CONNECT_WITH_DB: u32 = 1 << 3;
+const CLIENT_PROTOCOL_41: u32 = 1 << 9;
+const CLIENT_SSL: u32 = 1 << 11;
+const CLIENT_TRANSACTIONS: u32 = 1 << 13;
+const CLIENT_SECURE_CONNECTION: u32 = 1 << 15;
+const CLIENT_MULTI_STATEMENTS: u32 = 1 << 16;
+const CLIENT_MULTI_RESULTS: u32 = 1 << 17;
+const CLIENT_PS_MULTI_RESULTS: u32 = 1 << 18;
+const CLIENT_PLUGIN_AUTH: u32 = 1 << 19;
+const CLIENT_CONNECT_ATTRS: u32 = 1 << 20;
+const CLIENT_PLUGIN_AUTH_LENENC_DATA: u32 = 1 << 21;
+const CLIENT_DEPRECATE_EOF: u32 = 1 << 24;
+
+/// What the gateway offers; a connection uses what both sides offer.
+const SERVER_CAPABILITIES: u32 = CLIENT_LONG_PASSWORD
+    | CLIENT_LONG_FLAG
+    | CLIENT_CONNECT_WITH_DB
+    | CLIENT_PROTOCOL_41
+    | CLIENT_TRANSACTIONS
+    | CLIENT_SECURE_CONNECTION
+    | CLIENT_MULTI_STATEMENTS
+    | CLIENT_MULTI_RESULTS
+    | CLIENT_PS_MULTI_RESULTS
+    | CLIENT_PLUGIN_AUTH
+    | CLIENT_CONNECT_ATTRS
+    | CLIENT_PLUGIN_AUTH_LENENC_DATA
+    | CLIENT_DEPRECATE_EOF;
+
+// Server status flags.
+const SERVER_STATUS_AUTOCOMMIT: u16 = 0x0002;
+const SERVER_MORE_RESULTS_EXISTS: u16 = 0x0008;
+
+// Commands.
+const COM_QUIT: u8 = 0x01;
+const COM_INIT_DB: u8 = 0x02;
+const COM_QUERY: u8 = 0x03;
+const COM_FIELD_LIST: u8 = 0x04;
+const COM_PING: u8 = 0x0e;
+const COM_STMT_PREPARE: u8 = 0x16;
+const COM_STMT_EXECUTE: u8 = 0x17;
+const COM_STMT_SEND_LONG_DATA: u8 = 0x18;
+const COM_STMT_CLOSE: u8 = 0x19;
+const COM_STMT_RESET: u8 = 0x1a;
+const COM_SET_OPTION: u8 = 0x1b;
+
+const NATIVE_PASSWORD: &[u8] = b"mysql_native_password";
+
+/// utf8mb4_general_ci, the character set the handshake announces.
+const DEFAULT_CHARSET: u8 = 45;
+
+/// A streamed result set is sent whenever this much is buffered.
+const FLUSH_AT: usize = 64 * 1024;
+
+type Writer = PacketWriter<OwnedWriteHalf>;
+
+/// Where a command's answer goes: OK and ERR packets and result sets, in the text
+/// or binary protocol (COM_STMT_EXECUTE). Rows are encoded straight into the send
+/// buffer, which is sent every 64 KiB, so a result set is never held whole.
+pub struct Output<'a> {
+    w: &'a mut Writer,
+    deprecate_eof: bool,
+    binary: bool,
+    /// The backend's last status flags (autocommit, in transaction), for the
+    /// gateway's own OK packets.
+    status: &'a mut u16,
+    /// Column types of the result set being sent (binary rows need them).
+    types: Vec<u8>,
+    /// Where the status flags of the last OK/EOF packet in the send buffer are.
+    last_status_at: Option<usize>,
+}
+
+impl Output<'_> {
+    /// Records the backend's status flags, as the next OK packets will carry them.
+    pub fn set_status(&mut self, status: u16) {
+        *self.status = status & !SERVER_MORE_RESULTS_EXISTS;
+    }
+
+    /// The backend's status flags after a forwarded command: recorded, and put into
+    /// the command's last OK/EOF packet (its flags were only known afterwards).
+    pub fn backend_status(&mut self, status: Option<u16>) {
+        if let Some(status) = status {
+            self.set_status(status);
+            if let Some(at) = self.last_status_at {
+                self.w.patch_u16(at, *self.status);
+            }
+        }
+    }
+
+    pub fn error(&mut self, e: &ServerError) {
+        self.last_status_at = None;
+        write_err(self.w, e);
+    }
+
+    /// An OK packet with the backend's status flags as recorded last, plus "more
+    /// results" when another result follows.
+    pub fn ok(&mut self, info: &OkInfo, more: bool) {
+        let status = *self.status | if more { SERVER_MORE_RESULTS_EXISTS } else { 0 };
+        self.last_status_at = Some(write_ok(self.w, 0x00, info, status));
+    }
+
+    /// Column count and definitions of a result set coming from the backend.
+    pub fn begin_backend_rows(&mut self, columns: &[mysql_async::Column]) {
+        self.w.begin();
+        self.w.put_lenenc_int(columns.len() as u64);
+        self.w.end();
+        self.types.clear();
+        for c in columns {
+            self.types.push(c.column_type() as u8);
+            write_column(
+                self.w,
+                &ColumnRef {
+                    schema: c.schema_ref(),
+                    table: c.table_ref(),
+                    org_table: c.org_table_ref(),
+                    name: c.name_ref(),
+                    org_name: c.org_name_ref(),
+                    charset: c.character_set(),
+                    length: c.column_length(),
+                    column_type: c.column_type() as u8,
+                    flags: c.flags().bits(),
+                    decimals: c.decimals(),
+                },
+            );
+        }
+        self.column_list_end();
+    }
+
+    /// Column count and definitions of a result set the gateway built.
+    pub fn begin_rows(&mut self, columns: &[ColumnDef]) {
+        self.w.begin();
+        self.w.put_lenenc_int(columns.len() as u64);
+        self.w.end();
+        self.types.clear();
+        for c in columns {
+            self.types.push(c.column_type);
+            write_column(self.w, &ColumnRef::from(c));
+        }
+        self.column_list_end();
+    }
+
+    fn column_list_end(&mut self) {
+        if !self.deprecate_eof {
+            write_eof(self.w, 0, *self.status);
+        }
+    }
+
+    /// One row read from the backend.
+    pub async fn backend_row(&mut self, row: &mysql_async::Row) -> io::Result<()> {
+        let n = row.len();
+        let values = (0..n).map(|i| row.as_ref(i).unwrap_or(&Value::NULL));
+        self.row(values).await
+    }
+
+    /// One row.
+    pub async fn row<'v>(&mut self, values: impl ExactSizeIterator<Item = &'v Value>) -> io::Result<()> {
+        self.w.begin();
+        if self.binary {
+            values::put_binary_row(self.w, &self.types, values);
+        } else {
+            for v in values {
+                values::put_text(self.w, v);
+            }
+        }
+        self.w.end();
+        if self.w.pending() >= FLUSH_AT {
+            self.last_status_at = None;
+            self.w.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// The end of a result set: the recorded status flags, plus "more results" when
+    /// another result follows.
+    pub fn end_rows(&mut self, warnings: u16, more: bool) {
+        let status = *self.status | if more { SERVER_MORE_RESULTS_EXISTS } else { 0 };
+        self.last_status_at = Some(if self.deprecate_eof {
+            let info = OkInfo {
+                warnings,
+                ..OkInfo::default()
+            };
+            write_ok(self.w, 0xfe, &info, status)
+        } else {
+            write_eof(self.w, warnings, status)
+        });
+    }
+
+    /// Answers built by the gateway (and plans): each result set and OK packet, the
+    /// ones before the last marked "more results"; an error ends the answer.
+    pub async fn replies(&mut self, replies: Vec<Reply>) -> io::Result<()> {
+        let count = replies.len();
+        if count == 0 {
+            self.ok(&OkInfo::default(), false);
+        }
+        for (i, reply) in replies.into_iter().enumerate() {
+            let more = i + 1 < count;
+            match reply {
+                Reply::Ok(info) => self.ok(&info, more),
+                Reply::Rows { columns, rows } => {
+                    self.begin_rows(&columns);
+                    for row in &rows {
+                        self.row(row.iter()).await?;
+                    }
+                    self.end_rows(0, more);
+                }
+                Reply::Error(e) => {
+                    self.error(&e);
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// COM_STMT_PREPARE's answer.
+    fn prepared(&mut self, info: &PreparedInfo) {
+        self.w.begin();
+        self.w.put_u8(0);
+        self.w.put_u32(info.id);
+        self.w.put_u16(info.columns.len() as u16);
+        self.w.put_u16(info.params.len() as u16);
+        self.w.put_u8(0);
+        self.w.put_u16(0);
+        self.w.end();
+        for list in [&info.params, &info.columns] {
+            if !list.is_empty() {
+                for c in list {
+                    write_column(self.w, &ColumnRef::from(c));
+                }
+                self.column_list_end();
+            }
+        }
+    }
+}
+
+/// A column definition's fields, borrowed.
+struct ColumnRef<'a> {
+    schema: &'a [u8],
+    table: &'a [u8],
+    org_table: &'a [u8],
+    name: &'a [u8],
+    org_name: &'a [u8],
+    charset: u16,
+    length: u32,
+    column_type: u8,
+    flags: u16,
+    decimals: u8,
+}
+
+impl<'a> From<&'a ColumnDef> for ColumnRef<'a> {
+    fn from(c: &'a ColumnDef) -> Self {
+        ColumnRef {
+            schema: c.schema.as_bytes(),
+            table: c.table.as_bytes(),
+            org_table: c.org_table.as_bytes(),
+            name: c.name.as_bytes(),
+            org_name: c.org_name.as_bytes(),
+            charset: c.charset,
+            length: c.length,
+            column_type: c.column_type,
+            flags: c.flags,
+            decimals: c.decimals,
+        }
+    }
+}
+
+fn write_column(w: &mut Writer, c: &ColumnRef<'_>) {
+    w.begin();
+    w.put_lenenc_bytes(b"def");
+    w.put_lenenc_bytes(c.schema);
+    w.put_lenenc_bytes(c.table);
+    w.put_lenenc_bytes(c.org_table);
+    w.put_lenenc_bytes(c.name);
+    w.put_lenenc_bytes(c.org_name);
+    w.put_u8(0x0c);
+    w.put_u16(c.charset);
+    w.put_u32(c.length);
+    w.put_u8(c.column_type);
+    w.put_u16(c.flags);
+    w.put_u8(c.decimals);
+    w.put_u16(0);
+    w.end();
+}
+
+/// Writes an OK packet; where its status flags are.
+fn write_ok(w: &mut Writer, header: u8, info: &OkInfo, status: u16) -> usize {
+    w.begin();
+    w.put_u8(header);
+    w.put_lenenc_int(info.affected_rows);
+    w.put_lenenc_int(info.last_insert_id);
+    let at = w.pending();
+    w.put_u16(status);
+    w.put_u16(info.warnings);
+    // Without CLIENT_SESSION_TRACK (not offered) servers send the info string
+    // length-encoded when there is one (MariaDB's and MySQL's net_send_ok), not as
+    // the manual's string<EOF>; clients parse it that way.
+    if !info.info.is_empty() {
+        w.put_lenenc_bytes(info.info.as_bytes());
+    }
+    w.end();
+    at
+}
+
+/// Writes an EOF packet; where its status flags are.
+fn write_eof(w: &mut Writer, warnings: u16, status: u16) -> usize {
+    w.begin();
+    w.put_u8(0xfe);
+    w.put_u16(warnings);
+    let at = w.pending();
+    w.put_u16(status);
+    w.end();
+    at
+}
+
+fn write_err(w: &mut Writer, e: &ServerError) {
+    w.begin();
+    w.put_u8(0xff);
+    w.put_u16(e.code);
+    w.put_u8(b'#');
+    let mut state = [b'H', b'Y', b'0', b'0', b'0'];
+    if e.state.len() == 5 {
+        state.copy_from_slice(e.state.as_bytes());
+    }
+    w.put_bytes(&state);
+    w.put_bytes(e.message.as_bytes());
+    w.end();
+}
+
+fn not_utf8(what: &str) -> ServerError {
+    ServerError::gateway(format!("tether gateway: the {what} is not valid UTF-8"))
+}
+
+/// Serves one client connection until it quits or fails.
+pub async fn serve<H: Handler>(mut handler: H, stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
+    let (read, write) = stream.into_split();
+    let mut reader = PacketReader::new(read);
+    let mut writer = PacketWriter::new(write);
+    let Some(capabilities) = handshake(&mut handler, &mut reader, &mut writer, peer).await? else {
+        return Ok(());
+    };
+    let deprecate_eof = capabilities & CLIENT_DEPRECATE_EOF != 0;
+    let mut status = SERVER_STATUS_AUTOCOMMIT;
+    let mut statements: HashMap<u32, StatementParams> = HashMap::new();
+    while let Some(seq) = reader.next().await? {
+        writer.set_seq(seq.wrapping_add(1));
+        let payload = reader.payload();
+        let (command, body) = payload.split_first().map(|(c, b)| (*c, b)).unwrap_or((0, &[]));
+        let mut out = Output {
+            w: &mut writer,
+            deprecate_eof,
+            binary: false,
+            status: &mut status,
+            types: Vec::new(),
+            last_status_at: None,
+        };
+        match command {
+            COM_QUIT => return Ok(()),
+            COM_QUERY => match std::str::from_utf8(body) {
+                Ok(sql) => handler.query(sql, &mut out).await?,
+                Err(_) => out.error(&not_utf8("statement")),
+            },
+            COM_INIT_DB => match std::str::from_utf8(body) {
+                Ok(db) => match handler.init_db(db).await {
+                    Ok(()) => out.ok(&OkInfo::default(), false),
+                    Err(e) => out.error(&e),
+                },
+                Err(_) => out.error(&not_utf8("database name")),
+            },
+            COM_PING | COM_SET_OPTION => out.ok(&OkInfo::default(), false),
+            // Deprecated; the `mysql` client sends it after USE for completion.
+            COM_FIELD_LIST => out.end_rows(0, false),
+            COM_STMT_PREPARE => match std::str::from_utf8(body) {
+                Ok(sql) => match handler.prepare(sql).await {
+                    Ok(info) => {
+                        let params = StatementParams {
+                            count: info.params.len() as u16,
+                            ..StatementParams::default()
+                        };
+                        statements.insert(info.id, params);
+                        out.prepared(&info);
+                    }
+                    Err(e) => out.error(&e),
+                },
+                Err(_) => out.error(&not_utf8("statement")),
+            },
+            COM_STMT_EXECUTE => {
+                let mut c = Cursor::new(body);
+                let id = c.u32();
+                // Flags (cursor type; no cursors are offered) and iteration count.
+                let head = c.u8().and(c.u32());
+                match id.zip(head).and_then(|(id, _)| Some((id, statements.get_mut(&id)?))) {
+                    None => out.error(&unknown_statement(id.unwrap_or(0), "mysqld_stmt_execute")),
+                    Some((id, stmt)) => match values::decode_params(&mut c, stmt) {
+                        Some(params) => {
+                            out.binary = true;
+                            handler.execute(id, params, &mut out).await?
+                        }
+                        None => out.error(&ServerError::new(
+                            1210,
+                            "HY000",
+                            "Incorrect arguments to mysqld_stmt_execute",
+                        )),
+                    },
+                }
+            }
+            COM_STMT_SEND_LONG_DATA => {
+                // No answer, even to a bad packet.
+                let mut c = Cursor::new(body);
+                if let (Some(id), Some(param)) = (c.u32(), c.u16()) {
+                    if let Some(stmt) = statements.get_mut(&id) {
+                        stmt.long_data.entry(param).or_default().extend_from_slice(c.rest);
+                    }
+                }
+                continue;
+            }
+            COM_STMT_CLOSE => {
+                // No answer.
+                if let Some(id) = Cursor::new(body).u32() {
+                    statements.remove(&id);
+                    handler.close(id).await;
+                }
+                continue;
+            }
+            COM_STMT_RESET => {
+                let id = Cursor::new(body).u32().unwrap_or(0);
+                match statements.get_mut(&id) {
+                    Some(stmt) => {
+                        stmt.long_data.clear();
+                        out.ok(&OkInfo::default(), false);
+                    }
+                    None => out.error(&unknown_statement(id, "mysqld_stmt_reset")),
+                }
+            }
+            _ => out.error(&ServerError::new(1047, "08S01", "Unknown command")),
+        }
+        writer.flush().await?;
+    }
+    Ok(())
+}
+
+fn unknown_statement(id: u32, function: &str) -> ServerError {
+    ServerError::new(
+        1243,
+        "HY000",
+        format!("Unknown prepared statement handler ({id}) given to {function}"),
+    )
+}
+
+/// Greets the client, reads its login, checks it and opens its database. The
+/// capabilities in use, or `None` when the login was refused (answered already).
+async fn handshake<H: Handler>(
+    handler: &mut H,
+    reader: &mut PacketReader<tokio::net::tcp::OwnedReadHalf>,
+    writer: &mut Writer,
+    peer: SocketAddr,
+) -> io::Result<Option<u32>> {
+    let salt = handler.salt();
+    writer.set_seq(0);
+    writer.begin();
+    writer.put_u8(10);
+    writer.put_bytes(handler.server_version().as_bytes());
+    writer.put_u8(0);
+    writer.put_u32(handler.connection_id());
+    writer.put_bytes(&salt[..8]);
+    writer.put_u8(0);
+    writer.put_u16(SERVER_CAPABILITIES as u16);
+    writer.put_u8(DEFAULT_CHARSET);
+    writer.put_u16(SERVER_STATUS_AUTOCOMMIT);
+    writer.put_u16((SERVER_CAPABILITIES >> 16) as u16);
+    writer.put_u8(salt.len() as u8 + 1);
+    writer.put_bytes(&[0; 10]);
+    writer.put_bytes(&salt[8..]);
+    writer.put_u8(0);
+    writer.put_bytes(NATIVE_PASSWORD);
+    writer.put_u8(0);
+    writer.end();
+    writer.flush().await?;
+
+    let Some(seq) = reader.next().await? else {
+        return Ok(None);
+    };
+    writer.set_seq(seq.wrapping_add(1));
+    let Some(login) = Login::parse(reader.payload()) else {
+        write_err(writer, &ServerError::new(1043, "08S01", "Bad handshake"));
+        writer.flush().await?;
+        return Ok(None);
+    };
+    let mut response = login.auth.clone();
+    if !login.plugin.is_empty() && login.plugin != NATIVE_PASSWORD {
+        // AuthSwitchRequest: answer with mysql_native_password instead.
+        writer.begin();
+        writer.put_u8(0xfe);
+        writer.put_bytes(NATIVE_PASSWORD);
+        writer.put_u8(0);
+        writer.put_bytes(&salt);
+        writer.put_u8(0);
+        writer.end();
+        writer.flush().await?;
+        let Some(seq) = reader.next().await? else {
+            return Ok(None);
+        };
+        writer.set_seq(seq.wrapping_add(1));
+        response = reader.payload().to_vec();
+    }
+    if !handler.authenticate(&login.user, &salt, &response) {
+        let message = format!(
+            "Access denied for user '{}'@'{}' (using password: {})",
+            login.user,
+            peer.ip(),
+            if response.is_empty() { "NO" } else { "YES" }
+        );
+        write_err(writer, &ServerError::new(1045, "28000", message));
+        writer.flush().await?;
+        return Ok(None);
+    }
+    if let Some(db) = login.database.as_deref().filter(|d| !d.is_empty()) {
+        if let Err(e) = handler.init_db(db).await {
+            write_err(writer, &e);
+            writer.flush().await?;
+            return Ok(None);
+        }
+    }
+    let _ = write_ok(writer, 0x00, &OkInfo::default(), SERVER_STATUS_AUTOCOMMIT);
+    writer.flush().await?;
+    Ok(Some(login.capabilities & SERVER_CAPABILITIES))
+}
+
+/// A HandshakeResponse41.
+struct Login {
+    capabilities: u32,
+    user: String,
+    auth: Vec<u8>,
+    database: Option<String>,
+    plugin: Vec<u8>,
+}
+
+impl Login {
+    fn parse(payload: &[u8]) -> Option<Login> {
+        let mut c = Cursor::new(payload);
+        let capabilities = c.u32()?;
+        // Protocol 4.1 only; no TLS is offered.
+        if capabilities & CLIENT_PROTOCOL_41 == 0 || capabilities & CLIENT_SSL != 0 {
+            return None;
+        }
+        c.take(4 + 1 + 23)?; // max packet size, character set, filler
+        let user = String::from_utf8_lossy(c.nul_str()).into_owned();
+        let auth = if capabilities & CLIENT_PLUGIN_AUTH_LENENC_DATA != 0 {
+            c.lenenc_bytes()?
+        } else if capabilities & CLIENT_SECURE_CONNECTION != 0 {
+            let n = c.u8()?;
+            c.take(usize::from(n))?
+        } else {
+            c.nul_str()
+        }
+        .to_vec();
+        let database = if capabilities & CLIENT_CONNECT_WITH_DB != 0 && !c.rest.is_empty() {
+            Some(String::from_utf8_lossy(c.nul_str()).into_owned())
+        } else {
+            None
+        };
+        let plugin = if capabilities & CLIENT_PLUGIN_AUTH != 0 {
+            c.nul_str().to_vec()
+        } else {
+            Vec::new()
+        };
+        Some(Login {
+            capabilities,
+            user,
+            auth,
+            database,
+            plugin,
+        })
+    }
+}

@@ -1,0 +1,328 @@
+//! MySQL packet framing: a 3-byte length, a sequence number, the payload; payloads
+//! of 16 MiB - 1 or more continue in the next packet. Reads are buffered; writes are
+//! built in one buffer and sent with one `write_all` per command (or per 64 KiB of a
+//! streamed result set).
+
+use std::io;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// The largest payload of one packet; a payload this long continues in the next.
+const MAX_CHUNK: usize = 0xff_ffff;
+
+/// A command larger than this is refused (MariaDB's `max_allowed_packet` ceiling).
+const MAX_PAYLOAD: usize = 1 << 30;
+
+/// Reads whole (reassembled) packets.
+pub struct PacketReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    pos: usize,
+    payload: Vec<u8>,
+}
+
+impl<R: AsyncRead + Unpin> PacketReader<R> {
+    pub fn new(inner: R) -> Self {
+        PacketReader {
+            inner,
+            buf: Vec::with_capacity(16 * 1024),
+            pos: 0,
+            payload: Vec::new(),
+        }
+    }
+
+    /// Makes at least `n` unread bytes available; `false` when the peer closed the
+    /// connection before sending any of them.
+    async fn fill(&mut self, n: usize) -> io::Result<bool> {
+        while self.buf.len() - self.pos < n {
+            if self.pos > 0 {
+                self.buf.drain(..self.pos);
+                self.pos = 0;
+            }
+            self.buf.reserve(n.max(16 * 1024));
+            if self.inner.read_buf(&mut self.buf).await? == 0 {
+                if self.buf.is_empty() {
+                    return Ok(false);
+                }
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "client closed mid-packet"));
+            }
+        }
+        Ok(true)
+    }
+
+    /// The next packet's sequence number, its payload then in [`Self::payload`];
+    /// `None` when the client closed the connection between packets.
+    pub async fn next(&mut self) -> io::Result<Option<u8>> {
+        self.payload.clear();
+        loop {
+            if !self.fill(4).await? {
+                if self.payload.is_empty() {
+                    return Ok(None);
+                }
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "client closed mid-packet"));
+            }
+            let head = &self.buf[self.pos..self.pos + 4];
+            let len = usize::from(head[0]) | usize::from(head[1]) << 8 | usize::from(head[2]) << 16;
+            let seq = head[3];
+            if self.payload.len() + len > MAX_PAYLOAD {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, "packet too large"));
+            }
+            if !self.fill(4 + len).await? {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "client closed mid-packet"));
+            }
+            self.payload
+                .extend_from_slice(&self.buf[self.pos + 4..self.pos + 4 + len]);
+            self.pos += 4 + len;
+            if len < MAX_CHUNK {
+                return Ok(Some(seq));
+            }
+        }
+    }
+
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+}
+
+/// Builds packets into one buffer and sends them.
+pub struct PacketWriter<W> {
+    inner: W,
+    buf: Vec<u8>,
+    /// Where the packet being built starts (its header).
+    start: usize,
+    seq: u8,
+}
+
+impl<W: AsyncWrite + Unpin> PacketWriter<W> {
+    pub fn new(inner: W) -> Self {
+        PacketWriter {
+            inner,
+            buf: Vec::with_capacity(16 * 1024),
+            start: 0,
+            seq: 0,
+        }
+    }
+
+    /// The sequence number of the next packet.
+    pub fn set_seq(&mut self, seq: u8) {
+        self.seq = seq;
+    }
+
+    /// Starts a packet; its payload follows through the `put_*` methods.
+    pub fn begin(&mut self) {
+        self.start = self.buf.len();
+        self.buf.extend_from_slice(&[0, 0, 0, 0]);
+    }
+
+    /// Ends the packet begun last, splitting it when it is 16 MiB or longer.
+    pub fn end(&mut self) {
+        let len = self.buf.len() - self.start - 4;
+        if len < MAX_CHUNK {
+            self.header(self.start, len);
+            return;
+        }
+        let payload = self.buf.split_off(self.start + 4);
+        self.buf.truncate(self.start);
+        let mut chunks = payload.chunks(MAX_CHUNK).peekable();
+        while let Some(chunk) = chunks.next() {
+            let at = self.buf.len();
+            self.buf.extend_from_slice(&[0, 0, 0, 0]);
+            self.header(at, chunk.len());
+            self.buf.extend_from_slice(chunk);
+            if chunks.peek().is_none() && chunk.len() == MAX_CHUNK {
+                // A payload of an exact multiple ends with an empty packet.
+                let at = self.buf.len();
+                self.buf.extend_from_slice(&[0, 0, 0, 0]);
+                self.header(at, 0);
+            }
+        }
+    }
+
+    fn header(&mut self, at: usize, len: usize) {
+        self.buf[at] = len as u8;
+        self.buf[at + 1] = (len >> 8) as u8;
+        self.buf[at + 2] = (len >> 16) as u8;
+        self.buf[at + 3] = self.seq;
+        self.seq = self.seq.wrapping_add(1);
+    }
+
+    /// Bytes built and not sent yet.
+    pub fn pending(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Sends everything built so far.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            self.inner.write_all(&self.buf).await?;
+            self.buf.clear();
+            if self.buf.capacity() > 1 << 20 {
+                self.buf.shrink_to(64 * 1024);
+            }
+        }
+        self.inner.flush().await
+    }
+
+    pub fn put_u8(&mut self, v: u8) {
+        self.buf.push(v);
+    }
+
+    pub fn put_u16(&mut self, v: u16) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+
+    pub fn put_u32(&mut self, v: u32) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+
+    pub fn put_bytes(&mut self, b: &[u8]) {
+        self.buf.extend_from_slice(b);
+    }
+
+    /// A length-encoded integer.
+    pub fn put_lenenc_int(&mut self, n: u64) {
+        if n < 251 {
+            self.buf.push(n as u8);
+        } else if n < 1 << 16 {
+            self.buf.push(0xfc);
+            self.buf.extend_from_slice(&(n as u16).to_le_bytes());
+        } else if n < 1 << 24 {
+            self.buf.push(0xfd);
+            self.buf.extend_from_slice(&(n as u32).to_le_bytes()[..3]);
+        } else {
+            self.buf.push(0xfe);
+            self.buf.extend_from_slice(&n.to_le_bytes());
+        }
+    }
+
+    /// A length-encoded string.
+    pub fn put_lenenc_bytes(&mut self, b: &[u8]) {
+        self.put_lenenc_int(b.len() as u64);
+        self.buf.extend_from_slice(b);
+    }
+
+    /// Overwrites two bytes written before (a status field).
+    pub fn patch_u16(&mut self, at: usize, v: u16) {
+        self.buf[at..at + 2].copy_from_slice(&v.to_le_bytes());
+    }
+
+    /// Reserves `n` zero bytes and returns where they start (a NULL bitmap).
+    pub fn put_zeros(&mut self, n: usize) -> usize {
+        let at = self.buf.len();
+        self.buf.resize(at + n, 0);
+        at
+    }
+
+    /// Sets bit `bit` of the byte at `at`.
+    pub fn set_bit(&mut self, at: usize, bit: usize) {
+        self.buf[at + bit / 8] |= 1 << (bit % 8);
+    }
+}
+
+/// Reads the fields of a client packet; every read checks its bounds.
+pub struct Cursor<'a> {
+    pub rest: &'a [u8],
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(b: &'a [u8]) -> Self {
+        Cursor { rest: b }
+    }
+
+    pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.rest.len() < n {
+            return None;
+        }
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
+        Some(head)
+    }
+
+    pub fn u8(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+
+    pub fn u16(&mut self) -> Option<u16> {
+        self.take(2).map(|b| u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    pub fn u32(&mut self) -> Option<u32> {
+        self.take(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    pub fn u64(&mut self) -> Option<u64> {
+        self.take(8).map(|b| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(b);
+            u64::from_le_bytes(a)
+        })
+    }
+
+    pub fn lenenc_int(&mut self) -> Option<u64> {
+        match self.u8()? {
+            0xfc => self.u16().map(u64::from),
+            0xfd => self
+                .take(3)
+                .map(|b| u64::from(b[0]) | u64::from(b[1]) << 8 | u64::from(b[2]) << 16),
+            0xfe => self.u64(),
+            n if n < 0xfb => Some(u64::from(n)),
+            _ => None,
+        }
+    }
+
+    pub fn lenenc_bytes(&mut self) -> Option<&'a [u8]> {
+        let n = usize::try_from(self.lenenc_int()?).ok()?;
+        self.take(n)
+    }
+
+    /// Bytes up to a NUL (consumed), or to the end when there is none.
+    pub fn nul_str(&mut self) -> &'a [u8] {
+        match self.rest.iter().position(|b| *b == 0) {
+            Some(i) => {
+                let s = &self.rest[..i];
+                self.rest = &self.rest[i + 1..];
+                s
+            }
+            None => std::mem::take(&mut self.rest),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn packets_round_trip_including_split_ones() {
+        let mut w = PacketWriter::new(Vec::new());
+        w.set_seq(3);
+        w.begin();
+        w.put_bytes(b"hello");
+        w.end();
+        let big = vec![7u8; MAX_CHUNK + 10];
+        w.begin();
+        w.put_bytes(&big);
+        w.end();
+        w.flush().await.expect("flush to a Vec");
+        let bytes = std::mem::take(&mut w.inner);
+        assert_eq!(&bytes[..9], b"\x05\x00\x00\x03hello");
+        let mut r = PacketReader::new(&bytes[..]);
+        assert_eq!(r.next().await.expect("read"), Some(3));
+        assert_eq!(r.payload(), b"hello");
+        // A split payload answers with the sequence number of its last packet.
+        assert_eq!(r.next().await.expect("read"), Some(5));
+        assert_eq!(r.payload(), &big[..]);
+        assert_eq!(r.next().await.expect("read"), None);
+    }
+
+    #[test]
+    fn lenenc_values_decode() {
+        let mut c = Cursor::new(b"\x05\xfc\x00\x01\xfd\x01\x00\x01abc\x00rest");
+        assert_eq!(c.lenenc_int(), Some(5));
+        assert_eq!(c.lenenc_int(), Some(256));
+        assert_eq!(c.lenenc_int(), Some(65537));
+        assert_eq!(c.nul_str(), b"abc");
+        assert_eq!(c.nul_str(), b"rest");
+        assert_eq!(c.u8(), None);
+    }
+}

@@ -1,0 +1,359 @@
+//! Values on the wire: result rows in the text and binary protocols, and the
+//! parameters of COM_STMT_EXECUTE.
+
+use mysql_async::Value;
+
+use super::packet::{Cursor, PacketWriter};
+
+// Column type bytes (MySQL protocol).
+pub const TYPE_TINY: u8 = 1;
+pub const TYPE_SHORT: u8 = 2;
+pub const TYPE_LONG: u8 = 3;
+pub const TYPE_FLOAT: u8 = 4;
+pub const TYPE_DOUBLE: u8 = 5;
+pub const TYPE_NULL: u8 = 6;
+pub const TYPE_TIMESTAMP: u8 = 7;
+pub const TYPE_LONGLONG: u8 = 8;
+pub const TYPE_INT24: u8 = 9;
+pub const TYPE_DATE: u8 = 10;
+pub const TYPE_TIME: u8 = 11;
+pub const TYPE_DATETIME: u8 = 12;
+pub const TYPE_YEAR: u8 = 13;
+pub const TYPE_NEWDATE: u8 = 14;
+
+/// One text-protocol cell.
+pub fn put_text<W>(w: &mut PacketWriter<W>, v: &Value)
+where
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    match v {
+        Value::NULL => w.put_u8(0xfb),
+        Value::Bytes(b) => w.put_lenenc_bytes(b),
+        other => w.put_lenenc_bytes(other.as_sql(true).trim_matches('\'').as_bytes()),
+    }
+}
+
+/// A binary-protocol row: header, NULL bitmap (offset 2), then the non-NULL
+/// values in the encoding of each column's type.
+pub fn put_binary_row<'v, W>(w: &mut PacketWriter<W>, types: &[u8], values: impl ExactSizeIterator<Item = &'v Value>)
+where
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    w.put_u8(0);
+    let n = values.len();
+    let bitmap = w.put_zeros((n + 9) / 8);
+    // Values follow the bitmap; NULLs are only marked there.
+    let mut cells: Vec<(usize, &Value)> = Vec::new();
+    for (i, v) in values.enumerate() {
+        if matches!(v, Value::NULL) {
+            w.set_bit(bitmap, i + 2);
+        } else {
+            cells.push((i, v));
+        }
+    }
+    for (i, v) in cells {
+        put_binary(w, types.get(i).copied().unwrap_or(253), v);
+    }
+}
+
+fn int_width(t: u8) -> Option<usize> {
+    match t {
+        TYPE_TINY => Some(1),
+        TYPE_SHORT | TYPE_YEAR => Some(2),
+        TYPE_LONG | TYPE_INT24 => Some(4),
+        TYPE_LONGLONG => Some(8),
+        _ => None,
+    }
+}
+
+fn put_binary<W>(w: &mut PacketWriter<W>, t: u8, v: &Value)
+where
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    match v {
+        Value::NULL => {}
+        // Text values (a result read with the text protocol, sent to a client that
+        // executed a prepared statement): converted to the column's type.
+        Value::Bytes(b) => match text_as_binary(t, b) {
+            Some(typed) => put_binary(w, t, &typed),
+            None => w.put_lenenc_bytes(b),
+        },
+        Value::Int(i) => match int_width(t) {
+            Some(n) => w.put_bytes(&i.to_le_bytes()[..n]),
+            None if t == TYPE_DOUBLE => w.put_bytes(&(*i as f64).to_le_bytes()),
+            None if t == TYPE_FLOAT => w.put_bytes(&(*i as f32).to_le_bytes()),
+            None => w.put_lenenc_bytes(i.to_string().as_bytes()),
+        },
+        Value::UInt(u) => match int_width(t) {
+            Some(n) => w.put_bytes(&u.to_le_bytes()[..n]),
+            None if t == TYPE_DOUBLE => w.put_bytes(&(*u as f64).to_le_bytes()),
+            None if t == TYPE_FLOAT => w.put_bytes(&(*u as f32).to_le_bytes()),
+            None => w.put_lenenc_bytes(u.to_string().as_bytes()),
+        },
+        Value::Float(f) if t == TYPE_DOUBLE => w.put_bytes(&f64::from(*f).to_le_bytes()),
+        Value::Float(f) => w.put_bytes(&f.to_le_bytes()),
+        Value::Double(d) if t == TYPE_FLOAT => w.put_bytes(&(*d as f32).to_le_bytes()),
+        Value::Double(d) => w.put_bytes(&d.to_le_bytes()),
+        Value::Date(y, mo, d, h, mi, s, us) => {
+            let len = if *us != 0 {
+                11
+            } else if *h != 0 || *mi != 0 || *s != 0 {
+                7
+            } else if *y != 0 || *mo != 0 || *d != 0 {
+                4
+            } else {
+                0
+            };
+            w.put_u8(len);
+            if len >= 4 {
+                w.put_u16(*y);
+                w.put_bytes(&[*mo, *d]);
+            }
+            if len >= 7 {
+                w.put_bytes(&[*h, *mi, *s]);
+            }
+            if len == 11 {
+                w.put_u32(*us);
+            }
+        }
+        Value::Time(neg, days, h, mi, s, us) => {
+            if *days == 0 && *h == 0 && *mi == 0 && *s == 0 && *us == 0 {
+                return w.put_u8(0);
+            }
+            w.put_bytes(&[if *us != 0 { 12 } else { 8 }, u8::from(*neg)]);
+            w.put_u32(*days);
+            w.put_bytes(&[*h, *mi, *s]);
+            if *us != 0 {
+                w.put_u32(*us);
+            }
+        }
+    }
+}
+
+/// A text value as the typed value of a binary-protocol column; `None` for types
+/// sent as strings in both protocols (strings, decimals, blobs, ...).
+fn text_as_binary(t: u8, b: &[u8]) -> Option<Value> {
+    let s = std::str::from_utf8(b).ok()?;
+    match t {
+        TYPE_TINY | TYPE_SHORT | TYPE_YEAR | TYPE_LONG | TYPE_INT24 | TYPE_LONGLONG => s
+            .parse::<i64>()
+            .map(Value::Int)
+            .or_else(|_| s.parse::<u64>().map(Value::UInt))
+            .ok()
+            .or(Some(Value::Int(0))),
+        TYPE_FLOAT | TYPE_DOUBLE => Some(Value::Double(s.parse().unwrap_or(0.0))),
+        TYPE_DATE | TYPE_NEWDATE | TYPE_DATETIME | TYPE_TIMESTAMP => Some(parse_datetime(s)),
+        TYPE_TIME => Some(parse_time(s)),
+        _ => None,
+    }
+}
+
+/// `YYYY-MM-DD[ HH:MM:SS[.ffffff]]`.
+fn parse_datetime(s: &str) -> Value {
+    let n: Vec<u32> = s
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse().unwrap_or(0))
+        .collect();
+    let g = |i: usize| n.get(i).copied().unwrap_or(0);
+    Value::Date(
+        g(0) as u16,
+        g(1) as u8,
+        g(2) as u8,
+        g(3) as u8,
+        g(4) as u8,
+        g(5) as u8,
+        micros(s),
+    )
+}
+
+/// `[-]HHH:MM:SS[.ffffff]` (hours may exceed 24).
+fn parse_time(s: &str) -> Value {
+    let neg = s.starts_with('-');
+    let n: Vec<u32> = s
+        .trim_start_matches('-')
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse().unwrap_or(0))
+        .collect();
+    let g = |i: usize| n.get(i).copied().unwrap_or(0);
+    let hours = g(0);
+    Value::Time(neg, hours / 24, (hours % 24) as u8, g(1) as u8, g(2) as u8, micros(s))
+}
+
+/// The microseconds of a `.ffffff` fraction.
+fn micros(s: &str) -> u32 {
+    match s.rsplit_once('.') {
+        Some((_, frac)) if !frac.is_empty() && frac.len() <= 6 && frac.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{frac:0<6}").parse().unwrap_or(0)
+        }
+        _ => 0,
+    }
+}
+
+/// A prepared statement's parameters as the protocol layer keeps them between
+/// executions: their count, the types last bound, and long data sent so far.
+#[derive(Default)]
+pub struct StatementParams {
+    pub count: u16,
+    pub types: Vec<(u8, bool)>,
+    pub long_data: std::collections::HashMap<u16, Vec<u8>>,
+}
+
+/// Decodes COM_STMT_EXECUTE's parameters (after statement id, flags and iteration
+/// count); `None` on a malformed packet.
+pub fn decode_params(c: &mut Cursor<'_>, stmt: &mut StatementParams) -> Option<Vec<Value>> {
+    let n = usize::from(stmt.count);
+    if n == 0 {
+        return Some(Vec::new());
+    }
+    let bitmap = c.take(n.div_ceil(8))?;
+    if c.u8()? == 1 {
+        stmt.types.clear();
+        for _ in 0..n {
+            let t = c.u8()?;
+            let flags = c.u8()?;
+            stmt.types.push((t, flags & 0x80 != 0));
+        }
+    }
+    if stmt.types.len() != n {
+        return None;
+    }
+    let mut values = Vec::with_capacity(n);
+    for i in 0..n {
+        if bitmap[i / 8] & (1 << (i % 8)) != 0 {
+            values.push(Value::NULL);
+            continue;
+        }
+        if let Some(data) = stmt.long_data.remove(&(i as u16)) {
+            values.push(Value::Bytes(data));
+            continue;
+        }
+        let (t, unsigned) = stmt.types[i];
+        let v = match t {
+            TYPE_NULL => Value::NULL,
+            TYPE_TINY => {
+                let b = c.u8()?;
+                if unsigned {
+                    Value::UInt(u64::from(b))
+                } else {
+                    Value::Int(i64::from(b as i8))
+                }
+            }
+            TYPE_SHORT | TYPE_YEAR => {
+                let b = c.u16()?;
+                if unsigned {
+                    Value::UInt(u64::from(b))
+                } else {
+                    Value::Int(i64::from(b as i16))
+                }
+            }
+            TYPE_LONG | TYPE_INT24 => {
+                let b = c.u32()?;
+                if unsigned {
+                    Value::UInt(u64::from(b))
+                } else {
+                    Value::Int(i64::from(b as i32))
+                }
+            }
+            TYPE_LONGLONG => {
+                let b = c.u64()?;
+                if unsigned {
+                    Value::UInt(b)
+                } else {
+                    Value::Int(b as i64)
+                }
+            }
+            TYPE_FLOAT => Value::Float(f32::from_bits(c.u32()?)),
+            TYPE_DOUBLE => Value::Double(f64::from_bits(c.u64()?)),
+            TYPE_DATE | TYPE_NEWDATE | TYPE_DATETIME | TYPE_TIMESTAMP => {
+                let len = usize::from(c.u8()?);
+                date_bytes(c.take(len)?)
+            }
+            TYPE_TIME => {
+                let len = usize::from(c.u8()?);
+                time_bytes(c.take(len)?)
+            }
+            _ => Value::Bytes(c.lenenc_bytes()?.to_vec()),
+        };
+        values.push(v);
+    }
+    // Long data of a statement is used by one execution only.
+    stmt.long_data.clear();
+    Some(values)
+}
+
+fn date_bytes(b: &[u8]) -> Value {
+    let g = |i: usize| b.get(i).copied().unwrap_or(0);
+    let y = u16::from_le_bytes([g(0), g(1)]);
+    let us = u32::from_le_bytes([g(7), g(8), g(9), g(10)]);
+    Value::Date(y, g(2), g(3), g(4), g(5), g(6), us)
+}
+
+fn time_bytes(b: &[u8]) -> Value {
+    let g = |i: usize| b.get(i).copied().unwrap_or(0);
+    let days = u32::from_le_bytes([g(1), g(2), g(3), g(4)]);
+    let us = u32::from_le_bytes([g(8), g(9), g(10), g(11)]);
+    Value::Time(g(0) != 0, days, g(5), g(6), g(7), us)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_values_become_typed_binary_values() {
+        assert_eq!(text_as_binary(TYPE_LONG, b"-7"), Some(Value::Int(-7)));
+        assert_eq!(
+            text_as_binary(TYPE_LONGLONG, b"18446744073709551615"),
+            Some(Value::UInt(u64::MAX))
+        );
+        assert_eq!(text_as_binary(TYPE_DOUBLE, b"0.25"), Some(Value::Double(0.25)));
+        assert_eq!(
+            text_as_binary(TYPE_DATETIME, b"2024-02-29 13:14:15.123"),
+            Some(Value::Date(2024, 2, 29, 13, 14, 15, 123_000))
+        );
+        assert_eq!(
+            text_as_binary(TYPE_TIME, b"-25:01:02"),
+            Some(Value::Time(true, 1, 1, 1, 2, 0))
+        );
+        // DECIMAL (0) and NEWDECIMAL (246) are strings in both protocols.
+        assert_eq!(text_as_binary(246, b"1.50"), None);
+        assert_eq!(text_as_binary(0, b"1.50"), None);
+    }
+
+    #[test]
+    fn execute_parameters_decode() {
+        let mut stmt = StatementParams {
+            count: 3,
+            ..Default::default()
+        };
+        // NULL bitmap (param 1 NULL), new-params-bound, types, then values.
+        let packet = [
+            0b010,
+            1,
+            TYPE_LONGLONG,
+            0,
+            TYPE_NULL,
+            0,
+            253,
+            0,
+            5,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            2,
+            b'h',
+            b'i',
+        ];
+        let values = decode_params(&mut Cursor::new(&packet), &mut stmt).expect("decodes");
+        assert_eq!(values, vec![Value::Int(5), Value::NULL, Value::Bytes(b"hi".to_vec())]);
+        // Later executions may leave the types out.
+        let packet = [0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, b'x'];
+        let values = decode_params(&mut Cursor::new(&packet), &mut stmt).expect("decodes");
+        assert_eq!(values, vec![Value::Int(1), Value::NULL, Value::Bytes(b"x".to_vec())]);
+        assert_eq!(decode_params(&mut Cursor::new(&[0, 1, 8]), &mut stmt), None);
+    }
+}
