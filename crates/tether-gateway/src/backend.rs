@@ -1,6 +1,8 @@
 //! One session's connection to a keyspace's MariaDB/MySQL backend: text queries,
 //! prepared statements, and the small reads and writes a managed plan issues.
-//! A lost connection is reported to the client and reopened on the next command.
+//! A lost connection is reported to the client and reopened on the next command,
+//! except inside a transaction: then every command fails until the client says
+//! ROLLBACK (or resets the connection), so nothing later commits outside it.
 
 use std::io;
 
@@ -17,7 +19,20 @@ pub struct Backend {
     conn: Option<Conn>,
     /// The session turned `foreign_key_checks` off: re-applied on reconnect.
     fk_checks_off: bool,
+    /// The connection was lost inside a transaction: no reconnect until the client
+    /// acknowledges with ROLLBACK.
+    lost_in_transaction: bool,
+    /// The open transaction is the gateway's own (a managed plan's BEGIN ... COMMIT
+    /// in autocommit mode): losing it loses nothing of the client's.
+    own_transaction: bool,
+    /// The session had autocommit off when its connection was lost: re-applied on
+    /// reconnect.
+    autocommit_off: bool,
 }
+
+// Server status flags.
+const SERVER_STATUS_IN_TRANS: u16 = 0x0001;
+const SERVER_STATUS_AUTOCOMMIT: u16 = 0x0002;
 
 /// Rows read by a plan step: column definitions and values.
 pub struct Rows {
@@ -31,18 +46,32 @@ impl Backend {
             url,
             conn: None,
             fk_checks_off: false,
+            lost_in_transaction: false,
+            own_transaction: false,
+            autocommit_off: false,
         }
     }
 
+    fn opts(&self) -> Result<mysql_async::OptsBuilder, ServerError> {
+        let DbUrl::Mysql(server) = &self.url else {
+            return Err(ServerError::gateway("backend URL is not mysql://"));
+        };
+        Ok(tether_connect::mysql::opts(server)
+            .stmt_cache_size(0)
+            .client_found_rows(false))
+    }
+
     async fn conn(&mut self) -> Result<&mut Conn, ServerError> {
+        if self.lost_in_transaction {
+            return Err(ServerError::new(
+                2013,
+                "HY000",
+                "tether gateway: the backend connection was lost inside a transaction, which the \
+                 backend rolled back; send ROLLBACK before anything else",
+            ));
+        }
         if self.conn.is_none() {
-            let DbUrl::Mysql(server) = &self.url else {
-                return Err(ServerError::gateway("backend URL is not mysql://"));
-            };
-            let opts = tether_connect::mysql::opts(server)
-                .stmt_cache_size(0)
-                .client_found_rows(false);
-            let fut = Conn::new(opts);
+            let fut = Conn::new(self.opts()?);
             let conn = match tokio::time::timeout(std::time::Duration::from_secs(10), fut).await {
                 Ok(Ok(c)) => c,
                 Ok(Err(e)) => {
@@ -69,6 +98,11 @@ impl Backend {
                     return Err(ServerError::from_backend(&e));
                 }
             }
+            if self.autocommit_off {
+                if let Err(e) = conn.query_drop("SET autocommit = 0").await {
+                    return Err(ServerError::from_backend(&e));
+                }
+            }
             self.conn = Some(conn);
         }
         self.conn
@@ -85,9 +119,73 @@ impl Backend {
     fn fail(&mut self, e: mysql_async::Error) -> ServerError {
         if ServerError::is_connection_loss(&e) {
             tracing::warn!("backend {}: connection lost: {e}", self.url);
+            // The status of the last command that succeeded: a transaction was open
+            // (with autocommit off, one is always open to the client).
+            if let Some(status) = self.status() {
+                self.autocommit_off = status & SERVER_STATUS_AUTOCOMMIT == 0;
+                if !self.own_transaction && (status & SERVER_STATUS_IN_TRANS != 0 || self.autocommit_off) {
+                    self.lost_in_transaction = true;
+                }
+            }
             self.conn = None;
         }
         ServerError::from_backend(&e)
+    }
+
+    /// Marks the transaction about to open (or just ended) as the gateway's own.
+    pub fn set_own_transaction(&mut self, own: bool) {
+        self.own_transaction = own;
+    }
+
+    /// True when the connection was lost inside a transaction and the client has
+    /// not said ROLLBACK yet.
+    pub fn lost_in_transaction(&self) -> bool {
+        self.lost_in_transaction
+    }
+
+    /// The client's ROLLBACK after a lost transaction: the next command reconnects.
+    pub fn acknowledge_lost_transaction(&mut self) {
+        self.lost_in_transaction = false;
+    }
+
+    /// COM_RESET_CONNECTION: rolls back and resets the backend session (its
+    /// variables, temporary tables, prepared statements); a connection that cannot
+    /// be reset is closed and reopened on the next command.
+    pub async fn reset(&mut self) {
+        self.fk_checks_off = false;
+        self.lost_in_transaction = false;
+        self.autocommit_off = false;
+        if let Some(conn) = self.conn.as_mut() {
+            if let Err(e) = conn.reset().await {
+                tracing::debug!("backend {}: reset failed, reconnecting: {e}", self.url);
+                self.disconnect().await;
+            }
+        }
+    }
+
+    /// Ends the backend's work at once after the client went away mid-result:
+    /// `KILL` over a short-lived second connection (dropping the connection would
+    /// first read the rest of the result, with the transaction's locks held), then
+    /// the connection is dropped.
+    async fn kill(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        let id = conn.id();
+        let killed = async {
+            let mut side = Conn::new(self.opts()?)
+                .await
+                .map_err(|e| ServerError::from_backend(&e))?;
+            let done = side.query_drop(format!("KILL {id}")).await;
+            let _ = side.disconnect().await;
+            done.map_err(|e| ServerError::from_backend(&e))
+        };
+        match tokio::time::timeout(std::time::Duration::from_secs(5), killed).await {
+            Ok(Ok(())) => tracing::debug!("backend {}: killed connection {id}", self.url),
+            Ok(Err(e)) => tracing::warn!("backend {}: cannot kill connection {id}: {}", self.url, e.message),
+            Err(_) => tracing::warn!("backend {}: cannot kill connection {id}: timed out", self.url),
+        }
+        drop(conn);
     }
 
     /// The status flags of the backend's last OK packet (autocommit, in transaction).
@@ -111,7 +209,7 @@ impl Backend {
             stream(&mut result, out).await
         }
         .await;
-        self.settle(outcome, out)
+        self.settle(outcome, out).await
     }
 
     /// Executes a prepared statement, streaming its results to the client.
@@ -138,17 +236,20 @@ impl Backend {
             stream(&mut result, out).await
         }
         .await;
-        self.settle(outcome, out)
+        self.settle(outcome, out).await
     }
 
     /// Ends a forwarded command: the backend's status flags, or its error.
-    fn settle(&mut self, outcome: Result<(), Fail>, out: &mut Output<'_>) -> io::Result<()> {
+    async fn settle(&mut self, outcome: Result<(), Fail>, out: &mut Output<'_>) -> io::Result<()> {
         match outcome {
             Ok(()) => {
                 out.backend_status(self.status());
                 Ok(())
             }
-            Err(Fail::Client(e)) => Err(e),
+            Err(Fail::Client(e)) => {
+                self.kill().await;
+                Err(e)
+            }
             Err(Fail::Backend(e)) => {
                 let e = self.fail(e);
                 out.error(&e);
@@ -249,11 +350,8 @@ async fn collect<P: Protocol>(
     result: &mut QueryResult<'_, '_, P>,
     replies: &mut Vec<Reply>,
 ) -> Result<(), mysql_async::Error> {
-    // A bounded loop: one turn per result (a pending result has columns, maybe none).
-    for _ in 0..10_000 {
-        let Some(columns) = result.columns() else {
-            break;
-        };
+    // One turn per result (a pending result has columns, maybe none).
+    while let Some(columns) = result.columns() {
         if columns.is_empty() {
             replies.push(Reply::Ok(ok_info(result)));
             result.next().await?;
@@ -291,7 +389,7 @@ impl From<io::Error> for Fail {
 /// with the backend's rows affected, last insert id, warnings and info string;
 /// result sets with the backend's column definitions, row by row.
 async fn stream<P: Protocol>(result: &mut QueryResult<'_, '_, P>, out: &mut Output<'_>) -> Result<(), Fail> {
-    for _ in 0..10_000 {
+    loop {
         let Some(columns) = result.columns() else {
             // Done, unless a later statement failed: mysql_async keeps that error
             // pending (no columns) and hands it out on the next read.

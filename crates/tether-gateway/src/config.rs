@@ -13,6 +13,12 @@ use crate::error::GatewayError;
 /// The default listen address: loopback, port 15306 (Vitess's vtgate MySQL port).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:15306";
 
+/// Client connections served at once unless `maxConnections` says otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1000;
+
+/// The largest client command unless `maxAllowedPacket` says otherwise.
+pub const DEFAULT_MAX_ALLOWED_PACKET: usize = 64 << 20;
+
 /// Vitess's foreign-key modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -53,6 +59,15 @@ pub struct Config {
     /// keyspace by name).
     #[serde(default, rename = "defaultKeyspace")]
     pub default_keyspace: Option<String>,
+    /// Client connections served at once (default 1000); one more is answered with
+    /// error 1040 "Too many connections".
+    #[serde(default, rename = "maxConnections")]
+    pub max_connections: Option<usize>,
+    /// The largest command a logged-in client may send, in bytes (default 64 MiB,
+    /// MariaDB's `max_allowed_packet`); a larger one, or more long data for one
+    /// prepared statement, is answered with error 1153.
+    #[serde(default, rename = "maxAllowedPacket")]
+    pub max_allowed_packet: Option<usize>,
 }
 
 /// One login.
@@ -181,6 +196,14 @@ impl Config {
         self.default_keyspace
             .clone()
             .or_else(|| self.keyspaces.keys().next().cloned())
+    }
+
+    pub fn max_connections(&self) -> usize {
+        self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS)
+    }
+
+    pub fn max_allowed_packet(&self) -> usize {
+        self.max_allowed_packet.unwrap_or(DEFAULT_MAX_ALLOWED_PACKET)
     }
 
     pub fn listen(&self) -> String {

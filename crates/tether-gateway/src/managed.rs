@@ -125,13 +125,29 @@ pub async fn run(plan: &Plan, backend: &mut Backend) -> Vec<Reply> {
     } else {
         ("BEGIN".to_string(), "COMMIT".to_string(), "ROLLBACK".to_string())
     };
-    if let Err(e) = backend.exec(&open).await {
+    // A connection lost inside our own BEGIN ... COMMIT loses nothing the client
+    // opened: the client may go on (reconnecting) after the error.
+    backend.set_own_transaction(!in_tx);
+    let replies = run_in_transaction(plan, backend, &open, &commit, &rollback).await;
+    backend.set_own_transaction(false);
+    replies
+}
+
+/// Opens the transaction or savepoint, runs the plan, and ends it.
+async fn run_in_transaction(
+    plan: &Plan,
+    backend: &mut Backend,
+    open: &str,
+    commit: &str,
+    rollback: &str,
+) -> Vec<Reply> {
+    if let Err(e) = backend.exec(open).await {
         return vec![Reply::Error(e)];
     }
     match run_inside(plan, backend).await {
         Ok(reply) => {
-            if let Err(e) = backend.exec(&commit).await {
-                let _ = backend.exec(&rollback).await;
+            if let Err(e) = backend.exec(commit).await {
+                let _ = backend.exec(rollback).await;
                 return vec![Reply::Error(e)];
             }
             vec![reply]
@@ -139,7 +155,7 @@ pub async fn run(plan: &Plan, backend: &mut Backend) -> Vec<Reply> {
         Err(e) => {
             // A deadlock already rolled the transaction back; the savepoint is gone
             // then, and that is fine.
-            let _ = backend.exec(&rollback).await;
+            let _ = backend.exec(rollback).await;
             let _ = backend.exec("SET foreign_key_checks = 1").await;
             vec![Reply::Error(e)]
         }

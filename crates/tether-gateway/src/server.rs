@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use mysql_async::Value;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::auth;
 use crate::config::Config;
 use crate::error::GatewayError;
 use crate::keyspace::Shared;
-use crate::protocol::{Handler, Output};
+use crate::protocol::{Handler, Limits, Output};
 use crate::reply::ServerError;
 use crate::session::{PreparedInfo, Session};
 
@@ -21,6 +22,9 @@ use crate::session::{PreparedInfo, Session};
 pub struct Gateway {
     listener: TcpListener,
     shared: Arc<Shared>,
+    /// One permit per client connection served at once.
+    connections: Arc<Semaphore>,
+    limits: Limits,
 }
 
 static CONNECTION_IDS: AtomicU32 = AtomicU32::new(1);
@@ -74,6 +78,15 @@ impl Handler for Connection {
     async fn close(&mut self, id: u32) {
         self.session.close(id).await
     }
+
+    fn logged_in(&mut self) {
+        self.session.logged_in()
+    }
+
+    async fn reset(&mut self) -> Result<(), ServerError> {
+        self.session.reset().await;
+        Ok(())
+    }
 }
 
 impl Gateway {
@@ -99,6 +112,10 @@ impl Gateway {
         Ok(Gateway {
             listener,
             shared: Arc::new(shared),
+            connections: Arc::new(Semaphore::new(config.max_connections())),
+            limits: Limits {
+                max_allowed_packet: config.max_allowed_packet(),
+            },
         })
     }
 
@@ -121,16 +138,27 @@ impl Gateway {
                 }
             };
             let _ = stream.set_nodelay(true);
+            let Ok(permit) = self.connections.clone().try_acquire_owned() else {
+                tracing::warn!("refused a connection from {peer}: too many connections");
+                tokio::spawn(async move {
+                    let e = ServerError::new(1040, "08004", "Too many connections");
+                    let _ = crate::protocol::refuse(stream, &e).await;
+                });
+                continue;
+            };
             let shared = self.shared.clone();
+            let limits = self.limits;
             let id = CONNECTION_IDS.fetch_add(1, Ordering::Relaxed);
             let task = tokio::spawn(async move {
+                // Held until the connection ends.
+                let _permit = permit;
                 tracing::debug!("connection {id} from {peer}");
                 let connection = Connection {
                     session: Session::new(shared),
                     id,
                     salt: auth::salt(),
                 };
-                if let Err(e) = crate::protocol::serve(connection, stream, peer).await {
+                if let Err(e) = crate::protocol::serve(connection, stream, peer, limits).await {
                     tracing::debug!("connection {id} ended: {e}");
                 }
                 // Dropping the session closes its backend connections: the backend

@@ -51,6 +51,8 @@ pub struct Session {
     fk_checks: bool,
     prepared: HashMap<u32, Prepared>,
     next_statement: u32,
+    /// The keyspace after the login, restored by COM_RESET_CONNECTION.
+    login_keyspace: Option<Arc<Keyspace>>,
 }
 
 /// The first word of a statement, lowercase.
@@ -140,6 +142,7 @@ impl Session {
         let keyspace = shared.default_keyspace.as_deref().and_then(|k| shared.keyspace(k));
         Session {
             shared,
+            login_keyspace: keyspace.clone(),
             keyspace,
             backends: HashMap::new(),
             fk_checks: true,
@@ -177,6 +180,22 @@ impl Session {
         };
         self.keyspace = Some(ks);
         Ok(())
+    }
+
+    /// The login succeeded: its keyspace is the one COM_RESET_CONNECTION restores.
+    pub fn logged_in(&mut self) {
+        self.login_keyspace = self.keyspace.clone();
+    }
+
+    /// COM_RESET_CONNECTION: every backend connection rolled back and reset,
+    /// prepared statements gone, `foreign_key_checks` on, the login's keyspace.
+    pub async fn reset(&mut self) {
+        for backend in self.backends.values_mut() {
+            backend.reset().await;
+        }
+        self.prepared.clear();
+        self.fk_checks = true;
+        self.keyspace = self.login_keyspace.clone();
     }
 
     /// A text query: answered by the gateway or forwarded, its results written to
@@ -226,6 +245,17 @@ impl Session {
             Ok(k) => k,
             Err(e) => return Route::Answered(vec![Reply::Error(e)]),
         };
+        if word == "rollback"
+            && self
+                .backends
+                .get(&ks.spec.name)
+                .is_some_and(Backend::lost_in_transaction)
+        {
+            // The backend rolled the transaction back when the connection went;
+            // the client now knows, and the next statement reconnects.
+            self.backend(&ks).acknowledge_lost_transaction();
+            return Route::Answered(vec![Reply::ok()]);
+        }
         if word == "set" {
             if let Some(v) = foreign_key_checks_value(sql) {
                 let backend = self.backend(&ks);

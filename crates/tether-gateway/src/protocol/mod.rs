@@ -2,13 +2,19 @@
 //! [`Handler`] trait: handshake v10 with `mysql_native_password` (switching clients
 //! that offer another plugin), COM_QUERY, COM_INIT_DB, COM_PING, COM_QUIT,
 //! COM_STMT_PREPARE/EXECUTE/SEND_LONG_DATA/CLOSE/RESET, COM_FIELD_LIST (empty),
-//! COM_SET_OPTION; text and binary result sets, OK/ERR/EOF packets, with or without
-//! `CLIENT_DEPRECATE_EOF`. No TLS, no compression.
+//! COM_SET_OPTION, COM_RESET_CONNECTION; text and binary result sets, OK/ERR/EOF
+//! packets, with or without `CLIENT_DEPRECATE_EOF`. No TLS, no compression.
+//!
+//! Limits: the login must arrive within 10 s in packets of at most 64 KiB; after it a
+//! command may be `max_allowed_packet` long (error 1153 beyond, as MariaDB), a
+//! client may stay idle 8 hours, and a write to the client may wait 60 s for it to
+//! read.
 //!
 //! Everything a command answers is built in one buffer and sent with one write
 //! (a long result set every 64 KiB), and result sets stream from the backend: see
 //! [`Output`].
 
+mod multi;
 mod packet;
 mod values;
 
@@ -16,6 +22,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use mysql_async::Value;
 use tokio::net::tcp::OwnedWriteHalf;
@@ -45,7 +52,29 @@ pub trait Handler: Send {
         out: &mut Output<'_>,
     ) -> impl Future<Output = io::Result<()>> + Send;
     fn close(&mut self, id: u32) -> impl Future<Output = ()> + Send;
+    /// COM_RESET_CONNECTION: rolls back and resets the session's backend
+    /// connections and returns to the login's keyspace and settings.
+    fn reset(&mut self) -> impl Future<Output = Result<(), ServerError>> + Send;
+    /// The login succeeded (with its database selected).
+    fn logged_in(&mut self);
 }
+
+/// What one client connection may use.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The largest command after the login (MariaDB's `max_allowed_packet`), and
+    /// the most long data one prepared statement may collect.
+    pub max_allowed_packet: usize,
+}
+
+/// The largest packet accepted before the login is checked.
+const HANDSHAKE_MAX_PACKET: usize = 64 * 1024;
+
+/// How long a client has to log in.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a logged-in client may stay silent (MariaDB's default `wait_timeout`).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(8 * 3600);
 
 // Capability flags.
 const CLIENT_LONG_PASSWORD: u32 = 1;
@@ -94,6 +123,12 @@ const COM_STMT_SEND_LONG_DATA: u8 = 0x18;
 const COM_STMT_CLOSE: u8 = 0x19;
 const COM_STMT_RESET: u8 = 0x1a;
 const COM_SET_OPTION: u8 = 0x1b;
+const COM_CHANGE_USER: u8 = 0x11;
+const COM_RESET_CONNECTION: u8 = 0x1f;
+
+// COM_SET_OPTION's options.
+const MYSQL_OPTION_MULTI_STATEMENTS_ON: u16 = 0;
+const MYSQL_OPTION_MULTI_STATEMENTS_OFF: u16 = 1;
 
 const NATIVE_PASSWORD: &[u8] = b"mysql_native_password";
 
@@ -111,6 +146,9 @@ type Writer = PacketWriter<OwnedWriteHalf>;
 pub struct Output<'a> {
     w: &'a mut Writer,
     deprecate_eof: bool,
+    /// The client negotiated CLIENT_MULTI_RESULTS: only then may a packet say
+    /// "more results".
+    multi_results: bool,
     binary: bool,
     /// The backend's last status flags (autocommit, in transaction), for the
     /// gateway's own OK packets.
@@ -146,6 +184,7 @@ impl Output<'_> {
     /// An OK packet with the backend's status flags as recorded last, plus "more
     /// results" when another result follows.
     pub fn ok(&mut self, info: &OkInfo, more: bool) {
+        let more = more && self.multi_results;
         let status = *self.status | if more { SERVER_MORE_RESULTS_EXISTS } else { 0 };
         self.last_status_at = Some(write_ok(self.w, 0x00, info, status));
     }
@@ -224,6 +263,7 @@ impl Output<'_> {
     /// The end of a result set: the recorded status flags, plus "more results" when
     /// another result follows.
     pub fn end_rows(&mut self, warnings: u16, more: bool) {
+        let more = more && self.multi_results;
         let status = *self.status | if more { SERVER_MORE_RESULTS_EXISTS } else { 0 };
         self.last_status_at = Some(if self.deprecate_eof {
             let info = OkInfo {
@@ -382,23 +422,50 @@ fn not_utf8(what: &str) -> ServerError {
 }
 
 /// Serves one client connection until it quits or fails.
-pub async fn serve<H: Handler>(mut handler: H, stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
+pub async fn serve<H: Handler>(mut handler: H, stream: TcpStream, peer: SocketAddr, limits: Limits) -> io::Result<()> {
     let (read, write) = stream.into_split();
     let mut reader = PacketReader::new(read);
     let mut writer = PacketWriter::new(write);
-    let Some(capabilities) = handshake(&mut handler, &mut reader, &mut writer, peer).await? else {
+    let login = tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        handshake(&mut handler, &mut reader, &mut writer, peer),
+    )
+    .await
+    .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no login within 10 s"))??;
+    let Some(capabilities) = login else {
         return Ok(());
     };
     let deprecate_eof = capabilities & CLIENT_DEPRECATE_EOF != 0;
+    let multi_results = capabilities & CLIENT_MULTI_RESULTS != 0;
+    // COM_SET_OPTION switches this; COM_RESET_CONNECTION restores the login's.
+    let mut multi_statements = capabilities & CLIENT_MULTI_STATEMENTS != 0;
     let mut status = SERVER_STATUS_AUTOCOMMIT;
     let mut statements: HashMap<u32, StatementParams> = HashMap::new();
-    while let Some(seq) = reader.next().await? {
+    loop {
+        let next = tokio::time::timeout(IDLE_TIMEOUT, reader.next(limits.max_allowed_packet));
+        let Ok(next) = next.await else {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "idle for 8 hours"));
+        };
+        let seq = match next {
+            Ok(Some(seq)) => seq,
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                // As MariaDB: say why, then close (the rest of the packet is unread).
+                if let Some(too_large) = packet::too_large(&e) {
+                    writer.set_seq(too_large.seq);
+                    write_err(&mut writer, &packet_too_large());
+                    writer.flush().await?;
+                }
+                return Err(e);
+            }
+        };
         writer.set_seq(seq.wrapping_add(1));
         let payload = reader.payload();
         let (command, body) = payload.split_first().map(|(c, b)| (*c, b)).unwrap_or((0, &[]));
         let mut out = Output {
             w: &mut writer,
             deprecate_eof,
+            multi_results,
             binary: false,
             status: &mut status,
             types: Vec::new(),
@@ -407,7 +474,14 @@ pub async fn serve<H: Handler>(mut handler: H, stream: TcpStream, peer: SocketAd
         match command {
             COM_QUIT => return Ok(()),
             COM_QUERY => match std::str::from_utf8(body) {
-                Ok(sql) => handler.query(sql, &mut out).await?,
+                Ok(sql) if multi_statements => handler.query(sql, &mut out).await?,
+                // One statement only: a second is refused, and what follows the
+                // first `;` (comments) is not sent, or the backend, which runs
+                // several, would answer it as another (empty) statement.
+                Ok(sql) => match multi::split(sql) {
+                    (_, Some(second)) => out.error(&multi::syntax_error(sql, second)),
+                    (end, None) => handler.query(&sql[..end], &mut out).await?,
+                },
                 Err(_) => out.error(&not_utf8("statement")),
             },
             COM_INIT_DB => match std::str::from_utf8(body) {
@@ -417,7 +491,18 @@ pub async fn serve<H: Handler>(mut handler: H, stream: TcpStream, peer: SocketAd
                 },
                 Err(_) => out.error(&not_utf8("database name")),
             },
-            COM_PING | COM_SET_OPTION => out.ok(&OkInfo::default(), false),
+            COM_PING => out.ok(&OkInfo::default(), false),
+            COM_SET_OPTION => match Cursor::new(body).u16() {
+                Some(MYSQL_OPTION_MULTI_STATEMENTS_ON) => {
+                    multi_statements = true;
+                    out.end_rows(0, false);
+                }
+                Some(MYSQL_OPTION_MULTI_STATEMENTS_OFF) => {
+                    multi_statements = false;
+                    out.end_rows(0, false);
+                }
+                _ => out.error(&ServerError::new(1047, "08S01", "Unknown command")),
+            },
             // Deprecated; the `mysql` client sends it after USE for completion.
             COM_FIELD_LIST => out.end_rows(0, false),
             COM_STMT_PREPARE => match std::str::from_utf8(body) {
@@ -441,6 +526,12 @@ pub async fn serve<H: Handler>(mut handler: H, stream: TcpStream, peer: SocketAd
                 let head = c.u8().and(c.u32());
                 match id.zip(head).and_then(|(id, _)| Some((id, statements.get_mut(&id)?))) {
                     None => out.error(&unknown_statement(id.unwrap_or(0), "mysqld_stmt_execute")),
+                    Some((_, stmt)) if stmt.long_data_dropped => {
+                        // The long data was cut off: executing without it would
+                        // store the wrong value.
+                        stmt.long_data_dropped = false;
+                        out.error(&packet_too_large());
+                    }
                     Some((id, stmt)) => match values::decode_params(&mut c, stmt) {
                         Some(params) => {
                             out.binary = true;
@@ -459,7 +550,7 @@ pub async fn serve<H: Handler>(mut handler: H, stream: TcpStream, peer: SocketAd
                 let mut c = Cursor::new(body);
                 if let (Some(id), Some(param)) = (c.u32(), c.u16()) {
                     if let Some(stmt) = statements.get_mut(&id) {
-                        stmt.long_data.entry(param).or_default().extend_from_slice(c.rest);
+                        stmt.add_long_data(param, c.rest, limits.max_allowed_packet);
                     }
                 }
                 continue;
@@ -477,16 +568,53 @@ pub async fn serve<H: Handler>(mut handler: H, stream: TcpStream, peer: SocketAd
                 match statements.get_mut(&id) {
                     Some(stmt) => {
                         stmt.long_data.clear();
+                        stmt.long_data_dropped = false;
                         out.ok(&OkInfo::default(), false);
                     }
                     None => out.error(&unknown_statement(id, "mysqld_stmt_reset")),
                 }
             }
+            COM_RESET_CONNECTION => {
+                statements.clear();
+                multi_statements = capabilities & CLIENT_MULTI_STATEMENTS != 0;
+                match handler.reset().await {
+                    Ok(()) => {
+                        *out.status = SERVER_STATUS_AUTOCOMMIT;
+                        out.ok(&OkInfo::default(), false);
+                    }
+                    Err(e) => out.error(&e),
+                }
+            }
+            COM_CHANGE_USER => out.error(&ServerError::new(
+                1047,
+                "08S01",
+                "tether gateway: COM_CHANGE_USER is not supported; open a new connection as that user",
+            )),
             _ => out.error(&ServerError::new(1047, "08S01", "Unknown command")),
         }
         writer.flush().await?;
     }
-    Ok(())
+}
+
+/// MariaDB's error for a command longer than `max_allowed_packet`.
+fn packet_too_large() -> ServerError {
+    ServerError::new(1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes")
+}
+
+/// Answers a connection the gateway will not serve (MariaDB sends the error in
+/// place of the greeting), then closes it.
+pub async fn refuse(stream: TcpStream, e: &ServerError) -> io::Result<()> {
+    let (_read, write) = stream.into_split();
+    let mut writer = PacketWriter::new(write);
+    writer.set_seq(0);
+    // Before the handshake the client's protocol is unknown: no SQL state, as
+    // MariaDB sends it.
+    writer.begin();
+    writer.put_u8(0xff);
+    writer.put_u16(e.code);
+    writer.put_bytes(e.message.as_bytes());
+    writer.end();
+    writer.flush().await
 }
 
 fn unknown_statement(id: u32, function: &str) -> ServerError {
@@ -527,7 +655,7 @@ async fn handshake<H: Handler>(
     writer.end();
     writer.flush().await?;
 
-    let Some(seq) = reader.next().await? else {
+    let Some(seq) = reader.next(HANDSHAKE_MAX_PACKET).await? else {
         return Ok(None);
     };
     writer.set_seq(seq.wrapping_add(1));
@@ -547,7 +675,7 @@ async fn handshake<H: Handler>(
         writer.put_u8(0);
         writer.end();
         writer.flush().await?;
-        let Some(seq) = reader.next().await? else {
+        let Some(seq) = reader.next(HANDSHAKE_MAX_PACKET).await? else {
             return Ok(None);
         };
         writer.set_seq(seq.wrapping_add(1));
@@ -571,6 +699,7 @@ async fn handshake<H: Handler>(
             return Ok(None);
         }
     }
+    handler.logged_in();
     let _ = write_ok(writer, 0x00, &OkInfo::default(), SERVER_STATUS_AUTOCOMMIT);
     writer.flush().await?;
     Ok(Some(login.capabilities & SERVER_CAPABILITIES))

@@ -10,8 +10,28 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 /// The largest payload of one packet; a payload this long continues in the next.
 const MAX_CHUNK: usize = 0xff_ffff;
 
-/// A command larger than this is refused (MariaDB's `max_allowed_packet` ceiling).
-const MAX_PAYLOAD: usize = 1 << 30;
+/// Buffers that grew past this for a large packet are shrunk back afterwards.
+const KEEP_CAPACITY: usize = 1 << 20;
+
+/// A packet longer than the reader's limit: the sequence number to answer with.
+/// Carried inside the `io::Error` that [`PacketReader::next`] returns.
+#[derive(Debug)]
+pub struct TooLarge {
+    pub seq: u8,
+}
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("packet larger than allowed")
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
+/// The [`TooLarge`] inside `e`, if that is why reading failed.
+pub fn too_large(e: &io::Error) -> Option<&TooLarge> {
+    e.get_ref()?.downcast_ref::<TooLarge>()
+}
 
 /// Reads whole (reassembled) packets.
 pub struct PacketReader<R> {
@@ -51,9 +71,19 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
     }
 
     /// The next packet's sequence number, its payload then in [`Self::payload`];
-    /// `None` when the client closed the connection between packets.
-    pub async fn next(&mut self) -> io::Result<Option<u8>> {
+    /// `None` when the client closed the connection between packets. A payload
+    /// longer than `max` fails with [`TooLarge`] before any of it is read.
+    pub async fn next(&mut self, max: usize) -> io::Result<Option<u8>> {
         self.payload.clear();
+        // Give back what one large packet needed.
+        if self.payload.capacity() > KEEP_CAPACITY {
+            self.payload.shrink_to(16 * 1024);
+        }
+        if self.buf.capacity() > KEEP_CAPACITY {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+            self.buf.shrink_to(16 * 1024);
+        }
         loop {
             if !self.fill(4).await? {
                 if self.payload.is_empty() {
@@ -64,8 +94,13 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
             let head = &self.buf[self.pos..self.pos + 4];
             let len = usize::from(head[0]) | usize::from(head[1]) << 8 | usize::from(head[2]) << 16;
             let seq = head[3];
-            if self.payload.len() + len > MAX_PAYLOAD {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, "packet too large"));
+            if self.payload.len() + len > max {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    TooLarge {
+                        seq: seq.wrapping_add(1),
+                    },
+                ));
             }
             if !self.fill(4 + len).await? {
                 return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "client closed mid-packet"));
@@ -83,6 +118,9 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
         &self.payload
     }
 }
+
+/// How long a write to the client may wait for the client to read.
+pub const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Builds packets into one buffer and sends them.
 pub struct PacketWriter<W> {
@@ -154,7 +192,12 @@ impl<W: AsyncWrite + Unpin> PacketWriter<W> {
     /// Sends everything built so far.
     pub async fn flush(&mut self) -> io::Result<()> {
         if !self.buf.is_empty() {
-            self.inner.write_all(&self.buf).await?;
+            // A client that stops reading must not hold the session (and the
+            // backend transaction's locks) forever.
+            match tokio::time::timeout(WRITE_TIMEOUT, self.inner.write_all(&self.buf)).await {
+                Ok(written) => written?,
+                Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, "client write timed out")),
+            }
             self.buf.clear();
             if self.buf.capacity() > 1 << 20 {
                 self.buf.shrink_to(64 * 1024);
@@ -307,12 +350,12 @@ mod tests {
         let bytes = std::mem::take(&mut w.inner);
         assert_eq!(&bytes[..9], b"\x05\x00\x00\x03hello");
         let mut r = PacketReader::new(&bytes[..]);
-        assert_eq!(r.next().await.expect("read"), Some(3));
+        assert_eq!(r.next(usize::MAX).await.expect("read"), Some(3));
         assert_eq!(r.payload(), b"hello");
         // A split payload answers with the sequence number of its last packet.
-        assert_eq!(r.next().await.expect("read"), Some(5));
+        assert_eq!(r.next(usize::MAX).await.expect("read"), Some(5));
         assert_eq!(r.payload(), &big[..]);
-        assert_eq!(r.next().await.expect("read"), None);
+        assert_eq!(r.next(usize::MAX).await.expect("read"), None);
     }
 
     #[test]

@@ -196,6 +196,26 @@ pub struct StatementParams {
     pub count: u16,
     pub types: Vec<(u8, bool)>,
     pub long_data: std::collections::HashMap<u16, Vec<u8>>,
+    /// Long data went over the limit and was dropped: the next execute fails.
+    pub long_data_dropped: bool,
+}
+
+impl StatementParams {
+    /// Appends COM_STMT_SEND_LONG_DATA's bytes to parameter `param`, unless the
+    /// statement's long data would exceed `max` bytes in all: then everything
+    /// collected is dropped and the next execute fails (as MariaDB, error 1153).
+    pub fn add_long_data(&mut self, param: u16, data: &[u8], max: usize) {
+        if param >= self.count || self.long_data_dropped {
+            return;
+        }
+        let held: usize = self.long_data.values().map(Vec::len).sum();
+        if held + data.len() > max {
+            self.long_data = std::collections::HashMap::new();
+            self.long_data_dropped = true;
+            return;
+        }
+        self.long_data.entry(param).or_default().extend_from_slice(data);
+    }
 }
 
 /// Decodes COM_STMT_EXECUTE's parameters (after statement id, flags and iteration
@@ -206,28 +226,36 @@ pub fn decode_params(c: &mut Cursor<'_>, stmt: &mut StatementParams) -> Option<V
         return Some(Vec::new());
     }
     let bitmap = c.take(n.div_ceil(8))?;
-    if c.u8()? == 1 {
-        stmt.types.clear();
+    // Decoded aside and kept only when the whole packet decodes: a malformed
+    // packet leaves the types bound before and the long data sent.
+    let new_types = if c.u8()? == 1 {
+        let mut types = Vec::with_capacity(n);
         for _ in 0..n {
             let t = c.u8()?;
             let flags = c.u8()?;
-            stmt.types.push((t, flags & 0x80 != 0));
+            types.push((t, flags & 0x80 != 0));
         }
-    }
-    if stmt.types.len() != n {
+        Some(types)
+    } else {
+        None
+    };
+    let types = new_types.as_deref().unwrap_or(&stmt.types);
+    if types.len() != n {
         return None;
     }
     let mut values = Vec::with_capacity(n);
+    let mut long = Vec::new();
     for i in 0..n {
         if bitmap[i / 8] & (1 << (i % 8)) != 0 {
             values.push(Value::NULL);
             continue;
         }
-        if let Some(data) = stmt.long_data.remove(&(i as u16)) {
-            values.push(Value::Bytes(data));
+        if stmt.long_data.contains_key(&(i as u16)) {
+            long.push(i);
+            values.push(Value::NULL);
             continue;
         }
-        let (t, unsigned) = stmt.types[i];
+        let (t, unsigned) = types[i];
         let v = match t {
             TYPE_NULL => Value::NULL,
             TYPE_TINY => {
@@ -275,6 +303,14 @@ pub fn decode_params(c: &mut Cursor<'_>, stmt: &mut StatementParams) -> Option<V
             _ => Value::Bytes(c.lenenc_bytes()?.to_vec()),
         };
         values.push(v);
+    }
+    for i in long {
+        if let Some(data) = stmt.long_data.remove(&(i as u16)) {
+            values[i] = Value::Bytes(data);
+        }
+    }
+    if let Some(types) = new_types {
+        stmt.types = types;
     }
     // Long data of a statement is used by one execution only.
     stmt.long_data.clear();

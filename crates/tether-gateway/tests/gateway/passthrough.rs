@@ -527,3 +527,207 @@ fn a_client_offering_another_auth_plugin_is_switched_to_native_password() {
     assert_eq!(answer[3], (4, b"\x0242".to_vec()), "the row");
     assert_eq!((answer[4].0, answer[4].1[0]), (5, 0xfe), "EOF after the rows");
 }
+
+#[test]
+fn a_backend_lost_inside_a_transaction_fails_every_statement_until_rollback() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec("CREATE TABLE t (v INT) ENGINE=InnoDB;");
+    let gw = start_one(&db, "unmanaged");
+    gw.block_on(async {
+        let mut c = gw.connect("ks").await;
+        c.query_drop("BEGIN").await.expect("begin");
+        c.query_drop("INSERT INTO t VALUES (1)").await.expect("insert");
+        let id = rows(&mut c, "SELECT CONNECTION_ID()").await[0][0].clone();
+        let mut admin = direct(&db).await;
+        admin.query_drop(format!("KILL {id}")).await.expect("kill");
+        let e = server_error(
+            c.query_drop("INSERT INTO t VALUES (2)")
+                .await
+                .expect_err("connection lost"),
+        );
+        assert_eq!(e.0, 2013, "{}", e.2);
+        // No reconnect in autocommit: these would commit outside the transaction.
+        for sql in ["INSERT INTO t VALUES (3)", "COMMIT", "SELECT 1"] {
+            let e = server_error(c.query_drop(sql).await.expect_err("refused"));
+            assert_eq!(
+                e,
+                (
+                    2013,
+                    "HY000".to_string(),
+                    "tether gateway: the backend connection was lost inside a transaction, which the \
+                     backend rolled back; send ROLLBACK before anything else"
+                        .to_string()
+                ),
+                "{sql}"
+            );
+        }
+        c.query_drop("ROLLBACK").await.expect("rollback is acknowledged");
+        c.query_drop("INSERT INTO t VALUES (4)")
+            .await
+            .expect("a new connection");
+        assert_eq!(rows(&mut admin, "SELECT v FROM t").await, vec![vec!["4"]]);
+        // With autocommit off a transaction is always open: the same, and the new
+        // connection has autocommit off again.
+        c.query_drop("SET autocommit = 0").await.expect("autocommit off");
+        let id = rows(&mut c, "SELECT CONNECTION_ID()").await[0][0].clone();
+        admin.query_drop(format!("KILL {id}")).await.expect("kill");
+        let e = server_error(
+            c.query_drop("INSERT INTO t VALUES (5)")
+                .await
+                .expect_err("connection lost"),
+        );
+        assert_eq!(e.0, 2013, "{}", e.2);
+        let e = server_error(c.query_drop("INSERT INTO t VALUES (6)").await.expect_err("refused"));
+        assert_eq!(e.0, 2013, "{}", e.2);
+        c.query_drop("ROLLBACK").await.expect("rollback is acknowledged");
+        assert_eq!(rows(&mut c, "SELECT @@autocommit").await, vec![vec!["0"]]);
+        c.query_drop("INSERT INTO t VALUES (7)").await.expect("insert");
+        c.query_drop("ROLLBACK").await.expect("rollback");
+        assert_eq!(rows(&mut admin, "SELECT v FROM t").await, vec![vec!["4"]]);
+    });
+}
+
+#[test]
+fn several_statements_need_the_multi_statements_capability() {
+    use crate::support::{caps, err_packet, ok_status, Raw};
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec("CREATE TABLE t (v INT);");
+    let gw = start_one(&db, "unmanaged");
+    let mut raw = Raw::login(gw.addr, caps::BASE, "ks");
+    let refused = raw.query("INSERT INTO t VALUES (1);\nINSERT INTO t VALUES (2)");
+    assert_eq!(
+        err_packet(&refused[0]),
+        (
+            1064,
+            "You have an error in your SQL syntax; check the manual that corresponds to your MariaDB \
+             server version for the right syntax to use near 'INSERT INTO t VALUES (2)' at line 2"
+                .to_string()
+        )
+    );
+    // One statement with a trailing `;` and comment is fine.
+    assert_eq!(raw.query("INSERT INTO t VALUES (3); -- done")[0][0], 0x00);
+    // COM_SET_OPTION turns them on (answered with an EOF, as MariaDB) ...
+    raw.command(0x1b, &0u16.to_le_bytes());
+    assert_eq!(raw.read().1[0], 0xfe);
+    raw.command(0x03, b"SELECT 1; SELECT 2");
+    let both: Vec<Vec<u8>> = (0..8).map(|_| raw.read().1).collect();
+    assert_eq!(
+        (&both[2][..], &both[6][..]),
+        (&b"\x011"[..], &b"\x012"[..]),
+        "two result sets"
+    );
+    // ... but a client without CLIENT_MULTI_RESULTS is never told "more results".
+    assert_eq!(ok_status(&both[3]) & 0x08, 0, "{both:?}");
+    // ... and off again.
+    raw.command(0x1b, &1u16.to_le_bytes());
+    assert_eq!(raw.read().1[0], 0xfe);
+    assert_eq!(err_packet(&raw.query("DO 1; DO 2")[0]).0, 1064);
+    gw.block_on(async {
+        let mut d = direct(&db).await;
+        assert_eq!(rows(&mut d, "SELECT v FROM t").await, vec![vec!["3"]]);
+    });
+    // A client with the capability runs them (mysql_async offers it).
+    gw.block_on(async {
+        let mut c = gw.connect("ks").await;
+        c.query_drop("DO 1; DO 2").await.expect("several statements");
+    });
+}
+
+#[test]
+fn reset_connection_restores_the_login_state_and_pools_reuse_connections() {
+    let db = TestDb::create(TestEngine::Mysql);
+    let other = TestDb::create(TestEngine::Mysql);
+    db.exec("CREATE TABLE t (v INT) ENGINE=InnoDB;");
+    let gw = start(&[("ks", "unmanaged", &db.url), ("ks2", "unmanaged", &other.url)]);
+    gw.block_on(async {
+        let mut c = gw.connect("ks").await;
+        let stmt = c.prep("SELECT 1").await.expect("prepare");
+        c.query_drop("SET foreign_key_checks = 0").await.expect("set");
+        c.query_drop("BEGIN").await.expect("begin");
+        c.query_drop("INSERT INTO t VALUES (1)").await.expect("insert");
+        c.query_drop("USE ks2").await.expect("use");
+        c.reset().await.expect("COM_RESET_CONNECTION");
+        assert_eq!(
+            rows(
+                &mut c,
+                "SELECT DATABASE(), @@foreign_key_checks, (SELECT COUNT(*) FROM t)"
+            )
+            .await,
+            vec![vec![db.name.clone(), "1".to_string(), "0".to_string()]]
+        );
+        let e = server_error(c.exec_drop(&stmt, ()).await.expect_err("statement gone"));
+        assert_eq!(e.0, 1243, "{}", e.2);
+        // COM_CHANGE_USER: a clean error.
+        let e = server_error(
+            c.change_user(mysql_async::ChangeUserOpts::default())
+                .await
+                .expect_err("not supported"),
+        );
+        assert_eq!(e.0, 1047, "{}", e.2);
+
+        // A pool resets a connection it gets back and hands out the same one.
+        let pool = mysql_async::Pool::new(gw.opts("ks"));
+        let mut first = pool.get_conn().await.expect("pooled");
+        let id = first.id();
+        first.query_drop("SET foreign_key_checks = 0").await.expect("set");
+        drop(first);
+        // The pool resets it in the background.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let mut again = pool.get_conn().await.expect("pooled again");
+        assert_eq!(again.id(), id, "the same gateway connection");
+        assert_eq!(rows(&mut again, "SELECT @@foreign_key_checks").await, vec![vec!["1"]]);
+        drop(again);
+        pool.disconnect().await.expect("pool ends");
+    });
+}
+
+#[test]
+fn more_than_ten_thousand_results_all_arrive() {
+    let db = TestDb::create(TestEngine::Mysql);
+    let gw = start_one(&db, "unmanaged");
+    gw.block_on(async {
+        let mut c = gw.connect("ks").await;
+        /// How many results, and the rows of the last one.
+        async fn count(mut r: mysql_async::QueryResult<'_, 'static, mysql_async::TextProtocol>) -> (usize, Vec<i64>) {
+            let mut results = 0;
+            let mut last = Vec::new();
+            while !r.is_empty() {
+                last = r.collect::<i64>().await.expect("result");
+                results += 1;
+            }
+            (results, last)
+        }
+        // Streamed (passthrough) ...
+        let sql = format!("{}SELECT 42", "DO 1; ".repeat(10_001));
+        let r = c.query_iter(sql).await.expect("query");
+        let got = tokio::time::timeout(std::time::Duration::from_secs(60), count(r)).await;
+        assert_eq!(got.expect("every result"), (10_002, vec![42]));
+        // ... and collected by the gateway (a DDL statement first).
+        let sql = format!("CREATE TABLE u (v INT); {}SELECT 43", "SELECT 1; ".repeat(10_001));
+        let r = c.query_iter(sql).await.expect("query");
+        let got = tokio::time::timeout(std::time::Duration::from_secs(60), count(r)).await;
+        assert_eq!(got.expect("every result"), (10_003, vec![43]));
+    });
+}
+
+#[test]
+fn a_malformed_execute_keeps_the_types_bound_before() {
+    use crate::limits::{execute_head, prepare};
+    use crate::support::{caps, err_packet, Raw};
+    let db = TestDb::create(TestEngine::Mysql);
+    let gw = start_one(&db, "unmanaged");
+    let mut raw = Raw::login(gw.addr, caps::BASE, "ks");
+    let id = prepare(&mut raw, "SELECT CAST(? + 1 AS CHAR)");
+    // Bound as a LONGLONG: 41.
+    raw.command(
+        0x17,
+        &[execute_head(id), vec![1, 0x08, 0], 41u64.to_le_bytes().to_vec()].concat(),
+    );
+    assert_eq!(raw.answer()[2], b"\x00\x00\x0242");
+    // New types announced, cut short.
+    raw.command(0x17, &[execute_head(id), vec![1, 0x08]].concat());
+    assert_eq!(err_packet(&raw.read().1).0, 1210);
+    // Without new types the ones bound before apply.
+    raw.command(0x17, &[execute_head(id), vec![0], 6u64.to_le_bytes().to_vec()].concat());
+    assert_eq!(raw.answer()[2], b"\x00\x00\x017");
+}

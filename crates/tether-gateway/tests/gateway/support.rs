@@ -17,12 +17,18 @@ pub struct Gw {
 
 /// Starts a gateway serving `keyspaces` (name, mode, backend URL).
 pub fn start(keyspaces: &[(&str, &str, &str)]) -> Gw {
+    start_with(keyspaces, "")
+}
+
+/// Starts a gateway serving `keyspaces`, with more top-level config entries
+/// (`extra`: `"maxConnections": 2, ` and the like, each followed by a comma).
+pub fn start_with(keyspaces: &[(&str, &str, &str)], extra: &str) -> Gw {
     let ks: Vec<String> = keyspaces
         .iter()
         .map(|(name, mode, url)| format!(r#""{name}": {{"foreignKeyMode": "{mode}", "backend": {{"url": "{url}"}}}}"#))
         .collect();
     let json = format!(
-        r#"{{"listen": "127.0.0.1:0", "users": [{{"user": "{USER}", "password": "{PASSWORD}"}}],
+        r#"{{{extra} "listen": "127.0.0.1:0", "users": [{{"user": "{USER}", "password": "{PASSWORD}"}}],
             "keyspaces": {{{}}}}}"#,
         ks.join(", ")
     );
@@ -105,4 +111,137 @@ pub async fn dump(conn: &mut Conn, tables: &[&str]) -> Vec<(String, Vec<Vec<Stri
         ));
     }
     out
+}
+
+/// Capability flags a raw client offers.
+pub mod caps {
+    pub const CONNECT_WITH_DB: u32 = 0x8;
+    pub const PROTOCOL_41: u32 = 0x200;
+    pub const SECURE_CONNECTION: u32 = 0x8000;
+    pub const PLUGIN_AUTH: u32 = 1 << 19;
+    pub const DEPRECATE_EOF: u32 = 1 << 24;
+    /// What every raw client here offers: 4.1, native password, a database,
+    /// OK packets in place of EOF.
+    pub const BASE: u32 = PROTOCOL_41 | SECURE_CONNECTION | PLUGIN_AUTH | CONNECT_WITH_DB | DEPRECATE_EOF;
+}
+
+/// A hand-driven client, for what drivers never send: packets by hand, chosen
+/// capabilities, a socket that stops reading.
+pub struct Raw {
+    pub s: std::net::TcpStream,
+}
+
+impl Raw {
+    /// A TCP connection that has read the gateway's greeting; the salt.
+    pub fn greeted(addr: SocketAddr) -> (Raw, Vec<u8>) {
+        let s = std::net::TcpStream::connect(addr).expect("tcp");
+        s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .expect("timeout");
+        let mut raw = Raw { s };
+        let (seq, greeting) = raw.read();
+        assert_eq!((seq, greeting[0]), (0, 10), "handshake v10");
+        let version_end = greeting.iter().position(|b| *b == 0).expect("version");
+        let salt = [
+            &greeting[version_end + 5..version_end + 13],
+            &greeting[version_end + 32..version_end + 44],
+        ]
+        .concat();
+        (raw, salt)
+    }
+
+    /// Logged in to `db` as the test user, offering `capabilities`.
+    pub fn login(addr: SocketAddr, capabilities: u32, db: &str) -> Raw {
+        let (mut raw, salt) = Raw::greeted(addr);
+        let mut login = capabilities.to_le_bytes().to_vec();
+        login.extend_from_slice(&(1u32 << 24).to_le_bytes());
+        login.push(45);
+        login.extend_from_slice(&[0; 23]);
+        login.extend_from_slice(format!("{USER}\0").as_bytes());
+        let scramble = tether_gateway::scramble(PASSWORD, &salt);
+        login.push(scramble.len() as u8);
+        login.extend_from_slice(&scramble);
+        login.extend_from_slice(format!("{db}\0mysql_native_password\0").as_bytes());
+        raw.write(1, &login);
+        let (_, ok) = raw.read();
+        assert_eq!(ok[0], 0x00, "logged in: {ok:?}");
+        raw
+    }
+
+    pub fn write(&mut self, seq: u8, payload: &[u8]) {
+        use std::io::Write;
+        let mut p = (payload.len() as u32).to_le_bytes()[..3].to_vec();
+        p.push(seq);
+        p.extend_from_slice(payload);
+        self.s.write_all(&p).expect("write");
+    }
+
+    /// One packet: sequence number and payload.
+    pub fn read(&mut self) -> (u8, Vec<u8>) {
+        use std::io::Read;
+        let mut head = [0u8; 4];
+        self.s.read_exact(&mut head).expect("packet header");
+        let len = usize::from(head[0]) | usize::from(head[1]) << 8 | usize::from(head[2]) << 16;
+        let mut payload = vec![0; len];
+        self.s.read_exact(&mut payload).expect("packet payload");
+        (head[3], payload)
+    }
+
+    /// Sends a command (sequence number 0).
+    pub fn command(&mut self, command: u8, body: &[u8]) {
+        self.write(0, &[&[command][..], body].concat());
+    }
+
+    /// A COM_QUERY's answer up to its end (the OK or ERR packet that ends it, with
+    /// CLIENT_DEPRECATE_EOF); the packets' payloads.
+    pub fn query(&mut self, sql: &str) -> Vec<Vec<u8>> {
+        self.command(0x03, sql.as_bytes());
+        self.answer()
+    }
+
+    /// Packets up to the end of one answer: an ERR, an OK (0x00) that is not a
+    /// row, or the 0xfe OK that ends rows; more follow when it says "more results".
+    pub fn answer(&mut self) -> Vec<Vec<u8>> {
+        let mut packets = Vec::new();
+        let mut columns: Option<u64> = None;
+        let mut defs = 0;
+        loop {
+            let (_, p) = self.read();
+            let first = p[0];
+            packets.push(p);
+            match columns {
+                None if first == 0xff || first == 0x00 => {
+                    let status = ok_status(&packets[packets.len() - 1]);
+                    if first == 0xff || status & 0x08 == 0 {
+                        return packets;
+                    }
+                }
+                None => columns = Some(u64::from(first)),
+                Some(n) if defs < n => defs += 1,
+                Some(_) if first == 0xfe && packets[packets.len() - 1].len() < 0xff_ffff => {
+                    let status = ok_status(&packets[packets.len() - 1]);
+                    if status & 0x08 == 0 {
+                        return packets;
+                    }
+                    columns = None;
+                    defs = 0;
+                }
+                Some(_) if first == 0xff => return packets,
+                Some(_) => {}
+            }
+        }
+    }
+}
+
+/// The status flags of an OK packet (small affected-rows and insert-id values).
+pub fn ok_status(p: &[u8]) -> u16 {
+    u16::from_le_bytes([p[3], p[4]])
+}
+
+/// The error number and message of an ERR packet.
+pub fn err_packet(p: &[u8]) -> (u16, String) {
+    assert_eq!(p[0], 0xff, "an error: {:?}", String::from_utf8_lossy(p));
+    (
+        u16::from_le_bytes([p[1], p[2]]),
+        String::from_utf8_lossy(&p[9..]).into_owned(),
+    )
 }
