@@ -133,6 +133,22 @@ fn expected_fk_columns() -> BTreeMap<String, String> {
     .collect()
 }
 
+/// A job file, in a fresh scratch directory, copying `db` into a SQLite file beside it.
+fn sqlite_job(db: &TestDb, name: &str) -> PathBuf {
+    let dir = scratch(name);
+    let job = dir.join("job.toml");
+    std::fs::write(
+        &job,
+        format!(
+            "source = \"{}\"\n[[destinations]]\nurl = \"sqlite://{}/out.sqlite\"\n",
+            db.url,
+            dir.display()
+        ),
+    )
+    .unwrap();
+    job
+}
+
 fn job_text(source: &str, out: &Path) -> String {
     format!(
         r#"# A test job: these comments must survive a save.
@@ -503,27 +519,11 @@ fn the_mapping_page_shows_keys_inherits_transformers_refuses_conflicts_and_saves
 fn the_server_refuses_foreign_hosts_and_form_posts() {
     let db = TestDb::create(Engine::Sqlite);
     db.exec("CREATE TABLE p (id integer PRIMARY KEY); CREATE TABLE c (id integer PRIMARY KEY, p_id integer REFERENCES p(id));");
-    let dir = scratch("guard");
-    let job = dir.join("job.toml");
-    std::fs::write(
-        &job,
-        format!(
-            "source = \"{}\"\n[[destinations]]\nurl = \"sqlite://{}/out.sqlite\"\n",
-            db.url,
-            dir.display()
-        ),
-    )
-    .unwrap();
+    let job = sqlite_job(&db, "guard");
     let ui = Ui::start(&job);
     let port = ui.url.trim_end_matches('/').rsplit(':').next().unwrap().to_string();
-    let ask = |head: &str, body: &str| -> String {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
-        write!(s, "{head}\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        out
-    };
+    let addr = format!("127.0.0.1:{port}");
+    let ask = |head: &str, body: &str| raw_http(&addr, head, body);
     let ok = ask(&format!("GET /api/mapping HTTP/1.1\r\nHost: 127.0.0.1:{port}"), "");
     assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
     let v: Value = serde_json::from_str(ok.split("\r\n\r\n").nth(1).unwrap()).unwrap();
@@ -651,17 +651,7 @@ fn raw_http(addr: &str, head: &str, body: &str) -> String {
 fn other_listen_addresses_answer_by_ip_and_allowed_names_only() {
     let db = TestDb::create(Engine::Sqlite);
     db.exec("CREATE TABLE p (id integer PRIMARY KEY);");
-    let dir = scratch("listen");
-    let job = dir.join("job.toml");
-    std::fs::write(
-        &job,
-        format!(
-            "source = \"{}\"\n[[destinations]]\nurl = \"sqlite://{}/out.sqlite\"\n",
-            db.url,
-            dir.display()
-        ),
-    )
-    .unwrap();
+    let job = sqlite_job(&db, "listen");
     // Another loopback address: the page opens by that address.
     let ui = Ui::start_with(&job, &["--listen", "127.0.0.2:0"]);
     let addr = ui.url.trim_start_matches("http://").trim_end_matches('/').to_string();

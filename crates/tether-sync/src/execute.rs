@@ -112,7 +112,7 @@ impl Destination {
         self.atomic = Some(Vec::new());
         if truncate {
             progress.phase(&format!("{}: emptying the job's tables", self.shown));
-            truncate_tables(self, plan).await?;
+            self::truncate(self, plan).await?;
         }
         for fk in &dropped {
             let drop = format!("ALTER TABLE {} DROP CONSTRAINT {}", fk.table, d.ident(&fk.name));
@@ -430,10 +430,6 @@ pub const NOTHING_WRITTEN: &str = "nothing was written: the load runs in one tra
 
 /// Deletes the rows of the job's tables, children first, with checks off.
 pub async fn truncate(dest: &mut Destination, plan: &Plan) -> Result<(), SyncError> {
-    truncate_tables(dest, plan).await
-}
-
-async fn truncate_tables(dest: &mut Destination, plan: &Plan) -> Result<(), SyncError> {
     let d = dest.conn.dialect();
     let names: Vec<String> = plan
         .tables
