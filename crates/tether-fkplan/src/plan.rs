@@ -40,6 +40,9 @@ pub enum Part {
     /// so a row read says which of the tuples it matches (compared by the server,
     /// with the columns' types and collations).
     Matches,
+    /// An `ORDER BY` expression putting rows in the order of the key tuples (the
+    /// order the parents were read, which is the order MariaDB changes them in).
+    Order,
 }
 
 impl Template {
@@ -51,6 +54,7 @@ impl Template {
                 Part::Keys => out.push_str("<keys>"),
                 Part::NewValue(n) => out.push_str(&format!("<new value {}>", n + 1)),
                 Part::Matches => out.push_str("<which of the keys>"),
+                Part::Order => out.push_str("<the keys' order>"),
             }
         }
         out
@@ -66,6 +70,7 @@ impl Template {
                 Part::Keys => push_keys(&mut out, keys),
                 Part::NewValue(n) => push_case(&mut out, fk_columns, *n, keys, new_values),
                 Part::Matches => push_matches(&mut out, fk_columns, keys),
+                Part::Order => push_order(&mut out, fk_columns, keys),
             }
         }
         out
@@ -108,6 +113,26 @@ fn push_case(out: &mut String, fk_columns: &[String], n: usize, keys: &[Vec<Stri
         }
     }
     out.push_str(&format!(" ELSE {column} END"));
+}
+
+fn push_order(out: &mut String, columns: &[String], keys: &[Vec<String>]) {
+    if columns.len() == 1 {
+        out.push_str(&format!("FIELD({}", crate::sql::ident(&columns[0])));
+        for k in keys {
+            out.push_str(", ");
+            out.push_str(&k[0]);
+        }
+        out.push(')');
+        return;
+    }
+    let row = crate::sql::row_of(columns);
+    out.push_str("CASE");
+    for (i, k) in keys.iter().enumerate() {
+        out.push_str(&format!(" WHEN {row} = "));
+        push_tuple(out, k);
+        out.push_str(&format!(" THEN {i}"));
+    }
+    out.push_str(" END");
 }
 
 fn push_matches(out: &mut String, columns: &[String], keys: &[Vec<String>]) {
@@ -253,6 +278,53 @@ pub enum Start {
     Delete { read: String },
     /// `SELECT key columns, then their new values ... FOR UPDATE`.
     Update { read: String },
+    /// A multi-table UPDATE / DELETE: one lock read per table it writes (an UPDATE:
+    /// per table whose referenced keys change), over the statement's own join and
+    /// `WHERE`.
+    Multi { targets: Vec<Target> },
+    /// `REPLACE ... SELECT`: the SELECT's rows are read first; the existing rows
+    /// they clash with are the rows the statement deletes.
+    ReplaceSelect(ReplaceSource),
+}
+
+/// One table a multi-table statement writes, and how to read its affected rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub table: String,
+    pub event: Event,
+    /// `SELECT DISTINCT` key columns (then, for an update, their new values) of
+    /// the table's rows the statement changes, `FOR UPDATE`.
+    pub read: String,
+    /// For a multi-table DELETE: the table's primary key, the read's first
+    /// columns. MariaDB deletes from one table while scanning the join and from
+    /// the others afterwards, so a cascade of an early row can change which rows
+    /// of the others still match: the rows the native run deleted are the ones
+    /// the plan deletes, by key, in place of the original.
+    pub by_key: Option<Vec<String>>,
+    /// Whether the rows are parents whose rules apply.
+    pub parent: bool,
+}
+
+/// Where a key column of a `REPLACE ... SELECT` row comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyValue {
+    /// Column number `n` of the SELECT.
+    Column(usize),
+    /// The column's default (an SQL literal): the statement does not name it.
+    Default(String),
+}
+
+/// How a `REPLACE ... SELECT` finds the rows it replaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplaceSource {
+    /// The SELECT as the client wrote it.
+    pub query: String,
+    /// The primary key and unique keys: their columns, and where each value of a
+    /// new row comes from.
+    pub keys: Vec<(Vec<String>, Vec<KeyValue>)>,
+    /// `SELECT <key columns> FROM <table> WHERE `: the executor appends the
+    /// clashing condition and `FOR UPDATE`.
+    pub read: String,
 }
 
 /// The ordered plan for one statement.
@@ -279,6 +351,17 @@ pub struct Plan {
     /// over rows before N (then rolls it back) so an error MariaDB would hit earlier
     /// in its row-by-row scan (a duplicate key, say) wins, as it does natively.
     pub prefix: Option<Template>,
+    /// Whether the outcome (error or rows affected) is taken from the original run
+    /// natively first, with InnoDB's checks, under a savepoint rolled back at once:
+    /// for statements whose row-by-row order the plan cannot reproduce (multi-table
+    /// UPDATE / DELETE, `REPLACE ... SELECT`, multi-row ON DUPLICATE KEY UPDATE).
+    /// When it succeeds, the plan runs without checks of its own (InnoDB found
+    /// none to fail) and the client gets the native run's result.
+    pub native_first: bool,
+    /// Plans run one after the other in place of the original (the rows of a
+    /// multi-row ON DUPLICATE KEY UPDATE, one statement each, as MariaDB takes
+    /// them row by row).
+    pub steps: Vec<Plan>,
 }
 
 impl Plan {
@@ -288,7 +371,7 @@ impl Plan {
 
     /// True when the statement needs no work beyond running it.
     pub fn is_passthrough(&self) -> bool {
-        matches!(self.start, Start::Nothing) && self.parent_checks.is_none()
+        matches!(self.start, Start::Nothing) && self.parent_checks.is_none() && self.steps.is_empty()
     }
 
     /// True when the original writes FK columns of its own table: it then runs
@@ -311,6 +394,13 @@ impl fmt::Display for Plan {
         if wrapped {
             step(f, "BEGIN (or SAVEPOINT inside a transaction)".into())?;
         }
+        let by_key = matches!(&self.start, Start::Multi { targets } if targets.iter().any(|t| t.by_key.is_some()));
+        if self.native_first && !by_key {
+            step(
+                f,
+                "SAVEPOINT; the original with InnoDB's checks (its error or rows affected is the result); ROLLBACK TO SAVEPOINT; on success the rest runs without checks of its own".into(),
+            )?;
+        }
         match &self.start {
             Start::Nothing => {}
             Start::Delete { read } => {
@@ -330,6 +420,39 @@ impl fmt::Display for Plan {
                     format!("apply `{}` on update rules to changed keys (below)", self.table),
                 )?;
             }
+            Start::Multi { targets } => {
+                for t in targets {
+                    let what = match t.event {
+                        Event::Delete => "rows deleted from",
+                        Event::Update => "old and new keys of",
+                    };
+                    step(f, format!("lock and read {what} `{}`: {}", t.table, t.read))?;
+                }
+                if by_key {
+                    step(
+                        f,
+                        "SAVEPOINT; the original with InnoDB's checks (its error or rows affected is the result); which of the rows read it deleted; ROLLBACK TO SAVEPOINT; on success the rest runs without checks of its own".into(),
+                    )?;
+                }
+                step(f, "apply their rules (below)".into())?;
+            }
+            Start::ReplaceSelect(source) => {
+                step(f, format!("read the new rows: {}", source.query))?;
+                let keys: Vec<String> = source.keys.iter().map(|(k, _)| crate::sql::row_of(k)).collect();
+                step(
+                    f,
+                    format!(
+                        "lock and read the rows of `{}` they replace: {}<{} IN the new rows' values> FOR UPDATE",
+                        self.table,
+                        source.read,
+                        keys.join(" or ")
+                    ),
+                )?;
+                step(f, format!("apply `{}` on delete rules to them (below)", self.table))?;
+            }
+        }
+        for (i, s) in self.steps.iter().enumerate() {
+            step(f, format!("row {} as its own statement: {}", i + 1, s.original))?;
         }
         if self.parent_checks.is_some() {
             step(
@@ -373,6 +496,15 @@ impl fmt::Display for Plan {
                 )?;
                 step(f, format!("{}; SET foreign_key_checks = 1", self.original))?;
             }
+        } else if by_key {
+            step(
+                f,
+                "all checks passed: SET foreign_key_checks = 0; per table, DELETE the rows the native run deleted, by primary key".into(),
+            )?;
+            step(
+                f,
+                "the child statements in rule order; SET foreign_key_checks = 1".into(),
+            )?;
         } else {
             step(
                 f,

@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashSet};
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AssignmentTarget, Expr, FromTable, Insert, ObjectName, ObjectNamePart, OnInsert, SetExpr, Statement, TableFactor,
-    TableObject, UnaryOperator, Value,
+    AssignmentTarget, Expr, FromTable, Insert, ObjectName, ObjectNamePart, OnInsert, SetExpr, Spanned, Statement,
+    TableFactor, TableObject, TableWithJoins, UnaryOperator, Value,
 };
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
@@ -15,8 +15,8 @@ use tether_schema::{DataType, FkAction, ForeignKey, Schema, Table};
 use crate::error::PlanError;
 use crate::message;
 use crate::plan::{
-    Action, ActionKind, Event, FkRef, NewChildValue, NewRows, ParentCheck, ParentChecks, Part, Plan, Rules, Start,
-    Template,
+    Action, ActionKind, Event, FkRef, KeyValue, NewChildValue, NewRows, ParentCheck, ParentChecks, Part, Plan,
+    ReplaceSource, Rules, Start, Target, Template,
 };
 use crate::sql::{ident, idents, row_of, Source};
 
@@ -32,7 +32,14 @@ pub enum Analysis {
 
 /// Plans `sql` against `schema`, the schema of MariaDB database `database`.
 pub fn plan(sql: &str, schema: &Schema, database: &str) -> Result<Analysis, PlanError> {
-    let statements = match Parser::parse_sql(&MySqlDialect {}, sql) {
+    // `UPDATE a, b SET ...`: planned in its JOIN spelling (the parser knows only
+    // that one); the client's text is what runs.
+    let joined = match Parser::parse_sql(&MySqlDialect {}, sql) {
+        Ok(_) => None,
+        Err(_) => crate::sql::comma_joins(sql),
+    };
+    let text = joined.as_deref().unwrap_or(sql);
+    let statements = match Parser::parse_sql(&MySqlDialect {}, text) {
         Ok(s) => s,
         Err(e) => {
             // Unparseable writes are only a problem where FKs exist.
@@ -55,7 +62,7 @@ pub fn plan(sql: &str, schema: &Schema, database: &str) -> Result<Analysis, Plan
     let planner = Planner {
         schema,
         database,
-        source: Source::new(sql),
+        source: Source::new(text),
         original: sql.trim().trim_end_matches(';').trim_end().to_string(),
     };
     planner.statement(statement)
@@ -81,6 +88,19 @@ type ValuesRow = sqlparser::ast::Parens<Vec<Expr>>;
 
 /// The columns an INSERT names (in order) and its `VALUES` rows.
 type InsertRows<'i> = (Vec<String>, &'i [ValuesRow]);
+
+/// A table of a multi-table statement and the name the statement gives it.
+struct Named<'a> {
+    qualifier: String,
+    table: &'a Table,
+}
+
+impl Named<'_> {
+    /// `qualifier`.`column`.
+    fn column(&self, column: &str) -> String {
+        format!("{}.{}", ident(&self.qualifier), ident(column))
+    }
+}
 
 struct Planner<'a> {
     schema: &'a Schema,
@@ -168,6 +188,8 @@ impl<'a> Planner<'a> {
             original_fk_checks: true,
             parent_checks: None,
             prefix: None,
+            native_first: false,
+            steps: Vec::new(),
         }))
     }
 
@@ -200,7 +222,7 @@ impl<'a> Planner<'a> {
         };
         let single = d.tables.is_empty() && d.using.is_none() && from.len() == 1 && from[0].joins.is_empty();
         if !single {
-            return self.multi_table(from.iter().map(|t| &t.relation), "a multi-table DELETE");
+            return self.multi_delete(d, from);
         }
         let relation = &from[0].relation;
         let TableFactor::Table { name, .. } = relation else {
@@ -226,6 +248,8 @@ impl<'a> Planner<'a> {
             original_fk_checks: false,
             parent_checks: None,
             prefix: None,
+            native_first: false,
+            steps: Vec::new(),
         })))
     }
 
@@ -246,10 +270,301 @@ impl<'a> Planner<'a> {
         Ok(Analysis::Forward)
     }
 
+    /// The tables of a FROM / USING list (joins and nested joins included) that
+    /// this keyspace's schema knows, with the name the statement calls them by.
+    fn named_tables<'t>(&self, lists: impl Iterator<Item = &'t TableWithJoins>) -> Result<Vec<Named<'a>>, PlanError> {
+        fn walk<'t>(f: &'t TableFactor, out: &mut Vec<&'t TableFactor>) {
+            match f {
+                TableFactor::NestedJoin { table_with_joins, .. } => {
+                    walk(&table_with_joins.relation, out);
+                    for j in &table_with_joins.joins {
+                        walk(&j.relation, out);
+                    }
+                }
+                other => out.push(other),
+            }
+        }
+        let mut factors = Vec::new();
+        for t in lists {
+            walk(&t.relation, &mut factors);
+            for j in &t.joins {
+                walk(&j.relation, &mut factors);
+            }
+        }
+        let mut out = Vec::new();
+        for f in factors {
+            let TableFactor::Table { name, alias, .. } = f else {
+                continue;
+            };
+            let Some(table) = self.table(name)? else { continue };
+            let qualifier = match alias {
+                Some(a) => a.name.value.clone(),
+                None => last_ident(name).unwrap_or_default().to_string(),
+            };
+            out.push(Named { qualifier, table });
+        }
+        Ok(out)
+    }
+
+    /// The rules of every (table, event) start, each (table, event) once.
+    fn merged_rules(&self, starts: &[(&Table, Event)]) -> Vec<Rules> {
+        let mut out: Vec<Rules> = Vec::new();
+        for (table, event) in starts {
+            for r in self.rules_from(table, *event) {
+                if !out.iter().any(|x| x.table == r.table && x.event == r.event) {
+                    out.push(r);
+                }
+            }
+        }
+        out
+    }
+
+    /// A multi-table plan: lock reads per target, rules of all targets, and the
+    /// outcome taken from a native run (see [`Plan::native_first`]).
+    fn multi_plan(&self, targets: Vec<(&Table, Target)>) -> Analysis {
+        let starts: Vec<(&Table, Event)> = targets
+            .iter()
+            .filter(|(_, x)| x.parent)
+            .map(|(t, x)| (*t, x.event))
+            .collect();
+        let rules = self.merged_rules(&starts);
+        Analysis::Plan(Box::new(Plan {
+            table: targets.first().map(|(t, _)| t.name.clone()).unwrap_or_default(),
+            start: Start::Multi {
+                targets: targets.into_iter().map(|(_, t)| t).collect(),
+            },
+            rules,
+            original: self.original.clone(),
+            original_fk_checks: false,
+            parent_checks: None,
+            prefix: None,
+            native_first: true,
+            steps: Vec::new(),
+        }))
+    }
+
+    /// `DELETE t1, t2 FROM <join> WHERE ...` / `DELETE FROM t1, t2 USING <join>
+    /// WHERE ...`: the rows of each target that has children are locked and read
+    /// over the statement's own join; their delete rules apply as for one table.
+    fn multi_delete(&self, d: &sqlparser::ast::Delete, from: &[TableWithJoins]) -> Result<Analysis, PlanError> {
+        let (source, names): (&[TableWithJoins], Vec<&ObjectName>) = match &d.using {
+            Some(using) => (
+                using.as_slice(),
+                from.iter()
+                    .filter_map(|t| match &t.relation {
+                        TableFactor::Table { name, .. } => Some(name),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            None => (from, d.tables.iter().collect()),
+        };
+        let named = self.named_tables(source.iter())?;
+        let mut targets: Vec<&Named> = Vec::new();
+        for name in names {
+            let Some(last) = last_ident(name) else { continue };
+            if let Some(n) = named.iter().find(|n| eq_ci(&n.qualifier, last)) {
+                if !targets.iter().any(|t| eq_ci(&t.qualifier, &n.qualifier)) {
+                    targets.push(n);
+                }
+            }
+        }
+        let Some(first) = targets.first() else {
+            return Ok(Analysis::Forward);
+        };
+        if !targets.iter().any(|n| self.involved(n.table)) {
+            return Ok(Analysis::Forward);
+        }
+        let is_parent = |n: &Named| !children(self.schema, self.database, &n.table.name).is_empty();
+        if !targets.iter().any(|n| is_parent(n)) {
+            // Only child rows go: nothing to cascade, InnoDB has nothing to check.
+            return Ok(self.passthrough(first.table));
+        }
+        // Rows are deleted by key where every target has a primary key; without
+        // one, the original runs with checks off after the native run.
+        let by_key = targets.iter().all(|n| !n.table.primary_key.is_empty());
+        let source_text: Vec<String> = source.iter().map(|t| t.to_string()).collect();
+        let tail = match &d.selection {
+            Some(w) => format!(" WHERE {}", self.source.expr_text(w)),
+            None => String::new(),
+        };
+        let targets = targets
+            .iter()
+            .filter(|n| by_key || is_parent(n))
+            .map(|n| {
+                let keys = self.key_columns(n.table);
+                let columns: Vec<String> = keys.iter().map(|k| n.column(k)).collect();
+                let read = format!(
+                    "SELECT DISTINCT {} FROM {}{tail} FOR UPDATE",
+                    columns.join(", "),
+                    source_text.join(", ")
+                );
+                (
+                    n.table,
+                    Target {
+                        table: n.table.name.clone(),
+                        event: Event::Delete,
+                        read,
+                        by_key: by_key.then(|| n.table.primary_key.clone()),
+                        parent: is_parent(n),
+                    },
+                )
+            })
+            .collect();
+        Ok(self.multi_plan(targets))
+    }
+
+    /// `UPDATE t1 JOIN t2 ... SET ...`: the tables whose referenced keys the
+    /// assignments change are locked and read (old keys, new keys) over the
+    /// statement's own join; their update rules apply as for one table.
+    fn multi_update(&self, u: &sqlparser::ast::Update) -> Result<Analysis, PlanError> {
+        let named = self.named_tables(std::iter::once(&u.table))?;
+        let mut assigned: Vec<Vec<(String, &Expr)>> = vec![Vec::new(); named.len()];
+        for a in &u.assignments {
+            let AssignmentTarget::ColumnName(c) = &a.target else {
+                return match named.iter().find(|n| self.involved(n.table)) {
+                    Some(n) => Err(self.unsupported("a tuple assignment", &n.table.name)),
+                    None => Ok(Analysis::Forward),
+                };
+            };
+            let parts: Vec<&str> =
+                c.0.iter()
+                    .filter_map(|p| match p {
+                        ObjectNamePart::Identifier(i) => Some(i.value.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+            let (qualifier, column) = match parts.as_slice() {
+                [column] => (None, *column),
+                [.., q, column] => (Some(*q), *column),
+                [] => return Ok(Analysis::Forward),
+            };
+            let index = match qualifier {
+                Some(q) => named.iter().position(|n| eq_ci(&n.qualifier, q)),
+                None => {
+                    let owners: Vec<usize> = (0..named.len())
+                        .filter(|i| named[*i].table.columns.iter().any(|x| eq_ci(&x.name, column)))
+                        .collect();
+                    match owners.as_slice() {
+                        [one] => Some(*one),
+                        _ => None,
+                    }
+                }
+            };
+            // A table of another keyspace, or a column MariaDB will refuse: the
+            // backend answers.
+            let Some(index) = index else {
+                return Ok(Analysis::Forward);
+            };
+            let Some(real) = named[index].table.columns.iter().find(|x| eq_ci(&x.name, column)) else {
+                return Ok(Analysis::Forward);
+            };
+            assigned[index].push((real.name.clone(), &a.value));
+        }
+        let rekeys = |n: &Named, assigned: &[(String, &Expr)]| {
+            children(self.schema, self.database, &n.table.name)
+                .iter()
+                .any(|(_, fk)| {
+                    fk.referenced_columns
+                        .iter()
+                        .any(|r| assigned.iter().any(|(c, _)| eq_ci(c, r)))
+                })
+        };
+        let tail = match &u.selection {
+            Some(w) => format!(" WHERE {}", self.source.expr_text(w)),
+            None => String::new(),
+        };
+        let mut targets = Vec::new();
+        for (n, assigned) in named.iter().zip(&assigned) {
+            if assigned.is_empty() || !rekeys(n, assigned) {
+                continue;
+            }
+            let keys = self.key_columns(n.table);
+            let mut select: Vec<String> = keys.iter().map(|k| n.column(k)).collect();
+            for k in &keys {
+                if assigned.iter().any(|(c, _)| eq_ci(c, k)) {
+                    select.push(self.new_value(k, assigned));
+                } else {
+                    select.push(n.column(k));
+                }
+            }
+            let read = format!(
+                "SELECT DISTINCT {} FROM {}{tail} FOR UPDATE",
+                select.join(", "),
+                u.table
+            );
+            targets.push((
+                n.table,
+                Target {
+                    table: n.table.name.clone(),
+                    event: Event::Update,
+                    read,
+                    by_key: None,
+                    parent: true,
+                },
+            ));
+        }
+        // Two re-keyed tables whose changes meet: a column both change (their own
+        // assignments or cascades), or a key one reads that the other changes.
+        // MariaDB composes such changes row by row, in its join order, which key
+        // sets read up front cannot. InnoDB runs such a statement (exact result;
+        // its cascades miss the binlog, see docs/gateway.md). Changes to distinct
+        // columns commute: `UPDATE staff JOIN store SET staff.staff_id = ...,
+        // store.store_id = ...` is planned.
+        type Columns = BTreeSet<(String, String)>;
+        let effects: Vec<(Columns, Columns)> = targets
+            .iter()
+            .map(|(t, _)| {
+                let mut changed: Columns = BTreeSet::new();
+                let mut keys: Columns = BTreeSet::new();
+                if let Some(i) = named.iter().position(|n| n.table.name == t.name) {
+                    for (c, _) in &assigned[i] {
+                        changed.insert((t.name.clone(), c.to_ascii_lowercase()));
+                    }
+                }
+                for r in self.rules_from(t, Event::Update) {
+                    for k in &r.key_columns {
+                        keys.insert((r.table.clone(), k.to_ascii_lowercase()));
+                    }
+                    for a in &r.actions {
+                        if matches!(a.kind, ActionKind::Update { .. }) {
+                            for c in &a.fk.columns {
+                                changed.insert((a.fk.child.clone(), c.to_ascii_lowercase()));
+                            }
+                        }
+                    }
+                }
+                (changed, keys)
+            })
+            .collect();
+        let overlap = (0..effects.len()).any(|i| {
+            (0..effects.len()).any(|j| {
+                i != j
+                    && (effects[i].0.intersection(&effects[j].0).next().is_some()
+                        || effects[i].0.intersection(&effects[j].1).next().is_some())
+            })
+        });
+        if overlap {
+            return Ok(self.passthrough(targets[0].0));
+        }
+        if targets.is_empty() {
+            // No referenced key changes: InnoDB checks any FK column written and
+            // nothing cascades.
+            return Ok(match named.iter().zip(&assigned).find(|(_, a)| !a.is_empty()) {
+                Some((n, _)) => self.passthrough(n.table),
+                None => Analysis::Forward,
+            });
+        }
+        Ok(self.multi_plan(targets))
+    }
+
     fn update(&self, u: &sqlparser::ast::Update) -> Result<Analysis, PlanError> {
-        if !u.table.joins.is_empty() || u.from.is_some() {
+        if u.from.is_some() {
             let relations = std::iter::once(&u.table.relation).chain(u.table.joins.iter().map(|j| &j.relation));
-            return self.multi_table(relations, "a multi-table UPDATE");
+            return self.multi_table(relations, "UPDATE ... FROM");
+        }
+        if !u.table.joins.is_empty() {
+            return self.multi_update(u);
         }
         let relation = &u.table.relation;
         let TableFactor::Table { name, .. } = relation else {
@@ -351,6 +666,8 @@ impl<'a> Planner<'a> {
             original_fk_checks: writes_own_fk && checks.is_none(),
             parent_checks: checks,
             prefix,
+            native_first: false,
+            steps: Vec::new(),
         })))
     }
 
@@ -404,6 +721,9 @@ impl<'a> Planner<'a> {
         if kids.is_empty() && !has_fks {
             return Ok(self.passthrough(table));
         }
+        if !i.assignments.is_empty() && !kids.is_empty() {
+            return self.insert_set(i, table);
+        }
         if let Some(OnInsert::DuplicateKeyUpdate(assignments)) = &i.on {
             let referenced: BTreeSet<&str> = kids
                 .iter()
@@ -442,6 +762,50 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// `INSERT / REPLACE ... SET a = 1, ...` into a parent table: planned as the
+    /// same statement in its `VALUES` spelling; the client's text is what runs.
+    fn insert_set(&self, i: &Insert, table: &'a Table) -> Result<Analysis, PlanError> {
+        let columns: Vec<String> = i
+            .assignments
+            .iter()
+            .map(|a| match &a.target {
+                AssignmentTarget::ColumnName(c) => last_ident(c).unwrap_or_default().to_string(),
+                other => other.to_string(),
+            })
+            .collect();
+        let values: Vec<String> = i.assignments.iter().map(|a| self.source.expr_text(&a.value)).collect();
+        let on = match &i.on {
+            Some(OnInsert::DuplicateKeyUpdate(sets)) => {
+                let sets: Vec<String> = sets
+                    .iter()
+                    .map(|a| format!("{} = {}", a.target, self.source.expr_text(&a.value)))
+                    .collect();
+                format!(" ON DUPLICATE KEY UPDATE {}", sets.join(", "))
+            }
+            _ => String::new(),
+        };
+        let text = format!(
+            "{} {}INTO {} ({}) VALUES ({}){on}",
+            if i.replace_into { "REPLACE" } else { "INSERT" },
+            if i.ignore { "IGNORE " } else { "" },
+            ident(&table.name),
+            idents(&columns),
+            values.join(", ")
+        );
+        let parsed =
+            Parser::parse_sql(&MySqlDialect {}, &text).map_err(|e| PlanError::Parse(format!("{e}: {text}")))?;
+        let [statement] = parsed.as_slice() else {
+            return Err(self.unsupported("this INSERT ... SET", &table.name));
+        };
+        let planner = Planner {
+            schema: self.schema,
+            database: self.database,
+            source: Source::new(&text),
+            original: self.original.clone(),
+        };
+        planner.statement(statement)
+    }
+
     /// A plan whose only work is checking the parents of the rows written.
     fn checked_only(&self, table: &Table, checks: ParentChecks) -> Analysis {
         Analysis::Plan(Box::new(Plan {
@@ -452,6 +816,8 @@ impl<'a> Planner<'a> {
             original_fk_checks: false,
             parent_checks: Some(checks),
             prefix: None,
+            native_first: false,
+            steps: Vec::new(),
         }))
     }
 
@@ -732,6 +1098,9 @@ impl<'a> Planner<'a> {
             // Its rows are nobody's parents: the deletes need no work.
             return Ok(fallback(checks));
         }
+        if !matches!(i.source.as_deref().map(|q| q.body.as_ref()), Some(SetExpr::Values(_))) {
+            return self.replace_select(i, table);
+        }
         let Some((columns, rows)) = self.values(i, table, "REPLACE")? else {
             return Ok(Analysis::Forward);
         };
@@ -752,6 +1121,160 @@ impl<'a> Planner<'a> {
             original_fk_checks: !table.foreign_keys.is_empty() && checks.is_none(),
             parent_checks: checks,
             prefix: None,
+            native_first: false,
+            steps: Vec::new(),
+        })))
+    }
+
+    /// `REPLACE ... SELECT` into a table with children: the SELECT's rows are read
+    /// first, then the existing rows they clash with on the primary key or a
+    /// unique key are the rows deleted. Its outcome comes from a native run.
+    fn replace_select(&self, i: &Insert, table: &'a Table) -> Result<Analysis, PlanError> {
+        let Some(query) = i.source.as_deref() else {
+            return Err(self.unsupported("REPLACE ... SET", &table.name));
+        };
+        let columns: Vec<String> = if i.columns.is_empty() {
+            table
+                .columns
+                .iter()
+                .filter(|c| c.generated.is_none())
+                .map(|c| c.name.clone())
+                .collect()
+        } else {
+            let mut out = Vec::new();
+            for c in &i.columns {
+                let name = last_ident(c).unwrap_or_default();
+                match table.columns.iter().find(|x| eq_ci(&x.name, name)) {
+                    Some(col) => out.push(col.name.clone()),
+                    None => return Ok(Analysis::Forward),
+                }
+            }
+            out
+        };
+        let mut unique: Vec<Vec<String>> = Vec::new();
+        if !table.primary_key.is_empty() {
+            unique.push(table.primary_key.clone());
+        }
+        unique.extend(table.unique_keys.iter().map(|u| u.columns.clone()));
+        let mut keys = Vec::new();
+        'key: for key in unique {
+            let mut values = Vec::new();
+            for k in &key {
+                match columns.iter().position(|c| eq_ci(c, k)) {
+                    Some(p) => values.push(KeyValue::Column(p)),
+                    None => match column_default(table, k) {
+                        Some(d) if !d.eq_ignore_ascii_case("null") => values.push(KeyValue::Default(d)),
+                        // NULL never clashes; an auto-increment value is new.
+                        _ => continue 'key,
+                    },
+                }
+            }
+            keys.push((key, values));
+        }
+        let text = self
+            .source
+            .rest_from(query.span())
+            .map(str::to_string)
+            .unwrap_or_else(|| query.to_string());
+        let read = format!(
+            "SELECT {} FROM {} WHERE ",
+            idents(&self.key_columns(table)),
+            ident(&table.name)
+        );
+        // A native run would take auto-increment values a rollback does not give
+        // back: then the plan checks itself and InnoDB checks the new rows.
+        let native_first = !allocates(table, &columns, None);
+        Ok(Analysis::Plan(Box::new(Plan {
+            table: table.name.clone(),
+            start: Start::ReplaceSelect(ReplaceSource {
+                query: text,
+                keys,
+                read,
+            }),
+            rules: self.rules_from(table, Event::Delete),
+            original: self.original.clone(),
+            original_fk_checks: !native_first,
+            parent_checks: None,
+            prefix: None,
+            native_first,
+            steps: Vec::new(),
+        })))
+    }
+
+    /// ON DUPLICATE KEY UPDATE of several rows that may change a referenced key:
+    /// MariaDB takes the rows one by one (a row may clash with one an earlier row
+    /// inserted or updated), so each row becomes a one-row statement planned as
+    /// such, run in order; the outcome comes from a native run.
+    fn upsert_rows(
+        &self,
+        i: &Insert,
+        table: &'a Table,
+        columns: &[String],
+        rows: &[ValuesRow],
+    ) -> Result<Analysis, PlanError> {
+        let Some(OnInsert::DuplicateKeyUpdate(assignments)) = &i.on else {
+            return Ok(self.passthrough(table));
+        };
+        if allocates(table, columns, Some(rows)) {
+            // The native run would take auto-increment values a rollback does not
+            // give back: InnoDB runs it (docs/gateway.md, Limits).
+            return Ok(self.passthrough(table));
+        }
+        let sets: Vec<String> = assignments
+            .iter()
+            .map(|a| format!("{} = {}", a.target, self.source.expr_text(&a.value)))
+            .collect();
+        let column_list = if i.columns.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", idents(columns))
+        };
+        let mut steps = Vec::new();
+        for row in rows {
+            let values: Vec<String> = row.content.iter().map(|e| self.source.expr_text(e)).collect();
+            let text = format!(
+                "INSERT {}INTO {}{column_list} VALUES ({}) ON DUPLICATE KEY UPDATE {}",
+                if i.ignore { "IGNORE " } else { "" },
+                ident(&table.name),
+                values.join(", "),
+                sets.join(", ")
+            );
+            let parsed =
+                Parser::parse_sql(&MySqlDialect {}, &text).map_err(|e| PlanError::Parse(format!("{e}: {text}")))?;
+            let [statement] = parsed.as_slice() else {
+                return Err(self.unsupported("this ON DUPLICATE KEY UPDATE", &table.name));
+            };
+            let planner = Planner {
+                schema: self.schema,
+                database: self.database,
+                source: Source::new(&text),
+                original: text.clone(),
+            };
+            match planner.statement(statement)? {
+                Analysis::Plan(p) => steps.push(*p),
+                Analysis::Forward => steps.push(Plan {
+                    table: table.name.clone(),
+                    start: Start::Nothing,
+                    rules: Vec::new(),
+                    original: text,
+                    original_fk_checks: true,
+                    parent_checks: None,
+                    prefix: None,
+                    native_first: false,
+                    steps: Vec::new(),
+                }),
+            }
+        }
+        Ok(Analysis::Plan(Box::new(Plan {
+            table: table.name.clone(),
+            start: Start::Nothing,
+            rules: Vec::new(),
+            original: self.original.clone(),
+            original_fk_checks: false,
+            parent_checks: None,
+            prefix: None,
+            native_first: true,
+            steps,
         })))
     }
 
@@ -780,14 +1303,16 @@ impl<'a> Planner<'a> {
             // checks them.
             return Ok(self.passthrough(table));
         }
+        if !matches!(i.source.as_deref().map(|q| q.body.as_ref()), Some(SetExpr::Values(_))) {
+            // INSERT ... SELECT ... ON DUPLICATE KEY UPDATE of a referenced key:
+            // InnoDB runs it, with its own cascades (docs/gateway.md, Limits).
+            return Ok(self.passthrough(table));
+        }
         let Some((columns, rows)) = self.values(i, table, "INSERT ... ON DUPLICATE KEY UPDATE")? else {
             return Ok(Analysis::Forward);
         };
         if rows.len() != 1 {
-            return Err(self.unsupported(
-                "a multi-row ON DUPLICATE KEY UPDATE that changes a referenced key",
-                &table.name,
-            ));
+            return self.upsert_rows(i, table, &columns, rows);
         }
         let Some(condition) = self.conflict_condition(table, &columns, rows) else {
             // Nothing can clash: a plain insert.
@@ -842,6 +1367,8 @@ impl<'a> Planner<'a> {
             original_fk_checks: !table.foreign_keys.is_empty() && checks.is_none(),
             parent_checks: checks,
             prefix: None,
+            native_first: false,
+            steps: Vec::new(),
         })))
     }
 
@@ -1016,9 +1543,13 @@ impl<'a> Planner<'a> {
                     parts.push(Part::Text(format!("{} = ", ident(c))));
                     parts.push(Part::NewValue(n));
                 }
+                parts.push(Part::Text(keep_timestamps(child, &fk.columns)));
                 parts.push(Part::Text(format!(" WHERE {} IN (", row_of(&fk.columns))));
                 parts.push(Part::Keys);
-                parts.push(Part::Text(")".into()));
+                // Parent by parent, in the order MariaDB re-keys them: a child key
+                // moves onto one an earlier parent's children just left.
+                parts.push(Part::Text(") ORDER BY ".into()));
+                parts.push(Part::Order);
                 (
                     ActionKind::Update {
                         statement: Template { parts },
@@ -1050,7 +1581,11 @@ impl<'a> Planner<'a> {
                 };
                 (
                     ActionKind::Update {
-                        statement: where_keys(format!("UPDATE {child_name} SET {}", sets.join(", "))),
+                        statement: where_keys(format!(
+                            "UPDATE {child_name} SET {}{}",
+                            sets.join(", "),
+                            keep_timestamps(child, &fk.columns)
+                        )),
                         new,
                     },
                     (fk_cols_referenced || in_cycle).then(read_child),
@@ -1069,6 +1604,24 @@ impl<'a> Planner<'a> {
             next,
         )
     }
+}
+
+/// `, ts = ts` for each TIMESTAMP / DATETIME column of `table` outside `changed`:
+/// an explicit UPDATE would give those with ON UPDATE CURRENT_TIMESTAMP a new
+/// value, which InnoDB's own cascades never do; assigning a column its own value
+/// keeps it.
+fn keep_timestamps(table: &Table, changed: &[String]) -> String {
+    let mut out = String::new();
+    for c in &table.columns {
+        let t = c.engine_type.to_ascii_lowercase();
+        if c.generated.is_none()
+            && (t.starts_with("timestamp") || t.starts_with("datetime"))
+            && !changed.iter().any(|x| eq_ci(x, &c.name))
+        {
+            out.push_str(&format!(", {0} = {0}", ident(&c.name)));
+        }
+    }
+    out
 }
 
 /// True when `e` calls a function whose value changes between two evaluations
@@ -1152,6 +1705,28 @@ fn substitute_values(e: &mut Expr, by: &[(String, Expr)]) {
         }
         ControlFlow::<()>::Continue(())
     });
+}
+
+/// Whether writing `rows` (`None`: from a SELECT) into `columns` of `table` may
+/// take new auto-increment values: the column is left out, or a row gives it
+/// something other than a positive number.
+fn allocates(table: &Table, columns: &[String], rows: Option<&[ValuesRow]>) -> bool {
+    let Some(auto) = table.columns.iter().find(|c| c.identity.is_some()) else {
+        return false;
+    };
+    let Some(p) = columns.iter().position(|c| eq_ci(c, &auto.name)) else {
+        return true;
+    };
+    rows.is_some_and(|rows| {
+        rows.iter().any(|r| match r.content.get(p) {
+            Some(Expr::Value(v)) => match &v.value {
+                Value::Number(n, _) => n.trim_start_matches('0').is_empty() || n.starts_with('-'),
+                Value::SingleQuotedString(t) => t.trim().parse::<i64>().map_or(true, |n| n <= 0),
+                _ => true,
+            },
+            _ => true,
+        })
+    })
 }
 
 fn is_default(e: &Expr) -> bool {

@@ -117,6 +117,15 @@ impl<'a> Source<'a> {
         expr.to_string()
     }
 
+    /// The original text from where `span` starts to the end of the statement
+    /// (without a trailing `;`): the source of an `INSERT ... SELECT`.
+    pub fn rest_from(&self, span: sqlparser::tokenizer::Span) -> Option<&'a str> {
+        let start = offset_of(self.text, &self.starts, span.start)?;
+        let rest = self.text.get(start..)?.trim_end();
+        let rest = rest.strip_suffix(';').unwrap_or(rest).trim_end();
+        (!rest.is_empty()).then_some(rest)
+    }
+
     fn slice(&self, span: sqlparser::tokenizer::Span) -> Option<&'a str> {
         let start = offset_of(self.text, &self.starts, span.start)?;
         let end = offset_of(self.text, &self.starts, span.end)?;
@@ -133,6 +142,45 @@ impl<'a> Source<'a> {
         let extra = rest.chars().next()?.len_utf8();
         self.text.get(start..end + extra)
     }
+}
+
+/// `UPDATE a, b SET ...` with the commas of its table list (outside parentheses)
+/// turned into `JOIN`s, which mean the same in MariaDB: the SQL parser knows only
+/// the JOIN form. `None` when `sql` is not an UPDATE with such a list.
+pub fn comma_joins(sql: &str) -> Option<String> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let dialect = sqlparser::dialect::MySqlDialect {};
+    let tokens = Tokenizer::new(&dialect, sql).tokenize_with_location().ok()?;
+    let starts = line_starts(sql);
+    let mut words = tokens.iter().filter(|t| !matches!(t.token, Token::Whitespace(_)));
+    match words.next().map(|t| &t.token) {
+        Some(Token::Word(w)) if w.keyword == Keyword::UPDATE => {}
+        _ => return None,
+    }
+    let mut depth = 0usize;
+    let mut commas = Vec::new();
+    for t in words {
+        match &t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            Token::Comma if depth == 0 => commas.push(offset_of(sql, &starts, t.span.start)?),
+            Token::Word(w) if depth == 0 && w.keyword == Keyword::SET => break,
+            _ => {}
+        }
+    }
+    if commas.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(sql.len() + 8 * commas.len());
+    let mut at = 0;
+    for c in commas {
+        out.push_str(sql.get(at..c)?);
+        out.push_str(" JOIN ");
+        at = c + 1;
+    }
+    out.push_str(sql.get(at..)?);
+    Some(out)
 }
 
 fn reparses_to(text: &str, expr: &sqlparser::ast::Expr) -> bool {
@@ -160,6 +208,16 @@ mod tests {
         assert_eq!(row_of(&["a".into(), "b".into()]), "(`a`, `b`)");
         assert_eq!(string_literal(b"it's \\ ok"), "'it\\'s \\\\ ok'");
         assert_eq!(string_literal(&[0xff, 0x00]), "X'FF00'");
+    }
+
+    #[test]
+    fn comma_joined_update_tables() {
+        assert_eq!(
+            comma_joins("UPDATE customer c, address a SET c.x = CONCAT('a,b', 1) WHERE a.id IN (1, 2)").as_deref(),
+            Some("UPDATE customer c JOIN  address a SET c.x = CONCAT('a,b', 1) WHERE a.id IN (1, 2)")
+        );
+        assert_eq!(comma_joins("UPDATE t SET a = 1, b = 2"), None);
+        assert_eq!(comma_joins("DELETE FROM a, b USING a, b"), None);
     }
 
     #[test]

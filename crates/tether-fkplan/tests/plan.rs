@@ -1,6 +1,8 @@
 //! Planner specifications: a schema built by hand, a statement, the exact plan.
 
-use tether_fkplan::{plan, ActionKind, Analysis, Event, NewChildValue, NewRows, Plan, PlanError, Start};
+use tether_fkplan::{
+    plan, ActionKind, Analysis, Event, KeyValue, NewChildValue, NewRows, Plan, PlanError, ReplaceSource, Start,
+};
 use tether_schema::{Column, DataType, FkAction, ForeignKey, Schema, Table, UniqueKey};
 
 fn column(name: &str, nullable: bool) -> Column {
@@ -192,7 +194,7 @@ fn update_evaluates_new_keys_in_the_lock_read() {
         ActionKind::Update { statement, new } => {
             assert_eq!(
                 statement.text(),
-                "UPDATE `c` SET `p_id` = <new value 1> WHERE `p_id` IN (<keys>)"
+                "UPDATE `c` SET `p_id` = <new value 1> WHERE `p_id` IN (<keys>) ORDER BY <the keys' order>"
             );
             assert_eq!(*new, NewChildValue::Cascade);
         }
@@ -208,7 +210,7 @@ fn update_evaluates_new_keys_in_the_lock_read() {
     };
     assert_eq!(
         filled,
-        "UPDATE `c` SET `p_id` = CASE `p_id` WHEN 1 THEN 10 WHEN 2 THEN 20 ELSE `p_id` END WHERE `p_id` IN (1, 2)"
+        "UPDATE `c` SET `p_id` = CASE `p_id` WHEN 1 THEN 10 WHEN 2 THEN 20 ELSE `p_id` END WHERE `p_id` IN (1, 2) ORDER BY FIELD(`p_id`, 1, 2)"
     );
     assert!(p.prefix.is_some());
 }
@@ -237,7 +239,7 @@ fn multi_column_keys_render_as_row_constructors() {
                 &[vec!["1".into(), "2".into()]],
                 &[vec!["1".into(), "3".into()]]
             ),
-            "UPDATE `mc` SET `x` = CASE WHEN (`x`, `y`) = (1, 2) THEN 1 ELSE `x` END, `y` = CASE WHEN (`x`, `y`) = (1, 2) THEN 3 ELSE `y` END WHERE (`x`, `y`) IN ((1, 2))"
+            "UPDATE `mc` SET `x` = CASE WHEN (`x`, `y`) = (1, 2) THEN 1 ELSE `x` END, `y` = CASE WHEN (`x`, `y`) = (1, 2) THEN 3 ELSE `y` END WHERE (`x`, `y`) IN ((1, 2)) ORDER BY CASE WHEN (`x`, `y`) = (1, 2) THEN 0 END"
         ),
         other => panic!("{other:?}"),
     }
@@ -291,16 +293,195 @@ fn replace_reads_rows_clashing_on_any_unique_key() {
 
 #[test]
 fn unplannable_writes_are_refused_clearly() {
-    let e = plan("DELETE p, c FROM p JOIN c ON c.p_id = p.id", &schema(), "shop").expect_err("multi-table");
+    let e = plan("UPDATE c SET (id, p_id) = (1, 2)", &schema(), "shop").expect_err("tuple");
     assert_eq!(
         e.to_string(),
-        "tether: a multi-table DELETE is not supported in a managed keyspace (table `p` has foreign keys)"
+        "tether: a tuple assignment is not supported in a managed keyspace (table `c` has foreign keys)"
     );
     let e = plan("UPDATE p SET id = 9 WHERE", &schema(), "shop").expect_err("bad SQL");
     assert!(matches!(e, PlanError::Parse(_)), "{e:?}");
     assert_eq!(
         plan("DELETE lone FROM lone JOIN m", &schema(), "shop"),
         Ok(Analysis::Forward)
+    );
+}
+
+#[test]
+fn multi_table_delete_reads_every_target_over_the_join() {
+    let p = planned("DELETE p, c FROM p JOIN c ON c.p_id = p.id WHERE p.code = 'x'");
+    assert!(p.native_first);
+    let Start::Multi { targets } = &p.start else {
+        panic!("{:?}", p.start)
+    };
+    let reads: Vec<(&str, &str, Option<Vec<String>>, bool)> = targets
+        .iter()
+        .map(|t| (t.table.as_str(), t.read.as_str(), t.by_key.clone(), t.parent))
+        .collect();
+    assert_eq!(
+        reads,
+        vec![
+            (
+                "p",
+                "SELECT DISTINCT `p`.`id`, `p`.`code` FROM p JOIN c ON c.p_id = p.id WHERE p.code = 'x' FOR UPDATE",
+                Some(vec!["id".to_string()]),
+                true
+            ),
+            (
+                "c",
+                "SELECT DISTINCT `c`.`id` FROM p JOIN c ON c.p_id = p.id WHERE p.code = 'x' FOR UPDATE",
+                Some(vec!["id".to_string()]),
+                true
+            ),
+        ]
+    );
+    let rules: Vec<(&str, Event)> = p.rules.iter().map(|r| (r.table.as_str(), r.event)).collect();
+    assert_eq!(rules, vec![("p", Event::Delete), ("c", Event::Delete)]);
+    // The USING form, with aliases.
+    let p = planned("DELETE FROM x USING c AS x JOIN p AS y ON y.id = x.p_id WHERE y.code = 3");
+    let Start::Multi { targets } = &p.start else {
+        panic!("{:?}", p.start)
+    };
+    assert_eq!(targets.len(), 1);
+    assert_eq!(
+        (targets[0].table.as_str(), targets[0].read.as_str()),
+        (
+            "c",
+            "SELECT DISTINCT `x`.`id` FROM c AS x JOIN p AS y ON y.id = x.p_id WHERE y.code = 3 FOR UPDATE"
+        )
+    );
+    // Only child rows deleted: nothing cascades, InnoDB checks nothing.
+    let p = planned("DELETE FROM x USING g AS x JOIN c AS y ON y.id = x.c_id WHERE y.p_id = 3");
+    assert!(p.is_passthrough(), "{p:?}");
+}
+
+#[test]
+fn multi_table_update_reads_old_and_new_keys_over_the_join() {
+    // Comma-joined tables are planned in their JOIN spelling; the client's text runs.
+    let sql = "UPDATE p a, c SET a.id = a.id + c.id, c.p_id = 7 WHERE c.p_id = a.id";
+    let p = planned(sql);
+    assert_eq!(p.original, sql);
+    assert!(p.native_first);
+    let Start::Multi { targets } = &p.start else {
+        panic!("{:?}", p.start)
+    };
+    assert_eq!(targets.len(), 1);
+    assert_eq!(
+        (targets[0].table.as_str(), targets[0].event, targets[0].read.as_str()),
+        (
+            "p",
+            Event::Update,
+            "SELECT DISTINCT `a`.`id`, `a`.`code`, (a.id + c.id), `a`.`code` FROM p a JOIN c WHERE c.p_id = a.id FOR UPDATE"
+        )
+    );
+    assert_eq!(p.rules[0].table, "p");
+    // No referenced key changes: InnoDB checks the FK columns written.
+    let p = planned("UPDATE c JOIN p ON p.id = c.p_id SET c.p_id = 5 WHERE p.code = 1");
+    assert!(p.is_passthrough(), "{p:?}");
+    assert!(p.original_fk_checks);
+}
+
+#[test]
+fn multi_table_update_of_two_parents_is_planned_when_their_changes_commute() {
+    // p's re-key cascades to c.p_id; c's re-key reaches only its RESTRICT child.
+    let p = planned("UPDATE p JOIN c ON c.p_id = p.id SET p.id = p.id + 1, c.id = c.id + 1");
+    let Start::Multi { targets } = &p.start else {
+        panic!("{:?}", p.start)
+    };
+    let tables: Vec<&str> = targets.iter().map(|t| t.table.as_str()).collect();
+    assert_eq!(tables, vec!["p", "c"]);
+    // c.p_id is changed by the statement and by p's cascade: only a row-by-row
+    // run composes the two, so InnoDB runs it.
+    let p = planned("UPDATE p JOIN c ON c.p_id = p.id SET p.id = p.id + 1, c.id = c.id + 1, c.p_id = 3");
+    assert!(p.is_passthrough(), "{p:?}");
+    assert!(p.original_fk_checks);
+}
+
+#[test]
+fn replace_select_reads_the_new_rows_then_the_rows_they_replace() {
+    let p = planned("REPLACE INTO p (code, id) SELECT code + 1, id FROM p WHERE id < 3;");
+    assert!(p.native_first);
+    assert_eq!(
+        p.start,
+        Start::ReplaceSelect(ReplaceSource {
+            query: "SELECT code + 1, id FROM p WHERE id < 3".into(),
+            keys: vec![
+                (vec!["id".to_string()], vec![KeyValue::Column(1)]),
+                (vec!["code".to_string()], vec![KeyValue::Column(0)]),
+            ],
+            read: "SELECT `id`, `code` FROM `p` WHERE ".into(),
+        })
+    );
+    assert_eq!(p.rules[0].table, "p");
+    assert_eq!(p.rules[0].event, Event::Delete);
+}
+
+#[test]
+fn multi_row_upsert_of_a_referenced_key_runs_row_by_row() {
+    let p = planned("INSERT INTO p VALUES (1, 10), (2, 'x') ON DUPLICATE KEY UPDATE id = id + 100");
+    assert!(p.native_first);
+    let steps: Vec<&str> = p.steps.iter().map(|s| s.original.as_str()).collect();
+    assert_eq!(
+        steps,
+        vec![
+            "INSERT INTO `p` VALUES (1, 10) ON DUPLICATE KEY UPDATE id = id + 100",
+            "INSERT INTO `p` VALUES (2, 'x') ON DUPLICATE KEY UPDATE id = id + 100",
+        ]
+    );
+    assert!(matches!(p.steps[0].start, Start::Update { .. }));
+    assert!(!p.is_passthrough());
+}
+
+#[test]
+fn insert_set_into_a_parent_is_planned_in_its_values_spelling() {
+    let sql = "REPLACE INTO p SET code = 5, id = 1";
+    let p = planned(sql);
+    assert_eq!(p.original, sql);
+    assert_eq!(
+        p.start,
+        Start::Delete {
+            read: "SELECT `id`, `code` FROM `p` WHERE `id` IN (1) OR `code` IN (5) FOR UPDATE".into()
+        }
+    );
+}
+
+#[test]
+fn cascaded_updates_keep_timestamps() {
+    use FkAction::*;
+    let mut child = table(
+        "c",
+        &["id", "p_id", "changed"],
+        &["id"],
+        vec![fk("c_p_fk", &["p_id"], "p", &["id"], SetNull, Cascade)],
+    );
+    child.columns[2].engine_type = "timestamp".into();
+    let schema = Schema {
+        engine: "mysql".into(),
+        default_schema: None,
+        tables: vec![table("p", &["id"], &["id"], vec![]), child],
+    };
+    let texts = |sql: &str| -> Vec<String> {
+        let Ok(Analysis::Plan(p)) = plan(sql, &schema, "shop") else {
+            panic!("{sql}")
+        };
+        p.rules[0]
+            .actions
+            .iter()
+            .map(|a| match &a.kind {
+                ActionKind::Update { statement, .. } => statement.text(),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    // InnoDB's cascades leave ON UPDATE CURRENT_TIMESTAMP columns alone.
+    assert_eq!(
+        texts("UPDATE p SET id = 2"),
+        vec![
+            "UPDATE `c` SET `p_id` = <new value 1>, `changed` = `changed` WHERE `p_id` IN (<keys>) ORDER BY <the keys' order>"
+        ]
+    );
+    assert_eq!(
+        texts("DELETE FROM p"),
+        vec!["UPDATE `c` SET `p_id` = NULL, `changed` = `changed` WHERE `p_id` IN (<keys>)"]
     );
 }
 
@@ -486,4 +667,23 @@ parents of the rows written to `c` (the clashing row's new values from the lock 
   c.c_p_fk (`p_id`) -> `p` (`id`): SELECT `id` FROM `p` WHERE `id` IN (<keys>) LOCK IN SHARE MODE -> error 1452 for a key no row matches
 ";
     assert_eq!(text, expected);
+}
+
+#[test]
+fn explain_a_multi_table_delete() {
+    let text = planned("DELETE p, c FROM p JOIN c ON c.p_id = p.id WHERE p.id = 1").to_string();
+    let steps: Vec<&str> = text.lines().take_while(|l| !l.is_empty()).collect();
+    assert_eq!(
+        steps,
+        vec![
+            "1. BEGIN (or SAVEPOINT inside a transaction)",
+            "2. lock and read rows deleted from `p`: SELECT DISTINCT `p`.`id`, `p`.`code` FROM p JOIN c ON c.p_id = p.id WHERE p.id = 1 FOR UPDATE",
+            "3. lock and read rows deleted from `c`: SELECT DISTINCT `c`.`id` FROM p JOIN c ON c.p_id = p.id WHERE p.id = 1 FOR UPDATE",
+            "4. SAVEPOINT; the original with InnoDB's checks (its error or rows affected is the result); which of the rows read it deleted; ROLLBACK TO SAVEPOINT; on success the rest runs without checks of its own",
+            "5. apply their rules (below)",
+            "6. all checks passed: SET foreign_key_checks = 0; per table, DELETE the rows the native run deleted, by primary key",
+            "7. the child statements in rule order; SET foreign_key_checks = 1",
+            "8. COMMIT (or RELEASE SAVEPOINT); on any error ROLLBACK (TO SAVEPOINT)",
+        ]
+    );
 }

@@ -11,7 +11,9 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use mysql_async::Value;
-use tether_fkplan::{ActionKind, Event, NewChildValue, NewRows, ParentCheck, ParentChecks, Plan, Start};
+use tether_fkplan::{
+    ActionKind, Event, KeyValue, NewChildValue, NewRows, ParentCheck, ParentChecks, Plan, ReplaceSource, Start,
+};
 
 use crate::backend::{Backend, Rows};
 use crate::reply::{ColumnDef, Reply, ServerError};
@@ -19,6 +21,10 @@ use crate::reply::{ColumnDef, Reply, ServerError};
 /// InnoDB refuses cascades that reach this depth (MariaDB 10.11, measured).
 const MAX_CASCADE_DEPTH: usize = 15;
 const SAVEPOINT: &str = "tether_fk";
+/// The savepoint of a native run whose outcome a plan takes (see `native_outcome`).
+const NATIVE_SAVEPOINT: &str = "tether_native";
+/// The savepoint before a plan's batch of writes (see `native_error_after`).
+const BATCH_SAVEPOINT: &str = "tether_batch";
 
 /// The statements a plan decided to run, in order, once its checks passed.
 #[derive(Debug, Default)]
@@ -35,6 +41,9 @@ struct Writes {
     /// Every row the plan deletes or re-keys, for the parent checks of the
     /// statement's own rows.
     changes: Vec<Change>,
+    /// Statements that run in place of the original (a multi-table DELETE's
+    /// deletes by key).
+    instead: Option<Vec<String>>,
 }
 
 /// A row of `table` (its rule key columns) that the plan deletes (`new` is `None`)
@@ -144,7 +153,12 @@ async fn run_in_transaction(
     if let Err(e) = backend.exec(open).await {
         return vec![Reply::Error(e)];
     }
-    match run_inside(plan, backend).await {
+    let outcome = if plan.steps.is_empty() {
+        run_inside(plan, backend).await
+    } else {
+        run_steps(plan, backend).await
+    };
+    match outcome {
         Ok(reply) => {
             if let Err(e) = backend.exec(commit).await {
                 let _ = backend.exec(rollback).await;
@@ -185,12 +199,238 @@ fn literal_is_true(v: Option<&Value>) -> bool {
     }
 }
 
+/// The original run natively, with InnoDB's checks, under a savepoint rolled back
+/// at once: its error, or its result (rows affected, info) for the client. Rolled
+/// back, it leaves nothing in the binlog; the row locks it took stay.
+async fn native_outcome(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerError> {
+    backend.exec(&format!("SAVEPOINT {NATIVE_SAVEPOINT}")).await?;
+    let reply = single(backend, &plan.original).await;
+    // After a deadlock the transaction, savepoint and all, is gone already.
+    let rolled_back = backend.exec(&format!("ROLLBACK TO SAVEPOINT {NATIVE_SAVEPOINT}")).await;
+    let reply = reply?;
+    rolled_back?;
+    Ok(reply)
+}
+
+/// A statement run as several planned statements, one per row, in order (see
+/// [`Plan::steps`]); the client gets the native run's result.
+async fn run_steps(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerError> {
+    let native = native_outcome(plan, backend).await?;
+    for step in &plan.steps {
+        if step.is_passthrough() {
+            single(backend, &step.original).await?;
+        } else {
+            run_inside(step, backend).await?;
+        }
+    }
+    Ok(native)
+}
+
+/// A multi-table DELETE run natively under a savepoint: its result, and which of
+/// the rows each target's read found it deleted (`read` keeps only those); then
+/// rolled back. The plan deletes them by key in place of the original: MariaDB
+/// deletes from the first table while it scans the join, and a cascade of an
+/// early row can change which rows of the other tables still match.
+async fn deleted_natively(
+    plan: &Plan,
+    backend: &mut Backend,
+    read: &mut [(&tether_fkplan::Target, Vec<Vec<String>>, usize)],
+) -> Result<(Reply, Vec<String>), ServerError> {
+    backend.exec(&format!("SAVEPOINT {NATIVE_SAVEPOINT}")).await?;
+    let reply = single(backend, &plan.original).await;
+    let mut survivors: Vec<HashSet<Vec<String>>> = Vec::new();
+    let mut failed = None;
+    if reply.is_ok() {
+        for (target, rows, _) in read.iter() {
+            let Some(pk) = &target.by_key else {
+                survivors.push(HashSet::new());
+                continue;
+            };
+            let keys: Vec<String> = distinct_ids(rows, pk.len());
+            if keys.is_empty() {
+                survivors.push(HashSet::new());
+                continue;
+            }
+            let sql = format!(
+                "SELECT {} FROM {} WHERE {} IN ({})",
+                pk.iter()
+                    .map(|c| tether_fkplan::ident(c))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                tether_fkplan::ident(&target.table),
+                row_sql(pk),
+                keys.join(", ")
+            );
+            match backend.read(&sql).await {
+                Ok(rows) => survivors.push(literals(&rows).into_iter().collect()),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+    let rolled_back = backend.exec(&format!("ROLLBACK TO SAVEPOINT {NATIVE_SAVEPOINT}")).await;
+    let reply = reply?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    rolled_back?;
+    let mut instead = Vec::new();
+    for ((target, rows, _), gone) in read.iter_mut().zip(&survivors) {
+        let Some(pk) = &target.by_key else { continue };
+        rows.retain(|r| !gone.contains(&r[..pk.len()]));
+        let keys = distinct_ids(rows, pk.len());
+        if !keys.is_empty() {
+            instead.push(format!(
+                "DELETE FROM {} WHERE {} IN ({})",
+                tether_fkplan::ident(&target.table),
+                row_sql(pk),
+                keys.join(", ")
+            ));
+        }
+    }
+    Ok((reply, instead))
+}
+
+/// The distinct leading `n` values of `rows`, each as an `IN` list item.
+fn distinct_ids(rows: &[Vec<String>], n: usize) -> Vec<String> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for r in rows {
+        let id = &r[..n.min(r.len())];
+        if seen.insert(id.to_vec()) {
+            out.push(if id.len() == 1 {
+                id[0].clone()
+            } else {
+                format!("({})", id.join(", "))
+            });
+        }
+    }
+    out
+}
+
+/// Key rows read by a lock read, without those whose primary key is NULL (the
+/// missing side of an outer join).
+fn present(rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    rows.into_iter()
+        .filter(|r| r.first().is_some_and(|v| !is_null(v)))
+        .collect()
+}
+
+/// `(a, b) IN ((1, 2), ...) OR c IN (...)`: the existing rows a `REPLACE ...
+/// SELECT`'s new rows clash with; `None` when none can.
+fn clash_condition(source: &ReplaceSource, rows: &[Vec<String>]) -> Option<String> {
+    let mut conditions = Vec::new();
+    for (columns, values) in &source.keys {
+        let mut tuples: Vec<String> = Vec::new();
+        for row in rows {
+            let tuple: Option<Vec<String>> = values
+                .iter()
+                .map(|v| match v {
+                    KeyValue::Column(n) => row.get(*n).cloned(),
+                    KeyValue::Default(d) => Some(d.clone()),
+                })
+                .collect();
+            let Some(tuple) = tuple else { continue };
+            if tuple.iter().any(|v| is_null(v)) {
+                continue;
+            }
+            tuples.push(if tuple.len() == 1 {
+                tuple[0].clone()
+            } else {
+                format!("({})", tuple.join(", "))
+            });
+        }
+        if !tuples.is_empty() {
+            conditions.push(format!("{} IN ({})", row_sql(columns), tuples.join(", ")));
+        }
+    }
+    (!conditions.is_empty()).then(|| conditions.join(" OR "))
+}
+
 async fn run_inside(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerError> {
     let mut writes = Writes::default();
     // The statement's own rows as the parent checks see them.
     let mut own: Vec<OwnRow> = Vec::new();
+    // Statements whose row order the plan cannot follow take their outcome from a
+    // native run; the plan then has no checks of its own to make.
+    let by_key = matches!(&plan.start, Start::Multi { targets } if targets.iter().any(|t| t.by_key.is_some()));
+    let mut native = match plan.native_first && !by_key {
+        true => Some(native_outcome(plan, backend).await?),
+        false => None,
+    };
+    let checks = !plan.native_first;
     match &plan.start {
         Start::Nothing => {}
+        Start::Multi { targets } => {
+            let mut read = Vec::new();
+            for target in targets {
+                let rows = backend.read(&target.read).await?;
+                read.push((target, present(literals(&rows)), rows.columns.len()));
+            }
+            if by_key {
+                let (reply, instead) = deleted_natively(plan, backend, &mut read).await?;
+                native = Some(reply);
+                writes.instead = Some(instead);
+            }
+            let mut items = Vec::new();
+            for (target, all, width) in read {
+                if all.is_empty() || !target.parent {
+                    continue;
+                }
+                let (old, new) = match target.event {
+                    Event::Delete => (all, Vec::new()),
+                    Event::Update => {
+                        let half = width / 2;
+                        all.into_iter()
+                            .map(|mut r| {
+                                let new = r.split_off(half);
+                                (r, new)
+                            })
+                            .unzip()
+                    }
+                };
+                items.push(Item {
+                    table: target.table.clone(),
+                    event: target.event,
+                    origin: vec![0; old.len()],
+                    old,
+                    new,
+                    depth: 0,
+                    updated_chain: match target.event {
+                        Event::Delete => Vec::new(),
+                        Event::Update => vec![target.table.clone()],
+                    },
+                    replay: false,
+                });
+            }
+            if let Err(failure) = cascade(plan, backend, items, &mut writes, checks).await {
+                return Err(failure.error);
+            }
+        }
+        Start::ReplaceSelect(source) => {
+            let new_rows = backend.read(&source.query).await?;
+            if let Some(condition) = clash_condition(source, &literals(&new_rows)) {
+                let rows = backend.read(&format!("{}{condition} FOR UPDATE", source.read)).await?;
+                let old = literals(&rows);
+                if !old.is_empty() {
+                    let item = Item {
+                        table: plan.table.clone(),
+                        event: Event::Delete,
+                        origin: vec![0; old.len()],
+                        old,
+                        new: Vec::new(),
+                        depth: 0,
+                        updated_chain: Vec::new(),
+                        replay: false,
+                    };
+                    if let Err(failure) = cascade(plan, backend, vec![item], &mut writes, checks).await {
+                        return Err(first_native_error(plan, backend, failure.error).await);
+                    }
+                }
+            }
+        }
         Start::Delete { read } => {
             let rows = backend.read(read).await?;
             let old = literals(&rows);
@@ -211,13 +451,11 @@ async fn run_inside(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerE
                     updated_chain: Vec::new(),
                     replay: false,
                 };
-                if let Err(failure) = cascade(plan, backend, item, &mut writes).await {
-                    // A REPLACE's rows go one by one natively: an earlier row may
-                    // fail first (a missing parent, say).
-                    if starts_with_word(&plan.original, "replace") {
-                        return Err(first_native_error(plan, backend, failure.error).await);
-                    }
-                    return Err(failure.error);
+                if let Err(failure) = cascade(plan, backend, vec![item], &mut writes, checks).await {
+                    // Natively the rows go one by one: an earlier row may fail
+                    // first, on another child FK (a DELETE of a range), or with
+                    // another error (a REPLACE's missing parent, say).
+                    return Err(first_native_error(plan, backend, failure.error).await);
                 }
             }
         }
@@ -263,7 +501,7 @@ async fn run_inside(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerE
                     updated_chain: vec![plan.table.clone()],
                     replay: false,
                 };
-                if let Err(failure) = cascade(plan, backend, item, &mut writes).await {
+                if let Err(failure) = cascade(plan, backend, vec![item], &mut writes, checks).await {
                     return Err(earlier_error(plan, backend, failure, &start_ids).await);
                 }
             }
@@ -304,21 +542,32 @@ async fn run_inside(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerE
         }
     }
     if plan.is_passthrough() || (writes.statements.is_empty() && checks_on) {
-        return Ok(writes.adjust(plan, single(backend, &plan.original).await?));
+        let reply = single(backend, &plan.original).await?;
+        return Ok(native.unwrap_or_else(|| writes.adjust(plan, reply)));
     }
     // With checks off the order is free. The original goes first: its rows affected
     // are then its own even when a cycle leads a cascade back to its rows. A
     // statement that writes FK columns of its own table goes last, as InnoDB checks
     // its rows after their cascades (a REPLACE's new row must not meet the delete
     // of its old row's children).
-    let mut batch = vec!["SET foreign_key_checks = 0".to_string()];
+    // Under a savepoint: when a statement of the batch fails (a child key that
+    // moves onto an existing one, say), MariaDB may have met another error first,
+    // going row by row with its cascades inside each row.
+    let mut batch = vec![
+        format!("SAVEPOINT {BATCH_SAVEPOINT}"),
+        "SET foreign_key_checks = 0".to_string(),
+    ];
     let original_last = plan.original_last();
-    if !original_last {
-        batch.push(plan.original.clone());
+    match &writes.instead {
+        Some(instead) => batch.extend(instead.iter().cloned()),
+        None if !original_last => batch.push(plan.original.clone()),
+        None => {}
     }
     batch.extend(writes.statements.iter().cloned());
-    let original_at = if !original_last {
-        Some(1)
+    let original_at = if writes.instead.is_some() {
+        None
+    } else if !original_last {
+        Some(2)
     } else if !checks_on {
         batch.push(plan.original.clone());
         Some(batch.len() - 1)
@@ -328,16 +577,42 @@ async fn run_inside(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerE
     batch.push("SET foreign_key_checks = 1".to_string());
     let replies = backend.query(&batch.join(";\n")).await;
     if let Some(Reply::Error(e)) = replies.iter().find(|r| matches!(r, Reply::Error(_))) {
-        return Err(e.clone());
+        return native_error_after(plan, backend, e.clone()).await;
+    }
+    if writes.instead.is_some() {
+        return native.ok_or_else(|| ServerError::gateway("tether gateway: no native result for a planned statement"));
     }
     if let Some(at) = original_at {
         let reply = replies
             .into_iter()
             .nth(at)
             .ok_or_else(|| ServerError::gateway("tether gateway: the backend returned too few results"))?;
-        return Ok(writes.adjust(plan, reply));
+        return Ok(native.unwrap_or_else(|| writes.adjust(plan, reply)));
     }
-    Ok(writes.adjust(plan, single(backend, &plan.original).await?))
+    let reply = single(backend, &plan.original).await?;
+    Ok(native.unwrap_or_else(|| writes.adjust(plan, reply)))
+}
+
+/// A statement of the plan's batch failed with `error`: the batch is rolled back
+/// and the original runs natively (InnoDB's checks and cascades, row by row), so
+/// the client gets the error MariaDB meets first. Should the native run succeed
+/// where the plan's statements did not, its result stands, as it would natively
+/// (its cascades are InnoDB's: that one statement's child changes miss the binlog).
+async fn native_error_after(plan: &Plan, backend: &mut Backend, error: ServerError) -> Result<Reply, ServerError> {
+    let rolled_back = backend
+        .query(&format!(
+            "ROLLBACK TO SAVEPOINT {BATCH_SAVEPOINT};\nSET foreign_key_checks = 1"
+        ))
+        .await;
+    if rolled_back.iter().any(|r| matches!(r, Reply::Error(_))) {
+        // A deadlock: the transaction is gone; its error is the answer.
+        let _ = backend.exec("SET foreign_key_checks = 1").await;
+        return Err(error);
+    }
+    match plan.steps.is_empty() {
+        true => single(backend, &plan.original).await,
+        false => Err(error),
+    }
 }
 
 /// One row the statement writes, as the parent checks see it: values in
@@ -545,9 +820,10 @@ async fn check_parents(
     })
 }
 
-/// The error the client sees when a REPLACE's delete fails: MariaDB, going
-/// row by row with its own checks, may meet another error first (a duplicate key
-/// on an earlier row, another FK of the same row). The original is replayed with
+/// The error the client sees when a DELETE's or REPLACE's delete fails: MariaDB,
+/// going row by row with its own checks, may meet another error first (a
+/// RESTRICT child of an earlier row, a duplicate key on an earlier row, another
+/// FK of the same row). The original is replayed with
 /// InnoDB's checks inside the statement's transaction or savepoint, which the
 /// caller rolls back; its error wins, and the gateway's stands if it finds none.
 async fn first_native_error(plan: &Plan, backend: &mut Backend, error: ServerError) -> ServerError {
@@ -593,8 +869,16 @@ async fn single(backend: &mut Backend, sql: &str) -> Result<Reply, ServerError> 
 }
 
 /// Follows the plan's rules from `first` until no rows are left to process.
-async fn cascade(plan: &Plan, backend: &mut Backend, first: Item, writes: &mut Writes) -> Result<(), Failure> {
-    let mut queue = VecDeque::from([first]);
+/// With `checks` off (a native run found no error), RESTRICT probes and the
+/// depth and same-table limits are skipped: only the child statements are made.
+async fn cascade(
+    plan: &Plan,
+    backend: &mut Backend,
+    first: Vec<Item>,
+    writes: &mut Writes,
+    checks: bool,
+) -> Result<(), Failure> {
+    let mut queue = VecDeque::from(first);
     // Rows already deleted by this plan, by table, with the earliest own row whose
     // cascade reaches them: cycles stop here; an earlier origin travels on.
     let mut deleted: HashMap<String, HashMap<Vec<String>, usize>> = HashMap::new();
@@ -657,6 +941,7 @@ async fn cascade(plan: &Plan, backend: &mut Backend, first: Item, writes: &mut W
                 continue;
             }
             match &action.kind {
+                ActionKind::Refuse { .. } if !checks => {}
                 ActionKind::Refuse {
                     probe,
                     error,
@@ -702,7 +987,8 @@ async fn cascade(plan: &Plan, backend: &mut Backend, first: Item, writes: &mut W
                         continue;
                     }
                     if !item.replay {
-                        if item.depth + 1 >= MAX_CASCADE_DEPTH
+                        if checks
+                            && item.depth + 1 >= MAX_CASCADE_DEPTH
                             && exists(backend, &fk.child, &fk.columns, &keys, child_rows.as_ref()).await?
                         {
                             return Err(ServerError::from(action.too_deep.clone()).into());
@@ -776,7 +1062,7 @@ async fn cascade(plan: &Plan, backend: &mut Backend, first: Item, writes: &mut W
                     // itself finds the rows; only the depth limit needs to know first.
                     let found = match &rows {
                         Some(r) => !r.rows.is_empty(),
-                        None if item.depth + 1 >= MAX_CASCADE_DEPTH => {
+                        None if checks && item.depth + 1 >= MAX_CASCADE_DEPTH => {
                             exists(backend, &fk.child, &fk.columns, &keys, None).await?
                         }
                         None => true,
@@ -784,7 +1070,9 @@ async fn cascade(plan: &Plan, backend: &mut Backend, first: Item, writes: &mut W
                     if !found {
                         continue;
                     }
-                    let refused = if item.updated_chain.iter().any(|t| t == &fk.child) {
+                    let refused = if !checks {
+                        None
+                    } else if item.updated_chain.iter().any(|t| t == &fk.child) {
                         Some(&action.same_table_update)
                     } else if item.depth + 1 >= MAX_CASCADE_DEPTH {
                         Some(&action.too_deep)

@@ -6,6 +6,7 @@ mod support;
 
 mod binlog;
 mod differential;
+mod heldout;
 mod limits;
 mod managed;
 mod passthrough;
