@@ -6,9 +6,13 @@
 #
 # Needs a MariaDB reachable at TETHER_TEST_MYSQL_URL (default
 # mysql://root@127.0.0.1:3306/) with the sequence engine (seq_1_to_N tables, on by
-# default in MariaDB). Knobs: BENCH_REPS (3), BENCH_SECONDS (5), BENCH_CLIENTS (4),
-# BENCH_OLTP_ONLY=1 (skip the cascade cases).
+# default in MariaDB). Knobs: BENCH_REPS (cascades, 3), BENCH_ROUNDS (OLTP, 30),
+# BENCH_SLICE_MS (1000), BENCH_CLIENTS (4),
+# BENCH_OLTP_ONLY=1 (skip the cascade cases). The gateway runs as its own process,
+# the release build of `tether gateway`.
 # Creates and drops the database tether_bench_gw.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cargo build --quiet --release --locked -p tether-cli
+export TETHER_BIN="${CARGO_TARGET_DIR:-target}/release/tether"
 cargo run --quiet --release --locked -p tether-gateway --example gateway_bench

@@ -18,6 +18,13 @@ pub struct GatewayArgs {
     #[arg(long, value_name = "PORT", conflicts_with = "listen")]
     pub port: Option<u16>,
 
+    /// Threads serving clients (default: one per CPU core). 1 runs everything on
+    /// one thread, which spends the least CPU per statement: no hand-over between
+    /// threads (about a sixth less gateway CPU time per statement on 2 cores, see
+    /// BENCHMARKS.md); more serve more clients at once on bigger machines.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+
     /// Print the plan the gateway would run for this statement, then exit.
     #[arg(long, value_name = "SQL", requires = "keyspace")]
     pub explain: Option<String>,
@@ -25,6 +32,20 @@ pub struct GatewayArgs {
     /// The keyspace --explain plans in.
     #[arg(long, value_name = "NAME")]
     pub keyspace: Option<String>,
+}
+
+/// The runtime `tether gateway` runs on: `--threads 1` a single-threaded one.
+pub fn runtime(args: &GatewayArgs) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = match args.threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(usize::from(n));
+            b
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder.enable_all().build()
 }
 
 /// Configuration problems exit 2; the rest 1.

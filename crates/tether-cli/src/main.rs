@@ -129,10 +129,11 @@ fn init_logging(verbose: u8) {
 fn main() {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime can be built");
+    let runtime = match &cli.command {
+        Command::Gateway(args) => gateway_cmd::runtime(args),
+        _ => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+    }
+    .expect("a tokio runtime can be built");
     let result = runtime.block_on(async {
         match cli.command {
             Command::Schema(args) => schema_cmd::run(args).await,

@@ -6,11 +6,22 @@
 //!    cascade written by hand as three set-based statements, for reference);
 //! 2. a cascading primary-key UPDATE of the same parent (10,000 children re-pointed);
 //! 3. a mixed OLTP load (80% point selects, 20% single-row updates) from several
-//!    clients, directly vs through the gateway (unmanaged and managed keyspaces).
+//!    clients, directly vs through the gateway: unmanaged keyspaces (backend over
+//!    TCP; with `--threads 1` also over MariaDB's Unix socket, the gateway beside
+//!    the database as Vitess runs vttablet beside mysqld) and a managed one.
+//!
+//! The gateway is the real `tether gateway` process (`TETHER_BIN`, default
+//! `target/release/tether`), twice: with its default threads and with `--threads
+//! 1`; its CPU time per operation is measured apart from the load generator's. The
+//! OLTP cases take turns in short slices (round after round, the order rotating),
+//! so the machine's background load, which drifts, falls on all of them alike;
+//! each ratio is the median over the rounds of the case's throughput over the
+//! direct throughput of the same round.
 //!
 //! Environment: `TETHER_TEST_MYSQL_URL` (admin URL, default
-//! `mysql://root@127.0.0.1:3306/`), `BENCH_REPS` (default 3), `BENCH_SECONDS`
-//! (OLTP seconds per case, default 5), `BENCH_CLIENTS` (default 4), `BENCH_OLTP_ONLY=1`
+//! `mysql://root@127.0.0.1:3306/`), `BENCH_REPS` (cascade repetitions, default 3),
+//! `BENCH_ROUNDS` (OLTP rounds, default 30), `BENCH_SLICE_MS` (OLTP milliseconds per
+//! case and round, default 1000), `BENCH_CLIENTS` (default 4), `BENCH_OLTP_ONLY=1`
 //! (skip the cascades, e.g. under a profiler).
 
 use std::time::{Duration, Instant};
@@ -97,10 +108,10 @@ async fn cascade_case(name: &str, statement: &str, hand: &str, port: u16, reps: 
     r
 }
 
-/// CPU time this process has used (all threads), from /proc/self/stat; zero where
-/// that does not exist.
-fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+/// CPU time process `pid` has used (all threads), from /proc; zero where that does
+/// not exist.
+fn process_cpu(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which is in parentheses): utime is the 12th,
     // stime the 13th, in clock ticks (100 per second on Linux).
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
@@ -109,19 +120,20 @@ fn process_cpu() -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
-/// One OLTP measurement: operations per second, and this process's CPU time per
-/// operation (the load generator, plus the gateway when it runs in-process).
+/// One OLTP measurement: operations per second, and CPU time per operation of the
+/// load generator and of the gateway process.
 #[derive(Clone, Copy)]
 struct Oltp {
     ops_per_s: f64,
-    cpu_us_per_op: f64,
+    client_us_per_op: f64,
+    gateway_us_per_op: f64,
 }
 
 /// `clients` clients doing 80% point selects and 20% single-row updates for
-/// `seconds`.
-async fn oltp(opts: Opts, clients: u64, seconds: u64) -> Oltp {
-    let cpu = process_cpu();
-    let deadline = Instant::now() + Duration::from_secs(seconds);
+/// `slice`; `gateway` is the gateway's process id when the load goes through it.
+async fn oltp(opts: Opts, clients: u64, slice: Duration, gateway: &str) -> Oltp {
+    let (client_cpu, gateway_cpu) = (process_cpu("self"), process_cpu(gateway));
+    let deadline = Instant::now() + slice;
     let mut tasks = Vec::new();
     for c in 0..clients {
         let opts = opts.clone();
@@ -154,16 +166,80 @@ async fn oltp(opts: Opts, clients: u64, seconds: u64) -> Oltp {
     for t in tasks {
         total += t.await.expect("client");
     }
-    let cpu = process_cpu() - cpu;
+    let per_op = |d: Duration| d.as_secs_f64() * 1e6 / total.max(1) as f64;
     Oltp {
-        ops_per_s: total as f64 / seconds as f64,
-        cpu_us_per_op: cpu.as_secs_f64() * 1e6 / total.max(1) as f64,
+        ops_per_s: total as f64 / slice.as_secs_f64(),
+        client_us_per_op: per_op(process_cpu("self") - client_cpu),
+        gateway_us_per_op: per_op(process_cpu(gateway).saturating_sub(gateway_cpu)),
     }
+}
+
+/// A `tether gateway` process, stopped when dropped.
+struct GatewayProcess {
+    child: std::process::Child,
+    port: u16,
+    config: std::path::PathBuf,
+}
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.config);
+    }
+}
+
+/// Starts `tether gateway` with keyspaces `unmanaged` and `managed` on the bench
+/// database over TCP, and `unmanaged_socket` over `socket` when there is one.
+async fn start_gateway(socket: Option<&str>, args: &[&str]) -> GatewayProcess {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut keyspaces = format!(
+        r#""managed": {{"foreignKeyMode": "managed", "backend": {{"url": "{0}"}}}},
+           "unmanaged": {{"foreignKeyMode": "unmanaged", "backend": {{"url": "{0}"}}}}"#,
+        db_url()
+    );
+    if let Some(socket) = socket {
+        keyspaces.push_str(&format!(
+            r#", "unmanaged_socket": {{"foreignKeyMode": "unmanaged", "backend": {{"url": "{}?socket={socket}"}}}}"#,
+            db_url()
+        ));
+    }
+    let config = std::env::temp_dir().join(format!("tether-bench-gateway-{}-{port}.json", std::process::id()));
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"listen": "127.0.0.1:{port}", "users": [{{"user": "bench", "password": "bench"}}],
+                "keyspaces": {{{keyspaces}}}}}"#
+        ),
+    )
+    .expect("write the gateway config");
+    let bin = std::env::var("TETHER_BIN").unwrap_or_else(|_| "target/release/tether".into());
+    let child = std::process::Command::new(&bin)
+        .arg("gateway")
+        .arg("--config")
+        .arg(&config)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin} (build it with cargo build --release -p tether-cli): {e}"));
+    let gateway = GatewayProcess { child, port, config };
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return gateway;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{bin} gateway did not start listening on port {port}");
 }
 
 fn main() {
     let reps = env_num("BENCH_REPS", 3);
-    let seconds = env_num("BENCH_SECONDS", 5);
+    let rounds = env_num("BENCH_ROUNDS", 30);
+    let slice = Duration::from_millis(env_num("BENCH_SLICE_MS", 1000));
     let clients = env_num("BENCH_CLIENTS", 4);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -184,71 +260,81 @@ fn main() {
             )
             .await
             .expect("kv");
-        let config = tether_gateway::Config::parse(&format!(
-            r#"{{"listen": "127.0.0.1:0", "users": [{{"user": "bench", "password": "bench"}}],
-                "keyspaces": {{"managed": {{"foreignKeyMode": "managed", "backend": {{"url": "{0}"}}}},
-                               "unmanaged": {{"foreignKeyMode": "unmanaged", "backend": {{"url": "{0}"}}}}}}}}"#,
-            db_url()
-        ))
-        .expect("config");
-        // BENCH_GATEWAY_PORT: use a `tether gateway` process already serving this
-        // database (keyspaces `managed` and `unmanaged`, user bench/bench) instead of
-        // one inside this process.
-        let port = match std::env::var("BENCH_GATEWAY_PORT").ok().and_then(|p| p.parse().ok()) {
-            Some(p) => p,
-            None => {
-                let gateway = tether_gateway::Gateway::bind(&config, None).await.expect("gateway");
-                let port = gateway.local_addr().expect("addr").port();
-                tokio::spawn(gateway.serve());
-                port
-            }
-        };
+        // MariaDB's Unix socket, when this machine has it.
+        let socket: Option<String> = admin
+            .query_first("SELECT @@socket")
+            .await
+            .expect("@@socket")
+            .filter(|s: &String| std::path::Path::new(s).exists());
+        let gateway = start_gateway(socket.as_deref(), &[]).await;
+        let single = start_gateway(socket.as_deref(), &["--threads", "1"]).await;
+        let (pid, single_pid) = (gateway.child.id().to_string(), single.child.id().to_string());
 
-        println!("MariaDB {:?}, {reps} repetitions (median), same run", direct.server_version());
-        // OLTP first, before the cascades leave InnoDB purge work behind; the three
-        // targets take turns so background noise spreads evenly.
-        let direct_opts = Opts::from_url(&db_url()).expect("url");
-        let (mut d, mut u, mut m) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..reps {
-            d.push(oltp(direct_opts.clone(), clients, seconds).await);
-            u.push(oltp(gateway_opts(port, "unmanaged"), clients, seconds).await);
-            m.push(oltp(gateway_opts(port, "managed"), clients, seconds).await);
+        println!("MariaDB {:?}, same run", direct.server_version());
+        // OLTP first, before the cascades leave InnoDB purge work behind.
+        let mut cases = vec![("direct", Opts::from_url(&db_url()).expect("url"), "none")];
+        cases.push((
+            "unmanaged, backend over TCP",
+            gateway_opts(gateway.port, "unmanaged"),
+            &pid,
+        ));
+        cases.push((
+            "--threads 1, unmanaged, backend over TCP",
+            gateway_opts(single.port, "unmanaged"),
+            &single_pid,
+        ));
+        if socket.is_some() {
+            cases.push((
+                "--threads 1, unmanaged, backend over the Unix socket",
+                gateway_opts(single.port, "unmanaged_socket"),
+                &single_pid,
+            ));
         }
-        // Ratios are taken within each repetition (the three cases ran back to back,
-        // under the same background load), then the median of them.
+        cases.push(("managed, backend over TCP", gateway_opts(gateway.port, "managed"), &pid));
+        let mut results: Vec<Vec<Oltp>> = vec![Vec::new(); cases.len()];
+        for round in 0..rounds as usize {
+            for k in 0..cases.len() {
+                let i = (round + k) % cases.len();
+                let (_, opts, through) = &cases[i];
+                results[i].push(oltp(opts.clone(), clients, slice, through).await);
+            }
+        }
         let med = |mut v: Vec<f64>| {
             v.sort_by(f64::total_cmp);
             v[v.len() / 2]
         };
-        let ratios = |x: &[Oltp]| med(x.iter().zip(&d).map(|(a, b)| a.ops_per_s / b.ops_per_s).collect());
-        let (ru, rm) = (ratios(&u), ratios(&m));
-        let ops = |x: &[Oltp]| med(x.iter().map(|o| o.ops_per_s).collect());
-        let cpu = |x: &[Oltp]| med(x.iter().map(|o| o.cpu_us_per_op).collect());
-        let each = |x: &[Oltp]| {
-            x.iter()
-                .zip(&d)
-                .map(|(a, b)| format!("{:.2}", a.ops_per_s / b.ops_per_s))
-                .collect::<Vec<_>>()
-                .join(" ")
+        let quartiles = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            (v[v.len() / 4], v[v.len() * 3 / 4])
         };
         println!(
-            "OLTP ({clients} clients, 80% point selects / 20% single-row updates, {seconds} s x {reps}): direct {:.0} ops/s, \
-             gateway unmanaged {:.0} ops/s ({ru:.2}x; each run {}), gateway managed {:.0} ops/s ({rm:.2}x; each run {})",
-            ops(&d),
-            ops(&u),
-            each(&u),
-            ops(&m),
-            each(&m),
+            "OLTP ({clients} clients, 80% point selects / 20% single-row updates; {rounds} rounds of {} ms per case; \
+             CPU per operation of the load generator / of the gateway process):",
+            slice.as_millis()
         );
-        println!(
-            "OLTP CPU of this process per operation (load generator + in-process gateway): direct {:.0} us, \
-             unmanaged {:.0} us (gateway +{:.0} us), managed {:.0} us (gateway +{:.0} us)",
-            cpu(&d),
-            cpu(&u),
-            cpu(&u) - cpu(&d),
-            cpu(&m),
-            cpu(&m) - cpu(&d),
-        );
+        for (i, (name, _, _)) in cases.iter().enumerate() {
+            let r = &results[i];
+            let ops = med(r.iter().map(|o| o.ops_per_s).collect());
+            let client = med(r.iter().map(|o| o.client_us_per_op).collect());
+            let gw = med(r.iter().map(|o| o.gateway_us_per_op).collect());
+            if i == 0 {
+                println!("  {name}: {ops:.0} ops/s; CPU {client:.0} us / -");
+                continue;
+            }
+            let ratios: Vec<f64> = r
+                .iter()
+                .zip(&results[0])
+                .map(|(a, b)| a.ops_per_s / b.ops_per_s)
+                .collect();
+            let (q1, q3) = quartiles(ratios.clone());
+            println!(
+                "  gateway {name}: {ops:.0} ops/s, {:.2}x direct (middle half of the rounds {q1:.2}-{q3:.2}); \
+                 CPU {client:.0} us / {gw:.0} us",
+                med(ratios),
+            );
+        }
+        drop(single);
+        let port = gateway.port;
         if std::env::var("BENCH_OLTP_ONLY").is_ok_and(|v| v == "1") {
             admin.query_drop(format!("DROP DATABASE {DB}")).await.expect("drop");
             return;

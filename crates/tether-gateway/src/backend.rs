@@ -1,22 +1,26 @@
 //! One session's connection to a keyspace's MariaDB/MySQL backend: text queries,
 //! prepared statements, and the small reads and writes a managed plan issues.
+//! Forwarded answers are relayed packet by packet ([`crate::protocol::client`]).
 //! A lost connection is reported to the client and reopened on the next command,
 //! except inside a transaction: then every command fails until the client says
 //! ROLLBACK (or resets the connection), so nothing later commits outside it.
 
 use std::io;
 
-use mysql_async::prelude::{Protocol, Queryable};
-use mysql_async::{Conn, QueryResult, Row, Statement, Value};
+use mysql_async::Value;
 use tether_connect::DbUrl;
 
+use crate::protocol::client::{self, BackendConn, ConnError, Event};
 use crate::protocol::Output;
 use crate::reply::{ColumnDef, OkInfo, Reply, ServerError};
 
 /// A lazily (re)opened backend connection.
 pub struct Backend {
     url: DbUrl,
-    conn: Option<Conn>,
+    conn: Option<BackendConn>,
+    /// Counts the connections opened: a statement prepared on an earlier one is
+    /// prepared again before it runs.
+    generation: u64,
     /// The session turned `foreign_key_checks` off: re-applied on reconnect.
     fk_checks_off: bool,
     /// The connection was lost inside a transaction: no reconnect until the client
@@ -40,11 +44,22 @@ pub struct Rows {
     pub rows: Vec<Vec<Value>>,
 }
 
+/// A statement prepared on the backend for a client's prepared statement.
+pub struct Statement {
+    pub sql: String,
+    pub id: u32,
+    pub params: Vec<ColumnDef>,
+    pub columns: Vec<ColumnDef>,
+    /// The connection it was prepared on.
+    generation: u64,
+}
+
 impl Backend {
     pub fn new(url: DbUrl) -> Self {
         Backend {
             url,
             conn: None,
+            generation: 0,
             fk_checks_off: false,
             lost_in_transaction: false,
             own_transaction: false,
@@ -52,16 +67,26 @@ impl Backend {
         }
     }
 
-    fn opts(&self) -> Result<mysql_async::OptsBuilder, ServerError> {
+    async fn open(&self) -> Result<BackendConn, ServerError> {
         let DbUrl::Mysql(server) = &self.url else {
             return Err(ServerError::gateway("backend URL is not mysql://"));
         };
-        Ok(tether_connect::mysql::opts(server)
-            .stmt_cache_size(0)
-            .client_found_rows(false))
+        let cannot = |why: String| {
+            ServerError::new(
+                2003,
+                "HY000",
+                format!("tether gateway: cannot connect to backend {}: {why}", self.url),
+            )
+        };
+        match tokio::time::timeout(std::time::Duration::from_secs(10), BackendConn::connect(server)).await {
+            Ok(Ok(c)) => Ok(c),
+            Ok(Err(ConnError::Server(e))) => Err(e),
+            Ok(Err(ConnError::Lost(why))) => Err(cannot(why)),
+            Err(_) => Err(cannot("timed out".into())),
+        }
     }
 
-    async fn conn(&mut self) -> Result<&mut Conn, ServerError> {
+    async fn conn(&mut self) -> Result<&mut BackendConn, ServerError> {
         if self.lost_in_transaction {
             return Err(ServerError::new(
                 2013,
@@ -71,38 +96,23 @@ impl Backend {
             ));
         }
         if self.conn.is_none() {
-            let fut = Conn::new(self.opts()?);
-            let conn = match tokio::time::timeout(std::time::Duration::from_secs(10), fut).await {
-                Ok(Ok(c)) => c,
-                Ok(Err(e)) => {
-                    return Err(match &e {
-                        mysql_async::Error::Server(_) => ServerError::from_backend(&e),
-                        other => ServerError::new(
-                            2003,
-                            "HY000",
-                            format!("tether gateway: cannot connect to backend {}: {other}", self.url),
-                        ),
-                    })
-                }
-                Err(_) => {
-                    return Err(ServerError::new(
-                        2003,
-                        "HY000",
-                        format!("tether gateway: cannot connect to backend {}: timed out", self.url),
-                    ))
-                }
-            };
-            let mut conn = conn;
+            let mut conn = self.open().await?;
+            let mut restore = Vec::new();
             if self.fk_checks_off {
-                if let Err(e) = conn.query_drop("SET foreign_key_checks = 0").await {
-                    return Err(ServerError::from_backend(&e));
-                }
+                restore.push("SET foreign_key_checks = 0");
             }
             if self.autocommit_off {
-                if let Err(e) = conn.query_drop("SET autocommit = 0").await {
-                    return Err(ServerError::from_backend(&e));
+                restore.push("SET autocommit = 0");
+            }
+            for sql in restore {
+                if let Err(e) = run(&mut conn, sql).await {
+                    return Err(match e {
+                        ConnError::Server(e) => e,
+                        ConnError::Lost(why) => ServerError::backend_down(why),
+                    });
                 }
             }
+            self.generation += 1;
             self.conn = Some(conn);
         }
         self.conn
@@ -115,21 +125,42 @@ impl Backend {
         self.fk_checks_off = !on;
     }
 
-    /// Maps a backend error, dropping the connection when it is broken.
-    fn fail(&mut self, e: mysql_async::Error) -> ServerError {
-        if ServerError::is_connection_loss(&e) {
-            tracing::warn!("backend {}: connection lost: {e}", self.url);
-            // The status of the last command that succeeded: a transaction was open
-            // (with autocommit off, one is always open to the client).
-            if let Some(status) = self.status() {
-                self.autocommit_off = status & SERVER_STATUS_AUTOCOMMIT == 0;
-                if !self.own_transaction && (status & SERVER_STATUS_IN_TRANS != 0 || self.autocommit_off) {
-                    self.lost_in_transaction = true;
-                }
+    /// Maps a backend failure to the client's error, dropping the connection when
+    /// it is broken.
+    fn fail(&mut self, e: ConnError) -> ServerError {
+        match e {
+            ConnError::Server(e) => {
+                self.drop_if_closing();
+                e
             }
-            self.conn = None;
+            ConnError::Lost(why) => {
+                self.lose(&why);
+                ServerError::backend_down(format!("tether gateway: backend connection failed: {why}"))
+            }
         }
-        ServerError::from_backend(&e)
+    }
+
+    /// Drops the connection after an error with which the backend hangs up (the
+    /// client got that error; the next command reconnects).
+    fn drop_if_closing(&mut self) {
+        if self.conn.as_ref().is_some_and(BackendConn::closing) {
+            self.lose("the backend closes the connection after its error");
+        }
+    }
+
+    /// Forgets a lost connection, remembering whether a transaction of the
+    /// client's went with it.
+    fn lose(&mut self, why: &str) {
+        tracing::warn!("backend {}: connection lost: {why}", self.url);
+        // The status of the last command that succeeded: a transaction was open
+        // (with autocommit off, one is always open to the client).
+        if let Some(status) = self.status() {
+            self.autocommit_off = status & SERVER_STATUS_AUTOCOMMIT == 0;
+            if !self.own_transaction && (status & SERVER_STATUS_IN_TRANS != 0 || self.autocommit_off) {
+                self.lost_in_transaction = true;
+            }
+        }
+        self.conn = None;
     }
 
     /// Marks the transaction about to open (or just ended) as the gateway's own.
@@ -157,28 +188,31 @@ impl Backend {
         self.autocommit_off = false;
         if let Some(conn) = self.conn.as_mut() {
             if let Err(e) = conn.reset().await {
-                tracing::debug!("backend {}: reset failed, reconnecting: {e}", self.url);
+                tracing::debug!("backend {}: reset failed, reconnecting: {e:?}", self.url);
                 self.disconnect().await;
             }
         }
+        // The backend forgot its prepared statements.
+        self.generation += 1;
     }
 
     /// Ends the backend's work at once after the client went away mid-result:
-    /// `KILL` over a short-lived second connection (dropping the connection would
-    /// first read the rest of the result, with the transaction's locks held), then
-    /// the connection is dropped.
+    /// `KILL` over a short-lived second connection (closing the connection would
+    /// leave the statement running, with the transaction's locks held), then the
+    /// connection is dropped.
     async fn kill(&mut self) {
         let Some(conn) = self.conn.take() else {
             return;
         };
         let id = conn.id();
         let killed = async {
-            let mut side = Conn::new(self.opts()?)
-                .await
-                .map_err(|e| ServerError::from_backend(&e))?;
-            let done = side.query_drop(format!("KILL {id}")).await;
-            let _ = side.disconnect().await;
-            done.map_err(|e| ServerError::from_backend(&e))
+            let mut side = self.open().await?;
+            let done = run(&mut side, &format!("KILL {id}")).await;
+            side.quit().await;
+            done.map_err(|e| match e {
+                ConnError::Server(e) => e,
+                ConnError::Lost(why) => ServerError::backend_down(why),
+            })
         };
         match tokio::time::timeout(std::time::Duration::from_secs(5), killed).await {
             Ok(Ok(())) => tracing::debug!("backend {}: killed connection {id}", self.url),
@@ -190,12 +224,11 @@ impl Backend {
 
     /// The status flags of the backend's last OK packet (autocommit, in transaction).
     pub fn status(&self) -> Option<u16> {
-        let ok = self.conn.as_ref()?.last_ok_packet()?;
-        Some(ok.status_flags().bits())
+        self.conn.as_ref().map(BackendConn::status)
     }
 
-    /// Runs a client's text query, streaming every result to the client as it
-    /// arrives: the passthrough path, no copy of a result set is kept.
+    /// Runs a client's text query, relaying every result to the client as it
+    /// arrives: the passthrough path, nothing decoded but the end of each result.
     pub async fn forward_query(&mut self, sql: &str, out: &mut Output<'_>) -> io::Result<()> {
         let conn = match self.conn().await {
             Ok(c) => c,
@@ -204,21 +237,30 @@ impl Backend {
                 return Ok(());
             }
         };
-        let outcome: Result<(), Fail> = async {
-            let mut result = conn.query_iter(sql).await?;
-            stream(&mut result, out).await
-        }
-        .await;
+        let outcome = match conn.query(sql).await {
+            Ok(()) => relay(conn, out).await,
+            Err(e) => Err(Fail::Backend(e)),
+        };
         self.settle(outcome, out).await
     }
 
-    /// Executes a prepared statement, streaming its results to the client.
+    /// Executes a prepared statement, relaying its results to the client. A
+    /// statement prepared on a connection since lost is prepared again first.
     pub async fn forward_execute(
         &mut self,
-        stmt: &Statement,
-        params: Vec<Value>,
+        stmt: &mut Statement,
+        params: &[Value],
         out: &mut Output<'_>,
     ) -> io::Result<()> {
+        if stmt.generation != self.generation || self.conn.is_none() {
+            match self.prepare(&stmt.sql).await {
+                Ok(fresh) => *stmt = fresh,
+                Err(e) => {
+                    out.error(&e);
+                    return Ok(());
+                }
+            }
+        }
         let conn = match self.conn().await {
             Ok(c) => c,
             Err(e) => {
@@ -226,24 +268,19 @@ impl Backend {
                 return Ok(());
             }
         };
-        let params = if params.is_empty() {
-            mysql_async::Params::Empty
-        } else {
-            mysql_async::Params::Positional(params)
+        let outcome = match conn.execute(stmt.id, params).await {
+            Ok(()) => relay(conn, out).await,
+            Err(e) => Err(Fail::Backend(e)),
         };
-        let outcome: Result<(), Fail> = async {
-            let mut result = conn.exec_iter(stmt, params).await?;
-            stream(&mut result, out).await
-        }
-        .await;
         self.settle(outcome, out).await
     }
 
-    /// Ends a forwarded command: the backend's status flags, or its error.
+    /// Ends a forwarded command: a backend failure goes to the client; a client
+    /// gone mid-result gets its backend work killed.
     async fn settle(&mut self, outcome: Result<(), Fail>, out: &mut Output<'_>) -> io::Result<()> {
         match outcome {
             Ok(()) => {
-                out.backend_status(self.status());
+                self.drop_if_closing();
                 Ok(())
             }
             Err(Fail::Client(e)) => {
@@ -265,15 +302,13 @@ impl Backend {
             Err(e) => return vec![Reply::Error(e)],
         };
         let mut replies = Vec::new();
-        let outcome: Result<(), mysql_async::Error> = async {
-            let mut result = conn.query_iter(sql).await?;
-            collect(&mut result, &mut replies).await?;
-            // Surfaces an error of a later statement of a multi-statement query.
-            result.drop_result().await
-        }
-        .await;
-        if let Err(e) = outcome {
-            replies.push(Reply::Error(self.fail(e)));
+        let outcome = match conn.query(sql).await {
+            Ok(()) => collect(conn, &mut replies).await,
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(()) => self.drop_if_closing(),
+            Err(e) => replies.push(Reply::Error(self.fail(e))),
         }
         replies
     }
@@ -282,13 +317,7 @@ impl Backend {
     pub async fn exec(&mut self, sql: &str) -> Result<OkInfo, ServerError> {
         tracing::debug!("backend: {sql}");
         let conn = self.conn().await?;
-        let outcome: Result<OkInfo, mysql_async::Error> = async {
-            let result = conn.query_iter(sql).await?;
-            let info = ok_info(&result);
-            result.drop_result().await?;
-            Ok(info)
-        }
-        .await;
+        let outcome = run_ok(conn, sql).await;
         outcome.map_err(|e| self.fail(e))
     }
 
@@ -296,34 +325,49 @@ impl Backend {
     pub async fn read(&mut self, sql: &str) -> Result<Rows, ServerError> {
         tracing::debug!("backend: {sql}");
         let conn = self.conn().await?;
-        let outcome: Result<Rows, mysql_async::Error> = async {
-            let mut result = conn.query_iter(sql).await?;
-            let columns = result
-                .columns()
-                .map(|c| c.iter().map(ColumnDef::from_backend).collect())
-                .unwrap_or_default();
-            let rows: Vec<Row> = result.collect().await?;
-            result.drop_result().await?;
-            Ok(Rows {
-                columns,
-                rows: rows.into_iter().map(Row::unwrap).collect(),
-            })
+        let mut replies = Vec::new();
+        let outcome = match conn.query(sql).await {
+            Ok(()) => collect(conn, &mut replies).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = outcome {
+            return Err(self.fail(e));
         }
-        .await;
-        outcome.map_err(|e| self.fail(e))
+        self.drop_if_closing();
+        let mut rows = None;
+        for reply in replies {
+            match reply {
+                Reply::Error(e) => return Err(e),
+                Reply::Rows { columns, rows: r } if rows.is_none() => rows = Some(Rows { columns, rows: r }),
+                _ => {}
+            }
+        }
+        Ok(rows.unwrap_or(Rows {
+            columns: Vec::new(),
+            rows: Vec::new(),
+        }))
     }
 
     pub async fn prepare(&mut self, sql: &str) -> Result<Statement, ServerError> {
         let conn = self.conn().await?;
-        match conn.prep(sql).await {
-            Ok(s) => Ok(s),
+        match conn.prepare(sql).await {
+            Ok(p) => Ok(Statement {
+                sql: sql.to_string(),
+                id: p.id,
+                params: p.params,
+                columns: p.columns,
+                generation: self.generation,
+            }),
             Err(e) => Err(self.fail(e)),
         }
     }
 
     pub async fn close_statement(&mut self, stmt: Statement) {
+        if stmt.generation != self.generation {
+            return;
+        }
         if let Some(conn) = self.conn.as_mut() {
-            if let Err(e) = conn.close(stmt).await {
+            if let Err(e) = conn.close_statement(stmt.id).await {
                 let _ = self.fail(e);
             }
         }
@@ -332,49 +376,66 @@ impl Backend {
     /// Closes the connection; the server rolls back anything uncommitted.
     pub async fn disconnect(&mut self) {
         if let Some(conn) = self.conn.take() {
-            let _ = conn.disconnect().await;
+            conn.quit().await;
         }
     }
 }
 
-fn ok_info<P: Protocol>(result: &QueryResult<'_, '_, P>) -> OkInfo {
-    OkInfo {
-        affected_rows: result.affected_rows(),
-        last_insert_id: result.last_insert_id().unwrap_or(0),
-        warnings: result.warnings(),
-        info: result.info().into_owned(),
+/// Runs `sql` on `conn`, expecting no rows: the first statement's OK, or the
+/// first error.
+async fn run_ok(conn: &mut BackendConn, sql: &str) -> Result<OkInfo, ConnError> {
+    conn.query(sql).await?;
+    let mut info = None;
+    loop {
+        match conn.event().await? {
+            Event::Ok { info: i, .. } if info.is_none() => info = Some(i),
+            Event::Error(e) => return Err(ConnError::Server(e)),
+            Event::Done => return Ok(info.unwrap_or_default()),
+            _ => {}
+        }
     }
 }
 
-async fn collect<P: Protocol>(
-    result: &mut QueryResult<'_, '_, P>,
-    replies: &mut Vec<Reply>,
-) -> Result<(), mysql_async::Error> {
-    // One turn per result (a pending result has columns, maybe none).
-    while let Some(columns) = result.columns() {
-        if columns.is_empty() {
-            replies.push(Reply::Ok(ok_info(result)));
-            result.next().await?;
-        } else {
-            let rows: Vec<Row> = result.collect().await?;
-            replies.push(Reply::Rows {
-                columns: columns.iter().map(ColumnDef::from_backend).collect(),
-                rows: rows.into_iter().map(Row::unwrap).collect(),
-            });
+async fn run(conn: &mut BackendConn, sql: &str) -> Result<(), ConnError> {
+    run_ok(conn, sql).await.map(|_| ())
+}
+
+/// Reads every result of the pending answer: OK packets, result sets (text rows
+/// decoded), and an error of a later statement.
+async fn collect(conn: &mut BackendConn, replies: &mut Vec<Reply>) -> Result<(), ConnError> {
+    let mut columns = Vec::new();
+    let mut rows = Vec::new();
+    loop {
+        match conn.event().await? {
+            Event::Ok { info, .. } => replies.push(Reply::Ok(info)),
+            Event::Columns(_) => {
+                columns = Vec::new();
+                rows = Vec::new();
+            }
+            Event::Column(p) => columns
+                .push(client::column_def(p).ok_or_else(|| ConnError::Lost("malformed column definition".into()))?),
+            Event::Row(p) => {
+                rows.push(client::text_row(p, columns.len()).ok_or_else(|| ConnError::Lost("malformed row".into()))?)
+            }
+            Event::End { .. } => replies.push(Reply::Rows {
+                columns: std::mem::take(&mut columns),
+                rows: std::mem::take(&mut rows),
+            }),
+            Event::Error(e) => replies.push(Reply::Error(e)),
+            Event::Done => return Ok(()),
         }
     }
-    Ok(())
 }
 
 /// Why forwarding a command stopped: the backend failed (the client is told), or
 /// writing to the client failed (the connection ends).
 enum Fail {
-    Backend(mysql_async::Error),
+    Backend(ConnError),
     Client(io::Error),
 }
 
-impl From<mysql_async::Error> for Fail {
-    fn from(e: mysql_async::Error) -> Self {
+impl From<ConnError> for Fail {
+    fn from(e: ConnError) -> Self {
         Fail::Backend(e)
     }
 }
@@ -385,41 +446,36 @@ impl From<io::Error> for Fail {
     }
 }
 
-/// Sends every result of a backend command to the client as it is read: OK packets
-/// with the backend's rows affected, last insert id, warnings and info string;
-/// result sets with the backend's column definitions, row by row.
-async fn stream<P: Protocol>(result: &mut QueryResult<'_, '_, P>, out: &mut Output<'_>) -> Result<(), Fail> {
+/// Relays every result of the pending answer to the client: column definitions
+/// and rows as the backend sent them; OK packets (rows affected, last insert id,
+/// warnings, info string) and the ends of result sets with the backend's status
+/// flags, in the client's framing (with or without `CLIENT_DEPRECATE_EOF`).
+async fn relay(conn: &mut BackendConn, out: &mut Output<'_>) -> Result<(), Fail> {
+    let mut columns_left = 0;
     loop {
-        let Some(columns) = result.columns() else {
-            // Done, unless a later statement failed: mysql_async keeps that error
-            // pending (no columns) and hands it out on the next read.
-            result.next().await?;
-            break;
-        };
-        if columns.is_empty() {
-            let more = !result.is_empty();
-            out.ok(&ok_info(result), more);
-            result.next().await?;
-        } else {
-            out.begin_backend_rows(&columns);
-            while let Some(row) = result.next().await? {
-                out.backend_row(&row).await?;
+        match conn.event().await? {
+            Event::Ok { info, status, more } => {
+                out.set_status(status);
+                out.ok(&info, more);
             }
-            // Reading the terminator moved on to the next result: rows, an OK, or
-            // the error of the next statement (the result set then says "more").
-            let warnings = result.warnings();
-            let (more, failed) = match result.columns() {
-                Some(_) => (true, None),
-                None => match result.next().await {
-                    Ok(_) => (false, None),
-                    Err(e) => (true, Some(e)),
-                },
-            };
-            out.end_rows(warnings, more);
-            if let Some(e) = failed {
-                return Err(Fail::Backend(e));
+            Event::Columns(n) => {
+                columns_left = n;
+                out.begin_relayed_rows(n);
             }
+            Event::Column(p) => {
+                out.relay_column(p);
+                columns_left -= 1;
+                if columns_left == 0 {
+                    out.columns_done();
+                }
+            }
+            Event::Row(p) => out.relay_row(p).await?,
+            Event::End { warnings, status, more } => {
+                out.set_status(status);
+                out.end_rows(warnings, more);
+            }
+            Event::Error(e) => out.error(&e),
+            Event::Done => return Ok(()),
         }
     }
-    Ok(())
 }

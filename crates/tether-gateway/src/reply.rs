@@ -29,19 +29,6 @@ impl ServerError {
     pub fn backend_down(message: impl Into<String>) -> Self {
         ServerError::new(2013, "HY000", message)
     }
-
-    /// A client-facing error from a mysql_async error: server errors verbatim.
-    pub fn from_backend(e: &mysql_async::Error) -> Self {
-        match e {
-            mysql_async::Error::Server(s) => ServerError::new(s.code, &s.state, s.message.clone()),
-            other => ServerError::backend_down(format!("tether gateway: backend connection failed: {other}")),
-        }
-    }
-
-    /// True when the error means the backend connection is unusable.
-    pub fn is_connection_loss(e: &mysql_async::Error) -> bool {
-        !matches!(e, mysql_async::Error::Server(_))
-    }
 }
 
 impl From<tether_fkplan::FkError> for ServerError {
@@ -68,23 +55,6 @@ pub struct ColumnDef {
     /// MySQL protocol column flags.
     pub flags: u16,
     pub decimals: u8,
-}
-
-impl ColumnDef {
-    pub fn from_backend(c: &mysql_async::Column) -> Self {
-        ColumnDef {
-            schema: c.schema_str().into_owned(),
-            table: c.table_str().into_owned(),
-            org_table: c.org_table_str().into_owned(),
-            name: c.name_str().into_owned(),
-            org_name: c.org_name_str().into_owned(),
-            charset: c.character_set(),
-            length: c.column_length(),
-            column_type: c.column_type() as u8,
-            flags: c.flags().bits(),
-            decimals: c.decimals(),
-        }
-    }
 }
 
 /// The outcome of a statement that returns no rows.

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
 
-use mysql_async::{Statement, Value};
+use mysql_async::Value;
 use tether_fkplan::Analysis;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Statement};
 use crate::config::FkMode;
 use crate::ddl;
 use crate::keyspace::{Keyspace, Shared};
@@ -28,7 +28,6 @@ enum Route {
 
 /// A statement prepared by the client.
 struct Prepared {
-    sql: String,
     keyspace: String,
     statement: Statement,
     /// A write the managed planner has work for: executed as text with the
@@ -342,13 +341,12 @@ impl Session {
         self.next_statement = self.next_statement.wrapping_add(1).max(1);
         let info = PreparedInfo {
             id,
-            params: statement.params().iter().map(ColumnDef::from_backend).collect(),
-            columns: statement.columns().iter().map(ColumnDef::from_backend).collect(),
+            params: statement.params.clone(),
+            columns: statement.columns.clone(),
         };
         self.prepared.insert(
             id,
             Prepared {
-                sql: sql.to_string(),
                 keyspace: ks.spec.name.clone(),
                 statement,
                 planned,
@@ -359,7 +357,8 @@ impl Session {
 
     /// Executes a prepared statement, its results written to `out`.
     pub async fn execute(&mut self, id: u32, params: Vec<Value>, out: &mut Output<'_>) -> io::Result<()> {
-        let Some(p) = self.prepared.get(&id) else {
+        // Taken out while it runs (a re-prepare after a reconnect updates it).
+        let Some(mut p) = self.prepared.remove(&id) else {
             out.error(&ServerError::new(
                 1243,
                 "HY000",
@@ -367,13 +366,18 @@ impl Session {
             ));
             return Ok(());
         };
+        let done = self.execute_prepared(&mut p, params, out).await;
+        self.prepared.insert(id, p);
+        done
+    }
+
+    async fn execute_prepared(&mut self, p: &mut Prepared, params: Vec<Value>, out: &mut Output<'_>) -> io::Result<()> {
         let Some(ks) = self.shared.keyspace(&p.keyspace) else {
             out.error(&ServerError::gateway("keyspace vanished"));
             return Ok(());
         };
-        let statement = p.statement.clone();
         if p.planned && self.fk_checks {
-            let Some(text) = inline_params(&p.sql, &params) else {
+            let Some(text) = inline_params(&p.statement.sql, &params) else {
                 out.error(&ServerError::new(
                     1210,
                     "HY000",
@@ -388,7 +392,7 @@ impl Session {
                 return out.replies(replies).await;
             }
         }
-        self.backend(&ks).forward_execute(&statement, params, out).await
+        self.backend(&ks).forward_execute(&mut p.statement, &params, out).await
     }
 
     pub async fn close(&mut self, id: u32) {

@@ -3,7 +3,8 @@
 //! that offer another plugin), COM_QUERY, COM_INIT_DB, COM_PING, COM_QUIT,
 //! COM_STMT_PREPARE/EXECUTE/SEND_LONG_DATA/CLOSE/RESET, COM_FIELD_LIST (empty),
 //! COM_SET_OPTION, COM_RESET_CONNECTION; text and binary result sets, OK/ERR/EOF
-//! packets, with or without `CLIENT_DEPRECATE_EOF`. No TLS, no compression.
+//! packets, with or without `CLIENT_DEPRECATE_EOF`. No TLS, no compression. The
+//! client side the gateway speaks to its backends is in [`client`].
 //!
 //! Limits: the login must arrive within 10 s in packets of at most 64 KiB; after it a
 //! command may be `max_allowed_packet` long (error 1153 beyond, as MariaDB), a
@@ -11,9 +12,10 @@
 //! read.
 //!
 //! Everything a command answers is built in one buffer and sent with one write
-//! (a long result set every 64 KiB), and result sets stream from the backend: see
-//! [`Output`].
+//! (a long result set every 64 KiB), and result sets stream from the backend, their
+//! column definitions and rows relayed as the backend encoded them: see [`Output`].
 
+pub mod client;
 mod multi;
 mod packet;
 mod values;
@@ -155,8 +157,6 @@ pub struct Output<'a> {
     status: &'a mut u16,
     /// Column types of the result set being sent (binary rows need them).
     types: Vec<u8>,
-    /// Where the status flags of the last OK/EOF packet in the send buffer are.
-    last_status_at: Option<usize>,
 }
 
 impl Output<'_> {
@@ -165,19 +165,7 @@ impl Output<'_> {
         *self.status = status & !SERVER_MORE_RESULTS_EXISTS;
     }
 
-    /// The backend's status flags after a forwarded command: recorded, and put into
-    /// the command's last OK/EOF packet (its flags were only known afterwards).
-    pub fn backend_status(&mut self, status: Option<u16>) {
-        if let Some(status) = status {
-            self.set_status(status);
-            if let Some(at) = self.last_status_at {
-                self.w.patch_u16(at, *self.status);
-            }
-        }
-    }
-
     pub fn error(&mut self, e: &ServerError) {
-        self.last_status_at = None;
         write_err(self.w, e);
     }
 
@@ -186,34 +174,32 @@ impl Output<'_> {
     pub fn ok(&mut self, info: &OkInfo, more: bool) {
         let more = more && self.multi_results;
         let status = *self.status | if more { SERVER_MORE_RESULTS_EXISTS } else { 0 };
-        self.last_status_at = Some(write_ok(self.w, 0x00, info, status));
+        write_ok(self.w, 0x00, info, status);
     }
 
-    /// Column count and definitions of a result set coming from the backend.
-    pub fn begin_backend_rows(&mut self, columns: &[mysql_async::Column]) {
+    /// The column count of a result set relayed from the backend; its column
+    /// definitions follow through [`Self::relay_column`].
+    pub fn begin_relayed_rows(&mut self, count: u64) {
         self.w.begin();
-        self.w.put_lenenc_int(columns.len() as u64);
+        self.w.put_lenenc_int(count);
         self.w.end();
         self.types.clear();
-        for c in columns {
-            self.types.push(c.column_type() as u8);
-            write_column(
-                self.w,
-                &ColumnRef {
-                    schema: c.schema_ref(),
-                    table: c.table_ref(),
-                    org_table: c.org_table_ref(),
-                    name: c.name_ref(),
-                    org_name: c.org_name_ref(),
-                    charset: c.character_set(),
-                    length: c.column_length(),
-                    column_type: c.column_type() as u8,
-                    flags: c.flags().bits(),
-                    decimals: c.decimals(),
-                },
-            );
-        }
-        self.column_list_end();
+    }
+
+    /// One column definition packet of the backend's, as it is. After the last,
+    /// [`Self::columns_done`].
+    pub fn relay_column(&mut self, payload: &[u8]) {
+        self.w.begin();
+        self.w.put_bytes(payload);
+        self.w.end();
+    }
+
+    /// One row packet of the backend's, as it is (text or binary protocol).
+    pub async fn relay_row(&mut self, payload: &[u8]) -> io::Result<()> {
+        self.w.begin();
+        self.w.put_bytes(payload);
+        self.w.end();
+        self.flush_if_full().await
     }
 
     /// Column count and definitions of a result set the gateway built.
@@ -226,20 +212,14 @@ impl Output<'_> {
             self.types.push(c.column_type);
             write_column(self.w, &ColumnRef::from(c));
         }
-        self.column_list_end();
+        self.columns_done();
     }
 
-    fn column_list_end(&mut self) {
+    /// The end of a result set's column definitions.
+    pub fn columns_done(&mut self) {
         if !self.deprecate_eof {
             write_eof(self.w, 0, *self.status);
         }
-    }
-
-    /// One row read from the backend.
-    pub async fn backend_row(&mut self, row: &mysql_async::Row) -> io::Result<()> {
-        let n = row.len();
-        let values = (0..n).map(|i| row.as_ref(i).unwrap_or(&Value::NULL));
-        self.row(values).await
     }
 
     /// One row.
@@ -253,8 +233,12 @@ impl Output<'_> {
             }
         }
         self.w.end();
+        self.flush_if_full().await
+    }
+
+    /// Sends what is buffered once it reaches 64 KiB.
+    async fn flush_if_full(&mut self) -> io::Result<()> {
         if self.w.pending() >= FLUSH_AT {
-            self.last_status_at = None;
             self.w.flush().await?;
         }
         Ok(())
@@ -265,15 +249,15 @@ impl Output<'_> {
     pub fn end_rows(&mut self, warnings: u16, more: bool) {
         let more = more && self.multi_results;
         let status = *self.status | if more { SERVER_MORE_RESULTS_EXISTS } else { 0 };
-        self.last_status_at = Some(if self.deprecate_eof {
+        if self.deprecate_eof {
             let info = OkInfo {
                 warnings,
                 ..OkInfo::default()
             };
-            write_ok(self.w, 0xfe, &info, status)
+            write_ok(self.w, 0xfe, &info, status);
         } else {
-            write_eof(self.w, warnings, status)
-        });
+            write_eof(self.w, warnings, status);
+        }
     }
 
     /// Answers built by the gateway (and plans): each result set and OK packet, the
@@ -318,7 +302,7 @@ impl Output<'_> {
                 for c in list {
                     write_column(self.w, &ColumnRef::from(c));
                 }
-                self.column_list_end();
+                self.columns_done();
             }
         }
     }
@@ -373,13 +357,12 @@ fn write_column(w: &mut Writer, c: &ColumnRef<'_>) {
     w.end();
 }
 
-/// Writes an OK packet; where its status flags are.
-fn write_ok(w: &mut Writer, header: u8, info: &OkInfo, status: u16) -> usize {
+/// Writes an OK packet.
+fn write_ok(w: &mut Writer, header: u8, info: &OkInfo, status: u16) {
     w.begin();
     w.put_u8(header);
     w.put_lenenc_int(info.affected_rows);
     w.put_lenenc_int(info.last_insert_id);
-    let at = w.pending();
     w.put_u16(status);
     w.put_u16(info.warnings);
     // Without CLIENT_SESSION_TRACK (not offered) servers send the info string
@@ -389,18 +372,15 @@ fn write_ok(w: &mut Writer, header: u8, info: &OkInfo, status: u16) -> usize {
         w.put_lenenc_bytes(info.info.as_bytes());
     }
     w.end();
-    at
 }
 
-/// Writes an EOF packet; where its status flags are.
-fn write_eof(w: &mut Writer, warnings: u16, status: u16) -> usize {
+/// Writes an EOF packet.
+fn write_eof(w: &mut Writer, warnings: u16, status: u16) {
     w.begin();
     w.put_u8(0xfe);
     w.put_u16(warnings);
-    let at = w.pending();
     w.put_u16(status);
     w.end();
-    at
 }
 
 fn write_err(w: &mut Writer, e: &ServerError) {
@@ -450,11 +430,16 @@ pub async fn serve<H: Handler>(mut handler: H, stream: TcpStream, peer: SocketAd
             Ok(Some(seq)) => seq,
             Ok(None) => return Ok(()),
             Err(e) => {
-                // As MariaDB: say why, then close (the rest of the packet is unread).
+                // As MariaDB: say why, then close. The rest of the packet is read
+                // and dropped first (for a moment, up to 16 MiB): closing with it
+                // unread would reset the connection, and a client still sending
+                // might never see the error.
                 if let Some(too_large) = packet::too_large(&e) {
                     writer.set_seq(too_large.seq);
                     write_err(&mut writer, &packet_too_large());
                     writer.flush().await?;
+                    writer.shutdown().await;
+                    reader.discard(1 << 24, Duration::from_secs(2)).await;
                 }
                 return Err(e);
             }
@@ -469,7 +454,6 @@ pub async fn serve<H: Handler>(mut handler: H, stream: TcpStream, peer: SocketAd
             binary: false,
             status: &mut status,
             types: Vec::new(),
-            last_status_at: None,
         };
         match command {
             COM_QUIT => return Ok(()),
@@ -700,7 +684,7 @@ async fn handshake<H: Handler>(
         }
     }
     handler.logged_in();
-    let _ = write_ok(writer, 0x00, &OkInfo::default(), SERVER_STATUS_AUTOCOMMIT);
+    write_ok(writer, 0x00, &OkInfo::default(), SERVER_STATUS_AUTOCOMMIT);
     writer.flush().await?;
     Ok(Some(login.capabilities & SERVER_CAPABILITIES))
 }

@@ -39,6 +39,8 @@ pub struct PacketReader<R> {
     buf: Vec<u8>,
     pos: usize,
     payload: Vec<u8>,
+    /// The sequence number of the first packet of the payload read last.
+    first_seq: u8,
 }
 
 impl<R: AsyncRead + Unpin> PacketReader<R> {
@@ -48,6 +50,7 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
             buf: Vec::with_capacity(16 * 1024),
             pos: 0,
             payload: Vec::new(),
+            first_seq: 0,
         }
     }
 
@@ -64,7 +67,10 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
                 if self.buf.is_empty() {
                     return Ok(false);
                 }
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "client closed mid-packet"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the peer closed the connection mid-packet",
+                ));
             }
         }
         Ok(true)
@@ -89,11 +95,17 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
                 if self.payload.is_empty() {
                     return Ok(None);
                 }
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "client closed mid-packet"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the peer closed the connection mid-packet",
+                ));
             }
             let head = &self.buf[self.pos..self.pos + 4];
             let len = usize::from(head[0]) | usize::from(head[1]) << 8 | usize::from(head[2]) << 16;
             let seq = head[3];
+            if self.payload.is_empty() {
+                self.first_seq = seq;
+            }
             if self.payload.len() + len > max {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
@@ -103,7 +115,10 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
                 ));
             }
             if !self.fill(4 + len).await? {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "client closed mid-packet"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the peer closed the connection mid-packet",
+                ));
             }
             self.payload
                 .extend_from_slice(&self.buf[self.pos + 4..self.pos + 4 + len]);
@@ -116,6 +131,28 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
 
     pub fn payload(&self) -> &[u8] {
         &self.payload
+    }
+
+    /// The sequence number the payload read last began with (a payload of 16 MiB
+    /// or more spans several packets; [`Self::next`] returns the last one's).
+    pub fn first_seq(&self) -> u8 {
+        self.first_seq
+    }
+
+    /// Reads and drops what the peer sends until it closes, `limit` bytes went by,
+    /// or `within` passed.
+    pub async fn discard(&mut self, limit: usize, within: std::time::Duration) {
+        let drain = async {
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut seen = 0;
+            while seen < limit {
+                match self.inner.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen += n,
+                }
+            }
+        };
+        let _ = tokio::time::timeout(within, drain).await;
     }
 }
 
@@ -196,7 +233,12 @@ impl<W: AsyncWrite + Unpin> PacketWriter<W> {
             // backend transaction's locks) forever.
             match tokio::time::timeout(WRITE_TIMEOUT, self.inner.write_all(&self.buf)).await {
                 Ok(written) => written?,
-                Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, "client write timed out")),
+                Err(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "a write waited 60 s for the peer to read",
+                    ))
+                }
             }
             self.buf.clear();
             if self.buf.capacity() > 1 << 20 {
@@ -204,6 +246,11 @@ impl<W: AsyncWrite + Unpin> PacketWriter<W> {
             }
         }
         self.inner.flush().await
+    }
+
+    /// Ends the sending side (the peer reads end-of-file after what was sent).
+    pub async fn shutdown(&mut self) {
+        let _ = self.inner.shutdown().await;
     }
 
     pub fn put_u8(&mut self, v: u8) {
@@ -242,11 +289,6 @@ impl<W: AsyncWrite + Unpin> PacketWriter<W> {
     pub fn put_lenenc_bytes(&mut self, b: &[u8]) {
         self.put_lenenc_int(b.len() as u64);
         self.buf.extend_from_slice(b);
-    }
-
-    /// Overwrites two bytes written before (a status field).
-    pub fn patch_u16(&mut self, at: usize, v: u16) {
-        self.buf[at..at + 2].copy_from_slice(&v.to_le_bytes());
     }
 
     /// Reserves `n` zero bytes and returns where they start (a NULL bitmap).

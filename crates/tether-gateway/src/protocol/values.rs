@@ -20,6 +20,7 @@ pub const TYPE_TIME: u8 = 11;
 pub const TYPE_DATETIME: u8 = 12;
 pub const TYPE_YEAR: u8 = 13;
 pub const TYPE_NEWDATE: u8 = 14;
+pub const TYPE_VAR_STRING: u8 = 253;
 
 /// One text-protocol cell.
 pub fn put_text<W>(w: &mut PacketWriter<W>, v: &Value)
@@ -52,7 +53,7 @@ where
         }
     }
     for (i, v) in cells {
-        put_binary(w, types.get(i).copied().unwrap_or(253), v);
+        put_binary(w, types.get(i).copied().unwrap_or(TYPE_VAR_STRING), v);
     }
 }
 
@@ -128,6 +129,29 @@ where
             }
         }
     }
+}
+
+/// The type (and unsigned flag) a COM_STMT_EXECUTE parameter is sent with.
+pub fn param_type(v: &Value) -> (u8, bool) {
+    match v {
+        Value::NULL => (TYPE_NULL, false),
+        Value::Bytes(_) => (TYPE_VAR_STRING, false),
+        Value::Int(_) => (TYPE_LONGLONG, false),
+        Value::UInt(_) => (TYPE_LONGLONG, true),
+        Value::Float(_) => (TYPE_FLOAT, false),
+        Value::Double(_) => (TYPE_DOUBLE, false),
+        Value::Date(..) => (TYPE_DATETIME, false),
+        Value::Time(..) => (TYPE_TIME, false),
+    }
+}
+
+/// A COM_STMT_EXECUTE parameter's value, in the encoding of [`param_type`] (a NULL
+/// is only marked in the bitmap).
+pub fn put_param<W>(w: &mut PacketWriter<W>, v: &Value)
+where
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    put_binary(w, param_type(v).0, v);
 }
 
 /// A text value as the typed value of a binary-protocol column; `None` for types

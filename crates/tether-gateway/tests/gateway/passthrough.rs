@@ -731,3 +731,82 @@ fn a_malformed_execute_keeps_the_types_bound_before() {
     raw.command(0x17, &[execute_head(id), vec![0], 6u64.to_le_bytes().to_vec()].concat());
     assert_eq!(raw.answer()[2], b"\x00\x00\x017");
 }
+
+#[test]
+fn prepared_statements_survive_a_lost_backend_connection() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10)); INSERT INTO t VALUES (1, 'a'), (2, 'b');");
+    let gw = start_one(&db, "unmanaged");
+    gw.block_on(async {
+        let mut c = gw.connect("ks").await;
+        let by_id = c.prep("SELECT v FROM t WHERE id = ?").await.expect("prepare");
+        let count = c.prep("SELECT COUNT(*) FROM t WHERE id > ?").await.expect("prepare");
+        let id = rows(&mut c, "SELECT CONNECTION_ID()").await[0][0].clone();
+        let mut admin = direct(&db).await;
+        admin.query_drop(format!("KILL {id}")).await.expect("kill");
+        let e = server_error(
+            c.exec_first::<String, _, _>(&by_id, (1,))
+                .await
+                .expect_err("connection lost"),
+        );
+        assert_eq!(e.0, 2013, "{}", e.2);
+        // A statement prepared on the new connection takes the backend's first
+        // statement id again: the old ones must not run it.
+        let other = c.prep("SELECT 'other'").await.expect("prepare");
+        let n: Option<i64> = c.exec_first(&count, (0,)).await.expect("re-prepared");
+        assert_eq!(n, Some(2));
+        let v: Option<String> = c.exec_first(&by_id, (2,)).await.expect("re-prepared");
+        assert_eq!(v.as_deref(), Some("b"));
+        let o: Option<String> = c.exec_first(&other, ()).await.expect("execute");
+        assert_eq!(o.as_deref(), Some("other"));
+    });
+}
+
+#[test]
+fn a_backend_reached_over_the_unix_socket_works_the_same() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(SCHEMA);
+    let socket = support::block_on_direct(&db, "SELECT @@socket");
+    if !std::path::Path::new(&socket).exists() {
+        eprintln!("skipped: MariaDB's socket {socket} is not on this machine");
+        return;
+    }
+    let url = format!("{}?socket={socket}", db.url);
+    let gw = start(&[("ks", "unmanaged", &url)]);
+    gw.block_on(async {
+        let mut c = gw.connect("ks").await;
+        assert_eq!(
+            rows(&mut c, "SELECT p.name, c.price, c.born FROM c JOIN p ON p.id = c.p_id").await,
+            vec![vec!["one", "12.50", "2024-02-29"]]
+        );
+        let stmt = c.prep("SELECT name FROM p WHERE id = ?").await.expect("prepare");
+        let name: Option<String> = c.exec_first(&stmt, (2,)).await.expect("execute");
+        assert_eq!(name.as_deref(), Some("two"));
+        let e = server_error(c.query_drop("INSERT INTO c (p_id) VALUES (9)").await.expect_err("FK"));
+        assert_eq!(e.0, 1452, "{}", e.2);
+    });
+}
+
+#[test]
+fn prepared_parameters_larger_than_the_backends_packet_limit_go_as_long_data() {
+    let db = TestDb::create(TestEngine::Mysql);
+    let gw = start_one(&db, "unmanaged");
+    gw.block_on(async {
+        let mut c = gw.connect("ks").await;
+        let mut admin = direct(&db).await;
+        let limit: u64 = admin
+            .query_first("SELECT @@max_allowed_packet")
+            .await
+            .expect("limit")
+            .expect("a row");
+        // Together over the backend's limit (16 MiB by default), each under it.
+        let each = usize::try_from(limit).expect("fits") / 2 + 1024;
+        let stmt = c.prep("SELECT LENGTH(?), LENGTH(?)").await.expect("prepare");
+        let got: Option<(u64, u64)> = c
+            .exec_first(&stmt, (vec![b'a'; each], vec![b'b'; each]))
+            .await
+            .expect("executes as MariaDB does directly");
+        assert_eq!(got, Some((each as u64, each as u64)));
+        assert_eq!(rows(&mut c, "SELECT 1").await, vec![vec!["1"]]);
+    });
+}

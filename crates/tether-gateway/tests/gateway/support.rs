@@ -245,3 +245,17 @@ pub fn err_packet(p: &[u8]) -> (u16, String) {
         String::from_utf8_lossy(&p[9..]).into_owned(),
     )
 }
+
+/// The first column of the first row `sql` returns, read directly from `db`.
+pub fn block_on_direct(db: &TestDb, sql: &str) -> String {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let mut conn = direct(db).await;
+        let value: Option<String> = conn.query_first(sql).await.expect("query");
+        let _ = conn.disconnect().await;
+        value.unwrap_or_default()
+    })
+}
