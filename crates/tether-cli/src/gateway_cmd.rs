@@ -19,9 +19,9 @@ pub struct GatewayArgs {
     pub port: Option<u16>,
 
     /// Threads serving clients (default: one per CPU core). 1 runs everything on
-    /// one thread, which spends the least CPU per statement: no hand-over between
-    /// threads (about a sixth less gateway CPU time per statement on 2 cores, see
-    /// BENCHMARKS.md); more serve more clients at once on bigger machines.
+    /// one thread, which spends less CPU per statement (no hand-over between
+    /// threads: 10-15% less on 2 cores, see BENCHMARKS.md); more threads serve more
+    /// clients at once on bigger machines.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
 
