@@ -311,7 +311,6 @@ impl BackendConn {
             self.drain().await?;
         }
         self.writer.set_seq(0);
-        self.next_seq = 1;
         self.writer.begin();
         self.writer.put_u8(command);
         Ok(())
@@ -319,6 +318,9 @@ impl BackendConn {
 
     async fn send(&mut self, answered: bool) -> Result<(), ConnError> {
         self.writer.end();
+        // The answer continues the numbering (a command of 16 MiB or more takes
+        // several packets).
+        self.next_seq = self.writer.seq();
         self.state = if answered { State::First } else { State::Idle };
         if let Err(e) = self.writer.flush().await {
             self.state = State::Idle;

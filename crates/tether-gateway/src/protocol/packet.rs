@@ -183,6 +183,11 @@ impl<W: AsyncWrite + Unpin> PacketWriter<W> {
         self.seq = seq;
     }
 
+    /// The sequence number the next packet gets.
+    pub fn seq(&self) -> u8 {
+        self.seq
+    }
+
     /// Starts a packet; its payload follows through the `put_*` methods.
     pub fn begin(&mut self) {
         self.start = self.buf.len();

@@ -167,11 +167,24 @@ impl Raw {
         raw
     }
 
+    /// Sends `payload` as one packet, or as several when it is 16 MiB - 1 or longer.
     pub fn write(&mut self, seq: u8, payload: &[u8]) {
         use std::io::Write;
-        let mut p = (payload.len() as u32).to_le_bytes()[..3].to_vec();
-        p.push(seq);
-        p.extend_from_slice(payload);
+        const MAX: usize = 0xff_ffff;
+        let mut p = Vec::with_capacity(payload.len() + 8);
+        let mut seq = seq;
+        let mut rest = payload;
+        loop {
+            let n = rest.len().min(MAX);
+            p.extend_from_slice(&(n as u32).to_le_bytes()[..3]);
+            p.push(seq);
+            p.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            seq = seq.wrapping_add(1);
+            if n < MAX {
+                break;
+            }
+        }
         self.s.write_all(&p).expect("write");
     }
 
