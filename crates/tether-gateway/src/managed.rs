@@ -114,6 +114,25 @@ struct Item {
     replay: bool,
 }
 
+impl Item {
+    /// The statement's own rows of `table`: where a cascade starts.
+    fn start(table: &str, event: Event, old: Vec<Vec<String>>, new: Vec<Vec<String>>, origin: Vec<usize>) -> Item {
+        Item {
+            table: table.to_string(),
+            event,
+            old,
+            new,
+            depth: 0,
+            updated_chain: match event {
+                Event::Delete => Vec::new(),
+                Event::Update => vec![table.to_string()],
+            },
+            origin,
+            replay: false,
+        }
+    }
+}
+
 /// Runs the plan and returns what the client sees for the original statement.
 pub async fn run(plan: &Plan, backend: &mut Backend) -> Vec<Reply> {
     // Inside the client's transaction (or with autocommit off) a failed statement
@@ -391,19 +410,8 @@ async fn run_inside(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerE
                             .unzip()
                     }
                 };
-                items.push(Item {
-                    table: target.table.clone(),
-                    event: target.event,
-                    origin: vec![0; old.len()],
-                    old,
-                    new,
-                    depth: 0,
-                    updated_chain: match target.event {
-                        Event::Delete => Vec::new(),
-                        Event::Update => vec![target.table.clone()],
-                    },
-                    replay: false,
-                });
+                let origin = vec![0; old.len()];
+                items.push(Item::start(&target.table, target.event, old, new, origin));
             }
             if let Err(failure) = cascade(plan, backend, items, &mut writes, checks).await {
                 return Err(failure.error);
@@ -415,16 +423,8 @@ async fn run_inside(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerE
                 let rows = backend.read(&format!("{}{condition} FOR UPDATE", source.read)).await?;
                 let old = literals(&rows);
                 if !old.is_empty() {
-                    let item = Item {
-                        table: plan.table.clone(),
-                        event: Event::Delete,
-                        origin: vec![0; old.len()],
-                        old,
-                        new: Vec::new(),
-                        depth: 0,
-                        updated_chain: Vec::new(),
-                        replay: false,
-                    };
+                    let origin = vec![0; old.len()];
+                    let item = Item::start(&plan.table, Event::Delete, old, Vec::new(), origin);
                     if let Err(failure) = cascade(plan, backend, vec![item], &mut writes, checks).await {
                         return Err(first_native_error(plan, backend, failure.error).await);
                     }
@@ -441,16 +441,8 @@ async fn run_inside(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerE
                         writes.start_rows.entry(r[..id_len].to_vec()).or_insert(i);
                     }
                 }
-                let item = Item {
-                    table: plan.table.clone(),
-                    event: Event::Delete,
-                    origin: (0..old.len()).collect(),
-                    old,
-                    new: Vec::new(),
-                    depth: 0,
-                    updated_chain: Vec::new(),
-                    replay: false,
-                };
+                let origin = (0..old.len()).collect();
+                let item = Item::start(&plan.table, Event::Delete, old, Vec::new(), origin);
                 if let Err(failure) = cascade(plan, backend, vec![item], &mut writes, checks).await {
                     // Natively the rows go one by one: an earlier row may fail
                     // first, on another child FK (a DELETE of a range), or with
@@ -491,16 +483,8 @@ async fn run_inside(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerE
             if !old.is_empty() {
                 let pk_len = id_len(plan, &plan.table, Event::Update, old[0].len());
                 let start_ids: Vec<Vec<String>> = old.iter().map(|r| r[..pk_len].to_vec()).collect();
-                let item = Item {
-                    table: plan.table.clone(),
-                    event: Event::Update,
-                    origin: (0..old.len()).collect(),
-                    old,
-                    new,
-                    depth: 0,
-                    updated_chain: vec![plan.table.clone()],
-                    replay: false,
-                };
+                let origin = (0..old.len()).collect();
+                let item = Item::start(&plan.table, Event::Update, old, new, origin);
                 if let Err(failure) = cascade(plan, backend, vec![item], &mut writes, checks).await {
                     return Err(earlier_error(plan, backend, failure, &start_ids).await);
                 }

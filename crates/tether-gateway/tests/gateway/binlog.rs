@@ -8,113 +8,13 @@
 //! unmanaged one InnoDB's cascades left none (MySQL bug 32506), so the test shows
 //! the difference it exists for.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
 
-use crate::support::{rows, start};
-
-/// A private MariaDB server, killed and removed on drop.
-struct Server {
-    child: Child,
-    dir: PathBuf,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Where a MariaDB program lives: TETHER_TEST_MARIADB_BIN_DIR, else the usual places.
-fn program(name: &str) -> PathBuf {
-    if let Ok(dir) = std::env::var("TETHER_TEST_MARIADB_BIN_DIR") {
-        let p = Path::new(&dir).join(name);
-        if p.exists() {
-            return p;
-        }
-    }
-    for dir in ["/usr/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/mysql/bin"] {
-        let p = Path::new(dir).join(name);
-        if p.exists() {
-            return p;
-        }
-    }
-    PathBuf::from(name)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// The OS user name: mariadbd agrees to run as root only when told `--user=root`.
-fn user() -> String {
-    Command::new("id")
-        .arg("-un")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "root".into())
-}
-
-fn start_server() -> Server {
-    let dir = std::env::temp_dir().join(format!("tether_binlog_{}_{}", std::process::id(), free_port()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let data = dir.join("data");
-    let user = format!("--user={}", user());
-    let out = Command::new(program("mariadb-install-db"))
-        .current_dir("/")
-        .args([
-            "--no-defaults",
-            &format!("--datadir={}", data.display()),
-            &user,
-            "--auth-root-authentication-method=normal",
-            "--skip-test-db",
-            "--force",
-        ])
-        .output()
-        .expect("mariadb-install-db runs");
-    assert!(
-        out.status.success(),
-        "mariadb-install-db: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let port = free_port();
-    let child = Command::new(program("mariadbd"))
-        .args([
-            "--no-defaults",
-            &format!("--datadir={}", data.display()),
-            &format!("--socket={}", dir.join("sock").display()),
-            &format!("--port={port}"),
-            "--bind-address=127.0.0.1",
-            &user,
-            &format!("--log-bin={}", dir.join("binlog").display()),
-            "--binlog-format=ROW",
-            "--server-id=1",
-            &format!("--pid-file={}", dir.join("pid").display()),
-            &format!("--log-error={}", dir.join("err").display()),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("mariadbd starts");
-    let server = Server { child, dir, port };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the private MariaDB did not start");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    server
-}
+use crate::support::{binlog_server, program, rows, start};
 
 const SCHEMA: &str = "
 CREATE TABLE p (id INT PRIMARY KEY) ENGINE=InnoDB;
@@ -154,7 +54,7 @@ fn row_events(text: &str, db: &str, kind: &str, table: &str) -> usize {
 
 #[test]
 fn managed_cascades_reach_the_binlog_and_native_ones_do_not() {
-    let server = start_server();
+    let server = binlog_server().unwrap_or_else(|why| panic!("the private MariaDB: {why}"));
     let admin = format!("mysql://root@127.0.0.1:{}/", server.port);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -217,7 +117,7 @@ fn managed_cascades_reach_the_binlog_and_native_ones_do_not() {
         v.sort();
         v
     };
-    let out = Command::new(program("mariadb-binlog"))
+    let out = Command::new(program("mariadb-binlog").unwrap_or_else(|| "mariadb-binlog".into()))
         .arg("--base64-output=decode-rows")
         .arg("-v")
         .args(&binlogs)

@@ -29,8 +29,8 @@ use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use tether_testkit::{TestDb, TestEngine};
 
-use crate::managed::outcome;
-use crate::support::{direct, dump, start_one};
+use crate::managed::{assert_same_outcome, outcome};
+use crate::support::{self, direct, dump, start_one};
 
 const LAST_UPDATE: &str = "last_update TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP";
 
@@ -687,27 +687,20 @@ async fn run_stream(
     let mut fk_errors = [0, 0];
     for n in 0..count {
         let sql = statement(&mut rng, false);
-        let a = outcome(native, &sql).await;
-        let a_id = native.last_insert_id();
-        let b = outcome(managed, &sql).await;
-        let b_id = managed.last_insert_id();
-        errors += usize::from(a.0 != 0);
-        match a.0 {
+        let code = assert_same_outcome(
+            native,
+            managed,
+            [native_db, managed_db],
+            &sql,
+            &format!("seed {seed}, statement {n}"),
+        )
+        .await;
+        errors += usize::from(code != 0);
+        match code {
             1451 => fk_errors[0] += 1,
             1452 => fk_errors[1] += 1,
             _ => {}
         }
-        // FK errors carry the constraint; other errors only need the same number.
-        let fk_error = matches!(a.0, 1451 | 1452 | 1296);
-        let msg = |m: &str, db: &str| if fk_error { m.replace(db, "DB") } else { String::new() };
-        assert_eq!(
-            (a.0, a.1, msg(&a.2, native_db)),
-            (b.0, b.1, msg(&b.2, managed_db)),
-            "seed {seed}, statement {n}: {sql}\nnative message: {}\nmanaged message: {}",
-            a.2,
-            b.2
-        );
-        assert_eq!(a_id, b_id, "seed {seed}, statement {n}: {sql}: last insert id");
         if each {
             // Through the gateway: inside a transaction only its own session sees
             // its changes.
@@ -898,102 +891,6 @@ fn multi_table_and_select_sourced_writes_match_native() {
     });
 }
 
-/// Where a MariaDB program lives: TETHER_TEST_MARIADB_BIN_DIR, else the usual places.
-fn program(name: &str) -> Option<std::path::PathBuf> {
-    let mut dirs: Vec<std::path::PathBuf> = std::env::var("TETHER_TEST_MARIADB_BIN_DIR")
-        .map(|d| vec![d.into()])
-        .unwrap_or_default();
-    dirs.extend(["/usr/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/mysql/bin"].map(Into::into));
-    dirs.into_iter().map(|d| d.join(name)).find(|p| p.exists())
-}
-
-/// A private MariaDB with `log_bin` and `binlog_format=ROW`, killed and removed on drop.
-struct BinlogServer {
-    child: std::process::Child,
-    dir: std::path::PathBuf,
-    port: u16,
-}
-
-impl Drop for BinlogServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// Starts the private server; `Err` says why it cannot (programs missing).
-fn binlog_server() -> Result<BinlogServer, String> {
-    use std::process::{Command, Stdio};
-    let (Some(install), Some(server)) = (program("mariadb-install-db"), program("mariadbd")) else {
-        return Err("mariadb-install-db / mariadbd not found".into());
-    };
-    let dir = std::env::temp_dir().join(format!("tether_heldout_{}_{}", std::process::id(), free_port()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let data = dir.join("data");
-    let user = Command::new("id")
-        .arg("-un")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "root".into());
-    let user = format!("--user={user}");
-    let out = Command::new(install)
-        .current_dir("/")
-        .args([
-            "--no-defaults",
-            &format!("--datadir={}", data.display()),
-            &user,
-            "--auth-root-authentication-method=normal",
-            "--skip-test-db",
-            "--force",
-        ])
-        .output()
-        .expect("mariadb-install-db runs");
-    assert!(
-        out.status.success(),
-        "mariadb-install-db: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let port = free_port();
-    let child = Command::new(server)
-        .args([
-            "--no-defaults",
-            &format!("--datadir={}", data.display()),
-            &format!("--socket={}", dir.join("sock").display()),
-            &format!("--port={port}"),
-            "--bind-address=127.0.0.1",
-            &user,
-            &format!("--log-bin={}", dir.join("binlog").display()),
-            "--binlog-format=ROW",
-            "--server-id=1",
-            &format!("--pid-file={}", dir.join("pid").display()),
-            &format!("--log-error={}", dir.join("err").display()),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("mariadbd starts");
-    let server = BinlogServer { child, dir, port };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the private MariaDB did not start"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    Ok(server)
-}
-
 /// The schema without its foreign keys: a replica that only applies row events.
 fn schema_without_fks() -> String {
     let mut out: Vec<String> = Vec::new();
@@ -1026,18 +923,18 @@ fn sakila_binlog_replayed_on_a_replica_without_fks_matches_native() {
         eprintln!("{why}: skipped");
         return;
     }
-    let server = match binlog_server() {
+    let server = match support::binlog_server() {
         Ok(s) => s,
         Err(why) => {
             eprintln!("{why}: skipped");
             return;
         }
     };
-    let Some(client) = program("mariadb") else {
+    let Some(client) = support::program("mariadb") else {
         eprintln!("the mariadb client is not installed: skipped");
         return;
     };
-    let Some(binlog_tool) = program("mariadb-binlog") else {
+    let Some(binlog_tool) = support::program("mariadb-binlog") else {
         eprintln!("mariadb-binlog is not installed: skipped");
         return;
     };

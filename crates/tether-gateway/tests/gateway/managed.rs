@@ -41,6 +41,34 @@ pub async fn outcome(conn: &mut Conn, sql: &str) -> (u16, u64, String) {
     }
 }
 
+/// Runs `sql` natively and through the gateway (databases `dbs`) and asserts the
+/// same outcome: error code, rows affected, last insert id, and for FK errors
+/// (1451, 1452, 1296) the message, database names aside; other errors only need
+/// the same number. Returns the native error code (0: none).
+pub async fn assert_same_outcome(
+    native: &mut Conn,
+    managed: &mut Conn,
+    dbs: [&str; 2],
+    sql: &str,
+    context: &str,
+) -> u16 {
+    let a = outcome(native, sql).await;
+    let a_id = native.last_insert_id();
+    let b = outcome(managed, sql).await;
+    let b_id = managed.last_insert_id();
+    let fk_error = matches!(a.0, 1451 | 1452 | 1296);
+    let msg = |m: &str, db: &str| if fk_error { m.replace(db, "DB") } else { String::new() };
+    assert_eq!(
+        (a.0, a.1, msg(&a.2, dbs[0])),
+        (b.0, b.1, msg(&b.2, dbs[1])),
+        "{context}: {sql}\nnative message: {}\nmanaged message: {}",
+        a.2,
+        b.2
+    );
+    assert_eq!(a_id, b_id, "{context}: {sql}: last insert id");
+    a.0
+}
+
 /// Runs each statement through the managed gateway and natively, asserting the same
 /// outcome (with messages naming the database normalized), then the same tables.
 fn same_as_native(statements: &[&str]) {

@@ -272,3 +272,102 @@ pub fn block_on_direct(db: &TestDb, sql: &str) -> String {
         value.unwrap_or_default()
     })
 }
+
+/// Where a MariaDB program lives: TETHER_TEST_MARIADB_BIN_DIR, else the usual places.
+pub fn program(name: &str) -> Option<std::path::PathBuf> {
+    let mut dirs: Vec<std::path::PathBuf> = std::env::var("TETHER_TEST_MARIADB_BIN_DIR")
+        .map(|d| vec![d.into()])
+        .unwrap_or_default();
+    dirs.extend(["/usr/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/mysql/bin"].map(Into::into));
+    dirs.into_iter().map(|d| d.join(name)).find(|p| p.exists())
+}
+
+/// A private MariaDB with `log_bin` and `binlog_format=ROW`, killed and removed on drop.
+pub struct BinlogServer {
+    child: std::process::Child,
+    /// Data, socket and binlog files.
+    pub dir: std::path::PathBuf,
+    pub port: u16,
+}
+
+impl Drop for BinlogServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Starts a private MariaDB with `log_bin` and `binlog_format=ROW` in a temp dir on
+/// a free port; `Err` says why it cannot (programs missing).
+pub fn binlog_server() -> Result<BinlogServer, String> {
+    use std::process::{Command, Stdio};
+    let (Some(install), Some(server)) = (program("mariadb-install-db"), program("mariadbd")) else {
+        return Err("mariadb-install-db / mariadbd not found".into());
+    };
+    let dir = std::env::temp_dir().join(format!("tether_binlog_{}_{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let data = dir.join("data");
+    // mariadbd agrees to run as root only when told `--user=root`.
+    let user = Command::new("id")
+        .arg("-un")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "root".into());
+    let user = format!("--user={user}");
+    let out = Command::new(install)
+        .current_dir("/")
+        .args([
+            "--no-defaults",
+            &format!("--datadir={}", data.display()),
+            &user,
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+            "--force",
+        ])
+        .output()
+        .expect("mariadb-install-db runs");
+    assert!(
+        out.status.success(),
+        "mariadb-install-db: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let port = free_port();
+    let child = Command::new(server)
+        .args([
+            "--no-defaults",
+            &format!("--datadir={}", data.display()),
+            &format!("--socket={}", dir.join("sock").display()),
+            &format!("--port={port}"),
+            "--bind-address=127.0.0.1",
+            &user,
+            &format!("--log-bin={}", dir.join("binlog").display()),
+            "--binlog-format=ROW",
+            "--server-id=1",
+            &format!("--pid-file={}", dir.join("pid").display()),
+            &format!("--log-error={}", dir.join("err").display()),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mariadbd starts");
+    let server = BinlogServer { child, dir, port };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the private MariaDB did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    Ok(server)
+}
