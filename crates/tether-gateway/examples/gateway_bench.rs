@@ -8,7 +8,10 @@
 //! 3. a mixed OLTP load (80% point selects, 20% single-row updates) from several
 //!    clients, directly vs through the gateway: unmanaged keyspaces (backend over
 //!    TCP; with `--threads 1` also over MariaDB's Unix socket, the gateway beside
-//!    the database as Vitess runs vttablet beside mysqld) and a managed one.
+//!    the database as Vitess runs vttablet beside mysqld) and a managed one; and,
+//!    as the floor of any proxy, a byte relay (`gateway_bench relay PORT`, a
+//!    single-threaded tokio process copying bytes both ways, looking at none):
+//!    what two more socket hops cost on this machine, whatever the proxy does.
 //!
 //! The gateway is the real `tether gateway` process (`TETHER_BIN`, default
 //! `target/release/tether`), twice: with its default threads and with `--threads
@@ -236,7 +239,67 @@ async fn start_gateway(socket: Option<&str>, args: &[&str]) -> GatewayProcess {
     panic!("{bin} gateway did not start listening on port {port}");
 }
 
+/// `gateway_bench relay PORT`: a byte relay from 127.0.0.1:PORT to the MariaDB of
+/// `TETHER_TEST_MYSQL_URL`, single-threaded, that copies bytes both ways and looks
+/// at none of them: what any proxy in that place costs at least.
+fn relay(port: u16) {
+    let opts = Opts::from_url(&admin_url()).expect("url");
+    let target = format!("{}:{}", opts.ip_or_hostname(), opts.tcp_port());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+        loop {
+            let (mut client, _) = listener.accept().await.expect("accept");
+            let target = target.clone();
+            tokio::spawn(async move {
+                let Ok(mut server) = tokio::net::TcpStream::connect(&target).await else { return };
+                let _ = client.set_nodelay(true);
+                let _ = server.set_nodelay(true);
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            });
+        }
+    });
+}
+
+/// The byte relay as a process of its own, stopped when dropped.
+struct RelayProcess {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_relay() -> RelayProcess {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let child = std::process::Command::new(std::env::current_exe().expect("own path"))
+        .arg("relay")
+        .arg(port.to_string())
+        .spawn()
+        .expect("start the relay");
+    let relay = RelayProcess { child, port };
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return relay;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the relay did not start listening on port {port}");
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("relay") {
+        relay(args.get(2).and_then(|p| p.parse().ok()).expect("gateway_bench relay PORT"));
+        return;
+    }
     let reps = env_num("BENCH_REPS", 3);
     let rounds = env_num("BENCH_ROUNDS", 30);
     let slice = Duration::from_millis(env_num("BENCH_SLICE_MS", 1000));
@@ -268,29 +331,39 @@ fn main() {
             .filter(|s: &String| std::path::Path::new(s).exists());
         let gateway = start_gateway(socket.as_deref(), &[]).await;
         let single = start_gateway(socket.as_deref(), &["--threads", "1"]).await;
+        let relay = start_relay().await;
         let (pid, single_pid) = (gateway.child.id().to_string(), single.child.id().to_string());
+        let relay_pid = relay.child.id().to_string();
 
         println!("MariaDB {:?}, same run", direct.server_version());
         // OLTP first, before the cascades leave InnoDB purge work behind.
         let mut cases = vec![("direct", Opts::from_url(&db_url()).expect("url"), "none")];
         cases.push((
-            "unmanaged, backend over TCP",
+            "byte relay",
+            OptsBuilder::from_opts(Opts::from_url(&db_url()).expect("url"))
+                .tcp_port(relay.port)
+                .prefer_socket(false)
+                .into(),
+            &relay_pid,
+        ));
+        cases.push((
+            "gateway, unmanaged, backend over TCP",
             gateway_opts(gateway.port, "unmanaged"),
             &pid,
         ));
         cases.push((
-            "--threads 1, unmanaged, backend over TCP",
+            "gateway --threads 1, unmanaged, backend over TCP",
             gateway_opts(single.port, "unmanaged"),
             &single_pid,
         ));
         if socket.is_some() {
             cases.push((
-                "--threads 1, unmanaged, backend over the Unix socket",
+                "gateway --threads 1, unmanaged, backend over the Unix socket",
                 gateway_opts(single.port, "unmanaged_socket"),
                 &single_pid,
             ));
         }
-        cases.push(("managed, backend over TCP", gateway_opts(gateway.port, "managed"), &pid));
+        cases.push(("gateway, managed, backend over TCP", gateway_opts(gateway.port, "managed"), &pid));
         let mut results: Vec<Vec<Oltp>> = vec![Vec::new(); cases.len()];
         for round in 0..rounds as usize {
             for k in 0..cases.len() {
@@ -309,7 +382,7 @@ fn main() {
         };
         println!(
             "OLTP ({clients} clients, 80% point selects / 20% single-row updates; {rounds} rounds of {} ms per case; \
-             CPU per operation of the load generator / of the gateway process):",
+             CPU per operation of the load generator / of the gateway or relay process):",
             slice.as_millis()
         );
         for (i, (name, _, _)) in cases.iter().enumerate() {
@@ -328,7 +401,7 @@ fn main() {
                 .collect();
             let (q1, q3) = quartiles(ratios.clone());
             println!(
-                "  gateway {name}: {ops:.0} ops/s, {:.2}x direct (middle half of the rounds {q1:.2}-{q3:.2}); \
+                "  {name}: {ops:.0} ops/s, {:.2}x direct (middle half of the rounds {q1:.2}-{q3:.2}); \
                  CPU {client:.0} us / {gw:.0} us",
                 med(ratios),
             );

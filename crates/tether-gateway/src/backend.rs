@@ -17,6 +17,8 @@ use crate::reply::{ColumnDef, OkInfo, Reply, ServerError};
 /// A lazily (re)opened backend connection.
 pub struct Backend {
     url: DbUrl,
+    /// Connections ask for CLIENT_FOUND_ROWS (the client did).
+    found_rows: bool,
     conn: Option<BackendConn>,
     /// Counts the connections opened: a statement prepared on an earlier one is
     /// prepared again before it runs.
@@ -55,9 +57,10 @@ pub struct Statement {
 }
 
 impl Backend {
-    pub fn new(url: DbUrl) -> Self {
+    pub fn new(url: DbUrl, found_rows: bool) -> Self {
         Backend {
             url,
+            found_rows,
             conn: None,
             generation: 0,
             fk_checks_off: false,
@@ -78,7 +81,7 @@ impl Backend {
                 format!("tether gateway: cannot connect to backend {}: {why}", self.url),
             )
         };
-        match tokio::time::timeout(std::time::Duration::from_secs(10), BackendConn::connect(server)).await {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), BackendConn::connect(server, self.found_rows)).await {
             Ok(Ok(c)) => Ok(c),
             Ok(Err(ConnError::Server(e))) => Err(e),
             Ok(Err(ConnError::Lost(why))) => Err(cannot(why)),

@@ -79,8 +79,8 @@ impl Handler for Connection {
         self.session.close(id).await
     }
 
-    fn logged_in(&mut self) {
-        self.session.logged_in()
+    fn logged_in(&mut self, found_rows: bool) {
+        self.session.logged_in(found_rows)
     }
 
     async fn reset(&mut self) -> Result<(), ServerError> {
@@ -176,7 +176,7 @@ impl Gateway {
 async fn backend_version(shared: &Shared) -> Option<String> {
     let name = shared.default_keyspace.as_deref()?;
     let ks = shared.keyspace(name)?;
-    let mut b = crate::backend::Backend::new(ks.spec.url.clone());
+    let mut b = crate::backend::Backend::new(ks.spec.url.clone(), false);
     let rows = b.read("SELECT VERSION()").await.ok()?;
     b.disconnect().await;
     match rows.rows.first()?.first()? {

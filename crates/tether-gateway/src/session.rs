@@ -52,6 +52,8 @@ pub struct Session {
     next_statement: u32,
     /// The keyspace after the login, restored by COM_RESET_CONNECTION.
     login_keyspace: Option<Arc<Keyspace>>,
+    /// The client logged in with CLIENT_FOUND_ROWS.
+    found_rows: bool,
 }
 
 /// The first word of a statement, lowercase.
@@ -147,6 +149,7 @@ impl Session {
             fk_checks: true,
             prepared: HashMap::new(),
             next_statement: 1,
+            found_rows: false,
         }
     }
 
@@ -163,7 +166,7 @@ impl Session {
     fn backend(&mut self, ks: &Keyspace) -> &mut Backend {
         // Looked up before inserting: no key allocation per statement.
         if !self.backends.contains_key(&ks.spec.name) {
-            let mut b = Backend::new(ks.spec.url.clone());
+            let mut b = Backend::new(ks.spec.url.clone(), self.found_rows);
             b.set_fk_checks(self.fk_checks);
             self.backends.insert(ks.spec.name.clone(), b);
         }
@@ -181,9 +184,11 @@ impl Session {
         Ok(())
     }
 
-    /// The login succeeded: its keyspace is the one COM_RESET_CONNECTION restores.
-    pub fn logged_in(&mut self) {
+    /// The login succeeded: its keyspace is the one COM_RESET_CONNECTION restores;
+    /// its backend connections ask for CLIENT_FOUND_ROWS when the client did.
+    pub fn logged_in(&mut self, found_rows: bool) {
         self.login_keyspace = self.keyspace.clone();
+        self.found_rows = found_rows;
     }
 
     /// COM_RESET_CONNECTION: every backend connection rolled back and reset,

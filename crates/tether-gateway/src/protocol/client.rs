@@ -30,8 +30,10 @@ const MAX_PACKET: usize = 1 << 30;
 
 /// What the gateway asks a backend for (only what the backend also offers is
 /// used): what it offers its own clients, without connection attributes; the
-/// database is asked for only when the URL names one.
-const CLIENT_CAPABILITIES: u32 = SERVER_CAPABILITIES & !(CLIENT_CONNECT_WITH_DB | CLIENT_CONNECT_ATTRS);
+/// database is asked for only when the URL names one, found rows only for a client
+/// that asked for them.
+const CLIENT_CAPABILITIES: u32 =
+    SERVER_CAPABILITIES & !(CLIENT_CONNECT_WITH_DB | CLIENT_CONNECT_ATTRS | CLIENT_FOUND_ROWS);
 
 const SERVER_MORE_RESULTS: u16 = 0x0008;
 
@@ -123,8 +125,8 @@ const CLOSING_ERRORS: &[u16] = &[1053, 1153, 1158, 1159, 1160, 1161, 1184, 1927,
 const LONG_DATA_PIECE: usize = 1 << 20;
 
 impl BackendConn {
-    /// Connects and logs in.
-    pub async fn connect(server: &ServerUrl) -> Result<BackendConn, ConnError> {
+    /// Connects and logs in, with CLIENT_FOUND_ROWS when `found_rows`.
+    pub async fn connect(server: &ServerUrl, found_rows: bool) -> Result<BackendConn, ConnError> {
         let (read, write, socket) = match &server.socket {
             Some(path) => {
                 let (r, w) = UnixStream::connect(path).await?.into_split();
@@ -147,7 +149,7 @@ impl BackendConn {
             next_seq: 0,
             closing: false,
         };
-        conn.login(server, socket).await?;
+        conn.login(server, socket, found_rows).await?;
         Ok(conn)
     }
 
@@ -174,7 +176,7 @@ impl BackendConn {
         self.closing
     }
 
-    async fn login(&mut self, server: &ServerUrl, socket: bool) -> Result<(), ConnError> {
+    async fn login(&mut self, server: &ServerUrl, socket: bool, found_rows: bool) -> Result<(), ConnError> {
         let seq = self.read_packet().await?;
         let p = self.reader.payload();
         if p.first() == Some(&0xff) {
@@ -211,6 +213,9 @@ impl BackendConn {
         let mut wanted = CLIENT_CAPABILITIES;
         if server.database.is_some() {
             wanted |= CLIENT_CONNECT_WITH_DB;
+        }
+        if found_rows {
+            wanted |= CLIENT_FOUND_ROWS;
         }
         let caps = wanted & offered;
         self.deprecate_eof = caps & CLIENT_DEPRECATE_EOF != 0;

@@ -57,8 +57,11 @@ pub trait Handler: Send {
     /// COM_RESET_CONNECTION: rolls back and resets the session's backend
     /// connections and returns to the login's keyspace and settings.
     fn reset(&mut self) -> impl Future<Output = Result<(), ServerError>> + Send;
-    /// The login succeeded (with its database selected).
-    fn logged_in(&mut self);
+    /// The login succeeded (with its database selected). `found_rows`: the client
+    /// asked for CLIENT_FOUND_ROWS (rows affected by an UPDATE or an ON DUPLICATE
+    /// KEY UPDATE count the rows matched, not only those changed), which its backend
+    /// connections must then ask for too.
+    fn logged_in(&mut self, found_rows: bool);
 }
 
 /// What one client connection may use.
@@ -80,6 +83,7 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(8 * 3600);
 
 // Capability flags.
 const CLIENT_LONG_PASSWORD: u32 = 1;
+const CLIENT_FOUND_ROWS: u32 = 1 << 1;
 const CLIENT_LONG_FLAG: u32 = 1 << 2;
 const CLIENT_CONNECT_WITH_DB: u32 = 1 << 3;
 const CLIENT_PROTOCOL_41: u32 = 1 << 9;
@@ -96,6 +100,7 @@ const CLIENT_DEPRECATE_EOF: u32 = 1 << 24;
 
 /// What the gateway offers; a connection uses what both sides offer.
 const SERVER_CAPABILITIES: u32 = CLIENT_LONG_PASSWORD
+    | CLIENT_FOUND_ROWS
     | CLIENT_LONG_FLAG
     | CLIENT_CONNECT_WITH_DB
     | CLIENT_PROTOCOL_41
@@ -683,7 +688,7 @@ async fn handshake<H: Handler>(
             return Ok(None);
         }
     }
-    handler.logged_in();
+    handler.logged_in(login.capabilities & CLIENT_FOUND_ROWS != 0);
     write_ok(writer, 0x00, &OkInfo::default(), SERVER_STATUS_AUTOCOMMIT);
     writer.flush().await?;
     Ok(Some(login.capabilities & SERVER_CAPABILITIES))

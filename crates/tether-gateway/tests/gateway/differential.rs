@@ -13,7 +13,7 @@
 //! columns. `TETHER_DIFF_STATEMENTS` (default 10000) and
 //! `TETHER_DIFF_SEED` (default 1..=2 seeds, 5000 statements each) set the size.
 
-use mysql_async::Conn;
+use mysql_async::{Conn, Opts, OptsBuilder};
 use tether_testkit::{TestDb, TestEngine};
 
 use crate::managed::{assert_same_outcome, outcome};
@@ -261,15 +261,19 @@ async fn run_stream(
     errors
 }
 
-fn differential(seed: u64, count: usize) {
+/// One stream of `count` statements from `seed`, both clients asking for
+/// CLIENT_FOUND_ROWS when `found_rows`.
+fn differential(seed: u64, count: usize, found_rows: bool) {
     let native = TestDb::create(TestEngine::Mysql);
     let managed = TestDb::create(TestEngine::Mysql);
     native.exec(SCHEMA);
     managed.exec(SCHEMA);
     let gw = start_one(&managed, "managed");
+    let found = |opts: Opts| -> Opts { OptsBuilder::from_opts(opts).client_found_rows(found_rows).into() };
     gw.block_on(async {
-        let mut n = direct(&native).await;
-        let mut g = gw.connect("ks").await;
+        let native_opts = found(Opts::from_url(&native.url).expect("url"));
+        let mut n = Conn::new(native_opts).await.expect("connects to MariaDB");
+        let mut g = Conn::new(found(gw.opts("ks"))).await.expect("connects to the gateway");
         let errors = run_stream(&mut n, &mut g, seed, count, &native.name, &managed.name).await;
         // The stream must exercise both outcomes, or it proves little.
         assert!(
@@ -301,8 +305,15 @@ fn size() -> (Vec<u64>, usize) {
 fn random_statements_match_native_mariadb() {
     let (seeds, count) = size();
     for seed in seeds {
-        differential(seed, count);
+        differential(seed, count, false);
     }
+}
+
+/// The same stream for clients that count rows matched (CLIENT_FOUND_ROWS).
+#[test]
+fn random_statements_with_found_rows_match_native_mariadb() {
+    let (_, count) = size();
+    differential(3, count.min(2000), true);
 }
 
 /// Chinook (a schema nobody on this team wrote), with its NO ACTION foreign keys

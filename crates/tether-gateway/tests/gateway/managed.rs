@@ -2,7 +2,7 @@
 //! gateway, compared with what MariaDB does natively on an identical database.
 
 use mysql_async::prelude::Queryable;
-use mysql_async::Conn;
+use mysql_async::{Conn, Opts, OptsBuilder};
 use tether_testkit::{TestDb, TestEngine};
 
 use crate::support::{direct, dump, rows, server_error, start_one};
@@ -76,14 +76,29 @@ fn same_as_native(statements: &[&str]) {
 }
 
 fn same_as_native_on(schema: &str, tables: &[&str], statements: &[&str]) {
+    same_as_native_with(schema, tables, "managed", false, statements);
+}
+
+/// [`same_as_native_on`] in keyspace mode `mode`, with both clients asking for
+/// CLIENT_FOUND_ROWS when `found_rows`. The outcomes, in order.
+fn same_as_native_with(
+    schema: &str,
+    tables: &[&str],
+    mode: &str,
+    found_rows: bool,
+    statements: &[&str],
+) -> Vec<(u16, u64, String)> {
     let native = TestDb::create(TestEngine::Mysql);
     let managed = TestDb::create(TestEngine::Mysql);
     native.exec(schema);
     managed.exec(schema);
-    let gw = start_one(&managed, "managed");
+    let gw = start_one(&managed, mode);
+    let found = |opts: Opts| -> Opts { OptsBuilder::from_opts(opts).client_found_rows(found_rows).into() };
     gw.block_on(async {
-        let mut n = direct(&native).await;
-        let mut g = gw.connect("ks").await;
+        let direct_opts = Opts::from_url(&native.url).expect("url");
+        let mut n = Conn::new(found(direct_opts)).await.expect("connects to MariaDB");
+        let mut g = Conn::new(found(gw.opts("ks"))).await.expect("connects to the gateway");
+        let mut outcomes = Vec::new();
         for sql in statements {
             let a = outcome(&mut n, sql).await;
             let b = outcome(&mut g, sql).await;
@@ -93,10 +108,43 @@ fn same_as_native_on(schema: &str, tables: &[&str], statements: &[&str]) {
                 (b.0, b.1, norm(&b.2, &managed.name)),
                 "statement: {sql}"
             );
+            outcomes.push(a);
         }
         let mut m = direct(&managed).await;
         assert_eq!(dump(&mut n, tables).await, dump(&mut m, tables).await);
-    });
+        outcomes
+    })
+}
+
+/// Clients that log in with CLIENT_FOUND_ROWS (Connector/J does by default) get
+/// rows matched, not rows changed, for UPDATE and ON DUPLICATE KEY UPDATE, in
+/// managed and unmanaged keyspaces alike, as natively.
+#[test]
+fn found_rows_clients_get_rows_matched_as_natively() {
+    let statements = [
+        // Three rows matched, none changed.
+        "UPDATE customer SET name = name",
+        // A referenced key set to itself, and re-keyed: cascades either way.
+        "UPDATE region SET code = code WHERE id = 1",
+        "UPDATE region SET code = IF(id = 1, 'EX', code)",
+        // Children of orders: one changes, one stays.
+        "UPDATE orders SET n = IF(id = 10, 5, n) WHERE customer_id = 1",
+        // An upsert that sets the row to its own values counts 1 (0 without).
+        "INSERT INTO customer VALUES (3, 'US', 'cy') ON DUPLICATE KEY UPDATE name = VALUES(name)",
+        "INSERT INTO orders VALUES (13, 3, 1) ON DUPLICATE KEY UPDATE id = id",
+        "DELETE FROM customer WHERE id = 2",
+    ];
+    let matched: Vec<u64> = vec![3, 1, 2, 2, 1, 1, 1];
+    for mode in ["managed", "unmanaged"] {
+        let found = same_as_native_with(SCHEMA, TABLES, mode, true, &statements);
+        assert_eq!(found.iter().map(|o| o.1).collect::<Vec<_>>(), matched, "{mode}, found rows");
+        let changed = same_as_native_with(SCHEMA, TABLES, mode, false, &statements);
+        assert_eq!(
+            changed.iter().map(|o| o.1).collect::<Vec<_>>(),
+            vec![0, 0, 1, 1, 0, 0, 1],
+            "{mode}, rows changed"
+        );
+    }
 }
 
 #[test]
