@@ -87,6 +87,10 @@ impl Handler for Connection {
         self.session.reset().await;
         Ok(())
     }
+
+    async fn change_user(&mut self, db: Option<&str>) -> Result<(), ServerError> {
+        self.session.change_user(db).await
+    }
 }
 
 impl Gateway {

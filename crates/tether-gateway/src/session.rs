@@ -202,6 +202,23 @@ impl Session {
         self.keyspace = self.login_keyspace.clone();
     }
 
+    /// COM_CHANGE_USER logged a user in (after `reset`): the session goes on in
+    /// `db`, or with none named in the default keyspace, as a new connection's.
+    pub async fn change_user(&mut self, db: Option<&str>) -> Result<(), ServerError> {
+        match db {
+            Some(db) => self.use_keyspace(db).await?,
+            None => {
+                self.keyspace = self
+                    .shared
+                    .default_keyspace
+                    .as_deref()
+                    .and_then(|k| self.shared.keyspace(k))
+            }
+        }
+        self.login_keyspace = self.keyspace.clone();
+        Ok(())
+    }
+
     /// A text query: answered by the gateway or forwarded, its results written to
     /// `out`. `Err` only when writing to the client fails.
     pub async fn query(&mut self, sql: &str, out: &mut Output<'_>) -> io::Result<()> {

@@ -2,7 +2,7 @@
 //! [`Handler`] trait: handshake v10 with `mysql_native_password` (switching clients
 //! that offer another plugin), COM_QUERY, COM_INIT_DB, COM_PING, COM_QUIT,
 //! COM_STMT_PREPARE/EXECUTE/SEND_LONG_DATA/CLOSE/RESET, COM_FIELD_LIST (empty),
-//! COM_SET_OPTION, COM_RESET_CONNECTION; text and binary result sets, OK/ERR/EOF
+//! COM_SET_OPTION, COM_RESET_CONNECTION, COM_CHANGE_USER; text and binary result sets, OK/ERR/EOF
 //! packets, with or without `CLIENT_DEPRECATE_EOF`. No TLS, no compression. The
 //! client side the gateway speaks to its backends is in [`client`].
 //!
@@ -57,6 +57,10 @@ pub trait Handler: Send {
     /// COM_RESET_CONNECTION: rolls back and resets the session's backend
     /// connections and returns to the login's keyspace and settings.
     fn reset(&mut self) -> impl Future<Output = Result<(), ServerError>> + Send;
+    /// COM_CHANGE_USER authenticated a user (the session was reset first): the
+    /// session goes on in `db`, or with no database named in the default keyspace,
+    /// as a new connection would, and a later reset returns there.
+    fn change_user(&mut self, db: Option<&str>) -> impl Future<Output = Result<(), ServerError>> + Send;
     /// The login succeeded (with its database selected). `found_rows`: the client
     /// asked for CLIENT_FOUND_ROWS (rows affected by an UPDATE or an ON DUPLICATE
     /// KEY UPDATE count the rows matched, not only those changed), which its backend
@@ -77,6 +81,10 @@ const HANDSHAKE_MAX_PACKET: usize = 64 * 1024;
 
 /// How long a client has to log in.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Failed COM_CHANGE_USER attempts a connection gets; after them the command is
+/// refused as unknown (MariaDB's guard against guessing passwords).
+const CHANGE_USER_ATTEMPTS: u32 = 3;
 
 /// How long a logged-in client may stay silent (MariaDB's default `wait_timeout`).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(8 * 3600);
@@ -426,6 +434,7 @@ pub async fn serve<H: Handler>(mut handler: H, stream: TcpStream, peer: SocketAd
     let mut multi_statements = capabilities & CLIENT_MULTI_STATEMENTS != 0;
     let mut status = SERVER_STATUS_AUTOCOMMIT;
     let mut statements: HashMap<u32, StatementParams> = HashMap::new();
+    let mut failed_changes = 0;
     loop {
         let next = tokio::time::timeout(IDLE_TIMEOUT, reader.next(limits.max_allowed_packet));
         let Ok(next) = next.await else {
@@ -574,11 +583,43 @@ pub async fn serve<H: Handler>(mut handler: H, stream: TcpStream, peer: SocketAd
                     Err(e) => out.error(&e),
                 }
             }
-            COM_CHANGE_USER => out.error(&ServerError::new(
-                1047,
-                "08S01",
-                "tether gateway: COM_CHANGE_USER is not supported; open a new connection as that user",
-            )),
+            COM_CHANGE_USER if failed_changes >= CHANGE_USER_ATTEMPTS => {
+                out.error(&ServerError::new(1047, "08S01", "Unknown command"))
+            }
+            COM_CHANGE_USER => {
+                let change = ChangeUser::parse(body, capabilities);
+                // As a new connection, whether or not the login succeeds: the
+                // transaction rolled back, statements and settings dropped.
+                statements.clear();
+                multi_statements = capabilities & CLIENT_MULTI_STATEMENTS != 0;
+                *out.status = SERVER_STATUS_AUTOCOMMIT;
+                let reset = handler.reset().await;
+                match change {
+                    None => out.error(&ServerError::new(1043, "08S01", "Bad handshake")),
+                    Some(change) => {
+                        let salt = handler.salt();
+                        let response = if change.plugin.is_empty() || change.plugin == NATIVE_PASSWORD {
+                            change.auth
+                        } else {
+                            match switch_to_native(&mut reader, out.w, &salt).await? {
+                                Some(response) => response,
+                                None => return Ok(()),
+                            }
+                        };
+                        if !handler.authenticate(&change.user, &salt, &response) {
+                            failed_changes += 1;
+                            out.error(&access_denied(&change.user, peer, &response));
+                        } else if let Err(e) = reset {
+                            out.error(&e);
+                        } else {
+                            match handler.change_user(change.database.as_deref()).await {
+                                Ok(()) => out.ok(&OkInfo::default(), false),
+                                Err(e) => out.error(&e),
+                            }
+                        }
+                    }
+                }
+            }
             _ => out.error(&ServerError::new(1047, "08S01", "Unknown command")),
         }
         writer.flush().await?;
@@ -655,29 +696,13 @@ async fn handshake<H: Handler>(
     };
     let mut response = login.auth.clone();
     if !login.plugin.is_empty() && login.plugin != NATIVE_PASSWORD {
-        // AuthSwitchRequest: answer with mysql_native_password instead.
-        writer.begin();
-        writer.put_u8(0xfe);
-        writer.put_bytes(NATIVE_PASSWORD);
-        writer.put_u8(0);
-        writer.put_bytes(&salt);
-        writer.put_u8(0);
-        writer.end();
-        writer.flush().await?;
-        let Some(seq) = reader.next(HANDSHAKE_MAX_PACKET).await? else {
-            return Ok(None);
-        };
-        writer.set_seq(seq.wrapping_add(1));
-        response = reader.payload().to_vec();
+        match switch_to_native(reader, writer, &salt).await? {
+            Some(switched) => response = switched,
+            None => return Ok(None),
+        }
     }
     if !handler.authenticate(&login.user, &salt, &response) {
-        let message = format!(
-            "Access denied for user '{}'@'{}' (using password: {})",
-            login.user,
-            peer.ip(),
-            if response.is_empty() { "NO" } else { "YES" }
-        );
-        write_err(writer, &ServerError::new(1045, "28000", message));
+        write_err(writer, &access_denied(&login.user, peer, &response));
         writer.flush().await?;
         return Ok(None);
     }
@@ -692,6 +717,75 @@ async fn handshake<H: Handler>(
     write_ok(writer, 0x00, &OkInfo::default(), SERVER_STATUS_AUTOCOMMIT);
     writer.flush().await?;
     Ok(Some(login.capabilities & SERVER_CAPABILITIES))
+}
+
+/// Asks a client that answered with another plugin for a `mysql_native_password`
+/// response (AuthSwitchRequest) and returns it; `None` when the client hung up.
+async fn switch_to_native(
+    reader: &mut PacketReader<tokio::net::tcp::OwnedReadHalf>,
+    writer: &mut Writer,
+    salt: &[u8],
+) -> io::Result<Option<Vec<u8>>> {
+    writer.begin();
+    writer.put_u8(0xfe);
+    writer.put_bytes(NATIVE_PASSWORD);
+    writer.put_u8(0);
+    writer.put_bytes(salt);
+    writer.put_u8(0);
+    writer.end();
+    writer.flush().await?;
+    let Some(seq) = reader.next(HANDSHAKE_MAX_PACKET).await? else {
+        return Ok(None);
+    };
+    writer.set_seq(seq.wrapping_add(1));
+    Ok(Some(reader.payload().to_vec()))
+}
+
+fn access_denied(user: &str, peer: SocketAddr, response: &[u8]) -> ServerError {
+    let message = format!(
+        "Access denied for user '{user}'@'{}' (using password: {})",
+        peer.ip(),
+        if response.is_empty() { "NO" } else { "YES" }
+    );
+    ServerError::new(1045, "28000", message)
+}
+
+/// A COM_CHANGE_USER body (after the command byte), read with the capabilities
+/// the connection logged in with.
+struct ChangeUser {
+    user: String,
+    auth: Vec<u8>,
+    /// `None`: no database named.
+    database: Option<String>,
+    plugin: Vec<u8>,
+}
+
+impl ChangeUser {
+    fn parse(body: &[u8], capabilities: u32) -> Option<ChangeUser> {
+        let mut c = Cursor::new(body);
+        let user = String::from_utf8_lossy(c.nul_str()).into_owned();
+        let auth = if capabilities & CLIENT_SECURE_CONNECTION != 0 {
+            let n = c.u8()?;
+            c.take(usize::from(n))?
+        } else {
+            c.nul_str()
+        }
+        .to_vec();
+        let database = String::from_utf8_lossy(c.nul_str()).into_owned();
+        // Then, when there is more: the character set (ignored, as at login) and
+        // the plugin the response was made with.
+        let plugin = if c.u16().is_some() && capabilities & CLIENT_PLUGIN_AUTH != 0 {
+            c.nul_str().to_vec()
+        } else {
+            Vec::new()
+        };
+        Some(ChangeUser {
+            user,
+            auth,
+            database: Some(database).filter(|d| !d.is_empty()),
+            plugin,
+        })
+    }
 }
 
 /// A HandshakeResponse41.

@@ -657,13 +657,6 @@ fn reset_connection_restores_the_login_state_and_pools_reuse_connections() {
         );
         let e = server_error(c.exec_drop(&stmt, ()).await.expect_err("statement gone"));
         assert_eq!(e.0, 1243, "{}", e.2);
-        // COM_CHANGE_USER: a clean error.
-        let e = server_error(
-            c.change_user(mysql_async::ChangeUserOpts::default())
-                .await
-                .expect_err("not supported"),
-        );
-        assert_eq!(e.0, 1047, "{}", e.2);
 
         // A pool resets a connection it gets back and hands out the same one.
         let pool = mysql_async::Pool::new(gw.opts("ks"));
@@ -678,6 +671,85 @@ fn reset_connection_restores_the_login_state_and_pools_reuse_connections() {
         assert_eq!(rows(&mut again, "SELECT @@foreign_key_checks").await, vec![vec!["1"]]);
         drop(again);
         pool.disconnect().await.expect("pool ends");
+    });
+}
+
+/// COM_CHANGE_USER (connection pools of older drivers, `mysql_change_user`): the
+/// session starts over as a new connection's, whether the login succeeds or not;
+/// three failed logins and the command is refused, as MariaDB does.
+#[test]
+fn change_user_starts_over_as_a_new_connection() {
+    let db = TestDb::create(TestEngine::Mysql);
+    let other = TestDb::create(TestEngine::Mysql);
+    db.exec("CREATE TABLE t (v INT) ENGINE=InnoDB;");
+    let gw = start(&[("ks", "unmanaged", &db.url), ("ks2", "unmanaged", &other.url)]);
+    let change = |user: &str, pass: &str, db: Option<&str>| {
+        mysql_async::ChangeUserOpts::new()
+            .with_user(Some(user.to_string()))
+            .with_pass(Some(pass.to_string()))
+            .with_db_name(db.map(str::to_string))
+    };
+    let state = "SELECT DATABASE(), @@foreign_key_checks, @@autocommit";
+    gw.block_on(async {
+        let mut c = gw.connect("ks").await;
+        let stmt = c.prep("SELECT 1").await.expect("prepare");
+        c.query_drop("SET foreign_key_checks = 0").await.expect("set");
+        c.query_drop("SET autocommit = 0").await.expect("set");
+        c.query_drop("INSERT INTO t VALUES (1)").await.expect("insert");
+        c.change_user(change(support::USER, support::PASSWORD, Some("ks2")))
+            .await
+            .expect("COM_CHANGE_USER");
+        assert_eq!(
+            rows(&mut c, state).await,
+            vec![vec![other.name.clone(), "1".to_string(), "1".to_string()]]
+        );
+        let mut d = direct(&db).await;
+        assert_eq!(rows(&mut d, "SELECT COUNT(*) FROM t").await, vec![vec!["0"]], "rolled back");
+        let e = server_error(c.exec_drop(&stmt, ()).await.expect_err("statement gone"));
+        assert_eq!(e.0, 1243, "{}", e.2);
+        // The keyspace it changed to is the one a reset returns to.
+        c.query_drop("USE ks").await.expect("use");
+        c.reset().await.expect("COM_RESET_CONNECTION");
+        assert_eq!(rows(&mut c, "SELECT DATABASE()").await, vec![vec![other.name.clone()]]);
+        // No database named: the default keyspace (the first), as a new login.
+        c.change_user(change(support::USER, support::PASSWORD, None))
+            .await
+            .expect("COM_CHANGE_USER without a database");
+        assert_eq!(rows(&mut c, "SELECT DATABASE()").await, vec![vec![db.name.clone()]]);
+        // An unknown keyspace: MariaDB's 1049.
+        let e = server_error(
+            c.change_user(change(support::USER, support::PASSWORD, Some("nowhere")))
+                .await
+                .expect_err("unknown keyspace"),
+        );
+        assert_eq!((e.0, e.2.as_str()), (1049, "Unknown database 'nowhere'"));
+
+        // A failed login resets the session too and leaves the connection usable.
+        c.query_drop("BEGIN").await.expect("begin");
+        c.query_drop("INSERT INTO t VALUES (2)").await.expect("insert");
+        let e = server_error(
+            c.change_user(change(support::USER, "wrong", Some("ks")))
+                .await
+                .expect_err("wrong password"),
+        );
+        assert_eq!(
+            (e.0, e.1.as_str(), e.2.as_str()),
+            (1045, "28000", "Access denied for user 'app'@'127.0.0.1' (using password: YES)")
+        );
+        assert_eq!(rows(&mut d, "SELECT COUNT(*) FROM t").await, vec![vec!["0"]], "rolled back");
+        assert_eq!(rows(&mut c, "SELECT COUNT(*) FROM t").await, vec![vec!["0"]]);
+        for (user, pass) in [("nobody", support::PASSWORD), (support::USER, "")] {
+            let e = server_error(c.change_user(change(user, pass, None)).await.expect_err("refused"));
+            assert_eq!(e.0, 1045, "{}", e.2);
+        }
+        // Three failures: from now on the command is unknown, even with the right password.
+        let e = server_error(
+            c.change_user(change(support::USER, support::PASSWORD, None))
+                .await
+                .expect_err("locked"),
+        );
+        assert_eq!((e.0, e.1.as_str(), e.2.as_str()), (1047, "08S01", "Unknown command"));
+        assert_eq!(rows(&mut c, "SELECT 7").await, vec![vec!["7"]]);
     });
 }
 
