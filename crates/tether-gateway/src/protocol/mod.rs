@@ -683,12 +683,9 @@ async fn handshake<H: Handler>(
     writer.put_bytes(NATIVE_PASSWORD);
     writer.put_u8(0);
     writer.end();
-    writer.flush().await?;
-
-    let Some(seq) = reader.next(HANDSHAKE_MAX_PACKET).await? else {
+    if !exchange(reader, writer).await? {
         return Ok(None);
-    };
-    writer.set_seq(seq.wrapping_add(1));
+    }
     let Some(login) = Login::parse(reader.payload()) else {
         write_err(writer, &ServerError::new(1043, "08S01", "Bad handshake"));
         writer.flush().await?;
@@ -733,12 +730,21 @@ async fn switch_to_native(
     writer.put_bytes(salt);
     writer.put_u8(0);
     writer.end();
+    if !exchange(reader, writer).await? {
+        return Ok(None);
+    }
+    Ok(Some(reader.payload().to_vec()))
+}
+
+/// Sends what is written and reads the client's next login packet (the answer
+/// follows it in sequence); false when the client hung up.
+async fn exchange(reader: &mut PacketReader<tokio::net::tcp::OwnedReadHalf>, writer: &mut Writer) -> io::Result<bool> {
     writer.flush().await?;
     let Some(seq) = reader.next(HANDSHAKE_MAX_PACKET).await? else {
-        return Ok(None);
+        return Ok(false);
     };
     writer.set_seq(seq.wrapping_add(1));
-    Ok(Some(reader.payload().to_vec()))
+    Ok(true)
 }
 
 fn access_denied(user: &str, peer: SocketAddr, response: &[u8]) -> ServerError {
