@@ -477,7 +477,10 @@ async fn relay(conn: &mut BackendConn, out: &mut Output<'_>) -> Result<(), Fail>
                 out.set_status(status);
                 out.end_rows(warnings, more);
             }
-            Event::Error(e) => out.error(&e),
+            Event::Error(e) => {
+                out.error(&e);
+                out.set_status(conn.status());
+            }
             Event::Done => return Ok(()),
         }
     }

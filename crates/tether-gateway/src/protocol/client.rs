@@ -119,6 +119,12 @@ pub struct BackendConn {
 /// MySQL's idle disconnect.
 const CLOSING_ERRORS: &[u16] = &[1053, 1153, 1158, 1159, 1160, 1161, 1184, 1927, 4031];
 
+/// Errors that roll back the whole transaction (a deadlock's victim): the session
+/// is no longer in one, though an ERR packet carries no status to say so.
+const ROLLBACK_ERRORS: &[u16] = &[1213];
+
+const SERVER_STATUS_IN_TRANS: u16 = 0x0001;
+
 /// Parameters at least this long go as COM_STMT_SEND_LONG_DATA, in pieces of this
 /// size, so an execute stays far under any backend's `max_allowed_packet` (as
 /// clients do for large values).
@@ -475,6 +481,9 @@ impl BackendConn {
         let event = decode(state, status, *deprecate_eof, reader.payload());
         if let Ok(Event::Error(e)) = &event {
             *closing |= CLOSING_ERRORS.contains(&e.code);
+            if ROLLBACK_ERRORS.contains(&e.code) {
+                *status &= !SERVER_STATUS_IN_TRANS;
+            }
         }
         event
     }

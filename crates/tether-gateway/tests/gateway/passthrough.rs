@@ -753,6 +753,47 @@ fn change_user_starts_over_as_a_new_connection() {
     });
 }
 
+/// A deadlock's victim has its whole transaction rolled back by MariaDB: the
+/// gateway's own answers to it (COM_PING here) must no longer say "in a
+/// transaction", though the 1213 ERR packet carried no status; the survivor's
+/// still do.
+#[test]
+fn a_deadlock_victim_is_no_longer_in_a_transaction() {
+    use support::{caps, err_packet, ok_status, Raw};
+    const COM_PING: u8 = 0x0e;
+    const IN_TRANS: u16 = 0x0001;
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY, v INT) ENGINE=InnoDB; INSERT INTO t VALUES (1, 0), (2, 0);");
+    let gw = start_one(&db, "unmanaged");
+    let mut a = Raw::login(gw.addr, caps::BASE, "ks");
+    let mut b = Raw::login(gw.addr, caps::BASE, "ks");
+    for (raw, id) in [(&mut a, 1), (&mut b, 2)] {
+        assert_eq!(raw.query("BEGIN")[0][0], 0x00);
+        assert_eq!(raw.query(&format!("UPDATE t SET v = 1 WHERE id = {id}"))[0][0], 0x00);
+    }
+    // A waits for B's row; B then asks for A's: MariaDB picks a victim.
+    let waiting = std::thread::spawn(move || {
+        let answer = a.query("UPDATE t SET v = 2 WHERE id = 2");
+        (a, answer)
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let answer_b = b.query("UPDATE t SET v = 2 WHERE id = 1");
+    let (a, answer_a) = waiting.join().expect("client A");
+    let (mut victim, mut survivor, victim_answer) = match (answer_a[0][0], answer_b[0][0]) {
+        (0xff, 0x00) => (a, b, answer_a),
+        (0x00, 0xff) => (b, a, answer_b),
+        other => panic!("one deadlock victim expected, got {other:?}"),
+    };
+    assert_eq!(err_packet(&victim_answer[0]).0, 1213);
+    for (raw, in_trans) in [(&mut victim, false), (&mut survivor, true)] {
+        raw.command(COM_PING, &[]);
+        let (_, ok) = raw.read();
+        assert_eq!(ok[0], 0x00, "ping answered");
+        assert_eq!(ok_status(&ok) & IN_TRANS != 0, in_trans, "in a transaction: {ok:?}");
+    }
+    assert_eq!(survivor.query("COMMIT")[0][0], 0x00);
+}
+
 #[test]
 fn more_than_ten_thousand_results_all_arrive() {
     let db = TestDb::create(TestEngine::Mysql);
