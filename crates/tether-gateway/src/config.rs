@@ -19,6 +19,10 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 1000;
 /// The largest client command unless `maxAllowedPacket` says otherwise.
 pub const DEFAULT_MAX_ALLOWED_PACKET: usize = 64 << 20;
 
+/// How often a managed keyspace's schema is read again unless
+/// `schemaRefreshSeconds` says otherwise.
+pub const DEFAULT_SCHEMA_REFRESH_SECONDS: u64 = 60;
+
 /// Vitess's foreign-key modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -68,6 +72,12 @@ pub struct Config {
     /// prepared statement, is answered with error 1153.
     #[serde(default, rename = "maxAllowedPacket")]
     pub max_allowed_packet: Option<usize>,
+    /// Seconds between two readings of each managed keyspace's schema (default 60;
+    /// 0: never), so DDL run on the backend by anything but this gateway (a
+    /// migration tool, another gateway) is seen. DDL through this gateway is seen
+    /// at once.
+    #[serde(default, rename = "schemaRefreshSeconds")]
+    pub schema_refresh_seconds: Option<u64>,
 }
 
 /// One login.
@@ -206,6 +216,14 @@ impl Config {
         self.max_allowed_packet.unwrap_or(DEFAULT_MAX_ALLOWED_PACKET)
     }
 
+    /// `None`: never.
+    pub fn schema_refresh(&self) -> Option<std::time::Duration> {
+        match self.schema_refresh_seconds.unwrap_or(DEFAULT_SCHEMA_REFRESH_SECONDS) {
+            0 => None,
+            s => Some(std::time::Duration::from_secs(s)),
+        }
+    }
+
     pub fn listen(&self) -> String {
         self.listen.clone().unwrap_or_else(|| DEFAULT_LISTEN.to_string())
     }
@@ -243,6 +261,10 @@ mod tests {
         assert_eq!(specs[1].database, "shopdb");
         assert_eq!(c.listen(), "127.0.0.1:15306");
         assert_eq!(c.default_keyspace().as_deref(), Some("logs"));
+        assert_eq!(c.schema_refresh(), Some(std::time::Duration::from_secs(60)));
+        let never = r#"{"users":[{"user":"a"}],"schemaRefreshSeconds":0,
+            "keyspaces":{"k":{"backend":{"url":"mysql://root@127.0.0.1:3306/k"}}}}"#;
+        assert_eq!(Config::parse(never).expect("valid").schema_refresh(), None);
     }
 
     #[test]

@@ -61,6 +61,29 @@ impl Keyspace {
         }
     }
 
+    /// Reads the schema again in the background: the one in use stays until the new
+    /// one is read (a failure keeps it, with a warning).
+    pub async fn reload(&self) {
+        match tether_connect::introspect(&self.spec.url, &IntrospectOptions::default()).await {
+            Ok(schema) => {
+                let schema = Arc::new(schema);
+                let mut slot = self.schema.write().await;
+                if slot.as_deref() != Some(&*schema) {
+                    tracing::info!(
+                        "keyspace {}: schema changed on the backend: {} tables",
+                        self.spec.name,
+                        schema.tables.len()
+                    );
+                }
+                *slot = Some(schema);
+            }
+            Err(e) => tracing::warn!(
+                "keyspace {}: cannot read the schema again (the last one stays in use): {e}",
+                self.spec.name
+            ),
+        }
+    }
+
     /// Forgets the schema; the next use reads it again.
     pub async fn invalidate(&self) {
         *self.schema.write().await = None;

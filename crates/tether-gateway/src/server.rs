@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::auth;
-use crate::config::Config;
+use crate::config::{Config, FkMode};
 use crate::error::GatewayError;
 use crate::keyspace::Shared;
 use crate::protocol::{Handler, Limits, Output};
@@ -25,6 +25,8 @@ pub struct Gateway {
     /// One permit per client connection served at once.
     connections: Arc<Semaphore>,
     limits: Limits,
+    /// How often managed keyspaces' schemas are read again.
+    schema_refresh: Option<std::time::Duration>,
 }
 
 static CONNECTION_IDS: AtomicU32 = AtomicU32::new(1);
@@ -120,6 +122,7 @@ impl Gateway {
             limits: Limits {
                 max_allowed_packet: config.max_allowed_packet(),
             },
+            schema_refresh: config.schema_refresh(),
         })
     }
 
@@ -132,6 +135,23 @@ impl Gateway {
 
     /// Serves clients until the process ends.
     pub async fn serve(self) -> Result<(), GatewayError> {
+        if let Some(every) = self.schema_refresh {
+            for ks in self.shared.keyspaces.values() {
+                if ks.mode() != FkMode::Managed {
+                    continue;
+                }
+                let ks = ks.clone();
+                tokio::spawn(async move {
+                    let mut ticks = tokio::time::interval(every);
+                    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    ticks.tick().await;
+                    loop {
+                        ticks.tick().await;
+                        ks.reload().await;
+                    }
+                });
+            }
+        }
         loop {
             let (stream, peer) = match self.listener.accept().await {
                 Ok(s) => s,

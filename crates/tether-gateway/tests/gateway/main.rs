@@ -11,3 +11,4 @@ mod limits;
 mod managed;
 mod passthrough;
 mod pymysql;
+mod refresh;
