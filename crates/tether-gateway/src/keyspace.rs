@@ -2,6 +2,7 @@
 //! and FKs) read from the backend, re-read after DDL the gateway forwards.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tether_connect::IntrospectOptions;
@@ -15,6 +16,9 @@ use crate::reply::ServerError;
 pub struct Keyspace {
     pub spec: KeyspaceSpec,
     schema: RwLock<Option<Arc<Schema>>>,
+    /// Counts the invalidations (DDL through the gateway): a background reading
+    /// that began before one must not store what it read.
+    invalidations: AtomicU64,
 }
 
 impl Keyspace {
@@ -22,6 +26,7 @@ impl Keyspace {
         Keyspace {
             spec,
             schema: RwLock::new(None),
+            invalidations: AtomicU64::new(0),
         }
     }
 
@@ -64,11 +69,16 @@ impl Keyspace {
     /// Reads the schema again in the background: the one in use stays until the new
     /// one is read (a failure keeps it, with a warning).
     pub async fn reload(&self) {
+        let invalidations = self.invalidations.load(Ordering::SeqCst);
         match tether_connect::introspect(&self.spec.url, &IntrospectOptions::default()).await {
             Ok(schema) => {
                 let schema = Arc::new(schema);
                 let mut slot = self.schema.write().await;
-                if slot.as_deref() != Some(&*schema) {
+                if self.invalidations.load(Ordering::SeqCst) != invalidations {
+                    // DDL went through meanwhile: what was read may predate it.
+                    return;
+                }
+                if slot.as_deref().is_some_and(|old| *old != *schema) {
                     tracing::info!(
                         "keyspace {}: schema changed on the backend: {} tables",
                         self.spec.name,
@@ -86,7 +96,9 @@ impl Keyspace {
 
     /// Forgets the schema; the next use reads it again.
     pub async fn invalidate(&self) {
-        *self.schema.write().await = None;
+        let mut slot = self.schema.write().await;
+        self.invalidations.fetch_add(1, Ordering::SeqCst);
+        *slot = None;
     }
 }
 
