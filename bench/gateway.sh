@@ -8,8 +8,8 @@
 # mysql://root@127.0.0.1:3306/) with the sequence engine (seq_1_to_N tables, on by
 # default in MariaDB). Knobs: BENCH_REPS (cascades, 3), BENCH_ROUNDS (OLTP, 30),
 # BENCH_SLICE_MS (1000), BENCH_CLIENTS (4),
-# BENCH_OLTP_ONLY=1 (skip the cascade cases). The gateway runs as its own process,
-# the release build of `tether gateway`.
+# BENCH_OLTP_ONLY=1 (skip the cascade cases), BENCH_CASCADES_ONLY=1 (skip OLTP).
+# The gateway runs as its own process, the release build of `tether gateway`.
 # Creates and drops the database tether_bench_gw.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

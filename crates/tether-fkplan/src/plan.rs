@@ -34,14 +34,18 @@ pub enum Part {
     /// The distinct old key tuples of the parent rows, as an `IN` list body:
     /// `1, 2` or `(1, 'a'), (2, 'b')`.
     Keys,
-    /// `CASE` mapping the old key tuple to the new value of FK column number `n`.
+    /// `CASE` mapping the old key tuple to the new value of FK column number `n`
+    /// (one `WHEN` per key, or a search by halves over many integer keys).
     NewValue(usize),
     /// For each key tuple `i`: `IF(<columns> = <tuple i>, i, NULL)`, comma-separated,
     /// so a row read says which of the tuples it matches (compared by the server,
     /// with the columns' types and collations).
     Matches,
     /// An `ORDER BY` expression putting rows in the order of the key tuples (the
-    /// order the parents were read, which is the order MariaDB changes them in).
+    /// order the parents were read, which is the order MariaDB changes them in):
+    /// `FIELD` or `CASE` over the keys; over many integer keys, the columns
+    /// themselves when the keys come in ascending or descending order, else a
+    /// search by halves.
     Order,
 }
 
@@ -96,8 +100,77 @@ fn push_keys(out: &mut String, keys: &[Vec<String>]) {
     }
 }
 
+/// From this many keys on, `NewValue` and `Order` find a row's key by halving the
+/// keys, sorted, when they are integers: about log2(n) comparisons per child row
+/// instead of one per key (re-keying 10,000 parents with 100,000 children took
+/// seconds). The statement stays one statement with the same value per row.
+const SEARCH_FROM: usize = 16;
+
+/// The keys' positions in ascending order of their values, when every key is a
+/// tuple of integer literals that a double holds exactly (so the server, comparing
+/// them with a numeric column of any type, orders them as Rust does) and no two are
+/// equal; `None` otherwise (text keys order by their collation, which only the
+/// server knows).
+fn integer_order(keys: &[Vec<String>]) -> Option<Vec<usize>> {
+    const EXACT_IN_DOUBLE: i64 = 1 << 53;
+    if keys.len() < SEARCH_FROM {
+        return None;
+    }
+    let values: Vec<Vec<i64>> = keys
+        .iter()
+        .map(|k| {
+            k.iter()
+                .map(|v| v.parse::<i64>().ok().filter(|i| i.abs() <= EXACT_IN_DOUBLE))
+                .collect::<Option<Vec<i64>>>()
+        })
+        .collect::<Option<_>>()?;
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by(|a, b| values[*a].cmp(&values[*b]));
+    if order.windows(2).any(|w| values[w[0]] == values[w[1]]) {
+        return None;
+    }
+    Some(order)
+}
+
+/// A binary search over `order` (key positions sorted by value) as nested `IF`s:
+/// `IF(<row> < <middle key>, <lower half>, <upper half>)`, down to `leaf(i)` for key
+/// `i`. A row equal to one of the keys ends at that key's leaf.
+fn push_search(out: &mut String, row: &str, keys: &[Vec<String>], order: &[usize], leaf: &dyn Fn(usize) -> String) {
+    if let [i] = order {
+        out.push_str(&leaf(*i));
+        return;
+    }
+    let (lower, upper) = order.split_at(order.len() / 2);
+    out.push_str(&format!("IF({row} < "));
+    push_tuple(out, &keys[upper[0]]);
+    out.push_str(", ");
+    push_search(out, row, keys, lower, leaf);
+    out.push_str(", ");
+    push_search(out, row, keys, upper, leaf);
+    out.push(')');
+}
+
 fn push_case(out: &mut String, fk_columns: &[String], n: usize, keys: &[Vec<String>], new_values: &[Vec<String>]) {
     let column = crate::sql::ident(&fk_columns[n]);
+    if let Some(order) = integer_order(keys) {
+        let row = crate::sql::row_of(fk_columns);
+        if fk_columns.len() == 1 {
+            // The statement's rows are those equal to one of the keys.
+            push_search(out, &row, keys, &order, &|i| new_values[i][n].clone());
+        } else {
+            // Assignments run left to right: the second column's search sees the
+            // first one's new value. Each leaf checks its key as the `WHEN` does,
+            // so a row matching none keeps its value as with the `ELSE`: the same
+            // value as the plain `CASE` for any row.
+            let leaf = |i: usize| {
+                let mut when = format!("IF({row} = ");
+                push_tuple(&mut when, &keys[i]);
+                format!("{when}, {}, {column})", new_values[i][n])
+            };
+            push_search(out, &row, keys, &order, &leaf);
+        }
+        return;
+    }
     if fk_columns.len() == 1 {
         out.push_str(&format!("CASE {column}"));
         for (k, v) in keys.iter().zip(new_values) {
@@ -116,6 +189,28 @@ fn push_case(out: &mut String, fk_columns: &[String], n: usize, keys: &[Vec<Stri
 }
 
 fn push_order(out: &mut String, columns: &[String], keys: &[Vec<String>]) {
+    if let Some(order) = integer_order(keys) {
+        // Keys already in ascending (descending) order, as a statement over a
+        // range of the primary key reads them: the columns' own order is theirs.
+        let direction = if order.iter().enumerate().all(|(n, i)| n == *i) {
+            Some("")
+        } else if order.iter().rev().enumerate().all(|(n, i)| n == *i) {
+            Some(" DESC")
+        } else {
+            None
+        };
+        match direction {
+            Some(direction) => {
+                let by: Vec<String> = columns
+                    .iter()
+                    .map(|c| format!("{}{direction}", crate::sql::ident(c)))
+                    .collect();
+                out.push_str(&by.join(", "));
+            }
+            None => push_search(out, &crate::sql::row_of(columns), keys, &order, &|i| i.to_string()),
+        }
+        return;
+    }
     if columns.len() == 1 {
         out.push_str(&format!("FIELD({}", crate::sql::ident(&columns[0])));
         for k in keys {

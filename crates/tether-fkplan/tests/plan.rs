@@ -1,7 +1,8 @@
 //! Planner specifications: a schema built by hand, a statement, the exact plan.
 
 use tether_fkplan::{
-    plan, ActionKind, Analysis, Event, KeyValue, NewChildValue, NewRows, Plan, PlanError, ReplaceSource, Start,
+    plan, ActionKind, Analysis, Event, KeyValue, NewChildValue, NewRows, Part, Plan, PlanError, ReplaceSource, Start,
+    Template,
 };
 use tether_schema::{Column, DataType, FkAction, ForeignKey, Schema, Table, UniqueKey};
 
@@ -686,4 +687,106 @@ fn explain_a_multi_table_delete() {
             "8. COMMIT (or RELEASE SAVEPOINT); on any error ROLLBACK (TO SAVEPOINT)",
         ]
     );
+}
+
+/// Evaluates `IF(`k` < n, .., ..)` trees for the value `k` of the key column, down
+/// to leaves `v`.
+fn search_value(expr: &str, k: i64) -> i64 {
+    let Some(rest) = expr.strip_prefix("IF(`k` < ") else {
+        return expr.parse().unwrap_or_else(|_| panic!("not a search: {expr}"));
+    };
+    let (bound, rest) = rest.split_once(", ").expect("bound");
+    let body = rest.strip_suffix(')').expect("closing parenthesis");
+    // The lower branch ends at the comma of the same depth.
+    let mut depth = 0;
+    let mut split = None;
+    for (i, ch) in body.char_indices() {
+        match ch {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                split = Some(i);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let split = split.expect("upper branch");
+    let (lower, upper) = (&body[..split], &body[split + ", ".len()..]);
+    if k < bound.parse::<i64>().expect("bound") {
+        search_value(lower, k)
+    } else {
+        search_value(upper, k)
+    }
+}
+
+#[test]
+fn many_integer_keys_are_searched_by_halves() {
+    let template = Template {
+        parts: vec![
+            Part::Text("SET `k` = ".into()),
+            Part::NewValue(0),
+            Part::Text(" ORDER BY ".into()),
+            Part::Order,
+        ],
+    };
+    let columns = ["k".to_string()];
+    let render = |keys: &[i64]| {
+        let old: Vec<Vec<String>> = keys.iter().map(|k| vec![k.to_string()]).collect();
+        let new: Vec<Vec<String>> = keys.iter().map(|k| vec![(k * 10).to_string()]).collect();
+        template.render(&columns, &old, &new)
+    };
+    // Keys in no order: each maps to its own new value, and orders by its position.
+    let keys: Vec<i64> = (0..40).map(|i| (i * 17) % 40 - 20).collect();
+    let sql = render(&keys);
+    let (set, order) = sql
+        .strip_prefix("SET `k` = ")
+        .and_then(|s| s.split_once(" ORDER BY "))
+        .expect("shape");
+    for (i, k) in keys.iter().enumerate() {
+        assert_eq!(search_value(set, *k), k * 10, "new value of {k}");
+        assert_eq!(search_value(order, *k), i as i64, "position of {k}");
+    }
+    // One comparison per halving.
+    assert_eq!(set.matches("IF(`k` < ").count(), keys.len() - 1);
+    assert!(set.starts_with("IF(`k` < 0, IF(`k` < -10, "), "{set}");
+    // Keys in ascending or descending order: the column's own order.
+    let ascending: Vec<i64> = (1..=16).collect();
+    assert!(render(&ascending).ends_with(" ORDER BY `k`"));
+    let descending: Vec<i64> = (1..=16).rev().collect();
+    assert!(render(&descending).ends_with(" ORDER BY `k` DESC"));
+    // Fewer keys, text keys: one WHEN per key, as ever.
+    assert_eq!(
+        render(&[2, 1]),
+        "SET `k` = CASE `k` WHEN 2 THEN 20 WHEN 1 THEN 10 ELSE `k` END ORDER BY FIELD(`k`, 2, 1)"
+    );
+    let text: Vec<Vec<String>> = (0..16).map(|i| vec![format!("'{i}'")]).collect();
+    let sql = template.render(&columns, &text, &text);
+    assert!(sql.contains(" ORDER BY FIELD(`k`, '0', '1', "), "{sql}");
+    assert!(
+        sql.starts_with("SET `k` = CASE `k` WHEN '0' THEN '0' WHEN '1' THEN '1' "),
+        "{sql}"
+    );
+}
+
+#[test]
+fn many_two_column_integer_keys_are_searched_as_rows() {
+    let template = Template {
+        parts: vec![Part::NewValue(1), Part::Text(" / ".into()), Part::Order],
+    };
+    let columns = ["a".to_string(), "b".to_string()];
+    let keys: Vec<Vec<String>> = (0..16)
+        .map(|i| vec![(i % 2).to_string(), (15 - i).to_string()])
+        .collect();
+    let new: Vec<Vec<String>> = (0..16).map(|i| vec!["0".to_string(), (100 + i).to_string()]).collect();
+    let sql = template.render(&columns, &keys, &new);
+    // Sorted as rows: (0, 1), (0, 3), ... (0, 15), (1, 0), ...; the middle one is
+    // (1, 0). Each leaf checks its key, as a `WHEN` (`a` may already be new).
+    assert!(
+        sql.starts_with("IF((`a`, `b`) < (1, 0), IF((`a`, `b`) < (0, 9), "),
+        "{sql}"
+    );
+    assert!(sql.contains("IF((`a`, `b`) = (0, 1), 114, `b`)"), "{sql}");
+    assert_eq!(sql.matches(") = (").count(), 16, "{sql}");
+    assert!(sql.contains(" / IF((`a`, `b`) < (1, 0), "), "{sql}");
 }

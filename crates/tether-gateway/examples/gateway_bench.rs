@@ -5,7 +5,9 @@
 //!    grandchildren: native InnoDB cascade vs the managed gateway (vs the same
 //!    cascade written by hand as three set-based statements, for reference);
 //! 2. a cascading primary-key UPDATE of the same parent (10,000 children re-pointed);
-//! 3. a mixed OLTP load (80% point selects, 20% single-row updates) from several
+//! 3. re-keying many parents in one statement: 10,000 parents with 100,000 children
+//!    (`UPDATE p SET id = id + 100000`), each child moved to its parent's new key;
+//! 4. a mixed OLTP load (80% point selects, 20% single-row updates) from several
 //!    clients, directly vs through the gateway: unmanaged keyspaces (backend over
 //!    TCP; with `--threads 1` also over MariaDB's Unix socket, the gateway beside
 //!    the database as Vitess runs vttablet beside mysqld) and a managed one; and,
@@ -25,7 +27,7 @@
 //! `mysql://root@127.0.0.1:3306/`), `BENCH_REPS` (cascade repetitions, default 3),
 //! `BENCH_ROUNDS` (OLTP rounds, default 30), `BENCH_SLICE_MS` (OLTP milliseconds per
 //! case and round, default 1000), `BENCH_CLIENTS` (default 4), `BENCH_OLTP_ONLY=1`
-//! (skip the cascades, e.g. under a profiler).
+//! (skip the cascades, e.g. under a profiler), `BENCH_CASCADES_ONLY=1` (skip OLTP).
 
 use std::time::{Duration, Instant};
 
@@ -36,6 +38,10 @@ const DB: &str = "tether_bench_gw";
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v == "1")
 }
 
 fn admin_url() -> String {
@@ -59,6 +65,18 @@ INSERT INTO p VALUES (1, 0), (2, 0);
 INSERT INTO c SELECT seq, 1, 0 FROM seq_1_to_10000;
 INSERT INTO c VALUES (10001, 2, 0);
 INSERT INTO g SELECT seq, 1 + (seq % 10000), 0 FROM seq_1_to_100000;
+";
+
+/// 10,000 parents with 10 children each, for re-keying every parent at once.
+const MANY_PARENTS: &str = "
+SET foreign_key_checks = 0;
+DROP TABLE IF EXISTS g, c, p;
+SET foreign_key_checks = 1;
+CREATE TABLE p (id INT PRIMARY KEY, v INT) ENGINE=InnoDB;
+CREATE TABLE c (id INT PRIMARY KEY, p_id INT NOT NULL, v INT, KEY (p_id),
+  CONSTRAINT c_p_fk FOREIGN KEY (p_id) REFERENCES p (id) ON DELETE CASCADE ON UPDATE CASCADE) ENGINE=InnoDB;
+INSERT INTO p SELECT seq, 0 FROM seq_1_to_10000;
+INSERT INTO c SELECT seq, 1 + (seq % 10000), 0 FROM seq_1_to_100000;
 ";
 
 async fn reload(conn: &mut Conn) {
@@ -87,16 +105,25 @@ fn gateway_opts(port: u16, keyspace: &str) -> Opts {
         .into()
 }
 
-async fn cascade_case(name: &str, statement: &str, hand: &str, port: u16, reps: u64) -> (Duration, Duration, Duration) {
+/// `statement` natively, through the managed gateway and `hand` natively, each on
+/// the tables `setup` loads afresh.
+async fn cascade_case(
+    name: &str,
+    setup: &str,
+    statement: &str,
+    hand: &str,
+    port: u16,
+    reps: u64,
+) -> (Duration, Duration, Duration) {
     let mut direct = Conn::from_url(db_url()).await.expect("direct");
     let mut gw = Conn::new(gateway_opts(port, "managed")).await.expect("gateway");
     let (mut native, mut managed, mut by_hand) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..reps {
-        reload(&mut direct).await;
+        direct.query_drop(setup).await.expect("load the tables");
         native.push(timed(&mut direct, statement).await);
-        reload(&mut direct).await;
+        direct.query_drop(setup).await.expect("load the tables");
         managed.push(timed(&mut gw, statement).await);
-        reload(&mut direct).await;
+        direct.query_drop(setup).await.expect("load the tables");
         by_hand.push(timed(&mut direct, hand).await);
     }
     let r = (median(native), median(managed), median(by_hand));
@@ -337,83 +364,86 @@ fn main() {
 
         println!("MariaDB {:?}, same run", direct.server_version());
         // OLTP first, before the cascades leave InnoDB purge work behind.
-        let mut cases = vec![("direct", Opts::from_url(&db_url()).expect("url"), "none")];
-        cases.push((
-            "byte relay",
-            OptsBuilder::from_opts(Opts::from_url(&db_url()).expect("url"))
-                .tcp_port(relay.port)
-                .prefer_socket(false)
-                .into(),
-            &relay_pid,
-        ));
-        cases.push((
-            "gateway, unmanaged, backend over TCP",
-            gateway_opts(gateway.port, "unmanaged"),
-            &pid,
-        ));
-        cases.push((
-            "gateway --threads 1, unmanaged, backend over TCP",
-            gateway_opts(single.port, "unmanaged"),
-            &single_pid,
-        ));
-        if socket.is_some() {
+        if !env_flag("BENCH_CASCADES_ONLY") {
+            let mut cases = vec![("direct", Opts::from_url(&db_url()).expect("url"), "none")];
             cases.push((
-                "gateway --threads 1, unmanaged, backend over the Unix socket",
-                gateway_opts(single.port, "unmanaged_socket"),
+                "byte relay",
+                OptsBuilder::from_opts(Opts::from_url(&db_url()).expect("url"))
+                    .tcp_port(relay.port)
+                    .prefer_socket(false)
+                    .into(),
+                &relay_pid,
+            ));
+            cases.push((
+                "gateway, unmanaged, backend over TCP",
+                gateway_opts(gateway.port, "unmanaged"),
+                &pid,
+            ));
+            cases.push((
+                "gateway --threads 1, unmanaged, backend over TCP",
+                gateway_opts(single.port, "unmanaged"),
                 &single_pid,
             ));
-        }
-        cases.push(("gateway, managed, backend over TCP", gateway_opts(gateway.port, "managed"), &pid));
-        let mut results: Vec<Vec<Oltp>> = vec![Vec::new(); cases.len()];
-        for round in 0..rounds as usize {
-            for k in 0..cases.len() {
-                let i = (round + k) % cases.len();
-                let (_, opts, through) = &cases[i];
-                results[i].push(oltp(opts.clone(), clients, slice, through).await);
+            if socket.is_some() {
+                cases.push((
+                    "gateway --threads 1, unmanaged, backend over the Unix socket",
+                    gateway_opts(single.port, "unmanaged_socket"),
+                    &single_pid,
+                ));
             }
-        }
-        let med = |mut v: Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        let quartiles = |mut v: Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            (v[v.len() / 4], v[v.len() * 3 / 4])
-        };
-        println!(
-            "OLTP ({clients} clients, 80% point selects / 20% single-row updates; {rounds} rounds of {} ms per case; \
-             CPU per operation of the load generator / of the gateway or relay process):",
-            slice.as_millis()
-        );
-        for (i, (name, _, _)) in cases.iter().enumerate() {
-            let r = &results[i];
-            let ops = med(r.iter().map(|o| o.ops_per_s).collect());
-            let client = med(r.iter().map(|o| o.client_us_per_op).collect());
-            let gw = med(r.iter().map(|o| o.gateway_us_per_op).collect());
-            if i == 0 {
-                println!("  {name}: {ops:.0} ops/s; CPU {client:.0} us / -");
-                continue;
+            cases.push(("gateway, managed, backend over TCP", gateway_opts(gateway.port, "managed"), &pid));
+            let mut results: Vec<Vec<Oltp>> = vec![Vec::new(); cases.len()];
+            for round in 0..rounds as usize {
+                for k in 0..cases.len() {
+                    let i = (round + k) % cases.len();
+                    let (_, opts, through) = &cases[i];
+                    results[i].push(oltp(opts.clone(), clients, slice, through).await);
+                }
             }
-            let ratios: Vec<f64> = r
-                .iter()
-                .zip(&results[0])
-                .map(|(a, b)| a.ops_per_s / b.ops_per_s)
-                .collect();
-            let (q1, q3) = quartiles(ratios.clone());
+            let med = |mut v: Vec<f64>| {
+                v.sort_by(f64::total_cmp);
+                v[v.len() / 2]
+            };
+            let quartiles = |mut v: Vec<f64>| {
+                v.sort_by(f64::total_cmp);
+                (v[v.len() / 4], v[v.len() * 3 / 4])
+            };
             println!(
-                "  {name}: {ops:.0} ops/s, {:.2}x direct (middle half of the rounds {q1:.2}-{q3:.2}); \
-                 CPU {client:.0} us / {gw:.0} us",
-                med(ratios),
+                "OLTP ({clients} clients, 80% point selects / 20% single-row updates; {rounds} rounds of {} ms per case; \
+                 CPU per operation of the load generator / of the gateway or relay process):",
+                slice.as_millis()
             );
+            for (i, (name, _, _)) in cases.iter().enumerate() {
+                let r = &results[i];
+                let ops = med(r.iter().map(|o| o.ops_per_s).collect());
+                let client = med(r.iter().map(|o| o.client_us_per_op).collect());
+                let gw = med(r.iter().map(|o| o.gateway_us_per_op).collect());
+                if i == 0 {
+                    println!("  {name}: {ops:.0} ops/s; CPU {client:.0} us / -");
+                    continue;
+                }
+                let ratios: Vec<f64> = r
+                    .iter()
+                    .zip(&results[0])
+                    .map(|(a, b)| a.ops_per_s / b.ops_per_s)
+                    .collect();
+                let (q1, q3) = quartiles(ratios.clone());
+                println!(
+                    "  {name}: {ops:.0} ops/s, {:.2}x direct (middle half of the rounds {q1:.2}-{q3:.2}); \
+                     CPU {client:.0} us / {gw:.0} us",
+                    med(ratios),
+                );
+            }
         }
         drop(single);
         let port = gateway.port;
-        if std::env::var("BENCH_OLTP_ONLY").is_ok_and(|v| v == "1") {
+        if env_flag("BENCH_OLTP_ONLY") {
             admin.query_drop(format!("DROP DATABASE {DB}")).await.expect("drop");
             return;
         }
         cascade_case(
             "cascading DELETE (1 parent, 10,000 children, 100,000 grandchildren)",
+            TREE,
             "DELETE FROM p WHERE id = 1",
             "BEGIN; SET foreign_key_checks = 0; \
              DELETE g FROM g JOIN c ON g.c_id = c.id WHERE c.p_id = 1; \
@@ -425,9 +455,21 @@ fn main() {
         .await;
         cascade_case(
             "cascading primary-key UPDATE (10,000 children re-pointed)",
+            TREE,
             "UPDATE p SET id = 1000000 WHERE id = 1",
             "BEGIN; SET foreign_key_checks = 0; \
              UPDATE c SET p_id = 1000000 WHERE p_id = 1; UPDATE p SET id = 1000000 WHERE id = 1; \
+             SET foreign_key_checks = 1; COMMIT",
+            port,
+            reps,
+        )
+        .await;
+        cascade_case(
+            "re-key 10,000 parents with 100,000 children (UPDATE p SET id = id + 100000)",
+            MANY_PARENTS,
+            "UPDATE p SET id = id + 100000",
+            "BEGIN; SET foreign_key_checks = 0; \
+             UPDATE c SET p_id = p_id + 100000; UPDATE p SET id = id + 100000; \
              SET foreign_key_checks = 1; COMMIT",
             port,
             reps,

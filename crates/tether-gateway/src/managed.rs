@@ -1100,6 +1100,9 @@ async fn cascade(
                             let e = origin_of.entry(key).or_insert(*origin);
                             *e = (*e).min(*origin);
                         }
+                        // Where each old key sits in `keys` (they are distinct).
+                        let key_index: HashMap<&[String], usize> =
+                            keys.iter().enumerate().map(|(i, k)| (k.as_slice(), i)).collect();
                         let mut old_rows = Vec::new();
                         let mut new_rows = Vec::new();
                         let mut origins = Vec::new();
@@ -1114,8 +1117,8 @@ async fn cascade(
                                 next[*pos] = match new {
                                     NewChildValue::Null => "NULL".to_string(),
                                     NewChildValue::Default(d) => d[n].clone(),
-                                    NewChildValue::Cascade => match keys.iter().position(|k| *k == fk_old) {
-                                        Some(i) => new_values[i][n].clone(),
+                                    NewChildValue::Cascade => match key_index.get(fk_old.as_slice()) {
+                                        Some(&i) => new_values[i][n].clone(),
                                         None => old[*pos].clone(),
                                     },
                                 };

@@ -88,6 +88,22 @@ fn same_as_native_with(
     found_rows: bool,
     statements: &[&str],
 ) -> Vec<(u16, u64, String)> {
+    same_as_native_then(schema, tables, mode, found_rows, statements, None).0
+}
+
+/// A statement's outcome: error code (0: none), rows affected, error message.
+type Outcome = (u16, u64, String);
+
+/// [`same_as_native_with`], then `query` on the gateway's database directly: the
+/// outcomes, and the query's rows (none without a query).
+fn same_as_native_then(
+    schema: &str,
+    tables: &[&str],
+    mode: &str,
+    found_rows: bool,
+    statements: &[&str],
+    query: Option<&str>,
+) -> (Vec<Outcome>, Vec<Vec<String>>) {
     let native = TestDb::create(TestEngine::Mysql);
     let managed = TestDb::create(TestEngine::Mysql);
     native.exec(schema);
@@ -112,7 +128,11 @@ fn same_as_native_with(
         }
         let mut m = direct(&managed).await;
         assert_eq!(dump(&mut n, tables).await, dump(&mut m, tables).await);
-        outcomes
+        let found = match query {
+            Some(q) => rows(&mut m, q).await,
+            None => Vec::new(),
+        };
+        (outcomes, found)
     })
 }
 
@@ -500,4 +520,70 @@ INSERT INTO sr VALUES (1, NULL), (2, 1), (3, 2), (4, 4), (5, NULL), (6, 5), (7, 
             "DELETE FROM sr ORDER BY id DESC",
         ],
     );
+}
+
+/// Re-keying hundreds of parents in one statement: every child moves to its own
+/// parent's new key (a single-column FK, a two-column one, a self-reference), in
+/// the order MariaDB re-keys the parents, which a unique key on the children makes
+/// visible: in any other order a child lands on a key another child still holds.
+/// Should the plan's child statement fail, the gateway would run the original
+/// natively and still match; a trigger counts the children the plan's own
+/// statements moved (InnoDB's cascades fire no triggers), so it must not.
+#[test]
+fn rekeying_many_parents_matches_native() {
+    let schema = "
+CREATE TABLE p (id INT PRIMARY KEY, grp INT NOT NULL, UNIQUE KEY p_grp_id (grp, id)) ENGINE=InnoDB;
+CREATE TABLE c (id INT PRIMARY KEY, p_id INT NOT NULL, n INT NOT NULL, UNIQUE KEY c_p_n (p_id, n),
+  CONSTRAINT c_p_fk FOREIGN KEY (p_id) REFERENCES p (id) ON DELETE CASCADE ON UPDATE CASCADE) ENGINE=InnoDB;
+CREATE TABLE m (id INT PRIMARY KEY, grp INT, p_id INT,
+  CONSTRAINT m_pair_fk FOREIGN KEY (grp, p_id) REFERENCES p (grp, id) ON UPDATE CASCADE) ENGINE=InnoDB;
+CREATE TABLE tree (id INT PRIMARY KEY, parent_id INT,
+  CONSTRAINT tree_parent_fk FOREIGN KEY (parent_id) REFERENCES tree (id) ON UPDATE CASCADE) ENGINE=InnoDB;
+INSERT INTO p SELECT seq, seq % 7 FROM seq_1_to_450;
+INSERT INTO c SELECT seq, 1 + seq % 450, seq DIV 450 FROM seq_1_to_1800;
+INSERT INTO m SELECT seq, (1 + seq % 450) % 7, 1 + seq % 450 FROM seq_1_to_900;
+INSERT INTO tree SELECT seq, IF(seq > 450, seq - 450, NULL) FROM seq_1_to_900;
+SET foreign_key_checks = 0;
+INSERT INTO c VALUES (100037, 1037, 0), (100200, 1200, 1), (100420, 1420, 2);
+SET foreign_key_checks = 1;
+CREATE TABLE c_moved (id INT NOT NULL) ENGINE=InnoDB;
+CREATE TRIGGER c_moves AFTER UPDATE ON c FOR EACH ROW INSERT INTO c_moved VALUES (NEW.id);
+";
+    let (outcomes, moved) = same_as_native_then(
+        schema,
+        &["p", "c", "m", "tree"],
+        "managed",
+        false,
+        &[
+            // Orphans hold three of the new keys: the first parent re-keyed onto
+            // one of them, going down, fails.
+            "UPDATE p SET id = id + 1000 ORDER BY id DESC",
+            "DELETE FROM c WHERE id >= 100000",
+            "UPDATE p SET id = id + 1000 ORDER BY id DESC",
+            "UPDATE p SET id = id - 999 ORDER BY id",
+            // Each parent onto the key the next one leaves: only this order works.
+            "UPDATE p SET id = id + 1 ORDER BY id DESC",
+            "UPDATE p SET id = id - 1 ORDER BY id",
+            "UPDATE p SET id = id + 1",
+            // Keys re-keyed in no numeric order, onto keys out of order.
+            "UPDATE p SET id = 5000 + (id * 7) % 450 ORDER BY (id * 13) % 450",
+            // The two-column FK's first column, then its second.
+            "UPDATE p SET grp = 6 - grp ORDER BY id DESC",
+            "UPDATE p SET id = id - 2000 ORDER BY (id * 11) % 450",
+            // Even keys away, then each odd key onto the even one above it, both
+            // going down: only this order of the children works.
+            "UPDATE p SET id = IF(id % 2 = 0, id + 1000, id + 1) ORDER BY id % 2, id DESC",
+            // Leaves of a self-reference, then rows with children, which InnoDB
+            // refuses to cascade into the table being updated.
+            "UPDATE tree SET id = id + 1000 WHERE id > 450 ORDER BY id DESC",
+            "UPDATE tree SET id = id + 1000 WHERE id <= 450",
+            "DELETE FROM p WHERE id > 3100",
+        ],
+        Some("SELECT COUNT(*), COUNT(DISTINCT id) FROM c_moved"),
+    );
+    // Seven statements re-key every parent of `c` (one more every row of `tree`):
+    // each moves all 1,800 children.
+    let rekeyed = outcomes.iter().filter(|o| o.0 == 0 && o.1 == 450).count();
+    assert_eq!(rekeyed, 8, "{outcomes:?}");
+    assert_eq!(moved, [["12600", "1800"]]);
 }
