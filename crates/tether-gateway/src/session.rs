@@ -322,6 +322,14 @@ impl Session {
     async fn managed_write(&mut self, ks: &Arc<Keyspace>, sql: &str) -> Option<Vec<Reply>> {
         match self.plan(ks, sql).await {
             Ok(Analysis::Plan(plan)) if !plan.is_passthrough() => Some(managed::run(&plan, self.backend(ks)).await),
+            Ok(Analysis::RowsFirst(first)) => {
+                let schema = match ks.schema().await {
+                    Ok(s) => s,
+                    Err(e) => return Some(vec![Reply::Error(e)]),
+                };
+                let backend = self.backend(ks);
+                Some(managed::run_rows_first(&first, sql, &schema, &ks.spec.database, backend).await)
+            }
             Ok(_) => None,
             Err(e) => Some(vec![Reply::Error(e)]),
         }
@@ -345,6 +353,7 @@ impl Session {
         }
         match self.plan(&ks, sql).await {
             Ok(Analysis::Plan(plan)) => Reply::text_rows("plan", plan.to_string().lines().map(str::to_string)),
+            Ok(Analysis::RowsFirst(first)) => Reply::text_rows("plan", first.to_string().lines().map(str::to_string)),
             Ok(Analysis::Forward) => Reply::text_rows("plan", ["not a planned write: forwarded unchanged".to_string()]),
             Err(e) => Reply::Error(e),
         }
@@ -356,6 +365,7 @@ impl Session {
             && tether_fkplan::looks_like_write(sql)
             && match self.plan(&ks, sql).await? {
                 Analysis::Plan(p) => !p.is_passthrough(),
+                Analysis::RowsFirst(_) => true,
                 Analysis::Forward => false,
             };
         let statement = self.backend(&ks).prepare(sql).await?;
