@@ -1686,7 +1686,15 @@ impl<'a> Planner<'a> {
                 )
             }
             FkAction::Cascade => {
-                let mut parts = vec![Part::Text(format!("UPDATE {child_name} SET "))];
+                // Each column's new value is found from the old key, all columns of
+                // it: MariaDB's assignments run left to right unless told to run
+                // them at once (MariaDB only, as managed mode is).
+                let at_once = if fk.columns.len() > 1 {
+                    "SET STATEMENT sql_mode = CONCAT(@@sql_mode, ',SIMULTANEOUS_ASSIGNMENT') FOR "
+                } else {
+                    ""
+                };
+                let mut parts = vec![Part::Text(format!("{at_once}UPDATE {child_name} SET "))];
                 for (n, c) in fk.columns.iter().enumerate() {
                     if n > 0 {
                         parts.push(Part::Text(", ".into()));

@@ -240,7 +240,7 @@ fn multi_column_keys_render_as_row_constructors() {
                 &[vec!["1".into(), "2".into()]],
                 &[vec!["1".into(), "3".into()]]
             ),
-            "UPDATE `mc` SET `x` = CASE WHEN (`x`, `y`) = (1, 2) THEN 1 ELSE `x` END, `y` = CASE WHEN (`x`, `y`) = (1, 2) THEN 3 ELSE `y` END WHERE (`x`, `y`) IN ((1, 2)) ORDER BY CASE WHEN (`x`, `y`) = (1, 2) THEN 0 END"
+            "SET STATEMENT sql_mode = CONCAT(@@sql_mode, ',SIMULTANEOUS_ASSIGNMENT') FOR UPDATE `mc` SET `x` = CASE WHEN (`x`, `y`) = (1, 2) THEN 1 ELSE `x` END, `y` = CASE WHEN (`x`, `y`) = (1, 2) THEN 3 ELSE `y` END WHERE (`x`, `y`) IN ((1, 2)) ORDER BY CASE WHEN (`x`, `y`) = (1, 2) THEN 0 END"
         ),
         other => panic!("{other:?}"),
     }

@@ -587,3 +587,31 @@ CREATE TRIGGER c_moves AFTER UPDATE ON c FOR EACH ROW INSERT INTO c_moved VALUES
     assert_eq!(rekeyed, 8, "{outcomes:?}");
     assert_eq!(moved, [["12600", "1800"]]);
 }
+
+/// An UPDATE that changes both columns a two-column ON UPDATE CASCADE FK
+/// references: each child's new columns come from its old key, both columns of it
+/// (the cascade's assignments run at once, not left to right), for a few parents
+/// (one `WHEN` per key) and for many (the search by halves).
+#[test]
+fn a_two_column_cascade_changing_both_columns_matches_native() {
+    let schema = "
+CREATE TABLE p (id INT PRIMARY KEY, grp INT NOT NULL, UNIQUE KEY p_grp_id (grp, id)) ENGINE=InnoDB;
+CREATE TABLE m (id INT PRIMARY KEY, grp INT, p_id INT,
+  CONSTRAINT m_pair_fk FOREIGN KEY (grp, p_id) REFERENCES p (grp, id) ON UPDATE CASCADE) ENGINE=InnoDB;
+INSERT INTO p SELECT seq, seq % 7 FROM seq_1_to_60;
+INSERT INTO m SELECT seq, (1 + seq % 60) % 7, 1 + seq % 60 FROM seq_1_to_120;
+";
+    let (outcomes, moved) = same_as_native_then(
+        schema,
+        &["p", "m"],
+        "managed",
+        false,
+        &[
+            "UPDATE p SET grp = 6 - grp, id = id + 2000 WHERE id <= 3",
+            "UPDATE p SET grp = 6 - grp, id = id + 1000 WHERE id > 3",
+        ],
+        Some("SELECT COUNT(*) FROM m JOIN p ON (p.grp, p.id) = (m.grp, m.p_id)"),
+    );
+    assert_eq!(outcomes.iter().map(|o| (o.0, o.1)).collect::<Vec<_>>(), vec![(0, 3), (0, 60)]);
+    assert_eq!(moved, [["120"]], "every child still has its parent");
+}
