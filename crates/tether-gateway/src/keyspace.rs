@@ -12,6 +12,10 @@ use tokio::sync::RwLock;
 use crate::config::{Config, FkMode, KeyspaceSpec, User};
 use crate::reply::ServerError;
 
+/// How long a background reading of a schema may take before it is given up (the
+/// next one tries again).
+const RELOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// One keyspace at run time.
 pub struct Keyspace {
     pub spec: KeyspaceSpec,
@@ -70,7 +74,13 @@ impl Keyspace {
     /// one is read (a failure keeps it, with a warning).
     pub async fn reload(&self) {
         let invalidations = self.invalidations.load(Ordering::SeqCst);
-        match tether_connect::introspect(&self.spec.url, &IntrospectOptions::default()).await {
+        let options = IntrospectOptions::default();
+        let read = tether_connect::introspect(&self.spec.url, &options);
+        let read = match tokio::time::timeout(RELOAD_TIMEOUT, read).await {
+            Ok(read) => read.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("no answer within {} s", RELOAD_TIMEOUT.as_secs())),
+        };
+        match read {
             Ok(schema) => {
                 let schema = Arc::new(schema);
                 let mut slot = self.schema.write().await;

@@ -93,6 +93,14 @@ impl Handler for Connection {
     async fn change_user(&mut self, db: Option<&str>) -> Result<(), ServerError> {
         self.session.change_user(db).await
     }
+
+    fn keyspace(&self) -> Option<String> {
+        self.session.keyspace_name()
+    }
+
+    fn restore_keyspace(&mut self, keyspace: Option<String>) {
+        self.session.restore_keyspace(keyspace)
+    }
 }
 
 impl Gateway {

@@ -33,6 +33,10 @@ struct Prepared {
     /// A write the managed planner has work for: executed as text with the
     /// parameters inlined, so the plan sees literal values.
     planned: bool,
+    /// The keyspace schema `planned` was decided on: decided again when the
+    /// schema changes (DDL, or a periodic reading finding an FK added behind the
+    /// gateway's back).
+    schema: Option<Arc<tether_schema::Schema>>,
 }
 
 /// What `prepare` tells the client.
@@ -202,6 +206,16 @@ impl Session {
         self.keyspace = self.login_keyspace.clone();
     }
 
+    /// The keyspace in use, by name.
+    pub fn keyspace_name(&self) -> Option<String> {
+        self.keyspace.as_ref().map(|k| k.spec.name.clone())
+    }
+
+    /// Puts back the keyspace in use before a failed COM_CHANGE_USER (`None`: none).
+    pub fn restore_keyspace(&mut self, name: Option<String>) {
+        self.keyspace = name.and_then(|n| self.shared.keyspace(&n));
+    }
+
     /// COM_CHANGE_USER logged a user in (after `reset`): the session goes on in
     /// `db`, or with none named in the default keyspace, as a new connection's.
     pub async fn change_user(&mut self, db: Option<&str>) -> Result<(), ServerError> {
@@ -359,15 +373,25 @@ impl Session {
         }
     }
 
+    /// Whether `sql` is a write the managed planner has work for, and the schema
+    /// that says so.
+    async fn planned(&self, ks: &Keyspace, sql: &str) -> Result<(bool, Option<Arc<tether_schema::Schema>>), ServerError> {
+        if ks.mode() != FkMode::Managed || !tether_fkplan::looks_like_write(sql) {
+            return Ok((false, None));
+        }
+        let schema = ks.schema().await?;
+        let planned = match tether_fkplan::plan(sql, &schema, &ks.spec.database) {
+            Ok(Analysis::Plan(p)) => !p.is_passthrough(),
+            Ok(Analysis::RowsFirst(_)) => true,
+            Ok(Analysis::Forward) => false,
+            Err(e) => return Err(ServerError::gateway(e.to_string())),
+        };
+        Ok((planned, Some(schema)))
+    }
+
     pub async fn prepare(&mut self, sql: &str) -> Result<PreparedInfo, ServerError> {
         let ks = self.current()?;
-        let planned = ks.mode() == FkMode::Managed
-            && tether_fkplan::looks_like_write(sql)
-            && match self.plan(&ks, sql).await? {
-                Analysis::Plan(p) => !p.is_passthrough(),
-                Analysis::RowsFirst(_) => true,
-                Analysis::Forward => false,
-            };
+        let (planned, schema) = self.planned(&ks, sql).await?;
         let statement = self.backend(&ks).prepare(sql).await?;
         let id = self.next_statement;
         self.next_statement = self.next_statement.wrapping_add(1).max(1);
@@ -382,6 +406,7 @@ impl Session {
                 keyspace: ks.spec.name.clone(),
                 statement,
                 planned,
+                schema,
             },
         );
         Ok(info)
@@ -408,6 +433,18 @@ impl Session {
             out.error(&ServerError::gateway("keyspace vanished"));
             return Ok(());
         };
+        if let Some(decided_on) = &p.schema {
+            let current = ks.schema().await.ok();
+            if current.as_ref().is_some_and(|s| !Arc::ptr_eq(s, decided_on)) {
+                match self.planned(&ks, &p.statement.sql).await {
+                    Ok((planned, schema)) => (p.planned, p.schema) = (planned, schema),
+                    Err(e) => {
+                        out.error(&e);
+                        return Ok(());
+                    }
+                }
+            }
+        }
         if p.planned && self.fk_checks {
             let Some(text) = inline_params(&p.statement.sql, &params) else {
                 out.error(&ServerError::new(

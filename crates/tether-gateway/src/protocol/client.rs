@@ -8,7 +8,7 @@
 //! (its full authentication only over a Unix socket, where the password may go in
 //! clear; TCP would need TLS, which the gateway does not speak). The connection asks
 //! for multi-statements and multi-results, `CLIENT_DEPRECATE_EOF` when the server
-//! has it, and never `CLIENT_FOUND_ROWS`: rows affected are MariaDB's defaults.
+//! has it, and `CLIENT_FOUND_ROWS` only for a client that asked for it.
 
 use std::io;
 use std::pin::Pin;

@@ -61,6 +61,10 @@ pub trait Handler: Send {
     /// session goes on in `db`, or with no database named in the default keyspace,
     /// as a new connection would, and a later reset returns there.
     fn change_user(&mut self, db: Option<&str>) -> impl Future<Output = Result<(), ServerError>> + Send;
+    /// The session's keyspace (opaque to the protocol), to put back with
+    /// `restore_keyspace` after a failed COM_CHANGE_USER.
+    fn keyspace(&self) -> Option<String>;
+    fn restore_keyspace(&mut self, keyspace: Option<String>);
     /// The login succeeded (with its database selected). `found_rows`: the client
     /// asked for CLIENT_FOUND_ROWS (rows affected by an UPDATE or an ON DUPLICATE
     /// KEY UPDATE count the rows matched, not only those changed), which its backend
@@ -583,19 +587,26 @@ pub async fn serve<H: Handler>(mut handler: H, stream: TcpStream, peer: SocketAd
                     Err(e) => out.error(&e),
                 }
             }
-            COM_CHANGE_USER if failed_changes >= CHANGE_USER_ATTEMPTS => {
-                out.error(&ServerError::new(1047, "08S01", "Unknown command"))
-            }
             COM_CHANGE_USER => {
                 let change = ChangeUser::parse(body, capabilities);
-                // As a new connection, whether or not the login succeeds: the
-                // transaction rolled back, statements and settings dropped.
+                // As a new connection, whether or not the login succeeds (even
+                // refused after too many failures): the transaction rolled back,
+                // statements and session settings dropped; the multi-statements
+                // option stays, as in MariaDB.
                 statements.clear();
-                multi_statements = capabilities & CLIENT_MULTI_STATEMENTS != 0;
                 *out.status = SERVER_STATUS_AUTOCOMMIT;
+                let before = handler.keyspace();
                 let reset = handler.reset().await;
                 match change {
-                    None => out.error(&ServerError::new(1043, "08S01", "Bad handshake")),
+                    _ if failed_changes >= CHANGE_USER_ATTEMPTS => {
+                        handler.restore_keyspace(before);
+                        out.error(&ServerError::new(1047, "08S01", "Unknown command"))
+                    }
+                    None => {
+                        failed_changes += 1;
+                        handler.restore_keyspace(before);
+                        out.error(&ServerError::new(1043, "08S01", "Bad handshake"))
+                    }
                     Some(change) => {
                         let salt = handler.salt();
                         let response = if change.plugin.is_empty() || change.plugin == NATIVE_PASSWORD {
@@ -606,15 +617,21 @@ pub async fn serve<H: Handler>(mut handler: H, stream: TcpStream, peer: SocketAd
                                 None => return Ok(()),
                             }
                         };
-                        if !handler.authenticate(&change.user, &salt, &response) {
-                            failed_changes += 1;
-                            out.error(&access_denied(&change.user, peer, &response));
-                        } else if let Err(e) = reset {
-                            out.error(&e);
+                        let outcome = if !handler.authenticate(&change.user, &salt, &response) {
+                            Err(access_denied(&change.user, peer, &response))
                         } else {
-                            match handler.change_user(change.database.as_deref()).await {
-                                Ok(()) => out.ok(&OkInfo::default(), false),
-                                Err(e) => out.error(&e),
+                            match reset {
+                                Ok(()) => handler.change_user(change.database.as_deref()).await,
+                                Err(e) => Err(e),
+                            }
+                        };
+                        match outcome {
+                            Ok(()) => out.ok(&OkInfo::default(), false),
+                            Err(e) => {
+                                // The database in use before stays, as in MariaDB.
+                                failed_changes += 1;
+                                handler.restore_keyspace(before);
+                                out.error(&e);
                             }
                         }
                     }

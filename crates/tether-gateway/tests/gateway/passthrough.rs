@@ -716,19 +716,23 @@ fn change_user_starts_over_as_a_new_connection() {
             .await
             .expect("COM_CHANGE_USER without a database");
         assert_eq!(rows(&mut c, "SELECT DATABASE()").await, vec![vec![db.name.clone()]]);
-        // An unknown keyspace: MariaDB's 1049.
+        // An unknown keyspace: MariaDB's 1049; the keyspace in use stays.
+        c.query_drop("USE ks2").await.expect("use");
         let e = server_error(
             c.change_user(change(support::USER, support::PASSWORD, Some("nowhere")))
                 .await
                 .expect_err("unknown keyspace"),
         );
         assert_eq!((e.0, e.2.as_str()), (1049, "Unknown database 'nowhere'"));
+        assert_eq!(rows(&mut c, "SELECT DATABASE()").await, vec![vec![other.name.clone()]]);
 
-        // A failed login resets the session too and leaves the connection usable.
+        // A failed login resets the session too, keeps the keyspace in use and
+        // leaves the connection usable.
+        c.query_drop("USE ks").await.expect("use");
         c.query_drop("BEGIN").await.expect("begin");
         c.query_drop("INSERT INTO t VALUES (2)").await.expect("insert");
         let e = server_error(
-            c.change_user(change(support::USER, "wrong", Some("ks")))
+            c.change_user(change(support::USER, "wrong", Some("ks2")))
                 .await
                 .expect_err("wrong password"),
         );
@@ -737,18 +741,20 @@ fn change_user_starts_over_as_a_new_connection() {
             (1045, "28000", "Access denied for user 'app'@'127.0.0.1' (using password: YES)")
         );
         assert_eq!(rows(&mut d, "SELECT COUNT(*) FROM t").await, vec![vec!["0"]], "rolled back");
-        assert_eq!(rows(&mut c, "SELECT COUNT(*) FROM t").await, vec![vec!["0"]]);
-        for (user, pass) in [("nobody", support::PASSWORD), (support::USER, "")] {
-            let e = server_error(c.change_user(change(user, pass, None)).await.expect_err("refused"));
-            assert_eq!(e.0, 1045, "{}", e.2);
-        }
-        // Three failures: from now on the command is unknown, even with the right password.
+        assert_eq!(rows(&mut c, "SELECT DATABASE(), COUNT(*) FROM t").await, vec![vec![db.name.clone(), "0".to_string()]]);
+        let e = server_error(c.change_user(change("nobody", support::PASSWORD, None)).await.expect_err("refused"));
+        assert_eq!(e.0, 1045, "{}", e.2);
+        // Three failures (the unknown keyspace counts): from now on the command is
+        // unknown, even with the right password, and still resets the session.
+        c.query_drop("BEGIN").await.expect("begin");
+        c.query_drop("INSERT INTO t VALUES (3)").await.expect("insert");
         let e = server_error(
             c.change_user(change(support::USER, support::PASSWORD, None))
                 .await
                 .expect_err("locked"),
         );
         assert_eq!((e.0, e.1.as_str(), e.2.as_str()), (1047, "08S01", "Unknown command"));
+        assert_eq!(rows(&mut d, "SELECT COUNT(*) FROM t").await, vec![vec!["0"]], "rolled back");
         assert_eq!(rows(&mut c, "SELECT 7").await, vec![vec!["7"]]);
     });
 }

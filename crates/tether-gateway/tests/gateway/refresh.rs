@@ -82,3 +82,48 @@ fn without_the_refresh_a_stale_schema_lets_the_delete_through() {
         );
     });
 }
+
+/// A statement prepared before the refresh is planned by the schema in force when
+/// it runs: a DELETE of a table that had no children, prepared as a plain
+/// forward, cascades as the gateway's own statements once an ON DELETE CASCADE
+/// child appears. A trigger on the child tells them apart: InnoDB's own cascades
+/// fire none.
+#[test]
+fn a_statement_prepared_before_the_refresh_is_planned_after_it() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(
+        "CREATE TABLE q (id INT PRIMARY KEY) ENGINE=InnoDB;
+         CREATE TABLE r (id INT PRIMARY KEY, q_id INT) ENGINE=InnoDB;
+         CREATE TABLE r_deleted (id INT) ENGINE=InnoDB;
+         CREATE TRIGGER r_deletes AFTER DELETE ON r FOR EACH ROW INSERT INTO r_deleted VALUES (OLD.id);
+         INSERT INTO q VALUES (1), (2);
+         INSERT INTO r VALUES (10, 1), (11, 1), (20, 2);",
+    );
+    let gw = start_with(&[("ks", "managed", &db.url)], r#""schemaRefreshSeconds": 1,"#);
+    gw.block_on(async {
+        let mut g = gw.connect("ks").await;
+        let delete = g.prep("DELETE FROM q WHERE id = ?").await.expect("prepare");
+        direct(&db)
+            .await
+            .query_drop("ALTER TABLE r ADD CONSTRAINT r_q_fk FOREIGN KEY (q_id) REFERENCES q (id) ON DELETE CASCADE")
+            .await
+            .expect("add the FK on the backend");
+        let start = Instant::now();
+        loop {
+            let plan: Vec<Vec<String>> = rows(&mut g, "EXPLAIN FK DELETE FROM q WHERE id = 1").await;
+            if plan.iter().any(|r| r[0].contains("r_q_fk")) {
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(10), "the new FK is not seen after 10 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        g.exec_drop(&delete, (1,)).await.expect("delete");
+        let mut d = direct(&db).await;
+        assert_eq!(rows(&mut d, "SELECT id FROM r ORDER BY id").await, vec![vec!["20"]]);
+        assert_eq!(
+            rows(&mut d, "SELECT id FROM r_deleted ORDER BY id").await,
+            vec![vec!["10"], vec!["11"]],
+            "the cascade ran as the gateway's own DELETE"
+        );
+    });
+}
