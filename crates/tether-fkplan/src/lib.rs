@@ -21,5 +21,5 @@ pub use plan::{
     Action, ActionKind, Event, FkRef, KeyValue, NewChildValue, NewRows, ParentCheck, ParentChecks, Part, Plan,
     ReplaceSource, Rules, Start, Target, Template,
 };
-pub use planner::{looks_like_write, plan, Analysis, RowsFirst};
+pub use planner::{looks_like_write, plan, Analysis};
 pub use sql::{ident, string_literal};

@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashSet};
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AssignmentTarget, Expr, FromTable, Insert, ObjectName, ObjectNamePart, OnInsert, SelectItem, SetExpr, Spanned,
-    Statement, TableFactor, TableObject, TableWithJoins, UnaryOperator, Value,
+    AssignmentTarget, Expr, FromTable, Insert, ObjectName, ObjectNamePart, OnInsert, SetExpr, Spanned, Statement,
+    TableFactor, TableObject, TableWithJoins, UnaryOperator, Value,
 };
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
@@ -28,45 +28,6 @@ pub enum Analysis {
     Forward,
     /// A write on a known table: run this plan (possibly just the original).
     Plan(Box<Plan>),
-    /// A write whose rows only a SELECT can tell (`INSERT ... SELECT ... ON
-    /// DUPLICATE KEY UPDATE` that may re-key a parent): read them, then plan the
-    /// same statement with them as `VALUES` (see [`RowsFirst`]).
-    RowsFirst(RowsFirst),
-}
-
-/// `INSERT ... SELECT ... ON DUPLICATE KEY UPDATE` as a `SELECT` and the statement
-/// to plan once its rows are known. MariaDB reads the SELECT's rows and upserts
-/// them one by one in that order, each row as `INSERT ... VALUES (row) ON
-/// DUPLICATE KEY UPDATE` would: the rows as literals, in the order read, make the
-/// same statement in a spelling the planner plans row by row, cascades included.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowsFirst {
-    /// The SELECT, locking the rows it reads as INSERT ... SELECT does
-    /// (`LOCK IN SHARE MODE`).
-    pub select: String,
-    /// `INSERT [IGNORE] INTO t (columns)`.
-    pub insert: String,
-    /// `ON DUPLICATE KEY UPDATE ...` as the client wrote it.
-    pub on_duplicate: String,
-}
-
-impl RowsFirst {
-    /// The statement with `rows` (SQL literals, in the SELECT's column order).
-    pub fn with_rows(&self, rows: &[Vec<String>]) -> String {
-        let values: Vec<String> = rows.iter().map(|r| format!("({})", r.join(", "))).collect();
-        format!("{} VALUES {} {}", self.insert, values.join(", "), self.on_duplicate)
-    }
-}
-
-impl std::fmt::Display for RowsFirst {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "1. read the rows to insert, locking what is read: {}", self.select)?;
-        writeln!(
-            f,
-            "2. plan and run, row by row in that order: {} VALUES (<row>) {}",
-            self.insert, self.on_duplicate
-        )
-    }
 }
 
 /// Plans `sql` against `schema`, the schema of MariaDB database `database`.
@@ -783,7 +744,9 @@ impl<'a> Planner<'a> {
                 }
             }
             let rekeys = assigned.iter().any(|(c, _)| referenced.iter().any(|r| eq_ci(r, c)));
-            if !rekeys && (!has_fks || i.ignore) {
+            // IGNORE: an update that fails (a duplicate key) is skipped with a
+            // warning, cascades and all; InnoDB runs it (docs/gateway.md, Limits).
+            if i.ignore || (!rekeys && !has_fks) {
                 return Ok(self.passthrough(table));
             }
             return self.upsert(i, table, &assigned, rekeys);
@@ -1291,8 +1254,6 @@ impl<'a> Planner<'a> {
             };
             match planner.statement(statement)? {
                 Analysis::Plan(p) => steps.push(*p),
-                // A one-row VALUES statement has its rows.
-                Analysis::RowsFirst(_) => return Err(self.unsupported("this ON DUPLICATE KEY UPDATE", &table.name)),
                 Analysis::Forward => steps.push(Plan {
                     table: table.name.clone(),
                     start: Start::Nothing,
@@ -1317,112 +1278,6 @@ impl<'a> Planner<'a> {
             native_first: true,
             steps,
         })))
-    }
-
-    /// `INSERT ... SELECT ... ON DUPLICATE KEY UPDATE` as its SELECT and the same
-    /// statement over `VALUES`, when the two are the same statement: one plain
-    /// SELECT (no UNION, no derived tables, no functions whose value changes
-    /// between two runs), no new auto-increment values, and an UPDATE clause that
-    /// names no column of the SELECT's tables (outside `VALUES(col)`), so it means
-    /// the same over `VALUES`.
-    fn rows_first(&self, i: &Insert, table: &Table) -> Option<RowsFirst> {
-        let query = i.source.as_deref()?;
-        let SetExpr::Select(select) = query.body.as_ref() else {
-            return None;
-        };
-        if query.with.is_some() || !query.locks.is_empty() || select.into.is_some() {
-            return None;
-        }
-        let mut read: Vec<&Table> = Vec::new();
-        for from in &select.from {
-            let factors = std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation));
-            for factor in factors {
-                let TableFactor::Table { name, args: None, .. } = factor else {
-                    return None;
-                };
-                read.push(self.table(name).ok()??);
-            }
-        }
-        let projection_volatile = select.projection.iter().any(|item| match item {
-            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => volatile(e),
-            _ => false,
-        });
-        if projection_volatile || select.selection.as_ref().is_some_and(volatile) {
-            return None;
-        }
-        let columns: Vec<String> = if i.columns.is_empty() {
-            if table.columns.iter().any(|c| c.generated.is_some()) {
-                return None;
-            }
-            table.columns.iter().map(|c| c.name.clone()).collect()
-        } else {
-            i.columns.iter().map(|c| last_ident(c).unwrap_or_default().to_string()).collect()
-        };
-        if allocates(table, &columns, None) {
-            return None;
-        }
-        let Some(OnInsert::DuplicateKeyUpdate(assignments)) = &i.on else {
-            return None;
-        };
-        let read_column = |name: &str| read.iter().any(|t| t.columns.iter().any(|c| eq_ci(&c.name, name)));
-        let own_column = |name: &str| table.columns.iter().any(|c| eq_ci(&c.name, name));
-        let mut sets = Vec::new();
-        for a in assignments {
-            let mut bare: Vec<String> = Vec::new();
-            let mut in_values: Vec<String> = Vec::new();
-            let mut qualified: Vec<String> = Vec::new();
-            let mut other = false;
-            let mut probe = a.value.clone();
-            let _ = sqlparser::ast::visit_expressions_mut(&mut probe, |x| {
-                match x {
-                    Expr::Identifier(id) => bare.push(id.value.clone()),
-                    Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("values") => {
-                        let arg = f.args.to_string();
-                        in_values.push(arg.trim_matches(|c| c == '(' || c == ')' || c == '`' || c == ' ').to_string());
-                    }
-                    // `t.col` of the target, which the SELECT does not read.
-                    Expr::CompoundIdentifier(parts)
-                        if parts.len() == 2
-                            && eq_ci(&parts[0].value, &table.name)
-                            && !read.iter().any(|t| eq_ci(&t.name, &table.name)) =>
-                    {
-                        qualified.push(parts[1].value.clone())
-                    }
-                    Expr::CompoundIdentifier(_)
-                    | Expr::Subquery(_)
-                    | Expr::Exists { .. }
-                    | Expr::InSubquery { .. } => other = true,
-                    _ => {}
-                }
-                ControlFlow::<()>::Continue(())
-            });
-            // A bare name inside VALUES(...) was seen twice: once as the argument.
-            for v in &in_values {
-                if let Some(p) = bare.iter().position(|b| eq_ci(b, v)) {
-                    bare.remove(p);
-                }
-            }
-            if other
-                || in_values.iter().chain(&qualified).any(|v| !own_column(v))
-                || bare.iter().any(|b| !own_column(b) || read_column(b))
-            {
-                return None;
-            }
-            sets.push(format!("{} = {}", a.target, self.source.expr_text(&a.value)));
-        }
-        let text = self.source.rest_from(query.span())?;
-        let lower = text.to_ascii_lowercase();
-        let select_text = text[..lower.rfind("on duplicate key update")?].trim_end();
-        Some(RowsFirst {
-            select: format!("{select_text} LOCK IN SHARE MODE"),
-            insert: format!(
-                "INSERT {}INTO {} ({})",
-                if i.ignore { "IGNORE " } else { "" },
-                ident(&table.name),
-                idents(&columns)
-            ),
-            on_duplicate: format!("ON DUPLICATE KEY UPDATE {}", sets.join(", ")),
-        })
     }
 
     /// INSERT ... ON DUPLICATE KEY UPDATE of one row: the clashing row is read with
@@ -1451,13 +1306,9 @@ impl<'a> Planner<'a> {
             return Ok(self.passthrough(table));
         }
         if !matches!(i.source.as_deref().map(|q| q.body.as_ref()), Some(SetExpr::Values(_))) {
-            // INSERT ... SELECT ... ON DUPLICATE KEY UPDATE of a referenced key: its
-            // rows are read first, where that gives the same statement; otherwise
+            // INSERT ... SELECT ... ON DUPLICATE KEY UPDATE of a referenced key:
             // InnoDB runs it, with its own cascades (docs/gateway.md, Limits).
-            return Ok(match self.rows_first(i, table) {
-                Some(first) => Analysis::RowsFirst(first),
-                None => self.passthrough(table),
-            });
+            return Ok(self.passthrough(table));
         }
         let Some((columns, rows)) = self.values(i, table, "INSERT ... ON DUPLICATE KEY UPDATE")? else {
             return Ok(Analysis::Forward);

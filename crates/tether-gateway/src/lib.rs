@@ -42,7 +42,6 @@ pub async fn explain(config: &Config, keyspace: &str, sql: &str) -> Result<Strin
     })?;
     match tether_fkplan::plan(sql, &schema, &ks.spec.database) {
         Ok(tether_fkplan::Analysis::Plan(p)) => Ok(p.to_string()),
-        Ok(tether_fkplan::Analysis::RowsFirst(first)) => Ok(first.to_string()),
         Ok(tether_fkplan::Analysis::Forward) => Ok("not a planned write: forwarded unchanged\n".into()),
         Err(e) => Err(GatewayError::Keyspace {
             keyspace: keyspace.to_string(),

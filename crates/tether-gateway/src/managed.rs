@@ -12,10 +12,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use mysql_async::Value;
 use tether_fkplan::{
-    ActionKind, Analysis, Event, KeyValue, NewChildValue, NewRows, ParentCheck, ParentChecks, Plan, ReplaceSource,
-    RowsFirst, Start,
+    ActionKind, Event, KeyValue, NewChildValue, NewRows, ParentCheck, ParentChecks, Plan, ReplaceSource, Start,
 };
-use tether_schema::Schema;
 
 use crate::backend::{Backend, Rows};
 use crate::reply::{ColumnDef, Reply, ServerError};
@@ -139,8 +137,11 @@ impl Item {
 pub async fn run(plan: &Plan, backend: &mut Backend) -> Vec<Reply> {
     // Inside the client's transaction (or with autocommit off) a failed statement
     // must roll back only itself: use a savepoint. Otherwise wrap in BEGIN/COMMIT.
-    let in_tx = match in_transaction(backend).await {
-        Ok(t) => t,
+    let in_tx = match backend.read("SELECT @@in_transaction, @@autocommit").await {
+        Ok(rows) => match rows.rows.first() {
+            Some(r) => literal_is_true(r.first()) || !literal_is_true(r.get(1)),
+            None => false,
+        },
         Err(e) => return vec![Reply::Error(e)],
     };
     let (open, commit, rollback) = if in_tx {
@@ -158,99 +159,6 @@ pub async fn run(plan: &Plan, backend: &mut Backend) -> Vec<Reply> {
     let replies = run_in_transaction(plan, backend, &open, &commit, &rollback).await;
     backend.set_own_transaction(false);
     replies
-}
-
-/// Whether a statement on `backend` now runs inside a transaction: one is open,
-/// or autocommit is off.
-pub async fn in_transaction(backend: &mut Backend) -> Result<bool, ServerError> {
-    let rows = backend.read("SELECT @@in_transaction, @@autocommit").await?;
-    Ok(match rows.rows.first() {
-        Some(r) => literal_is_true(r.first()) || !literal_is_true(r.get(1)),
-        None => false,
-    })
-}
-
-/// Rows that a statement upserts one by one are taken one by one by the plan, at
-/// most this many; beyond, InnoDB runs the statement (its cascades then miss the
-/// binlog).
-const ROWS_FIRST_LIMIT: usize = 1000;
-
-/// `INSERT ... SELECT ... ON DUPLICATE KEY UPDATE` that may re-key a parent: the
-/// SELECT's rows are read, share-locked as the statement would lock them, inside
-/// a transaction (the client's, or one of the gateway's own); then the statement
-/// over those rows as `VALUES` is planned and run as any other, the client getting
-/// the original's native outcome.
-pub async fn run_rows_first(
-    first: &RowsFirst,
-    original: &str,
-    schema: &Schema,
-    database: &str,
-    backend: &mut Backend,
-) -> Vec<Reply> {
-    let in_tx = match in_transaction(backend).await {
-        Ok(t) => t,
-        Err(e) => return vec![Reply::Error(e)],
-    };
-    if !in_tx {
-        if let Err(e) = backend.exec("BEGIN").await {
-            return vec![Reply::Error(e)];
-        }
-        backend.set_own_transaction(true);
-    }
-    let replies = rows_first_inside(first, original, schema, database, backend).await;
-    if !in_tx {
-        let failed = replies.iter().any(|r| matches!(r, Reply::Error(_)));
-        let ended = backend.exec(if failed { "ROLLBACK" } else { "COMMIT" }).await;
-        backend.set_own_transaction(false);
-        if let (Err(e), false) = (ended, failed) {
-            return vec![Reply::Error(e)];
-        }
-    }
-    replies
-}
-
-async fn rows_first_inside(
-    first: &RowsFirst,
-    original: &str,
-    schema: &Schema,
-    database: &str,
-    backend: &mut Backend,
-) -> Vec<Reply> {
-    let rows = match backend.read(&first.select).await {
-        Ok(rows) if !rows.rows.is_empty() && rows.rows.len() <= ROWS_FIRST_LIMIT => rows,
-        // The SELECT fails (the original gets its own error), finds nothing to
-        // upsert, or too much to take row by row: InnoDB runs the original.
-        _ => return backend.query(original).await,
-    };
-    let text = first.with_rows(&literals(&rows));
-    match tether_fkplan::plan(&text, schema, database) {
-        Ok(Analysis::Plan(plan)) if !plan.is_passthrough() => {
-            // Row by row after a native run of the client's own statement, whose
-            // outcome the client gets (INSERT ... SELECT reports no insert id for
-            // keys it is given; INSERT ... VALUES reports the first).
-            let plan = if plan.steps.is_empty() {
-                Plan {
-                    table: plan.table.clone(),
-                    start: Start::Nothing,
-                    rules: Vec::new(),
-                    original: original.to_string(),
-                    original_fk_checks: false,
-                    parent_checks: None,
-                    prefix: None,
-                    native_first: true,
-                    steps: vec![*plan],
-                }
-            } else {
-                Plan {
-                    original: original.to_string(),
-                    ..*plan
-                }
-            };
-            run(&plan, backend).await
-        }
-        Ok(_) => backend.query(original).await,
-        Err(e) => vec![Reply::Error(ServerError::gateway(e.to_string()))],
-    }
 }
 
 /// Opens the transaction or savepoint, runs the plan, and ends it.

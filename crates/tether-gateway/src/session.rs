@@ -336,14 +336,6 @@ impl Session {
     async fn managed_write(&mut self, ks: &Arc<Keyspace>, sql: &str) -> Option<Vec<Reply>> {
         match self.plan(ks, sql).await {
             Ok(Analysis::Plan(plan)) if !plan.is_passthrough() => Some(managed::run(&plan, self.backend(ks)).await),
-            Ok(Analysis::RowsFirst(first)) => {
-                let schema = match ks.schema().await {
-                    Ok(s) => s,
-                    Err(e) => return Some(vec![Reply::Error(e)]),
-                };
-                let backend = self.backend(ks);
-                Some(managed::run_rows_first(&first, sql, &schema, &ks.spec.database, backend).await)
-            }
             Ok(_) => None,
             Err(e) => Some(vec![Reply::Error(e)]),
         }
@@ -367,7 +359,6 @@ impl Session {
         }
         match self.plan(&ks, sql).await {
             Ok(Analysis::Plan(plan)) => Reply::text_rows("plan", plan.to_string().lines().map(str::to_string)),
-            Ok(Analysis::RowsFirst(first)) => Reply::text_rows("plan", first.to_string().lines().map(str::to_string)),
             Ok(Analysis::Forward) => Reply::text_rows("plan", ["not a planned write: forwarded unchanged".to_string()]),
             Err(e) => Reply::Error(e),
         }
@@ -382,7 +373,6 @@ impl Session {
         let schema = ks.schema().await?;
         let planned = match tether_fkplan::plan(sql, &schema, &ks.spec.database) {
             Ok(Analysis::Plan(p)) => !p.is_passthrough(),
-            Ok(Analysis::RowsFirst(_)) => true,
             Ok(Analysis::Forward) => false,
             Err(e) => return Err(ServerError::gateway(e.to_string())),
         };

@@ -21,7 +21,7 @@
 //!
 //! A second test applies the managed database's binlog (a private MariaDB with
 //! `log_bin`) to a replica without foreign keys and compares it with native
-//! MariaDB's tables; a third and a fourth give exact outcomes of multi-table and
+//! MariaDB's tables; a third gives exact outcomes of multi-table and
 //! SELECT-sourced writes on the managed tests' schema. Each test skips (saying
 //! why) when the test MariaDB, or the programs the binlog test needs, are missing.
 
@@ -375,8 +375,13 @@ fn data() -> String {
     out
 }
 
-/// One statement of the kinds an application sends.
-fn statement(rng: &mut Rng) -> String {
+/// Shapes the gateway hands to InnoDB whole (its cascades then miss the binlog,
+/// docs/gateway.md, Limits): left out of the binlog replay test.
+const INNODB_CASCADES: &[u64] = &[81];
+
+/// One statement of the kinds an application sends; with `complete_binlog`, none
+/// of [`INNODB_CASCADES`].
+fn statement(rng: &mut Rng, complete_binlog: bool) -> String {
     let actor = rng.id(ACTORS);
     let film = rng.id(FILMS);
     let customer = rng.id(CUSTOMERS);
@@ -392,7 +397,13 @@ fn statement(rng: &mut Rng) -> String {
     let n = 1 + rng.below(4);
     let name = rng.pick(NAMES);
     let surname = rng.pick(SURNAMES);
-    match rng.below(95) {
+    let kind = loop {
+        let k = rng.below(95);
+        if !(complete_binlog && INNODB_CASCADES.contains(&k)) {
+            break k;
+        }
+    };
+    match kind {
         // Single-row and range updates of plain columns, with expressions.
         0 => format!(
             "UPDATE actor SET last_name = CONCAT(last_name, '-{n}'), last_update = NOW() WHERE actor_id = {actor}"
@@ -677,7 +688,7 @@ async fn run_stream(
     let mut errors = 0;
     let mut fk_errors = [0, 0];
     for n in 0..count {
-        let sql = statement(&mut rng);
+        let sql = statement(&mut rng, false);
         let code = assert_same_outcome(
             native,
             managed,
@@ -786,90 +797,6 @@ fn sakila_statement_stream_matches_native_mariadb() {
 /// and a multi-row ON DUPLICATE KEY UPDATE re-keying a parent, on the managed
 /// tests' schema: each statement's exact outcome, the same as native MariaDB's,
 /// and the same tables after each.
-/// `INSERT ... SELECT ... ON DUPLICATE KEY UPDATE` re-keying parents: the
-/// gateway reads the SELECT's rows first and plans the statement over them row by
-/// row, so the cascades are its own statements (in the binlog); the outcomes and
-/// tables match native MariaDB's. One that MariaDB finds ambiguous is its 1052.
-#[test]
-fn select_sourced_upserts_re_keying_parents_match_native() {
-    use crate::managed::{SCHEMA, TABLES};
-    if let Some(why) = mariadb_unreachable() {
-        eprintln!("{why}: skipped");
-        return;
-    }
-    // (statement, error code or 0, rows affected)
-    let cases: &[(&str, u16, u64)] = &[
-        // Customer 1 re-keyed to 101 (a qualified target column): its orders and
-        // their items follow.
-        (
-            "INSERT INTO customer (id, name) SELECT order_id - 12, 'copy' FROM invoice \
-             ON DUPLICATE KEY UPDATE customer.id = customer.id + 100",
-            0,
-            2,
-        ),
-        // Two rows from the SELECT, in order: the first re-keys region 1's unique
-        // code to E1, the second back to EU; its customers follow both times.
-        (
-            "INSERT INTO region (id, code) SELECT n, 'EU' FROM item WHERE order_id = 10 \
-             ON DUPLICATE KEY UPDATE code = IF(VALUES(code) = code, CONCAT('E', id), VALUES(code))",
-            0,
-            4,
-        ),
-        // RESTRICT: invoice 1 references order 13.
-        (
-            "INSERT INTO orders (id, customer_id, n) SELECT 13, 3, 1 FROM region WHERE id = 1 \
-             ON DUPLICATE KEY UPDATE orders.id = 99",
-            1451,
-            0,
-        ),
-        // Nothing selected: nothing written.
-        (
-            "INSERT INTO customer (id, name) SELECT id, 'none' FROM invoice WHERE id > 100 \
-             ON DUPLICATE KEY UPDATE customer.id = customer.id + 100",
-            0,
-            0,
-        ),
-        // `id` is a column of both tables: MariaDB's 1052.
-        (
-            "INSERT INTO customer (id, name) SELECT id, 'x' FROM orders ON DUPLICATE KEY UPDATE id = id + 1",
-            1052,
-            0,
-        ),
-    ];
-    let native = TestDb::create(TestEngine::Mysql);
-    let managed = TestDb::create(TestEngine::Mysql);
-    native.exec(SCHEMA);
-    managed.exec(SCHEMA);
-    let gw = start_one(&managed, "managed");
-    gw.block_on(async {
-        let mut n = direct(&native).await;
-        let mut g = gw.connect("ks").await;
-        let mut m = direct(&managed).await;
-        let plan = support::rows(&mut g, &format!("EXPLAIN FK {}", cases[0].0)).await;
-        assert!(plan[0][0].starts_with("1. read the rows to insert"), "{plan:?}");
-        for (sql, code, affected) in cases {
-            let a = outcome(&mut n, sql).await;
-            let b = outcome(&mut g, sql).await;
-            assert_eq!((a.0, a.1), (*code, *affected), "native: {sql}: {}", a.2);
-            assert_eq!(
-                (b.0, b.1, b.2.replace(&managed.name, "DB")),
-                (a.0, a.1, a.2.replace(&native.name, "DB")),
-                "{sql}"
-            );
-            let diff = differences(&dump(&mut n, TABLES).await, &dump(&mut m, TABLES).await);
-            assert!(diff.is_empty(), "{sql}\n{diff}");
-        }
-        assert_eq!(
-            support::rows(&mut m, "SELECT id, region_code FROM customer ORDER BY id").await,
-            vec![vec!["2", "EU"], vec!["3", "US"], vec!["101", "EU"]]
-        );
-        assert_eq!(
-            support::rows(&mut m, "SELECT id, customer_id FROM orders ORDER BY id").await,
-            vec![vec!["10", "101"], vec!["11", "101"], vec!["12", "2"], vec!["13", "3"]]
-        );
-    });
-}
-
 #[test]
 fn multi_table_and_select_sourced_writes_match_native() {
     use crate::managed::{SCHEMA, TABLES};
@@ -1054,7 +981,7 @@ fn sakila_binlog_replayed_on_a_replica_without_fks_matches_native() {
             .unwrap_or(77);
         let mut rng = Rng::new(seed);
         for i in 0..count {
-            let sql = statement(&mut rng);
+            let sql = statement(&mut rng, true);
             let a = outcome(&mut n, &sql).await;
             let b = outcome(&mut g, &sql).await;
             assert_eq!(

@@ -615,3 +615,25 @@ INSERT INTO m SELECT seq, (1 + seq % 60) % 7, 1 + seq % 60 FROM seq_1_to_120;
     assert_eq!(outcomes.iter().map(|o| (o.0, o.1)).collect::<Vec<_>>(), vec![(0, 3), (0, 60)]);
     assert_eq!(moved, [["120"]], "every child still has its parent");
 }
+
+/// INSERT IGNORE ... ON DUPLICATE KEY UPDATE whose update would re-key a parent
+/// onto an existing key: MariaDB skips the update with a warning, and the children
+/// stay where they are.
+#[test]
+fn an_ignored_re_key_leaves_the_children_alone() {
+    same_as_native(&[
+        "INSERT IGNORE INTO orders VALUES (10, 1, 1) ON DUPLICATE KEY UPDATE id = 11",
+        "INSERT IGNORE INTO orders VALUES (10, 1, 1) ON DUPLICATE KEY UPDATE id = 20",
+    ]);
+    same_as_native_on(
+        "CREATE TABLE p (id INT PRIMARY KEY, v INT) ENGINE=InnoDB;
+         CREATE TABLE c (id INT PRIMARY KEY, p_id INT,
+           CONSTRAINT c_p_fk FOREIGN KEY (p_id) REFERENCES p (id) ON UPDATE CASCADE) ENGINE=InnoDB;
+         INSERT INTO p VALUES (1, 0), (2, 0); INSERT INTO c VALUES (10, 1);",
+        &["p", "c"],
+        &[
+            "INSERT IGNORE INTO p (id) VALUES (1) ON DUPLICATE KEY UPDATE id = 2",
+            "INSERT IGNORE INTO p (id) VALUES (1) ON DUPLICATE KEY UPDATE id = 3",
+        ],
+    );
+}
