@@ -272,14 +272,19 @@ async fn start_gateway(socket: Option<&str>, args: &[&str]) -> GatewayProcess {
 fn relay(port: u16) {
     let opts = Opts::from_url(&admin_url()).expect("url");
     let target = format!("{}:{}", opts.ip_or_hostname(), opts.tcp_port());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
         loop {
             let (mut client, _) = listener.accept().await.expect("accept");
             let target = target.clone();
             tokio::spawn(async move {
-                let Ok(mut server) = tokio::net::TcpStream::connect(&target).await else { return };
+                let Ok(mut server) = tokio::net::TcpStream::connect(&target).await else {
+                    return;
+                };
                 let _ = client.set_nodelay(true);
                 let _ = server.set_nodelay(true);
                 let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
@@ -324,7 +329,11 @@ async fn start_relay() -> RelayProcess {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("relay") {
-        relay(args.get(2).and_then(|p| p.parse().ok()).expect("gateway_bench relay PORT"));
+        relay(
+            args.get(2)
+                .and_then(|p| p.parse().ok())
+                .expect("gateway_bench relay PORT"),
+        );
         return;
     }
     let reps = env_num("BENCH_REPS", 3);

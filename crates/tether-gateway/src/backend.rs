@@ -81,7 +81,12 @@ impl Backend {
                 format!("tether gateway: cannot connect to backend {}: {why}", self.url),
             )
         };
-        match tokio::time::timeout(std::time::Duration::from_secs(10), BackendConn::connect(server, self.found_rows)).await {
+        match tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            BackendConn::connect(server, self.found_rows),
+        )
+        .await
+        {
             Ok(Ok(c)) => Ok(c),
             Ok(Err(ConnError::Server(e))) => Err(e),
             Ok(Err(ConnError::Lost(why))) => Err(cannot(why)),

@@ -366,7 +366,11 @@ impl Session {
 
     /// Whether `sql` is a write the managed planner has work for, and the schema
     /// that says so.
-    async fn planned(&self, ks: &Keyspace, sql: &str) -> Result<(bool, Option<Arc<tether_schema::Schema>>), ServerError> {
+    async fn planned(
+        &self,
+        ks: &Keyspace,
+        sql: &str,
+    ) -> Result<(bool, Option<Arc<tether_schema::Schema>>), ServerError> {
         if ks.mode() != FkMode::Managed || !tether_fkplan::looks_like_write(sql) {
             return Ok((false, None));
         }

@@ -157,7 +157,11 @@ fn found_rows_clients_get_rows_matched_as_natively() {
     let matched: Vec<u64> = vec![3, 1, 2, 2, 1, 1, 1];
     for mode in ["managed", "unmanaged"] {
         let found = same_as_native_with(SCHEMA, TABLES, mode, true, &statements);
-        assert_eq!(found.iter().map(|o| o.1).collect::<Vec<_>>(), matched, "{mode}, found rows");
+        assert_eq!(
+            found.iter().map(|o| o.1).collect::<Vec<_>>(),
+            matched,
+            "{mode}, found rows"
+        );
         let changed = same_as_native_with(SCHEMA, TABLES, mode, false, &statements);
         assert_eq!(
             changed.iter().map(|o| o.1).collect::<Vec<_>>(),
@@ -612,7 +616,10 @@ INSERT INTO m SELECT seq, (1 + seq % 60) % 7, 1 + seq % 60 FROM seq_1_to_120;
         ],
         Some("SELECT COUNT(*) FROM m JOIN p ON (p.grp, p.id) = (m.grp, m.p_id)"),
     );
-    assert_eq!(outcomes.iter().map(|o| (o.0, o.1)).collect::<Vec<_>>(), vec![(0, 3), (0, 60)]);
+    assert_eq!(
+        outcomes.iter().map(|o| (o.0, o.1)).collect::<Vec<_>>(),
+        vec![(0, 3), (0, 60)]
+    );
     assert_eq!(moved, [["120"]], "every child still has its parent");
 }
 

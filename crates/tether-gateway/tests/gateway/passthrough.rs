@@ -704,7 +704,11 @@ fn change_user_starts_over_as_a_new_connection() {
             vec![vec![other.name.clone(), "1".to_string(), "1".to_string()]]
         );
         let mut d = direct(&db).await;
-        assert_eq!(rows(&mut d, "SELECT COUNT(*) FROM t").await, vec![vec!["0"]], "rolled back");
+        assert_eq!(
+            rows(&mut d, "SELECT COUNT(*) FROM t").await,
+            vec![vec!["0"]],
+            "rolled back"
+        );
         let e = server_error(c.exec_drop(&stmt, ()).await.expect_err("statement gone"));
         assert_eq!(e.0, 1243, "{}", e.2);
         // The keyspace it changed to is the one a reset returns to.
@@ -738,11 +742,26 @@ fn change_user_starts_over_as_a_new_connection() {
         );
         assert_eq!(
             (e.0, e.1.as_str(), e.2.as_str()),
-            (1045, "28000", "Access denied for user 'app'@'127.0.0.1' (using password: YES)")
+            (
+                1045,
+                "28000",
+                "Access denied for user 'app'@'127.0.0.1' (using password: YES)"
+            )
         );
-        assert_eq!(rows(&mut d, "SELECT COUNT(*) FROM t").await, vec![vec!["0"]], "rolled back");
-        assert_eq!(rows(&mut c, "SELECT DATABASE(), COUNT(*) FROM t").await, vec![vec![db.name.clone(), "0".to_string()]]);
-        let e = server_error(c.change_user(change("nobody", support::PASSWORD, None)).await.expect_err("refused"));
+        assert_eq!(
+            rows(&mut d, "SELECT COUNT(*) FROM t").await,
+            vec![vec!["0"]],
+            "rolled back"
+        );
+        assert_eq!(
+            rows(&mut c, "SELECT DATABASE(), COUNT(*) FROM t").await,
+            vec![vec![db.name.clone(), "0".to_string()]]
+        );
+        let e = server_error(
+            c.change_user(change("nobody", support::PASSWORD, None))
+                .await
+                .expect_err("refused"),
+        );
         assert_eq!(e.0, 1045, "{}", e.2);
         // Three failures (the unknown keyspace counts): from now on the command is
         // unknown, even with the right password, and still resets the session.
@@ -754,7 +773,11 @@ fn change_user_starts_over_as_a_new_connection() {
                 .expect_err("locked"),
         );
         assert_eq!((e.0, e.1.as_str(), e.2.as_str()), (1047, "08S01", "Unknown command"));
-        assert_eq!(rows(&mut d, "SELECT COUNT(*) FROM t").await, vec![vec!["0"]], "rolled back");
+        assert_eq!(
+            rows(&mut d, "SELECT COUNT(*) FROM t").await,
+            vec![vec!["0"]],
+            "rolled back"
+        );
         assert_eq!(rows(&mut c, "SELECT 7").await, vec![vec!["7"]]);
     });
 }

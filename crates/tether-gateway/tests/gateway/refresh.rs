@@ -28,12 +28,19 @@ const NEW_FK: &str = "ALTER TABLE d ADD CONSTRAINT d_p_fk FOREIGN KEY (p_id) REF
 fn gateway_then_new_fk(refresh: u64) -> (TestDb, crate::support::Gw) {
     let db = TestDb::create(TestEngine::Mysql);
     db.exec(SCHEMA);
-    let gw = start_with(&[("ks", "managed", &db.url)], &format!(r#""schemaRefreshSeconds": {refresh},"#));
+    let gw = start_with(
+        &[("ks", "managed", &db.url)],
+        &format!(r#""schemaRefreshSeconds": {refresh},"#),
+    );
     gw.block_on(async {
         let mut g = gw.connect("ks").await;
         let plan = explain(&mut g).await;
         assert!(plan.contains("c_p_fk") && !plan.contains("d_p_fk"), "{plan}");
-        direct(&db).await.query_drop(NEW_FK).await.expect("add the FK on the backend");
+        direct(&db)
+            .await
+            .query_drop(NEW_FK)
+            .await
+            .expect("add the FK on the backend");
     });
     (db, gw)
 }
@@ -54,14 +61,24 @@ fn a_foreign_key_created_behind_the_gateways_back_is_enforced_after_the_refresh(
         let mut g = gw.connect("ks").await;
         let start = Instant::now();
         while !explain(&mut g).await.contains("d_p_fk") {
-            assert!(start.elapsed() < Duration::from_secs(10), "the new FK is not seen after 10 s");
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "the new FK is not seen after 10 s"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let e = server_error(g.query_drop("DELETE FROM p WHERE id = 1").await.expect_err("restricted"));
+        let e = server_error(
+            g.query_drop("DELETE FROM p WHERE id = 1")
+                .await
+                .expect_err("restricted"),
+        );
         assert_eq!(e.0, 1451, "{}", e.2);
         assert!(e.2.contains("CONSTRAINT `d_p_fk`"), "{}", e.2);
         let mut d = direct(&db).await;
-        assert_eq!(rows(&mut d, "SELECT id FROM p ORDER BY id").await, vec![vec!["1"], vec!["2"]]);
+        assert_eq!(
+            rows(&mut d, "SELECT id FROM p ORDER BY id").await,
+            vec![vec!["1"], vec!["2"]]
+        );
         assert_eq!(rows(&mut d, "SELECT id FROM c").await, vec![vec!["10"]]);
     });
 }
@@ -73,10 +90,16 @@ fn without_the_refresh_a_stale_schema_lets_the_delete_through() {
         let mut g = gw.connect("ks").await;
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert!(!explain(&mut g).await.contains("d_p_fk"));
-        g.query_drop("DELETE FROM p WHERE id = 1").await.expect("planned on the stale schema");
+        g.query_drop("DELETE FROM p WHERE id = 1")
+            .await
+            .expect("planned on the stale schema");
         let mut d = direct(&db).await;
         assert_eq!(
-            rows(&mut d, "SELECT d.id FROM d LEFT JOIN p ON p.id = d.p_id WHERE p.id IS NULL").await,
+            rows(
+                &mut d,
+                "SELECT d.id FROM d LEFT JOIN p ON p.id = d.p_id WHERE p.id IS NULL"
+            )
+            .await,
             vec![vec!["20"]],
             "the orphan the refresh prevents"
         );
@@ -114,7 +137,10 @@ fn a_statement_prepared_before_the_refresh_is_planned_after_it() {
             if plan.iter().any(|r| r[0].contains("r_q_fk")) {
                 break;
             }
-            assert!(start.elapsed() < Duration::from_secs(10), "the new FK is not seen after 10 s");
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "the new FK is not seen after 10 s"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         g.exec_drop(&delete, (1,)).await.expect("delete");
