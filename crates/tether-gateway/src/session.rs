@@ -120,6 +120,11 @@ fn foreign_key_checks_value(sql: &str) -> Option<bool> {
     }
 }
 
+/// Plans `sql` on `schema`, the schema of keyspace `ks`.
+fn plan_on(schema: &tether_schema::Schema, ks: &Keyspace, sql: &str) -> Result<Analysis, ServerError> {
+    tether_fkplan::plan(sql, schema, &ks.spec.database).map_err(|e| ServerError::gateway(e.to_string()))
+}
+
 /// `USE name` (also with backticks): the name.
 fn use_target(sql: &str) -> Option<String> {
     let s = skip_comments(sql);
@@ -328,7 +333,7 @@ impl Session {
 
     async fn plan(&self, ks: &Keyspace, sql: &str) -> Result<Analysis, ServerError> {
         let schema = ks.schema().await?;
-        tether_fkplan::plan(sql, &schema, &ks.spec.database).map_err(|e| ServerError::gateway(e.to_string()))
+        plan_on(&schema, ks, sql)
     }
 
     /// A write in a managed keyspace: the plan's replies, or `None` when the
@@ -375,10 +380,9 @@ impl Session {
             return Ok((false, None));
         }
         let schema = ks.schema().await?;
-        let planned = match tether_fkplan::plan(sql, &schema, &ks.spec.database) {
-            Ok(Analysis::Plan(p)) => !p.is_passthrough(),
-            Ok(Analysis::Forward) => false,
-            Err(e) => return Err(ServerError::gateway(e.to_string())),
+        let planned = match plan_on(&schema, ks, sql)? {
+            Analysis::Plan(p) => !p.is_passthrough(),
+            Analysis::Forward => false,
         };
         Ok((planned, Some(schema)))
     }

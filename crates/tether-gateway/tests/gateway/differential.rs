@@ -13,11 +13,11 @@
 //! columns. `TETHER_DIFF_STATEMENTS` (default 10000) and
 //! `TETHER_DIFF_SEED` (default 1..=2 seeds, 5000 statements each) set the size.
 
-use mysql_async::{Conn, Opts, OptsBuilder};
+use mysql_async::Conn;
 use tether_testkit::{TestDb, TestEngine};
 
 use crate::managed::{assert_same_outcome, outcome};
-use crate::support::{direct, dump, start_one};
+use crate::support::{direct, dump, native_and_gateway, start_one};
 
 const SCHEMA: &str = "
 CREATE TABLE a (id INT PRIMARY KEY, k INT, v INT NOT NULL DEFAULT 0, UNIQUE KEY a_k (k)) ENGINE=InnoDB;
@@ -269,11 +269,8 @@ fn differential(seed: u64, count: usize, found_rows: bool) {
     native.exec(SCHEMA);
     managed.exec(SCHEMA);
     let gw = start_one(&managed, "managed");
-    let found = |opts: Opts| -> Opts { OptsBuilder::from_opts(opts).client_found_rows(found_rows).into() };
     gw.block_on(async {
-        let native_opts = found(Opts::from_url(&native.url).expect("url"));
-        let mut n = Conn::new(native_opts).await.expect("connects to MariaDB");
-        let mut g = Conn::new(found(gw.opts("ks"))).await.expect("connects to the gateway");
+        let (mut n, mut g) = native_and_gateway(&native, &gw, found_rows).await;
         let errors = run_stream(&mut n, &mut g, seed, count, &native.name, &managed.name).await;
         // The stream must exercise both outcomes, or it proves little.
         assert!(

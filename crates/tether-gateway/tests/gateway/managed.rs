@@ -2,10 +2,10 @@
 //! gateway, compared with what MariaDB does natively on an identical database.
 
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Opts, OptsBuilder};
+use mysql_async::Conn;
 use tether_testkit::{TestDb, TestEngine};
 
-use crate::support::{direct, dump, rows, server_error, start_one};
+use crate::support::{direct, dump, native_and_gateway, rows, server_error, start_one};
 
 pub const SCHEMA: &str = "
 CREATE TABLE region (id INT PRIMARY KEY, code CHAR(2) NOT NULL, UNIQUE KEY region_code (code)) ENGINE=InnoDB;
@@ -109,11 +109,8 @@ fn same_as_native_then(
     native.exec(schema);
     managed.exec(schema);
     let gw = start_one(&managed, mode);
-    let found = |opts: Opts| -> Opts { OptsBuilder::from_opts(opts).client_found_rows(found_rows).into() };
     gw.block_on(async {
-        let direct_opts = Opts::from_url(&native.url).expect("url");
-        let mut n = Conn::new(found(direct_opts)).await.expect("connects to MariaDB");
-        let mut g = Conn::new(found(gw.opts("ks"))).await.expect("connects to the gateway");
+        let (mut n, mut g) = native_and_gateway(&native, &gw, found_rows).await;
         let mut outcomes = Vec::new();
         for sql in statements {
             let a = outcome(&mut n, sql).await;

@@ -72,6 +72,16 @@ impl Gw {
     }
 }
 
+/// Connections to `native` directly and to the gateway's keyspace `ks`, both asking
+/// for CLIENT_FOUND_ROWS when `found_rows`: the two sides of a differential test.
+pub async fn native_and_gateway(native: &TestDb, gw: &Gw, found_rows: bool) -> (Conn, Conn) {
+    let found = |opts: Opts| -> Opts { OptsBuilder::from_opts(opts).client_found_rows(found_rows).into() };
+    let direct = found(Opts::from_url(&native.url).expect("url"));
+    let n = Conn::new(direct).await.expect("connects to MariaDB");
+    let g = Conn::new(found(gw.opts("ks"))).await.expect("connects to the gateway");
+    (n, g)
+}
+
 /// A direct connection to a test database (no gateway).
 pub async fn direct(db: &TestDb) -> Conn {
     Conn::from_url(db.url.as_str()).await.expect("connects to MariaDB")
