@@ -19,7 +19,7 @@ fn config_file(dir: &std::path::Path, body: &str) -> String {
 
 #[test]
 fn bad_configs_exit_2_and_name_the_problem() {
-    let dir = std::env::temp_dir().join(format!("tether_gw_cli_{}", std::process::id()));
+    let dir = tether_testkit::ScratchDir::new("gw_cli");
     let path = config_file(
         &dir,
         r#"{"users": [{"user": "app"}], "keyspaces": {"k": {"foreignKeyMode": "strict", "backend": {"url": "mysql://root@127.0.0.1/x"}}}}"#,
@@ -33,7 +33,6 @@ fn bad_configs_exit_2_and_name_the_problem() {
     assert!(err.contains("line 1"), "{err}");
     let (code, _, err) = tether(&["gateway", "--config", "/nonexistent/vschema.json"]);
     assert_eq!(code, 2, "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -45,7 +44,7 @@ fn explain_prints_the_plan_and_the_gateway_serves_the_mariadb_client() {
            CONSTRAINT c_p_fk FOREIGN KEY (p_id) REFERENCES p (id) ON DELETE CASCADE);
          INSERT INTO p VALUES (1), (2); INSERT INTO c VALUES (1, 1), (2, 1), (3, 2);",
     );
-    let dir = std::env::temp_dir().join(format!("tether_gw_cli2_{}", std::process::id()));
+    let dir = tether_testkit::ScratchDir::new("gw_cli2");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -102,7 +101,6 @@ fn explain_prints_the_plan_and_the_gateway_serves_the_mariadb_client() {
         .expect("mariadb runs");
     let _ = child.kill();
     let _ = child.wait();
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "id\tp_id\n3\t2\n");
 }

@@ -387,8 +387,7 @@ fn virtual_fks_are_merged_marked_and_validated_with_their_line() {
         "CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(20));
              CREATE TABLE events (id INT PRIMARY KEY, user_ref INT NULL, actor INT NULL);",
     );
-    let dir = std::env::temp_dir().join(format!("tether_vfk_{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = tether_testkit::ScratchDir::new("vfk");
     let good = dir.join("good.toml");
     std::fs::write(&good, "[[virtual_foreign_keys]]\nname = \"events_user_vfk\"\ntable = \"events\"\ncolumns = [\"user_ref\"]\nreferenced_table = \"users\"\n").expect("write");
     let v = schema_json(&db.url, &["--virtual-fks", good.to_str().expect("utf-8")]);
@@ -428,7 +427,6 @@ fn virtual_fks_are_merged_marked_and_validated_with_their_line() {
     let (code, _, err) = tether(&["schema", &db.url, "--virtual-fks", bad.to_str().expect("utf-8")]);
     assert_eq!(code, 2);
     assert!(err.contains("line 3: unknown field `column`"), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

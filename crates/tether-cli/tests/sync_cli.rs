@@ -10,11 +10,8 @@ fn tether(args: &[&str]) -> (i32, String, String) {
     tether_testkit::run(env!("CARGO_BIN_EXE_tether"), args)
 }
 
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("tether_cli_{}_{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+fn scratch(name: &str) -> tether_testkit::ScratchDir {
+    tether_testkit::ScratchDir::new(&format!("cli_{name}"))
 }
 
 /// The demo's foreign keys as (child, columns, parent, columns).
@@ -155,7 +152,6 @@ fn a_sync_killed_midway_leaves_nothing_and_run_again_ends_correct() {
     let (code, out, err) = tether(&["sync", job.to_str().expect("utf-8")]);
     assert_eq!(code, 0, "{out}{err}");
     assert_demo_copy_complete(&dest, &source);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -233,5 +229,4 @@ fn json_outputs_and_exit_codes() {
         err.contains("line 5: subset target: table `nope` does not exist in the source"),
         "{err}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{json, Value};
 use tether_testkit::webdriver::{Browser, Element};
-use tether_testkit::{TestDb, TestEngine as Engine};
+use tether_testkit::{ScratchDir, TestDb, TestEngine as Engine};
 
 fn tether(args: &[&str]) -> (i32, String, String) {
     tether_testkit::run(env!("CARGO_BIN_EXE_tether"), args)
@@ -30,11 +30,8 @@ fn plan(job: &Path) -> (i32, String, String) {
     )
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tether_ui_{}_{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+fn scratch(name: &str) -> ScratchDir {
+    ScratchDir::new(&format!("ui_{name}"))
 }
 
 /// `ui-screenshots/` in the target directory (CARGO_TARGET_DIR when set).
@@ -134,7 +131,7 @@ fn expected_fk_columns() -> BTreeMap<String, String> {
 }
 
 /// A job file, in a fresh scratch directory, copying `db` into a SQLite file beside it.
-fn sqlite_job(db: &TestDb, name: &str) -> PathBuf {
+fn sqlite_job(db: &TestDb, name: &str) -> (ScratchDir, PathBuf) {
     let dir = scratch(name);
     let job = dir.join("job.toml");
     std::fs::write(
@@ -146,7 +143,7 @@ fn sqlite_job(db: &TestDb, name: &str) -> PathBuf {
         ),
     )
     .unwrap();
-    job
+    (dir, job)
 }
 
 fn job_text(source: &str, out: &Path) -> String {
@@ -519,7 +516,7 @@ fn the_mapping_page_shows_keys_inherits_transformers_refuses_conflicts_and_saves
 fn the_server_refuses_foreign_hosts_and_form_posts() {
     let db = TestDb::create(Engine::Sqlite);
     db.exec("CREATE TABLE p (id integer PRIMARY KEY); CREATE TABLE c (id integer PRIMARY KEY, p_id integer REFERENCES p(id));");
-    let job = sqlite_job(&db, "guard");
+    let (_dir, job) = sqlite_job(&db, "guard");
     let ui = Ui::start(&job);
     let port = ui.url.trim_end_matches('/').rsplit(':').next().unwrap().to_string();
     let addr = format!("127.0.0.1:{port}");
@@ -651,7 +648,7 @@ fn raw_http(addr: &str, head: &str, body: &str) -> String {
 fn other_listen_addresses_answer_by_ip_and_allowed_names_only() {
     let db = TestDb::create(Engine::Sqlite);
     db.exec("CREATE TABLE p (id integer PRIMARY KEY);");
-    let job = sqlite_job(&db, "listen");
+    let (_dir, job) = sqlite_job(&db, "listen");
     // Another loopback address: the page opens by that address.
     let ui = Ui::start_with(&job, &["--listen", "127.0.0.2:0"]);
     let addr = ui.url.trim_start_matches("http://").trim_end_matches('/').to_string();

@@ -68,6 +68,39 @@ mod tempdir {
     }
 }
 
+/// A fresh, empty scratch directory under the system's temp dir, named
+/// `tether_{name}_{pid}_{n}` and removed with everything in it on drop (also when
+/// the test fails), so test runs leave nothing behind.
+pub struct ScratchDir(tempdir::TempDir);
+
+impl ScratchDir {
+    pub fn new(name: &str) -> ScratchDir {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("tether_{name}_{}_{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("scratch dir {}: {e}", dir.display()));
+        ScratchDir(tempdir::TempDir(dir))
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0 .0
+    }
+}
+
+impl std::ops::Deref for ScratchDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        self.path()
+    }
+}
+
+impl AsRef<std::path::Path> for ScratchDir {
+    fn as_ref(&self) -> &std::path::Path {
+        self.path()
+    }
+}
+
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tether_testkit::{TestDb, TestEngine as Engine};
+use tether_testkit::{ScratchDir, TestDb, TestEngine as Engine};
 use tether_ui::Mapping;
 
 const SCHEMA: &str = "
@@ -26,11 +26,8 @@ fn job(dir: &Path, db: &TestDb, transform: &str) -> PathBuf {
     path
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tether_ui_mapping_{}_{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch(name: &str) -> ScratchDir {
+    ScratchDir::new(&format!("ui_mapping_{name}"))
 }
 
 fn open(path: &Path) -> Mapping {

@@ -334,6 +334,15 @@ impl BackendConn {
         self.next_seq = self.writer.seq();
         self.state = if answered { State::First } else { State::Idle };
         if let Err(e) = self.writer.flush().await {
+            // A server that refuses a command midway (1153: over its
+            // max_allowed_packet) answers and hangs up before reading the rest, so
+            // the write fails while its answer waits unread in our socket. Read
+            // the answer then: the client gets the server's error, not ours. The
+            // connection is not used again either way.
+            self.closing = true;
+            if answered && matches!(e.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe) {
+                return Ok(());
+            }
             self.state = State::Idle;
             return Err(e.into());
         }
