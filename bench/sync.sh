@@ -3,6 +3,8 @@
 # machine, in the same run, and print the ratio; then SQLite -> SQLite and
 # PostgreSQL -> MariaDB figures. Needs the PostgreSQL and MariaDB that scripts/test uses
 # (PGHOST/PGUSER and MYSQL_HOST/MYSQL_USER may point elsewhere). ROWS defaults to 2,000,000.
+# Its databases (bench_src, bench_dump, bench_tether) are dropped at the end unless
+# BENCH_KEEP=1.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROWS=${1:-2000000}
@@ -12,7 +14,18 @@ MYSQL_HOST=${MYSQL_HOST:-127.0.0.1} MYSQL_USER=${MYSQL_USER:-root}
 PGPORT=${PGPORT:-5432}
 MYSQL_PORT=${MYSQL_PORT:-3306}
 WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+# On exit, drop the databases this script made (BENCH_KEEP=1 keeps them to look at).
+cleanup() {
+    if [ "${BENCH_KEEP:-0}" != 1 ]; then
+        for db in bench_src bench_dump bench_tether; do
+            psql -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" postgres >/dev/null 2>&1 || true
+        done
+        mariadb -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" \
+            -e "DROP DATABASE IF EXISTS bench_tether" >/dev/null 2>&1 || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
 
 cargo build --release --locked --quiet
 TETHER=$PWD/target/release/tether

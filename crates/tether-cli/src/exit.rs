@@ -7,6 +7,8 @@ pub const FAILURE: i32 = 1;
 pub const USAGE: i32 = 2;
 pub const CONNECT: i32 = 3;
 pub const VERIFY: i32 = 4;
+/// Interrupted by Ctrl-C (128 + SIGINT, as shells report it).
+pub const INTERRUPTED: i32 = 130;
 
 /// `tether sync` finished but verification found orphans or missing rows (already printed).
 #[derive(Debug, thiserror::Error)]
@@ -23,7 +25,9 @@ pub fn code(e: &anyhow::Error) -> i32 {
     for cause in e.chain() {
         if let Some(c) = cause.downcast_ref::<ConnectError>() {
             return match c {
-                ConnectError::UnknownScheme(_) | ConnectError::InvalidUrl { .. } => USAGE,
+                ConnectError::UnknownScheme(_) | ConnectError::InvalidUrl { .. } | ConnectError::Unsupported { .. } => {
+                    USAGE
+                }
                 ConnectError::SqliteFileMissing(_) | ConnectError::Connect { .. } => CONNECT,
                 ConnectError::Query { .. } | ConnectError::NotFound { .. } => FAILURE,
             };
@@ -39,7 +43,9 @@ pub fn code(e: &anyhow::Error) -> i32 {
                 tether_sync::SyncError::Config(_) | tether_sync::SyncError::Plan(_) => USAGE,
                 tether_sync::SyncError::Schema(_) => USAGE,
                 tether_sync::SyncError::Connect(c) => match c {
-                    ConnectError::UnknownScheme(_) | ConnectError::InvalidUrl { .. } => USAGE,
+                    ConnectError::UnknownScheme(_)
+                    | ConnectError::InvalidUrl { .. }
+                    | ConnectError::Unsupported { .. } => USAGE,
                     ConnectError::SqliteFileMissing(_) | ConnectError::Connect { .. } => CONNECT,
                     _ => FAILURE,
                 },

@@ -62,6 +62,16 @@ impl Bars {
             quiet,
         }
     }
+
+    /// Takes the bars off the screen (after an interruption).
+    fn stop(&self) {
+        for (_, bar) in self.bars.lock().expect("lock").drain() {
+            bar.abandon();
+        }
+        if let Some(m) = &self.multi {
+            let _ = m.clear();
+        }
+    }
 }
 
 impl Progress for Bars {
@@ -190,9 +200,9 @@ fn summary(report: &Report) -> String {
     }
     let rows: u64 = report.tables.iter().map(|t| t.rows_read).sum();
     out.push_str(&format!(
-        "{} rows in {} tables in {:.2} s\n",
-        rows,
-        report.tables.len(),
+        "{} in {} in {:.2} s\n",
+        tether_sync::plan::plural(rows as usize, "row"),
+        tether_sync::plan::plural(report.tables.len(), "table"),
         report.seconds
     ));
     out
@@ -202,7 +212,19 @@ pub async fn sync(args: JobArgs) -> anyhow::Result<()> {
     let job = load_job(&args.job)?;
     let prepared = tether_sync::prepare(&job).await?;
     let progress = Bars::new(args.format == OutputFormat::Json);
-    let report = tether_sync::run(&job, prepared, &progress).await?;
+    let report = tokio::select! {
+        report = tether_sync::run(&job, prepared, &progress) => report?,
+        _ = tokio::signal::ctrl_c() => {
+            // Leave the terminal on a fresh line, and say what state the job left.
+            progress.stop();
+            eprintln!(
+                "interrupted: the job stopped before it finished; destinations may hold part of \
+                 its rows (a PostgreSQL destination with checks = \"enforce\" keeps none). Run it \
+                 again with truncate = true."
+            );
+            std::process::exit(crate::exit::INTERRUPTED);
+        }
+    };
     match args.format {
         OutputFormat::Text => print!("{}", summary(&report)),
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),

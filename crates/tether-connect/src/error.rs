@@ -22,6 +22,10 @@ pub enum ConnectError {
     #[error("{url}: {what}: {message}")]
     Query { url: String, what: String, message: String },
 
+    /// The request does not apply to this engine (PostgreSQL schemas on SQLite).
+    #[error("{url}: {what}")]
+    Unsupported { url: String, what: String },
+
     /// The database does not hold what the request names (a schema, a table).
     #[error("{url}: {message}")]
     NotFound { url: String, message: String },

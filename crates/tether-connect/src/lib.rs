@@ -102,9 +102,13 @@ impl Connection {
     /// Reads the database's tables, keys and foreign keys.
     pub async fn introspect(&mut self, opts: &IntrospectOptions) -> Result<Schema, ConnectError> {
         if !opts.schemas.is_empty() && self.engine() != Engine::Postgres {
-            return Err(ConnectError::InvalidUrl {
+            return Err(ConnectError::Unsupported {
                 url: self.shown().to_string(),
-                reason: "--schema applies to PostgreSQL only; on MySQL the database comes from the URL".into(),
+                what: format!(
+                    "--schema names PostgreSQL schemas; {} has none (a SQLite file is one schema; on \
+                     MariaDB/MySQL the database in the URL is the schema)",
+                    self.engine().name()
+                ),
             });
         }
         match self {

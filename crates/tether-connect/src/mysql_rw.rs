@@ -283,6 +283,7 @@ pub async fn insert(
                             row: Some(i),
                             message: describe(&e),
                             written,
+                            duplicate_key: matches!(&e, mysql_async::Error::Server(s) if s.code == 1062),
                         });
                     }
                     written += 1;

@@ -212,6 +212,7 @@ pub async fn insert(
                     row: None,
                     message: describe(&e),
                     written,
+                    duplicate_key: e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION),
                 })
             }
         }
@@ -232,6 +233,7 @@ fn copy_error(e: &tokio_postgres::Error) -> WriteError {
         row,
         message: describe(e),
         written: 0,
+        duplicate_key: e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION),
     }
 }
 

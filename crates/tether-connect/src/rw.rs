@@ -120,6 +120,8 @@ pub struct WriteError {
     pub message: String,
     /// Rows of the batch written before the failure (autocommitted).
     pub written: u64,
+    /// The row clashed with a row already there on a primary or unique key.
+    pub duplicate_key: bool,
 }
 
 /// Rows of one batch.

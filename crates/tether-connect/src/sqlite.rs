@@ -20,7 +20,9 @@ use crate::types;
 /// Opens an existing SQLite file read-only.
 pub fn open_read_only(path: &Path) -> Result<Connection, ConnectError> {
     if !path.is_file() {
-        return Err(ConnectError::SqliteFileMissing(path.display().to_string()));
+        // Say where it looked: a relative path means little without its base.
+        let looked = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        return Err(ConnectError::SqliteFileMissing(looked.display().to_string()));
     }
     Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(|e| {
         ConnectError::Connect {

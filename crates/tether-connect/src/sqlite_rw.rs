@@ -104,6 +104,10 @@ pub fn insert_sql(d: &dyn Dialect, table: &str, columns: &[String], key: &[Strin
 pub fn insert(conn: &mut Connection, sql: &str, rows: &[Row]) -> Result<u64, WriteError> {
     let fail = |row: Option<usize>, e: rusqlite::Error| WriteError {
         row,
+        duplicate_key: matches!(
+            e.sqlite_error().map(|f| f.extended_code),
+            Some(rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY | rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+        ),
         message: e.to_string(),
         written: 0,
     };

@@ -231,13 +231,48 @@ pub fn interpolate(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<S
     Ok(out)
 }
 
+/// A SQLite URL with a relative path, made relative to `base` (the job file's
+/// directory); any other URL unchanged.
+fn rebase_sqlite(url: &str, base: &std::path::Path) -> String {
+    match tether_connect::DbUrl::parse_with_env(url, |_| None) {
+        Ok(tether_connect::DbUrl::Sqlite { path })
+            if path.is_relative() && !base.as_os_str().is_empty() && path.as_os_str() != ":memory:" =>
+        {
+            format!("sqlite://{}", join_relative(base, &path).display())
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// `base` joined with the relative `path`, with `path`'s leading `..` taken off a
+/// canonical `base` (exact: a canonical path has no symlinks); the rest as written.
+fn join_relative(base: &std::path::Path, path: &std::path::Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let Ok(mut out) = std::fs::canonicalize(base) else {
+        return base.join(path);
+    };
+    let mut rest = path.components().peekable();
+    while rest.peek() == Some(&Component::ParentDir) && out.parent().is_some() {
+        out.pop();
+        rest.next();
+    }
+    out.extend(rest.filter(|c| *c != Component::CurDir));
+    out
+}
+
 impl Job {
+    /// Parses a job file's text; `path` is the file's path (in messages, and the
+    /// base of relative SQLite paths).
     pub fn parse(path: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Job, SyncError> {
         let file: JobFile = toml::from_str(text)
             .map_err(|e| SyncError::Config(format!("{path}: {}", virtual_fk::one_line_toml_error(text, &e))))?;
         let line = |span: std::ops::Range<usize>| virtual_fk::line_of(text, span.start);
         let at = |l: usize, msg: String| SyncError::Config(format!("{path}: line {l}: {msg}"));
+        // Relative SQLite paths are relative to the job file, as in other tools'
+        // config files, so a job works from any directory.
+        let base = std::path::Path::new(path).parent().unwrap_or(std::path::Path::new(""));
         let source = interpolate(file.source.get_ref(), env)
+            .map(|u| rebase_sqlite(&u, base))
             .map_err(|m| at(line(file.source.span()), format!("source: {m}")))?;
         if file.destinations.is_empty() {
             return Err(SyncError::Config(format!(
@@ -247,7 +282,9 @@ impl Job {
         let mut destinations = Vec::new();
         for d in &file.destinations {
             let mut spec = d.get_ref().clone();
-            spec.url = interpolate(&spec.url, env).map_err(|m| at(line(d.span()), format!("destination url: {m}")))?;
+            spec.url = interpolate(&spec.url, env)
+                .map(|u| rebase_sqlite(&u, base))
+                .map_err(|m| at(line(d.span()), format!("destination url: {m}")))?;
             destinations.push(spec);
         }
         let mut targets = Vec::new();

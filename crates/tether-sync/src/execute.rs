@@ -657,11 +657,18 @@ async fn write_table(
                     .iter()
                     .map(|(t, n)| format!("{t}: {n}"))
                     .collect();
+                let hint = if e.duplicate_key && w.conflict == Conflict::Error {
+                    "; the destination already holds this key: set `truncate = true` on the \
+                     destination to empty the job's tables first, or `on_conflict = \"skip\"` / \
+                     `\"update\"` to keep or overwrite its rows"
+                } else {
+                    ""
+                };
                 return Err(SyncError::Rejected {
                     destination: dest.shown.clone(),
                     table: tp.name.clone(),
                     key,
-                    message: e.message,
+                    message: format!("{}{hint}", e.message),
                     written: format!(
                         "{} rows of {} were written before it; tables complete: {}",
                         written + e.written,

@@ -83,7 +83,33 @@ pub enum CycleStrategy {
     Defer,
 }
 
+/// "1 table", "2 tables".
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 impl Plan {
+    /// The tables step by step (`levels`), so that numbers follow the load steps;
+    /// a table no step names (none should) comes last.
+    fn tables_by_step(&self) -> Vec<&TablePlan> {
+        let mut ordered: Vec<&TablePlan> = self
+            .levels
+            .iter()
+            .flatten()
+            .filter_map(|name| self.tables.iter().find(|t| &t.name == name))
+            .collect();
+        for t in &self.tables {
+            if !ordered.iter().any(|o| o.name == t.name) {
+                ordered.push(t);
+            }
+        }
+        ordered
+    }
+
     /// The plan for people, as `tether plan` prints it.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
@@ -99,11 +125,14 @@ impl Plan {
             out.push_str(&format!("destination: {} ({})\n", d.url, opts.join(", ")));
         }
         out.push_str(&format!(
-            "{} tables in load order{}\n\n",
-            self.tables.len(),
+            "{} in load order{}; the tables of one step load at the same time\n",
+            plural(self.tables.len(), "table"),
             if self.subset { ", subset" } else { ", full copy" }
         ));
-        for (i, t) in self.tables.iter().enumerate() {
+        for (i, t) in self.tables_by_step().into_iter().enumerate() {
+            if let Some(step) = self.levels.iter().position(|l| l.first() == Some(&t.name)) {
+                out.push_str(&format!("\nstep {}\n", step + 1));
+            }
             out.push_str(&format!("{:>3}. {}\n", i + 1, t.name));
             for r in &t.reasons {
                 out.push_str(&format!("       rows: {r}\n"));
@@ -121,10 +150,6 @@ impl Plan {
                 ));
             }
             out.push_str(&format!("       query: {}\n", t.query));
-        }
-        out.push_str("\nParallel groups\n");
-        for (i, l) in self.levels.iter().enumerate() {
-            out.push_str(&format!("  {}. {}\n", i + 1, l.join(", ")));
         }
         out.push_str("\nCycles\n");
         if self.cycles.is_empty() {
