@@ -6,6 +6,7 @@
 mod demo_cmd;
 mod exit;
 mod gateway_cmd;
+mod scan_cmd;
 mod schema_cmd;
 mod sync_cmd;
 mod ui_cmd;
@@ -21,7 +22,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(name = "tether", version, about, long_about = None, propagate_version = true)]
 #[command(
-    after_help = "Database URLs:\n  sqlite://PATH or a bare PATH ending in .sqlite/.db\n  postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE   (password also from PGPASSWORD)\n  mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE      (MariaDB and MySQL; password also from MYSQL_PWD)\n\nExit codes: 0 ok, 1 failure while working, 2 bad usage or configuration, 3 cannot connect, 4 verification failed."
+    after_help = "Database URLs:\n  sqlite://PATH or a bare PATH ending in .sqlite/.db\n  postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE   (password also from PGPASSWORD)\n  mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE      (MariaDB and MySQL; password also from MYSQL_PWD)\n\nExit codes: 0 ok, 1 failure while working, 2 bad usage or configuration, 3 cannot connect, 4 verification failed, 130 interrupted."
 )]
 struct Cli {
     /// More log output on stderr (-v: info, -vv: debug). TETHER_LOG overrides.
@@ -64,6 +65,24 @@ enum Command {
     /// parallel groups, how each cycle is broken, which rule brings each table's rows,
     /// and the source queries.
     Plan(sync_cmd::JobArgs),
+
+    /// Find the personal data in a database, or the personal data a job leaves open.
+    ///
+    /// Every column is classified from its name (in the naming styles and languages
+    /// real schemas use), its type and a bounded sample of its values checked against
+    /// validators (email syntax, phone forms, Luhn for cards, IBAN checksums, IP
+    /// addresses): email, person name, phone, postal address, date of birth, national
+    /// id, payment card, bank account, IP address, credential, free text, location.
+    /// Sampled values are never printed unmasked. Given a job file, it also says how
+    /// the job treats each personal column, and --suggest writes transformers for the
+    /// unprotected ones into the job (FK columns inherit and are left alone).
+    ///
+    /// Examples:
+    ///   tether scan postgres://postgres@127.0.0.1/shop
+    ///   tether scan job.toml --suggest
+    ///   tether scan shop.sqlite --sample 2000 --all --format json
+    #[command(verbatim_doc_comment)]
+    Scan(scan_cmd::ScanArgs),
 
     /// Write a realistic sample shop database (SQLite) to try Tether on.
     ///
@@ -137,6 +156,7 @@ fn main() {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Schema(args) => schema_cmd::run(args).await,
+            Command::Scan(args) => scan_cmd::run(args).await,
             Command::Demo(args) => demo_cmd::run(args).await,
             Command::Sync(args) => sync_cmd::sync(args).await,
             Command::Plan(args) => sync_cmd::plan(args).await,

@@ -28,7 +28,7 @@ pub struct JobArgs {
     pub format: OutputFormat,
 }
 
-fn load_job(path: &PathBuf) -> anyhow::Result<Job> {
+pub fn load_job(path: &PathBuf) -> anyhow::Result<Job> {
     let text = std::fs::read_to_string(path).map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))?;
     Ok(Job::parse(&path.display().to_string(), &text, &|k| {
         std::env::var(k).ok()
@@ -197,6 +197,9 @@ fn summary(report: &Report) -> String {
                 seen.join(", ")
             ));
         }
+    }
+    if let Some(p) = &report.privacy {
+        out.push_str(&p.to_text());
     }
     let rows: u64 = report.tables.iter().map(|t| t.rows_read).sum();
     out.push_str(&format!(

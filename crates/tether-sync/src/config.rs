@@ -31,6 +31,24 @@ pub struct JobFile {
     /// `email = { kind = "email", keep_domain = true }` or `first_name = "first_name"`.
     #[serde(default)]
     pub transform: std::collections::BTreeMap<String, std::collections::BTreeMap<String, Spanned<toml::Value>>>,
+    /// What to do about personal columns the job copies unchanged: `report` (the
+    /// default: plan and sync list them), `strict` (refuse to run), `off`.
+    #[serde(default)]
+    pub privacy: Privacy,
+}
+
+/// The job's stance on personal data left unprotected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Privacy {
+    /// List personal columns copied unchanged in the plan and the sync report.
+    #[default]
+    Report,
+    /// Refuse to run while a personal column is neither transformed nor marked
+    /// reviewed (`{ kind = "passthrough", reason = "..." }`).
+    Strict,
+    /// Do not scan.
+    Off,
 }
 
 /// A secret string: its Debug form does not show it.
@@ -179,6 +197,13 @@ pub struct OptionsSpec {
     /// Tables loaded at once per destination, within one dependency level.
     #[serde(default = "default_parallelism")]
     pub parallelism: usize,
+    /// Rows read per table to classify personal data (the lowest keys first).
+    #[serde(default = "default_privacy_sample")]
+    pub privacy_sample: u64,
+}
+
+fn default_privacy_sample() -> u64 {
+    crate::scan::DEFAULT_SAMPLE
 }
 
 fn default_batch() -> usize {
@@ -194,6 +219,7 @@ impl Default for OptionsSpec {
         OptionsSpec {
             batch_size: default_batch(),
             parallelism: default_parallelism(),
+            privacy_sample: default_privacy_sample(),
         }
     }
 }
@@ -212,6 +238,7 @@ pub struct Job {
     pub options: OptionsSpec,
     pub seed: Option<Secret>,
     pub transforms: Vec<ColumnTransform>,
+    pub privacy: Privacy,
 }
 
 /// Replaces `${VAR}` with the variable's value.
@@ -343,6 +370,7 @@ impl Job {
         Ok(Job {
             seed,
             transforms,
+            privacy: file.privacy,
             path: path.to_string(),
             source,
             destinations,

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod execute;
 pub mod plan;
+pub mod scan;
 pub mod subset;
 pub mod verify;
 
@@ -42,7 +43,15 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     for d in &job.destinations {
         shown.push(DbUrl::parse(&d.url)?.to_string());
     }
-    let (plan, rules) = plan::build(job, &schema, &url.to_string(), &shown)?;
+    let (mut plan, rules) = plan::build(job, &schema, &url.to_string(), &shown)?;
+    if job.privacy != config::Privacy::Off {
+        let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|t| &t.table).collect();
+        let found = scan::scan(&mut source, &schema, &tables, &plan.source, job.options.privacy_sample).await?;
+        scan::attach(&mut plan, &found, &schema, job.privacy);
+        if let Some(refusal) = plan.privacy.as_ref().and_then(|r| scan::strict_refusal(&job.path, r)) {
+            return Err(refusal);
+        }
+    }
     Ok(Prepared {
         plan,
         rules,
@@ -62,6 +71,9 @@ pub struct Report {
     /// Per transformed column: values left equal to their source, and source text
     /// values found in the destination.
     pub leaks: Vec<anonymize::Leak>,
+    /// Personal columns of the copied tables and how the job treated them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<scan::PrivacyReport>,
     pub destinations: Vec<String>,
     pub verification: Vec<verify::Verification>,
     pub ok: bool,
@@ -190,6 +202,7 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
     Ok(Report {
         tables,
         leaks,
+        privacy: plan.privacy.clone(),
         destinations: job
             .destinations
             .iter()

@@ -27,6 +27,10 @@ pub struct Plan {
     pub subset: bool,
     pub batch_size: usize,
     pub parallelism: usize,
+    /// Personal columns of the copied tables and how the job treats them (None with
+    /// `privacy = "off"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<crate::scan::PrivacyReport>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -169,6 +173,10 @@ impl Plan {
         }
         if !self.excluded.is_empty() {
             out.push_str(&format!("\nExcluded: {}\n", self.excluded.join(", ")));
+        }
+        if let Some(p) = &self.privacy {
+            out.push('\n');
+            out.push_str(&p.to_text());
         }
         out
     }
@@ -384,6 +392,7 @@ pub fn build(
         subset,
         batch_size: job.options.batch_size,
         parallelism: job.options.parallelism,
+        privacy: None,
     };
     Ok((plan, rules))
 }

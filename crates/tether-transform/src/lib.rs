@@ -40,6 +40,7 @@ pub mod feistel;
 pub mod fit;
 pub mod keyed;
 pub mod keymap;
+pub mod privacy;
 pub mod registry;
 pub mod resolve;
 pub mod spec;

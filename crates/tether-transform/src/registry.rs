@@ -193,7 +193,7 @@ pub fn known_kinds() -> Vec<String> {
 pub fn kind_summary(kind: &str) -> Option<&'static str> {
     let base = kind.strip_prefix("generate_").unwrap_or(kind);
     Some(match alias(base) {
-        "passthrough" => "the value unchanged",
+        "passthrough" => "the value unchanged; reason = \"...\" marks a personal column as reviewed",
         "null" => "NULL on every row",
         "default" => "the column's default on every row",
         "constant" => "a fixed value: value = ...",
@@ -287,7 +287,12 @@ fn build_inner(
     };
     let mut o = Opts::new(&spec.kind, &spec.options);
     let simple: Option<Box<dyn Transformer>> = match (base, random) {
-        ("passthrough", false) => Some(Box::new(Passthrough)),
+        ("passthrough", false) => {
+            // Why copying the value unchanged is fine: marks a personal column as
+            // reviewed for `privacy = "strict"` jobs.
+            o.string("reason")?;
+            Some(Box::new(Passthrough))
+        }
         ("null", false) => {
             if !column.nullable {
                 return Err(TransformError::not_for_type(

@@ -38,6 +38,8 @@ pub struct Mapping {
     /// The last plan made, for the page's structure while `current` is an error.
     last_good: Option<Plan>,
     dirty: bool,
+    /// The source's personal columns (None with `privacy = "off"`).
+    privacy: Option<tether_sync::scan::Scan>,
 }
 
 /// What the page shows: every table and column, keys, FKs, transformers and where each
@@ -163,8 +165,17 @@ impl Mapping {
             .introspect(&IntrospectOptions::default())
             .await
             .map_err(SyncError::from)?;
-        source.close().await;
         virtual_fk::apply(&mut schema, &job.virtual_fks).map_err(SyncError::from)?;
+        // Personal data, read once like the schema: the plan shown on the page says
+        // what `tether plan` says about it.
+        let privacy = if job.privacy == tether_sync::config::Privacy::Off {
+            None
+        } else {
+            let tables: Vec<&tether_schema::Table> = schema.tables.iter().collect();
+            let shown = url.to_string();
+            Some(tether_sync::scan::scan(&mut source, &schema, &tables, &shown, job.options.privacy_sample).await?)
+        };
+        source.close().await;
         let mut destinations_shown = Vec::new();
         for d in &job.destinations {
             destinations_shown.push(DbUrl::parse(&d.url).map_err(SyncError::from)?.to_string());
@@ -184,6 +195,7 @@ impl Mapping {
             current: Err(String::new()),
             last_good: None,
             dirty: false,
+            privacy,
         };
         mapping.current = mapping.evaluate(&mapping.doc);
         mapping.last_good = match &mapping.current {
@@ -213,9 +225,12 @@ impl Mapping {
         let text = doc.to_string();
         let seed_vars = seed_vars(doc);
         let job = Job::parse(&self.shown, &text, &|k| env(&seed_vars, k)).map_err(|e| e.to_string())?;
-        tether_sync::plan::build(&job, &self.schema, &self.source_shown, &self.destinations_shown)
-            .map(|(plan, _)| plan)
-            .map_err(|e| e.to_string())
+        let (mut plan, _) = tether_sync::plan::build(&job, &self.schema, &self.source_shown, &self.destinations_shown)
+            .map_err(|e| e.to_string())?;
+        if let (Some(found), false) = (&self.privacy, job.privacy == tether_sync::config::Privacy::Off) {
+            tether_sync::scan::attach(&mut plan, found, &self.schema, job.privacy);
+        }
+        Ok(plan)
     }
 
     /// The plan as `tether plan` prints it, or why there is none.

@@ -1,0 +1,346 @@
+//! Personal data in a source: `tether scan`, and the privacy coverage every plan
+//! and sync reports. Each table gives a bounded, deterministic sample (its lowest
+//! keys first); [`tether_transform::privacy::classify`] decides per column from the
+//! name, the type and the sampled values. Sampled values are never printed.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use serde::Serialize;
+use tether_connect::{Connection, Filter, ReadSpec};
+use tether_schema::{Schema, Table, TableName, Value};
+use tether_transform::privacy::{classify, PersonalClass, TableContext};
+
+use crate::anonymize::ColumnTransform;
+use crate::config::Privacy;
+use crate::error::SyncError;
+use crate::plan::row_key;
+
+/// Rows read per table unless the job or the command line says otherwise.
+pub const DEFAULT_SAMPLE: u64 = 500;
+
+/// One column as the scan saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScannedColumn {
+    /// As users write it: `schema.table` outside the default schema.
+    pub table: String,
+    pub column: String,
+    #[serde(rename = "type")]
+    pub engine_type: String,
+    /// `primary key`, `unique`, `part of unique (a, b)`, `foreign key -> t.c`.
+    pub keys: Vec<String>,
+    /// None: not personal.
+    pub class: Option<PersonalClass>,
+    pub confidence: f64,
+    pub evidence: Vec<String>,
+    /// The transformer to set (None on FK columns: they inherit their parent's).
+    pub suggested: Option<tether_transform::privacy::Suggestion>,
+    /// For an FK column: the parent column whose transformer it takes.
+    pub inherits_from: Option<String>,
+}
+
+/// What `tether scan` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scan {
+    pub source: String,
+    /// Rows read per table at most.
+    pub sample: u64,
+    pub tables: usize,
+    pub rows_read: u64,
+    pub columns: Vec<ScannedColumn>,
+    pub seconds: f64,
+}
+
+impl Scan {
+    /// The columns classified as personal.
+    pub fn personal(&self) -> impl Iterator<Item = &ScannedColumn> {
+        self.columns.iter().filter(|c| c.class.is_some())
+    }
+}
+
+/// Scans `tables` of `schema` through `conn`, reading at most `sample` rows of each.
+pub async fn scan(
+    conn: &mut Connection,
+    schema: &Schema,
+    tables: &[&Table],
+    source_shown: &str,
+    sample: u64,
+) -> Result<Scan, SyncError> {
+    let started = Instant::now();
+    let mut columns = Vec::new();
+    let mut rows_read = 0;
+    for t in tables {
+        let readable: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
+        let rows = if sample == 0 || readable.is_empty() {
+            Vec::new()
+        } else {
+            let spec = ReadSpec {
+                table: (*t).clone(),
+                columns: readable.clone(),
+                filter: Filter::All,
+                order_by: row_key(t),
+                limit: Some(sample),
+            };
+            conn.read_all(&spec).await?
+        };
+        rows_read += rows.len() as u64;
+        let names: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
+        let ctx = TableContext {
+            table: &t.name,
+            columns: &names,
+        };
+        for (i, c) in t.columns.iter().enumerate() {
+            let samples: Vec<String> = rows.iter().filter_map(|r| text_of(r.get(i)?)).collect();
+            let parent = parent_of(schema, t, &c.name);
+            let finding = classify(&ctx, c, &samples);
+            columns.push(ScannedColumn {
+                table: schema.display_name(&t.table_name()),
+                column: c.name.clone(),
+                engine_type: c.engine_type.clone(),
+                keys: keys_of(schema, t, &c.name),
+                class: finding.as_ref().map(|f| f.class),
+                confidence: finding.as_ref().map_or(0.0, |f| f.confidence),
+                evidence: finding.as_ref().map(|f| f.evidence.clone()).unwrap_or_default(),
+                suggested: match (&finding, &parent) {
+                    (Some(f), None) => Some(f.transformer.clone()),
+                    _ => None,
+                },
+                inherits_from: parent,
+            });
+        }
+    }
+    // An FK column is as personal as the key it points at (a `customer_email` FK
+    // holds emails), and inherits that key's transformer.
+    let by_name: HashMap<String, (Option<PersonalClass>, f64, Vec<String>)> = columns
+        .iter()
+        .map(|c| {
+            (
+                format!("{}.{}", c.table, c.column),
+                (c.class, c.confidence, c.evidence.clone()),
+            )
+        })
+        .collect();
+    for c in columns.iter_mut() {
+        if let (None, Some(parent)) = (c.class, &c.inherits_from) {
+            if let Some((Some(class), confidence, _)) = by_name.get(parent) {
+                c.class = Some(*class);
+                c.confidence = *confidence;
+                c.evidence = vec![format!("foreign key to {parent}, a {class} column")];
+            }
+        }
+    }
+    Ok(Scan {
+        source: source_shown.to_string(),
+        sample,
+        tables: tables.len(),
+        rows_read,
+        columns,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn text_of(v: &Value) -> Option<String> {
+    match v {
+        Value::Text(s) if !s.trim().is_empty() => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::UInt(u) => Some(u.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        _ => None,
+    }
+}
+
+/// The parent column an FK column references (`table.column`), for its first FK.
+fn parent_of(schema: &Schema, t: &Table, column: &str) -> Option<String> {
+    t.foreign_keys.iter().find_map(|fk| {
+        let i = fk.columns.iter().position(|c| c == column)?;
+        Some(format!(
+            "{}.{}",
+            schema.display_name(&fk.referenced_name()),
+            fk.referenced_columns.get(i)?
+        ))
+    })
+}
+
+fn keys_of(schema: &Schema, t: &Table, column: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    if t.primary_key.iter().any(|c| c == column) {
+        keys.push(if t.primary_key.len() == 1 {
+            "primary key".to_string()
+        } else {
+            format!("part of primary key ({})", t.primary_key.join(", "))
+        });
+    }
+    for u in &t.unique_keys {
+        if u.columns.iter().any(|c| c == column) {
+            keys.push(if u.columns.len() == 1 {
+                "unique".to_string()
+            } else {
+                format!("part of unique ({})", u.columns.join(", "))
+            });
+        }
+    }
+    for fk in &t.foreign_keys {
+        if let Some(i) = fk.columns.iter().position(|c| c == column) {
+            keys.push(format!(
+                "foreign key {} -> {}.{}",
+                fk.name,
+                schema.display_name(&fk.referenced_name()),
+                fk.referenced_columns.get(i).map_or("?", |s| s.as_str())
+            ));
+        }
+    }
+    keys
+}
+
+/// How a personal column is treated by a job.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Protection {
+    /// A transformer set on the column.
+    Transformed { transformer: String },
+    /// The transformer of the parent key it references.
+    Inherited { transformer: String, from: String },
+    /// `passthrough` with a `reason`: copied unchanged on purpose.
+    Reviewed { reason: String },
+    /// Copied unchanged, nobody said why.
+    Unprotected,
+}
+
+/// A personal column of a job and how the job treats it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonalColumn {
+    pub table: String,
+    pub column: String,
+    pub class: PersonalClass,
+    pub confidence: f64,
+    pub protection: Protection,
+}
+
+/// The privacy part of a plan and a sync report.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrivacyReport {
+    pub mode: Privacy,
+    /// Rows sampled per table.
+    pub sample: u64,
+    pub personal: Vec<PersonalColumn>,
+}
+
+impl PrivacyReport {
+    pub fn unprotected(&self) -> impl Iterator<Item = &PersonalColumn> {
+        self.personal.iter().filter(|p| p.protection == Protection::Unprotected)
+    }
+
+    /// For people: one line per unprotected column, then a count of the rest.
+    pub fn to_text(&self) -> String {
+        let unprotected: Vec<&PersonalColumn> = self.unprotected().collect();
+        let mut out = format!(
+            "Personal data ({} rows sampled per table): {} personal columns, {} copied unchanged\n",
+            self.sample,
+            self.personal.len(),
+            unprotected.len()
+        );
+        for p in &unprotected {
+            out.push_str(&format!(
+                "  UNPROTECTED {}.{} ({}, confidence {:.2})\n",
+                p.table, p.column, p.class, p.confidence
+            ));
+        }
+        let reviewed = self
+            .personal
+            .iter()
+            .filter(|p| matches!(p.protection, Protection::Reviewed { .. }))
+            .count();
+        if reviewed > 0 {
+            out.push_str(&format!("  {reviewed} reviewed (passthrough with a reason)\n"));
+        }
+        if !unprotected.is_empty() {
+            out.push_str(
+                "  transform them in [transform.TABLE], or mark them reviewed with \
+                 { kind = \"passthrough\", reason = \"...\" }; `tether scan JOB --suggest` writes suggestions\n",
+            );
+        }
+        out
+    }
+}
+
+/// The privacy report of `plan` from `scan` (which may cover more tables than the
+/// plan copies: only the plan's count), stored in the plan.
+pub fn attach(plan: &mut crate::plan::Plan, scan: &Scan, schema: &Schema, mode: Privacy) {
+    let transforms = plan
+        .tables
+        .iter()
+        .map(|t| (t.table.table_name(), t.transforms.clone()))
+        .collect();
+    plan.privacy = Some(coverage(scan, schema, &transforms, mode));
+}
+
+/// How `transforms` (the job's, resolved, one entry per copied table) treat each
+/// personal column of `scan` in those tables.
+pub fn coverage(
+    scan: &Scan,
+    schema: &Schema,
+    transforms: &HashMap<TableName, Vec<ColumnTransform>>,
+    mode: Privacy,
+) -> PrivacyReport {
+    let mut personal = Vec::new();
+    for c in scan.personal() {
+        let Some(class) = c.class else { continue };
+        let Some(list) = schema
+            .find_table(&c.table)
+            .and_then(|t| transforms.get(&t.table_name()))
+        else {
+            continue;
+        };
+        let own = list.iter().find(|x| x.column == c.column);
+        let protection = match own {
+            Some(x) if x.spec.kind == "passthrough" => match x.spec.options.get("reason").and_then(|r| r.as_str()) {
+                Some(reason) if !reason.trim().is_empty() => Protection::Reviewed {
+                    reason: reason.to_string(),
+                },
+                _ => Protection::Unprotected,
+            },
+            Some(x) => match &x.inherited {
+                Some(i) => Protection::Inherited {
+                    transformer: x.transformer.clone(),
+                    from: format!("{}.{}", i.table, i.column),
+                },
+                None => Protection::Transformed {
+                    transformer: x.transformer.clone(),
+                },
+            },
+            None => Protection::Unprotected,
+        };
+        personal.push(PersonalColumn {
+            table: c.table.clone(),
+            column: c.column.clone(),
+            class,
+            confidence: c.confidence,
+            protection,
+        });
+    }
+    // By table name, columns in table order: the same list whichever order the
+    // tables were scanned in.
+    personal.sort_by(|a, b| a.table.cmp(&b.table));
+    PrivacyReport {
+        mode,
+        sample: scan.sample,
+        personal,
+    }
+}
+
+/// The error of a `privacy = "strict"` job that leaves personal columns unprotected.
+pub fn strict_refusal(job_path: &str, report: &PrivacyReport) -> Option<SyncError> {
+    let open: Vec<String> = report
+        .unprotected()
+        .map(|p| format!("{}.{} ({})", p.table, p.column, p.class))
+        .collect();
+    (report.mode == Privacy::Strict && !open.is_empty()).then(|| {
+        SyncError::Plan(format!(
+            "{job_path}: privacy = \"strict\": {} personal column{} would be copied unchanged: {}; transform \
+             them or mark them reviewed with {{ kind = \"passthrough\", reason = \"...\" }}",
+            open.len(),
+            if open.len() == 1 { "" } else { "s" },
+            open.join(", ")
+        ))
+    })
+}

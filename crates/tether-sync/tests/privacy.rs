@@ -1,0 +1,180 @@
+//! Personal-data classification on labelled fixtures, on every engine: tricky names
+//! (other languages and naming styles, personal data in oddly named columns,
+//! harmless columns with personal-sounding names, free text with personal data
+//! inside), each column's class asserted exactly; and a `privacy = "strict"` job.
+
+use std::collections::BTreeMap;
+
+use tether_connect::{Connection, DbUrl, IntrospectOptions};
+use tether_sync::scan;
+use tether_testkit::{TestDb, TestEngine as Engine};
+
+const ENGINES: [Engine; 3] = [Engine::Sqlite, Engine::Postgres, Engine::Mysql];
+
+const SCHEMA: &str = "
+CREATE TABLE kunde (id INT NOT NULL PRIMARY KEY, vorname VARCHAR(40), nachname VARCHAR(40),
+  e_mail VARCHAR(80), tel VARCHAR(30), geburtsdatum DATE, email_verified BOOLEAN,
+  phone_type VARCHAR(10), notiz TEXT, strasse VARCHAR(80), plz VARCHAR(10), ort VARCHAR(40),
+  country VARCHAR(40));
+CREATE TABLE payment_method (id INT NOT NULL PRIMARY KEY, kunde_id INT REFERENCES kunde (id),
+  blob_a VARCHAR(25), ref VARCHAR(34), label VARCHAR(20));
+CREATE TABLE product (id INT NOT NULL PRIMARY KEY, name VARCHAR(40), sku VARCHAR(20),
+  email_template TEXT, description TEXT, price DECIMAL(10,2));
+CREATE TABLE login_event (id INT NOT NULL PRIMARY KEY, kunde_id INT REFERENCES kunde (id),
+  src VARCHAR(45), at_ms BIGINT, memo TEXT, user_agent VARCHAR(100));
+CREATE TABLE city (id INT NOT NULL PRIMARY KEY, city VARCHAR(50), country VARCHAR(50));
+CREATE TABLE app_user (id INT NOT NULL PRIMARY KEY, EmailAddress VARCHAR(80), UserName VARCHAR(30),
+  PasswordHash VARCHAR(64), LastLoginIP VARCHAR(45), name VARCHAR(60), email_count INT);
+";
+
+/// Every column's expected class (None: not personal).
+const LABELS: &[(&str, &str, Option<&str>)] = &[
+    ("kunde", "id", None),
+    ("kunde", "vorname", Some("person_name")),
+    ("kunde", "nachname", Some("person_name")),
+    ("kunde", "e_mail", Some("email")),
+    ("kunde", "tel", Some("phone")),
+    ("kunde", "geburtsdatum", Some("birth_date")),
+    ("kunde", "email_verified", None),
+    ("kunde", "phone_type", None),
+    ("kunde", "notiz", Some("free_text")),
+    ("kunde", "strasse", Some("postal_address")),
+    ("kunde", "plz", Some("postal_address")),
+    ("kunde", "ort", Some("postal_address")),
+    ("kunde", "country", None),
+    ("payment_method", "id", None),
+    ("payment_method", "kunde_id", None),
+    ("payment_method", "blob_a", Some("payment_card")),
+    ("payment_method", "ref", Some("bank_account")),
+    ("payment_method", "label", None),
+    ("product", "id", None),
+    ("product", "name", None),
+    ("product", "sku", None),
+    ("product", "email_template", None),
+    ("product", "description", None),
+    ("product", "price", None),
+    ("login_event", "id", None),
+    ("login_event", "kunde_id", None),
+    ("login_event", "src", Some("ip_address")),
+    ("login_event", "at_ms", None),
+    ("login_event", "memo", Some("free_text")),
+    ("login_event", "user_agent", None),
+    ("city", "id", None),
+    ("city", "city", None),
+    ("city", "country", None),
+    ("app_user", "id", None),
+    ("app_user", "EmailAddress", Some("email")),
+    ("app_user", "UserName", Some("credential")),
+    ("app_user", "PasswordHash", Some("credential")),
+    ("app_user", "LastLoginIP", Some("ip_address")),
+    ("app_user", "name", Some("person_name")),
+    ("app_user", "email_count", None),
+];
+
+fn data(engine: Engine) -> String {
+    let bool_true = if engine == Engine::Postgres { "true" } else { "1" };
+    let mut sql = String::new();
+    let cards = [
+        "4111111111111111",
+        "5500 0000 0000 0004",
+        "340000000000009",
+        "6011000000000004",
+    ];
+    let ibans = [
+        "DE89370400440532013000",
+        "GB82WEST12345698765432",
+        "FR1420041010050500013M02606",
+        "NL91ABNA0417164300",
+    ];
+    let memos = [
+        "customer called from +49 30 1234567 about the delay",
+        "asked to use anna.meier@example.de for invoices",
+        "ok",
+        "paid with 4111 1111 1111 1111 at the desk",
+    ];
+    for i in 1..=8 {
+        let j = (i - 1) % 4;
+        sql.push_str(&format!(
+            "INSERT INTO kunde VALUES ({i}, 'Anna{i}', 'Meier', 'anna{i}@example.de', '+49 30 123456{i}', '1980-01-0{i}', \
+             {bool_true}, 'mobile', 'Kundin seit 2019, bevorzugt Lieferung nachmittags', 'Hauptstr. {i}', '1011{i}', \
+             'Berlin', 'Germany');\n"
+        ));
+        sql.push_str(&format!(
+            "INSERT INTO payment_method VALUES ({i}, {i}, '{}', '{}', 'card {i}');\n",
+            cards[j], ibans[j]
+        ));
+        sql.push_str(&format!(
+            "INSERT INTO product VALUES ({i}, 'Widget {i}', 'SKU-{i:04}', 'Hello {{{{name}}}}, your order shipped', \
+             'A fine widget', {i}.50);\n"
+        ));
+        sql.push_str(&format!(
+            "INSERT INTO login_event VALUES ({i}, {i}, '10.0.{i}.7', {}, '{}', 'Mozilla/5.0 (X11; Linux x86_64)');\n",
+            1_700_000_000_000_i64 + i as i64,
+            memos[j]
+        ));
+        sql.push_str(&format!("INSERT INTO city VALUES ({i}, 'City {i}', 'Country {i}');\n"));
+        sql.push_str(&format!(
+            "INSERT INTO app_user VALUES ({i}, 'u{i}@mail.example', 'user{i}', \
+             '5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8', '2001:db8::{i}', 'Ann Lee', {i});\n"
+        ));
+    }
+    sql
+}
+
+async fn classes(db: &TestDb) -> BTreeMap<(String, String), Option<String>> {
+    let url = DbUrl::parse(&db.url).expect("url");
+    let mut conn = Connection::open_source(&url).await.expect("open");
+    let schema = conn
+        .introspect(&IntrospectOptions::default())
+        .await
+        .expect("introspect");
+    let tables: Vec<&tether_schema::Table> = schema.tables.iter().collect();
+    let found = scan::scan(&mut conn, &schema, &tables, "test", 100)
+        .await
+        .expect("scan");
+    conn.close().await;
+    found
+        .columns
+        .iter()
+        .map(|c| {
+            (
+                (c.table.clone(), c.column.clone()),
+                c.class.map(|k| {
+                    serde_json::to_value(k)
+                        .expect("json")
+                        .as_str()
+                        .expect("str")
+                        .to_string()
+                }),
+            )
+        })
+        .collect()
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Runtime::new().expect("runtime").block_on(f)
+}
+
+#[test]
+fn every_column_of_the_labelled_fixture_gets_its_class_on_every_engine() {
+    for engine in ENGINES {
+        let db = TestDb::create(engine);
+        db.exec(SCHEMA);
+        db.exec(&data(engine));
+        let got = block_on(classes(&db));
+        let mut wrong = Vec::new();
+        for (table, column, want) in LABELS {
+            let key = (table.to_string(), column.to_string());
+            let found = got
+                .iter()
+                .find(|((t, c), _)| t.eq_ignore_ascii_case(table) && c.eq_ignore_ascii_case(column))
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| panic!("{engine:?}: {key:?} not scanned"));
+            if found.as_deref() != *want {
+                wrong.push(format!("{table}.{column}: want {want:?}, got {found:?}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{engine:?}:\n{}", wrong.join("\n"));
+        assert_eq!(got.len(), LABELS.len(), "{engine:?}: every column scanned once");
+    }
+}

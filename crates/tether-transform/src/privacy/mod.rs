@@ -1,0 +1,551 @@
+//! Which columns hold personal data. A column is classified from three kinds of
+//! evidence: its name (in the naming styles and languages real schemas use), its
+//! type, and a bounded sample of its values checked against validators (Luhn for
+//! cards, the IBAN checksum, email syntax, phone forms, IP addresses). Pure: the
+//! caller reads the sample. Sampled values never leave here unmasked.
+
+mod names;
+pub mod validators;
+
+use serde::Serialize;
+use tether_schema::{Column, DataType};
+
+/// A kind of personal data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonalClass {
+    Email,
+    PersonName,
+    Phone,
+    PostalAddress,
+    BirthDate,
+    NationalId,
+    PaymentCard,
+    BankAccount,
+    IpAddress,
+    /// Passwords, tokens, API keys, login names.
+    Credential,
+    /// Free text that may hold any of the others (notes, comments, messages).
+    FreeText,
+    /// Precise location: coordinates, geometry points.
+    Location,
+}
+
+impl PersonalClass {
+    pub fn name(self) -> &'static str {
+        match self {
+            PersonalClass::Email => "email",
+            PersonalClass::PersonName => "person name",
+            PersonalClass::Phone => "phone",
+            PersonalClass::PostalAddress => "postal address",
+            PersonalClass::BirthDate => "date of birth",
+            PersonalClass::NationalId => "national id",
+            PersonalClass::PaymentCard => "payment card",
+            PersonalClass::BankAccount => "bank account",
+            PersonalClass::IpAddress => "IP address",
+            PersonalClass::Credential => "credential",
+            PersonalClass::FreeText => "free text",
+            PersonalClass::Location => "location",
+        }
+    }
+}
+
+impl std::fmt::Display for PersonalClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a column is thought to hold personal data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub class: PersonalClass,
+    /// 0 to 1: name alone about 0.6-0.85, name and values agreeing 0.95.
+    pub confidence: f64,
+    /// Name, type and sample evidence, for people (samples masked).
+    pub evidence: Vec<String>,
+    /// The transformer to use.
+    pub transformer: Suggestion,
+}
+
+/// A transformer kind and its options (one line of TOML, possibly empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suggestion {
+    pub kind: String,
+    pub options: String,
+}
+
+impl Suggestion {
+    fn new(kind: &str, options: &str) -> Suggestion {
+        Suggestion {
+            kind: kind.to_string(),
+            options: options.to_string(),
+        }
+    }
+}
+
+/// As the job file writes it: `"email"`, `{ kind = "date_shift", max_days = 365 }`.
+impl std::fmt::Display for Suggestion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.options.is_empty() {
+            write!(f, "\"{}\"", self.kind)
+        } else {
+            write!(f, "{{ kind = \"{}\", {} }}", self.kind, self.options)
+        }
+    }
+}
+
+/// What the classifier knows about a column's table.
+pub struct TableContext<'a> {
+    pub table: &'a str,
+    /// Every column name of the table.
+    pub columns: &'a [String],
+}
+
+/// Classifies one column; `samples` are its non-null values as text (a bounded
+/// sample; empty when the table is empty or unread). None: not personal.
+pub fn classify(ctx: &TableContext<'_>, column: &Column, samples: &[String]) -> Option<Finding> {
+    let ty = &column.normalized_type;
+    if matches!(ty, DataType::Boolean | DataType::Uuid | DataType::Time) {
+        return None;
+    }
+    let words = names::words(&column.name);
+    let by_name = by_name(ctx, &words);
+    let by_values = by_values(ty, samples);
+    let type_ok = |class: PersonalClass| type_allows(class, ty);
+    let shown = |n: usize, what: &str, example: Option<&String>| {
+        let ex = example
+            .map(|e| format!(", e.g. {}", validators::mask(e)))
+            .unwrap_or_default();
+        format!("values: {n} of {} sampled {what}{ex}", samples.len())
+    };
+    match (by_name, by_values) {
+        (Some((rule, pattern)), values) if type_ok(rule.class) => {
+            let mut evidence = vec![
+                format!("name: `{}` matches `{pattern}` ({})", column.name, rule.class),
+                format!("type: {}", column.engine_type),
+            ];
+            let mut confidence = rule.confidence;
+            match values {
+                Some(v) if v.class == rule.class => {
+                    confidence = 0.95;
+                    evidence.push(shown(v.hits, v.what, v.example));
+                }
+                Some(v) => evidence.push(shown(v.hits, v.what, v.example)),
+                None if samples.len() >= 5 && !validated(rule.class, samples) => {
+                    // Values contradict the name (no email among the sampled values
+                    // of `email`): keep it, with less confidence.
+                    confidence = (confidence - 0.25).max(0.4);
+                    evidence.push(format!(
+                        "values: none of {} sampled look like a {}",
+                        samples.len(),
+                        rule.class
+                    ));
+                }
+                None => {}
+            }
+            Some(Finding {
+                class: rule.class,
+                confidence,
+                evidence,
+                transformer: transformer_for(rule, &words, ty),
+            })
+        }
+        (_, Some(v)) => Some(Finding {
+            class: v.class,
+            confidence: v.confidence,
+            evidence: vec![
+                format!("name: `{}` says nothing", column.name),
+                format!("type: {}", column.engine_type),
+                shown(v.hits, v.what, v.example),
+            ],
+            transformer: Suggestion::new(default_transformer(v.class), ""),
+        }),
+        _ => None,
+    }
+}
+
+/// The first rule a name matches, with the pattern, unless a harmless word
+/// (`verified`, `type`, `id`) outside the match says otherwise.
+fn by_name(ctx: &TableContext<'_>, words: &[String]) -> Option<(&'static names::Rule, &'static str)> {
+    let harmless = |(range, rest): &(std::ops::Range<usize>, String)| {
+        names::HARMLESS.contains(&rest.as_str())
+            || words
+                .iter()
+                .enumerate()
+                .any(|(i, w)| !range.contains(&i) && names::HARMLESS.contains(&w.as_str()))
+    };
+    // The match ending last wins (the head of an English compound comes last:
+    // `LastLoginIP` is an IP address, not a login), then the longest
+    // (`email_address` over `address`), then the rule listed first.
+    type Best = (&'static names::Rule, &'static str, (std::ops::Range<usize>, String));
+    let mut best: Option<Best> = None;
+    for rule in names::RULES {
+        for p in rule.patterns {
+            if let Some(m) = names::matches(p, words) {
+                let better = best
+                    .as_ref()
+                    .is_none_or(|(_, _, (b, _))| (m.0.end, m.0.len()) > (b.end, b.len()));
+                if better {
+                    best = Some((rule, p, m));
+                }
+            }
+        }
+    }
+    if let Some((rule, p, m)) = best {
+        return (!harmless(&m)).then_some((rule, p));
+    }
+    let table_words = names::words(ctx.table);
+    let person_table = table_words
+        .iter()
+        .any(|w| names::PERSON_TABLES.contains(&names::singular(w)));
+    // A bare `name` in a table of people is a person's name.
+    if person_table && words.iter().any(|w| w == "name") && !words.iter().any(|w| names::HARMLESS.contains(&w.as_str()))
+    {
+        return Some((person_name_rule(), "name (in a table of people)"));
+    }
+    // City, postcode: personal next to a street address or in a table of people.
+    for part in names::ADDRESS_PARTS {
+        if let Some(m) = names::matches(part, words) {
+            if harmless(&m) {
+                return None;
+            }
+            let has_street = ctx.columns.iter().any(|c| {
+                let w = names::words(c);
+                names::RULES
+                    .iter()
+                    .filter(|r| r.class == PersonalClass::PostalAddress)
+                    .any(|r| r.patterns.iter().any(|p| names::matches(p, &w).is_some()))
+            });
+            if has_street || person_table {
+                return Some((address_rule(), part));
+            }
+        }
+    }
+    None
+}
+
+fn person_name_rule() -> &'static names::Rule {
+    names::RULES
+        .iter()
+        .find(|r| r.class == PersonalClass::PersonName)
+        .expect("the vocabulary has a person-name rule")
+}
+
+fn address_rule() -> &'static names::Rule {
+    names::RULES
+        .iter()
+        .find(|r| r.class == PersonalClass::PostalAddress)
+        .expect("the vocabulary has a postal-address rule")
+}
+
+/// Whether values of type `ty` can be of `class` at all (`email_count INT` is
+/// not an email; a phone or a postcode may be stored as a number).
+fn type_allows(class: PersonalClass, ty: &DataType) -> bool {
+    use PersonalClass::*;
+    match ty {
+        DataType::Char { .. } | DataType::Varchar { .. } | DataType::Text | DataType::Other(_) | DataType::Json => true,
+        DataType::Binary { .. } => matches!(class, Credential | Location),
+        DataType::Int { .. } => matches!(
+            class,
+            Phone | PostalAddress | NationalId | PaymentCard | BankAccount | BirthDate
+        ),
+        DataType::Decimal { .. } | DataType::Float { .. } => matches!(class, Location | PaymentCard | Phone),
+        DataType::Date | DataType::Timestamp { .. } => class == BirthDate,
+        DataType::Boolean | DataType::Uuid | DataType::Time => false,
+    }
+}
+
+/// What the sampled values say on their own.
+struct ByValues<'a> {
+    class: PersonalClass,
+    confidence: f64,
+    hits: usize,
+    what: &'static str,
+    example: Option<&'a String>,
+}
+
+fn by_values<'a>(ty: &DataType, samples: &'a [String]) -> Option<ByValues<'a>> {
+    if samples.is_empty() || matches!(ty, DataType::Date | DataType::Timestamp { .. } | DataType::Boolean) {
+        return None;
+    }
+    // Most values (70%) of one shape; never fewer than three.
+    let need = (samples.len() * 7).div_ceil(10).max(3.min(samples.len()));
+    // Whole values: most of the sample of one shape.
+    type Shape = (PersonalClass, fn(&str) -> bool, &'static str, f64);
+    let whole: [Shape; 6] = [
+        (PersonalClass::Email, validators::email, "are email addresses", 0.9),
+        (PersonalClass::PaymentCard, validators::card, "pass the Luhn check", 0.9),
+        (PersonalClass::BankAccount, validators::iban, "are valid IBANs", 0.9),
+        (PersonalClass::NationalId, validators::ssn, "are shaped like SSNs", 0.8),
+        (PersonalClass::IpAddress, validators::ip, "are IP addresses", 0.85),
+        (PersonalClass::Location, validators::coordinates, "are coordinates", 0.8),
+    ];
+    for (class, check, what, confidence) in whole {
+        let hits: Vec<&String> = samples.iter().filter(|s| check(s)).collect();
+        if hits.len() >= need && samples.len() >= 3 {
+            return Some(ByValues {
+                class,
+                confidence,
+                hits: hits.len(),
+                what,
+                example: hits.first().copied(),
+            });
+        }
+    }
+    // Phone numbers by value only when written as phone numbers (a `+` or
+    // separators): bare digit runs are ids, amounts and timestamps far more often.
+    let phones: Vec<&String> = samples
+        .iter()
+        .filter(|s| validators::phone(s) && s.chars().any(|c| "+ -()".contains(c)))
+        .collect();
+    if phones.len() >= need && samples.len() >= 3 && ty.is_text() {
+        return Some(ByValues {
+            class: PersonalClass::Phone,
+            confidence: 0.8,
+            hits: phones.len(),
+            what: "are phone numbers",
+            example: phones.first().copied(),
+        });
+    }
+    // Free text with personal data inside: some values carry an email, a phone or a
+    // card number among other words.
+    if ty.is_text() {
+        let inside: Vec<&String> = samples
+            .iter()
+            .filter(|s| {
+                s.split_whitespace().count() >= 3
+                    && (validators::contains_email(s) || validators::contains_phone(s) || validators::contains_card(s))
+            })
+            .collect();
+        if !inside.is_empty() && inside.len() * 20 >= samples.len() {
+            return Some(ByValues {
+                class: PersonalClass::FreeText,
+                confidence: 0.75,
+                hits: inside.len(),
+                what: "hold an email, phone or card number in their text",
+                example: None,
+            });
+        }
+    }
+    None
+}
+
+/// Whether any sampled value has the shape the class promises (classes without a
+/// validator always pass).
+fn validated(class: PersonalClass, samples: &[String]) -> bool {
+    let check: fn(&str) -> bool = match class {
+        PersonalClass::Email => validators::email,
+        PersonalClass::PaymentCard => validators::card,
+        PersonalClass::IpAddress => validators::ip,
+        _ => return true,
+    };
+    samples.iter().any(|s| check(s))
+}
+
+/// The transformer a match suggests, refined by the words (`first_name` gets a first
+/// name, `zip` a postcode) and the type.
+fn transformer_for(rule: &names::Rule, words: &[String], ty: &DataType) -> Suggestion {
+    let has = |p: &str| names::matches(p, words).is_some();
+    let kind = match rule.class {
+        PersonalClass::PersonName
+            if [
+                "first_name",
+                "fname",
+                "given_name",
+                "forename",
+                "vorname",
+                "prenom",
+                "nombre",
+                "voornaam",
+            ]
+            .iter()
+            .any(|p| has(p)) =>
+        {
+            "first_name"
+        }
+        PersonalClass::PersonName
+            if [
+                "last_name",
+                "lname",
+                "surname",
+                "family_name",
+                "nachname",
+                "apellido",
+                "achternaam",
+                "cognome",
+            ]
+            .iter()
+            .any(|p| has(p)) =>
+        {
+            "last_name"
+        }
+        PersonalClass::PostalAddress
+            if names::ADDRESS_PARTS.iter().any(|p| {
+                [
+                    "zip",
+                    "postcode",
+                    "postal_code",
+                    "plz",
+                    "zipcode",
+                    "zip_code",
+                    "postalcode",
+                    "cap",
+                ]
+                .contains(p)
+                    && has(p)
+            }) =>
+        {
+            "zip"
+        }
+        PersonalClass::PostalAddress
+            if ["city", "town", "ort", "stadt", "ciudad", "ville"]
+                .iter()
+                .any(|p| has(p)) =>
+        {
+            "city"
+        }
+        _ => rule.transformer,
+    };
+    match (kind, ty) {
+        (_, DataType::Int { .. }) => Suggestion::new("hash", ""),
+        ("date_shift", _) => Suggestion::new("date_shift", "max_days = 365"),
+        (k, _) => Suggestion::new(k, ""),
+    }
+}
+
+fn default_transformer(class: PersonalClass) -> &'static str {
+    names::RULES
+        .iter()
+        .find(|r| r.class == class)
+        .map(|r| r.transformer)
+        .unwrap_or("scramble")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(name: &str, ty: &str) -> Column {
+        Column {
+            name: name.into(),
+            engine_type: ty.into(),
+            normalized_type: ty.parse().expect("type"),
+            nullable: true,
+            default: None,
+            identity: None,
+            generated: None,
+        }
+    }
+
+    fn class_of(table: &str, columns: &[&str], name: &str, ty: &str, samples: &[&str]) -> Option<PersonalClass> {
+        let columns: Vec<String> = columns.iter().map(|s| s.to_string()).collect();
+        let samples: Vec<String> = samples.iter().map(|s| s.to_string()).collect();
+        let ctx = TableContext {
+            table,
+            columns: &columns,
+        };
+        classify(&ctx, &col(name, ty), &samples).map(|f| f.class)
+    }
+
+    #[test]
+    fn names_in_many_styles_and_languages() {
+        use PersonalClass::*;
+        let cases: &[(&str, &str, &str, Option<PersonalClass>)] = &[
+            ("customer", "e_mail", "varchar(80)", Some(Email)),
+            ("customer", "EmailAddress", "varchar(80)", Some(Email)),
+            ("customer", "tel", "varchar(20)", Some(Phone)),
+            ("customer", "dob", "date", Some(BirthDate)),
+            ("kunde", "vorname", "varchar(40)", Some(PersonName)),
+            ("kunde", "Nachname", "varchar(40)", Some(PersonName)),
+            ("actor", "first_name", "varchar(45)", Some(PersonName)),
+            ("staff", "password", "varchar(40)", Some(Credential)),
+            ("staff", "username", "varchar(16)", Some(Credential)),
+            ("address", "address2", "varchar(50)", Some(PostalAddress)),
+            ("address", "postal_code", "varchar(10)", Some(PostalAddress)),
+            ("address", "location", "geometry", Some(Location)),
+            ("session", "client_ip", "varchar(45)", Some(IpAddress)),
+            ("payment", "card_number", "varchar(19)", Some(PaymentCard)),
+            ("employee", "ssn", "char(11)", Some(NationalId)),
+            ("account", "iban", "varchar(34)", Some(BankAccount)),
+            ("ticket", "notes", "text", Some(FreeText)),
+            ("customer", "name", "varchar(40)", Some(PersonName)),
+        ];
+        for (table, name, ty, want) in cases {
+            assert_eq!(
+                class_of(table, &[name, "address"], name, ty, &[]),
+                *want,
+                "{table}.{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn harmless_names_that_sound_personal() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("customer", "email_verified", "boolean"),
+            ("customer", "email_count", "integer"),
+            ("customer", "phone_type", "varchar(10)"),
+            ("customer", "address_id", "integer"),
+            ("product", "name", "varchar(40)"),
+            ("city", "city", "varchar(50)"),
+            ("hotel", "hotel_name", "varchar(50)"),
+            ("notification", "email_template", "text"),
+            ("customer", "last_update", "timestamp"),
+            ("film", "description", "text"),
+            ("country", "country", "varchar(50)"),
+        ];
+        for (table, name, ty) in cases {
+            assert_eq!(class_of(table, &[name], name, ty, &[]), None, "{table}.{name}");
+        }
+    }
+
+    #[test]
+    fn values_classify_oddly_named_columns() {
+        use PersonalClass::*;
+        let emails = ["ada@lovelace.org", "alan@turing.net", "grace@hopper.io", "x"];
+        assert_eq!(class_of("t", &[], "c1", "text", &emails), Some(Email));
+        let cards = ["4111111111111111", "5500000000000004", "340000000000009"];
+        assert_eq!(class_of("t", &[], "blob_a", "varchar(20)", &cards), Some(PaymentCard));
+        let ibans = [
+            "DE89370400440532013000",
+            "GB82WEST12345698765432",
+            "FR1420041010050500013M02606",
+        ];
+        assert_eq!(class_of("t", &[], "ref", "varchar(34)", &ibans), Some(BankAccount));
+        let phones = ["+1 555 010 9999", "+49 30 1234567", "+44 20 7946 0958"];
+        assert_eq!(class_of("t", &[], "contact", "varchar(20)", &phones), Some(Phone));
+        let text = [
+            "call me on +49 30 1234567 after five",
+            "delivered to the front door",
+            "fine",
+            "ok",
+            "late again, write to bob@example.com",
+        ];
+        assert_eq!(class_of("t", &[], "remarks_x", "text", &text), Some(FreeText));
+        // Amounts, codes and epoch milliseconds are not personal.
+        let numbers = ["1700000000000", "1700000000123", "1700000001000"];
+        assert_eq!(class_of("t", &[], "ts", "varchar(20)", &numbers), None);
+        assert_eq!(
+            class_of("t", &[], "sku", "varchar(20)", &["AB-1234", "CD-5678", "EF-9012"]),
+            None
+        );
+    }
+
+    #[test]
+    fn values_that_contradict_the_name_lower_the_confidence() {
+        let columns = vec!["email".to_string()];
+        let ctx = TableContext {
+            table: "customer",
+            columns: &columns,
+        };
+        let samples: Vec<String> = (0..6).map(|i| format!("template {i}")).collect();
+        let f = classify(&ctx, &col("email", "text"), &samples).expect("still reported");
+        assert!(f.confidence < 0.85, "{f:?}");
+        let good: Vec<String> = (0..6).map(|i| format!("u{i}@example.com")).collect();
+        let f = classify(&ctx, &col("email", "text"), &good).expect("email");
+        assert_eq!(f.confidence, 0.95);
+        assert!(f.evidence.iter().any(|e| e.contains("u***@e***.com")), "{f:?}");
+        assert!(!f.evidence.iter().any(|e| e.contains("u0@example.com")), "{f:?}");
+    }
+}

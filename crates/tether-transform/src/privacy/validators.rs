@@ -1,0 +1,298 @@
+//! Checks a sampled value against the shape of one kind of personal data: email
+//! syntax, phone numbers (E.164 and national forms), payment cards (Luhn), IBANs
+//! (mod-97 checksum), IP addresses, US social security numbers. Each is strict enough
+//! that a column of product codes or amounts does not pass by chance.
+
+/// `local@domain.tld`: one `@`, a non-empty local part without spaces, a domain of
+/// at least two labels of letters, digits and hyphens, a letter-only TLD.
+pub fn email(v: &str) -> bool {
+    let v = v.trim();
+    let Some((local, domain)) = v.split_once('@') else {
+        return false;
+    };
+    if local.is_empty() || local.len() > 64 || domain.contains('@') || v.chars().any(char::is_whitespace) {
+        return false;
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    labels.len() >= 2
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && labels
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+}
+
+/// Whether `text` contains an email address among its words.
+pub fn contains_email(text: &str) -> bool {
+    text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '<' | '>' | '(' | ')' | '"'))
+        .any(|w| email(w.trim_end_matches(['.', ':'])))
+}
+
+/// A phone number: E.164 (`+` and 8 to 15 digits) or a national form of 7 to 15
+/// digits with the usual separators (spaces, `-`, `.`, `/`, parentheses), no letters.
+/// A bare run of digits counts only from 10 digits on (shorter runs are ids and
+/// amounts far more often than phone numbers).
+pub fn phone(v: &str) -> bool {
+    let v = v.trim();
+    if v.is_empty() || !v.chars().all(|c| c.is_ascii_digit() || " -./()+".contains(c)) {
+        return false;
+    }
+    let digits = v.chars().filter(char::is_ascii_digit).count();
+    if let Some(rest) = v.strip_prefix('+') {
+        return !rest.contains('+') && (8..=15).contains(&digits);
+    }
+    if v.contains('+') {
+        return false;
+    }
+    let separated = v.chars().any(|c| " -./()".contains(c));
+    if separated {
+        // Dates (2024-01-31, 31.01.2024) and decimals are not phone numbers.
+        let groups: Vec<&str> = v
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|g| !g.is_empty())
+            .collect();
+        let looks_like_date = groups.len() == 3 && groups.iter().any(|g| g.len() == 4) && digits == 8;
+        (7..=15).contains(&digits) && !looks_like_date && !v.contains("..")
+    } else {
+        (10..=15).contains(&digits)
+    }
+}
+
+/// Whether `text` contains something shaped like a phone number (a run of digits and
+/// separators with 10 to 15 digits, or `+` and 8 to 15).
+pub fn contains_phone(text: &str) -> bool {
+    let mut run = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_digit() || "+-.()/".contains(c) || (c == ' ' && !run.is_empty()) {
+            run.push(c);
+            continue;
+        }
+        if check_run(&run) {
+            return true;
+        }
+        run.clear();
+    }
+    check_run(&run)
+}
+
+fn check_run(run: &str) -> bool {
+    let run = run.trim_matches(|c: char| !c.is_ascii_digit() && c != '+' && c != '(');
+    let digits = run.chars().filter(char::is_ascii_digit).count();
+    digits >= 10 && phone(run)
+}
+
+/// A payment card number: 13 to 19 digits (spaces or hyphens between groups
+/// allowed) passing the Luhn check, not all one digit.
+pub fn card(v: &str) -> bool {
+    let v = v.trim();
+    if !v.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '-') {
+        return false;
+    }
+    let digits: Vec<u32> = v.chars().filter_map(|c| c.to_digit(10)).collect();
+    (13..=19).contains(&digits.len()) && digits.iter().any(|d| *d != digits[0]) && luhn(&digits)
+}
+
+/// Whether `text` contains a Luhn-valid card number among its words or digit runs.
+pub fn contains_card(text: &str) -> bool {
+    let mut run = String::new();
+    for c in text.chars().chain(std::iter::once('x')) {
+        if c.is_ascii_digit() || ((c == ' ' || c == '-') && !run.is_empty()) {
+            run.push(c);
+        } else {
+            if card(run.trim_end_matches([' ', '-'])) {
+                return true;
+            }
+            run.clear();
+        }
+    }
+    false
+}
+
+fn luhn(digits: &[u32]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| {
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
+            } else {
+                *d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// An IBAN: two letters, two check digits, 11 to 30 letters or digits (spaces
+/// allowed between groups), passing the ISO 7064 mod-97 check.
+pub fn iban(v: &str) -> bool {
+    let compact: String = v
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let b = compact.as_bytes();
+    if !(15..=34).contains(&b.len())
+        || !b[..2].iter().all(u8::is_ascii_uppercase)
+        || !b[2..4].iter().all(u8::is_ascii_digit)
+        || !b.iter().all(u8::is_ascii_alphanumeric)
+    {
+        return false;
+    }
+    let rearranged = compact[4..].chars().chain(compact[..4].chars());
+    let mut rem: u32 = 0;
+    for c in rearranged {
+        let n = if c.is_ascii_digit() {
+            c as u32 - '0' as u32
+        } else {
+            c as u32 - 'A' as u32 + 10
+        };
+        rem = if n >= 10 {
+            (rem * 100 + n) % 97
+        } else {
+            (rem * 10 + n) % 97
+        };
+    }
+    rem == 1
+}
+
+/// An IPv4 or IPv6 address (not `0.0.0.0`, not a version string like `1.2.3`).
+pub fn ip(v: &str) -> bool {
+    match v.trim().parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(a)) => !a.is_unspecified(),
+        Ok(std::net::IpAddr::V6(a)) => !a.is_unspecified(),
+        Err(_) => false,
+    }
+}
+
+/// A US social security number written `ddd-dd-dddd` (area not 000, 666 or 9xx).
+pub fn ssn(v: &str) -> bool {
+    let v = v.trim();
+    let parts: Vec<&str> = v.split('-').collect();
+    parts.len() == 3
+        && [3, 2, 4]
+            .iter()
+            .zip(&parts)
+            .all(|(n, p)| p.len() == *n && p.chars().all(|c| c.is_ascii_digit()))
+        && !matches!(parts[0], "000" | "666")
+        && !parts[0].starts_with('9')
+        && parts[1] != "00"
+        && parts[2] != "0000"
+}
+
+/// Latitude/longitude as a pair in one value (`48.8566, 2.3522`) or a WKT point.
+pub fn coordinates(v: &str) -> bool {
+    let v = v.trim();
+    let inner = v
+        .strip_prefix("POINT(")
+        .or_else(|| v.strip_prefix("POINT ("))
+        .and_then(|r| r.strip_suffix(')'))
+        .map(|r| r.replace(' ', ","))
+        .unwrap_or_else(|| v.to_string());
+    let nums: Vec<f64> = inner
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    nums.len() == 2
+        && inner.contains('.')
+        && nums.iter().all(|n| n.abs() <= 180.0)
+        && nums.iter().any(|n| n.fract() != 0.0)
+}
+
+/// `j***@e***.com`, `4***********1111`, `H***y`: enough shape to recognise the kind,
+/// too little to recover the value. Samples are never shown any other way.
+pub fn mask(v: &str) -> String {
+    let chars: Vec<char> = v.trim().chars().collect();
+    if let Some(at) = chars.iter().position(|c| *c == '@') {
+        let local: String = chars[..at].iter().collect();
+        let domain: String = chars[at + 1..].iter().collect();
+        let tld = domain.rsplit('.').next().unwrap_or("");
+        return format!("{}***@{}***.{tld}", first(&local), first(&domain));
+    }
+    match chars.len() {
+        0 => String::new(),
+        1..=3 => "*".repeat(chars.len()),
+        n => format!("{}{}{}", chars[0], "*".repeat(n.min(14) - 2), chars[n - 1]),
+    }
+}
+
+fn first(s: &str) -> String {
+    s.chars().next().map(String::from).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert!(email("MARY.SMITH@sakilacustomer.org"));
+        assert!(email(" a.b+c@x-y.example.co.uk "));
+        for no in ["a@b", "@x.com", "a b@x.com", "a@x.c0m", "a@@x.com", "x.com", "a@x..com"] {
+            assert!(!email(no), "{no}");
+        }
+        assert!(contains_email("call me or write to ada@lovelace.org."));
+        assert!(!contains_email("price: 12.50 @ store"));
+    }
+
+    #[test]
+    fn phones() {
+        for yes in [
+            "+1 (555) 010-9999",
+            "+4930123456",
+            "030 1234567",
+            "(555) 010-9999",
+            "14033335568",
+            "0612-34.56.78",
+        ] {
+            assert!(phone(yes), "{yes}");
+        }
+        for no in [
+            "12345",
+            "2024-01-31",
+            "31.01.2024",
+            "12.50",
+            "ABC-123",
+            "1+1",
+            "123456789",
+        ] {
+            assert!(!phone(no), "{no}");
+        }
+        assert!(contains_phone("reach me at +49 30 1234567 after 5"));
+        assert!(!contains_phone("order 1234 shipped on 2024-01-31"));
+    }
+
+    #[test]
+    fn cards_ibans_ips_ssns() {
+        assert!(card("4111 1111 1111 1111"));
+        assert!(card("5500-0000-0000-0004"));
+        assert!(!card("4111 1111 1111 1112"));
+        assert!(!card("0000000000000000"));
+        assert!(contains_card("paid with 4111111111111111 yesterday"));
+        assert!(iban("DE89 3704 0044 0532 0130 00"));
+        assert!(iban("GB82WEST12345698765432"));
+        assert!(!iban("GB82WEST12345698765433"));
+        assert!(ip("192.168.1.20") && ip("2001:db8::1"));
+        assert!(!ip("1.2.3") && !ip("0.0.0.0") && !ip("v1.2.3.4"));
+        assert!(ssn("123-45-6789"));
+        assert!(!ssn("666-45-6789") && !ssn("123-456-789"));
+        assert!(coordinates("48.8566, 2.3522") && coordinates("POINT(2.3522 48.8566)"));
+        assert!(!coordinates("1, 2"));
+    }
+
+    #[test]
+    fn masks_keep_the_shape_only() {
+        assert_eq!(mask("mary.smith@sakilacustomer.org"), "m***@s***.org");
+        assert_eq!(mask("4111111111111111"), "4************1");
+        assert_eq!(mask("Al"), "**");
+    }
+}
