@@ -509,3 +509,42 @@ fn the_leak_report_counts_case_and_whitespace_changes_as_folded_leaks() {
     let json = serde_json::to_value(&report.leaks).expect("json");
     assert_eq!(json[0]["unchanged_folded"], 1, "{json}");
 }
+
+#[test]
+fn a_key_map_child_without_a_parent_row_is_made_from_its_own_row_or_named() {
+    // a.b_ref -> b.id is a virtual FK that the source itself breaks: (12, 7).
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE b (id INTEGER PRIMARY KEY, team INTEGER NOT NULL);
+         CREATE TABLE a (id INTEGER PRIMARY KEY, b_ref INTEGER);
+         INSERT INTO b VALUES (1, 3), (2, 4);
+         INSERT INTO a VALUES (10, 1), (11, 2), (12, 7), (13, 7), (14, NULL);",
+    );
+    let vfk = "[[virtual_foreign_keys]]\ntable = \"a\"\ncolumns = [\"b_ref\"]\nreferenced_table = \"b\"\n";
+    let dest = TestDb::create(Engine::Sqlite);
+    // A fresh generator: the orphan gets a value of its own, the same for both rows.
+    let report = sync(&format!(
+        "seed = \"s\"\n{}{vfk}[transform.b]\nid = \"generate_hash\"\n",
+        job(&src, &[&dest], "")
+    ))
+    .expect("sync");
+    assert!(!report.ok, "the source's orphan is still an orphan");
+    let refs: Vec<Vec<String>> = rows(&dest, "a", "id");
+    let ids: Vec<String> = rows(&dest, "b", "team").into_iter().map(|r| r[0].clone()).collect();
+    assert_eq!(refs[0][1], ids[0]);
+    assert_eq!(refs[1][1], ids[1]);
+    assert_eq!(refs[2][1], refs[3][1]);
+    assert!(!ids.contains(&refs[2][1]) && refs[2][1] != "7", "{refs:?}");
+    assert_eq!(refs[4][1], "NULL");
+    // A function reading its row cannot be run on the child's row: the error says why.
+    let e = sync(&format!(
+        "seed = \"s\"\n{}{vfk}[transform.b]\nid = {{ kind = \"js\", code = \"(v, row) => v * 10 + row.team\" }}\n",
+        job(&src, &[&dest], "")
+    ))
+    .expect_err("the orphan has no new value")
+    .to_string();
+    assert!(
+        e.contains("table a, column b_ref, row (id)=(12): transformer `js(") && e.contains("cannot transform 7: it has no row in b.id to take its new value from, and computing it from this row failed: value NaN does not fit"),
+        "{e}"
+    );
+}

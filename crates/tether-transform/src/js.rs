@@ -7,6 +7,11 @@
 //! `tether.random(text)` (a number in [0, 1)), both keyed by the job's seed without
 //! exposing it, so results stay deterministic.
 //!
+//! The row is given only to a function declaring a second parameter or naming
+//! `arguments` ([`reads_row`]); such a function, or one declared `deterministic =
+//! false`, is not a function of the value alone, so on a referenced key its children
+//! take its results from a key map ([`crate::Transformer::key_map_reason`]).
+//!
 //! One runtime and context per thread, created on first use; each transformer's
 //! function is compiled once per thread and reused. The code is compiled on the
 //! building thread at build time, so syntax errors surface before any row is read.
