@@ -355,6 +355,7 @@ fn a_row_reading_js_on_referenced_keys_reaches_children_through_the_key_map() {
     for (from, to, extra) in [
         (Engine::Sqlite, Engine::Postgres, ""),
         (Engine::Postgres, Engine::Sqlite, ""),
+        (Engine::Mysql, Engine::Mysql, ""),
         // Checks off and two lanes: children may load before their parents.
         (
             Engine::Postgres,
@@ -545,6 +546,23 @@ fn a_key_map_child_without_a_parent_row_is_made_from_its_own_row_or_named() {
     .to_string();
     assert!(
         e.contains("table a, column b_ref, row (id)=(12): transformer `js(") && e.contains("cannot transform 7: it has no row in b.id to take its new value from, and computing it from this row failed: value NaN does not fit"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_row_reading_key_that_collides_stops_the_job_naming_the_unique_key() {
+    // Customers 1 and 3 are both in region 1: their new ids clash.
+    let src = source(Engine::Sqlite);
+    let dest = TestDb::create(Engine::Sqlite);
+    let e = sync(&format!(
+        "seed = \"s\"\n{}[transform.customer]\nid = {{ kind = \"js\", code = \"(v, row) => row.region_id * 1000\" }}\n",
+        job(&src, &[&dest], "")
+    ))
+    .expect_err("duplicate keys")
+    .to_string();
+    assert!(
+        e.contains("table customer: duplicate value in unique key (id) after transformation: (1000)"),
         "{e}"
     );
 }
