@@ -162,14 +162,22 @@ fn summary(report: &Report) -> String {
         }
     }
     if !report.leaks.is_empty() {
+        // Text columns also count matches ignoring case and surrounding whitespace
+        // ("folded"): `HENRY` written as `Henry` is a leak too.
+        let folded = |n: Option<u64>| n.map(|f| format!(", {f} ignoring case and spaces")).unwrap_or_default();
         let unchanged: Vec<String> = report
             .leaks
             .iter()
-            .filter(|l| l.unchanged > 0)
+            .filter(|l| l.unchanged > 0 || l.unchanged_folded.unwrap_or(0) > 0)
             .map(|l| {
                 format!(
-                    "{}.{} ({}): {} of {} rows",
-                    l.table, l.column, l.transformer, l.unchanged, l.rows
+                    "{}.{} ({}): {} of {} rows{}",
+                    l.table,
+                    l.column,
+                    l.transformer,
+                    l.unchanged,
+                    l.rows,
+                    folded(l.unchanged_folded)
                 )
             })
             .collect();
@@ -184,10 +192,16 @@ fn summary(report: &Report) -> String {
         let seen: Vec<String> = report
             .leaks
             .iter()
-            .filter(|l| l.source_values_in_destination.unwrap_or(0) > 0)
+            .filter(|l| l.source_values_in_destination_folded.unwrap_or(0) > 0)
             .map(|l| {
-                let n = l.source_values_in_destination.unwrap_or(0);
-                format!("{}.{} {}{n}", l.table, l.column, if l.approximate { "~" } else { "" })
+                let about = if l.approximate { "~" } else { "" };
+                format!(
+                    "{}.{} {about}{}{}",
+                    l.table,
+                    l.column,
+                    l.source_values_in_destination.unwrap_or(0),
+                    folded(l.source_values_in_destination_folded)
+                )
             })
             .collect();
         if !seen.is_empty() {

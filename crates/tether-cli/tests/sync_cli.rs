@@ -230,3 +230,90 @@ fn json_outputs_and_exit_codes() {
         "{err}"
     );
 }
+
+#[test]
+fn plan_and_sync_show_key_maps_and_folded_leaks() {
+    let dir = scratch("keymap");
+    let src = dir.join("src.sqlite");
+    {
+        let c = rusqlite::Connection::open(&src).expect("src");
+        c.execute_batch(
+            "CREATE TABLE person (id INTEGER PRIMARY KEY, name TEXT NOT NULL, team INTEGER NOT NULL);
+             CREATE TABLE note (id INTEGER PRIMARY KEY, person_id INTEGER NOT NULL REFERENCES person (id));
+             INSERT INTO person VALUES (1, 'HENRY', 3), (2, 'MARY', 4);
+             INSERT INTO note VALUES (10, 1), (11, 2), (12, 2);",
+        )
+        .expect("source");
+    }
+    let dest = dir.join("dest.sqlite");
+    let job = dir.join("job.toml");
+    std::fs::write(
+        &job,
+        format!(
+            "seed = \"s\"\nsource = \"{}\"\n[[destinations]]\nurl = \"sqlite://{}\"\ntruncate = true\n\
+             [transform.person]\nid = {{ kind = \"js\", code = \"(v, row) => v * 10 + row.team\" }}\n\
+             name = {{ kind = \"js\", code = \"(v) => v[0] + v.slice(1).toLowerCase()\" }}\n",
+            src.display(),
+            dest.display()
+        ),
+    )
+    .expect("job");
+    let job = job.to_str().expect("utf-8");
+    let (code, out, err) = tether(&["plan", job]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "(inherited through FK `note_person_id_fkey` from person.id; key map: the function reads its row)"
+        ) || out.contains("; key map: the function reads its row)"),
+        "{out}"
+    );
+    let (code, out, _) = tether(&["plan", job, "--format", "json"]);
+    assert_eq!(code, 0);
+    let plan: Value = serde_json::from_str(&out).expect("JSON plan");
+    let note = plan["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .find(|t| t["name"] == "note")
+        .expect("note");
+    assert_eq!(note["transforms"][0]["inherited"]["via"], "key map", "{note}");
+    assert_eq!(
+        note["transforms"][0]["inherited"]["key_map_reason"],
+        "the function reads its row"
+    );
+
+    let (code, out, err) = tether(&["sync", job]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("unchanged: person.name (js(call_on_null=false, code=\"(v) => v[0] + v.slice(1).toLowerCase()\", deterministic=true, memory_mb=64, timeout_ms=1000)): 0 of 2 rows, 2 ignoring case and spaces"),
+        "{out}"
+    );
+    let c = rusqlite::Connection::open(&dest).expect("dest");
+    let notes: Vec<(i64, i64)> = c
+        .prepare("SELECT id, person_id FROM note ORDER BY id")
+        .expect("select")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect();
+    assert_eq!(notes, vec![(10, 13), (11, 24), (12, 24)]);
+    let (code, out, _) = tether(&["sync", job, "--format", "json"]);
+    assert_eq!(code, 0);
+    let report: Value = serde_json::from_str(&out).expect("JSON report");
+    let name = report["leaks"]
+        .as_array()
+        .expect("leaks")
+        .iter()
+        .find(|l| l["column"] == "name")
+        .expect("name")
+        .clone();
+    assert_eq!(
+        (
+            &name["unchanged"],
+            &name["unchanged_folded"],
+            &name["source_values_in_destination_folded"]
+        ),
+        (&Value::from(0), &Value::from(2), &Value::from(2))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

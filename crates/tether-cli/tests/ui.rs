@@ -441,11 +441,11 @@ fn the_mapping_page_shows_keys_inherits_transformers_refuses_conflicts_and_saves
     let (code, stdout, stderr) = plan(&job);
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stdout.contains("transform: customer_id = hash(max=99999999, min=1) (inherited through FK `orders_customer_fk` from customer.id)"),
+        stdout.contains("transform: customer_id = hash(max=99999999, min=1) (inherited through FK `orders_customer_fk` from customer.id; same function)"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("transform: customer_ref = hash(max=99999999, min=1) (inherited through FK `audit_customer_vfk` from customer.id)"),
+        stdout.contains("transform: customer_ref = hash(max=99999999, min=1) (inherited through FK `audit_customer_vfk` from customer.id; same function)"),
         "{stdout}"
     );
 

@@ -11,7 +11,9 @@ use std::sync::Mutex;
 use serde::Serialize;
 use tether_schema::value::describe_key;
 use tether_schema::{Row, Schema, Table, TableName, Value};
-use tether_transform::{build_with, BuildContext, KeyMap, RowView, Seed, TransformSpec, Transformer, UniqueGuard};
+use tether_transform::{
+    build_with, composite_key, BuildContext, KeyMap, RowView, Seed, TransformSpec, Transformer, UniqueGuard, Via,
+};
 
 use crate::config::Job;
 use crate::error::SyncError;
@@ -22,17 +24,20 @@ pub struct ColumnTransform {
     pub column: String,
     /// `kind(option=value, ...)`, without the seed.
     pub transformer: String,
-    /// `set here`, or `inherited through FK ... from table.column`.
+    /// `set here`, or `inherited through FK ... from table.column`, then how the values
+    /// come: `; same function` or `; key map: why` (for a root: its children's way).
     pub origin: String,
     /// Where an inherited transformer comes from (None when set on this column).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inherited: Option<Inherited>,
     #[serde(skip)]
     pub spec: TransformSpec,
-    /// The column whose values a non-deterministic generator maps (`generate_*` on a key
-    /// shares one old -> new map with every column that references it).
+    /// The column the transformer was set on at the top of the FK chain.
     #[serde(skip)]
     pub root: (TableName, String),
+    /// Computed here, or taken from the root's key map.
+    #[serde(skip)]
+    pub via: Via,
 }
 
 /// The parent column an FK column takes its transformer from.
@@ -42,6 +47,12 @@ pub struct Inherited {
     /// As users write it: `schema.table` outside the default schema.
     pub table: String,
     pub column: String,
+    /// `same function` (this column computes the parent's function on its own values)
+    /// or `key map` (it takes its parent's new values from an old -> new map).
+    pub via: &'static str,
+    /// Why the key map: the transformer's output depends on more than the key value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_map_reason: Option<String>,
 }
 
 /// Resolves the job's transformers over the copied tables; errors name the job file's
@@ -74,10 +85,21 @@ pub fn resolve(job: &Job, schema: &Schema) -> Result<HashMap<TableName, Vec<Colu
         tether_transform::resolve(schema, &specs).map_err(|e| SyncError::Plan(format!("{}: {e}", job.path)))?;
     let mut out: HashMap<TableName, Vec<ColumnTransform>> = HashMap::new();
     for r in resolved {
+        let reason = match &r.via {
+            Via::KeyMap { reason, .. } => Some(reason.clone()),
+            Via::Computed => None,
+        };
+        let is_root = r.root_table == r.table && r.root_column == r.column;
+        let way = match (&reason, is_root) {
+            (Some(why), true) => format!("; its FK children take its new values through a key map: {why}"),
+            (Some(why), false) => format!("; key map: {why}"),
+            (None, false) => "; same function".into(),
+            (None, true) => String::new(),
+        };
         out.entry(r.table.clone()).or_default().push(ColumnTransform {
             column: r.column.clone(),
             transformer: r.spec.to_string(),
-            origin: r.origin.describe(schema),
+            origin: format!("{}{way}", r.origin.describe(schema)),
             inherited: match &r.origin {
                 tether_transform::Origin::Set => None,
                 tether_transform::Origin::Inherited {
@@ -88,10 +110,13 @@ pub fn resolve(job: &Job, schema: &Schema) -> Result<HashMap<TableName, Vec<Colu
                     foreign_key: foreign_key.clone(),
                     table: schema.display_name(from_table),
                     column: from_column.clone(),
+                    via: r.via.name(),
+                    key_map_reason: reason.clone(),
                 }),
             },
             spec: r.spec.clone(),
             root: (r.root_table.clone(), r.root_column.clone()),
+            via: r.via.clone(),
         });
     }
     for list in out.values_mut() {
@@ -100,10 +125,48 @@ pub fn resolve(job: &Job, schema: &Schema) -> Result<HashMap<TableName, Vec<Colu
     Ok(out)
 }
 
-/// Old -> new maps of non-deterministic generators, one per root column, shared by
-/// every table and lane of the job.
+/// One old -> new map: the root column and the root key (columns of the root's table)
+/// it is keyed by.
+type MapId = (TableName, String, Vec<String>);
+
+/// Old -> new maps of the key-map roots (see [`Via::KeyMap`]), shared by every table and
+/// lane of the job: filled from the roots' rows before loading ([`TableTransforms::fill_key_maps`]),
+/// read by the roots and every column inheriting from them.
 #[derive(Default)]
-pub struct KeyMaps(Mutex<HashMap<(TableName, String), KeyMap>>);
+pub struct KeyMaps(Mutex<HashMap<MapId, KeyMap>>);
+
+impl KeyMaps {
+    fn get(&self, id: &MapId, key: &Value) -> Result<Option<Value>, tether_transform::TransformError> {
+        match self.0.lock().expect("lock").get(id) {
+            Some(map) => map.get(key),
+            None => Ok(None),
+        }
+    }
+
+    /// Records `new` under `key` unless a value is there already; returns the value kept.
+    fn keep_first(&self, id: &MapId, key: &Value, new: Value) -> Result<Value, tether_transform::TransformError> {
+        let mut maps = self.0.lock().expect("lock");
+        let map = maps.entry(id.clone()).or_insert_with(|| KeyMap::new(KEY_MAP_MEMORY));
+        map.get_or_insert_with(key, || new)
+    }
+}
+
+/// Per key-map root column (table, column): the root keys its map is keyed by, one per
+/// way columns reference it.
+pub fn map_keys<'a>(
+    transforms: impl Iterator<Item = &'a ColumnTransform>,
+) -> HashMap<(TableName, String), Vec<Vec<String>>> {
+    let mut out: HashMap<(TableName, String), Vec<Vec<String>>> = HashMap::new();
+    for ct in transforms {
+        if let Via::KeyMap { key, .. } = &ct.via {
+            let keys = out.entry(ct.root.clone()).or_default();
+            if !keys.contains(key) {
+                keys.push(key.clone());
+            }
+        }
+    }
+    out
+}
 
 /// How many keys a map keeps in memory before spilling to disk.
 const KEY_MAP_MEMORY: usize = 1_000_000;
@@ -144,23 +207,62 @@ pub struct Leak {
     pub rows: u64,
     /// Rows whose destination value equals the source value of the same row.
     pub unchanged: u64,
+    /// Text columns: rows whose destination value equals the source value of the same
+    /// row once case and surrounding whitespace are ignored (`HENRY` -> ` Henry`); the
+    /// exact ones included.
+    pub unchanged_folded: Option<u64>,
     /// Text columns: distinct source values found anywhere among the destination's
     /// values of the column (estimated from a sample above 200,000 distinct values).
     pub source_values_in_destination: Option<u64>,
+    /// The same, ignoring case and surrounding whitespace (distinct folded values).
+    pub source_values_in_destination_folded: Option<u64>,
     pub approximate: bool,
+}
+
+/// A text value with case and surrounding whitespace ignored, for the leak report.
+fn folded(v: &Value) -> Option<Value> {
+    match v {
+        Value::Text(s) => Some(Value::Text(s.trim().to_lowercase())),
+        _ => None,
+    }
+}
+
+/// Distinct values hashed in `source` that are also in `destination`, scaled up from the
+/// samples; true when estimated.
+fn overlap(source: &Sample, destination: &Sample) -> (u64, bool) {
+    let shift = source.shift.max(destination.shift);
+    let mask = (1u64 << shift) - 1;
+    let found = source
+        .set
+        .iter()
+        .filter(|h| *h & mask == 0 && destination.set.contains(h))
+        .count();
+    ((found as u64) << shift, shift > 0)
+}
+
+/// A column that takes its new values from a key map.
+struct MapUse {
+    id: MapId,
+    /// Positions in this table's rows of the columns holding the root key.
+    positions: Vec<usize>,
+    /// The root column itself (its values fill the map before loading).
+    root: bool,
 }
 
 struct ColumnState {
     index: usize,
     name: String,
     transformer: Box<dyn Transformer>,
-    /// Non-deterministic generator: the key map of this root column.
-    root: Option<(TableName, String)>,
+    map: Option<MapUse>,
     text: bool,
     rows: u64,
     unchanged: u64,
+    unchanged_folded: u64,
     source: Sample,
     destination: Sample,
+    /// Hashes of the folded values (see [`folded`]).
+    source_folded: Sample,
+    destination_folded: Sample,
 }
 
 /// The transformers of one table, applied batch by batch.
@@ -175,8 +277,9 @@ pub struct TableTransforms {
 }
 
 impl TableTransforms {
-    /// Builds the transformers of `table` (a source table); `distinct` gives the source's
-    /// distinct values of a column when a transformer draws from them.
+    /// Builds the transformers of `table` (a source table) for the columns of `list`;
+    /// `distinct` gives the source's distinct values of a column when a transformer draws
+    /// from them.
     pub fn build(
         name: &str,
         table: &Table,
@@ -197,17 +300,30 @@ impl TableTransforms {
             };
             let transformer = build_with(&ct.spec, column, seed, &ctx)
                 .map_err(|e| SyncError::Plan(format!("table {name}, column {}: {e}", ct.column)))?;
-            let root = (!transformer.deterministic()).then(|| ct.root.clone());
+            let map = match &ct.via {
+                Via::KeyMap { key, columns, .. } => Some(MapUse {
+                    id: (ct.root.0.clone(), ct.root.1.clone(), key.clone()),
+                    positions: columns
+                        .iter()
+                        .map(|c| names.iter().position(|n| n == c).expect("key columns exist"))
+                        .collect(),
+                    root: ct.root.0 == table.table_name() && ct.root.1 == ct.column,
+                }),
+                Via::Computed => None,
+            };
             columns.push(ColumnState {
                 index,
                 name: ct.column.clone(),
                 text: column.normalized_type.is_text(),
                 transformer,
-                root,
+                map,
                 rows: 0,
                 unchanged: 0,
+                unchanged_folded: 0,
                 source: Sample::default(),
                 destination: Sample::default(),
+                source_folded: Sample::default(),
+                destination_folded: Sample::default(),
             });
         }
         let key = crate::plan::row_key(table);
@@ -255,6 +371,16 @@ impl TableTransforms {
             .collect()
     }
 
+    /// A transformer's error on one row, with the table, column and row key.
+    fn failed(&self, column: &str, row: &[Value], e: tether_transform::TransformError) -> SyncError {
+        let key: Vec<Value> = self.key_positions.iter().map(|&i| row[i].clone()).collect();
+        SyncError::Transform(format!(
+            "table {}, column {column}, row {}: {e}",
+            self.table,
+            describe_key(&self.key, &key)
+        ))
+    }
+
     /// Transforms a batch in place.
     pub fn apply(&mut self, batch: &mut [Row], maps: &KeyMaps) -> Result<(), SyncError> {
         let mut outputs: Vec<Value> = Vec::with_capacity(self.columns.len());
@@ -267,22 +393,36 @@ impl TableTransforms {
                 };
                 for c in &self.columns {
                     let input = &row[c.index];
-                    let fail = |e: tether_transform::TransformError| {
-                        let key: Vec<Value> = self.key_positions.iter().map(|&i| row[i].clone()).collect();
-                        SyncError::Transform(format!(
-                            "table {}, column {}, row {}: {e}",
-                            self.table,
-                            c.name,
-                            describe_key(&self.key, &key)
-                        ))
-                    };
-                    let out = match &c.root {
-                        Some(root) if !input.is_null() => {
-                            let fresh = c.transformer.apply(input, &view).map_err(fail)?;
-                            let mut maps = maps.0.lock().expect("lock");
-                            let map = maps.entry(root.clone()).or_insert_with(|| KeyMap::new(KEY_MAP_MEMORY));
-                            map.get_or_insert_with(input, || fresh).map_err(fail)?
+                    let fail = |e| self.failed(&c.name, row, e);
+                    let key: Option<Value> = match &c.map {
+                        Some(m) if !input.is_null() => {
+                            let values: Vec<Value> = m.positions.iter().map(|&i| row[i].clone()).collect();
+                            // A composite FK with a NULL part references nothing.
+                            (!values.iter().any(Value::is_null)).then(|| composite_key(&values))
                         }
+                        _ => None,
+                    };
+                    let out = match (&c.map, key) {
+                        (Some(m), Some(key)) => match maps.get(&m.id, &key).map_err(fail)? {
+                            Some(new) => new,
+                            // Not among the root's rows copied (an orphan in the source):
+                            // made from this row, and kept for the rows that follow.
+                            None => {
+                                let fresh = c.transformer.apply(input, &view).map_err(|e| {
+                                    let (t, col, _) = &m.id;
+                                    fail(tether_transform::TransformError::BadInput {
+                                        kind: c.transformer.describe(),
+                                        value: input.display(),
+                                        reason: format!(
+                                            "it has no row in {}.{col} to take its new value from, and computing \
+                                             it from this row failed: {e}",
+                                            t.name
+                                        ),
+                                    })
+                                })?;
+                                maps.keep_first(&m.id, &key, fresh).map_err(fail)?
+                            }
+                        },
                         _ => c.transformer.apply(input, &view).map_err(fail)?,
                     };
                     outputs.push(out);
@@ -300,6 +440,16 @@ impl TableTransforms {
                         if !out.is_null() {
                             c.destination.insert(value_hash(&out));
                         }
+                        let (fin, fout) = (folded(input), folded(&out));
+                        if fin.is_some() && fin == fout {
+                            c.unchanged_folded += 1;
+                        }
+                        if let Some(f) = &fin {
+                            c.source_folded.insert(value_hash(f));
+                        }
+                        if let Some(f) = &fout {
+                            c.destination_folded.insert(value_hash(f));
+                        }
                     }
                 }
                 row[c.index] = out;
@@ -314,30 +464,68 @@ impl TableTransforms {
         Ok(())
     }
 
+    /// Makes the new values of this table's key-map roots for a batch of source rows and
+    /// records them in their maps under every root key in `keys` (see [`map_keys`]),
+    /// before any table loads; the rows themselves are left as they are.
+    pub fn fill_key_maps(
+        &self,
+        batch: &[Row],
+        maps: &KeyMaps,
+        keys: &HashMap<(TableName, String), Vec<Vec<String>>>,
+    ) -> Result<(), SyncError> {
+        for row in batch {
+            let view = RowView {
+                columns: &self.names,
+                values: row,
+            };
+            for c in &self.columns {
+                let Some(m) = c.map.as_ref().filter(|m| m.root) else {
+                    continue;
+                };
+                let input = &row[c.index];
+                if input.is_null() {
+                    continue;
+                }
+                let fail = |e| self.failed(&c.name, row, e);
+                let new = c.transformer.apply(input, &view).map_err(fail)?;
+                let root = (m.id.0.clone(), m.id.1.clone());
+                for key in keys.get(&root).into_iter().flatten() {
+                    let values: Vec<Value> = key
+                        .iter()
+                        .map(|k| {
+                            let i = self.names.iter().position(|n| n == k).expect("key columns exist");
+                            row[i].clone()
+                        })
+                        .collect();
+                    if values.iter().any(Value::is_null) {
+                        continue;
+                    }
+                    let id = (root.0.clone(), root.1.clone(), key.clone());
+                    maps.keep_first(&id, &composite_key(&values), new.clone())
+                        .map_err(fail)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The leak figures of this table's transformed columns.
     pub fn leaks(&self) -> Vec<Leak> {
         self.columns
             .iter()
             .map(|c| {
-                let overlap = c.text.then(|| {
-                    let shift = c.source.shift.max(c.destination.shift);
-                    let mask = (1u64 << shift) - 1;
-                    let found = c
-                        .source
-                        .set
-                        .iter()
-                        .filter(|h| *h & mask == 0 && c.destination.set.contains(h))
-                        .count();
-                    ((found as u64) << shift, shift > 0)
-                });
+                let exact = c.text.then(|| overlap(&c.source, &c.destination));
+                let fold = c.text.then(|| overlap(&c.source_folded, &c.destination_folded));
                 Leak {
                     table: self.table.clone(),
                     column: c.name.clone(),
                     transformer: c.transformer.describe(),
                     rows: c.rows,
                     unchanged: c.unchanged,
-                    source_values_in_destination: overlap.map(|o| o.0),
-                    approximate: overlap.is_some_and(|o| o.1),
+                    unchanged_folded: c.text.then_some(c.unchanged_folded),
+                    source_values_in_destination: exact.map(|o| o.0),
+                    source_values_in_destination_folded: fold.map(|o| o.0),
+                    approximate: exact.is_some_and(|o| o.1) || fold.is_some_and(|o| o.1),
                 }
             })
             .collect()

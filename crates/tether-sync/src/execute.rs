@@ -687,6 +687,109 @@ async fn write_table(
     Ok((written, fixups))
 }
 
+/// What the source query of a table reads: every column, every row or the subset's.
+fn read_spec(tp: &TablePlan, subset: &Subset) -> ReadSpec {
+    let filter = match tp.rows {
+        Rows::All => Filter::All,
+        Rows::Subset => Filter::KeysIn {
+            columns: row_key(&tp.table),
+            keys: subset.keys.get(&tp.table.table_name()).cloned().unwrap_or_default(),
+        },
+    };
+    ReadSpec {
+        table: tp.table.clone(),
+        columns: tp.table.columns.iter().map(|c| c.name.clone()).collect(),
+        filter,
+        order_by: vec![],
+        limit: None,
+    }
+}
+
+/// Builds the transformers of `list` (columns of `tp`), reading the source's distinct
+/// values of the columns whose transformer draws from them.
+async fn build_transforms(
+    tp: &TablePlan,
+    list: &[crate::anonymize::ColumnTransform],
+    source: &mut Connection,
+    seed: &tether_transform::Seed,
+) -> Result<crate::anonymize::TableTransforms, SyncError> {
+    let mut distinct = HashMap::new();
+    for column in crate::anonymize::TableTransforms::needs_distinct(list) {
+        let d = source.dialect();
+        let sql = format!(
+            "SELECT DISTINCT {} FROM {} ORDER BY 1",
+            d.ident(&column),
+            d.qualified(&tp.table)
+        );
+        let ty = tp
+            .table
+            .column(&column)
+            .map(|c| c.normalized_type.clone())
+            .into_iter()
+            .collect::<Vec<_>>();
+        let rows = source.query(&sql, &ty).await?;
+        distinct.insert(
+            column,
+            rows.into_iter()
+                .filter_map(|mut r| r.pop())
+                .filter(|v| !v.is_null())
+                .collect(),
+        );
+    }
+    crate::anonymize::TableTransforms::build(&tp.name, &tp.table, list, seed, &distinct)
+}
+
+/// Makes the new values of every key-map root (a referenced key whose transformer is not
+/// a function of the key value alone) from the rows the job copies, before any table
+/// loads: children, loaded in any order, then only look their new keys up.
+async fn fill_key_maps(
+    plan: &Plan,
+    lane: &mut Lane,
+    subset: &Subset,
+    anon: &Anon,
+    progress: &dyn Progress,
+) -> Result<(), SyncError> {
+    let keys = crate::anonymize::map_keys(plan.tables.iter().flat_map(|t| &t.transforms));
+    for tp in &plan.tables {
+        let name = tp.table.table_name();
+        let roots: Vec<_> = tp
+            .transforms
+            .iter()
+            .filter(|c| keys.contains_key(&(name.clone(), c.column.clone())))
+            .cloned()
+            .collect();
+        if roots.is_empty() {
+            continue;
+        }
+        let Some(seed) = &anon.seed else {
+            return Err(SyncError::Config("[transform] needs a `seed`".into()));
+        };
+        let shown: Vec<&str> = roots.iter().map(|c| c.column.as_str()).collect();
+        progress.phase(&format!(
+            "{}: making the new values of {} for the key map of the columns referencing them",
+            tp.name,
+            shown.join(", ")
+        ));
+        let t = build_transforms(tp, &roots, &mut lane.source, seed).await?;
+        let spec = read_spec(tp, subset);
+        if matches!(&spec.filter, Filter::KeysIn { keys, .. } if keys.is_empty()) {
+            continue;
+        }
+        let (tx, mut rx) = mpsc::channel::<Batch>(4);
+        let read = lane.source.read(&spec, plan.batch_size, tx);
+        let fill = async {
+            while let Some(batch) = rx.recv().await {
+                t.fill_key_maps(&batch, &anon.maps, &keys)?;
+            }
+            Ok::<(), SyncError>(())
+        };
+        let (read, filled) = tokio::join!(read, fill);
+        filled?;
+        read?;
+    }
+    Ok(())
+}
+
 /// Streams one table from the lane's source to each of its destinations.
 async fn load_table(
     plan: &Plan,
@@ -699,60 +802,15 @@ async fn load_table(
     let mut transforms = match (&anon.seed, tp.transforms.is_empty()) {
         (_, true) => None,
         (None, false) => return Err(SyncError::Config("[transform] needs a `seed`".into())),
-        (Some(seed), false) => {
-            let mut distinct = HashMap::new();
-            for column in crate::anonymize::TableTransforms::needs_distinct(&tp.transforms) {
-                let d = lane.source.dialect();
-                let sql = format!(
-                    "SELECT DISTINCT {} FROM {} ORDER BY 1",
-                    d.ident(&column),
-                    d.qualified(&tp.table)
-                );
-                let ty = tp
-                    .table
-                    .column(&column)
-                    .map(|c| c.normalized_type.clone())
-                    .into_iter()
-                    .collect::<Vec<_>>();
-                let rows = lane.source.query(&sql, &ty).await?;
-                distinct.insert(
-                    column,
-                    rows.into_iter()
-                        .filter_map(|mut r| r.pop())
-                        .filter(|v| !v.is_null())
-                        .collect(),
-                );
-            }
-            Some(crate::anonymize::TableTransforms::build(
-                &tp.name,
-                &tp.table,
-                &tp.transforms,
-                seed,
-                &distinct,
-            )?)
-        }
+        (Some(seed), false) => Some(build_transforms(tp, &tp.transforms, &mut lane.source, seed).await?),
     };
-    let name = tp.table.table_name();
-    let filter = match tp.rows {
-        Rows::All => Filter::All,
-        Rows::Subset => Filter::KeysIn {
-            columns: row_key(&tp.table),
-            keys: subset.keys.get(&name).cloned().unwrap_or_default(),
-        },
-    };
-    let total = match &filter {
+    let spec = read_spec(tp, subset);
+    let total = match &spec.filter {
         Filter::KeysIn { keys, .. } => keys.len() as u64,
         _ => lane.source.estimate_rows(&tp.table).await?,
     };
     progress.table_started(&tp.name, total);
     let started = Instant::now();
-    let spec = ReadSpec {
-        table: tp.table.clone(),
-        columns: tp.table.columns.iter().map(|c| c.name.clone()).collect(),
-        filter,
-        order_by: vec![],
-        limit: None,
-    };
     let writes: Vec<TableWrite> = lane.dests.iter().map(|d| table_write(d, tp)).collect();
     let skip_read = matches!(&spec.filter, Filter::KeysIn { keys, .. } if keys.is_empty());
 
@@ -976,6 +1034,7 @@ pub async fn load(
     anon: &Anon,
     progress: &dyn Progress,
 ) -> Result<Vec<TableReport>, SyncError> {
+    fill_key_maps(plan, &mut lanes[0], subset, anon, progress).await?;
     let mut reports: Vec<Option<TableReport>> = plan.tables.iter().map(|_| None).collect();
     let mut levels = units_by_level(plan);
     if lanes.len() > 1 && lanes[0].dests.iter().all(|d| d.fk_free()) {

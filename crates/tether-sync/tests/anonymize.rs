@@ -256,3 +256,313 @@ fn the_same_seed_writes_byte_identical_sqlite_files() {
     assert!(a == b, "the two files differ");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Transformers whose output depends on the row, not the key alone: each child must
+/// take its parent's new key through the key map (issue 12, item 3).
+const ROW_READING: &str = r#"
+[transform.customer]
+id = { kind = "js", code = "(v, row) => v * 100 + row.region_id" }
+
+[transform.orders]
+id = { kind = "js", code = "(v, row) => v * 7 + row.customer_id" }
+
+[transform.employee]
+id = { kind = "js", code = "(v, row) => v * 10 + row.name.length" }
+
+[transform.player]
+id = { kind = "js", code = "(v, row) => v + 10 * row.team_id" }
+
+[transform.order_item]
+line_no = { kind = "js", code = "(v, row) => v * 10 + row.qty" }
+
+[[virtual_foreign_keys]]
+table = "shipment"
+columns = ["order_id"]
+referenced_table = "orders"
+"#;
+
+/// Every table of the shop after ROW_READING, computed by hand from the fixture.
+fn expect_row_reading(dest: &TestDb) {
+    let e = dest.engine;
+    assert_eq!(orphans(dest), BTreeMap::new(), "{e}");
+    let want = |t: &str, order: &str, rows: &[&[&str]]| {
+        let want: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|s| s.to_string()).collect()).collect();
+        assert_eq!(common::rows(dest, t, order), want, "{e}: {t}");
+    };
+    want(
+        "customer",
+        "id",
+        &[
+            &["101", "acme", "1", "1"],
+            &["202", "bolt", "2", "3"],
+            &["301", "core", "1", "NULL"],
+        ],
+    );
+    want(
+        "address",
+        "id",
+        &[&["1", "101", "lyon"], &["2", "101", "nice"], &["3", "202", "oslo"]],
+    );
+    want(
+        "orders",
+        "id",
+        &[
+            &["71", "101", "2023-05-01"],
+            &["78", "101", "2024-02-01"],
+            &["86", "202", "2024-03-01"],
+            &["94", "301", "2022-01-01"],
+        ],
+    );
+    // Two levels down: order_item.order_id (part of its key) and shipment's composite
+    // FK to order_item, whose line_no is itself keyed through the whole parent key.
+    want(
+        "order_item",
+        "order_id, line_no",
+        &[
+            &["71", "12", "A-1", "2"],
+            &["71", "21", "B-2", "1"],
+            &["78", "15", "B-2", "5"],
+            &["86", "11", "C-3", "1"],
+            &["94", "11", "A-1", "1"],
+        ],
+    );
+    want(
+        "shipment",
+        "id",
+        &[&["100", "71", "12"], &["101", "86", "11"], &["102", "94", "11"]],
+    );
+    // The self-reference (a child read before its parent) and the NOT NULL cycle.
+    want(
+        "employee",
+        "id",
+        &[
+            &["14", "boss", "NULL"],
+            &["23", "dev", "34"],
+            &["34", "lead", "14"],
+            &["46", "intern", "23"],
+        ],
+    );
+    want(
+        "player",
+        "id",
+        &[&["11", "1", "ann"], &["12", "1", "bob"], &["23", "2", "cy"]],
+    );
+    want("team", "id", &[&["1", "11"], &["2", "23"]]);
+}
+
+#[test]
+fn a_row_reading_js_on_referenced_keys_reaches_children_through_the_key_map() {
+    for (from, to, extra) in [
+        (Engine::Sqlite, Engine::Postgres, ""),
+        (Engine::Postgres, Engine::Sqlite, ""),
+        (Engine::Mysql, Engine::Mysql, ""),
+        // Checks off and two lanes: children may load before their parents.
+        (
+            Engine::Postgres,
+            Engine::Postgres,
+            "checks = \"verify\"\n[options]\nparallelism = 2\n",
+        ),
+    ] {
+        let src = source(from);
+        let dest = TestDb::create(to);
+        let text = format!("seed = \"s\"\n{}{extra}{ROW_READING}", job(&src, &[&dest], ""));
+        let report = sync(&text).unwrap_or_else(|e| panic!("{from} -> {to}: {e}"));
+        assert!(report.ok, "{from} -> {to}: {report:?}");
+        expect_row_reading(&dest);
+    }
+}
+
+fn plan_of(text: &str) -> tether_sync::Plan {
+    let job = tether_sync::Job::parse("job.toml", text, &|_| None).expect("job");
+    tokio::runtime::Runtime::new()
+        .expect("rt")
+        .block_on(async { tether_sync::prepare(&job).await.expect("plan").plan })
+}
+
+#[test]
+fn the_plan_says_whether_each_inherited_key_takes_the_same_function_or_the_key_map() {
+    let src = source(Engine::Sqlite);
+    let dest = TestDb::create(Engine::Sqlite);
+    let text = format!(
+        "seed = \"s\"\n{}[transform.customer]\nid = \"hash\"\n[transform.orders]\n\
+         id = {{ kind = \"js\", code = \"(v, row) => v * 7 + row.customer_id\" }}\n\
+         [transform.employee]\nid = {{ kind = \"js\", deterministic = false, code = \"(v) => v * 1000 + Date.now() % 1000\" }}\n\
+         [transform.player]\nid = {{ kind = \"js\", code = \"(v) => v + 100\" }}\n\
+         [transform.product]\nsku = \"generate_hash\"\n",
+        job(&src, &[&dest], "")
+    );
+    let plan = plan_of(&text);
+    let json = serde_json::to_value(&plan).expect("json");
+    let mut seen = BTreeMap::new();
+    for t in json["tables"].as_array().expect("tables") {
+        for x in t["transforms"].as_array().expect("transforms") {
+            if let Some(i) = x.get("inherited") {
+                seen.insert(
+                    format!("{}.{}", t["name"].as_str().unwrap(), x["column"].as_str().unwrap()),
+                    i["via"].as_str().unwrap_or("(none)").to_string(),
+                );
+            }
+        }
+    }
+    let want: BTreeMap<String, String> = [
+        ("address.customer_id", "same function"),
+        ("orders.customer_id", "same function"),
+        ("order_item.order_id", "key map"),
+        ("order_item.product_sku", "key map"),
+        ("shipment.order_id", "key map"),
+        ("employee.manager_id", "key map"),
+        ("team.captain_id", "same function"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(seen, want);
+    let text = plan.to_text();
+    for line in [
+        "transform: order_id = js(call_on_null=false, code=\"(v, row) => v * 7 + row.customer_id\", deterministic=true, memory_mb=64, timeout_ms=1000) (inherited through FK `order_item_order_fk` from orders.id; key map: the function reads its row)",
+        "transform: customer_id = hash(max=2147483647, min=-2147483648) (inherited through FK `orders_customer_fk` from customer.id; same function)",
+        "transform: manager_id = js(call_on_null=false, code=\"(v) => v * 1000 + Date.now() % 1000\", deterministic=false, memory_mb=64, timeout_ms=1000) (inherited through FK `employee_manager_fk` from employee.id; key map: declared deterministic = false)",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+}
+
+#[test]
+fn a_row_reading_key_map_gives_the_same_destination_for_the_same_seed() {
+    let src = source(Engine::Postgres);
+    let tf = "[transform.customer]\nid = { kind = \"js\", code = \"(v, row) => parseInt(tether.hash(v + row.name).slice(0, 6), 16)\" }\n";
+    let run = |seed: &str| {
+        let dest = TestDb::create(Engine::Sqlite);
+        let report = sync(&format!("seed = \"{seed}\"\n{}{tf}", job(&src, &[&dest], ""))).expect("sync");
+        assert!(report.ok, "{report:?}");
+        assert_eq!(orphans(&dest), BTreeMap::new());
+        // Each order and address still belongs to the customer of the same name.
+        let owners = |db: &TestDb| {
+            db.query(
+                "SELECT o.placed, c.name FROM orders o JOIN customer c ON c.id = o.customer_id \
+                 UNION ALL SELECT a.city, c.name FROM address a JOIN customer c ON c.id = a.customer_id ORDER BY 1",
+            )
+        };
+        assert_eq!(owners(&dest), owners(&src));
+        TABLES.iter().map(|(t, _)| rows(&dest, t, "1, 2")).collect::<Vec<_>>()
+    };
+    let (a, b, c) = (run("one"), run("one"), run("two"));
+    assert_eq!(a, b, "the same seed must give the same rows");
+    assert_ne!(a, c, "another seed must give other keys");
+}
+
+#[test]
+fn a_non_deterministic_js_on_a_key_is_run_once_per_parent_row_and_children_follow() {
+    // `deterministic = false`: the function keeps a counter, so a second call for the same
+    // key would give another value; children must never call it.
+    let src = source(Engine::Sqlite);
+    let dest = TestDb::create(Engine::Postgres);
+    let tf = "[transform.customer]\nid = { kind = \"js\", deterministic = false, code = \
+              \"(() => { let n = 0; return (v, row) => v * 1000 + row.region_id * 100 + (n++) })()\" }\n";
+    let report = sync(&format!("seed = \"s\"\n{}{tf}", job(&src, &[&dest], ""))).expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(orphans(&dest), BTreeMap::new());
+    let ids: Vec<String> = dest
+        .query("SELECT id FROM customer ORDER BY id")
+        .iter()
+        .map(|r| norm(&r[0]))
+        .collect();
+    // One call per customer, in the order they were read: counters 0, 1, 2.
+    let mut counters: Vec<i64> = ids.iter().map(|i| i.parse::<i64>().unwrap() % 100).collect();
+    counters.sort();
+    assert_eq!(counters, vec![0, 1, 2], "{ids:?}");
+    let owners = |db: &TestDb| {
+        db.query("SELECT o.placed, c.name FROM orders o JOIN customer c ON c.id = o.customer_id ORDER BY o.placed")
+    };
+    assert_eq!(owners(&dest), owners(&src));
+}
+
+#[test]
+fn the_leak_report_counts_case_and_whitespace_changes_as_folded_leaks() {
+    let src = source(Engine::Postgres);
+    let dest = TestDb::create(Engine::Sqlite);
+    // Customer names change case and gain spaces in their own row; region names move to
+    // the other row in another case; cities are replaced.
+    let text = format!(
+        "seed = \"s\"\n{}[transform.customer]\nname = {{ kind = \"js\", code = \"(v) => ' ' + v.toUpperCase() + '  '\" }}\n\
+         [transform.region]\nname = {{ kind = \"js\", code = \"(v) => v === 'north' ? 'SOUTH ' : 'North'\" }}\n\
+         [transform.address]\ncity = {{ kind = \"js\", code = \"(v) => v === 'lyon' ? 'lyon' : 'Paris'\" }}\n",
+        job(&src, &[&dest], "")
+    );
+    let report = sync(&text).expect("sync");
+    let leak = |t: &str, c: &str| {
+        let l = report
+            .leaks
+            .iter()
+            .find(|l| l.table == t && l.column == c)
+            .unwrap_or_else(|| panic!("{t}.{c}"));
+        (
+            l.rows,
+            l.unchanged,
+            l.unchanged_folded,
+            l.source_values_in_destination,
+            l.source_values_in_destination_folded,
+        )
+    };
+    assert_eq!(leak("customer", "name"), (3, 0, Some(3), Some(0), Some(3)));
+    assert_eq!(leak("region", "name"), (2, 0, Some(0), Some(0), Some(2)));
+    assert_eq!(leak("address", "city"), (3, 1, Some(1), Some(1), Some(1)));
+    let json = serde_json::to_value(&report.leaks).expect("json");
+    assert_eq!(json[0]["unchanged_folded"], 1, "{json}");
+}
+
+#[test]
+fn a_key_map_child_without_a_parent_row_is_made_from_its_own_row_or_named() {
+    // a.b_ref -> b.id is a virtual FK that the source itself breaks: (12, 7).
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE b (id INTEGER PRIMARY KEY, team INTEGER NOT NULL);
+         CREATE TABLE a (id INTEGER PRIMARY KEY, b_ref INTEGER);
+         INSERT INTO b VALUES (1, 3), (2, 4);
+         INSERT INTO a VALUES (10, 1), (11, 2), (12, 7), (13, 7), (14, NULL);",
+    );
+    let vfk = "[[virtual_foreign_keys]]\ntable = \"a\"\ncolumns = [\"b_ref\"]\nreferenced_table = \"b\"\n";
+    let dest = TestDb::create(Engine::Sqlite);
+    // A fresh generator: the orphan gets a value of its own, the same for both rows.
+    let report = sync(&format!(
+        "seed = \"s\"\n{}{vfk}[transform.b]\nid = \"generate_hash\"\n",
+        job(&src, &[&dest], "")
+    ))
+    .expect("sync");
+    assert!(!report.ok, "the source's orphan is still an orphan");
+    let refs: Vec<Vec<String>> = rows(&dest, "a", "id");
+    let ids: Vec<String> = rows(&dest, "b", "team").into_iter().map(|r| r[0].clone()).collect();
+    assert_eq!(refs[0][1], ids[0]);
+    assert_eq!(refs[1][1], ids[1]);
+    assert_eq!(refs[2][1], refs[3][1]);
+    assert!(!ids.contains(&refs[2][1]) && refs[2][1] != "7", "{refs:?}");
+    assert_eq!(refs[4][1], "NULL");
+    // A function reading its row cannot be run on the child's row: the error says why.
+    let e = sync(&format!(
+        "seed = \"s\"\n{}{vfk}[transform.b]\nid = {{ kind = \"js\", code = \"(v, row) => v * 10 + row.team\" }}\n",
+        job(&src, &[&dest], "")
+    ))
+    .expect_err("the orphan has no new value")
+    .to_string();
+    assert!(
+        e.contains("table a, column b_ref, row (id)=(12): transformer `js(") && e.contains("cannot transform 7: it has no row in b.id to take its new value from, and computing it from this row failed: value NaN does not fit"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_row_reading_key_that_collides_stops_the_job_naming_the_unique_key() {
+    // Customers 1 and 3 are both in region 1: their new ids clash.
+    let src = source(Engine::Sqlite);
+    let dest = TestDb::create(Engine::Sqlite);
+    let e = sync(&format!(
+        "seed = \"s\"\n{}[transform.customer]\nid = {{ kind = \"js\", code = \"(v, row) => row.region_id * 1000\" }}\n",
+        job(&src, &[&dest], "")
+    ))
+    .expect_err("duplicate keys")
+    .to_string();
+    assert!(
+        e.contains("table customer: duplicate value in unique key (id) after transformation: (1000)"),
+        "{e}"
+    );
+}

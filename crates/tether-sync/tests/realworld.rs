@@ -304,3 +304,68 @@ fn a_sakila_like_database_copies_whole_and_as_a_subset_to_every_engine() {
         assert_eq!(column(&dest, "SELECT inventory_id FROM inventory"), ["4"], "{engine}");
     }
 }
+
+/// Issue 12, item 3: a `js` transformer reading its row on Pagila's referenced keys.
+/// Each child takes its parent's new key from the key map (the children have no
+/// `store_id` or `manager_staff_id` of their parent), whole and as a subset.
+#[test]
+fn a_row_reading_js_on_pagila_s_keys_reaches_every_child_whole_and_as_a_subset() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(PAGILA_LIKE);
+    let transforms =
+        "[transform.customer]\ncustomer_id = { kind = \"js\", code = \"(v, row) => v * 7 + row.store_id\" }\n\
+        [transform.store]\nstore_id = { kind = \"js\", code = \"(v, row) => v * 10 + row.manager_staff_id\" }\n";
+    let dest = TestDb::create(Engine::Sqlite);
+    sync(&format!(
+        "seed = \"s\"\nsource = \"{}\"\n[[destinations]]\nurl = \"{}\"\n{transforms}",
+        src.url, dest.url
+    ));
+    no_orphans(&dest, PAGILA_FKS);
+    let q = |db: &TestDb, sql: &str| column(db, sql);
+    assert_eq!(
+        q(
+            &dest,
+            "SELECT customer_id || ':' || store_id FROM customer ORDER BY customer_id"
+        ),
+        ["8:11", "15:11", "23:22"]
+    );
+    assert_eq!(
+        q(&dest, "SELECT customer_id FROM rental ORDER BY rental_id"),
+        ["8", "8", "23", "15"]
+    );
+    assert_eq!(
+        q(&dest, "SELECT customer_id FROM payment ORDER BY payment_id"),
+        ["8", "8", "23", "15"]
+    );
+    assert_eq!(
+        q(
+            &dest,
+            "SELECT store_id || ':' || manager_staff_id FROM store ORDER BY store_id"
+        ),
+        ["11:1", "22:2"]
+    );
+    assert_eq!(q(&dest, "SELECT store_id FROM staff ORDER BY staff_id"), ["11", "22"]);
+    assert_eq!(
+        q(&dest, "SELECT store_id FROM inventory ORDER BY inventory_id"),
+        ["11", "11", "22", "22"]
+    );
+
+    let dest = TestDb::create(Engine::Postgres);
+    sync(&format!(
+        "seed = \"s\"\nsource = \"{}\"\n[[destinations]]\nurl = \"{}\"\n[[subset.targets]]\ntable = \"customer\"\nwhere = \"customer_id = 3\"\n{transforms}",
+        src.url, dest.url
+    ));
+    no_orphans(&dest, PAGILA_FKS);
+    assert_eq!(
+        q(&dest, "SELECT customer_id || ':' || store_id FROM customer"),
+        ["23:22"]
+    );
+    assert_eq!(q(&dest, "SELECT customer_id FROM rental"), ["23"]);
+    assert_eq!(q(&dest, "SELECT customer_id FROM payment"), ["23"]);
+    assert_eq!(
+        q(&dest, "SELECT store_id || ':' || manager_staff_id FROM store"),
+        ["22:2"]
+    );
+    assert_eq!(q(&dest, "SELECT store_id FROM staff"), ["22"]);
+    assert_eq!(q(&dest, "SELECT store_id FROM inventory"), ["22"]);
+}

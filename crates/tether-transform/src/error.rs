@@ -130,6 +130,37 @@ pub enum FkConflict {
         second_fk: String,
         second_spec: String,
     },
+
+    #[error(
+        "{table}.{column} inherits {spec} from {first_root} and, through foreign key `{foreign_key}`, \
+         from {second_root}; {reason}, so each parent's new values reach children through its own key map, \
+         and one column cannot follow two: use a transformer that depends on the key value alone"
+    )]
+    TwoKeyMaps {
+        table: String,
+        column: String,
+        foreign_key: String,
+        first_root: String,
+        second_root: String,
+        spec: String,
+        reason: String,
+    },
+
+    #[error(
+        "foreign key `{foreign_key}`: {table}.{column} inherits {spec} from {root}; {reason}, so children \
+         take its new values from a key map keyed by ({key}), but the foreign key does not carry {parent}: \
+         use a transformer on {root} that depends on the key value alone"
+    )]
+    KeyMapLost {
+        foreign_key: String,
+        table: String,
+        column: String,
+        root: String,
+        spec: String,
+        reason: String,
+        key: String,
+        parent: String,
+    },
 }
 
 impl TransformError {

@@ -7,6 +7,11 @@
 //! `tether.random(text)` (a number in [0, 1)), both keyed by the job's seed without
 //! exposing it, so results stay deterministic.
 //!
+//! The row is given only to a function declaring a second parameter or naming
+//! `arguments` ([`reads_row`]); such a function, or one declared `deterministic =
+//! false`, is not a function of the value alone, so on a referenced key its children
+//! take its results from a key map ([`crate::Transformer::key_map_reason`]).
+//!
 //! One runtime and context per thread, created on first use; each transformer's
 //! function is compiled once per thread and reused. The code is compiled on the
 //! building thread at build time, so syntax errors surface before any row is read.
@@ -40,6 +45,8 @@ pub(crate) struct JsTransformer {
     timeout: Duration,
     memory: usize,
     deterministic: bool,
+    /// The function is given its row (see [`reads_row`]).
+    reads_row: bool,
     call_on_null: bool,
     description: String,
     ty: DataType,
@@ -72,26 +79,47 @@ pub(crate) fn build(
         kind: "js".into(),
         options: o.canonical.clone(),
     };
-    let t = JsTransformer {
+    let mut t = JsTransformer {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         // Limits are not part of the key: raising a time limit does not change outputs.
         key: Key::derive(seed, &format!("js(code={})", toml::Value::String(code.clone()))),
         timeout: Duration::from_millis(timeout_ms as u64),
         memory: (memory_mb as usize) << 20,
         deterministic,
+        reads_row: false,
         call_on_null,
         code,
         description: canonical.to_string(),
         ty: column.normalized_type.clone(),
         fit: Fit::of(column),
     };
-    with_engine(|engine| engine.function(&t).map(|_| ()))?;
+    t.reads_row = with_engine(|engine| engine.function(&t).map(|c| c.wants_row))?;
     Ok((Box::new(t), canonical))
 }
 
 struct Compiled {
     function: Persistent<Function<'static>>,
     wants_row: bool,
+}
+
+/// Whether a function is given its row: when it declares a second parameter
+/// (`length >= 2`: `(value, row) => ...`) or its code names `arguments`. Any other
+/// function is called with `undefined` for the row, so it cannot depend on the row
+/// whatever it does (a default or rest parameter, say): the classification is sound by
+/// construction, since what the function may read is what it is given.
+fn reads_row(arity: i32, code: &str) -> bool {
+    arity >= 2 || names_arguments(code)
+}
+
+/// True if `arguments` appears in `code` as a whole word (strings and comments included:
+/// erring towards "reads its row" only costs a key map).
+fn names_arguments(code: &str) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    code.match_indices("arguments").any(|(at, m)| {
+        let before = code[..at].chars().next_back().is_none_or(|c| !word(c));
+        let after = code[at + m.len()..].chars().next().is_none_or(|c| !word(c));
+        before && after
+    })
 }
 
 /// A thread's QuickJS runtime. Field order matters: compiled functions are dropped
@@ -247,7 +275,7 @@ impl Engine {
             };
             let arity: i32 = function.get("length").unwrap_or(2);
             Ok(Compiled {
-                wants_row: arity >= 2,
+                wants_row: reads_row(arity, &t.code),
                 function: Persistent::save(&ctx, function),
             })
         })
@@ -367,5 +395,25 @@ impl Transformer for JsTransformer {
     }
     fn injective(&self) -> bool {
         false
+    }
+    fn key_map_reason(&self) -> Option<&'static str> {
+        if !self.deterministic {
+            Some("declared deterministic = false")
+        } else if self.reads_row {
+            Some("the function reads its row")
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn arguments_counts_only_as_a_word() {
+        assert!(super::names_arguments("function (v) { return arguments[1].x }"));
+        assert!(!super::names_arguments("(v) => v.my_arguments + v.argumentsX"));
+        assert!(super::reads_row(2, "(v, row) => v"));
+        assert!(!super::reads_row(1, "(v, row = {}) => row.x"));
     }
 }

@@ -1,6 +1,8 @@
-//! [`KeyMap`]: the old -> new map for a referenced key transformed by a non-deterministic
-//! generator (`generate_*`), so every child (including rows written later by cycle
-//! UPDATEs) gets the same new value as its parent.
+//! [`KeyMap`]: the old -> new map for a referenced key whose transformer is not a
+//! function of the key value alone (`generate_*`, a `js` function reading its row, ...;
+//! see [`crate::Transformer::key_map_reason`]), so every child (including rows written
+//! later by cycle UPDATEs) gets the same new value as its parent. Keys are the parent's
+//! referenced key: one value, or several encoded by [`composite_key`].
 //!
 //! Up to `max_in_memory` entries live in a hash map. Past that, the map is spilled to
 //! 64 partition files in a private temporary directory (removed on drop), chosen by a
@@ -40,6 +42,19 @@ fn normalize(v: &Value) -> Value {
         Value::UInt(u) if *u <= i64::MAX as u64 => Value::Int(*u as i64),
         other => other.clone(),
     }
+}
+
+/// The map key of a composite key (several columns): the values, normalized like
+/// single keys, encoded into one `Bytes` value. A single column is its own key.
+pub fn composite_key(values: &[Value]) -> Value {
+    if let [one] = values {
+        return one.clone();
+    }
+    let mut out = Vec::new();
+    for v in values {
+        encode(&normalize(v), &mut out);
+    }
+    Value::Bytes(out)
 }
 
 fn partition(v: &Value) -> usize {

@@ -6,7 +6,9 @@
 //! [`build`] from a [`TransformSpec`] (what the job file says), the column's type and the
 //! job's [`Seed`]; it then maps values one by one. Every built-in transformer is a pure
 //! function of (seed, kind and canonical options, input), so a parent key and every
-//! child key referencing it get the same output without a lookup table. [`resolve`]
+//! child key referencing it get the same output without a lookup table; the others
+//! (`generate_*`, a `js` function reading its row, ...) say why in
+//! [`Transformer::key_map_reason`] and reach children through a [`KeyMap`]. [`resolve`]
 //! decides which transformer is in force on every column, following foreign keys.
 //! The catalogue of kinds and their options is in `TRANSFORMERS.md`.
 //!
@@ -59,9 +61,11 @@ pub use error::{FkConflict, TransformError};
 pub use feistel::Permutation;
 pub use fit::{coerce, fits};
 pub use keyed::{Key, Seed};
-pub use keymap::KeyMap;
-pub use registry::{build, build_with, canonical_spec, is_deterministic_spec, kind_summary, known_kinds, BuildContext};
-pub use resolve::{resolve, Origin, Resolved};
+pub use keymap::{composite_key, KeyMap};
+pub use registry::{
+    build, build_with, canonical_spec, is_deterministic_spec, key_map_reason, kind_summary, known_kinds, BuildContext,
+};
+pub use resolve::{resolve, Origin, Resolved, Via};
 pub use spec::TransformSpec;
 pub use unique::UniqueGuard;
 
@@ -80,6 +84,13 @@ pub trait Transformer: Send + Sync {
     /// True if the output is injective on its domain (keyed permutations), so unique
     /// keys stay unique without a check.
     fn injective(&self) -> bool;
+    /// Why the output is not a function of (seed, canonical spec, input value) alone, the
+    /// same on every column the spec is built for; `None` when it is. A referenced key
+    /// with such a transformer passes its new values to the columns referencing it
+    /// through a [`KeyMap`] instead of each column computing them (see [`resolve`]).
+    fn key_map_reason(&self) -> Option<&'static str> {
+        (!self.deterministic()).then_some("it draws fresh values on every run")
+    }
 }
 
 /// Column names and values of the current row (borrowed).

@@ -29,6 +29,11 @@ pub(crate) trait Kernel: Send + Sync {
     }
     /// Receives the transformer's key once it is known (after the options are read).
     fn set_key(&mut self, _key: Key) {}
+    /// Why the output depends on more than the input and the options (see
+    /// [`Transformer::key_map_reason`]).
+    fn key_map_reason(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 type KernelBuilder = fn(&mut Opts, &Column) -> Result<Box<dyn Kernel>, TransformError>;
@@ -227,12 +232,22 @@ pub fn kind_summary(kind: &str) -> Option<&'static str> {
 }
 
 /// False for the `generate_*` kinds and for `js` declared `deterministic = false`:
-/// their output differs between runs, so a referenced key needs a [`crate::KeyMap`].
+/// their output differs between runs. Whether a referenced key needs a
+/// [`crate::KeyMap`] (these, and kinds reading more than the value) is [`key_map_reason`].
 pub fn is_deterministic_spec(spec: &TransformSpec) -> bool {
     if spec.kind.starts_with("generate_") {
         return false;
     }
     !(spec.kind == "js" && spec.options.get("deterministic") == Some(&toml::Value::Boolean(false)))
+}
+
+/// Why `spec` on `column` is not a function of the key value alone (so a referenced key
+/// reaches its children through a [`crate::KeyMap`]), or `None`. Also validates the spec.
+pub fn key_map_reason(spec: &TransformSpec, column: &Column) -> Result<Option<&'static str>, TransformError> {
+    let ctx = BuildContext {
+        distinct_values: Some(Vec::new()),
+    };
+    build_inner(spec, column, &Seed::new("canonical"), &ctx).map(|(t, _)| t.key_map_reason())
 }
 
 /// Extra inputs some kinds need from the integration.
@@ -304,11 +319,13 @@ fn build_inner(
             Some(Box::new(Constant {
                 value: Value::Null,
                 description: "null".into(),
+                key_map_reason: None,
             }))
         }
         ("default", false) => Some(Box::new(Constant {
             value: default_value(column)?,
             description: "default".into(),
+            key_map_reason: Some("it writes each column's own default"),
         })),
         ("constant", false) => {
             let Some(raw) = o.value("value") else {
@@ -327,6 +344,7 @@ fn build_inner(
             Some(Box::new(Constant {
                 value,
                 description: canonical.to_string(),
+                key_map_reason: None,
             }))
         }
         ("js", false) => {
@@ -484,6 +502,8 @@ impl Transformer for Passthrough {
 struct Constant {
     value: Value,
     description: String,
+    /// `default`: the value comes from the column, not the spec.
+    key_map_reason: Option<&'static str>,
 }
 
 impl Transformer for Constant {
@@ -498,6 +518,9 @@ impl Transformer for Constant {
     }
     fn injective(&self) -> bool {
         false
+    }
+    fn key_map_reason(&self) -> Option<&'static str> {
+        self.key_map_reason
     }
 }
 
@@ -557,6 +580,13 @@ impl Transformer for KernelTransformer {
     }
     fn injective(&self) -> bool {
         self.injective
+    }
+    fn key_map_reason(&self) -> Option<&'static str> {
+        if self.random {
+            Some("generate_* draws fresh values on every run")
+        } else {
+            self.kernel.key_map_reason()
+        }
     }
 }
 

@@ -6,6 +6,12 @@
 //! spec handed down is the parent's *canonical* spec (every option spelled out, limits
 //! taken from the parent's column), so parent and child compute the same outputs.
 //! Conflicts are errors naming the FK, both columns and both specs.
+//!
+//! A spec whose output is not a function of the key value alone (`generate_*`, a `js`
+//! function reading its row, ...: [`crate::Transformer::key_map_reason`]) cannot be
+//! recomputed on a child row: its new values are made once per row of the column it was
+//! set on (the root) and reach every inheriting column through a [`crate::KeyMap`]
+//! keyed by the root's referenced key ([`Via::KeyMap`]), along chains and composite keys.
 
 use std::collections::HashMap;
 
@@ -28,6 +34,36 @@ pub struct Resolved {
     /// values up in the [`crate::KeyMap`] filled while transforming this column.
     pub root_table: TableName,
     pub root_column: String,
+    /// How this column gets its values.
+    pub via: Via,
+}
+
+/// How a column's new values are made.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Via {
+    /// The column computes them itself from its own values: for an inherited column, the
+    /// same function as its parent's.
+    Computed,
+    /// The spec is not a function of the key value alone (`reason`): new values are
+    /// made once per row of the root column's table and kept in an old -> new key map
+    /// keyed by the root table's columns `key` (a referenced key, sorted by name); this
+    /// column finds its new value under the values of its own `columns` (the same
+    /// positions as `key`). The root itself has this too when columns inherit from it.
+    KeyMap {
+        reason: String,
+        key: Vec<String>,
+        columns: Vec<String>,
+    },
+}
+
+impl Via {
+    /// For `tether plan`, per inherited column: `same function` or `key map`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Via::Computed => "same function",
+            Via::KeyMap { .. } => "key map",
+        }
+    }
 }
 
 /// Where a column's transformer comes from.
@@ -67,6 +103,8 @@ struct InForce {
     spec: TransformSpec,
     origin: Origin,
     root: ColumnRef,
+    /// The FK and parent column the root's transformer came through (None on the root).
+    from: Option<(String, ColumnRef)>,
 }
 
 fn show(schema: &Schema, t: &TableName) -> String {
@@ -116,6 +154,8 @@ pub fn resolve(
         user.insert((table.clone(), column.clone()), spec);
     }
     let mut parents: HashMap<ColumnRef, Vec<(String, ColumnRef)>> = HashMap::new();
+    // (child table, FK name) -> (child column, parent column) pairs.
+    let mut fk_pairs: HashMap<(TableName, String), Vec<(String, String)>> = HashMap::new();
     for t in &schema.tables {
         for fk in &t.foreign_keys {
             // An FK without a schema refers to its own table's schema.
@@ -134,6 +174,10 @@ pub fn resolve(
                     .entry((t.table_name(), child.clone()))
                     .or_default()
                     .push((fk.name.clone(), (parent_table.clone(), parent.clone())));
+                fk_pairs
+                    .entry((t.table_name(), fk.name.clone()))
+                    .or_default()
+                    .push((child.clone(), parent.clone()));
             }
         }
     }
@@ -164,6 +208,7 @@ pub fn resolve(
                         spec,
                         origin: Origin::Set,
                         root: c.clone(),
+                        from: None,
                     },
                 );
                 queue.push_back(c);
@@ -205,6 +250,7 @@ pub fn resolve(
                     if f.root == c && parent.root != c {
                         f.spec = parent.spec.clone();
                         f.root = parent.root.clone();
+                        f.from = Some((fk.clone(), p.clone()));
                         queue.push_back(c.clone());
                     }
                 }
@@ -242,6 +288,7 @@ pub fn resolve(
                         from_column: p.1.clone(),
                     },
                     root: parent.root.clone(),
+                    from: Some((fk.clone(), p.clone())),
                 },
             );
             queue.push_back(c);
@@ -276,12 +323,14 @@ pub fn resolve(
         }
     }
 
+    let vias = key_maps(schema, &in_force, &parents, &fk_pairs)?;
     let mut out = Vec::new();
     for t in &schema.tables {
         for col in &t.columns {
             let c = (t.table_name(), col.name.clone());
             if let Some(f) = in_force.remove(&c) {
                 out.push(Resolved {
+                    via: vias.get(&c).cloned().unwrap_or(Via::Computed),
                     table: c.0,
                     column: c.1,
                     spec: f.spec,
@@ -293,4 +342,126 @@ pub fn resolve(
         }
     }
     Ok(out)
+}
+
+/// The key-map columns: every column whose root's spec is not a function of the value
+/// alone, with the root key its map is keyed by, and the root itself when columns
+/// inherit from it. Errors: an FK of the chain that does not carry the whole root key,
+/// a column that would follow two different key maps.
+fn key_maps(
+    schema: &Schema,
+    in_force: &HashMap<ColumnRef, InForce>,
+    parents: &HashMap<ColumnRef, Vec<(String, ColumnRef)>>,
+    fk_pairs: &HashMap<(TableName, String), Vec<(String, String)>>,
+) -> Result<HashMap<ColumnRef, Via>, TransformError> {
+    let mut reasons: HashMap<ColumnRef, Option<&'static str>> = HashMap::new();
+    let mut vias: HashMap<ColumnRef, Via> = HashMap::new();
+    for t in &schema.tables {
+        for col in &t.columns {
+            let c = (t.table_name(), col.name.clone());
+            let Some(f) = in_force.get(&c) else { continue };
+            if f.root == c {
+                continue;
+            }
+            let reason = match reasons.get(&f.root) {
+                Some(r) => *r,
+                None => {
+                    let root_col = column(schema, &f.root).expect("roots are columns of the schema");
+                    let r = crate::registry::key_map_reason(&f.spec, root_col)
+                        .map_err(|e| on_column(schema, &f.root, e))?;
+                    reasons.insert(f.root.clone(), r);
+                    r
+                }
+            };
+            let Some(reason) = reason else { continue };
+            // Every parent with this spec must share the root: one map per column.
+            for (fk, p) in parents.get(&c).into_iter().flatten() {
+                if let Some(pf) = in_force.get(p) {
+                    if pf.spec == f.spec && pf.root != f.root {
+                        return Err(TransformError::Fk(Box::new(FkConflict::TwoKeyMaps {
+                            table: show(schema, &c.0),
+                            column: c.1.clone(),
+                            foreign_key: fk.clone(),
+                            first_root: format!("{}.{}", show(schema, &f.root.0), f.root.1),
+                            second_root: format!("{}.{}", show(schema, &pf.root.0), pf.root.1),
+                            spec: f.spec.to_string(),
+                            reason: reason.to_string(),
+                        })));
+                    }
+                }
+            }
+            let (key, columns) = map_key(schema, in_force, fk_pairs, &c, reason)?;
+            vias.insert(
+                c,
+                Via::KeyMap {
+                    reason: reason.to_string(),
+                    key,
+                    columns,
+                },
+            );
+        }
+    }
+    // A root with inheritors reads its own map, under the first key its children use.
+    let mut roots: Vec<(ColumnRef, Via)> = Vec::new();
+    for t in &schema.tables {
+        for col in &t.columns {
+            let c = (t.table_name(), col.name.clone());
+            let Some(Via::KeyMap { reason, key, .. }) = vias.get(&c) else {
+                continue;
+            };
+            let root = in_force[&c].root.clone();
+            if !roots.iter().any(|(r, _)| *r == root) {
+                let via = Via::KeyMap {
+                    reason: reason.clone(),
+                    key: key.clone(),
+                    columns: key.clone(),
+                };
+                roots.push((root, via));
+            }
+        }
+    }
+    vias.extend(roots);
+    Ok(vias)
+}
+
+/// The root key a key-map column's map is keyed by, and the columns of its own table that
+/// hold it: the referenced columns of the FK leaving the root, carried down each FK of
+/// the chain.
+fn map_key(
+    schema: &Schema,
+    in_force: &HashMap<ColumnRef, InForce>,
+    fk_pairs: &HashMap<(TableName, String), Vec<(String, String)>>,
+    c: &ColumnRef,
+    reason: &str,
+) -> Result<(Vec<String>, Vec<String>), TransformError> {
+    let f = &in_force[c];
+    let (fk, p) = f.from.as_ref().expect("an inheriting column came through an FK");
+    let pairs = fk_pairs
+        .get(&(c.0.clone(), fk.clone()))
+        .expect("the FK was read from the schema");
+    if *p == f.root {
+        let mut by_parent: Vec<(String, String)> = pairs.iter().map(|(ch, pa)| (pa.clone(), ch.clone())).collect();
+        by_parent.sort();
+        return Ok(by_parent.into_iter().unzip());
+    }
+    let (key, parent_columns) = map_key(schema, in_force, fk_pairs, p, reason)?;
+    let mut columns = Vec::new();
+    for pc in &parent_columns {
+        match pairs.iter().find(|(_, pa)| pa == pc) {
+            Some((ch, _)) => columns.push(ch.clone()),
+            None => {
+                return Err(TransformError::Fk(Box::new(FkConflict::KeyMapLost {
+                    foreign_key: fk.clone(),
+                    table: show(schema, &c.0),
+                    column: c.1.clone(),
+                    root: format!("{}.{}", show(schema, &f.root.0), f.root.1),
+                    spec: f.spec.to_string(),
+                    reason: reason.to_string(),
+                    key: key.join(", "),
+                    parent: format!("{}.{pc}", show(schema, &p.0)),
+                })))
+            }
+        }
+    }
+    Ok((key, columns))
 }

@@ -266,6 +266,8 @@ pub(crate) fn build_scramble(_o: &mut Opts, column: &Column) -> Result<Box<dyn K
 
 struct Categorical {
     values: Vec<Value>,
+    /// `from = "column"`: the values are the column's own.
+    from_column: bool,
 }
 
 impl Kernel for Categorical {
@@ -278,6 +280,10 @@ impl Kernel for Categorical {
             ));
         }
         Ok(rng.pick(&self.values).clone())
+    }
+    fn key_map_reason(&self) -> Option<&'static str> {
+        self.from_column
+            .then_some("it picks from each column's own values (from = \"column\")")
     }
 }
 
@@ -324,5 +330,8 @@ pub(crate) fn build_categorical_with(
             values.push(v);
         }
     }
-    Ok(Box::new(Categorical { values }))
+    Ok(Box::new(Categorical {
+        values,
+        from_column: from == "column",
+    }))
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use crate::common::*;
 use tether_schema::{Schema, Value};
-use tether_transform::{build, resolve, Origin, Resolved, RowView, TransformSpec};
+use tether_transform::{build, resolve, Origin, Resolved, RowView, TransformSpec, Via};
 
 fn shop() -> Schema {
     let mut legacy_fk = fk("legacy_log_customer", &["cust"], "customers", &["id"]);
@@ -302,9 +302,9 @@ fn specs_on_missing_columns_and_bad_specs_name_the_column() {
     );
 }
 
-#[test]
-fn a_column_referencing_two_differently_transformed_parents_is_an_error() {
-    let s = schema(vec![
+/// c.x references both a.id and b.id.
+fn two_parents() -> Schema {
+    schema(vec![
         table("a", &[("id", "int", false)], &["id"], vec![]),
         table("b", &[("id", "int", false)], &["id"], vec![]),
         table(
@@ -313,7 +313,12 @@ fn a_column_referencing_two_differently_transformed_parents_is_an_error() {
             &[],
             vec![fk("c_a", &["x"], "a", &["id"]), fk("c_b", &["x"], "b", &["id"])],
         ),
-    ]);
+    ])
+}
+
+#[test]
+fn a_column_referencing_two_differently_transformed_parents_is_an_error() {
+    let s = two_parents();
     let specs = vec![
         at("a", "id", TransformSpec::new("hash")),
         at("b", "id", TransformSpec::new("hash").with("min", 0).with("max", 10)),
@@ -467,4 +472,136 @@ fn a_sakila_shaped_schema_gets_consistent_keys_everywhere() {
         .apply(&text("mike.hillyer@sakilastaff.com"), &RowView::EMPTY)
         .unwrap();
     assert!(text_of(&e).chars().count() <= 50);
+}
+
+fn js(code: &str) -> TransformSpec {
+    TransformSpec::new("js").with("code", code)
+}
+
+/// (way, reason, root key, this column's key columns) of a resolved column.
+fn via(r: &[Resolved], table: &str, column: &str) -> (&'static str, String, Vec<String>, Vec<String>) {
+    let x = find(r, table, column);
+    match &x.via {
+        Via::Computed => (x.via.name(), String::new(), vec![], vec![]),
+        Via::KeyMap { reason, key, columns } => (x.via.name(), reason.clone(), key.clone(), columns.clone()),
+    }
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn keys_whose_transformer_reads_more_than_the_value_reach_children_through_a_key_map() {
+    let specs = vec![
+        at("customers", "id", js("(v, row) => v * 10 + row.x")),
+        at("orders", "id", TransformSpec::new("hash")),
+        at("accounts", "number", TransformSpec::new("generate_hash")),
+        at(
+            "employees",
+            "id",
+            js("(v) => v + Date.now() % 7").with("deterministic", false),
+        ),
+        at("members", "id", js("(v) => v + 1")),
+        at("teams", "id", TransformSpec::new("hash")),
+    ];
+    let r = resolve(&shop(), &specs).unwrap();
+    let row = "the function reads its row";
+    let km = |reason: &str, key: &[&str], cols: &[&str]| ("key map", reason.to_string(), strings(key), strings(cols));
+    let same = ("same function", String::new(), vec![], vec![]);
+    // Directly, two levels down (a PK that is an FK), and through a virtual FK.
+    assert_eq!(via(&r, "customers", "id"), km(row, &["id"], &["id"]));
+    assert_eq!(via(&r, "orders", "customer_id"), km(row, &["id"], &["customer_id"]));
+    assert_eq!(
+        via(&r, "customer_profiles", "customer_id"),
+        km(row, &["id"], &["customer_id"])
+    );
+    assert_eq!(
+        via(&r, "profile_photos", "profile_id"),
+        km(row, &["id"], &["profile_id"])
+    );
+    assert_eq!(via(&r, "legacy_log", "cust"), km(row, &["id"], &["cust"]));
+    // A composite key: the map is keyed by the whole referenced key.
+    let fresh = "generate_* draws fresh values on every run";
+    assert_eq!(
+        via(&r, "account_notes", "acc_number"),
+        km(fresh, &["number", "region"], &["acc_number", "acc_region"])
+    );
+    assert_eq!(
+        via(&r, "employees", "manager_id"),
+        km("declared deterministic = false", &["id"], &["manager_id"])
+    );
+    // Functions of the value alone: each column computes the same function.
+    assert_eq!(via(&r, "order_items", "order_id"), same);
+    assert_eq!(via(&r, "teams", "lead_id"), same);
+    assert_eq!(via(&r, "members", "team_id"), same);
+}
+
+#[test]
+fn every_kind_says_whether_it_is_a_function_of_the_value_alone() {
+    let c = |ty: &str| crate::common::col("c", ty, true);
+    let reason = |spec: TransformSpec, ty: &str| tether_transform::key_map_reason(&spec, &c(ty)).unwrap();
+    assert_eq!(reason(TransformSpec::new("hash"), "int"), None);
+    assert_eq!(reason(TransformSpec::new("email"), "text"), None);
+    assert_eq!(reason(js("(v) => v * 2"), "int"), None);
+    // A default or rest parameter gets no row: the function cannot read it.
+    assert_eq!(reason(js("(v, row = {}) => v * 2"), "int"), None);
+    assert_eq!(reason(js("(v, row) => v"), "int"), Some("the function reads its row"));
+    assert_eq!(
+        reason(js("function (v) { return arguments[1].x }"), "int"),
+        Some("the function reads its row")
+    );
+    assert_eq!(
+        reason(js("(v) => v").with("deterministic", false), "int"),
+        Some("declared deterministic = false")
+    );
+    assert_eq!(
+        reason(TransformSpec::new("generate_email"), "text"),
+        Some("generate_* draws fresh values on every run")
+    );
+    assert_eq!(
+        reason(TransformSpec::new("categorical").with("from", "column"), "text"),
+        Some("it picks from each column's own values (from = \"column\")")
+    );
+    assert_eq!(
+        reason(TransformSpec::new("default"), "text"),
+        Some("it writes each column's own default")
+    );
+    assert_eq!(reason(TransformSpec::new("constant").with("value", "x"), "text"), None);
+}
+
+#[test]
+fn a_key_map_that_an_fk_cannot_carry_or_two_key_maps_on_one_column_are_plan_errors() {
+    // note_refs.n references account_notes.acc_number alone: the map of accounts.number
+    // is keyed by (number, region), and the region does not come along.
+    let mut s = shop();
+    s.tables.push(table(
+        "note_refs",
+        &[("n", "int", false)],
+        &[],
+        vec![fk("ref_note_fk", &["n"], "account_notes", &["acc_number"])],
+    ));
+    let err = resolve(&s, &[at("accounts", "number", js("(v, row) => v + row.region.length"))])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("foreign key `ref_note_fk`: note_refs.n inherits js(")
+            && err.contains("from accounts.number; the function reads its row, so children take its new values from a key map keyed by (number, region), but the foreign key does not carry account_notes.acc_region"),
+        "{err}"
+    );
+    // The same value-only function is fine there.
+    assert!(resolve(&s, &[at("accounts", "number", TransformSpec::new("hash"))]).is_ok());
+
+    let s = two_parents();
+    let gen = TransformSpec::new("generate_hash");
+    let err = resolve(&s, &[at("a", "id", gen.clone()), at("b", "id", gen)])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("c.x inherits generate_hash(") && err.contains("one column cannot follow two"),
+        "{err}"
+    );
+    // With a function of the value alone both parents agree.
+    let h = TransformSpec::new("hash");
+    assert!(resolve(&s, &[at("a", "id", h.clone()), at("b", "id", h)]).is_ok());
 }
