@@ -55,7 +55,7 @@ impl ReadSpec {
 
     /// The SELECT this read runs, for `tether plan` and for engines that run it as is.
     pub fn select_sql(&self, d: &dyn crate::dialect::Dialect, keys: Option<&[Vec<Value>]>) -> String {
-        let mut sql = format!("SELECT {} FROM {}", d.idents(&self.columns), d.qualified(&self.table));
+        let mut sql = format!("SELECT {} FROM {}", d.idents(&self.columns), d.own_rows(&self.table));
         match (&self.filter, keys) {
             (Filter::All, _) => {}
             (Filter::Where(w), _) => {

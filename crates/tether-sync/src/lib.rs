@@ -32,16 +32,19 @@ pub struct Prepared {
     pub source: Connection,
 }
 
-/// Reads the source's schema, merges the job's virtual FKs and makes the plan.
+/// Reads the source's schema, merges the job's virtual FKs and makes the plan. Refuses
+/// a destination that is the source or another destination ([`refuse_overlaps`]).
 pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     let url = DbUrl::parse(&job.source)?;
+    let mut dest_urls = Vec::new();
+    for d in &job.destinations {
+        dest_urls.push(DbUrl::parse(&d.url)?);
+    }
     let mut source = Connection::open_source(&url).await?;
+    refuse_overlaps(&mut source, &dest_urls).await?;
     let mut schema = source.introspect(&IntrospectOptions::default()).await?;
     virtual_fk::apply(&mut schema, &job.virtual_fks)?;
-    let mut shown = Vec::new();
-    for d in &job.destinations {
-        shown.push(DbUrl::parse(&d.url)?.to_string());
-    }
+    let shown: Vec<String> = dest_urls.iter().map(|u| u.to_string()).collect();
     let (plan, rules) = plan::build(job, &schema, &url.to_string(), &shown)?;
     Ok(Prepared {
         plan,
@@ -49,6 +52,25 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
         schema,
         source,
     })
+}
+
+/// Refuses, before anything is written, a destination that is the job's source (it
+/// would be emptied or written into while being read) or that is the same database as
+/// another destination. Each database is identified by its server (or file system),
+/// whatever its URL says.
+pub async fn refuse_overlaps(source: &mut Connection, destinations: &[DbUrl]) -> Result<(), SyncError> {
+    let mut seen = vec![(format!("the source {}", source.shown()), source.identity().await?)];
+    for (i, url) in destinations.iter().enumerate() {
+        let id = tether_connect::identify(url).await?;
+        if let Some((what, _)) = seen.iter().find(|(_, other)| id.same_as(other)) {
+            return Err(SyncError::Plan(format!(
+                "destination #{} {url} is {what}: both are {id}; refusing to write into it (nothing was written)",
+                i + 1
+            )));
+        }
+        seen.push((format!("destination #{} {url}", i + 1), id));
+    }
+    Ok(())
 }
 
 fn source_engine(schema: &Schema) -> tether_connect::Engine {
@@ -175,10 +197,11 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
     for d in lanes[0].dests.iter_mut() {
         execute::advance_sequences(d).await?;
     }
+    let counts = verify::source_counts(&mut lanes[0].source, &plan, &subset).await?;
     let mut verification = Vec::new();
     for i in 0..job.destinations.len() {
         let conns: Vec<&mut execute::Destination> = lanes.iter_mut().map(|l| &mut l.dests[i]).collect();
-        verification.push(verify::verify(conns, &plan, &schema, &tables).await?);
+        verification.push(verify::verify(conns, &plan, &schema, &tables, &counts).await?);
     }
     for lane in lanes {
         for d in lane.dests {
