@@ -200,6 +200,7 @@ fn summary(report: &Report) -> String {
 
 pub async fn sync(args: JobArgs) -> anyhow::Result<()> {
     let job = load_job(&args.job)?;
+    job.require_secrets()?;
     let prepared = tether_sync::prepare(&job).await?;
     let progress = Bars::new(args.format == OutputFormat::Json);
     let report = tether_sync::run(&job, prepared, &progress).await?;

@@ -235,3 +235,83 @@ fn json_outputs_and_exit_codes() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn plan_checks_every_source_query_without_rows_and_needs_no_seed() {
+    let dir = scratch("plan_checks");
+    let job = dir.join("job.toml");
+    for engine in [Engine::Sqlite, Engine::Postgres, Engine::Mysql] {
+        let src = TestDb::create(engine);
+        src.exec(
+            "CREATE TABLE customer (id INT NOT NULL PRIMARY KEY, email VARCHAR(40) NOT NULL);
+             CREATE TABLE orders (id INT NOT NULL PRIMARY KEY, customer_id INT NOT NULL REFERENCES customer (id));
+             INSERT INTO customer VALUES (1, 'a@example.com');
+             INSERT INTO orders VALUES (10, 1);",
+        );
+        let dest = TestDb::create(Engine::Sqlite);
+        let write_job = |head: &str, extra: &str| {
+            std::fs::write(
+                &job,
+                format!(
+                    "source = \"{}\"\n{head}\n[[destinations]]\nurl = \"{}\"\n\n{extra}",
+                    src.url, dest.url
+                ),
+            )
+            .expect("job");
+        };
+        let job_path = job.to_str().expect("utf-8");
+        // Line 6 is the target's table.
+        let bad = [
+            ("nope = 1", ["no such column: nope", "42703", "1054"]),
+            ("id = ", ["syntax error", "42601", "1064"]),
+        ];
+        for (clause, errors) in bad {
+            write_job(
+                "",
+                &format!("[[subset.targets]]\ntable = \"orders\"\nwhere = \"{clause}\"\n"),
+            );
+            let server = match engine {
+                Engine::Sqlite => errors[0],
+                Engine::Postgres => errors[1],
+                Engine::Mysql => errors[2],
+            };
+            for command in ["plan", "sync"] {
+                let (code, _, err) = tether(&[command, job_path]);
+                assert_eq!(code, 2, "{engine} {command} {clause}: {err}");
+                assert!(
+                    err.contains(&format!(
+                        "job.toml: line 6: subset target `orders`: `where = {clause:?}` fails on the source "
+                    )) && err.contains(server),
+                    "{engine} {command} {clause}: {err}"
+                );
+            }
+        }
+        assert_eq!(
+            count(&dest, "SELECT count(*) FROM sqlite_master"),
+            0,
+            "{engine}: nothing written"
+        );
+
+        // A limit target orders by the key: checked the same way, and fine.
+        write_job("", "[[subset.targets]]\ntable = \"orders\"\nlimit = 1\n");
+        let (code, out, err) = tether(&["plan", job_path]);
+        assert_eq!(code, 0, "{engine}: {err}");
+        assert!(out.contains("target: first 1 rows"), "{engine}: {out}");
+
+        // The seed is a secret for writing: planning works without it, a sync names it.
+        write_job(
+            "seed = \"${TETHER_PLAN_TEST_UNSET_SEED}\"\n",
+            "[transform.customer]\nemail = \"email\"\n",
+        );
+        let (code, out, err) = tether(&["plan", job_path]);
+        assert_eq!(code, 0, "{engine}: {err}");
+        assert!(out.contains("transform: email = email"), "{engine}: {out}");
+        let (code, _, err) = tether(&["sync", job_path]);
+        assert_eq!(code, 2, "{engine}: {err}");
+        assert!(
+            err.contains("job.toml: line 2: seed: environment variable `TETHER_PLAN_TEST_UNSET_SEED` is not set"),
+            "{engine}: {err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

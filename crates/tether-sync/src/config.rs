@@ -211,6 +211,9 @@ pub struct Job {
     pub virtual_fks: Vec<LocatedSpec>,
     pub options: OptionsSpec,
     pub seed: Option<Secret>,
+    /// Why `seed` could not be read (an unset `${VAR}`), with its line: planning does
+    /// not need the secret, a sync does ([`Job::require_secrets`]).
+    pub seed_missing: Option<String>,
     pub transforms: Vec<ColumnTransform>,
 }
 
@@ -281,10 +284,15 @@ impl Job {
                 "{path}: options.batch_size and options.parallelism must be at least 1"
             )));
         }
+        let mut seed_missing = None;
         let seed = match &file.seed {
-            Some(s) => Some(Secret(
-                interpolate(s.get_ref(), env).map_err(|m| at(line(s.span()), format!("seed: {m}")))?,
-            )),
+            Some(s) => match interpolate(s.get_ref(), env) {
+                Ok(secret) => Some(Secret(secret)),
+                Err(m) => {
+                    seed_missing = Some(at(line(s.span()), format!("seed: {m}")).to_string());
+                    None
+                }
+            },
             None => None,
         };
         let mut transforms = Vec::new();
@@ -298,13 +306,14 @@ impl Job {
                 });
             }
         }
-        if !transforms.is_empty() && seed.as_ref().is_none_or(|s| s.0.is_empty()) {
+        if !transforms.is_empty() && seed_missing.is_none() && seed.as_ref().is_none_or(|s| s.0.is_empty()) {
             return Err(SyncError::Config(format!(
                 "{path}: [transform] needs a `seed` (a secret; `seed = \"${{TETHER_SEED}}\"` reads it from the environment)"
             )));
         }
         Ok(Job {
             seed,
+            seed_missing,
             transforms,
             path: path.to_string(),
             source,
@@ -320,6 +329,19 @@ impl Job {
             },
             options: file.options,
         })
+    }
+}
+
+impl Job {
+    /// Fails when a secret the job needs to write is missing from the environment
+    /// (planning does without it).
+    pub fn require_secrets(&self) -> Result<(), SyncError> {
+        match &self.seed_missing {
+            Some(m) => Err(SyncError::Config(format!(
+                "{m} (a sync needs the seed; `tether plan` does not)"
+            ))),
+            None => Ok(()),
+        }
     }
 }
 

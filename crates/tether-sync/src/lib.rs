@@ -16,7 +16,7 @@ pub mod subset;
 pub mod verify;
 
 use serde::Serialize;
-use tether_connect::{Connection, DbUrl, IntrospectOptions};
+use tether_connect::{Connection, DbUrl, Filter, IntrospectOptions, ReadSpec};
 use tether_schema::{virtual_fk, Schema};
 
 pub use config::Job;
@@ -46,6 +46,7 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     virtual_fk::apply(&mut schema, &job.virtual_fks)?;
     let shown: Vec<String> = dest_urls.iter().map(|u| u.to_string()).collect();
     let (plan, rules) = plan::build(job, &schema, &url.to_string(), &shown)?;
+    check_source_queries(job, &plan, &rules, &schema, &mut source).await?;
     Ok(Prepared {
         plan,
         rules,
@@ -73,6 +74,70 @@ pub async fn refuse_overlaps(source: &mut Connection, destinations: &[DbUrl]) ->
     Ok(())
 }
 
+/// Sends every query the job will run on the source with `LIMIT 0`, so the server
+/// parses and plans each (a target's `where`, its order for `limit`, every table's read)
+/// without reading a row. A refusal names the target's line and the server's message.
+async fn check_source_queries(
+    job: &Job,
+    plan: &Plan,
+    rules: &plan::SubsetRules,
+    schema: &Schema,
+    source: &mut Connection,
+) -> Result<(), SyncError> {
+    let d = source.dialect();
+    let refused = |e: tether_connect::ConnectError| match e {
+        tether_connect::ConnectError::Query { message, .. } => message,
+        other => other.to_string(),
+    };
+    // `rules.targets` are the job's targets, in order.
+    for ((name, target), (_, line)) in rules.targets.iter().zip(&job.targets) {
+        let table = schema.table(name).expect("targets name tables of the schema");
+        let key = plan::row_key(table);
+        let spec = ReadSpec {
+            table: table.clone(),
+            filter: match &target.where_clause {
+                Some(w) => Filter::Where(w.clone()),
+                None => Filter::All,
+            },
+            order_by: if target.limit.is_some() { key.clone() } else { vec![] },
+            columns: key,
+            limit: Some(0),
+        };
+        if let Err(e) = source.query(&spec.select_sql(d, None), &[]).await {
+            let what = match &target.where_clause {
+                Some(w) => format!("`where = {w:?}`"),
+                None => "its query".into(),
+            };
+            return Err(SyncError::Plan(format!(
+                "{}: line {line}: subset target `{}`: {what} fails on the source {}: {}",
+                job.path,
+                target.table,
+                source.shown(),
+                refused(e)
+            )));
+        }
+    }
+    for tp in &plan.tables {
+        let spec = ReadSpec {
+            table: tp.table.clone(),
+            columns: tp.table.columns.iter().map(|c| c.name.clone()).collect(),
+            filter: Filter::All,
+            order_by: vec![],
+            limit: Some(0),
+        };
+        let sql = spec.select_sql(d, None);
+        if let Err(e) = source.query(&sql, &[]).await {
+            return Err(SyncError::Plan(format!(
+                "table {}: reading it fails on the source {}: {}",
+                tp.name,
+                source.shown(),
+                refused(e)
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn source_engine(schema: &Schema) -> tether_connect::Engine {
     plan::engine_of(&schema.engine)
 }
@@ -92,6 +157,7 @@ pub struct Report {
 
 /// Runs a prepared job: subset, load, verify.
 pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Result<Report, SyncError> {
+    job.require_secrets()?;
     let started = std::time::Instant::now();
     let Prepared {
         plan,
