@@ -313,5 +313,38 @@ fn plan_checks_every_source_query_without_rows_and_needs_no_seed() {
             "{engine}: {err}"
         );
     }
+
+    // A destination's password is a secret too, and a destination planning cannot reach
+    // is not checked against the source: the plan says so, the sync checks it.
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec("CREATE TABLE t (id INT PRIMARY KEY);");
+    std::fs::write(
+        &job,
+        format!(
+            "source = \"{}\"\n[[destinations]]\nurl = \"postgres://app:${{TETHER_PLAN_TEST_UNSET_PW}}@127.0.0.1/x\"\n\
+             [[destinations]]\nurl = \"postgres://app@127.0.0.1:1/x\"\n",
+            src.url
+        ),
+    )
+    .expect("job");
+    let job_path = job.to_str().expect("utf-8");
+    let (code, out, err) = tether(&["plan", job_path]);
+    assert_eq!(code, 0, "{err}");
+    for line in [
+        "destination: postgres://app:***@127.0.0.1/x (on_conflict = error)\n",
+        "destination: postgres://app@127.0.0.1:1/x (on_conflict = error)\n",
+        "note: destination #1: not checked against the source and the other destinations: ",
+        "job.toml: line 2: destination url: environment variable `TETHER_PLAN_TEST_UNSET_PW` is not set\n",
+        "note: destination #2: not checked against the source and the other destinations: \
+         cannot connect to postgres://app@127.0.0.1:1/x: ",
+    ] {
+        assert!(out.contains(line), "{line}\n{out}");
+    }
+    let (code, _, err) = tether(&["sync", job_path]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("job.toml: line 2: destination url: environment variable `TETHER_PLAN_TEST_UNSET_PW` is not set"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -37,15 +37,24 @@ pub struct Prepared {
 pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     let url = DbUrl::parse(&job.source)?;
     let mut dest_urls = Vec::new();
+    let mut shown = Vec::new();
     for d in &job.destinations {
-        dest_urls.push(DbUrl::parse(&d.url)?);
+        let parsed = match &d.unresolved {
+            Some(_) => None,
+            None => Some(DbUrl::parse(&d.url)?),
+        };
+        shown.push(match &parsed {
+            Some(u) => u.to_string(),
+            None => tether_connect::url::redact(&d.url),
+        });
+        dest_urls.push(parsed);
     }
     let mut source = Connection::open_source(&url).await?;
-    refuse_overlaps(&mut source, &dest_urls).await?;
+    let unchecked = refuse_overlaps(&mut source, job, &dest_urls, false).await?;
     let mut schema = source.introspect(&IntrospectOptions::default()).await?;
     virtual_fk::apply(&mut schema, &job.virtual_fks)?;
-    let shown: Vec<String> = dest_urls.iter().map(|u| u.to_string()).collect();
-    let (plan, rules) = plan::build(job, &schema, &url.to_string(), &shown)?;
+    let (mut plan, rules) = plan::build(job, &schema, &url.to_string(), &shown)?;
+    plan.unchecked = unchecked;
     check_source_queries(job, &plan, &rules, &schema, &mut source).await?;
     Ok(Prepared {
         plan,
@@ -58,11 +67,36 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
 /// Refuses, before anything is written, a destination that is the job's source (it
 /// would be emptied or written into while being read) or that is the same database as
 /// another destination. Each database is identified by its server (or file system),
-/// whatever its URL says.
-pub async fn refuse_overlaps(source: &mut Connection, destinations: &[DbUrl]) -> Result<(), SyncError> {
+/// whatever its URL says. `destinations`: `None` where the URL needs a secret the
+/// environment lacks. Unless `strict`, a destination that cannot be reached is left
+/// unchecked and said so in the result (planning); a sync checks every one.
+pub async fn refuse_overlaps(
+    source: &mut Connection,
+    job: &Job,
+    destinations: &[Option<DbUrl>],
+    strict: bool,
+) -> Result<Vec<String>, SyncError> {
     let mut seen = vec![(format!("the source {}", source.shown()), source.identity().await?)];
-    for (i, url) in destinations.iter().enumerate() {
-        let id = tether_connect::identify(url).await?;
+    let mut unchecked = Vec::new();
+    for (i, (url, spec)) in destinations.iter().zip(&job.destinations).enumerate() {
+        let not_checked = |why: String| {
+            format!(
+                "destination #{}: not checked against the source and the other destinations: {why}",
+                i + 1
+            )
+        };
+        let Some(url) = url else {
+            unchecked.push(not_checked(spec.unresolved.clone().unwrap_or_default()));
+            continue;
+        };
+        let id = match tether_connect::identify(url).await {
+            Ok(id) => id,
+            Err(e) if !strict => {
+                unchecked.push(not_checked(e.to_string()));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         if let Some((what, _)) = seen.iter().find(|(_, other)| id.same_as(other)) {
             return Err(SyncError::Plan(format!(
                 "destination #{} {url} is {what}: both are {id}; refusing to write into it (nothing was written)",
@@ -71,7 +105,7 @@ pub async fn refuse_overlaps(source: &mut Connection, destinations: &[DbUrl]) ->
         }
         seen.push((format!("destination #{} {url}", i + 1), id));
     }
-    Ok(())
+    Ok(unchecked)
 }
 
 /// Sends every query the job will run on the source with `LIMIT 0`, so the server
@@ -165,6 +199,13 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         schema,
         mut source,
     } = prepared;
+    if !plan.unchecked.is_empty() {
+        let mut urls = Vec::new();
+        for d in &job.destinations {
+            urls.push(Some(DbUrl::parse(&d.url)?));
+        }
+        refuse_overlaps(&mut source, job, &urls, true).await?;
+    }
     let snapshot = source.begin_snapshot().await?;
     let subset = if plan.subset {
         progress.phase("computing the subset");

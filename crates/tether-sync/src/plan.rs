@@ -27,6 +27,10 @@ pub struct Plan {
     pub subset: bool,
     pub batch_size: usize,
     pub parallelism: usize,
+    /// Destinations not checked against the source and each other (unreachable when
+    /// planning, or their URL needs a secret); a sync checks them before writing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unchecked: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -97,6 +101,9 @@ impl Plan {
                 opts.push("create_tables = false".into());
             }
             out.push_str(&format!("destination: {} ({})\n", d.url, opts.join(", ")));
+        }
+        for u in &self.unchecked {
+            out.push_str(&format!("note: {u}\n"));
         }
         out.push_str(&format!(
             "{} tables in load order{}\n\n",
@@ -359,6 +366,7 @@ pub fn build(
         subset,
         batch_size: job.options.batch_size,
         parallelism: job.options.parallelism,
+        unchecked: Vec::new(),
     };
     Ok((plan, rules))
 }
