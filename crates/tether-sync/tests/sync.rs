@@ -512,13 +512,17 @@ ALTER TABLE payment_2020 ADD CONSTRAINT payment_2020_customer_fk FOREIGN KEY (cu
 CREATE TABLE rental (id int NOT NULL, rented date NOT NULL, customer_id int NOT NULL REFERENCES customer (id),
   PRIMARY KEY (id, rented)) PARTITION BY RANGE (rented);
 CREATE TABLE rental_2020 PARTITION OF rental FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
+CREATE TABLE rental_2021 PARTITION OF rental FOR VALUES FROM ('2021-01-01') TO ('2022-01-01') PARTITION BY HASH (id);
+CREATE TABLE rental_2021_a PARTITION OF rental_2021 FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE rental_2021_b PARTITION OF rental_2021 FOR VALUES WITH (MODULUS 2, REMAINDER 1);
 CREATE TABLE rental_rest PARTITION OF rental DEFAULT;
 CREATE TABLE rental_note (id int PRIMARY KEY, rental_id int NOT NULL, rented date NOT NULL,
   FOREIGN KEY (rental_id, rented) REFERENCES rental (id, rented));
 INSERT INTO customer VALUES (1, 'ann'), (2, 'bob');
 INSERT INTO payment VALUES (1, 1, 10), (2, 2, 20), (3, 1, 30);
 INSERT INTO payment_2020 VALUES (101, 1, 5, 'old'), (102, 2, 6, NULL);
-INSERT INTO rental VALUES (1, '2020-03-01', 1), (2, '2020-07-01', 2), (3, '2023-01-01', 1);
+INSERT INTO rental VALUES (1, '2020-03-01', 1), (2, '2020-07-01', 2), (3, '2023-01-01', 1), (4, '2021-05-01', 2),
+  (5, '2021-06-01', 1);
 INSERT INTO rental_note VALUES (1, 3, '2023-01-01');
 ";
 
@@ -542,7 +546,7 @@ fn postgres_inheritance_and_partitions_copy_each_row_once_into_every_engine() {
         ("customer", 2),
         ("payment", 3),
         ("payment_2020", 2),
-        ("rental", 3),
+        ("rental", 5),
         ("rental_note", 1),
     ];
     assert_eq!(read, want.iter().map(|(t, n)| (*t, *n as u64)).collect());
@@ -578,15 +582,21 @@ fn postgres_inheritance_and_partitions_copy_each_row_once_into_every_engine() {
                      JOIN pg_class p ON p.oid = i.inhparent WHERE c.relkind IN ('r', 'p') ORDER BY 1"
                 ),
                 [
-                    [Some("payment_2020".to_string()), Some("payment".to_string())],
-                    [Some("rental_2020".to_string()), Some("rental".to_string())],
-                    [Some("rental_rest".to_string()), Some("rental".to_string())],
+                    ["payment_2020", "payment"],
+                    ["rental_2020", "rental"],
+                    ["rental_2021", "rental"],
+                    ["rental_2021_a", "rental_2021"],
+                    ["rental_2021_b", "rental_2021"],
+                    ["rental_rest", "rental"],
                 ]
+                .map(|r| r.map(|n| Some(n.to_string())))
             );
-            assert_eq!(count(dest, "rental_2020"), 2);
-            assert_eq!(count(dest, "rental_rest"), 1);
+            for (partition, n) in [("rental_2020", 2), ("rental_2021", 2), ("rental_rest", 1)] {
+                assert_eq!(count(dest, partition), n, "partition {partition}");
+            }
+            assert_eq!(count(dest, "rental_2021_a") + count(dest, "rental_2021_b"), 2);
         } else {
-            for partition in ["rental_2020", "rental_rest"] {
+            for partition in ["rental_2020", "rental_2021", "rental_2021_a", "rental_rest"] {
                 let sql = match engine {
                     Engine::Sqlite => format!("SELECT count(*) FROM sqlite_master WHERE name = '{partition}'"),
                     _ => format!(
@@ -613,7 +623,7 @@ fn postgres_inheritance_and_partitions_copy_each_row_once_into_every_engine() {
     assert!(report.ok, "{report:?}");
     assert_eq!(keys(&dest, "payment", "id"), ["1", "3"]);
     assert_eq!(keys(&dest, "payment_2020", "id"), ["101"]);
-    assert_eq!(keys(&dest, "rental", "id"), ["1", "3"]);
+    assert_eq!(keys(&dest, "rental", "id"), ["1", "3", "5"]);
     assert_eq!(keys(&dest, "rental_note", "id"), ["1"]);
     let counts: BTreeMap<String, u64> = report.verification[0]
         .missing_rows
@@ -622,6 +632,25 @@ fn postgres_inheritance_and_partitions_copy_each_row_once_into_every_engine() {
         .map(|c| (c.table.clone(), c.rows_in_destination))
         .collect();
     assert_eq!(counts, BTreeMap::new());
+
+    // A destination whose parent has a child the job does not copy: emptying and
+    // counting the parent leave the child's rows alone.
+    let dest = TestDb::create(Engine::Postgres);
+    dest.exec(
+        "CREATE TABLE customer (id int PRIMARY KEY, name text NOT NULL);
+         CREATE TABLE payment (id int PRIMARY KEY, customer_id int NOT NULL REFERENCES customer (id), amount numeric(10,2) NOT NULL);
+         CREATE TABLE payment_2020 (note text) INHERITS (payment);
+         INSERT INTO payment_2020 VALUES (999, 1, 1, 'kept');",
+    );
+    let report = sync(&job(
+        &src,
+        &[&dest],
+        "[tables]\ninclude = [\"customer\", \"payment\"]\n",
+    ))
+    .expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(keys(&dest, "ONLY payment", "id"), ["1", "2", "3"]);
+    assert_eq!(rows(&dest, "payment_2020", "id"), [["999", "1", "1", "kept"]]);
 }
 
 /// The error of a job that must be refused before it writes anything.
