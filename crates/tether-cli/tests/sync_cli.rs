@@ -246,7 +246,7 @@ fn plan_checks_every_source_query_without_rows_and_needs_no_seed() {
             "CREATE TABLE customer (id INT NOT NULL PRIMARY KEY, email VARCHAR(40) NOT NULL);
              CREATE TABLE orders (id INT NOT NULL PRIMARY KEY, customer_id INT NOT NULL REFERENCES customer (id));
              INSERT INTO customer VALUES (1, 'a@example.com');
-             INSERT INTO orders VALUES (10, 1);",
+             INSERT INTO orders VALUES (10, 1), (11, 1);",
         );
         let dest = TestDb::create(Engine::Sqlite);
         let write_job = |head: &str, extra: &str| {
@@ -297,6 +297,14 @@ fn plan_checks_every_source_query_without_rows_and_needs_no_seed() {
         let (code, out, err) = tether(&["plan", job_path]);
         assert_eq!(code, 0, "{engine}: {err}");
         assert!(out.contains("target: first 1 rows"), "{engine}: {out}");
+        // A comment ending the `where` does not swallow the `LIMIT` (nor the check's).
+        write_job(
+            "",
+            "[[subset.targets]]\ntable = \"orders\"\nwhere = \"id >= 10 -- every order\"\nlimit = 1\n",
+        );
+        let (code, _, err) = tether(&["sync", job_path]);
+        assert_eq!(code, 0, "{engine}: {err}");
+        assert_eq!(count(&dest, "SELECT count(*) FROM orders"), 1, "{engine}");
 
         // The seed is a secret for writing: planning works without it, a sync names it.
         write_job(
