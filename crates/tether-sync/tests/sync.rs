@@ -728,3 +728,25 @@ fn a_destination_that_is_the_source_or_another_destination_is_refused_before_any
         );
     }
 }
+
+#[test]
+fn verification_compares_each_table_with_the_source_and_flags_extra_rows_after_truncate() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec("CREATE TABLE log (msg TEXT NOT NULL); INSERT INTO log VALUES ('a'), ('b');");
+    // A destination that writes a row of its own for each one it gets.
+    let dest = TestDb::create(Engine::Sqlite);
+    dest.exec(
+        "CREATE TABLE log (msg TEXT NOT NULL);
+         CREATE TRIGGER echo AFTER INSERT ON log WHEN NEW.msg = 'a' BEGIN INSERT INTO log VALUES ('a-echo'); END;",
+    );
+    let report = sync(&job(&src, &[&dest], "")).expect("sync");
+    assert!(!report.ok, "{report:?}");
+    let v = &report.verification[0];
+    let found: Vec<(&str, u64, u64, u64)> = v
+        .extra_rows
+        .iter()
+        .map(|c| (c.table.as_str(), c.rows_in_source, c.rows_read, c.rows_in_destination))
+        .collect();
+    assert_eq!(found, [("log", 2, 2, 3)]);
+    assert!(v.missing_rows.is_empty(), "{v:?}");
+}
