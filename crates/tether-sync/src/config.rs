@@ -162,6 +162,16 @@ pub struct TargetSpec {
     pub limit: Option<u64>,
 }
 
+impl TargetSpec {
+    /// The rows its `where` selects (every row without one).
+    pub fn filter(&self) -> tether_connect::Filter {
+        match &self.where_clause {
+            Some(w) => tether_connect::Filter::Where(w.clone()),
+            None => tether_connect::Filter::All,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RelationSpec {

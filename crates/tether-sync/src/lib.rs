@@ -129,10 +129,7 @@ async fn check_source_queries(
         let key = plan::row_key(table);
         let spec = ReadSpec {
             table: table.clone(),
-            filter: match &target.where_clause {
-                Some(w) => Filter::Where(w.clone()),
-                None => Filter::All,
-            },
+            filter: target.filter(),
             order_by: if target.limit.is_some() { key.clone() } else { vec![] },
             columns: key,
             limit: Some(0),
