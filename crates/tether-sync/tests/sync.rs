@@ -667,20 +667,41 @@ fn a_destination_that_is_the_source_or_another_destination_is_refused_before_any
         let src = source(engine);
         let before = rows(&src, "orders", "id");
         // The same database under another spelling of its URL.
-        let (same, how) = match engine {
+        // The same database under other spellings of its URL: another host name, the
+        // server's Unix socket, a symlink or a hard link.
+        let socket = |sql: &str| src.query(sql)[0][0].clone().expect("socket");
+        let (sames, how): (Vec<String>, &str) = match engine {
             Engine::Sqlite => {
                 let path = src.url.trim_start_matches("sqlite://");
-                let link = format!("{path}.link.sqlite");
+                let (link, hard) = (format!("{path}.link.sqlite"), format!("{path}.hard.sqlite"));
                 std::os::unix::fs::symlink(path, &link).expect("symlink");
-                (format!("sqlite://{link}"), "the SQLite file")
+                std::fs::hard_link(path, &hard).expect("hard link");
+                (
+                    vec![format!("sqlite://{link}"), format!("sqlite://{hard}")],
+                    "the SQLite file",
+                )
             }
-            Engine::Postgres => (
-                src.url.replace("127.0.0.1", "localhost"),
-                "PostgreSQL cluster with system identifier",
-            ),
-            Engine::Mysql => (src.url.replace("127.0.0.1", "localhost"), "MariaDB/MySQL server"),
+            Engine::Postgres => {
+                let dir = socket("SELECT split_part(current_setting('unix_socket_directories'), ',', 1)");
+                (
+                    vec![
+                        src.url.replace("127.0.0.1", "localhost"),
+                        format!("{}?host={dir}", src.url.replace("127.0.0.1", "localhost")),
+                    ],
+                    "PostgreSQL cluster with system identifier",
+                )
+            }
+            Engine::Mysql => {
+                let path = socket("SELECT @@socket");
+                (
+                    vec![
+                        src.url.replace("127.0.0.1", "localhost"),
+                        format!("{}?socket={path}", src.url.replace("127.0.0.1", "localhost")),
+                    ],
+                    "MariaDB/MySQL server",
+                )
+            }
         };
-        assert_ne!(same, src.url);
         let job = |dests: &[&str]| {
             let mut s = format!("source = \"{}\"\n", src.url);
             for d in dests {
@@ -688,18 +709,21 @@ fn a_destination_that_is_the_source_or_another_destination_is_refused_before_any
             }
             s
         };
-        let e = refused(&job(&[&same]));
         let shown = |url: &str| tether_connect::DbUrl::parse(url).expect("url").to_string();
-        assert!(
-            e.starts_with(&format!(
-                "destination #1 {} is the source {}: both are ",
-                shown(&same),
-                shown(&src.url)
-            )),
-            "{engine}: {e}"
-        );
-        assert!(e.contains(how) && e.ends_with("nothing was written)"), "{engine}: {e}");
-        assert_eq!(rows(&src, "orders", "id"), before, "{engine}: the source is intact");
+        for same in &sames {
+            assert_ne!(same, &src.url);
+            let e = refused(&job(&[same]));
+            assert!(
+                e.starts_with(&format!(
+                    "destination #1 {} is the source {}: both are ",
+                    shown(same),
+                    shown(&src.url)
+                )),
+                "{engine}: {e}"
+            );
+            assert!(e.contains(how) && e.ends_with("nothing was written)"), "{engine}: {e}");
+            assert_eq!(rows(&src, "orders", "id"), before, "{engine}: the source is intact");
+        }
 
         // Two destinations that are one database (neither is the source).
         let other = TestDb::create(engine);
