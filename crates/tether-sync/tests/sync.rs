@@ -681,25 +681,18 @@ fn a_destination_that_is_the_source_or_another_destination_is_refused_before_any
                     "the SQLite file",
                 )
             }
-            Engine::Postgres => {
-                let dir = socket("SELECT split_part(current_setting('unix_socket_directories'), ',', 1)");
-                (
-                    vec![
-                        src.url.replace("127.0.0.1", "localhost"),
-                        format!("{}?host={dir}", src.url.replace("127.0.0.1", "localhost")),
-                    ],
-                    "PostgreSQL cluster with system identifier",
-                )
-            }
-            Engine::Mysql => {
-                let path = socket("SELECT @@socket");
-                (
-                    vec![
-                        src.url.replace("127.0.0.1", "localhost"),
-                        format!("{}?socket={path}", src.url.replace("127.0.0.1", "localhost")),
-                    ],
-                    "MariaDB/MySQL server",
-                )
+            Engine::Postgres | Engine::Mysql => {
+                let (param, sql, how) = match engine {
+                    Engine::Postgres => (
+                        "host",
+                        "SELECT split_part(current_setting('unix_socket_directories'), ',', 1)",
+                        "PostgreSQL cluster with system identifier",
+                    ),
+                    _ => ("socket", "SELECT @@socket", "MariaDB/MySQL server"),
+                };
+                let by_name = src.url.replace("127.0.0.1", "localhost");
+                let by_socket = format!("{by_name}?{param}={}", socket(sql));
+                (vec![by_name, by_socket], how)
             }
         };
         let job = |dests: &[&str]| {
