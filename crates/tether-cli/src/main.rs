@@ -64,6 +64,11 @@ enum Command {
     /// Show what a sync job will do, without writing anything: tables in load order,
     /// parallel groups, how each cycle is broken, which rule brings each table's rows,
     /// and the source queries.
+    ///
+    /// Every query the job will send to the source is checked first with `LIMIT 0` (no
+    /// row is read), and a destination that is the source (or another destination) is
+    /// refused. Needs no secret: `seed` and destination passwords may be unset.
+    #[command(verbatim_doc_comment)]
     Plan(sync_cmd::JobArgs),
 
     /// Find the personal data in a database, or the personal data a job leaves open.

@@ -136,7 +136,7 @@ fn summary(report: &Report) -> String {
     for (i, v) in report.verification.iter().enumerate() {
         if v.ok {
             out.push_str(&format!(
-                "#{} {}: verified: {} foreign keys, 0 orphans; every table has the rows read\n",
+                "#{} {}: verified: {} foreign keys, 0 orphans; every table has the source's rows\n",
                 i + 1,
                 v.destination,
                 v.foreign_keys_checked
@@ -153,10 +153,10 @@ fn summary(report: &Report) -> String {
                     o.examples.join(", ")
                 ));
             }
-            for m in &v.missing_rows {
+            for m in v.missing_rows.iter().chain(&v.extra_rows) {
                 out.push_str(&format!(
-                    "  {}: {} rows read, {} in the destination\n",
-                    m.table, m.rows_read, m.rows_in_destination
+                    "  {}: {} rows in the source, {} read, {} in the destination\n",
+                    m.table, m.rows_in_source, m.rows_read, m.rows_in_destination
                 ));
             }
         }
@@ -227,6 +227,7 @@ fn summary(report: &Report) -> String {
 
 pub async fn sync(args: JobArgs) -> anyhow::Result<()> {
     let job = load_job(&args.job)?;
+    job.require_secrets()?;
     let prepared = tether_sync::prepare(&job).await?;
     let progress = Bars::new(args.format == OutputFormat::Json);
     let report = tokio::select! {

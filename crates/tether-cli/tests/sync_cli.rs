@@ -317,3 +317,124 @@ fn plan_and_sync_show_key_maps_and_folded_leaks() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn plan_checks_every_source_query_without_rows_and_needs_no_seed() {
+    let dir = scratch("plan_checks");
+    let job = dir.join("job.toml");
+    for engine in [Engine::Sqlite, Engine::Postgres, Engine::Mysql] {
+        let src = TestDb::create(engine);
+        src.exec(
+            "CREATE TABLE customer (id INT NOT NULL PRIMARY KEY, email VARCHAR(40) NOT NULL);
+             CREATE TABLE orders (id INT NOT NULL PRIMARY KEY, customer_id INT NOT NULL REFERENCES customer (id));
+             INSERT INTO customer VALUES (1, 'a@example.com');
+             INSERT INTO orders VALUES (10, 1), (11, 1);",
+        );
+        let dest = TestDb::create(Engine::Sqlite);
+        let write_job = |head: &str, extra: &str| {
+            std::fs::write(
+                &job,
+                format!(
+                    "source = \"{}\"\n{head}\n[[destinations]]\nurl = \"{}\"\n\n{extra}",
+                    src.url, dest.url
+                ),
+            )
+            .expect("job");
+        };
+        let job_path = job.to_str().expect("utf-8");
+        // Line 6 is the target's table.
+        let bad = [
+            ("nope = 1", ["no such column: nope", "42703", "1054"]),
+            ("id = ", ["syntax error", "42601", "1064"]),
+        ];
+        for (clause, errors) in bad {
+            write_job(
+                "",
+                &format!("[[subset.targets]]\ntable = \"orders\"\nwhere = \"{clause}\"\n"),
+            );
+            let server = match engine {
+                Engine::Sqlite => errors[0],
+                Engine::Postgres => errors[1],
+                Engine::Mysql => errors[2],
+            };
+            for command in ["plan", "sync"] {
+                let (code, _, err) = tether(&[command, job_path]);
+                assert_eq!(code, 2, "{engine} {command} {clause}: {err}");
+                assert!(
+                    err.contains(&format!(
+                        "job.toml: line 6: subset target `orders`: `where = {clause:?}` fails on the source "
+                    )) && err.contains(server),
+                    "{engine} {command} {clause}: {err}"
+                );
+            }
+        }
+        assert_eq!(
+            count(&dest, "SELECT count(*) FROM sqlite_master"),
+            0,
+            "{engine}: nothing written"
+        );
+
+        // A limit target orders by the key: checked the same way, and fine.
+        write_job("", "[[subset.targets]]\ntable = \"orders\"\nlimit = 1\n");
+        let (code, out, err) = tether(&["plan", job_path]);
+        assert_eq!(code, 0, "{engine}: {err}");
+        assert!(out.contains("target: first 1 rows"), "{engine}: {out}");
+        // A comment ending the `where` does not swallow the `LIMIT` (nor the check's).
+        write_job(
+            "",
+            "[[subset.targets]]\ntable = \"orders\"\nwhere = \"id >= 10 -- every order\"\nlimit = 1\n",
+        );
+        let (code, _, err) = tether(&["sync", job_path]);
+        assert_eq!(code, 0, "{engine}: {err}");
+        assert_eq!(count(&dest, "SELECT count(*) FROM orders"), 1, "{engine}");
+
+        // The seed is a secret for writing: planning works without it, a sync names it.
+        write_job(
+            "seed = \"${TETHER_PLAN_TEST_UNSET_SEED}\"\n",
+            "[transform.customer]\nemail = \"email\"\n",
+        );
+        let (code, out, err) = tether(&["plan", job_path]);
+        assert_eq!(code, 0, "{engine}: {err}");
+        assert!(out.contains("transform: email = email"), "{engine}: {out}");
+        let (code, _, err) = tether(&["sync", job_path]);
+        assert_eq!(code, 2, "{engine}: {err}");
+        assert!(
+            err.contains("job.toml: line 2: seed: environment variable `TETHER_PLAN_TEST_UNSET_SEED` is not set"),
+            "{engine}: {err}"
+        );
+    }
+
+    // A destination's password is a secret too, and a destination planning cannot reach
+    // is not checked against the source: the plan says so, the sync checks it.
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec("CREATE TABLE t (id INT PRIMARY KEY);");
+    std::fs::write(
+        &job,
+        format!(
+            "source = \"{}\"\n[[destinations]]\nurl = \"postgres://app:${{TETHER_PLAN_TEST_UNSET_PW}}@127.0.0.1/x\"\n\
+             [[destinations]]\nurl = \"postgres://app@127.0.0.1:1/x\"\n",
+            src.url
+        ),
+    )
+    .expect("job");
+    let job_path = job.to_str().expect("utf-8");
+    let (code, out, err) = tether(&["plan", job_path]);
+    assert_eq!(code, 0, "{err}");
+    for line in [
+        "destination: postgres://app:***@127.0.0.1/x (on_conflict = error)\n",
+        "destination: postgres://app@127.0.0.1:1/x (on_conflict = error)\n",
+        "note: destination #1: not checked against the source and the other destinations: ",
+        "job.toml: line 2: destination url: environment variable `TETHER_PLAN_TEST_UNSET_PW` is not set\n",
+        "note: destination #2: not checked against the source and the other destinations: \
+         cannot connect to postgres://app@127.0.0.1:1/x: ",
+    ] {
+        assert!(out.contains(line), "{line}\n{out}");
+    }
+    let (code, _, err) = tether(&["sync", job_path]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("job.toml: line 2: destination url: environment variable `TETHER_PLAN_TEST_UNSET_PW` is not set"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,7 +2,7 @@
 //!
 //! Callers ask an [`Engine`]'s dialect to render; they never match on the engine.
 
-use tether_schema::{Column, DataType, FkAction, ForeignKey, Table};
+use tether_schema::{Column, DataType, FkAction, ForeignKey, Partitioning, Table};
 
 use crate::url::Engine;
 use crate::value::{hex, Value};
@@ -50,6 +50,23 @@ pub trait Dialect: Sync {
         self.table(t.schema.as_deref(), &t.name)
     }
 
+    /// The table as a query names it to read its own rows and nothing else. PostgreSQL
+    /// says `ONLY` for a table others inherit from: a plain `FROM` adds their rows.
+    fn own_rows(&self, t: &Table) -> String {
+        self.qualified(t)
+    }
+
+    /// What follows the column list of `CREATE TABLE`: PostgreSQL's `INHERITS` and
+    /// `PARTITION BY`. Other engines have neither (one plain table per source table).
+    fn table_options(&self, _table: &Table) -> String {
+        String::new()
+    }
+
+    /// The statements creating a partitioned table's partitions, after the table.
+    fn create_partitions(&self, _table: &Table) -> Vec<String> {
+        Vec::new()
+    }
+
     fn idents(&self, names: &[String]) -> String {
         names.iter().map(|n| self.ident(n)).collect::<Vec<_>>().join(", ")
     }
@@ -90,7 +107,12 @@ pub trait Dialect: Sync {
                 parts.push(self.foreign_key_clause(fk));
             }
         }
-        format!("CREATE TABLE {} (\n  {}\n)", self.qualified(table), parts.join(",\n  "))
+        format!(
+            "CREATE TABLE {} (\n  {}\n){}",
+            self.qualified(table),
+            parts.join(",\n  "),
+            self.table_options(table)
+        )
     }
 
     fn foreign_key_clause(&self, fk: &ForeignKey) -> String {
@@ -233,6 +255,48 @@ const PG_BUILTIN: &[&str] = &[
 impl Dialect for Postgres {
     fn engine(&self) -> Engine {
         Engine::Postgres
+    }
+    fn own_rows(&self, t: &Table) -> String {
+        if t.has_children {
+            format!("ONLY {}", self.qualified(t))
+        } else {
+            self.qualified(t)
+        }
+    }
+    fn table_options(&self, table: &Table) -> String {
+        let mut out = String::new();
+        if !table.inherits.is_empty() {
+            let parents: Vec<String> = table
+                .inherits
+                .iter()
+                .map(|p| self.table(p.schema.as_deref(), &p.name))
+                .collect();
+            out.push_str(&format!(" INHERITS ({})", parents.join(", ")));
+        }
+        if let Some(p) = &table.partitioning {
+            out.push_str(&format!(" PARTITION BY {}", p.key));
+        }
+        out
+    }
+    fn create_partitions(&self, table: &Table) -> Vec<String> {
+        fn walk(d: &Postgres, parent: String, p: &Partitioning, out: &mut Vec<String>) {
+            for part in &p.partitions {
+                let name = d.table(part.schema.as_deref(), &part.name);
+                let mut sql = format!("CREATE TABLE {name} PARTITION OF {parent} {}", part.bound);
+                if let Some(sub) = &part.partitioning {
+                    sql.push_str(&format!(" PARTITION BY {}", sub.key));
+                }
+                out.push(sql);
+                if let Some(sub) = &part.partitioning {
+                    walk(d, name, sub, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        if let Some(p) = &table.partitioning {
+            walk(self, self.qualified(table), p, &mut out);
+        }
+        out
     }
     fn identity_clause(&self, c: &Column, _table: &Table) -> &'static str {
         match (c.identity, &c.normalized_type) {

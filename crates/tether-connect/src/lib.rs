@@ -6,6 +6,7 @@
 
 pub mod dialect;
 pub mod error;
+pub mod identity;
 pub mod mysql;
 pub mod mysql_rw;
 pub mod postgres;
@@ -27,6 +28,7 @@ use tokio::sync::mpsc;
 
 pub use dialect::Dialect;
 pub use error::ConnectError;
+pub use identity::{identify, Identity};
 pub use rw::{Batch, Conflict, Filter, ReadSpec, WriteError};
 pub use url::{DbUrl, Engine, ServerUrl};
 pub use value::{Row, Value};
@@ -223,15 +225,18 @@ impl Connection {
             unsigned: false,
         }];
         let sql = match self.engine() {
+            // A partitioned table's rows are its partitions' (the tree lists a plain
+            // table alone).
             Engine::Postgres => format!(
-                "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = {}::regclass",
+                "SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint \
+                 FROM pg_partition_tree({}::regclass) t JOIN pg_class c ON c.oid = t.relid",
                 d.literal(&Value::Text(d.qualified(table)))
             ),
             Engine::Mysql => format!(
                 "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = {}",
                 d.literal(&Value::Text(table.name.clone()))
             ),
-            Engine::Sqlite => format!("SELECT count(*) FROM {}", d.qualified(table)),
+            Engine::Sqlite => format!("SELECT count(*) FROM {}", d.own_rows(table)),
         };
         let rows = self.query(&sql, &int).await?;
         Ok(match rows.first().and_then(|r| r.first()) {
@@ -388,7 +393,8 @@ impl Connection {
         rows: Vec<(Row, Row)>,
     ) -> Result<u64, ConnectError> {
         let d = self.dialect();
-        let name = d.qualified(table);
+        // Not the rows of tables that inherit from this one.
+        let name = d.own_rows(table);
         let result = match self {
             Connection::Sqlite { conn, .. } => {
                 let conn = conn.clone();

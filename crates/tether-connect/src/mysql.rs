@@ -84,8 +84,7 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
             schema: None,
             columns: vec![],
             primary_key: vec![],
-            unique_keys: vec![],
-            foreign_keys: vec![],
+            ..Default::default()
         })
         .collect();
     let index: HashMap<String, usize> = tables.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();

@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use tether_schema::{Column, FkAction, ForeignKey, Identity, Schema, Table, UniqueKey};
+use tether_schema::{
+    Column, FkAction, ForeignKey, Identity, Partition, Partitioning, Schema, Table, TableName, UniqueKey,
+};
 use tokio_postgres::{Client, NoTls};
 
 use crate::error::ConnectError;
@@ -66,14 +68,33 @@ fn action(code: &str) -> FkAction {
     }
 }
 
+/// Tables and partitioned tables; partitions are part of their partitioned table, not
+/// tables of their own. Inheritance children are tables of their own.
 const TABLES: &str = "
-SELECT c.oid, n.nspname::text, c.relname::text
+SELECT c.oid, n.nspname::text, c.relname::text,
+  c.relkind = 'r' AND EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = c.oid),
+  CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
   AND (cardinality($1::text[]) = 0 OR n.nspname = ANY($1::text[]))
 ORDER BY 2, 3";
+
+/// The parents each table `INHERITS` from, in declaration order.
+const INHERITS: &str = "
+SELECT i.inhrelid, pn.nspname::text, p.relname::text
+FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace
+WHERE i.inhrelid = ANY($1::oid[])
+ORDER BY i.inhrelid, i.inhseqno";
+
+/// Every partition with its parent, bound and (when partitioned itself) key.
+const PARTITIONS: &str = "
+SELECT i.inhparent, c.oid, n.nspname::text, c.relname::text, pg_get_expr(c.relpartbound, c.oid),
+  CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END
+FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relispartition AND c.relkind IN ('r', 'p')
+ORDER BY 1, 3, 4";
 
 const COLUMNS: &str = "
 SELECT a.attrelid, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull,
@@ -93,7 +114,7 @@ SELECT con.conrelid, con.conname::text, con.contype::text,
 FROM pg_constraint con
 LEFT JOIN pg_class fc ON fc.oid = con.confrelid
 LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
-WHERE con.conrelid = ANY($1::oid[]) AND con.contype IN ('p', 'u', 'f')
+WHERE con.conrelid = ANY($1::oid[]) AND con.contype IN ('p', 'u', 'f') AND con.conparentid = 0
 ORDER BY con.conrelid, con.conname";
 
 /// Unique indexes that do not back a PRIMARY KEY or UNIQUE constraint; expression
@@ -110,6 +131,33 @@ WHERE i.indrelid = ANY($1::oid[]) AND i.indisunique AND NOT i.indisprimary
   AND NOT EXISTS (SELECT 1 FROM pg_constraint c
                   WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u'))
 ORDER BY i.indrelid, ic.relname";
+
+/// A partition as the catalog lists it.
+struct PartitionRow {
+    oid: u32,
+    schema: String,
+    name: String,
+    bound: String,
+    key: Option<String>,
+}
+
+/// The partitions of table `oid`, each with its own partitions when it has some.
+fn partitioning(key: String, oid: u32, children: &HashMap<u32, Vec<PartitionRow>>) -> Partitioning {
+    let partitions = children
+        .get(&oid)
+        .map(|rows| {
+            rows.iter()
+                .map(|p| Partition {
+                    schema: Some(p.schema.clone()),
+                    name: p.name.clone(),
+                    bound: p.bound.clone(),
+                    partitioning: p.key.clone().map(|k| Box::new(partitioning(k, p.oid, children))),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Partitioning { key, partitions }
+}
 
 /// Reads the schema; `schemas` restricts it to those PostgreSQL schemas.
 pub async fn introspect(client: &Client, shown: &str, schemas: &[String]) -> Result<Schema, ConnectError> {
@@ -149,11 +197,40 @@ pub async fn introspect(client: &Client, shown: &str, schemas: &[String]) -> Res
             name: r.get(2),
             columns: vec![],
             primary_key: vec![],
-            unique_keys: vec![],
-            foreign_keys: vec![],
+            has_children: r.get(3),
+            ..Default::default()
         });
     }
     let oids: Vec<u32> = rows.iter().map(|r| r.get(0)).collect();
+
+    for r in client
+        .query(INHERITS, &[&oids])
+        .await
+        .map_err(q("reading inheritance"))?
+    {
+        let t = &mut tables[by_oid[&r.get::<_, u32>(0)]];
+        t.inherits.push(TableName {
+            schema: Some(r.get(1)),
+            name: r.get(2),
+        });
+    }
+    if rows.iter().any(|r| r.get::<_, Option<String>>(4).is_some()) {
+        let mut children: HashMap<u32, Vec<PartitionRow>> = HashMap::new();
+        for r in client.query(PARTITIONS, &[]).await.map_err(q("reading partitions"))? {
+            children.entry(r.get(0)).or_default().push(PartitionRow {
+                oid: r.get(1),
+                schema: r.get(2),
+                name: r.get(3),
+                bound: r.get::<_, Option<String>>(4).unwrap_or_default(),
+                key: r.get(5),
+            });
+        }
+        for r in &rows {
+            if let Some(key) = r.get::<_, Option<String>>(4) {
+                tables[by_oid[&r.get::<_, u32>(0)]].partitioning = Some(partitioning(key, r.get(0), &children));
+            }
+        }
+    }
 
     for r in client.query(COLUMNS, &[&oids]).await.map_err(q("reading columns"))? {
         let t = &mut tables[by_oid[&r.get::<_, u32>(0)]];

@@ -55,12 +55,15 @@ impl ReadSpec {
 
     /// The SELECT this read runs, for `tether plan` and for engines that run it as is.
     pub fn select_sql(&self, d: &dyn crate::dialect::Dialect, keys: Option<&[Vec<Value>]>) -> String {
-        let mut sql = format!("SELECT {} FROM {}", d.idents(&self.columns), d.qualified(&self.table));
+        let mut sql = format!("SELECT {} FROM {}", d.idents(&self.columns), d.own_rows(&self.table));
         match (&self.filter, keys) {
             (Filter::All, _) => {}
+            // In parentheses, and on a line of its own: a `--` comment at the end of the
+            // user's predicate must not swallow the ORDER BY and LIMIT after it.
             (Filter::Where(w), _) => {
-                sql.push_str(" WHERE ");
+                sql.push_str(" WHERE (");
                 sql.push_str(w);
+                sql.push_str("\n)");
             }
             (Filter::KeysIn { columns, .. }, Some(keys)) => {
                 sql.push_str(" WHERE ");

@@ -322,6 +322,7 @@ pub fn introspect(conn: &Connection, url: &str) -> Result<Schema, ConnectError> 
             primary_key,
             unique_keys,
             foreign_keys,
+            ..Default::default()
         });
     }
     resolve_parent_case(&mut tables);

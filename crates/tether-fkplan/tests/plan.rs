@@ -51,6 +51,7 @@ fn table(name: &str, columns: &[&str], pk: &[&str], fks: Vec<ForeignKey>) -> Tab
         primary_key: pk.iter().map(|c| c.to_string()).collect(),
         unique_keys: Vec::new(),
         foreign_keys: fks,
+        ..Default::default()
     }
 }
 

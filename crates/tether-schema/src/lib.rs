@@ -14,7 +14,7 @@ pub mod virtual_fk;
 
 pub use error::SchemaError;
 pub use graph::{Cycle, Edge, FkGraph};
-pub use model::{Column, FkAction, ForeignKey, Identity, Schema, Table, TableName, UniqueKey};
+pub use model::{Column, FkAction, ForeignKey, Identity, Partition, Partitioning, Schema, Table, TableName, UniqueKey};
 pub use types::DataType;
 pub use value::{Row, Value};
 pub use virtual_fk::{LocatedSpec, VirtualFkSpec};

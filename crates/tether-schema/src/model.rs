@@ -55,7 +55,7 @@ impl fmt::Display for TableName {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Table {
     pub name: String,
     pub schema: Option<String>,
@@ -66,6 +66,38 @@ pub struct Table {
     pub unique_keys: Vec<UniqueKey>,
     #[serde(default)]
     pub foreign_keys: Vec<ForeignKey>,
+    /// PostgreSQL `INHERITS`: the tables this one inherits columns from. Its rows are
+    /// its own; a parent's are not its children's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inherits: Vec<TableName>,
+    /// PostgreSQL: other tables inherit from this one, so only `FROM ONLY` reads its
+    /// own rows (a plain `FROM` adds its children's).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub has_children: bool,
+    /// PostgreSQL declarative partitioning: the table's rows live in its partitions,
+    /// which are part of it (not tables of their own in this model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitioning: Option<Partitioning>,
+}
+
+/// How a partitioned table splits its rows (PostgreSQL `PARTITION BY`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Partitioning {
+    /// `RANGE (paid_at)`, as `pg_get_partkeydef` spells it.
+    pub key: String,
+    pub partitions: Vec<Partition>,
+}
+
+/// One partition of a partitioned table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Partition {
+    pub schema: Option<String>,
+    pub name: String,
+    /// `FOR VALUES FROM ('2020-01-01') TO ('2021-01-01')` or `DEFAULT`.
+    pub bound: String,
+    /// Set when the partition is partitioned itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitioning: Option<Box<Partitioning>>,
 }
 
 impl Table {

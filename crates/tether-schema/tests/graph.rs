@@ -44,6 +44,7 @@ fn table(name: &str, cols: &[&str], fks: &[(&str, &str, &str)]) -> Table {
                 is_virtual: false,
             })
             .collect(),
+        ..Default::default()
     }
 }
 

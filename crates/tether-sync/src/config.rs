@@ -87,6 +87,9 @@ pub struct DestinationSpec {
     /// How foreign keys are checked while loading.
     #[serde(default)]
     pub checks: Checks,
+    /// Why `url` could not be read (an unset `${VAR}`); `url` is then as written.
+    #[serde(skip)]
+    pub unresolved: Option<String>,
 }
 
 /// How a destination checks foreign keys during the load. Either way every FK is
@@ -177,6 +180,16 @@ pub struct TargetSpec {
     pub limit: Option<u64>,
 }
 
+impl TargetSpec {
+    /// The rows its `where` selects (every row without one).
+    pub fn filter(&self) -> tether_connect::Filter {
+        match &self.where_clause {
+            Some(w) => tether_connect::Filter::Where(w.clone()),
+            None => tether_connect::Filter::All,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RelationSpec {
@@ -237,6 +250,10 @@ pub struct Job {
     pub virtual_fks: Vec<LocatedSpec>,
     pub options: OptionsSpec,
     pub seed: Option<Secret>,
+    /// Secrets that could not be read (an unset `${VAR}` in `seed` or a destination's
+    /// URL), each with its line: planning does without them, a sync does not
+    /// ([`Job::require_secrets`]).
+    pub missing_secrets: Vec<String>,
     pub transforms: Vec<ColumnTransform>,
     pub privacy: Privacy,
 }
@@ -306,12 +323,18 @@ impl Job {
                 "{path}: at least one [[destinations]] entry is needed"
             )));
         }
+        let mut missing_secrets = Vec::new();
         let mut destinations = Vec::new();
         for d in &file.destinations {
             let mut spec = d.get_ref().clone();
-            spec.url = interpolate(&spec.url, env)
-                .map(|u| rebase_sqlite(&u, base))
-                .map_err(|m| at(line(d.span()), format!("destination url: {m}")))?;
+            match interpolate(&spec.url, env) {
+                Ok(url) => spec.url = rebase_sqlite(&url, base),
+                Err(m) => {
+                    let message = at(line(d.span()), format!("destination url: {m}")).to_string();
+                    missing_secrets.push(message.clone());
+                    spec.unresolved = Some(message);
+                }
+            }
             destinations.push(spec);
         }
         let mut targets = Vec::new();
@@ -345,10 +368,16 @@ impl Job {
                 "{path}: options.batch_size and options.parallelism must be at least 1"
             )));
         }
+        let mut seed_given = false;
         let seed = match &file.seed {
-            Some(s) => Some(Secret(
-                interpolate(s.get_ref(), env).map_err(|m| at(line(s.span()), format!("seed: {m}")))?,
-            )),
+            Some(s) => match interpolate(s.get_ref(), env) {
+                Ok(secret) => Some(Secret(secret)),
+                Err(m) => {
+                    seed_given = true;
+                    missing_secrets.push(at(line(s.span()), format!("seed: {m}")).to_string());
+                    None
+                }
+            },
             None => None,
         };
         let mut transforms = Vec::new();
@@ -362,13 +391,14 @@ impl Job {
                 });
             }
         }
-        if !transforms.is_empty() && seed.as_ref().is_none_or(|s| s.0.is_empty()) {
+        if !transforms.is_empty() && !seed_given && seed.as_ref().is_none_or(|s| s.0.is_empty()) {
             return Err(SyncError::Config(format!(
                 "{path}: [transform] needs a `seed` (a secret; `seed = \"${{TETHER_SEED}}\"` reads it from the environment)"
             )));
         }
         Ok(Job {
             seed,
+            missing_secrets,
             transforms,
             privacy: file.privacy,
             path: path.to_string(),
@@ -385,6 +415,19 @@ impl Job {
             },
             options: file.options,
         })
+    }
+}
+
+impl Job {
+    /// Fails when a secret the job needs to write is missing from the environment
+    /// (planning does without it).
+    pub fn require_secrets(&self) -> Result<(), SyncError> {
+        match self.missing_secrets.first() {
+            Some(m) => Err(SyncError::Config(format!(
+                "{m} (a sync needs it; `tether plan` does not)"
+            ))),
+            None => Ok(()),
+        }
     }
 }
 
@@ -438,6 +481,23 @@ follow_children = false
         assert_eq!(job.subset.max_children_per_parent, Some(10));
         assert_eq!(job.relations[0].0.follow_children, Some(false));
         assert_eq!(job.options.batch_size, 10_000);
+    }
+
+    #[test]
+    fn secrets_missing_from_the_environment_wait_for_a_sync() {
+        let job = Job::parse(
+            "job.toml",
+            "source = \"a.db\"\nseed = \"${NOPE}\"\n[[destinations]]\nurl = \"postgres://u:${NOPE2}@h/d\"\n\
+             [transform.t]\nc = \"email\"\n",
+            &env,
+        )
+        .expect("a plan needs no secret");
+        assert!(job.seed.is_none());
+        assert_eq!(job.destinations[0].url, "postgres://u:${NOPE2}@h/d");
+        assert_eq!(
+            job.require_secrets().unwrap_err().to_string(),
+            "job.toml: line 3: destination url: environment variable `NOPE2` is not set (a sync needs it; `tether plan` does not)"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! per row, and a failed or killed run leaves the destination as it was. The executor
 //! does what the plan says and decides nothing of its own.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -257,13 +257,28 @@ pub fn destination_name(source: &Schema, t: &TableName, dest: Engine) -> TableNa
 }
 
 /// The table to create on `dest` for source table `t`: same columns, keys and FKs, with
-/// names mapped; generated columns become plain columns on other engines.
-fn destination_model(source: &Schema, t: &Table, dest: Engine, notes: &mut Vec<String>) -> Table {
+/// names mapped; generated columns become plain columns on other engines. PostgreSQL to
+/// PostgreSQL keeps `INHERITS` (from parents the job copies too) and partitions; other
+/// engines get one plain table.
+fn destination_model(source: &Schema, plan: &Plan, t: &Table, dest: Engine, notes: &mut Vec<String>) -> Table {
     let name = destination_name(source, &t.table_name(), dest);
     let same_engine = crate::plan::engine_of(&source.engine) == dest;
     let mut out = t.clone();
     out.schema = name.schema;
     out.name = name.name;
+    out.has_children = false;
+    if !same_engine {
+        out.partitioning = None;
+    }
+    out.inherits = t
+        .inherits
+        .iter()
+        .filter(|p| plan.tables.iter().any(|tp| &tp.table.table_name() == *p))
+        .map(|p| destination_name(source, p, dest))
+        .collect();
+    if !same_engine {
+        out.inherits.clear();
+    }
     for c in &mut out.columns {
         if !same_engine {
             c.generated = None;
@@ -332,7 +347,7 @@ pub async fn prepare_destination(
         let want = destination_name(source, &tp.table.table_name(), engine);
         if existing.table(&want).is_none() {
             let mut notes = Vec::new();
-            missing.push(destination_model(source, &tp.table, engine, &mut notes));
+            missing.push(destination_model(source, plan, &tp.table, engine, &mut notes));
             for n in notes {
                 progress.phase(&format!("{shown}: {n}"));
             }
@@ -347,7 +362,27 @@ pub async fn prepare_destination(
             )));
         }
         progress.phase(&format!("{shown}: creating {} tables", missing.len()));
-        let schemas: HashSet<String> = missing.iter().filter_map(|t| t.schema.clone()).collect();
+        // Inheritance parents first: a child's CREATE names them.
+        let mut ordered: Vec<Table> = Vec::with_capacity(missing.len());
+        while !missing.is_empty() {
+            let ready = missing
+                .iter()
+                .position(|t| t.inherits.iter().all(|p| !missing.iter().any(|m| &m.table_name() == p)))
+                .unwrap_or(0);
+            ordered.push(missing.remove(ready));
+        }
+        let missing = ordered;
+        let mut schemas: Vec<String> = missing.iter().filter_map(|t| t.schema.clone()).collect();
+        for t in &missing {
+            let mut parts: Vec<&tether_schema::Partitioning> = t.partitioning.iter().collect();
+            while let Some(p) = parts.pop() {
+                for part in &p.partitions {
+                    schemas.extend(part.schema.clone());
+                    parts.extend(part.partitioning.as_deref());
+                }
+            }
+        }
+        let schemas: BTreeSet<String> = schemas.into_iter().collect();
         for s in schemas {
             conn.execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", d.ident(&s)))
                 .await?;
@@ -356,6 +391,9 @@ pub async fn prepare_destination(
         for t in &missing {
             let same_engine = crate::plan::engine_of(&source.engine) == engine;
             conn.execute(&create_sql(d, t, inline, same_engine)).await?;
+            for sql in d.create_partitions(t) {
+                conn.execute(&sql).await?;
+            }
         }
         if !inline {
             for t in &missing {
@@ -410,6 +448,7 @@ pub async fn advance_sequences(dest: &mut Destination) -> Result<(), SyncError> 
     let mut tables: Vec<Table> = dest.tables.values().cloned().collect();
     tables.sort_by_key(|t| t.table_name());
     for t in tables {
+        // Not `ONLY`: tables inheriting from this one share its sequence.
         for c in t.columns.iter().filter(|c| c.identity.is_some()) {
             let name = d.qualified(&t);
             let sql = format!(
@@ -435,7 +474,7 @@ pub async fn truncate(dest: &mut Destination, plan: &Plan) -> Result<(), SyncErr
         .tables
         .iter()
         .rev()
-        .map(|tp| d.qualified(&dest.tables[&tp.table.table_name()]))
+        .map(|tp| d.own_rows(&dest.tables[&tp.table.table_name()]))
         .collect();
     match dest.conn.engine() {
         Engine::Postgres => dest.conn.execute(&format!("TRUNCATE {}", names.join(", "))).await?,
@@ -719,7 +758,7 @@ async fn build_transforms(
         let sql = format!(
             "SELECT DISTINCT {} FROM {} ORDER BY 1",
             d.ident(&column),
-            d.qualified(&tp.table)
+            d.own_rows(&tp.table)
         );
         let ty = tp
             .table

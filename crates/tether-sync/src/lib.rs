@@ -17,7 +17,7 @@ pub mod subset;
 pub mod verify;
 
 use serde::Serialize;
-use tether_connect::{Connection, DbUrl, IntrospectOptions};
+use tether_connect::{Connection, DbUrl, Filter, IntrospectOptions, ReadSpec};
 use tether_schema::{virtual_fk, Schema};
 
 pub use config::Job;
@@ -33,17 +33,30 @@ pub struct Prepared {
     pub source: Connection,
 }
 
-/// Reads the source's schema, merges the job's virtual FKs and makes the plan.
+/// Reads the source's schema, merges the job's virtual FKs and makes the plan. Refuses
+/// a destination that is the source or another destination ([`refuse_overlaps`]).
 pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     let url = DbUrl::parse(&job.source)?;
-    let mut source = Connection::open_source(&url).await?;
-    let mut schema = source.introspect(&IntrospectOptions::default()).await?;
-    virtual_fk::apply(&mut schema, &job.virtual_fks)?;
+    let mut dest_urls = Vec::new();
     let mut shown = Vec::new();
     for d in &job.destinations {
-        shown.push(DbUrl::parse(&d.url)?.to_string());
+        let parsed = match &d.unresolved {
+            Some(_) => None,
+            None => Some(DbUrl::parse(&d.url)?),
+        };
+        shown.push(match &parsed {
+            Some(u) => u.to_string(),
+            None => tether_connect::url::redact(&d.url),
+        });
+        dest_urls.push(parsed);
     }
+    let mut source = Connection::open_source(&url).await?;
+    let unchecked = refuse_overlaps(&mut source, job, &dest_urls, false).await?;
+    let mut schema = source.introspect(&IntrospectOptions::default()).await?;
+    virtual_fk::apply(&mut schema, &job.virtual_fks)?;
     let (mut plan, rules) = plan::build(job, &schema, &url.to_string(), &shown)?;
+    plan.unchecked = unchecked;
+    check_source_queries(job, &plan, &rules, &schema, &mut source).await?;
     if job.privacy != config::Privacy::Off {
         let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|t| &t.table).collect();
         let found = scan::scan(&mut source, &schema, &tables, &plan.source, job.options.privacy_sample).await?;
@@ -58,6 +71,111 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
         schema,
         source,
     })
+}
+
+/// Refuses, before anything is written, a destination that is the job's source (it
+/// would be emptied or written into while being read) or that is the same database as
+/// another destination. Each database is identified by its server (or file system),
+/// whatever its URL says. `destinations`: `None` where the URL needs a secret the
+/// environment lacks. Unless `strict`, a destination that cannot be reached is left
+/// unchecked and said so in the result (planning); a sync checks every one.
+pub async fn refuse_overlaps(
+    source: &mut Connection,
+    job: &Job,
+    destinations: &[Option<DbUrl>],
+    strict: bool,
+) -> Result<Vec<String>, SyncError> {
+    let mut seen = vec![(format!("the source {}", source.shown()), source.identity().await?)];
+    let mut unchecked = Vec::new();
+    for (i, (url, spec)) in destinations.iter().zip(&job.destinations).enumerate() {
+        let not_checked = |why: String| {
+            format!(
+                "destination #{}: not checked against the source and the other destinations: {why}",
+                i + 1
+            )
+        };
+        let Some(url) = url else {
+            unchecked.push(not_checked(spec.unresolved.clone().unwrap_or_default()));
+            continue;
+        };
+        let id = match tether_connect::identify(url).await {
+            Ok(id) => id,
+            Err(e) if !strict => {
+                unchecked.push(not_checked(e.to_string()));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some((what, _)) = seen.iter().find(|(_, other)| id.same_as(other)) {
+            return Err(SyncError::Plan(format!(
+                "destination #{} {url} is {what}: both are {id}; refusing to write into it (nothing was written)",
+                i + 1
+            )));
+        }
+        seen.push((format!("destination #{} {url}", i + 1), id));
+    }
+    Ok(unchecked)
+}
+
+/// Sends every query the job will run on the source with `LIMIT 0`, so the server
+/// parses and plans each (a target's `where`, its order for `limit`, every table's read)
+/// without reading a row. A refusal names the target's line and the server's message.
+async fn check_source_queries(
+    job: &Job,
+    plan: &Plan,
+    rules: &plan::SubsetRules,
+    schema: &Schema,
+    source: &mut Connection,
+) -> Result<(), SyncError> {
+    let d = source.dialect();
+    let refused = |e: tether_connect::ConnectError| match e {
+        tether_connect::ConnectError::Query { message, .. } => message,
+        other => other.to_string(),
+    };
+    // `rules.targets` are the job's targets, in order.
+    for ((name, target), (_, line)) in rules.targets.iter().zip(&job.targets) {
+        let table = schema.table(name).expect("targets name tables of the schema");
+        let key = plan::row_key(table);
+        let spec = ReadSpec {
+            table: table.clone(),
+            filter: target.filter(),
+            order_by: if target.limit.is_some() { key.clone() } else { vec![] },
+            columns: key,
+            limit: Some(0),
+        };
+        if let Err(e) = source.query(&spec.select_sql(d, None), &[]).await {
+            let what = match &target.where_clause {
+                Some(w) => format!("`where = {w:?}`"),
+                None => "its query".into(),
+            };
+            return Err(SyncError::Plan(format!(
+                "{}: line {line}: subset target `{}`: {what} fails on the source {}: {}",
+                job.path,
+                target.table,
+                source.shown(),
+                refused(e)
+            )));
+        }
+    }
+    for tp in &plan.tables {
+        let spec = ReadSpec {
+            table: tp.table.clone(),
+            columns: tp.table.columns.iter().map(|c| c.name.clone()).collect(),
+            filter: Filter::All,
+            order_by: vec![],
+            limit: Some(0),
+        };
+        let sql = spec.select_sql(d, None);
+        if let Err(e) = source.query(&sql, &[]).await {
+            return Err(SyncError::Plan(format!(
+                "table {}: reading it fails on the source {}: {}",
+                tp.name,
+                source.shown(),
+                refused(e)
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn source_engine(schema: &Schema) -> tether_connect::Engine {
@@ -82,6 +200,7 @@ pub struct Report {
 
 /// Runs a prepared job: subset, load, verify.
 pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Result<Report, SyncError> {
+    job.require_secrets()?;
     let started = std::time::Instant::now();
     let Prepared {
         plan,
@@ -89,6 +208,13 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         schema,
         mut source,
     } = prepared;
+    if !plan.unchecked.is_empty() {
+        let mut urls = Vec::new();
+        for d in &job.destinations {
+            urls.push(Some(DbUrl::parse(&d.url)?));
+        }
+        refuse_overlaps(&mut source, job, &urls, true).await?;
+    }
     let snapshot = source.begin_snapshot().await?;
     let subset = if plan.subset {
         progress.phase("computing the subset");
@@ -187,10 +313,11 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
     for d in lanes[0].dests.iter_mut() {
         execute::advance_sequences(d).await?;
     }
+    let counts = verify::source_counts(&mut lanes[0].source, &plan, &subset).await?;
     let mut verification = Vec::new();
     for i in 0..job.destinations.len() {
         let conns: Vec<&mut execute::Destination> = lanes.iter_mut().map(|l| &mut l.dests[i]).collect();
-        verification.push(verify::verify(conns, &plan, &schema, &tables).await?);
+        verification.push(verify::verify(conns, &plan, &schema, &tables, &counts).await?);
     }
     for lane in lanes {
         for d in lane.dests {

@@ -31,6 +31,10 @@ pub struct Plan {
     /// `privacy = "off"`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub privacy: Option<crate::scan::PrivacyReport>,
+    /// Destinations not checked against the source and each other (unreachable when
+    /// planning, or their URL needs a secret); a sync checks them before writing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unchecked: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -127,6 +131,9 @@ impl Plan {
                 opts.push("create_tables = false".into());
             }
             out.push_str(&format!("destination: {} ({})\n", d.url, opts.join(", ")));
+        }
+        for u in &self.unchecked {
+            out.push_str(&format!("note: {u}\n"));
         }
         out.push_str(&format!(
             "{} in load order{}; the tables of one step load at the same time\n",
@@ -393,6 +400,7 @@ pub fn build(
         batch_size: job.options.batch_size,
         parallelism: job.options.parallelism,
         privacy: None,
+        unchecked: Vec::new(),
     };
     Ok((plan, rules))
 }

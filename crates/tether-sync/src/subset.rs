@@ -147,12 +147,8 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
     let mut queue: VecDeque<(TableName, Vec<Row>, bool)> = VecDeque::new();
     for (name, target) in &rules.targets {
         let st = &state[name];
-        let filter = match &target.where_clause {
-            Some(w) => Filter::Where(w.clone()),
-            None => Filter::All,
-        };
         let mut rows = source
-            .read_all(&read(st, filter, target.limit.is_some(), target.limit))
+            .read_all(&read(st, target.filter(), target.limit.is_some(), target.limit))
             .await?;
         if let Some(p) = target.percent {
             let threshold = (p * 10_000.0).round() as u64;

@@ -1,5 +1,6 @@
 //! Verification after loading, with Tether's own queries on each destination: orphans
-//! per foreign key (declared and virtual) and row counts against the rows read. The
+//! per foreign key (declared and virtual), and each table's rows against what the source
+//! has (its own rows, counted in the job's snapshot; the selected keys of a subset). The
 //! queries of one destination are spread over every connection the job has to it.
 
 use std::collections::VecDeque;
@@ -12,7 +13,8 @@ use tether_schema::{DataType, ForeignKey, Schema, Table};
 
 use crate::error::SyncError;
 use crate::execute::{destination_name, Destination, TableReport};
-use crate::plan::Plan;
+use crate::plan::{Plan, Rows};
+use crate::subset::Subset;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Orphans {
@@ -29,6 +31,9 @@ pub struct Orphans {
 pub struct CountCheck {
     pub table: String,
     pub rows_read: u64,
+    /// The source table's own rows (PostgreSQL: without tables inheriting from it), or
+    /// the keys a subset selected.
+    pub rows_in_source: u64,
     pub rows_in_destination: u64,
 }
 
@@ -38,8 +43,10 @@ pub struct Verification {
     pub foreign_keys_checked: usize,
     /// FKs with orphans (empty when all is well).
     pub orphans: Vec<Orphans>,
-    /// Tables with fewer rows than were read.
+    /// Tables with fewer rows than the source has.
     pub missing_rows: Vec<CountCheck>,
+    /// Tables emptied for the job (`truncate`) that hold more rows than the source has.
+    pub extra_rows: Vec<CountCheck>,
     pub ok: bool,
 }
 
@@ -63,24 +70,56 @@ enum Check {
         child: Table,
         fk: ForeignKey,
         key: Vec<String>,
+        /// The parent as the destination has it, when it is one of the job's tables.
+        parent: Option<Box<Table>>,
     },
     Count {
         table: Table,
         name: String,
         rows_read: u64,
+        rows_in_source: u64,
+        /// The table was emptied first: it must hold exactly the source's rows.
+        exact: bool,
     },
 }
 
 enum Finding {
     Orphans(Orphans),
     Missing(CountCheck),
+    Extra(CountCheck),
+}
+
+/// What each table of the plan must have on a destination, in plan order: the source
+/// table's own rows (counted on `source`, in the job's snapshot) for a whole table, the
+/// selected keys for a subset.
+pub async fn source_counts(source: &mut Connection, plan: &Plan, subset: &Subset) -> Result<Vec<u64>, SyncError> {
+    let d = source.dialect();
+    let mut counts = Vec::with_capacity(plan.tables.len());
+    for tp in &plan.tables {
+        counts.push(match tp.rows {
+            Rows::Subset => subset.keys.get(&tp.table.table_name()).map_or(0, |k| k.len() as u64),
+            Rows::All => first_int(
+                &source
+                    .query(
+                        &format!("SELECT count(*) FROM {}", d.own_rows(&tp.table)),
+                        &[int_type()],
+                    )
+                    .await?,
+            ),
+        });
+    }
+    Ok(counts)
 }
 
 async fn run_check(conn: &mut Connection, check: &Check) -> Result<Option<Finding>, SyncError> {
     let d = conn.dialect();
     match check {
-        Check::Orphans { child, fk, key } => {
-            let parent = d.table(fk.referenced_schema.as_deref(), &fk.referenced_table);
+        Check::Orphans { child, fk, key, parent } => {
+            // A foreign key sees the parent's own rows only, not its children's.
+            let parent = match parent {
+                Some(p) => d.own_rows(p),
+                None => d.table(fk.referenced_schema.as_deref(), &fk.referenced_table),
+            };
             let not_null: Vec<String> = fk
                 .columns
                 .iter()
@@ -94,7 +133,7 @@ async fn run_check(conn: &mut Connection, check: &Check) -> Result<Option<Findin
                 .collect();
             let condition = format!(
                 "FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE {})",
-                d.qualified(child),
+                d.own_rows(child),
                 not_null.join(" AND "),
                 join.join(" AND ")
             );
@@ -118,35 +157,55 @@ async fn run_check(conn: &mut Connection, check: &Check) -> Result<Option<Findin
                 examples: sample.iter().map(|r| describe_key(key, r)).collect(),
             })))
         }
-        Check::Count { table, name, rows_read } => {
+        Check::Count {
+            table,
+            name,
+            rows_read,
+            rows_in_source,
+            exact,
+        } => {
             let have = first_int(
                 &conn
-                    .query(&format!("SELECT count(*) FROM {}", d.qualified(table)), &[int_type()])
+                    .query(&format!("SELECT count(*) FROM {}", d.own_rows(table)), &[int_type()])
                     .await?,
             );
-            Ok((have < *rows_read).then(|| {
-                Finding::Missing(CountCheck {
-                    table: name.clone(),
-                    rows_read: *rows_read,
-                    rows_in_destination: have,
-                })
-            }))
+            let found = CountCheck {
+                table: name.clone(),
+                rows_read: *rows_read,
+                rows_in_source: *rows_in_source,
+                rows_in_destination: have,
+            };
+            Ok(if have < *rows_in_source {
+                Some(Finding::Missing(found))
+            } else if *exact && have > *rows_in_source {
+                Some(Finding::Extra(found))
+            } else {
+                None
+            })
         }
     }
 }
 
-/// Checks one destination after a load, on every connection given to it.
+/// The table has a key no two rows share (what a subset's keys then count exactly).
+fn identifies_rows(t: &Table) -> bool {
+    !t.primary_key.is_empty() || t.unique_keys.iter().any(|u| u.predicate.is_none())
+}
+
+/// Checks one destination after a load, on every connection given to it. `counts`:
+/// from [`source_counts`].
 pub async fn verify(
     conns: Vec<&mut Destination>,
     plan: &Plan,
     source_schema: &Schema,
     reports: &[TableReport],
+    counts: &[u64],
 ) -> Result<Verification, SyncError> {
     let first = conns.first().expect("at least one connection per destination");
     let shown = first.shown.clone();
     let engine = first.conn.engine();
+    let emptied = first.spec.truncate;
     let mut checks = Vec::new();
-    for (tp, report) in plan.tables.iter().zip(reports) {
+    for ((tp, report), &rows_in_source) in plan.tables.iter().zip(reports).zip(counts) {
         let child = first.tables[&tp.table.table_name()].clone();
         let key = if child.primary_key.is_empty() {
             crate::plan::row_key(&child)
@@ -163,16 +222,26 @@ pub async fn verify(
             fks.push(m);
         }
         for fk in fks {
+            let parent = first
+                .tables
+                .values()
+                .find(|t| t.table_name() == fk.referenced_name())
+                .map(|t| Box::new(t.clone()));
             checks.push(Check::Orphans {
                 child: child.clone(),
                 fk,
                 key: key.clone(),
+                parent,
             });
         }
         checks.push(Check::Count {
             table: child,
             name: tp.name.clone(),
             rows_read: report.rows_read,
+            rows_in_source,
+            // A subset counts keys: a table without a unique key may hold the same row
+            // twice, which one key selects.
+            exact: emptied && (tp.rows == Rows::All || identifies_rows(&tp.table)),
         });
     }
     let fk_count = checks.iter().filter(|c| matches!(c, Check::Orphans { .. })).count();
@@ -193,22 +262,26 @@ pub async fn verify(
     });
     let mut orphans = Vec::new();
     let mut missing_rows = Vec::new();
+    let mut extra_rows = Vec::new();
     for result in crate::execute::join_all(workers.collect()).await {
         for f in result? {
             match f {
                 Finding::Orphans(o) => orphans.push(o),
                 Finding::Missing(m) => missing_rows.push(m),
+                Finding::Extra(m) => extra_rows.push(m),
             }
         }
     }
     orphans.sort_by(|a, b| (&a.table, &a.foreign_key).cmp(&(&b.table, &b.foreign_key)));
     missing_rows.sort_by(|a, b| a.table.cmp(&b.table));
-    let ok = orphans.is_empty() && missing_rows.is_empty();
+    extra_rows.sort_by(|a, b| a.table.cmp(&b.table));
+    let ok = orphans.is_empty() && missing_rows.is_empty() && extra_rows.is_empty();
     Ok(Verification {
         destination: shown,
         foreign_keys_checked: fk_count,
         orphans,
         missing_rows,
+        extra_rows,
         ok,
     })
 }

@@ -500,3 +500,270 @@ fn awkward_values_survive_every_write_path_exactly() {
         assert_eq!(norm(got), norm(want.clone()), "{engine}");
     }
 }
+
+/// PostgreSQL inheritance (`payment_2020 INHERITS (payment)`) and declarative
+/// partitioning (`rental` by range), with an FK to the partitioned table.
+const INHERITANCE: &str = "
+CREATE TABLE customer (id int PRIMARY KEY, name text NOT NULL);
+CREATE TABLE payment (id int PRIMARY KEY, customer_id int NOT NULL REFERENCES customer (id), amount numeric(10,2) NOT NULL);
+CREATE TABLE payment_2020 (note text) INHERITS (payment);
+ALTER TABLE payment_2020 ADD PRIMARY KEY (id);
+ALTER TABLE payment_2020 ADD CONSTRAINT payment_2020_customer_fk FOREIGN KEY (customer_id) REFERENCES customer (id);
+CREATE TABLE rental (id int NOT NULL, rented date NOT NULL, customer_id int NOT NULL REFERENCES customer (id),
+  PRIMARY KEY (id, rented)) PARTITION BY RANGE (rented);
+CREATE TABLE rental_2020 PARTITION OF rental FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
+CREATE TABLE rental_2021 PARTITION OF rental FOR VALUES FROM ('2021-01-01') TO ('2022-01-01') PARTITION BY HASH (id);
+CREATE TABLE rental_2021_a PARTITION OF rental_2021 FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE rental_2021_b PARTITION OF rental_2021 FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+CREATE TABLE rental_rest PARTITION OF rental DEFAULT;
+CREATE TABLE rental_note (id int PRIMARY KEY, rental_id int NOT NULL, rented date NOT NULL,
+  FOREIGN KEY (rental_id, rented) REFERENCES rental (id, rented));
+INSERT INTO customer VALUES (1, 'ann'), (2, 'bob');
+INSERT INTO payment VALUES (1, 1, 10), (2, 2, 20), (3, 1, 30);
+INSERT INTO payment_2020 VALUES (101, 1, 5, 'old'), (102, 2, 6, NULL);
+INSERT INTO rental VALUES (1, '2020-03-01', 1), (2, '2020-07-01', 2), (3, '2023-01-01', 1), (4, '2021-05-01', 2),
+  (5, '2021-06-01', 1);
+INSERT INTO rental_note VALUES (1, 3, '2023-01-01');
+";
+
+fn count(db: &TestDb, from: &str) -> i64 {
+    db.query(&format!("SELECT count(*) FROM {from}"))[0][0]
+        .as_deref()
+        .expect("count")
+        .parse()
+        .expect("number")
+}
+
+#[test]
+fn postgres_inheritance_and_partitions_copy_each_row_once_into_every_engine() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(INHERITANCE);
+    let dests: Vec<TestDb> = ENGINES.into_iter().map(TestDb::create).collect();
+    let report = sync(&job(&src, &dests.iter().collect::<Vec<_>>(), "")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    let read: BTreeMap<&str, u64> = report.tables.iter().map(|t| (t.table.as_str(), t.rows_read)).collect();
+    let want = [
+        ("customer", 2),
+        ("payment", 3),
+        ("payment_2020", 2),
+        ("rental", 5),
+        ("rental_note", 1),
+    ];
+    assert_eq!(read, want.iter().map(|(t, n)| (*t, *n as u64)).collect());
+    for dest in &dests {
+        let engine = dest.engine;
+        // `ONLY`: the parent's own rows (a partitioned table has none of its own).
+        let own = |t: &str| {
+            if engine == Engine::Postgres && t == "payment" {
+                format!("ONLY {t}")
+            } else {
+                t.to_string()
+            }
+        };
+        for (table, n) in want {
+            assert_eq!(count(dest, &own(table)), n, "{engine}: table {table}");
+        }
+        assert_eq!(
+            keys(dest, &own("payment"), "id"),
+            ["1", "2", "3"],
+            "{engine}: payment holds its own rows only"
+        );
+        assert_eq!(
+            rows(dest, "payment_2020", "id"),
+            [["101", "1", "5", "old"], ["102", "2", "6", "NULL"]],
+            "{engine}"
+        );
+        if engine == Engine::Postgres {
+            // The copy keeps the inheritance and the partitions.
+            assert_eq!(count(dest, "payment"), 5, "the parent still reads its children's rows");
+            assert_eq!(
+                dest.query(
+                    "SELECT c.relname::text, p.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+                     JOIN pg_class p ON p.oid = i.inhparent WHERE c.relkind IN ('r', 'p') ORDER BY 1"
+                ),
+                [
+                    ["payment_2020", "payment"],
+                    ["rental_2020", "rental"],
+                    ["rental_2021", "rental"],
+                    ["rental_2021_a", "rental_2021"],
+                    ["rental_2021_b", "rental_2021"],
+                    ["rental_rest", "rental"],
+                ]
+                .map(|r| r.map(|n| Some(n.to_string())))
+            );
+            for (partition, n) in [("rental_2020", 2), ("rental_2021", 2), ("rental_rest", 1)] {
+                assert_eq!(count(dest, partition), n, "partition {partition}");
+            }
+            assert_eq!(count(dest, "rental_2021_a") + count(dest, "rental_2021_b"), 2);
+        } else {
+            for partition in ["rental_2020", "rental_2021", "rental_2021_a", "rental_rest"] {
+                let sql = match engine {
+                    Engine::Sqlite => format!("SELECT count(*) FROM sqlite_master WHERE name = '{partition}'"),
+                    _ => format!(
+                        "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{partition}'"
+                    ),
+                };
+                assert_eq!(
+                    dest.query(&sql)[0][0].as_deref(),
+                    Some("0"),
+                    "{engine}: no table {partition}"
+                );
+            }
+        }
+    }
+
+    // A subset reads each table's own rows too.
+    let dest = TestDb::create(Engine::Sqlite);
+    let report = sync(&job(
+        &src,
+        &[&dest],
+        "[[subset.targets]]\ntable = \"customer\"\nwhere = \"id = 1\"\n",
+    ))
+    .expect("subset");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(keys(&dest, "payment", "id"), ["1", "3"]);
+    assert_eq!(keys(&dest, "payment_2020", "id"), ["101"]);
+    assert_eq!(keys(&dest, "rental", "id"), ["1", "3", "5"]);
+    assert_eq!(keys(&dest, "rental_note", "id"), ["1"]);
+    let counts: BTreeMap<String, u64> = report.verification[0]
+        .missing_rows
+        .iter()
+        .chain(&report.verification[0].extra_rows)
+        .map(|c| (c.table.clone(), c.rows_in_destination))
+        .collect();
+    assert_eq!(counts, BTreeMap::new());
+
+    // A destination whose parent has a child the job does not copy: emptying and
+    // counting the parent leave the child's rows alone.
+    let dest = TestDb::create(Engine::Postgres);
+    dest.exec(
+        "CREATE TABLE customer (id int PRIMARY KEY, name text NOT NULL);
+         CREATE TABLE payment (id int PRIMARY KEY, customer_id int NOT NULL REFERENCES customer (id), amount numeric(10,2) NOT NULL);
+         CREATE TABLE payment_2020 (note text) INHERITS (payment);
+         INSERT INTO payment_2020 VALUES (999, 1, 1, 'kept');",
+    );
+    let report = sync(&job(
+        &src,
+        &[&dest],
+        "[tables]\ninclude = [\"customer\", \"payment\"]\n",
+    ))
+    .expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(keys(&dest, "ONLY payment", "id"), ["1", "2", "3"]);
+    assert_eq!(rows(&dest, "payment_2020", "id"), [["999", "1", "1", "kept"]]);
+}
+
+/// The error of a job that must be refused before it writes anything.
+fn refused(job: &str) -> String {
+    match sync(job) {
+        Ok(report) => panic!("the job ran: {report:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_destination_that_is_the_source_or_another_destination_is_refused_before_anything_is_written() {
+    for engine in ENGINES {
+        let src = source(engine);
+        let before = rows(&src, "orders", "id");
+        // The same database under another spelling of its URL.
+        // The same database under other spellings of its URL: another host name, the
+        // server's Unix socket, a symlink or a hard link.
+        let socket = |sql: &str| src.query(sql)[0][0].clone().expect("socket");
+        let (sames, how): (Vec<String>, &str) = match engine {
+            Engine::Sqlite => {
+                let path = src.url.trim_start_matches("sqlite://");
+                let (link, hard) = (format!("{path}.link.sqlite"), format!("{path}.hard.sqlite"));
+                std::os::unix::fs::symlink(path, &link).expect("symlink");
+                std::fs::hard_link(path, &hard).expect("hard link");
+                (
+                    vec![format!("sqlite://{link}"), format!("sqlite://{hard}")],
+                    "the SQLite file",
+                )
+            }
+            Engine::Postgres | Engine::Mysql => {
+                let (param, sql, how) = match engine {
+                    Engine::Postgres => (
+                        "host",
+                        "SELECT split_part(current_setting('unix_socket_directories'), ',', 1)",
+                        "PostgreSQL cluster with system identifier",
+                    ),
+                    _ => ("socket", "SELECT @@socket", "MariaDB/MySQL server"),
+                };
+                let by_name = src.url.replace("127.0.0.1", "localhost");
+                let by_socket = format!("{by_name}?{param}={}", socket(sql));
+                (vec![by_name, by_socket], how)
+            }
+        };
+        let job = |dests: &[&str]| {
+            let mut s = format!("source = \"{}\"\n", src.url);
+            for d in dests {
+                s.push_str(&format!("[[destinations]]\nurl = \"{d}\"\ntruncate = true\n"));
+            }
+            s
+        };
+        let shown = |url: &str| tether_connect::DbUrl::parse(url).expect("url").to_string();
+        for same in &sames {
+            assert_ne!(same, &src.url);
+            let e = refused(&job(&[same]));
+            assert!(
+                e.starts_with(&format!(
+                    "destination #1 {} is the source {}: both are ",
+                    shown(same),
+                    shown(&src.url)
+                )),
+                "{engine}: {e}"
+            );
+            assert!(e.contains(how) && e.ends_with("nothing was written)"), "{engine}: {e}");
+            assert_eq!(rows(&src, "orders", "id"), before, "{engine}: the source is intact");
+        }
+
+        // Two destinations that are one database (neither is the source).
+        let other = TestDb::create(engine);
+        let other_same = match engine {
+            Engine::Sqlite => other.url.replace("/db.sqlite", "/./db.sqlite"),
+            _ => other.url.replace("127.0.0.1", "localhost"),
+        };
+        let e = refused(&job(&[&other.url, &other_same]));
+        assert!(
+            e.starts_with(&format!(
+                "destination #2 {} is destination #1 {}: both are ",
+                shown(&other_same),
+                shown(&other.url)
+            )),
+            "{engine}: {e}"
+        );
+        let tables = match engine {
+            Engine::Sqlite => "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+            Engine::Postgres => "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+            Engine::Mysql => "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
+        };
+        assert_eq!(
+            other.query(tables)[0][0].as_deref(),
+            Some("0"),
+            "{engine}: nothing created"
+        );
+    }
+}
+
+#[test]
+fn verification_compares_each_table_with_the_source_and_flags_extra_rows_after_truncate() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec("CREATE TABLE log (msg TEXT NOT NULL); INSERT INTO log VALUES ('a'), ('b');");
+    // A destination that writes a row of its own for each one it gets.
+    let dest = TestDb::create(Engine::Sqlite);
+    dest.exec(
+        "CREATE TABLE log (msg TEXT NOT NULL);
+         CREATE TRIGGER echo AFTER INSERT ON log WHEN NEW.msg = 'a' BEGIN INSERT INTO log VALUES ('a-echo'); END;",
+    );
+    let report = sync(&job(&src, &[&dest], "")).expect("sync");
+    assert!(!report.ok, "{report:?}");
+    let v = &report.verification[0];
+    let found: Vec<(&str, u64, u64, u64)> = v
+        .extra_rows
+        .iter()
+        .map(|c| (c.table.as_str(), c.rows_in_source, c.rows_read, c.rows_in_destination))
+        .collect();
+    assert_eq!(found, [("log", 2, 2, 3)]);
+    assert!(v.missing_rows.is_empty(), "{v:?}");
+}

@@ -68,6 +68,7 @@ pub fn table(name: &str, cols: &[(&str, &str, bool)], pk: &[&str], fks: Vec<Fore
         primary_key: pk.iter().map(|s| s.to_string()).collect(),
         unique_keys: vec![],
         foreign_keys: fks,
+        ..Default::default()
     }
 }
 

@@ -1,0 +1,217 @@
+//! Which database a URL reaches, as the server (or the file system) says, not as the
+//! URL spells it: `localhost` and `127.0.0.1`, a socket and a port, a symlink and a hard
+//! link all lead to the same database. A job uses it to refuse writing into its own
+//! source, or twice into one database.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use tether_schema::DataType;
+
+use crate::error::ConnectError;
+use crate::url::DbUrl;
+use crate::value::Value;
+use crate::Connection;
+
+/// One database, identified by its server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// A SQLite file: its canonical path, and its device and inode when it exists
+    /// (the same file under another name, through a hard link, has the same).
+    SqliteFile { path: PathBuf, file: Option<(u64, u64)> },
+    /// `:memory:`: a new database on every connection, the same as nothing else.
+    SqliteMemory,
+    /// A PostgreSQL database: the cluster's `system_identifier` (or, where the role may
+    /// not read it, the server's address and port as it reports them) and the database.
+    Postgres { cluster: String, database: String },
+    /// A MariaDB/MySQL database: the server's host name, port and data directory as it
+    /// reports them, and the database (lower-cased where the server folds case).
+    Mysql { server: String, database: String },
+}
+
+impl Identity {
+    /// True when both are the same database.
+    pub fn same_as(&self, other: &Identity) -> bool {
+        match (self, other) {
+            (Identity::SqliteFile { path: a, file: fa }, Identity::SqliteFile { path: b, file: fb }) => {
+                a == b || (fa.is_some() && fa == fb)
+            }
+            (Identity::SqliteMemory, _) | (_, Identity::SqliteMemory) => false,
+            _ => self == other,
+        }
+    }
+}
+
+impl fmt::Display for Identity {
+    /// How the two were found to be one, for messages.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Identity::SqliteFile { path, file } => {
+                write!(f, "the SQLite file {}", path.display())?;
+                if let Some((dev, ino)) = file {
+                    write!(f, " (device {dev}, inode {ino})")?;
+                }
+                Ok(())
+            }
+            Identity::SqliteMemory => f.write_str("an in-memory SQLite database"),
+            Identity::Postgres { cluster, database } => {
+                write!(f, "database `{database}` of the PostgreSQL cluster {cluster}")
+            }
+            Identity::Mysql { server, database } => {
+                write!(f, "database `{database}` of the MariaDB/MySQL server {server}")
+            }
+        }
+    }
+}
+
+/// The database `url` reaches. SQLite files are not opened (nor created); servers are
+/// asked on a connection of their own.
+pub async fn identify(url: &DbUrl) -> Result<Identity, ConnectError> {
+    match url {
+        DbUrl::Sqlite { path } => Ok(sqlite(path)),
+        _ => {
+            let mut conn = Connection::open(url).await?;
+            let id = conn.identity().await;
+            conn.close().await;
+            id
+        }
+    }
+}
+
+fn sqlite(path: &Path) -> Identity {
+    let text = path.to_string_lossy();
+    if text.is_empty() || text == ":memory:" || text.starts_with("file::memory:") {
+        return Identity::SqliteMemory;
+    }
+    let path = match path.canonicalize() {
+        Ok(p) => p,
+        // Not there yet: the canonical directory and the file name.
+        Err(_) => {
+            let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+            match (absolute.parent(), absolute.file_name()) {
+                (Some(dir), Some(name)) => dir.canonicalize().map(|d| d.join(name)).unwrap_or(absolute),
+                _ => absolute,
+            }
+        }
+    };
+    Identity::SqliteFile {
+        file: file_id(&path),
+        path,
+    }
+}
+
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_path: &Path) -> Option<(u64, u64)> {
+    None
+}
+
+fn text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::Text(t)) => t.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.display(),
+    }
+}
+
+impl Connection {
+    /// The database this connection is to, as its server says.
+    pub async fn identity(&mut self) -> Result<Identity, ConnectError> {
+        let texts = [
+            DataType::Text,
+            DataType::Text,
+            DataType::Text,
+            DataType::Text,
+            DataType::Text,
+        ];
+        match self {
+            Connection::Sqlite { conn, .. } => {
+                let conn = conn.clone();
+                let path = tokio::task::spawn_blocking(move || {
+                    conn.lock()
+                        .expect("the SQLite connection lock is never poisoned")
+                        .path()
+                        .map(str::to_string)
+                })
+                .await
+                .expect("the SQLite task does not panic");
+                Ok(sqlite(Path::new(&path.unwrap_or_default())))
+            }
+            Connection::Postgres { .. } => {
+                let database = self.query("SELECT current_database()::text", &texts).await?;
+                let database = text(database.first().and_then(|r| r.first()));
+                // Readable by any role on PostgreSQL 15; a server that refuses it is
+                // identified by where it listens instead.
+                let cluster = match self
+                    .query("SELECT system_identifier::text FROM pg_control_system()", &texts)
+                    .await
+                {
+                    Ok(rows) => format!("with system identifier {}", text(rows.first().and_then(|r| r.first()))),
+                    Err(_) => {
+                        let rows = self
+                            .query(
+                                "SELECT coalesce(host(inet_server_addr()), 'a local socket'), current_setting('port')",
+                                &texts,
+                            )
+                            .await?;
+                        let row = rows.first();
+                        format!(
+                            "at {} port {}",
+                            text(row.and_then(|r| r.first())),
+                            text(row.and_then(|r| r.get(1)))
+                        )
+                    }
+                };
+                Ok(Identity::Postgres { cluster, database })
+            }
+            Connection::Mysql { .. } => {
+                let rows = self
+                    .query(
+                        "SELECT @@hostname, CAST(@@port AS CHAR), @@datadir, DATABASE(), CAST(@@lower_case_table_names AS CHAR)",
+                        &texts,
+                    )
+                    .await?;
+                let row = rows.first();
+                let field = |i: usize| text(row.and_then(|r| r.get(i)));
+                let database = if field(4) == "0" {
+                    field(3)
+                } else {
+                    field(3).to_lowercase()
+                };
+                Ok(Identity::Mysql {
+                    server: format!("{}:{} (data directory {})", field(0), field(1), field(2)),
+                    database,
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_files_are_one_under_every_name_and_memory_is_never_shared() {
+        let dir = std::env::temp_dir().join(format!("tether_identity_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("a.db");
+        std::fs::write(&file, b"").expect("file");
+        let link = dir.join("hard.db");
+        let _ = std::fs::remove_file(&link);
+        std::fs::hard_link(&file, &link).expect("hard link");
+        assert!(sqlite(&file).same_as(&sqlite(
+            &dir.join("../").join(dir.file_name().expect("name")).join("a.db")
+        )));
+        assert!(sqlite(&file).same_as(&sqlite(&link)));
+        assert!(!sqlite(&file).same_as(&sqlite(&dir.join("b.db"))));
+        assert!(sqlite(&dir.join("new.db")).same_as(&sqlite(&dir.join(".").join("new.db"))));
+        assert!(!sqlite(Path::new(":memory:")).same_as(&sqlite(Path::new(":memory:"))));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
