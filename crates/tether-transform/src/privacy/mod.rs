@@ -110,7 +110,7 @@ pub fn classify(ctx: &TableContext<'_>, column: &Column, samples: &[String]) -> 
         return None;
     }
     let words = names::words(&column.name);
-    let by_name = by_name(ctx, &words);
+    let by_name = by_name(ctx, &words, ty);
     let by_values = by_values(ty, samples);
     let type_ok = |class: PersonalClass| type_allows(class, ty);
     let shown = |n: usize, what: &str, example: Option<&String>| {
@@ -167,13 +167,16 @@ pub fn classify(ctx: &TableContext<'_>, column: &Column, samples: &[String]) -> 
 
 /// The first rule a name matches, with the pattern, unless a harmless word
 /// (`verified`, `type`, `id`) outside the match says otherwise.
-fn by_name(ctx: &TableContext<'_>, words: &[String]) -> Option<(&'static names::Rule, &'static str)> {
+fn by_name(ctx: &TableContext<'_>, words: &[String], ty: &DataType) -> Option<(&'static names::Rule, &'static str)> {
+    // `address_id` is a key to the address table; a text `LoginID` is a login.
+    let key_type = matches!(ty, DataType::Int { .. } | DataType::Uuid);
+    let is_harmless = |w: &str| names::HARMLESS.contains(&w) && (key_type || !matches!(w, "id" | "ids"));
     let harmless = |(range, rest): &(std::ops::Range<usize>, String)| {
-        names::HARMLESS.contains(&rest.as_str())
+        is_harmless(rest)
             || words
                 .iter()
                 .enumerate()
-                .any(|(i, w)| !range.contains(&i) && names::HARMLESS.contains(&w.as_str()))
+                .any(|(i, w)| !range.contains(&i) && is_harmless(w))
     };
     // The match ending last wins (the head of an English compound comes last:
     // `LastLoginIP` is an IP address, not a login), then the longest
@@ -200,11 +203,12 @@ fn by_name(ctx: &TableContext<'_>, words: &[String]) -> Option<(&'static names::
         .iter()
         .any(|w| names::PERSON_TABLES.contains(&names::singular(w)));
     // A bare `name` in a table of people is a person's name.
-    if person_table && words.iter().any(|w| w == "name") && !words.iter().any(|w| names::HARMLESS.contains(&w.as_str()))
-    {
+    if person_table && words.iter().any(|w| w == "name") && !words.iter().any(|w| is_harmless(w)) {
         return Some((person_name_rule(), "name (in a table of people)"));
     }
-    // City, postcode: personal next to a street address or in a table of people.
+    // City, postcode: personal next to a street address or in a table of people;
+    // district, state, province: next to a street address only (a user's `state`
+    // is more often `active` than `Texas`).
     for part in names::ADDRESS_PARTS {
         if let Some(m) = names::matches(part, words) {
             if harmless(&m) {
@@ -217,7 +221,7 @@ fn by_name(ctx: &TableContext<'_>, words: &[String]) -> Option<(&'static names::
                     .filter(|r| r.class == PersonalClass::PostalAddress)
                     .any(|r| r.patterns.iter().any(|p| names::matches(p, &w).is_some()))
             });
-            if has_street || person_table {
+            if has_street || (person_table && !names::REGION_PARTS.contains(part)) {
                 return Some((address_rule(), part));
             }
         }
@@ -469,6 +473,11 @@ mod tests {
             ("employee", "ssn", "char(11)", Some(NationalId)),
             ("account", "iban", "varchar(34)", Some(BankAccount)),
             ("ticket", "notes", "text", Some(FreeText)),
+            ("employee", "LoginID", "varchar(256)", Some(Credential)),
+            ("employee", "NationalIDNumber", "varchar(15)", Some(NationalId)),
+            ("orders", "ShipName", "varchar(40)", Some(PersonName)),
+            ("employees", "HomePhone", "varchar(24)", Some(Phone)),
+            ("address", "district", "varchar(20)", Some(PostalAddress)),
             ("customer", "name", "varchar(40)", Some(PersonName)),
         ];
         for (table, name, ty, want) in cases {
@@ -484,9 +493,9 @@ mod tests {
     fn harmless_names_that_sound_personal() {
         let cases: &[(&str, &str, &str)] = &[
             ("customer", "email_verified", "boolean"),
-            ("customer", "email_count", "integer"),
+            ("customer", "email_count", "int"),
             ("customer", "phone_type", "varchar(10)"),
-            ("customer", "address_id", "integer"),
+            ("customer", "address_id", "int"),
             ("product", "name", "varchar(40)"),
             ("city", "city", "varchar(50)"),
             ("hotel", "hotel_name", "varchar(50)"),
@@ -494,6 +503,10 @@ mod tests {
             ("customer", "last_update", "timestamp"),
             ("film", "description", "text"),
             ("country", "country", "varchar(50)"),
+            ("person", "EmailPromotion", "int"),
+            ("users", "state", "varchar(10)"),
+            ("credit_card", "CardType", "varchar(50)"),
+            ("film", "rating", "varchar(10)"),
         ];
         for (table, name, ty) in cases {
             assert_eq!(class_of(table, &[name], name, ty, &[]), None, "{table}.{name}");

@@ -386,6 +386,13 @@ pub const RULES: &[Rule] = &[
 /// Parts of an address that identify a person only together with a street or a
 /// person: a `city` table's name column is not personal, a customer's city is.
 pub const ADDRESS_PARTS: &[&str] = &[
+    "district",
+    "state",
+    "province",
+    "county",
+    "suburb",
+    "neighborhood",
+    "neighbourhood",
     "city",
     "town",
     "postcode",
@@ -403,6 +410,9 @@ pub const ADDRESS_PARTS: &[&str] = &[
     "codigo_postal",
     "code_postal",
 ];
+
+/// The parts of [`ADDRESS_PARTS`] that name a region rather than a place.
+pub const REGION_PARTS: &[&str] = &["district", "state", "province", "county"];
 
 /// Words of table names that hold people: a bare `name` there is a person's name.
 pub const PERSON_TABLES: &[&str] = &[
