@@ -13,6 +13,7 @@ pub mod postgres_rw;
 pub mod rw;
 pub mod sqlite;
 pub mod sqlite_rw;
+pub mod tls;
 pub mod types;
 pub mod url;
 
@@ -28,6 +29,7 @@ use tokio::sync::mpsc;
 pub use dialect::Dialect;
 pub use error::ConnectError;
 pub use rw::{Batch, Conflict, Filter, ReadSpec, WriteError};
+pub use tls::{TlsMode, TlsOptions};
 pub use url::{DbUrl, Engine, ServerUrl};
 pub use value::{Row, Value};
 
