@@ -93,19 +93,34 @@ impl fmt::Display for DbUrl {
     }
 }
 
-/// Replaces the password of anything that looks like a URL with `***`, for echoing
-/// user input that did not parse.
+/// Replaces the password of anything that looks like a URL with `***` (in the user
+/// info and a `password=` parameter), for echoing user input that did not parse.
 pub fn redact(text: &str) -> String {
-    match (text.find("://"), text.rfind('@')) {
+    let (head, query) = match text.find('?') {
+        Some(q) => (&text[..q], Some(&text[q + 1..])),
+        None => (text, None),
+    };
+    let mut out = match (head.find("://"), head.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
-            let userinfo = &text[s + 3..at];
+            let userinfo = &head[s + 3..at];
             match userinfo.find(':') {
-                Some(c) => format!("{}{}:***{}", &text[..s + 3], &userinfo[..c], &text[at..]),
-                None => text.to_string(),
+                Some(c) => format!("{}{}:***{}", &head[..s + 3], &userinfo[..c], &head[at..]),
+                None => head.to_string(),
             }
         }
-        _ => text.to_string(),
+        _ => head.to_string(),
+    };
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k == "password" => format!("{k}=***"),
+                _ => p.to_string(),
+            })
+            .collect();
+        out = format!("{out}?{}", params.join("&"));
     }
+    out
 }
 
 fn decode(s: &str) -> String {
@@ -350,6 +365,12 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "unknown database URL `oracle://scott:***@host/db`: expected sqlite://PATH, a .sqlite/.db file, postgres://... or mysql://..."
+        );
+        let e = DbUrl::parse_with_env("postgres://u@h/d?password=pw&sslmode=bad", no_env).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("invalid database URL `postgres://u@h/d?password=***&sslmode=bad`: "),
+            "{e}"
         );
         let e = DbUrl::parse_with_env("postgres://u:pw@h/d?sslmode=sometimes", no_env).unwrap_err();
         assert_eq!(

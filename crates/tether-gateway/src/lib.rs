@@ -15,6 +15,7 @@ mod protocol;
 mod reply;
 mod server;
 mod session;
+mod tls;
 
 pub use auth::scramble;
 pub use config::{Config, FkMode, DEFAULT_LISTEN};

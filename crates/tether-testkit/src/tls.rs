@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use tether_connect::Engine;
 
 /// The user that logs in with the client certificate only (PostgreSQL `cert`
 /// authentication, MariaDB `REQUIRE X509`); the certificate's common name.
@@ -95,6 +96,7 @@ pub fn certs() -> &'static Certs {
 
 /// A private server of this test process.
 pub struct Server {
+    pub engine: Engine,
     pub port: u16,
     /// Data dir, socket, logs.
     pub dir: PathBuf,
@@ -102,12 +104,48 @@ pub struct Server {
 }
 
 impl Server {
-    /// The admin URL (PostgreSQL: `postgres`; MariaDB: `root`), no TLS options.
-    pub fn admin_url(&self, scheme: &str) -> String {
-        match scheme {
-            "postgres" => format!("postgres://postgres@127.0.0.1:{}/postgres", self.port),
-            _ => format!("mysql://root@127.0.0.1:{}/", self.port),
+    /// The admin URL (PostgreSQL: `postgres`; MariaDB: `root`) of `database`, no TLS
+    /// options.
+    pub fn url(&self, database: &str) -> String {
+        match self.engine {
+            Engine::Postgres => format!("postgres://postgres@127.0.0.1:{}/{database}", self.port),
+            _ => format!("mysql://root@127.0.0.1:{}/{database}", self.port),
         }
+    }
+
+    /// The admin URL of the server's default database.
+    pub fn admin_url(&self) -> String {
+        self.url(if self.engine == Engine::Postgres {
+            "postgres"
+        } else {
+            ""
+        })
+    }
+
+    /// Creates `database` afresh (it lives as long as the server).
+    pub fn create_db(&self, database: &str) {
+        let admin = self.admin_url();
+        match self.engine {
+            Engine::Postgres => {
+                crate::exec_url(self.engine, &admin, &format!("DROP DATABASE IF EXISTS {database}"));
+                crate::exec_url(self.engine, &admin, &format!("CREATE DATABASE {database}"));
+            }
+            _ => crate::exec_url(
+                self.engine,
+                &admin,
+                &format!("DROP DATABASE IF EXISTS {database}; CREATE DATABASE {database}"),
+            ),
+        }
+    }
+
+    /// Runs a script in `database` as the admin.
+    pub fn exec(&self, database: &str, script: &str) {
+        crate::exec_url(self.engine, &self.url(database), script)
+    }
+
+    /// Rows of a query in `database`, every value as text.
+    pub fn query(&self, database: &str, sql: &str) -> Vec<Vec<Option<String>>> {
+        crate::query_url(self.engine, &self.url(database), sql)
     }
 }
 
@@ -326,8 +364,13 @@ fn start_pg(tls: bool) -> Server {
         .stderr(log_file);
     run_as(&mut server);
     spawn_for_life(server);
-    let s = Server { port, dir, tls };
-    let admin = s.admin_url("postgres");
+    let s = Server {
+        engine: Engine::Postgres,
+        port,
+        dir,
+        tls,
+    };
+    let admin = s.admin_url();
     wait_until("the private PostgreSQL", &log, || {
         crate::block_on(async {
             match tokio_postgres::connect(&admin, tokio_postgres::NoTls).await {
@@ -405,8 +448,13 @@ fn start_mariadb(tls: bool) -> Server {
         server.arg("--skip-ssl");
     }
     spawn_for_life(server);
-    let s = Server { port, dir, tls };
-    let admin = s.admin_url("mysql");
+    let s = Server {
+        engine: Engine::Mysql,
+        port,
+        dir,
+        tls,
+    };
+    let admin = s.admin_url();
     wait_until("the private MariaDB", &log, || {
         crate::block_on(async {
             let Ok(mut c) = mysql_async::Conn::from_url(&admin).await else {
