@@ -6,8 +6,8 @@
 //! The servers listen on 127.0.0.1 and 127.0.0.2: the certificate names only the
 //! first, so the second is "a wrong host name". Each server starts once per test
 //! process (the first test that asks starts it), as a child that the kernel kills
-//! when the process ends (`PR_SET_PDEATHSIG`); temp dirs of ended processes are
-//! removed by the next start.
+//! when the process ends (`PR_SET_PDEATHSIG`); their temp dirs are removed at exit
+//! (and those of a killed test process by the next start).
 //!
 //! Programs: `TETHER_TEST_PG_BIN_DIR` (initdb, postgres) and
 //! `TETHER_TEST_MARIADB_BIN_DIR` (mariadb-install-db, mariadbd), else the usual places.
@@ -198,7 +198,30 @@ fn scratch_dir(what: &str) -> PathBuf {
     let dir = tmp.join(format!("{SCRATCH_PREFIX}{}_{what}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
+    remove_at_exit(&dir);
     dir
+}
+
+static AT_EXIT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Removes `dir` when the process exits normally (the test harness does); the
+/// servers in it die with the process.
+fn remove_at_exit(dir: &Path) {
+    extern "C" fn remove_all() {
+        if let Ok(dirs) = AT_EXIT.lock() {
+            for d in dirs.iter() {
+                let _ = std::fs::remove_dir_all(d);
+            }
+        }
+    }
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    // SAFETY: `remove_all` is a plain function that lives as long as the process.
+    REGISTER.call_once(|| unsafe {
+        libc::atexit(remove_all);
+    });
+    if let Ok(mut dirs) = AT_EXIT.lock() {
+        dirs.push(dir.to_path_buf());
+    }
 }
 
 fn free_port() -> u16 {

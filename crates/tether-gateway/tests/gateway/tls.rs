@@ -214,3 +214,39 @@ fn tls_is_optional_for_clients_unless_required_and_backend_checks_fail_clearly()
         });
     }
 }
+
+#[test]
+fn tls_config_errors_name_the_key_and_the_file() {
+    let c = tls::certs();
+    let bind = |cert: &str, key: &str| {
+        let json = format!(
+            r#"{{"tls": {{"cert": "{cert}", "key": "{key}"}}, "listen": "127.0.0.1:0",
+                "users": [{{"user": "{USER}", "password": "{PASSWORD}"}}],
+                "keyspaces": {{"ks": {{"backend": {{"url": "mysql://root@127.0.0.1:1/ks"}}}}}}}}"#
+        );
+        let config = tether_gateway::Config::parse(&json).expect("valid JSON config");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        match rt.block_on(tether_gateway::Gateway::bind(&config, None)) {
+            Ok(_) => "bound".to_string(),
+            Err(e) => e.to_string(),
+        }
+    };
+    let (cert, key) = (c.server_cert.display().to_string(), c.server_key.display().to_string());
+    let e = bind("/nonexistent/server.crt", &key);
+    assert!(e.starts_with("tls.cert /nonexistent/server.crt: "), "{e}");
+    // A certificate where the key should be: no key in the file, and nothing of it quoted.
+    assert_eq!(
+        bind(&cert, &cert),
+        format!("tls.key {cert}: no unencrypted private key (PEM) in the file")
+    );
+    let other_key = c.client_key.display().to_string();
+    let e = bind(&cert, &other_key);
+    assert!(
+        e.starts_with("tls.cert / tls.key: the certificate and key do not go together"),
+        "{e}"
+    );
+    assert_eq!(bind(&cert, &key), "bound");
+}
