@@ -164,8 +164,15 @@ pub fn client_identity(
     opts: &TlsOptions,
     engine: Engine,
 ) -> Result<Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>, String> {
+    let defaults = match (engine, &opts.cert, &opts.key) {
+        (Engine::Postgres, None, None) => libpq_default_identity(),
+        _ => None,
+    };
     let (cert, key) = match (&opts.cert, &opts.key) {
-        (None, None) => return Ok(None),
+        (None, None) => match &defaults {
+            Some((cert, key)) => (cert, key),
+            None => return Ok(None),
+        },
         (Some(cert), Some(key)) => (cert, key),
         (Some(_), None) | (None, Some(_)) => {
             return Err(format!(
@@ -185,6 +192,14 @@ pub fn client_identity(
         )
     })?;
     Ok(Some((certs, key)))
+}
+
+/// libpq's default client certificate, `~/.postgresql/postgresql.crt` and `.key`, when
+/// both files are there.
+fn libpq_default_identity() -> Option<(PathBuf, PathBuf)> {
+    let dir = PathBuf::from(std::env::var_os("HOME")?).join(".postgresql");
+    let (cert, key) = (dir.join("postgresql.crt"), dir.join("postgresql.key"));
+    (cert.is_file() && key.is_file()).then_some((cert, key))
 }
 
 /// A PEM error without the file's content.
@@ -442,5 +457,17 @@ mod tests {
         };
         let e = client_config(&opts, Engine::Mysql).unwrap_err();
         assert_eq!(e, "a client certificate needs both ssl-cert and ssl-key");
+    }
+
+    #[test]
+    fn system_roots_are_the_mozilla_bundle() {
+        let opts = TlsOptions {
+            mode: TlsMode::VerifyFull,
+            root_cert: Some("system".into()),
+            ..TlsOptions::default()
+        };
+        let roots = root_store(&opts, Engine::Postgres).expect("the bundle loads");
+        assert_eq!(roots.len(), webpki_roots::TLS_SERVER_ROOTS.len());
+        assert!(client_config(&opts, Engine::Postgres).is_ok());
     }
 }
