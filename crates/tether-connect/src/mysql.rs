@@ -61,6 +61,12 @@ fn ssl_opts(tls: &TlsOptions) -> Option<SslOpts> {
     Some(ssl)
 }
 
+/// Servers (host, port) that answered a PREFERRED connection without TLS: later ones
+/// of this process go plain at once instead of connecting twice (PREFERRED allows
+/// plain; a server that gains TLS is used plain until the process ends).
+static PLAIN_ONLY: std::sync::Mutex<std::collections::BTreeSet<(String, u16)>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
 /// Connects (with TLS as the URL's `ssl-mode` says), within 10 s.
 pub async fn connect(server: &ServerUrl, shown: &str) -> Result<Conn, ConnectError> {
     let fail = |message: String| ConnectError::Connect {
@@ -83,12 +89,23 @@ pub async fn connect(server: &ServerUrl, shown: &str) -> Result<Conn, ConnectErr
             }
         }
     };
+    let server_key = (server.host.clone(), server.port);
+    let known_plain = |add: bool| {
+        let mut set = PLAIN_ONLY.lock().unwrap_or_else(|e| e.into_inner());
+        if add {
+            set.insert(server_key.clone());
+        }
+        set.contains(&server_key)
+    };
+    let ssl = ssl.filter(|_| !(tls.mode == TlsMode::Prefer && known_plain(false)));
     let mut result = attempt(ssl.clone()).await;
     match &result {
-        // PREFERRED: plain when the server offers no TLS.
+        // PREFERRED: plain when the server offers no TLS (mysql_async has no such
+        // mode: connect again).
         Err(Some(mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer)))
             if tls.mode == TlsMode::Prefer =>
         {
+            known_plain(true);
             result = attempt(None).await;
         }
         // VERIFY_CA: mysql_async's own skipping of the host name check does not
