@@ -4,7 +4,7 @@
 
 use mysql_async::prelude::Queryable;
 use tether_connect::{Connection, DbUrl};
-use tether_testkit::tls::{self, Server, CERT_USER, WRONG_HOST};
+use tether_testkit::tls::{self, Server, CERT_USER, SCRAM_PASSWORD, SCRAM_USER, WRONG_HOST};
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
@@ -166,6 +166,19 @@ fn postgres_client_certificates_and_environment() {
     ))
     .unwrap_err();
     assert!(e.ends_with("a client certificate needs both sslcert and sslkey"), "{e}");
+
+    // A password login (SCRAM-SHA-256 with channel binding to the TLS certificate).
+    let scram = |password: &str| {
+        tls_in_use(&format!(
+            "postgres://{SCRAM_USER}:{password}@127.0.0.1:{}/postgres?sslmode=verify-full&sslrootcert={}",
+            on.port,
+            path(&c.ca)
+        ))
+    };
+    assert_eq!(scram(SCRAM_PASSWORD), Ok(true));
+    let e = scram("wrong-pw").unwrap_err();
+    assert!(e.contains("server error 28P01"), "{e}");
+    assert!(!e.contains("wrong-pw"), "{e}");
 
     // The PGSSL* variables, as libpq reads them.
     let env = |k: &str| match k {

@@ -26,6 +26,11 @@ use tether_connect::Engine;
 /// authentication, MariaDB `REQUIRE X509`); the certificate's common name.
 pub const CERT_USER: &str = "tls_client";
 
+/// A PostgreSQL user that logs in with a password (SCRAM-SHA-256, so with channel
+/// binding over TLS), over TLS only.
+pub const SCRAM_USER: &str = "tls_scram";
+pub const SCRAM_PASSWORD: &str = "scram-s3cret";
+
 /// A host name the server certificate does not hold, on which the servers listen.
 pub const WRONG_HOST: &str = "127.0.0.2";
 
@@ -357,7 +362,8 @@ fn start_pg(tls: bool) -> Server {
         }
         conf.push_str("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\nssl_ca_file = 'ca.crt'\n");
         hba.push_str(&format!(
-            "hostssl all {CERT_USER} 127.0.0.0/8 cert\nhost all {CERT_USER} 127.0.0.0/8 reject\n"
+            "hostssl all {CERT_USER} 127.0.0.0/8 cert\nhost all {CERT_USER} 127.0.0.0/8 reject\n\
+             hostssl all {SCRAM_USER} 127.0.0.0/8 scram-sha-256\n"
         ));
     } else {
         conf.push_str("ssl = off\n");
@@ -400,7 +406,11 @@ fn start_pg(tls: bool) -> Server {
                 Ok((client, conn)) => {
                     tokio::spawn(conn);
                     client
-                        .batch_execute(&format!("CREATE ROLE {CERT_USER} LOGIN SUPERUSER"))
+                        .batch_execute(&format!(
+                            "CREATE ROLE {CERT_USER} LOGIN SUPERUSER; \
+                             SET password_encryption = 'scram-sha-256'; \
+                             CREATE ROLE {SCRAM_USER} LOGIN PASSWORD '{SCRAM_PASSWORD}'"
+                        ))
                         .await
                         .is_ok()
                 }
