@@ -77,8 +77,13 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
     let gateway = tether_gateway::Gateway::bind(&config, listen.as_deref())
         .await
         .map_err(classify)?;
+    let tls = match &config.tls {
+        Some(t) if t.require_secure_transport => " (TLS required)",
+        Some(_) => " (TLS offered)",
+        None => "",
+    };
     eprintln!(
-        "tether gateway listening on {}",
+        "tether gateway listening on {}{tls}",
         gateway.local_addr().map_err(classify)?
     );
     gateway.serve().await.map_err(classify)?;

@@ -438,3 +438,83 @@ fn plan_checks_every_source_query_without_rows_and_needs_no_seed() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `tether sync` PostgreSQL -> MariaDB and back, both sides over TLS with the full
+/// certificate check and a client certificate: the servers' `tls_client` user logs
+/// in with nothing else (PostgreSQL `hostssl ... cert`, MariaDB `REQUIRE X509`).
+#[test]
+fn sync_over_tls_both_ways() {
+    use tether_testkit::tls::{self, CERT_USER};
+    let (pg, my, c) = (tls::pg_tls(), tls::mariadb_tls(), tls::certs());
+    let (ca, cert, key) = (c.ca.display(), c.client_cert.display(), c.client_key.display());
+    let pg_url = |db: &str| {
+        format!(
+            "postgres://{CERT_USER}@127.0.0.1:{}/{db}?sslmode=verify-full&sslrootcert={ca}&sslcert={cert}&sslkey={key}",
+            pg.port
+        )
+    };
+    let my_url = |db: &str| {
+        format!(
+            "mysql://{CERT_USER}@127.0.0.1:{}/{db}?ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}&ssl-cert={cert}&ssl-key={key}",
+            my.port
+        )
+    };
+    pg.create_db("tls_source");
+    pg.exec(
+        "tls_source",
+        "CREATE TABLE author (id int PRIMARY KEY, name text NOT NULL);
+         CREATE TABLE book (id int PRIMARY KEY, author_id int NOT NULL REFERENCES author (id), title text);
+         INSERT INTO author VALUES (1, 'Ada'), (2, 'Grace');
+         INSERT INTO book VALUES (10, 1, 'Notes'), (11, 2, NULL), (12, 2, 'COBOL');",
+    );
+    my.create_db("tls_copy");
+    pg.create_db("tls_back");
+    let dir = scratch("tls");
+    for (name, source, dest) in [
+        ("there", pg_url("tls_source"), my_url("tls_copy")),
+        ("back", my_url("tls_copy"), pg_url("tls_back")),
+    ] {
+        let job = dir.join(format!("{name}.toml"));
+        std::fs::write(
+            &job,
+            format!("source = \"{source}\"\n\n[[destinations]]\nurl = \"{dest}\"\n"),
+        )
+        .expect("job");
+        let (code, out, err) = tether(&["sync", job.to_str().expect("utf-8 path")]);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+    }
+    let books = "SELECT b.id, a.name, b.title FROM book b JOIN author a ON a.id = b.author_id ORDER BY b.id";
+    let want = vec![
+        vec![
+            Some("10".to_string()),
+            Some("Ada".to_string()),
+            Some("Notes".to_string()),
+        ],
+        vec![Some("11".to_string()), Some("Grace".to_string()), None],
+        vec![
+            Some("12".to_string()),
+            Some("Grace".to_string()),
+            Some("COBOL".to_string()),
+        ],
+    ];
+    assert_eq!(my.query("tls_copy", books), want);
+    assert_eq!(pg.query("tls_back", books), want);
+
+    // The same job against a server whose certificate another CA signed fails, and says so.
+    let wrong = pg_url("tls_source").replace(&ca.to_string(), &c.other_ca.display().to_string());
+    let job = dir.join("wrong.toml");
+    std::fs::write(
+        &job,
+        format!(
+            "source = \"{wrong}\"\n\n[[destinations]]\nurl = \"{}\"\n",
+            my_url("tls_copy")
+        ),
+    )
+    .expect("job");
+    let (code, out, err) = tether(&["plan", job.to_str().expect("utf-8 path")]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        err.contains("TLS certificate check failed: the server's certificate is not signed by a CA in sslrootcert"),
+        "{err}"
+    );
+}

@@ -14,6 +14,7 @@ pub mod postgres_rw;
 pub mod rw;
 pub mod sqlite;
 pub mod sqlite_rw;
+pub mod tls;
 pub mod types;
 pub mod url;
 
@@ -30,6 +31,7 @@ pub use dialect::Dialect;
 pub use error::ConnectError;
 pub use identity::{identify, Identity};
 pub use rw::{Batch, Conflict, Filter, ReadSpec, WriteError};
+pub use tls::{TlsMode, TlsOptions};
 pub use url::{DbUrl, Engine, ServerUrl};
 pub use value::{Row, Value};
 

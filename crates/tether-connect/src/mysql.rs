@@ -6,12 +6,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, OptsBuilder};
+use mysql_async::{ClientIdentity, Conn, DriverError, OptsBuilder, SslOpts};
 use tether_schema::{Column, FkAction, ForeignKey, Identity, Schema, Table, UniqueKey};
 
 use crate::error::ConnectError;
+use crate::tls::{self, TlsMode, TlsOptions};
 use crate::types;
-use crate::url::ServerUrl;
+use crate::url::{Engine, ServerUrl};
 
 /// One line describing a mysql_async error, with the server's code and SQL state.
 pub fn describe(e: &mysql_async::Error) -> String {
@@ -21,6 +22,7 @@ pub fn describe(e: &mysql_async::Error) -> String {
     }
 }
 
+/// Connection options without TLS.
 pub fn opts(server: &ServerUrl) -> OptsBuilder {
     let mut b = OptsBuilder::default()
         .ip_or_hostname(server.host.clone())
@@ -35,19 +37,114 @@ pub fn opts(server: &ServerUrl) -> OptsBuilder {
     b
 }
 
-pub async fn connect(server: &ServerUrl, shown: &str) -> Result<Conn, ConnectError> {
-    let fut = Conn::new(opts(server));
-    match tokio::time::timeout(std::time::Duration::from_secs(10), fut).await {
-        Ok(Ok(c)) => Ok(c),
-        Ok(Err(e)) => Err(ConnectError::Connect {
-            url: shown.to_string(),
-            message: describe(&e),
-        }),
-        Err(_) => Err(ConnectError::Connect {
-            url: shown.to_string(),
-            message: "timed out after 10 s".into(),
-        }),
+/// mysql_async's TLS options for the URL's mode (`None`: plain).
+fn ssl_opts(tls: &TlsOptions) -> Option<SslOpts> {
+    let mut ssl = SslOpts::default().with_client_identity(
+        tls.cert
+            .clone()
+            .zip(tls.key.clone())
+            .map(|(cert, key)| ClientIdentity::new(cert.into(), key.into())),
+    );
+    let root = tls.root_cert.clone().filter(|p| p.as_os_str() != "system");
+    match tls.mode {
+        TlsMode::Disable => return None,
+        // As the mysql client: no certificate check (mysql_async still wants a
+        // root store, its built-in one).
+        TlsMode::Prefer | TlsMode::Require => ssl = ssl.with_danger_accept_invalid_certs(true),
+        TlsMode::VerifyCa | TlsMode::VerifyFull => {
+            if let Some(root) = root {
+                ssl = ssl.with_root_certs(vec![root.into()]).with_disable_built_in_roots(true);
+            }
+            ssl = ssl.with_danger_skip_domain_validation(tls.mode == TlsMode::VerifyCa);
+        }
     }
+    Some(ssl)
+}
+
+/// Servers (host, port) that answered a PREFERRED connection without TLS: later ones
+/// of this process go plain at once instead of connecting twice (PREFERRED allows
+/// plain; a server that gains TLS is used plain until the process ends).
+static PLAIN_ONLY: std::sync::Mutex<std::collections::BTreeSet<(String, u16)>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// Connects (with TLS as the URL's `ssl-mode` says), within 10 s.
+pub async fn connect(server: &ServerUrl, shown: &str) -> Result<Conn, ConnectError> {
+    let fail = |message: String| ConnectError::Connect {
+        url: shown.to_string(),
+        message,
+    };
+    let tls = &server.tls;
+    let ssl = ssl_opts(tls).filter(|_| server.socket.is_none());
+    if ssl.is_some() {
+        // mysql_async reads the files itself; read them first for messages that
+        // name the option.
+        tls::client_config(tls, Engine::Mysql).map_err(fail)?;
+    }
+    let attempt = |ssl: Option<SslOpts>| {
+        let opts = opts(server).ssl_opts(ssl);
+        async move {
+            match tokio::time::timeout(std::time::Duration::from_secs(10), Conn::new(opts)).await {
+                Ok(r) => r.map_err(Some),
+                Err(_) => Err(None),
+            }
+        }
+    };
+    let server_key = (server.host.clone(), server.port);
+    let known_plain = |add: bool| {
+        let mut set = PLAIN_ONLY.lock().unwrap_or_else(|e| e.into_inner());
+        if add {
+            set.insert(server_key.clone());
+        }
+        set.contains(&server_key)
+    };
+    let ssl = ssl.filter(|_| !(tls.mode == TlsMode::Prefer && known_plain(false)));
+    let mut result = attempt(ssl.clone()).await;
+    match &result {
+        // PREFERRED: plain when the server offers no TLS (mysql_async has no such
+        // mode: connect again).
+        Err(Some(mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer)))
+            if tls.mode == TlsMode::Prefer =>
+        {
+            known_plain(true);
+            result = attempt(None).await;
+        }
+        // VERIFY_CA: mysql_async's own skipping of the host name check does not
+        // recognize today's rustls error; the chain was good (webpki checks it
+        // first), so connect again expecting a name the certificate holds.
+        Err(Some(e)) if tls.mode == TlsMode::VerifyCa => {
+            if let Some(name) = tls::find_rustls_error(e).and_then(presented_name) {
+                result = attempt(ssl.map(|s| s.with_danger_tls_hostname_override(Some(name)))).await;
+            }
+        }
+        _ => {}
+    }
+    result.map_err(|e| {
+        fail(match e {
+            Some(mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer)) => {
+                tls::not_supported(tls, Engine::Mysql)
+            }
+            Some(e) => match tls::find_rustls_error(&e) {
+                Some(r) => tls::explain(r, tls, Engine::Mysql, &server.host),
+                None => describe(&e),
+            },
+            None => "timed out after 10 s".into(),
+        })
+    })
+}
+
+/// The first name a certificate refused for its name holds (webpki prints them as
+/// `DnsName("db.example")` or `IpAddress(10.0.0.1)`).
+fn presented_name(e: &rustls::Error) -> Option<String> {
+    let rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForNameContext { presented, .. }) = e
+    else {
+        return None;
+    };
+    presented.iter().find_map(|p| {
+        p.strip_prefix("DnsName(\"")
+            .and_then(|n| n.strip_suffix("\")"))
+            .or_else(|| p.strip_prefix("IpAddress(").and_then(|n| n.strip_suffix(')')))
+            .map(str::to_string)
+    })
 }
 
 type ColumnRow = (String, String, String, String, Option<String>, String, Option<String>);

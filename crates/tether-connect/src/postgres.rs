@@ -9,11 +9,14 @@ use std::time::Duration;
 use tether_schema::{
     Column, FkAction, ForeignKey, Identity, Partition, Partitioning, Schema, Table, TableName, UniqueKey,
 };
+use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::ConnectError;
+use crate::tls::{self, TlsMode};
 use crate::types;
-use crate::url::ServerUrl;
+use crate::url::{Engine, ServerUrl};
 
 /// One line describing a tokio-postgres error: the server's SQLSTATE and message when
 /// the server sent one, else the client-side cause.
@@ -34,7 +37,7 @@ pub fn describe(e: &tokio_postgres::Error) -> String {
     text
 }
 
-/// Connects and spawns the connection task.
+/// Connects (with TLS as the URL's `sslmode` says) and spawns the connection task.
 pub async fn connect(server: &ServerUrl, shown: &str) -> Result<Client, ConnectError> {
     let mut cfg = tokio_postgres::Config::new();
     cfg.host(server.socket.as_deref().unwrap_or(&server.host))
@@ -46,16 +49,56 @@ pub async fn connect(server: &ServerUrl, shown: &str) -> Result<Client, ConnectE
     if let Some(p) = &server.password {
         cfg.password(p);
     }
-    let (client, connection) = cfg.connect(NoTls).await.map_err(|e| ConnectError::Connect {
+    let fail = |message: String| ConnectError::Connect {
         url: shown.to_string(),
-        message: describe(&e),
-    })?;
+        message,
+    };
+    let tls = &server.tls;
+    // libpq ignores sslmode on a Unix socket.
+    if server.socket.is_some() || tls.mode == TlsMode::Disable {
+        cfg.ssl_mode(SslMode::Disable);
+        let (client, connection) = cfg.connect(NoTls).await.map_err(|e| fail(describe(&e)))?;
+        spawn_connection(connection);
+        return Ok(client);
+    }
+    // `prefer` falls back to plain only when the server answers the TLS request
+    // with "no" (tokio-postgres); it checks no certificate, so no certificate
+    // problem can make it fall back.
+    cfg.ssl_mode(if tls.mode == TlsMode::Prefer {
+        SslMode::Prefer
+    } else {
+        SslMode::Require
+    });
+    let config = tls::client_config(tls, Engine::Postgres).map_err(fail)?;
+    let (client, connection) = cfg
+        .connect(MakeRustlsConnect::new(config))
+        .await
+        .map_err(|e| fail(describe_tls(&e, server)))?;
+    spawn_connection(connection);
+    Ok(client)
+}
+
+/// [`describe`], saying which TLS check failed when one did.
+fn describe_tls(e: &tokio_postgres::Error, server: &ServerUrl) -> String {
+    if let Some(r) = tls::find_rustls_error(e) {
+        return tls::explain(r, &server.tls, Engine::Postgres, &server.host);
+    }
+    let text = describe(e);
+    if text.contains("server does not support TLS") {
+        return tls::not_supported(&server.tls, Engine::Postgres);
+    }
+    text
+}
+
+fn spawn_connection<F>(connection: F)
+where
+    F: std::future::Future<Output = Result<(), tokio_postgres::Error>> + Send + 'static,
+{
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!("postgres connection ended: {}", describe(&e));
         }
     });
-    Ok(client)
 }
 
 fn action(code: &str) -> FkAction {

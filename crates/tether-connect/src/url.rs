@@ -4,6 +4,11 @@
 //! A password may be in the URL or, when the URL has none, in the environment
 //! (`PGPASSWORD` for PostgreSQL, `MYSQL_PWD` for MariaDB/MySQL). A [`DbUrl`] displays
 //! without its password, so it can appear in any message.
+//!
+//! TLS options (see [`crate::tls`]): PostgreSQL `sslmode`, `sslrootcert`, `sslcert`,
+//! `sslkey`, or when the URL has none, `PGSSLMODE`, `PGSSLROOTCERT`, `PGSSLCERT`,
+//! `PGSSLKEY`; MariaDB/MySQL `ssl-mode`, `ssl-ca`, `ssl-cert`, `ssl-key` (also spelled
+//! with `_`). The default mode is `prefer` / `PREFERRED`.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -12,6 +17,7 @@ use percent_encoding::percent_decode_str;
 use url::Url;
 
 use crate::error::ConnectError;
+use crate::tls::{Key, TlsMode, TlsOptions};
 
 /// The engines Tether speaks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,6 +54,8 @@ pub struct ServerUrl {
     pub database: Option<String>,
     /// PostgreSQL `?host=/run/postgresql` or MySQL `?socket=/run/mysqld/mysqld.sock`.
     pub socket: Option<String>,
+    /// TLS over TCP (a Unix socket never uses it).
+    pub tls: TlsOptions,
 }
 
 /// A parsed connection URL.
@@ -85,19 +93,34 @@ impl fmt::Display for DbUrl {
     }
 }
 
-/// Replaces the password of anything that looks like a URL with `***`, for echoing
-/// user input that did not parse.
+/// Replaces the password of anything that looks like a URL with `***` (in the user
+/// info and a `password=` parameter), for echoing user input that did not parse.
 pub fn redact(text: &str) -> String {
-    match (text.find("://"), text.rfind('@')) {
+    let (head, query) = match text.find('?') {
+        Some(q) => (&text[..q], Some(&text[q + 1..])),
+        None => (text, None),
+    };
+    let mut out = match (head.find("://"), head.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
-            let userinfo = &text[s + 3..at];
+            let userinfo = &head[s + 3..at];
             match userinfo.find(':') {
-                Some(c) => format!("{}{}:***{}", &text[..s + 3], &userinfo[..c], &text[at..]),
-                None => text.to_string(),
+                Some(c) => format!("{}{}:***{}", &head[..s + 3], &userinfo[..c], &head[at..]),
+                None => head.to_string(),
             }
         }
-        _ => text.to_string(),
+        _ => head.to_string(),
+    };
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k == "password" => format!("{k}=***"),
+                _ => p.to_string(),
+            })
+            .collect();
+        out = format!("{out}?{}", params.join("&"));
     }
+    out
 }
 
 fn decode(s: &str) -> String {
@@ -142,23 +165,49 @@ impl DbUrl {
         let url = Url::parse(text).map_err(|e| invalid(e.to_string()))?;
         let mut socket = None;
         let mut host_param = None;
+        let mut tls_mode = None;
+        let (mut root_cert, mut cert, mut key) = (None, None, None);
         for (k, v) in url.query_pairs() {
+            let path = || Some(PathBuf::from(v.as_ref()));
             match (engine, k.as_ref()) {
                 (Engine::Postgres, "host") if v.starts_with('/') => socket = Some(v.into_owned()),
                 (Engine::Postgres, "host") => host_param = Some(v.into_owned()),
-                (Engine::Postgres, "sslmode") if matches!(v.as_ref(), "disable" | "allow" | "prefer") => {}
-                (Engine::Postgres, "sslmode") => {
-                    return Err(invalid(format!(
-                        "sslmode={v} is not supported yet (TLS); use sslmode=disable"
-                    )))
+                (Engine::Postgres, "sslmode") | (Engine::Mysql, "ssl-mode" | "ssl_mode" | "sslmode") => {
+                    tls_mode = Some(TlsMode::parse(engine, &v).ok_or_else(|| invalid(bad_mode(engine, &k, &v)))?)
                 }
+                (Engine::Postgres, "sslrootcert") | (Engine::Mysql, "ssl-ca" | "ssl_ca") => root_cert = path(),
+                (Engine::Postgres, "sslcert") | (Engine::Mysql, "ssl-cert" | "ssl_cert") => cert = path(),
+                (Engine::Postgres, "sslkey") | (Engine::Mysql, "ssl-key" | "ssl_key") => key = path(),
                 (Engine::Postgres, "application_name" | "connect_timeout") => {}
                 (Engine::Postgres, "user") => {}
                 (Engine::Postgres, "password") => {}
                 (Engine::Mysql, "socket") => socket = Some(v.into_owned()),
-                (Engine::Mysql, "ssl-mode" | "sslmode") if v.eq_ignore_ascii_case("disabled") => {}
                 _ => return Err(invalid(format!("unknown URL parameter `{k}`"))),
             }
+        }
+        if engine == Engine::Postgres {
+            // libpq: the environment fills in what the URL does not say.
+            let env_path = |name: &str| env(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+            if tls_mode.is_none() {
+                if let Some(v) = env("PGSSLMODE").filter(|v| !v.is_empty()) {
+                    tls_mode =
+                        Some(TlsMode::parse(engine, &v).ok_or_else(|| invalid(bad_mode(engine, "PGSSLMODE", &v)))?);
+                }
+            }
+            root_cert = root_cert.or_else(|| env_path("PGSSLROOTCERT"));
+            cert = cert.or_else(|| env_path("PGSSLCERT"));
+            key = key.or_else(|| env_path("PGSSLKEY"));
+        }
+        let mut tls = TlsOptions {
+            mode: tls_mode.unwrap_or_default(),
+            root_cert,
+            cert,
+            key,
+        };
+        // libpq: `require` with a root certificate given checks the chain as
+        // `verify-ca` does (the mysql client's REQUIRED does not).
+        if engine == Engine::Postgres && tls.mode == TlsMode::Require && tls.root_cert.is_some() {
+            tls.mode = TlsMode::VerifyCa;
         }
         let query_value = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
         let user = match url.username() {
@@ -191,6 +240,7 @@ impl DbUrl {
             user,
             password,
             socket,
+            tls,
         };
         Ok(match engine {
             Engine::Postgres => DbUrl::Postgres(server),
@@ -226,6 +276,20 @@ impl DbUrl {
             }),
         }
     }
+}
+
+fn bad_mode(engine: Engine, key: &str, value: &str) -> String {
+    let values = match engine {
+        Engine::Postgres => "disable, allow, prefer, require, verify-ca or verify-full",
+        _ => "DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY",
+    };
+    format!(
+        "{key}={value} is not a TLS mode: expected {values} ({} options: {}, {}, {})",
+        engine,
+        Key::RootCert.name(engine),
+        Key::Cert.name(engine),
+        Key::PrivateKey.name(engine)
+    )
 }
 
 #[cfg(test)]
@@ -302,8 +366,90 @@ mod tests {
             e.to_string(),
             "unknown database URL `oracle://scott:***@host/db`: expected sqlite://PATH, a .sqlite/.db file, postgres://... or mysql://..."
         );
-        let e = DbUrl::parse_with_env("postgres://u:pw@h/d?sslmode=require", no_env).unwrap_err();
-        assert!(e.to_string().contains("sslmode=require is not supported"), "{e}");
-        assert!(!e.to_string().contains("pw@"), "{e}");
+        let e = DbUrl::parse_with_env("postgres://u@h/d?password=pw&sslmode=bad", no_env).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("invalid database URL `postgres://u@h/d?password=***&sslmode=bad`: "),
+            "{e}"
+        );
+        let e = DbUrl::parse_with_env("postgres://u:pw@h/d?sslmode=sometimes", no_env).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid database URL `postgres://u:***@h/d?sslmode=sometimes`: sslmode=sometimes is not a TLS mode: \
+             expected disable, allow, prefer, require, verify-ca or verify-full (postgres options: sslrootcert, sslcert, sslkey)"
+        );
+    }
+
+    fn tls_of(text: &str, env: impl Fn(&str) -> Option<String>) -> TlsOptions {
+        match DbUrl::parse_with_env(text, env).unwrap() {
+            DbUrl::Postgres(s) | DbUrl::Mysql(s) => s.tls,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn tls_options_follow_each_ecosystem() {
+        // Defaults: prefer, as libpq and the mysql client.
+        assert_eq!(tls_of("postgres://u@h/d", no_env), TlsOptions::default());
+        assert_eq!(tls_of("mysql://u@h/d", no_env).mode, TlsMode::Prefer);
+        assert_eq!(
+            tls_of(
+                "postgres://u@h/d?sslmode=verify-full&sslrootcert=/ca.pem&sslcert=/c.pem&sslkey=/k.pem",
+                no_env
+            ),
+            TlsOptions {
+                mode: TlsMode::VerifyFull,
+                root_cert: Some("/ca.pem".into()),
+                cert: Some("/c.pem".into()),
+                key: Some("/k.pem".into()),
+            }
+        );
+        // libpq: require with a root certificate is verify-ca.
+        assert_eq!(
+            tls_of("postgres://u@h/d?sslmode=require&sslrootcert=/ca.pem", no_env).mode,
+            TlsMode::VerifyCa
+        );
+        assert_eq!(
+            tls_of(
+                "mysql://u@h/d?ssl-mode=verify_identity&ssl_ca=/ca.pem&ssl-cert=/c.pem&ssl_key=/k.pem",
+                no_env
+            ),
+            TlsOptions {
+                mode: TlsMode::VerifyFull,
+                root_cert: Some("/ca.pem".into()),
+                cert: Some("/c.pem".into()),
+                key: Some("/k.pem".into()),
+            }
+        );
+        assert_eq!(
+            tls_of("mysql://u@h/d?ssl-mode=REQUIRED&ssl-ca=/ca.pem", no_env).mode,
+            TlsMode::Require
+        );
+        // The PGSSL* variables fill in what the URL does not say.
+        let env = |k: &str| match k {
+            "PGSSLMODE" => Some("verify-ca".to_string()),
+            "PGSSLROOTCERT" => Some("/env-ca.pem".to_string()),
+            "PGSSLCERT" => Some("/env-c.pem".to_string()),
+            "PGSSLKEY" => Some("/env-k.pem".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            tls_of("postgres://u@h/d?sslmode=disable&sslkey=/k.pem", env),
+            TlsOptions {
+                mode: TlsMode::Disable,
+                root_cert: Some("/env-ca.pem".into()),
+                cert: Some("/env-c.pem".into()),
+                key: Some("/k.pem".into()),
+            }
+        );
+        assert_eq!(tls_of("postgres://u@h/d", env).mode, TlsMode::VerifyCa);
+        // Not for MySQL URLs.
+        assert_eq!(tls_of("mysql://u@h/d", env), TlsOptions::default());
+        let e = DbUrl::parse_with_env("mysql://u@h/d?ssl-mode=verify-full", no_env).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("expected DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY"),
+            "{e}"
+        );
     }
 }

@@ -78,6 +78,24 @@ pub struct Config {
     /// at once.
     #[serde(default, rename = "schemaRefreshSeconds")]
     pub schema_refresh_seconds: Option<u64>,
+    /// TLS towards clients: offered when present.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+}
+
+/// The gateway's TLS towards its clients (TLS towards a backend is in its URL:
+/// `ssl-mode`, `ssl-ca`, `ssl-cert`, `ssl-key`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The server certificate, with its chain (PEM file).
+    pub cert: std::path::PathBuf,
+    /// Its private key (PEM file, unencrypted).
+    pub key: std::path::PathBuf,
+    /// Refuse clients that do not use TLS, as MariaDB's `require_secure_transport`
+    /// does (error 1045, access denied). Default false.
+    #[serde(default, rename = "requireSecureTransport")]
+    pub require_secure_transport: bool,
 }
 
 /// One login.

@@ -15,9 +15,10 @@ mod protocol;
 mod reply;
 mod server;
 mod session;
+mod tls;
 
 pub use auth::scramble;
-pub use config::{Config, FkMode, DEFAULT_LISTEN};
+pub use config::{Config, FkMode, TlsConfig, DEFAULT_LISTEN};
 pub use error::GatewayError;
 pub use server::Gateway;
 

@@ -14,7 +14,7 @@ use crate::auth;
 use crate::config::{Config, FkMode};
 use crate::error::GatewayError;
 use crate::keyspace::Shared;
-use crate::protocol::{Handler, Limits, Output};
+use crate::protocol::{Handler, Limits, Output, Security};
 use crate::reply::ServerError;
 use crate::session::{PreparedInfo, Session};
 
@@ -27,6 +27,8 @@ pub struct Gateway {
     limits: Limits,
     /// How often managed keyspaces' schemas are read again.
     schema_refresh: Option<std::time::Duration>,
+    /// TLS towards clients.
+    security: Arc<Security>,
 }
 
 static CONNECTION_IDS: AtomicU32 = AtomicU32::new(1);
@@ -107,6 +109,7 @@ impl Gateway {
     /// Checks the config and binds the listen address (`listen` overrides the config).
     pub async fn bind(config: &Config, listen: Option<&str>) -> Result<Gateway, GatewayError> {
         let shared = Shared::from_config(config).map_err(GatewayError::Setup)?;
+        let security = Arc::new(crate::tls::security(config.tls.as_ref()).map_err(GatewayError::Setup)?);
         let addr = listen.map(str::to_string).unwrap_or_else(|| config.listen());
         let listener = TcpListener::bind(&addr).await.map_err(|e| GatewayError::Listen {
             addr: addr.clone(),
@@ -131,6 +134,7 @@ impl Gateway {
                 max_allowed_packet: config.max_allowed_packet(),
             },
             schema_refresh: config.schema_refresh(),
+            security,
         })
     }
 
@@ -180,6 +184,7 @@ impl Gateway {
             };
             let shared = self.shared.clone();
             let limits = self.limits;
+            let security = self.security.clone();
             let id = CONNECTION_IDS.fetch_add(1, Ordering::Relaxed);
             let task = tokio::spawn(async move {
                 // Held until the connection ends.
@@ -190,7 +195,7 @@ impl Gateway {
                     id,
                     salt: auth::salt(),
                 };
-                if let Err(e) = crate::protocol::serve(connection, stream, peer, limits).await {
+                if let Err(e) = crate::protocol::serve(connection, stream, peer, limits, &security).await {
                     tracing::debug!("connection {id} ended: {e}");
                 }
                 // Dropping the session closes its backend connections: the backend

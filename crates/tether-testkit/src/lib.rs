@@ -5,6 +5,7 @@
 //! 127.0.0.1:3306 as `root`). Each [`TestDb`] has a unique name and is dropped when
 //! the value is, so tests can run in parallel and be repeated.
 
+pub mod tls;
 pub mod webdriver;
 
 use std::path::PathBuf;
@@ -188,94 +189,103 @@ impl TestDb {
 
     /// Runs a script of several statements.
     pub fn exec(&self, script: &str) {
-        match self.engine {
-            Engine::Sqlite => {
-                let path = self.url.trim_start_matches("sqlite://");
-                let c = rusqlite::Connection::open(path).expect("open sqlite");
-                c.execute_batch(script)
-                    .unwrap_or_else(|e| panic!("sqlite script failed: {e}"));
-            }
-            Engine::Postgres => block_on(async {
-                pg_client(&self.url)
-                    .await
-                    .batch_execute(script)
-                    .await
-                    .unwrap_or_else(|e| panic!("postgres script failed: {e:?}"));
-            }),
-            Engine::Mysql => block_on(async {
-                let mut c = my_conn(&self.url).await;
-                c.query_drop(script)
-                    .await
-                    .unwrap_or_else(|e| panic!("mysql script failed: {e}"));
-                let _ = c.disconnect().await;
-            }),
-        }
+        exec_url(self.engine, &self.url, script)
     }
 
     /// Rows of a query, every value as text (NULL as `None`).
     pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
-        match self.engine {
-            Engine::Sqlite => {
-                let path = self.url.trim_start_matches("sqlite://");
-                let c = rusqlite::Connection::open(path).expect("open sqlite");
-                let mut s = c.prepare(sql).expect("prepare");
-                let n = s.column_count();
-                s.query_map([], |r| {
-                    (0..n)
-                        .map(|i| {
-                            let v: rusqlite::types::Value = r.get(i)?;
-                            Ok(match v {
-                                rusqlite::types::Value::Null => None,
-                                rusqlite::types::Value::Integer(i) => Some(i.to_string()),
-                                rusqlite::types::Value::Real(f) => Some(f.to_string()),
-                                rusqlite::types::Value::Text(t) => Some(t),
-                                rusqlite::types::Value::Blob(b) => Some(format!("{b:?}")),
-                            })
-                        })
-                        .collect()
-                })
-                .expect("query")
-                .collect::<Result<_, _>>()
-                .expect("rows")
-            }
-            Engine::Postgres => block_on(async {
-                let c = pg_client(&self.url).await;
-                let msgs = c
-                    .simple_query(sql)
-                    .await
-                    .unwrap_or_else(|e| panic!("postgres query failed: {e:?}"));
-                msgs.into_iter()
-                    .filter_map(|m| match m {
-                        tokio_postgres::SimpleQueryMessage::Row(r) => {
-                            Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
-                        }
-                        _ => None,
-                    })
-                    .collect()
-            }),
-            Engine::Mysql => block_on(async {
-                let mut c = my_conn(&self.url).await;
-                let rows: Vec<mysql_async::Row> =
-                    c.query(sql).await.unwrap_or_else(|e| panic!("mysql query failed: {e}"));
-                let _ = c.disconnect().await;
-                rows.into_iter()
-                    .map(|r| {
-                        (0..r.len())
-                            .map(|i| match r.as_ref(i) {
-                                Some(mysql_async::Value::NULL) | None => None,
-                                Some(mysql_async::Value::Bytes(b)) => Some(String::from_utf8_lossy(b).into_owned()),
-                                Some(v) => Some(v.as_sql(true).trim_matches('\'').to_string()),
-                            })
-                            .collect()
-                    })
-                    .collect()
-            }),
-        }
+        query_url(self.engine, &self.url, sql)
     }
 
     /// The parsed URL.
     pub fn db_url(&self) -> DbUrl {
         DbUrl::parse(&self.url).expect("test URLs parse")
+    }
+}
+
+/// Runs a script of several statements on the database of `url`.
+pub fn exec_url(engine: Engine, url: &str, script: &str) {
+    match engine {
+        Engine::Sqlite => {
+            let path = url.trim_start_matches("sqlite://");
+            let c = rusqlite::Connection::open(path).expect("open sqlite");
+            c.execute_batch(script)
+                .unwrap_or_else(|e| panic!("sqlite script failed: {e}"));
+        }
+        Engine::Postgres => block_on(async {
+            pg_client(url)
+                .await
+                .batch_execute(script)
+                .await
+                .unwrap_or_else(|e| panic!("postgres script failed: {e:?}"));
+        }),
+        Engine::Mysql => block_on(async {
+            let mut c = my_conn(url).await;
+            c.query_drop(script)
+                .await
+                .unwrap_or_else(|e| panic!("mysql script failed: {e}"));
+            let _ = c.disconnect().await;
+        }),
+    }
+}
+
+/// Rows of a query on the database of `url`, every value as text (NULL as `None`).
+pub fn query_url(engine: Engine, url: &str, sql: &str) -> Vec<Vec<Option<String>>> {
+    match engine {
+        Engine::Sqlite => {
+            let path = url.trim_start_matches("sqlite://");
+            let c = rusqlite::Connection::open(path).expect("open sqlite");
+            let mut s = c.prepare(sql).expect("prepare");
+            let n = s.column_count();
+            s.query_map([], |r| {
+                (0..n)
+                    .map(|i| {
+                        let v: rusqlite::types::Value = r.get(i)?;
+                        Ok(match v {
+                            rusqlite::types::Value::Null => None,
+                            rusqlite::types::Value::Integer(i) => Some(i.to_string()),
+                            rusqlite::types::Value::Real(f) => Some(f.to_string()),
+                            rusqlite::types::Value::Text(t) => Some(t),
+                            rusqlite::types::Value::Blob(b) => Some(format!("{b:?}")),
+                        })
+                    })
+                    .collect()
+            })
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+        }
+        Engine::Postgres => block_on(async {
+            let c = pg_client(url).await;
+            let msgs = c
+                .simple_query(sql)
+                .await
+                .unwrap_or_else(|e| panic!("postgres query failed: {e:?}"));
+            msgs.into_iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) => {
+                        Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
+                    }
+                    _ => None,
+                })
+                .collect()
+        }),
+        Engine::Mysql => block_on(async {
+            let mut c = my_conn(url).await;
+            let rows: Vec<mysql_async::Row> = c.query(sql).await.unwrap_or_else(|e| panic!("mysql query failed: {e}"));
+            let _ = c.disconnect().await;
+            rows.into_iter()
+                .map(|r| {
+                    (0..r.len())
+                        .map(|i| match r.as_ref(i) {
+                            Some(mysql_async::Value::NULL) | None => None,
+                            Some(mysql_async::Value::Bytes(b)) => Some(String::from_utf8_lossy(b).into_owned()),
+                            Some(v) => Some(v.as_sql(true).trim_matches('\'').to_string()),
+                        })
+                        .collect()
+                })
+                .collect()
+        }),
     }
 }
 

@@ -5,22 +5,21 @@
 //! into values.
 //!
 //! Login: handshake v10 with `mysql_native_password` or `caching_sha2_password`
-//! (its full authentication only over a Unix socket, where the password may go in
-//! clear; TCP would need TLS, which the gateway does not speak). The connection asks
+//! (its full authentication only over a Unix socket or TLS, where the password may go
+//! in clear; no RSA key exchange). TLS as the backend URL's `ssl-mode` says (see
+//! `tether_connect::tls`). The connection asks
 //! for multi-statements and multi-results, `CLIENT_DEPRECATE_EOF` when the server
 //! has it, and `CLIENT_FOUND_ROWS` only for a client that asked for it.
 
 use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use mysql_async::Value;
 use sha2::{Digest, Sha256};
-use tether_connect::ServerUrl;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{tcp, unix, TcpStream, UnixStream};
+use tether_connect::{Engine, ServerUrl, TlsMode};
+use tokio::net::{TcpStream, UnixStream};
 
 use super::packet::{Cursor, PacketReader, PacketWriter};
+use super::stream::{self, ReadHalf, WriteHalf};
 use super::values;
 use super::*;
 use crate::reply::{ColumnDef, OkInfo, ServerError};
@@ -93,6 +92,32 @@ enum State {
     Rows,
 }
 
+/// What the backend's greeting says.
+struct Greeting {
+    /// Its sequence number.
+    seq: u8,
+    /// The capabilities it offers.
+    offered: u32,
+    salt: Vec<u8>,
+    plugin: String,
+}
+
+impl Greeting {
+    /// The capabilities to log in with: what the gateway wants (the database only
+    /// when the URL names one, found rows only for a client that asked) and the
+    /// backend offers.
+    fn caps(&self, server: &ServerUrl, found_rows: bool) -> u32 {
+        let mut wanted = CLIENT_CAPABILITIES;
+        if server.database.is_some() {
+            wanted |= CLIENT_CONNECT_WITH_DB;
+        }
+        if found_rows {
+            wanted |= CLIENT_FOUND_ROWS;
+        }
+        wanted & self.offered
+    }
+}
+
 /// A prepared statement on the backend.
 pub struct Prepared {
     pub id: u32,
@@ -131,7 +156,8 @@ const SERVER_STATUS_IN_TRANS: u16 = 0x0001;
 const LONG_DATA_PIECE: usize = 1 << 20;
 
 impl BackendConn {
-    /// Connects and logs in, with CLIENT_FOUND_ROWS when `found_rows`.
+    /// Connects and logs in, with CLIENT_FOUND_ROWS when `found_rows`, over TLS as
+    /// the URL's `ssl-mode` says (never over a Unix socket).
     pub async fn connect(server: &ServerUrl, found_rows: bool) -> Result<BackendConn, ConnError> {
         let (read, write, socket) = match &server.socket {
             Some(path) => {
@@ -141,11 +167,27 @@ impl BackendConn {
             None => {
                 let stream = TcpStream::connect((server.host.as_str(), server.port)).await?;
                 stream.set_nodelay(true)?;
-                let (r, w) = stream.into_split();
-                (ReadHalf::Tcp(r), WriteHalf::Tcp(w), false)
+                let (r, w) = stream::tcp(stream);
+                (r, w, false)
             }
         };
-        let mut conn = BackendConn {
+        let mut conn = BackendConn::new(read, write);
+        let greeting = conn.greeting().await?;
+        let tls = &server.tls;
+        let secure = !socket && tls.mode != TlsMode::Disable && greeting.offered & CLIENT_SSL != 0;
+        if !socket && !secure && !matches!(tls.mode, TlsMode::Disable | TlsMode::Prefer) {
+            return Err(ConnError::Lost(tether_connect::tls::not_supported(tls, Engine::Mysql)));
+        }
+        if secure {
+            conn = conn.start_tls(server, &greeting).await?;
+        }
+        // The password may go in clear over a Unix socket or TLS.
+        conn.login(server, greeting, secure, socket, found_rows).await?;
+        Ok(conn)
+    }
+
+    fn new(read: ReadHalf, write: WriteHalf) -> BackendConn {
+        BackendConn {
             reader: PacketReader::new(read),
             writer: PacketWriter::new(write),
             id: 0,
@@ -154,8 +196,37 @@ impl BackendConn {
             state: State::Idle,
             next_seq: 0,
             closing: false,
-        };
-        conn.login(server, socket, found_rows).await?;
+        }
+    }
+
+    /// Sends the TLS request (SSLRequest) and returns the connection over TLS.
+    async fn start_tls(mut self, server: &ServerUrl, greeting: &Greeting) -> Result<BackendConn, ConnError> {
+        let tls = &server.tls;
+        let config = tether_connect::tls::client_config(tls, Engine::Mysql).map_err(ConnError::Lost)?;
+        let name = rustls::pki_types::ServerName::try_from(server.host.clone())
+            .map_err(|e| ConnError::Lost(format!("TLS: `{}` is not a host name: {e}", server.host)))?;
+        let w = &mut self.writer;
+        w.set_seq(greeting.seq.wrapping_add(1));
+        w.begin();
+        w.put_u32(greeting.caps(server, false) | CLIENT_SSL);
+        w.put_u32(MAX_PACKET as u32);
+        w.put_u8(DEFAULT_CHARSET);
+        w.put_zeros(23);
+        w.end();
+        w.flush().await?;
+        let (read, unread) = self.reader.into_inner();
+        let stream = stream::reunite(read, unread, self.writer.into_inner())?;
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+        let tls_stream = connector.connect(name, stream).await.map_err(|e| {
+            ConnError::Lost(match tether_connect::tls::find_rustls_error(&e) {
+                Some(r) => tether_connect::tls::explain(r, tls, Engine::Mysql, &server.host),
+                None => format!("TLS handshake failed: {e}"),
+            })
+        })?;
+        let (read, write) = stream::tls(tokio_rustls::TlsStream::Client(tls_stream));
+        let mut conn = BackendConn::new(read, write);
+        conn.id = self.id;
+        conn.next_seq = greeting.seq.wrapping_add(2);
         Ok(conn)
     }
 
@@ -182,7 +253,8 @@ impl BackendConn {
         self.closing
     }
 
-    async fn login(&mut self, server: &ServerUrl, socket: bool, found_rows: bool) -> Result<(), ConnError> {
+    /// Reads the backend's greeting (handshake v10).
+    async fn greeting(&mut self) -> Result<Greeting, ConnError> {
         let seq = self.read_packet().await?;
         let p = self.reader.payload();
         if p.first() == Some(&0xff) {
@@ -209,24 +281,40 @@ impl BackendConn {
             salt.extend_from_slice(c.take(n).unwrap_or(&[]));
             c.u8();
         }
-        let mut plugin = String::from_utf8_lossy(c.nul_str()).into_owned();
+        let plugin = String::from_utf8_lossy(c.nul_str()).into_owned();
         if offered & CLIENT_PROTOCOL_41 == 0 || offered & CLIENT_SECURE_CONNECTION == 0 {
             return Err(ConnError::Lost("the backend is too old (no protocol 4.1 login)".into()));
         }
+        Ok(Greeting {
+            seq,
+            offered,
+            salt,
+            plugin,
+        })
+    }
+
+    /// Answers the greeting (after the TLS request and handshake when `secure`) and
+    /// completes the authentication. The password may go in clear over a Unix
+    /// socket or TLS (caching_sha2_password's full authentication).
+    async fn login(
+        &mut self,
+        server: &ServerUrl,
+        greeting: Greeting,
+        secure: bool,
+        socket: bool,
+        found_rows: bool,
+    ) -> Result<(), ConnError> {
+        let caps = greeting.caps(server, found_rows) | if secure { CLIENT_SSL } else { 0 };
+        let Greeting { salt, mut plugin, .. } = greeting;
         if plugin.is_empty() {
             plugin = "mysql_native_password".into();
         }
-        let mut wanted = CLIENT_CAPABILITIES;
-        if server.database.is_some() {
-            wanted |= CLIENT_CONNECT_WITH_DB;
-        }
-        if found_rows {
-            wanted |= CLIENT_FOUND_ROWS;
-        }
-        let caps = wanted & offered;
+        let clear_ok = socket || secure;
         self.deprecate_eof = caps & CLIENT_DEPRECATE_EOF != 0;
         let password = server.password.as_deref().unwrap_or("");
-        let auth = auth_response(&plugin, password, &salt, socket)?;
+        let auth = auth_response(&plugin, password, &salt, clear_ok)?;
+        // After a TLS request the answer is one number further.
+        let seq = greeting.seq.wrapping_add(u8::from(secure));
 
         let w = &mut self.writer;
         w.set_seq(seq.wrapping_add(1));
@@ -274,12 +362,12 @@ impl BackendConn {
                     let mut c = Cursor::new(&p[1..]);
                     plugin = String::from_utf8_lossy(c.nul_str()).into_owned();
                     let salt = c.rest.strip_suffix(&[0]).unwrap_or(c.rest).to_vec();
-                    auth_response(&plugin, password, &salt, socket)?
+                    auth_response(&plugin, password, &salt, clear_ok)?
                 }
                 // caching_sha2_password: 3 = the cached fast path worked (OK
                 // follows), 4 = full authentication, the password itself.
                 Some(0x01) if p.get(1) == Some(&3) => continue,
-                Some(0x01) if p.get(1) == Some(&4) && socket => {
+                Some(0x01) if p.get(1) == Some(&4) && clear_ok => {
                     let mut clear = password.as_bytes().to_vec();
                     clear.push(0);
                     clear
@@ -287,7 +375,8 @@ impl BackendConn {
                 Some(0x01) if p.get(1) == Some(&4) => {
                     return Err(ConnError::Lost(
                         "the backend asks for caching_sha2_password's full authentication, which needs \
-                         TLS over TCP: connect through the Unix socket (?socket=...), or log in once with \
+                         TLS over TCP: use TLS (ssl-mode=PREFERRED or stricter, the default), connect \
+                         through the Unix socket (?socket=...), or log in once with \
                          the mysql client so the server caches the password, or use \
                          mysql_native_password for this user"
                             .into(),
@@ -588,7 +677,7 @@ fn finish(state: &mut State, status: &mut u16, flags: u16) -> bool {
 }
 
 /// The answer to a login with `plugin`.
-fn auth_response(plugin: &str, password: &str, salt: &[u8], socket: bool) -> Result<Vec<u8>, ConnError> {
+fn auth_response(plugin: &str, password: &str, salt: &[u8], clear_ok: bool) -> Result<Vec<u8>, ConnError> {
     let salt = salt.get(..20).unwrap_or(salt);
     match plugin {
         _ if password.is_empty() => Ok(Vec::new()),
@@ -602,7 +691,7 @@ fn auth_response(plugin: &str, password: &str, salt: &[u8], socket: bool) -> Res
             let mix = h.finalize();
             Ok(stage1.iter().zip(mix.iter()).map(|(a, b)| a ^ b).collect())
         }
-        "mysql_clear_password" if socket => {
+        "mysql_clear_password" if clear_ok => {
             let mut clear = password.as_bytes().to_vec();
             clear.push(0);
             Ok(clear)
@@ -698,50 +787,6 @@ pub fn text_row(p: &[u8], n: usize) -> Option<Vec<Value>> {
         }
     }
     Some(row)
-}
-
-/// A connection's read side, over TCP or a Unix socket.
-pub enum ReadHalf {
-    Tcp(tcp::OwnedReadHalf),
-    Unix(unix::OwnedReadHalf),
-}
-
-/// A connection's write side, over TCP or a Unix socket.
-pub enum WriteHalf {
-    Tcp(tcp::OwnedWriteHalf),
-    Unix(unix::OwnedWriteHalf),
-}
-
-impl AsyncRead for ReadHalf {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            ReadHalf::Tcp(s) => Pin::new(s).poll_read(cx, buf),
-            ReadHalf::Unix(s) => Pin::new(s).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for WriteHalf {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            WriteHalf::Tcp(s) => Pin::new(s).poll_write(cx, buf),
-            WriteHalf::Unix(s) => Pin::new(s).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            WriteHalf::Tcp(s) => Pin::new(s).poll_flush(cx),
-            WriteHalf::Unix(s) => Pin::new(s).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            WriteHalf::Tcp(s) => Pin::new(s).poll_shutdown(cx),
-            WriteHalf::Unix(s) => Pin::new(s).poll_shutdown(cx),
-        }
-    }
 }
 
 #[cfg(test)]

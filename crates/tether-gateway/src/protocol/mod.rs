@@ -3,8 +3,9 @@
 //! that offer another plugin), COM_QUERY, COM_INIT_DB, COM_PING, COM_QUIT,
 //! COM_STMT_PREPARE/EXECUTE/SEND_LONG_DATA/CLOSE/RESET, COM_FIELD_LIST (empty),
 //! COM_SET_OPTION, COM_RESET_CONNECTION, COM_CHANGE_USER; text and binary result sets, OK/ERR/EOF
-//! packets, with or without `CLIENT_DEPRECATE_EOF`. No TLS, no compression. The
-//! client side the gateway speaks to its backends is in [`client`].
+//! packets, with or without `CLIENT_DEPRECATE_EOF`; TLS when the config has a
+//! certificate (and plain clients refused when it says `requireSecureTransport`). No
+//! compression. The client side the gateway speaks to its backends is in [`client`].
 //!
 //! Limits: the login must arrive within 10 s in packets of at most 64 KiB; after it a
 //! command may be `max_allowed_packet` long (error 1153 beyond, as MariaDB), a
@@ -18,6 +19,7 @@
 pub mod client;
 mod multi;
 mod packet;
+mod stream;
 mod values;
 
 use std::collections::HashMap;
@@ -27,12 +29,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use mysql_async::Value;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 
 use crate::reply::{ColumnDef, OkInfo, Reply, ServerError};
 use crate::session::PreparedInfo;
 use packet::{Cursor, PacketReader, PacketWriter};
+use stream::{ReadHalf, WriteHalf};
 use values::StatementParams;
 
 /// What a connection needs from the gateway, independent of the wire protocol.
@@ -157,7 +159,17 @@ const DEFAULT_CHARSET: u8 = 45;
 /// A streamed result set is sent whenever this much is buffered.
 const FLUSH_AT: usize = 64 * 1024;
 
-type Writer = PacketWriter<OwnedWriteHalf>;
+type Writer = PacketWriter<WriteHalf>;
+type Reader = PacketReader<ReadHalf>;
+
+/// TLS towards clients.
+#[derive(Clone, Default)]
+pub struct Security {
+    /// Offered to clients when set (the config's certificate and key).
+    pub acceptor: Option<tokio_rustls::TlsAcceptor>,
+    /// Plain clients are refused (MariaDB's `require_secure_transport`).
+    pub require_secure_transport: bool,
+}
 
 /// Where a command's answer goes: OK and ERR packets and result sets, in the text
 /// or binary protocol (COM_STMT_EXECUTE). Rows are encoded straight into the send
@@ -419,17 +431,17 @@ fn not_utf8(what: &str) -> ServerError {
 }
 
 /// Serves one client connection until it quits or fails.
-pub async fn serve<H: Handler>(mut handler: H, stream: TcpStream, peer: SocketAddr, limits: Limits) -> io::Result<()> {
-    let (read, write) = stream.into_split();
-    let mut reader = PacketReader::new(read);
-    let mut writer = PacketWriter::new(write);
-    let login = tokio::time::timeout(
-        HANDSHAKE_TIMEOUT,
-        handshake(&mut handler, &mut reader, &mut writer, peer),
-    )
-    .await
-    .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no login within 10 s"))??;
-    let Some(capabilities) = login else {
+pub async fn serve<H: Handler>(
+    mut handler: H,
+    stream: TcpStream,
+    peer: SocketAddr,
+    limits: Limits,
+    security: &Security,
+) -> io::Result<()> {
+    let login = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(&mut handler, stream, peer, security))
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no login within 10 s"))??;
+    let Some((capabilities, mut reader, mut writer)) = login else {
         return Ok(());
     };
     let deprecate_eof = capabilities & CLIENT_DEPRECATE_EOF != 0;
@@ -651,7 +663,7 @@ fn packet_too_large() -> ServerError {
 /// Answers a connection the gateway will not serve (MariaDB sends the error in
 /// place of the greeting), then closes it.
 pub async fn refuse(stream: TcpStream, e: &ServerError) -> io::Result<()> {
-    let (_read, write) = stream.into_split();
+    let (_read, write) = stream::tcp(stream);
     let mut writer = PacketWriter::new(write);
     writer.set_seq(0);
     // Before the handshake the client's protocol is unknown: no SQL state, as
@@ -672,14 +684,19 @@ fn unknown_statement(id: u32, function: &str) -> ServerError {
     )
 }
 
-/// Greets the client, reads its login, checks it and opens its database. The
-/// capabilities in use, or `None` when the login was refused (answered already).
+/// Greets the client, starts TLS when it asks, reads its login, checks it and opens
+/// its database. The capabilities in use and the connection's two sides, or `None`
+/// when the login was refused (answered already).
 async fn handshake<H: Handler>(
     handler: &mut H,
-    reader: &mut PacketReader<tokio::net::tcp::OwnedReadHalf>,
-    writer: &mut Writer,
+    stream: TcpStream,
     peer: SocketAddr,
-) -> io::Result<Option<u32>> {
+    security: &Security,
+) -> io::Result<Option<(u32, Reader, Writer)>> {
+    let (read, write) = stream::tcp(stream);
+    let mut reader = PacketReader::new(read);
+    let mut writer = PacketWriter::new(write);
+    let offered = SERVER_CAPABILITIES | if security.acceptor.is_some() { CLIENT_SSL } else { 0 };
     let salt = handler.salt();
     writer.set_seq(0);
     writer.begin();
@@ -689,10 +706,10 @@ async fn handshake<H: Handler>(
     writer.put_u32(handler.connection_id());
     writer.put_bytes(&salt[..8]);
     writer.put_u8(0);
-    writer.put_u16(SERVER_CAPABILITIES as u16);
+    writer.put_u16(offered as u16);
     writer.put_u8(DEFAULT_CHARSET);
     writer.put_u16(SERVER_STATUS_AUTOCOMMIT);
-    writer.put_u16((SERVER_CAPABILITIES >> 16) as u16);
+    writer.put_u16((offered >> 16) as u16);
     writer.put_u8(salt.len() as u8 + 1);
     writer.put_bytes(&[0; 10]);
     writer.put_bytes(&salt[8..]);
@@ -700,46 +717,72 @@ async fn handshake<H: Handler>(
     writer.put_bytes(NATIVE_PASSWORD);
     writer.put_u8(0);
     writer.end();
-    if !exchange(reader, writer).await? {
+    if !exchange(&mut reader, &mut writer).await? {
         return Ok(None);
     }
-    let Some(login) = Login::parse(reader.payload()) else {
-        write_err(writer, &ServerError::new(1043, "08S01", "Bad handshake"));
+    // An SSLRequest: the capabilities with CLIENT_SSL, and no more than the
+    // HandshakeResponse41's fixed part; the login follows over TLS.
+    let asks_tls = Cursor::new(reader.payload()).u32().is_some_and(|c| c & CLIENT_SSL != 0);
+    let secure = match (&security.acceptor, asks_tls) {
+        (Some(acceptor), true) => {
+            let seq = writer.seq();
+            let (read, unread) = reader.into_inner();
+            let tcp = stream::reunite(read, unread, writer.into_inner())?;
+            let tls = acceptor.accept(tcp).await?;
+            let (read, write) = stream::tls(tokio_rustls::TlsStream::Server(tls));
+            reader = PacketReader::new(read);
+            writer = PacketWriter::new(write);
+            writer.set_seq(seq);
+            if !exchange(&mut reader, &mut writer).await? {
+                return Ok(None);
+            }
+            true
+        }
+        _ => false,
+    };
+    let Some(login) = Login::parse(reader.payload(), secure) else {
+        write_err(&mut writer, &ServerError::new(1043, "08S01", "Bad handshake"));
         writer.flush().await?;
         return Ok(None);
     };
+    // MariaDB's answer to a plain client under require_secure_transport.
+    if security.require_secure_transport && !secure {
+        tracing::info!(
+            "connection {}: plain login refused (requireSecureTransport)",
+            handler.connection_id()
+        );
+        write_err(&mut writer, &access_denied(&login.user, peer, &login.auth));
+        writer.flush().await?;
+        return Ok(None);
+    }
     let mut response = login.auth.clone();
     if !login.plugin.is_empty() && login.plugin != NATIVE_PASSWORD {
-        match switch_to_native(reader, writer, &salt).await? {
+        match switch_to_native(&mut reader, &mut writer, &salt).await? {
             Some(switched) => response = switched,
             None => return Ok(None),
         }
     }
     if !handler.authenticate(&login.user, &salt, &response) {
-        write_err(writer, &access_denied(&login.user, peer, &response));
+        write_err(&mut writer, &access_denied(&login.user, peer, &response));
         writer.flush().await?;
         return Ok(None);
     }
     if let Some(db) = login.database.as_deref().filter(|d| !d.is_empty()) {
         if let Err(e) = handler.init_db(db).await {
-            write_err(writer, &e);
+            write_err(&mut writer, &e);
             writer.flush().await?;
             return Ok(None);
         }
     }
     handler.logged_in(login.capabilities & CLIENT_FOUND_ROWS != 0);
-    write_ok(writer, 0x00, &OkInfo::default(), SERVER_STATUS_AUTOCOMMIT);
+    write_ok(&mut writer, 0x00, &OkInfo::default(), SERVER_STATUS_AUTOCOMMIT);
     writer.flush().await?;
-    Ok(Some(login.capabilities & SERVER_CAPABILITIES))
+    Ok(Some((login.capabilities & SERVER_CAPABILITIES, reader, writer)))
 }
 
 /// Asks a client that answered with another plugin for a `mysql_native_password`
 /// response (AuthSwitchRequest) and returns it; `None` when the client hung up.
-async fn switch_to_native(
-    reader: &mut PacketReader<tokio::net::tcp::OwnedReadHalf>,
-    writer: &mut Writer,
-    salt: &[u8],
-) -> io::Result<Option<Vec<u8>>> {
+async fn switch_to_native(reader: &mut Reader, writer: &mut Writer, salt: &[u8]) -> io::Result<Option<Vec<u8>>> {
     writer.begin();
     writer.put_u8(0xfe);
     writer.put_bytes(NATIVE_PASSWORD);
@@ -755,7 +798,7 @@ async fn switch_to_native(
 
 /// Sends what is written and reads the client's next login packet (the answer
 /// follows it in sequence); false when the client hung up.
-async fn exchange(reader: &mut PacketReader<tokio::net::tcp::OwnedReadHalf>, writer: &mut Writer) -> io::Result<bool> {
+async fn exchange(reader: &mut Reader, writer: &mut Writer) -> io::Result<bool> {
     writer.flush().await?;
     let Some(seq) = reader.next(HANDSHAKE_MAX_PACKET).await? else {
         return Ok(false);
@@ -821,11 +864,12 @@ struct Login {
 }
 
 impl Login {
-    fn parse(payload: &[u8]) -> Option<Login> {
+    /// `secure`: read over TLS (the login says CLIENT_SSL then, and only then).
+    fn parse(payload: &[u8], secure: bool) -> Option<Login> {
         let mut c = Cursor::new(payload);
         let capabilities = c.u32()?;
-        // Protocol 4.1 only; no TLS is offered.
-        if capabilities & CLIENT_PROTOCOL_41 == 0 || capabilities & CLIENT_SSL != 0 {
+        // Protocol 4.1 only.
+        if capabilities & CLIENT_PROTOCOL_41 == 0 || (capabilities & CLIENT_SSL != 0) != secure {
             return None;
         }
         c.take(4 + 1 + 23)?; // max packet size, character set, filler

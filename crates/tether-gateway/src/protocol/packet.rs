@@ -54,6 +54,13 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
         }
     }
 
+    /// The stream and what was read from it but not taken yet (a TLS handshake a
+    /// client sent right after its TLS request).
+    pub fn into_inner(self) -> (R, Vec<u8>) {
+        let unread = self.buf[self.pos..].to_vec();
+        (self.inner, unread)
+    }
+
     /// Makes at least `n` unread bytes available; `false` when the peer closed the
     /// connection before sending any of them.
     async fn fill(&mut self, n: usize) -> io::Result<bool> {
@@ -176,6 +183,11 @@ impl<W: AsyncWrite + Unpin> PacketWriter<W> {
             start: 0,
             seq: 0,
         }
+    }
+
+    /// The stream (anything not flushed is dropped).
+    pub fn into_inner(self) -> W {
+        self.inner
     }
 
     /// The sequence number of the next packet.

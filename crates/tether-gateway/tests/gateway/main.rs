@@ -12,3 +12,4 @@ mod managed;
 mod passthrough;
 mod pymysql;
 mod refresh;
+mod tls;

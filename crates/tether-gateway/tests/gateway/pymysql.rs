@@ -125,7 +125,7 @@ print("pymysql: all checks passed")
 "#;
 
 /// The Python interpreter with pymysql, or a failure saying how to get one.
-fn python() -> String {
+pub fn python() -> String {
     let python = std::env::var("TETHER_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let has_pymysql = Command::new(&python)
         .args(["-c", "import pymysql"])

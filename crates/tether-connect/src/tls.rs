@@ -1,0 +1,473 @@
+//! TLS for PostgreSQL and MariaDB/MySQL connections (rustls with ring): the modes and
+//! files of each ecosystem's URL options, the rustls client configuration they mean,
+//! and messages that say whether the certificate, the host name or the server's
+//! support for TLS failed.
+//!
+//! Modes, as libpq and the mysql client define them: `disable`/`DISABLED` (plain),
+//! `prefer`/`PREFERRED` (TLS when the server offers it, else plain; the certificate is
+//! not checked), `require`/`REQUIRED` (TLS or nothing; not checked), `verify-ca`/
+//! `VERIFY_CA` (signed by a trusted CA) and `verify-full`/`VERIFY_IDENTITY` (signed by a
+//! trusted CA and valid for the host name).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use crate::url::Engine;
+
+/// How a connection uses TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsMode {
+    Disable,
+    /// The default, as in libpq and the mysql client.
+    #[default]
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl TlsMode {
+    /// Reads `sslmode` (PostgreSQL; `allow` is taken as `prefer`) or `ssl-mode`
+    /// (MariaDB/MySQL, any case).
+    pub fn parse(engine: Engine, value: &str) -> Option<TlsMode> {
+        let mode = match engine {
+            Engine::Postgres => match value {
+                "disable" => TlsMode::Disable,
+                "allow" | "prefer" => TlsMode::Prefer,
+                "require" => TlsMode::Require,
+                "verify-ca" => TlsMode::VerifyCa,
+                "verify-full" => TlsMode::VerifyFull,
+                _ => return None,
+            },
+            _ => match value.to_ascii_uppercase().as_str() {
+                "DISABLED" => TlsMode::Disable,
+                "PREFERRED" => TlsMode::Prefer,
+                "REQUIRED" => TlsMode::Require,
+                "VERIFY_CA" => TlsMode::VerifyCa,
+                "VERIFY_IDENTITY" => TlsMode::VerifyFull,
+                _ => return None,
+            },
+        };
+        Some(mode)
+    }
+
+    /// The mode as the engine's option spells it, e.g. `sslmode=verify-full`.
+    pub fn option(self, engine: Engine) -> String {
+        let value = match (engine, self) {
+            (Engine::Postgres, TlsMode::Disable) => "disable",
+            (Engine::Postgres, TlsMode::Prefer) => "prefer",
+            (Engine::Postgres, TlsMode::Require) => "require",
+            (Engine::Postgres, TlsMode::VerifyCa) => "verify-ca",
+            (Engine::Postgres, TlsMode::VerifyFull) => "verify-full",
+            (_, TlsMode::Disable) => "DISABLED",
+            (_, TlsMode::Prefer) => "PREFERRED",
+            (_, TlsMode::Require) => "REQUIRED",
+            (_, TlsMode::VerifyCa) => "VERIFY_CA",
+            (_, TlsMode::VerifyFull) => "VERIFY_IDENTITY",
+        };
+        format!("{}={value}", Key::Mode.name(engine))
+    }
+
+    /// The server's certificate is checked against trusted CAs.
+    pub fn verifies(self) -> bool {
+        matches!(self, TlsMode::VerifyCa | TlsMode::VerifyFull)
+    }
+}
+
+/// The URL options of TLS, named per engine in messages.
+#[derive(Debug, Clone, Copy)]
+pub enum Key {
+    Mode,
+    RootCert,
+    Cert,
+    PrivateKey,
+}
+
+impl Key {
+    pub fn name(self, engine: Engine) -> &'static str {
+        match (engine, self) {
+            (Engine::Postgres, Key::Mode) => "sslmode",
+            (Engine::Postgres, Key::RootCert) => "sslrootcert",
+            (Engine::Postgres, Key::Cert) => "sslcert",
+            (Engine::Postgres, Key::PrivateKey) => "sslkey",
+            (_, Key::Mode) => "ssl-mode",
+            (_, Key::RootCert) => "ssl-ca",
+            (_, Key::Cert) => "ssl-cert",
+            (_, Key::PrivateKey) => "ssl-key",
+        }
+    }
+}
+
+/// TLS settings of one server URL.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TlsOptions {
+    pub mode: TlsMode,
+    /// The CA certificates (PEM) the server's certificate must chain to; `system`
+    /// means the Mozilla root bundle (webpki-roots).
+    pub root_cert: Option<PathBuf>,
+    /// A client certificate (PEM chain) and its private key (PEM, unencrypted).
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+/// The crypto provider every TLS connection of Tether uses.
+pub fn provider() -> Arc<CryptoProvider> {
+    // ring, as DESIGN.md asks (no aws-lc, no cmake); rustls deprecates it only for
+    // lacking post-quantum key exchange.
+    #[allow(deprecated)]
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The rustls configuration for `opts`: the checks of its mode and its client
+/// certificate. Errors name the option and the file (never a key's content).
+pub fn client_config(opts: &TlsOptions, engine: Engine) -> Result<ClientConfig, String> {
+    let provider = provider();
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS set-up failed: {e}"))?;
+    let verifier: Arc<dyn ServerCertVerifier> = if opts.mode.verifies() {
+        let roots = Arc::new(root_store(opts, engine)?);
+        let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
+            .build()
+            .map_err(|e| format!("TLS set-up failed: {e}"))?;
+        if opts.mode == TlsMode::VerifyFull {
+            webpki
+        } else {
+            Arc::new(AnyHostName(webpki))
+        }
+    } else {
+        Arc::new(Unchecked(provider.signature_verification_algorithms))
+    };
+    let builder = builder.dangerous().with_custom_certificate_verifier(verifier);
+    let config = match client_identity(opts, engine)? {
+        Some((certs, key)) => builder.with_client_auth_cert(certs, key).map_err(|e| {
+            format!(
+                "{} / {}: the client certificate and key do not go together: {e}",
+                Key::Cert.name(engine),
+                Key::PrivateKey.name(engine)
+            )
+        })?,
+        None => builder.with_no_client_auth(),
+    };
+    Ok(config)
+}
+
+/// The client certificate chain and key, read from their files; both or neither.
+pub fn client_identity(
+    opts: &TlsOptions,
+    engine: Engine,
+) -> Result<Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>, String> {
+    let defaults = match (engine, &opts.cert, &opts.key) {
+        (Engine::Postgres, None, None) => libpq_default_identity(),
+        _ => None,
+    };
+    let (cert, key) = match (&opts.cert, &opts.key) {
+        (None, None) => match &defaults {
+            Some((cert, key)) => (cert, key),
+            None => return Ok(None),
+        },
+        (Some(cert), Some(key)) => (cert, key),
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(format!(
+                "a client certificate needs both {} and {}",
+                Key::Cert.name(engine),
+                Key::PrivateKey.name(engine)
+            ))
+        }
+    };
+    let certs = read_certs(cert, Key::Cert, engine)?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+        format!(
+            "{} {}: no usable private key ({}; an encrypted key must be decrypted first)",
+            Key::PrivateKey.name(engine),
+            key.display(),
+            pem_error(&e)
+        )
+    })?;
+    Ok(Some((certs, key)))
+}
+
+/// libpq's default client certificate, `~/.postgresql/postgresql.crt` and `.key`, when
+/// both files are there.
+fn libpq_default_identity() -> Option<(PathBuf, PathBuf)> {
+    let dir = PathBuf::from(std::env::var_os("HOME")?).join(".postgresql");
+    let (cert, key) = (dir.join("postgresql.crt"), dir.join("postgresql.key"));
+    (cert.is_file() && key.is_file()).then_some((cert, key))
+}
+
+/// A PEM error without the file's content.
+fn pem_error(e: &rustls::pki_types::pem::Error) -> String {
+    use rustls::pki_types::pem::Error;
+    match e {
+        Error::Io(io) => io.to_string(),
+        Error::NoItemsFound => "no PEM item found".into(),
+        Error::MissingSectionEnd { .. } | Error::IllegalSectionStart { .. } => "malformed PEM".into(),
+        Error::Base64Decode(_) => "malformed base64 in PEM".into(),
+        _ => "unreadable PEM".into(),
+    }
+}
+
+fn read_certs(path: &Path, key: Key, engine: Engine) -> Result<Vec<CertificateDer<'static>>, String> {
+    let shown = || format!("{} {}", key.name(engine), path.display());
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("{}: {}", shown(), pem_error(&e)))?;
+    if certs.is_empty() {
+        return Err(format!("{}: no certificate in the file", shown()));
+    }
+    Ok(certs)
+}
+
+/// The trusted CAs: the root certificate option, else libpq's `~/.postgresql/root.crt`
+/// (PostgreSQL) or the Mozilla root bundle (MariaDB/MySQL, as its client uses the
+/// system's CAs).
+fn root_store(opts: &TlsOptions, engine: Engine) -> Result<RootCertStore, String> {
+    let mut store = RootCertStore::empty();
+    let path = match &opts.root_cert {
+        Some(p) => Some(p.clone()),
+        None if engine == Engine::Postgres => {
+            let default = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".postgresql/root.crt"));
+            match default.filter(|p| p.is_file()) {
+                Some(p) => Some(p),
+                None => {
+                    return Err(format!(
+                        "{} checks the server's certificate, which needs the CA certificate: give {}=PATH \
+                         (or PGSSLROOTCERT, or ~/.postgresql/root.crt; `system` for public CAs)",
+                        opts.mode.option(engine),
+                        Key::RootCert.name(engine)
+                    ))
+                }
+            }
+        }
+        None => None,
+    };
+    match path {
+        Some(p) if p.as_os_str() != "system" => {
+            for cert in read_certs(&p, Key::RootCert, engine)? {
+                store.add(cert).map_err(|e| {
+                    format!(
+                        "{} {}: not a usable CA certificate: {e}",
+                        Key::RootCert.name(engine),
+                        p.display()
+                    )
+                })?;
+            }
+        }
+        _ => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    Ok(store)
+}
+
+/// `prefer` and `require`: any certificate (libpq and the mysql client do not check
+/// one in these modes); the handshake's signatures are still verified.
+#[derive(Debug)]
+struct Unchecked(WebPkiSupportedAlgorithms);
+
+impl ServerCertVerifier for Unchecked {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_schemes()
+    }
+}
+
+/// `verify-ca`: the full check, except that the certificate may name any host
+/// (webpki checks the chain before the name, so a name error means the chain is good).
+#[derive(Debug)]
+struct AnyHostName(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for AnyHostName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// The rustls error somewhere in `err`'s chain (also inside an `io::Error`).
+pub fn find_rustls_error<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(r) = e.downcast_ref::<rustls::Error>() {
+            return Some(r);
+        }
+        if let Some(r) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            return Some(r);
+        }
+        current = e.source();
+    }
+    None
+}
+
+/// Says which check a failed TLS handshake with `host` failed: the certificate, the
+/// host name, or the server's acceptance of ours.
+pub fn explain(err: &rustls::Error, opts: &TlsOptions, engine: Engine, host: &str) -> String {
+    let root = opts
+        .root_cert
+        .as_ref()
+        .map(|p| format!("{} {}", Key::RootCert.name(engine), p.display()))
+        .unwrap_or_else(|| "the trusted CAs".into());
+    match err {
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        ) => {
+            let names = match err {
+                rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext { presented, .. }) => {
+                    format!(" (it names {})", presented.join(", "))
+                }
+                _ => String::new(),
+            };
+            format!(
+                "TLS host name check failed: the server's certificate is not valid for `{host}`{names}; {} \
+                 checks the host name, {} does not",
+                opts.mode.option(engine),
+                TlsMode::VerifyCa.option(engine)
+            )
+        }
+        rustls::Error::InvalidCertificate(
+            CertificateError::UnknownIssuer | CertificateError::BadSignature | CertificateError::BadEncoding,
+        ) => format!("TLS certificate check failed: the server's certificate is not signed by a CA in {root} ({err})"),
+        rustls::Error::InvalidCertificate(_) => format!("TLS certificate check failed: {err}"),
+        rustls::Error::AlertReceived(alert) => format!(
+            "TLS handshake refused by the server ({alert:?}): if it requires a client certificate, give one \
+             it trusts with {} and {}",
+            Key::Cert.name(engine),
+            Key::PrivateKey.name(engine)
+        ),
+        other => format!("TLS handshake failed: {other}"),
+    }
+}
+
+/// The message for a server that answered the TLS request with "no".
+pub fn not_supported(opts: &TlsOptions, engine: Engine) -> String {
+    format!(
+        "TLS not supported by the server: it accepts plain connections only, and {} does not fall back \
+         to plain ({} would)",
+        opts.mode.option(engine),
+        TlsMode::Prefer.option(engine)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_read_both_spellings() {
+        assert_eq!(
+            TlsMode::parse(Engine::Postgres, "verify-full"),
+            Some(TlsMode::VerifyFull)
+        );
+        assert_eq!(TlsMode::parse(Engine::Postgres, "allow"), Some(TlsMode::Prefer));
+        assert_eq!(TlsMode::parse(Engine::Postgres, "VERIFY_CA"), None);
+        assert_eq!(
+            TlsMode::parse(Engine::Mysql, "verify_identity"),
+            Some(TlsMode::VerifyFull)
+        );
+        assert_eq!(TlsMode::parse(Engine::Mysql, "REQUIRED"), Some(TlsMode::Require));
+        assert_eq!(TlsMode::VerifyCa.option(Engine::Mysql), "ssl-mode=VERIFY_CA");
+        assert_eq!(TlsMode::Prefer.option(Engine::Postgres), "sslmode=prefer");
+    }
+
+    #[test]
+    fn missing_files_are_named_by_option() {
+        let opts = TlsOptions {
+            mode: TlsMode::VerifyFull,
+            root_cert: Some("/nonexistent/ca.pem".into()),
+            ..TlsOptions::default()
+        };
+        let e = client_config(&opts, Engine::Postgres).unwrap_err();
+        assert!(e.starts_with("sslrootcert /nonexistent/ca.pem: "), "{e}");
+        let opts = TlsOptions {
+            cert: Some("/nonexistent/client.pem".into()),
+            ..TlsOptions::default()
+        };
+        let e = client_config(&opts, Engine::Mysql).unwrap_err();
+        assert_eq!(e, "a client certificate needs both ssl-cert and ssl-key");
+    }
+
+    #[test]
+    fn system_roots_are_the_mozilla_bundle() {
+        let opts = TlsOptions {
+            mode: TlsMode::VerifyFull,
+            root_cert: Some("system".into()),
+            ..TlsOptions::default()
+        };
+        let roots = root_store(&opts, Engine::Postgres).expect("the bundle loads");
+        assert_eq!(roots.len(), webpki_roots::TLS_SERVER_ROOTS.len());
+        assert!(client_config(&opts, Engine::Postgres).is_ok());
+    }
+}
