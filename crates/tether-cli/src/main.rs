@@ -62,8 +62,9 @@ enum Command {
     Sync(sync_cmd::JobArgs),
 
     /// Show what a sync job will do, without writing anything: tables in load order,
-    /// parallel groups, how each cycle is broken, which rule brings each table's rows,
-    /// and the source queries.
+    /// numbered step by step (the tables of one step load at the same time), how each
+    /// cycle is broken, which rule brings each table's rows, the source queries, and
+    /// the personal columns the job copies unchanged.
     ///
     /// Every query the job will send to the source is checked first with `LIMIT 0` (no
     /// row is read), and a destination that is the source (or another destination) is
