@@ -818,3 +818,391 @@ fn the_status_line_is_never_cut_off() {
     );
     assert!(dir.join("job.toml.bak").exists());
 }
+
+// ------------------------------------------------------- all columns at a glance (issue 17)
+
+/// The rows of the All columns grid on screen: table.column -> [schema, table, column,
+/// type, keys, personal data, transformer, from].
+fn grid(b: &Browser) -> BTreeMap<String, Vec<String>> {
+    let v = b.script(
+        "return [...document.querySelectorAll('#grid-rows tr')].filter((r) => !r.hidden).map((r) =>
+            [r.dataset.table + '.' + r.dataset.column,
+             [...r.cells].slice(0, 8).map((c) => [...c.querySelectorAll('.badge')].length
+                 ? [...c.querySelectorAll('.badge')].map((x) => x.innerText).join(', ') : c.innerText.trim())]);",
+        vec![],
+    );
+    v.as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            let cells = r[1].as_array().expect("cells");
+            (
+                r[0].as_str().unwrap().to_string(),
+                cells.iter().map(|c| c.as_str().unwrap().to_string()).collect(),
+            )
+        })
+        .collect()
+}
+
+fn grid_names(b: &Browser) -> Vec<String> {
+    grid(b).into_keys().collect()
+}
+
+fn names(list: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
+fn toggle(b: &Browser, filter: &str) {
+    b.click(&b.find(&format!("#filter-{filter}")));
+}
+
+#[test]
+fn the_grid_shows_every_column_filters_them_and_flags_unprotected_personal_data() {
+    let db = TestDb::create(Engine::Postgres);
+    db.exec(SCHEMA);
+    db.exec(
+        "CREATE SCHEMA hr;
+         CREATE TABLE hr.payslip (id integer PRIMARY KEY, employee_id integer NOT NULL REFERENCES employee(id),
+             iban text, amount numeric(10,2));
+         INSERT INTO hr.payslip VALUES (1, 1, 'DE89370400440532013000', 1200.00), (2, 2, 'GB82WEST12345698765432', 900.50);",
+    );
+    let dir = scratch("grid");
+    let job = dir.join("job.toml");
+    let text = format!(
+        "{}\n[transform.employee]\nname = {{ kind = \"passthrough\", reason = \"the public staff directory\" }}\n",
+        job_text(&db.url, &dir.join("out.sqlite"))
+    );
+    std::fs::write(&job, &text).unwrap();
+    let ui = Ui::start(&job);
+    let b = Browser::start();
+    b.goto(&ui.url);
+    b.find("section.card");
+    b.click(&b.find("#show-grid"));
+    b.wait("the grid", || b.displayed(&b.find("#grid")).then_some(()));
+    assert!(!b.displayed(&b.find("#mapping-view")));
+
+    // Every column of every table, in load order, with its keys, class and transformer
+    // as written in the file.
+    let all = grid(&b);
+    assert_eq!(all.len(), 27, "{all:#?}");
+    assert_eq!(b.text(&b.find("#grid-count")), "27 of 27 columns");
+    let row = |cells: &[&str]| cells.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        all["customer.email"],
+        row(&[
+            "public",
+            "customer",
+            "email",
+            "text\nnot null",
+            "Unique",
+            "email",
+            "email(keep_domain = true)",
+            "set here"
+        ])
+    );
+    assert_eq!(
+        all["customer.name"],
+        row(&[
+            "public",
+            "customer",
+            "name",
+            "text",
+            "",
+            "person name · unprotected",
+            "",
+            "copied unchanged"
+        ])
+    );
+    assert_eq!(
+        all["employee.name"],
+        row(&[
+            "public",
+            "employee",
+            "name",
+            "text",
+            "",
+            "person name",
+            "passthrough(reason = \"the public staff directory\")",
+            "set here"
+        ])
+    );
+    assert_eq!(
+        all["hr.payslip.iban"],
+        row(&[
+            "hr",
+            "payslip",
+            "iban",
+            "text",
+            "",
+            "bank account · unprotected",
+            "",
+            "copied unchanged"
+        ])
+    );
+    assert_eq!(
+        all["hr.payslip.employee_id"],
+        row(&[
+            "hr",
+            "payslip",
+            "employee_id",
+            "integer\nnot null",
+            "FK → employee.id",
+            "",
+            "",
+            "copied unchanged"
+        ])
+    );
+    assert_eq!(
+        all["shipment.line"],
+        row(&[
+            "public",
+            "shipment",
+            "line",
+            "integer",
+            "FK → order_item.line",
+            "",
+            "",
+            "copied unchanged"
+        ])
+    );
+    assert_eq!(
+        all["order_item.line"],
+        row(&[
+            "public",
+            "order_item",
+            "line",
+            "integer\nnot null",
+            "part of PK (order_id, line)",
+            "",
+            "",
+            "copied unchanged"
+        ])
+    );
+
+    // Personal columns copied unchanged stand out, in both views.
+    let exposed = names(&["address.street", "audit.note", "customer.name", "hr.payslip.iban"]);
+    let marked: Vec<String> = b
+        .script(
+            "return [...document.querySelectorAll('#grid-rows tr.exposed')].map((r) => r.dataset.table + '.' + r.dataset.column).sort();",
+            vec![],
+        )
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(marked, exposed);
+    let background = |css: &str| {
+        b.script(
+            "return getComputedStyle(document.querySelector(arguments[0])).backgroundColor;",
+            vec![json!(css)],
+        )
+    };
+    assert_eq!(
+        background("#grid-rows tr[data-table=\"customer\"][data-column=\"name\"] td"),
+        json!("rgb(255, 245, 245)")
+    );
+    assert_eq!(
+        background("#grid-rows tr[data-table=\"customer\"][data-column=\"email\"] td"),
+        json!("rgba(0, 0, 0, 0)")
+    );
+    assert_eq!(
+        background("#grid-rows tr[data-table=\"customer\"][data-column=\"name\"] .pd"),
+        json!("rgb(253, 234, 234)")
+    );
+    assert_eq!(
+        background("section[data-table=\"customer\"] tr[data-column=\"name\"] td"),
+        json!("rgb(255, 245, 245)")
+    );
+    b.screenshot(&screenshots().join("grid.png"));
+
+    // Filters, alone and together; the table filter of the side bar applies too.
+    toggle(&b, "exposed");
+    assert_eq!(grid_names(&b), exposed);
+    assert_eq!(b.text(&b.find("#grid-count")), "4 of 27 columns");
+    assert_eq!(b.text(&b.find("#filter-exposed .n")), "4");
+    b.screenshot(&screenshots().join("grid-unprotected.png"));
+    toggle(&b, "exposed");
+    toggle(&b, "fk");
+    let mut fk_columns: Vec<String> = expected_fk_columns().into_keys().collect();
+    fk_columns.push("hr.payslip.employee_id".into());
+    fk_columns.sort();
+    assert_eq!(grid_names(&b), fk_columns);
+    toggle(&b, "fk");
+    toggle(&b, "transformed");
+    assert_eq!(
+        grid_names(&b),
+        names(&["customer.email"]),
+        "passthrough is not a transformation"
+    );
+    toggle(&b, "transformed");
+    toggle(&b, "changed");
+    assert_eq!(grid_names(&b), Vec::<String>::new());
+    assert!(b.displayed(&b.find("#grid-empty")));
+    toggle(&b, "changed");
+    assert_eq!(grid(&b).len(), 27);
+
+    // An edit from the grid: the key's FK children follow, and show as changed.
+    let edit = b.find("#grid-rows tr[data-table=\"customer\"][data-column=\"id\"] button.edit");
+    b.click(&edit);
+    b.wait("the editor", || b.displayed(&b.find("#editor")).then_some(()));
+    choose(&b, "hash", "min = 1, max = 99999999");
+    b.wait("customer.id to be set", || {
+        (grid(&b)["customer.id"][7] == "set here changed").then_some(())
+    });
+    assert_eq!(
+        b.script(
+            "const e = document.activeElement, r = e.closest('#grid-rows tr');
+             return e.className + ' in ' + (r && r.dataset.table + '.' + r.dataset.column);",
+            vec![]
+        ),
+        json!("edit in customer.id"),
+        "the focus is back on the row's Edit button"
+    );
+    toggle(&b, "changed");
+    let changed = names(&[
+        "address.customer_id",
+        "audit.customer_ref",
+        "customer.id",
+        "orders.customer_id",
+    ]);
+    assert_eq!(grid_names(&b), changed);
+    assert_eq!(
+        grid(&b)["orders.customer_id"],
+        row(&[
+            "public",
+            "orders",
+            "customer_id",
+            "integer\nnot null",
+            "FK → customer.id",
+            "",
+            "hash(min = 1, max = 99999999)",
+            "inherited from customer.id via FK orders_customer_fk changed"
+        ])
+    );
+    toggle(&b, "transformed");
+    assert_eq!(grid_names(&b), changed, "the changed ones are all transformed");
+    toggle(&b, "changed");
+    let mut transformed = changed.clone();
+    transformed.push("customer.email".into());
+    transformed.sort();
+    assert_eq!(grid_names(&b), transformed);
+    toggle(&b, "fk");
+    assert_eq!(
+        grid_names(&b),
+        names(&["address.customer_id", "audit.customer_ref", "orders.customer_id"])
+    );
+    toggle(&b, "fk");
+    toggle(&b, "transformed");
+    b.type_into(&b.find("#filter"), "ord");
+    assert_eq!(
+        grid_names(&b),
+        names(&[
+            "order_item.line",
+            "order_item.order_id",
+            "order_item.sku",
+            "orders.billing_address_id",
+            "orders.customer_id",
+            "orders.handled_by",
+            "orders.id",
+        ])
+    );
+    b.script(
+        "const f = document.getElementById('filter'); f.value = ''; f.dispatchEvent(new Event('input'));",
+        vec![],
+    );
+
+    // Saved: nothing differs from the file any more.
+    b.click(&b.find("#save"));
+    b.wait("the save", || {
+        b.text(&b.find("#status")).starts_with("Saved ").then_some(())
+    });
+    toggle(&b, "changed");
+    assert_eq!(grid_names(&b), Vec::<String>::new());
+    toggle(&b, "changed");
+    drop(ui);
+}
+
+#[test]
+fn an_fk_columns_editor_names_the_parent_key_and_goes_there() {
+    let db = TestDb::create(Engine::Postgres);
+    db.exec(SCHEMA);
+    let dir = scratch("fk_editor");
+    let job = dir.join("job.toml");
+    let text = format!(
+        "{}id = {{ kind = \"hash\", min = 1, max = 99999999 }}\n",
+        job_text(&db.url, &dir.join("out.sqlite"))
+    );
+    std::fs::write(&job, &text).unwrap();
+    let ui = Ui::start(&job);
+    let b = Browser::start();
+    b.goto(&ui.url);
+    b.find("section.card");
+
+    // NOT NULL FK column: no kind at all to choose; the parent key and a way there.
+    open_editor(&b, "orders", "customer_id");
+    let inherits = b.find("#editor-inherits");
+    assert!(b.displayed(&inherits));
+    assert_eq!(
+        b.text(&inherits),
+        "customer_id references customer.id (FK orders_customer_fk) and inherits its transformer, so the keys still match: hash(min = 1, max = 99999999).\nA transformer of its own would break that; change the parent key instead: Go to customer.id"
+    );
+    assert!(!b.displayed(&b.find("#editor-kind-field")));
+    assert!(!b.displayed(&b.find("#editor-options-field")));
+    assert!(!b.displayed(&b.find("#editor-apply")));
+    assert_eq!(b.focused(), "button.go");
+    b.screenshot(&screenshots().join("fk-editor.png"));
+    b.click(&b.find("#editor-inherits button.go"));
+    b.wait("the parent's editor", || {
+        (b.text(&b.find("#editor-title")) == "Transformer of customer.id").then_some(())
+    });
+    assert!(b.displayed(&b.find("#editor")));
+    assert!(!b.displayed(&b.find("#editor-inherits")));
+    let value = |css: &str| b.script("return document.querySelector(arguments[0]).value;", vec![json!(css)]);
+    assert_eq!(value("#editor-kind"), json!("hash"));
+    assert_eq!(value("#editor-options"), json!("min = 1, max = 99999999"));
+    assert!(b.displayed(&b.find("#editor-apply")));
+    b.click(&b.find("#editor-cancel"));
+
+    // A nullable FK column may be set to NULL, nothing else; two FKs' worth of the
+    // composite one name both parent columns.
+    let options = |b: &Browser| {
+        b.script(
+            "return [...document.querySelectorAll('#editor-kind option')].map((o) => o.value);",
+            vec![],
+        )
+    };
+    open_editor(&b, "orders", "billing_address_id");
+    assert_eq!(options(&b), json!(["", "null"]));
+    assert!(b.displayed(&b.find("#editor-kind-field")));
+    assert!(
+        b.text(&b.find("#editor-inherits")).starts_with(
+            "billing_address_id references address.id (FK orders_address_fk) and inherits its transformer, so the keys still match: now copied unchanged."
+        ),
+        "{}",
+        b.text(&b.find("#editor-inherits"))
+    );
+    assert!(!b.displayed(&b.find("#editor-options-field")), "NULL takes no options");
+    b.click(&b.find("#editor-kind option[value=\"null\"]"));
+    b.click(&b.find("#editor-apply"));
+    b.wait("orders.billing_address_id to be set", || {
+        (transformer(&b, "orders", "billing_address_id").0 == "set").then_some(())
+    });
+    assert_eq!(transformer(&b, "orders", "billing_address_id").1, "null set here");
+    open_editor(&b, "shipment", "line");
+    assert_eq!(
+        b.text(&b.find("#editor-inherits")),
+        "line references order_item.line (FK shipment_item_fk) and inherits its transformer, so the keys still match: now copied unchanged.\nAny other transformer of its own would break that (only null may differ: it drops the reference); change the parent key instead: Go to order_item.line"
+    );
+    b.click(&b.find("#editor-cancel"));
+    // A column nobody references keeps the whole list, starting on the scan's suggestion
+    // for personal data.
+    open_editor(&b, "customer", "name");
+    assert!(!b.displayed(&b.find("#editor-inherits")));
+    assert_eq!(value("#editor-kind"), json!("full_name"));
+    assert!(options(&b).as_array().unwrap().len() > 20);
+    b.click(&b.find("#editor-cancel"));
+    drop(ui);
+}

@@ -247,11 +247,11 @@ function renderColumn(t, c) {
     cell = el("td", { class: "xf", "data-origin": "none" },
       el("span", { class: "none" + (exposed(c) ? " exposed" : "") }, "copied unchanged"));
   } else if (xf.origin === "set") {
-    cell = el("td", { class: "xf", "data-origin": "set" }, el("code", { title: "in full: " + xf.spec }, xf.written), el("span", { class: "origin set" }, "set here"));
+    cell = el("td", { class: "xf", "data-origin": "set" }, el("code", { title: "in full: " + xf.spec }, xf.written), " ", el("span", { class: "origin set" }, "set here"));
   } else {
     const from = xf.inherited;
     cell = el("td", { class: "xf", "data-origin": "inherited" },
-      el("code", { title: "in full: " + xf.spec }, xf.written),
+      el("code", { title: "in full: " + xf.spec }, xf.written), " ",
       el("span", { class: "origin inherited" }, "inherited"),
       el("span", { class: "from" }, "from ",
         el("a", { href: "#" + slug(from.table), onclick: (e) => { e.preventDefault(); reveal(from.table, from.column); } },
@@ -299,14 +299,14 @@ function gridRow(t, c) {
     el("td", { class: "g-schema" }, t.schema || "—"),
     el("td", { class: "g-table" }, t.table),
     el("td", { class: "g-column" }, c.name),
-    el("td", { class: "g-type" }, c.type, c.nullable ? "" : " not null"),
+    el("td", { class: "g-type" }, c.type, c.nullable ? null : el("span", { class: "nn" }, "not null")),
     el("td", { class: "g-keys" }, keyBadges(c),
       c.foreign_keys.map((fk) => el("span", { class: "badge fk" + (fk.virtual ? " virtual" : ""), title: `FK ${fk.name}` },
         `FK → ${fk.parent_table}.${fk.parent_column}`))),
     el("td", { class: "g-personal" }, personalBadge(c)),
     el("td", { class: "g-xf xf" }, xf ? el("code", { title: "in full: " + xf.spec }, xf.written) : null),
-    el("td", { class: "g-from" }, from, c.changed ? el("span", { class: "changed-mark", title: "differs from the saved file" }, "changed") : null),
-    el("td", {}, el("button", {
+    el("td", { class: "g-from" }, from, c.changed ? [" ", el("span", { class: "changed-mark", title: "differs from the saved file" }, "changed")] : null),
+    el("td", { class: "g-edit" }, el("button", {
       type: "button", class: "edit", "aria-label": `Edit the transformer of ${t.name}.${c.name}`,
       disabled: t.excluded || c.generated,
       onclick: () => openEditor(t, c),
@@ -347,6 +347,7 @@ function applyGridFilter() {
     if (keep) shown++;
   }
   $("grid-count").textContent = `${shown} of ${rows.length} columns`;
+  $("grid-empty").hidden = shown > 0;
 }
 
 function toggleGridFilter(chip) {
@@ -440,7 +441,10 @@ function openEditor(t, c) {
         `${c.name} references ${fk.parent_table}.${fk.parent_column} (FK ${fk.name}) and inherits its transformer, so the keys still match: `,
         now && now.inherited.table === fk.parent_table && now.inherited.column === fk.parent_column
           ? el("code", {}, now.written) : "now copied unchanged", ".")),
-      el("p", {}, c.foreign_keys.map((fk) => el("button", {
+      el("p", {}, c.nullable
+        ? "Any other transformer of its own would break that (only null may differ: it drops the reference); change the parent key instead: "
+        : "A transformer of its own would break that; change the parent key instead: ",
+        c.foreign_keys.map((fk) => el("button", {
         type: "button", class: "go", "data-parent": `${fk.parent_table}.${fk.parent_column}`,
         onclick: () => { $("editor").close(); openEditorOf(fk.parent_table, fk.parent_column); },
       }, `Go to ${fk.parent_table}.${fk.parent_column}`))));
@@ -451,7 +455,7 @@ function openEditor(t, c) {
     : null;
   if (allowed) {
     select.replaceChildren(el("option", { value: "" }, "— inherited —"),
-      allowed.map((k) => el("option", { value: k.name }, k.name === "null" ? "null (the reference is dropped)" : k.name)));
+      ...allowed.map((k) => el("option", { value: k.name }, k.name === "null" ? "null (the reference is dropped)" : k.name)));
   } else {
     select.replaceChildren(
       el("option", { value: "" }, "— choose a kind —"),
@@ -464,6 +468,7 @@ function openEditor(t, c) {
   $("editor-kind-field").hidden = !offered;
   $("editor-options-field").hidden = !offered || !!allowed;
   $("editor-apply").hidden = !offered;
+  $("editor-summary").hidden = !offered;
   // A personal column with nothing set starts on the scan's suggestion.
   const suggested = !own && !fkColumn && c.personal && c.personal.suggested_kind ? c.personal : null;
   select.value = own ? own.written_kind : suggested ? suggested.suggested_kind : "";
