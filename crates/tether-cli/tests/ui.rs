@@ -710,11 +710,36 @@ fn shop(name: &str) -> (TestDb, ScratchDir, PathBuf, Ui, Browser) {
     );
     assert_eq!(text.lines().count(), 11);
     std::fs::write(&job, text).unwrap();
-    let ui = Ui::start(&job);
+    let (ui, b) = open_page(&job);
+    (db, dir, job, ui, b)
+}
+
+/// `tether ui JOB` and a browser on its page, its tables drawn.
+fn open_page(job: &Path) -> (Ui, Browser) {
+    let ui = Ui::start(job);
     let b = Browser::start();
     b.goto(&ui.url);
     b.find("section.card");
-    (db, dir, job, ui, b)
+    (ui, b)
+}
+
+/// SCHEMA (and `more_sql`) on PostgreSQL, `job_text` (and `more_toml` after its
+/// `[transform.customer]`) in a scratch directory, and the page on it.
+fn pg_page(name: &str, more_sql: &str, more_toml: &str) -> (TestDb, ScratchDir, Ui, Browser) {
+    let db = TestDb::create(Engine::Postgres);
+    db.exec(SCHEMA);
+    if !more_sql.is_empty() {
+        db.exec(more_sql);
+    }
+    let dir = scratch(name);
+    let job = dir.join("job.toml");
+    std::fs::write(
+        &job,
+        format!("{}{more_toml}", job_text(&db.url, &dir.join("out.sqlite"))),
+    )
+    .unwrap();
+    let (ui, b) = open_page(&job);
+    (db, dir, ui, b)
 }
 
 /// The texts of the elements matching `css` that are on screen.
@@ -860,25 +885,14 @@ fn toggle(b: &Browser, filter: &str) {
 
 #[test]
 fn the_grid_shows_every_column_filters_them_and_flags_unprotected_personal_data() {
-    let db = TestDb::create(Engine::Postgres);
-    db.exec(SCHEMA);
-    db.exec(
+    let (_db, _dir, ui, b) = pg_page(
+        "grid",
         "CREATE SCHEMA hr;
          CREATE TABLE hr.payslip (id integer PRIMARY KEY, employee_id integer NOT NULL REFERENCES employee(id),
              iban text, amount numeric(10,2));
          INSERT INTO hr.payslip VALUES (1, 1, 'DE89370400440532013000', 1200.00), (2, 2, 'GB82WEST12345698765432', 900.50);",
+        "\n[transform.employee]\nname = { kind = \"passthrough\", reason = \"the public staff directory\" }\n",
     );
-    let dir = scratch("grid");
-    let job = dir.join("job.toml");
-    let text = format!(
-        "{}\n[transform.employee]\nname = {{ kind = \"passthrough\", reason = \"the public staff directory\" }}\n",
-        job_text(&db.url, &dir.join("out.sqlite"))
-    );
-    std::fs::write(&job, &text).unwrap();
-    let ui = Ui::start(&job);
-    let b = Browser::start();
-    b.goto(&ui.url);
-    b.find("section.card");
     b.click(&b.find("#show-grid"));
     b.wait("the grid", || b.displayed(&b.find("#grid")).then_some(()));
     assert!(!b.displayed(&b.find("#mapping-view")));
@@ -961,7 +975,7 @@ fn the_grid_shows_every_column_filters_them_and_flags_unprotected_personal_data(
             "shipment",
             "line",
             "integer",
-            "FK → order_item.line",
+            "part of FK (order_id, line) → order_item (order_id, line)",
             "",
             "",
             "copied unchanged"
@@ -1127,19 +1141,7 @@ fn the_grid_shows_every_column_filters_them_and_flags_unprotected_personal_data(
 
 #[test]
 fn an_fk_columns_editor_names_the_parent_key_and_goes_there() {
-    let db = TestDb::create(Engine::Postgres);
-    db.exec(SCHEMA);
-    let dir = scratch("fk_editor");
-    let job = dir.join("job.toml");
-    let text = format!(
-        "{}id = {{ kind = \"hash\", min = 1, max = 99999999 }}\n",
-        job_text(&db.url, &dir.join("out.sqlite"))
-    );
-    std::fs::write(&job, &text).unwrap();
-    let ui = Ui::start(&job);
-    let b = Browser::start();
-    b.goto(&ui.url);
-    b.find("section.card");
+    let (_db, _dir, ui, b) = pg_page("fk_editor", "", "id = { kind = \"hash\", min = 1, max = 99999999 }\n");
 
     // NOT NULL FK column: no kind at all to choose; the parent key and a way there.
     open_editor(&b, "orders", "customer_id");

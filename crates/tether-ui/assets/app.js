@@ -232,7 +232,7 @@ function renderColumn(t, c) {
           "data-parent": fk.parent_table + "." + fk.parent_column,
           "data-fk": fk.name,
           onclick: () => reveal(fk.parent_table, fk.parent_column),
-        }, fk.virtual ? "Foreign Key · virtual" : "Foreign Key"),
+        }, (fk.columns.length > 1 ? `part of Foreign Key (${fk.columns.join(", ")})` : "Foreign Key") + (fk.virtual ? " · virtual" : "")),
         el("span", { role: "tooltip", id, class: "tip" },
           el("span", { class: "target" }, `→ ${fk.parent_table}.${fk.parent_column}`),
           el("br"),
@@ -302,7 +302,9 @@ function gridRow(t, c) {
     el("td", { class: "g-type" }, c.type, c.nullable ? null : el("span", { class: "nn" }, "not null")),
     el("td", { class: "g-keys" }, keyBadges(c),
       c.foreign_keys.map((fk) => el("span", { class: "badge fk" + (fk.virtual ? " virtual" : ""), title: `FK ${fk.name}` },
-        `FK → ${fk.parent_table}.${fk.parent_column}`))),
+        fk.columns.length > 1
+          ? `part of FK (${fk.columns.join(", ")}) → ${fk.parent_table} (${fk.parent_columns.join(", ")})`
+          : `FK → ${fk.parent_table}.${fk.parent_column}`))),
     el("td", { class: "g-personal" }, personalBadge(c)),
     el("td", { class: "g-xf xf" }, xf ? el("code", { title: "in full: " + xf.spec }, xf.written) : null),
     el("td", { class: "g-from" }, from, c.changed ? [" ", el("span", { class: "changed-mark", title: "differs from the saved file" }, "changed")] : null),

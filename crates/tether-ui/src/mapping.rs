@@ -264,7 +264,7 @@ impl Mapping {
     fn evaluate(&self, doc: &DocumentMut) -> Result<Plan, String> {
         let text = doc.to_string();
         let seed_vars = seed_vars(doc);
-        let on_page = |e: SyncError| self.for_page(&e.to_string(), text == self.on_disk);
+        let on_page = |e: SyncError| for_page(&self.shown, &e.to_string(), text == self.on_disk);
         let job = Job::parse(&self.shown, &text, &|k| env(&seed_vars, k)).map_err(on_page)?;
         let (mut plan, _) = tether_sync::plan::build(&job, &self.schema, &self.source_shown, &self.destinations_shown)
             .map_err(on_page)?;
@@ -272,24 +272,6 @@ impl Mapping {
             tether_sync::scan::attach(&mut plan, found, &self.schema, job.privacy);
         }
         Ok(plan)
-    }
-
-    /// A planner's message as the page shows it: without the job file's path (the page
-    /// names the file once, at its top), and without a line number when the text
-    /// planned is not the file on disk (the line of an unsaved version would point at
-    /// the wrong place; the message names the key, `[transform.t] c`, instead).
-    fn for_page(&self, message: &str, text_is_on_disk: bool) -> String {
-        let message = message
-            .strip_prefix(self.shown.as_str())
-            .and_then(|m| m.strip_prefix(": "))
-            .unwrap_or(message);
-        if text_is_on_disk {
-            return message.to_string();
-        }
-        match message.strip_prefix("line ").and_then(|m| m.split_once(": ")) {
-            Some((n, rest)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => rest.to_string(),
-            _ => message.to_string(),
-        }
     }
 
     /// The plan as `tether plan` prints it, or why there is none.
@@ -793,6 +775,24 @@ fn spec_value(kind: &str, options: &str) -> Result<Value, String> {
     Ok(Value::InlineTable(table))
 }
 
+/// A planner's message about job file `shown` as the page shows it: without the path
+/// (the page names the file once, at its top), and without a line number when the text
+/// planned is not the file on disk (the line of an unsaved version points nowhere the
+/// user can look; the message names the key, `[transform.t] c`, instead).
+fn for_page(shown: &str, message: &str, text_is_on_disk: bool) -> String {
+    let message = message
+        .strip_prefix(shown)
+        .and_then(|m| m.strip_prefix(": "))
+        .unwrap_or(message);
+    if text_is_on_disk {
+        return message.to_string();
+    }
+    match message.strip_prefix("line ").and_then(|m| m.split_once(": ")) {
+        Some((n, rest)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => rest.to_string(),
+        _ => message.to_string(),
+    }
+}
+
 /// `${NAME}` variables in the job's `seed`.
 fn seed_vars(doc: &DocumentMut) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
@@ -845,6 +845,30 @@ mod tests {
             .unwrap_err()
             .contains("`kind` is chosen"));
         assert_eq!(spec_value(" ", "").unwrap_err(), "choose a transformer kind");
+    }
+
+    #[test]
+    fn page_messages_drop_the_path_and_lines_of_unsaved_text() {
+        let m = "/home/a/job.toml: line 14: [transform.p] code: transformer `full_name`: bad";
+        assert_eq!(
+            for_page("/home/a/job.toml", m, false),
+            "[transform.p] code: transformer `full_name`: bad"
+        );
+        // The file on disk: its lines are real.
+        assert_eq!(
+            for_page("/home/a/job.toml", m, true),
+            "line 14: [transform.p] code: transformer `full_name`: bad"
+        );
+        // No line: only the path goes; another file's path stays.
+        assert_eq!(
+            for_page("job.toml", "job.toml: foreign key `f`: differs", false),
+            "foreign key `f`: differs"
+        );
+        assert_eq!(
+            for_page("job.toml", "other.toml: line 2: x", false),
+            "other.toml: line 2: x"
+        );
+        assert_eq!(for_page("job.toml", "job.toml: line x: y", false), "line x: y");
     }
 
     #[test]
