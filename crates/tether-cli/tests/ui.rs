@@ -637,6 +637,31 @@ fn chinook_in_the_page() {
     );
     b.hover(&badge);
     b.screenshot(&screenshots().join("chinook-hover.png"));
+    b.unhover();
+
+    // The grid's unprotected personal columns are the ones `tether plan` lists.
+    b.click(&b.find("#show-grid"));
+    b.wait("the grid", || b.displayed(&b.find("#grid")).then_some(()));
+    b.script("window.scrollTo(0, 600);", vec![]);
+    b.screenshot(&screenshots().join("chinook-grid.png"));
+    toggle(&b, "exposed");
+    let plan = b.script(
+        "return fetch('/api/plan').then((r) => r.json()).then((j) => j.text);",
+        vec![],
+    );
+    let listed: Vec<String> = plan
+        .as_str()
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("UNPROTECTED "))
+        .map(|l| l.split(' ').next().unwrap().to_string())
+        .collect();
+    assert!(!listed.is_empty(), "{plan}");
+    let mut listed = listed;
+    listed.sort();
+    assert_eq!(grid_names(&b), listed);
+    assert_eq!(b.text(&b.find("#filter-exposed .n")), listed.len().to_string());
+    b.screenshot(&screenshots().join("chinook-unprotected.png"));
 }
 
 /// One raw HTTP request to `addr` (`host:port`); the whole answer.
@@ -1192,7 +1217,10 @@ fn an_fk_columns_editor_names_the_parent_key_and_goes_there() {
     b.wait("orders.billing_address_id to be set", || {
         (transformer(&b, "orders", "billing_address_id").0 == "set").then_some(())
     });
-    assert_eq!(transformer(&b, "orders", "billing_address_id").1, "null set here");
+    assert_eq!(
+        transformer(&b, "orders", "billing_address_id").1,
+        "null set here changed"
+    );
     open_editor(&b, "shipment", "line");
     assert_eq!(
         b.text(&b.find("#editor-inherits")),

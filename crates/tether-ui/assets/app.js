@@ -190,7 +190,7 @@ function renderTable(t) {
       el("col", { class: "c-keys" }), el("col", {}), el("col", { class: "c-edit" })),
     el("thead", {}, el("tr", {},
       el("th", { scope: "col" }, "Column"), el("th", { scope: "col" }, "Type"), el("th", { scope: "col" }, "Null"),
-      el("th", { scope: "col" }, "Keys"), el("th", { scope: "col" }, "Transformer"), el("th", { scope: "col" }, el("span", { class: "skip" }, "Edit")))),
+      el("th", { scope: "col" }, "Keys"), el("th", { scope: "col" }, "Transformer"), el("th", { scope: "col" }, el("span", { class: "sr-only" }, "Edit")))),
     el("tbody", {}, t.columns.map((c) => renderColumn(t, c))));
   return el("section", { class: "card" + (t.excluded ? " excluded" : ""), id: slug(t.name), "data-table": t.name, "aria-label": "table " + t.name }, head, table);
 }
@@ -208,6 +208,11 @@ function keyBadges(c) {
       ? el("span", { class: "badge uq", title: `unique key (${u.join(", ")}): unique only together` }, `part of unique (${u.join(", ")})`)
       : el("span", { class: "badge uq", title: "unique key: no two rows share a value" }, "Unique")),
   ];
+}
+
+// Marks a column whose transformer differs from the saved file's.
+function changedMark(c) {
+  return c.changed ? [" ", el("span", { class: "changed-mark", title: "differs from the saved file" }, "changed")] : null;
 }
 
 // The personal-data class, red when the column is copied unchanged.
@@ -245,14 +250,15 @@ function renderColumn(t, c) {
   let cell;
   if (!xf) {
     cell = el("td", { class: "xf", "data-origin": "none" },
-      el("span", { class: "none" + (exposed(c) ? " exposed" : "") }, "copied unchanged"));
+      el("span", { class: "none" + (exposed(c) ? " exposed" : "") }, "copied unchanged"), changedMark(c));
   } else if (xf.origin === "set") {
-    cell = el("td", { class: "xf", "data-origin": "set" }, el("code", { title: "in full: " + xf.spec }, xf.written), " ", el("span", { class: "origin set" }, "set here"));
+    cell = el("td", { class: "xf", "data-origin": "set" }, el("code", { title: "in full: " + xf.spec }, xf.written), " ",
+      el("span", { class: "origin set" }, "set here"), changedMark(c));
   } else {
     const from = xf.inherited;
     cell = el("td", { class: "xf", "data-origin": "inherited" },
       el("code", { title: "in full: " + xf.spec }, xf.written), " ",
-      el("span", { class: "origin inherited" }, "inherited"),
+      el("span", { class: "origin inherited" }, "inherited"), changedMark(c),
       el("span", { class: "from" }, "from ",
         el("a", { href: "#" + slug(from.table), onclick: (e) => { e.preventDefault(); reveal(from.table, from.column); } },
           `${from.table}.${from.column}`),
@@ -307,7 +313,7 @@ function gridRow(t, c) {
           : `FK → ${fk.parent_table}.${fk.parent_column}`))),
     el("td", { class: "g-personal" }, personalBadge(c)),
     el("td", { class: "g-xf xf" }, xf ? el("code", { title: "in full: " + xf.spec }, xf.written) : null),
-    el("td", { class: "g-from" }, from, c.changed ? [" ", el("span", { class: "changed-mark", title: "differs from the saved file" }, "changed")] : null),
+    el("td", { class: "g-from" }, from, changedMark(c)),
     el("td", { class: "g-edit" }, el("button", {
       type: "button", class: "edit", "aria-label": `Edit the transformer of ${t.name}.${c.name}`,
       disabled: t.excluded || c.generated,
@@ -325,6 +331,8 @@ const FILTERS = {
 function renderGrid() {
   const rows = allColumns().map(({ t, c }) => gridRow(t, c));
   $("grid-rows").replaceChildren(...rows);
+  // SQLite has no schemas: no column for them.
+  $("grid").classList.toggle("no-schema", view.tables.every((t) => !t.schema));
   // How many columns each filter keeps, on its chip.
   const all = allColumns();
   for (const [name, keep] of Object.entries(FILTERS)) {
@@ -534,6 +542,14 @@ async function show(which) {
   }
 }
 
+// The page header's height, for what sticks below it (side bar, grid header).
+function trackHeader() {
+  const top = document.querySelector(".top");
+  const set = () => document.documentElement.style.setProperty("--head", top.offsetHeight + "px");
+  set();
+  new ResizeObserver(set).observe(top);
+}
+
 function baseName(path) {
   return path.split(/[\\/]/).pop();
 }
@@ -565,6 +581,7 @@ async function load() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  trackHeader();
   $("filter").addEventListener("input", applyFilter);
   $("editor-kind").addEventListener("change", showSummary);
   $("editor-form").addEventListener("submit", (e) => {
