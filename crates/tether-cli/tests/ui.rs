@@ -724,19 +724,28 @@ INSERT INTO product VALUES (1, 'A-1', 'eu'), (2, 'A-1', 'us');
 
 /// An 11-line job copying SHOP on SQLite into a file beside it; the page on it.
 fn shop(name: &str) -> (TestDb, ScratchDir, PathBuf, Ui, Browser) {
+    let (db, dir, job) = shop_job(name, "", "");
+    let (ui, b) = open_page(&job);
+    (db, dir, job, ui, b)
+}
+
+/// SHOP (and `more_sql`) on SQLite and its job (11 lines; `settings` lines after the
+/// seed).
+fn shop_job(name: &str, more_sql: &str, settings: &str) -> (TestDb, ScratchDir, PathBuf) {
     let db = TestDb::create(Engine::Sqlite);
     db.exec(SHOP);
+    if !more_sql.is_empty() {
+        db.exec(more_sql);
+    }
     let dir = scratch(name);
     let job = dir.join("job.toml");
     let text = format!(
-        "# The shop, without its customers' addresses.\nsource = \"{}\"\nseed = \"${{TETHER_UI_TEST_SEED}}\"\n\n[[destinations]]\nurl = \"sqlite://{}/out.sqlite\"\n\n# People's data.\n[transform.customer]\nemail = \"email\"\nname = \"full_name\"\n",
+        "# The shop, without its customers' addresses.\nsource = \"{}\"\nseed = \"${{TETHER_UI_TEST_SEED}}\"\n{settings}\n[[destinations]]\nurl = \"sqlite://{}/out.sqlite\"\n\n# People's data.\n[transform.customer]\nemail = \"email\"\nname = \"full_name\"\n",
         db.url,
         dir.display()
     );
-    assert_eq!(text.lines().count(), 11);
     std::fs::write(&job, text).unwrap();
-    let (ui, b) = open_page(&job);
-    (db, dir, job, ui, b)
+    (db, dir, job)
 }
 
 /// `tether ui JOB` and a browser on its page, its tables drawn.
@@ -807,6 +816,7 @@ fn the_table_filter_hides_the_load_order_chips_of_other_tables_too() {
 #[test]
 fn a_refused_edit_names_the_key_not_the_path_or_a_line_of_the_unsaved_file() {
     let (_db, _dir, job, _ui, b) = shop("defect_refusal");
+    assert_eq!(std::fs::read_to_string(&job).unwrap().lines().count(), 11);
     // Bad options on a table the file has no [transform.product] for: the page's unsaved
     // version of the 11-line file holds it at line 14.
     open_editor(&b, "product", "code");
@@ -1235,4 +1245,43 @@ fn an_fk_columns_editor_names_the_parent_key_and_goes_there() {
     assert!(options(&b).as_array().unwrap().len() > 20);
     b.click(&b.find("#editor-cancel"));
     drop(ui);
+}
+
+#[test]
+fn a_strict_job_shows_that_tether_plan_refuses_it_until_its_personal_columns_are_covered() {
+    let (_db, _dir, job) = shop_job(
+        "strict",
+        "ALTER TABLE customer ADD COLUMN phone text; UPDATE customer SET phone = '+44 20 7946 0958';",
+        "privacy = \"strict\"\n",
+    );
+    let (code, _, stderr) = plan(&job);
+    assert_eq!(code, 2, "{stderr}");
+    let refusal = "privacy = \"strict\": 1 personal column would be copied unchanged: customer.phone (phone); transform them or mark them reviewed with { kind = \"passthrough\", reason = \"...\" }";
+    assert_eq!(stderr.trim(), format!("error: {}: {refusal}", job.display()));
+    let (_ui, b) = open_page(&job);
+    let banner = b.find("#privacy-refusal");
+    assert!(b.displayed(&banner));
+    assert_eq!(
+        b.text(&banner),
+        format!("tether plan and tether sync refuse this job: {refusal}")
+    );
+    assert!(!b.displayed(&b.find("#error")), "the mapping itself plans");
+    b.screenshot(&screenshots().join("strict.png"));
+    b.click(&b.find("#show-plan"));
+    b.wait("the plan view", || {
+        b.text(&b.find("#plan")).starts_with("No plan: ").then_some(())
+    });
+    assert_eq!(b.text(&b.find("#plan")), format!("No plan: {refusal}"));
+    b.click(&b.find("#show-mapping"));
+    // Transformed: the refusal goes, and the plan is there.
+    open_editor(&b, "customer", "phone");
+    choose(&b, "phone", "");
+    b.wait("customer.phone to be set", || {
+        (transformer(&b, "customer", "phone").0 == "set").then_some(())
+    });
+    assert!(!b.displayed(&banner));
+    b.click(&b.find("#show-plan"));
+    b.wait("the plan", || {
+        b.text(&b.find("#plan")).contains("tables in load order").then_some(())
+    });
 }

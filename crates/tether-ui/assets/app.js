@@ -97,6 +97,10 @@ function render(newView, changedFrom) {
   const err = $("error");
   err.hidden = !view.error;
   err.textContent = view.error ? "This job does not plan yet: " + view.error : "";
+  // privacy = "strict": the mapping plans, but `tether plan` and `tether sync` refuse it.
+  const refusal = view.privacy && view.privacy.refusal;
+  $("privacy-refusal").hidden = !refusal;
+  $("privacy-refusal").textContent = refusal ? "tether plan and tether sync refuse this job: " + refusal : "";
   renderSummary();
   renderOrder();
   renderCycles();
@@ -329,6 +333,11 @@ const FILTERS = {
 };
 
 function renderGrid() {
+  const chip = $("filter-exposed");
+  chip.disabled = !view.privacy;
+  chip.title = view.privacy
+    ? `personal data found in a sample of ${view.privacy.sample} rows per table, copied unchanged`
+    : "privacy = \"off\" in the job: the source was not scanned for personal data";
   const rows = allColumns().map(({ t, c }) => gridRow(t, c));
   $("grid-rows").replaceChildren(...rows);
   // SQLite has no schemas: no column for them.

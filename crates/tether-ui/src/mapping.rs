@@ -42,6 +42,8 @@ pub struct Mapping {
     dirty: bool,
     /// The source's personal columns (None with `privacy = "off"`).
     privacy: Option<tether_sync::scan::Scan>,
+    /// The job's `privacy` as read at start (the page does not change it).
+    privacy_mode: tether_sync::config::Privacy,
     /// The plan of the file as last read or written (None if it does not plan): what
     /// "changed since saved" compares with.
     saved_plan: Option<Plan>,
@@ -64,6 +66,18 @@ pub struct View {
     pub levels: Vec<Vec<String>>,
     pub cycles: Vec<CycleView>,
     pub kinds: Vec<KindView>,
+    /// The privacy scan behind `ColumnView.personal` (None with `privacy = "off"`).
+    pub privacy: Option<PrivacyView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PrivacyView {
+    pub mode: tether_sync::config::Privacy,
+    /// Rows sampled per table.
+    pub sample: u64,
+    /// With `privacy = "strict"`: why `tether plan` and `tether sync` refuse the job as
+    /// it is on the page (personal columns copied unchanged).
+    pub refusal: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -233,6 +247,7 @@ impl Mapping {
             last_good: None,
             dirty: false,
             privacy,
+            privacy_mode: job.privacy,
             saved_plan: None,
         };
         mapping.current = mapping.evaluate(&mapping.doc);
@@ -274,9 +289,21 @@ impl Mapping {
         Ok(plan)
     }
 
-    /// The plan as `tether plan` prints it, or why there is none.
+    /// The plan as `tether plan` prints it, or why there is none (also a `privacy =
+    /// "strict"` refusal, as `tether plan` gives).
     pub fn plan_text(&self) -> Result<String, String> {
+        if let Some(refusal) = self.strict_refusal() {
+            return Err(refusal);
+        }
         self.current.as_ref().map(|p| p.to_text()).map_err(Clone::clone)
+    }
+
+    /// Why `tether plan` refuses the current mapping under `privacy = "strict"`. Kept
+    /// apart from planning errors: the page still shows and edits the mapping.
+    fn strict_refusal(&self) -> Option<String> {
+        let report = self.current.as_ref().ok()?.privacy.as_ref()?;
+        let e = tether_sync::scan::strict_refusal(&self.shown, report)?;
+        Some(for_page(&self.shown, &e.to_string(), true))
     }
 
     /// Sets (`Some((kind, options))`, options as `key = value, ...`) or removes (`None`)
@@ -649,6 +676,11 @@ impl Mapping {
                         .collect()
                 })
                 .unwrap_or_default(),
+            privacy: self.privacy.as_ref().map(|s| PrivacyView {
+                mode: self.privacy_mode,
+                sample: s.sample,
+                refusal: self.strict_refusal(),
+            }),
             kinds: tether_transform::known_kinds()
                 .into_iter()
                 .map(|k| KindView {
