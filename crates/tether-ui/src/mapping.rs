@@ -485,15 +485,19 @@ impl Mapping {
         // What each column looked like in the saved file, to mark the changes.
         let saved_written = written_in(&self.saved_doc, &self.schema);
         let saved_resolved = transforms_of(self.saved_plan.as_ref());
-        let as_written = |x: &ColumnTransform, written: &HashMap<(String, String), (String, String)>| match written
-            .get(&(display(&x.root.0), x.root.1.clone()))
+        // As written on the column itself (an FK column may repeat its parent's), else
+        // on the key it comes from.
+        type Written = HashMap<(String, String), (String, String)>;
+        let as_written = |key: &(String, String), x: &ColumnTransform, written: &Written| match written
+            .get(key)
+            .or_else(|| written.get(&(display(&x.root.0), x.root.1.clone())))
         {
             Some((kind, options)) if options.is_empty() => kind.clone(),
             Some((kind, options)) => format!("{kind}({options})"),
             None => x.transformer.clone(),
         };
-        let signature = |x: Option<&&ColumnTransform>, written| {
-            x.map(|x| (x.transformer.clone(), x.inherited.clone(), as_written(x, written)))
+        let signature = |key: &(String, String), x: Option<&&ColumnTransform>, written: &Written| {
+            x.map(|x| (x.transformer.clone(), x.inherited.clone(), as_written(key, x, written)))
         };
         let scanned: HashMap<(&str, &str), &tether_sync::scan::ScannedColumn> = self
             .privacy
@@ -581,7 +585,7 @@ impl Mapping {
                             };
                             TransformerView {
                                 spec: x.transformer.clone(),
-                                written: as_written(x, &written),
+                                written: as_written(&key, x, &written),
                                 kind: x.spec.kind.clone(),
                                 origin: if x.inherited.is_some() { "inherited" } else { "set" },
                                 inherited: x.inherited.clone(),
@@ -628,8 +632,8 @@ impl Mapping {
                                 })
                                 .collect(),
                             referenced_by: children.remove(&(t.table_name(), c.name.clone())).unwrap_or_default(),
-                            changed: signature(resolved.get(&key), &written)
-                                != signature(saved_resolved.get(&key), &saved_written),
+                            changed: signature(&key, resolved.get(&key), &written)
+                                != signature(&key, saved_resolved.get(&key), &saved_written),
                             personal: scanned.get(&(name.as_str(), c.name.as_str())).and_then(|s| {
                                 let class = s.class?;
                                 let protection = match protection.get(&(name.as_str(), c.name.as_str())) {

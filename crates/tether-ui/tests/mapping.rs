@@ -294,3 +294,31 @@ fn transformers_show_as_written_and_changes_are_against_the_saved_file() {
     m.save().unwrap();
     assert_eq!(written_and_changed(&m), vec![]);
 }
+
+#[test]
+fn an_fk_column_repeating_its_parents_transformer_shows_its_own_spelling() {
+    let db = TestDb::create(Engine::Sqlite);
+    db.exec(SCHEMA);
+    let dir = scratch("repeat");
+    let path = job(
+        &dir,
+        &db,
+        "\n[transform.orders]\nid = { kind = \"hash\", min = 1, max = 999 }\n\n[transform.note]\norder_id = { kind = \"hash\", max = 999, min = 1 }\n",
+    );
+    let m = open(&path);
+    assert_eq!(
+        written_and_changed(&m),
+        vec![
+            (
+                "note.order_id".to_string(),
+                Some("hash(max = 999, min = 1)".to_string()),
+                false
+            ),
+            (
+                "orders.id".to_string(),
+                Some("hash(min = 1, max = 999)".to_string()),
+                false
+            )
+        ]
+    );
+}
