@@ -1071,6 +1071,7 @@ fn the_grid_shows_every_column_filters_them_and_flags_unprotected_personal_data(
     toggle(&b, "exposed");
     assert_eq!(grid_names(&b), exposed);
     assert_eq!(b.text(&b.find("#grid-count")), "4 of 27 columns");
+    assert_eq!(b.text(&b.find("#filter-exposed")), "Personal and unprotected 4");
     assert_eq!(b.text(&b.find("#filter-exposed .n")), "4");
     b.screenshot(&screenshots().join("grid-unprotected.png"));
     toggle(&b, "exposed");

@@ -347,7 +347,7 @@ function renderGrid() {
   for (const [name, keep] of Object.entries(FILTERS)) {
     const chip = document.querySelector(`.chip[data-filter="${name}"]`);
     let n = chip.querySelector(".n");
-    if (!n) chip.append(n = el("span", { class: "n" }));
+    if (!n) chip.append(" ", n = el("span", { class: "n" }));
     n.textContent = String(all.filter(({ t, c }) => keep(t, c)).length);
   }
 }
