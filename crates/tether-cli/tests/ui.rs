@@ -1066,6 +1066,27 @@ fn the_grid_shows_every_column_filters_them_and_flags_unprotected_personal_data(
         json!("rgb(255, 245, 245)")
     );
     b.screenshot(&screenshots().join("grid.png"));
+    // The scan's evidence (in tooltips) is masked: no sampled value reaches the page.
+    let evidence = b.script(
+        "return document.querySelector('#grid-rows tr[data-table=\"hr.payslip\"][data-column=\"iban\"] .pd').title;",
+        vec![],
+    );
+    assert!(
+        evidence.as_str().unwrap().starts_with("bank account, confidence "),
+        "{evidence}"
+    );
+    let page = b.script(
+        "return fetch('/api/mapping').then((r) => r.text()).then((t) => t + document.documentElement.outerHTML);",
+        vec![],
+    );
+    for sampled in [
+        "DE89370400440532013000",
+        "GB82WEST12345698765432",
+        "ada@example.org",
+        "1 Main St",
+    ] {
+        assert!(!page.as_str().unwrap().contains(sampled), "{sampled} on the page");
+    }
 
     // Filters, alone and together; the table filter of the side bar applies too.
     toggle(&b, "exposed");
