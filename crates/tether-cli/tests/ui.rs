@@ -1206,7 +1206,7 @@ fn an_fk_columns_editor_names_the_parent_key_and_goes_there() {
     assert!(b.displayed(&inherits));
     assert_eq!(
         b.text(&inherits),
-        "customer_id references customer.id (FK orders_customer_fk) and inherits its transformer, so the keys still match: hash(min = 1, max = 99999999).\nA transformer of its own would break that; change the parent key instead: Go to customer.id"
+        "customer_id references customer.id (FK orders_customer_fk) and takes its transformer, so the keys still match.\nNow: hash(min = 1, max = 99999999), inherited from customer.id.\nA transformer of its own would break that; change the parent key instead: Go to customer.id"
     );
     assert!(!b.displayed(&b.find("#editor-kind-field")));
     assert!(!b.displayed(&b.find("#editor-options-field")));
@@ -1238,7 +1238,7 @@ fn an_fk_columns_editor_names_the_parent_key_and_goes_there() {
     assert!(b.displayed(&b.find("#editor-kind-field")));
     assert!(
         b.text(&b.find("#editor-inherits")).starts_with(
-            "billing_address_id references address.id (FK orders_address_fk) and inherits its transformer, so the keys still match: now copied unchanged."
+            "billing_address_id references address.id (FK orders_address_fk) and takes its transformer, so the keys still match.\nNow: copied unchanged."
         ),
         "{}",
         b.text(&b.find("#editor-inherits"))
@@ -1253,10 +1253,19 @@ fn an_fk_columns_editor_names_the_parent_key_and_goes_there() {
         transformer(&b, "orders", "billing_address_id").1,
         "null set here changed"
     );
+    // Opened again: what is set, and the way back to the inherited transformer.
+    open_editor(&b, "orders", "billing_address_id");
+    assert_eq!(
+        shown_texts(&b, "#editor-inherits p")[1],
+        "Now: null, set on this column."
+    );
+    assert_eq!(value("#editor-kind"), json!("null"));
+    assert_eq!(b.attribute(&b.find("#editor-remove"), "disabled"), None);
+    b.click(&b.find("#editor-cancel"));
     open_editor(&b, "shipment", "line");
     assert_eq!(
         b.text(&b.find("#editor-inherits")),
-        "line references order_item.line (FK shipment_item_fk) and inherits its transformer, so the keys still match: now copied unchanged.\nAny other transformer of its own would break that (only null may differ: it drops the reference); change the parent key instead: Go to order_item.line"
+        "line references order_item.line (FK shipment_item_fk) and takes its transformer, so the keys still match.\nNow: copied unchanged.\nAny other transformer of its own would break that (only null may differ: it drops the reference); change the parent key instead: Go to order_item.line"
     );
     b.click(&b.find("#editor-cancel"));
     // A column nobody references keeps the whole list, starting on the scan's suggestion

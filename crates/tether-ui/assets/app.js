@@ -454,12 +454,11 @@ function openEditor(t, c) {
   const inherits = $("editor-inherits");
   inherits.hidden = !fkColumn;
   if (fkColumn) {
-    const now = xf && xf.origin === "inherited" ? xf : null;
     inherits.replaceChildren(
       ...c.foreign_keys.map((fk) => el("p", {},
-        `${c.name} references ${fk.parent_table}.${fk.parent_column} (FK ${fk.name}) and inherits its transformer, so the keys still match: `,
-        now && now.inherited.table === fk.parent_table && now.inherited.column === fk.parent_column
-          ? el("code", {}, now.written) : "now copied unchanged", ".")),
+        `${c.name} references ${fk.parent_table}.${fk.parent_column} (FK ${fk.name}) and takes its transformer, so the keys still match.`)),
+      el("p", {}, "Now: ", !xf ? "copied unchanged."
+        : [el("code", {}, xf.written), xf.origin === "set" ? ", set on this column." : `, inherited from ${xf.inherited.table}.${xf.inherited.column}.`]),
       el("p", {}, c.nullable
         ? "Any other transformer of its own would break that (only null may differ: it drops the reference); change the parent key instead: "
         : "A transformer of its own would break that; change the parent key instead: ",

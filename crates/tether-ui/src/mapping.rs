@@ -275,7 +275,7 @@ impl Mapping {
     }
 
     /// Parses and plans a version of the job file: the same checks `tether plan` makes.
-    /// Errors are worded for the page ([`Mapping::for_page`]).
+    /// Errors are worded for the page ([`for_page`]).
     fn evaluate(&self, doc: &DocumentMut) -> Result<Plan, String> {
         let text = doc.to_string();
         let seed_vars = seed_vars(doc);
