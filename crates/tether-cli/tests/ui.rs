@@ -256,7 +256,7 @@ fn the_mapping_page_shows_keys_inherits_transformers_refuses_conflicts_and_saves
 
     assert_eq!(
         b.text(&b.find("#summary")),
-        "7 tables · 9 foreign keys (1 virtual) · 2 cycles · 1 transformer set · 0 inherited through foreign keys · 22 columns copied unchanged"
+        "7 tables · 9 foreign keys (1 virtual) · 2 cycles · 1 transformer set · 0 inherited through foreign keys · 22 columns copied unchanged · 4 personal columns copied unchanged"
     );
 
     // The orange badge on exactly the FK columns, each naming its parent; the virtual one
@@ -324,7 +324,8 @@ fn the_mapping_page_shows_keys_inherits_transformers_refuses_conflicts_and_saves
     // The transformer set in the file shows as set here.
     let (origin, text) = transformer(&b, "customer", "email");
     assert_eq!(origin, "set");
-    assert!(text.starts_with("email(keep_domain=true"), "{text}");
+    // As written in the file, not with every default spelled out.
+    assert!(text.starts_with("email(keep_domain = true)"), "{text}");
 
     // A transformer on a primary key: every referencing column inherits it at once,
     // through declared, composite-free, cyclic and virtual FKs.
@@ -341,7 +342,7 @@ fn the_mapping_page_shows_keys_inherits_transformers_refuses_conflicts_and_saves
         let (origin, text) = transformer(&b, table, column);
         assert_eq!(origin, "inherited", "{table}.{column}");
         assert!(
-            text.starts_with("hash(max=99999999, min=1)"),
+            text.starts_with("hash(min = 1, max = 99999999)"),
             "{table}.{column}: {text}"
         );
         assert!(
@@ -353,7 +354,7 @@ fn the_mapping_page_shows_keys_inherits_transformers_refuses_conflicts_and_saves
     assert_eq!(transformer(&b, "customer", "name").0, "none");
     assert_eq!(
         b.text(&b.find("#summary")),
-        "7 tables · 9 foreign keys (1 virtual) · 2 cycles · 2 transformers set · 3 inherited through foreign keys · 18 columns copied unchanged"
+        "7 tables · 9 foreign keys (1 virtual) · 2 cycles · 2 transformers set · 3 inherited through foreign keys · 18 columns copied unchanged · 4 personal columns copied unchanged"
     );
     let status = b.text(&b.find("#status"));
     assert!(
@@ -362,15 +363,18 @@ fn the_mapping_page_shows_keys_inherits_transformers_refuses_conflicts_and_saves
     );
     b.screenshot(&screenshots().join("pg-inherited.png"));
 
-    // A different transformer on an FK column is refused with the planner's message; the
-    // page and the file stay as they were.
-    open_editor(&b, "orders", "customer_id");
-    choose(&b, "scramble", "");
-    let error = b.find("#editor-error");
-    b.wait("the refusal", || b.displayed(&error).then_some(()));
-    let refused = b.text(&error);
-    b.screenshot(&screenshots().join("pg-refused.png"));
-    b.click(&b.find("#editor-cancel"));
+    // The editor of an FK column does not offer kinds the planner refuses; a request for
+    // one anyway (the page's API) is refused with the planner's message, and the page and
+    // the file stay as they were.
+    let refused = b.script(
+        "return fetch('/api/transformer', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+             body: JSON.stringify({ table: 'orders', column: 'customer_id', kind: 'scramble', options: '' }) })
+           .then((r) => r.json().then((j) => [r.status, j.error]));",
+        vec![],
+    );
+    assert_eq!(refused[0], json!(422));
+    let refused = refused[1].as_str().unwrap().to_string();
+    b.goto(&ui.url);
     assert_eq!(transformer(&b, "orders", "customer_id").0, "inherited");
     // `tether plan` says the same about a file with that mapping.
     let conflicting = dir.join("conflict.toml");
@@ -383,10 +387,11 @@ fn the_mapping_page_shows_keys_inherits_transformers_refuses_conflicts_and_saves
     .unwrap();
     let (code, _, stderr) = plan(&conflicting);
     assert_eq!(code, 2, "{stderr}");
+    // The same words, without the file's path (the page names the job at its top).
     let expected = stderr
         .trim()
         .trim_start_matches("error: ")
-        .replace(conflicting.to_str().unwrap(), job.to_str().unwrap());
+        .trim_start_matches(&format!("{}: ", conflicting.display()));
     assert_eq!(refused, expected);
     assert!(refused.contains("foreign key `orders_customer_fk`"), "{refused}");
     assert_eq!(
@@ -632,6 +637,31 @@ fn chinook_in_the_page() {
     );
     b.hover(&badge);
     b.screenshot(&screenshots().join("chinook-hover.png"));
+    b.unhover();
+
+    // The grid's unprotected personal columns are the ones `tether plan` lists.
+    b.click(&b.find("#show-grid"));
+    b.wait("the grid", || b.displayed(&b.find("#grid")).then_some(()));
+    b.script("window.scrollTo(0, 600);", vec![]);
+    b.screenshot(&screenshots().join("chinook-grid.png"));
+    toggle(&b, "exposed");
+    let plan = b.script(
+        "return fetch('/api/plan').then((r) => r.json()).then((j) => j.text);",
+        vec![],
+    );
+    let listed: Vec<String> = plan
+        .as_str()
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("UNPROTECTED "))
+        .map(|l| l.split(' ').next().unwrap().to_string())
+        .collect();
+    assert!(!listed.is_empty(), "{plan}");
+    let mut listed = listed;
+    listed.sort();
+    assert_eq!(grid_names(&b), listed);
+    assert_eq!(b.text(&b.find("#filter-exposed .n")), listed.len().to_string());
+    b.screenshot(&screenshots().join("chinook-unprotected.png"));
 }
 
 /// One raw HTTP request to `addr` (`host:port`); the whole answer.
@@ -677,4 +707,612 @@ fn other_listen_addresses_answer_by_ip_and_allowed_names_only() {
         "{}",
     );
     assert!(rebound.starts_with("HTTP/1.1 403"), "{rebound}");
+}
+
+// ------------------------------------------------------------- page defects (issue 17)
+
+const SHOP: &str = "
+CREATE TABLE customer (id integer PRIMARY KEY, email text NOT NULL UNIQUE, name text);
+CREATE TABLE orders (id integer PRIMARY KEY, customer_id integer REFERENCES customer(id), placed text);
+CREATE TABLE order_item (order_id integer REFERENCES orders(id), line integer, sku text, PRIMARY KEY (order_id, line));
+CREATE TABLE product (id integer PRIMARY KEY, code text NOT NULL, region text NOT NULL, UNIQUE (code, region));
+INSERT INTO customer VALUES (1, 'ada@example.org', 'Ada Lovelace'), (2, 'bob@example.org', 'Bob Marley');
+INSERT INTO orders VALUES (1, 1, '2024-01-02'), (2, 2, '2024-02-03');
+INSERT INTO order_item VALUES (1, 1, 'A-1'), (2, 1, 'B-2');
+INSERT INTO product VALUES (1, 'A-1', 'eu'), (2, 'A-1', 'us');
+";
+
+/// An 11-line job copying SHOP on SQLite into a file beside it; the page on it.
+fn shop(name: &str) -> (TestDb, ScratchDir, PathBuf, Ui, Browser) {
+    let (db, dir, job) = shop_job(name, "", "");
+    let (ui, b) = open_page(&job);
+    (db, dir, job, ui, b)
+}
+
+/// SHOP (and `more_sql`) on SQLite and its job (11 lines; `settings` lines after the
+/// seed).
+fn shop_job(name: &str, more_sql: &str, settings: &str) -> (TestDb, ScratchDir, PathBuf) {
+    let db = TestDb::create(Engine::Sqlite);
+    db.exec(SHOP);
+    if !more_sql.is_empty() {
+        db.exec(more_sql);
+    }
+    let dir = scratch(name);
+    let job = dir.join("job.toml");
+    let text = format!(
+        "# The shop, without its customers' addresses.\nsource = \"{}\"\nseed = \"${{TETHER_UI_TEST_SEED}}\"\n{settings}\n[[destinations]]\nurl = \"sqlite://{}/out.sqlite\"\n\n# People's data.\n[transform.customer]\nemail = \"email\"\nname = \"full_name\"\n",
+        db.url,
+        dir.display()
+    );
+    std::fs::write(&job, text).unwrap();
+    (db, dir, job)
+}
+
+/// `tether ui JOB` and a browser on its page, its tables drawn.
+fn open_page(job: &Path) -> (Ui, Browser) {
+    let ui = Ui::start(job);
+    let b = Browser::start();
+    b.goto(&ui.url);
+    b.find("section.card");
+    (ui, b)
+}
+
+/// SCHEMA (and `more_sql`) on PostgreSQL, `job_text` (and `more_toml` after its
+/// `[transform.customer]`) in a scratch directory, and the page on it.
+fn pg_page(name: &str, more_sql: &str, more_toml: &str) -> (TestDb, ScratchDir, Ui, Browser) {
+    let db = TestDb::create(Engine::Postgres);
+    db.exec(SCHEMA);
+    if !more_sql.is_empty() {
+        db.exec(more_sql);
+    }
+    let dir = scratch(name);
+    let job = dir.join("job.toml");
+    std::fs::write(
+        &job,
+        format!("{}{more_toml}", job_text(&db.url, &dir.join("out.sqlite"))),
+    )
+    .unwrap();
+    let (ui, b) = open_page(&job);
+    (db, dir, ui, b)
+}
+
+/// The texts of the elements matching `css` that are on screen.
+fn shown_texts(b: &Browser, css: &str) -> Vec<String> {
+    b.find_all(css)
+        .iter()
+        .filter(|e| b.displayed(e))
+        .map(|e| b.text(e))
+        .collect()
+}
+
+/// Whether an element's text is cut off: wider or taller than its box, or past the
+/// window's edge.
+fn cut_off(b: &Browser, e: &Element) -> bool {
+    b.script(
+        "const e = arguments[0], r = e.getBoundingClientRect();
+         return e.scrollWidth > e.clientWidth || e.scrollHeight > e.clientHeight
+             || r.left < 0 || r.right > window.innerWidth;",
+        vec![Browser::arg(e)],
+    ) == json!(true)
+}
+
+#[test]
+fn the_table_filter_hides_the_load_order_chips_of_other_tables_too() {
+    let (_db, _dir, _job, _ui, b) = shop("defect_filter");
+    assert_eq!(
+        shown_texts(&b, "#order a"),
+        vec!["customer", "product", "orders", "order_item"]
+    );
+    b.type_into(&b.find("#filter"), "ord");
+    assert_eq!(shown_texts(&b, "#order a"), vec!["orders", "order_item"]);
+    // A group with none of them left goes with its label.
+    assert_eq!(
+        shown_texts(&b, "#order li.group .group-label"),
+        vec!["group 2", "group 3"]
+    );
+    b.screenshot(&screenshots().join("filter.png"));
+}
+
+#[test]
+fn a_refused_edit_names_the_key_not_the_path_or_a_line_of_the_unsaved_file() {
+    let (_db, _dir, job, _ui, b) = shop("defect_refusal");
+    assert_eq!(std::fs::read_to_string(&job).unwrap().lines().count(), 11);
+    // Bad options on a table the file has no [transform.product] for: the page's unsaved
+    // version of the 11-line file holds it at line 14.
+    open_editor(&b, "product", "code");
+    choose(&b, "full_name", "max_length = \"long\"");
+    let error = b.find("#editor-error");
+    b.wait("the refusal", || b.displayed(&error).then_some(()));
+    let refused = b.text(&error);
+    assert!(!refused.contains(job.to_str().unwrap()), "{refused}");
+    assert!(!refused.contains("line "), "{refused}");
+    assert_eq!(
+        refused,
+        "[transform.product] code: transformer `full_name`: option `max_length`: expected an integer, found string"
+    );
+    b.screenshot(&screenshots().join("refused-options.png"));
+}
+
+#[test]
+fn a_column_of_a_composite_key_is_badged_as_part_of_it() {
+    let (_db, _dir, _job, _ui, b) = shop("defect_unique");
+    let keys = |table: &str, column: &str| {
+        shown_texts(
+            &b,
+            &format!("section[data-table=\"{table}\"] tr[data-column=\"{column}\"] td.keys .badge"),
+        )
+    };
+    assert_eq!(keys("customer", "email"), ["Unique"]);
+    assert_eq!(keys("customer", "id"), ["PK"]);
+    assert_eq!(keys("product", "code"), ["part of unique (code, region)"]);
+    assert_eq!(keys("product", "region"), ["part of unique (code, region)"]);
+    assert_eq!(keys("order_item", "line"), ["part of PK (order_id, line)"]);
+    assert_eq!(
+        keys("order_item", "order_id"),
+        ["part of PK (order_id, line)", "Foreign Key"]
+    );
+    b.screenshot(&screenshots().join("composite-keys.png"));
+}
+
+#[test]
+fn the_status_line_is_never_cut_off() {
+    let (_db, dir, _job, _ui, b) = shop("defect_status");
+    open_editor(&b, "customer", "id");
+    choose(&b, "hash", "min = 1, max = 99999999");
+    let status = b.find("#status");
+    b.wait("the edit's status", || {
+        b.text(&status).starts_with("Transformer set on").then_some(())
+    });
+    assert!(!cut_off(&b, &status), "{}", b.text(&status));
+    assert_eq!(
+        b.text(&status),
+        "Transformer set on customer.id (2 columns changed) · unsaved"
+    );
+    b.click(&b.find("#save"));
+    b.wait("the save", || b.text(&status).starts_with("Saved ").then_some(()));
+    b.screenshot(&screenshots().join("saved.png"));
+    assert!(!cut_off(&b, &status), "{}", b.text(&status));
+    assert_eq!(
+        b.text(&status),
+        "Saved job.toml · the previous version is in job.toml.bak"
+    );
+    assert!(dir.join("job.toml.bak").exists());
+}
+
+// ------------------------------------------------------- all columns at a glance (issue 17)
+
+/// The rows of the All columns grid on screen: table.column -> [schema, table, column,
+/// type, keys, personal data, transformer, from].
+fn grid(b: &Browser) -> BTreeMap<String, Vec<String>> {
+    let v = b.script(
+        "return [...document.querySelectorAll('#grid-rows tr')].filter((r) => !r.hidden).map((r) =>
+            [r.dataset.table + '.' + r.dataset.column,
+             [...r.cells].slice(0, 8).map((c) => [...c.querySelectorAll('.badge')].length
+                 ? [...c.querySelectorAll('.badge')].map((x) => x.innerText).join(', ') : c.innerText.trim())]);",
+        vec![],
+    );
+    v.as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            let cells = r[1].as_array().expect("cells");
+            (
+                r[0].as_str().unwrap().to_string(),
+                cells.iter().map(|c| c.as_str().unwrap().to_string()).collect(),
+            )
+        })
+        .collect()
+}
+
+fn grid_names(b: &Browser) -> Vec<String> {
+    grid(b).into_keys().collect()
+}
+
+fn names(list: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
+fn toggle(b: &Browser, filter: &str) {
+    b.click(&b.find(&format!("#filter-{filter}")));
+}
+
+#[test]
+fn the_grid_shows_every_column_filters_them_and_flags_unprotected_personal_data() {
+    let (_db, _dir, ui, b) = pg_page(
+        "grid",
+        "CREATE SCHEMA hr;
+         CREATE TABLE hr.payslip (id integer PRIMARY KEY, employee_id integer NOT NULL REFERENCES employee(id),
+             iban text, amount numeric(10,2));
+         INSERT INTO hr.payslip VALUES (1, 1, 'DE89370400440532013000', 1200.00), (2, 2, 'GB82WEST12345698765432', 900.50);",
+        "\n[transform.employee]\nname = { kind = \"passthrough\", reason = \"the public staff directory\" }\n",
+    );
+    b.click(&b.find("#show-grid"));
+    b.wait("the grid", || b.displayed(&b.find("#grid")).then_some(()));
+    assert!(!b.displayed(&b.find("#mapping-view")));
+
+    // Every column of every table, in load order, with its keys, class and transformer
+    // as written in the file.
+    let all = grid(&b);
+    assert_eq!(all.len(), 27, "{all:#?}");
+    assert_eq!(b.text(&b.find("#grid-count")), "27 of 27 columns");
+    let row = |cells: &[&str]| cells.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        all["customer.email"],
+        row(&[
+            "public",
+            "customer",
+            "email",
+            "text\nnot null",
+            "Unique",
+            "email",
+            "email(keep_domain = true)",
+            "set here"
+        ])
+    );
+    assert_eq!(
+        all["customer.name"],
+        row(&[
+            "public",
+            "customer",
+            "name",
+            "text",
+            "",
+            "person name · unprotected",
+            "",
+            "copied unchanged"
+        ])
+    );
+    assert_eq!(
+        all["employee.name"],
+        row(&[
+            "public",
+            "employee",
+            "name",
+            "text",
+            "",
+            "person name",
+            "passthrough(reason = \"the public staff directory\")",
+            "set here"
+        ])
+    );
+    assert_eq!(
+        all["hr.payslip.iban"],
+        row(&[
+            "hr",
+            "payslip",
+            "iban",
+            "text",
+            "",
+            "bank account · unprotected",
+            "",
+            "copied unchanged"
+        ])
+    );
+    assert_eq!(
+        all["hr.payslip.employee_id"],
+        row(&[
+            "hr",
+            "payslip",
+            "employee_id",
+            "integer\nnot null",
+            "FK → employee.id",
+            "",
+            "",
+            "copied unchanged"
+        ])
+    );
+    assert_eq!(
+        all["shipment.line"],
+        row(&[
+            "public",
+            "shipment",
+            "line",
+            "integer",
+            "part of FK (order_id, line) → order_item (order_id, line)",
+            "",
+            "",
+            "copied unchanged"
+        ])
+    );
+    assert_eq!(
+        all["order_item.line"],
+        row(&[
+            "public",
+            "order_item",
+            "line",
+            "integer\nnot null",
+            "part of PK (order_id, line)",
+            "",
+            "",
+            "copied unchanged"
+        ])
+    );
+
+    // Personal columns copied unchanged stand out, in both views.
+    let exposed = names(&["address.street", "audit.note", "customer.name", "hr.payslip.iban"]);
+    let marked: Vec<String> = b
+        .script(
+            "return [...document.querySelectorAll('#grid-rows tr.exposed')].map((r) => r.dataset.table + '.' + r.dataset.column).sort();",
+            vec![],
+        )
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(marked, exposed);
+    let background = |css: &str| {
+        b.script(
+            "return getComputedStyle(document.querySelector(arguments[0])).backgroundColor;",
+            vec![json!(css)],
+        )
+    };
+    assert_eq!(
+        background("#grid-rows tr[data-table=\"customer\"][data-column=\"name\"] td"),
+        json!("rgb(255, 245, 245)")
+    );
+    assert_eq!(
+        background("#grid-rows tr[data-table=\"customer\"][data-column=\"email\"] td"),
+        json!("rgba(0, 0, 0, 0)")
+    );
+    assert_eq!(
+        background("#grid-rows tr[data-table=\"customer\"][data-column=\"name\"] .pd"),
+        json!("rgb(253, 234, 234)")
+    );
+    assert_eq!(
+        background("section[data-table=\"customer\"] tr[data-column=\"name\"] td"),
+        json!("rgb(255, 245, 245)")
+    );
+    b.screenshot(&screenshots().join("grid.png"));
+    // The scan's evidence (in tooltips) is masked: no sampled value reaches the page.
+    let evidence = b.script(
+        "return document.querySelector('#grid-rows tr[data-table=\"hr.payslip\"][data-column=\"iban\"] .pd').title;",
+        vec![],
+    );
+    assert!(
+        evidence.as_str().unwrap().starts_with("bank account, confidence "),
+        "{evidence}"
+    );
+    let page = b.script(
+        "return fetch('/api/mapping').then((r) => r.text()).then((t) => t + document.documentElement.outerHTML);",
+        vec![],
+    );
+    for sampled in [
+        "DE89370400440532013000",
+        "GB82WEST12345698765432",
+        "ada@example.org",
+        "1 Main St",
+    ] {
+        assert!(!page.as_str().unwrap().contains(sampled), "{sampled} on the page");
+    }
+
+    // Filters, alone and together; the table filter of the side bar applies too.
+    toggle(&b, "exposed");
+    assert_eq!(grid_names(&b), exposed);
+    assert_eq!(b.text(&b.find("#grid-count")), "4 of 27 columns");
+    assert_eq!(b.text(&b.find("#filter-exposed")), "Personal and unprotected 4");
+    assert_eq!(b.text(&b.find("#filter-exposed .n")), "4");
+    b.screenshot(&screenshots().join("grid-unprotected.png"));
+    toggle(&b, "exposed");
+    toggle(&b, "fk");
+    let mut fk_columns: Vec<String> = expected_fk_columns().into_keys().collect();
+    fk_columns.push("hr.payslip.employee_id".into());
+    fk_columns.sort();
+    assert_eq!(grid_names(&b), fk_columns);
+    toggle(&b, "fk");
+    toggle(&b, "transformed");
+    assert_eq!(
+        grid_names(&b),
+        names(&["customer.email"]),
+        "passthrough is not a transformation"
+    );
+    toggle(&b, "transformed");
+    toggle(&b, "changed");
+    assert_eq!(grid_names(&b), Vec::<String>::new());
+    assert!(b.displayed(&b.find("#grid-empty")));
+    toggle(&b, "changed");
+    assert_eq!(grid(&b).len(), 27);
+
+    // An edit from the grid: the key's FK children follow, and show as changed.
+    let edit = b.find("#grid-rows tr[data-table=\"customer\"][data-column=\"id\"] button.edit");
+    b.click(&edit);
+    b.wait("the editor", || b.displayed(&b.find("#editor")).then_some(()));
+    choose(&b, "hash", "min = 1, max = 99999999");
+    b.wait("customer.id to be set", || {
+        (grid(&b)["customer.id"][7] == "set here changed").then_some(())
+    });
+    assert_eq!(
+        b.script(
+            "const e = document.activeElement, r = e.closest('#grid-rows tr');
+             return e.className + ' in ' + (r && r.dataset.table + '.' + r.dataset.column);",
+            vec![]
+        ),
+        json!("edit in customer.id"),
+        "the focus is back on the row's Edit button"
+    );
+    toggle(&b, "changed");
+    let changed = names(&[
+        "address.customer_id",
+        "audit.customer_ref",
+        "customer.id",
+        "orders.customer_id",
+    ]);
+    assert_eq!(grid_names(&b), changed);
+    assert_eq!(
+        grid(&b)["orders.customer_id"],
+        row(&[
+            "public",
+            "orders",
+            "customer_id",
+            "integer\nnot null",
+            "FK → customer.id",
+            "",
+            "hash(min = 1, max = 99999999)",
+            "inherited from customer.id via FK orders_customer_fk changed"
+        ])
+    );
+    toggle(&b, "transformed");
+    assert_eq!(grid_names(&b), changed, "the changed ones are all transformed");
+    toggle(&b, "changed");
+    let mut transformed = changed.clone();
+    transformed.push("customer.email".into());
+    transformed.sort();
+    assert_eq!(grid_names(&b), transformed);
+    toggle(&b, "fk");
+    assert_eq!(
+        grid_names(&b),
+        names(&["address.customer_id", "audit.customer_ref", "orders.customer_id"])
+    );
+    toggle(&b, "fk");
+    toggle(&b, "transformed");
+    b.type_into(&b.find("#filter"), "ord");
+    assert_eq!(
+        grid_names(&b),
+        names(&[
+            "order_item.line",
+            "order_item.order_id",
+            "order_item.sku",
+            "orders.billing_address_id",
+            "orders.customer_id",
+            "orders.handled_by",
+            "orders.id",
+        ])
+    );
+    b.script(
+        "const f = document.getElementById('filter'); f.value = ''; f.dispatchEvent(new Event('input'));",
+        vec![],
+    );
+
+    // Saved: nothing differs from the file any more.
+    b.click(&b.find("#save"));
+    b.wait("the save", || {
+        b.text(&b.find("#status")).starts_with("Saved ").then_some(())
+    });
+    toggle(&b, "changed");
+    assert_eq!(grid_names(&b), Vec::<String>::new());
+    toggle(&b, "changed");
+    drop(ui);
+}
+
+#[test]
+fn an_fk_columns_editor_names_the_parent_key_and_goes_there() {
+    let (_db, _dir, ui, b) = pg_page("fk_editor", "", "id = { kind = \"hash\", min = 1, max = 99999999 }\n");
+
+    // NOT NULL FK column: no kind at all to choose; the parent key and a way there.
+    open_editor(&b, "orders", "customer_id");
+    let inherits = b.find("#editor-inherits");
+    assert!(b.displayed(&inherits));
+    assert_eq!(
+        b.text(&inherits),
+        "customer_id references customer.id (FK orders_customer_fk) and takes its transformer, so the keys still match.\nNow: hash(min = 1, max = 99999999), inherited from customer.id.\nA transformer of its own would break that; change the parent key instead: Go to customer.id"
+    );
+    assert!(!b.displayed(&b.find("#editor-kind-field")));
+    assert!(!b.displayed(&b.find("#editor-options-field")));
+    assert!(!b.displayed(&b.find("#editor-apply")));
+    assert_eq!(b.focused(), "button.go");
+    b.screenshot(&screenshots().join("fk-editor.png"));
+    b.click(&b.find("#editor-inherits button.go"));
+    b.wait("the parent's editor", || {
+        (b.text(&b.find("#editor-title")) == "Transformer of customer.id").then_some(())
+    });
+    assert!(b.displayed(&b.find("#editor")));
+    assert!(!b.displayed(&b.find("#editor-inherits")));
+    let value = |css: &str| b.script("return document.querySelector(arguments[0]).value;", vec![json!(css)]);
+    assert_eq!(value("#editor-kind"), json!("hash"));
+    assert_eq!(value("#editor-options"), json!("min = 1, max = 99999999"));
+    assert!(b.displayed(&b.find("#editor-apply")));
+    b.click(&b.find("#editor-cancel"));
+
+    // A nullable FK column may be set to NULL, nothing else; two FKs' worth of the
+    // composite one name both parent columns.
+    let options = |b: &Browser| {
+        b.script(
+            "return [...document.querySelectorAll('#editor-kind option')].map((o) => o.value);",
+            vec![],
+        )
+    };
+    open_editor(&b, "orders", "billing_address_id");
+    assert_eq!(options(&b), json!(["", "null"]));
+    assert!(b.displayed(&b.find("#editor-kind-field")));
+    assert!(
+        b.text(&b.find("#editor-inherits")).starts_with(
+            "billing_address_id references address.id (FK orders_address_fk) and takes its transformer, so the keys still match.\nNow: copied unchanged."
+        ),
+        "{}",
+        b.text(&b.find("#editor-inherits"))
+    );
+    assert!(!b.displayed(&b.find("#editor-options-field")), "NULL takes no options");
+    b.click(&b.find("#editor-kind option[value=\"null\"]"));
+    b.click(&b.find("#editor-apply"));
+    b.wait("orders.billing_address_id to be set", || {
+        (transformer(&b, "orders", "billing_address_id").0 == "set").then_some(())
+    });
+    assert_eq!(
+        transformer(&b, "orders", "billing_address_id").1,
+        "null set here changed"
+    );
+    // Opened again: what is set, and the way back to the inherited transformer.
+    open_editor(&b, "orders", "billing_address_id");
+    assert_eq!(
+        shown_texts(&b, "#editor-inherits p")[1],
+        "Now: null, set on this column."
+    );
+    assert_eq!(value("#editor-kind"), json!("null"));
+    assert_eq!(b.attribute(&b.find("#editor-remove"), "disabled"), None);
+    b.click(&b.find("#editor-cancel"));
+    open_editor(&b, "shipment", "line");
+    assert_eq!(
+        b.text(&b.find("#editor-inherits")),
+        "line references order_item.line (FK shipment_item_fk) and takes its transformer, so the keys still match.\nNow: copied unchanged.\nAny other transformer of its own would break that (only null may differ: it drops the reference); change the parent key instead: Go to order_item.line"
+    );
+    b.click(&b.find("#editor-cancel"));
+    // A column nobody references keeps the whole list, starting on the scan's suggestion
+    // for personal data.
+    open_editor(&b, "customer", "name");
+    assert!(!b.displayed(&b.find("#editor-inherits")));
+    assert_eq!(value("#editor-kind"), json!("full_name"));
+    assert!(options(&b).as_array().unwrap().len() > 20);
+    b.click(&b.find("#editor-cancel"));
+    drop(ui);
+}
+
+#[test]
+fn a_strict_job_shows_that_tether_plan_refuses_it_until_its_personal_columns_are_covered() {
+    let (_db, _dir, job) = shop_job(
+        "strict",
+        "ALTER TABLE customer ADD COLUMN phone text; UPDATE customer SET phone = '+44 20 7946 0958';",
+        "privacy = \"strict\"\n",
+    );
+    let (code, _, stderr) = plan(&job);
+    assert_eq!(code, 2, "{stderr}");
+    let refusal = "privacy = \"strict\": 1 personal column would be copied unchanged: customer.phone (phone); transform them or mark them reviewed with { kind = \"passthrough\", reason = \"...\" }";
+    assert_eq!(stderr.trim(), format!("error: {}: {refusal}", job.display()));
+    let (_ui, b) = open_page(&job);
+    let banner = b.find("#privacy-refusal");
+    assert!(b.displayed(&banner));
+    assert_eq!(
+        b.text(&banner),
+        format!("tether plan and tether sync refuse this job: {refusal}")
+    );
+    assert!(!b.displayed(&b.find("#error")), "the mapping itself plans");
+    b.screenshot(&screenshots().join("strict.png"));
+    b.click(&b.find("#show-plan"));
+    b.wait("the plan view", || {
+        b.text(&b.find("#plan")).starts_with("No plan: ").then_some(())
+    });
+    assert_eq!(b.text(&b.find("#plan")), format!("No plan: {refusal}"));
+    b.click(&b.find("#show-mapping"));
+    // Transformed: the refusal goes, and the plan is there.
+    open_editor(&b, "customer", "phone");
+    choose(&b, "phone", "");
+    b.wait("customer.phone to be set", || {
+        (transformer(&b, "customer", "phone").0 == "set").then_some(())
+    });
+    assert!(!b.displayed(&banner));
+    b.click(&b.find("#show-plan"));
+    b.wait("the plan", || {
+        b.text(&b.find("#plan")).contains("tables in load order").then_some(())
+    });
 }

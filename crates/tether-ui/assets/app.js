@@ -5,6 +5,7 @@
 
 let view = null;
 let editing = null; // { table, column }
+const gridFilters = new Set(); // pressed filters of the All columns view
 let ids = new Map(); // table name -> element id (names may hold any character)
 
 const $ = (id) => document.getElementById(id);
@@ -18,7 +19,7 @@ function el(tag, attrs, ...children) {
     if (k === "onclick") node.addEventListener("click", v);
     else node.setAttribute(k, v === true ? "" : String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -46,9 +47,27 @@ function slug(name) {
   return ids.get(name) || "t-unknown";
 }
 
+// A column's row in the view on screen (the tables or the grid).
 function rowOf(table, column) {
+  if (!$("grid-view").hidden) {
+    return [...$("grid-rows").rows].find((r) => r.dataset.table === table && r.dataset.column === column) || null;
+  }
   const card = document.getElementById(slug(table));
   return card ? card.querySelector(`tr[data-column="${CSS.escape(column)}"]`) : null;
+}
+
+// Personal data copied unchanged, nobody said why.
+function exposed(c) {
+  return !!c.personal && c.personal.protection === "unprotected";
+}
+
+function transformed(c) {
+  return !!c.transformer && c.transformer.kind !== "passthrough";
+}
+
+// The column and its table, for every column of the job, in load order.
+function allColumns() {
+  return view.tables.flatMap((t) => t.columns.map((c) => ({ t, c })));
 }
 
 function setStatus(text, dirty) {
@@ -78,11 +97,16 @@ function render(newView, changedFrom) {
   const err = $("error");
   err.hidden = !view.error;
   err.textContent = view.error ? "This job does not plan yet: " + view.error : "";
+  // privacy = "strict": the mapping plans, but `tether plan` and `tether sync` refuse it.
+  const refusal = view.privacy && view.privacy.refusal;
+  $("privacy-refusal").hidden = !refusal;
+  $("privacy-refusal").textContent = refusal ? "tether plan and tether sync refuse this job: " + refusal : "";
   renderSummary();
   renderOrder();
   renderCycles();
   const host = $("tables");
   host.replaceChildren(...view.tables.map(renderTable));
+  renderGrid();
   applyFilter();
   if (before) {
     let changed = 0;
@@ -124,8 +148,10 @@ function renderSummary() {
   ];
   const excluded = view.tables.length - copied.length;
   if (excluded) parts.push([excluded, " left out by the job"]);
-  $("summary").replaceChildren(...parts.flatMap(([n, label], i) =>
-    [i ? " · " : "", el("strong", {}, String(n)), label]));
+  const open = cols.filter(exposed).length;
+  if (open) parts.push([open, (open === 1 ? " personal column" : " personal columns") + " copied unchanged", "warn"]);
+  $("summary").replaceChildren(...parts.flatMap(([n, label, cls], i) =>
+    [i ? " · " : "", el("span", { class: cls || null }, el("strong", {}, String(n)), label)]));
 }
 
 function renderOrder() {
@@ -168,17 +194,43 @@ function renderTable(t) {
       el("col", { class: "c-keys" }), el("col", {}), el("col", { class: "c-edit" })),
     el("thead", {}, el("tr", {},
       el("th", { scope: "col" }, "Column"), el("th", { scope: "col" }, "Type"), el("th", { scope: "col" }, "Null"),
-      el("th", { scope: "col" }, "Keys"), el("th", { scope: "col" }, "Transformer"), el("th", { scope: "col" }, el("span", { class: "skip" }, "Edit")))),
+      el("th", { scope: "col" }, "Keys"), el("th", { scope: "col" }, "Transformer"), el("th", { scope: "col" }, el("span", { class: "sr-only" }, "Edit")))),
     el("tbody", {}, t.columns.map((c) => renderColumn(t, c))));
   return el("section", { class: "card" + (t.excluded ? " excluded" : ""), id: slug(t.name), "data-table": t.name, "aria-label": "table " + t.name }, head, table);
 }
 
 let tipCount = 0;
 
+// PK and unique badges: a column that is a key only together with others says so.
+function keyBadges(c) {
+  const pk = c.primary_key_columns;
+  return [
+    !c.primary_key ? null : pk.length > 1
+      ? el("span", { class: "badge pk", title: `primary key (${pk.join(", ")}): unique only together` }, `part of PK (${pk.join(", ")})`)
+      : el("span", { class: "badge pk", title: "primary key" }, "PK"),
+    c.unique_keys.map((u) => u.length > 1
+      ? el("span", { class: "badge uq", title: `unique key (${u.join(", ")}): unique only together` }, `part of unique (${u.join(", ")})`)
+      : el("span", { class: "badge uq", title: "unique key: no two rows share a value" }, "Unique")),
+  ];
+}
+
+// Marks a column whose transformer differs from the saved file's.
+function changedMark(c) {
+  return c.changed ? [" ", el("span", { class: "changed-mark", title: "differs from the saved file" }, "changed")] : null;
+}
+
+// The personal-data class, red when the column is copied unchanged.
+function personalBadge(c) {
+  const p = c.personal;
+  if (!p) return null;
+  const open = p.protection === "unprotected";
+  const title = `${p.class}, confidence ${p.confidence.toFixed(2)}` + (p.evidence.length ? "\n" + p.evidence.join("\n") : "");
+  return el("span", { class: "pd" + (open ? " exposed" : ""), title }, open ? `${p.class} · unprotected` : p.class);
+}
+
 function renderColumn(t, c) {
   const keys = el("td", { class: "keys" },
-    c.primary_key ? el("span", { class: "badge pk", title: "primary key" }, "PK") : null,
-    c.unique ? el("span", { class: "badge uq", title: "part of a unique key" }, "Unique") : null,
+    keyBadges(c),
     c.foreign_keys.map((fk) => {
       const id = "tip-" + (++tipCount);
       return el("span", { class: "fk-wrap" },
@@ -189,7 +241,7 @@ function renderColumn(t, c) {
           "data-parent": fk.parent_table + "." + fk.parent_column,
           "data-fk": fk.name,
           onclick: () => reveal(fk.parent_table, fk.parent_column),
-        }, fk.virtual ? "Foreign Key · virtual" : "Foreign Key"),
+        }, (fk.columns.length > 1 ? `part of Foreign Key (${fk.columns.join(", ")})` : "Foreign Key") + (fk.virtual ? " · virtual" : "")),
         el("span", { role: "tooltip", id, class: "tip" },
           el("span", { class: "target" }, `→ ${fk.parent_table}.${fk.parent_column}`),
           el("br"),
@@ -201,14 +253,16 @@ function renderColumn(t, c) {
   const xf = c.transformer;
   let cell;
   if (!xf) {
-    cell = el("td", { class: "xf", "data-origin": "none" }, el("span", { class: "none" }, "copied unchanged"));
+    cell = el("td", { class: "xf", "data-origin": "none" },
+      el("span", { class: "none" + (exposed(c) ? " exposed" : "") }, "copied unchanged"), changedMark(c));
   } else if (xf.origin === "set") {
-    cell = el("td", { class: "xf", "data-origin": "set" }, el("code", {}, xf.spec), el("span", { class: "origin set" }, "set here"));
+    cell = el("td", { class: "xf", "data-origin": "set" }, el("code", { title: "in full: " + xf.spec }, xf.written), " ",
+      el("span", { class: "origin set" }, "set here"), changedMark(c));
   } else {
     const from = xf.inherited;
     cell = el("td", { class: "xf", "data-origin": "inherited" },
-      el("code", {}, xf.spec),
-      el("span", { class: "origin inherited" }, "inherited"),
+      el("code", { title: "in full: " + xf.spec }, xf.written), " ",
+      el("span", { class: "origin inherited" }, "inherited"), changedMark(c),
       el("span", { class: "from" }, "from ",
         el("a", { href: "#" + slug(from.table), onclick: (e) => { e.preventDefault(); reveal(from.table, from.column); } },
           `${from.table}.${from.column}`),
@@ -219,8 +273,9 @@ function renderColumn(t, c) {
         `${c.referenced_by.length} FK column${c.referenced_by.length > 1 ? "s follow" : " follows"}`)
     : null;
   const label = `${t.name}.${c.name}`;
-  return el("tr", { "data-column": c.name },
-    el("td", { class: "name" }, c.name, followers),
+  const personal = personalBadge(c);
+  return el("tr", { "data-column": c.name, class: exposed(c) ? "exposed" : null },
+    el("td", { class: "name" }, c.name, followers, personal ? el("span", { class: "pd-note" }, personal) : null),
     el("td", { class: "type" }, c.type, c.generated ? " (generated)" : ""),
     el("td", { class: "null" }, c.nullable ? "null" : "not null"),
     keys,
@@ -232,14 +287,112 @@ function renderColumn(t, c) {
     }, "Edit")));
 }
 
+// ------------------------------------------------------------ all columns
+
+function gridRow(t, c) {
+  const xf = c.transformer;
+  let from;
+  if (!xf) {
+    from = el("span", { class: exposed(c) ? "none exposed" : "none" }, "copied unchanged");
+  } else if (xf.origin === "set") {
+    from = el("span", { class: "origin set" }, "set here");
+  } else {
+    const f = xf.inherited;
+    from = [el("span", { class: "origin inherited" }, "inherited"), " from ",
+      el("a", { href: "#" + slug(f.table), onclick: (e) => { e.preventDefault(); reveal(f.table, f.column); } }, `${f.table}.${f.column}`),
+      ` via FK ${f.foreign_key}`];
+  }
+  return el("tr", {
+    "data-table": t.name, "data-column": c.name,
+    class: [exposed(c) ? "exposed" : "", t.excluded ? "excluded" : ""].join(" ").trim() || null,
+  },
+    el("td", { class: "g-schema" }, t.schema || "—"),
+    el("td", { class: "g-table" }, t.table),
+    el("td", { class: "g-column" }, c.name),
+    el("td", { class: "g-type" }, c.type, c.nullable ? null : el("span", { class: "nn" }, "not null")),
+    el("td", { class: "g-keys" }, keyBadges(c),
+      c.foreign_keys.map((fk) => el("span", { class: "badge fk" + (fk.virtual ? " virtual" : ""), title: `FK ${fk.name}` },
+        fk.columns.length > 1
+          ? `part of FK (${fk.columns.join(", ")}) → ${fk.parent_table} (${fk.parent_columns.join(", ")})`
+          : `FK → ${fk.parent_table}.${fk.parent_column}`))),
+    el("td", { class: "g-personal" }, personalBadge(c)),
+    el("td", { class: "g-xf xf" }, xf ? el("code", { title: "in full: " + xf.spec }, xf.written) : null),
+    el("td", { class: "g-from" }, from, changedMark(c)),
+    el("td", { class: "g-edit" }, el("button", {
+      type: "button", class: "edit", "aria-label": `Edit the transformer of ${t.name}.${c.name}`,
+      disabled: t.excluded || c.generated,
+      onclick: () => openEditor(t, c),
+    }, "Edit")));
+}
+
+const FILTERS = {
+  exposed: (t, c) => exposed(c),
+  transformed: (t, c) => transformed(c),
+  fk: (t, c) => c.foreign_keys.length > 0,
+  changed: (t, c) => c.changed,
+};
+
+function renderGrid() {
+  const chip = $("filter-exposed");
+  chip.disabled = !view.privacy;
+  chip.title = view.privacy
+    ? `personal data found in a sample of ${view.privacy.sample} rows per table, copied unchanged`
+    : "privacy = \"off\" in the job: the source was not scanned for personal data";
+  const rows = allColumns().map(({ t, c }) => gridRow(t, c));
+  $("grid-rows").replaceChildren(...rows);
+  // SQLite has no schemas: no column for them.
+  $("grid").classList.toggle("no-schema", view.tables.every((t) => !t.schema));
+  // How many columns each filter keeps, on its chip.
+  const all = allColumns();
+  for (const [name, keep] of Object.entries(FILTERS)) {
+    const chip = document.querySelector(`.chip[data-filter="${name}"]`);
+    let n = chip.querySelector(".n");
+    if (!n) chip.append(" ", n = el("span", { class: "n" }));
+    n.textContent = String(all.filter(({ t, c }) => keep(t, c)).length);
+  }
+}
+
+function applyGridFilter() {
+  const q = $("filter").value.trim().toLowerCase();
+  const byName = new Map(view.tables.map((t) => [t.name, t]));
+  let shown = 0;
+  const rows = [...$("grid-rows").rows];
+  for (const row of rows) {
+    const t = byName.get(row.dataset.table);
+    const c = t && t.columns.find((x) => x.name === row.dataset.column);
+    const keep = !!c && (q === "" || t.name.toLowerCase().includes(q)) &&
+      [...gridFilters].every((f) => FILTERS[f](t, c));
+    row.hidden = !keep;
+    if (keep) shown++;
+  }
+  $("grid-count").textContent = `${shown} of ${rows.length} columns`;
+  $("grid-empty").hidden = shown > 0;
+}
+
+function toggleGridFilter(chip) {
+  const name = chip.dataset.filter;
+  if (gridFilters.has(name)) gridFilters.delete(name);
+  else gridFilters.add(name);
+  chip.setAttribute("aria-pressed", String(gridFilters.has(name)));
+  applyGridFilter();
+}
+
 function reveal(table, column) {
+  const inGrid = !$("grid-view").hidden;
   const card = document.getElementById(slug(table));
   if (!card) return;
   if (card.hidden) {
     $("filter").value = "";
     applyFilter();
   }
-  const row = card.querySelector(`tr[data-column="${CSS.escape(column)}"]`) || card;
+  const row = inGrid ? rowOf(table, column) : card.querySelector(`tr[data-column="${CSS.escape(column)}"]`) || card;
+  if (inGrid && row && row.hidden) {
+    // Filtered out of the grid: show every column again to show this one.
+    gridFilters.clear();
+    for (const chip of document.querySelectorAll(".chip[data-filter]")) chip.setAttribute("aria-pressed", "false");
+    applyGridFilter();
+  }
+  if (!row) return;
   row.scrollIntoView({ block: "center", behavior: "smooth" });
   flash(row);
   const edit = row.querySelector("button.edit");
@@ -260,38 +413,89 @@ function applyFilter() {
   for (const a of document.querySelectorAll("#order a")) {
     a.hidden = q !== "" && !a.dataset.table.toLowerCase().includes(q);
   }
+  // A group none of whose tables match goes too, label and all.
+  for (const group of document.querySelectorAll("#order li.group")) {
+    group.hidden = ![...group.querySelectorAll("a")].some((a) => !a.hidden);
+  }
+  applyGridFilter();
 }
 
 // ---------------------------------------------------------------- editor
 
+// Opens the editor of a column by its names (the editor's "Go to" buttons).
+function openEditorOf(table, column) {
+  const t = view.tables.find((x) => x.name === table);
+  const c = t && t.columns.find((x) => x.name === column);
+  if (!c) return;
+  reveal(table, column);
+  openEditor(t, c);
+}
+
 function openEditor(t, c) {
   editing = { table: t.name, column: c.name };
   $("editor-title").textContent = `Transformer of ${t.name}.${c.name}`;
+  const xf = c.transformer;
+  const own = xf && xf.origin === "set" ? xf : null;
   const ctx = [];
-  for (const fk of c.foreign_keys) {
-    ctx.push(`References ${fk.parent_table}.${fk.parent_column} (FK ${fk.name}): it takes that column's transformer, so keys still match. A different one here is refused; set it on ${fk.parent_table}.${fk.parent_column} instead (or "null" on a nullable column).`);
+  if (c.personal) {
+    ctx.push(`Personal data: ${c.personal.class}` +
+      (c.personal.protection === "unprotected" ? ", copied unchanged." : ` (${c.personal.protection}).`));
   }
   if (c.referenced_by.length) {
     ctx.push(`Referenced by ${c.referenced_by.map((r) => `${r.table}.${r.column}`).join(", ")}: they inherit what you set here.`);
   }
   if (!ctx.length) ctx.push(`${c.type}, ${c.nullable ? "nullable" : "not null"}.`);
   $("editor-context").textContent = ctx.join(" ");
+
+  // An FK column takes its parent key's transformer (that keeps the keys equal): the
+  // editor says which, and offers to go there instead of kinds the planner refuses.
+  // Only NULL (on a nullable column) may differ from the parent.
+  const fkColumn = c.foreign_keys.length > 0;
+  const inherits = $("editor-inherits");
+  inherits.hidden = !fkColumn;
+  if (fkColumn) {
+    inherits.replaceChildren(
+      ...c.foreign_keys.map((fk) => el("p", {},
+        `${c.name} references ${fk.parent_table}.${fk.parent_column} (FK ${fk.name}) and takes its transformer, so the keys still match.`)),
+      el("p", {}, "Now: ", !xf ? "copied unchanged."
+        : [el("code", {}, xf.written), xf.origin === "set" ? ", set on this column." : `, inherited from ${xf.inherited.table}.${xf.inherited.column}.`]),
+      el("p", {}, c.nullable
+        ? "Any other transformer of its own would break that (only null may differ: it drops the reference); change the parent key instead: "
+        : "A transformer of its own would break that; change the parent key instead: ",
+        c.foreign_keys.map((fk) => el("button", {
+        type: "button", class: "go", "data-parent": `${fk.parent_table}.${fk.parent_column}`,
+        onclick: () => { $("editor").close(); openEditorOf(fk.parent_table, fk.parent_column); },
+      }, `Go to ${fk.parent_table}.${fk.parent_column}`))));
+  }
   const select = $("editor-kind");
-  const xf = c.transformer;
-  const current = xf && xf.origin === "set" ? xf.written_kind : "";
-  select.replaceChildren(
-    el("option", { value: "" }, "— choose a kind —"),
-    el("optgroup", { label: "Deterministic (same input, same output)" },
-      view.kinds.filter((k) => !k.name.startsWith("generate_")).map((k) => el("option", { value: k.name }, k.name))),
-    el("optgroup", { label: "Random on every run (generate_*)" },
-      view.kinds.filter((k) => k.name.startsWith("generate_")).map((k) => el("option", { value: k.name }, k.name))));
-  select.value = current || "";
-  $("editor-options").value = xf && xf.origin === "set" ? xf.written_options || "" : "";
-  $("editor-remove").disabled = !(xf && xf.origin === "set");
+  const allowed = fkColumn
+    ? view.kinds.filter((k) => (k.name === "null" && c.nullable) || (own && k.name === own.written_kind))
+    : null;
+  if (allowed) {
+    select.replaceChildren(el("option", { value: "" }, "— inherited —"),
+      ...allowed.map((k) => el("option", { value: k.name }, k.name === "null" ? "null (the reference is dropped)" : k.name)));
+  } else {
+    select.replaceChildren(
+      el("option", { value: "" }, "— choose a kind —"),
+      el("optgroup", { label: "Deterministic (same input, same output)" },
+        view.kinds.filter((k) => !k.name.startsWith("generate_")).map((k) => el("option", { value: k.name }, k.name))),
+      el("optgroup", { label: "Random on every run (generate_*)" },
+        view.kinds.filter((k) => k.name.startsWith("generate_")).map((k) => el("option", { value: k.name }, k.name))));
+  }
+  const offered = !allowed || allowed.length > 0;
+  $("editor-kind-field").hidden = !offered;
+  $("editor-options-field").hidden = !offered || !!allowed;
+  $("editor-apply").hidden = !offered;
+  $("editor-summary").hidden = !offered;
+  // A personal column with nothing set starts on the scan's suggestion.
+  const suggested = !own && !fkColumn && c.personal && c.personal.suggested_kind ? c.personal : null;
+  select.value = own ? own.written_kind : suggested ? suggested.suggested_kind : "";
+  $("editor-options").value = own ? own.written_options || "" : suggested ? suggested.suggested_options || "" : "";
+  $("editor-remove").disabled = !own;
   showSummary();
   showEditorError("");
   $("editor").showModal();
-  select.focus();
+  (offered ? select : inherits.querySelector("button.go") || $("editor-cancel")).focus();
 }
 
 function showSummary() {
@@ -330,12 +534,13 @@ async function applyEditor(kind) {
 
 // ------------------------------------------------------------------ views
 
-async function showPlan(on) {
-  $("show-plan").setAttribute("aria-pressed", String(on));
-  $("show-mapping").setAttribute("aria-pressed", String(!on));
-  $("plan-view").hidden = !on;
-  $("mapping-view").hidden = on;
-  if (!on) return;
+// "tables", "grid" or "plan".
+async function show(which) {
+  for (const [tab, section, name] of [["show-mapping", "mapping-view", "tables"], ["show-grid", "grid-view", "grid"], ["show-plan", "plan-view", "plan"]]) {
+    $(tab).setAttribute("aria-pressed", String(which === name));
+    $(section).hidden = which !== name;
+  }
+  if (which !== "plan") return;
   const pre = $("plan");
   pre.textContent = "planning…";
   try {
@@ -345,12 +550,26 @@ async function showPlan(on) {
   }
 }
 
+// The page header's height, for what sticks below it (side bar, grid header).
+function trackHeader() {
+  const top = document.querySelector(".top");
+  const set = () => document.documentElement.style.setProperty("--head", top.offsetHeight + "px");
+  set();
+  new ResizeObserver(set).observe(top);
+}
+
+function baseName(path) {
+  return path.split(/[\\/]/).pop();
+}
+
 async function save() {
   if (view.error && !confirm("This job does not plan yet:\n\n" + view.error + "\n\nSave it anyway?")) return;
   try {
     const r = await api("POST", "/api/save", {});
     render(r.view);
-    setStatus(`Saved ${r.saved.path} (the file as it was before: ${r.saved.backup})`, false);
+    // File names only (the header names the job's path); both paths in the tooltip.
+    setStatus(`Saved ${baseName(r.saved.path)} · the previous version is in ${baseName(r.saved.backup)}`, false);
+    $("status").title = `Saved ${r.saved.path}\nPrevious version: ${r.saved.backup}`;
   } catch (e) {
     setStatus("Not saved: " + e.message, true);
   }
@@ -370,6 +589,7 @@ async function load() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  trackHeader();
   $("filter").addEventListener("input", applyFilter);
   $("editor-kind").addEventListener("change", showSummary);
   $("editor-form").addEventListener("submit", (e) => {
@@ -384,8 +604,12 @@ document.addEventListener("DOMContentLoaded", () => {
   $("editor-remove").addEventListener("click", () => applyEditor(null));
   $("editor-cancel").addEventListener("click", () => $("editor").close());
   $("save").addEventListener("click", save);
-  $("show-plan").addEventListener("click", () => showPlan(true));
-  $("show-mapping").addEventListener("click", () => showPlan(false));
+  $("show-plan").addEventListener("click", () => show("plan"));
+  $("show-mapping").addEventListener("click", () => show("tables"));
+  $("show-grid").addEventListener("click", () => show("grid"));
+  for (const chip of document.querySelectorAll(".chip[data-filter]")) {
+    chip.addEventListener("click", () => toggleGridFilter(chip));
+  }
   document.addEventListener("keydown", (e) => {
     const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName);
     if (e.key === "/" && !typing && !$("editor").open) {

@@ -7,6 +7,8 @@
 //! an FK. Every change is planned at once by the same code as `tether plan` ([`Mapping`]),
 //! so a mapping that would break a key is refused with the planner's own message before
 //! anything is saved. Saving rewrites the job file keeping its comments and layout.
+//! A flat grid of all columns filters by personal data copied unchanged (from the
+//! privacy scan), transformed, FK columns and changes since the last save.
 //!
 //! The page's HTML, CSS and JavaScript are compiled into the binary: it works offline.
 //! The server listens on 127.0.0.1 unless told otherwise and answers only requests

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use tether_connect::{Connection, DbUrl, IntrospectOptions};
 use tether_schema::{virtual_fk, Schema, Table, TableName};
+use tether_sync::anonymize::ColumnTransform;
+use tether_sync::scan::Protection;
 use tether_sync::{Job, Plan, SyncError};
 use toml_edit::{DocumentMut, InlineTable, Item, Value};
 
@@ -40,6 +42,11 @@ pub struct Mapping {
     dirty: bool,
     /// The source's personal columns (None with `privacy = "off"`).
     privacy: Option<tether_sync::scan::Scan>,
+    /// The job's `privacy` as read at start (the page does not change it).
+    privacy_mode: tether_sync::config::Privacy,
+    /// The plan of the file as last read or written (None if it does not plan): what
+    /// "changed since saved" compares with.
+    saved_plan: Option<Plan>,
 }
 
 /// What the page shows: every table and column, keys, FKs, transformers and where each
@@ -59,11 +66,27 @@ pub struct View {
     pub levels: Vec<Vec<String>>,
     pub cycles: Vec<CycleView>,
     pub kinds: Vec<KindView>,
+    /// The privacy scan behind `ColumnView.personal` (None with `privacy = "off"`).
+    pub privacy: Option<PrivacyView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PrivacyView {
+    pub mode: tether_sync::config::Privacy,
+    /// Rows sampled per table.
+    pub sample: u64,
+    /// With `privacy = "strict"`: why `tether plan` and `tether sync` refuse the job as
+    /// it is on the page (personal columns copied unchanged).
+    pub refusal: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct TableView {
+    /// As users write it: `schema.table` outside the default schema.
     pub name: String,
+    /// The table's schema (None on SQLite) and its bare name.
+    pub schema: Option<String>,
+    pub table: String,
     /// 1-based place in the load order; None for tables the job leaves out.
     pub step: Option<usize>,
     /// 1-based parallel group.
@@ -83,14 +106,38 @@ pub struct ColumnView {
     pub engine_type: String,
     pub nullable: bool,
     pub primary_key: bool,
-    /// Part of a unique key (other than the primary key).
-    pub unique: bool,
+    /// The whole primary key, when this column is part of it (more than one column:
+    /// the column alone is not a key).
+    pub primary_key_columns: Vec<String>,
+    /// The unique keys (not partial ones) this column is part of, each with all its
+    /// columns: `["email"]` is unique alone, `["a", "b"]` only together.
+    pub unique_keys: Vec<Vec<String>>,
     pub generated: bool,
     /// FKs this column is part of.
     pub foreign_keys: Vec<FkView>,
     /// FK columns of other tables (or this one) that reference this column.
     pub referenced_by: Vec<ChildView>,
     pub transformer: Option<TransformerView>,
+    /// What the privacy scan found (None: not personal, or `privacy = "off"`).
+    pub personal: Option<PersonalView>,
+    /// The transformer in force differs from the one in the saved file.
+    pub changed: bool,
+}
+
+/// A personal column: its class and how the job treats it.
+#[derive(Debug, Serialize)]
+pub struct PersonalView {
+    /// `email`, `person name`, ...
+    pub class: String,
+    pub confidence: f64,
+    pub evidence: Vec<String>,
+    /// `transformed`, `inherited`, `reviewed` (passthrough with a reason),
+    /// `unprotected` (copied unchanged), `not copied` (the table is left out), or
+    /// `unknown` (the mapping does not plan).
+    pub protection: &'static str,
+    /// The transformer the scan suggests (none on FK columns: they inherit).
+    pub suggested_kind: Option<String>,
+    pub suggested_options: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -116,8 +163,12 @@ pub struct ChildView {
 
 #[derive(Debug, Serialize)]
 pub struct TransformerView {
-    /// The transformer in force, canonical: `kind(option=value, ...)`.
+    /// The transformer in force, canonical with every default: `kind(option=value, ...)`.
     pub spec: String,
+    /// As the user wrote it (on this column, or on the parent key it comes from):
+    /// `hash`, or `hash(min = 1, max = 99)`.
+    pub written: String,
+    pub kind: String,
     /// `set` (on this column) or `inherited` (through an FK).
     pub origin: &'static str,
     pub inherited: Option<tether_sync::anonymize::Inherited>,
@@ -196,8 +247,11 @@ impl Mapping {
             last_good: None,
             dirty: false,
             privacy,
+            privacy_mode: job.privacy,
+            saved_plan: None,
         };
         mapping.current = mapping.evaluate(&mapping.doc);
+        mapping.saved_plan = mapping.current.as_ref().ok().cloned();
         mapping.last_good = match &mapping.current {
             Ok(p) => Some(p.clone()),
             Err(_) => {
@@ -221,21 +275,35 @@ impl Mapping {
     }
 
     /// Parses and plans a version of the job file: the same checks `tether plan` makes.
+    /// Errors are worded for the page ([`for_page`]).
     fn evaluate(&self, doc: &DocumentMut) -> Result<Plan, String> {
         let text = doc.to_string();
         let seed_vars = seed_vars(doc);
-        let job = Job::parse(&self.shown, &text, &|k| env(&seed_vars, k)).map_err(|e| e.to_string())?;
+        let on_page = |e: SyncError| for_page(&self.shown, &e.to_string(), text == self.on_disk);
+        let job = Job::parse(&self.shown, &text, &|k| env(&seed_vars, k)).map_err(on_page)?;
         let (mut plan, _) = tether_sync::plan::build(&job, &self.schema, &self.source_shown, &self.destinations_shown)
-            .map_err(|e| e.to_string())?;
+            .map_err(on_page)?;
         if let (Some(found), false) = (&self.privacy, job.privacy == tether_sync::config::Privacy::Off) {
             tether_sync::scan::attach(&mut plan, found, &self.schema, job.privacy);
         }
         Ok(plan)
     }
 
-    /// The plan as `tether plan` prints it, or why there is none.
+    /// The plan as `tether plan` prints it, or why there is none (also a `privacy =
+    /// "strict"` refusal, as `tether plan` gives).
     pub fn plan_text(&self) -> Result<String, String> {
+        if let Some(refusal) = self.strict_refusal() {
+            return Err(refusal);
+        }
         self.current.as_ref().map(|p| p.to_text()).map_err(Clone::clone)
+    }
+
+    /// Why `tether plan` refuses the current mapping under `privacy = "strict"`. Kept
+    /// apart from planning errors: the page still shows and edits the mapping.
+    fn strict_refusal(&self) -> Option<String> {
+        let report = self.current.as_ref().ok()?.privacy.as_ref()?;
+        let e = tether_sync::scan::strict_refusal(&self.shown, report)?;
+        Some(for_page(&self.shown, &e.to_string(), true))
     }
 
     /// Sets (`Some((kind, options))`, options as `key = value, ...`) or removes (`None`)
@@ -401,6 +469,7 @@ impl Mapping {
         self.saved_doc = self.doc.clone();
         self.on_disk = text;
         self.dirty = false;
+        self.saved_plan = self.current.as_ref().ok().cloned();
         Ok(Saved {
             path: self.shown.clone(),
             backup,
@@ -411,19 +480,43 @@ impl Mapping {
     pub fn view(&self) -> View {
         let plan = self.current.as_ref().ok().or(self.last_good.as_ref());
         let display = |t: &TableName| self.schema.display_name(t);
-        let written = self.written();
-        let resolved: HashMap<(String, String), &tether_sync::anonymize::ColumnTransform> = match &self.current {
-            Ok(p) => p
-                .tables
-                .iter()
-                .flat_map(|t| {
-                    t.transforms
-                        .iter()
-                        .map(move |x| ((t.name.clone(), x.column.clone()), x))
-                })
-                .collect(),
-            Err(_) => HashMap::new(),
+        let written = written_in(&self.doc, &self.schema);
+        let resolved = transforms_of(self.current.as_ref().ok());
+        // What each column looked like in the saved file, to mark the changes.
+        let saved_written = written_in(&self.saved_doc, &self.schema);
+        let saved_resolved = transforms_of(self.saved_plan.as_ref());
+        // As written on the column itself (an FK column may repeat its parent's), else
+        // on the key it comes from.
+        type Written = HashMap<(String, String), (String, String)>;
+        let as_written = |key: &(String, String), x: &ColumnTransform, written: &Written| match written
+            .get(key)
+            .or_else(|| written.get(&(display(&x.root.0), x.root.1.clone())))
+        {
+            Some((kind, options)) if options.is_empty() => kind.clone(),
+            Some((kind, options)) => format!("{kind}({options})"),
+            None => x.transformer.clone(),
         };
+        let signature = |key: &(String, String), x: Option<&&ColumnTransform>, written: &Written| {
+            x.map(|x| (x.transformer.clone(), x.inherited.clone(), as_written(key, x, written)))
+        };
+        let scanned: HashMap<(&str, &str), &tether_sync::scan::ScannedColumn> = self
+            .privacy
+            .iter()
+            .flat_map(|s| s.personal())
+            .map(|c| ((c.table.as_str(), c.column.as_str()), c))
+            .collect();
+        let protection: HashMap<(&str, &str), &Protection> = self
+            .current
+            .as_ref()
+            .ok()
+            .and_then(|p| p.privacy.as_ref())
+            .map(|r| {
+                r.personal
+                    .iter()
+                    .map(|p| ((p.table.as_str(), p.column.as_str()), &p.protection))
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut children: HashMap<(TableName, String), Vec<ChildView>> = HashMap::new();
         for t in &self.schema.tables {
             for fk in &t.foreign_keys {
@@ -447,6 +540,8 @@ impl Mapping {
         let mut order: Vec<(&Table, TableView)> = Vec::new();
         let place = |t: &Table, step: Option<usize>, group, cycle, rows| TableView {
             name: display(&t.table_name()),
+            schema: t.schema.clone(),
+            table: t.name.clone(),
             step,
             group,
             cycle,
@@ -490,6 +585,8 @@ impl Mapping {
                             };
                             TransformerView {
                                 spec: x.transformer.clone(),
+                                written: as_written(&key, x, &written),
+                                kind: x.spec.kind.clone(),
                                 origin: if x.inherited.is_some() { "inherited" } else { "set" },
                                 inherited: x.inherited.clone(),
                                 written_kind,
@@ -501,10 +598,17 @@ impl Mapping {
                             engine_type: c.engine_type.clone(),
                             nullable: c.nullable,
                             primary_key: t.primary_key.contains(&c.name),
-                            unique: t
+                            primary_key_columns: if t.primary_key.contains(&c.name) {
+                                t.primary_key.clone()
+                            } else {
+                                Vec::new()
+                            },
+                            unique_keys: t
                                 .unique_keys
                                 .iter()
-                                .any(|u| u.predicate.is_none() && u.columns.contains(&c.name)),
+                                .filter(|u| u.predicate.is_none() && u.columns.contains(&c.name))
+                                .map(|u| u.columns.clone())
+                                .collect(),
                             generated: c.generated.is_some(),
                             foreign_keys: t
                                 .foreign_keys
@@ -528,6 +632,27 @@ impl Mapping {
                                 })
                                 .collect(),
                             referenced_by: children.remove(&(t.table_name(), c.name.clone())).unwrap_or_default(),
+                            changed: signature(&key, resolved.get(&key), &written)
+                                != signature(&key, saved_resolved.get(&key), &saved_written),
+                            personal: scanned.get(&(name.as_str(), c.name.as_str())).and_then(|s| {
+                                let class = s.class?;
+                                let protection = match protection.get(&(name.as_str(), c.name.as_str())) {
+                                    Some(Protection::Transformed { .. }) => "transformed",
+                                    Some(Protection::Inherited { .. }) => "inherited",
+                                    Some(Protection::Reviewed { .. }) => "reviewed",
+                                    Some(Protection::Unprotected) => "unprotected",
+                                    None if view.excluded => "not copied",
+                                    None => "unknown",
+                                };
+                                Some(PersonalView {
+                                    class: class.to_string(),
+                                    confidence: s.confidence,
+                                    evidence: s.evidence.clone(),
+                                    protection,
+                                    suggested_kind: s.suggested.as_ref().map(|x| x.kind.clone()),
+                                    suggested_options: s.suggested.as_ref().map(|x| x.options.clone()),
+                                })
+                            }),
                             transformer,
                         }
                     })
@@ -555,6 +680,11 @@ impl Mapping {
                         .collect()
                 })
                 .unwrap_or_default(),
+            privacy: self.privacy.as_ref().map(|s| PrivacyView {
+                mode: self.privacy_mode,
+                sample: s.sample,
+                refusal: self.strict_refusal(),
+            }),
             kinds: tether_transform::known_kinds()
                 .into_iter()
                 .map(|k| KindView {
@@ -564,44 +694,56 @@ impl Mapping {
                 .collect(),
         }
     }
+}
 
-    /// Transformers as written in the file: (table display name, column) -> (kind,
-    /// other options as `key = value, ...`).
-    fn written(&self) -> HashMap<(String, String), (String, String)> {
-        let mut out = HashMap::new();
-        let Some(transform) = self.doc.get("transform").and_then(Item::as_table_like) else {
-            return out;
+/// The transformers a plan puts on each column: (table display name, column) -> it.
+fn transforms_of(plan: Option<&Plan>) -> HashMap<(String, String), &ColumnTransform> {
+    plan.into_iter()
+        .flat_map(|p| &p.tables)
+        .flat_map(|t| {
+            t.transforms
+                .iter()
+                .map(move |x| ((t.name.clone(), x.column.clone()), x))
+        })
+        .collect()
+}
+
+/// Transformers as written in a version of the job file: (table display name, column)
+/// -> (kind, other options as `key = value, ...`).
+fn written_in(doc: &DocumentMut, schema: &Schema) -> HashMap<(String, String), (String, String)> {
+    let mut out = HashMap::new();
+    let Some(transform) = doc.get("transform").and_then(Item::as_table_like) else {
+        return out;
+    };
+    for (key, columns) in transform.iter() {
+        let Some(table) = schema.find_table(key) else {
+            continue;
         };
-        for (key, columns) in transform.iter() {
-            let Some(table) = self.schema.find_table(key) else {
-                continue;
-            };
-            let table = self.schema.display_name(&table.table_name());
-            let Some(columns) = columns.as_table_like() else {
-                continue;
-            };
-            for (column, item) in columns.iter() {
-                let written = match item.as_value() {
-                    Some(Value::String(kind)) => (kind.value().clone(), String::new()),
-                    Some(Value::InlineTable(t)) => options_of(t),
-                    _ => match item.as_table_like() {
-                        Some(t) => {
-                            let mut inline = InlineTable::new();
-                            for (k, v) in t.iter() {
-                                if let Some(v) = v.as_value() {
-                                    inline.insert(k, v.clone());
-                                }
+        let table = schema.display_name(&table.table_name());
+        let Some(columns) = columns.as_table_like() else {
+            continue;
+        };
+        for (column, item) in columns.iter() {
+            let written = match item.as_value() {
+                Some(Value::String(kind)) => (kind.value().clone(), String::new()),
+                Some(Value::InlineTable(t)) => options_of(t),
+                _ => match item.as_table_like() {
+                    Some(t) => {
+                        let mut inline = InlineTable::new();
+                        for (k, v) in t.iter() {
+                            if let Some(v) = v.as_value() {
+                                inline.insert(k, v.clone());
                             }
-                            options_of(&inline)
                         }
-                        None => continue,
-                    },
-                };
-                out.insert((table.clone(), column.to_string()), written);
-            }
+                        options_of(&inline)
+                    }
+                    None => continue,
+                },
+            };
+            out.insert((table.clone(), column.to_string()), written);
         }
-        out
     }
+    out
 }
 
 /// Writes `text` to a fresh file at `path` (replacing one left behind) that never has
@@ -669,6 +811,24 @@ fn spec_value(kind: &str, options: &str) -> Result<Value, String> {
     Ok(Value::InlineTable(table))
 }
 
+/// A planner's message about job file `shown` as the page shows it: without the path
+/// (the page names the file once, at its top), and without a line number when the text
+/// planned is not the file on disk (the line of an unsaved version points nowhere the
+/// user can look; the message names the key, `[transform.t] c`, instead).
+fn for_page(shown: &str, message: &str, text_is_on_disk: bool) -> String {
+    let message = message
+        .strip_prefix(shown)
+        .and_then(|m| m.strip_prefix(": "))
+        .unwrap_or(message);
+    if text_is_on_disk {
+        return message.to_string();
+    }
+    match message.strip_prefix("line ").and_then(|m| m.split_once(": ")) {
+        Some((n, rest)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => rest.to_string(),
+        _ => message.to_string(),
+    }
+}
+
 /// `${NAME}` variables in the job's `seed`.
 fn seed_vars(doc: &DocumentMut) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
@@ -721,6 +881,30 @@ mod tests {
             .unwrap_err()
             .contains("`kind` is chosen"));
         assert_eq!(spec_value(" ", "").unwrap_err(), "choose a transformer kind");
+    }
+
+    #[test]
+    fn page_messages_drop_the_path_and_lines_of_unsaved_text() {
+        let m = "/home/a/job.toml: line 14: [transform.p] code: transformer `full_name`: bad";
+        assert_eq!(
+            for_page("/home/a/job.toml", m, false),
+            "[transform.p] code: transformer `full_name`: bad"
+        );
+        // The file on disk: its lines are real.
+        assert_eq!(
+            for_page("/home/a/job.toml", m, true),
+            "line 14: [transform.p] code: transformer `full_name`: bad"
+        );
+        // No line: only the path goes; another file's path stays.
+        assert_eq!(
+            for_page("job.toml", "job.toml: foreign key `f`: differs", false),
+            "foreign key `f`: differs"
+        );
+        assert_eq!(
+            for_page("job.toml", "other.toml: line 2: x", false),
+            "other.toml: line 2: x"
+        );
+        assert_eq!(for_page("job.toml", "job.toml: line x: y", false), "line x: y");
     }
 
     #[test]

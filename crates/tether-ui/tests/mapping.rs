@@ -113,8 +113,9 @@ fn a_conflict_is_refused_with_the_planners_message_and_changes_nothing() {
     let e = m
         .set_transformer("orders", "customer_id", Some(("scramble", "")))
         .unwrap_err();
+    // The planner's words, without the job's path (the page names the job at its top).
     assert!(
-        e.contains(
+        e.starts_with(
             "foreign key `orders_customer_id_fkey`: orders.customer_id has transformer scramble, but it references customer.id"
         ),
         "{e}"
@@ -135,7 +136,11 @@ fn a_conflict_is_refused_with_the_planners_message_and_changes_nothing() {
     let e = m
         .set_transformer("customer", "email", Some(("email", "colour = 1")))
         .unwrap_err();
-    assert!(e.contains("[transform.customer] email") && e.contains("colour"), "{e}");
+    // The key, not a line of the unsaved version of the file.
+    assert!(
+        e.starts_with("[transform.customer] email: ") && e.contains("colour"),
+        "{e}"
+    );
     let e = m.set_transformer("customer", "email", Some(("emial", ""))).unwrap_err();
     assert!(e.contains("emial"), "{e}");
 }
@@ -224,5 +229,96 @@ fn a_transformer_written_as_its_own_table_stays_one() {
     assert!(
         text.ends_with("[transform.customer.email]\nkind = \"email\"\nkeep_domain = true\n"),
         "{text}"
+    );
+}
+
+/// Per column: (transformer as written, changed since saved), for columns with either.
+fn written_and_changed(m: &Mapping) -> Vec<(String, Option<String>, bool)> {
+    let v = serde_json::to_value(m.view()).unwrap();
+    let mut out = Vec::new();
+    for t in v["tables"].as_array().unwrap() {
+        for c in t["columns"].as_array().unwrap() {
+            let written = c["transformer"]["written"].as_str().map(str::to_string);
+            let changed = c["changed"].as_bool().unwrap();
+            if written.is_some() || changed {
+                out.push((
+                    format!("{}.{}", t["name"].as_str().unwrap(), c["name"].as_str().unwrap()),
+                    written,
+                    changed,
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn transformers_show_as_written_and_changes_are_against_the_saved_file() {
+    let db = TestDb::create(Engine::Sqlite);
+    db.exec(SCHEMA);
+    let dir = scratch("written");
+    let path = job(&dir, &db, "\n[transform.orders]\nid = \"hash\"\n");
+    let mut m = open(&path);
+    let row = |c: &str, w: &str, changed| (c.to_string(), Some(w.to_string()), changed);
+    // `hash`, not its defaults; the child shows its parent's spelling.
+    assert_eq!(
+        written_and_changed(&m),
+        vec![row("note.order_id", "hash", false), row("orders.id", "hash", false)]
+    );
+    m.set_transformer("orders", "id", Some(("hash", "min = 1, max = 999999")))
+        .unwrap();
+    assert_eq!(
+        written_and_changed(&m),
+        vec![
+            row("note.order_id", "hash(min = 1, max = 999999)", true),
+            row("orders.id", "hash(min = 1, max = 999999)", true)
+        ]
+    );
+    // Back to what the file says: nothing changed, though it was edited twice.
+    m.set_transformer("orders", "id", Some(("hash", ""))).unwrap();
+    assert_eq!(
+        written_and_changed(&m),
+        vec![row("note.order_id", "hash", false), row("orders.id", "hash", false)]
+    );
+    // A removal is a change too, on the column and its child.
+    m.set_transformer("orders", "id", None).unwrap();
+    assert_eq!(
+        written_and_changed(&m),
+        vec![
+            ("note.order_id".to_string(), None, true),
+            ("orders.id".to_string(), None, true)
+        ]
+    );
+    // Saved: the new file is the reference.
+    m.save().unwrap();
+    assert_eq!(written_and_changed(&m), vec![]);
+}
+
+#[test]
+fn an_fk_column_repeating_its_parents_transformer_shows_its_own_spelling() {
+    let db = TestDb::create(Engine::Sqlite);
+    db.exec(SCHEMA);
+    let dir = scratch("repeat");
+    let path = job(
+        &dir,
+        &db,
+        "\n[transform.orders]\nid = { kind = \"hash\", min = 1, max = 999 }\n\n[transform.note]\norder_id = { kind = \"hash\", max = 999, min = 1 }\n",
+    );
+    let m = open(&path);
+    assert_eq!(
+        written_and_changed(&m),
+        vec![
+            (
+                "note.order_id".to_string(),
+                Some("hash(max = 999, min = 1)".to_string()),
+                false
+            ),
+            (
+                "orders.id".to_string(),
+                Some("hash(min = 1, max = 999)".to_string()),
+                false
+            )
+        ]
     );
 }
