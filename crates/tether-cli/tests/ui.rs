@@ -808,7 +808,7 @@ fn the_table_filter_hides_the_load_order_chips_of_other_tables_too() {
     // A group with none of them left goes with its label.
     assert_eq!(
         shown_texts(&b, "#order li.group .group-label"),
-        vec!["group 2", "group 3"]
+        vec!["step 2", "step 3"]
     );
     b.screenshot(&screenshots().join("filter.png"));
 }

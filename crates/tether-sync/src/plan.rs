@@ -103,7 +103,7 @@ pub fn plural(n: usize, noun: &str) -> String {
 impl Plan {
     /// The tables step by step (`levels`), so that numbers follow the load steps;
     /// a table no step names (none should) comes last.
-    fn tables_by_step(&self) -> Vec<&TablePlan> {
+    pub fn tables_by_step(&self) -> Vec<&TablePlan> {
         let mut ordered: Vec<&TablePlan> = self
             .levels
             .iter()

@@ -158,7 +158,7 @@ function renderOrder() {
   const cyclic = new Set(view.cycles.flatMap((c) => c.tables));
   const items = view.levels.map((level, i) =>
     el("li", { class: "group" },
-      el("span", { class: "group-label" }, `group ${i + 1}`),
+      el("span", { class: "group-label" }, `step ${i + 1}`),
       el("div", {}, level.map((name) =>
         el("a", { href: "#" + slug(name), class: cyclic.has(name) ? "in-cycle" : null, "data-table": name }, name)))));
   $("order").replaceChildren(...items);
@@ -182,7 +182,7 @@ function renderCycles() {
 function renderTable(t) {
   const head = el("div", { class: "card-head" },
     el("h2", {}, t.name),
-    t.step ? el("span", { class: "pill" }, `step ${t.step} · group ${t.group}`) : el("span", { class: "pill" }, "not copied"),
+    t.step ? el("span", { class: "pill" }, `#${t.step} · step ${t.group}`) : el("span", { class: "pill" }, "not copied"),
     t.cycle !== null && t.cycle !== undefined
       ? el("span", { class: "pill cycle", title: "This table is part of a foreign-key cycle" },
           "cycle: " + view.cycles[t.cycle].tables.join(" ↔ "))

@@ -556,7 +556,7 @@ impl Mapping {
                 .enumerate()
                 .flat_map(|(i, l)| l.iter().map(move |n| (n.as_str(), i + 1)))
                 .collect();
-            for (i, tp) in plan.tables.iter().enumerate() {
+            for (i, tp) in plan.tables_by_step().into_iter().enumerate() {
                 if let Some(t) = self.schema.table(&tp.table.table_name()) {
                     let group = group_of.get(tp.name.as_str()).copied();
                     order.push((t, place(t, Some(i + 1), group, tp.cycle, tp.reasons.clone())));
