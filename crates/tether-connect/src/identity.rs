@@ -40,6 +40,17 @@ impl Identity {
             _ => self == other,
         }
     }
+
+    /// Whether both name the same database on their servers (PostgreSQL: the probe
+    /// lock already says same database; MariaDB/MySQL: names compared as the server
+    /// compares them, recorded lowercased where it folds case).
+    pub fn same_database_name(&self, other: &Identity) -> bool {
+        match (self, other) {
+            (Identity::Postgres { .. }, Identity::Postgres { .. }) => true,
+            (Identity::Mysql { database: a, .. }, Identity::Mysql { database: b, .. }) => a == b,
+            _ => false,
+        }
+    }
 }
 
 impl fmt::Display for Identity {
@@ -67,13 +78,26 @@ impl fmt::Display for Identity {
 /// The database `url` reaches. SQLite files are not opened (nor created); servers are
 /// asked on a connection of their own.
 pub async fn identify(url: &DbUrl) -> Result<Identity, ConnectError> {
+    identify_probing(url, None).await.map(|(id, _)| id)
+}
+
+/// [`identify`], and whether the lock `probe` (held by [`Connection::hold_probe`] on
+/// another connection) is taken as seen from `url`'s server: on PostgreSQL that means
+/// the same database of the same cluster (advisory locks belong to a database); on
+/// MariaDB/MySQL the same server (named locks are server-wide). Any role can do this,
+/// whatever name, address or socket reached the server.
+pub async fn identify_probing(url: &DbUrl, probe: Option<i64>) -> Result<(Identity, Option<bool>), ConnectError> {
     match url {
-        DbUrl::Sqlite { path } => Ok(sqlite(path)),
+        DbUrl::Sqlite { path } => Ok((sqlite(path), None)),
         _ => {
             let mut conn = Connection::open(url).await?;
             let id = conn.identity().await;
+            let taken = match (probe, &id) {
+                (Some(key), Ok(_)) => conn.probe_taken(key).await.ok(),
+                _ => None,
+            };
             conn.close().await;
-            id
+            id.map(|id| (id, taken))
         }
     }
 }
@@ -120,6 +144,52 @@ fn text(v: Option<&Value>) -> String {
 }
 
 impl Connection {
+    /// Takes the lock `key` on this connection's server (PostgreSQL: an advisory
+    /// lock of this database; MariaDB/MySQL: a named lock). False on SQLite, or when
+    /// another session holds it already.
+    pub async fn hold_probe(&mut self, key: i64) -> Result<bool, ConnectError> {
+        let sql = match self {
+            Connection::Sqlite { .. } => return Ok(false),
+            Connection::Postgres { .. } => format!("SELECT pg_try_advisory_lock({key})::text"),
+            Connection::Mysql { .. } => format!("SELECT CAST(GET_LOCK('tether_probe_{key}', 0) AS CHAR)"),
+        };
+        let rows = self.query(&sql, &[DataType::Text]).await?;
+        Ok(matches!(
+            text(rows.first().and_then(|r| r.first())).as_str(),
+            "true" | "1"
+        ))
+    }
+
+    /// Lets go of the lock `key` taken by [`Self::hold_probe`].
+    pub async fn release_probe(&mut self, key: i64) -> Result<(), ConnectError> {
+        let sql = match self {
+            Connection::Sqlite { .. } => return Ok(()),
+            Connection::Postgres { .. } => format!("SELECT pg_advisory_unlock({key})::text"),
+            Connection::Mysql { .. } => format!("SELECT CAST(RELEASE_LOCK('tether_probe_{key}') AS CHAR)"),
+        };
+        self.query(&sql, &[DataType::Text]).await.map(|_| ())
+    }
+
+    /// Whether another session holds the lock `key` (see [`identify_probing`]).
+    pub async fn probe_taken(&mut self, key: i64) -> Result<bool, ConnectError> {
+        match self {
+            Connection::Sqlite { .. } => Ok(false),
+            Connection::Postgres { .. } => {
+                // Taking it succeeds only where nobody holds it; then give it back.
+                let free = self.hold_probe(key).await?;
+                if free {
+                    self.release_probe(key).await?;
+                }
+                Ok(!free)
+            }
+            Connection::Mysql { .. } => {
+                let sql = format!("SELECT CAST(IS_FREE_LOCK('tether_probe_{key}') AS CHAR)");
+                let rows = self.query(&sql, &[DataType::Text]).await?;
+                Ok(text(rows.first().and_then(|r| r.first())) == "0")
+            }
+        }
+    }
+
     /// The database this connection is to, as its server says.
     pub async fn identity(&mut self) -> Result<Identity, ConnectError> {
         let texts = [

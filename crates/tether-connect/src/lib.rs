@@ -29,7 +29,7 @@ use tokio::sync::mpsc;
 
 pub use dialect::Dialect;
 pub use error::ConnectError;
-pub use identity::{identify, Identity};
+pub use identity::{identify, identify_probing, Identity};
 pub use rw::{Batch, Conflict, Filter, ReadSpec, WriteError};
 pub use tls::{TlsMode, TlsOptions};
 pub use url::{DbUrl, Engine, ServerUrl};
@@ -145,7 +145,11 @@ impl Connection {
                     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                         let _ = std::fs::create_dir_all(dir);
                     }
-                    let c = rusqlite::Connection::open(&path).map_err(|e| ConnectError::Connect {
+                    // No SQLITE_OPEN_URI: the path is a path, never a `file:` URI.
+                    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                        | rusqlite::OpenFlags::SQLITE_OPEN_CREATE
+                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                    let c = rusqlite::Connection::open_with_flags(&path, flags).map_err(|e| ConnectError::Connect {
                         url: shown2.clone(),
                         message: e.to_string(),
                     })?;

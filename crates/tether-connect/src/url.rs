@@ -140,6 +140,15 @@ impl DbUrl {
                 return Err(invalid("the path is empty".into()));
             }
             let path = path.split('?').next().unwrap_or(path);
+            // SQLite would read `file:...` as a URI naming another file than the path
+            // says (and Tether's own checks would look at the wrong one).
+            if path.starts_with("file:") {
+                return Err(invalid(
+                    "SQLite URI file names (`file:...`) are not supported: give the file's path \
+                     (sqlite:///absolute/path.db, or a path relative to the job file)"
+                        .into(),
+                ));
+            }
             return Ok(DbUrl::Sqlite {
                 path: PathBuf::from(decode(path)),
             });

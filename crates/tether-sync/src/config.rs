@@ -275,6 +275,70 @@ pub fn interpolate(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<S
     Ok(out)
 }
 
+/// Checks that a subset `where` is one condition that cannot reach past the
+/// `WHERE (...)` it is put in: parentheses balanced and never closing more than
+/// they opened, no `;`, no block comment, quotes and `--` comments closed. The text
+/// is read as every engine might read it (a backslash escaping a quote or not, `#`
+/// starting a comment as on MariaDB or not), and must pass each way: planning runs
+/// these conditions on the source, and a condition must never run a statement.
+pub fn one_condition(text: &str) -> Result<(), String> {
+    for backslash_escapes in [false, true] {
+        for hash_comments in [false, true] {
+            scan_condition(text, backslash_escapes, hash_comments)?;
+        }
+    }
+    Ok(())
+}
+
+fn scan_condition(text: &str, backslash_escapes: bool, hash_comments: bool) -> Result<(), String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        match c {
+            '\'' | '"' | '`' => {
+                i += 1;
+                loop {
+                    match chars.get(i) {
+                        None => return Err(format!("a {c} quote is not closed")),
+                        Some('\\') if backslash_escapes => i += 2,
+                        Some(&q) if q == c && chars.get(i + 1) == Some(&c) => i += 2,
+                        Some(&q) if q == c => break,
+                        Some(_) => i += 1,
+                    }
+                }
+            }
+            '-' if next == Some('-') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            '#' if hash_comments => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            '/' if next == Some('*') => return Err("block comments (/* */) are not allowed here".into()),
+            ';' => return Err("`;` is not allowed: give one condition, not statements".into()),
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err("a `)` closes more than the condition opened".into());
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if depth != 0 {
+        return Err("a `(` is not closed".into());
+    }
+    Ok(())
+}
+
 /// A SQLite URL with a relative path, made relative to `base` (the job file's
 /// directory); any other URL unchanged.
 fn rebase_sqlite(url: &str, base: &std::path::Path) -> String {
@@ -282,7 +346,9 @@ fn rebase_sqlite(url: &str, base: &std::path::Path) -> String {
         Ok(tether_connect::DbUrl::Sqlite { path })
             if path.is_relative() && !base.as_os_str().is_empty() && path.as_os_str() != ":memory:" =>
         {
-            format!("sqlite://{}", join_relative(base, &path).display())
+            // Back into a URL: `%` and `?` escaped, so parsing it again gives this path.
+            let path = join_relative(base, &path).display().to_string();
+            format!("sqlite://{}", path.replace('%', "%25").replace('?', "%3F"))
         }
         _ => url.to_string(),
     }
@@ -354,6 +420,9 @@ impl Job {
                     l,
                     format!("target `{}`: give `where`, `percent` or `limit`", spec.table),
                 ));
+            }
+            if let Some(w) = &spec.where_clause {
+                one_condition(w).map_err(|why| at(l, format!("target `{}`: `where`: {why}", spec.table)))?;
             }
             targets.push((spec, l));
         }
@@ -434,6 +503,34 @@ impl Job {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_where_is_one_condition_however_an_engine_reads_it() {
+        for ok in [
+            "id < 3",
+            "name = 'a;b' AND (x > 1 OR y IN (1, 2))",
+            "note LIKE 'it''s'",
+            "id > 0 -- the active ones",
+            "\"odd)name\" = 1",
+        ] {
+            assert_eq!(one_condition(ok), Ok(()), "{ok}");
+        }
+        for (bad, why) in [
+            ("id < 3); DELETE FROM child; SELECT (1", "closes more"),
+            ("id < 3; DELETE FROM child", "`;`"),
+            ("id > 0) /* only active", "closes more"),
+            ("id > 0 /* x */", "block comments"),
+            ("(id > 0", "not closed"),
+            ("name = 'x", "not closed"),
+            // MariaDB reads `\'` as an escaped quote: the `)` is outside the string.
+            ("name = 'a\\' ) OR (1=1", ""),
+            // MariaDB reads `#` as a comment, PostgreSQL as an operator.
+            ("(id = 1 # )", "not closed"),
+        ] {
+            let e = one_condition(bad).expect_err(bad);
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
 
     fn env(name: &str) -> Option<String> {
         (name == "DB_PASSWORD").then(|| "s3cret".to_string())

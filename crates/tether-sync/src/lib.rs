@@ -85,8 +85,44 @@ pub async fn refuse_overlaps(
     destinations: &[Option<DbUrl>],
     strict: bool,
 ) -> Result<Vec<String>, SyncError> {
-    let mut seen = vec![(format!("the source {}", source.shown()), source.identity().await?)];
+    let source_id = source.identity().await?;
+    let mut seen = vec![(format!("the source {}", source.shown()), source_id.clone())];
     let mut unchecked = Vec::new();
+    // A lock the source's session holds, looked for from each destination: the
+    // server's own answer to "is this the same database?", whatever name, address or
+    // socket reached it, and whichever catalogs the role may read.
+    let probe = i64::from(std::process::id()) << 32
+        | i64::from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos()),
+        );
+    let holding = source.hold_probe(probe).await.unwrap_or(false);
+    let result = check_destinations(
+        &mut seen,
+        &mut unchecked,
+        &source_id,
+        job,
+        destinations,
+        strict,
+        holding.then_some(probe),
+    )
+    .await;
+    if holding {
+        let _ = source.release_probe(probe).await;
+    }
+    result.map(|()| unchecked)
+}
+
+async fn check_destinations(
+    seen: &mut Vec<(String, tether_connect::Identity)>,
+    unchecked: &mut Vec<String>,
+    source_id: &tether_connect::Identity,
+    job: &Job,
+    destinations: &[Option<DbUrl>],
+    strict: bool,
+    probe: Option<i64>,
+) -> Result<(), SyncError> {
     for (i, (url, spec)) in destinations.iter().zip(&job.destinations).enumerate() {
         let not_checked = |why: String| {
             format!(
@@ -98,8 +134,8 @@ pub async fn refuse_overlaps(
             unchecked.push(not_checked(spec.unresolved.clone().unwrap_or_default()));
             continue;
         };
-        let id = match tether_connect::identify(url).await {
-            Ok(id) => id,
+        let (id, taken) = match tether_connect::identify_probing(url, probe).await {
+            Ok(found) => found,
             Err(e) if !strict => {
                 unchecked.push(not_checked(e.to_string()));
                 continue;
@@ -112,9 +148,18 @@ pub async fn refuse_overlaps(
                 i + 1
             )));
         }
+        // The catalogs may say otherwise where a role cannot read them.
+        if taken == Some(true) && id.same_database_name(source_id) {
+            return Err(SyncError::Plan(format!(
+                "destination #{} {url} is the source {}: its server sees the source's session \
+                 (a lock only the source holds) in {id}; refusing to write into it (nothing was written)",
+                i + 1,
+                seen[0].0.trim_start_matches("the source ")
+            )));
+        }
         seen.push((format!("destination #{} {url}", i + 1), id));
     }
-    Ok(unchecked)
+    Ok(())
 }
 
 /// Sends every query the job will run on the source with `LIMIT 0`, so the server
