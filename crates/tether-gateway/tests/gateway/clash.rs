@@ -13,6 +13,17 @@ use crate::support::{direct, dump, native_and_gateway, rows, start_one};
 /// outcome for each (error, rows affected, last insert id, then `SELECT
 /// LAST_INSERT_ID()`), the same tables at the end. Returns the native error codes.
 pub fn same_as_native(schema: &str, tables: &[&str], statements: &[&str]) -> Vec<u16> {
+    same_as_native_then(schema, tables, statements, "SELECT 1").0
+}
+
+/// [`same_as_native`], then `query` run directly on the gateway's database: the
+/// error codes and the query's rows.
+fn same_as_native_then(
+    schema: &str,
+    tables: &[&str],
+    statements: &[&str],
+    query: &str,
+) -> (Vec<u16>, Vec<Vec<String>>) {
     let native = TestDb::create(TestEngine::Mysql);
     let managed = TestDb::create(TestEngine::Mysql);
     native.exec(schema);
@@ -35,7 +46,7 @@ pub fn same_as_native(schema: &str, tables: &[&str], statements: &[&str]) -> Vec
         }
         let mut m = direct(&managed).await;
         assert_eq!(dump(&mut n, tables).await, dump(&mut m, tables).await, "final tables");
-        codes
+        (codes, rows(&mut m, query).await)
     })
 }
 
@@ -131,4 +142,130 @@ INSERT INTO badge (emp_no, label) VALUES (1, 'a'), (2, 'b'), (NULL, 'c');
         ],
     );
     assert_eq!(codes, [1062, 0, 1062, 0, 1452, 0, 1452, 0]);
+}
+
+/// A parent with a primary key and two unique keys (one on text compared without
+/// case and trailing spaces, one composite and nullable), each referenced by a child
+/// with another action.
+const PARENT: &str = "
+CREATE TABLE parent (id INT PRIMARY KEY, code VARCHAR(8) NOT NULL, a INT, b INT,
+  UNIQUE KEY parent_code (code), UNIQUE KEY parent_ab (a, b)) ENGINE=InnoDB;
+CREATE TABLE kid_cascade (id INT PRIMARY KEY, parent_id INT,
+  CONSTRAINT kid_cascade_fk FOREIGN KEY (parent_id) REFERENCES parent (id) ON DELETE CASCADE ON UPDATE CASCADE) ENGINE=InnoDB;
+CREATE TABLE kid_null (id INT PRIMARY KEY, parent_code VARCHAR(8),
+  CONSTRAINT kid_null_fk FOREIGN KEY (parent_code) REFERENCES parent (code) ON DELETE SET NULL ON UPDATE CASCADE) ENGINE=InnoDB;
+CREATE TABLE kid_restrict (id INT PRIMARY KEY, a INT, b INT,
+  CONSTRAINT kid_restrict_fk FOREIGN KEY (a, b) REFERENCES parent (a, b) ON DELETE RESTRICT ON UPDATE RESTRICT) ENGINE=InnoDB;
+INSERT INTO parent VALUES (1, 'c1', 1, 1), (2, 'c2', 2, 2), (3, 'c3', 3, 3), (4, 'c4', NULL, 4), (5, 'c5', 5, NULL);
+INSERT INTO kid_cascade VALUES (1, 1), (2, 2), (3, 3), (4, 4), (5, 5);
+INSERT INTO kid_null VALUES (1, 'c1'), (2, 'c2'), (3, 'c3'), (4, 'c4'), (5, 'c5');
+INSERT INTO kid_restrict VALUES (3, 3, 3);
+CREATE TABLE cascade_log (id INT AUTO_INCREMENT PRIMARY KEY, kid INT, parent_id INT) ENGINE=InnoDB;
+CREATE TRIGGER kid_cascade_moved AFTER UPDATE ON kid_cascade FOR EACH ROW
+  INSERT INTO cascade_log (kid, parent_id) VALUES (NEW.id, NEW.parent_id);
+";
+
+const PARENT_TABLES: &[&str] = &["parent", "kid_cascade", "kid_null", "kid_restrict"];
+
+/// ON DUPLICATE KEY UPDATE and INSERT IGNORE whose new row clashes with different
+/// rows on different keys, single and multi-row, with VALUES() references, and an
+/// earlier row changing what a later one clashes with.
+/// The children move by the gateway's own statements (InnoDB's cascades fire no
+/// trigger): the statements were planned, not left to InnoDB.
+#[test]
+fn upserts_clashing_with_several_rows_match_native() {
+    let (_, moved) = same_as_native_then(
+        PARENT,
+        PARENT_TABLES,
+        &[
+            // Row 5 on PRIMARY, row 2 on code: InnoDB updates row 5.
+            "INSERT INTO parent VALUES (5, 'c2', NULL, NULL) ON DUPLICATE KEY UPDATE id = 50",
+            // Clashes with row 1 (PRIMARY), row 2 (code, other case) and row 3 (a, b).
+            "INSERT INTO parent VALUES (1, 'C2', 3, 3) ON DUPLICATE KEY UPDATE id = id + 100, code = CONCAT(code, 'x')",
+            // Row 3 on code (case, trailing spaces) and row 2 on (a, b): code comes
+            // first in InnoDB's order.
+            "INSERT INTO parent VALUES (9, 'C3  ', 2, 2) ON DUPLICATE KEY UPDATE id = VALUES(id) + 10, code = 'n'",
+            // NULLs never clash: only the code matters.
+            "INSERT INTO parent VALUES (8, 'c4', NULL, 4) ON DUPLICATE KEY UPDATE id = 40",
+            // A non-key column of a parent that a RESTRICT child's key includes.
+            "INSERT INTO parent VALUES (40, 'zz', 7, 7) ON DUPLICATE KEY UPDATE a = 70",
+            // The first row's update makes the second clash with the row it updated.
+            "INSERT INTO parent VALUES (2, 'q', NULL, NULL), (12, 'c9', NULL, NULL) ON DUPLICATE KEY UPDATE id = id + 10, code = VALUES(code)",
+            "INSERT IGNORE INTO parent VALUES (5, 'c1', 1, 1) ON DUPLICATE KEY UPDATE id = 101",
+            "INSERT IGNORE INTO parent VALUES (60, 'c5', 60, 60)",
+            // (a, b) clashes with the RESTRICT child's parent: its re-key fails.
+            "INSERT INTO parent VALUES (99, 'new', 3, 3) ON DUPLICATE KEY UPDATE a = 30",
+        ],
+        "SELECT kid, parent_id FROM cascade_log ORDER BY id",
+    );
+    assert_eq!(
+        moved,
+        [
+            ["5", "50"],
+            ["1", "101"],
+            ["3", "19"],
+            ["4", "40"],
+            ["2", "12"],
+            ["2", "22"]
+        ]
+    );
+}
+
+/// REPLACE deletes every row its new rows clash with, on any key; each delete runs
+/// its children's actions (CASCADE, SET NULL) or fails on a RESTRICT child.
+#[test]
+fn replace_deletes_every_clashing_row_as_natively() {
+    let codes = same_as_native(
+        PARENT,
+        PARENT_TABLES,
+        &[
+            // Rows 1 (PRIMARY), 2 (code) and 3 (a, b, RESTRICT child): 1451.
+            "REPLACE INTO parent VALUES (1, 'C2 ', 3, 3)",
+            // Rows 1, 2 and 5 go; their children cascade or lose their parent.
+            "REPLACE INTO parent VALUES (1, 'C2 ', 5, NULL), (6, 'c5', 1, 1)",
+            "REPLACE INTO parent (id, code) VALUES (4, 'c4'), (7, 'c3')",
+        ],
+    );
+    assert_eq!(codes, [1451, 0, 1451]);
+}
+
+/// Tables whose index order is not the declaration order, and keys a WHERE does
+/// not compare as the index does (a prefix index, a NO PAD collation), which the
+/// gateway leaves to InnoDB.
+#[test]
+fn unusual_unique_keys_match_native() {
+    let schema = "
+CREATE TABLE late_pk (u INT NOT NULL, id INT NOT NULL, UNIQUE KEY late_pk_u (u)) ENGINE=InnoDB;
+ALTER TABLE late_pk ADD PRIMARY KEY (id);
+CREATE TABLE no_pk (u INT NOT NULL, w INT, UNIQUE KEY no_pk_w (w), UNIQUE KEY no_pk_u (u)) ENGINE=InnoDB;
+CREATE TABLE prefix (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL, UNIQUE KEY prefix_name (name(3))) ENGINE=InnoDB;
+CREATE TABLE nopad (id INT PRIMARY KEY, name VARCHAR(20) COLLATE utf8mb4_general_nopad_ci NOT NULL,
+  UNIQUE KEY nopad_name (name)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+CREATE TABLE kid (id INT PRIMARY KEY, late_u INT, no_pk_u INT, prefix_id INT, nopad_name VARCHAR(20) COLLATE utf8mb4_general_nopad_ci,
+  CONSTRAINT kid_late FOREIGN KEY (late_u) REFERENCES late_pk (u) ON DELETE CASCADE ON UPDATE CASCADE,
+  CONSTRAINT kid_no_pk FOREIGN KEY (no_pk_u) REFERENCES no_pk (u) ON DELETE SET NULL ON UPDATE CASCADE,
+  CONSTRAINT kid_prefix FOREIGN KEY (prefix_id) REFERENCES prefix (id) ON DELETE CASCADE ON UPDATE CASCADE,
+  CONSTRAINT kid_nopad FOREIGN KEY (nopad_name) REFERENCES nopad (name) ON DELETE CASCADE ON UPDATE CASCADE) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+INSERT INTO late_pk VALUES (10, 1), (20, 2);
+INSERT INTO no_pk VALUES (10, 1), (20, 2);
+INSERT INTO prefix VALUES (1, 'abcd'), (2, 'xyz');
+INSERT INTO nopad VALUES (1, 'ab'), (2, 'cd');
+INSERT INTO kid VALUES (1, 10, 10, 1, 'ab'), (2, 20, 20, 2, 'cd');
+";
+    same_as_native(
+        schema,
+        &["late_pk", "no_pk", "prefix", "nopad", "kid"],
+        &[
+            // PRIMARY (id 2) before late_pk_u (u 10).
+            "INSERT INTO late_pk VALUES (10, 2) ON DUPLICATE KEY UPDATE u = u + 100",
+            // No primary key: the NOT NULL unique key is the clustered index.
+            "INSERT INTO no_pk VALUES (20, 1) ON DUPLICATE KEY UPDATE u = u + 100",
+            // 'abcx' clashes with 'abcd' on the prefix.
+            "REPLACE INTO prefix VALUES (3, 'abcx')",
+            "INSERT INTO prefix VALUES (4, 'xyzz') ON DUPLICATE KEY UPDATE id = 40",
+            // NO PAD: 'cd ' is another key than 'cd'.
+            "REPLACE INTO nopad VALUES (3, 'cd ')",
+            "INSERT INTO nopad VALUES (1, 'cd') ON DUPLICATE KEY UPDATE name = 'ef'",
+        ],
+    );
 }
