@@ -437,7 +437,9 @@ fn clash_statement(rng: &mut Rng) -> String {
 /// auto-increment value (an insert every 50 statements), the same tables.
 #[test]
 fn random_clashes_match_native_mariadb() {
-    let (seeds, count) = size();
+    // One seed in CI; TETHER_DIFF_SEED picks another.
+    let (mut seeds, count) = size();
+    seeds.truncate(1);
     let count = count.min(2000);
     for seed in seeds {
         let native = TestDb::create(TestEngine::Mysql);
