@@ -50,9 +50,17 @@ fn same_as_native_then(
     })
 }
 
-/// [`assert_same_outcome`], then the same `LAST_INSERT_ID()` on both sides.
+/// [`assert_same_outcome`], then the same warning count, info and
+/// `LAST_INSERT_ID()` on both sides.
 pub async fn same_outcome(native: &mut Conn, managed: &mut Conn, dbs: [&str; 2], sql: &str, context: &str) -> u16 {
     let code = assert_same_outcome(native, managed, dbs, sql, context).await;
+    if code == 0 {
+        assert_eq!(
+            (native.get_warnings(), native.info()),
+            (managed.get_warnings(), managed.info()),
+            "{context}: {sql}: warnings and info"
+        );
+    }
     let q = "SELECT LAST_INSERT_ID()";
     assert_eq!(
         rows(native, q).await,
@@ -268,4 +276,50 @@ INSERT INTO kid VALUES (1, 10, 10, 1, 'ab'), (2, 20, 20, 2, 'cd');
             "INSERT INTO nopad VALUES (1, 'cd') ON DUPLICATE KEY UPDATE name = 'ef'",
         ],
     );
+}
+
+/// A backend user without the PROCESS privilege cannot read InnoDB's index order:
+/// a new row clashing with different rows on different indexes is then left to
+/// InnoDB (its own cascades), never guessed; a clash on one index is still planned.
+#[test]
+fn without_innodbs_index_order_an_ambiguous_upsert_goes_to_innodb() {
+    let native = TestDb::create(TestEngine::Mysql);
+    let managed = TestDb::create(TestEngine::Mysql);
+    let schema = format!(
+        "{DEPARTMENTS}
+CREATE TABLE moved (emp_no INT, dept_no CHAR(4)) ENGINE=InnoDB;
+CREATE TRIGGER dept_emp_moved AFTER UPDATE ON dept_emp FOR EACH ROW
+  INSERT INTO moved VALUES (NEW.emp_no, NEW.dept_no);
+INSERT INTO departments VALUES ('p9', 'Tmp 9');
+INSERT INTO dept_emp VALUES (9, 'p9');"
+    );
+    native.exec(&schema);
+    managed.exec(&schema);
+    let user = format!("np_{}", &managed.name[managed.name.len().saturating_sub(20)..]);
+    managed.exec(&format!(
+        "CREATE USER '{user}'@'%' IDENTIFIED BY 'np'; GRANT ALL ON `{}`.* TO '{user}'@'%';",
+        managed.name
+    ));
+    let url = managed.url.replacen("root@", &format!("{user}:np@"), 1);
+    let gw = crate::support::start(&[("ks", "managed", &url)]);
+    let tables = ["departments", "dept_emp"];
+    gw.block_on(async {
+        let (mut n, mut g) = native_and_gateway(&native, &gw, false).await;
+        let dbs = [native.name.as_str(), managed.name.as_str()];
+        for sql in [
+            // PRIMARY 'p2' and dept_name 'Tmp 1' (row 'p1'): InnoDB's choice.
+            "INSERT INTO departments VALUES ('p2','Tmp 1') ON DUPLICATE KEY UPDATE dept_no = 'p3'",
+            // One clashing row: planned.
+            "INSERT INTO departments VALUES ('p9','Tmp 9') ON DUPLICATE KEY UPDATE dept_no = 'p8'",
+        ] {
+            same_outcome(&mut n, &mut g, dbs, sql, "no PROCESS").await;
+        }
+        let mut m = direct(&managed).await;
+        assert_eq!(dump(&mut n, &tables).await, dump(&mut m, &tables).await);
+        // InnoDB moved (2, 'p3') itself (no trigger); the gateway moved (9, 'p8').
+        assert_eq!(rows(&mut m, "SELECT * FROM moved").await, [["9", "p8"]]);
+        mysql_async::prelude::Queryable::query_drop(&mut m, format!("DROP USER '{user}'@'%'"))
+            .await
+            .expect("drop user");
+    });
 }
