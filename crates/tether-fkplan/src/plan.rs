@@ -514,7 +514,8 @@ impl Plan {
 
     /// True when the original writes FK columns of its own table: it then runs
     /// after the child statements (as InnoDB would check it: after the cascades of
-    /// its rows), with checks on or off as `original_fk_checks` says.
+    /// its rows), with checks on or off as `original_fk_checks` says. Also when it
+    /// may take auto-increment values: last, its own failure needs no replay.
     pub fn original_last(&self) -> bool {
         self.original_fk_checks || self.parent_checks.is_some() || self.allocates
     }

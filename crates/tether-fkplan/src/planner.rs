@@ -166,6 +166,26 @@ impl Literal {
     }
 }
 
+/// Whether integer `n` is within the range of an integer column of type `t`
+/// (other types: true).
+fn fits(n: &str, t: &DataType) -> bool {
+    let (bytes, unsigned) = match t {
+        DataType::Int { bytes, unsigned } => (u32::from(*bytes).clamp(1, 8), *unsigned),
+        DataType::Boolean => (1, false),
+        _ => return true,
+    };
+    let Ok(v) = n.parse::<i128>() else {
+        return false;
+    };
+    let bits = 8 * bytes;
+    let (min, max) = if unsigned {
+        (0, (1i128 << bits) - 1)
+    } else {
+        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+    };
+    (min..=max).contains(&v)
+}
+
 /// `-12`, `12`: digits, maybe a minus sign.
 fn is_integer(t: &str) -> bool {
     let digits = t.strip_prefix('-').unwrap_or(t);
@@ -1204,6 +1224,9 @@ impl<'a> Planner<'a> {
             },
         };
         match (literal, &c.normalized_type) {
+            // NULL into a NOT NULL column: an error in strict mode, the implicit
+            // default (which may clash) otherwise.
+            (Literal::Null, _) if !c.nullable && c.identity.is_none() => KeyPart::Unknown,
             (Literal::Null, _) => KeyPart::Never,
             // A prepared statement is planned again with its parameters inlined.
             (Literal::Placeholder, _) => KeyPart::Value(text),
@@ -1214,8 +1237,13 @@ impl<'a> Planner<'a> {
             {
                 KeyPart::Unknown
             }
+            // Out of the column's range: an error in strict mode, the nearest value
+            // (which may clash) otherwise.
+            (Literal::Integer(n), t) if !fits(&n, t) => KeyPart::Unknown,
             (Literal::Integer(n), DataType::Int { .. } | DataType::Boolean) => KeyPart::Value(n),
-            (Literal::Text(t), DataType::Int { .. } | DataType::Boolean) if is_integer(&t) && c.identity.is_none() => {
+            (Literal::Text(t), ty @ (DataType::Int { .. } | DataType::Boolean))
+                if is_integer(&t) && fits(&t, ty) && c.identity.is_none() =>
+            {
                 KeyPart::Value(text)
             }
             (Literal::Text(t), DataType::Char { length: Some(n) } | DataType::Varchar { length: Some(n) })
@@ -1386,7 +1414,18 @@ impl<'a> Planner<'a> {
         let Some(OnInsert::DuplicateKeyUpdate(assignments)) = &i.on else {
             return Ok(self.passthrough(table));
         };
-        if allocates(table, columns, Some(rows)) || must_run_once(&self.original) {
+        // NULL into a NOT NULL column: outside strict mode a warning (the implicit
+        // default) in a multi-row statement, an error in its one-row steps.
+        let null_into_not_null = rows.iter().any(|r| {
+            r.content.iter().zip(columns).any(|(e, c)| {
+                matches!(Literal::of(e), Literal::Null)
+                    && table
+                        .columns
+                        .iter()
+                        .any(|x| eq_ci(&x.name, c) && !x.nullable && x.identity.is_none())
+            })
+        });
+        if allocates(table, columns, Some(rows)) || must_run_once(&self.original) || null_into_not_null {
             // The native run would take auto-increment values a rollback does not
             // give back: InnoDB runs it (docs/gateway.md, Limits).
             return Ok(self.passthrough(table));
