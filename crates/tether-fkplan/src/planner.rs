@@ -1534,7 +1534,9 @@ impl<'a> Planner<'a> {
         let mut resolved: Vec<(String, Expr)> = Vec::new();
         for (c, e) in assigned {
             let mut e = (*e).clone();
-            substitute_values(&mut e, &by_values);
+            if !substitute_values(&mut e, &by_values) {
+                return Ok(self.passthrough(table));
+            }
             substitute(&mut e, &resolved);
             resolved.push((c.clone(), e));
         }
@@ -1907,19 +1909,26 @@ fn substitute(e: &mut Expr, by: &[(String, Expr)]) {
 }
 
 /// Replaces `VALUES(col)` by the new row's expression for `col`.
-fn substitute_values(e: &mut Expr, by: &[(String, Expr)]) {
+/// `VALUE(col)` too (MariaDB's synonym). False when one names a column the new row
+/// does not give (its value would be the column's default, which a SELECT's
+/// `VALUES()` does not know: it returns NULL).
+fn substitute_values(e: &mut Expr, by: &[(String, Expr)]) -> bool {
+    let mut all = true;
     let _ = sqlparser::ast::visit_expressions_mut(e, |x| {
         if let Expr::Function(f) = x {
-            if f.name.to_string().eq_ignore_ascii_case("values") {
+            let name = f.name.to_string();
+            if name.eq_ignore_ascii_case("values") || name.eq_ignore_ascii_case("value") {
                 let arg = f.args.to_string();
                 let col = arg.trim_matches(|c| c == '(' || c == ')' || c == '`' || c == ' ');
-                if let Some((_, replacement)) = by.iter().find(|(c, _)| eq_ci(c, col)) {
-                    *x = Expr::Nested(Box::new(replacement.clone()));
+                match by.iter().find(|(c, _)| eq_ci(c, col)) {
+                    Some((_, replacement)) => *x = Expr::Nested(Box::new(replacement.clone())),
+                    None => all = false,
                 }
             }
         }
         ControlFlow::<()>::Continue(())
     });
+    all
 }
 
 /// Whether `sql` changes what a rollback does not give back, other than

@@ -384,7 +384,8 @@ fn clash_statement(rng: &mut Rng) -> String {
     match rng.below(20) {
         0..=2 => format!("INSERT INTO u VALUES {}", rows(rng, &u_row)),
         3..=6 => {
-            let set = match rng.below(6) {
+            let set = match rng.below(7) {
+                5 => format!("id = VALUE(id) + {}", 1 + rng.below(N)),
                 0 => "id = id + 20".to_string(),
                 1 => "code = CONCAT('n', id)".to_string(),
                 2 => "a = VALUES(a), b = VALUES(b)".to_string(),
