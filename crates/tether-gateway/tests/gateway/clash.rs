@@ -281,6 +281,8 @@ INSERT INTO big_kid VALUES (1, 2147483647), (2, 0), (3, 1);
             // 'abcx' clashes with 'abcd' on the prefix.
             "REPLACE INTO prefix VALUES (3, 'abcx')",
             "INSERT INTO prefix VALUES (4, 'xyzz') ON DUPLICATE KEY UPDATE id = 40",
+            "INSERT INTO kid VALUES (3, NULL, NULL, 3, NULL)",
+            "REPLACE INTO prefix (id, name) SELECT 8, 'abcy'",
             // NO PAD: 'cd ' is another key than 'cd'.
             "REPLACE INTO nopad VALUES (3, 'cd ')",
             "INSERT INTO nopad VALUES (1, 'cd') ON DUPLICATE KEY UPDATE name = 'ef'",
