@@ -1296,7 +1296,11 @@ impl<'a> Planner<'a> {
         );
         Ok(Analysis::Plan(Box::new(Plan {
             rules: self.rules_from(table, Event::Delete),
-            original_fk_checks: !table.foreign_keys.is_empty() && checks.is_none(),
+            // InnoDB's checks stay on for the original (it runs last): every row
+            // it deletes was read and its children handled, so its cascades find
+            // nothing; should one have been missed, InnoDB takes its children
+            // rather than leaving orphans.
+            original_fk_checks: true,
             parent_checks: checks,
             clash: self.clash(table, Vec::new()),
             allocates: allocates(table, &columns, Some(rows)) || must_run_once(&self.original),
