@@ -378,24 +378,31 @@ async fn clash_decidable(plan: &Plan, backend: &mut Backend) -> Result<bool, Ser
     Ok(names == known)
 }
 
+/// Which existing row an ON DUPLICATE KEY UPDATE updates.
+enum Updated {
+    /// This row (its flags dropped), or none: the new row is inserted.
+    Row(Option<Vec<String>>),
+    /// Rows clash on different indexes and InnoDB's order of them cannot be read
+    /// (the backend user lacks the PROCESS privilege): only InnoDB knows.
+    Unknown,
+}
+
 /// Of the rows an ON DUPLICATE KEY UPDATE's new row clashes with (each ending with
-/// the flags of [`Clash::flags`], which are dropped), the one InnoDB updates: the
-/// row of the first index in InnoDB's order that clashes. `Ok(None)` when that
-/// order cannot be read (the backend user lacks the PROCESS privilege) and rows
-/// clash on different indexes: only InnoDB knows then.
+/// the flags of [`Clash::flags`]), the one InnoDB updates: the row of the first
+/// index in InnoDB's order that clashes.
 async fn updated_row(
     clash: &tether_fkplan::Clash,
     table: &str,
     rows: Vec<Vec<String>>,
     backend: &mut Backend,
-) -> Result<Option<Option<Vec<String>>>, ServerError> {
+) -> Result<Updated, ServerError> {
     let n = clash.flags.len();
     let strip = |mut r: Vec<String>| {
         r.truncate(r.len() - n);
         r
     };
     if rows.len() <= 1 {
-        return Ok(Some(rows.into_iter().next().map(strip)));
+        return Ok(Updated::Row(rows.into_iter().next().map(strip)));
     }
     // InnoDB checks its indexes in the order of its dictionary: the clustered
     // index, then the others as they were created (an index added by ALTER TABLE
@@ -415,7 +422,7 @@ async fn updated_row(
                 _ => None,
             })
             .collect(),
-        Err(e) if e.code == 1227 => return Ok(None),
+        Err(e) if e.code == 1227 => return Ok(Updated::Unknown),
         Err(e) => return Err(e),
     };
     let rank = |name: &str| order.iter().position(|o| o == name);
@@ -426,7 +433,7 @@ async fn updated_row(
         for (flag, name) in flags.iter().zip(&clash.flags) {
             if flag == "1" {
                 let Some(at) = rank(name) else {
-                    return Ok(None);
+                    return Ok(Updated::Unknown);
                 };
                 first = Some(first.map_or(at, |f: usize| f.min(at)));
             }
@@ -436,7 +443,7 @@ async fn updated_row(
             best = Some((first, r));
         }
     }
-    Ok(Some(best.map(|(_, r)| strip(r))))
+    Ok(Updated::Row(best.map(|(_, r)| strip(r))))
 }
 
 /// `(a, b) IN ((1, 2), ...) OR c IN (...)`: the existing rows a `REPLACE ...
@@ -567,8 +574,8 @@ async fn run_inside(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerE
             let flags = plan.clash.as_ref().map_or(0, |c| c.flags.len());
             if let Some(clash) = plan.clash.as_ref().filter(|_| flags > 0) {
                 match updated_row(clash, &plan.table, all, backend).await? {
-                    Some(row) => all = row.into_iter().collect(),
-                    None => return single(backend, &plan.original).await,
+                    Updated::Row(row) => all = row.into_iter().collect(),
+                    Updated::Unknown => return single(backend, &plan.original).await,
                 }
             }
             let width = rows.columns.len() - flags;
