@@ -569,11 +569,14 @@ impl<'a> Planner<'a> {
             if assigned.is_empty() || !rekeys(n, assigned) {
                 continue;
             }
-            if assigned.iter().any(|(_, e)| volatile(e)) {
+            let keys = self.key_columns(n.table);
+            if assigned
+                .iter()
+                .any(|(c, e)| keys.iter().any(|k| eq_ci(k, c)) && volatile(e))
+            {
                 // The lock read and the statement would compute different new keys.
                 return Ok(self.passthrough(n.table));
             }
-            let keys = self.key_columns(n.table);
             let mut select: Vec<String> = keys.iter().map(|k| n.column(k)).collect();
             for k in &keys {
                 if assigned.iter().any(|(c, _)| eq_ci(c, k)) {

@@ -341,3 +341,22 @@ INSERT INTO dept_emp VALUES (9, 'p9');"
             .expect("drop user");
     });
 }
+
+/// A re-key whose new value changes between two evaluations (a user variable
+/// assigned in the SET, RAND(), a sequence): a lock read ahead of the statement
+/// would cascade other keys than the statement writes, and move the variable on
+/// twice. InnoDB runs it, once.
+#[test]
+fn a_re_key_from_a_changing_value_runs_once() {
+    same_as_native(
+        PARENT,
+        &["parent", "kid_cascade", "kid_null", "kid_restrict"],
+        &[
+            "SET @n = 100",
+            "UPDATE parent SET id = (@n := @n + 1) WHERE id IN (1, 2)",
+            "INSERT INTO parent VALUES (3, 'x', NULL, NULL) ON DUPLICATE KEY UPDATE id = (@n := @n + 10)",
+            "UPDATE parent p JOIN kid_cascade k ON k.parent_id = p.id SET p.id = (@n := @n + 1) WHERE k.id = 4",
+            "INSERT INTO kid_cascade VALUES (9, @n)",
+        ],
+    );
+}
