@@ -353,12 +353,23 @@ async fn clash_decidable(plan: &Plan, backend: &mut Backend) -> Result<bool, Ser
         Some(Value::Bytes(b)) => Some(String::from_utf8_lossy(b).into_owned()),
         _ => None,
     };
-    let nopad: HashSet<String> = backend
+    // Columns whose collation a WHERE cannot stand in for: NO PAD (a CHAR column
+    // strips trailing spaces on the way in, which a NO PAD comparison with the
+    // literal then sees), and a character set short of utf8mb4 when the
+    // statement holds text outside ASCII (a character the column cannot store
+    // becomes '?' outside strict mode, and may then clash).
+    let non_ascii = !plan.original.is_ascii();
+    let inexact: HashSet<String> = backend
         .read(&format!("SHOW FULL COLUMNS FROM {table}"))
         .await?
         .rows
         .iter()
-        .filter(|r| text(r, 2).is_some_and(|c| c.to_ascii_lowercase().contains("nopad")))
+        .filter(|r| {
+            text(r, 2).is_some_and(|c| {
+                let c = c.to_ascii_lowercase();
+                c.contains("nopad") || (non_ascii && !c.starts_with("utf8mb4"))
+            })
+        })
         .filter_map(|r| text(r, 0))
         .collect();
     let mut names = HashSet::new();
@@ -367,7 +378,7 @@ async fn clash_decidable(plan: &Plan, backend: &mut Backend) -> Result<bool, Ser
             continue;
         }
         let whole = text(r, 7).is_none() && text(r, 10).as_deref() == Some("BTREE");
-        if !whole || text(r, 4).is_some_and(|c| nopad.contains(&c)) {
+        if !whole || text(r, 4).is_some_and(|c| inexact.contains(&c)) {
             return Ok(false);
         }
         if let Some(name) = text(r, 2) {

@@ -269,10 +269,17 @@ CREATE TABLE big_kid (id INT PRIMARY KEY, big_id INT,
   CONSTRAINT big_kid_fk FOREIGN KEY (big_id) REFERENCES big (id) ON DELETE CASCADE ON UPDATE CASCADE) ENGINE=InnoDB;
 INSERT INTO big VALUES (2147483647, 'max'), (0, 'zero'), (1, 'abcd');
 INSERT INTO big_kid VALUES (1, 2147483647), (2, 0), (3, 1);
+CREATE TABLE lat (id INT PRIMARY KEY, name VARCHAR(10) CHARACTER SET latin1 NOT NULL, UNIQUE KEY lat_name (name)) ENGINE=InnoDB;
+CREATE TABLE lat_kid (id INT PRIMARY KEY, lat_id INT,
+  CONSTRAINT lat_kid_fk FOREIGN KEY (lat_id) REFERENCES lat (id) ON UPDATE CASCADE) ENGINE=InnoDB;
+INSERT INTO lat VALUES (1, '?');
+INSERT INTO lat_kid VALUES (1, 1);
 ";
     same_as_native(
         schema,
-        &["late_pk", "no_pk", "prefix", "nopad", "kid", "big", "big_kid"],
+        &[
+            "late_pk", "no_pk", "prefix", "nopad", "kid", "big", "big_kid", "lat", "lat_kid",
+        ],
         &[
             // PRIMARY (id 2) before late_pk_u (u 10).
             "INSERT INTO late_pk VALUES (10, 2) ON DUPLICATE KEY UPDATE u = u + 100",
@@ -292,6 +299,8 @@ INSERT INTO big_kid VALUES (1, 2147483647), (2, 0), (3, 1);
             "REPLACE INTO big VALUES (99999999999, 'new')",
             "INSERT INTO big VALUES (5, 'abcdef') ON DUPLICATE KEY UPDATE id = 10",
             "INSERT INTO big VALUES (6, 'x'), (NULL, 'y') ON DUPLICATE KEY UPDATE id = 20",
+            // A latin1 column stores '漢' as '?'.
+            "INSERT INTO lat VALUES (2, '漢') ON DUPLICATE KEY UPDATE id = 20",
         ],
     );
 }
