@@ -18,7 +18,7 @@ mod sql;
 pub use error::PlanError;
 pub use message::{cascade_too_deep, describe_constraint, no_referenced_row, row_is_referenced, FkError};
 pub use plan::{
-    Action, ActionKind, Event, FkRef, KeyValue, NewChildValue, NewRows, ParentCheck, ParentChecks, Part, Plan,
+    Action, ActionKind, Clash, Event, FkRef, KeyValue, NewChildValue, NewRows, ParentCheck, ParentChecks, Part, Plan,
     ReplaceSource, Rules, Start, Target, Template,
 };
 pub use planner::{looks_like_write, plan, Analysis};

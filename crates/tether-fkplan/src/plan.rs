@@ -457,9 +457,52 @@ pub struct Plan {
     /// multi-row ON DUPLICATE KEY UPDATE, one statement each, as MariaDB takes
     /// them row by row).
     pub steps: Vec<Plan>,
+    /// For ON DUPLICATE KEY UPDATE and REPLACE: the unique indexes the new rows
+    /// are matched against (see [`Clash`]).
+    pub clash: Option<Clash>,
+    /// Whether the original may take AUTO_INCREMENT values (InnoDB never gives
+    /// them back, not even on rollback): it then runs exactly once, last, and its
+    /// own error is the statement's.
+    pub allocates: bool,
+}
+
+/// How the start read of an ON DUPLICATE KEY UPDATE or REPLACE finds the rows a
+/// new row clashes with. The read compares with the server's own rules (column
+/// collations, trailing spaces), which are the index's own only for whole-column
+/// B-tree keys: the executor checks that on the backend first, and lets InnoDB
+/// run the statement itself (its checks and cascades) when it is not so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clash {
+    /// Every unique index of the table the planner knows (`PRIMARY` for the
+    /// primary key): the backend must have exactly these.
+    pub indexes: Vec<String>,
+    /// ON DUPLICATE KEY UPDATE: the read returns every row the new row clashes
+    /// with, each ending with one flag (1 or 0) per index named here, in this
+    /// order: whether it is the row that clashes on that index. InnoDB checks
+    /// the clustered index first, then the others in the order they were
+    /// created, and updates the row of the first index that clashes: the
+    /// executor keeps that row alone. Empty for REPLACE (every row read goes).
+    pub flags: Vec<String>,
 }
 
 impl Plan {
+    /// A plan of `start` on `table` for `original` with nothing else to do yet.
+    pub fn new(table: &str, start: Start, original: &str) -> Plan {
+        Plan {
+            table: table.to_string(),
+            start,
+            rules: Vec::new(),
+            original: original.to_string(),
+            original_fk_checks: false,
+            parent_checks: None,
+            prefix: None,
+            native_first: false,
+            steps: Vec::new(),
+            clash: None,
+            allocates: false,
+        }
+    }
+
     pub fn rules_for(&self, table: &str, event: Event) -> Option<&Rules> {
         self.rules.iter().find(|r| r.table == table && r.event == event)
     }
@@ -471,9 +514,10 @@ impl Plan {
 
     /// True when the original writes FK columns of its own table: it then runs
     /// after the child statements (as InnoDB would check it: after the cascades of
-    /// its rows), with checks on or off as `original_fk_checks` says.
+    /// its rows), with checks on or off as `original_fk_checks` says. Also when it
+    /// may take auto-increment values: last, its own failure needs no replay.
     pub fn original_last(&self) -> bool {
-        self.original_fk_checks || self.parent_checks.is_some()
+        self.original_fk_checks || self.parent_checks.is_some() || self.allocates
     }
 }
 
@@ -496,11 +540,40 @@ impl fmt::Display for Plan {
                 "SAVEPOINT; the original with InnoDB's checks (its error or rows affected is the result); ROLLBACK TO SAVEPOINT; on success the rest runs without checks of its own".into(),
             )?;
         }
+        if let Some(clash) = &self.clash {
+            step(
+                f,
+                format!(
+                    "SHOW INDEX / SHOW FULL COLUMNS FROM `{}`: unless its unique indexes are {} over whole columns with PAD SPACE collations, the original runs natively (InnoDB's checks and cascades) and nothing below",
+                    self.table,
+                    clash.indexes.join(", ")
+                ),
+            )?;
+        }
         match &self.start {
             Start::Nothing => {}
             Start::Delete { read } => {
                 step(f, format!("lock and read rows deleted from `{}`: {read}", self.table))?;
                 step(f, format!("apply `{}` on delete rules to them (below)", self.table))?;
+            }
+            Start::Update { read } if self.clash.as_ref().is_some_and(|c| !c.flags.is_empty()) => {
+                step(
+                    f,
+                    format!(
+                        "lock and read the rows of `{}` the new row clashes with, old and new values: {read}",
+                        self.table
+                    ),
+                )?;
+                step(
+                    f,
+                    "keep the row of the first clashing index in InnoDB's order (INNODB_SYS_INDEXES by INDEX_ID; unreadable while rows clash on different indexes: the original runs natively)".into(),
+                )?;
+                if !self.rules.is_empty() {
+                    step(
+                        f,
+                        format!("apply `{}` on update rules to changed keys (below)", self.table),
+                    )?;
+                }
             }
             Start::Update { read } if self.rules.is_empty() => {
                 step(
@@ -575,7 +648,7 @@ impl fmt::Display for Plan {
                     self.original
                 ),
             )?;
-        } else if self.parent_checks.is_some() {
+        } else if self.parent_checks.is_some() || self.allocates {
             if self.rules.is_empty() {
                 step(
                     f,

@@ -15,7 +15,7 @@ use tether_schema::{DataType, FkAction, ForeignKey, Schema, Table};
 use crate::error::PlanError;
 use crate::message;
 use crate::plan::{
-    Action, ActionKind, Event, FkRef, KeyValue, NewChildValue, NewRows, ParentCheck, ParentChecks, Part, Plan,
+    Action, ActionKind, Clash, Event, FkRef, KeyValue, NewChildValue, NewRows, ParentCheck, ParentChecks, Part, Plan,
     ReplaceSource, Rules, Start, Target, Template,
 };
 use crate::sql::{ident, idents, row_of, Source};
@@ -88,6 +88,109 @@ type ValuesRow = sqlparser::ast::Parens<Vec<Expr>>;
 
 /// The columns an INSERT names (in order) and its `VALUES` rows.
 type InsertRows<'i> = (Vec<String>, &'i [ValuesRow]);
+
+/// The existing rows one unique index finds for the new rows of an INSERT.
+struct KeyClash {
+    /// The index's name (`PRIMARY` for the primary key).
+    index: String,
+    /// Its columns as a row constructor.
+    row: String,
+    /// The new rows' values for it, as `IN` list items.
+    tuples: Vec<String>,
+}
+
+impl KeyClash {
+    fn condition(&self) -> String {
+        format!("{} IN ({})", self.row, self.tuples.join(", "))
+    }
+}
+
+/// A new row's value could be stored other than a `WHERE` compares it: which
+/// existing row it clashes with is InnoDB's to find.
+struct Undecided;
+
+/// What a new row stores in one key column.
+enum KeyPart {
+    /// This literal.
+    Value(String),
+    /// NULL, or a new auto-increment value: the key clashes with no row.
+    Never,
+    /// Only the server knows.
+    Unknown,
+}
+
+/// A constant as the planner tells its kind.
+enum Literal {
+    Null,
+    /// An integer number, as written (with its sign).
+    Integer(String),
+    /// A quoted string, its value.
+    Text(String),
+    Placeholder,
+    Other,
+}
+
+impl Literal {
+    fn of(e: &Expr) -> Literal {
+        match e {
+            Expr::Value(v) => match &v.value {
+                Value::Null => Literal::Null,
+                Value::Number(n, _) if is_integer(n) => Literal::Integer(n.clone()),
+                Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => Literal::Text(s.clone()),
+                Value::Placeholder(_) => Literal::Placeholder,
+                _ => Literal::Other,
+            },
+            Expr::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr,
+            } => match Literal::of(expr) {
+                Literal::Integer(n) if !n.starts_with('-') => Literal::Integer(format!("-{n}")),
+                _ => Literal::Other,
+            },
+            _ => Literal::Other,
+        }
+    }
+
+    /// A column default as the schema spells it: `NULL`, a number, a quoted string.
+    fn of_default(d: &str) -> Literal {
+        let t = d.trim();
+        if t.eq_ignore_ascii_case("null") {
+            Literal::Null
+        } else if is_integer(t) {
+            Literal::Integer(t.to_string())
+        } else if t.len() >= 2 && t.starts_with('\'') && t.ends_with('\'') {
+            Literal::Text(t[1..t.len() - 1].replace("''", "'"))
+        } else {
+            Literal::Other
+        }
+    }
+}
+
+/// Whether integer `n` is within the range of an integer column of type `t`
+/// (other types: true).
+fn fits(n: &str, t: &DataType) -> bool {
+    let (bytes, unsigned) = match t {
+        DataType::Int { bytes, unsigned } => (u32::from(*bytes).clamp(1, 8), *unsigned),
+        DataType::Boolean => (1, false),
+        _ => return true,
+    };
+    let Ok(v) = n.parse::<i128>() else {
+        return false;
+    };
+    let bits = 8 * bytes;
+    let (min, max) = if unsigned {
+        (0, (1i128 << bits) - 1)
+    } else {
+        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+    };
+    (min..=max).contains(&v)
+}
+
+/// `-12`, `12`: digits, maybe a minus sign.
+fn is_integer(t: &str) -> bool {
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
 
 /// A table of a multi-table statement and the name the statement gives it.
 struct Named<'a> {
@@ -181,15 +284,8 @@ impl<'a> Planner<'a> {
 
     fn passthrough(&self, table: &Table) -> Analysis {
         Analysis::Plan(Box::new(Plan {
-            table: table.name.clone(),
-            start: Start::Nothing,
-            rules: Vec::new(),
-            original: self.original.clone(),
             original_fk_checks: true,
-            parent_checks: None,
-            prefix: None,
-            native_first: false,
-            steps: Vec::new(),
+            ..Plan::new(&table.name, Start::Nothing, &self.original)
         }))
     }
 
@@ -241,15 +337,8 @@ impl<'a> Planner<'a> {
             self.tail(relation, d.selection.as_ref(), &d.order_by, d.limit.as_ref())
         );
         Ok(Analysis::Plan(Box::new(Plan {
-            table: table.name.clone(),
-            start: Start::Delete { read },
             rules: self.rules_from(table, Event::Delete),
-            original: self.original.clone(),
-            original_fk_checks: false,
-            parent_checks: None,
-            prefix: None,
-            native_first: false,
-            steps: Vec::new(),
+            ..Plan::new(&table.name, Start::Delete { read }, &self.original)
         })))
     }
 
@@ -322,24 +411,25 @@ impl<'a> Planner<'a> {
     /// A multi-table plan: lock reads per target, rules of all targets, and the
     /// outcome taken from a native run (see [`Plan::native_first`]).
     fn multi_plan(&self, targets: Vec<(&Table, Target)>) -> Analysis {
+        if let Some((table, _)) = targets.first().filter(|_| must_run_once(&self.original)) {
+            // The native run and the plan would both advance the sequence: InnoDB
+            // runs it, with its own cascades (docs/gateway.md, Limits).
+            return self.passthrough(table);
+        }
         let starts: Vec<(&Table, Event)> = targets
             .iter()
             .filter(|(_, x)| x.parent)
             .map(|(t, x)| (*t, x.event))
             .collect();
         let rules = self.merged_rules(&starts);
+        let table = targets.first().map(|(t, _)| t.name.clone()).unwrap_or_default();
+        let start = Start::Multi {
+            targets: targets.into_iter().map(|(_, t)| t).collect(),
+        };
         Analysis::Plan(Box::new(Plan {
-            table: targets.first().map(|(t, _)| t.name.clone()).unwrap_or_default(),
-            start: Start::Multi {
-                targets: targets.into_iter().map(|(_, t)| t).collect(),
-            },
             rules,
-            original: self.original.clone(),
-            original_fk_checks: false,
-            parent_checks: None,
-            prefix: None,
             native_first: true,
-            steps: Vec::new(),
+            ..Plan::new(&table, start, &self.original)
         }))
     }
 
@@ -480,6 +570,13 @@ impl<'a> Planner<'a> {
                 continue;
             }
             let keys = self.key_columns(n.table);
+            if assigned
+                .iter()
+                .any(|(c, e)| keys.iter().any(|k| eq_ci(k, c)) && volatile(e))
+            {
+                // The lock read and the statement would compute different new keys.
+                return Ok(self.passthrough(n.table));
+            }
             let mut select: Vec<String> = keys.iter().map(|k| n.column(k)).collect();
             for k in &keys {
                 if assigned.iter().any(|(c, _)| eq_ci(c, k)) {
@@ -593,6 +690,15 @@ impl<'a> Planner<'a> {
             .flat_map(|(_, fk)| fk.referenced_columns.iter().cloned())
             .collect();
         let rekeys = assigned.iter().any(|(c, _)| referenced.iter().any(|r| eq_ci(r, c)));
+        if rekeys
+            && assigned
+                .iter()
+                .any(|(c, e)| referenced.iter().any(|r| eq_ci(r, c)) && volatile(e))
+        {
+            // The lock read and the UPDATE would compute different new keys (RAND(),
+            // NEXT VALUE FOR, ...): InnoDB runs it, with its own cascades.
+            return Ok(self.passthrough(table));
+        }
         // The FKs of this table whose columns the statement assigns: their new
         // values need a parent.
         let assigns = |fk: &ForeignKey| fk.columns.iter().any(|x| assigned.iter().any(|(c, _)| eq_ci(x, c)));
@@ -655,19 +761,15 @@ impl<'a> Planner<'a> {
             _ => None,
         };
         Ok(Analysis::Plan(Box::new(Plan {
-            table: table.name.clone(),
-            start: Start::Update { read },
             rules: if rekeys {
                 self.rules_from(table, Event::Update)
             } else {
                 Vec::new()
             },
-            original: self.original.clone(),
             original_fk_checks: writes_own_fk && checks.is_none(),
             parent_checks: checks,
             prefix,
-            native_first: false,
-            steps: Vec::new(),
+            ..Plan::new(&table.name, Start::Update { read }, &self.original)
         })))
     }
 
@@ -744,6 +846,14 @@ impl<'a> Planner<'a> {
                 }
             }
             let rekeys = assigned.iter().any(|(c, _)| referenced.iter().any(|r| eq_ci(r, c)));
+            if rekeys
+                && assigned
+                    .iter()
+                    .any(|(c, e)| referenced.iter().any(|r| eq_ci(r, c)) && volatile(e))
+            {
+                // The lock read and the statement would compute different new keys.
+                return Ok(self.passthrough(table));
+            }
             // IGNORE: an update that fails (a duplicate key) is skipped with a
             // warning, cascades and all; InnoDB runs it (docs/gateway.md, Limits).
             if i.ignore || (!rekeys && !has_fks) {
@@ -811,15 +921,8 @@ impl<'a> Planner<'a> {
     /// A plan whose only work is checking the parents of the rows written.
     fn checked_only(&self, table: &Table, checks: ParentChecks) -> Analysis {
         Analysis::Plan(Box::new(Plan {
-            table: table.name.clone(),
-            start: Start::Nothing,
-            rules: Vec::new(),
-            original: self.original.clone(),
-            original_fk_checks: false,
             parent_checks: Some(checks),
-            prefix: None,
-            native_first: false,
-            steps: Vec::new(),
+            ..Plan::new(&table.name, Start::Nothing, &self.original)
         }))
     }
 
@@ -1038,49 +1141,121 @@ impl<'a> Planner<'a> {
         Ok(Some((columns, rows.as_slice())))
     }
 
-    /// `WHERE` condition matching the existing rows that clash with the new rows on
-    /// the primary key or a unique key; `None` when no key can clash.
-    fn conflict_condition(&self, table: &Table, columns: &[String], rows: &[ValuesRow]) -> Option<String> {
-        let mut unique: Vec<Vec<String>> = Vec::new();
+    /// The primary key and unique keys of `table`, each with the name InnoDB gives
+    /// its index.
+    fn unique_indexes(table: &Table) -> Vec<(String, Vec<String>)> {
+        let mut out = Vec::new();
         if !table.primary_key.is_empty() {
-            unique.push(table.primary_key.clone());
+            out.push(("PRIMARY".to_string(), table.primary_key.clone()));
         }
-        unique.extend(table.unique_keys.iter().map(|u| u.columns.clone()));
-        let mut conditions = Vec::new();
-        for key in &unique {
+        out.extend(table.unique_keys.iter().map(|u| (u.name.clone(), u.columns.clone())));
+        out
+    }
+
+    /// The existing rows the new rows clash with on the primary key or a unique
+    /// key: per key, the new rows' values as the `IN` list items of that key;
+    /// `Err` when a value is one the server might store differently from how a
+    /// `WHERE` compares it (see [`Planner::key_value`]): only InnoDB knows then.
+    fn clashes(&self, table: &Table, columns: &[String], rows: &[ValuesRow]) -> Result<Vec<KeyClash>, Undecided> {
+        let mut out = Vec::new();
+        for (name, key) in Self::unique_indexes(table) {
             let mut tuples = Vec::new();
             for row in rows {
-                let row: &Vec<Expr> = &row.content;
                 let mut tuple = Vec::new();
-                for k in key {
+                let mut never = false;
+                let mut unknown = false;
+                for k in &key {
                     let value = match columns.iter().position(|c| eq_ci(c, k)) {
-                        Some(p) => match row.get(p) {
-                            Some(e) if is_default(e) => column_default(table, k),
-                            Some(e) => Some(self.source.expr_text(e)),
-                            None => None,
+                        Some(p) => match row.content.get(p) {
+                            Some(e) => self.key_value(table, k, Some(e)),
+                            None => KeyPart::Unknown,
                         },
-                        None => column_default(table, k),
+                        None => self.key_value(table, k, None),
                     };
                     match value {
-                        // A NULL never clashes in a unique key.
-                        Some(v) if v.eq_ignore_ascii_case("null") => break,
-                        Some(v) => tuple.push(v),
-                        None => break,
+                        KeyPart::Value(v) => tuple.push(v),
+                        KeyPart::Never => never = true,
+                        KeyPart::Unknown => unknown = true,
                     }
                 }
-                if tuple.len() == key.len() {
-                    tuples.push(if tuple.len() == 1 {
-                        tuple[0].clone()
-                    } else {
-                        format!("({})", tuple.join(", "))
-                    });
+                if never {
+                    // A NULL or a new auto-increment value clashes with no row.
+                    continue;
                 }
+                if unknown {
+                    return Err(Undecided);
+                }
+                tuples.push(if tuple.len() == 1 {
+                    tuple.remove(0)
+                } else {
+                    format!("({})", tuple.join(", "))
+                });
             }
             if !tuples.is_empty() {
-                conditions.push(format!("{} IN ({})", row_of(key), tuples.join(", ")));
+                out.push(KeyClash {
+                    index: name,
+                    row: row_of(&key),
+                    tuples,
+                });
             }
         }
-        (!conditions.is_empty()).then(|| conditions.join(" OR "))
+        Ok(out)
+    }
+
+    /// What a new row stores in key column `column` of `table`, from its `VALUES`
+    /// expression (`None`: the column is not named), as an SQL literal a `WHERE`
+    /// compares exactly as the unique index does: integers into integer columns,
+    /// strings no longer than the column into CHAR / VARCHAR columns (the index and
+    /// the `WHERE` share the column's collation). Anything the server would convert
+    /// (a number into a text column, 2.5 into an integer, a string it would
+    /// truncate, an expression) is [`KeyPart::Unknown`].
+    fn key_value(&self, table: &Table, column: &str, e: Option<&Expr>) -> KeyPart {
+        let Some(c) = table.columns.iter().find(|x| eq_ci(&x.name, column)) else {
+            return KeyPart::Unknown;
+        };
+        if c.generated.is_some() {
+            return KeyPart::Unknown;
+        }
+        let (literal, text) = match e.filter(|e| !is_default(e)) {
+            Some(e) => (Literal::of(e), self.source.expr_text(e)),
+            // The next auto-increment value is a new one.
+            None if c.identity.is_some() => return KeyPart::Never,
+            None => match &c.default {
+                Some(d) => (Literal::of_default(d), d.clone()),
+                None if c.nullable => return KeyPart::Never,
+                None => return KeyPart::Unknown,
+            },
+        };
+        match (literal, &c.normalized_type) {
+            // NULL into a NOT NULL column: an error in strict mode, the implicit
+            // default (which may clash) otherwise.
+            (Literal::Null, _) if !c.nullable && c.identity.is_none() => KeyPart::Unknown,
+            (Literal::Null, _) => KeyPart::Never,
+            // A prepared statement is planned again with its parameters inlined.
+            (Literal::Placeholder, _) => KeyPart::Value(text),
+            // 0 into an auto-increment column: a new value, or 0 itself under
+            // NO_AUTO_VALUE_ON_ZERO.
+            (Literal::Integer(n), DataType::Int { .. } | DataType::Boolean)
+                if c.identity.is_some() && n.trim_start_matches(['-', '0']).is_empty() =>
+            {
+                KeyPart::Unknown
+            }
+            // Out of the column's range: an error in strict mode, the nearest value
+            // (which may clash) otherwise.
+            (Literal::Integer(n), t) if !fits(&n, t) => KeyPart::Unknown,
+            (Literal::Integer(n), DataType::Int { .. } | DataType::Boolean) => KeyPart::Value(n),
+            (Literal::Text(t), ty @ (DataType::Int { .. } | DataType::Boolean))
+                if is_integer(&t) && fits(&t, ty) && c.identity.is_none() =>
+            {
+                KeyPart::Value(text)
+            }
+            (Literal::Text(t), DataType::Char { length: Some(n) } | DataType::Varchar { length: Some(n) })
+                if t.chars().count() <= *n as usize =>
+            {
+                KeyPart::Value(text)
+            }
+            _ => KeyPart::Unknown,
+        }
     }
 
     /// REPLACE deletes every existing row that clashes on the primary key or a unique
@@ -1106,26 +1281,55 @@ impl<'a> Planner<'a> {
         let Some((columns, rows)) = self.values(i, table, "REPLACE")? else {
             return Ok(Analysis::Forward);
         };
-        let Some(condition) = self.conflict_condition(table, &columns, rows) else {
-            return Ok(fallback(checks));
+        let Ok(clashes) = self.clashes(table, &columns, rows) else {
+            // Only InnoDB knows which rows go: it runs the statement, with its
+            // checks and cascades (docs/gateway.md, Limits).
+            return Ok(self.passthrough(table));
         };
+        if clashes.is_empty() {
+            return Ok(fallback(checks));
+        }
+        let condition: Vec<String> = clashes.iter().map(KeyClash::condition).collect();
         let keys = self.key_columns(table);
         let read = format!(
-            "SELECT {} FROM {} WHERE {condition} FOR UPDATE",
+            "SELECT {} FROM {} WHERE {} FOR UPDATE",
             idents(&keys),
             ident(&table.name),
+            condition.join(" OR ")
         );
         Ok(Analysis::Plan(Box::new(Plan {
-            table: table.name.clone(),
-            start: Start::Delete { read },
             rules: self.rules_from(table, Event::Delete),
-            original: self.original.clone(),
-            original_fk_checks: !table.foreign_keys.is_empty() && checks.is_none(),
+            // InnoDB's checks stay on for the original (it runs last): every row
+            // it deletes was read and its children handled, so its cascades find
+            // nothing; should one have been missed, InnoDB takes its children
+            // rather than leaving orphans.
+            original_fk_checks: true,
             parent_checks: checks,
-            prefix: None,
-            native_first: false,
-            steps: Vec::new(),
+            clash: self.clash(table, Vec::new()),
+            allocates: allocates(table, &columns, Some(rows)) || must_run_once(&self.original),
+            ..Plan::new(&table.name, Start::Delete { read }, &self.original)
         })))
+    }
+
+    /// The [`Clash`] of a statement writing `table`; `flags` as the read has them.
+    /// `None` when there is nothing to pick and nothing to check: no flags, and
+    /// integer columns only (no prefix, hash or collation to compare otherwise).
+    fn clash(&self, table: &Table, flags: Vec<String>) -> Option<Clash> {
+        let indexes = Self::unique_indexes(table);
+        let integers = indexes.iter().flat_map(|(_, columns)| columns).all(|c| {
+            table
+                .columns
+                .iter()
+                .find(|x| eq_ci(&x.name, c))
+                .is_some_and(|x| matches!(x.normalized_type, DataType::Int { .. } | DataType::Boolean))
+        });
+        if flags.is_empty() && integers {
+            return None;
+        }
+        Some(Clash {
+            indexes: indexes.into_iter().map(|(n, _)| n).collect(),
+            flags,
+        })
     }
 
     /// `REPLACE ... SELECT` into a table with children: the SELECT's rows are read
@@ -1135,6 +1339,10 @@ impl<'a> Planner<'a> {
         let Some(query) = i.source.as_deref() else {
             return Err(self.unsupported("REPLACE ... SET", &table.name));
         };
+        if must_run_once(&self.original) {
+            // Reading the SELECT first would advance its sequences once more.
+            return Ok(self.passthrough(table));
+        }
         let columns: Vec<String> = if i.columns.is_empty() {
             table
                 .columns
@@ -1185,21 +1393,20 @@ impl<'a> Planner<'a> {
         );
         // A native run would take auto-increment values a rollback does not give
         // back: then the plan checks itself and InnoDB checks the new rows.
-        let native_first = !allocates(table, &columns, None);
+        let native_first = !allocates(table, &columns, None) && !must_run_once(&self.original);
+        let start = Start::ReplaceSelect(ReplaceSource {
+            query: text,
+            keys,
+            read,
+        });
         Ok(Analysis::Plan(Box::new(Plan {
-            table: table.name.clone(),
-            start: Start::ReplaceSelect(ReplaceSource {
-                query: text,
-                keys,
-                read,
-            }),
             rules: self.rules_from(table, Event::Delete),
-            original: self.original.clone(),
-            original_fk_checks: !native_first,
-            parent_checks: None,
-            prefix: None,
+            // With InnoDB's checks on, a clashing row the read could not find (a
+            // prefix index, a value the insert converts) still takes its children
+            // with it, by InnoDB's own cascade: never an orphan.
+            original_fk_checks: true,
             native_first,
-            steps: Vec::new(),
+            ..Plan::new(&table.name, start, &self.original)
         })))
     }
 
@@ -1217,7 +1424,18 @@ impl<'a> Planner<'a> {
         let Some(OnInsert::DuplicateKeyUpdate(assignments)) = &i.on else {
             return Ok(self.passthrough(table));
         };
-        if allocates(table, columns, Some(rows)) {
+        // NULL into a NOT NULL column: outside strict mode a warning (the implicit
+        // default) in a multi-row statement, an error in its one-row steps.
+        let null_into_not_null = rows.iter().any(|r| {
+            r.content.iter().zip(columns).any(|(e, c)| {
+                matches!(Literal::of(e), Literal::Null)
+                    && table
+                        .columns
+                        .iter()
+                        .any(|x| eq_ci(&x.name, c) && !x.nullable && x.identity.is_none())
+            })
+        });
+        if allocates(table, columns, Some(rows)) || must_run_once(&self.original) || null_into_not_null {
             // The native run would take auto-increment values a rollback does not
             // give back: InnoDB runs it (docs/gateway.md, Limits).
             return Ok(self.passthrough(table));
@@ -1255,28 +1473,15 @@ impl<'a> Planner<'a> {
             match planner.statement(statement)? {
                 Analysis::Plan(p) => steps.push(*p),
                 Analysis::Forward => steps.push(Plan {
-                    table: table.name.clone(),
-                    start: Start::Nothing,
-                    rules: Vec::new(),
-                    original: text,
                     original_fk_checks: true,
-                    parent_checks: None,
-                    prefix: None,
-                    native_first: false,
-                    steps: Vec::new(),
+                    ..Plan::new(&table.name, Start::Nothing, &text)
                 }),
             }
         }
         Ok(Analysis::Plan(Box::new(Plan {
-            table: table.name.clone(),
-            start: Start::Nothing,
-            rules: Vec::new(),
-            original: self.original.clone(),
-            original_fk_checks: false,
-            parent_checks: None,
-            prefix: None,
             native_first: true,
             steps,
+            ..Plan::new(&table.name, Start::Nothing, &self.original)
         })))
     }
 
@@ -1316,13 +1521,19 @@ impl<'a> Planner<'a> {
         if rows.len() != 1 {
             return self.upsert_rows(i, table, &columns, rows);
         }
-        let Some(condition) = self.conflict_condition(table, &columns, rows) else {
+        let Ok(clashes) = self.clashes(table, &columns, rows) else {
+            // Which row InnoDB updates only InnoDB knows: it runs the statement,
+            // with its checks and cascades (docs/gateway.md, Limits).
+            return Ok(self.passthrough(table));
+        };
+        if clashes.is_empty() {
             // Nothing can clash: a plain insert.
             return Ok(match checks {
                 Some(c) => self.checked_only(table, c),
                 None => self.passthrough(table),
             });
-        };
+        }
+        let condition: Vec<String> = clashes.iter().map(KeyClash::condition).collect();
         // VALUES(col) is the new row's value of col.
         let row = &rows[0].content;
         let by_values: Vec<(String, Expr)> = columns
@@ -1333,7 +1544,9 @@ impl<'a> Planner<'a> {
         let mut resolved: Vec<(String, Expr)> = Vec::new();
         for (c, e) in assigned {
             let mut e = (*e).clone();
-            substitute_values(&mut e, &by_values);
+            if !substitute_values(&mut e, &by_values) {
+                return Ok(self.passthrough(table));
+            }
             substitute(&mut e, &resolved);
             resolved.push((c.clone(), e));
         }
@@ -1352,25 +1565,29 @@ impl<'a> Planner<'a> {
             }
             c
         });
+        // Every row the new row clashes with, and on which index: the executor
+        // keeps the one InnoDB updates (see `Clash::flags`). On one index it
+        // clashes with one row at most.
+        let clashes = if clashes.len() > 1 { clashes } else { Vec::new() };
+        select.extend(clashes.iter().map(|c| format!("COALESCE({}, 0)", c.condition())));
         let read = format!(
-            "SELECT {} FROM {} WHERE {condition} LIMIT 1 FOR UPDATE",
+            "SELECT {} FROM {} WHERE {} FOR UPDATE",
             select.join(", "),
             ident(&table.name),
+            condition.join(" OR ")
         );
+        let flags = clashes.into_iter().map(|c| c.index).collect();
         Ok(Analysis::Plan(Box::new(Plan {
-            table: table.name.clone(),
-            start: Start::Update { read },
             rules: if rekeys {
                 self.rules_from(table, Event::Update)
             } else {
                 Vec::new()
             },
-            original: self.original.clone(),
             original_fk_checks: !table.foreign_keys.is_empty() && checks.is_none(),
             parent_checks: checks,
-            prefix: None,
-            native_first: false,
-            steps: Vec::new(),
+            clash: self.clash(table, flags),
+            allocates: allocates(table, &columns, Some(rows)) || must_run_once(&self.original),
+            ..Plan::new(&table.name, Start::Update { read }, &self.original)
         })))
     }
 
@@ -1702,19 +1919,39 @@ fn substitute(e: &mut Expr, by: &[(String, Expr)]) {
 }
 
 /// Replaces `VALUES(col)` by the new row's expression for `col`.
-fn substitute_values(e: &mut Expr, by: &[(String, Expr)]) {
+/// `VALUE(col)` too (MariaDB's synonym). False when one names a column the new row
+/// does not give (its value would be the column's default, which a SELECT's
+/// `VALUES()` does not know: it returns NULL).
+fn substitute_values(e: &mut Expr, by: &[(String, Expr)]) -> bool {
+    let mut all = true;
     let _ = sqlparser::ast::visit_expressions_mut(e, |x| {
         if let Expr::Function(f) = x {
-            if f.name.to_string().eq_ignore_ascii_case("values") {
+            let name = f.name.to_string();
+            if name.eq_ignore_ascii_case("values") || name.eq_ignore_ascii_case("value") {
                 let arg = f.args.to_string();
                 let col = arg.trim_matches(|c| c == '(' || c == ')' || c == '`' || c == ' ');
-                if let Some((_, replacement)) = by.iter().find(|(c, _)| eq_ci(c, col)) {
-                    *x = Expr::Nested(Box::new(replacement.clone()));
+                match by.iter().find(|(c, _)| eq_ci(c, col)) {
+                    Some((_, replacement)) => *x = Expr::Nested(Box::new(replacement.clone())),
+                    None => all = false,
                 }
             }
         }
         ControlFlow::<()>::Continue(())
     });
+    all
+}
+
+/// Whether `sql` changes what a rollback does not give back, other than
+/// auto-increment values: a SEQUENCE's next value, `LAST_INSERT_ID(expr)` (which
+/// may read its own last value). Such a statement must run once.
+fn must_run_once(sql: &str) -> bool {
+    let lower: String = sql.to_ascii_lowercase().split_whitespace().collect();
+    ["nextval", "nextvaluefor", "setval", "lastval"]
+        .iter()
+        .any(|w| lower.contains(w))
+        || lower
+            .match_indices("last_insert_id(")
+            .any(|(i, m)| !lower[i + m.len()..].starts_with(')'))
 }
 
 /// Whether writing `rows` (`None`: from a SELECT) into `columns` of `table` may

@@ -591,7 +591,7 @@ fn child_writes_check_their_parents_with_one_probe_per_fk() {
     assert_eq!(
         p.start,
         Start::Update {
-            read: "SELECT `id`, `id`, `p_id`, ((2) + 1) FROM `c` WHERE `id` IN (1) LIMIT 1 FOR UPDATE".into()
+            read: "SELECT `id`, `id`, `p_id`, ((2) + 1) FROM `c` WHERE `id` IN (1) FOR UPDATE".into()
         }
     );
     assert_eq!(
@@ -630,13 +630,16 @@ fn rows_the_planner_cannot_compute_keep_innodb_checks() {
     let p = planned("REPLACE INTO tree VALUES (1, NULL), (2, 1)");
     assert!(p.parent_checks.is_none());
     assert!(p.original_fk_checks);
-    for sql in [
-        "REPLACE INTO tree VALUES (2, 1)",
-        "REPLACE INTO c VALUES (1, 2), (2, 3)",
+    // The gateway checks the new rows' parents; a REPLACE into a parent table still
+    // runs with InnoDB's checks (a row its read missed takes its children along).
+    for (sql, innodb_checks) in [
+        ("REPLACE INTO tree VALUES (2, 1)", true),
+        ("REPLACE INTO c VALUES (1, 2), (2, 3)", true),
+        ("REPLACE INTO r VALUES (1, 2), (2, 3)", false),
     ] {
         let p = planned(sql);
         assert!(p.parent_checks.is_some(), "{sql}");
-        assert!(!p.original_fk_checks, "{sql}");
+        assert_eq!(p.original_fk_checks, innodb_checks, "{sql}");
     }
 }
 
@@ -660,7 +663,7 @@ fn explain_an_upsert_of_an_fk_column() {
     let text = planned("INSERT INTO c VALUES (1, 2) ON DUPLICATE KEY UPDATE p_id = 5").to_string();
     let expected = "\
 1. BEGIN (or SAVEPOINT inside a transaction)
-2. lock and read old and new values of `c`: SELECT `id`, `id`, `p_id`, (5) FROM `c` WHERE `id` IN (1) LIMIT 1 FOR UPDATE
+2. lock and read old and new values of `c`: SELECT `id`, `id`, `p_id`, (5) FROM `c` WHERE `id` IN (1) FOR UPDATE
 3. check the parents of the rows written to `c` (below); the first row without one fails with 1452, or with the error MariaDB meets first going row by row (the original replayed with InnoDB's checks, then rolled back)
 4. all checks passed: SET foreign_key_checks = 0; INSERT INTO c VALUES (1, 2) ON DUPLICATE KEY UPDATE p_id = 5; SET foreign_key_checks = 1
 5. COMMIT (or RELEASE SAVEPOINT); on any error ROLLBACK (TO SAVEPOINT)
@@ -790,4 +793,70 @@ fn many_two_column_integer_keys_are_searched_as_rows() {
     assert!(sql.contains("IF((`a`, `b`) = (0, 1), 114, `b`)"), "{sql}");
     assert_eq!(sql.matches(") = (").count(), 16, "{sql}");
     assert!(sql.contains(" / IF((`a`, `b`) < (1, 0), "), "{sql}");
+}
+
+/// ON DUPLICATE KEY UPDATE whose new row may clash with different rows on the
+/// primary key and a unique key: the read returns every clashing row with one flag
+/// per index, for the executor to keep the row InnoDB updates. Values a `WHERE`
+/// would compare other than the index stores them leave the statement to InnoDB.
+#[test]
+fn upserts_read_every_clashing_row_and_on_which_index() {
+    let p = planned("INSERT INTO p VALUES (1, 10) ON DUPLICATE KEY UPDATE id = id + 100");
+    assert_eq!(
+        p.start,
+        Start::Update {
+            read: "SELECT `id`, `code`, (id + 100), `code`, COALESCE(`id` IN (1), 0), COALESCE(`code` IN (10), 0) \
+                   FROM `p` WHERE `id` IN (1) OR `code` IN (10) FOR UPDATE"
+                .into()
+        }
+    );
+    let clash = p.clash.expect("a clash to resolve");
+    assert_eq!(clash.indexes, ["PRIMARY", "p_code"]);
+    assert_eq!(clash.flags, ["PRIMARY", "p_code"]);
+    assert!(!p.allocates);
+    // A NULL clashes with nothing: one index left, one row at most, integers only.
+    let p = planned("INSERT INTO p VALUES (1, NULL) ON DUPLICATE KEY UPDATE id = id + 100");
+    assert_eq!(p.clash, None);
+    assert!(matches!(&p.start, Start::Update { read } if read.ends_with("FROM `p` WHERE `id` IN (1) FOR UPDATE")));
+    // The server would convert these before comparing: InnoDB runs them.
+    for sql in [
+        "INSERT INTO p VALUES (2.5, 10) ON DUPLICATE KEY UPDATE id = id + 100",
+        "INSERT INTO p VALUES (1 + 1, 10) ON DUPLICATE KEY UPDATE id = id + 100",
+        "INSERT INTO p VALUES ('2x', 10) ON DUPLICATE KEY UPDATE id = id + 100",
+        "INSERT INTO p VALUES (1, 10) ON DUPLICATE KEY UPDATE id = FLOOR(RAND() * 100)",
+        "REPLACE INTO p VALUES (1, 10.0)",
+        // Out of INT's range, NULL into the NOT NULL key: the server's nearest
+        // value or implicit default outside strict mode.
+        "REPLACE INTO p VALUES (99999999999, 10)",
+        "INSERT INTO p VALUES (NULL, 10) ON DUPLICATE KEY UPDATE id = id + 100",
+        "INSERT INTO p VALUES (NULL, 10), (2, 20) ON DUPLICATE KEY UPDATE id = id + 100",
+    ] {
+        assert!(planned(sql).is_passthrough(), "{sql}");
+    }
+    // Several rows: one planned statement per row, each reading its own clashes.
+    let p = planned("INSERT INTO p VALUES (1, 10), (2, 20) ON DUPLICATE KEY UPDATE id = id + 100");
+    assert_eq!(p.steps.len(), 2);
+    assert!(p
+        .steps
+        .iter()
+        .all(|s| s.clash.as_ref().is_some_and(|c| c.flags.len() == 2)));
+}
+
+/// New keys that change between the lock read and the statement (RAND(), user
+/// variables assigned in the SET, sequences) leave the statement to InnoDB; a
+/// changing value in a column no FK references does not.
+#[test]
+fn re_keys_from_changing_values_are_not_read_ahead() {
+    for sql in [
+        "UPDATE p SET id = FLOOR(RAND() * 100) WHERE id = 1",
+        "UPDATE p SET id = (@n := @n + 1) WHERE id < 3",
+        "UPDATE p SET code = NEXTVAL(s) WHERE id = 1",
+        "INSERT INTO p VALUES (1, 10) ON DUPLICATE KEY UPDATE id = UUID_SHORT()",
+        "UPDATE p JOIN c ON c.p_id = p.id SET p.id = RAND() WHERE c.id = 1",
+    ] {
+        assert!(planned(sql).is_passthrough(), "{sql}");
+    }
+    let p = planned("UPDATE tree SET id = id + 100, parent_id = FLOOR(RAND() * 3) WHERE id = 1");
+    assert!(!p.is_passthrough());
+    assert!(p.original_fk_checks, "InnoDB checks the changing FK value");
 }

@@ -337,6 +337,126 @@ fn present(rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Whether the start read of an ON DUPLICATE KEY UPDATE or REPLACE finds the rows
+/// InnoDB finds: the table's unique indexes on the backend are the plan's, each a
+/// B-tree over whole columns whose collations pad with spaces (so a `WHERE`
+/// compares as the index does). A plan without a [`Clash`] needs no check.
+/// Read with SHOW, which opens only this table.
+async fn clash_decidable(plan: &Plan, backend: &mut Backend) -> Result<bool, ServerError> {
+    let Some(clash) = &plan.clash else {
+        return Ok(true);
+    };
+    // SHOW reads one table; an information_schema join can make MariaDB 10.11
+    // open every view of the server (it crashed doing so, see NOTES.md).
+    let table = tether_fkplan::ident(&plan.table);
+    let text = |r: &[Value], i: usize| match r.get(i) {
+        Some(Value::Bytes(b)) => Some(String::from_utf8_lossy(b).into_owned()),
+        _ => None,
+    };
+    // Columns whose collation a WHERE cannot stand in for: NO PAD (a CHAR column
+    // strips trailing spaces on the way in, which a NO PAD comparison with the
+    // literal then sees), and a character set short of utf8mb4 when the
+    // statement holds text outside ASCII (a character the column cannot store
+    // becomes '?' outside strict mode, and may then clash).
+    let non_ascii = !plan.original.is_ascii();
+    let inexact: HashSet<String> = backend
+        .read(&format!("SHOW FULL COLUMNS FROM {table}"))
+        .await?
+        .rows
+        .iter()
+        .filter(|r| {
+            text(r, 2).is_some_and(|c| {
+                let c = c.to_ascii_lowercase();
+                c.contains("nopad") || (non_ascii && !c.starts_with("utf8mb4"))
+            })
+        })
+        .filter_map(|r| text(r, 0))
+        .collect();
+    let mut names = HashSet::new();
+    for r in &backend.read(&format!("SHOW INDEX FROM {table}")).await?.rows {
+        if text(r, 1).as_deref() != Some("0") {
+            continue;
+        }
+        let whole = text(r, 7).is_none() && text(r, 10).as_deref() == Some("BTREE");
+        if !whole || text(r, 4).is_some_and(|c| inexact.contains(&c)) {
+            return Ok(false);
+        }
+        if let Some(name) = text(r, 2) {
+            names.insert(name);
+        }
+    }
+    let known: HashSet<String> = clash.indexes.iter().cloned().collect();
+    Ok(names == known)
+}
+
+/// Which existing row an ON DUPLICATE KEY UPDATE updates.
+enum Updated {
+    /// This row (its flags dropped), or none: the new row is inserted.
+    Row(Option<Vec<String>>),
+    /// Rows clash on different indexes and InnoDB's order of them cannot be read
+    /// (the backend user lacks the PROCESS privilege): only InnoDB knows.
+    Unknown,
+}
+
+/// Of the rows an ON DUPLICATE KEY UPDATE's new row clashes with (each ending with
+/// the flags of [`Clash::flags`]), the one InnoDB updates: the row of the first
+/// index in InnoDB's order that clashes.
+async fn updated_row(
+    clash: &tether_fkplan::Clash,
+    table: &str,
+    rows: Vec<Vec<String>>,
+    backend: &mut Backend,
+) -> Result<Updated, ServerError> {
+    let n = clash.flags.len();
+    let strip = |mut r: Vec<String>| {
+        r.truncate(r.len() - n);
+        r
+    };
+    if rows.len() <= 1 {
+        return Ok(Updated::Row(rows.into_iter().next().map(strip)));
+    }
+    // InnoDB checks its indexes in the order of its dictionary: the clustered
+    // index, then the others as they were created (an index added by ALTER TABLE
+    // comes last, though SHOW INDEX lists NOT NULL unique keys first).
+    let sql = format!(
+        "SELECT i.NAME FROM information_schema.INNODB_SYS_INDEXES i \
+         JOIN information_schema.INNODB_SYS_TABLES t ON t.TABLE_ID = i.TABLE_ID \
+         WHERE t.NAME = CONCAT(DATABASE(), '/', {}) ORDER BY i.INDEX_ID",
+        tether_fkplan::string_literal(table.as_bytes())
+    );
+    let order: Vec<String> = match backend.read(&sql).await {
+        Ok(found) => found
+            .rows
+            .iter()
+            .filter_map(|r| match r.first() {
+                Some(Value::Bytes(name)) => Some(String::from_utf8_lossy(name).into_owned()),
+                _ => None,
+            })
+            .collect(),
+        Err(e) if e.code == 1227 => return Ok(Updated::Unknown),
+        Err(e) => return Err(e),
+    };
+    let rank = |name: &str| order.iter().position(|o| o == name);
+    let mut best: Option<(usize, Vec<String>)> = None;
+    for r in rows {
+        let flags = &r[r.len() - n..];
+        let mut first = None;
+        for (flag, name) in flags.iter().zip(&clash.flags) {
+            if flag == "1" {
+                let Some(at) = rank(name) else {
+                    return Ok(Updated::Unknown);
+                };
+                first = Some(first.map_or(at, |f: usize| f.min(at)));
+            }
+        }
+        let Some(first) = first else { continue };
+        if best.as_ref().is_none_or(|(b, _)| first < *b) {
+            best = Some((first, r));
+        }
+    }
+    Ok(Updated::Row(best.map(|(_, r)| strip(r))))
+}
+
 /// `(a, b) IN ((1, 2), ...) OR c IN (...)`: the existing rows a `REPLACE ...
 /// SELECT`'s new rows clash with; `None` when none can.
 fn clash_condition(source: &ReplaceSource, rows: &[Vec<String>]) -> Option<String> {
@@ -431,6 +551,12 @@ async fn run_inside(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerE
                 }
             }
         }
+        Start::Delete { .. } | Start::Update { .. } if !clash_decidable(plan, backend).await? => {
+            // Which rows the new rows clash with is InnoDB's to find (a prefix or
+            // hash index, a NO PAD collation, a schema the gateway has not read
+            // yet): the original runs natively, with InnoDB's checks and cascades.
+            return single(backend, &plan.original).await;
+        }
         Start::Delete { read } => {
             let rows = backend.read(read).await?;
             let old = literals(&rows);
@@ -454,6 +580,16 @@ async fn run_inside(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerE
         Start::Update { read } => {
             let rows = backend.read(read).await?;
             let mut all = literals(&rows);
+            // ON DUPLICATE KEY UPDATE: of the rows the new row clashes with, the one
+            // InnoDB updates.
+            let flags = plan.clash.as_ref().map_or(0, |c| c.flags.len());
+            if let Some(clash) = plan.clash.as_ref().filter(|_| flags > 0) {
+                match updated_row(clash, &plan.table, all, backend).await? {
+                    Updated::Row(row) => all = row.into_iter().collect(),
+                    Updated::Unknown => return single(backend, &plan.original).await,
+                }
+            }
+            let width = rows.columns.len() - flags;
             // The read ends with the checked columns, old then new.
             let checked = match &plan.parent_checks {
                 Some(ParentChecks {
@@ -464,6 +600,7 @@ async fn run_inside(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerE
                 _ => 0,
             };
             for r in &mut all {
+                r.truncate(width);
                 let mut tail = r.split_off(r.len().saturating_sub(2 * checked));
                 let new = tail.split_off(checked);
                 own.push(OwnRow {
@@ -472,7 +609,7 @@ async fn run_inside(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerE
                     inserted: false,
                 });
             }
-            let half = (rows.columns.len() - 2 * checked) / 2;
+            let half = (width - 2 * checked) / 2;
             let (old, new): (Vec<_>, Vec<_>) = all
                 .into_iter()
                 .map(|mut r| {
@@ -560,7 +697,15 @@ async fn run_inside(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerE
     };
     batch.push("SET foreign_key_checks = 1".to_string());
     let replies = backend.query(&batch.join(";\n")).await;
-    if let Some(Reply::Error(e)) = replies.iter().find(|r| matches!(r, Reply::Error(_))) {
+    if let Some((at, Reply::Error(e))) = replies.iter().enumerate().find(|(_, r)| matches!(r, Reply::Error(_))) {
+        if original_last && Some(at) == original_at {
+            // The original failed after every child statement succeeded: MariaDB,
+            // going row by row, meets the same error at the same row (the gateway
+            // found every FK check to pass). Replaying it would run it twice:
+            // auto-increment values and LAST_INSERT_ID() would move on again. The
+            // caller rolls the statement back.
+            return Err(e.clone());
+        }
         return native_error_after(plan, backend, e.clone()).await;
     }
     if writes.instead.is_some() {

@@ -5,6 +5,7 @@
 mod support;
 
 mod binlog;
+mod clash;
 mod differential;
 mod heldout;
 mod limits;
