@@ -132,6 +132,17 @@ pub fn classify(ctx: &TableContext<'_>, column: &Column, samples: &[String]) -> 
                     evidence.push(shown(v.hits, v.what, v.example));
                 }
                 Some(v) => evidence.push(shown(v.hits, v.what, v.example)),
+                // Names as loose as `accountnumber` or `creditcardapprovalcode`:
+                // values that are never a card, an account or an address settle it.
+                None if samples.len() >= 5
+                    && !validated(rule.class, samples)
+                    && matches!(
+                        rule.class,
+                        PersonalClass::PaymentCard | PersonalClass::BankAccount | PersonalClass::IpAddress
+                    ) =>
+                {
+                    return None;
+                }
                 None if samples.len() >= 5 && !validated(rule.class, samples) => {
                     // Values contradict the name (no email among the sampled values
                     // of `email`): keep it, with less confidence.
@@ -171,8 +182,17 @@ fn by_name(ctx: &TableContext<'_>, words: &[String], ty: &DataType) -> Option<(&
     // `address_id` is a key to the address table; a text `LoginID` is a login.
     let key_type = matches!(ty, DataType::Int { .. } | DataType::Uuid);
     let is_harmless = |w: &str| names::HARMLESS.contains(&w) && (key_type || !matches!(w, "id" | "ids"));
+    // A partly matched lowercase compound (`addresstypeid`): harmless when what is
+    // left starts or ends with a harmless word (`typeid`, `approvalcode`).
+    let harmless_rest = |rest: &str| {
+        !rest.is_empty()
+            && names::HARMLESS
+                .iter()
+                // As a prefix only words of four letters or more: `hash` is not `has`.
+                .any(|h| (rest.ends_with(h) || (h.len() >= 4 && rest.starts_with(h))) && is_harmless(h))
+    };
     let harmless = |(range, rest): &(std::ops::Range<usize>, String)| {
-        is_harmless(rest)
+        harmless_rest(rest)
             || words
                 .iter()
                 .enumerate()
@@ -199,11 +219,13 @@ fn by_name(ctx: &TableContext<'_>, words: &[String], ty: &DataType) -> Option<(&
         return (!harmless(&m)).then_some((rule, p));
     }
     let table_words = names::words(ctx.table);
+    // `customer_type` or `contact_status` is a lookup table, not one of people.
     let person_table = table_words
         .iter()
-        .any(|w| names::PERSON_TABLES.contains(&names::singular(w)));
+        .any(|w| names::PERSON_TABLES.contains(&names::singular(w)))
+        && !table_words.iter().any(|w| names::HARMLESS.contains(&w.as_str()));
     // A bare `name` in a table of people is a person's name.
-    if person_table && words.iter().any(|w| w == "name") && !words.iter().any(|w| is_harmless(w)) {
+    if person_table && words.len() == 1 && words[0] == "name" {
         return Some((person_name_rule(), "name (in a table of people)"));
     }
     // City, postcode: personal next to a street address or in a table of people;
@@ -248,7 +270,10 @@ fn address_rule() -> &'static names::Rule {
 fn type_allows(class: PersonalClass, ty: &DataType) -> bool {
     use PersonalClass::*;
     match ty {
-        DataType::Char { .. } | DataType::Varchar { .. } | DataType::Text | DataType::Other(_) | DataType::Json => true,
+        // A text `location` is a place name far more often than coordinates (those
+        // are found by their values).
+        DataType::Char { .. } | DataType::Varchar { .. } | DataType::Text => class != Location,
+        DataType::Other(_) | DataType::Json => true,
         DataType::Binary { .. } => matches!(class, Credential | Location),
         DataType::Int { .. } => matches!(
             class,
@@ -342,6 +367,7 @@ fn validated(class: PersonalClass, samples: &[String]) -> bool {
         PersonalClass::Email => validators::email,
         PersonalClass::PaymentCard => validators::card,
         PersonalClass::IpAddress => validators::ip,
+        PersonalClass::BankAccount => validators::account,
         _ => return true,
     };
     samples.iter().any(|s| check(s))
@@ -350,75 +376,52 @@ fn validated(class: PersonalClass, samples: &[String]) -> bool {
 /// The transformer a match suggests, refined by the words (`first_name` gets a first
 /// name, `zip` a postcode) and the type.
 fn transformer_for(rule: &names::Rule, words: &[String], ty: &DataType) -> Suggestion {
-    let has = |p: &str| names::matches(p, words).is_some();
+    const FIRST: &[&str] = &[
+        "first_name",
+        "fname",
+        "given_name",
+        "forename",
+        "middle_name",
+        "vorname",
+        "prenom",
+        "nombre",
+        "voornaam",
+    ];
+    const LAST: &[&str] = &[
+        "last_name",
+        "lname",
+        "surname",
+        "family_name",
+        "nachname",
+        "apellido",
+        "achternaam",
+        "cognome",
+    ];
+    const POSTCODE: &[&str] = &["zip", "postcode", "postal_code", "plz", "zip_code", "cap"];
+    const CITY: &[&str] = &["city", "town", "ort", "stadt", "ciudad", "ville"];
+    let has = |list: &[&str]| list.iter().any(|p| names::matches(p, words).is_some());
     let kind = match rule.class {
-        PersonalClass::PersonName
-            if [
-                "first_name",
-                "fname",
-                "given_name",
-                "forename",
-                "vorname",
-                "prenom",
-                "nombre",
-                "voornaam",
-            ]
-            .iter()
-            .any(|p| has(p)) =>
-        {
-            "first_name"
-        }
-        PersonalClass::PersonName
-            if [
-                "last_name",
-                "lname",
-                "surname",
-                "family_name",
-                "nachname",
-                "apellido",
-                "achternaam",
-                "cognome",
-            ]
-            .iter()
-            .any(|p| has(p)) =>
-        {
-            "last_name"
-        }
-        PersonalClass::PostalAddress
-            if names::ADDRESS_PARTS.iter().any(|p| {
-                [
-                    "zip",
-                    "postcode",
-                    "postal_code",
-                    "plz",
-                    "zipcode",
-                    "zip_code",
-                    "postalcode",
-                    "cap",
-                ]
-                .contains(p)
-                    && has(p)
-            }) =>
-        {
-            "zip"
-        }
-        PersonalClass::PostalAddress
-            if ["city", "town", "ort", "stadt", "ciudad", "ville"]
-                .iter()
-                .any(|p| has(p)) =>
-        {
-            "city"
-        }
+        PersonalClass::PersonName if has(FIRST) => "first_name",
+        PersonalClass::PersonName if has(LAST) => "last_name",
+        PersonalClass::PostalAddress if has(POSTCODE) => "zip",
+        PersonalClass::PostalAddress if has(CITY) => "city",
+        PersonalClass::PostalAddress if has(names::REGION_PARTS) => "state",
         _ => rule.transformer,
     };
     match (kind, ty) {
         (_, DataType::Int { .. }) => Suggestion::new("hash", ""),
         ("date_shift", _) => Suggestion::new("date_shift", "max_days = 365"),
+        // Coordinates written as text keep their shape with their digits replaced.
+        ("noise", t) if t.is_text() => Suggestion::new("scramble", ""),
         (k, _) => Suggestion::new(k, ""),
     }
 }
 
 fn default_transformer(class: PersonalClass) -> &'static str {
+    if class == PersonalClass::Location {
+        // Found by its values, so written as text.
+        return "scramble";
+    }
     names::RULES
         .iter()
         .find(|r| r.class == class)
@@ -478,6 +481,8 @@ mod tests {
             ("orders", "ShipName", "varchar(40)", Some(PersonName)),
             ("employees", "HomePhone", "varchar(24)", Some(Phone)),
             ("address", "district", "varchar(20)", Some(PostalAddress)),
+            ("orders", "ShipRegion", "varchar(15)", Some(PostalAddress)),
+            ("productreview", "reviewername", "varchar(50)", Some(PersonName)),
             ("customer", "name", "varchar(40)", Some(PersonName)),
         ];
         for (table, name, ty, want) in cases {
@@ -505,6 +510,17 @@ mod tests {
             ("country", "country", "varchar(50)"),
             ("person", "EmailPromotion", "int"),
             ("users", "state", "varchar(10)"),
+            ("addresstype", "addresstypeid", "int"),
+            ("phonenumbertype", "phonenumbertypeid", "int"),
+            ("salesorderheader", "creditcardapprovalcode", "varchar(15)"),
+            ("customers", "CompanyName", "varchar(40)"),
+            ("customer_type", "name", "varchar(40)"),
+            ("product", "display_name", "varchar(40)"),
+            ("device", "mac_address", "varchar(17)"),
+            ("device", "mobile_os", "varchar(17)"),
+            ("rack", "location_name", "varchar(40)"),
+            ("author", "birthplace", "varchar(40)"),
+            ("user", "emailverified", "varchar(5)"),
             ("credit_card", "CardType", "varchar(50)"),
             ("film", "rating", "varchar(10)"),
         ];

@@ -294,7 +294,6 @@ pub const RULES: &[Rule] = &[
             "fullname",
             "contact_name",
             "contactname",
-            "display_name",
             "nickname",
             "vorname",
             "nachname",
@@ -316,6 +315,12 @@ pub const RULES: &[Rule] = &[
             "cardholder",
             "card_holder",
             "customer_name",
+            "reviewer_name",
+            "buyer_name",
+            "seller_name",
+            "passenger_name",
+            "beneficiary_name",
+            "account_holder",
             "employee_name",
             "person_name",
             "author_name",
@@ -386,6 +391,7 @@ pub const RULES: &[Rule] = &[
 /// Parts of an address that identify a person only together with a street or a
 /// person: a `city` table's name column is not personal, a customer's city is.
 pub const ADDRESS_PARTS: &[&str] = &[
+    "region",
     "district",
     "state",
     "province",
@@ -412,7 +418,7 @@ pub const ADDRESS_PARTS: &[&str] = &[
 ];
 
 /// The parts of [`ADDRESS_PARTS`] that name a region rather than a place.
-pub const REGION_PARTS: &[&str] = &["district", "state", "province", "county"];
+pub const REGION_PARTS: &[&str] = &["district", "state", "province", "county", "region"];
 
 /// Words of table names that hold people: a bare `name` there is a person's name.
 pub const PERSON_TABLES: &[&str] = &[
@@ -509,10 +515,13 @@ pub const HARMLESS: &[&str] = &[
     "visibility",
     "public",
     "label",
+    "mac",
+    "os",
+    "place",
+    "title",
     "code",
     "prefix",
     "country",
-    "region",
     "zone",
     "timezone",
 ];

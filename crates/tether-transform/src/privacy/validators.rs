@@ -35,7 +35,7 @@ pub fn contains_email(text: &str) -> bool {
 /// amounts far more often than phone numbers).
 pub fn phone(v: &str) -> bool {
     let v = v.trim();
-    if v.is_empty() || !v.chars().all(|c| c.is_ascii_digit() || " -./()+".contains(c)) {
+    if v.is_empty() || !v.chars().all(|c| c.is_ascii_digit() || " -./()+".contains(c)) || isbn(v) {
         return false;
     }
     let digits = v.chars().filter(char::is_ascii_digit).count();
@@ -163,6 +163,28 @@ pub fn iban(v: &str) -> bool {
     rem == 1
 }
 
+/// A bank account number: an IBAN, or 6 to 34 digits with spaces or hyphens between
+/// groups (no letters: `AW00000001` is a customer number).
+pub fn account(v: &str) -> bool {
+    let v = v.trim();
+    iban(v)
+        || (v.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
+            && (6..=34).contains(&v.chars().filter(char::is_ascii_digit).count()))
+}
+
+/// An ISBN-13 (978/979 and a valid check digit): book numbers are written like
+/// phone numbers. (ISBN-10s are not told apart: one 10-digit phone number in eleven
+/// passes their check.)
+pub fn isbn(v: &str) -> bool {
+    let d: Vec<u32> = v.chars().filter_map(|c| c.to_digit(10)).collect();
+    let sum: u32 = d
+        .iter()
+        .enumerate()
+        .map(|(i, n)| if i % 2 == 0 { *n } else { n * 3 })
+        .sum();
+    d.len() == 13 && (v.trim().starts_with("978") || v.trim().starts_with("979")) && sum.is_multiple_of(10)
+}
+
 /// An IPv4 or IPv6 address (not `0.0.0.0`, not a version string like `1.2.3`).
 pub fn ip(v: &str) -> bool {
     match v.trim().parse::<std::net::IpAddr>() {
@@ -269,6 +291,14 @@ mod tests {
         }
         assert!(contains_phone("reach me at +49 30 1234567 after 5"));
         assert!(!contains_phone("order 1234 shipped on 2024-01-31"));
+    }
+
+    #[test]
+    fn isbns_and_accounts() {
+        assert!(isbn("978-3-16-148410-0") && !phone("978-3-16-148410-0"));
+        assert!(!isbn("+49 30 1234567"));
+        assert!(account("10-4020-000676") && account("DE89370400440532013000"));
+        assert!(!account("AW00000001"));
     }
 
     #[test]
