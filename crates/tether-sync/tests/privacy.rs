@@ -122,7 +122,11 @@ fn data(engine: Engine) -> String {
 }
 
 async fn classes(db: &TestDb) -> BTreeMap<(String, String), Option<String>> {
-    let url = DbUrl::parse(&db.url).expect("url");
+    classes_at(&db.url).await
+}
+
+async fn classes_at(url: &str) -> BTreeMap<(String, String), Option<String>> {
+    let url = DbUrl::parse(url).expect("url");
     let mut conn = Connection::open_source(&url).await.expect("open");
     let schema = conn
         .introspect(&IntrospectOptions::default())
@@ -177,4 +181,68 @@ fn every_column_of_the_labelled_fixture_gets_its_class_on_every_engine() {
         assert!(wrong.is_empty(), "{engine:?}:\n{}", wrong.join("\n"));
         assert_eq!(got.len(), LABELS.len(), "{engine:?}: every column scanned once");
     }
+}
+
+/// Every personal column of a real schema and of the demo, by hand: the scan must
+/// find exactly these (`table.column class`), and nothing else.
+fn assert_exact(url: &str, want: &[(&str, &str)]) {
+    let got: Vec<(String, String)> = block_on(classes_at(url))
+        .into_iter()
+        .filter_map(|((t, c), class)| class.map(|k| (format!("{t}.{c}"), k)))
+        .collect();
+    let mut want: Vec<(String, String)> = want.iter().map(|(c, k)| (c.to_string(), k.to_string())).collect();
+    let mut got_sorted = got.clone();
+    got_sorted.sort();
+    want.sort();
+    assert_eq!(got_sorted, want, "{url}");
+}
+
+#[test]
+fn chinook_and_the_demo_are_classified_as_labelled_by_hand() {
+    if let Some(dir) = tether_testkit::chinook_dir() {
+        let chinook = format!("sqlite://{}", dir.join("chinook.sqlite").display());
+        let mut labels = Vec::new();
+        for t in ["Customer", "Employee"] {
+            for (c, k) in [
+                ("FirstName", "person_name"),
+                ("LastName", "person_name"),
+                ("Address", "postal_address"),
+                ("City", "postal_address"),
+                ("State", "postal_address"),
+                ("PostalCode", "postal_address"),
+                ("Phone", "phone"),
+                ("Fax", "phone"),
+                ("Email", "email"),
+            ] {
+                labels.push((format!("{t}.{c}"), k));
+            }
+        }
+        labels.push(("Employee.BirthDate".into(), "birth_date"));
+        for c in ["BillingAddress", "BillingCity", "BillingState", "BillingPostalCode"] {
+            labels.push((format!("Invoice.{c}"), "postal_address"));
+        }
+        let labels: Vec<(&str, &str)> = labels.iter().map(|(c, k)| (c.as_str(), *k)).collect();
+        assert_exact(&chinook, &labels);
+    } else {
+        eprintln!("skipped Chinook: ../shared/datasets/chinook is not there");
+    }
+    let dir = tether_testkit::ScratchDir::new("privacy_demo");
+    let demo = dir.join("shop.sqlite");
+    tether_sync::demo::write(&demo, 0.05, true).expect("demo");
+    assert_exact(
+        &format!("sqlite://{}", demo.display()),
+        &[
+            ("address.street", "postal_address"),
+            ("address.city", "postal_address"),
+            ("address.postcode", "postal_address"),
+            ("customer.first_name", "person_name"),
+            ("customer.last_name", "person_name"),
+            ("customer.email", "email"),
+            ("customer.phone", "phone"),
+            ("customer.birth_date", "birth_date"),
+            ("employee.first_name", "person_name"),
+            ("employee.last_name", "person_name"),
+            ("employee.email", "email"),
+        ],
+    );
 }
