@@ -199,6 +199,7 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
         engine: "mysql".into(),
         default_schema: None,
         tables,
+        objects: Default::default(),
     };
     schema.sort();
     Ok(schema)

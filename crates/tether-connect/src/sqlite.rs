@@ -330,6 +330,7 @@ pub fn introspect(conn: &Connection, url: &str) -> Result<Schema, ConnectError> 
         engine: "sqlite".into(),
         default_schema: None,
         tables,
+        objects: Default::default(),
     };
     schema.sort();
     Ok(schema)

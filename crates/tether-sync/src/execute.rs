@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tether_connect::value::describe_key;
-use tether_connect::{Batch, Conflict, Connection, DbUrl, Dialect, Engine, Filter, ReadSpec, Row, Value};
+use tether_connect::{Batch, Conflict, Connection, DbUrl, Dialect, Engine, Filter, ReadSpec, Row, TableObjects, Value};
 use tether_schema::{FkAction, Schema, Table, TableName};
 use tokio::sync::mpsc;
 
@@ -45,6 +45,9 @@ pub struct Destination {
     pub atomic: Option<Vec<DroppedFk>>,
     /// Tables complete so far on this destination and their rows, for messages.
     written: Arc<Mutex<Vec<(String, u64)>>>,
+    /// Statements for the objects of the tables created here that a restore builds
+    /// after the data (see [`finish_schema`]).
+    pub after_load: Vec<String>,
 }
 
 /// A foreign key dropped for a transactional load, to be created again.
@@ -212,6 +215,7 @@ impl Destination {
             checks_off: self.checks_off,
             atomic: None,
             written: self.written.clone(),
+            after_load: Vec::new(),
         })
     }
 }
@@ -285,6 +289,15 @@ fn destination_model(source: &Schema, plan: &Plan, t: &Table, dest: Engine, note
             c.default = None;
         }
     }
+    if same_engine {
+        // Bare unique indexes are created from their own definitions (with their
+        // method, expressions and predicate), not as UNIQUE constraints.
+        let indexes = &t.extras.indexes;
+        out.unique_keys
+            .retain(|u| u.constraint || !indexes.iter().any(|i| i.name == u.name));
+    } else {
+        out.extras = Default::default();
+    }
     out.foreign_keys
         .retain(|f| !f.is_virtual && source.table(&f.referenced_name()).is_some());
     let columns = out.columns.clone();
@@ -343,6 +356,9 @@ pub async fn prepare_destination(
     let d = conn.dialect();
     let existing = conn.introspect(&Default::default()).await?;
     let mut missing: Vec<Table> = Vec::new();
+    // Run once the rows are in: indexes, CHECKs, triggers, materialized views.
+    let mut after_load: Vec<String> = Vec::new();
+    let mut after_load_views: Vec<String> = Vec::new();
     for tp in &plan.tables {
         let want = destination_name(source, &tp.table.table_name(), engine);
         if existing.table(&want).is_none() {
@@ -387,13 +403,39 @@ pub async fn prepare_destination(
             conn.execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", d.ident(&s)))
                 .await?;
         }
+        let same_engine = crate::plan::engine_of(&source.engine) == engine;
+        if same_engine {
+            let refs: Vec<&Table> = missing.iter().collect();
+            for ty in source.objects.types_for(&refs) {
+                if existing.objects.user_type(&ty.qualified()).is_none() {
+                    for sql in d.create_type(ty) {
+                        conn.execute(&sql).await?;
+                    }
+                }
+            }
+        }
         let inline = !d.supports_add_foreign_key();
-        for t in &missing {
-            let same_engine = crate::plan::engine_of(&source.engine) == engine;
+        let objects: Vec<TableObjects> = missing
+            .iter()
+            .map(|t| {
+                if same_engine {
+                    d.table_objects(t)
+                } else {
+                    TableObjects::default()
+                }
+            })
+            .collect();
+        for (t, o) in missing.iter().zip(&objects) {
+            for sql in &o.before {
+                conn.execute(sql).await?;
+            }
             conn.execute(&create_sql(d, t, inline, same_engine)).await?;
             for sql in d.create_partitions(t) {
                 conn.execute(&sql).await?;
             }
+        }
+        for sql in objects.iter().flat_map(|o| &o.after_create) {
+            conn.execute(sql).await?;
         }
         if !inline {
             for t in &missing {
@@ -407,6 +449,43 @@ pub async fn prepare_destination(
                 }
             }
         }
+        if same_engine {
+            let job_tables: Vec<TableName> = plan.tables.iter().map(|tp| tp.table.table_name()).collect();
+            for v in source.objects.views_over(&job_tables) {
+                if existing.objects.views.iter().all(|e| e.table_name() != v.table_name()) {
+                    conn.execute(&v.definition).await?;
+                    if let Some(c) = &v.comment {
+                        let what = if v.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
+                        conn.execute(&format!(
+                            "COMMENT ON {what} {} IS {}",
+                            d.table(v.schema.as_deref(), &v.name),
+                            d.literal(&Value::Text(c.clone()))
+                        ))
+                        .await?;
+                    }
+                    if v.materialized {
+                        after_load_views.push(format!(
+                            "REFRESH MATERIALIZED VIEW {}",
+                            d.table(v.schema.as_deref(), &v.name)
+                        ));
+                    }
+                }
+            }
+            let functions: BTreeSet<&str> = missing
+                .iter()
+                .flat_map(|t| t.extras.triggers.iter().filter_map(|t| t.function.as_deref()))
+                .collect();
+            for f in source
+                .objects
+                .functions
+                .iter()
+                .filter(|f| functions.contains(f.name.as_str()))
+            {
+                after_load.push(f.definition.clone());
+            }
+        }
+        after_load.extend(objects.into_iter().flat_map(|o| o.after_load));
+        after_load.extend(after_load_views);
     }
     let schema = conn.introspect(&Default::default()).await?;
     let mut tables = HashMap::new();
@@ -435,7 +514,26 @@ pub async fn prepare_destination(
         checks_off: false,
         atomic: None,
         written: Arc::new(Mutex::new(Vec::new())),
+        after_load,
     })
+}
+
+/// Creates what a restore creates after the data (indexes, CHECK constraints,
+/// triggers; materialized views refreshed), on the connection that loaded the rows: in
+/// a one-transaction load, inside that transaction.
+pub async fn finish_schema(dest: &mut Destination, progress: &dyn Progress) -> Result<(), SyncError> {
+    if dest.after_load.is_empty() {
+        return Ok(());
+    }
+    progress.phase(&format!(
+        "{}: creating indexes, constraints and triggers ({} statements)",
+        dest.shown,
+        dest.after_load.len()
+    ));
+    for sql in std::mem::take(&mut dest.after_load) {
+        dest.conn.execute(&sql).await?;
+    }
+    Ok(())
 }
 
 /// Moves PostgreSQL sequences (serial and identity columns) past the keys copied, as a

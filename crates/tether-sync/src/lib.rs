@@ -298,6 +298,10 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         }
     };
     for d in lanes[0].dests.iter_mut() {
+        if let Err(e) = execute::finish_schema(d, progress).await {
+            d.rollback_atomic().await;
+            return Err(e);
+        }
         d.commit_atomic(progress).await?;
     }
     let mut leaks = anon.leaks.into_inner().expect("lock");

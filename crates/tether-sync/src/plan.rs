@@ -293,6 +293,7 @@ pub fn build(
         engine: schema.engine.clone(),
         default_schema: schema.default_schema.clone(),
         tables: included.iter().map(|t| (*t).clone()).collect(),
+        objects: schema.objects.clone(),
     };
     let graph = FkGraph::build(&selected);
 
