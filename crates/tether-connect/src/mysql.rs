@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder};
-use tether_schema::{Column, FkAction, ForeignKey, Identity, Schema, Table, UniqueKey};
+use tether_schema::{
+    Column, FkAction, ForeignKey, Identity, Schema, SchemaObjects, Table, TableName, Trigger, UniqueKey, View,
+};
 
 use crate::error::ConnectError;
 use crate::types;
@@ -53,16 +55,19 @@ pub async fn connect(server: &ServerUrl, shown: &str) -> Result<Conn, ConnectErr
 type ColumnRow = (String, String, String, String, Option<String>, String, Option<String>);
 type FkRow = (String, String, String, Option<String>, String, String, String, String);
 
+/// Makes a failed query's error: the URL, what Tether was reading, the server's words.
+fn failed(shown: &str, what: &'static str) -> impl Fn(mysql_async::Error) -> ConnectError {
+    let url = shown.to_string();
+    move |e: mysql_async::Error| ConnectError::Query {
+        url: url.clone(),
+        what: what.to_string(),
+        message: describe(&e),
+    }
+}
+
 /// Reads the schema of the URL's database.
 pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<Schema, ConnectError> {
-    let q = |what: &'static str| {
-        let url = shown.to_string();
-        move |e: mysql_async::Error| ConnectError::Query {
-            url: url.clone(),
-            what: what.to_string(),
-            message: describe(&e),
-        }
-    };
+    let q = |what: &'static str| failed(shown, what);
     let version: Option<String> = conn
         .query_first("SELECT VERSION()")
         .await
@@ -195,11 +200,12 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
         }
     }
 
+    let objects = read_objects(conn, shown, database, &mut tables).await?;
     let mut schema = Schema {
         engine: "mysql".into(),
         default_schema: None,
         tables,
-        objects: Default::default(),
+        objects,
     };
     schema.sort();
     Ok(schema)
@@ -217,4 +223,128 @@ fn normalize_default(default: Option<String>, extra: &str, mariadb: bool) -> Opt
     } else {
         Some(format!("'{}'", d.replace('\'', "''")))
     }
+}
+
+/// `CREATE DEFINER=`u`@`h` TRIGGER ...` without its `DEFINER=...` clause: the copy is
+/// created by (and runs as) the destination's user, as `mariadb-dump --skip-definer`.
+fn without_definer(sql: &str) -> String {
+    match sql.find("DEFINER=") {
+        Some(i) => {
+            let rest = &sql[i..];
+            let end = rest.find(' ').map_or(rest.len(), |e| e + 1);
+            format!("{}{}", &sql[..i], &rest[end..])
+        }
+        None => sql.to_string(),
+    }
+}
+
+/// The tables and views (of `known`) a view's definition reads: identifiers in
+/// table position, `` `t` `` or `` `db`.`t` `` (not a column `` `t`.`c` `` nor an
+/// alias `` AS `x` ``).
+fn view_reads(definition: &str, database: &str, known: &[String]) -> Vec<TableName> {
+    let own_db = format!("`{}`.", database.replace('`', "``"));
+    let mut out: Vec<TableName> = Vec::new();
+    let body = definition.split_once(" AS ").map_or(definition, |(_, b)| b);
+    let mut rest = body;
+    let mut offset = 0;
+    while let Some(open) = rest.find('`') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('`') else { break };
+        let name = &after[..close];
+        let start = offset + open;
+        let end = start + close + 2;
+        let before = &body[..start];
+        let qualified_here = before.ends_with(&own_db);
+        let column = body[end..].starts_with('.') || (before.ends_with('.') && !qualified_here);
+        let t = TableName::new(None, name);
+        if !column && !before.ends_with("AS ") && known.iter().any(|k| k == name) && !out.contains(&t) {
+            out.push(t);
+        }
+        offset = end;
+        rest = &body[end..];
+    }
+    out
+}
+
+/// Each table's `SHOW CREATE TABLE` and triggers (`SHOW CREATE TRIGGER`), and the
+/// database's views (`SHOW CREATE VIEW`), for a copy onto MariaDB/MySQL.
+async fn read_objects(
+    conn: &mut Conn,
+    shown: &str,
+    database: &str,
+    tables: &mut [Table],
+) -> Result<SchemaObjects, ConnectError> {
+    let q = |what: &'static str| failed(shown, what);
+    let ident = |n: &str| format!("`{}`", n.replace('`', "``"));
+    for t in tables.iter_mut() {
+        let row: Option<(String, String)> = conn
+            .query_first(format!("SHOW CREATE TABLE {}", ident(&t.name)))
+            .await
+            .map_err(q("reading SHOW CREATE TABLE"))?;
+        t.extras.definition = row.map(|(_, sql)| sql);
+    }
+    let triggers: Vec<(String, String)> = conn
+        .exec(
+            "SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME FROM information_schema.TRIGGERS \
+             WHERE TRIGGER_SCHEMA = ? ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER",
+            (database,),
+        )
+        .await
+        .map_err(q("listing triggers"))?;
+    for (table, name) in triggers {
+        let row: Option<mysql_async::Row> = conn
+            .query_first(format!("SHOW CREATE TRIGGER {}", ident(&name)))
+            .await
+            .map_err(q("reading SHOW CREATE TRIGGER"))?;
+        let definition: Option<String> = row.and_then(|r| r.get(2));
+        if let (Some(t), Some(definition)) = (tables.iter_mut().find(|t| t.name == table), definition) {
+            t.extras.triggers.push(Trigger {
+                name,
+                definition: without_definer(&definition),
+                function: None,
+            });
+        }
+    }
+    let views: Vec<String> = conn
+        .exec(
+            "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME",
+            (database,),
+        )
+        .await
+        .map_err(q("listing views"))?;
+    let mut known: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
+    known.extend(views.iter().cloned());
+    let mut objects = SchemaObjects::default();
+    for name in views {
+        let row: Option<mysql_async::Row> = conn
+            .query_first(format!("SHOW CREATE VIEW {}", ident(&name)))
+            .await
+            .map_err(q("reading SHOW CREATE VIEW"))?;
+        let Some(definition) = row.and_then(|r| r.get::<String, _>(1)) else {
+            continue;
+        };
+        let reads = view_reads(&definition, database, &known);
+        // Names are qualified with the source database; the copy lives in another.
+        let definition = without_definer(&definition).replace(&format!("{}.", ident(database)), "");
+        objects.views.push(View {
+            schema: None,
+            name,
+            definition,
+            materialized: false,
+            reads,
+            comment: None,
+        });
+    }
+    // A view reading another view comes after it.
+    let mut ordered: Vec<View> = Vec::new();
+    while !objects.views.is_empty() {
+        let ready = objects
+            .views
+            .iter()
+            .position(|v| v.reads.iter().all(|r| !objects.views.iter().any(|o| o.name == r.name)))
+            .unwrap_or(0);
+        ordered.push(objects.views.remove(ready));
+    }
+    objects.views = ordered;
+    Ok(objects)
 }

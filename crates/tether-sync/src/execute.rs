@@ -334,9 +334,15 @@ fn destination_model(source: &Schema, plan: &Plan, t: &Table, dest: Engine, note
     out
 }
 
+/// True when the table is created from the source engine's own definition (MariaDB's
+/// `SHOW CREATE TABLE`), foreign keys included.
+fn verbatim(t: &Table, same_engine: bool) -> bool {
+    same_engine && t.extras.definition.is_some()
+}
+
 fn create_sql(d: &dyn Dialect, t: &Table, with_fks: bool, same_engine: bool) -> String {
     let mut sql = d.create_table(t, with_fks, same_engine);
-    if d.engine() == Engine::Mysql {
+    if d.engine() == Engine::Mysql && !verbatim(t, same_engine) {
         sql.push_str(" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
     }
     sql
@@ -425,6 +431,11 @@ pub async fn prepare_destination(
                 }
             })
             .collect();
+        // A definition naming its foreign keys may name tables created after it.
+        let verbatim_fks = missing.iter().any(|t| verbatim(t, same_engine));
+        if verbatim_fks {
+            conn.disable_fk_checks().await?;
+        }
         for (t, o) in missing.iter().zip(&objects) {
             for sql in &o.before {
                 conn.execute(sql).await?;
@@ -434,11 +445,14 @@ pub async fn prepare_destination(
                 conn.execute(&sql).await?;
             }
         }
+        if verbatim_fks {
+            conn.enable_fk_checks().await?;
+        }
         for sql in objects.iter().flat_map(|o| &o.after_create) {
             conn.execute(sql).await?;
         }
         if !inline {
-            for t in &missing {
+            for t in missing.iter().filter(|t| !verbatim(t, same_engine)) {
                 for fk in &t.foreign_keys {
                     conn.execute(&format!(
                         "ALTER TABLE {} ADD {}",
