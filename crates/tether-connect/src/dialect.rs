@@ -89,18 +89,34 @@ pub trait Dialect: Sync {
 
     /// One column of `CREATE TABLE`. `keyed`: the column is part of a key.
     fn column_definition(&self, c: &Column, table: &Table, same_engine: bool, keyed: bool) -> String {
-        let null = if c.nullable { "NULL" } else { "NOT NULL" };
-        let ty = same_engine
-            .then(|| self.native_type(c))
-            .flatten()
-            .unwrap_or_else(|| self.column_type(&c.normalized_type, keyed));
-        format!("{} {ty} {null}{}", self.ident(&c.name), self.identity_clause(c, table))
+        portable_column(self, c, table, same_engine, keyed)
+    }
+
+    /// CHECK constraints are added after the load (`table_objects`) rather than in
+    /// `CREATE TABLE`.
+    fn checks_after_load(&self) -> bool {
+        false
+    }
+
+    /// `CREATE INDEX` for an index of `table`: its own definition when it has one,
+    /// else built from its columns.
+    fn index_sql(&self, table: &Table, i: &tether_schema::Index) -> String {
+        if !i.definition.is_empty() {
+            return i.definition.clone();
+        }
+        format!(
+            "CREATE {}INDEX {} ON {} ({})",
+            if i.unique { "UNIQUE " } else { "" },
+            self.ident(&i.name),
+            self.qualified(table),
+            self.idents(&i.columns)
+        )
     }
 
     /// The statements that give a table created by [`Dialect::create_table`] (from a
     /// model read on this same engine) the rest of the source's objects, by phase.
-    fn table_objects(&self, _table: &Table) -> TableObjects {
-        TableObjects::default()
+    fn table_objects(&self, table: &Table) -> TableObjects {
+        portable_objects(self, table)
     }
 
     /// The statements creating a user-defined type (same engine).
@@ -140,6 +156,40 @@ pub trait Dialect: Sync {
     }
 }
 
+/// A column of `CREATE TABLE` from the model: its type (the destination's own when
+/// given, else the neutral type's), nullability, default and identity.
+fn portable_column<D: Dialect + ?Sized>(d: &D, c: &Column, table: &Table, same_engine: bool, keyed: bool) -> String {
+    let null = if c.nullable { "NULL" } else { "NOT NULL" };
+    let ty = match table.extras.column_types.get(&c.name) {
+        Some(ty) => ty.clone(),
+        None => same_engine
+            .then(|| d.native_type(c))
+            .flatten()
+            .unwrap_or_else(|| d.column_type(&c.normalized_type, keyed)),
+    };
+    let default = match (&c.default, c.identity, &c.generated) {
+        (Some(x), None, None) => format!(" DEFAULT {x}"),
+        _ => String::new(),
+    };
+    format!(
+        "{} {ty} {null}{default}{}",
+        d.ident(&c.name),
+        d.identity_clause(c, table)
+    )
+}
+
+/// Indexes (after the load) and triggers (after those) of a table, on any engine.
+fn portable_objects<D: Dialect + ?Sized>(d: &D, table: &Table) -> TableObjects {
+    let mut out = TableObjects::default();
+    for i in &table.extras.indexes {
+        out.after_load.push(d.index_sql(table, i));
+    }
+    for t in &table.extras.triggers {
+        out.after_load.push(t.definition.clone());
+    }
+    out
+}
+
 /// `CREATE TABLE` built from the model (see [`Dialect::create_table`]).
 fn default_create_table<D: Dialect + ?Sized>(d: &D, table: &Table, with_fks: bool, same_engine: bool) -> String {
     let keyed = |c: &Column| {
@@ -162,6 +212,11 @@ fn default_create_table<D: Dialect + ?Sized>(d: &D, table: &Table, with_fks: boo
             d.ident(&u.name),
             d.idents(&u.columns)
         ));
+    }
+    if !d.checks_after_load() {
+        for c in table.extras.checks.iter().filter(|c| !c.exclusion) {
+            parts.push(format!("CONSTRAINT {} {}", d.ident(&c.name), c.definition));
+        }
     }
     if with_fks {
         for fk in table.foreign_keys.iter().filter(|f| !f.is_virtual) {
@@ -349,11 +404,12 @@ impl Dialect for Postgres {
     fn declared_by_parent(&self, c: &Column, table: &Table) -> bool {
         !table.inherits.is_empty() && table.extras.inherited_columns.contains(&c.name)
     }
+    fn checks_after_load(&self) -> bool {
+        true
+    }
     fn column_definition(&self, c: &Column, table: &Table, same_engine: bool, keyed: bool) -> String {
         if !same_engine {
-            let null = if c.nullable { "NULL" } else { "NOT NULL" };
-            let ty = self.column_type(&c.normalized_type, keyed);
-            return format!("{} {ty} {null}{}", self.ident(&c.name), self.identity_clause(c, table));
+            return portable_column(self, c, table, same_engine, keyed);
         }
         let x = &table.extras;
         let ty = if x.user_types.contains_key(&c.name) {
@@ -412,7 +468,7 @@ impl Dialect for Postgres {
             ));
         }
         for i in x.indexes.iter().filter(|i| i.unique) {
-            out.after_create.push(i.definition.clone());
+            out.after_create.push(self.index_sql(table, i));
         }
         for c in &x.checks {
             out.after_load.push(format!(
@@ -422,7 +478,7 @@ impl Dialect for Postgres {
             ));
         }
         for i in x.indexes.iter().filter(|i| !i.unique) {
-            out.after_load.push(i.definition.clone());
+            out.after_load.push(self.index_sql(table, i));
         }
         for c in table
             .columns
@@ -568,10 +624,14 @@ impl Dialect for Mysql {
         }
     }
     fn table_objects(&self, table: &Table) -> TableObjects {
-        TableObjects {
-            after_load: table.extras.triggers.iter().map(|t| t.definition.clone()).collect(),
-            ..Default::default()
+        if table.extras.definition.is_some() {
+            // SHOW CREATE TABLE has the indexes already.
+            return TableObjects {
+                after_load: table.extras.triggers.iter().map(|t| t.definition.clone()).collect(),
+                ..Default::default()
+            };
         }
+        portable_objects(self, table)
     }
     fn identity_clause(&self, c: &Column, table: &Table) -> &'static str {
         let sole_key = table.primary_key.len() == 1 && table.primary_key[0] == c.name;

@@ -162,6 +162,40 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
         }
     }
 
+    // Other indexes: their columns and method, for copies onto other engines (a copy
+    // onto MariaDB/MySQL takes SHOW CREATE TABLE).
+    let others: Vec<(String, String, Option<String>, String)> = conn
+        .exec(
+            "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, INDEX_TYPE FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = ? AND NON_UNIQUE = 1 ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
+            (database,),
+        )
+        .await
+        .map_err(q("reading indexes"))?;
+    for (table, name, column, method) in others {
+        let Some(&ti) = index.get(&table) else { continue };
+        let indexes = &mut tables[ti].extras.indexes;
+        if indexes.last().is_none_or(|i| i.name != name) {
+            indexes.push(tether_schema::Index {
+                name,
+                columns: vec![],
+                unique: false,
+                method: method.to_ascii_lowercase(),
+                predicate: None,
+                definition: String::new(),
+            });
+        }
+        let i = indexes.last_mut().expect("pushed above");
+        match column {
+            Some(c) if i.method != "expression" => i.columns.push(c),
+            // A functional key part: not a column.
+            _ => {
+                i.columns.clear();
+                i.method = "expression".into();
+            }
+        }
+    }
+
     let fks: Vec<FkRow> = conn
         .exec(
             "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA, \

@@ -43,6 +43,10 @@ pub struct TableExtras {
     /// `SHOW CREATE TABLE`), for a copy onto the same engine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub definition: Option<String>,
+    /// Column name -> the type to create on a destination of another engine, where the
+    /// neutral type says too little (an enum becoming MariaDB `enum('a','b')`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub column_types: BTreeMap<String, String>,
     /// Columns a PostgreSQL inheritance child only inherits (not declared by itself).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inherited_columns: Vec<String>,
@@ -78,7 +82,9 @@ pub struct Index {
     /// The `WHERE` of a partial index.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicate: Option<String>,
-    /// The statement creating it, as the engine prints it (`pg_get_indexdef`).
+    /// The statement creating it, as the engine prints it (`pg_get_indexdef`); empty
+    /// when only its columns are known (then `CREATE INDEX name ON table (columns)`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub definition: String,
 }
 

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use tether_connect::value::describe_key;
 use tether_connect::{Batch, Conflict, Connection, DbUrl, Dialect, Engine, Filter, ReadSpec, Row, TableObjects, Value};
-use tether_schema::{FkAction, Schema, Table, TableName};
+use tether_schema::{Schema, Table, TableName};
 use tokio::sync::mpsc;
 
 use crate::config::{Checks, DestinationSpec};
@@ -236,103 +236,7 @@ pub struct TableReport {
     pub seconds: f64,
 }
 
-/// Where a source table lands on a destination engine: PostgreSQL keeps schemas; other
-/// engines flatten `schema.table` outside the default schema to `schema_table`.
-pub fn destination_name(source: &Schema, t: &TableName, dest: Engine) -> TableName {
-    let in_default = t.schema.is_none() || t.schema == source.default_schema;
-    match dest {
-        Engine::Postgres => TableName {
-            schema: Some(if source.engine == "postgres" {
-                t.schema.clone().unwrap_or("public".into())
-            } else {
-                "public".into()
-            }),
-            name: t.name.clone(),
-        },
-        _ if in_default => TableName {
-            schema: None,
-            name: t.name.clone(),
-        },
-        _ => TableName {
-            schema: None,
-            name: format!("{}_{}", t.schema.as_deref().unwrap_or(""), t.name),
-        },
-    }
-}
-
-/// The table to create on `dest` for source table `t`: same columns, keys and FKs, with
-/// names mapped; generated columns become plain columns on other engines. PostgreSQL to
-/// PostgreSQL keeps `INHERITS` (from parents the job copies too) and partitions; other
-/// engines get one plain table.
-fn destination_model(source: &Schema, plan: &Plan, t: &Table, dest: Engine, notes: &mut Vec<String>) -> Table {
-    let name = destination_name(source, &t.table_name(), dest);
-    let same_engine = crate::plan::engine_of(&source.engine) == dest;
-    let mut out = t.clone();
-    out.schema = name.schema;
-    out.name = name.name;
-    out.has_children = false;
-    if !same_engine {
-        out.partitioning = None;
-    }
-    out.inherits = t
-        .inherits
-        .iter()
-        .filter(|p| plan.tables.iter().any(|tp| &tp.table.table_name() == *p))
-        .map(|p| destination_name(source, p, dest))
-        .collect();
-    if !same_engine {
-        out.inherits.clear();
-    }
-    for c in &mut out.columns {
-        if !same_engine {
-            c.generated = None;
-            c.default = None;
-        }
-    }
-    if same_engine {
-        // Bare unique indexes are created from their own definitions (with their
-        // method, expressions and predicate), not as UNIQUE constraints.
-        let indexes = &t.extras.indexes;
-        out.unique_keys
-            .retain(|u| u.constraint || !indexes.iter().any(|i| i.name == u.name));
-    } else {
-        out.extras = Default::default();
-    }
-    out.foreign_keys
-        .retain(|f| !f.is_virtual && source.table(&f.referenced_name()).is_some());
-    let columns = out.columns.clone();
-    for fk in &mut out.foreign_keys {
-        let parent = destination_name(source, &fk.referenced_name(), dest);
-        fk.referenced_schema = parent.schema;
-        fk.referenced_table = parent.name;
-        if dest == Engine::Mysql {
-            // InnoDB refuses SET DEFAULT, and SET NULL on a NOT NULL column (which
-            // PostgreSQL accepts and could never carry out).
-            let not_null = fk
-                .columns
-                .iter()
-                .any(|c| columns.iter().any(|x| &x.name == c && !x.nullable));
-            for (what, action) in [("ON DELETE", &mut fk.on_delete), ("ON UPDATE", &mut fk.on_update)] {
-                let impossible = *action == FkAction::SetDefault || (*action == FkAction::SetNull && not_null);
-                if impossible {
-                    notes.push(format!(
-                        "foreign key {} of {}: {what} {} cannot be created on MariaDB/MySQL{}; created as NO ACTION",
-                        fk.name,
-                        t.name,
-                        action.as_sql(),
-                        if *action == FkAction::SetNull {
-                            " for a NOT NULL column"
-                        } else {
-                            ""
-                        }
-                    ));
-                    *action = FkAction::NoAction;
-                }
-            }
-        }
-    }
-    out
-}
+pub use crate::schema_plan::destination_name;
 
 /// True when the table is created from the source engine's own definition (MariaDB's
 /// `SHOW CREATE TABLE`), foreign keys included.
@@ -352,6 +256,7 @@ fn create_sql(d: &dyn Dialect, t: &Table, with_fks: bool, same_engine: bool) -> 
 pub async fn prepare_destination(
     spec: &DestinationSpec,
     plan: &Plan,
+    planned: Option<&crate::schema_plan::SchemaReport>,
     source: &Schema,
     progress: &dyn Progress,
 ) -> Result<Destination, SyncError> {
@@ -365,21 +270,48 @@ pub async fn prepare_destination(
     // Run once the rows are in: indexes, CHECKs, triggers, materialized views.
     let mut after_load: Vec<String> = Vec::new();
     let mut after_load_views: Vec<String> = Vec::new();
-    for tp in &plan.tables {
+    // The plan's list when it could read this destination; else decided here.
+    let create: Vec<String> = match planned {
+        Some(report) => report.create.clone(),
+        None => crate::schema_plan::report(source, plan, engine, &existing).create,
+    };
+    let mut report = Vec::new();
+    for tp in plan.tables.iter().filter(|tp| create.contains(&tp.name)) {
         let want = destination_name(source, &tp.table.table_name(), engine);
-        if existing.table(&want).is_none() {
-            let mut notes = Vec::new();
-            missing.push(destination_model(source, plan, &tp.table, engine, &mut notes));
-            for n in notes {
-                progress.phase(&format!("{shown}: {n}"));
-            }
+        if existing.table(&want).is_some() {
+            return Err(SyncError::Plan(format!(
+                "{shown}: table {want} appeared after planning; run the job again to plan with it"
+            )));
         }
+        missing.push(crate::schema_plan::destination_model(
+            source,
+            plan,
+            &tp.table,
+            engine,
+            &mut report,
+        ));
+    }
+    for item in report.iter().filter(|i| i.kind == "foreign key") {
+        progress.phase(&format!(
+            "{shown}: foreign key {}: {} created as {} ({})",
+            item.name,
+            item.from.as_deref().unwrap_or(""),
+            item.to.as_deref().unwrap_or(""),
+            item.reason.as_deref().unwrap_or("")
+        ));
     }
     if !missing.is_empty() {
-        if !spec.create_tables {
+        let refusal = if plan.mode == crate::config::Mode::Data {
+            Some("mode = \"data\" creates nothing")
+        } else if !spec.create_tables {
+            Some("create_tables = false")
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
             let names: Vec<String> = missing.iter().map(|t| t.table_name().to_string()).collect();
             return Err(SyncError::Plan(format!(
-                "{shown}: tables missing and create_tables = false: {}",
+                "{shown}: tables missing and {why}: {}",
                 names.join(", ")
             )));
         }
@@ -421,16 +353,8 @@ pub async fn prepare_destination(
             }
         }
         let inline = !d.supports_add_foreign_key();
-        let objects: Vec<TableObjects> = missing
-            .iter()
-            .map(|t| {
-                if same_engine {
-                    d.table_objects(t)
-                } else {
-                    TableObjects::default()
-                }
-            })
-            .collect();
+        // Same engine: the source's objects; another: the equivalents the plan chose.
+        let objects: Vec<TableObjects> = missing.iter().map(|t| d.table_objects(t)).collect();
         // A definition naming its foreign keys may name tables created after it.
         let verbatim_fks = missing.iter().any(|t| verbatim(t, same_engine));
         if verbatim_fks {

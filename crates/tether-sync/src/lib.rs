@@ -13,6 +13,7 @@ pub mod error;
 pub mod execute;
 pub mod plan;
 pub mod scan;
+pub mod schema_plan;
 pub mod subset;
 pub mod verify;
 
@@ -56,6 +57,7 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     virtual_fk::apply(&mut schema, &job.virtual_fks)?;
     let (mut plan, rules) = plan::build(job, &schema, &url.to_string(), &shown)?;
     plan.unchecked = unchecked;
+    plan_destination_schemas(&mut plan, &schema, &dest_urls).await;
     check_source_queries(job, &plan, &rules, &schema, &mut source).await?;
     if job.privacy != config::Privacy::Off {
         let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|t| &t.table).collect();
@@ -71,6 +73,39 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
         schema,
         source,
     })
+}
+
+/// Reads each destination's tables to say, in the plan, which tables the job creates
+/// there and what becomes of every object ([`schema_plan::report`]). A destination that
+/// cannot be read is noted; the sync decides for it when it connects.
+async fn plan_destination_schemas(plan: &mut Plan, schema: &Schema, urls: &[Option<DbUrl>]) {
+    let mut found = Vec::new();
+    for url in urls {
+        let Some(url) = url else {
+            found.push(Err("not read: the URL needs a secret the environment lacks".to_string()));
+            continue;
+        };
+        let existing = match url {
+            // A missing SQLite file is created empty by the sync.
+            DbUrl::Sqlite { path } if !std::path::Path::new(path).exists() => Ok(Schema {
+                engine: "sqlite".into(),
+                default_schema: None,
+                tables: vec![],
+                objects: Default::default(),
+            }),
+            _ => tether_connect::introspect(url, &IntrospectOptions::default()).await,
+        };
+        found.push(match existing {
+            Ok(existing) => Ok(schema_plan::report(schema, plan, url.engine(), &existing)),
+            Err(e) => Err(format!("not read: {e}")),
+        });
+    }
+    for (dp, f) in plan.destinations.iter_mut().zip(found) {
+        match f {
+            Ok(report) => dp.schema = Some(report),
+            Err(note) => dp.schema_note = Some(note),
+        }
+    }
 }
 
 /// Refuses, before anything is written, a destination that is the job's source (it
@@ -216,15 +251,21 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         refuse_overlaps(&mut source, job, &urls, true).await?;
     }
     let snapshot = source.begin_snapshot().await?;
-    let subset = if plan.subset {
+    let subset = if plan.subset && job.mode != config::Mode::Schema {
         progress.phase("computing the subset");
         subset::compute(&mut source, &schema, &rules).await?
     } else {
         subset::Subset::default()
     };
     let mut dests = Vec::new();
-    for spec in &job.destinations {
-        let mut d = execute::prepare_destination(spec, &plan, &schema, progress).await?;
+    for (spec, dp) in job.destinations.iter().zip(&plan.destinations) {
+        let mut d = execute::prepare_destination(spec, &plan, dp.schema.as_ref(), &schema, progress).await?;
+        if job.mode == config::Mode::Schema {
+            // Schema only: what a restore builds after the data, on empty tables.
+            execute::finish_schema(&mut d, progress).await?;
+            dests.push(d);
+            continue;
+        }
         // PostgreSQL enforcing FKs: one transaction, FKs dropped and validated again at
         // the end (it empties the tables inside it too).
         let atomic = spec.checks == config::Checks::Enforce
@@ -238,6 +279,21 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
             d.apply_checks(progress).await?;
         }
         dests.push(d);
+    }
+    if job.mode == config::Mode::Schema {
+        for d in dests {
+            d.conn.close().await;
+        }
+        source.close().await;
+        return Ok(Report {
+            tables: Vec::new(),
+            leaks: Vec::new(),
+            privacy: None,
+            destinations: plan.destinations.iter().map(|d| d.url.clone()).collect(),
+            verification: Vec::new(),
+            ok: true,
+            seconds: started.elapsed().as_secs_f64(),
+        });
     }
     // A transaction lives on one connection: a destination loading in one runs one lane.
     let atomic = dests.iter().any(|d| d.atomic.is_some());

@@ -286,3 +286,213 @@ fn chinook_on_mariadb_copies_with_the_same_show_create_table() {
     assert!(report.ok, "{report:?}");
     assert_eq!(mariadb_schema(&dest), mariadb_schema(&src));
 }
+
+fn plan_of(text: &str) -> tether_sync::Plan {
+    let job = tether_sync::Job::parse("job.toml", text, &|_| None).expect("job");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(async { tether_sync::prepare(&job).await.expect("plan").plan })
+}
+
+/// Every object of the source, as `kind name` (what the schema report must account for).
+fn pg_fixture_objects() -> Vec<&'static str> {
+    vec![
+        "table audit",
+        "table customer",
+        "table event",
+        "table event_click",
+        "table measurement",
+        "table sales.invoice",
+        "check customer.customer_email_check",
+        "check event.event_kind_check",
+        "check measurement.measurement_v_check",
+        "index customer.customer_active_name",
+        "index customer.customer_email_lower",
+        "index event_click.event_click_xy",
+        "index measurement.measurement_at",
+        "index sales.invoice.invoice_tags",
+        "trigger sales.invoice.invoice_audit",
+        "type public.mood",
+        "type public.price",
+        "type public.feeling",
+        "view big_invoices",
+        "view big_emails",
+        "view invoice_totals",
+        "default customer.name",
+        "default customer.mood",
+        "default customer.created_at",
+        "default customer.active",
+        "default audit.at",
+        "default event.at",
+        "default sales.invoice.tags",
+        "generated column sales.invoice.tax",
+        "partitioning measurement",
+        "comment customer",
+    ]
+}
+
+#[test]
+fn across_engines_the_plan_reports_every_object_and_defaults_work_for_applications() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(PG_SCHEMA);
+    for engine in [Engine::Mysql, Engine::Sqlite] {
+        let dest = TestDb::create(engine);
+        let text = job(&src, &[&dest], "");
+        let plan = plan_of(&text);
+        let report = plan.destinations[0].schema.as_ref().expect("the destination was read");
+        assert_eq!(
+            report.create,
+            [
+                "audit",
+                "customer",
+                "event",
+                "event_click",
+                "measurement",
+                "sales.invoice"
+            ],
+            "{engine}"
+        );
+        let listed: Vec<String> = report
+            .objects
+            .iter()
+            .map(|i| format!("{} {}", i.kind, i.name))
+            .collect();
+        for want in pg_fixture_objects() {
+            assert!(
+                listed.iter().any(|l| l == want),
+                "{engine}: {want} is not in the report: {listed:#?}"
+            );
+        }
+        for i in &report.objects {
+            use tether_sync::schema_plan::Action;
+            match i.action {
+                Action::Skipped => assert!(i.reason.is_some(), "{engine}: {i:?} has no reason"),
+                Action::Mapped => assert!(i.from.is_some() && i.to.is_some(), "{engine}: {i:?}"),
+                Action::Created => {}
+            }
+        }
+        let item = |kind: &str, name: &str| {
+            report
+                .objects
+                .iter()
+                .find(|i| i.kind == kind && i.name == name)
+                .unwrap_or_else(|| panic!("{kind} {name}"))
+        };
+        let (mood, created_at) = match engine {
+            Engine::Mysql => ("enum('sad','ok','happy')", "current_timestamp(6)"),
+            _ => ("text with CHECK customer_mood_check of its labels", "CURRENT_TIMESTAMP"),
+        };
+        assert_eq!(item("column", "customer.mood").to.as_deref(), Some(mood), "{engine}");
+        assert_eq!(
+            item("column", "sales.invoice.feeling")
+                .to
+                .as_deref()
+                .map(|t| t.starts_with(&mood[..4])),
+            Some(true)
+        );
+        assert_eq!(
+            item("default", "customer.created_at").to.as_deref(),
+            Some(created_at),
+            "{engine}"
+        );
+        assert_eq!(
+            item("index", "event_click.event_click_xy").action,
+            tether_sync::schema_plan::Action::Created
+        );
+        assert!(item("trigger", "sales.invoice.invoice_audit").reason.is_some());
+        let printed = plan.to_text();
+        assert!(
+            printed.contains("  creates: audit, customer, event, event_click, measurement, sales.invoice"),
+            "{printed}"
+        );
+        assert!(
+            printed.contains(&format!("mapped  column customer.mood: mood -> {mood}")),
+            "{printed}"
+        );
+
+        let result = sync(&text).expect("sync");
+        assert!(result.ok, "{result:?}");
+        // An application's insert naming only what it must.
+        dest.exec("INSERT INTO customer (email) VALUES ('c@x')");
+        let flat = |r: Vec<Vec<Option<String>>>| -> Vec<String> {
+            r.into_iter().flatten().map(|v| v.unwrap_or_default()).collect()
+        };
+        assert_eq!(
+            flat(dest.query("SELECT id, name, mood, active FROM customer WHERE email = 'c@x'")),
+            ["3", "anon", "ok", "1"],
+            "{engine}"
+        );
+        assert_eq!(
+            flat(dest.query("SELECT count(*) FROM customer WHERE email = 'c@x' AND created_at IS NOT NULL")),
+            ["1"],
+            "{engine}"
+        );
+        // The enum still refuses what it never held.
+        let refused =
+            std::panic::catch_unwind(|| dest.exec("INSERT INTO customer (email, mood) VALUES ('d@x', 'angry')"));
+        assert!(refused.is_err(), "{engine}: an unknown label was accepted");
+        let index = match engine {
+            Engine::Mysql => "SELECT count(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME = 'event_click_xy'",
+            _ => "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'event_click_xy'",
+        };
+        assert_ne!(flat(dest.query(index)), ["0"], "{engine}: index event_click_xy");
+
+        // Planned again, the tables are there: nothing is created.
+        let again = plan_of(&text);
+        let report = again.destinations[0].schema.as_ref().expect("read");
+        assert!(report.create.is_empty(), "{engine}: {:?}", report.create);
+        assert_eq!(report.existing.len(), 6);
+    }
+}
+
+#[test]
+fn schema_mode_creates_without_rows_and_data_mode_fills_existing_tables_only() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE artist (id serial PRIMARY KEY, name text NOT NULL DEFAULT 'unknown');
+         CREATE TABLE album (id serial PRIMARY KEY, artist_id int NOT NULL REFERENCES artist (id), title text CHECK (title <> ''));
+         CREATE INDEX album_title ON album (title);
+         INSERT INTO artist (name) VALUES ('a'), ('b');
+         INSERT INTO album (artist_id, title) VALUES (1, 'x'), (2, 'y'), (2, 'z');",
+    );
+    let dest = TestDb::create(Engine::Postgres);
+
+    // Data only into an empty database: nothing to write into, nothing created.
+    let err = sync(&format!("mode = \"data\"\n{}", job(&src, &[&dest], ""))).expect_err("no tables");
+    assert!(
+        err.to_string()
+            .contains("tables missing and mode = \"data\" creates nothing: public.album, public.artist")
+            || err
+                .to_string()
+                .contains("tables missing and mode = \"data\" creates nothing: public.artist, public.album"),
+        "{err}"
+    );
+    assert_eq!(
+        dest.query("SELECT count(*) FROM pg_class WHERE relname IN ('artist', 'album')"),
+        [[Some("0".into())]]
+    );
+
+    let plan = plan_of(&format!("mode = \"schema\"\n{}", job(&src, &[&dest], "")));
+    assert!(plan
+        .to_text()
+        .contains("mode: schema (tables and their objects are created; no rows are copied)"));
+    let report = sync(&format!("mode = \"schema\"\n{}", job(&src, &[&dest], ""))).expect("schema only");
+    assert!(report.ok && report.tables.is_empty(), "{report:?}");
+    assert_eq!(pg_schema_dump(&dest), pg_schema_dump(&src));
+    assert_eq!(
+        dest.query("SELECT (SELECT count(*) FROM artist) + (SELECT count(*) FROM album)"),
+        [[Some("0".into())]]
+    );
+
+    let report = sync(&format!("mode = \"data\"\n{}", job(&src, &[&dest], ""))).expect("data only");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(rows(&dest, "album", "id"), rows(&src, "album", "id"));
+    assert_eq!(pg_schema_dump(&dest), pg_schema_dump(&src));
+    // The sequences moved past the copied keys.
+    assert_eq!(
+        first(&dest, "INSERT INTO artist DEFAULT VALUES RETURNING id, name"),
+        [Some("3".into()), Some("unknown".into())]
+    );
+}
