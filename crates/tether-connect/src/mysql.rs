@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder};
 use tether_schema::{
-    Column, FkAction, ForeignKey, Identity, Schema, SchemaObjects, Table, TableName, Trigger, UniqueKey, View,
+    Check, Column, FkAction, ForeignKey, Identity, Schema, SchemaObjects, Table, TableName, Trigger, UniqueKey, View,
 };
 
 use crate::error::ConnectError;
@@ -316,6 +316,44 @@ async fn read_objects(
             .await
             .map_err(q("reading SHOW CREATE TABLE"))?;
         t.extras.definition = row.map(|(_, sql)| sql);
+    }
+    // CHECKs and comments are in SHOW CREATE TABLE; listed apart for other engines
+    // (and the schema report).
+    let checks: Vec<(String, String, String)> = conn
+        .exec(
+            "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
+             WHERE CONSTRAINT_SCHEMA = ? ORDER BY TABLE_NAME, CONSTRAINT_NAME",
+            (database,),
+        )
+        .await
+        .map_err(q("reading CHECK constraints"))?;
+    for (table, name, clause) in checks {
+        if let Some(t) = tables.iter_mut().find(|t| t.name == table) {
+            t.extras.checks.push(Check {
+                name,
+                definition: format!("CHECK ({clause})"),
+                exclusion: false,
+            });
+        }
+    }
+    let comments: Vec<(String, String, String)> = conn
+        .exec(
+            "SELECT TABLE_NAME, '', TABLE_COMMENT FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = ? AND TABLE_COMMENT <> '' \
+             UNION ALL SELECT TABLE_NAME, COLUMN_NAME, COLUMN_COMMENT FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = ? AND COLUMN_COMMENT <> ''",
+            (database, database),
+        )
+        .await
+        .map_err(q("reading comments"))?;
+    for (table, column, comment) in comments {
+        if let Some(t) = tables.iter_mut().find(|t| t.name == table) {
+            if column.is_empty() {
+                t.extras.comment = Some(comment);
+            } else {
+                t.extras.column_comments.insert(column, comment);
+            }
+        }
     }
     let triggers: Vec<(String, String)> = conn
         .exec(

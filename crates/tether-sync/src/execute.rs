@@ -291,7 +291,10 @@ pub async fn prepare_destination(
             &mut report,
         ));
     }
-    for item in report.iter().filter(|i| i.kind == "foreign key") {
+    for item in report
+        .iter()
+        .filter(|i| i.kind == "foreign key" && i.action == crate::schema_plan::Action::Mapped)
+    {
         progress.phase(&format!(
             "{shown}: foreign key {}: {} created as {} ({})",
             item.name,

@@ -359,6 +359,16 @@ pub fn destination_model(source: &Schema, plan: &Plan, t: &Table, dest: Engine, 
     } else {
         cross_engine(source, t, &shown, dest, d, &mut out, report);
     }
+    if !out.primary_key.is_empty() {
+        report.push(SchemaItem::new("primary key", &shown, Action::Created));
+    }
+    for u in &out.unique_keys {
+        report.push(SchemaItem::new(
+            "unique key",
+            format!("{shown}.{}", u.name),
+            Action::Created,
+        ));
+    }
     let columns = out.columns.clone();
     for fk in &mut out.foreign_keys {
         let parent = destination_name(source, &fk.referenced_name(), dest);
@@ -389,6 +399,12 @@ pub fn destination_model(source: &Schema, plan: &Plan, t: &Table, dest: Engine, 
                     *action = FkAction::NoAction;
                 }
             }
+        }
+    }
+    for fk in &out.foreign_keys {
+        let name = format!("{shown}.{}", fk.name);
+        if !report.iter().any(|i| i.kind == "foreign key" && i.name == name) {
+            report.push(SchemaItem::new("foreign key", name, Action::Created));
         }
     }
     out

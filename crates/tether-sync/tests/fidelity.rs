@@ -496,3 +496,52 @@ fn schema_mode_creates_without_rows_and_data_mode_fills_existing_tables_only() {
         [Some("3".into()), Some("unknown".into())]
     );
 }
+
+#[test]
+fn from_mariadb_every_object_is_reported_and_defaults_work_on_postgres_and_sqlite() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(MARIADB_SCHEMA);
+    for engine in [Engine::Postgres, Engine::Sqlite] {
+        let dest = TestDb::create(engine);
+        let text = job(&src, &[&dest], "");
+        let plan = plan_of(&text);
+        let report = plan.destinations[0].schema.as_ref().expect("the destination was read");
+        let listed: Vec<String> = report
+            .objects
+            .iter()
+            .map(|i| format!("{:?} {} {}", i.action, i.kind, i.name))
+            .collect();
+        for want in [
+            "Mapped table customer",
+            "Created primary key customer",
+            "Created unique key customer.customer_email",
+            "Created foreign key invoice.invoice_customer_fk",
+            "Skipped check customer.customer_email_check",
+            "Skipped check invoice.amount",
+            "Skipped comment customer",
+            "Skipped index customer.customer_bio",
+            "Created index customer.customer_name_prefix",
+            "Created index invoice.invoice_customer_amount",
+            "Mapped generated column invoice.tax",
+            "Mapped generated column invoice.total",
+            "Skipped trigger invoice.invoice_audit",
+            "Skipped view big_invoices",
+            "Skipped view big_emails",
+            "Mapped default customer.created_at",
+            "Created default customer.name",
+        ] {
+            assert!(
+                listed.iter().any(|l| l == want),
+                "{engine}: {want} missing: {listed:#?}"
+            );
+        }
+        let result = sync(&text).expect("sync");
+        assert!(result.ok, "{result:?}");
+        dest.exec("INSERT INTO customer (email) VALUES ('c@x')");
+        assert_eq!(
+            dest.query("SELECT id, name, mood FROM customer WHERE email = 'c@x' AND created_at IS NOT NULL"),
+            [["3", "anon", "ok"].map(|v| Some(v.to_string()))],
+            "{engine}"
+        );
+    }
+}
