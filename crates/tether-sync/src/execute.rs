@@ -328,7 +328,7 @@ pub async fn prepare_destination(
                 .unwrap_or(0);
             ordered.push(missing.remove(ready));
         }
-        let missing = ordered;
+        let mut missing = ordered;
         let mut schemas: Vec<String> = missing.iter().filter_map(|t| t.schema.clone()).collect();
         for t in &missing {
             let mut parts: Vec<&tether_schema::Partitioning> = t.partitioning.iter().collect();
@@ -357,18 +357,33 @@ pub async fn prepare_destination(
         }
         let inline = !d.supports_add_foreign_key();
         // Same engine: the source's objects; another: the equivalents the plan chose.
-        let objects: Vec<TableObjects> = missing.iter().map(|t| d.table_objects(t)).collect();
+        let mut objects: Vec<TableObjects> = missing.iter().map(|t| d.table_objects(t)).collect();
         // A definition naming its foreign keys may name tables created after it.
         let verbatim_fks = missing.iter().any(|t| verbatim(t, same_engine));
         if verbatim_fks {
             conn.disable_fk_checks().await?;
         }
-        for (t, o) in missing.iter().zip(&objects) {
-            for sql in &o.before {
+        for i in 0..missing.len() {
+            for sql in &objects[i].before {
                 conn.execute(sql).await?;
             }
-            conn.execute(&create_sql(d, t, inline, same_engine)).await?;
-            for sql in d.create_partitions(t) {
+            let t = &missing[i];
+            if let Err(e) = conn.execute(&create_sql(d, t, inline, same_engine)).await {
+                if !verbatim(t, same_engine) {
+                    return Err(e.into());
+                }
+                // The source's own definition names something this server lacks (a
+                // MySQL 8 collation on MariaDB, a storage engine): build it from the
+                // model instead, as for another engine's table.
+                progress.phase(&format!(
+                    "{shown}: table {}: the source's SHOW CREATE TABLE was refused ({e}); created from the model",
+                    t.name
+                ));
+                missing[i].extras.definition = None;
+                objects[i] = d.table_objects(&missing[i]);
+                conn.execute(&create_sql(d, &missing[i], inline, same_engine)).await?;
+            }
+            for sql in d.create_partitions(&missing[i]) {
                 conn.execute(&sql).await?;
             }
         }
