@@ -45,6 +45,9 @@ pub struct Destination {
     pub atomic: Option<Vec<DroppedFk>>,
     /// Tables complete so far on this destination and their rows, for messages.
     written: Arc<Mutex<Vec<(String, u64)>>>,
+    /// Triggers turned off for a one-transaction load into existing tables: (table as
+    /// `regclass` text, trigger), turned on again before COMMIT.
+    pub disabled_triggers: Vec<(String, String)>,
     /// Statements for the objects of the tables created here that a restore builds
     /// after the data (see [`finish_schema`]).
     pub after_load: Vec<String>,
@@ -129,6 +132,37 @@ impl Destination {
                 return Ok(false);
             }
         }
+        // Triggers of tables that were already there must not fire on copied rows (as
+        // pg_restore --disable-triggers): off inside the transaction, on before COMMIT.
+        let text = tether_schema::DataType::Text;
+        let triggers = self
+            .conn
+            .query(
+                &format!(
+                    "SELECT t.tgrelid::regclass::text, t.tgname::text FROM pg_trigger t \
+                     WHERE NOT t.tgisinternal AND t.tgenabled = 'O' AND t.tgrelid IN ({}) ORDER BY 1, 2",
+                    tables.join(", ")
+                ),
+                &[text.clone(), text],
+            )
+            .await?;
+        for r in triggers {
+            let (Value::Text(table), Value::Text(name)) = (&r[0], &r[1]) else {
+                continue;
+            };
+            let disable = format!("ALTER TABLE {table} DISABLE TRIGGER {}", d.ident(name));
+            if let Err(e) = self.conn.execute(&disable).await {
+                self.conn.execute("ROLLBACK").await?;
+                self.atomic = None;
+                self.disabled_triggers.clear();
+                progress.phase(&format!(
+                    "{}: loading with foreign keys checked row by row (disabling trigger {name} for a one-transaction load was refused: {e})",
+                    self.shown
+                ));
+                return Ok(false);
+            }
+            self.disabled_triggers.push((table.clone(), name.clone()));
+        }
         progress.phase(&format!(
             "{}: loading in one transaction; its {} foreign keys are created again (and validated) before COMMIT",
             self.shown,
@@ -175,12 +209,18 @@ impl Destination {
                 });
             }
         }
+        for (table, name) in std::mem::take(&mut self.disabled_triggers) {
+            self.conn
+                .execute(&format!("ALTER TABLE {table} ENABLE TRIGGER {}", d.ident(&name)))
+                .await?;
+        }
         self.conn.execute("COMMIT").await?;
         Ok(())
     }
 
     /// Ends a transactional load that failed: nothing it wrote stays.
     pub async fn rollback_atomic(&mut self) {
+        self.disabled_triggers.clear();
         if self.atomic.take().is_some() {
             let _ = self.conn.execute("ROLLBACK").await;
         }
@@ -216,6 +256,7 @@ impl Destination {
             atomic: None,
             written: self.written.clone(),
             after_load: Vec::new(),
+            disabled_triggers: Vec::new(),
         })
     }
 }
@@ -471,6 +512,7 @@ pub async fn prepare_destination(
         atomic: None,
         written: Arc::new(Mutex::new(Vec::new())),
         after_load,
+        disabled_triggers: Vec::new(),
     })
 }
 

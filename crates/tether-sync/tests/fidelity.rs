@@ -545,3 +545,23 @@ fn from_mariadb_every_object_is_reported_and_defaults_work_on_postgres_and_sqlit
         );
     }
 }
+
+#[test]
+fn data_mode_into_existing_postgres_tables_fires_no_trigger_on_copied_rows() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(PG_SCHEMA);
+    let dest = TestDb::create(Engine::Postgres);
+    let text = job(&src, &[&dest], "");
+    sync(&format!("mode = \"schema\"\n{text}")).expect("schema only");
+    assert_eq!(rows(&dest, "audit", "id").len(), 0);
+    // The trigger exists and is on; copying the invoices must not fire it.
+    let report = sync(&format!("mode = \"data\"\n{text}")).expect("data only");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(rows(&dest, "audit", "id"), rows(&src, "audit", "id"));
+    assert_eq!(
+        dest.query("SELECT tgenabled::text FROM pg_trigger WHERE tgname = 'invoice_audit'"),
+        [[Some("O".to_string())]],
+        "the trigger is on again"
+    );
+    assert_eq!(pg_schema_dump(&dest), pg_schema_dump(&src));
+}
