@@ -565,3 +565,40 @@ fn data_mode_into_existing_postgres_tables_fires_no_trigger_on_copied_rows() {
     );
     assert_eq!(pg_schema_dump(&dest), pg_schema_dump(&src));
 }
+
+#[test]
+fn the_demo_s_indexes_reach_postgres_and_mariadb_and_the_report_names_them() {
+    let src = TestDb::create(Engine::Sqlite);
+    let path = std::path::PathBuf::from(src.url.trim_start_matches("sqlite://"));
+    tether_sync::demo::write(&path, 0.01, true).expect("demo");
+    let indexes = [
+        "address.address_customer_idx",
+        "orders.orders_customer_idx",
+        "review.review_product_idx",
+        "shipment.shipment_item_idx",
+    ];
+    for engine in [Engine::Postgres, Engine::Mysql] {
+        let dest = TestDb::create(engine);
+        let text = job(&src, &[&dest], "");
+        let plan = plan_of(&text);
+        let report = plan.destinations[0].schema.as_ref().expect("read");
+        let created: Vec<&str> = report
+            .objects
+            .iter()
+            .filter(|i| i.kind == "index" && i.action == tether_sync::schema_plan::Action::Created)
+            .map(|i| i.name.as_str())
+            .collect();
+        assert_eq!(created, indexes, "{engine}");
+        assert!(sync(&text).expect("sync").ok);
+        let sql = match engine {
+            Engine::Postgres => "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE '%\\_idx' ORDER BY 1",
+            _ => "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME LIKE '%\\_idx' ORDER BY 1",
+        };
+        let got: Vec<String> = dest.query(sql).into_iter().flatten().flatten().collect();
+        let want: Vec<String> = indexes
+            .iter()
+            .map(|i| i.split('.').nth(1).unwrap_or("").to_string())
+            .collect();
+        assert_eq!(got, want, "{engine}");
+    }
+}
