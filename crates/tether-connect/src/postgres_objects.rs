@@ -102,7 +102,8 @@ const SEQUENCES: &str = "
 SELECT ad.adrelid, a.attname::text, sn.nspname::text, s.relname::text, false,
   EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass AND o.objid = s.oid
           AND o.refobjid = ad.adrelid AND o.refobjsubid = ad.adnum AND o.deptype = 'a'),
-  format_type(q.seqtypid, NULL), q.seqstart, q.seqincrement, q.seqmin, q.seqmax, q.seqcache, q.seqcycle
+  format_type(q.seqtypid, NULL), q.seqstart, q.seqincrement, q.seqmin, q.seqmax, q.seqcache, q.seqcycle,
+  CASE WHEN has_sequence_privilege(s.oid, 'SELECT,USAGE') THEN pg_sequence_last_value(s.oid) END
 FROM pg_attrdef ad JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
 JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_class'::regclass
 JOIN pg_class s ON s.oid = d.refobjid AND s.relkind = 'S'
@@ -110,7 +111,8 @@ JOIN pg_namespace sn ON sn.oid = s.relnamespace JOIN pg_sequence q ON q.seqrelid
 WHERE ad.adrelid = ANY($1::oid[])
 UNION ALL
 SELECT d.refobjid, a.attname::text, sn.nspname::text, s.relname::text, true, true,
-  format_type(q.seqtypid, NULL), q.seqstart, q.seqincrement, q.seqmin, q.seqmax, q.seqcache, q.seqcycle
+  format_type(q.seqtypid, NULL), q.seqstart, q.seqincrement, q.seqmin, q.seqmax, q.seqcache, q.seqcycle,
+  CASE WHEN has_sequence_privilege(s.oid, 'SELECT,USAGE') THEN pg_sequence_last_value(s.oid) END
 FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
 JOIN pg_namespace sn ON sn.oid = s.relnamespace JOIN pg_sequence q ON q.seqrelid = s.oid
 JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
@@ -258,6 +260,7 @@ pub async fn read(
                 max: r.get(10),
                 cache: r.get(11),
                 cycle: r.get(12),
+                last_value: r.get(13),
             });
         }
     }

@@ -121,6 +121,9 @@ pub struct Sequence {
     pub cache: i64,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cycle: bool,
+    /// The value last handed out (None: never used, or not readable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_value: Option<i64>,
 }
 
 /// Objects of the database that are not tables.

@@ -45,6 +45,8 @@ pub struct Destination {
     pub atomic: Option<Vec<DroppedFk>>,
     /// Tables complete so far on this destination and their rows, for messages.
     written: Arc<Mutex<Vec<(String, u64)>>>,
+    /// `setval` to the source's sequence state, for the tables created here (PostgreSQL).
+    pub sequence_states: Vec<String>,
     /// Triggers turned off for a one-transaction load into existing tables: (table as
     /// `regclass` text, trigger), turned on again before COMMIT.
     pub disabled_triggers: Vec<(String, String)>,
@@ -257,6 +259,7 @@ impl Destination {
             written: self.written.clone(),
             after_load: Vec::new(),
             disabled_triggers: Vec::new(),
+            sequence_states: Vec::new(),
         })
     }
 }
@@ -311,6 +314,7 @@ pub async fn prepare_destination(
     // Run once the rows are in: indexes, CHECKs, triggers, materialized views.
     let mut after_load: Vec<String> = Vec::new();
     let mut after_load_views: Vec<String> = Vec::new();
+    let mut sequence_states: Vec<String> = Vec::new();
     // The plan's list when it could read this destination; else decided here.
     let create: Vec<String> = match planned {
         Some(report) => report.create.clone(),
@@ -482,6 +486,17 @@ pub async fn prepare_destination(
             }
         }
         after_load.extend(objects.into_iter().flat_map(|o| o.after_load));
+        for t in missing.iter().filter(|_| same_engine) {
+            for seq in &t.extras.sequences {
+                let Some(last) = seq.last_value else { continue };
+                sequence_states.push(format!(
+                    "SELECT setval({seq_lit}, {last}, true) WHERE {last} >= coalesce((SELECT max({col}) FROM {table}), {last})",
+                    seq_lit = d.literal(&Value::Text(d.table(seq.schema.as_deref(), &seq.name))),
+                    col = d.ident(&seq.column),
+                    table = d.qualified(t),
+                ));
+            }
+        }
         after_load.extend(after_load_views);
     }
     let schema = conn.introspect(&Default::default()).await?;
@@ -513,6 +528,7 @@ pub async fn prepare_destination(
         written: Arc::new(Mutex::new(Vec::new())),
         after_load,
         disabled_triggers: Vec::new(),
+        sequence_states,
     })
 }
 
@@ -556,6 +572,11 @@ pub async fn advance_sequences(dest: &mut Destination) -> Result<(), SyncError> 
             );
             dest.conn.query(&sql, &[]).await?;
         }
+    }
+    // Sequences of tables created here continue where the source's do (as a restore),
+    // when that is at or past the keys copied.
+    for sql in std::mem::take(&mut dest.sequence_states) {
+        dest.conn.query(&sql, &[]).await?;
     }
     Ok(())
 }
