@@ -40,14 +40,30 @@ FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace fn ON fn.
 WHERE t.tgrelid = ANY($1::oid[]) AND NOT t.tgisinternal AND t.tgparentid = 0
 ORDER BY 1, 2";
 
-/// The functions triggers call, unless built in or part of an extension.
+/// The user functions each table needs: its triggers' and those its defaults,
+/// generated columns, constraints and indexes call (not built in, not an extension's).
 const FUNCTIONS: &str = "
-SELECT DISTINCT n.nspname::text || '.' || p.proname::text, pg_get_functiondef(p.oid)
-FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE t.tgrelid = ANY($1::oid[]) AND NOT t.tgisinternal AND n.nspname <> 'pg_catalog'
+WITH used(relid, fn) AS (
+  SELECT t.tgrelid, t.tgfoid FROM pg_trigger t WHERE t.tgrelid = ANY($1::oid[]) AND NOT t.tgisinternal
+  UNION
+  SELECT ad.adrelid, d.refobjid FROM pg_attrdef ad
+  JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_proc'::regclass
+  WHERE ad.adrelid = ANY($1::oid[])
+  UNION
+  SELECT c.conrelid, d.refobjid FROM pg_constraint c
+  JOIN pg_depend d ON d.classid = 'pg_constraint'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_proc'::regclass
+  WHERE c.conrelid = ANY($1::oid[])
+  UNION
+  SELECT i.indrelid, d.refobjid FROM pg_index i
+  JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.refclassid = 'pg_proc'::regclass
+  WHERE i.indrelid = ANY($1::oid[])
+)
+SELECT u.relid, n.nspname::text || '.' || p.proname::text, pg_get_functiondef(p.oid)
+FROM used u JOIN pg_proc p ON p.oid = u.fn JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND p.prokind IN ('f', 'p')
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
                   AND d.deptype = 'e')
-ORDER BY 1";
+ORDER BY p.oid, 1";
 
 /// Table comments (`objsubid` 0) and column comments.
 const COMMENTS: &str = "
@@ -321,12 +337,20 @@ pub async fn read(
     for r in client
         .query(FUNCTIONS, &[&oids])
         .await
-        .map_err(q("reading trigger functions"))?
+        .map_err(q("reading the functions tables use"))?
     {
-        objects.functions.push(Function {
-            name: r.get(0),
-            definition: r.get(1),
-        });
+        let name: String = r.get(1);
+        if let Some(x) = table(tables, by_oid, r.get(0)) {
+            if !x.functions.contains(&name) {
+                x.functions.push(name.clone());
+            }
+        }
+        if !objects.functions.iter().any(|f| f.name == name) {
+            objects.functions.push(Function {
+                name,
+                definition: r.get(2),
+            });
+        }
     }
     Ok(objects)
 }

@@ -36,6 +36,10 @@ pub struct TableExtras {
     pub indexes: Vec<Index>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub triggers: Vec<Trigger>,
+    /// The user functions its defaults, generated columns, constraints, indexes and
+    /// triggers call, as `schema.name` (PostgreSQL).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<String>,
     /// Sequences the columns' defaults draw from, and identity sequences.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sequences: Vec<Sequence>,
@@ -135,7 +139,7 @@ pub struct SchemaObjects {
     /// Views, in creation order (a view after the views it reads).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub views: Vec<View>,
-    /// Functions the tables' triggers call.
+    /// Functions the tables use, in creation order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub functions: Vec<Function>,
 }

@@ -400,6 +400,27 @@ pub async fn prepare_destination(
                 }
             }
         }
+        if same_engine {
+            // Functions before the tables whose defaults, constraints, indexes or
+            // triggers call them; bodies unchecked until used, as pg_dump sets it.
+            let functions: BTreeSet<&str> = missing
+                .iter()
+                .flat_map(|t| t.extras.functions.iter().map(String::as_str))
+                .collect();
+            let mut first = true;
+            for f in source
+                .objects
+                .functions
+                .iter()
+                .filter(|f| functions.contains(f.name.as_str()))
+            {
+                if first {
+                    conn.execute("SET check_function_bodies = false").await?;
+                    first = false;
+                }
+                conn.execute(&f.definition).await?;
+            }
+        }
         let inline = !d.supports_add_foreign_key();
         // Same engine: the source's objects; another: the equivalents the plan chose.
         let mut objects: Vec<TableObjects> = missing.iter().map(|t| d.table_objects(t)).collect();
@@ -471,18 +492,6 @@ pub async fn prepare_destination(
                         ));
                     }
                 }
-            }
-            let functions: BTreeSet<&str> = missing
-                .iter()
-                .flat_map(|t| t.extras.triggers.iter().filter_map(|t| t.function.as_deref()))
-                .collect();
-            for f in source
-                .objects
-                .functions
-                .iter()
-                .filter(|f| functions.contains(f.name.as_str()))
-            {
-                after_load.push(f.definition.clone());
             }
         }
         after_load.extend(objects.into_iter().flat_map(|o| o.after_load));

@@ -449,6 +449,9 @@ fn same_engine_items(shown: &str, t: &Table, report: &mut Vec<SchemaItem>) {
     for tr in &x.triggers {
         created("trigger", format!("{shown}.{}", tr.name));
     }
+    for f in &x.functions {
+        created("function", format!("{f} (used by {shown})"));
+    }
     if t.partitioning.is_some() {
         created("partitioning", shown.to_string());
     }
@@ -612,6 +615,12 @@ fn cross_engine(
     for tr in &x.triggers {
         report.push(
             SchemaItem::new("trigger", format!("{shown}.{}", tr.name), Action::Skipped)
+                .because(format!("written in {from}'s SQL; not translated")),
+        );
+    }
+    for f in &x.functions {
+        report.push(
+            SchemaItem::new("function", format!("{f} (used by {shown})"), Action::Skipped)
                 .because(format!("written in {from}'s SQL; not translated")),
         );
     }

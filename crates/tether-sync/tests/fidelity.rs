@@ -8,7 +8,8 @@ mod common;
 use common::*;
 use tether_testkit::{chinook_dir, load_chinook_script, TestDb, TestEngine as Engine};
 
-/// Enums, domains (one over an enum), collations, comments, serial and identity
+/// Enums, domains (one over an enum), a user function called by a default and an
+/// index, collations, comments, serial and identity
 /// columns (non-default sequence options), a generated column, CHECKs, partial,
 /// expression, hash and GIN indexes, a bare unique index, views over views, a
 /// materialized view, declarative partitions with an index, inheritance with an
@@ -19,6 +20,7 @@ CREATE DOMAIN price AS numeric(10,2) NOT NULL DEFAULT 0 CONSTRAINT price_positiv
 CREATE DOMAIN feeling AS mood;
 COMMENT ON TYPE mood IS 'how it went';
 CREATE SCHEMA sales;
+CREATE FUNCTION slug(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(replace(t, ' ', '-')) $$;
 CREATE TABLE customer (
   id serial PRIMARY KEY,
   email text NOT NULL COLLATE "C",
@@ -27,8 +29,10 @@ CREATE TABLE customer (
   moods mood[],
   created_at timestamptz NOT NULL DEFAULT now(),
   active boolean NOT NULL DEFAULT true,
+  handle text DEFAULT slug('New Customer'),
   CONSTRAINT customer_email_check CHECK (email LIKE '%@%')
 );
+CREATE INDEX customer_slug ON customer (slug(name));
 COMMENT ON TABLE customer IS 'people who buy';
 COMMENT ON COLUMN customer.email IS 'where we write';
 CREATE UNIQUE INDEX customer_email_lower ON customer (lower(email));
@@ -317,6 +321,8 @@ fn pg_fixture_objects() -> Vec<&'static str> {
         "index measurement.measurement_at",
         "index sales.invoice.invoice_tags",
         "trigger sales.invoice.invoice_audit",
+        "index customer.customer_slug",
+        "default customer.handle",
         "type public.mood",
         "type public.price",
         "type public.feeling",
