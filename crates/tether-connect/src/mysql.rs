@@ -300,6 +300,19 @@ fn view_reads(definition: &str, database: &str, known: &[String]) -> Vec<TableNa
     out
 }
 
+/// A definition the user may not read (`SHOW VIEW`, `TRIGGER` privileges) is left
+/// out rather than failing the whole reading: such a user could not copy it anyway.
+fn unreadable_is_none(
+    result: Result<Option<mysql_async::Row>, mysql_async::Error>,
+    what: &str,
+    name: &str,
+) -> Option<mysql_async::Row> {
+    result
+        .map_err(|e| tracing::warn!("{what} {name}: its definition cannot be read: {}", describe(&e)))
+        .ok()
+        .flatten()
+}
+
 /// Each table's `SHOW CREATE TABLE` and triggers (`SHOW CREATE TRIGGER`), and the
 /// database's views (`SHOW CREATE VIEW`), for a copy onto MariaDB/MySQL.
 async fn read_objects(
@@ -364,10 +377,11 @@ async fn read_objects(
         .await
         .map_err(q("listing triggers"))?;
     for (table, name) in triggers {
-        let row: Option<mysql_async::Row> = conn
-            .query_first(format!("SHOW CREATE TRIGGER {}", ident(&name)))
-            .await
-            .map_err(q("reading SHOW CREATE TRIGGER"))?;
+        let row = unreadable_is_none(
+            conn.query_first(format!("SHOW CREATE TRIGGER {}", ident(&name))).await,
+            "trigger",
+            &name,
+        );
         let definition: Option<String> = row.and_then(|r| r.get(2));
         if let (Some(t), Some(definition)) = (tables.iter_mut().find(|t| t.name == table), definition) {
             t.extras.triggers.push(Trigger {
@@ -388,10 +402,11 @@ async fn read_objects(
     known.extend(views.iter().cloned());
     let mut objects = SchemaObjects::default();
     for name in views {
-        let row: Option<mysql_async::Row> = conn
-            .query_first(format!("SHOW CREATE VIEW {}", ident(&name)))
-            .await
-            .map_err(q("reading SHOW CREATE VIEW"))?;
+        let row = unreadable_is_none(
+            conn.query_first(format!("SHOW CREATE VIEW {}", ident(&name))).await,
+            "view",
+            &name,
+        );
         let Some(definition) = row.and_then(|r| r.get::<String, _>(1)) else {
             continue;
         };

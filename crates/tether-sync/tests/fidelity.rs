@@ -611,3 +611,27 @@ fn the_demo_s_indexes_reach_postgres_and_mariadb_and_the_report_names_them() {
         assert_eq!(got, want, "{engine}");
     }
 }
+
+#[test]
+fn a_mariadb_user_who_may_not_read_view_definitions_still_copies_the_tables() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(MARIADB_SCHEMA);
+    let user = format!("ro_{}", &src.name[src.name.len() - 8..]);
+    src.exec(&format!(
+        "CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'; GRANT SELECT ON `{db}`.* TO '{user}'@'%'",
+        db = src.name
+    ));
+    let url = src.url.replacen("root@", &format!("{user}:pw@"), 1);
+    let read = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(tether_connect::introspect(
+            &tether_connect::DbUrl::parse(&url).expect("url"),
+            &Default::default(),
+        ));
+    src.exec(&format!("DROP USER '{user}'@'%'"));
+    let schema = read.expect("introspection without SHOW VIEW");
+    assert_eq!(schema.tables.len(), 3);
+    assert!(schema.objects.views.is_empty(), "{:?}", schema.objects.views);
+}
