@@ -208,19 +208,16 @@ pub async fn read(
         }
     }
     for r in client.query(TRIGGERS, &[&oids]).await.map_err(q("reading triggers"))? {
-        if let Some(x) = table(tables, by_oid, r.get(0)) {
+        let table_name = by_oid.get(&r.get::<_, u32>(0)).map(|&i| {
+            let t = &tables[i];
+            format!("{}.{}", quote(t.schema.as_deref().unwrap_or("public")), quote(&t.name))
+        });
+        if let (Some(x), Some(table)) = (table(tables, by_oid, r.get(0)), table_name) {
             let mut definition: String = r.get(2);
             let name: String = r.get(1);
             if r.get::<_, String>(4) == "D" {
-                definition.push_str(&format!(
-                    ";\nALTER TABLE {} DISABLE TRIGGER {}",
-                    definition
-                        .split(" ON ")
-                        .nth(1)
-                        .and_then(|s| s.split(' ').next())
-                        .unwrap_or_default(),
-                    quote(&name)
-                ));
+                // Disabled on the source: so on the copy (one statement after the other).
+                definition.push_str(&format!(";\nALTER TABLE {table} DISABLE TRIGGER {}", quote(&name)));
             }
             x.triggers.push(Trigger {
                 name,
