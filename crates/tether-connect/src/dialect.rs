@@ -124,6 +124,11 @@ pub trait Dialect: Sync {
         Vec::new()
     }
 
+    /// The length in bytes of a text expression.
+    fn byte_length(&self, expr: &str) -> String {
+        format!("octet_length({expr})")
+    }
+
     fn idents(&self, names: &[String]) -> String {
         names.iter().map(|n| self.ident(n)).collect::<Vec<_>>().join(", ")
     }
@@ -255,6 +260,9 @@ pub struct Mysql;
 impl Dialect for Sqlite {
     fn engine(&self) -> Engine {
         Engine::Sqlite
+    }
+    fn byte_length(&self, expr: &str) -> String {
+        format!("length(CAST({expr} AS BLOB))")
     }
     fn ident(&self, name: &str) -> String {
         quote_with(name, '"')

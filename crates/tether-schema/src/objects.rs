@@ -51,6 +51,10 @@ pub struct TableExtras {
     /// neutral type says too little (an enum becoming MariaDB `enum('a','b')`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub column_types: BTreeMap<String, String>,
+    /// Column name -> the longest value in bytes, measured on the source when planning a
+    /// copy to an engine whose text types have size classes (MariaDB TEXT, MEDIUMTEXT).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub text_bytes: BTreeMap<String, u64>,
     /// Columns a PostgreSQL inheritance child only inherits (not declared by itself).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inherited_columns: Vec<String>,

@@ -57,8 +57,9 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     virtual_fk::apply(&mut schema, &job.virtual_fks)?;
     let (mut plan, rules) = plan::build(job, &schema, &url.to_string(), &shown)?;
     plan.unchecked = unchecked;
-    plan_destination_schemas(&mut plan, &schema, &dest_urls).await;
     check_source_queries(job, &plan, &rules, &schema, &mut source).await?;
+    measure_text(&mut plan, &schema, &dest_urls, &mut source).await?;
+    plan_destination_schemas(&mut plan, &schema, &dest_urls).await;
     if job.privacy != config::Privacy::Off {
         let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|t| &t.table).collect();
         let found = scan::scan(&mut source, &schema, &tables, &plan.source, job.options.privacy_sample).await?;
@@ -73,6 +74,54 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
         schema,
         source,
     })
+}
+
+/// For a MariaDB/MySQL destination of another engine's tables: the longest value of
+/// each unbounded text column (one scan per such table), so `text` becomes TEXT or
+/// MEDIUMTEXT where the values fit rather than LONGTEXT.
+async fn measure_text(
+    plan: &mut Plan,
+    schema: &Schema,
+    urls: &[Option<DbUrl>],
+    source: &mut Connection,
+) -> Result<(), SyncError> {
+    let to_mysql = urls
+        .iter()
+        .flatten()
+        .any(|u| u.engine() == tether_connect::Engine::Mysql);
+    if !to_mysql || source_engine(schema) == tether_connect::Engine::Mysql {
+        return Ok(());
+    }
+    let d = source.dialect();
+    for tp in plan.tables.iter_mut() {
+        // A transformed column's values are not the source's: not measured.
+        let columns: Vec<String> = schema_plan::unbounded_text(&tp.table)
+            .into_iter()
+            .filter(|c| !tp.transforms.iter().any(|x| &x.column == c))
+            .collect();
+        if columns.is_empty() {
+            continue;
+        }
+        let lengths: Vec<String> = columns
+            .iter()
+            .map(|c| format!("max({})", d.byte_length(&d.ident(c))))
+            .collect();
+        let sql = format!("SELECT {} FROM {}", lengths.join(", "), d.own_rows(&tp.table));
+        let int = tether_schema::DataType::Int {
+            bytes: 8,
+            unsigned: false,
+        };
+        let rows = source.query(&sql, &vec![int; columns.len()]).await?;
+        for (c, v) in columns.iter().zip(rows.first().into_iter().flatten()) {
+            let bytes = match v {
+                tether_connect::Value::Int(n) => *n as u64,
+                tether_connect::Value::UInt(n) => *n,
+                _ => 0,
+            };
+            tp.table.extras.text_bytes.insert(c.clone(), bytes);
+        }
+    }
+    Ok(())
 }
 
 /// Reads each destination's tables to say, in the plan, which tables the job creates

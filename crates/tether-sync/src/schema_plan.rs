@@ -410,6 +410,34 @@ pub fn destination_model(source: &Schema, plan: &Plan, t: &Table, dest: Engine, 
     out
 }
 
+/// The smallest MariaDB/MySQL text type for values of up to `bytes` bytes with room to
+/// grow fourfold (TEXT holds 64 KiB, MEDIUMTEXT 16 MiB), short of `longtext` (the
+/// default).
+fn mysql_text_type(bytes: u64) -> Option<&'static str> {
+    match bytes.saturating_mul(4) {
+        0..=65_535 => Some("text"),
+        65_536..=16_777_215 => Some("mediumtext"),
+        _ => None,
+    }
+}
+
+/// Which columns [`measure_text`] measures: unbounded text of tables a MariaDB/MySQL
+/// destination gets from another engine, not part of a key.
+pub fn unbounded_text(t: &Table) -> Vec<String> {
+    t.columns
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.normalized_type,
+                DataType::Text | DataType::Varchar { length: None } | DataType::Char { length: None }
+            ) && !t.primary_key.contains(&c.name)
+                && !t.unique_keys.iter().any(|u| u.columns.contains(&c.name))
+                && !t.foreign_keys.iter().any(|f| f.columns.contains(&c.name))
+        })
+        .map(|c| c.name.clone())
+        .collect()
+}
+
 /// Same engine: every object is created as the source has it.
 fn same_engine_items(shown: &str, t: &Table, report: &mut Vec<SchemaItem>) {
     let x = &t.extras;
@@ -522,7 +550,14 @@ fn cross_engine(
             let keyed = t.primary_key.contains(&c.name)
                 || t.unique_keys.iter().any(|u| u.columns.contains(&c.name))
                 || t.foreign_keys.iter().any(|f| f.columns.contains(&c.name));
-            let to = d.column_type(&c.normalized_type, keyed);
+            let mut to = d.column_type(&c.normalized_type, keyed);
+            // Unbounded text on MariaDB/MySQL: the smallest TEXT type the values fit.
+            if let (Engine::Mysql, false, Some(bytes)) = (dest, keyed, x.text_bytes.get(&c.name)) {
+                if let Some(ty) = mysql_text_type(*bytes) {
+                    to = ty.to_string();
+                    out.extras.column_types.insert(c.name.clone(), to.clone());
+                }
+            }
             if to != c.engine_type {
                 report.push(SchemaItem::new("column", &col, Action::Mapped).between(&c.engine_type, to));
             }

@@ -450,6 +450,17 @@ fn across_engines_the_plan_reports_every_object_and_defaults_work_for_applicatio
             _ => "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'event_click_xy'",
         };
         assert_ne!(flat(dest.query(index)), ["0"], "{engine}: index event_click_xy");
+        if engine == Engine::Mysql {
+            // PostgreSQL `text` whose values fit 64 KiB becomes TEXT, not LONGTEXT;
+            // an array (no neutral type) stays longtext.
+            assert_eq!(
+                flat(dest.query(
+                    "SELECT column_type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+                     AND TABLE_NAME = 'customer' AND COLUMN_NAME IN ('email', 'moods') ORDER BY COLUMN_NAME"
+                )),
+                ["text", "longtext"]
+            );
+        }
 
         // Planned again, the tables are there: nothing is created.
         let again = plan_of(&text);
