@@ -33,6 +33,18 @@ WHERE i.indrelid = ANY($1::oid[])
                   WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x'))
 ORDER BY 1, 2";
 
+/// Indexes a partition has of its own (not created through its partitioned table),
+/// listed under the root table: the copy's partitions have the same names.
+const PARTITION_INDEXES: &str = "
+SELECT pg_partition_root(c.oid)::oid, ic.relname::text, pg_get_indexdef(i.indexrelid), i.indisunique,
+  am.amname::text, pg_get_expr(i.indpred, i.indrelid), ARRAY[]::text[], true
+FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
+WHERE c.relispartition AND pg_partition_root(c.oid)::oid = ANY($1::oid[])
+  AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid)
+ORDER BY 1, 2";
+
 const TRIGGERS: &str = "
 SELECT t.tgrelid, t.tgname::text, pg_get_triggerdef(t.oid), fn.nspname::text || '.' || p.proname::text,
   t.tgenabled::text
@@ -191,7 +203,17 @@ pub async fn read(
             });
         }
     }
-    for r in client.query(INDEXES, &[&oids]).await.map_err(q("reading indexes"))? {
+    let mut indexes = client.query(INDEXES, &[&oids]).await.map_err(q("reading indexes"))?;
+    if tables.iter().any(|t| t.partitioning.is_some()) {
+        // A partition's own indexes (columns: none of the table as a whole).
+        indexes.extend(
+            client
+                .query(PARTITION_INDEXES, &[&oids])
+                .await
+                .map_err(q("reading partitions' indexes"))?,
+        );
+    }
+    for r in indexes {
         if let Some(x) = table(tables, by_oid, r.get(0)) {
             let expression: bool = r.get(7);
             // An index of a partitioned table names its table `ON ONLY`; created without

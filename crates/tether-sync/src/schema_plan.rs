@@ -623,7 +623,7 @@ fn cross_engine(
                 "{} index{}: not translated",
                 i.method,
                 match (i.columns.is_empty(), &i.predicate) {
-                    (true, _) => " on an expression",
+                    (true, _) => " on an expression or on one partition",
                     (_, Some(_)) => " with a WHERE",
                     _ => "",
                 }

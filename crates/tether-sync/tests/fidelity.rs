@@ -61,6 +61,7 @@ CREATE TABLE measurement (id int NOT NULL, at date NOT NULL, v int CHECK (v > 0)
 CREATE TABLE measurement_2020 PARTITION OF measurement FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
 CREATE TABLE measurement_rest PARTITION OF measurement DEFAULT;
 CREATE INDEX measurement_at ON measurement (at);
+CREATE INDEX measurement_2020_v ON measurement_2020 (v);
 CREATE TABLE event (id serial PRIMARY KEY, at date NOT NULL DEFAULT current_date, kind text);
 CREATE TABLE event_click (x int, y int) INHERITS (event);
 CREATE INDEX event_click_xy ON event_click (x, y);
