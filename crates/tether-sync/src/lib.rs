@@ -58,8 +58,9 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     let (mut plan, rules) = plan::build(job, &schema, &url.to_string(), &shown)?;
     plan.unchecked = unchecked;
     check_source_queries(job, &plan, &rules, &schema, &mut source).await?;
-    measure_text(&mut plan, &schema, &dest_urls, &mut source).await?;
-    plan_destination_schemas(&mut plan, &schema, &dest_urls).await;
+    let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|tp| &tp.table).collect();
+    let destinations = read_destinations(&schema, &tables, &dest_urls, &mut source).await?;
+    destinations.attach(&mut plan, &schema);
     if job.privacy != config::Privacy::Off {
         let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|t| &t.table).collect();
         let found = scan::scan(&mut source, &schema, &tables, &plan.source, job.options.privacy_sample).await?;
@@ -76,66 +77,25 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     })
 }
 
-/// For a MariaDB/MySQL destination of another engine's tables: the longest value of
-/// each unbounded text column (one scan per such table), so `text` becomes TEXT or
-/// MEDIUMTEXT where the values fit rather than LONGTEXT.
-async fn measure_text(
-    plan: &mut Plan,
+/// What planning needs from the destinations (see [`schema_plan::Destinations`]): each
+/// one's tables as they are (a missing SQLite file is an empty database) and, for a
+/// MariaDB/MySQL destination of another engine's tables, the longest value of each
+/// unbounded text column of `tables` (one scan per such table), so `text` becomes TEXT
+/// or MEDIUMTEXT where the values fit rather than LONGTEXT.
+pub async fn read_destinations(
     schema: &Schema,
+    tables: &[&tether_schema::Table],
     urls: &[Option<DbUrl>],
     source: &mut Connection,
-) -> Result<(), SyncError> {
-    let to_mysql = urls
-        .iter()
-        .flatten()
-        .any(|u| u.engine() == tether_connect::Engine::Mysql);
-    if !to_mysql || source_engine(schema) == tether_connect::Engine::Mysql {
-        return Ok(());
-    }
-    let d = source.dialect();
-    for tp in plan.tables.iter_mut() {
-        // A transformed column's values are not the source's: not measured.
-        let columns: Vec<String> = schema_plan::unbounded_text(&tp.table)
-            .into_iter()
-            .filter(|c| !tp.transforms.iter().any(|x| &x.column == c))
-            .collect();
-        if columns.is_empty() {
-            continue;
-        }
-        let lengths: Vec<String> = columns
-            .iter()
-            .map(|c| format!("max({})", d.byte_length(&d.ident(c))))
-            .collect();
-        let sql = format!("SELECT {} FROM {}", lengths.join(", "), d.own_rows(&tp.table));
-        let int = tether_schema::DataType::Int {
-            bytes: 8,
-            unsigned: false,
-        };
-        let rows = source.query(&sql, &vec![int; columns.len()]).await?;
-        for (c, v) in columns.iter().zip(rows.first().into_iter().flatten()) {
-            let bytes = match v {
-                tether_connect::Value::Int(n) => *n as u64,
-                tether_connect::Value::UInt(n) => *n,
-                _ => 0,
-            };
-            tp.table.extras.text_bytes.insert(c.clone(), bytes);
-        }
-    }
-    Ok(())
-}
-
-/// Reads each destination's tables to say, in the plan, which tables the job creates
-/// there and what becomes of every object ([`schema_plan::report`]). A destination that
-/// cannot be read is noted; the sync decides for it when it connects.
-async fn plan_destination_schemas(plan: &mut Plan, schema: &Schema, urls: &[Option<DbUrl>]) {
-    let mut found = Vec::new();
+) -> Result<schema_plan::Destinations, SyncError> {
+    let mut out = schema_plan::Destinations::default();
     for url in urls {
         let Some(url) = url else {
-            found.push(Err("not read: the URL needs a secret the environment lacks".to_string()));
+            out.found
+                .push(Err("not read: the URL needs a secret the environment lacks".to_string()));
             continue;
         };
         let existing = match url {
-            // A missing SQLite file is created empty by the sync.
             DbUrl::Sqlite { path } if !std::path::Path::new(path).exists() => Ok(Schema {
                 engine: "sqlite".into(),
                 default_schema: None,
@@ -144,17 +104,45 @@ async fn plan_destination_schemas(plan: &mut Plan, schema: &Schema, urls: &[Opti
             }),
             _ => tether_connect::introspect(url, &IntrospectOptions::default()).await,
         };
-        found.push(match existing {
-            Ok(existing) => Ok(schema_plan::report(schema, plan, url.engine(), &existing)),
+        out.found.push(match existing {
+            Ok(existing) => Ok((url.engine(), existing)),
             Err(e) => Err(format!("not read: {e}")),
         });
     }
-    for (dp, f) in plan.destinations.iter_mut().zip(found) {
-        match f {
-            Ok(report) => dp.schema = Some(report),
-            Err(note) => dp.schema_note = Some(note),
+    let to_mysql = urls
+        .iter()
+        .flatten()
+        .any(|u| u.engine() == tether_connect::Engine::Mysql);
+    if !to_mysql || source_engine(schema) == tether_connect::Engine::Mysql {
+        return Ok(out);
+    }
+    let d = source.dialect();
+    for t in tables {
+        let columns = schema_plan::unbounded_text(t);
+        if columns.is_empty() {
+            continue;
+        }
+        let lengths: Vec<String> = columns
+            .iter()
+            .map(|c| format!("max({})", d.byte_length(&d.ident(c))))
+            .collect();
+        let sql = format!("SELECT {} FROM {}", lengths.join(", "), d.own_rows(t));
+        let int = tether_schema::DataType::Int {
+            bytes: 8,
+            unsigned: false,
+        };
+        let rows = source.query(&sql, &vec![int; columns.len()]).await?;
+        let sizes = out.text_bytes.entry(t.table_name()).or_default();
+        for (c, v) in columns.iter().zip(rows.first().into_iter().flatten()) {
+            let bytes = match v {
+                tether_connect::Value::Int(n) => u64::try_from(*n).unwrap_or(0),
+                tether_connect::Value::UInt(n) => *n,
+                _ => 0,
+            };
+            sizes.insert(c.clone(), bytes);
         }
     }
+    Ok(out)
 }
 
 /// Refuses, before anything is written, a destination that is the job's source (it

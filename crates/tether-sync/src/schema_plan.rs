@@ -100,6 +100,47 @@ impl SchemaReport {
     }
 }
 
+/// The destinations as planning found them, read once ([`crate::read_destinations`]):
+/// each one's engine and tables, or why it could not be read, and measured text sizes.
+#[derive(Debug, Clone, Default)]
+pub struct Destinations {
+    pub found: Vec<Result<(Engine, Schema), String>>,
+    /// Source table -> column -> longest value in bytes (unbounded text columns).
+    pub text_bytes: std::collections::HashMap<TableName, std::collections::BTreeMap<String, u64>>,
+}
+
+impl Destinations {
+    /// Puts the schema report of each destination into `plan` (and the measured text
+    /// sizes into its tables, except for transformed columns: their values are not the
+    /// source's).
+    pub fn attach(&self, plan: &mut Plan, source: &Schema) {
+        for tp in plan.tables.iter_mut() {
+            if let Some(sizes) = self.text_bytes.get(&tp.table.table_name()) {
+                for (c, n) in sizes {
+                    if !tp.transforms.iter().any(|x| &x.column == c) {
+                        tp.table.extras.text_bytes.insert(c.clone(), *n);
+                    }
+                }
+            }
+        }
+        let reports: Vec<Result<SchemaReport, String>> = self
+            .found
+            .iter()
+            .map(|f| {
+                f.as_ref()
+                    .map(|(engine, existing)| report(source, plan, *engine, existing))
+                    .map_err(Clone::clone)
+            })
+            .collect();
+        for (dp, r) in plan.destinations.iter_mut().zip(reports) {
+            match r {
+                Ok(report) => dp.schema = Some(report),
+                Err(note) => dp.schema_note = Some(note),
+            }
+        }
+    }
+}
+
 /// Where a source table lands on a destination engine: PostgreSQL keeps schemas; other
 /// engines flatten `schema.table` outside the default schema to `schema_table`.
 pub fn destination_name(source: &Schema, t: &TableName, dest: Engine) -> TableName {
@@ -421,7 +462,7 @@ fn mysql_text_type(bytes: u64) -> Option<&'static str> {
     }
 }
 
-/// Which columns [`measure_text`] measures: unbounded text of tables a MariaDB/MySQL
+/// Which columns [`crate::read_destinations`] measures: unbounded text of tables a MariaDB/MySQL
 /// destination gets from another engine, not part of a key.
 pub fn unbounded_text(t: &Table) -> Vec<String> {
     t.columns

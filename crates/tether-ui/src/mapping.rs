@@ -40,6 +40,8 @@ pub struct Mapping {
     dirty: bool,
     /// The source's personal columns (None with `privacy = "off"`).
     privacy: Option<tether_sync::scan::Scan>,
+    /// The destinations' tables, for the plan's schema report.
+    destinations: tether_sync::schema_plan::Destinations,
 }
 
 /// What the page shows: every table and column, keys, FKs, transformers and where each
@@ -175,11 +177,24 @@ impl Mapping {
             let shown = url.to_string();
             Some(tether_sync::scan::scan(&mut source, &schema, &tables, &shown, job.options.privacy_sample).await?)
         };
-        source.close().await;
         let mut destinations_shown = Vec::new();
+        let mut urls = Vec::new();
         for d in &job.destinations {
-            destinations_shown.push(DbUrl::parse(&d.url).map_err(SyncError::from)?.to_string());
+            let url = match &d.unresolved {
+                Some(_) => None,
+                None => Some(DbUrl::parse(&d.url).map_err(SyncError::from)?),
+            };
+            destinations_shown.push(match &url {
+                Some(u) => u.to_string(),
+                None => tether_connect::url::redact(&d.url),
+            });
+            urls.push(url);
         }
+        // The destinations, read once like the schema: the plan shown on the page says
+        // what `tether plan` says about the tables it creates there.
+        let tables: Vec<&tether_schema::Table> = schema.tables.iter().collect();
+        let destinations = tether_sync::read_destinations(&schema, &tables, &urls, &mut source).await?;
+        source.close().await;
         let mut mapping = Mapping {
             path: path.to_path_buf(),
             shown,
@@ -196,6 +211,7 @@ impl Mapping {
             last_good: None,
             dirty: false,
             privacy,
+            destinations,
         };
         mapping.current = mapping.evaluate(&mapping.doc);
         mapping.last_good = match &mapping.current {
@@ -230,6 +246,7 @@ impl Mapping {
         if let (Some(found), false) = (&self.privacy, job.privacy == tether_sync::config::Privacy::Off) {
             tether_sync::scan::attach(&mut plan, found, &self.schema, job.privacy);
         }
+        self.destinations.attach(&mut plan, &self.schema);
         Ok(plan)
     }
 
