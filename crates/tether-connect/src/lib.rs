@@ -10,6 +10,7 @@ pub mod identity;
 pub mod mysql;
 pub mod mysql_rw;
 pub mod postgres;
+pub mod postgres_objects;
 pub mod postgres_rw;
 pub mod rw;
 pub mod sqlite;
@@ -27,7 +28,7 @@ use mysql_async::prelude::Queryable;
 use tether_schema::{DataType, Schema, Table};
 use tokio::sync::mpsc;
 
-pub use dialect::Dialect;
+pub use dialect::{Dialect, TableObjects};
 pub use error::ConnectError;
 pub use identity::{identify, identify_probing, Identity};
 pub use rw::{Batch, Conflict, Filter, ReadSpec, WriteError};

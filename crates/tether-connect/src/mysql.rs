@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{ClientIdentity, Conn, DriverError, OptsBuilder, SslOpts};
-use tether_schema::{Column, FkAction, ForeignKey, Identity, Schema, Table, UniqueKey};
+use tether_schema::{
+    Check, Column, FkAction, ForeignKey, Identity, Schema, SchemaObjects, Table, TableName, Trigger, UniqueKey, View,
+};
 
 use crate::error::ConnectError;
 use crate::tls::{self, TlsMode, TlsOptions};
@@ -150,16 +152,19 @@ fn presented_name(e: &rustls::Error) -> Option<String> {
 type ColumnRow = (String, String, String, String, Option<String>, String, Option<String>);
 type FkRow = (String, String, String, Option<String>, String, String, String, String);
 
+/// Makes a failed query's error: the URL, what Tether was reading, the server's words.
+fn failed(shown: &str, what: &'static str) -> impl Fn(mysql_async::Error) -> ConnectError {
+    let url = shown.to_string();
+    move |e: mysql_async::Error| ConnectError::Query {
+        url: url.clone(),
+        what: what.to_string(),
+        message: describe(&e),
+    }
+}
+
 /// Reads the schema of the URL's database.
 pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<Schema, ConnectError> {
-    let q = |what: &'static str| {
-        let url = shown.to_string();
-        move |e: mysql_async::Error| ConnectError::Query {
-            url: url.clone(),
-            what: what.to_string(),
-            message: describe(&e),
-        }
-    };
+    let q = |what: &'static str| failed(shown, what);
     let version: Option<String> = conn
         .query_first("SELECT VERSION()")
         .await
@@ -254,6 +259,40 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
         }
     }
 
+    // Other indexes: their columns and method, for copies onto other engines (a copy
+    // onto MariaDB/MySQL takes SHOW CREATE TABLE).
+    let others: Vec<(String, String, Option<String>, String)> = conn
+        .exec(
+            "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, INDEX_TYPE FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = ? AND NON_UNIQUE = 1 ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
+            (database,),
+        )
+        .await
+        .map_err(q("reading indexes"))?;
+    for (table, name, column, method) in others {
+        let Some(&ti) = index.get(&table) else { continue };
+        let indexes = &mut tables[ti].extras.indexes;
+        if indexes.last().is_none_or(|i| i.name != name) {
+            indexes.push(tether_schema::Index {
+                name,
+                columns: vec![],
+                unique: false,
+                method: method.to_ascii_lowercase(),
+                predicate: None,
+                definition: String::new(),
+            });
+        }
+        let i = indexes.last_mut().expect("pushed above");
+        match column {
+            Some(c) if i.method != "expression" => i.columns.push(c),
+            // A functional key part: not a column.
+            _ => {
+                i.columns.clear();
+                i.method = "expression".into();
+            }
+        }
+    }
+
     let fks: Vec<FkRow> = conn
         .exec(
             "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA, \
@@ -292,10 +331,12 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
         }
     }
 
+    let objects = read_objects(conn, shown, database, &mut tables).await?;
     let mut schema = Schema {
         engine: "mysql".into(),
         default_schema: None,
         tables,
+        objects,
     };
     schema.sort();
     Ok(schema)
@@ -313,4 +354,181 @@ fn normalize_default(default: Option<String>, extra: &str, mariadb: bool) -> Opt
     } else {
         Some(format!("'{}'", d.replace('\'', "''")))
     }
+}
+
+/// `CREATE DEFINER=`u`@`h` TRIGGER ...` without its `DEFINER=...` clause: the copy is
+/// created by (and runs as) the destination's user, as `mariadb-dump --skip-definer`.
+fn without_definer(sql: &str) -> String {
+    match sql.find("DEFINER=") {
+        Some(i) => {
+            let rest = &sql[i..];
+            let end = rest.find(' ').map_or(rest.len(), |e| e + 1);
+            format!("{}{}", &sql[..i], &rest[end..])
+        }
+        None => sql.to_string(),
+    }
+}
+
+/// The tables and views (of `known`) a view's definition reads: identifiers in
+/// table position, `` `t` `` or `` `db`.`t` `` (not a column `` `t`.`c` `` nor an
+/// alias `` AS `x` ``).
+fn view_reads(definition: &str, database: &str, known: &[String]) -> Vec<TableName> {
+    let own_db = format!("`{}`.", database.replace('`', "``"));
+    let mut out: Vec<TableName> = Vec::new();
+    let body = definition.split_once(" AS ").map_or(definition, |(_, b)| b);
+    let mut rest = body;
+    let mut offset = 0;
+    while let Some(open) = rest.find('`') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('`') else { break };
+        let name = &after[..close];
+        let start = offset + open;
+        let end = start + close + 2;
+        let before = &body[..start];
+        let qualified_here = before.ends_with(&own_db);
+        let column = body[end..].starts_with('.') || (before.ends_with('.') && !qualified_here);
+        let t = TableName::new(None, name);
+        if !column && !before.ends_with("AS ") && known.iter().any(|k| k == name) && !out.contains(&t) {
+            out.push(t);
+        }
+        offset = end;
+        rest = &body[end..];
+    }
+    out
+}
+
+/// A definition the user may not read (`SHOW VIEW`, `TRIGGER` privileges) is left
+/// out rather than failing the whole reading: such a user could not copy it anyway.
+fn unreadable_is_none(
+    result: Result<Option<mysql_async::Row>, mysql_async::Error>,
+    what: &str,
+    name: &str,
+) -> Option<mysql_async::Row> {
+    result
+        .map_err(|e| tracing::warn!("{what} {name}: its definition cannot be read: {}", describe(&e)))
+        .ok()
+        .flatten()
+}
+
+/// Each table's `SHOW CREATE TABLE` and triggers (`SHOW CREATE TRIGGER`), and the
+/// database's views (`SHOW CREATE VIEW`), for a copy onto MariaDB/MySQL.
+async fn read_objects(
+    conn: &mut Conn,
+    shown: &str,
+    database: &str,
+    tables: &mut [Table],
+) -> Result<SchemaObjects, ConnectError> {
+    let q = |what: &'static str| failed(shown, what);
+    let ident = |n: &str| format!("`{}`", n.replace('`', "``"));
+    for t in tables.iter_mut() {
+        let row: Option<(String, String)> = conn
+            .query_first(format!("SHOW CREATE TABLE {}", ident(&t.name)))
+            .await
+            .map_err(q("reading SHOW CREATE TABLE"))?;
+        t.extras.definition = row.map(|(_, sql)| sql);
+    }
+    // CHECKs and comments are in SHOW CREATE TABLE; listed apart for other engines
+    // (and the schema report).
+    let checks: Vec<(String, String, String)> = conn
+        .exec(
+            "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
+             WHERE CONSTRAINT_SCHEMA = ? ORDER BY TABLE_NAME, CONSTRAINT_NAME",
+            (database,),
+        )
+        .await
+        .map_err(q("reading CHECK constraints"))?;
+    for (table, name, clause) in checks {
+        if let Some(t) = tables.iter_mut().find(|t| t.name == table) {
+            t.extras.checks.push(Check {
+                name,
+                definition: format!("CHECK ({clause})"),
+                exclusion: false,
+            });
+        }
+    }
+    let comments: Vec<(String, String, String)> = conn
+        .exec(
+            "SELECT TABLE_NAME, '', TABLE_COMMENT FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = ? AND TABLE_COMMENT <> '' \
+             UNION ALL SELECT TABLE_NAME, COLUMN_NAME, COLUMN_COMMENT FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = ? AND COLUMN_COMMENT <> ''",
+            (database, database),
+        )
+        .await
+        .map_err(q("reading comments"))?;
+    for (table, column, comment) in comments {
+        if let Some(t) = tables.iter_mut().find(|t| t.name == table) {
+            if column.is_empty() {
+                t.extras.comment = Some(comment);
+            } else {
+                t.extras.column_comments.insert(column, comment);
+            }
+        }
+    }
+    let triggers: Vec<(String, String)> = conn
+        .exec(
+            "SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME FROM information_schema.TRIGGERS \
+             WHERE TRIGGER_SCHEMA = ? ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER",
+            (database,),
+        )
+        .await
+        .map_err(q("listing triggers"))?;
+    for (table, name) in triggers {
+        let row = unreadable_is_none(
+            conn.query_first(format!("SHOW CREATE TRIGGER {}", ident(&name))).await,
+            "trigger",
+            &name,
+        );
+        let definition: Option<String> = row.and_then(|r| r.get(2));
+        if let (Some(t), Some(definition)) = (tables.iter_mut().find(|t| t.name == table), definition) {
+            t.extras.triggers.push(Trigger {
+                name,
+                definition: without_definer(&definition),
+                function: None,
+            });
+        }
+    }
+    let views: Vec<String> = conn
+        .exec(
+            "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME",
+            (database,),
+        )
+        .await
+        .map_err(q("listing views"))?;
+    let mut known: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
+    known.extend(views.iter().cloned());
+    let mut objects = SchemaObjects::default();
+    for name in views {
+        let row = unreadable_is_none(
+            conn.query_first(format!("SHOW CREATE VIEW {}", ident(&name))).await,
+            "view",
+            &name,
+        );
+        let Some(definition) = row.and_then(|r| r.get::<String, _>(1)) else {
+            continue;
+        };
+        let reads = view_reads(&definition, database, &known);
+        // Names are qualified with the source database; the copy lives in another.
+        let definition = without_definer(&definition).replace(&format!("{}.", ident(database)), "");
+        objects.views.push(View {
+            schema: None,
+            name,
+            definition,
+            materialized: false,
+            reads,
+            comment: None,
+        });
+    }
+    // A view reading another view comes after it.
+    let mut ordered: Vec<View> = Vec::new();
+    while !objects.views.is_empty() {
+        let ready = objects
+            .views
+            .iter()
+            .position(|v| v.reads.iter().all(|r| !objects.views.iter().any(|o| o.name == r.name)))
+            .unwrap_or(0);
+        ordered.push(objects.views.remove(ready));
+    }
+    objects.views = ordered;
+    Ok(objects)
 }

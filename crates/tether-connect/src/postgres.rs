@@ -346,10 +346,12 @@ pub async fn introspect(client: &Client, shown: &str, schemas: &[String]) -> Res
         });
     }
 
+    let objects = crate::postgres_objects::read(client, shown, schemas, &oids, &by_oid, &mut tables).await?;
     let mut schema = Schema {
         engine: "postgres".into(),
         default_schema,
         tables,
+        objects,
     };
     schema.sort();
     Ok(schema)

@@ -12,7 +12,9 @@ use rusqlite::{Connection, OpenFlags};
 use sqlparser::ast::{ColumnOption, Expr, Statement, TableConstraint};
 use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
-use tether_schema::{Column, FkAction, ForeignKey, Identity, Schema, Table, UniqueKey};
+use tether_schema::{
+    Column, FkAction, ForeignKey, Identity, Index, Schema, SchemaObjects, Table, TableName, Trigger, UniqueKey, View,
+};
 
 use crate::error::ConnectError;
 use crate::types;
@@ -326,13 +328,91 @@ pub fn introspect(conn: &Connection, url: &str) -> Result<Schema, ConnectError> 
         });
     }
     resolve_parent_case(&mut tables);
+    let objects = read_objects(conn, &mut tables).map_err(q("reading indexes, triggers and views"))?;
     let mut schema = Schema {
         engine: "sqlite".into(),
         default_schema: None,
         tables,
+        objects,
     };
     schema.sort();
     Ok(schema)
+}
+
+/// Non-unique indexes (from `CREATE INDEX`), triggers and views, with their `CREATE`
+/// statements as SQLite keeps them.
+fn read_objects(conn: &Connection, tables: &mut [Table]) -> rusqlite::Result<SchemaObjects> {
+    let mut stmt = conn.prepare(
+        "SELECT m.type, m.name, m.tbl_name, m.sql FROM sqlite_master m \
+         WHERE m.type IN ('index', 'trigger', 'view') AND m.sql IS NOT NULL ORDER BY m.type, m.name",
+    )?;
+    let rows: Vec<(String, String, String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let known: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
+    let mut objects = SchemaObjects::default();
+    for (kind, name, table, sql) in rows {
+        let t = tables.iter_mut().find(|t| t.name.eq_ignore_ascii_case(&table));
+        match (kind.as_str(), t) {
+            ("index", Some(t)) => {
+                let (unique, partial): (bool, bool) = conn.query_row(
+                    "SELECT \"unique\", partial FROM pragma_index_list(?1) WHERE name = ?2",
+                    [&t.name, &name],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                if unique {
+                    continue; // a unique key of the model
+                }
+                let mut info = conn.prepare("SELECT cid, name FROM pragma_index_info(?1) ORDER BY seqno")?;
+                let parts: Vec<(i64, Option<String>)> = info
+                    .query_map([&name], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                let expression = parts.iter().any(|(cid, _)| *cid < 0);
+                t.extras.indexes.push(Index {
+                    name,
+                    columns: if expression {
+                        vec![]
+                    } else {
+                        parts.into_iter().filter_map(|(_, n)| n).collect()
+                    },
+                    unique,
+                    method: "btree".into(),
+                    predicate: partial
+                        .then(|| sql.rsplit_once(" WHERE ").map_or(String::new(), |(_, w)| w.to_string())),
+                    definition: sql,
+                });
+            }
+            ("trigger", Some(t)) => t.extras.triggers.push(Trigger {
+                name,
+                definition: sql,
+                function: None,
+            }),
+            ("view", _) => {
+                // The tables (and views) the definition names, as whole words.
+                let lower = sql.to_ascii_lowercase();
+                let words: Vec<&str> = lower
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                let body_starts = words.iter().position(|w| *w == "as").map_or(0, |i| i + 1);
+                let reads = known
+                    .iter()
+                    .filter(|k| words[body_starts..].contains(&k.to_ascii_lowercase().as_str()))
+                    .map(|k| TableName::new(None, k))
+                    .collect();
+                objects.views.push(View {
+                    schema: None,
+                    name,
+                    definition: sql,
+                    materialized: false,
+                    reads,
+                    comment: None,
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(objects)
 }
 
 /// SQLite matches table names case-insensitively; spell each FK's parent as the

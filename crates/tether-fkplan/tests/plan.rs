@@ -69,6 +69,7 @@ fn schema() -> Schema {
     Schema {
         engine: "mysql".into(),
         default_schema: None,
+        objects: Default::default(),
         tables: vec![
             p,
             table(
@@ -459,6 +460,7 @@ fn cascaded_updates_keep_timestamps() {
     let schema = Schema {
         engine: "mysql".into(),
         default_schema: None,
+        objects: Default::default(),
         tables: vec![table("p", &["id"], &["id"], vec![]), child],
     };
     let texts = |sql: &str| -> Vec<String> {

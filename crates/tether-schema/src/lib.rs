@@ -7,6 +7,7 @@
 pub mod error;
 pub mod graph;
 pub mod model;
+pub mod objects;
 pub mod render;
 pub mod types;
 pub mod value;
@@ -15,6 +16,7 @@ pub mod virtual_fk;
 pub use error::SchemaError;
 pub use graph::{Cycle, Edge, FkGraph};
 pub use model::{Column, FkAction, ForeignKey, Identity, Partition, Partitioning, Schema, Table, TableName, UniqueKey};
+pub use objects::{Check, Function, Index, SchemaObjects, Sequence, TableExtras, Trigger, TypeKind, UserType, View};
 pub use types::DataType;
 pub use value::{Row, Value};
 pub use virtual_fk::{LocatedSpec, VirtualFkSpec};

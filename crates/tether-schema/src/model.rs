@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+use crate::objects::{SchemaObjects, TableExtras};
 use crate::types::DataType;
 
 /// A whole database as one engine sees it.
@@ -19,6 +20,9 @@ pub struct Schema {
     /// `load_order` and `cycles`.
     pub default_schema: Option<String>,
     pub tables: Vec<Table>,
+    /// Types, views and functions around the tables.
+    #[serde(default, skip_serializing_if = "SchemaObjects::is_empty")]
+    pub objects: SchemaObjects,
 }
 
 /// A table's identity: optional schema plus name.
@@ -78,6 +82,9 @@ pub struct Table {
     /// which are part of it (not tables of their own in this model).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partitioning: Option<Partitioning>,
+    /// Comments, CHECKs, indexes, triggers, sequences: what a faithful copy creates.
+    #[serde(default, skip_serializing_if = "TableExtras::is_empty")]
+    pub extras: TableExtras,
 }
 
 /// How a partitioned table splits its rows (PostgreSQL `PARTITION BY`).

@@ -8,6 +8,7 @@ use std::fmt::Write;
 
 use crate::graph::{Cycle, FkGraph};
 use crate::model::{Schema, Table, TableName};
+use crate::objects::SchemaObjects;
 
 #[derive(Serialize)]
 struct JsonCycle<'a> {
@@ -33,6 +34,8 @@ struct JsonSchema<'a> {
     engine: &'a str,
     default_schema: Option<&'a str>,
     tables: &'a [Table],
+    #[serde(skip_serializing_if = "SchemaObjects::is_empty")]
+    objects: &'a SchemaObjects,
     cycles: Vec<JsonCycle<'a>>,
     load_order: Vec<String>,
     load_levels: Vec<Vec<String>>,
@@ -45,6 +48,7 @@ pub fn json(schema: &Schema, graph: &FkGraph) -> String {
         engine: &schema.engine,
         default_schema: schema.default_schema.as_deref(),
         tables: &schema.tables,
+        objects: &schema.objects,
         cycles: graph
             .cycles
             .iter()

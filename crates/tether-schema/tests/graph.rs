@@ -53,6 +53,7 @@ fn schema(tables: Vec<Table>) -> Schema {
         engine: "sqlite".into(),
         default_schema: None,
         tables,
+        objects: Default::default(),
     }
 }
 

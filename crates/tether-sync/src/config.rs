@@ -35,6 +35,21 @@ pub struct JobFile {
     /// default: plan and sync list them), `strict` (refuse to run), `off`.
     #[serde(default)]
     pub privacy: Privacy,
+    /// `all` (the default): create what is missing and copy the rows; `schema`: create
+    /// the tables and their objects, copy no rows; `data`: copy rows into tables that
+    /// exist, create nothing.
+    #[serde(default)]
+    pub mode: Mode,
+}
+
+/// What a job writes: the schema, the rows, or both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    All,
+    Schema,
+    Data,
 }
 
 /// The job's stance on personal data left unprotected.
@@ -256,6 +271,7 @@ pub struct Job {
     pub missing_secrets: Vec<String>,
     pub transforms: Vec<ColumnTransform>,
     pub privacy: Privacy,
+    pub mode: Mode,
 }
 
 /// Replaces `${VAR}` with the variable's value.
@@ -470,6 +486,7 @@ impl Job {
             missing_secrets,
             transforms,
             privacy: file.privacy,
+            mode: file.mode,
             path: path.to_string(),
             source,
             destinations,

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tether_connect::value::describe_key;
-use tether_connect::{Batch, Conflict, Connection, DbUrl, Dialect, Engine, Filter, ReadSpec, Row, Value};
-use tether_schema::{FkAction, Schema, Table, TableName};
+use tether_connect::{Batch, Conflict, Connection, DbUrl, Dialect, Engine, Filter, ReadSpec, Row, TableObjects, Value};
+use tether_schema::{Schema, Table, TableName};
 use tokio::sync::mpsc;
 
 use crate::config::{Checks, DestinationSpec};
@@ -45,6 +45,14 @@ pub struct Destination {
     pub atomic: Option<Vec<DroppedFk>>,
     /// Tables complete so far on this destination and their rows, for messages.
     written: Arc<Mutex<Vec<(String, u64)>>>,
+    /// `setval` to the source's sequence state, for the tables created here (PostgreSQL).
+    pub sequence_states: Vec<String>,
+    /// Triggers turned off for a one-transaction load into existing tables: (table as
+    /// `regclass` text, trigger), turned on again before COMMIT.
+    pub disabled_triggers: Vec<(String, String)>,
+    /// Statements for the objects of the tables created here that a restore builds
+    /// after the data (see [`finish_schema`]).
+    pub after_load: Vec<String>,
 }
 
 /// A foreign key dropped for a transactional load, to be created again.
@@ -126,6 +134,37 @@ impl Destination {
                 return Ok(false);
             }
         }
+        // Triggers of tables that were already there must not fire on copied rows (as
+        // pg_restore --disable-triggers): off inside the transaction, on before COMMIT.
+        let text = tether_schema::DataType::Text;
+        let triggers = self
+            .conn
+            .query(
+                &format!(
+                    "SELECT t.tgrelid::regclass::text, t.tgname::text FROM pg_trigger t \
+                     WHERE NOT t.tgisinternal AND t.tgenabled = 'O' AND t.tgrelid IN ({}) ORDER BY 1, 2",
+                    tables.join(", ")
+                ),
+                &[text.clone(), text],
+            )
+            .await?;
+        for r in triggers {
+            let (Value::Text(table), Value::Text(name)) = (&r[0], &r[1]) else {
+                continue;
+            };
+            let disable = format!("ALTER TABLE {table} DISABLE TRIGGER {}", d.ident(name));
+            if let Err(e) = self.conn.execute(&disable).await {
+                self.conn.execute("ROLLBACK").await?;
+                self.atomic = None;
+                self.disabled_triggers.clear();
+                progress.phase(&format!(
+                    "{}: loading with foreign keys checked row by row (disabling trigger {name} for a one-transaction load was refused: {e})",
+                    self.shown
+                ));
+                return Ok(false);
+            }
+            self.disabled_triggers.push((table.clone(), name.clone()));
+        }
         progress.phase(&format!(
             "{}: loading in one transaction; its {} foreign keys are created again (and validated) before COMMIT",
             self.shown,
@@ -172,12 +211,18 @@ impl Destination {
                 });
             }
         }
+        for (table, name) in std::mem::take(&mut self.disabled_triggers) {
+            self.conn
+                .execute(&format!("ALTER TABLE {table} ENABLE TRIGGER {}", d.ident(&name)))
+                .await?;
+        }
         self.conn.execute("COMMIT").await?;
         Ok(())
     }
 
     /// Ends a transactional load that failed: nothing it wrote stays.
     pub async fn rollback_atomic(&mut self) {
+        self.disabled_triggers.clear();
         if self.atomic.take().is_some() {
             let _ = self.conn.execute("ROLLBACK").await;
         }
@@ -212,6 +257,9 @@ impl Destination {
             checks_off: self.checks_off,
             atomic: None,
             written: self.written.clone(),
+            after_load: Vec::new(),
+            disabled_triggers: Vec::new(),
+            sequence_states: Vec::new(),
         })
     }
 }
@@ -232,98 +280,17 @@ pub struct TableReport {
     pub seconds: f64,
 }
 
-/// Where a source table lands on a destination engine: PostgreSQL keeps schemas; other
-/// engines flatten `schema.table` outside the default schema to `schema_table`.
-pub fn destination_name(source: &Schema, t: &TableName, dest: Engine) -> TableName {
-    let in_default = t.schema.is_none() || t.schema == source.default_schema;
-    match dest {
-        Engine::Postgres => TableName {
-            schema: Some(if source.engine == "postgres" {
-                t.schema.clone().unwrap_or("public".into())
-            } else {
-                "public".into()
-            }),
-            name: t.name.clone(),
-        },
-        _ if in_default => TableName {
-            schema: None,
-            name: t.name.clone(),
-        },
-        _ => TableName {
-            schema: None,
-            name: format!("{}_{}", t.schema.as_deref().unwrap_or(""), t.name),
-        },
-    }
-}
+pub use crate::schema_plan::destination_name;
 
-/// The table to create on `dest` for source table `t`: same columns, keys and FKs, with
-/// names mapped; generated columns become plain columns on other engines. PostgreSQL to
-/// PostgreSQL keeps `INHERITS` (from parents the job copies too) and partitions; other
-/// engines get one plain table.
-fn destination_model(source: &Schema, plan: &Plan, t: &Table, dest: Engine, notes: &mut Vec<String>) -> Table {
-    let name = destination_name(source, &t.table_name(), dest);
-    let same_engine = crate::plan::engine_of(&source.engine) == dest;
-    let mut out = t.clone();
-    out.schema = name.schema;
-    out.name = name.name;
-    out.has_children = false;
-    if !same_engine {
-        out.partitioning = None;
-    }
-    out.inherits = t
-        .inherits
-        .iter()
-        .filter(|p| plan.tables.iter().any(|tp| &tp.table.table_name() == *p))
-        .map(|p| destination_name(source, p, dest))
-        .collect();
-    if !same_engine {
-        out.inherits.clear();
-    }
-    for c in &mut out.columns {
-        if !same_engine {
-            c.generated = None;
-            c.default = None;
-        }
-    }
-    out.foreign_keys
-        .retain(|f| !f.is_virtual && source.table(&f.referenced_name()).is_some());
-    let columns = out.columns.clone();
-    for fk in &mut out.foreign_keys {
-        let parent = destination_name(source, &fk.referenced_name(), dest);
-        fk.referenced_schema = parent.schema;
-        fk.referenced_table = parent.name;
-        if dest == Engine::Mysql {
-            // InnoDB refuses SET DEFAULT, and SET NULL on a NOT NULL column (which
-            // PostgreSQL accepts and could never carry out).
-            let not_null = fk
-                .columns
-                .iter()
-                .any(|c| columns.iter().any(|x| &x.name == c && !x.nullable));
-            for (what, action) in [("ON DELETE", &mut fk.on_delete), ("ON UPDATE", &mut fk.on_update)] {
-                let impossible = *action == FkAction::SetDefault || (*action == FkAction::SetNull && not_null);
-                if impossible {
-                    notes.push(format!(
-                        "foreign key {} of {}: {what} {} cannot be created on MariaDB/MySQL{}; created as NO ACTION",
-                        fk.name,
-                        t.name,
-                        action.as_sql(),
-                        if *action == FkAction::SetNull {
-                            " for a NOT NULL column"
-                        } else {
-                            ""
-                        }
-                    ));
-                    *action = FkAction::NoAction;
-                }
-            }
-        }
-    }
-    out
+/// True when the table is created from the source engine's own definition (MariaDB's
+/// `SHOW CREATE TABLE`), foreign keys included.
+fn verbatim(t: &Table, same_engine: bool) -> bool {
+    same_engine && t.extras.definition.is_some()
 }
 
 fn create_sql(d: &dyn Dialect, t: &Table, with_fks: bool, same_engine: bool) -> String {
     let mut sql = d.create_table(t, with_fks, same_engine);
-    if d.engine() == Engine::Mysql {
+    if d.engine() == Engine::Mysql && !verbatim(t, same_engine) {
         sql.push_str(" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
     }
     sql
@@ -333,6 +300,7 @@ fn create_sql(d: &dyn Dialect, t: &Table, with_fks: bool, same_engine: bool) -> 
 pub async fn prepare_destination(
     spec: &DestinationSpec,
     plan: &Plan,
+    planned: Option<&crate::schema_plan::SchemaReport>,
     source: &Schema,
     progress: &dyn Progress,
 ) -> Result<Destination, SyncError> {
@@ -343,21 +311,55 @@ pub async fn prepare_destination(
     let d = conn.dialect();
     let existing = conn.introspect(&Default::default()).await?;
     let mut missing: Vec<Table> = Vec::new();
-    for tp in &plan.tables {
+    // Run once the rows are in: indexes, CHECKs, triggers, materialized views.
+    let mut after_load: Vec<String> = Vec::new();
+    let mut after_load_views: Vec<String> = Vec::new();
+    let mut sequence_states: Vec<String> = Vec::new();
+    // The plan's list when it could read this destination; else decided here.
+    let create: Vec<String> = match planned {
+        Some(report) => report.create.clone(),
+        None => crate::schema_plan::report(source, plan, engine, &existing).create,
+    };
+    let mut report = Vec::new();
+    for tp in plan.tables.iter().filter(|tp| create.contains(&tp.name)) {
         let want = destination_name(source, &tp.table.table_name(), engine);
-        if existing.table(&want).is_none() {
-            let mut notes = Vec::new();
-            missing.push(destination_model(source, plan, &tp.table, engine, &mut notes));
-            for n in notes {
-                progress.phase(&format!("{shown}: {n}"));
-            }
+        if existing.table(&want).is_some() {
+            return Err(SyncError::Plan(format!(
+                "{shown}: table {want} appeared after planning; run the job again to plan with it"
+            )));
         }
+        missing.push(crate::schema_plan::destination_model(
+            source,
+            plan,
+            &tp.table,
+            engine,
+            &mut report,
+        ));
+    }
+    for item in report
+        .iter()
+        .filter(|i| i.kind == "foreign key" && i.action == crate::schema_plan::Action::Mapped)
+    {
+        progress.phase(&format!(
+            "{shown}: foreign key {}: {} created as {} ({})",
+            item.name,
+            item.from.as_deref().unwrap_or(""),
+            item.to.as_deref().unwrap_or(""),
+            item.reason.as_deref().unwrap_or("")
+        ));
     }
     if !missing.is_empty() {
-        if !spec.create_tables {
+        let refusal = if plan.mode == crate::config::Mode::Data {
+            Some("mode = \"data\" creates nothing")
+        } else if !spec.create_tables {
+            Some("create_tables = false")
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
             let names: Vec<String> = missing.iter().map(|t| t.table_name().to_string()).collect();
             return Err(SyncError::Plan(format!(
-                "{shown}: tables missing and create_tables = false: {}",
+                "{shown}: tables missing and {why}: {}",
                 names.join(", ")
             )));
         }
@@ -371,7 +373,7 @@ pub async fn prepare_destination(
                 .unwrap_or(0);
             ordered.push(missing.remove(ready));
         }
-        let missing = ordered;
+        let mut missing = ordered;
         let mut schemas: Vec<String> = missing.iter().filter_map(|t| t.schema.clone()).collect();
         for t in &missing {
             let mut parts: Vec<&tether_schema::Partitioning> = t.partitioning.iter().collect();
@@ -387,16 +389,78 @@ pub async fn prepare_destination(
             conn.execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", d.ident(&s)))
                 .await?;
         }
+        let same_engine = crate::plan::engine_of(&source.engine) == engine;
+        if same_engine {
+            let refs: Vec<&Table> = missing.iter().collect();
+            for ty in source.objects.types_for(&refs) {
+                if existing.objects.user_type(&ty.qualified()).is_none() {
+                    for sql in d.create_type(ty) {
+                        conn.execute(&sql).await?;
+                    }
+                }
+            }
+        }
+        if same_engine {
+            // Functions before the tables whose defaults, constraints, indexes or
+            // triggers call them; bodies unchecked until used, as pg_dump sets it.
+            let functions: BTreeSet<&str> = missing
+                .iter()
+                .flat_map(|t| t.extras.functions.iter().map(String::as_str))
+                .collect();
+            let mut first = true;
+            for f in source
+                .objects
+                .functions
+                .iter()
+                .filter(|f| functions.contains(f.name.as_str()))
+            {
+                if first {
+                    conn.execute("SET check_function_bodies = false").await?;
+                    first = false;
+                }
+                conn.execute(&f.definition).await?;
+            }
+        }
         let inline = !d.supports_add_foreign_key();
-        for t in &missing {
-            let same_engine = crate::plan::engine_of(&source.engine) == engine;
-            conn.execute(&create_sql(d, t, inline, same_engine)).await?;
-            for sql in d.create_partitions(t) {
+        // Same engine: the source's objects; another: the equivalents the plan chose.
+        let mut objects: Vec<TableObjects> = missing.iter().map(|t| d.table_objects(t)).collect();
+        // A definition naming its foreign keys may name tables created after it.
+        let verbatim_fks = missing.iter().any(|t| verbatim(t, same_engine));
+        if verbatim_fks {
+            conn.disable_fk_checks().await?;
+        }
+        for i in 0..missing.len() {
+            for sql in &objects[i].before {
+                conn.execute(sql).await?;
+            }
+            let t = &missing[i];
+            if let Err(e) = conn.execute(&create_sql(d, t, inline, same_engine)).await {
+                if !verbatim(t, same_engine) {
+                    return Err(e.into());
+                }
+                // The source's own definition names something this server lacks (a
+                // MySQL 8 collation on MariaDB, a storage engine): build it from the
+                // model instead, as for another engine's table.
+                progress.phase(&format!(
+                    "{shown}: table {}: the source's SHOW CREATE TABLE was refused ({e}); created from the model",
+                    t.name
+                ));
+                missing[i].extras.definition = None;
+                objects[i] = d.table_objects(&missing[i]);
+                conn.execute(&create_sql(d, &missing[i], inline, same_engine)).await?;
+            }
+            for sql in d.create_partitions(&missing[i]) {
                 conn.execute(&sql).await?;
             }
         }
+        if verbatim_fks {
+            conn.enable_fk_checks().await?;
+        }
+        for sql in objects.iter().flat_map(|o| &o.after_create) {
+            conn.execute(sql).await?;
+        }
         if !inline {
-            for t in &missing {
+            for t in missing.iter().filter(|t| !verbatim(t, same_engine)) {
                 for fk in &t.foreign_keys {
                     conn.execute(&format!(
                         "ALTER TABLE {} ADD {}",
@@ -407,6 +471,42 @@ pub async fn prepare_destination(
                 }
             }
         }
+        if same_engine {
+            let job_tables: Vec<TableName> = plan.tables.iter().map(|tp| tp.table.table_name()).collect();
+            for v in source.objects.views_over(&job_tables) {
+                if existing.objects.views.iter().all(|e| e.table_name() != v.table_name()) {
+                    conn.execute(&v.definition).await?;
+                    if let Some(c) = &v.comment {
+                        let what = if v.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
+                        conn.execute(&format!(
+                            "COMMENT ON {what} {} IS {}",
+                            d.table(v.schema.as_deref(), &v.name),
+                            d.literal(&Value::Text(c.clone()))
+                        ))
+                        .await?;
+                    }
+                    if v.materialized {
+                        after_load_views.push(format!(
+                            "REFRESH MATERIALIZED VIEW {}",
+                            d.table(v.schema.as_deref(), &v.name)
+                        ));
+                    }
+                }
+            }
+        }
+        after_load.extend(objects.into_iter().flat_map(|o| o.after_load));
+        for t in missing.iter().filter(|_| same_engine) {
+            for seq in &t.extras.sequences {
+                let Some(last) = seq.last_value else { continue };
+                sequence_states.push(format!(
+                    "SELECT setval({seq_lit}, {last}, true) WHERE {last} >= coalesce((SELECT max({col}) FROM {table}), {last})",
+                    seq_lit = d.literal(&Value::Text(d.table(seq.schema.as_deref(), &seq.name))),
+                    col = d.ident(&seq.column),
+                    table = d.qualified(t),
+                ));
+            }
+        }
+        after_load.extend(after_load_views);
     }
     let schema = conn.introspect(&Default::default()).await?;
     let mut tables = HashMap::new();
@@ -435,7 +535,28 @@ pub async fn prepare_destination(
         checks_off: false,
         atomic: None,
         written: Arc::new(Mutex::new(Vec::new())),
+        after_load,
+        disabled_triggers: Vec::new(),
+        sequence_states,
     })
+}
+
+/// Creates what a restore creates after the data (indexes, CHECK constraints,
+/// triggers; materialized views refreshed), on the connection that loaded the rows: in
+/// a one-transaction load, inside that transaction.
+pub async fn finish_schema(dest: &mut Destination, progress: &dyn Progress) -> Result<(), SyncError> {
+    if dest.after_load.is_empty() {
+        return Ok(());
+    }
+    progress.phase(&format!(
+        "{}: creating indexes, constraints and triggers ({} statements)",
+        dest.shown,
+        dest.after_load.len()
+    ));
+    for sql in std::mem::take(&mut dest.after_load) {
+        dest.conn.execute(&sql).await?;
+    }
+    Ok(())
 }
 
 /// Moves PostgreSQL sequences (serial and identity columns) past the keys copied, as a
@@ -460,6 +581,11 @@ pub async fn advance_sequences(dest: &mut Destination) -> Result<(), SyncError> 
             );
             dest.conn.query(&sql, &[]).await?;
         }
+    }
+    // Sequences of tables created here continue where the source's do (as a restore),
+    // when that is at or past the keys copied.
+    for sql in std::mem::take(&mut dest.sequence_states) {
+        dest.conn.query(&sql, &[]).await?;
     }
     Ok(())
 }

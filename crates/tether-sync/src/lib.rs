@@ -13,6 +13,7 @@ pub mod error;
 pub mod execute;
 pub mod plan;
 pub mod scan;
+pub mod schema_plan;
 pub mod subset;
 pub mod verify;
 
@@ -57,6 +58,9 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     let (mut plan, rules) = plan::build(job, &schema, &url.to_string(), &shown)?;
     plan.unchecked = unchecked;
     check_source_queries(job, &plan, &rules, &schema, &mut source).await?;
+    let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|tp| &tp.table).collect();
+    let destinations = read_destinations(&schema, &tables, &dest_urls, &mut source).await?;
+    destinations.attach(&mut plan, &schema);
     if job.privacy != config::Privacy::Off {
         let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|t| &t.table).collect();
         let found = scan::scan(&mut source, &schema, &tables, &plan.source, job.options.privacy_sample).await?;
@@ -71,6 +75,74 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
         schema,
         source,
     })
+}
+
+/// What planning needs from the destinations (see [`schema_plan::Destinations`]): each
+/// one's tables as they are (a missing SQLite file is an empty database) and, for a
+/// MariaDB/MySQL destination of another engine's tables, the longest value of each
+/// unbounded text column of `tables` (one scan per such table), so `text` becomes TEXT
+/// or MEDIUMTEXT where the values fit rather than LONGTEXT.
+pub async fn read_destinations(
+    schema: &Schema,
+    tables: &[&tether_schema::Table],
+    urls: &[Option<DbUrl>],
+    source: &mut Connection,
+) -> Result<schema_plan::Destinations, SyncError> {
+    let mut out = schema_plan::Destinations::default();
+    for url in urls {
+        let Some(url) = url else {
+            out.found
+                .push(Err("not read: the URL needs a secret the environment lacks".to_string()));
+            continue;
+        };
+        let existing = match url {
+            DbUrl::Sqlite { path } if !std::path::Path::new(path).exists() => Ok(Schema {
+                engine: "sqlite".into(),
+                default_schema: None,
+                tables: vec![],
+                objects: Default::default(),
+            }),
+            _ => tether_connect::introspect(url, &IntrospectOptions::default()).await,
+        };
+        out.found.push(match existing {
+            Ok(existing) => Ok((url.engine(), existing)),
+            Err(e) => Err(format!("not read: {e}")),
+        });
+    }
+    let to_mysql = urls
+        .iter()
+        .flatten()
+        .any(|u| u.engine() == tether_connect::Engine::Mysql);
+    if !to_mysql || source_engine(schema) == tether_connect::Engine::Mysql {
+        return Ok(out);
+    }
+    let d = source.dialect();
+    for t in tables {
+        let columns = schema_plan::unbounded_text(t);
+        if columns.is_empty() {
+            continue;
+        }
+        let lengths: Vec<String> = columns
+            .iter()
+            .map(|c| format!("max({})", d.byte_length(&d.ident(c))))
+            .collect();
+        let sql = format!("SELECT {} FROM {}", lengths.join(", "), d.own_rows(t));
+        let int = tether_schema::DataType::Int {
+            bytes: 8,
+            unsigned: false,
+        };
+        let rows = source.query(&sql, &vec![int; columns.len()]).await?;
+        let sizes = out.text_bytes.entry(t.table_name()).or_default();
+        for (c, v) in columns.iter().zip(rows.first().into_iter().flatten()) {
+            let bytes = match v {
+                tether_connect::Value::Int(n) => u64::try_from(*n).unwrap_or(0),
+                tether_connect::Value::UInt(n) => *n,
+                _ => 0,
+            };
+            sizes.insert(c.clone(), bytes);
+        }
+    }
+    Ok(out)
 }
 
 /// Refuses, before anything is written, a destination that is the job's source (it
@@ -261,15 +333,21 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         refuse_overlaps(&mut source, job, &urls, true).await?;
     }
     let snapshot = source.begin_snapshot().await?;
-    let subset = if plan.subset {
+    let subset = if plan.subset && job.mode != config::Mode::Schema {
         progress.phase("computing the subset");
         subset::compute(&mut source, &schema, &rules).await?
     } else {
         subset::Subset::default()
     };
     let mut dests = Vec::new();
-    for spec in &job.destinations {
-        let mut d = execute::prepare_destination(spec, &plan, &schema, progress).await?;
+    for (spec, dp) in job.destinations.iter().zip(&plan.destinations) {
+        let mut d = execute::prepare_destination(spec, &plan, dp.schema.as_ref(), &schema, progress).await?;
+        if job.mode == config::Mode::Schema {
+            // Schema only: what a restore builds after the data, on empty tables.
+            execute::finish_schema(&mut d, progress).await?;
+            dests.push(d);
+            continue;
+        }
         // PostgreSQL enforcing FKs: one transaction, FKs dropped and validated again at
         // the end (it empties the tables inside it too).
         let atomic = spec.checks == config::Checks::Enforce
@@ -283,6 +361,21 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
             d.apply_checks(progress).await?;
         }
         dests.push(d);
+    }
+    if job.mode == config::Mode::Schema {
+        for d in dests {
+            d.conn.close().await;
+        }
+        source.close().await;
+        return Ok(Report {
+            tables: Vec::new(),
+            leaks: Vec::new(),
+            privacy: None,
+            destinations: plan.destinations.iter().map(|d| d.url.clone()).collect(),
+            verification: Vec::new(),
+            ok: true,
+            seconds: started.elapsed().as_secs_f64(),
+        });
     }
     // A transaction lives on one connection: a destination loading in one runs one lane.
     let atomic = dests.iter().any(|d| d.atomic.is_some());
@@ -343,6 +436,10 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         }
     };
     for d in lanes[0].dests.iter_mut() {
+        if let Err(e) = execute::finish_schema(d, progress).await {
+            d.rollback_atomic().await;
+            return Err(e);
+        }
         d.commit_atomic(progress).await?;
     }
     let mut leaks = anon.leaks.into_inner().expect("lock");

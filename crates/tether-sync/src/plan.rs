@@ -25,6 +25,8 @@ pub struct Plan {
     pub excluded: Vec<String>,
     /// True when subset targets are given.
     pub subset: bool,
+    /// Schema and rows (`all`), the schema only, or the rows only.
+    pub mode: crate::config::Mode,
     pub batch_size: usize,
     pub parallelism: usize,
     /// Personal columns of the copied tables and how the job treats them (None with
@@ -44,6 +46,12 @@ pub struct DestinationPlan {
     pub on_conflict: Conflict,
     pub create_tables: bool,
     pub checks: crate::config::Checks,
+    /// The tables the job creates there and what becomes of each source object; None
+    /// when the destination could not be read while planning (`schema_note` says why).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<crate::schema_plan::SchemaReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_note: Option<String>,
 }
 
 /// Which rows of a table are copied.
@@ -131,9 +139,31 @@ impl Plan {
                 opts.push("create_tables = false".into());
             }
             out.push_str(&format!("destination: {} ({})\n", d.url, opts.join(", ")));
+            if let Some(r) = &d.schema {
+                if self.mode == crate::config::Mode::Data && !r.create.is_empty() {
+                    out.push_str(&format!(
+                        "  missing (mode = \"data\" creates nothing; the sync will stop): {}\n",
+                        r.create.join(", ")
+                    ));
+                } else {
+                    out.push_str(&r.to_text());
+                }
+            }
+            if let Some(n) = &d.schema_note {
+                out.push_str(&format!("  schema: {n}\n"));
+            }
         }
         for u in &self.unchecked {
             out.push_str(&format!("note: {u}\n"));
+        }
+        match self.mode {
+            crate::config::Mode::All => {}
+            crate::config::Mode::Schema => {
+                out.push_str("mode: schema (tables and their objects are created; no rows are copied)\n")
+            }
+            crate::config::Mode::Data => {
+                out.push_str("mode: data (rows are copied into existing tables; nothing is created)\n")
+            }
         }
         out.push_str(&format!(
             "{} in load order{}; the tables of one step load at the same time\n",
@@ -293,6 +323,7 @@ pub fn build(
         engine: schema.engine.clone(),
         default_schema: schema.default_schema.clone(),
         tables: included.iter().map(|t| (*t).clone()).collect(),
+        objects: schema.objects.clone(),
     };
     let graph = FkGraph::build(&selected);
 
@@ -386,6 +417,8 @@ pub fn build(
                 on_conflict: d.on_conflict,
                 create_tables: d.create_tables,
                 checks: d.checks,
+                schema: None,
+                schema_note: None,
             })
             .collect(),
         levels: graph
@@ -397,6 +430,7 @@ pub fn build(
         cycles,
         excluded,
         subset,
+        mode: job.mode,
         batch_size: job.options.batch_size,
         parallelism: job.options.parallelism,
         privacy: None,

@@ -47,6 +47,8 @@ pub struct Mapping {
     /// The plan of the file as last read or written (None if it does not plan): what
     /// "changed since saved" compares with.
     saved_plan: Option<Plan>,
+    /// The destinations' tables, for the plan's schema report.
+    destinations: tether_sync::schema_plan::Destinations,
 }
 
 /// What the page shows: every table and column, keys, FKs, transformers and where each
@@ -226,11 +228,24 @@ impl Mapping {
             let shown = url.to_string();
             Some(tether_sync::scan::scan(&mut source, &schema, &tables, &shown, job.options.privacy_sample).await?)
         };
-        source.close().await;
         let mut destinations_shown = Vec::new();
+        let mut urls = Vec::new();
         for d in &job.destinations {
-            destinations_shown.push(DbUrl::parse(&d.url).map_err(SyncError::from)?.to_string());
+            let url = match &d.unresolved {
+                Some(_) => None,
+                None => Some(DbUrl::parse(&d.url).map_err(SyncError::from)?),
+            };
+            destinations_shown.push(match &url {
+                Some(u) => u.to_string(),
+                None => tether_connect::url::redact(&d.url),
+            });
+            urls.push(url);
         }
+        // The destinations, read once like the schema: the plan shown on the page says
+        // what `tether plan` says about the tables it creates there.
+        let tables: Vec<&tether_schema::Table> = schema.tables.iter().collect();
+        let destinations = tether_sync::read_destinations(&schema, &tables, &urls, &mut source).await?;
+        source.close().await;
         let mut mapping = Mapping {
             path: path.to_path_buf(),
             shown,
@@ -249,6 +264,7 @@ impl Mapping {
             privacy,
             privacy_mode: job.privacy,
             saved_plan: None,
+            destinations,
         };
         mapping.current = mapping.evaluate(&mapping.doc);
         mapping.saved_plan = mapping.current.as_ref().ok().cloned();
@@ -286,6 +302,7 @@ impl Mapping {
         if let (Some(found), false) = (&self.privacy, job.privacy == tether_sync::config::Privacy::Off) {
             tether_sync::scan::attach(&mut plan, found, &self.schema, job.privacy);
         }
+        self.destinations.attach(&mut plan, &self.schema);
         Ok(plan)
     }
 

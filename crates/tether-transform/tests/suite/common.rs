@@ -76,6 +76,7 @@ pub fn schema(tables: Vec<Table>) -> Schema {
     Schema {
         engine: "sqlite".into(),
         default_schema: None,
+        objects: Default::default(),
         tables,
     }
 }

@@ -1,0 +1,375 @@
+//! PostgreSQL objects around the tables, read with the server's own printers
+//! (`pg_get_indexdef`, `pg_get_constraintdef`, `pg_get_triggerdef`, `pg_get_viewdef`,
+//! `pg_get_functiondef`, `format_type`), as `pg_dump` reads them.
+
+use std::collections::HashMap;
+
+use tether_schema::{
+    Check, Function, Index, SchemaObjects, Sequence, Table, TableExtras, TableName, Trigger, TypeKind, UserType, View,
+};
+use tokio_postgres::Client;
+
+use crate::error::ConnectError;
+
+/// CHECK and EXCLUDE constraints declared on the table itself (inherited ones come
+/// with `INHERITS` and partitions).
+const CHECKS: &str = "
+SELECT con.conrelid, con.conname::text, pg_get_constraintdef(con.oid), con.contype = 'x'
+FROM pg_constraint con
+WHERE con.conrelid = ANY($1::oid[]) AND con.contype IN ('c', 'x') AND con.conislocal
+ORDER BY 1, 2";
+
+/// Indexes that back no PRIMARY KEY, UNIQUE or EXCLUDE constraint.
+const INDEXES: &str = "
+SELECT i.indrelid, ic.relname::text, pg_get_indexdef(i.indexrelid), i.indisunique, am.amname::text,
+  pg_get_expr(i.indpred, i.indrelid),
+  ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+        WHERE k.ord <= i.indnkeyatts ORDER BY k.ord),
+  coalesce((SELECT bool_or(k = 0) FROM unnest(i.indkey::int2[]) k), false)
+FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
+WHERE i.indrelid = ANY($1::oid[])
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                  WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x'))
+ORDER BY 1, 2";
+
+/// Indexes a partition has of its own (not created through its partitioned table),
+/// listed under the root table: the copy's partitions have the same names.
+const PARTITION_INDEXES: &str = "
+SELECT pg_partition_root(c.oid)::oid, ic.relname::text, pg_get_indexdef(i.indexrelid), i.indisunique,
+  am.amname::text, pg_get_expr(i.indpred, i.indrelid), ARRAY[]::text[], true
+FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
+WHERE c.relispartition AND pg_partition_root(c.oid)::oid = ANY($1::oid[])
+  AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid)
+ORDER BY 1, 2";
+
+const TRIGGERS: &str = "
+SELECT t.tgrelid, t.tgname::text, pg_get_triggerdef(t.oid), fn.nspname::text || '.' || p.proname::text,
+  t.tgenabled::text
+FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace fn ON fn.oid = p.pronamespace
+WHERE t.tgrelid = ANY($1::oid[]) AND NOT t.tgisinternal AND t.tgparentid = 0
+ORDER BY 1, 2";
+
+/// The user functions each table needs: its triggers' and those its defaults,
+/// generated columns, constraints and indexes call (not built in, not an extension's).
+const FUNCTIONS: &str = "
+WITH used(relid, fn) AS (
+  SELECT t.tgrelid, t.tgfoid FROM pg_trigger t WHERE t.tgrelid = ANY($1::oid[]) AND NOT t.tgisinternal
+  UNION
+  SELECT ad.adrelid, d.refobjid FROM pg_attrdef ad
+  JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_proc'::regclass
+  WHERE ad.adrelid = ANY($1::oid[])
+  UNION
+  SELECT c.conrelid, d.refobjid FROM pg_constraint c
+  JOIN pg_depend d ON d.classid = 'pg_constraint'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_proc'::regclass
+  WHERE c.conrelid = ANY($1::oid[])
+  UNION
+  SELECT i.indrelid, d.refobjid FROM pg_index i
+  JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.refclassid = 'pg_proc'::regclass
+  WHERE i.indrelid = ANY($1::oid[])
+)
+SELECT u.relid, n.nspname::text || '.' || p.proname::text, pg_get_functiondef(p.oid)
+FROM used u JOIN pg_proc p ON p.oid = u.fn JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND p.prokind IN ('f', 'p')
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                  AND d.deptype = 'e')
+ORDER BY p.oid, 1";
+
+/// Table comments (`objsubid` 0) and column comments.
+const COMMENTS: &str = "
+SELECT d.objoid, a.attname::text, d.description
+FROM pg_description d LEFT JOIN pg_attribute a ON a.attrelid = d.objoid AND a.attnum = d.objsubid
+WHERE d.classoid = 'pg_class'::regclass AND d.objoid = ANY($1::oid[])
+ORDER BY 1, d.objsubid";
+
+/// Per column: a collation other than its type's, the user type (enum or domain, or an
+/// array of one) it has, and whether an inheritance child only inherits it.
+const COLUMN_DETAILS: &str = "
+SELECT a.attrelid, a.attname::text,
+  CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
+       THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END,
+  CASE WHEN ut.oid IS NOT NULL THEN un.nspname::text || '.' || ut.typname::text END,
+  NOT a.attislocal
+FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_collation co ON co.oid = a.attcollation
+LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
+LEFT JOIN pg_type ut ON ut.oid = CASE WHEN t.typcategory = 'A' THEN t.typelem ELSE t.oid END
+  AND ut.typtype IN ('e', 'd')
+LEFT JOIN pg_namespace un ON un.oid = ut.typnamespace
+WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY 1, a.attnum";
+
+/// Enums and domains of the user's schemas (not an extension's), oldest first.
+const TYPES: &str = "
+SELECT n.nspname::text, t.typname::text, t.typtype::text,
+  ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder),
+  CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END,
+  t.typnotnull, t.typdefault,
+  CASE WHEN t.typtype = 'd' AND t.typcollation <> 0 AND t.typcollation <> bt.typcollation
+       THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END,
+  ARRAY(SELECT 'CONSTRAINT ' || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid)
+        FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c' ORDER BY c.conname),
+  CASE WHEN ut.oid IS NOT NULL THEN un.nspname::text || '.' || ut.typname::text END,
+  obj_description(t.oid, 'pg_type')
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
+LEFT JOIN pg_type ut ON ut.oid = CASE WHEN bt.typcategory = 'A' THEN bt.typelem ELSE bt.oid END
+  AND ut.typtype IN ('e', 'd')
+LEFT JOIN pg_namespace un ON un.oid = ut.typnamespace
+LEFT JOIN pg_collation co ON co.oid = t.typcollation
+LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
+WHERE t.typtype IN ('e', 'd') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
+                  AND d.deptype = 'e')
+ORDER BY t.oid";
+
+/// The sequences column defaults draw from (serial), and identity sequences.
+const SEQUENCES: &str = "
+SELECT ad.adrelid, a.attname::text, sn.nspname::text, s.relname::text, false,
+  EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass AND o.objid = s.oid
+          AND o.refobjid = ad.adrelid AND o.refobjsubid = ad.adnum AND o.deptype = 'a'),
+  format_type(q.seqtypid, NULL), q.seqstart, q.seqincrement, q.seqmin, q.seqmax, q.seqcache, q.seqcycle,
+  CASE WHEN has_sequence_privilege(s.oid, 'SELECT,USAGE') THEN pg_sequence_last_value(s.oid) END
+FROM pg_attrdef ad JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_class'::regclass
+JOIN pg_class s ON s.oid = d.refobjid AND s.relkind = 'S'
+JOIN pg_namespace sn ON sn.oid = s.relnamespace JOIN pg_sequence q ON q.seqrelid = s.oid
+WHERE ad.adrelid = ANY($1::oid[])
+UNION ALL
+SELECT d.refobjid, a.attname::text, sn.nspname::text, s.relname::text, true, true,
+  format_type(q.seqtypid, NULL), q.seqstart, q.seqincrement, q.seqmin, q.seqmax, q.seqcache, q.seqcycle,
+  CASE WHEN has_sequence_privilege(s.oid, 'SELECT,USAGE') THEN pg_sequence_last_value(s.oid) END
+FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+JOIN pg_namespace sn ON sn.oid = s.relnamespace JOIN pg_sequence q ON q.seqrelid = s.oid
+JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'i'
+  AND d.refobjid = ANY($1::oid[])
+ORDER BY 1, 2";
+
+/// Views and materialized views of the user's schemas with the relations they read.
+const VIEWS: &str = "
+SELECT n.nspname::text, v.relname::text, pg_get_viewdef(v.oid), v.relkind = 'm',
+  obj_description(v.oid, 'pg_class'), array_to_string(v.reloptions, ', '),
+  ARRAY(SELECT rn.nspname::text FROM pg_rewrite r
+        JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass
+        JOIN pg_class rc ON rc.oid = d.refobjid JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+        WHERE r.ev_class = v.oid AND d.refobjid <> v.oid GROUP BY rn.nspname, rc.relname ORDER BY rn.nspname, rc.relname),
+  ARRAY(SELECT rc.relname::text FROM pg_rewrite r
+        JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass
+        JOIN pg_class rc ON rc.oid = d.refobjid JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+        WHERE r.ev_class = v.oid AND d.refobjid <> v.oid GROUP BY rn.nspname, rc.relname ORDER BY rn.nspname, rc.relname)
+FROM pg_class v JOIN pg_namespace n ON n.oid = v.relnamespace
+WHERE v.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+  AND (cardinality($1::text[]) = 0 OR n.nspname = ANY($1::text[]))
+ORDER BY v.oid";
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Fills every table's [`tether_schema::TableExtras`] and the schema's types, views and
+/// trigger functions. `by_oid`: table oid -> index in `schema.tables`.
+pub async fn read(
+    client: &Client,
+    shown: &str,
+    schemas: &[String],
+    oids: &[u32],
+    by_oid: &HashMap<u32, usize>,
+    tables: &mut [Table],
+) -> Result<SchemaObjects, ConnectError> {
+    let q = |what: &'static str| {
+        move |e: tokio_postgres::Error| ConnectError::Query {
+            url: shown.to_string(),
+            what: what.to_string(),
+            message: crate::postgres::describe(&e),
+        }
+    };
+    fn table<'t>(tables: &'t mut [Table], by_oid: &HashMap<u32, usize>, oid: u32) -> Option<&'t mut TableExtras> {
+        by_oid.get(&oid).copied().map(|i| &mut tables[i].extras)
+    }
+    for r in client
+        .query(CHECKS, &[&oids])
+        .await
+        .map_err(q("reading CHECK constraints"))?
+    {
+        if let Some(x) = table(tables, by_oid, r.get(0)) {
+            x.checks.push(Check {
+                name: r.get(1),
+                definition: r.get(2),
+                exclusion: r.get(3),
+            });
+        }
+    }
+    let mut indexes = client.query(INDEXES, &[&oids]).await.map_err(q("reading indexes"))?;
+    if tables.iter().any(|t| t.partitioning.is_some()) {
+        // A partition's own indexes (columns: none of the table as a whole).
+        indexes.extend(
+            client
+                .query(PARTITION_INDEXES, &[&oids])
+                .await
+                .map_err(q("reading partitions' indexes"))?,
+        );
+    }
+    for r in indexes {
+        if let Some(x) = table(tables, by_oid, r.get(0)) {
+            let expression: bool = r.get(7);
+            // An index of a partitioned table names its table `ON ONLY`; created without
+            // ONLY it is created on every partition too, as the source's was.
+            let definition: String = r.get(2);
+            x.indexes.push(Index {
+                name: r.get(1),
+                definition: definition.replacen(" ON ONLY ", " ON ", 1),
+                unique: r.get(3),
+                method: r.get(4),
+                predicate: r.get(5),
+                columns: if expression { vec![] } else { r.get(6) },
+            });
+        }
+    }
+    for r in client.query(TRIGGERS, &[&oids]).await.map_err(q("reading triggers"))? {
+        let table_name = by_oid.get(&r.get::<_, u32>(0)).map(|&i| {
+            let t = &tables[i];
+            format!("{}.{}", quote(t.schema.as_deref().unwrap_or("public")), quote(&t.name))
+        });
+        if let (Some(x), Some(table)) = (table(tables, by_oid, r.get(0)), table_name) {
+            let mut definition: String = r.get(2);
+            let name: String = r.get(1);
+            if r.get::<_, String>(4) == "D" {
+                // Disabled on the source: so on the copy (one statement after the other).
+                definition.push_str(&format!(";\nALTER TABLE {table} DISABLE TRIGGER {}", quote(&name)));
+            }
+            x.triggers.push(Trigger {
+                name,
+                definition,
+                function: r.get(3),
+            });
+        }
+    }
+    for r in client.query(COMMENTS, &[&oids]).await.map_err(q("reading comments"))? {
+        if let Some(x) = table(tables, by_oid, r.get(0)) {
+            match r.get::<_, Option<String>>(1) {
+                Some(column) => {
+                    x.column_comments.insert(column, r.get(2));
+                }
+                None => x.comment = Some(r.get(2)),
+            }
+        }
+    }
+    for r in client
+        .query(COLUMN_DETAILS, &[&oids])
+        .await
+        .map_err(q("reading column collations and types"))?
+    {
+        if let Some(x) = table(tables, by_oid, r.get(0)) {
+            let column: String = r.get(1);
+            if let Some(c) = r.get::<_, Option<String>>(2) {
+                x.collations.insert(column.clone(), c);
+            }
+            if let Some(t) = r.get::<_, Option<String>>(3) {
+                x.user_types.insert(column.clone(), t);
+            }
+            if r.get(4) {
+                x.inherited_columns.push(column);
+            }
+        }
+    }
+    for r in client
+        .query(SEQUENCES, &[&oids])
+        .await
+        .map_err(q("reading sequences"))?
+    {
+        if let Some(x) = table(tables, by_oid, r.get(0)) {
+            x.sequences.push(Sequence {
+                column: r.get(1),
+                schema: Some(r.get(2)),
+                name: r.get(3),
+                identity: r.get(4),
+                owned: r.get(5),
+                data_type: r.get(6),
+                start: r.get(7),
+                increment: r.get(8),
+                min: r.get(9),
+                max: r.get(10),
+                cache: r.get(11),
+                cycle: r.get(12),
+                last_value: r.get(13),
+            });
+        }
+    }
+
+    let mut objects = SchemaObjects::default();
+    for r in client.query(TYPES, &[]).await.map_err(q("reading types"))? {
+        let kind = if r.get::<_, String>(2) == "e" {
+            TypeKind::Enum { labels: r.get(3) }
+        } else {
+            TypeKind::Domain {
+                base: r.get(4),
+                uses: r.get::<_, Option<String>>(9).into_iter().collect(),
+                not_null: r.get(5),
+                default: r.get(6),
+                collation: r.get(7),
+                checks: r.get(8),
+            }
+        };
+        objects.types.push(UserType {
+            schema: Some(r.get(0)),
+            name: r.get(1),
+            kind,
+            comment: r.get(10),
+        });
+    }
+    for r in client.query(VIEWS, &[&schemas]).await.map_err(q("reading views"))? {
+        let schema: String = r.get(0);
+        let name: String = r.get(1);
+        let materialized: bool = r.get(3);
+        let body: String = r.get(2);
+        let options: Option<String> = r.get::<_, Option<String>>(5).filter(|o| !o.is_empty());
+        let with = options.map(|o| format!(" WITH ({o})")).unwrap_or_default();
+        let body = body.trim_end().trim_end_matches(';');
+        let definition = if materialized {
+            format!(
+                "CREATE MATERIALIZED VIEW {}.{}{with} AS\n{body}\nWITH NO DATA",
+                quote(&schema),
+                quote(&name)
+            )
+        } else {
+            format!("CREATE VIEW {}.{}{with} AS\n{body}", quote(&schema), quote(&name))
+        };
+        let read_schemas: Vec<String> = r.get(6);
+        let read_names: Vec<String> = r.get(7);
+        objects.views.push(View {
+            schema: Some(schema),
+            name,
+            definition,
+            materialized,
+            reads: read_schemas
+                .iter()
+                .zip(&read_names)
+                .map(|(s, n)| TableName::new(Some(s), n))
+                .collect(),
+            comment: r.get(4),
+        });
+    }
+    for r in client
+        .query(FUNCTIONS, &[&oids])
+        .await
+        .map_err(q("reading the functions tables use"))?
+    {
+        let name: String = r.get(1);
+        if let Some(x) = table(tables, by_oid, r.get(0)) {
+            if !x.functions.contains(&name) {
+                x.functions.push(name.clone());
+            }
+        }
+        if !objects.functions.iter().any(|f| f.name == name) {
+            objects.functions.push(Function {
+                name,
+                definition: r.get(2),
+            });
+        }
+    }
+    Ok(objects)
+}

@@ -1,0 +1,268 @@
+//! What a database declares beyond columns and keys: comments, CHECK constraints,
+//! indexes, triggers, sequences, types and views. A copy onto the same engine creates
+//! them as `pg_dump --schema-only` / `mariadb-dump --no-data` would.
+//!
+//! Definitions are kept as the source engine spells them (`pg_get_indexdef`,
+//! `SHOW CREATE TRIGGER`): re-deriving DDL would lose what the engine knows best. The
+//! neutral parts (names, columns, enum labels, expressions) let another engine build
+//! its closest equivalent, or say why it cannot.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Table, TableName};
+
+/// A table's objects besides its columns and keys.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TableExtras {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Column name -> comment.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub column_comments: BTreeMap<String, String>,
+    /// Column name -> collation, where it differs from the type's default
+    /// (PostgreSQL: `pg_catalog."C"`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub collations: BTreeMap<String, String>,
+    /// Column name -> the user-defined type (enum or domain, or an array of one) it has,
+    /// as `schema.name`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub user_types: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
+    /// Indexes other than those of the primary key and UNIQUE constraints.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<Index>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<Trigger>,
+    /// The user functions its defaults, generated columns, constraints, indexes and
+    /// triggers call, as `schema.name` (PostgreSQL).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<String>,
+    /// Sequences the columns' defaults draw from, and identity sequences.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sequences: Vec<Sequence>,
+    /// The table's whole definition as the engine prints it (MariaDB/MySQL
+    /// `SHOW CREATE TABLE`), for a copy onto the same engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<String>,
+    /// Column name -> the type to create on a destination of another engine, where the
+    /// neutral type says too little (an enum becoming MariaDB `enum('a','b')`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub column_types: BTreeMap<String, String>,
+    /// Column name -> the longest value in bytes, measured on the source when planning a
+    /// copy to an engine whose text types have size classes (MariaDB TEXT, MEDIUMTEXT).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub text_bytes: BTreeMap<String, u64>,
+    /// Columns a PostgreSQL inheritance child only inherits (not declared by itself).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inherited_columns: Vec<String>,
+}
+
+impl TableExtras {
+    pub fn is_empty(&self) -> bool {
+        self == &TableExtras::default()
+    }
+}
+
+/// A CHECK (or, on PostgreSQL, EXCLUDE) constraint of a table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    /// As the engine prints it after `CONSTRAINT name`: `CHECK ((price > 0))`,
+    /// `EXCLUDE USING gist (...)`.
+    pub definition: String,
+    /// EXCLUDE rather than CHECK: backed by an index, built after the load.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exclusion: bool,
+}
+
+/// An index that backs no primary key or UNIQUE constraint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Index {
+    pub name: String,
+    /// Key columns; empty when a key part is an expression.
+    pub columns: Vec<String>,
+    pub unique: bool,
+    /// `btree`, `gin`, `hash`, ...
+    pub method: String,
+    /// The `WHERE` of a partial index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicate: Option<String>,
+    /// The statement creating it, as the engine prints it (`pg_get_indexdef`); empty
+    /// when only its columns are known (then `CREATE INDEX name ON table (columns)`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub definition: String,
+}
+
+/// A trigger on a table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trigger {
+    pub name: String,
+    /// The statement creating it (`pg_get_triggerdef`, `SHOW CREATE TRIGGER`).
+    pub definition: String,
+    /// The function it calls (PostgreSQL), as `schema.name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+}
+
+/// A sequence a column's default or identity draws from (PostgreSQL).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sequence {
+    pub schema: Option<String>,
+    pub name: String,
+    /// The column whose default or identity uses it.
+    pub column: String,
+    /// An identity column's own sequence (created with the column).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub identity: bool,
+    /// `OWNED BY` that column (serial columns).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub owned: bool,
+    /// `integer`, `bigint`, `smallint`.
+    pub data_type: String,
+    pub start: i64,
+    pub increment: i64,
+    pub min: i64,
+    pub max: i64,
+    pub cache: i64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cycle: bool,
+    /// The value last handed out (None: never used, or not readable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_value: Option<i64>,
+}
+
+/// Objects of the database that are not tables.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SchemaObjects {
+    /// Enums and domains, in creation order (a domain after the types it uses).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<UserType>,
+    /// Views, in creation order (a view after the views it reads).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub views: Vec<View>,
+    /// Functions the tables use, in creation order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<Function>,
+}
+
+impl SchemaObjects {
+    pub fn is_empty(&self) -> bool {
+        self == &SchemaObjects::default()
+    }
+
+    pub fn user_type(&self, qualified: &str) -> Option<&UserType> {
+        self.types.iter().find(|t| t.qualified() == qualified)
+    }
+
+    /// The user types `tables` need, with the types those need, in creation order.
+    pub fn types_for(&self, tables: &[&Table]) -> Vec<&UserType> {
+        let mut wanted: Vec<String> = tables
+            .iter()
+            .flat_map(|t| t.extras.user_types.values().cloned())
+            .collect();
+        let mut i = 0;
+        while i < wanted.len() {
+            if let Some(TypeKind::Domain { uses, .. }) = self.user_type(&wanted[i]).map(|t| &t.kind) {
+                for u in uses {
+                    if !wanted.contains(u) {
+                        wanted.push(u.clone());
+                    }
+                }
+            }
+            i += 1;
+        }
+        self.types.iter().filter(|t| wanted.contains(&t.qualified())).collect()
+    }
+
+    /// The views that read only `tables` (and such views), in creation order.
+    pub fn views_over(&self, tables: &[TableName]) -> Vec<&View> {
+        let mut known: Vec<TableName> = tables.to_vec();
+        let mut out: Vec<&View> = Vec::new();
+        loop {
+            let before = out.len();
+            for v in &self.views {
+                if !out.iter().any(|o| o.table_name() == v.table_name()) && v.reads.iter().all(|r| known.contains(r)) {
+                    known.push(v.table_name());
+                    out.push(v);
+                }
+            }
+            if out.len() == before {
+                return out;
+            }
+        }
+    }
+}
+
+/// A user-defined type (PostgreSQL `CREATE TYPE ... AS ENUM`, `CREATE DOMAIN`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserType {
+    pub schema: Option<String>,
+    pub name: String,
+    #[serde(flatten)]
+    pub kind: TypeKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl UserType {
+    pub fn qualified(&self) -> String {
+        TableName::new(self.schema.as_deref(), &self.name).to_string()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TypeKind {
+    Enum {
+        labels: Vec<String>,
+    },
+    Domain {
+        /// The base type as the engine spells it (`numeric(10,2)`, `public.mood`).
+        base: String,
+        /// The user types the base names, as `schema.name`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        uses: Vec<String>,
+        not_null: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        default: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        collation: Option<String>,
+        /// `CONSTRAINT name CHECK (...)`, one per constraint.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        checks: Vec<String>,
+    },
+}
+
+/// A view over tables (and other views).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct View {
+    pub schema: Option<String>,
+    pub name: String,
+    /// The statement creating it.
+    pub definition: String,
+    /// PostgreSQL materialized view: created empty, refreshed after the load.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub materialized: bool,
+    /// The tables and views it reads.
+    pub reads: Vec<TableName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl View {
+    pub fn table_name(&self) -> TableName {
+        TableName::new(self.schema.as_deref(), &self.name)
+    }
+}
+
+/// A function (PostgreSQL), created before the triggers that call it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Function {
+    /// `schema.name`.
+    pub name: String,
+    /// `pg_get_functiondef`: `CREATE OR REPLACE FUNCTION ...`.
+    pub definition: String,
+}

@@ -1,0 +1,717 @@
+//! What a destination gets besides rows: which tables the job creates there, and for
+//! each object of the source (column types, defaults, keys, indexes, CHECKs, enums,
+//! domains, sequences, comments, triggers, views) whether it is created as it is,
+//! mapped to the destination engine's closest equivalent (from -> to), or skipped, with
+//! the reason. Pure: `tether plan` prints it before anything is written, and the
+//! executor creates the tables from the same models.
+
+use serde::Serialize;
+use tether_connect::{Dialect, Engine};
+use tether_schema::{Check, Column, DataType, FkAction, Identity, Index, Schema, Table, TableName, TypeKind};
+
+use crate::plan::{engine_of, Plan};
+
+/// The schema part of a destination's plan.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SchemaReport {
+    /// Tables missing on the destination, which the job creates (in load order).
+    pub create: Vec<String>,
+    /// Tables already there: rows are written into them, nothing is created.
+    pub existing: Vec<String>,
+    /// Every object of the created tables, and what becomes of it.
+    pub objects: Vec<SchemaItem>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Created as the source has it.
+    Created,
+    /// Created as the destination engine's closest equivalent.
+    Mapped,
+    /// Not created; `reason` says why.
+    Skipped,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SchemaItem {
+    /// `table`, `column`, `default`, `index`, `check`, `type`, `sequence`, `comment`,
+    /// `generated column`, `trigger`, `view`, `foreign key`, `partitioning`.
+    pub kind: &'static str,
+    pub name: String,
+    pub action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl SchemaItem {
+    fn new(kind: &'static str, name: impl Into<String>, action: Action) -> Self {
+        SchemaItem {
+            kind,
+            name: name.into(),
+            action,
+            from: None,
+            to: None,
+            reason: None,
+        }
+    }
+    fn between(mut self, from: impl Into<String>, to: impl Into<String>) -> Self {
+        self.from = Some(from.into());
+        self.to = Some(to.into());
+        self
+    }
+    fn because(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+}
+
+impl SchemaReport {
+    /// The report for people, as `tether plan` prints it under its destination.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        if !self.create.is_empty() {
+            out.push_str(&format!("  creates: {}\n", self.create.join(", ")));
+        }
+        if !self.existing.is_empty() {
+            out.push_str(&format!("  writes into existing: {}\n", self.existing.join(", ")));
+        }
+        for i in &self.objects {
+            let action = match i.action {
+                Action::Created => "created",
+                Action::Mapped => "mapped ",
+                Action::Skipped => "skipped",
+            };
+            let mut line = format!("    {action} {} {}", i.kind, i.name);
+            if let (Some(f), Some(t)) = (&i.from, &i.to) {
+                line.push_str(&format!(": {f} -> {t}"));
+            }
+            if let Some(r) = &i.reason {
+                line.push_str(&format!(" ({r})"));
+            }
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// The destinations as planning found them, read once ([`crate::read_destinations`]):
+/// each one's engine and tables, or why it could not be read, and measured text sizes.
+#[derive(Debug, Clone, Default)]
+pub struct Destinations {
+    pub found: Vec<Result<(Engine, Schema), String>>,
+    /// Source table -> column -> longest value in bytes (unbounded text columns).
+    pub text_bytes: std::collections::HashMap<TableName, std::collections::BTreeMap<String, u64>>,
+}
+
+impl Destinations {
+    /// Puts the schema report of each destination into `plan` (and the measured text
+    /// sizes into its tables, except for transformed columns: their values are not the
+    /// source's).
+    pub fn attach(&self, plan: &mut Plan, source: &Schema) {
+        for tp in plan.tables.iter_mut() {
+            if let Some(sizes) = self.text_bytes.get(&tp.table.table_name()) {
+                for (c, n) in sizes {
+                    if !tp.transforms.iter().any(|x| &x.column == c) {
+                        tp.table.extras.text_bytes.insert(c.clone(), *n);
+                    }
+                }
+            }
+        }
+        let reports: Vec<Result<SchemaReport, String>> = self
+            .found
+            .iter()
+            .map(|f| {
+                f.as_ref()
+                    .map(|(engine, existing)| report(source, plan, *engine, existing))
+                    .map_err(Clone::clone)
+            })
+            .collect();
+        for (dp, r) in plan.destinations.iter_mut().zip(reports) {
+            match r {
+                Ok(report) => dp.schema = Some(report),
+                Err(note) => dp.schema_note = Some(note),
+            }
+        }
+    }
+}
+
+/// Where a source table lands on a destination engine: PostgreSQL keeps schemas; other
+/// engines flatten `schema.table` outside the default schema to `schema_table`.
+pub fn destination_name(source: &Schema, t: &TableName, dest: Engine) -> TableName {
+    let in_default = t.schema.is_none() || t.schema == source.default_schema;
+    match dest {
+        Engine::Postgres => TableName {
+            schema: Some(if source.engine == "postgres" {
+                t.schema.clone().unwrap_or("public".into())
+            } else {
+                "public".into()
+            }),
+            name: t.name.clone(),
+        },
+        _ if in_default => TableName {
+            schema: None,
+            name: t.name.clone(),
+        },
+        _ => TableName {
+            schema: None,
+            name: format!("{}_{}", t.schema.as_deref().unwrap_or(""), t.name),
+        },
+    }
+}
+
+/// The plan's schema part for one destination, given what it holds (`existing`).
+pub fn report(source: &Schema, plan: &Plan, dest: Engine, existing: &Schema) -> SchemaReport {
+    let mut out = SchemaReport::default();
+    let mut created: Vec<Table> = Vec::new();
+    for tp in &plan.tables {
+        let want = destination_name(source, &tp.table.table_name(), dest);
+        if existing.table(&want).is_some() {
+            out.existing.push(tp.name.clone());
+        } else {
+            out.create.push(tp.name.clone());
+            created.push(destination_model(source, plan, &tp.table, dest, &mut out.objects));
+        }
+    }
+    let same_engine = engine_of(&source.engine) == dest;
+    let sources: Vec<&Table> = plan
+        .tables
+        .iter()
+        .filter(|tp| out.create.contains(&tp.name))
+        .map(|tp| &tp.table)
+        .collect();
+    for ty in source.objects.types_for(&sources) {
+        let item = SchemaItem::new("type", ty.qualified(), Action::Created);
+        out.objects.push(match (&ty.kind, same_engine, dest) {
+            (_, true, _) if existing.objects.user_type(&ty.qualified()).is_some() => {
+                SchemaItem::new("type", ty.qualified(), Action::Skipped)
+                    .because("the destination has a type of that name; it is used as it is")
+            }
+            (_, true, _) => item,
+            (TypeKind::Enum { .. }, false, Engine::Mysql) => item.mapped("enum", "an ENUM column type"),
+            (TypeKind::Enum { .. }, false, _) => item.mapped("enum", "text with a CHECK of its labels"),
+            (TypeKind::Domain { base, .. }, false, _) => SchemaItem::new("type", ty.qualified(), Action::Mapped)
+                .between(format!("domain over {base}"), "its base type")
+                .because("the domain's CHECKs and default are not carried to another engine"),
+        });
+    }
+    let job: Vec<TableName> = plan.tables.iter().map(|tp| tp.table.table_name()).collect();
+    let over = source.objects.views_over(&job);
+    for v in &source.objects.views {
+        let name = source.display_name(&v.table_name());
+        let item = if !over.iter().any(|o| o.table_name() == v.table_name()) {
+            SchemaItem::new("view", name, Action::Skipped).because("it reads tables the job does not copy")
+        } else if !same_engine {
+            SchemaItem::new("view", name, Action::Skipped).because(format!(
+                "written in {}'s SQL; not translated",
+                engine_of(&source.engine).name()
+            ))
+        } else if existing.objects.views.iter().any(|e| e.table_name() == v.table_name()) {
+            SchemaItem::new("view", name, Action::Skipped).because("the destination has a view of that name")
+        } else {
+            SchemaItem::new("view", name, Action::Created)
+        };
+        out.objects.push(item);
+    }
+    out
+}
+
+impl SchemaItem {
+    fn mapped(mut self, from: &str, to: &str) -> Self {
+        self.action = Action::Mapped;
+        self.between(from, to)
+    }
+}
+
+/// What a column of a user type (PostgreSQL) is underneath: an enum's labels, or a
+/// domain's built-in base type.
+enum Underneath {
+    Labels(Vec<String>),
+    Base(String),
+}
+
+fn underneath(source: &Schema, qualified: &str) -> Option<Underneath> {
+    let mut name = qualified.to_string();
+    // A domain over a domain over an enum: follow `uses` down (bounded: no cycles).
+    for _ in 0..16 {
+        match &source.objects.user_type(&name)?.kind {
+            TypeKind::Enum { labels } => return Some(Underneath::Labels(labels.clone())),
+            TypeKind::Domain { base, uses, .. } => match uses.first() {
+                Some(u) => name = u.clone(),
+                None => return Some(Underneath::Base(base.clone())),
+            },
+        }
+    }
+    None
+}
+
+/// An enum's labels: a PostgreSQL enum type's (or a domain's over one), or those of a
+/// MariaDB `enum('a','b')`.
+fn enum_labels(source: &Schema, t: &Table, c: &Column) -> Option<Vec<String>> {
+    if let Some(ty) = t.extras.user_types.get(&c.name) {
+        if c.engine_type.ends_with("[]") {
+            return None;
+        }
+        return match underneath(source, ty) {
+            Some(Underneath::Labels(labels)) => Some(labels),
+            _ => None,
+        };
+    }
+    let inner = c.engine_type.strip_prefix("enum(")?.strip_suffix(')')?;
+    let mut labels = Vec::new();
+    let mut rest = inner;
+    while let Some(start) = rest.find('\'') {
+        let body = &rest[start + 1..];
+        let mut label = String::new();
+        let mut chars = body.char_indices().peekable();
+        let mut end = body.len();
+        while let Some((i, ch)) = chars.next() {
+            if ch == '\'' {
+                if matches!(chars.peek(), Some((_, '\''))) {
+                    chars.next();
+                    label.push('\'');
+                    continue;
+                }
+                end = i + 1;
+                break;
+            }
+            label.push(ch);
+        }
+        labels.push(label);
+        rest = &body[end..];
+    }
+    Some(labels)
+}
+
+/// A default in the source engine's SQL, said in the destination's, when both mean the
+/// same: literals, booleans, the current date and time. `None`: no translation.
+pub fn translate_default(expr: &str, ty: &DataType, dest: Engine) -> Option<String> {
+    let d: &dyn Dialect = tether_connect::dialect::of(dest);
+    let e = expr.trim();
+    let lower = e.to_ascii_lowercase();
+    let now = [
+        "now()",
+        "current_timestamp",
+        "current_timestamp()",
+        "transaction_timestamp()",
+        "localtimestamp",
+        "statement_timestamp()",
+    ];
+    let mut base = lower.split("::").next().unwrap_or(&lower).trim();
+    while let Some(inner) = base.strip_prefix('(').and_then(|b| b.strip_suffix(')')) {
+        base = inner.trim();
+    }
+    if now.contains(&base) || base.starts_with("current_timestamp(") {
+        return Some(match (dest, ty) {
+            (Engine::Mysql, DataType::Timestamp { .. }) => "current_timestamp(6)".into(),
+            _ => "CURRENT_TIMESTAMP".into(),
+        });
+    }
+    if base == "current_date" || base == "curdate()" {
+        return Some(match dest {
+            Engine::Mysql => "(curdate())".into(),
+            _ => "CURRENT_DATE".into(),
+        });
+    }
+    if base == "true" || base == "false" {
+        return Some(d.literal(&tether_connect::Value::Bool(base == "true")));
+    }
+    // A quoted literal, with or without a PostgreSQL cast: 'abc'::text.
+    if let Some(rest) = e.strip_prefix('\'') {
+        let mut value = String::new();
+        let mut chars = rest.chars().peekable();
+        while let Some(ch) = chars.next() {
+            if ch == '\'' {
+                if chars.peek() == Some(&'\'') {
+                    chars.next();
+                    value.push('\'');
+                    continue;
+                }
+                let tail: String = chars.collect();
+                if !(tail.is_empty() || tail.starts_with("::")) {
+                    return None;
+                }
+                if *ty == DataType::Boolean {
+                    return match value.as_str() {
+                        "t" | "true" | "1" => Some(d.literal(&tether_connect::Value::Bool(true))),
+                        "f" | "false" | "0" => Some(d.literal(&tether_connect::Value::Bool(false))),
+                        _ => None,
+                    };
+                }
+                return Some(d.literal(&tether_connect::Value::Text(value)));
+            }
+            // A backslash escapes on MariaDB and is itself on PostgreSQL: such
+            // literals are left out rather than guessed.
+            if ch == '\\' {
+                return None;
+            }
+            value.push(ch);
+        }
+        return None;
+    }
+    let number = base.trim_start_matches('-');
+    if !number.is_empty() && number.parse::<f64>().is_ok() && !number.contains(['e', 'E', 'n', 'N', 'i', 'I']) {
+        if *ty == DataType::Boolean {
+            return Some(d.literal(&tether_connect::Value::Bool(number != "0")));
+        }
+        return Some(base.to_string());
+    }
+    None
+}
+
+/// The table to create on `dest` for source table `t`: same columns, keys and FKs, with
+/// names mapped. Same engine: every object as the source has it. Another engine: the
+/// closest equivalents (enums, defaults, plain indexes), each recorded in `report`.
+pub fn destination_model(source: &Schema, plan: &Plan, t: &Table, dest: Engine, report: &mut Vec<SchemaItem>) -> Table {
+    let name = destination_name(source, &t.table_name(), dest);
+    let shown = source.display_name(&t.table_name());
+    let from_engine = engine_of(&source.engine);
+    let same_engine = from_engine == dest;
+    let mut out = t.clone();
+    out.schema = name.schema;
+    out.name = name.name;
+    out.has_children = false;
+    out.inherits = t
+        .inherits
+        .iter()
+        .filter(|p| plan.tables.iter().any(|tp| &tp.table.table_name() == *p))
+        .map(|p| destination_name(source, p, dest))
+        .collect();
+    out.foreign_keys
+        .retain(|f| !f.is_virtual && source.table(&f.referenced_name()).is_some());
+    let d = tether_connect::dialect::of(dest);
+    report.push(if same_engine {
+        SchemaItem::new("table", &shown, Action::Created)
+    } else {
+        SchemaItem::new("table", &shown, Action::Mapped).between(from_engine.name(), dest.name())
+    });
+    if same_engine {
+        // Bare unique indexes are created from their own definitions (with their
+        // method, expressions and predicate), not as UNIQUE constraints.
+        let indexes = &t.extras.indexes;
+        out.unique_keys
+            .retain(|u| u.constraint || !indexes.iter().any(|i| i.name == u.name));
+        same_engine_items(&shown, t, report);
+    } else {
+        cross_engine(source, t, &shown, dest, d, &mut out, report);
+    }
+    if !out.primary_key.is_empty() {
+        report.push(SchemaItem::new("primary key", &shown, Action::Created));
+    }
+    for u in &out.unique_keys {
+        report.push(SchemaItem::new(
+            "unique key",
+            format!("{shown}.{}", u.name),
+            Action::Created,
+        ));
+    }
+    let columns = out.columns.clone();
+    for fk in &mut out.foreign_keys {
+        let parent = destination_name(source, &fk.referenced_name(), dest);
+        fk.referenced_schema = parent.schema;
+        fk.referenced_table = parent.name;
+        if dest == Engine::Mysql {
+            // InnoDB refuses SET DEFAULT, and SET NULL on a NOT NULL column (which
+            // PostgreSQL accepts and could never carry out).
+            let not_null = fk
+                .columns
+                .iter()
+                .any(|c| columns.iter().any(|x| &x.name == c && !x.nullable));
+            for (what, action) in [("ON DELETE", &mut fk.on_delete), ("ON UPDATE", &mut fk.on_update)] {
+                let impossible = *action == FkAction::SetDefault || (*action == FkAction::SetNull && not_null);
+                if impossible {
+                    report.push(
+                        SchemaItem::new("foreign key", format!("{shown}.{}", fk.name), Action::Mapped)
+                            .between(format!("{what} {}", action.as_sql()), format!("{what} NO ACTION"))
+                            .because(format!(
+                                "MariaDB/MySQL cannot create it{}",
+                                if *action == FkAction::SetNull {
+                                    " for a NOT NULL column"
+                                } else {
+                                    ""
+                                }
+                            )),
+                    );
+                    *action = FkAction::NoAction;
+                }
+            }
+        }
+    }
+    for fk in &out.foreign_keys {
+        let name = format!("{shown}.{}", fk.name);
+        if !report.iter().any(|i| i.kind == "foreign key" && i.name == name) {
+            report.push(SchemaItem::new("foreign key", name, Action::Created));
+        }
+    }
+    out
+}
+
+/// The smallest MariaDB/MySQL text type for values of up to `bytes` bytes with room to
+/// grow fourfold (TEXT holds 64 KiB, MEDIUMTEXT 16 MiB), short of `longtext` (the
+/// default).
+fn mysql_text_type(bytes: u64) -> Option<&'static str> {
+    match bytes.saturating_mul(4) {
+        0..=65_535 => Some("text"),
+        65_536..=16_777_215 => Some("mediumtext"),
+        _ => None,
+    }
+}
+
+/// Which columns [`crate::read_destinations`] measures: unbounded text of tables a MariaDB/MySQL
+/// destination gets from another engine, not part of a key.
+pub fn unbounded_text(t: &Table) -> Vec<String> {
+    t.columns
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.normalized_type,
+                DataType::Text | DataType::Varchar { length: None } | DataType::Char { length: None }
+            ) && !t.primary_key.contains(&c.name)
+                && !t.unique_keys.iter().any(|u| u.columns.contains(&c.name))
+                && !t.foreign_keys.iter().any(|f| f.columns.contains(&c.name))
+        })
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// Same engine: every object is created as the source has it.
+fn same_engine_items(shown: &str, t: &Table, report: &mut Vec<SchemaItem>) {
+    let x = &t.extras;
+    let mut created = |kind: &'static str, name: String| report.push(SchemaItem::new(kind, name, Action::Created));
+    if x.definition.is_some() {
+        created("definition", format!("{shown} (SHOW CREATE TABLE)"));
+    }
+    for s in &x.sequences {
+        created("sequence", format!("{}.{}", s.schema.as_deref().unwrap_or(""), s.name));
+    }
+    for c in t
+        .columns
+        .iter()
+        .filter(|c| c.default.is_some() || c.generated.is_some())
+    {
+        created(
+            if c.generated.is_some() {
+                "generated column"
+            } else {
+                "default"
+            },
+            format!("{shown}.{}", c.name),
+        );
+    }
+    for c in &x.checks {
+        created("check", format!("{shown}.{}", c.name));
+    }
+    for i in &x.indexes {
+        created("index", format!("{shown}.{}", i.name));
+    }
+    if x.comment.is_some() {
+        created("comment", shown.to_string());
+    }
+    for c in x.column_comments.keys() {
+        created("comment", format!("{shown}.{c}"));
+    }
+    for tr in &x.triggers {
+        created("trigger", format!("{shown}.{}", tr.name));
+    }
+    for f in &x.functions {
+        created("function", format!("{f} (used by {shown})"));
+    }
+    if t.partitioning.is_some() {
+        created("partitioning", shown.to_string());
+    }
+}
+
+/// Another engine: closest equivalents into `out`, each recorded.
+fn cross_engine(
+    source: &Schema,
+    t: &Table,
+    shown: &str,
+    dest: Engine,
+    d: &dyn Dialect,
+    out: &mut Table,
+    report: &mut Vec<SchemaItem>,
+) {
+    let from = engine_of(&source.engine).name();
+    let x = &t.extras;
+    out.extras = Default::default();
+    if t.partitioning.is_some() {
+        report.push(
+            SchemaItem::new("partitioning", shown, Action::Mapped)
+                .between("partitioned table", "one plain table")
+                .because(format!("{} has no declarative partitions here", dest.name())),
+        );
+    }
+    out.partitioning = None;
+    if !t.inherits.is_empty() {
+        report.push(
+            SchemaItem::new("inheritance", shown, Action::Mapped)
+                .between("INHERITS", "a table of its own")
+                .because(format!("{} has no table inheritance", dest.name())),
+        );
+    }
+    out.inherits.clear();
+    for c in &mut out.columns {
+        let col = format!("{shown}.{}", c.name);
+        if let Some(labels) = enum_labels(source, t, c) {
+            let quoted: Vec<String> = labels
+                .iter()
+                .map(|l| d.literal(&tether_connect::Value::Text(l.clone())))
+                .collect();
+            if dest == Engine::Mysql {
+                let ty = format!("enum({})", quoted.join(","));
+                report.push(SchemaItem::new("column", &col, Action::Mapped).between(&c.engine_type, &ty));
+                out.extras.column_types.insert(c.name.clone(), ty);
+            } else {
+                let check = format!("{}_{}_check", out.name, c.name);
+                report.push(
+                    SchemaItem::new("column", &col, Action::Mapped)
+                        .between(&c.engine_type, format!("text with CHECK {check} of its labels")),
+                );
+                out.extras.checks.push(Check {
+                    name: check,
+                    definition: format!("CHECK ({} IN ({}))", d.ident(&c.name), quoted.join(", ")),
+                    exclusion: false,
+                });
+            }
+        } else {
+            if let Some(Underneath::Base(base)) = t
+                .extras
+                .user_types
+                .get(&c.name)
+                .filter(|_| !c.engine_type.ends_with("[]"))
+                .and_then(|ty| underneath(source, ty))
+            {
+                c.normalized_type = tether_connect::types::postgres(&base);
+            }
+            let keyed = t.primary_key.contains(&c.name)
+                || t.unique_keys.iter().any(|u| u.columns.contains(&c.name))
+                || t.foreign_keys.iter().any(|f| f.columns.contains(&c.name));
+            let mut to = d.column_type(&c.normalized_type, keyed);
+            // Unbounded text on MariaDB/MySQL: the smallest TEXT type the values fit.
+            if let (Engine::Mysql, false, Some(bytes)) = (dest, keyed, x.text_bytes.get(&c.name)) {
+                if let Some(ty) = mysql_text_type(*bytes) {
+                    to = ty.to_string();
+                    out.extras.column_types.insert(c.name.clone(), to.clone());
+                }
+            }
+            if to != c.engine_type {
+                report.push(SchemaItem::new("column", &col, Action::Mapped).between(&c.engine_type, to));
+            }
+        }
+        if let Some(g) = c.generated.take() {
+            report.push(
+                SchemaItem::new("generated column", &col, Action::Mapped)
+                    .between(
+                        format!("GENERATED AS ({g})"),
+                        "a plain column holding the copied values",
+                    )
+                    .because(format!("the expression is {from}'s SQL; not translated")),
+            );
+            c.default = None;
+            continue;
+        }
+        if let Some(def) = c.default.take() {
+            if c.identity.is_some() {
+                // nextval(...) and the like: the identity column stands for it.
+                report.push(SchemaItem::new("sequence", &col, Action::Mapped).between(
+                    &def,
+                    if dest == Engine::Mysql {
+                        "AUTO_INCREMENT"
+                    } else {
+                        "identity"
+                    },
+                ));
+                continue;
+            }
+            match translate_default(&def, &c.normalized_type, dest) {
+                Some(to) => {
+                    let item = if to == def {
+                        SchemaItem::new("default", &col, Action::Created)
+                    } else {
+                        SchemaItem::new("default", &col, Action::Mapped).between(&def, &to)
+                    };
+                    report.push(item);
+                    c.default = Some(to);
+                }
+                None => report.push(SchemaItem::new("default", &col, Action::Skipped).because(format!(
+                    "`{def}` is {from}'s SQL with no known equivalent on {}",
+                    dest.name()
+                ))),
+            }
+        }
+    }
+    for c in &x.checks {
+        report.push(
+            SchemaItem::new("check", format!("{shown}.{}", c.name), Action::Skipped)
+                .because(format!("`{}` is {from}'s SQL; not translated", c.definition)),
+        );
+    }
+    for i in &x.indexes {
+        let item = SchemaItem::new("index", format!("{shown}.{}", i.name), Action::Skipped);
+        let text_column = i.columns.iter().any(|c| {
+            t.column(c).is_some_and(|c| {
+                dest == Engine::Mysql && c.normalized_type.is_text() && c.normalized_type.max_chars().is_none()
+            })
+        });
+        let plain = !i.columns.is_empty() && i.predicate.is_none() && matches!(i.method.as_str(), "btree" | "BTREE");
+        if !plain {
+            report.push(item.because(format!(
+                "{} index{}: not translated",
+                i.method,
+                match (i.columns.is_empty(), &i.predicate) {
+                    (true, _) => " on an expression or on one partition",
+                    (_, Some(_)) => " with a WHERE",
+                    _ => "",
+                }
+            )));
+        } else if text_column {
+            report.push(item.because("an index on unbounded text needs a prefix length on MariaDB/MySQL"));
+        } else {
+            report.push(SchemaItem::new("index", format!("{shown}.{}", i.name), Action::Created));
+            out.extras.indexes.push(Index {
+                name: i.name.clone(),
+                columns: i.columns.clone(),
+                unique: i.unique,
+                method: "btree".into(),
+                predicate: None,
+                definition: String::new(),
+            });
+        }
+    }
+    if x.comment.is_some() || !x.column_comments.is_empty() {
+        report.push(
+            SchemaItem::new("comment", shown, Action::Skipped).because("comments are not carried to another engine"),
+        );
+    }
+    for tr in &x.triggers {
+        report.push(
+            SchemaItem::new("trigger", format!("{shown}.{}", tr.name), Action::Skipped)
+                .because(format!("written in {from}'s SQL; not translated")),
+        );
+    }
+    for f in &x.functions {
+        report.push(
+            SchemaItem::new("function", format!("{f} (used by {shown})"), Action::Skipped)
+                .because(format!("written in {from}'s SQL; not translated")),
+        );
+    }
+    for c in &t.columns {
+        if c.identity == Some(Identity::Always) {
+            report.push(
+                SchemaItem::new("identity", format!("{shown}.{}", c.name), Action::Mapped).between(
+                    "GENERATED ALWAYS",
+                    if dest == Engine::Mysql {
+                        "AUTO_INCREMENT"
+                    } else {
+                        "GENERATED BY DEFAULT"
+                    },
+                ),
+            );
+        }
+    }
+}
