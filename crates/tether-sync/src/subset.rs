@@ -187,9 +187,12 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
     child_slots.dedup();
     let mut asked_parent: Vec<KeySet> = parent_slots.iter().map(|_| KeySet::default()).collect();
     let mut asked_child: Vec<KeySet> = child_slots.iter().map(|_| KeySet::default()).collect();
+    // Children are followed to their fixpoint first, parents after: rows reached
+    // downwards are then known, and a parent key already included is not read again
+    // (parent rows never lead downwards, so the order changes no result).
+    let mut want_parent: Vec<Vec<Vec<Value>>> = vec![Vec::new(); parent_slots.len()];
     let mut round = 0;
     loop {
-        let mut want_parent: Vec<Vec<Vec<Value>>> = vec![Vec::new(); parent_slots.len()];
         let mut want_child: Vec<Vec<Vec<Value>>> = vec![Vec::new(); child_slots.len()];
         while let Some((name, rows, downward)) = queue.pop_front() {
             let parent_links: Vec<(usize, Vec<usize>)> = edges
@@ -237,14 +240,22 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
             break;
         }
         round += 1;
-        for ((parent, cols), mut values) in parent_slots.iter().zip(want_parent) {
-            if values.is_empty() {
+        let parents_now = want_child.iter().all(Vec::is_empty);
+        for ((parent, cols), values) in parent_slots.iter().zip(&mut want_parent) {
+            if !parents_now || values.is_empty() {
                 continue;
+            }
+            let mut values = std::mem::take(values);
+            let st = &state[parent];
+            if st.columns[..st.key_idx.len()] == cols[..] {
+                values.retain(|v| !st.included.contains(v));
+                if values.is_empty() {
+                    continue;
+                }
             }
             values.sort_by(|a, b| cmp_key(a, b));
             let asked = values.len();
             let started = Instant::now();
-            let st = &state[parent];
             let rows = source
                 .read_all(&read(
                     st,
