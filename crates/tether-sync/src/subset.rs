@@ -221,7 +221,9 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
                 if st.included.insert(key) {
                     for (s, idx) in &parent_links {
                         let v = pick(&row, idx);
-                        if !v.iter().any(Value::is_null) && asked_parent[*s].insert(v.clone()) {
+                        // Most rows name a value asked for already: look before cloning.
+                        if !v.iter().any(Value::is_null) && !asked_parent[*s].contains(&v) {
+                            asked_parent[*s].insert(v.clone());
                             want_parent[*s].push(v);
                         }
                     }
@@ -229,7 +231,8 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
                 if new_down {
                     for (s, idx) in &child_links {
                         let v = pick(&row, idx);
-                        if !v.iter().any(Value::is_null) && asked_child[*s].insert(v.clone()) {
+                        if !v.iter().any(Value::is_null) && !asked_child[*s].contains(&v) {
+                            asked_child[*s].insert(v.clone());
                             want_child[*s].push(v);
                         }
                     }
