@@ -74,14 +74,14 @@ pub async fn read(
     let d = dialect::of(Engine::Mysql);
     let types = spec.types();
     let mut out = Batcher::new(tx, batch_size);
-    for sql in spec.queries(d) {
-        let mut result = conn.query_iter(sql).await.map_err(|e| describe(&e))?;
+    for q in spec.queries(d) {
+        let mut result = conn.query_iter(q.sql.as_str()).await.map_err(|e| describe(&e))?;
         let mut stopped = false;
         while let Some(row) = result.next().await.map_err(|e| describe(&e))? {
             // Once the receiver is gone, drain the result so the connection stays usable.
             if !stopped {
                 let values: Row = row.unwrap().into_iter().zip(&types).map(|(v, t)| typed(v, t)).collect();
-                stopped = !out.push(values).await;
+                stopped = q.keeps(&values) && !out.push(values).await;
             }
         }
         if stopped {

@@ -92,9 +92,9 @@ pub async fn read(
     let d = dialect::of(Engine::Postgres);
     let types = spec.types();
     let mut out = Batcher::new(tx, batch_size);
-    for sql in spec.queries(d) {
+    for q in spec.queries(d) {
         let stream = client
-            .copy_out(&format!("COPY ({sql}) TO STDOUT"))
+            .copy_out(&format!("COPY ({}) TO STDOUT", q.sql))
             .await
             .map_err(|e| describe(&e))?;
         futures_util::pin_mut!(stream);
@@ -103,7 +103,11 @@ pub async fn read(
             pending.extend_from_slice(&chunk.map_err(|e| describe(&e))?);
             while let Some(pos) = pending.iter().position(|&b| b == b'\n') {
                 let line = pending.split_to(pos + 1);
-                if !out.push(parse_line(&line[..pos], &types)).await {
+                let row = parse_line(&line[..pos], &types);
+                if !q.keeps(&row) {
+                    continue;
+                }
+                if !out.push(row).await {
                     return Ok(out.sent);
                 }
             }

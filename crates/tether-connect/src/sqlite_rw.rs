@@ -53,13 +53,16 @@ pub fn read(conn: &Connection, spec: &ReadSpec, batch_size: usize, tx: &mpsc::Se
     let d = dialect::of(Engine::Sqlite);
     let types = spec.types();
     let mut out = Batcher::new(tx, batch_size);
-    for sql in spec.queries(d) {
-        let mut stmt = conn.prepare(&sql)?;
+    for q in spec.queries(d) {
+        let mut stmt = conn.prepare(&q.sql)?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let row: Row = (0..types.len())
                 .map(|i| r.get_ref(i).map(|v| from_sqlite(v, &types[i])))
                 .collect::<rusqlite::Result<_>>()?;
+            if !q.keeps(&row) {
+                continue;
+            }
             if !out.push_blocking(row) {
                 return Ok(out.sent);
             }

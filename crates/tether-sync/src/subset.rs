@@ -5,7 +5,8 @@
 //! result is a sorted key set per table.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::Instant;
 
 use tether_connect::{Connection, Filter, ReadSpec, Row, Value};
 use tether_schema::{ForeignKey, Schema, Table, TableName};
@@ -64,12 +65,16 @@ fn stable_hash(key: &[Value]) -> u64 {
     h
 }
 
+/// A set of keys. foldhash (randomly seeded) instead of SipHash: hashing keys is most of
+/// the subset's own CPU.
+type KeySet = HashSet<Vec<Value>, foldhash::fast::RandomState>;
+
 struct TableState {
     table: Table,
     key_idx: Vec<usize>,
     columns: Vec<String>,
-    included: HashSet<Vec<Value>>,
-    down: HashSet<Vec<Value>>,
+    included: KeySet,
+    down: KeySet,
 }
 
 impl TableState {
@@ -85,12 +90,18 @@ impl TableState {
     }
 }
 
+/// The position of `k` in sorted `slots`.
+fn slot<K: Ord>(slots: &[K], k: &K) -> usize {
+    slots.binary_search(k).expect("a slot for every link")
+}
+
 fn pick(row: &Row, idx: &[usize]) -> Vec<Value> {
     idx.iter().map(|&i| row[i].clone()).collect()
 }
 
 /// Computes the subset on the source connection (inside its snapshot).
 pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRules) -> Result<Subset, SyncError> {
+    let started = Instant::now();
     // FK edges among subset tables: (child, fk, parent).
     let edges: Vec<(TableName, ForeignKey, TableName)> = schema
         .tables
@@ -130,8 +141,8 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
                 table,
                 key_idx,
                 columns,
-                included: HashSet::new(),
-                down: HashSet::new(),
+                included: KeySet::default(),
+                down: KeySet::default(),
             },
         );
     }
@@ -154,89 +165,131 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
             let threshold = (p * 10_000.0).round() as u64;
             rows.retain(|r| stable_hash(&pick(r, &st.key_idx)) % 1_000_000 < threshold);
         }
+        tracing::debug!("subset target {name}: {} rows, {:?}", rows.len(), started.elapsed());
         queue.push_back((name.clone(), rows, true));
     }
 
-    // Values already asked for, so each is queried once.
-    let mut asked_parent: HashMap<(TableName, Vec<String>), HashSet<Vec<Value>>> = HashMap::new();
-    let mut asked_child: HashMap<(TableName, String), HashSet<Vec<Value>>> = HashMap::new();
+    // Values already asked for, so each is queried once: one slot per parent key
+    // (table, referenced columns) and per followed child FK, in a fixed order (sorted),
+    // so rows pick their slot by index instead of building a map key per row.
+    let mut parent_slots: Vec<(TableName, Vec<String>)> = edges
+        .iter()
+        .map(|(_, fk, p)| (p.clone(), fk.referenced_columns.clone()))
+        .collect();
+    parent_slots.sort();
+    parent_slots.dedup();
+    let mut child_slots: Vec<(TableName, String)> = edges
+        .iter()
+        .filter(|(c, fk, _)| rules.follow.contains_key(&(c.clone(), fk.name.clone())))
+        .map(|(c, fk, _)| (c.clone(), fk.name.clone()))
+        .collect();
+    child_slots.sort();
+    child_slots.dedup();
+    let mut asked_parent: Vec<KeySet> = parent_slots.iter().map(|_| KeySet::default()).collect();
+    let mut asked_child: Vec<KeySet> = child_slots.iter().map(|_| KeySet::default()).collect();
+    // Children are followed to their fixpoint first, parents after: rows reached
+    // downwards are then known, and a parent key already included is not read again
+    // (parent rows never lead downwards, so the order changes no result).
+    let mut want_parent: Vec<Vec<Vec<Value>>> = vec![Vec::new(); parent_slots.len()];
+    let mut round = 0;
     loop {
-        let mut want_parent: BTreeMap<(TableName, Vec<String>), Vec<Vec<Value>>> = BTreeMap::new();
-        let mut want_child: BTreeMap<(TableName, String), Vec<Vec<Value>>> = BTreeMap::new();
+        let mut want_child: Vec<Vec<Vec<Value>>> = vec![Vec::new(); child_slots.len()];
         while let Some((name, rows, downward)) = queue.pop_front() {
-            let parent_links: Vec<(usize, &ForeignKey, &TableName)> = edges
+            let parent_links: Vec<(usize, Vec<usize>)> = edges
                 .iter()
-                .enumerate()
-                .filter(|(_, (c, _, _))| c == &name)
-                .map(|(i, (_, fk, p))| (i, fk, p))
+                .filter(|(c, _, _)| c == &name)
+                .map(|(_, fk, p)| {
+                    let s = slot(&parent_slots, &(p.clone(), fk.referenced_columns.clone()));
+                    (s, state[&name].idx(&fk.columns))
+                })
                 .collect();
-            let child_links: Vec<(&TableName, &ForeignKey)> = edges
+            let child_links: Vec<(usize, Vec<usize>)> = edges
                 .iter()
                 .filter(|(c, fk, p)| p == &name && rules.follow.contains_key(&(c.clone(), fk.name.clone())))
-                .map(|(c, fk, _)| (c, fk))
+                .map(|(c, fk, _)| {
+                    let s = slot(&child_slots, &(c.clone(), fk.name.clone()));
+                    (s, state[&name].idx(&fk.referenced_columns))
+                })
                 .collect();
             let st = state.get_mut(&name).expect("state for every subset table");
-            let parent_idx: Vec<Vec<usize>> = parent_links.iter().map(|(_, fk, _)| st.idx(&fk.columns)).collect();
-            let child_idx: Vec<Vec<usize>> = child_links
-                .iter()
-                .map(|(_, fk)| st.idx(&fk.referenced_columns))
-                .collect();
             for row in rows {
                 let key = pick(&row, &st.key_idx);
-                let new_row = st.included.insert(key.clone());
-                let new_down = downward && st.down.insert(key);
-                if new_row {
-                    for ((_, fk, parent), idx) in parent_links.iter().zip(&parent_idx) {
+                let new_down = downward && !st.down.contains(&key);
+                if new_down {
+                    st.down.insert(key.clone());
+                }
+                if st.included.insert(key) {
+                    for (s, idx) in &parent_links {
                         let v = pick(&row, idx);
-                        if v.iter().any(Value::is_null) {
-                            continue;
-                        }
-                        let k = ((*parent).clone(), fk.referenced_columns.clone());
-                        if asked_parent.entry(k.clone()).or_default().insert(v.clone()) {
-                            want_parent.entry(k).or_default().push(v);
+                        // Most rows name a value asked for already: look before cloning.
+                        if !v.iter().any(Value::is_null) && !asked_parent[*s].contains(&v) {
+                            asked_parent[*s].insert(v.clone());
+                            want_parent[*s].push(v);
                         }
                     }
                 }
                 if new_down {
-                    for ((child, fk), idx) in child_links.iter().zip(&child_idx) {
+                    for (s, idx) in &child_links {
                         let v = pick(&row, idx);
-                        if v.iter().any(Value::is_null) {
-                            continue;
-                        }
-                        let k = ((*child).clone(), fk.name.clone());
-                        if asked_child.entry(k.clone()).or_default().insert(v.clone()) {
-                            want_child.entry(k).or_default().push(v);
+                        if !v.iter().any(Value::is_null) && !asked_child[*s].contains(&v) {
+                            asked_child[*s].insert(v.clone());
+                            want_child[*s].push(v);
                         }
                     }
                 }
             }
         }
-        if want_parent.is_empty() && want_child.is_empty() {
+        if want_parent.iter().all(Vec::is_empty) && want_child.iter().all(Vec::is_empty) {
             break;
         }
-        for ((parent, cols), mut values) in want_parent {
+        round += 1;
+        let parents_now = want_child.iter().all(Vec::is_empty);
+        for ((parent, cols), values) in parent_slots.iter().zip(&mut want_parent) {
+            if !parents_now || values.is_empty() {
+                continue;
+            }
+            let mut values = std::mem::take(values);
+            let st = &state[parent];
+            if st.columns[..st.key_idx.len()] == cols[..] {
+                values.retain(|v| !st.included.contains(v));
+                if values.is_empty() {
+                    continue;
+                }
+            }
             values.sort_by(|a, b| cmp_key(a, b));
-            let st = &state[&parent];
+            let asked = values.len();
+            let started = Instant::now();
             let rows = source
                 .read_all(&read(
                     st,
                     Filter::KeysIn {
-                        columns: cols,
+                        columns: cols.clone(),
                         keys: values,
                     },
                     false,
                     None,
                 ))
                 .await?;
-            queue.push_back((parent, rows, false));
+            tracing::debug!(
+                "subset round {round}: {parent} by ({}): {asked} keys, {} rows, {:?}",
+                cols.join(", "),
+                rows.len(),
+                started.elapsed()
+            );
+            queue.push_back((parent.clone(), rows, false));
         }
-        for ((child, fk_name), mut values) in want_child {
+        for ((child, fk_name), mut values) in child_slots.iter().zip(want_child) {
+            if values.is_empty() {
+                continue;
+            }
             values.sort_by(|a, b| cmp_key(a, b));
+            let asked = values.len();
+            let started = Instant::now();
             let (_, fk, _) = edges
                 .iter()
-                .find(|(c, f, _)| c == &child && f.name == fk_name)
+                .find(|(c, f, _)| c == child && &f.name == fk_name)
                 .expect("followed FK exists");
-            let st = &state[&child];
+            let st = &state[child];
             let mut rows = source
                 .read_all(&read(
                     st,
@@ -248,6 +301,11 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
                     None,
                 ))
                 .await?;
+            tracing::debug!(
+                "subset round {round}: {child} by {fk_name}: {asked} keys, {} rows, {:?}",
+                rows.len(),
+                started.elapsed()
+            );
             if let Some(Some(cap)) = rules.follow.get(&(child.clone(), fk_name.clone())) {
                 let fk_idx = st.idx(&fk.columns);
                 rows.sort_by(|a, b| {
@@ -271,7 +329,7 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
                 }
                 rows = kept;
             }
-            queue.push_back((child, rows, true));
+            queue.push_back((child.clone(), rows, true));
         }
     }
 
@@ -281,5 +339,11 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
         keys.sort_by(|a, b| cmp_key(a, b));
         out.keys.insert(name, keys);
     }
+    tracing::debug!(
+        "subset: {} keys in {} tables, {round} rounds, {:?}",
+        out.keys.values().map(Vec::len).sum::<usize>(),
+        out.keys.len(),
+        started.elapsed()
+    );
     Ok(out)
 }

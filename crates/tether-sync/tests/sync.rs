@@ -767,3 +767,48 @@ fn verification_compares_each_table_with_the_source_and_flags_extra_rows_after_t
     assert_eq!(found, [("log", 2, 2, 3)]);
     assert!(v.missing_rows.is_empty(), "{v:?}");
 }
+
+/// Integer keys are read by ranges and by their first column (issue 18): the rows a
+/// range or a first column brings that are not among the keys must not be copied.
+#[test]
+fn subset_keys_read_by_ranges_and_first_columns_copy_exactly_the_keys_on_every_engine() {
+    for engine in ENGINES {
+        let src = TestDb::create(engine);
+        let mut script = String::from(
+            "CREATE TABLE box (id INT NOT NULL PRIMARY KEY, label VARCHAR(10) NOT NULL);
+             CREATE TABLE slot (box_id INT NOT NULL, n INT NOT NULL, PRIMARY KEY (box_id, n),
+               CONSTRAINT slot_box_fk FOREIGN KEY (box_id) REFERENCES box (id));\n",
+        );
+        for b in 1..=200 {
+            script.push_str(&format!("INSERT INTO box VALUES ({b}, 'b{b}');\n"));
+            for n in 1..=3 {
+                script.push_str(&format!("INSERT INTO slot VALUES ({b}, {n});\n"));
+            }
+        }
+        if engine == Engine::Sqlite {
+            // SQLite keeps 2.5 in an INT column: inside the range 1..150, not a key.
+            script.push_str("INSERT INTO box VALUES (2.5, 'odd');\n");
+        }
+        src.exec(&script);
+        let dest = TestDb::create(engine);
+        let report = sync(&job(
+            &src,
+            &[&dest],
+            "[[subset.targets]]\ntable = \"slot\"\nwhere = \"n = 2 AND (box_id <= 150 OR box_id = 199)\"\n",
+        ))
+        .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert!(report.ok, "{engine}: {report:?}");
+        let one = |sql: &str| dest.query(sql)[0][0].clone().unwrap_or_default();
+        assert_eq!(one("SELECT count(*) FROM slot"), "151", "{engine}");
+        assert_eq!(one("SELECT count(*) FROM slot WHERE n = 2"), "151", "{engine}");
+        assert_eq!(one("SELECT count(*) FROM box"), "151", "{engine}");
+        assert_eq!(one("SELECT min(id) FROM box"), "1", "{engine}");
+        assert_eq!(
+            one("SELECT count(*) FROM box WHERE id BETWEEN 1 AND 150"),
+            "150",
+            "{engine}"
+        );
+        assert_eq!(one("SELECT count(*) FROM box WHERE id = 199"), "1", "{engine}");
+        assert_eq!(one("SELECT count(*) FROM box WHERE label = 'odd'"), "0", "{engine}");
+    }
+}
