@@ -779,7 +779,22 @@ fn is_null(v: &str) -> bool {
 /// A value literal in a form that compares equal where MariaDB would: numbers
 /// (quoted or not) by value when the column is `numeric`; other values without
 /// quotes and trailing spaces, and without case (the default collations ignore it).
+/// A value as the statement wrote it, folded the way most collations compare
+/// (case, trailing spaces): two values equal here MAY be one key on the server.
 fn canon(v: &str, numeric: bool) -> String {
+    canon_with(v, numeric, true)
+}
+
+/// A value as the statement wrote it, unquoted and numbers normalised, nothing
+/// folded: two values equal here ARE one key under any collation. Where `canon`
+/// says equal and this says different, only the column's collation can tell (a
+/// `_bin` or NO PAD collation, U+212A KELVIN SIGN under `general_ci`): the gateway
+/// does not guess, InnoDB checks.
+fn canon_strict(v: &str, numeric: bool) -> String {
+    canon_with(v, numeric, false)
+}
+
+fn canon_with(v: &str, numeric: bool, fold: bool) -> String {
     let t = v.trim();
     let quoted =
         t.len() >= 2 && ((t.starts_with('\'') && t.ends_with('\'')) || (t.starts_with('"') && t.ends_with('"')));
@@ -798,7 +813,11 @@ fn canon(v: &str, numeric: bool) -> String {
     if !quoted && (t.starts_with("X'") || t.starts_with("x'")) {
         return t.to_ascii_uppercase();
     }
-    inner.trim_end_matches(' ').to_lowercase()
+    if fold {
+        inner.trim_end_matches(' ').to_lowercase()
+    } else {
+        inner.to_string()
+    }
 }
 
 fn canon_tuple(t: &[String], numeric: &[bool]) -> Vec<String> {
@@ -807,6 +826,16 @@ fn canon_tuple(t: &[String], numeric: &[bool]) -> Vec<String> {
         .map(|(i, v)| canon(v, numeric.get(i).copied().unwrap_or(false)))
         .collect()
 }
+
+fn canon_tuple_strict(t: &[String], numeric: &[bool]) -> Vec<String> {
+    t.iter()
+        .enumerate()
+        .map(|(i, v)| canon_strict(v, numeric.get(i).copied().unwrap_or(false)))
+        .collect()
+}
+
+/// A key's values, as [`canon_tuple_strict`] writes them.
+type Key = Vec<String>;
 
 /// What happens to a parent key at some row of the statement.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -847,9 +876,13 @@ async fn check_parents(
             };
             if let Some(old) = &row.old {
                 let old: Vec<String> = check.positions.iter().map(|p| old[*p].clone()).collect();
-                if canon_tuple(&old, &check.numeric) == canon_tuple(&tuple, &check.numeric) {
+                if canon_tuple_strict(&old, &check.numeric) == canon_tuple_strict(&tuple, &check.numeric) {
                     wanted.push(None);
                     continue;
+                }
+                if canon_tuple(&old, &check.numeric) == canon_tuple(&tuple, &check.numeric) {
+                    // Unchanged or not: the collation decides.
+                    return Ok(Verdict::Unsure);
                 }
             }
             let n = *index.entry(tuple.clone()).or_insert_with(|| {
@@ -865,12 +898,15 @@ async fn check_parents(
         let found_rows = backend.read(&probe).await?;
         let mut found = vec![false; distinct.len()];
         if check.keys_only {
-            let keys: HashSet<Vec<String>> = literals(&found_rows)
-                .iter()
-                .map(|k| canon_tuple(k, &check.numeric))
-                .collect();
+            let rows = literals(&found_rows);
+            let exact: HashSet<Vec<String>> = rows.iter().map(|k| canon_tuple_strict(k, &check.numeric)).collect();
+            let folded: HashSet<Vec<String>> = rows.iter().map(|k| canon_tuple(k, &check.numeric)).collect();
             for (f, tuple) in found.iter_mut().zip(&distinct) {
-                *f = keys.contains(&canon_tuple(tuple, &check.numeric));
+                *f = exact.contains(&canon_tuple_strict(tuple, &check.numeric));
+                if !*f && folded.contains(&canon_tuple(tuple, &check.numeric)) {
+                    // The server found a key equal to it only when folded.
+                    return Ok(Verdict::Unsure);
+                }
             }
         } else {
             for r in &found_rows.rows {
@@ -884,22 +920,36 @@ async fn check_parents(
             }
         }
         // What the statement does to parent keys, by key, in row order.
-        let mut events: HashMap<Vec<String>, Vec<(usize, KeyEvent)>> = HashMap::new();
+        // Keyed by the folded value; each event keeps the exact one, so a lookup
+        // that matches only when folded is left to InnoDB.
+        let mut events: HashMap<Vec<String>, Vec<(usize, KeyEvent, Key)>> = HashMap::new();
         let mut unknown_from: Option<usize> = None;
         for c in changes.iter().filter(|c| c.table == check.fk.parent) {
             let origin = if one_row { 0 } else { c.origin };
             let old: Vec<String> = check.fk.parent_positions.iter().map(|p| c.old[*p].clone()).collect();
             match &c.new {
-                None => events
-                    .entry(canon_tuple(&old, &check.numeric))
-                    .or_default()
-                    .push((origin, KeyEvent::Gone)),
+                None => events.entry(canon_tuple(&old, &check.numeric)).or_default().push((
+                    origin,
+                    KeyEvent::Gone,
+                    canon_tuple_strict(&old, &check.numeric),
+                )),
                 Some(new) => {
                     let new: Vec<String> = check.fk.parent_positions.iter().map(|p| new[*p].clone()).collect();
+                    let (old_exact, new_exact) = (
+                        canon_tuple_strict(&old, &check.numeric),
+                        canon_tuple_strict(&new, &check.numeric),
+                    );
                     let (old, new) = (canon_tuple(&old, &check.numeric), canon_tuple(&new, &check.numeric));
+                    if old == new && old_exact != new_exact {
+                        // A re-key by case or trailing spaces only: the collation decides.
+                        return Ok(Verdict::Unsure);
+                    }
                     if old != new {
-                        events.entry(old).or_default().push((origin, KeyEvent::Gone));
-                        events.entry(new).or_default().push((origin, KeyEvent::Added));
+                        events.entry(old).or_default().push((origin, KeyEvent::Gone, old_exact));
+                        events
+                            .entry(new)
+                            .or_default()
+                            .push((origin, KeyEvent::Added, new_exact));
                     }
                 }
             }
@@ -911,10 +961,11 @@ async fn check_parents(
                     .map(|p| row.new[*p].clone())
                     .collect::<Option<Vec<String>>>()
                 {
-                    Some(key) => events
-                        .entry(canon_tuple(&key, &check.numeric))
-                        .or_default()
-                        .push((j, KeyEvent::Added)),
+                    Some(key) => events.entry(canon_tuple(&key, &check.numeric)).or_default().push((
+                        j,
+                        KeyEvent::Added,
+                        canon_tuple_strict(&key, &check.numeric),
+                    )),
                     None => {
                         unknown_from.get_or_insert(j);
                     }
@@ -928,7 +979,11 @@ async fn check_parents(
             let Some(n) = n else { continue };
             let mut exists = found[*n];
             if let Some(list) = events.get(&canon_tuple(&distinct[*n], &check.numeric)) {
-                for (_, event) in list.iter().take_while(|(origin, _)| *origin <= i) {
+                let exact = canon_tuple_strict(&distinct[*n], &check.numeric);
+                for (_, event, key) in list.iter().take_while(|(origin, _, _)| *origin <= i) {
+                    if *key != exact {
+                        return Ok(Verdict::Unsure);
+                    }
                     exists = *event == KeyEvent::Added;
                 }
             }

@@ -369,3 +369,55 @@ fn a_re_key_from_a_changing_value_runs_once() {
         ],
     );
 }
+
+/// Keys the gateway's own comparison cannot decide (found by a review): U+212A KELVIN
+/// SIGN lowercases to `k` in Rust but is another key under `utf8mb4_general_ci`, `ẞ`
+/// lowercases to `ß`, `_bin` and NO PAD collations tell case and trailing spaces apart.
+/// Natively each is 1452; the gateway left an orphan. Now InnoDB checks them.
+#[test]
+fn keys_equal_only_when_folded_are_left_to_innodb() {
+    let general = "
+CREATE TABLE p (k VARCHAR(10) PRIMARY KEY, u INT UNIQUE) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+CREATE TABLE c (id INT PRIMARY KEY, u INT UNIQUE, k VARCHAR(10),
+  FOREIGN KEY (k) REFERENCES p (k) ON UPDATE CASCADE) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+CREATE TABLE t (k VARCHAR(10) PRIMARY KEY, parent VARCHAR(10),
+  FOREIGN KEY (parent) REFERENCES t (k) ON DELETE CASCADE ON UPDATE CASCADE) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+INSERT INTO p VALUES ('k', 1), ('straße', 2), ('abc', 3);
+INSERT INTO c VALUES (1, 1, 'k'), (2, 2, 'straße'), (3, 3, 'abc');
+INSERT INTO t VALUES ('r', NULL);
+";
+    let codes = same_as_native(
+        general,
+        &["p", "c", "t"],
+        &[
+            "INSERT INTO c VALUES (9, 1, 'x') ON DUPLICATE KEY UPDATE k = '\u{212A}'",
+            "UPDATE c SET k = '\u{212A}' WHERE id = 1",
+            "UPDATE c SET k = 'STRA\u{1E9E}E' WHERE id = 2",
+            "UPDATE c SET k = 'ABC' WHERE id = 3",
+            "INSERT INTO t VALUES ('k', NULL), ('x', '\u{212A}')",
+            "INSERT INTO t VALUES ('q', '\u{212A}')",
+        ],
+    );
+    assert_eq!(codes, [1452, 1452, 1452, 0, 1452, 1452]);
+    let bin = "
+CREATE TABLE t (k VARCHAR(10) PRIMARY KEY, parent VARCHAR(10),
+  FOREIGN KEY (parent) REFERENCES t (k) ON DELETE CASCADE ON UPDATE CASCADE) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE n (k VARCHAR(10) PRIMARY KEY, parent VARCHAR(10),
+  FOREIGN KEY (parent) REFERENCES n (k)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
+INSERT INTO t VALUES ('r', NULL), ('A', 'r');
+INSERT INTO n VALUES ('a', NULL);
+";
+    let codes = same_as_native(
+        bin,
+        &["t", "n"],
+        &[
+            "INSERT INTO t VALUES ('Q', 'q')",
+            "INSERT INTO t VALUES ('A', 'r') ON DUPLICATE KEY UPDATE k = 'Z', parent = 'z'",
+            "UPDATE t SET k = 'B', parent = 'b' WHERE k = 'A'",
+            "INSERT INTO t VALUES ('A2', NULL), ('x', 'a2')",
+            "INSERT INTO n VALUES ('b', NULL), ('y', 'b ')",
+            "UPDATE n SET parent = 'a ' WHERE k = 'a'",
+        ],
+    );
+    assert_eq!(codes, [1452, 1452, 1452, 1452, 1452, 1452]);
+}
