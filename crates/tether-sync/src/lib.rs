@@ -436,6 +436,7 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         }
     };
     for d in lanes[0].dests.iter_mut() {
+        d.restore_keys(progress).await?;
         if let Err(e) = execute::finish_schema(d, progress).await {
             d.rollback_atomic().await;
             return Err(e);
