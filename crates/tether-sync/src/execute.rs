@@ -127,6 +127,19 @@ impl Destination {
             .collect();
         self.conn.execute("BEGIN").await?;
         self.atomic = Some(Vec::new());
+        // Index builds and FK validations after the load sort and join whole tables: give
+        // them memory for this transaction only, where the server's setting is lower.
+        for (setting, size) in [("maintenance_work_mem", "256MB"), ("work_mem", "64MB")] {
+            self.conn
+                .query(
+                    &format!(
+                        "SELECT set_config('{setting}', '{size}', true) WHERE \
+                         pg_size_bytes(current_setting('{setting}')) < pg_size_bytes('{size}')"
+                    ),
+                    &[tether_schema::DataType::Text],
+                )
+                .await?;
+        }
         if truncate {
             progress.phase(&format!("{}: emptying the job's tables", self.shown));
             self::truncate(self, plan).await?;
