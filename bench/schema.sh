@@ -7,7 +7,7 @@
 # Prints each round, the best of each, the ratios and peak RSS. The database is
 # bench/gen_pg.sql (ROWS, default 2,000,000) plus secondary indexes and CHECKs, so that
 # index building counts. Databases bench_src, bench_dump, bench_tether are dropped at
-# the end unless BENCH_KEEP=1.
+# the end unless BENCH_KEEP=1; BENCH_REUSE=1 reuses a kept bench_src; TETHER= another binary.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROWS=${1:-2000000}
