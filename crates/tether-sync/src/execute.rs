@@ -53,6 +53,15 @@ pub struct Destination {
     /// Statements for the objects of the tables created here that a restore builds
     /// after the data (see [`finish_schema`]).
     pub after_load: Vec<String>,
+    /// Every declared foreign key of the job's tables was created again, and so
+    /// validated by PostgreSQL, before the load's COMMIT: the verification does not
+    /// look for their orphans again.
+    pub fks_validated: bool,
+    /// Tables created by this run (PostgreSQL `regclass` literals), empty until loaded.
+    pub created: Vec<String>,
+    /// Primary keys and unique constraints of the tables created here, dropped inside the
+    /// one-transaction load and added again after it, as a restore builds them.
+    pub deferred_keys: Vec<DroppedFk>,
 }
 
 /// A foreign key dropped for a transactional load, to be created again.
@@ -118,6 +127,19 @@ impl Destination {
             .collect();
         self.conn.execute("BEGIN").await?;
         self.atomic = Some(Vec::new());
+        // Index builds and FK validations after the load sort and join whole tables: give
+        // them memory for this transaction only, where the server's setting is lower.
+        for (setting, size) in [("maintenance_work_mem", "256MB"), ("work_mem", "64MB")] {
+            self.conn
+                .query(
+                    &format!(
+                        "SELECT set_config('{setting}', '{size}', true) WHERE \
+                         pg_size_bytes(current_setting('{setting}')) < pg_size_bytes('{size}')"
+                    ),
+                    &[tether_schema::DataType::Text],
+                )
+                .await?;
+        }
         if truncate {
             progress.phase(&format!("{}: emptying the job's tables", self.shown));
             self::truncate(self, plan).await?;
@@ -133,6 +155,9 @@ impl Destination {
                 ));
                 return Ok(false);
             }
+        }
+        if !self.created.is_empty() && self.spec.on_conflict == tether_connect::Conflict::Error {
+            self.defer_keys().await?;
         }
         // Triggers of tables that were already there must not fire on copied rows (as
         // pg_restore --disable-triggers): off inside the transaction, on before COMMIT.
@@ -174,6 +199,102 @@ impl Destination {
         Ok(true)
     }
 
+    /// Inside the one-transaction load, drops the primary keys and unique constraints of
+    /// the tables this run created (empty), to build them once after the rows are in
+    /// rather than row by row (what a `pg_dump` restore does). Kept: keys of partitioned
+    /// tables and partitions (their partitions' index names), keys something else
+    /// depends on, keys with a comment, clustered or replica-identity indexes.
+    async fn defer_keys(&mut self) -> Result<(), SyncError> {
+        let text = tether_schema::DataType::Text;
+        let keys = self
+            .conn
+            .query(
+                &format!(
+                    "SELECT c.conrelid::regclass::text, c.conname::text, pg_get_constraintdef(c.oid) \
+                     FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid \
+                     JOIN pg_index i ON i.indexrelid = c.conindid \
+                     WHERE c.contype IN ('p', 'u') AND c.conparentid = 0 AND c.conrelid IN ({}) \
+                     AND r.relkind = 'r' AND NOT r.relispartition \
+                     AND NOT i.indisclustered AND NOT i.indisreplident \
+                     AND obj_description(c.oid, 'pg_constraint') IS NULL \
+                     AND obj_description(c.conindid, 'pg_class') IS NULL \
+                     AND NOT EXISTS (SELECT 1 FROM pg_depend p WHERE p.deptype <> 'i' AND \
+                       ((p.refclassid = 'pg_constraint'::regclass AND p.refobjid = c.oid) \
+                       OR (p.refclassid = 'pg_class'::regclass AND p.refobjid = c.conindid))) \
+                     ORDER BY c.contype, 1, 2",
+                    self.created.join(", ")
+                ),
+                &[text.clone(), text.clone(), text],
+            )
+            .await?;
+        let d = self.conn.dialect();
+        for r in keys {
+            let (Value::Text(table), Value::Text(name), Value::Text(definition)) = (&r[0], &r[1], &r[2]) else {
+                continue;
+            };
+            self.conn
+                .execute(&format!("ALTER TABLE {table} DROP CONSTRAINT {}", d.ident(name)))
+                .await?;
+            self.deferred_keys.push(DroppedFk {
+                table: table.clone(),
+                name: name.clone(),
+                definition: definition.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds the keys [`Self::defer_keys`] dropped (one sort each instead of an index
+    /// insert per row); a duplicate rolls everything back and names the key.
+    pub async fn restore_keys(&mut self, progress: &dyn Progress) -> Result<(), SyncError> {
+        if self.deferred_keys.is_empty() {
+            return Ok(());
+        }
+        progress.phase(&format!(
+            "{}: creating {} primary keys and unique constraints",
+            self.shown,
+            self.deferred_keys.len()
+        ));
+        for k in std::mem::take(&mut self.deferred_keys) {
+            self.add_again(&k, "key", " is duplicated").await?;
+        }
+        Ok(())
+    }
+
+    /// Adds a constraint dropped for the load again, inside its transaction. One that does
+    /// not hold (`what`: key or foreign key; `key_end`: what the server says after the
+    /// row's key) rolls everything back and names the row.
+    async fn add_again(&mut self, c: &DroppedFk, what: &str, key_end: &str) -> Result<(), SyncError> {
+        let d = self.conn.dialect();
+        let add = format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} {}",
+            c.table,
+            d.ident(&c.name),
+            c.definition
+        );
+        let Err(e) = self.conn.execute(&add).await else {
+            return Ok(());
+        };
+        self.atomic = None;
+        self.disabled_triggers.clear();
+        self.deferred_keys.clear();
+        let _ = self.conn.execute("ROLLBACK").await;
+        let text = e.to_string();
+        let message = text.find("server error").map_or(text.as_str(), |i| &text[i..]);
+        let key = message
+            .split("Key (")
+            .nth(1)
+            .map(|k| format!("({}", k.split(key_end).next().unwrap_or(k)))
+            .unwrap_or_else(|| "(the server did not say which)".into());
+        Err(SyncError::Rejected {
+            destination: self.shown.clone(),
+            table: c.table.clone(),
+            key,
+            message: format!("{what} {} does not hold: {message}", c.name),
+            written: NOTHING_WRITTEN.into(),
+        })
+    }
+
     /// Creates the dropped foreign keys again (PostgreSQL validates every row) and
     /// commits. An FK that does not hold rolls everything back and names the row.
     pub async fn commit_atomic(&mut self, progress: &dyn Progress) -> Result<(), SyncError> {
@@ -185,44 +306,25 @@ impl Destination {
             self.shown,
             dropped.len()
         ));
-        let d = self.conn.dialect();
         for fk in &dropped {
-            let add = format!(
-                "ALTER TABLE {} ADD CONSTRAINT {} {}",
-                fk.table,
-                d.ident(&fk.name),
-                fk.definition
-            );
-            if let Err(e) = self.conn.execute(&add).await {
-                let _ = self.conn.execute("ROLLBACK").await;
-                let text = e.to_string();
-                let message = text.find("server error").map_or(text.as_str(), |i| &text[i..]);
-                let key = message
-                    .split("Key (")
-                    .nth(1)
-                    .map(|k| format!("({}", k.split(" is not present").next().unwrap_or(k)))
-                    .unwrap_or_else(|| "(the server did not say which)".into());
-                return Err(SyncError::Rejected {
-                    destination: self.shown.clone(),
-                    table: fk.table.clone(),
-                    key,
-                    message: format!("foreign key {} does not hold: {message}", fk.name),
-                    written: NOTHING_WRITTEN.into(),
-                });
-            }
+            self.add_again(fk, "foreign key", " is not present").await?;
         }
+        let d = self.conn.dialect();
         for (table, name) in std::mem::take(&mut self.disabled_triggers) {
             self.conn
                 .execute(&format!("ALTER TABLE {table} ENABLE TRIGGER {}", d.ident(&name)))
                 .await?;
         }
         self.conn.execute("COMMIT").await?;
+        // `NOT VALID` in a definition: created again without looking at the rows.
+        self.fks_validated = dropped.iter().all(|fk| !fk.definition.contains("NOT VALID"));
         Ok(())
     }
 
     /// Ends a transactional load that failed: nothing it wrote stays.
     pub async fn rollback_atomic(&mut self) {
         self.disabled_triggers.clear();
+        self.deferred_keys.clear();
         if self.atomic.take().is_some() {
             let _ = self.conn.execute("ROLLBACK").await;
         }
@@ -259,6 +361,9 @@ impl Destination {
             written: self.written.clone(),
             after_load: Vec::new(),
             disabled_triggers: Vec::new(),
+            fks_validated: false,
+            created: Vec::new(),
+            deferred_keys: Vec::new(),
             sequence_states: Vec::new(),
         })
     }
@@ -315,6 +420,7 @@ pub async fn prepare_destination(
     let mut after_load: Vec<String> = Vec::new();
     let mut after_load_views: Vec<String> = Vec::new();
     let mut sequence_states: Vec<String> = Vec::new();
+    let mut created: Vec<String> = Vec::new();
     // The plan's list when it could read this destination; else decided here.
     let create: Vec<String> = match planned {
         Some(report) => report.create.clone(),
@@ -495,6 +601,13 @@ pub async fn prepare_destination(
             }
         }
         after_load.extend(objects.into_iter().flat_map(|o| o.after_load));
+        if engine == Engine::Postgres {
+            created.extend(
+                missing
+                    .iter()
+                    .map(|t| format!("{}::regclass", d.literal(&Value::Text(d.qualified(t))))),
+            );
+        }
         for t in missing.iter().filter(|_| same_engine) {
             for seq in &t.extras.sequences {
                 let Some(last) = seq.last_value else { continue };
@@ -537,6 +650,9 @@ pub async fn prepare_destination(
         written: Arc::new(Mutex::new(Vec::new())),
         after_load,
         disabled_triggers: Vec::new(),
+        fks_validated: false,
+        created,
+        deferred_keys: Vec::new(),
         sequence_states,
     })
 }

@@ -435,13 +435,23 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
             });
         }
     };
-    for d in lanes[0].dests.iter_mut() {
-        if let Err(e) = execute::finish_schema(d, progress).await {
-            d.rollback_atomic().await;
-            return Err(e);
+    // The source counts what the verification compares (in the job's snapshot) while
+    // the destinations build their keys, indexes and FKs: different connections.
+    let execute::Lane { source, dests } = &mut lanes[0];
+    let finish = async {
+        for d in dests.iter_mut() {
+            d.restore_keys(progress).await?;
+            if let Err(e) = execute::finish_schema(d, progress).await {
+                d.rollback_atomic().await;
+                return Err(e);
+            }
+            d.commit_atomic(progress).await?;
         }
-        d.commit_atomic(progress).await?;
-    }
+        Ok::<_, SyncError>(())
+    };
+    let (finished, counts) = tokio::join!(finish, verify::source_counts(source, &plan, &subset));
+    finished?;
+    let counts = counts?;
     let mut leaks = anon.leaks.into_inner().expect("lock");
     leaks.sort_by(|a, b| (&a.table, &a.column).cmp(&(&b.table, &b.column)));
     progress.phase("verifying");
@@ -455,7 +465,6 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
     for d in lanes[0].dests.iter_mut() {
         execute::advance_sequences(d).await?;
     }
-    let counts = verify::source_counts(&mut lanes[0].source, &plan, &subset).await?;
     let mut verification = Vec::new();
     for i in 0..job.destinations.len() {
         let conns: Vec<&mut execute::Destination> = lanes.iter_mut().map(|l| &mut l.dests[i]).collect();
