@@ -3,11 +3,7 @@
 //! MariaDB named locks to one server.
 
 use tether_connect::{identify_probing, Connection, DbUrl};
-use tether_testkit::{TestDb, TestEngine as Engine};
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Runtime::new().expect("runtime").block_on(f)
-}
+use tether_testkit::{block_on, TestDb, TestEngine as Engine};
 
 #[test]
 fn a_lock_held_on_the_source_is_seen_from_the_same_database_only() {

@@ -4,15 +4,8 @@
 
 use mysql_async::prelude::Queryable;
 use tether_connect::{Connection, DbUrl};
+use tether_testkit::block_on;
 use tether_testkit::tls::{self, Server, CERT_USER, SCRAM_PASSWORD, SCRAM_USER, WRONG_HOST};
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(f)
-}
 
 /// Connects and says whether the connection uses TLS, or the connection error.
 fn tls_in_use(url: &str) -> Result<bool, String> {

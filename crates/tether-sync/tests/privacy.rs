@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use tether_connect::{Connection, DbUrl, IntrospectOptions};
 use tether_sync::scan;
-use tether_testkit::{TestDb, TestEngine as Engine};
+use tether_testkit::{block_on, TestDb, TestEngine as Engine};
 
 const ENGINES: [Engine; 3] = [Engine::Sqlite, Engine::Postgres, Engine::Mysql];
 
@@ -153,10 +153,6 @@ async fn classes_at(url: &str) -> BTreeMap<(String, String), Option<String>> {
             )
         })
         .collect()
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Runtime::new().expect("runtime").block_on(f)
 }
 
 #[test]

@@ -102,7 +102,9 @@ impl AsRef<std::path::Path> for ScratchDir {
     }
 }
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// Runs `f` to completion on a runtime of its own (tests are synchronous; the
+/// databases' clients are async).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
