@@ -2,7 +2,7 @@
 //!
 //! Callers ask an [`Engine`]'s dialect to render; they never match on the engine.
 
-use tether_schema::{Column, DataType, FkAction, ForeignKey, Partitioning, Table, TypeKind, UserType};
+use tether_schema::{sql, Column, DataType, FkAction, ForeignKey, Partitioning, Table, TypeKind, UserType};
 
 use crate::url::Engine;
 use crate::value::{hex, Value};
@@ -236,23 +236,6 @@ fn default_create_table<D: Dialect + ?Sized>(d: &D, table: &Table, with_fks: boo
     )
 }
 
-fn quote_with(name: &str, q: char) -> String {
-    let mut s = String::with_capacity(name.len() + 2);
-    s.push(q);
-    for ch in name.chars() {
-        if ch == q {
-            s.push(q);
-        }
-        s.push(ch);
-    }
-    s.push(q);
-    s
-}
-
-fn standard_string(t: &str) -> String {
-    format!("'{}'", t.replace('\'', "''"))
-}
-
 pub struct Sqlite;
 pub struct Postgres;
 pub struct Mysql;
@@ -265,7 +248,7 @@ impl Dialect for Sqlite {
         format!("length(CAST({expr} AS BLOB))")
     }
     fn ident(&self, name: &str) -> String {
-        quote_with(name, '"')
+        sql::ident(Engine::Postgres, name)
     }
     fn literal(&self, v: &Value) -> String {
         match v {
@@ -274,8 +257,8 @@ impl Dialect for Sqlite {
             Value::Int(i) => i.to_string(),
             Value::UInt(u) => u.to_string(),
             Value::Float(f) => float_literal(*f),
-            Value::Text(t) => standard_string(t),
-            Value::Bytes(b) => format!("X'{}'", hex(b)),
+            Value::Text(t) => sql::text(Engine::Postgres, t),
+            Value::Bytes(b) => sql::hex_literal(b),
         }
     }
     fn column_type(&self, ty: &DataType, _keyed: bool) -> String {
@@ -556,7 +539,7 @@ impl Dialect for Postgres {
         PG_BUILTIN.contains(&base.trim()).then(|| c.engine_type.clone())
     }
     fn ident(&self, name: &str) -> String {
-        quote_with(name, '"')
+        sql::ident(Engine::Postgres, name)
     }
     fn literal(&self, v: &Value) -> String {
         match v {
@@ -565,7 +548,7 @@ impl Dialect for Postgres {
             Value::Int(i) => i.to_string(),
             Value::UInt(u) => u.to_string(),
             Value::Float(f) => float_literal(*f),
-            Value::Text(t) => standard_string(t),
+            Value::Text(t) => sql::text(Engine::Postgres, t),
             Value::Bytes(b) => format!("'\\x{}'::bytea", hex(b)),
         }
     }
@@ -650,7 +633,7 @@ impl Dialect for Mysql {
         }
     }
     fn ident(&self, name: &str) -> String {
-        quote_with(name, '`')
+        sql::ident(Engine::Mysql, name)
     }
     fn literal(&self, v: &Value) -> String {
         match v {
@@ -659,8 +642,8 @@ impl Dialect for Mysql {
             Value::Int(i) => i.to_string(),
             Value::UInt(u) => u.to_string(),
             Value::Float(f) => float_literal(*f),
-            Value::Text(t) => mysql_string(t),
-            Value::Bytes(b) => format!("X'{}'", hex(b)),
+            Value::Text(t) => sql::text(Engine::Mysql, t),
+            Value::Bytes(b) => sql::hex_literal(b),
         }
     }
     fn column_type(&self, ty: &DataType, keyed: bool) -> String {
@@ -737,25 +720,6 @@ fn float_literal(f: f64) -> String {
     }
 }
 
-/// A MySQL string literal with the escapes `mysql_real_escape_string` makes.
-pub fn mysql_string(t: &str) -> String {
-    let mut s = String::with_capacity(t.len() + 2);
-    s.push('\'');
-    for ch in t.chars() {
-        match ch {
-            '\'' => s.push_str("\\'"),
-            '\\' => s.push_str("\\\\"),
-            '\0' => s.push_str("\\0"),
-            '\n' => s.push_str("\\n"),
-            '\r' => s.push_str("\\r"),
-            '\u{1a}' => s.push_str("\\Z"),
-            c => s.push(c),
-        }
-    }
-    s.push('\'');
-    s
-}
-
 /// The dialect of an engine.
 pub fn of(engine: Engine) -> &'static dyn Dialect {
     match engine {
@@ -778,7 +742,7 @@ mod tests {
             "'it\\'s a \\\\ test\\n'"
         );
         assert_eq!(of(Engine::Postgres).literal(&Value::Text("it's".into())), "'it''s'");
-        assert_eq!(of(Engine::Sqlite).literal(&Value::Bytes(vec![0, 255])), "X'00ff'");
+        assert_eq!(of(Engine::Sqlite).literal(&Value::Bytes(vec![0, 255])), "X'00FF'");
         assert_eq!(of(Engine::Postgres).literal(&Value::Float(1.0)), "1.0");
     }
 }

@@ -333,7 +333,7 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
 
     let objects = read_objects(conn, shown, database, &mut tables).await?;
     let mut schema = Schema {
-        engine: "mysql".into(),
+        engine: tether_schema::Engine::Mysql,
         default_schema: None,
         tables,
         objects,

@@ -348,7 +348,7 @@ pub async fn introspect(client: &Client, shown: &str, schemas: &[String]) -> Res
 
     let objects = crate::postgres_objects::read(client, shown, schemas, &oids, &by_oid, &mut tables).await?;
     let mut schema = Schema {
-        engine: "postgres".into(),
+        engine: tether_schema::Engine::Postgres,
         default_schema,
         tables,
         objects,

@@ -167,7 +167,7 @@ WHERE v.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_s
 ORDER BY v.oid";
 
 fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    tether_schema::sql::ident(tether_schema::Engine::Postgres, name)
 }
 
 /// Fills every table's [`tether_schema::TableExtras`] and the schema's types, views and

@@ -330,7 +330,7 @@ pub fn introspect(conn: &Connection, url: &str) -> Result<Schema, ConnectError> 
     resolve_parent_case(&mut tables);
     let objects = read_objects(conn, &mut tables).map_err(q("reading indexes, triggers and views"))?;
     let mut schema = Schema {
-        engine: "sqlite".into(),
+        engine: tether_schema::Engine::Sqlite,
         default_schema: None,
         tables,
         objects,

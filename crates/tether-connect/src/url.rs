@@ -19,29 +19,7 @@ use url::Url;
 use crate::error::ConnectError;
 use crate::tls::{Key, TlsMode, TlsOptions};
 
-/// The engines Tether speaks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Engine {
-    Sqlite,
-    Postgres,
-    Mysql,
-}
-
-impl Engine {
-    pub fn name(self) -> &'static str {
-        match self {
-            Engine::Sqlite => "sqlite",
-            Engine::Postgres => "postgres",
-            Engine::Mysql => "mysql",
-        }
-    }
-}
-
-impl fmt::Display for Engine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use tether_schema::Engine;
 
 /// Network coordinates of a server database.
 #[derive(Clone, PartialEq, Eq)]

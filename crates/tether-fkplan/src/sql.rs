@@ -7,7 +7,7 @@ use sqlparser::tokenizer::Location;
 
 /// `name` quoted with backticks, inner backticks doubled.
 pub fn ident(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
+    tether_schema::sql::ident(tether_schema::Engine::Mysql, name)
 }
 
 /// A comma-separated list of quoted identifiers.
@@ -24,36 +24,10 @@ pub fn row_of(names: &[String]) -> String {
     }
 }
 
-/// A string literal for MariaDB with the default SQL mode (backslash escapes on).
+/// A string literal for MariaDB with the default SQL mode (backslash escapes on); bytes
+/// that are not UTF-8 become a hex literal.
 pub fn string_literal(value: &[u8]) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('\'');
-    match std::str::from_utf8(value) {
-        Ok(text) => {
-            for ch in text.chars() {
-                match ch {
-                    '\'' => out.push_str("\\'"),
-                    '\\' => out.push_str("\\\\"),
-                    '\0' => out.push_str("\\0"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\u{1a}' => out.push_str("\\Z"),
-                    c => out.push(c),
-                }
-            }
-            out.push('\'');
-            out
-        }
-        Err(_) => {
-            // Not text: a hex literal keeps every byte.
-            let mut hex = String::from("X'");
-            for b in value {
-                hex.push_str(&format!("{b:02X}"));
-            }
-            hex.push('\'');
-            hex
-        }
-    }
+    tether_schema::sql::mysql_bytes(value)
 }
 
 /// Byte offsets of the start of each line of `text` (line 1 is index 0).

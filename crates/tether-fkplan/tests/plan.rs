@@ -67,7 +67,7 @@ fn schema() -> Schema {
         predicate: None,
     });
     Schema {
-        engine: "mysql".into(),
+        engine: tether_schema::Engine::Mysql,
         default_schema: None,
         objects: Default::default(),
         tables: vec![
@@ -458,7 +458,7 @@ fn cascaded_updates_keep_timestamps() {
     );
     child.columns[2].engine_type = "timestamp".into();
     let schema = Schema {
-        engine: "mysql".into(),
+        engine: tether_schema::Engine::Mysql,
         default_schema: None,
         objects: Default::default(),
         tables: vec![table("p", &["id"], &["id"], vec![]), child],

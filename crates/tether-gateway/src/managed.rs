@@ -1396,12 +1396,7 @@ pub fn literal(v: &Value, c: &ColumnDef) -> String {
         Value::NULL => "NULL".to_string(),
         Value::Bytes(b) if NUMERIC.contains(&c.column_type) => String::from_utf8_lossy(b).into_owned(),
         Value::Bytes(b) if c.flags & BINARY_FLAG != 0 && !(7..=14).contains(&c.column_type) => {
-            let mut hex = String::from("X'");
-            for byte in b {
-                hex.push_str(&format!("{byte:02X}"));
-            }
-            hex.push('\'');
-            hex
+            tether_schema::sql::hex_literal(b)
         }
         Value::Bytes(b) => tether_fkplan::string_literal(b),
         Value::Int(i) => i.to_string(),

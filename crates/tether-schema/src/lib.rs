@@ -4,15 +4,18 @@
 //! the gateway's planner, the CLI) reads it. [`FkGraph`] finds cycles, the edges that
 //! break them and a load order; [`render`] draws the model for people and scripts.
 
+pub mod engine;
 pub mod error;
 pub mod graph;
 pub mod model;
 pub mod objects;
 pub mod render;
+pub mod sql;
 pub mod types;
 pub mod value;
 pub mod virtual_fk;
 
+pub use engine::Engine;
 pub use error::SchemaError;
 pub use graph::{Cycle, Edge, FkGraph};
 pub use model::{Column, FkAction, ForeignKey, Identity, Partition, Partitioning, Schema, Table, TableName, UniqueKey};

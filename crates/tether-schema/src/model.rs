@@ -7,14 +7,15 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+use crate::engine::Engine;
 use crate::objects::{SchemaObjects, TableExtras};
 use crate::types::DataType;
 
 /// A whole database as one engine sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Schema {
-    /// `sqlite`, `postgres` or `mysql`.
-    pub engine: String,
+    /// Serialized as `sqlite`, `postgres` or `mysql`.
+    pub engine: Engine,
     /// The schema unqualified names resolve to (`public` on PostgreSQL); `None` on
     /// engines without schemas. Tables in it are written without a prefix in
     /// `load_order` and `cycles`.

@@ -45,7 +45,7 @@ struct JsonSchema<'a> {
 pub fn json(schema: &Schema, graph: &FkGraph) -> String {
     let names = |v: &[TableName]| -> Vec<String> { v.iter().map(|t| schema.display_name(t)).collect() };
     let doc = JsonSchema {
-        engine: &schema.engine,
+        engine: schema.engine.name(),
         default_schema: schema.default_schema.as_deref(),
         tables: &schema.tables,
         objects: &schema.objects,

@@ -50,7 +50,7 @@ fn table(name: &str, cols: &[&str], fks: &[(&str, &str, &str)]) -> Table {
 
 fn schema(tables: Vec<Table>) -> Schema {
     Schema {
-        engine: "sqlite".into(),
+        engine: tether_schema::Engine::Sqlite,
         default_schema: None,
         tables,
         objects: Default::default(),

@@ -495,7 +495,7 @@ pub async fn prepare_destination(
             conn.execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", d.ident(&s)))
                 .await?;
         }
-        let same_engine = crate::plan::engine_of(&source.engine) == engine;
+        let same_engine = source.engine == engine;
         if same_engine {
             let refs: Vec<&Table> = missing.iter().collect();
             for ty in source.objects.types_for(&refs) {

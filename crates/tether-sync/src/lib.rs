@@ -97,7 +97,7 @@ pub async fn read_destinations(
         };
         let existing = match url {
             DbUrl::Sqlite { path } if !std::path::Path::new(path).exists() => Ok(Schema {
-                engine: "sqlite".into(),
+                engine: tether_schema::Engine::Sqlite,
                 default_schema: None,
                 tables: vec![],
                 objects: Default::default(),
@@ -296,7 +296,7 @@ async fn check_source_queries(
 }
 
 fn source_engine(schema: &Schema) -> tether_connect::Engine {
-    plan::engine_of(&schema.engine)
+    schema.engine
 }
 
 /// What a sync did.

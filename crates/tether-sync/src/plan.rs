@@ -352,7 +352,7 @@ pub fn build(
         });
     }
 
-    let d = tether_connect::dialect::of(engine_of(&schema.engine));
+    let d = tether_connect::dialect::of(schema.engine);
     let mut tables = Vec::new();
     for name in &graph.load_order {
         let t = selected.table(name).expect("graph tables come from the schema").clone();
@@ -437,14 +437,6 @@ pub fn build(
         unchecked: Vec::new(),
     };
     Ok((plan, rules))
-}
-
-pub fn engine_of(name: &str) -> tether_connect::Engine {
-    match name {
-        "postgres" => tether_connect::Engine::Postgres,
-        "mysql" => tether_connect::Engine::Mysql,
-        _ => tether_connect::Engine::Sqlite,
-    }
 }
 
 fn fk_edges(schema: &Schema) -> Vec<(TableName, &ForeignKey, TableName)> {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use tether_connect::{Dialect, Engine};
 use tether_schema::{Check, Column, DataType, FkAction, Identity, Index, Schema, Table, TableName, TypeKind};
 
-use crate::plan::{engine_of, Plan};
+use crate::plan::Plan;
 
 /// The schema part of a destination's plan.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -147,7 +147,7 @@ pub fn destination_name(source: &Schema, t: &TableName, dest: Engine) -> TableNa
     let in_default = t.schema.is_none() || t.schema == source.default_schema;
     match dest {
         Engine::Postgres => TableName {
-            schema: Some(if source.engine == "postgres" {
+            schema: Some(if source.engine == Engine::Postgres {
                 t.schema.clone().unwrap_or("public".into())
             } else {
                 "public".into()
@@ -178,7 +178,7 @@ pub fn report(source: &Schema, plan: &Plan, dest: Engine, existing: &Schema) -> 
             created.push(destination_model(source, plan, &tp.table, dest, &mut out.objects));
         }
     }
-    let same_engine = engine_of(&source.engine) == dest;
+    let same_engine = source.engine == dest;
     let sources: Vec<&Table> = plan
         .tables
         .iter()
@@ -207,10 +207,8 @@ pub fn report(source: &Schema, plan: &Plan, dest: Engine, existing: &Schema) -> 
         let item = if !over.iter().any(|o| o.table_name() == v.table_name()) {
             SchemaItem::new("view", name, Action::Skipped).because("it reads tables the job does not copy")
         } else if !same_engine {
-            SchemaItem::new("view", name, Action::Skipped).because(format!(
-                "written in {}'s SQL; not translated",
-                engine_of(&source.engine).name()
-            ))
+            SchemaItem::new("view", name, Action::Skipped)
+                .because(format!("written in {}'s SQL; not translated", source.engine.name()))
         } else if existing.objects.views.iter().any(|e| e.table_name() == v.table_name()) {
             SchemaItem::new("view", name, Action::Skipped).because("the destination has a view of that name")
         } else {
@@ -370,7 +368,7 @@ pub fn translate_default(expr: &str, ty: &DataType, dest: Engine) -> Option<Stri
 pub fn destination_model(source: &Schema, plan: &Plan, t: &Table, dest: Engine, report: &mut Vec<SchemaItem>) -> Table {
     let name = destination_name(source, &t.table_name(), dest);
     let shown = source.display_name(&t.table_name());
-    let from_engine = engine_of(&source.engine);
+    let from_engine = source.engine;
     let same_engine = from_engine == dest;
     let mut out = t.clone();
     out.schema = name.schema;
@@ -536,7 +534,7 @@ fn cross_engine(
     out: &mut Table,
     report: &mut Vec<SchemaItem>,
 ) {
-    let from = engine_of(&source.engine).name();
+    let from = source.engine.name();
     let x = &t.extras;
     out.extras = Default::default();
     if t.partitioning.is_some() {

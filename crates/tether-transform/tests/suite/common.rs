@@ -74,7 +74,7 @@ pub fn table(name: &str, cols: &[(&str, &str, bool)], pk: &[&str], fks: Vec<Fore
 
 pub fn schema(tables: Vec<Table>) -> Schema {
     Schema {
-        engine: "sqlite".into(),
+        engine: tether_schema::Engine::Sqlite,
         default_schema: None,
         objects: Default::default(),
         tables,
