@@ -320,7 +320,7 @@ pub fn build(
         }
     }
     let selected = Schema {
-        engine: schema.engine.clone(),
+        engine: schema.engine,
         default_schema: schema.default_schema.clone(),
         tables: included.iter().map(|t| (*t).clone()).collect(),
         objects: schema.objects.clone(),
