@@ -1,0 +1,152 @@
+//! INSERT: a plain INSERT only needs its new rows' parents checked; `INSERT ... SET`
+//! is planned in its `VALUES` spelling; ON DUPLICATE KEY UPDATE and REPLACE go on to
+//! `upsert.rs` and `replace.rs`.
+
+use std::collections::BTreeSet;
+
+use sqlparser::ast::{AssignmentTarget, Expr, Insert, OnInsert, SetExpr, TableObject};
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::parser::Parser;
+use tether_schema::Table;
+
+use crate::error::PlanError;
+use crate::sql::{ident, idents, Source};
+
+use super::expr::volatile;
+use super::{children, eq_ci, last_ident, Analysis, InsertRows, Planner};
+
+impl<'a> Planner<'a> {
+    pub(super) fn insert(&self, i: &Insert) -> Result<Analysis, PlanError> {
+        let TableObject::TableName(name) = &i.table else {
+            return Ok(Analysis::Forward);
+        };
+        let Some(table) = self.table(name)? else {
+            return Ok(Analysis::Forward);
+        };
+        let kids = children(self.schema, self.database, &table.name);
+        let has_fks = !table.foreign_keys.is_empty();
+        if kids.is_empty() && !has_fks {
+            return Ok(self.passthrough(table));
+        }
+        if !i.assignments.is_empty() && !kids.is_empty() {
+            return self.insert_set(i, table);
+        }
+        if let Some(OnInsert::DuplicateKeyUpdate(assignments)) = &i.on {
+            let referenced: BTreeSet<&str> = kids
+                .iter()
+                .flat_map(|(_, fk)| fk.referenced_columns.iter().map(String::as_str))
+                .collect();
+            let mut assigned: Vec<(String, &Expr)> = Vec::new();
+            for a in assignments {
+                let AssignmentTarget::ColumnName(c) = &a.target else {
+                    if kids.is_empty() {
+                        return Ok(self.passthrough(table));
+                    }
+                    return Err(self.unsupported("a tuple assignment", &table.name));
+                };
+                let col = last_ident(c).unwrap_or_default();
+                match table.columns.iter().find(|x| eq_ci(&x.name, col)) {
+                    Some(real) => assigned.push((real.name.clone(), &a.value)),
+                    None => return Ok(Analysis::Forward),
+                }
+            }
+            let rekeys = assigned.iter().any(|(c, _)| referenced.iter().any(|r| eq_ci(r, c)));
+            if rekeys
+                && assigned
+                    .iter()
+                    .any(|(c, e)| referenced.iter().any(|r| eq_ci(r, c)) && volatile(e))
+            {
+                // The lock read and the statement would compute different new keys.
+                return Ok(self.passthrough(table));
+            }
+            // IGNORE: an update that fails (a duplicate key) is skipped with a
+            // warning, cascades and all; InnoDB runs it (docs/gateway.md, Limits).
+            if i.ignore || (!rekeys && !has_fks) {
+                return Ok(self.passthrough(table));
+            }
+            return self.upsert(i, table, &assigned, rekeys);
+        }
+        if i.replace_into {
+            return self.replace(i, table);
+        }
+        // A plain INSERT removes no parent row and changes no key: only the new
+        // rows' parents need checking.
+        match self.values_checks(i, table, false) {
+            Some(checks) => Ok(self.checked_only(table, checks)),
+            // Rows the planner cannot compute: InnoDB's own check (a read) is
+            // exact and writes nothing.
+            None => Ok(self.passthrough(table)),
+        }
+    }
+
+    /// `INSERT / REPLACE ... SET a = 1, ...` into a parent table: planned as the
+    /// same statement in its `VALUES` spelling; the client's text is what runs.
+    pub(super) fn insert_set(&self, i: &Insert, table: &'a Table) -> Result<Analysis, PlanError> {
+        let columns: Vec<String> = i
+            .assignments
+            .iter()
+            .map(|a| match &a.target {
+                AssignmentTarget::ColumnName(c) => last_ident(c).unwrap_or_default().to_string(),
+                other => other.to_string(),
+            })
+            .collect();
+        let values: Vec<String> = i.assignments.iter().map(|a| self.source.expr_text(&a.value)).collect();
+        let on = match &i.on {
+            Some(OnInsert::DuplicateKeyUpdate(sets)) => {
+                let sets: Vec<String> = sets
+                    .iter()
+                    .map(|a| format!("{} = {}", a.target, self.source.expr_text(&a.value)))
+                    .collect();
+                format!(" ON DUPLICATE KEY UPDATE {}", sets.join(", "))
+            }
+            _ => String::new(),
+        };
+        let text = format!(
+            "{} {}INTO {} ({}) VALUES ({}){on}",
+            if i.replace_into { "REPLACE" } else { "INSERT" },
+            if i.ignore { "IGNORE " } else { "" },
+            ident(&table.name),
+            idents(&columns),
+            values.join(", ")
+        );
+        let parsed =
+            Parser::parse_sql(&MySqlDialect {}, &text).map_err(|e| PlanError::Parse(format!("{e}: {text}")))?;
+        let [statement] = parsed.as_slice() else {
+            return Err(self.unsupported("this INSERT ... SET", &table.name));
+        };
+        let planner = Planner {
+            schema: self.schema,
+            database: self.database,
+            source: Source::new(&text),
+            original: self.original.clone(),
+        };
+        planner.statement(statement)
+    }
+
+    /// The rows of a VALUES source and the column each value goes to.
+    pub(super) fn values<'i>(
+        &self,
+        i: &'i Insert,
+        table: &Table,
+        what: &str,
+    ) -> Result<Option<InsertRows<'i>>, PlanError> {
+        let rows = match i.source.as_deref().map(|q| q.body.as_ref()) {
+            Some(SetExpr::Values(v)) => &v.rows,
+            _ => return Err(self.unsupported(&format!("{what} ... SELECT / SET"), &table.name)),
+        };
+        let columns: Vec<String> = if i.columns.is_empty() {
+            table.columns.iter().map(|c| c.name.clone()).collect()
+        } else {
+            let mut out = Vec::new();
+            for c in &i.columns {
+                let name = last_ident(c).unwrap_or_default();
+                match table.columns.iter().find(|x| eq_ci(&x.name, name)) {
+                    Some(col) => out.push(col.name.clone()),
+                    None => return Ok(None),
+                }
+            }
+            out
+        };
+        Ok(Some((columns, rows.as_slice())))
+    }
+}
