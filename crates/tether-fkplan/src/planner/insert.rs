@@ -4,13 +4,12 @@
 
 use std::collections::BTreeSet;
 
-use sqlparser::ast::{AssignmentTarget, Expr, Insert, OnInsert, SetExpr, TableObject};
-use sqlparser::dialect::MySqlDialect;
-use sqlparser::parser::Parser;
+use sqlparser::ast::{
+    AssignmentTarget, Expr, Ident, Insert, ObjectName, OnInsert, Parens, Query, SetExpr, Statement, TableObject, Values,
+};
 use tether_schema::Table;
 
 use crate::error::PlanError;
-use crate::sql::{ident, idents, Source};
 
 use super::expr::volatile;
 use super::{children, eq_ci, last_ident, Analysis, InsertRows, Planner};
@@ -90,37 +89,8 @@ impl<'a> Planner<'a> {
                 other => other.to_string(),
             })
             .collect();
-        let values: Vec<String> = i.assignments.iter().map(|a| self.source.expr_text(&a.value)).collect();
-        let on = match &i.on {
-            Some(OnInsert::DuplicateKeyUpdate(sets)) => {
-                let sets: Vec<String> = sets
-                    .iter()
-                    .map(|a| format!("{} = {}", a.target, self.source.expr_text(&a.value)))
-                    .collect();
-                format!(" ON DUPLICATE KEY UPDATE {}", sets.join(", "))
-            }
-            _ => String::new(),
-        };
-        let text = format!(
-            "{} {}INTO {} ({}) VALUES ({}){on}",
-            if i.replace_into { "REPLACE" } else { "INSERT" },
-            if i.ignore { "IGNORE " } else { "" },
-            ident(&table.name),
-            idents(&columns),
-            values.join(", ")
-        );
-        let parsed =
-            Parser::parse_sql(&MySqlDialect {}, &text).map_err(|e| PlanError::Parse(format!("{e}: {text}")))?;
-        let [statement] = parsed.as_slice() else {
-            return Err(self.unsupported("this INSERT ... SET", &table.name));
-        };
-        let planner = Planner {
-            schema: self.schema,
-            database: self.database,
-            source: Source::new(&text),
-            original: self.original.clone(),
-        };
-        planner.statement(statement)
+        let row = i.assignments.iter().map(|a| a.value.clone()).collect();
+        self.statement(&Statement::Insert(one_row(i, table, Some(&columns), row)))
     }
 
     /// The rows of a VALUES source and the column each value goes to.
@@ -148,5 +118,35 @@ impl<'a> Planner<'a> {
             out
         };
         Ok(Some((columns, rows.as_slice())))
+    }
+}
+
+/// `i` with one `VALUES` row and no `SET` list: into `table` by its plain name, with
+/// `columns` named (`None`: none, as `i` has them). The row's expressions keep their
+/// places in the client's text, so the planner still cuts their original text out.
+pub(super) fn one_row(i: &Insert, table: &Table, columns: Option<&[String]>, row: Vec<Expr>) -> Insert {
+    let quoted = |name: &str| ObjectName::from(vec![Ident::with_quote('`', name)]);
+    let body = SetExpr::Values(Values {
+        explicit_row: false,
+        value_keyword: false,
+        rows: vec![Parens::with_empty_span(row)],
+    });
+    Insert {
+        table: TableObject::TableName(quoted(&table.name)),
+        columns: columns.map_or_else(Vec::new, |c| c.iter().map(|c| quoted(c)).collect()),
+        source: Some(Box::new(Query {
+            with: None,
+            body: Box::new(body),
+            order_by: None,
+            limit_clause: None,
+            fetch: None,
+            locks: Vec::new(),
+            for_clause: None,
+            settings: None,
+            format_clause: None,
+            pipe_operators: Vec::new(),
+        })),
+        assignments: Vec::new(),
+        ..i.clone()
     }
 }

@@ -2,17 +2,16 @@
 //! clashes with (`VALUES(col)` resolved to the new row's value); several rows become
 //! one-row steps run in order, the outcome taken from a native run.
 
-use sqlparser::ast::{Expr, Insert, OnInsert, SetExpr};
-use sqlparser::dialect::MySqlDialect;
-use sqlparser::parser::Parser;
+use sqlparser::ast::{Expr, Insert, OnInsert, SetExpr, Statement};
 use tether_schema::Table;
 
 use crate::error::PlanError;
 use crate::plan::{Event, NewRows, Plan, Start};
-use crate::sql::{ident, idents, Source};
+use crate::sql::{ident, idents};
 
 use super::clash::{KeyClash, Literal};
 use super::expr::{allocates, must_run_once, substitute, substitute_values, volatile};
+use super::insert::one_row;
 use super::{eq_ci, Analysis, Planner, ValuesRow};
 
 impl<'a> Planner<'a> {
@@ -58,6 +57,8 @@ impl<'a> Planner<'a> {
         let mut steps = Vec::new();
         for row in rows {
             let values: Vec<String> = row.content.iter().map(|e| self.source.expr_text(e)).collect();
+            // The step's own text is what runs; its plan comes from the same
+            // statement with this row only.
             let text = format!(
                 "INSERT {}INTO {}{column_list} VALUES ({}) ON DUPLICATE KEY UPDATE {}",
                 if i.ignore { "IGNORE " } else { "" },
@@ -65,18 +66,15 @@ impl<'a> Planner<'a> {
                 values.join(", "),
                 sets.join(", ")
             );
-            let parsed =
-                Parser::parse_sql(&MySqlDialect {}, &text).map_err(|e| PlanError::Parse(format!("{e}: {text}")))?;
-            let [statement] = parsed.as_slice() else {
-                return Err(self.unsupported("this ON DUPLICATE KEY UPDATE", &table.name));
-            };
+            let named = (!i.columns.is_empty()).then_some(columns);
+            let step = Statement::Insert(one_row(i, table, named, row.content.clone()));
             let planner = Planner {
                 schema: self.schema,
                 database: self.database,
-                source: Source::new(&text),
+                source: self.source.clone(),
                 original: text.clone(),
             };
-            match planner.statement(statement)? {
+            match planner.statement(&step)? {
                 Analysis::Plan(p) => steps.push(*p),
                 Analysis::Forward => steps.push(Plan {
                     original_fk_checks: true,
