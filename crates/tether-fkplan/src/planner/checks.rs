@@ -10,7 +10,8 @@ use crate::plan::{FkRef, NewRows, ParentCheck, ParentChecks, Part, Template};
 use crate::sql::{ident, idents, row_of};
 
 use super::expr::{column_default, is_default};
-use super::{eq_ci, last_ident, Planner};
+use super::insert::named_columns;
+use super::{eq_ci, Planner};
 
 impl<'a> Planner<'a> {
     /// The FKs of `table` that `wanted` picks, when the gateway can check all of
@@ -145,12 +146,7 @@ impl<'a> Planner<'a> {
         let named: Vec<String> = if i.columns.is_empty() {
             table.columns.iter().map(|c| c.name.clone()).collect()
         } else {
-            let mut out = Vec::new();
-            for c in &i.columns {
-                let name = last_ident(c).unwrap_or_default();
-                out.push(table.columns.iter().find(|x| eq_ci(&x.name, name))?.name.clone());
-            }
-            out
+            named_columns(table, &i.columns)?
         };
         let fks = self.checkable_fks(table, |_| true)?;
         let mut checks = self.parent_checks(table, &fks, true, NewRows::Values(Vec::new()));

@@ -2,6 +2,7 @@
 //! columns and `VALUES(col)`, statements that must run once, auto-increment
 //! allocation, and column defaults as SQL literals.
 
+use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{Expr, Value};
@@ -55,6 +56,17 @@ pub(super) fn volatile(e: &Expr) -> bool {
         ControlFlow::<()>::Continue(())
     });
     found || e.to_string().contains('@') || e.to_string().to_ascii_lowercase().contains("next value for")
+}
+
+/// Whether assignments `assigned` change a column of `referenced` (`None`: none),
+/// and if so whether one such new value is [`volatile`] (`Some(true)`): the lock read
+/// and the statement would compute different new keys.
+pub(super) fn rekeying<S: AsRef<str>>(assigned: &[(String, &Expr)], referenced: &BTreeSet<S>) -> Option<bool> {
+    let is_key = |c: &str| referenced.iter().any(|r| eq_ci(r.as_ref(), c));
+    assigned
+        .iter()
+        .any(|(c, _)| is_key(c))
+        .then(|| assigned.iter().any(|(c, e)| is_key(c) && volatile(e)))
 }
 
 pub(super) fn column_ref(e: &Expr) -> Option<String> {

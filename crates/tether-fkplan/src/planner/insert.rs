@@ -2,8 +2,6 @@
 //! is planned in its `VALUES` spelling; ON DUPLICATE KEY UPDATE and REPLACE go on to
 //! `upsert.rs` and `replace.rs`.
 
-use std::collections::BTreeSet;
-
 use sqlparser::ast::{
     AssignmentTarget, Expr, Ident, Insert, ObjectName, OnInsert, Parens, Query, SetExpr, Statement, TableObject, Values,
 };
@@ -11,7 +9,6 @@ use tether_schema::Table;
 
 use crate::error::PlanError;
 
-use super::expr::volatile;
 use super::{children, eq_ci, last_ident, Analysis, InsertRows, Planner};
 
 impl<'a> Planner<'a> {
@@ -31,39 +28,7 @@ impl<'a> Planner<'a> {
             return self.insert_set(i, table);
         }
         if let Some(OnInsert::DuplicateKeyUpdate(assignments)) = &i.on {
-            let referenced: BTreeSet<&str> = kids
-                .iter()
-                .flat_map(|(_, fk)| fk.referenced_columns.iter().map(String::as_str))
-                .collect();
-            let mut assigned: Vec<(String, &Expr)> = Vec::new();
-            for a in assignments {
-                let AssignmentTarget::ColumnName(c) = &a.target else {
-                    if kids.is_empty() {
-                        return Ok(self.passthrough(table));
-                    }
-                    return Err(self.unsupported("a tuple assignment", &table.name));
-                };
-                let col = last_ident(c).unwrap_or_default();
-                match table.columns.iter().find(|x| eq_ci(&x.name, col)) {
-                    Some(real) => assigned.push((real.name.clone(), &a.value)),
-                    None => return Ok(Analysis::Forward),
-                }
-            }
-            let rekeys = assigned.iter().any(|(c, _)| referenced.iter().any(|r| eq_ci(r, c)));
-            if rekeys
-                && assigned
-                    .iter()
-                    .any(|(c, e)| referenced.iter().any(|r| eq_ci(r, c)) && volatile(e))
-            {
-                // The lock read and the statement would compute different new keys.
-                return Ok(self.passthrough(table));
-            }
-            // IGNORE: an update that fails (a duplicate key) is skipped with a
-            // warning, cascades and all; InnoDB runs it (docs/gateway.md, Limits).
-            if i.ignore || (!rekeys && !has_fks) {
-                return Ok(self.passthrough(table));
-            }
-            return self.upsert(i, table, &assigned, rekeys);
+            return self.on_duplicate_key(i, table, assignments);
         }
         if i.replace_into {
             return self.replace(i, table);
@@ -107,15 +72,10 @@ impl<'a> Planner<'a> {
         let columns: Vec<String> = if i.columns.is_empty() {
             table.columns.iter().map(|c| c.name.clone()).collect()
         } else {
-            let mut out = Vec::new();
-            for c in &i.columns {
-                let name = last_ident(c).unwrap_or_default();
-                match table.columns.iter().find(|x| eq_ci(&x.name, name)) {
-                    Some(col) => out.push(col.name.clone()),
-                    None => return Ok(None),
-                }
+            match named_columns(table, &i.columns) {
+                Some(named) => named,
+                None => return Ok(None),
             }
-            out
         };
         Ok(Some((columns, rows.as_slice())))
     }
@@ -149,4 +109,20 @@ pub(super) fn one_row(i: &Insert, table: &Table, columns: Option<&[String]>, row
         assignments: Vec::new(),
         ..i.clone()
     }
+}
+
+/// The columns of `table` an INSERT's column list names, as the schema spells them;
+/// `None` when one is not a column of `table` (the server will refuse it).
+pub(super) fn named_columns(table: &Table, names: &[ObjectName]) -> Option<Vec<String>> {
+    names
+        .iter()
+        .map(|c| {
+            let name = last_ident(c).unwrap_or_default();
+            table
+                .columns
+                .iter()
+                .find(|x| eq_ci(&x.name, name))
+                .map(|x| x.name.clone())
+        })
+        .collect()
 }

@@ -11,7 +11,8 @@ use crate::sql::{ident, idents};
 
 use super::clash::KeyClash;
 use super::expr::{allocates, column_default, must_run_once};
-use super::{children, eq_ci, last_ident, Analysis, Planner};
+use super::insert::named_columns;
+use super::{children, eq_ci, Analysis, Planner};
 
 impl<'a> Planner<'a> {
     /// REPLACE deletes every existing row that clashes on the primary key or a unique
@@ -86,15 +87,10 @@ impl<'a> Planner<'a> {
                 .map(|c| c.name.clone())
                 .collect()
         } else {
-            let mut out = Vec::new();
-            for c in &i.columns {
-                let name = last_ident(c).unwrap_or_default();
-                match table.columns.iter().find(|x| eq_ci(&x.name, name)) {
-                    Some(col) => out.push(col.name.clone()),
-                    None => return Ok(Analysis::Forward),
-                }
+            match named_columns(table, &i.columns) {
+                Some(named) => named,
+                None => return Ok(Analysis::Forward),
             }
-            out
         };
         let mut unique: Vec<Vec<String>> = Vec::new();
         if !table.primary_key.is_empty() {

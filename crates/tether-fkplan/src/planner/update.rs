@@ -12,7 +12,7 @@ use crate::error::PlanError;
 use crate::plan::{ActionKind, Event, NewRows, Part, Plan, Start, Target, Template};
 use crate::sql::ident;
 
-use super::expr::{column_ref, substitute, volatile};
+use super::expr::{column_ref, rekeying, substitute, volatile};
 use super::multi::Named;
 use super::{children, eq_ci, last_ident, Analysis, Planner};
 
@@ -51,16 +51,12 @@ impl<'a> Planner<'a> {
             .iter()
             .flat_map(|(_, fk)| fk.referenced_columns.iter().cloned())
             .collect();
-        let rekeys = assigned.iter().any(|(c, _)| referenced.iter().any(|r| eq_ci(r, c)));
-        if rekeys
-            && assigned
-                .iter()
-                .any(|(c, e)| referenced.iter().any(|r| eq_ci(r, c)) && volatile(e))
-        {
+        let rekeys = match rekeying(&assigned, &referenced) {
             // The lock read and the UPDATE would compute different new keys (RAND(),
             // NEXT VALUE FOR, ...): InnoDB runs it, with its own cascades.
-            return Ok(self.passthrough(table));
-        }
+            Some(true) => return Ok(self.passthrough(table)),
+            changes => changes.is_some(),
+        };
         // The FKs of this table whose columns the statement assigns: their new
         // values need a parent.
         let assigns = |fk: &ForeignKey| fk.columns.iter().any(|x| assigned.iter().any(|(c, _)| eq_ci(x, c)));

@@ -2,7 +2,9 @@
 //! clashes with (`VALUES(col)` resolved to the new row's value); several rows become
 //! one-row steps run in order, the outcome taken from a native run.
 
-use sqlparser::ast::{Expr, Insert, OnInsert, SetExpr, Statement};
+use std::collections::BTreeSet;
+
+use sqlparser::ast::{Assignment, AssignmentTarget, Expr, Insert, OnInsert, SetExpr, Statement};
 use tether_schema::Table;
 
 use crate::error::PlanError;
@@ -10,11 +12,53 @@ use crate::plan::{Event, NewRows, Plan, Start};
 use crate::sql::{ident, idents};
 
 use super::clash::{KeyClash, Literal};
-use super::expr::{allocates, must_run_once, substitute, substitute_values, volatile};
+use super::expr::{allocates, must_run_once, rekeying, substitute, substitute_values, volatile};
 use super::insert::one_row;
+use super::{children, last_ident};
 use super::{eq_ci, Analysis, Planner, ValuesRow};
 
 impl<'a> Planner<'a> {
+    /// INSERT ... ON DUPLICATE KEY UPDATE: what the update assigns, and whether it
+    /// may change a referenced key; IGNORE and volatile new keys are InnoDB's.
+    pub(super) fn on_duplicate_key(
+        &self,
+        i: &Insert,
+        table: &'a Table,
+        assignments: &[Assignment],
+    ) -> Result<Analysis, PlanError> {
+        let kids = children(self.schema, self.database, &table.name);
+        let has_fks = !table.foreign_keys.is_empty();
+        let referenced: BTreeSet<&str> = kids
+            .iter()
+            .flat_map(|(_, fk)| fk.referenced_columns.iter().map(String::as_str))
+            .collect();
+        let mut assigned: Vec<(String, &Expr)> = Vec::new();
+        for a in assignments {
+            let AssignmentTarget::ColumnName(c) = &a.target else {
+                if kids.is_empty() {
+                    return Ok(self.passthrough(table));
+                }
+                return Err(self.unsupported("a tuple assignment", &table.name));
+            };
+            let col = last_ident(c).unwrap_or_default();
+            match table.columns.iter().find(|x| eq_ci(&x.name, col)) {
+                Some(real) => assigned.push((real.name.clone(), &a.value)),
+                None => return Ok(Analysis::Forward),
+            }
+        }
+        let rekeys = match rekeying(&assigned, &referenced) {
+            // The lock read and the statement would compute different new keys.
+            Some(true) => return Ok(self.passthrough(table)),
+            changes => changes.is_some(),
+        };
+        // IGNORE: an update that fails (a duplicate key) is skipped with a
+        // warning, cascades and all; InnoDB runs it (docs/gateway.md, Limits).
+        if i.ignore || (!rekeys && !has_fks) {
+            return Ok(self.passthrough(table));
+        }
+        self.upsert(i, table, &assigned, rekeys)
+    }
+
     /// ON DUPLICATE KEY UPDATE of several rows that may change a referenced key:
     /// MariaDB takes the rows one by one (a row may clash with one an earlier row
     /// inserted or updated), so each row becomes a one-row statement planned as
