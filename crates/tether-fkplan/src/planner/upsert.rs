@@ -14,8 +14,7 @@ use crate::sql::{ident, idents};
 use super::clash::{KeyClash, Literal};
 use super::expr::{allocates, must_run_once, rekeying, substitute, substitute_values, volatile};
 use super::insert::one_row;
-use super::{children, last_ident};
-use super::{eq_ci, Analysis, Planner, ValuesRow};
+use super::{children, eq_ci, last_ident, Analysis, Planner, ValuesRow};
 
 impl<'a> Planner<'a> {
     /// INSERT ... ON DUPLICATE KEY UPDATE: what the update assigns, and whether it
