@@ -10,6 +10,7 @@
 //! [`ParentChecks`]). The gateway runs the plan in one backend transaction.
 
 mod error;
+mod explain;
 mod message;
 mod plan;
 mod planner;

@@ -60,6 +60,7 @@ fn offset_of(text: &str, starts: &[usize], loc: Location) -> Option<usize> {
 }
 
 /// Source text of a statement, able to hand back the original text of its parts.
+#[derive(Clone)]
 pub struct Source<'a> {
     text: &'a str,
     starts: Vec<usize>,

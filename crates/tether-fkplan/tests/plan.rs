@@ -448,6 +448,46 @@ fn insert_set_into_a_parent_is_planned_in_its_values_spelling() {
 }
 
 #[test]
+fn insert_set_with_an_upsert_is_planned_as_its_values_spelling() {
+    let set = planned("INSERT INTO p SET id = 1, code = 2 ON DUPLICATE KEY UPDATE id = VALUES(id) + 1");
+    let values = planned("INSERT INTO p (id, code) VALUES (1, 2) ON DUPLICATE KEY UPDATE id = VALUES(id) + 1");
+    assert_eq!(
+        set.original,
+        "INSERT INTO p SET id = 1, code = 2 ON DUPLICATE KEY UPDATE id = VALUES(id) + 1"
+    );
+    assert_eq!(
+        Plan {
+            original: values.original.clone(),
+            ..set
+        },
+        values
+    );
+}
+
+#[test]
+fn upsert_steps_carry_the_clients_own_text() {
+    let p = planned(
+        "INSERT INTO shop.p (Code, ID) VALUES ('a''b', 1), (-2, /* two */ 2) ON DUPLICATE KEY UPDATE p.id = VALUES(id) + 100",
+    );
+    let steps: Vec<&str> = p.steps.iter().map(|s| s.original.as_str()).collect();
+    assert_eq!(
+        steps,
+        vec![
+            "INSERT INTO `p` (`code`, `id`) VALUES ('a''b', 1) ON DUPLICATE KEY UPDATE p.id = VALUES(id) + 100",
+            "INSERT INTO `p` (`code`, `id`) VALUES (-2, 2) ON DUPLICATE KEY UPDATE p.id = VALUES(id) + 100",
+        ]
+    );
+    assert_eq!(
+        p.steps[1].start,
+        Start::Update {
+            read: "SELECT `id`, `code`, ((2) + 100), `code`, COALESCE(`id` IN (2), 0), COALESCE(`code` IN (-2), 0) \
+                   FROM `p` WHERE `id` IN (2) OR `code` IN (-2) FOR UPDATE"
+                .into()
+        }
+    );
+}
+
+#[test]
 fn cascaded_updates_keep_timestamps() {
     use FkAction::*;
     let mut child = table(

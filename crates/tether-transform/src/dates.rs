@@ -13,9 +13,9 @@ use tether_schema::{Column, DataType, Value};
 
 use crate::error::TransformError;
 use crate::fit::is_date;
+use crate::kernel::Kernel;
 use crate::keyed::{Key, Rng};
 use crate::options::Opts;
-use crate::registry::Kernel;
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
 pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {

@@ -51,6 +51,7 @@ pub mod unique;
 mod address;
 mod dates;
 mod js;
+mod kernel;
 mod numbers;
 mod options;
 mod person;

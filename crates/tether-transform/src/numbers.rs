@@ -6,9 +6,9 @@ use tether_schema::{Column, DataType, Value};
 use crate::error::TransformError;
 use crate::feistel::Permutation;
 use crate::fit::int_range;
+use crate::kernel::Kernel;
 use crate::keyed::{Key, Rng};
 use crate::options::Opts;
-use crate::registry::Kernel;
 
 fn as_i128(v: &Value) -> Option<i128> {
     match v {

@@ -6,9 +6,9 @@ use std::fmt::Write;
 use tether_schema::{Column, Value};
 
 use crate::error::TransformError;
+use crate::kernel::{require_text, Kernel};
 use crate::keyed::Rng;
 use crate::options::Opts;
-use crate::registry::{require_text, Kernel};
 use crate::words::{EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES};
 
 fn text_of(v: &Value) -> Option<&str> {

@@ -3,38 +3,20 @@
 //!
 //! Most kinds are *kernels*: functions of the input and a stream of numbers seeded from
 //! a keyed hash of the input (deterministic) or from fresh randomness (`generate_*`).
-//! A shared wrapper handles what they have in common: nulls stay null, an output equal
-//! to its input is redrawn (so transformed columns do not leak values by chance), text
-//! longer than the column is truncated (or refused with `truncate = false`), and every
-//! output is checked against the column type.
+//! A shared wrapper (`kernel.rs`) handles what they have in common: nulls stay null, an
+//! output equal to its input is redrawn (so transformed columns do not leak values by
+//! chance), text longer than the column is truncated (or refused with `truncate =
+//! false`), and every output is checked against the column type.
 
-use tether_schema::{Column, DataType, Value};
+use tether_schema::{Column, Value};
 
 use crate::error::TransformError;
 use crate::fit::{coerce, Fit};
-use crate::keyed::{Key, Rng, Seed};
+use crate::kernel::{toml_to_value, Kernel, KernelTransformer};
+use crate::keyed::{Key, Seed};
 use crate::options::Opts;
 use crate::spec::TransformSpec;
 use crate::{address, dates, js, numbers, person, text, RowView, Transformer};
-
-/// What a kernel kind does with one non-null value.
-pub(crate) trait Kernel: Send + Sync {
-    fn produce(&self, input: &Value, rng: &mut Rng) -> Result<Value, TransformError>;
-    /// Whether drawing again can change an output that equals the input.
-    fn reroll_on_identity(&self) -> bool {
-        true
-    }
-    fn injective(&self) -> bool {
-        false
-    }
-    /// Receives the transformer's key once it is known (after the options are read).
-    fn set_key(&mut self, _key: Key) {}
-    /// Why the output depends on more than the input and the options (see
-    /// [`Transformer::key_map_reason`]).
-    fn key_map_reason(&self) -> Option<&'static str> {
-        None
-    }
-}
 
 type KernelBuilder = fn(&mut Opts, &Column) -> Result<Box<dyn Kernel>, TransformError>;
 
@@ -417,22 +399,6 @@ fn build_inner(
     Ok((Box::new(t), canonical))
 }
 
-pub(crate) fn toml_to_value(raw: &toml::Value, o: &Opts) -> Result<Value, TransformError> {
-    Ok(match raw {
-        toml::Value::String(s) => Value::Text(s.clone()),
-        toml::Value::Integer(i) => Value::Int(*i),
-        toml::Value::Float(f) => Value::Float(*f),
-        toml::Value::Boolean(b) => Value::Bool(*b),
-        toml::Value::Datetime(d) => Value::Text(d.to_string()),
-        other => {
-            return Err(o.bad(
-                "value",
-                format!("expected a string, number or boolean, found {}", other.type_str()),
-            ))
-        }
-    })
-}
-
 /// The column's default, when it is a literal (`0`, `'n/a'`, `'x'::character varying`, `NULL`).
 fn default_value(column: &Column) -> Result<Value, TransformError> {
     let ty = &column.normalized_type;
@@ -521,85 +487,6 @@ impl Transformer for Constant {
     }
     fn key_map_reason(&self) -> Option<&'static str> {
         self.key_map_reason
-    }
-}
-
-struct KernelTransformer {
-    kernel: Box<dyn Kernel>,
-    key: Key,
-    random: bool,
-    reroll: bool,
-    injective: bool,
-    description: String,
-    max_len: Option<usize>,
-    truncate: bool,
-    fit: Fit,
-}
-
-impl Transformer for KernelTransformer {
-    fn apply(&self, value: &Value, _row: &RowView<'_>) -> Result<Value, TransformError> {
-        if value.is_null() {
-            return Ok(Value::Null);
-        }
-        let mut rng = if self.random {
-            Rng::fresh()
-        } else {
-            self.key.rng_for(value)
-        };
-        let mut out = self.kernel.produce(value, &mut rng)?;
-        if self.reroll {
-            let mut tries = 0;
-            while out == *value && tries < 8 {
-                out = self.kernel.produce(value, &mut rng)?;
-                tries += 1;
-            }
-        }
-        if let (Some(max), Value::Text(s)) = (self.max_len, &mut out) {
-            if s.len() > max {
-                match s.char_indices().nth(max) {
-                    Some((cut, _)) if self.truncate => s.truncate(cut),
-                    Some(_) => {
-                        return Err(TransformError::DoesNotFit {
-                            value: Value::Text(s.clone()).display(),
-                            column_type: format!("max_length {max}"),
-                            reason: "too long (truncate = false)".into(),
-                        })
-                    }
-                    None => {}
-                }
-            }
-        }
-        self.fit.check(&out)?;
-        Ok(out)
-    }
-    fn deterministic(&self) -> bool {
-        !self.random
-    }
-    fn describe(&self) -> String {
-        self.description.clone()
-    }
-    fn injective(&self) -> bool {
-        self.injective
-    }
-    fn key_map_reason(&self) -> Option<&'static str> {
-        if self.random {
-            Some("generate_* draws fresh values on every run")
-        } else {
-            self.kernel.key_map_reason()
-        }
-    }
-}
-
-/// Fails unless the column holds text (or a type Tether passes through as text).
-pub(crate) fn require_text(o: &Opts, column: &Column) -> Result<(), TransformError> {
-    match &column.normalized_type {
-        t if t.is_text() => Ok(()),
-        DataType::Json | DataType::Other(_) => Ok(()),
-        t => Err(TransformError::not_for_type(
-            o.kind,
-            t,
-            "it produces text; use it on char/varchar/text columns",
-        )),
     }
 }
 

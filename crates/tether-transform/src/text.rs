@@ -6,10 +6,10 @@ use tether_schema::{Column, DataType, Value};
 
 use crate::error::TransformError;
 use crate::fit::{coerce, int_range};
+use crate::kernel::{require_text, toml_to_value, Kernel};
 use crate::keyed::Rng;
 use crate::numbers::build_int_permutation;
 use crate::options::Opts;
-use crate::registry::{require_text, toml_to_value, Kernel};
 use crate::words::LOREM;
 
 struct TextHash {

@@ -1,0 +1,165 @@
+//! Expression and statement helpers: volatile functions, substitution of assigned
+//! columns and `VALUES(col)`, statements that must run once, auto-increment
+//! allocation, and column defaults as SQL literals.
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{Expr, Value};
+use tether_schema::Table;
+
+use super::{eq_ci, ValuesRow};
+
+/// True when `e` calls a function whose value changes between two evaluations
+/// (the lock read and the statement itself).
+pub(super) fn volatile(e: &Expr) -> bool {
+    pub(super) const VOLATILE: &[&str] = &[
+        "rand",
+        "uuid",
+        "uuid_short",
+        "sys_guid",
+        "sysdate",
+        "now",
+        "current_timestamp",
+        "localtime",
+        "localtimestamp",
+        "unix_timestamp",
+        "utc_timestamp",
+        "curdate",
+        "current_date",
+        "curtime",
+        "current_time",
+        "last_insert_id",
+        "row_count",
+        "found_rows",
+        "nextval",
+        "lastval",
+        "setval",
+        "get_lock",
+        "release_lock",
+        "sleep",
+        "benchmark",
+    ];
+    let mut found = false;
+    let mut probe = e.clone();
+    let _ = sqlparser::ast::visit_expressions_mut(&mut probe, |x| {
+        match x {
+            Expr::Function(f) => {
+                let name = f.name.to_string().to_ascii_lowercase();
+                if VOLATILE.contains(&name.as_str()) {
+                    found = true;
+                }
+            }
+            Expr::Identifier(i) if VOLATILE.contains(&i.value.to_ascii_lowercase().as_str()) => found = true,
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    found || e.to_string().contains('@') || e.to_string().to_ascii_lowercase().contains("next value for")
+}
+
+/// Whether assignments `assigned` change a column of `referenced` (`None`: none),
+/// and if so whether one such new value is [`volatile`] (`Some(true)`): the lock read
+/// and the statement would compute different new keys.
+pub(super) fn rekeying<S: AsRef<str>>(assigned: &[(String, &Expr)], referenced: &BTreeSet<S>) -> Option<bool> {
+    let is_key = |c: &str| referenced.iter().any(|r| eq_ci(r.as_ref(), c));
+    assigned
+        .iter()
+        .any(|(c, _)| is_key(c))
+        .then(|| assigned.iter().any(|(c, e)| is_key(c) && volatile(e)))
+}
+
+pub(super) fn column_ref(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Identifier(i) => Some(i.value.clone()),
+        Expr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.clone()),
+        _ => None,
+    }
+}
+
+pub(super) fn substitute(e: &mut Expr, by: &[(String, Expr)]) {
+    let _ = sqlparser::ast::visit_expressions_mut(e, |x| {
+        if let Some(name) = column_ref(x) {
+            if let Some((_, replacement)) = by.iter().rev().find(|(c, _)| eq_ci(c, &name)) {
+                *x = Expr::Nested(Box::new(replacement.clone()));
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+/// Replaces `VALUES(col)` by the new row's expression for `col`.
+/// `VALUE(col)` too (MariaDB's synonym). False when one names a column the new row
+/// does not give (its value would be the column's default, which a SELECT's
+/// `VALUES()` does not know: it returns NULL).
+pub(super) fn substitute_values(e: &mut Expr, by: &[(String, Expr)]) -> bool {
+    let mut all = true;
+    let _ = sqlparser::ast::visit_expressions_mut(e, |x| {
+        if let Expr::Function(f) = x {
+            let name = f.name.to_string();
+            if name.eq_ignore_ascii_case("values") || name.eq_ignore_ascii_case("value") {
+                let arg = f.args.to_string();
+                let col = arg.trim_matches(|c| c == '(' || c == ')' || c == '`' || c == ' ');
+                match by.iter().find(|(c, _)| eq_ci(c, col)) {
+                    Some((_, replacement)) => *x = Expr::Nested(Box::new(replacement.clone())),
+                    None => all = false,
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    all
+}
+
+/// Whether `sql` changes what a rollback does not give back, other than
+/// auto-increment values: a SEQUENCE's next value, `LAST_INSERT_ID(expr)` (which
+/// may read its own last value). Such a statement must run once.
+pub(super) fn must_run_once(sql: &str) -> bool {
+    let lower: String = sql.to_ascii_lowercase().split_whitespace().collect();
+    ["nextval", "nextvaluefor", "setval", "lastval"]
+        .iter()
+        .any(|w| lower.contains(w))
+        || lower
+            .match_indices("last_insert_id(")
+            .any(|(i, m)| !lower[i + m.len()..].starts_with(')'))
+}
+
+/// Whether writing `rows` (`None`: from a SELECT) into `columns` of `table` may
+/// take new auto-increment values: the column is left out, or a row gives it
+/// something other than a positive number.
+pub(super) fn allocates(table: &Table, columns: &[String], rows: Option<&[ValuesRow]>) -> bool {
+    let Some(auto) = table.columns.iter().find(|c| c.identity.is_some()) else {
+        return false;
+    };
+    let Some(p) = columns.iter().position(|c| eq_ci(c, &auto.name)) else {
+        return true;
+    };
+    rows.is_some_and(|rows| {
+        rows.iter().any(|r| match r.content.get(p) {
+            Some(Expr::Value(v)) => match &v.value {
+                Value::Number(n, _) => n.trim_start_matches('0').is_empty() || n.starts_with('-'),
+                Value::SingleQuotedString(t) => t.trim().parse::<i64>().map_or(true, |n| n <= 0),
+                _ => true,
+            },
+            _ => true,
+        })
+    })
+}
+
+pub(super) fn is_default(e: &Expr) -> bool {
+    matches!(e, Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"))
+}
+
+/// A column's default as an SQL literal; `None` for auto-increment and generated
+/// columns (their value is not known before the insert).
+pub(super) fn column_default(table: &Table, column: &str) -> Option<String> {
+    let c = table.columns.iter().find(|c| eq_ci(&c.name, column))?;
+    if c.identity.is_some() || c.generated.is_some() {
+        return None;
+    }
+    match &c.default {
+        Some(d) => Some(d.clone()),
+        None if c.nullable => Some("NULL".into()),
+        None => None,
+    }
+}

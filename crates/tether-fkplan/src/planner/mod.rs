@@ -1,0 +1,245 @@
+//! From one statement and the schema to a [`Plan`]: which rows the statement removes
+//! or re-keys, and what every child foreign key does about it, to any depth.
+//!
+//! One file per operation, as Vitess's planbuilder: `delete.rs`, `update.rs` (with
+//! `multi.rs` for joins), `insert.rs`, `replace.rs`, `upsert.rs` (with `clash.rs`);
+//! then what they share: `checks.rs` (parents of the rows written), `actions.rs`
+//! (children of the rows removed or re-keyed), `expr.rs` (expression helpers).
+
+mod actions;
+mod checks;
+mod clash;
+mod delete;
+mod expr;
+mod insert;
+mod multi;
+mod replace;
+mod update;
+mod upsert;
+
+use std::collections::HashSet;
+
+use sqlparser::ast::{Expr, ObjectName, ObjectNamePart, Statement, TableFactor};
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::parser::Parser;
+use tether_schema::{ForeignKey, Schema, Table};
+
+use crate::error::PlanError;
+use crate::plan::{ParentChecks, Plan, Start};
+use crate::sql::Source;
+
+/// What the planner makes of one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Analysis {
+    /// Not a write the planner handles (SELECT, SET, DDL, a table unknown to the
+    /// schema...): forward it unchanged.
+    Forward,
+    /// A write on a known table: run this plan (possibly just the original).
+    Plan(Box<Plan>),
+}
+
+/// Plans `sql` against `schema`, the schema of MariaDB database `database`.
+pub fn plan(sql: &str, schema: &Schema, database: &str) -> Result<Analysis, PlanError> {
+    // `UPDATE a, b SET ...`: planned in its JOIN spelling (the parser knows only
+    // that one); the client's text is what runs.
+    let joined = match Parser::parse_sql(&MySqlDialect {}, sql) {
+        Ok(_) => None,
+        Err(_) => crate::sql::comma_joins(sql),
+    };
+    let text = joined.as_deref().unwrap_or(sql);
+    let statements = match Parser::parse_sql(&MySqlDialect {}, text) {
+        Ok(s) => s,
+        Err(e) => {
+            // Unparseable writes are only a problem where FKs exist.
+            let has_fks = schema.tables.iter().any(|t| !t.foreign_keys.is_empty());
+            if has_fks && looks_like_write(sql) {
+                return Err(PlanError::Parse(e.to_string()));
+            }
+            return Ok(Analysis::Forward);
+        }
+    };
+    let [statement] = statements.as_slice() else {
+        if statements.iter().any(is_write) {
+            return Err(PlanError::Unsupported {
+                what: "several statements in one query".into(),
+                table: "?".into(),
+            });
+        }
+        return Ok(Analysis::Forward);
+    };
+    let planner = Planner {
+        schema,
+        database,
+        source: Source::new(text),
+        original: sql.trim().trim_end_matches(';').trim_end().to_string(),
+    };
+    planner.statement(statement)
+}
+
+/// True for statements that start with a write keyword.
+pub fn looks_like_write(sql: &str) -> bool {
+    let first = sql
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    matches!(first.as_str(), "insert" | "update" | "delete" | "replace")
+}
+
+fn is_write(s: &Statement) -> bool {
+    matches!(s, Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_))
+}
+
+/// One row of a `VALUES` list.
+type ValuesRow = sqlparser::ast::Parens<Vec<Expr>>;
+
+/// The columns an INSERT names (in order) and its `VALUES` rows.
+type InsertRows<'i> = (Vec<String>, &'i [ValuesRow]);
+
+struct Planner<'a> {
+    schema: &'a Schema,
+    database: &'a str,
+    source: Source<'a>,
+    original: String,
+}
+
+/// FKs of the schema that reference `table` in the same database.
+fn children<'s>(schema: &'s Schema, database: &str, table: &str) -> Vec<(&'s Table, &'s ForeignKey)> {
+    let mut out = Vec::new();
+    for t in &schema.tables {
+        for fk in &t.foreign_keys {
+            let same_db = fk.referenced_schema.as_deref().is_none_or(|s| s == database);
+            if same_db && fk.referenced_table == table {
+                out.push((t, fk));
+            }
+        }
+    }
+    out
+}
+
+fn eq_ci(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+fn last_ident(name: &ObjectName) -> Option<&str> {
+    match name.0.last()? {
+        ObjectNamePart::Identifier(i) => Some(i.value.as_str()),
+        _ => None,
+    }
+}
+
+impl<'a> Planner<'a> {
+    fn unsupported(&self, what: &str, table: &str) -> PlanError {
+        PlanError::Unsupported {
+            what: what.into(),
+            table: table.into(),
+        }
+    }
+
+    /// The table a name points to, when it is in this keyspace's database.
+    fn table(&self, name: &ObjectName) -> Result<Option<&'a Table>, PlanError> {
+        let parts: Vec<&str> = name
+            .0
+            .iter()
+            .filter_map(|p| match p {
+                ObjectNamePart::Identifier(i) => Some(i.value.as_str()),
+                _ => None,
+            })
+            .collect();
+        let table = match parts.as_slice() {
+            [t] => *t,
+            [db, t] if *db == self.database => *t,
+            [_, t] => {
+                if self.schema.tables.iter().any(|x| x.name == *t) {
+                    return Err(self.unsupported("a write to a table of another database", t));
+                }
+                return Ok(None);
+            }
+            _ => return Ok(None),
+        };
+        Ok(self.schema.tables.iter().find(|t| t.name == table))
+    }
+
+    fn involved(&self, t: &Table) -> bool {
+        !t.foreign_keys.is_empty() || !children(self.schema, self.database, &t.name).is_empty()
+    }
+
+    fn statement(&self, statement: &Statement) -> Result<Analysis, PlanError> {
+        match statement {
+            Statement::Delete(d) => self.delete(d),
+            Statement::Update(u) => self.update(u),
+            Statement::Insert(i) => self.insert(i),
+            _ => Ok(Analysis::Forward),
+        }
+    }
+
+    fn passthrough(&self, table: &Table) -> Analysis {
+        Analysis::Plan(Box::new(Plan {
+            original_fk_checks: true,
+            ..Plan::new(&table.name, Start::Nothing, &self.original)
+        }))
+    }
+
+    /// A plan whose only work is checking the parents of the rows written.
+    fn checked_only(&self, table: &Table, checks: ParentChecks) -> Analysis {
+        Analysis::Plan(Box::new(Plan {
+            parent_checks: Some(checks),
+            ..Plan::new(&table.name, Start::Nothing, &self.original)
+        }))
+    }
+
+    /// `FROM name [AS alias] WHERE ... ORDER BY ... LIMIT ... FOR UPDATE`.
+    fn tail(
+        &self,
+        relation: &TableFactor,
+        selection: Option<&Expr>,
+        order_by: &[sqlparser::ast::OrderByExpr],
+        limit: Option<&Expr>,
+    ) -> String {
+        let mut out = format!(" FROM {relation}");
+        if let Some(w) = selection {
+            out.push_str(&format!(" WHERE {}", self.source.expr_text(w)));
+        }
+        if !order_by.is_empty() {
+            let items: Vec<String> = order_by.iter().map(|o| o.to_string()).collect();
+            out.push_str(&format!(" ORDER BY {}", items.join(", ")));
+        }
+        if let Some(l) = limit {
+            out.push_str(&format!(" LIMIT {}", self.source.expr_text(l)));
+        }
+        out.push_str(" FOR UPDATE");
+        out
+    }
+
+    /// Primary key, then every other column some FK references.
+    fn key_columns(&self, table: &Table) -> Vec<String> {
+        let mut keys = table.primary_key.clone();
+        for (_, fk) in children(self.schema, self.database, &table.name) {
+            for c in &fk.referenced_columns {
+                if !keys.iter().any(|k| eq_ci(k, c)) {
+                    keys.push(c.clone());
+                }
+            }
+        }
+        keys
+    }
+
+    /// True when `table` can reach itself through parent -> child FK edges (a
+    /// self-reference or a longer cycle).
+    fn in_cycle(&self, table: &str) -> bool {
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut todo: Vec<String> = vec![table.to_string()];
+        while let Some(t) = todo.pop() {
+            for (child, _) in children(self.schema, self.database, &t) {
+                if child.name == table {
+                    return true;
+                }
+                if seen.insert(child.name.clone()) {
+                    todo.push(child.name.clone());
+                }
+            }
+        }
+        false
+    }
+}

@@ -1,0 +1,322 @@
+//! UPDATE: which referenced keys it changes (old key, new key, read under lock), the
+//! parent checks of the FK columns it writes, and the ON UPDATE rules that follow.
+//! Multi-table UPDATE (`UPDATE t1 JOIN t2 SET ...`) reads each re-keyed table.
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{AssignmentTarget, Expr, ObjectNamePart, TableFactor};
+use tether_schema::ForeignKey;
+
+use crate::error::PlanError;
+use crate::plan::{ActionKind, Event, NewRows, Part, Plan, Start, Target, Template};
+use crate::sql::ident;
+
+use super::expr::{column_ref, rekeying, substitute, volatile};
+use super::multi::Named;
+use super::{children, eq_ci, last_ident, Analysis, Planner};
+
+impl<'a> Planner<'a> {
+    pub(super) fn update(&self, u: &sqlparser::ast::Update) -> Result<Analysis, PlanError> {
+        if u.from.is_some() {
+            let relations = std::iter::once(&u.table.relation).chain(u.table.joins.iter().map(|j| &j.relation));
+            return self.multi_table(relations, "UPDATE ... FROM");
+        }
+        if !u.table.joins.is_empty() {
+            return self.multi_update(u);
+        }
+        let relation = &u.table.relation;
+        let TableFactor::Table { name, .. } = relation else {
+            return Ok(Analysis::Forward);
+        };
+        let Some(table) = self.table(name)? else {
+            return Ok(Analysis::Forward);
+        };
+        // Assigned columns in order, with their expressions.
+        let mut assigned: Vec<(String, &Expr)> = Vec::new();
+        for a in &u.assignments {
+            match &a.target {
+                AssignmentTarget::ColumnName(c) => {
+                    let col = last_ident(c).unwrap_or_default().to_string();
+                    let Some(real) = table.columns.iter().find(|x| eq_ci(&x.name, &col)) else {
+                        // Unknown column: let the backend raise its own error.
+                        return Ok(Analysis::Forward);
+                    };
+                    assigned.push((real.name.clone(), &a.value));
+                }
+                AssignmentTarget::Tuple(_) => return Err(self.unsupported("a tuple assignment", &table.name)),
+            }
+        }
+        let referenced: BTreeSet<String> = children(self.schema, self.database, &table.name)
+            .iter()
+            .flat_map(|(_, fk)| fk.referenced_columns.iter().cloned())
+            .collect();
+        let rekeys = match rekeying(&assigned, &referenced) {
+            // The lock read and the UPDATE would compute different new keys (RAND(),
+            // NEXT VALUE FOR, ...): InnoDB runs it, with its own cascades.
+            Some(true) => return Ok(self.passthrough(table)),
+            changes => changes.is_some(),
+        };
+        // The FKs of this table whose columns the statement assigns: their new
+        // values need a parent.
+        let assigns = |fk: &ForeignKey| fk.columns.iter().any(|x| assigned.iter().any(|(c, _)| eq_ci(x, c)));
+        let writes_own_fk = table.foreign_keys.iter().any(assigns);
+        if !rekeys && !writes_own_fk {
+            return Ok(self.passthrough(table));
+        }
+        // A value the lock read and the UPDATE would compute differently (RAND(),
+        // NOW(), ...) cannot be checked before: InnoDB checks it.
+        let stable = !assigned.iter().any(|(c, e)| {
+            table
+                .foreign_keys
+                .iter()
+                .any(|fk| fk.columns.iter().any(|x| eq_ci(x, c)))
+                && volatile(e)
+        });
+        let checks = match self.checkable_fks(table, assigns) {
+            Some(fks) if writes_own_fk && stable => Some(self.parent_checks(table, &fks, false, NewRows::Read)),
+            _ => None,
+        };
+        if !rekeys && checks.is_none() {
+            // FKs the gateway cannot check (another database): InnoDB checks them.
+            return Ok(self.passthrough(table));
+        }
+        let keys = self.key_columns(table);
+        let mut select: Vec<String> = keys.iter().map(|k| ident(k)).collect();
+        for k in &keys {
+            select.push(self.new_value(k, &assigned));
+        }
+        if let Some(checks) = &checks {
+            select.extend(checks.columns.iter().map(|c| ident(c)));
+            select.extend(checks.columns.iter().map(|c| self.new_value(c, &assigned)));
+        }
+        let read = format!(
+            "SELECT {}{}",
+            select.join(", "),
+            self.tail(relation, u.selection.as_ref(), &u.order_by, u.limit.as_ref())
+        );
+        let prefix = match table.primary_key.as_slice() {
+            [pk] => {
+                let sets: Vec<String> = u
+                    .assignments
+                    .iter()
+                    .map(|a| format!("{} = {}", a.target, self.source.expr_text(&a.value)))
+                    .collect();
+                Some(Template {
+                    parts: vec![
+                        Part::Text(format!(
+                            "UPDATE {relation} SET {} WHERE {} IN (",
+                            sets.join(", "),
+                            ident(pk)
+                        )),
+                        Part::Keys,
+                        Part::Text(format!(") ORDER BY FIELD({}, ", ident(pk))),
+                        Part::Keys,
+                        Part::Text(")".into()),
+                    ],
+                })
+            }
+            _ => None,
+        };
+        Ok(Analysis::Plan(Box::new(Plan {
+            rules: if rekeys {
+                self.rules_from(table, Event::Update)
+            } else {
+                Vec::new()
+            },
+            original_fk_checks: writes_own_fk && checks.is_none(),
+            parent_checks: checks,
+            prefix,
+            ..Plan::new(&table.name, Start::Update { read }, &self.original)
+        })))
+    }
+
+    /// The value column `column` has after the assignments, as an expression over the
+    /// old row. MariaDB assigns left to right, so a later assignment sees the new value
+    /// of an earlier one: earlier assigned columns are substituted by their expressions.
+    pub(super) fn new_value(&self, column: &str, assigned: &[(String, &Expr)]) -> String {
+        let Some(pos) = assigned.iter().rposition(|(c, _)| eq_ci(c, column)) else {
+            return ident(column);
+        };
+        let (_, expr) = assigned[pos];
+        let earlier: Vec<(String, Expr)> = assigned[..pos].iter().map(|(c, e)| (c.clone(), (*e).clone())).collect();
+        let mentions_earlier = {
+            let mut found = false;
+            let mut probe = expr.clone();
+            let _ = sqlparser::ast::visit_expressions_mut(&mut probe, |e| {
+                if let Some(name) = column_ref(e) {
+                    if earlier.iter().any(|(c, _)| eq_ci(c, &name)) {
+                        found = true;
+                    }
+                }
+                ControlFlow::<()>::Continue(())
+            });
+            found
+        };
+        if !mentions_earlier {
+            return format!("({})", self.source.expr_text(expr));
+        }
+        // Substitute innermost-first so chains resolve: each earlier expression is
+        // itself expressed over the old row.
+        let mut resolved: Vec<(String, Expr)> = Vec::new();
+        for (c, e) in &earlier {
+            let mut e = e.clone();
+            substitute(&mut e, &resolved);
+            resolved.push((c.clone(), e));
+        }
+        let mut e = expr.clone();
+        substitute(&mut e, &resolved);
+        format!("({e})")
+    }
+
+    /// `UPDATE t1 JOIN t2 ... SET ...`: the tables whose referenced keys the
+    /// assignments change are locked and read (old keys, new keys) over the
+    /// statement's own join; their update rules apply as for one table.
+    pub(super) fn multi_update(&self, u: &sqlparser::ast::Update) -> Result<Analysis, PlanError> {
+        let named = self.named_tables(std::iter::once(&u.table))?;
+        let mut assigned: Vec<Vec<(String, &Expr)>> = vec![Vec::new(); named.len()];
+        for a in &u.assignments {
+            let AssignmentTarget::ColumnName(c) = &a.target else {
+                return match named.iter().find(|n| self.involved(n.table)) {
+                    Some(n) => Err(self.unsupported("a tuple assignment", &n.table.name)),
+                    None => Ok(Analysis::Forward),
+                };
+            };
+            let parts: Vec<&str> =
+                c.0.iter()
+                    .filter_map(|p| match p {
+                        ObjectNamePart::Identifier(i) => Some(i.value.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+            let (qualifier, column) = match parts.as_slice() {
+                [column] => (None, *column),
+                [.., q, column] => (Some(*q), *column),
+                [] => return Ok(Analysis::Forward),
+            };
+            let index = match qualifier {
+                Some(q) => named.iter().position(|n| eq_ci(&n.qualifier, q)),
+                None => {
+                    let owners: Vec<usize> = (0..named.len())
+                        .filter(|i| named[*i].table.columns.iter().any(|x| eq_ci(&x.name, column)))
+                        .collect();
+                    match owners.as_slice() {
+                        [one] => Some(*one),
+                        _ => None,
+                    }
+                }
+            };
+            // A table of another keyspace, or a column MariaDB will refuse: the
+            // backend answers.
+            let Some(index) = index else {
+                return Ok(Analysis::Forward);
+            };
+            let Some(real) = named[index].table.columns.iter().find(|x| eq_ci(&x.name, column)) else {
+                return Ok(Analysis::Forward);
+            };
+            assigned[index].push((real.name.clone(), &a.value));
+        }
+        let rekeys = |n: &Named, assigned: &[(String, &Expr)]| {
+            children(self.schema, self.database, &n.table.name)
+                .iter()
+                .any(|(_, fk)| {
+                    fk.referenced_columns
+                        .iter()
+                        .any(|r| assigned.iter().any(|(c, _)| eq_ci(c, r)))
+                })
+        };
+        let tail = match &u.selection {
+            Some(w) => format!(" WHERE {}", self.source.expr_text(w)),
+            None => String::new(),
+        };
+        let mut targets = Vec::new();
+        for (n, assigned) in named.iter().zip(&assigned) {
+            if assigned.is_empty() || !rekeys(n, assigned) {
+                continue;
+            }
+            let keys = self.key_columns(n.table);
+            if assigned
+                .iter()
+                .any(|(c, e)| keys.iter().any(|k| eq_ci(k, c)) && volatile(e))
+            {
+                // The lock read and the statement would compute different new keys.
+                return Ok(self.passthrough(n.table));
+            }
+            let mut select: Vec<String> = keys.iter().map(|k| n.column(k)).collect();
+            for k in &keys {
+                if assigned.iter().any(|(c, _)| eq_ci(c, k)) {
+                    select.push(self.new_value(k, assigned));
+                } else {
+                    select.push(n.column(k));
+                }
+            }
+            let read = format!(
+                "SELECT DISTINCT {} FROM {}{tail} FOR UPDATE",
+                select.join(", "),
+                u.table
+            );
+            targets.push((
+                n.table,
+                Target {
+                    table: n.table.name.clone(),
+                    event: Event::Update,
+                    read,
+                    by_key: None,
+                    parent: true,
+                },
+            ));
+        }
+        // Two re-keyed tables whose changes meet: a column both change (their own
+        // assignments or cascades), or a key one reads that the other changes.
+        // MariaDB composes such changes row by row, in its join order, which key
+        // sets read up front cannot. InnoDB runs such a statement (exact result;
+        // its cascades miss the binlog, see docs/gateway.md). Changes to distinct
+        // columns commute: `UPDATE staff JOIN store SET staff.staff_id = ...,
+        // store.store_id = ...` is planned.
+        pub(super) type Columns = BTreeSet<(String, String)>;
+        let effects: Vec<(Columns, Columns)> = targets
+            .iter()
+            .map(|(t, _)| {
+                let mut changed: Columns = BTreeSet::new();
+                let mut keys: Columns = BTreeSet::new();
+                if let Some(i) = named.iter().position(|n| n.table.name == t.name) {
+                    for (c, _) in &assigned[i] {
+                        changed.insert((t.name.clone(), c.to_ascii_lowercase()));
+                    }
+                }
+                for r in self.rules_from(t, Event::Update) {
+                    for k in &r.key_columns {
+                        keys.insert((r.table.clone(), k.to_ascii_lowercase()));
+                    }
+                    for a in &r.actions {
+                        if matches!(a.kind, ActionKind::Update { .. }) {
+                            for c in &a.fk.columns {
+                                changed.insert((a.fk.child.clone(), c.to_ascii_lowercase()));
+                            }
+                        }
+                    }
+                }
+                (changed, keys)
+            })
+            .collect();
+        let overlap = (0..effects.len()).any(|i| {
+            (0..effects.len()).any(|j| {
+                i != j
+                    && (effects[i].0.intersection(&effects[j].0).next().is_some()
+                        || effects[i].0.intersection(&effects[j].1).next().is_some())
+            })
+        });
+        if overlap {
+            return Ok(self.passthrough(targets[0].0));
+        }
+        if targets.is_empty() {
+            // No referenced key changes: InnoDB checks any FK column written and
+            // nothing cascades.
+            return Ok(match named.iter().zip(&assigned).find(|(_, a)| !a.is_empty()) {
+                Some((n, _)) => self.passthrough(n.table),
+                None => Analysis::Forward,
+            });
+        }
+        Ok(self.multi_plan(targets))
+    }
+}

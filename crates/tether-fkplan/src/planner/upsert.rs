@@ -1,0 +1,240 @@
+//! INSERT ... ON DUPLICATE KEY UPDATE: one row is planned as an UPDATE of the row it
+//! clashes with (`VALUES(col)` resolved to the new row's value); several rows become
+//! one-row steps run in order, the outcome taken from a native run.
+
+use std::collections::BTreeSet;
+
+use sqlparser::ast::{Assignment, AssignmentTarget, Expr, Insert, OnInsert, SetExpr, Statement};
+use tether_schema::Table;
+
+use crate::error::PlanError;
+use crate::plan::{Event, NewRows, Plan, Start};
+use crate::sql::{ident, idents};
+
+use super::clash::{KeyClash, Literal};
+use super::expr::{allocates, must_run_once, rekeying, substitute, substitute_values, volatile};
+use super::insert::one_row;
+use super::{children, eq_ci, last_ident, Analysis, Planner, ValuesRow};
+
+impl<'a> Planner<'a> {
+    /// INSERT ... ON DUPLICATE KEY UPDATE: what the update assigns, and whether it
+    /// may change a referenced key; IGNORE and volatile new keys are InnoDB's.
+    pub(super) fn on_duplicate_key(
+        &self,
+        i: &Insert,
+        table: &'a Table,
+        assignments: &[Assignment],
+    ) -> Result<Analysis, PlanError> {
+        let kids = children(self.schema, self.database, &table.name);
+        let has_fks = !table.foreign_keys.is_empty();
+        let referenced: BTreeSet<&str> = kids
+            .iter()
+            .flat_map(|(_, fk)| fk.referenced_columns.iter().map(String::as_str))
+            .collect();
+        let mut assigned: Vec<(String, &Expr)> = Vec::new();
+        for a in assignments {
+            let AssignmentTarget::ColumnName(c) = &a.target else {
+                if kids.is_empty() {
+                    return Ok(self.passthrough(table));
+                }
+                return Err(self.unsupported("a tuple assignment", &table.name));
+            };
+            let col = last_ident(c).unwrap_or_default();
+            match table.columns.iter().find(|x| eq_ci(&x.name, col)) {
+                Some(real) => assigned.push((real.name.clone(), &a.value)),
+                None => return Ok(Analysis::Forward),
+            }
+        }
+        let rekeys = match rekeying(&assigned, &referenced) {
+            // The lock read and the statement would compute different new keys.
+            Some(true) => return Ok(self.passthrough(table)),
+            changes => changes.is_some(),
+        };
+        // IGNORE: an update that fails (a duplicate key) is skipped with a
+        // warning, cascades and all; InnoDB runs it (docs/gateway.md, Limits).
+        if i.ignore || (!rekeys && !has_fks) {
+            return Ok(self.passthrough(table));
+        }
+        self.upsert(i, table, &assigned, rekeys)
+    }
+
+    /// ON DUPLICATE KEY UPDATE of several rows that may change a referenced key:
+    /// MariaDB takes the rows one by one (a row may clash with one an earlier row
+    /// inserted or updated), so each row becomes a one-row statement planned as
+    /// such, run in order; the outcome comes from a native run.
+    pub(super) fn upsert_rows(
+        &self,
+        i: &Insert,
+        table: &'a Table,
+        columns: &[String],
+        rows: &[ValuesRow],
+    ) -> Result<Analysis, PlanError> {
+        let Some(OnInsert::DuplicateKeyUpdate(assignments)) = &i.on else {
+            return Ok(self.passthrough(table));
+        };
+        // NULL into a NOT NULL column: outside strict mode a warning (the implicit
+        // default) in a multi-row statement, an error in its one-row steps.
+        let null_into_not_null = rows.iter().any(|r| {
+            r.content.iter().zip(columns).any(|(e, c)| {
+                matches!(Literal::of(e), Literal::Null)
+                    && table
+                        .columns
+                        .iter()
+                        .any(|x| eq_ci(&x.name, c) && !x.nullable && x.identity.is_none())
+            })
+        });
+        if allocates(table, columns, Some(rows)) || must_run_once(&self.original) || null_into_not_null {
+            // The native run would take auto-increment values a rollback does not
+            // give back: InnoDB runs it (docs/gateway.md, Limits).
+            return Ok(self.passthrough(table));
+        }
+        let sets: Vec<String> = assignments
+            .iter()
+            .map(|a| format!("{} = {}", a.target, self.source.expr_text(&a.value)))
+            .collect();
+        let column_list = if i.columns.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", idents(columns))
+        };
+        let mut steps = Vec::new();
+        for row in rows {
+            let values: Vec<String> = row.content.iter().map(|e| self.source.expr_text(e)).collect();
+            // The step's own text is what runs; its plan comes from the same
+            // statement with this row only.
+            let text = format!(
+                "INSERT {}INTO {}{column_list} VALUES ({}) ON DUPLICATE KEY UPDATE {}",
+                if i.ignore { "IGNORE " } else { "" },
+                ident(&table.name),
+                values.join(", "),
+                sets.join(", ")
+            );
+            let named = (!i.columns.is_empty()).then_some(columns);
+            let step = Statement::Insert(one_row(i, table, named, row.content.clone()));
+            let planner = Planner {
+                schema: self.schema,
+                database: self.database,
+                source: self.source.clone(),
+                original: text.clone(),
+            };
+            match planner.statement(&step)? {
+                Analysis::Plan(p) => steps.push(*p),
+                Analysis::Forward => steps.push(Plan {
+                    original_fk_checks: true,
+                    ..Plan::new(&table.name, Start::Nothing, &text)
+                }),
+            }
+        }
+        Ok(Analysis::Plan(Box::new(Plan {
+            native_first: true,
+            steps,
+            ..Plan::new(&table.name, Start::Nothing, &self.original)
+        })))
+    }
+
+    /// INSERT ... ON DUPLICATE KEY UPDATE of one row: the clashing row is read with
+    /// its new values (`VALUES(col)` meaning the new row's value) when the update
+    /// may change a referenced key (`rekeys`) or an FK column; without a clash the
+    /// row is inserted and its FKs are checked.
+    pub(super) fn upsert(
+        &self,
+        i: &Insert,
+        table: &'a Table,
+        assigned: &[(String, &Expr)],
+        rekeys: bool,
+    ) -> Result<Analysis, PlanError> {
+        let fk_column = |c: &str| {
+            table
+                .foreign_keys
+                .iter()
+                .any(|fk| fk.columns.iter().any(|x| eq_ci(x, c)))
+        };
+        let checks = self
+            .values_checks(i, table, true)
+            .filter(|_| !assigned.iter().any(|(c, e)| fk_column(c) && volatile(e)));
+        if !rekeys && checks.is_none() {
+            // Several rows, a SELECT source, expressions, volatile functions: InnoDB
+            // checks them.
+            return Ok(self.passthrough(table));
+        }
+        if !matches!(i.source.as_deref().map(|q| q.body.as_ref()), Some(SetExpr::Values(_))) {
+            // INSERT ... SELECT ... ON DUPLICATE KEY UPDATE of a referenced key:
+            // InnoDB runs it, with its own cascades (docs/gateway.md, Limits).
+            return Ok(self.passthrough(table));
+        }
+        let Some((columns, rows)) = self.values(i, table, "INSERT ... ON DUPLICATE KEY UPDATE")? else {
+            return Ok(Analysis::Forward);
+        };
+        if rows.len() != 1 {
+            return self.upsert_rows(i, table, &columns, rows);
+        }
+        let Ok(clashes) = self.clashes(table, &columns, rows) else {
+            // Which row InnoDB updates only InnoDB knows: it runs the statement,
+            // with its checks and cascades (docs/gateway.md, Limits).
+            return Ok(self.passthrough(table));
+        };
+        if clashes.is_empty() {
+            // Nothing can clash: a plain insert.
+            return Ok(match checks {
+                Some(c) => self.checked_only(table, c),
+                None => self.passthrough(table),
+            });
+        }
+        let condition: Vec<String> = clashes.iter().map(KeyClash::condition).collect();
+        // VALUES(col) is the new row's value of col.
+        let row = &rows[0].content;
+        let by_values: Vec<(String, Expr)> = columns
+            .iter()
+            .zip(row.iter())
+            .map(|(c, e)| (c.clone(), e.clone()))
+            .collect();
+        let mut resolved: Vec<(String, Expr)> = Vec::new();
+        for (c, e) in assigned {
+            let mut e = (*e).clone();
+            if !substitute_values(&mut e, &by_values) {
+                return Ok(self.passthrough(table));
+            }
+            substitute(&mut e, &resolved);
+            resolved.push((c.clone(), e));
+        }
+        let new_value = |k: &String| match resolved.iter().rev().find(|(c, _)| eq_ci(c, k)) {
+            Some((_, e)) => format!("({e})"),
+            None => ident(k),
+        };
+        let keys = self.key_columns(table);
+        let mut select: Vec<String> = keys.iter().map(|k| ident(k)).collect();
+        select.extend(keys.iter().map(new_value));
+        let checks = checks.map(|mut c| {
+            select.extend(c.columns.iter().map(|k| ident(k)));
+            select.extend(c.columns.iter().map(new_value));
+            if let NewRows::Values(mut v) = std::mem::replace(&mut c.rows, NewRows::Read) {
+                c.rows = NewRows::ReadOrValues(v.pop().unwrap_or_default());
+            }
+            c
+        });
+        // Every row the new row clashes with, and on which index: the executor
+        // keeps the one InnoDB updates (see `Clash::flags`). On one index it
+        // clashes with one row at most.
+        let clashes = if clashes.len() > 1 { clashes } else { Vec::new() };
+        select.extend(clashes.iter().map(|c| format!("COALESCE({}, 0)", c.condition())));
+        let read = format!(
+            "SELECT {} FROM {} WHERE {} FOR UPDATE",
+            select.join(", "),
+            ident(&table.name),
+            condition.join(" OR ")
+        );
+        let flags = clashes.into_iter().map(|c| c.index).collect();
+        Ok(Analysis::Plan(Box::new(Plan {
+            rules: if rekeys {
+                self.rules_from(table, Event::Update)
+            } else {
+                Vec::new()
+            },
+            original_fk_checks: !table.foreign_keys.is_empty() && checks.is_none(),
+            parent_checks: checks,
+            clash: self.clash(table, flags),
+            allocates: allocates(table, &columns, Some(rows)) || must_run_once(&self.original),
+            ..Plan::new(&table.name, Start::Update { read }, &self.original)
+        })))
+    }
+}
