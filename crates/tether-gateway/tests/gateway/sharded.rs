@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
+use tether_gateway::sharded::layout::Placement;
 use tether_testkit::spider::{self, Cluster, Partitioning, ShardedDb};
 
 /// `customer` sharded by HASH(id) over node1 (even ids) and node2 (odd ids).
@@ -356,4 +357,169 @@ fn commit_across_nodes_is_atomic_only_with_internal_xa() {
 /// Rows 7 and 8 on one node.
 fn both_rows_up(db: &ShardedDb, node: &str) -> Vec<String> {
     ids(db.query_node(node, "SELECT id FROM customer WHERE id IN (7, 8)"))
+}
+
+/// A keyspace with every kind of table and FK: sharded pairs on the same and on
+/// different columns, a copied parent, a plain table of the head, a table on one
+/// node under another name, FKs from the nodes and from the VSchema.
+fn shop(db: &ShardedDb) {
+    let both = &spider::NODES;
+    db.copied_table("country", "code CHAR(2) PRIMARY KEY", "code CHAR(2) PRIMARY KEY");
+    db.sharded_table(
+        "customer",
+        "id INT PRIMARY KEY, country CHAR(2)",
+        "id INT PRIMARY KEY, country CHAR(2), \
+         CONSTRAINT customer_country_fk FOREIGN KEY (country) REFERENCES country (code)",
+        &Partitioning::Hash("id".into()),
+        both,
+    );
+    db.sharded_table(
+        "orders",
+        "id INT, customer_id INT, PRIMARY KEY (id, customer_id)",
+        "id INT PRIMARY KEY, customer_id INT NOT NULL, \
+         CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customer (id) ON DELETE CASCADE",
+        &Partitioning::Hash("customer_id".into()),
+        both,
+    );
+    db.sharded_table(
+        "order_line",
+        "order_id INT, no INT, PRIMARY KEY (order_id, no)",
+        "order_id INT, no INT, PRIMARY KEY (order_id, no)",
+        &Partitioning::Key(vec!["order_id".into(), "no".into()]),
+        both,
+    );
+    db.sharded_table(
+        "event",
+        "id INT PRIMARY KEY, customer_id INT",
+        "id INT PRIMARY KEY, customer_id INT",
+        &Partitioning::Range {
+            column: "id".into(),
+            bounds: vec![1000],
+        },
+        both,
+    );
+    db.plain_table("audit", "id INT PRIMARY KEY, customer_id INT");
+    // On node2 only, named `solo_remote` there, linked by a CONNECTION string.
+    db.exec_node(
+        "node2",
+        "CREATE TABLE solo_remote (id INT PRIMARY KEY, customer_id INT)",
+    );
+    db.exec_head(&format!(
+        "CREATE TABLE solo (id INT PRIMARY KEY, customer_id INT) ENGINE=SPIDER \
+         CONNECTION='srv \"node2\", database \"{}\", table \"solo_remote\"'",
+        db.name
+    ));
+}
+
+fn vschema_fks(toml: &str) -> Vec<tether_schema::LocatedSpec> {
+    tether_schema::virtual_fk::parse_file("vschema", toml).expect("valid virtual FKs")
+}
+
+#[test]
+fn the_layout_and_the_fk_scopes_come_from_the_heads_catalogs() {
+    let c = spider::cluster();
+    let db = c.create_db();
+    shop(&db);
+    let head = tether_connect::DbUrl::parse(&db.head_url()).expect("url");
+    let declared = vschema_fks(
+        r#"
+[[virtual_foreign_keys]]
+name = "line_order_fk"
+table = "order_line"
+columns = ["order_id"]
+referenced_table = "orders"
+referenced_columns = ["id"]
+
+[[virtual_foreign_keys]]
+table = "audit"
+columns = ["customer_id"]
+referenced_table = "customer"
+
+[[virtual_foreign_keys]]
+table = "orders"
+columns = ["customer_id"]
+referenced_table = "customer"
+name = "orders_customer_fk"
+
+[[virtual_foreign_keys]]
+table = "solo"
+columns = ["customer_id"]
+referenced_table = "customer"
+"#,
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (layout, fks) = rt
+        .block_on(tether_gateway::sharded::describe(&head, &declared))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = tether_gateway::sharded::report::report(&layout, &fks).replace(&db.name, "DB");
+    assert_eq!(
+        text,
+        "sharded keyspace on head database `DB`
+tables:
+  audit       plain (on the head)
+  country     copied to node1, node2
+  customer    sharded by HASH (id): p0 on node1; p1 on node2;
+  event       sharded by RANGE (id): p0 < 1000 on node1; p1 < MAXVALUE on node2;
+  orders      sharded by HASH (customer_id): p0 on node1; p1 on node2;
+  order_line  sharded by KEY (order_id,no): p0 on node1; p1 on node2;
+  solo        on node2
+foreign keys:
+  audit_customer_id_vfk: audit (customer_id) -> customer (id) [vschema]
+    cross-shard: `audit` is on the head, `customer` on the data nodes
+  customer_country_fk: customer (country) -> country (code) [database]
+    shard-scoped: `country` has a copy on every node of `customer`
+  line_order_fk: order_line (order_id) -> orders (id) [vschema]
+    cross-shard: `order_line` is sharded by KEY (_,_), `orders` by HASH (_)
+  orders_customer_fk: orders (customer_id) -> customer (id) [database+vschema]
+    shard-scoped: both sharded by HASH (_) over the FK's columns, partitions on the same nodes
+  solo_customer_id_vfk: solo (customer_id) -> customer (id) [vschema]
+    cross-shard: `solo` is on one node, `customer` is sharded
+"
+    );
+    // Where the rows of each partition are: the layout's links.
+    let solo = layout.table("solo").expect("solo");
+    assert_eq!(solo.nodes(), ["node2"]);
+    match &solo.placement {
+        Placement::Linked(l) => assert_eq!(
+            (l.database.as_str(), l.table.as_str()),
+            (db.name.as_str(), "solo_remote")
+        ),
+        other => panic!("solo: {other:?}"),
+    }
+    let node2 = layout.node("node2").expect("node2 in mysql.servers");
+    assert_eq!((node2.host.as_str(), node2.port), ("127.0.0.3", c.node("node2").port));
+    assert_eq!(
+        tether_gateway::sharded::report::unenforced(&fks),
+        [
+            "foreign key `audit_customer_id_vfk` of `audit` is cross-shard and not enforced by the data nodes: \
+             `audit` is on the head, `customer` on the data nodes",
+            "foreign key `line_order_fk` of `order_line` is cross-shard and not enforced by the data nodes: \
+             `order_line` is sharded by KEY (_,_), `orders` by HASH (_)",
+            "foreign key `solo_customer_id_vfk` of `solo` is cross-shard and not enforced by the data nodes: \
+             `solo` is on one node, `customer` is sharded",
+        ]
+    );
+
+    // Declared in the VSchema against what the nodes have: an error naming it.
+    let wrong = vschema_fks(
+        r#"
+[[virtual_foreign_keys]]
+name = "orders_customer_fk"
+table = "orders"
+columns = ["id"]
+referenced_table = "customer"
+"#,
+    );
+    let e = rt
+        .block_on(tether_gateway::sharded::describe(&head, &wrong))
+        .expect_err("they disagree");
+    assert_eq!(
+        e.to_string(),
+        "foreign key `orders_customer_fk` (VSchema line 2): the VSchema and the data nodes disagree: the VSchema \
+         declares `orders_customer_fk`: `orders` (id) -> `customer` (id); the data nodes have \
+         `orders_customer_fk`: `orders` (customer_id) -> `customer` (id)"
+    );
 }
