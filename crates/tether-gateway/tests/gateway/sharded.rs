@@ -523,3 +523,83 @@ referenced_table = "customer"
          `orders_customer_fk`: `orders` (customer_id) -> `customer` (id)"
     );
 }
+
+#[test]
+fn the_nodes_enforce_their_own_fks_through_the_head() {
+    let c = spider::cluster();
+    let db = c.create_db();
+    shop(&db);
+    db.exec_head("INSERT INTO country VALUES ('de'); INSERT INTO customer VALUES (1, 'de'), (2, 'de')");
+    db.exec_head("INSERT INTO orders VALUES (10, 1), (20, 2), (30, 2)");
+    tether_testkit::block_on(async {
+        let mut head = conn(&db.head_url()).await;
+        // An orphan: the node's InnoDB refuses it, the head passes its error on.
+        assert_eq!(code(head.query_drop("INSERT INTO orders VALUES (40, 3)").await), 1452);
+        // A parent with children on the same node goes, its children with it (ON
+        // DELETE CASCADE, by the node's InnoDB).
+        head.query_drop("DELETE FROM customer WHERE id = 2").await.unwrap();
+        // A copied parent in use: RESTRICT on each node.
+        assert_eq!(
+            code(head.query_drop("DELETE FROM country WHERE code = 'de'").await),
+            1451
+        );
+    });
+    assert_eq!(ids(db.query_head("SELECT id FROM orders ORDER BY id")), ["10"]);
+    assert_eq!(
+        ids(db.query_node("node1", "SELECT id FROM orders")),
+        Vec::<String>::new()
+    );
+    assert_eq!(ids(db.query_node("node2", "SELECT id FROM orders")), ["10"]);
+    // node1 had no customer of 'de' left, node2 refused: the statement is undone on
+    // both copies (one XA transaction), they stay equal.
+    for n in spider::NODES {
+        assert_eq!(ids(db.query_node(n, "SELECT code FROM country")), ["de"], "{n}");
+    }
+}
+
+#[test]
+fn a_deadlock_across_nodes_is_not_detected_it_waits_for_the_lock_timeout() {
+    let c = Cluster::start("spider_deadlock");
+    let db = c.create_db();
+    customers(&db);
+    for n in &c.nodes {
+        n.exec("", "SET GLOBAL innodb_lock_wait_timeout = 3");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let url = db.head_url();
+    let started = Instant::now();
+    let (a, b) = rt.block_on(async {
+        let mut a = conn(&url).await;
+        let mut b = conn(&url).await;
+        a.query_drop("BEGIN").await.unwrap();
+        b.query_drop("BEGIN").await.unwrap();
+        // a holds id 2 (node1), b holds id 1 (node2); then each wants the other's.
+        a.query_drop("UPDATE customer SET name = 'a' WHERE id = 2")
+            .await
+            .unwrap();
+        b.query_drop("UPDATE customer SET name = 'b' WHERE id = 1")
+            .await
+            .unwrap();
+        let ta = tokio::spawn(async move {
+            let r = code(a.query_drop("UPDATE customer SET name = 'a' WHERE id = 1").await);
+            (r, a)
+        });
+        let tb = tokio::spawn(async move {
+            let r = code(b.query_drop("UPDATE customer SET name = 'b' WHERE id = 2").await);
+            (r, b)
+        });
+        let (ra, _a) = ta.await.unwrap();
+        let (rb, _b) = tb.await.unwrap();
+        (ra, rb)
+    });
+    let waited = started.elapsed();
+    // On one InnoDB this is 1213 at once; across nodes neither node sees a cycle:
+    // both wait out the nodes' innodb_lock_wait_timeout, both get 1205 (a timeout
+    // undoes the statement only, so each keeps the lock the other waits for).
+    assert_eq!((a, b), (1205, 1205));
+    assert!(waited >= Duration::from_secs(3), "{waited:?}");
+}
