@@ -15,6 +15,7 @@ mod protocol;
 mod reply;
 mod server;
 mod session;
+pub mod sharded;
 mod tls;
 
 pub use auth::scramble;

@@ -5,6 +5,7 @@
 //! 127.0.0.1:3306 as `root`). Each [`TestDb`] has a unique name and is dropped when
 //! the value is, so tests can run in parallel and be repeated.
 
+pub mod spider;
 pub mod tls;
 pub mod webdriver;
 

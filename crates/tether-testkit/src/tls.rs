@@ -183,7 +183,7 @@ static SCRATCH_PREFIX: &str = "tether_tls_";
 
 /// A new dir under the temp dir, named after this process; dirs of processes that
 /// ended are removed first.
-fn scratch_dir(what: &str) -> PathBuf {
+pub(crate) fn scratch_dir(what: &str) -> PathBuf {
     let tmp = std::env::temp_dir();
     if let Ok(entries) = std::fs::read_dir(&tmp) {
         for e in entries.flatten() {
@@ -229,7 +229,7 @@ fn remove_at_exit(dir: &Path) {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -259,8 +259,9 @@ fn id(args: &[&str]) -> Option<u32> {
 }
 
 /// Starts `cmd` from a thread that lives as long as the process, with the kernel
-/// told to kill it when that thread (so the process) ends.
-fn spawn_for_life(mut cmd: Command) {
+/// told to kill it when that thread (so the process) ends; its process id. The
+/// thread reaps the process if it ends earlier (a test killed it).
+pub(crate) fn spawn_for_life(mut cmd: Command) -> u32 {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
@@ -272,21 +273,25 @@ fn spawn_for_life(mut cmd: Command) {
                 Ok(())
             });
         }
-        let child = cmd.spawn();
-        let started = child.is_ok();
-        let _ = tx.send(child.map(|_| ()));
-        if started {
-            loop {
-                std::thread::park();
+        match cmd.spawn() {
+            Ok(mut child) => {
+                let _ = tx.send(Ok(child.id()));
+                let _ = child.wait();
+                loop {
+                    std::thread::park();
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
             }
         }
     });
     rx.recv()
         .expect("the starter thread answers")
-        .expect("the server process starts");
+        .expect("the server process starts")
 }
 
-fn wait_until(what: &str, log: &Path, mut ready: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, log: &Path, mut ready: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !ready() {
         if Instant::now() > deadline {
@@ -421,10 +426,9 @@ fn start_pg(tls: bool) -> Server {
     s
 }
 
-fn start_mariadb(tls: bool) -> Server {
-    let dir = scratch_dir(if tls { "mariadb_tls" } else { "mariadb_plain" });
-    let data = dir.join("data");
-    let user = format!(
+/// `--user=<whoami>`: mariadbd agrees to run as root only when told so.
+fn mariadb_user_arg() -> String {
+    format!(
         "--user={}",
         Command::new("id")
             .arg("-un")
@@ -433,18 +437,30 @@ fn start_mariadb(tls: bool) -> Server {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .filter(|u| !u.is_empty())
             .unwrap_or_else(|| "root".into())
-    );
-    let bin = |name: &str| {
-        program(
-            "TETHER_TEST_MARIADB_BIN_DIR",
-            name,
-            &["/usr/sbin", "/usr/bin", "/usr/local/bin"],
-        )
-    };
-    let out = Command::new(bin("mariadb-install-db"))
+    )
+}
+
+/// A MariaDB program (`mariadbd`, `mariadb-install-db`).
+pub(crate) fn mariadb_program(name: &str) -> PathBuf {
+    program(
+        "TETHER_TEST_MARIADB_BIN_DIR",
+        name,
+        &["/usr/sbin", "/usr/bin", "/usr/local/bin"],
+    )
+}
+
+/// Makes a fresh MariaDB data dir `data` (root logs in with an empty password);
+/// `extra` goes to mariadb-install-db (and its bootstrap server).
+pub(crate) fn install_mariadb(data: &Path, extra: &[&str]) {
+    let out = Command::new(mariadb_program("mariadb-install-db"))
         .current_dir("/")
-        .args(["--no-defaults", &format!("--datadir={}", data.display()), &user])
+        .args([
+            "--no-defaults",
+            &format!("--datadir={}", data.display()),
+            &mariadb_user_arg(),
+        ])
         .args(["--auth-root-authentication-method=normal", "--skip-test-db", "--force"])
+        .args(extra)
         .output()
         .expect("mariadb-install-db runs");
     assert!(
@@ -452,18 +468,26 @@ fn start_mariadb(tls: bool) -> Server {
         "mariadb-install-db: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let port = free_port();
-    let log = dir.join("mariadbd.log");
-    let mut server = Command::new(bin("mariadbd"));
+}
+
+/// The command that starts a MariaDB on `data`, socket, pid file and error log
+/// (`mariadbd.log`) in `dir`, listening on `bind` (addresses, comma-separated) and
+/// `port`, utf8mb4; add options, then [`spawn_for_life`] it.
+pub(crate) fn mariadbd_command(dir: &Path, data: &Path, bind: &str, port: u16) -> Command {
+    let mut server = Command::new(mariadb_program("mariadbd"));
     server
         .current_dir("/")
         .args(["--no-defaults", &format!("--datadir={}", data.display())])
         .arg(format!("--socket={}", dir.join("sock").display()))
         .arg(format!("--pid-file={}", dir.join("pid").display()))
-        .arg(format!("--log-error={}", log.display()))
+        .arg(format!("--log-error={}", dir.join("mariadbd.log").display()))
         .arg(format!("--port={port}"))
-        .arg(format!("--bind-address=127.0.0.1,{WRONG_HOST}"))
-        .args([&user, "--local-infile=1", "--character-set-server=utf8mb4"])
+        .arg(format!("--bind-address={bind}"))
+        .args([
+            &mariadb_user_arg(),
+            "--local-infile=1",
+            "--character-set-server=utf8mb4",
+        ])
         .args([
             "--collation-server=utf8mb4_general_ci",
             "--innodb-flush-log-at-trx-commit=2",
@@ -471,6 +495,16 @@ fn start_mariadb(tls: bool) -> Server {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+    server
+}
+
+fn start_mariadb(tls: bool) -> Server {
+    let dir = scratch_dir(if tls { "mariadb_tls" } else { "mariadb_plain" });
+    let data = dir.join("data");
+    install_mariadb(&data, &[]);
+    let port = free_port();
+    let log = dir.join("mariadbd.log");
+    let mut server = mariadbd_command(&dir, &data, &format!("127.0.0.1,{WRONG_HOST}"), port);
     if tls {
         let c = certs();
         server

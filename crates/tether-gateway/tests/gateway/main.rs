@@ -13,4 +13,5 @@ mod managed;
 mod passthrough;
 mod pymysql;
 mod refresh;
+mod sharded;
 mod tls;

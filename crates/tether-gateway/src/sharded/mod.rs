@@ -1,0 +1,63 @@
+//! Sharded keyspaces: the gateway in front of a sharding engine (MariaDB Spider).
+//! The engine routes statements; the gateway learns the layout from the engine's
+//! catalogs ([`layout`]) and decides which FKs the data nodes can enforce ([`scope`]).
+
+pub mod layout;
+pub mod report;
+pub mod scope;
+
+use std::collections::BTreeMap;
+
+use tether_connect::{DbUrl, IntrospectOptions};
+use tether_schema::LocatedSpec;
+
+/// Why a sharded keyspace's FKs could not be described.
+#[derive(Debug, thiserror::Error)]
+pub enum ShardedError {
+    #[error(transparent)]
+    Layout(#[from] layout::LayoutError),
+    #[error(transparent)]
+    Scope(#[from] scope::ScopeError),
+    #[error("sharded keyspace: reading the tables of {what}: {source}")]
+    Introspect {
+        what: String,
+        source: tether_connect::ConnectError,
+    },
+}
+
+/// The layout of the head database `head` names and every FK of it with its scope:
+/// each Spider table's FKs as the first node it links to has them (one reading per
+/// node and database), the head's own for its plain tables, and those `declared` in
+/// the VSchema.
+pub async fn describe(
+    head: &DbUrl,
+    declared: &[LocatedSpec],
+) -> Result<(layout::Layout, Vec<scope::ScopedFk>), ShardedError> {
+    let layout = layout::read(head).await?;
+    let introspect = |url: DbUrl, what: String| async move {
+        tether_connect::introspect(&url, &IntrospectOptions::default())
+            .await
+            .map_err(|source| ShardedError::Introspect { what, source })
+    };
+    let head_schema = introspect(head.clone(), format!("the head database `{}`", layout.database)).await?;
+    // Each Spider table as its first node has it: one reading per (node, database).
+    let mut nodes = BTreeMap::new();
+    for (node, database, _) in scope::sources(&layout) {
+        let key = (node, database);
+        if nodes.contains_key(&key) {
+            continue;
+        }
+        let url = layout
+            .node(&key.0)
+            .map(|n| n.url(&key.1))
+            .ok_or_else(|| layout::LayoutError::Table {
+                table: key.0.clone(),
+                message: "server not in mysql.servers".into(),
+            })?;
+        let schema = introspect(url, format!("data node {} (database `{}`)", key.0, key.1)).await?;
+        nodes.insert(key, schema);
+    }
+    let tables = scope::keyspace_tables(&layout, &nodes, &head_schema);
+    let fks = scope::scope_fks(&layout, &tables, declared)?;
+    Ok((layout, fks))
+}
