@@ -16,6 +16,7 @@ mod reply;
 mod server;
 mod session;
 mod tls;
+mod wire;
 
 pub use auth::scramble;
 pub use config::{Config, FkMode, TlsConfig, DEFAULT_LISTEN};

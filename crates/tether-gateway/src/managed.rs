@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use mysql_async::Value;
+use crate::wire::value::Value;
 use tether_fkplan::{
     ActionKind, Event, KeyValue, NewChildValue, NewRows, ParentCheck, ParentChecks, Plan, ReplaceSource, Start,
 };
@@ -1393,7 +1393,7 @@ pub fn literal(v: &Value, c: &ColumnDef) -> String {
     const NUMERIC: [u8; 10] = [0, 1, 2, 3, 4, 5, 8, 9, 13, 246];
     const BINARY_FLAG: u16 = 128;
     match v {
-        Value::NULL => "NULL".to_string(),
+        Value::Null => "NULL".to_string(),
         Value::Bytes(b) if NUMERIC.contains(&c.column_type) => String::from_utf8_lossy(b).into_owned(),
         Value::Bytes(b) if c.flags & BINARY_FLAG != 0 && !(7..=14).contains(&c.column_type) => {
             tether_schema::sql::hex_literal(b)
@@ -1403,6 +1403,6 @@ pub fn literal(v: &Value, c: &ColumnDef) -> String {
         Value::UInt(u) => u.to_string(),
         Value::Float(f) => f.to_string(),
         Value::Double(d) => d.to_string(),
-        other => tether_fkplan::string_literal(other.as_sql(true).trim_matches('\'').as_bytes()),
+        other => tether_fkplan::string_literal(other.text().as_bytes()),
     }
 }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use mysql_async::Value;
+use crate::wire::value::Value;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -15,8 +15,9 @@ use crate::config::{Config, FkMode};
 use crate::error::GatewayError;
 use crate::keyspace::Shared;
 use crate::protocol::{Handler, Limits, Output, Security};
+use crate::reply::PreparedInfo;
 use crate::reply::ServerError;
-use crate::session::{PreparedInfo, Session};
+use crate::session::Session;
 
 /// A bound, not yet serving gateway.
 pub struct Gateway {

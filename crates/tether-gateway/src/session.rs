@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
 
-use mysql_async::Value;
+use crate::wire::value::Value;
 use tether_fkplan::Analysis;
 
 use crate::backend::{Backend, Statement};
@@ -15,7 +15,7 @@ use crate::ddl;
 use crate::keyspace::{Keyspace, Shared};
 use crate::managed;
 use crate::protocol::Output;
-use crate::reply::{ColumnDef, Reply, ServerError};
+use crate::reply::{PreparedInfo, Reply, ServerError};
 
 /// How the gateway handles one statement.
 enum Route {
@@ -37,13 +37,6 @@ struct Prepared {
     /// schema changes (DDL, or a periodic reading finding an FK added behind the
     /// gateway's back).
     schema: Option<Arc<tether_schema::Schema>>,
-}
-
-/// What `prepare` tells the client.
-pub struct PreparedInfo {
-    pub id: u32,
-    pub params: Vec<ColumnDef>,
-    pub columns: Vec<ColumnDef>,
 }
 
 pub struct Session {
@@ -510,13 +503,13 @@ pub fn inline_params(sql: &str, params: &[Value]) -> Option<String> {
 
 fn value_literal(v: &Value) -> String {
     match v {
-        Value::NULL => "NULL".into(),
+        Value::Null => "NULL".into(),
         Value::Bytes(b) => tether_fkplan::string_literal(b),
         Value::Int(i) => i.to_string(),
         Value::UInt(u) => u.to_string(),
         Value::Float(f) => format!("{f:e}"),
         Value::Double(d) => format!("{d:e}"),
-        other => other.as_sql(false),
+        other => format!("'{}'", other.text()),
     }
 }
 
@@ -557,6 +550,6 @@ mod tests {
             Some("UPDATE t SET a = 'it\\'s', b = '?' WHERE id = 7 AND c = `?`")
         );
         assert_eq!(inline_params("SELECT ?", &[]), None);
-        assert_eq!(inline_params("SELECT 1", &[Value::NULL]), None);
+        assert_eq!(inline_params("SELECT 1", &[Value::Null]), None);
     }
 }

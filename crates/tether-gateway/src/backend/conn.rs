@@ -13,16 +13,16 @@
 
 use std::io;
 
-use mysql_async::Value;
+use crate::wire::value::Value;
 use sha2::{Digest, Sha256};
 use tether_connect::{Engine, ServerUrl, TlsMode};
 use tokio::net::{TcpStream, UnixStream};
 
-use super::packet::{Cursor, PacketReader, PacketWriter};
-use super::stream::{self, ReadHalf, WriteHalf};
-use super::values;
-use super::*;
 use crate::reply::{ColumnDef, OkInfo, ServerError};
+use crate::wire::packet::{Cursor, PacketReader, PacketWriter};
+use crate::wire::stream::{self, ReadHalf, WriteHalf};
+use crate::wire::value;
+use crate::wire::*;
 
 /// The longest packet read from a backend (MariaDB's largest `max_allowed_packet`).
 const MAX_PACKET: usize = 1 << 30;
@@ -33,8 +33,6 @@ const MAX_PACKET: usize = 1 << 30;
 /// that asked for them.
 const CLIENT_CAPABILITIES: u32 =
     SERVER_CAPABILITIES & !(CLIENT_CONNECT_WITH_DB | CLIENT_CONNECT_ATTRS | CLIENT_FOUND_ROWS);
-
-const SERVER_MORE_RESULTS: u16 = 0x0008;
 
 /// Why a backend command failed: the backend answered with an error (the
 /// connection is fine), or the connection is unusable.
@@ -147,8 +145,6 @@ const CLOSING_ERRORS: &[u16] = &[1053, 1153, 1158, 1159, 1160, 1161, 1184, 1927,
 /// Errors that roll back the whole transaction (a deadlock's victim): the session
 /// is no longer in one, though an ERR packet carries no status to say so.
 const ROLLBACK_ERRORS: &[u16] = &[1213];
-
-const SERVER_STATUS_IN_TRANS: u16 = 0x0001;
 
 /// Parameters at least this long go as COM_STMT_SEND_LONG_DATA, in pieces of this
 /// size, so an execute stays far under any backend's `max_allowed_packet` (as
@@ -470,18 +466,18 @@ impl BackendConn {
         if !params.is_empty() {
             let bitmap = w.put_zeros(params.len().div_ceil(8));
             for (i, v) in params.iter().enumerate() {
-                if matches!(v, Value::NULL) {
+                if matches!(v, Value::Null) {
                     w.set_bit(bitmap, i);
                 }
             }
             w.put_u8(1); // types follow
             for v in params {
-                let (t, unsigned) = values::param_type(v);
+                let (t, unsigned) = value::param_type(v);
                 w.put_u8(t);
                 w.put_u8(if unsigned { 0x80 } else { 0 });
             }
             for v in params.iter().filter(|v| !long(v)) {
-                values::put_param(w, v);
+                value::put_param(w, v);
             }
         }
         self.send(true).await
@@ -671,7 +667,7 @@ fn decode<'p>(state: &mut State, status: &mut u16, deprecate_eof: bool, p: &'p [
 /// when they say "more results".
 fn finish(state: &mut State, status: &mut u16, flags: u16) -> bool {
     *status = flags;
-    let more = flags & SERVER_MORE_RESULTS != 0;
+    let more = flags & SERVER_MORE_RESULTS_EXISTS != 0;
     *state = if more { State::First } else { State::Idle };
     more
 }
@@ -781,7 +777,7 @@ pub fn text_row(p: &[u8], n: usize) -> Option<Vec<Value>> {
     for _ in 0..n {
         if c.rest.first() == Some(&0xfb) {
             c.u8();
-            row.push(Value::NULL);
+            row.push(Value::Null);
         } else {
             row.push(Value::Bytes(c.lenenc_bytes()?.to_vec()));
         }
@@ -810,7 +806,7 @@ mod tests {
             text_row(b"\x011\xfb\x02ab", 3),
             Some(vec![
                 Value::Bytes(b"1".to_vec()),
-                Value::NULL,
+                Value::Null,
                 Value::Bytes(b"ab".to_vec())
             ])
         );
