@@ -7,11 +7,6 @@ use sqlparser::parser::Parser;
 
 use crate::reply::ServerError;
 
-/// True for statements after which the schema must be read again.
-pub fn changes_schema(first_word: &str) -> bool {
-    matches!(first_word, "create" | "alter" | "drop" | "rename" | "truncate")
-}
-
 /// A foreign key a DDL statement would create: (table, constraint name if given).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewForeignKey {
