@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use crate::wire::value::Value;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -18,6 +17,7 @@ use crate::protocol::{Handler, Limits, Output, Security};
 use crate::reply::PreparedInfo;
 use crate::reply::ServerError;
 use crate::session::Session;
+use crate::wire::value::Value;
 
 /// A bound, not yet serving gateway.
 pub struct Gateway {

@@ -5,17 +5,20 @@
 //! except inside a transaction: then every command fails until the client says
 //! ROLLBACK (or resets the connection), so nothing later commits outside it.
 
+mod answer;
+mod conn;
+mod login;
+
 use std::io;
 
-use crate::wire::value::Value;
 use tether_connect::DbUrl;
-
-mod conn;
 
 use crate::protocol::Output;
 use crate::reply::{ColumnDef, OkInfo, Reply, ServerError};
+use crate::wire::value::Value;
 use crate::wire::{SERVER_STATUS_AUTOCOMMIT, SERVER_STATUS_IN_TRANS};
-use conn::{BackendConn, ConnError, Event};
+use answer::{ConnError, Event};
+use conn::BackendConn;
 
 /// A lazily (re)opened backend connection.
 pub struct Backend {
@@ -419,11 +422,10 @@ async fn collect(conn: &mut BackendConn, replies: &mut Vec<Reply>) -> Result<(),
                 columns = Vec::new();
                 rows = Vec::new();
             }
-            Event::Column(p) => {
-                columns.push(conn::column_def(p).ok_or_else(|| ConnError::Lost("malformed column definition".into()))?)
-            }
+            Event::Column(p) => columns
+                .push(answer::column_def(p).ok_or_else(|| ConnError::Lost("malformed column definition".into()))?),
             Event::Row(p) => {
-                rows.push(conn::text_row(p, columns.len()).ok_or_else(|| ConnError::Lost("malformed row".into()))?)
+                rows.push(answer::text_row(p, columns.len()).ok_or_else(|| ConnError::Lost("malformed row".into()))?)
             }
             Event::End { .. } => replies.push(Reply::Rows {
                 columns: std::mem::take(&mut columns),
