@@ -1,5 +1,6 @@
-//! DDL seen by the gateway: which statements change a keyspace's schema (so it is
-//! re-read), and, for `disallow` keyspaces, which would create a foreign key.
+//! DDL in `disallow` keyspaces: which statement would create a foreign key, and
+//! the error that refuses it. (Which statements are DDL, after which a schema is
+//! read again, is decided in `route`.)
 
 use sqlparser::ast::{AlterTableOperation, ColumnOption, Statement, TableConstraint};
 use sqlparser::dialect::MySqlDialect;
