@@ -1,16 +1,12 @@
-//! DDL seen by the gateway: which statements change a keyspace's schema (so it is
-//! re-read), and, for `disallow` keyspaces, which would create a foreign key.
+//! DDL in `disallow` keyspaces: which statement would create a foreign key, and
+//! the error that refuses it. (Which statements are DDL, after which a schema is
+//! read again, is decided in `route`.)
 
 use sqlparser::ast::{AlterTableOperation, ColumnOption, Statement, TableConstraint};
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 
 use crate::reply::ServerError;
-
-/// True for statements after which the schema must be read again.
-pub fn changes_schema(first_word: &str) -> bool {
-    matches!(first_word, "create" | "alter" | "drop" | "rename" | "truncate")
-}
 
 /// A foreign key a DDL statement would create: (table, constraint name if given).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tether_connect::IntrospectOptions;
+use tether_fkplan::Analysis;
 use tether_schema::Schema;
 use tokio::sync::RwLock;
 
@@ -44,6 +45,31 @@ impl Keyspace {
             return Ok(s.clone());
         }
         self.refresh().await
+    }
+
+    /// Plans `sql` on this keyspace's schema: the schema, and the plan or
+    /// "forward it unchanged".
+    pub async fn plan(&self, sql: &str) -> Result<(Arc<Schema>, Analysis), ServerError> {
+        let schema = self.schema().await?;
+        let analysis =
+            tether_fkplan::plan(sql, &schema, &self.spec.database).map_err(|e| ServerError::gateway(e.to_string()))?;
+        Ok((schema, analysis))
+    }
+
+    /// What EXPLAIN FK shows for `sql` (also `tether gateway explain`): the plan
+    /// as text, or why there is none; each line ends with a newline.
+    pub async fn explain(&self, sql: &str) -> Result<String, ServerError> {
+        if self.mode() != FkMode::Managed {
+            return Ok(format!(
+                "keyspace `{}` is {}: the statement is forwarded unchanged\n",
+                self.spec.name,
+                self.mode()
+            ));
+        }
+        Ok(match self.plan(sql).await?.1 {
+            Analysis::Plan(p) => p.to_string(),
+            Analysis::Forward => "not a planned write: forwarded unchanged\n".into(),
+        })
     }
 
     /// Reads the schema again.

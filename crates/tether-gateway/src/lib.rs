@@ -13,10 +13,12 @@ mod keyspace;
 mod managed;
 mod protocol;
 mod reply;
+mod route;
 mod server;
 mod session;
 pub mod sharded;
 mod tls;
+mod wire;
 
 pub use auth::scramble;
 pub use config::{Config, FkMode, TlsConfig, DEFAULT_LISTEN};
@@ -31,23 +33,11 @@ pub async fn explain(config: &Config, keyspace: &str, sql: &str) -> Result<Strin
         .into_iter()
         .find(|k| k.name == keyspace)
         .ok_or_else(|| GatewayError::UnknownKeyspace(keyspace.to_string()))?;
-    let ks = keyspace::Keyspace::new(spec);
-    if ks.mode() != FkMode::Managed {
-        return Ok(format!(
-            "keyspace `{keyspace}` is {}: the statement is forwarded unchanged\n",
-            ks.mode()
-        ));
-    }
-    let schema = ks.schema().await.map_err(|e| GatewayError::Keyspace {
-        keyspace: keyspace.to_string(),
-        message: e.message,
-    })?;
-    match tether_fkplan::plan(sql, &schema, &ks.spec.database) {
-        Ok(tether_fkplan::Analysis::Plan(p)) => Ok(p.to_string()),
-        Ok(tether_fkplan::Analysis::Forward) => Ok("not a planned write: forwarded unchanged\n".into()),
-        Err(e) => Err(GatewayError::Keyspace {
+    keyspace::Keyspace::new(spec)
+        .explain(sql)
+        .await
+        .map_err(|e| GatewayError::Keyspace {
             keyspace: keyspace.to_string(),
-            message: e.to_string(),
-        }),
-    }
+            message: e.message,
+        })
 }

@@ -1,7 +1,7 @@
 //! What the gateway answers a client command with, independent of the wire library:
 //! OK packets, result sets (column definitions and rows), and server errors.
 
-use mysql_async::Value;
+use crate::wire::value::Value;
 
 /// A server error as the client sees it: MariaDB's number, SQL state and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,4 +96,11 @@ impl Reply {
             rows: lines.into_iter().map(|l| vec![Value::Bytes(l.into_bytes())]).collect(),
         }
     }
+}
+
+/// What `prepare` tells the client: the statement's id, its parameters and columns.
+pub struct PreparedInfo {
+    pub id: u32,
+    pub params: Vec<ColumnDef>,
+    pub columns: Vec<ColumnDef>,
 }

@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use mysql_async::Value;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -15,8 +14,10 @@ use crate::config::{Config, FkMode};
 use crate::error::GatewayError;
 use crate::keyspace::Shared;
 use crate::protocol::{Handler, Limits, Output, Security};
+use crate::reply::PreparedInfo;
 use crate::reply::ServerError;
-use crate::session::{PreparedInfo, Session};
+use crate::session::Session;
+use crate::wire::value::Value;
 
 /// A bound, not yet serving gateway.
 pub struct Gateway {

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
 
-use mysql_async::Value;
 use tether_fkplan::Analysis;
 
 use crate::backend::{Backend, Statement};
@@ -15,7 +14,9 @@ use crate::ddl;
 use crate::keyspace::{Keyspace, Shared};
 use crate::managed;
 use crate::protocol::Output;
-use crate::reply::{ColumnDef, Reply, ServerError};
+use crate::reply::{PreparedInfo, Reply, ServerError};
+use crate::route::Command;
+use crate::wire::value::Value;
 
 /// How the gateway handles one statement.
 enum Route {
@@ -39,13 +40,6 @@ struct Prepared {
     schema: Option<Arc<tether_schema::Schema>>,
 }
 
-/// What `prepare` tells the client.
-pub struct PreparedInfo {
-    pub id: u32,
-    pub params: Vec<ColumnDef>,
-    pub columns: Vec<ColumnDef>,
-}
-
 pub struct Session {
     shared: Arc<Shared>,
     keyspace: Option<Arc<Keyspace>>,
@@ -58,93 +52,6 @@ pub struct Session {
     login_keyspace: Option<Arc<Keyspace>>,
     /// The client logged in with CLIENT_FOUND_ROWS.
     found_rows: bool,
-}
-
-/// The first word of a statement, lowercase.
-fn first_word(sql: &str) -> String {
-    let s = skip_comments(sql);
-    s.split(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase()
-}
-
-/// `sql` without leading whitespace and `/* ... */` or `-- `/`#` comments.
-fn skip_comments(sql: &str) -> &str {
-    let mut s = sql.trim_start();
-    loop {
-        if let Some(rest) = s.strip_prefix("/*") {
-            // MySQL executable comments (`/*! ... */`) are statements' text: keep.
-            if rest.starts_with('!') {
-                return s;
-            }
-            match rest.find("*/") {
-                Some(end) => s = rest[end + 2..].trim_start(),
-                None => return s,
-            }
-        } else if s.starts_with("-- ") || s.starts_with('#') {
-            match s.find('\n') {
-                Some(end) => s = s[end + 1..].trim_start(),
-                None => return "",
-            }
-        } else {
-            return s;
-        }
-    }
-}
-
-/// `SET [SESSION|LOCAL|@@session.|@@local.|@@]foreign_key_checks = v`: the new value.
-fn foreign_key_checks_value(sql: &str) -> Option<bool> {
-    let lower = skip_comments(sql).to_ascii_lowercase();
-    let rest = lower.strip_prefix("set")?.trim_start();
-    let rest = rest
-        .strip_prefix("session ")
-        .or_else(|| rest.strip_prefix("local "))
-        .unwrap_or(rest)
-        .trim_start();
-    let rest = rest
-        .strip_prefix("@@session.")
-        .or_else(|| rest.strip_prefix("@@local."))
-        .or_else(|| rest.strip_prefix("@@"))
-        .unwrap_or(rest);
-    let rest = rest.strip_prefix("foreign_key_checks")?.trim_start();
-    let rest = rest.strip_prefix(":=").or_else(|| rest.strip_prefix('='))?;
-    let value = rest.trim().trim_end_matches(';').trim();
-    if value.contains(',') {
-        return None;
-    }
-    match value.trim_matches('\'') {
-        "0" | "off" | "false" => Some(false),
-        "1" | "on" | "true" => Some(true),
-        _ => None,
-    }
-}
-
-/// Plans `sql` on `schema`, the schema of keyspace `ks`.
-fn plan_on(schema: &tether_schema::Schema, ks: &Keyspace, sql: &str) -> Result<Analysis, ServerError> {
-    tether_fkplan::plan(sql, schema, &ks.spec.database).map_err(|e| ServerError::gateway(e.to_string()))
-}
-
-/// `USE name` (also with backticks): the name.
-fn use_target(sql: &str) -> Option<String> {
-    let s = skip_comments(sql);
-    if s.len() < 4 || !s[..3].eq_ignore_ascii_case("use") || !s[3..].starts_with(char::is_whitespace) {
-        return None;
-    }
-    Some(s[3..].trim().trim_end_matches(';').trim().trim_matches('`').to_string())
-}
-
-/// `EXPLAIN FK statement`: the statement.
-fn explain_fk_target(sql: &str) -> Option<&str> {
-    let s = skip_comments(sql);
-    let mut words = s.splitn(3, char::is_whitespace);
-    let explain = words.next()?;
-    let fk = words.next()?;
-    if explain.eq_ignore_ascii_case("explain") && fk.eq_ignore_ascii_case("fk") {
-        Some(words.next().unwrap_or("").trim())
-    } else {
-        None
-    }
 }
 
 impl Session {
@@ -262,64 +169,65 @@ impl Session {
         }
     }
 
-    /// Decides what a text query is. The common case (a statement for an unmanaged
-    /// keyspace, or a read) costs a look at its first word, no parsing.
+    /// Decides what a text query is, from its [`Command`]. The common case (a
+    /// statement for an unmanaged keyspace, or a read) costs a look at its first
+    /// word, no parsing.
     async fn route(&mut self, sql: &str) -> Route {
-        if let Some(name) = use_target(sql) {
-            return Route::Answered(match self.use_keyspace(&name).await {
-                Ok(()) => vec![Reply::ok()],
-                Err(e) => vec![Reply::Error(e)],
-            });
-        }
-        if let Some(target) = explain_fk_target(sql) {
-            return Route::Answered(vec![self.explain(target).await]);
-        }
-        let word = first_word(sql);
-        if word == "show" && skip_comments(sql).to_ascii_lowercase().starts_with("show databases") {
-            return Route::Answered(vec![Reply::text_rows(
-                "Database",
-                self.shared.keyspaces.keys().cloned(),
-            )]);
+        let command = Command::of(sql);
+        match command {
+            Command::Use(name) => {
+                return Route::Answered(match self.use_keyspace(&name).await {
+                    Ok(()) => vec![Reply::ok()],
+                    Err(e) => vec![Reply::Error(e)],
+                })
+            }
+            Command::ExplainFk(target) => return Route::Answered(vec![self.explain(target).await]),
+            Command::ShowDatabases => {
+                return Route::Answered(vec![Reply::text_rows(
+                    "Database",
+                    self.shared.keyspaces.keys().cloned(),
+                )])
+            }
+            _ => {}
         }
         let ks = match self.current() {
             Ok(k) => k,
             Err(e) => return Route::Answered(vec![Reply::Error(e)]),
         };
-        if word == "rollback"
-            && self
-                .backends
-                .get(&ks.spec.name)
-                .is_some_and(Backend::lost_in_transaction)
-        {
-            // The backend rolled the transaction back when the connection went;
-            // the client now knows, and the next statement reconnects.
-            self.backend(&ks).acknowledge_lost_transaction();
-            return Route::Answered(vec![Reply::ok()]);
-        }
-        if word == "set" {
-            if let Some(v) = foreign_key_checks_value(sql) {
+        match command {
+            Command::Rollback
+                if self
+                    .backends
+                    .get(&ks.spec.name)
+                    .is_some_and(Backend::lost_in_transaction) =>
+            {
+                // The backend rolled the transaction back when the connection went;
+                // the client now knows, and the next statement reconnects.
+                self.backend(&ks).acknowledge_lost_transaction();
+                Route::Answered(vec![Reply::ok()])
+            }
+            Command::SetFkChecks(v) => {
                 let backend = self.backend(&ks);
                 let replies = backend.query(sql).await;
                 if !replies.iter().any(|r| matches!(r, Reply::Error(_))) {
                     backend.set_fk_checks(v);
                     self.fk_checks = v;
                 }
-                return Route::Answered(replies);
+                Route::Answered(replies)
             }
-        }
-        if ddl::changes_schema(&word) {
-            return Route::Answered(self.ddl(&ks, sql).await);
-        }
-        if ks.mode() == FkMode::Managed && self.fk_checks && tether_fkplan::looks_like_write(sql) {
-            if let Some(replies) = self.managed_write(&ks, sql).await {
-                return Route::Answered(replies);
+            Command::Ddl { may_create_fk } => Route::Answered(self.ddl(&ks, sql, may_create_fk).await),
+            Command::Write if ks.mode() == FkMode::Managed && self.fk_checks => {
+                match self.managed_write(&ks, sql).await {
+                    Some(replies) => Route::Answered(replies),
+                    None => Route::Forward(ks),
+                }
             }
+            _ => Route::Forward(ks),
         }
-        Route::Forward(ks)
     }
 
-    async fn ddl(&mut self, ks: &Arc<Keyspace>, sql: &str) -> Vec<Reply> {
-        if ks.mode() == FkMode::Disallow && matches!(first_word(sql).as_str(), "create" | "alter") {
+    async fn ddl(&mut self, ks: &Arc<Keyspace>, sql: &str, may_create_fk: bool) -> Vec<Reply> {
+        if ks.mode() == FkMode::Disallow && may_create_fk {
             if let Some(fk) = ddl::created_foreign_key(sql) {
                 return vec![Reply::Error(ddl::disallowed(&ks.spec.name, &fk))];
             }
@@ -331,16 +239,13 @@ impl Session {
         replies
     }
 
-    async fn plan(&self, ks: &Keyspace, sql: &str) -> Result<Analysis, ServerError> {
-        let schema = ks.schema().await?;
-        plan_on(&schema, ks, sql)
-    }
-
     /// A write in a managed keyspace: the plan's replies, or `None` when the
     /// planner has nothing to do (forward it unchanged).
     async fn managed_write(&mut self, ks: &Arc<Keyspace>, sql: &str) -> Option<Vec<Reply>> {
-        match self.plan(ks, sql).await {
-            Ok(Analysis::Plan(plan)) if !plan.is_passthrough() => Some(managed::run(&plan, self.backend(ks)).await),
+        match ks.plan(sql).await {
+            Ok((_, Analysis::Plan(plan))) if !plan.is_passthrough() => {
+                Some(managed::run(&plan, self.backend(ks)).await)
+            }
             Ok(_) => None,
             Err(e) => Some(vec![Reply::Error(e)]),
         }
@@ -352,19 +257,8 @@ impl Session {
             Ok(k) => k,
             Err(e) => return Reply::Error(e),
         };
-        if ks.mode() != FkMode::Managed {
-            return Reply::text_rows(
-                "plan",
-                [format!(
-                    "keyspace `{}` is {}: the statement is forwarded unchanged",
-                    ks.spec.name,
-                    ks.mode()
-                )],
-            );
-        }
-        match self.plan(&ks, sql).await {
-            Ok(Analysis::Plan(plan)) => Reply::text_rows("plan", plan.to_string().lines().map(str::to_string)),
-            Ok(Analysis::Forward) => Reply::text_rows("plan", ["not a planned write: forwarded unchanged".to_string()]),
+        match ks.explain(sql).await {
+            Ok(text) => Reply::text_rows("plan", text.lines().map(str::to_string)),
             Err(e) => Reply::Error(e),
         }
     }
@@ -376,11 +270,11 @@ impl Session {
         ks: &Keyspace,
         sql: &str,
     ) -> Result<(bool, Option<Arc<tether_schema::Schema>>), ServerError> {
-        if ks.mode() != FkMode::Managed || !tether_fkplan::looks_like_write(sql) {
+        if ks.mode() != FkMode::Managed || Command::of(sql) != Command::Write {
             return Ok((false, None));
         }
-        let schema = ks.schema().await?;
-        let planned = match plan_on(&schema, ks, sql)? {
+        let (schema, analysis) = ks.plan(sql).await?;
+        let planned = match analysis {
             Analysis::Plan(p) => !p.is_passthrough(),
             Analysis::Forward => false,
         };
@@ -444,7 +338,7 @@ impl Session {
             }
         }
         if p.planned && self.fk_checks {
-            let Some(text) = inline_params(&p.statement.sql, &params) else {
+            let Some(text) = managed::inline_params(&p.statement.sql, &params) else {
                 out.error(&ServerError::new(
                     1210,
                     "HY000",
@@ -468,95 +362,5 @@ impl Session {
                 self.backend(&ks).close_statement(p.statement).await;
             }
         }
-    }
-}
-
-/// `sql` with each `?` placeholder (outside quotes and comments) replaced by its
-/// parameter as an SQL literal; `None` when the counts differ.
-pub fn inline_params(sql: &str, params: &[Value]) -> Option<String> {
-    let mut out = String::with_capacity(sql.len() + params.len() * 8);
-    let mut next = params.iter();
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' | '"' | '`' => {
-                out.push(c);
-                while let Some(d) = chars.next() {
-                    out.push(d);
-                    if d == '\\' && c != '`' {
-                        if let Some(e) = chars.next() {
-                            out.push(e);
-                        }
-                    } else if d == c {
-                        if chars.peek() == Some(&c) {
-                            if let Some(e) = chars.next() {
-                                out.push(e);
-                            }
-                        } else {
-                            break;
-                        }
-                    }
-                }
-            }
-            '?' => out.push_str(&value_literal(next.next()?)),
-            _ => out.push(c),
-        }
-    }
-    if next.next().is_some() {
-        return None;
-    }
-    Some(out)
-}
-
-fn value_literal(v: &Value) -> String {
-    match v {
-        Value::NULL => "NULL".into(),
-        Value::Bytes(b) => tether_fkplan::string_literal(b),
-        Value::Int(i) => i.to_string(),
-        Value::UInt(u) => u.to_string(),
-        Value::Float(f) => format!("{f:e}"),
-        Value::Double(d) => format!("{d:e}"),
-        other => other.as_sql(false),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn recognizes_session_statements() {
-        assert_eq!(foreign_key_checks_value("SET foreign_key_checks = 0"), Some(false));
-        assert_eq!(
-            foreign_key_checks_value("set @@session.FOREIGN_KEY_CHECKS=ON;"),
-            Some(true)
-        );
-        assert_eq!(
-            foreign_key_checks_value("SET SESSION foreign_key_checks := 1"),
-            Some(true)
-        );
-        assert_eq!(
-            foreign_key_checks_value("SET foreign_key_checks = 0, unique_checks = 0"),
-            None
-        );
-        assert_eq!(foreign_key_checks_value("SET autocommit = 0"), None);
-        assert_eq!(use_target("use `shop`;").as_deref(), Some("shop"));
-        assert_eq!(use_target("/* c */ USE shop").as_deref(), Some("shop"));
-        assert_eq!(use_target("user_func()"), None);
-        assert_eq!(explain_fk_target("EXPLAIN FK DELETE FROM p"), Some("DELETE FROM p"));
-        assert_eq!(explain_fk_target("EXPLAIN SELECT 1"), None);
-        assert_eq!(first_word("  -- note\n  UPDATE t SET a = 1"), "update");
-    }
-
-    #[test]
-    fn inlines_parameters_outside_quotes() {
-        let sql = "UPDATE t SET a = ?, b = '?' WHERE id = ? AND c = `?`";
-        let out = inline_params(sql, &[Value::Bytes(b"it's".to_vec()), Value::Int(7)]);
-        assert_eq!(
-            out.as_deref(),
-            Some("UPDATE t SET a = 'it\\'s', b = '?' WHERE id = 7 AND c = `?`")
-        );
-        assert_eq!(inline_params("SELECT ?", &[]), None);
-        assert_eq!(inline_params("SELECT 1", &[Value::NULL]), None);
     }
 }

@@ -1,18 +1,24 @@
 //! One session's connection to a keyspace's MariaDB/MySQL backend: text queries,
 //! prepared statements, and the small reads and writes a managed plan issues.
-//! Forwarded answers are relayed packet by packet ([`crate::protocol::client`]).
+//! Forwarded answers are relayed packet by packet ([`conn`]).
 //! A lost connection is reported to the client and reopened on the next command,
 //! except inside a transaction: then every command fails until the client says
 //! ROLLBACK (or resets the connection), so nothing later commits outside it.
 
+mod answer;
+mod conn;
+mod login;
+
 use std::io;
 
-use mysql_async::Value;
 use tether_connect::DbUrl;
 
-use crate::protocol::client::{self, BackendConn, ConnError, Event};
 use crate::protocol::Output;
 use crate::reply::{ColumnDef, OkInfo, Reply, ServerError};
+use crate::wire::value::Value;
+use crate::wire::{SERVER_STATUS_AUTOCOMMIT, SERVER_STATUS_IN_TRANS};
+use answer::{ConnError, Event};
+use conn::BackendConn;
 
 /// A lazily (re)opened backend connection.
 pub struct Backend {
@@ -35,10 +41,6 @@ pub struct Backend {
     /// reconnect.
     autocommit_off: bool,
 }
-
-// Server status flags.
-const SERVER_STATUS_IN_TRANS: u16 = 0x0001;
-const SERVER_STATUS_AUTOCOMMIT: u16 = 0x0002;
 
 /// Rows read by a plan step: column definitions and values.
 pub struct Rows {
@@ -421,9 +423,9 @@ async fn collect(conn: &mut BackendConn, replies: &mut Vec<Reply>) -> Result<(),
                 rows = Vec::new();
             }
             Event::Column(p) => columns
-                .push(client::column_def(p).ok_or_else(|| ConnError::Lost("malformed column definition".into()))?),
+                .push(answer::column_def(p).ok_or_else(|| ConnError::Lost("malformed column definition".into()))?),
             Event::Row(p) => {
-                rows.push(client::text_row(p, columns.len()).ok_or_else(|| ConnError::Lost("malformed row".into()))?)
+                rows.push(answer::text_row(p, columns.len()).ok_or_else(|| ConnError::Lost("malformed row".into()))?)
             }
             Event::End { .. } => replies.push(Reply::Rows {
                 columns: std::mem::take(&mut columns),

@@ -1,9 +1,50 @@
-//! Values on the wire: result rows in the text and binary protocols, and the
-//! parameters of COM_STMT_EXECUTE.
-
-use mysql_async::Value;
+//! Values on the wire: the gateway's [`Value`] for one cell or parameter, result
+//! rows in the text and binary protocols, and the parameters of COM_STMT_EXECUTE.
 
 use super::packet::{Cursor, PacketWriter};
+
+/// One cell of a row or one statement parameter, as the protocol carries it (the
+/// shape of `mysql_common`'s value, which the gateway used before it had its own).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bytes(Vec<u8>),
+    Int(i64),
+    UInt(u64),
+    Float(f32),
+    Double(f64),
+    /// year, month, day, hour, minutes, seconds, microseconds
+    Date(u16, u8, u8, u8, u8, u8, u32),
+    /// negative, days, hours, minutes, seconds, microseconds
+    Time(bool, u32, u8, u8, u8, u32),
+}
+
+impl Value {
+    /// The text MariaDB prints for a number, date or time (`2024-02-29 13:14:15`,
+    /// `-838:59:59.000001`); `NULL` for NULL, the bytes as UTF-8 (lossy) for bytes.
+    pub fn text(&self) -> String {
+        match *self {
+            Value::Null => "NULL".into(),
+            Value::Bytes(ref b) => String::from_utf8_lossy(b).into_owned(),
+            Value::Int(x) => x.to_string(),
+            Value::UInt(x) => x.to_string(),
+            Value::Float(x) => x.to_string(),
+            Value::Double(x) => x.to_string(),
+            Value::Date(y, m, d, 0, 0, 0, 0) => format!("{y:04}-{m:02}-{d:02}"),
+            Value::Date(y, m, d, h, i, s, 0) => format!("{y:04}-{m:02}-{d:02} {h:02}:{i:02}:{s:02}"),
+            Value::Date(y, m, d, h, i, s, us) => format!("{y:04}-{m:02}-{d:02} {h:02}:{i:02}:{s:02}.{us:06}"),
+            Value::Time(neg, days, h, i, s, us) => {
+                let sign = if neg { "-" } else { "" };
+                let hours = days * 24 + u32::from(h);
+                if us == 0 {
+                    format!("{sign}{hours:03}:{i:02}:{s:02}")
+                } else {
+                    format!("{sign}{hours:03}:{i:02}:{s:02}.{us:06}")
+                }
+            }
+        }
+    }
+}
 
 // Column type bytes (MySQL protocol).
 pub const TYPE_TINY: u8 = 1;
@@ -28,9 +69,9 @@ where
     W: tokio::io::AsyncWrite + Unpin,
 {
     match v {
-        Value::NULL => w.put_u8(0xfb),
+        Value::Null => w.put_u8(0xfb),
         Value::Bytes(b) => w.put_lenenc_bytes(b),
-        other => w.put_lenenc_bytes(other.as_sql(true).trim_matches('\'').as_bytes()),
+        other => w.put_lenenc_bytes(other.text().as_bytes()),
     }
 }
 
@@ -46,7 +87,7 @@ where
     // Values follow the bitmap; NULLs are only marked there.
     let mut cells: Vec<(usize, &Value)> = Vec::new();
     for (i, v) in values.enumerate() {
-        if matches!(v, Value::NULL) {
+        if matches!(v, Value::Null) {
             w.set_bit(bitmap, i + 2);
         } else {
             cells.push((i, v));
@@ -72,7 +113,7 @@ where
     W: tokio::io::AsyncWrite + Unpin,
 {
     match v {
-        Value::NULL => {}
+        Value::Null => {}
         // Text values (a result read with the text protocol, sent to a client that
         // executed a prepared statement): converted to the column's type.
         Value::Bytes(b) => match text_as_binary(t, b) {
@@ -134,7 +175,7 @@ where
 /// The type (and unsigned flag) a COM_STMT_EXECUTE parameter is sent with.
 pub fn param_type(v: &Value) -> (u8, bool) {
     match v {
-        Value::NULL => (TYPE_NULL, false),
+        Value::Null => (TYPE_NULL, false),
         Value::Bytes(_) => (TYPE_VAR_STRING, false),
         Value::Int(_) => (TYPE_LONGLONG, false),
         Value::UInt(_) => (TYPE_LONGLONG, true),
@@ -271,17 +312,17 @@ pub fn decode_params(c: &mut Cursor<'_>, stmt: &mut StatementParams) -> Option<V
     let mut long = Vec::new();
     for i in 0..n {
         if bitmap[i / 8] & (1 << (i % 8)) != 0 {
-            values.push(Value::NULL);
+            values.push(Value::Null);
             continue;
         }
         if stmt.long_data.contains_key(&(i as u16)) {
             long.push(i);
-            values.push(Value::NULL);
+            values.push(Value::Null);
             continue;
         }
         let (t, unsigned) = types[i];
         let v = match t {
-            TYPE_NULL => Value::NULL,
+            TYPE_NULL => Value::Null,
             TYPE_TINY => {
                 let b = c.u8()?;
                 if unsigned {
@@ -409,11 +450,11 @@ mod tests {
             b'i',
         ];
         let values = decode_params(&mut Cursor::new(&packet), &mut stmt).expect("decodes");
-        assert_eq!(values, vec![Value::Int(5), Value::NULL, Value::Bytes(b"hi".to_vec())]);
+        assert_eq!(values, vec![Value::Int(5), Value::Null, Value::Bytes(b"hi".to_vec())]);
         // Later executions may leave the types out.
         let packet = [0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, b'x'];
         let values = decode_params(&mut Cursor::new(&packet), &mut stmt).expect("decodes");
-        assert_eq!(values, vec![Value::Int(1), Value::NULL, Value::Bytes(b"x".to_vec())]);
+        assert_eq!(values, vec![Value::Int(1), Value::Null, Value::Bytes(b"x".to_vec())]);
         assert_eq!(decode_params(&mut Cursor::new(&[0, 1, 8]), &mut stmt), None);
     }
 }

@@ -1,0 +1,299 @@
+//! The gateway's own connection to a MariaDB/MySQL backend ([`BackendConn`]): the
+//! commands it sends (query, prepare, execute with long data, close, reset, quit)
+//! and the reading of their answers as [`Event`]s, so a forwarded result set is
+//! relayed packet by packet (column definitions and rows are never decoded). It
+//! asks for multi-statements and multi-results, `CLIENT_DEPRECATE_EOF` when the
+//! server has it, and `CLIENT_FOUND_ROWS` only for a client that asked for it.
+
+use std::io;
+
+use super::answer::{column_def, decode, malformed, parse_err, ConnError, Event, State};
+use crate::reply::ColumnDef;
+use crate::wire::packet::{Cursor, PacketReader, PacketWriter};
+use crate::wire::stream::{ReadHalf, WriteHalf};
+use crate::wire::value::{self, Value};
+use crate::wire::*;
+
+/// The longest packet read from a backend (MariaDB's largest `max_allowed_packet`).
+pub(super) const MAX_PACKET: usize = 1 << 30;
+
+/// What the gateway asks a backend for (only what the backend also offers is
+/// used): what it offers its own clients, without connection attributes; the
+/// database is asked for only when the URL names one, found rows only for a client
+/// that asked for them.
+pub(super) const CLIENT_CAPABILITIES: u32 =
+    SERVER_CAPABILITIES & !(CLIENT_CONNECT_WITH_DB | CLIENT_CONNECT_ATTRS | CLIENT_FOUND_ROWS);
+
+/// A prepared statement on the backend.
+pub(super) struct Prepared {
+    pub id: u32,
+    pub params: Vec<ColumnDef>,
+    pub columns: Vec<ColumnDef>,
+}
+
+pub(super) struct BackendConn {
+    pub(super) reader: PacketReader<ReadHalf>,
+    pub(super) writer: PacketWriter<WriteHalf>,
+    pub(super) id: u32,
+    pub(super) deprecate_eof: bool,
+    pub(super) status: u16,
+    pub(super) state: State,
+    /// The sequence number the next packet of the answer must carry.
+    pub(super) next_seq: u8,
+    /// The backend said it is closing the connection (an error such as 1153 or
+    /// 1927 after which the server hangs up): it must not be used again.
+    pub(super) closing: bool,
+}
+
+/// Errors after which MariaDB/MySQL closes the connection: packet too large,
+/// connection killed, network read/write errors, aborted connection, shutdown,
+/// MySQL's idle disconnect.
+pub(super) const CLOSING_ERRORS: &[u16] = &[1053, 1153, 1158, 1159, 1160, 1161, 1184, 1927, 4031];
+
+/// Errors that roll back the whole transaction (a deadlock's victim): the session
+/// is no longer in one, though an ERR packet carries no status to say so.
+pub(super) const ROLLBACK_ERRORS: &[u16] = &[1213];
+
+/// Parameters at least this long go as COM_STMT_SEND_LONG_DATA, in pieces of this
+/// size, so an execute stays far under any backend's `max_allowed_packet` (as
+/// clients do for large values).
+pub(super) const LONG_DATA_PIECE: usize = 1 << 20;
+
+impl BackendConn {
+    pub(super) fn new(read: ReadHalf, write: WriteHalf) -> BackendConn {
+        BackendConn {
+            reader: PacketReader::new(read),
+            writer: PacketWriter::new(write),
+            id: 0,
+            deprecate_eof: false,
+            status: 0,
+            state: State::Idle,
+            next_seq: 0,
+            closing: false,
+        }
+    }
+
+    /// Reads the next packet of an answer, which must carry the next sequence
+    /// number (a stray or stale packet is never taken for an answer).
+    pub(super) async fn read_packet(&mut self) -> Result<u8, ConnError> {
+        match self.reader.next(MAX_PACKET).await {
+            Ok(Some(seq)) if self.reader.first_seq() == self.next_seq => {
+                self.next_seq = seq.wrapping_add(1);
+                Ok(seq)
+            }
+            Ok(Some(_)) => Err(ConnError::Lost(format!(
+                "packets out of order from the backend (expected number {}, got {})",
+                self.next_seq,
+                self.reader.first_seq()
+            ))),
+            Ok(None) => Err(ConnError::Lost("the backend closed the connection".into())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// True once the backend said it closes the connection.
+    pub fn closing(&self) -> bool {
+        self.closing
+    }
+
+    /// The backend's id for this connection (for `KILL`).
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// The status flags of the last OK or end of result read (autocommit, in
+    /// transaction).
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Starts a command packet; what follows goes in with `self.writer`.
+    async fn begin_command(&mut self, command: u8) -> Result<(), ConnError> {
+        if self.state != State::Idle {
+            self.drain().await?;
+        }
+        self.writer.set_seq(0);
+        self.writer.begin();
+        self.writer.put_u8(command);
+        Ok(())
+    }
+
+    async fn send(&mut self, answered: bool) -> Result<(), ConnError> {
+        self.writer.end();
+        // The answer continues the numbering (a command of 16 MiB or more takes
+        // several packets).
+        self.next_seq = self.writer.seq();
+        self.state = if answered { State::First } else { State::Idle };
+        if let Err(e) = self.writer.flush().await {
+            // A server that refuses a command midway (1153: over its
+            // max_allowed_packet) answers and hangs up before reading the rest, so
+            // the write fails while its answer waits unread in our socket. Read
+            // the answer then: the client gets the server's error, not ours. The
+            // connection is not used again either way.
+            self.closing = true;
+            if answered && matches!(e.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe) {
+                return Ok(());
+            }
+            self.state = State::Idle;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Sends a text query; its answer follows through [`Self::event`].
+    pub async fn query(&mut self, sql: &str) -> Result<(), ConnError> {
+        self.begin_command(COM_QUERY).await?;
+        self.writer.put_bytes(sql.as_bytes());
+        self.send(true).await
+    }
+
+    /// Executes a prepared statement with `params` (their types sent every time;
+    /// long values first as long data); its answer follows through [`Self::event`].
+    pub async fn execute(&mut self, id: u32, params: &[Value]) -> Result<(), ConnError> {
+        let long = |v: &Value| matches!(v, Value::Bytes(b) if b.len() >= LONG_DATA_PIECE);
+        for (i, v) in params.iter().enumerate() {
+            let Value::Bytes(data) = v else { continue };
+            if !long(v) {
+                continue;
+            }
+            for piece in data.chunks(LONG_DATA_PIECE) {
+                self.begin_command(COM_STMT_SEND_LONG_DATA).await?;
+                self.writer.put_u32(id);
+                self.writer.put_u16(i as u16);
+                self.writer.put_bytes(piece);
+                self.send(false).await?;
+            }
+        }
+        self.begin_command(COM_STMT_EXECUTE).await?;
+        let w = &mut self.writer;
+        w.put_u32(id);
+        w.put_u8(0); // no cursor
+        w.put_u32(1); // iteration count
+        if !params.is_empty() {
+            let bitmap = w.put_zeros(params.len().div_ceil(8));
+            for (i, v) in params.iter().enumerate() {
+                if matches!(v, Value::Null) {
+                    w.set_bit(bitmap, i);
+                }
+            }
+            w.put_u8(1); // types follow
+            for v in params {
+                let (t, unsigned) = value::param_type(v);
+                w.put_u8(t);
+                w.put_u8(if unsigned { 0x80 } else { 0 });
+            }
+            for v in params.iter().filter(|v| !long(v)) {
+                value::put_param(w, v);
+            }
+        }
+        self.send(true).await
+    }
+
+    /// Prepares a statement.
+    pub async fn prepare(&mut self, sql: &str) -> Result<Prepared, ConnError> {
+        self.begin_command(COM_STMT_PREPARE).await?;
+        self.writer.put_bytes(sql.as_bytes());
+        self.send(false).await?;
+        self.read_packet().await?;
+        let p = self.reader.payload();
+        if p.first() == Some(&0xff) {
+            let e = parse_err(p);
+            self.closing |= CLOSING_ERRORS.contains(&e.code);
+            return Err(ConnError::Server(e));
+        }
+        let mut c = Cursor::new(p);
+        let bad = || malformed("prepare answer");
+        c.u8();
+        let id = c.u32().ok_or_else(bad)?;
+        let columns = c.u16().ok_or_else(bad)?;
+        let params = c.u16().ok_or_else(bad)?;
+        let mut lists = [Vec::new(), Vec::new()];
+        for (list, n) in lists.iter_mut().zip([params, columns]) {
+            for _ in 0..n {
+                self.read_packet().await?;
+                list.push(column_def(self.reader.payload()).ok_or_else(|| malformed("column definition"))?);
+            }
+            if n > 0 && !self.deprecate_eof {
+                self.read_packet().await?;
+            }
+        }
+        let [params, columns] = lists;
+        Ok(Prepared { id, params, columns })
+    }
+
+    /// Closes a prepared statement (no answer).
+    pub async fn close_statement(&mut self, id: u32) -> Result<(), ConnError> {
+        self.begin_command(COM_STMT_CLOSE).await?;
+        self.writer.put_u32(id);
+        self.send(false).await
+    }
+
+    /// COM_RESET_CONNECTION: rolls back, drops temporary tables, prepared
+    /// statements and session variables.
+    pub async fn reset(&mut self) -> Result<(), ConnError> {
+        self.begin_command(COM_RESET_CONNECTION).await?;
+        self.send(true).await?;
+        loop {
+            match self.event().await? {
+                Event::Error(e) => return Err(ConnError::Server(e)),
+                Event::Done => return Ok(()),
+                _ => {}
+            }
+        }
+    }
+
+    /// Says goodbye (the server rolls back what is uncommitted).
+    pub async fn quit(mut self) {
+        if self.begin_command(COM_QUIT).await.is_ok() {
+            let _ = self.send(false).await;
+        }
+    }
+
+    /// Reads the rest of the pending answer.
+    async fn drain(&mut self) -> Result<(), ConnError> {
+        while !matches!(self.event().await?, Event::Done) {}
+        Ok(())
+    }
+
+    /// The next step of the pending answer.
+    pub async fn event(&mut self) -> Result<Event<'_>, ConnError> {
+        if self.state == State::Idle {
+            return Ok(Event::Done);
+        }
+        if self.state == State::Columns(0) {
+            // Without CLIENT_DEPRECATE_EOF an EOF packet ends the definitions.
+            self.read_answer().await?;
+            if self.reader.payload().first() != Some(&0xfe) {
+                self.state = State::Idle;
+                return Err(malformed("end of column definitions"));
+            }
+            self.state = State::Rows;
+        }
+        self.read_answer().await?;
+        let BackendConn {
+            reader,
+            state,
+            status,
+            deprecate_eof,
+            closing,
+            ..
+        } = self;
+        let event = decode(state, status, *deprecate_eof, reader.payload());
+        if let Ok(Event::Error(e)) = &event {
+            *closing |= CLOSING_ERRORS.contains(&e.code);
+            if ROLLBACK_ERRORS.contains(&e.code) {
+                *status &= !SERVER_STATUS_IN_TRANS;
+            }
+        }
+        event
+    }
+
+    /// Reads a packet of the pending answer; a failure ends it.
+    async fn read_answer(&mut self) -> Result<(), ConnError> {
+        if let Err(e) = self.read_packet().await {
+            self.state = State::Idle;
+            return Err(e);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,480 @@
+//! The plan's cascade rules followed to a fixpoint: from the statement's own rows,
+//! each FK action (RESTRICT probe, cascading delete, cascading or SET NULL/DEFAULT
+//! update) becomes a child statement, and the child rows it reaches are processed
+//! in turn (self-references and cycles stop at rows already seen).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use tether_fkplan::{Action, ActionKind, Event, FkRef, NewChildValue, Plan, Rules, Template};
+
+use super::render::{literals, row_sql};
+use super::state::{id_len, Change, Failure, Writes};
+use crate::backend::{Backend, Rows};
+use crate::reply::ServerError;
+
+/// InnoDB refuses cascades that reach this depth (MariaDB 10.11, measured).
+pub(super) const MAX_CASCADE_DEPTH: usize = 15;
+
+/// The smallest origin among `item` rows whose key at `positions` is in `referenced`.
+pub(super) fn first_origin(item: &Item, positions: &[usize], referenced: &HashSet<Vec<String>>) -> Option<usize> {
+    item.old
+        .iter()
+        .zip(&item.origin)
+        .filter(|(row, _)| referenced.contains(&positions.iter().map(|p| row[*p].clone()).collect::<Vec<_>>()))
+        .map(|(_, o)| *o)
+        .min()
+}
+
+/// Rows of one table flowing through the plan: key values as SQL literals.
+pub(super) struct Item {
+    pub(super) table: String,
+    pub(super) event: Event,
+    /// Old key values (the table's rule key columns).
+    pub(super) old: Vec<Vec<String>>,
+    /// New key values, same shape (update events only).
+    pub(super) new: Vec<Vec<String>>,
+    pub(super) depth: usize,
+    /// Tables an update earlier in this cascade chain touched.
+    pub(super) updated_chain: Vec<String>,
+    /// Per row: the first of the statement's own rows whose cascade reaches it.
+    pub(super) origin: Vec<usize>,
+    /// Rows seen before, now reached from an earlier own row: only their origins
+    /// travel on (no checks, no statements).
+    pub(super) replay: bool,
+}
+
+impl Item {
+    /// The statement's own rows of `table`: where a cascade starts.
+    pub(super) fn start(
+        table: &str,
+        event: Event,
+        old: Vec<Vec<String>>,
+        new: Vec<Vec<String>>,
+        origin: Vec<usize>,
+    ) -> Item {
+        Item {
+            table: table.to_string(),
+            event,
+            old,
+            new,
+            depth: 0,
+            updated_chain: match event {
+                Event::Delete => Vec::new(),
+                Event::Update => vec![table.to_string()],
+            },
+            origin,
+            replay: false,
+        }
+    }
+}
+
+/// Follows the plan's rules from `first` until no rows are left to process.
+/// With `checks` off (a native run found no error), RESTRICT probes and the
+/// depth and same-table limits are skipped: only the child statements are made.
+pub(super) async fn cascade(
+    plan: &Plan,
+    backend: &mut Backend,
+    first: Vec<Item>,
+    writes: &mut Writes,
+    checks: bool,
+) -> Result<(), Failure> {
+    let mut run = Cascade {
+        plan,
+        backend,
+        writes,
+        checks,
+        queue: VecDeque::from(first),
+        deleted: HashMap::new(),
+    };
+    while let Some(item) = run.queue.pop_front() {
+        let Some(rules) = plan.rules_for(&item.table, item.event) else {
+            continue;
+        };
+        if item.event == Event::Delete {
+            run.mark_deleted(&item, rules);
+        }
+        run.record_changes(&item);
+        for action in &rules.actions {
+            let (keys, new_values) = changed_keys(&item, &action.fk);
+            if keys.is_empty() {
+                continue;
+            }
+            if item.replay && !matches!(action.kind, ActionKind::Delete { .. }) {
+                continue;
+            }
+            match &action.kind {
+                ActionKind::Refuse { .. } if !checks => {}
+                ActionKind::Refuse { .. } => run.refuse(&item, action, &keys, &new_values).await?,
+                ActionKind::Delete { statement } => {
+                    run.delete_children(&item, action, statement, &keys, &new_values)
+                        .await?
+                }
+                ActionKind::Update { statement, new } => {
+                    run.update_children(&item, action, statement, new, &keys, &new_values)
+                        .await?
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One cascade in progress: the plan, where its statements go, and the rows
+/// still to process.
+struct Cascade<'a> {
+    plan: &'a Plan,
+    backend: &'a mut Backend,
+    writes: &'a mut Writes,
+    checks: bool,
+    queue: VecDeque<Item>,
+    /// Rows already deleted by this plan, by table, with the earliest own row whose
+    /// cascade reaches them: cycles stop here; an earlier origin travels on.
+    deleted: HashMap<String, HashMap<Vec<String>, usize>>,
+}
+
+impl Cascade<'_> {
+    /// Notes the rows a delete item removes, with the earliest origin reaching each.
+    fn mark_deleted(&mut self, item: &Item, rules: &Rules) {
+        let seen = self.deleted.entry(item.table.clone()).or_default();
+        let id_len = if rules.pk_len == 0 {
+            rules.key_columns.len()
+        } else {
+            rules.pk_len
+        };
+        for (row, origin) in item.old.iter().zip(&item.origin) {
+            let best = seen.entry(row[..id_len.min(row.len())].to_vec()).or_insert(*origin);
+            *best = (*best).min(*origin);
+        }
+    }
+
+    /// Every row of `item` as a change the parent checks replay.
+    fn record_changes(&mut self, item: &Item) {
+        for (k, (row, origin)) in item.old.iter().zip(&item.origin).enumerate() {
+            let new = match item.event {
+                Event::Delete => None,
+                Event::Update => item.new.get(k).cloned(),
+            };
+            self.writes.changes.push(Change {
+                table: item.table.clone(),
+                old: row.clone(),
+                new,
+                origin: *origin,
+            });
+        }
+    }
+
+    /// RESTRICT / NO ACTION: fails when a child row references one of `keys`
+    /// (children the statement deleted before their parent's row do not count).
+    async fn refuse(
+        &mut self,
+        item: &Item,
+        action: &Action,
+        keys: &[Vec<String>],
+        new_values: &[Vec<String>],
+    ) -> Result<(), Failure> {
+        let ActionKind::Refuse {
+            probe,
+            error,
+            child_ids,
+            ..
+        } = &action.kind
+        else {
+            return Ok(());
+        };
+        let (fk, child_ids) = (&action.fk, *child_ids);
+        let sql = probe.render(&fk.columns, keys, new_values);
+        let found = self.backend.read(&sql).await?;
+        let mut rows = literals(&found);
+        if child_ids > 0 {
+            // A child the statement deleted before its parent's row is
+            // gone when MariaDB gets to the parent.
+            let origin_of = origins_by_key(item, fk);
+            let gone = self.deleted.get(&fk.child);
+            rows.retain(|r| {
+                let deleted_at = gone.and_then(|g| g.get(&r[..child_ids]));
+                let parent_at = origin_of.get(&r[child_ids..]);
+                !matches!((deleted_at, parent_at), (Some(d), Some(p)) if d < p)
+            });
+            for r in &mut rows {
+                r.drain(..child_ids);
+            }
+        }
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let referenced: HashSet<Vec<String>> = rows.into_iter().collect();
+        Err(Failure {
+            error: error.clone().into(),
+            origin: first_origin(item, &fk.parent_positions, &referenced),
+        })
+    }
+
+    /// The child rows `action` reads for `keys` (when the plan needs them: a
+    /// cycle, or rules further down), with their FK values last.
+    async fn read_children(
+        &mut self,
+        action: &Action,
+        keys: &[Vec<String>],
+        new_values: &[Vec<String>],
+    ) -> Result<Option<Rows>, ServerError> {
+        match &action.read {
+            Some(read) => Ok(Some(
+                self.backend
+                    .read(&read.render(&action.fk.columns, keys, new_values))
+                    .await?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// ON DELETE CASCADE: the child DELETE, and the child rows it removes queued
+    /// for their own rules (rows seen before travel on only with an earlier origin).
+    async fn delete_children(
+        &mut self,
+        item: &Item,
+        action: &Action,
+        statement: &Template,
+        keys: &[Vec<String>],
+        new_values: &[Vec<String>],
+    ) -> Result<(), Failure> {
+        let fk = &action.fk;
+        let child_rows = self.read_children(action, keys, new_values).await?;
+        if item.replay && child_rows.is_none() {
+            return Ok(());
+        }
+        if !item.replay {
+            if self.checks
+                && item.depth + 1 >= MAX_CASCADE_DEPTH
+                && exists(self.backend, &fk.child, &fk.columns, keys, child_rows.as_ref()).await?
+            {
+                return Err(ServerError::from(action.too_deep.clone()).into());
+            }
+            self.writes
+                .statements
+                .push(statement.render(&fk.columns, keys, new_values));
+        }
+        let Some(rows) = child_rows else {
+            return Ok(());
+        };
+        let key_len = rows.columns.len() - fk.columns.len();
+        let child_id_len = id_len(self.plan, &fk.child, Event::Delete, key_len);
+        // The first own row whose cascade reaches each parent key.
+        let origin_of = origins_by_key(item, fk);
+        let seen = self.deleted.get(&fk.child);
+        let mut old = Vec::new();
+        let mut origin = Vec::new();
+        let mut again = Vec::new();
+        let mut again_origin = Vec::new();
+        for mut r in literals(&rows) {
+            let fk_values = r.split_off(key_len);
+            let o = origin_of.get(&fk_values).copied().unwrap_or(0);
+            let id = r[..child_id_len.min(r.len())].to_vec();
+            if fk.child == self.plan.table {
+                if let Some(&pos) = self.writes.start_rows.get(&id) {
+                    if pos > o {
+                        self.writes.uncounted.insert(pos);
+                    } else if pos == o {
+                        self.writes.self_reached.insert(pos);
+                    }
+                }
+            }
+            match seen.and_then(|s| s.get(&id)) {
+                None if !item.replay => {
+                    old.push(r);
+                    origin.push(o);
+                }
+                Some(best) if o < *best => {
+                    again.push(r);
+                    again_origin.push(o);
+                }
+                _ => {}
+            }
+        }
+        for (rows, origin, replay) in [(old, origin, item.replay), (again, again_origin, true)] {
+            if !rows.is_empty() {
+                self.queue.push_back(Item {
+                    table: fk.child.clone(),
+                    event: Event::Delete,
+                    origin,
+                    old: rows,
+                    new: Vec::new(),
+                    depth: item.depth + 1,
+                    updated_chain: item.updated_chain.clone(),
+                    replay,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// SET NULL, SET DEFAULT, ON UPDATE CASCADE: the child UPDATE (refused when
+    /// the chain comes back to a table it updated, or too deep), and the child rows
+    /// it re-keys queued for their own rules.
+    async fn update_children(
+        &mut self,
+        item: &Item,
+        action: &Action,
+        statement: &Template,
+        new: &NewChildValue,
+        keys: &[Vec<String>],
+        new_values: &[Vec<String>],
+    ) -> Result<(), Failure> {
+        let fk = &action.fk;
+        let rows = self.read_children(action, keys, new_values).await?;
+        // Without a read (no cycle, nothing further down) the statement
+        // itself finds the rows; only the depth limit needs to know first.
+        let found = match &rows {
+            Some(r) => !r.rows.is_empty(),
+            None if self.checks && item.depth + 1 >= MAX_CASCADE_DEPTH => {
+                exists(self.backend, &fk.child, &fk.columns, keys, None).await?
+            }
+            None => true,
+        };
+        if !found {
+            return Ok(());
+        }
+        let refused = if !self.checks {
+            None
+        } else if item.updated_chain.iter().any(|t| t == &fk.child) {
+            Some(&action.same_table_update)
+        } else if item.depth + 1 >= MAX_CASCADE_DEPTH {
+            Some(&action.too_deep)
+        } else {
+            None
+        };
+        if let Some(error) = refused {
+            let referenced: HashSet<Vec<String>> = rows
+                .as_ref()
+                .map(|r| {
+                    literals(r)
+                        .into_iter()
+                        .map(|mut v| v.split_off(v.len() - fk.columns.len()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            return Err(Failure {
+                error: error.clone().into(),
+                origin: first_origin(item, &fk.parent_positions, &referenced),
+            });
+        }
+        self.writes
+            .statements
+            .push(statement.render(&fk.columns, keys, new_values));
+        let child_rules = self.plan.rules_for(&fk.child, Event::Update);
+        let (Some(rows), Some(child_rules)) = (rows, child_rules) else {
+            return Ok(());
+        };
+        let key_len = rows.columns.len() - fk.columns.len();
+        // Where the FK columns sit among the child's key columns.
+        let positions: Vec<Option<usize>> = fk
+            .columns
+            .iter()
+            .map(|c| {
+                child_rules.key_columns[..key_len.min(child_rules.key_columns.len())]
+                    .iter()
+                    .position(|k| k.eq_ignore_ascii_case(c))
+            })
+            .collect();
+        let origin_of = origins_by_key(item, fk);
+        // Where each old key sits in `keys` (they are distinct).
+        let key_index: HashMap<&[String], usize> = keys.iter().enumerate().map(|(i, k)| (k.as_slice(), i)).collect();
+        let mut old_rows = Vec::new();
+        let mut new_rows = Vec::new();
+        let mut origins = Vec::new();
+        for r in literals(&rows) {
+            let fk_old = r[key_len..].to_vec();
+            origins.push(origin_of.get(&fk_old).copied().unwrap_or(0));
+            let mut old = r;
+            old.truncate(key_len);
+            let mut next = old.clone();
+            for (n, pos) in positions.iter().enumerate() {
+                let Some(pos) = pos else { continue };
+                next[*pos] = match new {
+                    NewChildValue::Null => "NULL".to_string(),
+                    NewChildValue::Default(d) => d[n].clone(),
+                    NewChildValue::Cascade => match key_index.get(fk_old.as_slice()) {
+                        Some(&i) => new_values[i][n].clone(),
+                        None => old[*pos].clone(),
+                    },
+                };
+            }
+            old_rows.push(old);
+            new_rows.push(next);
+        }
+        let mut chain = item.updated_chain.clone();
+        chain.push(fk.child.clone());
+        self.queue.push_back(Item {
+            table: fk.child.clone(),
+            event: Event::Update,
+            origin: origins,
+            old: old_rows,
+            new: new_rows,
+            depth: item.depth + 1,
+            updated_chain: chain,
+            replay: false,
+        });
+        Ok(())
+    }
+}
+
+/// The distinct old key tuples of `fk` in `item`, without NULLs (they reference
+/// nothing), and for updates only keys that change, with their new values.
+fn changed_keys(item: &Item, fk: &FkRef) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+    let mut keys: Vec<Vec<String>> = Vec::new();
+    let mut new_values: Vec<Vec<String>> = Vec::new();
+    let mut seen_keys: HashSet<Vec<String>> = HashSet::new();
+    for (i, row) in item.old.iter().enumerate() {
+        let old: Vec<String> = fk.parent_positions.iter().map(|p| row[*p].clone()).collect();
+        if old.iter().any(|v| v == "NULL") {
+            continue;
+        }
+        let new: Vec<String> = match item.event {
+            Event::Delete => Vec::new(),
+            Event::Update => fk.parent_positions.iter().map(|p| item.new[i][*p].clone()).collect(),
+        };
+        if item.event == Event::Update && new == old {
+            continue;
+        }
+        if seen_keys.insert(old.clone()) {
+            keys.push(old);
+            new_values.push(new);
+        }
+    }
+    (keys, new_values)
+}
+
+/// For each parent key of `fk` in `item`: the first own row whose cascade reaches it.
+fn origins_by_key(item: &Item, fk: &FkRef) -> HashMap<Vec<String>, usize> {
+    let mut origin_of: HashMap<Vec<String>, usize> = HashMap::new();
+    for (row, origin) in item.old.iter().zip(&item.origin) {
+        let key: Vec<String> = fk.parent_positions.iter().map(|p| row[*p].clone()).collect();
+        let e = origin_of.entry(key).or_insert(*origin);
+        *e = (*e).min(*origin);
+    }
+    origin_of
+}
+
+/// Whether child rows reference `keys`: from rows already read, or a probe.
+pub(super) async fn exists(
+    backend: &mut Backend,
+    child: &str,
+    columns: &[String],
+    keys: &[Vec<String>],
+    rows: Option<&Rows>,
+) -> Result<bool, ServerError> {
+    if let Some(rows) = rows {
+        return Ok(!rows.rows.is_empty());
+    }
+    let probe = tether_fkplan::Template {
+        parts: vec![
+            tether_fkplan::Part::Text(format!(
+                "SELECT 1 FROM {} WHERE {} IN (",
+                tether_fkplan::ident(child),
+                row_sql(columns)
+            )),
+            tether_fkplan::Part::Keys,
+            tether_fkplan::Part::Text(") LIMIT 1".into()),
+        ],
+    };
+    Ok(!backend.read(&probe.render(columns, keys, &[])).await?.rows.is_empty())
+}

@@ -1,0 +1,327 @@
+//! One plan run inside an open transaction or savepoint: the start rows read and
+//! locked, the cascade followed, the statement's parents checked, then one batch
+//! of child statements and the original with the backend's FK checks off.
+
+use tether_fkplan::{Event, NewRows, ParentChecks, Plan, Start};
+
+use super::cascade::{cascade, Item};
+use super::checks::{check_parents, OwnRow, Verdict};
+use super::clash::{clash_condition, clash_decidable, updated_row, Updated};
+use super::native_first::{
+    deleted_natively, earlier_error, first_native_error, native_error_after, native_outcome, single, BATCH_SAVEPOINT,
+};
+use super::render::{is_null, literals};
+use super::state::{id_len, starts_with_word, Writes};
+use crate::backend::Backend;
+use crate::reply::{Reply, ServerError};
+
+/// A statement run as several planned statements, one per row, in order (see
+/// [`Plan::steps`]); the client gets the native run's result.
+pub(super) async fn run_steps(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerError> {
+    let native = native_outcome(plan, backend).await?;
+    for step in &plan.steps {
+        if step.is_passthrough() {
+            single(backend, &step.original).await?;
+        } else {
+            run_inside(step, backend).await?;
+        }
+    }
+    Ok(native)
+}
+
+/// Key rows read by a lock read, without those whose primary key is NULL (the
+/// missing side of an outer join).
+pub(super) fn present(rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    rows.into_iter()
+        .filter(|r| r.first().is_some_and(|v| !is_null(v)))
+        .collect()
+}
+
+/// Runs one plan inside the open transaction or savepoint: what the client sees
+/// for its original statement.
+pub(super) async fn run_inside(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerError> {
+    let mut started = match read_start(plan, backend).await? {
+        Next::Go(started) => started,
+        Next::Answered(reply) => return Ok(reply),
+    };
+    let checks_on = match check_own_parents(plan, backend, &mut started).await? {
+        Next::Go(checks_on) => checks_on,
+        Next::Answered(reply) => return Ok(reply),
+    };
+    run_batch(plan, backend, started.writes, started.native, checks_on).await
+}
+
+/// How a step of [`run_inside`] ends: the run goes on with `T`, or the statement
+/// is answered already.
+enum Next<T> {
+    Go(T),
+    Answered(Reply),
+}
+
+/// What reading the start rows leaves for the checks and the batch.
+struct Started {
+    /// The child statements the cascade decided, and the rows it changes.
+    writes: Writes,
+    /// The statement's own rows as the parent checks see them.
+    own: Vec<OwnRow>,
+    /// The native run's result, when the statement takes its outcome from one.
+    native: Option<Reply>,
+}
+
+/// Reads (and locks) the rows the statement starts from, as the plan's start
+/// says, and follows the cascade from them.
+async fn read_start(plan: &Plan, backend: &mut Backend) -> Result<Next<Started>, ServerError> {
+    let mut writes = Writes::default();
+    let mut own: Vec<OwnRow> = Vec::new();
+    // Statements whose row order the plan cannot follow take their outcome from a
+    // native run; the plan then has no checks of its own to make.
+    let by_key = matches!(&plan.start, Start::Multi { targets } if targets.iter().any(|t| t.by_key.is_some()));
+    let mut native = match plan.native_first && !by_key {
+        true => Some(native_outcome(plan, backend).await?),
+        false => None,
+    };
+    let checks = !plan.native_first;
+    match &plan.start {
+        Start::Nothing => {}
+        Start::Multi { targets } => {
+            let mut read = Vec::new();
+            for target in targets {
+                let rows = backend.read(&target.read).await?;
+                read.push((target, present(literals(&rows)), rows.columns.len()));
+            }
+            if by_key {
+                let (reply, instead) = deleted_natively(plan, backend, &mut read).await?;
+                native = Some(reply);
+                writes.instead = Some(instead);
+            }
+            let mut items = Vec::new();
+            for (target, all, width) in read {
+                if all.is_empty() || !target.parent {
+                    continue;
+                }
+                let (old, new) = match target.event {
+                    Event::Delete => (all, Vec::new()),
+                    Event::Update => {
+                        let half = width / 2;
+                        all.into_iter()
+                            .map(|mut r| {
+                                let new = r.split_off(half);
+                                (r, new)
+                            })
+                            .unzip()
+                    }
+                };
+                let origin = vec![0; old.len()];
+                items.push(Item::start(&target.table, target.event, old, new, origin));
+            }
+            if let Err(failure) = cascade(plan, backend, items, &mut writes, checks).await {
+                return Err(failure.error);
+            }
+        }
+        Start::ReplaceSelect(source) => {
+            let new_rows = backend.read(&source.query).await?;
+            if let Some(condition) = clash_condition(source, &literals(&new_rows)) {
+                let rows = backend.read(&format!("{}{condition} FOR UPDATE", source.read)).await?;
+                let old = literals(&rows);
+                if !old.is_empty() {
+                    let origin = vec![0; old.len()];
+                    let item = Item::start(&plan.table, Event::Delete, old, Vec::new(), origin);
+                    if let Err(failure) = cascade(plan, backend, vec![item], &mut writes, checks).await {
+                        return Err(first_native_error(plan, backend, failure.error).await);
+                    }
+                }
+            }
+        }
+        Start::Delete { .. } | Start::Update { .. } if !clash_decidable(plan, backend).await? => {
+            // Which rows the new rows clash with is InnoDB's to find (a prefix or
+            // hash index, a NO PAD collation, a schema the gateway has not read
+            // yet): the original runs natively, with InnoDB's checks and cascades.
+            return single(backend, &plan.original).await.map(Next::Answered);
+        }
+        Start::Delete { read } => {
+            let rows = backend.read(read).await?;
+            let old = literals(&rows);
+            if !old.is_empty() {
+                if starts_with_word(&plan.original, "delete") || starts_with_word(&plan.original, "replace") {
+                    let id_len = id_len(plan, &plan.table, Event::Delete, old[0].len());
+                    for (i, r) in old.iter().enumerate() {
+                        writes.start_rows.entry(r[..id_len].to_vec()).or_insert(i);
+                    }
+                }
+                let origin = (0..old.len()).collect();
+                let item = Item::start(&plan.table, Event::Delete, old, Vec::new(), origin);
+                if let Err(failure) = cascade(plan, backend, vec![item], &mut writes, checks).await {
+                    // Natively the rows go one by one: an earlier row may fail
+                    // first, on another child FK (a DELETE of a range), or with
+                    // another error (a REPLACE's missing parent, say).
+                    return Err(first_native_error(plan, backend, failure.error).await);
+                }
+            }
+        }
+        Start::Update { read } => {
+            let rows = backend.read(read).await?;
+            let mut all = literals(&rows);
+            // ON DUPLICATE KEY UPDATE: of the rows the new row clashes with, the one
+            // InnoDB updates.
+            let flags = plan.clash.as_ref().map_or(0, |c| c.flags.len());
+            if let Some(clash) = plan.clash.as_ref().filter(|_| flags > 0) {
+                match updated_row(clash, &plan.table, all, backend).await? {
+                    Updated::Row(row) => all = row.into_iter().collect(),
+                    Updated::Unknown => return single(backend, &plan.original).await.map(Next::Answered),
+                }
+            }
+            let width = rows.columns.len() - flags;
+            // The read ends with the checked columns, old then new.
+            let checked = match &plan.parent_checks {
+                Some(ParentChecks {
+                    columns,
+                    rows: NewRows::Read | NewRows::ReadOrValues(_),
+                    ..
+                }) => columns.len(),
+                _ => 0,
+            };
+            for r in &mut all {
+                r.truncate(width);
+                let mut tail = r.split_off(r.len().saturating_sub(2 * checked));
+                let new = tail.split_off(checked);
+                own.push(OwnRow {
+                    old: Some(tail),
+                    new: new.into_iter().map(Some).collect(),
+                    inserted: false,
+                });
+            }
+            let half = (width - 2 * checked) / 2;
+            let (old, new): (Vec<_>, Vec<_>) = all
+                .into_iter()
+                .map(|mut r| {
+                    let new = r.split_off(half);
+                    (r, new)
+                })
+                .unzip();
+            if !old.is_empty() {
+                let pk_len = id_len(plan, &plan.table, Event::Update, old[0].len());
+                let start_ids: Vec<Vec<String>> = old.iter().map(|r| r[..pk_len].to_vec()).collect();
+                let origin = (0..old.len()).collect();
+                let item = Item::start(&plan.table, Event::Update, old, new, origin);
+                if let Err(failure) = cascade(plan, backend, vec![item], &mut writes, checks).await {
+                    return Err(earlier_error(plan, backend, failure, &start_ids).await);
+                }
+            }
+        }
+    }
+    Ok(Next::Go(Started { writes, own, native }))
+}
+
+/// The gateway's parent checks of the statement's own rows: whether the original
+/// must run with InnoDB's checks on, or the answer when a check failed.
+async fn check_own_parents(
+    plan: &Plan,
+    backend: &mut Backend,
+    started: &mut Started,
+) -> Result<Next<bool>, ServerError> {
+    // Whether the original runs with InnoDB's checks on: for the forms the planner
+    // leaves to InnoDB, and when the gateway cannot tell (a parent it would have to
+    // match against a value known only after the insert).
+    let mut checks_on = plan.original_fk_checks;
+    let Started { writes, own, .. } = started;
+    if let Some(checks) = &plan.parent_checks {
+        match &checks.rows {
+            NewRows::Values(rows) => *own = rows.iter().map(|r| OwnRow::inserted(r)).collect(),
+            NewRows::ReadOrValues(row) if own.is_empty() => *own = vec![OwnRow::inserted(row)],
+            NewRows::ReadOrValues(_) | NewRows::Read => {}
+        }
+        // A REPLACE's deletes all come before its checks: it has one row, or it
+        // writes a table outside FK cycles, whose deletes reach no parent of its rows.
+        let one_row = matches!(plan.start, Start::Delete { .. });
+        match check_parents(checks, own, &writes.changes, one_row, backend).await? {
+            Verdict::Pass => {}
+            Verdict::Unsure => checks_on = true,
+            Verdict::Fail(error) => {
+                // MariaDB, going row by row with its own checks, may meet another
+                // error first (a duplicate key on an earlier row, another FK of the
+                // same row): the original is replayed with InnoDB's checks inside
+                // the statement's transaction or savepoint (rolled back by the
+                // caller) and its error wins.
+                let replies = backend.query(&plan.original).await;
+                return match replies.into_iter().last() {
+                    Some(Reply::Error(e)) => Err(e),
+                    // InnoDB found every parent (a value the gateway compared more
+                    // strictly, say `20.0` with `20`). With no child statement the
+                    // replay is the whole statement, as the old path ran it: keep it.
+                    Some(reply) if writes.statements.is_empty() => Ok(Next::Answered(writes.adjust(plan, reply))),
+                    _ => Err(error),
+                };
+            }
+        }
+    }
+    Ok(Next::Go(checks_on))
+}
+
+/// The batch: under a savepoint, with the backend's FK checks off, the original
+/// and the child statements in the order the plan needs; the client's result.
+async fn run_batch(
+    plan: &Plan,
+    backend: &mut Backend,
+    writes: Writes,
+    native: Option<Reply>,
+    checks_on: bool,
+) -> Result<Reply, ServerError> {
+    if plan.is_passthrough() || (writes.statements.is_empty() && checks_on) {
+        let reply = single(backend, &plan.original).await?;
+        return Ok(native.unwrap_or_else(|| writes.adjust(plan, reply)));
+    }
+    // With checks off the order is free. The original goes first: its rows affected
+    // are then its own even when a cycle leads a cascade back to its rows. A
+    // statement that writes FK columns of its own table goes last, as InnoDB checks
+    // its rows after their cascades (a REPLACE's new row must not meet the delete
+    // of its old row's children).
+    // Under a savepoint: when a statement of the batch fails (a child key that
+    // moves onto an existing one, say), MariaDB may have met another error first,
+    // going row by row with its cascades inside each row.
+    let mut batch = vec![
+        format!("SAVEPOINT {BATCH_SAVEPOINT}"),
+        "SET foreign_key_checks = 0".to_string(),
+    ];
+    let original_last = plan.original_last();
+    match &writes.instead {
+        Some(instead) => batch.extend(instead.iter().cloned()),
+        None if !original_last => batch.push(plan.original.clone()),
+        None => {}
+    }
+    batch.extend(writes.statements.iter().cloned());
+    let original_at = if writes.instead.is_some() {
+        None
+    } else if !original_last {
+        Some(2)
+    } else if !checks_on {
+        batch.push(plan.original.clone());
+        Some(batch.len() - 1)
+    } else {
+        None
+    };
+    batch.push("SET foreign_key_checks = 1".to_string());
+    let replies = backend.query(&batch.join(";\n")).await;
+    if let Some((at, Reply::Error(e))) = replies.iter().enumerate().find(|(_, r)| matches!(r, Reply::Error(_))) {
+        if original_last && Some(at) == original_at {
+            // The original failed after every child statement succeeded: MariaDB,
+            // going row by row, meets the same error at the same row (the gateway
+            // found every FK check to pass). Replaying it would run it twice:
+            // auto-increment values and LAST_INSERT_ID() would move on again. The
+            // caller rolls the statement back.
+            return Err(e.clone());
+        }
+        return native_error_after(plan, backend, e.clone()).await;
+    }
+    if writes.instead.is_some() {
+        return native.ok_or_else(|| ServerError::gateway("tether gateway: no native result for a planned statement"));
+    }
+    if let Some(at) = original_at {
+        let reply = replies
+            .into_iter()
+            .nth(at)
+            .ok_or_else(|| ServerError::gateway("tether gateway: the backend returned too few results"))?;
+        return Ok(native.unwrap_or_else(|| writes.adjust(plan, reply)));
+    }
+    let reply = single(backend, &plan.original).await?;
+    Ok(native.unwrap_or_else(|| writes.adjust(plan, reply)))
+}

@@ -1,0 +1,27 @@
+//! Runs a `tether_fkplan::Plan` on a backend connection: one transaction (or a savepoint inside
+//! the client's transaction), locked reads of the affected keys, checks (children
+//! that refuse, parents of the rows the statement writes), then the child
+//! statements and the original with the backend's FK checks off. Every child
+//! change is a statement of its own, so it reaches the binlog.
+//!
+//! The executor fills the plan's holes with the keys it reads, follows the plan's
+//! rules to a fixpoint (self-references and cycles) and replays the statement's
+//! rows in order against what the plan deletes and re-keys; it decides nothing else.
+//!
+//! Rooms: [`savepoint`] (transaction or savepoint around a plan), [`execute`] (one
+//! plan: start rows, cascade, checks, batch), [`cascade`], [`checks`] (parents of
+//! the statement's own rows), [`clash`] (ODKU/REPLACE clashes), [`native_first`]
+//! (native runs and replays), [`state`] (the executor's bookkeeping), [`render`]
+//! (backend values as SQL literals).
+
+mod cascade;
+mod checks;
+mod clash;
+mod execute;
+mod native_first;
+mod render;
+mod savepoint;
+mod state;
+
+pub use render::inline_params;
+pub use savepoint::run;

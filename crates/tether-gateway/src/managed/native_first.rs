@@ -1,0 +1,194 @@
+//! Native runs a plan leans on: the original run under a savepoint and rolled back
+//! for MariaDB's own result or error (native first), a multi-table DELETE's rows
+//! as the native run deleted them, and the replays that find the error MariaDB
+//! meets first after a plan's check or statement failed.
+
+use std::collections::HashSet;
+
+use tether_fkplan::Plan;
+
+use super::render::{literals, row_sql};
+use super::state::Failure;
+use crate::backend::Backend;
+use crate::reply::{Reply, ServerError};
+
+/// The savepoint of a native run whose outcome a plan takes (see `native_outcome`).
+pub(super) const NATIVE_SAVEPOINT: &str = "tether_native";
+/// The savepoint before a plan's batch of writes (see `native_error_after`).
+pub(super) const BATCH_SAVEPOINT: &str = "tether_batch";
+
+/// The original run natively, with InnoDB's checks, under a savepoint rolled back
+/// at once: its error, or its result (rows affected, info) for the client. Rolled
+/// back, it leaves nothing in the binlog; the row locks it took stay.
+pub(super) async fn native_outcome(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerError> {
+    backend.exec(&format!("SAVEPOINT {NATIVE_SAVEPOINT}")).await?;
+    let reply = single(backend, &plan.original).await;
+    // After a deadlock the transaction, savepoint and all, is gone already.
+    let rolled_back = backend.exec(&format!("ROLLBACK TO SAVEPOINT {NATIVE_SAVEPOINT}")).await;
+    let reply = reply?;
+    rolled_back?;
+    Ok(reply)
+}
+
+/// A multi-table DELETE run natively under a savepoint: its result, and which of
+/// the rows each target's read found it deleted (`read` keeps only those); then
+/// rolled back. The plan deletes them by key in place of the original: MariaDB
+/// deletes from the first table while it scans the join, and a cascade of an
+/// early row can change which rows of the other tables still match.
+pub(super) async fn deleted_natively(
+    plan: &Plan,
+    backend: &mut Backend,
+    read: &mut [(&tether_fkplan::Target, Vec<Vec<String>>, usize)],
+) -> Result<(Reply, Vec<String>), ServerError> {
+    backend.exec(&format!("SAVEPOINT {NATIVE_SAVEPOINT}")).await?;
+    let reply = single(backend, &plan.original).await;
+    let mut survivors: Vec<HashSet<Vec<String>>> = Vec::new();
+    let mut failed = None;
+    if reply.is_ok() {
+        for (target, rows, _) in read.iter() {
+            let Some(pk) = &target.by_key else {
+                survivors.push(HashSet::new());
+                continue;
+            };
+            let keys: Vec<String> = distinct_ids(rows, pk.len());
+            if keys.is_empty() {
+                survivors.push(HashSet::new());
+                continue;
+            }
+            let sql = format!(
+                "SELECT {} FROM {} WHERE {} IN ({})",
+                pk.iter()
+                    .map(|c| tether_fkplan::ident(c))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                tether_fkplan::ident(&target.table),
+                row_sql(pk),
+                keys.join(", ")
+            );
+            match backend.read(&sql).await {
+                Ok(rows) => survivors.push(literals(&rows).into_iter().collect()),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+    let rolled_back = backend.exec(&format!("ROLLBACK TO SAVEPOINT {NATIVE_SAVEPOINT}")).await;
+    let reply = reply?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    rolled_back?;
+    let mut instead = Vec::new();
+    for ((target, rows, _), gone) in read.iter_mut().zip(&survivors) {
+        let Some(pk) = &target.by_key else { continue };
+        rows.retain(|r| !gone.contains(&r[..pk.len()]));
+        let keys = distinct_ids(rows, pk.len());
+        if !keys.is_empty() {
+            instead.push(format!(
+                "DELETE FROM {} WHERE {} IN ({})",
+                tether_fkplan::ident(&target.table),
+                row_sql(pk),
+                keys.join(", ")
+            ));
+        }
+    }
+    Ok((reply, instead))
+}
+
+/// The distinct leading `n` values of `rows`, each as an `IN` list item.
+pub(super) fn distinct_ids(rows: &[Vec<String>], n: usize) -> Vec<String> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for r in rows {
+        let id = &r[..n.min(r.len())];
+        if seen.insert(id.to_vec()) {
+            out.push(if id.len() == 1 {
+                id[0].clone()
+            } else {
+                format!("({})", id.join(", "))
+            });
+        }
+    }
+    out
+}
+
+/// A statement of the plan's batch failed with `error`: the batch is rolled back
+/// and the original runs natively (InnoDB's checks and cascades, row by row), so
+/// the client gets the error MariaDB meets first. Should the native run succeed
+/// where the plan's statements did not, its result stands, as it would natively
+/// (its cascades are InnoDB's: that one statement's child changes miss the binlog).
+pub(super) async fn native_error_after(
+    plan: &Plan,
+    backend: &mut Backend,
+    error: ServerError,
+) -> Result<Reply, ServerError> {
+    let rolled_back = backend
+        .query(&format!(
+            "ROLLBACK TO SAVEPOINT {BATCH_SAVEPOINT};\nSET foreign_key_checks = 1"
+        ))
+        .await;
+    if rolled_back.iter().any(|r| matches!(r, Reply::Error(_))) {
+        // A deadlock: the transaction is gone; its error is the answer.
+        let _ = backend.exec("SET foreign_key_checks = 1").await;
+        return Err(error);
+    }
+    match plan.steps.is_empty() {
+        true => single(backend, &plan.original).await,
+        false => Err(error),
+    }
+}
+
+/// The error the client sees when a DELETE's or REPLACE's delete fails: MariaDB,
+/// going row by row with its own checks, may meet another error first (a
+/// RESTRICT child of an earlier row, a duplicate key on an earlier row, another
+/// FK of the same row). The original is replayed with
+/// InnoDB's checks inside the statement's transaction or savepoint, which the
+/// caller rolls back; its error wins, and the gateway's stands if it finds none.
+pub(super) async fn first_native_error(plan: &Plan, backend: &mut Backend, error: ServerError) -> ServerError {
+    backend
+        .query(&plan.original)
+        .await
+        .into_iter()
+        .find_map(|r| match r {
+            Reply::Error(e) => Some(e),
+            _ => None,
+        })
+        .unwrap_or(error)
+}
+
+/// An FK error found at the statement's row N stands only if MariaDB, going row by
+/// row, would not have failed earlier: the plan's prefix replays rows 0..N natively
+/// (inside the statement's savepoint or transaction, rolled back by the caller).
+pub(super) async fn earlier_error(
+    plan: &Plan,
+    backend: &mut Backend,
+    failure: Failure,
+    start_ids: &[Vec<String>],
+) -> ServerError {
+    let (Some(prefix), Some(pos)) = (&plan.prefix, failure.origin) else {
+        return failure.error;
+    };
+    if pos == 0 {
+        return failure.error;
+    }
+    let keys = &start_ids[..pos.min(start_ids.len())];
+    let sql = prefix.render(&[], keys, &[]);
+    match backend.query(&sql).await.into_iter().find_map(|r| match r {
+        Reply::Error(e) => Some(e),
+        _ => None,
+    }) {
+        Some(e) => e,
+        None => failure.error,
+    }
+}
+
+pub(super) async fn single(backend: &mut Backend, sql: &str) -> Result<Reply, ServerError> {
+    let mut replies = backend.query(sql).await;
+    match replies.pop() {
+        Some(Reply::Error(e)) => Err(e),
+        Some(r) => Ok(r),
+        None => Err(ServerError::gateway("tether gateway: no result from the backend")),
+    }
+}

@@ -1,0 +1,114 @@
+//! Values read from the backend (and a prepared statement's parameters) as MySQL
+//! literals, for the statements a plan writes: typed by the column they came from,
+//! escaped through `tether_schema::sql`.
+
+use crate::backend::Rows;
+use crate::reply::ColumnDef;
+use crate::wire::value::Value;
+
+pub(super) fn is_null(v: &str) -> bool {
+    v.eq_ignore_ascii_case("null")
+}
+
+pub(super) fn row_sql(columns: &[String]) -> String {
+    let list: Vec<String> = columns.iter().map(|c| tether_fkplan::ident(c)).collect();
+    if list.len() == 1 {
+        list[0].clone()
+    } else {
+        format!("({})", list.join(", "))
+    }
+}
+
+/// Every value of `rows` as an SQL literal.
+pub(super) fn literals(rows: &Rows) -> Vec<Vec<String>> {
+    rows.rows
+        .iter()
+        .map(|r| r.iter().zip(&rows.columns).map(|(v, c)| literal(v, c)).collect())
+        .collect()
+}
+
+/// A value read with the text protocol, as an SQL literal of its column's type.
+pub(super) fn literal(v: &Value, c: &ColumnDef) -> String {
+    const NUMERIC: [u8; 10] = [0, 1, 2, 3, 4, 5, 8, 9, 13, 246];
+    const BINARY_FLAG: u16 = 128;
+    match v {
+        Value::Null => "NULL".to_string(),
+        Value::Bytes(b) if NUMERIC.contains(&c.column_type) => String::from_utf8_lossy(b).into_owned(),
+        Value::Bytes(b) if c.flags & BINARY_FLAG != 0 && !(7..=14).contains(&c.column_type) => {
+            tether_schema::sql::hex_literal(b)
+        }
+        Value::Bytes(b) => tether_fkplan::string_literal(b),
+        Value::Int(i) => i.to_string(),
+        Value::UInt(u) => u.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Double(d) => d.to_string(),
+        other => tether_fkplan::string_literal(other.text().as_bytes()),
+    }
+}
+
+/// `sql` with each `?` placeholder (outside quotes and comments) replaced by its
+/// parameter as an SQL literal; `None` when the counts differ.
+pub fn inline_params(sql: &str, params: &[Value]) -> Option<String> {
+    let mut out = String::with_capacity(sql.len() + params.len() * 8);
+    let mut next = params.iter();
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' | '`' => {
+                out.push(c);
+                while let Some(d) = chars.next() {
+                    out.push(d);
+                    if d == '\\' && c != '`' {
+                        if let Some(e) = chars.next() {
+                            out.push(e);
+                        }
+                    } else if d == c {
+                        if chars.peek() == Some(&c) {
+                            if let Some(e) = chars.next() {
+                                out.push(e);
+                            }
+                        } else {
+                            break;
+                        }
+                    }
+                }
+            }
+            '?' => out.push_str(&value_literal(next.next()?)),
+            _ => out.push(c),
+        }
+    }
+    if next.next().is_some() {
+        return None;
+    }
+    Some(out)
+}
+
+/// A prepared statement's parameter as an SQL literal.
+fn value_literal(v: &Value) -> String {
+    match v {
+        Value::Null => "NULL".into(),
+        Value::Bytes(b) => tether_fkplan::string_literal(b),
+        Value::Int(i) => i.to_string(),
+        Value::UInt(u) => u.to_string(),
+        Value::Float(f) => format!("{f:e}"),
+        Value::Double(d) => format!("{d:e}"),
+        other => format!("'{}'", other.text()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inlines_parameters_outside_quotes() {
+        let sql = "UPDATE t SET a = ?, b = '?' WHERE id = ? AND c = `?`";
+        let out = inline_params(sql, &[Value::Bytes(b"it's".to_vec()), Value::Int(7)]);
+        assert_eq!(
+            out.as_deref(),
+            Some("UPDATE t SET a = 'it\\'s', b = '?' WHERE id = 7 AND c = `?`")
+        );
+        assert_eq!(inline_params("SELECT ?", &[]), None);
+        assert_eq!(inline_params("SELECT 1", &[Value::Null]), None);
+    }
+}

@@ -1,0 +1,83 @@
+//! Where a plan runs: in a transaction of its own (BEGIN ... COMMIT) when the client
+//! has none open, else under a savepoint of the client's transaction, so a failed
+//! statement rolls back only itself.
+
+use tether_fkplan::Plan;
+
+use super::execute::{run_inside, run_steps};
+use crate::backend::Backend;
+use crate::reply::Reply;
+use crate::wire::value::Value;
+
+pub(super) const SAVEPOINT: &str = "tether_fk";
+
+/// Runs the plan and returns what the client sees for the original statement.
+pub async fn run(plan: &Plan, backend: &mut Backend) -> Vec<Reply> {
+    // Inside the client's transaction (or with autocommit off) a failed statement
+    // must roll back only itself: use a savepoint. Otherwise wrap in BEGIN/COMMIT.
+    let in_tx = match backend.read("SELECT @@in_transaction, @@autocommit").await {
+        Ok(rows) => match rows.rows.first() {
+            Some(r) => literal_is_true(r.first()) || !literal_is_true(r.get(1)),
+            None => false,
+        },
+        Err(e) => return vec![Reply::Error(e)],
+    };
+    let (open, commit, rollback) = if in_tx {
+        (
+            format!("SAVEPOINT {SAVEPOINT}"),
+            format!("RELEASE SAVEPOINT {SAVEPOINT}"),
+            format!("ROLLBACK TO SAVEPOINT {SAVEPOINT}"),
+        )
+    } else {
+        ("BEGIN".to_string(), "COMMIT".to_string(), "ROLLBACK".to_string())
+    };
+    // A connection lost inside our own BEGIN ... COMMIT loses nothing the client
+    // opened: the client may go on (reconnecting) after the error.
+    backend.set_own_transaction(!in_tx);
+    let replies = run_in_transaction(plan, backend, &open, &commit, &rollback).await;
+    backend.set_own_transaction(false);
+    replies
+}
+
+/// Opens the transaction or savepoint, runs the plan, and ends it.
+pub(super) async fn run_in_transaction(
+    plan: &Plan,
+    backend: &mut Backend,
+    open: &str,
+    commit: &str,
+    rollback: &str,
+) -> Vec<Reply> {
+    if let Err(e) = backend.exec(open).await {
+        return vec![Reply::Error(e)];
+    }
+    let outcome = if plan.steps.is_empty() {
+        run_inside(plan, backend).await
+    } else {
+        run_steps(plan, backend).await
+    };
+    match outcome {
+        Ok(reply) => {
+            if let Err(e) = backend.exec(commit).await {
+                let _ = backend.exec(rollback).await;
+                return vec![Reply::Error(e)];
+            }
+            vec![reply]
+        }
+        Err(e) => {
+            // A deadlock already rolled the transaction back; the savepoint is gone
+            // then, and that is fine.
+            let _ = backend.exec(rollback).await;
+            let _ = backend.exec("SET foreign_key_checks = 1").await;
+            vec![Reply::Error(e)]
+        }
+    }
+}
+
+pub(super) fn literal_is_true(v: Option<&Value>) -> bool {
+    match v {
+        Some(Value::Bytes(b)) => b.as_slice() != b"0",
+        Some(Value::Int(i)) => *i != 0,
+        Some(Value::UInt(u)) => *u != 0,
+        _ => false,
+    }
+}

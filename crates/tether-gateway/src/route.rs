@@ -1,0 +1,179 @@
+//! The route step: a statement's text looked at once (leading comments skipped,
+//! first word read) and turned into a [`Command`] that the session acts on. Only
+//! the writes a managed keyspace plans are parsed further, by `tether-fkplan`.
+
+/// What a statement is, as far as the gateway cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command<'a> {
+    /// `USE name` (also with backticks): the keyspace's name.
+    Use(String),
+    /// `EXPLAIN FK statement`: the statement.
+    ExplainFk(&'a str),
+    /// `SHOW DATABASES`: the gateway lists its keyspaces.
+    ShowDatabases,
+    /// `ROLLBACK ...`: also the acknowledgement of a transaction lost with its
+    /// backend connection.
+    Rollback,
+    /// `SET [SESSION|LOCAL|@@session.|@@local.|@@]foreign_key_checks = v` (alone):
+    /// the new value.
+    SetFkChecks(bool),
+    /// CREATE, ALTER, DROP, RENAME or TRUNCATE: the schema is read again after it.
+    /// `may_create_fk`: CREATE or ALTER, which a `disallow` keyspace inspects.
+    Ddl { may_create_fk: bool },
+    /// INSERT, UPDATE, DELETE or REPLACE as the text's very first word (a leading
+    /// comment hides it): a managed keyspace may plan it.
+    Write,
+    /// Anything else: forwarded unchanged.
+    Other,
+}
+
+impl<'a> Command<'a> {
+    /// Classifies `sql` (a whole COM_QUERY or prepared text: its first statement
+    /// decides).
+    pub fn of(sql: &'a str) -> Command<'a> {
+        let trimmed = sql.trim_start();
+        let lead = skip_comments(trimmed);
+        let word = lead
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if let Some(name) = use_target(lead) {
+            return Command::Use(name);
+        }
+        if let Some(target) = explain_fk_target(lead) {
+            return Command::ExplainFk(target);
+        }
+        match word.as_str() {
+            "show" if lead.to_ascii_lowercase().starts_with("show databases") => Command::ShowDatabases,
+            "rollback" => Command::Rollback,
+            "set" => foreign_key_checks_value(lead).map_or(Command::Other, Command::SetFkChecks),
+            "create" | "alter" => Command::Ddl { may_create_fk: true },
+            "drop" | "rename" | "truncate" => Command::Ddl { may_create_fk: false },
+            // Only an uncommented first word counts (as `tether_fkplan::looks_like_write`).
+            "insert" | "update" | "delete" | "replace" if lead.len() == trimmed.len() => Command::Write,
+            _ => Command::Other,
+        }
+    }
+}
+
+/// `sql` without leading whitespace and `/* ... */` or `-- `/`#` comments.
+fn skip_comments(sql: &str) -> &str {
+    let mut s = sql.trim_start();
+    loop {
+        if let Some(rest) = s.strip_prefix("/*") {
+            // MySQL executable comments (`/*! ... */`) are statements' text: keep.
+            if rest.starts_with('!') {
+                return s;
+            }
+            match rest.find("*/") {
+                Some(end) => s = rest[end + 2..].trim_start(),
+                None => return s,
+            }
+        } else if s.starts_with("-- ") || s.starts_with('#') {
+            match s.find('\n') {
+                Some(end) => s = s[end + 1..].trim_start(),
+                None => return "",
+            }
+        } else {
+            return s;
+        }
+    }
+}
+
+/// `SET ... foreign_key_checks = v` in `lead` (comments skipped): the new value.
+fn foreign_key_checks_value(lead: &str) -> Option<bool> {
+    let lower = lead.to_ascii_lowercase();
+    let rest = lower.strip_prefix("set")?.trim_start();
+    let rest = rest
+        .strip_prefix("session ")
+        .or_else(|| rest.strip_prefix("local "))
+        .unwrap_or(rest)
+        .trim_start();
+    let rest = rest
+        .strip_prefix("@@session.")
+        .or_else(|| rest.strip_prefix("@@local."))
+        .or_else(|| rest.strip_prefix("@@"))
+        .unwrap_or(rest);
+    let rest = rest.strip_prefix("foreign_key_checks")?.trim_start();
+    let rest = rest.strip_prefix(":=").or_else(|| rest.strip_prefix('='))?;
+    let value = rest.trim().trim_end_matches(';').trim();
+    if value.contains(',') {
+        return None;
+    }
+    match value.trim_matches('\'') {
+        "0" | "off" | "false" => Some(false),
+        "1" | "on" | "true" => Some(true),
+        _ => None,
+    }
+}
+
+/// `USE name` in `lead` (comments skipped): the name.
+fn use_target(lead: &str) -> Option<String> {
+    let (head, rest) = (lead.get(..3)?, &lead[3..]);
+    if !head.eq_ignore_ascii_case("use") || !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    Some(rest.trim().trim_end_matches(';').trim().trim_matches('`').to_string())
+}
+
+/// `EXPLAIN FK statement` in `lead` (comments skipped): the statement.
+fn explain_fk_target(lead: &str) -> Option<&str> {
+    let mut words = lead.splitn(3, char::is_whitespace);
+    let explain = words.next()?;
+    let fk = words.next()?;
+    if explain.eq_ignore_ascii_case("explain") && fk.eq_ignore_ascii_case("fk") {
+        Some(words.next().unwrap_or("").trim())
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognizes_session_statements() {
+        assert_eq!(Command::of("SET foreign_key_checks = 0"), Command::SetFkChecks(false));
+        assert_eq!(
+            Command::of("set @@session.FOREIGN_KEY_CHECKS=ON;"),
+            Command::SetFkChecks(true)
+        );
+        assert_eq!(
+            Command::of("SET SESSION foreign_key_checks := 1"),
+            Command::SetFkChecks(true)
+        );
+        assert_eq!(
+            Command::of("SET foreign_key_checks = 0, unique_checks = 0"),
+            Command::Other
+        );
+        assert_eq!(Command::of("SET autocommit = 0"), Command::Other);
+        assert_eq!(Command::of("use `shop`;"), Command::Use("shop".into()));
+        assert_eq!(Command::of("/* c */ USE shop"), Command::Use("shop".into()));
+        assert_eq!(Command::of("user_func()"), Command::Other);
+        assert_eq!(Command::of("a日b"), Command::Other);
+        assert_eq!(
+            Command::of("EXPLAIN FK DELETE FROM p"),
+            Command::ExplainFk("DELETE FROM p")
+        );
+        assert_eq!(Command::of("EXPLAIN SELECT 1"), Command::Other);
+    }
+
+    #[test]
+    fn classifies_writes_and_ddl_by_the_first_word() {
+        assert_eq!(Command::of("  UPDATE t SET a = 1"), Command::Write);
+        assert_eq!(Command::of("replace into t values (1)"), Command::Write);
+        // A leading comment hides a write from the planner, not DDL or SET.
+        assert_eq!(Command::of("  -- note\n  UPDATE t SET a = 1"), Command::Other);
+        assert_eq!(Command::of("/*!40000 DELETE FROM t */"), Command::Other);
+        assert_eq!(
+            Command::of("# x\nALTER TABLE t ADD c INT"),
+            Command::Ddl { may_create_fk: true }
+        );
+        assert_eq!(Command::of("truncate t"), Command::Ddl { may_create_fk: false });
+        assert_eq!(Command::of("SHOW DATABASES"), Command::ShowDatabases);
+        assert_eq!(Command::of("show tables"), Command::Other);
+        assert_eq!(Command::of("ROLLBACK"), Command::Rollback);
+    }
+}
