@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use mysql_async::Value;
+use crate::wire::value::Value;
 use tether_connect::{DbUrl, ServerUrl};
 use tether_schema::{sql, Engine};
 
@@ -205,9 +205,8 @@ pub async fn read(url: &DbUrl) -> Result<Layout, LayoutError> {
 
 fn text(v: &Value) -> Option<String> {
     match v {
-        Value::NULL => None,
-        Value::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
-        other => Some(other.as_sql(true).trim_matches('\'').to_string()),
+        Value::Null => None,
+        other => Some(other.text()),
     }
 }
 
