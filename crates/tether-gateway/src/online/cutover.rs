@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use super::capture;
-use super::db::{q, Db};
+use super::db::{lit, q, Db};
 use super::plan::{FkDef, Plan};
 use super::shadow::{constraint_sql, ibfk_number};
 use super::{OnlineError, Settings};
@@ -136,6 +136,7 @@ pub struct CutoverFailure {
 /// Runs the cut-over of a prepared plan whose copy is done.
 pub async fn cut_over(
     db: &mut Db,
+    database: &str,
     plan: &Plan,
     settings: &Settings,
     gate: &CutoverGate,
@@ -157,6 +158,21 @@ pub async fn cut_over(
     let mut child_keys = BTreeMap::new();
     for child in by_child.keys() {
         child_keys.insert(*child, keys(db, child).await.map_err(before)?);
+    }
+
+    // The next AUTO_INCREMENT value goes with the table (a shadow counts from its
+    // highest row, the original may be past it: deleted or rolled-back rows).
+    for t in &plan.tables {
+        let sql = format!(
+            "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {}",
+            lit(database),
+            lit(&t.table)
+        );
+        if let Some(next) = db.count(&sql).await.map_err(before)? {
+            db.run(&format!("ALTER TABLE {} AUTO_INCREMENT = {next}", q(&t.shadow)))
+                .await
+                .map_err(before)?;
+        }
     }
 
     let hold = gate.hold(plan.gated_tables());

@@ -145,7 +145,7 @@ async fn drive(
 
     let attempts = shared.settings.cutover_attempts.max(1);
     for attempt in 1..=attempts {
-        match cutover::cut_over(db, &plan, &shared.settings, &shared.gate).await {
+        match cutover::cut_over(db, &shared.database, &plan, &shared.settings, &shared.gate).await {
             Ok(stats) => return Ok(Done::Complete(stats)),
             Err(f) if !f.swapped && f.error.is_lock_wait_timeout() && attempt < attempts => {
                 tracing::info!("migration {id}: cut-over attempt {attempt} timed out waiting for locks; retrying");
