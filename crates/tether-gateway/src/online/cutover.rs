@@ -3,8 +3,9 @@
 //! `RENAME TABLE` (it waits for in-flight transactions on them: their metadata locks),
 //! then, with `foreign_key_checks = 0` and metadata-only ALTERs: drop the old tables'
 //! FKs (constraint names are unique per database), give the new tables their FKs under
-//! the original names, re-point the FKs of other tables at the new tables, release,
-//! and count orphans of every affected FK.
+//! the original names, re-point the FKs of other tables at the new tables, release;
+//! then drop the capture triggers (they went with the old tables), give children's
+//! generated keys their names back, and count orphans of every affected FK.
 //!
 //! Why not `LOCK TABLES`: MariaDB refuses `RENAME TABLE` under it, and after
 //! `ALTER TABLE .. RENAME` under it the new name is not locked, so the FK steps could
@@ -188,10 +189,6 @@ pub async fn cut_over(
     let rename = start.elapsed();
 
     let fk_start = Instant::now();
-    // The triggers went with the old tables; they write to names that are gone.
-    for t in &plan.tables {
-        capture::drop(db, t).await.map_err(after)?;
-    }
     for t in &plan.tables {
         if t.fks_before.is_empty() {
             continue;
@@ -222,6 +219,17 @@ pub async fn cut_over(
     }
     for (child, fks) in &by_child {
         add_fks(db, child, fks).await.map_err(after)?;
+    }
+    let foreign_keys = fk_start.elapsed();
+    drop(hold);
+    let held = start.elapsed();
+
+    // After the release: the triggers went with the old tables (nobody writes to
+    // those), and key names are cosmetic.
+    for t in &plan.tables {
+        capture::drop(db, t).await.map_err(after)?;
+    }
+    for child in by_child.keys() {
         let was = &child_keys[child];
         let now = keys(db, child).await.map_err(after)?;
         let mut renames = Vec::new();
@@ -243,9 +251,6 @@ pub async fn cut_over(
             .map_err(after)?;
         }
     }
-    let foreign_keys = fk_start.elapsed();
-    drop(hold);
-    let held = start.elapsed();
 
     let mut orphans = Vec::new();
     if settings.verify {

@@ -714,3 +714,57 @@ fn a_failed_migration_is_cleaned_up_and_can_be_retried() {
     assert_eq!(underscored(&db).len(), 2, "{:?}", underscored(&db));
     assert_eq!(triggers(&db), Vec::<String>::new());
 }
+
+/// The hook as sessions will use it: before each statement outside a transaction, ask
+/// the gate about the tables it names. A writer straight to the backend runs through
+/// copy and cut-over; no statement waits a second.
+#[test]
+fn writers_that_ask_the_gate_wait_less_than_a_second_at_cut_over() {
+    let db = loaded(1500);
+    let native = loaded(1500);
+    let alter = "ALTER TABLE customer ADD COLUMN tier INT NOT NULL DEFAULT 1";
+    let rt = runtime();
+    let (done, longest, statements) = rt.block_on(async {
+        let m = Migrator::new("ks", &db.url, true, slow()).expect("migrator");
+        let gate = m.gate();
+        let id = m.submit(alter).await.expect("accepted");
+        copying(&m, &id).await;
+        let mut conn = direct(&db).await;
+        let mut longest = Duration::ZERO;
+        let mut statements = Vec::new();
+        let mut i = 0u32;
+        loop {
+            let sql = match i % 3 {
+                0 => format!(
+                    "INSERT INTO customer (id, name, region_id) VALUES ({}, 'g{i}', 2)",
+                    20_000 + i
+                ),
+                1 => format!("INSERT INTO orders VALUES ({}, {}, 'g')", 30_000 + i, 20_000 + i - 1),
+                _ => format!("UPDATE customer SET name = 'h{i}' WHERE id = {}", 1 + i % 1500),
+            };
+            let t = std::time::Instant::now();
+            gate.pass(&["customer", "orders"], Duration::from_secs(5)).await;
+            run_retrying(&mut conn, &sql).await;
+            longest = longest.max(t.elapsed());
+            statements.push(sql);
+            i += 1;
+            if m.get(&id).await.expect("record").state.is_final() {
+                break;
+            }
+        }
+        (finished(&m, &id).await, longest, statements)
+    });
+    assert_eq!(done.state, State::Complete, "{}", done.message);
+    eprintln!(
+        "gated writer: {} statements, longest {} ms; {}",
+        statements.len(),
+        longest.as_millis(),
+        done.message
+    );
+    assert!(longest < Duration::from_secs(1), "longest statement {longest:?}");
+    for sql in &statements {
+        native.exec(sql);
+    }
+    native.exec(alter);
+    assert_same(&db, &native, &TABLES);
+}
