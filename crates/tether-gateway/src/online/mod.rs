@@ -12,6 +12,7 @@ mod db;
 mod error;
 mod explain;
 mod family;
+pub mod hook;
 mod plan;
 mod runner;
 mod shadow;
