@@ -71,8 +71,8 @@ impl Default for Settings {
             throttle_pause: Duration::from_millis(500),
             replica: None,
             max_replica_lag: Duration::from_secs(5),
-            cutover_lock_timeout: Duration::from_secs(2),
-            cutover_attempts: 5,
+            cutover_lock_timeout: Duration::from_secs(1),
+            cutover_attempts: 10,
             cutover_retry_pause: Duration::from_secs(1),
             verify: true,
         }

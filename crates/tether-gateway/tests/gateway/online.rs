@@ -489,15 +489,10 @@ fn a_migrator_dropped_mid_copy_is_resumed_by_the_next_one() {
     assert_same(&db, &native, &TABLES);
 }
 
-#[test]
-fn a_referenced_key_changes_type_with_its_whole_family() {
-    let db = loaded(800);
-    let native = loaded(800);
-    // Natively MariaDB refuses the parent's change while the FKs exist: drop them,
-    // change every column, add them back (and give payment's key, which InnoDB
-    // generated for the unnamed FK, its name back).
-    native.exec(
-        "SET foreign_key_checks = 0;
+/// `customer.id` INT -> BIGINT natively: MariaDB refuses the parent's change while the
+/// FKs exist, so they are dropped, every column changed, and the FKs added back (and
+/// payment's key, which InnoDB generated for the unnamed FK, gets its name back).
+const NATIVE_FAMILY: &str = "SET foreign_key_checks = 0;
          ALTER TABLE orders DROP FOREIGN KEY orders_customer;
          ALTER TABLE payment DROP FOREIGN KEY payment_ibfk_1;
          ALTER TABLE customer DROP FOREIGN KEY customer_parent;
@@ -507,8 +502,13 @@ fn a_referenced_key_changes_type_with_its_whole_family() {
          ALTER TABLE orders ADD CONSTRAINT orders_customer FOREIGN KEY (customer_id) REFERENCES customer (id) ON DELETE CASCADE ON UPDATE CASCADE;
          ALTER TABLE payment MODIFY customer_id BIGINT NULL;
          ALTER TABLE payment ADD CONSTRAINT payment_ibfk_1 FOREIGN KEY (customer_id) REFERENCES customer (id) ON DELETE SET NULL;
-         ALTER TABLE payment RENAME INDEX payment_ibfk_1 TO customer_id;",
-    );
+         ALTER TABLE payment RENAME INDEX payment_ibfk_1 TO customer_id;";
+
+#[test]
+fn a_referenced_key_changes_type_with_its_whole_family() {
+    let db = loaded(800);
+    let native = loaded(800);
+    native.exec(NATIVE_FAMILY);
     let alter = "ALTER TABLE customer MODIFY id BIGINT NOT NULL";
     let rt = runtime();
     let (done, explained) = rt.block_on(async {
@@ -767,4 +767,49 @@ fn writers_that_ask_the_gate_wait_less_than_a_second_at_cut_over() {
     }
     native.exec(alter);
     assert_same(&db, &native, &TABLES);
+}
+
+#[test]
+fn a_family_migration_under_a_managed_workload_ends_as_natively() {
+    let db = loaded(1500);
+    let native = loaded(1500);
+    let gw = support::start_one(&db, "managed");
+    let mut workload = Vec::new();
+    for i in 0..40u32 {
+        workload.push(format!(
+            "INSERT INTO customer (id, name, region_id, parent_id) VALUES ({}, 'f{i}', 2, 2)",
+            6000 + i
+        ));
+        workload.push(format!("INSERT INTO orders VALUES ({}, {}, 'f')", 8000 + i, 6000 + i));
+        workload.push(format!("INSERT INTO payment VALUES ({}, {}, 9)", 8000 + i, 6000 + i));
+        workload.push(format!("DELETE FROM customer WHERE id = {}", 13 + 31 * i));
+        workload.push(format!(
+            "UPDATE orders SET customer_id = {} WHERE id = {}",
+            6000 + i,
+            2 * (4 + 31 * i)
+        ));
+    }
+    let done = gw.block_on(async {
+        let m = Migrator::new("ks", &db.url, true, slower()).expect("migrator");
+        let id = m
+            .submit("ALTER TABLE customer MODIFY id BIGINT NOT NULL")
+            .await
+            .expect("accepted");
+        copying(&m, &id).await;
+        let mut conn = gw.connect("ks").await;
+        let mut deadlocks = 0;
+        for sql in &workload {
+            deadlocks += run_retrying(&mut conn, sql).await;
+        }
+        eprintln!("family workload: {deadlocks} deadlocks retried");
+        finished(&m, &id).await
+    });
+    assert_eq!(done.state, State::Complete, "{}", done.message);
+    eprintln!("family migration under a workload: {}", done.message);
+    for sql in &workload {
+        native.exec(sql);
+    }
+    native.exec(NATIVE_FAMILY);
+    assert_same(&db, &native, &TABLES);
+    assert_eq!(orphans(&db), no_orphans());
 }
