@@ -192,8 +192,22 @@ async fn prepare(
     store.set_plan(id, Some(&plan), estimated).await?;
     let built = async {
         shadow::prepare(db, &shared.database, &schema, &mut plan).await?;
+        // CREATE TRIGGER waits for the transactions open on the table (metadata lock),
+        // and new statements queue behind it: bounded, and tried again.
+        let secs = shared.settings.cutover_lock_timeout.as_secs().max(1);
+        db.run(&format!("SET SESSION lock_wait_timeout = {secs}")).await?;
         for t in &plan.tables {
-            capture::create(db, t).await?;
+            let mut attempt = 1;
+            loop {
+                match capture::create(db, t).await {
+                    Err(e) if e.is_lock_wait_timeout() && attempt < shared.settings.cutover_attempts => {
+                        capture::drop(db, t).await?;
+                        attempt += 1;
+                        tokio::time::sleep(shared.settings.cutover_retry_pause).await;
+                    }
+                    other => break other?,
+                }
+            }
         }
         plan.prepared = true;
         store.set_plan(id, Some(&plan), estimated).await

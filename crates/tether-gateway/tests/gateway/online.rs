@@ -813,3 +813,51 @@ fn a_family_migration_under_a_managed_workload_ends_as_natively() {
     assert_same(&db, &native, &TABLES);
     assert_eq!(orphans(&db), no_orphans());
 }
+
+/// A transaction that stays open on the table keeps the capture triggers from being
+/// created: the migrator waits a bounded time (writers queue behind it no longer),
+/// tries again, then fails with the original untouched; RETRY after the commit works.
+#[test]
+fn a_long_transaction_bounds_the_wait_for_triggers() {
+    let db = loaded(20);
+    let rt = runtime();
+    rt.block_on(async {
+        let settings = Settings {
+            cutover_lock_timeout: Duration::from_secs(1),
+            cutover_attempts: 2,
+            cutover_retry_pause: Duration::from_millis(100),
+            ..Settings::default()
+        };
+        let m = Migrator::new("ks", &db.url, true, settings).expect("migrator");
+        let mut open = direct(&db).await;
+        open.query_drop("BEGIN").await.expect("begin");
+        open.query_drop("SELECT COUNT(*) FROM region").await.expect("read");
+        let id = m
+            .submit("ALTER TABLE region ADD COLUMN code CHAR(2) NULL")
+            .await
+            .expect("accepted");
+        // Another writer meanwhile waits at most about the lock timeout.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut writer = direct(&db).await;
+        let t = std::time::Instant::now();
+        writer
+            .query_drop("UPDATE region SET name = 'east' WHERE id = 2")
+            .await
+            .expect("written");
+        assert!(t.elapsed() < Duration::from_secs(2), "writer waited {:?}", t.elapsed());
+        let failed = finished(&m, &id).await;
+        assert_eq!(failed.state, State::Failed);
+        assert!(failed.message.contains("ERROR 1205"), "{}", failed.message);
+        open.query_drop("COMMIT").await.expect("commit");
+        m.retry(&id).await.expect("retried");
+        assert_eq!(finished(&m, &id).await.state, State::Complete);
+    });
+    assert_eq!(
+        db.query("SELECT * FROM region ORDER BY id"),
+        vec![
+            vec![Some("1".into()), Some("north".into()), None],
+            vec![Some("2".into()), Some("east".into()), None]
+        ]
+    );
+    assert_eq!(triggers(&db), Vec::<String>::new());
+}
