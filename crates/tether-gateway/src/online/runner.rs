@@ -39,7 +39,11 @@ impl From<OnlineError> for Failure {
 pub(crate) async fn run(shared: Arc<Shared>, id: String, cancel: Arc<AtomicBool>) {
     let mut db = Db::new(&shared.url);
     let mut store = shared.store();
-    let outcome = drive(&shared, &id, &mut db, &mut store, &cancel).await;
+    let attempts = shared.settings.cutover_attempts;
+    let outcome = match bound_locks(&mut db, &shared).await {
+        Ok(()) => drive(&shared, &id, &mut db, &mut store, &cancel).await,
+        Err(e) => Err(Failure::from(e)),
+    };
     let recorded = match outcome {
         Ok(Done::Nothing) => Ok(()),
         Ok(Done::Complete(stats)) => {
@@ -59,7 +63,7 @@ pub(crate) async fn run(shared: Arc<Shared>, id: String, cancel: Arc<AtomicBool>
                 Err(e) => Err(e),
             }
         }
-        Ok(Done::Cancelled(plan)) => match shadow::cleanup(&mut db, &plan).await {
+        Ok(Done::Cancelled(plan)) => match shadow::cleanup(&mut db, &plan, attempts).await {
             Ok(()) => store.set_state(&id, State::Cancelled, "cancelled").await,
             Err(e) => {
                 store
@@ -72,7 +76,7 @@ pub(crate) async fn run(shared: Arc<Shared>, id: String, cancel: Arc<AtomicBool>
             if f.swapped {
                 message = format!("failed after the tables were swapped: {message}");
             } else if let Some(plan) = &f.plan {
-                if let Err(e) = shadow::cleanup(&mut db, plan).await {
+                if let Err(e) = shadow::cleanup(&mut db, plan, attempts).await {
                     message.push_str(&format!("; cleanup failed: {e}"));
                 }
             }
@@ -109,11 +113,13 @@ async fn drive(
         }
         leftover => {
             if let Some(p) = &leftover {
-                shadow::cleanup(db, p).await.map_err(|e| Failure {
-                    swapped: false,
-                    error: e,
-                    plan: Some(p.clone()),
-                })?;
+                shadow::cleanup(db, p, shared.settings.cutover_attempts)
+                    .await
+                    .map_err(|e| Failure {
+                        swapped: false,
+                        error: e,
+                        plan: Some(p.clone()),
+                    })?;
             }
             let plan = prepare(shared, id, &m, db, store).await?;
             let progress = Progress {
@@ -193,9 +199,7 @@ async fn prepare(
     let built = async {
         shadow::prepare(db, &shared.database, &schema, &mut plan).await?;
         // CREATE TRIGGER waits for the transactions open on the table (metadata lock),
-        // and new statements queue behind it: bounded, and tried again.
-        let secs = shared.settings.cutover_lock_timeout.as_secs().max(1);
-        db.run(&format!("SET SESSION lock_wait_timeout = {secs}")).await?;
+        // and new statements queue behind it: bounded (`bound_locks`), tried again.
         for t in &plan.tables {
             let mut attempt = 1;
             loop {
@@ -223,6 +227,14 @@ async fn prepare(
     }
 }
 
+/// Bounds every metadata-lock wait of the migrator's connection (CREATE/DROP
+/// TRIGGER, RENAME): new statements on the table queue behind such a wait.
+async fn bound_locks(db: &mut Db, shared: &Shared) -> Result<(), OnlineError> {
+    let secs = shared.settings.cutover_lock_timeout.as_secs().max(1);
+    db.run(&format!("SET SESSION lock_wait_timeout = {secs}")).await?;
+    Ok(())
+}
+
 /// The rows to copy, as InnoDB estimates them.
 async fn estimate(db: &mut Db, database: &str, plan: &Plan) -> Result<u64, OnlineError> {
     let names: Vec<String> = plan.tables.iter().map(|t| lit(&t.table)).collect();
@@ -238,7 +250,10 @@ async fn estimate(db: &mut Db, database: &str, plan: &Plan) -> Result<u64, Onlin
 pub(crate) async fn cancel_idle(shared: &Shared, m: &Migration) -> Result<(), OnlineError> {
     let mut db = Db::new(&shared.url);
     let cleaned = match &m.plan {
-        Some(p) => shadow::cleanup(&mut db, p).await,
+        Some(p) => match bound_locks(&mut db, shared).await {
+            Ok(()) => shadow::cleanup(&mut db, p, shared.settings.cutover_attempts).await,
+            Err(e) => Err(e),
+        },
         None => Ok(()),
     };
     db.close().await;

@@ -278,11 +278,22 @@ pub async fn read_fks(db: &mut Db, database: &str, table: &str) -> Result<Vec<Fk
 }
 
 /// Drops the triggers and shadows of `plan` (cancel, or a failure before the swap):
-/// the original tables are as they were.
-pub async fn cleanup(db: &mut Db, plan: &Plan) -> Result<(), OnlineError> {
+/// the original tables are as they were. Dropping a trigger waits for the transactions
+/// open on its table: bounded by the session's `lock_wait_timeout`, tried `attempts`
+/// times; the shadows go only once no trigger writes to them.
+pub async fn cleanup(db: &mut Db, plan: &Plan, attempts: u32) -> Result<(), OnlineError> {
     db.checks_off().await?;
     for t in &plan.tables {
-        super::capture::drop(db, t).await?;
+        let mut attempt = 1;
+        loop {
+            match super::capture::drop(db, t).await {
+                Err(e) if e.is_lock_wait_timeout() && attempt < attempts => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                other => break other?,
+            }
+        }
     }
     for t in &plan.tables {
         db.run(&format!("DROP TABLE IF EXISTS {}", q(&t.shadow))).await?;
