@@ -22,7 +22,7 @@ use tokio::sync::Notify;
 use super::capture;
 use super::db::{lit, q, Db};
 use super::plan::{FkDef, Plan};
-use super::shadow::{constraint_sql, ibfk_number};
+use super::shadow::{constraint_sql, ibfk_number, read_fks};
 use super::{OnlineError, Settings};
 
 /// Where sessions ask before running a statement on a table: during a cut-over its
@@ -288,6 +288,108 @@ async fn add_fks(db: &mut Db, table: &str, fks: &[&FkDef]) -> Result<(), OnlineE
     ))
     .await
     .map(|_| ())
+}
+
+/// Finishes a cut-over that stopped after its RENAME (a gateway stopped in between):
+/// every FK step again, skipping what is done already. Idempotent.
+pub async fn finish_after_swap(db: &mut Db, database: &str, plan: &Plan) -> Result<CutoverStats, OnlineError> {
+    let start = Instant::now();
+    db.checks_off().await?;
+    for t in &plan.tables {
+        capture::drop(db, t).await?;
+        let left = read_fks(db, database, &t.old).await?;
+        if !left.is_empty() {
+            let drops: Vec<String> = left
+                .iter()
+                .map(|f| format!("DROP FOREIGN KEY {}", q(&f.name)))
+                .collect();
+            db.run(&format!("ALTER TABLE {} {}", q(&t.old), drops.join(", ")))
+                .await?;
+        }
+    }
+    for t in &plan.tables {
+        let have = read_fks(db, database, &t.table).await?;
+        let missing: Vec<&FkDef> = t
+            .fks_after
+            .iter()
+            .filter(|f| !have.iter().any(|h| h.name == f.name))
+            .collect();
+        add_fks(db, &t.table, &missing).await?;
+    }
+    let mut by_child: BTreeMap<&str, Vec<&FkDef>> = BTreeMap::new();
+    for c in &plan.children {
+        by_child.entry(c.fk.table.as_str()).or_default().push(&c.fk);
+    }
+    for (child, fks) in &by_child {
+        let have = read_fks(db, database, child).await?;
+        let stale: Vec<String> = fks
+            .iter()
+            .filter(|f| {
+                have.iter()
+                    .any(|h| h.name == f.name && h.referenced_table != f.referenced_table)
+            })
+            .map(|f| format!("DROP FOREIGN KEY {}", q(&f.name)))
+            .collect();
+        if !stale.is_empty() {
+            db.run(&format!("ALTER TABLE {} {}", q(child), stale.join(", ")))
+                .await?;
+        }
+        let have = read_fks(db, database, child).await?;
+        let missing: Vec<&FkDef> = fks
+            .iter()
+            .copied()
+            .filter(|f| !have.iter().any(|h| h.name == f.name))
+            .collect();
+        add_fks(db, child, &missing).await?;
+        // The keys as they were are not known any more: a key InnoDB generated for an
+        // unnamed FK (`child_ibfk_N`) is named after its first column.
+        let now = keys(db, child).await?;
+        for f in &missing {
+            if ibfk_number(&f.name, child).is_none() {
+                continue;
+            }
+            let renamed = now.iter().any(|(n, c)| *n == f.name && *c == f.columns);
+            let free = !now.iter().any(|(n, _)| *n == f.columns[0]);
+            if renamed && free {
+                db.run(&format!(
+                    "ALTER TABLE {} RENAME INDEX {} TO {}, ALGORITHM=INPLACE",
+                    q(child),
+                    q(&f.name),
+                    q(&f.columns[0])
+                ))
+                .await?;
+            }
+        }
+    }
+    let foreign_keys = start.elapsed();
+    let mut orphans = Vec::new();
+    for fk in plan
+        .tables
+        .iter()
+        .flat_map(|t| t.fks_after.iter())
+        .chain(plan.children.iter().map(|c| &c.fk))
+    {
+        let n = count_orphans(db, fk).await?;
+        if n > 0 {
+            orphans.push((fk.name.clone(), n));
+        }
+    }
+    Ok(CutoverStats {
+        held: Duration::ZERO,
+        rename: Duration::ZERO,
+        foreign_keys,
+        orphans,
+    })
+}
+
+/// True when a table of this name exists.
+pub async fn table_exists(db: &mut Db, database: &str, table: &str) -> Result<bool, OnlineError> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {}",
+        lit(database),
+        lit(table)
+    );
+    Ok(db.count(&sql).await?.unwrap_or(0) > 0)
 }
 
 /// The keys of `table`: name and columns, in SHOW INDEX order.

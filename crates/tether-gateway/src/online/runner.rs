@@ -149,6 +149,20 @@ async fn drive(
     }
     store.set_state(id, State::Ready, "").await.map_err(fail)?;
 
+    // A cut-over that stopped after its RENAME (the gateway was stopped) is finished.
+    let swapped = cutover::table_exists(db, &shared.database, &plan.tables[0].old)
+        .await
+        .map_err(fail)?;
+    if swapped {
+        return cutover::finish_after_swap(db, &shared.database, &plan)
+            .await
+            .map(Done::Complete)
+            .map_err(|error| Failure {
+                swapped: true,
+                error,
+                plan: Some(plan.clone()),
+            });
+    }
     let attempts = shared.settings.cutover_attempts.max(1);
     for attempt in 1..=attempts {
         match cutover::cut_over(db, &shared.database, &plan, &shared.settings, &shared.gate).await {

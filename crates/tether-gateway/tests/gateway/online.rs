@@ -861,3 +861,87 @@ fn a_long_transaction_bounds_the_wait_for_triggers() {
     );
     assert_eq!(triggers(&db), Vec::<String>::new());
 }
+
+/// A gateway stopped between the cut-over's RENAME and its FK steps: the next migrator
+/// finds the tables swapped and finishes the FK steps.
+#[test]
+fn a_cut_over_stopped_after_the_rename_is_finished_on_resume() {
+    let db = loaded(300);
+    let native = loaded(300);
+    let alter = "ALTER TABLE customer ADD COLUMN z INT NULL";
+    native.exec(alter);
+    let rt = runtime();
+    let done = rt.block_on(async {
+        let settings = Settings {
+            cutover_lock_timeout: Duration::from_secs(1),
+            cutover_attempts: 100,
+            cutover_retry_pause: Duration::from_millis(200),
+            ..slower()
+        };
+        let m = Migrator::new("ks", &db.url, true, settings).expect("migrator");
+        // An open transaction keeps the RENAME from its lock once the copy is done.
+        let id = m.submit(alter).await.expect("accepted");
+        let mut open = direct(&db).await;
+        copying_or_ready(&m, &id).await;
+        open.query_drop("BEGIN").await.expect("begin");
+        open.query_drop("SELECT COUNT(*) FROM customer").await.expect("read");
+        for _ in 0..600 {
+            if m.get(&id).await.expect("record").state == State::Ready {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(m.get(&id).await.expect("record").state, State::Ready);
+        drop(m);
+        open.query_drop("COMMIT").await.expect("commit");
+        // The stopped gateway's RENAME was waiting for the lock on the server: it runs
+        // now, and nothing follows it.
+        let old = format!("_customer_old_{}", short(&id));
+        let exists = format!(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{old}'"
+        );
+        let mut renamed = false;
+        for _ in 0..200 {
+            let n: Option<u64> = open.query_first(exists.as_str()).await.expect("read");
+            if n == Some(1) {
+                renamed = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(renamed, "the RENAME ran");
+        let stuck = m_get_state(&db).await;
+        assert_eq!(stuck, "ready");
+        let again = Migrator::new("ks", &db.url, true, Settings::default()).expect("migrator");
+        assert_eq!(again.resume_all().await.expect("resumed"), vec![id.clone()]);
+        finished(&again, &id).await
+    });
+    assert_eq!(done.state, State::Complete, "{}", done.message);
+    assert_same(&db, &native, &TABLES);
+    assert_eq!(orphans(&db), no_orphans());
+    assert_eq!(triggers(&db), Vec::<String>::new());
+}
+
+/// Waits until the migration has at least started copying (or finished the copy).
+async fn copying_or_ready(m: &Migrator, id: &str) {
+    for _ in 0..600 {
+        let now = m.get(id).await.expect("record");
+        if (now.state == State::Running && now.progress.tables.iter().any(|t| t.done || t.last.is_some()))
+            || now.state == State::Ready
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("the copy did not start");
+}
+
+/// The state of the only migration recorded in `db`.
+async fn m_get_state(db: &TestDb) -> String {
+    let mut c = direct(db).await;
+    let state: Option<String> = c
+        .query_first("SELECT state FROM _tether_migrations")
+        .await
+        .expect("read");
+    state.expect("one migration")
+}
