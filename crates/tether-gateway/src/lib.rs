@@ -11,6 +11,7 @@ mod ddl;
 mod error;
 mod keyspace;
 mod managed;
+pub mod online;
 mod protocol;
 mod reply;
 mod route;

@@ -10,6 +10,7 @@ mod differential;
 mod heldout;
 mod limits;
 mod managed;
+mod online;
 mod passthrough;
 mod pymysql;
 mod refresh;

@@ -1,0 +1,431 @@
+//! Cut-over: hold the gateway's new statements on the tables involved
+//! ([`CutoverGate`], a bounded wait), swap every migrated table with its shadow in one
+//! `RENAME TABLE` (it waits for in-flight transactions on them: their metadata locks),
+//! then, with `foreign_key_checks = 0` and metadata-only ALTERs: drop the old tables'
+//! FKs (constraint names are unique per database), give the new tables their FKs under
+//! the original names, re-point the FKs of other tables at the new tables, release;
+//! then drop the capture triggers (they went with the old tables), give children's
+//! generated keys their names back, and count orphans of every affected FK.
+//!
+//! Why not `LOCK TABLES`: MariaDB refuses `RENAME TABLE` under it, and after
+//! `ALTER TABLE .. RENAME` under it the new name is not locked, so the FK steps could
+//! not follow. Between the RENAME and the last re-pointed FK (milliseconds) a write
+//! that bypasses the gateway is not checked against the new FKs; the gateway's own
+//! statements are held.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+use super::capture;
+use super::db::{lit, q, Db};
+use super::plan::{FkDef, Plan};
+use super::shadow::{constraint_sql, ibfk_number, read_fks};
+use super::{OnlineError, Settings};
+
+/// Where sessions ask before running a statement on a table: during a cut-over its
+/// tables are held, and a statement waits until they are released (at most the given
+/// bound, then it runs anyway and meets the backend's own metadata locks).
+#[derive(Clone, Default)]
+pub struct CutoverGate {
+    inner: Arc<GateInner>,
+}
+
+#[derive(Default)]
+struct GateInner {
+    /// Held table names, one entry per hold (a table can be in two).
+    held: Mutex<Vec<String>>,
+    released: Notify,
+}
+
+impl CutoverGate {
+    pub fn new() -> CutoverGate {
+        CutoverGate::default()
+    }
+
+    /// True while `table` is under cut-over.
+    pub fn is_held(&self, table: &str) -> bool {
+        self.held().iter().any(|t| t == table)
+    }
+
+    fn held(&self) -> Vec<String> {
+        match self.inner.held.lock() {
+            Ok(h) => h.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Waits while any of `tables` is held, at most `max_wait`; returns how long it
+    /// waited. A session inside a transaction should not wait (its transaction is one of
+    /// those the cut-over waits for): it calls this only outside transactions.
+    pub async fn pass(&self, tables: &[&str], max_wait: Duration) -> Duration {
+        let start = Instant::now();
+        loop {
+            let released = self.inner.released.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            let held = self.held();
+            if !tables.iter().any(|t| held.iter().any(|h| h == t)) {
+                return start.elapsed();
+            }
+            let Some(left) = max_wait.checked_sub(start.elapsed()) else {
+                return start.elapsed();
+            };
+            if tokio::time::timeout(left, released).await.is_err() {
+                return start.elapsed();
+            }
+        }
+    }
+
+    /// Holds `tables` until the returned guard is dropped.
+    pub fn hold(&self, tables: Vec<String>) -> Hold {
+        match self.inner.held.lock() {
+            Ok(mut h) => h.extend(tables.iter().cloned()),
+            Err(poisoned) => poisoned.into_inner().extend(tables.iter().cloned()),
+        }
+        Hold {
+            gate: self.clone(),
+            tables,
+        }
+    }
+}
+
+/// Tables held at cut-over; released when dropped.
+pub struct Hold {
+    gate: CutoverGate,
+    tables: Vec<String>,
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        let mut held = match self.gate.inner.held.lock() {
+            Ok(h) => h,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for t in &self.tables {
+            if let Some(i) = held.iter().position(|h| h == t) {
+                held.swap_remove(i);
+            }
+        }
+        drop(held);
+        self.gate.inner.released.notify_waiters();
+    }
+}
+
+/// What a cut-over measured.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CutoverStats {
+    /// How long the gate held statements.
+    pub held: Duration,
+    /// The RENAME, including its wait for in-flight transactions.
+    pub rename: Duration,
+    /// Dropping, adding and re-pointing FKs after the swap.
+    pub foreign_keys: Duration,
+    /// Orphans found per FK afterwards (only FKs with orphans).
+    pub orphans: Vec<(String, u64)>,
+}
+
+/// A failed cut-over: `swapped` says whether the tables had been swapped already (if
+/// not, the originals are untouched).
+pub struct CutoverFailure {
+    pub swapped: bool,
+    pub error: OnlineError,
+}
+
+/// Runs the cut-over of a prepared plan whose copy is done.
+pub async fn cut_over(
+    db: &mut Db,
+    database: &str,
+    plan: &Plan,
+    settings: &Settings,
+    gate: &CutoverGate,
+) -> Result<CutoverStats, CutoverFailure> {
+    let before = |error| CutoverFailure { swapped: false, error };
+    let after = |error| CutoverFailure { swapped: true, error };
+    db.checks_off().await.map_err(before)?;
+    let secs = settings.cutover_lock_timeout.as_secs().max(1);
+    db.run(&format!("SET SESSION lock_wait_timeout = {secs}"))
+        .await
+        .map_err(before)?;
+
+    let mut by_child: BTreeMap<&str, Vec<&FkDef>> = BTreeMap::new();
+    for c in &plan.children {
+        by_child.entry(c.fk.table.as_str()).or_default().push(&c.fk);
+    }
+    // The children's keys before: adding an FK renames a key InnoDB generated for an
+    // unnamed FK (`customer_id`) after the constraint; the name is given back.
+    let mut child_keys = BTreeMap::new();
+    for child in by_child.keys() {
+        child_keys.insert(*child, keys(db, child).await.map_err(before)?);
+    }
+
+    // The next AUTO_INCREMENT value goes with the table (a shadow counts from its
+    // highest row, the original may be past it: deleted or rolled-back rows).
+    for t in &plan.tables {
+        let sql = format!(
+            "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {}",
+            lit(database),
+            lit(&t.table)
+        );
+        if let Some(next) = db.count(&sql).await.map_err(before)? {
+            db.run(&format!("ALTER TABLE {} AUTO_INCREMENT = {next}", q(&t.shadow)))
+                .await
+                .map_err(before)?;
+        }
+    }
+
+    let hold = gate.hold(plan.gated_tables());
+    let start = Instant::now();
+    let pairs: Vec<String> = plan
+        .tables
+        .iter()
+        .map(|t| format!("{} TO {}, {} TO {}", q(&t.table), q(&t.old), q(&t.shadow), q(&t.table)))
+        .collect();
+    db.run(&format!("RENAME TABLE {}", pairs.join(", ")))
+        .await
+        .map_err(before)?;
+    let rename = start.elapsed();
+
+    let fk_start = Instant::now();
+    for t in &plan.tables {
+        if t.fks_before.is_empty() {
+            continue;
+        }
+        // InnoDB renames generated FK names (`t_ibfk_1`) with their table.
+        let drops: Vec<String> = t
+            .fks_before
+            .iter()
+            .map(|f| match ibfk_number(&f.name, &t.table) {
+                Some(n) => format!("DROP FOREIGN KEY {}", q(&format!("{}_ibfk_{n}", t.old))),
+                None => format!("DROP FOREIGN KEY {}", q(&f.name)),
+            })
+            .collect();
+        db.run(&format!("ALTER TABLE {} {}", q(&t.old), drops.join(", ")))
+            .await
+            .map_err(after)?;
+    }
+    for (child, fks) in &by_child {
+        let drops: Vec<String> = fks.iter().map(|f| format!("DROP FOREIGN KEY {}", q(&f.name))).collect();
+        db.run(&format!("ALTER TABLE {} {}", q(child), drops.join(", ")))
+            .await
+            .map_err(after)?;
+    }
+    for t in &plan.tables {
+        add_fks(db, &t.table, &t.fks_after.iter().collect::<Vec<_>>())
+            .await
+            .map_err(after)?;
+    }
+    for (child, fks) in &by_child {
+        add_fks(db, child, fks).await.map_err(after)?;
+    }
+    let foreign_keys = fk_start.elapsed();
+    drop(hold);
+    let held = start.elapsed();
+
+    // After the release: the triggers went with the old tables (nobody writes to
+    // those), and key names are cosmetic.
+    for t in &plan.tables {
+        capture::drop(db, t).await.map_err(after)?;
+    }
+    for child in by_child.keys() {
+        let was = &child_keys[child];
+        let now = keys(db, child).await.map_err(after)?;
+        let mut renames = Vec::new();
+        for (name, cols) in &now {
+            if was.iter().any(|(n, _)| n == name) {
+                continue;
+            }
+            if let Some((old, _)) = was.iter().find(|(n, c)| c == cols && !now.iter().any(|(m, _)| m == n)) {
+                renames.push(format!("RENAME INDEX {} TO {}", q(name), q(old)));
+            }
+        }
+        if !renames.is_empty() {
+            db.run(&format!(
+                "ALTER TABLE {} {}, ALGORITHM=INPLACE",
+                q(child),
+                renames.join(", ")
+            ))
+            .await
+            .map_err(after)?;
+        }
+    }
+
+    let mut orphans = Vec::new();
+    if settings.verify {
+        let affected = plan
+            .tables
+            .iter()
+            .flat_map(|t| t.fks_after.iter())
+            .chain(plan.children.iter().map(|c| &c.fk));
+        for fk in affected {
+            let n = count_orphans(db, fk).await.map_err(after)?;
+            if n > 0 {
+                orphans.push((fk.name.clone(), n));
+            }
+        }
+    }
+    Ok(CutoverStats {
+        held,
+        rename,
+        foreign_keys,
+        orphans,
+    })
+}
+
+/// `ALTER TABLE t ADD CONSTRAINT ..., ALGORITHM=INPLACE`: with checks off, metadata only
+/// (the supporting indexes exist); INPLACE makes MariaDB refuse rather than copy.
+async fn add_fks(db: &mut Db, table: &str, fks: &[&FkDef]) -> Result<(), OnlineError> {
+    if fks.is_empty() {
+        return Ok(());
+    }
+    let adds: Vec<String> = fks.iter().map(|f| format!("ADD {}", constraint_sql(f))).collect();
+    db.run(&format!(
+        "ALTER TABLE {} {}, ALGORITHM=INPLACE",
+        q(table),
+        adds.join(", ")
+    ))
+    .await
+    .map(|_| ())
+}
+
+/// Finishes a cut-over that stopped after its RENAME (a gateway stopped in between):
+/// every FK step again, skipping what is done already. Idempotent.
+pub async fn finish_after_swap(db: &mut Db, database: &str, plan: &Plan) -> Result<CutoverStats, OnlineError> {
+    let start = Instant::now();
+    db.checks_off().await?;
+    for t in &plan.tables {
+        capture::drop(db, t).await?;
+        let left = read_fks(db, database, &t.old).await?;
+        if !left.is_empty() {
+            let drops: Vec<String> = left
+                .iter()
+                .map(|f| format!("DROP FOREIGN KEY {}", q(&f.name)))
+                .collect();
+            db.run(&format!("ALTER TABLE {} {}", q(&t.old), drops.join(", ")))
+                .await?;
+        }
+    }
+    for t in &plan.tables {
+        let have = read_fks(db, database, &t.table).await?;
+        let missing: Vec<&FkDef> = t
+            .fks_after
+            .iter()
+            .filter(|f| !have.iter().any(|h| h.name == f.name))
+            .collect();
+        add_fks(db, &t.table, &missing).await?;
+    }
+    let mut by_child: BTreeMap<&str, Vec<&FkDef>> = BTreeMap::new();
+    for c in &plan.children {
+        by_child.entry(c.fk.table.as_str()).or_default().push(&c.fk);
+    }
+    for (child, fks) in &by_child {
+        let have = read_fks(db, database, child).await?;
+        let stale: Vec<String> = fks
+            .iter()
+            .filter(|f| {
+                have.iter()
+                    .any(|h| h.name == f.name && h.referenced_table != f.referenced_table)
+            })
+            .map(|f| format!("DROP FOREIGN KEY {}", q(&f.name)))
+            .collect();
+        if !stale.is_empty() {
+            db.run(&format!("ALTER TABLE {} {}", q(child), stale.join(", ")))
+                .await?;
+        }
+        let have = read_fks(db, database, child).await?;
+        let missing: Vec<&FkDef> = fks
+            .iter()
+            .copied()
+            .filter(|f| !have.iter().any(|h| h.name == f.name))
+            .collect();
+        add_fks(db, child, &missing).await?;
+        // The keys as they were are not known any more: a key InnoDB generated for an
+        // unnamed FK (`child_ibfk_N`) is named after its first column.
+        let now = keys(db, child).await?;
+        for f in &missing {
+            if ibfk_number(&f.name, child).is_none() {
+                continue;
+            }
+            let renamed = now.iter().any(|(n, c)| *n == f.name && *c == f.columns);
+            let free = !now.iter().any(|(n, _)| *n == f.columns[0]);
+            if renamed && free {
+                db.run(&format!(
+                    "ALTER TABLE {} RENAME INDEX {} TO {}, ALGORITHM=INPLACE",
+                    q(child),
+                    q(&f.name),
+                    q(&f.columns[0])
+                ))
+                .await?;
+            }
+        }
+    }
+    let foreign_keys = start.elapsed();
+    let mut orphans = Vec::new();
+    for fk in plan
+        .tables
+        .iter()
+        .flat_map(|t| t.fks_after.iter())
+        .chain(plan.children.iter().map(|c| &c.fk))
+    {
+        let n = count_orphans(db, fk).await?;
+        if n > 0 {
+            orphans.push((fk.name.clone(), n));
+        }
+    }
+    Ok(CutoverStats {
+        held: Duration::ZERO,
+        rename: Duration::ZERO,
+        foreign_keys,
+        orphans,
+    })
+}
+
+/// True when a table of this name exists.
+pub async fn table_exists(db: &mut Db, database: &str, table: &str) -> Result<bool, OnlineError> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {}",
+        lit(database),
+        lit(table)
+    );
+    Ok(db.count(&sql).await?.unwrap_or(0) > 0)
+}
+
+/// The keys of `table`: name and columns, in SHOW INDEX order.
+async fn keys(db: &mut Db, table: &str) -> Result<Vec<(String, Vec<String>)>, OnlineError> {
+    let (names, rows) = db.named(&format!("SHOW INDEX FROM {}", q(table))).await?;
+    let col = |n: &str| names.iter().position(|x| x.eq_ignore_ascii_case(n));
+    let (Some(key), Some(column)) = (col("Key_name"), col("Column_name")) else {
+        return Ok(Vec::new());
+    };
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for r in rows {
+        let name = r[key].clone().unwrap_or_default();
+        let c = r[column].clone().unwrap_or_default();
+        match out.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, cols)) => cols.push(c),
+            None => out.push((name, vec![c])),
+        }
+    }
+    Ok(out)
+}
+
+/// Rows of the FK's table whose key is set but has no parent row.
+pub async fn count_orphans(db: &mut Db, fk: &FkDef) -> Result<u64, OnlineError> {
+    let set: Vec<String> = fk.columns.iter().map(|c| format!("c.{} IS NOT NULL", q(c))).collect();
+    let join: Vec<String> = fk
+        .columns
+        .iter()
+        .zip(&fk.referenced_columns)
+        .map(|(c, r)| format!("p.{} = c.{}", q(r), q(c)))
+        .collect();
+    let sql = format!(
+        "SELECT COUNT(*) FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})",
+        q(&fk.table),
+        set.join(" AND "),
+        q(&fk.referenced_table),
+        join.join(" AND ")
+    );
+    Ok(db.count(&sql).await?.unwrap_or(0))
+}

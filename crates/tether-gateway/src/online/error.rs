@@ -1,0 +1,72 @@
+//! Errors of online schema changes: refusals (the ALTER cannot run online, and why),
+//! backend failures (what the migrator was doing, the server's own error), and
+//! unknown or misused migrations.
+
+use thiserror::Error;
+
+use crate::reply::ServerError;
+
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum OnlineError {
+    /// The ALTER cannot run as an online migration; the message says why.
+    #[error("online ALTER of `{table}` refused: {reason}")]
+    Refused { table: String, reason: String },
+
+    /// The statement is not one ALTER TABLE the migrator understands.
+    #[error("not an online ALTER: {0}")]
+    NotAlter(String),
+
+    /// A statement the migrator issued failed on the backend.
+    #[error("{doing}: ERROR {code} ({state}): {message}")]
+    Backend {
+        doing: String,
+        code: u16,
+        state: String,
+        message: String,
+    },
+
+    /// The keyspace's schema could not be read.
+    #[error("reading the schema of keyspace `{keyspace}`: {message}")]
+    Schema { keyspace: String, message: String },
+
+    #[error("unknown migration '{0}'")]
+    UnknownMigration(String),
+
+    /// CANCEL or RETRY of a migration in a state that does not allow it.
+    #[error("migration '{id}' is {state}: cannot {action}")]
+    WrongState { id: String, state: String, action: String },
+
+    /// The migration's stored record cannot be read back.
+    #[error("migration '{id}': stored record unreadable: {message}")]
+    Record { id: String, message: String },
+}
+
+impl OnlineError {
+    pub(crate) fn backend(doing: impl Into<String>, e: ServerError) -> Self {
+        OnlineError::Backend {
+            doing: doing.into(),
+            code: e.code,
+            state: e.state,
+            message: e.message,
+        }
+    }
+
+    /// The error a client sees: the backend's number and state for backend failures,
+    /// 1105 (HY000) for the migrator's own.
+    pub fn to_server_error(&self) -> ServerError {
+        match self {
+            OnlineError::Backend { code, state, .. } => ServerError::new(*code, state, self.to_string()),
+            _ => ServerError::gateway(self.to_string()),
+        }
+    }
+
+    /// True for a deadlock (1213) or a lock wait timeout (1205).
+    pub(crate) fn is_lock_conflict(&self) -> bool {
+        matches!(self, OnlineError::Backend { code: 1205 | 1213, .. })
+    }
+
+    /// True for a lock wait timeout (1205): the cut-over tries again later.
+    pub(crate) fn is_lock_wait_timeout(&self) -> bool {
+        matches!(self, OnlineError::Backend { code: 1205, .. })
+    }
+}

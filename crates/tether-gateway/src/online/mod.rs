@@ -1,0 +1,430 @@
+//! Online schema changes that keep foreign keys (issue 15): `ALTER TABLE` through a
+//! shadow table, trigger capture and a cut-over that re-points every FK, without
+//! blocking writes. [`Migrator`] runs the migrations of one keyspace (state in the
+//! backend's `_tether_migrations`); [`statements`] recognises the Vitess-style
+//! statements a session hands over; [`CutoverGate`] is what sessions ask before
+//! running a statement on a table under cut-over.
+
+mod capture;
+mod copy;
+mod cutover;
+mod db;
+mod error;
+mod explain;
+mod family;
+pub mod hook;
+mod plan;
+mod runner;
+mod shadow;
+pub mod statements;
+mod store;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tether_connect::{DbUrl, IntrospectOptions};
+use tether_schema::Schema;
+
+pub use cutover::{CutoverGate, Hold};
+pub use error::OnlineError;
+pub use plan::{cascade_reasons, unmanaged_refusal, ChildFk, FkDef, Plan, TablePlan};
+pub use statements::{is_alter_table, recognise, DdlStrategy, MigrationAction, OnlineStatement};
+pub use store::{Migration, State, TABLE as MIGRATIONS_TABLE};
+
+use store::Store;
+
+/// How migrations copy, throttle and cut over.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Rows per copy chunk.
+    pub chunk_rows: u64,
+    /// A pause after every chunk (0: none); a gentler copy on a busy backend.
+    pub chunk_pause: Duration,
+    /// The copy waits while the backend's `Threads_running` is above this (0: never).
+    pub max_threads_running: u64,
+    /// How long a throttled copy sleeps before looking again.
+    pub throttle_pause: Duration,
+    /// A replica whose lag throttles the copy (`SHOW SLAVE STATUS`,
+    /// `Seconds_Behind_Master`; unknown lag counts as too much).
+    pub replica: Option<DbUrl>,
+    /// The replica lag above which the copy waits.
+    pub max_replica_lag: Duration,
+    /// How long the cut-over's RENAME waits for in-flight transactions
+    /// (`lock_wait_timeout`, whole seconds, at least 1) before it gives up and tries again.
+    pub cutover_lock_timeout: Duration,
+    /// Cut-over attempts before the migration fails (the originals stay as they were).
+    pub cutover_attempts: u32,
+    /// The pause between cut-over attempts.
+    pub cutover_retry_pause: Duration,
+    /// Count orphans of every affected FK after cut-over (a full scan of each child).
+    pub verify: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            chunk_rows: 1000,
+            chunk_pause: Duration::ZERO,
+            max_threads_running: 25,
+            throttle_pause: Duration::from_millis(500),
+            replica: None,
+            max_replica_lag: Duration::from_secs(5),
+            cutover_lock_timeout: Duration::from_secs(1),
+            cutover_attempts: 10,
+            cutover_retry_pause: Duration::from_secs(1),
+            verify: true,
+        }
+    }
+}
+
+/// What every task of a keyspace's migrator shares.
+pub(crate) struct Shared {
+    pub keyspace: String,
+    pub url: DbUrl,
+    pub database: String,
+    pub managed: bool,
+    pub settings: Settings,
+    pub gate: CutoverGate,
+}
+
+impl Shared {
+    /// The keyspace's schema as it is now (read twice before giving up: MariaDB's
+    /// information_schema reads fail now and then under concurrent DDL).
+    pub(crate) async fn schema(&self) -> Result<Schema, OnlineError> {
+        let options = IntrospectOptions::default();
+        let read = match tether_connect::introspect(&self.url, &options).await {
+            Ok(s) => Ok(s),
+            Err(_) => tether_connect::introspect(&self.url, &options).await,
+        };
+        read.map_err(|e| OnlineError::Schema {
+            keyspace: self.keyspace.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    pub(crate) fn store(&self) -> Store {
+        Store::new(&self.url, &self.database, &self.keyspace)
+    }
+}
+
+struct Task {
+    cancel: Arc<AtomicBool>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+/// The online migrations of one keyspace: submit, list, cancel, retry, resume. Each
+/// migration runs as a task of its own on the current tokio runtime; dropping the
+/// migrator stops them (as a stopped gateway does) and a new one resumes them.
+pub struct Migrator {
+    shared: Arc<Shared>,
+    tasks: Mutex<HashMap<String, Task>>,
+}
+
+impl Migrator {
+    /// A migrator for keyspace `keyspace` on backend `url` (mysql://, naming the
+    /// database). `managed`: the keyspace runs FK actions through the gateway.
+    pub fn new(keyspace: &str, url: &str, managed: bool, settings: Settings) -> Result<Migrator, OnlineError> {
+        let bad = |m: String| OnlineError::Schema {
+            keyspace: keyspace.to_string(),
+            message: m,
+        };
+        let url = DbUrl::parse(url).map_err(|e| bad(e.to_string()))?;
+        let DbUrl::Mysql(server) = &url else {
+            return Err(bad("online migrations need a mysql:// backend".into()));
+        };
+        let database = server
+            .database
+            .clone()
+            .ok_or_else(|| bad("the backend URL names no database".into()))?;
+        Ok(Migrator {
+            shared: Arc::new(Shared {
+                keyspace: keyspace.to_string(),
+                url,
+                database,
+                managed,
+                settings,
+                gate: CutoverGate::new(),
+            }),
+            tasks: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The gate sessions of this keyspace ask before running a statement.
+    pub fn gate(&self) -> CutoverGate {
+        self.shared.gate.clone()
+    }
+
+    /// Accepts `alter_sql` as a migration and starts it; returns its id at once.
+    /// Refusals (see [`explain`](Self::explain)) are returned here, before anything runs.
+    pub async fn submit(&self, alter_sql: &str) -> Result<String, OnlineError> {
+        let schema = self.shared.schema().await?;
+        let id = new_id();
+        let plan = plan::build(&schema, &id, alter_sql, self.shared.managed)?;
+        let mut store = self.shared.store();
+        let busy = store.list().await;
+        if let Ok(list) = &busy {
+            let tables = plan.gated_tables();
+            if let Some(m) = list.iter().find(|m| {
+                !m.state.is_final()
+                    && m.plan
+                        .as_ref()
+                        .map(|p| p.gated_tables().iter().any(|t| tables.contains(t)))
+                        .unwrap_or(tables.contains(&m.table))
+            }) {
+                store.close().await;
+                return Err(OnlineError::Refused {
+                    table: plan.root.clone(),
+                    reason: format!(
+                        "migration '{}' of `{}` is {} on the same tables",
+                        m.id, m.table, m.state
+                    ),
+                });
+            }
+        }
+        let inserted = store.insert(&id, &plan.root, alter_sql).await;
+        store.close().await;
+        busy?;
+        inserted?;
+        self.spawn(&id);
+        Ok(id)
+    }
+
+    fn spawn(&self, id: &str) {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let handle = tokio::spawn(runner::run(self.shared.clone(), id.to_string(), cancel.clone()));
+        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        tasks.retain(|_, t| !t.handle.is_finished());
+        tasks.insert(id.to_string(), Task { cancel, handle });
+    }
+
+    /// Every migration of the keyspace, oldest first.
+    pub async fn list(&self) -> Result<Vec<Migration>, OnlineError> {
+        let mut store = self.shared.store();
+        let list = store.list().await;
+        store.close().await;
+        list
+    }
+
+    /// One migration.
+    pub async fn get(&self, id: &str) -> Result<Migration, OnlineError> {
+        let mut store = self.shared.store();
+        let m = store.get(id).await;
+        store.close().await;
+        m?.ok_or_else(|| OnlineError::UnknownMigration(id.to_string()))
+    }
+
+    /// Cancels a migration that has not cut over: its task stops between chunks and
+    /// drops triggers and shadows; one with no task here is cleaned up at once.
+    pub async fn cancel(&self, id: &str) -> Result<(), OnlineError> {
+        let m = self.get(id).await?;
+        if m.state.is_final() || m.state == State::Ready {
+            return Err(OnlineError::WrongState {
+                id: id.to_string(),
+                state: m.state.to_string(),
+                action: "cancel".into(),
+            });
+        }
+        let running = {
+            let tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+            match tasks.get(id) {
+                Some(t) if !t.handle.is_finished() => {
+                    t.cancel.store(true, Ordering::SeqCst);
+                    true
+                }
+                _ => false,
+            }
+        };
+        if !running {
+            runner::cancel_idle(&self.shared, &m).await?;
+        }
+        Ok(())
+    }
+
+    /// Cancels every migration not yet cut over; returns how many.
+    pub async fn cancel_all(&self) -> Result<usize, OnlineError> {
+        let mut n = 0;
+        for m in self.list().await? {
+            if matches!(m.state, State::Queued | State::Running) {
+                self.cancel(&m.id).await?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Starts a failed or cancelled migration again, from the beginning.
+    pub async fn retry(&self, id: &str) -> Result<(), OnlineError> {
+        let m = self.get(id).await?;
+        if !matches!(m.state, State::Failed | State::Cancelled) {
+            return Err(OnlineError::WrongState {
+                id: id.to_string(),
+                state: m.state.to_string(),
+                action: "retry".into(),
+            });
+        }
+        let mut store = self.shared.store();
+        let r = store.reset(id).await;
+        store.close().await;
+        r?;
+        self.spawn(id);
+        Ok(())
+    }
+
+    /// Starts the tasks of every unfinished migration (at gateway start): each goes on
+    /// from its last copied chunk. Returns their ids.
+    pub async fn resume_all(&self) -> Result<Vec<String>, OnlineError> {
+        let mut ids = Vec::new();
+        for m in self.list().await? {
+            if !m.state.is_final() {
+                let running = {
+                    let tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+                    tasks.get(&m.id).is_some_and(|t| !t.handle.is_finished())
+                };
+                if !running {
+                    self.spawn(&m.id);
+                    ids.push(m.id);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Waits until migration `id` is complete, failed or cancelled (at most `timeout`).
+    pub async fn wait(&self, id: &str, timeout: Duration) -> Result<Migration, OnlineError> {
+        let start = std::time::Instant::now();
+        loop {
+            let m = self.get(id).await?;
+            if m.state.is_final() || start.elapsed() > timeout {
+                return Ok(m);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// What an online `alter_sql` would do (`EXPLAIN FK ALTER TABLE ...`).
+    pub async fn explain(&self, alter_sql: &str) -> Result<String, OnlineError> {
+        let schema = self.shared.schema().await?;
+        Ok(explain::explain(&schema, alter_sql, self.shared.managed))
+    }
+}
+
+impl Drop for Migrator {
+    fn drop(&mut self) {
+        let tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        for t in tasks.values() {
+            t.handle.abort();
+        }
+    }
+}
+
+/// The columns of `SHOW VITESS_MIGRATIONS` (Vitess's names where it has one).
+pub const SHOW_COLUMNS: [&str; 16] = [
+    "migration_uuid",
+    "keyspace",
+    "mysql_table",
+    "migration_statement",
+    "strategy",
+    "migration_status",
+    "progress",
+    "rows_copied",
+    "table_rows",
+    "eta_seconds",
+    "added_timestamp",
+    "started_timestamp",
+    "ready_timestamp",
+    "completed_timestamp",
+    "cutover_ms",
+    "message",
+];
+
+/// One `SHOW VITESS_MIGRATIONS` row per migration whose id matches `like` (SQL LIKE
+/// pattern with `%` and `_`), in [`SHOW_COLUMNS`] order.
+pub fn show_rows(migrations: &[Migration], like: Option<&str>) -> Vec<Vec<Option<String>>> {
+    migrations
+        .iter()
+        .filter(|m| like.is_none_or(|p| like_match(p, &m.id)))
+        .map(|m| {
+            vec![
+                Some(m.id.clone()),
+                Some(m.keyspace.clone()),
+                Some(m.table.clone()),
+                Some(m.alter_sql.clone()),
+                Some("online".into()),
+                Some(m.state.to_string()),
+                Some(m.percent().to_string()),
+                Some(m.rows_copied.to_string()),
+                Some(m.rows_estimated.to_string()),
+                m.eta_seconds().map(|s| s.to_string()),
+                m.submitted_at.clone(),
+                m.started_at.clone(),
+                m.ready_at.clone(),
+                m.completed_at.clone(),
+                m.cutover_ms.map(|s| s.to_string()),
+                Some(m.message.clone()),
+            ]
+        })
+        .collect()
+}
+
+/// SQL LIKE (`%`, `_`), case-insensitive.
+fn like_match(pattern: &str, s: &str) -> bool {
+    fn go(p: &[char], s: &[char]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some('%') => (0..=s.len()).any(|i| go(&p[1..], &s[i..])),
+            Some('_') => !s.is_empty() && go(&p[1..], &s[1..]),
+            Some(c) => s.first().is_some_and(|d| d.eq_ignore_ascii_case(c)) && go(&p[1..], &s[1..]),
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let s: Vec<char> = s.chars().collect();
+    go(&p, &s)
+}
+
+/// A new migration id in Vitess's form (32 hex digits in five groups).
+fn new_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(nanos);
+    let hex = format!("{:016x}{nanos:016x}", h.finish());
+    format!(
+        "{}_{}_{}_{}_{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// The explanation of `alter_sql` on a schema already read (`tether gateway` CLI and
+/// tests).
+pub fn explain_with(schema: &Schema, alter_sql: &str, managed: bool) -> String {
+    explain::explain(schema, alter_sql, managed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_look_like_vitess_uuids() {
+        let a = new_id();
+        assert_eq!(a.len(), 36);
+        assert_eq!(a.matches('_').count(), 4);
+        assert_ne!(a, new_id());
+    }
+
+    #[test]
+    fn like_patterns() {
+        assert!(like_match("ab%", "abc_1"));
+        assert!(like_match("a_c", "abc"));
+        assert!(!like_match("a_c", "abbc"));
+    }
+}

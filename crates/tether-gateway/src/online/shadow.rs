@@ -1,0 +1,302 @@
+//! Shadow tables: `CREATE TABLE _t_new LIKE t` (no FKs), the user's ALTER (or, for a
+//! family child, the key columns' new type). FKs the ALTER adds are read back with
+//! their final names and dropped: a shadow has no FKs while it fills, so capture
+//! triggers never fail on it. The FKs the new table gets (stored in the plan) are
+//! checked on an empty scratch copy, and the shadow's keys made ordinary keys, so the
+//! FKs can be added at cut-over as metadata only.
+
+use std::collections::BTreeMap;
+
+use tether_schema::{FkAction, Schema};
+
+use super::db::{lit, q, q_list, Db};
+use super::family;
+use super::plan::{copy_columns, parse_alter, FkDef, Plan, TablePlan};
+use super::OnlineError;
+
+/// Builds every shadow of `plan` and fills in `copy` and `fks_after`.
+pub async fn prepare(db: &mut Db, database: &str, schema: &Schema, plan: &mut Plan) -> Result<(), OnlineError> {
+    db.checks_off().await?;
+    // The renames and drops of columns, read from the ALTER aimed at the shadow.
+    let root_alter = match plan.tables[0].shadow_alter.as_deref() {
+        Some(sql) => Some(parse_alter(sql)?.statement),
+        None => None,
+    };
+    for i in 0..plan.tables.len() {
+        let t = plan.tables[i].clone();
+        db.run(&format!("DROP TABLE IF EXISTS {}", q(&t.shadow))).await?;
+        db.run(&format!("CREATE TABLE {} LIKE {}", q(&t.shadow), q(&t.table)))
+            .await?;
+        if let Some(alter) = &t.shadow_alter {
+            db.run(alter).await?;
+        }
+        // Key columns following the root's new key type.
+        let mut modify = Vec::new();
+        for col in &t.follow_columns {
+            let referenced = t
+                .fks_before
+                .iter()
+                .filter(|f| f.referenced_table == plan.root)
+                .find_map(|f| {
+                    f.columns
+                        .iter()
+                        .position(|c| c == col)
+                        .map(|p| f.referenced_columns[p].clone())
+                })
+                .ok_or_else(|| OnlineError::Refused {
+                    table: t.table.clone(),
+                    reason: format!("column `{col}` references no key of `{}`", plan.root),
+                })?;
+            let new_type = family::column_type(db, database, &plan.tables[0].shadow, &referenced).await?;
+            modify.push(family::modify_clause(db, database, &t.shadow, col, &new_type).await?);
+        }
+        if !modify.is_empty() {
+            db.run(&format!("ALTER TABLE {} {}", q(&t.shadow), modify.join(", ")))
+                .await?;
+        }
+        let source = schema
+            .tables
+            .iter()
+            .find(|x| x.name == t.table)
+            .ok_or_else(|| OnlineError::Refused {
+                table: t.table.clone(),
+                reason: "the table disappeared from the keyspace".into(),
+            })?;
+        let pairs = copy_columns(if i == 0 { root_alter.as_ref() } else { None }, source);
+        let stored = stored_columns(db, database, &t.shadow).await?;
+        plan.tables[i].copy = pairs.into_iter().filter(|(_, d)| stored.contains(d)).collect();
+    }
+    // FKs the ALTER added are read back (with the names they get on the table) and
+    // dropped: a filling shadow has no FKs.
+    let mut added = Vec::new();
+    for i in 0..plan.tables.len() {
+        let t = plan.tables[i].clone();
+        let read = read_fks(db, database, &t.shadow).await?;
+        let highest = t
+            .fks_before
+            .iter()
+            .filter_map(|f| ibfk_number(&f.name, &t.table))
+            .max()
+            .unwrap_or(0);
+        let mut mine = Vec::new();
+        for fk in &read {
+            let mut f = fk.clone();
+            f.table = t.table.clone();
+            if let Some(n) = ibfk_number(&fk.name, &t.shadow) {
+                f.name = format!("{}_ibfk_{}", t.table, n + highest);
+            }
+            f.referenced_table = plan.final_name(&fk.referenced_table).to_string();
+            mine.push(f);
+        }
+        if !read.is_empty() {
+            let drops: Vec<String> = read
+                .iter()
+                .map(|f| format!("DROP FOREIGN KEY {}", q(&f.name)))
+                .collect();
+            db.run(&format!("ALTER TABLE {} {}", q(&t.shadow), drops.join(", ")))
+                .await?;
+        }
+        added.push(mine);
+    }
+    for (i, mine) in added.into_iter().enumerate() {
+        let t = &plan.tables[i];
+        let mut after: Vec<FkDef> = t
+            .fks_before
+            .iter()
+            .filter(|f| !t.fks_dropped.contains(&f.name))
+            .map(|f| FkDef {
+                columns: f.columns.iter().map(|c| shadow_name(t, c)).collect(),
+                ..f.clone()
+            })
+            .collect();
+        after.extend(mine);
+        plan.tables[i].fks_after = after;
+    }
+    check_fks(db, plan).await?;
+    for t in &plan.tables {
+        explicit_keys(db, &t.shadow).await?;
+    }
+    Ok(())
+}
+
+/// Checks that every FK the new tables get fits them (types, indexes of the referenced
+/// keys), on empty scratch copies of the shadows: a misfit fails the migration before
+/// anything was swapped, as the native ALTER would fail.
+async fn check_fks(db: &mut Db, plan: &Plan) -> Result<(), OnlineError> {
+    for (i, t) in plan.tables.iter().enumerate() {
+        if t.fks_after.is_empty() {
+            continue;
+        }
+        let scratch = format!("{}_{i}_check", plan.prefix);
+        db.run(&format!("DROP TABLE IF EXISTS {}", q(&scratch))).await?;
+        db.run(&format!("CREATE TABLE {} LIKE {}", q(&scratch), q(&t.shadow)))
+            .await?;
+        let adds: Vec<String> = t
+            .fks_after
+            .iter()
+            .enumerate()
+            .map(|(j, f)| {
+                let mut temp = f.clone();
+                temp.name = format!("{}_{i}_{j}", plan.prefix);
+                if let Some(r) = plan.tables.iter().find(|x| x.table == f.referenced_table) {
+                    temp.referenced_table = if r.table == t.table {
+                        scratch.clone()
+                    } else {
+                        r.shadow.clone()
+                    };
+                }
+                format!("ADD {}", constraint_sql(&temp))
+            })
+            .collect();
+        let checked = db
+            .run(&format!("ALTER TABLE {} {}", q(&scratch), adds.join(", ")))
+            .await;
+        db.run(&format!("DROP TABLE IF EXISTS {}", q(&scratch))).await?;
+        checked.map_err(|e| OnlineError::Refused {
+            table: t.table.clone(),
+            reason: format!("its foreign keys do not fit the new definition: {e}"),
+        })?;
+    }
+    Ok(())
+}
+
+/// Re-creates the secondary keys of an (empty) shadow as ordinary keys, in their order.
+/// `CREATE TABLE ... LIKE` copies the keys InnoDB generated for FKs as generated keys,
+/// and adding an FK to a table replaces a generated key on its columns by a new one
+/// at the end (an index build); an ordinary key is used as it is (metadata only).
+async fn explicit_keys(db: &mut Db, shadow: &str) -> Result<(), OnlineError> {
+    let create = super::family::show_create(db, shadow).await?;
+    let keys: Vec<&str> = create
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            ["KEY ", "UNIQUE KEY ", "FULLTEXT KEY ", "SPATIAL KEY "]
+                .iter()
+                .any(|k| l.starts_with(k))
+        })
+        .map(|l| l.trim_end_matches(','))
+        .collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let mut ops = Vec::new();
+    for k in &keys {
+        let name_start = k.find('`').unwrap_or(0);
+        let name_end = k[name_start + 1..]
+            .find('`')
+            .map(|e| name_start + 1 + e)
+            .unwrap_or(k.len());
+        ops.push(format!("DROP KEY {}", &k[name_start..=name_end.min(k.len() - 1)]));
+    }
+    for k in &keys {
+        ops.push(format!("ADD {k}"));
+    }
+    db.run(&format!("ALTER TABLE {} {}", q(shadow), ops.join(", "))).await?;
+    Ok(())
+}
+
+/// The shadow's name for a column of the source table.
+fn shadow_name(t: &TablePlan, source: &str) -> String {
+    t.copy
+        .iter()
+        .find(|(s, _)| s == source)
+        .map(|(_, d)| d.clone())
+        .unwrap_or_else(|| source.to_string())
+}
+
+/// `CONSTRAINT name FOREIGN KEY (..) REFERENCES t (..) ON DELETE .. ON UPDATE ..`.
+pub fn constraint_sql(fk: &FkDef) -> String {
+    let mut s = format!(
+        "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
+        q(&fk.name),
+        q_list(&fk.columns),
+        q(&fk.referenced_table),
+        q_list(&fk.referenced_columns)
+    );
+    // InnoDB reports RESTRICT where nothing was said; SHOW CREATE TABLE omits it.
+    if fk.on_delete != FkAction::Restrict {
+        s.push_str(&format!(" ON DELETE {}", fk.on_delete));
+    }
+    if fk.on_update != FkAction::Restrict {
+        s.push_str(&format!(" ON UPDATE {}", fk.on_update));
+    }
+    s
+}
+
+/// `t_ibfk_3` -> 3.
+pub(crate) fn ibfk_number(name: &str, table: &str) -> Option<u64> {
+    name.strip_prefix(&format!("{table}_ibfk_"))?.parse().ok()
+}
+
+/// Columns of `table` that hold values (generated columns left out).
+async fn stored_columns(db: &mut Db, database: &str, table: &str) -> Result<Vec<String>, OnlineError> {
+    let sql = format!(
+        "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} \
+         AND IS_GENERATED = 'NEVER' ORDER BY ORDINAL_POSITION",
+        lit(database),
+        lit(table)
+    );
+    Ok(db
+        .texts(&sql)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.into_iter().next().flatten())
+        .collect())
+}
+
+/// The FKs of `table` as the server reports them.
+pub async fn read_fks(db: &mut Db, database: &str, table: &str) -> Result<Vec<FkDef>, OnlineError> {
+    let sql = format!(
+        "SELECT k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, \
+         r.DELETE_RULE, r.UPDATE_RULE \
+         FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
+         ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
+         AND r.TABLE_NAME = k.TABLE_NAME \
+         WHERE k.TABLE_SCHEMA = {db} AND k.TABLE_NAME = {t} AND r.CONSTRAINT_SCHEMA = {db} AND r.TABLE_NAME = {t} \
+         AND k.REFERENCED_TABLE_NAME IS NOT NULL \
+         ORDER BY k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
+        db = lit(database),
+        t = lit(table)
+    );
+    let mut by_name: BTreeMap<String, FkDef> = BTreeMap::new();
+    for r in db.texts(&sql).await? {
+        let f = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+        let action = |i: usize| FkAction::parse(&f(i)).unwrap_or(FkAction::Restrict);
+        let e = by_name.entry(f(0)).or_insert_with(|| FkDef {
+            name: f(0),
+            table: table.to_string(),
+            columns: Vec::new(),
+            referenced_table: f(2),
+            referenced_columns: Vec::new(),
+            on_delete: action(4),
+            on_update: action(5),
+        });
+        e.columns.push(f(1));
+        e.referenced_columns.push(f(3));
+    }
+    Ok(by_name.into_values().collect())
+}
+
+/// Drops the triggers and shadows of `plan` (cancel, or a failure before the swap):
+/// the original tables are as they were. Dropping a trigger waits for the transactions
+/// open on its table: bounded by the session's `lock_wait_timeout`, tried `attempts`
+/// times; the shadows go only once no trigger writes to them.
+pub async fn cleanup(db: &mut Db, plan: &Plan, attempts: u32) -> Result<(), OnlineError> {
+    db.checks_off().await?;
+    for t in &plan.tables {
+        let mut attempt = 1;
+        loop {
+            match super::capture::drop(db, t).await {
+                Err(e) if e.is_lock_wait_timeout() && attempt < attempts => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                other => break other?,
+            }
+        }
+    }
+    for t in &plan.tables {
+        db.run(&format!("DROP TABLE IF EXISTS {}", q(&t.shadow))).await?;
+    }
+    Ok(())
+}
