@@ -1,7 +1,7 @@
 //! The migrator's backend connection: [`crate::backend::Backend`] with errors that say
 //! what the migrator was doing, rows as bytes or text, and SQL quoting for MariaDB.
 
-use mysql_async::Value;
+use crate::wire::value::Value;
 use tether_connect::DbUrl;
 use tether_schema::{sql, Engine};
 
@@ -106,9 +106,9 @@ impl Db {
 /// A text-protocol value as bytes (NULL as `None`).
 fn bytes(v: Value) -> Option<Vec<u8>> {
     match v {
-        Value::NULL => None,
+        Value::Null => None,
         Value::Bytes(b) => Some(b),
-        other => Some(other.as_sql(true).into_bytes()),
+        other => Some(other.text().into_bytes()),
     }
 }
 

@@ -3,7 +3,7 @@
 //! gateway's [`Reply`] values. A session keeps its [`DdlStrategy`] and calls
 //! [`answer`]; for `ALTER TABLE` with [`DdlStrategy::Online`] it calls [`submit`].
 
-use mysql_async::Value;
+use crate::wire::value::Value;
 
 use super::statements::{DdlStrategy, MigrationAction, OnlineStatement};
 use super::{show_rows, Migrator, SHOW_COLUMNS};
@@ -66,7 +66,7 @@ fn rows(columns: &[&str], rows: Vec<Vec<Option<String>>>) -> Reply {
             .into_iter()
             .map(|r| {
                 r.into_iter()
-                    .map(|v| v.map(|s| Value::Bytes(s.into_bytes())).unwrap_or(Value::NULL))
+                    .map(|v| v.map(|s| Value::Bytes(s.into_bytes())).unwrap_or(Value::Null))
                     .collect()
             })
             .collect(),
