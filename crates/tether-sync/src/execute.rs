@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tether_connect::value::describe_key;
-use tether_connect::{Batch, Conflict, Connection, DbUrl, Dialect, Engine, Filter, ReadSpec, Row, TableObjects, Value};
+use tether_connect::{Batch, Conflict, Connection, DbUrl, DeferredChecks, Filter, ReadSpec, Row, TableObjects, Value};
 use tether_schema::{Schema, Table, TableName};
 use tokio::sync::mpsc;
 
@@ -393,14 +393,6 @@ fn verbatim(t: &Table, same_engine: bool) -> bool {
     same_engine && t.extras.definition.is_some()
 }
 
-fn create_sql(d: &dyn Dialect, t: &Table, with_fks: bool, same_engine: bool) -> String {
-    let mut sql = d.create_table(t, with_fks, same_engine);
-    if d.engine() == Engine::Mysql && !verbatim(t, same_engine) {
-        sql.push_str(" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
-    }
-    sql
-}
-
 /// Opens a destination, creates the job's missing tables and maps every table.
 pub async fn prepare_destination(
     spec: &DestinationSpec,
@@ -540,7 +532,7 @@ pub async fn prepare_destination(
                 conn.execute(sql).await?;
             }
             let t = &missing[i];
-            if let Err(e) = conn.execute(&create_sql(d, t, inline, same_engine)).await {
+            if let Err(e) = conn.execute(&d.create_table(t, inline, same_engine)).await {
                 if !verbatim(t, same_engine) {
                     return Err(e.into());
                 }
@@ -553,7 +545,7 @@ pub async fn prepare_destination(
                 ));
                 missing[i].extras.definition = None;
                 objects[i] = d.table_objects(&missing[i]);
-                conn.execute(&create_sql(d, &missing[i], inline, same_engine)).await?;
+                conn.execute(&d.create_table(&missing[i], inline, same_engine)).await?;
             }
             for sql in d.create_partitions(&missing[i]) {
                 conn.execute(&sql).await?;
@@ -601,7 +593,7 @@ pub async fn prepare_destination(
             }
         }
         after_load.extend(objects.into_iter().flat_map(|o| o.after_load));
-        if engine == Engine::Postgres {
+        if conn.loads_atomically() {
             created.extend(
                 missing
                     .iter()
@@ -675,29 +667,12 @@ pub async fn finish_schema(dest: &mut Destination, progress: &dyn Progress) -> R
     Ok(())
 }
 
-/// Moves PostgreSQL sequences (serial and identity columns) past the keys copied, as a
-/// `pg_dump` restore does, so the application's next insert does not collide.
+/// Moves sequences (serial and identity columns) past the keys copied, as a `pg_dump`
+/// restore does, so the application's next insert does not collide.
 pub async fn advance_sequences(dest: &mut Destination) -> Result<(), SyncError> {
-    if dest.conn.engine() != Engine::Postgres {
-        return Ok(());
-    }
-    let d = dest.conn.dialect();
     let mut tables: Vec<Table> = dest.tables.values().cloned().collect();
     tables.sort_by_key(|t| t.table_name());
-    for t in tables {
-        // Not `ONLY`: tables inheriting from this one share its sequence.
-        for c in t.columns.iter().filter(|c| c.identity.is_some()) {
-            let name = d.qualified(&t);
-            let sql = format!(
-                "SELECT setval(s, coalesce((SELECT max({col}) FROM {name}), 0) + 1, false) \
-                 FROM pg_get_serial_sequence({table_lit}, {col_lit}) AS s WHERE s IS NOT NULL",
-                col = d.ident(&c.name),
-                table_lit = d.literal(&Value::Text(name.clone())),
-                col_lit = d.literal(&Value::Text(c.name.clone())),
-            );
-            dest.conn.query(&sql, &[]).await?;
-        }
-    }
+    dest.conn.advance_sequences(&tables).await?;
     // Sequences of tables created here continue where the source's do (as a restore),
     // when that is at or past the keys copied.
     for sql in std::mem::take(&mut dest.sequence_states) {
@@ -711,96 +686,26 @@ pub const NOTHING_WRITTEN: &str = "nothing was written: the load runs in one tra
 
 /// Deletes the rows of the job's tables, children first, with checks off.
 pub async fn truncate(dest: &mut Destination, plan: &Plan) -> Result<(), SyncError> {
-    let d = dest.conn.dialect();
-    let names: Vec<String> = plan
+    let tables: Vec<&Table> = plan
         .tables
         .iter()
         .rev()
-        .map(|tp| d.own_rows(&dest.tables[&tp.table.table_name()]))
+        .map(|tp| &dest.tables[&tp.table.table_name()])
         .collect();
-    match dest.conn.engine() {
-        Engine::Postgres => dest.conn.execute(&format!("TRUNCATE {}", names.join(", "))).await?,
-        Engine::Mysql => {
-            let deletes: Vec<String> = names.iter().map(|n| format!("DELETE FROM {n}")).collect();
-            dest.conn
-                .execute(&format!(
-                    "SET foreign_key_checks = 0; {}; SET foreign_key_checks = 1",
-                    deletes.join("; ")
-                ))
-                .await?;
-        }
-        Engine::Sqlite => {
-            let deletes: Vec<String> = names.iter().map(|n| format!("DELETE FROM {n};")).collect();
-            dest.conn
-                .execute(&format!(
-                    "PRAGMA foreign_keys = OFF; BEGIN; {} COMMIT; PRAGMA foreign_keys = ON;",
-                    deletes.join(" ")
-                ))
-                .await?;
-        }
-    }
+    dest.conn.empty_tables(&tables).await?;
     Ok(())
 }
 
-/// What a destination must restore after an unbreakable cycle.
-struct Deferred {
-    /// PostgreSQL constraints made deferrable for the load: (table, constraint).
-    altered: Vec<(String, String)>,
-}
-
-async fn begin_deferred(dest: &mut Destination, plan: &Plan, cycle: usize) -> Result<Deferred, SyncError> {
-    let d = dest.conn.dialect();
+/// Defers (or suspends) the destination's checks for the tables of an unbreakable cycle.
+async fn begin_deferred(dest: &mut Destination, plan: &Plan, cycle: usize) -> Result<DeferredChecks, SyncError> {
     let members: HashSet<TableName> = plan
         .tables
         .iter()
         .filter(|tp| tp.cycle == Some(cycle))
         .map(|tp| tp.table.table_name())
         .collect();
-    let mut altered = Vec::new();
-    match dest.conn.engine() {
-        Engine::Mysql => dest.conn.execute("SET foreign_key_checks = 0").await?,
-        Engine::Sqlite => dest.conn.execute("PRAGMA foreign_keys = OFF").await?,
-        Engine::Postgres => {
-            let dest_members: Vec<Table> = members.iter().map(|m| dest.tables[m].clone()).collect();
-            for t in &dest_members {
-                for fk in &t.foreign_keys {
-                    let inside = dest_members.iter().any(|m| m.table_name() == fk.referenced_name());
-                    if inside && !fk.deferrable {
-                        let name = d.qualified(t);
-                        dest.conn
-                            .execute(&format!(
-                                "ALTER TABLE {name} ALTER CONSTRAINT {} DEFERRABLE",
-                                d.ident(&fk.name)
-                            ))
-                            .await?;
-                        altered.push((name, fk.name.clone()));
-                    }
-                }
-            }
-            dest.conn.execute("BEGIN; SET CONSTRAINTS ALL DEFERRED").await?;
-        }
-    }
-    Ok(Deferred { altered })
-}
-
-async fn end_deferred(dest: &mut Destination, deferred: Deferred) -> Result<(), SyncError> {
-    let d = dest.conn.dialect();
-    match dest.conn.engine() {
-        Engine::Mysql => dest.conn.execute("SET foreign_key_checks = 1").await?,
-        Engine::Sqlite => dest.conn.execute("PRAGMA foreign_keys = ON").await?,
-        Engine::Postgres => {
-            dest.conn.execute("COMMIT").await?;
-            for (table, fk) in deferred.altered {
-                dest.conn
-                    .execute(&format!(
-                        "ALTER TABLE {table} ALTER CONSTRAINT {} NOT DEFERRABLE",
-                        d.ident(&fk)
-                    ))
-                    .await?;
-            }
-        }
-    }
-    Ok(())
+    let dest_members: Vec<Table> = members.iter().map(|m| dest.tables[m].clone()).collect();
+    Ok(dest.conn.defer_checks(&dest_members).await?)
 }
 
 /// What anonymization needs while loading: the seed, the key maps of
@@ -1232,7 +1137,7 @@ async fn load_unit(
 ) -> Result<Vec<(usize, TableReport)>, SyncError> {
     let cycle = plan.tables[unit[0]].cycle;
     let defer = cycle.is_some_and(|c| plan.cycles[c].strategy == CycleStrategy::Defer);
-    let mut deferred: Vec<Option<Deferred>> = Vec::new();
+    let mut deferred: Vec<Option<DeferredChecks>> = Vec::new();
     for dest in lane.dests.iter_mut() {
         deferred.push(match (defer, dest.fk_free()) {
             (true, false) => Some(begin_deferred(dest, plan, cycle.expect("a deferred unit is a cycle")).await?),
@@ -1264,13 +1169,12 @@ async fn load_unit(
             dest.conn.update(&w.dest_table, &w.key, &w.nulled_names, f).await?;
         }
         if let Some(d) = deferred {
-            end_deferred(dest, d).await.map_err(|e| match e {
-                SyncError::Connect(c) => SyncError::Plan(format!(
+            dest.conn.undefer_checks(d).await.map_err(|c| {
+                SyncError::Plan(format!(
                     "{}: the cycle {} did not verify when its deferred checks ran: {c}",
                     dest.shown,
                     cycle.map(|c| plan.cycles[c].tables.join(" <-> ")).unwrap_or_default()
-                )),
-                other => other,
+                ))
             })?;
         }
     }

@@ -145,20 +145,20 @@ impl Destinations {
 /// engines flatten `schema.table` outside the default schema to `schema_table`.
 pub fn destination_name(source: &Schema, t: &TableName, dest: Engine) -> TableName {
     let in_default = t.schema.is_none() || t.schema == source.default_schema;
-    match dest {
-        Engine::Postgres => TableName {
-            schema: Some(if source.engine == Engine::Postgres {
-                t.schema.clone().unwrap_or("public".into())
+    match tether_connect::dialect::of(dest).default_schema() {
+        Some(default) => TableName {
+            schema: Some(if source.engine == dest {
+                t.schema.clone().unwrap_or(default.into())
             } else {
-                "public".into()
+                default.into()
             }),
             name: t.name.clone(),
         },
-        _ if in_default => TableName {
+        None if in_default => TableName {
             schema: None,
             name: t.name.clone(),
         },
-        _ => TableName {
+        None => TableName {
             schema: None,
             name: format!("{}_{}", t.schema.as_deref().unwrap_or(""), t.name),
         },
@@ -179,6 +179,7 @@ pub fn report(source: &Schema, plan: &Plan, dest: Engine, existing: &Schema) -> 
         }
     }
     let same_engine = source.engine == dest;
+    let d = tether_connect::dialect::of(dest);
     let sources: Vec<&Table> = plan
         .tables
         .iter()
@@ -187,15 +188,15 @@ pub fn report(source: &Schema, plan: &Plan, dest: Engine, existing: &Schema) -> 
         .collect();
     for ty in source.objects.types_for(&sources) {
         let item = SchemaItem::new("type", ty.qualified(), Action::Created);
-        out.objects.push(match (&ty.kind, same_engine, dest) {
-            (_, true, _) if existing.objects.user_type(&ty.qualified()).is_some() => {
+        out.objects.push(match (&ty.kind, same_engine) {
+            (_, true) if existing.objects.user_type(&ty.qualified()).is_some() => {
                 SchemaItem::new("type", ty.qualified(), Action::Skipped)
                     .because("the destination has a type of that name; it is used as it is")
             }
-            (_, true, _) => item,
-            (TypeKind::Enum { .. }, false, Engine::Mysql) => item.mapped("enum", "an ENUM column type"),
-            (TypeKind::Enum { .. }, false, _) => item.mapped("enum", "text with a CHECK of its labels"),
-            (TypeKind::Domain { base, .. }, false, _) => SchemaItem::new("type", ty.qualified(), Action::Mapped)
+            (_, true) => item,
+            (TypeKind::Enum { .. }, false) if d.native_enum() => item.mapped("enum", "an ENUM column type"),
+            (TypeKind::Enum { .. }, false) => item.mapped("enum", "text with a CHECK of its labels"),
+            (TypeKind::Domain { base, .. }, false) => SchemaItem::new("type", ty.qualified(), Action::Mapped)
                 .between(format!("domain over {base}"), "its base type")
                 .because("the domain's CHECKs and default are not carried to another engine"),
         });
@@ -305,16 +306,10 @@ pub fn translate_default(expr: &str, ty: &DataType, dest: Engine) -> Option<Stri
         base = inner.trim();
     }
     if now.contains(&base) || base.starts_with("current_timestamp(") {
-        return Some(match (dest, ty) {
-            (Engine::Mysql, DataType::Timestamp { .. }) => "current_timestamp(6)".into(),
-            _ => "CURRENT_TIMESTAMP".into(),
-        });
+        return Some(d.now_default(ty));
     }
     if base == "current_date" || base == "curdate()" {
-        return Some(match dest {
-            Engine::Mysql => "(curdate())".into(),
-            _ => "CURRENT_DATE".into(),
-        });
+        return Some(d.today_default());
     }
     if base == "true" || base == "false" {
         return Some(d.literal(&tether_connect::Value::Bool(base == "true")));
@@ -413,30 +408,19 @@ pub fn destination_model(source: &Schema, plan: &Plan, t: &Table, dest: Engine, 
         let parent = destination_name(source, &fk.referenced_name(), dest);
         fk.referenced_schema = parent.schema;
         fk.referenced_table = parent.name;
-        if dest == Engine::Mysql {
-            // InnoDB refuses SET DEFAULT, and SET NULL on a NOT NULL column (which
-            // PostgreSQL accepts and could never carry out).
-            let not_null = fk
-                .columns
-                .iter()
-                .any(|c| columns.iter().any(|x| &x.name == c && !x.nullable));
-            for (what, action) in [("ON DELETE", &mut fk.on_delete), ("ON UPDATE", &mut fk.on_update)] {
-                let impossible = *action == FkAction::SetDefault || (*action == FkAction::SetNull && not_null);
-                if impossible {
-                    report.push(
-                        SchemaItem::new("foreign key", format!("{shown}.{}", fk.name), Action::Mapped)
-                            .between(format!("{what} {}", action.as_sql()), format!("{what} NO ACTION"))
-                            .because(format!(
-                                "MariaDB/MySQL cannot create it{}",
-                                if *action == FkAction::SetNull {
-                                    " for a NOT NULL column"
-                                } else {
-                                    ""
-                                }
-                            )),
-                    );
-                    *action = FkAction::NoAction;
-                }
+        // Actions the destination cannot create become NO ACTION.
+        let not_null = fk
+            .columns
+            .iter()
+            .any(|c| columns.iter().any(|x| &x.name == c && !x.nullable));
+        for (what, action) in [("ON DELETE", &mut fk.on_delete), ("ON UPDATE", &mut fk.on_update)] {
+            if let Some(why) = d.refuses_fk_action(*action, not_null) {
+                report.push(
+                    SchemaItem::new("foreign key", format!("{shown}.{}", fk.name), Action::Mapped)
+                        .between(format!("{what} {}", action.as_sql()), format!("{what} NO ACTION"))
+                        .because(why),
+                );
+                *action = FkAction::NoAction;
             }
         }
     }
@@ -447,17 +431,6 @@ pub fn destination_model(source: &Schema, plan: &Plan, t: &Table, dest: Engine, 
         }
     }
     out
-}
-
-/// The smallest MariaDB/MySQL text type for values of up to `bytes` bytes with room to
-/// grow fourfold (TEXT holds 64 KiB, MEDIUMTEXT 16 MiB), short of `longtext` (the
-/// default).
-fn mysql_text_type(bytes: u64) -> Option<&'static str> {
-    match bytes.saturating_mul(4) {
-        0..=65_535 => Some("text"),
-        65_536..=16_777_215 => Some("mediumtext"),
-        _ => None,
-    }
 }
 
 /// Which columns [`crate::read_destinations`] measures: unbounded text of tables a MariaDB/MySQL
@@ -560,7 +533,7 @@ fn cross_engine(
                 .iter()
                 .map(|l| d.literal(&tether_connect::Value::Text(l.clone())))
                 .collect();
-            if dest == Engine::Mysql {
+            if d.native_enum() {
                 let ty = format!("enum({})", quoted.join(","));
                 report.push(SchemaItem::new("column", &col, Action::Mapped).between(&c.engine_type, &ty));
                 out.extras.column_types.insert(c.name.clone(), ty);
@@ -590,9 +563,9 @@ fn cross_engine(
                 || t.unique_keys.iter().any(|u| u.columns.contains(&c.name))
                 || t.foreign_keys.iter().any(|f| f.columns.contains(&c.name));
             let mut to = d.column_type(&c.normalized_type, keyed);
-            // Unbounded text on MariaDB/MySQL: the smallest TEXT type the values fit.
-            if let (Engine::Mysql, false, Some(bytes)) = (dest, keyed, x.text_bytes.get(&c.name)) {
-                if let Some(ty) = mysql_text_type(*bytes) {
+            // Unbounded text where the engine sizes it: the smallest type the values fit.
+            if let (false, Some(bytes)) = (keyed, x.text_bytes.get(&c.name)) {
+                if let Some(ty) = d.sized_text_type(*bytes) {
                     to = ty.to_string();
                     out.extras.column_types.insert(c.name.clone(), to.clone());
                 }
@@ -616,14 +589,10 @@ fn cross_engine(
         if let Some(def) = c.default.take() {
             if c.identity.is_some() {
                 // nextval(...) and the like: the identity column stands for it.
-                report.push(SchemaItem::new("sequence", &col, Action::Mapped).between(
-                    &def,
-                    if dest == Engine::Mysql {
-                        "AUTO_INCREMENT"
-                    } else {
-                        "identity"
-                    },
-                ));
+                report.push(
+                    SchemaItem::new("sequence", &col, Action::Mapped)
+                        .between(&def, d.auto_increment().unwrap_or("identity")),
+                );
                 continue;
             }
             match translate_default(&def, &c.normalized_type, dest) {
@@ -653,7 +622,7 @@ fn cross_engine(
         let item = SchemaItem::new("index", format!("{shown}.{}", i.name), Action::Skipped);
         let text_column = i.columns.iter().any(|c| {
             t.column(c).is_some_and(|c| {
-                dest == Engine::Mysql && c.normalized_type.is_text() && c.normalized_type.max_chars().is_none()
+                !d.indexes_unbounded_text() && c.normalized_type.is_text() && c.normalized_type.max_chars().is_none()
             })
         });
         let plain = !i.columns.is_empty() && i.predicate.is_none() && matches!(i.method.as_str(), "btree" | "BTREE");
@@ -701,14 +670,8 @@ fn cross_engine(
     for c in &t.columns {
         if c.identity == Some(Identity::Always) {
             report.push(
-                SchemaItem::new("identity", format!("{shown}.{}", c.name), Action::Mapped).between(
-                    "GENERATED ALWAYS",
-                    if dest == Engine::Mysql {
-                        "AUTO_INCREMENT"
-                    } else {
-                        "GENERATED BY DEFAULT"
-                    },
-                ),
+                SchemaItem::new("identity", format!("{shown}.{}", c.name), Action::Mapped)
+                    .between("GENERATED ALWAYS", d.auto_increment().unwrap_or("GENERATED BY DEFAULT")),
             );
         }
     }
