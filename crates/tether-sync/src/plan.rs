@@ -263,14 +263,9 @@ fn find<'a>(schema: &'a Schema, written: &str, what: &str) -> Result<&'a Table, 
 
 /// The key identifying rows of a table in a subset: the primary key, else the first
 /// unique key, else every column.
+/// ([`Table::row_key`], kept here for callers of the plan.)
 pub fn row_key(t: &Table) -> Vec<String> {
-    if !t.primary_key.is_empty() {
-        return t.primary_key.clone();
-    }
-    if let Some(u) = t.unique_keys.iter().find(|u| u.predicate.is_none()) {
-        return u.columns.clone();
-    }
-    t.columns.iter().map(|c| c.name.clone()).collect()
+    t.row_key()
 }
 
 /// Builds the plan. `schema` is the source's, with the job's virtual FKs merged.
