@@ -37,13 +37,13 @@ pub struct Prepared {
 /// Reads the source's schema, merges the job's virtual FKs and makes the plan. Refuses
 /// a destination that is the source or another destination ([`refuse_overlaps`]).
 pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
-    let url = DbUrl::parse(&job.source)?;
+    let url = job.source_url()?;
     let mut dest_urls = Vec::new();
     let mut shown = Vec::new();
     for d in &job.destinations {
         let parsed = match &d.unresolved {
             Some(_) => None,
-            None => Some(DbUrl::parse(&d.url)?),
+            None => Some(d.db_url()?),
         };
         shown.push(match &parsed {
             Some(u) => u.to_string(),
@@ -323,7 +323,7 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
     if !plan.unchecked.is_empty() {
         let mut urls = Vec::new();
         for d in &job.destinations {
-            urls.push(Some(DbUrl::parse(&d.url)?));
+            urls.push(Some(d.db_url()?));
         }
         refuse_overlaps(&mut source, job, &urls, true).await?;
     }
@@ -382,7 +382,7 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
     } else {
         plan.parallelism
     };
-    let source_url = DbUrl::parse(&job.source)?;
+    let source_url = job.source_url()?;
     for _ in 1..lane_count {
         let mut source = Connection::open_source(&source_url).await?;
         match &snapshot {
@@ -479,7 +479,7 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         destinations: job
             .destinations
             .iter()
-            .map(|d| DbUrl::parse(&d.url).map(|u| u.to_string()).unwrap_or_default())
+            .map(|d| d.db_url().map(|u| u.to_string()).unwrap_or_default())
             .collect(),
         verification,
         ok,

@@ -20,6 +20,10 @@ pub struct SchemaReport {
     pub existing: Vec<String>,
     /// Every object of the created tables, and what becomes of it.
     pub objects: Vec<SchemaItem>,
+    /// The tables to create, as the destination will have them (names, types, keys and
+    /// objects mapped), in `create`'s order: what the executor creates.
+    #[serde(skip)]
+    pub models: Vec<Table>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -168,14 +172,15 @@ pub fn destination_name(source: &Schema, t: &TableName, dest: Engine) -> TableNa
 /// The plan's schema part for one destination, given what it holds (`existing`).
 pub fn report(source: &Schema, plan: &Plan, dest: Engine, existing: &Schema) -> SchemaReport {
     let mut out = SchemaReport::default();
-    let mut created: Vec<Table> = Vec::new();
+
     for tp in &plan.tables {
         let want = destination_name(source, &tp.table.table_name(), dest);
         if existing.table(&want).is_some() {
             out.existing.push(tp.name.clone());
         } else {
             out.create.push(tp.name.clone());
-            created.push(destination_model(source, plan, &tp.table, dest, &mut out.objects));
+            out.models
+                .push(destination_model(source, plan, &tp.table, dest, &mut out.objects));
         }
     }
     let same_engine = source.engine == dest;
