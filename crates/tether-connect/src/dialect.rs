@@ -322,18 +322,10 @@ pub(crate) fn float_literal(f: f64) -> String {
     }
 }
 
-/// The dialect of an engine.
-pub fn of(engine: Engine) -> &'static dyn Dialect {
-    match engine {
-        Engine::Sqlite => &crate::sqlite::dialect::Sqlite,
-        Engine::Postgres => &crate::postgres::dialect::Postgres,
-        Engine::Mysql => &crate::mysql::dialect::Mysql,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::dialect_of as of;
 
     #[test]
     fn identifiers_and_strings_are_escaped_per_engine() {

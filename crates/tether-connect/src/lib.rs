@@ -26,6 +26,7 @@ use tether_schema::{DataType, Schema, Table};
 use tokio::sync::mpsc;
 
 pub use dialect::{Dialect, TableObjects};
+pub use engine::dialect_of;
 pub use error::ConnectError;
 pub use identity::{identify, identify_probing, Identity};
 pub use load::DeferredChecks;
@@ -270,7 +271,7 @@ impl Connection {
     }
 
     pub fn dialect(&self) -> &'static dyn Dialect {
-        dialect::of(self.engine())
+        crate::engine::dialect_of(self.engine())
     }
 
     fn query_error(&self, what: &str, message: String) -> ConnectError {
@@ -463,7 +464,7 @@ pub async fn passthrough(
     let Connection::Postgres { client, shown } = source else {
         unreachable!("can_pass_through is checked first")
     };
-    let d = dialect::of(Engine::Postgres);
+    let d = crate::engine::dialect_of(Engine::Postgres);
     let mut targets = Vec::new();
     for (conn, table, columns) in dests {
         let Connection::Postgres { client, .. } = conn else {

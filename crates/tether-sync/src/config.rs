@@ -244,8 +244,12 @@ pub struct OptionsSpec {
     pub privacy_sample: u64,
 }
 
+/// Rows the privacy scan reads per table unless the job or the command line says
+/// otherwise.
+pub const DEFAULT_SAMPLE: u64 = 500;
+
 fn default_privacy_sample() -> u64 {
-    crate::scan::DEFAULT_SAMPLE
+    DEFAULT_SAMPLE
 }
 
 fn default_batch() -> usize {

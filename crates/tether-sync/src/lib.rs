@@ -64,7 +64,7 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     if job.privacy != config::Privacy::Off {
         let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|t| &t.table).collect();
         let found = scan::scan(&mut source, &schema, &tables, &plan.source, job.options.privacy_sample).await?;
-        scan::attach(&mut plan, &found, &schema, job.privacy);
+        plan.attach_privacy(&found, &schema, job.privacy);
         if let Some(refusal) = plan.privacy.as_ref().and_then(|r| scan::strict_refusal(&job.path, r)) {
             return Err(refusal);
         }
@@ -111,7 +111,7 @@ pub async fn read_destinations(
     }
     // Only destinations that size their text types need the lengths, and only from a
     // source whose text types are not sized already.
-    let sized = |e: tether_connect::Engine| tether_connect::dialect::of(e).sizes_text();
+    let sized = |e: tether_connect::Engine| tether_connect::dialect_of(e).sizes_text();
     if !urls.iter().flatten().any(|u| sized(u.engine())) || sized(schema.engine) {
         return Ok(out);
     }

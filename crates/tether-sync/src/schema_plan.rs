@@ -9,7 +9,8 @@ use serde::Serialize;
 use tether_connect::{Dialect, Engine};
 use tether_schema::{Check, Column, DataType, FkAction, Identity, Index, Schema, Table, TableName, TypeKind};
 
-use crate::plan::Plan;
+/// The job's tables in load order, each with the name planning shows for it.
+pub type JobTables<'a> = [(&'a str, &'a Table)];
 
 /// The schema part of a destination's plan.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -113,43 +114,11 @@ pub struct Destinations {
     pub text_bytes: std::collections::HashMap<TableName, std::collections::BTreeMap<String, u64>>,
 }
 
-impl Destinations {
-    /// Puts the schema report of each destination into `plan` (and the measured text
-    /// sizes into its tables, except for transformed columns: their values are not the
-    /// source's).
-    pub fn attach(&self, plan: &mut Plan, source: &Schema) {
-        for tp in plan.tables.iter_mut() {
-            if let Some(sizes) = self.text_bytes.get(&tp.table.table_name()) {
-                for (c, n) in sizes {
-                    if !tp.transforms.iter().any(|x| &x.column == c) {
-                        tp.table.extras.text_bytes.insert(c.clone(), *n);
-                    }
-                }
-            }
-        }
-        let reports: Vec<Result<SchemaReport, String>> = self
-            .found
-            .iter()
-            .map(|f| {
-                f.as_ref()
-                    .map(|(engine, existing)| report(source, plan, *engine, existing))
-                    .map_err(Clone::clone)
-            })
-            .collect();
-        for (dp, r) in plan.destinations.iter_mut().zip(reports) {
-            match r {
-                Ok(report) => dp.schema = Some(report),
-                Err(note) => dp.schema_note = Some(note),
-            }
-        }
-    }
-}
-
 /// Where a source table lands on a destination engine: PostgreSQL keeps schemas; other
 /// engines flatten `schema.table` outside the default schema to `schema_table`.
 pub fn destination_name(source: &Schema, t: &TableName, dest: Engine) -> TableName {
     let in_default = t.schema.is_none() || t.schema == source.default_schema;
-    match tether_connect::dialect::of(dest).default_schema() {
+    match tether_connect::dialect_of(dest).default_schema() {
         Some(default) => TableName {
             schema: Some(if source.engine == dest {
                 t.schema.clone().unwrap_or(default.into())
@@ -170,26 +139,25 @@ pub fn destination_name(source: &Schema, t: &TableName, dest: Engine) -> TableNa
 }
 
 /// The plan's schema part for one destination, given what it holds (`existing`).
-pub fn report(source: &Schema, plan: &Plan, dest: Engine, existing: &Schema) -> SchemaReport {
+pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Schema) -> SchemaReport {
     let mut out = SchemaReport::default();
 
-    for tp in &plan.tables {
-        let want = destination_name(source, &tp.table.table_name(), dest);
+    for &(name, table) in tables {
+        let want = destination_name(source, &table.table_name(), dest);
         if existing.table(&want).is_some() {
-            out.existing.push(tp.name.clone());
+            out.existing.push(name.to_string());
         } else {
-            out.create.push(tp.name.clone());
+            out.create.push(name.to_string());
             out.models
-                .push(destination_model(source, plan, &tp.table, dest, &mut out.objects));
+                .push(destination_model(source, tables, table, dest, &mut out.objects));
         }
     }
     let same_engine = source.engine == dest;
-    let d = tether_connect::dialect::of(dest);
-    let sources: Vec<&Table> = plan
-        .tables
+    let d = tether_connect::dialect_of(dest);
+    let sources: Vec<&Table> = tables
         .iter()
-        .filter(|tp| out.create.contains(&tp.name))
-        .map(|tp| &tp.table)
+        .filter(|(name, _)| out.create.iter().any(|c| c == name))
+        .map(|&(_, t)| t)
         .collect();
     for ty in source.objects.types_for(&sources) {
         let item = SchemaItem::new("type", ty.qualified(), Action::Created);
@@ -206,7 +174,7 @@ pub fn report(source: &Schema, plan: &Plan, dest: Engine, existing: &Schema) -> 
                 .because("the domain's CHECKs and default are not carried to another engine"),
         });
     }
-    let job: Vec<TableName> = plan.tables.iter().map(|tp| tp.table.table_name()).collect();
+    let job: Vec<TableName> = tables.iter().map(|(_, t)| t.table_name()).collect();
     let over = source.objects.views_over(&job);
     for v in &source.objects.views {
         let name = source.display_name(&v.table_name());
@@ -295,7 +263,7 @@ fn enum_labels(source: &Schema, t: &Table, c: &Column) -> Option<Vec<String>> {
 /// A default in the source engine's SQL, said in the destination's, when both mean the
 /// same: literals, booleans, the current date and time. `None`: no translation.
 pub fn translate_default(expr: &str, ty: &DataType, dest: Engine) -> Option<String> {
-    let d: &dyn Dialect = tether_connect::dialect::of(dest);
+    let d: &dyn Dialect = tether_connect::dialect_of(dest);
     let e = expr.trim();
     let lower = e.to_ascii_lowercase();
     let now = [
@@ -365,7 +333,13 @@ pub fn translate_default(expr: &str, ty: &DataType, dest: Engine) -> Option<Stri
 /// The table to create on `dest` for source table `t`: same columns, keys and FKs, with
 /// names mapped. Same engine: every object as the source has it. Another engine: the
 /// closest equivalents (enums, defaults, plain indexes), each recorded in `report`.
-pub fn destination_model(source: &Schema, plan: &Plan, t: &Table, dest: Engine, report: &mut Vec<SchemaItem>) -> Table {
+pub fn destination_model(
+    source: &Schema,
+    tables: &JobTables,
+    t: &Table,
+    dest: Engine,
+    report: &mut Vec<SchemaItem>,
+) -> Table {
     let name = destination_name(source, &t.table_name(), dest);
     let shown = source.display_name(&t.table_name());
     let from_engine = source.engine;
@@ -377,12 +351,12 @@ pub fn destination_model(source: &Schema, plan: &Plan, t: &Table, dest: Engine, 
     out.inherits = t
         .inherits
         .iter()
-        .filter(|p| plan.tables.iter().any(|tp| &tp.table.table_name() == *p))
+        .filter(|p| tables.iter().any(|(_, j)| &j.table_name() == *p))
         .map(|p| destination_name(source, p, dest))
         .collect();
     out.foreign_keys
         .retain(|f| !f.is_virtual && source.table(&f.referenced_name()).is_some());
-    let d = tether_connect::dialect::of(dest);
+    let d = tether_connect::dialect_of(dest);
     report.push(if same_engine {
         SchemaItem::new("table", &shown, Action::Created)
     } else {

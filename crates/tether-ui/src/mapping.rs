@@ -300,7 +300,7 @@ impl Mapping {
         let (mut plan, _) = tether_sync::plan::build(&job, &self.schema, &self.source_shown, &self.destinations_shown)
             .map_err(on_page)?;
         if let (Some(found), false) = (&self.privacy, job.privacy == tether_sync::config::Privacy::Off) {
-            tether_sync::scan::attach(&mut plan, found, &self.schema, job.privacy);
+            plan.attach_privacy(found, &self.schema, job.privacy);
         }
         self.destinations.attach(&mut plan, &self.schema);
         Ok(plan)

@@ -5,3 +5,15 @@
 pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
+
+use crate::dialect::Dialect;
+use crate::url::Engine;
+
+/// The dialect of an engine.
+pub fn dialect_of(engine: Engine) -> &'static dyn Dialect {
+    match engine {
+        Engine::Sqlite => &sqlite::dialect::Sqlite,
+        Engine::Postgres => &postgres::dialect::Postgres,
+        Engine::Mysql => &mysql::dialect::Mysql,
+    }
+}

@@ -6,19 +6,9 @@
 
 use tether_connect::Value;
 
-use super::{Destination, Progress};
+use super::{Destination, DroppedFk, Progress};
 use crate::error::SyncError;
 use crate::plan::Plan;
-
-/// A foreign key dropped for a transactional load, to be created again.
-#[derive(Debug, Clone)]
-pub struct DroppedFk {
-    /// The table as PostgreSQL names it (`regclass`).
-    pub table: String,
-    pub name: String,
-    /// `pg_get_constraintdef`: `FOREIGN KEY (a) REFERENCES p(id) ON DELETE CASCADE`.
-    pub definition: String,
-}
 
 impl Destination {
     /// `checks = "enforce"` on PostgreSQL: BEGIN, empty the tables if asked, and drop the

@@ -49,7 +49,7 @@ pub(super) async fn create_tables(
     let report = match planned {
         Some(report) => report,
         None => {
-            computed = crate::schema_plan::report(source, plan, engine, existing);
+            computed = crate::schema_plan::report(source, &plan.job_tables(), engine, existing);
             &computed
         }
     };

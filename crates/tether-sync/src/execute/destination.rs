@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use tether_connect::{Connection, DbUrl, DeferredChecks};
 use tether_schema::{Schema, Table, TableName};
 
-use super::atomic::DroppedFk;
 use super::create::{create_tables, Created};
 use super::Progress;
 use crate::config::{Checks, DestinationSpec};
@@ -48,6 +47,16 @@ pub struct Destination {
     /// Primary keys and unique constraints of the tables created here, dropped inside the
     /// one-transaction load and added again after it, as a restore builds them.
     pub deferred_keys: Vec<DroppedFk>,
+}
+
+/// A foreign key dropped for a transactional load, to be created again.
+#[derive(Debug, Clone)]
+pub struct DroppedFk {
+    /// The table as PostgreSQL names it (`regclass`).
+    pub table: String,
+    pub name: String,
+    /// `pg_get_constraintdef`: `FOREIGN KEY (a) REFERENCES p(id) ON DELETE CASCADE`.
+    pub definition: String,
 }
 
 impl Destination {

@@ -10,8 +10,10 @@ mod destination;
 mod pipeline;
 mod progress;
 
-pub use atomic::{DroppedFk, NOTHING_WRITTEN};
-pub use destination::{advance_sequences, destination_name, finish_schema, prepare_destination, truncate, Destination};
+pub use atomic::NOTHING_WRITTEN;
+pub use destination::{
+    advance_sequences, destination_name, finish_schema, prepare_destination, truncate, Destination, DroppedFk,
+};
 pub(crate) use pipeline::join_all;
 pub use pipeline::{load, Anon, Lane};
 pub use progress::{Progress, TableReport};
