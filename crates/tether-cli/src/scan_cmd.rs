@@ -72,7 +72,7 @@ pub async fn run(args: ScanArgs) -> anyhow::Result<()> {
             args.sample,
         )
         .await?;
-        scan::attach(&mut prepared.plan, &found, &prepared.schema, mode);
+        prepared.plan.attach_privacy(&found, &prepared.schema, mode);
         prepared.source.close().await;
         (found, prepared.plan.privacy)
     } else {

@@ -2,10 +2,10 @@
 //!
 //! Callers ask an [`Engine`]'s dialect to render; they never match on the engine.
 
-use tether_schema::{sql, Column, DataType, FkAction, ForeignKey, Partitioning, Table, TypeKind, UserType};
+use tether_schema::{Column, DataType, FkAction, ForeignKey, Table, UserType};
 
 use crate::url::Engine;
-use crate::value::{hex, Value};
+use crate::value::Value;
 
 /// Statements creating a table's objects besides columns and keys, in the order a
 /// restore runs them.
@@ -45,6 +45,58 @@ pub trait Dialect: Sync {
     /// source (serial, identity, auto-increment), or nothing.
     fn identity_clause(&self, _c: &Column, _table: &Table) -> &'static str {
         ""
+    }
+
+    /// Where this engine keeps tables of several schemas apart: the schema a table lands
+    /// in when its source had none of this engine's (PostgreSQL: `public`). `None`:
+    /// one namespace, `schema.table` is flattened to `schema_table`.
+    fn default_schema(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// An enum becomes a column type of its own (MariaDB's `enum(...)`) rather than text
+    /// with a CHECK of its labels.
+    fn native_enum(&self) -> bool {
+        false
+    }
+
+    /// The default meaning "now" for a column of type `ty`.
+    fn now_default(&self, _ty: &DataType) -> String {
+        "CURRENT_TIMESTAMP".into()
+    }
+
+    /// The default meaning "today".
+    fn today_default(&self) -> String {
+        "CURRENT_DATE".into()
+    }
+
+    /// Why a foreign key action cannot be created here (`not_null`: on a NOT NULL
+    /// column), or `None` when it can.
+    fn refuses_fk_action(&self, _action: FkAction, _not_null: bool) -> Option<String> {
+        None
+    }
+
+    /// Unbounded text is sized on this engine: the smallest text type for values of up
+    /// to `bytes` bytes with room to grow, or `None` for the unbounded one.
+    fn sized_text_type(&self, _bytes: u64) -> Option<&'static str> {
+        None
+    }
+
+    /// Columns of unbounded text types are sized from the longest value copied (see
+    /// [`Dialect::sized_text_type`]).
+    fn sizes_text(&self) -> bool {
+        false
+    }
+
+    /// An index can be built on an unbounded text column without a prefix length.
+    fn indexes_unbounded_text(&self) -> bool {
+        true
+    }
+
+    /// How this engine says what a sequence or an identity column becomes, where it
+    /// has its own word for it (`AUTO_INCREMENT`).
+    fn auto_increment(&self) -> Option<&'static str> {
+        None
     }
 
     /// Whether foreign keys can be added to an existing table with ALTER TABLE.
@@ -163,7 +215,13 @@ pub trait Dialect: Sync {
 
 /// A column of `CREATE TABLE` from the model: its type (the destination's own when
 /// given, else the neutral type's), nullability, default and identity.
-fn portable_column<D: Dialect + ?Sized>(d: &D, c: &Column, table: &Table, same_engine: bool, keyed: bool) -> String {
+pub(crate) fn portable_column<D: Dialect + ?Sized>(
+    d: &D,
+    c: &Column,
+    table: &Table,
+    same_engine: bool,
+    keyed: bool,
+) -> String {
     let null = if c.nullable { "NULL" } else { "NOT NULL" };
     let ty = match table.extras.column_types.get(&c.name) {
         Some(ty) => ty.clone(),
@@ -184,7 +242,7 @@ fn portable_column<D: Dialect + ?Sized>(d: &D, c: &Column, table: &Table, same_e
 }
 
 /// Indexes (after the load) and triggers (after those) of a table, on any engine.
-fn portable_objects<D: Dialect + ?Sized>(d: &D, table: &Table) -> TableObjects {
+pub(crate) fn portable_objects<D: Dialect + ?Sized>(d: &D, table: &Table) -> TableObjects {
     let mut out = TableObjects::default();
     for i in &table.extras.indexes {
         out.after_load.push(d.index_sql(table, i));
@@ -196,7 +254,12 @@ fn portable_objects<D: Dialect + ?Sized>(d: &D, table: &Table) -> TableObjects {
 }
 
 /// `CREATE TABLE` built from the model (see [`Dialect::create_table`]).
-fn default_create_table<D: Dialect + ?Sized>(d: &D, table: &Table, with_fks: bool, same_engine: bool) -> String {
+pub(crate) fn default_create_table<D: Dialect + ?Sized>(
+    d: &D,
+    table: &Table,
+    with_fks: bool,
+    same_engine: bool,
+) -> String {
     let keyed = |c: &Column| {
         table.primary_key.contains(&c.name)
             || table.unique_keys.iter().any(|u| u.columns.contains(&c.name))
@@ -236,482 +299,21 @@ fn default_create_table<D: Dialect + ?Sized>(d: &D, table: &Table, with_fks: boo
     )
 }
 
-pub struct Sqlite;
-pub struct Postgres;
-pub struct Mysql;
-
-impl Dialect for Sqlite {
-    fn engine(&self) -> Engine {
-        Engine::Sqlite
-    }
-    fn byte_length(&self, expr: &str) -> String {
-        format!("length(CAST({expr} AS BLOB))")
-    }
-    fn ident(&self, name: &str) -> String {
-        sql::ident(Engine::Postgres, name)
-    }
-    fn literal(&self, v: &Value) -> String {
-        match v {
-            Value::Null => "NULL".into(),
-            Value::Bool(b) => (if *b { "1" } else { "0" }).into(),
-            Value::Int(i) => i.to_string(),
-            Value::UInt(u) => u.to_string(),
-            Value::Float(f) => float_literal(*f),
-            Value::Text(t) => sql::text(Engine::Postgres, t),
-            Value::Bytes(b) => sql::hex_literal(b),
-        }
-    }
-    fn column_type(&self, ty: &DataType, _keyed: bool) -> String {
-        match ty {
-            DataType::Boolean => "BOOLEAN".into(),
-            DataType::Int { .. } => "INTEGER".into(),
-            DataType::Decimal {
-                precision: Some(p),
-                scale,
-            } => format!("NUMERIC({p},{})", scale.unwrap_or(0)),
-            DataType::Decimal { .. } => "NUMERIC".into(),
-            DataType::Float { .. } => "REAL".into(),
-            DataType::Char { length: Some(n) } => format!("CHAR({n})"),
-            DataType::Varchar { length: Some(n) } => format!("VARCHAR({n})"),
-            DataType::Char { .. } | DataType::Varchar { .. } | DataType::Text => "TEXT".into(),
-            DataType::Binary { .. } => "BLOB".into(),
-            DataType::Date => "DATE".into(),
-            DataType::Time => "TIME".into(),
-            DataType::Timestamp { .. } => "DATETIME".into(),
-            DataType::Uuid => "UUID".into(),
-            DataType::Json => "JSON".into(),
-            DataType::Other(_) => "TEXT".into(),
-        }
-    }
-    fn supports_add_foreign_key(&self) -> bool {
-        false
+/// A literal where booleans are 1 and 0 and bytes are `X'..'` (SQLite, MariaDB/MySQL);
+/// strings escaped as `strings` escapes them.
+pub(crate) fn numeric_bool_literal(strings: Engine, v: &Value) -> String {
+    match v {
+        Value::Null => "NULL".into(),
+        Value::Bool(b) => (if *b { "1" } else { "0" }).into(),
+        Value::Int(i) => i.to_string(),
+        Value::UInt(u) => u.to_string(),
+        Value::Float(f) => float_literal(*f),
+        Value::Text(t) => tether_schema::sql::text(strings, t),
+        Value::Bytes(b) => tether_schema::sql::hex_literal(b),
     }
 }
 
-/// PostgreSQL's built-in type names (as `format_type` spells them, without modifiers).
-const PG_BUILTIN: &[&str] = &[
-    "smallint",
-    "integer",
-    "bigint",
-    "numeric",
-    "real",
-    "double precision",
-    "character varying",
-    "character",
-    "text",
-    "boolean",
-    "bytea",
-    "date",
-    "time without time zone",
-    "time with time zone",
-    "timestamp without time zone",
-    "timestamp with time zone",
-    "uuid",
-    "json",
-    "jsonb",
-    "interval",
-    "money",
-    "inet",
-    "cidr",
-    "macaddr",
-    "macaddr8",
-    "xml",
-    "tsvector",
-    "tsquery",
-    "point",
-    "line",
-    "lseg",
-    "box",
-    "path",
-    "polygon",
-    "circle",
-    "bit",
-    "bit varying",
-    "oid",
-    "int4range",
-    "int8range",
-    "numrange",
-    "tsrange",
-    "tstzrange",
-    "daterange",
-    "\"char\"",
-    "name",
-];
-
-impl Dialect for Postgres {
-    fn engine(&self) -> Engine {
-        Engine::Postgres
-    }
-    fn own_rows(&self, t: &Table) -> String {
-        if t.has_children {
-            format!("ONLY {}", self.qualified(t))
-        } else {
-            self.qualified(t)
-        }
-    }
-    fn table_options(&self, table: &Table) -> String {
-        let mut out = String::new();
-        if !table.inherits.is_empty() {
-            let parents: Vec<String> = table
-                .inherits
-                .iter()
-                .map(|p| self.table(p.schema.as_deref(), &p.name))
-                .collect();
-            out.push_str(&format!(" INHERITS ({})", parents.join(", ")));
-        }
-        if let Some(p) = &table.partitioning {
-            out.push_str(&format!(" PARTITION BY {}", p.key));
-        }
-        out
-    }
-    fn create_partitions(&self, table: &Table) -> Vec<String> {
-        fn walk(d: &Postgres, parent: String, p: &Partitioning, out: &mut Vec<String>) {
-            for part in &p.partitions {
-                let name = d.table(part.schema.as_deref(), &part.name);
-                let mut sql = format!("CREATE TABLE {name} PARTITION OF {parent} {}", part.bound);
-                if let Some(sub) = &part.partitioning {
-                    sql.push_str(&format!(" PARTITION BY {}", sub.key));
-                }
-                out.push(sql);
-                if let Some(sub) = &part.partitioning {
-                    walk(d, name, sub, out);
-                }
-            }
-        }
-        let mut out = Vec::new();
-        if let Some(p) = &table.partitioning {
-            walk(self, self.qualified(table), p, &mut out);
-        }
-        out
-    }
-    fn identity_clause(&self, c: &Column, _table: &Table) -> &'static str {
-        match (c.identity, &c.normalized_type) {
-            (Some(_), DataType::Int { bytes, unsigned }) if *bytes < 8 || !unsigned => {
-                " GENERATED BY DEFAULT AS IDENTITY"
-            }
-            _ => "",
-        }
-    }
-    fn declared_by_parent(&self, c: &Column, table: &Table) -> bool {
-        !table.inherits.is_empty() && table.extras.inherited_columns.contains(&c.name)
-    }
-    fn checks_after_load(&self) -> bool {
-        true
-    }
-    fn column_definition(&self, c: &Column, table: &Table, same_engine: bool, keyed: bool) -> String {
-        if !same_engine {
-            return portable_column(self, c, table, same_engine, keyed);
-        }
-        let x = &table.extras;
-        let ty = if x.user_types.contains_key(&c.name) {
-            Some(c.engine_type.clone())
-        } else {
-            self.native_type(c)
-        }
-        .unwrap_or_else(|| self.column_type(&c.normalized_type, keyed));
-        let mut out = format!("{} {ty}", self.ident(&c.name));
-        if let Some(collation) = x.collations.get(&c.name) {
-            out.push_str(&format!(" COLLATE {collation}"));
-        }
-        out.push_str(if c.nullable { " NULL" } else { " NOT NULL" });
-        let sequence = x.sequences.iter().find(|s| s.identity && s.column == c.name);
-        if let Some(g) = &c.generated {
-            out.push_str(&format!(" GENERATED ALWAYS AS ({g}) STORED"));
-        } else if let (Some(s), Some(_)) = (sequence, c.identity) {
-            // BY DEFAULT while loading (copied keys are written); ALWAYS comes after.
-            out.push_str(&format!(
-                " GENERATED BY DEFAULT AS IDENTITY (SEQUENCE NAME {} {})",
-                self.table(s.schema.as_deref(), &s.name),
-                sequence_options(s)
-            ));
-        } else if let Some(d) = &c.default {
-            out.push_str(&format!(" DEFAULT {d}"));
-        }
-        out
-    }
-    fn table_objects(&self, table: &Table) -> TableObjects {
-        let name = self.qualified(table);
-        let x = &table.extras;
-        let mut out = TableObjects::default();
-        for s in x.sequences.iter().filter(|s| !s.identity) {
-            let seq = self.table(s.schema.as_deref(), &s.name);
-            out.before.push(format!(
-                "CREATE SEQUENCE IF NOT EXISTS {seq} AS {} {}",
-                s.data_type,
-                sequence_options(s)
-            ));
-            if s.owned {
-                out.after_create.push(format!(
-                    "ALTER SEQUENCE {seq} OWNED BY {name}.{}",
-                    self.ident(&s.column)
-                ));
-            }
-        }
-        let text = |t: &str| self.literal(&Value::Text(t.to_string()));
-        if let Some(c) = &x.comment {
-            out.after_create.push(format!("COMMENT ON TABLE {name} IS {}", text(c)));
-        }
-        for (column, c) in &x.column_comments {
-            out.after_create.push(format!(
-                "COMMENT ON COLUMN {name}.{} IS {}",
-                self.ident(column),
-                text(c)
-            ));
-        }
-        for i in x.indexes.iter().filter(|i| i.unique) {
-            out.after_create.push(self.index_sql(table, i));
-        }
-        for c in &x.checks {
-            out.after_load.push(format!(
-                "ALTER TABLE {name} ADD CONSTRAINT {} {}",
-                self.ident(&c.name),
-                c.definition
-            ));
-        }
-        for i in x.indexes.iter().filter(|i| !i.unique) {
-            out.after_load.push(self.index_sql(table, i));
-        }
-        for c in table
-            .columns
-            .iter()
-            .filter(|c| c.identity == Some(tether_schema::Identity::Always))
-        {
-            if x.sequences.iter().any(|s| s.identity && s.column == c.name) {
-                out.after_load.push(format!(
-                    "ALTER TABLE {name} ALTER COLUMN {} SET GENERATED ALWAYS",
-                    self.ident(&c.name)
-                ));
-            }
-        }
-        for t in &x.triggers {
-            out.after_load.extend(t.definition.split(";\n").map(str::to_string));
-        }
-        out
-    }
-    fn create_type(&self, t: &UserType) -> Vec<String> {
-        let name = self.table(t.schema.as_deref(), &t.name);
-        let text = |t: &str| self.literal(&Value::Text(t.to_string()));
-        let mut out = vec![match &t.kind {
-            TypeKind::Enum { labels } => {
-                let labels: Vec<String> = labels.iter().map(|l| text(l)).collect();
-                format!("CREATE TYPE {name} AS ENUM ({})", labels.join(", "))
-            }
-            TypeKind::Domain {
-                base,
-                not_null,
-                default,
-                collation,
-                checks,
-                ..
-            } => {
-                let mut sql = format!("CREATE DOMAIN {name} AS {base}");
-                if let Some(c) = collation {
-                    sql.push_str(&format!(" COLLATE {c}"));
-                }
-                if let Some(d) = default {
-                    sql.push_str(&format!(" DEFAULT {d}"));
-                }
-                if *not_null {
-                    sql.push_str(" NOT NULL");
-                }
-                for c in checks {
-                    sql.push_str(&format!(" {c}"));
-                }
-                sql
-            }
-        }];
-        if let Some(c) = &t.comment {
-            let what = if matches!(t.kind, TypeKind::Enum { .. }) {
-                "TYPE"
-            } else {
-                "DOMAIN"
-            };
-            out.push(format!("COMMENT ON {what} {name} IS {}", text(c)));
-        }
-        out
-    }
-    fn native_type(&self, c: &Column) -> Option<String> {
-        let t = c.engine_type.trim_end_matches("[]");
-        let base = match (t.find('('), t.find(')')) {
-            (Some(o), Some(e)) if e > o => format!("{}{}", &t[..o], &t[e + 1..]),
-            _ => t.to_string(),
-        };
-        PG_BUILTIN.contains(&base.trim()).then(|| c.engine_type.clone())
-    }
-    fn ident(&self, name: &str) -> String {
-        sql::ident(Engine::Postgres, name)
-    }
-    fn literal(&self, v: &Value) -> String {
-        match v {
-            Value::Null => "NULL".into(),
-            Value::Bool(b) => (if *b { "TRUE" } else { "FALSE" }).into(),
-            Value::Int(i) => i.to_string(),
-            Value::UInt(u) => u.to_string(),
-            Value::Float(f) => float_literal(*f),
-            Value::Text(t) => sql::text(Engine::Postgres, t),
-            Value::Bytes(b) => format!("'\\x{}'::bytea", hex(b)),
-        }
-    }
-    fn column_type(&self, ty: &DataType, _keyed: bool) -> String {
-        match ty {
-            DataType::Boolean => "boolean".into(),
-            DataType::Int {
-                bytes: 1 | 2,
-                unsigned: false,
-            } => "smallint".into(),
-            DataType::Int {
-                bytes: 1,
-                unsigned: true,
-            } => "smallint".into(),
-            DataType::Int {
-                bytes: 2 | 3,
-                unsigned: true,
-            }
-            | DataType::Int {
-                bytes: 3 | 4,
-                unsigned: false,
-            } => "integer".into(),
-            DataType::Int {
-                bytes: 4,
-                unsigned: true,
-            }
-            | DataType::Int {
-                bytes: 8,
-                unsigned: false,
-            } => "bigint".into(),
-            DataType::Int { .. } => "numeric(20,0)".into(),
-            DataType::Decimal {
-                precision: Some(p),
-                scale,
-            } => format!("numeric({p},{})", scale.unwrap_or(0)),
-            DataType::Decimal { .. } => "numeric".into(),
-            DataType::Float { bytes: 4 } => "real".into(),
-            DataType::Float { .. } => "double precision".into(),
-            DataType::Char { length: Some(n) } => format!("character({n})"),
-            DataType::Varchar { length: Some(n) } => format!("character varying({n})"),
-            DataType::Char { .. } | DataType::Varchar { .. } | DataType::Text => "text".into(),
-            DataType::Binary { .. } => "bytea".into(),
-            DataType::Date => "date".into(),
-            DataType::Time => "time".into(),
-            DataType::Timestamp { tz: false } => "timestamp".into(),
-            DataType::Timestamp { tz: true } => "timestamptz".into(),
-            DataType::Uuid => "uuid".into(),
-            DataType::Json => "jsonb".into(),
-            DataType::Other(_) => "text".into(),
-        }
-    }
-}
-
-impl Dialect for Mysql {
-    fn engine(&self) -> Engine {
-        Engine::Mysql
-    }
-    /// Same engine: the source's own `SHOW CREATE TABLE` (types, defaults, indexes,
-    /// CHECKs, comments, collations, foreign keys, `AUTO_INCREMENT` as they were).
-    fn create_table(&self, table: &Table, with_fks: bool, same_engine: bool) -> String {
-        match (&table.extras.definition, same_engine) {
-            (Some(sql), true) => sql.clone(),
-            _ => default_create_table(self, table, with_fks, same_engine),
-        }
-    }
-    fn table_objects(&self, table: &Table) -> TableObjects {
-        if table.extras.definition.is_some() {
-            // SHOW CREATE TABLE has the indexes already.
-            return TableObjects {
-                after_load: table.extras.triggers.iter().map(|t| t.definition.clone()).collect(),
-                ..Default::default()
-            };
-        }
-        portable_objects(self, table)
-    }
-    fn identity_clause(&self, c: &Column, table: &Table) -> &'static str {
-        let sole_key = table.primary_key.len() == 1 && table.primary_key[0] == c.name;
-        if c.identity.is_some() && sole_key && c.normalized_type.is_integer() {
-            " AUTO_INCREMENT"
-        } else {
-            ""
-        }
-    }
-    fn ident(&self, name: &str) -> String {
-        sql::ident(Engine::Mysql, name)
-    }
-    fn literal(&self, v: &Value) -> String {
-        match v {
-            Value::Null => "NULL".into(),
-            Value::Bool(b) => (if *b { "1" } else { "0" }).into(),
-            Value::Int(i) => i.to_string(),
-            Value::UInt(u) => u.to_string(),
-            Value::Float(f) => float_literal(*f),
-            Value::Text(t) => sql::text(Engine::Mysql, t),
-            Value::Bytes(b) => sql::hex_literal(b),
-        }
-    }
-    fn column_type(&self, ty: &DataType, keyed: bool) -> String {
-        let unsigned = |u: bool| if u { " unsigned" } else { "" };
-        match ty {
-            DataType::Boolean => "tinyint(1)".into(),
-            DataType::Int { bytes, unsigned: u } => {
-                let base = match bytes {
-                    1 => "tinyint",
-                    2 => "smallint",
-                    3 => "mediumint",
-                    4 => "int",
-                    _ => "bigint",
-                };
-                format!("{base}{}", unsigned(*u))
-            }
-            DataType::Decimal {
-                precision: Some(p),
-                scale,
-            } => {
-                format!("decimal({},{})", (*p).min(65), scale.unwrap_or(0).min(30))
-            }
-            DataType::Decimal { .. } => "decimal(65,30)".into(),
-            DataType::Float { bytes: 4 } => "float".into(),
-            DataType::Float { .. } => "double".into(),
-            DataType::Char { length: Some(n) } if *n <= 255 => format!("char({n})"),
-            DataType::Char { length: Some(n) } | DataType::Varchar { length: Some(n) } if *n <= 16_383 => {
-                format!("varchar({n})")
-            }
-            DataType::Char { .. } | DataType::Varchar { .. } | DataType::Text | DataType::Other(_) => {
-                if keyed {
-                    "varchar(255)".into()
-                } else {
-                    "longtext".into()
-                }
-            }
-            DataType::Binary { length: Some(n) } if *n <= 65_535 => format!("varbinary({n})"),
-            DataType::Binary { .. } => {
-                if keyed {
-                    "varbinary(255)".into()
-                } else {
-                    "longblob".into()
-                }
-            }
-            DataType::Date => "date".into(),
-            DataType::Time => "time(6)".into(),
-            DataType::Timestamp { .. } => "datetime(6)".into(),
-            DataType::Uuid => "char(36)".into(),
-            DataType::Json => "longtext".into(),
-        }
-    }
-}
-
-/// `START WITH 1 INCREMENT BY 1 MINVALUE 1 MAXVALUE 2147483647 CACHE 1`, as
-/// `CREATE SEQUENCE` and an identity column take them.
-fn sequence_options(s: &tether_schema::Sequence) -> String {
-    format!(
-        "START WITH {} INCREMENT BY {} MINVALUE {} MAXVALUE {} CACHE {}{}",
-        s.start,
-        s.increment,
-        s.min,
-        s.max,
-        s.cache,
-        if s.cycle { " CYCLE" } else { "" }
-    )
-}
-
-fn float_literal(f: f64) -> String {
+pub(crate) fn float_literal(f: f64) -> String {
     if f.is_finite() {
         let s = format!("{f:?}");
         s
@@ -720,18 +322,10 @@ fn float_literal(f: f64) -> String {
     }
 }
 
-/// The dialect of an engine.
-pub fn of(engine: Engine) -> &'static dyn Dialect {
-    match engine {
-        Engine::Sqlite => &Sqlite,
-        Engine::Postgres => &Postgres,
-        Engine::Mysql => &Mysql,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::dialect_of as of;
 
     #[test]
     fn identifiers_and_strings_are_escaped_per_engine() {

@@ -5,19 +5,16 @@
 //! live in one module per engine.
 
 pub mod dialect;
+pub mod engine;
 pub mod error;
 pub mod identity;
-pub mod mysql;
-pub mod mysql_rw;
-pub mod postgres;
-pub mod postgres_objects;
-pub mod postgres_rw;
+pub mod load;
 pub mod rw;
-pub mod sqlite;
-pub mod sqlite_rw;
 pub mod tls;
 pub mod types;
 pub mod url;
+
+pub use engine::{mysql, postgres, sqlite};
 
 /// Values, re-exported from `tether_schema` where they live.
 pub use tether_schema::value;
@@ -29,8 +26,10 @@ use tether_schema::{DataType, Schema, Table};
 use tokio::sync::mpsc;
 
 pub use dialect::{Dialect, TableObjects};
+pub use engine::dialect_of;
 pub use error::ConnectError;
 pub use identity::{identify, identify_probing, Identity};
+pub use load::DeferredChecks;
 pub use rw::{Batch, Conflict, Filter, ReadSpec, WriteError};
 pub use tls::{TlsMode, TlsOptions};
 pub use url::{DbUrl, Engine, ServerUrl};
@@ -188,8 +187,8 @@ impl Connection {
     async fn prepare_session(&mut self) -> Result<(), ConnectError> {
         match self {
             Connection::Sqlite { .. } => Ok(()),
-            Connection::Postgres { .. } => self.execute(postgres_rw::SESSION).await,
-            Connection::Mysql { .. } => self.execute(mysql_rw::SESSION).await,
+            Connection::Postgres { .. } => self.execute(postgres::rw::SESSION).await,
+            Connection::Mysql { .. } => self.execute(mysql::rw::SESSION).await,
         }
     }
 
@@ -272,7 +271,7 @@ impl Connection {
     }
 
     pub fn dialect(&self) -> &'static dyn Dialect {
-        dialect::of(self.engine())
+        crate::engine::dialect_of(self.engine())
     }
 
     fn query_error(&self, what: &str, message: String) -> ConnectError {
@@ -312,13 +311,13 @@ impl Connection {
                 let sql = sql.to_string();
                 let types = types.to_vec();
                 tokio::task::spawn_blocking(move || {
-                    sqlite_rw::query(&conn.lock().expect("lock"), &sql, &types).map_err(|e| e.to_string())
+                    sqlite::rw::query(&conn.lock().expect("lock"), &sql, &types).map_err(|e| e.to_string())
                 })
                 .await
                 .expect("the SQLite task does not panic")
             }
-            Connection::Postgres { client, .. } => postgres_rw::query(client, sql, types).await,
-            Connection::Mysql { conn, .. } => mysql_rw::query(conn, sql, types).await,
+            Connection::Postgres { client, .. } => postgres::rw::query(client, sql, types).await,
+            Connection::Mysql { conn, .. } => mysql::rw::query(conn, sql, types).await,
         };
         result.map_err(|m| self.query_error(&format!("running `{}`", abbreviate(sql)), m))
     }
@@ -336,13 +335,13 @@ impl Connection {
                 let conn = conn.clone();
                 let spec = spec.clone();
                 tokio::task::spawn_blocking(move || {
-                    sqlite_rw::read(&conn.lock().expect("lock"), &spec, batch_size, &tx).map_err(|e| e.to_string())
+                    sqlite::rw::read(&conn.lock().expect("lock"), &spec, batch_size, &tx).map_err(|e| e.to_string())
                 })
                 .await
                 .expect("the SQLite task does not panic")
             }
-            Connection::Postgres { client, .. } => postgres_rw::read(client, spec, batch_size, &tx).await,
-            Connection::Mysql { conn, .. } => mysql_rw::read(conn, spec, batch_size, &tx).await,
+            Connection::Postgres { client, .. } => postgres::rw::read(client, spec, batch_size, &tx).await,
+            Connection::Mysql { conn, .. } => mysql::rw::read(conn, spec, batch_size, &tx).await,
         };
         result.map_err(|m| self.query_error(&what, m))
     }
@@ -377,16 +376,16 @@ impl Connection {
         match self {
             Connection::Sqlite { conn, .. } => {
                 let conn = conn.clone();
-                let sql = sqlite_rw::insert_sql(d, &name, columns, key, conflict);
-                tokio::task::spawn_blocking(move || sqlite_rw::insert(&mut conn.lock().expect("lock"), &sql, &rows))
+                let sql = sqlite::rw::insert_sql(d, &name, columns, key, conflict);
+                tokio::task::spawn_blocking(move || sqlite::rw::insert(&mut conn.lock().expect("lock"), &sql, &rows))
                     .await
                     .expect("the SQLite task does not panic")
             }
             Connection::Postgres { client, .. } => {
-                postgres_rw::insert(client, &name, columns, key, &rows, conflict).await
+                postgres::rw::insert(client, &name, columns, key, &rows, conflict).await
             }
             Connection::Mysql { conn, load_data, .. } => {
-                mysql_rw::insert(conn, load_data, &name, columns, key, &rows, conflict).await
+                mysql::rw::insert(conn, load_data, &name, columns, key, &rows, conflict).await
             }
         }
     }
@@ -407,7 +406,7 @@ impl Connection {
                 let conn = conn.clone();
                 let (key, set) = (key.to_vec(), set.to_vec());
                 tokio::task::spawn_blocking(move || {
-                    sqlite_rw::update(&mut conn.lock().expect("lock"), &name, &key, &set, &rows)
+                    sqlite::rw::update(&mut conn.lock().expect("lock"), &name, &key, &set, &rows)
                         .map_err(|e| e.to_string())
                 })
                 .await
@@ -424,9 +423,9 @@ impl Connection {
                             .unwrap_or_else(|| "text".into())
                     })
                     .collect();
-                postgres_rw::update(client, &name, key, set, &casts, &rows).await
+                postgres::rw::update(client, &name, key, set, &casts, &rows).await
             }
-            Connection::Mysql { conn, .. } => mysql_rw::update(conn, &name, key, set, &rows).await,
+            Connection::Mysql { conn, .. } => mysql::rw::update(conn, &name, key, set, &rows).await,
         };
         result.map_err(|m| self.query_error(&format!("updating {}", table.table_name()), m))
     }
@@ -465,7 +464,7 @@ pub async fn passthrough(
     let Connection::Postgres { client, shown } = source else {
         unreachable!("can_pass_through is checked first")
     };
-    let d = dialect::of(Engine::Postgres);
+    let d = crate::engine::dialect_of(Engine::Postgres);
     let mut targets = Vec::new();
     for (conn, table, columns) in dests {
         let Connection::Postgres { client, .. } = conn else {
@@ -473,7 +472,7 @@ pub async fn passthrough(
         };
         targets.push((client, format!("{} ({})", d.qualified(table), d.idents(columns))));
     }
-    postgres_rw::passthrough(client, select, &targets, on_rows)
+    postgres::rw::passthrough(client, select, &targets, on_rows)
         .await
         .map_err(|(i, message)| {
             let url = match i {

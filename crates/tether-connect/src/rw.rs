@@ -366,7 +366,7 @@ mod tests {
     }
 
     fn sqls(s: &ReadSpec) -> Vec<String> {
-        s.queries(crate::dialect::of(Engine::Postgres))
+        s.queries(crate::engine::dialect_of(Engine::Postgres))
             .into_iter()
             .map(|q| q.sql)
             .collect()
@@ -393,7 +393,7 @@ mod tests {
     fn composite_integer_keys_read_by_their_first_column_and_keep_only_the_keys() {
         let keys = vec![ints(&[7, 1]), ints(&[7, 3]), ints(&[9, 1])];
         let s = spec(&["order_id", "line_no"], INT, keys);
-        let queries = s.queries(crate::dialect::of(Engine::Postgres));
+        let queries = s.queries(crate::engine::dialect_of(Engine::Postgres));
         assert_eq!(queries.len(), 1);
         assert_eq!(
             queries[0].sql,
@@ -415,7 +415,7 @@ mod tests {
     #[test]
     fn a_range_drops_values_that_are_not_integers() {
         let s = spec(&["id"], INT, (1..=64).map(|i| ints(&[i])).collect());
-        let q = &s.queries(crate::dialect::of(Engine::Sqlite))[0];
+        let q = &s.queries(crate::engine::dialect_of(Engine::Sqlite))[0];
         assert!(q.keeps(&[Value::Int(64), Value::Null]));
         assert!(
             !q.keeps(&[Value::Float(2.5), Value::Null]),

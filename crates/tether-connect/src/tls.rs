@@ -19,7 +19,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use crate::url::Engine;
+use tether_schema::Engine;
 
 /// How a connection uses TLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

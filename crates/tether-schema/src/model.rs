@@ -109,6 +109,18 @@ pub struct Partition {
 }
 
 impl Table {
+    /// The key identifying rows of the table (in a subset, a key map, a message): the
+    /// primary key, else the first unique key without a predicate, else every column.
+    pub fn row_key(&self) -> Vec<String> {
+        if !self.primary_key.is_empty() {
+            return self.primary_key.clone();
+        }
+        if let Some(u) = self.unique_keys.iter().find(|u| u.predicate.is_none()) {
+            return u.columns.clone();
+        }
+        self.columns.iter().map(|c| c.name.clone()).collect()
+    }
+
     pub fn table_name(&self) -> TableName {
         TableName {
             schema: self.schema.clone(),

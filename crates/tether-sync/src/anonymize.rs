@@ -326,7 +326,7 @@ impl TableTransforms {
                 destination_folded: Sample::default(),
             });
         }
-        let key = crate::plan::row_key(table);
+        let key = table.row_key();
         let key_positions = key
             .iter()
             .map(|k| names.iter().position(|n| n == k).expect("key columns exist"))

@@ -105,6 +105,20 @@ pub struct DestinationSpec {
     /// Why `url` could not be read (an unset `${VAR}`); `url` is then as written.
     #[serde(skip)]
     pub unresolved: Option<String>,
+    /// `url` parsed, once, when the job was read (`None`: unresolved or invalid).
+    #[serde(skip)]
+    pub db_url: Option<tether_connect::DbUrl>,
+}
+
+impl DestinationSpec {
+    /// The destination's URL as parsed when the job was read; an invalid one is parsed
+    /// again here only to say why.
+    pub fn db_url(&self) -> Result<tether_connect::DbUrl, SyncError> {
+        match &self.db_url {
+            Some(u) => Ok(u.clone()),
+            None => Ok(tether_connect::DbUrl::parse(&self.url)?),
+        }
+    }
 }
 
 /// How a destination checks foreign keys during the load. Either way every FK is
@@ -230,8 +244,12 @@ pub struct OptionsSpec {
     pub privacy_sample: u64,
 }
 
+/// Rows the privacy scan reads per table unless the job or the command line says
+/// otherwise.
+pub const DEFAULT_SAMPLE: u64 = 500;
+
 fn default_privacy_sample() -> u64 {
-    crate::scan::DEFAULT_SAMPLE
+    DEFAULT_SAMPLE
 }
 
 fn default_batch() -> usize {
@@ -257,6 +275,8 @@ impl Default for OptionsSpec {
 pub struct Job {
     pub path: String,
     pub source: String,
+    /// `source` parsed, once, when the job was read (`None`: invalid).
+    pub source_url: Option<tether_connect::DbUrl>,
     pub destinations: Vec<DestinationSpec>,
     pub tables: TablesSpec,
     pub subset: SubsetSpec,
@@ -410,7 +430,10 @@ impl Job {
         for d in &file.destinations {
             let mut spec = d.get_ref().clone();
             match interpolate(&spec.url, env) {
-                Ok(url) => spec.url = rebase_sqlite(&url, base),
+                Ok(url) => {
+                    spec.url = rebase_sqlite(&url, base);
+                    spec.db_url = tether_connect::DbUrl::parse(&spec.url).ok();
+                }
                 Err(m) => {
                     let message = at(line(d.span()), format!("destination url: {m}")).to_string();
                     missing_secrets.push(message.clone());
@@ -488,6 +511,7 @@ impl Job {
             privacy: file.privacy,
             mode: file.mode,
             path: path.to_string(),
+            source_url: tether_connect::DbUrl::parse(&source).ok(),
             source,
             destinations,
             tables: file.tables,
@@ -505,6 +529,15 @@ impl Job {
 }
 
 impl Job {
+    /// The source's URL as parsed when the job was read; an invalid one is parsed again
+    /// here only to say why.
+    pub fn source_url(&self) -> Result<tether_connect::DbUrl, SyncError> {
+        match &self.source_url {
+            Some(u) => Ok(u.clone()),
+            None => Ok(tether_connect::DbUrl::parse(&self.source)?),
+        }
+    }
+
     /// Fails when a secret the job needs to write is missing from the environment
     /// (planning does without it).
     pub fn require_secrets(&self) -> Result<(), SyncError> {

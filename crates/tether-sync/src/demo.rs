@@ -7,18 +7,84 @@
 //! NOT NULL), a composite FK (`shipment` -> `order_item`), an FK to a unique key that is
 //! not the primary key (`review.product_sku`), and personal data to anonymize.
 
+use std::collections::HashMap;
 use std::path::Path;
 
-use rusqlite::{params, Connection};
+use tether_connect::{Conflict, Connection, DbUrl, Row, Value};
+use tether_schema::Table;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     #[error("{0} already exists; remove it or pass --force")]
     Exists(String),
-    #[error("writing {path}: {source}")]
-    Sqlite { path: String, source: rusqlite::Error },
+    #[error("writing {path}: {message}")]
+    Sqlite { path: String, message: String },
     #[error("writing {path}: {source}")]
     Io { path: String, source: std::io::Error },
+}
+
+/// Rows written through tether-connect, in batches per table.
+struct Writer {
+    conn: Connection,
+    tables: HashMap<String, Table>,
+    pending: HashMap<&'static str, Vec<Row>>,
+    rows: u64,
+}
+
+/// Rows per INSERT batch.
+const BATCH: usize = 10_000;
+
+impl Writer {
+    async fn put(&mut self, table: &'static str, row: Row) -> Result<(), String> {
+        let batch = self.pending.entry(table).or_default();
+        batch.push(row);
+        if batch.len() >= BATCH {
+            self.flush(table).await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self, table: &'static str) -> Result<(), String> {
+        let rows = std::mem::take(self.pending.entry(table).or_default());
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let t = self
+            .tables
+            .get(table)
+            .ok_or_else(|| format!("table {table} is missing after its CREATE"))?;
+        let columns: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
+        self.rows += self
+            .conn
+            .insert(t, &columns, &[], rows, Conflict::Error)
+            .await
+            .map_err(|e| format!("{table}: {}", e.message))?;
+        Ok(())
+    }
+
+    async fn flush_all(&mut self) -> Result<(), String> {
+        let tables: Vec<&'static str> = self.pending.keys().copied().collect();
+        for t in tables {
+            self.flush(t).await?;
+        }
+        Ok(())
+    }
+}
+
+fn int(i: i64) -> Value {
+    Value::Int(i)
+}
+
+fn text(s: impl Into<String>) -> Value {
+    Value::Text(s.into())
+}
+
+fn opt_int(i: Option<i64>) -> Value {
+    i.map_or(Value::Null, Value::Int)
+}
+
+fn opt_text(s: Option<String>) -> Value {
+    s.map_or(Value::Null, Value::Text)
 }
 
 /// Row counts of the demo at scale 1.0.
@@ -276,78 +342,126 @@ pub fn write(path: &Path, scale: f64, force: bool) -> Result<u64, DemoError> {
             source,
         })?;
     }
-    let sql = |source| DemoError::Sqlite {
-        path: shown.clone(),
-        source,
-    };
-    let mut conn = Connection::open(path).map_err(sql)?;
-    conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
-        .map_err(sql)?;
-    conn.execute_batch(DDL).map_err(sql)?;
-    // Cycles are written in an order that is only consistent at the end: load with
-    // checks off, then check every foreign key once.
-    conn.execute_batch("PRAGMA foreign_keys = OFF;").map_err(sql)?;
-    let tx = conn.transaction().map_err(sql)?;
-    let rows = fill(&tx, &Counts::at_scale(scale)).map_err(sql)?;
-    let orphans: i64 = tx
-        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))
-        .map_err(sql)?;
-    assert_eq!(orphans, 0, "the demo generator writes no orphans");
-    tx.commit().map_err(sql)?;
-    conn.execute_batch("PRAGMA journal_mode = DELETE; ANALYZE;")
-        .map_err(sql)?;
-    Ok(rows)
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| DemoError::Io {
+            path: shown.clone(),
+            source,
+        })?;
+    runtime
+        .block_on(generate(path, &Counts::at_scale(scale)))
+        .map_err(|message| DemoError::Sqlite { path: shown, message })
 }
 
-fn fill(tx: &rusqlite::Transaction<'_>, c: &Counts) -> rusqlite::Result<u64> {
-    let mut rng = Rng(0x7e7e_2026);
-    let mut rows = 0u64;
+/// Creates the demo's tables in a new SQLite file and fills them.
+async fn generate(path: &Path, c: &Counts) -> Result<u64, String> {
+    let url = DbUrl::Sqlite {
+        path: path.to_path_buf(),
+    };
+    let mut conn = Connection::open_destination(&url).await.map_err(|e| e.to_string())?;
+    let sql = |e: tether_connect::ConnectError| e.to_string();
+    conn.execute("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
+        .await
+        .map_err(sql)?;
+    conn.execute(DDL).await.map_err(sql)?;
+    // Cycles are written in an order that is only consistent at the end: load with
+    // checks off, then check every foreign key once.
+    conn.execute("PRAGMA foreign_keys = OFF;").await.map_err(sql)?;
+    let schema = conn.introspect(&Default::default()).await.map_err(sql)?;
+    let tables = schema.tables.into_iter().map(|t| (t.name.clone(), t)).collect();
+    let mut w = Writer {
+        conn,
+        tables,
+        pending: HashMap::new(),
+        rows: 0,
+    };
+    fill(&mut w, c).await?;
+    w.flush_all().await?;
+    let int8 = tether_schema::DataType::Int {
+        bytes: 8,
+        unsigned: false,
+    };
+    let orphans = w
+        .conn
+        .query("SELECT count(*) FROM pragma_foreign_key_check", &[int8])
+        .await
+        .map_err(sql)?;
+    assert_eq!(
+        orphans.first().and_then(|r| r.first()),
+        Some(&Value::Int(0)),
+        "the demo generator writes no orphans"
+    );
+    w.conn
+        .execute("PRAGMA journal_mode = DELETE; ANALYZE;")
+        .await
+        .map_err(sql)?;
+    w.conn.close().await;
+    Ok(w.rows)
+}
 
-    let mut s = tx.prepare("INSERT INTO region VALUES (?1, ?2)")?;
+async fn fill(w: &mut Writer, c: &Counts) -> Result<(), String> {
+    let mut rng = Rng(0x7e7e_2026);
+
     for (i, name) in REGIONS.iter().enumerate().take(c.regions as usize) {
-        rows += s.execute(params![i as i64 + 1, name])? as u64;
+        w.put("region", vec![int(i as i64 + 1), text(*name)]).await?;
     }
 
-    let mut s = tx.prepare("INSERT INTO product VALUES (?1, ?2, ?3, ?4, ?5)")?;
     for id in 1..=c.products {
         let cat = rng.pick(CATEGORIES);
         let price = format!("{}.{:02}", rng.upto(300), rng.upto(100) - 1);
         let name = format!("{} {} {}", rng.pick(WORDS), cat, id);
-        rows += s.execute(params![id, format!("SKU-{id:06}"), name, cat, price])? as u64;
+        w.put(
+            "product",
+            vec![
+                int(id),
+                text(format!("SKU-{id:06}")),
+                text(name),
+                text(cat),
+                text(price),
+            ],
+        )
+        .await?;
     }
 
     // Employees: the first one manages nobody's manager; others report to an earlier id,
     // so the hierarchy is a tree.
-    let mut s = tx.prepare("INSERT INTO employee VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
     for id in 1..=c.employees {
         let (f, l) = (rng.pick(FIRST), rng.pick(LAST));
         let manager = (id > 1).then(|| rng.upto(id - 1));
         let email = format!("{}.{}.{id}@staff.example.com", f.to_lowercase(), l.to_lowercase());
-        rows += s.execute(params![id, f, l, email, manager, date(&mut rng, 2010, 14)])? as u64;
+        let row = vec![
+            int(id),
+            text(f),
+            text(l),
+            text(email),
+            opt_int(manager),
+            text(date(&mut rng, 2010, 14)),
+        ];
+        w.put("employee", row).await?;
     }
 
     // Departments and positions point at each other with NOT NULL keys: each department's
     // head is its first position. Rows are inserted with the FKs deferred.
     let per_dept = (c.positions / c.departments).max(1);
-    let mut s = tx.prepare("INSERT INTO department VALUES (?1, ?2, ?3)")?;
     for id in 1..=c.departments {
-        rows += s.execute(params![
-            id,
-            format!("{} department {id}", rng.pick(CATEGORIES)),
-            (id - 1) * per_dept + 1
-        ])? as u64;
+        let row = vec![
+            int(id),
+            text(format!("{} department {id}", rng.pick(CATEGORIES))),
+            int((id - 1) * per_dept + 1),
+        ];
+        w.put("department", row).await?;
     }
-    let mut s = tx.prepare("INSERT INTO position VALUES (?1, ?2, ?3, ?4)")?;
     for id in 1..=c.departments * per_dept {
         let dept = (id - 1) / per_dept + 1;
         let title = if (id - 1) % per_dept == 0 { "head" } else { "member" };
         let employee = rng.chance(80).then(|| rng.upto(c.employees));
-        rows += s.execute(params![id, dept, title, employee])? as u64;
+        w.put("position", vec![int(id), int(dept), text(title), opt_int(employee)])
+            .await?;
     }
 
     // Customers reference their default address, which references the customer back.
     // Customer i owns addresses i and, for the first (addresses - customers), a second one.
-    let mut s = tx.prepare("INSERT INTO customer VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?;
     for id in 1..=c.customers {
         let (f, l) = (rng.pick(FIRST), rng.pick(LAST));
         let email = format!("{}.{}{id}@mail.example.org", f.to_lowercase(), l.to_lowercase());
@@ -357,36 +471,35 @@ fn fill(tx: &rusqlite::Transaction<'_>, c: &Counts) -> rusqlite::Result<u64> {
         let birth = rng.chance(70).then(|| date(&mut rng, 1950, 55));
         let rep = rng.chance(90).then(|| rng.upto(c.employees));
         let default_address = (id <= c.addresses && rng.chance(95)).then_some(id);
-        rows += s.execute(params![
-            id,
-            f,
-            l,
-            email,
-            phone,
-            birth,
-            rng.upto(c.regions),
-            rep,
-            default_address,
-            datetime(&mut rng, 2015, 10)
-        ])? as u64;
+        let row = vec![
+            int(id),
+            text(f),
+            text(l),
+            text(email),
+            opt_text(phone),
+            opt_text(birth),
+            int(rng.upto(c.regions)),
+            opt_int(rep),
+            opt_int(default_address),
+            text(datetime(&mut rng, 2015, 10)),
+        ];
+        w.put("customer", row).await?;
     }
-    let mut s = tx.prepare("INSERT INTO address VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
     for id in 1..=c.addresses {
         let owner = if id <= c.customers { id } else { rng.upto(c.customers) };
         let (city, country) = CITIES[(rng.next() % CITIES.len() as u64) as usize];
         let street = format!("{} {} Street", rng.upto(400), rng.pick(STREETS));
-        rows += s.execute(params![
-            id,
-            owner,
-            street,
-            city,
-            format!("{:05}", rng.upto(99_999)),
-            country
-        ])? as u64;
+        let row = vec![
+            int(id),
+            int(owner),
+            text(street),
+            text(city),
+            text(format!("{:05}", rng.upto(99_999))),
+            text(country),
+        ];
+        w.put("address", row).await?;
     }
 
-    let mut s = tx.prepare("INSERT INTO orders VALUES (?1, ?2, ?3, ?4, ?5)")?;
-    let mut items = tx.prepare("INSERT INTO order_item VALUES (?1, ?2, ?3, ?4, ?5)")?;
     let mut lines_of: Vec<u8> = Vec::with_capacity(c.orders as usize);
     for id in 1..=c.orders {
         let customer = rng.upto(c.customers);
@@ -395,49 +508,64 @@ fn fill(tx: &rusqlite::Transaction<'_>, c: &Counts) -> rusqlite::Result<u64> {
         } else {
             rng.upto(c.addresses)
         };
-        rows += s.execute(params![
-            id,
-            customer,
-            address,
-            datetime(&mut rng, 2019, 6),
-            rng.pick(STATUSES)
-        ])? as u64;
+        let row = vec![
+            int(id),
+            int(customer),
+            int(address),
+            text(datetime(&mut rng, 2019, 6)),
+            text(rng.pick(STATUSES)),
+        ];
+        w.put("orders", row).await?;
         let lines = rng.upto(5) as u8;
         lines_of.push(lines);
         for line in 1..=lines as i64 {
             let price = format!("{}.{:02}", rng.upto(300), rng.upto(100) - 1);
-            rows += items.execute(params![id, line, rng.upto(c.products), rng.upto(4), price])? as u64;
+            let row = vec![
+                int(id),
+                int(line),
+                int(rng.upto(c.products)),
+                int(rng.upto(4)),
+                text(price),
+            ];
+            w.put("order_item", row).await?;
         }
     }
 
-    let mut s = tx.prepare("INSERT INTO shipment VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
     for id in 1..=c.shipments {
         let order = rng.upto(c.orders);
         let line = rng.upto(lines_of[order as usize - 1] as i64);
         let code = format!("{:012X}", rng.next() >> 16);
-        rows += s.execute(params![
-            id,
-            order,
-            line,
-            rng.pick(CARRIERS),
-            code,
-            datetime(&mut rng, 2019, 6)
-        ])? as u64;
+        let row = vec![
+            int(id),
+            int(order),
+            int(line),
+            text(rng.pick(CARRIERS)),
+            text(code),
+            text(datetime(&mut rng, 2019, 6)),
+        ];
+        w.put("shipment", row).await?;
     }
 
-    let mut s = tx.prepare("INSERT INTO review VALUES (?1, ?2, ?3, ?4, ?5)")?;
     for id in 1..=c.reviews {
         let sku = format!("SKU-{:06}", rng.upto(c.products));
         let customer = rng.chance(90).then(|| rng.upto(c.customers));
         let words: Vec<&str> = (0..rng.upto(12) + 2).map(|_| rng.pick(WORDS)).collect();
-        rows += s.execute(params![id, sku, customer, rng.upto(5), words.join(" ")])? as u64;
+        let row = vec![
+            int(id),
+            text(sku),
+            opt_int(customer),
+            int(rng.upto(5)),
+            text(words.join(" ")),
+        ];
+        w.put("review", row).await?;
     }
-    Ok(rows)
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
 
     #[test]
     fn the_demo_is_deterministic_and_has_no_orphans() {

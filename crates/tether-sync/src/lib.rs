@@ -37,13 +37,13 @@ pub struct Prepared {
 /// Reads the source's schema, merges the job's virtual FKs and makes the plan. Refuses
 /// a destination that is the source or another destination ([`refuse_overlaps`]).
 pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
-    let url = DbUrl::parse(&job.source)?;
+    let url = job.source_url()?;
     let mut dest_urls = Vec::new();
     let mut shown = Vec::new();
     for d in &job.destinations {
         let parsed = match &d.unresolved {
             Some(_) => None,
-            None => Some(DbUrl::parse(&d.url)?),
+            None => Some(d.db_url()?),
         };
         shown.push(match &parsed {
             Some(u) => u.to_string(),
@@ -64,7 +64,7 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     if job.privacy != config::Privacy::Off {
         let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|t| &t.table).collect();
         let found = scan::scan(&mut source, &schema, &tables, &plan.source, job.options.privacy_sample).await?;
-        scan::attach(&mut plan, &found, &schema, job.privacy);
+        plan.attach_privacy(&found, &schema, job.privacy);
         if let Some(refusal) = plan.privacy.as_ref().and_then(|r| scan::strict_refusal(&job.path, r)) {
             return Err(refusal);
         }
@@ -97,7 +97,7 @@ pub async fn read_destinations(
         };
         let existing = match url {
             DbUrl::Sqlite { path } if !std::path::Path::new(path).exists() => Ok(Schema {
-                engine: tether_schema::Engine::Sqlite,
+                engine: url.engine(),
                 default_schema: None,
                 tables: vec![],
                 objects: Default::default(),
@@ -109,11 +109,10 @@ pub async fn read_destinations(
             Err(e) => Err(format!("not read: {e}")),
         });
     }
-    let to_mysql = urls
-        .iter()
-        .flatten()
-        .any(|u| u.engine() == tether_connect::Engine::Mysql);
-    if !to_mysql || source_engine(schema) == tether_connect::Engine::Mysql {
+    // Only destinations that size their text types need the lengths, and only from a
+    // source whose text types are not sized already.
+    let sized = |e: tether_connect::Engine| tether_connect::dialect_of(e).sizes_text();
+    if !urls.iter().flatten().any(|u| sized(u.engine())) || sized(schema.engine) {
         return Ok(out);
     }
     let d = source.dialect();
@@ -295,10 +294,6 @@ async fn check_source_queries(
     Ok(())
 }
 
-fn source_engine(schema: &Schema) -> tether_connect::Engine {
-    schema.engine
-}
-
 /// What a sync did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -328,7 +323,7 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
     if !plan.unchecked.is_empty() {
         let mut urls = Vec::new();
         for d in &job.destinations {
-            urls.push(Some(DbUrl::parse(&d.url)?));
+            urls.push(Some(d.db_url()?));
         }
         refuse_overlaps(&mut source, job, &urls, true).await?;
     }
@@ -351,7 +346,7 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         // PostgreSQL enforcing FKs: one transaction, FKs dropped and validated again at
         // the end (it empties the tables inside it too).
         let atomic = spec.checks == config::Checks::Enforce
-            && d.conn.engine() == tether_connect::Engine::Postgres
+            && d.conn.loads_atomically()
             && d.begin_atomic(&plan, spec.truncate, progress).await?;
         if !atomic {
             if spec.truncate {
@@ -382,12 +377,12 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
     let mut lanes = vec![execute::Lane { source, dests }];
     // More lanes read the same snapshot: PostgreSQL shares it, SQLite files are at rest;
     // MariaDB cannot share one, so it reads on a single connection.
-    let lane_count = match source_engine(&schema) {
-        _ if atomic => 1,
-        tether_connect::Engine::Mysql => 1,
-        _ => plan.parallelism,
+    let lane_count = if atomic || !lanes[0].source.shares_snapshot() {
+        1
+    } else {
+        plan.parallelism
     };
-    let source_url = DbUrl::parse(&job.source)?;
+    let source_url = job.source_url()?;
     for _ in 1..lane_count {
         let mut source = Connection::open_source(&source_url).await?;
         match &snapshot {
@@ -484,7 +479,7 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         destinations: job
             .destinations
             .iter()
-            .map(|d| DbUrl::parse(&d.url).map(|u| u.to_string()).unwrap_or_default())
+            .map(|d| d.db_url().map(|u| u.to_string()).unwrap_or_default())
             .collect(),
         verification,
         ok,

@@ -263,14 +263,59 @@ fn find<'a>(schema: &'a Schema, written: &str, what: &str) -> Result<&'a Table, 
 
 /// The key identifying rows of a table in a subset: the primary key, else the first
 /// unique key, else every column.
+impl Plan {
+    /// The tables the job copies, in load order, with the names the plan shows.
+    pub fn job_tables(&self) -> Vec<(&str, &Table)> {
+        self.tables.iter().map(|tp| (tp.name.as_str(), &tp.table)).collect()
+    }
+
+    /// Stores the privacy report of this plan from `scan` (which may cover more tables
+    /// than the plan copies: only the plan's count).
+    pub fn attach_privacy(&mut self, scan: &crate::scan::Scan, schema: &Schema, mode: crate::config::Privacy) {
+        let transforms = self
+            .tables
+            .iter()
+            .map(|t| (t.table.table_name(), t.transforms.clone()))
+            .collect();
+        self.privacy = Some(crate::scan::coverage(scan, schema, &transforms, mode));
+    }
+}
+
+impl crate::schema_plan::Destinations {
+    /// Puts the schema report of each destination into `plan` (and the measured text
+    /// sizes into its tables, except for transformed columns: their values are not the
+    /// source's).
+    pub fn attach(&self, plan: &mut Plan, source: &Schema) {
+        for tp in plan.tables.iter_mut() {
+            if let Some(sizes) = self.text_bytes.get(&tp.table.table_name()) {
+                for (c, n) in sizes {
+                    if !tp.transforms.iter().any(|x| &x.column == c) {
+                        tp.table.extras.text_bytes.insert(c.clone(), *n);
+                    }
+                }
+            }
+        }
+        let reports: Vec<Result<crate::schema_plan::SchemaReport, String>> = self
+            .found
+            .iter()
+            .map(|f| {
+                f.as_ref()
+                    .map(|(engine, existing)| crate::schema_plan::report(source, &plan.job_tables(), *engine, existing))
+                    .map_err(Clone::clone)
+            })
+            .collect();
+        for (dp, r) in plan.destinations.iter_mut().zip(reports) {
+            match r {
+                Ok(report) => dp.schema = Some(report),
+                Err(note) => dp.schema_note = Some(note),
+            }
+        }
+    }
+}
+
+/// ([`Table::row_key`], kept here for callers of the plan.)
 pub fn row_key(t: &Table) -> Vec<String> {
-    if !t.primary_key.is_empty() {
-        return t.primary_key.clone();
-    }
-    if let Some(u) = t.unique_keys.iter().find(|u| u.predicate.is_none()) {
-        return u.columns.clone();
-    }
-    t.columns.iter().map(|c| c.name.clone()).collect()
+    t.row_key()
 }
 
 /// Builds the plan. `schema` is the source's, with the job's virtual FKs merged.
@@ -352,7 +397,7 @@ pub fn build(
         });
     }
 
-    let d = tether_connect::dialect::of(schema.engine);
+    let d = tether_connect::dialect_of(schema.engine);
     let mut tables = Vec::new();
     for name in &graph.load_order {
         let t = selected.table(name).expect("graph tables come from the schema").clone();

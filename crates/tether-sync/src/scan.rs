@@ -14,10 +14,9 @@ use tether_transform::privacy::{classify, PersonalClass, TableContext};
 use crate::anonymize::ColumnTransform;
 use crate::config::Privacy;
 use crate::error::SyncError;
-use crate::plan::row_key;
 
 /// Rows read per table unless the job or the command line says otherwise.
-pub const DEFAULT_SAMPLE: u64 = 500;
+pub use crate::config::DEFAULT_SAMPLE;
 
 /// One column as the scan saw it.
 #[derive(Debug, Clone, Serialize)]
@@ -78,7 +77,7 @@ pub async fn scan(
                 table: (*t).clone(),
                 columns: readable.clone(),
                 filter: Filter::All,
-                order_by: row_key(t),
+                order_by: t.row_key(),
                 limit: Some(sample),
             };
             conn.read_all(&spec).await?
@@ -261,17 +260,6 @@ impl PrivacyReport {
         }
         out
     }
-}
-
-/// The privacy report of `plan` from `scan` (which may cover more tables than the
-/// plan copies: only the plan's count), stored in the plan.
-pub fn attach(plan: &mut crate::plan::Plan, scan: &Scan, schema: &Schema, mode: Privacy) {
-    let transforms = plan
-        .tables
-        .iter()
-        .map(|t| (t.table.table_name(), t.transforms.clone()))
-        .collect();
-    plan.privacy = Some(coverage(scan, schema, &transforms, mode));
 }
 
 /// How `transforms` (the job's, resolved, one entry per copied table) treat each

@@ -9,7 +9,8 @@ use serde::Serialize;
 use tether_connect::{Dialect, Engine};
 use tether_schema::{Check, Column, DataType, FkAction, Identity, Index, Schema, Table, TableName, TypeKind};
 
-use crate::plan::Plan;
+/// The job's tables in load order, each with the name planning shows for it.
+pub type JobTables<'a> = [(&'a str, &'a Table)];
 
 /// The schema part of a destination's plan.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -20,6 +21,10 @@ pub struct SchemaReport {
     pub existing: Vec<String>,
     /// Every object of the created tables, and what becomes of it.
     pub objects: Vec<SchemaItem>,
+    /// The tables to create, as the destination will have them (names, types, keys and
+    /// objects mapped), in `create`'s order: what the executor creates.
+    #[serde(skip)]
+    pub models: Vec<Table>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -109,56 +114,24 @@ pub struct Destinations {
     pub text_bytes: std::collections::HashMap<TableName, std::collections::BTreeMap<String, u64>>,
 }
 
-impl Destinations {
-    /// Puts the schema report of each destination into `plan` (and the measured text
-    /// sizes into its tables, except for transformed columns: their values are not the
-    /// source's).
-    pub fn attach(&self, plan: &mut Plan, source: &Schema) {
-        for tp in plan.tables.iter_mut() {
-            if let Some(sizes) = self.text_bytes.get(&tp.table.table_name()) {
-                for (c, n) in sizes {
-                    if !tp.transforms.iter().any(|x| &x.column == c) {
-                        tp.table.extras.text_bytes.insert(c.clone(), *n);
-                    }
-                }
-            }
-        }
-        let reports: Vec<Result<SchemaReport, String>> = self
-            .found
-            .iter()
-            .map(|f| {
-                f.as_ref()
-                    .map(|(engine, existing)| report(source, plan, *engine, existing))
-                    .map_err(Clone::clone)
-            })
-            .collect();
-        for (dp, r) in plan.destinations.iter_mut().zip(reports) {
-            match r {
-                Ok(report) => dp.schema = Some(report),
-                Err(note) => dp.schema_note = Some(note),
-            }
-        }
-    }
-}
-
 /// Where a source table lands on a destination engine: PostgreSQL keeps schemas; other
 /// engines flatten `schema.table` outside the default schema to `schema_table`.
 pub fn destination_name(source: &Schema, t: &TableName, dest: Engine) -> TableName {
     let in_default = t.schema.is_none() || t.schema == source.default_schema;
-    match dest {
-        Engine::Postgres => TableName {
-            schema: Some(if source.engine == Engine::Postgres {
-                t.schema.clone().unwrap_or("public".into())
+    match tether_connect::dialect_of(dest).default_schema() {
+        Some(default) => TableName {
+            schema: Some(if source.engine == dest {
+                t.schema.clone().unwrap_or(default.into())
             } else {
-                "public".into()
+                default.into()
             }),
             name: t.name.clone(),
         },
-        _ if in_default => TableName {
+        None if in_default => TableName {
             schema: None,
             name: t.name.clone(),
         },
-        _ => TableName {
+        None => TableName {
             schema: None,
             name: format!("{}_{}", t.schema.as_deref().unwrap_or(""), t.name),
         },
@@ -166,41 +139,42 @@ pub fn destination_name(source: &Schema, t: &TableName, dest: Engine) -> TableNa
 }
 
 /// The plan's schema part for one destination, given what it holds (`existing`).
-pub fn report(source: &Schema, plan: &Plan, dest: Engine, existing: &Schema) -> SchemaReport {
+pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Schema) -> SchemaReport {
     let mut out = SchemaReport::default();
-    let mut created: Vec<Table> = Vec::new();
-    for tp in &plan.tables {
-        let want = destination_name(source, &tp.table.table_name(), dest);
+
+    for &(name, table) in tables {
+        let want = destination_name(source, &table.table_name(), dest);
         if existing.table(&want).is_some() {
-            out.existing.push(tp.name.clone());
+            out.existing.push(name.to_string());
         } else {
-            out.create.push(tp.name.clone());
-            created.push(destination_model(source, plan, &tp.table, dest, &mut out.objects));
+            out.create.push(name.to_string());
+            out.models
+                .push(destination_model(source, tables, table, dest, &mut out.objects));
         }
     }
     let same_engine = source.engine == dest;
-    let sources: Vec<&Table> = plan
-        .tables
+    let d = tether_connect::dialect_of(dest);
+    let sources: Vec<&Table> = tables
         .iter()
-        .filter(|tp| out.create.contains(&tp.name))
-        .map(|tp| &tp.table)
+        .filter(|(name, _)| out.create.iter().any(|c| c == name))
+        .map(|&(_, t)| t)
         .collect();
     for ty in source.objects.types_for(&sources) {
         let item = SchemaItem::new("type", ty.qualified(), Action::Created);
-        out.objects.push(match (&ty.kind, same_engine, dest) {
-            (_, true, _) if existing.objects.user_type(&ty.qualified()).is_some() => {
+        out.objects.push(match (&ty.kind, same_engine) {
+            (_, true) if existing.objects.user_type(&ty.qualified()).is_some() => {
                 SchemaItem::new("type", ty.qualified(), Action::Skipped)
                     .because("the destination has a type of that name; it is used as it is")
             }
-            (_, true, _) => item,
-            (TypeKind::Enum { .. }, false, Engine::Mysql) => item.mapped("enum", "an ENUM column type"),
-            (TypeKind::Enum { .. }, false, _) => item.mapped("enum", "text with a CHECK of its labels"),
-            (TypeKind::Domain { base, .. }, false, _) => SchemaItem::new("type", ty.qualified(), Action::Mapped)
+            (_, true) => item,
+            (TypeKind::Enum { .. }, false) if d.native_enum() => item.mapped("enum", "an ENUM column type"),
+            (TypeKind::Enum { .. }, false) => item.mapped("enum", "text with a CHECK of its labels"),
+            (TypeKind::Domain { base, .. }, false) => SchemaItem::new("type", ty.qualified(), Action::Mapped)
                 .between(format!("domain over {base}"), "its base type")
                 .because("the domain's CHECKs and default are not carried to another engine"),
         });
     }
-    let job: Vec<TableName> = plan.tables.iter().map(|tp| tp.table.table_name()).collect();
+    let job: Vec<TableName> = tables.iter().map(|(_, t)| t.table_name()).collect();
     let over = source.objects.views_over(&job);
     for v in &source.objects.views {
         let name = source.display_name(&v.table_name());
@@ -289,7 +263,7 @@ fn enum_labels(source: &Schema, t: &Table, c: &Column) -> Option<Vec<String>> {
 /// A default in the source engine's SQL, said in the destination's, when both mean the
 /// same: literals, booleans, the current date and time. `None`: no translation.
 pub fn translate_default(expr: &str, ty: &DataType, dest: Engine) -> Option<String> {
-    let d: &dyn Dialect = tether_connect::dialect::of(dest);
+    let d: &dyn Dialect = tether_connect::dialect_of(dest);
     let e = expr.trim();
     let lower = e.to_ascii_lowercase();
     let now = [
@@ -305,16 +279,10 @@ pub fn translate_default(expr: &str, ty: &DataType, dest: Engine) -> Option<Stri
         base = inner.trim();
     }
     if now.contains(&base) || base.starts_with("current_timestamp(") {
-        return Some(match (dest, ty) {
-            (Engine::Mysql, DataType::Timestamp { .. }) => "current_timestamp(6)".into(),
-            _ => "CURRENT_TIMESTAMP".into(),
-        });
+        return Some(d.now_default(ty));
     }
     if base == "current_date" || base == "curdate()" {
-        return Some(match dest {
-            Engine::Mysql => "(curdate())".into(),
-            _ => "CURRENT_DATE".into(),
-        });
+        return Some(d.today_default());
     }
     if base == "true" || base == "false" {
         return Some(d.literal(&tether_connect::Value::Bool(base == "true")));
@@ -365,7 +333,13 @@ pub fn translate_default(expr: &str, ty: &DataType, dest: Engine) -> Option<Stri
 /// The table to create on `dest` for source table `t`: same columns, keys and FKs, with
 /// names mapped. Same engine: every object as the source has it. Another engine: the
 /// closest equivalents (enums, defaults, plain indexes), each recorded in `report`.
-pub fn destination_model(source: &Schema, plan: &Plan, t: &Table, dest: Engine, report: &mut Vec<SchemaItem>) -> Table {
+pub fn destination_model(
+    source: &Schema,
+    tables: &JobTables,
+    t: &Table,
+    dest: Engine,
+    report: &mut Vec<SchemaItem>,
+) -> Table {
     let name = destination_name(source, &t.table_name(), dest);
     let shown = source.display_name(&t.table_name());
     let from_engine = source.engine;
@@ -377,12 +351,12 @@ pub fn destination_model(source: &Schema, plan: &Plan, t: &Table, dest: Engine, 
     out.inherits = t
         .inherits
         .iter()
-        .filter(|p| plan.tables.iter().any(|tp| &tp.table.table_name() == *p))
+        .filter(|p| tables.iter().any(|(_, j)| &j.table_name() == *p))
         .map(|p| destination_name(source, p, dest))
         .collect();
     out.foreign_keys
         .retain(|f| !f.is_virtual && source.table(&f.referenced_name()).is_some());
-    let d = tether_connect::dialect::of(dest);
+    let d = tether_connect::dialect_of(dest);
     report.push(if same_engine {
         SchemaItem::new("table", &shown, Action::Created)
     } else {
@@ -413,30 +387,19 @@ pub fn destination_model(source: &Schema, plan: &Plan, t: &Table, dest: Engine, 
         let parent = destination_name(source, &fk.referenced_name(), dest);
         fk.referenced_schema = parent.schema;
         fk.referenced_table = parent.name;
-        if dest == Engine::Mysql {
-            // InnoDB refuses SET DEFAULT, and SET NULL on a NOT NULL column (which
-            // PostgreSQL accepts and could never carry out).
-            let not_null = fk
-                .columns
-                .iter()
-                .any(|c| columns.iter().any(|x| &x.name == c && !x.nullable));
-            for (what, action) in [("ON DELETE", &mut fk.on_delete), ("ON UPDATE", &mut fk.on_update)] {
-                let impossible = *action == FkAction::SetDefault || (*action == FkAction::SetNull && not_null);
-                if impossible {
-                    report.push(
-                        SchemaItem::new("foreign key", format!("{shown}.{}", fk.name), Action::Mapped)
-                            .between(format!("{what} {}", action.as_sql()), format!("{what} NO ACTION"))
-                            .because(format!(
-                                "MariaDB/MySQL cannot create it{}",
-                                if *action == FkAction::SetNull {
-                                    " for a NOT NULL column"
-                                } else {
-                                    ""
-                                }
-                            )),
-                    );
-                    *action = FkAction::NoAction;
-                }
+        // Actions the destination cannot create become NO ACTION.
+        let not_null = fk
+            .columns
+            .iter()
+            .any(|c| columns.iter().any(|x| &x.name == c && !x.nullable));
+        for (what, action) in [("ON DELETE", &mut fk.on_delete), ("ON UPDATE", &mut fk.on_update)] {
+            if let Some(why) = d.refuses_fk_action(*action, not_null) {
+                report.push(
+                    SchemaItem::new("foreign key", format!("{shown}.{}", fk.name), Action::Mapped)
+                        .between(format!("{what} {}", action.as_sql()), format!("{what} NO ACTION"))
+                        .because(why),
+                );
+                *action = FkAction::NoAction;
             }
         }
     }
@@ -447,17 +410,6 @@ pub fn destination_model(source: &Schema, plan: &Plan, t: &Table, dest: Engine, 
         }
     }
     out
-}
-
-/// The smallest MariaDB/MySQL text type for values of up to `bytes` bytes with room to
-/// grow fourfold (TEXT holds 64 KiB, MEDIUMTEXT 16 MiB), short of `longtext` (the
-/// default).
-fn mysql_text_type(bytes: u64) -> Option<&'static str> {
-    match bytes.saturating_mul(4) {
-        0..=65_535 => Some("text"),
-        65_536..=16_777_215 => Some("mediumtext"),
-        _ => None,
-    }
 }
 
 /// Which columns [`crate::read_destinations`] measures: unbounded text of tables a MariaDB/MySQL
@@ -560,7 +512,7 @@ fn cross_engine(
                 .iter()
                 .map(|l| d.literal(&tether_connect::Value::Text(l.clone())))
                 .collect();
-            if dest == Engine::Mysql {
+            if d.native_enum() {
                 let ty = format!("enum({})", quoted.join(","));
                 report.push(SchemaItem::new("column", &col, Action::Mapped).between(&c.engine_type, &ty));
                 out.extras.column_types.insert(c.name.clone(), ty);
@@ -590,9 +542,9 @@ fn cross_engine(
                 || t.unique_keys.iter().any(|u| u.columns.contains(&c.name))
                 || t.foreign_keys.iter().any(|f| f.columns.contains(&c.name));
             let mut to = d.column_type(&c.normalized_type, keyed);
-            // Unbounded text on MariaDB/MySQL: the smallest TEXT type the values fit.
-            if let (Engine::Mysql, false, Some(bytes)) = (dest, keyed, x.text_bytes.get(&c.name)) {
-                if let Some(ty) = mysql_text_type(*bytes) {
+            // Unbounded text where the engine sizes it: the smallest type the values fit.
+            if let (false, Some(bytes)) = (keyed, x.text_bytes.get(&c.name)) {
+                if let Some(ty) = d.sized_text_type(*bytes) {
                     to = ty.to_string();
                     out.extras.column_types.insert(c.name.clone(), to.clone());
                 }
@@ -616,14 +568,10 @@ fn cross_engine(
         if let Some(def) = c.default.take() {
             if c.identity.is_some() {
                 // nextval(...) and the like: the identity column stands for it.
-                report.push(SchemaItem::new("sequence", &col, Action::Mapped).between(
-                    &def,
-                    if dest == Engine::Mysql {
-                        "AUTO_INCREMENT"
-                    } else {
-                        "identity"
-                    },
-                ));
+                report.push(
+                    SchemaItem::new("sequence", &col, Action::Mapped)
+                        .between(&def, d.auto_increment().unwrap_or("identity")),
+                );
                 continue;
             }
             match translate_default(&def, &c.normalized_type, dest) {
@@ -653,7 +601,7 @@ fn cross_engine(
         let item = SchemaItem::new("index", format!("{shown}.{}", i.name), Action::Skipped);
         let text_column = i.columns.iter().any(|c| {
             t.column(c).is_some_and(|c| {
-                dest == Engine::Mysql && c.normalized_type.is_text() && c.normalized_type.max_chars().is_none()
+                !d.indexes_unbounded_text() && c.normalized_type.is_text() && c.normalized_type.max_chars().is_none()
             })
         });
         let plain = !i.columns.is_empty() && i.predicate.is_none() && matches!(i.method.as_str(), "btree" | "BTREE");
@@ -701,14 +649,8 @@ fn cross_engine(
     for c in &t.columns {
         if c.identity == Some(Identity::Always) {
             report.push(
-                SchemaItem::new("identity", format!("{shown}.{}", c.name), Action::Mapped).between(
-                    "GENERATED ALWAYS",
-                    if dest == Engine::Mysql {
-                        "AUTO_INCREMENT"
-                    } else {
-                        "GENERATED BY DEFAULT"
-                    },
-                ),
+                SchemaItem::new("identity", format!("{shown}.{}", c.name), Action::Mapped)
+                    .between("GENERATED ALWAYS", d.auto_increment().unwrap_or("GENERATED BY DEFAULT")),
             );
         }
     }

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use tether_connect::{Connection, DbUrl, IntrospectOptions};
+use tether_connect::{Connection, IntrospectOptions};
 use tether_schema::{virtual_fk, Schema, Table, TableName};
 use tether_sync::anonymize::ColumnTransform;
 use tether_sync::scan::Protection;
@@ -212,7 +212,7 @@ impl Mapping {
             .map_err(|e: toml_edit::TomlError| UiError::Usage(format!("{shown}: {}", one_line(&e.to_string()))))?;
         let seed_vars = seed_vars(&doc);
         let job = Job::parse(&shown, &text, &|k| env(&seed_vars, k))?;
-        let url = DbUrl::parse(&job.source).map_err(SyncError::from)?;
+        let url = job.source_url()?;
         let mut source = Connection::open_source(&url).await.map_err(SyncError::from)?;
         let mut schema = source
             .introspect(&IntrospectOptions::default())
@@ -233,7 +233,7 @@ impl Mapping {
         for d in &job.destinations {
             let url = match &d.unresolved {
                 Some(_) => None,
-                None => Some(DbUrl::parse(&d.url).map_err(SyncError::from)?),
+                None => Some(d.db_url()?),
             };
             destinations_shown.push(match &url {
                 Some(u) => u.to_string(),
@@ -300,7 +300,7 @@ impl Mapping {
         let (mut plan, _) = tether_sync::plan::build(&job, &self.schema, &self.source_shown, &self.destinations_shown)
             .map_err(on_page)?;
         if let (Some(found), false) = (&self.privacy, job.privacy == tether_sync::config::Privacy::Off) {
-            tether_sync::scan::attach(&mut plan, found, &self.schema, job.privacy);
+            plan.attach_privacy(found, &self.schema, job.privacy);
         }
         self.destinations.attach(&mut plan, &self.schema);
         Ok(plan)

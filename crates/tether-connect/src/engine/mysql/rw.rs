@@ -7,7 +7,7 @@ use mysql_async::Conn;
 use tether_schema::DataType;
 use tokio::sync::mpsc;
 
-use crate::dialect::{self, Dialect};
+use crate::dialect::Dialect;
 use crate::mysql::describe;
 use crate::rw::{Batch, Batcher, Conflict, ReadSpec, WriteError};
 use crate::url::Engine;
@@ -71,7 +71,7 @@ pub async fn read(
     batch_size: usize,
     tx: &mpsc::Sender<Batch>,
 ) -> Result<u64, String> {
-    let d = dialect::of(Engine::Mysql);
+    let d = crate::engine::dialect_of(Engine::Mysql);
     let types = spec.types();
     let mut out = Batcher::new(tx, batch_size);
     for q in spec.queries(d) {
@@ -165,7 +165,7 @@ async fn load_data(
     columns: &[String],
     rows: &[Row],
 ) -> Result<Option<u64>, mysql_async::Error> {
-    let d = dialect::of(Engine::Mysql);
+    let d = crate::engine::dialect_of(Engine::Mysql);
     let mut data = Vec::with_capacity(rows.len() * 64);
     for row in rows {
         for (i, v) in row.iter().enumerate() {
@@ -234,7 +234,7 @@ pub async fn insert(
     rows: &[Row],
     conflict: Conflict,
 ) -> Result<u64, WriteError> {
-    let d = dialect::of(Engine::Mysql);
+    let d = crate::engine::dialect_of(Engine::Mysql);
     if conflict == Conflict::Error && *load_data_ok && !rows.is_empty() {
         match load_data(conn, table, columns, rows).await {
             Ok(Some(n)) => return Ok(n),
@@ -303,7 +303,7 @@ pub async fn update(
     set: &[String],
     rows: &[(Row, Row)],
 ) -> Result<u64, String> {
-    let d = dialect::of(Engine::Mysql);
+    let d = crate::engine::dialect_of(Engine::Mysql);
     let mut n = 0u64;
     for chunk in rows.chunks(500) {
         let mut sql = String::from("START TRANSACTION;");

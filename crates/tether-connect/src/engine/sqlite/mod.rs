@@ -5,6 +5,9 @@
 //! when it does not parse, names are synthesized (`<table>_<cols>_fkey`, PostgreSQL's
 //! convention) and the rest is left out.
 
+pub mod dialect;
+pub mod rw;
+
 use std::collections::HashMap;
 use std::path::Path;
 

@@ -3,6 +3,10 @@
 //! Every non-system schema is read unless the caller picks some; names are
 //! schema-qualified and `current_schema()` (normally `public`) is the default schema.
 
+pub mod dialect;
+pub mod objects;
+pub mod rw;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -346,7 +350,7 @@ pub async fn introspect(client: &Client, shown: &str, schemas: &[String]) -> Res
         });
     }
 
-    let objects = crate::postgres_objects::read(client, shown, schemas, &oids, &by_oid, &mut tables).await?;
+    let objects = crate::postgres::objects::read(client, shown, schemas, &oids, &by_oid, &mut tables).await?;
     let mut schema = Schema {
         engine: tether_schema::Engine::Postgres,
         default_schema,

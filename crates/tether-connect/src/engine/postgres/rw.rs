@@ -9,7 +9,6 @@ use tether_schema::DataType;
 use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
-use crate::dialect;
 use crate::postgres::describe;
 use crate::rw::{Batch, Batcher, Conflict, ReadSpec, WriteError};
 use crate::url::Engine;
@@ -89,7 +88,7 @@ pub async fn read(
     batch_size: usize,
     tx: &mpsc::Sender<Batch>,
 ) -> Result<u64, String> {
-    let d = dialect::of(Engine::Postgres);
+    let d = crate::engine::dialect_of(Engine::Postgres);
     let types = spec.types();
     let mut out = Batcher::new(tx, batch_size);
     for q in spec.queries(d) {
@@ -159,7 +158,7 @@ pub async fn insert(
     rows: &[Row],
     conflict: Conflict,
 ) -> Result<u64, WriteError> {
-    let d = dialect::of(Engine::Postgres);
+    let d = crate::engine::dialect_of(Engine::Postgres);
     if conflict == Conflict::Error {
         let sink = client
             .copy_in::<_, Bytes>(&format!("COPY {table} ({}) FROM STDIN", d.idents(columns)))
@@ -252,7 +251,7 @@ pub async fn update(
     casts: &[String],
     rows: &[(Row, Row)],
 ) -> Result<u64, String> {
-    let d = dialect::of(Engine::Postgres);
+    let d = crate::engine::dialect_of(Engine::Postgres);
     let names: Vec<String> = key
         .iter()
         .chain(set)

@@ -6,7 +6,7 @@ use rusqlite::{Connection, ToSql};
 use tether_schema::DataType;
 use tokio::sync::mpsc;
 
-use crate::dialect::{self, Dialect};
+use crate::dialect::Dialect;
 use crate::rw::{Batch, Batcher, Conflict, ReadSpec, WriteError};
 use crate::url::Engine;
 use crate::value::{Row, Value};
@@ -50,7 +50,7 @@ fn from_sqlite(v: ValueRef<'_>, ty: &DataType) -> Value {
 
 /// Streams the rows of `spec` in batches; stops early when the receiver is gone.
 pub fn read(conn: &Connection, spec: &ReadSpec, batch_size: usize, tx: &mpsc::Sender<Batch>) -> rusqlite::Result<u64> {
-    let d = dialect::of(Engine::Sqlite);
+    let d = crate::engine::dialect_of(Engine::Sqlite);
     let types = spec.types();
     let mut out = Batcher::new(tx, batch_size);
     for q in spec.queries(d) {
@@ -136,7 +136,7 @@ pub fn update(
     set: &[String],
     rows: &[(Row, Row)],
 ) -> rusqlite::Result<u64> {
-    let d = dialect::of(Engine::Sqlite);
+    let d = crate::engine::dialect_of(Engine::Sqlite);
     let sets: Vec<String> = set
         .iter()
         .enumerate()

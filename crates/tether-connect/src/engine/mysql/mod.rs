@@ -3,6 +3,9 @@
 //! A MySQL "database" is Tether's whole schema: `schema` is null on every table and
 //! foreign keys into other databases keep their `referenced_schema`.
 
+pub mod dialect;
+pub mod rw;
+
 use std::collections::{BTreeMap, HashMap};
 
 use mysql_async::prelude::Queryable;

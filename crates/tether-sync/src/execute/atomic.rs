@@ -1,0 +1,265 @@
+//! The one-transaction load (`checks = "enforce"` on a destination that
+//! [loads atomically](tether_connect::Connection::loads_atomically), i.e. PostgreSQL):
+//! BEGIN, the job tables' foreign keys (and the created tables' keys) dropped inside it,
+//! rows loaded, keys and foreign keys created again (so validated) before COMMIT. A
+//! failed or killed run leaves the destination as it was.
+
+use tether_connect::Value;
+
+use super::{Destination, DroppedFk, Progress};
+use crate::error::SyncError;
+use crate::plan::Plan;
+
+impl Destination {
+    /// `checks = "enforce"` on PostgreSQL: BEGIN, empty the tables if asked, and drop the
+    /// foreign keys of the job's tables inside the transaction. Returns false (nothing
+    /// changed) when the connection may not alter the tables; the load then runs with
+    /// the checks on, row by row.
+    pub async fn begin_atomic(
+        &mut self,
+        plan: &Plan,
+        truncate: bool,
+        progress: &dyn Progress,
+    ) -> Result<bool, SyncError> {
+        let d = self.conn.dialect();
+        let tables: Vec<String> = plan
+            .tables
+            .iter()
+            .map(|tp| d.literal(&Value::Text(d.qualified(&self.tables[&tp.table.table_name()]))))
+            .map(|lit| format!("{lit}::regclass"))
+            .collect();
+        let text = tether_schema::DataType::Text;
+        let found = self
+            .conn
+            .query(
+                &format!(
+                    "SELECT c.conrelid::regclass::text, c.conname::text, pg_get_constraintdef(c.oid) \
+                     FROM pg_constraint c WHERE c.contype = 'f' AND c.conparentid = 0 \
+                     AND c.conrelid IN ({}) ORDER BY 1, 2",
+                    tables.join(", ")
+                ),
+                &[text.clone(), text.clone(), text],
+            )
+            .await?;
+        let dropped: Vec<DroppedFk> = found
+            .into_iter()
+            .map(|r| {
+                let text = |v: &Value| match v {
+                    Value::Text(s) => s.clone(),
+                    other => format!("{other:?}"),
+                };
+                DroppedFk {
+                    table: text(&r[0]),
+                    name: text(&r[1]),
+                    definition: text(&r[2]),
+                }
+            })
+            .collect();
+        self.conn.execute("BEGIN").await?;
+        self.atomic = Some(Vec::new());
+        // Index builds and FK validations after the load sort and join whole tables: give
+        // them memory for this transaction only, where the server's setting is lower.
+        for (setting, size) in [("maintenance_work_mem", "256MB"), ("work_mem", "64MB")] {
+            self.conn
+                .query(
+                    &format!(
+                        "SELECT set_config('{setting}', '{size}', true) WHERE \
+                         pg_size_bytes(current_setting('{setting}')) < pg_size_bytes('{size}')"
+                    ),
+                    &[tether_schema::DataType::Text],
+                )
+                .await?;
+        }
+        if truncate {
+            progress.phase(&format!("{}: emptying the job's tables", self.shown));
+            super::truncate(self, plan).await?;
+        }
+        for fk in &dropped {
+            let drop = format!("ALTER TABLE {} DROP CONSTRAINT {}", fk.table, d.ident(&fk.name));
+            if let Err(e) = self.conn.execute(&drop).await {
+                self.conn.execute("ROLLBACK").await?;
+                self.atomic = None;
+                progress.phase(&format!(
+                    "{}: loading with foreign keys checked row by row (dropping {} for a one-transaction load was refused: {e})",
+                    self.shown, fk.name
+                ));
+                return Ok(false);
+            }
+        }
+        if !self.created.is_empty() && self.spec.on_conflict == tether_connect::Conflict::Error {
+            self.defer_keys().await?;
+        }
+        // Triggers of tables that were already there must not fire on copied rows (as
+        // pg_restore --disable-triggers): off inside the transaction, on before COMMIT.
+        let text = tether_schema::DataType::Text;
+        let triggers = self
+            .conn
+            .query(
+                &format!(
+                    "SELECT t.tgrelid::regclass::text, t.tgname::text FROM pg_trigger t \
+                     WHERE NOT t.tgisinternal AND t.tgenabled = 'O' AND t.tgrelid IN ({}) ORDER BY 1, 2",
+                    tables.join(", ")
+                ),
+                &[text.clone(), text],
+            )
+            .await?;
+        for r in triggers {
+            let (Value::Text(table), Value::Text(name)) = (&r[0], &r[1]) else {
+                continue;
+            };
+            let disable = format!("ALTER TABLE {table} DISABLE TRIGGER {}", d.ident(name));
+            if let Err(e) = self.conn.execute(&disable).await {
+                self.conn.execute("ROLLBACK").await?;
+                self.atomic = None;
+                self.disabled_triggers.clear();
+                progress.phase(&format!(
+                    "{}: loading with foreign keys checked row by row (disabling trigger {name} for a one-transaction load was refused: {e})",
+                    self.shown
+                ));
+                return Ok(false);
+            }
+            self.disabled_triggers.push((table.clone(), name.clone()));
+        }
+        progress.phase(&format!(
+            "{}: loading in one transaction; its {} foreign keys are created again (and validated) before COMMIT",
+            self.shown,
+            dropped.len()
+        ));
+        self.atomic = Some(dropped);
+        Ok(true)
+    }
+
+    /// Inside the one-transaction load, drops the primary keys and unique constraints of
+    /// the tables this run created (empty), to build them once after the rows are in
+    /// rather than row by row (what a `pg_dump` restore does). Kept: keys of partitioned
+    /// tables and partitions (their partitions' index names), keys something else
+    /// depends on, keys with a comment, clustered or replica-identity indexes.
+    async fn defer_keys(&mut self) -> Result<(), SyncError> {
+        let text = tether_schema::DataType::Text;
+        let keys = self
+            .conn
+            .query(
+                &format!(
+                    "SELECT c.conrelid::regclass::text, c.conname::text, pg_get_constraintdef(c.oid) \
+                     FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid \
+                     JOIN pg_index i ON i.indexrelid = c.conindid \
+                     WHERE c.contype IN ('p', 'u') AND c.conparentid = 0 AND c.conrelid IN ({}) \
+                     AND r.relkind = 'r' AND NOT r.relispartition \
+                     AND NOT i.indisclustered AND NOT i.indisreplident \
+                     AND obj_description(c.oid, 'pg_constraint') IS NULL \
+                     AND obj_description(c.conindid, 'pg_class') IS NULL \
+                     AND NOT EXISTS (SELECT 1 FROM pg_depend p WHERE p.deptype <> 'i' AND \
+                       ((p.refclassid = 'pg_constraint'::regclass AND p.refobjid = c.oid) \
+                       OR (p.refclassid = 'pg_class'::regclass AND p.refobjid = c.conindid))) \
+                     ORDER BY c.contype, 1, 2",
+                    self.created.join(", ")
+                ),
+                &[text.clone(), text.clone(), text],
+            )
+            .await?;
+        let d = self.conn.dialect();
+        for r in keys {
+            let (Value::Text(table), Value::Text(name), Value::Text(definition)) = (&r[0], &r[1], &r[2]) else {
+                continue;
+            };
+            self.conn
+                .execute(&format!("ALTER TABLE {table} DROP CONSTRAINT {}", d.ident(name)))
+                .await?;
+            self.deferred_keys.push(DroppedFk {
+                table: table.clone(),
+                name: name.clone(),
+                definition: definition.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds the keys [`Self::defer_keys`] dropped (one sort each instead of an index
+    /// insert per row); a duplicate rolls everything back and names the key.
+    pub async fn restore_keys(&mut self, progress: &dyn Progress) -> Result<(), SyncError> {
+        if self.deferred_keys.is_empty() {
+            return Ok(());
+        }
+        progress.phase(&format!(
+            "{}: creating {} primary keys and unique constraints",
+            self.shown,
+            self.deferred_keys.len()
+        ));
+        for k in std::mem::take(&mut self.deferred_keys) {
+            self.add_again(&k, "key", " is duplicated").await?;
+        }
+        Ok(())
+    }
+
+    /// Adds a constraint dropped for the load again, inside its transaction. One that does
+    /// not hold (`what`: key or foreign key; `key_end`: what the server says after the
+    /// row's key) rolls everything back and names the row.
+    async fn add_again(&mut self, c: &DroppedFk, what: &str, key_end: &str) -> Result<(), SyncError> {
+        let d = self.conn.dialect();
+        let add = format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} {}",
+            c.table,
+            d.ident(&c.name),
+            c.definition
+        );
+        let Err(e) = self.conn.execute(&add).await else {
+            return Ok(());
+        };
+        self.atomic = None;
+        self.disabled_triggers.clear();
+        self.deferred_keys.clear();
+        let _ = self.conn.execute("ROLLBACK").await;
+        let text = e.to_string();
+        let message = text.find("server error").map_or(text.as_str(), |i| &text[i..]);
+        let key = message
+            .split("Key (")
+            .nth(1)
+            .map(|k| format!("({}", k.split(key_end).next().unwrap_or(k)))
+            .unwrap_or_else(|| "(the server did not say which)".into());
+        Err(SyncError::Rejected {
+            destination: self.shown.clone(),
+            table: c.table.clone(),
+            key,
+            message: format!("{what} {} does not hold: {message}", c.name),
+            written: NOTHING_WRITTEN.into(),
+        })
+    }
+
+    /// Creates the dropped foreign keys again (PostgreSQL validates every row) and
+    /// commits. An FK that does not hold rolls everything back and names the row.
+    pub async fn commit_atomic(&mut self, progress: &dyn Progress) -> Result<(), SyncError> {
+        let Some(dropped) = self.atomic.take() else {
+            return Ok(());
+        };
+        progress.phase(&format!(
+            "{}: creating {} foreign keys again (PostgreSQL validates them)",
+            self.shown,
+            dropped.len()
+        ));
+        for fk in &dropped {
+            self.add_again(fk, "foreign key", " is not present").await?;
+        }
+        let d = self.conn.dialect();
+        for (table, name) in std::mem::take(&mut self.disabled_triggers) {
+            self.conn
+                .execute(&format!("ALTER TABLE {table} ENABLE TRIGGER {}", d.ident(&name)))
+                .await?;
+        }
+        self.conn.execute("COMMIT").await?;
+        // `NOT VALID` in a definition: created again without looking at the rows.
+        self.fks_validated = dropped.iter().all(|fk| !fk.definition.contains("NOT VALID"));
+        Ok(())
+    }
+
+    /// Ends a transactional load that failed: nothing it wrote stays.
+    pub async fn rollback_atomic(&mut self) {
+        self.disabled_triggers.clear();
+        self.deferred_keys.clear();
+        if self.atomic.take().is_some() {
+            let _ = self.conn.execute("ROLLBACK").await;
+        }
+    }
+}
+
+/// What a failed transactional load says about the rows written.
+pub const NOTHING_WRITTEN: &str = "nothing was written: the load runs in one transaction, rolled back";

@@ -1,0 +1,255 @@
+//! Creating the tables the plan creates on a destination, from the models the plan
+//! made (`SchemaReport::models`, what `tether plan` printed): schemas, user types and
+//! functions (same engine), tables in inheritance order, partitions, foreign keys, views;
+//! what a restore builds after the data is kept for [`super::finish_schema`].
+
+use std::collections::BTreeSet;
+
+use tether_connect::{Connection, TableObjects, Value};
+use tether_schema::{Schema, Table, TableName};
+
+use super::Progress;
+use crate::config::DestinationSpec;
+use crate::error::SyncError;
+use crate::plan::Plan;
+use crate::schema_plan::{Action, SchemaReport};
+
+/// What creating the tables leaves for later in the load.
+pub(super) struct Created {
+    /// Run once the rows are in: indexes, CHECKs, triggers, materialized views.
+    pub after_load: Vec<String>,
+    /// `setval` to the source's sequence state, for the tables created here.
+    pub sequence_states: Vec<String>,
+    /// Tables created here (`regclass` literals) where the load is one transaction.
+    pub created: Vec<String>,
+}
+
+/// True when the table is created from the source engine's own definition (MariaDB's
+/// `SHOW CREATE TABLE`), foreign keys included.
+fn verbatim(t: &Table, same_engine: bool) -> bool {
+    same_engine && t.extras.definition.is_some()
+}
+
+/// Creates the tables the plan creates on this destination (`planned`: its schema
+/// report, when planning could read the destination; else made here the same way).
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn create_tables(
+    conn: &mut Connection,
+    shown: &str,
+    spec: &DestinationSpec,
+    plan: &Plan,
+    planned: Option<&SchemaReport>,
+    source: &Schema,
+    existing: &Schema,
+    progress: &dyn Progress,
+) -> Result<Created, SyncError> {
+    let engine = conn.engine();
+    let d = conn.dialect();
+    let computed;
+    let report = match planned {
+        Some(report) => report,
+        None => {
+            computed = crate::schema_plan::report(source, &plan.job_tables(), engine, existing);
+            &computed
+        }
+    };
+    let mut missing: Vec<Table> = Vec::new();
+    let mut after_load: Vec<String> = Vec::new();
+    let mut after_load_views: Vec<String> = Vec::new();
+    let mut sequence_states: Vec<String> = Vec::new();
+    let mut created: Vec<String> = Vec::new();
+    for model in &report.models {
+        let want = model.table_name();
+        if existing.table(&want).is_some() {
+            return Err(SyncError::Plan(format!(
+                "{shown}: table {want} appeared after planning; run the job again to plan with it"
+            )));
+        }
+        missing.push(model.clone());
+    }
+    for item in report
+        .objects
+        .iter()
+        .filter(|i| i.kind == "foreign key" && i.action == Action::Mapped)
+    {
+        progress.phase(&format!(
+            "{shown}: foreign key {}: {} created as {} ({})",
+            item.name,
+            item.from.as_deref().unwrap_or(""),
+            item.to.as_deref().unwrap_or(""),
+            item.reason.as_deref().unwrap_or("")
+        ));
+    }
+    if !missing.is_empty() {
+        let refusal = if plan.mode == crate::config::Mode::Data {
+            Some("mode = \"data\" creates nothing")
+        } else if !spec.create_tables {
+            Some("create_tables = false")
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            let names: Vec<String> = missing.iter().map(|t| t.table_name().to_string()).collect();
+            return Err(SyncError::Plan(format!(
+                "{shown}: tables missing and {why}: {}",
+                names.join(", ")
+            )));
+        }
+        progress.phase(&format!("{shown}: creating {} tables", missing.len()));
+        // Inheritance parents first: a child's CREATE names them.
+        let mut ordered: Vec<Table> = Vec::with_capacity(missing.len());
+        while !missing.is_empty() {
+            let ready = missing
+                .iter()
+                .position(|t| t.inherits.iter().all(|p| !missing.iter().any(|m| &m.table_name() == p)))
+                .unwrap_or(0);
+            ordered.push(missing.remove(ready));
+        }
+        let mut missing = ordered;
+        let mut schemas: Vec<String> = missing.iter().filter_map(|t| t.schema.clone()).collect();
+        for t in &missing {
+            let mut parts: Vec<&tether_schema::Partitioning> = t.partitioning.iter().collect();
+            while let Some(p) = parts.pop() {
+                for part in &p.partitions {
+                    schemas.extend(part.schema.clone());
+                    parts.extend(part.partitioning.as_deref());
+                }
+            }
+        }
+        let schemas: BTreeSet<String> = schemas.into_iter().collect();
+        for s in schemas {
+            conn.execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", d.ident(&s)))
+                .await?;
+        }
+        let same_engine = source.engine == engine;
+        if same_engine {
+            let refs: Vec<&Table> = missing.iter().collect();
+            for ty in source.objects.types_for(&refs) {
+                if existing.objects.user_type(&ty.qualified()).is_none() {
+                    for sql in d.create_type(ty) {
+                        conn.execute(&sql).await?;
+                    }
+                }
+            }
+        }
+        if same_engine {
+            // Functions before the tables whose defaults, constraints, indexes or
+            // triggers call them; bodies unchecked until used, as pg_dump sets it.
+            let functions: BTreeSet<&str> = missing
+                .iter()
+                .flat_map(|t| t.extras.functions.iter().map(String::as_str))
+                .collect();
+            let mut first = true;
+            for f in source
+                .objects
+                .functions
+                .iter()
+                .filter(|f| functions.contains(f.name.as_str()))
+            {
+                if first {
+                    conn.execute("SET check_function_bodies = false").await?;
+                    first = false;
+                }
+                conn.execute(&f.definition).await?;
+            }
+        }
+        let inline = !d.supports_add_foreign_key();
+        // Same engine: the source's objects; another: the equivalents the plan chose.
+        let mut objects: Vec<TableObjects> = missing.iter().map(|t| d.table_objects(t)).collect();
+        // A definition naming its foreign keys may name tables created after it.
+        let verbatim_fks = missing.iter().any(|t| verbatim(t, same_engine));
+        if verbatim_fks {
+            conn.disable_fk_checks().await?;
+        }
+        for i in 0..missing.len() {
+            for sql in &objects[i].before {
+                conn.execute(sql).await?;
+            }
+            let t = &missing[i];
+            if let Err(e) = conn.execute(&d.create_table(t, inline, same_engine)).await {
+                if !verbatim(t, same_engine) {
+                    return Err(e.into());
+                }
+                // The source's own definition names something this server lacks (a
+                // MySQL 8 collation on MariaDB, a storage engine): build it from the
+                // model instead, as for another engine's table.
+                progress.phase(&format!(
+                    "{shown}: table {}: the source's SHOW CREATE TABLE was refused ({e}); created from the model",
+                    t.name
+                ));
+                missing[i].extras.definition = None;
+                objects[i] = d.table_objects(&missing[i]);
+                conn.execute(&d.create_table(&missing[i], inline, same_engine)).await?;
+            }
+            for sql in d.create_partitions(&missing[i]) {
+                conn.execute(&sql).await?;
+            }
+        }
+        if verbatim_fks {
+            conn.enable_fk_checks().await?;
+        }
+        for sql in objects.iter().flat_map(|o| &o.after_create) {
+            conn.execute(sql).await?;
+        }
+        if !inline {
+            for t in missing.iter().filter(|t| !verbatim(t, same_engine)) {
+                for fk in &t.foreign_keys {
+                    conn.execute(&format!(
+                        "ALTER TABLE {} ADD {}",
+                        d.qualified(t),
+                        d.foreign_key_clause(fk)
+                    ))
+                    .await?;
+                }
+            }
+        }
+        if same_engine {
+            let job_tables: Vec<TableName> = plan.tables.iter().map(|tp| tp.table.table_name()).collect();
+            for v in source.objects.views_over(&job_tables) {
+                if existing.objects.views.iter().all(|e| e.table_name() != v.table_name()) {
+                    conn.execute(&v.definition).await?;
+                    if let Some(c) = &v.comment {
+                        let what = if v.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
+                        conn.execute(&format!(
+                            "COMMENT ON {what} {} IS {}",
+                            d.table(v.schema.as_deref(), &v.name),
+                            d.literal(&Value::Text(c.clone()))
+                        ))
+                        .await?;
+                    }
+                    if v.materialized {
+                        after_load_views.push(format!(
+                            "REFRESH MATERIALIZED VIEW {}",
+                            d.table(v.schema.as_deref(), &v.name)
+                        ));
+                    }
+                }
+            }
+        }
+        after_load.extend(objects.into_iter().flat_map(|o| o.after_load));
+        if conn.loads_atomically() {
+            created.extend(
+                missing
+                    .iter()
+                    .map(|t| format!("{}::regclass", d.literal(&Value::Text(d.qualified(t))))),
+            );
+        }
+        for t in missing.iter().filter(|_| same_engine) {
+            for seq in &t.extras.sequences {
+                let Some(last) = seq.last_value else { continue };
+                sequence_states.push(format!(
+                    "SELECT setval({seq_lit}, {last}, true) WHERE {last} >= coalesce((SELECT max({col}) FROM {table}), {last})",
+                    seq_lit = d.literal(&Value::Text(d.table(seq.schema.as_deref(), &seq.name))),
+                    col = d.ident(&seq.column),
+                    table = d.qualified(t),
+                ));
+            }
+        }
+        after_load.extend(after_load_views);
+    }
+    Ok(Created {
+        after_load,
+        sequence_states,
+        created,
+    })
+}

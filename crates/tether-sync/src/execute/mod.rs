@@ -1,0 +1,19 @@
+//! Running a plan: each destination prepared ([`destination`]: opened, the tables the
+//! plan creates created ([`create`]), mapped), loaded through the streaming
+//! [`pipeline`], in one transaction where the destination loads atomically ([`atomic`]),
+//! with [`progress`] told along the way. The executor does what the plan says and
+//! decides nothing of its own.
+
+mod atomic;
+mod create;
+mod destination;
+mod pipeline;
+mod progress;
+
+pub use atomic::NOTHING_WRITTEN;
+pub use destination::{
+    advance_sequences, destination_name, finish_schema, prepare_destination, truncate, Destination, DroppedFk,
+};
+pub(crate) use pipeline::join_all;
+pub use pipeline::{load, Anon, Lane};
+pub use progress::{Progress, TableReport};

@@ -1,0 +1,607 @@
+//! The streaming pipeline: rows read from the source in batches, through bounded
+//! channels, transformed, fanned out to a writer per destination. Tables load in plan
+//! order, level by level over the lanes; a breakable cycle loads with its breaking FK
+//! columns NULL, then UPDATEs set them; an unbreakable one with the destination's checks
+//! deferred or suspended around it.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use tether_connect::value::describe_key;
+use tether_connect::{Batch, Conflict, Connection, DeferredChecks, Filter, ReadSpec, Row, Value};
+use tether_schema::Table;
+use tokio::sync::mpsc;
+
+use super::destination::begin_deferred;
+use super::{Destination, Progress, TableReport};
+use crate::error::SyncError;
+use crate::plan::{row_key, CycleStrategy, Plan, Rows, TablePlan};
+use crate::subset::Subset;
+
+/// One set of connections that loads one table (or one cycle) at a time: a source
+/// connection in the job's snapshot and a connection to every destination.
+pub struct Lane {
+    pub source: Connection,
+    pub dests: Vec<Destination>,
+}
+
+/// What anonymization needs while loading: the seed, the key maps of
+/// non-deterministic generators, and the leak figures collected.
+pub struct Anon {
+    pub seed: Option<tether_transform::Seed>,
+    pub maps: crate::anonymize::KeyMaps,
+    pub leaks: Mutex<Vec<crate::anonymize::Leak>>,
+}
+
+/// How one destination writes one table.
+struct TableWrite {
+    dest_table: Table,
+    /// Positions (in the source row) of the columns written, and their names.
+    positions: Vec<usize>,
+    columns: Vec<String>,
+    key: Vec<String>,
+    key_positions: Vec<usize>,
+    /// Positions (in the source row) of the cycle-breaking FK columns written NULL.
+    nulled: Vec<usize>,
+    nulled_names: Vec<String>,
+    conflict: Conflict,
+}
+
+fn table_write(dest: &Destination, tp: &TablePlan) -> TableWrite {
+    let dest_table = dest.tables[&tp.table.table_name()].clone();
+    let mut positions = Vec::new();
+    let mut columns = Vec::new();
+    for (i, c) in tp.table.columns.iter().enumerate() {
+        let dc = dest_table
+            .column(&c.name)
+            .expect("columns were checked when the destination was prepared");
+        if dc.generated.is_none() {
+            positions.push(i);
+            columns.push(c.name.clone());
+        }
+    }
+    let key = row_key(&tp.table);
+    let pos_of = |name: &String| {
+        tp.table
+            .columns
+            .iter()
+            .position(|c| &c.name == name)
+            .expect("key columns exist")
+    };
+    let key_positions = key.iter().map(pos_of).collect();
+    let mut nulled_names: Vec<String> = Vec::new();
+    // With checks off there is nothing to break: values are written as they are.
+    if !dest.fk_free() {
+        for fk_name in &tp.break_fks {
+            if let Some(fk) = tp.table.foreign_keys.iter().find(|f| &f.name == fk_name) {
+                for c in &fk.columns {
+                    if !nulled_names.contains(c) && !key.contains(c) {
+                        nulled_names.push(c.clone());
+                    }
+                }
+            }
+        }
+    }
+    let nulled = nulled_names.iter().map(pos_of).collect();
+    TableWrite {
+        dest_table,
+        positions,
+        columns,
+        key,
+        key_positions,
+        nulled,
+        nulled_names,
+        conflict: dest.spec.on_conflict,
+    }
+}
+
+type Fixups = Vec<(Row, Row)>;
+
+/// Writes the batches of one table to one destination; returns the rows written and
+/// the fixups (key, values of nulled columns) to apply once the cycle is loaded.
+async fn write_table(
+    dest: &mut Destination,
+    tp: &TablePlan,
+    w: &TableWrite,
+    mut rx: mpsc::Receiver<Batch>,
+) -> Result<(u64, Fixups), SyncError> {
+    let mut written = 0u64;
+    let mut fixups: Fixups = Vec::new();
+    // Every source column written as it is: the batch moves to the writer untouched.
+    let as_is = w.nulled.is_empty() && w.positions.len() == tp.table.columns.len();
+    while let Some(batch) = rx.recv().await {
+        // The keys of the batch, kept to name a row the destination rejects.
+        let keys: Vec<Vec<Value>> = batch
+            .iter()
+            .map(|row| w.key_positions.iter().map(|&k| row[k].clone()).collect())
+            .collect();
+        let out: Vec<Row> = if as_is {
+            batch
+        } else {
+            let mut out = Vec::with_capacity(batch.len());
+            for (row, key) in batch.into_iter().zip(&keys) {
+                if !w.nulled.is_empty() {
+                    let vals: Row = w.nulled.iter().map(|&i| row[i].clone()).collect();
+                    if vals.iter().any(|v| !v.is_null()) {
+                        fixups.push((key.clone(), vals));
+                    }
+                }
+                let mut row = row;
+                out.push(
+                    w.positions
+                        .iter()
+                        .map(|&i| {
+                            if w.nulled.contains(&i) {
+                                Value::Null
+                            } else {
+                                std::mem::replace(&mut row[i], Value::Null)
+                            }
+                        })
+                        .collect(),
+                );
+            }
+            out
+        };
+        match dest
+            .conn
+            .insert(&w.dest_table, &w.columns, &w.key, out, w.conflict)
+            .await
+        {
+            Ok(n) => written += n,
+            Err(e) => {
+                let key = match e.row {
+                    Some(i) => describe_key(&w.key, &keys[i]),
+                    None => "(in a batch; the server did not say which)".to_string(),
+                };
+                let done: Vec<String> = dest
+                    .written
+                    .lock()
+                    .expect("lock")
+                    .iter()
+                    .map(|(t, n)| format!("{t}: {n}"))
+                    .collect();
+                let hint = if e.duplicate_key && w.conflict == Conflict::Error {
+                    "; the destination already holds this key: set `truncate = true` on the \
+                     destination to empty the job's tables first, or `on_conflict = \"skip\"` / \
+                     `\"update\"` to keep or overwrite its rows"
+                } else {
+                    ""
+                };
+                return Err(SyncError::Rejected {
+                    destination: dest.shown.clone(),
+                    table: tp.name.clone(),
+                    key,
+                    message: format!("{}{hint}", e.message),
+                    written: format!(
+                        "{} rows of {} were written before it; tables complete: {}",
+                        written + e.written,
+                        tp.name,
+                        if done.is_empty() {
+                            "none".into()
+                        } else {
+                            done.join(", ")
+                        }
+                    ),
+                });
+            }
+        }
+    }
+    dest.written.lock().expect("lock").push((tp.name.clone(), written));
+    Ok((written, fixups))
+}
+
+/// What the source query of a table reads: every column, every row or the subset's.
+fn read_spec(tp: &TablePlan, subset: &Subset) -> ReadSpec {
+    let filter = match tp.rows {
+        Rows::All => Filter::All,
+        Rows::Subset => Filter::KeysIn {
+            columns: row_key(&tp.table),
+            keys: subset.keys.get(&tp.table.table_name()).cloned().unwrap_or_default(),
+        },
+    };
+    ReadSpec {
+        table: tp.table.clone(),
+        columns: tp.table.columns.iter().map(|c| c.name.clone()).collect(),
+        filter,
+        order_by: vec![],
+        limit: None,
+    }
+}
+
+/// Builds the transformers of `list` (columns of `tp`), reading the source's distinct
+/// values of the columns whose transformer draws from them.
+async fn build_transforms(
+    tp: &TablePlan,
+    list: &[crate::anonymize::ColumnTransform],
+    source: &mut Connection,
+    seed: &tether_transform::Seed,
+) -> Result<crate::anonymize::TableTransforms, SyncError> {
+    let mut distinct = HashMap::new();
+    for column in crate::anonymize::TableTransforms::needs_distinct(list) {
+        let d = source.dialect();
+        let sql = format!(
+            "SELECT DISTINCT {} FROM {} ORDER BY 1",
+            d.ident(&column),
+            d.own_rows(&tp.table)
+        );
+        let ty = tp
+            .table
+            .column(&column)
+            .map(|c| c.normalized_type.clone())
+            .into_iter()
+            .collect::<Vec<_>>();
+        let rows = source.query(&sql, &ty).await?;
+        distinct.insert(
+            column,
+            rows.into_iter()
+                .filter_map(|mut r| r.pop())
+                .filter(|v| !v.is_null())
+                .collect(),
+        );
+    }
+    crate::anonymize::TableTransforms::build(&tp.name, &tp.table, list, seed, &distinct)
+}
+
+/// Makes the new values of every key-map root (a referenced key whose transformer is not
+/// a function of the key value alone) from the rows the job copies, before any table
+/// loads: children, loaded in any order, then only look their new keys up.
+async fn fill_key_maps(
+    plan: &Plan,
+    lane: &mut Lane,
+    subset: &Subset,
+    anon: &Anon,
+    progress: &dyn Progress,
+) -> Result<(), SyncError> {
+    let keys = crate::anonymize::map_keys(plan.tables.iter().flat_map(|t| &t.transforms));
+    for tp in &plan.tables {
+        let name = tp.table.table_name();
+        let roots: Vec<_> = tp
+            .transforms
+            .iter()
+            .filter(|c| keys.contains_key(&(name.clone(), c.column.clone())))
+            .cloned()
+            .collect();
+        if roots.is_empty() {
+            continue;
+        }
+        let Some(seed) = &anon.seed else {
+            return Err(SyncError::Config("[transform] needs a `seed`".into()));
+        };
+        let shown: Vec<&str> = roots.iter().map(|c| c.column.as_str()).collect();
+        progress.phase(&format!(
+            "{}: making the new values of {} for the key map of the columns referencing them",
+            tp.name,
+            shown.join(", ")
+        ));
+        let t = build_transforms(tp, &roots, &mut lane.source, seed).await?;
+        let spec = read_spec(tp, subset);
+        if matches!(&spec.filter, Filter::KeysIn { keys, .. } if keys.is_empty()) {
+            continue;
+        }
+        let (tx, mut rx) = mpsc::channel::<Batch>(4);
+        let read = lane.source.read(&spec, plan.batch_size, tx);
+        let fill = async {
+            while let Some(batch) = rx.recv().await {
+                t.fill_key_maps(&batch, &anon.maps, &keys)?;
+            }
+            Ok::<(), SyncError>(())
+        };
+        let (read, filled) = tokio::join!(read, fill);
+        filled?;
+        read?;
+    }
+    Ok(())
+}
+
+/// Streams one table from the lane's source to each of its destinations.
+async fn load_table(
+    plan: &Plan,
+    tp: &TablePlan,
+    lane: &mut Lane,
+    subset: &Subset,
+    anon: &Anon,
+    progress: &dyn Progress,
+) -> Result<(TableReport, Vec<Fixups>), SyncError> {
+    let mut transforms = match (&anon.seed, tp.transforms.is_empty()) {
+        (_, true) => None,
+        (None, false) => return Err(SyncError::Config("[transform] needs a `seed`".into())),
+        (Some(seed), false) => Some(build_transforms(tp, &tp.transforms, &mut lane.source, seed).await?),
+    };
+    let spec = read_spec(tp, subset);
+    let total = match &spec.filter {
+        Filter::KeysIn { keys, .. } => keys.len() as u64,
+        _ => lane.source.estimate_rows(&tp.table).await?,
+    };
+    progress.table_started(&tp.name, total);
+    let started = Instant::now();
+    let writes: Vec<TableWrite> = lane.dests.iter().map(|d| table_write(d, tp)).collect();
+    let skip_read = matches!(&spec.filter, Filter::KeysIn { keys, .. } if keys.is_empty());
+
+    // PostgreSQL to PostgreSQL with nothing to change: raw COPY text, one COPY per table.
+    let unchanged = writes
+        .iter()
+        .all(|w| w.nulled.is_empty() && w.conflict == Conflict::Error && w.positions.len() == tp.table.columns.len());
+    let dest_conns: Vec<&Connection> = lane.dests.iter().map(|d| &d.conn).collect();
+    if tp.rows == Rows::All
+        && unchanged
+        && transforms.is_none()
+        && tether_connect::can_pass_through(&lane.source, &dest_conns)
+    {
+        let select = spec.select_sql(lane.source.dialect(), None);
+        // Inside a transactional load a failed COPY must not end the transaction: the
+        // batches below find the row.
+        for d in lane.dests.iter_mut().filter(|d| d.atomic.is_some()) {
+            d.conn.execute("SAVEPOINT tether_copy").await?;
+        }
+        let targets: Vec<(&Connection, &Table, &[String])> = lane
+            .dests
+            .iter()
+            .zip(&writes)
+            .map(|(d, w)| (&d.conn, &w.dest_table, w.columns.as_slice()))
+            .collect();
+        let copied =
+            tether_connect::passthrough(&lane.source, &select, &targets, &|n| progress.rows(&tp.name, n)).await;
+        for d in lane.dests.iter_mut().filter(|d| d.atomic.is_some()) {
+            let end = if copied.is_ok() {
+                "RELEASE SAVEPOINT tether_copy"
+            } else {
+                "ROLLBACK TO SAVEPOINT tether_copy"
+            };
+            d.conn.execute(end).await?;
+        }
+        match copied {
+            Ok(rows) => {
+                for d in &lane.dests {
+                    d.written.lock().expect("lock").push((tp.name.clone(), rows));
+                }
+                progress.table_done(&tp.name, rows, started.elapsed().as_secs_f64());
+                let report = TableReport {
+                    table: tp.name.clone(),
+                    rows_read: rows,
+                    rows_written: vec![rows; lane.dests.len()],
+                    seconds: started.elapsed().as_secs_f64(),
+                };
+                return Ok((report, vec![Vec::new(); lane.dests.len()]));
+            }
+            // The one destination rejected a row and its COPY was rolled back: copy the
+            // table again in batches, which names the row.
+            Err((Some(_), e)) if lane.dests.len() == 1 => {
+                progress.phase(&format!("{e}; copying {} again in batches to find the row", tp.name));
+            }
+            Err((_, e)) => return Err(e.into()),
+        }
+    }
+
+    let (tx, mut rx) = mpsc::channel::<Batch>(4);
+    let mut senders = Vec::new();
+    let mut receivers = Vec::new();
+    for _ in lane.dests.iter() {
+        let (t, r) = mpsc::channel::<Batch>(4);
+        senders.push(t);
+        receivers.push(r);
+    }
+    let source = &mut lane.source;
+    let read = async {
+        if skip_read {
+            drop(tx);
+            return Ok(0);
+        }
+        source.read(&spec, plan.batch_size, tx).await
+    };
+    let transforms_ref = &mut transforms;
+    let fanout = async {
+        while let Some(mut batch) = rx.recv().await {
+            if let Some(t) = transforms_ref.as_mut() {
+                // Dropping the receiver stops the reader; the writers finish what they have.
+                t.apply(&mut batch, &anon.maps)?;
+            }
+            progress.rows(&tp.name, batch.len() as u64);
+            let last = senders.len() - 1;
+            let mut batch = Some(batch);
+            for (i, s) in senders.iter().enumerate() {
+                let b = if i == last {
+                    batch.take().expect("the last destination takes the batch")
+                } else {
+                    batch.clone().expect("the batch is kept until the last destination")
+                };
+                if s.send(b).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        drop(senders);
+        Ok::<(), SyncError>(())
+    };
+    let writers = join_all(
+        lane.dests
+            .iter_mut()
+            .zip(&writes)
+            .zip(receivers)
+            .map(|((d, w), r)| write_table(d, tp, w, r))
+            .collect(),
+    );
+    let (read, fanned, results) = tokio::join!(read, fanout, writers);
+    fanned?;
+    if let Some(t) = &transforms {
+        anon.leaks.lock().expect("lock").extend(t.leaks());
+    }
+    let mut written = Vec::new();
+    let mut fixups = Vec::new();
+    for r in results {
+        let (n, f) = r?;
+        written.push(n);
+        fixups.push(f);
+    }
+    let rows_read = read?;
+    progress.table_done(&tp.name, rows_read, started.elapsed().as_secs_f64());
+    let report = TableReport {
+        table: tp.name.clone(),
+        rows_read,
+        rows_written: written,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    Ok((report, fixups))
+}
+
+/// Loads one unit (a table, or every table of one cycle in order) on one lane.
+async fn load_unit(
+    plan: &Plan,
+    unit: &[usize],
+    lane: &mut Lane,
+    subset: &Subset,
+    anon: &Anon,
+    progress: &dyn Progress,
+) -> Result<Vec<(usize, TableReport)>, SyncError> {
+    let cycle = plan.tables[unit[0]].cycle;
+    let defer = cycle.is_some_and(|c| plan.cycles[c].strategy == CycleStrategy::Defer);
+    let mut deferred: Vec<Option<DeferredChecks>> = Vec::new();
+    for dest in lane.dests.iter_mut() {
+        deferred.push(match (defer, dest.fk_free()) {
+            (true, false) => Some(begin_deferred(dest, plan, cycle.expect("a deferred unit is a cycle")).await?),
+            _ => None,
+        });
+    }
+    let mut reports = Vec::new();
+    let mut fixups: Vec<Vec<(usize, Fixups)>> = lane.dests.iter().map(|_| Vec::new()).collect();
+    for &ti in unit {
+        let (report, f) = load_table(plan, &plan.tables[ti], lane, subset, anon, progress).await?;
+        for (i, f) in f.into_iter().enumerate() {
+            if !f.is_empty() {
+                fixups[i].push((ti, f));
+            }
+        }
+        reports.push((ti, report));
+    }
+    for ((dest, fixups), deferred) in lane.dests.iter_mut().zip(fixups).zip(deferred) {
+        for (ti, f) in fixups {
+            let tp = &plan.tables[ti];
+            let w = table_write(dest, tp);
+            progress.phase(&format!(
+                "{}: setting {} on {} rows of {}",
+                dest.shown,
+                w.nulled_names.join(", "),
+                f.len(),
+                tp.name
+            ));
+            dest.conn.update(&w.dest_table, &w.key, &w.nulled_names, f).await?;
+        }
+        if let Some(d) = deferred {
+            dest.conn.undefer_checks(d).await.map_err(|c| {
+                SyncError::Plan(format!(
+                    "{}: the cycle {} did not verify when its deferred checks ran: {c}",
+                    dest.shown,
+                    cycle.map(|c| plan.cycles[c].tables.join(" <-> ")).unwrap_or_default()
+                ))
+            })?;
+        }
+    }
+    Ok(reports)
+}
+
+/// Groups the plan's tables into units (a table, or the tables of one cycle) by
+/// dependency level: the units of one level do not depend on each other.
+fn units_by_level(plan: &Plan) -> Vec<Vec<Vec<usize>>> {
+    let level_of: HashMap<&str, usize> = plan
+        .levels
+        .iter()
+        .enumerate()
+        .flat_map(|(l, names)| names.iter().map(move |n| (n.as_str(), l)))
+        .collect();
+    let mut levels: Vec<Vec<Vec<usize>>> = vec![Vec::new(); plan.levels.len().max(1)];
+    let mut i = 0;
+    while i < plan.tables.len() {
+        let mut unit = vec![i];
+        while plan.tables[i].cycle.is_some()
+            && plan
+                .tables
+                .get(unit[unit.len() - 1] + 1)
+                .is_some_and(|n| n.cycle == plan.tables[i].cycle)
+        {
+            unit.push(unit[unit.len() - 1] + 1);
+        }
+        let level = level_of.get(plan.tables[i].name.as_str()).copied().unwrap_or(0);
+        i = unit[unit.len() - 1] + 1;
+        levels[level].push(unit);
+    }
+    levels
+}
+
+/// Copies every table of the plan to every destination, level by level, with the
+/// units of a level spread over the lanes. When no destination checks foreign keys
+/// during the load, order does not matter: every unit is one level, largest first.
+pub async fn load(
+    plan: &Plan,
+    lanes: &mut [Lane],
+    subset: &Subset,
+    anon: &Anon,
+    progress: &dyn Progress,
+) -> Result<Vec<TableReport>, SyncError> {
+    fill_key_maps(plan, &mut lanes[0], subset, anon, progress).await?;
+    let mut reports: Vec<Option<TableReport>> = plan.tables.iter().map(|_| None).collect();
+    let mut levels = units_by_level(plan);
+    if lanes.len() > 1 && lanes[0].dests.iter().all(|d| d.fk_free()) {
+        let mut sized = Vec::new();
+        for unit in levels.into_iter().flatten() {
+            let mut rows = 0;
+            for &ti in &unit {
+                let tp = &plan.tables[ti];
+                rows += match tp.rows {
+                    Rows::Subset => subset.keys.get(&tp.table.table_name()).map_or(0, |k| k.len() as u64),
+                    Rows::All => lanes[0].source.estimate_rows(&tp.table).await?,
+                };
+            }
+            sized.push((rows, unit));
+        }
+        sized.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        levels = vec![sized.into_iter().map(|(_, u)| u).collect()];
+    }
+    for level in levels {
+        let queue: Mutex<VecDeque<Vec<usize>>> = Mutex::new(level.into_iter().collect());
+        let workers = lanes.iter_mut().map(|lane| {
+            let queue = &queue;
+            async move {
+                let mut done = Vec::new();
+                loop {
+                    let next = queue.lock().expect("lock").pop_front();
+                    let Some(unit) = next else { break };
+                    done.extend(load_unit(plan, &unit, lane, subset, anon, progress).await?);
+                }
+                Ok::<_, SyncError>(done)
+            }
+        });
+        for result in join_all(workers.collect()).await {
+            for (ti, r) in result? {
+                reports[ti] = Some(r);
+            }
+        }
+    }
+    Ok(reports
+        .into_iter()
+        .map(|r| r.expect("every table was loaded"))
+        .collect())
+}
+
+/// Awaits futures concurrently, keeping their order.
+pub(crate) async fn join_all<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output> {
+    let mut futs: Vec<std::pin::Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in futs.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(|o| o.expect("every future finished")).collect()
+}
