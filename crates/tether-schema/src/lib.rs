@@ -8,6 +8,7 @@ pub mod engine;
 pub mod error;
 pub mod graph;
 pub mod model;
+pub mod name;
 pub mod objects;
 pub mod render;
 pub mod sql;

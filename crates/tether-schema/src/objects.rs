@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Table, TableName};
+use crate::name::TableName;
 
 /// A table's objects besides its columns and keys.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -157,11 +157,12 @@ impl SchemaObjects {
         self.types.iter().find(|t| t.qualified() == qualified)
     }
 
-    /// The user types `tables` need, with the types those need, in creation order.
-    pub fn types_for(&self, tables: &[&Table]) -> Vec<&UserType> {
-        let mut wanted: Vec<String> = tables
-            .iter()
-            .flat_map(|t| t.extras.user_types.values().cloned())
+    /// The user types tables with these `extras` need, with the types those need, in
+    /// creation order.
+    pub fn types_for<'a>(&self, extras: impl IntoIterator<Item = &'a TableExtras>) -> Vec<&UserType> {
+        let mut wanted: Vec<String> = extras
+            .into_iter()
+            .flat_map(|e| e.user_types.values().cloned())
             .collect();
         let mut i = 0;
         while i < wanted.len() {

@@ -159,7 +159,7 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
         .filter(|(name, _)| out.create.iter().any(|c| c == name))
         .map(|&(_, t)| t)
         .collect();
-    for ty in source.objects.types_for(&sources) {
+    for ty in source.objects.types_for(sources.iter().map(|t| &t.extras)) {
         let item = SchemaItem::new("type", ty.qualified(), Action::Created);
         out.objects.push(match (&ty.kind, same_engine) {
             (_, true) if existing.objects.user_type(&ty.qualified()).is_some() => {

@@ -124,7 +124,7 @@ pub(super) async fn create_tables(
         let same_engine = source.engine == engine;
         if same_engine {
             let refs: Vec<&Table> = missing.iter().collect();
-            for ty in source.objects.types_for(&refs) {
+            for ty in source.objects.types_for(refs.iter().map(|t| &t.extras)) {
                 if existing.objects.user_type(&ty.qualified()).is_none() {
                     for sql in d.create_type(ty) {
                         conn.execute(&sql).await?;
