@@ -75,7 +75,7 @@ impl Keyspace {
     /// At gateway start: reads the schema (a backend that is down only delays that
     /// keyspace), resumes unfinished online migrations, and for a sharded keyspace
     /// reads the layout (warning about cross-shard FKs in unmanaged mode).
-    pub async fn start(&self) {
+    pub async fn start(self: &Arc<Self>) {
         if let Err(e) = self.refresh().await {
             tracing::warn!("{}", e.message);
         }
@@ -90,11 +90,16 @@ impl Keyspace {
             Ok(false) => {}
             Ok(true) => match migrator.resume_all().await {
                 Ok(ids) if ids.is_empty() => {}
-                Ok(ids) => tracing::info!(
-                    "keyspace {}: resumed online migrations {}",
-                    self.spec.name,
-                    ids.join(", ")
-                ),
+                Ok(ids) => {
+                    tracing::info!(
+                        "keyspace {}: resumed online migrations {}",
+                        self.spec.name,
+                        ids.join(", ")
+                    );
+                    for id in ids {
+                        self.follow(id);
+                    }
+                }
                 Err(e) => tracing::warn!("keyspace {}: cannot resume online migrations: {e}", self.spec.name),
             },
             Err(e) => tracing::warn!(
@@ -112,6 +117,27 @@ impl Keyspace {
         let rows = b.read(&format!("SHOW TABLES LIKE '{like}'")).await;
         b.disconnect().await;
         Ok(!rows?.rows.is_empty())
+    }
+
+    /// Follows migration `id` (a look a second) and forgets the schema when it ends:
+    /// a completed cut-over changed the tables.
+    pub fn follow(self: &Arc<Self>, id: String) {
+        let ks = self.clone();
+        tokio::spawn(async move {
+            let Some(m) = ks.migrator() else { return };
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                match m.get(&id).await {
+                    Ok(migration) if !migration.state.is_final() => {}
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!("keyspace {}: migration {id}: {e}", ks.spec.name);
+                        break;
+                    }
+                }
+            }
+            ks.invalidate().await;
+        });
     }
 
     /// The keyspace's online migrations, when it has them.

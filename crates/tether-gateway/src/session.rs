@@ -219,10 +219,21 @@ impl Session {
         };
         match command {
             Command::Online(statement) => {
-                return Route::Answered(vec![match ks.migrator() {
-                    Some(m) => hook::answer(m, statement, &mut self.ddl_strategy).await,
-                    None => Reply::Error(no_migrations(&ks)),
-                }])
+                let Some(m) = ks.migrator() else {
+                    return Route::Answered(vec![Reply::Error(no_migrations(&ks))]);
+                };
+                let retried = match &statement {
+                    OnlineStatement::AlterMigration {
+                        id,
+                        action: online::MigrationAction::Retry,
+                    } => Some(id.clone()),
+                    _ => None,
+                };
+                let reply = hook::answer(m, statement, &mut self.ddl_strategy).await;
+                if let (Some(id), Reply::Ok(_)) = (retried, &reply) {
+                    ks.follow(id);
+                }
+                return Route::Answered(vec![reply]);
             }
             Command::ExplainShards => {
                 return Route::Answered(vec![match ks.explain_shards().await {
@@ -273,10 +284,16 @@ impl Session {
             }
         }
         if self.ddl_strategy == DdlStrategy::Online && online::is_alter_table(sql) {
-            return vec![match ks.migrator() {
-                Some(m) => hook::submit(m, sql).await,
-                None => Reply::Error(no_migrations(ks)),
-            }];
+            let Some(m) = ks.migrator() else {
+                return vec![Reply::Error(no_migrations(ks))];
+            };
+            let reply = hook::submit(m, sql).await;
+            if let Reply::Rows { rows, .. } = &reply {
+                if let Some(Value::Bytes(id)) = rows.first().and_then(|r| r.first()) {
+                    ks.follow(String::from_utf8_lossy(id).into_owned());
+                }
+            }
+            return vec![reply];
         }
         let replies = self.backend(ks).query(sql).await;
         if !replies.iter().any(|r| matches!(r, Reply::Error(_))) {
