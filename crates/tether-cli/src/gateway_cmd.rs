@@ -1,4 +1,5 @@
-//! `tether gateway`: load the VSchema config and serve, or print a statement's plan.
+//! `tether gateway`: load the VSchema config and serve, or print a statement's plan,
+//! or list the online schema migrations.
 
 use clap::Args;
 
@@ -29,9 +30,14 @@ pub struct GatewayArgs {
     #[arg(long, value_name = "SQL", requires = "keyspace")]
     pub explain: Option<String>,
 
-    /// The keyspace --explain plans in.
+    /// The keyspace --explain plans in (--migrations: the only one listed).
     #[arg(long, value_name = "NAME")]
     pub keyspace: Option<String>,
+
+    /// List the online schema migrations (as SHOW VITESS_MIGRATIONS, tab-separated),
+    /// then exit.
+    #[arg(long, conflicts_with = "explain")]
+    pub migrations: bool,
 }
 
 /// The runtime `tether gateway` runs on: `--threads 1` a single-threaded one.
@@ -64,6 +70,15 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
         print!(
             "{}",
             tether_gateway::explain(&config, keyspace, sql)
+                .await
+                .map_err(classify)?
+        );
+        return Ok(());
+    }
+    if args.migrations {
+        print!(
+            "{}",
+            tether_gateway::migrations(&config, args.keyspace.as_deref())
                 .await
                 .map_err(classify)?
         );

@@ -1,5 +1,5 @@
-//! `tether gateway` from the command line: config errors, `--explain`, and serving
-//! the `mariadb` client from the real binary.
+//! `tether gateway` from the command line: config errors, `--explain`, `--migrations`,
+//! and serving the `mariadb` client from the real binary.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -103,4 +103,28 @@ fn explain_prints_the_plan_and_the_gateway_serves_the_mariadb_client() {
     let _ = child.wait();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "id\tp_id\n3\t2\n");
+}
+
+#[test]
+fn migrations_lists_online_migrations_without_creating_their_table() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY)");
+    let dir = tether_testkit::ScratchDir::new("gw_cli3");
+    let path = config_file(
+        &dir,
+        &format!(
+            r#"{{"users": [{{"user": "app"}}],
+                "keyspaces": {{"shop": {{"foreignKeyMode": "managed", "backend": {{"url": "{}"}}}}}}}}"#,
+            db.url
+        ),
+    );
+    let header = "migration_uuid\tkeyspace\tmysql_table\tmigration_statement\tstrategy\tmigration_status\t\
+                  progress\trows_copied\ttable_rows\teta_seconds\tadded_timestamp\tstarted_timestamp\t\
+                  ready_timestamp\tcompleted_timestamp\tcutover_ms\tmessage\n";
+    let (code, out, err) = tether(&["gateway", "--config", &path, "--migrations"]);
+    assert_eq!((code, out.as_str()), (0, header), "{err}");
+    assert_eq!(db.query("SHOW TABLES"), vec![vec![Some("t".to_string())]]);
+    let (code, _, err) = tether(&["gateway", "--config", &path, "--migrations", "--keyspace", "nope"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("unknown keyspace `nope`"), "{err}");
 }

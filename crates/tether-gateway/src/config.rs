@@ -124,9 +124,15 @@ impl std::fmt::Debug for User {
 pub struct KeyspaceConfig {
     #[serde(default, rename = "foreignKeyMode")]
     pub foreign_key_mode: FkMode,
-    /// Vitess field; only unsharded keyspaces exist here.
+    /// Vitess field: the backend is the head of a sharding engine (MariaDB Spider);
+    /// the gateway reads the layout from it (`unmanaged` and `disallow` only).
     #[serde(default)]
     pub sharded: bool,
+    /// Foreign keys the sharding engine cannot declare (Spider tables carry none),
+    /// in the shape of sync's virtual FKs (`name`, `table`, `columns`,
+    /// `referenced_table`, `referenced_columns`); sharded keyspaces only.
+    #[serde(default, rename = "foreignKeys")]
+    pub foreign_keys: Vec<tether_schema::virtual_fk::VirtualFkSpec>,
     /// Vitess fields accepted and ignored (the gateway reads tables from the backend).
     #[serde(default)]
     pub tables: Option<serde_json::Value>,
@@ -154,6 +160,10 @@ pub struct KeyspaceSpec {
     pub mode: FkMode,
     pub url: DbUrl,
     pub database: String,
+    /// The backend is a sharding engine's head.
+    pub sharded: bool,
+    /// The keyspace's `foreignKeys` (no line numbers: JSON has no spans here).
+    pub declared_fks: Vec<tether_schema::LocatedSpec>,
 }
 
 impl Config {
@@ -179,8 +189,16 @@ impl Config {
             return Err("`users` is empty: name at least one login".into());
         }
         for (name, ks) in &config.keyspaces {
-            if ks.sharded {
-                return Err(format!("keyspace `{name}`: sharded keyspaces are not supported"));
+            if ks.sharded && ks.foreign_key_mode == FkMode::Managed {
+                return Err(format!(
+                    "keyspace `{name}`: `foreignKeyMode` \"managed\" on a sharded keyspace is not built yet: \
+                     use \"unmanaged\" or \"disallow\""
+                ));
+            }
+            if !ks.sharded && !ks.foreign_keys.is_empty() {
+                return Err(format!(
+                    "keyspace `{name}`: `foreignKeys` is read for sharded keyspaces only (`\"sharded\": true`)"
+                ));
             }
         }
         if let Some(d) = &config.default_keyspace {
@@ -214,6 +232,15 @@ impl Config {
                 mode: ks.foreign_key_mode,
                 url: url.with_database(&database),
                 database,
+                sharded: ks.sharded,
+                declared_fks: ks
+                    .foreign_keys
+                    .iter()
+                    .map(|spec| tether_schema::LocatedSpec {
+                        spec: spec.clone(),
+                        line: None,
+                    })
+                    .collect(),
             });
         }
         Ok(out)
@@ -298,5 +325,40 @@ mod tests {
         )
         .expect_err("unknown field");
         assert!(e.contains("unknown field `colour`"), "{e}");
+    }
+
+    #[test]
+    fn sharded_keyspaces() {
+        let config = |mode: &str, sharded: bool, fks: &str| {
+            Config::parse(&format!(
+                r#"{{"users":[{{"user":"a"}}],"keyspaces":{{"k":{{"sharded":{sharded},"foreignKeyMode":"{mode}",
+                    "backend":{{"url":"mysql://r@h/d"}}{fks}}}}}}}"#
+            ))
+        };
+        let fks = r#","foreignKeys":[{"table":"orders","columns":["customer_id"],"referenced_table":"customer"}]"#;
+        let c = config("unmanaged", true, fks).expect("valid");
+        let spec = &c.keyspace_specs().expect("specs")[0];
+        assert!(spec.sharded);
+        assert_eq!(spec.declared_fks.len(), 1);
+        assert_eq!(spec.declared_fks[0].spec.referenced_table, "customer");
+        assert_eq!(
+            config("managed", true, "").expect_err("not built"),
+            "keyspace `k`: `foreignKeyMode` \"managed\" on a sharded keyspace is not built yet: \
+             use \"unmanaged\" or \"disallow\""
+        );
+        assert_eq!(
+            config("unmanaged", false, fks).expect_err("unsharded"),
+            "keyspace `k`: `foreignKeys` is read for sharded keyspaces only (`\"sharded\": true`)"
+        );
+        let e = config(
+            "disallow",
+            true,
+            r#","foreignKeys":[{"table":"t","columns":["a"],"referenced_table":"p","on_delete":"x"}]"#,
+        )
+        .expect_err("unknown key");
+        assert!(
+            e.starts_with("unknown field `on_delete`, expected one of `name`, `table`"),
+            "{e}"
+        );
     }
 }

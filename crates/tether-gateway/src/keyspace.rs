@@ -1,5 +1,7 @@
 //! The keyspaces a gateway serves: each one's mode, backend, and the schema (tables
-//! and FKs) read from the backend, re-read after DDL the gateway forwards.
+//! and FKs) read from the backend, re-read after DDL the gateway forwards; its online
+//! migrations ([`Migrator`]), and for a sharded keyspace the layout and FK scopes read
+//! from the sharding engine's head.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,8 +12,15 @@ use tether_fkplan::Analysis;
 use tether_schema::Schema;
 use tokio::sync::RwLock;
 
+use crate::backend::Backend;
 use crate::config::{Config, FkMode, KeyspaceSpec, User};
+use crate::online::{self, CutoverGate, Migrator};
 use crate::reply::ServerError;
+use crate::sharded;
+
+/// The longest a statement waits for a cut-over of a table it names (then it runs and
+/// meets the backend's own metadata locks).
+const GATE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long a background reading of a schema may take before it is given up (the
 /// next one tries again).
@@ -24,14 +33,185 @@ pub struct Keyspace {
     /// Counts the invalidations (DDL through the gateway): a background reading
     /// that began before one must not store what it read.
     invalidations: AtomicU64,
+    /// Online migrations (unsharded keyspaces; the migrator refuses, in an unmanaged
+    /// one, tables InnoDB cascades into).
+    migrator: Option<Migrator>,
+    /// Sharded keyspaces: the last layout and FK scope report read from the head.
+    shards: RwLock<Option<ShardReport>>,
+}
+
+/// What a sharded keyspace's head told at the last reading.
+#[derive(Debug, Clone)]
+pub struct ShardReport {
+    /// Tables (placement) and FKs (scope), as `sharded::report` prints them.
+    pub text: String,
+    /// One line per FK the data nodes cannot enforce (cross-shard), naming it.
+    pub unenforced: Vec<String>,
 }
 
 impl Keyspace {
     pub fn new(spec: KeyspaceSpec) -> Self {
+        let migrator = if spec.sharded {
+            None
+        } else {
+            let managed = spec.mode == FkMode::Managed;
+            match Migrator::with_url(&spec.name, spec.url.clone(), managed, online::Settings::default()) {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    tracing::warn!("keyspace {}: no online migrations: {e}", spec.name);
+                    None
+                }
+            }
+        };
         Keyspace {
             spec,
             schema: RwLock::new(None),
             invalidations: AtomicU64::new(0),
+            migrator,
+            shards: RwLock::new(None),
+        }
+    }
+
+    /// At gateway start: reads the schema (a backend that is down only delays that
+    /// keyspace), resumes unfinished online migrations, and for a sharded keyspace
+    /// reads the layout (warning about cross-shard FKs in unmanaged mode).
+    pub async fn start(self: &Arc<Self>) {
+        if let Err(e) = self.refresh().await {
+            tracing::warn!("{}", e.message);
+        }
+        if self.spec.sharded {
+            if let Err(e) = self.read_layout().await {
+                tracing::warn!("{}", e.message);
+            }
+        }
+        let Some(migrator) = &self.migrator else { return };
+        // No migrations table: none ever submitted, nothing to resume (and none created).
+        match self.has_migrations().await {
+            Ok(false) => {}
+            Ok(true) => match migrator.resume_all().await {
+                Ok(ids) if ids.is_empty() => {}
+                Ok(ids) => {
+                    tracing::info!(
+                        "keyspace {}: resumed online migrations {}",
+                        self.spec.name,
+                        ids.join(", ")
+                    );
+                    for id in ids {
+                        self.follow(id);
+                    }
+                }
+                Err(e) => tracing::warn!("keyspace {}: cannot resume online migrations: {e}", self.spec.name),
+            },
+            Err(e) => tracing::warn!(
+                "keyspace {}: cannot look for online migrations: {}",
+                self.spec.name,
+                e.message
+            ),
+        }
+    }
+
+    /// True when the backend has the migrations table (an online ALTER was submitted once).
+    pub async fn has_migrations(&self) -> Result<bool, ServerError> {
+        let mut b = Backend::new(self.spec.url.clone(), false);
+        let like = online::MIGRATIONS_TABLE.replace('_', "\\_");
+        let rows = b.read(&format!("SHOW TABLES LIKE '{like}'")).await;
+        b.disconnect().await;
+        Ok(!rows?.rows.is_empty())
+    }
+
+    /// Follows migration `id` (a look a second) and forgets the schema when it ends:
+    /// a completed cut-over changed the tables.
+    pub fn follow(self: &Arc<Self>, id: String) {
+        let ks = self.clone();
+        tokio::spawn(async move {
+            let Some(m) = ks.migrator() else { return };
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                match m.get(&id).await {
+                    Ok(migration) if !migration.state.is_final() => {}
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!("keyspace {}: migration {id}: {e}", ks.spec.name);
+                        break;
+                    }
+                }
+            }
+            ks.invalidate().await;
+        });
+    }
+
+    /// The keyspace's online migrations, when it has them.
+    pub fn migrator(&self) -> Option<&Migrator> {
+        self.migrator.as_ref()
+    }
+
+    /// Waits (bounded) while a table `sql` names is under cut-over. Costs a look at an
+    /// empty list when nothing is held. Call it outside transactions only.
+    pub async fn pass_gate(&self, sql: &str) {
+        if let Some(m) = &self.migrator {
+            pass(m.gate_ref(), sql).await
+        }
+    }
+
+    /// Reads the sharded layout and FK scopes from the head again; in unmanaged mode
+    /// logs a warning per cross-shard FK.
+    pub async fn read_layout(&self) -> Result<ShardReport, ServerError> {
+        let (layout, fks) = sharded::describe(&self.spec.url, &self.spec.declared_fks)
+            .await
+            .map_err(|e| {
+                ServerError::gateway(format!(
+                    "keyspace `{}`: cannot read the sharded layout: {e}",
+                    self.spec.name
+                ))
+            })?;
+        let report = ShardReport {
+            text: sharded::report::report(&layout, &fks),
+            unenforced: sharded::report::unenforced(&fks),
+        };
+        if self.mode() == FkMode::Unmanaged {
+            for w in &report.unenforced {
+                tracing::warn!("keyspace {}: {w}", self.spec.name);
+            }
+        }
+        *self.shards.write().await = Some(report.clone());
+        Ok(report)
+    }
+
+    /// `EXPLAIN FK SHARDS`: the layout, every FK with its scope, and (unmanaged) the
+    /// FKs nobody enforces; each line ends with a newline.
+    pub async fn explain_shards(&self) -> Result<String, ServerError> {
+        if !self.spec.sharded {
+            return Err(ServerError::gateway(format!(
+                "keyspace `{}` is not sharded: EXPLAIN FK SHARDS has nothing to show",
+                self.spec.name
+            )));
+        }
+        let known = self.shards.read().await.clone();
+        let report = match known {
+            Some(r) => r,
+            None => self.read_layout().await?,
+        };
+        let mut text = report.text;
+        if self.mode() == FkMode::Unmanaged && !report.unenforced.is_empty() {
+            text.push_str("not enforced (unmanaged):\n");
+            for w in &report.unenforced {
+                text.push_str(&format!("  {w}\n"));
+            }
+        }
+        Ok(text)
+    }
+
+    /// After DDL through the gateway: the schema is read again on next use; a sharded
+    /// keyspace's layout is read again in the background.
+    pub async fn after_ddl(self: &Arc<Self>) {
+        self.invalidate().await;
+        if self.spec.sharded {
+            let ks = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = ks.read_layout().await {
+                    tracing::warn!("{}", e.message);
+                }
+            });
         }
     }
 
@@ -138,6 +318,38 @@ impl Keyspace {
     }
 }
 
+/// Waits (at most [`GATE_WAIT`]) while a held table is named in `sql` (as a word,
+/// without case; a mention in a string or comment waits too, which is harmless).
+async fn pass(gate: &CutoverGate, sql: &str) {
+    let held = gate.held_tables();
+    if held.is_empty() {
+        return;
+    }
+    let named: Vec<&str> = held.iter().map(String::as_str).filter(|t| names(sql, t)).collect();
+    if named.is_empty() {
+        return;
+    }
+    let waited = gate.pass(&named, GATE_WAIT).await;
+    tracing::debug!(
+        "statement held {} ms by a cut-over of {}",
+        waited.as_millis(),
+        named.join(", ")
+    );
+}
+
+/// True when `sql` has `table` as a whole word (identifier characters around it do
+/// not count), without case.
+fn names(sql: &str, table: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
+    let lower = sql.to_ascii_lowercase();
+    let table = table.to_ascii_lowercase();
+    lower.match_indices(&table).any(|(i, m)| {
+        let before = lower[..i].chars().next_back();
+        let after = lower[i + m.len()..].chars().next();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
+}
+
 /// Everything sessions share.
 pub struct Shared {
     pub keyspaces: BTreeMap<String, Arc<Keyspace>>,
@@ -167,5 +379,18 @@ impl Shared {
 
     pub fn keyspace(&self, name: &str) -> Option<Arc<Keyspace>> {
         self.keyspaces.get(name).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names;
+
+    #[test]
+    fn a_statement_names_a_table_as_a_word() {
+        assert!(names("UPDATE `Customer` SET a = 1", "customer"));
+        assert!(names("select * from shop.customer where id=1", "customer"));
+        assert!(!names("SELECT * FROM customer_note", "customer"));
+        assert!(!names("SELECT * FROM old_customer", "customer"));
     }
 }

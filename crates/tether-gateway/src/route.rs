@@ -1,6 +1,9 @@
 //! The route step: a statement's text looked at once (leading comments skipped,
 //! first word read) and turned into a [`Command`] that the session acts on. Only
-//! the writes a managed keyspace plans are parsed further, by `tether-fkplan`.
+//! the writes a managed keyspace plans are parsed further, by `tether-fkplan`; the
+//! statements of online schema changes by [`crate::online::statements`].
+
+use crate::online::{self, OnlineStatement};
 
 /// What a statement is, as far as the gateway cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,6 +12,13 @@ pub enum Command<'a> {
     Use(String),
     /// `EXPLAIN FK statement`: the statement.
     ExplainFk(&'a str),
+    /// `EXPLAIN FK SHARDS`: a sharded keyspace's layout and FK scopes.
+    ExplainShards,
+    /// A statement of online schema changes: `SET @@ddl_strategy`, `SHOW
+    /// VITESS_MIGRATIONS`, `ALTER VITESS_MIGRATION ...`, `EXPLAIN FK ALTER TABLE ...`.
+    Online(OnlineStatement),
+    /// One of those written wrongly: why.
+    OnlineInvalid(String),
     /// `SHOW DATABASES`: the gateway lists its keyspaces.
     ShowDatabases,
     /// `ROLLBACK ...`: also the acknowledgement of a transaction lost with its
@@ -42,7 +52,19 @@ impl<'a> Command<'a> {
             return Command::Use(name);
         }
         if let Some(target) = explain_fk_target(lead) {
-            return Command::ExplainFk(target);
+            if target.trim_end_matches(';').trim().eq_ignore_ascii_case("shards") {
+                return Command::ExplainShards;
+            }
+            if !online::is_alter_table(target) {
+                return Command::ExplainFk(target);
+            }
+        }
+        if matches!(word.as_str(), "set" | "show" | "alter" | "explain") && mentions_online(lead) {
+            match online::recognise(lead) {
+                Ok(Some(statement)) => return Command::Online(statement),
+                Ok(None) => {}
+                Err(why) => return Command::OnlineInvalid(why),
+            }
         }
         match word.as_str() {
             "show" if lead.to_ascii_lowercase().starts_with("show databases") => Command::ShowDatabases,
@@ -79,6 +101,13 @@ fn skip_comments(sql: &str) -> &str {
             return s;
         }
     }
+}
+
+/// Whether `lead` may be an online-DDL statement (a cheap look before tokenizing):
+/// it names `ddl_strategy` or `vitess_migration`, or is `EXPLAIN FK ALTER TABLE`.
+fn mentions_online(lead: &str) -> bool {
+    let lower = lead.to_ascii_lowercase();
+    lower.contains("ddl_strategy") || lower.contains("vitess_migration") || lower.starts_with("explain")
 }
 
 /// `SET ... foreign_key_checks = v` in `lead` (comments skipped): the new value.
@@ -158,6 +187,46 @@ mod tests {
             Command::ExplainFk("DELETE FROM p")
         );
         assert_eq!(Command::of("EXPLAIN SELECT 1"), Command::Other);
+    }
+
+    #[test]
+    fn recognizes_online_ddl_statements() {
+        use crate::online::{DdlStrategy, MigrationAction};
+        assert_eq!(
+            Command::of("SET @@ddl_strategy = 'online'"),
+            Command::Online(OnlineStatement::SetDdlStrategy(DdlStrategy::Online))
+        );
+        assert_eq!(
+            Command::of("SET SESSION ddl_strategy = 'direct'"),
+            Command::Online(OnlineStatement::SetDdlStrategy(DdlStrategy::Direct))
+        );
+        assert_eq!(
+            Command::of("/* x */ SHOW VITESS_MIGRATIONS"),
+            Command::Online(OnlineStatement::ShowMigrations { like: None })
+        );
+        assert_eq!(
+            Command::of("ALTER VITESS_MIGRATION 'a1' CANCEL"),
+            Command::Online(OnlineStatement::AlterMigration {
+                id: "a1".into(),
+                action: MigrationAction::Cancel
+            })
+        );
+        assert_eq!(
+            Command::of("EXPLAIN FK ALTER TABLE t ADD c INT"),
+            Command::Online(OnlineStatement::Explain("ALTER TABLE t ADD c INT".into()))
+        );
+        assert_eq!(Command::of("explain fk shards;"), Command::ExplainShards);
+        assert_eq!(
+            Command::of("SET @@ddl_strategy = 'gh-ost'"),
+            Command::OnlineInvalid(
+                "ddl_strategy 'gh-ost' is not supported: use 'online' (or 'vitess') or 'direct'".into()
+            )
+        );
+        assert_eq!(
+            Command::of("ALTER TABLE t ADD c INT"),
+            Command::Ddl { may_create_fk: true }
+        );
+        assert_eq!(Command::of("SET autocommit = 1"), Command::Other);
     }
 
     #[test]

@@ -120,9 +120,7 @@ impl Gateway {
         // Read every keyspace's schema now, so a bad backend shows at start; a backend
         // that is down only delays that keyspace (it is retried on first use).
         for ks in shared.keyspaces.values() {
-            if let Err(e) = ks.refresh().await {
-                tracing::warn!("{}", e.message);
-            }
+            ks.start().await;
         }
         if let Some(v) = backend_version(&shared).await {
             shared.server_version = format!("{v}-tether-gateway");

@@ -1,6 +1,7 @@
 //! One client connection: its keyspace, its backend connections, its
 //! `foreign_key_checks` setting and prepared statements, and the routing of every
-//! statement: forwarded unchanged, refused (disallow), or planned (managed).
+//! statement: forwarded unchanged, refused (disallow), planned (managed), or handed
+//! to the keyspace's online migrations (`@@ddl_strategy`).
 
 use std::collections::HashMap;
 use std::io;
@@ -13,10 +14,20 @@ use crate::config::FkMode;
 use crate::ddl;
 use crate::keyspace::{Keyspace, Shared};
 use crate::managed;
+use crate::online::{self, hook, DdlStrategy, OnlineStatement};
 use crate::protocol::Output;
 use crate::reply::{PreparedInfo, Reply, ServerError};
 use crate::route::Command;
 use crate::wire::value::Value;
+
+/// The refusal of online-DDL statements in a keyspace without migrations (sharded).
+fn no_migrations(ks: &Keyspace) -> ServerError {
+    ServerError::gateway(format!(
+        "keyspace `{}` is sharded: online schema changes are not available there (run DDL with \
+         @@ddl_strategy = 'direct')",
+        ks.spec.name
+    ))
+}
 
 /// How the gateway handles one statement.
 enum Route {
@@ -52,7 +63,12 @@ pub struct Session {
     login_keyspace: Option<Arc<Keyspace>>,
     /// The client logged in with CLIENT_FOUND_ROWS.
     found_rows: bool,
+    /// `@@ddl_strategy`: `online` turns ALTER TABLE into a migration.
+    ddl_strategy: DdlStrategy,
 }
+
+/// The server status flag of an open transaction.
+const SERVER_STATUS_IN_TRANS: u16 = 0x0001;
 
 impl Session {
     pub fn new(shared: Arc<Shared>) -> Self {
@@ -66,6 +82,7 @@ impl Session {
             prepared: HashMap::new(),
             next_statement: 1,
             found_rows: false,
+            ddl_strategy: DdlStrategy::Direct,
         }
     }
 
@@ -115,6 +132,7 @@ impl Session {
         }
         self.prepared.clear();
         self.fk_checks = true;
+        self.ddl_strategy = DdlStrategy::Direct;
         self.keyspace = self.login_keyspace.clone();
     }
 
@@ -188,12 +206,45 @@ impl Session {
                     self.shared.keyspaces.keys().cloned(),
                 )])
             }
+            Command::Online(OnlineStatement::SetDdlStrategy(s)) => {
+                self.ddl_strategy = s;
+                return Route::Answered(vec![Reply::ok()]);
+            }
+            Command::OnlineInvalid(why) => return Route::Answered(vec![Reply::Error(ServerError::gateway(why))]),
             _ => {}
         }
         let ks = match self.current() {
             Ok(k) => k,
             Err(e) => return Route::Answered(vec![Reply::Error(e)]),
         };
+        match command {
+            Command::Online(statement) => {
+                let Some(m) = ks.migrator() else {
+                    return Route::Answered(vec![Reply::Error(no_migrations(&ks))]);
+                };
+                let retried = match &statement {
+                    OnlineStatement::AlterMigration {
+                        id,
+                        action: online::MigrationAction::Retry,
+                    } => Some(id.clone()),
+                    _ => None,
+                };
+                let reply = hook::answer(m, statement, &mut self.ddl_strategy).await;
+                if let (Some(id), Reply::Ok(_)) = (retried, &reply) {
+                    ks.follow(id);
+                }
+                return Route::Answered(vec![reply]);
+            }
+            Command::ExplainShards => {
+                return Route::Answered(vec![match ks.explain_shards().await {
+                    Ok(text) => Reply::text_rows("EXPLAIN FK", text.lines().map(str::to_string)),
+                    Err(e) => Reply::Error(e),
+                }])
+            }
+            Command::Rollback | Command::SetFkChecks(_) => {}
+            _ if !self.in_transaction(&ks) => ks.pass_gate(sql).await,
+            _ => {}
+        }
         match command {
             Command::Rollback
                 if self
@@ -232,11 +283,32 @@ impl Session {
                 return vec![Reply::Error(ddl::disallowed(&ks.spec.name, &fk))];
             }
         }
+        if self.ddl_strategy == DdlStrategy::Online && online::is_alter_table(sql) {
+            let Some(m) = ks.migrator() else {
+                return vec![Reply::Error(no_migrations(ks))];
+            };
+            let reply = hook::submit(m, sql).await;
+            if let Reply::Rows { rows, .. } = &reply {
+                if let Some(Value::Bytes(id)) = rows.first().and_then(|r| r.first()) {
+                    ks.follow(String::from_utf8_lossy(id).into_owned());
+                }
+            }
+            return vec![reply];
+        }
         let replies = self.backend(ks).query(sql).await;
         if !replies.iter().any(|r| matches!(r, Reply::Error(_))) {
-            ks.invalidate().await;
+            ks.after_ddl().await;
         }
         replies
+    }
+
+    /// True while the session's backend connection of `ks` is inside a transaction
+    /// (it must not wait for a cut-over: the cut-over waits for it).
+    fn in_transaction(&self, ks: &Keyspace) -> bool {
+        self.backends
+            .get(&ks.spec.name)
+            .and_then(Backend::status)
+            .is_some_and(|s| s & SERVER_STATUS_IN_TRANS != 0)
     }
 
     /// A write in a managed keyspace: the plan's replies, or `None` when the
@@ -336,6 +408,9 @@ impl Session {
                     }
                 }
             }
+        }
+        if !self.in_transaction(&ks) {
+            ks.pass_gate(&p.statement.sql).await;
         }
         if p.planned && self.fk_checks {
             let Some(text) = managed::inline_params(&p.statement.sql, &params) else {

@@ -50,6 +50,11 @@ impl CutoverGate {
         self.held().iter().any(|t| t == table)
     }
 
+    /// The tables held now (empty, without allocating, when none is).
+    pub fn held_tables(&self) -> Vec<String> {
+        self.held()
+    }
+
     fn held(&self) -> Vec<String> {
         match self.inner.held.lock() {
             Ok(h) => h.clone(),

@@ -131,6 +131,16 @@ impl Migrator {
             message: m,
         };
         let url = DbUrl::parse(url).map_err(|e| bad(e.to_string()))?;
+        Migrator::with_url(keyspace, url, managed, settings)
+    }
+
+    /// As [`new`](Self::new), with the backend URL already parsed (the gateway's
+    /// keyspaces: TLS parameters and password kept).
+    pub fn with_url(keyspace: &str, url: DbUrl, managed: bool, settings: Settings) -> Result<Migrator, OnlineError> {
+        let bad = |m: String| OnlineError::Schema {
+            keyspace: keyspace.to_string(),
+            message: m,
+        };
         let DbUrl::Mysql(server) = &url else {
             return Err(bad("online migrations need a mysql:// backend".into()));
         };
@@ -154,6 +164,11 @@ impl Migrator {
     /// The gate sessions of this keyspace ask before running a statement.
     pub fn gate(&self) -> CutoverGate {
         self.shared.gate.clone()
+    }
+
+    /// The same gate, borrowed (what a session looks at per statement).
+    pub fn gate_ref(&self) -> &CutoverGate {
+        &self.shared.gate
     }
 
     /// Accepts `alter_sql` as a migration and starts it; returns its id at once.

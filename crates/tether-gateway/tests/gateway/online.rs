@@ -945,3 +945,143 @@ async fn m_get_state(db: &TestDb) -> String {
         .expect("read");
     state.expect("one migration")
 }
+
+/// `SHOW VITESS_MIGRATIONS LIKE 'id'` through `conn`: the migration's status.
+async fn status_of(conn: &mut mysql_async::Conn, id: &str) -> String {
+    let rows = support::rows(conn, &format!("SHOW VITESS_MIGRATIONS LIKE '{id}'")).await;
+    assert_eq!(rows.len(), 1, "one migration {id}");
+    rows[0][5].clone()
+}
+
+/// Polls the status of `id` until it is `want` (at most a minute).
+async fn until_status(conn: &mut mysql_async::Conn, id: &str, want: &str) {
+    let start = std::time::Instant::now();
+    loop {
+        let status = status_of(conn, id).await;
+        if status == want {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{id} still {status}, not {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[test]
+fn a_client_runs_online_alters_through_the_gateway() {
+    let db = loaded(30);
+    let native = loaded(30);
+    let plain = loaded(3);
+    let gw = support::start(&[("shop", "managed", &db.url), ("plain", "unmanaged", &plain.url)]);
+    let alter = "ALTER TABLE customer ADD COLUMN vip TINYINT NOT NULL DEFAULT 0, ADD INDEX by_name (name)";
+    native.exec(alter);
+    let id = gw.block_on(async {
+        let mut c = gw.connect("shop").await;
+        c.query_drop("SET @@ddl_strategy = 'online'").await.expect("strategy");
+        let ids = support::rows(&mut c, alter).await;
+        assert_eq!(ids.len(), 1, "one row: the migration id");
+        let id = ids[0][0].clone();
+        assert_eq!((id.len(), id.matches('_').count()), (36, 4), "{id}");
+        until_status(&mut c, &id, "complete").await;
+        let row = &support::rows(&mut c, "SHOW VITESS_MIGRATIONS").await[0];
+        assert_eq!(
+            (&row[0], &row[1], &row[2], &row[3], &row[6]),
+            (
+                &id,
+                &"shop".to_string(),
+                &"customer".to_string(),
+                &alter.to_string(),
+                &"100".to_string()
+            )
+        );
+        // A complete migration cannot be cancelled.
+        let e = c
+            .query_drop(format!("ALTER VITESS_MIGRATION '{id}' CANCEL"))
+            .await
+            .expect_err("complete");
+        assert_eq!(
+            support::server_error(e),
+            (
+                1105,
+                "HY000".into(),
+                format!("migration '{id}' is complete: cannot cancel")
+            )
+        );
+
+        // A running one can: a transaction holding `region` keeps its migration
+        // waiting (its triggers need the table's metadata lock).
+        let mut holder = direct(&db).await;
+        holder
+            .query_drop("BEGIN; SELECT * FROM region WHERE id = 1 FOR UPDATE")
+            .await
+            .expect("lock");
+        let id2 = support::rows(&mut c, "ALTER TABLE region ADD COLUMN note VARCHAR(10)").await[0][0].clone();
+        until_status(&mut c, &id2, "running").await;
+        c.query_drop(format!("ALTER VITESS_MIGRATION '{id2}' CANCEL"))
+            .await
+            .expect("cancelled");
+        holder.query_drop("ROLLBACK").await.expect("rollback");
+        until_status(&mut c, &id2, "cancelled").await;
+
+        // Direct again: DDL goes to the backend as before.
+        c.query_drop("SET SESSION ddl_strategy = 'direct'")
+            .await
+            .expect("direct");
+        c.query_drop("ALTER TABLE payment ADD COLUMN paid_at DATETIME NULL")
+            .await
+            .expect("direct ALTER");
+        let e = c
+            .query_drop("SET @@ddl_strategy = 'gh-ost'")
+            .await
+            .expect_err("unsupported");
+        assert_eq!(
+            support::server_error(e),
+            (
+                1105,
+                "HY000".into(),
+                "ddl_strategy 'gh-ost' is not supported: use 'online' (or 'vitess') or 'direct'".into()
+            )
+        );
+
+        // An unmanaged keyspace refuses a table InnoDB cascades into.
+        let mut u = gw.connect("plain").await;
+        u.query_drop("SET @@ddl_strategy = 'vitess'").await.expect("strategy");
+        let e = u
+            .query_drop("ALTER TABLE orders ADD COLUMN x INT")
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            support::server_error(e),
+            (
+                1105,
+                "HY000".into(),
+                "online ALTER of `orders` refused: FK `orders_customer` of `orders` is ON DELETE CASCADE from \
+                 `customer`; FK `orders_customer` of `orders` is ON UPDATE CASCADE from `customer`: in an unmanaged \
+                 keyspace InnoDB runs these cascades itself, and its changes fire no trigger and reach no binlog, so \
+                 the shadow copy would miss them (use a managed keyspace, where the gateway issues cascades as \
+                 statements, or ALTER directly)"
+                    .into()
+            )
+        );
+        assert_eq!(support::rows(&mut u, "SHOW VITESS_MIGRATIONS").await.len(), 0);
+        id
+    });
+    assert_same(&db, &native, &["customer"]);
+    assert_eq!(
+        db.query("SHOW COLUMNS FROM region").len(),
+        2,
+        "the cancelled column is not there"
+    );
+    assert_eq!(db.query("SHOW COLUMNS FROM payment").len(), 4, "the direct ALTER ran");
+    // The old table is kept (marked); the cancelled migration left nothing behind.
+    assert_eq!(
+        underscored(&db),
+        vec![
+            format!("_customer_old_{}", short(&id)),
+            "_tether_migrations".to_string()
+        ]
+    );
+    assert_eq!(triggers(&db), Vec::<String>::new());
+}

@@ -630,3 +630,146 @@ fn a_deadlock_across_nodes_is_not_detected_it_waits_for_the_lock_timeout() {
     assert_eq!((a, b), (1205, 1205));
     assert!(waited >= Duration::from_secs(3), "{waited:?}");
 }
+
+/// Collects what a tracing subscriber writes.
+#[derive(Clone, Default)]
+struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_gateway_over_the_head_warns_about_cross_shard_fks_and_explains_their_scope() {
+    let c = spider::cluster();
+    let db = c.create_db();
+    customers(&db);
+    db.sharded_table(
+        "orders",
+        "id INT, customer_id INT, PRIMARY KEY (id, customer_id)",
+        "id INT PRIMARY KEY, customer_id INT NOT NULL, \
+         CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customer (id)",
+        &Partitioning::Hash("customer_id".into()),
+        &spider::NODES,
+    );
+    db.sharded_table(
+        "event",
+        "id INT PRIMARY KEY, customer_id INT",
+        "id INT PRIMARY KEY, customer_id INT",
+        &Partitioning::Range {
+            column: "id".into(),
+            bounds: vec![1000],
+        },
+        &spider::NODES,
+    );
+    let head = db.head_url();
+    let fks = r#""foreignKeys": [{"name": "event_customer_fk", "table": "event", "columns": ["customer_id"],
+        "referenced_table": "customer"}]"#;
+    let keyspaces = format!(
+        r#""shop": {{"sharded": true, "foreignKeyMode": "unmanaged", "backend": {{"url": "{head}"}}, {fks}}},
+           "strict": {{"sharded": true, "foreignKeyMode": "disallow", "backend": {{"url": "{head}"}}, {fks}}}"#
+    );
+    let log = Log::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_target(false)
+        .with_max_level(tracing::Level::WARN)
+        .with_writer({
+            let log = log.clone();
+            move || log.clone()
+        })
+        .finish();
+    let gw = tracing::subscriber::with_default(subscriber, || crate::support::start_json(&keyspaces, ""));
+    let logged = String::from_utf8_lossy(&log.0.lock().expect("log")).into_owned();
+    let warnings: Vec<&str> = logged
+        .lines()
+        .filter(|l| l.contains("cross-shard"))
+        .map(|l| &l[l.find("keyspace ").unwrap_or(0)..])
+        .collect();
+    // Once, for the unmanaged keyspace: the cross-shard FK, named; not the co-located one.
+    assert_eq!(
+        warnings,
+        [
+            "keyspace shop: foreign key `event_customer_fk` of `event` is cross-shard and not enforced by the \
+          data nodes: `event` is sharded by RANGE (_), `customer` by HASH (_)"
+        ],
+        "{logged}"
+    );
+    gw.block_on(async {
+        let mut shop = gw.connect("shop").await;
+        let report = crate::support::rows(&mut shop, "EXPLAIN FK SHARDS").await;
+        let text: Vec<String> = report.into_iter().map(|r| r[0].replace(&db.name, "DB")).collect();
+        assert_eq!(
+            text,
+            [
+                "sharded keyspace on head database `DB`",
+                "tables:",
+                "  customer  sharded by HASH (id): p0 on node1; p1 on node2;",
+                "  event     sharded by RANGE (id): p0 < 1000 on node1; p1 < MAXVALUE on node2;",
+                "  orders    sharded by HASH (customer_id): p0 on node1; p1 on node2;",
+                "foreign keys:",
+                "  event_customer_fk: event (customer_id) -> customer (id) [vschema]",
+                "    cross-shard: `event` is sharded by RANGE (_), `customer` by HASH (_)",
+                "  orders_customer_fk: orders (customer_id) -> customer (id) [database]",
+                "    shard-scoped: both sharded by HASH (_) over the FK's columns, partitions on the same nodes",
+                "not enforced (unmanaged):",
+                "  foreign key `event_customer_fk` of `event` is cross-shard and not enforced by the data nodes: \
+                 `event` is sharded by RANGE (_), `customer` by HASH (_)",
+            ]
+        );
+        // Statements pass through the head: the nodes enforce the co-located FK.
+        shop.query_drop("INSERT INTO orders VALUES (10, 1)")
+            .await
+            .expect("parent exists");
+        let e = shop
+            .query_drop("INSERT INTO orders VALUES (11, 99)")
+            .await
+            .expect_err("no parent");
+        assert_eq!(crate::support::server_error(e).0, 1452);
+        // No online schema changes in a sharded keyspace.
+        shop.query_drop("SET @@ddl_strategy = 'online'")
+            .await
+            .expect("session setting");
+        let e = shop
+            .query_drop("ALTER TABLE event ADD COLUMN x INT")
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            crate::support::server_error(e).2,
+            "keyspace `shop` is sharded: online schema changes are not available there (run DDL with \
+             @@ddl_strategy = 'direct')"
+        );
+
+        // disallow: FK DDL through the head is refused, naming the constraint.
+        let mut strict = gw.connect("strict").await;
+        let e = strict
+            .query_drop(
+                "CREATE TABLE note (id INT PRIMARY KEY, customer_id INT, \
+                 CONSTRAINT note_customer_fk FOREIGN KEY (customer_id) REFERENCES customer (id))",
+            )
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            crate::support::server_error(e),
+            (
+                1215,
+                "HY000".into(),
+                "Cannot add foreign key constraint for `note`: constraint `note_customer_fk`: foreign keys are \
+                 disallowed in keyspace `strict` (foreignKeyMode: disallow)"
+                    .into()
+            )
+        );
+        let text = crate::support::rows(&mut strict, "EXPLAIN FK SHARDS").await;
+        assert_eq!(text.len(), 10, "the report without the unmanaged section: {text:?}");
+        assert_eq!(
+            crate::support::rows(&mut strict, "SHOW TABLES LIKE 'note'").await,
+            Vec::<Vec<String>>::new()
+        );
+    });
+}

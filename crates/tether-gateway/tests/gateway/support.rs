@@ -27,10 +27,15 @@ pub fn start_with(keyspaces: &[(&str, &str, &str)], extra: &str) -> Gw {
         .iter()
         .map(|(name, mode, url)| format!(r#""{name}": {{"foreignKeyMode": "{mode}", "backend": {{"url": "{url}"}}}}"#))
         .collect();
+    start_json(&ks.join(", "), extra)
+}
+
+/// Starts a gateway whose `keyspaces` object holds `keyspaces` (JSON members), with
+/// more top-level entries `extra` as in [`start_with`].
+pub fn start_json(keyspaces: &str, extra: &str) -> Gw {
     let json = format!(
         r#"{{{extra} "listen": "127.0.0.1:0", "users": [{{"user": "{USER}", "password": "{PASSWORD}"}}],
-            "keyspaces": {{{}}}}}"#,
-        ks.join(", ")
+            "keyspaces": {{{keyspaces}}}}}"#
     );
     let config = tether_gateway::Config::parse(&json).expect("test config is valid");
     let rt = tokio::runtime::Builder::new_multi_thread()
