@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # bench/sync.sh [ROWS]: time `tether sync` against `pg_dump --data-only | psql` on the same
-# machine, in the same run, and print the ratio; then SQLite -> SQLite and
-# PostgreSQL -> MariaDB figures. Needs the PostgreSQL and MariaDB that scripts/test uses
-# (PGHOST/PGUSER and MYSQL_HOST/MYSQL_USER may point elsewhere). ROWS defaults to 2,000,000.
-# Its databases (bench_src, bench_dump, bench_tether) are dropped at the end unless
-# BENCH_KEEP=1.
+# machine, in the same run, and print the ratio; then PostgreSQL -> MariaDB and SQLite ->
+# SQLite figures, and subsets of the demo (SQLite and PostgreSQL) next to its full copy.
+# Needs the PostgreSQL and MariaDB that scripts/test uses (PGHOST/PGUSER and
+# MYSQL_HOST/MYSQL_USER may point elsewhere). ROWS defaults to 2,000,000. Its databases
+# (bench_src, bench_dump, bench_tether, bench_demo, bench_demo_copy) are dropped at the
+# end unless BENCH_KEEP=1.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROWS=${1:-2000000}
@@ -17,7 +18,7 @@ WORK=$(mktemp -d)
 # On exit, drop the databases this script made (BENCH_KEEP=1 keeps them to look at).
 cleanup() {
     if [ "${BENCH_KEEP:-0}" != 1 ]; then
-        for db in bench_src bench_dump bench_tether; do
+        for db in bench_src bench_dump bench_tether bench_demo bench_demo_copy; do
             psql -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" postgres >/dev/null 2>&1 || true
         done
         mariadb -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" \
@@ -171,3 +172,39 @@ measure python3 -c "
 import sqlite3; s = sqlite3.connect('$WORK/demo.sqlite'); d = sqlite3.connect('$WORK/dump.sqlite')
 d.executescript(';'.join(s.iterdump()))"
 echo "SQLite -> SQLite, $DEMO_ROWS rows: tether sync $LT s ($(python3 -c "print(int($DEMO_ROWS / $LT))") rows/s, peak RSS $LR MiB); sqlite dump replay $SECS s; ratio $(ratio "$LT" "$SECS")"
+
+echo "== PostgreSQL -> PostgreSQL subsets of the same demo (loaded into bench_demo)"
+fresh_pg bench_demo
+cat > "$WORK/demo-pg.toml" <<TOML
+source = "sqlite://$WORK/demo.sqlite"
+[[destinations]]
+url = "postgres://$PGUSER@$PGHOST:$PGPORT/bench_demo"
+create_tables = true
+checks = "verify"
+TOML
+"$TETHER" sync "$WORK/demo-pg.toml" --format json > "$WORK/report.json"
+psql -q -c "VACUUM ANALYZE" bench_demo
+pg_dump --schema-only bench_demo > "$WORK/demo-schema.sql"
+pg_job() {
+    printf 'source = "postgres://%s@%s:%s/bench_demo"\n[[destinations]]\n' "$PGUSER" "$PGHOST" "$PGPORT"
+    printf 'url = "postgres://%s@%s:%s/bench_demo_copy"\ncreate_tables = false\nchecks = "verify"\n' "$PGUSER" "$PGHOST" "$PGPORT"
+    if [ $# -gt 0 ]; then printf '[[subset.targets]]\ntable = "%s"\nwhere = "id <= %s"\n' "$1" "$2"; fi
+}
+pg_job > "$WORK/pg-full.toml"
+pg_job customer "$CUSTOMERS" > "$WORK/pg-customers.toml"
+pg_job orders "$ORDERS" > "$WORK/pg-orders.toml"
+pg_run() {
+    fresh_pg bench_demo_copy; psql -q bench_demo_copy -f "$WORK/demo-schema.sql" >/dev/null
+    measure "$TETHER" sync "$1" --format json > "$WORK/report.json"
+}
+full_times=() ; cust_times=() ; ord_times=()
+for i in $(seq "$REPEAT"); do
+    pg_run "$WORK/pg-full.toml"; full_times+=("$SECS"); PR=$RSS
+    pg_run "$WORK/pg-customers.toml"; cust_times+=("$SECS"); cust_rss=$RSS; CUST_ROWS=$(rows_of)
+    pg_run "$WORK/pg-orders.toml"; ord_times+=("$SECS"); ord_rss=$RSS; ORD_ROWS=$(rows_of)
+done
+LT=$(min "${full_times[@]}"); CT=$(min "${cust_times[@]}"); OT=$(min "${ord_times[@]}")
+FULL_RATE=$(rate "$DEMO_ROWS" "$LT")
+echo "PostgreSQL -> PostgreSQL subsets (checks = \"verify\"; rows/s against the full copy's $FULL_RATE rows/s, $LT s, peak RSS $PR MiB):"
+echo "   customer id <= $CUSTOMERS (5%), children followed: $CUST_ROWS rows in $CT s, $(rate "$CUST_ROWS" "$CT") rows/s, full/subset $(ratio "$FULL_RATE" "$(rate "$CUST_ROWS" "$CT")"), peak RSS $cust_rss MiB"
+echo "   orders id <= $ORDERS (5%, a child table): $ORD_ROWS rows in $OT s, $(rate "$ORD_ROWS" "$OT") rows/s, full/subset $(ratio "$FULL_RATE" "$(rate "$ORD_ROWS" "$OT")"), peak RSS $ord_rss MiB"

@@ -1,11 +1,13 @@
 //! Computing a subset: the fixpoint of the target rows, every parent row an included
 //! row references (always, transitively, through cycles and self-references), and the
 //! child rows of target rows where the job follows children (downwards, capped per
-//! parent if asked). Only the columns that identify rows and link them are read; the
-//! result is a sorted key set per table.
+//! parent if asked). The result is a sorted key set per table and, for tables with a
+//! primary key while they fit in [`KEEP_ROWS_BYTES`], the chosen rows with every column
+//! (read while choosing), so the load does not read them a second time.
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use tether_connect::{Connection, Filter, ReadSpec, Row, Value};
@@ -18,6 +20,38 @@ use crate::plan::{row_key, SubsetRules};
 #[derive(Debug, Default)]
 pub struct Subset {
     pub keys: HashMap<TableName, Vec<Vec<Value>>>,
+    /// The included rows (every column, in the table's column order, sorted by key) of
+    /// the tables whose rows were kept while choosing; taken once by the load (see
+    /// [`Subset::take_rows`]). A table not here is read again by its keys.
+    rows: Mutex<HashMap<TableName, Vec<Row>>>,
+}
+
+impl Subset {
+    /// The kept rows of `table`, once: a second call (or a table whose rows were not
+    /// kept) gets `None`, and the caller reads the rows by their keys.
+    pub fn take_rows(&self, table: &TableName) -> Option<Vec<Row>> {
+        self.rows.lock().expect("subset rows lock").remove(table)
+    }
+}
+
+/// How many bytes of chosen rows (estimated, all tables together) are kept for the
+/// load. Past it, the table whose rows cross it is read again by its keys when loading,
+/// and so are tables not yet kept: the subset's memory stays its key sets plus this.
+pub const KEEP_ROWS_BYTES: usize = 128 << 20;
+
+/// An estimate of the heap a row takes.
+fn row_bytes(row: &Row) -> usize {
+    row.iter()
+        .map(|v| {
+            std::mem::size_of::<Value>()
+                + match v {
+                    Value::Text(t) => t.len(),
+                    Value::Bytes(b) => b.len(),
+                    _ => 0,
+                }
+        })
+        .sum::<usize>()
+        + std::mem::size_of::<Row>()
 }
 
 /// A total order on values of one column, for deterministic output.
@@ -75,6 +109,9 @@ struct TableState {
     columns: Vec<String>,
     included: KeySet,
     down: KeySet,
+    /// The included rows, every column, while they are kept (a primary key, within
+    /// [`KEEP_ROWS_BYTES`]); `None` once given up.
+    kept: Option<Vec<Row>>,
 }
 
 impl TableState {
@@ -118,7 +155,13 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
     let mut state: HashMap<TableName, TableState> = HashMap::new();
     for name in &rules.tables {
         let table = schema.table(name).expect("subset tables exist").clone();
-        let mut columns = row_key(&table);
+        // Every column when the rows are kept for the load (one read instead of two);
+        // else the key and the link columns only.
+        let keep = !table.primary_key.is_empty();
+        let mut columns = match keep {
+            true => table.columns.iter().map(|c| c.name.clone()).collect(),
+            false => row_key(&table),
+        };
         let mut add = |cols: &[String]| {
             for c in cols {
                 if !columns.contains(c) {
@@ -126,6 +169,7 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
                 }
             }
         };
+        add(&row_key(&table));
         for (c, fk, p) in &edges {
             if c == name {
                 add(&fk.columns);
@@ -134,7 +178,10 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
                 add(&fk.referenced_columns);
             }
         }
-        let key_idx = (0..row_key(&table).len()).collect();
+        let key_idx = row_key(&table)
+            .iter()
+            .map(|k| columns.iter().position(|c| c == k).expect("key columns are read"))
+            .collect();
         state.insert(
             name.clone(),
             TableState {
@@ -143,6 +190,7 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
                 columns,
                 included: KeySet::default(),
                 down: KeySet::default(),
+                kept: keep.then(Vec::new),
             },
         );
     }
@@ -192,6 +240,7 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
     // (parent rows never lead downwards, so the order changes no result).
     let mut want_parent: Vec<Vec<Vec<Value>>> = vec![Vec::new(); parent_slots.len()];
     let mut round = 0;
+    let mut kept_bytes = 0usize;
     loop {
         let mut want_child: Vec<Vec<Vec<Value>>> = vec![Vec::new(); child_slots.len()];
         while let Some((name, rows, downward)) = queue.pop_front() {
@@ -218,7 +267,8 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
                 if new_down {
                     st.down.insert(key.clone());
                 }
-                if st.included.insert(key) {
+                let new_row = st.included.insert(key);
+                if new_row {
                     for (s, idx) in &parent_links {
                         let v = pick(&row, idx);
                         // Most rows name a value asked for already: look before cloning.
@@ -237,6 +287,16 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
                         }
                     }
                 }
+                if let (true, Some(kept)) = (new_row, &mut st.kept) {
+                    kept_bytes += row_bytes(&row);
+                    if kept_bytes > KEEP_ROWS_BYTES {
+                        tracing::debug!("subset: rows of {name} past {KEEP_ROWS_BYTES} bytes, not kept");
+                        kept_bytes -= kept.iter().map(row_bytes).sum::<usize>() + row_bytes(&row);
+                        st.kept = None;
+                    } else {
+                        kept.push(row);
+                    }
+                }
             }
         }
         if want_parent.iter().all(Vec::is_empty) && want_child.iter().all(Vec::is_empty) {
@@ -250,7 +310,7 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
             }
             let mut values = std::mem::take(values);
             let st = &state[parent];
-            if st.columns[..st.key_idx.len()] == cols[..] {
+            if row_key(&st.table) == *cols {
                 values.retain(|v| !st.included.contains(v));
                 if values.is_empty() {
                     continue;
@@ -334,15 +394,23 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
     }
 
     let mut out = Subset::default();
+    let rows = out.rows.get_mut().expect("subset rows lock");
     for (name, st) in state {
         let mut keys: Vec<Vec<Value>> = st.included.into_iter().collect();
         keys.sort_by(|a, b| cmp_key(a, b));
+        if let Some(mut kept) = st.kept {
+            // Kept rows were read with every column, in the table's order.
+            debug_assert_eq!(st.columns.len(), st.table.columns.len());
+            kept.sort_by(|a, b| cmp_key(&pick(a, &st.key_idx), &pick(b, &st.key_idx)));
+            rows.insert(name.clone(), kept);
+        }
         out.keys.insert(name, keys);
     }
     tracing::debug!(
-        "subset: {} keys in {} tables, {round} rounds, {:?}",
+        "subset: {} keys in {} tables ({} kept with their rows, {kept_bytes} bytes), {round} rounds, {:?}",
         out.keys.values().map(Vec::len).sum::<usize>(),
         out.keys.len(),
+        rows.len(),
         started.elapsed()
     );
     Ok(out)

@@ -191,6 +191,22 @@ async fn write_table(
     Ok((written, fixups))
 }
 
+/// Sends rows a subset kept in batches of `size`, as a read would; stops when the
+/// receiver is gone. Returns the rows sent.
+async fn send_kept(rows: Vec<Row>, size: usize, tx: &mpsc::Sender<Batch>) -> u64 {
+    let mut sent = 0;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let batch: Batch = rows.by_ref().take(size.max(1)).collect();
+        let n = batch.len() as u64;
+        if tx.send(batch).await.is_err() {
+            break;
+        }
+        sent += n;
+    }
+    sent
+}
+
 /// What the source query of a table reads: every column, every row or the subset's.
 fn read_spec(tp: &TablePlan, subset: &Subset) -> ReadSpec {
     let filter = match tp.rows {
@@ -382,12 +398,20 @@ async fn load_table(
         receivers.push(r);
     }
     let source = &mut lane.source;
+    // A subset's rows kept while choosing them are not read again.
+    let kept = match tp.rows {
+        Rows::Subset => subset.take_rows(&tp.table.table_name()),
+        Rows::All => None,
+    };
     let read = async {
         if skip_read {
             drop(tx);
             return Ok(0);
         }
-        source.read(&spec, plan.batch_size, tx).await
+        match kept {
+            Some(rows) => Ok(send_kept(rows, plan.batch_size, &tx).await),
+            None => source.read(&spec, plan.batch_size, tx).await,
+        }
     };
     let transforms_ref = &mut transforms;
     let fanout = async {
