@@ -14,7 +14,9 @@
 # BENCH_TABLE_SIZE (20000), BENCH_WORKLOADS (default "oltp_point_select:4
 # oltp_point_select:16 oltp_read_only:4 oltp_read_write:4", workload:threads),
 # BENCH_PATHS (default "direct haproxy relay gateway managed"; direct is always run),
-# TETHER (the tether binary; default: the release build, built here).
+# TETHER (the tether binary; default: the release build, built here), TETHER_BEFORE
+# (another tether binary, e.g. an earlier commit's, run as the paths "before" and
+# "managed-before" for a before/after table from the same run).
 # Each proxy is a process of its own on a spare port; sysbench uses its default
 # prepared statements (--db-ps-mode=auto). Everything started is stopped on exit.
 set -euo pipefail
@@ -161,8 +163,8 @@ start_relay() {
     wait_port "$port" relay "$!"
 }
 
-start_gateway() { # NAME MODE
-    local port backend
+start_gateway() { # NAME MODE [BINARY]
+    local port backend bin=${3:-$TETHER}
     port=$(spare_port)
     backend="mysql://$MY_USER${MY_PASS:+:$MY_PASS}@$MY_HOST:$MY_PORT/$DB"
     cat >"$WORK/$1.json" <<EOF
@@ -174,7 +176,7 @@ start_gateway() { # NAME MODE
   }
 }
 EOF
-    "$TETHER" gateway --config "$WORK/$1.json" >"$WORK/$1.log" 2>&1 &
+    "$bin" gateway --config "$WORK/$1.json" >"$WORK/$1.log" 2>&1 &
     PIDS+=($!)
     PID[$1]=$!; PORT[$1]=$port; LOGIN[$1]=bench; SECRET[$1]=bench
     wait_port "$port" "$1" "$!"
@@ -188,7 +190,12 @@ for p in $PATHS; do
         relay) start_relay; ACTIVE+=(relay) ;;
         gateway) start_gateway gateway unmanaged; ACTIVE+=(gateway) ;;
         managed) start_gateway managed managed; ACTIVE+=(managed) ;;
-        *) log "unknown path $p (BENCH_PATHS: direct haproxy relay gateway managed)"; exit 2 ;;
+        before | managed-before)
+            [ -x "${TETHER_BEFORE:-}" ] || { log "path $p needs TETHER_BEFORE (a tether binary)"; exit 2; }
+            mode=unmanaged
+            [ "$p" = managed-before ] && mode=managed
+            start_gateway "$p" "$mode" "$TETHER_BEFORE"; ACTIVE+=("$p") ;;
+        *) log "unknown path $p (BENCH_PATHS: direct haproxy relay gateway managed before managed-before)"; exit 2 ;;
     esac
 done
 for p in "${ACTIVE[@]}"; do
@@ -241,9 +248,10 @@ runs = {}  # (workload, threads) -> round -> path -> (qps, queries, ticks)
 for line in open(path_file):
     wl, th, rnd, path, qps, queries, ticks = line.split()
     runs.setdefault((wl, int(th)), {}).setdefault(int(rnd), {})[path] = (float(qps), int(queries), int(ticks))
-names = {"haproxy": "HAProxy", "relay": "byte relay", "gateway": "gateway unmanaged", "managed": "gateway managed"}
+names = {"haproxy": "HAProxy", "relay": "byte relay", "gateway": "gateway unmanaged", "managed": "gateway managed",
+         "before": "gateway unmanaged (before)", "managed-before": "gateway managed (before)"}
 proxies = [p for p in paths if p != "direct"]
-gws = [p for p in ("gateway", "managed") if p in proxies]
+gws = [p for p in ("before", "gateway", "managed-before", "managed") if p in proxies]
 head = ["workload", "direct QPS"] + [f"{names[p]} / direct" for p in proxies]
 if "haproxy" in proxies:
     head += [f"{names[g]} / HAProxy" for g in gws]

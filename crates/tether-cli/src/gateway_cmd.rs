@@ -19,10 +19,9 @@ pub struct GatewayArgs {
     #[arg(long, value_name = "PORT", conflicts_with = "listen")]
     pub port: Option<u16>,
 
-    /// Threads serving clients (default: one per CPU core). 1 runs everything on
-    /// one thread, which spends less CPU per statement (no hand-over between
-    /// threads: 10-15% less on 2 cores, see BENCHMARKS.md); more threads serve more
-    /// clients at once on bigger machines.
+    /// Threads serving clients (default: one per CPU core), each an event loop
+    /// owning the connections handed to it; more threads serve more clients at
+    /// once on bigger machines.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
 
@@ -40,18 +39,10 @@ pub struct GatewayArgs {
     pub migrations: bool,
 }
 
-/// The runtime `tether gateway` runs on: `--threads 1` a single-threaded one.
-pub fn runtime(args: &GatewayArgs) -> std::io::Result<tokio::runtime::Runtime> {
-    let mut builder = match args.threads {
-        Some(1) => tokio::runtime::Builder::new_current_thread(),
-        Some(n) => {
-            let mut b = tokio::runtime::Builder::new_multi_thread();
-            b.worker_threads(usize::from(n));
-            b
-        }
-        None => tokio::runtime::Builder::new_multi_thread(),
-    };
-    builder.enable_all().build()
+/// The runtime `tether gateway` starts on (loading, accepting, schema refreshes):
+/// one thread; clients are served on the gateway's own worker threads.
+pub fn runtime(_args: &GatewayArgs) -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()
 }
 
 /// Configuration problems exit 2; the rest 1.
@@ -89,9 +80,12 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
         (None, Some(p)) => Some(format!("127.0.0.1:{p}")),
         (None, None) => None,
     };
-    let gateway = tether_gateway::Gateway::bind(&config, listen.as_deref())
+    let mut gateway = tether_gateway::Gateway::bind(&config, listen.as_deref())
         .await
         .map_err(classify)?;
+    if let Some(n) = args.threads {
+        gateway = gateway.with_threads(usize::from(n));
+    }
     let tls = match &config.tls {
         Some(t) if t.require_secure_transport => " (TLS required)",
         Some(_) => " (TLS offered)",

@@ -1,13 +1,14 @@
-//! The listening gateway: accepts clients, runs one session per connection on its own
-//! task (a failure or a malformed packet ends that connection only), and closes the
-//! session's backend connections when the client goes (rolling back its transaction).
+//! The listening gateway: accepts clients and hands each, round-robin, to one of its
+//! worker threads (an event loop per thread, HAProxy's model), which runs the session
+//! as its own task (a failure or a malformed packet ends that connection only) and
+//! closes its backend connections when the client goes (rolling back its transaction).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::auth;
 use crate::config::{Config, FkMode};
@@ -30,6 +31,17 @@ pub struct Gateway {
     schema_refresh: Option<std::time::Duration>,
     /// TLS towards clients.
     security: Arc<Security>,
+    /// Worker threads serving connections.
+    threads: usize,
+}
+
+/// An accepted client on its way to a worker.
+struct Accepted {
+    stream: std::net::TcpStream,
+    peer: SocketAddr,
+    id: u32,
+    /// Held until the connection ends.
+    permit: OwnedSemaphorePermit,
 }
 
 static CONNECTION_IDS: AtomicU32 = AtomicU32::new(1);
@@ -134,6 +146,7 @@ impl Gateway {
             },
             schema_refresh: config.schema_refresh(),
             security,
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
         })
     }
 
@@ -144,8 +157,22 @@ impl Gateway {
         })
     }
 
-    /// Serves clients until the process ends.
+    /// Serves clients on `threads` worker threads (default: one per CPU core).
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// Serves clients until the process ends. Each worker thread runs its own
+    /// single-threaded runtime: a connection and its backend connections live on one
+    /// thread, so a wake-up never hands a connection to another thread (the cost of
+    /// a work-stealing scheduler: a futex wake and a context switch per statement).
+    /// The workers stop, dropping their connections, when this future is dropped.
     pub async fn serve(self) -> Result<(), GatewayError> {
+        let mut workers = Vec::with_capacity(self.threads);
+        for n in 0..self.threads {
+            workers.push(self.worker(n)?);
+        }
         if let Some(every) = self.schema_refresh {
             for ks in self.shared.keyspaces.values() {
                 if ks.mode() != FkMode::Managed {
@@ -181,32 +208,86 @@ impl Gateway {
                 });
                 continue;
             };
-            let shared = self.shared.clone();
-            let limits = self.limits;
-            let security = self.security.clone();
             let id = CONNECTION_IDS.fetch_add(1, Ordering::Relaxed);
-            let task = tokio::spawn(async move {
-                // Held until the connection ends.
-                let _permit = permit;
-                tracing::debug!("connection {id} from {peer}");
-                let connection = Connection {
-                    session: Session::new(shared),
+            // Out of this runtime's I/O driver, into the worker's.
+            let stream = match stream.into_std() {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("connection {id} from {peer} dropped: {e}");
+                    continue;
+                }
+            };
+            let worker = &workers[id as usize % workers.len()];
+            if worker
+                .send(Accepted {
+                    stream,
+                    peer,
                     id,
-                    salt: auth::salt(),
-                };
-                if let Err(e) = crate::protocol::serve(connection, stream, peer, limits, &security).await {
-                    tracing::debug!("connection {id} ended: {e}");
-                }
-                // Dropping the session closes its backend connections: the backend
-                // rolls back whatever the client left open.
-            });
-            tokio::spawn(async move {
-                if let Err(e) = task.await {
-                    tracing::warn!("connection {id} handler failed: {e}");
-                }
-            });
+                    permit,
+                })
+                .is_err()
+            {
+                tracing::warn!("connection {id} from {peer} dropped: its worker thread ended");
+            }
         }
     }
+
+    /// Starts worker thread `n`: its runtime serves the connections sent to it.
+    fn worker(&self, n: usize) -> Result<mpsc::UnboundedSender<Accepted>, GatewayError> {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Accepted>();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| GatewayError::Setup(format!("cannot start worker thread {n}: {e}")))?;
+        let shared = self.shared.clone();
+        let limits = self.limits;
+        let security = self.security.clone();
+        std::thread::Builder::new()
+            .name(format!("tether-gw-{n}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    while let Some(accepted) = rx.recv().await {
+                        let id = accepted.id;
+                        let task = tokio::spawn(connection(accepted, shared.clone(), limits, security.clone()));
+                        tokio::spawn(async move {
+                            if let Err(e) = task.await {
+                                tracing::warn!("connection {id} handler failed: {e}");
+                            }
+                        });
+                    }
+                })
+            })
+            .map_err(|e| GatewayError::Setup(format!("cannot start worker thread {n}: {e}")))?;
+        Ok(tx)
+    }
+}
+
+/// Serves one accepted client on the worker's runtime.
+async fn connection(accepted: Accepted, shared: Arc<Shared>, limits: Limits, security: Arc<Security>) {
+    let Accepted {
+        stream,
+        peer,
+        id,
+        permit: _permit,
+    } = accepted;
+    let stream = match TcpStream::from_std(stream) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("connection {id} from {peer} dropped: {e}");
+            return;
+        }
+    };
+    tracing::debug!("connection {id} from {peer}");
+    let connection = Connection {
+        session: Session::new(shared),
+        id,
+        salt: auth::salt(),
+    };
+    if let Err(e) = crate::protocol::serve(connection, stream, peer, limits, &security).await {
+        tracing::debug!("connection {id} ended: {e}");
+    }
+    // Dropping the session closes its backend connections: the backend rolls back
+    // whatever the client left open.
 }
 
 async fn backend_version(shared: &Shared) -> Option<String> {

@@ -140,9 +140,13 @@ pub async fn serve<H: Handler>(
     let mut status = SERVER_STATUS_AUTOCOMMIT;
     let mut statements: HashMap<u32, StatementParams> = HashMap::new();
     let mut failed_changes = 0;
+    // One idle deadline for the whole connection, armed once and moved on only when
+    // it fires early: a timer armed per command would wake the runtime's timer
+    // driver each time (its wheel is empty between commands).
+    let mut idle = IdleTimer::new();
     loop {
-        let next = tokio::time::timeout(IDLE_TIMEOUT, reader.next(limits.max_allowed_packet));
-        let Ok(next) = next.await else {
+        let next = idle.run(reader.next(limits.max_allowed_packet)).await;
+        let Some(next) = next else {
             return Err(io::Error::new(io::ErrorKind::TimedOut, "idle for 8 hours"));
         };
         let seq = match next {
@@ -341,6 +345,40 @@ pub async fn serve<H: Handler>(
             _ => out.error(&ServerError::new(1047, "08S01", "Unknown command")),
         }
         writer.flush().await?;
+    }
+}
+
+/// The client's idle limit: waiting for a command ends [`IDLE_TIMEOUT`] after the
+/// wait began, with one timer per connection that is re-armed only when it fires.
+struct IdleTimer {
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl IdleTimer {
+    fn new() -> Self {
+        IdleTimer {
+            sleep: Box::pin(tokio::time::sleep(IDLE_TIMEOUT)),
+        }
+    }
+
+    /// Runs `wait` (reading the next command) to its end, or `None` when the client
+    /// stayed silent for [`IDLE_TIMEOUT`] since the call.
+    async fn run<F: Future>(&mut self, wait: F) -> Option<F::Output> {
+        let deadline = tokio::time::Instant::now() + IDLE_TIMEOUT;
+        let mut wait = std::pin::pin!(wait);
+        loop {
+            tokio::select! {
+                biased;
+                done = &mut wait => return Some(done),
+                () = self.sleep.as_mut() => {
+                    // Armed for an earlier wait: on to this one's deadline.
+                    if tokio::time::Instant::now() >= deadline {
+                        return None;
+                    }
+                    self.sleep.as_mut().reset(deadline);
+                }
+            }
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! streamed result set).
 
 use std::io;
+use std::task::Poll;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -246,15 +247,22 @@ impl<W: AsyncWrite + Unpin> PacketWriter<W> {
     /// Sends everything built so far.
     pub async fn flush(&mut self) -> io::Result<()> {
         if !self.buf.is_empty() {
-            // A client that stops reading must not hold the session (and the
-            // backend transaction's locks) forever.
-            match tokio::time::timeout(WRITE_TIMEOUT, self.inner.write_all(&self.buf)).await {
-                Ok(written) => written?,
-                Err(_) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "a write waited 60 s for the peer to read",
-                    ))
+            // Most writes fit the socket's buffer at once: only one that would wait
+            // arms a timer (inserting and removing one per write costs clock reads
+            // and timer-wheel work on every command).
+            let written = self.write_now().await?;
+            if written < self.buf.len() {
+                // A client that stops reading must not hold the session (and the
+                // backend transaction's locks) forever.
+                let rest = &self.buf[written..];
+                match tokio::time::timeout(WRITE_TIMEOUT, self.inner.write_all(rest)).await {
+                    Ok(done) => done?,
+                    Err(_) => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "a write waited 60 s for the peer to read",
+                        ))
+                    }
                 }
             }
             self.buf.clear();
@@ -263,6 +271,29 @@ impl<W: AsyncWrite + Unpin> PacketWriter<W> {
             }
         }
         self.inner.flush().await
+    }
+
+    /// Writes what the socket takes without waiting; how many bytes that was.
+    async fn write_now(&mut self) -> io::Result<usize> {
+        let mut written = 0;
+        std::future::poll_fn(|cx| {
+            while written < self.buf.len() {
+                match std::pin::Pin::new(&mut self.inner).poll_write(cx, &self.buf[written..]) {
+                    Poll::Ready(Ok(0)) => {
+                        return Poll::Ready(Err(io::Error::new(
+                            io::ErrorKind::WriteZero,
+                            "the peer takes no more bytes",
+                        )))
+                    }
+                    Poll::Ready(Ok(n)) => written += n,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    // The rest waits, under the write timeout.
+                    Poll::Pending => break,
+                }
+            }
+            Poll::Ready(Ok(written))
+        })
+        .await
     }
 
     /// Ends the sending side (the peer reads end-of-file after what was sent).
