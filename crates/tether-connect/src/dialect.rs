@@ -104,6 +104,13 @@ pub trait Dialect: Sync {
         None
     }
 
+    /// The longest comment this engine keeps on a table (`on_column`: on a column), in
+    /// characters; `None`: it keeps none. Comments from another engine are carried when
+    /// they fit.
+    fn comment_room(&self, _on_column: bool) -> Option<usize> {
+        None
+    }
+
     /// Whether foreign keys can be added to an existing table with ALTER TABLE.
     fn supports_add_foreign_key(&self) -> bool {
         true

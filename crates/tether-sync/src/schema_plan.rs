@@ -640,10 +640,33 @@ fn cross_engine(
             });
         }
     }
-    if x.comment.is_some() || !x.column_comments.is_empty() {
-        report.push(
-            SchemaItem::new("comment", shown, Action::Skipped).because("comments are not carried to another engine"),
-        );
+    // Table and column comments, where the destination keeps comments that long.
+    let comments = x
+        .comment
+        .iter()
+        .map(|c| (None, c))
+        .chain(x.column_comments.iter().map(|(k, c)| (Some(k), c)));
+    for (column, c) in comments {
+        let name = column.map_or_else(|| shown.to_string(), |k| format!("{shown}.{k}"));
+        let item = SchemaItem::new("comment", name, Action::Skipped);
+        match d.comment_room(column.is_some()) {
+            None => report.push(item.because("comments are not carried to another engine")),
+            Some(room) if c.chars().count() > room => {
+                report.push(item.because(format!("longer than the {room} characters {} keeps", dest.name())))
+            }
+            Some(_) => {
+                report.push(SchemaItem {
+                    action: Action::Created,
+                    ..item
+                });
+                match column {
+                    Some(k) => {
+                        out.extras.column_comments.insert(k.clone(), c.clone());
+                    }
+                    None => out.extras.comment = Some(c.clone()),
+                }
+            }
+        }
     }
     let skipped =
         |kind: &'static str, name: String, why: &str| SchemaItem::new(kind, name, Action::Skipped).because(why);

@@ -123,6 +123,9 @@ impl Dialect for Postgres {
     fn checks_after_load(&self) -> bool {
         true
     }
+    fn comment_room(&self, _on_column: bool) -> Option<usize> {
+        Some(usize::MAX)
+    }
     fn column_definition(&self, c: &Column, table: &Table, same_engine: bool, keyed: bool) -> String {
         if !same_engine {
             return portable_column(self, c, table, same_engine, keyed);
