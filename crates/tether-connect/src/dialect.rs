@@ -13,12 +13,17 @@ use crate::value::Value;
 pub struct TableObjects {
     /// Before `CREATE TABLE`: the sequences its defaults draw from.
     pub before: Vec<String>,
+    /// Right after its `CREATE TABLE`, before tables inheriting from it: an inherited
+    /// column's own default and NOT NULL (its children inherit those).
+    pub with_table: Vec<String>,
     /// Right after the tables: sequence ownership, comments, unique indexes (a foreign
     /// key may need one).
     pub after_create: Vec<String>,
     /// After the rows are in: CHECK and EXCLUDE constraints, indexes, identity
     /// `ALWAYS`, triggers (so none fires on a copied row).
     pub after_load: Vec<String>,
+    /// Once the foreign keys exist: their comments.
+    pub after_foreign_keys: Vec<String>,
 }
 
 /// How one engine spells SQL.
@@ -96,6 +101,13 @@ pub trait Dialect: Sync {
     /// How this engine says what a sequence or an identity column becomes, where it
     /// has its own word for it (`AUTO_INCREMENT`).
     fn auto_increment(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The longest comment this engine keeps on a table (`on_column`: on a column), in
+    /// characters; `None`: it keeps none. Comments from another engine are carried when
+    /// they fit.
+    fn comment_room(&self, _on_column: bool) -> Option<usize> {
         None
     }
 
@@ -271,15 +283,25 @@ pub(crate) fn default_create_table<D: Dialect + ?Sized>(
         .filter(|c| !(same_engine && d.declared_by_parent(c, table)))
         .map(|c| d.column_definition(c, table, same_engine, keyed(c)))
         .collect();
+    // Same engine: keys as the source declares them (name, INCLUDE, storage
+    // parameters, DEFERRABLE), where it said.
+    let declared = |primary: bool, name: Option<&str>| {
+        table
+            .extras
+            .keys
+            .iter()
+            .filter(|_| same_engine)
+            .find(|k| k.primary == primary && name.is_none_or(|n| n == k.name))
+            .map(|k| format!("CONSTRAINT {} {}", d.ident(&k.name), k.definition))
+    };
     if !table.primary_key.is_empty() {
-        parts.push(format!("PRIMARY KEY ({})", d.idents(&table.primary_key)));
+        parts.push(declared(true, None).unwrap_or_else(|| format!("PRIMARY KEY ({})", d.idents(&table.primary_key))));
     }
     for u in table.unique_keys.iter().filter(|u| u.predicate.is_none()) {
-        parts.push(format!(
-            "CONSTRAINT {} UNIQUE ({})",
-            d.ident(&u.name),
-            d.idents(&u.columns)
-        ));
+        parts.push(
+            declared(false, Some(&u.name))
+                .unwrap_or_else(|| format!("CONSTRAINT {} UNIQUE ({})", d.ident(&u.name), d.idents(&u.columns))),
+        );
     }
     if !d.checks_after_load() {
         for c in table.extras.checks.iter().filter(|c| !c.exclusion) {

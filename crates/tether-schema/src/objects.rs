@@ -58,6 +58,35 @@ pub struct TableExtras {
     /// Columns a PostgreSQL inheritance child only inherits (not declared by itself).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inherited_columns: Vec<String>,
+    /// Inherited columns whose default is the child's own (set or dropped on the child,
+    /// not the parent's): the column's `default` is created with `ALTER TABLE ONLY`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub own_defaults: Vec<String>,
+    /// Inherited columns the child itself makes NOT NULL (its parents do not).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub own_not_null: Vec<String>,
+    /// The primary key's and UNIQUE constraints' own definitions (PostgreSQL), for a
+    /// copy onto the same engine: name, `INCLUDE`, storage parameters, `DEFERRABLE`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<KeyConstraint>,
+    /// Constraint name -> comment (`COMMENT ON CONSTRAINT`): keys, CHECKs, foreign keys.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub constraint_comments: BTreeMap<String, String>,
+    /// The index the table is clustered on (`ALTER TABLE .. CLUSTER ON`), a key's too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clustered_on: Option<String>,
+}
+
+/// A primary key or UNIQUE constraint as the engine declares it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyConstraint {
+    pub name: String,
+    /// The primary key (else a UNIQUE constraint).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub primary: bool,
+    /// What follows `CONSTRAINT name`: `PRIMARY KEY (id) INCLUDE (note) WITH
+    /// (fillfactor='70') DEFERRABLE`.
+    pub definition: String,
 }
 
 impl TableExtras {
@@ -94,6 +123,9 @@ pub struct Index {
     /// when only its columns are known (then `CREATE INDEX name ON table (columns)`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub definition: String,
+    /// `COMMENT ON INDEX`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// A trigger on a table.

@@ -41,7 +41,8 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SchemaItem {
     /// `table`, `column`, `default`, `index`, `check`, `type`, `sequence`, `comment`,
-    /// `generated column`, `trigger`, `view`, `foreign key`, `partitioning`.
+    /// `generated column`, `trigger`, `view`, `foreign key`, `partitioning`, `cluster`,
+    /// `key option`, `key name`.
     pub kind: &'static str,
     pub name: String,
     pub action: Action,
@@ -465,6 +466,15 @@ fn same_engine_items(shown: &str, t: &Table, report: &mut Vec<SchemaItem>) {
     for c in x.column_comments.keys() {
         created("comment", format!("{shown}.{c}"));
     }
+    for c in x.constraint_comments.keys() {
+        created("comment", format!("{shown}.{c} (constraint)"));
+    }
+    for i in x.indexes.iter().filter(|i| i.comment.is_some()) {
+        created("comment", format!("{shown}.{} (index)", i.name));
+    }
+    if let Some(i) = &x.clustered_on {
+        created("cluster", format!("{shown} on {i}"));
+    }
     for tr in &x.triggers {
         created("trigger", format!("{shown}.{}", tr.name));
     }
@@ -626,13 +636,88 @@ fn cross_engine(
                 method: "btree".into(),
                 predicate: None,
                 definition: String::new(),
+                comment: None,
             });
         }
     }
-    if x.comment.is_some() || !x.column_comments.is_empty() {
-        report.push(
-            SchemaItem::new("comment", shown, Action::Skipped).because("comments are not carried to another engine"),
-        );
+    // Table and column comments, where the destination keeps comments that long.
+    let comments = x
+        .comment
+        .iter()
+        .map(|c| (None, c))
+        .chain(x.column_comments.iter().map(|(k, c)| (Some(k), c)));
+    for (column, c) in comments {
+        let name = column.map_or_else(|| shown.to_string(), |k| format!("{shown}.{k}"));
+        let item = SchemaItem::new("comment", name, Action::Skipped);
+        match d.comment_room(column.is_some()) {
+            None => report.push(item.because("comments are not carried to another engine")),
+            Some(room) if c.chars().count() > room => {
+                report.push(item.because(format!("longer than the {room} characters {} keeps", dest.name())))
+            }
+            Some(_) => {
+                report.push(SchemaItem {
+                    action: Action::Created,
+                    ..item
+                });
+                match column {
+                    Some(k) => {
+                        out.extras.column_comments.insert(k.clone(), c.clone());
+                    }
+                    None => out.extras.comment = Some(c.clone()),
+                }
+            }
+        }
+    }
+    let skipped =
+        |kind: &'static str, name: String, why: &str| SchemaItem::new(kind, name, Action::Skipped).because(why);
+    for c in x.constraint_comments.keys() {
+        report.push(skipped(
+            "comment",
+            format!("{shown}.{c} (constraint)"),
+            "comments are not carried to another engine",
+        ));
+    }
+    for i in x.indexes.iter().filter(|i| i.comment.is_some()) {
+        report.push(skipped(
+            "comment",
+            format!("{shown}.{} (index)", i.name),
+            "comments are not carried to another engine",
+        ));
+    }
+    if let Some(i) = &x.clustered_on {
+        report.push(skipped(
+            "cluster",
+            format!("{shown} on {i}"),
+            "CLUSTER ON is PostgreSQL's own",
+        ));
+    }
+    for k in &x.keys {
+        // The key itself is created (by its columns); what only PostgreSQL says is not.
+        let options: Vec<&str> = [
+            (" INCLUDE (", "INCLUDE"),
+            (" WITH (", "WITH"),
+            (" DEFERRABLE", "DEFERRABLE"),
+            (" USING INDEX TABLESPACE ", "TABLESPACE"),
+        ]
+        .into_iter()
+        .filter(|(needle, _)| k.definition.contains(needle))
+        .map(|(_, label)| label)
+        .collect();
+        if !options.is_empty() {
+            report.push(skipped(
+                "key option",
+                format!("{shown}.{} ({})", k.name, options.join(", ")),
+                "index options of a key are not carried to another engine",
+            ));
+        }
+        // MariaDB/MySQL name every primary key PRIMARY; SQLite keeps no name.
+        if k.primary && k.name != format!("{}_pkey", t.name) {
+            report.push(skipped(
+                "key name",
+                format!("{shown}.{}", k.name),
+                "a primary key's own name is not carried to another engine",
+            ));
+        }
     }
     for tr in &x.triggers {
         report.push(

@@ -100,6 +100,13 @@ fn pg_schema_dump(db: &TestDb) -> Vec<String> {
     statements
 }
 
+/// Asserts that `db` refuses `sql` with SQLSTATE `code`.
+fn assert_refused(db: &TestDb, sql: &str, code: &str) {
+    let err = std::panic::catch_unwind(|| db.exec(sql)).expect_err(sql);
+    let text = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(text.contains(code), "{sql}: {text}");
+}
+
 fn first(db: &TestDb, sql: &str) -> Vec<Option<String>> {
     db.query(sql).into_iter().next().expect("a row")
 }
@@ -164,9 +171,7 @@ fn postgres_copy_has_the_source_schema_as_pg_dump_prints_it() {
         ("INSERT INTO customer (email) VALUES ('nope')", "23514"),
         ("INSERT INTO sales.invoice (id, customer_id) VALUES (1, 1)", "428C9"),
     ] {
-        let err = std::panic::catch_unwind(|| dest.exec(bad)).expect_err(bad);
-        let text = err.downcast_ref::<String>().cloned().unwrap_or_default();
-        assert!(text.contains(code), "{bad}: {text}");
+        assert_refused(&dest, bad, code);
     }
 }
 
@@ -542,7 +547,6 @@ fn from_mariadb_every_object_is_reported_and_defaults_work_on_postgres_and_sqlit
             "Created foreign key invoice.invoice_customer_fk",
             "Skipped check customer.customer_email_check",
             "Skipped check invoice.amount",
-            "Skipped comment customer",
             "Skipped index customer.customer_bio",
             "Created index customer.customer_name_prefix",
             "Created index invoice.invoice_customer_amount",
@@ -559,8 +563,27 @@ fn from_mariadb_every_object_is_reported_and_defaults_work_on_postgres_and_sqlit
                 "{engine}: {want} missing: {listed:#?}"
             );
         }
+        // PostgreSQL keeps the table's and columns' comments; SQLite has none.
+        let comments = if engine == Engine::Postgres {
+            "Created"
+        } else {
+            "Skipped"
+        };
+        for want in ["comment customer", "comment customer.name"] {
+            let want = format!("{comments} {want}");
+            assert!(listed.contains(&want), "{engine}: {want} missing: {listed:#?}");
+        }
         let result = sync(&text).expect("sync");
         assert!(result.ok, "{result:?}");
+        if engine == Engine::Postgres {
+            assert_eq!(
+                dest.query(
+                    "SELECT obj_description('customer'::regclass, 'pg_class'), \
+                     col_description('customer'::regclass, 2), col_description('customer'::regclass, 3)"
+                ),
+                [[Some("people who buy".to_string()), None, Some("shown name".to_string())]]
+            );
+        }
         dest.exec("INSERT INTO customer (email) VALUES ('c@x')");
         assert_eq!(
             dest.query("SELECT id, name, mood FROM customer WHERE email = 'c@x' AND created_at IS NOT NULL"),
@@ -681,8 +704,233 @@ INSERT INTO player SELECT g, 'T' || (1 + g % 50), 'player ' || g FROM generate_s
         ("INSERT INTO team VALUES (51, 'T1', 'again')", "23505"),
         ("INSERT INTO player VALUES (502, 'nope', 'x')", "23503"),
     ] {
-        let err = std::panic::catch_unwind(|| dest.exec(bad)).expect_err(bad);
-        let text = err.downcast_ref::<String>().cloned().unwrap_or_default();
-        assert!(text.contains(code), "{bad}: {text}");
+        assert_refused(&dest, bad, code);
+    }
+}
+
+/// The catalog's own definitions of what the PostgreSQL fidelity tests compare: keys
+/// (name, `pg_get_constraintdef`, comment), indexes (`pg_get_indexdef`, clustered,
+/// comment) and columns (declared locally or inherited, defaults, NOT NULL).
+const PG_CATALOG: &[(&str, &str)] = &[
+    (
+        "constraints",
+        "SELECT c.conrelid::regclass::text, c.conname::text, pg_get_constraintdef(c.oid), \
+         obj_description(c.oid, 'pg_constraint'), c.conislocal::text, c.coninhcount::text \
+         FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace \
+         WHERE n.nspname = 'public' ORDER BY 1, 2",
+    ),
+    (
+        "indexes",
+        "SELECT i.indrelid::regclass::text, pg_get_indexdef(i.indexrelid), i.indisclustered::text, \
+         obj_description(i.indexrelid, 'pg_class') FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' ORDER BY 1, 2",
+    ),
+    (
+        "columns",
+        "SELECT a.attrelid::regclass::text, a.attnum::text, a.attname::text, format_type(a.atttypid, a.atttypmod), \
+         a.attnotnull::text, pg_get_expr(d.adbin, d.adrelid), a.attislocal::text, a.attinhcount::text \
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+         WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped ORDER BY 1, 2",
+    ),
+];
+
+/// Asserts that `dest` has the catalog definitions `src` has, and that they include
+/// each of `expected` (so the comparison is not of two empty lists).
+fn assert_same_catalog(src: &TestDb, dest: &TestDb, expected: &[&str]) {
+    for (what, sql) in PG_CATALOG {
+        assert_eq!(dest.query(sql), src.query(sql), "{what} differ");
+    }
+    let all: String = PG_CATALOG
+        .iter()
+        .map(|(_, sql)| format!("{:?}", src.query(sql)))
+        .collect();
+    for e in expected {
+        assert!(all.contains(e), "the source's catalog lacks {e}: {all}");
+    }
+    assert_eq!(pg_schema_dump(dest), pg_schema_dump(src));
+}
+
+/// Keys with their own names, INCLUDE, storage parameters and DEFERRABLE, CLUSTER ON,
+/// comments on constraints and indexes.
+const PG_KEYS: &str = r#"
+CREATE TABLE team (id int NOT NULL, code text NOT NULL, note text,
+  CONSTRAINT team_pk PRIMARY KEY (id) INCLUDE (note) WITH (fillfactor=70),
+  CONSTRAINT team_code_uq UNIQUE (code) DEFERRABLE INITIALLY DEFERRED);
+COMMENT ON CONSTRAINT team_pk ON team IS 'the team''s key';
+CREATE INDEX team_note ON team (note) WITH (fillfactor=60);
+COMMENT ON INDEX team_note IS 'by note';
+CREATE TABLE league (id int NOT NULL, name text NOT NULL,
+  CONSTRAINT league_key PRIMARY KEY (id) WITH (fillfactor=80),
+  CONSTRAINT league_name_uq UNIQUE (name) INCLUDE (id) DEFERRABLE);
+CREATE TABLE member (id int NOT NULL, team_id int REFERENCES team (id), league_id int REFERENCES league (id),
+  CONSTRAINT member_id PRIMARY KEY (id) DEFERRABLE INITIALLY DEFERRED);
+COMMENT ON CONSTRAINT member_team_id_fkey ON member IS 'which team';
+CREATE TABLE player (id int NOT NULL, name text NOT NULL, CONSTRAINT player_k PRIMARY KEY (id),
+  CONSTRAINT player_name_check CHECK (name <> ''));
+COMMENT ON CONSTRAINT player_name_check ON player IS 'named';
+CREATE INDEX player_name ON player (name);
+CREATE UNIQUE INDEX player_lower_name ON player (lower(name));
+COMMENT ON INDEX player_lower_name IS 'one spelling';
+COMMENT ON COLUMN team.code IS 'the code';
+DO $$ BEGIN EXECUTE format('COMMENT ON TABLE league IS %L', repeat('x', 3000)); END $$;
+ALTER TABLE player CLUSTER ON player_k;
+ALTER TABLE team CLUSTER ON team_note;
+INSERT INTO team SELECT g, 'T' || g, 'n' || g FROM generate_series(1, 20) g;
+INSERT INTO league SELECT g, 'L' || g FROM generate_series(1, 5) g;
+INSERT INTO member SELECT g, 1 + g % 20, 1 + g % 5 FROM generate_series(1, 100) g;
+INSERT INTO player SELECT g, 'p' || g FROM generate_series(1, 30) g;
+"#;
+
+/// Key names, INCLUDE and storage parameters of key indexes, DEFERRABLE keys, CLUSTER
+/// ON and comments on constraints and indexes come out as the source has them, both
+/// for keys built after the rows (`league`, `member`) and for keys kept in place
+/// (`team`: commented; `player`: clustered), and again when the tables exist.
+#[test]
+fn postgres_keys_keep_their_names_options_cluster_and_comments() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(PG_KEYS);
+    let dest = TestDb::create(Engine::Postgres);
+    let report = sync(&job(&src, &[&dest], "")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_same_catalog(
+        &src,
+        &dest,
+        &[
+            "PRIMARY KEY (id) INCLUDE (note)",
+            "USING btree (id) INCLUDE (note) WITH (fillfactor='70')",
+            "league_key ON public.league USING btree (id) WITH (fillfactor='80')",
+            "UNIQUE (code) DEFERRABLE INITIALLY DEFERRED",
+            "the team's key",
+            "by note",
+            "league_key",
+            "UNIQUE (name) INCLUDE (id) DEFERRABLE",
+            "member_id",
+            "which team",
+            "named",
+            "one spelling",
+        ],
+    );
+    // Again into the tables now there: foreign keys dropped for the load come back
+    // with their comments.
+    let report = sync(&job(&src, &[&dest], "")).expect("second sync");
+    assert!(report.ok, "{report:?}");
+    assert_same_catalog(&src, &dest, &["which team"]);
+    for (bad, code) in [
+        ("INSERT INTO league VALUES (1, 'again')", "23505"),
+        ("INSERT INTO player VALUES (1, 'again')", "23505"),
+        ("INSERT INTO member VALUES (101, 99, 1)", "23503"),
+    ] {
+        assert_refused(&dest, bad, code);
+    }
+}
+
+/// Inheritance children declare only their own columns (a column merged with the
+/// parent's stays declared by both); an inherited column's own default and NOT NULL
+/// on the child come along; so the children's catalog rows equal the source's.
+#[test]
+fn postgres_inheritance_children_declare_only_their_own_columns() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        r#"
+CREATE TABLE animal (id int PRIMARY KEY, name text NOT NULL DEFAULT 'x', legs int, CHECK (legs >= 0));
+CREATE TABLE dog (name text NOT NULL DEFAULT 'rex', good boolean, legs int DEFAULT 4) INHERITS (animal);
+CREATE TABLE cat (lives int DEFAULT 9) INHERITS (animal);
+ALTER TABLE cat ALTER COLUMN legs SET NOT NULL;
+ALTER TABLE cat ALTER COLUMN legs SET DEFAULT 4;
+CREATE TABLE pet_owner (owner text);
+CREATE TABLE kitten (age int) INHERITS (cat, pet_owner);
+INSERT INTO animal VALUES (1, 'snake', 0);
+INSERT INTO dog (id, name, good) VALUES (2, 'fido', true);
+INSERT INTO cat (id, name) VALUES (3, 'tom');
+INSERT INTO kitten (id, name, owner, age) VALUES (4, 'kit', 'ann', 1);
+"#,
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    let report = sync(&job(&src, &[&dest], "")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_same_catalog(
+        &src,
+        &dest,
+        &[
+            r#"Some("dog"), Some("1"), Some("id")"#,
+            r#"Some("kitten"), Some("5"), Some("owner")"#,
+        ],
+    );
+    assert_eq!(
+        dest.query("SELECT id::text, legs::text, lives::text FROM cat ORDER BY id"),
+        src.query("SELECT id::text, legs::text, lives::text FROM cat ORDER BY id")
+    );
+}
+
+/// Across engines, what only PostgreSQL says about keys (names, INCLUDE, storage
+/// parameters, DEFERRABLE), CLUSTER ON and comments on constraints and indexes are
+/// reported as skipped, with the reason; the keys themselves are created.
+#[test]
+fn across_engines_key_options_cluster_and_constraint_comments_are_reported_skipped() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(PG_KEYS);
+    for engine in [Engine::Mysql, Engine::Sqlite] {
+        let dest = TestDb::create(engine);
+        let text = job(&src, &[&dest], "");
+        let plan = plan_of(&text);
+        let report = plan.destinations[0].schema.as_ref().expect("the destination was read");
+        let mut skipped: Vec<String> = report
+            .objects
+            .iter()
+            .filter(|i| {
+                i.action == tether_sync::schema_plan::Action::Skipped
+                    && ["comment", "cluster", "key option", "key name"].contains(&i.kind)
+            })
+            .map(|i| format!("{} {} ({})", i.kind, i.name, i.reason.as_deref().unwrap_or("")))
+            .collect();
+        skipped.sort();
+        let comment = "comments are not carried to another engine";
+        // MariaDB keeps table and column comments up to 2048 and 1024 characters.
+        let (league, code) = match engine {
+            Engine::Mysql => ("longer than the 2048 characters mysql keeps", None),
+            _ => (comment, Some(format!("comment team.code ({comment})"))),
+        };
+        let option = "index options of a key are not carried to another engine";
+        let name = "a primary key's own name is not carried to another engine";
+        assert_eq!(
+            skipped,
+            [
+                "cluster player on player_k (CLUSTER ON is PostgreSQL's own)".to_string(),
+                "cluster team on team_note (CLUSTER ON is PostgreSQL's own)".to_string(),
+                format!("comment league ({league})"),
+                format!("comment member.member_team_id_fkey (constraint) ({comment})"),
+                format!("comment player.player_lower_name (index) ({comment})"),
+                format!("comment player.player_name_check (constraint) ({comment})"),
+                format!("comment team.code ({comment})"),
+                format!("comment team.team_note (index) ({comment})"),
+                format!("comment team.team_pk (constraint) ({comment})"),
+                format!("key name league.league_key ({name})"),
+                format!("key name member.member_id ({name})"),
+                format!("key name player.player_k ({name})"),
+                format!("key name team.team_pk ({name})"),
+                format!("key option league.league_key (WITH) ({option})"),
+                format!("key option league.league_name_uq (INCLUDE, DEFERRABLE) ({option})"),
+                format!("key option member.member_id (DEFERRABLE) ({option})"),
+                format!("key option team.team_code_uq (DEFERRABLE) ({option})"),
+                format!("key option team.team_pk (INCLUDE, WITH) ({option})"),
+            ]
+            .into_iter()
+            .filter(|i| !i.starts_with("comment team.code") || Some(i) == code.as_ref())
+            .collect::<Vec<_>>(),
+            "{engine}"
+        );
+        let result = sync(&text).expect("sync");
+        assert!(result.ok, "{result:?}");
+        assert_eq!(rows(&dest, "member", "id").len(), 100, "{engine}");
+        if engine == Engine::Mysql {
+            assert_eq!(
+                dest.query(
+                    "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_COMMENT FROM information_schema.COLUMNS \
+                     WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_COMMENT <> ''"
+                ),
+                [["team", "code", "the code"].map(|v| Some(v.to_string()))]
+            );
+        }
     }
 }

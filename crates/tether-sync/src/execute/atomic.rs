@@ -33,12 +33,13 @@ impl Destination {
             .conn
             .query(
                 &format!(
-                    "SELECT c.conrelid::regclass::text, c.conname::text, pg_get_constraintdef(c.oid) \
+                    "SELECT c.conrelid::regclass::text, c.conname::text, pg_get_constraintdef(c.oid), \
+                     obj_description(c.oid, 'pg_constraint') \
                      FROM pg_constraint c WHERE c.contype = 'f' AND c.conparentid = 0 \
                      AND c.conrelid IN ({}) ORDER BY 1, 2",
                     tables.join(", ")
                 ),
-                &[text.clone(), text.clone(), text],
+                &[text.clone(), text.clone(), text.clone(), text],
             )
             .await?;
         let dropped: Vec<DroppedFk> = found
@@ -52,6 +53,7 @@ impl Destination {
                     table: text(&r[0]),
                     name: text(&r[1]),
                     definition: text(&r[2]),
+                    comment: optional_text(&r[3]),
                 }
             })
             .collect();
@@ -140,9 +142,10 @@ impl Destination {
             .conn
             .query(
                 &format!(
-                    "SELECT c.conrelid::regclass::text, c.conname::text, pg_get_constraintdef(c.oid) \
+                    "SELECT c.conrelid::regclass::text, c.conname::text, pg_get_constraintdef(c.oid), \
+                     c.condeferrable::text, c.condeferred::text, {options} \
                      FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid \
-                     JOIN pg_index i ON i.indexrelid = c.conindid \
+                     JOIN pg_index i ON i.indexrelid = c.conindid JOIN pg_class ic ON ic.oid = c.conindid \
                      WHERE c.contype IN ('p', 'u') AND c.conparentid = 0 AND c.conrelid IN ({}) \
                      AND r.relkind = 'r' AND NOT r.relispartition \
                      AND NOT i.indisclustered AND NOT i.indisreplident \
@@ -152,23 +155,39 @@ impl Destination {
                        ((p.refclassid = 'pg_constraint'::regclass AND p.refobjid = c.oid) \
                        OR (p.refclassid = 'pg_class'::regclass AND p.refobjid = c.conindid))) \
                      ORDER BY c.contype, 1, 2",
-                    self.created.join(", ")
+                    self.created.join(", "),
+                    options = tether_connect::postgres::objects::INDEX_OPTIONS,
                 ),
-                &[text.clone(), text.clone(), text],
+                &[
+                    text.clone(),
+                    text.clone(),
+                    text.clone(),
+                    text.clone(),
+                    text.clone(),
+                    text,
+                ],
             )
             .await?;
         let d = self.conn.dialect();
         for r in keys {
-            let (Value::Text(table), Value::Text(name), Value::Text(definition)) = (&r[0], &r[1], &r[2]) else {
+            let (Value::Text(table), Value::Text(name), Value::Text(printed)) = (&r[0], &r[1], &r[2]) else {
                 continue;
             };
+            // With its name, INCLUDE, storage parameters and DEFERRABLE, as created.
+            let definition = tether_connect::postgres::objects::key_definition(
+                printed.clone(),
+                optional_text(&r[3]).as_deref() == Some("true"),
+                optional_text(&r[4]).as_deref() == Some("true"),
+                optional_text(&r[5]),
+            );
             self.conn
                 .execute(&format!("ALTER TABLE {table} DROP CONSTRAINT {}", d.ident(name)))
                 .await?;
             self.deferred_keys.push(DroppedFk {
                 table: table.clone(),
                 name: name.clone(),
-                definition: definition.clone(),
+                definition,
+                comment: None,
             });
         }
         Ok(())
@@ -203,6 +222,15 @@ impl Destination {
             c.definition
         );
         let Err(e) = self.conn.execute(&add).await else {
+            if let Some(comment) = &c.comment {
+                let sql = format!(
+                    "COMMENT ON CONSTRAINT {} ON {} IS {}",
+                    d.ident(&c.name),
+                    c.table,
+                    d.literal(&Value::Text(comment.clone()))
+                );
+                self.conn.execute(&sql).await?;
+            }
             return Ok(());
         };
         self.atomic = None;
@@ -258,6 +286,14 @@ impl Destination {
         if self.atomic.take().is_some() {
             let _ = self.conn.execute("ROLLBACK").await;
         }
+    }
+}
+
+/// A text column of a catalog row, `None` when NULL.
+fn optional_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Text(s) => Some(s.clone()),
+        _ => None,
     }
 }
 

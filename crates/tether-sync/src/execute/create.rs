@@ -184,6 +184,9 @@ pub(super) async fn create_tables(
             for sql in d.create_partitions(&missing[i]) {
                 conn.execute(&sql).await?;
             }
+            for sql in &objects[i].with_table {
+                conn.execute(sql).await?;
+            }
         }
         if verbatim_fks {
             conn.enable_fk_checks().await?;
@@ -202,6 +205,9 @@ pub(super) async fn create_tables(
                     .await?;
                 }
             }
+        }
+        for sql in objects.iter().flat_map(|o| &o.after_foreign_keys) {
+            conn.execute(sql).await?;
         }
         if same_engine {
             let job_tables: Vec<TableName> = plan.tables.iter().map(|tp| tp.table.table_name()).collect();

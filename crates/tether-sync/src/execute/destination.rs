@@ -57,6 +57,8 @@ pub struct DroppedFk {
     pub name: String,
     /// `pg_get_constraintdef`: `FOREIGN KEY (a) REFERENCES p(id) ON DELETE CASCADE`.
     pub definition: String,
+    /// `COMMENT ON CONSTRAINT`, given again with the constraint.
+    pub comment: Option<String>,
 }
 
 impl Destination {

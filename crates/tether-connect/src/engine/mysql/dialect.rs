@@ -3,7 +3,9 @@
 
 use tether_schema::{sql, Column, DataType, FkAction, Table};
 
-use crate::dialect::{default_create_table, numeric_bool_literal, portable_objects, Dialect, TableObjects};
+use crate::dialect::{
+    default_create_table, numeric_bool_literal, portable_column, portable_objects, Dialect, TableObjects,
+};
 use crate::url::Engine;
 use crate::value::Value;
 
@@ -40,9 +42,24 @@ impl Dialect for Mysql {
             ""
         }
     }
-    /// Tables Tether creates from a model are InnoDB in utf8mb4.
-    fn table_options(&self, _table: &Table) -> String {
-        " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4".into()
+    /// Tables Tether creates from a model are InnoDB in utf8mb4, with their comment.
+    fn table_options(&self, table: &Table) -> String {
+        let mut out = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4".to_string();
+        if let Some(c) = &table.extras.comment {
+            out.push_str(&format!(" COMMENT={}", self.literal(&Value::Text(c.clone()))));
+        }
+        out
+    }
+    fn column_definition(&self, c: &Column, table: &Table, same_engine: bool, keyed: bool) -> String {
+        let mut out = portable_column(self, c, table, same_engine, keyed);
+        if let Some(comment) = table.extras.column_comments.get(&c.name) {
+            out.push_str(&format!(" COMMENT {}", self.literal(&Value::Text(comment.clone()))));
+        }
+        out
+    }
+    /// MariaDB's limits (MySQL's too): longer comments are refused in strict mode.
+    fn comment_room(&self, on_column: bool) -> Option<usize> {
+        Some(if on_column { 1024 } else { 2048 })
     }
     fn native_enum(&self) -> bool {
         true

@@ -283,6 +283,7 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
                 method: method.to_ascii_lowercase(),
                 predicate: None,
                 definition: String::new(),
+                comment: None,
             });
         }
         let i = indexes.last_mut().expect("pushed above");

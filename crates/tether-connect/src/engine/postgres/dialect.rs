@@ -123,6 +123,9 @@ impl Dialect for Postgres {
     fn checks_after_load(&self) -> bool {
         true
     }
+    fn comment_room(&self, _on_column: bool) -> Option<usize> {
+        Some(usize::MAX)
+    }
     fn column_definition(&self, c: &Column, table: &Table, same_engine: bool, keyed: bool) -> String {
         if !same_engine {
             return portable_column(self, c, table, same_engine, keyed);
@@ -183,8 +186,36 @@ impl Dialect for Postgres {
                 text(c)
             ));
         }
+        if !table.inherits.is_empty() {
+            // An inherited column's own default and NOT NULL, as pg_dump sets them.
+            for c in table.columns.iter().filter(|c| x.own_defaults.contains(&c.name)) {
+                out.with_table.push(match &c.default {
+                    Some(d) => format!(
+                        "ALTER TABLE ONLY {name} ALTER COLUMN {} SET DEFAULT {d}",
+                        self.ident(&c.name)
+                    ),
+                    None => format!(
+                        "ALTER TABLE ONLY {name} ALTER COLUMN {} DROP DEFAULT",
+                        self.ident(&c.name)
+                    ),
+                });
+            }
+            for c in &x.own_not_null {
+                out.with_table.push(format!(
+                    "ALTER TABLE ONLY {name} ALTER COLUMN {} SET NOT NULL",
+                    self.ident(c)
+                ));
+            }
+        }
+        let index_comment = |i: &tether_schema::Index| {
+            i.comment.as_ref().map(|c| {
+                let schema = table.schema.as_deref();
+                format!("COMMENT ON INDEX {} IS {}", self.table(schema, &i.name), text(c))
+            })
+        };
         for i in x.indexes.iter().filter(|i| i.unique) {
             out.after_create.push(self.index_sql(table, i));
+            out.after_create.extend(index_comment(i));
         }
         for c in &x.checks {
             out.after_load.push(format!(
@@ -195,6 +226,33 @@ impl Dialect for Postgres {
         }
         for i in x.indexes.iter().filter(|i| !i.unique) {
             out.after_load.push(self.index_sql(table, i));
+            out.after_load.extend(index_comment(i));
+        }
+        // Keys are back (built after the rows) and CHECKs added: their comments; a
+        // foreign key's once it exists.
+        for (constraint, c) in &x.constraint_comments {
+            let sql = format!(
+                "COMMENT ON CONSTRAINT {} ON {name} IS {}",
+                self.ident(constraint),
+                text(c)
+            );
+            let key = x.keys.iter().any(|k| {
+                &k.name == constraint
+                    && if k.primary {
+                        !table.primary_key.is_empty()
+                    } else {
+                        table.unique_keys.iter().any(|u| &u.name == constraint)
+                    }
+            });
+            if key || x.checks.iter().any(|c| &c.name == constraint) {
+                out.after_load.push(sql);
+            } else if table.foreign_keys.iter().any(|f| &f.name == constraint) {
+                out.after_foreign_keys.push(sql);
+            }
+        }
+        if let Some(i) = &x.clustered_on {
+            out.after_load
+                .push(format!("ALTER TABLE {name} CLUSTER ON {}", self.ident(i)));
         }
         for c in table
             .columns

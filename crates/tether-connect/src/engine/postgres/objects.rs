@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use tether_schema::{
-    Check, Function, Index, SchemaObjects, Sequence, Table, TableExtras, TableName, Trigger, TypeKind, UserType, View,
+    Check, Function, Index, KeyConstraint, SchemaObjects, Sequence, Table, TableExtras, TableName, Trigger, TypeKind,
+    UserType, View,
 };
 use tokio_postgres::Client;
 
@@ -26,7 +27,8 @@ SELECT i.indrelid, ic.relname::text, pg_get_indexdef(i.indexrelid), i.indisuniqu
   ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
         WHERE k.ord <= i.indnkeyatts ORDER BY k.ord),
-  coalesce((SELECT bool_or(k = 0) FROM unnest(i.indkey::int2[]) k), false)
+  coalesce((SELECT bool_or(k = 0) FROM unnest(i.indkey::int2[]) k), false),
+  obj_description(i.indexrelid, 'pg_class')
 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
 WHERE i.indrelid = ANY($1::oid[])
   AND NOT EXISTS (SELECT 1 FROM pg_constraint c
@@ -37,13 +39,43 @@ ORDER BY 1, 2";
 /// listed under the root table: the copy's partitions have the same names.
 const PARTITION_INDEXES: &str = "
 SELECT pg_partition_root(c.oid)::oid, ic.relname::text, pg_get_indexdef(i.indexrelid), i.indisunique,
-  am.amname::text, pg_get_expr(i.indpred, i.indrelid), ARRAY[]::text[], true
+  am.amname::text, pg_get_expr(i.indpred, i.indrelid), ARRAY[]::text[], true,
+  obj_description(i.indexrelid, 'pg_class')
 FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
 JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
 WHERE c.relispartition AND pg_partition_root(c.oid)::oid = ANY($1::oid[])
   AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid)
 ORDER BY 1, 2";
+
+/// The storage parameters of index `ic` (`pg_class`), as `WITH (...)` takes them:
+/// `fillfactor='70'`, or NULL.
+pub const INDEX_OPTIONS: &str = "(SELECT string_agg(quote_ident(split_part(o, '=', 1)) || '=' || \
+  quote_literal(substr(o, strpos(o, '=') + 1)), ', ') FROM unnest(ic.reloptions) o)";
+
+/// Primary keys and UNIQUE constraints with their index's storage parameters
+/// (`pg_get_constraintdef` leaves those out), as `pg_dump` declares them.
+fn keys_query() -> String {
+    format!(
+        "SELECT c.conrelid, c.conname::text, c.contype = 'p', pg_get_constraintdef(c.oid), c.condeferrable, \
+         c.condeferred, {INDEX_OPTIONS} \
+         FROM pg_constraint c JOIN pg_class ic ON ic.oid = c.conindid \
+         WHERE c.conrelid = ANY($1::oid[]) AND c.contype IN ('p', 'u') AND c.conparentid = 0 ORDER BY 1, 2"
+    )
+}
+
+/// Comments on the tables' own constraints (keys, CHECKs, foreign keys).
+const CONSTRAINT_COMMENTS: &str = "
+SELECT c.conrelid, c.conname::text, d.description
+FROM pg_constraint c JOIN pg_description d ON d.classoid = 'pg_constraint'::regclass AND d.objoid = c.oid
+WHERE c.conrelid = ANY($1::oid[]) AND c.conparentid = 0 AND c.conislocal
+ORDER BY 1, 2";
+
+/// The index each table is clustered on.
+const CLUSTERED: &str = "
+SELECT i.indrelid, ic.relname::text
+FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+WHERE i.indrelid = ANY($1::oid[]) AND i.indisclustered";
 
 const TRIGGERS: &str = "
 SELECT t.tgrelid, t.tgname::text, pg_get_triggerdef(t.oid), fn.nspname::text || '.' || p.proname::text,
@@ -85,13 +117,25 @@ WHERE d.classoid = 'pg_class'::regclass AND d.objoid = ANY($1::oid[])
 ORDER BY 1, d.objsubid";
 
 /// Per column: a collation other than its type's, the user type (enum or domain, or an
-/// array of one) it has, and whether an inheritance child only inherits it.
+/// array of one) it has, whether an inheritance child only inherits it and, if so,
+/// whether its default (none of its parents has that one) and NOT NULL (none of its
+/// parents has it) are its own.
 const COLUMN_DETAILS: &str = "
 SELECT a.attrelid, a.attname::text,
   CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
        THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END,
   CASE WHEN ut.oid IS NOT NULL THEN un.nspname::text || '.' || ut.typname::text END,
-  NOT a.attislocal
+  NOT a.attislocal,
+  NOT a.attislocal AND a.attgenerated = '' AND NOT EXISTS (
+    SELECT 1 FROM pg_inherits h JOIN pg_attribute pa ON pa.attrelid = h.inhparent AND pa.attname = a.attname
+    LEFT JOIN pg_attrdef pd ON pd.adrelid = pa.attrelid AND pd.adnum = pa.attnum
+    WHERE h.inhrelid = a.attrelid
+      AND pg_get_expr(pd.adbin, pd.adrelid) IS NOT DISTINCT FROM
+          (SELECT pg_get_expr(ad.adbin, ad.adrelid) FROM pg_attrdef ad
+           WHERE ad.adrelid = a.attrelid AND ad.adnum = a.attnum)),
+  NOT a.attislocal AND a.attnotnull AND NOT EXISTS (
+    SELECT 1 FROM pg_inherits h JOIN pg_attribute pa ON pa.attrelid = h.inhparent AND pa.attname = a.attname
+    WHERE h.inhrelid = a.attrelid AND pa.attnotnull)
 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_collation co ON co.oid = a.attcollation
 LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
@@ -166,6 +210,26 @@ WHERE v.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_s
   AND (cardinality($1::text[]) = 0 OR n.nspname = ANY($1::text[]))
 ORDER BY v.oid";
 
+/// A key's definition with its index's storage parameters, where `CREATE TABLE` and
+/// `ADD CONSTRAINT` take them: after `INCLUDE (...)`, before `USING INDEX TABLESPACE`
+/// and `DEFERRABLE` (`pg_get_constraintdef` prints no `WITH`).
+pub fn key_definition(printed: String, deferrable: bool, deferred: bool, options: Option<String>) -> String {
+    let Some(options) = options else {
+        return printed;
+    };
+    let suffix = match (deferrable, deferred) {
+        (true, true) => " DEFERRABLE INITIALLY DEFERRED",
+        (true, false) => " DEFERRABLE",
+        _ => "",
+    };
+    let head = printed.strip_suffix(suffix).unwrap_or(&printed);
+    let (head, tablespace) = match head.find(" USING INDEX TABLESPACE ") {
+        Some(i) => head.split_at(i),
+        None => (head, ""),
+    };
+    format!("{head} WITH ({options}){tablespace}{suffix}")
+}
+
 fn quote(name: &str) -> String {
     tether_schema::sql::ident(tether_schema::Engine::Postgres, name)
 }
@@ -226,7 +290,35 @@ pub async fn read(
                 method: r.get(4),
                 predicate: r.get(5),
                 columns: if expression { vec![] } else { r.get(6) },
+                comment: r.get(8),
             });
+        }
+    }
+    for r in client.query(&keys_query(), &[&oids]).await.map_err(q("reading keys"))? {
+        if let Some(x) = table(tables, by_oid, r.get(0)) {
+            x.keys.push(KeyConstraint {
+                name: r.get(1),
+                primary: r.get(2),
+                definition: key_definition(r.get(3), r.get(4), r.get(5), r.get(6)),
+            });
+        }
+    }
+    for r in client
+        .query(CONSTRAINT_COMMENTS, &[&oids])
+        .await
+        .map_err(q("reading comments on constraints"))?
+    {
+        if let Some(x) = table(tables, by_oid, r.get(0)) {
+            x.constraint_comments.insert(r.get(1), r.get(2));
+        }
+    }
+    for r in client
+        .query(CLUSTERED, &[&oids])
+        .await
+        .map_err(q("reading clustered indexes"))?
+    {
+        if let Some(x) = table(tables, by_oid, r.get(0)) {
+            x.clustered_on = Some(r.get(1));
         }
     }
     for r in client.query(TRIGGERS, &[&oids]).await.map_err(q("reading triggers"))? {
@@ -272,7 +364,13 @@ pub async fn read(
                 x.user_types.insert(column.clone(), t);
             }
             if r.get(4) {
-                x.inherited_columns.push(column);
+                x.inherited_columns.push(column.clone());
+            }
+            if r.get(5) {
+                x.own_defaults.push(column.clone());
+            }
+            if r.get(6) {
+                x.own_not_null.push(column);
             }
         }
     }
@@ -372,4 +470,35 @@ pub async fn read(
         }
     }
     Ok(objects)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_definition;
+
+    #[test]
+    fn storage_parameters_go_after_include_and_before_deferrable() {
+        assert_eq!(
+            key_definition(
+                "UNIQUE (a) INCLUDE (b) DEFERRABLE".into(),
+                true,
+                false,
+                Some("fillfactor='70'".into())
+            ),
+            "UNIQUE (a) INCLUDE (b) WITH (fillfactor='70') DEFERRABLE"
+        );
+        assert_eq!(
+            key_definition(
+                "PRIMARY KEY (id) USING INDEX TABLESPACE fast DEFERRABLE INITIALLY DEFERRED".into(),
+                true,
+                true,
+                Some("fillfactor='80'".into())
+            ),
+            "PRIMARY KEY (id) WITH (fillfactor='80') USING INDEX TABLESPACE fast DEFERRABLE INITIALLY DEFERRED"
+        );
+        assert_eq!(
+            key_definition("PRIMARY KEY (id)".into(), false, false, None),
+            "PRIMARY KEY (id)"
+        );
+    }
 }

@@ -383,6 +383,7 @@ fn read_objects(conn: &Connection, tables: &mut [Table]) -> rusqlite::Result<Sch
                     predicate: partial
                         .then(|| sql.rsplit_once(" WHERE ").map_or(String::new(), |(_, w)| w.to_string())),
                     definition: sql,
+                    comment: None,
                 });
             }
             ("trigger", Some(t)) => t.extras.triggers.push(Trigger {
