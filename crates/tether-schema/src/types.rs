@@ -64,6 +64,18 @@ impl DataType {
     }
 }
 
+/// The MariaDB/MySQL name of an integer type of `bytes` bytes (the model's neutral
+/// spelling too): `tinyint`, `smallint`, `mediumint`, `int`, `bigint`.
+pub fn int_name(bytes: u8) -> &'static str {
+    match bytes {
+        1 => "tinyint",
+        2 => "smallint",
+        3 => "mediumint",
+        4 => "int",
+        _ => "bigint",
+    }
+}
+
 fn with_len(f: &mut fmt::Formatter<'_>, base: &str, len: Option<u32>) -> fmt::Result {
     match len {
         Some(n) => write!(f, "{base}({n})"),
@@ -76,14 +88,7 @@ impl fmt::Display for DataType {
         match self {
             DataType::Boolean => f.write_str("boolean"),
             DataType::Int { bytes, unsigned } => {
-                let base = match bytes {
-                    1 => "tinyint",
-                    2 => "smallint",
-                    3 => "mediumint",
-                    4 => "int",
-                    _ => "bigint",
-                };
-                f.write_str(base)?;
+                f.write_str(int_name(*bytes))?;
                 if *unsigned {
                     f.write_str(" unsigned")?;
                 }

@@ -110,14 +110,7 @@ impl Dialect for Mysql {
         match ty {
             DataType::Boolean => "tinyint(1)".into(),
             DataType::Int { bytes, unsigned: u } => {
-                let base = match bytes {
-                    1 => "tinyint",
-                    2 => "smallint",
-                    3 => "mediumint",
-                    4 => "int",
-                    _ => "bigint",
-                };
-                format!("{base}{}", unsigned(*u))
+                format!("{}{}", tether_schema::types::int_name(*bytes), unsigned(*u))
             }
             DataType::Decimal {
                 precision: Some(p),
