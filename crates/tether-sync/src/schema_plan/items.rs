@@ -1,0 +1,316 @@
+//! The per-object lines of a destination's schema report: on the same engine every
+//! object is created as the source has it; on another engine each gets its closest
+//! equivalent in the destination model, or is skipped with the reason.
+
+use super::*;
+
+/// Same engine: every object is created as the source has it.
+pub(super) fn same_engine_items(shown: &str, t: &Table, report: &mut Vec<SchemaItem>) {
+    let x = &t.extras;
+    let mut created = |kind: &'static str, name: String| report.push(SchemaItem::new(kind, name, Action::Created));
+    if x.definition.is_some() {
+        created("definition", format!("{shown} (SHOW CREATE TABLE)"));
+    }
+    for s in &x.sequences {
+        created("sequence", format!("{}.{}", s.schema.as_deref().unwrap_or(""), s.name));
+    }
+    for c in t
+        .columns
+        .iter()
+        .filter(|c| c.default.is_some() || c.generated.is_some())
+    {
+        created(
+            if c.generated.is_some() {
+                "generated column"
+            } else {
+                "default"
+            },
+            format!("{shown}.{}", c.name),
+        );
+    }
+    for c in &x.checks {
+        created("check", format!("{shown}.{}", c.name));
+    }
+    for i in &x.indexes {
+        created("index", format!("{shown}.{}", i.name));
+    }
+    if x.comment.is_some() {
+        created("comment", shown.to_string());
+    }
+    for c in x.column_comments.keys() {
+        created("comment", format!("{shown}.{c}"));
+    }
+    for c in x.constraint_comments.keys() {
+        created("comment", format!("{shown}.{c} (constraint)"));
+    }
+    for i in x.indexes.iter().filter(|i| i.comment.is_some()) {
+        created("comment", format!("{shown}.{} (index)", i.name));
+    }
+    if let Some(i) = &x.clustered_on {
+        created("cluster", format!("{shown} on {i}"));
+    }
+    for tr in &x.triggers {
+        created("trigger", format!("{shown}.{}", tr.name));
+    }
+    for f in &x.functions {
+        created("function", format!("{f} (used by {shown})"));
+    }
+    if t.partitioning.is_some() {
+        created("partitioning", shown.to_string());
+    }
+}
+
+/// Another engine: closest equivalents into `out`, each recorded.
+pub(super) fn cross_engine(
+    source: &Schema,
+    t: &Table,
+    shown: &str,
+    dest: Engine,
+    d: &dyn Dialect,
+    out: &mut Table,
+    report: &mut Vec<SchemaItem>,
+) {
+    let from = source.engine.name();
+    let x = &t.extras;
+    out.extras = Default::default();
+    if t.partitioning.is_some() {
+        report.push(
+            SchemaItem::new("partitioning", shown, Action::Mapped)
+                .between("partitioned table", "one plain table")
+                .because(format!("{} has no declarative partitions here", dest.name())),
+        );
+    }
+    out.partitioning = None;
+    if !t.inherits.is_empty() {
+        report.push(
+            SchemaItem::new("inheritance", shown, Action::Mapped)
+                .between("INHERITS", "a table of its own")
+                .because(format!("{} has no table inheritance", dest.name())),
+        );
+    }
+    out.inherits.clear();
+    for c in &mut out.columns {
+        let col = format!("{shown}.{}", c.name);
+        if let Some(labels) = enum_labels(source, t, c) {
+            let quoted: Vec<String> = labels
+                .iter()
+                .map(|l| d.literal(&tether_connect::Value::Text(l.clone())))
+                .collect();
+            if d.native_enum() {
+                let ty = format!("enum({})", quoted.join(","));
+                report.push(SchemaItem::new("column", &col, Action::Mapped).between(&c.engine_type, &ty));
+                out.extras.column_types.insert(c.name.clone(), ty);
+            } else {
+                let check = format!("{}_{}_check", out.name, c.name);
+                report.push(
+                    SchemaItem::new("column", &col, Action::Mapped)
+                        .between(&c.engine_type, format!("text with CHECK {check} of its labels")),
+                );
+                out.extras.checks.push(Check {
+                    name: check,
+                    definition: format!("CHECK ({} IN ({}))", d.ident(&c.name), quoted.join(", ")),
+                    exclusion: false,
+                });
+            }
+        } else {
+            if let Some(Underneath::Base(base)) = t
+                .extras
+                .user_types
+                .get(&c.name)
+                .filter(|_| !c.engine_type.ends_with("[]"))
+                .and_then(|ty| underneath(source, ty))
+            {
+                c.normalized_type = tether_connect::types::postgres(&base);
+            }
+            let keyed = t.primary_key.contains(&c.name)
+                || t.unique_keys.iter().any(|u| u.columns.contains(&c.name))
+                || t.foreign_keys.iter().any(|f| f.columns.contains(&c.name));
+            let mut to = d.column_type(&c.normalized_type, keyed);
+            // Unbounded text where the engine sizes it: the smallest type the values fit.
+            if let (false, Some(bytes)) = (keyed, x.text_bytes.get(&c.name)) {
+                if let Some(ty) = d.sized_text_type(*bytes) {
+                    to = ty.to_string();
+                    out.extras.column_types.insert(c.name.clone(), to.clone());
+                }
+            }
+            if to != c.engine_type {
+                report.push(SchemaItem::new("column", &col, Action::Mapped).between(&c.engine_type, to));
+            }
+        }
+        if let Some(g) = c.generated.take() {
+            report.push(
+                SchemaItem::new("generated column", &col, Action::Mapped)
+                    .between(
+                        format!("GENERATED AS ({g})"),
+                        "a plain column holding the copied values",
+                    )
+                    .because(format!("the expression is {from}'s SQL; not translated")),
+            );
+            c.default = None;
+            continue;
+        }
+        if let Some(def) = c.default.take() {
+            if c.identity.is_some() {
+                // nextval(...) and the like: the identity column stands for it.
+                report.push(
+                    SchemaItem::new("sequence", &col, Action::Mapped)
+                        .between(&def, d.auto_increment().unwrap_or("identity")),
+                );
+                continue;
+            }
+            match translate_default(&def, &c.normalized_type, dest) {
+                Some(to) => {
+                    let item = if to == def {
+                        SchemaItem::new("default", &col, Action::Created)
+                    } else {
+                        SchemaItem::new("default", &col, Action::Mapped).between(&def, &to)
+                    };
+                    report.push(item);
+                    c.default = Some(to);
+                }
+                None => report.push(SchemaItem::new("default", &col, Action::Skipped).because(format!(
+                    "`{def}` is {from}'s SQL with no known equivalent on {}",
+                    dest.name()
+                ))),
+            }
+        }
+    }
+    for c in &x.checks {
+        report.push(
+            SchemaItem::new("check", format!("{shown}.{}", c.name), Action::Skipped)
+                .because(format!("`{}` is {from}'s SQL; not translated", c.definition)),
+        );
+    }
+    for i in &x.indexes {
+        let item = SchemaItem::new("index", format!("{shown}.{}", i.name), Action::Skipped);
+        let text_column = i.columns.iter().any(|c| {
+            t.column(c).is_some_and(|c| {
+                !d.indexes_unbounded_text() && c.normalized_type.is_text() && c.normalized_type.max_chars().is_none()
+            })
+        });
+        let plain = !i.columns.is_empty() && i.predicate.is_none() && matches!(i.method.as_str(), "btree" | "BTREE");
+        if !plain {
+            report.push(item.because(format!(
+                "{} index{}: not translated",
+                i.method,
+                match (i.columns.is_empty(), &i.predicate) {
+                    (true, _) => " on an expression or on one partition",
+                    (_, Some(_)) => " with a WHERE",
+                    _ => "",
+                }
+            )));
+        } else if text_column {
+            report.push(item.because("an index on unbounded text needs a prefix length on MariaDB/MySQL"));
+        } else {
+            report.push(SchemaItem::new("index", format!("{shown}.{}", i.name), Action::Created));
+            out.extras.indexes.push(Index {
+                name: i.name.clone(),
+                columns: i.columns.clone(),
+                unique: i.unique,
+                method: "btree".into(),
+                predicate: None,
+                definition: String::new(),
+                comment: None,
+            });
+        }
+    }
+    // Table and column comments, where the destination keeps comments that long.
+    let comments = x
+        .comment
+        .iter()
+        .map(|c| (None, c))
+        .chain(x.column_comments.iter().map(|(k, c)| (Some(k), c)));
+    for (column, c) in comments {
+        let name = column.map_or_else(|| shown.to_string(), |k| format!("{shown}.{k}"));
+        let item = SchemaItem::new("comment", name, Action::Skipped);
+        match d.comment_room(column.is_some()) {
+            None => report.push(item.because("comments are not carried to another engine")),
+            Some(room) if c.chars().count() > room => {
+                report.push(item.because(format!("longer than the {room} characters {} keeps", dest.name())))
+            }
+            Some(_) => {
+                report.push(SchemaItem {
+                    action: Action::Created,
+                    ..item
+                });
+                match column {
+                    Some(k) => {
+                        out.extras.column_comments.insert(k.clone(), c.clone());
+                    }
+                    None => out.extras.comment = Some(c.clone()),
+                }
+            }
+        }
+    }
+    let skipped =
+        |kind: &'static str, name: String, why: &str| SchemaItem::new(kind, name, Action::Skipped).because(why);
+    for c in x.constraint_comments.keys() {
+        report.push(skipped(
+            "comment",
+            format!("{shown}.{c} (constraint)"),
+            "comments are not carried to another engine",
+        ));
+    }
+    for i in x.indexes.iter().filter(|i| i.comment.is_some()) {
+        report.push(skipped(
+            "comment",
+            format!("{shown}.{} (index)", i.name),
+            "comments are not carried to another engine",
+        ));
+    }
+    if let Some(i) = &x.clustered_on {
+        report.push(skipped(
+            "cluster",
+            format!("{shown} on {i}"),
+            "CLUSTER ON is PostgreSQL's own",
+        ));
+    }
+    for k in &x.keys {
+        // The key itself is created (by its columns); what only PostgreSQL says is not.
+        let options: Vec<&str> = [
+            (" INCLUDE (", "INCLUDE"),
+            (" WITH (", "WITH"),
+            (" DEFERRABLE", "DEFERRABLE"),
+            (" USING INDEX TABLESPACE ", "TABLESPACE"),
+        ]
+        .into_iter()
+        .filter(|(needle, _)| k.definition.contains(needle))
+        .map(|(_, label)| label)
+        .collect();
+        if !options.is_empty() {
+            report.push(skipped(
+                "key option",
+                format!("{shown}.{} ({})", k.name, options.join(", ")),
+                "index options of a key are not carried to another engine",
+            ));
+        }
+        // MariaDB/MySQL name every primary key PRIMARY; SQLite keeps no name.
+        if k.primary && k.name != format!("{}_pkey", t.name) {
+            report.push(skipped(
+                "key name",
+                format!("{shown}.{}", k.name),
+                "a primary key's own name is not carried to another engine",
+            ));
+        }
+    }
+    for tr in &x.triggers {
+        report.push(
+            SchemaItem::new("trigger", format!("{shown}.{}", tr.name), Action::Skipped)
+                .because(format!("written in {from}'s SQL; not translated")),
+        );
+    }
+    for f in &x.functions {
+        report.push(
+            SchemaItem::new("function", format!("{f} (used by {shown})"), Action::Skipped)
+                .because(format!("written in {from}'s SQL; not translated")),
+        );
+    }
+    for c in &t.columns {
+        if c.identity == Some(Identity::Always) {
+            report.push(
+                SchemaItem::new("identity", format!("{shown}.{}", c.name), Action::Mapped)
+                    .between("GENERATED ALWAYS", d.auto_increment().unwrap_or("GENERATED BY DEFAULT")),
+            );
+        }
+    }
+}
