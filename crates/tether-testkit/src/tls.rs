@@ -452,12 +452,14 @@ pub(crate) fn mariadb_program(name: &str) -> PathBuf {
 /// Makes a fresh MariaDB data dir `data` (root logs in with an empty password);
 /// `extra` goes to mariadb-install-db (and its bootstrap server).
 pub(crate) fn install_mariadb(data: &Path, extra: &[&str]) {
+    let tmp = own_tmpdir(data.parent().unwrap_or(data));
     let out = Command::new(mariadb_program("mariadb-install-db"))
         .current_dir("/")
         .args([
             "--no-defaults",
             &format!("--datadir={}", data.display()),
             &mariadb_user_arg(),
+            &tmp,
         ])
         .args(["--auth-root-authentication-method=normal", "--skip-test-db", "--force"])
         .args(extra)
@@ -468,6 +470,16 @@ pub(crate) fn install_mariadb(data: &Path, extra: &[&str]) {
         "mariadb-install-db: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// `--tmpdir=` a directory of the instance's own (`tmp` in `dir`, made here). Every
+/// MariaDB deletes the `#sql*` files in its tmpdir when it starts: a private instance
+/// sharing /tmp with another server deletes that server's temporary tables under it
+/// (MariaDB 10.11 then crashes with signal 11 in `create_tmp_table_for_schema`).
+pub fn own_tmpdir(dir: &Path) -> String {
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).expect("the instance's tmpdir");
+    format!("--tmpdir={}", tmp.display())
 }
 
 /// The command that starts a MariaDB on `data`, socket, pid file and error log
@@ -481,6 +493,7 @@ pub(crate) fn mariadbd_command(dir: &Path, data: &Path, bind: &str, port: u16) -
         .arg(format!("--socket={}", dir.join("sock").display()))
         .arg(format!("--pid-file={}", dir.join("pid").display()))
         .arg(format!("--log-error={}", dir.join("mariadbd.log").display()))
+        .arg(own_tmpdir(dir))
         .arg(format!("--port={port}"))
         .arg(format!("--bind-address={bind}"))
         .args([

@@ -348,6 +348,7 @@ pub fn binlog_server() -> Result<BinlogServer, String> {
             "--auth-root-authentication-method=normal",
             "--skip-test-db",
             "--force",
+            &tether_testkit::tls::own_tmpdir(&dir),
         ])
         .output()
         .expect("mariadb-install-db runs");
@@ -370,6 +371,7 @@ pub fn binlog_server() -> Result<BinlogServer, String> {
             "--server-id=1",
             &format!("--pid-file={}", dir.join("pid").display()),
             &format!("--log-error={}", dir.join("err").display()),
+            &tether_testkit::tls::own_tmpdir(&dir),
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
