@@ -164,11 +164,19 @@ impl Store {
                 cutover_ms BIGINT UNSIGNED NULL,
                 plan LONGTEXT NULL,
                 progress LONGTEXT NULL,
+                clash TEXT NULL,
                 KEY state (keyspace, state)
             ) ENGINE=InnoDB"
         );
         self.db
             .exec(&sql, || format!("creating {TABLE} in database `{}`", self.database))
+            .await?;
+        // Records written before `clash` existed (capture triggers record clashes there).
+        let sql = format!("ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS clash TEXT NULL");
+        self.db
+            .exec(&sql, || {
+                format!("adding `clash` to {TABLE} in database `{}`", self.database)
+            })
             .await?;
         self.created = true;
         Ok(())
@@ -260,7 +268,7 @@ impl Store {
     /// Forgets plan and progress (RETRY starts over).
     pub async fn reset(&mut self, id: &str) -> Result<(), OnlineError> {
         let sql = format!(
-            "UPDATE {TABLE} SET plan = NULL, progress = NULL, rows_copied = 0, cutover_ms = NULL WHERE id = {}",
+            "UPDATE {TABLE} SET plan = NULL, progress = NULL, rows_copied = 0, cutover_ms = NULL, clash = NULL WHERE id = {}",
             lit(id)
         );
         self.db.exec(&sql, || format!("resetting migration '{id}'")).await?;
