@@ -11,7 +11,7 @@ use tether_schema::{FkAction, Schema};
 
 use super::db::{lit, q, q_list, Db};
 use super::family;
-use super::plan::{copy_columns, parse_alter, FkDef, Plan, TablePlan};
+use super::plan::{copy_columns, parse_alter, same_column, FkDef, Plan, TablePlan};
 use super::OnlineError;
 
 /// Builds every shadow of `plan` and fills in `copy` and `fks_after`.
@@ -63,8 +63,28 @@ pub async fn prepare(db: &mut Db, database: &str, schema: &Schema, plan: &mut Pl
                 reason: "the table disappeared from the keyspace".into(),
             })?;
         let pairs = copy_columns(if i == 0 { root_alter.as_ref() } else { None }, source);
-        let stored = stored_columns(db, database, &t.shadow).await?;
-        plan.tables[i].copy = pairs.into_iter().filter(|(_, d)| stored.contains(d)).collect();
+        let columns = shadow_columns(db, database, &t.shadow).await?;
+        let mut copy = Vec::new();
+        for p in pairs {
+            // A column the ALTER keeps must be in the shadow: a pair lost here would be
+            // a column lost at cut-over.
+            let (name, generated) = columns
+                .iter()
+                .find(|(name, _)| same_column(name, &p.shadow))
+                .ok_or_else(|| OnlineError::Refused {
+                    table: t.table.clone(),
+                    reason: format!(
+                        "column `{}` should be copied into `{}` of the new definition, which the shadow `{}` lacks",
+                        p.source, p.shadow, t.shadow
+                    ),
+                })?;
+            // A generated shadow column computes its own value; an ordinary one takes the
+            // source's (also when the source column was generated).
+            if !generated {
+                copy.push((p.source, name.clone()));
+            }
+        }
+        plan.tables[i].copy = copy;
     }
     // FKs the ALTER added are read back (with the names they get on the table) and
     // dropped: a filling shadow has no FKs.
@@ -228,11 +248,11 @@ pub(crate) fn ibfk_number(name: &str, table: &str) -> Option<u64> {
     name.strip_prefix(&format!("{table}_ibfk_"))?.parse().ok()
 }
 
-/// Columns of `table` that hold values (generated columns left out).
-async fn stored_columns(db: &mut Db, database: &str, table: &str) -> Result<Vec<String>, OnlineError> {
+/// The columns of `table`, each with whether it is generated.
+async fn shadow_columns(db: &mut Db, database: &str, table: &str) -> Result<Vec<(String, bool)>, OnlineError> {
     let sql = format!(
-        "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} \
-         AND IS_GENERATED = 'NEVER' ORDER BY ORDINAL_POSITION",
+        "SELECT COLUMN_NAME, IS_GENERATED <> 'NEVER' FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} ORDER BY ORDINAL_POSITION",
         lit(database),
         lit(table)
     );
@@ -240,7 +260,11 @@ async fn stored_columns(db: &mut Db, database: &str, table: &str) -> Result<Vec<
         .texts(&sql)
         .await?
         .into_iter()
-        .filter_map(|r| r.into_iter().next().flatten())
+        .filter_map(|r| {
+            let mut r = r.into_iter();
+            let name = r.next().flatten()?;
+            Some((name, r.next().flatten().as_deref() == Some("1")))
+        })
         .collect())
 }
 
