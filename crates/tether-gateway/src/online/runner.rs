@@ -152,6 +152,8 @@ async fn drive(
     if let Some(e) = capture::clash(db, id).await.map_err(fail)? {
         return Err(fail(e));
     }
+    // An FK the ALTER adds over orphan rows: the native ALTER fails (1452).
+    shadow::check_added_fk_rows(db, &plan).await.map_err(fail)?;
     store.set_state(id, State::Ready, "").await.map_err(fail)?;
 
     // A cut-over that stopped after its RENAME (the gateway was stopped) is finished.

@@ -248,6 +248,47 @@ pub(crate) fn ibfk_number(name: &str, table: &str) -> Option<u64> {
     name.strip_prefix(&format!("{table}_ibfk_"))?.parse().ok()
 }
 
+/// Fails with 1452, as the native ALTER does, when an FK the new definition adds (or
+/// changes) has orphans among the copied rows: checked on the shadows after the copy,
+/// before the swap, against the parents' new tables where they are migrated too.
+pub async fn check_added_fk_rows(db: &mut Db, plan: &Plan) -> Result<(), OnlineError> {
+    let new_name = |table: &str| {
+        plan.table(table)
+            .map(|t| t.shadow.clone())
+            .unwrap_or_else(|| table.to_string())
+    };
+    for t in &plan.tables {
+        for fk in t.fks_after.iter().filter(|fk| !t.fks_before.contains(fk)) {
+            let present: Vec<String> = fk.columns.iter().map(|c| format!("_c.{} IS NOT NULL", q(c))).collect();
+            let matches: Vec<String> = fk
+                .columns
+                .iter()
+                .zip(&fk.referenced_columns)
+                .map(|(c, r)| format!("_p.{} = _c.{}", q(r), q(c)))
+                .collect();
+            let sql = format!(
+                "SELECT 1 FROM {} AS _c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} AS _p WHERE {}) LIMIT 1",
+                q(&t.shadow),
+                present.join(" AND "),
+                q(&new_name(&fk.referenced_table)),
+                matches.join(" AND ")
+            );
+            if !db.rows(&sql).await?.is_empty() {
+                return Err(OnlineError::Backend {
+                    doing: format!("checking the rows of `{}` against FK `{}`", t.table, fk.name),
+                    code: 1452,
+                    state: "23000".into(),
+                    message: format!(
+                        "Cannot add or update a child row: a foreign key constraint fails ({})",
+                        constraint_sql(fk)
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The columns of `table`, each with whether it is generated.
 async fn shadow_columns(db: &mut Db, database: &str, table: &str) -> Result<Vec<(String, bool)>, OnlineError> {
     let sql = format!(

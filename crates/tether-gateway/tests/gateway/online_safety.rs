@@ -202,3 +202,32 @@ fn a_non_ascii_column_renamed_in_another_case_keeps_its_values() {
         "SELECT * FROM t ORDER BY id",
     );
 }
+
+#[test]
+fn an_fk_added_over_orphans_fails_like_native() {
+    let setup = "CREATE TABLE p (id INT PRIMARY KEY); CREATE TABLE c (id INT PRIMARY KEY, pid INT, KEY (pid));
+      INSERT INTO p VALUES (1); INSERT INTO c VALUES (1,1),(2,99),(3,NULL);";
+    let alter = "ALTER TABLE c ADD CONSTRAINT c_p FOREIGN KEY (pid) REFERENCES p (id)";
+    assert_eq!(native_code(setup, alter), Some(1452));
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(setup);
+    let create_before = db.query("SHOW CREATE TABLE c");
+    let m = online(&db, alter, Settings::default());
+    assert_eq!(m.state, State::Failed, "{}", m.message);
+    assert!(m.message.contains("ERROR 1452 "), "{}", m.message);
+    assert_eq!(db.query("SHOW CREATE TABLE c"), create_before);
+    assert_eq!(tables(&db), vec!["c".to_string(), "p".to_string()]);
+    // Without orphans the same ALTER completes (NULLs are no orphans).
+    db.exec("DELETE FROM c WHERE id = 2");
+    let m = online(&db, alter, Settings::default());
+    assert_eq!(m.state, State::Complete, "{}", m.message);
+}
+
+#[test]
+fn an_alter_auto_increment_above_the_counter_wins() {
+    same_as_native(
+        "CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v INT); INSERT INTO t (v) VALUES (1),(2),(3); DELETE FROM t WHERE id = 3;",
+        "ALTER TABLE t ADD COLUMN w INT, AUTO_INCREMENT = 100",
+        "SELECT * FROM t ORDER BY id",
+    );
+}
