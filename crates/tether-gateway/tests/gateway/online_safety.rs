@@ -231,3 +231,23 @@ fn an_alter_auto_increment_above_the_counter_wins() {
         "SELECT * FROM t ORDER BY id",
     );
 }
+
+#[test]
+fn a_table_with_triggers_of_its_own_is_refused_at_submit() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(
+        "CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, tid INT);
+         CREATE TABLE t (id INT PRIMARY KEY, v INT);
+         CREATE TRIGGER t_audit AFTER INSERT ON t FOR EACH ROW INSERT INTO audit (tid) VALUES (NEW.id);",
+    );
+    let err = runtime().block_on(async {
+        let m = Migrator::new("ks", &db.url, true, Settings::default()).expect("migrator");
+        m.submit("ALTER TABLE t ADD COLUMN w INT").await.expect_err("refused")
+    });
+    assert_eq!(
+        err.to_string(),
+        "online ALTER of `t` refused: the table has triggers of its own (`t_audit` on `t`), which the new table \
+         would not keep; drop them first or use ddl_strategy 'direct'"
+    );
+    assert_eq!(tables(&db), vec!["audit".to_string(), "t".to_string()]);
+}
