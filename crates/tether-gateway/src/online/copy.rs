@@ -1,16 +1,18 @@
 //! The row copy: each table walks its primary key in chunks,
-//! `INSERT IGNORE INTO shadow SELECT ... WHERE key > last AND key <= upper ... LOCK IN
-//! SHARE MODE` (as pt-online-schema-change does: the shared locks order the copy with
-//! concurrent writes, whose triggers REPLACE/DELETE the same rows in the shadow; a row
-//! copied twice is ignored). The last key of each chunk is stored, so a restarted
-//! migrator goes on from there. Between chunks the copy throttles: it sleeps while
-//! the backend's `Threads_running` is over a threshold or a replica lags.
+//! `INSERT INTO shadow SELECT ... WHERE key > last AND key <= upper AND the key is not in
+//! the shadow yet ... LOCK IN SHARE MODE` under strict `sql_mode` (the shared locks order
+//! the copy with concurrent writes, whose triggers write the same rows to the shadow).
+//! A row the ALTER cannot hold (duplicate unique key, CHECK, truncation, NULL, charset)
+//! fails the chunk with the server's error, as the native ALTER would: never a silent
+//! change. The last key of each chunk is stored, so a restarted migrator goes on from
+//! there. Between chunks the copy throttles while the backend is busy or a replica lags.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tether_connect::DbUrl;
 
+use super::capture::shadow_column;
 use super::db::{lit_bytes, q, q_list, Db};
 use super::plan::TablePlan;
 use super::store::{Progress, Store};
@@ -90,8 +92,25 @@ pub async fn copy_table(
         } else {
             format!("WHERE {}", conds.join(" AND "))
         };
+        // Rows a capture trigger wrote already are skipped by key: the shared lock on
+        // the source row means its writer committed, so the shadow's row is current.
+        // Every other failure (a unique key other than the primary one, CHECK, a value
+        // the new column cannot hold) is the server's error, under strict mode.
+        let not_copied = format!(
+            "NOT EXISTS (SELECT 1 FROM {} AS _s WHERE {})",
+            q(&t.shadow),
+            pk.iter()
+                .map(|k| format!("_s.{} <=> {}.{}", q(shadow_column(t, k)), q(&t.table), q(k)))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        );
+        let where_all = if where_all.is_empty() {
+            format!("WHERE {not_copied}")
+        } else {
+            format!("{where_all} AND {not_copied}")
+        };
         let sql = format!(
-            "INSERT IGNORE INTO {} ({}) SELECT {} FROM {} FORCE INDEX (PRIMARY) {where_all} ORDER BY {} LOCK IN SHARE MODE",
+            "SET STATEMENT sql_mode = '{COPY_SQL_MODE}' FOR INSERT INTO {} ({}) SELECT {} FROM {} FORCE INDEX (PRIMARY) {where_all} ORDER BY {} LOCK IN SHARE MODE",
             q(&t.shadow),
             q_list(&dst),
             q_list(&src),
@@ -114,6 +133,9 @@ pub async fn copy_table(
                 other => break other?,
             }
         };
+        if ok.warnings > 0 {
+            return Err(chunk_warning(db, t).await);
+        }
         *rows += records(&ok.info).unwrap_or(ok.affected_rows);
         match upper {
             Some(u) => progress.tables[index].last = Some(u),
@@ -123,6 +145,29 @@ pub async fn copy_table(
         if !settings.chunk_pause.is_zero() {
             tokio::time::sleep(settings.chunk_pause).await;
         }
+    }
+}
+
+/// The copy's `sql_mode`: strict (a value the new column cannot hold is an error, as
+/// in the native ALTER's copy), and a zero in an AUTO_INCREMENT column is copied as 0.
+const COPY_SQL_MODE: &str = "STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO";
+
+/// A chunk that succeeded with warnings changed a value on the way (strict mode lets
+/// some through, e.g. notes on conversions): the first warning becomes the error.
+async fn chunk_warning(db: &mut Db, t: &TablePlan) -> OnlineError {
+    let doing = format!("copying a chunk of `{}` into `{}`", t.table, t.shadow);
+    match db.texts("SHOW WARNINGS").await {
+        Ok(rows) => {
+            let w = rows.into_iter().next().unwrap_or_default();
+            let field = |i: usize| w.get(i).cloned().flatten().unwrap_or_default();
+            OnlineError::Backend {
+                doing,
+                code: field(1).parse().unwrap_or(1105),
+                state: "HY000".into(),
+                message: field(2),
+            }
+        }
+        Err(e) => e,
     }
 }
 

@@ -167,14 +167,19 @@ pub async fn cut_over(
     }
 
     // The next AUTO_INCREMENT value goes with the table (a shadow counts from its
-    // highest row, the original may be past it: deleted or rolled-back rows).
+    // highest row, the original may be past it: deleted or rolled-back rows), unless
+    // the shadow's is higher (an ALTER's `AUTO_INCREMENT = N` wins, as natively).
     for t in &plan.tables {
-        let sql = format!(
-            "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {}",
-            lit(database),
-            lit(&t.table)
-        );
-        if let Some(next) = db.count(&sql).await.map_err(before)? {
+        let sql = |table: &str| {
+            format!(
+                "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {}",
+                lit(database),
+                lit(table)
+            )
+        };
+        let original = db.count(&sql(&t.table)).await.map_err(before)?;
+        let shadow = db.count(&sql(&t.shadow)).await.map_err(before)?;
+        if let Some(next) = original.filter(|o| shadow.is_none_or(|s| s < *o)) {
             db.run(&format!("ALTER TABLE {} AUTO_INCREMENT = {next}", q(&t.shadow)))
                 .await
                 .map_err(before)?;

@@ -178,6 +178,29 @@ impl Migrator {
         let id = new_id();
         let plan = plan::build(&schema, &id, alter_sql, self.shared.managed)?;
         let mut store = self.shared.store();
+        // The shadow would not have the table's own triggers, and the capture triggers
+        // share the table's events with them: refused rather than lost at the swap.
+        let migrated: Vec<String> = plan.tables.iter().map(|t| t.table.clone()).collect();
+        let triggers = store.user_triggers(&migrated).await;
+        let triggers = match triggers {
+            Ok(t) => t,
+            Err(e) => {
+                store.close().await;
+                return Err(e);
+            }
+        };
+        if !triggers.is_empty() {
+            store.close().await;
+            let names: Vec<String> = triggers.iter().map(|(t, on)| format!("`{t}` on `{on}`")).collect();
+            return Err(OnlineError::Refused {
+                table: plan.root.clone(),
+                reason: format!(
+                    "the table has triggers of its own ({}), which the new table would not keep; \
+                     drop them first or use ddl_strategy 'direct'",
+                    names.join(", ")
+                ),
+            });
+        }
         let busy = store.list().await;
         if let Ok(list) = &busy {
             let tables = plan.gated_tables();

@@ -428,26 +428,31 @@ fn shadow_alter(alter: &AlterTable, shadow: &str) -> Option<String> {
     Some(at.to_string())
 }
 
-/// Column pairs copied from `table` into its shadow: every stored column the ALTER
-/// keeps, renamed as the ALTER renames it. The caller keeps the pairs whose shadow
-/// column exists.
-pub fn copy_columns(alter: Option<&AlterTable>, table: &Table) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = table
+/// Column pairs copied from `table` into its shadow: every column the ALTER keeps,
+/// renamed as the ALTER renames it, with whether the source column is generated (its
+/// value is copied only where the shadow's column is an ordinary one: a MODIFY that
+/// makes it ordinary keeps the values). Names compare as MariaDB compares them
+/// (without case, beyond ASCII too).
+pub fn copy_columns(alter: Option<&AlterTable>, table: &Table) -> Vec<CopyColumn> {
+    let mut pairs: Vec<CopyColumn> = table
         .columns
         .iter()
-        .filter(|c| c.generated.is_none())
-        .map(|c| (c.name.clone(), c.name.clone()))
+        .map(|c| CopyColumn {
+            source: c.name.clone(),
+            shadow: c.name.clone(),
+            generated: c.generated.is_some(),
+        })
         .collect();
     let Some(alter) = alter else { return pairs };
     for op in &alter.operations {
         match op {
             AlterTableOperation::DropColumn { column_names, .. } => {
-                pairs.retain(|(s, _)| !column_names.iter().any(|n| n.value.eq_ignore_ascii_case(s)));
+                pairs.retain(|p| !column_names.iter().any(|n| same_column(&n.value, &p.source)));
             }
             AlterTableOperation::ChangeColumn { old_name, new_name, .. } => {
                 for p in pairs.iter_mut() {
-                    if p.0.eq_ignore_ascii_case(&old_name.value) {
-                        p.1 = new_name.value.clone();
+                    if same_column(&p.source, &old_name.value) {
+                        p.shadow = new_name.value.clone();
                     }
                 }
             }
@@ -456,8 +461,8 @@ pub fn copy_columns(alter: Option<&AlterTable>, table: &Table) -> Vec<(String, S
                 new_column_name,
             } => {
                 for p in pairs.iter_mut() {
-                    if p.0.eq_ignore_ascii_case(&old_column_name.value) {
-                        p.1 = new_column_name.value.clone();
+                    if same_column(&p.source, &old_column_name.value) {
+                        p.shadow = new_column_name.value.clone();
                     }
                 }
             }
@@ -465,6 +470,20 @@ pub fn copy_columns(alter: Option<&AlterTable>, table: &Table) -> Vec<(String, S
         }
     }
     pairs
+}
+
+/// A source column and the shadow column its values go to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyColumn {
+    pub source: String,
+    pub shadow: String,
+    /// The source column is generated (copied only into an ordinary shadow column).
+    pub generated: bool,
+}
+
+/// True when two column names name the same column (MariaDB: without case, Unicode).
+pub fn same_column(a: &str, b: &str) -> bool {
+    a == b || a.to_lowercase() == b.to_lowercase()
 }
 
 #[cfg(test)]

@@ -147,6 +147,13 @@ async fn drive(
     if cancel.load(Ordering::SeqCst) {
         return Ok(Done::Cancelled(plan.clone()));
     }
+    // A captured write that clashed with a unique key of the new definition: the
+    // native ALTER would fail (1062), so the migration fails before the swap.
+    if let Some(e) = capture::clash(db, id).await.map_err(fail)? {
+        return Err(fail(e));
+    }
+    // An FK the ALTER adds over orphan rows: the native ALTER fails (1452).
+    shadow::check_added_fk_rows(db, &plan).await.map_err(fail)?;
     store.set_state(id, State::Ready, "").await.map_err(fail)?;
 
     // A cut-over that stopped after its RENAME (the gateway was stopped) is finished.
@@ -217,7 +224,7 @@ async fn prepare(
         for t in &plan.tables {
             let mut attempt = 1;
             loop {
-                match capture::create(db, t).await {
+                match capture::create(db, t, id).await {
                     Err(e) if e.is_lock_wait_timeout() && attempt < shared.settings.cutover_attempts => {
                         capture::drop(db, t).await?;
                         attempt += 1;

@@ -11,7 +11,7 @@ use tether_schema::{FkAction, Schema};
 
 use super::db::{lit, q, q_list, Db};
 use super::family;
-use super::plan::{copy_columns, parse_alter, FkDef, Plan, TablePlan};
+use super::plan::{copy_columns, parse_alter, same_column, FkDef, Plan, TablePlan};
 use super::OnlineError;
 
 /// Builds every shadow of `plan` and fills in `copy` and `fks_after`.
@@ -63,8 +63,28 @@ pub async fn prepare(db: &mut Db, database: &str, schema: &Schema, plan: &mut Pl
                 reason: "the table disappeared from the keyspace".into(),
             })?;
         let pairs = copy_columns(if i == 0 { root_alter.as_ref() } else { None }, source);
-        let stored = stored_columns(db, database, &t.shadow).await?;
-        plan.tables[i].copy = pairs.into_iter().filter(|(_, d)| stored.contains(d)).collect();
+        let columns = shadow_columns(db, database, &t.shadow).await?;
+        let mut copy = Vec::new();
+        for p in pairs {
+            // A column the ALTER keeps must be in the shadow: a pair lost here would be
+            // a column lost at cut-over.
+            let (name, generated) = columns
+                .iter()
+                .find(|(name, _)| same_column(name, &p.shadow))
+                .ok_or_else(|| OnlineError::Refused {
+                    table: t.table.clone(),
+                    reason: format!(
+                        "column `{}` should be copied into `{}` of the new definition, which the shadow `{}` lacks",
+                        p.source, p.shadow, t.shadow
+                    ),
+                })?;
+            // A generated shadow column computes its own value; an ordinary one takes the
+            // source's (also when the source column was generated).
+            if !generated {
+                copy.push((p.source, name.clone()));
+            }
+        }
+        plan.tables[i].copy = copy;
     }
     // FKs the ALTER added are read back (with the names they get on the table) and
     // dropped: a filling shadow has no FKs.
@@ -228,11 +248,52 @@ pub(crate) fn ibfk_number(name: &str, table: &str) -> Option<u64> {
     name.strip_prefix(&format!("{table}_ibfk_"))?.parse().ok()
 }
 
-/// Columns of `table` that hold values (generated columns left out).
-async fn stored_columns(db: &mut Db, database: &str, table: &str) -> Result<Vec<String>, OnlineError> {
+/// Fails with 1452, as the native ALTER does, when an FK the new definition adds (or
+/// changes) has orphans among the copied rows: checked on the shadows after the copy,
+/// before the swap, against the parents' new tables where they are migrated too.
+pub async fn check_added_fk_rows(db: &mut Db, plan: &Plan) -> Result<(), OnlineError> {
+    let new_name = |table: &str| {
+        plan.table(table)
+            .map(|t| t.shadow.clone())
+            .unwrap_or_else(|| table.to_string())
+    };
+    for t in &plan.tables {
+        for fk in t.fks_after.iter().filter(|fk| !t.fks_before.contains(fk)) {
+            let present: Vec<String> = fk.columns.iter().map(|c| format!("_c.{} IS NOT NULL", q(c))).collect();
+            let matches: Vec<String> = fk
+                .columns
+                .iter()
+                .zip(&fk.referenced_columns)
+                .map(|(c, r)| format!("_p.{} = _c.{}", q(r), q(c)))
+                .collect();
+            let sql = format!(
+                "SELECT 1 FROM {} AS _c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} AS _p WHERE {}) LIMIT 1",
+                q(&t.shadow),
+                present.join(" AND "),
+                q(&new_name(&fk.referenced_table)),
+                matches.join(" AND ")
+            );
+            if !db.rows(&sql).await?.is_empty() {
+                return Err(OnlineError::Backend {
+                    doing: format!("checking the rows of `{}` against FK `{}`", t.table, fk.name),
+                    code: 1452,
+                    state: "23000".into(),
+                    message: format!(
+                        "Cannot add or update a child row: a foreign key constraint fails ({})",
+                        constraint_sql(fk)
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The columns of `table`, each with whether it is generated.
+async fn shadow_columns(db: &mut Db, database: &str, table: &str) -> Result<Vec<(String, bool)>, OnlineError> {
     let sql = format!(
-        "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} \
-         AND IS_GENERATED = 'NEVER' ORDER BY ORDINAL_POSITION",
+        "SELECT COLUMN_NAME, IS_GENERATED <> 'NEVER' FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} ORDER BY ORDINAL_POSITION",
         lit(database),
         lit(table)
     );
@@ -240,7 +301,11 @@ async fn stored_columns(db: &mut Db, database: &str, table: &str) -> Result<Vec<
         .texts(&sql)
         .await?
         .into_iter()
-        .filter_map(|r| r.into_iter().next().flatten())
+        .filter_map(|r| {
+            let mut r = r.into_iter();
+            let name = r.next().flatten()?;
+            Some((name, r.next().flatten().as_deref() == Some("1")))
+        })
         .collect())
 }
 

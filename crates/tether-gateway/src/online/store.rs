@@ -164,11 +164,19 @@ impl Store {
                 cutover_ms BIGINT UNSIGNED NULL,
                 plan LONGTEXT NULL,
                 progress LONGTEXT NULL,
+                clash TEXT NULL,
                 KEY state (keyspace, state)
             ) ENGINE=InnoDB"
         );
         self.db
             .exec(&sql, || format!("creating {TABLE} in database `{}`", self.database))
+            .await?;
+        // Records written before `clash` existed (capture triggers record clashes there).
+        let sql = format!("ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS clash TEXT NULL");
+        self.db
+            .exec(&sql, || {
+                format!("adding `clash` to {TABLE} in database `{}`", self.database)
+            })
             .await?;
         self.created = true;
         Ok(())
@@ -260,7 +268,7 @@ impl Store {
     /// Forgets plan and progress (RETRY starts over).
     pub async fn reset(&mut self, id: &str) -> Result<(), OnlineError> {
         let sql = format!(
-            "UPDATE {TABLE} SET plan = NULL, progress = NULL, rows_copied = 0, cutover_ms = NULL WHERE id = {}",
+            "UPDATE {TABLE} SET plan = NULL, progress = NULL, rows_copied = 0, cutover_ms = NULL, clash = NULL WHERE id = {}",
             lit(id)
         );
         self.db.exec(&sql, || format!("resetting migration '{id}'")).await?;
@@ -273,6 +281,33 @@ impl Store {
             .exec(&sql, || format!("storing the cut-over time of migration '{id}'"))
             .await?;
         Ok(())
+    }
+
+    /// Triggers of the database's own on `tables` (the migrator's capture triggers,
+    /// named `_tether_...`, left out), as (trigger, table).
+    pub async fn user_triggers(&mut self, tables: &[String]) -> Result<Vec<(String, String)>, OnlineError> {
+        if tables.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = tables.iter().map(|t| lit(t)).collect();
+        let sql = format!(
+            "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS \
+             WHERE TRIGGER_SCHEMA = {} AND EVENT_OBJECT_TABLE IN ({}) AND TRIGGER_NAME NOT LIKE '\\_tether\\_%' \
+             ORDER BY EVENT_OBJECT_TABLE, TRIGGER_NAME",
+            lit(&self.database),
+            list.join(", ")
+        );
+        let rows = self
+            .db
+            .texts(&sql)
+            .await?
+            .into_iter()
+            .filter_map(|r| {
+                let mut r = r.into_iter();
+                Some((r.next().flatten()?, r.next().flatten()?))
+            })
+            .collect();
+        Ok(rows)
     }
 
     pub async fn close(self) {
