@@ -177,6 +177,52 @@ async fn check_fks(db: &mut Db, plan: &Plan) -> Result<(), OnlineError> {
             reason: format!("its foreign keys do not fit the new definition: {e}"),
         })?;
     }
+    check_children(db, plan).await
+}
+
+/// Checks that every child FK re-pointed at cut-over still fits its parent's new
+/// definition under its own column names (a referenced column renamed or dropped, its
+/// index dropped): on empty scratch copies of the child and the new parent, before
+/// anything is swapped. The re-point keeps the child's referenced column names, so a
+/// misfit would otherwise fail after the RENAME, leaving the child without its FK.
+async fn check_children(db: &mut Db, plan: &Plan) -> Result<(), OnlineError> {
+    let migrated = |name: &str| plan.tables.iter().any(|t| t.table == name);
+    for (i, child) in plan.children.iter().enumerate() {
+        let fk = &child.fk;
+        let Some(parent) = plan.tables.iter().find(|t| t.table == fk.referenced_table) else {
+            continue;
+        };
+        if migrated(&fk.table) {
+            continue; // its FKs are in that table's `fks_after`, checked above
+        }
+        let parent_scratch = format!("{}_p{i}_check", plan.prefix);
+        let child_scratch = format!("{}_c{i}_check", plan.prefix);
+        for (scratch, like) in [(&parent_scratch, &parent.shadow), (&child_scratch, &fk.table)] {
+            db.run(&format!("DROP TABLE IF EXISTS {}", q(scratch))).await?;
+            db.run(&format!("CREATE TABLE {} LIKE {}", q(scratch), q(like))).await?;
+        }
+        let mut temp = fk.clone();
+        temp.name = format!("{}_c{i}", plan.prefix);
+        temp.referenced_table = parent_scratch.clone();
+        let checked = db
+            .run(&format!(
+                "ALTER TABLE {} ADD {}",
+                q(&child_scratch),
+                constraint_sql(&temp)
+            ))
+            .await;
+        for scratch in [&child_scratch, &parent_scratch] {
+            db.run(&format!("DROP TABLE IF EXISTS {}", q(scratch))).await?;
+        }
+        checked.map_err(|e| OnlineError::Refused {
+            table: parent.table.clone(),
+            reason: format!(
+                "the foreign key {} of {} would not fit the new definition: {e}",
+                q(&fk.name),
+                q(&fk.table)
+            ),
+        })?;
+    }
     Ok(())
 }
 
