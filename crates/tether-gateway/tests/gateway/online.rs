@@ -114,6 +114,16 @@ fn show_create(db: &TestDb, table: &str) -> String {
 fn table_rows(db: &TestDb, table: &str) -> Vec<Vec<Option<String>>> {
     db.query(&format!("SELECT * FROM `{table}` ORDER BY 1"))
 }
+/// `workload` then `alter` run natively on `native`: the migrated `db` must equal it
+/// (definitions and rows of [`TABLES`]) and have no orphans.
+fn matches_native_after(db: &TestDb, native: &TestDb, workload: &[String], alter: &str) {
+    for sql in workload {
+        native.exec(sql);
+    }
+    native.exec(alter);
+    assert_same(db, native, &TABLES);
+    assert_eq!(orphans(db), no_orphans());
+}
 
 /// Every table of the schema has the same definition and rows on both databases.
 fn assert_same(online: &TestDb, native: &TestDb, tables: &[&str]) {
@@ -357,12 +367,7 @@ fn a_managed_workload_during_the_copy_ends_as_natively() {
         longest.as_millis(),
         done.message
     );
-    for sql in &workload {
-        native.exec(sql);
-    }
-    native.exec(alter);
-    assert_same(&db, &native, &TABLES);
-    assert_eq!(orphans(&db), no_orphans());
+    matches_native_after(&db, &native, &workload, alter);
 }
 
 #[test]
@@ -806,12 +811,7 @@ fn a_family_migration_under_a_managed_workload_ends_as_natively() {
     });
     assert_eq!(done.state, State::Complete, "{}", done.message);
     eprintln!("family migration under a workload: {}", done.message);
-    for sql in &workload {
-        native.exec(sql);
-    }
-    native.exec(NATIVE_FAMILY);
-    assert_same(&db, &native, &TABLES);
-    assert_eq!(orphans(&db), no_orphans());
+    matches_native_after(&db, &native, &workload, NATIVE_FAMILY);
 }
 
 /// A transaction that stays open on the table keeps the capture triggers from being
