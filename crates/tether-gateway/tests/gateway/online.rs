@@ -1321,7 +1321,8 @@ fn a_cancel_from_another_gateway_during_the_copy_stops_the_owner() {
     let untouched = loaded(1500);
     let rt = runtime();
     let done = rt.block_on(async {
-        let owner = Migrator::new("ks", &db.url, true, slow()).expect("owner");
+        // A copy of several seconds (75 chunks, 50 ms apart).
+        let owner = Migrator::new("ks", &db.url, true, slower()).expect("owner");
         let other = Migrator::new("ks", &db.url, true, Settings::default()).expect("another gateway");
         let id = owner
             .submit("ALTER TABLE customer ADD COLUMN gone INT")
@@ -1330,7 +1331,7 @@ fn a_cancel_from_another_gateway_during_the_copy_stops_the_owner() {
         copying(&owner, &id).await;
         // A second gateway starting now waits for the owner rather than copying too.
         assert_eq!(other.resume_all().await.expect("resumed"), vec![id.clone()]);
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
         other.cancel(&id).await.expect("cancel requested");
         let done = finished(&other, &id).await;
         let again = other.cancel(&id).await.expect_err("cancelled already");
