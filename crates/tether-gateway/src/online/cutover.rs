@@ -7,13 +7,16 @@
 //! then drop the capture triggers (they went with the old tables), give children's
 //! generated keys their names back, and count orphans of every affected FK.
 //!
-//! A step after the RENAME that fails (a child's ALTER meets a lock wait timeout, or
-//! any error) is undone before the release: the tables are renamed back and every FK
-//! is given back to the originals, so nothing is left pointing at `_t_old_<id>`; the
-//! migration then fails with the server's error. If the swap back fails too, the
-//! tables stay swapped and the migration `ready`: a resumed migrator finishes the FK
-//! steps forward ([`finish_after_swap`]), or, when the RENAME back was done,
-//! [`restore_originals`] completes it before a new cut-over.
+//! Before the RENAME the children's metadata locks are taken and released once
+//! (`LOCK TABLES ... WRITE`): a transaction keeping a child open fails the attempt
+//! while nothing is swapped. A step after the RENAME that fails all the same (a
+//! transaction that opened a child since, or any error) is undone before the
+//! release: the tables are renamed back and every FK is given back to the originals,
+//! so nothing is left pointing at `_t_old_<id>`; the migration then fails with the
+//! server's error. If the swap back fails too, the tables stay swapped and the
+//! migration `ready`: a resumed migrator finishes the FK steps forward
+//! ([`finish_after_swap`]), or, when the RENAME back was done, [`restore_originals`]
+//! completes it before a new cut-over.
 //!
 //! Why not `LOCK TABLES`: MariaDB refuses `RENAME TABLE` under it, and after
 //! `ALTER TABLE .. RENAME` under it the new name is not locked, so the FK steps could
@@ -202,6 +205,10 @@ pub async fn cut_over(
         }
     }
 
+    if settings.probe_children && !by_child.is_empty() {
+        probe(db, &by_child).await.map_err(before)?;
+    }
+
     let hold = gate.hold(plan.gated_tables());
     let start = Instant::now();
     let pairs: Vec<String> = plan
@@ -297,6 +304,23 @@ pub async fn cut_over(
         orphans,
         warnings,
     })
+}
+
+/// Takes and releases the children's metadata locks: fails (1205) while a transaction
+/// keeps a child open, which would make its re-point wait after the RENAME. A backend
+/// that refuses LOCK TABLES (privileges) is not probed.
+async fn probe(db: &mut Db, by_child: &BTreeMap<&str, Vec<&FkDef>>) -> Result<(), OnlineError> {
+    let tables: Vec<String> = by_child.keys().map(|c| format!("{} WRITE", q(c))).collect();
+    let locked = db.run(&format!("LOCK TABLES {}", tables.join(", "))).await;
+    let unlocked = db.run("UNLOCK TABLES").await;
+    match locked {
+        Err(e) if e.is_lock_conflict() => Err(e),
+        Err(e) => {
+            tracing::debug!("cut-over: children not probed: {e}");
+            Ok(())
+        }
+        Ok(_) => unlocked.map(|_| ()),
+    }
 }
 
 /// The FKs of tables outside the migration that reference a migrated table, by table.

@@ -60,6 +60,13 @@ pub struct Settings {
     pub cutover_retry_pause: Duration,
     /// Count orphans of every affected FK after cut-over (a full scan of each child).
     pub verify: bool,
+    /// Before the RENAME, take and release the children's metadata locks (`LOCK TABLES
+    /// child WRITE`, bounded by `cutover_lock_timeout`): a transaction keeping a child
+    /// open then fails the attempt before anything is swapped (tried again later)
+    /// rather than the child's re-point after the swap (swapped back). Off: for a
+    /// backend user without the LOCK TABLES privilege (a refused probe is skipped
+    /// anyway), or to exercise the swap back.
+    pub probe_children: bool,
 }
 
 impl Default for Settings {
@@ -75,6 +82,7 @@ impl Default for Settings {
             cutover_attempts: 10,
             cutover_retry_pause: Duration::from_secs(1),
             verify: true,
+            probe_children: true,
         }
     }
 }

@@ -1120,6 +1120,57 @@ fn quick_failing() -> Settings {
     }
 }
 
+/// As [`quick_failing`], without the probe of the children's locks before the RENAME:
+/// a transaction holding a child then stands for one that opened it after the probe,
+/// and the child's re-point fails after the swap.
+fn failing_after_the_swap() -> Settings {
+    Settings {
+        probe_children: false,
+        ..quick_failing()
+    }
+}
+
+/// The brief's r29 case with the probe on: a transaction keeping `payment` open fails
+/// every cut-over attempt before the RENAME (1205 on the probe), nothing is swapped,
+/// and RETRY after it ends completes the migration as natively.
+#[test]
+fn a_transaction_holding_a_child_fails_the_cut_over_before_the_swap() {
+    let db = loaded(200);
+    let native = loaded(200);
+    let untouched = loaded(200);
+    let alter = "ALTER TABLE customer ADD COLUMN vip INT NOT NULL DEFAULT 0";
+    let rt = runtime();
+    let failed = rt.block_on(async {
+        let m = Migrator::new("ks", &db.url, true, quick_failing()).expect("migrator");
+        let mut holder = direct(&db).await;
+        holder.query_drop("BEGIN").await.expect("begin");
+        holder.query_drop("SELECT COUNT(*) FROM payment").await.expect("read");
+        let id = m.submit(alter).await.expect("accepted");
+        let failed = finished(&m, &id).await;
+        holder.query_drop("COMMIT").await.expect("commit");
+        failed
+    });
+    assert_eq!(failed.state, State::Failed, "{}", failed.message);
+    assert_eq!(
+        failed.message,
+        "LOCK TABLES `orders` WRITE, `payment` WRITE: ERROR 1205 (HY000): Lock wait timeout exceeded; \
+         try restarting transaction"
+    );
+    assert_same(&db, &untouched, &TABLES);
+    assert_eq!(fk_targets(&db), fk_targets(&untouched));
+    assert_eq!(underscored(&db), vec!["_tether_migrations".to_string()]);
+    assert_eq!(triggers(&db), Vec::<String>::new());
+    let completed = rt.block_on(async {
+        let m = Migrator::new("ks", &db.url, true, quick_failing()).expect("migrator");
+        m.retry(&failed.id).await.expect("retried");
+        finished(&m, &failed.id).await
+    });
+    assert_eq!(completed.state, State::Complete, "{}", completed.message);
+    native.exec(alter);
+    assert_same(&db, &native, &TABLES);
+    assert_eq!(orphans(&db), no_orphans());
+}
+
 /// Review r29: a child's re-point fails after the RENAME (a transaction keeps `payment`
 /// open, its ALTER meets 1205): the tables are swapped back, every FK of every child
 /// points at `customer` again under its own name, the migration fails with the
@@ -1132,7 +1183,7 @@ fn a_re_point_that_fails_after_the_swap_is_swapped_back_and_retry_completes() {
     let alter = "ALTER TABLE customer ADD COLUMN vip INT NOT NULL DEFAULT 0";
     let rt = runtime();
     let (failed, done) = rt.block_on(async {
-        let m = Migrator::new("ks", &db.url, true, quick_failing()).expect("migrator");
+        let m = Migrator::new("ks", &db.url, true, failing_after_the_swap()).expect("migrator");
         // `payment` stays open in a transaction: the RENAME of its parent does not wait
         // for it, its own ALTER does.
         let mut holder = direct(&db).await;
@@ -1180,7 +1231,7 @@ fn a_swap_back_leaves_every_fk_and_row_as_before() {
     let untouched = loaded(200);
     let rt = runtime();
     let failed = rt.block_on(async {
-        let m = Migrator::new("ks", &db.url, true, quick_failing()).expect("migrator");
+        let m = Migrator::new("ks", &db.url, true, failing_after_the_swap()).expect("migrator");
         let mut holder = direct(&db).await;
         holder.query_drop("BEGIN").await.expect("begin");
         holder.query_drop("SELECT COUNT(*) FROM payment").await.expect("read");
@@ -1214,7 +1265,7 @@ fn a_failed_swap_back_stays_resumable_and_finishes_forward() {
     let (stuck, done) = rt.block_on(async {
         let settings = Settings {
             cutover_lock_timeout: Duration::from_secs(2),
-            ..quick_failing()
+            ..failing_after_the_swap()
         };
         let m = Migrator::new("ks", &db.url, true, settings).expect("migrator");
         let mut holder = direct(&db).await;
