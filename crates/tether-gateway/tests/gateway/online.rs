@@ -892,6 +892,21 @@ fn a_cut_over_stopped_after_the_rename_is_finished_on_resume() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(m.get(&id).await.expect("record").state, State::Ready);
+        // The cut-over's RENAME waits on the server (after the probe and the other
+        // steps before it).
+        let mut watcher = direct(&db).await;
+        let waiting = "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+                       WHERE DB = DATABASE() AND INFO LIKE 'RENAME TABLE%'";
+        let mut renaming = false;
+        for _ in 0..500 {
+            let n: Option<u64> = watcher.query_first(waiting).await.expect("read");
+            if n == Some(1) {
+                renaming = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(renaming, "the RENAME waits for the open transaction");
         drop(m);
         open.query_drop("COMMIT").await.expect("commit");
         // The stopped gateway's RENAME was waiting for the lock on the server: it runs
