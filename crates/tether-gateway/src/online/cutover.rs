@@ -7,6 +7,17 @@
 //! then drop the capture triggers (they went with the old tables), give children's
 //! generated keys their names back, and count orphans of every affected FK.
 //!
+//! Before the RENAME the children's metadata locks are taken and released once
+//! (`LOCK TABLES ... WRITE`): a transaction keeping a child open fails the attempt
+//! while nothing is swapped. A step after the RENAME that fails all the same (a
+//! transaction that opened a child since, or any error) is undone before the
+//! release: the tables are renamed back and every FK is given back to the originals,
+//! so nothing is left pointing at `_t_old_<id>`; the migration then fails with the
+//! server's error. If the swap back fails too, the tables stay swapped and the
+//! migration `ready`: a resumed migrator finishes the FK steps forward
+//! ([`finish_after_swap`]), or, when the RENAME back was done, [`restore_originals`]
+//! completes it before a new cut-over.
+//!
 //! Why not `LOCK TABLES`: MariaDB refuses `RENAME TABLE` under it, and after
 //! `ALTER TABLE .. RENAME` under it the new name is not locked, so the FK steps could
 //! not follow. Between the RENAME and the last re-pointed FK (milliseconds) a write
@@ -130,14 +141,22 @@ pub struct CutoverStats {
     pub foreign_keys: Duration,
     /// Orphans found per FK afterwards (only FKs with orphans).
     pub orphans: Vec<(String, u64)>,
+    /// Steps after the release that failed (the swap is done and every FK in place):
+    /// a capture trigger left on an old table, a key name not given back.
+    pub warnings: Vec<String>,
 }
 
-/// A failed cut-over: `swapped` says whether the tables had been swapped already (if
-/// not, the originals are untouched).
+/// A failed cut-over. `swapped`: the tables are (still) swapped, the FK steps
+/// unfinished (a resumed migrator finishes them); otherwise the originals are as they
+/// were, and `swapped_back` says whether they had been swapped and were put back.
 pub struct CutoverFailure {
     pub swapped: bool,
+    pub swapped_back: bool,
     pub error: OnlineError,
 }
+
+/// How often a swap back is tried before the tables are left swapped (resumable).
+const SWAP_BACK_ATTEMPTS: u32 = 3;
 
 /// Runs the cut-over of a prepared plan whose copy is done.
 pub async fn cut_over(
@@ -147,23 +166,23 @@ pub async fn cut_over(
     settings: &Settings,
     gate: &CutoverGate,
 ) -> Result<CutoverStats, CutoverFailure> {
-    let before = |error| CutoverFailure { swapped: false, error };
-    let after = |error| CutoverFailure { swapped: true, error };
+    let before = |error| CutoverFailure {
+        swapped: false,
+        swapped_back: false,
+        error,
+    };
     db.checks_off().await.map_err(before)?;
     let secs = settings.cutover_lock_timeout.as_secs().max(1);
     db.run(&format!("SET SESSION lock_wait_timeout = {secs}"))
         .await
         .map_err(before)?;
 
-    let mut by_child: BTreeMap<&str, Vec<&FkDef>> = BTreeMap::new();
-    for c in &plan.children {
-        by_child.entry(c.fk.table.as_str()).or_default().push(&c.fk);
-    }
+    let by_child = children_of(plan);
     // The children's keys before: adding an FK renames a key InnoDB generated for an
     // unnamed FK (`customer_id`) after the constraint; the name is given back.
     let mut child_keys = BTreeMap::new();
     for child in by_child.keys() {
-        child_keys.insert(*child, keys(db, child).await.map_err(before)?);
+        child_keys.insert(child.to_string(), keys(db, child).await.map_err(before)?);
     }
 
     // The next AUTO_INCREMENT value goes with the table (a shadow counts from its
@@ -186,6 +205,10 @@ pub async fn cut_over(
         }
     }
 
+    if settings.probe_children && !by_child.is_empty() {
+        probe(db, &by_child).await.map_err(before)?;
+    }
+
     let hold = gate.hold(plan.gated_tables());
     let start = Instant::now();
     let pairs: Vec<String> = plan
@@ -199,6 +222,125 @@ pub async fn cut_over(
     let rename = start.elapsed();
 
     let fk_start = Instant::now();
+    if let Err(error) = foreign_keys_after_swap(db, plan, &by_child).await {
+        // Nothing is left pointing at the old tables: the swap is undone (the
+        // statements are still held), or, if that fails too, left for a resume.
+        let mut failure = None;
+        for attempt in 1..=SWAP_BACK_ATTEMPTS {
+            match swap_back(db, database, plan, &child_keys).await {
+                Ok(()) => {
+                    failure = None;
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!("migration {}: swap back attempt {attempt} failed: {e}", plan.id);
+                    failure = Some(e);
+                    if attempt < SWAP_BACK_ATTEMPTS {
+                        tokio::time::sleep(settings.cutover_retry_pause).await;
+                    }
+                }
+            }
+        }
+        drop(hold);
+        return Err(match failure {
+            None => CutoverFailure {
+                swapped: false,
+                swapped_back: true,
+                error: OnlineError::AfterSwap {
+                    error: Box::new(error),
+                    outcome: "the tables were swapped back: the originals are as they were".into(),
+                },
+            },
+            Some(e) => CutoverFailure {
+                swapped: true,
+                swapped_back: false,
+                error: OnlineError::AfterSwap {
+                    error: Box::new(error),
+                    outcome: format!(
+                        "swapping the tables back failed too ({e}): they stay swapped until a migrator \
+                         resumes the migration (gateway start, or RETRY) and finishes its FK steps"
+                    ),
+                },
+            },
+        });
+    }
+    let foreign_keys = fk_start.elapsed();
+    drop(hold);
+    let held = start.elapsed();
+
+    // After the release: the triggers went with the old tables (nobody writes to
+    // those), and key names are cosmetic: failures are warnings, the swap is done.
+    let mut warnings = Vec::new();
+    for t in &plan.tables {
+        if let Err(e) = capture::drop(db, t).await {
+            warnings.push(format!("capture triggers of `{}` left on `{}`: {e}", t.table, t.old));
+        }
+    }
+    for (child, was) in &child_keys {
+        if let Err(e) = restore_key_names(db, child, was).await {
+            warnings.push(format!("key names of `{child}` not given back: {e}"));
+        }
+    }
+
+    let mut orphans = Vec::new();
+    if settings.verify {
+        let affected = plan
+            .tables
+            .iter()
+            .flat_map(|t| t.fks_after.iter())
+            .chain(plan.children.iter().map(|c| &c.fk));
+        for fk in affected {
+            match count_orphans(db, fk).await {
+                Ok(0) => {}
+                Ok(n) => orphans.push((fk.name.clone(), n)),
+                Err(e) => warnings.push(format!("orphans of FK `{}` not counted: {e}", fk.name)),
+            }
+        }
+    }
+    Ok(CutoverStats {
+        held,
+        rename,
+        foreign_keys,
+        orphans,
+        warnings,
+    })
+}
+
+/// Takes and releases the children's metadata locks: fails (1205) while a transaction
+/// keeps a child open, which would make its re-point wait after the RENAME. A backend
+/// that refuses LOCK TABLES (privileges) is not probed.
+async fn probe(db: &mut Db, by_child: &BTreeMap<&str, Vec<&FkDef>>) -> Result<(), OnlineError> {
+    let tables: Vec<String> = by_child.keys().map(|c| format!("{} WRITE", q(c))).collect();
+    let locked = db.run(&format!("LOCK TABLES {}", tables.join(", "))).await;
+    let unlocked = db.run("UNLOCK TABLES").await;
+    match locked {
+        Err(e) if e.is_lock_conflict() => Err(e),
+        Err(e) => {
+            tracing::debug!("cut-over: children not probed: {e}");
+            Ok(())
+        }
+        Ok(_) => unlocked.map(|_| ()),
+    }
+}
+
+/// The FKs of tables outside the migration that reference a migrated table, by table.
+fn children_of(plan: &Plan) -> BTreeMap<&str, Vec<&FkDef>> {
+    let mut by_child: BTreeMap<&str, Vec<&FkDef>> = BTreeMap::new();
+    for c in &plan.children {
+        by_child.entry(c.fk.table.as_str()).or_default().push(&c.fk);
+    }
+    by_child
+}
+
+/// The FK steps after the RENAME: the old tables' FKs dropped (their names are free
+/// again), the new tables' added under the original names, then each child's FKs
+/// dropped and added pointing at the new table (child by child: each is without its
+/// FK for one statement).
+async fn foreign_keys_after_swap(
+    db: &mut Db,
+    plan: &Plan,
+    by_child: &BTreeMap<&str, Vec<&FkDef>>,
+) -> Result<(), OnlineError> {
     for t in &plan.tables {
         if t.fks_before.is_empty() {
             continue;
@@ -213,75 +355,144 @@ pub async fn cut_over(
             })
             .collect();
         db.run(&format!("ALTER TABLE {} {}", q(&t.old), drops.join(", ")))
-            .await
-            .map_err(after)?;
+            .await?;
     }
-    for (child, fks) in &by_child {
+    for t in &plan.tables {
+        add_fks(db, &t.table, &t.fks_after.iter().collect::<Vec<_>>()).await?;
+    }
+    for (child, fks) in by_child {
         let drops: Vec<String> = fks.iter().map(|f| format!("DROP FOREIGN KEY {}", q(&f.name))).collect();
         db.run(&format!("ALTER TABLE {} {}", q(child), drops.join(", ")))
-            .await
-            .map_err(after)?;
+            .await?;
+        add_fks(db, child, fks).await?;
     }
-    for t in &plan.tables {
-        add_fks(db, &t.table, &t.fks_after.iter().collect::<Vec<_>>())
-            .await
-            .map_err(after)?;
-    }
-    for (child, fks) in &by_child {
-        add_fks(db, child, fks).await.map_err(after)?;
-    }
-    let foreign_keys = fk_start.elapsed();
-    drop(hold);
-    let held = start.elapsed();
+    Ok(())
+}
 
-    // After the release: the triggers went with the old tables (nobody writes to
-    // those), and key names are cosmetic.
-    for t in &plan.tables {
-        capture::drop(db, t).await.map_err(after)?;
-    }
-    for child in by_child.keys() {
-        let was = &child_keys[child];
-        let now = keys(db, child).await.map_err(after)?;
-        let mut renames = Vec::new();
-        for (name, cols) in &now {
-            if was.iter().any(|(n, _)| n == name) {
-                continue;
-            }
-            if let Some((old, _)) = was.iter().find(|(n, c)| c == cols && !now.iter().any(|(m, _)| m == n)) {
-                renames.push(format!("RENAME INDEX {} TO {}", q(name), q(old)));
-            }
+/// Undoes a swap whose FK steps failed, from wherever they stopped: the new tables'
+/// FKs and the children's FKs already re-pointed are dropped, the tables renamed
+/// back in one RENAME (children's FKs not re-pointed yet follow the old tables back),
+/// then every FK the originals and their children had is added again where missing,
+/// under its own name, and the children's keys get their names back. Idempotent.
+async fn swap_back(
+    db: &mut Db,
+    database: &str,
+    plan: &Plan,
+    child_keys: &BTreeMap<String, Vec<(String, Vec<String>)>>,
+) -> Result<(), OnlineError> {
+    let by_child = children_of(plan);
+    if table_exists(db, database, &plan.tables[0].old).await? {
+        for t in &plan.tables {
+            let have = read_fks(db, database, &t.table).await?;
+            drop_fks(db, &t.table, &have).await?;
         }
-        if !renames.is_empty() {
-            db.run(&format!(
-                "ALTER TABLE {} {}, ALGORITHM=INPLACE",
-                q(child),
-                renames.join(", ")
-            ))
-            .await
-            .map_err(after)?;
+        for (child, fks) in &by_child {
+            let have = read_fks(db, database, child).await?;
+            let repointed: Vec<FkDef> = have
+                .into_iter()
+                .filter(|h| {
+                    fks.iter()
+                        .any(|f| f.name == h.name && f.referenced_table == h.referenced_table)
+                })
+                .collect();
+            drop_fks(db, child, &repointed).await?;
         }
-    }
-
-    let mut orphans = Vec::new();
-    if settings.verify {
-        let affected = plan
+        let pairs: Vec<String> = plan
             .tables
             .iter()
-            .flat_map(|t| t.fks_after.iter())
-            .chain(plan.children.iter().map(|c| &c.fk));
-        for fk in affected {
-            let n = count_orphans(db, fk).await.map_err(after)?;
-            if n > 0 {
-                orphans.push((fk.name.clone(), n));
-            }
+            .map(|t| format!("{} TO {}, {} TO {}", q(&t.table), q(&t.shadow), q(&t.old), q(&t.table)))
+            .collect();
+        db.run(&format!("RENAME TABLE {}", pairs.join(", "))).await?;
+    }
+    restore_originals(db, database, plan).await?;
+    for (child, was) in child_keys {
+        restore_key_names(db, child, was).await?;
+    }
+    Ok(())
+}
+
+/// Adds, where missing, every FK the migrated tables had before and every child FK of
+/// the plan (pointing at the migrated tables' names). For the original tables, after
+/// a swap back, or before the cut-over of a migration whose last one stopped in its
+/// swap back. Idempotent.
+pub async fn restore_originals(db: &mut Db, database: &str, plan: &Plan) -> Result<(), OnlineError> {
+    db.checks_off().await?;
+    for t in &plan.tables {
+        add_missing(db, database, &t.table, t.fks_before.iter().collect()).await?;
+    }
+    for (child, fks) in children_of(plan) {
+        add_missing(db, database, child, fks).await?;
+    }
+    Ok(())
+}
+
+/// Adds those of `wanted` that `table` does not have (by name), in key order; returns
+/// them.
+async fn add_missing<'a>(
+    db: &mut Db,
+    database: &str,
+    table: &str,
+    wanted: Vec<&'a FkDef>,
+) -> Result<Vec<&'a FkDef>, OnlineError> {
+    let have = read_fks(db, database, table).await?;
+    let missing: Vec<&FkDef> = wanted
+        .into_iter()
+        .filter(|f| !have.iter().any(|h| h.name == f.name))
+        .collect();
+    let missing = in_key_order(db, table, missing).await?;
+    add_fks(db, table, &missing).await?;
+    Ok(missing)
+}
+
+/// `fks` in the order of the keys that serve them: adding an FK re-creates a key InnoDB
+/// generated for it (named after the constraint) at the end, so FKs added in key
+/// order keep the keys in the order `SHOW CREATE TABLE` showed before.
+async fn in_key_order<'a>(db: &mut Db, table: &str, mut fks: Vec<&'a FkDef>) -> Result<Vec<&'a FkDef>, OnlineError> {
+    if fks.len() < 2 {
+        return Ok(fks);
+    }
+    let keys = keys(db, table).await?;
+    let position = |f: &FkDef| {
+        keys.iter()
+            .position(|(name, _)| *name == f.name)
+            .or_else(|| keys.iter().position(|(_, cols)| cols.starts_with(&f.columns)))
+            .unwrap_or(usize::MAX)
+    };
+    fks.sort_by_key(|f| position(f));
+    Ok(fks)
+}
+
+async fn drop_fks(db: &mut Db, table: &str, fks: &[FkDef]) -> Result<(), OnlineError> {
+    if fks.is_empty() {
+        return Ok(());
+    }
+    let drops: Vec<String> = fks.iter().map(|f| format!("DROP FOREIGN KEY {}", q(&f.name))).collect();
+    db.run(&format!("ALTER TABLE {} {}", q(table), drops.join(", ")))
+        .await
+        .map(|_| ())
+}
+
+/// Gives `child`'s keys the names they had (`was`) where an added FK renamed one.
+async fn restore_key_names(db: &mut Db, child: &str, was: &[(String, Vec<String>)]) -> Result<(), OnlineError> {
+    let now = keys(db, child).await?;
+    let mut renames = Vec::new();
+    for (name, cols) in &now {
+        if was.iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        if let Some((old, _)) = was.iter().find(|(n, c)| c == cols && !now.iter().any(|(m, _)| m == n)) {
+            renames.push(format!("RENAME INDEX {} TO {}", q(name), q(old)));
         }
     }
-    Ok(CutoverStats {
-        held,
-        rename,
-        foreign_keys,
-        orphans,
-    })
+    if !renames.is_empty() {
+        db.run(&format!(
+            "ALTER TABLE {} {}, ALGORITHM=INPLACE",
+            q(child),
+            renames.join(", ")
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 /// `ALTER TABLE t ADD CONSTRAINT ..., ALGORITHM=INPLACE`: with checks off, metadata only
@@ -318,19 +529,9 @@ pub async fn finish_after_swap(db: &mut Db, database: &str, plan: &Plan) -> Resu
         }
     }
     for t in &plan.tables {
-        let have = read_fks(db, database, &t.table).await?;
-        let missing: Vec<&FkDef> = t
-            .fks_after
-            .iter()
-            .filter(|f| !have.iter().any(|h| h.name == f.name))
-            .collect();
-        add_fks(db, &t.table, &missing).await?;
+        add_missing(db, database, &t.table, t.fks_after.iter().collect()).await?;
     }
-    let mut by_child: BTreeMap<&str, Vec<&FkDef>> = BTreeMap::new();
-    for c in &plan.children {
-        by_child.entry(c.fk.table.as_str()).or_default().push(&c.fk);
-    }
-    for (child, fks) in &by_child {
+    for (child, fks) in &children_of(plan) {
         let have = read_fks(db, database, child).await?;
         let stale: Vec<String> = fks
             .iter()
@@ -344,13 +545,7 @@ pub async fn finish_after_swap(db: &mut Db, database: &str, plan: &Plan) -> Resu
             db.run(&format!("ALTER TABLE {} {}", q(child), stale.join(", ")))
                 .await?;
         }
-        let have = read_fks(db, database, child).await?;
-        let missing: Vec<&FkDef> = fks
-            .iter()
-            .copied()
-            .filter(|f| !have.iter().any(|h| h.name == f.name))
-            .collect();
-        add_fks(db, child, &missing).await?;
+        let missing = add_missing(db, database, child, fks.clone()).await?;
         // The keys as they were are not known any more: a key InnoDB generated for an
         // unnamed FK (`child_ibfk_N`) is named after its first column.
         let now = keys(db, child).await?;
@@ -389,6 +584,7 @@ pub async fn finish_after_swap(db: &mut Db, database: &str, plan: &Plan) -> Resu
         rename: Duration::ZERO,
         foreign_keys,
         orphans,
+        warnings: Vec::new(),
     })
 }
 

@@ -36,6 +36,11 @@ pub enum OnlineError {
     #[error("migration '{id}' is {state}: cannot {action}")]
     WrongState { id: String, state: String, action: String },
 
+    /// A cut-over step after the RENAME failed (`error`); `outcome` says what was done
+    /// about it (the tables swapped back, or why they could not be).
+    #[error("{error}; {outcome}")]
+    AfterSwap { error: Box<OnlineError>, outcome: String },
+
     /// The migration's stored record cannot be read back.
     #[error("migration '{id}': stored record unreadable: {message}")]
     Record { id: String, message: String },
@@ -56,6 +61,10 @@ impl OnlineError {
     pub fn to_server_error(&self) -> ServerError {
         match self {
             OnlineError::Backend { code, state, .. } => ServerError::new(*code, state, self.to_string()),
+            OnlineError::AfterSwap { error, .. } => match error.as_ref() {
+                OnlineError::Backend { code, state, .. } => ServerError::new(*code, state, self.to_string()),
+                _ => ServerError::gateway(self.to_string()),
+            },
             _ => ServerError::gateway(self.to_string()),
         }
     }

@@ -60,6 +60,13 @@ pub struct Settings {
     pub cutover_retry_pause: Duration,
     /// Count orphans of every affected FK after cut-over (a full scan of each child).
     pub verify: bool,
+    /// Before the RENAME, take and release the children's metadata locks (`LOCK TABLES
+    /// child WRITE`, bounded by `cutover_lock_timeout`): a transaction keeping a child
+    /// open then fails the attempt before anything is swapped (tried again later)
+    /// rather than the child's re-point after the swap (swapped back). Off: for a
+    /// backend user without the LOCK TABLES privilege (a refused probe is skipped
+    /// anyway), or to exercise the swap back.
+    pub probe_children: bool,
 }
 
 impl Default for Settings {
@@ -75,6 +82,7 @@ impl Default for Settings {
             cutover_attempts: 10,
             cutover_retry_pause: Duration::from_secs(1),
             verify: true,
+            probe_children: true,
         }
     }
 }
@@ -253,16 +261,28 @@ impl Migrator {
         m?.ok_or_else(|| OnlineError::UnknownMigration(id.to_string()))
     }
 
-    /// Cancels a migration that has not cut over: its task stops between chunks and
-    /// drops triggers and shadows; one with no task here is cleaned up at once.
+    /// Cancels a migration that has not reached its cut-over (queued or running), from
+    /// this gateway or any other sharing the backend: the request is recorded, and the
+    /// task that owns the migration stops between chunks (or before its cut-over), drops
+    /// triggers and shadows and records `cancelled`; a migration no gateway runs is
+    /// cleaned up here at once. Returns once the request is recorded.
     pub async fn cancel(&self, id: &str) -> Result<(), OnlineError> {
         let m = self.get(id).await?;
+        let refused = |state: State| OnlineError::WrongState {
+            id: id.to_string(),
+            state: state.to_string(),
+            action: "cancel".into(),
+        };
         if m.state.is_final() || m.state == State::Ready {
-            return Err(OnlineError::WrongState {
-                id: id.to_string(),
-                state: m.state.to_string(),
-                action: "cancel".into(),
-            });
+            return Err(refused(m.state));
+        }
+        let mut store = self.shared.store();
+        let now = store.request_cancel(id).await;
+        store.close().await;
+        let now = now?.ok_or_else(|| OnlineError::UnknownMigration(id.to_string()))?;
+        // The record decides: a migration that reached `ready` first cuts over.
+        if !now.cancel_requested || now.state == State::Ready || now.state == State::Complete {
+            return Err(refused(now.state));
         }
         let running = {
             let tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
@@ -274,8 +294,8 @@ impl Migrator {
                 _ => false,
             }
         };
-        if !running {
-            runner::cancel_idle(&self.shared, &m).await?;
+        if !running && !now.state.is_final() {
+            runner::cancel_idle(&self.shared, id).await?;
         }
         Ok(())
     }
@@ -292,9 +312,16 @@ impl Migrator {
         Ok(n)
     }
 
-    /// Starts a failed or cancelled migration again, from the beginning.
+    /// Starts a failed or cancelled migration again, from the beginning; a `ready` one
+    /// that no task of this migrator runs (its cut-over stopped: a swap back that
+    /// failed) is resumed, as at gateway start (its task waits while another gateway
+    /// owns it).
     pub async fn retry(&self, id: &str) -> Result<(), OnlineError> {
         let m = self.get(id).await?;
+        if m.state == State::Ready && !self.runs(id) {
+            self.spawn(id);
+            return Ok(());
+        }
         if !matches!(m.state, State::Failed | State::Cancelled) {
             return Err(OnlineError::WrongState {
                 id: id.to_string(),
@@ -310,20 +337,20 @@ impl Migrator {
         Ok(())
     }
 
+    /// True while a task of this migrator runs migration `id`.
+    fn runs(&self, id: &str) -> bool {
+        let tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        tasks.get(id).is_some_and(|t| !t.handle.is_finished())
+    }
+
     /// Starts the tasks of every unfinished migration (at gateway start): each goes on
     /// from its last copied chunk. Returns their ids.
     pub async fn resume_all(&self) -> Result<Vec<String>, OnlineError> {
         let mut ids = Vec::new();
         for m in self.list().await? {
-            if !m.state.is_final() {
-                let running = {
-                    let tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
-                    tasks.get(&m.id).is_some_and(|t| !t.handle.is_finished())
-                };
-                if !running {
-                    self.spawn(&m.id);
-                    ids.push(m.id);
-                }
+            if !m.state.is_final() && !self.runs(&m.id) {
+                self.spawn(&m.id);
+                ids.push(m.id);
             }
         }
         Ok(ids)
@@ -400,7 +427,11 @@ pub fn show_rows(migrations: &[Migration], like: Option<&str>) -> Vec<Vec<Option
                 m.ready_at.clone(),
                 m.completed_at.clone(),
                 m.cutover_ms.map(|s| s.to_string()),
-                Some(m.message.clone()),
+                Some(if m.cancel_requested && !m.state.is_final() {
+                    "cancel requested".to_string()
+                } else {
+                    m.message.clone()
+                }),
             ]
         })
         .collect()

@@ -9,18 +9,24 @@ use super::copy::{self, Stop};
 use super::cutover::{self, CutoverStats};
 use super::db::{lit, Db};
 use super::plan::{self, Plan};
-use super::store::{Migration, Progress, State, TableProgress};
+use super::store::{self, Migration, Progress, State, Store, TableProgress};
 use super::{capture, shadow, OnlineError, Shared};
 
 enum Done {
     Complete(CutoverStats),
-    Cancelled(Plan),
+    /// Cancelled (by this gateway or, through the record, another): what the plan
+    /// built is dropped.
+    Cancelled(Option<Plan>),
     /// Another task or a final state: nothing to do.
     Nothing,
+    /// The ownership was lost (the connection holding the lock went away): nothing is
+    /// touched, the task takes the lock again and goes on from the record.
+    Lost,
 }
 
 struct Failure {
     swapped: bool,
+    swapped_back: bool,
     error: OnlineError,
     plan: Option<Plan>,
 }
@@ -29,23 +35,78 @@ impl From<OnlineError> for Failure {
     fn from(error: OnlineError) -> Self {
         Failure {
             swapped: false,
+            swapped_back: false,
             error,
             plan: None,
         }
     }
 }
 
-/// Runs migration `id` to its end (or until cancelled / aborted).
+/// How long one wait for a migration's lock lasts before the record is looked at again.
+const OWNER_WAIT_SECS: u64 = 1;
+
+/// Runs migration `id` to its end (or until cancelled / aborted). The task first owns
+/// the migration (its server lock, waiting while another gateway runs it, and giving
+/// up once the record is final), then drives it from the record.
 pub(crate) async fn run(shared: Arc<Shared>, id: String, cancel: Arc<AtomicBool>) {
-    let mut db = Db::new(&shared.url);
     let mut store = shared.store();
+    loop {
+        let mut db = Db::new(&shared.url);
+        let owner = match own(&mut db, &mut store, &id).await {
+            Ok(Some(owner)) => owner,
+            Ok(None) => {
+                db.close().await;
+                break;
+            }
+            Err(e) => {
+                tracing::warn!("migration {id}: cannot take it over: {e}");
+                db.close().await;
+                break;
+            }
+        };
+        store.watch(&id, owner, cancel.clone());
+        let lost = run_owned(&shared, &id, &mut db, &mut store, &cancel).await;
+        store.unwatch();
+        if !lost {
+            store::release(&mut db, &id).await;
+            db.close().await;
+            break;
+        }
+        db.close().await;
+        // Ownership lost: a stop that was no cancel is forgotten, and the lock taken again.
+        if !matches!(store.cancel_requested(&id).await, Ok(true)) {
+            cancel.store(false, Ordering::SeqCst);
+        }
+        tracing::warn!("migration {id}: its lock was lost; taking it again");
+    }
+    store.close().await;
+}
+
+/// Waits until `db`'s connection holds the lock of `id` (its connection id), or the
+/// record is final or gone (`None`).
+async fn own(db: &mut Db, store: &mut Store, id: &str) -> Result<Option<u64>, OnlineError> {
+    loop {
+        if let Some(owner) = store::acquire(db, id, OWNER_WAIT_SECS).await? {
+            return Ok(Some(owner));
+        }
+        match store.get(id).await? {
+            Some(m) if !m.state.is_final() => {}
+            _ => return Ok(None),
+        }
+    }
+}
+
+/// One owned run on `db` (the connection holding the lock); true when the ownership
+/// was lost on the way (run again).
+async fn run_owned(shared: &Shared, id: &str, db: &mut Db, store: &mut Store, cancel: &AtomicBool) -> bool {
     let attempts = shared.settings.cutover_attempts;
-    let outcome = match bound_locks(&mut db, &shared).await {
-        Ok(()) => drive(&shared, &id, &mut db, &mut store, &cancel).await,
+    let outcome = match bound_locks(db, shared).await {
+        Ok(()) => drive(shared, id, db, store, cancel).await,
         Err(e) => Err(Failure::from(e)),
     };
+    let lost = matches!(outcome, Ok(Done::Lost));
     let recorded = match outcome {
-        Ok(Done::Nothing) => Ok(()),
+        Ok(Done::Nothing) | Ok(Done::Lost) => Ok(()),
         Ok(Done::Complete(stats)) => {
             let ms = stats.held.as_millis() as u64;
             let mut message = format!(
@@ -57,45 +118,71 @@ pub(crate) async fn run(shared: Arc<Shared>, id: String, cancel: Arc<AtomicBool>
             for (fk, n) in &stats.orphans {
                 message.push_str(&format!("; WARNING: FK `{fk}` has {n} orphan rows"));
             }
+            for w in &stats.warnings {
+                message.push_str(&format!("; WARNING: {w}"));
+            }
             tracing::info!("migration {id} complete: {message}");
-            match store.set_cutover_ms(&id, ms).await {
-                Ok(()) => store.set_state(&id, State::Complete, &message).await,
+            match store.set_cutover_ms(id, ms).await {
+                Ok(()) => store.set_state(id, State::Complete, &message).await,
                 Err(e) => Err(e),
             }
         }
-        Ok(Done::Cancelled(plan)) => match shadow::cleanup(&mut db, &plan, attempts).await {
-            Ok(()) => store.set_state(&id, State::Cancelled, "cancelled").await,
-            Err(e) => {
-                store
-                    .set_state(&id, State::Cancelled, &format!("cancelled; cleanup failed: {e}"))
-                    .await
+        Ok(Done::Cancelled(plan)) => {
+            let cleaned = match &plan {
+                Some(plan) => shadow::cleanup(db, plan, attempts).await,
+                None => Ok(()),
+            };
+            match cleaned {
+                Ok(()) => store.set_state(id, State::Cancelled, "cancelled").await,
+                Err(e) => {
+                    store
+                        .set_state(id, State::Cancelled, &format!("cancelled; cleanup failed: {e}"))
+                        .await
+                }
             }
-        },
+        }
+        Err(f) if f.swapped => {
+            // The tables stay swapped, FK steps unfinished: not final, so a resumed
+            // migrator (gateway start, RETRY) finishes them.
+            let message = format!("cut-over failed after the tables were swapped: {}", f.error);
+            tracing::warn!("migration {id}: {message}");
+            store.set_state(id, State::Ready, &message).await
+        }
         Err(f) => {
             let mut message = f.error.to_string();
-            if f.swapped {
-                message = format!("failed after the tables were swapped: {message}");
-            } else if let Some(plan) = &f.plan {
-                if let Err(e) = shadow::cleanup(&mut db, plan, attempts).await {
+            if let Some(plan) = &f.plan {
+                if let Err(e) = shadow::cleanup(db, plan, attempts).await {
                     message.push_str(&format!("; cleanup failed: {e}"));
                 }
             }
-            tracing::warn!("migration {id} failed: {message}");
-            store.set_state(&id, State::Failed, &message).await
+            if f.swapped_back {
+                tracing::warn!("migration {id} failed after its swap, swapped back: {message}");
+            } else {
+                tracing::warn!("migration {id} failed: {message}");
+            }
+            store.set_state(id, State::Failed, &message).await
         }
     };
     if let Err(e) = recorded {
         tracing::warn!("migration {id}: cannot record its outcome: {e}");
     }
-    db.close().await;
-    store.close().await;
+    lost
+}
+
+/// What a stop of the copy means: the ownership lost, or a cancel.
+fn stopped(store: &Store, plan: &Plan) -> Done {
+    if store.lost() {
+        Done::Lost
+    } else {
+        Done::Cancelled(Some(plan.clone()))
+    }
 }
 
 async fn drive(
     shared: &Shared,
     id: &str,
     db: &mut Db,
-    store: &mut super::store::Store,
+    store: &mut Store,
     cancel: &AtomicBool,
 ) -> Result<Done, Failure> {
     let Some(m) = store.get(id).await? else {
@@ -104,7 +191,15 @@ async fn drive(
     if m.state.is_final() {
         return Ok(Done::Nothing);
     }
-    store.set_state(id, State::Running, "").await?;
+    if m.cancel_requested {
+        return Ok(Done::Cancelled(m.plan.clone()));
+    }
+    // A migration found `ready` stopped in its cut-over (its copy is done): it stays
+    // `ready`, so no cancel can be asked for while its tables may be swapped.
+    let resumed_cutover = m.state == State::Ready;
+    if !resumed_cutover {
+        store.set_state(id, State::Running, "").await?;
+    }
     let (plan, mut progress, mut rows) = match m.plan.clone() {
         Some(p) if p.prepared => {
             let mut progress = m.progress.clone();
@@ -117,6 +212,7 @@ async fn drive(
                     .await
                     .map_err(|e| Failure {
                         swapped: false,
+                        swapped_back: false,
                         error: e,
                         plan: Some(p.clone()),
                     })?;
@@ -131,6 +227,7 @@ async fn drive(
     };
     let fail = |error: OnlineError| Failure {
         swapped: false,
+        swapped_back: false,
         error,
         plan: Some(plan.clone()),
     };
@@ -141,11 +238,11 @@ async fn drive(
             .map_err(fail)?
         {
             Ok(()) => {}
-            Err(Stop::Cancelled) => return Ok(Done::Cancelled(plan.clone())),
+            Err(Stop::Cancelled) => return Ok(stopped(store, &plan)),
         }
     }
     if cancel.load(Ordering::SeqCst) {
-        return Ok(Done::Cancelled(plan.clone()));
+        return Ok(stopped(store, &plan));
     }
     // A captured write that clashed with a unique key of the new definition: the
     // native ALTER would fail (1062), so the migration fails before the swap.
@@ -154,9 +251,14 @@ async fn drive(
     }
     // An FK the ALTER adds over orphan rows: the native ALTER fails (1452).
     shadow::check_added_fk_rows(db, &plan).await.map_err(fail)?;
-    store.set_state(id, State::Ready, "").await.map_err(fail)?;
+    // The one step that decides between cut-over and cancel (another gateway may have
+    // asked for the cancel meanwhile): never a cancelled migration that cuts over.
+    if !resumed_cutover && !store.set_ready(id).await.map_err(fail)? {
+        return Ok(Done::Cancelled(Some(plan.clone())));
+    }
 
-    // A cut-over that stopped after its RENAME (the gateway was stopped) is finished.
+    // A cut-over that stopped after its RENAME (the gateway was stopped, or its swap
+    // back failed) is finished.
     let swapped = cutover::table_exists(db, &shared.database, &plan.tables[0].old)
         .await
         .map_err(fail)?;
@@ -166,21 +268,30 @@ async fn drive(
             .map(Done::Complete)
             .map_err(|error| Failure {
                 swapped: true,
+                swapped_back: false,
                 error,
                 plan: Some(plan.clone()),
             });
+    }
+    if resumed_cutover {
+        // The last cut-over may have stopped in its swap back, after the RENAME back:
+        // FKs it had not given back yet are added again.
+        cutover::restore_originals(db, &shared.database, &plan)
+            .await
+            .map_err(fail)?;
     }
     let attempts = shared.settings.cutover_attempts.max(1);
     for attempt in 1..=attempts {
         match cutover::cut_over(db, &shared.database, &plan, &shared.settings, &shared.gate).await {
             Ok(stats) => return Ok(Done::Complete(stats)),
-            Err(f) if !f.swapped && f.error.is_lock_wait_timeout() && attempt < attempts => {
+            Err(f) if !f.swapped && !f.swapped_back && f.error.is_lock_wait_timeout() && attempt < attempts => {
                 tracing::info!("migration {id}: cut-over attempt {attempt} timed out waiting for locks; retrying");
                 tokio::time::sleep(shared.settings.cutover_retry_pause).await;
             }
             Err(f) => {
                 return Err(Failure {
                     swapped: f.swapped,
+                    swapped_back: f.swapped_back,
                     error: f.error,
                     plan: Some(plan.clone()),
                 })
@@ -195,13 +306,7 @@ async fn drive(
 
 /// Plans migration `m` on the current schema, builds shadows and triggers, and stores
 /// the prepared plan.
-async fn prepare(
-    shared: &Shared,
-    id: &str,
-    m: &Migration,
-    db: &mut Db,
-    store: &mut super::store::Store,
-) -> Result<Plan, Failure> {
+async fn prepare(shared: &Shared, id: &str, m: &Migration, db: &mut Db, store: &mut Store) -> Result<Plan, Failure> {
     let schema = shared.schema().await?;
     let mut plan = plan::build(&schema, id, &m.alter_sql, shared.managed)?;
     for t in &plan.tables {
@@ -242,6 +347,7 @@ async fn prepare(
         Ok(()) => Ok(plan),
         Err(error) => Err(Failure {
             swapped: false,
+            swapped_back: false,
             error,
             plan: Some(plan),
         }),
@@ -267,20 +373,46 @@ async fn estimate(db: &mut Db, database: &str, plan: &Plan) -> Result<u64, Onlin
     Ok(db.count(&sql).await?.unwrap_or(0))
 }
 
-/// Cancels a migration no task runs here: drops what its plan built, records it.
-pub(crate) async fn cancel_idle(shared: &Shared, m: &Migration) -> Result<(), OnlineError> {
+/// Cancels a migration no task of this migrator runs: with the migration's lock free
+/// (no gateway runs it), drops what its plan built and records it cancelled; with the
+/// lock held by another gateway's task, the cancel stays requested in the record and
+/// that task honours it between chunks or before its cut-over. The caller has recorded
+/// the request already.
+pub(crate) async fn cancel_idle(shared: &Shared, id: &str) -> Result<(), OnlineError> {
+    let mut store = shared.store();
+    let outcome = cancel_owned(shared, id, &mut store).await;
+    store.close().await;
+    outcome
+}
+
+async fn cancel_owned(shared: &Shared, id: &str, store: &mut Store) -> Result<(), OnlineError> {
     let mut db = Db::new(&shared.url);
-    let cleaned = match &m.plan {
-        Some(p) => match bound_locks(&mut db, shared).await {
-            Ok(()) => shadow::cleanup(&mut db, p, shared.settings.cutover_attempts).await,
-            Err(e) => Err(e),
-        },
-        None => Ok(()),
+    let outcome = match store::acquire(&mut db, id, 0).await {
+        Ok(Some(_)) => {
+            let outcome = match store.get(id).await {
+                Ok(Some(m)) if !m.state.is_final() => {
+                    let cleaned = match &m.plan {
+                        Some(p) => match bound_locks(&mut db, shared).await {
+                            Ok(()) => shadow::cleanup(&mut db, p, shared.settings.cutover_attempts).await,
+                            Err(e) => Err(e),
+                        },
+                        None => Ok(()),
+                    };
+                    match cleaned {
+                        Ok(()) => store.set_state(id, State::Cancelled, "cancelled").await,
+                        Err(e) => Err(e),
+                    }
+                }
+                Ok(_) => Ok(()),
+                Err(e) => Err(e),
+            };
+            store::release(&mut db, id).await;
+            outcome
+        }
+        // Another gateway's task owns it and honours the request.
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
     };
     db.close().await;
-    cleaned?;
-    let mut store = shared.store();
-    let r = store.set_state(&m.id, State::Cancelled, "cancelled").await;
-    store.close().await;
-    r
+    outcome
 }

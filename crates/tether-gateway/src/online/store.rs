@@ -1,6 +1,17 @@
 //! Migration records in the backend: the table `_tether_migrations` in the keyspace's
 //! own database (created on first use), one row per migration with its state, plan,
 //! copy progress and timings, so a restarted gateway resumes or cleans up.
+//!
+//! Ownership: the task that runs a migration holds the server lock
+//! `tether_online_<id>` (`GET_LOCK`) on its store's connection for as long as it runs,
+//! so two gateways sharing a backend never run one migration twice, and a lock freed by
+//! a dead gateway's connection lets another take over. A CANCEL from a gateway that
+//! does not own the migration records `cancel_requested`; the owner reads it between
+//! chunks and before its cut-over, and only the owner (or, with no owner, the
+//! canceller holding the lock) drops shadows and triggers and records `cancelled`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tether_connect::DbUrl;
@@ -96,6 +107,8 @@ pub struct Migration {
     pub cutover_ms: Option<u64>,
     pub plan: Option<Plan>,
     pub progress: Progress,
+    /// A CANCEL was asked for; the task that owns the migration honours it.
+    pub cancel_requested: bool,
 }
 
 impl Migration {
@@ -123,7 +136,7 @@ impl Migration {
 
 const COLUMNS: &str = "id, keyspace, table_name, alter_sql, state, message, rows_copied, rows_estimated, \
      TIMESTAMPDIFF(SECOND, started_at, NOW(6)), submitted_at, started_at, ready_at, completed_at, cutover_ms, \
-     plan, progress";
+     plan, progress, cancel_requested";
 
 /// The records of one keyspace (its own connection).
 pub struct Store {
@@ -131,6 +144,45 @@ pub struct Store {
     database: String,
     keyspace: String,
     created: bool,
+    /// The migration this store's connection owns (holds the lock of), if any.
+    watch: Option<Watch>,
+}
+
+/// What the owner's store looks at after every stored chunk.
+struct Watch {
+    id: String,
+    /// The connection holding the lock (the one that copies).
+    owner: u64,
+    /// Set when a cancel is requested or the ownership is lost: the copy stops.
+    stop: Arc<AtomicBool>,
+    lost: bool,
+}
+
+/// The server lock owning migration `id`.
+fn lock_name(id: &str) -> String {
+    lit(&format!("tether_online_{id}"))
+}
+
+/// Takes ownership of migration `id` on `db`'s connection: its server lock, waiting at
+/// most `wait_secs` (0: not at all). The connection's id when it holds the lock now.
+/// The connection that copies holds it: a stopped gateway's chunk still running on
+/// the server keeps it until it ends, so no new owner copies beside it.
+pub(crate) async fn acquire(db: &mut Db, id: &str, wait_secs: u64) -> Result<Option<u64>, OnlineError> {
+    let sql = format!("SELECT GET_LOCK({}, {wait_secs}), CONNECTION_ID()", lock_name(id));
+    let row = db.texts(&sql).await?.into_iter().next().unwrap_or_default();
+    let field = |i: usize| row.get(i).cloned().flatten();
+    Ok(match field(0).as_deref() {
+        Some("1") => field(1).and_then(|c| c.parse().ok()),
+        _ => None,
+    })
+}
+
+/// Gives up ownership of migration `id` (held by `db`'s connection).
+pub(crate) async fn release(db: &mut Db, id: &str) {
+    let sql = format!("SELECT RELEASE_LOCK({})", lock_name(id));
+    if let Err(e) = db.texts(&sql).await {
+        tracing::debug!("migration {id}: releasing its lock: {e}");
+    }
 }
 
 impl Store {
@@ -140,6 +192,7 @@ impl Store {
             database: database.to_string(),
             keyspace: keyspace.to_string(),
             created: false,
+            watch: None,
         }
     }
 
@@ -165,17 +218,22 @@ impl Store {
                 plan LONGTEXT NULL,
                 progress LONGTEXT NULL,
                 clash TEXT NULL,
+                cancel_requested TINYINT NOT NULL DEFAULT 0,
                 KEY state (keyspace, state)
             ) ENGINE=InnoDB"
         );
         self.db
             .exec(&sql, || format!("creating {TABLE} in database `{}`", self.database))
             .await?;
-        // Records written before `clash` existed (capture triggers record clashes there).
-        let sql = format!("ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS clash TEXT NULL");
+        // Records written before `clash` (capture triggers record clashes there) and
+        // `cancel_requested` existed.
+        let sql = format!(
+            "ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS clash TEXT NULL, \
+             ADD COLUMN IF NOT EXISTS cancel_requested TINYINT NOT NULL DEFAULT 0"
+        );
         self.db
             .exec(&sql, || {
-                format!("adding `clash` to {TABLE} in database `{}`", self.database)
+                format!("adding columns to {TABLE} in database `{}`", self.database)
             })
             .await?;
         self.created = true;
@@ -262,13 +320,91 @@ impl Store {
         self.db
             .exec(&sql, || format!("storing the progress of migration '{id}'"))
             .await?;
+        self.look().await
+    }
+
+    /// The owner's look between chunks: a cancel requested by any gateway, or the
+    /// ownership lost (the connection holding the lock went away), sets the stop flag.
+    async fn look(&mut self) -> Result<(), OnlineError> {
+        let Some(w) = &self.watch else { return Ok(()) };
+        let sql = format!(
+            "SELECT cancel_requested, COALESCE(IS_USED_LOCK({}) = {}, 0) FROM {TABLE} WHERE id = {}",
+            lock_name(&w.id),
+            w.owner,
+            lit(&w.id)
+        );
+        let row = self.db.texts(&sql).await?.into_iter().next().unwrap_or_default();
+        let flag = |i: usize| row.get(i).cloned().flatten().as_deref() == Some("1");
+        let (requested, owned) = (flag(0), flag(1));
+        if let Some(w) = &mut self.watch {
+            if requested || !owned {
+                w.stop.store(true, Ordering::SeqCst);
+            }
+            if !owned {
+                w.lost = true;
+            }
+        }
         Ok(())
+    }
+
+    /// After [`acquire`] on connection `owner`: every stored chunk looks at the record,
+    /// and a cancel request or a lost ownership sets `stop`.
+    pub fn watch(&mut self, id: &str, owner: u64, stop: Arc<AtomicBool>) {
+        self.watch = Some(Watch {
+            id: id.to_string(),
+            owner,
+            stop,
+            lost: false,
+        });
+    }
+
+    /// Stops looking (the run ended).
+    pub fn unwatch(&mut self) {
+        self.watch = None;
+    }
+
+    /// True when the look between chunks found the lock held by no one or another
+    /// connection: another gateway may own the migration now.
+    pub fn lost(&self) -> bool {
+        self.watch.as_ref().is_some_and(|w| w.lost)
+    }
+
+    /// Records a CANCEL of migration `id` if it has not reached its cut-over (queued
+    /// or running); the migration as it is afterwards.
+    pub async fn request_cancel(&mut self, id: &str) -> Result<Option<Migration>, OnlineError> {
+        self.ensure().await?;
+        let sql = format!(
+            "UPDATE {TABLE} SET cancel_requested = 1 WHERE id = {} AND state IN ('queued', 'running')",
+            lit(id)
+        );
+        self.db
+            .exec(&sql, || format!("requesting the cancel of migration '{id}'"))
+            .await?;
+        self.get(id).await
+    }
+
+    /// True when a cancel of `id` was requested.
+    pub async fn cancel_requested(&mut self, id: &str) -> Result<bool, OnlineError> {
+        Ok(self.get(id).await?.is_some_and(|m| m.cancel_requested))
+    }
+
+    /// `running` -> `ready`, unless a cancel was requested meanwhile (false then): the
+    /// one step that decides between a cut-over and a cancel.
+    pub async fn set_ready(&mut self, id: &str) -> Result<bool, OnlineError> {
+        let sql = format!(
+            "UPDATE {TABLE} SET state = 'ready', message = '', ready_at = NOW(6) \
+             WHERE id = {} AND state = 'running' AND cancel_requested = 0",
+            lit(id)
+        );
+        let ok = self.db.exec(&sql, || format!("setting migration '{id}' ready")).await?;
+        Ok(ok.affected_rows == 1)
     }
 
     /// Forgets plan and progress (RETRY starts over).
     pub async fn reset(&mut self, id: &str) -> Result<(), OnlineError> {
         let sql = format!(
-            "UPDATE {TABLE} SET plan = NULL, progress = NULL, rows_copied = 0, cutover_ms = NULL, clash = NULL WHERE id = {}",
+            "UPDATE {TABLE} SET plan = NULL, progress = NULL, rows_copied = 0, cutover_ms = NULL, clash = NULL, \
+             cancel_requested = 0 WHERE id = {}",
             lit(id)
         );
         self.db.exec(&sql, || format!("resetting migration '{id}'")).await?;
@@ -352,6 +488,7 @@ fn decode(row: TextRow) -> Result<Migration, OnlineError> {
         cutover_ms: num(13),
         plan,
         progress,
+        cancel_requested: text(16).as_deref() == Some("1"),
         id,
     })
 }

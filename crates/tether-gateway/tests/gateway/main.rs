@@ -11,6 +11,7 @@ mod heldout;
 mod limits;
 mod managed;
 mod online;
+mod online_acceptance;
 mod online_safety;
 mod passthrough;
 mod pymysql;

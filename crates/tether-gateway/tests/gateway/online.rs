@@ -12,7 +12,7 @@ use tether_testkit::{TestDb, TestEngine};
 
 use crate::support::{self, direct};
 
-const SCHEMA: &str = "
+pub(crate) const SCHEMA: &str = "
 CREATE TABLE region (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL);
 CREATE TABLE customer (
   id INT PRIMARY KEY,
@@ -37,10 +37,10 @@ CREATE TABLE payment (
 );
 ";
 
-const TABLES: [&str; 4] = ["region", "customer", "orders", "payment"];
+pub(crate) const TABLES: [&str; 4] = ["region", "customer", "orders", "payment"];
 
 /// `n` customers (every tenth the parent of the next nine), two orders and a payment each.
-fn data(n: u32) -> String {
+pub(crate) fn data(n: u32) -> String {
     let mut s = String::from("INSERT INTO region VALUES (1, 'north'), (2, 'south');\n");
     let c: Vec<String> = (1..=n)
         .map(|i| {
@@ -67,19 +67,19 @@ fn data(n: u32) -> String {
     s
 }
 
-fn mysql() -> TestDb {
+pub(crate) fn mysql() -> TestDb {
     TestDb::create(TestEngine::Mysql)
 }
 
 /// A database with the schema and `n` customers.
-fn loaded(n: u32) -> TestDb {
+pub(crate) fn loaded(n: u32) -> TestDb {
     let db = mysql();
     db.exec(SCHEMA);
     db.exec(&data(n));
     db
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -88,7 +88,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// A slow copy: small chunks with a pause, so tests can act during it.
-fn slow() -> Settings {
+pub(crate) fn slow() -> Settings {
     Settings {
         chunk_rows: 50,
         chunk_pause: Duration::from_millis(20),
@@ -97,7 +97,7 @@ fn slow() -> Settings {
 }
 
 /// A slower copy (a few seconds for 1,500 rows), for workloads that must end before it.
-fn slower() -> Settings {
+pub(crate) fn slower() -> Settings {
     Settings {
         chunk_rows: 20,
         chunk_pause: Duration::from_millis(50),
@@ -105,18 +105,18 @@ fn slower() -> Settings {
     }
 }
 
-fn show_create(db: &TestDb, table: &str) -> String {
+pub(crate) fn show_create(db: &TestDb, table: &str) -> String {
     db.query(&format!("SHOW CREATE TABLE `{table}`"))[0][1]
         .clone()
         .expect("a CREATE TABLE")
 }
 
-fn table_rows(db: &TestDb, table: &str) -> Vec<Vec<Option<String>>> {
+pub(crate) fn table_rows(db: &TestDb, table: &str) -> Vec<Vec<Option<String>>> {
     db.query(&format!("SELECT * FROM `{table}` ORDER BY 1"))
 }
 /// `workload` then `alter` run natively on `native`: the migrated `db` must equal it
 /// (definitions and rows of [`TABLES`]) and have no orphans.
-fn matches_native_after(db: &TestDb, native: &TestDb, workload: &[String], alter: &str) {
+pub(crate) fn matches_native_after(db: &TestDb, native: &TestDb, workload: &[String], alter: &str) {
     for sql in workload {
         native.exec(sql);
     }
@@ -126,7 +126,7 @@ fn matches_native_after(db: &TestDb, native: &TestDb, workload: &[String], alter
 }
 
 /// Every table of the schema has the same definition and rows on both databases.
-fn assert_same(online: &TestDb, native: &TestDb, tables: &[&str]) {
+pub(crate) fn assert_same(online: &TestDb, native: &TestDb, tables: &[&str]) {
     for t in tables {
         assert_eq!(show_create(online, t), show_create(native, t), "SHOW CREATE TABLE {t}");
         assert_eq!(table_rows(online, t), table_rows(native, t), "rows of {t}");
@@ -134,7 +134,7 @@ fn assert_same(online: &TestDb, native: &TestDb, tables: &[&str]) {
 }
 
 /// Tables whose names start with `_` (shadows, old tables, the migrations table).
-fn underscored(db: &TestDb) -> Vec<String> {
+pub(crate) fn underscored(db: &TestDb) -> Vec<String> {
     db.query(&format!(
         "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}' AND TABLE_NAME LIKE '\\_%' ORDER BY 1",
         db.name
@@ -144,7 +144,7 @@ fn underscored(db: &TestDb) -> Vec<String> {
     .collect()
 }
 
-fn triggers(db: &TestDb) -> Vec<String> {
+pub(crate) fn triggers(db: &TestDb) -> Vec<String> {
     db.query(&format!(
         "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '{}' ORDER BY 1",
         db.name
@@ -155,7 +155,7 @@ fn triggers(db: &TestDb) -> Vec<String> {
 }
 
 /// Orphans of every FK of the schema.
-fn orphans(db: &TestDb) -> Vec<Vec<Option<String>>> {
+pub(crate) fn orphans(db: &TestDb) -> Vec<Vec<Option<String>>> {
     db.query(
         "SELECT 'customer_region', COUNT(*) FROM customer c WHERE c.region_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM region r WHERE r.id = c.region_id)
          UNION ALL SELECT 'customer_parent', COUNT(*) FROM customer c WHERE c.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM customer p WHERE p.id = c.parent_id)
@@ -164,7 +164,7 @@ fn orphans(db: &TestDb) -> Vec<Vec<Option<String>>> {
     )
 }
 
-fn no_orphans() -> Vec<Vec<Option<String>>> {
+pub(crate) fn no_orphans() -> Vec<Vec<Option<String>>> {
     [
         "customer_region",
         "customer_parent",
@@ -176,14 +176,14 @@ fn no_orphans() -> Vec<Vec<Option<String>>> {
     .collect()
 }
 
-fn short(id: &str) -> String {
+pub(crate) fn short(id: &str) -> String {
     id.chars().filter(|c| c.is_ascii_alphanumeric()).take(8).collect()
 }
 
 /// Runs `sql`, again after each deadlock (1213 rolls the statement back whole, the
 /// gateway's transaction included: clients try again, as with any concurrent writer).
 /// Returns the number of deadlocks.
-async fn run_retrying(conn: &mut mysql_async::Conn, sql: &str) -> u32 {
+pub(crate) async fn run_retrying(conn: &mut mysql_async::Conn, sql: &str) -> u32 {
     let mut deadlocks = 0;
     while let Err(e) = conn.query_drop(sql).await {
         match support::server_error(e) {
@@ -194,14 +194,14 @@ async fn run_retrying(conn: &mut mysql_async::Conn, sql: &str) -> u32 {
     deadlocks
 }
 
-async fn finished(m: &Migrator, id: &str) -> online::Migration {
+pub(crate) async fn finished(m: &Migrator, id: &str) -> online::Migration {
     let done = m.wait(id, Duration::from_secs(120)).await.expect("migration record");
     assert!(done.state.is_final(), "migration still {} after 2 min", done.state);
     done
 }
 
 /// Waits until the copy has started (some rows copied).
-async fn copying(m: &Migrator, id: &str) {
+pub(crate) async fn copying(m: &Migrator, id: &str) {
     for _ in 0..600 {
         let now = m.get(id).await.expect("record");
         if now.state == State::Running && now.rows_copied > 0 {
@@ -497,7 +497,7 @@ fn a_migrator_dropped_mid_copy_is_resumed_by_the_next_one() {
 /// `customer.id` INT -> BIGINT natively: MariaDB refuses the parent's change while the
 /// FKs exist, so they are dropped, every column changed, and the FKs added back (and
 /// payment's key, which InnoDB generated for the unnamed FK, gets its name back).
-const NATIVE_FAMILY: &str = "SET foreign_key_checks = 0;
+pub(crate) const NATIVE_FAMILY: &str = "SET foreign_key_checks = 0;
          ALTER TABLE orders DROP FOREIGN KEY orders_customer;
          ALTER TABLE payment DROP FOREIGN KEY payment_ibfk_1;
          ALTER TABLE customer DROP FOREIGN KEY customer_parent;
@@ -892,6 +892,21 @@ fn a_cut_over_stopped_after_the_rename_is_finished_on_resume() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(m.get(&id).await.expect("record").state, State::Ready);
+        // The cut-over's RENAME waits on the server (after the probe and the other
+        // steps before it).
+        let mut watcher = direct(&db).await;
+        let waiting = "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+                       WHERE DB = DATABASE() AND INFO LIKE 'RENAME TABLE%'";
+        let mut renaming = false;
+        for _ in 0..500 {
+            let n: Option<u64> = watcher.query_first(waiting).await.expect("read");
+            if n == Some(1) {
+                renaming = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(renaming, "the RENAME waits for the open transaction");
         drop(m);
         open.query_drop("COMMIT").await.expect("commit");
         // The stopped gateway's RENAME was waiting for the lock on the server: it runs
@@ -947,14 +962,14 @@ async fn m_get_state(db: &TestDb) -> String {
 }
 
 /// `SHOW VITESS_MIGRATIONS LIKE 'id'` through `conn`: the migration's status.
-async fn status_of(conn: &mut mysql_async::Conn, id: &str) -> String {
+pub(crate) async fn status_of(conn: &mut mysql_async::Conn, id: &str) -> String {
     let rows = support::rows(conn, &format!("SHOW VITESS_MIGRATIONS LIKE '{id}'")).await;
     assert_eq!(rows.len(), 1, "one migration {id}");
     rows[0][5].clone()
 }
 
 /// Polls the status of `id` until it is `want` (at most a minute).
-async fn until_status(conn: &mut mysql_async::Conn, id: &str, want: &str) {
+pub(crate) async fn until_status(conn: &mut mysql_async::Conn, id: &str, want: &str) {
     let start = std::time::Instant::now();
     loop {
         let status = status_of(conn, id).await;
@@ -1084,4 +1099,339 @@ fn a_client_runs_online_alters_through_the_gateway() {
         ]
     );
     assert_eq!(triggers(&db), Vec::<String>::new());
+}
+
+/// Every FK of `db`: (name, table, referenced table), by name.
+pub(crate) fn fk_targets(db: &TestDb) -> Vec<Vec<Option<String>>> {
+    db.query(&format!(
+        "SELECT CONSTRAINT_NAME, TABLE_NAME, REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS \
+         WHERE CONSTRAINT_SCHEMA = '{}' ORDER BY 1",
+        db.name
+    ))
+}
+
+/// Waits until `table` exists in `db` (at most 60 s): true when it does.
+async fn until_table(conn: &mut mysql_async::Conn, table: &str) -> bool {
+    let sql = format!(
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{table}'"
+    );
+    for _ in 0..6000 {
+        let n: Option<u64> = conn.query_first(sql.as_str()).await.expect("read");
+        if n == Some(1) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+/// Settings for cut-over failures: one-second lock waits, two attempts, short pauses.
+fn quick_failing() -> Settings {
+    Settings {
+        cutover_lock_timeout: Duration::from_secs(1),
+        cutover_attempts: 2,
+        cutover_retry_pause: Duration::from_millis(100),
+        ..Settings::default()
+    }
+}
+
+/// As [`quick_failing`], without the probe of the children's locks before the RENAME:
+/// a transaction holding a child then stands for one that opened it after the probe,
+/// and the child's re-point fails after the swap.
+fn failing_after_the_swap() -> Settings {
+    Settings {
+        probe_children: false,
+        ..quick_failing()
+    }
+}
+
+/// The brief's r29 case with the probe on: a transaction keeping `payment` open fails
+/// every cut-over attempt before the RENAME (1205 on the probe), nothing is swapped,
+/// and RETRY after it ends completes the migration as natively.
+#[test]
+fn a_transaction_holding_a_child_fails_the_cut_over_before_the_swap() {
+    let db = loaded(200);
+    let native = loaded(200);
+    let untouched = loaded(200);
+    let alter = "ALTER TABLE customer ADD COLUMN vip INT NOT NULL DEFAULT 0";
+    let rt = runtime();
+    let failed = rt.block_on(async {
+        let m = Migrator::new("ks", &db.url, true, quick_failing()).expect("migrator");
+        let mut holder = direct(&db).await;
+        holder.query_drop("BEGIN").await.expect("begin");
+        holder.query_drop("SELECT COUNT(*) FROM payment").await.expect("read");
+        let id = m.submit(alter).await.expect("accepted");
+        let failed = finished(&m, &id).await;
+        holder.query_drop("COMMIT").await.expect("commit");
+        failed
+    });
+    assert_eq!(failed.state, State::Failed, "{}", failed.message);
+    assert_eq!(
+        failed.message,
+        "LOCK TABLES `orders` WRITE, `payment` WRITE: ERROR 1205 (HY000): Lock wait timeout exceeded; \
+         try restarting transaction"
+    );
+    assert_same(&db, &untouched, &TABLES);
+    assert_eq!(fk_targets(&db), fk_targets(&untouched));
+    assert_eq!(underscored(&db), vec!["_tether_migrations".to_string()]);
+    assert_eq!(triggers(&db), Vec::<String>::new());
+    let completed = rt.block_on(async {
+        let m = Migrator::new("ks", &db.url, true, quick_failing()).expect("migrator");
+        m.retry(&failed.id).await.expect("retried");
+        finished(&m, &failed.id).await
+    });
+    assert_eq!(completed.state, State::Complete, "{}", completed.message);
+    native.exec(alter);
+    assert_same(&db, &native, &TABLES);
+    assert_eq!(orphans(&db), no_orphans());
+}
+
+/// Review r29: a child's re-point fails after the RENAME (a transaction keeps `payment`
+/// open, its ALTER meets 1205): the tables are swapped back, every FK of every child
+/// points at `customer` again under its own name, the migration fails with the
+/// server's error, and RETRY after the transaction ends completes it.
+#[test]
+fn a_re_point_that_fails_after_the_swap_is_swapped_back_and_retry_completes() {
+    let db = loaded(300);
+    let native = loaded(300);
+    let fks_before = fk_targets(&db);
+    let alter = "ALTER TABLE customer ADD COLUMN vip INT NOT NULL DEFAULT 0";
+    let rt = runtime();
+    let (failed, done) = rt.block_on(async {
+        let m = Migrator::new("ks", &db.url, true, failing_after_the_swap()).expect("migrator");
+        // `payment` stays open in a transaction: the RENAME of its parent does not wait
+        // for it, its own ALTER does.
+        let mut holder = direct(&db).await;
+        holder.query_drop("BEGIN").await.expect("begin");
+        holder.query_drop("SELECT COUNT(*) FROM payment").await.expect("read");
+        let id = m.submit(alter).await.expect("accepted");
+        let failed = finished(&m, &id).await;
+        // Meanwhile nothing changed for the holder's transaction or anyone else.
+        holder.query_drop("COMMIT").await.expect("commit");
+        m.retry(&id).await.expect("retried");
+        (failed, finished(&m, &id).await)
+    });
+    assert_eq!(failed.state, State::Failed, "{}", failed.message);
+    assert!(
+        failed
+            .message
+            .contains("ERROR 1205 (HY000): Lock wait timeout exceeded")
+            && failed
+                .message
+                .contains("the tables were swapped back: the originals are as they were"),
+        "{}",
+        failed.message
+    );
+    assert_eq!(done.state, State::Complete, "{}", done.message);
+    // After the failure nothing was left behind (checked again after the RETRY: the
+    // kept old table is the RETRY's own).
+    assert_eq!(fk_targets(&db), fks_before);
+    native.exec(alter);
+    assert_same(&db, &native, &TABLES);
+    assert_eq!(orphans(&db), no_orphans());
+    assert_eq!(triggers(&db), Vec::<String>::new());
+    assert_eq!(
+        underscored(&db),
+        vec![
+            format!("_customer_old_{}", short(&done.id)),
+            "_tether_migrations".to_string()
+        ]
+    );
+}
+
+/// The state between the failure and the RETRY of r29: the originals as before.
+#[test]
+fn a_swap_back_leaves_every_fk_and_row_as_before() {
+    let db = loaded(200);
+    let untouched = loaded(200);
+    let rt = runtime();
+    let failed = rt.block_on(async {
+        let m = Migrator::new("ks", &db.url, true, failing_after_the_swap()).expect("migrator");
+        let mut holder = direct(&db).await;
+        holder.query_drop("BEGIN").await.expect("begin");
+        holder.query_drop("SELECT COUNT(*) FROM payment").await.expect("read");
+        let id = m
+            .submit("ALTER TABLE customer ADD COLUMN vip INT NOT NULL DEFAULT 0, ADD INDEX by_name (name)")
+            .await
+            .expect("accepted");
+        let failed = finished(&m, &id).await;
+        holder.query_drop("COMMIT").await.expect("commit");
+        failed
+    });
+    assert_eq!(failed.state, State::Failed, "{}", failed.message);
+    assert!(failed.message.contains("ERROR 1205"), "{}", failed.message);
+    // SHOW CREATE TABLE (every FK with its name and target, every key name) and rows.
+    assert_same(&db, &untouched, &TABLES);
+    assert_eq!(fk_targets(&db), fk_targets(&untouched));
+    assert_eq!(orphans(&db), no_orphans());
+    assert_eq!(underscored(&db), vec!["_tether_migrations".to_string()]);
+    assert_eq!(triggers(&db), Vec::<String>::new());
+}
+
+/// When the swap back fails too (a table in the way of the shadow's name once the
+/// RENAME freed it), the migration stays `ready` with both errors named; once the way
+/// is clear, RETRY resumes it and finishes the FK steps forward.
+#[test]
+fn a_failed_swap_back_stays_resumable_and_finishes_forward() {
+    let db = loaded(200);
+    let native = loaded(200);
+    let alter = "ALTER TABLE customer ADD COLUMN vip INT NOT NULL DEFAULT 0";
+    let rt = runtime();
+    let (stuck, done) = rt.block_on(async {
+        let settings = Settings {
+            cutover_lock_timeout: Duration::from_secs(2),
+            ..failing_after_the_swap()
+        };
+        let m = Migrator::new("ks", &db.url, true, settings).expect("migrator");
+        let mut holder = direct(&db).await;
+        holder.query_drop("BEGIN").await.expect("begin");
+        holder.query_drop("SELECT COUNT(*) FROM payment").await.expect("read");
+        let id = m.submit(alter).await.expect("accepted");
+        let mut other = direct(&db).await;
+        assert!(
+            until_table(&mut other, &format!("_customer_old_{}", short(&id))).await,
+            "the RENAME ran"
+        );
+        // The shadow's name is free while the re-point of `payment` waits.
+        other
+            .query_drop("CREATE TABLE _customer_new (x INT)")
+            .await
+            .expect("in the way");
+        let mut stuck = m.get(&id).await.expect("record");
+        for _ in 0..1000 {
+            if !stuck.message.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            stuck = m.get(&id).await.expect("record");
+        }
+        other.query_drop("DROP TABLE _customer_new").await.expect("dropped");
+        holder.query_drop("COMMIT").await.expect("commit");
+        m.retry(&id).await.expect("resumed");
+        (stuck, finished(&m, &id).await)
+    });
+    assert_eq!(stuck.state, State::Ready, "{}", stuck.message);
+    assert!(
+        stuck
+            .message
+            .starts_with("cut-over failed after the tables were swapped: ")
+            && stuck.message.contains("ERROR 1205")
+            && stuck.message.contains("swapping the tables back failed too")
+            && stuck.message.contains("ERROR 1050"),
+        "{}",
+        stuck.message
+    );
+    assert_eq!(done.state, State::Complete, "{}", done.message);
+    native.exec(alter);
+    assert_same(&db, &native, &TABLES);
+    assert_eq!(fk_targets(&db), fk_targets(&native));
+    assert_eq!(orphans(&db), no_orphans());
+    assert_eq!(triggers(&db), Vec::<String>::new());
+}
+
+/// Review r27: a CANCEL from another migrator (another gateway on the same backend)
+/// while the owner prepares (its triggers wait for an open transaction): the owner
+/// notices it, drops what it built and records `cancelled`; nothing is cut over, no
+/// trigger or shadow stays, and writes meanwhile succeed.
+#[test]
+fn a_cancel_from_another_gateway_while_preparing_is_honoured_by_the_owner() {
+    let db = loaded(300);
+    let untouched = loaded(300);
+    let rt = runtime();
+    let (done, before_owner) = rt.block_on(async {
+        let owner = Migrator::new("ks", &db.url, true, slow()).expect("owner");
+        let other = Migrator::new("ks", &db.url, true, Settings::default()).expect("another gateway");
+        let mut holder = direct(&db).await;
+        holder
+            .query_drop("BEGIN; SELECT * FROM region WHERE id = 1 FOR UPDATE")
+            .await
+            .expect("lock");
+        let id = owner
+            .submit("ALTER TABLE region ADD COLUMN code CHAR(2) NULL")
+            .await
+            .expect("accepted");
+        for _ in 0..500 {
+            if owner.get(&id).await.expect("record").state == State::Running {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        other.cancel(&id).await.expect("cancel requested");
+        // The owner still runs it: the other gateway only asked.
+        let before_owner = other.get(&id).await.expect("record");
+        holder.query_drop("ROLLBACK").await.expect("rollback");
+        let mut writer = direct(&db).await;
+        writer
+            .query_drop("UPDATE region SET name = 'north' WHERE id = 1")
+            .await
+            .expect("a write meanwhile");
+        (finished(&other, &id).await, before_owner)
+    });
+    assert_eq!(before_owner.state, State::Running);
+    assert!(before_owner.cancel_requested);
+    assert_eq!(
+        online::show_rows(std::slice::from_ref(&before_owner), None)[0][15].as_deref(),
+        Some("cancel requested")
+    );
+    assert_eq!(done.state, State::Cancelled, "{}", done.message);
+    assert_same(&db, &untouched, &TABLES);
+    assert_eq!(underscored(&db), vec!["_tether_migrations".to_string()]);
+    assert_eq!(triggers(&db), Vec::<String>::new());
+}
+
+/// Review r27 during the copy: the owner stops between chunks; a second gateway's
+/// `resume_all` meanwhile does not run the migration a second time.
+#[test]
+fn a_cancel_from_another_gateway_during_the_copy_stops_the_owner() {
+    let db = loaded(1500);
+    let untouched = loaded(1500);
+    let rt = runtime();
+    let done = rt.block_on(async {
+        // A copy of several seconds (75 chunks, 50 ms apart).
+        let owner = Migrator::new("ks", &db.url, true, slower()).expect("owner");
+        let other = Migrator::new("ks", &db.url, true, Settings::default()).expect("another gateway");
+        let id = owner
+            .submit("ALTER TABLE customer ADD COLUMN gone INT")
+            .await
+            .expect("accepted");
+        copying(&owner, &id).await;
+        // A second gateway starting now waits for the owner rather than copying too.
+        assert_eq!(other.resume_all().await.expect("resumed"), vec![id.clone()]);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        other.cancel(&id).await.expect("cancel requested");
+        let done = finished(&other, &id).await;
+        let again = other.cancel(&id).await.expect_err("cancelled already");
+        assert_eq!(
+            again.to_string(),
+            format!("migration '{id}' is cancelled: cannot cancel")
+        );
+        done
+    });
+    assert_eq!(done.state, State::Cancelled, "{}", done.message);
+    assert!(done.rows_copied < 1500, "stopped during the copy: {}", done.rows_copied);
+    assert_same(&db, &untouched, &TABLES);
+    assert_eq!(underscored(&db), vec!["_tether_migrations".to_string()]);
+    assert_eq!(triggers(&db), Vec::<String>::new());
+}
+
+/// A second gateway resuming a migration another one runs waits for it (the owner's
+/// lock) and never runs it twice: the migration completes once and equals native.
+#[test]
+fn a_second_gateway_resuming_a_running_migration_leaves_it_to_its_owner() {
+    let db = loaded(1500);
+    let native = loaded(1500);
+    let alter = "ALTER TABLE orders ADD COLUMN qty INT NOT NULL DEFAULT 1";
+    let rt = runtime();
+    let done = rt.block_on(async {
+        let owner = Migrator::new("ks", &db.url, true, slow()).expect("owner");
+        let other = Migrator::new("ks", &db.url, true, Settings::default()).expect("another gateway");
+        let id = owner.submit(alter).await.expect("accepted");
+        copying(&owner, &id).await;
+        assert_eq!(other.resume_all().await.expect("resumed"), vec![id.clone()]);
+        finished(&other, &id).await
+    });
+    assert_eq!(done.state, State::Complete, "{}", done.message);
+    assert_eq!(done.rows_copied, 3000);
+    native.exec(alter);
+    assert_same(&db, &native, &TABLES);
 }
