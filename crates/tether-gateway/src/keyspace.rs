@@ -252,10 +252,28 @@ impl Keyspace {
         })
     }
 
+    /// Reads the schema from the backend: for a managed sharded keyspace, the
+    /// tables as the data nodes define them with every FK of the keyspace (the
+    /// nodes' and the VSchema's, see `sharded::managed`).
+    async fn read_schema(&self) -> Result<Schema, String> {
+        if self.spec.sharded && self.spec.mode == FkMode::Managed {
+            return sharded::managed::managed_schema(
+                &self.spec.url,
+                &self.spec.declared_fks,
+                &self.spec.declared_actions,
+            )
+            .await
+            .map_err(|e| e.to_string());
+        }
+        tether_connect::introspect(&self.spec.url, &IntrospectOptions::default())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     /// Reads the schema again.
     pub async fn refresh(&self) -> Result<Arc<Schema>, ServerError> {
         let mut slot = self.schema.write().await;
-        match tether_connect::introspect(&self.spec.url, &IntrospectOptions::default()).await {
+        match self.read_schema().await {
             Ok(schema) => {
                 let schema = Arc::new(schema);
                 *slot = Some(schema.clone());
@@ -280,10 +298,9 @@ impl Keyspace {
     /// one is read (a failure keeps it, with a warning).
     pub async fn reload(&self) {
         let invalidations = self.invalidations.load(Ordering::SeqCst);
-        let options = IntrospectOptions::default();
-        let read = tether_connect::introspect(&self.spec.url, &options);
+        let read = self.read_schema();
         let read = match tokio::time::timeout(RELOAD_TIMEOUT, read).await {
-            Ok(read) => read.map_err(|e| e.to_string()),
+            Ok(read) => read,
             Err(_) => Err(format!("no answer within {} s", RELOAD_TIMEOUT.as_secs())),
         };
         match read {
