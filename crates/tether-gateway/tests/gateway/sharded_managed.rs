@@ -341,3 +341,155 @@ fn a_managed_sharded_keyspace_gives_what_one_mariadb_with_innodb_fks_gives() {
     assert_eq!(orphans(&sharded), Vec::<String>::new(), "orphans on the nodes");
     assert_eq!(misplaced(&sharded), Vec::<String>::new(), "rows on the wrong node");
 }
+
+async fn code_of(conn: &mut Conn, sql: &str) -> (u16, String) {
+    match conn.query_drop(sql).await {
+        Ok(()) => (0, String::new()),
+        Err(mysql_async::Error::Server(e)) => (e.code, e.message),
+        Err(e) => panic!("{sql}: {e}"),
+    }
+}
+
+/// What the managed sharded mode is built around (docs/sharding.md, "What the head
+/// does not pass on"): the head keeps `foreign_key_checks` to itself (a node's FK
+/// acts under a head session that turned checks off), has no savepoints, and
+/// answers 0 rows affected for a DELETE it pushes down to a partitioned table.
+#[test]
+fn the_head_keeps_fk_checks_and_savepoints_to_itself_and_miscounts_deletes() {
+    let cluster = spider::cluster();
+    let db = cluster.create_db();
+    sharded_schema(&db);
+    db.exec_head("INSERT INTO customer (id) VALUES (1), (2); INSERT INTO orders (customer_id, id) VALUES (1, 1)");
+    tether_testkit::block_on(async {
+        let mut h = Conn::from_url(db.head_url().as_str()).await.expect("head");
+        h.query_drop("SET foreign_key_checks = 0").await.expect("set");
+        // node1's InnoDB FK refuses an orphan, and cascades a delete, as if checks were on.
+        let (code, message) = code_of(&mut h, "INSERT INTO orders (customer_id, id) VALUES (4, 1)").await;
+        assert_eq!(code, 1452, "{message}");
+        assert!(message.contains("CONSTRAINT `orders_customer_fk`"), "{message}");
+        h.query_drop("DELETE FROM customer WHERE id = 1").await.expect("delete");
+        // ... and the head said 0 rows affected for it.
+        assert_eq!(h.affected_rows(), 0);
+        h.query_drop("SET foreign_key_checks = 1").await.expect("set");
+        let mut node2 = Conn::from_url(db.node_url("node2").as_str()).await.expect("node2");
+        let left: Vec<i64> = node2.query("SELECT COUNT(*) FROM orders").await.expect("count");
+        assert_eq!(left, [0]);
+        let ids: Vec<i64> = h.query("SELECT id FROM customer").await.expect("ids");
+        assert_eq!(ids, [2]);
+        // UPDATE counts are right.
+        h.query_drop("UPDATE customer SET v = 1 WHERE id = 2")
+            .await
+            .expect("update");
+        assert_eq!(h.affected_rows(), 1);
+        // A savepoint once a Spider table is in the transaction.
+        h.query_drop("BEGIN").await.expect("begin");
+        h.query_drop("INSERT INTO customer (id) VALUES (3)")
+            .await
+            .expect("insert");
+        assert_eq!(code_of(&mut h, "SAVEPOINT s").await.0, 1178);
+        h.query_drop("ROLLBACK").await.expect("rollback");
+    });
+}
+
+/// Statements only InnoDB could check, refused with 1105 naming the form and the
+/// keyspace, the tables untouched; the same keyspace runs what it can plan.
+#[test]
+fn forms_only_innodb_could_check_are_refused() {
+    let cluster = spider::cluster();
+    let db = cluster.create_db();
+    sharded_schema(&db);
+    db.exec_head(
+        "INSERT INTO customer (id) VALUES (1), (2); INSERT INTO item (id) VALUES (1), (2);
+         INSERT INTO orders (customer_id, id, item_id) VALUES (1, 1, 1)",
+    );
+    let gw = start_json(&vschema(&db.head_url()), "");
+    gw.block_on(async {
+        let mut g = gw.connect("ks").await;
+        let before = dump(&mut g, NAMES).await;
+        for (sql, form) in [
+            (
+                "DELETE customer FROM customer JOIN orders ON orders.customer_id = customer.id",
+                "multi-table",
+            ),
+            (
+                "UPDATE customer JOIN orders ON orders.customer_id = customer.id SET customer.id = 7",
+                "multi-table",
+            ),
+            (
+                "INSERT INTO orders (customer_id, id, item_id) SELECT id, 5, 9 FROM customer",
+                "INSERT ... SELECT",
+            ),
+            (
+                "INSERT IGNORE INTO orders (customer_id, id, item_id) VALUES (1, 2, 9)",
+                "IGNORE",
+            ),
+            (
+                "INSERT INTO orders (customer_id, id, item_id) VALUES (1, 2, 1 + 8)",
+                "expressions",
+            ),
+            ("REPLACE INTO item (id) SELECT 1", "REPLACE ... SELECT"),
+            (
+                "INSERT INTO item (id) VALUES (1) ON DUPLICATE KEY UPDATE id = 3",
+                "primary-key column of `item`",
+            ),
+            (
+                "INSERT INTO item (id) VALUES (1), (2) ON DUPLICATE KEY UPDATE id = id + 10",
+                "primary-key column",
+            ),
+        ] {
+            let (code, message) = code_of(&mut g, sql).await;
+            assert_eq!(code, 1105, "{sql}: {message}");
+            assert!(
+                message.contains("keyspace `ks` is sharded and managed") && message.contains(form),
+                "{sql}: {message}"
+            );
+        }
+        assert_eq!(dump(&mut g, NAMES).await, before);
+        // What the gateway plans runs: a cross-shard SET NULL and a co-located cascade.
+        assert_eq!(code_of(&mut g, "DELETE FROM item WHERE id = 1").await.0, 0);
+        assert_eq!(g.affected_rows(), 1);
+        assert_eq!(code_of(&mut g, "DELETE FROM customer WHERE id = 1").await.0, 0);
+        assert_eq!(g.affected_rows(), 1);
+        assert_eq!(dump(&mut g, &["orders"]).await[0].1, Vec::<Vec<String>>::new());
+    });
+}
+
+/// A node FK whose action the node's InnoDB would run on its own (SET NULL on a
+/// partitioning column) makes the managed keyspace refuse to plan, naming it.
+#[test]
+fn node_fks_that_would_act_on_their_own_are_refused() {
+    let cluster = spider::cluster();
+    let db = cluster.create_db();
+    db.sharded_table(
+        "customer",
+        "id INT PRIMARY KEY",
+        "id INT PRIMARY KEY",
+        &Partitioning::Hash("id".into()),
+        &spider::NODES,
+    );
+    db.sharded_table(
+        "orders",
+        "customer_id INT NULL, id INT NOT NULL, PRIMARY KEY (id)",
+        "customer_id INT NULL, id INT NOT NULL, PRIMARY KEY (id), CONSTRAINT orders_customer_fk \
+         FOREIGN KEY (customer_id) REFERENCES customer (id) ON DELETE SET NULL",
+        &Partitioning::Hash("id".into()),
+        &spider::NODES,
+    );
+    let gw = start_json(
+        &format!(
+            r#""ks": {{"sharded": true, "foreignKeyMode": "managed", "backend": {{"url": "{}"}}}}"#,
+            db.head_url()
+        ),
+        "",
+    );
+    gw.block_on(async {
+        let mut g = gw.connect("ks").await;
+        let (code, message) = code_of(&mut g, "DELETE FROM customer WHERE id = 1").await;
+        assert_eq!(code, 1105, "{message}");
+        assert!(
+            message.contains("foreign key `orders_customer_fk` of `orders` on the data nodes has ON DELETE SET NULL")
+                && message.contains("declare it in the VSchema"),
+            "{message}"
+        );
+    });
+}
