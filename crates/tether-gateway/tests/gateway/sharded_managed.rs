@@ -493,3 +493,64 @@ fn node_fks_that_would_act_on_their_own_are_refused() {
         );
     });
 }
+
+/// Two clients racing through the gateway: one deletes an item (node of its id)
+/// while the other inserts a child of it on the other node (`review`, RESTRICT;
+/// `orders`, SET NULL). The gateway's locking reads meet on the item's node: either
+/// the delete wins and the insert gets 1452, or the insert wins and the delete
+/// gets 1451 (review) or sets the new row's FK NULL (orders). Never an orphan.
+#[test]
+fn a_child_inserted_while_its_parent_is_deleted_never_becomes_an_orphan() {
+    let cluster = spider::cluster();
+    let db = cluster.create_db();
+    sharded_schema(&db);
+    const N: i64 = 60;
+    // Items 1..=N; customers 0 and 1 (one per node) for the orders.
+    let items: Vec<String> = (1..=N).map(|k| format!("({k})")).collect();
+    db.exec_head(&format!(
+        "INSERT INTO item (id) VALUES {}; INSERT INTO customer (id) VALUES (100), (101)",
+        items.join(", ")
+    ));
+    let gw = start_json(&vschema(&db.head_url()), "");
+    let (deletes, inserts) = gw.block_on(async {
+        let mut a = gw.connect("ks").await;
+        let mut b = gw.connect("ks").await;
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let (ba, bb) = (barrier.clone(), barrier);
+        let deleter = async move {
+            let mut codes = Vec::new();
+            for k in 1..=N {
+                ba.wait().await;
+                codes.push(code_of(&mut a, &format!("DELETE FROM item WHERE id = {k}")).await.0);
+            }
+            codes
+        };
+        let inserter = async move {
+            let mut codes = Vec::new();
+            for k in 1..=N {
+                bb.wait().await;
+                // The child on the other node than its parent (HASH over 2 nodes).
+                let sql = match k % 2 {
+                    0 => format!("INSERT INTO review VALUES ({}, {k})", 2 * k + 1),
+                    _ => format!("INSERT INTO orders (customer_id, id, item_id) VALUES (100, {k}, {k})"),
+                };
+                codes.push(code_of(&mut b, &sql).await.0);
+            }
+            codes
+        };
+        tokio::join!(deleter, inserter)
+    });
+    for k in 1..=N as usize {
+        let (d, i) = (deletes[k - 1], inserts[k - 1]);
+        let expected: &[(u16, u16)] = match k % 2 {
+            // review: exactly one of them succeeds.
+            0 => &[(0, 1452), (1451, 0)],
+            // orders: the delete always succeeds (SET NULL), the insert may come first.
+            _ => &[(0, 1452), (0, 0)],
+        };
+        assert!(expected.contains(&(d, i)), "item {k}: delete {d}, insert {i}");
+    }
+    assert_eq!(orphans(&db), Vec::<String>::new(), "orphans on the nodes");
+    assert_eq!(misplaced(&db), Vec::<String>::new(), "rows on the wrong node");
+    eprintln!("race: deletes {deletes:?}\nrace: inserts {inserts:?}");
+}
