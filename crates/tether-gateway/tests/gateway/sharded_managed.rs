@@ -16,6 +16,7 @@ use mysql_async::Conn;
 use tether_testkit::spider::{self, Partitioning, ShardedDb};
 use tether_testkit::{TestDb, TestEngine};
 
+use crate::differential::Rng;
 use crate::managed::assert_same_outcome;
 use crate::support::{dump, start_json};
 
@@ -135,23 +136,16 @@ fn vschema(head_url: &str) -> String {
     )
 }
 
-/// xorshift64*: small, seeded, reproducible.
-struct Rng(u64);
+/// Keys in 1..=R (so statements collide) and FK values, sometimes NULL.
+trait Keys {
+    fn key(&mut self) -> i64;
+    fn fk(&mut self) -> String;
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> i64 {
-        (self.next() % n) as i64
-    }
+impl Keys for Rng {
     fn key(&mut self) -> i64 {
         1 + self.below(R as u64)
     }
-    /// A key, sometimes NULL.
     fn fk(&mut self) -> String {
         if self.below(6) == 0 {
             "NULL".into()
