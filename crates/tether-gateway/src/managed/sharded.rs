@@ -52,15 +52,6 @@ pub fn refusal(keyspace: &str, form: &str) -> ServerError {
 /// Runs `plan` (planned on `schema`, the keyspace's tables with every FK) on the
 /// head: `None` when the statement needs no FK work and goes to the head unchanged.
 pub async fn run_sharded(plan: &Plan, schema: &Schema, keyspace: &str, backend: &mut Backend) -> Option<Vec<Reply>> {
-    if let Some(table) = upsert_of_key(plan, schema) {
-        return Some(vec![Reply::Error(refusal(
-            keyspace,
-            &format!(
-                "an ON DUPLICATE KEY UPDATE that assigns a primary-key column of `{table}` (Spider runs it on the \
-                 row's node and leaves the row there, on the wrong node for its new key)"
-            ),
-        ))]);
-    }
     if plan.is_passthrough() {
         if let Some(e) = passthrough_refusal(plan, schema, keyspace) {
             return Some(vec![Reply::Error(e)]);
@@ -208,29 +199,6 @@ fn passthrough_refusal(plan: &Plan, schema: &Schema, keyspace: &str) -> Option<S
             ),
         )),
     }
-}
-
-/// The table, when `plan` is an INSERT ... ON DUPLICATE KEY UPDATE assigning a
-/// column of its table's primary key (which holds the partitioning columns: MariaDB
-/// wants them in every unique key of a partitioned table).
-fn upsert_of_key(plan: &Plan, schema: &Schema) -> Option<String> {
-    let table = schema.find_table(&plan.table)?;
-    let statements = Parser::parse_sql(&MySqlDialect {}, &plan.original).ok()?;
-    let [Statement::Insert(i)] = statements.as_slice() else {
-        return None;
-    };
-    let Some(OnInsert::DuplicateKeyUpdate(assignments)) = &i.on else {
-        return None;
-    };
-    let keyed = assignments.iter().any(|a| match &a.target {
-        AssignmentTarget::ColumnName(n) => n.0.last().is_some_and(|p| {
-            let c = p.to_string();
-            let c = c.trim_matches('`');
-            table.primary_key.iter().any(|k| k.eq_ignore_ascii_case(c))
-        }),
-        AssignmentTarget::Tuple(_) => true,
-    });
-    keyed.then(|| table.name.clone())
 }
 
 /// A DELETE's rows affected behind Spider: the head answers 0 for a DELETE it
