@@ -52,6 +52,22 @@ pub fn refusal(keyspace: &str, form: &str) -> ServerError {
 /// Runs `plan` (planned on `schema`, the keyspace's tables with every FK) on the
 /// head: `None` when the statement needs no FK work and goes to the head unchanged.
 pub async fn run_sharded(plan: &Plan, schema: &Schema, keyspace: &str, backend: &mut Backend) -> Option<Vec<Reply>> {
+    if is_upsert(plan) {
+        match same_unique_keys(plan, schema, backend).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return Some(vec![Reply::Error(refusal(
+                    keyspace,
+                    &format!(
+                        "a REPLACE or ON DUPLICATE KEY UPDATE into `{}`, whose unique keys on the head differ \
+                         from the data nodes' (the nodes decide which rows clash)",
+                        plan.table
+                    ),
+                ))])
+            }
+            Err(e) => return Some(vec![Reply::Error(e)]),
+        }
+    }
     if plan.is_passthrough() {
         if let Some(e) = passthrough_refusal(plan, schema, keyspace) {
             return Some(vec![Reply::Error(e)]);
@@ -394,4 +410,48 @@ pub(super) async fn duplicate_before(
         }
     }
     Ok(None)
+}
+
+/// Whether the head's unique keys of the plan's table (`SHOW INDEX`) have the
+/// columns the data nodes' have (`schema`, read from a node): MariaDB wants the
+/// partitioning columns in every unique key of the head's partitioned table, so a
+/// node's key may be narrower, and then rows clash on a node that the head's key
+/// says are distinct.
+async fn same_unique_keys(plan: &Plan, schema: &Schema, backend: &mut Backend) -> Result<bool, ServerError> {
+    let Some(table) = schema.find_table(&plan.table) else {
+        return Ok(false);
+    };
+    let lower = |cols: &[String]| cols.iter().map(|c| c.to_ascii_lowercase()).collect::<Vec<_>>();
+    let mut nodes: Vec<Vec<String>> = table.unique_keys.iter().map(|k| lower(&k.columns)).collect();
+    if !table.primary_key.is_empty() {
+        nodes.push(lower(&table.primary_key));
+    }
+    let text = |v: &crate::wire::value::Value| v.text().to_string();
+    let mut head: Vec<(String, Vec<String>)> = Vec::new();
+    let sql = format!("SHOW INDEX FROM {}", tether_fkplan::ident(&plan.table));
+    for r in backend.read(&sql).await?.rows {
+        let (Some(unique), Some(name), Some(column)) = (r.get(1), r.get(2), r.get(4)) else {
+            continue;
+        };
+        if text(unique) != "0" {
+            continue;
+        }
+        let (name, column) = (text(name), text(column).to_ascii_lowercase());
+        match head.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, cols)) => cols.push(column),
+            None => head.push((name, vec![column])),
+        }
+    }
+    let mut head: Vec<Vec<String>> = head.into_iter().map(|(_, c)| c).collect();
+    head.sort();
+    nodes.sort();
+    Ok(head == nodes)
+}
+
+/// Whether the statement is a REPLACE or an INSERT ... ON DUPLICATE KEY UPDATE.
+fn is_upsert(plan: &Plan) -> bool {
+    match Parser::parse_sql(&MySqlDialect {}, &plan.original).ok().as_deref() {
+        Some([Statement::Insert(i)]) => i.replace_into || matches!(i.on, Some(OnInsert::DuplicateKeyUpdate(_))),
+        _ => false,
+    }
 }

@@ -544,3 +544,85 @@ fn a_child_inserted_while_its_parent_is_deleted_never_becomes_an_orphan() {
     assert_eq!(misplaced(&db), Vec::<String>::new(), "rows on the wrong node");
     eprintln!("race: deletes {deletes:?}\nrace: inserts {inserts:?}");
 }
+
+/// A REPLACE into a table whose head key is wider than its nodes' (the partitioning
+/// column added, as MariaDB wants it) is refused: the nodes decide what clashes.
+#[test]
+fn a_replace_into_a_table_whose_head_keys_differ_from_the_nodes_is_refused() {
+    let cluster = spider::cluster();
+    let db = cluster.create_db();
+    db.sharded_table(
+        "customer",
+        "id INT PRIMARY KEY",
+        "id INT PRIMARY KEY",
+        &Partitioning::Hash("id".into()),
+        &spider::NODES,
+    );
+    db.sharded_table(
+        "orders",
+        "id INT NOT NULL, customer_id INT NOT NULL, PRIMARY KEY (id, customer_id)",
+        "id INT NOT NULL PRIMARY KEY, customer_id INT NOT NULL",
+        &Partitioning::Hash("customer_id".into()),
+        &spider::NODES,
+    );
+    db.exec_head("INSERT INTO customer VALUES (1), (2); INSERT INTO orders VALUES (1, 1)");
+    let gw = start_json(
+        &format!(
+            r#""ks": {{"sharded": true, "foreignKeyMode": "managed", "backend": {{"url": "{}"}},
+                "foreignKeys": [{{"table": "orders", "columns": ["customer_id"], "referenced_table": "customer",
+                  "on_delete": "CASCADE"}}]}}"#,
+            db.head_url()
+        ),
+        "",
+    );
+    gw.block_on(async {
+        let mut g = gw.connect("ks").await;
+        let (code, message) = code_of(&mut g, "REPLACE INTO customer VALUES (1)").await;
+        assert_eq!((code, g.affected_rows()), (0, 2), "{message}");
+        let (code, message) = code_of(&mut g, "REPLACE INTO orders VALUES (1, 2)").await;
+        assert_eq!(code, 1105, "{message}");
+        assert!(message.contains("unique keys on the head differ"), "{message}");
+    });
+}
+
+/// Inside a client's transaction a planned write runs without a savepoint (Spider
+/// has none): what succeeds commits or rolls back with the transaction, across
+/// nodes; a planned write that fails takes the transaction with it, and says so.
+#[test]
+fn a_failed_planned_write_inside_a_transaction_rolls_the_transaction_back() {
+    let cluster = spider::cluster();
+    let db = cluster.create_db();
+    sharded_schema(&db);
+    db.exec_head("INSERT INTO customer (id) VALUES (1), (2); INSERT INTO item (id) VALUES (1)");
+    let gw = start_json(&vschema(&db.head_url()), "");
+    gw.block_on(async {
+        let mut g = gw.connect("ks").await;
+        let ids = |rows: Vec<Vec<String>>| rows.into_iter().map(|r| r[0].clone()).collect::<Vec<_>>();
+        // Committed: a cascade across nodes (customer 2 on node1, its order's item
+        // on node2) and a new row.
+        g.query_drop("BEGIN").await.expect("begin");
+        g.query_drop("INSERT INTO orders (customer_id, id, item_id) VALUES (2, 1, 1)")
+            .await
+            .expect("insert");
+        g.query_drop("DELETE FROM item WHERE id = 1").await.expect("delete");
+        g.query_drop("COMMIT").await.expect("commit");
+        assert_eq!(dump(&mut g, &["orders"]).await[0].1, [["2", "1", "NULL", "0"]]);
+        // Rolled back by the client.
+        g.query_drop("BEGIN").await.expect("begin");
+        g.query_drop("INSERT INTO customer (id, ref_id) VALUES (3, 2)")
+            .await
+            .expect("insert");
+        g.query_drop("ROLLBACK").await.expect("rollback");
+        assert_eq!(ids(dump(&mut g, &["customer"]).await.remove(0).1), ["1", "2"]);
+        // A failed planned write: 1452, and the transaction is gone.
+        g.query_drop("BEGIN").await.expect("begin");
+        g.query_drop("INSERT INTO customer (id) VALUES (4)")
+            .await
+            .expect("insert");
+        let (code, message) = code_of(&mut g, "INSERT INTO customer (id, ref_id) VALUES (5, 9)").await;
+        assert_eq!(code, 1452, "{message}");
+        assert!(message.ends_with("the transaction was rolled back: a sharded keyspace has no savepoints)"));
+        g.query_drop("COMMIT").await.expect("commit");
+        assert_eq!(ids(dump(&mut g, &["customer"]).await.remove(0).1), ["1", "2"]);
+    });
+}
