@@ -233,6 +233,25 @@ impl Keyspace {
         let schema = self.schema().await?;
         let analysis =
             tether_fkplan::plan(sql, &schema, &self.spec.database).map_err(|e| ServerError::gateway(e.to_string()))?;
+        if self.spec.sharded && matches!(analysis, Analysis::Forward) && tether_fkplan::looks_like_write(sql) {
+            // Nothing behind the head would check what the planner did not read
+            // (`UPDATE IGNORE t`, say, parsed as a table `IGNORE`).
+            let involved = schema.tables.iter().find(|t| {
+                names(sql, &t.name)
+                    && (!t.foreign_keys.is_empty()
+                        || schema.tables.iter().any(|c| {
+                            c.foreign_keys
+                                .iter()
+                                .any(|f| f.referenced_table.eq_ignore_ascii_case(&t.name))
+                        }))
+            });
+            if let Some(t) = involved {
+                return Err(crate::managed::refusal(
+                    &self.spec.name,
+                    &format!("a write naming `{}` that the planner cannot read", t.name),
+                ));
+            }
+        }
         Ok((schema, analysis))
     }
 

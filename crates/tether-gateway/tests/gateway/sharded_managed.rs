@@ -422,6 +422,12 @@ fn forms_only_innodb_could_check_are_refused() {
                 "expressions",
             ),
             ("REPLACE INTO item (id) SELECT 1", "REPLACE ... SELECT"),
+            ("INSERT INTO orders SET customer_id = 1, id = 3, item_id = 9", "INSERT"),
+            (
+                "UPDATE IGNORE orders SET item_id = 9",
+                "naming `orders` that the planner cannot read",
+            ),
+            ("UPDATE orders SET item_id = FLOOR(RAND() * 3)", "volatile"),
             (
                 "INSERT INTO item (id) VALUES (1), (2) ON DUPLICATE KEY UPDATE id = id + 10",
                 "multi-row INSERT ... ON DUPLICATE KEY UPDATE",
