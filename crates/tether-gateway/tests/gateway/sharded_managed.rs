@@ -632,3 +632,65 @@ fn a_failed_planned_write_inside_a_transaction_rolls_the_transaction_back() {
         assert_eq!(ids(dump(&mut g, &["customer"]).await.remove(0).1), ["1", "2"]);
     });
 }
+
+/// Cascades crossing in opposite directions across nodes (a `dept` key change
+/// cascading to its `emp` on the other node, while that `emp`'s key change sets the
+/// `dept`'s head NULL): neither node sees a cycle, so one waits out the nodes'
+/// lock timeout (2 s here) and gets 1205, its transaction rolled back whole; never
+/// a wait without end, never an orphan.
+#[test]
+fn cascades_crossing_between_nodes_end_by_the_lock_timeout_without_orphans() {
+    let cluster = spider::Cluster::start("spider_crossing");
+    for n in &cluster.nodes {
+        n.exec("", "SET GLOBAL innodb_lock_wait_timeout = 2");
+    }
+    let db = cluster.create_db();
+    sharded_schema(&db);
+    const N: i64 = 8;
+    // dept 2k (node1) headed by emp 2k+1 (node2), which works in it.
+    let depts: Vec<String> = (1..=N).map(|k| format!("({}, NULL, 0)", 2 * k)).collect();
+    let emps: Vec<String> = (1..=N).map(|k| format!("({}, {}, 0)", 2 * k + 1, 2 * k)).collect();
+    db.exec_head(&format!(
+        "INSERT INTO dept VALUES {}; INSERT INTO emp VALUES {};",
+        depts.join(", "),
+        emps.join(", ")
+    ));
+    for k in 1..=N {
+        db.exec_head(&format!("UPDATE dept SET head_id = {} WHERE id = {}", 2 * k + 1, 2 * k));
+    }
+    let gw = start_json(&vschema(&db.head_url()), "");
+    let (a_codes, b_codes) = gw.block_on(async {
+        let mut a = gw.connect("ks").await;
+        let mut b = gw.connect("ks").await;
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let (ba, bb) = (barrier.clone(), barrier);
+        let depts = async move {
+            let mut codes = Vec::new();
+            for k in 1..=N {
+                ba.wait().await;
+                let sql = format!("UPDATE dept SET id = id + 1000 WHERE id = {}", 2 * k);
+                codes.push(code_of(&mut a, &sql).await.0);
+            }
+            codes
+        };
+        let emps = async move {
+            let mut codes = Vec::new();
+            for k in 1..=N {
+                bb.wait().await;
+                let sql = format!("UPDATE emp SET id = id + 1000 WHERE id = {}", 2 * k + 1);
+                codes.push(code_of(&mut b, &sql).await.0);
+            }
+            codes
+        };
+        tokio::join!(depts, emps)
+    });
+    eprintln!("crossing: dept updates {a_codes:?}, emp updates {b_codes:?}");
+    for (a, b) in a_codes.iter().zip(&b_codes) {
+        assert!(
+            [0, 1205, 1213].contains(a) && [0, 1205, 1213].contains(b),
+            "{a_codes:?} {b_codes:?}"
+        );
+    }
+    assert_eq!(orphans(&db), Vec::<String>::new(), "orphans on the nodes");
+    assert_eq!(misplaced(&db), Vec::<String>::new(), "rows on the wrong node");
+}
