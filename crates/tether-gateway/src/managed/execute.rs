@@ -129,6 +129,8 @@ async fn read_start(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> R
                     let origin = vec![0; old.len()];
                     let item = Item::start(&plan.table, Event::Delete, old, Vec::new(), origin);
                     if let Err(failure) = cascade(plan, backend, vec![item], &mut writes, checks).await {
+                        behind.writes();
+                        behind.writes();
                         return Err(first_native_error(plan, backend, failure.error).await);
                     }
                 }
@@ -157,6 +159,7 @@ async fn read_start(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> R
                     // Natively the rows go one by one: an earlier row may fail
                     // first, on another child FK (a DELETE of a range), or with
                     // another error (a REPLACE's missing parent, say).
+                    behind.writes();
                     return Err(first_native_error(plan, backend, failure.error).await);
                 }
             }
@@ -210,6 +213,7 @@ async fn read_start(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> R
                 let origin = (0..old.len()).collect();
                 let item = Item::start(&plan.table, Event::Update, old, new, origin);
                 if let Err(failure) = cascade(plan, backend, vec![item], &mut writes, checks).await {
+                    behind.writes();
                     return Err(earlier_error(plan, backend, failure, &start_ids).await);
                 }
             }
@@ -291,6 +295,7 @@ async fn run_batch(
     checks_on: bool,
     behind: Behind<'_>,
 ) -> Result<Reply, ServerError> {
+    behind.writes();
     if plan.is_passthrough() || (writes.statements.is_empty() && checks_on) {
         let reply = single(backend, &plan.original).await?;
         return Ok(native.unwrap_or_else(|| writes.adjust(plan, reply)));

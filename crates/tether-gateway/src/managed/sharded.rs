@@ -4,7 +4,11 @@
 //! first, a replay whose success stands, checks left on for the original, a
 //! passthrough). Those forms are refused with error 1105 naming the form and the
 //! keyspace; the rest runs as on an unsharded keyspace, in a transaction of its
-//! own (XA across nodes with `spider_internal_xa`), rolled back whole on failure.
+//! own (XA across nodes with `spider_internal_xa`), rolled back whole on failure;
+//! inside the client's transaction, a failure after the plan wrote rolls that
+//! transaction back.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sqlparser::ast::{AssignmentTarget, FromTable, OnInsert, Statement, TableFactor};
 use sqlparser::dialect::MySqlDialect;
@@ -23,8 +27,9 @@ use crate::reply::{Reply, ServerError};
 pub(super) enum Behind<'a> {
     /// InnoDB: the original runs natively, or with its checks on.
     InnoDb,
-    /// Nothing (a sharded keyspace's head): the statement is refused.
-    Nothing { keyspace: &'a str },
+    /// Nothing (a sharded keyspace's head): the statement is refused. `wrote`
+    /// turns true once the plan sends a write (there is no savepoint to undo it).
+    Nothing { keyspace: &'a str, wrote: &'a AtomicBool },
 }
 
 impl Behind<'_> {
@@ -32,11 +37,18 @@ impl Behind<'_> {
         matches!(self, Behind::InnoDb)
     }
 
+    /// Notes that the plan is about to send a write.
+    pub(super) fn writes(&self) {
+        if let Behind::Nothing { wrote, .. } = self {
+            wrote.store(true, Ordering::Relaxed);
+        }
+    }
+
     /// `Err` (the refusal) when nothing stands behind the plan for `form`.
     pub(super) fn refuse(&self, form: &str) -> Result<(), ServerError> {
         match self {
             Behind::InnoDb => Ok(()),
-            Behind::Nothing { keyspace } => Err(refusal(keyspace, form)),
+            Behind::Nothing { keyspace, .. } => Err(refusal(keyspace, form)),
         }
     }
 }
@@ -77,7 +89,11 @@ pub async fn run_sharded(plan: &Plan, schema: &Schema, keyspace: &str, backend: 
     if let Some(form) = refused_form(plan, schema) {
         return Some(vec![Reply::Error(refusal(keyspace, form))]);
     }
-    let behind = Behind::Nothing { keyspace };
+    let wrote = AtomicBool::new(false);
+    let behind = Behind::Nothing {
+        keyspace,
+        wrote: &wrote,
+    };
     let in_tx = match backend.read("SELECT @@in_transaction, @@autocommit").await {
         Ok(rows) => match rows.rows.first() {
             Some(r) => literal_is_true(r.first()) || !literal_is_true(r.get(1)),
@@ -86,9 +102,11 @@ pub async fn run_sharded(plan: &Plan, schema: &Schema, keyspace: &str, backend: 
         Err(e) => return Some(vec![Reply::Error(e)]),
     };
     if in_tx {
-        // No savepoint: a failed statement takes the client's transaction with it.
+        // No savepoint: a statement that fails after it wrote takes the client's
+        // transaction with it; one refused by the checks (reads only) does not.
         return Some(match run_inside(plan, backend, behind).await {
             Ok(reply) => vec![reply],
+            Err(e) if !wrote.load(Ordering::Relaxed) => vec![Reply::Error(e)],
             Err(mut e) => {
                 let _ = backend.exec("ROLLBACK").await;
                 let _ = backend.exec("SET foreign_key_checks = 1").await;
