@@ -130,7 +130,6 @@ async fn read_start(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> R
                     let item = Item::start(&plan.table, Event::Delete, old, Vec::new(), origin);
                     if let Err(failure) = cascade(plan, backend, vec![item], &mut writes, checks).await {
                         behind.writes();
-                        behind.writes();
                         return Err(first_native_error(plan, backend, failure.error).await);
                     }
                 }
@@ -273,10 +272,7 @@ async fn check_own_parents(
                     // InnoDB found every parent (a value the gateway compared more
                     // strictly, say `20.0` with `20`). With no child statement the
                     // replay is the whole statement, as the old path ran it: keep it.
-                    // (Behind Spider nothing checked the replay: the gateway's error stands.)
-                    Some(reply) if writes.statements.is_empty() && behind.is_innodb() => {
-                        Ok(Next::Answered(writes.adjust(plan, reply)))
-                    }
+                    Some(reply) if writes.statements.is_empty() => Ok(Next::Answered(writes.adjust(plan, reply))),
                     _ => Err(error),
                 };
             }

@@ -595,7 +595,7 @@ fn a_replace_into_a_table_whose_head_keys_differ_from_the_nodes_is_refused() {
 /// has none): what succeeds commits or rolls back with the transaction, across
 /// nodes; a planned write that fails takes the transaction with it, and says so.
 #[test]
-fn a_failed_planned_write_inside_a_transaction_rolls_the_transaction_back() {
+fn planned_writes_inside_a_client_transaction_run_without_savepoints() {
     let cluster = spider::cluster();
     let db = cluster.create_db();
     sharded_schema(&db);
