@@ -450,26 +450,32 @@ fn forms_only_innodb_could_check_are_refused() {
     });
 }
 
+/// `customer (id)` sharded by HASH (id), and `orders` (head and node columns)
+/// sharded by HASH (`by`), over both nodes.
+fn customers_and_orders(db: &ShardedDb, head: &str, node: &str, by: &str) {
+    let hash = |c: &str| Partitioning::Hash(c.into());
+    db.sharded_table(
+        "customer",
+        "id INT PRIMARY KEY",
+        "id INT PRIMARY KEY",
+        &hash("id"),
+        &spider::NODES,
+    );
+    db.sharded_table("orders", head, node, &hash(by), &spider::NODES);
+}
+
 /// A node FK whose action the node's InnoDB would run on its own (SET NULL on a
 /// partitioning column) makes the managed keyspace refuse to plan, naming it.
 #[test]
 fn node_fks_that_would_act_on_their_own_are_refused() {
     let cluster = spider::cluster();
     let db = cluster.create_db();
-    db.sharded_table(
-        "customer",
-        "id INT PRIMARY KEY",
-        "id INT PRIMARY KEY",
-        &Partitioning::Hash("id".into()),
-        &spider::NODES,
-    );
-    db.sharded_table(
-        "orders",
+    customers_and_orders(
+        &db,
         "customer_id INT NULL, id INT NOT NULL, PRIMARY KEY (id)",
         "customer_id INT NULL, id INT NOT NULL, PRIMARY KEY (id), CONSTRAINT orders_customer_fk \
          FOREIGN KEY (customer_id) REFERENCES customer (id) ON DELETE SET NULL",
-        &Partitioning::Hash("id".into()),
-        &spider::NODES,
+        "id",
     );
     let gw = start_json(
         &format!(
@@ -490,6 +496,32 @@ fn node_fks_that_would_act_on_their_own_are_refused() {
     });
 }
 
+/// Two gateway clients, each running its statement of round k (1..=n) at the same
+/// moment as the other's: their error codes (0: success), round by round.
+fn race(
+    gw: &crate::support::Gw,
+    n: i64,
+    a: impl Fn(i64) -> String + Send + 'static,
+    b: impl Fn(i64) -> String + Send + 'static,
+) -> (Vec<u16>, Vec<u16>) {
+    gw.block_on(async {
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let side = |statement: Box<dyn Fn(i64) -> String + Send>, barrier: std::sync::Arc<tokio::sync::Barrier>| {
+            let connecting = gw.connect("ks");
+            async move {
+                let mut conn = connecting.await;
+                let mut codes = Vec::new();
+                for k in 1..=n {
+                    barrier.wait().await;
+                    codes.push(code_of(&mut conn, &statement(k)).await.0);
+                }
+                codes
+            }
+        };
+        tokio::join!(side(Box::new(a), barrier.clone()), side(Box::new(b), barrier))
+    })
+}
+
 /// Two clients racing through the gateway: one deletes an item (node of its id)
 /// while the other inserts a child of it on the other node (`review`, RESTRICT;
 /// `orders`, SET NULL). The gateway's locking reads meet on the item's node: either
@@ -508,34 +540,16 @@ fn a_child_inserted_while_its_parent_is_deleted_never_becomes_an_orphan() {
         items.join(", ")
     ));
     let gw = start_json(&vschema(&db.head_url()), "");
-    let (deletes, inserts) = gw.block_on(async {
-        let mut a = gw.connect("ks").await;
-        let mut b = gw.connect("ks").await;
-        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
-        let (ba, bb) = (barrier.clone(), barrier);
-        let deleter = async move {
-            let mut codes = Vec::new();
-            for k in 1..=N {
-                ba.wait().await;
-                codes.push(code_of(&mut a, &format!("DELETE FROM item WHERE id = {k}")).await.0);
-            }
-            codes
-        };
-        let inserter = async move {
-            let mut codes = Vec::new();
-            for k in 1..=N {
-                bb.wait().await;
-                // The child on the other node than its parent (HASH over 2 nodes).
-                let sql = match k % 2 {
-                    0 => format!("INSERT INTO review VALUES ({}, {k})", 2 * k + 1),
-                    _ => format!("INSERT INTO orders (customer_id, id, item_id) VALUES (100, {k}, {k})"),
-                };
-                codes.push(code_of(&mut b, &sql).await.0);
-            }
-            codes
-        };
-        tokio::join!(deleter, inserter)
-    });
+    let (deletes, inserts) = race(
+        &gw,
+        N,
+        |k| format!("DELETE FROM item WHERE id = {k}"),
+        // The child on the other node than its parent (HASH over 2 nodes).
+        |k| match k % 2 {
+            0 => format!("INSERT INTO review VALUES ({}, {k})", 2 * k + 1),
+            _ => format!("INSERT INTO orders (customer_id, id, item_id) VALUES (100, {k}, {k})"),
+        },
+    );
     for k in 1..=N as usize {
         let (d, i) = (deletes[k - 1], inserts[k - 1]);
         let expected: &[(u16, u16)] = match k % 2 {
@@ -557,19 +571,11 @@ fn a_child_inserted_while_its_parent_is_deleted_never_becomes_an_orphan() {
 fn a_replace_into_a_table_whose_head_keys_differ_from_the_nodes_is_refused() {
     let cluster = spider::cluster();
     let db = cluster.create_db();
-    db.sharded_table(
-        "customer",
-        "id INT PRIMARY KEY",
-        "id INT PRIMARY KEY",
-        &Partitioning::Hash("id".into()),
-        &spider::NODES,
-    );
-    db.sharded_table(
-        "orders",
+    customers_and_orders(
+        &db,
         "id INT NOT NULL, customer_id INT NOT NULL, PRIMARY KEY (id, customer_id)",
         "id INT NOT NULL PRIMARY KEY, customer_id INT NOT NULL",
-        &Partitioning::Hash("customer_id".into()),
-        &spider::NODES,
+        "customer_id",
     );
     db.exec_head("INSERT INTO customer VALUES (1), (2); INSERT INTO orders VALUES (1, 1)");
     let gw = start_json(
@@ -681,31 +687,12 @@ fn cascades_crossing_between_nodes_end_by_the_lock_timeout_without_orphans() {
         db.exec_head(&format!("UPDATE dept SET head_id = {} WHERE id = {}", 2 * k + 1, 2 * k));
     }
     let gw = start_json(&vschema(&db.head_url()), "");
-    let (a_codes, b_codes) = gw.block_on(async {
-        let mut a = gw.connect("ks").await;
-        let mut b = gw.connect("ks").await;
-        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
-        let (ba, bb) = (barrier.clone(), barrier);
-        let depts = async move {
-            let mut codes = Vec::new();
-            for k in 1..=N {
-                ba.wait().await;
-                let sql = format!("UPDATE dept SET id = id + 1000 WHERE id = {}", 2 * k);
-                codes.push(code_of(&mut a, &sql).await.0);
-            }
-            codes
-        };
-        let emps = async move {
-            let mut codes = Vec::new();
-            for k in 1..=N {
-                bb.wait().await;
-                let sql = format!("UPDATE emp SET id = id + 1000 WHERE id = {}", 2 * k + 1);
-                codes.push(code_of(&mut b, &sql).await.0);
-            }
-            codes
-        };
-        tokio::join!(depts, emps)
-    });
+    let (a_codes, b_codes) = race(
+        &gw,
+        N,
+        |k| format!("UPDATE dept SET id = id + 1000 WHERE id = {}", 2 * k),
+        |k| format!("UPDATE emp SET id = id + 1000 WHERE id = {}", 2 * k + 1),
+    );
     eprintln!("crossing: dept updates {a_codes:?}, emp updates {b_codes:?}");
     for (a, b) in a_codes.iter().zip(&b_codes) {
         assert!(
