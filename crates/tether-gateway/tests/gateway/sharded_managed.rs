@@ -703,3 +703,43 @@ fn cascades_crossing_between_nodes_end_by_the_lock_timeout_without_orphans() {
     assert_eq!(orphans(&db), Vec::<String>::new(), "orphans on the nodes");
     assert_eq!(misplaced(&db), Vec::<String>::new(), "rows on the wrong node");
 }
+
+/// Prepared statements take the same road: planned with their parameters inlined,
+/// refused or counted as in text.
+#[test]
+fn prepared_statements_are_checked_and_counted_like_text() {
+    let cluster = spider::cluster();
+    let db = cluster.create_db();
+    sharded_schema(&db);
+    db.exec_head("INSERT INTO customer (id) VALUES (1), (2); INSERT INTO orders (customer_id, id) VALUES (1, 1)");
+    let gw = start_json(&vschema(&db.head_url()), "");
+    gw.block_on(async {
+        let mut g = gw.connect("ks").await;
+        let insert = "INSERT INTO orders (customer_id, id) VALUES (?, ?)";
+        match g.exec_drop(insert, (9, 1)).await {
+            Err(mysql_async::Error::Server(e)) => assert_eq!(e.code, 1452, "{}", e.message),
+            other => panic!("an orphan through a prepared INSERT: {other:?}"),
+        }
+        g.exec_drop(insert, (2, 1)).await.expect("a child of customer 2");
+        // orders has no children: its DELETE is counted by the gateway.
+        g.exec_drop("DELETE FROM orders WHERE customer_id = ?", (1,))
+            .await
+            .expect("delete");
+        assert_eq!(g.affected_rows(), 1);
+        // customer has children: planned, the cascade (node FK) and the count.
+        g.exec_drop("DELETE FROM customer WHERE id = ?", (2,))
+            .await
+            .expect("delete");
+        assert_eq!(g.affected_rows(), 1);
+        assert_eq!(
+            dump(&mut g, &["customer", "orders"]).await,
+            [
+                (
+                    "customer".to_string(),
+                    vec![vec!["1".to_string(), "NULL".to_string(), "0".to_string()]]
+                ),
+                ("orders".to_string(), Vec::new()),
+            ]
+        );
+    });
+}
