@@ -125,20 +125,56 @@ pub struct KeyspaceConfig {
     #[serde(default, rename = "foreignKeyMode")]
     pub foreign_key_mode: FkMode,
     /// Vitess field: the backend is the head of a sharding engine (MariaDB Spider);
-    /// the gateway reads the layout from it (`unmanaged` and `disallow` only).
+    /// the gateway reads the layout from it.
     #[serde(default)]
     pub sharded: bool,
     /// Foreign keys the sharding engine cannot declare (Spider tables carry none),
     /// in the shape of sync's virtual FKs (`name`, `table`, `columns`,
-    /// `referenced_table`, `referenced_columns`); sharded keyspaces only.
+    /// `referenced_table`, `referenced_columns`) plus their actions (`on_delete`,
+    /// `on_update`); sharded keyspaces only.
     #[serde(default, rename = "foreignKeys")]
-    pub foreign_keys: Vec<tether_schema::virtual_fk::VirtualFkSpec>,
+    pub foreign_keys: Vec<DeclaredFkConfig>,
     /// Vitess fields accepted and ignored (the gateway reads tables from the backend).
     #[serde(default)]
     pub tables: Option<serde_json::Value>,
     #[serde(default)]
     pub vindexes: Option<serde_json::Value>,
     pub backend: BackendConfig,
+}
+
+/// A foreign key declared in the VSchema of a sharded keyspace: sync's virtual-FK
+/// shape, and the actions a managed keyspace enforces (default `NO ACTION`; an FK
+/// the data nodes also have takes theirs, and one given here must agree).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredFkConfig {
+    /// Defaults to `<table>_<columns>_vfk`.
+    #[serde(default)]
+    pub name: Option<String>,
+    pub table: String,
+    pub columns: Vec<String>,
+    pub referenced_table: String,
+    /// Defaults to the referenced table's primary key.
+    #[serde(default)]
+    pub referenced_columns: Vec<String>,
+    /// `RESTRICT`, `NO ACTION`, `CASCADE`, `SET NULL` or `SET DEFAULT`.
+    #[serde(default)]
+    pub on_delete: Option<tether_schema::FkAction>,
+    #[serde(default)]
+    pub on_update: Option<tether_schema::FkAction>,
+}
+
+impl DeclaredFkConfig {
+    /// The virtual-FK spec (without actions).
+    pub fn spec(&self) -> tether_schema::virtual_fk::VirtualFkSpec {
+        tether_schema::virtual_fk::VirtualFkSpec {
+            name: self.name.clone(),
+            table: self.table.clone(),
+            columns: self.columns.clone(),
+            referenced_table: self.referenced_table.clone(),
+            referenced_columns: self.referenced_columns.clone(),
+        }
+    }
 }
 
 /// Where a keyspace's data lives.
@@ -153,6 +189,13 @@ pub struct BackendConfig {
     pub database: Option<String>,
 }
 
+/// The actions a VSchema FK declares (`None`: not given).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeclaredActions {
+    pub on_delete: Option<tether_schema::FkAction>,
+    pub on_update: Option<tether_schema::FkAction>,
+}
+
 /// A keyspace ready to use: its backend URL always names its database.
 #[derive(Debug, Clone)]
 pub struct KeyspaceSpec {
@@ -164,6 +207,8 @@ pub struct KeyspaceSpec {
     pub sharded: bool,
     /// The keyspace's `foreignKeys` (no line numbers: JSON has no spans here).
     pub declared_fks: Vec<tether_schema::LocatedSpec>,
+    /// Their actions (`on_delete`, `on_update`), in the same order; `None`: not given.
+    pub declared_actions: Vec<DeclaredActions>,
 }
 
 impl Config {
@@ -189,12 +234,6 @@ impl Config {
             return Err("`users` is empty: name at least one login".into());
         }
         for (name, ks) in &config.keyspaces {
-            if ks.sharded && ks.foreign_key_mode == FkMode::Managed {
-                return Err(format!(
-                    "keyspace `{name}`: `foreignKeyMode` \"managed\" on a sharded keyspace is not built yet: \
-                     use \"unmanaged\" or \"disallow\""
-                ));
-            }
             if !ks.sharded && !ks.foreign_keys.is_empty() {
                 return Err(format!(
                     "keyspace `{name}`: `foreignKeys` is read for sharded keyspaces only (`\"sharded\": true`)"
@@ -236,9 +275,17 @@ impl Config {
                 declared_fks: ks
                     .foreign_keys
                     .iter()
-                    .map(|spec| tether_schema::LocatedSpec {
-                        spec: spec.clone(),
+                    .map(|fk| tether_schema::LocatedSpec {
+                        spec: fk.spec(),
                         line: None,
+                    })
+                    .collect(),
+                declared_actions: ks
+                    .foreign_keys
+                    .iter()
+                    .map(|fk| DeclaredActions {
+                        on_delete: fk.on_delete,
+                        on_update: fk.on_update,
                     })
                     .collect(),
             });
@@ -341,10 +388,22 @@ mod tests {
         assert!(spec.sharded);
         assert_eq!(spec.declared_fks.len(), 1);
         assert_eq!(spec.declared_fks[0].spec.referenced_table, "customer");
+        assert_eq!(spec.declared_actions, [DeclaredActions::default()]);
+        let managed = config(
+            "managed",
+            true,
+            r#","foreignKeys":[{"table":"o","columns":["c"],"referenced_table":"p",
+                "on_delete":"CASCADE","on_update":"SET NULL"}]"#,
+        )
+        .expect("managed sharded keyspaces are built");
+        let spec = &managed.keyspace_specs().expect("specs")[0];
+        assert_eq!(spec.mode, FkMode::Managed);
         assert_eq!(
-            config("managed", true, "").expect_err("not built"),
-            "keyspace `k`: `foreignKeyMode` \"managed\" on a sharded keyspace is not built yet: \
-             use \"unmanaged\" or \"disallow\""
+            spec.declared_actions,
+            [DeclaredActions {
+                on_delete: Some(tether_schema::FkAction::Cascade),
+                on_update: Some(tether_schema::FkAction::SetNull),
+            }]
         );
         assert_eq!(
             config("unmanaged", false, fks).expect_err("unsharded"),
@@ -353,12 +412,19 @@ mod tests {
         let e = config(
             "disallow",
             true,
-            r#","foreignKeys":[{"table":"t","columns":["a"],"referenced_table":"p","on_delete":"x"}]"#,
+            r#","foreignKeys":[{"table":"t","columns":["a"],"referenced_table":"p","ondelete":"x"}]"#,
         )
         .expect_err("unknown key");
         assert!(
-            e.starts_with("unknown field `on_delete`, expected one of `name`, `table`"),
+            e.starts_with("unknown field `ondelete`, expected one of `name`, `table`"),
             "{e}"
         );
+        let e = config(
+            "managed",
+            true,
+            r#","foreignKeys":[{"table":"t","columns":["a"],"referenced_table":"p","on_delete":"DROP"}]"#,
+        )
+        .expect_err("unknown action");
+        assert!(e.starts_with("unknown variant `DROP`"), "{e}");
     }
 }

@@ -233,6 +233,25 @@ impl Keyspace {
         let schema = self.schema().await?;
         let analysis =
             tether_fkplan::plan(sql, &schema, &self.spec.database).map_err(|e| ServerError::gateway(e.to_string()))?;
+        if self.spec.sharded && matches!(analysis, Analysis::Forward) && tether_fkplan::looks_like_write(sql) {
+            // Nothing behind the head would check what the planner did not read
+            // (`UPDATE IGNORE t`, say, parsed as a table `IGNORE`).
+            let involved = schema.tables.iter().find(|t| {
+                names(sql, &t.name)
+                    && (!t.foreign_keys.is_empty()
+                        || schema.tables.iter().any(|c| {
+                            c.foreign_keys
+                                .iter()
+                                .any(|f| f.referenced_table.eq_ignore_ascii_case(&t.name))
+                        }))
+            });
+            if let Some(t) = involved {
+                return Err(crate::managed::refusal(
+                    &self.spec.name,
+                    &format!("a write naming `{}` that the planner cannot read", t.name),
+                ));
+            }
+        }
         Ok((schema, analysis))
     }
 
@@ -252,10 +271,28 @@ impl Keyspace {
         })
     }
 
+    /// Reads the schema from the backend: for a managed sharded keyspace, the
+    /// tables as the data nodes define them with every FK of the keyspace (the
+    /// nodes' and the VSchema's, see `sharded::managed`).
+    async fn read_schema(&self) -> Result<Schema, String> {
+        if self.spec.sharded && self.spec.mode == FkMode::Managed {
+            return sharded::managed::managed_schema(
+                &self.spec.url,
+                &self.spec.declared_fks,
+                &self.spec.declared_actions,
+            )
+            .await
+            .map_err(|e| e.to_string());
+        }
+        tether_connect::introspect(&self.spec.url, &IntrospectOptions::default())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     /// Reads the schema again.
     pub async fn refresh(&self) -> Result<Arc<Schema>, ServerError> {
         let mut slot = self.schema.write().await;
-        match tether_connect::introspect(&self.spec.url, &IntrospectOptions::default()).await {
+        match self.read_schema().await {
             Ok(schema) => {
                 let schema = Arc::new(schema);
                 *slot = Some(schema.clone());
@@ -280,10 +317,9 @@ impl Keyspace {
     /// one is read (a failure keeps it, with a warning).
     pub async fn reload(&self) {
         let invalidations = self.invalidations.load(Ordering::SeqCst);
-        let options = IntrospectOptions::default();
-        let read = tether_connect::introspect(&self.spec.url, &options);
+        let read = self.read_schema();
         let read = match tokio::time::timeout(RELOAD_TIMEOUT, read).await {
-            Ok(read) => read.map_err(|e| e.to_string()),
+            Ok(read) => read,
             Err(_) => Err(format!("no answer within {} s", RELOAD_TIMEOUT.as_secs())),
         };
         match read {

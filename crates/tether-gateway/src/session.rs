@@ -315,6 +315,9 @@ impl Session {
     /// planner has nothing to do (forward it unchanged).
     async fn managed_write(&mut self, ks: &Arc<Keyspace>, sql: &str) -> Option<Vec<Reply>> {
         match ks.plan(sql).await {
+            Ok((schema, Analysis::Plan(plan))) if ks.spec.sharded => {
+                managed::run_sharded(&plan, &schema, &ks.spec.name, self.backend(ks)).await
+            }
             Ok((_, Analysis::Plan(plan))) if !plan.is_passthrough() => {
                 Some(managed::run(&plan, self.backend(ks)).await)
             }
@@ -347,7 +350,8 @@ impl Session {
         }
         let (schema, analysis) = ks.plan(sql).await?;
         let planned = match analysis {
-            Analysis::Plan(p) => !p.is_passthrough(),
+            // Sharded: a passthrough may be refused (managed::run_sharded).
+            Analysis::Plan(p) => !p.is_passthrough() || ks.spec.sharded,
             Analysis::Forward => false,
         };
         Ok((planned, Some(schema)))

@@ -37,8 +37,8 @@ pub(super) enum Verdict {
     Pass,
     /// A parent check needs a value only the insert gives: InnoDB checks instead.
     Unsure,
-    /// The first failing row's FK error.
-    Fail(ServerError),
+    /// The first failing row's FK error, and that row's position.
+    Fail(ServerError, usize),
 }
 
 /// A value literal in a form that compares equal where MariaDB would: numbers
@@ -264,7 +264,7 @@ pub(super) async fn check_parents(
         }
     }
     Ok(match first {
-        Some((_, check)) => Verdict::Fail(check.error.clone().into()),
+        Some((row, check)) => Verdict::Fail(check.error.clone().into(), row),
         None => Verdict::Pass,
     })
 }

@@ -11,6 +11,7 @@ use super::native_first::{
     deleted_natively, earlier_error, first_native_error, native_error_after, native_outcome, single, BATCH_SAVEPOINT,
 };
 use super::render::{is_null, literals};
+use super::sharded::Behind;
 use super::state::{id_len, starts_with_word, Writes};
 use crate::backend::Backend;
 use crate::reply::{Reply, ServerError};
@@ -23,7 +24,7 @@ pub(super) async fn run_steps(plan: &Plan, backend: &mut Backend) -> Result<Repl
         if step.is_passthrough() {
             single(backend, &step.original).await?;
         } else {
-            run_inside(step, backend).await?;
+            run_inside(step, backend, Behind::InnoDb).await?;
         }
     }
     Ok(native)
@@ -38,17 +39,18 @@ pub(super) fn present(rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
 }
 
 /// Runs one plan inside the open transaction or savepoint: what the client sees
-/// for its original statement.
-pub(super) async fn run_inside(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerError> {
-    let mut started = match read_start(plan, backend).await? {
+/// for its original statement. `behind` says whether InnoDB checks what the
+/// gateway cannot decide (else the statement is refused).
+pub(super) async fn run_inside(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> Result<Reply, ServerError> {
+    let mut started = match read_start(plan, backend, behind).await? {
         Next::Go(started) => started,
         Next::Answered(reply) => return Ok(reply),
     };
-    let checks_on = match check_own_parents(plan, backend, &mut started).await? {
+    let checks_on = match check_own_parents(plan, backend, &mut started, behind).await? {
         Next::Go(checks_on) => checks_on,
         Next::Answered(reply) => return Ok(reply),
     };
-    run_batch(plan, backend, started.writes, started.native, checks_on).await
+    run_batch(plan, backend, started.writes, started.native, checks_on, behind).await
 }
 
 /// How a step of [`run_inside`] ends: the run goes on with `T`, or the statement
@@ -70,7 +72,7 @@ struct Started {
 
 /// Reads (and locks) the rows the statement starts from, as the plan's start
 /// says, and follows the cascade from them.
-async fn read_start(plan: &Plan, backend: &mut Backend) -> Result<Next<Started>, ServerError> {
+async fn read_start(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> Result<Next<Started>, ServerError> {
     let mut writes = Writes::default();
     let mut own: Vec<OwnRow> = Vec::new();
     // Statements whose row order the plan cannot follow take their outcome from a
@@ -127,6 +129,7 @@ async fn read_start(plan: &Plan, backend: &mut Backend) -> Result<Next<Started>,
                     let origin = vec![0; old.len()];
                     let item = Item::start(&plan.table, Event::Delete, old, Vec::new(), origin);
                     if let Err(failure) = cascade(plan, backend, vec![item], &mut writes, checks).await {
+                        behind.writes();
                         return Err(first_native_error(plan, backend, failure.error).await);
                     }
                 }
@@ -136,6 +139,7 @@ async fn read_start(plan: &Plan, backend: &mut Backend) -> Result<Next<Started>,
             // Which rows the new rows clash with is InnoDB's to find (a prefix or
             // hash index, a NO PAD collation, a schema the gateway has not read
             // yet): the original runs natively, with InnoDB's checks and cascades.
+            behind.refuse("a REPLACE or ON DUPLICATE KEY UPDATE whose unique keys the gateway cannot match exactly")?;
             return single(backend, &plan.original).await.map(Next::Answered);
         }
         Start::Delete { read } => {
@@ -154,6 +158,7 @@ async fn read_start(plan: &Plan, backend: &mut Backend) -> Result<Next<Started>,
                     // Natively the rows go one by one: an earlier row may fail
                     // first, on another child FK (a DELETE of a range), or with
                     // another error (a REPLACE's missing parent, say).
+                    behind.writes();
                     return Err(first_native_error(plan, backend, failure.error).await);
                 }
             }
@@ -167,7 +172,10 @@ async fn read_start(plan: &Plan, backend: &mut Backend) -> Result<Next<Started>,
             if let Some(clash) = plan.clash.as_ref().filter(|_| flags > 0) {
                 match updated_row(clash, &plan.table, all, backend).await? {
                     Updated::Row(row) => all = row.into_iter().collect(),
-                    Updated::Unknown => return single(backend, &plan.original).await.map(Next::Answered),
+                    Updated::Unknown => {
+                        behind.refuse("an ON DUPLICATE KEY UPDATE whose new row clashes on several unique keys")?;
+                        return single(backend, &plan.original).await.map(Next::Answered);
+                    }
                 }
             }
             let width = rows.columns.len() - flags;
@@ -204,6 +212,7 @@ async fn read_start(plan: &Plan, backend: &mut Backend) -> Result<Next<Started>,
                 let origin = (0..old.len()).collect();
                 let item = Item::start(&plan.table, Event::Update, old, new, origin);
                 if let Err(failure) = cascade(plan, backend, vec![item], &mut writes, checks).await {
+                    behind.writes();
                     return Err(earlier_error(plan, backend, failure, &start_ids).await);
                 }
             }
@@ -218,6 +227,7 @@ async fn check_own_parents(
     plan: &Plan,
     backend: &mut Backend,
     started: &mut Started,
+    behind: Behind<'_>,
 ) -> Result<Next<bool>, ServerError> {
     // Whether the original runs with InnoDB's checks on: for the forms the planner
     // leaves to InnoDB, and when the gateway cannot tell (a parent it would have to
@@ -235,8 +245,22 @@ async fn check_own_parents(
         let one_row = matches!(plan.start, Start::Delete { .. });
         match check_parents(checks, own, &writes.changes, one_row, backend).await? {
             Verdict::Pass => {}
-            Verdict::Unsure => checks_on = true,
-            Verdict::Fail(error) => {
+            Verdict::Unsure => {
+                behind.refuse(
+                    "a write whose parent keys only the column's collation or the inserted row can match \
+                     (case or trailing spaces, a value the insert computes)",
+                )?;
+                checks_on = true
+            }
+            Verdict::Fail(error, row) if !behind.is_innodb() => {
+                // Behind Spider a replay meets only the nodes' errors, of any row
+                // in partition order: the gateway looks for a duplicate key up to
+                // the failing row itself (InnoDB meets a row's duplicate first).
+                return Err(super::sharded::duplicate_before(plan, backend, row)
+                    .await?
+                    .unwrap_or(error));
+            }
+            Verdict::Fail(error, _) => {
                 // MariaDB, going row by row with its own checks, may meet another
                 // error first (a duplicate key on an earlier row, another FK of the
                 // same row): the original is replayed with InnoDB's checks inside
@@ -265,7 +289,9 @@ async fn run_batch(
     writes: Writes,
     native: Option<Reply>,
     checks_on: bool,
+    behind: Behind<'_>,
 ) -> Result<Reply, ServerError> {
+    behind.writes();
     if plan.is_passthrough() || (writes.statements.is_empty() && checks_on) {
         let reply = single(backend, &plan.original).await?;
         return Ok(native.unwrap_or_else(|| writes.adjust(plan, reply)));
@@ -278,10 +304,14 @@ async fn run_batch(
     // Under a savepoint: when a statement of the batch fails (a child key that
     // moves onto an existing one, say), MariaDB may have met another error first,
     // going row by row with its cascades inside each row.
-    let mut batch = vec![
-        format!("SAVEPOINT {BATCH_SAVEPOINT}"),
-        "SET foreign_key_checks = 0".to_string(),
-    ];
+    // Spider has no savepoints (error 1178): behind it the batch fails whole, and
+    // the caller rolls the transaction back.
+    let mut batch = match behind.is_innodb() {
+        true => vec![format!("SAVEPOINT {BATCH_SAVEPOINT}")],
+        false => Vec::new(),
+    };
+    batch.push("SET foreign_key_checks = 0".to_string());
+    let lead = batch.len();
     let original_last = plan.original_last();
     match &writes.instead {
         Some(instead) => batch.extend(instead.iter().cloned()),
@@ -292,7 +322,7 @@ async fn run_batch(
     let original_at = if writes.instead.is_some() {
         None
     } else if !original_last {
-        Some(2)
+        Some(lead)
     } else if !checks_on {
         batch.push(plan.original.clone());
         Some(batch.len() - 1)
@@ -310,6 +340,11 @@ async fn run_batch(
             // caller rolls the statement back.
             return Err(e.clone());
         }
+        if !behind.is_innodb() {
+            // No savepoint to replay under: the batch's own error.
+            let _ = backend.exec("SET foreign_key_checks = 1").await;
+            return Err(e.clone());
+        }
         return native_error_after(plan, backend, e.clone()).await;
     }
     if writes.instead.is_some() {
@@ -320,6 +355,7 @@ async fn run_batch(
             .into_iter()
             .nth(at)
             .ok_or_else(|| ServerError::gateway("tether gateway: the backend returned too few results"))?;
+        let reply = super::sharded::counted(plan, &writes, reply, behind);
         return Ok(native.unwrap_or_else(|| writes.adjust(plan, reply)));
     }
     let reply = single(backend, &plan.original).await?;

@@ -12,7 +12,8 @@
 //! plan: start rows, cascade, checks, batch), [`cascade`], [`checks`] (parents of
 //! the statement's own rows), [`clash`] (ODKU/REPLACE clashes), [`native_first`]
 //! (native runs and replays), [`state`] (the executor's bookkeeping), [`render`]
-//! (backend values as SQL literals).
+//! (backend values as SQL literals), [`sharded`] (a plan behind a sharding engine:
+//! no InnoDB to fall back on, no savepoints).
 
 mod cascade;
 mod checks;
@@ -21,7 +22,9 @@ mod execute;
 mod native_first;
 mod render;
 mod savepoint;
+mod sharded;
 mod state;
 
 pub use render::inline_params;
 pub use savepoint::run;
+pub use sharded::{refusal, run_sharded};

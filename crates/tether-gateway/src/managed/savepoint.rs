@@ -5,6 +5,7 @@
 use tether_fkplan::Plan;
 
 use super::execute::{run_inside, run_steps};
+use super::sharded::Behind;
 use crate::backend::Backend;
 use crate::reply::Reply;
 use crate::wire::value::Value;
@@ -51,7 +52,7 @@ pub(super) async fn run_in_transaction(
         return vec![Reply::Error(e)];
     }
     let outcome = if plan.steps.is_empty() {
-        run_inside(plan, backend).await
+        run_inside(plan, backend, Behind::InnoDb).await
     } else {
         run_steps(plan, backend).await
     };

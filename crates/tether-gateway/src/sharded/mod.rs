@@ -3,6 +3,7 @@
 //! catalogs ([`layout`]) and decides which FKs the data nodes can enforce ([`scope`]).
 
 pub mod layout;
+pub mod managed;
 pub mod report;
 pub mod scope;
 
@@ -18,6 +19,8 @@ pub enum ShardedError {
     Layout(#[from] layout::LayoutError),
     #[error(transparent)]
     Scope(#[from] scope::ScopeError),
+    #[error(transparent)]
+    Managed(#[from] managed::ManagedError),
     #[error("sharded keyspace: reading the tables of {what}: {source}")]
     Introspect {
         what: String,
@@ -33,6 +36,14 @@ pub async fn describe(
     head: &DbUrl,
     declared: &[LocatedSpec],
 ) -> Result<(layout::Layout, Vec<scope::ScopedFk>), ShardedError> {
+    let (layout, tables) = read_tables(head).await?;
+    let fks = scope::scope_fks(&layout, &tables, declared)?;
+    Ok((layout, fks))
+}
+
+/// The layout of the head database `head` names, and the keyspace's tables under
+/// their head names with the data nodes' FKs (see [`scope::keyspace_tables`]).
+pub async fn read_tables(head: &DbUrl) -> Result<(layout::Layout, tether_schema::Schema), ShardedError> {
     let layout = layout::read(head).await?;
     let introspect = |url: DbUrl, what: String| async move {
         tether_connect::introspect(&url, &IntrospectOptions::default())
@@ -58,6 +69,5 @@ pub async fn describe(
         nodes.insert(key, schema);
     }
     let tables = scope::keyspace_tables(&layout, &nodes, &head_schema);
-    let fks = scope::scope_fks(&layout, &tables, declared)?;
-    Ok((layout, fks))
+    Ok((layout, tables))
 }

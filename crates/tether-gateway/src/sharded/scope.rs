@@ -183,8 +183,37 @@ pub fn keyspace_tables(layout: &Layout, nodes: &BTreeMap<(String, String), Schem
 /// Every FK of the keyspace (those of `tables`, see [`keyspace_tables`], and those
 /// `declared` in the VSchema) with its scope, ordered by child table and FK name.
 pub fn scope_fks(layout: &Layout, tables: &Schema, declared: &[LocatedSpec]) -> Result<Vec<ScopedFk>, ScopeError> {
+    let (all, sources) = merge(tables, declared)?;
+    let mut out = Vec::new();
+    for t in &all.tables {
+        for fk in &t.foreign_keys {
+            let scope = scope_of(layout, &t.name, fk)?;
+            let source = sources
+                .get(&(t.name.clone(), fk.name.clone()))
+                .copied()
+                .unwrap_or(Source::Database);
+            out.push(ScopedFk {
+                table: t.name.clone(),
+                fk: fk.clone(),
+                source,
+                scope,
+            });
+        }
+    }
+    out.sort_by(|a, b| (&a.table, &a.fk.name).cmp(&(&b.table, &b.fk.name)));
+    Ok(out)
+}
+
+/// Where each FK was found, by (child table, FK name); FKs not listed are the
+/// database's.
+pub type Sources = BTreeMap<(String, String), Source>;
+
+/// `tables` (see [`keyspace_tables`]) with the FKs `declared` in the VSchema added
+/// (those the data nodes have already must agree with them), and where each FK
+/// was found.
+pub fn merge(tables: &Schema, declared: &[LocatedSpec]) -> Result<(Schema, Sources), ScopeError> {
     let mut all = tables.clone();
-    let mut sources: BTreeMap<(String, String), Source> = BTreeMap::new();
+    let mut sources: Sources = BTreeMap::new();
     for located in declared {
         let spec = &located.spec;
         let name = spec
@@ -241,24 +270,7 @@ pub fn scope_fks(layout: &Layout, tables: &Schema, declared: &[LocatedSpec]) -> 
             }
         }
     }
-    let mut out = Vec::new();
-    for t in &all.tables {
-        for fk in &t.foreign_keys {
-            let scope = scope_of(layout, &t.name, fk)?;
-            let source = sources
-                .get(&(t.name.clone(), fk.name.clone()))
-                .copied()
-                .unwrap_or(Source::Database);
-            out.push(ScopedFk {
-                table: t.name.clone(),
-                fk: fk.clone(),
-                source,
-                scope,
-            });
-        }
-    }
-    out.sort_by(|a, b| (&a.table, &a.fk.name).cmp(&(&b.table, &b.fk.name)));
-    Ok(out)
+    Ok((all, sources))
 }
 
 /// The scope of one FK of table `child`.

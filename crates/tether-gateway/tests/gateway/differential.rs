@@ -48,8 +48,8 @@ CREATE TABLE ai (id INT AUTO_INCREMENT PRIMARY KEY, t_id INT, parent_id INT, v I
 
 const TABLES: &[&str] = &["a", "b", "c", "d", "m", "mc", "t", "e", "f", "s", "ai"];
 
-/// xorshift64*: small, seeded, reproducible.
-struct Rng(u64);
+/// xorshift64*: small, seeded, reproducible (also the sharded differential's).
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -58,7 +58,7 @@ impl Rng {
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
-    fn below(&mut self, n: u64) -> i64 {
+    pub(crate) fn below(&mut self, n: u64) -> i64 {
         (self.next() % n) as i64
     }
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {

@@ -17,4 +17,5 @@ mod passthrough;
 mod pymysql;
 mod refresh;
 mod sharded;
+mod sharded_managed;
 mod tls;

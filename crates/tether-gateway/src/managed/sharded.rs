@@ -1,0 +1,479 @@
+//! A plan behind a sharding engine's head (MariaDB Spider): its tables carry no
+//! InnoDB FKs and it has no savepoints (error 1178), so nothing stands behind the
+//! gateway where the unsharded executor leaves a decision to InnoDB (a native run
+//! first, a replay whose success stands, checks left on for the original, a
+//! passthrough). Those forms are refused with error 1105 naming the form and the
+//! keyspace; the rest runs as on an unsharded keyspace, in a transaction of its
+//! own (XA across nodes with `spider_internal_xa`), rolled back whole on failure;
+//! inside the client's transaction, a failure after the plan wrote rolls that
+//! transaction back.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use sqlparser::ast::{AssignmentTarget, FromTable, OnInsert, Statement, TableFactor};
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::parser::Parser;
+use tether_fkplan::{Plan, Start};
+use tether_schema::Schema;
+
+use super::execute::run_inside;
+use super::savepoint::literal_is_true;
+use super::state::{starts_with_word, Writes};
+use crate::backend::Backend;
+use crate::reply::{Reply, ServerError};
+
+/// What stands behind a plan where the gateway cannot decide.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Behind<'a> {
+    /// InnoDB: the original runs natively, or with its checks on.
+    InnoDb,
+    /// Nothing (a sharded keyspace's head): the statement is refused. `wrote`
+    /// turns true once the plan sends a write (there is no savepoint to undo it).
+    Nothing { keyspace: &'a str, wrote: &'a AtomicBool },
+}
+
+impl Behind<'_> {
+    pub(super) fn is_innodb(&self) -> bool {
+        matches!(self, Behind::InnoDb)
+    }
+
+    /// Notes that the plan is about to send a write.
+    pub(super) fn writes(&self) {
+        if let Behind::Nothing { wrote, .. } = self {
+            wrote.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// `Err` (the refusal) when nothing stands behind the plan for `form`.
+    pub(super) fn refuse(&self, form: &str) -> Result<(), ServerError> {
+        match self {
+            Behind::InnoDb => Ok(()),
+            Behind::Nothing { keyspace, .. } => Err(refusal(keyspace, form)),
+        }
+    }
+}
+
+/// Error 1105 for a statement form a managed sharded keyspace does not run.
+pub fn refusal(keyspace: &str, form: &str) -> ServerError {
+    ServerError::gateway(format!(
+        "tether gateway: keyspace `{keyspace}` is sharded and managed: {form} is refused (only InnoDB could check \
+         it, and the head's Spider tables have no foreign keys; see docs/gateway.md, sharded keyspaces)"
+    ))
+}
+
+/// Runs `plan` (planned on `schema`, the keyspace's tables with every FK) on the
+/// head: `None` when the statement needs no FK work and goes to the head unchanged.
+pub async fn run_sharded(plan: &Plan, schema: &Schema, keyspace: &str, backend: &mut Backend) -> Option<Vec<Reply>> {
+    if is_upsert(plan) {
+        match same_unique_keys(plan, schema, backend).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return Some(vec![Reply::Error(refusal(
+                    keyspace,
+                    &format!(
+                        "a REPLACE or ON DUPLICATE KEY UPDATE into `{}`, whose unique keys on the head differ \
+                         from the data nodes' (the nodes decide which rows clash)",
+                        plan.table
+                    ),
+                ))])
+            }
+            Err(e) => return Some(vec![Reply::Error(e)]),
+        }
+    }
+    if plan.is_passthrough() {
+        if let Some(e) = passthrough_refusal(plan, schema, keyspace) {
+            return Some(vec![Reply::Error(e)]);
+        }
+        return counted_delete(plan, backend).await;
+    }
+    if let Some(form) = refused_form(plan, schema) {
+        return Some(vec![Reply::Error(refusal(keyspace, form))]);
+    }
+    let wrote = AtomicBool::new(false);
+    let behind = Behind::Nothing {
+        keyspace,
+        wrote: &wrote,
+    };
+    let in_tx = match backend.read("SELECT @@in_transaction, @@autocommit").await {
+        Ok(rows) => match rows.rows.first() {
+            Some(r) => literal_is_true(r.first()) || !literal_is_true(r.get(1)),
+            None => false,
+        },
+        Err(e) => return Some(vec![Reply::Error(e)]),
+    };
+    if in_tx {
+        // No savepoint: a statement that fails after it wrote takes the client's
+        // transaction with it; one refused by the checks (reads only) does not.
+        return Some(match run_inside(plan, backend, behind).await {
+            Ok(reply) => vec![reply],
+            Err(e) if !wrote.load(Ordering::Relaxed) => vec![Reply::Error(e)],
+            Err(mut e) => {
+                let _ = backend.exec("ROLLBACK").await;
+                let _ = backend.exec("SET foreign_key_checks = 1").await;
+                e.message.push_str(
+                    " (tether gateway: the transaction was rolled back: a sharded keyspace has no savepoints)",
+                );
+                vec![Reply::Error(e)]
+            }
+        });
+    }
+    if let Err(e) = backend.exec("BEGIN").await {
+        return Some(vec![Reply::Error(e)]);
+    }
+    backend.set_own_transaction(true);
+    let replies = match run_inside(plan, backend, behind).await {
+        Ok(reply) => match backend.exec("COMMIT").await {
+            Ok(_) => vec![reply],
+            Err(e) => {
+                // 12701 after a node went away may hide a commit (docs/sharding.md).
+                let _ = backend.exec("ROLLBACK").await;
+                vec![Reply::Error(e)]
+            }
+        },
+        Err(e) => {
+            let _ = backend.exec("ROLLBACK").await;
+            let _ = backend.exec("SET foreign_key_checks = 1").await;
+            vec![Reply::Error(e)]
+        }
+    };
+    backend.set_own_transaction(false);
+    Some(replies)
+}
+
+/// The form of a planned statement that leans on InnoDB as a whole, if it does.
+fn refused_form(plan: &Plan, schema: &Schema) -> Option<&'static str> {
+    if !plan.steps.is_empty() {
+        return Some("a multi-row INSERT ... ON DUPLICATE KEY UPDATE that may change a referenced key");
+    }
+    if plan.native_first {
+        return Some(match &plan.start {
+            Start::Multi { .. } => "a multi-table UPDATE or DELETE of a table with foreign keys",
+            Start::ReplaceSelect(_) => "REPLACE ... SELECT into a referenced table",
+            _ => "a statement whose outcome only a native run gives",
+        });
+    }
+    let has_fks = schema
+        .find_table(&plan.table)
+        .is_none_or(|t| !t.foreign_keys.is_empty());
+    if plan.original_fk_checks && plan.parent_checks.is_none() && has_fks {
+        return Some(
+            "a write whose new FK values the gateway cannot compute before it runs (INSERT ... SELECT, IGNORE, \
+             several rows or expressions in a REPLACE or ON DUPLICATE KEY UPDATE, volatile functions)",
+        );
+    }
+    None
+}
+
+/// A passthrough plan goes to the head unchanged only when no FK can see it: a
+/// single-table DELETE of rows nobody references, an UPDATE of columns no FK
+/// uses, an INSERT into a table without FKs of its own whose ON DUPLICATE KEY
+/// UPDATE changes no referenced column. Everything else the planner leaves to
+/// InnoDB is refused.
+fn passthrough_refusal(plan: &Plan, schema: &Schema, keyspace: &str) -> Option<ServerError> {
+    let table = schema.find_table(&plan.table)?;
+    let own_fk_columns: Vec<&str> = table
+        .foreign_keys
+        .iter()
+        .flat_map(|f| f.columns.iter().map(String::as_str))
+        .collect();
+    let referenced: Vec<&str> = schema
+        .tables
+        .iter()
+        .flat_map(|t| &t.foreign_keys)
+        .filter(|f| f.referenced_table.eq_ignore_ascii_case(&table.name))
+        .flat_map(|f| f.referenced_columns.iter().map(String::as_str))
+        .collect();
+    if own_fk_columns.is_empty() && referenced.is_empty() {
+        return None;
+    }
+    let touches = |c: &str, set: &[&str]| set.iter().any(|x| x.eq_ignore_ascii_case(c));
+    let column = |t: &AssignmentTarget| match t {
+        AssignmentTarget::ColumnName(n) => n.0.last().map(|p| p.to_string().trim_matches('`').to_string()),
+        AssignmentTarget::Tuple(_) => None,
+    };
+    let safe = match Parser::parse_sql(&MySqlDialect {}, &plan.original).ok().as_deref() {
+        Some([Statement::Delete(d)]) => {
+            let from = match &d.from {
+                FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
+            };
+            referenced.is_empty()
+                && d.tables.is_empty()
+                && d.using.is_none()
+                && matches!(from.as_slice(), [one] if one.joins.is_empty())
+        }
+        Some([Statement::Update(u)]) => {
+            u.from.is_none()
+                && u.table.joins.is_empty()
+                && matches!(u.table.relation, TableFactor::Table { .. })
+                && u.assignments.iter().all(|a| {
+                    column(&a.target).is_some_and(|c| !touches(&c, &own_fk_columns) && !touches(&c, &referenced))
+                })
+        }
+        Some([Statement::Insert(i)]) => {
+            own_fk_columns.is_empty()
+                && (!i.replace_into || referenced.is_empty())
+                && match &i.on {
+                    None => true,
+                    Some(OnInsert::DuplicateKeyUpdate(assignments)) => assignments
+                        .iter()
+                        .all(|a| column(&a.target).is_some_and(|c| !touches(&c, &referenced))),
+                    Some(_) => false,
+                }
+        }
+        _ => false,
+    };
+    match safe {
+        true => None,
+        false => Some(refusal(
+            keyspace,
+            &format!(
+                "a write to `{}` that the planner leaves to InnoDB (INSERT ... SELECT or expressions into FK \
+                 columns, IGNORE, volatile keys, several rows clashing, multi-table forms)",
+                table.name
+            ),
+        )),
+    }
+}
+
+/// A DELETE's rows affected behind Spider: the head answers 0 for a DELETE it
+/// pushes down to the nodes of a partitioned table (MariaDB 10.11.19, measured;
+/// UPDATE counts are right), so the count is the rows the gateway's lock read
+/// found (each once); `Writes::adjust` then takes off those a cascade deleted first.
+pub(super) fn counted(plan: &Plan, writes: &Writes, reply: Reply, behind: Behind<'_>) -> Reply {
+    match reply {
+        Reply::Ok(mut info)
+            if !behind.is_innodb()
+                && matches!(plan.start, Start::Delete { .. })
+                && starts_with_word(&plan.original, "delete") =>
+        {
+            info.affected_rows = writes.start_rows.len() as u64;
+            Reply::Ok(info)
+        }
+        other => other,
+    }
+}
+
+/// A single-table DELETE (no ORDER BY / LIMIT) the head runs as it is, with its
+/// rows affected counted first by a locking read in the same transaction (see
+/// [`counted`]); `None` for any other statement (forwarded unchanged).
+async fn counted_delete(plan: &Plan, backend: &mut Backend) -> Option<Vec<Reply>> {
+    let statements = Parser::parse_sql(&MySqlDialect {}, &plan.original).ok()?;
+    let [Statement::Delete(d)] = statements.as_slice() else {
+        return None;
+    };
+    let from = match &d.from {
+        FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
+    };
+    let [one] = from.as_slice() else { return None };
+    if !d.tables.is_empty() || d.using.is_some() || !d.order_by.is_empty() || d.limit.is_some() || !one.joins.is_empty()
+    {
+        return None;
+    }
+    let count = format!(
+        "SELECT COUNT(*) FROM {}{} FOR UPDATE",
+        one.relation,
+        d.selection.as_ref().map(|w| format!(" WHERE {w}")).unwrap_or_default()
+    );
+    let in_tx = match backend.read("SELECT @@in_transaction, @@autocommit").await {
+        Ok(rows) => rows
+            .rows
+            .first()
+            .is_some_and(|r| literal_is_true(r.first()) || !literal_is_true(r.get(1))),
+        Err(e) => return Some(vec![Reply::Error(e)]),
+    };
+    if !in_tx {
+        if let Err(e) = backend.exec("BEGIN").await {
+            return Some(vec![Reply::Error(e)]);
+        }
+    }
+    let run = async {
+        // A count the head cannot run (a WHERE the parser printed differently)
+        // leaves the head's own count.
+        let n: u64 = match backend.read(&count).await {
+            Ok(rows) => rows
+                .rows
+                .first()
+                .and_then(|r| r.first())
+                .map(|v| v.text().parse().unwrap_or(0))
+                .unwrap_or(0),
+            Err(_) => 0,
+        };
+        let mut replies = backend.query(&plan.original).await;
+        match replies.pop() {
+            Some(Reply::Ok(mut info)) => {
+                info.affected_rows = info.affected_rows.max(n);
+                Ok(Reply::Ok(info))
+            }
+            Some(Reply::Error(e)) => Err(e),
+            Some(other) => Ok(other),
+            None => Err(ServerError::gateway("tether gateway: no result from the backend")),
+        }
+    };
+    let outcome = run.await;
+    if in_tx {
+        return Some(vec![outcome.unwrap_or_else(Reply::Error)]);
+    }
+    Some(match outcome {
+        Ok(reply) => match backend.exec("COMMIT").await {
+            Ok(_) => vec![reply],
+            Err(e) => vec![Reply::Error(e)],
+        },
+        Err(e) => {
+            let _ = backend.exec("ROLLBACK").await;
+            vec![Reply::Error(e)]
+        }
+    })
+}
+
+/// The duplicate-key error (1062) MariaDB meets in an INSERT ... VALUES at a row
+/// up to `row` (where the gateway found an FK error), if any: each row's unique
+/// keys (the head's `SHOW INDEX`, primary first) against the table and the
+/// statement's earlier rows. `None` for other statements.
+pub(super) async fn duplicate_before(
+    plan: &Plan,
+    backend: &mut Backend,
+    row: usize,
+) -> Result<Option<ServerError>, ServerError> {
+    let Ok(statements) = Parser::parse_sql(&MySqlDialect {}, &plan.original) else {
+        return Ok(None);
+    };
+    let [Statement::Insert(i)] = statements.as_slice() else {
+        return Ok(None);
+    };
+    if i.replace_into || i.on.is_some() {
+        return Ok(None);
+    }
+    let Some(sqlparser::ast::SetExpr::Values(values)) = i.source.as_deref().map(|q| q.body.as_ref()) else {
+        return Ok(None);
+    };
+    let table = tether_fkplan::ident(&plan.table);
+    let text = |v: &crate::wire::value::Value| v.text().to_string();
+    let mut columns: Vec<String> = i
+        .columns
+        .iter()
+        .map(|c| c.to_string().trim_matches('`').to_string())
+        .collect();
+    if columns.is_empty() {
+        columns = backend
+            .read(&format!("SHOW COLUMNS FROM {table}"))
+            .await?
+            .rows
+            .iter()
+            .filter_map(|r| r.first().map(text))
+            .collect();
+    }
+    // Unique indexes in index order: (name, columns).
+    let mut indexes: Vec<(String, Vec<String>)> = Vec::new();
+    for r in backend.read(&format!("SHOW INDEX FROM {table}")).await?.rows {
+        let (Some(unique), Some(name), Some(column)) = (r.get(1), r.get(2), r.get(4)) else {
+            continue;
+        };
+        if text(unique) != "0" {
+            continue;
+        }
+        let name = text(name);
+        match indexes.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, cols)) => cols.push(text(column)),
+            None => indexes.push((name, vec![text(column)])),
+        }
+    }
+    let literal = |e: &sqlparser::ast::Expr| e.to_string();
+    let bare = |s: &str| s.trim_matches('\'').to_string();
+    let rows: Vec<&Vec<sqlparser::ast::Expr>> = values.rows.iter().take(row + 1).map(|r| &r.content).collect();
+    // Per index, per row: the key as literals (None: a column not given, or NULL).
+    let mut keys: Vec<Vec<Option<Vec<String>>>> = Vec::new();
+    let mut existing: Vec<std::collections::HashSet<Vec<String>>> = Vec::new();
+    for (_, cols) in &indexes {
+        let per_row: Vec<Option<Vec<String>>> = rows
+            .iter()
+            .map(|r| {
+                cols.iter()
+                    .map(|c| {
+                        let at = columns.iter().position(|x| x.eq_ignore_ascii_case(c))?;
+                        let v = literal(r.get(at)?);
+                        (!v.eq_ignore_ascii_case("null")).then_some(v)
+                    })
+                    .collect::<Option<Vec<String>>>()
+            })
+            .collect();
+        let wanted: Vec<String> = per_row
+            .iter()
+            .flatten()
+            .map(|k| format!("({})", k.join(", ")))
+            .collect();
+        let mut found = std::collections::HashSet::new();
+        if !wanted.is_empty() {
+            let list: Vec<String> = cols.iter().map(|c| tether_fkplan::ident(c)).collect();
+            let sql = format!(
+                "SELECT {} FROM {table} WHERE ({}) IN ({})",
+                list.join(", "),
+                list.join(", "),
+                wanted.join(", ")
+            );
+            for r in backend.read(&sql).await?.rows {
+                found.insert(r.iter().map(text).collect::<Vec<String>>());
+            }
+        }
+        keys.push(per_row);
+        existing.push(found);
+    }
+    for j in 0..rows.len() {
+        for (k, (name, _)) in indexes.iter().enumerate() {
+            let Some(key) = &keys[k][j] else { continue };
+            let bare_key: Vec<String> = key.iter().map(|v| bare(v)).collect();
+            let earlier = keys[k][..j].iter().flatten().any(|e| e == key);
+            if earlier || existing[k].contains(&bare_key) {
+                return Ok(Some(ServerError::new(
+                    1062,
+                    "23000",
+                    format!("Duplicate entry '{}' for key '{name}'", bare_key.join("-")),
+                )));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Whether the head's unique keys of the plan's table (`SHOW INDEX`) have the
+/// columns the data nodes' have (`schema`, read from a node): MariaDB wants the
+/// partitioning columns in every unique key of the head's partitioned table, so a
+/// node's key may be narrower, and then rows clash on a node that the head's key
+/// says are distinct.
+async fn same_unique_keys(plan: &Plan, schema: &Schema, backend: &mut Backend) -> Result<bool, ServerError> {
+    let Some(table) = schema.find_table(&plan.table) else {
+        return Ok(false);
+    };
+    let lower = |cols: &[String]| cols.iter().map(|c| c.to_ascii_lowercase()).collect::<Vec<_>>();
+    let mut nodes: Vec<Vec<String>> = table.unique_keys.iter().map(|k| lower(&k.columns)).collect();
+    if !table.primary_key.is_empty() {
+        nodes.push(lower(&table.primary_key));
+    }
+    let text = |v: &crate::wire::value::Value| v.text().to_string();
+    let mut head: Vec<(String, Vec<String>)> = Vec::new();
+    let sql = format!("SHOW INDEX FROM {}", tether_fkplan::ident(&plan.table));
+    for r in backend.read(&sql).await?.rows {
+        let (Some(unique), Some(name), Some(column)) = (r.get(1), r.get(2), r.get(4)) else {
+            continue;
+        };
+        if text(unique) != "0" {
+            continue;
+        }
+        let (name, column) = (text(name), text(column).to_ascii_lowercase());
+        match head.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, cols)) => cols.push(column),
+            None => head.push((name, vec![column])),
+        }
+    }
+    let mut head: Vec<Vec<String>> = head.into_iter().map(|(_, c)| c).collect();
+    head.sort();
+    nodes.sort();
+    Ok(head == nodes)
+}
+
+/// Whether the statement is a REPLACE or an INSERT ... ON DUPLICATE KEY UPDATE.
+fn is_upsert(plan: &Plan) -> bool {
+    match Parser::parse_sql(&MySqlDialect {}, &plan.original).ok().as_deref() {
+        Some([Statement::Insert(i)]) => i.replace_into || matches!(i.on, Some(OnInsert::DuplicateKeyUpdate(_))),
+        _ => false,
+    }
+}

@@ -1,0 +1,156 @@
+//! The schema a managed sharded keyspace plans on: the keyspace's tables as the
+//! data nodes define them (keys, columns, defaults), with every FK of the keyspace,
+//! the nodes' InnoDB FKs and those the VSchema declares (with their actions).
+//!
+//! The head passes neither `foreign_key_checks = 0` nor anything else of the
+//! gateway's session to the nodes' connections (measured, docs/sharding.md), so a
+//! node's InnoDB FK acts on its own under the gateway's statements. A partition-key
+//! change moves a row between nodes as an insert and a delete, and a node's own
+//! cascade or SET NULL changes a partitioning column without moving the row. The
+//! node FKs a managed keyspace accepts are those that cannot act differently from
+//! the gateway's plan: `ON UPDATE` RESTRICT / NO ACTION, `ON DELETE` RESTRICT /
+//! NO ACTION / CASCADE. Every other action is declared in the VSchema only.
+
+use tether_connect::DbUrl;
+use tether_schema::{FkAction, LocatedSpec, Schema};
+
+use super::scope::{self, Scope, Source};
+use super::ShardedError;
+use crate::config::DeclaredActions;
+
+/// Why a managed sharded keyspace's FKs cannot be planned.
+#[derive(Debug, thiserror::Error)]
+pub enum ManagedError {
+    #[error(
+        "foreign key `{name}` of `{table}`: the data nodes have ON {event} {node}, the VSchema declares ON {event} {declared}"
+    )]
+    Actions {
+        name: String,
+        table: String,
+        event: &'static str,
+        node: &'static str,
+        declared: &'static str,
+    },
+    #[error(
+        "foreign key `{name}` of `{table}` on the data nodes has ON {event} {action}, which the nodes' InnoDB would \
+         run on its own under the gateway's statements (the head does not pass foreign_key_checks = 0 to the nodes; \
+         a row whose partitioning columns change moves between nodes): in a managed sharded keyspace drop it from \
+         the nodes and declare it in the VSchema (`foreignKeys`, with `on_{lower}`)"
+    )]
+    NodeAction {
+        name: String,
+        table: String,
+        event: &'static str,
+        lower: &'static str,
+        action: &'static str,
+    },
+}
+
+/// The name MariaDB shows for an action.
+pub fn action_name(a: FkAction) -> &'static str {
+    match a {
+        FkAction::Cascade => "CASCADE",
+        FkAction::SetNull => "SET NULL",
+        FkAction::SetDefault => "SET DEFAULT",
+        FkAction::Restrict => "RESTRICT",
+        FkAction::NoAction => "NO ACTION",
+    }
+}
+
+/// The managed keyspace's schema read from the head `head` and its nodes, with the
+/// FKs `declared` in the VSchema (`actions` in the same order).
+pub async fn managed_schema(
+    head: &DbUrl,
+    declared: &[LocatedSpec],
+    actions: &[DeclaredActions],
+) -> Result<Schema, ShardedError> {
+    let (layout, tables) = super::read_tables(head).await?;
+    let (mut schema, sources) = scope::merge(&tables, declared)?;
+    for (located, given) in declared.iter().zip(actions) {
+        let spec = &located.spec;
+        let name = spec
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}_{}_vfk", spec.table.replace('.', "_"), spec.columns.join("_")));
+        let Some(table) = schema
+            .tables
+            .iter_mut()
+            .find(|t| t.name.eq_ignore_ascii_case(&spec.table))
+        else {
+            continue;
+        };
+        let table_name = table.name.clone();
+        let Some(fk) = table
+            .foreign_keys
+            .iter_mut()
+            .find(|f| f.name == name || (f.columns == spec.columns && f.referenced_table == spec.referenced_table))
+        else {
+            continue;
+        };
+        match sources.get(&(table_name.clone(), fk.name.clone())) {
+            Some(Source::VSchema) => {
+                // MariaDB's default for an FK declared without actions.
+                fk.on_delete = given.on_delete.unwrap_or(FkAction::Restrict);
+                fk.on_update = given.on_update.unwrap_or(FkAction::Restrict);
+                fk.is_virtual = false;
+            }
+            _ => {
+                for (event, node, said) in [
+                    ("DELETE", fk.on_delete, given.on_delete),
+                    ("UPDATE", fk.on_update, given.on_update),
+                ] {
+                    if let Some(said) = said.filter(|s| !same_action(*s, node)) {
+                        return Err(ManagedError::Actions {
+                            name: fk.name.clone(),
+                            table: table_name.clone(),
+                            event,
+                            node: action_name(node),
+                            declared: action_name(said),
+                        }
+                        .into());
+                    }
+                }
+            }
+        }
+    }
+    for t in &schema.tables {
+        for fk in &t.foreign_keys {
+            let source = sources.get(&(t.name.clone(), fk.name.clone())).copied();
+            if source == Some(Source::VSchema) {
+                continue;
+            }
+            if scope::scope_of(&layout, &t.name, fk)? == Scope::Head {
+                // The head's own FK between plain tables: the gateway turns the
+                // head's checks off for its statements, as on an unsharded keyspace.
+                continue;
+            }
+            let bad_update = !matches!(fk.on_update, FkAction::Restrict | FkAction::NoAction);
+            let bad_delete = matches!(fk.on_delete, FkAction::SetNull | FkAction::SetDefault);
+            if bad_update || bad_delete {
+                let (event, lower, action) = if bad_update {
+                    ("UPDATE", "update", fk.on_update)
+                } else {
+                    ("DELETE", "delete", fk.on_delete)
+                };
+                return Err(ManagedError::NodeAction {
+                    name: fk.name.clone(),
+                    table: t.name.clone(),
+                    event,
+                    lower,
+                    action: action_name(action),
+                }
+                .into());
+            }
+        }
+    }
+    Ok(schema)
+}
+
+/// RESTRICT and NO ACTION are one action in InnoDB.
+fn same_action(a: FkAction, b: FkAction) -> bool {
+    let norm = |x| match x {
+        FkAction::NoAction => FkAction::Restrict,
+        other => other,
+    };
+    norm(a) == norm(b)
+}
