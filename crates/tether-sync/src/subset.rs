@@ -430,11 +430,13 @@ pub async fn compute_with(
         .collect();
     child_slots.sort();
     child_slots.dedup();
+    let reached_down: HashSet<&TableName> = child_slots.iter().map(|(c, _)| c).collect();
     let mut asked_parent: Vec<KeySet> = parent_slots.iter().map(|_| KeySet::default()).collect();
     let mut asked_child: Vec<KeySet> = child_slots.iter().map(|_| KeySet::default()).collect();
     // Children are followed to their fixpoint first, parents after: rows reached
     // downwards are then known, and a parent key already included is not read again
-    // (parent rows never lead downwards, so the order changes no result).
+    // (parent rows never lead downwards, so the order changes no result). Tables no
+    // followed FK reaches are not waited for.
     let mut want_parent: Vec<Vec<Vec<Value>>> = vec![Vec::new(); parent_slots.len()];
     let mut round = 0;
     let mut kept_bytes = 0usize;
@@ -509,7 +511,9 @@ pub async fn compute_with(
         let parents_now = want_child.iter().all(Vec::is_empty);
         let mut asks: Vec<Ask> = Vec::new();
         for ((parent, cols), values) in parent_slots.iter().zip(&mut want_parent) {
-            if !parents_now || values.is_empty() {
+            // A table no followed FK leads down to gets no rows downwards: its parents
+            // are read in the round that asks for them, beside the children.
+            if (!parents_now && reached_down.contains(parent)) || values.is_empty() {
                 continue;
             }
             let mut values = std::mem::take(values);
