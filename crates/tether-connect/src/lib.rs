@@ -8,6 +8,7 @@ pub mod dialect;
 pub mod engine;
 pub mod error;
 pub mod identity;
+pub mod keyset;
 pub mod load;
 pub mod rw;
 pub mod tls;

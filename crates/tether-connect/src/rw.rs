@@ -318,13 +318,14 @@ impl<'a> Batcher<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use tether_schema::{Column, DataType, Table};
 
     use super::*;
     use crate::url::Engine;
 
-    fn column(name: &str, ty: DataType) -> Column {
+    /// A NOT NULL column of type `ty`, for tests.
+    pub(crate) fn column(name: &str, ty: DataType) -> Column {
         Column {
             name: name.into(),
             engine_type: String::new(),

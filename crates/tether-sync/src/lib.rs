@@ -328,9 +328,26 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         refuse_overlaps(&mut source, job, &urls, true).await?;
     }
     let snapshot = source.begin_snapshot().await?;
+    // More lanes read the same snapshot: PostgreSQL shares it, SQLite files are at rest;
+    // MariaDB cannot share one, so it reads on a single connection. Opened before the
+    // subset, which reads on them too.
+    let source_url = job.source_url()?;
+    let mut more_sources = Vec::new();
+    if source.shares_snapshot() && job.mode != config::Mode::Schema {
+        for _ in 1..plan.parallelism {
+            let mut more = Connection::open_source(&source_url).await?;
+            match &snapshot {
+                Some(id) => more.join_snapshot(id).await?,
+                None => {
+                    more.begin_snapshot().await?;
+                }
+            }
+            more_sources.push(more);
+        }
+    }
     let subset = if plan.subset && job.mode != config::Mode::Schema {
         progress.phase("computing the subset");
-        subset::compute(&mut source, &schema, &rules).await?
+        subset::compute(&mut source, &mut more_sources, &schema, &rules).await?
     } else {
         subset::Subset::default()
     };
@@ -375,27 +392,16 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
     // A transaction lives on one connection: a destination loading in one runs one lane.
     let atomic = dests.iter().any(|d| d.atomic.is_some());
     let mut lanes = vec![execute::Lane { source, dests }];
-    // More lanes read the same snapshot: PostgreSQL shares it, SQLite files are at rest;
-    // MariaDB cannot share one, so it reads on a single connection.
-    let lane_count = if atomic || !lanes[0].source.shares_snapshot() {
-        1
-    } else {
-        plan.parallelism
-    };
-    let source_url = job.source_url()?;
-    for _ in 1..lane_count {
-        let mut source = Connection::open_source(&source_url).await?;
-        match &snapshot {
-            Some(id) => source.join_snapshot(id).await?,
-            None => {
-                source.begin_snapshot().await?;
-            }
-        }
+    let lane_count = if atomic { 1 } else { 1 + more_sources.len() };
+    for source in more_sources.drain(..lane_count - 1) {
         let mut dests = Vec::new();
         for d in &lanes[0].dests {
             dests.push(d.another().await?);
         }
         lanes.push(execute::Lane { source, dests });
+    }
+    for unused in more_sources {
+        unused.close().await;
     }
     let anon = execute::Anon {
         seed: job.seed.as_ref().map(|s| tether_transform::Seed::new(&s.0)),

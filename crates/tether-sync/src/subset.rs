@@ -7,10 +7,10 @@
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use tether_connect::{Connection, Filter, ReadSpec, Row, Value};
+use tether_connect::{keyset, Connection, Engine, Filter, ReadSpec, Row, Value};
 use tether_schema::{ForeignKey, Schema, Table, TableName};
 
 use crate::error::SyncError;
@@ -136,9 +136,206 @@ fn pick(row: &Row, idx: &[usize]) -> Vec<Value> {
     idx.iter().map(|&i| row[i].clone()).collect()
 }
 
-/// Computes the subset on the source connection (inside its snapshot).
-pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRules) -> Result<Subset, SyncError> {
+/// [`pick`] into a buffer kept between rows.
+fn fill(buf: &mut Vec<Value>, row: &Row, idx: &[usize]) {
+    buf.clear();
+    buf.extend(idx.iter().map(|&i| row[i].clone()));
+}
+
+/// Compares two rows by the columns at `idx`, without making keys of them.
+fn cmp_at(a: &Row, b: &Row, idx: &[usize]) -> Ordering {
+    idx.iter()
+        .map(|&i| cmp_value(&a[i], &b[i]))
+        .find(|o| o.is_ne())
+        .unwrap_or(Ordering::Equal)
+}
+
+/// Rows of one table whose `columns` equal one of `keys` (sorted, distinct): the parents
+/// an included row names, or the children of a followed FK.
+struct Ask {
+    table: TableName,
+    columns: Vec<String>,
+    keys: Vec<Vec<Value>>,
+    /// For the log: the referenced columns, or the FK's name.
+    shown: String,
+    /// The followed FK, for children.
+    child_fk: Option<String>,
+}
+
+/// One query of an [`Ask`]: the read, and the keys its rows must be among when the
+/// query asks by a composite key's first column only.
+struct Piece {
+    ask: usize,
+    spec: ReadSpec,
+    exact: Option<Arc<(Vec<usize>, KeySet)>>,
+}
+
+/// At most this many keys in one PostgreSQL array (about 0.5 MB of SQL for integers).
+const KEYS_PER_ARRAY: usize = 50_000;
+
+/// How a subset asks the source for rows by their keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyReads {
+    /// Where the engine can: the keys as one array per column, joined by the server
+    /// ([`tether_connect::keyset`]); else IN lists.
+    Arrays,
+    /// IN lists everywhere ([`Filter::KeysIn`]), as before arrays (kept for comparison).
+    InLists,
+}
+
+/// The queries reading `ask`. PostgreSQL: the keys as arrays joined by the server
+/// ([`tether_connect::keyset`]), a composite integer key by its first column (a hash of
+/// the distinct values or an index range, instead of pairs), the rows outside the keys
+/// dropped here; other engines and key types: IN lists ([`Filter::KeysIn`]).
+fn pieces(engine: Engine, how: KeyReads, st: &TableState, ask: &Ask, index: usize) -> Vec<Piece> {
+    let spec = |filter: Filter| ReadSpec {
+        table: st.table.clone(),
+        columns: st.columns.clone(),
+        filter,
+        order_by: vec![],
+        limit: None,
+    };
+    let in_lists = || Piece {
+        ask: index,
+        spec: spec(Filter::KeysIn {
+            columns: ask.columns.clone(),
+            keys: ask.keys.clone(),
+        }),
+        exact: None,
+    };
+    if engine != Engine::Postgres || how == KeyReads::InLists {
+        return vec![in_lists()];
+    }
+    let int = |v: &Value| matches!(v, Value::Int(_));
+    let by_first = ask.columns.len() > 1
+        && ask
+            .columns
+            .iter()
+            .all(|c| st.table.column(c).is_some_and(|c| c.normalized_type.is_integer()))
+        && ask.keys.iter().all(|k| k.iter().all(int));
+    let (columns, keys, exact) = match by_first {
+        true => {
+            let mut leads: Vec<Vec<Value>> = ask.keys.iter().map(|k| vec![k[0].clone()]).collect();
+            leads.dedup();
+            let exact = Arc::new((st.idx(&ask.columns), ask.keys.iter().cloned().collect::<KeySet>()));
+            (vec![ask.columns[0].clone()], leads, Some(exact))
+        }
+        false => (ask.columns.clone(), ask.keys.clone(), None),
+    };
+    let mut out = Vec::new();
+    for chunk in keys.chunks(KEYS_PER_ARRAY) {
+        let Some(cond) = keyset::keys_in(engine, &st.table, &columns, chunk) else {
+            return vec![in_lists()];
+        };
+        out.push(Piece {
+            ask: index,
+            spec: spec(Filter::Where(cond)),
+            exact: exact.clone(),
+        });
+    }
+    out
+}
+
+/// Where the subset's time went, for the log.
+#[derive(Default)]
+struct Stats {
+    queries: usize,
+    /// Time inside queries, summed over connections.
+    reading: Duration,
+    /// Time waiting for a round's reads (wall).
+    waiting: Duration,
+}
+
+/// Runs the reads of `asks` on `source` and `more` (connections in the same snapshot),
+/// each connection taking the next query when done; returns each ask's rows, in the
+/// order its queries were made.
+async fn read_asks(
+    source: &mut Connection,
+    more: &mut [Connection],
+    state: &HashMap<TableName, TableState>,
+    asks: &[Ask],
+    how: KeyReads,
+    stats: &mut Stats,
+) -> Result<Vec<Vec<Row>>, SyncError> {
     let started = Instant::now();
+    let engine = source.engine();
+    let pieces: Vec<Piece> = asks
+        .iter()
+        .enumerate()
+        .flat_map(|(i, ask)| pieces(engine, how, &state[&ask.table], ask, i))
+        .collect();
+    let count = pieces.len();
+    let queue = Mutex::new(pieces.into_iter().enumerate().collect::<VecDeque<_>>());
+    let conns: Vec<&mut Connection> = std::iter::once(source).chain(more.iter_mut()).take(count).collect();
+    let workers = conns.into_iter().map(|conn| {
+        let queue = &queue;
+        async move {
+            let mut done = Vec::new();
+            loop {
+                let next = queue.lock().expect("subset queue lock").pop_front();
+                let Some((n, piece)) = next else { break };
+                let started = Instant::now();
+                let mut rows = conn.read_all(&piece.spec).await?;
+                if let Some(exact) = &piece.exact {
+                    let (idx, keys) = &**exact;
+                    let mut probe = Vec::with_capacity(idx.len());
+                    rows.retain(|r| {
+                        fill(&mut probe, r, idx);
+                        keys.contains(probe.as_slice())
+                    });
+                }
+                done.push((n, piece.ask, rows, started.elapsed()));
+            }
+            Ok::<_, SyncError>(done)
+        }
+    });
+    let mut done = Vec::with_capacity(count);
+    for result in crate::execute::join_all(workers.collect()).await {
+        done.extend(result?);
+    }
+    done.sort_by_key(|(n, ..)| *n);
+    let mut out: Vec<Vec<Row>> = asks.iter().map(|_| Vec::new()).collect();
+    let mut took: Vec<Duration> = asks.iter().map(|_| Duration::ZERO).collect();
+    for (_, ask, rows, elapsed) in done {
+        out[ask].extend(rows);
+        took[ask] += elapsed;
+        stats.reading += elapsed;
+    }
+    stats.queries += count;
+    stats.waiting += started.elapsed();
+    for ((ask, rows), took) in asks.iter().zip(&out).zip(took) {
+        tracing::debug!(
+            "subset: {} by {}: {} keys, {} rows, {took:?}",
+            ask.table,
+            ask.shown,
+            ask.keys.len(),
+            rows.len()
+        );
+    }
+    Ok(out)
+}
+
+/// Computes the subset on the source connection (inside its snapshot), reading on `more`
+/// connections in the same snapshot too when given.
+pub async fn compute(
+    source: &mut Connection,
+    more: &mut [Connection],
+    schema: &Schema,
+    rules: &SubsetRules,
+) -> Result<Subset, SyncError> {
+    compute_with(source, more, schema, rules, KeyReads::Arrays).await
+}
+
+/// [`compute`], reading keys as `how` says.
+pub async fn compute_with(
+    source: &mut Connection,
+    more: &mut [Connection],
+    schema: &Schema,
+    rules: &SubsetRules,
+    how: KeyReads,
+) -> Result<Subset, SyncError> {
+    let started = Instant::now();
+    let mut stats = Stats::default();
     // FK edges among subset tables: (child, fk, parent).
     let edges: Vec<(TableName, ForeignKey, TableName)> = schema
         .tables
@@ -233,14 +430,17 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
         .collect();
     child_slots.sort();
     child_slots.dedup();
+    let reached_down: HashSet<&TableName> = child_slots.iter().map(|(c, _)| c).collect();
     let mut asked_parent: Vec<KeySet> = parent_slots.iter().map(|_| KeySet::default()).collect();
     let mut asked_child: Vec<KeySet> = child_slots.iter().map(|_| KeySet::default()).collect();
     // Children are followed to their fixpoint first, parents after: rows reached
     // downwards are then known, and a parent key already included is not read again
-    // (parent rows never lead downwards, so the order changes no result).
+    // (parent rows never lead downwards, so the order changes no result). Tables no
+    // followed FK reaches are not waited for.
     let mut want_parent: Vec<Vec<Vec<Value>>> = vec![Vec::new(); parent_slots.len()];
     let mut round = 0;
     let mut kept_bytes = 0usize;
+    let mut probe: Vec<Value> = Vec::new();
     loop {
         let mut want_child: Vec<Vec<Vec<Value>>> = vec![Vec::new(); child_slots.len()];
         while let Some((name, rows, downward)) = queue.pop_front() {
@@ -268,22 +468,23 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
                     st.down.insert(key.clone());
                 }
                 let new_row = st.included.insert(key);
+                // Most rows name a value asked for already: look it up in `probe`
+                // (reused, no allocation for integers) before making a key of it.
                 if new_row {
                     for (s, idx) in &parent_links {
-                        let v = pick(&row, idx);
-                        // Most rows name a value asked for already: look before cloning.
-                        if !v.iter().any(Value::is_null) && !asked_parent[*s].contains(&v) {
-                            asked_parent[*s].insert(v.clone());
-                            want_parent[*s].push(v);
+                        fill(&mut probe, &row, idx);
+                        if !probe.iter().any(Value::is_null) && !asked_parent[*s].contains(probe.as_slice()) {
+                            asked_parent[*s].insert(probe.clone());
+                            want_parent[*s].push(probe.clone());
                         }
                     }
                 }
                 if new_down {
                     for (s, idx) in &child_links {
-                        let v = pick(&row, idx);
-                        if !v.iter().any(Value::is_null) && !asked_child[*s].contains(&v) {
-                            asked_child[*s].insert(v.clone());
-                            want_child[*s].push(v);
+                        fill(&mut probe, &row, idx);
+                        if !probe.iter().any(Value::is_null) && !asked_child[*s].contains(probe.as_slice()) {
+                            asked_child[*s].insert(probe.clone());
+                            want_child[*s].push(probe.clone());
                         }
                     }
                 }
@@ -303,9 +504,16 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
             break;
         }
         round += 1;
+        // This round's reads: parents (once no child is left to follow), then children,
+        // each read once by every value asked for; run side by side on the snapshot's
+        // connections and handled in this order, so the result does not depend on which
+        // read finishes first.
         let parents_now = want_child.iter().all(Vec::is_empty);
+        let mut asks: Vec<Ask> = Vec::new();
         for ((parent, cols), values) in parent_slots.iter().zip(&mut want_parent) {
-            if !parents_now || values.is_empty() {
+            // A table no followed FK leads down to gets no rows downwards: its parents
+            // are read in the round that asks for them, beside the children.
+            if (!parents_now && reached_down.contains(parent)) || values.is_empty() {
                 continue;
             }
             let mut values = std::mem::take(values);
@@ -317,61 +525,41 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
                 }
             }
             values.sort_by(|a, b| cmp_key(a, b));
-            let asked = values.len();
-            let started = Instant::now();
-            let rows = source
-                .read_all(&read(
-                    st,
-                    Filter::KeysIn {
-                        columns: cols.clone(),
-                        keys: values,
-                    },
-                    false,
-                    None,
-                ))
-                .await?;
-            tracing::debug!(
-                "subset round {round}: {parent} by ({}): {asked} keys, {} rows, {:?}",
-                cols.join(", "),
-                rows.len(),
-                started.elapsed()
-            );
-            queue.push_back((parent.clone(), rows, false));
+            asks.push(Ask {
+                table: parent.clone(),
+                columns: cols.clone(),
+                keys: values,
+                shown: format!("({})", cols.join(", ")),
+                child_fk: None,
+            });
         }
         for ((child, fk_name), mut values) in child_slots.iter().zip(want_child) {
             if values.is_empty() {
                 continue;
             }
             values.sort_by(|a, b| cmp_key(a, b));
-            let asked = values.len();
-            let started = Instant::now();
             let (_, fk, _) = edges
                 .iter()
                 .find(|(c, f, _)| c == child && &f.name == fk_name)
                 .expect("followed FK exists");
-            let st = &state[child];
-            let mut rows = source
-                .read_all(&read(
-                    st,
-                    Filter::KeysIn {
-                        columns: fk.columns.clone(),
-                        keys: values,
-                    },
-                    false,
-                    None,
-                ))
-                .await?;
-            tracing::debug!(
-                "subset round {round}: {child} by {fk_name}: {asked} keys, {} rows, {:?}",
-                rows.len(),
-                started.elapsed()
-            );
-            if let Some(Some(cap)) = rules.follow.get(&(child.clone(), fk_name.clone())) {
-                let fk_idx = st.idx(&fk.columns);
-                rows.sort_by(|a, b| {
-                    cmp_key(&pick(a, &fk_idx), &pick(b, &fk_idx))
-                        .then(cmp_key(&pick(a, &st.key_idx), &pick(b, &st.key_idx)))
-                });
+            asks.push(Ask {
+                table: child.clone(),
+                columns: fk.columns.clone(),
+                keys: values,
+                shown: fk_name.clone(),
+                child_fk: Some(fk_name.clone()),
+            });
+        }
+        let results = read_asks(source, more, &state, &asks, how, &mut stats).await?;
+        for (ask, mut rows) in asks.into_iter().zip(results) {
+            let Some(fk_name) = ask.child_fk else {
+                queue.push_back((ask.table, rows, false));
+                continue;
+            };
+            let st = &state[&ask.table];
+            if let Some(Some(cap)) = rules.follow.get(&(ask.table.clone(), fk_name)) {
+                let fk_idx = st.idx(&ask.columns);
+                rows.sort_by(|a, b| cmp_at(a, b, &fk_idx).then(cmp_at(a, b, &st.key_idx)));
                 let mut kept: Vec<Row> = Vec::with_capacity(rows.len());
                 let mut run = 0u64;
                 let mut last: Option<Vec<Value>> = None;
@@ -389,7 +577,7 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
                 }
                 rows = kept;
             }
-            queue.push_back((child.clone(), rows, true));
+            queue.push_back((ask.table, rows, true));
         }
     }
 
@@ -401,16 +589,21 @@ pub async fn compute(source: &mut Connection, schema: &Schema, rules: &SubsetRul
         if let Some(mut kept) = st.kept {
             // Kept rows were read with every column, in the table's order.
             debug_assert_eq!(st.columns.len(), st.table.columns.len());
-            kept.sort_by(|a, b| cmp_key(&pick(a, &st.key_idx), &pick(b, &st.key_idx)));
+            kept.sort_by(|a, b| cmp_at(a, b, &st.key_idx));
             rows.insert(name.clone(), kept);
         }
         out.keys.insert(name, keys);
     }
     tracing::debug!(
-        "subset: {} keys in {} tables ({} kept with their rows, {kept_bytes} bytes), {round} rounds, {:?}",
+        "subset: {} keys in {} tables ({} kept with their rows, {kept_bytes} bytes), {round} rounds, \
+         {} queries on {} connections ({:?} in queries, {:?} waiting for them), {:?} in all",
         out.keys.values().map(Vec::len).sum::<usize>(),
         out.keys.len(),
         rows.len(),
+        stats.queries,
+        1 + more.len(),
+        stats.reading,
+        stats.waiting,
         started.elapsed()
     );
     Ok(out)

@@ -1,0 +1,192 @@
+//! A set of keys as one SQL condition on PostgreSQL: one array literal per key column,
+//! `unnest`ed and matched by a semi-join, `(a, b) IN (SELECT * FROM unnest(...))`. One
+//! query and one plan per key set, where the server picks index probes or a hash of the
+//! keys and one scan of the table; IN lists cost a query and a plan per few thousand
+//! keys, and a list of tuples is an OR of index scans. Needs no temporary table, so it
+//! runs in the job's read-only snapshot and on a hot standby. Other engines, and key
+//! types this does not pack, get `None`: callers keep IN lists (SQLite reads an IN list
+//! of integers as fast as a `json_each` join: measured, 0.15 s either way for 14,866
+//! order ids, and a composite key's first column faster than pairs).
+
+use tether_schema::{DataType, Table};
+
+use crate::url::Engine;
+use crate::value::Value;
+
+/// Rows of `table` whose `columns` equal one of `keys` (each key one value per column,
+/// none NULL), as a condition for a `WHERE`; `None` when the engine or a key column's
+/// type is not packed (callers then use IN lists). Keys are expected distinct: a row
+/// matches once whatever the duplicates (a semi-join).
+pub fn keys_in(engine: Engine, table: &Table, columns: &[String], keys: &[Vec<Value>]) -> Option<String> {
+    if columns.is_empty() || keys.is_empty() || keys.iter().any(|k| k.len() != columns.len()) {
+        return None;
+    }
+    let types: Vec<&DataType> = columns
+        .iter()
+        .map(|c| table.column(c).map(|col| &col.normalized_type))
+        .collect::<Option<_>>()?;
+    let d = crate::engine::dialect_of(engine);
+    let lhs = match columns.len() {
+        1 => d.ident(&columns[0]),
+        _ => format!("({})", d.idents(columns)),
+    };
+    let rhs = match engine {
+        Engine::Postgres => postgres_keys(d, &types, keys)?,
+        Engine::Sqlite | Engine::Mysql => return None,
+    };
+    Some(format!("{lhs} IN ({rhs})"))
+}
+
+/// `SELECT unnest('{1,2}'::int8[], '{"a","b"}'::text[])`: integer columns as `int8`,
+/// `varchar`/`text` columns as `text` (both compare with the column's own operators, so
+/// its index serves); other types `None`.
+fn postgres_keys(d: &dyn crate::Dialect, types: &[&DataType], keys: &[Vec<Value>]) -> Option<String> {
+    let mut arrays = Vec::with_capacity(types.len());
+    for (i, ty) in types.iter().enumerate() {
+        let mut array = String::with_capacity(keys.len() * 8 + 2);
+        array.push('{');
+        let cast = match ty {
+            DataType::Int { .. } => {
+                for (n, k) in keys.iter().enumerate() {
+                    if n > 0 {
+                        array.push(',');
+                    }
+                    match &k[i] {
+                        Value::Int(v) => array.push_str(&v.to_string()),
+                        _ => return None,
+                    }
+                }
+                "int8"
+            }
+            DataType::Varchar { .. } | DataType::Text => {
+                for (n, k) in keys.iter().enumerate() {
+                    if n > 0 {
+                        array.push(',');
+                    }
+                    match &k[i] {
+                        Value::Text(t) => {
+                            array.push('"');
+                            for c in t.chars() {
+                                if c == '"' || c == '\\' {
+                                    array.push('\\');
+                                }
+                                array.push(c);
+                            }
+                            array.push('"');
+                        }
+                        _ => return None,
+                    }
+                }
+                "text"
+            }
+            _ => return None,
+        };
+        array.push('}');
+        arrays.push(format!("{}::{cast}[]", d.literal(&Value::Text(array))));
+    }
+    Some(format!("SELECT * FROM unnest({})", arrays.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rw::tests::column;
+
+    fn table() -> Table {
+        Table {
+            name: "item".into(),
+            columns: vec![
+                column(
+                    "id",
+                    DataType::Int {
+                        bytes: 4,
+                        unsigned: false,
+                    },
+                ),
+                column("code", DataType::Varchar { length: Some(20) }),
+                column("at", DataType::Date),
+            ],
+            ..Default::default()
+        }
+    }
+
+    fn text(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+
+    #[test]
+    fn postgres_keys_are_arrays_joined_by_the_server() {
+        let t = table();
+        assert_eq!(
+            keys_in(
+                Engine::Postgres,
+                &t,
+                &["id".into()],
+                &[vec![Value::Int(1)], vec![Value::Int(-7)]]
+            )
+            .as_deref(),
+            Some("\"id\" IN (SELECT * FROM unnest('{1,-7}'::int8[]))")
+        );
+        assert_eq!(
+            keys_in(
+                Engine::Postgres,
+                &t,
+                &["id".into(), "code".into()],
+                &[
+                    vec![Value::Int(1), text("a\"b")],
+                    vec![Value::Int(2), text("c\\d,'e'}")]
+                ]
+            )
+            .as_deref(),
+            Some(
+                "(\"id\", \"code\") IN (SELECT * FROM unnest('{1,2}'::int8[], \
+                 '{\"a\\\"b\",\"c\\\\d,''e''}\"}'::text[]))"
+            )
+        );
+    }
+
+    #[test]
+    fn other_engines_types_and_values_keep_in_lists() {
+        let t = table();
+        let one = [vec![Value::Int(1)]];
+        assert_eq!(keys_in(Engine::Sqlite, &t, &["id".into()], &one), None);
+        assert_eq!(keys_in(Engine::Mysql, &t, &["id".into()], &one), None);
+        assert_eq!(
+            keys_in(Engine::Postgres, &t, &["at".into()], &[vec![text("2024-01-01")]]),
+            None
+        );
+        assert_eq!(keys_in(Engine::Postgres, &t, &["id".into()], &[vec![text("1")]]), None);
+        assert_eq!(keys_in(Engine::Postgres, &t, &["nope".into()], &one), None);
+        assert_eq!(keys_in(Engine::Postgres, &t, &["id".into()], &[]), None);
+    }
+
+    /// The server reads back exactly the rows of the keys asked for, awkward text included.
+    #[test]
+    fn postgres_reads_exactly_the_rows_of_the_keys() {
+        use tether_testkit::{TestDb, TestEngine};
+        let db = TestDb::create(TestEngine::Postgres);
+        db.exec(
+            "CREATE TABLE item (id INT NOT NULL, code VARCHAR(20) NOT NULL, PRIMARY KEY (id, code));
+             INSERT INTO item VALUES (1, 'a\"b'), (1, 'c\\d,''e''}'), (2, 'a\"b'), (3, '{x}'), (3, 'NULL'), (4, 'é');",
+        );
+        let t = table();
+        let keys = vec![
+            vec![Value::Int(1), text("c\\d,'e'}")],
+            vec![Value::Int(2), text("a\"b")],
+            vec![Value::Int(3), text("NULL")],
+            vec![Value::Int(4), text("é")],
+            vec![Value::Int(5), text("a\"b")],
+        ];
+        let cond = keys_in(Engine::Postgres, &t, &["id".into(), "code".into()], &keys).expect("packed");
+        let rows = db.query(&format!("SELECT id, code FROM item WHERE {cond} ORDER BY id, code"));
+        let got: Vec<(String, String)> = rows
+            .into_iter()
+            .map(|r| (r[0].clone().unwrap_or_default(), r[1].clone().unwrap_or_default()))
+            .collect();
+        let want: Vec<(String, String)> = [(1, "c\\d,'e'}"), (2, "a\"b"), (3, "NULL"), (4, "é")]
+            .iter()
+            .map(|(i, c)| (i.to_string(), c.to_string()))
+            .collect();
+        assert_eq!(got, want);
+    }
+}
