@@ -425,3 +425,29 @@ fn an_owner_killed_in_its_cut_over_stops_and_the_migration_completes_once() {
     assert_eq!(crate::online::orphans(&db), crate::online::no_orphans());
     assert_same(&db, &native_after(&[], Some(ADD_VIP)), &TABLES);
 }
+
+/// Finding 12 (r22): a BIT primary key is copied (its values compared as bits, not as
+/// text), as natively.
+#[test]
+fn a_bit_primary_key_is_copied_as_natively() {
+    let rows: Vec<String> = (0..256).map(|i| format!("({i}, {i})")).collect();
+    let setup = format!(
+        "CREATE TABLE b (id BIT(8) NOT NULL PRIMARY KEY, v INT); INSERT INTO b VALUES {};",
+        rows.join(", ")
+    );
+    let db = mysql();
+    db.exec(&setup);
+    let native = mysql();
+    native.exec(&setup);
+    let alter = "ALTER TABLE b ADD COLUMN w INT";
+    let done = runtime().block_on(async {
+        let m = Migrator::new("ks", &db.url, true, slow()).expect("migrator");
+        let id = m.submit(alter).await.expect("accepted");
+        finished(&m, &id).await
+    });
+    assert_eq!(done.state, State::Complete, "{}", done.message);
+    native.exec(alter);
+    assert_eq!(show_create(&db, "b"), show_create(&native, "b"));
+    let all = "SELECT id + 0, v, w FROM b ORDER BY id";
+    assert_eq!(db.query(all), native.query(all));
+}
