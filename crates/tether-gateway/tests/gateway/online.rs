@@ -1286,7 +1286,7 @@ fn a_failed_swap_back_stays_resumable_and_finishes_forward() {
         );
         // The shadow's name is free while the re-point of `payment` waits.
         other
-            .query_drop(&format!("CREATE TABLE _customer_new_{} (x INT)", short(&id)))
+            .query_drop(format!("CREATE TABLE _customer_new_{} (x INT)", short(&id)))
             .await
             .expect("in the way");
         let mut stuck = m.get(&id).await.expect("record");
@@ -1298,7 +1298,7 @@ fn a_failed_swap_back_stays_resumable_and_finishes_forward() {
             stuck = m.get(&id).await.expect("record");
         }
         other
-            .query_drop(&format!("DROP TABLE _customer_new_{}", short(&id)))
+            .query_drop(format!("DROP TABLE _customer_new_{}", short(&id)))
             .await
             .expect("dropped");
         holder.query_drop("COMMIT").await.expect("commit");
