@@ -451,3 +451,68 @@ fn a_bit_primary_key_is_copied_as_natively() {
     let all = "SELECT id + 0, v, w FROM b ORDER BY id";
     assert_eq!(db.query(all), native.query(all));
 }
+
+/// Finding 1 (r14): on a backend whose global sql_mode is not strict (a private
+/// MariaDB), a narrowed primary key with a too-long key written and deleted during the
+/// copy: natively the row written and deleted leaves nothing, and the ALTER truncates
+/// the other key; online, the strict capture trigger refuses the write that cannot fit
+/// the new definition (1406, the documented narrowing limit) instead of writing a
+/// truncated key into the shadow, and the tables end equal.
+#[test]
+fn a_non_strict_backend_gets_strict_capture_triggers() {
+    let server = crate::support::binlog_server().unwrap_or_else(|why| panic!("the private MariaDB: {why}"));
+    let base = format!("mysql://root@127.0.0.1:{}/", server.port);
+    let exec =
+        |db: &str, sql: &str| tether_testkit::exec_url(tether_testkit::TestEngine::Mysql, &format!("{base}{db}"), sql);
+    let query =
+        |db: &str, sql: &str| tether_testkit::query_url(tether_testkit::TestEngine::Mysql, &format!("{base}{db}"), sql);
+    let ready = runtime().block_on(async {
+        for _ in 0..150 {
+            if let Ok(c) = mysql_async::Conn::from_url(base.as_str()).await {
+                let _ = c.disconnect().await;
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        false
+    });
+    assert!(ready, "the private MariaDB did not start");
+    exec("", "SET GLOBAL sql_mode = ''; CREATE DATABASE o; CREATE DATABASE n;");
+    let rows: Vec<String> = (0..1500).map(|i| format!("('k{i:05}', {i})")).collect();
+    let setup = format!(
+        "CREATE TABLE k (id VARCHAR(10) NOT NULL PRIMARY KEY, v INT NOT NULL); INSERT INTO k VALUES {}, ('zzzzzz', 1);",
+        rows.join(", ")
+    );
+    exec("o", &setup);
+    exec("n", &setup);
+    let alter = "ALTER TABLE k MODIFY id VARCHAR(6) NOT NULL";
+    let url = format!("{base}o");
+    let (insert, done) = runtime().block_on(async {
+        let m = Migrator::new("ks", &url, true, slower()).expect("migrator");
+        let id = m.submit(alter).await.expect("accepted");
+        copying(&m, &id).await;
+        let mut conn = mysql_async::Conn::from_url(url.as_str()).await.expect("conn");
+        let insert = conn
+            .query_drop("INSERT INTO k VALUES ('zzzzzzz', 2)")
+            .await
+            .map_err(crate::support::server_error);
+        conn.query_drop("DELETE FROM k WHERE id = 'zzzzzzz'")
+            .await
+            .expect("delete");
+        let _ = conn.disconnect().await;
+        (insert, finished(&m, &id).await)
+    });
+    assert!(matches!(insert, Err((1406, _, _))), "{insert:?}");
+    assert_eq!(done.state, State::Complete, "{}", done.message);
+    exec(
+        "n",
+        "INSERT INTO k VALUES ('zzzzzzz', 2); DELETE FROM k WHERE id = 'zzzzzzz';",
+    );
+    exec("n", alter);
+    let all = "SELECT id, v FROM k ORDER BY id";
+    assert_eq!(query("o", all), query("n", all));
+    assert_eq!(
+        query("o", "SELECT id, v FROM k WHERE id LIKE 'z%'"),
+        vec![vec![Some("zzzzzz".into()), Some("1".into())]]
+    );
+}
