@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use super::db::{lit, q, Db};
 use super::plan::{ChildFk, FkDef, Plan};
-use super::OnlineError;
+use super::{store, OnlineError};
 use tether_schema::FkAction;
 
 /// `SHOW CREATE TABLE` of `table` without its `AUTO_INCREMENT=N` counter (it moves
@@ -53,23 +53,10 @@ pub async fn unchanged(db: &mut Db, database: &str, plan: &Plan) -> Result<(), O
             }
         }
     }
-    let names: Vec<String> = plan.tables.iter().map(|t| lit(&t.table)).collect();
-    let sql = format!(
-        "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS \
-         WHERE TRIGGER_SCHEMA = {} AND EVENT_OBJECT_TABLE IN ({}) ORDER BY EVENT_OBJECT_TABLE, TRIGGER_NAME",
-        lit(database),
-        names.join(", ")
-    );
-    let own: Vec<&String> = plan.tables.iter().flat_map(|t| t.triggers.iter()).collect();
-    let foreign: Vec<String> = db
-        .texts(&sql)
+    let tables: Vec<String> = plan.tables.iter().map(|t| t.table.clone()).collect();
+    let foreign: Vec<String> = store::user_triggers(db, database, &tables)
         .await?
         .into_iter()
-        .filter_map(|r| {
-            let mut r = r.into_iter();
-            Some((r.next().flatten()?, r.next().flatten()?))
-        })
-        .filter(|(name, _)| !own.contains(&name))
         .map(|(name, on)| format!("`{name}` on `{on}`"))
         .collect();
     if !foreign.is_empty() {

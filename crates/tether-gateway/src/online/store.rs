@@ -462,36 +462,43 @@ impl Store {
         Ok(())
     }
 
-    /// Triggers of the database's own on `tables` (the migrator's capture triggers,
-    /// named `_tether_...`, left out), as (trigger, table).
+    /// Triggers of the database's own on `tables` (see [`user_triggers`]).
     pub async fn user_triggers(&mut self, tables: &[String]) -> Result<Vec<(String, String)>, OnlineError> {
-        if tables.is_empty() {
-            return Ok(Vec::new());
-        }
-        let list: Vec<String> = tables.iter().map(|t| lit(t)).collect();
-        let sql = format!(
-            "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS \
-             WHERE TRIGGER_SCHEMA = {} AND EVENT_OBJECT_TABLE IN ({}) AND TRIGGER_NAME NOT LIKE '\\_tether\\_%' \
-             ORDER BY EVENT_OBJECT_TABLE, TRIGGER_NAME",
-            lit(&self.database),
-            list.join(", ")
-        );
-        let rows = self
-            .db
-            .texts(&sql)
-            .await?
-            .into_iter()
-            .filter_map(|r| {
-                let mut r = r.into_iter();
-                Some((r.next().flatten()?, r.next().flatten()?))
-            })
-            .collect();
-        Ok(rows)
+        user_triggers(&mut self.db, &self.database, tables).await
     }
 
     pub async fn close(self) {
         self.db.close().await;
     }
+}
+
+/// Triggers of `database`'s own on `tables` (the migrator's capture triggers, named
+/// `_tether_...`, left out), as (trigger, table).
+pub(crate) async fn user_triggers(
+    db: &mut Db,
+    database: &str,
+    tables: &[String],
+) -> Result<Vec<(String, String)>, OnlineError> {
+    if tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = tables.iter().map(|t| lit(t)).collect();
+    let sql = format!(
+        "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS \
+         WHERE TRIGGER_SCHEMA = {} AND EVENT_OBJECT_TABLE IN ({}) AND TRIGGER_NAME NOT LIKE '\\_tether\\_%' \
+         ORDER BY EVENT_OBJECT_TABLE, TRIGGER_NAME",
+        lit(database),
+        list.join(", ")
+    );
+    Ok(db
+        .texts(&sql)
+        .await?
+        .into_iter()
+        .filter_map(|r| {
+            let mut r = r.into_iter();
+            Some((r.next().flatten()?, r.next().flatten()?))
+        })
+        .collect())
 }
 
 fn to_json<T: Serialize>(v: &T) -> String {

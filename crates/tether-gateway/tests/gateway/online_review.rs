@@ -120,6 +120,22 @@ fn a_child_fk_dropped_during_the_copy_stays_dropped() {
     assert_same(&db, &native_after(&ddl, Some(ADD_VIP)), &TABLES);
 }
 
+/// The migration failed naming the changed definition; `db` is as `ddl` alone left it
+/// natively, with no shadow and no trigger left.
+fn failed_as_changed(db: &TestDb, done: &Migration, ddl: &[&str]) {
+    assert_eq!(done.state, State::Failed, "{}", done.message);
+    assert!(
+        done.message.starts_with(
+            "online ALTER of `customer` refused: the definition of `customer` changed during the migration"
+        ),
+        "{}",
+        done.message
+    );
+    assert_same(db, &native_after(ddl, None), &TABLES);
+    assert_eq!(underscored(db), vec!["_tether_migrations".to_string()]);
+    assert_eq!(triggers(db), Vec::<String>::new());
+}
+
 /// Finding 6 (r15): a direct ALTER of the migrated table during the copy fails the
 /// migration before the swap; the table keeps the direct ALTER and its values.
 #[test]
@@ -130,17 +146,7 @@ fn a_direct_alter_of_the_migrated_table_during_the_copy_fails_the_migration() {
     ];
     let db = loaded(1500);
     let done = with_ddl_during_copy(&db, ADD_VIP, &ddl);
-    assert_eq!(done.state, State::Failed, "{}", done.message);
-    assert!(
-        done.message.starts_with(
-            "online ALTER of `customer` refused: the definition of `customer` changed during the migration"
-        ),
-        "{}",
-        done.message
-    );
-    assert_same(&db, &native_after(&ddl, None), &TABLES);
-    assert_eq!(underscored(&db), vec!["_tether_migrations".to_string()]);
-    assert_eq!(triggers(&db), Vec::<String>::new());
+    failed_as_changed(&db, &done, &ddl);
 }
 
 /// Finding 8 (r19): a direct DROP COLUMN once the copy is done, while the cut-over
@@ -170,17 +176,7 @@ fn a_direct_drop_column_while_the_cut_over_waits_fails_the_migration() {
         txn.query_drop("COMMIT").await.expect("commit");
         finished(&m, &id).await
     });
-    assert_eq!(done.state, State::Failed, "{}", done.message);
-    assert!(
-        done.message.starts_with(
-            "online ALTER of `customer` refused: the definition of `customer` changed during the migration"
-        ),
-        "{}",
-        done.message
-    );
-    assert_same(&db, &native_after(&ddl, None), &TABLES);
-    assert_eq!(underscored(&db), vec!["_tether_migrations".to_string()]);
-    assert_eq!(triggers(&db), Vec::<String>::new());
+    failed_as_changed(&db, &done, &ddl);
 }
 
 /// Finding 7 (r18): a trigger created on the table during the copy fails the migration
