@@ -419,7 +419,9 @@ pub(crate) async fn cancel_idle(shared: &Shared, id: &str) -> Result<(), OnlineE
 }
 
 async fn cancel_owned(shared: &Shared, id: &str, store: &mut Store) -> Result<(), OnlineError> {
-    let mut db = Db::new(&shared.url);
+    // It drops shadows and triggers only while holding the lock: never on a reopened
+    // connection.
+    let mut db = Db::owner(&shared.url);
     let outcome = match store::acquire(&mut db, id, 0).await {
         Ok(Some(_)) => {
             let outcome = match store.get(id).await {
