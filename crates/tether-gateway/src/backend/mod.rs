@@ -40,6 +40,11 @@ pub struct Backend {
     /// The session had autocommit off when its connection was lost: re-applied on
     /// reconnect.
     autocommit_off: bool,
+    /// Never reopened once lost (the online migrator's owner connection: it holds a
+    /// server lock and session settings that a new connection would not have).
+    pinned: bool,
+    /// A pinned connection was lost: every command fails from now on.
+    gone: bool,
 }
 
 /// Rows read by a plan step: column definitions and values.
@@ -69,7 +74,24 @@ impl Backend {
             lost_in_transaction: false,
             own_transaction: false,
             autocommit_off: false,
+            pinned: false,
+            gone: false,
         }
+    }
+
+    /// A backend whose first connection is its only one: once lost (or closed), every
+    /// command fails with 2013 instead of reconnecting silently without what the
+    /// session held (server locks, session variables).
+    pub fn pinned(url: DbUrl) -> Self {
+        Backend {
+            pinned: true,
+            ..Backend::new(url, false)
+        }
+    }
+
+    /// True when a pinned connection was lost.
+    pub fn is_gone(&self) -> bool {
+        self.gone
     }
 
     async fn open(&self) -> Result<BackendConn, ServerError> {
@@ -103,6 +125,14 @@ impl Backend {
                 "HY000",
                 "tether gateway: the backend connection was lost inside a transaction, which the \
                  backend rolled back; send ROLLBACK before anything else",
+            ));
+        }
+        if self.gone {
+            return Err(ServerError::new(
+                2013,
+                "HY000",
+                "tether gateway: this backend connection was lost and is never reopened (it held \
+                 a server lock and session settings)",
             ));
         }
         if self.conn.is_none() {
@@ -162,6 +192,9 @@ impl Backend {
     /// client's went with it.
     fn lose(&mut self, why: &str) {
         tracing::warn!("backend {}: connection lost: {why}", self.url);
+        if self.pinned {
+            self.gone = true;
+        }
         // The status of the last command that succeeded: a transaction was open
         // (with autocommit off, one is always open to the client).
         if let Some(status) = self.status() {

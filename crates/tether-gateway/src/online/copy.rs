@@ -13,7 +13,7 @@ use std::time::Duration;
 use tether_connect::DbUrl;
 
 use super::capture::shadow_column;
-use super::db::{lit_bytes, q, q_list, Db};
+use super::db::{lit, lit_bytes, q, q_list, Db};
 use super::plan::TablePlan;
 use super::store::{Progress, Store};
 use super::{OnlineError, Settings};
@@ -38,6 +38,22 @@ pub enum Stop {
     Cancelled,
 }
 
+/// The columns of `key` that are BIT columns of `table`.
+async fn bit_columns(db: &mut Db, table: &str, key: &[String]) -> Result<Vec<String>, OnlineError> {
+    let sql = format!(
+        "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = {} \
+         AND DATA_TYPE = 'bit'",
+        lit(table)
+    );
+    Ok(db
+        .texts(&sql)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.into_iter().next().flatten())
+        .filter(|c| key.contains(c))
+        .collect())
+}
+
 /// Copies `t` from `progress` on; updates `progress`, `rows` and the store after
 /// every chunk. `Ok(Err(Stop))` when cancelled between chunks.
 #[allow(clippy::too_many_arguments)]
@@ -57,6 +73,19 @@ pub async fn copy_table(
     let dst: Vec<&str> = t.copy.iter().map(|(_, d)| d.as_str()).collect();
     let chunk = settings.chunk_rows.max(1);
     let mut throttle = Throttle::new(settings);
+    // BIT key columns are read as numbers (`+ 0`) and compared with plain numbers: their
+    // bytes as a text literal compare wrongly (review r22).
+    let bits = bit_columns(db, &t.table, pk).await?;
+    let key_reads: Vec<String> = pk
+        .iter()
+        .map(|c| {
+            if bits.contains(c) {
+                format!("{} + 0", q(c))
+            } else {
+                q(c)
+            }
+        })
+        .collect();
     loop {
         if progress.tables[index].done {
             return Ok(Ok(()));
@@ -70,14 +99,19 @@ pub async fn copy_table(
         // The chunk's upper bound: the key `chunk` rows on.
         let bound_sql = format!(
             "SELECT {} FROM {} FORCE INDEX (PRIMARY) {where_lower} ORDER BY {} LIMIT 1 OFFSET {}",
-            q_list(pk),
+            key_reads.join(", "),
             q(&t.table),
             q_list(pk),
             chunk - 1
         );
         let upper: Option<Vec<String>> = db.rows(&bound_sql).await?.into_iter().next().map(|r| {
             r.into_iter()
-                .map(|v| v.map(|b| lit_bytes(&b)).unwrap_or_else(|| "NULL".into()))
+                .zip(pk)
+                .map(|(v, c)| match v {
+                    None => "NULL".into(),
+                    Some(b) if bits.contains(c) => String::from_utf8_lossy(&b).into_owned(),
+                    Some(b) => lit_bytes(&b),
+                })
                 .collect()
         });
         let mut conds = Vec::new();

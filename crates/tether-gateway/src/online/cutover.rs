@@ -34,6 +34,7 @@ use super::capture;
 use super::db::{lit, q, Db};
 use super::plan::{FkDef, Plan};
 use super::shadow::{constraint_sql, ibfk_number, read_fks};
+use super::{recheck, store};
 use super::{OnlineError, Settings};
 
 /// Where sessions ask before running a statement on a table: during a cut-over its
@@ -184,6 +185,13 @@ pub async fn cut_over(
     for child in by_child.keys() {
         child_keys.insert(child.to_string(), keys(db, child).await.map_err(before)?);
     }
+    // The migrated tables' own keys too, given back after a swap back (re-adding their
+    // FKs renames keys InnoDB generated for unnamed ones); not after a swap (the new
+    // definition has its own).
+    let mut own_keys = child_keys.clone();
+    for t in &plan.tables {
+        own_keys.insert(t.table.clone(), keys(db, &t.table).await.map_err(before)?);
+    }
 
     // The next AUTO_INCREMENT value goes with the table (a shadow counts from its
     // highest row, the original may be past it: deleted or rolled-back rows), unless
@@ -211,6 +219,19 @@ pub async fn cut_over(
 
     let hold = gate.hold(plan.gated_tables());
     let start = Instant::now();
+    // The lock may have gone with a connection killed and never reopened (no step runs
+    // on another): checked right before the RENAME all the same.
+    if !store::owns(db, &plan.id).await.map_err(before)? {
+        return Err(before(OnlineError::OwnershipLost { id: plan.id.clone() }));
+    }
+    // Under the gate: the tables' definitions and triggers as the plan assumed, and
+    // the children (of this database) as read just before.
+    recheck::unchanged(db, database, plan).await.map_err(before)?;
+    if !recheck::same_children(db, database, plan).await.map_err(before)? {
+        return Err(before(OnlineError::ChildrenChanged {
+            table: plan.root.clone(),
+        }));
+    }
     let pairs: Vec<String> = plan
         .tables
         .iter()
@@ -227,7 +248,7 @@ pub async fn cut_over(
         // statements are still held), or, if that fails too, left for a resume.
         let mut failure = None;
         for attempt in 1..=SWAP_BACK_ATTEMPTS {
-            match swap_back(db, database, plan, &child_keys).await {
+            match swap_back(db, database, plan, &own_keys).await {
                 Ok(()) => {
                     failure = None;
                     break;
@@ -314,11 +335,13 @@ async fn probe(db: &mut Db, by_child: &BTreeMap<&str, Vec<&FkDef>>) -> Result<()
     let locked = db.run(&format!("LOCK TABLES {}", tables.join(", "))).await;
     let unlocked = db.run("UNLOCK TABLES").await;
     match locked {
-        Err(e) if e.is_lock_conflict() => Err(e),
-        Err(e) => {
+        // Only a refusal for want of privileges skips the probe: a lost connection, a
+        // lock conflict or any other error fails the attempt before the RENAME.
+        Err(e) if e.is_privilege_refusal() => {
             tracing::debug!("cut-over: children not probed: {e}");
-            Ok(())
+            unlocked.map(|_| ())
         }
+        Err(e) => Err(e),
         Ok(_) => unlocked.map(|_| ()),
     }
 }

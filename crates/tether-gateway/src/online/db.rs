@@ -24,6 +24,20 @@ impl Db {
         }
     }
 
+    /// The connection that owns a migration (holds its server lock): never reopened once
+    /// lost, so no step runs on a connection without the lock, the migrator's
+    /// `lock_wait_timeout` or its `sql_mode` ([`Db::gone`] says it was lost).
+    pub fn owner(url: &DbUrl) -> Db {
+        Db {
+            backend: Backend::pinned(url.clone()),
+        }
+    }
+
+    /// True when an owner connection was lost (its lock went with it).
+    pub fn gone(&self) -> bool {
+        self.backend.is_gone()
+    }
+
     /// Runs a statement that returns no rows; `doing` names it in errors.
     pub async fn exec(&mut self, sql: &str, doing: impl FnOnce() -> String) -> Result<OkInfo, OnlineError> {
         self.backend

@@ -41,6 +41,16 @@ pub enum OnlineError {
     #[error("{error}; {outcome}")]
     AfterSwap { error: Box<OnlineError>, outcome: String },
 
+    /// The connection owning the migration lost it (its server lock went with the
+    /// connection): the task stops before any further step and takes it again.
+    #[error("migration '{id}': its owner connection no longer holds the migration's lock")]
+    OwnershipLost { id: String },
+
+    /// The FKs referencing a migrated table changed between their last read and the
+    /// RENAME (nothing swapped): the next attempt reads them again.
+    #[error("the FKs referencing `{table}` changed as the cut-over began; nothing was swapped")]
+    ChildrenChanged { table: String },
+
     /// The migration's stored record cannot be read back.
     #[error("migration '{id}': stored record unreadable: {message}")]
     Record { id: String, message: String },
@@ -72,6 +82,24 @@ impl OnlineError {
     /// True for a deadlock (1213) or a lock wait timeout (1205).
     pub(crate) fn is_lock_conflict(&self) -> bool {
         matches!(self, OnlineError::Backend { code: 1205 | 1213, .. })
+    }
+
+    /// True for a refusal for want of privileges (1142 table, 1044 database, 1227
+    /// operation).
+    pub(crate) fn is_privilege_refusal(&self) -> bool {
+        matches!(
+            self,
+            OnlineError::Backend {
+                code: 1142 | 1044 | 1227,
+                ..
+            }
+        )
+    }
+
+    /// A cut-over attempt that stopped before the RENAME for a reason that may pass:
+    /// a lock wait timeout (1205) or children that changed as it began.
+    pub(crate) fn is_retryable(&self) -> bool {
+        self.is_lock_wait_timeout() || matches!(self, OnlineError::ChildrenChanged { .. })
     }
 
     /// True for a lock wait timeout (1205): the cut-over tries again later.

@@ -14,6 +14,7 @@ mod explain;
 mod family;
 pub mod hook;
 mod plan;
+mod recheck;
 mod runner;
 mod shadow;
 pub mod statements;
@@ -34,6 +35,9 @@ pub use statements::{is_alter_table, recognise, DdlStrategy, MigrationAction, On
 pub use store::{Migration, State, TABLE as MIGRATIONS_TABLE};
 
 use store::Store;
+
+/// How long a submission waits for another's check-and-record.
+const SUBMIT_LOCK_WAIT_SECS: u64 = 10;
 
 /// How migrations copy, throttle and cut over.
 #[derive(Debug, Clone)]
@@ -209,8 +213,24 @@ impl Migrator {
                 ),
             });
         }
-        let busy = store.list().await;
-        if let Ok(list) = &busy {
+        // The look for a migration on the same tables and the insert are one step
+        // (under the keyspace's submit lock): two submissions never both get in.
+        let locked = match store.lock_submit(SUBMIT_LOCK_WAIT_SECS).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(OnlineError::Refused {
+                table: plan.root.clone(),
+                reason: format!(
+                    "another submission held the keyspace's submit lock for {SUBMIT_LOCK_WAIT_SECS} s; try again"
+                ),
+            }),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = locked {
+            store.close().await;
+            return Err(e);
+        }
+        let recorded = async {
+            let list = store.list().await?;
             let tables = plan.gated_tables();
             if let Some(m) = list.iter().find(|m| {
                 !m.state.is_final()
@@ -219,7 +239,6 @@ impl Migrator {
                         .map(|p| p.gated_tables().iter().any(|t| tables.contains(t)))
                         .unwrap_or(tables.contains(&m.table))
             }) {
-                store.close().await;
                 return Err(OnlineError::Refused {
                     table: plan.root.clone(),
                     reason: format!(
@@ -228,11 +247,12 @@ impl Migrator {
                     ),
                 });
             }
+            store.insert(&id, &plan.root, alter_sql).await
         }
-        let inserted = store.insert(&id, &plan.root, alter_sql).await;
+        .await;
+        store.unlock_submit().await;
         store.close().await;
-        busy?;
-        inserted?;
+        recorded?;
         self.spawn(&id);
         Ok(id)
     }
@@ -305,8 +325,12 @@ impl Migrator {
         let mut n = 0;
         for m in self.list().await? {
             if matches!(m.state, State::Queued | State::Running) {
-                self.cancel(&m.id).await?;
-                n += 1;
+                match self.cancel(&m.id).await {
+                    Ok(()) => n += 1,
+                    // It reached its cut-over (or ended) meanwhile: the others still go.
+                    Err(OnlineError::WrongState { .. }) => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
         Ok(n)

@@ -45,7 +45,7 @@ impl FkDef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TablePlan {
     pub table: String,
-    /// `_<table>_new`: the copy with the new definition.
+    /// `_<table>_new_<id>`: the copy with the new definition.
     pub shadow: String,
     /// `_<table>_old_<id>`: the original after cut-over, kept until the user drops it.
     pub old: String,
@@ -70,6 +70,11 @@ pub struct TablePlan {
     pub fks_after: Vec<FkDef>,
     /// Names of the capture triggers (insert, update, delete).
     pub triggers: [String; 3],
+    /// The table's `SHOW CREATE TABLE` (without its AUTO_INCREMENT counter) read just
+    /// before its shadow was built: checked again right before the RENAME (a direct
+    /// ALTER during the copy fails the migration instead of being lost at the swap).
+    #[serde(default)]
+    pub definition: Option<String>,
 }
 
 /// An FK of a table outside the migration that references a migrated table: it is
@@ -340,9 +345,11 @@ pub fn build(schema: &Schema, id: &str, alter_sql: &str, managed: bool) -> Resul
     let prefix = format!("_tether_{short}");
     let mut tables = Vec::new();
     for (i, (t, follow)) in family.iter().enumerate() {
-        let shadow = format!("_{}_new", t.name);
+        // Both carry the migration's id: two migrations never share a shadow (nor drop
+        // one another's). MariaDB counts name lengths in characters.
+        let shadow = format!("_{}_new_{short}", t.name);
         let old = format!("_{}_old_{short}", t.name);
-        if old.len() > MAX_NAME {
+        if old.chars().count() > MAX_NAME {
             return Err(refuse(format!(
                 "the name `{old}` kept for the old table of `{}` would exceed {MAX_NAME} characters",
                 t.name
@@ -388,6 +395,7 @@ pub fn build(schema: &Schema, id: &str, alter_sql: &str, managed: bool) -> Resul
                 format!("{prefix}_{i}_upd"),
                 format!("{prefix}_{i}_del"),
             ],
+            definition: None,
         });
     }
     let migrated: Vec<&str> = tables.iter().map(|t| t.table.as_str()).collect();

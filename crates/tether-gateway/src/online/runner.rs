@@ -10,7 +10,7 @@ use super::cutover::{self, CutoverStats};
 use super::db::{lit, Db};
 use super::plan::{self, Plan};
 use super::store::{self, Migration, Progress, State, Store, TableProgress};
-use super::{capture, shadow, OnlineError, Shared};
+use super::{capture, recheck, shadow, OnlineError, Shared};
 
 enum Done {
     Complete(CutoverStats),
@@ -51,7 +51,10 @@ const OWNER_WAIT_SECS: u64 = 1;
 pub(crate) async fn run(shared: Arc<Shared>, id: String, cancel: Arc<AtomicBool>) {
     let mut store = shared.store();
     loop {
-        let mut db = Db::new(&shared.url);
+        // The connection holding the lock: never reopened silently (a new connection
+        // would run the next step without the lock, the bounded lock waits and the
+        // pinned sql_mode).
+        let mut db = Db::owner(&shared.url);
         let owner = match own(&mut db, &mut store, &id).await {
             Ok(Some(owner)) => owner,
             Ok(None) => {
@@ -104,6 +107,16 @@ async fn run_owned(shared: &Shared, id: &str, db: &mut Db, store: &mut Store, ca
         Ok(()) => drive(shared, id, db, store, cancel).await,
         Err(e) => Err(Failure::from(e)),
     };
+    // The owner's connection lost (with it the lock: another gateway may own the
+    // migration now): nothing more is done or recorded; the task takes the lock again
+    // and goes on from the record.
+    let gone = db.gone() || matches!(&outcome, Err(f) if matches!(f.error, OnlineError::OwnershipLost { .. }));
+    if gone {
+        if let Err(f) = &outcome {
+            tracing::warn!("migration {id}: stopped, its ownership was lost: {}", f.error);
+        }
+        return true;
+    }
     let lost = matches!(outcome, Ok(Done::Lost));
     let recorded = match outcome {
         Ok(Done::Nothing) | Ok(Done::Lost) => Ok(()),
@@ -281,11 +294,21 @@ async fn drive(
             .map_err(fail)?;
     }
     let attempts = shared.settings.cutover_attempts.max(1);
+    // `fail` cleans up from `plan` (its tables, shadows and triggers: unchanged).
+    let mut current = plan.clone();
     for attempt in 1..=attempts {
-        match cutover::cut_over(db, &shared.database, &plan, &shared.settings, &shared.gate).await {
+        // What the plan assumed, read again: the tables' definitions and triggers
+        // unchanged (or the migration fails), the children as they are now (stored, so
+        // a swap back or a resumed cut-over works from them, not from the submit's).
+        current = recheck::refresh(db, &shared.database, &current).await.map_err(fail)?;
+        store.update_plan(id, &current).await.map_err(fail)?;
+        match cutover::cut_over(db, &shared.database, &current, &shared.settings, &shared.gate).await {
             Ok(stats) => return Ok(Done::Complete(stats)),
-            Err(f) if !f.swapped && !f.swapped_back && f.error.is_lock_wait_timeout() && attempt < attempts => {
-                tracing::info!("migration {id}: cut-over attempt {attempt} timed out waiting for locks; retrying");
+            Err(f) if !f.swapped && !f.swapped_back && f.error.is_retryable() && attempt < attempts => {
+                tracing::info!(
+                    "migration {id}: cut-over attempt {attempt} stopped before the RENAME ({}); retrying",
+                    f.error
+                );
                 tokio::time::sleep(shared.settings.cutover_retry_pause).await;
             }
             Err(f) => {
@@ -323,6 +346,8 @@ async fn prepare(shared: &Shared, id: &str, m: &Migration, db: &mut Db, store: &
     // Stored before anything is built, so a restart knows what to clean up.
     store.set_plan(id, Some(&plan), estimated).await?;
     let built = async {
+        // The definitions as the shadows start from (checked again before the RENAME).
+        recheck::record(db, &mut plan).await?;
         shadow::prepare(db, &shared.database, &schema, &mut plan).await?;
         // CREATE TRIGGER waits for the transactions open on the table (metadata lock),
         // and new statements queue behind it: bounded (`bound_locks`), tried again.
@@ -356,9 +381,17 @@ async fn prepare(shared: &Shared, id: &str, m: &Migration, db: &mut Db, store: &
 
 /// Bounds every metadata-lock wait of the migrator's connection (CREATE/DROP
 /// TRIGGER, RENAME): new statements on the table queue behind such a wait.
+///
+/// Pins a strict `sql_mode` too (the server's plus `STRICT_ALL_TABLES`): a trigger keeps
+/// the mode of the connection that created it, and a capture trigger created under a
+/// non-strict mode would write a truncated key into the shadow where the native ALTER
+/// (or the copy) sees the real one; strict, the write that cannot fit the new
+/// definition fails instead. The copy runs under the same mode.
 async fn bound_locks(db: &mut Db, shared: &Shared) -> Result<(), OnlineError> {
     let secs = shared.settings.cutover_lock_timeout.as_secs().max(1);
     db.run(&format!("SET SESSION lock_wait_timeout = {secs}")).await?;
+    db.run("SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES')")
+        .await?;
     Ok(())
 }
 
@@ -386,7 +419,9 @@ pub(crate) async fn cancel_idle(shared: &Shared, id: &str) -> Result<(), OnlineE
 }
 
 async fn cancel_owned(shared: &Shared, id: &str, store: &mut Store) -> Result<(), OnlineError> {
-    let mut db = Db::new(&shared.url);
+    // It drops shadows and triggers only while holding the lock: never on a reopened
+    // connection.
+    let mut db = Db::owner(&shared.url);
     let outcome = match store::acquire(&mut db, id, 0).await {
         Ok(Some(_)) => {
             let outcome = match store.get(id).await {

@@ -1,4 +1,4 @@
-//! Shadow tables: `CREATE TABLE _t_new LIKE t` (no FKs), the user's ALTER (or, for a
+//! Shadow tables: `CREATE TABLE _t_new_<id> LIKE t` (no FKs), the user's ALTER (or, for a
 //! family child, the key columns' new type). FKs the ALTER adds are read back with
 //! their final names and dropped: a shadow has no FKs while it fills, so capture
 //! triggers never fail on it. The FKs the new table gets (stored in the plan) are

@@ -177,6 +177,13 @@ pub(crate) async fn acquire(db: &mut Db, id: &str, wait_secs: u64) -> Result<Opt
     })
 }
 
+/// True when `db`'s connection holds the lock of migration `id` (checked right before
+/// the cut-over's RENAME).
+pub(crate) async fn owns(db: &mut Db, id: &str) -> Result<bool, OnlineError> {
+    let sql = format!("SELECT COALESCE(IS_USED_LOCK({}) = CONNECTION_ID(), 0)", lock_name(id));
+    Ok(db.count(&sql).await? == Some(1))
+}
+
 /// Gives up ownership of migration `id` (held by `db`'s connection).
 pub(crate) async fn release(db: &mut Db, id: &str) {
     let sql = format!("SELECT RELEASE_LOCK({})", lock_name(id));
@@ -238,6 +245,29 @@ impl Store {
             .await?;
         self.created = true;
         Ok(())
+    }
+
+    /// Takes the keyspace's submit lock on this store's connection (waiting at most
+    /// `wait_secs`): submissions check for a busy table and record theirs under it, one
+    /// at a time, so two migrations of one table are never both accepted.
+    pub async fn lock_submit(&mut self, wait_secs: u64) -> Result<bool, OnlineError> {
+        let sql = format!("SELECT GET_LOCK({}, {wait_secs})", self.submit_lock());
+        Ok(self.db.count(&sql).await? == Some(1))
+    }
+
+    /// Gives the submit lock back.
+    pub async fn unlock_submit(&mut self) {
+        let sql = format!("SELECT RELEASE_LOCK({})", self.submit_lock());
+        if let Err(e) = self.db.texts(&sql).await {
+            tracing::debug!("keyspace {}: releasing the submit lock: {e}", self.keyspace);
+        }
+    }
+
+    /// `tether_submit_<database>`, at most 64 characters (a longer name shares a
+    /// lock with another database's: submissions wait a little more, nothing else).
+    fn submit_lock(&self) -> String {
+        let name: String = format!("tether_submit_{}", self.database).chars().take(64).collect();
+        lit(&name)
     }
 
     /// Records a new queued migration.
@@ -302,6 +332,19 @@ impl Store {
         };
         let sql = format!(
             "UPDATE {TABLE} SET plan = {plan}, rows_estimated = {estimated} WHERE id = {}",
+            lit(id)
+        );
+        self.db
+            .exec(&sql, || format!("storing the plan of migration '{id}'"))
+            .await?;
+        Ok(())
+    }
+
+    /// Stores the plan again (its children read afresh before a cut-over).
+    pub async fn update_plan(&mut self, id: &str, plan: &Plan) -> Result<(), OnlineError> {
+        let sql = format!(
+            "UPDATE {TABLE} SET plan = {} WHERE id = {}",
+            lit(&to_json(plan)),
             lit(id)
         );
         self.db
@@ -419,36 +462,43 @@ impl Store {
         Ok(())
     }
 
-    /// Triggers of the database's own on `tables` (the migrator's capture triggers,
-    /// named `_tether_...`, left out), as (trigger, table).
+    /// Triggers of the database's own on `tables` (see [`user_triggers`]).
     pub async fn user_triggers(&mut self, tables: &[String]) -> Result<Vec<(String, String)>, OnlineError> {
-        if tables.is_empty() {
-            return Ok(Vec::new());
-        }
-        let list: Vec<String> = tables.iter().map(|t| lit(t)).collect();
-        let sql = format!(
-            "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS \
-             WHERE TRIGGER_SCHEMA = {} AND EVENT_OBJECT_TABLE IN ({}) AND TRIGGER_NAME NOT LIKE '\\_tether\\_%' \
-             ORDER BY EVENT_OBJECT_TABLE, TRIGGER_NAME",
-            lit(&self.database),
-            list.join(", ")
-        );
-        let rows = self
-            .db
-            .texts(&sql)
-            .await?
-            .into_iter()
-            .filter_map(|r| {
-                let mut r = r.into_iter();
-                Some((r.next().flatten()?, r.next().flatten()?))
-            })
-            .collect();
-        Ok(rows)
+        user_triggers(&mut self.db, &self.database, tables).await
     }
 
     pub async fn close(self) {
         self.db.close().await;
     }
+}
+
+/// Triggers of `database`'s own on `tables` (the migrator's capture triggers, named
+/// `_tether_...`, left out), as (trigger, table).
+pub(crate) async fn user_triggers(
+    db: &mut Db,
+    database: &str,
+    tables: &[String],
+) -> Result<Vec<(String, String)>, OnlineError> {
+    if tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = tables.iter().map(|t| lit(t)).collect();
+    let sql = format!(
+        "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS \
+         WHERE TRIGGER_SCHEMA = {} AND EVENT_OBJECT_TABLE IN ({}) AND TRIGGER_NAME NOT LIKE '\\_tether\\_%' \
+         ORDER BY EVENT_OBJECT_TABLE, TRIGGER_NAME",
+        lit(database),
+        list.join(", ")
+    );
+    Ok(db
+        .texts(&sql)
+        .await?
+        .into_iter()
+        .filter_map(|r| {
+            let mut r = r.into_iter();
+            Some((r.next().flatten()?, r.next().flatten()?))
+        })
+        .collect())
 }
 
 fn to_json<T: Serialize>(v: &T) -> String {
