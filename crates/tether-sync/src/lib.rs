@@ -407,9 +407,9 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         Err(e) => {
             let mut rolled_back = Vec::new();
             for d in lanes[0].dests.iter_mut() {
-                if d.atomic.is_some() {
+                if let Some(written) = d.loads_whole() {
                     d.rollback_atomic().await;
-                    rolled_back.push(d.shown.clone());
+                    rolled_back.push((d.shown.clone(), written));
                 }
             }
             return Err(match e {
@@ -418,13 +418,16 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
                     table,
                     key,
                     message,
-                    ..
-                } if rolled_back.contains(&destination) => SyncError::Rejected {
+                    written,
+                } => SyncError::Rejected {
+                    written: match rolled_back.iter().find(|(d, _)| d == &destination) {
+                        Some((_, whole)) => whole.to_string(),
+                        None => written,
+                    },
                     destination,
                     table,
                     key,
                     message,
-                    written: execute::NOTHING_WRITTEN.into(),
                 },
                 other => other,
             });
