@@ -64,13 +64,21 @@ struct TableBuild {
     groups: Vec<Vec<Step>>,
 }
 
+/// A foreign key built after the load: added NOT VALID, then validated.
+struct FkBuild {
+    /// Child and parent (when staged too), indexes into `Staged::tables`.
+    child: usize,
+    parent: Option<usize>,
+    add: Step,
+    validate: Step,
+}
+
 /// A staged destination: what is left to build in the staging schemas after the load,
 /// and what the move does.
 pub struct Staged {
     stage: Stage,
     tables: Vec<TableBuild>,
-    /// Per foreign key: its child (index into `tables`), ADD ... NOT VALID, VALIDATE.
-    foreign_keys: Vec<(usize, Step, Step)>,
+    foreign_keys: Vec<FkBuild>,
     /// After every foreign key: their comments.
     after_fks: Vec<String>,
     /// The move's statements, in one transaction: tables to their schemas, views,
@@ -326,11 +334,6 @@ async fn create_in_transaction(
     for s in stage.schemas.values() {
         conn.execute(&format!("CREATE SCHEMA {}", d.ident(s))).await?;
     }
-    let staged_of: HashMap<TableName, String> = missing
-        .iter()
-        .zip(&models)
-        .map(|(t, s)| (t.table_name(), s.schema.clone().unwrap_or_default()))
-        .collect();
     let mut tables = Vec::with_capacity(models.len());
     let mut foreign_keys = Vec::new();
     let mut after_create = Vec::new();
@@ -379,21 +382,23 @@ async fn create_in_transaction(
             Some(schema) => format!("{schema}.{}", t.name),
         };
         for fk in &s.foreign_keys {
+            let parent = missing.iter().position(|p| p.table_name() == fk.referenced_name());
             let mut fk = fk.clone();
-            if let Some(schema) = staged_of.get(&fk.referenced_name()) {
-                fk.referenced_schema = Some(schema.clone());
+            if let Some(p) = parent {
+                fk.referenced_schema = models[p].schema.clone();
             }
             let add = format!("ALTER TABLE {staged} ADD {} NOT VALID", d.foreign_key_clause(&fk));
             let validate = format!("ALTER TABLE {staged} VALIDATE CONSTRAINT {}", d.ident(&fk.name));
             let holds = (shown.clone(), fk.name.clone(), "foreign key", " is not present");
-            foreign_keys.push((
-                i,
-                Step::plain(add),
-                Step {
+            foreign_keys.push(FkBuild {
+                child: i,
+                parent,
+                add: Step::plain(add),
+                validate: Step {
                     sql: validate,
                     holds: Some(holds),
                 },
-            ));
+            });
         }
         let real = t.schema.clone().unwrap_or_else(|| "public".into());
         at_move.push(format!("ALTER TABLE {staged} SET SCHEMA {}", d.ident(&real)));
@@ -472,10 +477,10 @@ async fn create_in_transaction(
 enum Task {
     /// A statement on table `.0`.
     Table(usize, Step),
-    /// Statements one after another (the foreign keys added NOT VALID, their comments).
+    /// A foreign key (`.0` in the schedule's list): added NOT VALID, validated.
+    Fk(usize, Step, Step),
+    /// Statements one after another (the foreign keys' comments).
     Serial(Vec<Step>),
-    /// Validating a foreign key of table `.0`.
-    Validate(usize, Step),
 }
 
 enum Next {
@@ -484,88 +489,83 @@ enum Next {
     Done,
 }
 
-/// Where the build is: tables, then the foreign keys added, validated, commented.
-#[derive(Clone, Copy, PartialEq)]
-enum Phase {
-    Tables,
-    Adds,
-    Validations,
-    AfterFks,
-}
-
-/// Hands out the build's statements: per table its groups in order (largest tables
-/// first); once every table is built, the foreign keys added NOT VALID (one connection,
-/// metadata only), then validated concurrently (one at a time per child table: a
-/// validation locks its child against another, not its parent), then their comments.
+/// Hands out the build's statements, largest table first: per table its groups in
+/// order; a foreign key once its child and parent are built (their index builds would
+/// wait for it), and while no other foreign key of its child or parent is being
+/// validated (a validation locks its child against another, not its parent); the
+/// foreign keys' comments last.
 struct Schedule {
-    phase: Phase,
     groups: Vec<VecDeque<VecDeque<Step>>>,
     running_on: Vec<usize>,
-    /// Table indexes, largest first.
-    order: Vec<usize>,
-    adds: Option<Vec<Step>>,
-    validations: Vec<(usize, Step)>,
+    /// Table sizes (bytes), the order work is handed out in.
+    sizes: Vec<i64>,
+    /// Foreign keys left: (child, parent, add, validate).
+    fks: Vec<Option<FkBuild>>,
+    /// Children of the foreign keys being built.
+    fk_busy: HashSet<usize>,
     after_fks: Option<Vec<Step>>,
-    validating: HashSet<usize>,
     running: usize,
     failed: bool,
 }
 
 impl Schedule {
+    fn built(&self, t: usize) -> bool {
+        self.running_on[t] == 0 && self.groups[t].iter().all(VecDeque::is_empty)
+    }
+
     fn next(&mut self) -> Next {
         if self.failed {
             return if self.running == 0 { Next::Done } else { Next::Wait };
         }
-        loop {
-            let serial = match self.phase {
-                Phase::Tables => {
-                    let mut left = false;
-                    for &t in &self.order {
-                        let groups = &mut self.groups[t];
-                        while self.running_on[t] == 0 && groups.front().is_some_and(|g| g.is_empty()) {
-                            groups.pop_front();
-                        }
-                        if let Some(step) = groups.front_mut().and_then(|g| g.pop_front()) {
-                            self.running_on[t] += 1;
-                            self.running += 1;
-                            return Next::Run(Task::Table(t, step));
-                        }
-                        left |= !groups.is_empty();
-                    }
-                    if left {
-                        return Next::Wait;
-                    }
-                    None
-                }
-                Phase::Adds => self.adds.take(),
-                Phase::Validations => {
-                    let free = self.validations.iter().position(|(t, _)| !self.validating.contains(t));
-                    if let Some(pos) = free {
-                        let (t, step) = self.validations.remove(pos);
-                        self.validating.insert(t);
-                        self.running += 1;
-                        return Next::Run(Task::Validate(t, step));
-                    }
-                    if !self.validations.is_empty() {
-                        return Next::Wait;
-                    }
-                    None
-                }
-                Phase::AfterFks => self.after_fks.take(),
-            };
-            if let Some(steps) = serial {
+        // The largest piece of work that may start: a table's statement or a foreign key.
+        let mut best: Option<(i64, Option<usize>, Option<usize>)> = None;
+        for t in 0..self.groups.len() {
+            let groups = &mut self.groups[t];
+            while self.running_on[t] == 0 && groups.front().is_some_and(|g| g.is_empty()) {
+                groups.pop_front();
+            }
+            if groups.front().is_some_and(|g| !g.is_empty()) && best.is_none_or(|b| self.sizes[t] > b.0) {
+                best = Some((self.sizes[t], Some(t), None));
+            }
+        }
+        for (i, fk) in self.fks.iter().enumerate() {
+            let Some(fk) = fk else { continue };
+            let tables = [Some(fk.child), fk.parent];
+            let ready = tables
+                .iter()
+                .flatten()
+                .all(|&t| self.built(t) && !self.fk_busy.contains(&t));
+            if ready && best.is_none_or(|b| self.sizes[fk.child] > b.0) {
+                best = Some((self.sizes[fk.child], None, Some(i)));
+            }
+        }
+        match best {
+            Some((_, Some(t), _)) => {
+                let step = self.groups[t]
+                    .front_mut()
+                    .and_then(VecDeque::pop_front)
+                    .expect("a table with a statement ready");
+                self.running_on[t] += 1;
                 self.running += 1;
-                return Next::Run(Task::Serial(steps));
+                return Next::Run(Task::Table(t, step));
             }
-            if self.running > 0 {
-                return Next::Wait;
+            Some((_, None, Some(i))) => {
+                let fk = self.fks[i].take().expect("a foreign key ready");
+                self.fk_busy.insert(fk.child);
+                self.running += 1;
+                return Next::Run(Task::Fk(fk.child, fk.add, fk.validate));
             }
-            self.phase = match self.phase {
-                Phase::Tables => Phase::Adds,
-                Phase::Adds => Phase::Validations,
-                Phase::Validations => Phase::AfterFks,
-                Phase::AfterFks => return Next::Done,
-            };
+            _ => {}
+        }
+        if self.running > 0 || self.fks.iter().any(Option::is_some) || self.groups.iter().any(|g| !g.is_empty()) {
+            return Next::Wait;
+        }
+        match self.after_fks.take() {
+            Some(steps) => {
+                self.running += 1;
+                Next::Run(Task::Serial(steps))
+            }
+            None => Next::Done,
         }
     }
 
@@ -573,8 +573,8 @@ impl Schedule {
         self.running -= 1;
         match task {
             Task::Table(t, _) => self.running_on[*t] -= 1,
-            Task::Validate(t, _) => {
-                self.validating.remove(t);
+            Task::Fk(child, _, _) => {
+                self.fk_busy.remove(child);
             }
             Task::Serial(_) => {}
         }
@@ -612,7 +612,11 @@ async fn build_worker(
             Next::Run(task) => task,
         };
         let result = match &task {
-            Task::Table(_, step) | Task::Validate(_, step) => run_step(conn, shown, step).await,
+            Task::Table(_, step) => run_step(conn, shown, step).await,
+            Task::Fk(_, add, validate) => match run_step(conn, shown, add).await {
+                Ok(()) => run_step(conn, shown, validate).await,
+                Err(e) => Err(e),
+            },
             Task::Serial(steps) => {
                 let mut result = Ok(());
                 for step in steps {
@@ -674,37 +678,28 @@ impl Destination {
                 .next()
                 .unwrap_or_default(),
         };
-        let size = |i: usize| match sizes.get(i) {
-            Some(Value::Int(n)) => *n,
-            _ => 0,
-        };
-        let mut order: Vec<usize> = (0..staged.tables.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(size(i)));
-        let mut adds = Vec::new();
-        let mut validations = Vec::new();
-        for (t, add, validate) in std::mem::take(&mut staged.foreign_keys) {
-            adds.push(add);
-            validations.push((t, validate));
-        }
-        validations.sort_by_key(|(t, _)| std::cmp::Reverse(size(*t)));
+        let sizes: Vec<i64> = (0..staged.tables.len())
+            .map(|i| match sizes.get(i) {
+                Some(Value::Int(n)) => *n,
+                _ => 0,
+            })
+            .collect();
         let schedule = Mutex::new(Schedule {
-            phase: Phase::Tables,
             groups: staged
                 .tables
                 .iter_mut()
                 .map(|t| std::mem::take(&mut t.groups).into_iter().map(VecDeque::from).collect())
                 .collect(),
             running_on: vec![0; staged.tables.len()],
-            order,
-            adds: Some(adds),
-            validations,
+            sizes,
+            fks: std::mem::take(&mut staged.foreign_keys).into_iter().map(Some).collect(),
+            fk_busy: HashSet::new(),
             after_fks: Some(
                 std::mem::take(&mut staged.after_fks)
                     .into_iter()
                     .map(Step::plain)
                     .collect(),
             ),
-            validating: HashSet::new(),
             running: 0,
             failed: false,
         });
