@@ -947,16 +947,7 @@ fn sync_with_phases(job: &str) -> (Result<tether_sync::Report, tether_sync::Sync
         fn table_done(&self, _: &str, _: u64, _: f64) {}
     }
     let phases = Phases(std::sync::Mutex::new(Vec::new()));
-    let job = tether_sync::Job::parse("job.toml", job, &|_| None).expect("job");
-    let result = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(async {
-            let prepared = tether_sync::prepare(&job).await?;
-            tether_sync::run(&job, prepared, &phases).await
-        });
+    let result = sync_telling(job, &phases);
     (result, phases.0.into_inner().expect("lock"))
 }
 

@@ -179,7 +179,13 @@ pub(super) async fn create_tables(
             false => (Vec::new(), Vec::new()),
         };
         if let Some((stage, models)) = staged_models {
-            let staged = stage::create(conn, stage, &missing, models, views, same_engine, progress).await?;
+            let tables = stage::StagedTables {
+                missing: &missing,
+                models,
+                views,
+                same_engine,
+            };
+            let staged = stage::create(conn, stage, tables, progress).await?;
             return Ok(Created {
                 after_load: Vec::new(),
                 sequence_states,

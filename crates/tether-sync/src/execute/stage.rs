@@ -282,17 +282,13 @@ async fn clean_stale(conn: &mut Connection) -> Result<(), SyncError> {
     Ok(())
 }
 
-/// Creates `models` (the staged `missing`) in their staging schemas, in one
-/// transaction, with their CHECKs (checked while the rows are copied, as a restore
-/// does) and without their keys (built after the load); `views`: the views to create
-/// and materialized views to refresh once the tables have moved.
+/// Creates the staged tables in their staging schemas, in one transaction, with their
+/// CHECKs (checked while the rows are copied, as a restore does) and without their
+/// keys (built after the load).
 pub(super) async fn create(
     conn: &mut Connection,
     stage: Stage,
-    missing: &[Table],
-    models: Vec<Table>,
-    views: (Vec<String>, Vec<String>),
-    same_engine: bool,
+    tables: StagedTables<'_>,
     progress: &dyn Progress,
 ) -> Result<Staged, SyncError> {
     clean_stale(conn).await?;
@@ -304,12 +300,12 @@ pub(super) async fn create(
     let names: Vec<&str> = stage.schemas.values().map(String::as_str).collect();
     progress.phase(&format!(
         "creating {} tables in staging schema{} {} (moved to their own in one transaction once loaded and built)",
-        missing.len(),
+        tables.missing.len(),
         if names.len() == 1 { "" } else { "s" },
         names.join(", ")
     ));
     conn.execute("BEGIN").await?;
-    let created = create_in_transaction(conn, stage, missing, models, views, same_engine).await;
+    let created = create_in_transaction(conn, stage, tables).await;
     match created {
         Ok(staged) => {
             conn.execute("COMMIT").await?;
@@ -322,14 +318,28 @@ pub(super) async fn create(
     }
 }
 
+/// What [`create`] creates.
+pub(super) struct StagedTables<'a> {
+    /// The tables as the plan made them, with their real names.
+    pub missing: &'a [Table],
+    /// The same in their staging schemas ([`models`]).
+    pub models: Vec<Table>,
+    /// The views to create and materialized views to refresh once the tables moved.
+    pub views: (Vec<String>, Vec<String>),
+    pub same_engine: bool,
+}
+
 async fn create_in_transaction(
     conn: &mut Connection,
     stage: Stage,
-    missing: &[Table],
-    models: Vec<Table>,
-    views: (Vec<String>, Vec<String>),
-    same_engine: bool,
+    tables: StagedTables<'_>,
 ) -> Result<Staged, SyncError> {
+    let StagedTables {
+        missing,
+        models,
+        views,
+        same_engine,
+    } = tables;
     let d = conn.dialect();
     for s in stage.schemas.values() {
         conn.execute(&format!("CREATE SCHEMA {}", d.ident(s))).await?;
@@ -477,8 +487,8 @@ async fn create_in_transaction(
 enum Task {
     /// A statement on table `.0`.
     Table(usize, Step),
-    /// A foreign key (`.0` in the schedule's list): added NOT VALID, validated.
-    Fk(usize, Step, Step),
+    /// A foreign key: added NOT VALID, validated.
+    Fk(Box<FkBuild>),
     /// Statements one after another (the foreign keys' comments).
     Serial(Vec<Step>),
 }
@@ -553,7 +563,7 @@ impl Schedule {
                 let fk = self.fks[i].take().expect("a foreign key ready");
                 self.fk_busy.insert(fk.child);
                 self.running += 1;
-                return Next::Run(Task::Fk(fk.child, fk.add, fk.validate));
+                return Next::Run(Task::Fk(Box::new(fk)));
             }
             _ => {}
         }
@@ -573,8 +583,8 @@ impl Schedule {
         self.running -= 1;
         match task {
             Task::Table(t, _) => self.running_on[*t] -= 1,
-            Task::Fk(child, _, _) => {
-                self.fk_busy.remove(child);
+            Task::Fk(fk) => {
+                self.fk_busy.remove(&fk.child);
             }
             Task::Serial(_) => {}
         }
@@ -613,8 +623,8 @@ async fn build_worker(
         };
         let result = match &task {
             Task::Table(_, step) => run_step(conn, shown, step).await,
-            Task::Fk(_, add, validate) => match run_step(conn, shown, add).await {
-                Ok(()) => run_step(conn, shown, validate).await,
+            Task::Fk(fk) => match run_step(conn, shown, &fk.add).await {
+                Ok(()) => run_step(conn, shown, &fk.validate).await,
                 Err(e) => Err(e),
             },
             Task::Serial(steps) => {
