@@ -130,8 +130,8 @@ impl Staged {
 
 /// The models of `missing` as created in staging schemas, or `None` when these tables
 /// cannot be staged faithfully (partitions, inheritance, a sequence they do not own,
-/// a definition naming the table that cannot be rewritten): they are then created in
-/// place, in the one-transaction load.
+/// a definition naming the table that cannot be rewritten) or the role may not create
+/// schemas: they are then created in place, in the one-transaction load.
 pub(super) async fn models(conn: &mut Connection, missing: &[Table]) -> Result<Option<(Stage, Vec<Table>)>, SyncError> {
     let real_of = |t: &Table| t.schema.clone().unwrap_or_else(|| "public".into());
     for t in missing {
@@ -146,6 +146,16 @@ pub(super) async fn models(conn: &mut Connection, missing: &[Table]) -> Result<O
         {
             return Ok(None);
         }
+    }
+    // Staging schemas need the database's CREATE privilege (tables in a schema do not).
+    let may = conn
+        .query(
+            "SELECT has_database_privilege(current_database(), 'CREATE')",
+            &[DataType::Boolean],
+        )
+        .await?;
+    if !matches!(may.first().and_then(|r| r.first()), Some(Value::Bool(true))) {
+        return Ok(None);
     }
     let run = {
         let nanos = std::time::SystemTime::now()
