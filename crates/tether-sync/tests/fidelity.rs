@@ -988,14 +988,25 @@ fn pg_schema_without_partitions() -> String {
 /// and moves the tables in one transaction: the same `pg_dump --schema-only` as the
 /// source (serial and identity sequences, triggers, views, a materialized view, a
 /// second schema), no staging schema left, the same rows, and a stale staging schema
-/// of a killed run dropped on the way.
+/// of a killed run dropped on the way (not one whose run still holds its lock).
 #[test]
 fn a_staged_postgres_copy_has_the_source_schema_and_leaves_no_staging_schema() {
     let src = TestDb::create(Engine::Postgres);
     src.exec(&pg_schema_without_partitions());
     let dest = TestDb::create(Engine::Postgres);
-    // What a killed run leaves: its lock is gone with its session.
-    dest.exec("CREATE SCHEMA _tether_stage_0000beef_0; CREATE TABLE _tether_stage_0000beef_0.customer (id int);");
+    // What a killed run leaves (its lock went with its session), and the staging schema
+    // of a run still going (its session holds the lock): only the first is dropped.
+    dest.exec(
+        "CREATE SCHEMA _tether_stage_0000beef_0; CREATE TABLE _tether_stage_0000beef_0.customer (id int);
+         CREATE SCHEMA _tether_stage_0000cafe_0; CREATE TABLE _tether_stage_0000cafe_0.customer (id int);",
+    );
+    let other_run = tokio::runtime::Runtime::new().expect("runtime");
+    let mut holder = other_run
+        .block_on(tether_connect::Connection::open(&dest.db_url()))
+        .expect("connect");
+    other_run
+        .block_on(holder.query("SELECT pg_advisory_lock(1413829704, 51966)", &[]))
+        .expect("lock");
     let (report, phases) = sync_with_phases(&job(&src, &[&dest], ""));
     let report = report.expect("sync");
     assert!(report.ok, "{report:?}");
@@ -1005,12 +1016,14 @@ fn a_staged_postgres_copy_has_the_source_schema_and_leaves_no_staging_schema() {
             .any(|p| p.contains("loading into the staging schemas on 2 connections")),
         "{phases:?}"
     );
-    assert_eq!(pg_schema_dump(&dest), pg_schema_dump(&src));
     assert_eq!(
         pg_schemas(&dest),
-        ["sales"],
-        "no staging schema is left, the stale one is dropped"
+        ["_tether_stage_0000cafe_0", "sales"],
+        "the run's staging schema is gone, the stale one is dropped, the live one kept"
     );
+    other_run.block_on(holder.close());
+    dest.exec("DROP SCHEMA _tether_stage_0000cafe_0 CASCADE;");
+    assert_eq!(pg_schema_dump(&dest), pg_schema_dump(&src));
     assert_eq!(pg_tables(&dest), pg_tables(&src));
     for (table, key) in [("customer", "id"), ("sales.invoice", "id"), ("audit", "id")] {
         assert_eq!(rows(&dest, table, key), rows(&src, table, key), "{table}");
