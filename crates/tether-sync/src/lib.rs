@@ -344,7 +344,8 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
             continue;
         }
         // PostgreSQL enforcing FKs: one transaction, FKs dropped and validated again at
-        // the end (it empties the tables inside it too).
+        // the end (it empties the tables inside it too); or, where the run created
+        // every table, staging schemas moved into place at the end (several lanes).
         let atomic = spec.checks == config::Checks::Enforce
             && d.conn.loads_atomically()
             && d.begin_atomic(&plan, spec.truncate, progress).await?;
