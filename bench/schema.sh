@@ -4,7 +4,8 @@
 # `tether sync` with create_tables and the default checks ("enforce"), alternated in the
 # same run (REPEAT rounds, default 3), with TLS (both clients' default over 127.0.0.1:
 # `prefer`, and the server has ssl = on) and without (`sslmode=disable` for both).
-# Prints each round, the best of each, the ratios and peak RSS. The database is
+# Prints each round (with its ratio), the best of each, the ratio of the bests, the median
+# of the rounds' ratios (steadier on a shared machine) and peak RSS. The database is
 # bench/gen_pg.sql (ROWS, default 2,000,000) plus secondary indexes and CHECKs, so that
 # index building counts. Databases bench_src, bench_dump, bench_tether are dropped at
 # the end unless BENCH_KEEP=1; BENCH_REUSE=1 reuses a kept bench_src; TETHER= another binary.
@@ -38,6 +39,12 @@ measure() {
     RSS=$(( $(tail -n1 "$WORK/rss") / 1024 ))
 }
 min() { python3 -c "import sys; print(min(float(x) for x in sys.argv[1:]))" "$@"; }
+# The median of the rounds' ratios (tether / pg_dump|psql of the same round): "$1" and
+# "$2" are the rounds' seconds, in order.
+median_ratio() {
+    python3 -c "import sys, statistics; a, b = sys.argv[1].split(), sys.argv[2].split(); \
+print(f'{statistics.median(float(y) / float(x) for x, y in zip(a, b)):.2f}')" "$1" "$2"
+}
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 fresh_pg() { psql -q -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" postgres; }
 
@@ -87,7 +94,8 @@ for i in $(seq "$REPEAT"); do
         fresh_pg bench_tether
         measure "$TETHER" sync "$WORK/$ssl.toml" --format json > "$WORK/report.json"
         python3 -c "import json,sys; r=json.load(open('$WORK/report.json')); sys.exit(0 if r['ok'] else 1)"
-        T[tether_$ssl]+=" $SECS"; RSSOF[$ssl]=$RSS; line+=" tether ($ssl) $SECS s;"
+        T[tether_$ssl]+=" $SECS"; RSSOF[$ssl]=$RSS
+        line+=" tether ($ssl) $SECS s ($(ratio "$SECS" "$(echo "${T[dump_$ssl]}" | awk '{print $NF}')"));"
     done
     echo "$line load $(cut -d' ' -f1-3 /proc/loadavg)"
 done
@@ -97,7 +105,9 @@ pg_dump --schema-only bench_dump | grep -Ev '^(--|\\(un)?restrict)' > "$WORK/a.s
 pg_dump --schema-only bench_tether | grep -Ev '^(--|\\(un)?restrict)' > "$WORK/b.sql"
 if diff -q "$WORK/a.sql" "$WORK/b.sql" >/dev/null; then echo "   schemas equal (pg_dump --schema-only)"; else
     echo "   schemas DIFFER:"; diff "$WORK/a.sql" "$WORK/b.sql" | head -20; fi
+STAGED=$(psql -Atc "SELECT count(*) FROM pg_namespace WHERE nspname LIKE '\\_tether\\_stage\\_%'" bench_tether)
+echo "   staging schemas left in bench_tether: $STAGED"
 for ssl in tls plain; do
     D=$(min ${T[dump_$ssl]}); E=$(min ${T[tether_$ssl]})
-    echo "PostgreSQL -> empty PostgreSQL, schema included, $TOTAL rows, $ssl: pg_dump | psql $D s; tether sync (checks = \"enforce\") $E s; ratio $(ratio "$E" "$D"); peak RSS ${RSSOF[$ssl]} MiB"
+    echo "PostgreSQL -> empty PostgreSQL, schema included, $TOTAL rows, $ssl: pg_dump | psql $D s; tether sync (checks = \"enforce\") $E s; ratio of the best $(ratio "$E" "$D"), median of the rounds' ratios $(median_ratio "${T[dump_$ssl]}" "${T[tether_$ssl]}"); peak RSS ${RSSOF[$ssl]} MiB"
 done

@@ -361,7 +361,8 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
             continue;
         }
         // PostgreSQL enforcing FKs: one transaction, FKs dropped and validated again at
-        // the end (it empties the tables inside it too).
+        // the end (it empties the tables inside it too); or, where the run created
+        // every table, staging schemas moved into place at the end (several lanes).
         let atomic = spec.checks == config::Checks::Enforce
             && d.conn.loads_atomically()
             && d.begin_atomic(&plan, spec.truncate, progress).await?;
@@ -413,9 +414,9 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         Err(e) => {
             let mut rolled_back = Vec::new();
             for d in lanes[0].dests.iter_mut() {
-                if d.atomic.is_some() {
+                if let Some(written) = d.loads_whole() {
                     d.rollback_atomic().await;
-                    rolled_back.push(d.shown.clone());
+                    rolled_back.push((d.shown.clone(), written));
                 }
             }
             return Err(match e {
@@ -424,13 +425,16 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
                     table,
                     key,
                     message,
-                    ..
-                } if rolled_back.contains(&destination) => SyncError::Rejected {
+                    written,
+                } => SyncError::Rejected {
+                    written: match rolled_back.iter().find(|(d, _)| d == &destination) {
+                        Some((_, whole)) => whole.to_string(),
+                        None => written,
+                    },
                     destination,
                     table,
                     key,
                     message,
-                    written: execute::NOTHING_WRITTEN.into(),
                 },
                 other => other,
             });

@@ -934,3 +934,169 @@ fn across_engines_key_options_cluster_and_constraint_comments_are_reported_skipp
         }
     }
 }
+
+/// A sync that records its progress messages.
+fn sync_with_phases(job: &str) -> (Result<tether_sync::Report, tether_sync::SyncError>, Vec<String>) {
+    struct Phases(std::sync::Mutex<Vec<String>>);
+    impl tether_sync::Progress for Phases {
+        fn phase(&self, message: &str) {
+            self.0.lock().expect("lock").push(message.to_string());
+        }
+        fn table_started(&self, _: &str, _: u64) {}
+        fn rows(&self, _: &str, _: u64) {}
+        fn table_done(&self, _: &str, _: u64, _: f64) {}
+    }
+    let phases = Phases(std::sync::Mutex::new(Vec::new()));
+    let result = sync_telling(job, &phases);
+    (result, phases.0.into_inner().expect("lock"))
+}
+
+/// The schemas of a PostgreSQL database other than the system's and `public`.
+fn pg_schemas(db: &TestDb) -> Vec<String> {
+    db.query(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' \
+         AND nspname NOT IN ('information_schema', 'public') ORDER BY 1",
+    )
+    .into_iter()
+    .map(|r| r[0].clone().unwrap_or_default())
+    .collect()
+}
+
+/// The tables of a PostgreSQL database, schema-qualified.
+fn pg_tables(db: &TestDb) -> Vec<String> {
+    db.query(
+        "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r', 'p', 'v', 'm') AND n.nspname NOT LIKE 'pg\\_%' \
+         AND n.nspname <> 'information_schema' ORDER BY 1",
+    )
+    .into_iter()
+    .map(|r| r[0].clone().unwrap_or_default())
+    .collect()
+}
+
+/// The fixture without its partitions and inheritance: every table can be staged.
+fn pg_schema_without_partitions() -> String {
+    PG_SCHEMA
+        .lines()
+        .filter(|l| !l.contains("measurement") && !l.contains("event"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// A PostgreSQL copy that creates every table loads them into a staging schema per
+/// real schema, builds keys, indexes and foreign keys there on several connections
+/// and moves the tables in one transaction: the same `pg_dump --schema-only` as the
+/// source (serial and identity sequences, triggers, views, a materialized view, a
+/// second schema), no staging schema left, the same rows, and a stale staging schema
+/// of a killed run dropped on the way (not one whose run still holds its lock).
+#[test]
+fn a_staged_postgres_copy_has_the_source_schema_and_leaves_no_staging_schema() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(&pg_schema_without_partitions());
+    let dest = TestDb::create(Engine::Postgres);
+    // What a killed run leaves (its lock went with its session), and the staging schema
+    // of a run still going (its session holds the lock): only the first is dropped.
+    dest.exec(
+        "CREATE SCHEMA _tether_stage_0000beef_0; CREATE TABLE _tether_stage_0000beef_0.customer (id int);
+         CREATE SCHEMA _tether_stage_0000cafe_0; CREATE TABLE _tether_stage_0000cafe_0.customer (id int);",
+    );
+    let other_run = tokio::runtime::Runtime::new().expect("runtime");
+    let mut holder = other_run
+        .block_on(tether_connect::Connection::open(&dest.db_url()))
+        .expect("connect");
+    other_run
+        .block_on(holder.query("SELECT pg_advisory_lock(1413829704, 51966)", &[]))
+        .expect("lock");
+    let (report, phases) = sync_with_phases(&job(&src, &[&dest], ""));
+    let report = report.expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert!(
+        phases
+            .iter()
+            .any(|p| p.contains("loading into the staging schemas on 2 connections")),
+        "{phases:?}"
+    );
+    assert_eq!(
+        pg_schemas(&dest),
+        ["_tether_stage_0000cafe_0", "sales"],
+        "the run's staging schema is gone, the stale one is dropped, the live one kept"
+    );
+    other_run.block_on(holder.close());
+    dest.exec("DROP SCHEMA _tether_stage_0000cafe_0 CASCADE;");
+    assert_eq!(pg_schema_dump(&dest), pg_schema_dump(&src));
+    assert_eq!(pg_tables(&dest), pg_tables(&src));
+    for (table, key) in [("customer", "id"), ("sales.invoice", "id"), ("audit", "id")] {
+        assert_eq!(rows(&dest, table, key), rows(&src, table, key), "{table}");
+    }
+    assert_eq!(rows(&dest, "audit", "id").len(), 3, "no trigger fired on copied rows");
+    assert_eq!(
+        dest.query("SELECT customer_id, total FROM invoice_totals ORDER BY 1"),
+        [["1", "450.00"], ["2", "50.00"]].map(|r| r.map(|v| Some(v.to_string())))
+    );
+    assert_eq!(
+        first(&dest, "INSERT INTO customer (email) VALUES ('c@x') RETURNING id"),
+        [Some("3".to_string())],
+        "the serial sequence moved with its table and continues"
+    );
+    assert_eq!(
+        first(
+            &dest,
+            "INSERT INTO sales.invoice (customer_id, amount) VALUES (3, 10) RETURNING id"
+        ),
+        [Some("115".to_string())],
+        "the identity continues where the source's does"
+    );
+}
+
+/// A staged copy that fails leaves the destination as it was: a row refused while
+/// loading (the destination's own enum lacks a label) or a foreign key that does not
+/// hold when it is validated after the load (an orphan behind a NOT VALID foreign key
+/// at the source) names the row, and no table and no staging schema remain.
+#[test]
+fn a_staged_postgres_copy_that_fails_leaves_no_table_and_no_staging_schema() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TYPE level AS ENUM ('low', 'high', 'top');
+         CREATE TABLE team (id int PRIMARY KEY, name text NOT NULL UNIQUE);
+         CREATE TABLE player (id serial PRIMARY KEY, team_id int NOT NULL REFERENCES team (id), lvl level NOT NULL);
+         CREATE INDEX player_team ON player (team_id);
+         INSERT INTO team SELECT g, 'team ' || g FROM generate_series(1, 20) g;
+         INSERT INTO player (team_id, lvl) SELECT 1 + g % 20, 'low' FROM generate_series(1, 2000) g;
+         INSERT INTO player (team_id, lvl) VALUES (3, 'top');",
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    dest.exec("CREATE TYPE level AS ENUM ('low', 'high');");
+    let e = sync(&job(&src, &[&dest], "")).expect_err("the label is missing");
+    let text = e.to_string();
+    assert!(
+        text.contains("table player: row (id)=(2001) was rejected")
+            && text.contains("invalid input value for enum level"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "(nothing was written: the tables were loaded in staging schemas, dropped (no table was created))"
+        ),
+        "{text}"
+    );
+    assert_eq!(pg_tables(&dest), Vec::<String>::new());
+    assert_eq!(pg_schemas(&dest), Vec::<String>::new());
+
+    // An orphan the source lets in behind a NOT VALID foreign key: refused when the
+    // copy validates it, after the load.
+    dest.exec("DROP TYPE level; CREATE TYPE level AS ENUM ('low', 'high', 'top');");
+    src.exec(
+        "ALTER TABLE player DROP CONSTRAINT player_team_id_fkey;
+         INSERT INTO player (team_id, lvl) VALUES (99, 'high');
+         ALTER TABLE player ADD CONSTRAINT player_team_id_fkey FOREIGN KEY (team_id) REFERENCES team (id) NOT VALID;",
+    );
+    let e = sync(&job(&src, &[&dest], "")).expect_err("the orphan is refused");
+    let text = e.to_string();
+    assert!(
+        text.contains("table player: row (team_id)=(99) was rejected: foreign key player_team_id_fkey does not hold"),
+        "{text}"
+    );
+    assert!(text.contains("staging schemas, dropped"), "{text}");
+    assert_eq!(pg_tables(&dest), Vec::<String>::new());
+    assert_eq!(pg_schemas(&dest), Vec::<String>::new());
+}

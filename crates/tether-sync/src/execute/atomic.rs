@@ -21,6 +21,13 @@ impl Destination {
         truncate: bool,
         progress: &dyn Progress,
     ) -> Result<bool, SyncError> {
+        if let Some(staged) = &self.stage {
+            progress.phase(&format!(
+                "{}: loading into the staging schemas on {} connections; keys, indexes and foreign keys (validated) are built there, then the tables move in one transaction",
+                self.shown, staged.lanes
+            ));
+            return Ok(true);
+        }
         let d = self.conn.dialect();
         let tables: Vec<String> = plan
             .tables
@@ -59,19 +66,8 @@ impl Destination {
             .collect();
         self.conn.execute("BEGIN").await?;
         self.atomic = Some(Vec::new());
-        // Index builds and FK validations after the load sort and join whole tables: give
-        // them memory for this transaction only, where the server's setting is lower.
-        for (setting, size) in [("maintenance_work_mem", "256MB"), ("work_mem", "64MB")] {
-            self.conn
-                .query(
-                    &format!(
-                        "SELECT set_config('{setting}', '{size}', true) WHERE \
-                         pg_size_bytes(current_setting('{setting}')) < pg_size_bytes('{size}')"
-                    ),
-                    &[tether_schema::DataType::Text],
-                )
-                .await?;
-        }
+        // Index builds and FK validations after the load: memory for this transaction.
+        super::stage::raise_memory(&mut self.conn, true).await?;
         if truncate {
             progress.phase(&format!("{}: emptying the job's tables", self.shown));
             super::truncate(self, plan).await?;
@@ -133,69 +129,20 @@ impl Destination {
 
     /// Inside the one-transaction load, drops the primary keys and unique constraints of
     /// the tables this run created (empty), to build them once after the rows are in
-    /// rather than row by row (what a `pg_dump` restore does). Kept: keys of partitioned
-    /// tables and partitions (their partitions' index names), keys something else
-    /// depends on, keys with a comment, clustered or replica-identity indexes.
+    /// rather than row by row (what a `pg_dump` restore does).
     async fn defer_keys(&mut self) -> Result<(), SyncError> {
-        let text = tether_schema::DataType::Text;
-        let keys = self
-            .conn
-            .query(
-                &format!(
-                    "SELECT c.conrelid::regclass::text, c.conname::text, pg_get_constraintdef(c.oid), \
-                     c.condeferrable::text, c.condeferred::text, {options} \
-                     FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid \
-                     JOIN pg_index i ON i.indexrelid = c.conindid JOIN pg_class ic ON ic.oid = c.conindid \
-                     WHERE c.contype IN ('p', 'u') AND c.conparentid = 0 AND c.conrelid IN ({}) \
-                     AND r.relkind = 'r' AND NOT r.relispartition \
-                     AND NOT i.indisclustered AND NOT i.indisreplident \
-                     AND obj_description(c.oid, 'pg_constraint') IS NULL \
-                     AND obj_description(c.conindid, 'pg_class') IS NULL \
-                     AND NOT EXISTS (SELECT 1 FROM pg_depend p WHERE p.deptype <> 'i' AND \
-                       ((p.refclassid = 'pg_constraint'::regclass AND p.refobjid = c.oid) \
-                       OR (p.refclassid = 'pg_class'::regclass AND p.refobjid = c.conindid))) \
-                     ORDER BY c.contype, 1, 2",
-                    self.created.join(", "),
-                    options = tether_connect::postgres::objects::INDEX_OPTIONS,
-                ),
-                &[
-                    text.clone(),
-                    text.clone(),
-                    text.clone(),
-                    text.clone(),
-                    text.clone(),
-                    text,
-                ],
-            )
-            .await?;
-        let d = self.conn.dialect();
-        for r in keys {
-            let (Value::Text(table), Value::Text(name), Value::Text(printed)) = (&r[0], &r[1], &r[2]) else {
-                continue;
-            };
-            // With its name, INCLUDE, storage parameters and DEFERRABLE, as created.
-            let definition = tether_connect::postgres::objects::key_definition(
-                printed.clone(),
-                optional_text(&r[3]).as_deref() == Some("true"),
-                optional_text(&r[4]).as_deref() == Some("true"),
-                optional_text(&r[5]),
-            );
-            self.conn
-                .execute(&format!("ALTER TABLE {table} DROP CONSTRAINT {}", d.ident(name)))
-                .await?;
-            self.deferred_keys.push(DroppedFk {
-                table: table.clone(),
-                name: name.clone(),
-                definition,
-                comment: None,
-            });
-        }
+        let keys = drop_keys(&mut self.conn, &self.created).await?;
+        self.deferred_keys.extend(keys.into_iter().map(|k| k.key));
         Ok(())
     }
 
     /// Adds the keys [`Self::defer_keys`] dropped (one sort each instead of an index
-    /// insert per row); a duplicate rolls everything back and names the key.
+    /// insert per row); a duplicate rolls everything back and names the key. Staged
+    /// tables get all they lack built instead ([`Self::build_staged`]).
     pub async fn restore_keys(&mut self, progress: &dyn Progress) -> Result<(), SyncError> {
+        if self.stage.is_some() {
+            return self.build_staged(progress).await;
+        }
         if self.deferred_keys.is_empty() {
             return Ok(());
         }
@@ -237,25 +184,24 @@ impl Destination {
         self.disabled_triggers.clear();
         self.deferred_keys.clear();
         let _ = self.conn.execute("ROLLBACK").await;
-        let text = e.to_string();
-        let message = text.find("server error").map_or(text.as_str(), |i| &text[i..]);
-        let key = message
-            .split("Key (")
-            .nth(1)
-            .map(|k| format!("({}", k.split(key_end).next().unwrap_or(k)))
-            .unwrap_or_else(|| "(the server did not say which)".into());
-        Err(SyncError::Rejected {
-            destination: self.shown.clone(),
-            table: c.table.clone(),
-            key,
-            message: format!("{what} {} does not hold: {message}", c.name),
-            written: NOTHING_WRITTEN.into(),
-        })
+        Err(rejected(
+            &self.shown,
+            &c.table,
+            &c.name,
+            what,
+            key_end,
+            &e,
+            NOTHING_WRITTEN,
+        ))
     }
 
     /// Creates the dropped foreign keys again (PostgreSQL validates every row) and
     /// commits. An FK that does not hold rolls everything back and names the row.
+    /// Staged tables move to their schemas instead ([`Self::move_staged`]).
     pub async fn commit_atomic(&mut self, progress: &dyn Progress) -> Result<(), SyncError> {
+        if self.stage.is_some() {
+            return self.move_staged(progress).await;
+        }
         let Some(dropped) = self.atomic.take() else {
             return Ok(());
         };
@@ -279,14 +225,112 @@ impl Destination {
         Ok(())
     }
 
-    /// Ends a transactional load that failed: nothing it wrote stays.
+    /// Ends a transactional load that failed: nothing it wrote stays (staging schemas
+    /// are dropped).
     pub async fn rollback_atomic(&mut self) {
+        self.drop_stage().await;
         self.disabled_triggers.clear();
         self.deferred_keys.clear();
         if self.atomic.take().is_some() {
             let _ = self.conn.execute("ROLLBACK").await;
         }
     }
+}
+
+/// A key or foreign key that does not hold once the rows are in (`what`: key or foreign
+/// key; `key_end`: what the server says after the row's key), naming the row.
+pub(super) fn rejected(
+    shown: &str,
+    table: &str,
+    constraint: &str,
+    what: &str,
+    key_end: &str,
+    e: &tether_connect::ConnectError,
+    written: &str,
+) -> SyncError {
+    let text = e.to_string();
+    let message = text.find("server error").map_or(text.as_str(), |i| &text[i..]);
+    let key = message
+        .split("Key (")
+        .nth(1)
+        .map(|k| format!("({}", k.split(key_end).next().unwrap_or(k)))
+        .unwrap_or_else(|| "(the server did not say which)".into());
+    SyncError::Rejected {
+        destination: shown.to_string(),
+        table: table.to_string(),
+        key,
+        message: format!("{what} {constraint} does not hold: {message}"),
+        written: written.into(),
+    }
+}
+
+/// A key dropped from a table created by this run, to be added after the load.
+pub(super) struct DroppedKey {
+    /// The table's schema and name.
+    pub schema: String,
+    pub table: String,
+    pub key: DroppedFk,
+}
+
+/// Drops the primary keys and unique constraints of `created` (`regclass` literals of
+/// tables this run created, still empty) and returns them to be added after the load,
+/// with their name, INCLUDE, storage parameters and DEFERRABLE. Kept: keys of
+/// partitioned tables and partitions (their partitions' index names), keys something
+/// else depends on, keys with a comment, clustered or replica-identity indexes.
+pub(super) async fn drop_keys(
+    conn: &mut tether_connect::Connection,
+    created: &[String],
+) -> Result<Vec<DroppedKey>, SyncError> {
+    let text = tether_schema::DataType::Text;
+    let keys = conn
+        .query(
+            &format!(
+                "SELECT c.conrelid::regclass::text, c.conname::text, pg_get_constraintdef(c.oid), \
+                 c.condeferrable::text, c.condeferred::text, {options}, rn.nspname::text, r.relname::text \
+                 FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid \
+                 JOIN pg_namespace rn ON rn.oid = r.relnamespace \
+                 JOIN pg_index i ON i.indexrelid = c.conindid JOIN pg_class ic ON ic.oid = c.conindid \
+                 WHERE c.contype IN ('p', 'u') AND c.conparentid = 0 AND c.conrelid IN ({}) \
+                 AND r.relkind = 'r' AND NOT r.relispartition \
+                 AND NOT i.indisclustered AND NOT i.indisreplident \
+                 AND obj_description(c.oid, 'pg_constraint') IS NULL \
+                 AND obj_description(c.conindid, 'pg_class') IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM pg_depend p WHERE p.deptype <> 'i' AND \
+                   ((p.refclassid = 'pg_constraint'::regclass AND p.refobjid = c.oid) \
+                   OR (p.refclassid = 'pg_class'::regclass AND p.refobjid = c.conindid))) \
+                 ORDER BY c.contype, 1, 2",
+                created.join(", "),
+                options = tether_connect::postgres::objects::INDEX_OPTIONS,
+            ),
+            &vec![text; 8],
+        )
+        .await?;
+    let d = conn.dialect();
+    let mut out = Vec::new();
+    for r in keys {
+        let (Value::Text(table), Value::Text(name), Value::Text(printed)) = (&r[0], &r[1], &r[2]) else {
+            continue;
+        };
+        let definition = tether_connect::postgres::objects::key_definition(
+            printed.clone(),
+            optional_text(&r[3]).as_deref() == Some("true"),
+            optional_text(&r[4]).as_deref() == Some("true"),
+            optional_text(&r[5]),
+        );
+        conn.execute(&format!("ALTER TABLE {table} DROP CONSTRAINT {}", d.ident(name)))
+            .await?;
+        out.push(DroppedKey {
+            schema: optional_text(&r[6]).unwrap_or_default(),
+            table: optional_text(&r[7]).unwrap_or_default(),
+            key: DroppedFk {
+                table: table.clone(),
+                name: name.clone(),
+                definition,
+                comment: None,
+            },
+        });
+    }
+    Ok(out)
 }
 
 /// A text column of a catalog row, `None` when NULL.

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use tether_connect::{Connection, TableObjects, Value};
 use tether_schema::{Schema, Table, TableName};
 
+use super::stage::{self, Staged};
 use super::Progress;
 use crate::config::DestinationSpec;
 use crate::error::SyncError;
@@ -22,6 +23,9 @@ pub(super) struct Created {
     pub sequence_states: Vec<String>,
     /// Tables created here (`regclass` literals) where the load is one transaction.
     pub created: Vec<String>,
+    /// The tables were created in staging schemas (see [`super::stage`]): what is left
+    /// to build there and to do when they move.
+    pub staged: Option<Box<Staged>>,
 }
 
 /// True when the table is created from the source engine's own definition (MariaDB's
@@ -41,6 +45,7 @@ pub(super) async fn create_tables(
     planned: Option<&SchemaReport>,
     source: &Schema,
     existing: &Schema,
+    staging: bool,
     progress: &dyn Progress,
 ) -> Result<Created, SyncError> {
     let engine = conn.engine();
@@ -55,7 +60,6 @@ pub(super) async fn create_tables(
     };
     let mut missing: Vec<Table> = Vec::new();
     let mut after_load: Vec<String> = Vec::new();
-    let mut after_load_views: Vec<String> = Vec::new();
     let mut sequence_states: Vec<String> = Vec::new();
     let mut created: Vec<String> = Vec::new();
     for model in &report.models {
@@ -106,6 +110,11 @@ pub(super) async fn create_tables(
             ordered.push(missing.remove(ready));
         }
         let mut missing = ordered;
+        // Staging models (see `super::stage`), decided before anything is created.
+        let staged_models = match staging && missing.len() == plan.tables.len() {
+            true => stage::models(conn, &missing).await?,
+            false => None,
+        };
         let mut schemas: Vec<String> = missing.iter().filter_map(|t| t.schema.clone()).collect();
         for t in &missing {
             let mut parts: Vec<&tether_schema::Partitioning> = t.partitioning.iter().collect();
@@ -152,6 +161,37 @@ pub(super) async fn create_tables(
                 }
                 conn.execute(&f.definition).await?;
             }
+        }
+        for t in missing.iter().filter(|_| same_engine) {
+            for seq in &t.extras.sequences {
+                let Some(last) = seq.last_value else { continue };
+                sequence_states.push(format!(
+                    "SELECT setval({seq_lit}, {last}, true) WHERE {last} >= coalesce((SELECT max({col}) FROM {table}), {last})",
+                    seq_lit = d.literal(&Value::Text(d.table(seq.schema.as_deref(), &seq.name))),
+                    col = d.ident(&seq.column),
+                    table = d.qualified(t),
+                ));
+            }
+        }
+        let job_tables: Vec<TableName> = plan.tables.iter().map(|tp| tp.table.table_name()).collect();
+        let views = match same_engine {
+            true => views_sql(d, source, existing, &job_tables),
+            false => (Vec::new(), Vec::new()),
+        };
+        if let Some((stage, models)) = staged_models {
+            let tables = stage::StagedTables {
+                missing: &missing,
+                models,
+                views,
+                same_engine,
+            };
+            let staged = stage::create(conn, stage, tables, progress).await?;
+            return Ok(Created {
+                after_load: Vec::new(),
+                sequence_states,
+                created: Vec::new(),
+                staged: Some(Box::new(staged)),
+            });
         }
         let inline = !d.supports_add_foreign_key();
         // Same engine: the source's objects; another: the equivalents the plan chose.
@@ -209,28 +249,9 @@ pub(super) async fn create_tables(
         for sql in objects.iter().flat_map(|o| &o.after_foreign_keys) {
             conn.execute(sql).await?;
         }
-        if same_engine {
-            let job_tables: Vec<TableName> = plan.tables.iter().map(|tp| tp.table.table_name()).collect();
-            for v in source.objects.views_over(&job_tables) {
-                if existing.objects.views.iter().all(|e| e.table_name() != v.table_name()) {
-                    conn.execute(&v.definition).await?;
-                    if let Some(c) = &v.comment {
-                        let what = if v.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
-                        conn.execute(&format!(
-                            "COMMENT ON {what} {} IS {}",
-                            d.table(v.schema.as_deref(), &v.name),
-                            d.literal(&Value::Text(c.clone()))
-                        ))
-                        .await?;
-                    }
-                    if v.materialized {
-                        after_load_views.push(format!(
-                            "REFRESH MATERIALIZED VIEW {}",
-                            d.table(v.schema.as_deref(), &v.name)
-                        ));
-                    }
-                }
-            }
+        let (create_views, refresh_views) = views;
+        for sql in &create_views {
+            conn.execute(sql).await?;
         }
         after_load.extend(objects.into_iter().flat_map(|o| o.after_load));
         if conn.loads_atomically() {
@@ -240,22 +261,46 @@ pub(super) async fn create_tables(
                     .map(|t| format!("{}::regclass", d.literal(&Value::Text(d.qualified(t))))),
             );
         }
-        for t in missing.iter().filter(|_| same_engine) {
-            for seq in &t.extras.sequences {
-                let Some(last) = seq.last_value else { continue };
-                sequence_states.push(format!(
-                    "SELECT setval({seq_lit}, {last}, true) WHERE {last} >= coalesce((SELECT max({col}) FROM {table}), {last})",
-                    seq_lit = d.literal(&Value::Text(d.table(seq.schema.as_deref(), &seq.name))),
-                    col = d.ident(&seq.column),
-                    table = d.qualified(t),
-                ));
-            }
-        }
-        after_load.extend(after_load_views);
+        after_load.extend(refresh_views);
     }
     Ok(Created {
         after_load,
         sequence_states,
         created,
+        staged: None,
     })
+}
+
+/// The statements creating the source's views over the job's tables that the
+/// destination lacks (with their comments), and refreshing its materialized views
+/// (after the load).
+fn views_sql(
+    d: &dyn tether_connect::Dialect,
+    source: &Schema,
+    existing: &Schema,
+    job_tables: &[TableName],
+) -> (Vec<String>, Vec<String>) {
+    let mut create = Vec::new();
+    let mut refresh = Vec::new();
+    for v in source.objects.views_over(job_tables) {
+        if existing.objects.views.iter().any(|e| e.table_name() == v.table_name()) {
+            continue;
+        }
+        create.push(v.definition.clone());
+        if let Some(c) = &v.comment {
+            let what = if v.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
+            create.push(format!(
+                "COMMENT ON {what} {} IS {}",
+                d.table(v.schema.as_deref(), &v.name),
+                d.literal(&Value::Text(c.clone()))
+            ));
+        }
+        if v.materialized {
+            refresh.push(format!(
+                "REFRESH MATERIALIZED VIEW {}",
+                d.table(v.schema.as_deref(), &v.name)
+            ));
+        }
+    }
+    (create, refresh)
 }

@@ -10,6 +10,7 @@ use tether_connect::{Connection, DbUrl, DeferredChecks};
 use tether_schema::{Schema, Table, TableName};
 
 use super::create::{create_tables, Created};
+use super::stage::Staged;
 use super::Progress;
 use crate::config::{Checks, DestinationSpec};
 use crate::error::SyncError;
@@ -47,6 +48,11 @@ pub struct Destination {
     /// Primary keys and unique constraints of the tables created here, dropped inside the
     /// one-transaction load and added again after it, as a restore builds them.
     pub deferred_keys: Vec<DroppedFk>,
+    /// The tables were created in staging schemas (see [`super::stage`]): built there
+    /// after the load, then moved (main connection only).
+    pub(super) stage: Option<Box<Staged>>,
+    /// This connection loads into staging tables, which have no foreign keys yet.
+    pub(super) staged_load: bool,
 }
 
 /// A foreign key dropped for a transactional load, to be created again.
@@ -65,7 +71,17 @@ impl Destination {
     /// Nothing checks foreign keys row by row while loading: checks are off, or the
     /// FKs are dropped inside the load's transaction. Values are written as they are.
     pub fn fk_free(&self) -> bool {
-        self.checks_off || self.atomic.is_some()
+        self.checks_off || self.atomic.is_some() || self.staged_load
+    }
+
+    /// A failed run leaves nothing on this destination: it loads in one transaction, or
+    /// into staging schemas. Returns what to say about the rows written.
+    pub fn loads_whole(&self) -> Option<&'static str> {
+        match (&self.atomic, &self.stage) {
+            (_, Some(_)) => Some(super::STAGE_DROPPED),
+            (Some(_), None) => Some(super::NOTHING_WRITTEN),
+            (None, None) => None,
+        }
     }
 
     /// Applies the destination's `checks` option to its connection.
@@ -103,6 +119,8 @@ impl Destination {
             created: Vec::new(),
             deferred_keys: Vec::new(),
             sequence_states: Vec::new(),
+            stage: None,
+            staged_load: self.staged_load,
         })
     }
 }
@@ -120,31 +138,40 @@ pub async fn prepare_destination(
     let url = spec.db_url()?;
     let shown = url.to_string();
     let mut conn = Connection::open_destination(&url).await?;
-    let engine = conn.engine();
     let existing = conn.introspect(&Default::default()).await?;
+    // Every table created here and loaded with checks enforced, in one transaction:
+    // through staging schemas, on several connections.
+    let staging = conn.loads_atomically()
+        && spec.checks == Checks::Enforce
+        && spec.on_conflict == tether_connect::Conflict::Error
+        && plan.mode == crate::config::Mode::All
+        && plan.destinations.len() == 1;
     let Created {
         after_load,
         sequence_states,
         created,
-    } = create_tables(&mut conn, &shown, spec, plan, planned, source, &existing, progress).await?;
-    let schema = conn.introspect(&Default::default()).await?;
-    let mut tables = HashMap::new();
-    for tp in &plan.tables {
-        let want = destination_name(source, &tp.table.table_name(), engine);
-        let t = schema
-            .table(&want)
-            .cloned()
-            .ok_or_else(|| SyncError::Plan(format!("{shown}: table {want} is missing after creation")))?;
-        for c in &tp.table.columns {
-            if t.column(&c.name).is_none() {
-                return Err(SyncError::Plan(format!(
-                    "{shown}: table {want} has no column `{}` (the source's {} has it)",
-                    c.name, tp.name
-                )));
-            }
-        }
-        tables.insert(tp.table.table_name(), t);
+        staged,
+    } = create_tables(
+        &mut conn, &shown, spec, plan, planned, source, &existing, staging, progress,
+    )
+    .await?;
+    let mut staged = staged;
+    let options = tether_connect::IntrospectOptions {
+        schemas: staged.as_ref().map(|s| s.schemas()).unwrap_or_default(),
+    };
+    if let Some(s) = staged.as_mut() {
+        s.lanes = plan.parallelism;
     }
+    let mapped = map_tables(&mut conn, &shown, plan, source, staged.as_deref(), &options).await;
+    let tables = match mapped {
+        Ok(tables) => tables,
+        Err(e) => {
+            if let Some(s) = staged {
+                s.drop_schemas(&mut conn).await;
+            }
+            return Err(e);
+        }
+    };
     Ok(Destination {
         shown,
         url,
@@ -160,7 +187,44 @@ pub async fn prepare_destination(
         created,
         deferred_keys: Vec::new(),
         sequence_states,
+        staged_load: staged.is_some(),
+        stage: staged,
     })
+}
+
+/// Every job table's destination table, as the destination has it after creation.
+async fn map_tables(
+    conn: &mut Connection,
+    shown: &str,
+    plan: &Plan,
+    source: &Schema,
+    staged: Option<&Staged>,
+    options: &tether_connect::IntrospectOptions,
+) -> Result<HashMap<TableName, Table>, SyncError> {
+    let engine = conn.engine();
+    let schema = conn.introspect(options).await?;
+    let mut tables = HashMap::new();
+    for tp in &plan.tables {
+        let want = destination_name(source, &tp.table.table_name(), engine);
+        let want = match staged {
+            Some(s) => s.staged_name(&want),
+            None => want,
+        };
+        let t = schema
+            .table(&want)
+            .cloned()
+            .ok_or_else(|| SyncError::Plan(format!("{shown}: table {want} is missing after creation")))?;
+        for c in &tp.table.columns {
+            if t.column(&c.name).is_none() {
+                return Err(SyncError::Plan(format!(
+                    "{shown}: table {want} has no column `{}` (the source's {} has it)",
+                    c.name, tp.name
+                )));
+            }
+        }
+        tables.insert(tp.table.table_name(), t);
+    }
+    Ok(tables)
 }
 
 /// Creates what a restore creates after the data (indexes, CHECK constraints,

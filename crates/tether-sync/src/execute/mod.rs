@@ -1,7 +1,8 @@
 //! Running a plan: each destination prepared ([`destination`]: opened, the tables the
 //! plan creates created ([`create`]), mapped), loaded through the streaming
-//! [`pipeline`], in one transaction where the destination loads atomically ([`atomic`]),
-//! with [`progress`] told along the way. The executor does what the plan says and
+//! [`pipeline`], in one transaction where the destination loads atomically ([`atomic`])
+//! or, when the run creates every table there, through staging schemas moved into place
+//! in one transaction ([`stage`]), with [`progress`] told along the way. The executor does what the plan says and
 //! decides nothing of its own.
 
 mod atomic;
@@ -9,6 +10,7 @@ mod create;
 mod destination;
 mod pipeline;
 mod progress;
+mod stage;
 
 pub use atomic::NOTHING_WRITTEN;
 pub use destination::{
@@ -17,3 +19,4 @@ pub use destination::{
 pub(crate) use pipeline::join_all;
 pub use pipeline::{load, Anon, Lane};
 pub use progress::{Progress, TableReport};
+pub use stage::STAGE_DROPPED;

@@ -160,6 +160,11 @@ impl Progress for Quiet {
 }
 
 pub fn sync(job: &str) -> Result<Report, tether_sync::SyncError> {
+    sync_telling(job, &Quiet)
+}
+
+/// [`sync`], telling `progress` along the way.
+pub fn sync_telling(job: &str, progress: &dyn Progress) -> Result<Report, tether_sync::SyncError> {
     let job = Job::parse("job.toml", job, &|_| None)?;
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -168,7 +173,7 @@ pub fn sync(job: &str) -> Result<Report, tether_sync::SyncError> {
         .expect("runtime")
         .block_on(async {
             let prepared = tether_sync::prepare(&job).await?;
-            tether_sync::run(&job, prepared, &Quiet).await
+            tether_sync::run(&job, prepared, progress).await
         })
 }
 

@@ -218,11 +218,7 @@ impl Dialect for Postgres {
             out.after_create.extend(index_comment(i));
         }
         for c in &x.checks {
-            out.after_load.push(format!(
-                "ALTER TABLE {name} ADD CONSTRAINT {} {}",
-                self.ident(&c.name),
-                c.definition
-            ));
+            out.after_load.push(add_check(&name, c));
         }
         for i in x.indexes.iter().filter(|i| !i.unique) {
             out.after_load.push(self.index_sql(table, i));
@@ -267,7 +263,7 @@ impl Dialect for Postgres {
             }
         }
         for t in &x.triggers {
-            out.after_load.extend(t.definition.split(";\n").map(str::to_string));
+            out.after_load.extend(trigger_statements(t));
         }
         out
     }
@@ -383,6 +379,21 @@ impl Dialect for Postgres {
             DataType::Other(_) => "text".into(),
         }
     }
+}
+
+/// `ALTER TABLE name ADD CONSTRAINT c CHECK (...)`: a CHECK constraint added to the table
+/// `name` (as rendered).
+pub fn add_check(name: &str, c: &tether_schema::Check) -> String {
+    format!(
+        "ALTER TABLE {name} ADD CONSTRAINT {} {}",
+        sql::ident(Engine::Postgres, &c.name),
+        c.definition
+    )
+}
+
+/// The statements creating a trigger (`pg_get_triggerdef`, then its enabled state).
+pub fn trigger_statements(t: &tether_schema::Trigger) -> impl Iterator<Item = String> + '_ {
+    t.definition.split(";\n").map(str::to_string)
 }
 
 /// `START WITH 1 INCREMENT BY 1 MINVALUE 1 MAXVALUE 2147483647 CACHE 1`, as

@@ -116,7 +116,8 @@ fn action(code: &str) -> FkAction {
 }
 
 /// Tables and partitioned tables; partitions are part of their partitioned table, not
-/// tables of their own. Inheritance children are tables of their own.
+/// tables of their own. Inheritance children are tables of their own. A sync's staging
+/// schemas ([`STAGING_PREFIX`]) are read only when asked for by name.
 const TABLES: &str = "
 SELECT c.oid, n.nspname::text, c.relname::text,
   c.relkind = 'r' AND EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = c.oid),
@@ -126,7 +127,12 @@ WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
   AND (cardinality($1::text[]) = 0 OR n.nspname = ANY($1::text[]))
+  AND (cardinality($1::text[]) > 0 OR n.nspname NOT LIKE '\\_tether\\_stage\\_%')
 ORDER BY 2, 3";
+
+/// The start of the name of the schemas a sync loads into before moving the tables to
+/// their own (`_tether_stage_<run>_<n>`): never read as the database's own tables.
+pub const STAGING_PREFIX: &str = "_tether_stage_";
 
 /// The parents each table `INHERITS` from, in declaration order.
 const INHERITS: &str = "
