@@ -20,12 +20,14 @@ name = "line_order_fk"
 table = "order_line"
 columns = ["order_id"]
 referenced_table = "orders"
+referenced_columns = ["id"]
 
 [[virtual_foreign_keys]]
 name = "note_customer_fk"
 table = "note"
 columns = ["customer_id"]
 referenced_table = "customer"
+referenced_columns = ["id"]
 "#;
 
 /// The shop, sharded:
@@ -199,4 +201,222 @@ foreign keys:
     let (code, out, err) = tether(&["schema", &plain.url]);
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains("sharded keyspace"), "{out}");
+}
+
+/// The shop in SQLite with its FKs declared: the source of the copy into the head.
+const SOURCE: &str = "
+CREATE TABLE country (code TEXT PRIMARY KEY, name TEXT);
+CREATE TABLE customer (id INTEGER PRIMARY KEY, name TEXT, country TEXT,
+  CONSTRAINT customer_country_fk FOREIGN KEY (country) REFERENCES country (code));
+CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, total INTEGER,
+  CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customer (id) ON DELETE CASCADE);
+CREATE TABLE order_line (id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL, qty INTEGER,
+  CONSTRAINT line_order_fk FOREIGN KEY (order_id) REFERENCES orders (id));
+CREATE TABLE note (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, body TEXT,
+  CONSTRAINT note_customer_fk FOREIGN KEY (customer_id) REFERENCES customer (id));
+";
+
+/// 2 countries, 40 customers, 120 orders (customers 1..40, three each), 300 lines
+/// (each on an order usually held by the other node), 20 notes.
+fn source_rows() -> String {
+    let mut s = String::from("INSERT INTO country VALUES ('de', 'Germany'), ('fr', 'France');\n");
+    for i in 1..=40 {
+        let country = if i % 3 == 0 { "fr" } else { "de" };
+        s += &format!("INSERT INTO customer VALUES ({i}, 'customer {i}', '{country}');\n");
+    }
+    for i in 1..=120 {
+        s += &format!("INSERT INTO orders VALUES ({i}, {}, {});\n", (i * 7) % 40 + 1, i * 10);
+    }
+    for i in 1..=300 {
+        s += &format!(
+            "INSERT INTO order_line VALUES ({i}, {}, {});\n",
+            (i * 13) % 120 + 1,
+            i % 5 + 1
+        );
+    }
+    for i in 1..=20 {
+        s += &format!("INSERT INTO note VALUES ({i}, {}, 'note {i}');\n", 2 * i - 1);
+    }
+    s
+}
+
+/// Every table's rows, ordered by key, as text.
+const TABLES: [(&str, &str); 5] = [
+    ("country", "SELECT code, name FROM country ORDER BY code"),
+    ("customer", "SELECT id, name, country FROM customer ORDER BY id"),
+    ("orders", "SELECT id, customer_id, total FROM orders ORDER BY id"),
+    ("order_line", "SELECT id, order_id, qty FROM order_line ORDER BY id"),
+    ("note", "SELECT id, customer_id, body FROM note ORDER BY id"),
+];
+
+/// The orphan count of each FK, as (FK, child, column, parent, parent column).
+const FKS: [(&str, &str, &str, &str, &str); 4] = [
+    ("customer_country_fk", "customer", "country", "country", "code"),
+    ("orders_customer_fk", "orders", "customer_id", "customer", "id"),
+    ("line_order_fk", "order_line", "order_id", "orders", "id"),
+    ("note_customer_fk", "note", "customer_id", "customer", "id"),
+];
+
+fn orphans_sql(child: &str, column: &str, parent: &str, key: &str) -> String {
+    format!(
+        "SELECT COUNT(*) FROM {child} c WHERE c.{column} IS NOT NULL \
+         AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{key} = c.{column})"
+    )
+}
+
+fn rows_of(query: impl Fn(&str) -> Vec<Vec<Option<String>>>) -> Vec<(&'static str, Vec<Vec<Option<String>>>)> {
+    TABLES.iter().map(|(t, sql)| (*t, query(sql))).collect()
+}
+
+/// Zero orphans on every FK read through `query`, and every sharded row on the node
+/// its partition names (HASH over 2 partitions: even values on node1, odd on node2),
+/// read on the nodes directly; the copied table whole on each node.
+fn assert_fk_intact_across_nodes(db: &ShardedDb, source: &[(&str, Vec<Vec<Option<String>>>)]) {
+    for (fk, child, column, parent, key) in FKS {
+        let n = db.query_head(&orphans_sql(child, column, parent, key));
+        assert_eq!(n, [[Some("0".to_string())]], "orphans of {fk} through the head");
+    }
+    for (table, column) in [("customer", "id"), ("orders", "customer_id"), ("order_line", "id")] {
+        for (node, parity) in [("node1", 0), ("node2", 1)] {
+            let misplaced = db.query_node(
+                node,
+                &format!("SELECT COUNT(*) FROM {table} WHERE {column} % 2 <> {parity}"),
+            );
+            assert_eq!(
+                misplaced,
+                [[Some("0".to_string())]],
+                "{table} rows on {node} of another partition"
+            );
+        }
+        let total: i64 = spider::NODES
+            .iter()
+            .map(|n| {
+                db.query_node(n, &format!("SELECT COUNT(*) FROM {table}"))[0][0]
+                    .as_deref()
+                    .expect("count")
+                    .parse::<i64>()
+                    .expect("number")
+            })
+            .sum();
+        let expected = source.iter().find(|(t, _)| *t == table).expect("table").1.len();
+        assert_eq!(total, expected as i64, "{table}: rows over both nodes");
+    }
+    for node in spider::NODES {
+        let countries = db.query_node(node, "SELECT code, name FROM country ORDER BY code");
+        assert_eq!(countries, source[0].1, "country copy on {node}");
+        // The shard-scoped FKs hold on each node by itself.
+        for (fk, child, column, parent, key) in &FKS[..2] {
+            let n = db.query_node(node, &orphans_sql(child, column, parent, key));
+            assert_eq!(n, [[Some("0".to_string())]], "orphans of {fk} on {node}");
+        }
+    }
+}
+
+#[test]
+fn tether_sync_copies_into_a_sharded_keyspace_and_back_out_with_every_fk_intact() {
+    let c = spider::cluster();
+    let db = c.create_db();
+    shop(&db);
+    let source = TestDb::create(Engine::Sqlite);
+    source.exec(&(SOURCE.to_string() + &source_rows()));
+    let expected = rows_of(|sql| source.query(sql));
+    let dir = tether_testkit::ScratchDir::new("cli_sharded_sync");
+
+    // Into the head: the tables exist there (Spider) and on the nodes (InnoDB);
+    // the head routes each row to its node.
+    let into = write_file(
+        dir.path(),
+        "into.toml",
+        &format!(
+            "source = \"{}\"\nprivacy = \"off\"\n\n[[destinations]]\nurl = \"{}\"\ncreate_tables = false\n",
+            source.url,
+            db.head_url()
+        ),
+    );
+    let (code, out, err) = tether(&["sync", &into]);
+    assert_eq!(code, 0, "sync into the head: {out}\n{err}");
+    // Sync's own verification checks the source's FKs, which the head does not hold.
+    assert!(
+        out.contains(&format!(
+            "{}: verified: 4 foreign keys, 0 orphans; every table has the source's rows",
+            db.head_url()
+        )),
+        "{out}"
+    );
+    assert_eq!(rows_of(|sql| db.query_head(sql)), expected, "rows through the head");
+    assert_fk_intact_across_nodes(&db, &expected);
+
+    // Again with truncate: the head's DELETE reports 0 rows, the rows go all the same.
+    let again = write_file(
+        dir.path(),
+        "again.toml",
+        &format!(
+            "source = \"{}\"\nprivacy = \"off\"\n\n[[destinations]]\nurl = \"{}\"\ncreate_tables = false\ntruncate = true\n",
+            source.url,
+            db.head_url()
+        ),
+    );
+    let (code, out, err) = tether(&["sync", &again]);
+    assert_eq!(code, 0, "sync into the head again: {out}\n{err}");
+    assert_eq!(
+        rows_of(|sql| db.query_head(sql)),
+        expected,
+        "rows through the head after truncate"
+    );
+    assert_fk_intact_across_nodes(&db, &expected);
+
+    // Out of the head: into SQLite and into one MariaDB, the FKs the head cannot hold
+    // declared for the job (the nodes' FKs are read from them by nobody: the head
+    // shows Spider tables without FKs).
+    for engine in [Engine::Sqlite, Engine::Mysql] {
+        let dest = TestDb::create(engine);
+        let out_job = write_file(
+            dir.path(),
+            &format!("out_{engine:?}.toml"),
+            &format!(
+                "source = \"{}\"\nprivacy = \"off\"\n\n[[destinations]]\nurl = \"{}\"\n\n{DECLARED}\n\
+                 [[virtual_foreign_keys]]\nname = \"orders_customer_fk\"\ntable = \"orders\"\ncolumns = [\"customer_id\"]\nreferenced_table = \"customer\"\n\n\
+                 [[virtual_foreign_keys]]\nname = \"customer_country_fk\"\ntable = \"customer\"\ncolumns = [\"country\"]\nreferenced_table = \"country\"\n",
+                db.head_url(),
+                dest.url
+            ),
+        );
+        let (code, out, err) = tether(&["sync", &out_job]);
+        assert_eq!(code, 0, "sync out to {engine:?}: {out}\n{err}");
+        assert_eq!(rows_of(|sql| dest.query(sql)), expected, "rows in {engine:?}");
+        for (fk, child, column, parent, key) in FKS {
+            let n = dest.query(&orphans_sql(child, column, parent, key));
+            assert_eq!(n, [[Some("0".to_string())]], "orphans of {fk} in {engine:?}");
+        }
+    }
+}
+
+#[test]
+fn tether_sync_into_a_head_finds_an_orphan_the_head_cannot_refuse() {
+    let c = spider::cluster();
+    let db = c.create_db();
+    shop(&db);
+    // With its checks off, this source has a line of order 999 (none).
+    let source = TestDb::create(Engine::Sqlite);
+    source.exec(
+        &(SOURCE.to_string()
+            + &source_rows()
+            + "PRAGMA foreign_keys = OFF; INSERT INTO order_line VALUES (301, 999, 1);"),
+    );
+    let dir = tether_testkit::ScratchDir::new("cli_sharded_orphan");
+    let job = write_file(
+        dir.path(),
+        "into.toml",
+        &format!(
+            "source = \"{}\"\nprivacy = \"off\"\n\n[[destinations]]\nurl = \"{}\"\ncreate_tables = false\n",
+            source.url,
+            db.head_url()
+        ),
+    );
+    let (code, out, err) = tether(&["sync", &job]);
+    assert_ne!(code, 0, "an orphan across shards fails the sync: {out}\n{err}");
+    assert!(
+        out.contains("1 orphan rows in order_line for foreign key line_order_fk; for example (id)=('301')"),
+        "the FK is named: {out}\n{err}"
+    );
 }
