@@ -70,6 +70,27 @@ fn shop(db: &ShardedDb) {
     db.plain_table("note", "id INT PRIMARY KEY, customer_id INT NOT NULL, body VARCHAR(40)");
 }
 
+/// Runs `tether sync` of `source` into the head of `db` (tables already there,
+/// `create_tables = false`), `extra` added to the destination: (exit code, stdout, stderr).
+fn sync_into_head(
+    dir: &std::path::Path,
+    name: &str,
+    source: &TestDb,
+    db: &ShardedDb,
+    extra: &str,
+) -> (i32, String, String) {
+    let job = write_file(
+        dir,
+        name,
+        &format!(
+            "source = \"{}\"\nprivacy = \"off\"\n\n[[destinations]]\nurl = \"{}\"\ncreate_tables = false\n{extra}",
+            source.url,
+            db.head_url()
+        ),
+    );
+    tether(&["sync", &job])
+}
+
 fn write_file(dir: &std::path::Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write file");
@@ -324,16 +345,7 @@ fn tether_sync_copies_into_a_sharded_keyspace_and_back_out_with_every_fk_intact(
 
     // Into the head: the tables exist there (Spider) and on the nodes (InnoDB);
     // the head routes each row to its node.
-    let into = write_file(
-        dir.path(),
-        "into.toml",
-        &format!(
-            "source = \"{}\"\nprivacy = \"off\"\n\n[[destinations]]\nurl = \"{}\"\ncreate_tables = false\n",
-            source.url,
-            db.head_url()
-        ),
-    );
-    let (code, out, err) = tether(&["sync", &into]);
+    let (code, out, err) = sync_into_head(dir.path(), "into.toml", &source, &db, "");
     assert_eq!(code, 0, "sync into the head: {out}\n{err}");
     // Sync's own verification checks the source's FKs, which the head does not hold.
     assert!(
@@ -347,16 +359,7 @@ fn tether_sync_copies_into_a_sharded_keyspace_and_back_out_with_every_fk_intact(
     assert_fk_intact_across_nodes(&db, &expected);
 
     // Again with truncate: the head's DELETE reports 0 rows, the rows go all the same.
-    let again = write_file(
-        dir.path(),
-        "again.toml",
-        &format!(
-            "source = \"{}\"\nprivacy = \"off\"\n\n[[destinations]]\nurl = \"{}\"\ncreate_tables = false\ntruncate = true\n",
-            source.url,
-            db.head_url()
-        ),
-    );
-    let (code, out, err) = tether(&["sync", &again]);
+    let (code, out, err) = sync_into_head(dir.path(), "again.toml", &source, &db, "truncate = true\n");
     assert_eq!(code, 0, "sync into the head again: {out}\n{err}");
     assert_eq!(
         rows_of(|sql| db.query_head(sql)),
@@ -410,16 +413,7 @@ fn tether_sync_into_a_head_finds_an_orphan_the_head_cannot_refuse() {
             + "PRAGMA foreign_keys = OFF; INSERT INTO order_line VALUES (301, 999, 1);"),
     );
     let dir = tether_testkit::ScratchDir::new("cli_sharded_orphan");
-    let job = write_file(
-        dir.path(),
-        "into.toml",
-        &format!(
-            "source = \"{}\"\nprivacy = \"off\"\n\n[[destinations]]\nurl = \"{}\"\ncreate_tables = false\n",
-            source.url,
-            db.head_url()
-        ),
-    );
-    let (code, out, err) = tether(&["sync", &job]);
+    let (code, out, err) = sync_into_head(dir.path(), "into.toml", &source, &db, "");
     assert_ne!(code, 0, "an orphan across shards fails the sync: {out}\n{err}");
     assert!(
         out.contains("1 orphan rows in order_line for foreign key line_order_fk; for example (id)=('301')"),
