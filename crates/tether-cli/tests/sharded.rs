@@ -420,3 +420,72 @@ fn tether_sync_into_a_head_finds_an_orphan_the_head_cannot_refuse() {
         "the FK is named: {out}\n{err}"
     );
 }
+
+#[test]
+fn tether_sync_into_a_managed_sharded_keyspace_through_the_gateway() {
+    let c = spider::cluster();
+    let db = c.create_db();
+    shop(&db);
+    let source = TestDb::create(Engine::Sqlite);
+    source.exec(&(SOURCE.to_string() + &source_rows()));
+    let expected = rows_of(|sql| source.query(sql));
+    // The gateway in this process: a managed sharded keyspace over the head, the
+    // cross-shard FKs declared. The keyspace has the head database's name: sync reads
+    // the destination's tables from information_schema by the URL's database name,
+    // which the gateway passes through unchanged.
+    let config = tether_gateway::Config::parse(&format!(
+        r#"{{"listen": "127.0.0.1:0", "users": [{{"user": "sync", "password": "pw"}}],
+            "keyspaces": {{"{}": {{"sharded": true, "foreignKeyMode": "managed",
+              "backend": {{"url": "{}"}},
+              "foreignKeys": [
+                {{"name": "line_order_fk", "table": "order_line", "columns": ["order_id"],
+                  "referenced_table": "orders", "referenced_columns": ["id"]}},
+                {{"name": "note_customer_fk", "table": "note", "columns": ["customer_id"],
+                  "referenced_table": "customer", "referenced_columns": ["id"]}}]}}}}}}"#,
+        db.name,
+        db.head_url()
+    ))
+    .expect("gateway config");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let gateway = rt
+        .block_on(tether_gateway::Gateway::bind(&config, None))
+        .expect("gateway binds");
+    let addr = gateway.local_addr().expect("address");
+    rt.spawn(gateway.serve());
+
+    let dir = tether_testkit::ScratchDir::new("cli_sharded_gateway");
+    let job = write_file(
+        dir.path(),
+        "into.toml",
+        &format!(
+            "source = \"{}\"\nprivacy = \"off\"\n\n[[destinations]]\nurl = \"mysql://sync:pw@{addr}/{}\"\ncreate_tables = false\n",
+            source.url, db.name
+        ),
+    );
+    let (code, out, err) = tether(&["sync", &job]);
+    assert_eq!(code, 0, "sync through the gateway: {out}\n{err}");
+    assert!(out.contains("verified: 4 foreign keys, 0 orphans"), "{out}");
+    assert_eq!(rows_of(|sql| db.query_head(sql)), expected, "rows through the head");
+    assert_fk_intact_across_nodes(&db, &expected);
+
+    // A cross-shard orphan is refused while loading: the gateway checks the parent.
+    source.exec("PRAGMA foreign_keys = OFF; INSERT INTO order_line VALUES (301, 999, 1);");
+    let again = job.replace("into.toml", "again.toml");
+    std::fs::write(
+        &again,
+        std::fs::read_to_string(&job).expect("job") + "truncate = true\n",
+    )
+    .expect("job");
+    let (code, out, err) = tether(&["sync", &again]);
+    assert_ne!(code, 0, "{out}\n{err}");
+    assert!(
+        err.contains("table order_line: row (id)=(301) was rejected: server error 1452 (23000)")
+            && err.contains("CONSTRAINT `line_order_fk` FOREIGN KEY (`order_id`) REFERENCES `orders` (`id`)"),
+        "{err}"
+    );
+    drop(rt);
+}
