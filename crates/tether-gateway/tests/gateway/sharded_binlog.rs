@@ -180,19 +180,30 @@ fn row_events(text: &str, db: &str, kind: &str, table: &str) -> usize {
     text.lines().filter(|l| l.trim_end() == needle).count()
 }
 
-#[test]
-fn each_nodes_binlog_replayed_without_fks_equals_that_nodes_tables() {
+type Dump = Vec<(String, Vec<Vec<String>>)>;
+
+/// Per data node: (the node's tables, the replica's after its binlog from before the
+/// workload, the child row events of cascades in it). `node_fk`: the nodes carry
+/// `orders_customer_fk` ON DELETE CASCADE themselves (and the VSchema declares it
+/// with the same actions).
+fn workload_and_replay(cluster: &Cluster, replica_port: u16, node_fk: bool) -> Vec<(Dump, Dump, usize)> {
     let (Some(client), Some(tool)) = (program("mariadb"), program("mariadb-binlog")) else {
         panic!("the mariadb client and mariadb-binlog are needed");
     };
-    let replica = binlog_server().unwrap_or_else(|why| panic!("the private replica: {why}"));
-    let cluster = Cluster::start("sharded_binlog");
     let db = cluster.create_db();
     for (name, columns, by) in TABLES {
-        db.sharded_table(name, columns, columns, &Partitioning::Hash((*by).into()), &NODES);
+        let node = if node_fk && *name == "orders" {
+            format!(
+                "{columns}, CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customer (id) \
+                 ON DELETE CASCADE ON UPDATE RESTRICT"
+            )
+        } else {
+            columns.to_string()
+        };
+        db.sharded_table(name, columns, &node, &Partitioning::Hash((*by).into()), &NODES);
     }
-    let admin = format!("mysql://root@127.0.0.1:{}/", replica.port);
-    let replicas: Vec<String> = NODES.iter().map(|n| format!("replica_{n}")).collect();
+    let admin = format!("mysql://root@127.0.0.1:{replica_port}/");
+    let replicas: Vec<String> = NODES.iter().map(|n| format!("replica_{}_{n}", db.name)).collect();
     tether_testkit::block_on(async {
         let mut c = Conn::from_url(admin.as_str()).await.expect("replica");
         for r in &replicas {
@@ -207,7 +218,14 @@ fn each_nodes_binlog_replayed_without_fks_equals_that_nodes_tables() {
     });
     let from: Vec<(String, u64)> = cluster.nodes.iter().map(position).collect();
 
-    let gw = start_json(&vschema(&db.head_url()), "");
+    let mut keyspace = vschema(&db.head_url());
+    if node_fk {
+        keyspace = keyspace.replace(
+            r#""on_delete": "CASCADE", "on_update": "CASCADE"}, {"name": "customer_ref_fk""#,
+            r#""on_delete": "CASCADE", "on_update": "RESTRICT"}, {"name": "customer_ref_fk""#,
+        );
+    }
+    let gw = start_json(&keyspace, "");
     let statements = workload(31, 400);
     let ok = gw.block_on(async {
         let mut g = gw.connect("ks").await;
@@ -224,29 +242,47 @@ fn each_nodes_binlog_replayed_without_fks_equals_that_nodes_tables() {
     drop(gw);
     assert!(ok > statements.len() / 2, "{ok} of {} statements ran", statements.len());
 
-    let mut cascaded = 0;
+    let mut out = Vec::new();
     for ((node, from), replica_db) in cluster.nodes.iter().zip(&from).zip(&replicas) {
         let text = decoded(&tool, node, from, &db.name, replica_db);
         // Children deleted and set NULL by the gateway's statements, on this node.
-        cascaded += row_events(&text, replica_db, "DELETE FROM", "review")
+        let cascaded = row_events(&text, replica_db, "DELETE FROM", "review")
             + row_events(&text, replica_db, "DELETE FROM", "orders")
             + row_events(&text, replica_db, "UPDATE", "orders");
-        apply(&client, replica.port, replica_db, &text);
-        tether_testkit::block_on(async {
+        apply(&client, replica_port, replica_db, &text);
+        let (on_node, on_replica) = tether_testkit::block_on(async {
             let mut n = Conn::from_url(node.url(&db.name).as_str()).await.expect("node");
             let mut r = Conn::from_url(format!("{admin}{replica_db}").as_str())
                 .await
                 .expect("replica");
-            let on_node = dump(&mut n, NAMES).await;
-            let total: usize = on_node.iter().map(|(_, rows)| rows.len()).sum();
-            assert!(total > 20, "{} ends with rows ({total})", node.name);
-            assert_eq!(
-                dump(&mut r, NAMES).await,
-                on_node,
-                "{}: replica against node",
-                node.name
-            );
+            (dump(&mut n, NAMES).await, dump(&mut r, NAMES).await)
         });
+        out.push((on_node, on_replica, cascaded));
+    }
+    out
+}
+
+#[test]
+fn each_nodes_binlog_replayed_without_fks_equals_that_nodes_tables() {
+    let replica = binlog_server().unwrap_or_else(|why| panic!("the private replica: {why}"));
+    let cluster = Cluster::start("sharded_binlog");
+    let mut cascaded = 0;
+    for ((on_node, on_replica, n), node) in workload_and_replay(&cluster, replica.port, false)
+        .into_iter()
+        .zip(NODES)
+    {
+        let total: usize = on_node.iter().map(|(_, rows)| rows.len()).sum();
+        assert!(total > 20, "{node} ends with rows ({total})");
+        assert_eq!(on_replica, on_node, "{node}: replica against node");
+        cascaded += n;
     }
     assert!(cascaded > 50, "child row events of the workload's cascades: {cascaded}");
+
+    // The control: with the nodes' own ON DELETE CASCADE, InnoDB deletes the orders
+    // before the gateway's child DELETE finds them, and no node binlog has those
+    // deletions: the replicas keep orders the nodes no longer have.
+    let replayed = workload_and_replay(&cluster, replica.port, true);
+    let orders = |d: &Dump| d.iter().find(|(t, _)| t == "orders").map_or(0, |(_, r)| r.len());
+    let kept: usize = replayed.iter().map(|(n, r, _)| orders(r) - orders(n)).sum();
+    assert!(kept > 0, "orders the replicas keep: {kept}");
 }
