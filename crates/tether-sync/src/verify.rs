@@ -216,17 +216,21 @@ pub async fn verify(
         } else {
             child.primary_key.clone()
         };
-        // Declared FKs of the destination, and the job's virtual FKs mapped to it.
+        // Declared FKs of the destination, and the job's virtual FKs and the source's
+        // FKs the destination does not declare (tables it had without them, a sharding
+        // engine's head that cannot hold them) mapped to it.
+        let declared = child.foreign_keys.len();
         let mut fks: Vec<ForeignKey> = child.foreign_keys.clone();
-        for vfk in tp.table.foreign_keys.iter().filter(|f| f.is_virtual) {
+        let undeclared = |f: &ForeignKey| !child.foreign_keys.iter().any(|d| d.columns == f.columns);
+        for vfk in tp.table.foreign_keys.iter().filter(|f| f.is_virtual || undeclared(f)) {
             let mut m = vfk.clone();
             let parent = destination_name(source_schema, &vfk.referenced_name(), engine);
             m.referenced_schema = parent.schema;
             m.referenced_table = parent.name;
             fks.push(m);
         }
-        for fk in fks {
-            if validated && !fk.is_virtual {
+        for (i, fk) in fks.into_iter().enumerate() {
+            if validated && i < declared && !fk.is_virtual {
                 fk_count += 1;
                 continue;
             }

@@ -18,5 +18,6 @@ mod passthrough;
 mod pymysql;
 mod refresh;
 mod sharded;
+mod sharded_binlog;
 mod sharded_managed;
 mod tls;

@@ -1,0 +1,274 @@
+//! The sharded-keyspace benchmark (issue 16; run by `bench/sharded.sh`, not CI).
+//!
+//! One Spider cluster (`tether_testkit::spider`: a head, two data nodes), one run:
+//! - cascading DELETE and PK UPDATE of a parent with `BENCH_CHILDREN` children, on a
+//!   co-located FK (child sharded by the FK column, like its parent) and on a
+//!   cross-shard one (child sharded by its own id), through the managed gateway over
+//!   the 2-node head, against the same tree natively on one MariaDB node (a database
+//!   of node1 with InnoDB FKs, the same statements straight to it);
+//! - a mixed workload (`BENCH_CLIENTS` clients for `BENCH_SECONDS` s each: insert a
+//!   parent and its children, update, read, delete it with its cascade) through the
+//!   managed gateway on the tables spread over 2 nodes and over 1 node, natively, and
+//!   on the Spider head straight (2 nodes, no gateway: FKs neither checked nor cascaded).
+//!
+//! Every configuration lives on the same machine: the nodes share its cores.
+
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Opts, OptsBuilder};
+use tether_testkit::spider::{self, Partitioning, ShardedDb};
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// (table, columns, sharded by): `pa` with its co-located `ca`, `pb` with its
+/// cross-shard `xb`.
+const TABLES: &[(&str, &str, &str)] = &[
+    ("pa", "id INT PRIMARY KEY, v INT NOT NULL DEFAULT 0", "id"),
+    (
+        "ca",
+        "pa_id INT NOT NULL, id INT NOT NULL, v INT NOT NULL DEFAULT 0, PRIMARY KEY (pa_id, id)",
+        "pa_id",
+    ),
+    ("pb", "id INT PRIMARY KEY, v INT NOT NULL DEFAULT 0", "id"),
+    (
+        "xb",
+        "id INT PRIMARY KEY, pb_id INT NOT NULL, v INT NOT NULL DEFAULT 0",
+        "id",
+    ),
+];
+
+/// The FKs: declared in the VSchema for the sharded keyspaces, InnoDB's natively.
+const FKS: &[(&str, &str, &str, &str)] = &[("ca_pa_fk", "ca", "pa_id", "pa"), ("xb_pb_fk", "xb", "pb_id", "pb")];
+
+fn sharded(db: &ShardedDb, nodes: &[&str]) {
+    for (name, columns, by) in TABLES {
+        db.sharded_table(name, columns, columns, &Partitioning::Hash((*by).into()), nodes);
+    }
+}
+
+fn native_schema() -> String {
+    let mut sql = String::new();
+    for (name, columns, _) in TABLES {
+        sql += &format!("CREATE TABLE {name} ({columns}) ENGINE=InnoDB;\n");
+    }
+    for (fk, table, column, parent) in FKS {
+        sql += &format!(
+            "ALTER TABLE {table} ADD CONSTRAINT {fk} FOREIGN KEY ({column}) REFERENCES {parent} (id) \
+             ON DELETE CASCADE ON UPDATE CASCADE;\n"
+        );
+    }
+    sql
+}
+
+fn keyspace(name: &str, head_url: &str) -> String {
+    let fks: Vec<String> = FKS
+        .iter()
+        .map(|(fk, table, column, parent)| {
+            format!(
+                r#"{{"name": "{fk}", "table": "{table}", "columns": ["{column}"], "referenced_table": "{parent}",
+                    "on_delete": "CASCADE", "on_update": "CASCADE"}}"#
+            )
+        })
+        .collect();
+    format!(
+        r#""{name}": {{"sharded": true, "foreignKeyMode": "managed", "backend": {{"url": "{head_url}"}},
+            "foreignKeys": [{}]}}"#,
+        fks.join(", ")
+    )
+}
+
+/// `parents` parents in `pa` and `pb`, each with `children` children.
+fn load_sql(parents: u64, children: u64) -> String {
+    let n = parents * children;
+    format!(
+        "INSERT INTO pa (id) SELECT seq FROM seq_1_to_{parents};
+         INSERT INTO pb (id) SELECT seq FROM seq_1_to_{parents};
+         INSERT INTO ca (pa_id, id) SELECT 1 + (seq - 1) DIV {children}, seq FROM seq_1_to_{n};
+         INSERT INTO xb (id, pb_id) SELECT seq, 1 + (seq - 1) DIV {children} FROM seq_1_to_{n};"
+    )
+}
+
+/// Mean time per statement of `sqls`, one after the other on `conn`.
+async fn mean(conn: &mut Conn, sqls: &[String]) -> Duration {
+    let start = Instant::now();
+    for sql in sqls {
+        conn.query_drop(sql.as_str())
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    start.elapsed() / sqls.len() as u32
+}
+
+/// The cascade cases on `conn`: (case, mean per statement).
+async fn cascades(conn: &mut Conn, parents: u64) -> Vec<(&'static str, Duration)> {
+    let half = parents / 2;
+    let mut out = Vec::new();
+    for (case, parent) in [("co-located", "pa"), ("cross-shard", "pb")] {
+        let deletes: Vec<String> = (1..=half)
+            .map(|k| format!("DELETE FROM {parent} WHERE id = {k}"))
+            .collect();
+        let updates: Vec<String> = (half + 1..=parents)
+            .map(|k| format!("UPDATE {parent} SET id = id + 1000000 WHERE id = {k}"))
+            .collect();
+        out.push((
+            if case == "co-located" {
+                "DELETE co-located"
+            } else {
+                "DELETE cross-shard"
+            },
+            mean(conn, &deletes).await,
+        ));
+        out.push((
+            if case == "co-located" {
+                "PK UPDATE co-located"
+            } else {
+                "PK UPDATE cross-shard"
+            },
+            mean(conn, &updates).await,
+        ));
+    }
+    out
+}
+
+/// Statements per second of the mixed workload: `clients` clients for `seconds`.
+async fn mixed(opts: Opts, clients: u64, seconds: u64, children: u64) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let opts = opts.clone();
+            tokio::spawn(async move {
+                let mut conn = Conn::new(opts).await.expect("connects");
+                let mut done = 0u64;
+                let mut i = 0u64;
+                while Instant::now() < deadline {
+                    let id = 10_000_000 + c * 1_000_000 + i;
+                    i += 1;
+                    let mut sqls = vec![
+                        format!("INSERT INTO pa (id) VALUES ({id})"),
+                        format!("INSERT INTO pb (id) VALUES ({id})"),
+                    ];
+                    for j in 0..children.min(4) {
+                        sqls.push(format!("INSERT INTO ca (pa_id, id) VALUES ({id}, {j})"));
+                        sqls.push(format!("INSERT INTO xb (id, pb_id) VALUES ({}, {id})", id * 10 + j));
+                    }
+                    sqls.push(format!("UPDATE pa SET v = v + 1 WHERE id = {id}"));
+                    sqls.push(format!("SELECT COUNT(*) FROM ca WHERE pa_id = {id}"));
+                    sqls.push(format!("UPDATE xb SET v = v + 1 WHERE pb_id = {id}"));
+                    sqls.push(format!("DELETE FROM pa WHERE id = {id}"));
+                    sqls.push(format!("DELETE FROM pb WHERE id = {id}"));
+                    for sql in &sqls {
+                        conn.query_drop(sql.as_str())
+                            .await
+                            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                    }
+                    done += sqls.len() as u64;
+                }
+                let _ = conn.disconnect().await;
+                done
+            })
+        })
+        .collect();
+    let start = Instant::now();
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.expect("client");
+    }
+    total as f64 / start.elapsed().as_secs_f64().max(seconds as f64)
+}
+
+fn main() {
+    let parents = env_num("BENCH_PARENTS", 100);
+    let children = env_num("BENCH_CHILDREN", 10);
+    let clients = env_num("BENCH_CLIENTS", 4);
+    let seconds = env_num("BENCH_SECONDS", 10);
+    let cluster = spider::cluster();
+    eprintln!("spider cluster up in {:?}", cluster.startup);
+    // The testkit's head runs with spider_internal_xa = ON (atomic commit across nodes).
+    let two = cluster.create_db();
+    sharded(&two, &spider::NODES);
+    let one = cluster.create_db();
+    sharded(&one, &["node1"]);
+    // The head straight, no gateway: Spider's own cost (nobody checks or cascades the
+    // FKs, so the workload's deletes leave its children behind).
+    let raw = cluster.create_db();
+    sharded(&raw, &spider::NODES);
+    // Natively: a database of node1 with InnoDB FKs (a node has no Spider tables).
+    let native_db = format!("{}_native", two.name);
+    cluster.node("node1").exec("", &format!("CREATE DATABASE {native_db}"));
+    cluster.node("node1").exec(&native_db, &native_schema());
+    let native_url = cluster.node("node1").url(&native_db);
+
+    let json = format!(
+        r#"{{"listen": "127.0.0.1:0", "users": [{{"user": "bench", "password": "bench"}}],
+            "keyspaces": {{{}, {}}}}}"#,
+        keyspace("two", &two.head_url()),
+        keyspace("one", &one.head_url())
+    );
+    let config = tether_gateway::Config::parse(&json).expect("bench config");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let gateway = rt
+        .block_on(tether_gateway::Gateway::bind(&config, None))
+        .expect("gateway binds");
+    let addr = gateway.local_addr().expect("address");
+    rt.spawn(gateway.serve());
+    let gw = |ks: &str| -> Opts {
+        OptsBuilder::default()
+            .ip_or_hostname(addr.ip().to_string())
+            .tcp_port(addr.port())
+            .user(Some("bench"))
+            .pass(Some("bench"))
+            .db_name(Some(ks))
+            .prefer_socket(false)
+            .into()
+    };
+    let native_opts = Opts::from_url(&native_url).expect("url");
+
+    two.exec_head(&load_sql(parents, children));
+    cluster.node("node1").exec(&native_db, &load_sql(parents, children));
+    rt.block_on(async {
+        // Cascades: the 2-node managed keyspace against native.
+        let mut g = Conn::new(gw("two")).await.expect("gateway");
+        let mut n = Conn::new(native_opts.clone()).await.expect("native");
+        let sharded = cascades(&mut g, parents).await;
+        let native = cascades(&mut n, parents).await;
+        println!(
+            "cascades: {parents} parents x {children} children, {} statements per case",
+            parents / 2
+        );
+        println!("{:<24} {:>12} {:>12} {:>8}", "case", "native ms", "managed ms", "ratio");
+        for ((case, s), (_, nat)) in sharded.iter().zip(&native) {
+            println!(
+                "{case:<24} {:>12.2} {:>12.2} {:>8.1}",
+                nat.as_secs_f64() * 1e3,
+                s.as_secs_f64() * 1e3,
+                s.as_secs_f64() / nat.as_secs_f64()
+            );
+        }
+        // Mixed workload: 2 nodes, 1 node, native.
+        let t2 = mixed(gw("two"), clients, seconds, children).await;
+        let t1 = mixed(gw("one"), clients, seconds, children).await;
+        let tn = mixed(native_opts, clients, seconds, children).await;
+        let th = mixed(
+            Opts::from_url(&raw.head_url()).expect("url"),
+            clients,
+            seconds,
+            children,
+        )
+        .await;
+        println!("mixed workload, {clients} clients, {seconds} s each (statements/s):");
+        println!("  managed, 2 nodes  {t2:>10.1}");
+        println!("  managed, 1 node   {t1:>10.1}");
+        println!("  native, 1 node    {tn:>10.1}");
+        println!("  head, no gateway  {th:>10.1}  (2 nodes, FKs unchecked)");
+        println!("  2 nodes / 1 node  {:>10.2}", t2 / t1);
+        println!("  native / 2 nodes  {:>10.1}", tn / t2);
+    });
+    cluster.node("node1").exec("", &format!("DROP DATABASE {native_db}"));
+}
