@@ -61,6 +61,62 @@ pub fn refusal(keyspace: &str, form: &str) -> ServerError {
     ))
 }
 
+/// The tables a single write names as its targets (as written, unquoted, without
+/// the database); `None` when `sql` is not one write sqlparser reads.
+pub fn write_targets(sql: &str) -> Option<Vec<String>> {
+    let last = |n: &sqlparser::ast::ObjectName| n.0.last().map(|p| p.to_string().trim_matches('`').to_string());
+    let relation = |f: &TableFactor| match f {
+        TableFactor::Table { name, .. } => last(name),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    match Parser::parse_sql(&MySqlDialect {}, sql).ok()?.as_slice() {
+        [Statement::Insert(i)] => match &i.table {
+            sqlparser::ast::TableObject::TableName(n) => out.push(last(n)?),
+            _ => return None,
+        },
+        [Statement::Update(u)] => {
+            out.push(relation(&u.table.relation)?);
+            for j in &u.table.joins {
+                out.push(relation(&j.relation)?);
+            }
+        }
+        [Statement::Delete(d)] => {
+            for n in &d.tables {
+                out.push(last(n)?);
+            }
+            let from = match &d.from {
+                FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
+            };
+            for t in from {
+                out.push(relation(&t.relation)?);
+                for j in &t.joins {
+                    out.push(relation(&j.relation)?);
+                }
+            }
+        }
+        _ => return None,
+    }
+    Some(out)
+}
+
+/// Error 1105 when a write in a managed sharded keyspace names a table the
+/// keyspace's schema does not have (a view, whose base table the planner does not
+/// see; a table created behind the gateway) or cannot be read at all.
+pub fn unknown_target(sql: &str, schema: &Schema, keyspace: &str) -> Option<ServerError> {
+    let Some(targets) = write_targets(sql) else {
+        return Some(refusal(keyspace, "a write the gateway cannot read"));
+    };
+    let unknown = targets.iter().find(|t| schema.find_table(t).is_none())?;
+    Some(refusal(
+        keyspace,
+        &format!(
+            "a write to `{unknown}`, which is not a table of the keyspace's schema (a view, whose base table the \
+             planner does not see, or a table created behind the gateway)"
+        ),
+    ))
+}
+
 /// Runs `plan` (planned on `schema`, the keyspace's tables with every FK) on the
 /// head: `None` when the statement needs no FK work and goes to the head unchanged.
 pub async fn run_sharded(plan: &Plan, schema: &Schema, keyspace: &str, backend: &mut Backend) -> Option<Vec<Reply>> {

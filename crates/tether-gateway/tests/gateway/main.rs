@@ -18,4 +18,5 @@ mod pymysql;
 mod refresh;
 mod sharded;
 mod sharded_managed;
+mod sharded_review;
 mod tls;

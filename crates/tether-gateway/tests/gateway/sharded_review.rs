@@ -1,0 +1,164 @@
+//! Review findings on managed sharded keyspaces (issue 16, review 3): what the
+//! gateway neither plans nor knows to be a read or a session statement is refused
+//! with 1105 naming the form and the keyspace, since the head enforces no FK. Each
+//! statement here was forwarded unchecked before and left orphans (native InnoDB
+//! gives 1451 / 1452 / 1701 for them).
+
+use mysql_async::prelude::Queryable;
+
+use crate::sharded_managed::{code_of, orphans, sharded_schema, vschema, NAMES};
+use crate::support::{dump, start_json};
+use tether_testkit::spider;
+
+const SETUP: &str = "INSERT INTO customer (id) VALUES (1), (2); INSERT INTO item (id) VALUES (1), (2), (3);
+     INSERT INTO orders (customer_id, id, item_id) VALUES (1, 1, 1); INSERT INTO review VALUES (10, 1)";
+
+fn refused(code: u16, message: &str, sql: &str, form: &str) {
+    assert_eq!(code, 1105, "{sql}: {message}");
+    assert!(
+        message.contains("keyspace `ks` is sharded and managed") && message.contains(form),
+        "{sql}: {message}"
+    );
+}
+
+/// Finding 1: writes hidden from the router (comments, several statements,
+/// PREPARE / EXECUTE, routines, compound statements, SET STATEMENT, XA) are
+/// refused; a write after a plain comment is planned like one without.
+#[test]
+fn writes_the_gateway_does_not_plan_are_refused() {
+    let cluster = spider::cluster();
+    let db = cluster.create_db();
+    sharded_schema(&db);
+    db.exec_head(SETUP);
+    let gw = start_json(&vschema(&db.head_url()), "");
+    gw.block_on(async {
+        let mut g = gw.connect("ks").await;
+        let before = dump(&mut g, NAMES).await;
+        for (sql, form) in [
+            ("/*! DELETE FROM item WHERE id = 1 */", "executable comment"),
+            ("/*!100000 DELETE FROM item WHERE id = 1 */", "executable comment"),
+            (
+                "SELECT 1; DELETE FROM item WHERE id = 1",
+                "several statements with a write",
+            ),
+            (
+                "DO 1; INSERT INTO review VALUES (21, 98)",
+                "several statements with a write",
+            ),
+            ("PREPARE s FROM 'DELETE FROM item WHERE id = 1'", "PREPARE / EXECUTE"),
+            ("EXECUTE IMMEDIATE 'DELETE FROM item WHERE id = 1'", "PREPARE / EXECUTE"),
+            ("CREATE PROCEDURE p() DELETE FROM item WHERE id = 1", "CREATE PROCEDURE"),
+            ("CALL p()", "CALL"),
+            (
+                "BEGIN NOT ATOMIC INSERT INTO review VALUES (50, 77); END",
+                "compound statement",
+            ),
+            (
+                "SET STATEMENT max_statement_time = 100 FOR DELETE FROM item WHERE id = 1",
+                "SET STATEMENT",
+            ),
+            ("XA START 'r24'", "XA transaction"),
+            ("LOAD DATA INFILE '/nonexistent' INTO TABLE review", "LOAD DATA"),
+        ] {
+            let (code, message) = code_of(&mut g, sql).await;
+            refused(code, &message, sql, form);
+        }
+        assert_eq!(dump(&mut g, NAMES).await, before);
+        // A plain comment before a write hides nothing: planned, checked.
+        for sql in [
+            "/* c */ DELETE FROM item WHERE id = 1",
+            "-- c\nDELETE FROM item WHERE id = 1",
+            "# c\nDELETE FROM item WHERE id = 1",
+        ] {
+            assert_eq!(code_of(&mut g, sql).await.0, 1451, "{sql}");
+        }
+        assert_eq!(
+            code_of(&mut g, "/* c */ INSERT INTO review VALUES (21, 98)").await.0,
+            1452
+        );
+        match g.exec_drop("/* c */ INSERT INTO review VALUES (?, ?)", (60, 96)).await {
+            Err(mysql_async::Error::Server(e)) => assert_eq!(e.code, 1452, "{}", e.message),
+            other => panic!("an orphan through a prepared, commented INSERT: {other:?}"),
+        }
+        assert_eq!(dump(&mut g, NAMES).await, before);
+        // Reads and session statements pass.
+        for sql in [
+            "SELECT 1; SELECT 2",
+            "/*!40101 SET NAMES utf8mb4 */",
+            "SHOW TABLES",
+            "SET autocommit = 1",
+            "BEGIN",
+            "SELECT id FROM item FOR UPDATE",
+            "COMMIT",
+            "START TRANSACTION",
+            "ROLLBACK",
+            "EXPLAIN SELECT * FROM item",
+        ] {
+            let (code, message) = code_of(&mut g, sql).await;
+            assert_eq!(code, 0, "{sql}: {message}");
+        }
+        // The commented write that is allowed runs with its FK work: SET NULL.
+        assert_eq!(code_of(&mut g, "/* c */ DELETE FROM item WHERE id = 2").await.0, 0);
+        assert_eq!(g.affected_rows(), 1);
+    });
+    assert_eq!(orphans(&db), Vec::<String>::new(), "orphans on the nodes");
+}
+
+/// Findings 2 and 3: DROP / TRUNCATE / RENAME of a table of the FK graph, triggers,
+/// views and routines are refused; writes through a view made behind the gateway
+/// are refused; a temporary table named like a keyspace table is refused, one of
+/// another name is written freely.
+#[test]
+fn ddl_that_would_hide_or_break_fks_is_refused() {
+    let cluster = spider::cluster();
+    let db = cluster.create_db();
+    sharded_schema(&db);
+    db.exec_head(SETUP);
+    db.exec_head("CREATE VIEW vr AS SELECT * FROM review");
+    let gw = start_json(&vschema(&db.head_url()), "");
+    gw.block_on(async {
+        let mut g = gw.connect("ks").await;
+        let before = dump(&mut g, NAMES).await;
+        for (sql, form) in [
+            ("TRUNCATE TABLE item", "TRUNCATE of `item`"),
+            ("DROP TABLE item", "DROP of `item`"),
+            ("DROP TABLE IF EXISTS ks_other, review", "DROP of `review`"),
+            ("RENAME TABLE item TO item_old", "RENAME of `item`"),
+            (
+                "CREATE TRIGGER tr AFTER INSERT ON customer FOR EACH ROW DELETE FROM item WHERE id = NEW.v",
+                "CREATE TRIGGER",
+            ),
+            ("CREATE VIEW vi AS SELECT * FROM item", "CREATE VIEW"),
+            ("CREATE OR REPLACE VIEW vi AS SELECT * FROM item", "CREATE VIEW"),
+            ("INSERT INTO vr VALUES (71, 98)", "`vr`, which is not a table"),
+            ("DELETE FROM vr WHERE id = 10", "`vr`, which is not a table"),
+            (
+                "CREATE TEMPORARY TABLE item (id INT PRIMARY KEY)",
+                "CREATE TEMPORARY TABLE `item`",
+            ),
+        ] {
+            let (code, message) = code_of(&mut g, sql).await;
+            refused(code, &message, sql, form);
+        }
+        assert_eq!(dump(&mut g, NAMES).await, before);
+        // A temporary table of its own name: written and dropped through the gateway.
+        for sql in [
+            "CREATE TEMPORARY TABLE scratch (id INT PRIMARY KEY)",
+            "INSERT INTO scratch VALUES (1), (2)",
+            "DELETE FROM scratch WHERE id = 1",
+            "DROP TEMPORARY TABLE scratch",
+        ] {
+            let (code, message) = code_of(&mut g, sql).await;
+            assert_eq!(code, 0, "{sql}: {message}");
+        }
+        // Once dropped, the name is unknown again: refused.
+        let (code, message) = code_of(&mut g, "INSERT INTO scratch VALUES (3)").await;
+        refused(code, &message, "INSERT INTO scratch", "`scratch`, which is not a table");
+        // Tables outside the FK graph may still be created and dropped.
+        for sql in ["CREATE TABLE loose (id INT PRIMARY KEY)", "DROP TABLE loose"] {
+            let (code, message) = code_of(&mut g, sql).await;
+            assert_eq!(code, 0, "{sql}: {message}");
+        }
+    });
+    assert_eq!(orphans(&db), Vec::<String>::new(), "orphans on the nodes");
+}
