@@ -70,6 +70,10 @@ pub struct Session {
     /// keyspace): a write naming one gets no FK work (InnoDB temporary tables have
     /// no FKs) and is not refused as a write to an unknown table.
     temporary: HashSet<(String, String)>,
+    /// The keyspace (managed, sharded) whose client transaction the gateway rolled
+    /// back: every statement there is refused until the client's ROLLBACK (or
+    /// COMMIT, which fails), so nothing runs in autocommit by surprise.
+    aborted: Option<String>,
 }
 
 /// The server status flag of an open transaction.
@@ -89,6 +93,7 @@ impl Session {
             found_rows: false,
             ddl_strategy: DdlStrategy::Direct,
             temporary: HashSet::new(),
+            aborted: None,
         }
     }
 
@@ -138,6 +143,7 @@ impl Session {
         }
         self.prepared.clear();
         self.temporary.clear();
+        self.aborted = None;
         self.fk_checks = true;
         self.ddl_strategy = DdlStrategy::Direct;
         self.keyspace = self.login_keyspace.clone();
@@ -224,6 +230,9 @@ impl Session {
             Ok(k) => k,
             Err(e) => return Route::Answered(vec![Reply::Error(e)]),
         };
+        if self.aborted.as_deref() == Some(ks.spec.name.as_str()) {
+            return Route::Answered(vec![self.after_abort(&ks, sql).await]);
+        }
         match command {
             Command::Online(statement) => {
                 let Some(m) = ks.migrator() else {
@@ -321,6 +330,36 @@ impl Session {
         replies
     }
 
+    /// A statement after the gateway rolled the client's transaction back: ROLLBACK
+    /// ends the state, COMMIT too but fails, anything else is refused.
+    async fn after_abort(&mut self, ks: &Keyspace, sql: &str) -> Reply {
+        let pieces = guard::statements(sql);
+        let words: Vec<String> = match pieces.as_slice() {
+            [one] => one.split_whitespace().map(str::to_ascii_lowercase).collect(),
+            _ => Vec::new(),
+        };
+        let alone = |w: &str| {
+            words.len() <= 2 && words.first().is_some_and(|x| x == w) && words.get(1).is_none_or(|x| x == "work")
+        };
+        if alone("rollback") {
+            self.aborted = None;
+            return Reply::ok();
+        }
+        let name = &ks.spec.name;
+        if alone("commit") {
+            self.aborted = None;
+            return Reply::Error(ServerError::gateway(format!(
+                "tether gateway: COMMIT failed: the transaction was rolled back when a statement of it failed \
+                 after the gateway had written part of it (keyspace `{name}` is sharded and has no savepoints); \
+                 nothing of it was committed"
+            )));
+        }
+        Reply::Error(ServerError::gateway(format!(
+            "tether gateway: the transaction was rolled back when a statement of it failed (keyspace `{name}` is \
+             sharded and has no savepoints): this statement was not run; send ROLLBACK"
+        )))
+    }
+
     /// In a managed sharded keyspace (checks on), `Err` for a query the gateway
     /// neither plans nor knows to be a read or a session statement (the head
     /// enforces nothing): every statement of it is looked at (docs/sharding.md).
@@ -405,7 +444,13 @@ impl Session {
         }
         match planned {
             Ok((schema, Analysis::Plan(plan))) if ks.spec.sharded => {
-                managed::run_sharded(&plan, &schema, &ks.spec.name, self.backend(ks)).await
+                let mut rolled_back = false;
+                let replies =
+                    managed::run_sharded(&plan, &schema, &ks.spec.name, self.backend(ks), &mut rolled_back).await;
+                if rolled_back {
+                    self.aborted = Some(ks.spec.name.clone());
+                }
+                replies
             }
             Ok((_, Analysis::Plan(plan))) if !plan.is_passthrough() => {
                 Some(managed::run(&plan, self.backend(ks)).await)

@@ -29,12 +29,25 @@ pub(super) enum Behind<'a> {
     InnoDb,
     /// Nothing (a sharded keyspace's head): the statement is refused. `wrote`
     /// turns true once the plan sends a write (there is no savepoint to undo it).
-    Nothing { keyspace: &'a str, wrote: &'a AtomicBool },
+    /// `inside`: the client's transaction is open, so a failure found by reads
+    /// alone must stay without writes (no native replay to pick the error).
+    Nothing {
+        keyspace: &'a str,
+        wrote: &'a AtomicBool,
+        inside: bool,
+    },
 }
 
 impl Behind<'_> {
     pub(super) fn is_innodb(&self) -> bool {
         matches!(self, Behind::InnoDb)
+    }
+
+    /// Whether a failure the reads found may be replayed natively to pick
+    /// MariaDB's first error: not inside a client transaction behind the head
+    /// (the replay writes, and only a rollback of the whole transaction undoes it).
+    pub(super) fn may_replay(&self) -> bool {
+        !matches!(self, Behind::Nothing { inside: true, .. })
     }
 
     /// Notes that the plan is about to send a write.
@@ -119,7 +132,16 @@ pub fn unknown_target(sql: &str, schema: &Schema, keyspace: &str) -> Option<Serv
 
 /// Runs `plan` (planned on `schema`, the keyspace's tables with every FK) on the
 /// head: `None` when the statement needs no FK work and goes to the head unchanged.
-pub async fn run_sharded(plan: &Plan, schema: &Schema, keyspace: &str, backend: &mut Backend) -> Option<Vec<Reply>> {
+/// `rolled_back` turns true when the client's transaction had to be rolled back
+/// (a failure after the plan wrote): the session then refuses every statement
+/// until the client's ROLLBACK.
+pub async fn run_sharded(
+    plan: &Plan,
+    schema: &Schema,
+    keyspace: &str,
+    backend: &mut Backend,
+    rolled_back: &mut bool,
+) -> Option<Vec<Reply>> {
     if is_upsert(plan) {
         match same_unique_keys(plan, schema, backend).await {
             Ok(true) => {}
@@ -146,16 +168,17 @@ pub async fn run_sharded(plan: &Plan, schema: &Schema, keyspace: &str, backend: 
         return Some(vec![Reply::Error(refusal(keyspace, form))]);
     }
     let wrote = AtomicBool::new(false);
-    let behind = Behind::Nothing {
-        keyspace,
-        wrote: &wrote,
-    };
     let in_tx = match backend.read("SELECT @@in_transaction, @@autocommit").await {
         Ok(rows) => match rows.rows.first() {
             Some(r) => literal_is_true(r.first()) || !literal_is_true(r.get(1)),
             None => false,
         },
         Err(e) => return Some(vec![Reply::Error(e)]),
+    };
+    let behind = Behind::Nothing {
+        keyspace,
+        wrote: &wrote,
+        inside: in_tx,
     };
     if in_tx {
         // No savepoint: a statement that fails after it wrote takes the client's
@@ -166,8 +189,10 @@ pub async fn run_sharded(plan: &Plan, schema: &Schema, keyspace: &str, backend: 
             Err(mut e) => {
                 let _ = backend.exec("ROLLBACK").await;
                 let _ = backend.exec("SET foreign_key_checks = 1").await;
+                *rolled_back = true;
                 e.message.push_str(
-                    " (tether gateway: the transaction was rolled back: a sharded keyspace has no savepoints)",
+                    " (tether gateway: the transaction was rolled back: a sharded keyspace has no savepoints; \
+                     every statement is refused until the client's ROLLBACK)",
                 );
                 vec![Reply::Error(e)]
             }

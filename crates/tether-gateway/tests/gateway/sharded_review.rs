@@ -162,3 +162,59 @@ fn ddl_that_would_hide_or_break_fks_is_refused() {
     });
     assert_eq!(orphans(&db), Vec::<String>::new(), "orphans on the nodes");
 }
+
+/// Findings 4 and 5: inside a client transaction, a statement refused by the
+/// gateway's reads (RESTRICT) fails alone, as natively; one that fails after the
+/// gateway wrote (a duplicate key met by the head) rolls the transaction back, and
+/// then every statement is refused until the client's ROLLBACK; a COMMIT fails.
+#[test]
+fn a_client_transaction_keeps_its_rows_or_stays_aborted_until_rollback() {
+    let cluster = spider::cluster();
+    let db = cluster.create_db();
+    sharded_schema(&db);
+    db.exec_head(SETUP);
+    let gw = start_json(&vschema(&db.head_url()), "");
+    gw.block_on(async {
+        let mut g = gw.connect("ks").await;
+        let customers =
+            |rows: Vec<(String, Vec<Vec<String>>)>| -> Vec<String> { rows[0].1.iter().map(|r| r[0].clone()).collect() };
+        // A RESTRICT found by reads: only the DELETE fails (native: the same).
+        assert_eq!(code_of(&mut g, "BEGIN").await.0, 0);
+        assert_eq!(code_of(&mut g, "INSERT INTO customer (id) VALUES (9)").await.0, 0);
+        let (code, message) = code_of(&mut g, "DELETE FROM item WHERE id = 1").await;
+        assert_eq!(code, 1451, "{message}");
+        assert!(!message.contains("rolled back"), "{message}");
+        let (code, message) = code_of(&mut g, "UPDATE customer SET id = 5 WHERE id = 1").await;
+        assert_eq!(code, 1451, "{message}");
+        assert_eq!(code_of(&mut g, "INSERT INTO customer (id) VALUES (7)").await.0, 0);
+        assert_eq!(code_of(&mut g, "COMMIT").await.0, 0);
+        assert_eq!(customers(dump(&mut g, &["customer"]).await), ["1", "2", "7", "9"]);
+
+        // A failure after the gateway wrote: the transaction is gone, and says so.
+        for end in ["ROLLBACK", "COMMIT"] {
+            assert_eq!(code_of(&mut g, "BEGIN").await.0, 0);
+            assert_eq!(code_of(&mut g, "INSERT INTO customer (id) VALUES (11)").await.0, 0);
+            let (code, message) = code_of(&mut g, "UPDATE item SET id = 2 WHERE id = 3").await;
+            assert_eq!(code, 1062, "{message}");
+            assert!(message.contains("rolled back"), "{message}");
+            let (code, message) = code_of(&mut g, "INSERT INTO customer (id) VALUES (12)").await;
+            assert_eq!(code, 1105, "{message}");
+            assert!(message.contains("send ROLLBACK"), "{message}");
+            let (code, message) = code_of(&mut g, "SELECT 1").await;
+            assert_eq!(code, 1105, "{message}");
+            let (code, message) = code_of(&mut g, end).await;
+            match end {
+                "ROLLBACK" => assert_eq!(code, 0, "{message}"),
+                _ => {
+                    assert_eq!(code, 1105, "{message}");
+                    assert!(message.contains("COMMIT failed"), "{message}");
+                }
+            }
+            assert_eq!(customers(dump(&mut g, &["customer"]).await), ["1", "2", "7", "9"]);
+        }
+        // The session goes on as usual.
+        assert_eq!(code_of(&mut g, "INSERT INTO customer (id) VALUES (13)").await.0, 0);
+        assert_eq!(customers(dump(&mut g, &["customer"]).await), ["1", "2", "7", "9", "13"]);
+    });
+    assert_eq!(orphans(&db), Vec::<String>::new(), "orphans on the nodes");
+}
