@@ -218,3 +218,44 @@ fn a_client_transaction_keeps_its_rows_or_stays_aborted_until_rollback() {
     });
     assert_eq!(orphans(&db), Vec::<String>::new(), "orphans on the nodes");
 }
+
+/// Finding 3 on an unsharded managed keyspace: a session's temporary table named
+/// like a keyspace table has no FKs (InnoDB temporary tables have none), so writes
+/// naming it are forwarded as they are, never planned with the real table's
+/// cascades; once it is dropped the real table is planned again. Compared with
+/// native MariaDB statement by statement.
+#[test]
+fn a_temporary_table_shadowing_a_parent_gets_no_cascades_unsharded() {
+    use crate::managed::{outcome, SCHEMA, TABLES};
+    use crate::support::{direct, native_and_gateway, start_one};
+    use tether_testkit::{TestDb, TestEngine};
+    let native = TestDb::create(TestEngine::Mysql);
+    let managed = TestDb::create(TestEngine::Mysql);
+    native.exec(SCHEMA);
+    managed.exec(SCHEMA);
+    let gw = start_one(&managed, "managed");
+    gw.block_on(async {
+        let (mut n, mut g) = native_and_gateway(&native, &gw, false).await;
+        for sql in [
+            "CREATE TEMPORARY TABLE customer (id INT PRIMARY KEY, region_code CHAR(2), name VARCHAR(20))",
+            "INSERT INTO customer VALUES (1, 'EU', 'x'), (3, 'US', 'y')",
+            "DELETE FROM customer WHERE id = 1",
+            "UPDATE customer SET id = 30 WHERE id = 3",
+            "/* c */ DELETE FROM customer WHERE id = 30",
+            "DROP TEMPORARY TABLE customer",
+            "/* c */ DELETE FROM customer WHERE id = 2",
+            "DELETE FROM customer WHERE id = 3",
+        ] {
+            let a = outcome(&mut n, sql).await;
+            let b = outcome(&mut g, sql).await;
+            let norm = |m: &str, db: &str| m.replace(db, "DB");
+            assert_eq!(
+                (a.0, a.1, norm(&a.2, &native.name)),
+                (b.0, b.1, norm(&b.2, &managed.name)),
+                "statement: {sql}"
+            );
+        }
+        let mut m = direct(&managed).await;
+        assert_eq!(dump(&mut n, TABLES).await, dump(&mut m, TABLES).await);
+    });
+}
