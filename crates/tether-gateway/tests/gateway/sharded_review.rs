@@ -259,3 +259,55 @@ fn a_temporary_table_shadowing_a_parent_gets_no_cascades_unsharded() {
         assert_eq!(dump(&mut n, TABLES).await, dump(&mut m, TABLES).await);
     });
 }
+
+/// Finding 12: the nodes' FKs are read from every node; an FK only one node has
+/// (its InnoDB would act on that node's rows only) refuses every write with 1105
+/// naming the FK and the nodes, until the nodes agree. Reads go on.
+#[test]
+fn nodes_that_disagree_on_an_fk_refuse_every_write() {
+    let cluster = spider::cluster();
+    let db = cluster.create_db();
+    sharded_schema(&db);
+    db.sharded_table(
+        "dr",
+        "id INT PRIMARY KEY, p_id INT NULL",
+        "id INT PRIMARY KEY, p_id INT NULL",
+        &spider::Partitioning::Hash("id".into()),
+        &spider::NODES,
+    );
+    db.exec_head(SETUP);
+    db.exec_node(
+        "node2",
+        "ALTER TABLE dr ADD CONSTRAINT dr_p_fk FOREIGN KEY (p_id) REFERENCES customer (id) ON DELETE RESTRICT",
+    );
+    let gw = start_json(&vschema(&db.head_url()), "");
+    gw.block_on(async {
+        let mut g = gw.connect("ks").await;
+        for sql in [
+            "INSERT INTO customer (id) VALUES (50)",
+            "DELETE FROM customer WHERE id = 2",
+            "INSERT INTO dr VALUES (1, 2)",
+        ] {
+            let (code, message) = code_of(&mut g, sql).await;
+            assert_eq!(code, 1105, "{sql}: {message}");
+            assert!(
+                message.contains("foreign key `dr_p_fk` of `dr`")
+                    && message.contains("node1 has none")
+                    && message.contains("node2 has it"),
+                "{sql}: {message}"
+            );
+        }
+        assert_eq!(code_of(&mut g, "SELECT * FROM customer").await.0, 0);
+        // Once the nodes agree, writes are planned again.
+        let mut node1 = mysql_async::Conn::from_url(db.node_url("node1").as_str())
+            .await
+            .expect("node1");
+        node1
+            .query_drop(
+                "ALTER TABLE dr ADD CONSTRAINT dr_p_fk FOREIGN KEY (p_id) REFERENCES customer (id) ON DELETE RESTRICT",
+            )
+            .await
+            .expect("node1 FK");
+        assert_eq!(code_of(&mut g, "INSERT INTO customer (id) VALUES (50)").await.0, 0);
+    });
+}
