@@ -334,7 +334,7 @@ pub(super) fn counted(plan: &Plan, writes: &Writes, reply: Reply, behind: Behind
     }
 }
 
-/// A single-table DELETE (no ORDER BY / LIMIT) the head runs as it is, with its
+/// A single-table DELETE (`LIMIT` a literal, if any) the head runs as it is, with its
 /// rows affected counted first by a locking read in the same transaction (see
 /// [`counted`]); `None` for any other statement (forwarded unchanged).
 async fn counted_delete(plan: &Plan, backend: &mut Backend) -> Option<Vec<Reply>> {
@@ -346,10 +346,15 @@ async fn counted_delete(plan: &Plan, backend: &mut Backend) -> Option<Vec<Reply>
         FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
     };
     let [one] = from.as_slice() else { return None };
-    if !d.tables.is_empty() || d.using.is_some() || !d.order_by.is_empty() || d.limit.is_some() || !one.joins.is_empty()
-    {
+    if !d.tables.is_empty() || d.using.is_some() || !one.joins.is_empty() {
         return None;
     }
+    // `LIMIT n` (ORDER BY or not) deletes at most n of the rows counted.
+    let limit: Option<u64> = match &d.limit {
+        None => None,
+        Some(sqlparser::ast::Expr::Value(v)) => Some(v.to_string().parse().ok()?),
+        Some(_) => return None,
+    };
     let count = format!(
         "SELECT COUNT(*) FROM {}{} FOR UPDATE",
         one.relation,
@@ -379,6 +384,7 @@ async fn counted_delete(plan: &Plan, backend: &mut Backend) -> Option<Vec<Reply>
                 .unwrap_or(0),
             Err(_) => 0,
         };
+        let n = limit.map_or(n, |l| n.min(l));
         let mut replies = backend.query(&plan.original).await;
         match replies.pop() {
             Some(Reply::Ok(mut info)) => {

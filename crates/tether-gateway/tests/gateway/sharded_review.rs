@@ -100,6 +100,15 @@ fn writes_the_gateway_does_not_plan_are_refused() {
         // The commented write that is allowed runs with its FK work: SET NULL.
         assert_eq!(code_of(&mut g, "/* c */ DELETE FROM item WHERE id = 2").await.0, 0);
         assert_eq!(g.affected_rows(), 1);
+        // Finding 10: a DELETE ... LIMIT of rows nobody references counts as natively.
+        assert_eq!(code_of(&mut g, "INSERT INTO review VALUES (11, 1), (12, 1)").await.0, 0);
+        assert_eq!(code_of(&mut g, "DELETE FROM review WHERE id >= 11 LIMIT 1").await.0, 0);
+        assert_eq!(g.affected_rows(), 1);
+        assert_eq!(
+            code_of(&mut g, "DELETE FROM review ORDER BY id DESC LIMIT 5").await.0,
+            0
+        );
+        assert_eq!(g.affected_rows(), 2);
     });
     assert_eq!(orphans(&db), Vec::<String>::new(), "orphans on the nodes");
 }
