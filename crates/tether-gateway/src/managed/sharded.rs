@@ -469,7 +469,9 @@ pub(super) async fn duplicate_before(
     let rows: Vec<&Vec<sqlparser::ast::Expr>> = values.rows.iter().take(row + 1).map(|r| &r.content).collect();
     // Per index, per row: the key as literals (None: a column not given, or NULL).
     let mut keys: Vec<Vec<Option<Vec<String>>>> = Vec::new();
-    let mut existing: Vec<std::collections::HashSet<Vec<String>>> = Vec::new();
+    // Per index: the rows whose key the table has, compared by the server (a
+    // literal `10.0` finds the key 10, as MariaDB's own check would).
+    let mut existing: Vec<std::collections::HashSet<usize>> = Vec::new();
     for (_, cols) in &indexes {
         let per_row: Vec<Option<Vec<String>>> = rows
             .iter()
@@ -483,22 +485,34 @@ pub(super) async fn duplicate_before(
                     .collect::<Option<Vec<String>>>()
             })
             .collect();
-        let wanted: Vec<String> = per_row
+        let list: Vec<String> = cols.iter().map(|c| tether_fkplan::ident(c)).collect();
+        let probes: Vec<(usize, String)> = per_row
             .iter()
-            .flatten()
-            .map(|k| format!("({})", k.join(", ")))
+            .enumerate()
+            .filter_map(|(j, k)| {
+                let k = k.as_ref()?;
+                Some((
+                    j,
+                    format!(
+                        "EXISTS (SELECT 1 FROM {table} WHERE ({}) = ({}))",
+                        list.join(", "),
+                        k.join(", ")
+                    ),
+                ))
+            })
             .collect();
         let mut found = std::collections::HashSet::new();
-        if !wanted.is_empty() {
-            let list: Vec<String> = cols.iter().map(|c| tether_fkplan::ident(c)).collect();
+        if !probes.is_empty() {
             let sql = format!(
-                "SELECT {} FROM {table} WHERE ({}) IN ({})",
-                list.join(", "),
-                list.join(", "),
-                wanted.join(", ")
+                "SELECT {}",
+                probes.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join(", ")
             );
-            for r in backend.read(&sql).await?.rows {
-                found.insert(r.iter().map(text).collect::<Vec<String>>());
+            if let Some(r) = backend.read(&sql).await?.rows.first() {
+                for ((j, _), v) in probes.iter().zip(r) {
+                    if text(v) == "1" {
+                        found.insert(*j);
+                    }
+                }
             }
         }
         keys.push(per_row);
@@ -509,7 +523,7 @@ pub(super) async fn duplicate_before(
             let Some(key) = &keys[k][j] else { continue };
             let bare_key: Vec<String> = key.iter().map(|v| bare(v)).collect();
             let earlier = keys[k][..j].iter().flatten().any(|e| e == key);
-            if earlier || existing[k].contains(&bare_key) {
+            if earlier || existing[k].contains(&j) {
                 return Ok(Some(ServerError::new(
                     1062,
                     "23000",

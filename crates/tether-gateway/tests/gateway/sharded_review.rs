@@ -100,6 +100,8 @@ fn writes_the_gateway_does_not_plan_are_refused() {
         // The commented write that is allowed runs with its FK work: SET NULL.
         assert_eq!(code_of(&mut g, "/* c */ DELETE FROM item WHERE id = 2").await.0, 0);
         assert_eq!(g.affected_rows(), 1);
+        // Finding 9: a duplicate key found by value, as MariaDB meets it before the FK.
+        assert_eq!(code_of(&mut g, "INSERT INTO review VALUES (10.0, 99)").await.0, 1062);
         // Finding 10: a DELETE ... LIMIT of rows nobody references counts as natively.
         assert_eq!(code_of(&mut g, "INSERT INTO review VALUES (11, 1), (12, 1)").await.0, 0);
         assert_eq!(code_of(&mut g, "DELETE FROM review WHERE id >= 11 LIMIT 1").await.0, 0);
