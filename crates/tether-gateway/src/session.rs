@@ -431,6 +431,11 @@ impl Session {
     /// A write in a managed keyspace: the plan's replies, or `None` when the
     /// planner has nothing to do (forward it unchanged).
     async fn managed_write(&mut self, ks: &Arc<Keyspace>, sql: &str) -> Option<Vec<Reply>> {
+        let stripped = match ks.spec.sharded {
+            true => guard::without_modifiers(sql),
+            false => sql.into(),
+        };
+        let sql: &str = &stripped;
         if self.names_temporary(ks, sql) {
             // A session's temporary table shadows the keyspace's table of that
             // name: it has no FKs (InnoDB temporary tables have none).

@@ -287,6 +287,36 @@ pub fn tables_dropped(piece: &str) -> Vec<String> {
         .collect()
 }
 
+/// `sql` without the modifiers that change nothing for InnoDB or Spider tables
+/// (`DELETE LOW_PRIORITY QUICK`, `UPDATE LOW_PRIORITY`), which the planner cannot
+/// read; any other text as it is.
+pub fn without_modifiers(sql: &str) -> std::borrow::Cow<'_, str> {
+    let mut rest = sql.trim_start();
+    let Some(first) = rest.split_whitespace().next() else {
+        return sql.into();
+    };
+    let lower = first.to_ascii_lowercase();
+    if lower != "delete" && lower != "update" {
+        return sql.into();
+    }
+    rest = rest[first.len()..].trim_start();
+    let mut dropped = false;
+    loop {
+        let word = rest.split_whitespace().next().unwrap_or("");
+        let w = word.to_ascii_lowercase();
+        if w == "low_priority" || (w == "quick" && lower == "delete") {
+            rest = rest[word.len()..].trim_start();
+            dropped = true;
+        } else {
+            break;
+        }
+    }
+    match dropped {
+        true => format!("{first} {rest}").into(),
+        false => sql.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,6 +364,17 @@ mod tests {
         }
         assert_eq!(kind("delete from t"), Kind::Write);
         assert_eq!(kind("TRUNCATE t"), Kind::Ddl);
+    }
+
+    #[test]
+    fn modifiers_that_change_nothing_are_dropped() {
+        assert_eq!(without_modifiers("DELETE QUICK LOW_PRIORITY FROM t"), "DELETE FROM t");
+        assert_eq!(
+            without_modifiers("update low_priority t SET a = 1"),
+            "update t SET a = 1"
+        );
+        assert_eq!(without_modifiers("DELETE IGNORE FROM t"), "DELETE IGNORE FROM t");
+        assert_eq!(without_modifiers("UPDATE quick SET a = 1"), "UPDATE quick SET a = 1");
     }
 
     #[test]

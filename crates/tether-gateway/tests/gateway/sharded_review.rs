@@ -69,6 +69,8 @@ fn writes_the_gateway_does_not_plan_are_refused() {
             "/* c */ DELETE FROM item WHERE id = 1",
             "-- c\nDELETE FROM item WHERE id = 1",
             "# c\nDELETE FROM item WHERE id = 1",
+            // Finding 11: modifiers that change nothing are read past.
+            "DELETE LOW_PRIORITY QUICK FROM item WHERE id = 1",
         ] {
             assert_eq!(code_of(&mut g, sql).await.0, 1451, "{sql}");
         }
