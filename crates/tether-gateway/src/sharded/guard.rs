@@ -200,7 +200,8 @@ fn object_kind(w: &[String]) -> Option<&str> {
 
 /// Why DDL `piece` is refused in a managed sharded keyspace, if it is: DROP,
 /// TRUNCATE or RENAME of a table of the FK graph (`fk_tables`; native InnoDB
-/// refuses a referenced one with 1451 / 1701, the nodes cannot); CREATE of a
+/// refuses a referenced one with 1451 / 1701, the nodes cannot); ALTER ... RENAME
+/// naming a table of the keyspace; CREATE of a
 /// trigger, view, routine or event (their writes are not planned); CREATE
 /// TEMPORARY TABLE named like a table of the keyspace (`tables`): the session's
 /// writes naming it would get the real table's FK work.
@@ -229,6 +230,10 @@ pub fn ddl_refusal(piece: &str, fk_tables: &[String], tables: &[String]) -> Opti
                 )
             })
         }
+        // A table of the FK graph renamed (the VSchema's FKs name it), or any table
+        // renamed onto a keyspace table's name (a temporary table shadowing it).
+        "alter" if w.iter().any(|x| x == "rename") => names(tables)
+            .map(|t| format!("ALTER ... RENAME naming `{t}`, a table of the keyspace (its FKs are declared by name)")),
         "create" => match object_kind(&w) {
             Some(k) if HIDDEN_WRITERS.contains(&k) => Some(format!(
                 "CREATE {} (its writes would not be planned)",
@@ -387,6 +392,9 @@ mod tests {
         assert!(ddl_refusal("DROP TABLE log", &fk, &all).is_none());
         assert!(ddl_refusal("DROP TEMPORARY TABLE item", &fk, &all).is_none());
         assert!(ddl_refusal("DROP VIEW item_v", &fk, &all).is_none());
+        assert!(ddl_refusal("ALTER TABLE item RENAME TO item_old", &fk, &all).is_some());
+        assert!(ddl_refusal("ALTER TABLE scratch RENAME TO log", &fk, &all).is_some());
+        assert!(ddl_refusal("ALTER TABLE item ADD COLUMN note INT", &fk, &all).is_none());
         assert!(ddl_refusal("CREATE OR REPLACE VIEW v AS SELECT 1", &fk, &all).is_some());
         assert!(ddl_refusal("CREATE DEFINER=`a`@`%` TRIGGER tr AFTER INSERT ON log", &fk, &all).is_some());
         assert!(ddl_refusal("CREATE TEMPORARY TABLE log (id INT)", &fk, &all).is_some());

@@ -137,6 +137,7 @@ fn ddl_that_would_hide_or_break_fks_is_refused() {
             ("DROP TABLE item", "DROP of `item`"),
             ("DROP TABLE IF EXISTS ks_other, review", "DROP of `review`"),
             ("RENAME TABLE item TO item_old", "RENAME of `item`"),
+            ("ALTER TABLE item RENAME TO item_old", "ALTER ... RENAME naming `item`"),
             (
                 "CREATE TRIGGER tr AFTER INSERT ON customer FOR EACH ROW DELETE FROM item WHERE id = NEW.v",
                 "CREATE TRIGGER",
