@@ -30,8 +30,8 @@ pub enum Command<'a> {
     /// CREATE, ALTER, DROP, RENAME or TRUNCATE: the schema is read again after it.
     /// `may_create_fk`: CREATE or ALTER, which a `disallow` keyspace inspects.
     Ddl { may_create_fk: bool },
-    /// INSERT, UPDATE, DELETE or REPLACE as the text's very first word (a leading
-    /// comment hides it): a managed keyspace may plan it.
+    /// INSERT, UPDATE, DELETE or REPLACE as the first word after leading comments:
+    /// a managed keyspace plans it (without those comments, see [`skip_comments`]).
     Write,
     /// Anything else: forwarded unchanged.
     Other,
@@ -41,8 +41,7 @@ impl<'a> Command<'a> {
     /// Classifies `sql` (a whole COM_QUERY or prepared text: its first statement
     /// decides).
     pub fn of(sql: &'a str) -> Command<'a> {
-        let trimmed = sql.trim_start();
-        let lead = skip_comments(trimmed);
+        let lead = skip_comments(sql);
         let word = lead
             .split(|c: char| !c.is_ascii_alphabetic())
             .next()
@@ -72,15 +71,15 @@ impl<'a> Command<'a> {
             "set" => foreign_key_checks_value(lead).map_or(Command::Other, Command::SetFkChecks),
             "create" | "alter" => Command::Ddl { may_create_fk: true },
             "drop" | "rename" | "truncate" => Command::Ddl { may_create_fk: false },
-            // Only an uncommented first word counts (as `tether_fkplan::looks_like_write`).
-            "insert" | "update" | "delete" | "replace" if lead.len() == trimmed.len() => Command::Write,
+            // After leading comments too: the session plans the text without them.
+            "insert" | "update" | "delete" | "replace" => Command::Write,
             _ => Command::Other,
         }
     }
 }
 
 /// `sql` without leading whitespace and `/* ... */` or `-- `/`#` comments.
-fn skip_comments(sql: &str) -> &str {
+pub fn skip_comments(sql: &str) -> &str {
     let mut s = sql.trim_start();
     loop {
         if let Some(rest) = s.strip_prefix("/*") {
@@ -233,8 +232,9 @@ mod tests {
     fn classifies_writes_and_ddl_by_the_first_word() {
         assert_eq!(Command::of("  UPDATE t SET a = 1"), Command::Write);
         assert_eq!(Command::of("replace into t values (1)"), Command::Write);
-        // A leading comment hides a write from the planner, not DDL or SET.
-        assert_eq!(Command::of("  -- note\n  UPDATE t SET a = 1"), Command::Other);
+        // A leading comment does not hide a write from the planner (review finding 1).
+        assert_eq!(Command::of("  -- note\n  UPDATE t SET a = 1"), Command::Write);
+        assert_eq!(Command::of("/* c */ DELETE FROM t"), Command::Write);
         assert_eq!(Command::of("/*!40000 DELETE FROM t */"), Command::Other);
         assert_eq!(
             Command::of("# x\nALTER TABLE t ADD c INT"),

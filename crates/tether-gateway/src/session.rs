@@ -3,7 +3,7 @@
 //! statement: forwarded unchanged, refused (disallow), planned (managed), or handed
 //! to the keyspace's online migrations (`@@ddl_strategy`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::sync::Arc;
 
@@ -17,7 +17,8 @@ use crate::managed;
 use crate::online::{self, hook, DdlStrategy, OnlineStatement};
 use crate::protocol::Output;
 use crate::reply::{PreparedInfo, Reply, ServerError};
-use crate::route::Command;
+use crate::route::{skip_comments, Command};
+use crate::sharded::guard::{self, Kind};
 use crate::wire::value::Value;
 
 /// The refusal of online-DDL statements in a keyspace without migrations (sharded).
@@ -65,6 +66,14 @@ pub struct Session {
     found_rows: bool,
     /// `@@ddl_strategy`: `online` turns ALTER TABLE into a migration.
     ddl_strategy: DdlStrategy,
+    /// Temporary tables the session created through the gateway (lower case, per
+    /// keyspace): a write naming one gets no FK work (InnoDB temporary tables have
+    /// no FKs) and is not refused as a write to an unknown table.
+    temporary: HashSet<(String, String)>,
+    /// The keyspace (managed, sharded) whose client transaction the gateway rolled
+    /// back: every statement there is refused until the client's ROLLBACK (or
+    /// COMMIT, which fails), so nothing runs in autocommit by surprise.
+    aborted: Option<String>,
 }
 
 /// The server status flag of an open transaction.
@@ -83,6 +92,8 @@ impl Session {
             next_statement: 1,
             found_rows: false,
             ddl_strategy: DdlStrategy::Direct,
+            temporary: HashSet::new(),
+            aborted: None,
         }
     }
 
@@ -131,6 +142,8 @@ impl Session {
             backend.reset().await;
         }
         self.prepared.clear();
+        self.temporary.clear();
+        self.aborted = None;
         self.fk_checks = true;
         self.ddl_strategy = DdlStrategy::Direct;
         self.keyspace = self.login_keyspace.clone();
@@ -217,6 +230,9 @@ impl Session {
             Ok(k) => k,
             Err(e) => return Route::Answered(vec![Reply::Error(e)]),
         };
+        if self.aborted.as_deref() == Some(ks.spec.name.as_str()) {
+            return Route::Answered(vec![self.after_abort(&ks, sql).await]);
+        }
         match command {
             Command::Online(statement) => {
                 let Some(m) = ks.migrator() else {
@@ -245,6 +261,9 @@ impl Session {
             _ if !self.in_transaction(&ks) => ks.pass_gate(sql).await,
             _ => {}
         }
+        if let Err(e) = self.sharded_guard(&ks, sql, &command).await {
+            return Route::Answered(vec![Reply::Error(e)]);
+        }
         match command {
             Command::Rollback
                 if self
@@ -268,7 +287,7 @@ impl Session {
             }
             Command::Ddl { may_create_fk } => Route::Answered(self.ddl(&ks, sql, may_create_fk).await),
             Command::Write if ks.mode() == FkMode::Managed && self.fk_checks => {
-                match self.managed_write(&ks, sql).await {
+                match self.managed_write(&ks, skip_comments(sql)).await {
                     Some(replies) => Route::Answered(replies),
                     None => Route::Forward(ks),
                 }
@@ -297,9 +316,107 @@ impl Session {
         }
         let replies = self.backend(ks).query(sql).await;
         if !replies.iter().any(|r| matches!(r, Reply::Error(_))) {
+            for piece in guard::statements(sql) {
+                let name = &ks.spec.name;
+                if let Some(t) = guard::temporary_created(&piece) {
+                    self.temporary.insert((name.clone(), t));
+                }
+                for t in guard::tables_dropped(&piece) {
+                    self.temporary.remove(&(name.clone(), t));
+                }
+            }
             ks.after_ddl().await;
         }
         replies
+    }
+
+    /// A statement after the gateway rolled the client's transaction back: ROLLBACK
+    /// ends the state, COMMIT too but fails, anything else is refused.
+    async fn after_abort(&mut self, ks: &Keyspace, sql: &str) -> Reply {
+        let pieces = guard::statements(sql);
+        let words: Vec<String> = match pieces.as_slice() {
+            [one] => one.split_whitespace().map(str::to_ascii_lowercase).collect(),
+            _ => Vec::new(),
+        };
+        let alone = |w: &str| {
+            words.len() <= 2 && words.first().is_some_and(|x| x == w) && words.get(1).is_none_or(|x| x == "work")
+        };
+        if alone("rollback") {
+            self.aborted = None;
+            return Reply::ok();
+        }
+        let name = &ks.spec.name;
+        if alone("commit") {
+            self.aborted = None;
+            return Reply::Error(ServerError::gateway(format!(
+                "tether gateway: COMMIT failed: the transaction was rolled back when a statement of it failed \
+                 after the gateway had written part of it (keyspace `{name}` is sharded and has no savepoints); \
+                 nothing of it was committed"
+            )));
+        }
+        Reply::Error(ServerError::gateway(format!(
+            "tether gateway: the transaction was rolled back when a statement of it failed (keyspace `{name}` is \
+             sharded and has no savepoints): this statement was not run; send ROLLBACK"
+        )))
+    }
+
+    /// In a managed sharded keyspace (checks on), `Err` for a query the gateway
+    /// neither plans nor knows to be a read or a session statement (the head
+    /// enforces nothing): every statement of it is looked at (docs/sharding.md).
+    async fn sharded_guard(&self, ks: &Keyspace, sql: &str, command: &Command<'_>) -> Result<(), ServerError> {
+        if !(ks.spec.sharded && ks.mode() == FkMode::Managed && self.fk_checks) {
+            return Ok(());
+        }
+        if matches!(
+            command,
+            Command::Use(_) | Command::ExplainFk(_) | Command::ExplainShards | Command::ShowDatabases
+        ) {
+            return Ok(());
+        }
+        let pieces = guard::statements(sql);
+        let refuse = |form: &str| Err(managed::refusal(&ks.spec.name, form));
+        for piece in &pieces {
+            match guard::kind(piece) {
+                Kind::Read => {}
+                Kind::Write if pieces.len() > 1 => return refuse("a query of several statements with a write"),
+                Kind::Write if *command != Command::Write => return refuse("a write hidden in an executable comment"),
+                Kind::Write => {}
+                Kind::Ddl => {
+                    let schema = ks.schema().await?;
+                    let tables: Vec<String> = schema.tables.iter().map(|t| t.name.clone()).collect();
+                    let fk_tables: Vec<String> = schema
+                        .tables
+                        .iter()
+                        .filter(|t| {
+                            !t.foreign_keys.is_empty()
+                                || schema.tables.iter().any(|c| {
+                                    c.foreign_keys
+                                        .iter()
+                                        .any(|f| f.referenced_table.eq_ignore_ascii_case(&t.name))
+                                })
+                        })
+                        .map(|t| t.name.clone())
+                        .collect();
+                    if let Some(form) = guard::ddl_refusal(piece, &fk_tables, &tables) {
+                        return refuse(&form);
+                    }
+                }
+                Kind::Refused(form) => return refuse(&form),
+            }
+        }
+        Ok(())
+    }
+
+    /// True when every table a write names (its target) is a temporary table the
+    /// session created in `ks`.
+    fn names_temporary(&self, ks: &Keyspace, sql: &str) -> bool {
+        !self.temporary.is_empty()
+            && managed::write_targets(sql).is_some_and(|targets| {
+                !targets.is_empty()
+                    && targets
+                        .iter()
+                        .all(|t| self.temporary.contains(&(ks.spec.name.clone(), t.to_ascii_lowercase())))
+            })
     }
 
     /// True while the session's backend connection of `ks` is inside a transaction
@@ -314,9 +431,31 @@ impl Session {
     /// A write in a managed keyspace: the plan's replies, or `None` when the
     /// planner has nothing to do (forward it unchanged).
     async fn managed_write(&mut self, ks: &Arc<Keyspace>, sql: &str) -> Option<Vec<Reply>> {
-        match ks.plan(sql).await {
+        let stripped = match ks.spec.sharded {
+            true => guard::without_modifiers(sql),
+            false => sql.into(),
+        };
+        let sql: &str = &stripped;
+        if self.names_temporary(ks, sql) {
+            // A session's temporary table shadows the keyspace's table of that
+            // name: it has no FKs (InnoDB temporary tables have none).
+            return None;
+        }
+        let planned = ks.plan(sql).await;
+        if let (true, Ok((schema, _))) = (ks.spec.sharded, &planned) {
+            if let Some(e) = managed::unknown_target(sql, schema, &ks.spec.name) {
+                return Some(vec![Reply::Error(e)]);
+            }
+        }
+        match planned {
             Ok((schema, Analysis::Plan(plan))) if ks.spec.sharded => {
-                managed::run_sharded(&plan, &schema, &ks.spec.name, self.backend(ks)).await
+                let mut rolled_back = false;
+                let replies =
+                    managed::run_sharded(&plan, &schema, &ks.spec.name, self.backend(ks), &mut rolled_back).await;
+                if rolled_back {
+                    self.aborted = Some(ks.spec.name.clone());
+                }
+                replies
             }
             Ok((_, Analysis::Plan(plan))) if !plan.is_passthrough() => {
                 Some(managed::run(&plan, self.backend(ks)).await)
@@ -348,17 +487,19 @@ impl Session {
         if ks.mode() != FkMode::Managed || Command::of(sql) != Command::Write {
             return Ok((false, None));
         }
-        let (schema, analysis) = ks.plan(sql).await?;
+        let (schema, analysis) = ks.plan(skip_comments(sql)).await?;
         let planned = match analysis {
             // Sharded: a passthrough may be refused (managed::run_sharded).
             Analysis::Plan(p) => !p.is_passthrough() || ks.spec.sharded,
-            Analysis::Forward => false,
+            // Sharded: the target must be a table of the schema (managed_write).
+            Analysis::Forward => ks.spec.sharded,
         };
         Ok((planned, Some(schema)))
     }
 
     pub async fn prepare(&mut self, sql: &str) -> Result<PreparedInfo, ServerError> {
         let ks = self.current()?;
+        self.sharded_guard(&ks, sql, &Command::of(sql)).await?;
         let (planned, schema) = self.planned(&ks, sql).await?;
         let statement = self.backend(&ks).prepare(sql).await?;
         let id = self.next_statement;
@@ -416,6 +557,13 @@ impl Session {
         if !self.in_transaction(&ks) {
             ks.pass_gate(&p.statement.sql).await;
         }
+        if let Err(e) = self
+            .sharded_guard(&ks, &p.statement.sql, &Command::of(&p.statement.sql))
+            .await
+        {
+            out.error(&e);
+            return Ok(());
+        }
         if p.planned && self.fk_checks {
             let Some(text) = managed::inline_params(&p.statement.sql, &params) else {
                 out.error(&ServerError::new(
@@ -425,7 +573,7 @@ impl Session {
                 ));
                 return Ok(());
             };
-            if let Some(replies) = self.managed_write(&ks, &text).await {
+            if let Some(replies) = self.managed_write(&ks, skip_comments(&text)).await {
                 if let Some(s) = self.backends.get(&ks.spec.name).and_then(Backend::status) {
                     out.set_status(s);
                 }

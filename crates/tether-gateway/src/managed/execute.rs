@@ -129,6 +129,9 @@ async fn read_start(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> R
                     let origin = vec![0; old.len()];
                     let item = Item::start(&plan.table, Event::Delete, old, Vec::new(), origin);
                     if let Err(failure) = cascade(plan, backend, vec![item], &mut writes, checks).await {
+                        if !behind.may_replay() {
+                            return Err(failure.error);
+                        }
                         behind.writes();
                         return Err(first_native_error(plan, backend, failure.error).await);
                     }
@@ -157,7 +160,11 @@ async fn read_start(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> R
                 if let Err(failure) = cascade(plan, backend, vec![item], &mut writes, checks).await {
                     // Natively the rows go one by one: an earlier row may fail
                     // first, on another child FK (a DELETE of a range), or with
-                    // another error (a REPLACE's missing parent, say).
+                    // another error (a REPLACE's missing parent, say). Not inside a
+                    // client transaction behind the head: the replay writes.
+                    if !behind.may_replay() {
+                        return Err(failure.error);
+                    }
                     behind.writes();
                     return Err(first_native_error(plan, backend, failure.error).await);
                 }
@@ -212,6 +219,9 @@ async fn read_start(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> R
                 let origin = (0..old.len()).collect();
                 let item = Item::start(&plan.table, Event::Update, old, new, origin);
                 if let Err(failure) = cascade(plan, backend, vec![item], &mut writes, checks).await {
+                    if !behind.may_replay() {
+                        return Err(failure.error);
+                    }
                     behind.writes();
                     return Err(earlier_error(plan, backend, failure, &start_ids).await);
                 }

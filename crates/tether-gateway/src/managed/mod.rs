@@ -27,4 +27,4 @@ mod state;
 
 pub use render::inline_params;
 pub use savepoint::run;
-pub use sharded::{refusal, run_sharded};
+pub use sharded::{refusal, run_sharded, unknown_target, write_targets};

@@ -29,12 +29,25 @@ pub(super) enum Behind<'a> {
     InnoDb,
     /// Nothing (a sharded keyspace's head): the statement is refused. `wrote`
     /// turns true once the plan sends a write (there is no savepoint to undo it).
-    Nothing { keyspace: &'a str, wrote: &'a AtomicBool },
+    /// `inside`: the client's transaction is open, so a failure found by reads
+    /// alone must stay without writes (no native replay to pick the error).
+    Nothing {
+        keyspace: &'a str,
+        wrote: &'a AtomicBool,
+        inside: bool,
+    },
 }
 
 impl Behind<'_> {
     pub(super) fn is_innodb(&self) -> bool {
         matches!(self, Behind::InnoDb)
+    }
+
+    /// Whether a failure the reads found may be replayed natively to pick
+    /// MariaDB's first error: not inside a client transaction behind the head
+    /// (the replay writes, and only a rollback of the whole transaction undoes it).
+    pub(super) fn may_replay(&self) -> bool {
+        !matches!(self, Behind::Nothing { inside: true, .. })
     }
 
     /// Notes that the plan is about to send a write.
@@ -61,9 +74,74 @@ pub fn refusal(keyspace: &str, form: &str) -> ServerError {
     ))
 }
 
+/// The tables a single write names as its targets (as written, unquoted, without
+/// the database); `None` when `sql` is not one write sqlparser reads.
+pub fn write_targets(sql: &str) -> Option<Vec<String>> {
+    let last = |n: &sqlparser::ast::ObjectName| n.0.last().map(|p| p.to_string().trim_matches('`').to_string());
+    let relation = |f: &TableFactor| match f {
+        TableFactor::Table { name, .. } => last(name),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    match Parser::parse_sql(&MySqlDialect {}, sql).ok()?.as_slice() {
+        [Statement::Insert(i)] => match &i.table {
+            sqlparser::ast::TableObject::TableName(n) => out.push(last(n)?),
+            _ => return None,
+        },
+        [Statement::Update(u)] => {
+            out.push(relation(&u.table.relation)?);
+            for j in &u.table.joins {
+                out.push(relation(&j.relation)?);
+            }
+        }
+        [Statement::Delete(d)] => {
+            for n in &d.tables {
+                out.push(last(n)?);
+            }
+            let from = match &d.from {
+                FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
+            };
+            for t in from {
+                out.push(relation(&t.relation)?);
+                for j in &t.joins {
+                    out.push(relation(&j.relation)?);
+                }
+            }
+        }
+        _ => return None,
+    }
+    Some(out)
+}
+
+/// Error 1105 when a write in a managed sharded keyspace names a table the
+/// keyspace's schema does not have (a view, whose base table the planner does not
+/// see; a table created behind the gateway) or cannot be read at all.
+pub fn unknown_target(sql: &str, schema: &Schema, keyspace: &str) -> Option<ServerError> {
+    let Some(targets) = write_targets(sql) else {
+        return Some(refusal(keyspace, "a write the gateway cannot read"));
+    };
+    let unknown = targets.iter().find(|t| schema.find_table(t).is_none())?;
+    Some(refusal(
+        keyspace,
+        &format!(
+            "a write to `{unknown}`, which is not a table of the keyspace's schema (a view, whose base table the \
+             planner does not see, or a table created behind the gateway)"
+        ),
+    ))
+}
+
 /// Runs `plan` (planned on `schema`, the keyspace's tables with every FK) on the
 /// head: `None` when the statement needs no FK work and goes to the head unchanged.
-pub async fn run_sharded(plan: &Plan, schema: &Schema, keyspace: &str, backend: &mut Backend) -> Option<Vec<Reply>> {
+/// `rolled_back` turns true when the client's transaction had to be rolled back
+/// (a failure after the plan wrote): the session then refuses every statement
+/// until the client's ROLLBACK.
+pub async fn run_sharded(
+    plan: &Plan,
+    schema: &Schema,
+    keyspace: &str,
+    backend: &mut Backend,
+    rolled_back: &mut bool,
+) -> Option<Vec<Reply>> {
     if is_upsert(plan) {
         match same_unique_keys(plan, schema, backend).await {
             Ok(true) => {}
@@ -90,16 +168,17 @@ pub async fn run_sharded(plan: &Plan, schema: &Schema, keyspace: &str, backend: 
         return Some(vec![Reply::Error(refusal(keyspace, form))]);
     }
     let wrote = AtomicBool::new(false);
-    let behind = Behind::Nothing {
-        keyspace,
-        wrote: &wrote,
-    };
     let in_tx = match backend.read("SELECT @@in_transaction, @@autocommit").await {
         Ok(rows) => match rows.rows.first() {
             Some(r) => literal_is_true(r.first()) || !literal_is_true(r.get(1)),
             None => false,
         },
         Err(e) => return Some(vec![Reply::Error(e)]),
+    };
+    let behind = Behind::Nothing {
+        keyspace,
+        wrote: &wrote,
+        inside: in_tx,
     };
     if in_tx {
         // No savepoint: a statement that fails after it wrote takes the client's
@@ -110,8 +189,10 @@ pub async fn run_sharded(plan: &Plan, schema: &Schema, keyspace: &str, backend: 
             Err(mut e) => {
                 let _ = backend.exec("ROLLBACK").await;
                 let _ = backend.exec("SET foreign_key_checks = 1").await;
+                *rolled_back = true;
                 e.message.push_str(
-                    " (tether gateway: the transaction was rolled back: a sharded keyspace has no savepoints)",
+                    " (tether gateway: the transaction was rolled back: a sharded keyspace has no savepoints; \
+                     every statement is refused until the client's ROLLBACK)",
                 );
                 vec![Reply::Error(e)]
             }
@@ -253,7 +334,7 @@ pub(super) fn counted(plan: &Plan, writes: &Writes, reply: Reply, behind: Behind
     }
 }
 
-/// A single-table DELETE (no ORDER BY / LIMIT) the head runs as it is, with its
+/// A single-table DELETE (`LIMIT` a literal, if any) the head runs as it is, with its
 /// rows affected counted first by a locking read in the same transaction (see
 /// [`counted`]); `None` for any other statement (forwarded unchanged).
 async fn counted_delete(plan: &Plan, backend: &mut Backend) -> Option<Vec<Reply>> {
@@ -265,10 +346,15 @@ async fn counted_delete(plan: &Plan, backend: &mut Backend) -> Option<Vec<Reply>
         FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
     };
     let [one] = from.as_slice() else { return None };
-    if !d.tables.is_empty() || d.using.is_some() || !d.order_by.is_empty() || d.limit.is_some() || !one.joins.is_empty()
-    {
+    if !d.tables.is_empty() || d.using.is_some() || !one.joins.is_empty() {
         return None;
     }
+    // `LIMIT n` (ORDER BY or not) deletes at most n of the rows counted.
+    let limit: Option<u64> = match &d.limit {
+        None => None,
+        Some(sqlparser::ast::Expr::Value(v)) => Some(v.to_string().parse().ok()?),
+        Some(_) => return None,
+    };
     let count = format!(
         "SELECT COUNT(*) FROM {}{} FOR UPDATE",
         one.relation,
@@ -298,6 +384,7 @@ async fn counted_delete(plan: &Plan, backend: &mut Backend) -> Option<Vec<Reply>
                 .unwrap_or(0),
             Err(_) => 0,
         };
+        let n = limit.map_or(n, |l| n.min(l));
         let mut replies = backend.query(&plan.original).await;
         match replies.pop() {
             Some(Reply::Ok(mut info)) => {
@@ -382,7 +469,9 @@ pub(super) async fn duplicate_before(
     let rows: Vec<&Vec<sqlparser::ast::Expr>> = values.rows.iter().take(row + 1).map(|r| &r.content).collect();
     // Per index, per row: the key as literals (None: a column not given, or NULL).
     let mut keys: Vec<Vec<Option<Vec<String>>>> = Vec::new();
-    let mut existing: Vec<std::collections::HashSet<Vec<String>>> = Vec::new();
+    // Per index: the rows whose key the table has, compared by the server (a
+    // literal `10.0` finds the key 10, as MariaDB's own check would).
+    let mut existing: Vec<std::collections::HashSet<usize>> = Vec::new();
     for (_, cols) in &indexes {
         let per_row: Vec<Option<Vec<String>>> = rows
             .iter()
@@ -396,22 +485,34 @@ pub(super) async fn duplicate_before(
                     .collect::<Option<Vec<String>>>()
             })
             .collect();
-        let wanted: Vec<String> = per_row
+        let list: Vec<String> = cols.iter().map(|c| tether_fkplan::ident(c)).collect();
+        let probes: Vec<(usize, String)> = per_row
             .iter()
-            .flatten()
-            .map(|k| format!("({})", k.join(", ")))
+            .enumerate()
+            .filter_map(|(j, k)| {
+                let k = k.as_ref()?;
+                Some((
+                    j,
+                    format!(
+                        "EXISTS (SELECT 1 FROM {table} WHERE ({}) = ({}))",
+                        list.join(", "),
+                        k.join(", ")
+                    ),
+                ))
+            })
             .collect();
         let mut found = std::collections::HashSet::new();
-        if !wanted.is_empty() {
-            let list: Vec<String> = cols.iter().map(|c| tether_fkplan::ident(c)).collect();
+        if !probes.is_empty() {
             let sql = format!(
-                "SELECT {} FROM {table} WHERE ({}) IN ({})",
-                list.join(", "),
-                list.join(", "),
-                wanted.join(", ")
+                "SELECT {}",
+                probes.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join(", ")
             );
-            for r in backend.read(&sql).await?.rows {
-                found.insert(r.iter().map(text).collect::<Vec<String>>());
+            if let Some(r) = backend.read(&sql).await?.rows.first() {
+                for ((j, _), v) in probes.iter().zip(r) {
+                    if text(v) == "1" {
+                        found.insert(*j);
+                    }
+                }
             }
         }
         keys.push(per_row);
@@ -422,7 +523,7 @@ pub(super) async fn duplicate_before(
             let Some(key) = &keys[k][j] else { continue };
             let bare_key: Vec<String> = key.iter().map(|v| bare(v)).collect();
             let earlier = keys[k][..j].iter().flatten().any(|e| e == key);
-            if earlier || existing[k].contains(&bare_key) {
+            if earlier || existing[k].contains(&j) {
                 return Ok(Some(ServerError::new(
                     1062,
                     "23000",

@@ -22,6 +22,11 @@ use crate::config::DeclaredActions;
 #[derive(Debug, thiserror::Error)]
 pub enum ManagedError {
     #[error(
+        "the data nodes disagree on foreign keys ({0}): each node's InnoDB would act on its own rows only; \
+         make the nodes' FKs the same (every write is refused until they are)"
+    )]
+    NodesDisagree(String),
+    #[error(
         "foreign key `{name}` of `{table}`: the data nodes have ON {event} {node}, the VSchema declares ON {event} {declared}"
     )]
     Actions {
@@ -64,7 +69,10 @@ pub async fn managed_schema(
     declared: &[LocatedSpec],
     actions: &[DeclaredActions],
 ) -> Result<Schema, ShardedError> {
-    let (layout, tables) = super::read_tables(head).await?;
+    let (layout, tables, disagreements) = super::read_tables(head).await?;
+    if !disagreements.is_empty() {
+        return Err(ManagedError::NodesDisagree(disagreements.join("; ")).into());
+    }
     let (mut schema, sources) = scope::merge(&tables, declared)?;
     for (located, given) in declared.iter().zip(actions) {
         let spec = &located.spec;

@@ -2,6 +2,7 @@
 //! The engine routes statements; the gateway learns the layout from the engine's
 //! catalogs ([`layout`]) and decides which FKs the data nodes can enforce ([`scope`]).
 
+pub mod guard;
 pub mod layout;
 pub mod managed;
 pub mod report;
@@ -36,14 +37,15 @@ pub async fn describe(
     head: &DbUrl,
     declared: &[LocatedSpec],
 ) -> Result<(layout::Layout, Vec<scope::ScopedFk>), ShardedError> {
-    let (layout, tables) = read_tables(head).await?;
+    let (layout, tables, _) = read_tables(head).await?;
     let fks = scope::scope_fks(&layout, &tables, declared)?;
     Ok((layout, fks))
 }
 
 /// The layout of the head database `head` names, and the keyspace's tables under
 /// their head names with the data nodes' FKs (see [`scope::keyspace_tables`]).
-pub async fn read_tables(head: &DbUrl) -> Result<(layout::Layout, tether_schema::Schema), ShardedError> {
+/// Also the lines where the data nodes disagree on a table's FKs.
+pub async fn read_tables(head: &DbUrl) -> Result<(layout::Layout, tether_schema::Schema, Vec<String>), ShardedError> {
     let layout = layout::read(head).await?;
     let introspect = |url: DbUrl, what: String| async move {
         tether_connect::introspect(&url, &IntrospectOptions::default())
@@ -51,10 +53,14 @@ pub async fn read_tables(head: &DbUrl) -> Result<(layout::Layout, tether_schema:
             .map_err(|source| ShardedError::Introspect { what, source })
     };
     let head_schema = introspect(head.clone(), format!("the head database `{}`", layout.database)).await?;
-    // Each Spider table as its first node has it: one reading per (node, database).
+    // Every (node, database) a Spider table links to, read once: the tables as
+    // their first node has them, the others compared (`scope::node_disagreements`).
     let mut nodes = BTreeMap::new();
-    for (node, database, _) in scope::sources(&layout) {
-        let key = (node, database);
+    let keys: Vec<(String, String)> = scope::all_links(&layout)
+        .into_iter()
+        .map(|(n, d, _, _)| (n.to_string(), d.to_string()))
+        .collect();
+    for key in keys {
         if nodes.contains_key(&key) {
             continue;
         }
@@ -69,5 +75,6 @@ pub async fn read_tables(head: &DbUrl) -> Result<(layout::Layout, tether_schema:
         nodes.insert(key, schema);
     }
     let tables = scope::keyspace_tables(&layout, &nodes, &head_schema);
-    Ok((layout, tables))
+    let disagreements = scope::node_disagreements(&layout, &nodes);
+    Ok((layout, tables, disagreements))
 }

@@ -124,9 +124,10 @@ pub fn sources(layout: &Layout) -> Vec<(String, String, String)> {
 /// node has it (with its InnoDB FKs; `nodes` holds the schema of each (node,
 /// database) of [`sources`]), renamed from the node's name where the link names
 /// another table, plus the head's plain tables (with their FKs).
-pub fn keyspace_tables(layout: &Layout, nodes: &BTreeMap<(String, String), Schema>, head: &Schema) -> Schema {
-    // (node, database, remote table) -> head table
-    let mut head_name: BTreeMap<(&str, &str, &str), &str> = BTreeMap::new();
+/// Every (node, database, remote table) a Spider table of `layout` links to, with
+/// the head table's name.
+pub fn all_links(layout: &Layout) -> Vec<(&str, &str, &str, &str)> {
+    let mut out = Vec::new();
     for t in &layout.tables {
         let links: Vec<&super::layout::Link> = match &t.placement {
             Placement::Plain => continue,
@@ -135,10 +136,85 @@ pub fn keyspace_tables(layout: &Layout, nodes: &BTreeMap<(String, String), Schem
         };
         for l in links {
             for n in &l.servers {
-                head_name.insert((n, &l.database, &l.table), &t.name);
+                out.push((n.as_str(), l.database.as_str(), l.table.as_str(), t.name.as_str()));
             }
         }
     }
+    out
+}
+
+/// Where the data nodes disagree on a Spider table's FKs (one node has an FK the
+/// first node has not, or with other columns or actions): one line per FK, naming
+/// it, the table and the nodes. `nodes` holds the schema of every (node, database)
+/// of [`all_links`].
+pub fn node_disagreements(layout: &Layout, nodes: &BTreeMap<(String, String), Schema>) -> Vec<String> {
+    let links = all_links(layout);
+    let head_name: BTreeMap<(&str, &str, &str), &str> = links.iter().map(|&(n, d, r, h)| ((n, d, r), h)).collect();
+    // head table -> (node, its FKs under head names), first node first
+    let mut seen: BTreeMap<&str, (String, Vec<ForeignKey>)> = BTreeMap::new();
+    let mut out = Vec::new();
+    for &(node, database, remote, head) in &links {
+        let Some(found) = nodes
+            .get(&(node.to_string(), database.to_string()))
+            .and_then(|s| s.tables.iter().find(|t| t.name == remote))
+        else {
+            continue;
+        };
+        let mut fks: Vec<ForeignKey> = found
+            .foreign_keys
+            .iter()
+            .map(|f| {
+                let mut f = f.clone();
+                f.referenced_table = head_name
+                    .get(&(node, database, f.referenced_table.as_str()))
+                    .map_or(f.referenced_table.clone(), |h| h.to_string());
+                f.referenced_schema = None;
+                f
+            })
+            .collect();
+        fks.sort_by(|a, b| a.name.cmp(&b.name));
+        match seen.get(head) {
+            None => {
+                seen.insert(head, (node.to_string(), fks));
+            }
+            Some((first, first_fks)) if *first_fks != fks => {
+                let names: std::collections::BTreeSet<&str> =
+                    first_fks.iter().chain(&fks).map(|f| f.name.as_str()).collect();
+                for name in names {
+                    let a = first_fks.iter().find(|f| f.name == name);
+                    let b = fks.iter().find(|f| f.name == name);
+                    if a != b {
+                        let has = |f: Option<&ForeignKey>| match f {
+                            Some(_) => "has it",
+                            None => "has none",
+                        };
+                        let how = if a.is_some() && b.is_some() { "differently" } else { "" };
+                        out.push(format!(
+                            "foreign key `{name}` of `{head}`: data node {first} {}, data node {node} {}{}",
+                            has(a),
+                            has(b),
+                            if how.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({how})")
+                            }
+                        ));
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    out.dedup();
+    out
+}
+
+pub fn keyspace_tables(layout: &Layout, nodes: &BTreeMap<(String, String), Schema>, head: &Schema) -> Schema {
+    // (node, database, remote table) -> head table
+    let head_name: BTreeMap<(&str, &str, &str), &str> = all_links(layout)
+        .into_iter()
+        .map(|(n, d, r, h)| ((n, d, r), h))
+        .collect();
     let mut tables: Vec<Table> = Vec::new();
     for (node, database, remote) in sources(layout) {
         let Some(found) = nodes

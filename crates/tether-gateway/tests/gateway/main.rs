@@ -20,4 +20,5 @@ mod refresh;
 mod sharded;
 mod sharded_binlog;
 mod sharded_managed;
+mod sharded_review;
 mod tls;
