@@ -157,7 +157,8 @@ pub struct DeclaredFkConfig {
     /// Defaults to the referenced table's primary key.
     #[serde(default)]
     pub referenced_columns: Vec<String>,
-    /// `RESTRICT`, `NO ACTION`, `CASCADE`, `SET NULL` or `SET DEFAULT`.
+    /// `RESTRICT`, `NO ACTION`, `CASCADE` or `SET NULL` (`SET DEFAULT` is refused:
+    /// InnoDB has no such FKs, and a default without a parent row is an orphan).
     #[serde(default)]
     pub on_delete: Option<tether_schema::FkAction>,
     #[serde(default)]
@@ -238,6 +239,19 @@ impl Config {
                 return Err(format!(
                     "keyspace `{name}`: `foreignKeys` is read for sharded keyspaces only (`\"sharded\": true`)"
                 ));
+            }
+            for (i, fk) in ks.foreign_keys.iter().enumerate() {
+                for (key, action) in [("on_delete", fk.on_delete), ("on_update", fk.on_update)] {
+                    if action == Some(tether_schema::FkAction::SetDefault) {
+                        return Err(format!(
+                            "keyspace `{name}`: foreignKeys[{i}] (`{}` -> `{}`): `{key}` \"SET DEFAULT\" is not \
+                             supported: InnoDB refuses such FKs, so there is no MariaDB behaviour to match, and a \
+                             column default without a parent row would be an orphan; use \"SET NULL\", \"CASCADE\" \
+                             or \"RESTRICT\"",
+                            fk.table, fk.referenced_table
+                        ));
+                    }
+                }
             }
         }
         if let Some(d) = &config.default_keyspace {
@@ -426,5 +440,15 @@ mod tests {
         )
         .expect_err("unknown action");
         assert!(e.starts_with("unknown variant `DROP`"), "{e}");
+        let e = config(
+            "managed",
+            true,
+            r#","foreignKeys":[{"table":"t","columns":["a"],"referenced_table":"p","on_update":"SET DEFAULT"}]"#,
+        )
+        .expect_err("SET DEFAULT");
+        assert!(
+            e.starts_with("keyspace `k`: foreignKeys[0] (`t` -> `p`): `on_update` \"SET DEFAULT\" is not supported"),
+            "{e}"
+        );
     }
 }
