@@ -127,6 +127,20 @@ pub(super) async fn create_tables(
         }
         let schemas: BTreeSet<String> = schemas.into_iter().collect();
         for s in schemas {
+            // PostgreSQL: CREATE SCHEMA IF NOT EXISTS needs the database's CREATE
+            // privilege even when the schema exists.
+            if engine == tether_schema::Engine::Postgres {
+                let lit = d.literal(&Value::Text(s.clone()));
+                let found = conn
+                    .query(
+                        &format!("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = {lit})"),
+                        &[tether_schema::DataType::Boolean],
+                    )
+                    .await?;
+                if matches!(found.first().and_then(|r| r.first()), Some(Value::Bool(true))) {
+                    continue;
+                }
+            }
             conn.execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", d.ident(&s)))
                 .await?;
         }
@@ -185,7 +199,7 @@ pub(super) async fn create_tables(
                 views,
                 same_engine,
             };
-            let staged = stage::create(conn, stage, tables, progress).await?;
+            let staged = stage::create(conn, shown, stage, tables, progress).await?;
             return Ok(Created {
                 after_load: Vec::new(),
                 sequence_states,
