@@ -1137,7 +1137,8 @@ fn pg_count(db: &TestDb, table: &str) -> String {
 /// A CHECK and an expression index calling functions that read another job table by
 /// its schema-qualified name: staged, that table would be empty (and not under that
 /// name) while the rows are checked and the index built, so the copy loads in one
-/// transaction and copies every row, as the one-transaction load does.
+/// transaction and copies every row, as the one-transaction load does. A killed run's
+/// staging schema is dropped by this run too.
 #[test]
 fn a_check_or_index_calling_a_function_that_reads_a_job_table_copies() {
     let src = TestDb::create(Engine::Postgres);
@@ -1157,6 +1158,10 @@ fn a_check_or_index_calling_a_function_that_reads_a_job_table_copies() {
     assert!(report.ok, "{report:?}");
     assert_eq!(pg_count(&reference, "child"), "2");
     let dest = TestDb::create(Engine::Postgres);
+    dest.exec(
+        "CREATE SCHEMA _tether_stage_0000beef_0; CREATE TABLE _tether_stage_0000beef_0.child (id int);
+         COMMENT ON SCHEMA _tether_stage_0000beef_0 IS 'tether staging schema of run 0000beef (dropped when it ends)';",
+    );
     let (report, phases) = sync_with_phases(&job(&src, &[&dest], ""));
     let report = report.expect("sync");
     assert!(report.ok, "{report:?}");
@@ -1164,6 +1169,30 @@ fn a_check_or_index_calling_a_function_that_reads_a_job_table_copies() {
     assert_eq!(rows(&dest, "child", "id"), rows(&src, "child", "id"));
     assert_eq!(rows(&dest, "parent", "id"), rows(&src, "parent", "id"));
     assert_eq!(pg_schemas(&dest), Vec::<String>::new());
+}
+
+/// A column whose domain's CHECK calls a function reading another job table (the
+/// destination has the function and the domain; staged, `public.parent` would not
+/// exist while the rows are checked): not staged, every row copied.
+#[test]
+fn a_domain_check_calling_a_function_that_reads_a_job_table_copies() {
+    let objects = "CREATE TABLE parent (id int PRIMARY KEY);
+         CREATE FUNCTION not_banned(i int) RETURNS boolean LANGUAGE sql STABLE
+           AS $$ SELECT NOT EXISTS (SELECT 1 FROM public.parent WHERE id = -i) $$;
+         CREATE DOMAIN parent_id AS int CHECK (public.not_banned(VALUE));";
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(&format!(
+        "{objects}
+         CREATE TABLE child (id int PRIMARY KEY, p parent_id);
+         INSERT INTO parent VALUES (1), (2); INSERT INTO child VALUES (10, 1), (11, 2);"
+    ));
+    let dest = TestDb::create(Engine::Postgres);
+    dest.exec(&format!("{objects} DROP TABLE parent;"));
+    let (report, phases) = sync_with_phases(&job(&src, &[&dest], ""));
+    let report = report.expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert!(!phases.iter().any(|p| p.contains("staging schema")), "{phases:?}");
+    assert_eq!(rows(&dest, "child", "id"), rows(&src, "child", "id"));
 }
 
 /// The destination's `ALTER DEFAULT PRIVILEGES IN SCHEMA public` applies to tables
@@ -1306,5 +1335,27 @@ fn a_staged_copy_failing_otherwise_than_on_a_row_says_nothing_was_written() {
     );
     assert_eq!(pg_tables(&dest), ["public.t"]);
     assert_eq!(pg_count(&dest, "t"), "0");
+    assert_eq!(pg_schemas(&dest), Vec::<String>::new());
+}
+
+/// A staged copy failing while it loads otherwise than on a row the destination
+/// refuses (a transformer's new keys collide) says nothing was written.
+#[test]
+fn a_staged_copy_failing_while_loading_says_nothing_was_written() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec("CREATE TABLE t (id int PRIMARY KEY, region int); INSERT INTO t VALUES (1, 1), (2, 1);");
+    let dest = TestDb::create(Engine::Postgres);
+    let e = sync(&format!(
+        "seed = \"s\"\n{}[transform.t]\nid = {{ kind = \"js\", code = \"(v, row) => row.region * 1000\" }}\n",
+        job(&src, &[&dest], "")
+    ))
+    .expect_err("duplicate keys")
+    .to_string();
+    assert!(
+        e.contains("table t: duplicate value in unique key (id) after transformation: (1000)")
+            && e.ends_with(&format!("({})", tether_sync::execute::STAGE_DROPPED)),
+        "{e}"
+    );
+    assert_eq!(pg_tables(&dest), Vec::<String>::new());
     assert_eq!(pg_schemas(&dest), Vec::<String>::new());
 }

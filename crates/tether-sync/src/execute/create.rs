@@ -84,6 +84,11 @@ pub(super) async fn create_tables(
             item.reason.as_deref().unwrap_or("")
         ));
     }
+    // Staging schemas a killed run left (see `super::stage`): dropped by any run that
+    // may create tables here, staged or not.
+    if engine == tether_schema::Engine::Postgres && spec.create_tables && plan.mode != crate::config::Mode::Data {
+        stage::clean_stale(conn, shown, progress).await?;
+    }
     if !missing.is_empty() {
         let refusal = if plan.mode == crate::config::Mode::Data {
             Some("mode = \"data\" creates nothing")
@@ -199,7 +204,7 @@ pub(super) async fn create_tables(
                 views,
                 same_engine,
             };
-            let staged = stage::create(conn, shown, stage, tables, progress).await?;
+            let staged = stage::create(conn, stage, tables, progress).await?;
             return Ok(Created {
                 after_load: Vec::new(),
                 sequence_states,

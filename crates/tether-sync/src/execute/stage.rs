@@ -6,9 +6,13 @@
 //! then moves every table to its real schema (`ALTER TABLE ... SET SCHEMA`: metadata
 //! only; indexes, constraints and owned sequences move with it), creates the views and
 //! triggers and drops the staging schemas. Until that COMMIT no table is visible under
-//! its name; a failure before drops the staging schemas, and a killed run's are dropped
-//! by the next run (a run holds an advisory lock named after its schemas while it
-//! lives).
+//! its name; a failure before drops the staging schemas, and a killed run's (marked
+//! by a comment naming Tether and the run) are dropped by the next run that may create
+//! tables there (a run holds an advisory lock named after its schemas while it lives).
+//! Not staged (loaded in one transaction instead): tables a CHECK, index, default,
+//! generated column or domain of which calls a user function (it may read job tables
+//! by their real names), and a role with default privileges (`pg_default_acl`: they
+//! apply to tables created in their real schema, not to tables moved there).
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
@@ -287,7 +291,8 @@ pub(super) async fn models(conn: &mut Connection, missing: &[Table]) -> Result<O
 const MARKER: &str = "tether staging schema of run ";
 
 /// Drops the staging schemas of runs that are gone (marked as ours, their advisory lock
-/// free). One this role may not drop (another role's) is left, with a warning.
+/// free). One this role may not drop (another role's) is left, with a warning. Called
+/// by every run that may create tables on a PostgreSQL destination.
 pub(super) async fn clean_stale(conn: &mut Connection, shown: &str, progress: &dyn Progress) -> Result<(), SyncError> {
     let found = conn
         .query(
@@ -346,10 +351,33 @@ pub(super) async fn clean_stale(conn: &mut Connection, shown: &str, progress: &d
 
 /// A staged run's failure, saying nothing was written (a rejected row or key already
 /// says so).
-fn failed(shown: &str, e: SyncError) -> SyncError {
+fn failed(e: SyncError) -> SyncError {
+    with_note(e, STAGE_DROPPED)
+}
+
+/// `e` with `note` after its message, of the same kind (the CLI's exit status follows
+/// the kind). A rejected row, which says what was written itself, is left as it is.
+pub fn with_note(e: SyncError, note: &str) -> SyncError {
+    use tether_connect::ConnectError as C;
+    let noted = |m: String| format!("{m} ({note})");
     match e {
-        e @ SyncError::Rejected { .. } => e,
-        e => SyncError::Plan(format!("{shown}: {e} ({STAGE_DROPPED})")),
+        SyncError::Config(m) => SyncError::Config(noted(m)),
+        SyncError::Plan(m) => SyncError::Plan(noted(m)),
+        SyncError::Transform(m) => SyncError::Transform(noted(m)),
+        SyncError::Connect(C::Connect { url, message }) => SyncError::Connect(C::Connect {
+            url,
+            message: noted(message),
+        }),
+        SyncError::Connect(C::Query { url, what, message }) => SyncError::Connect(C::Query {
+            url,
+            what,
+            message: noted(message),
+        }),
+        SyncError::Connect(C::NotFound { url, message }) => SyncError::Connect(C::NotFound {
+            url,
+            message: noted(message),
+        }),
+        other => other,
     }
 }
 
@@ -358,12 +386,10 @@ fn failed(shown: &str, e: SyncError) -> SyncError {
 /// keys (built after the load).
 pub(super) async fn create(
     conn: &mut Connection,
-    shown: &str,
     stage: Stage,
     tables: StagedTables<'_>,
     progress: &dyn Progress,
 ) -> Result<Staged, SyncError> {
-    clean_stale(conn, shown, progress).await?;
     conn.query(
         &format!("SELECT pg_advisory_lock({LOCK_CLASS}, {})", stage.run as i32),
         &[DataType::Text],
@@ -392,7 +418,7 @@ pub(super) async fn create(
                     &[DataType::Boolean],
                 )
                 .await;
-            Err(failed(shown, e))
+            Err(failed(e))
         }
     }
 }
@@ -842,7 +868,7 @@ impl Destination {
         }
         if let Err(e) = built {
             self.drop_stage().await;
-            return Err(failed(&self.shown, e));
+            return Err(failed(e));
         }
         Ok(())
     }
@@ -877,17 +903,17 @@ impl Destination {
             self.drop_stage().await;
             // 42P07: a table of the job exists in its real schema by now.
             let e = match e.to_string().contains("server error 42P07") {
-                true => SyncError::Plan(format!(
-                    "{}: {e}: another run or user created the table meanwhile ({STAGE_DROPPED})",
-                    self.shown
-                )),
-                false => failed(&self.shown, e.into()),
+                true => with_note(
+                    e.into(),
+                    &format!("another run or user created the table meanwhile; {STAGE_DROPPED}"),
+                ),
+                false => failed(e.into()),
             };
             return Err(e);
         }
         if let Err(e) = self.conn.execute("COMMIT").await {
             self.drop_stage().await;
-            return Err(failed(&self.shown, e.into()));
+            return Err(failed(e.into()));
         }
         self.stage = None;
         self.staged_load = false;
