@@ -436,7 +436,15 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
                     key,
                     message,
                 },
-                other => other,
+                // Any other failure says what each destination loading whole kept.
+                other => match rolled_back.as_slice() {
+                    [] => other,
+                    [(_, written)] => execute::with_note(other, written),
+                    many => {
+                        let notes: Vec<String> = many.iter().map(|(d, w)| format!("{d}: {w}")).collect();
+                        execute::with_note(other, &notes.join("; "))
+                    }
+                },
             });
         }
     };

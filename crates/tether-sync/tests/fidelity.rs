@@ -974,11 +974,12 @@ fn pg_tables(db: &TestDb) -> Vec<String> {
     .collect()
 }
 
-/// The fixture without its partitions and inheritance: every table can be staged.
+/// The fixture without its partitions, inheritance and the user function its index and
+/// default call: every table can be staged.
 fn pg_schema_without_partitions() -> String {
     PG_SCHEMA
         .lines()
-        .filter(|l| !l.contains("measurement") && !l.contains("event"))
+        .filter(|l| !l.contains("measurement") && !l.contains("event") && !l.contains("slug("))
         .map(|l| format!("{l}\n"))
         .collect()
 }
@@ -988,17 +989,22 @@ fn pg_schema_without_partitions() -> String {
 /// and moves the tables in one transaction: the same `pg_dump --schema-only` as the
 /// source (serial and identity sequences, triggers, views, a materialized view, a
 /// second schema), no staging schema left, the same rows, and a stale staging schema
-/// of a killed run dropped on the way (not one whose run still holds its lock).
+/// of a killed run dropped on the way (not one whose run still holds its lock, nor one
+/// without the comment marking it as Tether's).
 #[test]
 fn a_staged_postgres_copy_has_the_source_schema_and_leaves_no_staging_schema() {
     let src = TestDb::create(Engine::Postgres);
     src.exec(&pg_schema_without_partitions());
     let dest = TestDb::create(Engine::Postgres);
-    // What a killed run leaves (its lock went with its session), and the staging schema
-    // of a run still going (its session holds the lock): only the first is dropped.
+    // What a killed run leaves (its lock went with its session), the staging schema of
+    // a run still going (its session holds the lock), and a schema named like one but
+    // not marked as Tether's: only the first is dropped.
     dest.exec(
         "CREATE SCHEMA _tether_stage_0000beef_0; CREATE TABLE _tether_stage_0000beef_0.customer (id int);
-         CREATE SCHEMA _tether_stage_0000cafe_0; CREATE TABLE _tether_stage_0000cafe_0.customer (id int);",
+         COMMENT ON SCHEMA _tether_stage_0000beef_0 IS 'tether staging schema of run 0000beef (dropped when it ends)';
+         CREATE SCHEMA _tether_stage_0000cafe_0; CREATE TABLE _tether_stage_0000cafe_0.customer (id int);
+         COMMENT ON SCHEMA _tether_stage_0000cafe_0 IS 'tether staging schema of run 0000cafe (dropped when it ends)';
+         CREATE SCHEMA _tether_stage_0000f00d_0; CREATE TABLE _tether_stage_0000f00d_0.customer (id int);",
     );
     let other_run = tokio::runtime::Runtime::new().expect("runtime");
     let mut holder = other_run
@@ -1018,11 +1024,11 @@ fn a_staged_postgres_copy_has_the_source_schema_and_leaves_no_staging_schema() {
     );
     assert_eq!(
         pg_schemas(&dest),
-        ["_tether_stage_0000cafe_0", "sales"],
-        "the run's staging schema is gone, the stale one is dropped, the live one kept"
+        ["_tether_stage_0000cafe_0", "_tether_stage_0000f00d_0", "sales"],
+        "the run's staging schema is gone, the stale one is dropped, the live and unmarked ones kept"
     );
     other_run.block_on(holder.close());
-    dest.exec("DROP SCHEMA _tether_stage_0000cafe_0 CASCADE;");
+    dest.exec("DROP SCHEMA _tether_stage_0000cafe_0, _tether_stage_0000f00d_0 CASCADE;");
     assert_eq!(pg_schema_dump(&dest), pg_schema_dump(&src));
     assert_eq!(pg_tables(&dest), pg_tables(&src));
     for (table, key) in [("customer", "id"), ("sales.invoice", "id"), ("audit", "id")] {
@@ -1097,6 +1103,259 @@ fn a_staged_postgres_copy_that_fails_leaves_no_table_and_no_staging_schema() {
         "{text}"
     );
     assert!(text.contains("staging schemas, dropped"), "{text}");
+    assert_eq!(pg_tables(&dest), Vec::<String>::new());
+    assert_eq!(pg_schemas(&dest), Vec::<String>::new());
+}
+
+/// The database name of a PostgreSQL test database (the URL's path).
+fn pg_database(db: &TestDb) -> String {
+    db.url
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `db`'s URL logging in as `role` (password `pw`) instead of user postgres.
+fn pg_url_as(db: &TestDb, role: &str) -> String {
+    let url = db
+        .url
+        .replacen("postgres://postgres@", &format!("postgres://{role}:pw@"), 1);
+    assert_ne!(url, db.url, "the test database's URL names user postgres");
+    url
+}
+
+fn pg_count(db: &TestDb, table: &str) -> String {
+    db.query(&format!("SELECT count(*) FROM {table}"))[0][0]
+        .clone()
+        .unwrap_or_default()
+}
+
+/// A CHECK and an expression index calling functions that read another job table by
+/// its schema-qualified name: staged, that table would be empty (and not under that
+/// name) while the rows are checked and the index built, so the copy loads in one
+/// transaction and copies every row, as the one-transaction load does. A killed run's
+/// staging schema is dropped by this run too.
+#[test]
+fn a_check_or_index_calling_a_function_that_reads_a_job_table_copies() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE parent (id int PRIMARY KEY, v int);
+         CREATE FUNCTION parent_exists(i int) RETURNS boolean LANGUAGE sql STABLE
+           AS $$ SELECT i IS NULL OR EXISTS (SELECT 1 FROM public.parent WHERE id = i) $$;
+         CREATE FUNCTION parent_v(i int) RETURNS int LANGUAGE sql IMMUTABLE
+           AS $$ SELECT coalesce((SELECT v FROM public.parent WHERE id = i), 0) $$;
+         CREATE TABLE child (id int PRIMARY KEY, p int CHECK (public.parent_exists(p)));
+         CREATE INDEX child_pv ON child (parent_v(p));
+         INSERT INTO parent VALUES (1, 10), (2, 20);
+         INSERT INTO child VALUES (10, 1), (11, NULL);",
+    );
+    let reference = TestDb::create(Engine::Postgres);
+    let report = sync(&job(&src, &[&reference], "on_conflict = \"update\"\n")).expect("one-transaction load");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(pg_count(&reference, "child"), "2");
+    let dest = TestDb::create(Engine::Postgres);
+    dest.exec(
+        "CREATE SCHEMA _tether_stage_0000beef_0; CREATE TABLE _tether_stage_0000beef_0.child (id int);
+         COMMENT ON SCHEMA _tether_stage_0000beef_0 IS 'tether staging schema of run 0000beef (dropped when it ends)';",
+    );
+    let (report, phases) = sync_with_phases(&job(&src, &[&dest], ""));
+    let report = report.expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert!(!phases.iter().any(|p| p.contains("staging schema")), "{phases:?}");
+    assert_eq!(rows(&dest, "child", "id"), rows(&src, "child", "id"));
+    assert_eq!(rows(&dest, "parent", "id"), rows(&src, "parent", "id"));
+    assert_eq!(pg_schemas(&dest), Vec::<String>::new());
+}
+
+/// A column whose domain's CHECK calls a function reading another job table (the
+/// destination has the function and the domain; staged, `public.parent` would not
+/// exist while the rows are checked): not staged, every row copied.
+#[test]
+fn a_domain_check_calling_a_function_that_reads_a_job_table_copies() {
+    let objects = "CREATE TABLE parent (id int PRIMARY KEY);
+         CREATE FUNCTION not_banned(i int) RETURNS boolean LANGUAGE sql STABLE
+           AS $$ SELECT NOT EXISTS (SELECT 1 FROM public.parent WHERE id = -i) $$;
+         CREATE DOMAIN parent_id AS int CHECK (public.not_banned(VALUE));";
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(&format!(
+        "{objects}
+         CREATE TABLE child (id int PRIMARY KEY, p parent_id);
+         INSERT INTO parent VALUES (1), (2); INSERT INTO child VALUES (10, 1), (11, 2);"
+    ));
+    let dest = TestDb::create(Engine::Postgres);
+    dest.exec(&format!("{objects} DROP TABLE parent;"));
+    let (report, phases) = sync_with_phases(&job(&src, &[&dest], ""));
+    let report = report.expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert!(!phases.iter().any(|p| p.contains("staging schema")), "{phases:?}");
+    assert_eq!(rows(&dest, "child", "id"), rows(&src, "child", "id"));
+}
+
+/// The destination's `ALTER DEFAULT PRIVILEGES IN SCHEMA public` applies to tables
+/// created in `public`, not to tables moved there (SET SCHEMA): with such defaults the
+/// copy is not staged, and the reader gets SELECT as with the one-transaction load.
+#[test]
+fn the_destination_s_default_privileges_apply_to_the_copied_tables() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec("CREATE TABLE t (id serial PRIMARY KEY, v text); INSERT INTO t (v) VALUES ('a');");
+    let mut acls = Vec::new();
+    for extra in ["on_conflict = \"update\"\n", ""] {
+        let dest = TestDb::create(Engine::Postgres);
+        dest.exec(
+            "DO $$ BEGIN CREATE ROLE review_stage_reader; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO review_stage_reader;",
+        );
+        let report = sync(&job(&src, &[&dest], extra)).expect("sync");
+        assert!(report.ok, "{report:?}");
+        acls.push(first(
+            &dest,
+            "SELECT has_table_privilege('review_stage_reader', 'public.t', 'SELECT')::text",
+        ));
+        assert_eq!(pg_count(&dest, "t"), "1");
+    }
+    assert_eq!(acls, [[Some("true".to_string())], [Some("true".to_string())]]);
+}
+
+/// Stale staging schemas another role owns (their runs' locks are free) do not fail a
+/// staged copy by a role that may not drop them: one not marked as Tether's is not
+/// touched; one marked is left with a warning naming it.
+#[test]
+fn a_stale_staging_schema_of_another_role_does_not_fail_the_copy() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec("CREATE TABLE t (id serial PRIMARY KEY, v text); INSERT INTO t (v) VALUES ('a');");
+    let dest = TestDb::create(Engine::Postgres);
+    dest.exec(&format!(
+        "DO $$ BEGIN CREATE ROLE review_stage_nc LOGIN PASSWORD 'pw'; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+         GRANT CREATE ON DATABASE \"{}\" TO review_stage_nc;
+         GRANT CREATE, USAGE ON SCHEMA public TO review_stage_nc;
+         CREATE SCHEMA _tether_stage_0000beef_0; CREATE TABLE _tether_stage_0000beef_0.t (id int);
+         CREATE SCHEMA _tether_stage_0000dead_0; CREATE TABLE _tether_stage_0000dead_0.t (id int);
+         COMMENT ON SCHEMA _tether_stage_0000dead_0 IS 'tether staging schema of run 0000dead (dropped when it ends)';",
+        pg_database(&dest)
+    ));
+    let text = format!(
+        "source = \"{}\"\n[[destinations]]\nurl = \"{}\"\n",
+        src.url,
+        pg_url_as(&dest, "review_stage_nc")
+    );
+    let (report, phases) = sync_with_phases(&text);
+    let report = report.expect("staged load as a role that does not own the stale schemas");
+    assert!(report.ok, "{report:?}");
+    assert!(
+        phases.iter().any(|p| p.contains("loading into the staging schemas")),
+        "{phases:?}"
+    );
+    let warnings: Vec<&String> = phases.iter().filter(|p| p.contains("warning")).collect();
+    assert_eq!(warnings.len(), 1, "{phases:?}");
+    assert!(
+        warnings[0].contains("staging schema _tether_stage_0000dead_0 is left from a killed run")
+            && warnings[0].contains("must be owner of schema _tether_stage_0000dead_0"),
+        "{warnings:?}"
+    );
+    assert_eq!(pg_count(&dest, "t"), "1");
+    assert_eq!(
+        pg_schemas(&dest),
+        ["_tether_stage_0000beef_0", "_tether_stage_0000dead_0"]
+    );
+}
+
+/// A role without CREATE on the database copies into a schema that exists and where it
+/// may create tables (CREATE SCHEMA IF NOT EXISTS would need that privilege).
+#[test]
+fn a_role_without_create_on_the_database_copies_into_an_existing_schema() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE SCHEMA sales; CREATE TABLE sales.invoice (id int PRIMARY KEY, amount int);
+         INSERT INTO sales.invoice VALUES (1, 10), (2, 20);",
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    dest.exec(&format!(
+        "DO $$ BEGIN CREATE ROLE review_stage_nd LOGIN PASSWORD 'pw'; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+         REVOKE CREATE ON DATABASE \"{}\" FROM review_stage_nd;
+         CREATE SCHEMA sales; GRANT CREATE, USAGE ON SCHEMA sales TO review_stage_nd;",
+        pg_database(&dest)
+    ));
+    let text = format!(
+        "source = \"{}\"\n[[destinations]]\nurl = \"{}\"\n",
+        src.url,
+        pg_url_as(&dest, "review_stage_nd")
+    );
+    let report = sync(&text).expect("copy into the existing schema");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(rows(&dest, "sales.invoice", "id"), rows(&src, "sales.invoice", "id"));
+}
+
+/// The destination's event trigger `sql` function body, fired by every CREATE INDEX
+/// (a staged copy's build after the load).
+fn on_create_index(dest: &TestDb, body: &str) {
+    dest.exec(&format!(
+        "CREATE FUNCTION on_create_index() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN {body} END $$;
+         CREATE EVENT TRIGGER on_create_index ON ddl_command_end WHEN TAG IN ('CREATE INDEX')
+           EXECUTE FUNCTION on_create_index();"
+    ));
+}
+
+/// A staged copy failing otherwise than on a row (a statement of the build refused;
+/// the move finding a table of the job created meanwhile) says nothing was written and
+/// the staging schemas were dropped, and leaves no table of the job.
+#[test]
+fn a_staged_copy_failing_otherwise_than_on_a_row_says_nothing_was_written() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE t (id int PRIMARY KEY, v int); CREATE INDEX t_v ON t (v);
+         INSERT INTO t VALUES (1, 10), (2, 20);",
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    on_create_index(&dest, "RAISE EXCEPTION 'no index today';");
+    let e = sync(&job(&src, &[&dest], "")).expect_err("the index build is refused");
+    let text = e.to_string();
+    assert!(
+        text.contains("no index today")
+            && text.contains(
+                "(nothing was written: the tables were loaded in staging schemas, dropped (no table was created))"
+            ),
+        "{text}"
+    );
+    assert_eq!(pg_tables(&dest), Vec::<String>::new());
+    assert_eq!(pg_schemas(&dest), Vec::<String>::new());
+
+    let dest = TestDb::create(Engine::Postgres);
+    on_create_index(&dest, "CREATE TABLE IF NOT EXISTS public.t (x int);");
+    let e = sync(&job(&src, &[&dest], "")).expect_err("t exists by the move");
+    let text = e.to_string();
+    assert!(
+        text.contains("already exists")
+            && text.contains("another run or user created the table meanwhile")
+            && text.contains("nothing was written"),
+        "{text}"
+    );
+    assert_eq!(pg_tables(&dest), ["public.t"]);
+    assert_eq!(pg_count(&dest, "t"), "0");
+    assert_eq!(pg_schemas(&dest), Vec::<String>::new());
+}
+
+/// A staged copy failing while it loads otherwise than on a row the destination
+/// refuses (a transformer's new keys collide) says nothing was written.
+#[test]
+fn a_staged_copy_failing_while_loading_says_nothing_was_written() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec("CREATE TABLE t (id int PRIMARY KEY, region int); INSERT INTO t VALUES (1, 1), (2, 1);");
+    let dest = TestDb::create(Engine::Postgres);
+    let e = sync(&format!(
+        "seed = \"s\"\n{}[transform.t]\nid = {{ kind = \"js\", code = \"(v, row) => row.region * 1000\" }}\n",
+        job(&src, &[&dest], "")
+    ))
+    .expect_err("duplicate keys")
+    .to_string();
+    assert!(
+        e.contains("table t: duplicate value in unique key (id) after transformation: (1000)")
+            && e.ends_with(&format!("({})", tether_sync::execute::STAGE_DROPPED)),
+        "{e}"
+    );
     assert_eq!(pg_tables(&dest), Vec::<String>::new());
     assert_eq!(pg_schemas(&dest), Vec::<String>::new());
 }

@@ -84,6 +84,11 @@ pub(super) async fn create_tables(
             item.reason.as_deref().unwrap_or("")
         ));
     }
+    // Staging schemas a killed run left (see `super::stage`): dropped by any run that
+    // may create tables here, staged or not.
+    if engine == tether_schema::Engine::Postgres && spec.create_tables && plan.mode != crate::config::Mode::Data {
+        stage::clean_stale(conn, shown, progress).await?;
+    }
     if !missing.is_empty() {
         let refusal = if plan.mode == crate::config::Mode::Data {
             Some("mode = \"data\" creates nothing")
@@ -127,6 +132,20 @@ pub(super) async fn create_tables(
         }
         let schemas: BTreeSet<String> = schemas.into_iter().collect();
         for s in schemas {
+            // PostgreSQL: CREATE SCHEMA IF NOT EXISTS needs the database's CREATE
+            // privilege even when the schema exists.
+            if engine == tether_schema::Engine::Postgres {
+                let lit = d.literal(&Value::Text(s.clone()));
+                let found = conn
+                    .query(
+                        &format!("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = {lit})"),
+                        &[tether_schema::DataType::Boolean],
+                    )
+                    .await?;
+                if matches!(found.first().and_then(|r| r.first()), Some(Value::Bool(true))) {
+                    continue;
+                }
+            }
             conn.execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", d.ident(&s)))
                 .await?;
         }

@@ -19,4 +19,4 @@ pub use destination::{
 pub(crate) use pipeline::join_all;
 pub use pipeline::{load, Anon, Lane};
 pub use progress::{Progress, TableReport};
-pub use stage::STAGE_DROPPED;
+pub use stage::{with_note, STAGE_DROPPED};

@@ -6,9 +6,13 @@
 //! then moves every table to its real schema (`ALTER TABLE ... SET SCHEMA`: metadata
 //! only; indexes, constraints and owned sequences move with it), creates the views and
 //! triggers and drops the staging schemas. Until that COMMIT no table is visible under
-//! its name; a failure before drops the staging schemas, and a killed run's are dropped
-//! by the next run (a run holds an advisory lock named after its schemas while it
-//! lives).
+//! its name; a failure before drops the staging schemas, and a killed run's (marked
+//! by a comment naming Tether and the run) are dropped by the next run that may create
+//! tables there (a run holds an advisory lock named after its schemas while it lives).
+//! Not staged (loaded in one transaction instead): tables a CHECK, index, default,
+//! generated column or domain of which calls a user function (it may read job tables
+//! by their real names), and a role with default privileges (`pg_default_acl`: they
+//! apply to tables created in their real schema, not to tables moved there).
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
@@ -147,14 +151,50 @@ pub(super) async fn models(conn: &mut Connection, missing: &[Table]) -> Result<O
             return Ok(None);
         }
     }
+    // A CHECK, index, default or generated column calling a user function: the
+    // function may read job tables by their real names, empty until the move. (Trigger
+    // functions are not called before: triggers are created at the move.)
+    for t in missing {
+        let triggers: HashSet<&str> = t
+            .extras
+            .triggers
+            .iter()
+            .filter_map(|tr| tr.function.as_deref())
+            .collect();
+        if t.extras.functions.iter().any(|f| !triggers.contains(f.as_str())) {
+            return Ok(None);
+        }
+    }
     // Staging schemas need the database's CREATE privilege (tables in a schema do not).
+    // Default privileges (`ALTER DEFAULT PRIVILEGES`) of the role apply to tables
+    // created in their real schema, and SET SCHEMA does not apply them. A domain whose
+    // CHECK calls a user function may read job tables, as above.
     let may = conn
         .query(
-            "SELECT has_database_privilege(current_database(), 'CREATE')",
-            &[DataType::Boolean],
+            "SELECT has_database_privilege(current_database(), 'CREATE'), \
+               EXISTS (SELECT 1 FROM pg_default_acl a JOIN pg_roles r ON r.oid = a.defaclrole \
+                       WHERE r.rolname = current_user AND a.defaclobjtype IN ('r', 'S')), \
+               coalesce((SELECT string_agg(DISTINCT tn.nspname || '.' || t.typname, ' ') \
+                 FROM pg_type t JOIN pg_namespace tn ON tn.oid = t.typnamespace \
+                 JOIN pg_constraint c ON c.contypid = t.oid \
+                 JOIN pg_depend d ON d.classid = 'pg_constraint'::regclass AND d.objid = c.oid \
+                   AND d.refclassid = 'pg_proc'::regclass \
+                 JOIN pg_proc p ON p.oid = d.refobjid JOIN pg_namespace pn ON pn.oid = p.pronamespace \
+                 WHERE t.typtype = 'd' AND pn.nspname NOT IN ('pg_catalog', 'information_schema')), '')",
+            &[DataType::Boolean, DataType::Boolean, DataType::Text],
         )
         .await?;
-    if !matches!(may.first().and_then(|r| r.first()), Some(Value::Bool(true))) {
+    let row = may.into_iter().next().unwrap_or_default();
+    let (Some(Value::Bool(true)), Some(Value::Bool(false)), Some(Value::Text(domains))) =
+        (row.first(), row.get(1), row.get(2))
+    else {
+        return Ok(None);
+    };
+    let domains: HashSet<&str> = domains.split(' ').filter(|s| !s.is_empty()).collect();
+    if missing
+        .iter()
+        .any(|t| t.extras.user_types.values().any(|ty| domains.contains(ty.as_str())))
+    {
         return Ok(None);
     }
     let run = {
@@ -246,22 +286,34 @@ pub(super) async fn models(conn: &mut Connection, missing: &[Table]) -> Result<O
     Ok(Some((stage, out)))
 }
 
-/// Drops the staging schemas of runs that are gone (their advisory lock is free).
-async fn clean_stale(conn: &mut Connection) -> Result<(), SyncError> {
+/// What a staging schema's comment starts with, then the run (hex): only schemas marked
+/// so are ever dropped by another run.
+const MARKER: &str = "tether staging schema of run ";
+
+/// Drops the staging schemas of runs that are gone (marked as ours, their advisory lock
+/// free). One this role may not drop (another role's) is left, with a warning. Called
+/// by every run that may create tables on a PostgreSQL destination.
+pub(super) async fn clean_stale(conn: &mut Connection, shown: &str, progress: &dyn Progress) -> Result<(), SyncError> {
     let found = conn
         .query(
-            "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE '\\_tether\\_stage\\_%' ORDER BY 1",
-            &[DataType::Text],
+            &format!(
+                "SELECT nspname::text, obj_description(oid, 'pg_namespace') FROM pg_namespace \
+                 WHERE nspname LIKE '\\_tether\\_stage\\_%' AND obj_description(oid, 'pg_namespace') LIKE '{MARKER}%' \
+                 ORDER BY 1"
+            ),
+            &[DataType::Text, DataType::Text],
         )
         .await?;
     let mut by_run: BTreeMap<u32, Vec<String>> = BTreeMap::new();
     for r in found {
-        let Some(Value::Text(name)) = r.into_iter().next() else {
+        let mut r = r.into_iter();
+        let (Some(Value::Text(name)), Some(Value::Text(comment))) = (r.next(), r.next()) else {
             continue;
         };
-        let run = name
-            .strip_prefix(STAGING_PREFIX)
-            .and_then(|rest| rest.get(..8))
+        let hex = name.strip_prefix(STAGING_PREFIX).and_then(|rest| rest.get(..8));
+        // The comment names the run the name does.
+        let run = hex
+            .filter(|hex| comment.strip_prefix(MARKER).and_then(|c| c.get(..8)) == Some(*hex))
             .and_then(|hex| u32::from_str_radix(hex, 16).ok());
         if let Some(run) = run {
             by_run.entry(run).or_default().push(name);
@@ -278,18 +330,55 @@ async fn clean_stale(conn: &mut Connection) -> Result<(), SyncError> {
         if !matches!(free.first().and_then(|r| r.first()), Some(Value::Bool(true))) {
             continue;
         }
-        let names: Vec<String> = schemas.iter().map(|s| d.ident(s)).collect();
-        let dropped = conn
-            .execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", names.join(", ")))
-            .await;
+        for schema in &schemas {
+            if let Err(e) = conn
+                .execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", d.ident(schema)))
+                .await
+            {
+                progress.phase(&format!(
+                    "{shown}: warning: staging schema {schema} is left from a killed run and cannot be dropped by this role; left in place ({e})"
+                ));
+            }
+        }
         conn.query(
             &format!("SELECT pg_advisory_unlock({LOCK_CLASS}, {})", run as i32),
             &[DataType::Boolean],
         )
         .await?;
-        dropped?;
     }
     Ok(())
+}
+
+/// A staged run's failure, saying nothing was written (a rejected row or key already
+/// says so).
+fn failed(e: SyncError) -> SyncError {
+    with_note(e, STAGE_DROPPED)
+}
+
+/// `e` with `note` after its message, of the same kind (the CLI's exit status follows
+/// the kind). A rejected row, which says what was written itself, is left as it is.
+pub fn with_note(e: SyncError, note: &str) -> SyncError {
+    use tether_connect::ConnectError as C;
+    let noted = |m: String| format!("{m} ({note})");
+    match e {
+        SyncError::Config(m) => SyncError::Config(noted(m)),
+        SyncError::Plan(m) => SyncError::Plan(noted(m)),
+        SyncError::Transform(m) => SyncError::Transform(noted(m)),
+        SyncError::Connect(C::Connect { url, message }) => SyncError::Connect(C::Connect {
+            url,
+            message: noted(message),
+        }),
+        SyncError::Connect(C::Query { url, what, message }) => SyncError::Connect(C::Query {
+            url,
+            what,
+            message: noted(message),
+        }),
+        SyncError::Connect(C::NotFound { url, message }) => SyncError::Connect(C::NotFound {
+            url,
+            message: noted(message),
+        }),
+        other => other,
+    }
 }
 
 /// Creates the staged tables in their staging schemas, in one transaction, with their
@@ -301,7 +390,6 @@ pub(super) async fn create(
     tables: StagedTables<'_>,
     progress: &dyn Progress,
 ) -> Result<Staged, SyncError> {
-    clean_stale(conn).await?;
     conn.query(
         &format!("SELECT pg_advisory_lock({LOCK_CLASS}, {})", stage.run as i32),
         &[DataType::Text],
@@ -315,6 +403,7 @@ pub(super) async fn create(
         names.join(", ")
     ));
     conn.execute("BEGIN").await?;
+    let run = stage.run;
     let created = create_in_transaction(conn, stage, tables).await;
     match created {
         Ok(staged) => {
@@ -323,7 +412,13 @@ pub(super) async fn create(
         }
         Err(e) => {
             let _ = conn.execute("ROLLBACK").await;
-            Err(e)
+            let _ = conn
+                .query(
+                    &format!("SELECT pg_advisory_unlock({LOCK_CLASS}, {})", run as i32),
+                    &[DataType::Boolean],
+                )
+                .await;
+            Err(failed(e))
         }
     }
 }
@@ -353,6 +448,13 @@ async fn create_in_transaction(
     let d = conn.dialect();
     for s in stage.schemas.values() {
         conn.execute(&format!("CREATE SCHEMA {}", d.ident(s))).await?;
+        let marker = format!("{MARKER}{:08x} (dropped when it ends)", stage.run);
+        conn.execute(&format!(
+            "COMMENT ON SCHEMA {} IS {}",
+            d.ident(s),
+            d.literal(&Value::Text(marker))
+        ))
+        .await?;
     }
     let mut tables = Vec::with_capacity(models.len());
     let mut foreign_keys = Vec::new();
@@ -766,7 +868,7 @@ impl Destination {
         }
         if let Err(e) = built {
             self.drop_stage().await;
-            return Err(e);
+            return Err(failed(e));
         }
         Ok(())
     }
@@ -799,11 +901,19 @@ impl Destination {
         if let Err(e) = moved {
             let _ = self.conn.execute("ROLLBACK").await;
             self.drop_stage().await;
-            return Err(e.into());
+            // 42P07: a table of the job exists in its real schema by now.
+            let e = match e.to_string().contains("server error 42P07") {
+                true => with_note(
+                    e.into(),
+                    &format!("another run or user created the table meanwhile; {STAGE_DROPPED}"),
+                ),
+                false => failed(e.into()),
+            };
+            return Err(e);
         }
         if let Err(e) = self.conn.execute("COMMIT").await {
             self.drop_stage().await;
-            return Err(e.into());
+            return Err(failed(e.into()));
         }
         self.stage = None;
         self.staged_load = false;
