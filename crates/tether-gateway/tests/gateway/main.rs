@@ -11,6 +11,7 @@ mod heldout;
 mod limits;
 mod managed;
 mod online;
+mod online_copy;
 mod online_safety;
 mod passthrough;
 mod pymysql;
