@@ -24,7 +24,7 @@ use tether_connect::DbUrl;
 use crate::reply::OkInfo;
 
 use super::capture::shadow_column;
-use super::db::{lit_bytes, q, q_list, Db};
+use super::db::{lit, lit_bytes, q, q_list, Db};
 use super::plan::TablePlan;
 use super::store::{Progress, Store};
 use super::{OnlineError, Settings};
@@ -107,6 +107,7 @@ pub async fn copy_table(
     let src: Vec<&str> = t.copy.iter().map(|(s, _)| s.as_str()).collect();
     let dst: Vec<&str> = t.copy.iter().map(|(_, d)| d.as_str()).collect();
     let shadow_pk: Vec<String> = pk.iter().map(|k| shadow_column(t, k).to_string()).collect();
+    let listable = keys_listable(db, &t.table, pk).await? && keys_listable(db, &t.shadow, &shadow_pk).await?;
     let mut size = ChunkSize::new(settings);
     let mut throttle = Throttle::new(settings);
     loop {
@@ -157,7 +158,10 @@ pub async fn copy_table(
             ))
             .await?;
         let source_range = range(pk);
-        let listed = (captured.len() <= MAX_LISTED_KEYS).then(|| not_listed(pk, &captured));
+        // Keys whose bytes do not read back as the same literal (BIT, floats, ENUM, ...)
+        // are never listed: with captured keys in range such a chunk takes the lookup.
+        let listed =
+            (captured.is_empty() || (listable && captured.len() <= MAX_LISTED_KEYS)).then(|| not_listed(pk, &captured));
         let started = std::time::Instant::now();
         let mut ok = match listed {
             Some(excluded) => {
@@ -205,6 +209,45 @@ pub async fn copy_table(
             tokio::time::sleep(settings.chunk_pause).await;
         }
     }
+}
+
+/// The key types whose values, read as text, are literals that compare equal to
+/// exactly the same value of the column.
+const LISTABLE_TYPES: [&str; 15] = [
+    "tinyint",
+    "smallint",
+    "mediumint",
+    "int",
+    "bigint",
+    "decimal",
+    "char",
+    "varchar",
+    "binary",
+    "varbinary",
+    "date",
+    "datetime",
+    "timestamp",
+    "time",
+    "year",
+];
+
+/// True when every column of `key` in `table` has a [`LISTABLE_TYPES`] type.
+async fn keys_listable(db: &mut Db, table: &str, key: &[String]) -> Result<bool, OnlineError> {
+    let sql = format!(
+        "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+         AND TABLE_NAME = {}",
+        lit(table)
+    );
+    let types = db.texts(&sql).await?;
+    Ok(key.iter().all(|k| {
+        types.iter().any(|r| {
+            r.first().cloned().flatten().as_deref() == Some(k.as_str())
+                && r.get(1)
+                    .cloned()
+                    .flatten()
+                    .is_some_and(|ty| LISTABLE_TYPES.contains(&ty.to_ascii_lowercase().as_str()))
+        })
+    }))
 }
 
 /// `key NOT IN (...)` for the keys in `rows` (`(a, b) NOT IN ((..), ..)` for a

@@ -20,7 +20,7 @@ fn table(rows: u32) -> TestDb {
 
 /// Waits until `sql` counts at least one row.
 async fn until(conn: &mut mysql_async::Conn, sql: &str, what: &str) {
-    for _ in 0..12_000 {
+    for _ in 0..24_000 {
         let n: Option<u64> = conn.query_first(sql).await.expect("poll");
         if n.unwrap_or(0) > 0 {
             return;
@@ -36,17 +36,18 @@ async fn until(conn: &mut mysql_async::Conn, sql: &str, what: &str) {
 
 #[test]
 fn a_row_captured_while_its_chunk_waits_is_copied_once() {
-    let db = table(3000);
-    let native = table(3000);
+    let db = table(30_000);
+    let native = table(30_000);
     let alter = "ALTER TABLE t ADD COLUMN w INT NOT NULL DEFAULT 7";
-    let write = "UPDATE t SET v = -v WHERE id = 2950";
+    let write = "UPDATE t SET v = -v WHERE id = 29950";
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
     let done = rt.block_on(async {
-        // 100-row chunks with a pause: the test acts before the copy reaches row 2950.
+        // 100-row chunks with a pause: the test acts long before the copy reaches row
+        // 29950 (some 15 s).
         // Never throttled: other tests on the server must not hold the copy elsewhere.
         let settings = Settings {
             chunk_rows: 100,
@@ -66,20 +67,20 @@ fn a_row_captured_while_its_chunk_waits_is_copied_once() {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        // A transaction locks row 2950 first (no write yet, so nothing of it is in the
+        // A transaction locks row 29950 first (no write yet, so nothing of it is in the
         // shadow and no lock of it is there): the chunk holding the row reads the
         // captured keys (none), and its INSERT (the fast path: no per-row lookup)
         // waits for the row.
         let mut writer = mysql_async::Conn::from_url(db.url.as_str()).await.expect("conn");
         writer.query_drop("BEGIN").await.expect("begin");
         writer
-            .query_drop("SELECT v FROM t WHERE id = 2950 FOR UPDATE")
+            .query_drop("SELECT v FROM t WHERE id = 29950 FOR UPDATE")
             .await
             .expect("lock");
         let copied = m.get(&id).await.expect("record").rows_copied;
         assert!(
-            copied < 2900,
-            "the copy passed row 2950 before the lock ({copied} rows)"
+            copied < 29_000,
+            "the copy passed row 29950 before the lock ({copied} rows)"
         );
         let waiting = format!(
             "SELECT COUNT(*) FROM information_schema.INNODB_TRX x JOIN information_schema.PROCESSLIST p \
@@ -87,7 +88,7 @@ fn a_row_captured_while_its_chunk_waits_is_copied_once() {
              AND x.trx_query LIKE '%INSERT INTO `_t_new`%' AND x.trx_query NOT LIKE '%NOT EXISTS%'",
             db.name
         );
-        until(&mut poll, &waiting, "the chunk's INSERT to wait for row 2950").await;
+        until(&mut poll, &waiting, "the chunk's INSERT to wait for row 29950").await;
         // Now the row is written and captured: the waiting INSERT meets it in the
         // shadow (1062) once the transaction commits.
         writer.query_drop(write).await.expect("captured write");
@@ -96,15 +97,15 @@ fn a_row_captured_while_its_chunk_waits_is_copied_once() {
         assert_eq!(done.state, State::Complete, "{}", done.message);
         done
     });
-    assert_eq!(done.rows_copied, 2999, "every row but the captured one, once");
+    assert_eq!(done.rows_copied, 29_999, "every row but the captured one, once");
     native.exec(write);
     native.exec(alter);
     let rows = |d: &TestDb| d.query("SELECT id, v, w FROM t ORDER BY id");
     let got = rows(&db);
-    assert_eq!(got.len(), 3000);
+    assert_eq!(got.len(), 30_000);
     assert_eq!(
-        got[2949],
-        vec![Some("2950".into()), Some("-2950".into()), Some("7".into())]
+        got[29_949],
+        vec![Some("29950".into()), Some("-29950".into()), Some("7".into())]
     );
     assert_eq!(got, rows(&native));
     let create = |d: &TestDb| d.query("SHOW CREATE TABLE t")[0][1].clone();
