@@ -6,11 +6,22 @@
 //! fails the chunk with the server's error, as the native ALTER would: never a silent
 //! change. The last key of each chunk is stored, so a restarted migrator goes on from
 //! there. Between chunks the copy throttles while the backend is busy or a replica lags.
+//!
+//! Speed: the rows the capture wrote already in a chunk's range are few (the writes
+//! since the copy began that fell in it); their keys are read first and left out by
+//! value (`key NOT IN (...)`), which costs far less than a shadow lookup per row. A
+//! row captured between that read and the INSERT makes the INSERT fail on the
+//! shadow's primary key (1062): the chunk is run again with the per-row lookup
+//! (`NOT EXISTS`), which also decides any other 1062. Without a `chunk_pause`, chunks
+//! grow from `chunk_rows` to take about [`CHUNK_TARGET`] each (at most
+//! [`MAX_CHUNK_ROWS`]): the shared locks a writer can wait on are held that long.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tether_connect::DbUrl;
+
+use crate::reply::OkInfo;
 
 use super::capture::shadow_column;
 use super::db::{lit, lit_bytes, q, q_list, Db};
@@ -32,6 +43,46 @@ fn after(cols: &[String], values: &[String]) -> String {
 
 /// How often a chunk is tried again after a deadlock or lock wait timeout.
 const CHUNK_RETRIES: u32 = 10;
+
+/// How long a chunk should take when the copy sizes its chunks (no `chunk_pause`).
+pub const CHUNK_TARGET: Duration = Duration::from_millis(100);
+
+/// The largest chunk the sizing picks (unless `chunk_rows` is larger).
+pub const MAX_CHUNK_ROWS: u64 = 20_000;
+
+/// Captured keys in a chunk's range above which the chunk uses the per-row lookup.
+const MAX_LISTED_KEYS: usize = 1_000;
+
+/// The rows of the next chunk: `chunk_rows` at first; without a `chunk_pause`, scaled
+/// after each chunk so the next takes about [`CHUNK_TARGET`], at most doubling.
+struct ChunkSize {
+    rows: u64,
+    least: u64,
+    most: u64,
+    adaptive: bool,
+}
+
+impl ChunkSize {
+    fn new(s: &Settings) -> ChunkSize {
+        let least = s.chunk_rows.max(1);
+        ChunkSize {
+            rows: least,
+            least,
+            most: MAX_CHUNK_ROWS.max(least),
+            adaptive: s.chunk_pause.is_zero(),
+        }
+    }
+
+    /// A chunk of `self.rows` source rows took `took`.
+    fn took(&mut self, took: Duration) {
+        if !self.adaptive {
+            return;
+        }
+        let per_row = took.as_secs_f64() / self.rows as f64;
+        let fit = (CHUNK_TARGET.as_secs_f64() / per_row.max(1e-9)) as u64;
+        self.rows = fit.min(self.rows.saturating_mul(2)).clamp(self.least, self.most);
+    }
+}
 
 /// Why the copy stopped before the end.
 pub enum Stop {
@@ -71,7 +122,9 @@ pub async fn copy_table(
     let pk = &t.primary_key;
     let src: Vec<&str> = t.copy.iter().map(|(s, _)| s.as_str()).collect();
     let dst: Vec<&str> = t.copy.iter().map(|(_, d)| d.as_str()).collect();
-    let chunk = settings.chunk_rows.max(1);
+    let shadow_pk: Vec<String> = pk.iter().map(|k| shadow_column(t, k).to_string()).collect();
+    let listable = keys_listable(db, &t.table, pk).await? && keys_listable(db, &t.shadow, &shadow_pk).await?;
+    let mut size = ChunkSize::new(settings);
     let mut throttle = Throttle::new(settings);
     // BIT key columns are read as numbers (`+ 0`) and compared with plain numbers: their
     // bytes as a text literal compare wrongly (review r22).
@@ -102,7 +155,7 @@ pub async fn copy_table(
             key_reads.join(", "),
             q(&t.table),
             q_list(pk),
-            chunk - 1
+            size.rows - 1
         );
         let upper: Option<Vec<String>> = db.rows(&bound_sql).await?.into_iter().next().map(|r| {
             r.into_iter()
@@ -114,59 +167,69 @@ pub async fn copy_table(
                 })
                 .collect()
         });
-        let mut conds = Vec::new();
-        if let Some(l) = &lower {
-            conds.push(l.clone());
-        }
-        if let Some(u) = &upper {
-            conds.push(format!("NOT {}", after(pk, u)));
-        }
-        let where_all = if conds.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conds.join(" AND "))
-        };
-        // Rows a capture trigger wrote already are skipped by key: the shared lock on
-        // the source row means its writer committed, so the shadow's row is current.
-        // Every other failure (a unique key other than the primary one, CHECK, a value
-        // the new column cannot hold) is the server's error, under strict mode.
-        let not_copied = format!(
-            "NOT EXISTS (SELECT 1 FROM {} AS _s WHERE {})",
-            q(&t.shadow),
-            pk.iter()
-                .map(|k| format!("_s.{} <=> {}.{}", q(shadow_column(t, k)), q(&t.table), q(k)))
-                .collect::<Vec<_>>()
-                .join(" AND ")
-        );
-        let where_all = if where_all.is_empty() {
-            format!("WHERE {not_copied}")
-        } else {
-            format!("{where_all} AND {not_copied}")
-        };
-        let sql = format!(
-            "SET STATEMENT sql_mode = '{COPY_SQL_MODE}' FOR INSERT INTO {} ({}) SELECT {} FROM {} FORCE INDEX (PRIMARY) {where_all} ORDER BY {} LOCK IN SHARE MODE",
-            q(&t.shadow),
-            q_list(&dst),
-            q_list(&src),
-            q(&t.table),
-            q_list(pk)
-        );
-        // The chunk's shared locks and the writers' triggers take locks in different
-        // orders: InnoDB may pick either side as a deadlock victim. The copy's chunk is
-        // tried again; a writer gets 1213 as with any concurrent transaction.
-        let mut tries = 0;
-        let ok = loop {
-            match db
-                .exec(&sql, || format!("copying a chunk of `{}` into `{}`", t.table, t.shadow))
-                .await
-            {
-                Err(e) if e.is_lock_conflict() && tries < CHUNK_RETRIES => {
-                    tries += 1;
-                    tokio::time::sleep(Duration::from_millis(20 * tries as u64)).await;
-                }
-                other => break other?,
+        let range = |cols: &[String]| {
+            let mut conds = Vec::new();
+            if let Some(l) = &progress.tables[index].last {
+                conds.push(after(cols, l));
             }
+            if let Some(u) = &upper {
+                conds.push(format!("NOT {}", after(cols, u)));
+            }
+            conds
         };
+        // The keys the capture wrote already in this range, left out by value.
+        let mut shadow_range = range(&shadow_pk);
+        if shadow_range.is_empty() {
+            shadow_range.push("TRUE".into());
+        }
+        let captured = db
+            .rows(&format!(
+                "SELECT {} FROM {} WHERE {} LIMIT {}",
+                q_list(&shadow_pk),
+                q(&t.shadow),
+                shadow_range.join(" AND "),
+                MAX_LISTED_KEYS + 1
+            ))
+            .await?;
+        let source_range = range(pk);
+        // Keys whose bytes do not read back as the same literal (BIT, floats, ENUM, ...)
+        // are never listed: with captured keys in range such a chunk takes the lookup.
+        let listed =
+            (captured.is_empty() || (listable && captured.len() <= MAX_LISTED_KEYS)).then(|| not_listed(pk, &captured));
+        let started = std::time::Instant::now();
+        let mut ok = match listed {
+            Some(excluded) => {
+                let sql = chunk_sql(t, &src, &dst, source_range.iter().cloned().chain(excluded));
+                match exec_chunk(db, t, &sql).await {
+                    // Captured after the keys were read: the per-row lookup below.
+                    Err(OnlineError::Backend { code: 1062, .. }) => None,
+                    other => Some(other?),
+                }
+            }
+            None => None,
+        };
+        if ok.is_none() {
+            // Rows a capture trigger wrote already are skipped by key: the shared lock
+            // on the source row means its writer committed, so the shadow's row is
+            // current. Every other failure (a unique key other than the primary one,
+            // CHECK, a value the new column cannot hold) is the server's error, under
+            // strict mode.
+            let not_copied = format!(
+                "NOT EXISTS (SELECT 1 FROM {} AS _s WHERE {})",
+                q(&t.shadow),
+                pk.iter()
+                    .zip(&shadow_pk)
+                    .map(|(k, s)| format!("_s.{} <=> {}.{}", q(s), q(&t.table), q(k)))
+                    .collect::<Vec<_>>()
+                    .join(" AND ")
+            );
+            let sql = chunk_sql(t, &src, &dst, source_range.into_iter().chain([not_copied]));
+            ok = Some(exec_chunk(db, t, &sql).await?);
+        }
+        let ok = ok.expect("a chunk ran");
+        if upper.is_some() {
+            size.took(started.elapsed());
+        }
         if ok.warnings > 0 {
             return Err(chunk_warning(db, t).await);
         }
@@ -178,6 +241,108 @@ pub async fn copy_table(
         store.set_progress(id, progress, *rows).await?;
         if !settings.chunk_pause.is_zero() {
             tokio::time::sleep(settings.chunk_pause).await;
+        }
+    }
+}
+
+/// The key types whose values, read as text, are literals that compare equal to
+/// exactly the same value of the column.
+const LISTABLE_TYPES: [&str; 15] = [
+    "tinyint",
+    "smallint",
+    "mediumint",
+    "int",
+    "bigint",
+    "decimal",
+    "char",
+    "varchar",
+    "binary",
+    "varbinary",
+    "date",
+    "datetime",
+    "timestamp",
+    "time",
+    "year",
+];
+
+/// True when every column of `key` in `table` has a [`LISTABLE_TYPES`] type.
+async fn keys_listable(db: &mut Db, table: &str, key: &[String]) -> Result<bool, OnlineError> {
+    let sql = format!(
+        "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+         AND TABLE_NAME = {}",
+        lit(table)
+    );
+    let types = db.texts(&sql).await?;
+    Ok(key.iter().all(|k| {
+        types.iter().any(|r| {
+            r.first().cloned().flatten().as_deref() == Some(k.as_str())
+                && r.get(1)
+                    .cloned()
+                    .flatten()
+                    .is_some_and(|ty| LISTABLE_TYPES.contains(&ty.to_ascii_lowercase().as_str()))
+        })
+    }))
+}
+
+/// `key NOT IN (...)` for the keys in `rows` (`(a, b) NOT IN ((..), ..)` for a
+/// composite key); none when `rows` is empty.
+fn not_listed(pk: &[String], rows: &[Vec<Option<Vec<u8>>>]) -> Option<String> {
+    if rows.is_empty() {
+        return None;
+    }
+    let value = |v: &Option<Vec<u8>>| v.as_deref().map(lit_bytes).unwrap_or_else(|| "NULL".into());
+    let keys: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let values: Vec<String> = r.iter().map(value).collect();
+            if pk.len() == 1 {
+                values.join("")
+            } else {
+                format!("({})", values.join(", "))
+            }
+        })
+        .collect();
+    let cols = if pk.len() == 1 {
+        q(&pk[0])
+    } else {
+        format!("({})", q_list(pk))
+    };
+    Some(format!("{cols} NOT IN ({})", keys.join(", ")))
+}
+
+/// The INSERT ... SELECT of one chunk: the source rows matching every condition.
+fn chunk_sql(t: &TablePlan, src: &[&str], dst: &[&str], conds: impl Iterator<Item = String>) -> String {
+    let conds: Vec<String> = conds.collect();
+    let where_all = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    format!(
+        "SET STATEMENT sql_mode = '{COPY_SQL_MODE}' FOR INSERT INTO {} ({}) SELECT {} FROM {} FORCE INDEX (PRIMARY) {where_all} ORDER BY {} LOCK IN SHARE MODE",
+        q(&t.shadow),
+        q_list(dst),
+        q_list(src),
+        q(&t.table),
+        q_list(&t.primary_key)
+    )
+}
+
+/// Runs one chunk. The chunk's shared locks and the writers' triggers take locks in
+/// different orders: InnoDB may pick either side as a deadlock victim. The copy's
+/// chunk is tried again; a writer gets 1213 as with any concurrent transaction.
+async fn exec_chunk(db: &mut Db, t: &TablePlan, sql: &str) -> Result<OkInfo, OnlineError> {
+    let mut tries = 0;
+    loop {
+        match db
+            .exec(sql, || format!("copying a chunk of `{}` into `{}`", t.table, t.shadow))
+            .await
+        {
+            Err(e) if e.is_lock_conflict() && tries < CHUNK_RETRIES => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(20 * tries as u64)).await;
+            }
+            other => return other,
         }
     }
 }
@@ -287,5 +452,46 @@ mod tests {
             "((`a` > 1) OR (`a` = 1 AND `b` > 'x'))"
         );
         assert_eq!(records("Records: 12  Duplicates: 2  Warnings: 0"), Some(12));
+    }
+
+    #[test]
+    fn captured_keys_are_left_out_by_value() {
+        let one = vec!["id".to_string()];
+        assert_eq!(not_listed(&one, &[]), None);
+        assert_eq!(
+            not_listed(&one, &[vec![Some(b"7".to_vec())], vec![Some(b"9".to_vec())]]),
+            Some("`id` NOT IN ('7', '9')".into())
+        );
+        let two = vec!["a".to_string(), "b".to_string()];
+        assert_eq!(
+            not_listed(&two, &[vec![Some(b"1".to_vec()), Some(b"x".to_vec())]]),
+            Some("(`a`, `b`) NOT IN (('1', 'x'))".into())
+        );
+    }
+
+    #[test]
+    fn chunks_grow_towards_the_target_time_and_stay_fixed_with_a_pause() {
+        let mut size = ChunkSize::new(&Settings::default());
+        assert_eq!(size.rows, 1000);
+        // 1,000 rows in 10 ms: 10,000 would take the target, but growth is at most 2x.
+        size.took(Duration::from_millis(10));
+        assert_eq!(size.rows, 2000);
+        for _ in 0..10 {
+            size.took(CHUNK_TARGET / 100);
+        }
+        assert_eq!(size.rows, MAX_CHUNK_ROWS);
+        // A slow chunk shrinks the next, never below chunk_rows.
+        size.took(CHUNK_TARGET * 4);
+        assert_eq!(size.rows, MAX_CHUNK_ROWS / 4);
+        size.took(Duration::from_secs(60));
+        assert_eq!(size.rows, 1000);
+
+        let mut paused = ChunkSize::new(&Settings {
+            chunk_rows: 50,
+            chunk_pause: Duration::from_millis(20),
+            ..Settings::default()
+        });
+        paused.took(Duration::from_micros(1));
+        assert_eq!(paused.rows, 50);
     }
 }

@@ -640,8 +640,14 @@ async fn keys(db: &mut Db, table: &str) -> Result<Vec<(String, Vec<String>)>, On
     Ok(out)
 }
 
-/// Rows of the FK's table whose key is set but has no parent row.
+/// Rows of the FK's table whose key is set but has no parent row. An anti-join (one
+/// primary-key lookup per child row): MariaDB runs `NOT EXISTS` here by materializing
+/// every parent key in a temporary table, on disk past `tmp_table_size` (1,000,000
+/// parents, 5,000,000 children: 23-28 s against 3.3 s, bench/online.sh).
 pub async fn count_orphans(db: &mut Db, fk: &FkDef) -> Result<u64, OnlineError> {
+    let Some(first) = fk.referenced_columns.first() else {
+        return Ok(0);
+    };
     let set: Vec<String> = fk.columns.iter().map(|c| format!("c.{} IS NOT NULL", q(c))).collect();
     let join: Vec<String> = fk
         .columns
@@ -649,12 +655,15 @@ pub async fn count_orphans(db: &mut Db, fk: &FkDef) -> Result<u64, OnlineError> 
         .zip(&fk.referenced_columns)
         .map(|(c, r)| format!("p.{} = c.{}", q(r), q(c)))
         .collect();
+    // A joined parent row has its first referenced column equal to a set value: NULL
+    // there means no parent row.
     let sql = format!(
-        "SELECT COUNT(*) FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})",
+        "SELECT COUNT(*) FROM {} c LEFT JOIN {} p ON {} WHERE {} AND p.{} IS NULL",
         q(&fk.table),
-        set.join(" AND "),
         q(&fk.referenced_table),
-        join.join(" AND ")
+        join.join(" AND "),
+        set.join(" AND "),
+        q(first)
     );
     Ok(db.count(&sql).await?.unwrap_or(0))
 }

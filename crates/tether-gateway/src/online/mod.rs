@@ -42,7 +42,8 @@ const SUBMIT_LOCK_WAIT_SECS: u64 = 10;
 /// How migrations copy, throttle and cut over.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Rows per copy chunk.
+    /// Rows per copy chunk; without a `chunk_pause`, the first chunk's size, later ones
+    /// are sized to take about `copy::CHUNK_TARGET` (see `copy`).
     pub chunk_rows: u64,
     /// A pause after every chunk (0: none); a gentler copy on a busy backend.
     pub chunk_pause: Duration,

@@ -12,6 +12,7 @@ mod limits;
 mod managed;
 mod online;
 mod online_acceptance;
+mod online_copy;
 mod online_review;
 mod online_safety;
 mod passthrough;
