@@ -76,7 +76,12 @@ async fn is_spider_head(url: &DbUrl) -> anyhow::Result<bool> {
 /// The report of a sharded keyspace: text and JSON show placements and scopes; dot
 /// and mermaid draw the FK graph of the keyspace (the nodes' FKs and the declared ones).
 async fn sharded_output(url: &DbUrl, declared: &[LocatedSpec], format: Format) -> anyhow::Result<String> {
-    let (layout, tables) = sharded::read_tables(url).await?;
+    let (layout, tables, disagreements) = sharded::read_tables(url).await?;
+    // Nodes that disagree on a table's FKs: the gateway's managed mode refuses writes
+    // until they agree; the report still shows the first node's FKs.
+    for line in &disagreements {
+        eprintln!("warning: {line}");
+    }
     let fks = scope::scope_fks(&layout, &tables, declared)?;
     Ok(match format {
         Format::Text => sharded::report::report(&layout, &fks),

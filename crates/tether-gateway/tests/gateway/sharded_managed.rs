@@ -269,7 +269,7 @@ fn statements() -> usize {
     std::env::var("TETHER_SHARDED_DIFF_STATEMENTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2000)
+        .unwrap_or(5000)
 }
 
 #[test]
