@@ -4,6 +4,7 @@
 
 pub mod layout;
 pub mod managed;
+pub mod recover;
 pub mod report;
 pub mod scope;
 

@@ -18,6 +18,7 @@ mod passthrough;
 mod pymysql;
 mod refresh;
 mod sharded;
+mod sharded_atomic;
 mod sharded_binlog;
 mod sharded_managed;
 mod tls;
