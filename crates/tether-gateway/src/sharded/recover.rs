@@ -49,6 +49,22 @@ impl Xid {
         format!("X'{}',X'{}',{}", hex(g), hex(b), self.format_id)
     }
 
+    /// The head session that made a Spider xid: Spider's gtrid is the session's
+    /// thread id in hex (`spider_internal_xa_id_type` 0), or that followed by the
+    /// query id in 16 hex digits (1); its format id is 1.
+    pub fn head_thread(&self) -> Option<u64> {
+        if self.format_id != 1 {
+            return None;
+        }
+        let gtrid = std::str::from_utf8(self.data.get(..self.gtrid_length)?).ok()?;
+        let thread = if gtrid.len() > 16 {
+            &gtrid[..gtrid.len() - 16]
+        } else {
+            gtrid
+        };
+        u64::from_str_radix(thread, 16).ok()
+    }
+
     /// Same identifier (the head's `data` column may be longer than the xid).
     fn same(&self, other: &Xid) -> bool {
         let n = self.gtrid_length + self.bqual_length;
@@ -71,9 +87,11 @@ impl fmt::Display for Xid {
 pub enum Decision {
     /// The head's row said COMMIT.
     Commit,
-    /// The head's row said something else (`NOT YET`).
+    /// The head's row said something else (`NOT YET`) and the head session that
+    /// made it is gone.
     Rollback,
-    /// No row of this head: left prepared.
+    /// No row of this head, or `NOT YET` with its head session still running (a
+    /// commit under way): left prepared.
     Left,
 }
 
@@ -93,13 +111,28 @@ pub async fn recover(head: &DbUrl, layout: &Layout) -> Result<Vec<Resolved>, Rec
     let rows = b
         .read("SELECT format_id, gtrid_length, bqual_length, data, status FROM mysql.spider_xa")
         .await;
+    let threads = b.read("SELECT ID FROM information_schema.PROCESSLIST").await;
     b.disconnect().await;
     let rows = rows.map_err(|e| failed("the head", "reading mysql.spider_xa", e))?;
-    let mut decided: Vec<(Xid, bool)> = Vec::new();
+    let threads: Vec<u64> = threads
+        .map_err(|e| failed("the head", "reading its processlist", e))?
+        .rows
+        .iter()
+        .filter_map(|r| r.first().and_then(|v| v.text().parse().ok()))
+        .collect();
+    let mut decided: Vec<(Xid, Decision)> = Vec::new();
     for r in &rows.rows {
         if let Some(x) = xid(r) {
-            let commit = r.get(4).map(Value::text).as_deref() == Some("COMMIT");
-            decided.push((x, commit));
+            let decision = if r.get(4).map(Value::text).as_deref() == Some("COMMIT") {
+                Decision::Commit
+            } else if x.head_thread().is_some_and(|t| threads.contains(&t)) {
+                // Not decided yet and its head session is alive: a commit under way
+                // (another client of the head), not an abandoned one.
+                Decision::Left
+            } else {
+                Decision::Rollback
+            };
+            decided.push((x, decision));
         }
     }
     let mut done = Vec::new();
@@ -122,7 +155,7 @@ async fn recover_node(
     b: &mut Backend,
     server: &str,
     node: &str,
-    decided: &[(Xid, bool)],
+    decided: &[(Xid, Decision)],
     done: &mut Vec<Resolved>,
 ) -> Result<(), RecoverError> {
     let held = b
@@ -132,15 +165,17 @@ async fn recover_node(
     for r in &held.rows {
         let Some(x) = xid(r) else { continue };
         let decision = match decided.iter().find(|(d, _)| d.same(&x)) {
-            Some((_, true)) => Decision::Commit,
-            Some((_, false)) => Decision::Rollback,
+            Some((_, d)) => d.clone(),
             None => Decision::Left,
         };
         let verb = match decision {
             Decision::Commit => "COMMIT",
             Decision::Rollback => "ROLLBACK",
             Decision::Left => {
-                tracing::warn!("XA recovery: {server}: xid {x} left prepared (no row in the head's mysql.spider_xa)");
+                tracing::warn!(
+                    "XA recovery: {server}: xid {x} left prepared (no row in the head's mysql.spider_xa, \
+                     or its head session is still running)"
+                );
                 done.push(Resolved {
                     node: node.to_string(),
                     xid: x,
@@ -150,7 +185,12 @@ async fn recover_node(
             }
         };
         let sql = format!("XA {verb} {}", x.sql());
-        b.exec(&sql).await.map_err(|e| failed(server, &sql, e))?;
+        match b.exec(&sql).await {
+            Ok(_) => {}
+            // XAER_NOTA: finished meanwhile (by the head's own commit).
+            Err(e) if e.code == 1397 => continue,
+            Err(e) => return Err(failed(server, &sql, e)),
+        }
         tracing::info!("XA recovery: {server}: xid {x}: {verb}");
         done.push(Resolved {
             node: node.to_string(),
@@ -190,4 +230,34 @@ fn failed(server: &str, what: &str, e: ServerError) -> RecoverError {
 pub async fn recover_head(head: &DbUrl) -> Result<Vec<Resolved>, String> {
     let layout = layout::read(head).await.map_err(|e| e.to_string())?;
     recover(head, &layout).await.map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xid(format_id: i64, gtrid: &str, bqual: &str) -> Xid {
+        Xid {
+            format_id,
+            gtrid_length: gtrid.len(),
+            bqual_length: bqual.len(),
+            data: format!("{gtrid}{bqual}").into_bytes(),
+        }
+    }
+
+    #[test]
+    fn an_xid_prints_as_sql_and_names_its_head_session() {
+        let x = xid(1, "12", "1");
+        assert_eq!(x.sql(), "X'3132',X'31',1");
+        assert_eq!(x.head_thread(), Some(0x12));
+        // spider_internal_xa_id_type = 1: the thread id, then the query id.
+        assert_eq!(xid(1, "1f00000000000000a3", "1").head_thread(), Some(0x1f));
+        assert_eq!(xid(2, "12", "1").head_thread(), None);
+        assert_eq!(xid(1, "not_spider", "").head_thread(), None);
+        // The head's data column may be longer than the xid.
+        let mut longer = x.clone();
+        longer.data.extend_from_slice(b"\0\0");
+        assert!(longer.same(&x) && x.same(&longer));
+        assert!(!x.same(&xid(1, "12", "2")));
+    }
 }

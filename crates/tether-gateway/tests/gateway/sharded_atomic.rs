@@ -231,6 +231,40 @@ fn a_cascade_across_nodes_interrupted_mid_commit_is_all_or_nothing_after_the_gat
     wait_for("the head's commit", || xa_recover(second) + xa_recover(first) == 0);
     all_or_none(gateway(&db), &db, true);
 
+    // (b') the gateway dropped mid-cascade, before its COMMIT: its statement waits
+    // for review 3's row lock on second (a transaction straight on the node holds
+    // it). The head rolls the gateway's transaction back: none of it.
+    rows(&db);
+    let gw = gateway(&db);
+    let locker = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut lock = locker.block_on(async {
+        let mut k = Conn::from_url(db.node_url("node2").as_str()).await.expect("node2");
+        k.query_drop("BEGIN").await.expect("begin");
+        k.query_drop("SELECT * FROM review WHERE id = 3 FOR UPDATE")
+            .await
+            .expect("lock");
+        k
+    });
+    let rx = delete_item_2(&gw);
+    // The cascade's delete of the reviews waits on node2 (INNODB_TRX does not
+    // always list it yet; the processlist does).
+    waiting(second, "delete from%review%");
+    drop(gw);
+    assert_eq!(rx.recv().expect("delete result"), 2013);
+    locker.block_on(async {
+        lock.query_drop("ROLLBACK").await.expect("rollback");
+        let _ = lock.disconnect().await;
+    });
+    wait_for("the head's rollback", || {
+        [first, second]
+            .iter()
+            .all(|n| n.query("", "SELECT COUNT(*) FROM information_schema.INNODB_TRX")[0][0].as_deref() == Some("0"))
+    });
+    all_or_none(gateway(&db), &db, false);
+
     // (c) the head killed after first's PREPARE, second held in its own: both nodes
     // end with the transaction prepared, the head's record NOT YET. The head
     // restarts; a new gateway's recovery rolls both back: none of it.
