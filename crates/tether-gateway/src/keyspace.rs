@@ -80,6 +80,9 @@ impl Keyspace {
             tracing::warn!("{}", e.message);
         }
         if self.spec.sharded {
+            if self.mode() == FkMode::Managed {
+                self.recover_xa().await;
+            }
             if let Err(e) = self.read_layout().await {
                 tracing::warn!("{}", e.message);
             }
@@ -107,6 +110,21 @@ impl Keyspace {
                 self.spec.name,
                 e.message
             ),
+        }
+    }
+
+    /// A managed sharded keyspace: finishes the transactions Spider left prepared on
+    /// the data nodes (`sharded::recover`), before the gateway serves; a failure is
+    /// logged, naming the server.
+    async fn recover_xa(&self) {
+        match sharded::recover::recover_head(&self.spec.url).await {
+            Ok(done) if !done.is_empty() => tracing::info!(
+                "keyspace {}: XA recovery resolved {} prepared transaction(s)",
+                self.spec.name,
+                done.len()
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("keyspace {}: {e}", self.spec.name),
         }
     }
 

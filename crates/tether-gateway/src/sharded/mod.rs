@@ -5,6 +5,7 @@
 pub mod guard;
 pub mod layout;
 pub mod managed;
+pub mod recover;
 pub mod report;
 pub mod scope;
 

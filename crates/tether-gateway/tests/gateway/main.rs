@@ -19,6 +19,7 @@ mod passthrough;
 mod pymysql;
 mod refresh;
 mod sharded;
+mod sharded_atomic;
 mod sharded_binlog;
 mod sharded_managed;
 mod sharded_review;
