@@ -110,7 +110,7 @@ fn mentions_online(lead: &str) -> bool {
 }
 
 /// `SET ... foreign_key_checks = v` in `lead` (comments skipped): the new value.
-fn foreign_key_checks_value(lead: &str) -> Option<bool> {
+pub(crate) fn foreign_key_checks_value(lead: &str) -> Option<bool> {
     let lower = lead.to_ascii_lowercase();
     let rest = lower.strip_prefix("set")?.trim_start();
     let rest = rest
