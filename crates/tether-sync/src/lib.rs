@@ -61,6 +61,7 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|tp| &tp.table).collect();
     let destinations = read_destinations(&schema, &tables, &dest_urls, &mut source).await?;
     destinations.attach(&mut plan, &schema);
+    plan_loads(job, &mut plan, &dest_urls).await?;
     if job.privacy != config::Privacy::Off {
         let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|t| &t.table).collect();
         let found = scan::scan(&mut source, &schema, &tables, &plan.source, job.options.privacy_sample).await?;
@@ -75,6 +76,37 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
         schema,
         source,
     })
+}
+
+/// How each destination will load, for the plan: [`execute::decide`], which the run
+/// asks again when it starts. A destination planning could not read is left without.
+async fn plan_loads(job: &Job, plan: &mut Plan, urls: &[Option<DbUrl>]) -> Result<(), SyncError> {
+    let mut loads = Vec::new();
+    for ((spec, dp), url) in job.destinations.iter().zip(&plan.destinations).zip(urls) {
+        let (Some(url), Some(report)) = (url, &dp.schema) else {
+            loads.push(None);
+            continue;
+        };
+        // Opening a SQLite file to write would set its journal mode (and create a
+        // missing one): an empty in-memory database of the same engine answers alike.
+        let asked = match url {
+            DbUrl::Sqlite { .. } => DbUrl::Sqlite {
+                path: ":memory:".into(),
+            },
+            other => other.clone(),
+        };
+        let Ok(mut conn) = Connection::open_destination(&asked).await else {
+            loads.push(None);
+            continue;
+        };
+        let decided = execute::decide(&mut conn, spec, plan, &report.models, &report.existing).await;
+        conn.close().await;
+        loads.push(Some(decided?.plan));
+    }
+    for (dp, load) in plan.destinations.iter_mut().zip(loads) {
+        dp.load = load;
+    }
+    Ok(())
 }
 
 /// What planning needs from the destinations (see [`schema_plan::Destinations`]): each
@@ -310,7 +342,10 @@ pub struct Report {
     pub seconds: f64,
 }
 
-/// Runs a prepared job: subset, load, verify.
+/// Runs a prepared job: subset, load, verify. A failure before every destination
+/// finished loading leaves each as [`undo`] says: a transactional or staged load
+/// rolled back, the tables the run created dropped again, the rows written into tables
+/// that were there counted in the error.
 pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Result<Report, SyncError> {
     job.require_secrets()?;
     let started = std::time::Instant::now();
@@ -329,144 +364,59 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
     }
     let snapshot = source.begin_snapshot().await?;
     // More lanes read the same snapshot: PostgreSQL shares it, SQLite files are at rest;
-    // MariaDB cannot share one, so it reads on a single connection. Opened before the
-    // subset, which reads on them too.
-    let source_url = job.source_url()?;
-    let mut more_sources = Vec::new();
-    if source.shares_snapshot() && job.mode != config::Mode::Schema {
-        for _ in 1..plan.parallelism {
-            let mut more = Connection::open_source(&source_url).await?;
-            match &snapshot {
-                Some(id) => more.join_snapshot(id).await?,
-                None => {
-                    more.begin_snapshot().await?;
-                }
-            }
-            more_sources.push(more);
-        }
+    // MariaDB cannot share one, so it reads on a single connection. A subset reads on
+    // them too, so they are opened before it; a full copy opens them once the
+    // destinations say how many lanes load (one for a transactional load).
+    let mut more = MoreSources {
+        lanes: if source.shares_snapshot() && job.mode != config::Mode::Schema {
+            plan.parallelism.saturating_sub(1)
+        } else {
+            0
+        },
+        url: job.source_url()?,
+        snapshot,
+        opened: Vec::new(),
+    };
+    let subsetting = plan.subset && job.mode != config::Mode::Schema;
+    if subsetting {
+        more.open(more.lanes).await?;
     }
-    let subset = if plan.subset && job.mode != config::Mode::Schema {
+    let subset = if subsetting {
         progress.phase("computing the subset");
-        subset::compute(&mut source, &mut more_sources, &schema, &rules).await?
+        subset::compute(&mut source, &mut more.opened, &schema, &rules).await?
     } else {
         subset::Subset::default()
     };
-    let mut dests = Vec::new();
-    for (spec, dp) in job.destinations.iter().zip(&plan.destinations) {
-        let mut d = execute::prepare_destination(spec, &plan, dp.schema.as_ref(), &schema, progress).await?;
-        if job.mode == config::Mode::Schema {
-            // Schema only: what a restore builds after the data, on empty tables.
-            execute::finish_schema(&mut d, progress).await?;
-            dests.push(d);
-            continue;
-        }
-        // PostgreSQL enforcing FKs: one transaction, FKs dropped and validated again at
-        // the end (it empties the tables inside it too); or, where the run created
-        // every table, staging schemas moved into place at the end (several lanes).
-        let atomic = spec.checks == config::Checks::Enforce
-            && d.conn.loads_atomically()
-            && d.begin_atomic(&plan, spec.truncate, progress).await?;
-        if !atomic {
-            if spec.truncate {
-                progress.phase(&format!("{}: emptying the job's tables", d.shown));
-                execute::truncate(&mut d, &plan).await?;
-            }
-            d.apply_checks(progress).await?;
-        }
-        dests.push(d);
-    }
-    if job.mode == config::Mode::Schema {
-        for d in dests {
-            d.conn.close().await;
-        }
-        source.close().await;
-        return Ok(Report {
-            tables: Vec::new(),
-            leaks: Vec::new(),
-            privacy: None,
-            destinations: plan.destinations.iter().map(|d| d.url.clone()).collect(),
-            verification: Vec::new(),
-            ok: true,
-            seconds: started.elapsed().as_secs_f64(),
-        });
-    }
-    // A transaction lives on one connection: a destination loading in one runs one lane.
-    let atomic = dests.iter().any(|d| d.atomic.is_some());
-    let mut lanes = vec![execute::Lane { source, dests }];
-    let lane_count = if atomic { 1 } else { 1 + more_sources.len() };
-    for source in more_sources.drain(..lane_count - 1) {
-        let mut dests = Vec::new();
-        for d in &lanes[0].dests {
-            dests.push(d.another().await?);
-        }
-        lanes.push(execute::Lane { source, dests });
-    }
-    for unused in more_sources {
+    let mut lanes = vec![execute::Lane {
+        source,
+        dests: Vec::new(),
+    }];
+    let loaded = load_all(job, &plan, &schema, &subset, &mut lanes, &mut more, progress).await;
+    for unused in more.opened {
         unused.close().await;
     }
-    let anon = execute::Anon {
-        seed: job.seed.as_ref().map(|s| tether_transform::Seed::new(&s.0)),
-        maps: anonymize::KeyMaps::default(),
-        leaks: std::sync::Mutex::new(Vec::new()),
-    };
-    let tables = match execute::load(&plan, &mut lanes, &subset, &anon, progress).await {
-        Ok(tables) => tables,
-        Err(e) => {
-            let mut rolled_back = Vec::new();
-            for d in lanes[0].dests.iter_mut() {
-                if let Some(written) = d.loads_whole() {
-                    d.rollback_atomic().await;
-                    rolled_back.push((d.shown.clone(), written));
+    let ((tables, counts), leaks) = match loaded {
+        Ok(Some(loaded)) => loaded,
+        Ok(None) => {
+            // Schema only.
+            for lane in lanes {
+                for d in lane.dests {
+                    d.conn.close().await;
                 }
+                lane.source.close().await;
             }
-            return Err(match e {
-                SyncError::Rejected {
-                    destination,
-                    table,
-                    key,
-                    message,
-                    written,
-                } => SyncError::Rejected {
-                    written: match rolled_back.iter().find(|(d, _)| d == &destination) {
-                        Some((_, whole)) => whole.to_string(),
-                        None => written,
-                    },
-                    destination,
-                    table,
-                    key,
-                    message,
-                },
-                // Any other failure says what each destination loading whole kept.
-                other => match rolled_back.as_slice() {
-                    [] => other,
-                    [(_, written)] => execute::with_note(other, written),
-                    many => {
-                        let notes: Vec<String> = many.iter().map(|(d, w)| format!("{d}: {w}")).collect();
-                        execute::with_note(other, &notes.join("; "))
-                    }
-                },
+            return Ok(Report {
+                tables: Vec::new(),
+                leaks: Vec::new(),
+                privacy: None,
+                destinations: plan.destinations.iter().map(|d| d.url.clone()).collect(),
+                verification: Vec::new(),
+                ok: true,
+                seconds: started.elapsed().as_secs_f64(),
             });
         }
+        Err(e) => return Err(undo(lanes, e).await),
     };
-    // The source counts what the verification compares (in the job's snapshot) while
-    // the destinations build their keys, indexes and FKs: different connections.
-    let execute::Lane { source, dests } = &mut lanes[0];
-    let finish = async {
-        for d in dests.iter_mut() {
-            d.restore_keys(progress).await?;
-            if let Err(e) = execute::finish_schema(d, progress).await {
-                d.rollback_atomic().await;
-                return Err(e);
-            }
-            d.commit_atomic(progress).await?;
-        }
-        Ok::<_, SyncError>(())
-    };
-    let (finished, counts) = tokio::join!(finish, verify::source_counts(source, &plan, &subset));
-    finished?;
-    let counts = counts?;
-    let mut leaks = anon.leaks.into_inner().expect("lock");
-    leaks.sort_by(|a, b| (&a.table, &a.column).cmp(&(&b.table, &b.column)));
     progress.phase("verifying");
     for lane in lanes.iter_mut() {
         for d in lane.dests.iter_mut() {
@@ -503,4 +453,199 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         ok,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// What [`load_all`] returns: the tables loaded and the source's counts of them, the
+/// leak figures; None for a schema-only job.
+type Loaded = Option<((Vec<execute::TableReport>, Vec<u64>), Vec<anonymize::Leak>)>;
+
+/// The source connections of the lanes after the first, in the job's snapshot.
+struct MoreSources {
+    /// How many lanes more the source allows (`parallelism - 1`, or none).
+    lanes: usize,
+    url: DbUrl,
+    /// The snapshot they join (PostgreSQL), or None (each begins its own: SQLite).
+    snapshot: Option<String>,
+    opened: Vec<Connection>,
+}
+
+impl MoreSources {
+    /// Opens connections until `n` are open.
+    async fn open(&mut self, n: usize) -> Result<(), SyncError> {
+        while self.opened.len() < n {
+            let mut more = Connection::open_source(&self.url).await?;
+            match &self.snapshot {
+                Some(id) => more.join_snapshot(id).await?,
+                None => {
+                    more.begin_snapshot().await?;
+                }
+            }
+            self.opened.push(more);
+        }
+        Ok(())
+    }
+}
+
+/// Prepares every destination into `lanes[0]` (and more lanes from `more`), loads,
+/// builds and commits: everything a failure must undo ([`undo`]).
+async fn load_all(
+    job: &Job,
+    plan: &Plan,
+    schema: &Schema,
+    subset: &subset::Subset,
+    lanes: &mut Vec<execute::Lane>,
+    more: &mut MoreSources,
+    progress: &dyn Progress,
+) -> Result<Loaded, SyncError> {
+    for (spec, dp) in job.destinations.iter().zip(&plan.destinations) {
+        let mut d = execute::prepare_destination(spec, plan, dp.schema.as_ref(), schema, progress).await?;
+        if job.mode == config::Mode::Schema {
+            // Schema only: what a restore builds after the data, on empty tables.
+            let finished = execute::finish_schema(&mut d, progress).await;
+            lanes[0].dests.push(d);
+            finished?;
+            continue;
+        }
+        // As decided when prepared (`execute::decide`): PostgreSQL enforcing FKs loads
+        // in one transaction, FKs dropped and validated again at the end (it empties the
+        // tables inside it too), or through staging schemas moved into place at the end.
+        let whole = d.load.method != execute::LoadMethod::Batches;
+        lanes[0].dests.push(d);
+        let d = lanes[0].dests.last_mut().expect("just pushed");
+        let atomic = whole && d.begin_atomic(plan, spec.truncate, progress).await?;
+        if !atomic {
+            // The one-transaction load was refused (it said why): batches after all.
+            d.load.method = execute::LoadMethod::Batches;
+            if spec.truncate {
+                progress.phase(&format!("{}: emptying the job's tables", d.shown));
+                execute::truncate(d, plan).await?;
+            }
+            d.apply_checks(progress).await?;
+        }
+    }
+    if job.mode == config::Mode::Schema {
+        for d in lanes[0].dests.iter_mut() {
+            d.keep_created();
+        }
+        return Ok(None);
+    }
+    // A transaction lives on one connection: a destination loading in one runs one
+    // lane. A subset opened the others already; a full copy opens only what it uses.
+    let more_lanes = match lanes[0].dests.iter().any(|d| d.atomic.is_some()) {
+        true => 0,
+        false => more.lanes,
+    };
+    more.open(more_lanes).await?;
+    for source in more.opened.drain(..more_lanes) {
+        let mut dests = Vec::new();
+        for d in &lanes[0].dests {
+            dests.push(d.another().await?);
+        }
+        lanes.push(execute::Lane { source, dests });
+    }
+    let anon = execute::Anon {
+        seed: job.seed.as_ref().map(|s| tether_transform::Seed::new(&s.0)),
+        maps: anonymize::KeyMaps::default(),
+        leaks: std::sync::Mutex::new(Vec::new()),
+    };
+    let tables = execute::load(plan, lanes, subset, &anon, progress).await?;
+    // The source counts what the verification compares (in the job's snapshot) while
+    // the destinations build their keys, indexes and FKs: different connections.
+    let execute::Lane { source, dests } = &mut lanes[0];
+    let finish = async {
+        for d in dests.iter_mut() {
+            d.restore_keys(progress).await?;
+            if let Err(e) = execute::finish_schema(d, progress).await {
+                d.rollback_atomic().await;
+                return Err(e);
+            }
+            d.commit_atomic(progress).await?;
+            d.keep_created();
+        }
+        Ok::<_, SyncError>(())
+    };
+    let (finished, counts) = tokio::join!(finish, verify::source_counts(source, plan, subset));
+    finished?;
+    let counts = counts?;
+    let mut leaks = anon.leaks.into_inner().expect("lock");
+    leaks.sort_by(|a, b| (&a.table, &a.column).cmp(&(&b.table, &b.column)));
+    Ok(Some(((tables, counts), leaks)))
+}
+
+/// After a failed run: every destination not finished is left as before the run
+/// where it can be (a transactional or staged load rolled back; the tables the run
+/// created dropped again), and the error says so per destination, with the rows
+/// written into tables that were there (they stay). Other lanes' connections are
+/// closed first: a transaction they left open would hold the tables' locks.
+async fn undo(lanes: Vec<execute::Lane>, e: SyncError) -> SyncError {
+    let mut lanes = lanes.into_iter();
+    let Some(mut first) = lanes.next() else { return e };
+    for lane in lanes {
+        for d in lane.dests {
+            d.conn.close().await;
+        }
+        lane.source.close().await;
+    }
+    // (destination, what a whole load says, what undoing its tables says, the tables
+    // it created)
+    type Note = (String, Option<&'static str>, Option<String>, Vec<String>);
+    let mut notes: Vec<Note> = Vec::new();
+    for d in first.dests.iter_mut() {
+        let whole = d.loads_whole();
+        if whole.is_some() {
+            d.rollback_atomic().await;
+        }
+        let created = d.created_here();
+        let undone = d.undo_created(d.load.method == execute::LoadMethod::Batches).await;
+        notes.push((d.shown.clone(), whole, undone, created));
+    }
+    for d in first.dests {
+        d.conn.close().await;
+    }
+    first.source.close().await;
+    let mut e = e;
+    if let SyncError::Rejected {
+        destination,
+        table,
+        written,
+        ..
+    } = &mut e
+    {
+        let said = match notes.iter().find(|(d, ..)| d == destination) {
+            Some((_, Some(whole), None, _)) => Some(whole.to_string()),
+            Some((_, Some(whole), Some(undone), _)) => Some(format!("{whole}; {undone}")),
+            // The rows of the rejected table stay only if the table was there.
+            Some((_, None, Some(undone), created)) if created.contains(table) => Some(undone.clone()),
+            Some((_, None, Some(undone), _)) => {
+                let before = written.split("; tables complete").next().unwrap_or(written);
+                Some(format!("{before}; {undone}"))
+            }
+            _ => None,
+        };
+        if let Some(said) = said {
+            *written = said;
+        }
+        return e;
+    }
+    // Any other failure says what each destination kept.
+    let said: Vec<(String, String)> = notes
+        .into_iter()
+        .filter_map(|(d, whole, undone, _)| {
+            let note = match (whole, undone) {
+                (Some(w), Some(u)) => format!("{w}; {u}"),
+                (Some(w), None) => w.to_string(),
+                (None, Some(u)) => u,
+                (None, None) => return None,
+            };
+            Some((d, note))
+        })
+        .collect();
+    match said.as_slice() {
+        [] => e,
+        [(_, note)] => execute::with_note(e, note),
+        many => {
+            let notes: Vec<String> = many.iter().map(|(d, n)| format!("{d}: {n}")).collect();
+            execute::with_note(e, &notes.join("; "))
+        }
+    }
 }

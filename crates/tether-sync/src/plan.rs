@@ -52,6 +52,10 @@ pub struct DestinationPlan {
     pub schema: Option<crate::schema_plan::SchemaReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schema_note: Option<String>,
+    /// How the rows are loaded there, and why not through staging schemas; None when
+    /// the destination could not be read while planning.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load: Option<crate::execute::LoadPlan>,
 }
 
 /// Which rows of a table are copied.
@@ -151,6 +155,9 @@ impl Plan {
             }
             if let Some(n) = &d.schema_note {
                 out.push_str(&format!("  schema: {n}\n"));
+            }
+            if let (Some(load), false) = (&d.load, self.mode == crate::config::Mode::Schema) {
+                out.push_str(&format!("  load: {}\n", load.to_text(d.checks)));
             }
         }
         for u in &self.unchecked {
@@ -464,6 +471,7 @@ pub fn build(
                 checks: d.checks,
                 schema: None,
                 schema_note: None,
+                load: None,
             })
             .collect(),
         levels: graph

@@ -8,6 +8,8 @@ use std::collections::BTreeSet;
 use tether_connect::{Connection, TableObjects, Value};
 use tether_schema::{Schema, Table, TableName};
 
+use super::destination::Made;
+use super::method::{self, LoadPlan};
 use super::stage::{self, Staged};
 use super::Progress;
 use crate::config::DestinationSpec;
@@ -26,6 +28,8 @@ pub(super) struct Created {
     /// The tables were created in staging schemas (see [`super::stage`]): what is left
     /// to build there and to do when they move.
     pub staged: Option<Box<Staged>>,
+    /// How the destination loads ([`super::method::decide`]).
+    pub load: LoadPlan,
 }
 
 /// True when the table is created from the source engine's own definition (MariaDB's
@@ -35,7 +39,9 @@ fn verbatim(t: &Table, same_engine: bool) -> bool {
 }
 
 /// Creates the tables the plan creates on this destination (`planned`: its schema
-/// report, when planning could read the destination; else made here the same way).
+/// report, when planning could read the destination; else made here the same way),
+/// having decided how it loads. What it creates in place is listed in `made` as it
+/// goes, so a failure (here or later in the run) can drop it again.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn create_tables(
     conn: &mut Connection,
@@ -45,7 +51,7 @@ pub(super) async fn create_tables(
     planned: Option<&SchemaReport>,
     source: &Schema,
     existing: &Schema,
-    staging: bool,
+    made: &mut Made,
     progress: &dyn Progress,
 ) -> Result<Created, SyncError> {
     let engine = conn.engine();
@@ -89,6 +95,11 @@ pub(super) async fn create_tables(
     if engine == tether_schema::Engine::Postgres && spec.create_tables && plan.mode != crate::config::Mode::Data {
         stage::clean_stale(conn, shown, progress).await?;
     }
+    let decision = method::decide(conn, spec, plan, &missing, &report.existing).await?;
+    let load = decision.plan;
+    if plan.mode != crate::config::Mode::Schema {
+        progress.phase(&format!("{shown}: load: {}", load.to_text(spec.checks)));
+    }
     if !missing.is_empty() {
         let refusal = if plan.mode == crate::config::Mode::Data {
             Some("mode = \"data\" creates nothing")
@@ -116,10 +127,7 @@ pub(super) async fn create_tables(
         }
         let mut missing = ordered;
         // Staging models (see `super::stage`), decided before anything is created.
-        let staged_models = match staging && missing.len() == plan.tables.len() {
-            true => stage::models(conn, &missing).await?,
-            false => None,
-        };
+        let staged_models = decision.staged;
         let mut schemas: Vec<String> = missing.iter().filter_map(|t| t.schema.clone()).collect();
         for t in &missing {
             let mut parts: Vec<&tether_schema::Partitioning> = t.partitioning.iter().collect();
@@ -210,6 +218,7 @@ pub(super) async fn create_tables(
                 sequence_states,
                 created: Vec::new(),
                 staged: Some(Box::new(staged)),
+                load,
             });
         }
         let inline = !d.supports_add_foreign_key();
@@ -225,6 +234,17 @@ pub(super) async fn create_tables(
                 conn.execute(sql).await?;
             }
             let t = &missing[i];
+            let name = report
+                .create
+                .get(
+                    report
+                        .models
+                        .iter()
+                        .position(|m| m.table_name() == t.table_name())
+                        .unwrap_or(usize::MAX),
+                )
+                .cloned()
+                .unwrap_or_else(|| t.table_name().to_string());
             if let Err(e) = conn.execute(&d.create_table(t, inline, same_engine)).await {
                 if !verbatim(t, same_engine) {
                     return Err(e.into());
@@ -240,6 +260,7 @@ pub(super) async fn create_tables(
                 objects[i] = d.table_objects(&missing[i]);
                 conn.execute(&d.create_table(&missing[i], inline, same_engine)).await?;
             }
+            made.tables.push((name, d.qualified(&missing[i])));
             for sql in d.create_partitions(&missing[i]) {
                 conn.execute(&sql).await?;
             }
@@ -272,6 +293,7 @@ pub(super) async fn create_tables(
         for sql in &create_views {
             conn.execute(sql).await?;
         }
+        made.drop_views.extend(views_dropped(d, source, existing, &job_tables));
         after_load.extend(objects.into_iter().flat_map(|o| o.after_load));
         if conn.loads_atomically() {
             created.extend(
@@ -287,7 +309,28 @@ pub(super) async fn create_tables(
         sequence_states,
         created,
         staged: None,
+        load,
     })
+}
+
+/// The statements dropping the views [`views_sql`] creates (a failed run drops them
+/// before its tables).
+fn views_dropped(
+    d: &dyn tether_connect::Dialect,
+    source: &Schema,
+    existing: &Schema,
+    job_tables: &[TableName],
+) -> Vec<String> {
+    source
+        .objects
+        .views_over(job_tables)
+        .into_iter()
+        .filter(|v| !existing.objects.views.iter().any(|e| e.table_name() == v.table_name()))
+        .map(|v| {
+            let what = if v.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
+            format!("DROP {what} IF EXISTS {}", d.table(v.schema.as_deref(), &v.name))
+        })
+        .collect()
 }
 
 /// The statements creating the source's views over the job's tables that the

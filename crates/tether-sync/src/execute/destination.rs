@@ -10,6 +10,7 @@ use tether_connect::{Connection, DbUrl, DeferredChecks};
 use tether_schema::{Schema, Table, TableName};
 
 use super::create::{create_tables, Created};
+use super::method::LoadPlan;
 use super::stage::Staged;
 use super::Progress;
 use crate::config::{Checks, DestinationSpec};
@@ -53,6 +54,69 @@ pub struct Destination {
     pub(super) stage: Option<Box<Staged>>,
     /// This connection loads into staging tables, which have no foreign keys yet.
     pub(super) staged_load: bool,
+    /// How this destination loads, as decided when it was prepared (what `tether plan`
+    /// printed, unless the destination changed in between).
+    pub load: LoadPlan,
+    /// What this run created here in place, dropped again if the run fails.
+    pub(super) made: Made,
+}
+
+/// What a run created on a destination outside any transaction (tables, views), to be
+/// dropped again when the run fails: for them the destination is then as before.
+/// (Schemas, types and functions created for them stay.)
+#[derive(Debug, Default)]
+pub struct Made {
+    /// (the job's name for the table, the destination's SQL name), in creation order.
+    pub tables: Vec<(String, String)>,
+    /// `DROP VIEW` statements of the views created, in creation order.
+    pub drop_views: Vec<String>,
+}
+
+impl Made {
+    /// Drops the views and tables, views first, with the foreign-key checks off where
+    /// the engine allows (tables of a cycle). Returns the job's names of the tables
+    /// dropped, or why they could not be.
+    async fn undo(&mut self, conn: &mut Connection) -> Result<Vec<String>, String> {
+        if self.tables.is_empty() && self.drop_views.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A transaction left open by the failure (a deferred cycle) would hold the
+        // tables' locks and refuse the drops; where none is open this is a no-op.
+        let _ = conn.execute("ROLLBACK").await;
+        let off = conn.disable_fk_checks().await.unwrap_or(false);
+        for sql in std::mem::take(&mut self.drop_views).iter().rev() {
+            let _ = conn.execute(sql).await;
+        }
+        let tables = std::mem::take(&mut self.tables);
+        let sql_names: Vec<&str> = tables.iter().map(|(_, t)| t.as_str()).collect();
+        let mut dropped = match tables.is_empty() {
+            true => Ok(()),
+            false => {
+                conn.execute(&format!("DROP TABLE IF EXISTS {}", sql_names.join(", ")))
+                    .await
+            }
+        };
+        if dropped.is_err() {
+            // One table per statement (SQLite), children first.
+            dropped = Ok(());
+            for name in sql_names.iter().rev() {
+                if let Err(e) = conn.execute(&format!("DROP TABLE IF EXISTS {name}")).await {
+                    dropped = Err(e);
+                }
+            }
+        }
+        if off {
+            let _ = conn.enable_fk_checks().await;
+        }
+        let names: Vec<String> = tables.into_iter().map(|(n, _)| n).collect();
+        match dropped {
+            Ok(()) => Ok(names),
+            Err(e) => Err(format!(
+                "the tables this run created could not be dropped again ({e}); they stay: {}",
+                names.join(", ")
+            )),
+        }
+    }
 }
 
 /// A foreign key dropped for a transactional load, to be created again.
@@ -121,7 +185,58 @@ impl Destination {
             sequence_states: Vec::new(),
             stage: None,
             staged_load: self.staged_load,
+            load: self.load.clone(),
+            made: Made::default(),
         })
+    }
+
+    /// After a failed run: drops what it created here in place ([`Made`]) and says
+    /// what was undone and, where `rows_stay` (the destination does not load whole),
+    /// the rows this run wrote into tables that were there. None when there is
+    /// nothing to say (nothing created, nothing written).
+    pub async fn undo_created(&mut self, rows_stay: bool) -> Option<String> {
+        let dropped = self.made.undo(&mut self.conn).await;
+        let mut parts = Vec::new();
+        let gone: Vec<String> = match &dropped {
+            Ok(names) => names.clone(),
+            Err(_) => Vec::new(),
+        };
+        match dropped {
+            Ok(names) if names.is_empty() => {}
+            Ok(names) => parts.push(format!(
+                "undone: the {} it created were dropped again ({})",
+                crate::plan::plural(names.len(), "table"),
+                names.join(", ")
+            )),
+            Err(why) => parts.push(why),
+        }
+        if rows_stay {
+            let kept: Vec<String> = self
+                .written
+                .lock()
+                .expect("lock")
+                .iter()
+                .filter(|(t, _)| !gone.contains(t))
+                .map(|(t, n)| format!("{t}: {n}"))
+                .collect();
+            if !kept.is_empty() {
+                parts.push(format!(
+                    "rows this run wrote into tables that were there stay (complete tables): {}",
+                    kept.join(", ")
+                ));
+            }
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
+    /// The job's names of the tables this run created here in place (not yet dropped).
+    pub fn created_here(&self) -> Vec<String> {
+        self.made.tables.iter().map(|(n, _)| n.clone()).collect()
+    }
+
+    /// The run succeeded on this destination: what it created stays.
+    pub fn keep_created(&mut self) {
+        self.made = Made::default();
     }
 }
 
@@ -139,22 +254,34 @@ pub async fn prepare_destination(
     let shown = url.to_string();
     let mut conn = Connection::open_destination(&url).await?;
     let existing = conn.introspect(&Default::default()).await?;
-    // Every table created here and loaded with checks enforced, in one transaction:
-    // through staging schemas, on several connections.
-    let staging = conn.loads_atomically()
-        && spec.checks == Checks::Enforce
-        && spec.on_conflict == tether_connect::Conflict::Error
-        && plan.mode == crate::config::Mode::All
-        && plan.destinations.len() == 1;
+    let mut made = Made::default();
+    let created = create_tables(
+        &mut conn, &shown, spec, plan, planned, source, &existing, &mut made, progress,
+    )
+    .await;
     let Created {
         after_load,
         sequence_states,
         created,
         staged,
-    } = create_tables(
-        &mut conn, &shown, spec, plan, planned, source, &existing, staging, progress,
-    )
-    .await?;
+        load,
+    } = match created {
+        Ok(c) => c,
+        Err(e) => {
+            // Tables created before the failure are dropped again.
+            return Err(match made.undo(&mut conn).await {
+                Ok(names) if names.is_empty() => e,
+                Ok(names) => super::with_note(
+                    e,
+                    &format!(
+                        "undone: the tables created before it were dropped again ({})",
+                        names.join(", ")
+                    ),
+                ),
+                Err(why) => super::with_note(e, &why),
+            });
+        }
+    };
     let mut staged = staged;
     let options = tether_connect::IntrospectOptions {
         schemas: staged.as_ref().map(|s| s.schemas()).unwrap_or_default(),
@@ -169,6 +296,7 @@ pub async fn prepare_destination(
             if let Some(s) = staged {
                 s.drop_schemas(&mut conn).await;
             }
+            let _ = made.undo(&mut conn).await;
             return Err(e);
         }
     };
@@ -189,6 +317,8 @@ pub async fn prepare_destination(
         sequence_states,
         staged_load: staged.is_some(),
         stage: staged,
+        load,
+        made,
     })
 }
 

@@ -1,5 +1,6 @@
-//! Running a plan: each destination prepared ([`destination`]: opened, the tables the
-//! plan creates created ([`create`]), mapped), loaded through the streaming
+//! Running a plan: each destination prepared ([`destination`]: opened, how it loads
+//! decided ([`method`], as `tether plan` shows it), the tables the plan creates created
+//! ([`create`]), mapped), loaded through the streaming
 //! [`pipeline`], in one transaction where the destination loads atomically ([`atomic`])
 //! or, when the run creates every table there, through staging schemas moved into place
 //! in one transaction ([`stage`]), with [`progress`] told along the way. The executor does what the plan says and
@@ -8,6 +9,7 @@
 mod atomic;
 mod create;
 mod destination;
+mod method;
 mod pipeline;
 mod progress;
 mod stage;
@@ -16,6 +18,8 @@ pub use atomic::NOTHING_WRITTEN;
 pub use destination::{
     advance_sequences, destination_name, finish_schema, prepare_destination, truncate, Destination, DroppedFk,
 };
+pub(crate) use method::decide;
+pub use method::{LoadMethod, LoadPlan, NotStaged};
 pub(crate) use pipeline::join_all;
 pub use pipeline::{load, Anon, Lane};
 pub use progress::{Progress, TableReport};

@@ -24,6 +24,7 @@ use tether_schema::{DataType, Table, TableName};
 use tokio::sync::Notify;
 
 use super::atomic::{drop_keys, rejected};
+use super::method::NotStaged;
 use super::{Destination, Progress};
 use crate::error::SyncError;
 
@@ -132,23 +133,39 @@ impl Staged {
     }
 }
 
-/// The models of `missing` as created in staging schemas, or `None` when these tables
-/// cannot be staged faithfully (partitions, inheritance, a sequence they do not own,
-/// a definition naming the table that cannot be rewritten) or the role may not create
-/// schemas: they are then created in place, in the one-transaction load.
-pub(super) async fn models(conn: &mut Connection, missing: &[Table]) -> Result<Option<(Stage, Vec<Table>)>, SyncError> {
+/// The models of `missing` as created in staging schemas, or why these tables cannot be
+/// staged faithfully (partitions, inheritance, a sequence they do not own, a user
+/// function in an expression, a definition naming the table that cannot be rewritten)
+/// or the role may not (no CREATE on the database, default privileges): they are then
+/// created in place, in the one-transaction load. Reads the destination, writes
+/// nothing: `tether plan` asks the same ([`super::method::decide`]).
+pub(super) async fn models(
+    conn: &mut Connection,
+    missing: &[Table],
+) -> Result<Result<(Stage, Vec<Table>), NotStaged>, SyncError> {
     let real_of = |t: &Table| t.schema.clone().unwrap_or_else(|| "public".into());
+    let shown = |t: &Table| match t.schema.as_deref() {
+        None | Some("public") => t.name.clone(),
+        Some(schema) => format!("{schema}.{}", t.name),
+    };
     for t in missing {
         let real = real_of(t);
-        if t.partitioning.is_some() || !t.inherits.is_empty() || t.has_children {
-            return Ok(None);
+        if t.partitioning.is_some() {
+            return Ok(Err(NotStaged::Partitioned { table: shown(t) }));
         }
-        if t.extras
+        if !t.inherits.is_empty() || t.has_children {
+            return Ok(Err(NotStaged::Inheritance { table: shown(t) }));
+        }
+        if let Some(s) = t
+            .extras
             .sequences
             .iter()
-            .any(|s| !(s.owned || s.identity) || s.schema.as_deref().unwrap_or("public") != real)
+            .find(|s| !(s.owned || s.identity) || s.schema.as_deref().unwrap_or("public") != real)
         {
-            return Ok(None);
+            return Ok(Err(NotStaged::SequenceNotOwned {
+                table: shown(t),
+                sequence: s.name.clone(),
+            }));
         }
     }
     // A CHECK, index, default or generated column calling a user function: the
@@ -161,8 +178,11 @@ pub(super) async fn models(conn: &mut Connection, missing: &[Table]) -> Result<O
             .iter()
             .filter_map(|tr| tr.function.as_deref())
             .collect();
-        if t.extras.functions.iter().any(|f| !triggers.contains(f.as_str())) {
-            return Ok(None);
+        if let Some(f) = t.extras.functions.iter().find(|f| !triggers.contains(f.as_str())) {
+            return Ok(Err(NotStaged::UserFunction {
+                table: shown(t),
+                function: f.clone(),
+            }));
         }
     }
     // Staging schemas need the database's CREATE privilege (tables in a schema do not).
@@ -185,17 +205,20 @@ pub(super) async fn models(conn: &mut Connection, missing: &[Table]) -> Result<O
         )
         .await?;
     let row = may.into_iter().next().unwrap_or_default();
-    let (Some(Value::Bool(true)), Some(Value::Bool(false)), Some(Value::Text(domains))) =
-        (row.first(), row.get(1), row.get(2))
-    else {
-        return Ok(None);
+    let domains = match (row.first(), row.get(1), row.get(2)) {
+        (Some(Value::Bool(false)), _, _) => return Ok(Err(NotStaged::NoCreateOnDatabase)),
+        (_, Some(Value::Bool(true)), _) => return Ok(Err(NotStaged::DefaultPrivileges)),
+        (Some(Value::Bool(true)), Some(Value::Bool(false)), Some(Value::Text(domains))) => domains.clone(),
+        _ => return Ok(Err(NotStaged::NoCreateOnDatabase)),
     };
     let domains: HashSet<&str> = domains.split(' ').filter(|s| !s.is_empty()).collect();
-    if missing
-        .iter()
-        .any(|t| t.extras.user_types.values().any(|ty| domains.contains(ty.as_str())))
-    {
-        return Ok(None);
+    for t in missing {
+        if let Some(ty) = t.extras.user_types.values().find(|ty| domains.contains(ty.as_str())) {
+            return Ok(Err(NotStaged::DomainFunction {
+                table: shown(t),
+                domain: ty.clone(),
+            }));
+        }
     }
     let run = {
         let nanos = std::time::SystemTime::now()
@@ -253,7 +276,7 @@ pub(super) async fn models(conn: &mut Connection, missing: &[Table]) -> Result<O
         let to = format!(" ON {} USING ", d.qualified(&s));
         for i in s.extras.indexes.iter_mut().filter(|i| !i.definition.is_empty()) {
             if i.definition.matches(&from).count() != 1 {
-                return Ok(None);
+                return Ok(Err(NotStaged::Unrewritable { table: shown(t) }));
             }
             i.definition = i.definition.replace(&from, &to);
         }
@@ -274,7 +297,9 @@ pub(super) async fn models(conn: &mut Connection, missing: &[Table]) -> Result<O
                 if let Some(c) = s.columns.iter_mut().find(|c| c.name == seq.column) {
                     if let Some(default) = &c.default {
                         let form = forms.iter().find(|f| default.contains(f.as_str()));
-                        let Some(form) = form else { return Ok(None) };
+                        let Some(form) = form else {
+                            return Ok(Err(NotStaged::Unrewritable { table: shown(t) }));
+                        };
                         c.default = Some(default.replace(form.as_str(), &staged));
                     }
                 }
@@ -283,7 +308,7 @@ pub(super) async fn models(conn: &mut Connection, missing: &[Table]) -> Result<O
         }
         out.push(s);
     }
-    Ok(Some((stage, out)))
+    Ok(Ok((stage, out)))
 }
 
 /// What a staging schema's comment starts with, then the run (hex): only schemas marked
