@@ -587,8 +587,8 @@ async fn undo(lanes: Vec<execute::Lane>, e: SyncError) -> SyncError {
         lane.source.close().await;
     }
     // (destination, what a whole load says, what undoing its tables says, the tables
-    // it created)
-    type Note = (String, Option<&'static str>, Option<String>, Vec<String>);
+    // it created, whether it loaded in batches)
+    type Note = (String, Option<&'static str>, Option<String>, Vec<String>, bool);
     let mut notes: Vec<Note> = Vec::new();
     for d in first.dests.iter_mut() {
         let whole = d.loads_whole();
@@ -596,8 +596,9 @@ async fn undo(lanes: Vec<execute::Lane>, e: SyncError) -> SyncError {
             d.rollback_atomic().await;
         }
         let created = d.created_here();
-        let undone = d.undo_created(d.load.method == execute::LoadMethod::Batches).await;
-        notes.push((d.shown.clone(), whole, undone, created));
+        let batches = d.load.method == execute::LoadMethod::Batches;
+        let undone = d.undo_created(batches).await;
+        notes.push((d.shown.clone(), whole, undone, created, batches));
     }
     for d in first.dests {
         d.conn.close().await;
@@ -612,14 +613,16 @@ async fn undo(lanes: Vec<execute::Lane>, e: SyncError) -> SyncError {
     } = &mut e
     {
         let said = match notes.iter().find(|(d, ..)| d == destination) {
-            Some((_, Some(whole), None, _)) => Some(whole.to_string()),
-            Some((_, Some(whole), Some(undone), _)) => Some(format!("{whole}; {undone}")),
-            // The rows of the rejected table stay only if the table was there.
-            Some((_, None, Some(undone), created)) if created.contains(table) => Some(undone.clone()),
-            Some((_, None, Some(undone), _)) => {
+            Some((_, Some(whole), None, ..)) => Some(whole.to_string()),
+            Some((_, Some(whole), Some(undone), ..)) => Some(format!("{whole}; {undone}")),
+            // Batches: the rows of the rejected table stay only if the table was there.
+            Some((_, None, Some(undone), created, true)) if created.contains(table) => Some(undone.clone()),
+            Some((_, None, Some(undone), _, true)) => {
                 let before = written.split("; tables complete").next().unwrap_or(written);
                 Some(format!("{before}; {undone}"))
             }
+            // A transactional load that rolled back by itself (a key that did not hold).
+            Some((_, None, Some(undone), _, false)) => Some(format!("{written}; {undone}")),
             _ => None,
         };
         if let Some(said) = said {
@@ -630,7 +633,7 @@ async fn undo(lanes: Vec<execute::Lane>, e: SyncError) -> SyncError {
     // Any other failure says what each destination kept.
     let said: Vec<(String, String)> = notes
         .into_iter()
-        .filter_map(|(d, whole, undone, _)| {
+        .filter_map(|(d, whole, undone, ..)| {
             let note = match (whole, undone) {
                 (Some(w), Some(u)) => format!("{w}; {u}"),
                 (Some(w), None) => w.to_string(),
