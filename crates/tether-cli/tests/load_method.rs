@@ -321,3 +321,43 @@ fn a_failed_mariadb_load_into_existing_tables_names_the_rows_it_left() {
     assert_eq!(tables(&dest), ["c"]);
     assert_eq!(count(&dest, "SELECT count(*) FROM c"), 5);
 }
+
+#[test]
+fn plan_names_the_table_that_keeps_a_load_from_staging() {
+    let dir = tether_testkit::ScratchDir::new("load_reasons");
+    let dest = TestDb::create(Engine::Postgres);
+    // (source script, the plan's fallback as JSON, as text)
+    let cases = [
+        (
+            "CREATE TABLE base (id int PRIMARY KEY); CREATE TABLE sub (note text) INHERITS (base);",
+            json!({"reason": "inheritance", "table": "sub"}),
+            "table sub uses inheritance",
+        ),
+        (
+            "CREATE SEQUENCE shared_ids; CREATE TABLE q (id int PRIMARY KEY DEFAULT nextval('shared_ids'));",
+            json!({"reason": "sequence_not_owned", "table": "q", "sequence": "shared_ids"}),
+            "table q uses sequence shared_ids, which it does not own",
+        ),
+        (
+            "CREATE FUNCTION positive(int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1 > 0';
+             CREATE TABLE f (id int PRIMARY KEY CHECK (positive(id)));",
+            json!({"reason": "user_function", "table": "f", "function": "public.positive"}),
+            "table f calls user function public.positive in an expression",
+        ),
+    ];
+    for (script, fallback, text) in cases {
+        let source = TestDb::create(Engine::Postgres);
+        source.exec(script);
+        let job1 = job(&dir, &source.url, &[&dest.url]);
+        let (plan_text, json) = plan(&job1);
+        assert_eq!(
+            load_lines(&plan_text),
+            [format!("{ONE_TRANSACTION}; not staged: {text}")],
+            "{plan_text}"
+        );
+        assert_eq!(
+            json["destinations"][0]["load"],
+            json!({"method": "one_transaction", "fallback": fallback})
+        );
+    }
+}

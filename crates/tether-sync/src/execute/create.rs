@@ -290,10 +290,11 @@ pub(super) async fn create_tables(
             conn.execute(sql).await?;
         }
         let (create_views, refresh_views) = views;
+        // Listed first: a view created before one that fails is dropped too.
+        made.drop_views.extend(views_dropped(d, source, existing, &job_tables));
         for sql in &create_views {
             conn.execute(sql).await?;
         }
-        made.drop_views.extend(views_dropped(d, source, existing, &job_tables));
         after_load.extend(objects.into_iter().flat_map(|o| o.after_load));
         if conn.loads_atomically() {
             created.extend(
