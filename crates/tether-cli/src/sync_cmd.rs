@@ -237,8 +237,9 @@ pub async fn sync(args: JobArgs) -> anyhow::Result<()> {
             progress.stop();
             eprintln!(
                 "interrupted: the job stopped before it finished; destinations may hold part of \
-                 its rows (a PostgreSQL destination with checks = \"enforce\" keeps none). Run it \
-                 again with truncate = true."
+                 its rows and the tables it created (a PostgreSQL destination with checks = \"enforce\" \
+                 keeps no rows; unlike a failure, an interruption drops nothing). Run it again with \
+                 truncate = true."
             );
             std::process::exit(crate::exit::INTERRUPTED);
         }
