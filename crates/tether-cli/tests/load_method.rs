@@ -261,7 +261,7 @@ fn a_failed_mariadb_load_drops_the_tables_it_created() {
     assert!(
         err.contains(&format!(
             "{shown}: table c: row (id)=(6) was rejected: server error 4025 (23000): CONSTRAINT `c_short` failed for `{}`.`c` \
-             (undone: the 3 tables it created were dropped again (a, b, c))",
+             (undone: 3 tables created by this run dropped again (a, b, c))",
             dest.name
         )),
         "{err}"
@@ -314,7 +314,7 @@ fn a_failed_mariadb_load_into_existing_tables_names_the_rows_it_left() {
     assert!(
         err.contains(&format!(
             "{shown}: table c: row (id)=(6) was rejected: server error 1406 (22001): Data too long for column 'v' at row 1 \
-             (5 rows of c were written before it; undone: the 2 tables it created were dropped again (a, b))"
+             (5 rows of c were written before it; undone: 2 tables created by this run dropped again (a, b))"
         )),
         "{err}"
     );
@@ -360,4 +360,40 @@ fn plan_names_the_table_that_keeps_a_load_from_staging() {
             json!({"method": "one_transaction", "fallback": fallback})
         );
     }
+}
+
+#[test]
+fn a_failed_one_transaction_load_leaves_postgresql_as_before() {
+    let dir = tether_testkit::ScratchDir::new("load_pg_undo");
+    let source = pg_source();
+    // child is there already, with a CHECK a source row breaks; parent is created.
+    let dest = TestDb::create(Engine::Postgres);
+    dest.exec(
+        "CREATE TABLE child (id int PRIMARY KEY, parent_id int NOT NULL, note text CHECK (note <> 'c7'));
+         INSERT INTO child VALUES (100, 1, 'mine');",
+    );
+    let job1 = job(&dir, &source.url, &[&dest.url]);
+    let (_, json) = plan(&job1);
+    assert_eq!(json["destinations"][0]["load"]["method"], "one_transaction");
+    let shown = json["destinations"][0]["url"].as_str().expect("url").to_string();
+    let (code, out, err) = tether(&["sync", &job1]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains(&format!("{shown}: table child: row (id)=(7) was rejected: ")),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "(nothing was written: the load runs in one transaction, rolled back; \
+             undone: 1 table created by this run dropped again (parent))"
+        ),
+        "{err}"
+    );
+    let tables: Vec<Option<String>> = dest
+        .query("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert_eq!(tables, [Some("child".to_string())]);
+    assert_eq!(count(&dest, "SELECT count(*) FROM child"), 1);
 }

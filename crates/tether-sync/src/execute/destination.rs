@@ -204,7 +204,7 @@ impl Destination {
         match dropped {
             Ok(names) if names.is_empty() => {}
             Ok(names) => parts.push(format!(
-                "undone: the {} it created were dropped again ({})",
+                "undone: {} created by this run dropped again ({})",
                 crate::plan::plural(names.len(), "table"),
                 names.join(", ")
             )),
