@@ -21,9 +21,11 @@ mod clash;
 mod execute;
 mod native_first;
 mod render;
+mod rows;
 mod savepoint;
 mod sharded;
 mod state;
+mod stored;
 
 pub use render::inline_params;
 pub use savepoint::run;
