@@ -128,9 +128,11 @@ fn is_literal(v: &str) -> bool {
             .any(|w| t.eq_ignore_ascii_case(w))
 }
 
-/// VALUES rows of expressions evaluated by the head, once, before anything is
-/// written: each value as the literal of its result. Column references and
-/// `DEFAULT` cannot be evaluated outside the statement: refused.
+/// VALUES rows with expressions: each expression evaluated by the head, once,
+/// before anything is written, and replaced by the literal of its result; literals
+/// stay as written (the column converts them on store: `0x01` into an INT is 1,
+/// where `SELECT 0x01` reads a binary string). Column references and `DEFAULT`
+/// cannot be evaluated outside the statement: refused.
 async fn evaluated(
     rows: &[Vec<String>],
     keyspace: &str,
@@ -140,8 +142,9 @@ async fn evaluated(
     if all.iter().any(|v| v.trim().eq_ignore_ascii_case("default")) {
         return Err(refusal(keyspace, "VALUES with DEFAULT beside expressions"));
     }
+    let expressions: Vec<&str> = all.iter().copied().filter(|v| !is_literal(v)).collect();
     let read = backend
-        .read(&format!("SELECT {}", all.join(", ")))
+        .read(&format!("SELECT {}", expressions.join(", ")))
         .await
         .map_err(|e| match e.code {
             // Unknown column: the value names a column of the row.
@@ -151,12 +154,19 @@ async fn evaluated(
             ),
             _ => e,
         })?;
-    let values = literals(&read).into_iter().next().unwrap_or_default();
+    let mut results = literals(&read).into_iter().next().unwrap_or_default().into_iter();
     let mut out = Vec::with_capacity(rows.len());
-    let mut at = 0;
     for r in rows {
-        out.push(values.get(at..at + r.len()).map(<[String]>::to_vec).unwrap_or_default());
-        at += r.len();
+        let mut row = Vec::with_capacity(r.len());
+        for v in r {
+            row.push(match is_literal(v) {
+                true => v.clone(),
+                false => results
+                    .next()
+                    .ok_or_else(|| ServerError::gateway("tether gateway: the head evaluated too few values"))?,
+            });
+        }
+        out.push(row);
     }
     Ok(out)
 }

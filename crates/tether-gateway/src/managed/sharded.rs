@@ -2,8 +2,9 @@
 //! InnoDB FKs and it has no savepoints (error 1178), so nothing stands behind the
 //! gateway where the unsharded executor leaves a decision to InnoDB (a native run
 //! first, a replay whose success stands, checks left on for the original, a
-//! passthrough). Those forms are refused with error 1105 naming the form and the
-//! keyspace; the rest runs as on an unsharded keyspace, in a transaction of its
+//! passthrough). An INSERT / REPLACE of those forms runs as the rows it writes
+//! ([`super::rows`]); the others are refused with error 1105 naming the form and
+//! the keyspace. The rest runs as on an unsharded keyspace, in a transaction of its
 //! own (XA across nodes with `spider_internal_xa`), rolled back whole on failure;
 //! inside the client's transaction, a failure after the plan wrote rolls that
 //! transaction back.

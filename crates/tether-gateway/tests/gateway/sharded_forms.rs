@@ -269,6 +269,7 @@ fn sharded_forms_select_and_multi_row_upserts_run_as_their_rows() {
             "INSERT INTO orders (customer_id, id, item_id) VALUES (1, 9, 1 + 1), (2, 9, 40 + 2)",
             "INSERT INTO orders (customer_id, id, item_id) VALUES (1, 9, 1 + 1), (2, 9, 2 * 3 - 4)",
             "REPLACE INTO emp (id, dept_id) VALUES (8, CAST('2' AS SIGNED))",
+            "INSERT INTO orders (customer_id, id, item_id) VALUES (1, 10, 0x01 + 0), (2, 10, 0x03)",
             "INSERT INTO review (id, item_id) VALUES (11, (SELECT MIN(id) FROM item))",
             "DELETE FROM item WHERE id = 2",
         ],
