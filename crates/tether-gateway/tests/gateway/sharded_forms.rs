@@ -279,3 +279,59 @@ fn sharded_forms_select_and_multi_row_upserts_run_as_their_rows() {
         assert!(codes.contains(&code), "no {code} in {codes:?}");
     }
 }
+
+/// Inside a client's transaction the rows path runs without a savepoint, as every
+/// planned write behind the head: a statement refused before it wrote (its first
+/// row's parent missing; an INSERT ... SELECT whose rows fail the checks) leaves
+/// the transaction as it was; one whose second row fails after the first wrote
+/// takes the transaction with it and says so (natively only the statement would
+/// be undone: docs/sharding.md, "Managed mode").
+#[test]
+fn sharded_forms_inside_a_client_transaction() {
+    use crate::sharded_managed::{code_of, sharded_schema, vschema};
+    use mysql_async::prelude::Queryable;
+    let cluster = spider::cluster();
+    let db = cluster.create_db();
+    sharded_schema(&db);
+    db.exec_head("INSERT INTO customer (id) VALUES (1), (2); INSERT INTO item (id) VALUES (1)");
+    let gw = start_json(&vschema(&db.head_url()), "");
+    gw.block_on(async {
+        let mut g = gw.connect("ks").await;
+        let ids = |rows: Vec<(String, Vec<Vec<String>>)>| {
+            rows.into_iter()
+                .flat_map(|(_, r)| r.into_iter().map(|r| r[0].clone()))
+                .collect::<Vec<_>>()
+        };
+        g.query_drop("BEGIN").await.expect("begin");
+        g.query_drop("INSERT INTO customer (id) VALUES (3)")
+            .await
+            .expect("insert");
+        // Refused by the checks of its first row: nothing written.
+        let (code, message) = code_of(&mut g, "REPLACE INTO customer (id, ref_id) VALUES (4, 9), (5, 1)").await;
+        assert_eq!(code, 1452, "{message}");
+        let (code, message) = code_of(
+            &mut g,
+            "INSERT INTO orders (customer_id, id, item_id) SELECT id, 1, 7 FROM customer ORDER BY id",
+        )
+        .await;
+        assert_eq!(code, 1452, "{message}");
+        // Several rows as one statement, committed with the transaction.
+        g.query_drop("INSERT INTO orders (customer_id, id, item_id) SELECT id, 1, 1 FROM customer ORDER BY id")
+            .await
+            .expect("insert ... select");
+        assert_eq!(g.affected_rows(), 3);
+        g.query_drop("COMMIT").await.expect("commit");
+        assert_eq!(ids(dump(&mut g, &["customer"]).await), ["1", "2", "3"]);
+        assert_eq!(ids(dump(&mut g, &["orders"]).await), ["1", "2", "3"]);
+        // The second row fails after the first wrote: the transaction is gone.
+        g.query_drop("BEGIN").await.expect("begin");
+        g.query_drop("INSERT INTO customer (id) VALUES (6)")
+            .await
+            .expect("insert");
+        let (code, message) = code_of(&mut g, "REPLACE INTO customer (id, ref_id) VALUES (7, 1), (8, 9)").await;
+        assert_eq!(code, 1452, "{message}");
+        assert!(message.contains("the transaction was rolled back"), "{message}");
+        g.query_drop("ROLLBACK").await.expect("rollback");
+        assert_eq!(ids(dump(&mut g, &["customer"]).await), ["1", "2", "3"]);
+    });
+}
