@@ -147,10 +147,14 @@ impl Keys for Rng {
         1 + self.below(R as u64)
     }
     fn fk(&mut self) -> String {
-        if self.below(6) == 0 {
-            "NULL".into()
-        } else {
-            self.key().to_string()
+        // Now and then written as MariaDB converts it on store (`'3'`, `3.4`,
+        // `2.5` -> 3): checked as stored (managed/stored.rs).
+        match self.below(24) {
+            0..=3 => "NULL".into(),
+            4 => format!("'{}'", self.key()),
+            5 => format!("{}.4", self.key()),
+            6 => format!("{}.5", self.key() - 1),
+            _ => self.key().to_string(),
         }
     }
 }
