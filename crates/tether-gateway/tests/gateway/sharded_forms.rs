@@ -204,6 +204,12 @@ fn sharded_forms_literals_are_checked_as_the_column_stores_them() {
         "UPDATE c SET i = '2.5' WHERE id = 1",
         "UPDATE c SET d = d + 0.004 WHERE id = 14",
         "UPDATE c SET d = d + 0.006 WHERE id = 14",
+        // Changed only by case or trailing spaces: probed under the collation.
+        "UPDATE c SET s = 'abc' WHERE id = 20",
+        "UPDATE c SET s = 'abc  ' WHERE id = 20",
+        "UPDATE c SET b = 'Abc' WHERE id = 23",
+        "UPDATE c SET b = 'ABC' WHERE id = 23",
+        "UPDATE c SET b = 'Abc  ' WHERE id = 23",
         "UPDATE c SET s = 'X ' WHERE id = 20",
         "UPDATE c SET t = '2020-01-02 00:00:00' WHERE id = 26",
         "REPLACE INTO c (id, i) VALUES (1, 1.6)",
