@@ -43,9 +43,11 @@ pub(super) async fn run_rows(
             ..OkInfo::default()
         }));
     }
-    let texts = match parts.upsert && rows.len() > 1 {
+    let texts = match parts.upsert {
         true => parts.one_per_row(&rows),
-        false => vec![parts.with_rows(&rows)],
+        // Rows in order, a bounded statement at a time: the first that fails
+        // fails the whole (the caller rolls back), as natively.
+        false => rows.chunks(CHUNK).map(|c| parts.with_rows(c)).collect(),
     };
     let database = backend
         .read("SELECT DATABASE()")
@@ -79,17 +81,36 @@ pub(super) async fn run_rows(
         };
         replies.push(reply);
     }
+    let kind = match (parts.upsert, parts.head.starts_with("REPLACE")) {
+        (false, _) => Kind::Insert,
+        (true, true) => Kind::Replace,
+        (true, false) => Kind::Upsert,
+    };
     match replies.len() {
         1 => Ok(replies.pop().unwrap_or_else(|| Reply::Ok(OkInfo::default()))),
-        _ => Ok(Reply::Ok(summed(&replies, parts.head.starts_with("REPLACE")))),
+        _ => Ok(Reply::Ok(summed(&replies, rows.len(), kind))),
     }
 }
 
-/// The result MariaDB gives for the rows of one statement applied one by one:
-/// rows affected summed, the first AUTO_INCREMENT value taken, and the
-/// `Records / Duplicates / Warnings` line (a REPLACE's duplicates are the rows it
-/// deleted; an ON DUPLICATE KEY UPDATE's the rows that met one).
-fn summed(replies: &[Reply], replace: bool) -> OkInfo {
+/// Rows per statement when an INSERT's rows are written back (well inside
+/// `max_allowed_packet` for rows of ordinary width).
+const CHUNK: usize = 500;
+
+/// What the pieces of a statement are, for its `Duplicates` count.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// INSERT: no duplicates (a duplicate key fails it).
+    Insert,
+    /// REPLACE, one row per piece: the rows it deleted.
+    Replace,
+    /// ON DUPLICATE KEY UPDATE, one row per piece: the rows that met one.
+    Upsert,
+}
+
+/// The result MariaDB gives for one statement whose rows ran as several pieces:
+/// rows affected summed, the first AUTO_INCREMENT value taken, and the `Records /
+/// Duplicates / Warnings` line.
+fn summed(replies: &[Reply], records: usize, kind: Kind) -> OkInfo {
     let mut out = OkInfo::default();
     let mut duplicates = 0u64;
     for reply in replies {
@@ -99,14 +120,14 @@ fn summed(replies: &[Reply], replace: bool) -> OkInfo {
             out.last_insert_id = info.last_insert_id;
         }
         out.warnings = out.warnings.saturating_add(info.warnings);
-        duplicates += match replace {
-            true => info.affected_rows.saturating_sub(1),
-            false => u64::from(info.affected_rows != 1),
+        duplicates += match kind {
+            Kind::Insert => 0,
+            Kind::Replace => info.affected_rows.saturating_sub(1),
+            Kind::Upsert => u64::from(info.affected_rows != 1),
         };
     }
     out.info = format!(
-        "Records: {}  Duplicates: {duplicates}  Warnings: {}",
-        replies.len(),
+        "Records: {records}  Duplicates: {duplicates}  Warnings: {}",
         out.warnings
     );
     out

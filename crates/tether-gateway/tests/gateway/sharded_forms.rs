@@ -341,3 +341,29 @@ fn sharded_forms_inside_a_client_transaction() {
         assert_eq!(ids(dump(&mut g, &["customer"]).await), ["1", "2", "3"]);
     });
 }
+
+/// An INSERT ... SELECT of more rows than one written-back statement holds
+/// (`managed/rows.rs`, 500 a statement): all of them, or none when a row of a
+/// later statement misses its parent.
+#[test]
+fn sharded_forms_a_long_insert_select_is_all_or_nothing() {
+    use crate::sharded_managed as m;
+    let items: Vec<String> = (1..=40).map(|i| format!("({i})")).collect();
+    let setup = format!("INSERT INTO item (id) VALUES {}", items.join(", "));
+    let codes = differential(
+        m::sharded_schema,
+        &m::native_schema(),
+        m::vschema,
+        m::NAMES,
+        &setup,
+        &[
+            "INSERT INTO review (id, item_id) SELECT a.id * 100 + b.id, IF(a.id * 100 + b.id = 3007, 99, a.id) \
+             FROM item a JOIN item b ORDER BY 1",
+            "INSERT INTO review (id, item_id) SELECT a.id * 100 + b.id, a.id FROM item a JOIN item b ORDER BY 1",
+            "SELECT COUNT(*) FROM review",
+            "DELETE FROM item WHERE id = 40",
+        ],
+        Some(crate::sharded_managed::orphans),
+    );
+    assert_eq!(codes, [1452, 0, 0, 1451]);
+}
