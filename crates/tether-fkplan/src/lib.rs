@@ -14,6 +14,7 @@ mod explain;
 mod message;
 mod plan;
 mod planner;
+mod rows;
 mod sql;
 
 pub use error::PlanError;
@@ -23,4 +24,5 @@ pub use plan::{
     ReplaceSource, Rules, Start, Target, Template,
 };
 pub use planner::{looks_like_write, plan, Analysis};
+pub use rows::{insert_parts, InsertParts, RowSource};
 pub use sql::{ident, string_literal};

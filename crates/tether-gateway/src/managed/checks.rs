@@ -116,12 +116,16 @@ pub(super) enum KeyEvent {
 /// earlier row (nor the row itself) deleted or re-keyed it, or when a row up to
 /// this one inserted or re-keyed a parent to it (self-references, cycles). MATCH
 /// SIMPLE: an FK value with a NULL is not checked; an UPDATE checks only FKs whose
-/// values change.
+/// values change. `by_bytes`: an UPDATE's FK value that changes only by case or
+/// trailing spaces counts as changed, its parent probed under the column's
+/// collation (as InnoDB checks a value whose bytes change); else such a change is
+/// left to InnoDB (`Unsure`).
 pub(super) async fn check_parents(
     checks: &ParentChecks,
     own: &[OwnRow],
     changes: &[Change],
     one_row: bool,
+    by_bytes: bool,
     backend: &mut Backend,
 ) -> Result<Verdict, ServerError> {
     let mut first: Option<(usize, &ParentCheck)> = None;
@@ -145,7 +149,7 @@ pub(super) async fn check_parents(
                     wanted.push(None);
                     continue;
                 }
-                if canon_tuple(&old, &check.numeric) == canon_tuple(&tuple, &check.numeric) {
+                if !by_bytes && canon_tuple(&old, &check.numeric) == canon_tuple(&tuple, &check.numeric) {
                     // Unchanged or not: the collation decides.
                     return Ok(Verdict::Unsure);
                 }

@@ -250,10 +250,20 @@ async fn check_own_parents(
             NewRows::ReadOrValues(row) if own.is_empty() => *own = vec![OwnRow::inserted(row)],
             NewRows::ReadOrValues(_) | NewRows::Read => {}
         }
+        // Behind the head nothing checks the stored values after the gateway:
+        // they are checked as the columns store them.
+        if let Behind::Nothing { schema, .. } = behind {
+            if let Some(table) = schema.find_table(&plan.table) {
+                super::stored::as_stored(checks, table, own, backend).await?;
+            }
+        }
         // A REPLACE's deletes all come before its checks: it has one row, or it
         // writes a table outside FK cycles, whose deletes reach no parent of its rows.
         let one_row = matches!(plan.start, Start::Delete { .. });
-        match check_parents(checks, own, &writes.changes, one_row, backend).await? {
+        // Behind the head the probe is the only check: a value changed in bytes
+        // only is probed (under the collation) rather than left to InnoDB.
+        let by_bytes = !behind.is_innodb();
+        match check_parents(checks, own, &writes.changes, one_row, by_bytes, backend).await? {
             Verdict::Pass => {}
             Verdict::Unsure => {
                 behind.refuse(
@@ -266,7 +276,10 @@ async fn check_own_parents(
                 // Behind Spider a replay meets only the nodes' errors, of any row
                 // in partition order: the gateway looks for a duplicate key up to
                 // the failing row itself (InnoDB meets a row's duplicate first).
-                return Err(super::sharded::duplicate_before(plan, backend, row)
+                let Behind::Nothing { schema, .. } = behind else {
+                    return Err(error);
+                };
+                return Err(super::sharded::duplicate_before(plan, schema, backend, row)
                     .await?
                     .unwrap_or(error));
             }

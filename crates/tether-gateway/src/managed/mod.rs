@@ -13,7 +13,8 @@
 //! the statement's own rows), [`clash`] (ODKU/REPLACE clashes), [`native_first`]
 //! (native runs and replays), [`state`] (the executor's bookkeeping), [`render`]
 //! (backend values as SQL literals), [`sharded`] (a plan behind a sharding engine:
-//! no InnoDB to fall back on, no savepoints).
+//! no InnoDB to fall back on, no savepoints), with [`stored`] (values checked as
+//! the columns store them) and [`rows`] (INSERT / REPLACE forms run as their rows).
 
 mod cascade;
 mod checks;
@@ -21,9 +22,11 @@ mod clash;
 mod execute;
 mod native_first;
 mod render;
+mod rows;
 mod savepoint;
 mod sharded;
 mod state;
+mod stored;
 
 pub use render::inline_params;
 pub use savepoint::run;

@@ -2,8 +2,9 @@
 //! InnoDB FKs and it has no savepoints (error 1178), so nothing stands behind the
 //! gateway where the unsharded executor leaves a decision to InnoDB (a native run
 //! first, a replay whose success stands, checks left on for the original, a
-//! passthrough). Those forms are refused with error 1105 naming the form and the
-//! keyspace; the rest runs as on an unsharded keyspace, in a transaction of its
+//! passthrough). An INSERT / REPLACE of those forms runs as the rows it writes
+//! ([`super::rows`]); the others are refused with error 1105 naming the form and
+//! the keyspace. The rest runs as on an unsharded keyspace, in a transaction of its
 //! own (XA across nodes with `spider_internal_xa`), rolled back whole on failure;
 //! inside the client's transaction, a failure after the plan wrote rolls that
 //! transaction back.
@@ -14,7 +15,7 @@ use sqlparser::ast::{AssignmentTarget, FromTable, OnInsert, Statement, TableFact
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 use tether_fkplan::{Plan, Start};
-use tether_schema::Schema;
+use tether_schema::{DataType, Schema};
 
 use super::execute::run_inside;
 use super::savepoint::literal_is_true;
@@ -35,6 +36,9 @@ pub(super) enum Behind<'a> {
         keyspace: &'a str,
         wrote: &'a AtomicBool,
         inside: bool,
+        /// The keyspace's tables (column types: a statement's values are checked
+        /// as the columns store them, `managed::stored`).
+        schema: &'a Schema,
     },
 }
 
@@ -158,14 +162,16 @@ pub async fn run_sharded(
             Err(e) => return Some(vec![Reply::Error(e)]),
         }
     }
-    if plan.is_passthrough() {
-        if let Some(e) = passthrough_refusal(plan, schema, keyspace) {
-            return Some(vec![Reply::Error(e)]);
-        }
-        return counted_delete(plan, backend).await;
-    }
-    if let Some(form) = refused_form(plan, schema) {
-        return Some(vec![Reply::Error(refusal(keyspace, form))]);
+    // A form only InnoDB could check, as written: an INSERT / REPLACE runs as the
+    // rows it writes instead (`rows::run_rows`), anything else is refused.
+    let mut rows = None;
+    match refusal_of(plan, schema, keyspace) {
+        Some(e) => match tether_fkplan::insert_parts(&plan.original) {
+            Some(parts) => rows = Some(parts),
+            None => return Some(vec![Reply::Error(e)]),
+        },
+        None if plan.is_passthrough() => return counted_delete(plan, backend).await,
+        None => {}
     }
     let wrote = AtomicBool::new(false);
     let in_tx = match backend.read("SELECT @@in_transaction, @@autocommit").await {
@@ -179,30 +185,33 @@ pub async fn run_sharded(
         keyspace,
         wrote: &wrote,
         inside: in_tx,
+        schema,
     };
     if in_tx {
         // No savepoint: a statement that fails after it wrote takes the client's
         // transaction with it; one refused by the checks (reads only) does not.
-        return Some(match run_inside(plan, backend, behind).await {
-            Ok(reply) => vec![reply],
-            Err(e) if !wrote.load(Ordering::Relaxed) => vec![Reply::Error(e)],
-            Err(mut e) => {
-                let _ = backend.exec("ROLLBACK").await;
-                let _ = backend.exec("SET foreign_key_checks = 1").await;
-                *rolled_back = true;
-                e.message.push_str(
-                    " (tether gateway: the transaction was rolled back: a sharded keyspace has no savepoints; \
+        return Some(
+            match work(plan, rows.as_ref(), schema, keyspace, backend, behind).await {
+                Ok(reply) => vec![reply],
+                Err(e) if !wrote.load(Ordering::Relaxed) => vec![Reply::Error(e)],
+                Err(mut e) => {
+                    let _ = backend.exec("ROLLBACK").await;
+                    let _ = backend.exec("SET foreign_key_checks = 1").await;
+                    *rolled_back = true;
+                    e.message.push_str(
+                        " (tether gateway: the transaction was rolled back: a sharded keyspace has no savepoints; \
                      every statement is refused until the client's ROLLBACK)",
-                );
-                vec![Reply::Error(e)]
-            }
-        });
+                    );
+                    vec![Reply::Error(e)]
+                }
+            },
+        );
     }
     if let Err(e) = backend.exec("BEGIN").await {
         return Some(vec![Reply::Error(e)]);
     }
     backend.set_own_transaction(true);
-    let replies = match run_inside(plan, backend, behind).await {
+    let replies = match work(plan, rows.as_ref(), schema, keyspace, backend, behind).await {
         Ok(reply) => match backend.exec("COMMIT").await {
             Ok(_) => vec![reply],
             Err(e) => {
@@ -219,6 +228,29 @@ pub async fn run_sharded(
     };
     backend.set_own_transaction(false);
     Some(replies)
+}
+
+/// The plan run inside the transaction: as planned, or as the rows it writes.
+async fn work(
+    plan: &Plan,
+    rows: Option<&tether_fkplan::InsertParts>,
+    schema: &Schema,
+    keyspace: &str,
+    backend: &mut Backend,
+    behind: Behind<'_>,
+) -> Result<Reply, ServerError> {
+    match rows {
+        None => run_inside(plan, backend, behind).await,
+        Some(parts) => super::rows::run_rows(parts, schema, keyspace, backend, behind).await,
+    }
+}
+
+/// Why a plan cannot run behind the head as it is, if it cannot.
+pub(super) fn refusal_of(plan: &Plan, schema: &Schema, keyspace: &str) -> Option<ServerError> {
+    match plan.is_passthrough() {
+        true => passthrough_refusal(plan, schema, keyspace),
+        false => refused_form(plan, schema).map(|form| refusal(keyspace, form)),
+    }
 }
 
 /// The form of a planned statement that leans on InnoDB as a whole, if it does.
@@ -418,6 +450,7 @@ async fn counted_delete(plan: &Plan, backend: &mut Backend) -> Option<Vec<Reply>
 /// statement's earlier rows. `None` for other statements.
 pub(super) async fn duplicate_before(
     plan: &Plan,
+    schema: &Schema,
     backend: &mut Backend,
     row: usize,
 ) -> Result<Option<ServerError>, ServerError> {
@@ -518,11 +551,26 @@ pub(super) async fn duplicate_before(
         keys.push(per_row);
         existing.push(found);
     }
+    // The statement's own rows compare as the columns store them: `51` and `'51.0'`
+    // are one key of an INT column.
+    let numeric = |column: &str| {
+        schema
+            .find_table(&plan.table)
+            .and_then(|t| t.column(column))
+            .is_some_and(|c| c.normalized_type.is_integer() || matches!(c.normalized_type, DataType::Decimal { .. }))
+    };
+    let stored = |key: &[String], cols: &[String]| -> Vec<String> {
+        key.iter()
+            .zip(cols)
+            .map(|(v, c)| super::checks::canon_strict(v, numeric(c)))
+            .collect()
+    };
     for j in 0..rows.len() {
-        for (k, (name, _)) in indexes.iter().enumerate() {
+        for (k, (name, cols)) in indexes.iter().enumerate() {
             let Some(key) = &keys[k][j] else { continue };
             let bare_key: Vec<String> = key.iter().map(|v| bare(v)).collect();
-            let earlier = keys[k][..j].iter().flatten().any(|e| e == key);
+            let mine = stored(key, cols);
+            let earlier = keys[k][..j].iter().flatten().any(|e| stored(e, cols) == mine);
             if earlier || existing[k].contains(&j) {
                 return Ok(Some(ServerError::new(
                     1062,

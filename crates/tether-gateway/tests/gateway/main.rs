@@ -21,6 +21,7 @@ mod refresh;
 mod sharded;
 mod sharded_atomic;
 mod sharded_binlog;
+mod sharded_forms;
 mod sharded_managed;
 mod sharded_review;
 mod tls;
