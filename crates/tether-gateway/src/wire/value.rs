@@ -579,4 +579,39 @@ mod tests {
         assert_eq!(values, vec![Value::Int(1), Value::Null, Value::Bytes(b"x".to_vec())]);
         assert_eq!(decode_params(&mut Cursor::new(&[0, 1, 8]), &mut stmt), None);
     }
+
+    #[test]
+    fn execute_parameters_are_checked_without_decoding() {
+        let mut stmt = StatementParams {
+            count: 2,
+            ..Default::default()
+        };
+        // Types left out before any were bound: malformed.
+        assert!(read_params(&[0, 0, 1], &mut stmt).is_none());
+        // A string cut short: malformed, and its types are not kept.
+        assert!(read_params(&[0, 1, TYPE_TINY, 0x80, 253, 0, 7, 3, b'a'], &mut stmt).is_none());
+        assert!(stmt.types.is_empty());
+        // Second parameter NULL; a trailing byte is not part of the values.
+        let packet = [0b10, 1, TYPE_TINY, 0x80, 253, 0, 7, 0xee];
+        let Some(Params::Raw(raw)) = read_params(&packet, &mut stmt) else {
+            panic!("well formed");
+        };
+        assert!(raw.types_sent);
+        assert_eq!((raw.bitmap, raw.from_flag, raw.values), (&[0b10][..], &packet[1..7], &[7][..]));
+        assert_eq!(raw.values(), Some(vec![Value::UInt(7), Value::Null]));
+        assert_eq!(stmt.types, vec![(TYPE_TINY, true), (253, false)]);
+        // Types left out: those bound before apply.
+        let packet = [0, 0, 9, 2, b'h', b'i'];
+        let Some(Params::Raw(raw)) = read_params(&packet, &mut stmt) else {
+            panic!("well formed");
+        };
+        assert!(!raw.types_sent);
+        assert_eq!(raw.values(), Some(vec![Value::UInt(9), Value::Bytes(b"hi".to_vec())]));
+        // Long data: decoded, with it.
+        stmt.add_long_data(1, b"long", 1 << 20);
+        let Some(Params::Decoded(values)) = read_params(&[0, 0, 9], &mut stmt) else {
+            panic!("decoded");
+        };
+        assert_eq!(values, vec![Value::UInt(9), Value::Bytes(b"long".to_vec())]);
+    }
 }
