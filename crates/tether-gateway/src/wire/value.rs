@@ -597,7 +597,10 @@ mod tests {
             panic!("well formed");
         };
         assert!(raw.types_sent);
-        assert_eq!((raw.bitmap, raw.from_flag, raw.values), (&[0b10][..], &packet[1..7], &[7][..]));
+        assert_eq!(
+            (raw.bitmap, raw.from_flag, raw.values),
+            (&[0b10][..], &packet[1..7], &[7][..])
+        );
         assert_eq!(raw.values(), Some(vec![Value::UInt(7), Value::Null]));
         assert_eq!(stmt.types, vec![(TYPE_TINY, true), (253, false)]);
         // Types left out: those bound before apply.
