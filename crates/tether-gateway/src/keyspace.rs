@@ -33,6 +33,10 @@ pub struct Keyspace {
     /// Counts the invalidations (DDL through the gateway): a background reading
     /// that began before one must not store what it read.
     invalidations: AtomicU64,
+    /// Counts the changes of `schema` (read, read again differently, forgotten):
+    /// a prepared statement classified at one value is classified again when it
+    /// moved, without taking the lock per execute.
+    generation: AtomicU64,
     /// Online migrations (unsharded keyspaces; the migrator refuses, in an unmanaged
     /// one, tables InnoDB cascades into).
     migrator: Option<Migrator>,
@@ -67,6 +71,7 @@ impl Keyspace {
             spec,
             schema: RwLock::new(None),
             invalidations: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
             migrator,
             shards: RwLock::new(None),
         }
@@ -245,6 +250,12 @@ impl Keyspace {
         self.refresh().await
     }
 
+    /// The schema's generation: changes whenever the schema [`Self::schema`] returns
+    /// may have changed. Read it before the schema a decision is based on.
+    pub fn schema_generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     /// Plans `sql` on this keyspace's schema: the schema, and the plan or
     /// "forward it unchanged".
     pub async fn plan(&self, sql: &str) -> Result<(Arc<Schema>, Analysis), ServerError> {
@@ -314,6 +325,7 @@ impl Keyspace {
             Ok(schema) => {
                 let schema = Arc::new(schema);
                 *slot = Some(schema.clone());
+                self.generation.fetch_add(1, Ordering::AcqRel);
                 tracing::info!(
                     "keyspace {}: schema read: {} tables",
                     self.spec.name,
@@ -323,6 +335,7 @@ impl Keyspace {
             }
             Err(e) => {
                 *slot = None;
+                self.generation.fetch_add(1, Ordering::AcqRel);
                 Err(ServerError::gateway(format!(
                     "tether gateway: cannot read the schema of keyspace `{}`: {e}",
                     self.spec.name
@@ -348,7 +361,11 @@ impl Keyspace {
                     // DDL went through meanwhile: what was read may predate it.
                     return;
                 }
-                if slot.as_deref().is_some_and(|old| *old != *schema) {
+                if slot.as_deref().is_some_and(|old| *old == *schema) {
+                    // Unchanged: what was decided on the one in use stands.
+                    return;
+                }
+                if slot.is_some() {
                     tracing::info!(
                         "keyspace {}: schema changed on the backend: {} tables",
                         self.spec.name,
@@ -356,6 +373,7 @@ impl Keyspace {
                     );
                 }
                 *slot = Some(schema);
+                self.generation.fetch_add(1, Ordering::AcqRel);
             }
             Err(e) => tracing::warn!(
                 "keyspace {}: cannot read the schema again (the last one stays in use): {e}",
@@ -369,6 +387,7 @@ impl Keyspace {
         let mut slot = self.schema.write().await;
         self.invalidations.fetch_add(1, Ordering::SeqCst);
         *slot = None;
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 }
 

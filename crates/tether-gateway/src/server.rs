@@ -18,7 +18,7 @@ use crate::protocol::{Handler, Limits, Output, Security};
 use crate::reply::PreparedInfo;
 use crate::reply::ServerError;
 use crate::session::Session;
-use crate::wire::value::Value;
+use crate::wire::value::{Params, Value};
 
 /// A bound, not yet serving gateway.
 pub struct Gateway {
@@ -88,8 +88,8 @@ impl Handler for Connection {
         self.session.prepare(sql).await
     }
 
-    async fn execute(&mut self, id: u32, params: Vec<Value>, out: &mut Output<'_>) -> std::io::Result<()> {
-        self.session.execute(id, params, out).await
+    async fn execute(&mut self, id: u32, params: Params<'_>, out: &mut Output<'_>) -> std::io::Result<()> {
+        self.session.execute(id, &params, out).await
     }
 
     async fn close(&mut self, id: u32) {

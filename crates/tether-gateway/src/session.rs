@@ -19,7 +19,7 @@ use crate::protocol::Output;
 use crate::reply::{PreparedInfo, Reply, ServerError};
 use crate::route::{skip_comments, Command};
 use crate::sharded::guard::{self, Kind};
-use crate::wire::value::Value;
+use crate::wire::value::{Params, Value};
 
 /// The refusal of online-DDL statements in a keyspace without migrations (sharded).
 fn no_migrations(ks: &Keyspace) -> ServerError {
@@ -39,17 +39,51 @@ enum Route {
     Forward(Arc<Keyspace>),
 }
 
-/// A statement prepared by the client.
+/// A statement prepared by the client, with what its executions need decided
+/// once: its keyspace, and whether the managed planner has work for it.
 struct Prepared {
-    keyspace: String,
+    keyspace: Arc<Keyspace>,
     statement: Statement,
     /// A write the managed planner has work for: executed as text with the
     /// parameters inlined, so the plan sees literal values.
     planned: bool,
-    /// The keyspace schema `planned` was decided on: decided again when the
-    /// schema changes (DDL, or a periodic reading finding an FK added behind the
-    /// gateway's back).
-    schema: Option<Arc<tether_schema::Schema>>,
+    /// A write in a managed keyspace: the keyspace's schema generation `planned`
+    /// was decided at, decided again when it moves (DDL, or a periodic reading
+    /// finding an FK added behind the gateway's back). `None`: nothing to decide
+    /// (a read, or not managed).
+    decided_at: Option<u64>,
+}
+
+impl Prepared {
+    /// Decides `planned` again when the keyspace's schema changed since.
+    async fn revalidate(&mut self) -> Result<(), ServerError> {
+        if self
+            .decided_at
+            .is_some_and(|at| at != self.keyspace.schema_generation())
+        {
+            (self.planned, self.decided_at) = classify(&self.keyspace, &self.statement.sql).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `sql` is a write the managed planner has work for, and the schema
+/// generation that says so (`None` when the schema has no say: not a write in a
+/// managed keyspace).
+async fn classify(ks: &Keyspace, sql: &str) -> Result<(bool, Option<u64>), ServerError> {
+    if ks.mode() != FkMode::Managed || Command::of(sql) != Command::Write {
+        return Ok((false, None));
+    }
+    // Read before the schema the plan uses: a change in between shows next time.
+    let generation = ks.schema_generation();
+    let (_, analysis) = ks.plan(skip_comments(sql)).await?;
+    let planned = match analysis {
+        // Sharded: a passthrough may be refused (managed::run_sharded).
+        Analysis::Plan(p) => !p.is_passthrough() || ks.spec.sharded,
+        // Sharded: the target must be a table of the schema (managed_write).
+        Analysis::Forward => ks.spec.sharded,
+    };
+    Ok((planned, Some(generation)))
 }
 
 pub struct Session {
@@ -108,15 +142,7 @@ impl Session {
     }
 
     fn backend(&mut self, ks: &Keyspace) -> &mut Backend {
-        // Looked up before inserting: no key allocation per statement.
-        if !self.backends.contains_key(&ks.spec.name) {
-            let mut b = Backend::new(ks.spec.url.clone(), self.found_rows);
-            b.set_fk_checks(self.fk_checks);
-            self.backends.insert(ks.spec.name.clone(), b);
-        }
-        self.backends
-            .get_mut(&ks.spec.name)
-            .expect("the backend was inserted above")
+        backend_in(&mut self.backends, ks, self.found_rows, self.fk_checks)
     }
 
     /// `USE name` / COM_INIT_DB.
@@ -430,13 +456,8 @@ impl Session {
             })
     }
 
-    /// True while the session's backend connection of `ks` is inside a transaction
-    /// (it must not wait for a cut-over: the cut-over waits for it).
     fn in_transaction(&self, ks: &Keyspace) -> bool {
-        self.backends
-            .get(&ks.spec.name)
-            .and_then(Backend::status)
-            .is_some_and(|s| s & SERVER_STATUS_IN_TRANS != 0)
+        in_transaction(&self.backends, ks)
     }
 
     /// A write in a managed keyspace: the plan's replies, or `None` when the
@@ -488,30 +509,10 @@ impl Session {
         }
     }
 
-    /// Whether `sql` is a write the managed planner has work for, and the schema
-    /// that says so.
-    async fn planned(
-        &self,
-        ks: &Keyspace,
-        sql: &str,
-    ) -> Result<(bool, Option<Arc<tether_schema::Schema>>), ServerError> {
-        if ks.mode() != FkMode::Managed || Command::of(sql) != Command::Write {
-            return Ok((false, None));
-        }
-        let (schema, analysis) = ks.plan(skip_comments(sql)).await?;
-        let planned = match analysis {
-            // Sharded: a passthrough may be refused (managed::run_sharded).
-            Analysis::Plan(p) => !p.is_passthrough() || ks.spec.sharded,
-            // Sharded: the target must be a table of the schema (managed_write).
-            Analysis::Forward => ks.spec.sharded,
-        };
-        Ok((planned, Some(schema)))
-    }
-
     pub async fn prepare(&mut self, sql: &str) -> Result<PreparedInfo, ServerError> {
         let ks = self.current()?;
         self.sharded_guard(&ks, sql, &Command::of(sql)).await?;
-        let (planned, schema) = self.planned(&ks, sql).await?;
+        let (planned, decided_at) = classify(&ks, sql).await?;
         let statement = self.backend(&ks).prepare(sql).await?;
         let id = self.next_statement;
         self.next_statement = self.next_statement.wrapping_add(1).max(1);
@@ -523,19 +524,20 @@ impl Session {
         self.prepared.insert(
             id,
             Prepared {
-                keyspace: ks.spec.name.clone(),
+                keyspace: ks,
                 statement,
                 planned,
-                schema,
+                decided_at,
             },
         );
         Ok(info)
     }
 
-    /// Executes a prepared statement, its results written to `out`.
-    pub async fn execute(&mut self, id: u32, params: Vec<Value>, out: &mut Output<'_>) -> io::Result<()> {
-        // Taken out while it runs (a re-prepare after a reconnect updates it).
-        let Some(mut p) = self.prepared.remove(&id) else {
+    /// Executes a prepared statement, its results written to `out`. The common
+    /// case (no FK work: a read, an unmanaged keyspace, a write the planner has
+    /// nothing for) costs a map lookup and an atomic read before the forwarding.
+    pub async fn execute(&mut self, id: u32, params: &Params<'_>, out: &mut Output<'_>) -> io::Result<()> {
+        let Some(p) = self.prepared.get_mut(&id) else {
             out.error(&ServerError::new(
                 1243,
                 "HY000",
@@ -543,40 +545,41 @@ impl Session {
             ));
             return Ok(());
         };
-        let done = self.execute_prepared(&mut p, params, out).await;
-        self.prepared.insert(id, p);
-        done
-    }
-
-    async fn execute_prepared(&mut self, p: &mut Prepared, params: Vec<Value>, out: &mut Output<'_>) -> io::Result<()> {
-        let Some(ks) = self.shared.keyspace(&p.keyspace) else {
-            out.error(&ServerError::gateway("keyspace vanished"));
-            return Ok(());
-        };
-        if let Some(decided_on) = &p.schema {
-            let current = ks.schema().await.ok();
-            if current.as_ref().is_some_and(|s| !Arc::ptr_eq(s, decided_on)) {
-                match self.planned(&ks, &p.statement.sql).await {
-                    Ok((planned, schema)) => (p.planned, p.schema) = (planned, schema),
-                    Err(e) => {
-                        out.error(&e);
-                        return Ok(());
-                    }
-                }
-            }
-        }
-        if !self.in_transaction(&ks) {
-            ks.pass_gate(&p.statement.sql).await;
-        }
-        if let Err(e) = self
-            .sharded_guard(&ks, &p.statement.sql, &Command::of(&p.statement.sql))
-            .await
-        {
+        if let Err(e) = p.revalidate().await {
             out.error(&e);
             return Ok(());
         }
-        if p.planned && self.fk_checks {
-            let Some(text) = managed::inline_params(&p.statement.sql, &params) else {
+        let ks = &p.keyspace;
+        let guarded = ks.spec.sharded && ks.mode() == FkMode::Managed && self.fk_checks;
+        if guarded || (p.planned && self.fk_checks) {
+            return self.execute_managed(id, params, out).await;
+        }
+        let in_transaction = in_transaction(&self.backends, ks);
+        if !in_transaction {
+            ks.pass_gate(&p.statement.sql).await;
+        }
+        backend_in(&mut self.backends, ks, self.found_rows, self.fk_checks)
+            .forward_execute(&mut p.statement, params, out)
+            .await
+    }
+
+    /// Executes a prepared statement the session has work for: the sharded guard,
+    /// and a planned write run as text with its parameters inlined.
+    async fn execute_managed(&mut self, id: u32, params: &Params<'_>, out: &mut Output<'_>) -> io::Result<()> {
+        let Some(p) = self.prepared.get(&id) else {
+            return Ok(());
+        };
+        let (ks, sql, planned) = (p.keyspace.clone(), p.statement.sql.clone(), p.planned);
+        if !self.in_transaction(&ks) {
+            ks.pass_gate(&sql).await;
+        }
+        if let Err(e) = self.sharded_guard(&ks, &sql, &Command::of(&sql)).await {
+            out.error(&e);
+            return Ok(());
+        }
+        if planned && self.fk_checks {
+            let text = params.values().and_then(|values| managed::inline_params(&sql, &values));
+            let Some(text) = text else {
                 out.error(&ServerError::new(
                     1210,
                     "HY000",
@@ -591,14 +594,43 @@ impl Session {
                 return out.replies(replies).await;
             }
         }
-        self.backend(&ks).forward_execute(&mut p.statement, &params, out).await
+        let Some(p) = self.prepared.get_mut(&id) else {
+            return Ok(());
+        };
+        backend_in(&mut self.backends, &ks, self.found_rows, self.fk_checks)
+            .forward_execute(&mut p.statement, params, out)
+            .await
     }
 
     pub async fn close(&mut self, id: u32) {
         if let Some(p) = self.prepared.remove(&id) {
-            if let Some(ks) = self.shared.keyspace(&p.keyspace) {
-                self.backend(&ks).close_statement(p.statement).await;
-            }
+            self.backend(&p.keyspace).close_statement(p.statement).await;
         }
     }
+}
+
+/// The session's backend connection of `ks` (opened on first use); a free function
+/// so callers may hold other fields of the session meanwhile.
+fn backend_in<'b>(
+    backends: &'b mut HashMap<String, Backend>,
+    ks: &Keyspace,
+    found_rows: bool,
+    fk_checks: bool,
+) -> &'b mut Backend {
+    // Looked up before inserting: no key allocation per statement.
+    if !backends.contains_key(&ks.spec.name) {
+        let mut b = Backend::new(ks.spec.url.clone(), found_rows);
+        b.set_fk_checks(fk_checks);
+        backends.insert(ks.spec.name.clone(), b);
+    }
+    backends.get_mut(&ks.spec.name).expect("the backend was inserted above")
+}
+
+/// True while the session's backend connection of `ks` is inside a transaction
+/// (it must not wait for a cut-over: the cut-over waits for it).
+fn in_transaction(backends: &HashMap<String, Backend>, ks: &Keyspace) -> bool {
+    backends
+        .get(&ks.spec.name)
+        .and_then(Backend::status)
+        .is_some_and(|s| s & SERVER_STATUS_IN_TRANS != 0)
 }

@@ -11,7 +11,7 @@ use super::answer::{column_def, decode, malformed, parse_err, ConnError, Event, 
 use crate::reply::ColumnDef;
 use crate::wire::packet::{Cursor, PacketReader, PacketWriter};
 use crate::wire::stream::{ReadHalf, WriteHalf};
-use crate::wire::value::{self, Value};
+use crate::wire::value::{self, RawParams, Value};
 use crate::wire::*;
 
 /// The longest packet read from a backend (MariaDB's largest `max_allowed_packet`).
@@ -184,6 +184,32 @@ impl BackendConn {
             }
             for v in params.iter().filter(|v| !long(v)) {
                 value::put_param(w, v);
+            }
+        }
+        self.send(true).await
+    }
+
+    /// Executes a prepared statement with the parameters as a client sent them
+    /// (no cursor, one iteration). `types_bound`: the backend holds the client's
+    /// current types for this statement (the last execute sent them), so a packet
+    /// without types can go as it is; otherwise the types are put in.
+    pub async fn execute_raw(&mut self, id: u32, params: &RawParams<'_>, types_bound: bool) -> Result<(), ConnError> {
+        self.begin_command(COM_STMT_EXECUTE).await?;
+        let w = &mut self.writer;
+        w.put_u32(id);
+        w.put_u8(0); // no cursor
+        w.put_u32(1); // iteration count
+        if !params.types.is_empty() {
+            w.put_bytes(params.bitmap);
+            if params.types_sent || types_bound {
+                w.put_bytes(params.from_flag);
+            } else {
+                w.put_u8(1); // types follow
+                for &(t, unsigned) in params.types {
+                    w.put_u8(t);
+                    w.put_u8(if unsigned { 0x80 } else { 0 });
+                }
+                w.put_bytes(params.values);
             }
         }
         self.send(true).await

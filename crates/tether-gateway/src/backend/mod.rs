@@ -15,7 +15,7 @@ use tether_connect::DbUrl;
 
 use crate::protocol::Output;
 use crate::reply::{ColumnDef, OkInfo, Reply, ServerError};
-use crate::wire::value::Value;
+use crate::wire::value::{Params, Value};
 use crate::wire::{SERVER_STATUS_AUTOCOMMIT, SERVER_STATUS_IN_TRANS};
 use answer::{ConnError, Event};
 use conn::BackendConn;
@@ -61,6 +61,9 @@ pub struct Statement {
     pub columns: Vec<ColumnDef>,
     /// The connection it was prepared on.
     generation: u64,
+    /// The backend holds the parameter types the client bound last (the last
+    /// execute was forwarded as the client sent it).
+    types_bound: bool,
 }
 
 impl Backend {
@@ -292,7 +295,7 @@ impl Backend {
     pub async fn forward_execute(
         &mut self,
         stmt: &mut Statement,
-        params: &[Value],
+        params: &Params<'_>,
         out: &mut Output<'_>,
     ) -> io::Result<()> {
         if stmt.generation != self.generation || self.conn.is_none() {
@@ -311,7 +314,14 @@ impl Backend {
                 return Ok(());
             }
         };
-        let outcome = match conn.execute(stmt.id, params).await {
+        // Sent as received when possible; decoded values go with types of their
+        // own, after which the backend no longer holds the client's.
+        let sent = match params {
+            Params::Raw(raw) => conn.execute_raw(stmt.id, raw, stmt.types_bound).await,
+            Params::Decoded(values) => conn.execute(stmt.id, values).await,
+        };
+        stmt.types_bound = matches!(params, Params::Raw(_));
+        let outcome = match sent {
             Ok(()) => relay(conn, out).await,
             Err(e) => Err(Fail::Backend(e)),
         };
@@ -400,6 +410,7 @@ impl Backend {
                 params: p.params,
                 columns: p.columns,
                 generation: self.generation,
+                types_bound: false,
             }),
             Err(e) => Err(self.fail(e)),
         }

@@ -31,7 +31,7 @@ use tokio::net::TcpStream;
 use crate::reply::{OkInfo, PreparedInfo, ServerError};
 use crate::wire::packet::{Cursor, PacketReader, PacketWriter};
 use crate::wire::stream::{ReadHalf, WriteHalf};
-use crate::wire::value::{self as values, StatementParams, Value};
+use crate::wire::value::{self as values, Params, StatementParams};
 use crate::wire::*;
 use handshake::{access_denied, switch_to_native, ChangeUser, NATIVE_PASSWORD};
 use output::write_err;
@@ -51,10 +51,11 @@ pub trait Handler: Send {
     /// An `Err` is a failure to write to the client and ends the connection.
     fn query(&mut self, sql: &str, out: &mut Output<'_>) -> impl Future<Output = io::Result<()>> + Send;
     fn prepare(&mut self, sql: &str) -> impl Future<Output = Result<PreparedInfo, ServerError>> + Send;
+    /// Executes prepared statement `id` with `params` as the client sent them.
     fn execute(
         &mut self,
         id: u32,
-        params: Vec<Value>,
+        params: Params<'_>,
         out: &mut Output<'_>,
     ) -> impl Future<Output = io::Result<()>> + Send;
     fn close(&mut self, id: u32) -> impl Future<Output = ()> + Send;
@@ -229,7 +230,10 @@ pub async fn serve<H: Handler>(
             COM_STMT_EXECUTE => {
                 let mut c = Cursor::new(body);
                 let id = c.u32();
-                // Flags (cursor type; no cursors are offered) and iteration count.
+                // Flags (cursor type) and iteration count. No cursors are offered:
+                // the backend gets no cursor flag and the client the whole result,
+                // which a client asking for a cursor reads as such (no
+                // SERVER_STATUS_CURSOR_EXISTS in its status).
                 let head = c.u8().and(c.u32());
                 match id.zip(head).and_then(|(id, _)| Some((id, statements.get_mut(&id)?))) {
                     None => out.error(&unknown_statement(id.unwrap_or(0), "mysqld_stmt_execute")),
@@ -239,7 +243,7 @@ pub async fn serve<H: Handler>(
                         stmt.long_data_dropped = false;
                         out.error(&packet_too_large());
                     }
-                    Some((id, stmt)) => match values::decode_params(&mut c, stmt) {
+                    Some((id, stmt)) => match values::read_params(c.rest, stmt) {
                         Some(params) => {
                             out.binary = true;
                             handler.execute(id, params, &mut out).await?

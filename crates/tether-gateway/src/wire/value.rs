@@ -310,8 +310,8 @@ pub fn decode_params(c: &mut Cursor<'_>, stmt: &mut StatementParams) -> Option<V
     }
     let mut values = Vec::with_capacity(n);
     let mut long = Vec::new();
-    for i in 0..n {
-        if bitmap[i / 8] & (1 << (i % 8)) != 0 {
+    for (i, &(t, unsigned)) in types.iter().enumerate() {
+        if is_null(bitmap, i) {
             values.push(Value::Null);
             continue;
         }
@@ -320,54 +320,7 @@ pub fn decode_params(c: &mut Cursor<'_>, stmt: &mut StatementParams) -> Option<V
             values.push(Value::Null);
             continue;
         }
-        let (t, unsigned) = types[i];
-        let v = match t {
-            TYPE_NULL => Value::Null,
-            TYPE_TINY => {
-                let b = c.u8()?;
-                if unsigned {
-                    Value::UInt(u64::from(b))
-                } else {
-                    Value::Int(i64::from(b as i8))
-                }
-            }
-            TYPE_SHORT | TYPE_YEAR => {
-                let b = c.u16()?;
-                if unsigned {
-                    Value::UInt(u64::from(b))
-                } else {
-                    Value::Int(i64::from(b as i16))
-                }
-            }
-            TYPE_LONG | TYPE_INT24 => {
-                let b = c.u32()?;
-                if unsigned {
-                    Value::UInt(u64::from(b))
-                } else {
-                    Value::Int(i64::from(b as i32))
-                }
-            }
-            TYPE_LONGLONG => {
-                let b = c.u64()?;
-                if unsigned {
-                    Value::UInt(b)
-                } else {
-                    Value::Int(b as i64)
-                }
-            }
-            TYPE_FLOAT => Value::Float(f32::from_bits(c.u32()?)),
-            TYPE_DOUBLE => Value::Double(f64::from_bits(c.u64()?)),
-            TYPE_DATE | TYPE_NEWDATE | TYPE_DATETIME | TYPE_TIMESTAMP => {
-                let len = usize::from(c.u8()?);
-                date_bytes(c.take(len)?)
-            }
-            TYPE_TIME => {
-                let len = usize::from(c.u8()?);
-                time_bytes(c.take(len)?)
-            }
-            _ => Value::Bytes(c.lenenc_bytes()?.to_vec()),
-        };
-        values.push(v);
+        values.push(decode_value(c, t, unsigned)?);
     }
     for i in long {
         if let Some(data) = stmt.long_data.remove(&(i as u16)) {
@@ -380,6 +333,175 @@ pub fn decode_params(c: &mut Cursor<'_>, stmt: &mut StatementParams) -> Option<V
     // Long data of a statement is used by one execution only.
     stmt.long_data.clear();
     Some(values)
+}
+
+/// Parameter `i` is NULL in COM_STMT_EXECUTE's bitmap.
+fn is_null(bitmap: &[u8], i: usize) -> bool {
+    bitmap[i / 8] & (1 << (i % 8)) != 0
+}
+
+/// One parameter value in the encoding of type `t`.
+fn decode_value(c: &mut Cursor<'_>, t: u8, unsigned: bool) -> Option<Value> {
+    Some(match t {
+        TYPE_NULL => Value::Null,
+        TYPE_TINY => {
+            let b = c.u8()?;
+            if unsigned {
+                Value::UInt(u64::from(b))
+            } else {
+                Value::Int(i64::from(b as i8))
+            }
+        }
+        TYPE_SHORT | TYPE_YEAR => {
+            let b = c.u16()?;
+            if unsigned {
+                Value::UInt(u64::from(b))
+            } else {
+                Value::Int(i64::from(b as i16))
+            }
+        }
+        TYPE_LONG | TYPE_INT24 => {
+            let b = c.u32()?;
+            if unsigned {
+                Value::UInt(u64::from(b))
+            } else {
+                Value::Int(i64::from(b as i32))
+            }
+        }
+        TYPE_LONGLONG => {
+            let b = c.u64()?;
+            if unsigned {
+                Value::UInt(b)
+            } else {
+                Value::Int(b as i64)
+            }
+        }
+        TYPE_FLOAT => Value::Float(f32::from_bits(c.u32()?)),
+        TYPE_DOUBLE => Value::Double(f64::from_bits(c.u64()?)),
+        TYPE_DATE | TYPE_NEWDATE | TYPE_DATETIME | TYPE_TIMESTAMP => {
+            let len = usize::from(c.u8()?);
+            date_bytes(c.take(len)?)
+        }
+        TYPE_TIME => {
+            let len = usize::from(c.u8()?);
+            time_bytes(c.take(len)?)
+        }
+        _ => Value::Bytes(c.lenenc_bytes()?.to_vec()),
+    })
+}
+
+/// Steps over one parameter value of type `t` (what [`decode_value`] reads),
+/// without building it.
+fn skip_value(c: &mut Cursor<'_>, t: u8) -> Option<()> {
+    let fixed = match t {
+        TYPE_NULL => 0,
+        TYPE_TINY => 1,
+        TYPE_SHORT | TYPE_YEAR => 2,
+        TYPE_LONG | TYPE_INT24 | TYPE_FLOAT => 4,
+        TYPE_LONGLONG | TYPE_DOUBLE => 8,
+        TYPE_DATE | TYPE_NEWDATE | TYPE_DATETIME | TYPE_TIMESTAMP | TYPE_TIME => usize::from(c.u8()?),
+        _ => return c.lenenc_bytes().map(|_| ()),
+    };
+    c.take(fixed).map(|_| ())
+}
+
+/// COM_STMT_EXECUTE's parameters for the handler: as the client sent them (the
+/// common case, forwarded to the backend as they are), or decoded into values
+/// when the statement had long data (which is then part of them).
+pub enum Params<'a> {
+    Raw(RawParams<'a>),
+    Decoded(Vec<Value>),
+}
+
+impl Params<'_> {
+    /// The values (decoded now for [`Params::Raw`]); `None` only for a packet that
+    /// does not decode, which [`read_params`] does not let through.
+    pub fn values(&self) -> Option<Vec<Value>> {
+        match self {
+            Params::Raw(raw) => raw.values(),
+            Params::Decoded(values) => Some(values.clone()),
+        }
+    }
+}
+
+/// The parameter part of a well-formed COM_STMT_EXECUTE packet, undecoded.
+pub struct RawParams<'a> {
+    /// The NULL bitmap.
+    pub bitmap: &'a [u8],
+    /// The packet carried the parameter types (new-params-bound flag 1).
+    pub types_sent: bool,
+    /// From the new-params-bound flag to the end: flag, types if sent, values.
+    pub from_flag: &'a [u8],
+    /// The values alone.
+    pub values: &'a [u8],
+    /// The types the values are encoded in: the packet's, or those bound before.
+    pub types: &'a [(u8, bool)],
+}
+
+impl RawParams<'_> {
+    fn values(&self) -> Option<Vec<Value>> {
+        let mut c = Cursor::new(self.values);
+        let mut values = Vec::with_capacity(self.types.len());
+        for (i, &(t, unsigned)) in self.types.iter().enumerate() {
+            values.push(match is_null(self.bitmap, i) {
+                true => Value::Null,
+                false => decode_value(&mut c, t, unsigned)?,
+            });
+        }
+        Some(values)
+    }
+}
+
+/// Reads COM_STMT_EXECUTE's parameters (`body`: what follows statement id, flags
+/// and iteration count): checked, not decoded, unless the statement has long data
+/// (then decoded with it, [`decode_params`]). New types in the packet become the
+/// statement's bound types once the whole packet is found well formed; `None` on
+/// a malformed packet (the types bound before stay).
+pub fn read_params<'a>(body: &'a [u8], stmt: &'a mut StatementParams) -> Option<Params<'a>> {
+    if !stmt.long_data.is_empty() {
+        return decode_params(&mut Cursor::new(body), stmt).map(Params::Decoded);
+    }
+    let n = usize::from(stmt.count);
+    if n == 0 {
+        return Some(Params::Raw(RawParams {
+            bitmap: &[],
+            types_sent: false,
+            from_flag: &[],
+            values: &[],
+            types: &[],
+        }));
+    }
+    let mut c = Cursor::new(body);
+    let bitmap = c.take(n.div_ceil(8))?;
+    let from_flag = c.rest;
+    let types_sent = c.u8()? == 1;
+    let sent = match types_sent {
+        true => Some(c.take(2 * n)?),
+        false if stmt.types.len() == n => None,
+        false => return None,
+    };
+    let type_of = |i: usize| match sent {
+        Some(t) => t[2 * i],
+        None => stmt.types[i].0,
+    };
+    let values = c.rest;
+    for i in (0..n).filter(|&i| !is_null(bitmap, i)) {
+        skip_value(&mut c, type_of(i))?;
+    }
+    // Trailing bytes after the last value are not part of it.
+    let end = c.rest.len();
+    let (values, from_flag) = (&values[..values.len() - end], &from_flag[..from_flag.len() - end]);
+    if let Some(t) = sent {
+        stmt.types.clear();
+        stmt.types.extend(t.chunks_exact(2).map(|p| (p[0], p[1] & 0x80 != 0)));
+    }
+    Some(Params::Raw(RawParams {
+        bitmap,
+        types_sent,
+        from_flag,
+        values,
+        types: &stmt.types,
+    }))
 }
 
 fn date_bytes(b: &[u8]) -> Value {
@@ -456,5 +578,43 @@ mod tests {
         let values = decode_params(&mut Cursor::new(&packet), &mut stmt).expect("decodes");
         assert_eq!(values, vec![Value::Int(1), Value::Null, Value::Bytes(b"x".to_vec())]);
         assert_eq!(decode_params(&mut Cursor::new(&[0, 1, 8]), &mut stmt), None);
+    }
+
+    #[test]
+    fn execute_parameters_are_checked_without_decoding() {
+        let mut stmt = StatementParams {
+            count: 2,
+            ..Default::default()
+        };
+        // Types left out before any were bound: malformed.
+        assert!(read_params(&[0, 0, 1], &mut stmt).is_none());
+        // A string cut short: malformed, and its types are not kept.
+        assert!(read_params(&[0, 1, TYPE_TINY, 0x80, 253, 0, 7, 3, b'a'], &mut stmt).is_none());
+        assert!(stmt.types.is_empty());
+        // Second parameter NULL; a trailing byte is not part of the values.
+        let packet = [0b10, 1, TYPE_TINY, 0x80, 253, 0, 7, 0xee];
+        let Some(Params::Raw(raw)) = read_params(&packet, &mut stmt) else {
+            panic!("well formed");
+        };
+        assert!(raw.types_sent);
+        assert_eq!(
+            (raw.bitmap, raw.from_flag, raw.values),
+            (&[0b10][..], &packet[1..7], &[7][..])
+        );
+        assert_eq!(raw.values(), Some(vec![Value::UInt(7), Value::Null]));
+        assert_eq!(stmt.types, vec![(TYPE_TINY, true), (253, false)]);
+        // Types left out: those bound before apply.
+        let packet = [0, 0, 9, 2, b'h', b'i'];
+        let Some(Params::Raw(raw)) = read_params(&packet, &mut stmt) else {
+            panic!("well formed");
+        };
+        assert!(!raw.types_sent);
+        assert_eq!(raw.values(), Some(vec![Value::UInt(9), Value::Bytes(b"hi".to_vec())]));
+        // Long data: decoded, with it.
+        stmt.add_long_data(1, b"long", 1 << 20);
+        let Some(Params::Decoded(values)) = read_params(&[0, 0, 9], &mut stmt) else {
+            panic!("decoded");
+        };
+        assert_eq!(values, vec![Value::UInt(9), Value::Bytes(b"long".to_vec())]);
     }
 }

@@ -16,6 +16,7 @@ mod online_copy;
 mod online_review;
 mod online_safety;
 mod passthrough;
+mod prepared;
 mod pymysql;
 mod refresh;
 mod sharded;
