@@ -4,6 +4,12 @@
 //! parent if asked). The result is a sorted key set per table and, for tables with a
 //! primary key while they fit in [`KEEP_ROWS_BYTES`], the chosen rows with every column
 //! (read while choosing), so the load does not read them a second time.
+//!
+//! On PostgreSQL the server computes the fixpoint itself where it can ([`server`]):
+//! temp tables of chosen keys joined relation by relation, no keys shipped. Elsewhere,
+//! and as its fallback, Tether does, in rounds of reads by key sets (below).
+
+mod server;
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -24,6 +30,8 @@ pub struct Subset {
     /// the tables whose rows were kept while choosing; taken once by the load (see
     /// [`Subset::take_rows`]). A table not here is read again by its keys.
     rows: Mutex<HashMap<TableName, Vec<Row>>>,
+    /// The server chose the rows ([`KeyReads::Server`] and it could); else Tether did.
+    pub on_server: bool,
 }
 
 impl Subset {
@@ -176,6 +184,9 @@ const KEYS_PER_ARRAY: usize = 50_000;
 /// How a subset asks the source for rows by their keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyReads {
+    /// The server computes the fixpoint in temp tables where it can (PostgreSQL, see
+    /// [`server`]); else as [`KeyReads::Arrays`].
+    Server,
     /// Where the engine can: the keys as one array per column, joined by the server
     /// ([`tether_connect::keyset`]); else IN lists.
     Arrays,
@@ -323,7 +334,7 @@ pub async fn compute(
     schema: &Schema,
     rules: &SubsetRules,
 ) -> Result<Subset, SyncError> {
-    compute_with(source, more, schema, rules, KeyReads::Arrays).await
+    compute_with(source, more, schema, rules, KeyReads::Server).await
 }
 
 /// [`compute`], reading keys as `how` says.
@@ -334,6 +345,11 @@ pub async fn compute_with(
     rules: &SubsetRules,
     how: KeyReads,
 ) -> Result<Subset, SyncError> {
+    if how == KeyReads::Server {
+        if let Some(out) = server::compute(source, more, schema, rules).await? {
+            return Ok(out);
+        }
+    }
     let started = Instant::now();
     let mut stats = Stats::default();
     // FK edges among subset tables: (child, fk, parent).
