@@ -5,9 +5,12 @@
 //! primary key while they fit in [`KEEP_ROWS_BYTES`], the chosen rows with every column
 //! (read while choosing), so the load does not read them a second time.
 //!
-//! On PostgreSQL the server computes the fixpoint itself where it can ([`server`]):
-//! temp tables of chosen keys joined relation by relation, no keys shipped. Elsewhere,
-//! and as its fallback, Tether does, in rounds of reads by key sets (below).
+//! [`KeyReads::Server`] has the PostgreSQL server compute the fixpoint itself
+//! ([`server`]): temp tables of chosen keys joined relation by relation, no keys
+//! shipped. It is not the default: on the demo it was slower than the rounds below
+//! (about 40 dependent statements on one connection against 12 reads on two; see
+//! BENCHMARKS.md, "Server-side selection"). By default, and as its fallback, Tether
+//! chooses in rounds of reads by key sets (below).
 
 mod server;
 
@@ -185,7 +188,8 @@ const KEYS_PER_ARRAY: usize = 50_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyReads {
     /// The server computes the fixpoint in temp tables where it can (PostgreSQL, see
-    /// [`server`]); else as [`KeyReads::Arrays`].
+    /// [`server`]); else as [`KeyReads::Arrays`]. Not the default ([`compute`]):
+    /// slower on the demo.
     Server,
     /// Where the engine can: the keys as one array per column, joined by the server
     /// ([`tether_connect::keyset`]); else IN lists.
@@ -334,7 +338,7 @@ pub async fn compute(
     schema: &Schema,
     rules: &SubsetRules,
 ) -> Result<Subset, SyncError> {
-    compute_with(source, more, schema, rules, KeyReads::Server).await
+    compute_with(source, more, schema, rules, KeyReads::Arrays).await
 }
 
 /// [`compute`], reading keys as `how` says.

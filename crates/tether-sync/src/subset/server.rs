@@ -2,7 +2,8 @@
 //! itself, each table's chosen keys in a TEMP table of one snapshot connection and each
 //! relation one `INSERT INTO tmp SELECT ... JOIN ...` (hash or merge joins planned by the
 //! server, no keys shipped to Tether and back), then every chosen row read once with
-//! all its columns for the load.
+//! all its columns for the load. Chosen by [`super::KeyReads::Server`] only: measured
+//! slower than the client's rounds on the demo (BENCHMARKS.md, "Server-side selection").
 //!
 //! Same semantics as the client-side rounds in the parent module: the rows reached
 //! downwards (targets, then children of followed FKs, at most the cap per parent value,
@@ -88,8 +89,11 @@ fn cols(d: &dyn Dialect, a: &str, cols: &[String]) -> String {
         .join(", ")
 }
 
-/// Runs `insert` (an `INSERT ... SELECT`) and returns the rows it added.
-async fn inserted(conn: &mut Connection, insert: &str) -> Result<u64, SyncError> {
+/// Runs `insert` (an `INSERT ... SELECT` into a temp table) and returns the rows it
+/// added. The temp tables are not `ANALYZE`d: the planner takes a generation for 0.5%
+/// of its table (on the demo it still chose hash joins; not measured with statistics).
+async fn inserted(conn: &mut Connection, insert: &str, what: &str) -> Result<u64, SyncError> {
+    let started = std::time::Instant::now();
     let rows = conn
         .query(
             &format!("WITH ins AS ({insert} RETURNING 1) SELECT count(*) FROM ins"),
@@ -99,10 +103,12 @@ async fn inserted(conn: &mut Connection, insert: &str) -> Result<u64, SyncError>
             }],
         )
         .await?;
-    Ok(match rows.first().and_then(|r| r.first()) {
+    let n = match rows.first().and_then(|r| r.first()) {
         Some(Value::Int(n)) => *n as u64,
         _ => 0,
-    })
+    };
+    tracing::debug!("subset on the server: {what}: {n} rows, {:?}", started.elapsed());
+    Ok(n)
 }
 
 /// Chooses the subset on the server where it can (see the module doc); `None` when it
@@ -200,6 +206,7 @@ pub(super) async fn compute(
                 select = spec.select_sql(d, None),
                 eq = equal(d, "x", &t.key, "q", &t.key),
             ),
+            &format!("target {name}"),
         )
         .await?;
         statements += 1;
@@ -254,6 +261,7 @@ pub(super) async fn compute(
                     g = gen + 1,
                     eq = equal(d, "x", &c.key, "q", &c.key),
                 ),
+                &format!("{child} by {} (generation {})", fk.name, gen + 1),
             )
             .await?;
             statements += 1;
@@ -275,6 +283,7 @@ pub(super) async fn compute(
                 down = t.down,
                 k = cols(d, "g", &t.key),
             ),
+            &format!("{name} reached downwards"),
         )
         .await?;
         statements += 1;
@@ -304,6 +313,11 @@ pub(super) async fn compute(
                     cinc = c.inc,
                     ceq = equal(d, "c", &c.key, "i", &c.key),
                     peq = equal(d, "x", &p.key, "p", &p.key),
+                ),
+                &format!(
+                    "{parent} by ({}) of {child} (generation {})",
+                    fk.referenced_columns.join(", "),
+                    gen + 1
                 ),
             )
             .await?;
