@@ -5,7 +5,8 @@
 # Needs the PostgreSQL and MariaDB that scripts/test uses (PGHOST/PGUSER and
 # MYSQL_HOST/MYSQL_USER may point elsewhere). ROWS defaults to 2,000,000. Its databases
 # (bench_src, bench_dump, bench_tether, bench_demo, bench_demo_copy) are dropped at the
-# end unless BENCH_KEEP=1.
+# end unless BENCH_KEEP=1. ONLY=subsets skips everything before the SQLite demo (the
+# pg_dump, anonymized and MariaDB figures): the subsets and their full copies only.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROWS=${1:-2000000}
@@ -45,6 +46,7 @@ ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 
 fresh_pg() { psql -q -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"; }
 
+if [ "${ONLY:-}" != subsets ]; then
 echo "== generating about $ROWS rows in PostgreSQL (bench_src)"
 fresh_pg bench_src
 psql -q bench_src -v rows="$ROWS" -f bench/gen_pg.sql
@@ -125,6 +127,8 @@ checks = "verify"
 TOML
 measure "$TETHER" sync "$WORK/my.toml" --format json > "$WORK/report.json"
 echo "PostgreSQL -> MariaDB, $TOTAL rows, checks = \"verify\": tether sync $SECS s ($(python3 -c "print(int($TOTAL / $SECS))") rows/s), peak RSS $RSS MiB, ratio to pg_dump | psql $(ratio "$SECS" "$D")"
+
+fi
 
 echo "== SQLite -> SQLite (tether demo at the same size)"
 SCALE=$(python3 -c "print(round($ROWS / 363034, 3))")

@@ -4,6 +4,15 @@
 //! parent if asked). The result is a sorted key set per table and, for tables with a
 //! primary key while they fit in [`KEEP_ROWS_BYTES`], the chosen rows with every column
 //! (read while choosing), so the load does not read them a second time.
+//!
+//! [`KeyReads::Server`] has the PostgreSQL server compute the fixpoint itself
+//! ([`server`]): temp tables of chosen keys joined relation by relation, no keys
+//! shipped. It is not the default: on the demo it was slower than the rounds below
+//! (about 40 dependent statements on one connection against 12 reads on two; see
+//! BENCHMARKS.md, "Server-side selection"). By default, and as its fallback, Tether
+//! chooses in rounds of reads by key sets (below).
+
+mod server;
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -24,6 +33,8 @@ pub struct Subset {
     /// the tables whose rows were kept while choosing; taken once by the load (see
     /// [`Subset::take_rows`]). A table not here is read again by its keys.
     rows: Mutex<HashMap<TableName, Vec<Row>>>,
+    /// The server chose the rows ([`KeyReads::Server`] and it could); else Tether did.
+    pub on_server: bool,
 }
 
 impl Subset {
@@ -176,6 +187,10 @@ const KEYS_PER_ARRAY: usize = 50_000;
 /// How a subset asks the source for rows by their keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyReads {
+    /// The server computes the fixpoint in temp tables where it can (PostgreSQL, see
+    /// [`server`]); else as [`KeyReads::Arrays`]. Not the default ([`compute`]):
+    /// slower on the demo.
+    Server,
     /// Where the engine can: the keys as one array per column, joined by the server
     /// ([`tether_connect::keyset`]); else IN lists.
     Arrays,
@@ -334,6 +349,11 @@ pub async fn compute_with(
     rules: &SubsetRules,
     how: KeyReads,
 ) -> Result<Subset, SyncError> {
+    if how == KeyReads::Server {
+        if let Some(out) = server::compute(source, more, schema, rules).await? {
+            return Ok(out);
+        }
+    }
     let started = Instant::now();
     let mut stats = Stats::default();
     // FK edges among subset tables: (child, fk, parent).

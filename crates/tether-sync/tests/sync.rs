@@ -813,40 +813,6 @@ fn subset_keys_read_by_ranges_and_first_columns_copy_exactly_the_keys_on_every_e
     }
 }
 
-/// What a subset chose: per table, its keys and the rows kept for the load.
-type Chosen = BTreeMap<String, (Vec<Vec<tether_connect::Value>>, Option<Vec<tether_connect::Row>>)>;
-
-/// Computes the subset of `job` the way `how` says, on one connection or (`more`) on two
-/// in the same snapshot.
-fn choose(job: &str, how: tether_sync::subset::KeyReads, more: bool) -> Chosen {
-    let job = Job::parse("job.toml", job, &|_| None).expect("job");
-    tether_testkit::block_on(async {
-        let mut p = tether_sync::prepare(&job).await.expect("prepare");
-        let snapshot = p.source.begin_snapshot().await.expect("snapshot");
-        let mut others = Vec::new();
-        if more {
-            let mut c = tether_connect::Connection::open_source(&job.source_url().expect("url"))
-                .await
-                .expect("second connection");
-            match &snapshot {
-                Some(id) => c.join_snapshot(id).await.expect("join"),
-                None => {
-                    c.begin_snapshot().await.expect("begin");
-                }
-            }
-            others.push(c);
-        }
-        let subset = tether_sync::subset::compute_with(&mut p.source, &mut others, &p.schema, &p.rules, how)
-            .await
-            .expect("subset");
-        subset
-            .keys
-            .iter()
-            .map(|(t, k)| (t.to_string(), (k.clone(), subset.take_rows(t))))
-            .collect()
-    })
-}
-
 /// Issue 18: subset reads by PostgreSQL arrays (a text key, a composite FK read by its
 /// first column, unindexed FK columns) on two connections of one snapshot choose exactly
 /// the keys and rows that IN lists on one connection choose: the demo's 5% of customers
@@ -873,8 +839,8 @@ fn subset_reads_by_arrays_on_two_connections_choose_what_in_lists_on_one_choose(
                 "source = \"{source}\"\n[[destinations]]\nurl = \"{}\"\n[[subset.targets]]\ntable = \"{table}\"\nwhere = \"{cond}\"\n",
                 dest.url
             );
-            let old = choose(&job, KeyReads::InLists, false);
-            let new = choose(&job, KeyReads::Arrays, true);
+            let old = choose(&job, KeyReads::InLists, 1).0;
+            let new = choose(&job, KeyReads::Arrays, 2).0;
             let keys: usize = old.values().map(|(k, _)| k.len()).sum();
             assert!(keys >= least, "{source} {table}: {keys} keys");
             assert!(

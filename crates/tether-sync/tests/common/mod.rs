@@ -185,3 +185,52 @@ pub fn job(source: &TestDb, dests: &[&TestDb], extra: &str) -> String {
     s.push_str(extra);
     s
 }
+
+/// What a subset chose: per table, its keys and the rows kept for the load.
+pub type Chosen = BTreeMap<String, (Vec<Vec<tether_connect::Value>>, Option<Vec<tether_connect::Row>>)>;
+
+/// Computes the subset of `job` the way `how` says on `connections` connections of one
+/// snapshot; also says whether the server chose it ([`tether_sync::subset::Subset::on_server`]).
+pub fn choose(job: &str, how: tether_sync::subset::KeyReads, connections: usize) -> (Chosen, bool) {
+    let job = Job::parse("job.toml", job, &|_| None).expect("job");
+    tether_testkit::block_on(async {
+        let mut p = tether_sync::prepare(&job).await.expect("prepare");
+        let snapshot = p.source.begin_snapshot().await.expect("snapshot");
+        let mut others = Vec::new();
+        for _ in 1..connections {
+            let mut c = tether_connect::Connection::open_source(&job.source_url().expect("url"))
+                .await
+                .expect("another connection");
+            match &snapshot {
+                Some(id) => c.join_snapshot(id).await.expect("join"),
+                None => {
+                    c.begin_snapshot().await.expect("begin");
+                }
+            }
+            others.push(c);
+        }
+        let subset = tether_sync::subset::compute_with(&mut p.source, &mut others, &p.schema, &p.rules, how)
+            .await
+            .expect("subset");
+        // A connection the server chose on (temp tables made outside the snapshot's
+        // transaction) is back in a read-only transaction.
+        if job.source.starts_with("postgres") {
+            for c in others.iter_mut() {
+                let rows = c
+                    .query("SELECT current_setting('transaction_read_only')", &[])
+                    .await
+                    .expect("a read after the subset");
+                assert_eq!(
+                    format!("{rows:?}"),
+                    format!("{:?}", [[tether_connect::Value::Text("on".into())]])
+                );
+            }
+        }
+        let chosen = subset
+            .keys
+            .iter()
+            .map(|(t, k)| (t.to_string(), (k.clone(), subset.take_rows(t))))
+            .collect();
+        (chosen, subset.on_server)
+    })
+}

@@ -1,0 +1,142 @@
+//! Issue 18: a subset chosen by the PostgreSQL server itself (temp tables of chosen keys,
+//! one join per relation) is exactly the subset Tether chooses by reading key sets, on
+//! a schema with a cycle, a self-reference, a composite FK, a per-parent cap, NULL FKs
+//! and an unindexed FK column; and where the server cannot (no TEMP privilege, one
+//! connection, a `percent` target, SQLite) Tether chooses as before.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::choose;
+use tether_sync::subset::KeyReads;
+use tether_testkit::{TestDb, TestEngine as Engine};
+
+/// Departments, employees (a manager self-reference; a department's head: a cycle),
+/// orders of employees, order lines (composite key, capped per order), shipments of a
+/// line (composite FK, unindexed), tags by text key.
+const SCHEMA: &str = "
+CREATE TABLE dept (id INT NOT NULL PRIMARY KEY, name VARCHAR(20) NOT NULL, head_id INT);
+CREATE TABLE emp (id INT NOT NULL PRIMARY KEY, dept_id INT, manager_id INT, name VARCHAR(20) NOT NULL,
+  CONSTRAINT emp_dept_fk FOREIGN KEY (dept_id) REFERENCES dept (id),
+  CONSTRAINT emp_manager_fk FOREIGN KEY (manager_id) REFERENCES emp (id));
+ALTER TABLE dept ADD CONSTRAINT dept_head_fk FOREIGN KEY (head_id) REFERENCES emp (id);
+CREATE TABLE tag (code VARCHAR(10) NOT NULL PRIMARY KEY, label VARCHAR(20));
+CREATE TABLE orders (id INT NOT NULL PRIMARY KEY, emp_id INT NOT NULL, tag_code VARCHAR(10),
+  CONSTRAINT orders_emp_fk FOREIGN KEY (emp_id) REFERENCES emp (id),
+  CONSTRAINT orders_tag_fk FOREIGN KEY (tag_code) REFERENCES tag (code));
+CREATE TABLE line (order_id INT NOT NULL, line_no INT NOT NULL, qty INT NOT NULL, PRIMARY KEY (order_id, line_no),
+  CONSTRAINT line_order_fk FOREIGN KEY (order_id) REFERENCES orders (id));
+CREATE TABLE shipment (id INT NOT NULL PRIMARY KEY, order_id INT, line_no INT, carrier VARCHAR(10),
+  CONSTRAINT shipment_line_fk FOREIGN KEY (order_id, line_no) REFERENCES line (order_id, line_no));
+INSERT INTO dept SELECT g, 'd' || g, NULL FROM generate_series(1, 12) g;
+INSERT INTO emp SELECT g, CASE WHEN g % 17 = 0 THEN NULL ELSE 1 + g % 12 END,
+  CASE WHEN g <= 12 THEN NULL ELSE 1 + (g * 7) % (g - 1) END, 'e' || g FROM generate_series(1, 400) g;
+UPDATE dept SET head_id = 13 + (id * 31) % 380 WHERE id % 3 <> 0;
+INSERT INTO tag SELECT 't' || g, 'tag ' || g FROM generate_series(1, 30) g;
+INSERT INTO orders SELECT g, 1 + (g * 13) % 400, CASE WHEN g % 5 = 0 THEN NULL ELSE 't' || (1 + g % 30) END
+  FROM generate_series(1, 2000) g;
+INSERT INTO line SELECT o, n, o + n FROM generate_series(1, 2000) o, generate_series(1, 6) n WHERE n <= 1 + o % 6;
+INSERT INTO shipment SELECT row_number() OVER (), order_id, CASE WHEN line_no = 2 THEN NULL ELSE line_no END, 'c'
+  FROM line WHERE (order_id + line_no) % 3 = 0;
+ANALYZE;
+";
+
+fn job(src: &TestDb, dest: &TestDb, rest: &str) -> String {
+    format!(
+        "source = \"{}\"\n[[destinations]]\nurl = \"{}\"\n{rest}",
+        src.url, dest.url
+    )
+}
+
+/// The jobs compared: a parent table as target (children followed, a cap on one
+/// relation), a child table as target with a `limit`, a target in the cycle.
+const JOBS: [&str; 3] = [
+    "[[subset.targets]]\ntable = \"dept\"\nwhere = \"id <= 2\"\n\
+     [[subset.relations]]\nforeign_key = \"line_order_fk\"\nmax_children_per_parent = 3\n",
+    "[[subset.targets]]\ntable = \"shipment\"\nwhere = \"id % 7 = 1\"\nlimit = 40\n",
+    "[subset]\nmax_children_per_parent = 2\n[[subset.targets]]\ntable = \"emp\"\nwhere = \"id IN (5, 250)\"\n",
+];
+
+#[test]
+fn a_subset_chosen_by_the_postgresql_server_is_the_subset_tether_chooses() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(SCHEMA);
+    let dest = TestDb::create(Engine::Sqlite);
+    for (n, rest) in JOBS.iter().enumerate() {
+        let job = job(&src, &dest, rest);
+        let (client, on_server) = choose(&job, KeyReads::InLists, 1);
+        assert!(!on_server, "job {n}: IN lists are read by Tether");
+        let (server, on_server) = choose(&job, KeyReads::Server, 2);
+        assert!(on_server, "job {n}: the server chose the rows");
+        let keys: usize = client.values().map(|(k, _)| k.len()).sum();
+        assert!(keys >= 20, "job {n}: {keys} keys");
+        assert_eq!(
+            client.keys().collect::<Vec<_>>(),
+            server.keys().collect::<Vec<_>>(),
+            "job {n}"
+        );
+        for (t, chosen) in &client {
+            assert_eq!(server[t].0.len(), chosen.0.len(), "job {n}: table {t}: keys");
+            assert!(server[t] == *chosen, "job {n}: table {t} differs");
+        }
+    }
+    // The cap bites: orders of the first job have up to 6 lines, 3 are taken.
+    let (client, _) = choose(&job(&src, &dest, JOBS[0]), KeyReads::Server, 2);
+    let lines = &client["public.line"].0;
+    let mut per_order: BTreeMap<String, usize> = BTreeMap::new();
+    for k in lines {
+        *per_order.entry(format!("{:?}", k[0])).or_default() += 1;
+    }
+    assert_eq!(per_order.values().max(), Some(&3), "{per_order:?}");
+    // A self-reference is followed both ways: employee 5's subordinates and managers.
+    let (chosen, _) = choose(&job(&src, &dest, JOBS[2]), KeyReads::Server, 2);
+    assert!(chosen["public.emp"].0.len() > 2, "{:?}", chosen["public.emp"].0);
+}
+
+#[test]
+fn without_temp_tables_one_connection_or_a_percent_target_tether_chooses_the_same_rows() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(SCHEMA);
+    let dest = TestDb::create(Engine::Sqlite);
+    let want = choose(&job(&src, &dest, JOBS[0]), KeyReads::InLists, 1).0;
+    // One connection: no second one to make temp tables on.
+    assert_eq!(
+        choose(&job(&src, &dest, JOBS[0]), KeyReads::Server, 1),
+        (want.clone(), false)
+    );
+    // A role that may not create temp tables (as on a hot standby, where nothing may).
+    let role = format!("{}_reader", src.name);
+    src.exec(&format!(
+        "CREATE ROLE {role} LOGIN; REVOKE TEMPORARY ON DATABASE {db} FROM PUBLIC; \
+         GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};",
+        db = src.name
+    ));
+    let url = src.url.replacen("://postgres@", &format!("://{role}@"), 1);
+    assert_ne!(url, src.url, "the test URL names the postgres user");
+    let reader = job(&src, &dest, JOBS[0]).replacen(&src.url, &url, 1);
+    let got = choose(&reader, KeyReads::Server, 2);
+    src.exec(&format!("DROP OWNED BY {role}"));
+    tether_testkit::exec_url(Engine::Postgres, &src.url, &format!("DROP ROLE {role}"));
+    assert_eq!(got, (want, false));
+    // A percent target: a hash Tether computes.
+    let percent = "[[subset.targets]]\ntable = \"orders\"\npercent = 30\n";
+    let want = choose(&job(&src, &dest, percent), KeyReads::InLists, 1).0;
+    assert_eq!(choose(&job(&src, &dest, percent), KeyReads::Server, 2), (want, false));
+}
+
+#[test]
+fn a_sqlite_subset_is_chosen_by_tether() {
+    let dir = tether_testkit::ScratchDir::new("subset_server_sqlite");
+    let path = dir.path().join("demo.sqlite");
+    tether_sync::demo::write(&path, 0.02, true).expect("demo");
+    let dest = TestDb::create(Engine::Sqlite);
+    let job = format!(
+        "source = \"sqlite://{}\"\n[[destinations]]\nurl = \"{}\"\n\
+         [[subset.targets]]\ntable = \"customer\"\nwhere = \"id <= 20\"\n",
+        path.display(),
+        dest.url
+    );
+    let (want, _) = choose(&job, KeyReads::InLists, 1);
+    assert_eq!(choose(&job, KeyReads::Server, 2), (want, false));
+}
