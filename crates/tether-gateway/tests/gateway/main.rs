@@ -23,4 +23,5 @@ mod sharded_atomic;
 mod sharded_binlog;
 mod sharded_managed;
 mod sharded_review;
+mod sharded_routing;
 mod tls;
