@@ -22,67 +22,14 @@ use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder};
-use tether_testkit::spider::{self, Partitioning, ShardedDb};
+use tether_testkit::spider::{self, tree};
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// (table, columns, sharded by): `pa` with its co-located `ca`, `pb` with its
-/// cross-shard `xb`.
-const TABLES: &[(&str, &str, &str)] = &[
-    ("pa", "id INT PRIMARY KEY, v INT NOT NULL DEFAULT 0", "id"),
-    (
-        "ca",
-        "pa_id INT NOT NULL, id INT NOT NULL, v INT NOT NULL DEFAULT 0, PRIMARY KEY (pa_id, id)",
-        "pa_id",
-    ),
-    ("pb", "id INT PRIMARY KEY, v INT NOT NULL DEFAULT 0", "id"),
-    (
-        "xb",
-        "id INT PRIMARY KEY, pb_id INT NOT NULL, v INT NOT NULL DEFAULT 0",
-        "id",
-    ),
-];
-
-/// The FKs: declared in the VSchema for the sharded keyspaces, InnoDB's natively.
-const FKS: &[(&str, &str, &str, &str)] = &[("ca_pa_fk", "ca", "pa_id", "pa"), ("xb_pb_fk", "xb", "pb_id", "pb")];
-
-fn sharded(db: &ShardedDb, nodes: &[&str]) {
-    for (name, columns, by) in TABLES {
-        db.sharded_table(name, columns, columns, &Partitioning::Hash((*by).into()), nodes);
-    }
-}
-
-fn native_schema() -> String {
-    let mut sql = String::new();
-    for (name, columns, _) in TABLES {
-        sql += &format!("CREATE TABLE {name} ({columns}) ENGINE=InnoDB;\n");
-    }
-    for (fk, table, column, parent) in FKS {
-        sql += &format!(
-            "ALTER TABLE {table} ADD CONSTRAINT {fk} FOREIGN KEY ({column}) REFERENCES {parent} (id) \
-             ON DELETE CASCADE ON UPDATE CASCADE;\n"
-        );
-    }
-    sql
-}
-
 fn keyspace(name: &str, head_url: &str) -> String {
-    let fks: Vec<String> = FKS
-        .iter()
-        .map(|(fk, table, column, parent)| {
-            format!(
-                r#"{{"name": "{fk}", "table": "{table}", "columns": ["{column}"], "referenced_table": "{parent}",
-                    "on_delete": "CASCADE", "on_update": "CASCADE"}}"#
-            )
-        })
-        .collect();
-    format!(
-        r#""{name}": {{"sharded": true, "foreignKeyMode": "managed", "backend": {{"url": "{head_url}"}},
-            "foreignKeys": [{}]}}"#,
-        fks.join(", ")
-    )
+    spider::managed_keyspace(name, head_url, tree::FKS)
 }
 
 /// `parents` parents in `pa` and `pb`, each with `children` children.
@@ -208,25 +155,25 @@ fn main() {
     eprintln!("spider cluster up in {:?}", cluster.startup);
     // The testkit's head runs with spider_internal_xa = ON (atomic commit across nodes).
     let two = cluster.create_db();
-    sharded(&two, &spider::NODES);
+    tree::sharded(&two, &spider::NODES);
     let one = cluster.create_db();
-    sharded(&one, &["node1"]);
+    tree::sharded(&one, &["node1"]);
     // The head straight, no gateway: Spider's own cost (nobody checks or cascades the
     // FKs, so the workload's deletes leave its children behind).
     let raw = cluster.create_db();
-    sharded(&raw, &spider::NODES);
+    tree::sharded(&raw, &spider::NODES);
     // Natively: a database of node1 with InnoDB FKs (a node has no Spider tables).
     let native_db = format!("{}_native", two.name);
     cluster.node("node1").exec("", &format!("CREATE DATABASE {native_db}"));
-    cluster.node("node1").exec(&native_db, &native_schema());
+    cluster.node("node1").exec(&native_db, &tree::innodb_schema());
     let native_url = cluster.node("node1").url(&native_db);
     // The unsharded managed keyspace: another database of node1, the same schema.
     let plain_db = format!("{}_plain", two.name);
     cluster.node("node1").exec("", &format!("CREATE DATABASE {plain_db}"));
-    cluster.node("node1").exec(&plain_db, &native_schema());
+    cluster.node("node1").exec(&plain_db, &tree::innodb_schema());
     // The head straight, the cascades by hand.
     let hand = cluster.create_db();
-    sharded(&hand, &spider::NODES);
+    tree::sharded(&hand, &spider::NODES);
 
     let json = format!(
         r#"{{"listen": "127.0.0.1:0", "users": [{{"user": "bench", "password": "bench"}}],

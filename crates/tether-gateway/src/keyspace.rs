@@ -186,6 +186,10 @@ impl Keyspace {
                     if !look.down && ks.recovery_due.load(Ordering::SeqCst) {
                         ks.recover_xa(false).await;
                     }
+                    if look.lost {
+                        // The layout read again at the next look (nodes added).
+                        watch = None;
+                    }
                 }
                 drop(ks);
                 tokio::time::sleep(WATCH_INTERVAL).await;

@@ -16,7 +16,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use tether_testkit::spider::{self, Cluster, Instance, Partitioning, ShardedDb};
 
-use crate::support::{sharded_keyspace, start_json, Gw};
+use crate::support::{start_json, Gw};
 
 fn schema(db: &ShardedDb) {
     for (name, columns) in [
@@ -35,7 +35,7 @@ fn rows(db: &ShardedDb) {
 
 fn gateway(db: &ShardedDb) -> Gw {
     let fk = ("review_item_fk", "review", "item_id", "item", "CASCADE", "CASCADE");
-    start_json(&sharded_keyspace("ks", &db.head_url(), &[fk]), "")
+    start_json(&spider::managed_keyspace("ks", &db.head_url(), &[fk]), "")
 }
 
 fn ids(rows: Vec<Vec<Option<String>>>) -> Vec<String> {

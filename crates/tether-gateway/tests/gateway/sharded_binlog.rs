@@ -10,12 +10,10 @@
 
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
-use tether_testkit::spider::{Cluster, Instance, Partitioning, NODES};
+use tether_testkit::spider::{self, Cluster, Instance, Partitioning, NODES};
 
 use crate::differential::Rng;
-use crate::support::{
-    binlog_files, binlog_server, decode_binlog, dump, replay_binlog, row_events, sharded_keyspace, start_json,
-};
+use crate::support::{binlog_files, binlog_server, decode_binlog, dump, replay_binlog, row_events, start_json};
 
 /// (table, columns on head and nodes, sharded by).
 const TABLES: &[(&str, &str, &str)] = &[
@@ -59,7 +57,7 @@ const DECLARED: &[(&str, &str, &str, &str, &str, &str)] = &[
 ];
 
 fn vschema(head_url: &str) -> String {
-    sharded_keyspace("ks", head_url, DECLARED)
+    spider::managed_keyspace("ks", head_url, DECLARED)
 }
 
 /// Rows to start from, then a seeded stream of cascading DELETEs, key UPDATEs and

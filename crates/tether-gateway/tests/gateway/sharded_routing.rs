@@ -14,45 +14,14 @@
 use std::collections::BTreeMap;
 
 use mysql_async::prelude::Queryable;
-use tether_testkit::spider::{self, Cluster, Instance, Partitioning};
+use tether_testkit::spider::{self, tree, Cluster, Instance};
 
-use crate::support::{sharded_keyspace, start_json, Gw};
-
-const TABLES: &[(&str, &str, &str)] = &[
-    ("pa", "id INT PRIMARY KEY, v INT NOT NULL DEFAULT 0", "id"),
-    (
-        "ca",
-        "pa_id INT NOT NULL, id INT NOT NULL, v INT NOT NULL DEFAULT 0, PRIMARY KEY (pa_id, id)",
-        "pa_id",
-    ),
-    ("pb", "id INT PRIMARY KEY, v INT NOT NULL DEFAULT 0", "id"),
-    (
-        "xb",
-        "id INT PRIMARY KEY, pb_id INT NOT NULL, v INT NOT NULL DEFAULT 0",
-        "id",
-    ),
-];
-
-const FKS: &[(&str, &str, &str, &str)] = &[("ca_pa_fk", "ca", "pa_id", "pa"), ("xb_pb_fk", "xb", "pb_id", "pb")];
+use crate::support::{start_json, Gw};
 
 /// Parents 2 and 4 (node1) with children: `ca` (2, 1), (2, 2) on node1 with their
 /// parent; `xb` 1 (node2) and 2 (node1) under `pb` 2.
 const ROWS: &str = "INSERT INTO pa (id) VALUES (2), (4); INSERT INTO ca (pa_id, id) VALUES (2, 1), (2, 2);
      INSERT INTO pb (id) VALUES (2), (4); INSERT INTO xb (id, pb_id) VALUES (1, 2), (2, 2);";
-
-fn innodb_schema() -> String {
-    let mut sql = String::new();
-    for (name, columns, _) in TABLES {
-        sql += &format!("CREATE TABLE {name} ({columns}) ENGINE=InnoDB;\n");
-    }
-    for (fk, table, column, parent) in FKS {
-        sql += &format!(
-            "ALTER TABLE {table} ADD CONSTRAINT {fk} FOREIGN KEY ({column}) REFERENCES {parent} (id) \
-             ON DELETE CASCADE ON UPDATE CASCADE;\n"
-        );
-    }
-    sql
-}
 
 /// Empties `i`'s general log and starts it again.
 fn log_from_now(i: &Instance) {
@@ -119,6 +88,10 @@ fn cost(gw: &Gw, ks: &str, backend: &Instance, nodes: &[&Instance], sql: &str) -
     Cost { gateway, nodes }
 }
 
+/// A case's counts: (case, the gateway's statements sharded, unsharded, (node,
+/// statements Spider sent it) per node reached).
+type Counts<'a> = (&'a str, usize, usize, Vec<(String, usize)>);
+
 #[test]
 fn shard_scoped_work_reaches_one_node_and_costs_no_more_statements_than_unsharded() {
     let c = Cluster::start("routing");
@@ -126,27 +99,15 @@ fn shard_scoped_work_reaches_one_node_and_costs_no_more_statements_than_unsharde
         i.exec("", "SET GLOBAL log_output = 'TABLE'");
     }
     let db = c.create_db();
-    for (name, columns, by) in TABLES {
-        db.sharded_table(
-            name,
-            columns,
-            columns,
-            &Partitioning::Hash((*by).into()),
-            &spider::NODES,
-        );
-    }
+    tree::sharded(&db, &spider::NODES);
     // Unsharded: the same tables with InnoDB FKs in a database of the head.
     let plain = format!("{}_plain", db.name);
     c.head.exec("", &format!("CREATE DATABASE {plain}"));
-    c.head.exec(&plain, &innodb_schema());
-    let declared: Vec<_> = FKS
-        .iter()
-        .map(|(fk, table, column, parent)| (*fk, *table, *column, *parent, "CASCADE", "CASCADE"))
-        .collect();
+    c.head.exec(&plain, &tree::innodb_schema());
     let gw = start_json(
         &format!(
             r#"{}, "un": {{"foreignKeyMode": "managed", "backend": {{"url": "{}"}}}}"#,
-            sharded_keyspace("sh", &db.head_url(), &declared),
+            spider::managed_keyspace("sh", &db.head_url(), tree::FKS),
             c.head.url(&plain)
         ),
         "",
@@ -184,7 +145,7 @@ fn shard_scoped_work_reaches_one_node_and_costs_no_more_statements_than_unsharde
     // Per case: the gateway's statements to the head (sharded, unsharded), and the
     // statements Spider sent each node it reached (its session set-up and XA
     // START in one, SET NAMES, the reads and writes, XA END / PREPARE / COMMIT).
-    let summary: Vec<(&str, usize, usize, Vec<(String, usize)>)> = report
+    let summary: Vec<Counts> = report
         .iter()
         .map(|(case, s, u)| {
             let nodes = s.nodes.iter().map(|(n, sql)| (n.clone(), sql.len())).collect();

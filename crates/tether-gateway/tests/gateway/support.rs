@@ -478,23 +478,3 @@ pub fn row_events(text: &str, db: &str, event: &str, table: &str) -> usize {
     let needle = format!("### {event} `{db}`.`{table}`");
     text.lines().filter(|l| l.trim_end() == needle).count()
 }
-
-/// A managed sharded keyspace `name` over the Spider head `head_url` as a JSON member
-/// of `keyspaces`, its VSchema FKs `fks`: (FK name, table, column, referenced table
-/// (its `id`), ON DELETE, ON UPDATE).
-pub fn sharded_keyspace(name: &str, head_url: &str, fks: &[(&str, &str, &str, &str, &str, &str)]) -> String {
-    let fks: Vec<String> = fks
-        .iter()
-        .map(|(fk, table, column, parent, del, upd)| {
-            format!(
-                r#"{{"name": "{fk}", "table": "{table}", "columns": ["{column}"], "referenced_table": "{parent}",
-                    "on_delete": "{del}", "on_update": "{upd}"}}"#
-            )
-        })
-        .collect();
-    format!(
-        r#""{name}": {{"sharded": true, "foreignKeyMode": "managed", "backend": {{"url": "{head_url}"}},
-            "foreignKeys": [{}]}}"#,
-        fks.join(", ")
-    )
-}
