@@ -161,20 +161,21 @@ pub async fn recover(head: &DbUrl, layout: &Layout) -> Result<Vec<Resolved>, Rec
         b.disconnect().await;
         result?;
     }
-    forget(head, &finished).await?;
+    forget(head, &finished).await;
     Ok(done)
 }
 
 /// Deletes the head's records of the xids in `finished` (each node answered and
 /// holds none of them prepared any more, their head sessions gone: nobody will
-/// read them again), members first as Spider does.
-async fn forget(head: &DbUrl, finished: &[Xid]) -> Result<(), RecoverError> {
+/// read them again), members first as Spider does. A failure (the head's login may
+/// not delete from `mysql`) is logged and leaves the rest: the nodes are recovered
+/// all the same.
+async fn forget(head: &DbUrl, finished: &[Xid]) {
     if finished.is_empty() {
-        return Ok(());
+        return;
     }
     let mut b = Backend::new(head.clone(), false);
-    let mut result = Ok(());
-    for x in finished {
+    'xids: for x in finished {
         let hex = x.data.iter().map(|c| format!("{c:02x}")).collect::<String>();
         let key = format!(
             "format_id = {} AND gtrid_length = {} AND bqual_length = {} AND data = X'{hex}'",
@@ -183,17 +184,13 @@ async fn forget(head: &DbUrl, finished: &[Xid]) -> Result<(), RecoverError> {
         for table in ["mysql.spider_xa_member", "mysql.spider_xa"] {
             let sql = format!("DELETE FROM {table} WHERE {key}");
             if let Err(e) = b.exec(&sql).await {
-                result = Err(failed("the head", &sql, e));
-                break;
+                tracing::warn!("{}", failed("the head", &sql, e));
+                break 'xids;
             }
-        }
-        if result.is_err() {
-            break;
         }
         tracing::info!("XA recovery: the head: xid {x}: its record in mysql.spider_xa deleted");
     }
     b.disconnect().await;
-    result
 }
 
 async fn recover_node(

@@ -33,14 +33,18 @@ fn log_from_now(i: &Instance) {
 
 /// The statements `i` ran since [`log_from_now`], in order, those of session
 /// `thread` only when given; else without the gateway's connection watch (`DO 1`),
-/// the log's own switch and the login queries of the test's connection that turns
-/// it off.
+/// the log's own switch, the login queries of the test's connection that turns it
+/// off and Spider's statistics.
 fn logged(i: &Instance, thread: Option<&str>) -> Vec<String> {
     i.exec("", "SET GLOBAL general_log = OFF");
     let only = match thread {
         Some(t) => format!("thread_id = {t}"),
+        // Spider's table statistics (`show table status`, `show index`, reads of
+        // information_schema), fetched when they are older than
+        // `spider_sts_interval`, are no statement's work.
         None => "argument <> 'DO 1' AND argument NOT LIKE 'SET GLOBAL general_log%' \
-                 AND argument NOT LIKE 'SELECT @@max_allowed_packet,@@wait_timeout%'"
+                 AND argument NOT LIKE 'SELECT @@max_allowed_packet,@@wait_timeout%' \
+                 AND argument NOT LIKE 'show %' AND argument NOT LIKE '%information_schema%'"
             .to_string(),
     };
     i.query(
