@@ -9,6 +9,9 @@
 # an in-process managed gateway (release build). Measures, in one run:
 # - cascading DELETE and PK UPDATE on a co-located and on a cross-shard FK through
 #   the managed gateway, against the same tree natively on one MariaDB node;
+# - the gateway's own factor on the same cascades: a managed unsharded keyspace over
+#   one MariaDB with InnoDB FKs vs that MariaDB natively, and the managed sharded
+#   keyspace vs the Spider head straight with the cascades written by hand;
 # - a mixed workload's throughput on 2 nodes vs 1 node (and natively).
 # Knobs: BENCH_PARENTS (100), BENCH_CHILDREN (10), BENCH_CLIENTS (4), BENCH_SECONDS (10),
 # BENCH_DEBUG=1 (the debug build: no release build needed, slower gateway).

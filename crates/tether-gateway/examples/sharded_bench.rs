@@ -6,6 +6,11 @@
 //!   cross-shard one (child sharded by its own id), through the managed gateway over
 //!   the 2-node head, against the same tree natively on one MariaDB node (a database
 //!   of node1 with InnoDB FKs, the same statements straight to it);
+//! - the gateway's own factor on each, same run: a managed unsharded keyspace over a
+//!   database of node1 with InnoDB FKs against that database natively, and the
+//!   managed sharded keyspace against the Spider head straight with the cascades
+//!   written by hand (the children's statements, then the parent's, in one
+//!   transaction: what an application would send a head that cascades nothing);
 //! - a mixed workload (`BENCH_CLIENTS` clients for `BENCH_SECONDS` s each: insert a
 //!   parent and its children, update, read, delete it with its cascade) through the
 //!   managed gateway on the tables spread over 2 nodes and over 1 node, natively, and
@@ -17,67 +22,14 @@ use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder};
-use tether_testkit::spider::{self, Partitioning, ShardedDb};
+use tether_testkit::spider::{self, tree};
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// (table, columns, sharded by): `pa` with its co-located `ca`, `pb` with its
-/// cross-shard `xb`.
-const TABLES: &[(&str, &str, &str)] = &[
-    ("pa", "id INT PRIMARY KEY, v INT NOT NULL DEFAULT 0", "id"),
-    (
-        "ca",
-        "pa_id INT NOT NULL, id INT NOT NULL, v INT NOT NULL DEFAULT 0, PRIMARY KEY (pa_id, id)",
-        "pa_id",
-    ),
-    ("pb", "id INT PRIMARY KEY, v INT NOT NULL DEFAULT 0", "id"),
-    (
-        "xb",
-        "id INT PRIMARY KEY, pb_id INT NOT NULL, v INT NOT NULL DEFAULT 0",
-        "id",
-    ),
-];
-
-/// The FKs: declared in the VSchema for the sharded keyspaces, InnoDB's natively.
-const FKS: &[(&str, &str, &str, &str)] = &[("ca_pa_fk", "ca", "pa_id", "pa"), ("xb_pb_fk", "xb", "pb_id", "pb")];
-
-fn sharded(db: &ShardedDb, nodes: &[&str]) {
-    for (name, columns, by) in TABLES {
-        db.sharded_table(name, columns, columns, &Partitioning::Hash((*by).into()), nodes);
-    }
-}
-
-fn native_schema() -> String {
-    let mut sql = String::new();
-    for (name, columns, _) in TABLES {
-        sql += &format!("CREATE TABLE {name} ({columns}) ENGINE=InnoDB;\n");
-    }
-    for (fk, table, column, parent) in FKS {
-        sql += &format!(
-            "ALTER TABLE {table} ADD CONSTRAINT {fk} FOREIGN KEY ({column}) REFERENCES {parent} (id) \
-             ON DELETE CASCADE ON UPDATE CASCADE;\n"
-        );
-    }
-    sql
-}
-
 fn keyspace(name: &str, head_url: &str) -> String {
-    let fks: Vec<String> = FKS
-        .iter()
-        .map(|(fk, table, column, parent)| {
-            format!(
-                r#"{{"name": "{fk}", "table": "{table}", "columns": ["{column}"], "referenced_table": "{parent}",
-                    "on_delete": "CASCADE", "on_update": "CASCADE"}}"#
-            )
-        })
-        .collect();
-    format!(
-        r#""{name}": {{"sharded": true, "foreignKeyMode": "managed", "backend": {{"url": "{head_url}"}},
-            "foreignKeys": [{}]}}"#,
-        fks.join(", ")
-    )
+    spider::managed_keyspace(name, head_url, tree::FKS)
 }
 
 /// `parents` parents in `pa` and `pb`, each with `children` children.
@@ -102,33 +54,48 @@ async fn mean(conn: &mut Conn, sqls: &[String]) -> Duration {
     start.elapsed() / sqls.len() as u32
 }
 
-/// The cascade cases on `conn`: (case, mean per statement).
-async fn cascades(conn: &mut Conn, parents: u64) -> Vec<(&'static str, Duration)> {
+/// The cascade cases: (case, statements), 50 deletes then 50 PK updates of each
+/// parent table's first `parents` rows. `by_hand`: each statement preceded by its
+/// children's, in one transaction (for a head, which cascades nothing).
+fn cascade_cases(parents: u64, by_hand: bool) -> Vec<(&'static str, Vec<String>)> {
     let half = parents / 2;
     let mut out = Vec::new();
-    for (case, parent) in [("co-located", "pa"), ("cross-shard", "pb")] {
+    for (case, parent, child, column) in [
+        ("co-located", "pa", "ca", "pa_id"),
+        ("cross-shard", "pb", "xb", "pb_id"),
+    ] {
         let deletes: Vec<String> = (1..=half)
-            .map(|k| format!("DELETE FROM {parent} WHERE id = {k}"))
+            .map(|k| match by_hand {
+                false => format!("DELETE FROM {parent} WHERE id = {k}"),
+                true => format!(
+                    "BEGIN; DELETE FROM {child} WHERE {column} = {k}; DELETE FROM {parent} WHERE id = {k}; COMMIT"
+                ),
+            })
             .collect();
         let updates: Vec<String> = (half + 1..=parents)
-            .map(|k| format!("UPDATE {parent} SET id = id + 1000000 WHERE id = {k}"))
+            .map(|k| match by_hand {
+                false => format!("UPDATE {parent} SET id = id + 1000000 WHERE id = {k}"),
+                true => format!(
+                    "BEGIN; UPDATE {child} SET {column} = {column} + 1000000 WHERE {column} = {k}; \
+                     UPDATE {parent} SET id = id + 1000000 WHERE id = {k}; COMMIT"
+                ),
+            })
             .collect();
-        out.push((
-            if case == "co-located" {
-                "DELETE co-located"
-            } else {
-                "DELETE cross-shard"
-            },
-            mean(conn, &deletes).await,
-        ));
-        out.push((
-            if case == "co-located" {
-                "PK UPDATE co-located"
-            } else {
-                "PK UPDATE cross-shard"
-            },
-            mean(conn, &updates).await,
-        ));
+        let (delete, update) = match case {
+            "co-located" => ("DELETE co-located", "PK UPDATE co-located"),
+            _ => ("DELETE cross-shard", "PK UPDATE cross-shard"),
+        };
+        out.push((delete, deletes));
+        out.push((update, updates));
+    }
+    out
+}
+
+/// The cascade cases on `conn`: (case, mean per statement).
+async fn cascades(conn: &mut Conn, parents: u64, by_hand: bool) -> Vec<(&'static str, Duration)> {
+    let mut out = Vec::new();
+    for (case, sqls) in cascade_cases(parents, by_hand) {
+        out.push((case, mean(conn, &sqls).await));
     }
     out
 }
@@ -188,24 +155,32 @@ fn main() {
     eprintln!("spider cluster up in {:?}", cluster.startup);
     // The testkit's head runs with spider_internal_xa = ON (atomic commit across nodes).
     let two = cluster.create_db();
-    sharded(&two, &spider::NODES);
+    tree::sharded(&two, &spider::NODES);
     let one = cluster.create_db();
-    sharded(&one, &["node1"]);
+    tree::sharded(&one, &["node1"]);
     // The head straight, no gateway: Spider's own cost (nobody checks or cascades the
     // FKs, so the workload's deletes leave its children behind).
     let raw = cluster.create_db();
-    sharded(&raw, &spider::NODES);
+    tree::sharded(&raw, &spider::NODES);
     // Natively: a database of node1 with InnoDB FKs (a node has no Spider tables).
     let native_db = format!("{}_native", two.name);
     cluster.node("node1").exec("", &format!("CREATE DATABASE {native_db}"));
-    cluster.node("node1").exec(&native_db, &native_schema());
+    cluster.node("node1").exec(&native_db, &tree::innodb_schema());
     let native_url = cluster.node("node1").url(&native_db);
+    // The unsharded managed keyspace: another database of node1, the same schema.
+    let plain_db = format!("{}_plain", two.name);
+    cluster.node("node1").exec("", &format!("CREATE DATABASE {plain_db}"));
+    cluster.node("node1").exec(&plain_db, &tree::innodb_schema());
+    // The head straight, the cascades by hand.
+    let hand = cluster.create_db();
+    tree::sharded(&hand, &spider::NODES);
 
     let json = format!(
         r#"{{"listen": "127.0.0.1:0", "users": [{{"user": "bench", "password": "bench"}}],
-            "keyspaces": {{{}, {}}}}}"#,
+            "keyspaces": {{{}, {}, "plain": {{"foreignKeyMode": "managed", "backend": {{"url": "{}"}}}}}}}}"#,
         keyspace("two", &two.head_url()),
-        keyspace("one", &one.head_url())
+        keyspace("one", &one.head_url()),
+        cluster.node("node1").url(&plain_db)
     );
     let config = tether_gateway::Config::parse(&json).expect("bench config");
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -232,23 +207,42 @@ fn main() {
 
     two.exec_head(&load_sql(parents, children));
     cluster.node("node1").exec(&native_db, &load_sql(parents, children));
+    cluster.node("node1").exec(&plain_db, &load_sql(parents, children));
+    hand.exec_head(&load_sql(parents, children));
     rt.block_on(async {
-        // Cascades: the 2-node managed keyspace against native.
+        // Cascades: the 2-node managed keyspace against native; the gateway's own
+        // factor unsharded (managed over InnoDB / InnoDB) and sharded (managed over
+        // the head / the head with the cascades by hand).
+        let ms = |d: &Duration| d.as_secs_f64() * 1e3;
         let mut g = Conn::new(gw("two")).await.expect("gateway");
         let mut n = Conn::new(native_opts.clone()).await.expect("native");
-        let sharded = cascades(&mut g, parents).await;
-        let native = cascades(&mut n, parents).await;
+        let mut u = Conn::new(gw("plain")).await.expect("gateway, unsharded");
+        let mut h = Conn::new(Opts::from_url(&hand.head_url()).expect("url"))
+            .await
+            .expect("head");
+        let sharded = cascades(&mut g, parents, false).await;
+        let native = cascades(&mut n, parents, false).await;
+        let unsharded = cascades(&mut u, parents, false).await;
+        let head = cascades(&mut h, parents, true).await;
         println!(
             "cascades: {parents} parents x {children} children, {} statements per case",
             parents / 2
         );
-        println!("{:<24} {:>12} {:>12} {:>8}", "case", "native ms", "managed ms", "ratio");
-        for ((case, s), (_, nat)) in sharded.iter().zip(&native) {
+        println!(
+            "{:<24} {:>10} {:>10} {:>7} | {:>10} {:>10} {:>7} | {:>8}",
+            "case (ms per statement)", "native", "unsharded", "factor", "head hand", "sharded", "factor", "shd/nat"
+        );
+        for (((case, s), (_, nat)), ((_, un), (_, hd))) in sharded.iter().zip(&native).zip(unsharded.iter().zip(&head))
+        {
             println!(
-                "{case:<24} {:>12.2} {:>12.2} {:>8.1}",
-                nat.as_secs_f64() * 1e3,
-                s.as_secs_f64() * 1e3,
-                s.as_secs_f64() / nat.as_secs_f64()
+                "{case:<24} {:>10.2} {:>10.2} {:>7.2} | {:>10.2} {:>10.2} {:>7.2} | {:>8.1}",
+                ms(nat),
+                ms(un),
+                ms(un) / ms(nat),
+                ms(hd),
+                ms(s),
+                ms(s) / ms(hd),
+                ms(s) / ms(nat)
             );
         }
         // Mixed workload: 2 nodes, 1 node, native.
@@ -270,5 +264,7 @@ fn main() {
         println!("  2 nodes / 1 node  {:>10.2}", t2 / t1);
         println!("  native / 2 nodes  {:>10.1}", tn / t2);
     });
-    cluster.node("node1").exec("", &format!("DROP DATABASE {native_db}"));
+    cluster
+        .node("node1")
+        .exec("", &format!("DROP DATABASE {native_db}; DROP DATABASE {plain_db}"));
 }

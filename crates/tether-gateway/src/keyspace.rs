@@ -4,8 +4,8 @@
 //! from the sharding engine's head.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 
 use tether_connect::IntrospectOptions;
 use tether_fkplan::Analysis;
@@ -26,6 +26,10 @@ const GATE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// next one tries again).
 const RELOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// How often a managed sharded keyspace looks at its head's and data nodes'
+/// connections (`sharded::recover::Watch`): a `DO 1` on each.
+const WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// One keyspace at run time.
 pub struct Keyspace {
     pub spec: KeyspaceSpec,
@@ -42,6 +46,12 @@ pub struct Keyspace {
     migrator: Option<Migrator>,
     /// Sharded keyspaces: the last layout and FK scope report read from the head.
     shards: RwLock<Option<ShardReport>>,
+    /// Managed sharded keyspaces: XA recovery is due (it failed, or a server of the
+    /// cluster was lost since it last ran); the next write runs it first.
+    recovery_due: AtomicBool,
+    /// One recovery at a time (the watch's and a write's); when the last one
+    /// failed (writes do not retry it more often than the watch looks).
+    recovery: tokio::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// What a sharded keyspace's head told at the last reading.
@@ -74,6 +84,8 @@ impl Keyspace {
             generation: AtomicU64::new(0),
             migrator,
             shards: RwLock::new(None),
+            recovery_due: AtomicBool::new(false),
+            recovery: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -86,7 +98,8 @@ impl Keyspace {
         }
         if self.spec.sharded {
             if self.mode() == FkMode::Managed {
-                self.recover_xa().await;
+                self.recover_xa(false).await;
+                self.watch_cluster();
             }
             if let Err(e) = self.read_layout().await {
                 tracing::warn!("{}", e.message);
@@ -119,18 +132,74 @@ impl Keyspace {
     }
 
     /// A managed sharded keyspace: finishes the transactions Spider left prepared on
-    /// the data nodes (`sharded::recover`), before the gateway serves; a failure is
-    /// logged, naming the server.
-    async fn recover_xa(&self) {
-        match sharded::recover::recover_head(&self.spec.url).await {
-            Ok(done) if !done.is_empty() => tracing::info!(
-                "keyspace {}: XA recovery resolved {} prepared transaction(s)",
-                self.spec.name,
-                done.len()
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::warn!("keyspace {}: {e}", self.spec.name),
+    /// the data nodes (`sharded::recover`), before the gateway serves and again
+    /// before the first write after a server of the cluster was lost; a failure is
+    /// logged, naming the server, and leaves recovery due. `by_write`: only when
+    /// still due (another may have run it meanwhile) and the last failure is older
+    /// than the watch's interval.
+    async fn recover_xa(&self, by_write: bool) {
+        let mut failed_at = self.recovery.lock().await;
+        if by_write
+            && (!self.recovery_due.load(Ordering::SeqCst) || failed_at.is_some_and(|t| t.elapsed() < WATCH_INTERVAL))
+        {
+            return;
         }
+        match sharded::recover::recover_head(&self.spec.url).await {
+            Ok(done) => {
+                *failed_at = None;
+                self.recovery_due.store(false, Ordering::SeqCst);
+                if !done.is_empty() {
+                    tracing::info!(
+                        "keyspace {}: XA recovery resolved {} prepared transaction(s)",
+                        self.spec.name,
+                        done.len()
+                    )
+                }
+            }
+            Err(e) => {
+                *failed_at = Some(std::time::Instant::now());
+                self.recovery_due.store(true, Ordering::SeqCst);
+                tracing::warn!("keyspace {}: {e}", self.spec.name)
+            }
+        }
+    }
+
+    /// Watches the head's and data nodes' connections while the keyspace lives
+    /// (`sharded::recover::Watch`): a loss makes recovery due, run at once when
+    /// every server answers again, or by the next write (`plan`).
+    fn watch_cluster(self: &Arc<Self>) {
+        let keyspace: Weak<Self> = Arc::downgrade(self);
+        let head = self.spec.url.clone();
+        tokio::spawn(async move {
+            let mut watch = None;
+            loop {
+                let Some(ks) = keyspace.upgrade() else { return };
+                if watch.is_none() {
+                    // The layout is read from the head: retried until it answers.
+                    watch = match sharded::recover::Watch::new(&head).await {
+                        Ok(w) => Some(w),
+                        Err(e) => {
+                            tracing::debug!("keyspace {}: XA watch: {e}", ks.spec.name);
+                            None
+                        }
+                    };
+                } else if let Some(w) = watch.as_mut() {
+                    let look = w.look().await;
+                    if look.lost {
+                        ks.recovery_due.store(true, Ordering::SeqCst);
+                    }
+                    if !look.down && ks.recovery_due.load(Ordering::SeqCst) {
+                        ks.recover_xa(false).await;
+                    }
+                    if look.lost {
+                        // The layout read again at the next look (nodes added).
+                        watch = None;
+                    }
+                }
+                drop(ks);
+                tokio::time::sleep(WATCH_INTERVAL).await;
+            }
+        });
     }
 
     /// True when the backend has the migrations table (an online ALTER was submitted once).
@@ -259,6 +328,10 @@ impl Keyspace {
     /// Plans `sql` on this keyspace's schema: the schema, and the plan or
     /// "forward it unchanged".
     pub async fn plan(&self, sql: &str) -> Result<(Arc<Schema>, Analysis), ServerError> {
+        if self.recovery_due.load(Ordering::Relaxed) {
+            // A server was lost: its prepared transactions resolved before this write.
+            self.recover_xa(true).await;
+        }
         let schema = self.schema().await?;
         let analysis =
             tether_fkplan::plan(sql, &schema, &self.spec.database).map_err(|e| ServerError::gateway(e.to_string()))?;

@@ -403,3 +403,75 @@ impl Drop for ShardedDb<'_> {
         .join();
     }
 }
+
+/// A managed sharded keyspace `name` over the head `head_url`, as a member of a
+/// gateway config's `keyspaces` object (JSON), its VSchema FKs `fks`: (FK name,
+/// table, column, referenced table (its `id`), ON DELETE, ON UPDATE).
+pub fn managed_keyspace(name: &str, head_url: &str, fks: &[(&str, &str, &str, &str, &str, &str)]) -> String {
+    let fks: Vec<String> = fks
+        .iter()
+        .map(|(fk, table, column, parent, del, upd)| {
+            format!(
+                r#"{{"name": "{fk}", "table": "{table}", "columns": ["{column}"], "referenced_table": "{parent}",
+                    "on_delete": "{del}", "on_update": "{upd}"}}"#
+            )
+        })
+        .collect();
+    format!(
+        r#""{name}": {{"sharded": true, "foreignKeyMode": "managed", "backend": {{"url": "{head_url}"}},
+            "foreignKeys": [{}]}}"#,
+        fks.join(", ")
+    )
+}
+
+/// Two small FK trees, one co-located and one cross-shard, for the routing test and
+/// the sharded benchmark: `pa` (HASH id) and its child `ca` (HASH pa_id: each child
+/// on its parent's node), `pb` (HASH id) and its child `xb` (HASH id: children
+/// anywhere); both FKs ON DELETE / ON UPDATE CASCADE.
+pub mod tree {
+    use super::{Partitioning, ShardedDb};
+
+    /// (table, columns (head and nodes alike), sharded by).
+    pub const TABLES: &[(&str, &str, &str)] = &[
+        ("pa", "id INT PRIMARY KEY, v INT NOT NULL DEFAULT 0", "id"),
+        (
+            "ca",
+            "pa_id INT NOT NULL, id INT NOT NULL, v INT NOT NULL DEFAULT 0, PRIMARY KEY (pa_id, id)",
+            "pa_id",
+        ),
+        ("pb", "id INT PRIMARY KEY, v INT NOT NULL DEFAULT 0", "id"),
+        (
+            "xb",
+            "id INT PRIMARY KEY, pb_id INT NOT NULL, v INT NOT NULL DEFAULT 0",
+            "id",
+        ),
+    ];
+
+    /// The FKs, as [`super::managed_keyspace`] takes them.
+    pub const FKS: &[(&str, &str, &str, &str, &str, &str)] = &[
+        ("ca_pa_fk", "ca", "pa_id", "pa", "CASCADE", "CASCADE"),
+        ("xb_pb_fk", "xb", "pb_id", "pb", "CASCADE", "CASCADE"),
+    ];
+
+    /// The tables sharded over `nodes` (no FKs on the nodes: the VSchema has them).
+    pub fn sharded(db: &ShardedDb, nodes: &[&str]) {
+        for (name, columns, by) in TABLES {
+            db.sharded_table(name, columns, columns, &Partitioning::Hash((*by).into()), nodes);
+        }
+    }
+
+    /// The same tables with the FKs in InnoDB, as a script (one MariaDB).
+    pub fn innodb_schema() -> String {
+        let mut sql = String::new();
+        for (name, columns, _) in TABLES {
+            sql += &format!("CREATE TABLE {name} ({columns}) ENGINE=InnoDB;\n");
+        }
+        for (fk, table, column, parent, del, upd) in FKS {
+            sql += &format!(
+                "ALTER TABLE {table} ADD CONSTRAINT {fk} FOREIGN KEY ({column}) REFERENCES {parent} (id) \
+                 ON DELETE {del} ON UPDATE {upd};\n"
+            );
+        }
+        sql
+    }
+}

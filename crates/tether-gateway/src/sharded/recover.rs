@@ -7,6 +7,14 @@
 //! `mysql.spider_xa` (same `format_id`, `gtrid_length`, `bqual_length` and data
 //! prefix) is committed when that row says `COMMIT`, else rolled back. An xid with no
 //! row of this head is left alone (another head's, or not Spider's) and logged.
+//! Once every node is done, the head's rows of the xids it resolved whose head
+//! session is gone are deleted (`mysql.spider_xa_member`, then `mysql.spider_xa`), as
+//! Spider does itself after a commit or rollback that finishes: left, they hand a
+//! restarted head's repeated xids 1440 (XAER_DUPID).
+//!
+//! While the gateway runs, [`Watch`] keeps a connection to the head and to each data
+//! node: one that is lost (a restart, a network loss) makes recovery due again
+//! (`Keyspace`, before its next write).
 
 use std::fmt;
 
@@ -121,8 +129,13 @@ pub async fn recover(head: &DbUrl, layout: &Layout) -> Result<Vec<Resolved>, Rec
         .filter_map(|r| r.first().and_then(|v| v.text().parse().ok()))
         .collect();
     let mut decided: Vec<(Xid, Decision)> = Vec::new();
+    // The head's rows whose session is gone: deleted once the nodes are done.
+    let mut finished: Vec<Xid> = Vec::new();
     for r in &rows.rows {
         if let Some(x) = xid(r) {
+            if x.head_thread().is_some_and(|t| !threads.contains(&t)) {
+                finished.push(x.clone());
+            }
             let decision = if r.get(4).map(Value::text).as_deref() == Some("COMMIT") {
                 Decision::Commit
             } else if x.head_thread().is_some_and(|t| threads.contains(&t)) {
@@ -148,7 +161,36 @@ pub async fn recover(head: &DbUrl, layout: &Layout) -> Result<Vec<Resolved>, Rec
         b.disconnect().await;
         result?;
     }
+    forget(head, &finished).await;
     Ok(done)
+}
+
+/// Deletes the head's records of the xids in `finished` (each node answered and
+/// holds none of them prepared any more, their head sessions gone: nobody will
+/// read them again), members first as Spider does. A failure (the head's login may
+/// not delete from `mysql`) is logged and leaves the rest: the nodes are recovered
+/// all the same.
+async fn forget(head: &DbUrl, finished: &[Xid]) {
+    if finished.is_empty() {
+        return;
+    }
+    let mut b = Backend::new(head.clone(), false);
+    'xids: for x in finished {
+        let hex = x.data.iter().map(|c| format!("{c:02x}")).collect::<String>();
+        let key = format!(
+            "format_id = {} AND gtrid_length = {} AND bqual_length = {} AND data = X'{hex}'",
+            x.format_id, x.gtrid_length, x.bqual_length
+        );
+        for table in ["mysql.spider_xa_member", "mysql.spider_xa"] {
+            let sql = format!("DELETE FROM {table} WHERE {key}");
+            if let Err(e) = b.exec(&sql).await {
+                tracing::warn!("{}", failed("the head", &sql, e));
+                break 'xids;
+            }
+        }
+        tracing::info!("XA recovery: the head: xid {x}: its record in mysql.spider_xa deleted");
+    }
+    b.disconnect().await;
 }
 
 async fn recover_node(
@@ -224,6 +266,71 @@ fn failed(server: &str, what: &str, e: ServerError) -> RecoverError {
         state: e.state,
         message: e.message,
     }
+}
+
+/// A connection to the head and to each data node of its layout, looked at now and
+/// then: a connection that failed (its server restarted, or the network lost it)
+/// means prepared transactions may have been left behind.
+pub struct Watch {
+    /// (`the head` or `data node NAME`, its connection; `None` after a loss).
+    servers: Vec<(String, DbUrl, Option<Backend>)>,
+}
+
+impl Watch {
+    /// Reads the layout of the head `head`: the servers to watch.
+    pub async fn new(head: &DbUrl) -> Result<Watch, String> {
+        let layout = layout::read(head).await.map_err(|e| e.to_string())?;
+        let mut servers = vec![("the head".to_string(), head.clone(), None)];
+        for node in &layout.nodes {
+            let mut url = node.url("");
+            if let DbUrl::Mysql(s) = &mut url {
+                s.database = None;
+            }
+            servers.push((format!("data node {}", node.name), url, None));
+        }
+        let mut watch = Watch { servers };
+        // The first connections: nothing was lost before them.
+        watch.look().await;
+        Ok(watch)
+    }
+
+    /// Looks at every server (`DO 1` on its connection). A failed connection
+    /// (pinned: a silent reconnect would hide the loss) is opened again at once.
+    pub async fn look(&mut self) -> Look {
+        let mut look = Look::default();
+        for (server, url, conn) in &mut self.servers {
+            let first = conn.is_none();
+            let b = conn.get_or_insert_with(|| Backend::pinned(url.clone()));
+            if let Err(e) = b.exec("DO 1").await {
+                if !first {
+                    tracing::warn!(
+                        "XA recovery: {server}: connection lost: error {}: {}",
+                        e.code,
+                        e.message
+                    );
+                    look.lost = true;
+                }
+                let mut again = Backend::pinned(url.clone());
+                if again.exec("DO 1").await.is_ok() {
+                    *conn = Some(again);
+                } else {
+                    *conn = None;
+                    look.down = true;
+                }
+            }
+        }
+        look
+    }
+}
+
+/// What one look of a [`Watch`] found.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Look {
+    /// A connection open since the last look failed (its server restarted, or the
+    /// network lost it): transactions may have been left prepared.
+    pub lost: bool,
+    /// A server cannot be reached now (recovery would fail).
+    pub down: bool,
 }
 
 /// Reads the layout of the head `head` and recovers its nodes (see [`recover`]).

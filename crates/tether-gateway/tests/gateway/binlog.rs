@@ -8,13 +8,9 @@
 //! unmanaged one InnoDB's cascades left none (MySQL bug 32506), so the test shows
 //! the difference it exists for.
 
-use std::path::PathBuf;
-use std::process::Command;
-use std::time::{Duration, Instant};
-
 use mysql_async::prelude::Queryable;
 
-use crate::support::{binlog_server, program, rows, start};
+use crate::support::{binlog_files, binlog_server, decode_binlog, row_events, rows, start};
 
 const SCHEMA: &str = "
 CREATE TABLE p (id INT PRIMARY KEY) ENGINE=InnoDB;
@@ -42,36 +38,12 @@ const WORKLOAD: &[&str] = &[
     "DELETE FROM t WHERE id = 2",
 ];
 
-/// Row events per (statement kind, table) in database `db`, from the decoded binlog.
-fn row_events(text: &str, db: &str, kind: &str, table: &str) -> usize {
-    let needle = match kind {
-        "DELETE" => format!("### DELETE FROM `{db}`.`{table}`"),
-        "UPDATE" => format!("### UPDATE `{db}`.`{table}`"),
-        _ => format!("### INSERT INTO `{db}`.`{table}`"),
-    };
-    text.lines().filter(|l| l.trim_end() == needle).count()
-}
-
 #[test]
 fn managed_cascades_reach_the_binlog_and_native_ones_do_not() {
     let server = binlog_server().unwrap_or_else(|why| panic!("the private MariaDB: {why}"));
-    let admin = format!("mysql://root@127.0.0.1:{}/", server.port);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        // The port opens a moment before logins work: retry for a while.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut c = loop {
-            match mysql_async::Conn::from_url(admin.as_str()).await {
-                Ok(c) => break c,
-                Err(_) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                Err(e) => panic!("cannot log in to the private MariaDB: {e}"),
-            }
-        };
+    let admin = server.url("");
+    tether_testkit::block_on(async {
+        let mut c = server.login().await;
         for db in ["managed_db", "unmanaged_db"] {
             c.query_drop(format!("CREATE DATABASE {db}")).await.expect("create");
             c.query_drop(format!("USE {db}")).await.expect("use");
@@ -104,43 +76,23 @@ fn managed_cascades_reach_the_binlog_and_native_ones_do_not() {
     assert_eq!(states[0], states[1]);
     drop(gw);
 
-    let binlogs: Vec<PathBuf> = {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(&server.dir)
-            .expect("dir")
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("binlog.0"))
-            })
-            .collect();
-        v.sort();
-        v
-    };
-    let out = Command::new(program("mariadb-binlog").unwrap_or_else(|| "mariadb-binlog".into()))
-        .arg("--base64-output=decode-rows")
-        .arg("-v")
-        .args(&binlogs)
-        .output()
-        .expect("mariadb-binlog runs");
-    assert!(
-        out.status.success(),
-        "mariadb-binlog: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let decoded = decode_binlog(
+        &["--base64-output=decode-rows".into(), "-v".into()],
+        &binlog_files(&server.dir, None),
     );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&decoded);
 
     // Children of p 1..3: 30 rows of c, their 90 rows of g; 15 rows of s set NULL.
     // p 5 -> 105: its 10 rows of c re-pointed, its 5 rows of s set NULL.
     // t 2 and its 10 descendants.
     let expected = [
-        ("DELETE", "p", 3),
-        ("DELETE", "c", 30),
-        ("DELETE", "g", 90),
+        ("DELETE FROM", "p", 3),
+        ("DELETE FROM", "c", 30),
+        ("DELETE FROM", "g", 90),
         ("UPDATE", "s", 20),
         ("UPDATE", "p", 1),
         ("UPDATE", "c", 10),
-        ("DELETE", "t", 11),
+        ("DELETE FROM", "t", 11),
     ];
     for (kind, table, n) in expected {
         assert_eq!(
@@ -151,13 +103,13 @@ fn managed_cascades_reach_the_binlog_and_native_ones_do_not() {
     }
     // Unmanaged: only the rows the statements named themselves.
     let native = [
-        ("DELETE", "p", 3),
-        ("DELETE", "c", 0),
-        ("DELETE", "g", 0),
+        ("DELETE FROM", "p", 3),
+        ("DELETE FROM", "c", 0),
+        ("DELETE FROM", "g", 0),
         ("UPDATE", "s", 0),
         ("UPDATE", "p", 1),
         ("UPDATE", "c", 0),
-        ("DELETE", "t", 1),
+        ("DELETE FROM", "t", 1),
     ];
     for (kind, table, n) in native {
         assert_eq!(

@@ -932,15 +932,11 @@ fn sakila_binlog_replayed_on_a_replica_without_fks_matches_native() {
             return;
         }
     };
-    let Some(client) = support::program("mariadb") else {
-        eprintln!("the mariadb client is not installed: skipped");
+    if support::program("mariadb").is_none() || support::program("mariadb-binlog").is_none() {
+        eprintln!("the mariadb client or mariadb-binlog is not installed: skipped");
         return;
-    };
-    let Some(binlog_tool) = support::program("mariadb-binlog") else {
-        eprintln!("mariadb-binlog is not installed: skipped");
-        return;
-    };
-    let admin = format!("mysql://root@127.0.0.1:{}/", server.port);
+    }
+    let admin = server.url("");
     let script = format!("{}{}", schema(), data());
     let native = TestDb::create(TestEngine::Mysql);
     native.exec(&script);
@@ -949,16 +945,7 @@ fn sakila_binlog_replayed_on_a_replica_without_fks_matches_native() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        let mut c = loop {
-            match Conn::from_url(admin.as_str()).await {
-                Ok(c) => break c,
-                Err(_) if std::time::Instant::now() < deadline => {
-                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                }
-                Err(e) => panic!("cannot log in to the private MariaDB: {e}"),
-            }
-        };
+        let mut c = server.login().await;
         for (db, ddl) in [("managed_db", schema()), ("replica_db", schema_without_fks())] {
             c.query_drop(format!("CREATE DATABASE {db}")).await.expect("create");
             c.query_drop(format!("USE {db}")).await.expect("use");
@@ -999,47 +986,13 @@ fn sakila_binlog_replayed_on_a_replica_without_fks_matches_native() {
     drop(gw);
     // Only the statements' binlog: everything after the flush, managed_db's
     // events renamed to the replica, applied with its FK-free tables.
-    let mut binlogs: Vec<std::path::PathBuf> = std::fs::read_dir(&server.dir)
-        .expect("dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("binlog.0"))
-        })
-        .collect();
-    binlogs.sort();
-    let last = binlogs.pop().expect("a binlog after the flush");
-    let decoded = std::process::Command::new(binlog_tool)
-        .arg("--rewrite-db=managed_db->replica_db")
-        .arg(&last)
-        .output()
-        .expect("mariadb-binlog runs");
-    assert!(
-        decoded.status.success(),
-        "mariadb-binlog: {}",
-        String::from_utf8_lossy(&decoded.stderr)
-    );
-    let text = String::from_utf8_lossy(&decoded.stdout);
+    let last = support::binlog_files(&server.dir, None)
+        .pop()
+        .expect("a binlog after the flush");
+    let decoded = support::decode_binlog(&["--rewrite-db=managed_db->replica_db".into()], &[last]);
+    let text = String::from_utf8_lossy(&decoded);
     assert!(text.contains("replica_db"), "the binlog names the managed database");
-    let mut apply = std::process::Command::new(client)
-        .args(["-h127.0.0.1", &format!("-P{}", server.port), "-uroot", "replica_db"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("mariadb runs");
-    {
-        use std::io::Write;
-        let mut stdin = apply.stdin.take().expect("stdin");
-        stdin.write_all(&decoded.stdout).expect("binlog to mariadb");
-    }
-    let applied = apply.wait_with_output().expect("mariadb ends");
-    assert!(
-        applied.status.success(),
-        "applying the binlog: {}",
-        String::from_utf8_lossy(&applied.stderr)
-    );
+    support::replay_binlog(server.port, "replica_db", &decoded, false);
     rt.block_on(async {
         let mut n = direct(&native).await;
         let mut r = Conn::from_url(format!("{admin}replica_db").as_str())

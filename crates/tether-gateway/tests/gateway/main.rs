@@ -25,4 +25,5 @@ mod sharded_binlog;
 mod sharded_forms;
 mod sharded_managed;
 mod sharded_review;
+mod sharded_routing;
 mod tls;

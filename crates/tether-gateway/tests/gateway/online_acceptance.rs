@@ -489,34 +489,20 @@ fn private_query(port: u16, db: &str, sql: &str) -> Vec<Vec<Option<String>>> {
 #[test]
 fn the_binlog_of_two_online_migrations_under_a_workload_replays_to_the_source() {
     let server = support::binlog_server().unwrap_or_else(|why| panic!("the private MariaDB: {why}"));
-    let (Some(client), Some(binlog_tool)) = (support::program("mariadb"), support::program("mariadb-binlog")) else {
-        panic!("the mariadb client and mariadb-binlog are needed");
-    };
     let port = server.port;
-    let admin = format!("mysql://root@127.0.0.1:{port}/");
+    let admin = server.url("");
     let rt = runtime();
     rt.block_on(async {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            match Conn::from_url(admin.as_str()).await {
-                Ok(c) => {
-                    let _ = c.disconnect().await;
-                    break;
-                }
-                Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(200)).await,
-                Err(e) => panic!("cannot log in to the private MariaDB: {e}"),
-            }
-        }
+        let _ = server.login().await.disconnect().await;
     });
     let n = 8_000;
     private_exec(port, "", "CREATE DATABASE src; CREATE DATABASE replica");
     private_exec(port, "src", &format!("{SCHEMA}{}", big_data(n)));
     private_exec(port, "replica", &format!("{}{}", schema_without_fks(), big_data(n)));
     private_exec(port, "", "FLUSH BINARY LOGS");
-    let first_binlog = {
-        let mut v = binlogs(&server.dir);
-        v.pop().expect("a binlog after the flush")
-    };
+    let first_binlog = support::binlog_files(&server.dir, None)
+        .pop()
+        .expect("a binlog after the flush");
     let gw = support::start(&[("ks", "managed", &format!("{admin}src"))]);
     let mut reports = Vec::new();
     gw.block_on(async {
@@ -545,37 +531,14 @@ fn the_binlog_of_two_online_migrations_under_a_workload_replays_to_the_source() 
     // The FK statements of the cut-over find no FK to drop on the replica (and
     // `RENAME INDEX` no key the FK would have renamed): those DDL errors are skipped;
     // any error of a row event fails the test.
-    let files: Vec<std::path::PathBuf> = binlogs(&server.dir)
-        .into_iter()
-        .filter(|p| *p >= first_binlog)
-        .collect();
-    let decoded = std::process::Command::new(binlog_tool)
-        .arg("--rewrite-db=src->replica")
-        .args(&files)
-        .output()
-        .expect("mariadb-binlog runs");
-    assert!(
-        decoded.status.success(),
-        "mariadb-binlog: {}",
-        String::from_utf8_lossy(&decoded.stderr)
-    );
-    let mut apply = std::process::Command::new(client)
-        .args(["--force", "-h127.0.0.1", &format!("-P{port}"), "-uroot", "replica"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("mariadb runs");
-    {
-        use std::io::Write;
-        let mut stdin = apply.stdin.take().expect("stdin");
-        stdin.write_all(&decoded.stdout).expect("binlog to mariadb");
-    }
-    let applied = apply.wait_with_output().expect("mariadb ends");
-    let errors = String::from_utf8_lossy(&applied.stderr);
+    let first = first_binlog.file_name().and_then(|n| n.to_str()).expect("binlog name");
+    let files = support::binlog_files(&server.dir, Some(first));
+    let decoded = support::decode_binlog(&["--rewrite-db=src->replica".into()], &files);
+    let errors = support::replay_binlog(port, "replica", &decoded, true);
+
     eprintln!(
         "binlog replay: {} bytes decoded, {} FK DDL statements found nothing to change on the replica",
-        decoded.stdout.len(),
+        decoded.len(),
         errors.lines().filter(|l| l.starts_with("ERROR")).count()
     );
     for line in errors.lines().filter(|l| l.starts_with("ERROR")) {
@@ -606,21 +569,6 @@ fn the_binlog_of_two_online_migrations_under_a_workload_replays_to_the_source() 
          AND TABLE_NAME = 'orders' AND COLUMN_NAME = 'customer_id'",
     );
     assert_eq!(bigint, vec![vec![Some("bigint".to_string())]]);
-}
-
-/// The binlog files of a private server's dir, in order.
-fn binlogs(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut v: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
-        .expect("dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("binlog.0"))
-        })
-        .collect();
-    v.sort();
-    v
 }
 
 /// The longest workload statement around a cut-over, through the in-process gateway

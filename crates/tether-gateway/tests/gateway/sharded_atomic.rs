@@ -2,7 +2,9 @@
 //! gateway, interrupted mid-commit (a data node killed, the gateway dropped, the head
 //! killed), leaves all of it or none of it once a new gateway has started (its XA
 //! recovery runs, `sharded::recover`); read on the nodes directly; no orphans; the
-//! rows unlocked (new writes through the gateway succeed).
+//! rows unlocked (new writes through the gateway succeed). And while a gateway runs:
+//! a data node restarted after its PREPARE is recovered before the gateway's next
+//! write (`sharded::recover::Watch`), with no new gateway.
 //!
 //! Schema: `item` and `review` sharded by HASH(id) (node1 even ids, node2 odd ids),
 //! the VSchema's cross-shard `review.item_id -> item.id ON DELETE CASCADE`. Deleting
@@ -32,15 +34,8 @@ fn rows(db: &ShardedDb) {
 }
 
 fn gateway(db: &ShardedDb) -> Gw {
-    start_json(
-        &format!(
-            r#""ks": {{"sharded": true, "foreignKeyMode": "managed", "backend": {{"url": "{}"}},
-                "foreignKeys": [{{"name": "review_item_fk", "table": "review", "columns": ["item_id"],
-                "referenced_table": "item", "on_delete": "CASCADE", "on_update": "CASCADE"}}]}}"#,
-            db.head_url()
-        ),
-        "",
-    )
+    let fk = ("review_item_fk", "review", "item_id", "item", "CASCADE", "CASCADE");
+    start_json(&spider::managed_keyspace("ks", &db.head_url(), &[fk]), "")
 }
 
 fn ids(rows: Vec<Vec<Option<String>>>) -> Vec<String> {
@@ -181,6 +176,22 @@ fn cascade_waiting_in_prepare(
     (gw, blocker, rx)
 }
 
+/// Case (a): `first` killed after its PREPARE, `second` held in its own, then let go:
+/// the head decides COMMIT, the client gets an error.
+/// Returns the gateway (still running); `first` is down.
+fn first_killed_after_its_prepare(db: &ShardedDb, first: &Instance, second: &Instance) -> Gw {
+    let (gw, blocker, rx) = cascade_waiting_in_prepare(db, second);
+    assert_eq!(xa_recover(first), 1, "first prepared first");
+    first.kill();
+    unblock(blocker);
+    assert_ne!(
+        rx.recv().expect("delete result"),
+        0,
+        "the client is told the commit failed"
+    );
+    gw
+}
+
 /// After a new gateway's recovery: all of the cascade or none of it on the nodes,
 /// no orphans, no transaction left prepared, the rows free.
 fn all_or_none(gw: Gw, db: &ShardedDb, all: bool) {
@@ -208,15 +219,7 @@ fn a_cascade_across_nodes_interrupted_mid_commit_is_all_or_nothing_after_the_gat
     // (a) first killed after its PREPARE, second held in its own: the head decides
     // COMMIT, second commits its half, first restarts with its half prepared (locked,
     // invisible). A new gateway's recovery commits it: all of the cascade.
-    let (gw, blocker, rx) = cascade_waiting_in_prepare(&db, second);
-    assert_eq!(xa_recover(first), 1, "first prepared first");
-    first.kill();
-    unblock(blocker);
-    assert_ne!(
-        rx.recv().expect("delete result"),
-        0,
-        "the client is told the commit failed"
-    );
+    let gw = first_killed_after_its_prepare(&db, first, second);
     drop(gw);
     first.start();
     assert_eq!(xa_recover(first), 1, "first holds its half prepared");
@@ -292,4 +295,32 @@ fn a_cascade_across_nodes_interrupted_mid_commit_is_all_or_nothing_after_the_gat
     assert_eq!(left, [Some("not_spider".to_string())], "only the foreign xid is left");
     first.exec("", "XA ROLLBACK 'not_spider'");
     all_or_none(gw, &db, false);
+}
+
+#[test]
+fn a_node_restarted_after_its_prepare_is_recovered_before_the_running_gateways_next_write() {
+    let c = Cluster::start("xa_running");
+    let db = c.create_db();
+    let (first, second) = (c.node("node1"), c.node("node2"));
+    schema(&db);
+    // As (a) above, but the gateway stays up while first restarts.
+    let gw = first_killed_after_its_prepare(&db, first, second);
+    first.start();
+    // The next write through the same gateway reads item 2 for update: without a
+    // recovery it would wait on first's prepared half (1205 after 50 s); with it,
+    // item 2 is gone (committed), 0 rows.
+    let affected = gw.block_on(async {
+        let mut c = gw.connect("ks").await;
+        c.query_drop("DELETE FROM item WHERE id = 2")
+            .await
+            .expect("item 2 unlocked: the prepared half was resolved");
+        c.affected_rows()
+    });
+    assert_eq!(affected, 0, "item 2 was deleted by the recovered commit");
+    // The head's record of the xid is gone with it (a restarted head would repeat it).
+    assert_eq!(
+        db.cluster.head.query("", "SELECT COUNT(*) FROM mysql.spider_xa")[0][0].as_deref(),
+        Some("0")
+    );
+    all_or_none(gw, &db, true);
 }

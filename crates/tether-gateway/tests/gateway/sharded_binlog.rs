@@ -8,15 +8,12 @@
 //! other tests' databases. The nodes hold no FKs; every FK is declared in the VSchema
 //! (a node's ON DELETE CASCADE would act by itself and be missing from its binlog).
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
-use tether_testkit::spider::{Cluster, Instance, Partitioning, NODES};
+use tether_testkit::spider::{self, Cluster, Instance, Partitioning, NODES};
 
 use crate::differential::Rng;
-use crate::support::{binlog_server, dump, program, start_json};
+use crate::support::{binlog_files, binlog_server, decode_binlog, dump, replay_binlog, row_events, start_json};
 
 /// (table, columns on head and nodes, sharded by).
 const TABLES: &[(&str, &str, &str)] = &[
@@ -60,20 +57,7 @@ const DECLARED: &[(&str, &str, &str, &str, &str, &str)] = &[
 ];
 
 fn vschema(head_url: &str) -> String {
-    let fks: Vec<String> = DECLARED
-        .iter()
-        .map(|(name, table, column, parent, del, upd)| {
-            format!(
-                r#"{{"name": "{name}", "table": "{table}", "columns": ["{column}"], "referenced_table": "{parent}",
-                    "on_delete": "{del}", "on_update": "{upd}"}}"#
-            )
-        })
-        .collect();
-    format!(
-        r#""ks": {{"sharded": true, "foreignKeyMode": "managed", "backend": {{"url": "{head_url}"}},
-            "foreignKeys": [{}]}}"#,
-        fks.join(", ")
-    )
+    spider::managed_keyspace("ks", head_url, DECLARED)
 }
 
 /// Rows to start from, then a seeded stream of cascading DELETEs, key UPDATEs and
@@ -127,57 +111,14 @@ fn position(node: &Instance) -> (String, u64) {
 }
 
 /// The node's binlog from `from` on, decoded with `db`'s events renamed to `replica`.
-fn decoded(tool: &PathBuf, node: &Instance, from: &(String, u64), db: &str, replica: &str) -> String {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&node.dir)
-        .expect("node dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("binlog.0") && *n >= *from.0.as_str())
-        })
-        .collect();
-    files.sort();
-    let out = Command::new(tool)
-        .arg("--verbose")
-        .arg(format!("--start-position={}", from.1))
-        .arg(format!("--rewrite-db={db}->{replica}"))
-        .args(&files)
-        .output()
-        .expect("mariadb-binlog runs");
-    assert!(
-        out.status.success(),
-        "mariadb-binlog: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn apply(client: &PathBuf, port: u16, database: &str, sql: &str) {
-    let mut child = Command::new(client)
-        .args(["-h127.0.0.1", &format!("-P{port}"), "-uroot", database])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mariadb runs");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(sql.as_bytes()).expect("binlog to mariadb");
-    }
-    let done = child.wait_with_output().expect("mariadb ends");
-    assert!(
-        done.status.success(),
-        "applying the binlog: {}",
-        String::from_utf8_lossy(&done.stderr)
-    );
-}
-
-/// Row events of `kind` on `table` in a decoded binlog.
-fn row_events(text: &str, db: &str, kind: &str, table: &str) -> usize {
-    let needle = format!("### {kind} `{db}`.`{table}`");
-    text.lines().filter(|l| l.trim_end() == needle).count()
+fn decoded(node: &Instance, from: &(String, u64), db: &str, replica: &str) -> String {
+    let files = binlog_files(&node.dir, Some(&from.0));
+    let args = [
+        "--verbose".to_string(),
+        format!("--start-position={}", from.1),
+        format!("--rewrite-db={db}->{replica}"),
+    ];
+    String::from_utf8_lossy(&decode_binlog(&args, &files)).into_owned()
 }
 
 type Dump = Vec<(String, Vec<Vec<String>>)>;
@@ -187,9 +128,6 @@ type Dump = Vec<(String, Vec<Vec<String>>)>;
 /// `orders_customer_fk` ON DELETE CASCADE themselves (and the VSchema declares it
 /// with the same actions).
 fn workload_and_replay(cluster: &Cluster, replica_port: u16, node_fk: bool) -> Vec<(Dump, Dump, usize)> {
-    let (Some(client), Some(tool)) = (program("mariadb"), program("mariadb-binlog")) else {
-        panic!("the mariadb client and mariadb-binlog are needed");
-    };
     let db = cluster.create_db();
     for (name, columns, by) in TABLES {
         let node = if node_fk && *name == "orders" {
@@ -244,12 +182,12 @@ fn workload_and_replay(cluster: &Cluster, replica_port: u16, node_fk: bool) -> V
 
     let mut out = Vec::new();
     for ((node, from), replica_db) in cluster.nodes.iter().zip(&from).zip(&replicas) {
-        let text = decoded(&tool, node, from, &db.name, replica_db);
+        let text = decoded(node, from, &db.name, replica_db);
         // Children deleted and set NULL by the gateway's statements, on this node.
         let cascaded = row_events(&text, replica_db, "DELETE FROM", "review")
             + row_events(&text, replica_db, "DELETE FROM", "orders")
             + row_events(&text, replica_db, "UPDATE", "orders");
-        apply(&client, replica_port, replica_db, &text);
+        replay_binlog(replica_port, replica_db, text.as_bytes(), false);
         let (on_node, on_replica) = tether_testkit::block_on(async {
             let mut n = Conn::from_url(node.url(&db.name).as_str()).await.expect("node");
             let mut r = Conn::from_url(format!("{admin}{replica_db}").as_str())

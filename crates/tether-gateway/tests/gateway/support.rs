@@ -388,3 +388,93 @@ pub fn binlog_server() -> Result<BinlogServer, String> {
     }
     Ok(server)
 }
+
+impl BinlogServer {
+    /// The admin URL of `database` (`""`: none).
+    pub fn url(&self, database: &str) -> String {
+        format!("mysql://root@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// An admin connection, once logins work (the port opens a moment before they
+    /// do; tried for 30 s).
+    pub async fn login(&self) -> Conn {
+        let url = self.url("");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            match Conn::from_url(url.as_str()).await {
+                Ok(c) => return c,
+                Err(_) if std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("cannot log in to the private MariaDB: {e}"),
+            }
+        }
+    }
+}
+
+/// The binlog files (`binlog.0*`) in `dir`, in order, from the file named `first` on.
+pub fn binlog_files(dir: &std::path::Path, first: Option<&str>) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .expect("binlog dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("binlog.0") && first.is_none_or(|f| n >= f))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// `mariadb-binlog ARGS FILES`: the decoded binlog (the tool must succeed).
+pub fn decode_binlog(args: &[String], files: &[std::path::PathBuf]) -> Vec<u8> {
+    let tool = program("mariadb-binlog").expect("mariadb-binlog is installed");
+    let out = std::process::Command::new(tool)
+        .args(args)
+        .args(files)
+        .output()
+        .expect("mariadb-binlog runs");
+    assert!(
+        out.status.success(),
+        "mariadb-binlog: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Pipes a decoded binlog into the `mariadb` client (root on 127.0.0.1:`port`, in
+/// `database`): its error output. `force`: on after errors (`--force`), the caller
+/// judges them; else the client must succeed.
+pub fn replay_binlog(port: u16, database: &str, decoded: &[u8], force: bool) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let client = program("mariadb").expect("the mariadb client is installed");
+    let mut args = vec!["-h127.0.0.1".to_string(), format!("-P{port}"), "-uroot".into()];
+    if force {
+        args.insert(0, "--force".into());
+    }
+    args.push(database.into());
+    let mut child = Command::new(client)
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mariadb runs");
+    {
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(decoded).expect("binlog to mariadb");
+    }
+    let done = child.wait_with_output().expect("mariadb ends");
+    let errors = String::from_utf8_lossy(&done.stderr).into_owned();
+    assert!(force || done.status.success(), "applying the binlog: {errors}");
+    errors
+}
+
+/// Row events `### {event} `db`.`table`` in a binlog decoded with `-v`; `event`:
+/// `INSERT INTO`, `UPDATE` or `DELETE FROM`.
+pub fn row_events(text: &str, db: &str, event: &str, table: &str) -> usize {
+    let needle = format!("### {event} `{db}`.`{table}`");
+    text.lines().filter(|l| l.trim_end() == needle).count()
+}
