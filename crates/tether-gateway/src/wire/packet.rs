@@ -466,6 +466,45 @@ mod tests {
         assert_eq!(r.next(usize::MAX).await.expect("read"), None);
     }
 
+    /// Hands out at most 5 bytes per read, so packets straddle reads.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl AsyncRead for Trickle<'_> {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let n = self.0.len().min(5).min(buf.remaining());
+            buf.put_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn payloads_read_in_place_survive_the_buffer_moving() {
+        // Payloads handed out where they lie in the read buffer: each must be
+        // whole and exact although the buffer is compacted between packets.
+        let mut w = PacketWriter::new(Vec::new());
+        let payloads: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; usize::from(i) * 7]).collect();
+        for p in &payloads {
+            w.begin();
+            w.put_bytes(p);
+            w.end();
+        }
+        w.flush().await.expect("flush to a Vec");
+        let bytes = std::mem::take(&mut w.inner);
+        let mut r = PacketReader::new(Trickle(&bytes));
+        for (i, p) in payloads.iter().enumerate() {
+            assert_eq!(r.next(usize::MAX).await.expect("read"), Some(i as u8));
+            assert_eq!(r.first_seq(), i as u8);
+            assert_eq!(r.payload(), &p[..], "payload {i}");
+        }
+        assert_eq!(r.next(usize::MAX).await.expect("read"), None);
+        assert_eq!(r.payload(), b"");
+    }
+
     #[test]
     fn lenenc_values_decode() {
         let mut c = Cursor::new(b"\x05\xfc\x00\x01\xfd\x01\x00\x01abc\x00rest");
