@@ -13,7 +13,8 @@
 # Knobs: BENCH_SECONDS (per run, 15), BENCH_ROUNDS (3), BENCH_TABLES (4),
 # BENCH_TABLE_SIZE (20000), BENCH_WORKLOADS (default "oltp_point_select:4
 # oltp_point_select:16 oltp_read_only:4 oltp_read_write:4", workload:threads),
-# BENCH_PATHS (default "direct haproxy relay gateway managed"; direct is always run),
+# BENCH_PATHS (default "direct haproxy relay gateway managed"; direct is always run;
+# also "gateway-t1": the unmanaged gateway with `--threads 1`, for the thread default),
 # TETHER (the tether binary; default: the release build, built here), TETHER_BEFORE
 # (another tether binary, e.g. an earlier commit's, run as the paths "before" and
 # "managed-before" for a before/after table from the same run).
@@ -163,7 +164,7 @@ start_relay() {
     wait_port "$port" relay "$!"
 }
 
-start_gateway() { # NAME MODE [BINARY]
+start_gateway() { # NAME MODE [BINARY [EXTRA ARGUMENTS...]]
     local port backend bin=${3:-$TETHER}
     port=$(spare_port)
     backend="mysql://$MY_USER${MY_PASS:+:$MY_PASS}@$MY_HOST:$MY_PORT/$DB"
@@ -176,7 +177,7 @@ start_gateway() { # NAME MODE [BINARY]
   }
 }
 EOF
-    "$bin" gateway --config "$WORK/$1.json" >"$WORK/$1.log" 2>&1 &
+    "$bin" gateway --config "$WORK/$1.json" "${@:4}" >"$WORK/$1.log" 2>&1 &
     PIDS+=($!)
     PID[$1]=$!; PORT[$1]=$port; LOGIN[$1]=bench; SECRET[$1]=bench
     wait_port "$port" "$1" "$!"
@@ -189,13 +190,14 @@ for p in $PATHS; do
         haproxy) start_haproxy; ACTIVE+=(haproxy) ;;
         relay) start_relay; ACTIVE+=(relay) ;;
         gateway) start_gateway gateway unmanaged; ACTIVE+=(gateway) ;;
+        gateway-t1) start_gateway gateway-t1 unmanaged "$TETHER" --threads 1; ACTIVE+=(gateway-t1) ;;
         managed) start_gateway managed managed; ACTIVE+=(managed) ;;
         before | managed-before)
             [ -x "${TETHER_BEFORE:-}" ] || { log "path $p needs TETHER_BEFORE (a tether binary)"; exit 2; }
             mode=unmanaged
             [ "$p" = managed-before ] && mode=managed
             start_gateway "$p" "$mode" "$TETHER_BEFORE"; ACTIVE+=("$p") ;;
-        *) log "unknown path $p (BENCH_PATHS: direct haproxy relay gateway managed before managed-before)"; exit 2 ;;
+        *) log "unknown path $p (BENCH_PATHS: direct haproxy relay gateway gateway-t1 managed before managed-before)"; exit 2 ;;
     esac
 done
 for p in "${ACTIVE[@]}"; do
@@ -249,9 +251,10 @@ for line in open(path_file):
     wl, th, rnd, path, qps, queries, ticks = line.split()
     runs.setdefault((wl, int(th)), {}).setdefault(int(rnd), {})[path] = (float(qps), int(queries), int(ticks))
 names = {"haproxy": "HAProxy", "relay": "byte relay", "gateway": "gateway unmanaged", "managed": "gateway managed",
+         "gateway-t1": "gateway unmanaged --threads 1",
          "before": "gateway unmanaged (before)", "managed-before": "gateway managed (before)"}
 proxies = [p for p in paths if p != "direct"]
-gws = [p for p in ("before", "gateway", "managed-before", "managed") if p in proxies]
+gws = [p for p in ("before", "gateway", "gateway-t1", "managed-before", "managed") if p in proxies]
 head = ["workload", "direct QPS"] + [f"{names[p]} / direct" for p in proxies]
 if "haproxy" in proxies:
     head += [f"{names[g]} / HAProxy" for g in gws]

@@ -34,11 +34,17 @@ pub fn too_large(e: &io::Error) -> Option<&TooLarge> {
     e.get_ref()?.downcast_ref::<TooLarge>()
 }
 
-/// Reads whole (reassembled) packets.
+/// Reads whole (reassembled) packets. A payload that fits one packet (all but
+/// those of 16 MiB or more) is handed out where it lies in the read buffer, not
+/// copied: a relayed result set's rows are copied once, into the client's send
+/// buffer.
 pub struct PacketReader<R> {
     inner: R,
     buf: Vec<u8>,
     pos: usize,
+    /// Where the payload read last lies in `buf`, when it fits one packet;
+    /// otherwise it was reassembled into `payload`.
+    direct: Option<(usize, usize)>,
     payload: Vec<u8>,
     /// The sequence number of the first packet of the payload read last.
     first_seq: u8,
@@ -50,6 +56,7 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
             inner,
             buf: Vec::with_capacity(16 * 1024),
             pos: 0,
+            direct: None,
             payload: Vec::new(),
             first_seq: 0,
         }
@@ -88,6 +95,7 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
     /// `None` when the client closed the connection between packets. A payload
     /// longer than `max` fails with [`TooLarge`] before any of it is read.
     pub async fn next(&mut self, max: usize) -> io::Result<Option<u8>> {
+        self.direct = None;
         self.payload.clear();
         // Give back what one large packet needed.
         if self.payload.capacity() > KEEP_CAPACITY {
@@ -128,17 +136,27 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
                     "the peer closed the connection mid-packet",
                 ));
             }
-            self.payload
-                .extend_from_slice(&self.buf[self.pos + 4..self.pos + 4 + len]);
-            self.pos += 4 + len;
+            let start = self.pos + 4;
+            self.pos = start + len;
+            if len < MAX_CHUNK && self.payload.is_empty() {
+                // The whole payload in one packet: left where it is (`fill` moves
+                // the buffer only on the next call).
+                self.direct = Some((start, start + len));
+                return Ok(Some(seq));
+            }
+            self.payload.extend_from_slice(&self.buf[start..start + len]);
             if len < MAX_CHUNK {
                 return Ok(Some(seq));
             }
         }
     }
 
+    /// The payload read last by [`Self::next`].
     pub fn payload(&self) -> &[u8] {
-        &self.payload
+        match self.direct {
+            Some((start, end)) => &self.buf[start..end],
+            None => &self.payload,
+        }
     }
 
     /// The sequence number the payload read last began with (a payload of 16 MiB
@@ -446,6 +464,45 @@ mod tests {
         assert_eq!(r.next(usize::MAX).await.expect("read"), Some(5));
         assert_eq!(r.payload(), &big[..]);
         assert_eq!(r.next(usize::MAX).await.expect("read"), None);
+    }
+
+    /// Hands out at most 5 bytes per read, so packets straddle reads.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl AsyncRead for Trickle<'_> {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let n = self.0.len().min(5).min(buf.remaining());
+            buf.put_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn payloads_read_in_place_survive_the_buffer_moving() {
+        // Payloads handed out where they lie in the read buffer: each must be
+        // whole and exact although the buffer is compacted between packets.
+        let mut w = PacketWriter::new(Vec::new());
+        let payloads: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; usize::from(i) * 7]).collect();
+        for p in &payloads {
+            w.begin();
+            w.put_bytes(p);
+            w.end();
+        }
+        w.flush().await.expect("flush to a Vec");
+        let bytes = std::mem::take(&mut w.inner);
+        let mut r = PacketReader::new(Trickle(&bytes));
+        for (i, p) in payloads.iter().enumerate() {
+            assert_eq!(r.next(usize::MAX).await.expect("read"), Some(i as u8));
+            assert_eq!(r.first_seq(), i as u8);
+            assert_eq!(r.payload(), &p[..], "payload {i}");
+        }
+        assert_eq!(r.next(usize::MAX).await.expect("read"), None);
+        assert_eq!(r.payload(), b"");
     }
 
     #[test]
