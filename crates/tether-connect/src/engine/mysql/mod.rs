@@ -414,23 +414,36 @@ fn unreadable_is_none(
         .flatten()
 }
 
+/// MariaDB's "Table doesn't exist".
+const ER_NO_SUCH_TABLE: u16 = 1146;
+
 /// Each table's `SHOW CREATE TABLE` and triggers (`SHOW CREATE TRIGGER`), and the
 /// database's views (`SHOW CREATE VIEW`), for a copy onto MariaDB/MySQL.
 async fn read_objects(
     conn: &mut Conn,
     shown: &str,
     database: &str,
-    tables: &mut [Table],
+    tables: &mut Vec<Table>,
 ) -> Result<SchemaObjects, ConnectError> {
     let q = |what: &'static str| failed(shown, what);
     let ident = |n: &str| format!("`{}`", n.replace('`', "``"));
+    let mut vanished = Vec::new();
     for t in tables.iter_mut() {
-        let row: Option<(String, String)> = conn
+        let row: Option<(String, String)> = match conn
             .query_first(format!("SHOW CREATE TABLE {}", ident(&t.name)))
             .await
-            .map_err(q("reading SHOW CREATE TABLE"))?;
+        {
+            // Dropped since the listing (a scratch table of an online schema change,
+            // say): it is not part of the schema any more.
+            Err(mysql_async::Error::Server(e)) if e.code == ER_NO_SUCH_TABLE => {
+                vanished.push(t.name.clone());
+                continue;
+            }
+            read => read.map_err(q("reading SHOW CREATE TABLE"))?,
+        };
         t.extras.definition = row.map(|(_, sql)| sql);
     }
+    tables.retain(|t| !vanished.contains(&t.name));
     // CHECKs and comments are in SHOW CREATE TABLE; listed apart for other engines
     // (and the schema report).
     let checks: Vec<(String, String, String)> = conn
