@@ -429,18 +429,16 @@ async fn read_objects(
     let ident = |n: &str| format!("`{}`", n.replace('`', "``"));
     let mut vanished = Vec::new();
     for t in tables.iter_mut() {
-        let row: Option<(String, String)> = match conn
-            .query_first(format!("SHOW CREATE TABLE {}", ident(&t.name)))
-            .await
-        {
-            // Dropped since the listing (a scratch table of an online schema change,
-            // say): it is not part of the schema any more.
-            Err(mysql_async::Error::Server(e)) if e.code == ER_NO_SUCH_TABLE => {
-                vanished.push(t.name.clone());
-                continue;
-            }
-            read => read.map_err(q("reading SHOW CREATE TABLE"))?,
-        };
+        let row: Option<(String, String)> =
+            match conn.query_first(format!("SHOW CREATE TABLE {}", ident(&t.name))).await {
+                // Dropped since the listing (a scratch table of an online schema change,
+                // say): it is not part of the schema any more.
+                Err(mysql_async::Error::Server(e)) if e.code == ER_NO_SUCH_TABLE => {
+                    vanished.push(t.name.clone());
+                    continue;
+                }
+                read => read.map_err(q("reading SHOW CREATE TABLE"))?,
+            };
         t.extras.definition = row.map(|(_, sql)| sql);
     }
     tables.retain(|t| !vanished.contains(&t.name));
