@@ -14,7 +14,7 @@ use tether_schema::Schema;
 
 use super::execute::run_inside;
 use super::native_first::single;
-use super::render::literals;
+use super::materialize::stored_rows;
 use super::sharded::{refusal, refusal_of, Behind};
 use crate::backend::Backend;
 use crate::reply::{OkInfo, Reply, ServerError};
@@ -30,12 +30,15 @@ pub(super) async fn run_rows(
 ) -> Result<Reply, ServerError> {
     let rows: Vec<Vec<String>> = match &parts.source {
         RowSource::Values(rows) if rows.iter().flatten().all(|v| is_literal(v)) => rows.clone(),
-        RowSource::Values(rows) => evaluated(rows, keyspace, backend).await?,
-        RowSource::Query(query) => {
-            // The rows are read before anything is written: an INSERT ... SELECT
-            // of its own table sees the table as before the statement.
-            literals(&backend.read(&locking(query)).await?)
+        // Expressions: the whole VALUES computed as the target stores it.
+        RowSource::Values(rows) => {
+            let values: Vec<String> = rows.iter().map(|r| format!("({})", r.join(", "))).collect();
+            let source = format!("VALUES {}", values.join(", "));
+            stored_rows(&parts.table, &parts.columns, &source, keyspace, backend).await?
         }
+        // The rows are read (and stored) before anything is written: an INSERT
+        // ... SELECT of its own table sees the table as before the statement.
+        RowSource::Query(query) => stored_rows(&parts.table, &parts.columns, &locking(query), keyspace, backend).await?,
     };
     if rows.is_empty() {
         return Ok(Reply::Ok(OkInfo {
@@ -86,9 +89,42 @@ pub(super) async fn run_rows(
         (true, true) => Kind::Replace,
         (true, false) => Kind::Upsert,
     };
-    match replies.len() {
-        1 => Ok(replies.pop().unwrap_or_else(|| Reply::Ok(OkInfo::default()))),
-        _ => Ok(Reply::Ok(summed(&replies, rows.len(), kind))),
+    // Which rows ask the AUTO_INCREMENT column for a value (for the OK packet's
+    // insert id); only the one-row-per-piece forms need it.
+    let generating: Vec<bool> = match parts.upsert {
+        true => rows.iter().map(|r| generates(parts, schema, r)).collect(),
+        false => Vec::new(),
+    };
+    match (replies.len(), &parts.source) {
+        // One row of VALUES: MariaDB's reply carries no info line either.
+        (1, RowSource::Values(_)) if rows.len() == 1 => {
+            Ok(replies.pop().unwrap_or_else(|| Reply::Ok(OkInfo::default())))
+        }
+        _ => Ok(Reply::Ok(summed(&replies, &generating, rows.len(), kind))),
+    }
+}
+
+/// Whether `row` of `parts` leaves its table's AUTO_INCREMENT column to the
+/// server (the column not listed, or given NULL or 0).
+fn generates(parts: &InsertParts, schema: &Schema, row: &[String]) -> bool {
+    let written = parts.table.join(".");
+    let Some(table) = schema.find_table(&written).or_else(|| parts.table.last().and_then(|t| schema.find_table(t))) else {
+        return false;
+    };
+    let Some(column) = table
+        .columns
+        .iter()
+        .find(|c| c.identity == Some(tether_schema::Identity::AutoIncrement))
+    else {
+        return false;
+    };
+    let position = match parts.columns.is_empty() {
+        true => table.columns.iter().filter(|c| c.generated.is_none()).position(|c| c.name == column.name),
+        false => parts.columns.iter().position(|c| c.eq_ignore_ascii_case(&column.name)),
+    };
+    match position.and_then(|i| row.get(i)) {
+        None => true,
+        Some(v) => v.trim().eq_ignore_ascii_case("null") || v.trim() == "0",
     }
 }
 
@@ -108,22 +144,43 @@ enum Kind {
 }
 
 /// The result MariaDB gives for one statement whose rows ran as several pieces:
-/// rows affected summed, the first AUTO_INCREMENT value taken, and the `Records /
-/// Duplicates / Warnings` line.
-fn summed(replies: &[Reply], records: usize, kind: Kind) -> OkInfo {
+/// rows affected summed, the `Records / Duplicates / Warnings` line, and the
+/// insert id MariaDB reports: the first value generated (`generating`: which
+/// one-row pieces asked for one), else, when a row was written, the last one's.
+fn summed(replies: &[Reply], generating: &[bool], records: usize, kind: Kind) -> OkInfo {
     let mut out = OkInfo::default();
     let mut duplicates = 0u64;
-    for reply in replies {
+    let mut generated = 0u64;
+    let mut last = 0u64;
+    for (i, reply) in replies.iter().enumerate() {
         let Reply::Ok(info) = reply else { continue };
         out.affected_rows += info.affected_rows;
-        if out.last_insert_id == 0 {
-            out.last_insert_id = info.last_insert_id;
+        if generating.is_empty() {
+            if out.last_insert_id == 0 {
+                out.last_insert_id = info.last_insert_id;
+            }
+        } else {
+            if generated == 0 && generating.get(i).copied().unwrap_or(false) {
+                generated = info.last_insert_id;
+            }
+            if info.last_insert_id != 0 {
+                last = info.last_insert_id;
+            }
         }
         out.warnings = out.warnings.saturating_add(info.warnings);
         duplicates += match kind {
             Kind::Insert => 0,
             Kind::Replace => info.affected_rows.saturating_sub(1),
-            Kind::Upsert => u64::from(info.affected_rows != 1),
+            // 1: inserted, 2: updated, 0: met a duplicate and left it as it was
+            // (MariaDB counts only the rows it updated).
+            Kind::Upsert => u64::from(info.affected_rows == 2),
+        };
+    }
+    if !generating.is_empty() {
+        out.last_insert_id = match (generated, out.affected_rows) {
+            (0, 0) => 0,
+            (0, _) => last,
+            (id, _) => id,
         };
     }
     out.info = format!(
@@ -147,49 +204,6 @@ fn is_literal(v: &str) -> bool {
         || ["null", "true", "false", "default"]
             .iter()
             .any(|w| t.eq_ignore_ascii_case(w))
-}
-
-/// VALUES rows with expressions: each expression evaluated by the head, once,
-/// before anything is written, and replaced by the literal of its result; literals
-/// stay as written (the column converts them on store: `0x01` into an INT is 1,
-/// where `SELECT 0x01` reads a binary string). Column references and `DEFAULT`
-/// cannot be evaluated outside the statement: refused.
-async fn evaluated(
-    rows: &[Vec<String>],
-    keyspace: &str,
-    backend: &mut Backend,
-) -> Result<Vec<Vec<String>>, ServerError> {
-    let all: Vec<&str> = rows.iter().flatten().map(String::as_str).collect();
-    if all.iter().any(|v| v.trim().eq_ignore_ascii_case("default")) {
-        return Err(refusal(keyspace, "VALUES with DEFAULT beside expressions"));
-    }
-    let expressions: Vec<&str> = all.iter().copied().filter(|v| !is_literal(v)).collect();
-    let read = backend
-        .read(&format!("SELECT {}", expressions.join(", ")))
-        .await
-        .map_err(|e| match e.code {
-            // Unknown column: the value names a column of the row.
-            1054 => refusal(
-                keyspace,
-                "VALUES whose expressions name columns of the row (only the INSERT itself can compute them)",
-            ),
-            _ => e,
-        })?;
-    let mut results = literals(&read).into_iter().next().unwrap_or_default().into_iter();
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let mut row = Vec::with_capacity(r.len());
-        for v in r {
-            row.push(match is_literal(v) {
-                true => v.clone(),
-                false => results
-                    .next()
-                    .ok_or_else(|| ServerError::gateway("tether gateway: the head evaluated too few values"))?,
-            });
-        }
-        out.push(row);
-    }
-    Ok(out)
 }
 
 /// The SELECT of an INSERT ... SELECT as a locking read (InnoDB locks the rows it
