@@ -28,6 +28,21 @@ pub(super) async fn run_rows(
     backend: &mut Backend,
     behind: Behind<'_>,
 ) -> Result<Reply, ServerError> {
+    let read = backend
+        .read("SELECT DATABASE(), @@sql_mode LIKE '%NO_BACKSLASH_ESCAPES%'")
+        .await?;
+    let first = read.rows.first();
+    let database = first.and_then(|r| r.first()).map(|v| v.text()).unwrap_or_default();
+    // The gateway reads a backslash in a string as an escape: under
+    // NO_BACKSLASH_ESCAPES the server would read another statement.
+    let plain_backslashes = first.and_then(|r| r.get(1)).is_some_and(|v| v.text() == "1");
+    let source_text = match &parts.source {
+        RowSource::Values(rows) => rows.iter().flatten().any(|v| v.contains('\\')),
+        RowSource::Query(query) => query.contains('\\'),
+    };
+    if plain_backslashes && (source_text || parts.tail.contains('\\') || parts.head.contains('\\')) {
+        return Err(refusal(keyspace, "a backslash in a statement under NO_BACKSLASH_ESCAPES"));
+    }
     let rows: Vec<Vec<String>> = match &parts.source {
         RowSource::Values(rows) if rows.iter().flatten().all(|v| is_literal(v)) => rows.clone(),
         // Expressions: the whole VALUES computed as the target stores it.
@@ -52,14 +67,6 @@ pub(super) async fn run_rows(
         // fails the whole (the caller rolls back), as natively.
         false => rows.chunks(CHUNK).map(|c| parts.with_rows(c)).collect(),
     };
-    let database = backend
-        .read("SELECT DATABASE()")
-        .await?
-        .rows
-        .first()
-        .and_then(|r| r.first())
-        .map(|v| v.text().to_string())
-        .unwrap_or_default();
     // Every piece planned and checked before the first one writes.
     let mut plans = Vec::with_capacity(texts.len());
     for text in &texts {
@@ -91,8 +98,8 @@ pub(super) async fn run_rows(
     };
     // Which rows ask the AUTO_INCREMENT column for a value (for the OK packet's
     // insert id); only the one-row-per-piece forms need it.
-    let generating: Vec<bool> = match parts.upsert {
-        true => rows.iter().map(|r| generates(parts, schema, r)).collect(),
+    let autos: Vec<Auto> = match parts.upsert {
+        true => rows.iter().map(|r| auto_value(parts, schema, r)).collect(),
         false => Vec::new(),
     };
     match (replies.len(), &parts.source) {
@@ -100,31 +107,43 @@ pub(super) async fn run_rows(
         (1, RowSource::Values(_)) if rows.len() == 1 => {
             Ok(replies.pop().unwrap_or_else(|| Reply::Ok(OkInfo::default())))
         }
-        _ => Ok(Reply::Ok(summed(&replies, &generating, rows.len(), kind))),
+        _ => Ok(Reply::Ok(summed(&replies, &autos, rows.len(), kind))),
     }
 }
 
-/// Whether `row` of `parts` leaves its table's AUTO_INCREMENT column to the
-/// server (the column not listed, or given NULL or 0).
-fn generates(parts: &InsertParts, schema: &Schema, row: &[String]) -> bool {
-    let written = parts.table.join(".");
-    let Some(table) = schema.find_table(&written).or_else(|| parts.table.last().and_then(|t| schema.find_table(t))) else {
-        return false;
-    };
+/// What a row gives its table's AUTO_INCREMENT column.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Auto {
+    /// The table has none.
+    Absent,
+    /// Not listed, NULL or 0: the server generates it.
+    Generated,
+    /// A value (0 when not a plain integer).
+    Given(u64),
+}
+
+/// What `row` of `parts` gives its table's AUTO_INCREMENT column.
+fn auto_value(parts: &InsertParts, schema: &Schema, row: &[String]) -> Auto {
+    let table = schema
+        .find_table(&parts.table.join("."))
+        .or_else(|| parts.table.last().and_then(|t| schema.find_table(t)));
+    let Some(table) = table else { return Auto::Absent };
     let Some(column) = table
         .columns
         .iter()
         .find(|c| c.identity == Some(tether_schema::Identity::AutoIncrement))
     else {
-        return false;
+        return Auto::Absent;
     };
     let position = match parts.columns.is_empty() {
         true => table.columns.iter().filter(|c| c.generated.is_none()).position(|c| c.name == column.name),
         false => parts.columns.iter().position(|c| c.eq_ignore_ascii_case(&column.name)),
     };
-    match position.and_then(|i| row.get(i)) {
-        None => true,
-        Some(v) => v.trim().eq_ignore_ascii_case("null") || v.trim() == "0",
+    let Some(v) = position.and_then(|i| row.get(i)) else { return Auto::Generated };
+    let v = v.trim();
+    match v.eq_ignore_ascii_case("null") || v == "0" {
+        true => Auto::Generated,
+        false => Auto::Given(v.trim_matches('\'').parse().unwrap_or(0)),
     }
 }
 
@@ -145,27 +164,21 @@ enum Kind {
 
 /// The result MariaDB gives for one statement whose rows ran as several pieces:
 /// rows affected summed, the `Records / Duplicates / Warnings` line, and the
-/// insert id MariaDB reports: the first value generated (`generating`: which
-/// one-row pieces asked for one), else, when a row was written, the last one's.
-fn summed(replies: &[Reply], generating: &[bool], records: usize, kind: Kind) -> OkInfo {
+/// insert id. For one-row pieces (`autos`, one per row) that is MariaDB's: the
+/// first value generated, else, when a row was written, the value the last row
+/// gives the AUTO_INCREMENT column; otherwise the first piece's id.
+fn summed(replies: &[Reply], autos: &[Auto], records: usize, kind: Kind) -> OkInfo {
     let mut out = OkInfo::default();
     let mut duplicates = 0u64;
     let mut generated = 0u64;
-    let mut last = 0u64;
     for (i, reply) in replies.iter().enumerate() {
         let Reply::Ok(info) = reply else { continue };
         out.affected_rows += info.affected_rows;
-        if generating.is_empty() {
-            if out.last_insert_id == 0 {
-                out.last_insert_id = info.last_insert_id;
-            }
-        } else {
-            if generated == 0 && generating.get(i).copied().unwrap_or(false) {
-                generated = info.last_insert_id;
-            }
-            if info.last_insert_id != 0 {
-                last = info.last_insert_id;
-            }
+        if out.last_insert_id == 0 {
+            out.last_insert_id = info.last_insert_id;
+        }
+        if generated == 0 && autos.get(i) == Some(&Auto::Generated) {
+            generated = info.last_insert_id;
         }
         out.warnings = out.warnings.saturating_add(info.warnings);
         duplicates += match kind {
@@ -176,11 +189,12 @@ fn summed(replies: &[Reply], generating: &[bool], records: usize, kind: Kind) ->
             Kind::Upsert => u64::from(info.affected_rows == 2),
         };
     }
-    if !generating.is_empty() {
-        out.last_insert_id = match (generated, out.affected_rows) {
-            (0, 0) => 0,
-            (0, _) => last,
-            (id, _) => id,
+    if !autos.is_empty() && !autos.contains(&Auto::Absent) {
+        out.last_insert_id = match (generated, out.affected_rows, autos.last()) {
+            (0, 0, _) => 0,
+            (0, _, Some(Auto::Given(id))) => *id,
+            (0, _, _) => 0,
+            (id, _, _) => id,
         };
     }
     out.info = format!(
