@@ -1,7 +1,7 @@
 //! INSERT / REPLACE forms whose rows only InnoDB could check as written, run
 //! behind a sharding engine's head as the rows they write: a SELECT source (or
-//! VALUES of expressions) is read first, in the gateway's transaction, and written
-//! back as literals (NULL, numbers, binary as hex, dates and decimals as text); a
+//! VALUES of expressions) is stored first, in the gateway's transaction, as the
+//! target would store it (`materialize`), and written back as those literals; a
 //! REPLACE or ON DUPLICATE KEY UPDATE of several rows runs one row at a time, in
 //! order, as MariaDB applies them. Each piece is planned like a statement of its
 //! own; the first that fails fails the whole statement (the caller rolls back).

@@ -516,6 +516,7 @@ fn sharded_forms_selected_values_are_stored_as_the_column_converts_them() {
         "INSERT INTO ch (id, p_id, pd, note) SELECT 629, 1, NULL, fl / 7 FROM src WHERE id = 1",
         "INSERT INTO ch (id, p_id, pd) SELECT id + 630, 3, DEFAULT FROM src",
         "INSERT INTO ch (id, p_id, pd) VALUES (640, 1, DEFAULT), (641, 2 + 0, NULL)",
+        "INSERT INTO ch (id, p_id, u) VALUES (642, 1 + 0, id + 1), (643, 2, p_id * 10)",
         "ROWS:SELECT id, p_id, pd, f, u, note FROM ch WHERE id >= 600 ORDER BY id",
     ]);
 }
