@@ -110,8 +110,18 @@ fn parts_of(i: &Insert, source: &Source) -> Option<InsertParts> {
     };
     Some(InsertParts {
         head,
-        table: table.0.iter().filter_map(|p| p.as_ident()).map(|i| i.value.clone()).collect(),
-        columns: i.columns.iter().filter_map(|c| c.0.last()?.as_ident()).map(|c| c.value.clone()).collect(),
+        table: table
+            .0
+            .iter()
+            .filter_map(|p| p.as_ident())
+            .map(|i| i.value.clone())
+            .collect(),
+        columns: i
+            .columns
+            .iter()
+            .filter_map(|c| c.0.last()?.as_ident())
+            .map(|c| c.value.clone())
+            .collect(),
         source: rows,
         tail,
         upsert: i.replace_into || i.on.is_some(),
@@ -157,7 +167,10 @@ mod tests {
         )
         .expect("parts");
         assert_eq!(p.head, "INSERT INTO `t` (a, `b`)");
-        assert_eq!((p.table.clone(), p.columns.clone()), (vec!["t".to_string()], vec!["a".to_string(), "b".to_string()]));
+        assert_eq!(
+            (p.table.clone(), p.columns.clone()),
+            (vec!["t".to_string()], vec!["a".to_string(), "b".to_string()])
+        );
         assert_eq!(
             p.source,
             RowSource::Values(vec![

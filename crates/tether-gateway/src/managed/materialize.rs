@@ -166,7 +166,11 @@ pub(super) async fn stored_rows(
         true => String::new(),
         false => format!(
             " ({})",
-            listed.iter().map(|c| tether_fkplan::ident(c)).collect::<Vec<_>>().join(", ")
+            listed
+                .iter()
+                .map(|c| tether_fkplan::ident(c))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     let reads: Vec<Read> = written.iter().map(|t| read_of(t)).collect();
@@ -193,13 +197,18 @@ pub(super) async fn stored_rows(
             .await
     }
     .await;
-    let _ = backend.exec(&format!("DROP TEMPORARY TABLE IF EXISTS {table_name}")).await;
+    let _ = backend
+        .exec(&format!("DROP TEMPORARY TABLE IF EXISTS {table_name}"))
+        .await;
     let read = outcome.map_err(|mut e| {
         // MariaDB names the table it stores into.
         e.message = e.message.replace(TABLE, name);
         e
     })?;
-    let charsets: Vec<&str> = written.iter().map(|t| t.charset.as_deref().unwrap_or("binary")).collect();
+    let charsets: Vec<&str> = written
+        .iter()
+        .map(|t| t.charset.as_deref().unwrap_or("binary"))
+        .collect();
     let mut rows = Vec::with_capacity(read.rows.len());
     for r in &read.rows {
         let mut row = Vec::with_capacity(r.len());

@@ -13,8 +13,8 @@ use tether_fkplan::{Analysis, InsertParts, RowSource};
 use tether_schema::Schema;
 
 use super::execute::run_inside;
-use super::native_first::single;
 use super::materialize::stored_rows;
+use super::native_first::single;
 use super::sharded::{refusal, refusal_of, Behind};
 use crate::backend::Backend;
 use crate::reply::{OkInfo, Reply, ServerError};
@@ -41,7 +41,10 @@ pub(super) async fn run_rows(
         RowSource::Query(query) => query.contains('\\'),
     };
     if plain_backslashes && (source_text || parts.tail.contains('\\') || parts.head.contains('\\')) {
-        return Err(refusal(keyspace, "a backslash in a statement under NO_BACKSLASH_ESCAPES"));
+        return Err(refusal(
+            keyspace,
+            "a backslash in a statement under NO_BACKSLASH_ESCAPES",
+        ));
     }
     let rows: Vec<Vec<String>> = match &parts.source {
         RowSource::Values(rows) if rows.iter().flatten().all(|v| is_literal(v)) => rows.clone(),
@@ -53,7 +56,9 @@ pub(super) async fn run_rows(
         }
         // The rows are read (and stored) before anything is written: an INSERT
         // ... SELECT of its own table sees the table as before the statement.
-        RowSource::Query(query) => stored_rows(&parts.table, &parts.columns, &locking(query), keyspace, backend).await?,
+        RowSource::Query(query) => {
+            stored_rows(&parts.table, &parts.columns, &locking(query), keyspace, backend).await?
+        }
     };
     if rows.is_empty() {
         return Ok(Reply::Ok(OkInfo {
@@ -136,10 +141,16 @@ fn auto_value(parts: &InsertParts, schema: &Schema, row: &[String]) -> Auto {
         return Auto::Absent;
     };
     let position = match parts.columns.is_empty() {
-        true => table.columns.iter().filter(|c| c.generated.is_none()).position(|c| c.name == column.name),
+        true => table
+            .columns
+            .iter()
+            .filter(|c| c.generated.is_none())
+            .position(|c| c.name == column.name),
         false => parts.columns.iter().position(|c| c.eq_ignore_ascii_case(&column.name)),
     };
-    let Some(v) = position.and_then(|i| row.get(i)) else { return Auto::Generated };
+    let Some(v) = position.and_then(|i| row.get(i)) else {
+        return Auto::Generated;
+    };
     let v = v.trim();
     match v.eq_ignore_ascii_case("null") || v == "0" {
         true => Auto::Generated,

@@ -375,7 +375,8 @@ fn sharded_forms_a_long_insert_select_is_all_or_nothing() {
 
 const RV_P: &str = "id INT PRIMARY KEY, v INT NOT NULL DEFAULT 0";
 const RV_PS: &str = "id VARCHAR(10) COLLATE utf8mb4_general_ci PRIMARY KEY, v INT NOT NULL DEFAULT 0";
-const RV_CH: &str = "id INT PRIMARY KEY, p_id INT NULL, pd INT NULL DEFAULT 9, s_id VARCHAR(10) COLLATE utf8mb4_general_ci NULL, \
+const RV_CH: &str =
+    "id INT PRIMARY KEY, p_id INT NULL, pd INT NULL DEFAULT 9, s_id VARCHAR(10) COLLATE utf8mb4_general_ci NULL, \
      f DOUBLE NULL, lat VARCHAR(10) CHARACTER SET latin1 NULL, note VARCHAR(20) NULL, u INT NULL";
 const RV_AI: &str = "id INT AUTO_INCREMENT PRIMARY KEY, p_id INT NULL, k INT NULL";
 const RV_SRC: &str = "id INT PRIMARY KEY, fl DOUBLE NULL, bs VARCHAR(10) COLLATE utf8mb4_bin NULL, x VARCHAR(20) NULL, e ENUM('b','a') NULL, dt DATE NULL, tm TIME NULL, e2 ENUM('2','1') NULL";
@@ -423,7 +424,13 @@ fn rv_vschema(head_url: &str) -> String {
 
 fn rv_tables(db: &ShardedDb) {
     db.sharded_table("p", RV_P, RV_P, &Partitioning::Key(vec!["id".into()]), &spider::NODES);
-    db.sharded_table("ps", RV_PS, RV_PS, &Partitioning::Key(vec!["id".into()]), &spider::NODES);
+    db.sharded_table(
+        "ps",
+        RV_PS,
+        RV_PS,
+        &Partitioning::Key(vec!["id".into()]),
+        &spider::NODES,
+    );
     db.sharded_table("ch", RV_CH, RV_CH, &Partitioning::Hash("id".into()), &spider::NODES);
     db.sharded_table("ai", RV_AI, RV_AI, &Partitioning::Hash("id".into()), &spider::NODES);
     db.sharded_table("src", RV_SRC, RV_SRC, &Partitioning::Hash("id".into()), &spider::NODES);
@@ -470,7 +477,10 @@ async fn rv_probe(c: &mut Conn, sql: &str) -> String {
         .await
         .ok()
         .flatten();
-    format!("code={} affected={} ok_id={id:?} info={info:?} warnings={w} last_insert_id()={lid:?}", o.0, o.1)
+    format!(
+        "code={} affected={} ok_id={id:?} info={info:?} warnings={w} last_insert_id()={lid:?}",
+        o.0, o.1
+    )
 }
 
 /// Runs `statements` natively and through the managed sharded keyspace (the
@@ -492,7 +502,11 @@ fn same_replies(statements: &[&str]) {
             let a = rv_probe(&mut n, sql).await;
             let b = rv_probe(&mut g, sql).await;
             assert_eq!(a, b, "#{i}: {sql}");
-            assert_eq!(dump(&mut n, RV_TABLES).await, dump(&mut g, RV_TABLES).await, "#{i}: {sql}");
+            assert_eq!(
+                dump(&mut n, RV_TABLES).await,
+                dump(&mut g, RV_TABLES).await,
+                "#{i}: {sql}"
+            );
         }
     });
 }
@@ -595,7 +609,11 @@ fn sharded_forms_backslashes_under_no_backslash_escapes_are_refused() {
     gw.block_on(async {
         let mut g = gw.connect("ks").await;
         let before = dump(&mut g, RV_TABLES).await;
-        crate::managed::outcome(&mut g, "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')").await;
+        crate::managed::outcome(
+            &mut g,
+            "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')",
+        )
+        .await;
         for sql in [
             "INSERT INTO ch (id, p_id, pd, note) VALUES (962, 1 + 0, NULL, '\\'), (951, 9, NULL, 'x') -- ')",
             "INSERT INTO ch (id, p_id, pd, note) SELECT 963, 1, NULL, CONCAT(x, '\\') FROM src WHERE id = 1",
