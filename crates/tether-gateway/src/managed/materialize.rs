@@ -64,6 +64,15 @@ fn text_literal(s: &str) -> String {
     format!("_utf8mb4 {}", tether_schema::sql::hex_literal(s.as_bytes()))
 }
 
+/// What [`stored_rows`] gives.
+pub(super) struct Stored {
+    /// Each row's values as SQL literals of what the target columns store.
+    pub rows: Vec<Vec<String>>,
+    /// The warnings of the conversions (a non-strict sql_mode): the statement's
+    /// own natively (the rows written back convert nothing again).
+    pub warnings: u16,
+}
+
 /// The rows `source` (`SELECT ...` or `VALUES (...), ...`, as the client wrote
 /// it) gives for the columns `listed` of table `table` (`[db, t]` or `[t]`; every
 /// column when `listed` is empty), each value an SQL literal of what the target
@@ -75,7 +84,7 @@ pub(super) async fn stored_rows(
     source: &str,
     keyspace: &str,
     backend: &mut Backend,
-) -> Result<Vec<Vec<String>>, ServerError> {
+) -> Result<Stored, ServerError> {
     let (database, name) = match table {
         [name] => ("DATABASE()".to_string(), name),
         [database, name] => (text_literal(database), name),
@@ -188,19 +197,20 @@ pub(super) async fn stored_rows(
         })
         .collect();
     let outcome = async {
-        backend
+        let stored = backend
             .exec(&format!("INSERT INTO {table_name}{columns} {source}"))
             .await?;
         // InnoDB's hidden row id: a full scan reads the rows in the order inserted.
-        backend
+        let read = backend
             .read(&format!("SELECT {} FROM {table_name}", select.join(", ")))
-            .await
+            .await?;
+        Ok::<_, ServerError>((read, stored.warnings))
     }
     .await;
     let _ = backend
         .exec(&format!("DROP TEMPORARY TABLE IF EXISTS {table_name}"))
         .await;
-    let read = outcome.map_err(|mut e| {
+    let (read, warnings) = outcome.map_err(|mut e| {
         // MariaDB names the table it stores into.
         e.message = e.message.replace(TABLE, name);
         e
@@ -225,5 +235,5 @@ pub(super) async fn stored_rows(
         }
         rows.push(row);
     }
-    Ok(rows)
+    Ok(Stored { rows, warnings })
 }

@@ -13,7 +13,7 @@ use tether_fkplan::{Analysis, InsertParts, RowSource};
 use tether_schema::Schema;
 
 use super::execute::run_inside;
-use super::materialize::stored_rows;
+use super::materialize::{stored_rows, Stored};
 use super::native_first::single;
 use super::sharded::{refusal, refusal_of, Behind};
 use crate::backend::Backend;
@@ -46,8 +46,11 @@ pub(super) async fn run_rows(
             "a backslash in a statement under NO_BACKSLASH_ESCAPES",
         ));
     }
-    let rows: Vec<Vec<String>> = match &parts.source {
-        RowSource::Values(rows) if rows.iter().flatten().all(|v| is_literal(v)) => rows.clone(),
+    let Stored { rows, warnings } = match &parts.source {
+        RowSource::Values(rows) if rows.iter().flatten().all(|v| is_literal(v)) => Stored {
+            rows: rows.clone(),
+            warnings: 0,
+        },
         // Expressions: the whole VALUES computed as the target stores it.
         RowSource::Values(rows) => {
             let values: Vec<String> = rows.iter().map(|r| format!("({})", r.join(", "))).collect();
@@ -62,7 +65,8 @@ pub(super) async fn run_rows(
     };
     if rows.is_empty() {
         return Ok(Reply::Ok(OkInfo {
-            info: "Records: 0  Duplicates: 0  Warnings: 0".into(),
+            info: format!("Records: 0  Duplicates: 0  Warnings: {warnings}"),
+            warnings,
             ..OkInfo::default()
         }));
     }
@@ -109,10 +113,14 @@ pub(super) async fn run_rows(
     };
     match (replies.len(), &parts.source) {
         // One row of VALUES: MariaDB's reply carries no info line either.
-        (1, RowSource::Values(_)) if rows.len() == 1 => {
-            Ok(replies.pop().unwrap_or_else(|| Reply::Ok(OkInfo::default())))
-        }
-        _ => Ok(Reply::Ok(summed(&replies, &autos, rows.len(), kind))),
+        (1, RowSource::Values(_)) if rows.len() == 1 => match replies.pop() {
+            Some(Reply::Ok(mut info)) => {
+                info.warnings = info.warnings.saturating_add(warnings);
+                Ok(Reply::Ok(info))
+            }
+            other => Ok(other.unwrap_or_else(|| Reply::Ok(OkInfo::default()))),
+        },
+        _ => Ok(Reply::Ok(summed(&replies, &autos, rows.len(), kind, warnings))),
     }
 }
 
@@ -177,9 +185,13 @@ enum Kind {
 /// rows affected summed, the `Records / Duplicates / Warnings` line, and the
 /// insert id. For one-row pieces (`autos`, one per row) that is MariaDB's: the
 /// first value generated, else, when a row was written, the value the last row
-/// gives the AUTO_INCREMENT column; otherwise the first piece's id.
-fn summed(replies: &[Reply], autos: &[Auto], records: usize, kind: Kind) -> OkInfo {
-    let mut out = OkInfo::default();
+/// gives the AUTO_INCREMENT column; otherwise the first piece's id. `converted`:
+/// the warnings of storing the rows first.
+fn summed(replies: &[Reply], autos: &[Auto], records: usize, kind: Kind, converted: u16) -> OkInfo {
+    let mut out = OkInfo {
+        warnings: converted,
+        ..OkInfo::default()
+    };
     let mut duplicates = 0u64;
     let mut generated = 0u64;
     for (i, reply) in replies.iter().enumerate() {

@@ -552,6 +552,14 @@ fn sharded_forms_strict_mode_errors_are_mariadbs() {
         "INSERT INTO ch (id, p_id, pd) SELECT 630, 7, NULL FROM src WHERE id = 1",
         "INSERT INTO ch (id, p_id, pd) SELECT 631, 1, NULL UNION ALL SELECT 632, 7, NULL",
         "ROWS:SELECT COUNT(*) FROM ch",
+        // Not strict: converted with warnings, counted as natively.
+        "SET SESSION sql_mode = ''",
+        "INSERT INTO ch (id, p_id, pd, u) SELECT 700, 1, NULL, x FROM src WHERE id = 2",
+        "INSERT INTO ch (id, p_id, pd, u) SELECT id + 701, 1, NULL, x FROM src",
+        "INSERT INTO ch (id, p_id, pd, u) VALUES (710, 1 + 0, NULL, '1x' + 0)",
+        "INSERT INTO ch (id, p_id, pd, u) VALUES (711, 1 + 0, NULL, 1/0), (712, 2, NULL, 'y' + 0)",
+        "INSERT INTO ch (id, p_id, pd) SELECT 720, 1/0, NULL",
+        "ROWS:SELECT id, p_id, u FROM ch WHERE id >= 700 ORDER BY id",
     ]);
 }
 
