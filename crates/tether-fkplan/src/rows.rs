@@ -24,6 +24,10 @@ pub enum RowSource {
 pub struct InsertParts {
     /// `INSERT INTO t (a, b)` or `REPLACE INTO t`, names as written.
     pub head: String,
+    /// The table's name, its parts unquoted (`[db, t]` or `[t]`).
+    pub table: Vec<String>,
+    /// The column list, names unquoted; empty when the statement has none.
+    pub columns: Vec<String>,
     pub source: RowSource,
     /// ` ON DUPLICATE KEY UPDATE ...` as written, or empty.
     pub tail: String,
@@ -102,14 +106,54 @@ fn parts_of(i: &Insert, source: &Source) -> Option<InsertParts> {
         SetExpr::Values(_) => return None,
         // The query's text runs to the end of the statement: no tail may follow.
         _ if i.on.is_some() => return None,
-        _ => RowSource::Query(source.rest_from(query.span())?.to_string()),
+        _ => RowSource::Query(parenthesised(source.rest_from(query.span())?)),
     };
     Some(InsertParts {
         head,
+        table: table
+            .0
+            .iter()
+            .filter_map(|p| p.as_ident())
+            .map(|i| i.value.clone())
+            .collect(),
+        columns: i
+            .columns
+            .iter()
+            .filter_map(|c| c.0.last()?.as_ident())
+            .map(|c| c.value.clone())
+            .collect(),
         source: rows,
         tail,
         upsert: i.replace_into || i.on.is_some(),
     })
+}
+
+/// A query's text with the opening parentheses its span leaves out put back:
+/// `INSERT INTO t (SELECT 1)` has the span of `SELECT 1` but the text runs to
+/// the closing `)`.
+fn parenthesised(rest: &str) -> String {
+    let mut depth = 0i64;
+    let mut lowest = 0i64;
+    let mut quote: Option<char> = None;
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), '\\') if q != '`' => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                lowest = lowest.min(depth);
+            }
+            (None, _) => {}
+        }
+    }
+    let open = usize::try_from(-lowest).unwrap_or(0);
+    format!("{}{rest}", "(".repeat(open))
 }
 
 #[cfg(test)]
@@ -123,6 +167,10 @@ mod tests {
         )
         .expect("parts");
         assert_eq!(p.head, "INSERT INTO `t` (a, `b`)");
+        assert_eq!(
+            (p.table.clone(), p.columns.clone()),
+            (vec!["t".to_string()], vec!["a".to_string(), "b".to_string()])
+        );
         assert_eq!(
             p.source,
             RowSource::Values(vec![
@@ -140,6 +188,9 @@ mod tests {
         assert_eq!(p.head, "REPLACE INTO t");
         assert_eq!(p.source, RowSource::Query("SELECT id, 'a' FROM s WHERE id > 2".into()));
         assert!(p.upsert);
+        let p = insert_parts("INSERT INTO d.t (a) (SELECT ')' FROM s)").expect("parts");
+        assert_eq!(p.source, RowSource::Query("(SELECT ')' FROM s)".into()));
+        assert_eq!(p.table, ["d", "t"]);
         for sql in [
             "INSERT IGNORE INTO t VALUES (1)",
             "INSERT INTO t SET a = 1",

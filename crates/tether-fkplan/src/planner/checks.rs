@@ -201,6 +201,9 @@ impl<'a> Planner<'a> {
                 op: UnaryOperator::Minus | UnaryOperator::Plus,
                 expr,
             } => matches!(expr.as_ref(), Expr::Value(v) if matches!(v.value, Value::Number(..))),
+            // `_latin1 X'E9'`: a string in a named character set (how the rows of
+            // an INSERT ... SELECT are written back behind a sharding engine).
+            Expr::Prefixed { value, .. } => matches!(value.as_ref(), Expr::Value(v) if constant(&v.value)),
             _ => false,
         };
         ok.then(|| self.source.expr_text(e))

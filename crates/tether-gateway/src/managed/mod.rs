@@ -20,6 +20,7 @@ mod cascade;
 mod checks;
 mod clash;
 mod execute;
+mod materialize;
 mod native_first;
 mod render;
 mod rows;

@@ -1,7 +1,7 @@
 //! INSERT / REPLACE forms whose rows only InnoDB could check as written, run
 //! behind a sharding engine's head as the rows they write: a SELECT source (or
-//! VALUES of expressions) is read first, in the gateway's transaction, and written
-//! back as literals (NULL, numbers, binary as hex, dates and decimals as text); a
+//! VALUES of expressions) is stored first, in the gateway's transaction, as the
+//! target would store it (`materialize`), and written back as those literals; a
 //! REPLACE or ON DUPLICATE KEY UPDATE of several rows runs one row at a time, in
 //! order, as MariaDB applies them. Each piece is planned like a statement of its
 //! own; the first that fails fails the whole statement (the caller rolls back).
@@ -13,8 +13,8 @@ use tether_fkplan::{Analysis, InsertParts, RowSource};
 use tether_schema::Schema;
 
 use super::execute::run_inside;
+use super::materialize::{stored_rows, Stored};
 use super::native_first::single;
-use super::render::literals;
 use super::sharded::{refusal, refusal_of, Behind};
 use crate::backend::Backend;
 use crate::reply::{OkInfo, Reply, ServerError};
@@ -28,18 +28,45 @@ pub(super) async fn run_rows(
     backend: &mut Backend,
     behind: Behind<'_>,
 ) -> Result<Reply, ServerError> {
-    let rows: Vec<Vec<String>> = match &parts.source {
-        RowSource::Values(rows) if rows.iter().flatten().all(|v| is_literal(v)) => rows.clone(),
-        RowSource::Values(rows) => evaluated(rows, keyspace, backend).await?,
+    let read = backend
+        .read("SELECT DATABASE(), @@sql_mode LIKE '%NO_BACKSLASH_ESCAPES%'")
+        .await?;
+    let first = read.rows.first();
+    let database = first.and_then(|r| r.first()).map(|v| v.text()).unwrap_or_default();
+    // The gateway reads a backslash in a string as an escape: under
+    // NO_BACKSLASH_ESCAPES the server would read another statement.
+    let plain_backslashes = first.and_then(|r| r.get(1)).is_some_and(|v| v.text() == "1");
+    let source_text = match &parts.source {
+        RowSource::Values(rows) => rows.iter().flatten().any(|v| v.contains('\\')),
+        RowSource::Query(query) => query.contains('\\'),
+    };
+    if plain_backslashes && (source_text || parts.tail.contains('\\') || parts.head.contains('\\')) {
+        return Err(refusal(
+            keyspace,
+            "a backslash in a statement under NO_BACKSLASH_ESCAPES",
+        ));
+    }
+    let Stored { rows, warnings } = match &parts.source {
+        RowSource::Values(rows) if rows.iter().flatten().all(|v| is_literal(v)) => Stored {
+            rows: rows.clone(),
+            warnings: 0,
+        },
+        // Expressions: the whole VALUES computed as the target stores it.
+        RowSource::Values(rows) => {
+            let values: Vec<String> = rows.iter().map(|r| format!("({})", r.join(", "))).collect();
+            let source = format!("VALUES {}", values.join(", "));
+            stored_rows(&parts.table, &parts.columns, &source, keyspace, backend).await?
+        }
+        // The rows are read (and stored) before anything is written: an INSERT
+        // ... SELECT of its own table sees the table as before the statement.
         RowSource::Query(query) => {
-            // The rows are read before anything is written: an INSERT ... SELECT
-            // of its own table sees the table as before the statement.
-            literals(&backend.read(&locking(query)).await?)
+            stored_rows(&parts.table, &parts.columns, &locking(query), keyspace, backend).await?
         }
     };
     if rows.is_empty() {
         return Ok(Reply::Ok(OkInfo {
-            info: "Records: 0  Duplicates: 0  Warnings: 0".into(),
+            info: format!("Records: 0  Duplicates: 0  Warnings: {warnings}"),
+            warnings,
             ..OkInfo::default()
         }));
     }
@@ -49,14 +76,6 @@ pub(super) async fn run_rows(
         // fails the whole (the caller rolls back), as natively.
         false => rows.chunks(CHUNK).map(|c| parts.with_rows(c)).collect(),
     };
-    let database = backend
-        .read("SELECT DATABASE()")
-        .await?
-        .rows
-        .first()
-        .and_then(|r| r.first())
-        .map(|v| v.text().to_string())
-        .unwrap_or_default();
     // Every piece planned and checked before the first one writes.
     let mut plans = Vec::with_capacity(texts.len());
     for text in &texts {
@@ -86,9 +105,64 @@ pub(super) async fn run_rows(
         (true, true) => Kind::Replace,
         (true, false) => Kind::Upsert,
     };
-    match replies.len() {
-        1 => Ok(replies.pop().unwrap_or_else(|| Reply::Ok(OkInfo::default()))),
-        _ => Ok(Reply::Ok(summed(&replies, rows.len(), kind))),
+    // Which rows ask the AUTO_INCREMENT column for a value (for the OK packet's
+    // insert id); only the one-row-per-piece forms need it.
+    let autos: Vec<Auto> = match parts.upsert {
+        true => rows.iter().map(|r| auto_value(parts, schema, r)).collect(),
+        false => Vec::new(),
+    };
+    match (replies.len(), &parts.source) {
+        // One row of VALUES: MariaDB's reply carries no info line either.
+        (1, RowSource::Values(_)) if rows.len() == 1 => match replies.pop() {
+            Some(Reply::Ok(mut info)) => {
+                info.warnings = info.warnings.saturating_add(warnings);
+                Ok(Reply::Ok(info))
+            }
+            other => Ok(other.unwrap_or_else(|| Reply::Ok(OkInfo::default()))),
+        },
+        _ => Ok(Reply::Ok(summed(&replies, &autos, rows.len(), kind, warnings))),
+    }
+}
+
+/// What a row gives its table's AUTO_INCREMENT column.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Auto {
+    /// The table has none.
+    Absent,
+    /// Not listed, NULL or 0: the server generates it.
+    Generated,
+    /// A value (0 when not a plain integer).
+    Given(u64),
+}
+
+/// What `row` of `parts` gives its table's AUTO_INCREMENT column.
+fn auto_value(parts: &InsertParts, schema: &Schema, row: &[String]) -> Auto {
+    let table = schema
+        .find_table(&parts.table.join("."))
+        .or_else(|| parts.table.last().and_then(|t| schema.find_table(t)));
+    let Some(table) = table else { return Auto::Absent };
+    let Some(column) = table
+        .columns
+        .iter()
+        .find(|c| c.identity == Some(tether_schema::Identity::AutoIncrement))
+    else {
+        return Auto::Absent;
+    };
+    let position = match parts.columns.is_empty() {
+        true => table
+            .columns
+            .iter()
+            .filter(|c| c.generated.is_none())
+            .position(|c| c.name == column.name),
+        false => parts.columns.iter().position(|c| c.eq_ignore_ascii_case(&column.name)),
+    };
+    let Some(v) = position.and_then(|i| row.get(i)) else {
+        return Auto::Generated;
+    };
+    let v = v.trim();
+    match v.eq_ignore_ascii_case("null") || v == "0" {
+        true => Auto::Generated,
+        false => Auto::Given(v.trim_matches('\'').parse().unwrap_or(0)),
     }
 }
 
@@ -108,22 +182,42 @@ enum Kind {
 }
 
 /// The result MariaDB gives for one statement whose rows ran as several pieces:
-/// rows affected summed, the first AUTO_INCREMENT value taken, and the `Records /
-/// Duplicates / Warnings` line.
-fn summed(replies: &[Reply], records: usize, kind: Kind) -> OkInfo {
-    let mut out = OkInfo::default();
+/// rows affected summed, the `Records / Duplicates / Warnings` line, and the
+/// insert id. For one-row pieces (`autos`, one per row) that is MariaDB's: the
+/// first value generated, else, when a row was written, the value the last row
+/// gives the AUTO_INCREMENT column; otherwise the first piece's id. `converted`:
+/// the warnings of storing the rows first.
+fn summed(replies: &[Reply], autos: &[Auto], records: usize, kind: Kind, converted: u16) -> OkInfo {
+    let mut out = OkInfo {
+        warnings: converted,
+        ..OkInfo::default()
+    };
     let mut duplicates = 0u64;
-    for reply in replies {
+    let mut generated = 0u64;
+    for (i, reply) in replies.iter().enumerate() {
         let Reply::Ok(info) = reply else { continue };
         out.affected_rows += info.affected_rows;
         if out.last_insert_id == 0 {
             out.last_insert_id = info.last_insert_id;
         }
+        if generated == 0 && autos.get(i) == Some(&Auto::Generated) {
+            generated = info.last_insert_id;
+        }
         out.warnings = out.warnings.saturating_add(info.warnings);
         duplicates += match kind {
             Kind::Insert => 0,
             Kind::Replace => info.affected_rows.saturating_sub(1),
-            Kind::Upsert => u64::from(info.affected_rows != 1),
+            // 1: inserted, 2: updated, 0: met a duplicate and left it as it was
+            // (MariaDB counts only the rows it updated).
+            Kind::Upsert => u64::from(info.affected_rows == 2),
+        };
+    }
+    if !autos.is_empty() && !autos.contains(&Auto::Absent) {
+        out.last_insert_id = match (generated, out.affected_rows, autos.last()) {
+            (0, 0, _) => 0,
+            (0, _, Some(Auto::Given(id))) => *id,
+            (0, _, _) => 0,
+            (id, _, _) => id,
         };
     }
     out.info = format!(
@@ -147,49 +241,6 @@ fn is_literal(v: &str) -> bool {
         || ["null", "true", "false", "default"]
             .iter()
             .any(|w| t.eq_ignore_ascii_case(w))
-}
-
-/// VALUES rows with expressions: each expression evaluated by the head, once,
-/// before anything is written, and replaced by the literal of its result; literals
-/// stay as written (the column converts them on store: `0x01` into an INT is 1,
-/// where `SELECT 0x01` reads a binary string). Column references and `DEFAULT`
-/// cannot be evaluated outside the statement: refused.
-async fn evaluated(
-    rows: &[Vec<String>],
-    keyspace: &str,
-    backend: &mut Backend,
-) -> Result<Vec<Vec<String>>, ServerError> {
-    let all: Vec<&str> = rows.iter().flatten().map(String::as_str).collect();
-    if all.iter().any(|v| v.trim().eq_ignore_ascii_case("default")) {
-        return Err(refusal(keyspace, "VALUES with DEFAULT beside expressions"));
-    }
-    let expressions: Vec<&str> = all.iter().copied().filter(|v| !is_literal(v)).collect();
-    let read = backend
-        .read(&format!("SELECT {}", expressions.join(", ")))
-        .await
-        .map_err(|e| match e.code {
-            // Unknown column: the value names a column of the row.
-            1054 => refusal(
-                keyspace,
-                "VALUES whose expressions name columns of the row (only the INSERT itself can compute them)",
-            ),
-            _ => e,
-        })?;
-    let mut results = literals(&read).into_iter().next().unwrap_or_default().into_iter();
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let mut row = Vec::with_capacity(r.len());
-        for v in r {
-            row.push(match is_literal(v) {
-                true => v.clone(),
-                false => results
-                    .next()
-                    .ok_or_else(|| ServerError::gateway("tether gateway: the head evaluated too few values"))?,
-            });
-        }
-        out.push(row);
-    }
-    Ok(out)
 }
 
 /// The SELECT of an INSERT ... SELECT as a locking read (InnoDB locks the rows it
