@@ -474,6 +474,16 @@ impl Session {
             return None;
         }
         let planned = ks.plan(sql).await;
+        // A text the parser cannot read under escapes may be one the server reads
+        // without them: refused with the reason too.
+        let needs_work = match &planned {
+            Ok((_, Analysis::Plan(plan))) => ks.spec.sharded || !plan.is_passthrough(),
+            Ok(_) => false,
+            Err(_) => true,
+        };
+        if needs_work && self.backend(ks).no_backslash_escapes() {
+            return Some(vec![Reply::Error(managed::no_backslash_escapes(&ks.spec.name))]);
+        }
         if let (true, Ok((schema, _))) = (ks.spec.sharded, &planned) {
             if let Some(e) = managed::unknown_target(sql, schema, &ks.spec.name) {
                 return Some(vec![Reply::Error(e)]);

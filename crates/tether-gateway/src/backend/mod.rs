@@ -16,7 +16,7 @@ use tether_connect::DbUrl;
 use crate::protocol::Output;
 use crate::reply::{ColumnDef, OkInfo, Reply, ServerError};
 use crate::wire::value::{Params, Value};
-use crate::wire::{SERVER_STATUS_AUTOCOMMIT, SERVER_STATUS_IN_TRANS};
+use crate::wire::{SERVER_STATUS_AUTOCOMMIT, SERVER_STATUS_IN_TRANS, SERVER_STATUS_NO_BACKSLASH_ESCAPES};
 use answer::{ConnError, Event};
 use conn::BackendConn;
 
@@ -271,6 +271,13 @@ impl Backend {
     /// The status flags of the backend's last OK packet (autocommit, in transaction).
     pub fn status(&self) -> Option<u16> {
         self.conn.as_ref().map(BackendConn::status)
+    }
+
+    /// The session's sql_mode has NO_BACKSLASH_ESCAPES (the status flag of the last
+    /// reply says so).
+    pub fn no_backslash_escapes(&self) -> bool {
+        self.status()
+            .is_some_and(|s| s & SERVER_STATUS_NO_BACKSLASH_ESCAPES != 0)
     }
 
     /// Runs a client's text query, relaying every result to the client as it

@@ -32,3 +32,16 @@ mod stored;
 pub use render::inline_params;
 pub use savepoint::run;
 pub use sharded::{refusal, run_sharded, unknown_target, write_targets};
+
+/// Error 1105 for a write with FK work while the session's sql_mode has
+/// NO_BACKSLASH_ESCAPES: the gateway reads `\` in the client's text as an escape and
+/// writes it so in the statements it issues (cascades by value, rows written back),
+/// so under that mode it could check or cascade other values than the server
+/// stores. Refused before anything runs; reads and writes without FK work pass.
+pub fn no_backslash_escapes(keyspace: &str) -> crate::reply::ServerError {
+    crate::reply::ServerError::gateway(format!(
+        "tether gateway: keyspace `{keyspace}` is managed: a write with foreign-key work is refused while the \
+         session's sql_mode has NO_BACKSLASH_ESCAPES (the gateway reads and writes backslashes as escapes); \
+         reset sql_mode for such writes"
+    ))
+}

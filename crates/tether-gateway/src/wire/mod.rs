@@ -43,6 +43,8 @@ pub const SERVER_CAPABILITIES: u32 = CLIENT_LONG_PASSWORD
 // Server status flags.
 pub const SERVER_STATUS_IN_TRANS: u16 = 0x0001;
 pub const SERVER_STATUS_AUTOCOMMIT: u16 = 0x0002;
+/// The session's sql_mode has NO_BACKSLASH_ESCAPES.
+pub const SERVER_STATUS_NO_BACKSLASH_ESCAPES: u16 = 0x0200;
 pub const SERVER_MORE_RESULTS_EXISTS: u16 = 0x0008;
 
 // Commands.

@@ -641,3 +641,51 @@ fn an_ignored_re_key_leaves_the_children_alone() {
         ],
     );
 }
+
+/// Under sql_mode NO_BACKSLASH_ESCAPES the server reads `\` literally where the
+/// gateway's parser and its rendered cascades treat it as an escape (a key `Z\`
+/// would be looked up as `Z\\` and its children left behind): writes with FK work
+/// are refused before anything runs; reads and writes without FK work pass; with
+/// the mode reset the same write cascades.
+#[test]
+fn writes_with_fk_work_are_refused_under_no_backslash_escapes() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(SCHEMA);
+    db.exec(
+        "INSERT INTO region VALUES (3, 'Z\\\\'); INSERT INTO customer VALUES (4, 'Z\\\\', 'dee');
+         CREATE TABLE note (id INT PRIMARY KEY, body VARCHAR(20)) ENGINE=InnoDB",
+    );
+    let gw = start_one(&db, "managed");
+    gw.block_on(async {
+        let mut c = gw.connect("ks").await;
+        c.query_drop("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')")
+            .await
+            .expect("sql_mode");
+        let before = dump(&mut c, TABLES).await;
+        for sql in [
+            "UPDATE region SET code = 'QQ' WHERE id = 3",
+            "DELETE FROM customer WHERE id = 1",
+            "DELETE FROM region WHERE code = 'Z\\'",
+        ] {
+            let (code, _, message) = outcome(&mut c, sql).await;
+            assert_eq!(code, 1105, "{sql}: {message}");
+            assert!(message.contains("NO_BACKSLASH_ESCAPES"), "{sql}: {message}");
+        }
+        assert_eq!(dump(&mut c, TABLES).await, before);
+        assert_eq!(
+            rows(&mut c, "SELECT region_code FROM customer WHERE id = 4").await,
+            vec![vec!["Z\\"]]
+        );
+        assert_eq!(outcome(&mut c, "INSERT INTO note VALUES (1, 'a\\b')").await.0, 0);
+        assert_eq!(rows(&mut c, "SELECT body FROM note").await, vec![vec!["a\\b"]]);
+        c.query_drop("SET SESSION sql_mode = DEFAULT").await.expect("sql_mode");
+        assert_eq!(
+            outcome(&mut c, "UPDATE region SET code = 'QQ' WHERE id = 3").await,
+            (0, 1, String::new())
+        );
+        assert_eq!(
+            rows(&mut c, "SELECT region_code FROM customer WHERE id = 4").await,
+            vec![vec!["QQ"]]
+        );
+    });
+}
