@@ -24,7 +24,7 @@ impl<'a> Planner<'a> {
         if kids.is_empty() && !has_fks {
             return Ok(self.passthrough(table));
         }
-        if !i.assignments.is_empty() && !kids.is_empty() {
+        if !i.assignments.is_empty() {
             return self.insert_set(i, table);
         }
         if let Some(OnInsert::DuplicateKeyUpdate(assignments)) = &i.on {
@@ -43,8 +43,10 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// `INSERT / REPLACE ... SET a = 1, ...` into a parent table: planned as the
-    /// same statement in its `VALUES` spelling; the client's text is what runs.
+    /// `INSERT / REPLACE ... SET a = 1, ...` into a table with FKs or children:
+    /// planned as the same statement in its `VALUES` spelling (its parents checked
+    /// like a VALUES row's, where nothing but the gateway may check them); the
+    /// client's text is what runs.
     pub(super) fn insert_set(&self, i: &Insert, table: &'a Table) -> Result<Analysis, PlanError> {
         let columns: Vec<String> = i
             .assignments

@@ -449,7 +449,6 @@ fn forms_only_innodb_could_check_are_refused() {
                 "INSERT IGNORE INTO orders (customer_id, id, item_id) VALUES (1, 2, 9)",
                 "IGNORE",
             ),
-            ("INSERT INTO orders SET customer_id = 1, id = 3, item_id = 9", "INSERT"),
             (
                 "UPDATE IGNORE orders SET item_id = 9",
                 "naming `orders` that the planner cannot read",
@@ -470,6 +469,20 @@ fn forms_only_innodb_could_check_are_refused() {
         }
         // (VALUES naming the row's columns run now: sharded_forms, finding 1's test.)
         assert_eq!(dump(&mut g, NAMES).await, before);
+        // INSERT ... SET is planned as its VALUES spelling: parents checked.
+        let (code, message) = code_of(&mut g, "INSERT INTO orders SET customer_id = 1, id = 3, item_id = 9").await;
+        assert_eq!(code, 1452, "{message}");
+        assert!(
+            message.contains("FOREIGN KEY (`item_id`) REFERENCES `item`"),
+            "{message}"
+        );
+        assert_eq!(
+            code_of(&mut g, "INSERT INTO orders SET customer_id = 1, id = 3, item_id = 2")
+                .await
+                .0,
+            0
+        );
+        assert_eq!(g.affected_rows(), 1);
         // What the gateway plans runs: a cross-shard SET NULL and a co-located cascade.
         assert_eq!(code_of(&mut g, "DELETE FROM item WHERE id = 1").await.0, 0);
         assert_eq!(g.affected_rows(), 1);
