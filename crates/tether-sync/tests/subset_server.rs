@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use common::choose;
 use tether_sync::subset::KeyReads;
+use tether_sync::Job;
 use tether_testkit::{TestDb, TestEngine as Engine};
 
 /// Departments, employees (a manager self-reference; a department's head: a cycle),
@@ -174,4 +175,37 @@ fn key_columns_named_gen_or_rn_are_chosen_on_the_server_and_a_mistyped_virtual_f
                     [[subset.targets]]\ntable = \"kid\"\nwhere = \"rn <= 5\"\n";
     let (want, _) = choose(&job(&src, &dest, mistyped), KeyReads::InLists, 1);
     assert_eq!(choose(&job(&src, &dest, mistyped), KeyReads::Server, 2), (want, false));
+}
+
+/// The source idles in the snapshot's transaction while the server chooses on the other
+/// connection: a server ending idle transactions must not end it (the load reads on it
+/// after). The target's `where` sleeps on the choosing connection for 2.5 s, past a
+/// 1 s `idle_in_transaction_session_timeout`.
+#[test]
+fn the_source_stays_in_its_transaction_while_the_server_chooses() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(NAMES);
+    src.exec(&format!(
+        "ALTER DATABASE {} SET idle_in_transaction_session_timeout = '1s'",
+        src.name
+    ));
+    let dest = TestDb::create(Engine::Sqlite);
+    let slow = "[[subset.targets]]\ntable = \"par\"\nwhere = \"gen <= 2 AND (SELECT true FROM pg_sleep(2.5))\"\n";
+    let job = Job::parse("job.toml", &job(&src, &dest, slow), &|_| None).expect("job");
+    let alive = tether_testkit::block_on(async {
+        let mut p = tether_sync::prepare(&job).await.expect("prepare");
+        let id = p.source.begin_snapshot().await.expect("snapshot").expect("an id");
+        let mut other = tether_connect::Connection::open_source(&job.source_url().expect("url"))
+            .await
+            .expect("another connection");
+        other.join_snapshot(&id).await.expect("join");
+        let mut others = vec![other];
+        let subset =
+            tether_sync::subset::compute_with(&mut p.source, &mut others, &p.schema, &p.rules, KeyReads::Server)
+                .await
+                .expect("subset");
+        assert!(subset.on_server);
+        p.source.query("SELECT count(*) FROM kid", &[]).await.map(|r| r.len())
+    });
+    assert_eq!(alive.expect("the source's transaction is alive"), 1);
 }

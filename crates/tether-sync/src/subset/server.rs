@@ -169,7 +169,54 @@ pub(super) async fn compute(
             )))
         }
     };
-    let conn = &mut more[0];
+    // The source keeps the snapshot's transaction open, idle, while the other
+    // connection chooses: a server that ends idle transactions
+    // (`idle_in_transaction_session_timeout`) would end it, and the load after with it.
+    // It is kept busy with a trivial read at a third of that timeout.
+    let idle = idle_timeout(source).await?;
+    let choosing = choose(&mut more[0], &id, d, schema, rules, started);
+    let Some(every) = idle else {
+        return choosing.await;
+    };
+    tokio::pin!(choosing);
+    loop {
+        tokio::select! {
+            chosen = &mut choosing => return chosen,
+            _ = tokio::time::sleep(every) => {
+                source.execute("SELECT 1").await?;
+            }
+        }
+    }
+}
+
+/// A third of the server's `idle_in_transaction_session_timeout` for `conn`'s session,
+/// when it has one.
+async fn idle_timeout(conn: &mut Connection) -> Result<Option<std::time::Duration>, SyncError> {
+    let rows = conn
+        .query(
+            "SELECT setting::int8 FROM pg_settings WHERE name = 'idle_in_transaction_session_timeout'",
+            &[DataType::Int {
+                bytes: 8,
+                unsigned: false,
+            }],
+        )
+        .await?;
+    Ok(match rows.first().and_then(|r| r.first()) {
+        Some(Value::Int(ms)) if *ms > 0 => Some(std::time::Duration::from_millis((*ms as u64 / 3).max(1))),
+        _ => None,
+    })
+}
+
+/// The server's choice on `conn` (the second source connection), from the snapshot
+/// `id` the source exported: temp tables, the fixpoint down and up, the rows read back.
+async fn choose(
+    conn: &mut Connection,
+    id: &str,
+    d: &'static dyn Dialect,
+    schema: &Schema,
+    rules: &SubsetRules,
+    started: std::time::Instant,
+) -> Result<Option<Subset>, SyncError> {
     let mut tmp: HashMap<TableName, Tmp> = HashMap::new();
     let mut create = String::new();
     for (n, name) in rules.tables.iter().enumerate() {
@@ -196,7 +243,7 @@ pub(super) async fn compute(
     // Out of the read-only transaction to create them, then back into the snapshot.
     conn.execute("ROLLBACK").await?;
     let made = conn.execute(&create).await;
-    conn.join_snapshot(&id).await?;
+    conn.join_snapshot(id).await?;
     if let Err(e) = made {
         tracing::debug!("subset chosen by Tether, not the server: the temp tables cannot be made: {e}");
         return Ok(None);
