@@ -34,6 +34,23 @@ pub struct Prepared {
     pub source: Connection,
 }
 
+/// Debug timing of a job's phases (`TETHER_LOG=tether_sync=debug`): where a job's fixed
+/// costs go (BENCHMARKS.md, "A subset's fixed costs").
+struct Phases(std::time::Instant);
+
+impl Phases {
+    fn start() -> Self {
+        Phases(std::time::Instant::now())
+    }
+
+    /// Logs the time since the previous phase ended, and starts the next.
+    fn done(&mut self, phase: &str) {
+        let now = std::time::Instant::now();
+        tracing::debug!("phase {phase}: {:.1} ms", (now - self.0).as_secs_f64() * 1e3);
+        self.0 = now;
+    }
+}
+
 /// Reads the source's schema, merges the job's virtual FKs and makes the plan. Refuses
 /// a destination that is the source or another destination ([`refuse_overlaps`]).
 pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
@@ -51,17 +68,31 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
         });
         dest_urls.push(parsed);
     }
-    let mut source = Connection::open_source(&url).await?;
-    let unchecked = refuse_overlaps(&mut source, job, &dest_urls, false).await?;
-    let mut schema = source.introspect(&IntrospectOptions::default()).await?;
+    let mut phases = Phases::start();
+    // The destinations' tables are read (on their own connections) while the source is
+    // opened and read: neither waits on the other. A destination that is the source is
+    // only read here; refuse_overlaps refuses it before anything is written.
+    let from_source = async {
+        let mut source = Connection::open_source(&url).await?;
+        let unchecked = refuse_overlaps(&mut source, job, &dest_urls, false).await?;
+        let schema = source.introspect(&IntrospectOptions::default()).await?;
+        Ok::<_, SyncError>((source, unchecked, schema))
+    };
+    let (from_source, found) = tokio::join!(from_source, introspect_destinations(&dest_urls));
+    let (mut source, unchecked, mut schema) = from_source?;
+    phases.done("connect, refuse overlaps, introspect the source and (meanwhile) the destinations");
     virtual_fk::apply(&mut schema, &job.virtual_fks)?;
     let (mut plan, rules) = plan::build(job, &schema, &url.to_string(), &shown)?;
     plan.unchecked = unchecked;
+    phases.done("plan");
     check_source_queries(job, &plan, &rules, &schema, &mut source).await?;
+    phases.done("check the source queries");
     let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|tp| &tp.table).collect();
-    let destinations = read_destinations(&schema, &tables, &dest_urls, &mut source).await?;
+    let destinations = measure_destinations(found, &schema, &tables, &dest_urls, &mut source).await?;
     destinations.attach(&mut plan, &schema);
+    phases.done("measure text for the destinations");
     plan_loads(job, &mut plan, &dest_urls).await?;
+    phases.done("decide the loads");
     if job.privacy != config::Privacy::Off {
         let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|t| &t.table).collect();
         let found = scan::scan(&mut source, &schema, &tables, &plan.source, job.options.privacy_sample).await?;
@@ -69,6 +100,7 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
         if let Some(refusal) = plan.privacy.as_ref().and_then(|r| scan::strict_refusal(&job.path, r)) {
             return Err(refusal);
         }
+        phases.done("personal-data sample");
     }
     Ok(Prepared {
         plan,
@@ -120,11 +152,18 @@ pub async fn read_destinations(
     urls: &[Option<DbUrl>],
     source: &mut Connection,
 ) -> Result<schema_plan::Destinations, SyncError> {
-    let mut out = schema_plan::Destinations::default();
+    let found = introspect_destinations(urls).await;
+    measure_destinations(found, schema, tables, urls, source).await
+}
+
+/// Each destination's tables as they are, or why they could not be read: the part of
+/// [`read_destinations`] that needs nothing from the source, so [`prepare`] runs it
+/// while the source is introspected.
+async fn introspect_destinations(urls: &[Option<DbUrl>]) -> Vec<Result<(tether_connect::Engine, Schema), String>> {
+    let mut found = Vec::new();
     for url in urls {
         let Some(url) = url else {
-            out.found
-                .push(Err("not read: the URL needs a secret the environment lacks".to_string()));
+            found.push(Err("not read: the URL needs a secret the environment lacks".to_string()));
             continue;
         };
         let existing = match url {
@@ -136,11 +175,27 @@ pub async fn read_destinations(
             }),
             _ => tether_connect::introspect(url, &IntrospectOptions::default()).await,
         };
-        out.found.push(match existing {
+        found.push(match existing {
             Ok(existing) => Ok((url.engine(), existing)),
             Err(e) => Err(format!("not read: {e}")),
         });
     }
+    found
+}
+
+/// The rest of [`read_destinations`]: the source's text lengths that a MariaDB/MySQL
+/// destination's types need.
+async fn measure_destinations(
+    found: Vec<Result<(tether_connect::Engine, Schema), String>>,
+    schema: &Schema,
+    tables: &[&tether_schema::Table],
+    urls: &[Option<DbUrl>],
+    source: &mut Connection,
+) -> Result<schema_plan::Destinations, SyncError> {
+    let mut out = schema_plan::Destinations {
+        found,
+        ..Default::default()
+    };
     // Only destinations that size their text types need the lengths, and only from a
     // source whose text types are not sized already.
     let sized = |e: tether_connect::Engine| tether_connect::dialect_of(e).sizes_text();
@@ -349,6 +404,7 @@ pub struct Report {
 pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Result<Report, SyncError> {
     job.require_secrets()?;
     let started = std::time::Instant::now();
+    let mut phases = Phases::start();
     let Prepared {
         plan,
         rules,
@@ -363,6 +419,7 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         refuse_overlaps(&mut source, job, &urls, true).await?;
     }
     let snapshot = source.begin_snapshot().await?;
+    phases.done("begin the snapshot");
     // More lanes read the same snapshot: PostgreSQL shares it, SQLite files are at rest;
     // MariaDB cannot share one, so it reads on a single connection. A subset reads on
     // them too, so they are opened before it; a full copy opens them once the
@@ -380,10 +437,13 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
     let subsetting = plan.subset && job.mode != config::Mode::Schema;
     if subsetting {
         more.open(more.lanes).await?;
+        phases.done("open the source lanes");
     }
     let subset = if subsetting {
         progress.phase("computing the subset");
-        subset::compute(&mut source, &mut more.opened, &schema, &rules).await?
+        let subset = subset::compute(&mut source, &mut more.opened, &schema, &rules).await?;
+        phases.done("compute the subset");
+        subset
     } else {
         subset::Subset::default()
     };
@@ -392,6 +452,7 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         dests: Vec::new(),
     }];
     let loaded = load_all(job, &plan, &schema, &subset, &mut lanes, &mut more, progress).await;
+    phases.done("load_all in all");
     for unused in more.opened {
         unused.close().await;
     }
@@ -428,17 +489,20 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
     for d in lanes[0].dests.iter_mut() {
         execute::advance_sequences(d).await?;
     }
+    phases.done("FK checks on, sequences");
     let mut verification = Vec::new();
     for i in 0..job.destinations.len() {
         let conns: Vec<&mut execute::Destination> = lanes.iter_mut().map(|l| &mut l.dests[i]).collect();
         verification.push(verify::verify(conns, &plan, &schema, &tables, &counts).await?);
     }
+    phases.done("verify");
     for lane in lanes {
         for d in lane.dests {
             d.conn.close().await;
         }
         lane.source.close().await;
     }
+    phases.done("close");
     let ok = verification.iter().all(|v| v.ok);
     Ok(Report {
         tables,
@@ -497,6 +561,7 @@ async fn load_all(
     more: &mut MoreSources,
     progress: &dyn Progress,
 ) -> Result<Loaded, SyncError> {
+    let mut phases = Phases::start();
     for (spec, dp) in job.destinations.iter().zip(&plan.destinations) {
         let mut d = execute::prepare_destination(spec, plan, dp.schema.as_ref(), schema, progress).await?;
         if job.mode == config::Mode::Schema {
@@ -535,6 +600,7 @@ async fn load_all(
         true => 0,
         false => more.lanes,
     };
+    phases.done("prepare the destinations");
     more.open(more_lanes).await?;
     for source in more.opened.drain(..more_lanes) {
         let mut dests = Vec::new();
@@ -548,7 +614,9 @@ async fn load_all(
         maps: anonymize::KeyMaps::default(),
         leaks: std::sync::Mutex::new(Vec::new()),
     };
+    phases.done("open the lanes");
     let tables = execute::load(plan, lanes, subset, &anon, progress).await?;
+    phases.done("load");
     // The source counts what the verification compares (in the job's snapshot) while
     // the destinations build their keys, indexes and FKs: different connections.
     let execute::Lane { source, dests } = &mut lanes[0];
@@ -567,6 +635,7 @@ async fn load_all(
     let (finished, counts) = tokio::join!(finish, verify::source_counts(source, plan, subset));
     finished?;
     let counts = counts?;
+    phases.done("build keys, commit; source counts");
     let mut leaks = anon.leaks.into_inner().expect("lock");
     leaks.sort_by(|a, b| (&a.table, &a.column).cmp(&(&b.table, &b.column)));
     Ok(Some(((tables, counts), leaks)))

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use common::choose;
 use tether_sync::subset::KeyReads;
+use tether_sync::Job;
 use tether_testkit::{TestDb, TestEngine as Engine};
 
 /// Departments, employees (a manager self-reference; a department's head: a cycle),
@@ -139,4 +140,72 @@ fn a_sqlite_subset_is_chosen_by_tether() {
     );
     let (want, _) = choose(&job, KeyReads::InLists, 1);
     assert_eq!(choose(&job, KeyReads::Server, 2), (want, false));
+}
+
+/// A parent keyed by a column named `gen` (the temp tables' generation column was
+/// `gen`), a capped child keyed by `rn` (the cap's rank alias was `rn`: 42702), and a
+/// text column of the child naming its parent as a virtual FK (varchar = integer: 42883).
+const NAMES: &str = "
+CREATE TABLE par (gen INT NOT NULL PRIMARY KEY, name VARCHAR(20) NOT NULL);
+CREATE TABLE kid (rn INT NOT NULL PRIMARY KEY, par_gen INT NOT NULL, code VARCHAR(10),
+  CONSTRAINT kid_par_fk FOREIGN KEY (par_gen) REFERENCES par (gen));
+INSERT INTO par SELECT g, 'p' || g FROM generate_series(1, 20) g;
+INSERT INTO kid SELECT g, 1 + g % 20, (1 + (g * 3) % 20)::text FROM generate_series(1, 200) g;
+ANALYZE;
+";
+
+#[test]
+fn key_columns_named_gen_or_rn_are_chosen_on_the_server_and_a_mistyped_virtual_fk_falls_back() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(NAMES);
+    let dest = TestDb::create(Engine::Sqlite);
+    let capped = "[subset]\nmax_children_per_parent = 3\n\
+                  [[subset.targets]]\ntable = \"par\"\nwhere = \"gen <= 4\"\n";
+    let (want, _) = choose(&job(&src, &dest, capped), KeyReads::InLists, 1);
+    let (got, on_server) = choose(&job(&src, &dest, capped), KeyReads::Server, 2);
+    assert!(on_server, "the server chose the rows");
+    assert_eq!(got, want);
+    let kids: usize = got
+        .iter()
+        .filter(|(t, _)| t.contains("kid"))
+        .map(|(_, (k, _))| k.len())
+        .sum();
+    assert_eq!(kids, 12, "3 children of each of 4 parents: {got:?}");
+    let mistyped = "[[virtual_foreign_keys]]\ntable = \"kid\"\ncolumns = [\"code\"]\nreferenced_table = \"par\"\n\
+                    [[subset.targets]]\ntable = \"kid\"\nwhere = \"rn <= 5\"\n";
+    let (want, _) = choose(&job(&src, &dest, mistyped), KeyReads::InLists, 1);
+    assert_eq!(choose(&job(&src, &dest, mistyped), KeyReads::Server, 2), (want, false));
+}
+
+/// The source idles in the snapshot's transaction while the server chooses on the other
+/// connection: a server ending idle transactions must not end it (the load reads on it
+/// after). The target's `where` sleeps on the choosing connection for 2.5 s, past a
+/// 1 s `idle_in_transaction_session_timeout`.
+#[test]
+fn the_source_stays_in_its_transaction_while_the_server_chooses() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(NAMES);
+    src.exec(&format!(
+        "ALTER DATABASE {} SET idle_in_transaction_session_timeout = '1s'",
+        src.name
+    ));
+    let dest = TestDb::create(Engine::Sqlite);
+    let slow = "[[subset.targets]]\ntable = \"par\"\nwhere = \"gen <= 2 AND (SELECT true FROM pg_sleep(2.5))\"\n";
+    let job = Job::parse("job.toml", &job(&src, &dest, slow), &|_| None).expect("job");
+    let alive = tether_testkit::block_on(async {
+        let mut p = tether_sync::prepare(&job).await.expect("prepare");
+        let id = p.source.begin_snapshot().await.expect("snapshot").expect("an id");
+        let mut other = tether_connect::Connection::open_source(&job.source_url().expect("url"))
+            .await
+            .expect("another connection");
+        other.join_snapshot(&id).await.expect("join");
+        let mut others = vec![other];
+        let subset =
+            tether_sync::subset::compute_with(&mut p.source, &mut others, &p.schema, &p.rules, KeyReads::Server)
+                .await
+                .expect("subset");
+        assert!(subset.on_server);
+        p.source.query("SELECT count(*) FROM kid", &[]).await.map(|r| r.len())
+    });
+    assert_eq!(alive.expect("the source's transaction is alive"), 1);
 }

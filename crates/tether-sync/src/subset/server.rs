@@ -30,7 +30,7 @@ use crate::error::SyncError;
 use crate::plan::{row_key, SubsetRules};
 
 /// One subset table: its model, key, and the names of its two temp tables (rows reached
-/// downwards, and rows included), each `(key columns..., gen)`.
+/// downwards, and rows included), each `(key columns..., tether_gen)`.
 struct Tmp {
     table: Table,
     key: Vec<String>,
@@ -53,6 +53,35 @@ fn unsupported(source: &Connection, more: &[Connection], schema: &Schema, rules:
         };
         if table.primary_key.is_empty() {
             return Some(format!("table {name} has no primary key"));
+        }
+        // The temp tables' generation and the cap's rank are columns next to the key's.
+        if let Some(c) = table
+            .primary_key
+            .iter()
+            .find(|c| ["tether_gen", "tether_rn"].contains(&c.as_str()))
+        {
+            return Some(format!("table {name}'s key column {c} is a name the server path uses"));
+        }
+        // `child IN (SELECT parent ...)` needs comparable types (PostgreSQL: 42883 for
+        // varchar = integer, which a virtual FK may pair); Tether compares values.
+        for fk in &table.foreign_keys {
+            let Some(parent) = schema.table(&fk.referenced_name()) else {
+                continue;
+            };
+            for (cc, pc) in fk.columns.iter().zip(&fk.referenced_columns) {
+                let (Some(ct), Some(pt)) = (table.column(cc), parent.column(pc)) else {
+                    continue;
+                };
+                let (ct, pt) = (&ct.normalized_type, &pt.normalized_type);
+                let alike = (ct.is_integer() && pt.is_integer()) || (ct.is_text() && pt.is_text()) || ct == pt;
+                if !alike {
+                    return Some(format!(
+                        "{} ({cc}) -> {} ({pc}) pairs columns of different types",
+                        name,
+                        fk.referenced_name()
+                    ));
+                }
+            }
         }
     }
     if let Some((name, _)) = rules.targets.iter().find(|(_, t)| t.percent.is_some()) {
@@ -140,7 +169,54 @@ pub(super) async fn compute(
             )))
         }
     };
-    let conn = &mut more[0];
+    // The source keeps the snapshot's transaction open, idle, while the other
+    // connection chooses: a server that ends idle transactions
+    // (`idle_in_transaction_session_timeout`) would end it, and the load after with it.
+    // It is kept busy with a trivial read at a third of that timeout.
+    let idle = idle_timeout(source).await?;
+    let choosing = choose(&mut more[0], &id, d, schema, rules, started);
+    let Some(every) = idle else {
+        return choosing.await;
+    };
+    tokio::pin!(choosing);
+    loop {
+        tokio::select! {
+            chosen = &mut choosing => return chosen,
+            _ = tokio::time::sleep(every) => {
+                source.execute("SELECT 1").await?;
+            }
+        }
+    }
+}
+
+/// A third of the server's `idle_in_transaction_session_timeout` for `conn`'s session,
+/// when it has one.
+async fn idle_timeout(conn: &mut Connection) -> Result<Option<std::time::Duration>, SyncError> {
+    let rows = conn
+        .query(
+            "SELECT setting::int8 FROM pg_settings WHERE name = 'idle_in_transaction_session_timeout'",
+            &[DataType::Int {
+                bytes: 8,
+                unsigned: false,
+            }],
+        )
+        .await?;
+    Ok(match rows.first().and_then(|r| r.first()) {
+        Some(Value::Int(ms)) if *ms > 0 => Some(std::time::Duration::from_millis((*ms as u64 / 3).max(1))),
+        _ => None,
+    })
+}
+
+/// The server's choice on `conn` (the second source connection), from the snapshot
+/// `id` the source exported: temp tables, the fixpoint down and up, the rows read back.
+async fn choose(
+    conn: &mut Connection,
+    id: &str,
+    d: &'static dyn Dialect,
+    schema: &Schema,
+    rules: &SubsetRules,
+    started: std::time::Instant,
+) -> Result<Option<Subset>, SyncError> {
     let mut tmp: HashMap<TableName, Tmp> = HashMap::new();
     let mut create = String::new();
     for (n, name) in rules.tables.iter().enumerate() {
@@ -155,7 +231,7 @@ pub(super) async fn compute(
         for tmp_name in [&t.down, &t.inc] {
             create.push_str(&format!(
                 "DROP TABLE IF EXISTS pg_temp.{tmp_name}; \
-                 CREATE TEMP TABLE {tmp_name} AS SELECT {}, 0 AS gen FROM {} WITH NO DATA; \
+                 CREATE TEMP TABLE {tmp_name} AS SELECT {}, 0 AS tether_gen FROM {} WITH NO DATA; \
                  CREATE INDEX ON pg_temp.{tmp_name} ({});\n",
                 d.idents(&t.key),
                 d.own_rows(&t.table),
@@ -167,7 +243,7 @@ pub(super) async fn compute(
     // Out of the read-only transaction to create them, then back into the snapshot.
     conn.execute("ROLLBACK").await?;
     let made = conn.execute(&create).await;
-    conn.join_snapshot(&id).await?;
+    conn.join_snapshot(id).await?;
     if let Err(e) = made {
         tracing::debug!("subset chosen by Tether, not the server: the temp tables cannot be made: {e}");
         return Ok(None);
@@ -227,7 +303,7 @@ pub(super) async fn compute(
             }
             let (c, p) = (&tmp[*child], &tmp[parent]);
             let values = format!(
-                "SELECT {pr} FROM {ptable} p JOIN pg_temp.{pdown} g ON {peq} WHERE g.gen = {gen}",
+                "SELECT {pr} FROM {ptable} p JOIN pg_temp.{pdown} g ON {peq} WHERE g.tether_gen = {gen}",
                 pr = cols(d, "p", &fk.referenced_columns),
                 ptable = d.own_rows(&p.table),
                 pdown = p.down,
@@ -243,8 +319,8 @@ pub(super) async fn compute(
                 // The first `cap` children of each parent value by key, among all its
                 // children (those already reached too), as the client ranks them.
                 Some(cap) => format!(
-                    "SELECT {ckk} FROM (SELECT {ck}, row_number() OVER (PARTITION BY {cf} ORDER BY {ck}) AS rn \
-                     FROM {ctable} c WHERE ({cf}) IN ({values})) r WHERE r.rn <= {cap}",
+                    "SELECT {ckk} FROM (SELECT {ck}, row_number() OVER (PARTITION BY {cf} ORDER BY {ck}) AS tether_rn \
+                     FROM {ctable} c WHERE ({cf}) IN ({values})) r WHERE r.tether_rn <= {cap}",
                     ckk = cols(d, "r", &c.key),
                     ck = cols(d, "c", &c.key),
                     ctable = d.own_rows(&c.table),
@@ -301,7 +377,7 @@ pub(super) async fn compute(
                 conn,
                 &format!(
                     "INSERT INTO pg_temp.{pinc} SELECT {pk}, {g} FROM {ptable} p \
-                     WHERE ({pr}) IN (SELECT {cf} FROM {ctable} c JOIN pg_temp.{cinc} i ON {ceq} WHERE i.gen = {gen}) \
+                     WHERE ({pr}) IN (SELECT {cf} FROM {ctable} c JOIN pg_temp.{cinc} i ON {ceq} WHERE i.tether_gen = {gen}) \
                      AND NOT EXISTS (SELECT 1 FROM pg_temp.{pinc} x WHERE {peq})",
                     pinc = p.inc,
                     pk = cols(d, "p", &p.key),
