@@ -621,9 +621,30 @@ pub async fn table_exists(db: &mut Db, database: &str, table: &str) -> Result<bo
     Ok(db.count(&sql).await?.unwrap_or(0) > 0)
 }
 
-/// The keys of `table`: name and columns, in SHOW INDEX order.
+/// MariaDB's "Table ... was skipped since its definition is being modified by
+/// concurrent DDL statement" (SHOW INDEX skips a table under an ALTER instead of
+/// waiting for it).
+const ER_SKIPPED_FOR_CONCURRENT_DDL: u16 = 1684;
+
+/// The keys of `table`: name and columns, in SHOW INDEX order. A table another
+/// statement is altering right now has changed its definition for the migration.
 async fn keys(db: &mut Db, table: &str) -> Result<Vec<(String, Vec<String>)>, OnlineError> {
-    let (names, rows) = db.named(&format!("SHOW INDEX FROM {}", q(table))).await?;
+    let (names, rows) = match db.named(&format!("SHOW INDEX FROM {}", q(table))).await {
+        Err(OnlineError::Backend {
+            code: ER_SKIPPED_FOR_CONCURRENT_DDL,
+            message,
+            ..
+        }) => {
+            return Err(OnlineError::Refused {
+                table: table.to_string(),
+                reason: format!(
+                    "the definition of `{table}` changed during the migration (a direct ALTER is running: \
+                     {message})"
+                ),
+            })
+        }
+        read => read?,
+    };
     let col = |n: &str| names.iter().position(|x| x.eq_ignore_ascii_case(n));
     let (Some(key), Some(column)) = (col("Key_name"), col("Column_name")) else {
         return Ok(Vec::new());
