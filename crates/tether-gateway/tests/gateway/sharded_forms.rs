@@ -294,13 +294,9 @@ fn sharded_forms_select_and_multi_row_upserts_run_as_their_rows() {
 /// be undone: docs/sharding.md, "Managed mode").
 #[test]
 fn sharded_forms_inside_a_client_transaction() {
-    use crate::sharded_managed::{code_of, sharded_schema, vschema};
+    use crate::sharded_managed::{code_of, managed_keyspace};
     use mysql_async::prelude::Queryable;
-    let cluster = spider::cluster();
-    let db = cluster.create_db();
-    sharded_schema(&db);
-    db.exec_head("INSERT INTO customer (id) VALUES (1), (2); INSERT INTO item (id) VALUES (1)");
-    let gw = start_json(&vschema(&db.head_url()), "");
+    let (_db, gw) = managed_keyspace("INSERT INTO customer (id) VALUES (1), (2); INSERT INTO item (id) VALUES (1)");
     gw.block_on(async {
         let mut g = gw.connect("ks").await;
         let ids = |rows: Vec<(String, Vec<Vec<String>>)>| {

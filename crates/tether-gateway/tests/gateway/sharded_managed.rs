@@ -18,7 +18,7 @@ use tether_testkit::{TestDb, TestEngine};
 
 use crate::differential::Rng;
 use crate::managed::assert_same_outcome;
-use crate::support::{dump, start_json};
+use crate::support::{dump, start_json, Gw};
 
 /// Tables: (name, columns (head and nodes alike), sharded by, node FKs).
 const TABLES: &[(&str, &str, &str, &str)] = &[
@@ -117,6 +117,16 @@ pub(crate) fn sharded_schema(db: &ShardedDb) {
         };
         db.sharded_table(name, columns, &node, &Partitioning::Hash((*by).into()), &spider::NODES);
     }
+}
+
+/// A database of the shared Spider cluster with [`sharded_schema`] and `setup` run
+/// on the head, and a gateway whose keyspace `ks` is managed and sharded over it.
+pub(crate) fn managed_keyspace(setup: &str) -> (ShardedDb<'static>, Gw) {
+    let db = spider::cluster().create_db();
+    sharded_schema(&db);
+    db.exec_head(setup);
+    let gw = start_json(&vschema(&db.head_url()), "");
+    (db, gw)
 }
 
 pub(crate) fn vschema(head_url: &str) -> String {
@@ -645,11 +655,7 @@ fn a_replace_into_a_table_whose_head_keys_differ_from_the_nodes_is_refused() {
 /// (the COMMIT that follows fails: see `sharded_review`).
 #[test]
 fn planned_writes_inside_a_client_transaction_run_without_savepoints() {
-    let cluster = spider::cluster();
-    let db = cluster.create_db();
-    sharded_schema(&db);
-    db.exec_head("INSERT INTO customer (id) VALUES (1), (2); INSERT INTO item (id) VALUES (1)");
-    let gw = start_json(&vschema(&db.head_url()), "");
+    let (_db, gw) = managed_keyspace("INSERT INTO customer (id) VALUES (1), (2); INSERT INTO item (id) VALUES (1)");
     gw.block_on(async {
         let mut g = gw.connect("ks").await;
         let ids = |rows: Vec<Vec<String>>| rows.into_iter().map(|r| r[0].clone()).collect::<Vec<_>>();
@@ -751,11 +757,9 @@ fn cascades_crossing_between_nodes_end_by_the_lock_timeout_without_orphans() {
 /// refused or counted as in text.
 #[test]
 fn prepared_statements_are_checked_and_counted_like_text() {
-    let cluster = spider::cluster();
-    let db = cluster.create_db();
-    sharded_schema(&db);
-    db.exec_head("INSERT INTO customer (id) VALUES (1), (2); INSERT INTO orders (customer_id, id) VALUES (1, 1)");
-    let gw = start_json(&vschema(&db.head_url()), "");
+    let (_db, gw) = managed_keyspace(
+        "INSERT INTO customer (id) VALUES (1), (2); INSERT INTO orders (customer_id, id) VALUES (1, 1)",
+    );
     gw.block_on(async {
         let mut g = gw.connect("ks").await;
         let insert = "INSERT INTO orders (customer_id, id) VALUES (?, ?)";

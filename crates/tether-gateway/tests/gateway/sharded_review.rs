@@ -6,7 +6,7 @@
 
 use mysql_async::prelude::Queryable;
 
-use crate::sharded_managed::{code_of, orphans, sharded_schema, vschema, NAMES};
+use crate::sharded_managed::{code_of, managed_keyspace, orphans, sharded_schema, vschema, NAMES};
 use crate::support::{dump, start_json};
 use tether_testkit::spider;
 
@@ -26,11 +26,7 @@ fn refused(code: u16, message: &str, sql: &str, form: &str) {
 /// refused; a write after a plain comment is planned like one without.
 #[test]
 fn writes_the_gateway_does_not_plan_are_refused() {
-    let cluster = spider::cluster();
-    let db = cluster.create_db();
-    sharded_schema(&db);
-    db.exec_head(SETUP);
-    let gw = start_json(&vschema(&db.head_url()), "");
+    let (db, gw) = managed_keyspace(SETUP);
     gw.block_on(async {
         let mut g = gw.connect("ks").await;
         let before = dump(&mut g, NAMES).await;
@@ -183,11 +179,7 @@ fn ddl_that_would_hide_or_break_fks_is_refused() {
 /// then every statement is refused until the client's ROLLBACK; a COMMIT fails.
 #[test]
 fn a_client_transaction_keeps_its_rows_or_stays_aborted_until_rollback() {
-    let cluster = spider::cluster();
-    let db = cluster.create_db();
-    sharded_schema(&db);
-    db.exec_head(SETUP);
-    let gw = start_json(&vschema(&db.head_url()), "");
+    let (db, gw) = managed_keyspace(SETUP);
     gw.block_on(async {
         let mut g = gw.connect("ks").await;
         let customers =
