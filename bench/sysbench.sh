@@ -50,6 +50,7 @@ log() { printf 'bench/sysbench.sh: %s\n' "$*" >&2; }
 missing=()
 command -v sysbench >/dev/null || missing+=(sysbench)
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+[ -x /usr/bin/time ] || missing+=(time)
 if [ ${#missing[@]} -gt 0 ]; then
     SUDO=()
     [ "$(id -u)" -ne 0 ] && SUDO=(sudo)
@@ -117,6 +118,10 @@ cpu_ticks() {
     echo $(( ${12} + ${13} ))
 }
 TICK_US=$(( 1000000 / $(getconf CLK_TCK) ))
+# The MariaDB server's process when it runs on this machine (its CPU per query is
+# printed too), else empty.
+SERVER_PID=$(ss -Hltnp "sport = :$MY_PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
+[ -r "/proc/${SERVER_PID:-0}/stat" ] || SERVER_PID=""
 
 # --- database ----------------------------------------------------------------------
 if [ "$(mysql_admin -e "SHOW DATABASES LIKE '$DB'")" = "$DB" ]; then
@@ -206,10 +211,14 @@ done
 
 # --- runs --------------------------------------------------------------------------
 # One run: appends "workload threads round path qps queries cpu_ticks" to results.
+# The server's and sysbench's CPU are counted too: on a 2-core machine all three share
+# the cores, so a proxy that makes the server or the client work harder costs QPS.
 run() { # WORKLOAD THREADS ROUND PATH
-    local out before=0 after=0 queries qps pid=${PID[$4]}
+    local out before=0 after=0 server_before=0 server_after=0 queries qps client pid=${PID[$4]}
     [ -n "$pid" ] && before=$(cpu_ticks "$pid")
-    out=$(sysbench "$1" "${SB_COMMON[@]}" --threads="$2" --time="$SECONDS_PER_RUN" \
+    [ -n "$SERVER_PID" ] && server_before=$(cpu_ticks "$SERVER_PID")
+    out=$(/usr/bin/time -f '%U %S' -o "$WORK/client-cpu" \
+        sysbench "$1" "${SB_COMMON[@]}" --threads="$2" --time="$SECONDS_PER_RUN" \
         --mysql-host=127.0.0.1 --mysql-port="${PORT[$4]}" \
         --mysql-user="${LOGIN[$4]}" --mysql-password="${SECRET[$4]}" run 2>&1) || {
         log "sysbench $1 --threads=$2 through $4 failed:"
@@ -217,8 +226,11 @@ run() { # WORKLOAD THREADS ROUND PATH
         exit 1
     }
     [ -n "$pid" ] && after=$(cpu_ticks "$pid")
+    [ -n "$SERVER_PID" ] && server_after=$(cpu_ticks "$SERVER_PID")
+    # seconds -> clock ticks, like the others
+    client=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($1 + $2) * hz }' "$WORK/client-cpu")
     read -r queries qps < <(echo "$out" | awk '/^ *queries:/ { gsub(/[()]/, ""); print $2, $3 }')
-    echo "$1 $2 $3 $4 $qps $queries $((after - before))" >>"$WORK/results"
+    echo "$1 $2 $3 $4 $qps $queries $((after - before)) $((server_after - server_before)) $client" >>"$WORK/results"
     log "$1 x$2 round $3 $4: $qps qps"
 }
 
@@ -248,8 +260,9 @@ import statistics, sys
 path_file, tick_us, paths = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 runs = {}  # (workload, threads) -> round -> path -> (qps, queries, ticks)
 for line in open(path_file):
-    wl, th, rnd, path, qps, queries, ticks = line.split()
-    runs.setdefault((wl, int(th)), {}).setdefault(int(rnd), {})[path] = (float(qps), int(queries), int(ticks))
+    wl, th, rnd, path, qps, queries, ticks, server, client = line.split()
+    runs.setdefault((wl, int(th)), {}).setdefault(int(rnd), {})[path] = (
+        float(qps), int(queries), int(ticks), int(server), int(client))
 names = {"haproxy": "HAProxy", "relay": "byte relay", "gateway": "gateway unmanaged", "managed": "gateway managed",
          "gateway-t1": "gateway unmanaged --threads 1",
          "before": "gateway unmanaged (before)", "managed-before": "gateway managed (before)"}
@@ -259,6 +272,7 @@ head = ["workload", "direct QPS"] + [f"{names[p]} / direct" for p in proxies]
 if "haproxy" in proxies:
     head += [f"{names[g]} / HAProxy" for g in gws]
 head += [f"CPU us/query {names[p]}" for p in proxies]
+head += [f"server + client CPU us/query {'direct' if p == 'direct' else names[p]}" for p in paths]
 print("| " + " | ".join(head) + " |")
 print("|" + "---|" * len(head))
 def med(values):
@@ -270,5 +284,7 @@ for (wl, th), rounds in runs.items():
     if "haproxy" in proxies:
         row += [f"**{med(r[g][0] / r['haproxy'][0] for r in rs):.2f}**" for g in gws]
     row += [f"{med(r[p][2] * tick_us / max(r[p][1], 1) for r in rs):.1f}" for p in proxies]
+    row += [f"{med(r[p][3] * tick_us / max(r[p][1], 1) for r in rs):.1f} + "
+            f"{med(r[p][4] * tick_us / max(r[p][1], 1) for r in rs):.1f}" for p in paths]
     print("| " + " | ".join(row) + " |")
 EOF

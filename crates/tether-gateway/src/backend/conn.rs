@@ -91,6 +91,26 @@ impl BackendConn {
         }
     }
 
+    /// The rows of the current result set that are already buffered whole, after
+    /// the one [`Self::event`] gave last: their packets as they came (a result's
+    /// rows relayed in one copy, not one event each). Stops before anything that is
+    /// not a plain row (its end, an error, a packet out of order, one not all here),
+    /// which [`Self::event`] then reads.
+    pub fn buffered_rows(&mut self) -> &[u8] {
+        if self.state != State::Rows {
+            return &[];
+        }
+        let next_seq = &mut self.next_seq;
+        self.reader.take_buffered(|seq, payload| {
+            // 0xfe may end the result set, 0xff is an error: left to `event`.
+            let row = seq == *next_seq && !matches!(payload.first(), None | Some(0xfe | 0xff));
+            if row {
+                *next_seq = seq.wrapping_add(1);
+            }
+            row
+        })
+    }
+
     /// True once the backend said it closes the connection.
     pub fn closing(&self) -> bool {
         self.closing

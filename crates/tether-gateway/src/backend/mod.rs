@@ -530,7 +530,11 @@ async fn relay(conn: &mut BackendConn, out: &mut Output<'_>) -> Result<(), Fail>
                     out.columns_done();
                 }
             }
-            Event::Row(p) => out.relay_row(p).await?,
+            Event::Row(p) => {
+                out.relay_row(p).await?;
+                // The rows already read behind it go in one copy.
+                out.relay_row_packets(conn.buffered_rows()).await?;
+            }
             Event::End { warnings, status, more } => {
                 out.set_status(status);
                 out.end_rows(warnings, more);

@@ -72,6 +72,16 @@ impl Output<'_> {
         self.flush_if_full().await
     }
 
+    /// Row packets of the backend's, headers included, as they came (from
+    /// `BackendConn::buffered_rows`): copied at once, renumbered.
+    pub async fn relay_row_packets(&mut self, packets: &[u8]) -> io::Result<()> {
+        if packets.is_empty() {
+            return Ok(());
+        }
+        self.w.put_packets(packets);
+        self.flush_if_full().await
+    }
+
     /// Column count and definitions of a result set the gateway built.
     pub fn begin_rows(&mut self, columns: &[ColumnDef]) {
         self.w.begin();

@@ -159,6 +159,29 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
         }
     }
 
+    /// Whole packets already in the read buffer after the one read last, taken at
+    /// once while `take(seq, payload)` accepts each (only packets under 16 MiB, so
+    /// each is a whole payload): the bytes, headers included, as they came. No read
+    /// from the stream; empty when the next packet is not all here or is refused.
+    pub fn take_buffered(&mut self, mut take: impl FnMut(u8, &[u8]) -> bool) -> &[u8] {
+        self.direct = None;
+        self.payload.clear();
+        let start = self.pos;
+        let mut at = start;
+        while let Some(head) = self.buf.get(at..at + 4) {
+            let len = usize::from(head[0]) | usize::from(head[1]) << 8 | usize::from(head[2]) << 16;
+            let Some(payload) = self.buf.get(at + 4..at + 4 + len) else {
+                break;
+            };
+            if len >= MAX_CHUNK || !take(head[3], payload) {
+                break;
+            }
+            at += 4 + len;
+        }
+        self.pos = at;
+        &self.buf[start..at]
+    }
+
     /// The sequence number the payload read last began with (a payload of 16 MiB
     /// or more spans several packets; [`Self::next`] returns the last one's).
     pub fn first_seq(&self) -> u8 {
@@ -255,6 +278,21 @@ impl<W: AsyncWrite + Unpin> PacketWriter<W> {
         self.buf[at + 2] = (len >> 16) as u8;
         self.buf[at + 3] = self.seq;
         self.seq = self.seq.wrapping_add(1);
+    }
+
+    /// Whole packets (headers included, each under 16 MiB, as
+    /// [`PacketReader::take_buffered`] gives them) appended as they are, renumbered
+    /// to follow the packets built before.
+    pub fn put_packets(&mut self, packets: &[u8]) {
+        let mut at = self.buf.len();
+        self.buf.extend_from_slice(packets);
+        while at < self.buf.len() {
+            let len =
+                usize::from(self.buf[at]) | usize::from(self.buf[at + 1]) << 8 | usize::from(self.buf[at + 2]) << 16;
+            self.buf[at + 3] = self.seq;
+            self.seq = self.seq.wrapping_add(1);
+            at += 4 + len;
+        }
     }
 
     /// Bytes built and not sent yet.

@@ -975,3 +975,84 @@ fn a_statement_over_the_backends_packet_limit_gets_its_error_and_the_next_one_re
     let answer = raw.query("SELECT 41 + 1");
     assert_eq!(answer[2], b"\x0242");
 }
+
+/// Rows the gateway finds already buffered are relayed in one copy, renumbered:
+/// every packet's sequence number follows the one before, with and without
+/// CLIENT_DEPRECATE_EOF (without, the gateway's EOF after the column list shifts the
+/// backend's numbering by one), each row exactly as MariaDB sent it; an error after
+/// 59,999 rows arrives after them, and the connection goes on.
+#[test]
+fn rows_relayed_in_bulk_keep_their_order_and_numbering_and_an_error_after_rows_arrives() {
+    use crate::support::{caps, Raw};
+    let db = TestDb::create(TestEngine::Mysql);
+    let gw = start_one(&db, "unmanaged");
+    /// The answer's packets up to the one that ends it (`end` says which), each
+    /// numbered one after the packet before (the command was number 0).
+    fn packets(raw: &mut Raw, mut end: impl FnMut(&[u8]) -> bool) -> Vec<Vec<u8>> {
+        let mut got = Vec::new();
+        loop {
+            let (seq, p) = raw.read();
+            assert_eq!(seq, (got.len() + 1) as u8, "packet {} numbered in order", got.len() + 1);
+            let last = end(&p);
+            got.push(p);
+            if last {
+                return got;
+            }
+        }
+    }
+    let text_row = |n: u64| {
+        let n = n.to_string();
+        [&[n.len() as u8][..], n.as_bytes(), &[50], &[b'r'; 50]].concat()
+    };
+    let sql = "SELECT seq, REPEAT('r', 50) FROM seq_1_to_20000";
+    for (capabilities, eofs) in [(caps::BASE, 0), (caps::BASE & !caps::DEPRECATE_EOF, 1)] {
+        let mut raw = Raw::login(gw.addr, capabilities, "ks");
+        raw.command(0x03, sql.as_bytes());
+        // Count, 2 definitions, [EOF], 20,000 rows, then the end (EOF or 0xfe OK).
+        let mut n = 0;
+        let got = packets(&mut raw, |_| {
+            n += 1;
+            n > 3 + eofs + 20_000
+        });
+        assert_eq!(got.len(), 3 + eofs + 20_000 + 1);
+        assert_eq!(got[0], vec![2], "two columns");
+        if eofs == 1 {
+            assert_eq!(got[3][0], 0xfe, "EOF after the column list");
+        }
+        let rows = &got[3 + eofs..got.len() - 1];
+        for (i, row) in rows.iter().enumerate() {
+            assert_eq!(row, &text_row(i as u64 + 1), "row {}", i + 1);
+        }
+        assert_eq!(got[got.len() - 1][0], 0xfe, "the end of the rows");
+        // An error after rows already sent: every row before it, then the ERR.
+        let failing = "SELECT seq FROM seq_1_to_100000 WHERE IF(seq = 60000, (SELECT seq FROM seq_1_to_2), 1)";
+        raw.command(0x03, failing.as_bytes());
+        let got = packets(&mut raw, |p| p[0] == 0xff);
+        let err = &got[got.len() - 1];
+        assert_eq!(
+            u16::from_le_bytes([err[1], err[2]]),
+            1242,
+            "{}",
+            String::from_utf8_lossy(err)
+        );
+        let rows: Vec<&Vec<u8>> = got[2 + eofs..got.len() - 1].iter().collect();
+        assert_eq!(rows.len(), 59_999, "every row before the failing one");
+        for (i, row) in rows.iter().enumerate() {
+            let n = (i + 1).to_string();
+            assert_eq!(
+                row.as_slice(),
+                [&[n.len() as u8][..], n.as_bytes()].concat(),
+                "row {}",
+                i + 1
+            );
+        }
+        // The connection goes on.
+        raw.command(0x03, b"SELECT 42");
+        let mut n = 0;
+        let got = packets(&mut raw, |_| {
+            n += 1;
+            n == 4 + eofs
+        });
+        assert_eq!(got[2 + eofs], b"\x0242".to_vec());
+    }
+}
