@@ -351,6 +351,53 @@ fn unplannable_writes_get_a_clear_error() {
     });
 }
 
+/// A write naming no table with FKs or referred to by one is forwarded without
+/// being parsed: what the gateway's parser cannot read reaches MariaDB (its own
+/// error, MariaDB-only syntax), while the same text naming an FK table anywhere
+/// (a comment too) is still parsed and refused.
+#[test]
+fn writes_naming_no_fk_table_are_forwarded_unparsed() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(SCHEMA);
+    db.exec("CREATE TABLE note (id INT PRIMARY KEY, body VARCHAR(20));");
+    let gw = start_one(&db, "managed");
+    gw.block_on(async {
+        let mut c = gw.connect("ks").await;
+        let e = server_error(
+            c.query_drop("UPDATE note SET body = 'x' WHERE")
+                .await
+                .expect_err("bad sql"),
+        );
+        assert_eq!((e.0, e.1.as_str()), (1064, "42000"), "MariaDB's own error: {}", e.2);
+        let returned: Vec<(i64, String)> = c
+            .query("INSERT INTO note VALUES (1, 'a'), (2, 'b') RETURNING id, UPPER(body)")
+            .await
+            .expect("MariaDB's RETURNING");
+        assert_eq!(returned, vec![(1, "A".to_string()), (2, "B".to_string())]);
+        // A mention of an FK table sends the text through the parser.
+        let e = server_error(
+            c.query_drop("UPDATE note SET body = 'x' /* Customer */ WHERE")
+                .await
+                .expect_err("parsed"),
+        );
+        assert_eq!(e.0, 1105);
+        assert!(e.2.contains("cannot parse this write statement"), "{}", e.2);
+        // A managed write to an FK table is still planned (the cascade runs).
+        c.query_drop("DELETE FROM customer WHERE id = 2")
+            .await
+            .expect("cascade");
+        assert_eq!(
+            rows(&mut c, "SELECT COUNT(*) FROM orders WHERE customer_id = 2").await,
+            vec![vec!["0"]]
+        );
+        assert_eq!(
+            rows(&mut c, "SELECT COUNT(*) FROM item WHERE order_id = 12").await,
+            vec![vec!["0"]]
+        );
+        assert_eq!(rows(&mut c, "SELECT COUNT(*) FROM note").await, vec![vec!["2"]]);
+    });
+}
+
 #[test]
 fn parent_checks_of_child_writes_match_native() {
     same_as_native(&[
