@@ -42,12 +42,18 @@ pub enum Analysis {
 pub fn plan(sql: &str, schema: &Schema, database: &str) -> Result<Analysis, PlanError> {
     // `UPDATE a, b SET ...`: planned in its JOIN spelling (the parser knows only
     // that one); the client's text is what runs.
-    let joined = match Parser::parse_sql(&MySqlDialect {}, sql) {
-        Ok(_) => None,
-        Err(_) => crate::sql::comma_joins(sql),
+    let (joined, parsed) = match Parser::parse_sql(&MySqlDialect {}, sql) {
+        Ok(s) => (None, Ok(s)),
+        Err(e) => match crate::sql::comma_joins(sql) {
+            Some(j) => {
+                let parsed = Parser::parse_sql(&MySqlDialect {}, &j);
+                (Some(j), parsed)
+            }
+            None => (None, Err(e)),
+        },
     };
     let text = joined.as_deref().unwrap_or(sql);
-    let statements = match Parser::parse_sql(&MySqlDialect {}, text) {
+    let statements = match parsed {
         Ok(s) => s,
         Err(e) => {
             // Unparseable writes are only a problem where FKs exist.
