@@ -76,7 +76,8 @@ impl Known {
 struct FkTables {
     /// Names made only of identifier characters, lowercased: looked up per word.
     words: HashSet<String>,
-    /// Names with other characters (written quoted): looked for as they are.
+    /// Names with other characters (written quoted): looked for as they are and
+    /// with their quotes doubled.
     other: Vec<String>,
 }
 
@@ -93,8 +94,14 @@ impl FkTables {
         for name in involved {
             if name.chars().all(|c| !is_separator(c)) {
                 words.insert(name.to_lowercase());
-            } else if !other.iter().any(|o: &String| o == name) {
-                other.push(name.to_string());
+            } else {
+                // Quoted, a backtick (or, under ANSI_QUOTES, a double quote) in the
+                // name is written twice.
+                for spelling in [name.to_string(), name.replace('`', "``"), name.replace('"', "\"\"")] {
+                    if !other.contains(&spelling) {
+                        other.push(spelling);
+                    }
+                }
             }
         }
         FkTables { words, other }
@@ -630,7 +637,7 @@ mod tests {
             "engine": "mysql", "default_schema": null,
             "tables": [table("Parent", vec![]), table("child", vec![fk("c_fk", "Parent")]),
                 table("loner", vec![]), table("order line", vec![fk("o_fk", "Élan")]),
-                table("Élan", vec![])],
+                table("Élan", vec![]), table("a`b", vec![fk("ab_fk", "Parent")])],
         }))
         .expect("schema");
         let fks = FkTables::of(&schema);
@@ -642,6 +649,7 @@ mod tests {
             "UPDATE loner /* Child */ SET a = 1",
             "DELETE FROM `order line`",
             "DELETE FROM ÉLAN",
+            "DELETE FROM `a``b`",
         ] {
             assert!(fks.named_in(sql), "{sql}");
         }
