@@ -402,6 +402,27 @@ pub struct Report {
 /// rolled back, the tables the run created dropped again, the rows written into tables
 /// that were there counted in the error.
 pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Result<Report, SyncError> {
+    run_with(job, prepared, progress, Loading::WhileChoosing).await
+}
+
+/// When a subset's rows are loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loading {
+    /// Where every destination takes rows in any order ([`execute::can_stream`]): the
+    /// destinations are prepared before the subset, and each round's new rows are
+    /// written while the next round is read. Elsewhere as [`Loading::AfterChoosing`].
+    WhileChoosing,
+    /// Once the subset is chosen (kept for comparison: the differential tests).
+    AfterChoosing,
+}
+
+/// [`run`], loading a subset's rows as `loading` says.
+pub async fn run_with(
+    job: &Job,
+    prepared: Prepared,
+    progress: &dyn Progress,
+    loading: Loading,
+) -> Result<Report, SyncError> {
     job.require_secrets()?;
     let started = std::time::Instant::now();
     let mut phases = Phases::start();
@@ -439,19 +460,14 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         more.open(more.lanes).await?;
         phases.done("open the source lanes");
     }
-    let subset = if subsetting {
-        progress.phase("computing the subset");
-        let subset = subset::compute(&mut source, &mut more.opened, &schema, &rules).await?;
-        phases.done("compute the subset");
-        subset
-    } else {
-        subset::Subset::default()
-    };
+    // A subset is chosen once the destinations are prepared, so that its rows can be
+    // loaded while it is chosen; a failure in it undoes them like any other.
+    let choose = subsetting.then_some((&rules, loading));
     let mut lanes = vec![execute::Lane {
         source,
         dests: Vec::new(),
     }];
-    let loaded = load_all(job, &plan, &schema, &subset, &mut lanes, &mut more, progress).await;
+    let loaded = load_all(job, &plan, &schema, choose, &mut lanes, &mut more, progress).await;
     phases.done("load_all in all");
     for unused in more.opened {
         unused.close().await;
@@ -550,13 +566,14 @@ impl MoreSources {
     }
 }
 
-/// Prepares every destination into `lanes[0]` (and more lanes from `more`), loads,
-/// builds and commits: everything a failure must undo ([`undo`]).
+/// Prepares every destination into `lanes[0]` (and more lanes from `more`), chooses the
+/// subset (`choose`: its rules, and when to load its rows), loads, builds and commits:
+/// everything a failure must undo ([`undo`]).
 async fn load_all(
     job: &Job,
     plan: &Plan,
     schema: &Schema,
-    subset: &subset::Subset,
+    choose: Option<(&plan::SubsetRules, Loading)>,
     lanes: &mut Vec<execute::Lane>,
     more: &mut MoreSources,
     progress: &dyn Progress,
@@ -615,8 +632,22 @@ async fn load_all(
         leaks: std::sync::Mutex::new(Vec::new()),
     };
     phases.done("open the lanes");
-    let tables = execute::load(plan, lanes, subset, &anon, progress).await?;
+    let (subset, done) = match choose {
+        None => (subset::Subset::default(), Vec::new()),
+        Some((rules, loading)) => {
+            progress.phase("computing the subset");
+            let streamed = match loading {
+                Loading::WhileChoosing => execute::can_stream(plan, &lanes[0].dests),
+                Loading::AfterChoosing => Default::default(),
+            };
+            let chosen = choose_and_load(plan, schema, rules, &streamed, lanes, more, &anon, progress).await?;
+            phases.done("compute the subset (and load its streamed tables)");
+            chosen
+        }
+    };
+    let tables = execute::load(plan, lanes, &subset, &anon, progress, done).await?;
     phases.done("load");
+    let subset = &subset;
     // The source counts what the verification compares (in the job's snapshot) while
     // the destinations build their keys, indexes and FKs: different connections.
     let execute::Lane { source, dests } = &mut lanes[0];
@@ -639,6 +670,57 @@ async fn load_all(
     let mut leaks = anon.leaks.into_inner().expect("lock");
     leaks.sort_by(|a, b| (&a.table, &a.column).cmp(&(&b.table, &b.column)));
     Ok(Some(((tables, counts), leaks)))
+}
+
+/// Chooses the subset on every lane's source connection and the unused ones of `more`;
+/// with `streamed` tables (see [`execute::can_stream`]), loads their rows on every
+/// lane's destinations meanwhile, as each round includes them. Returns the subset and
+/// the reports of the tables loaded.
+#[allow(clippy::too_many_arguments)]
+async fn choose_and_load(
+    plan: &Plan,
+    schema: &Schema,
+    rules: &plan::SubsetRules,
+    streamed: &std::collections::HashSet<usize>,
+    lanes: &mut [execute::Lane],
+    more: &mut MoreSources,
+    anon: &execute::Anon,
+    progress: &dyn Progress,
+) -> Result<(subset::Subset, Vec<(usize, execute::TableReport)>), SyncError> {
+    let how = subset::KeyReads::Arrays;
+    if streamed.is_empty() {
+        let (first, rest) = lanes.split_first_mut().expect("a first lane");
+        let readers = rest
+            .iter_mut()
+            .map(|l| &mut l.source)
+            .chain(more.opened.iter_mut())
+            .collect();
+        let chosen = subset::compute_streaming(&mut first.source, readers, schema, rules, how, None).await?;
+        return Ok((chosen, Vec::new()));
+    }
+    let transforms = execute::streamed_transforms(plan, streamed, &mut lanes[0].source, anon).await?;
+    // A round's rows of one table per message: what waits is at most this many
+    // messages, besides the one each lane writes.
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let sink = subset::Sink {
+        tables: streamed.iter().map(|&ti| plan.tables[ti].table.table_name()).collect(),
+        tx,
+    };
+    let (first, rest) = lanes.split_first_mut().expect("a first lane");
+    let mut writers = vec![&mut first.dests];
+    let mut readers = Vec::new();
+    for lane in rest.iter_mut() {
+        readers.push(&mut lane.source);
+        writers.push(&mut lane.dests);
+    }
+    readers.extend(more.opened.iter_mut());
+    let (chosen, loaded) = tokio::join!(
+        subset::compute_streaming(&mut first.source, readers, schema, rules, how, Some(sink)),
+        execute::load_streamed(plan, streamed, writers, rx, transforms, anon, progress)
+    );
+    // A rejected row stopped the subset (its rows had nowhere to go): say the row.
+    let done = loaded?;
+    Ok((chosen?, done))
 }
 
 /// After a failed run: every destination not finished is left as before the run

@@ -35,6 +35,9 @@ pub struct Subset {
     rows: Mutex<HashMap<TableName, Vec<Row>>>,
     /// The server chose the rows ([`KeyReads::Server`] and it could); else Tether did.
     pub on_server: bool,
+    /// The tables whose rows were sent to the load while choosing ([`Sink`]): loaded
+    /// already, neither kept nor read again.
+    pub streamed: HashSet<TableName>,
 }
 
 impl Subset {
@@ -123,6 +126,9 @@ struct TableState {
     /// The included rows, every column, while they are kept (a primary key, within
     /// [`KEEP_ROWS_BYTES`]); `None` once given up.
     kept: Option<Vec<Row>>,
+    /// Rows included since the last round, every column, to be sent to the [`Sink`]
+    /// (a primary key, a table of the sink); None for other tables.
+    fresh: Option<Vec<Row>>,
 }
 
 impl TableState {
@@ -266,7 +272,7 @@ struct Stats {
 /// order its queries were made.
 async fn read_asks(
     source: &mut Connection,
-    more: &mut [Connection],
+    more: &mut [&mut Connection],
     state: &HashMap<TableName, TableState>,
     asks: &[Ask],
     how: KeyReads,
@@ -281,7 +287,10 @@ async fn read_asks(
         .collect();
     let count = pieces.len();
     let queue = Mutex::new(pieces.into_iter().enumerate().collect::<VecDeque<_>>());
-    let conns: Vec<&mut Connection> = std::iter::once(source).chain(more.iter_mut()).take(count).collect();
+    let conns: Vec<&mut Connection> = std::iter::once(source)
+        .chain(more.iter_mut().map(|c| &mut **c))
+        .take(count)
+        .collect();
     let workers = conns.into_iter().map(|conn| {
         let queue = &queue;
         async move {
@@ -330,6 +339,28 @@ async fn read_asks(
     Ok(out)
 }
 
+/// Sends each table's rows included since the last call to the sink, tables in name
+/// order, rows sorted by key, and waits while the load is behind (the channel is
+/// bounded: what waits is at most its capacity in rounds' rows).
+async fn send_fresh(state: &mut HashMap<TableName, TableState>, sink: &Sink) -> Result<(), SyncError> {
+    let mut names: Vec<&TableName> = state
+        .iter()
+        .filter(|(_, st)| st.fresh.as_ref().is_some_and(|f| !f.is_empty()))
+        .map(|(n, _)| n)
+        .collect();
+    names.sort();
+    let names: Vec<TableName> = names.into_iter().cloned().collect();
+    for name in names {
+        let st = state.get_mut(&name).expect("a table of the state");
+        let mut rows = std::mem::take(st.fresh.as_mut().expect("a streamed table"));
+        rows.sort_by(|a, b| cmp_at(a, b, &st.key_idx));
+        if sink.tx.send((name, rows)).await.is_err() {
+            return Err(SyncError::Plan("the load stopped while the subset was chosen".into()));
+        }
+    }
+    Ok(())
+}
+
 /// Computes the subset on the source connection (inside its snapshot), reading on `more`
 /// connections in the same snapshot too when given.
 pub async fn compute(
@@ -354,6 +385,33 @@ pub async fn compute_with(
             return Ok(out);
         }
     }
+    compute_streaming(source, more.iter_mut().collect(), schema, rules, how, None).await
+}
+
+/// Where a subset sends the rows it includes while choosing (load while choosing): the
+/// tables whose rows go there, and the channel. Each message is one round's new rows of
+/// one table, every column in the table's order, sorted by key; rounds in order, so
+/// what arrives is a function of the job alone.
+pub struct Sink {
+    pub tables: HashSet<TableName>,
+    pub tx: tokio::sync::mpsc::Sender<(TableName, Vec<Row>)>,
+}
+
+/// [`compute_with`], sending the included rows of `sink`'s tables (those with a
+/// primary key among them) to it as each round finishes, instead of keeping them: an
+/// included row is final (later rounds only add rows). Those tables are listed in
+/// [`Subset::streamed`]. The sink is dropped when choosing ends, which tells the
+/// receiver that no more rows come. Fails if the receiver is gone (the load failed).
+/// `more`: other connections in the snapshot (the server path, [`KeyReads::Server`],
+/// is [`compute_with`]'s only).
+pub async fn compute_streaming(
+    source: &mut Connection,
+    mut more: Vec<&mut Connection>,
+    schema: &Schema,
+    rules: &SubsetRules,
+    how: KeyReads,
+    sink: Option<Sink>,
+) -> Result<Subset, SyncError> {
     let started = Instant::now();
     let mut stats = Stats::default();
     // FK edges among subset tables: (child, fk, parent).
@@ -375,6 +433,7 @@ pub async fn compute_with(
         // Every column when the rows are kept for the load (one read instead of two);
         // else the key and the link columns only.
         let keep = !table.primary_key.is_empty();
+        let streamed = keep && sink.as_ref().is_some_and(|s| s.tables.contains(name));
         let mut columns = match keep {
             true => table.columns.iter().map(|c| c.name.clone()).collect(),
             false => row_key(&table),
@@ -407,7 +466,8 @@ pub async fn compute_with(
                 columns,
                 included: KeySet::default(),
                 down: KeySet::default(),
-                kept: keep.then(Vec::new),
+                kept: (keep && !streamed).then(Vec::new),
+                fresh: streamed.then(Vec::new),
             },
         );
     }
@@ -508,7 +568,9 @@ pub async fn compute_with(
                         }
                     }
                 }
-                if let (true, Some(kept)) = (new_row, &mut st.kept) {
+                if let (true, Some(fresh)) = (new_row, &mut st.fresh) {
+                    fresh.push(row);
+                } else if let (true, Some(kept)) = (new_row, &mut st.kept) {
                     kept_bytes += row_bytes(&row);
                     if kept_bytes > KEEP_ROWS_BYTES {
                         tracing::debug!("subset: rows of {name} past {KEEP_ROWS_BYTES} bytes, not kept");
@@ -519,6 +581,9 @@ pub async fn compute_with(
                     }
                 }
             }
+        }
+        if let Some(sink) = &sink {
+            send_fresh(&mut state, sink).await?;
         }
         if want_parent.iter().all(Vec::is_empty) && want_child.iter().all(Vec::is_empty) {
             break;
@@ -570,7 +635,7 @@ pub async fn compute_with(
                 child_fk: Some(fk_name.clone()),
             });
         }
-        let results = read_asks(source, more, &state, &asks, how, &mut stats).await?;
+        let results = read_asks(source, &mut more, &state, &asks, how, &mut stats).await?;
         for (ask, mut rows) in asks.into_iter().zip(results) {
             let Some(fk_name) = ask.child_fk else {
                 queue.push_back((ask.table, rows, false));
@@ -604,6 +669,9 @@ pub async fn compute_with(
     let mut out = Subset::default();
     let rows = out.rows.get_mut().expect("subset rows lock");
     for (name, st) in state {
+        if st.fresh.is_some() {
+            out.streamed.insert(name.clone());
+        }
         let mut keys: Vec<Vec<Value>> = st.included.into_iter().collect();
         keys.sort_by(|a, b| cmp_key(a, b));
         if let Some(mut kept) = st.kept {

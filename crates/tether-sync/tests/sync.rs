@@ -822,16 +822,7 @@ fn subset_keys_read_by_ranges_and_first_columns_copy_exactly_the_keys_on_every_e
 fn subset_reads_by_arrays_on_two_connections_choose_what_in_lists_on_one_choose() {
     use tether_sync::subset::KeyReads;
     let dir = tether_testkit::ScratchDir::new("subset_arrays");
-    let path = dir.path().join("demo.sqlite");
-    tether_sync::demo::write(&path, 0.05, true).expect("demo");
-    let lite = format!("sqlite://{}", path.display());
-    let pg = TestDb::create(Engine::Postgres);
-    let copied = sync(&format!(
-        "source = \"{lite}\"\n[[destinations]]\nurl = \"{}\"\ncreate_tables = true\n",
-        pg.url
-    ))
-    .expect("the demo into PostgreSQL");
-    assert!(copied.ok, "{copied:?}");
+    let (lite, pg) = small_demo(&dir);
     let dest = TestDb::create(Engine::Sqlite);
     for source in [&lite, &pg.url] {
         for (table, cond, least) in [("customer", "id <= 50", 500), ("orders", "id <= 150", 500)] {
@@ -852,5 +843,128 @@ fn subset_reads_by_arrays_on_two_connections_choose_what_in_lists_on_one_choose(
                 assert!(new[t] == *chosen, "{source} {table}: table {t} differs");
             }
         }
+    }
+}
+
+/// Issue 18: a subset's rows loaded while it is chosen (each round's new rows written
+/// while the next round is read) are exactly the rows loaded after choosing: every row
+/// of every table of the demo, from SQLite and from PostgreSQL, into each destination
+/// kind that takes rows in any order (PostgreSQL with checks off, PostgreSQL staged,
+/// SQLite with checks off, MariaDB with checks off), a column transformed, children
+/// capped; and the tables were loaded while chosen (started before their totals were
+/// known).
+#[test]
+fn a_subset_loaded_while_chosen_writes_exactly_what_loading_after_choosing_writes() {
+    use tether_sync::Loading;
+    let dir = tether_testkit::ScratchDir::new("subset_stream");
+    let (lite, pg) = small_demo(&dir);
+    let dests = [
+        (Engine::Postgres, "checks = \"verify\"\n"),
+        (Engine::Postgres, ""),
+        (Engine::Sqlite, "checks = \"verify\"\n"),
+        (Engine::Mysql, "checks = \"verify\"\n"),
+    ];
+    let targets = [
+        ("customer", "id <= 50", ""),
+        ("orders", "id <= 150", ""),
+        ("customer", "id <= 30", "[subset]\nmax_children_per_parent = 2\n"),
+    ];
+    for source in [&lite, &pg.url] {
+        for (engine, checks) in dests {
+            for (table, cond, extra) in targets {
+                let what = format!("{source} -> {engine} {checks:?}, {table} {cond} {extra:?}");
+                let job = |url: &str| {
+                    format!(
+                        "seed = \"stream\"\nsource = \"{source}\"\n[[destinations]]\nurl = \"{url}\"\n{checks}{extra}\
+                         [[subset.targets]]\ntable = \"{table}\"\nwhere = \"{cond}\"\n\
+                         [transform.customer]\nlast_name = \"last_name\"\n"
+                    )
+                };
+                let (a, b) = (TestDb::create(engine), TestDb::create(engine));
+                let seen = Started::default();
+                let streamed =
+                    sync_loading(&job(&a.url), &seen, Loading::WhileChoosing).unwrap_or_else(|e| panic!("{what}: {e}"));
+                let after = sync_loading(&job(&b.url), &Quiet, Loading::AfterChoosing)
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                assert!(streamed.ok && after.ok, "{what}: {streamed:?} {after:?}");
+                let written = |r: &tether_sync::Report| -> Vec<(String, Vec<u64>)> {
+                    r.tables
+                        .iter()
+                        .map(|t| (t.table.clone(), t.rows_written.clone()))
+                        .collect()
+                };
+                assert_eq!(written(&streamed), written(&after), "{what}");
+                let (rows_a, rows_b) = (every_row(&a), every_row(&b));
+                assert_eq!(
+                    rows_a.keys().collect::<Vec<_>>(),
+                    rows_b.keys().collect::<Vec<_>>(),
+                    "{what}"
+                );
+                let total: usize = rows_b.values().map(Vec::len).sum();
+                assert!(total >= 300, "{what}: {total} rows");
+                for (t, rows) in &rows_b {
+                    assert!(rows_a[t] == *rows, "{what}: table {t} differs");
+                }
+                // Every subset table started before its total was known: loaded while chosen.
+                let started = seen.0.lock().expect("lock").clone();
+                for t in ["customer", "orders", "order_item", "shipment", "address", "product"] {
+                    assert!(started.contains(&(t.to_string(), 0)), "{what}: {t}: {started:?}");
+                }
+            }
+        }
+    }
+}
+
+/// Issue 18: a row the destination rejects in the third round of a subset loaded while
+/// chosen (order items: customer, then its orders, then their items) leaves nothing of
+/// the run: a one-transaction PostgreSQL load rolls back (the destination holds what it
+/// held), and a load in batches with checks off (PostgreSQL, SQLite) drops the tables
+/// the run created, though it had written rows into them, and writes no row of the
+/// rejected batch into the table that was there.
+#[test]
+fn a_row_rejected_while_a_subset_loads_as_it_is_chosen_leaves_nothing_written() {
+    // The item (11, 1) has qty 5.
+    let check = "CONSTRAINT qty_small CHECK (qty < 5)";
+    let src = source(Engine::Postgres);
+    let target = "[[subset.targets]]\ntable = \"customer\"\nwhere = \"id = 1\"\n";
+    // One transaction (PostgreSQL enforcing, its tables there with their rows).
+    let dest = TestDb::create(Engine::Postgres);
+    sync(&job(&src, &[&dest], "")).expect("a full copy first");
+    dest.exec(&format!("ALTER TABLE order_item ADD {check} NOT VALID"));
+    let before = every_row(&dest);
+    let seen = Started::default();
+    let e = sync_telling(&job(&src, &[&dest], target), &seen).expect_err("qty 5 is rejected");
+    let said = e.to_string();
+    assert!(
+        matches!(&e, tether_sync::SyncError::Rejected { table, .. } if table == "order_item"),
+        "{said}"
+    );
+    assert!(said.contains("qty_small"), "{said}");
+    assert_eq!(every_row(&dest), before);
+    assert!(seen.0.lock().expect("lock").contains(&("orders".to_string(), 0)));
+    // Batches with checks off: only order_item is there, the run creates the rest.
+    for engine in [Engine::Postgres, Engine::Sqlite] {
+        let src = source(engine);
+        let dest = TestDb::create(engine);
+        dest.exec(&format!(
+            "CREATE TABLE order_item (order_id INT NOT NULL, line_no INT NOT NULL, product_sku VARCHAR(20) NOT NULL, \
+             qty INT NOT NULL, PRIMARY KEY (order_id, line_no), {check})"
+        ));
+        let seen = Started::default();
+        let e = sync_telling(&job(&src, &[&dest], &format!("checks = \"verify\"\n{target}")), &seen)
+            .expect_err("qty 5 is rejected");
+        let said = e.to_string();
+        assert!(
+            matches!(&e, tether_sync::SyncError::Rejected { table, .. } if table == "order_item"),
+            "{engine}: {said}"
+        );
+        assert!(said.contains("dropped"), "{engine}: {said}");
+        let started = seen.0.lock().expect("lock").clone();
+        assert!(started.contains(&("orders".to_string(), 0)), "{engine}: {started:?}");
+        assert_eq!(
+            every_row(&dest),
+            BTreeMap::from([("order_item".to_string(), vec![])]),
+            "{engine}: {said}"
+        );
     }
 }
