@@ -409,8 +409,8 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Loading {
     /// Where every destination takes rows in any order ([`execute::can_stream`]): the
-    /// destinations are prepared before the subset, and each round's new rows are
-    /// written while the next round is read. Elsewhere as [`Loading::AfterChoosing`].
+    /// destinations are prepared before the subset, and its rows are written as
+    /// they are included, while the subset reads on. Elsewhere as [`Loading::AfterChoosing`].
     WhileChoosing,
     /// Once the subset is chosen (kept for comparison: the differential tests).
     AfterChoosing,
@@ -674,7 +674,7 @@ async fn load_all(
 
 /// Chooses the subset on every lane's source connection and the unused ones of `more`;
 /// with `streamed` tables (see [`execute::can_stream`]), loads their rows on every
-/// lane's destinations meanwhile, as each round includes them. Returns the subset and
+/// lane's destinations meanwhile, as the subset includes them. Returns the subset and
 /// the reports of the tables loaded.
 #[allow(clippy::too_many_arguments)]
 async fn choose_and_load(
@@ -699,7 +699,7 @@ async fn choose_and_load(
         return Ok((chosen, Vec::new()));
     }
     let transforms = execute::streamed_transforms(plan, streamed, &mut lanes[0].source, anon).await?;
-    // A round's rows of one table per message: what waits is at most this many
+    // Rows of one table per message: what waits is at most this many
     // messages, besides the one each lane writes.
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let sink = subset::Sink {

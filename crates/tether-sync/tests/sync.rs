@@ -846,8 +846,8 @@ fn subset_reads_by_arrays_on_two_connections_choose_what_in_lists_on_one_choose(
     }
 }
 
-/// Issue 18: a subset's rows loaded while it is chosen (each round's new rows written
-/// while the next round is read) are exactly the rows loaded after choosing: every row
+/// Issue 18: a subset's rows loaded while it is chosen (rows written as they are
+/// included, while the subset reads on) are exactly the rows loaded after choosing: every row
 /// of every table of the demo, from SQLite and from PostgreSQL, into each destination
 /// kind that takes rows in any order (PostgreSQL with checks off, PostgreSQL staged,
 /// SQLite with checks off, MariaDB with checks off), a column transformed, children
@@ -915,8 +915,8 @@ fn a_subset_loaded_while_chosen_writes_exactly_what_loading_after_choosing_write
     }
 }
 
-/// Issue 18: a row the destination rejects in the third round of a subset loaded while
-/// chosen (order items: customer, then its orders, then their items) leaves nothing of
+/// Issue 18: a row the destination rejects in the third generation of a subset loaded
+/// while chosen (order items: customer, then its orders, then their items) leaves nothing of
 /// the run: a one-transaction PostgreSQL load rolls back (the destination holds what it
 /// held), and a load in batches with checks off (PostgreSQL, SQLite) drops the tables
 /// the run created, though it had written rows into them, and writes no row of the

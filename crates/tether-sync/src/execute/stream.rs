@@ -1,6 +1,6 @@
-//! Loading while a subset is chosen: each round's newly included rows of a table
+//! Loading while a subset is chosen: the newly included rows of a table
 //! ([`crate::subset::Sink`]) are written as they arrive, on every lane's destination
-//! connections, while the subset reads its next round. Only for destinations that take
+//! connections, while the subset reads on. Only for destinations that take
 //! rows in any order (foreign-key checks off, a one-transaction or staged load: see
 //! [`Destination::fk_free`]); the caller decides ([`can_stream`]).
 
