@@ -579,69 +579,30 @@ async fn load_all(
     progress: &dyn Progress,
 ) -> Result<Loaded, SyncError> {
     let mut phases = Phases::start();
-    for (spec, dp) in job.destinations.iter().zip(&plan.destinations) {
-        let mut d = execute::prepare_destination(spec, plan, dp.schema.as_ref(), schema, progress).await?;
-        if job.mode == config::Mode::Schema {
-            // Schema only: what a restore builds after the data, on empty tables.
-            let finished = execute::finish_schema(&mut d, progress).await;
-            lanes[0].dests.push(d);
-            finished?;
-            continue;
-        }
-        // As decided when prepared (`execute::decide`): PostgreSQL enforcing FKs loads
-        // in one transaction, FKs dropped and validated again at the end (it empties the
-        // tables inside it too), or through staging schemas moved into place at the end.
-        let whole = d.load.method != execute::LoadMethod::Batches;
-        lanes[0].dests.push(d);
-        let d = lanes[0].dests.last_mut().expect("just pushed");
-        let atomic = whole && d.begin_atomic(plan, spec.truncate, progress).await?;
-        if !atomic {
-            // The one-transaction load was refused (it said why): batches after all.
-            d.load.method = execute::LoadMethod::Batches;
-            if spec.truncate {
-                progress.phase(&format!("{}: emptying the job's tables", d.shown));
-                execute::truncate(d, plan).await?;
-            }
-            d.apply_checks(progress).await?;
-        }
-    }
-    if job.mode == config::Mode::Schema {
-        for d in lanes[0].dests.iter_mut() {
-            d.keep_created();
-        }
-        return Ok(None);
-    }
-    // A transaction lives on one connection: a destination loading in one runs one
-    // lane. A subset opened the others already; a full copy opens only what it uses.
-    let more_lanes = match lanes[0].dests.iter().any(|d| d.atomic.is_some()) {
-        true => 0,
-        false => more.lanes,
-    };
-    phases.done("prepare the destinations");
-    more.open(more_lanes).await?;
-    for source in more.opened.drain(..more_lanes) {
-        let mut dests = Vec::new();
-        for d in &lanes[0].dests {
-            dests.push(d.another().await?);
-        }
-        lanes.push(execute::Lane { source, dests });
-    }
     let anon = execute::Anon {
         seed: job.seed.as_ref().map(|s| tether_transform::Seed::new(&s.0)),
         maps: anonymize::KeyMaps::default(),
         leaks: std::sync::Mutex::new(Vec::new()),
     };
-    phases.done("open the lanes");
     let (subset, done) = match choose {
-        None => (subset::Subset::default(), Vec::new()),
+        None => {
+            if !prepare_destinations(job, plan, schema, &mut lanes[0].dests, progress).await? {
+                return Ok(None);
+            }
+            phases.done("prepare the destinations");
+            // A full copy opens only the source connections its lanes use.
+            let n = lanes_allowed(&lanes[0].dests, more);
+            more.open(n).await?;
+            let extra = more_lanes(&lanes[0].dests, n).await;
+            for (source, dests) in more.opened.drain(..n).zip(extra?) {
+                lanes.push(execute::Lane { source, dests });
+            }
+            phases.done("open the lanes");
+            (subset::Subset::default(), Vec::new())
+        }
         Some((rules, loading)) => {
-            progress.phase("computing the subset");
-            let streamed = match loading {
-                Loading::WhileChoosing => execute::can_stream(plan, &lanes[0].dests),
-                Loading::AfterChoosing => Default::default(),
-            };
-            let chosen = choose_and_load(plan, schema, rules, &streamed, lanes, more, &anon, progress).await?;
-            phases.done("compute the subset (and load its streamed tables)");
+            let chosen = choose_and_load(job, plan, schema, rules, loading, lanes, more, &anon, progress).await?;
+            phases.done("prepare the destinations, compute the subset (and load its streamed tables)");
             chosen
         }
     };
@@ -672,55 +633,155 @@ async fn load_all(
     Ok(Some(((tables, counts), leaks)))
 }
 
-/// Chooses the subset on every lane's source connection and the unused ones of `more`;
-/// with `streamed` tables (see [`execute::can_stream`]), loads their rows on every
-/// lane's destinations meanwhile, as the subset includes them. Returns the subset and
-/// the reports of the tables loaded.
+/// Prepares every destination into `dests` (as decided when planned, see
+/// [`execute::decide`]): PostgreSQL enforcing FKs loads in one transaction, FKs dropped
+/// and validated again at the end (it empties the tables inside it too), or through
+/// staging schemas moved into place at the end; else in batches. Returns false for a
+/// schema-only job, which it finishes here.
+async fn prepare_destinations(
+    job: &Job,
+    plan: &Plan,
+    schema: &Schema,
+    dests: &mut Vec<execute::Destination>,
+    progress: &dyn Progress,
+) -> Result<bool, SyncError> {
+    for (spec, dp) in job.destinations.iter().zip(&plan.destinations) {
+        let mut d = execute::prepare_destination(spec, plan, dp.schema.as_ref(), schema, progress).await?;
+        if job.mode == config::Mode::Schema {
+            // Schema only: what a restore builds after the data, on empty tables.
+            let finished = execute::finish_schema(&mut d, progress).await;
+            dests.push(d);
+            finished?;
+            continue;
+        }
+        let whole = d.load.method != execute::LoadMethod::Batches;
+        dests.push(d);
+        let d = dests.last_mut().expect("just pushed");
+        let atomic = whole && d.begin_atomic(plan, spec.truncate, progress).await?;
+        if !atomic {
+            // The one-transaction load was refused (it said why): batches after all.
+            d.load.method = execute::LoadMethod::Batches;
+            if spec.truncate {
+                progress.phase(&format!("{}: emptying the job's tables", d.shown));
+                execute::truncate(d, plan).await?;
+            }
+            d.apply_checks(progress).await?;
+        }
+    }
+    if job.mode == config::Mode::Schema {
+        for d in dests.iter_mut() {
+            d.keep_created();
+        }
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// How many lanes besides the first may load: none when a destination loads in one
+/// transaction (it lives on one connection), else what the source allows.
+fn lanes_allowed(dests: &[execute::Destination], more: &MoreSources) -> usize {
+    match dests.iter().any(|d| d.atomic.is_some()) {
+        true => 0,
+        false => more.lanes,
+    }
+}
+
+/// `n` more connections to each of `dests`, set up the same way: the destinations of
+/// `n` more lanes.
+async fn more_lanes(dests: &[execute::Destination], n: usize) -> Result<Vec<Vec<execute::Destination>>, SyncError> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let mut lane = Vec::new();
+        for d in dests {
+            lane.push(d.another().await?);
+        }
+        out.push(lane);
+    }
+    Ok(out)
+}
+
+/// Chooses the subset on the first lane's source connection and those of `more`
+/// while the destinations are prepared (and their lanes opened); where they then take
+/// rows in any order ([`execute::takes_any_order`]) and `loading` allows, the rows of
+/// the tables [`execute::streamable`] names are written as the subset includes them,
+/// else kept for the load as choosing keeps them. Returns the subset and the reports
+/// of the tables loaded. The lanes opened are in `lanes` whatever fails, for [`undo`].
 #[allow(clippy::too_many_arguments)]
 async fn choose_and_load(
+    job: &Job,
     plan: &Plan,
     schema: &Schema,
     rules: &plan::SubsetRules,
-    streamed: &std::collections::HashSet<usize>,
-    lanes: &mut [execute::Lane],
+    loading: Loading,
+    lanes: &mut Vec<execute::Lane>,
     more: &mut MoreSources,
     anon: &execute::Anon,
     progress: &dyn Progress,
 ) -> Result<(subset::Subset, Vec<(usize, execute::TableReport)>), SyncError> {
-    let how = subset::KeyReads::Arrays;
-    if streamed.is_empty() {
-        let (first, rest) = lanes.split_first_mut().expect("a first lane");
-        let readers = rest
-            .iter_mut()
-            .map(|l| &mut l.source)
-            .chain(more.opened.iter_mut())
-            .collect();
-        let chosen = subset::compute_streaming(&mut first.source, readers, schema, rules, how, None).await?;
-        return Ok((chosen, Vec::new()));
-    }
-    let transforms = execute::streamed_transforms(plan, streamed, &mut lanes[0].source, anon).await?;
-    // Rows of one table per message: what waits is at most this many
-    // messages, besides the one each lane writes.
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    let sink = subset::Sink {
-        tables: streamed.iter().map(|&ti| plan.tables[ti].table.table_name()).collect(),
-        tx,
+    let streamable = match loading {
+        Loading::WhileChoosing => execute::streamable(plan),
+        Loading::AfterChoosing => Default::default(),
     };
-    let (first, rest) = lanes.split_first_mut().expect("a first lane");
-    let mut writers = vec![&mut first.dests];
-    let mut readers = Vec::new();
-    for lane in rest.iter_mut() {
-        readers.push(&mut lane.source);
-        writers.push(&mut lane.dests);
-    }
-    readers.extend(more.opened.iter_mut());
-    let (chosen, loaded) = tokio::join!(
-        subset::compute_streaming(&mut first.source, readers, schema, rules, how, Some(sink)),
-        execute::load_streamed(plan, streamed, writers, rx, transforms, anon, progress)
+    let transforms = execute::streamed_transforms(plan, &streamable, &mut lanes[0].source, anon).await?;
+    // Rows of one table per message: what waits is at most this many messages,
+    // besides the one each lane writes.
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let sink = (!streamable.is_empty()).then(|| subset::Sink {
+        tables: streamable
+            .iter()
+            .map(|&ti| plan.tables[ti].table.table_name())
+            .collect(),
+        tx,
+    });
+    progress.phase("computing the subset");
+    let allowed = more.lanes;
+    let mut extra: Vec<Vec<execute::Destination>> = Vec::new();
+    let execute::Lane { source, dests } = &mut lanes[0];
+    let choose = subset::compute_streaming(
+        source,
+        more.opened.iter_mut().collect(),
+        schema,
+        rules,
+        subset::KeyReads::Arrays,
+        sink,
     );
+    let write = async {
+        let started = std::time::Instant::now();
+        prepare_destinations(job, plan, schema, dests, progress).await?;
+        let n = match dests.iter().any(|d| d.atomic.is_some()) {
+            true => 0,
+            false => allowed,
+        };
+        extra = more_lanes(dests, n).await?;
+        tracing::debug!(
+            "prepared the destinations and opened their lanes in {:.1} ms (while choosing)",
+            started.elapsed().as_secs_f64() * 1e3
+        );
+        if execute::takes_any_order(dests) {
+            let mut writers = vec![dests];
+            writers.extend(extra.iter_mut());
+            let done = execute::load_streamed(plan, &streamable, writers, rx, transforms, anon, progress).await?;
+            Ok::<_, SyncError>(execute::Streamed::Loaded(done))
+        } else {
+            Ok(execute::Streamed::Kept(
+                execute::keep_streamed(plan, &streamable, rx).await,
+            ))
+        }
+    };
+    let (chosen, written) = tokio::join!(choose, write);
+    for (source, dests) in more.opened.drain(..extra.len()).zip(extra) {
+        lanes.push(execute::Lane { source, dests });
+    }
     // A rejected row stopped the subset (its rows had nowhere to go): say the row.
-    let done = loaded?;
-    Ok((chosen?, done))
+    let written = written?;
+    let mut chosen = chosen?;
+    match written {
+        execute::Streamed::Loaded(done) => Ok((chosen, done)),
+        execute::Streamed::Kept(rows) => {
+            chosen.keep_instead(rows);
+            Ok((chosen, Vec::new()))
+        }
+    }
 }
 
 /// After a failed run: every destination not finished is left as before the run

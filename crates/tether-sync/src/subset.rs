@@ -50,6 +50,14 @@ impl Subset {
     pub fn take_rows(&self, table: &TableName) -> Option<Vec<Row>> {
         self.rows.lock().expect("subset rows lock").remove(table)
     }
+
+    /// The rows sent to the load while choosing were kept instead (the destinations
+    /// check foreign keys row by row): the load writes `rows` (every column, sorted by
+    /// key) and reads the other streamed tables again by their keys.
+    pub(crate) fn keep_instead(&mut self, rows: HashMap<TableName, Vec<Row>>) {
+        self.streamed.clear();
+        self.rows.get_mut().expect("subset rows lock").extend(rows);
+    }
 }
 
 /// How many bytes of chosen rows (estimated, all tables together) are kept for the
@@ -58,7 +66,7 @@ impl Subset {
 pub const KEEP_ROWS_BYTES: usize = 128 << 20;
 
 /// An estimate of the heap a row takes.
-fn row_bytes(row: &Row) -> usize {
+pub(crate) fn row_bytes(row: &Row) -> usize {
     row.iter()
         .map(|v| {
             std::mem::size_of::<Value>()
@@ -639,9 +647,11 @@ pub async fn compute_streaming(
             });
             waiting.extend(pieces);
         }
+        // The newest ask first: it is deeper in the chain of dependent reads (children
+        // of children), which decides when choosing ends; older ones fill the gaps.
         while !waiting.is_empty() && !idle.is_empty() {
             let conn = idle.pop().expect("a free connection");
-            let piece = waiting.pop_front().expect("a waiting read");
+            let piece = waiting.pop_back().expect("a waiting read");
             running.push(read_piece(conn, piece));
         }
         if running.is_empty() {

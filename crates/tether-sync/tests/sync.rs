@@ -858,11 +858,14 @@ fn a_subset_loaded_while_chosen_writes_exactly_what_loading_after_choosing_write
     use tether_sync::Loading;
     let dir = tether_testkit::ScratchDir::new("subset_stream");
     let (lite, pg) = small_demo(&dir);
+    // (engine, checks, loaded while chosen): SQLite enforcing checks row by row takes
+    // rows in load order only, so what the subset sent is kept for the load.
     let dests = [
-        (Engine::Postgres, "checks = \"verify\"\n"),
-        (Engine::Postgres, ""),
-        (Engine::Sqlite, "checks = \"verify\"\n"),
-        (Engine::Mysql, "checks = \"verify\"\n"),
+        (Engine::Postgres, "checks = \"verify\"\n", true),
+        (Engine::Postgres, "", true),
+        (Engine::Sqlite, "checks = \"verify\"\n", true),
+        (Engine::Mysql, "checks = \"verify\"\n", true),
+        (Engine::Sqlite, "", false),
     ];
     let targets = [
         ("customer", "id <= 50", ""),
@@ -870,7 +873,7 @@ fn a_subset_loaded_while_chosen_writes_exactly_what_loading_after_choosing_write
         ("customer", "id <= 30", "[subset]\nmax_children_per_parent = 2\n"),
     ];
     for source in [&lite, &pg.url] {
-        for (engine, checks) in dests {
+        for (engine, checks, while_chosen) in dests {
             for (table, cond, extra) in targets {
                 let what = format!("{source} -> {engine} {checks:?}, {table} {cond} {extra:?}");
                 let job = |url: &str| {
@@ -905,10 +908,14 @@ fn a_subset_loaded_while_chosen_writes_exactly_what_loading_after_choosing_write
                 for (t, rows) in &rows_b {
                     assert!(rows_a[t] == *rows, "{what}: table {t} differs");
                 }
-                // Every subset table started before its total was known: loaded while chosen.
+                // Loaded while chosen: every subset table started before its total was
+                // known; else each with its total.
                 let started = seen.0.lock().expect("lock").clone();
                 for t in ["customer", "orders", "order_item", "shipment", "address", "product"] {
-                    assert!(started.contains(&(t.to_string(), 0)), "{what}: {t}: {started:?}");
+                    let total = started.iter().find(|(s, _)| s == t).map(|(_, n)| *n);
+                    let rows = rows_b[t].len() as u64;
+                    let want = if while_chosen { 0 } else { rows };
+                    assert_eq!(total, Some(want), "{what}: {t}: {started:?}");
                 }
             }
         }
@@ -966,5 +973,19 @@ fn a_row_rejected_while_a_subset_loads_as_it_is_chosen_leaves_nothing_written() 
             BTreeMap::from([("order_item".to_string(), vec![])]),
             "{engine}: {said}"
         );
+    }
+    // The subset fails on the source (a division by zero the plan's `LIMIT 0` check
+    // does not run) while the destinations are prepared: the tables made are dropped.
+    let failing = "[[subset.targets]]\ntable = \"customer\"\nwhere = \"1 / (id - 3) > 0\"\n";
+    for (engine, checks) in [
+        (Engine::Postgres, ""),
+        (Engine::Postgres, "checks = \"verify\"\n"),
+        (Engine::Sqlite, "checks = \"verify\"\n"),
+    ] {
+        let dest = TestDb::create(engine);
+        let e = sync(&job(&src, &[&dest], &format!("{checks}{failing}"))).expect_err("division by zero");
+        let said = e.to_string();
+        assert!(said.contains("division by zero"), "{engine} {checks}: {said}");
+        assert_eq!(every_row(&dest), BTreeMap::new(), "{engine} {checks}: {said}");
     }
 }

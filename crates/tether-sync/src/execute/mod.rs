@@ -25,4 +25,6 @@ pub(crate) use pipeline::join_all;
 pub use pipeline::{load, Anon, Lane};
 pub use progress::{Progress, TableReport};
 pub use stage::{with_note, STAGE_DROPPED};
-pub use stream::{can_stream, load_streamed, transforms as streamed_transforms};
+pub use stream::{
+    keep_streamed, load_streamed, streamable, takes_any_order, transforms as streamed_transforms, Streamed,
+};

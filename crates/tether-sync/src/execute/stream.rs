@@ -20,12 +20,11 @@ use crate::plan::{Plan, Rows};
 
 /// What a subset may send to the load while choosing: the plan's subset tables with a
 /// primary key (the subset reads their rows whole; others are read again by key after
-/// it), by index in the plan. Empty (load after choosing, as before) unless every
-/// destination takes rows in any order and no column needs a key map (built from every
+/// it), by index in the plan. None when a column needs a key map (built from every
 /// chosen row before any table loads).
-pub fn can_stream(plan: &Plan, dests: &[Destination]) -> HashSet<usize> {
+pub fn streamable(plan: &Plan) -> HashSet<usize> {
     let maps = crate::anonymize::map_keys(plan.tables.iter().flat_map(|t| &t.transforms));
-    if dests.is_empty() || !dests.iter().all(Destination::fk_free) || !maps.is_empty() {
+    if !maps.is_empty() {
         return HashSet::new();
     }
     plan.tables
@@ -34,6 +33,68 @@ pub fn can_stream(plan: &Plan, dests: &[Destination]) -> HashSet<usize> {
         .filter(|(_, tp)| tp.rows == Rows::Subset && !tp.table.primary_key.is_empty())
         .map(|(i, _)| i)
         .collect()
+}
+
+/// Every destination takes rows in any order (foreign-key checks off, a
+/// one-transaction or staged load: [`Destination::fk_free`]), so a subset's rows can be
+/// written as they are included.
+pub fn takes_any_order(dests: &[Destination]) -> bool {
+    !dests.is_empty() && dests.iter().all(Destination::fk_free)
+}
+
+/// What became of the rows a subset sent while choosing.
+pub enum Streamed {
+    /// Written: the reports of the tables.
+    Loaded(Vec<(usize, TableReport)>),
+    /// Kept for the load, which writes them in load order (a destination checks
+    /// foreign keys row by row): per table, sorted by key, within
+    /// [`crate::subset::KEEP_ROWS_BYTES`] (a table past it is read again by its keys).
+    Kept(HashMap<TableName, Vec<Row>>),
+}
+
+/// Keeps what `rx` brings, as [`Streamed::Kept`] says.
+pub async fn keep_streamed(
+    plan: &Plan,
+    tables: &HashSet<usize>,
+    mut rx: mpsc::Receiver<(TableName, Vec<Row>)>,
+) -> HashMap<TableName, Vec<Row>> {
+    let mut kept: HashMap<TableName, Vec<Row>> = HashMap::new();
+    let mut dropped: HashSet<TableName> = HashSet::new();
+    let mut bytes = 0usize;
+    while let Some((name, rows)) = rx.recv().await {
+        if dropped.contains(&name) {
+            continue;
+        }
+        bytes += rows.iter().map(crate::subset::row_bytes).sum::<usize>();
+        let table = kept.entry(name.clone()).or_default();
+        table.extend(rows);
+        if bytes > crate::subset::KEEP_ROWS_BYTES {
+            tracing::debug!(
+                "subset: rows of {name} past {} bytes, not kept",
+                crate::subset::KEEP_ROWS_BYTES
+            );
+            bytes -= table.iter().map(crate::subset::row_bytes).sum::<usize>();
+            kept.remove(&name);
+            dropped.insert(name);
+        }
+    }
+    for &ti in tables {
+        let t = &plan.tables[ti].table;
+        let Some(rows) = kept.get_mut(&t.table_name()) else {
+            continue;
+        };
+        let key: Vec<usize> = crate::plan::row_key(t)
+            .iter()
+            .map(|k| t.columns.iter().position(|c| &c.name == k).expect("key columns exist"))
+            .collect();
+        rows.sort_by(|a, b| {
+            key.iter()
+                .map(|&i| crate::subset::cmp_value(&a[i], &b[i]))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+    }
+    kept
 }
 
 /// The transformers of the streamed `tables` that have any, built on `source` (in the
