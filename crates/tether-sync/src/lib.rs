@@ -91,17 +91,29 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     let destinations = measure_destinations(found, &schema, &tables, &dest_urls, &mut source).await?;
     destinations.attach(&mut plan, &schema);
     phases.done("measure text for the destinations");
-    plan_loads(job, &mut plan, &dest_urls).await?;
-    phases.done("decide the loads");
-    if job.privacy != config::Privacy::Off {
-        let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|t| &t.table).collect();
-        let found = scan::scan(&mut source, &schema, &tables, &plan.source, job.options.privacy_sample).await?;
+    // The loads are decided on the destinations while the source is sampled for
+    // personal data: different connections.
+    let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|t| &t.table).collect();
+    let sample = async {
+        match job.privacy {
+            config::Privacy::Off => Ok(None),
+            _ => scan::scan(&mut source, &schema, &tables, &plan.source, job.options.privacy_sample)
+                .await
+                .map(Some),
+        }
+    };
+    let (loads, found) = tokio::join!(plan_loads(job, &plan, &dest_urls), sample);
+    let (loads, found) = (loads?, found?);
+    for (dp, load) in plan.destinations.iter_mut().zip(loads) {
+        dp.load = load;
+    }
+    if let Some(found) = found {
         plan.attach_privacy(&found, &schema, job.privacy);
         if let Some(refusal) = plan.privacy.as_ref().and_then(|r| scan::strict_refusal(&job.path, r)) {
             return Err(refusal);
         }
-        phases.done("personal-data sample");
     }
+    phases.done("decide the loads and (meanwhile) sample personal data");
     Ok(Prepared {
         plan,
         rules,
@@ -112,7 +124,11 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
 
 /// How each destination will load, for the plan: [`execute::decide`], which the run
 /// asks again when it starts. A destination planning could not read is left without.
-async fn plan_loads(job: &Job, plan: &mut Plan, urls: &[Option<DbUrl>]) -> Result<(), SyncError> {
+async fn plan_loads(
+    job: &Job,
+    plan: &Plan,
+    urls: &[Option<DbUrl>],
+) -> Result<Vec<Option<execute::LoadPlan>>, SyncError> {
     let mut loads = Vec::new();
     for ((spec, dp), url) in job.destinations.iter().zip(&plan.destinations).zip(urls) {
         let (Some(url), Some(report)) = (url, &dp.schema) else {
@@ -135,10 +151,7 @@ async fn plan_loads(job: &Job, plan: &mut Plan, urls: &[Option<DbUrl>]) -> Resul
         conn.close().await;
         loads.push(Some(decided?.plan));
     }
-    for (dp, load) in plan.destinations.iter_mut().zip(loads) {
-        dp.load = load;
-    }
-    Ok(())
+    Ok(loads)
 }
 
 /// What planning needs from the destinations (see [`schema_plan::Destinations`]): each
