@@ -731,9 +731,18 @@ async fn choose_and_load(
     anon: &execute::Anon,
     progress: &dyn Progress,
 ) -> Result<(subset::Subset, Vec<(usize, execute::TableReport)>), SyncError> {
+    // Rows are sent to the load only where every destination is planned to take them
+    // in any order (a destination checking FKs row by row gets them in load order, kept
+    // by the subset itself). Should one not, once prepared (checks that stay on), the
+    // rows sent are kept for the load instead.
+    let any_order = job.destinations.iter().zip(&plan.destinations).all(|(spec, dp)| {
+        dp.load
+            .as_ref()
+            .is_some_and(|l| l.method != execute::LoadMethod::Batches || spec.checks == config::Checks::Verify)
+    });
     let streamable = match loading {
-        Loading::WhileChoosing => execute::streamable(plan),
-        Loading::AfterChoosing => Default::default(),
+        Loading::WhileChoosing if any_order => execute::streamable(plan),
+        _ => Default::default(),
     };
     let transforms = execute::streamed_transforms(plan, &streamable, &mut lanes[0].source, anon).await?;
     // Rows of one table per message: what waits is at most this many messages,

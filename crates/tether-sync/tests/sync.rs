@@ -989,3 +989,60 @@ fn a_row_rejected_while_a_subset_loads_as_it_is_chosen_leaves_nothing_written() 
         assert_eq!(every_row(&dest), BTreeMap::new(), "{engine} {checks}: {said}");
     }
 }
+
+/// Issue 18: a destination planned to take a subset's rows in any order that does not
+/// once prepared (a role that may not turn foreign-key checks off: they stay on) gets
+/// the rows sent while choosing kept and loaded in load order: exactly what loading
+/// after choosing writes.
+#[test]
+fn rows_sent_while_choosing_to_a_destination_whose_checks_stay_on_are_loaded_in_order() {
+    use tether_sync::Loading;
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE customer (id INT PRIMARY KEY, name TEXT NOT NULL);
+         CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT NOT NULL REFERENCES customer (id));
+         CREATE TABLE item (order_id INT NOT NULL REFERENCES orders (id), n INT NOT NULL, PRIMARY KEY (order_id, n));
+         INSERT INTO customer SELECT g, 'c' || g FROM generate_series(1, 20) g;
+         INSERT INTO orders SELECT g, 1 + g % 20 FROM generate_series(1, 100) g;
+         INSERT INTO item SELECT o, n FROM generate_series(1, 100) o, generate_series(1, 3) n;",
+    );
+    let (a, b) = (TestDb::create(Engine::Postgres), TestDb::create(Engine::Postgres));
+    let role = format!("{}_plain", a.name);
+    a.exec(&format!(
+        "CREATE ROLE {role} LOGIN; GRANT CREATE ON DATABASE {} TO {role}; GRANT CREATE, USAGE ON SCHEMA public TO {role};",
+        a.name
+    ));
+    let url = a.url.replacen("://postgres@", &format!("://{role}@"), 1);
+    assert_ne!(url, a.url, "the test URL names the postgres user");
+    let job = |url: &str| {
+        format!(
+            "source = \"{}\"\n[[destinations]]\nurl = \"{url}\"\nchecks = \"verify\"\n\
+             [[subset.targets]]\ntable = \"customer\"\nwhere = \"id <= 5\"\n",
+            src.url
+        )
+    };
+    let seen = Started::default();
+    let kept = sync_loading(&job(&url), &seen, Loading::WhileChoosing);
+    let after = sync_loading(&job(&b.url), &Quiet, Loading::AfterChoosing).expect("after choosing");
+    let got = every_row(&a);
+    a.exec(&format!("DROP OWNED BY {role}"));
+    tether_testkit::exec_url(Engine::Postgres, &b.url, &format!("DROP ROLE {role}"));
+    let kept = kept.expect("checks on, rows kept");
+    assert!(kept.ok && after.ok, "{kept:?} {after:?}");
+    let phases = seen.1.lock().expect("lock").clone();
+    assert!(
+        phases.iter().any(|p| p.contains("foreign-key checks stay on")),
+        "{phases:?}"
+    );
+    let started = seen.0.lock().expect("lock").clone();
+    assert_eq!(
+        started,
+        [
+            ("customer".to_string(), 5),
+            ("orders".to_string(), 25),
+            ("item".to_string(), 75)
+        ]
+    );
+    assert_eq!(got, every_row(&b));
+    assert_eq!(got["item"].len(), 75);
+}

@@ -187,12 +187,17 @@ pub fn sync_loading(
 }
 
 /// Progress that notes each table's start and the total it was told (a table loaded
-/// while its subset is chosen starts with a total of 0: unknown yet).
+/// while its subset is chosen starts with a total of 0: unknown yet), and the phases.
 #[derive(Default)]
-pub struct Started(pub std::sync::Mutex<Vec<(String, u64)>>);
+pub struct Started(
+    pub std::sync::Mutex<Vec<(String, u64)>>,
+    pub std::sync::Mutex<Vec<String>>,
+);
 
 impl Progress for Started {
-    fn phase(&self, _: &str) {}
+    fn phase(&self, message: &str) {
+        self.1.lock().expect("lock").push(message.to_string());
+    }
     fn table_started(&self, table: &str, total: u64) {
         self.0.lock().expect("lock").push((table.to_string(), total));
     }
