@@ -822,16 +822,7 @@ fn subset_keys_read_by_ranges_and_first_columns_copy_exactly_the_keys_on_every_e
 fn subset_reads_by_arrays_on_two_connections_choose_what_in_lists_on_one_choose() {
     use tether_sync::subset::KeyReads;
     let dir = tether_testkit::ScratchDir::new("subset_arrays");
-    let path = dir.path().join("demo.sqlite");
-    tether_sync::demo::write(&path, 0.05, true).expect("demo");
-    let lite = format!("sqlite://{}", path.display());
-    let pg = TestDb::create(Engine::Postgres);
-    let copied = sync(&format!(
-        "source = \"{lite}\"\n[[destinations]]\nurl = \"{}\"\ncreate_tables = true\n",
-        pg.url
-    ))
-    .expect("the demo into PostgreSQL");
-    assert!(copied.ok, "{copied:?}");
+    let (lite, pg) = small_demo(&dir);
     let dest = TestDb::create(Engine::Sqlite);
     for source in [&lite, &pg.url] {
         for (table, cond, least) in [("customer", "id <= 50", 500), ("orders", "id <= 150", 500)] {
@@ -853,4 +844,205 @@ fn subset_reads_by_arrays_on_two_connections_choose_what_in_lists_on_one_choose(
             }
         }
     }
+}
+
+/// Issue 18: a subset's rows loaded while it is chosen (rows written as they are
+/// included, while the subset reads on) are exactly the rows loaded after choosing: every row
+/// of every table of the demo, from SQLite and from PostgreSQL, into each destination
+/// kind that takes rows in any order (PostgreSQL with checks off, PostgreSQL staged,
+/// SQLite with checks off, MariaDB with checks off), a column transformed, children
+/// capped; and the tables were loaded while chosen (started before their totals were
+/// known).
+#[test]
+fn a_subset_loaded_while_chosen_writes_exactly_what_loading_after_choosing_writes() {
+    use tether_sync::Loading;
+    let dir = tether_testkit::ScratchDir::new("subset_stream");
+    let (lite, pg) = small_demo(&dir);
+    // (engine, checks, loaded while chosen): SQLite enforcing checks row by row takes
+    // rows in load order only, so what the subset sent is kept for the load.
+    let dests = [
+        (Engine::Postgres, "checks = \"verify\"\n", true),
+        (Engine::Postgres, "", true),
+        (Engine::Sqlite, "checks = \"verify\"\n", true),
+        (Engine::Mysql, "checks = \"verify\"\n", true),
+        (Engine::Sqlite, "", false),
+    ];
+    let targets = [
+        ("customer", "id <= 50", ""),
+        ("orders", "id <= 150", ""),
+        ("customer", "id <= 30", "[subset]\nmax_children_per_parent = 2\n"),
+    ];
+    for source in [&lite, &pg.url] {
+        for (engine, checks, while_chosen) in dests {
+            for (table, cond, extra) in targets {
+                let what = format!("{source} -> {engine} {checks:?}, {table} {cond} {extra:?}");
+                let job = |url: &str| {
+                    format!(
+                        "seed = \"stream\"\nsource = \"{source}\"\n[[destinations]]\nurl = \"{url}\"\n{checks}{extra}\
+                         [[subset.targets]]\ntable = \"{table}\"\nwhere = \"{cond}\"\n\
+                         [transform.customer]\nlast_name = \"last_name\"\n"
+                    )
+                };
+                let (a, b) = (TestDb::create(engine), TestDb::create(engine));
+                let seen = Started::default();
+                let streamed =
+                    sync_loading(&job(&a.url), &seen, Loading::WhileChoosing).unwrap_or_else(|e| panic!("{what}: {e}"));
+                let after = sync_loading(&job(&b.url), &Quiet, Loading::AfterChoosing)
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                assert!(streamed.ok && after.ok, "{what}: {streamed:?} {after:?}");
+                let written = |r: &tether_sync::Report| -> Vec<(String, Vec<u64>)> {
+                    r.tables
+                        .iter()
+                        .map(|t| (t.table.clone(), t.rows_written.clone()))
+                        .collect()
+                };
+                assert_eq!(written(&streamed), written(&after), "{what}");
+                let (rows_a, rows_b) = (every_row(&a), every_row(&b));
+                assert_eq!(
+                    rows_a.keys().collect::<Vec<_>>(),
+                    rows_b.keys().collect::<Vec<_>>(),
+                    "{what}"
+                );
+                let total: usize = rows_b.values().map(Vec::len).sum();
+                assert!(total >= 300, "{what}: {total} rows");
+                for (t, rows) in &rows_b {
+                    assert!(rows_a[t] == *rows, "{what}: table {t} differs");
+                }
+                // Loaded while chosen: every subset table started before its total was
+                // known; else each with its total.
+                let started = seen.0.lock().expect("lock").clone();
+                for t in ["customer", "orders", "order_item", "shipment", "address", "product"] {
+                    let total = started.iter().find(|(s, _)| s == t).map(|(_, n)| *n);
+                    let rows = rows_b[t].len() as u64;
+                    let want = if while_chosen { 0 } else { rows };
+                    assert_eq!(total, Some(want), "{what}: {t}: {started:?}");
+                }
+            }
+        }
+    }
+}
+
+/// Issue 18: a row the destination rejects in the third generation of a subset loaded
+/// while chosen (order items: customer, then its orders, then their items) leaves nothing of
+/// the run: a one-transaction PostgreSQL load rolls back (the destination holds what it
+/// held), and a load in batches with checks off (PostgreSQL, SQLite) drops the tables
+/// the run created, though it had written rows into them, and writes no row of the
+/// rejected batch into the table that was there.
+#[test]
+fn a_row_rejected_while_a_subset_loads_as_it_is_chosen_leaves_nothing_written() {
+    // The item (11, 1) has qty 5.
+    let check = "CONSTRAINT qty_small CHECK (qty < 5)";
+    let src = source(Engine::Postgres);
+    let target = "[[subset.targets]]\ntable = \"customer\"\nwhere = \"id = 1\"\n";
+    // One transaction (PostgreSQL enforcing, its tables there with their rows).
+    let dest = TestDb::create(Engine::Postgres);
+    sync(&job(&src, &[&dest], "")).expect("a full copy first");
+    dest.exec(&format!("ALTER TABLE order_item ADD {check} NOT VALID"));
+    let before = every_row(&dest);
+    let seen = Started::default();
+    let e = sync_telling(&job(&src, &[&dest], target), &seen).expect_err("qty 5 is rejected");
+    let said = e.to_string();
+    assert!(
+        matches!(&e, tether_sync::SyncError::Rejected { table, .. } if table == "order_item"),
+        "{said}"
+    );
+    assert!(said.contains("qty_small"), "{said}");
+    assert_eq!(every_row(&dest), before);
+    assert!(seen.0.lock().expect("lock").contains(&("orders".to_string(), 0)));
+    // Batches with checks off: only order_item is there, the run creates the rest.
+    for engine in [Engine::Postgres, Engine::Sqlite] {
+        let src = source(engine);
+        let dest = TestDb::create(engine);
+        dest.exec(&format!(
+            "CREATE TABLE order_item (order_id INT NOT NULL, line_no INT NOT NULL, product_sku VARCHAR(20) NOT NULL, \
+             qty INT NOT NULL, PRIMARY KEY (order_id, line_no), {check})"
+        ));
+        let seen = Started::default();
+        let e = sync_telling(&job(&src, &[&dest], &format!("checks = \"verify\"\n{target}")), &seen)
+            .expect_err("qty 5 is rejected");
+        let said = e.to_string();
+        assert!(
+            matches!(&e, tether_sync::SyncError::Rejected { table, .. } if table == "order_item"),
+            "{engine}: {said}"
+        );
+        assert!(said.contains("dropped"), "{engine}: {said}");
+        let started = seen.0.lock().expect("lock").clone();
+        assert!(started.contains(&("orders".to_string(), 0)), "{engine}: {started:?}");
+        assert_eq!(
+            every_row(&dest),
+            BTreeMap::from([("order_item".to_string(), vec![])]),
+            "{engine}: {said}"
+        );
+    }
+    // The subset fails on the source (a division by zero the plan's `LIMIT 0` check
+    // does not run) while the destinations are prepared: the tables made are dropped.
+    let failing = "[[subset.targets]]\ntable = \"customer\"\nwhere = \"1 / (id - 3) > 0\"\n";
+    for (engine, checks) in [
+        (Engine::Postgres, ""),
+        (Engine::Postgres, "checks = \"verify\"\n"),
+        (Engine::Sqlite, "checks = \"verify\"\n"),
+    ] {
+        let dest = TestDb::create(engine);
+        let e = sync(&job(&src, &[&dest], &format!("{checks}{failing}"))).expect_err("division by zero");
+        let said = e.to_string();
+        assert!(said.contains("division by zero"), "{engine} {checks}: {said}");
+        assert_eq!(every_row(&dest), BTreeMap::new(), "{engine} {checks}: {said}");
+    }
+}
+
+/// Issue 18: a destination planned to take a subset's rows in any order that does not
+/// once prepared (a role that may not turn foreign-key checks off: they stay on) gets
+/// the rows sent while choosing kept and loaded in load order: exactly what loading
+/// after choosing writes.
+#[test]
+fn rows_sent_while_choosing_to_a_destination_whose_checks_stay_on_are_loaded_in_order() {
+    use tether_sync::Loading;
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE customer (id INT PRIMARY KEY, name TEXT NOT NULL);
+         CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT NOT NULL REFERENCES customer (id));
+         CREATE TABLE item (order_id INT NOT NULL REFERENCES orders (id), n INT NOT NULL, PRIMARY KEY (order_id, n));
+         INSERT INTO customer SELECT g, 'c' || g FROM generate_series(1, 20) g;
+         INSERT INTO orders SELECT g, 1 + g % 20 FROM generate_series(1, 100) g;
+         INSERT INTO item SELECT o, n FROM generate_series(1, 100) o, generate_series(1, 3) n;",
+    );
+    let (a, b) = (TestDb::create(Engine::Postgres), TestDb::create(Engine::Postgres));
+    let role = format!("{}_plain", a.name);
+    a.exec(&format!(
+        "CREATE ROLE {role} LOGIN; GRANT CREATE ON DATABASE {} TO {role}; GRANT CREATE, USAGE ON SCHEMA public TO {role};",
+        a.name
+    ));
+    let url = a.url.replacen("://postgres@", &format!("://{role}@"), 1);
+    assert_ne!(url, a.url, "the test URL names the postgres user");
+    let job = |url: &str| {
+        format!(
+            "source = \"{}\"\n[[destinations]]\nurl = \"{url}\"\nchecks = \"verify\"\n\
+             [[subset.targets]]\ntable = \"customer\"\nwhere = \"id <= 5\"\n",
+            src.url
+        )
+    };
+    let seen = Started::default();
+    let kept = sync_loading(&job(&url), &seen, Loading::WhileChoosing);
+    let after = sync_loading(&job(&b.url), &Quiet, Loading::AfterChoosing).expect("after choosing");
+    let got = every_row(&a);
+    a.exec(&format!("DROP OWNED BY {role}"));
+    tether_testkit::exec_url(Engine::Postgres, &b.url, &format!("DROP ROLE {role}"));
+    let kept = kept.expect("checks on, rows kept");
+    assert!(kept.ok && after.ok, "{kept:?} {after:?}");
+    let phases = seen.1.lock().expect("lock").clone();
+    assert!(
+        phases.iter().any(|p| p.contains("foreign-key checks stay on")),
+        "{phases:?}"
+    );
+    let started = seen.0.lock().expect("lock").clone();
+    assert_eq!(
+        started,
+        [
+            ("customer".to_string(), 5),
+            ("orders".to_string(), 25),
+            ("item".to_string(), 75)
+        ]
+    );
+    assert_eq!(got, every_row(&b));
+    assert_eq!(got["item"].len(), 75);
 }
