@@ -91,29 +91,17 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     let destinations = measure_destinations(found, &schema, &tables, &dest_urls, &mut source).await?;
     destinations.attach(&mut plan, &schema);
     phases.done("measure text for the destinations");
-    // The loads are decided on the destinations while the source is sampled for
-    // personal data: different connections.
-    let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|t| &t.table).collect();
-    let sample = async {
-        match job.privacy {
-            config::Privacy::Off => Ok(None),
-            _ => scan::scan(&mut source, &schema, &tables, &plan.source, job.options.privacy_sample)
-                .await
-                .map(Some),
-        }
-    };
-    let (loads, found) = tokio::join!(plan_loads(job, &plan, &dest_urls), sample);
-    let (loads, found) = (loads?, found?);
-    for (dp, load) in plan.destinations.iter_mut().zip(loads) {
-        dp.load = load;
-    }
-    if let Some(found) = found {
+    plan_loads(job, &mut plan, &dest_urls).await?;
+    phases.done("decide the loads");
+    if job.privacy != config::Privacy::Off {
+        let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|t| &t.table).collect();
+        let found = scan::scan(&mut source, &schema, &tables, &plan.source, job.options.privacy_sample).await?;
         plan.attach_privacy(&found, &schema, job.privacy);
         if let Some(refusal) = plan.privacy.as_ref().and_then(|r| scan::strict_refusal(&job.path, r)) {
             return Err(refusal);
         }
+        phases.done("personal-data sample");
     }
-    phases.done("decide the loads and (meanwhile) sample personal data");
     Ok(Prepared {
         plan,
         rules,
@@ -124,11 +112,7 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
 
 /// How each destination will load, for the plan: [`execute::decide`], which the run
 /// asks again when it starts. A destination planning could not read is left without.
-async fn plan_loads(
-    job: &Job,
-    plan: &Plan,
-    urls: &[Option<DbUrl>],
-) -> Result<Vec<Option<execute::LoadPlan>>, SyncError> {
+async fn plan_loads(job: &Job, plan: &mut Plan, urls: &[Option<DbUrl>]) -> Result<(), SyncError> {
     let mut loads = Vec::new();
     for ((spec, dp), url) in job.destinations.iter().zip(&plan.destinations).zip(urls) {
         let (Some(url), Some(report)) = (url, &dp.schema) else {
@@ -151,7 +135,10 @@ async fn plan_loads(
         conn.close().await;
         loads.push(Some(decided?.plan));
     }
-    Ok(loads)
+    for (dp, load) in plan.destinations.iter_mut().zip(loads) {
+        dp.load = load;
+    }
+    Ok(())
 }
 
 /// What planning needs from the destinations (see [`schema_plan::Destinations`]): each
@@ -415,27 +402,6 @@ pub struct Report {
 /// rolled back, the tables the run created dropped again, the rows written into tables
 /// that were there counted in the error.
 pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Result<Report, SyncError> {
-    run_with(job, prepared, progress, Loading::WhileChoosing).await
-}
-
-/// When a subset's rows are loaded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Loading {
-    /// Where every destination takes rows in any order ([`execute::can_stream`]): the
-    /// destinations are prepared before the subset, and its rows are written as
-    /// they are included, while the subset reads on. Elsewhere as [`Loading::AfterChoosing`].
-    WhileChoosing,
-    /// Once the subset is chosen (kept for comparison: the differential tests).
-    AfterChoosing,
-}
-
-/// [`run`], loading a subset's rows as `loading` says.
-pub async fn run_with(
-    job: &Job,
-    prepared: Prepared,
-    progress: &dyn Progress,
-    loading: Loading,
-) -> Result<Report, SyncError> {
     job.require_secrets()?;
     let started = std::time::Instant::now();
     let mut phases = Phases::start();
@@ -473,14 +439,19 @@ pub async fn run_with(
         more.open(more.lanes).await?;
         phases.done("open the source lanes");
     }
-    // A subset is chosen once the destinations are prepared, so that its rows can be
-    // loaded while it is chosen; a failure in it undoes them like any other.
-    let choose = subsetting.then_some((&rules, loading));
+    let subset = if subsetting {
+        progress.phase("computing the subset");
+        let subset = subset::compute(&mut source, &mut more.opened, &schema, &rules).await?;
+        phases.done("compute the subset");
+        subset
+    } else {
+        subset::Subset::default()
+    };
     let mut lanes = vec![execute::Lane {
         source,
         dests: Vec::new(),
     }];
-    let loaded = load_all(job, &plan, &schema, choose, &mut lanes, &mut more, progress).await;
+    let loaded = load_all(job, &plan, &schema, &subset, &mut lanes, &mut more, progress).await;
     phases.done("load_all in all");
     for unused in more.opened {
         unused.close().await;
@@ -579,49 +550,73 @@ impl MoreSources {
     }
 }
 
-/// Prepares every destination into `lanes[0]` (and more lanes from `more`), chooses the
-/// subset (`choose`: its rules, and when to load its rows), loads, builds and commits:
-/// everything a failure must undo ([`undo`]).
+/// Prepares every destination into `lanes[0]` (and more lanes from `more`), loads,
+/// builds and commits: everything a failure must undo ([`undo`]).
 async fn load_all(
     job: &Job,
     plan: &Plan,
     schema: &Schema,
-    choose: Option<(&plan::SubsetRules, Loading)>,
+    subset: &subset::Subset,
     lanes: &mut Vec<execute::Lane>,
     more: &mut MoreSources,
     progress: &dyn Progress,
 ) -> Result<Loaded, SyncError> {
     let mut phases = Phases::start();
+    for (spec, dp) in job.destinations.iter().zip(&plan.destinations) {
+        let mut d = execute::prepare_destination(spec, plan, dp.schema.as_ref(), schema, progress).await?;
+        if job.mode == config::Mode::Schema {
+            // Schema only: what a restore builds after the data, on empty tables.
+            let finished = execute::finish_schema(&mut d, progress).await;
+            lanes[0].dests.push(d);
+            finished?;
+            continue;
+        }
+        // As decided when prepared (`execute::decide`): PostgreSQL enforcing FKs loads
+        // in one transaction, FKs dropped and validated again at the end (it empties the
+        // tables inside it too), or through staging schemas moved into place at the end.
+        let whole = d.load.method != execute::LoadMethod::Batches;
+        lanes[0].dests.push(d);
+        let d = lanes[0].dests.last_mut().expect("just pushed");
+        let atomic = whole && d.begin_atomic(plan, spec.truncate, progress).await?;
+        if !atomic {
+            // The one-transaction load was refused (it said why): batches after all.
+            d.load.method = execute::LoadMethod::Batches;
+            if spec.truncate {
+                progress.phase(&format!("{}: emptying the job's tables", d.shown));
+                execute::truncate(d, plan).await?;
+            }
+            d.apply_checks(progress).await?;
+        }
+    }
+    if job.mode == config::Mode::Schema {
+        for d in lanes[0].dests.iter_mut() {
+            d.keep_created();
+        }
+        return Ok(None);
+    }
+    // A transaction lives on one connection: a destination loading in one runs one
+    // lane. A subset opened the others already; a full copy opens only what it uses.
+    let more_lanes = match lanes[0].dests.iter().any(|d| d.atomic.is_some()) {
+        true => 0,
+        false => more.lanes,
+    };
+    phases.done("prepare the destinations");
+    more.open(more_lanes).await?;
+    for source in more.opened.drain(..more_lanes) {
+        let mut dests = Vec::new();
+        for d in &lanes[0].dests {
+            dests.push(d.another().await?);
+        }
+        lanes.push(execute::Lane { source, dests });
+    }
     let anon = execute::Anon {
         seed: job.seed.as_ref().map(|s| tether_transform::Seed::new(&s.0)),
         maps: anonymize::KeyMaps::default(),
         leaks: std::sync::Mutex::new(Vec::new()),
     };
-    let (subset, done) = match choose {
-        None => {
-            if !prepare_destinations(job, plan, schema, &mut lanes[0].dests, progress).await? {
-                return Ok(None);
-            }
-            phases.done("prepare the destinations");
-            // A full copy opens only the source connections its lanes use.
-            let n = lanes_allowed(&lanes[0].dests, more);
-            more.open(n).await?;
-            let extra = more_lanes(&lanes[0].dests, n).await;
-            for (source, dests) in more.opened.drain(..n).zip(extra?) {
-                lanes.push(execute::Lane { source, dests });
-            }
-            phases.done("open the lanes");
-            (subset::Subset::default(), Vec::new())
-        }
-        Some((rules, loading)) => {
-            let chosen = choose_and_load(job, plan, schema, rules, loading, lanes, more, &anon, progress).await?;
-            phases.done("prepare the destinations, compute the subset (and load its streamed tables)");
-            chosen
-        }
-    };
-    let tables = execute::load(plan, lanes, &subset, &anon, progress, done).await?;
+    phases.done("open the lanes");
+    let tables = execute::load(plan, lanes, subset, &anon, progress).await?;
     phases.done("load");
-    let subset = &subset;
     // The source counts what the verification compares (in the job's snapshot) while
     // the destinations build their keys, indexes and FKs: different connections.
     let execute::Lane { source, dests } = &mut lanes[0];
@@ -644,166 +639,6 @@ async fn load_all(
     let mut leaks = anon.leaks.into_inner().expect("lock");
     leaks.sort_by(|a, b| (&a.table, &a.column).cmp(&(&b.table, &b.column)));
     Ok(Some(((tables, counts), leaks)))
-}
-
-/// Prepares every destination into `dests` (as decided when planned, see
-/// [`execute::decide`]): PostgreSQL enforcing FKs loads in one transaction, FKs dropped
-/// and validated again at the end (it empties the tables inside it too), or through
-/// staging schemas moved into place at the end; else in batches. Returns false for a
-/// schema-only job, which it finishes here.
-async fn prepare_destinations(
-    job: &Job,
-    plan: &Plan,
-    schema: &Schema,
-    dests: &mut Vec<execute::Destination>,
-    progress: &dyn Progress,
-) -> Result<bool, SyncError> {
-    for (spec, dp) in job.destinations.iter().zip(&plan.destinations) {
-        let mut d = execute::prepare_destination(spec, plan, dp.schema.as_ref(), schema, progress).await?;
-        if job.mode == config::Mode::Schema {
-            // Schema only: what a restore builds after the data, on empty tables.
-            let finished = execute::finish_schema(&mut d, progress).await;
-            dests.push(d);
-            finished?;
-            continue;
-        }
-        let whole = d.load.method != execute::LoadMethod::Batches;
-        dests.push(d);
-        let d = dests.last_mut().expect("just pushed");
-        let atomic = whole && d.begin_atomic(plan, spec.truncate, progress).await?;
-        if !atomic {
-            // The one-transaction load was refused (it said why): batches after all.
-            d.load.method = execute::LoadMethod::Batches;
-            if spec.truncate {
-                progress.phase(&format!("{}: emptying the job's tables", d.shown));
-                execute::truncate(d, plan).await?;
-            }
-            d.apply_checks(progress).await?;
-        }
-    }
-    if job.mode == config::Mode::Schema {
-        for d in dests.iter_mut() {
-            d.keep_created();
-        }
-        return Ok(false);
-    }
-    Ok(true)
-}
-
-/// How many lanes besides the first may load: none when a destination loads in one
-/// transaction (it lives on one connection), else what the source allows.
-fn lanes_allowed(dests: &[execute::Destination], more: &MoreSources) -> usize {
-    match dests.iter().any(|d| d.atomic.is_some()) {
-        true => 0,
-        false => more.lanes,
-    }
-}
-
-/// `n` more connections to each of `dests`, set up the same way: the destinations of
-/// `n` more lanes.
-async fn more_lanes(dests: &[execute::Destination], n: usize) -> Result<Vec<Vec<execute::Destination>>, SyncError> {
-    let mut out = Vec::new();
-    for _ in 0..n {
-        let mut lane = Vec::new();
-        for d in dests {
-            lane.push(d.another().await?);
-        }
-        out.push(lane);
-    }
-    Ok(out)
-}
-
-/// Chooses the subset on the first lane's source connection and those of `more`
-/// while the destinations are prepared (and their lanes opened); where they then take
-/// rows in any order ([`execute::takes_any_order`]) and `loading` allows, the rows of
-/// the tables [`execute::streamable`] names are written as the subset includes them,
-/// else kept for the load as choosing keeps them. Returns the subset and the reports
-/// of the tables loaded. The lanes opened are in `lanes` whatever fails, for [`undo`].
-#[allow(clippy::too_many_arguments)]
-async fn choose_and_load(
-    job: &Job,
-    plan: &Plan,
-    schema: &Schema,
-    rules: &plan::SubsetRules,
-    loading: Loading,
-    lanes: &mut Vec<execute::Lane>,
-    more: &mut MoreSources,
-    anon: &execute::Anon,
-    progress: &dyn Progress,
-) -> Result<(subset::Subset, Vec<(usize, execute::TableReport)>), SyncError> {
-    // Rows are sent to the load only where every destination is planned to take them
-    // in any order (a destination checking FKs row by row gets them in load order, kept
-    // by the subset itself). Should one not, once prepared (checks that stay on), the
-    // rows sent are kept for the load instead.
-    let any_order = job.destinations.iter().zip(&plan.destinations).all(|(spec, dp)| {
-        dp.load
-            .as_ref()
-            .is_some_and(|l| l.method != execute::LoadMethod::Batches || spec.checks == config::Checks::Verify)
-    });
-    let streamable = match loading {
-        Loading::WhileChoosing if any_order => execute::streamable(plan),
-        _ => Default::default(),
-    };
-    let transforms = execute::streamed_transforms(plan, &streamable, &mut lanes[0].source, anon).await?;
-    // Rows of one table per message: what waits is at most this many messages,
-    // besides the one each lane writes.
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    let sink = (!streamable.is_empty()).then(|| subset::Sink {
-        tables: streamable
-            .iter()
-            .map(|&ti| plan.tables[ti].table.table_name())
-            .collect(),
-        tx,
-    });
-    progress.phase("computing the subset");
-    let allowed = more.lanes;
-    let mut extra: Vec<Vec<execute::Destination>> = Vec::new();
-    let execute::Lane { source, dests } = &mut lanes[0];
-    let choose = subset::compute_streaming(
-        source,
-        more.opened.iter_mut().collect(),
-        schema,
-        rules,
-        subset::KeyReads::Arrays,
-        sink,
-    );
-    let write = async {
-        let started = std::time::Instant::now();
-        prepare_destinations(job, plan, schema, dests, progress).await?;
-        let n = match dests.iter().any(|d| d.atomic.is_some()) {
-            true => 0,
-            false => allowed,
-        };
-        extra = more_lanes(dests, n).await?;
-        tracing::debug!(
-            "prepared the destinations and opened their lanes in {:.1} ms (while choosing)",
-            started.elapsed().as_secs_f64() * 1e3
-        );
-        if execute::takes_any_order(dests) {
-            let mut writers = vec![dests];
-            writers.extend(extra.iter_mut());
-            let done = execute::load_streamed(plan, &streamable, writers, rx, transforms, anon, progress).await?;
-            Ok::<_, SyncError>(execute::Streamed::Loaded(done))
-        } else {
-            Ok(execute::Streamed::Kept(
-                execute::keep_streamed(plan, &streamable, rx).await,
-            ))
-        }
-    };
-    let (chosen, written) = tokio::join!(choose, write);
-    for (source, dests) in more.opened.drain(..extra.len()).zip(extra) {
-        lanes.push(execute::Lane { source, dests });
-    }
-    // A rejected row stopped the subset (its rows had nowhere to go): say the row.
-    let written = written?;
-    let mut chosen = chosen?;
-    match written {
-        execute::Streamed::Loaded(done) => Ok((chosen, done)),
-        execute::Streamed::Kept(rows) => {
-            chosen.keep_instead(rows);
-            Ok((chosen, Vec::new()))
-        }
-    }
 }
 
 /// After a failed run: every destination not finished is left as before the run

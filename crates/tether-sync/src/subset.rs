@@ -7,20 +7,16 @@
 //!
 //! [`KeyReads::Server`] has the PostgreSQL server compute the fixpoint itself
 //! ([`server`]): temp tables of chosen keys joined relation by relation, no keys
-//! shipped. It is not the default: on the demo it was slower than the reads below
+//! shipped. It is not the default: on the demo it was slower than the rounds below
 //! (about 40 dependent statements on one connection against 12 reads on two; see
 //! BENCHMARKS.md, "Server-side selection"). By default, and as its fallback, Tether
-//! chooses by reads of key sets (below), each started as soon as what it asks for is
-//! known and a connection is free.
+//! chooses in rounds of reads by key sets (below).
 
 mod server;
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use tether_connect::{keyset, Connection, Engine, Filter, ReadSpec, Row, Value};
@@ -39,9 +35,6 @@ pub struct Subset {
     rows: Mutex<HashMap<TableName, Vec<Row>>>,
     /// The server chose the rows ([`KeyReads::Server`] and it could); else Tether did.
     pub on_server: bool,
-    /// The tables whose rows were sent to the load while choosing ([`Sink`]): loaded
-    /// already, neither kept nor read again.
-    pub streamed: HashSet<TableName>,
 }
 
 impl Subset {
@@ -49,14 +42,6 @@ impl Subset {
     /// kept) gets `None`, and the caller reads the rows by their keys.
     pub fn take_rows(&self, table: &TableName) -> Option<Vec<Row>> {
         self.rows.lock().expect("subset rows lock").remove(table)
-    }
-
-    /// The rows sent to the load while choosing were kept instead (the destinations
-    /// check foreign keys row by row): the load writes `rows` (every column, sorted by
-    /// key) and reads the other streamed tables again by their keys.
-    pub(crate) fn keep_instead(&mut self, rows: HashMap<TableName, Vec<Row>>) {
-        self.streamed.clear();
-        self.rows.get_mut().expect("subset rows lock").extend(rows);
     }
 }
 
@@ -66,7 +51,7 @@ impl Subset {
 pub const KEEP_ROWS_BYTES: usize = 128 << 20;
 
 /// An estimate of the heap a row takes.
-pub(crate) fn row_bytes(row: &Row) -> usize {
+fn row_bytes(row: &Row) -> usize {
     row.iter()
         .map(|v| {
             std::mem::size_of::<Value>()
@@ -138,9 +123,6 @@ struct TableState {
     /// The included rows, every column, while they are kept (a primary key, within
     /// [`KEEP_ROWS_BYTES`]); `None` once given up.
     kept: Option<Vec<Row>>,
-    /// Rows included since the last send, every column, to be sent to the [`Sink`]
-    /// (a primary key, a table of the sink); None for other tables.
-    fresh: Option<Vec<Row>>,
 }
 
 impl TableState {
@@ -275,79 +257,77 @@ struct Stats {
     queries: usize,
     /// Time inside queries, summed over connections.
     reading: Duration,
-    /// Time waiting for reads (wall).
+    /// Time waiting for a round's reads (wall).
     waiting: Duration,
 }
 
-/// An ask and what its reads brought so far.
-struct Asked {
-    ask: Ask,
-    /// Its reads not done yet.
-    left: usize,
-    rows: Vec<Row>,
-    took: Duration,
-}
-
-/// One read running on a connection: the connection back, the ask it serves, its
-/// rows, its time.
-type Reading<'c> =
-    Pin<Box<dyn Future<Output = (&'c mut Connection, usize, Result<Vec<Row>, SyncError>, Duration)> + Send + 'c>>;
-
-/// Reads `piece` on `conn`; a composite key asked by its first column keeps the rows
-/// among the keys.
-fn read_piece(conn: &mut Connection, piece: Piece) -> Reading<'_> {
-    Box::pin(async move {
-        let started = Instant::now();
-        let rows = conn.read_all(&piece.spec).await.map_err(SyncError::from);
-        let rows = rows.map(|mut rows| {
-            if let Some(exact) = &piece.exact {
-                let (idx, keys) = &**exact;
-                let mut probe = Vec::with_capacity(idx.len());
-                rows.retain(|r| {
-                    fill(&mut probe, r, idx);
-                    keys.contains(probe.as_slice())
-                });
-            }
-            rows
-        });
-        (conn, piece.ask, rows, started.elapsed())
-    })
-}
-
-/// Waits for the first of `running` to finish, and takes it out.
-async fn next_done<T>(running: &mut Vec<Pin<Box<dyn Future<Output = T> + Send + '_>>>) -> T {
-    std::future::poll_fn(|cx| {
-        for i in 0..running.len() {
-            if let Poll::Ready(out) = running[i].as_mut().poll(cx) {
-                drop(running.swap_remove(i));
-                return Poll::Ready(out);
-            }
-        }
-        Poll::Pending
-    })
-    .await
-}
-
-/// Sends each table's rows included since the last call to the sink, tables in name
-/// order, rows sorted by key, and waits while the load is behind (the channel is
-/// bounded: what waits is at most its capacity in messages).
-async fn send_fresh(state: &mut HashMap<TableName, TableState>, sink: &Sink) -> Result<(), SyncError> {
-    let mut names: Vec<&TableName> = state
+/// Runs the reads of `asks` on `source` and `more` (connections in the same snapshot),
+/// each connection taking the next query when done; returns each ask's rows, in the
+/// order its queries were made.
+async fn read_asks(
+    source: &mut Connection,
+    more: &mut [Connection],
+    state: &HashMap<TableName, TableState>,
+    asks: &[Ask],
+    how: KeyReads,
+    stats: &mut Stats,
+) -> Result<Vec<Vec<Row>>, SyncError> {
+    let started = Instant::now();
+    let engine = source.engine();
+    let pieces: Vec<Piece> = asks
         .iter()
-        .filter(|(_, st)| st.fresh.as_ref().is_some_and(|f| !f.is_empty()))
-        .map(|(n, _)| n)
+        .enumerate()
+        .flat_map(|(i, ask)| pieces(engine, how, &state[&ask.table], ask, i))
         .collect();
-    names.sort();
-    let names: Vec<TableName> = names.into_iter().cloned().collect();
-    for name in names {
-        let st = state.get_mut(&name).expect("a table of the state");
-        let mut rows = std::mem::take(st.fresh.as_mut().expect("a streamed table"));
-        rows.sort_by(|a, b| cmp_at(a, b, &st.key_idx));
-        if sink.tx.send((name, rows)).await.is_err() {
-            return Err(SyncError::Plan("the load stopped while the subset was chosen".into()));
+    let count = pieces.len();
+    let queue = Mutex::new(pieces.into_iter().enumerate().collect::<VecDeque<_>>());
+    let conns: Vec<&mut Connection> = std::iter::once(source).chain(more.iter_mut()).take(count).collect();
+    let workers = conns.into_iter().map(|conn| {
+        let queue = &queue;
+        async move {
+            let mut done = Vec::new();
+            loop {
+                let next = queue.lock().expect("subset queue lock").pop_front();
+                let Some((n, piece)) = next else { break };
+                let started = Instant::now();
+                let mut rows = conn.read_all(&piece.spec).await?;
+                if let Some(exact) = &piece.exact {
+                    let (idx, keys) = &**exact;
+                    let mut probe = Vec::with_capacity(idx.len());
+                    rows.retain(|r| {
+                        fill(&mut probe, r, idx);
+                        keys.contains(probe.as_slice())
+                    });
+                }
+                done.push((n, piece.ask, rows, started.elapsed()));
+            }
+            Ok::<_, SyncError>(done)
         }
+    });
+    let mut done = Vec::with_capacity(count);
+    for result in crate::execute::join_all(workers.collect()).await {
+        done.extend(result?);
     }
-    Ok(())
+    done.sort_by_key(|(n, ..)| *n);
+    let mut out: Vec<Vec<Row>> = asks.iter().map(|_| Vec::new()).collect();
+    let mut took: Vec<Duration> = asks.iter().map(|_| Duration::ZERO).collect();
+    for (_, ask, rows, elapsed) in done {
+        out[ask].extend(rows);
+        took[ask] += elapsed;
+        stats.reading += elapsed;
+    }
+    stats.queries += count;
+    stats.waiting += started.elapsed();
+    for ((ask, rows), took) in asks.iter().zip(&out).zip(took) {
+        tracing::debug!(
+            "subset: {} by {}: {} keys, {} rows, {took:?}",
+            ask.table,
+            ask.shown,
+            ask.keys.len(),
+            rows.len()
+        );
+    }
+    Ok(out)
 }
 
 /// Computes the subset on the source connection (inside its snapshot), reading on `more`
@@ -374,35 +354,6 @@ pub async fn compute_with(
             return Ok(out);
         }
     }
-    compute_streaming(source, more.iter_mut().collect(), schema, rules, how, None).await
-}
-
-/// Where a subset sends the rows it includes while choosing (load while choosing): the
-/// tables whose rows go there, and the channel. Each message is rows of one table
-/// included since the last message, every column in the table's order, sorted by key.
-/// Which rows share a message depends on which reads ended first; the rows sent per
-/// table, over all messages, do not (tables with a primary key only: their order in
-/// the destination carries no meaning).
-pub struct Sink {
-    pub tables: HashSet<TableName>,
-    pub tx: tokio::sync::mpsc::Sender<(TableName, Vec<Row>)>,
-}
-
-/// [`compute_with`], sending the included rows of `sink`'s tables (those with a
-/// primary key among them) to it as they are included, instead of keeping them: an
-/// included row is final (later reads only add rows). Those tables are listed in
-/// [`Subset::streamed`]. The sink is dropped when choosing ends, which tells the
-/// receiver that no more rows come. Fails if the receiver is gone (the load failed).
-/// `more`: other connections in the snapshot (the server path, [`KeyReads::Server`],
-/// is [`compute_with`]'s only).
-pub async fn compute_streaming(
-    source: &mut Connection,
-    more: Vec<&mut Connection>,
-    schema: &Schema,
-    rules: &SubsetRules,
-    how: KeyReads,
-    sink: Option<Sink>,
-) -> Result<Subset, SyncError> {
     let started = Instant::now();
     let mut stats = Stats::default();
     // FK edges among subset tables: (child, fk, parent).
@@ -424,7 +375,6 @@ pub async fn compute_streaming(
         // Every column when the rows are kept for the load (one read instead of two);
         // else the key and the link columns only.
         let keep = !table.primary_key.is_empty();
-        let streamed = keep && sink.as_ref().is_some_and(|s| s.tables.contains(name));
         let mut columns = match keep {
             true => table.columns.iter().map(|c| c.name.clone()).collect(),
             false => row_key(&table),
@@ -457,8 +407,7 @@ pub async fn compute_streaming(
                 columns,
                 included: KeySet::default(),
                 down: KeySet::default(),
-                kept: (keep && !streamed).then(Vec::new),
-                fresh: streamed.then(Vec::new),
+                kept: keep.then(Vec::new),
             },
         );
     }
@@ -509,26 +458,11 @@ pub async fn compute_streaming(
     // (parent rows never lead downwards, so the order changes no result). Tables no
     // followed FK reaches are not waited for.
     let mut want_parent: Vec<Vec<Vec<Value>>> = vec![Vec::new(); parent_slots.len()];
-    let mut want_child: Vec<Vec<Vec<Value>>> = vec![Vec::new(); child_slots.len()];
+    let mut round = 0;
     let mut kept_bytes = 0usize;
     let mut probe: Vec<Value> = Vec::new();
-    // No rounds: each read starts as soon as a connection of the snapshot is free, and
-    // the rows of an ask are handled as soon as its reads are done, so the chain of
-    // dependent reads (target, its children, theirs, ..., then parents) waits for
-    // nothing else. Which read ends first changes nothing that is included (a
-    // fixpoint: the values asked for are deduplicated, caps apply per asked value) nor
-    // what the load writes (kept rows are sorted; streamed rows go into tables with a
-    // primary key, in any order).
-    let engine = source.engine();
-    let connections = 1 + more.len();
-    let mut idle: Vec<&mut Connection> = std::iter::once(source).chain(more).collect();
-    idle.reverse();
-    let mut asks: Vec<Asked> = Vec::new();
-    let mut waiting: VecDeque<Piece> = VecDeque::new();
-    let mut running: Vec<Reading<'_>> = Vec::new();
-    // Child asks made and not handled yet.
-    let mut open_children = 0usize;
     loop {
+        let mut want_child: Vec<Vec<Vec<Value>>> = vec![Vec::new(); child_slots.len()];
         while let Some((name, rows, downward)) = queue.pop_front() {
             let parent_links: Vec<(usize, Vec<usize>)> = edges
                 .iter()
@@ -574,9 +508,7 @@ pub async fn compute_streaming(
                         }
                     }
                 }
-                if let (true, Some(fresh)) = (new_row, &mut st.fresh) {
-                    fresh.push(row);
-                } else if let (true, Some(kept)) = (new_row, &mut st.kept) {
+                if let (true, Some(kept)) = (new_row, &mut st.kept) {
                     kept_bytes += row_bytes(&row);
                     if kept_bytes > KEEP_ROWS_BYTES {
                         tracing::debug!("subset: rows of {name} past {KEEP_ROWS_BYTES} bytes, not kept");
@@ -588,34 +520,19 @@ pub async fn compute_streaming(
                 }
             }
         }
-        if let Some(sink) = &sink {
-            send_fresh(&mut state, sink).await?;
+        if want_parent.iter().all(Vec::is_empty) && want_child.iter().all(Vec::is_empty) {
+            break;
         }
-        let mut made: Vec<Ask> = Vec::new();
-        for ((child, fk_name), values) in child_slots.iter().zip(&mut want_child) {
-            if values.is_empty() {
-                continue;
-            }
-            let mut values = std::mem::take(values);
-            values.sort_by(|a, b| cmp_key(a, b));
-            let (_, fk, _) = edges
-                .iter()
-                .find(|(c, f, _)| c == child && &f.name == fk_name)
-                .expect("followed FK exists");
-            made.push(Ask {
-                table: child.clone(),
-                columns: fk.columns.clone(),
-                keys: values,
-                shown: fk_name.clone(),
-                child_fk: Some(fk_name.clone()),
-            });
-            open_children += 1;
-        }
-        // Parents of tables children reach are read once no child is left to follow.
-        let parents_now = open_children == 0;
+        round += 1;
+        // This round's reads: parents (once no child is left to follow), then children,
+        // each read once by every value asked for; run side by side on the snapshot's
+        // connections and handled in this order, so the result does not depend on which
+        // read finishes first.
+        let parents_now = want_child.iter().all(Vec::is_empty);
+        let mut asks: Vec<Ask> = Vec::new();
         for ((parent, cols), values) in parent_slots.iter().zip(&mut want_parent) {
             // A table no followed FK leads down to gets no rows downwards: its parents
-            // are read as soon as they are asked for.
+            // are read in the round that asks for them, beside the children.
             if (!parents_now && reached_down.contains(parent)) || values.is_empty() {
                 continue;
             }
@@ -628,7 +545,7 @@ pub async fn compute_streaming(
                 }
             }
             values.sort_by(|a, b| cmp_key(a, b));
-            made.push(Ask {
+            asks.push(Ask {
                 table: parent.clone(),
                 columns: cols.clone(),
                 keys: values,
@@ -636,86 +553,57 @@ pub async fn compute_streaming(
                 child_fk: None,
             });
         }
-        for ask in made {
-            let index = asks.len();
-            let pieces = pieces(engine, how, &state[&ask.table], &ask, index);
-            asks.push(Asked {
-                left: pieces.len(),
-                ask,
-                rows: Vec::new(),
-                took: Duration::ZERO,
-            });
-            waiting.extend(pieces);
-        }
-        // The newest ask first: it is deeper in the chain of dependent reads (children
-        // of children), which decides when choosing ends; older ones fill the gaps.
-        while !waiting.is_empty() && !idle.is_empty() {
-            let conn = idle.pop().expect("a free connection");
-            let piece = waiting.pop_back().expect("a waiting read");
-            running.push(read_piece(conn, piece));
-        }
-        if running.is_empty() {
-            break;
-        }
-        let waited = Instant::now();
-        let (conn, index, rows, took) = next_done(&mut running).await;
-        stats.waiting += waited.elapsed();
-        stats.reading += took;
-        stats.queries += 1;
-        idle.push(conn);
-        let asked = &mut asks[index];
-        asked.rows.extend(rows?);
-        asked.took += took;
-        asked.left -= 1;
-        if asked.left > 0 {
-            continue;
-        }
-        let mut rows = std::mem::take(&mut asked.rows);
-        let ask = &asked.ask;
-        tracing::debug!(
-            "subset: {} by {}: {} keys, {} rows, {:?} (at {:?})",
-            ask.table,
-            ask.shown,
-            ask.keys.len(),
-            rows.len(),
-            asked.took,
-            started.elapsed()
-        );
-        let Some(fk_name) = &ask.child_fk else {
-            queue.push_back((ask.table.clone(), rows, false));
-            continue;
-        };
-        open_children -= 1;
-        let st = &state[&ask.table];
-        if let Some(Some(cap)) = rules.follow.get(&(ask.table.clone(), fk_name.clone())) {
-            let fk_idx = st.idx(&ask.columns);
-            rows.sort_by(|a, b| cmp_at(a, b, &fk_idx).then(cmp_at(a, b, &st.key_idx)));
-            let mut kept: Vec<Row> = Vec::with_capacity(rows.len());
-            let mut run = 0u64;
-            let mut last: Option<Vec<Value>> = None;
-            for r in rows {
-                let v = pick(&r, &fk_idx);
-                if last.as_ref() == Some(&v) {
-                    run += 1;
-                } else {
-                    run = 1;
-                    last = Some(v);
-                }
-                if run <= *cap {
-                    kept.push(r);
-                }
+        for ((child, fk_name), mut values) in child_slots.iter().zip(want_child) {
+            if values.is_empty() {
+                continue;
             }
-            rows = kept;
+            values.sort_by(|a, b| cmp_key(a, b));
+            let (_, fk, _) = edges
+                .iter()
+                .find(|(c, f, _)| c == child && &f.name == fk_name)
+                .expect("followed FK exists");
+            asks.push(Ask {
+                table: child.clone(),
+                columns: fk.columns.clone(),
+                keys: values,
+                shown: fk_name.clone(),
+                child_fk: Some(fk_name.clone()),
+            });
         }
-        queue.push_back((ask.table.clone(), rows, true));
+        let results = read_asks(source, more, &state, &asks, how, &mut stats).await?;
+        for (ask, mut rows) in asks.into_iter().zip(results) {
+            let Some(fk_name) = ask.child_fk else {
+                queue.push_back((ask.table, rows, false));
+                continue;
+            };
+            let st = &state[&ask.table];
+            if let Some(Some(cap)) = rules.follow.get(&(ask.table.clone(), fk_name)) {
+                let fk_idx = st.idx(&ask.columns);
+                rows.sort_by(|a, b| cmp_at(a, b, &fk_idx).then(cmp_at(a, b, &st.key_idx)));
+                let mut kept: Vec<Row> = Vec::with_capacity(rows.len());
+                let mut run = 0u64;
+                let mut last: Option<Vec<Value>> = None;
+                for r in rows {
+                    let v = pick(&r, &fk_idx);
+                    if last.as_ref() == Some(&v) {
+                        run += 1;
+                    } else {
+                        run = 1;
+                        last = Some(v);
+                    }
+                    if run <= *cap {
+                        kept.push(r);
+                    }
+                }
+                rows = kept;
+            }
+            queue.push_back((ask.table, rows, true));
+        }
     }
 
     let mut out = Subset::default();
     let rows = out.rows.get_mut().expect("subset rows lock");
     for (name, st) in state {
-        if st.fresh.is_some() {
-            out.streamed.insert(name.clone());
-        }
         let mut keys: Vec<Vec<Value>> = st.included.into_iter().collect();
         keys.sort_by(|a, b| cmp_key(a, b));
         if let Some(mut kept) = st.kept {
@@ -727,13 +615,13 @@ pub async fn compute_streaming(
         out.keys.insert(name, keys);
     }
     tracing::debug!(
-        "subset: {} keys in {} tables ({} kept with their rows, {kept_bytes} bytes), {} asks, \
-         {} queries on {connections} connections ({:?} in queries, {:?} waiting for them), {:?} in all",
+        "subset: {} keys in {} tables ({} kept with their rows, {kept_bytes} bytes), {round} rounds, \
+         {} queries on {} connections ({:?} in queries, {:?} waiting for them), {:?} in all",
         out.keys.values().map(Vec::len).sum::<usize>(),
         out.keys.len(),
         rows.len(),
-        asks.len(),
         stats.queries,
+        1 + more.len(),
         stats.reading,
         stats.waiting,
         started.elapsed()

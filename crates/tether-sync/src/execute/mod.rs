@@ -13,7 +13,6 @@ mod method;
 mod pipeline;
 mod progress;
 mod stage;
-mod stream;
 
 pub use atomic::NOTHING_WRITTEN;
 pub use destination::{
@@ -25,6 +24,3 @@ pub(crate) use pipeline::join_all;
 pub use pipeline::{load, Anon, Lane};
 pub use progress::{Progress, TableReport};
 pub use stage::{with_note, STAGE_DROPPED};
-pub use stream::{
-    keep_streamed, load_streamed, streamable, takes_any_order, transforms as streamed_transforms, Streamed,
-};

@@ -35,7 +35,7 @@ pub struct Anon {
 }
 
 /// How one destination writes one table.
-pub(super) struct TableWrite {
+struct TableWrite {
     dest_table: Table,
     /// Positions (in the source row) of the columns written, and their names.
     positions: Vec<usize>,
@@ -48,7 +48,7 @@ pub(super) struct TableWrite {
     conflict: Conflict,
 }
 
-pub(super) fn table_write(dest: &Destination, tp: &TablePlan) -> TableWrite {
+fn table_write(dest: &Destination, tp: &TablePlan) -> TableWrite {
     let dest_table = dest.tables[&tp.table.table_name()].clone();
     let mut positions = Vec::new();
     let mut columns = Vec::new();
@@ -96,99 +96,7 @@ pub(super) fn table_write(dest: &Destination, tp: &TablePlan) -> TableWrite {
     }
 }
 
-pub(super) type Fixups = Vec<(Row, Row)>;
-
-/// The rows of `batch` as `w` writes them (its columns, cycle-breaking columns NULL),
-/// and each row's key (to name a row the destination rejects); the values of the
-/// nulled columns go to `fixups`.
-fn shape(batch: Batch, tp: &TablePlan, w: &TableWrite, fixups: &mut Fixups) -> (Vec<Row>, Vec<Vec<Value>>) {
-    let keys: Vec<Vec<Value>> = batch
-        .iter()
-        .map(|row| w.key_positions.iter().map(|&k| row[k].clone()).collect())
-        .collect();
-    // Every source column written as it is: the batch moves to the writer untouched.
-    if w.nulled.is_empty() && w.positions.len() == tp.table.columns.len() {
-        return (batch, keys);
-    }
-    let mut out = Vec::with_capacity(batch.len());
-    for (row, key) in batch.into_iter().zip(&keys) {
-        if !w.nulled.is_empty() {
-            let vals: Row = w.nulled.iter().map(|&i| row[i].clone()).collect();
-            if vals.iter().any(|v| !v.is_null()) {
-                fixups.push((key.clone(), vals));
-            }
-        }
-        let mut row = row;
-        out.push(
-            w.positions
-                .iter()
-                .map(|&i| {
-                    if w.nulled.contains(&i) {
-                        Value::Null
-                    } else {
-                        std::mem::replace(&mut row[i], Value::Null)
-                    }
-                })
-                .collect(),
-        );
-    }
-    (out, keys)
-}
-
-/// Writes one batch of `tp` to `dest`; returns the rows written, or the rejection
-/// naming the row (`written`: the table's rows written before this batch).
-pub(super) async fn write_batch(
-    dest: &mut Destination,
-    tp: &TablePlan,
-    w: &TableWrite,
-    batch: Batch,
-    written: u64,
-    fixups: &mut Fixups,
-) -> Result<u64, SyncError> {
-    let (out, keys) = shape(batch, tp, w, fixups);
-    let e = match dest
-        .conn
-        .insert(&w.dest_table, &w.columns, &w.key, out, w.conflict)
-        .await
-    {
-        Ok(n) => return Ok(n),
-        Err(e) => e,
-    };
-    let key = match e.row {
-        Some(i) => describe_key(&w.key, &keys[i]),
-        None => "(in a batch; the server did not say which)".to_string(),
-    };
-    let done: Vec<String> = dest
-        .written
-        .lock()
-        .expect("lock")
-        .iter()
-        .map(|(t, n)| format!("{t}: {n}"))
-        .collect();
-    let hint = if e.duplicate_key && w.conflict == Conflict::Error {
-        "; the destination already holds this key: set `truncate = true` on the \
-         destination to empty the job's tables first, or `on_conflict = \"skip\"` / \
-         `\"update\"` to keep or overwrite its rows"
-    } else {
-        ""
-    };
-    Err(SyncError::Rejected {
-        destination: dest.shown.clone(),
-        table: tp.name.clone(),
-        key,
-        message: format!("{}{hint}", e.message),
-        written: format!(
-            "{} rows of {} were written before it; tables complete: {}",
-            written + e.written,
-            tp.name,
-            if done.is_empty() {
-                "none".into()
-            } else {
-                done.join(", ")
-            }
-        ),
-    })
-}
+type Fixups = Vec<(Row, Row)>;
 
 /// Writes the batches of one table to one destination; returns the rows written and
 /// the fixups (key, values of nulled columns) to apply once the cycle is loaded.
@@ -200,8 +108,84 @@ async fn write_table(
 ) -> Result<(u64, Fixups), SyncError> {
     let mut written = 0u64;
     let mut fixups: Fixups = Vec::new();
+    // Every source column written as it is: the batch moves to the writer untouched.
+    let as_is = w.nulled.is_empty() && w.positions.len() == tp.table.columns.len();
     while let Some(batch) = rx.recv().await {
-        written += write_batch(dest, tp, w, batch, written, &mut fixups).await?;
+        // The keys of the batch, kept to name a row the destination rejects.
+        let keys: Vec<Vec<Value>> = batch
+            .iter()
+            .map(|row| w.key_positions.iter().map(|&k| row[k].clone()).collect())
+            .collect();
+        let out: Vec<Row> = if as_is {
+            batch
+        } else {
+            let mut out = Vec::with_capacity(batch.len());
+            for (row, key) in batch.into_iter().zip(&keys) {
+                if !w.nulled.is_empty() {
+                    let vals: Row = w.nulled.iter().map(|&i| row[i].clone()).collect();
+                    if vals.iter().any(|v| !v.is_null()) {
+                        fixups.push((key.clone(), vals));
+                    }
+                }
+                let mut row = row;
+                out.push(
+                    w.positions
+                        .iter()
+                        .map(|&i| {
+                            if w.nulled.contains(&i) {
+                                Value::Null
+                            } else {
+                                std::mem::replace(&mut row[i], Value::Null)
+                            }
+                        })
+                        .collect(),
+                );
+            }
+            out
+        };
+        match dest
+            .conn
+            .insert(&w.dest_table, &w.columns, &w.key, out, w.conflict)
+            .await
+        {
+            Ok(n) => written += n,
+            Err(e) => {
+                let key = match e.row {
+                    Some(i) => describe_key(&w.key, &keys[i]),
+                    None => "(in a batch; the server did not say which)".to_string(),
+                };
+                let done: Vec<String> = dest
+                    .written
+                    .lock()
+                    .expect("lock")
+                    .iter()
+                    .map(|(t, n)| format!("{t}: {n}"))
+                    .collect();
+                let hint = if e.duplicate_key && w.conflict == Conflict::Error {
+                    "; the destination already holds this key: set `truncate = true` on the \
+                     destination to empty the job's tables first, or `on_conflict = \"skip\"` / \
+                     `\"update\"` to keep or overwrite its rows"
+                } else {
+                    ""
+                };
+                return Err(SyncError::Rejected {
+                    destination: dest.shown.clone(),
+                    table: tp.name.clone(),
+                    key,
+                    message: format!("{}{hint}", e.message),
+                    written: format!(
+                        "{} rows of {} were written before it; tables complete: {}",
+                        written + e.written,
+                        tp.name,
+                        if done.is_empty() {
+                            "none".into()
+                        } else {
+                            done.join(", ")
+                        }
+                    ),
+                });
+            }
+        }
     }
     dest.written.lock().expect("lock").push((tp.name.clone(), written));
     Ok((written, fixups))
@@ -243,7 +227,7 @@ fn read_spec(tp: &TablePlan, subset: &Subset) -> ReadSpec {
 
 /// Builds the transformers of `list` (columns of `tp`), reading the source's distinct
 /// values of the columns whose transformer draws from them.
-pub(super) async fn build_transforms(
+async fn build_transforms(
     tp: &TablePlan,
     list: &[crate::anonymize::ColumnTransform],
     source: &mut Connection,
@@ -505,10 +489,6 @@ async fn load_unit(
     let mut reports = Vec::new();
     let mut fixups: Vec<Vec<(usize, Fixups)>> = lane.dests.iter().map(|_| Vec::new()).collect();
     for &ti in unit {
-        // Loaded while the subset was chosen.
-        if subset.streamed.contains(&plan.tables[ti].table.table_name()) {
-            continue;
-        }
         let (report, f) = load_table(plan, &plan.tables[ti], lane, subset, anon, progress).await?;
         for (i, f) in f.into_iter().enumerate() {
             if !f.is_empty() {
@@ -574,28 +554,16 @@ fn units_by_level(plan: &Plan) -> Vec<Vec<Vec<usize>>> {
 /// Copies every table of the plan to every destination, level by level, with the
 /// units of a level spread over the lanes. When no destination checks foreign keys
 /// during the load, order does not matter: every unit is one level, largest first.
-/// `done`: the reports of the tables loaded while the subset was chosen
-/// ([`Subset::streamed`], skipped here).
 pub async fn load(
     plan: &Plan,
     lanes: &mut [Lane],
     subset: &Subset,
     anon: &Anon,
     progress: &dyn Progress,
-    done: Vec<(usize, TableReport)>,
 ) -> Result<Vec<TableReport>, SyncError> {
     fill_key_maps(plan, &mut lanes[0], subset, anon, progress).await?;
     let mut reports: Vec<Option<TableReport>> = plan.tables.iter().map(|_| None).collect();
-    for (ti, r) in done {
-        reports[ti] = Some(r);
-    }
     let mut levels = units_by_level(plan);
-    for level in levels.iter_mut() {
-        level.retain(|unit| {
-            unit.iter()
-                .any(|&ti| !subset.streamed.contains(&plan.tables[ti].table.table_name()))
-        });
-    }
     if lanes.len() > 1 && lanes[0].dests.iter().all(|d| d.fk_free()) {
         let mut sized = Vec::new();
         for unit in levels.into_iter().flatten() {

@@ -165,15 +165,6 @@ pub fn sync(job: &str) -> Result<Report, tether_sync::SyncError> {
 
 /// [`sync`], telling `progress` along the way.
 pub fn sync_telling(job: &str, progress: &dyn Progress) -> Result<Report, tether_sync::SyncError> {
-    sync_loading(job, progress, tether_sync::Loading::WhileChoosing)
-}
-
-/// [`sync_telling`], loading a subset's rows as `loading` says.
-pub fn sync_loading(
-    job: &str,
-    progress: &dyn Progress,
-    loading: tether_sync::Loading,
-) -> Result<Report, tether_sync::SyncError> {
     let job = Job::parse("job.toml", job, &|_| None)?;
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -182,50 +173,8 @@ pub fn sync_loading(
         .expect("runtime")
         .block_on(async {
             let prepared = tether_sync::prepare(&job).await?;
-            tether_sync::run_with(&job, prepared, progress, loading).await
+            tether_sync::run(&job, prepared, progress).await
         })
-}
-
-/// Progress that notes each table's start and the total it was told (a table loaded
-/// while its subset is chosen starts with a total of 0: unknown yet), and the phases.
-#[derive(Default)]
-pub struct Started(
-    pub std::sync::Mutex<Vec<(String, u64)>>,
-    pub std::sync::Mutex<Vec<String>>,
-);
-
-impl Progress for Started {
-    fn phase(&self, message: &str) {
-        self.1.lock().expect("lock").push(message.to_string());
-    }
-    fn table_started(&self, table: &str, total: u64) {
-        self.0.lock().expect("lock").push((table.to_string(), total));
-    }
-    fn rows(&self, _: &str, _: u64) {}
-    fn table_done(&self, _: &str, _: u64, _: f64) {}
-}
-
-/// Every row of every table of `db` (outside system schemas), as text, sorted: two
-/// destinations hold the same data exactly when these are equal.
-pub fn every_row(db: &TestDb) -> BTreeMap<String, Vec<Vec<String>>> {
-    let list = match db.engine {
-        Engine::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-        Engine::Postgres => "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
-        Engine::Mysql => "SELECT table_name FROM information_schema.tables WHERE table_schema = database()",
-    };
-    db.query(list)
-        .into_iter()
-        .map(|r| {
-            let t = r[0].clone().expect("a table name");
-            let mut rows: Vec<Vec<String>> = db
-                .query(&format!("SELECT * FROM {t}"))
-                .iter()
-                .map(|r| r.iter().map(norm).collect())
-                .collect();
-            rows.sort();
-            (t, rows)
-        })
-        .collect()
 }
 
 pub fn job(source: &TestDb, dests: &[&TestDb], extra: &str) -> String {
@@ -284,20 +233,4 @@ pub fn choose(job: &str, how: tether_sync::subset::KeyReads, connections: usize)
             .collect();
         (chosen, subset.on_server)
     })
-}
-
-/// The demo at scale 0.05 (about 18,000 rows) as a SQLite file in `dir` and copied
-/// into a PostgreSQL database: its SQLite URL and the database.
-pub fn small_demo(dir: &tether_testkit::ScratchDir) -> (String, TestDb) {
-    let path = dir.path().join("demo.sqlite");
-    tether_sync::demo::write(&path, 0.05, true).expect("demo");
-    let lite = format!("sqlite://{}", path.display());
-    let pg = TestDb::create(Engine::Postgres);
-    let copied = sync(&format!(
-        "source = \"{lite}\"\n[[destinations]]\nurl = \"{}\"\ncreate_tables = true\n",
-        pg.url
-    ))
-    .expect("the demo into PostgreSQL");
-    assert!(copied.ok, "{copied:?}");
-    (lite, pg)
 }
