@@ -4,13 +4,15 @@
 # SQLite figures, and subsets of the demo (SQLite and PostgreSQL) next to its full copy.
 # Needs the PostgreSQL and MariaDB that scripts/test uses (PGHOST/PGUSER and
 # MYSQL_HOST/MYSQL_USER may point elsewhere). ROWS defaults to 2,000,000. Its databases
-# (bench_src, bench_dump, bench_tether, bench_demo, bench_demo_copy) are dropped at the
-# end unless BENCH_KEEP=1. ONLY=subsets skips everything before the SQLite demo (the
+# (bench_src, bench_dump, bench_tether, bench_demo, bench_demo_copy; BENCH_DB=name
+# replaces their `bench` prefix, for runs beside another) are dropped at the end unless
+# BENCH_KEEP=1. ONLY=subsets skips everything before the SQLite demo (the
 # pg_dump, anonymized and MariaDB figures): the subsets and their full copies only.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROWS=${1:-2000000}
 REPEAT=${REPEAT:-2}
+DB=${BENCH_DB:-bench}
 export PGHOST=${PGHOST:-127.0.0.1} PGUSER=${PGUSER:-postgres}
 MYSQL_HOST=${MYSQL_HOST:-127.0.0.1} MYSQL_USER=${MYSQL_USER:-root}
 PGPORT=${PGPORT:-5432}
@@ -19,18 +21,23 @@ WORK=$(mktemp -d)
 # On exit, drop the databases this script made (BENCH_KEEP=1 keeps them to look at).
 cleanup() {
     if [ "${BENCH_KEEP:-0}" != 1 ]; then
-        for db in bench_src bench_dump bench_tether bench_demo bench_demo_copy; do
+        for db in ${DB}_src ${DB}_dump ${DB}_tether ${DB}_demo ${DB}_demo_copy; do
             psql -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" postgres >/dev/null 2>&1 || true
         done
         mariadb -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" \
-            -e "DROP DATABASE IF EXISTS bench_tether" >/dev/null 2>&1 || true
+            -e "DROP DATABASE IF EXISTS ${DB}_tether" >/dev/null 2>&1 || true
     fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-cargo build --release --locked --quiet
-TETHER=$PWD/target/release/tether
+# TETHER_BIN=path runs that binary (another build, to compare) instead of building this one.
+if [ -n "${TETHER_BIN:-}" ]; then
+    TETHER=$(realpath "$TETHER_BIN")
+else
+    cargo build --release --locked --quiet
+    TETHER=${CARGO_TARGET_DIR:-$PWD/target}/release/tether
+fi
 
 # Seconds and peak RSS (MiB) of a command: sets SECS and RSS.
 measure() {
@@ -47,18 +54,18 @@ ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 fresh_pg() { psql -q -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"; }
 
 if [ "${ONLY:-}" != subsets ]; then
-echo "== generating about $ROWS rows in PostgreSQL (bench_src)"
-fresh_pg bench_src
-psql -q bench_src -v rows="$ROWS" -f bench/gen_pg.sql
-TOTAL=$(psql -Atc "SELECT sum(n_live_tup) FROM pg_stat_user_tables" bench_src)
-echo "   $TOTAL rows in $(psql -Atc "SELECT count(*) FROM pg_stat_user_tables" bench_src) tables"
-pg_dump --schema-only bench_src > "$WORK/schema.sql"
+echo "== generating about $ROWS rows in PostgreSQL (${DB}_src)"
+fresh_pg ${DB}_src
+psql -q ${DB}_src -v rows="$ROWS" -f bench/gen_pg.sql
+TOTAL=$(psql -Atc "SELECT sum(n_live_tup) FROM pg_stat_user_tables" ${DB}_src)
+echo "   $TOTAL rows in $(psql -Atc "SELECT count(*) FROM pg_stat_user_tables" ${DB}_src) tables"
+pg_dump --schema-only ${DB}_src > "$WORK/schema.sql"
 
 job() {
     cat <<TOML
-source = "postgres://$PGUSER@$PGHOST:$PGPORT/bench_src"
+source = "postgres://$PGUSER@$PGHOST:$PGPORT/${DB}_src"
 [[destinations]]
-url = "postgres://$PGUSER@$PGHOST:$PGPORT/bench_tether"
+url = "postgres://$PGUSER@$PGHOST:$PGPORT/${DB}_tether"
 create_tables = false
 checks = "$1"
 TOML
@@ -68,11 +75,11 @@ job enforce > "$WORK/pg-enforce.toml"
 
 dump_times=() ; verify_times=() ; enforce_times=() ; verify_rss=0 ; enforce_rss=0
 for i in $(seq "$REPEAT"); do
-    fresh_pg bench_dump; psql -q bench_dump -f "$WORK/schema.sql" >/dev/null
-    measure bash -c "pg_dump --data-only --disable-triggers bench_src 2>/dev/null | psql -q bench_dump >/dev/null"
+    fresh_pg ${DB}_dump; psql -q ${DB}_dump -f "$WORK/schema.sql" >/dev/null
+    measure bash -c "pg_dump --data-only --disable-triggers ${DB}_src 2>/dev/null | psql -q ${DB}_dump >/dev/null"
     dump_times+=("$SECS")
     for mode in verify enforce; do
-        fresh_pg bench_tether; psql -q bench_tether -f "$WORK/schema.sql" >/dev/null
+        fresh_pg ${DB}_tether; psql -q ${DB}_tether -f "$WORK/schema.sql" >/dev/null
         measure "$TETHER" sync "$WORK/pg-$mode.toml" --format json > "$WORK/report.json"
         python3 -c "import json,sys; r=json.load(open('$WORK/report.json')); sys.exit(0 if r['ok'] else 1)"
         if [ "$mode" = verify ]; then verify_times+=("$SECS"); verify_rss=$RSS; else enforce_times+=("$SECS"); enforce_rss=$RSS; fi
@@ -107,7 +114,7 @@ TOML
 anon_times=() ; plain_times=() ; anon_rss=0
 for i in $(seq "$REPEAT"); do
     for mode in verify anon; do
-        fresh_pg bench_tether; psql -q bench_tether -f "$WORK/schema.sql" >/dev/null
+        fresh_pg ${DB}_tether; psql -q ${DB}_tether -f "$WORK/schema.sql" >/dev/null
         measure "$TETHER" sync "$WORK/pg-$mode.toml" --format json > "$WORK/report.json"
         python3 -c "import json,sys; r=json.load(open('$WORK/report.json')); sys.exit(0 if r['ok'] else 1)"
         if [ "$mode" = anon ]; then anon_times+=("$SECS"); anon_rss=$RSS; else plain_times+=("$SECS"); fi
@@ -117,11 +124,11 @@ P=$(min "${plain_times[@]}"); A=$(min "${anon_times[@]}")
 echo "Anonymized PostgreSQL -> PostgreSQL, $TOTAL rows (checks = \"verify\"): plain $P s, anonymized $A s, ratio $(ratio "$A" "$P"), peak RSS $anon_rss MiB"
 
 echo "== PostgreSQL -> MariaDB"
-mariadb -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" -e "DROP DATABASE IF EXISTS bench_tether; CREATE DATABASE bench_tether"
+mariadb -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" -e "DROP DATABASE IF EXISTS ${DB}_tether; CREATE DATABASE ${DB}_tether"
 cat > "$WORK/my.toml" <<TOML
-source = "postgres://$PGUSER@$PGHOST:$PGPORT/bench_src"
+source = "postgres://$PGUSER@$PGHOST:$PGPORT/${DB}_src"
 [[destinations]]
-url = "mysql://$MYSQL_USER@$MYSQL_HOST:$MYSQL_PORT/bench_tether"
+url = "mysql://$MYSQL_USER@$MYSQL_HOST:$MYSQL_PORT/${DB}_tether"
 truncate = true
 checks = "verify"
 TOML
@@ -177,28 +184,28 @@ import sqlite3; s = sqlite3.connect('$WORK/demo.sqlite'); d = sqlite3.connect('$
 d.executescript(';'.join(s.iterdump()))"
 echo "SQLite -> SQLite, $DEMO_ROWS rows: tether sync $LT s ($(python3 -c "print(int($DEMO_ROWS / $LT))") rows/s, peak RSS $LR MiB); sqlite dump replay $SECS s; ratio $(ratio "$LT" "$SECS")"
 
-echo "== PostgreSQL -> PostgreSQL subsets of the same demo (loaded into bench_demo)"
-fresh_pg bench_demo
+echo "== PostgreSQL -> PostgreSQL subsets of the same demo (loaded into ${DB}_demo)"
+fresh_pg ${DB}_demo
 cat > "$WORK/demo-pg.toml" <<TOML
 source = "sqlite://$WORK/demo.sqlite"
 [[destinations]]
-url = "postgres://$PGUSER@$PGHOST:$PGPORT/bench_demo"
+url = "postgres://$PGUSER@$PGHOST:$PGPORT/${DB}_demo"
 create_tables = true
 checks = "verify"
 TOML
 "$TETHER" sync "$WORK/demo-pg.toml" --format json > "$WORK/report.json"
-psql -q -c "VACUUM ANALYZE" bench_demo
-pg_dump --schema-only bench_demo > "$WORK/demo-schema.sql"
+psql -q -c "VACUUM ANALYZE" ${DB}_demo
+pg_dump --schema-only ${DB}_demo > "$WORK/demo-schema.sql"
 pg_job() {
-    printf 'source = "postgres://%s@%s:%s/bench_demo"\n[[destinations]]\n' "$PGUSER" "$PGHOST" "$PGPORT"
-    printf 'url = "postgres://%s@%s:%s/bench_demo_copy"\ncreate_tables = false\nchecks = "verify"\n' "$PGUSER" "$PGHOST" "$PGPORT"
+    printf 'source = "postgres://%s@%s:%s/${DB}_demo"\n[[destinations]]\n' "$PGUSER" "$PGHOST" "$PGPORT"
+    printf 'url = "postgres://%s@%s:%s/${DB}_demo_copy"\ncreate_tables = false\nchecks = "verify"\n' "$PGUSER" "$PGHOST" "$PGPORT"
     if [ $# -gt 0 ]; then printf '[[subset.targets]]\ntable = "%s"\nwhere = "id <= %s"\n' "$1" "$2"; fi
 }
 pg_job > "$WORK/pg-full.toml"
 pg_job customer "$CUSTOMERS" > "$WORK/pg-customers.toml"
 pg_job orders "$ORDERS" > "$WORK/pg-orders.toml"
 pg_run() {
-    fresh_pg bench_demo_copy; psql -q bench_demo_copy -f "$WORK/demo-schema.sql" >/dev/null
+    fresh_pg ${DB}_demo_copy; psql -q ${DB}_demo_copy -f "$WORK/demo-schema.sql" >/dev/null
     measure "$TETHER" sync "$1" --format json > "$WORK/report.json"
 }
 full_times=() ; cust_times=() ; ord_times=()
