@@ -197,8 +197,8 @@ TOML
 psql -q -c "VACUUM ANALYZE" ${DB}_demo
 pg_dump --schema-only ${DB}_demo > "$WORK/demo-schema.sql"
 pg_job() {
-    printf 'source = "postgres://%s@%s:%s/${DB}_demo"\n[[destinations]]\n' "$PGUSER" "$PGHOST" "$PGPORT"
-    printf 'url = "postgres://%s@%s:%s/${DB}_demo_copy"\ncreate_tables = false\nchecks = "verify"\n' "$PGUSER" "$PGHOST" "$PGPORT"
+    printf 'source = "postgres://%s@%s:%s/%s_demo"\n[[destinations]]\n' "$PGUSER" "$PGHOST" "$PGPORT" "$DB"
+    printf 'url = "postgres://%s@%s:%s/%s_demo_copy"\ncreate_tables = false\nchecks = "verify"\n' "$PGUSER" "$PGHOST" "$PGPORT" "$DB"
     if [ $# -gt 0 ]; then printf '[[subset.targets]]\ntable = "%s"\nwhere = "id <= %s"\n' "$1" "$2"; fi
 }
 pg_job > "$WORK/pg-full.toml"
