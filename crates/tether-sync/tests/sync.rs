@@ -257,6 +257,39 @@ fn a_destination_that_rejects_a_row_stops_the_job_naming_table_key_and_server_er
     assert!(text.contains("2 rows of region were written before it"), "{text}");
 }
 
+/// A row rejected in the first of 200 batches ends the job with the destination's
+/// error: the writer stops, and so do the fan-out and the reader behind it (before,
+/// the reader waited on a full channel for good and the job never ended).
+#[test]
+fn a_row_rejected_early_in_a_long_table_ends_the_job_instead_of_hanging() {
+    let src = source(Engine::Sqlite);
+    src.exec(
+        "WITH RECURSIVE n(i) AS (SELECT 3 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+         INSERT INTO region SELECT i, CASE WHEN i = 3 THEN 'a-very-long-region-name' ELSE 'r' END FROM n;",
+    );
+    for (engine, checks, error) in [
+        (Engine::Mysql, "", "server error 1406 (22001)"),
+        (Engine::Postgres, "checks = \"verify\"\n", "server error 22001"),
+        (Engine::Postgres, "", "server error 22001"),
+    ] {
+        let dest = TestDb::create(engine);
+        dest.exec("CREATE TABLE region (id INT NOT NULL PRIMARY KEY, name VARCHAR(8) NOT NULL);");
+        let job = job(&src, &[&dest], &format!("{checks}[options]\nbatch_size = 10\n"));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(sync(&job).map(|r| r.ok).map_err(|e| e.to_string()));
+        });
+        let ended = rx
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("{engine:?} {checks}: the job ends within 2 minutes"));
+        let text = ended.expect_err("the name does not fit");
+        assert!(
+            text.contains(&format!("table region: row (id)=(3) was rejected: {error}")),
+            "{engine:?} {checks}: {text}"
+        );
+    }
+}
+
 #[test]
 fn the_plan_says_how_each_cycle_loads_and_why_each_table_has_rows() {
     let src = source(Engine::Sqlite);

@@ -295,9 +295,12 @@ async fn fill_key_maps(
         if matches!(&spec.filter, Filter::KeysIn { keys, .. } if keys.is_empty()) {
             continue;
         }
-        let (tx, mut rx) = mpsc::channel::<Batch>(4);
+        let (tx, rx) = mpsc::channel::<Batch>(4);
         let read = lane.source.read(&spec, plan.batch_size, tx);
         let fill = async {
+            // Owned, so an error drops it and the reader stops (borrowed, the reader
+            // would wait on a full channel for good).
+            let mut rx = rx;
             while let Some(batch) = rx.recv().await {
                 t.fill_key_maps(&batch, &anon.maps, &keys)?;
             }
@@ -389,7 +392,7 @@ async fn load_table(
         }
     }
 
-    let (tx, mut rx) = mpsc::channel::<Batch>(4);
+    let (tx, rx) = mpsc::channel::<Batch>(4);
     let mut senders = Vec::new();
     let mut receivers = Vec::new();
     for _ in lane.dests.iter() {
@@ -415,9 +418,12 @@ async fn load_table(
     };
     let transforms_ref = &mut transforms;
     let fanout = async {
+        // Owned: returning early (a transformer's error, a writer gone) drops it, which
+        // stops the reader; borrowed, the reader would wait on the full channel for
+        // good and the job would never end. The writers finish what they have.
+        let mut rx = rx;
         while let Some(mut batch) = rx.recv().await {
             if let Some(t) = transforms_ref.as_mut() {
-                // Dropping the receiver stops the reader; the writers finish what they have.
                 t.apply(&mut batch, &anon.maps)?;
             }
             progress.rows(&tp.name, batch.len() as u64);
