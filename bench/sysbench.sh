@@ -10,7 +10,7 @@
 # Installs sysbench and haproxy from Debian when missing (apt-get; root or sudo).
 # MariaDB: TETHER_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306/); creates and
 # drops the database tether_bench_sysbench (sysbench's tables, which have no FKs).
-# Knobs: BENCH_SECONDS (per run, 15), BENCH_ROUNDS (3), BENCH_TABLES (4),
+# Knobs: BENCH_SECONDS (per run, 15), BENCH_ROUNDS (3; 0: paired rounds only), BENCH_TABLES (4),
 # BENCH_TABLE_SIZE (20000), BENCH_WORKLOADS (default "oltp_point_select:4
 # oltp_point_select:16 oltp_read_only:4 oltp_read_write:4", workload:threads),
 # BENCH_PATHS (default "direct haproxy relay gateway managed"; direct is always run;
@@ -18,6 +18,11 @@
 # TETHER (the tether binary; default: the release build, built here), TETHER_BEFORE
 # (another tether binary, e.g. an earlier commit's, run as the paths "before" and
 # "managed-before" for a before/after table from the same run).
+# BENCH_PAIRED=N (default 0): after the rotated rounds, N paired rounds per workload in
+# which HAProxy and each other proxy path are driven AT THE SAME TIME by two sysbench
+# processes of the same workload (the machine's state is the same for both: on a
+# shared, noisy machine single runs drift by up to 2x); prints the median of each path's
+# QPS over HAProxy's of the same moment.
 # Each proxy is a process of its own on a spare port; sysbench uses its default
 # prepared statements (--db-ps-mode=auto). Everything started is stopped on exit.
 set -euo pipefail
@@ -250,12 +255,42 @@ for wl in $WORKLOADS; do
     done
 done
 
+# --- paired rounds: HAProxy and one other path at the same moment ------------------
+PAIRED=${BENCH_PAIRED:-0}
+paired() { # WORKLOAD THREADS ROUND PATH
+    local a b qa qb pids=()
+    a=$(mktemp -p "$WORK") b=$(mktemp -p "$WORK")
+    for p in haproxy "$4"; do
+        local out=$a
+        [ "$p" = haproxy ] || out=$b
+        sysbench "$1" "${SB_COMMON[@]}" --threads="$2" --time="$SECONDS_PER_RUN" \
+            --mysql-host=127.0.0.1 --mysql-port="${PORT[$p]}" --mysql-ignore-errors=1213 \
+            --mysql-user="${LOGIN[$p]}" --mysql-password="${SECRET[$p]}" run >"$out" 2>&1 &
+        pids+=($!)
+    done
+    wait "${pids[@]}" || true # (a failure shows as a missing figure below)
+    qa=$(awk '/^ *queries:/ { gsub(/[()]/, ""); print $3 }' "$a")
+    qb=$(awk '/^ *queries:/ { gsub(/[()]/, ""); print $3 }' "$b")
+    [ -n "$qa" ] && [ -n "$qb" ] || { log "paired $1 x$2 with $4 failed:"; cat "$a" "$b" >&2; exit 1; }
+    echo "$1 $2 $3 $4 $qa $qb" >>"$WORK/paired"
+    log "$1 x$2 paired round $3: HAProxy $qa qps, $4 $qb qps"
+}
+if [ "$PAIRED" -gt 0 ] && [[ " ${ACTIVE[*]} " == *" haproxy "* ]]; then
+    for wl in $WORKLOADS; do
+        for round in $(seq "$PAIRED"); do
+            for p in "${ACTIVE[@]}"; do
+                case $p in direct | haproxy) ;; *) paired "${wl%%:*}" "${wl##*:}" "$round" "$p" ;; esac
+            done
+        done
+    done
+fi
+
 # --- table -------------------------------------------------------------------------
 echo
 echo "sysbench $(sysbench --version | awk '{print $2}'), MariaDB $(mysql_admin -e 'SELECT VERSION()'), \
 $TABLES tables x $TABLE_SIZE rows, $SECONDS_PER_RUN s per run, $ROUNDS rounds (order rotated), $(date -u '+%Y-%m-%d %H:%M') UTC, \
 load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 - "$WORK/results" "$TICK_US" "${ACTIVE[@]}" <<'EOF'
+[ -s "$WORK/results" ] && python3 - "$WORK/results" "$TICK_US" "${ACTIVE[@]}" <<'EOF'
 import statistics, sys
 path_file, tick_us, paths = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 runs = {}  # (workload, threads) -> round -> path -> (qps, queries, ticks)
@@ -288,3 +323,24 @@ for (wl, th), rounds in runs.items():
             f"{med(r[p][4] * tick_us / max(r[p][1], 1) for r in rs):.1f}" for p in paths]
     print("| " + " | ".join(row) + " |")
 EOF
+if [ -s "$WORK/paired" ]; then
+    echo
+    echo "Paired rounds ($PAIRED per workload): HAProxy and each path driven at the same moment by two"
+    echo "sysbench processes of the workload; median (min-max) of the path's QPS over HAProxy's:"
+    python3 - "$WORK/paired" <<'EOF2'
+import statistics, sys
+names = {"relay": "byte relay", "gateway": "gateway unmanaged", "managed": "gateway managed",
+         "gateway-t1": "gateway unmanaged --threads 1",
+         "before": "gateway unmanaged (before)", "managed-before": "gateway managed (before)"}
+ratios = {}  # (workload, threads) -> path -> [ratio]
+for line in open(sys.argv[1]):
+    wl, th, rnd, path, qa, qb = line.split()
+    ratios.setdefault((wl, int(th)), {}).setdefault(path, []).append(float(qb) / float(qa))
+paths = list(dict.fromkeys(p for per in ratios.values() for p in per))
+print("| workload | " + " | ".join(f"{names.get(p, p)} / HAProxy" for p in paths) + " |")
+print("|" + "---|" * (len(paths) + 1))
+for (wl, th), per in ratios.items():
+    cells = [f"**{statistics.median(per[p]):.2f}** ({min(per[p]):.2f}-{max(per[p]):.2f})" for p in paths]
+    print(f"| {wl}, {th} threads | " + " | ".join(cells) + " |")
+EOF2
+fi
