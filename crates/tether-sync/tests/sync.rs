@@ -290,6 +290,44 @@ fn a_row_rejected_early_in_a_long_table_ends_the_job_instead_of_hanging() {
     }
 }
 
+/// The destination's connections killed in the middle of a batch load: the job fails,
+/// and the tables it created are dropped again on a new connection (they stayed,
+/// the drops tried on the dead ones).
+#[test]
+fn tables_a_run_created_are_dropped_even_when_its_destination_connections_were_killed() {
+    let src = source(Engine::Sqlite);
+    src.exec(
+        "WITH RECURSIVE n(i) AS (SELECT 3 UNION ALL SELECT i + 1 FROM n WHERE i < 400000)
+         INSERT INTO region SELECT i, 'r' FROM n;",
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    let job = job(&src, &[&dest], "checks = \"verify\"\n[options]\nbatch_size = 20\n");
+    let run = std::thread::spawn(move || sync(&job).map(|r| r.ok).map_err(|e| e.to_string()));
+    let tables = "SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    // Once region is being loaded (its rows commit batch by batch), every other
+    // connection to the destination is ended.
+    loop {
+        assert!(std::time::Instant::now() < deadline, "the load of region did not start");
+        let loading = dest.query("SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname = 'region' AND n_tup_ins > 0");
+        if loading[0][0].as_deref() == Some("1") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_ne!(dest.query(tables)[0][0].as_deref(), Some("0"), "tables were created");
+    dest.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    );
+    let text = run
+        .join()
+        .expect("the run ends")
+        .expect_err("its connections were killed");
+    assert!(text.contains("undone:"), "{text}");
+    assert_eq!(dest.query(tables), vec![vec![Some("0".to_string())]], "{text}");
+}
+
 #[test]
 fn the_plan_says_how_each_cycle_loads_and_why_each_table_has_rows() {
     let src = source(Engine::Sqlite);

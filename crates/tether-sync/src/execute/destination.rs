@@ -84,10 +84,12 @@ impl Made {
         // tables' locks and refuse the drops; where none is open this is a no-op.
         let _ = conn.execute("ROLLBACK").await;
         let off = conn.disable_fk_checks().await.unwrap_or(false);
-        for sql in std::mem::take(&mut self.drop_views).iter().rev() {
+        for sql in self.drop_views.iter().rev() {
             let _ = conn.execute(sql).await;
         }
-        let tables = std::mem::take(&mut self.tables);
+        // Kept until the drops succeed: a failed attempt (a lost connection) can be
+        // made again on another connection.
+        let tables = self.tables.clone();
         let sql_names: Vec<&str> = tables.iter().map(|(_, t)| t.as_str()).collect();
         let mut dropped = match tables.is_empty() {
             true => Ok(()),
@@ -110,7 +112,11 @@ impl Made {
         }
         let names: Vec<String> = tables.into_iter().map(|(n, _)| n).collect();
         match dropped {
-            Ok(()) => Ok(names),
+            Ok(()) => {
+                self.tables.clear();
+                self.drop_views.clear();
+                Ok(names)
+            }
             Err(e) => Err(format!(
                 "the tables this run created could not be dropped again ({e}); they stay: {}",
                 names.join(", ")
@@ -195,7 +201,15 @@ impl Destination {
     /// the rows this run wrote into tables that were there. None when there is
     /// nothing to say (nothing created, nothing written).
     pub async fn undo_created(&mut self, rows_stay: bool) -> Option<String> {
-        let dropped = self.made.undo(&mut self.conn).await;
+        let mut dropped = self.made.undo(&mut self.conn).await;
+        if dropped.is_err() {
+            // The run's connection may be what failed (killed, lost): once more on a
+            // new one, so the tables do not stay because of it.
+            if let Ok(mut fresh) = Connection::open_destination(&self.url).await {
+                dropped = self.made.undo(&mut fresh).await;
+                fresh.close().await;
+            }
+        }
         let mut parts = Vec::new();
         let gone: Vec<String> = match &dropped {
             Ok(names) => names.clone(),
