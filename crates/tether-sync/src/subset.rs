@@ -83,6 +83,8 @@ pub fn cmp_value(a: &Value, b: &Value) -> Ordering {
         (Float(x), Float(y)) => x.total_cmp(y),
         (Int(x), Float(y)) => (*x as f64).total_cmp(y),
         (Float(x), Int(y)) => x.total_cmp(&(*y as f64)),
+        (UInt(x), Float(y)) => (*x as f64).total_cmp(y),
+        (Float(x), UInt(y)) => x.total_cmp(&(*y as f64)),
         (Text(x), Text(y)) => x.cmp(y),
         (Bytes(x), Bytes(y)) => x.cmp(y),
         (Bool(x), Bool(y)) => x.cmp(y),
@@ -110,9 +112,81 @@ fn stable_hash(key: &[Value]) -> u64 {
     h
 }
 
-/// A set of keys. foldhash (randomly seeded) instead of SipHash: hashing keys is most of
-/// the subset's own CPU.
-type KeySet = HashSet<Vec<Value>, foldhash::fast::RandomState>;
+type FastHash = foldhash::fast::RandomState;
+
+/// A set of keys (values of the same columns). Keys of one or two integers, the usual
+/// primary and foreign keys, are held as plain integers: no allocation per key, cheap
+/// hashing and comparison (hashing and allocating `Vec<Value>` keys was most of the
+/// subset's own CPU). Any other key (text, a NULL, a SQLite column holding a value of
+/// another type in some rows) is held as its values; `Int(5)` and `UInt(5)` stay
+/// distinct keys, as they were. foldhash (randomly seeded) instead of SipHash.
+#[derive(Default)]
+struct KeySet {
+    ints: HashSet<i64, FastHash>,
+    pairs: HashSet<(i64, i64), FastHash>,
+    other: HashSet<Vec<Value>, FastHash>,
+}
+
+impl KeySet {
+    fn contains(&self, key: &[Value]) -> bool {
+        match key {
+            [Value::Int(a)] => self.ints.contains(a),
+            [Value::Int(a), Value::Int(b)] => self.pairs.contains(&(*a, *b)),
+            _ => self.other.contains(key),
+        }
+    }
+
+    /// Adds `key`; false when it was there.
+    fn insert(&mut self, key: &[Value]) -> bool {
+        match key {
+            [Value::Int(a)] => self.ints.insert(*a),
+            [Value::Int(a), Value::Int(b)] => self.pairs.insert((*a, *b)),
+            _ => !self.other.contains(key) && self.other.insert(key.to_vec()),
+        }
+    }
+
+    /// The keys, sorted ([`cmp_key`]).
+    fn into_sorted(self) -> Vec<Vec<Value>> {
+        let mut ints: Vec<i64> = self.ints.into_iter().collect();
+        ints.sort_unstable();
+        let mut pairs: Vec<(i64, i64)> = self.pairs.into_iter().collect();
+        pairs.sort_unstable();
+        let mut keys: Vec<Vec<Value>> = Vec::with_capacity(ints.len() + pairs.len() + self.other.len());
+        keys.extend(ints.into_iter().map(|a| vec![Value::Int(a)]));
+        keys.extend(pairs.into_iter().map(|(a, b)| vec![Value::Int(a), Value::Int(b)]));
+        if !self.other.is_empty() {
+            keys.extend(self.other);
+            keys.sort_by(|a, b| cmp_key(a, b));
+        }
+        keys
+    }
+}
+
+impl<'a> FromIterator<&'a Vec<Value>> for KeySet {
+    fn from_iter<I: IntoIterator<Item = &'a Vec<Value>>>(iter: I) -> Self {
+        let mut set = KeySet::default();
+        for k in iter {
+            set.insert(k);
+        }
+        set
+    }
+}
+
+/// Sorts distinct keys ([`cmp_key`]); keys of integers without building comparisons of
+/// values.
+fn sort_keys(keys: &mut [Vec<Value>]) {
+    let int = |k: &[Value]| match k {
+        [Value::Int(a)] => Some((*a, None)),
+        [Value::Int(a), Value::Int(b)] => Some((*a, Some(*b))),
+        _ => None,
+    };
+    // Keys of one set have the same columns: all of one arity.
+    if keys.iter().all(|k| int(k).is_some()) {
+        keys.sort_unstable_by_key(|k| int(k).expect("integer keys"));
+    } else {
+        keys.sort_by(|a, b| cmp_key(a, b));
+    }
+}
 
 struct TableState {
     table: Table,
@@ -151,6 +225,23 @@ fn pick(row: &Row, idx: &[usize]) -> Vec<Value> {
 fn fill(buf: &mut Vec<Value>, row: &Row, idx: &[usize]) {
     buf.clear();
     buf.extend(idx.iter().map(|&i| row[i].clone()));
+}
+
+/// Sorts rows of distinct keys by the columns at `idx` ([`cmp_at`]); by plain integers
+/// when the key is one integer column in every row.
+fn sort_rows(rows: &mut [Row], idx: &[usize]) {
+    let int = |r: &Row| match idx {
+        [i] => match r[*i] {
+            Value::Int(a) => Some(a),
+            _ => None,
+        },
+        _ => None,
+    };
+    if rows.iter().all(|r| int(r).is_some()) {
+        rows.sort_unstable_by_key(|r| int(r).expect("integer keys"));
+    } else {
+        rows.sort_by(|a, b| cmp_at(a, b, idx));
+    }
 }
 
 /// Compares two rows by the columns at `idx`, without making keys of them.
@@ -232,7 +323,7 @@ fn pieces(engine: Engine, how: KeyReads, st: &TableState, ask: &Ask, index: usiz
         true => {
             let mut leads: Vec<Vec<Value>> = ask.keys.iter().map(|k| vec![k[0].clone()]).collect();
             leads.dedup();
-            let exact = Arc::new((st.idx(&ask.columns), ask.keys.iter().cloned().collect::<KeySet>()));
+            let exact = Arc::new((st.idx(&ask.columns), ask.keys.iter().collect::<KeySet>()));
             (vec![ask.columns[0].clone()], leads, Some(exact))
         }
         false => (ask.columns.clone(), ask.keys.clone(), None),
@@ -461,6 +552,7 @@ pub async fn compute_with(
     let mut round = 0;
     let mut kept_bytes = 0usize;
     let mut probe: Vec<Value> = Vec::new();
+    let mut key: Vec<Value> = Vec::new();
     loop {
         let mut want_child: Vec<Vec<Vec<Value>>> = vec![Vec::new(); child_slots.len()];
         while let Some((name, rows, downward)) = queue.pop_front() {
@@ -482,19 +574,15 @@ pub async fn compute_with(
                 .collect();
             let st = state.get_mut(&name).expect("state for every subset table");
             for row in rows {
-                let key = pick(&row, &st.key_idx);
-                let new_down = downward && !st.down.contains(&key);
-                if new_down {
-                    st.down.insert(key.clone());
-                }
-                let new_row = st.included.insert(key);
-                // Most rows name a value asked for already: look it up in `probe`
-                // (reused, no allocation for integers) before making a key of it.
+                // Keys and linked values are looked up in buffers kept between rows (no
+                // allocation for keys of integers, see `KeySet`).
+                fill(&mut key, &row, &st.key_idx);
+                let new_down = downward && st.down.insert(&key);
+                let new_row = st.included.insert(&key);
                 if new_row {
                     for (s, idx) in &parent_links {
                         fill(&mut probe, &row, idx);
-                        if !probe.iter().any(Value::is_null) && !asked_parent[*s].contains(probe.as_slice()) {
-                            asked_parent[*s].insert(probe.clone());
+                        if !probe.iter().any(Value::is_null) && asked_parent[*s].insert(&probe) {
                             want_parent[*s].push(probe.clone());
                         }
                     }
@@ -502,8 +590,7 @@ pub async fn compute_with(
                 if new_down {
                     for (s, idx) in &child_links {
                         fill(&mut probe, &row, idx);
-                        if !probe.iter().any(Value::is_null) && !asked_child[*s].contains(probe.as_slice()) {
-                            asked_child[*s].insert(probe.clone());
+                        if !probe.iter().any(Value::is_null) && asked_child[*s].insert(&probe) {
                             want_child[*s].push(probe.clone());
                         }
                     }
@@ -544,7 +631,7 @@ pub async fn compute_with(
                     continue;
                 }
             }
-            values.sort_by(|a, b| cmp_key(a, b));
+            sort_keys(&mut values);
             asks.push(Ask {
                 table: parent.clone(),
                 columns: cols.clone(),
@@ -557,7 +644,7 @@ pub async fn compute_with(
             if values.is_empty() {
                 continue;
             }
-            values.sort_by(|a, b| cmp_key(a, b));
+            sort_keys(&mut values);
             let (_, fk, _) = edges
                 .iter()
                 .find(|(c, f, _)| c == child && &f.name == fk_name)
@@ -604,12 +691,12 @@ pub async fn compute_with(
     let mut out = Subset::default();
     let rows = out.rows.get_mut().expect("subset rows lock");
     for (name, st) in state {
-        let mut keys: Vec<Vec<Value>> = st.included.into_iter().collect();
-        keys.sort_by(|a, b| cmp_key(a, b));
+        let keys = st.included.into_sorted();
         if let Some(mut kept) = st.kept {
-            // Kept rows were read with every column, in the table's order.
+            // Kept rows were read with every column, in the table's order; their keys
+            // are distinct.
             debug_assert_eq!(st.columns.len(), st.table.columns.len());
-            kept.sort_by(|a, b| cmp_at(a, b, &st.key_idx));
+            sort_rows(&mut kept, &st.key_idx);
             rows.insert(name.clone(), kept);
         }
         out.keys.insert(name, keys);
@@ -627,4 +714,99 @@ pub async fn compute_with(
         started.elapsed()
     );
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn k(values: &[Value]) -> Vec<Value> {
+        values.to_vec()
+    }
+
+    #[test]
+    fn key_sets_hold_integer_keys_as_integers_and_every_other_key_as_its_values() {
+        use Value::*;
+        let keys = vec![
+            k(&[Int(5)]),
+            k(&[UInt(u64::MAX)]),
+            k(&[Text("5".into())]),
+            k(&[Int(-3)]),
+            k(&[Null]),
+            k(&[Float(4.5)]),
+            k(&[Int(i64::MAX)]),
+            k(&[Int(i64::MIN)]),
+        ];
+        let mut set = KeySet::default();
+        for key in &keys {
+            assert!(set.insert(key), "{key:?} is new");
+        }
+        for key in &keys {
+            assert!(set.contains(key), "{key:?} is in");
+            assert!(!set.insert(key), "{key:?} is there already");
+        }
+        assert!(!set.contains(&[Int(6)]));
+        assert!(!set.contains(&[Text("6".into())]));
+        let mut expected = keys.clone();
+        expected.sort_by(|a, b| cmp_key(a, b));
+        assert_eq!(set.into_sorted(), expected);
+    }
+
+    #[test]
+    fn key_sets_of_pairs_and_wider_keys_sort_as_values_do() {
+        use Value::*;
+        let keys = vec![
+            k(&[Int(2), Int(1)]),
+            k(&[Int(1), Int(9)]),
+            k(&[Int(1), Text("a".into())]),
+            k(&[Int(1), Int(2)]),
+            k(&[Int(-1), Null]),
+        ];
+        let set: KeySet = keys.iter().collect();
+        assert!(set.contains(&[Int(1), Int(9)]));
+        assert!(!set.contains(&[Int(9), Int(1)]));
+        let mut expected = keys.clone();
+        expected.sort_by(|a, b| cmp_key(a, b));
+        assert_eq!(set.into_sorted(), expected);
+        let wide: KeySet = [k(&[Int(1), Int(2), Int(3)]), k(&[Int(1), Int(2), Int(4)])]
+            .iter()
+            .collect();
+        assert!(wide.contains(&[Int(1), Int(2), Int(4)]));
+        assert!(!wide.contains(&[Int(1), Int(2)]));
+    }
+
+    #[test]
+    fn keys_and_rows_sort_as_values_do() {
+        use Value::*;
+        let mut ints = vec![k(&[Int(3)]), k(&[Int(-8)]), k(&[Int(0)])];
+        sort_keys(&mut ints);
+        assert_eq!(ints, vec![k(&[Int(-8)]), k(&[Int(0)]), k(&[Int(3)])]);
+        let mut pairs = vec![k(&[Int(2), Int(0)]), k(&[Int(1), Int(7)]), k(&[Int(1), Int(-7)])];
+        sort_keys(&mut pairs);
+        assert_eq!(
+            pairs,
+            vec![k(&[Int(1), Int(-7)]), k(&[Int(1), Int(7)]), k(&[Int(2), Int(0)])]
+        );
+        let mut mixed = vec![k(&[Text("b".into())]), k(&[Int(2)]), k(&[Text("a".into())])];
+        sort_keys(&mut mixed);
+        assert_eq!(
+            mixed,
+            vec![k(&[Int(2)]), k(&[Text("a".into())]), k(&[Text("b".into())])]
+        );
+        let mut rows = vec![
+            vec![Text("x".into()), Int(9)],
+            vec![Text("y".into()), Int(-1)],
+            vec![Text("z".into()), Int(4)],
+        ];
+        sort_rows(&mut rows, &[1]);
+        assert_eq!(
+            rows.iter().map(|r| r[1].clone()).collect::<Vec<_>>(),
+            vec![Int(-1), Int(4), Int(9)]
+        );
+        rows.push(vec![Text("w".into()), Text("a".into())]);
+        sort_rows(&mut rows, &[1]);
+        assert_eq!(rows[3][0], Text("w".into()));
+        sort_rows(&mut rows, &[0]);
+        assert_eq!(rows[0][0], Text("w".into()));
+    }
 }
