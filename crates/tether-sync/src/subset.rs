@@ -268,12 +268,35 @@ struct Ask {
 /// query asks by a composite key's first column only.
 struct Piece {
     ask: usize,
+    /// How many keys (or first values of keys) it asks for.
+    keys: usize,
     spec: ReadSpec,
     exact: Option<Arc<(Vec<usize>, KeySet)>>,
 }
 
 /// At most this many keys in one PostgreSQL array (about 0.5 MB of SQL for integers).
 const KEYS_PER_ARRAY: usize = 50_000;
+
+/// An ask read through an index is split across connections from this many keys per
+/// connection ([`pieces`]).
+const SPLIT_FROM: usize = 1_000;
+
+/// Whether `column` is the first column of the table's primary key, of a unique key or
+/// of a whole-table index: rows asked for by its values are found by probing, not by a
+/// scan.
+fn leads_index(table: &Table, column: &str) -> bool {
+    let leads = |columns: &[String]| columns.first().is_some_and(|c| c == column);
+    leads(&table.primary_key)
+        || table
+            .unique_keys
+            .iter()
+            .any(|u| u.predicate.is_none() && leads(&u.columns))
+        || table
+            .extras
+            .indexes
+            .iter()
+            .any(|i| i.predicate.is_none() && leads(&i.columns))
+}
 
 /// How a subset asks the source for rows by their keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -293,7 +316,19 @@ pub enum KeyReads {
 /// ([`tether_connect::keyset`]), a composite integer key by its first column (a hash of
 /// the distinct values or an index range, instead of pairs), the rows outside the keys
 /// dropped here; other engines and key types: IN lists ([`Filter::KeysIn`]).
-fn pieces(engine: Engine, how: KeyReads, st: &TableState, ask: &Ask, index: usize) -> Vec<Piece> {
+///
+/// An ask read through an index (its first column leads one) on several connections is
+/// split into `parts` queries of about as many keys each, so one large ask does not keep
+/// the round waiting on one connection while the others are idle; an ask the server
+/// answers with a scan stays one query (two would scan twice).
+fn pieces(engine: Engine, how: KeyReads, st: &TableState, ask: &Ask, index: usize, parts: usize) -> Vec<Piece> {
+    let per_query = |keys: usize, limit: usize| match parts > 1
+        && keys >= SPLIT_FROM * parts
+        && leads_index(&st.table, &ask.columns[0])
+    {
+        true => keys.div_ceil(parts).min(limit),
+        false => limit,
+    };
     let spec = |filter: Filter| ReadSpec {
         table: st.table.clone(),
         columns: st.columns.clone(),
@@ -301,16 +336,22 @@ fn pieces(engine: Engine, how: KeyReads, st: &TableState, ask: &Ask, index: usiz
         order_by: vec![],
         limit: None,
     };
-    let in_lists = || Piece {
-        ask: index,
-        spec: spec(Filter::KeysIn {
-            columns: ask.columns.clone(),
-            keys: ask.keys.clone(),
-        }),
-        exact: None,
+    let in_lists = || {
+        ask.keys
+            .chunks(per_query(ask.keys.len(), usize::MAX))
+            .map(|keys| Piece {
+                ask: index,
+                keys: keys.len(),
+                spec: spec(Filter::KeysIn {
+                    columns: ask.columns.clone(),
+                    keys: keys.to_vec(),
+                }),
+                exact: None,
+            })
+            .collect()
     };
     if engine != Engine::Postgres || how == KeyReads::InLists {
-        return vec![in_lists()];
+        return in_lists();
     }
     let int = |v: &Value| matches!(v, Value::Int(_));
     let by_first = ask.columns.len() > 1
@@ -329,12 +370,13 @@ fn pieces(engine: Engine, how: KeyReads, st: &TableState, ask: &Ask, index: usiz
         false => (ask.columns.clone(), ask.keys.clone(), None),
     };
     let mut out = Vec::new();
-    for chunk in keys.chunks(KEYS_PER_ARRAY) {
+    for chunk in keys.chunks(per_query(keys.len(), KEYS_PER_ARRAY)) {
         let Some(cond) = keyset::keys_in(engine, &st.table, &columns, chunk) else {
-            return vec![in_lists()];
+            return in_lists();
         };
         out.push(Piece {
             ask: index,
+            keys: chunk.len(),
             spec: spec(Filter::Where(cond)),
             exact: exact.clone(),
         });
@@ -368,10 +410,17 @@ async fn read_asks(
     let pieces: Vec<Piece> = asks
         .iter()
         .enumerate()
-        .flat_map(|(i, ask)| pieces(engine, how, &state[&ask.table], ask, i))
+        .flat_map(|(i, ask)| pieces(engine, how, &state[&ask.table], ask, i, 1 + more.len()))
         .collect();
     let count = pieces.len();
-    let queue = Mutex::new(pieces.into_iter().enumerate().collect::<VecDeque<_>>());
+    // Scans first, then the queries with the most keys: the connections finish the
+    // round at about the same time. Results are still handled in the round's order.
+    let mut queue: Vec<(usize, Piece)> = pieces.into_iter().enumerate().collect();
+    queue.sort_by_key(|(_, p)| {
+        let scan = !leads_index(&p.spec.table, &asks[p.ask].columns[0]);
+        std::cmp::Reverse((scan, p.keys))
+    });
+    let queue = Mutex::new(queue.into_iter().collect::<VecDeque<_>>());
     let conns: Vec<&mut Connection> = std::iter::once(source).chain(more.iter_mut()).take(count).collect();
     let workers = conns.into_iter().map(|conn| {
         let queue = &queue;

@@ -888,7 +888,8 @@ fn subset_keys_read_by_ranges_and_first_columns_copy_exactly_the_keys_on_every_e
 /// first column, unindexed FK columns) on two connections of one snapshot choose exactly
 /// the keys and rows that IN lists on one connection choose: the demo's 5% of customers
 /// with children followed and 5% of orders (parents pulled in), from SQLite and from
-/// PostgreSQL.
+/// PostgreSQL; and 40% of customers, whose larger asks (3,000+ order item keys for
+/// shipments) are split between the two connections, by arrays and by IN lists.
 #[test]
 fn subset_reads_by_arrays_on_two_connections_choose_what_in_lists_on_one_choose() {
     use tether_sync::subset::KeyReads;
@@ -905,22 +906,28 @@ fn subset_reads_by_arrays_on_two_connections_choose_what_in_lists_on_one_choose(
     assert!(copied.ok, "{copied:?}");
     let dest = TestDb::create(Engine::Sqlite);
     for source in [&lite, &pg.url] {
-        for (table, cond, least) in [("customer", "id <= 50", 500), ("orders", "id <= 150", 500)] {
+        for (table, cond, least) in [
+            ("customer", "id <= 50", 500),
+            ("orders", "id <= 150", 500),
+            ("customer", "id <= 400", 7_000),
+        ] {
             let job = format!(
                 "source = \"{source}\"\n[[destinations]]\nurl = \"{}\"\n[[subset.targets]]\ntable = \"{table}\"\nwhere = \"{cond}\"\n",
                 dest.url
             );
             let old = choose(&job, KeyReads::InLists, 1).0;
-            let new = choose(&job, KeyReads::Arrays, 2).0;
             let keys: usize = old.values().map(|(k, _)| k.len()).sum();
-            assert!(keys >= least, "{source} {table}: {keys} keys");
+            assert!(keys >= least, "{source} {table} {cond}: {keys} keys");
             assert!(
                 old.values().all(|(_, rows)| rows.is_some()),
                 "{source} {table}: rows kept"
             );
-            assert_eq!(old.keys().collect::<Vec<_>>(), new.keys().collect::<Vec<_>>());
-            for (t, chosen) in &old {
-                assert!(new[t] == *chosen, "{source} {table}: table {t} differs");
+            for how in [KeyReads::Arrays, KeyReads::InLists] {
+                let new = choose(&job, how, 2).0;
+                assert_eq!(old.keys().collect::<Vec<_>>(), new.keys().collect::<Vec<_>>());
+                for (t, chosen) in &old {
+                    assert!(new[t] == *chosen, "{source} {table} {cond} {how:?}: table {t} differs");
+                }
             }
         }
     }
