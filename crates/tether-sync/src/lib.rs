@@ -397,6 +397,10 @@ pub struct Report {
     pub seconds: f64,
 }
 
+/// How long a subset may take for the destination connections opened while it was
+/// chosen to be used; past it they are opened again.
+const EARLY_DESTINATIONS_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Runs a prepared job: subset, load, verify. A failure before every destination
 /// finished loading leaves each as [`undo`] says: a transactional or staged load
 /// rolled back, the tables the run created dropped again, the rows written into tables
@@ -439,10 +443,31 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         more.open(more.lanes).await?;
         phases.done("open the source lanes");
     }
+    // While the subset is chosen, the server destinations are connected to and their
+    // schemas read (nothing written: a subset that fails leaves them untouched).
+    let mut opened = Vec::new();
     let subset = if subsetting {
         progress.phase("computing the subset");
-        let subset = subset::compute(&mut source, &mut more.opened, &schema, &rules).await?;
-        phases.done("compute the subset");
+        let early = async {
+            let mut all = Vec::new();
+            for spec in &job.destinations {
+                all.push(execute::open_early(spec).await);
+            }
+            all
+        };
+        let choosing = std::time::Instant::now();
+        let (subset, early) = tokio::join!(subset::compute(&mut source, &mut more.opened, &schema, &rules), early);
+        // After a long subset the connections may have been idle past a server's
+        // timeout and the schemas read long ago: they are opened and read again.
+        if subset.is_ok() && choosing.elapsed() < EARLY_DESTINATIONS_FOR {
+            opened = early;
+        } else {
+            for (conn, _) in early.into_iter().flatten().flatten() {
+                conn.close().await;
+            }
+        }
+        let subset = subset?;
+        phases.done("compute the subset (and meanwhile open the server destinations)");
         subset
     } else {
         subset::Subset::default()
@@ -451,7 +476,7 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         source,
         dests: Vec::new(),
     }];
-    let loaded = load_all(job, &plan, &schema, &subset, &mut lanes, &mut more, progress).await;
+    let loaded = load_all(job, &plan, &schema, &subset, opened, &mut lanes, &mut more, progress).await;
     phases.done("load_all in all");
     for unused in more.opened {
         unused.close().await;
@@ -552,18 +577,22 @@ impl MoreSources {
 
 /// Prepares every destination into `lanes[0]` (and more lanes from `more`), loads,
 /// builds and commits: everything a failure must undo ([`undo`]).
+#[allow(clippy::too_many_arguments)]
 async fn load_all(
     job: &Job,
     plan: &Plan,
     schema: &Schema,
     subset: &subset::Subset,
+    opened: Vec<Option<execute::Opened>>,
     lanes: &mut Vec<execute::Lane>,
     more: &mut MoreSources,
     progress: &dyn Progress,
 ) -> Result<Loaded, SyncError> {
     let mut phases = Phases::start();
+    let mut opened = opened.into_iter();
     for (spec, dp) in job.destinations.iter().zip(&plan.destinations) {
-        let mut d = execute::prepare_destination(spec, plan, dp.schema.as_ref(), schema, progress).await?;
+        let early = opened.next().flatten();
+        let mut d = execute::prepare_destination(spec, plan, dp.schema.as_ref(), schema, early, progress).await?;
         if job.mode == config::Mode::Schema {
             // Schema only: what a restore builds after the data, on empty tables.
             let finished = execute::finish_schema(&mut d, progress).await;

@@ -932,3 +932,36 @@ fn subset_reads_by_arrays_on_two_connections_choose_what_in_lists_on_one_choose(
         }
     }
 }
+
+/// A subset that fails on the source leaves every destination as it was, though the
+/// server destinations are connected to and read while the subset is chosen: rows
+/// kept (`truncate = true` runs only after choosing), no table created, and a SQLite
+/// destination file not created at all.
+#[test]
+fn a_subset_failing_on_the_source_leaves_the_destinations_untouched() {
+    let src = source(Engine::Postgres);
+    let pg = TestDb::create(Engine::Postgres);
+    let my = TestDb::create(Engine::Mysql);
+    let full = sync(&job(&src, &[&pg, &my], "")).expect("a full copy first");
+    assert!(full.ok, "{full:?}");
+    let before: Vec<_> = [&pg, &my]
+        .iter()
+        .map(|d| TABLES.iter().map(|(t, k)| rows(d, t, k)).collect::<Vec<_>>())
+        .collect();
+    assert!(before[0].iter().all(|t| !t.is_empty()), "{before:?}");
+    let dir = tether_testkit::ScratchDir::new("subset_fails");
+    let lite = dir.path().join("never.sqlite");
+    let failing = format!(
+        "{}[[destinations]]\nurl = \"sqlite://{}\"\n[[subset.targets]]\ntable = \"customer\"\nwhere = \"1 / (id - id) = 1\"\n",
+        job(&src, &[&pg, &my], ""),
+        lite.display()
+    );
+    let e = sync(&failing).expect_err("division by zero while choosing");
+    assert!(e.to_string().contains("division by zero"), "{e}");
+    let after: Vec<_> = [&pg, &my]
+        .iter()
+        .map(|d| TABLES.iter().map(|(t, k)| rows(d, t, k)).collect::<Vec<_>>())
+        .collect();
+    assert_eq!(after, before);
+    assert!(!lite.exists(), "{} was created", lite.display());
+}

@@ -256,18 +256,46 @@ impl Destination {
 
 pub use crate::schema_plan::destination_name;
 
-/// Opens a destination, creates the tables the plan creates there and maps every table.
+/// A destination connection and its schema, read while the subset was chosen
+/// ([`open_early`]).
+pub type Opened = Result<(Connection, Schema), SyncError>;
+
+/// Opens a server destination (PostgreSQL, MariaDB/MySQL) and reads its schema: what
+/// [`prepare_destination`] starts with, done while the subset is chosen. Nothing is
+/// written. None for SQLite, whose open would create the file.
+pub async fn open_early(spec: &DestinationSpec) -> Option<Opened> {
+    let url = match spec.db_url() {
+        Ok(url) if url.engine() != tether_connect::Engine::Sqlite => url,
+        _ => return None,
+    };
+    let opened = async {
+        let mut conn = Connection::open_destination(&url).await?;
+        let existing = conn.introspect(&Default::default()).await?;
+        Ok((conn, existing))
+    };
+    Some(opened.await)
+}
+
+/// Opens a destination (or takes the connection [`open_early`] opened), creates the
+/// tables the plan creates there and maps every table.
 pub async fn prepare_destination(
     spec: &DestinationSpec,
     plan: &Plan,
     planned: Option<&crate::schema_plan::SchemaReport>,
     source: &Schema,
+    opened: Option<Opened>,
     progress: &dyn Progress,
 ) -> Result<Destination, SyncError> {
     let url = spec.db_url()?;
     let shown = url.to_string();
-    let mut conn = Connection::open_destination(&url).await?;
-    let existing = conn.introspect(&Default::default()).await?;
+    let (mut conn, existing) = match opened {
+        Some(opened) => opened?,
+        None => {
+            let mut conn = Connection::open_destination(&url).await?;
+            let existing = conn.introspect(&Default::default()).await?;
+            (conn, existing)
+        }
+    };
     let mut made = Made::default();
     let created = create_tables(
         &mut conn, &shown, spec, plan, planned, source, &existing, &mut made, progress,
@@ -303,7 +331,11 @@ pub async fn prepare_destination(
     if let Some(s) = staged.as_mut() {
         s.lanes = plan.parallelism;
     }
-    let mapped = map_tables(&mut conn, &shown, plan, source, staged.as_deref(), &options).await;
+    // Nothing created (every job table was there): the destination is as introspected
+    // a moment ago, so it is not read a second time.
+    let unchanged = made.tables.is_empty() && made.drop_views.is_empty() && staged.is_none();
+    let known = unchanged.then_some(existing);
+    let mapped = map_tables(&mut conn, &shown, plan, source, staged.as_deref(), &options, known).await;
     let tables = match mapped {
         Ok(tables) => tables,
         Err(e) => {
@@ -336,7 +368,8 @@ pub async fn prepare_destination(
     })
 }
 
-/// Every job table's destination table, as the destination has it after creation.
+/// Every job table's destination table, as the destination has it after creation
+/// (`known`: its schema when nothing was created, else it is read again).
 async fn map_tables(
     conn: &mut Connection,
     shown: &str,
@@ -344,9 +377,13 @@ async fn map_tables(
     source: &Schema,
     staged: Option<&Staged>,
     options: &tether_connect::IntrospectOptions,
+    known: Option<Schema>,
 ) -> Result<HashMap<TableName, Table>, SyncError> {
     let engine = conn.engine();
-    let schema = conn.introspect(options).await?;
+    let schema = match known {
+        Some(schema) => schema,
+        None => conn.introspect(options).await?,
+    };
     let mut tables = HashMap::new();
     for tp in &plan.tables {
         let want = destination_name(source, &tp.table.table_name(), engine);

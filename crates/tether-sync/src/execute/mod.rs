@@ -16,7 +16,8 @@ mod stage;
 
 pub use atomic::NOTHING_WRITTEN;
 pub use destination::{
-    advance_sequences, destination_name, finish_schema, prepare_destination, truncate, Destination, DroppedFk,
+    advance_sequences, destination_name, finish_schema, open_early, prepare_destination, truncate, Destination,
+    DroppedFk, Opened,
 };
 pub(crate) use method::decide;
 pub use method::{LoadMethod, LoadPlan, NotStaged};
