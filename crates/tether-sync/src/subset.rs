@@ -716,6 +716,10 @@ pub async fn compute_with(
             if let Some(Some(cap)) = rules.follow.get(&(ask.table.clone(), fk_name)) {
                 let fk_idx = st.idx(&ask.columns);
                 rows.sort_by(|a, b| cmp_at(a, b, &fk_idx).then(cmp_at(a, b, &st.key_idx)));
+                // A row two of the ask's queries both returned (on SQLite, the text
+                // values '7' and '7.0' of a parent both match a child's integer 7, and
+                // they may fall in different queries) counts once against the cap.
+                rows.dedup_by(|a, b| cmp_at(a, b, &st.key_idx).is_eq());
                 let mut kept: Vec<Row> = Vec::with_capacity(rows.len());
                 let mut run = 0u64;
                 let mut last: Option<Vec<Value>> = None;

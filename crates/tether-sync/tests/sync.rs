@@ -965,3 +965,121 @@ fn a_subset_failing_on_the_source_leaves_the_destinations_untouched() {
     assert_eq!(after, before);
     assert!(!lite.exists(), "{} was created", lite.display());
 }
+
+/// A child row two of an ask's queries both return counts once against a cap: on
+/// SQLite the parent keys '7' and '7.0' (text) both match the child's integer 7, and
+/// with 2,200 parent keys they fall in different queries (the ask is split between the
+/// two connections). Three of the five children are taken, as with one query.
+#[test]
+fn a_child_two_queries_return_counts_once_against_the_cap() {
+    let src = TestDb::create(Engine::Sqlite);
+    let mut sql = String::from(
+        "CREATE TABLE p (code TEXT PRIMARY KEY, g INT);\n\
+         CREATE TABLE c (id INTEGER PRIMARY KEY, pcode INTEGER REFERENCES p (code));\n\
+         CREATE INDEX c_pcode ON c (pcode);\n",
+    );
+    let mut codes: Vec<String> = (0..1050).map(|i| format!("0a{i:04}")).collect();
+    codes.push("7".into());
+    codes.extend((0..99).map(|i| format!("7!{i:04}")));
+    codes.push("7.0".into());
+    codes.extend((0..1049).map(|i| format!("8{i:04}")));
+    for chunk in codes.chunks(500) {
+        let values: Vec<String> = chunk.iter().map(|c| format!("('{c}', 1)")).collect();
+        sql.push_str(&format!("INSERT INTO p VALUES {};\n", values.join(", ")));
+    }
+    sql.push_str("INSERT INTO c VALUES (1, 7), (2, 7), (3, 7), (4, 7), (5, 7);\n");
+    src.exec(&sql);
+    let dest = TestDb::create(Engine::Sqlite);
+    let report = sync(&format!(
+        "source = \"{}\"\n[[destinations]]\nurl = \"{}\"\nchecks = \"verify\"\n[subset]\nmax_children_per_parent = 3\n\
+         [[subset.targets]]\ntable = \"p\"\nwhere = \"g = 1\"\n",
+        src.url, dest.url
+    ))
+    .expect("subset");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(keys(&dest, "c", "id"), vec!["1", "2", "3"]);
+    assert_eq!(dest.query("SELECT count(*) FROM p")[0][0].as_deref(), Some("2200"));
+}
+
+/// Runs `job` on another thread; once its subset has slept a second in the source's
+/// `pg_sleep` (the target's `where`), runs `meanwhile`; returns the job's result.
+fn while_choosing(
+    src: &TestDb,
+    job: String,
+    meanwhile: impl FnOnce(),
+) -> Result<tether_sync::Report, tether_sync::SyncError> {
+    let running = std::thread::spawn(move || sync(&job));
+    let started = std::time::Instant::now();
+    loop {
+        let sleeping =
+            src.query("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'COPY (%pg_sleep%'");
+        if sleeping[0][0].as_deref() == Some("1") {
+            break;
+        }
+        assert!(!running.is_finished(), "the job ended before its subset slept");
+        assert!(started.elapsed().as_secs() < 60, "the subset never slept");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The destinations are opened and read at the start of the subset, in a few ms;
+    // the sleep lasts 3 s.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    meanwhile();
+    running.join().expect("the job's thread")
+}
+
+/// The server destinations are connected to and read while the subset is chosen;
+/// what changes there meanwhile is still found before anything is written: a column
+/// dropped is refused naming it (the rows stay, under `truncate = true`), and a
+/// connection the server closed meanwhile is opened again (the job succeeds).
+#[test]
+fn destinations_changed_or_disconnected_while_the_subset_is_chosen() {
+    let src = source(Engine::Postgres);
+    let dest = TestDb::create(Engine::Postgres);
+    let full = sync(&job(&src, &[&dest], "")).expect("a full copy first");
+    assert!(full.ok, "{full:?}");
+    let before: Vec<_> = TABLES.iter().map(|(t, k)| rows(&dest, t, k)).collect();
+    let subset = job(
+        &src,
+        &[&dest],
+        "[[subset.targets]]\ntable = \"customer\"\nwhere = \"id = 1 AND (SELECT true FROM pg_sleep(3))\"\n",
+    );
+    // A column dropped while choosing.
+    let e = while_choosing(&src, subset.clone(), || {
+        dest.exec("ALTER TABLE orders DROP COLUMN placed")
+    })
+    .expect_err("a column the source has is gone");
+    assert!(e.to_string().contains("has no column `placed`"), "{e}");
+    let now: Vec<_> = TABLES
+        .iter()
+        .filter(|(t, _)| *t != "orders")
+        .map(|(t, k)| rows(&dest, t, k))
+        .collect();
+    let kept: Vec<_> = TABLES
+        .iter()
+        .zip(&before)
+        .filter(|((t, _), _)| *t != "orders")
+        .map(|(_, r)| r.clone())
+        .collect();
+    assert_eq!(now, kept, "nothing written");
+    assert_eq!(
+        dest.query("SELECT count(*) FROM orders")[0][0].as_deref(),
+        Some(
+            before[TABLES.iter().position(|(t, _)| *t == "orders").expect("orders")]
+                .len()
+                .to_string()
+                .as_str()
+        )
+    );
+    dest.exec("ALTER TABLE orders ADD COLUMN placed VARCHAR(10)");
+    // The destination's sessions ended by the server while choosing.
+    let report = while_choosing(&src, subset, || {
+        dest.query(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
+            dest.name
+        ));
+    })
+    .expect("the destination is connected to again");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(keys(&dest, "customer", "id"), vec!["1"]);
+    assert_eq!(orphans(&dest), BTreeMap::new());
+}

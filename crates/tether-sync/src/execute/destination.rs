@@ -288,8 +288,21 @@ pub async fn prepare_destination(
 ) -> Result<Destination, SyncError> {
     let url = spec.db_url()?;
     let shown = url.to_string();
-    let (mut conn, existing) = match opened {
-        Some(opened) => opened?,
+    // A connection opened early that the server has closed since (an idle timeout, a
+    // pooler, a killed session) is opened again; its error, if any, is the new one's.
+    let early = match opened {
+        Some(Ok((mut conn, existing))) => match conn.execute("SELECT 1").await {
+            Ok(()) => Some((conn, existing)),
+            Err(_) => {
+                conn.close().await;
+                None
+            }
+        },
+        Some(Err(_)) | None => None,
+    };
+    let fresh = early.is_none();
+    let (mut conn, existing) = match early {
+        Some(early) => early,
         None => {
             let mut conn = Connection::open_destination(&url).await?;
             let existing = conn.introspect(&Default::default()).await?;
@@ -331,9 +344,11 @@ pub async fn prepare_destination(
     if let Some(s) = staged.as_mut() {
         s.lanes = plan.parallelism;
     }
-    // Nothing created (every job table was there): the destination is as introspected
-    // a moment ago, so it is not read a second time.
-    let unchanged = made.tables.is_empty() && made.drop_views.is_empty() && staged.is_none();
+    // Nothing created (every job table was there) and the schema read a moment ago, not
+    // while the subset was chosen: the destination is as introspected, so it is not
+    // read a second time. A schema read early is read again: a table or column changed
+    // meanwhile is found here, before anything is written.
+    let unchanged = fresh && made.tables.is_empty() && made.drop_views.is_empty() && staged.is_none();
     let known = unchanged.then_some(existing);
     let mapped = map_tables(&mut conn, &shown, plan, source, staged.as_deref(), &options, known).await;
     let tables = match mapped {
