@@ -445,8 +445,7 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
     }
     // While the subset is chosen, the server destinations are connected to and their
     // schemas read (nothing written: a subset that fails leaves them untouched).
-    let mut opened = Vec::new();
-    let subset = if subsetting {
+    let (subset, opened) = if subsetting {
         progress.phase("computing the subset");
         let early = async {
             let mut all = Vec::new();
@@ -459,18 +458,20 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         let (subset, early) = tokio::join!(subset::compute(&mut source, &mut more.opened, &schema, &rules), early);
         // After a long subset the connections may have been idle past a server's
         // timeout and the schemas read long ago: they are opened and read again.
-        if subset.is_ok() && choosing.elapsed() < EARLY_DESTINATIONS_FOR {
-            opened = early;
-        } else {
-            for (conn, _) in early.into_iter().flatten().flatten() {
-                conn.close().await;
+        let early = match subset.is_ok() && choosing.elapsed() < EARLY_DESTINATIONS_FOR {
+            true => early,
+            false => {
+                for (conn, _) in early.into_iter().flatten() {
+                    conn.close().await;
+                }
+                Vec::new()
             }
-        }
+        };
         let subset = subset?;
         phases.done("compute the subset (and meanwhile open the server destinations)");
-        subset
+        (subset, early)
     } else {
-        subset::Subset::default()
+        (subset::Subset::default(), Vec::new())
     };
     let mut lanes = vec![execute::Lane {
         source,

@@ -258,22 +258,24 @@ pub use crate::schema_plan::destination_name;
 
 /// A destination connection and its schema, read while the subset was chosen
 /// ([`open_early`]).
-pub type Opened = Result<(Connection, Schema), SyncError>;
+pub type Opened = (Connection, Schema);
+
+/// Opens a destination and reads its schema.
+async fn open_and_read(url: &DbUrl) -> Result<Opened, SyncError> {
+    let mut conn = Connection::open_destination(url).await?;
+    let existing = conn.introspect(&Default::default()).await?;
+    Ok((conn, existing))
+}
 
 /// Opens a server destination (PostgreSQL, MariaDB/MySQL) and reads its schema: what
 /// [`prepare_destination`] starts with, done while the subset is chosen. Nothing is
-/// written. None for SQLite, whose open would create the file.
+/// written. None for SQLite, whose open would create the file, and on an error, which
+/// [`prepare_destination`] meets again and reports.
 pub async fn open_early(spec: &DestinationSpec) -> Option<Opened> {
-    let url = match spec.db_url() {
-        Ok(url) if url.engine() != tether_connect::Engine::Sqlite => url,
-        _ => return None,
-    };
-    let opened = async {
-        let mut conn = Connection::open_destination(&url).await?;
-        let existing = conn.introspect(&Default::default()).await?;
-        Ok((conn, existing))
-    };
-    Some(opened.await)
+    match spec.db_url() {
+        Ok(url) if url.engine() != tether_connect::Engine::Sqlite => open_and_read(&url).await.ok(),
+        _ => None,
+    }
 }
 
 /// Opens a destination (or takes the connection [`open_early`] opened), creates the
@@ -291,23 +293,19 @@ pub async fn prepare_destination(
     // A connection opened early that the server has closed since (an idle timeout, a
     // pooler, a killed session) is opened again; its error, if any, is the new one's.
     let early = match opened {
-        Some(Ok((mut conn, existing))) => match conn.execute("SELECT 1").await {
+        Some((mut conn, existing)) => match conn.execute("SELECT 1").await {
             Ok(()) => Some((conn, existing)),
             Err(_) => {
                 conn.close().await;
                 None
             }
         },
-        Some(Err(_)) | None => None,
+        None => None,
     };
     let fresh = early.is_none();
     let (mut conn, existing) = match early {
         Some(early) => early,
-        None => {
-            let mut conn = Connection::open_destination(&url).await?;
-            let existing = conn.introspect(&Default::default()).await?;
-            (conn, existing)
-        }
+        None => open_and_read(&url).await?,
     };
     let mut made = Made::default();
     let created = create_tables(
