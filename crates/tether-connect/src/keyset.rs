@@ -6,7 +6,9 @@
 //! runs in the job's read-only snapshot and on a hot standby. Other engines, and key
 //! types this does not pack, get `None`: callers keep IN lists (SQLite reads an IN list
 //! of integers as fast as a `json_each` join: measured, 0.15 s either way for 14,866
-//! order ids, and a composite key's first column faster than pairs).
+//! order ids, and a composite key's first column faster than pairs). For one column
+//! there are two cheaper forms: [`ranges_in`] for runs of consecutive integers and
+//! [`any_of`] where the column leads an index.
 
 use tether_schema::{DataType, Table};
 
@@ -37,54 +39,100 @@ pub fn keys_in(engine: Engine, table: &Table, columns: &[String], keys: &[Vec<Va
     Some(format!("{lhs} IN ({rhs})"))
 }
 
+/// Rows of `table` whose integer `column` lies in one of `ranges` (inclusive, each
+/// `lo <= hi`), as a condition for a `WHERE`: `("id" BETWEEN 1 AND 5000 OR ...)`. The
+/// same rows as the keys `lo..=hi` asked for one by one, on PostgreSQL only, where an
+/// integer column holds nothing between two integers; through an index each range is
+/// one descent and a walk along its leaves instead of one descent per key (a run of
+/// 5,000 customer ids: 16 -> 1.3 ms). `None` for other engines (a SQLite INTEGER column
+/// may hold 7.5 or '7'), other column types and no ranges.
+pub fn ranges_in(engine: Engine, table: &Table, column: &str, ranges: &[(i64, i64)]) -> Option<String> {
+    if engine != Engine::Postgres || ranges.is_empty() || ranges.iter().any(|(lo, hi)| lo > hi) {
+        return None;
+    }
+    if !matches!(table.column(column)?.normalized_type, DataType::Int { .. }) {
+        return None;
+    }
+    let col = crate::engine::dialect_of(engine).ident(column);
+    let each: Vec<String> = ranges
+        .iter()
+        .map(|(lo, hi)| format!("{col} BETWEEN {lo} AND {hi}"))
+        .collect();
+    Some(format!("({})", each.join(" OR ")))
+}
+
 /// `SELECT unnest('{1,2}'::int8[], '{"a","b"}'::text[])`: integer columns as `int8`,
 /// `varchar`/`text` columns as `text` (both compare with the column's own operators, so
 /// its index serves); other types `None`.
 fn postgres_keys(d: &dyn crate::Dialect, types: &[&DataType], keys: &[Vec<Value>]) -> Option<String> {
-    let mut arrays = Vec::with_capacity(types.len());
-    for (i, ty) in types.iter().enumerate() {
-        let mut array = String::with_capacity(keys.len() * 8 + 2);
-        array.push('{');
-        let cast = match ty {
-            DataType::Int { .. } => {
-                for (n, k) in keys.iter().enumerate() {
-                    if n > 0 {
-                        array.push(',');
-                    }
-                    match &k[i] {
-                        Value::Int(v) => array.push_str(&v.to_string()),
-                        _ => return None,
-                    }
-                }
-                "int8"
-            }
-            DataType::Varchar { .. } | DataType::Text => {
-                for (n, k) in keys.iter().enumerate() {
-                    if n > 0 {
-                        array.push(',');
-                    }
-                    match &k[i] {
-                        Value::Text(t) => {
-                            array.push('"');
-                            for c in t.chars() {
-                                if c == '"' || c == '\\' {
-                                    array.push('\\');
-                                }
-                                array.push(c);
-                            }
-                            array.push('"');
-                        }
-                        _ => return None,
-                    }
-                }
-                "text"
-            }
-            _ => return None,
-        };
-        array.push('}');
-        arrays.push(format!("{}::{cast}[]", d.literal(&Value::Text(array))));
-    }
+    let arrays = (0..types.len())
+        .map(|i| postgres_array(d, types[i], keys, i))
+        .collect::<Option<Vec<_>>>()?;
     Some(format!("SELECT * FROM unnest({})", arrays.join(", ")))
+}
+
+/// Rows of `table` whose one `column` equals one of `keys`, as one index scan with the
+/// keys as an array parameter: `"id" = ANY((SELECT '{1,2}'::int8[])::int8[])`. The
+/// array behind a scalar subquery is a value the planner does not see, so it plans the
+/// probes of the column's index it expects for a few keys, which walk the index once
+/// with every key in one scan node; the semi-join of [`keys_in`] plans the same probes
+/// as a nested loop, one rescan per key, about twice the server's time (14,866 order
+/// ids: 64-111 -> 32-43 ms). For a column that leads an index only: without one the
+/// server would compare each row with every key. `None` where [`keys_in`] would be.
+pub fn any_of(engine: Engine, table: &Table, column: &str, keys: &[Vec<Value>]) -> Option<String> {
+    if engine != Engine::Postgres || keys.is_empty() || keys.iter().any(|k| k.len() != 1) {
+        return None;
+    }
+    let ty = &table.column(column)?.normalized_type;
+    let d = crate::engine::dialect_of(engine);
+    let array = postgres_array(d, ty, keys, 0)?;
+    let cast = &array[array.rfind("::")?..];
+    Some(format!("{} = ANY((SELECT {array}){cast})", d.ident(column)))
+}
+
+/// Column `i` of `keys` as an array literal with its cast (`'{1,2}'::int8[]`), for an
+/// integer or text column.
+fn postgres_array(d: &dyn crate::Dialect, ty: &DataType, keys: &[Vec<Value>], i: usize) -> Option<String> {
+    let mut array = String::with_capacity(keys.len() * 8 + 2);
+    array.push('{');
+    let cast = match ty {
+        DataType::Int { .. } => {
+            for (n, k) in keys.iter().enumerate() {
+                if n > 0 {
+                    array.push(',');
+                }
+                match &k[i] {
+                    Value::Int(v) => array.push_str(&v.to_string()),
+                    _ => return None,
+                }
+            }
+            "int8"
+        }
+        DataType::Varchar { .. } | DataType::Text => {
+            for (n, k) in keys.iter().enumerate() {
+                if n > 0 {
+                    array.push(',');
+                }
+                match &k[i] {
+                    Value::Text(t) => {
+                        array.push('"');
+                        for c in t.chars() {
+                            if c == '"' || c == '\\' {
+                                array.push('\\');
+                            }
+                            array.push(c);
+                        }
+                        array.push('"');
+                    }
+                    _ => return None,
+                }
+            }
+            "text"
+        }
+        _ => return None,
+    };
+    array.push('}');
+    Some(format!("{}::{cast}[]", d.literal(&Value::Text(array))))
 }
 
 #[cfg(test)]
@@ -146,6 +194,29 @@ mod tests {
     }
 
     #[test]
+    fn one_indexed_column_is_an_array_parameter_the_planner_does_not_see() {
+        let t = table();
+        assert_eq!(
+            any_of(Engine::Postgres, &t, "id", &[vec![Value::Int(1)], vec![Value::Int(-7)]]).as_deref(),
+            Some("\"id\" = ANY((SELECT '{1,-7}'::int8[])::int8[])")
+        );
+        assert_eq!(
+            any_of(Engine::Postgres, &t, "code", &[vec![text("a::b")], vec![text("c'd")]]).as_deref(),
+            Some("\"code\" = ANY((SELECT '{\"a::b\",\"c''d\"}'::text[])::text[])")
+        );
+        let one = [vec![Value::Int(1)]];
+        assert_eq!(any_of(Engine::Sqlite, &t, "id", &one), None);
+        assert_eq!(any_of(Engine::Mysql, &t, "id", &one), None);
+        assert_eq!(any_of(Engine::Postgres, &t, "at", &[vec![text("2024-01-01")]]), None);
+        assert_eq!(any_of(Engine::Postgres, &t, "id", &[vec![text("1")]]), None);
+        assert_eq!(
+            any_of(Engine::Postgres, &t, "id", &[vec![Value::Int(1), Value::Int(2)]]),
+            None
+        );
+        assert_eq!(any_of(Engine::Postgres, &t, "id", &[]), None);
+    }
+
+    #[test]
     fn other_engines_types_and_values_keep_in_lists() {
         let t = table();
         let one = [vec![Value::Int(1)]];
@@ -158,6 +229,30 @@ mod tests {
         assert_eq!(keys_in(Engine::Postgres, &t, &["id".into()], &[vec![text("1")]]), None);
         assert_eq!(keys_in(Engine::Postgres, &t, &["nope".into()], &one), None);
         assert_eq!(keys_in(Engine::Postgres, &t, &["id".into()], &[]), None);
+    }
+
+    #[test]
+    fn postgres_integer_ranges_are_one_condition_and_nothing_else_is() {
+        let t = table();
+        assert_eq!(
+            ranges_in(
+                Engine::Postgres,
+                &t,
+                "id",
+                &[(1, 5000), (-9, -9), (i64::MIN, i64::MIN + 1)]
+            )
+            .as_deref(),
+            Some(
+                "(\"id\" BETWEEN 1 AND 5000 OR \"id\" BETWEEN -9 AND -9 OR \
+                 \"id\" BETWEEN -9223372036854775808 AND -9223372036854775807)"
+            )
+        );
+        assert_eq!(ranges_in(Engine::Sqlite, &t, "id", &[(1, 2)]), None);
+        assert_eq!(ranges_in(Engine::Mysql, &t, "id", &[(1, 2)]), None);
+        assert_eq!(ranges_in(Engine::Postgres, &t, "code", &[(1, 2)]), None);
+        assert_eq!(ranges_in(Engine::Postgres, &t, "nope", &[(1, 2)]), None);
+        assert_eq!(ranges_in(Engine::Postgres, &t, "id", &[]), None);
+        assert_eq!(ranges_in(Engine::Postgres, &t, "id", &[(3, 2)]), None);
     }
 
     /// The server reads back exactly the rows of the keys asked for, awkward text included.
@@ -183,6 +278,15 @@ mod tests {
             .into_iter()
             .map(|r| (r[0].clone().unwrap_or_default(), r[1].clone().unwrap_or_default()))
             .collect();
+        let by_code: Vec<Vec<Value>> = keys.iter().map(|k| vec![k[1].clone()]).collect();
+        let cond = any_of(Engine::Postgres, &t, "code", &by_code).expect("packed");
+        let rows = db.query(&format!("SELECT id, code FROM item WHERE {cond} ORDER BY id, code"));
+        assert_eq!(rows.len(), 5, "{rows:?}"); // (1|2, a"b), (1, c\d..), (3, NULL), (4, é)
+        let cond = any_of(Engine::Postgres, &t, "id", &[vec![Value::Int(3)], vec![Value::Int(9)]]).expect("packed");
+        assert_eq!(
+            db.query(&format!("SELECT count(*) FROM item WHERE {cond}"))[0][0].as_deref(),
+            Some("2")
+        );
         let want: Vec<(String, String)> = [(1, "c\\d,'e'}"), (2, "a\"b"), (3, "NULL"), (4, "é")]
             .iter()
             .map(|(i, c)| (i.to_string(), c.to_string()))

@@ -312,10 +312,14 @@ pub enum KeyReads {
     InLists,
 }
 
-/// The queries reading `ask`. PostgreSQL: the keys as arrays joined by the server
-/// ([`tether_connect::keyset`]), a composite integer key by its first column (a hash of
-/// the distinct values or an index range, instead of pairs), the rows outside the keys
-/// dropped here; other engines and key types: IN lists ([`Filter::KeysIn`]).
+/// The queries reading `ask`. PostgreSQL: a composite integer key by its first column
+/// (the rows outside the keys dropped here); integer keys in runs of [`RUN_FROM`] or
+/// more by ranges ([`keyset::ranges_in`]); where the column leads an index the other
+/// keys of one column as an array parameter ([`keyset::any_of`]: one index scan), else
+/// as arrays joined by the server ([`keyset::keys_in`], with the ranges in the same
+/// query where the table is scanned). Other engines and key types: IN lists
+/// ([`Filter::KeysIn`]). On the demo's 5% jobs the source's time in these reads went
+/// from 561-890 to 489-497 ms (customers) and 351-415 to 219-239 ms (orders).
 ///
 /// An ask read through an index (its first column leads one) on several connections is
 /// split into `parts` queries of about as many keys each, so one large ask does not keep
@@ -369,19 +373,148 @@ fn pieces(engine: Engine, how: KeyReads, st: &TableState, ask: &Ask, index: usiz
         }
         false => (ask.columns.clone(), ask.keys.clone(), None),
     };
-    let mut out = Vec::new();
-    for chunk in keys.chunks(per_query(keys.len(), KEYS_PER_ARRAY)) {
-        let Some(cond) = keyset::keys_in(engine, &st.table, &columns, chunk) else {
-            return in_lists();
-        };
-        out.push(Piece {
+    let per = per_query(keys.len(), KEYS_PER_ARRAY);
+    let single = columns.len() == 1;
+    let probed = leads_index(&st.table, &columns[0]);
+    let (mut runs, mut keys) = match single {
+        true => runs_of(keys),
+        false => (Vec::new(), keys),
+    };
+    // A scan reads the table once: its ranges go into its one query, and only a few.
+    if !probed && runs.len() > RANGES_PER_QUERY {
+        keys.extend(
+            runs.drain(..)
+                .flat_map(|(lo, hi)| (lo..=hi).map(|v| vec![Value::Int(v)])),
+        );
+    }
+    let mut conds: Vec<(usize, String)> = Vec::new();
+    let ranged = |group: &[(i64, i64)]| {
+        let keys = group
+            .iter()
+            .map(|(lo, hi)| hi.abs_diff(*lo) as usize + 1)
+            .sum::<usize>();
+        keyset::ranges_in(engine, &st.table, &columns[0], group).map(|cond| (keys, cond))
+    };
+    match probed {
+        true => {
+            for group in group_runs(&runs, per) {
+                let Some(cond) = ranged(&group) else { return in_lists() };
+                conds.push(cond);
+            }
+            for chunk in keys.chunks(per) {
+                let cond = match single {
+                    true => keyset::any_of(engine, &st.table, &columns[0], chunk),
+                    false => keyset::keys_in(engine, &st.table, &columns, chunk),
+                };
+                let Some(cond) = cond else { return in_lists() };
+                conds.push((chunk.len(), cond));
+            }
+        }
+        false => {
+            let mut chunks = keys.chunks(per).map(Some).collect::<Vec<_>>();
+            if chunks.is_empty() {
+                chunks.push(None);
+            }
+            for (n, chunk) in chunks.into_iter().enumerate() {
+                let mut cond = match chunk {
+                    Some(chunk) => match keyset::keys_in(engine, &st.table, &columns, chunk) {
+                        Some(cond) => (chunk.len(), cond),
+                        None => return in_lists(),
+                    },
+                    None => (0, String::new()),
+                };
+                if n == 0 && !runs.is_empty() {
+                    let Some((keys, ranges)) = ranged(&runs) else {
+                        return in_lists();
+                    };
+                    cond = match cond.1.is_empty() {
+                        true => (keys, ranges),
+                        false => (cond.0 + keys, format!("({ranges} OR {})", cond.1)),
+                    };
+                }
+                if !cond.1.is_empty() {
+                    conds.push(cond);
+                }
+            }
+        }
+    }
+    conds
+        .into_iter()
+        .map(|(keys, cond)| Piece {
             ask: index,
-            keys: chunk.len(),
+            keys,
             spec: spec(Filter::Where(cond)),
             exact: exact.clone(),
-        });
+        })
+        .collect()
+}
+
+/// A run of at least this many consecutive integer keys is asked for as one range
+/// ([`runs_of`]).
+const RUN_FROM: usize = 16;
+
+/// At most this many ranges in one query (an OR of index range scans).
+const RANGES_PER_QUERY: usize = 64;
+
+/// Integer keys (one value each) split into runs of [`RUN_FROM`] or more consecutive
+/// values, as `(first, last)`, and the keys outside them. Keys that are not all integers
+/// come back as they are, with no runs.
+fn runs_of(keys: Vec<Vec<Value>>) -> (Vec<(i64, i64)>, Vec<Vec<Value>>) {
+    let mut ints: Vec<i64> = Vec::with_capacity(keys.len());
+    for key in &keys {
+        match key.as_slice() {
+            [Value::Int(v)] => ints.push(*v),
+            _ => return (Vec::new(), keys),
+        }
     }
-    out
+    ints.sort_unstable();
+    ints.dedup();
+    let (mut runs, mut rest) = (Vec::new(), Vec::new());
+    let mut start = 0;
+    for i in 1..=ints.len() {
+        if i < ints.len() && ints[i - 1].checked_add(1) == Some(ints[i]) {
+            continue;
+        }
+        match i - start >= RUN_FROM {
+            true => runs.push((ints[start], ints[i - 1])),
+            false => rest.extend(ints[start..i].iter().map(|v| vec![Value::Int(*v)])),
+        }
+        start = i;
+    }
+    (runs, rest)
+}
+
+/// `runs` grouped into queries of about `per` keys and at most [`RANGES_PER_QUERY`]
+/// ranges each, a run longer than `per` cut into several.
+fn group_runs(runs: &[(i64, i64)], per: usize) -> Vec<Vec<(i64, i64)>> {
+    let per = per.max(1) as i64;
+    let mut groups: Vec<Vec<(i64, i64)>> = Vec::new();
+    let mut group = Vec::new();
+    let mut in_group = 0i64;
+    for &(lo, hi) in runs {
+        let mut lo = lo;
+        loop {
+            let room = per - in_group;
+            let end = match hi - lo < room {
+                true => hi,
+                false => lo + (room - 1),
+            };
+            group.push((lo, end));
+            in_group += end - lo + 1;
+            if in_group >= per || group.len() == RANGES_PER_QUERY {
+                groups.push(std::mem::take(&mut group));
+                in_group = 0;
+            }
+            if end == hi {
+                break;
+            }
+            lo = end + 1;
+        }
+    }
+    if !group.is_empty() {
+        groups.push(group);
+    }
+    groups
 }
 
 /// Where the subset's time went, for the log.
@@ -775,6 +908,46 @@ mod tests {
 
     fn k(values: &[Value]) -> Vec<Value> {
         values.to_vec()
+    }
+
+    #[test]
+    fn integer_keys_split_into_runs_of_sixteen_and_the_rest() {
+        use Value::*;
+        let ints = |r: &[i64]| r.iter().map(|v| vec![Int(*v)]).collect::<Vec<_>>();
+        let mut keys: Vec<i64> = (100..116).rev().collect(); // 16, unsorted
+        keys.extend(200..215); // 15: no run
+        keys.extend([7, 7, 300]);
+        keys.extend(i64::MAX - 15..=i64::MAX);
+        let (runs, rest) = runs_of(ints(&keys));
+        assert_eq!(runs, [(100, 115), (i64::MAX - 15, i64::MAX)]);
+        let mut want: Vec<i64> = vec![7];
+        want.extend(200..215);
+        want.push(300);
+        assert_eq!(rest, ints(&want));
+        let mixed = vec![vec![Int(1)], vec![Text("2".into())]];
+        assert_eq!(runs_of(mixed.clone()), (vec![], mixed));
+        let pairs = vec![vec![Int(1), Int(2)]];
+        assert_eq!(runs_of(pairs.clone()), (vec![], pairs));
+    }
+
+    #[test]
+    fn runs_group_into_queries_of_about_per_keys_and_at_most_64_ranges() {
+        assert_eq!(
+            group_runs(&[(1, 10)], 4),
+            vec![vec![(1, 4)], vec![(5, 8)], vec![(9, 10)]]
+        );
+        assert_eq!(
+            group_runs(&[(1, 3), (10, 12)], 4),
+            vec![vec![(1, 3), (10, 10)], vec![(11, 12)]]
+        );
+        assert_eq!(
+            group_runs(&[(i64::MAX - 2, i64::MAX)], 2),
+            vec![vec![(i64::MAX - 2, i64::MAX - 1)], vec![(i64::MAX, i64::MAX)]]
+        );
+        let many: Vec<(i64, i64)> = (0..130).map(|i| (i * 100, i * 100 + 15)).collect();
+        let groups = group_runs(&many, 1_000_000);
+        assert_eq!(groups.iter().map(Vec::len).collect::<Vec<_>>(), [64, 64, 2]);
+        assert_eq!(groups.concat(), many);
     }
 
     #[test]

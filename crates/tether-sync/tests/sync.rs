@@ -933,6 +933,104 @@ fn subset_reads_by_arrays_on_two_connections_choose_what_in_lists_on_one_choose(
     }
 }
 
+/// Issue 18: PostgreSQL integer keys in runs of 16 or more are read by ranges
+/// (`BETWEEN`), the others by one array parameter (`= ANY`) where the column leads an
+/// index, and both OR'ed into one query where the child is scanned. The keys here sit
+/// where a range could go wrong: a run of 15 (no range) beside one of 16, a run of
+/// 3,000 cut between the two connections, 80 runs (more than one query's 64 ranges,
+/// and more than a scan takes as ranges), runs across zero and at both ends of BIGINT,
+/// with an unchosen parent next to every run whose children must stay out. Arrays on
+/// two connections choose exactly what IN lists on one choose, and the children are
+/// exactly those of the chosen parents.
+#[test]
+fn postgres_key_runs_read_by_ranges_choose_exactly_the_keys_in_lists_choose() {
+    use tether_sync::subset::KeyReads;
+    let src = TestDb::create(Engine::Postgres);
+    let mut chosen: Vec<i64> = Vec::new();
+    let mut next = 1_000i64;
+    for len in [15, 16, 3_000] {
+        chosen.extend(next..next + len);
+        next += len + 1; // the parent in the gap is not chosen
+    }
+    for _ in 0..80 {
+        chosen.extend(next..next + 16);
+        next += 18;
+    }
+    chosen.extend(-20..=20);
+    chosen.extend(i64::MAX - 19..=i64::MAX);
+    chosen.extend(i64::MIN..i64::MIN + 20);
+    chosen.extend([100_000, 100_002, 100_004]);
+    let mut all: Vec<i64> = chosen
+        .iter()
+        .flat_map(|&v| [v.saturating_sub(1), v, v.saturating_add(1)])
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    let chosen_set: std::collections::HashSet<i64> = chosen.iter().copied().collect();
+    let mut sql = String::from(
+        "CREATE TABLE p (id BIGINT PRIMARY KEY, pick BOOLEAN NOT NULL);
+         CREATE TABLE c_idx (id SERIAL PRIMARY KEY, p_id BIGINT NOT NULL REFERENCES p (id));
+         CREATE INDEX c_idx_p ON c_idx (p_id);
+         CREATE TABLE c_scan (id SERIAL PRIMARY KEY, p_id BIGINT REFERENCES p (id));
+         CREATE TABLE q (id INT PRIMARY KEY, pick BOOLEAN NOT NULL);
+         CREATE TABLE c_int (id SERIAL PRIMARY KEY, q_id INT NOT NULL REFERENCES q (id));
+         CREATE INDEX c_int_q ON c_int (q_id);
+",
+    );
+    for chunk in all.chunks(1_000) {
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|v| format!("({v}, {})", chosen_set.contains(v)))
+            .collect();
+        sql.push_str(&format!(
+            "INSERT INTO p VALUES {};
+",
+            values.join(", ")
+        ));
+    }
+    sql.push_str(
+        "INSERT INTO c_idx (p_id) SELECT id FROM p, generate_series(1, 2);
+         INSERT INTO c_scan (p_id) SELECT id FROM p;
+         INSERT INTO c_scan (p_id) VALUES (NULL);
+         INSERT INTO q SELECT g, g % 50 <> 0 FROM generate_series(-500, 2500) g;
+         INSERT INTO c_int (q_id) SELECT id FROM q;
+         ANALYZE;",
+    );
+    src.exec(&sql);
+    let dest = TestDb::create(Engine::Postgres);
+    let job = format!(
+        "source = \"{}\"\n[[destinations]]\nurl = \"{}\"\n\
+         [[subset.targets]]\ntable = \"p\"\nwhere = \"pick\"\n\
+         [[subset.targets]]\ntable = \"q\"\nwhere = \"pick\"\n",
+        src.url, dest.url
+    );
+    let old = choose(&job, KeyReads::InLists, 1).0;
+    let new = choose(&job, KeyReads::Arrays, 2).0;
+    assert_eq!(old.keys().collect::<Vec<_>>(), new.keys().collect::<Vec<_>>());
+    for (t, picked) in &old {
+        assert!(new[t] == *picked, "table {t} differs");
+    }
+    let count = |t: &str| new[&format!("public.{t}")].0.len();
+    assert_eq!(count("p"), chosen.len());
+    assert_eq!(count("c_idx"), 2 * chosen.len());
+    assert_eq!(count("c_scan"), chosen.len());
+    assert_eq!(count("q"), 2_940);
+    assert_eq!(count("c_int"), 2_940);
+    let report = sync(&job).expect("the subset");
+    assert!(report.ok, "{report:?}");
+    let one = |sql: &str| dest.query(sql)[0][0].clone().unwrap_or_default();
+    assert_eq!(
+        one("SELECT count(*) FROM c_idx WHERE p_id IN (SELECT id FROM p WHERE pick)"),
+        (2 * chosen.len()).to_string()
+    );
+    assert_eq!(one("SELECT count(*) FROM p WHERE NOT pick"), "0");
+    assert_eq!(one("SELECT count(*) FROM c_scan WHERE p_id IS NULL"), "0");
+    assert_eq!(
+        one("SELECT min(p_id)::text || ' ' || max(p_id)::text FROM c_idx"),
+        format!("{} {}", i64::MIN, i64::MAX)
+    );
+}
+
 /// A subset that fails on the source leaves every destination as it was, though the
 /// server destinations are connected to and read while the subset is chosen: rows
 /// kept (`truncate = true` runs only after choosing), no table created, and a SQLite
