@@ -118,15 +118,25 @@ impl ReadSpec {
             Value::Int(i) => Some(*i),
             _ => None,
         };
-        let mut leads: Vec<i64> = keys.iter().map(|k| k.first().and_then(int)).collect::<Option<_>>()?;
+        let mut leads: Vec<i64> = Vec::with_capacity(keys.len());
+        for k in keys {
+            leads.push(k.first().and_then(int)?);
+        }
         // Composite keys: every key, to drop the first column's other rows.
         let composite = match columns.len() {
             1 => None,
-            _ => Some(
+            2 => {
+                let mut pairs = HashSet::with_capacity(keys.len());
+                for k in keys {
+                    pairs.insert((int(k.first()?)?, int(k.get(1)?)?));
+                }
+                Some(IntKeys::Pairs(pairs))
+            }
+            _ => Some(IntKeys::Wide(
                 keys.iter()
                     .map(|k| k.iter().map(int).collect::<Option<Vec<i64>>>())
                     .collect::<Option<HashSet<Vec<i64>>>>()?,
-            ),
+            )),
         };
         leads.sort_unstable();
         leads.dedup();
@@ -175,7 +185,15 @@ struct IntKeyCheck {
     idx: Vec<usize>,
     /// Every key of the read, for a composite key (one column: the runs and values
     /// asked for are exactly the keys).
-    keys: Option<HashSet<Vec<i64>>>,
+    keys: Option<IntKeys>,
+}
+
+/// The keys of a composite integer key: pairs without an allocation per key, wider keys
+/// as vectors.
+#[derive(Debug, Clone)]
+enum IntKeys {
+    Pairs(HashSet<(i64, i64)>),
+    Wide(HashSet<Vec<i64>>),
 }
 
 impl Query {
@@ -192,7 +210,11 @@ impl Query {
         };
         match &check.keys {
             None => check.idx.iter().all(|i| int(i).is_some()),
-            Some(keys) => check
+            Some(IntKeys::Pairs(keys)) => match (int(&check.idx[0]), int(&check.idx[1])) {
+                (Some(a), Some(b)) => keys.contains(&(a, b)),
+                _ => false,
+            },
+            Some(IntKeys::Wide(keys)) => check
                 .idx
                 .iter()
                 .map(int)
@@ -411,6 +433,13 @@ pub(crate) mod tests {
             !queries[0].keeps(&row(Value::Int(9), Value::Float(1.5))),
             "not an integer"
         );
+        // Three columns: kept as vectors, the same checks.
+        let s = spec(&["a", "b", "c"], INT, vec![ints(&[1, 2, 3]), ints(&[1, 2, 4])]);
+        let q = &s.queries(crate::engine::dialect_of(Engine::Sqlite))[0];
+        let row = |c: Value| vec![Value::Int(1), Value::Int(2), c, Value::Text("x".into())];
+        assert!(q.keeps(&row(Value::Int(4))));
+        assert!(!q.keeps(&row(Value::Int(5))));
+        assert!(!q.keeps(&row(Value::Null)));
     }
 
     #[test]
