@@ -6,9 +6,8 @@
 //! runs in the job's read-only snapshot and on a hot standby. Other engines, and key
 //! types this does not pack, get `None`: callers keep IN lists (SQLite reads an IN list
 //! of integers as fast as a `json_each` join: measured, 0.15 s either way for 14,866
-//! order ids, and a composite key's first column faster than pairs). For one column
-//! there are two cheaper forms: [`ranges_in`] for runs of consecutive integers and
-//! [`any_of`] where the column leads an index.
+//! order ids, and a composite key's first column faster than pairs). Runs of
+//! consecutive integers of one column are cheaper as ranges ([`ranges_in`]).
 
 use tether_schema::{DataType, Table};
 
@@ -69,25 +68,6 @@ fn postgres_keys(d: &dyn crate::Dialect, types: &[&DataType], keys: &[Vec<Value>
         .map(|i| postgres_array(d, types[i], keys, i))
         .collect::<Option<Vec<_>>>()?;
     Some(format!("SELECT * FROM unnest({})", arrays.join(", ")))
-}
-
-/// Rows of `table` whose one `column` equals one of `keys`, as one index scan with the
-/// keys as an array parameter: `"id" = ANY((SELECT '{1,2}'::int8[])::int8[])`. The
-/// array behind a scalar subquery is a value the planner does not see, so it plans the
-/// probes of the column's index it expects for a few keys, which walk the index once
-/// with every key in one scan node; the semi-join of [`keys_in`] plans the same probes
-/// as a nested loop, one rescan per key, about twice the server's time (14,866 order
-/// ids: 64-111 -> 32-43 ms). For a column that leads an index only: without one the
-/// server would compare each row with every key. `None` where [`keys_in`] would be.
-pub fn any_of(engine: Engine, table: &Table, column: &str, keys: &[Vec<Value>]) -> Option<String> {
-    if engine != Engine::Postgres || keys.is_empty() || keys.iter().any(|k| k.len() != 1) {
-        return None;
-    }
-    let ty = &table.column(column)?.normalized_type;
-    let d = crate::engine::dialect_of(engine);
-    let array = postgres_array(d, ty, keys, 0)?;
-    let cast = &array[array.rfind("::")?..];
-    Some(format!("{} = ANY((SELECT {array}){cast})", d.ident(column)))
 }
 
 /// Column `i` of `keys` as an array literal with its cast (`'{1,2}'::int8[]`), for an
@@ -194,29 +174,6 @@ mod tests {
     }
 
     #[test]
-    fn one_indexed_column_is_an_array_parameter_the_planner_does_not_see() {
-        let t = table();
-        assert_eq!(
-            any_of(Engine::Postgres, &t, "id", &[vec![Value::Int(1)], vec![Value::Int(-7)]]).as_deref(),
-            Some("\"id\" = ANY((SELECT '{1,-7}'::int8[])::int8[])")
-        );
-        assert_eq!(
-            any_of(Engine::Postgres, &t, "code", &[vec![text("a::b")], vec![text("c'd")]]).as_deref(),
-            Some("\"code\" = ANY((SELECT '{\"a::b\",\"c''d\"}'::text[])::text[])")
-        );
-        let one = [vec![Value::Int(1)]];
-        assert_eq!(any_of(Engine::Sqlite, &t, "id", &one), None);
-        assert_eq!(any_of(Engine::Mysql, &t, "id", &one), None);
-        assert_eq!(any_of(Engine::Postgres, &t, "at", &[vec![text("2024-01-01")]]), None);
-        assert_eq!(any_of(Engine::Postgres, &t, "id", &[vec![text("1")]]), None);
-        assert_eq!(
-            any_of(Engine::Postgres, &t, "id", &[vec![Value::Int(1), Value::Int(2)]]),
-            None
-        );
-        assert_eq!(any_of(Engine::Postgres, &t, "id", &[]), None);
-    }
-
-    #[test]
     fn other_engines_types_and_values_keep_in_lists() {
         let t = table();
         let one = [vec![Value::Int(1)]];
@@ -278,15 +235,6 @@ mod tests {
             .into_iter()
             .map(|r| (r[0].clone().unwrap_or_default(), r[1].clone().unwrap_or_default()))
             .collect();
-        let by_code: Vec<Vec<Value>> = keys.iter().map(|k| vec![k[1].clone()]).collect();
-        let cond = any_of(Engine::Postgres, &t, "code", &by_code).expect("packed");
-        let rows = db.query(&format!("SELECT id, code FROM item WHERE {cond} ORDER BY id, code"));
-        assert_eq!(rows.len(), 5, "{rows:?}"); // (1|2, a"b), (1, c\d..), (3, NULL), (4, é)
-        let cond = any_of(Engine::Postgres, &t, "id", &[vec![Value::Int(3)], vec![Value::Int(9)]]).expect("packed");
-        assert_eq!(
-            db.query(&format!("SELECT count(*) FROM item WHERE {cond}"))[0][0].as_deref(),
-            Some("2")
-        );
         let want: Vec<(String, String)> = [(1, "c\\d,'e'}"), (2, "a\"b"), (3, "NULL"), (4, "é")]
             .iter()
             .map(|(i, c)| (i.to_string(), c.to_string()))

@@ -298,6 +298,32 @@ fn leads_index(table: &Table, column: &str) -> bool {
             .any(|i| i.predicate.is_none() && leads(&i.columns))
 }
 
+/// Whether `column` leads the primary key, a unique key or a whole-table btree index
+/// compared with the column's own collation and operators: rows asked for by a range or
+/// an array of its values are found by one index scan. A hash or BRIN index answers
+/// neither a range nor an array in one scan, and an index of another collation or
+/// operator class does not serve the column's own comparisons; the server would scan
+/// the table for each query instead.
+fn btree_leads(table: &Table, column: &str) -> bool {
+    let leads = |columns: &[String]| columns.first().is_some_and(|c| c == column);
+    let plain = |i: &tether_schema::Index| {
+        i.predicate.is_none()
+            && i.method.eq_ignore_ascii_case("btree")
+            && !i.definition.contains(" COLLATE ")
+            && !i.definition.contains("_ops")
+    };
+    // A bare unique index is judged as an index (it may name a collation).
+    let unique = |u: &tether_schema::UniqueKey| {
+        u.constraint || table.extras.indexes.iter().any(|i| i.name == u.name && plain(i))
+    };
+    leads(&table.primary_key)
+        || table
+            .unique_keys
+            .iter()
+            .any(|u| u.predicate.is_none() && leads(&u.columns) && unique(u))
+        || table.extras.indexes.iter().any(|i| leads(&i.columns) && plain(i))
+}
+
 /// How a subset asks the source for rows by their keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyReads {
@@ -313,13 +339,12 @@ pub enum KeyReads {
 }
 
 /// The queries reading `ask`. PostgreSQL: a composite integer key by its first column
-/// (the rows outside the keys dropped here); integer keys in runs of [`RUN_FROM`] or
-/// more by ranges ([`keyset::ranges_in`]); where the column leads an index the other
-/// keys of one column as an array parameter ([`keyset::any_of`]: one index scan), else
-/// as arrays joined by the server ([`keyset::keys_in`], with the ranges in the same
-/// query where the table is scanned). Other engines and key types: IN lists
-/// ([`Filter::KeysIn`]). On the demo's 5% jobs the source's time in these reads went
-/// from 561-890 to 489-497 ms (customers) and 351-415 to 219-239 ms (orders).
+/// (the rows outside the keys dropped here); one-column integer keys in runs of
+/// [`RUN_FROM`] or more by ranges ([`keyset::ranges_in`]) where the column leads a plain
+/// btree index ([`btree_leads`]: one index scan per query of ranges), or OR'ed into the
+/// one query of a scanned table when there are at most [`SCAN_RANGES`]; every other key
+/// as arrays joined by the server ([`keyset::keys_in`]). Other engines and key types:
+/// IN lists ([`Filter::KeysIn`], which read integer runs as ranges of their own).
 ///
 /// An ask read through an index (its first column leads one) on several connections is
 /// split into `parts` queries of about as many keys each, so one large ask does not keep
@@ -375,13 +400,15 @@ fn pieces(engine: Engine, how: KeyReads, st: &TableState, ask: &Ask, index: usiz
     };
     let per = per_query(keys.len(), KEYS_PER_ARRAY);
     let single = columns.len() == 1;
-    let probed = leads_index(&st.table, &columns[0]);
-    let (mut runs, mut keys) = match single {
+    let probed = btree_leads(&st.table, &columns[0]);
+    // Another index (hash, BRIN, another collation) is left to the semi-join.
+    let (mut runs, mut keys) = match single && (probed || !leads_index(&st.table, &columns[0])) {
         true => runs_of(keys),
         false => (Vec::new(), keys),
     };
-    // A scan reads the table once: its ranges go into its one query, and only a few.
-    if !probed && runs.len() > RANGES_PER_QUERY {
+    // A scan reads the table once: its ranges go into its one query, and only a few
+    // (each row is compared with every range; the keys go through one hash).
+    if !probed && runs.len() > SCAN_RANGES {
         keys.extend(
             runs.drain(..)
                 .flat_map(|(lo, hi)| (lo..=hi).map(|v| vec![Value::Int(v)])),
@@ -402,11 +429,9 @@ fn pieces(engine: Engine, how: KeyReads, st: &TableState, ask: &Ask, index: usiz
                 conds.push(cond);
             }
             for chunk in keys.chunks(per) {
-                let cond = match single {
-                    true => keyset::any_of(engine, &st.table, &columns[0], chunk),
-                    false => keyset::keys_in(engine, &st.table, &columns, chunk),
+                let Some(cond) = keyset::keys_in(engine, &st.table, &columns, chunk) else {
+                    return in_lists();
                 };
-                let Some(cond) = cond else { return in_lists() };
                 conds.push((chunk.len(), cond));
             }
         }
@@ -455,6 +480,10 @@ const RUN_FROM: usize = 16;
 
 /// At most this many ranges in one query (an OR of index range scans).
 const RANGES_PER_QUERY: usize = 64;
+
+/// At most this many ranges in the one query of a scanned table; more are asked for as
+/// keys.
+const SCAN_RANGES: usize = 4;
 
 /// Integer keys (one value each) split into runs of [`RUN_FROM`] or more consecutive
 /// values, as `(first, last)`, and the keys outside them. Keys that are not all integers
@@ -755,6 +784,9 @@ pub async fn compute_with(
                 })
                 .collect();
             let st = state.get_mut(&name).expect("state for every subset table");
+            if let Some(kept) = &mut st.kept {
+                kept.reserve(rows.len());
+            }
             for row in rows {
                 // Keys and linked values are looked up in buffers kept between rows (no
                 // allocation for keys of integers, see `KeySet`).
@@ -908,6 +940,71 @@ mod tests {
 
     fn k(values: &[Value]) -> Vec<Value> {
         values.to_vec()
+    }
+
+    #[test]
+    fn only_plain_btree_indexes_serve_ranges_and_arrays() {
+        let index = |name: &str, method: &str, definition: &str| tether_schema::Index {
+            name: name.into(),
+            columns: vec!["c".into()],
+            unique: false,
+            method: method.into(),
+            predicate: None,
+            definition: definition.into(),
+            comment: None,
+        };
+        let with = |i: tether_schema::Index| {
+            let mut t = Table {
+                name: "t".into(),
+                primary_key: vec!["id".into()],
+                ..Table::default()
+            };
+            t.extras.indexes.push(i);
+            t
+        };
+        let plain = with(index("t_c", "btree", "CREATE INDEX t_c ON public.t USING btree (c)"));
+        assert!(btree_leads(&plain, "c") && btree_leads(&plain, "id"));
+        assert!(!btree_leads(&plain, "other"));
+        for i in [
+            index("t_c", "hash", "CREATE INDEX t_c ON public.t USING hash (c)"),
+            index("t_c", "brin", "CREATE INDEX t_c ON public.t USING brin (c)"),
+            index(
+                "t_c",
+                "btree",
+                "CREATE INDEX t_c ON public.t USING btree (c COLLATE \"C\")",
+            ),
+            index(
+                "t_c",
+                "btree",
+                "CREATE INDEX t_c ON public.t USING btree (c text_pattern_ops)",
+            ),
+            tether_schema::Index {
+                predicate: Some("c > 0".into()),
+                ..index(
+                    "t_c",
+                    "btree",
+                    "CREATE INDEX t_c ON public.t USING btree (c) WHERE c > 0",
+                )
+            },
+        ] {
+            let t = with(i.clone());
+            assert!(leads_index(&t, "c") || i.predicate.is_some(), "{i:?}");
+            assert!(!btree_leads(&t, "c"), "{i:?}");
+        }
+        let mut bare = with(index(
+            "t_c_key",
+            "btree",
+            "CREATE UNIQUE INDEX t_c_key ON public.t USING btree (c COLLATE \"C\")",
+        ));
+        bare.unique_keys.push(tether_schema::UniqueKey {
+            name: "t_c_key".into(),
+            columns: vec!["c".into()],
+            constraint: false,
+            predicate: None,
+        });
+        assert!(!btree_leads(&bare, "c"));
+        bare.unique_keys[0].constraint = true;
+        assert!(btree_leads(&bare, "c"));
     }
 
     #[test]

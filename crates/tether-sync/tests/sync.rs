@@ -939,9 +939,11 @@ fn subset_reads_by_arrays_on_two_connections_choose_what_in_lists_on_one_choose(
 /// where a range could go wrong: a run of 15 (no range) beside one of 16, a run of
 /// 3,000 cut between the two connections, 80 runs (more than one query's 64 ranges,
 /// and more than a scan takes as ranges), runs across zero and at both ends of BIGINT,
-/// with an unchosen parent next to every run whose children must stay out. Arrays on
-/// two connections choose exactly what IN lists on one choose, and the children are
-/// exactly those of the chosen parents.
+/// with an unchosen parent next to every run whose children must stay out; children
+/// through a btree index, a hash index (neither ranges nor arrays: the semi-join), no
+/// index, and a btree index of two distinct values. Arrays on two connections choose
+/// exactly what IN lists on one choose, and the children are exactly those of the
+/// chosen parents.
 #[test]
 fn postgres_key_runs_read_by_ranges_choose_exactly_the_keys_in_lists_choose() {
     use tether_sync::subset::KeyReads;
@@ -972,6 +974,10 @@ fn postgres_key_runs_read_by_ranges_choose_exactly_the_keys_in_lists_choose() {
          CREATE TABLE c_idx (id SERIAL PRIMARY KEY, p_id BIGINT NOT NULL REFERENCES p (id));
          CREATE INDEX c_idx_p ON c_idx (p_id);
          CREATE TABLE c_scan (id SERIAL PRIMARY KEY, p_id BIGINT REFERENCES p (id));
+         CREATE TABLE c_hash (id SERIAL PRIMARY KEY, p_id BIGINT NOT NULL REFERENCES p (id));
+         CREATE INDEX c_hash_p ON c_hash USING hash (p_id);
+         CREATE TABLE c_few (id SERIAL PRIMARY KEY, p_id BIGINT NOT NULL REFERENCES p (id));
+         CREATE INDEX c_few_p ON c_few (p_id);
          CREATE TABLE q (id INT PRIMARY KEY, pick BOOLEAN NOT NULL);
          CREATE TABLE c_int (id SERIAL PRIMARY KEY, q_id INT NOT NULL REFERENCES q (id));
          CREATE INDEX c_int_q ON c_int (q_id);
@@ -992,6 +998,9 @@ fn postgres_key_runs_read_by_ranges_choose_exactly_the_keys_in_lists_choose() {
         "INSERT INTO c_idx (p_id) SELECT id FROM p, generate_series(1, 2);
          INSERT INTO c_scan (p_id) SELECT id FROM p;
          INSERT INTO c_scan (p_id) VALUES (NULL);
+         INSERT INTO c_hash (p_id) SELECT id FROM p;
+         INSERT INTO c_few (p_id) SELECT (SELECT min(id) FROM p WHERE pick) FROM generate_series(1, 3000);
+         INSERT INTO c_few (p_id) SELECT (SELECT max(id) FROM p WHERE NOT pick) FROM generate_series(1, 3000);
          INSERT INTO q SELECT g, g % 50 <> 0 FROM generate_series(-500, 2500) g;
          INSERT INTO c_int (q_id) SELECT id FROM q;
          ANALYZE;",
@@ -1014,6 +1023,8 @@ fn postgres_key_runs_read_by_ranges_choose_exactly_the_keys_in_lists_choose() {
     assert_eq!(count("p"), chosen.len());
     assert_eq!(count("c_idx"), 2 * chosen.len());
     assert_eq!(count("c_scan"), chosen.len());
+    assert_eq!(count("c_hash"), chosen.len());
+    assert_eq!(count("c_few"), 3_000);
     assert_eq!(count("q"), 2_940);
     assert_eq!(count("c_int"), 2_940);
     let report = sync(&job).expect("the subset");
