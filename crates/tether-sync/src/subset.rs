@@ -784,9 +784,6 @@ pub async fn compute_with(
                 })
                 .collect();
             let st = state.get_mut(&name).expect("state for every subset table");
-            if let Some(kept) = &mut st.kept {
-                kept.reserve(rows.len());
-            }
             for row in rows {
                 // Keys and linked values are looked up in buffers kept between rows (no
                 // allocation for keys of integers, see `KeySet`).
