@@ -45,7 +45,7 @@ measure() {
     start=$(date +%s.%N)
     /usr/bin/time -f %M -o "$WORK/rss" "$@"
     end=$(date +%s.%N)
-    SECS=$(python3 -c "print(f'{$end - $start:.2f}')")
+    SECS=$(python3 -c "print(f'{$end - $start:.3f}')")
     RSS=$(( $(tail -n1 "$WORK/rss") / 1024 ))
 }
 min() { python3 -c "import sys; print(min(float(x) for x in sys.argv[1:]))" "$@"; }
