@@ -299,11 +299,10 @@ fn leads_index(table: &Table, column: &str) -> bool {
 }
 
 /// Whether `column` leads the primary key, a unique key or a whole-table btree index
-/// compared with the column's own collation and operators: rows asked for by a range or
-/// an array of its values are found by one index scan. A hash or BRIN index answers
-/// neither a range nor an array in one scan, and an index of another collation or
-/// operator class does not serve the column's own comparisons; the server would scan
-/// the table for each query instead.
+/// compared with the column's own collation and operators: rows asked for by ranges of
+/// its values are found by one index scan. A hash or BRIN index cannot answer a range,
+/// and an index of another collation or operator class does not serve the column's own
+/// comparisons; the server would scan the table for each query of ranges instead.
 fn btree_leads(table: &Table, column: &str) -> bool {
     let leads = |columns: &[String]| columns.first().is_some_and(|c| c == column);
     let plain = |i: &tether_schema::Index| {
@@ -940,7 +939,7 @@ mod tests {
     }
 
     #[test]
-    fn only_plain_btree_indexes_serve_ranges_and_arrays() {
+    fn only_plain_btree_indexes_serve_ranges() {
         let index = |name: &str, method: &str, definition: &str| tether_schema::Index {
             name: name.into(),
             columns: vec!["c".into()],
