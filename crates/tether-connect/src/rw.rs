@@ -225,7 +225,7 @@ impl Query {
 }
 
 /// Sorted distinct values as runs of consecutive integers `(first, last)`.
-fn int_runs(sorted: &[i64]) -> Vec<(i64, i64)> {
+pub fn int_runs(sorted: &[i64]) -> Vec<(i64, i64)> {
     let mut runs: Vec<(i64, i64)> = Vec::new();
     for &v in sorted {
         match runs.last_mut() {

@@ -435,31 +435,24 @@ fn pieces(engine: Engine, how: KeyReads, st: &TableState, ask: &Ask, index: usiz
             }
         }
         false => {
-            let mut chunks = keys.chunks(per).map(Some).collect::<Vec<_>>();
-            if chunks.is_empty() {
-                chunks.push(None);
-            }
-            for (n, chunk) in chunks.into_iter().enumerate() {
-                let mut cond = match chunk {
-                    Some(chunk) => match keyset::keys_in(engine, &st.table, &columns, chunk) {
-                        Some(cond) => (chunk.len(), cond),
-                        None => return in_lists(),
-                    },
-                    None => (0, String::new()),
+            // One query per chunk of keys, the ranges in the first (or alone).
+            let mut ranges = match runs.is_empty() {
+                true => None,
+                false => match ranged(&runs) {
+                    Some(r) => Some(r),
+                    None => return in_lists(),
+                },
+            };
+            for chunk in keys.chunks(per) {
+                let Some(cond) = keyset::keys_in(engine, &st.table, &columns, chunk) else {
+                    return in_lists();
                 };
-                if n == 0 && !runs.is_empty() {
-                    let Some((keys, ranges)) = ranged(&runs) else {
-                        return in_lists();
-                    };
-                    cond = match cond.1.is_empty() {
-                        true => (keys, ranges),
-                        false => (cond.0 + keys, format!("({ranges} OR {})", cond.1)),
-                    };
-                }
-                if !cond.1.is_empty() {
-                    conds.push(cond);
-                }
+                conds.push(match ranges.take() {
+                    Some((n, r)) => (n + chunk.len(), format!("({r} OR {cond})")),
+                    None => (chunk.len(), cond),
+                });
             }
+            conds.extend(ranges);
         }
     }
     conds
@@ -498,16 +491,11 @@ fn runs_of(keys: Vec<Vec<Value>>) -> (Vec<(i64, i64)>, Vec<Vec<Value>>) {
     ints.sort_unstable();
     ints.dedup();
     let (mut runs, mut rest) = (Vec::new(), Vec::new());
-    let mut start = 0;
-    for i in 1..=ints.len() {
-        if i < ints.len() && ints[i - 1].checked_add(1) == Some(ints[i]) {
-            continue;
+    for (lo, hi) in tether_connect::rw::int_runs(&ints) {
+        match hi.abs_diff(lo) as usize + 1 >= RUN_FROM {
+            true => runs.push((lo, hi)),
+            false => rest.extend((lo..=hi).map(|v| vec![Value::Int(v)])),
         }
-        match i - start >= RUN_FROM {
-            true => runs.push((ints[start], ints[i - 1])),
-            false => rest.extend(ints[start..i].iter().map(|v| vec![Value::Int(*v)])),
-        }
-        start = i;
     }
     (runs, rest)
 }
