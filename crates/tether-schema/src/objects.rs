@@ -29,6 +29,10 @@ pub struct TableExtras {
     /// as `schema.name`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub user_types: BTreeMap<String, String>,
+    /// Column name -> the extension's type (or array of one) it has, schema-qualified
+    /// with its modifiers (PostgreSQL: `public.citext`, `public.geometry(Point,4326)`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extension_types: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<Check>,
     /// Indexes other than those of the primary key and UNIQUE constraints.
@@ -43,6 +47,14 @@ pub struct TableExtras {
     /// Sequences the columns' defaults draw from, and identity sequences.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sequences: Vec<Sequence>,
+    /// The extensions whose types, functions, operator classes or operators its
+    /// columns, defaults, constraints, indexes and triggers use (PostgreSQL), by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<String>,
+    /// The collations of the user's schemas its columns, domains and indexes use
+    /// (PostgreSQL), as `schema.name`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_collations: Vec<String>,
     /// The table's whole definition as the engine prints it (MariaDB/MySQL
     /// `SHOW CREATE TABLE`), for a copy onto the same engine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -178,6 +190,12 @@ pub struct SchemaObjects {
     /// Functions the tables use, in creation order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub functions: Vec<Function>,
+    /// Extensions the tables use (PostgreSQL).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<Extension>,
+    /// Collations of the user's schemas the tables use (PostgreSQL).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub collations: Vec<Collation>,
 }
 
 impl SchemaObjects {
@@ -208,6 +226,27 @@ impl SchemaObjects {
             i += 1;
         }
         self.types.iter().filter(|t| wanted.contains(&t.qualified())).collect()
+    }
+
+    /// The functions `names` call, with those and so on: what creating `names` needs,
+    /// in creation order (plain functions before aggregates, which name them).
+    pub fn functions_with_callees<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Vec<&Function> {
+        let mut wanted: Vec<&str> = names.into_iter().collect();
+        let mut i = 0;
+        while i < wanted.len() {
+            if let Some(f) = self.functions.iter().find(|f| f.name == wanted[i]) {
+                for c in &f.calls {
+                    if !wanted.contains(&c.as_str()) {
+                        wanted.push(c);
+                    }
+                }
+            }
+            i += 1;
+        }
+        self.functions
+            .iter()
+            .filter(|f| wanted.contains(&f.name.as_str()))
+            .collect()
     }
 
     /// The views that read only `tables` (and such views), in creation order.
@@ -281,6 +320,9 @@ pub struct View {
     pub materialized: bool,
     /// The tables and views it reads.
     pub reads: Vec<TableName>,
+    /// The user functions and aggregates it calls, as `schema.name` (PostgreSQL).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
 }
@@ -296,6 +338,28 @@ impl View {
 pub struct Function {
     /// `schema.name`.
     pub name: String,
-    /// `pg_get_functiondef`: `CREATE OR REPLACE FUNCTION ...`.
+    /// `pg_get_functiondef`: `CREATE OR REPLACE FUNCTION ...`; for an aggregate,
+    /// `CREATE OR REPLACE AGGREGATE ...` built from `pg_aggregate`.
+    pub definition: String,
+    /// The user functions it calls (recorded dependencies, and names followed by `(`
+    /// in its body), as `schema.name`: created with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<String>,
+}
+
+/// An extension a table uses (PostgreSQL `CREATE EXTENSION`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Extension {
+    pub name: String,
+    /// The schema its objects are in.
+    pub schema: String,
+}
+
+/// A collation of the user's schemas (PostgreSQL `CREATE COLLATION`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Collation {
+    /// `schema.name`.
+    pub name: String,
+    /// `CREATE COLLATION IF NOT EXISTS ... (provider = icu, locale = '...', ...)`.
     pub definition: String,
 }

@@ -1359,3 +1359,230 @@ fn a_staged_copy_failing_while_loading_says_nothing_was_written() {
     assert_eq!(pg_tables(&dest), Vec::<String>::new());
     assert_eq!(pg_schemas(&dest), Vec::<String>::new());
 }
+
+/// Extensions (one in a schema of its own, one needed only by an exclusion
+/// constraint's operator class, one only by a default), a domain over an extension's
+/// type, an array of it, and collations of the user's schema (ICU nondeterministic,
+/// libc with a space in its name) used by a column, a domain and an index.
+const PG_EXTENSIONS: &str = r#"
+CREATE EXTENSION citext; CREATE EXTENSION btree_gist; CREATE EXTENSION pgcrypto;
+CREATE SCHEMA ext; CREATE EXTENSION hstore WITH SCHEMA ext;
+CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE COLLATION "plain c" (provider = libc, locale = 'C');
+CREATE DOMAIN email AS citext CHECK (VALUE LIKE '%@%');
+CREATE DOMAIN code AS text COLLATE ci;
+CREATE TABLE account (handle citext PRIMARY KEY, mail email, tag text COLLATE ci UNIQUE, notes ext.hstore,
+  salt bytea DEFAULT gen_random_bytes(4), aliases citext[], kind code);
+CREATE TABLE booking (id int PRIMARY KEY, room int, during tsrange, label text,
+  EXCLUDE USING gist (room WITH =, during WITH &&));
+CREATE INDEX booking_label ON booking (label COLLATE "plain c");
+CREATE TABLE post (id int PRIMARY KEY, author citext NOT NULL REFERENCES account (handle), title text);
+CREATE TABLE plain (id int PRIMARY KEY);
+INSERT INTO account VALUES ('Alice', 'a@x', 'Red', 'a=>1', '\x01', '{Al,ALI}', 'K1'), ('Bob', 'b@x', 'blue', NULL, '\x02', NULL, 'k2');
+INSERT INTO booking VALUES (1, 1, '[2020-01-01,2020-01-02)', 'x'), (2, 1, '[2020-01-02,2020-01-03)', 'y');
+INSERT INTO post VALUES (1, 'alice', 'lower case of its author'), (2, 'BOB', 'upper'), (3, 'Alice', 'same case');
+INSERT INTO plain VALUES (1);
+"#;
+
+/// A copy creates the extensions and collations the copied tables use where the
+/// destination lacks them, so it has the source's schema (pg_dump) and behaves like it:
+/// case-insensitive keys, the exclusion constraint, the nondeterministic UNIQUE. A
+/// subset from a child whose key differs from its parent's in case follows the parent
+/// as the source's server compares them, and the destination's FKs and the
+/// verification accept it. A job copying only a table that needs none creates none.
+#[test]
+fn postgres_copy_creates_the_extensions_and_collations_its_tables_use() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(PG_EXTENSIONS);
+    let dest = TestDb::create(Engine::Postgres);
+    let plan = plan_of(&job(&src, &[&dest], ""));
+    let text = plan.to_text();
+    for line in [
+        "extension citext (used by account; where missing)",
+        "extension btree_gist (used by booking; where missing)",
+        "extension hstore (used by account; where missing)",
+        "extension pgcrypto (used by account; where missing)",
+        "collation public.ci (used by account; where missing)",
+        "collation public.plain c (used by booking; where missing)",
+    ] {
+        assert!(text.contains(line), "{line} not in\n{text}");
+    }
+    let report = sync(&job(&src, &[&dest], "")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(pg_schema_dump(&dest), pg_schema_dump(&src));
+    for t in ["account", "booking", "post", "plain"] {
+        assert_eq!(rows(&dest, t, "1"), rows(&src, t, "1"), "{t}");
+    }
+    assert_eq!(
+        first(
+            &dest,
+            "SELECT count(*) FROM post p JOIN account a ON a.handle = p.author"
+        ),
+        [Some("3".to_string())]
+    );
+    for (bad, code) in [
+        ("INSERT INTO account (handle) VALUES ('ALICE')", "23505"),
+        ("INSERT INTO account (handle, tag) VALUES ('Carol', 'RED')", "23505"),
+        ("INSERT INTO account (handle, mail) VALUES ('Dan', 'nomail')", "23514"),
+        (
+            "INSERT INTO booking VALUES (3, 1, '[2020-01-01 12:00,2020-01-01 13:00)', 'z')",
+            "23P01",
+        ),
+        ("INSERT INTO post VALUES (9, 'carol', 'no such author')", "23503"),
+    ] {
+        assert_refused(&dest, bad, code);
+    }
+
+    // A subset from the child: post 1's author 'alice' is account 'Alice' on the source.
+    let dest = TestDb::create(Engine::Postgres);
+    let report = sync(&job(
+        &src,
+        &[&dest],
+        "[subset]\nfollow_children = false\n[[subset.targets]]\ntable = \"post\"\nwhere = \"id = 1\"\n",
+    ))
+    .expect("subset");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(rows(&dest, "post", "id"), [["1", "alice", "lower case of its author"]]);
+    assert_eq!(keys(&dest, "account", "handle"), ["Alice"]);
+
+    // Only a table that needs nothing: nothing else is created.
+    let dest = TestDb::create(Engine::Postgres);
+    let report = sync(&job(&src, &[&dest], "[tables]\ninclude = [\"plain\"]\n")).expect("plain only");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(
+        dest.query("SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' UNION ALL SELECT collname FROM pg_collation WHERE collnamespace = 'public'::regnamespace"),
+        Vec::<Vec<Option<String>>>::new()
+    );
+}
+
+/// An extension the destination's server does not have fails the copy before any
+/// table is created, naming the extension, the tables using it and what to do.
+#[test]
+fn an_extension_the_destination_cannot_create_is_named_with_its_tables() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE EXTENSION citext; CREATE TABLE account (handle citext PRIMARY KEY);
+         INSERT INTO account VALUES ('a');",
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    // The destination role may not create extensions (citext is trusted: it needs
+    // CREATE on the database, which this role lacks).
+    dest.exec(&format!(
+        "DO $$ BEGIN CREATE ROLE review_noext LOGIN PASSWORD 'pw'; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+         REVOKE CREATE ON DATABASE \"{}\" FROM review_noext; GRANT CREATE, USAGE ON SCHEMA public TO review_noext;",
+        pg_database(&dest)
+    ));
+    let text = format!(
+        "source = \"{}\"\n[[destinations]]\nurl = \"{}\"\n",
+        src.url,
+        pg_url_as(&dest, "review_noext")
+    );
+    let err = sync(&text).expect_err("no extension").to_string();
+    assert!(
+        err.contains("extension citext (used by public.account) could not be created")
+            && err.contains("CREATE EXTENSION citext"),
+        "{err}"
+    );
+    assert_eq!(pg_tables(&dest), Vec::<String>::new());
+}
+
+/// A citext key compares without case on SQLite and MariaDB too (NOCASE, a `_ci`
+/// collation): a child spelling its parent's key in another case copies, and the copy
+/// refuses a second parent differing only in case, as the source does.
+#[test]
+fn a_citext_key_compares_without_case_on_other_engines() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE EXTENSION IF NOT EXISTS citext;
+         CREATE TABLE account (handle citext PRIMARY KEY);
+         CREATE TABLE post (id int PRIMARY KEY, author citext NOT NULL REFERENCES account (handle));
+         INSERT INTO account VALUES ('Alice'), ('Bob');
+         INSERT INTO post VALUES (1, 'alice'), (2, 'BOB'), (3, 'Alice');",
+    );
+    let sqlite = TestDb::create(Engine::Sqlite);
+    let mysql = TestDb::create(Engine::Mysql);
+    let text = job(&src, &[&sqlite, &mysql], "");
+    let plan = plan_of(&text).to_text();
+    assert!(
+        plan.contains("column post.author: citext -> TEXT COLLATE NOCASE"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("column post.author: citext -> varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"),
+        "{plan}"
+    );
+    let report = sync(&text).expect("sync");
+    assert!(report.ok, "{report:?}");
+    for dest in [&sqlite, &mysql] {
+        assert_eq!(rows(dest, "post", "id"), rows(&src, "post", "id"));
+        assert_eq!(rows(dest, "account", "handle"), [["Alice"], ["Bob"]]);
+        assert_eq!(
+            first(
+                dest,
+                "SELECT count(*) FROM post p JOIN account a ON a.handle = p.author"
+            ),
+            [Some("3".to_string())]
+        );
+    }
+    assert_refused(&sqlite, "INSERT INTO account VALUES ('ALICE')", "UNIQUE");
+    assert_refused(&mysql, "INSERT INTO account VALUES ('ALICE')", "1062");
+}
+
+/// pagila's shapes: a view calling a user aggregate (whose state function is a user
+/// function) and a user function; an expression index calling a function that calls
+/// another by name in a string body; a `BEGIN ATOMIC` function calling another
+/// (a recorded dependency: only the overload it calls); a default calling it. Each is
+/// created with what it calls, so the copy has the source's pg_dump schema and the view and
+/// the index work; a job copying only a table that calls nothing creates no function.
+#[test]
+fn views_and_functions_are_copied_with_the_functions_they_call() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        r#"CREATE FUNCTION _group_concat(text, text) RETURNS text LANGUAGE sql IMMUTABLE
+             AS $$ SELECT CASE WHEN $2 IS NULL THEN $1 WHEN $1 IS NULL THEN $2 ELSE $1 || ', ' || $2 END $$;
+           CREATE AGGREGATE group_concat(text) (SFUNC = _group_concat, STYPE = text);
+           CREATE FUNCTION norm(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(trim(t)) $$;
+           CREATE FUNCTION slug(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT replace(Norm (t), ' ', '-') $$;
+           CREATE FUNCTION twice(i int) RETURNS int LANGUAGE sql IMMUTABLE RETURN i * 2;
+           CREATE FUNCTION twice(t text) RETURNS text LANGUAGE sql IMMUTABLE RETURN t || t;
+           CREATE FUNCTION four_times(i int) RETURNS int LANGUAGE sql IMMUTABLE BEGIN ATOMIC SELECT twice(twice(i)); END;
+           CREATE FUNCTION unused() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
+           CREATE TABLE actor (id int PRIMARY KEY, name text, rank int DEFAULT four_times(1));
+           CREATE TABLE film (id int PRIMARY KEY, title text);
+           CREATE TABLE film_actor (film_id int REFERENCES film, actor_id int REFERENCES actor, PRIMARY KEY (film_id, actor_id));
+           CREATE INDEX film_slug ON film (slug(title));
+           CREATE VIEW film_list AS SELECT f.id, group_concat(a.name) AS actors, norm(f.title) AS n
+             FROM film f JOIN film_actor fa ON fa.film_id = f.id JOIN actor a ON a.id = fa.actor_id GROUP BY f.id;
+           CREATE TABLE lonely (id int PRIMARY KEY);
+           INSERT INTO actor (id, name) VALUES (1, 'Ann'), (2, 'Bob');
+           INSERT INTO film VALUES (1, ' The Film '); INSERT INTO film_actor VALUES (1, 1), (1, 2);
+           INSERT INTO lonely VALUES (1);"#,
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    let report = sync(&job(&src, &[&dest], "")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    let without_unused = |db: &TestDb| -> Vec<String> {
+        pg_schema_dump(db)
+            .into_iter()
+            .filter(|s| !s.contains("unused()") && !s.contains("twice(t text)"))
+            .collect()
+    };
+    assert_eq!(pg_schema_dump(&dest), without_unused(&src));
+    assert_eq!(
+        dest.query("SELECT id::text, actors, n FROM film_list"),
+        [["1", "Ann, Bob", "the film"]].map(|r| r.map(|v| Some(v.to_string())))
+    );
+    assert_eq!(
+        first(&dest, "INSERT INTO actor (id, name) VALUES (3, 'Cy') RETURNING rank"),
+        [Some("4".to_string())]
+    );
+    assert_eq!(first(&dest, "SELECT slug(' A B ')"), [Some("a-b".to_string())]);
+
+    let dest = TestDb::create(Engine::Postgres);
+    let report = sync(&job(&src, &[&dest], "[tables]\ninclude = [\"lonely\"]\n")).expect("lonely only");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(
+        dest.query("SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace"),
+        Vec::<Vec<Option<String>>>::new()
+    );
+}

@@ -158,6 +158,9 @@ pub(super) async fn create_tables(
                 .await?;
         }
         let same_engine = source.engine == engine;
+        if same_engine && engine == tether_schema::Engine::Postgres {
+            extensions_and_collations(conn, shown, source, &missing, progress).await?;
+        }
         if same_engine {
             let refs: Vec<&Table> = missing.iter().collect();
             for ty in source.objects.types_for(refs.iter().map(|t| &t.extras)) {
@@ -170,18 +173,21 @@ pub(super) async fn create_tables(
         }
         if same_engine {
             // Functions before the tables whose defaults, constraints, indexes or
-            // triggers call them; bodies unchecked until used, as pg_dump sets it.
-            let functions: BTreeSet<&str> = missing
-                .iter()
-                .flat_map(|t| t.extras.functions.iter().map(String::as_str))
-                .collect();
-            let mut first = true;
-            for f in source
+            // triggers call them, and the views created with them, with the functions
+            // those call; bodies unchecked until used, as pg_dump sets it.
+            let job_tables: Vec<TableName> = plan.tables.iter().map(|tp| tp.table.table_name()).collect();
+            let views = source
                 .objects
-                .functions
+                .views_over(&job_tables)
+                .into_iter()
+                .filter(|v| !existing.objects.views.iter().any(|e| e.table_name() == v.table_name()));
+            let called = missing
                 .iter()
-                .filter(|f| functions.contains(f.name.as_str()))
-            {
+                .flat_map(|t| t.extras.functions.iter())
+                .chain(views.flat_map(|v| v.functions.iter()))
+                .map(String::as_str);
+            let mut first = true;
+            for f in source.objects.functions_with_callees(called) {
                 if first {
                     conn.execute("SET check_function_bodies = false").await?;
                     first = false;
@@ -366,4 +372,83 @@ fn views_sql(
         }
     }
     (create, refresh)
+}
+
+/// Creates the extensions and the collations of the user's schemas the tables use
+/// (PostgreSQL to PostgreSQL), as `pg_dump` declares them, where the destination lacks
+/// them: before the types, functions and tables that name them.
+async fn extensions_and_collations(
+    conn: &mut Connection,
+    shown: &str,
+    source: &Schema,
+    missing: &[Table],
+    progress: &dyn Progress,
+) -> Result<(), SyncError> {
+    let users = |name: &str, of: fn(&Table) -> &Vec<String>| -> String {
+        let names: Vec<String> = missing
+            .iter()
+            .filter(|t| of(t).iter().any(|n| n == name))
+            .map(|t| t.table_name().to_string())
+            .collect();
+        names.join(", ")
+    };
+    let d = conn.dialect();
+    for e in source
+        .objects
+        .extensions
+        .iter()
+        .filter(|e| missing.iter().any(|t| t.extras.extensions.contains(&e.name)))
+    {
+        let (name, schema) = (
+            d.literal(&Value::Text(e.name.clone())),
+            d.literal(&Value::Text(e.schema.clone())),
+        );
+        let found = conn
+            .query(
+                &format!(
+                    "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = {name}), \
+                     EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = {schema})"
+                ),
+                &[tether_schema::DataType::Boolean, tether_schema::DataType::Boolean],
+            )
+            .await?;
+        let found = |i: usize| matches!(found.first().and_then(|r| r.get(i)), Some(Value::Bool(true)));
+        if found(0) {
+            continue;
+        }
+        let used_by = users(&e.name, |t| &t.extras.extensions);
+        progress.phase(&format!("{shown}: creating extension {} (used by {used_by})", e.name));
+        let schema = d.ident(&e.schema);
+        if !found(1) {
+            // CREATE SCHEMA IF NOT EXISTS needs the database's CREATE even when it exists.
+            conn.execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).await?;
+        }
+        let sql = format!(
+            "CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {schema} CASCADE",
+            d.ident(&e.name)
+        );
+        conn.execute(&sql).await.map_err(|err| {
+            SyncError::Plan(format!(
+                "{shown}: extension {} (used by {used_by}) could not be created: {err}; install it on the \
+                 destination's server (Debian: postgresql-contrib) or have a superuser run CREATE EXTENSION {} \
+                 in that database",
+                e.name, e.name
+            ))
+        })?;
+    }
+    for c in source
+        .objects
+        .collations
+        .iter()
+        .filter(|c| missing.iter().any(|t| t.extras.user_collations.contains(&c.name)))
+    {
+        let used_by = users(&c.name, |t| &t.extras.user_collations);
+        conn.execute(&c.definition).await.map_err(|err| {
+            SyncError::Plan(format!(
+                "{shown}: collation {} (used by {used_by}) could not be created: {err}",
+                c.name
+            ))
+        })?;
+    }
+    Ok(())
 }

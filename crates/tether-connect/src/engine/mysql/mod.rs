@@ -531,6 +531,7 @@ async fn read_objects(
             definition,
             materialized: false,
             reads,
+            functions: Vec::new(),
             comment: None,
         });
     }

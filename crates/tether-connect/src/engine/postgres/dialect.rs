@@ -133,6 +133,8 @@ impl Dialect for Postgres {
         let x = &table.extras;
         let ty = if x.user_types.contains_key(&c.name) {
             Some(c.engine_type.clone())
+        } else if let Some(t) = x.extension_types.get(&c.name) {
+            Some(t.clone())
         } else {
             self.native_type(c)
         }

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use tether_schema::{
-    Check, Function, Index, KeyConstraint, SchemaObjects, Sequence, Table, TableExtras, TableName, Trigger, TypeKind,
-    UserType, View,
+    Check, Collation, Extension, Function, Index, KeyConstraint, SchemaObjects, Sequence, Table, TableExtras,
+    TableName, Trigger, TypeKind, UserType, View,
 };
 use tokio_postgres::Client;
 
@@ -102,12 +102,125 @@ WITH used(relid, fn) AS (
   JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.refclassid = 'pg_proc'::regclass
   WHERE i.indrelid = ANY($1::oid[])
 )
-SELECT u.relid, n.nspname::text || '.' || p.proname::text, pg_get_functiondef(p.oid)
+SELECT u.relid, n.nspname::text || '.' || p.proname::text
 FROM used u JOIN pg_proc p ON p.oid = u.fn JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND p.prokind IN ('f', 'p')
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
                   AND d.deptype = 'e')
 ORDER BY p.oid, 1";
+
+/// What each table needs from an extension or a collation of the user's schemas: the
+/// dependencies of the table (its columns' types and collations), its indexes,
+/// constraints, defaults and triggers, followed through the types (domains, arrays),
+/// functions, operator classes and operators they use. Rows: table, `e` with the
+/// extension and its schema, or `c` with the collation as `schema.name` and the
+/// statement creating it (`pg_collation`'s locale column is `colliculocale` on 15 and
+/// 16, `colllocale` from 17, `collcollate` before 15: read through `to_jsonb`).
+const NEEDS: &str = "
+WITH RECURSIVE walk(relid, classid, objid) AS (
+  (SELECT r, 'pg_class'::regclass::oid, r FROM unnest($1::oid[]) r
+   UNION SELECT i.indrelid, 'pg_class'::regclass::oid, i.indexrelid FROM pg_index i WHERE i.indrelid = ANY($1::oid[])
+   UNION SELECT c.conrelid, 'pg_constraint'::regclass::oid, c.oid FROM pg_constraint c WHERE c.conrelid = ANY($1::oid[])
+   UNION SELECT ad.adrelid, 'pg_attrdef'::regclass::oid, ad.oid FROM pg_attrdef ad WHERE ad.adrelid = ANY($1::oid[])
+   UNION SELECT t.tgrelid, 'pg_trigger'::regclass::oid, t.oid FROM pg_trigger t WHERE t.tgrelid = ANY($1::oid[]))
+  UNION
+  SELECT w.relid, d.refclassid, d.refobjid FROM walk w
+  JOIN pg_depend d ON d.classid = w.classid AND d.objid = w.objid
+  WHERE d.refclassid IN ('pg_type'::regclass, 'pg_proc'::regclass, 'pg_opclass'::regclass,
+                         'pg_operator'::regclass, 'pg_collation'::regclass)
+)
+SELECT w.relid, 'e', e.extname::text, n.nspname::text
+FROM walk w JOIN pg_depend m ON m.classid = w.classid AND m.objid = w.objid AND m.deptype = 'e'
+  AND m.refclassid = 'pg_extension'::regclass
+JOIN pg_extension e ON e.oid = m.refobjid JOIN pg_namespace n ON n.oid = e.extnamespace
+UNION
+SELECT w.relid, 'c', n.nspname::text || '.' || co.collname::text,
+  'CREATE COLLATION IF NOT EXISTS ' || quote_ident(n.nspname) || '.' || quote_ident(co.collname) || ' (' ||
+  CASE co.collprovider
+    WHEN 'i' THEN 'provider = icu, locale = ' || quote_literal(coalesce(to_jsonb(co)->>'colllocale',
+                  to_jsonb(co)->>'colliculocale', co.collcollate))
+    WHEN 'b' THEN 'provider = builtin, locale = ' || quote_literal(to_jsonb(co)->>'colllocale')
+    ELSE 'provider = libc, lc_collate = ' || quote_literal(co.collcollate) || ', lc_ctype = ' || quote_literal(co.collctype)
+  END ||
+  CASE WHEN co.collisdeterministic THEN '' ELSE ', deterministic = false' END ||
+  coalesce(', rules = ' || quote_literal(to_jsonb(co)->>'collicurules'), '') || ')'
+FROM walk w JOIN pg_collation co ON w.classid = 'pg_collation'::regclass AND co.oid = w.objid
+JOIN pg_namespace n ON n.oid = co.collnamespace
+WHERE n.nspname <> 'pg_catalog'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_collation'::regclass AND d.objid = co.oid
+                  AND d.deptype = 'e')
+ORDER BY 1, 2, 3";
+
+/// User functions of the user's schemas (not an extension's): plain functions and
+/// procedures, and ordinary aggregates.
+const USER_FUNCTIONS: &str = "
+user_fn AS (
+  SELECT p.oid, n.nspname::text || '.' || p.proname::text AS name, p.proname::text AS short
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+  LEFT JOIN pg_aggregate ag ON ag.aggfnoid = p.oid
+  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND (p.prokind IN ('f', 'p') OR (p.prokind = 'a' AND ag.aggkind = 'n'))
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                    AND d.deptype = 'e'))";
+
+/// Every user function the tables (`$1`) and the views of the schemas `$2` (all when
+/// empty) call, with the user functions those call, and so on: through recorded
+/// dependencies (an aggregate's state function, a `BEGIN ATOMIC` body) and through
+/// names followed by `(` in a body (a string body records nothing). Per function: its
+/// name, definition, and the user functions it calls; plain functions first (an
+/// aggregate names its own), each in creation order.
+fn function_closure_query() -> String {
+    format!(
+        "WITH RECURSIVE {USER_FUNCTIONS},
+seeds(fn) AS (
+  SELECT t.tgfoid FROM pg_trigger t WHERE t.tgrelid = ANY($1::oid[]) AND NOT t.tgisinternal
+  UNION
+  SELECT d.refobjid FROM pg_depend d
+  WHERE d.refclassid = 'pg_proc'::regclass AND (
+    (d.classid = 'pg_attrdef'::regclass AND d.objid IN (SELECT oid FROM pg_attrdef WHERE adrelid = ANY($1::oid[])))
+    OR (d.classid = 'pg_constraint'::regclass AND d.objid IN (SELECT oid FROM pg_constraint WHERE conrelid = ANY($1::oid[])))
+    OR (d.classid = 'pg_class'::regclass AND d.objid IN (SELECT indexrelid FROM pg_index WHERE indrelid = ANY($1::oid[])))
+    OR (d.classid = 'pg_rewrite'::regclass AND d.objid IN (
+          SELECT r.oid FROM pg_rewrite r JOIN pg_class v ON v.oid = r.ev_class
+          JOIN pg_namespace vn ON vn.oid = v.relnamespace
+          WHERE v.relkind IN ('v', 'm') AND (cardinality($2::text[]) = 0 OR vn.nspname = ANY($2::text[])))))
+),
+calls(caller, callee) AS (
+  SELECT p.oid, u.oid FROM pg_proc p JOIN user_fn u ON u.oid <> p.oid
+  WHERE p.oid IN (SELECT oid FROM user_fn) AND (
+    EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+            AND d.refclassid = 'pg_proc'::regclass AND d.refobjid = u.oid)
+    OR (u.short ~ '^[a-z_][a-z0-9_$]*$' AND p.prosrc ~* ('\\m' || u.short || '\\s*\\(')))
+),
+closure(fn) AS (
+  SELECT u.oid FROM seeds s JOIN user_fn u ON u.oid = s.fn
+  UNION
+  SELECT c.callee FROM closure x JOIN calls c ON c.caller = x.fn
+)
+SELECT u.name,
+  CASE WHEN p.prokind = 'a' THEN
+    'CREATE OR REPLACE AGGREGATE ' || quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '('
+    || pg_get_function_identity_arguments(p.oid) || ') (SFUNC = ' || a.aggtransfn::regproc::text
+    || ', STYPE = ' || format_type(a.aggtranstype, NULL)
+    || CASE WHEN a.aggtransspace <> 0 THEN ', SSPACE = ' || a.aggtransspace ELSE '' END
+    || CASE WHEN a.aggfinalfn <> 0 THEN ', FINALFUNC = ' || a.aggfinalfn::regproc::text ELSE '' END
+    || CASE WHEN a.aggfinalextra THEN ', FINALFUNC_EXTRA' ELSE '' END
+    || CASE WHEN a.aggcombinefn <> 0 THEN ', COMBINEFUNC = ' || a.aggcombinefn::regproc::text ELSE '' END
+    || CASE WHEN a.aggserialfn <> 0 THEN ', SERIALFUNC = ' || a.aggserialfn::regproc::text ELSE '' END
+    || CASE WHEN a.aggdeserialfn <> 0 THEN ', DESERIALFUNC = ' || a.aggdeserialfn::regproc::text ELSE '' END
+    || coalesce(', INITCOND = ' || quote_literal(a.agginitval), '')
+    || CASE WHEN a.aggsortop <> 0 THEN ', SORTOP = OPERATOR(' || so.nspname || '.' || o.oprname || ')' ELSE '' END
+    || CASE p.proparallel WHEN 's' THEN ', PARALLEL = SAFE' WHEN 'r' THEN ', PARALLEL = RESTRICTED' ELSE '' END
+    || ')'
+  ELSE pg_get_functiondef(p.oid) END,
+  ARRAY(SELECT DISTINCT cu.name FROM calls c JOIN user_fn cu ON cu.oid = c.callee WHERE c.caller = p.oid ORDER BY 1)
+FROM closure x JOIN user_fn u ON u.oid = x.fn JOIN pg_proc p ON p.oid = x.fn
+JOIN pg_namespace n ON n.oid = p.pronamespace
+LEFT JOIN pg_aggregate a ON a.aggfnoid = p.oid
+LEFT JOIN pg_operator o ON o.oid = a.aggsortop LEFT JOIN pg_namespace so ON so.oid = o.oprnamespace
+ORDER BY p.prokind = 'a', p.oid"
+    )
+}
 
 /// Table comments (`objsubid` 0) and column comments.
 const COMMENTS: &str = "
@@ -117,7 +230,8 @@ WHERE d.classoid = 'pg_class'::regclass AND d.objoid = ANY($1::oid[])
 ORDER BY 1, d.objsubid";
 
 /// Per column: a collation other than its type's, the user type (enum or domain, or an
-/// array of one) it has, whether an inheritance child only inherits it and, if so,
+/// array of one) it has, an extension's type (or an array of one) as the destination
+/// must name it (`public.citext`, `ext.hstore`, `public.geometry(Point,4326)`), whether an inheritance child only inherits it and, if so,
 /// whether its default (none of its parents has that one) and NOT NULL (none of its
 /// parents has it) are its own.
 const COLUMN_DETAILS: &str = "
@@ -135,8 +249,14 @@ SELECT a.attrelid, a.attname::text,
            WHERE ad.adrelid = a.attrelid AND ad.adnum = a.attnum)),
   NOT a.attislocal AND a.attnotnull AND NOT EXISTS (
     SELECT 1 FROM pg_inherits h JOIN pg_attribute pa ON pa.attrelid = h.inhparent AND pa.attname = a.attname
-    WHERE h.inhrelid = a.attrelid AND pa.attnotnull)
+    WHERE h.inhrelid = a.attrelid AND pa.attnotnull),
+  CASE WHEN EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = et.oid
+                    AND d.deptype = 'e')
+       THEN CASE WHEN pg_type_is_visible(et.oid) THEN quote_ident(en.nspname) || '.' ELSE '' END
+            || format_type(a.atttypid, a.atttypmod) END
 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+JOIN pg_type et ON et.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem ELSE t.oid END
+JOIN pg_namespace en ON en.oid = et.typnamespace
 LEFT JOIN pg_collation co ON co.oid = a.attcollation
 LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
 LEFT JOIN pg_type ut ON ut.oid = CASE WHEN t.typcategory = 'A' THEN t.typelem ELSE t.oid END
@@ -203,7 +323,14 @@ SELECT n.nspname::text, v.relname::text, pg_get_viewdef(v.oid), v.relkind = 'm',
   ARRAY(SELECT rc.relname::text FROM pg_rewrite r
         JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass
         JOIN pg_class rc ON rc.oid = d.refobjid JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-        WHERE r.ev_class = v.oid AND d.refobjid <> v.oid GROUP BY rn.nspname, rc.relname ORDER BY rn.nspname, rc.relname)
+        WHERE r.ev_class = v.oid AND d.refobjid <> v.oid GROUP BY rn.nspname, rc.relname ORDER BY rn.nspname, rc.relname),
+  ARRAY(SELECT DISTINCT pn.nspname::text || '.' || p.proname::text FROM pg_rewrite r
+        JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_proc'::regclass
+        JOIN pg_proc p ON p.oid = d.refobjid JOIN pg_namespace pn ON pn.oid = p.pronamespace
+        WHERE r.ev_class = v.oid AND pn.nspname NOT IN ('pg_catalog', 'information_schema')
+          AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid
+                          AND e.deptype = 'e')
+        ORDER BY 1)
 FROM pg_class v JOIN pg_namespace n ON n.oid = v.relnamespace
 WHERE v.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
@@ -370,7 +497,10 @@ pub async fn read(
                 x.own_defaults.push(column.clone());
             }
             if r.get(6) {
-                x.own_not_null.push(column);
+                x.own_not_null.push(column.clone());
+            }
+            if let Some(t) = r.get::<_, Option<String>>(7) {
+                x.extension_types.insert(column, t);
             }
         }
     }
@@ -448,6 +578,7 @@ pub async fn read(
                 .zip(&read_names)
                 .map(|(s, n)| TableName::new(Some(s), n))
                 .collect(),
+            functions: r.get(8),
             comment: r.get(4),
         });
     }
@@ -462,11 +593,42 @@ pub async fn read(
                 x.functions.push(name.clone());
             }
         }
-        if !objects.functions.iter().any(|f| f.name == name) {
-            objects.functions.push(Function {
-                name,
-                definition: r.get(2),
-            });
+    }
+    for r in client
+        .query(&function_closure_query(), &[&oids, &schemas])
+        .await
+        .map_err(q("reading the functions tables and views use, and those they call"))?
+    {
+        objects.functions.push(Function {
+            name: r.get(0),
+            definition: r.get(1),
+            calls: r.get(2),
+        });
+    }
+    for r in client
+        .query(NEEDS, &[&oids])
+        .await
+        .map_err(q("reading the extensions and collations tables use"))?
+    {
+        let name: String = r.get(2);
+        let what: String = r.get(3);
+        let extension = r.get::<_, String>(1) == "e";
+        if let Some(x) = table(tables, by_oid, r.get(0)) {
+            let list = if extension {
+                &mut x.extensions
+            } else {
+                &mut x.user_collations
+            };
+            if !list.contains(&name) {
+                list.push(name.clone());
+            }
+        }
+        if extension {
+            if !objects.extensions.iter().any(|e| e.name == name) {
+                objects.extensions.push(Extension { name, schema: what });
+            }
+        } else if !objects.collations.iter().any(|c| c.name == name) {
+            objects.collations.push(Collation { name, definition: what });
         }
     }
     Ok(objects)

@@ -410,6 +410,7 @@ fn read_objects(conn: &Connection, tables: &mut [Table]) -> rusqlite::Result<Sch
                     definition: sql,
                     materialized: false,
                     reads,
+                    functions: Vec::new(),
                     comment: None,
                 });
             }
