@@ -345,6 +345,10 @@ pub struct Function {
     /// in its body), as `schema.name`: created with it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<String>,
+    /// Its signature names a table's or view's row type (`RETURNS SETOF film`): created
+    /// once the tables are, with the views.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub after_tables: bool,
 }
 
 /// An extension a table uses (PostgreSQL `CREATE EXTENSION`).

@@ -1529,7 +1529,8 @@ fn a_citext_key_compares_without_case_on_other_engines() {
 }
 
 /// pagila's shapes: a view calling a user aggregate (whose state function is a user
-/// function) and a user function; an expression index calling a function that calls
+/// function) and a user function; a view over a function returning `SETOF` a job
+/// table (created once the table is); an expression index calling a function that calls
 /// another by name in a string body; a `BEGIN ATOMIC` function calling another
 /// (a recorded dependency: only the overload it calls); a default calling it. Each is
 /// created with what it calls, so the copy has the source's pg_dump schema and the view and
@@ -1553,6 +1554,9 @@ fn views_and_functions_are_copied_with_the_functions_they_call() {
            CREATE INDEX film_slug ON film (slug(title));
            CREATE VIEW film_list AS SELECT f.id, group_concat(a.name) AS actors, norm(f.title) AS n
              FROM film f JOIN film_actor fa ON fa.film_id = f.id JOIN actor a ON a.id = fa.actor_id GROUP BY f.id;
+           CREATE FUNCTION films_from(first int) RETURNS SETOF film LANGUAGE sql STABLE
+             AS $$ SELECT * FROM film WHERE id >= first $$;
+           CREATE VIEW later_films AS SELECT title FROM films_from(1);
            CREATE TABLE lonely (id int PRIMARY KEY);
            INSERT INTO actor (id, name) VALUES (1, 'Ann'), (2, 'Bob');
            INSERT INTO film VALUES (1, ' The Film '); INSERT INTO film_actor VALUES (1, 1), (1, 2);
@@ -1577,6 +1581,10 @@ fn views_and_functions_are_copied_with_the_functions_they_call() {
         [Some("4".to_string())]
     );
     assert_eq!(first(&dest, "SELECT slug(' A B ')"), [Some("a-b".to_string())]);
+    assert_eq!(
+        first(&dest, "SELECT title FROM later_films"),
+        [Some(" The Film ".to_string())]
+    );
 
     let dest = TestDb::create(Engine::Postgres);
     let report = sync(&job(&src, &[&dest], "[tables]\ninclude = [\"lonely\"]\n")).expect("lonely only");

@@ -171,6 +171,9 @@ pub(super) async fn create_tables(
                 }
             }
         }
+        // Functions whose signature names a job table's row type (`RETURNS SETOF t`),
+        // created with the views, once the tables are in place.
+        let mut with_views: Vec<String> = Vec::new();
         if same_engine {
             // Functions before the tables whose defaults, constraints, indexes or
             // triggers call them, and the views created with them, with the functions
@@ -188,6 +191,10 @@ pub(super) async fn create_tables(
                 .map(String::as_str);
             let mut first = true;
             for f in source.objects.functions_with_callees(called) {
+                if f.after_tables {
+                    with_views.push(f.definition.clone());
+                    continue;
+                }
                 if first {
                     conn.execute("SET check_function_bodies = false").await?;
                     first = false;
@@ -207,10 +214,11 @@ pub(super) async fn create_tables(
             }
         }
         let job_tables: Vec<TableName> = plan.tables.iter().map(|tp| tp.table.table_name()).collect();
-        let views = match same_engine {
+        let mut views = match same_engine {
             true => views_sql(d, source, existing, &job_tables),
             false => (Vec::new(), Vec::new()),
         };
+        views.0.splice(0..0, with_views);
         if let Some((stage, models)) = staged_models {
             let tables = stage::StagedTables {
                 missing: &missing,

@@ -2,7 +2,7 @@
 //! (`pg_get_indexdef`, `pg_get_constraintdef`, `pg_get_triggerdef`, `pg_get_viewdef`,
 //! `pg_get_functiondef`, `format_type`), as `pg_dump` reads them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tether_schema::{
     Check, Collation, Extension, Function, Index, KeyConstraint, SchemaObjects, Sequence, Table, TableExtras,
@@ -151,53 +151,47 @@ WHERE n.nspname <> 'pg_catalog'
                   AND d.deptype = 'e')
 ORDER BY 1, 2, 3";
 
-/// User functions of the user's schemas (not an extension's): plain functions and
-/// procedures, and ordinary aggregates.
-const USER_FUNCTIONS: &str = "
-user_fn AS (
-  SELECT p.oid, n.nspname::text || '.' || p.proname::text AS name, p.proname::text AS short
-  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-  LEFT JOIN pg_aggregate ag ON ag.aggfnoid = p.oid
-  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
-    AND (p.prokind IN ('f', 'p') OR (p.prokind = 'a' AND ag.aggkind = 'n'))
-    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
-                    AND d.deptype = 'e'))";
-
-/// Every user function the tables (`$1`) and the views of the schemas `$2` (all when
-/// empty) call, with the user functions those call, and so on: through recorded
-/// dependencies (an aggregate's state function, a `BEGIN ATOMIC` body) and through
-/// names followed by `(` in a body (a string body records nothing). Per function: its
-/// name, definition, and the user functions it calls; plain functions first (an
-/// aggregate names its own), each in creation order.
-fn function_closure_query() -> String {
-    format!(
-        "WITH RECURSIVE {USER_FUNCTIONS},
-seeds(fn) AS (
+/// The user functions (of the user's schemas, not an extension's) the tables (`$1`)
+/// and the views of the schemas `$2` (all when empty) call directly. (Objects a user
+/// creates have OIDs from 16384 up, which keeps the planner's estimates small.)
+const FUNCTION_SEEDS: &str = "
+SELECT DISTINCT s.fn FROM (
   SELECT t.tgfoid FROM pg_trigger t WHERE t.tgrelid = ANY($1::oid[]) AND NOT t.tgisinternal
-  UNION
-  SELECT d.refobjid FROM pg_depend d
-  WHERE d.refclassid = 'pg_proc'::regclass AND (
-    (d.classid = 'pg_attrdef'::regclass AND d.objid IN (SELECT oid FROM pg_attrdef WHERE adrelid = ANY($1::oid[])))
-    OR (d.classid = 'pg_constraint'::regclass AND d.objid IN (SELECT oid FROM pg_constraint WHERE conrelid = ANY($1::oid[])))
-    OR (d.classid = 'pg_class'::regclass AND d.objid IN (SELECT indexrelid FROM pg_index WHERE indrelid = ANY($1::oid[])))
-    OR (d.classid = 'pg_rewrite'::regclass AND d.objid IN (
-          SELECT r.oid FROM pg_rewrite r JOIN pg_class v ON v.oid = r.ev_class
-          JOIN pg_namespace vn ON vn.oid = v.relnamespace
-          WHERE v.relkind IN ('v', 'm') AND (cardinality($2::text[]) = 0 OR vn.nspname = ANY($2::text[])))))
-),
-calls(caller, callee) AS (
-  SELECT p.oid, u.oid FROM pg_proc p JOIN user_fn u ON u.oid <> p.oid
-  WHERE p.oid IN (SELECT oid FROM user_fn) AND (
-    EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
-            AND d.refclassid = 'pg_proc'::regclass AND d.refobjid = u.oid)
-    OR (u.short ~ '^[a-z_][a-z0-9_$]*$' AND p.prosrc ~* ('\\m' || u.short || '\\s*\\(')))
-),
-closure(fn) AS (
-  SELECT u.oid FROM seeds s JOIN user_fn u ON u.oid = s.fn
-  UNION
-  SELECT c.callee FROM closure x JOIN calls c ON c.caller = x.fn
-)
-SELECT u.name,
+  UNION ALL
+  SELECT d.refobjid FROM pg_attrdef ad JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid
+  WHERE ad.adrelid = ANY($1::oid[]) AND d.refclassid = 'pg_proc'::regclass
+  UNION ALL
+  SELECT d.refobjid FROM pg_constraint c JOIN pg_depend d ON d.classid = 'pg_constraint'::regclass AND d.objid = c.oid
+  WHERE c.conrelid = ANY($1::oid[]) AND d.refclassid = 'pg_proc'::regclass
+  UNION ALL
+  SELECT d.refobjid FROM pg_index i JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
+  WHERE i.indrelid = ANY($1::oid[]) AND d.refclassid = 'pg_proc'::regclass
+  UNION ALL
+  SELECT d.refobjid FROM pg_class v JOIN pg_namespace vn ON vn.oid = v.relnamespace
+  JOIN pg_rewrite r ON r.ev_class = v.oid
+  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_proc'::regclass
+  WHERE v.oid >= 16384 AND v.relkind IN ('v', 'm') AND (cardinality($2::text[]) = 0 OR vn.nspname = ANY($2::text[]))
+) s(fn) WHERE s.fn >= 16384";
+
+/// Every user function: plain functions and procedures, and ordinary aggregates, with
+/// its name, body and the functions it depends on (an aggregate's state function, a
+/// `BEGIN ATOMIC` body's calls).
+const USER_FUNCTIONS: &str = "
+SELECT p.oid, n.nspname::text || '.' || p.proname::text, p.proname::text, p.prosrc,
+  ARRAY(SELECT d.refobjid FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+        AND d.refclassid = 'pg_proc'::regclass)
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+LEFT JOIN pg_aggregate ag ON ag.aggfnoid = p.oid
+WHERE p.oid >= 16384 AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND (p.prokind IN ('f', 'p') OR (p.prokind = 'a' AND ag.aggkind = 'n'))
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                  AND d.deptype = 'e')";
+
+/// The statements creating functions `$1`, and whether the signature names a table's
+/// row type, plain functions first (an aggregate names its own), each in creation order: `pg_get_functiondef`, or for an aggregate `CREATE
+/// OR REPLACE AGGREGATE` built from `pg_aggregate`.
+const FUNCTION_DEFINITIONS: &str = "
+SELECT p.oid,
   CASE WHEN p.prokind = 'a' THEN
     'CREATE OR REPLACE AGGREGATE ' || quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '('
     || pg_get_function_identity_arguments(p.oid) || ') (SFUNC = ' || a.aggtransfn::regproc::text
@@ -209,17 +203,128 @@ SELECT u.name,
     || CASE WHEN a.aggserialfn <> 0 THEN ', SERIALFUNC = ' || a.aggserialfn::regproc::text ELSE '' END
     || CASE WHEN a.aggdeserialfn <> 0 THEN ', DESERIALFUNC = ' || a.aggdeserialfn::regproc::text ELSE '' END
     || coalesce(', INITCOND = ' || quote_literal(a.agginitval), '')
-    || CASE WHEN a.aggsortop <> 0 THEN ', SORTOP = OPERATOR(' || so.nspname || '.' || o.oprname || ')' ELSE '' END
+    || CASE WHEN a.aggsortop <> 0 THEN ', SORTOP = OPERATOR(' || quote_ident(so.nspname) || '.' || o.oprname || ')'
+       ELSE '' END
     || CASE p.proparallel WHEN 's' THEN ', PARALLEL = SAFE' WHEN 'r' THEN ', PARALLEL = RESTRICTED' ELSE '' END
     || ')'
   ELSE pg_get_functiondef(p.oid) END,
-  ARRAY(SELECT DISTINCT cu.name FROM calls c JOIN user_fn cu ON cu.oid = c.callee WHERE c.caller = p.oid ORDER BY 1)
-FROM closure x JOIN user_fn u ON u.oid = x.fn JOIN pg_proc p ON p.oid = x.fn
-JOIN pg_namespace n ON n.oid = p.pronamespace
+  EXISTS (SELECT 1 FROM pg_depend d JOIN pg_type t ON t.oid = d.refobjid JOIN pg_class c ON c.oid = t.typrelid
+          WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_type'::regclass
+            AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 LEFT JOIN pg_aggregate a ON a.aggfnoid = p.oid
 LEFT JOIN pg_operator o ON o.oid = a.aggsortop LEFT JOIN pg_namespace so ON so.oid = o.oprnamespace
-ORDER BY p.prokind = 'a', p.oid"
-    )
+WHERE p.oid = ANY($1::oid[])
+ORDER BY p.prokind = 'a', p.oid";
+
+/// The names in `body` followed by `(` (a call, in SQL or PL/pgSQL), lowercased as an
+/// unquoted identifier is: `slug(x)`, `Norm (t)`, `public.f(`.
+fn called_names(body: &str) -> HashSet<String> {
+    let mut out = HashSet::new();
+    let b = body.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_alphabetic() || b[i] == b'_' {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$') {
+                i += 1;
+            }
+            let mut j = i;
+            while j < b.len() && b[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            if b.get(j) == Some(&b'(') {
+                out.insert(body[start..i].to_ascii_lowercase());
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The user functions the tables and views call, with those they call and so on, in
+/// creation order, each with the names of the user functions it calls.
+async fn function_closure(
+    client: &Client,
+    oids: &[u32],
+    schemas: &[String],
+    shown: &str,
+) -> Result<Vec<Function>, ConnectError> {
+    let q = |what: &'static str| {
+        move |e: tokio_postgres::Error| ConnectError::Query {
+            url: shown.to_string(),
+            what: what.to_string(),
+            message: crate::postgres::describe(&e),
+        }
+    };
+    let seeds: Vec<u32> = client
+        .query(FUNCTION_SEEDS, &[&oids, &schemas])
+        .await
+        .map_err(q("reading the functions tables and views call"))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if seeds.is_empty() {
+        return Ok(Vec::new());
+    }
+    struct UserFn {
+        name: String,
+        calls: Vec<u32>,
+    }
+    let rows = client
+        .query(USER_FUNCTIONS, &[])
+        .await
+        .map_err(q("reading user functions"))?;
+    let mut by_short: HashMap<String, Vec<u32>> = HashMap::new();
+    for r in &rows {
+        by_short.entry(r.get::<_, String>(2)).or_default().push(r.get(0));
+    }
+    let mut graph: HashMap<u32, UserFn> = HashMap::new();
+    for r in &rows {
+        let oid: u32 = r.get(0);
+        let body: Option<String> = r.get(3);
+        let mut calls: Vec<u32> = r.get(4);
+        for name in called_names(body.as_deref().unwrap_or_default()) {
+            calls.extend(by_short.get(&name).into_iter().flatten().copied());
+        }
+        calls.retain(|c| *c != oid);
+        calls.sort_unstable();
+        calls.dedup();
+        graph.insert(oid, UserFn { name: r.get(1), calls });
+    }
+    let mut wanted: Vec<u32> = seeds.into_iter().filter(|s| graph.contains_key(s)).collect();
+    let mut i = 0;
+    while i < wanted.len() {
+        for c in graph[&wanted[i]].calls.iter().filter(|c| graph.contains_key(c)) {
+            if !wanted.contains(c) {
+                wanted.push(*c);
+            }
+        }
+        i += 1;
+    }
+    let mut out = Vec::new();
+    for r in client
+        .query(FUNCTION_DEFINITIONS, &[&wanted])
+        .await
+        .map_err(q("reading function definitions"))?
+    {
+        let f = &graph[&r.get::<_, u32>(0)];
+        let mut calls: Vec<String> = f
+            .calls
+            .iter()
+            .filter_map(|c| graph.get(c).map(|g| g.name.clone()))
+            .collect();
+        calls.sort();
+        calls.dedup();
+        out.push(Function {
+            name: f.name.clone(),
+            definition: r.get(1),
+            calls,
+            after_tables: r.get(2),
+        });
+    }
+    Ok(out)
 }
 
 /// Table comments (`objsubid` 0) and column comments.
@@ -594,17 +699,7 @@ pub async fn read(
             }
         }
     }
-    for r in client
-        .query(&function_closure_query(), &[&oids, &schemas])
-        .await
-        .map_err(q("reading the functions tables and views use, and those they call"))?
-    {
-        objects.functions.push(Function {
-            name: r.get(0),
-            definition: r.get(1),
-            calls: r.get(2),
-        });
-    }
+    objects.functions = function_closure(client, oids, schemas, shown).await?;
     for r in client
         .query(NEEDS, &[&oids])
         .await
@@ -636,7 +731,18 @@ pub async fn read(
 
 #[cfg(test)]
 mod tests {
-    use super::key_definition;
+    use super::{called_names, key_definition};
+
+    #[test]
+    fn names_followed_by_a_parenthesis_are_calls() {
+        let mut got: Vec<String> =
+            called_names("BEGIN RETURN Norm (t) || public.slug(x) || f$2(\n1) || 'a'; END; x := y; g\t\n(")
+                .into_iter()
+                .collect();
+        got.sort();
+        assert_eq!(got, ["f$2", "g", "norm", "slug"]);
+        assert!(called_names("SELECT 1 + 2").is_empty());
+    }
 
     #[test]
     fn storage_parameters_go_after_include_and_before_deferrable() {
