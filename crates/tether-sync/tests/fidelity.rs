@@ -1594,3 +1594,100 @@ fn views_and_functions_are_copied_with_the_functions_they_call() {
         Vec::<Vec<Option<String>>>::new()
     );
 }
+
+/// Index names across engines: a PostgreSQL bare unique index is created once on
+/// MariaDB (as the table's UNIQUE key; twice was error 1061), and MariaDB's per-table
+/// index names (sakila's `idx_fk_address_id` on three tables) are made distinct on
+/// PostgreSQL and SQLite, where a schema or the database shares them.
+#[test]
+fn index_names_fit_each_engine_s_namespace() {
+    let pg = TestDb::create(Engine::Postgres);
+    pg.exec(
+        "CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY, x int, a_id int REFERENCES a);
+         CREATE UNIQUE INDEX b_x_u ON b (x); CREATE INDEX b_a ON b (a_id);
+         INSERT INTO a VALUES (1); INSERT INTO b VALUES (1, 10, 1), (2, 20, NULL);",
+    );
+    let my = TestDb::create(Engine::Mysql);
+    let report = sync(&job(&pg, &[&my], "")).expect("postgres to mariadb");
+    assert!(report.ok, "{report:?}");
+    assert_refused(&my, "INSERT INTO b VALUES (3, 10, NULL)", "1062");
+    assert_eq!(
+        my.query("SELECT index_name, non_unique FROM information_schema.statistics WHERE table_schema = database() AND table_name = 'b' AND index_name <> 'PRIMARY' ORDER BY 1"),
+        [["b_a", "1"], ["b_x_u", "0"]].map(|r| r.map(|v| Some(v.to_string())))
+    );
+
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE address (id int PRIMARY KEY);
+         CREATE TABLE staff (id int PRIMARY KEY, address_id int, KEY idx_fk_address_id (address_id), UNIQUE KEY u_code (id, address_id),
+           FOREIGN KEY (address_id) REFERENCES address (id));
+         CREATE TABLE store (id int PRIMARY KEY, address_id int, KEY idx_fk_address_id (address_id), UNIQUE KEY u_code (id, address_id),
+           FOREIGN KEY (address_id) REFERENCES address (id));
+         INSERT INTO address VALUES (1), (2); INSERT INTO staff VALUES (1, 1); INSERT INTO store VALUES (1, 2);",
+    );
+    let pg_dest = TestDb::create(Engine::Postgres);
+    let sqlite = TestDb::create(Engine::Sqlite);
+    let text = job(&src, &[&pg_dest, &sqlite], "");
+    let plan = plan_of(&text).to_text();
+    assert!(
+        plan.contains("mapped  index store.idx_fk_address_id: idx_fk_address_id -> store_idx_fk_address_id"),
+        "{plan}"
+    );
+    let report = sync(&text).expect("mariadb to postgres and sqlite");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(
+        pg_dest.query(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%pkey' ORDER BY 1"
+        ),
+        [
+            ["idx_fk_address_id"],
+            ["store_idx_fk_address_id"],
+            ["store_u_code"],
+            ["u_code"]
+        ]
+        .map(|r| r.map(|v| Some(v.to_string())))
+    );
+    assert_eq!(
+        sqlite.query(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex%' ORDER BY 1"
+        ),
+        [["idx_fk_address_id"], ["store_idx_fk_address_id"]].map(|r| r.map(|v| Some(v.to_string())))
+    );
+    for dest in [&pg_dest, &sqlite] {
+        assert_eq!(rows(dest, "store", "id"), [["1", "2"]]);
+    }
+}
+
+/// MariaDB to MariaDB keeps what the source holds under its own `sql_mode`: zero
+/// dates copy, and a trigger runs under the `sql_mode` it was created with (inserting
+/// 0 into an AUTO_INCREMENT column means "the next id"; under Tether's session mode,
+/// NO_AUTO_VALUE_ON_ZERO, the second insert after the copy hit a duplicate 0).
+#[test]
+fn mariadb_zero_dates_copy_and_triggers_keep_their_sql_mode() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "SET SESSION sql_mode = 'STRICT_TRANS_TABLES';
+         CREATE TABLE t (id int AUTO_INCREMENT PRIMARY KEY, d datetime, v int);
+         CREATE TABLE log (id int AUTO_INCREMENT PRIMARY KEY, t_id int);
+         CREATE TRIGGER t_ai AFTER INSERT ON t FOR EACH ROW INSERT INTO log VALUES (0, NEW.id);
+         SET SESSION sql_mode = '';
+         INSERT INTO t VALUES (1, '0000-00-00 00:00:00', 1), (2, '2020-00-00 00:00:00', 2);",
+    );
+    let dest = TestDb::create(Engine::Mysql);
+    let report = sync(&job(&src, &[&dest], "")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(rows(&dest, "t", "id"), rows(&src, "t", "id"));
+    assert_eq!(rows(&dest, "t", "id")[0][1], "0000-00-00 00:00:00");
+    dest.exec("INSERT INTO t (d, v) VALUES ('2024-01-01', 3); INSERT INTO t (d, v) VALUES ('2024-01-02', 4);");
+    assert_eq!(
+        dest.query("SELECT id, t_id FROM log ORDER BY id"),
+        [["1", "1"], ["2", "2"], ["3", "3"], ["4", "4"]].map(|r| r.map(|v| Some(v.to_string())))
+    );
+    assert_eq!(
+        first(
+            &dest,
+            "SELECT SQL_MODE FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = database()"
+        ),
+        [Some("STRICT_TRANS_TABLES".to_string())]
+    );
+}

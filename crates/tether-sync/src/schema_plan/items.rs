@@ -198,6 +198,16 @@ pub(super) fn cross_engine(
         );
     }
     for i in &x.indexes {
+        // A bare unique index is also one of the table's unique keys (an FK may refer to
+        // it), which the table is created with: once is enough (twice is MariaDB's 1061).
+        if i.unique && i.predicate.is_none() && t.unique_keys.iter().any(|u| u.name == i.name && u.predicate.is_none())
+        {
+            report.push(
+                SchemaItem::new("index", format!("{shown}.{}", i.name), Action::Mapped)
+                    .between("unique index", "a UNIQUE key of the table"),
+            );
+            continue;
+        }
         let item = SchemaItem::new("index", format!("{shown}.{}", i.name), Action::Skipped);
         let text_column = i.columns.iter().any(|c| {
             t.column(c).is_some_and(|c| {

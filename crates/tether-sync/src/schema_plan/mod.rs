@@ -157,6 +157,9 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
         }
     }
     let same_engine = source.engine == dest;
+    if !same_engine && dest != Engine::Mysql {
+        distinct_index_names(&mut out, source.engine, dest, existing);
+    }
     let d = tether_connect::dialect_of(dest);
     let sources: Vec<&Table> = tables
         .iter()
@@ -195,6 +198,80 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
         out.objects.push(item);
     }
     out
+}
+
+/// Index and unique key names are per table on MariaDB/MySQL, per schema on PostgreSQL
+/// and per database on SQLite (where tables share them too): a name already taken
+/// there becomes `table_name` (`_2`, `_3` .. if that is taken too), each reported.
+fn distinct_index_names(out: &mut SchemaReport, from: Engine, dest: Engine, existing: &Schema) {
+    let space = |t: &Table| {
+        if dest == Engine::Postgres {
+            t.schema.clone()
+        } else {
+            None
+        }
+    };
+    let mut taken: std::collections::HashSet<(Option<String>, String)> = std::collections::HashSet::new();
+    for t in existing.tables.iter().chain(out.models.iter()) {
+        taken.insert((space(t), t.name.clone()));
+    }
+    for t in &existing.tables {
+        for name in t
+            .extras
+            .indexes
+            .iter()
+            .map(|i| &i.name)
+            .chain(t.unique_keys.iter().map(|u| &u.name))
+        {
+            taken.insert((space(t), name.clone()));
+        }
+    }
+    let mut renamed: Vec<SchemaItem> = Vec::new();
+    for t in &mut out.models {
+        let at = space(t);
+        let mut fresh = |kind: &'static str, name: &mut String| {
+            if taken.insert((at.clone(), name.clone())) {
+                return;
+            }
+            let base: String = format!("{}_{}", t.name, name);
+            // PostgreSQL keeps 63 bytes of a name.
+            let cut = |s: &str| -> String {
+                let mut end = s.len().min(60);
+                while !s.is_char_boundary(end) {
+                    end -= 1;
+                }
+                s[..end].to_string()
+            };
+            let mut candidate = cut(&base);
+            let mut n = 2;
+            while !taken.insert((at.clone(), candidate.clone())) {
+                candidate = format!("{}_{n}", cut(&base));
+                n += 1;
+            }
+            renamed.push(
+                SchemaItem::new(kind, format!("{}.{name}", t.name), Action::Mapped)
+                    .between(name.clone(), candidate.clone())
+                    .because(format!(
+                        "index names are per table on {}, shared by {} on {}",
+                        from.name(),
+                        if dest == Engine::Postgres {
+                            "a schema"
+                        } else {
+                            "the database"
+                        },
+                        dest.name()
+                    )),
+            );
+            *name = candidate;
+        };
+        for u in t.unique_keys.iter_mut().filter(|u| u.predicate.is_none()) {
+            fresh("unique key", &mut u.name);
+        }
+        for i in t.extras.indexes.iter_mut() {
+            fresh("index", &mut i.name);
+        }
+    }
+    out.objects.extend(renamed);
 }
 
 impl SchemaItem {

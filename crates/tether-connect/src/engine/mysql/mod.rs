@@ -494,11 +494,26 @@ async fn read_objects(
             "trigger",
             &name,
         );
-        let definition: Option<String> = row.and_then(|r| r.get(2));
+        let (mode, definition): (Option<String>, Option<String>) = match row {
+            Some(r) => (r.get(1), r.get(2)),
+            None => (None, None),
+        };
         if let (Some(t), Some(definition)) = (tables.iter_mut().find(|t| t.name == table), definition) {
+            // A trigger runs under the sql_mode it was created with (an INSERT of 0 into
+            // an AUTO_INCREMENT column means "the next id" unless NO_AUTO_VALUE_ON_ZERO):
+            // created under the source's, then the session's set back.
+            let definition = match mode {
+                Some(mode) => format!(
+                    "SET SESSION sql_mode = {}; {}; SET SESSION sql_mode = '{}'",
+                    tether_schema::sql::text(tether_schema::Engine::Mysql, &mode),
+                    without_definer(&definition),
+                    crate::mysql::rw::SQL_MODE
+                ),
+                None => without_definer(&definition),
+            };
             t.extras.triggers.push(Trigger {
                 name,
-                definition: without_definer(&definition),
+                definition,
                 function: None,
             });
         }

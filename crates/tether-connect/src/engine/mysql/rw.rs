@@ -13,9 +13,13 @@ use crate::rw::{Batch, Batcher, Conflict, ReadSpec, WriteError};
 use crate::url::Engine;
 use crate::value::{Row, Value};
 
-/// Session settings that make values engine-neutral.
+/// Session settings that make values engine-neutral. Zero dates stay allowed: a MariaDB
+/// source holds them under its default `sql_mode`, and a copy keeps what it holds.
 pub const SESSION: &str = "SET NAMES utf8mb4, time_zone = '+00:00', \
-     sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'";
+     sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'";
+
+/// The `sql_mode` of [`SESSION`], set again after a statement that needed another.
+pub const SQL_MODE: &str = "STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO";
 
 /// Largest INSERT statement Tether sends (the server default packet limit is 16 MiB).
 const MAX_STATEMENT: usize = 4 * 1024 * 1024;
