@@ -40,6 +40,11 @@ pub struct TableExtras {
     pub indexes: Vec<Index>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub triggers: Vec<Trigger>,
+    /// Row security (PostgreSQL): `ALTER TABLE .. ENABLE` / `FORCE ROW LEVEL SECURITY`
+    /// and `CREATE POLICY` statements, naming the table by its real name; created with
+    /// the triggers, once the rows are in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub row_security: Vec<String>,
     /// The user functions its defaults, generated columns, constraints, indexes and
     /// triggers call, as `schema.name` (PostgreSQL).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -1691,3 +1691,61 @@ fn mariadb_zero_dates_copy_and_triggers_keep_their_sql_mode() {
         [Some("STRICT_TRANS_TABLES".to_string())]
     );
 }
+
+/// Row security reaches a PostgreSQL copy: enabled and forced as on the source, with
+/// its permissive and restrictive policies, so a role reading the copy sees what it
+/// sees on the source; the copy's rows are all written though row security is forced.
+#[test]
+fn row_security_and_policies_reach_a_postgres_copy() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "DO $$ BEGIN CREATE ROLE review_rls_reader LOGIN PASSWORD 'pw'; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+         CREATE TABLE doc (id int PRIMARY KEY, owner text NOT NULL, secret boolean NOT NULL DEFAULT false);
+         CREATE POLICY mine ON doc FOR SELECT TO review_rls_reader USING (owner = 'ann');
+         CREATE POLICY no_secrets ON doc AS RESTRICTIVE FOR SELECT TO PUBLIC USING (NOT secret);
+         CREATE POLICY writers ON doc FOR INSERT TO review_rls_reader WITH CHECK (owner = current_user);
+         CREATE TABLE note (id int PRIMARY KEY, doc_id int REFERENCES doc);
+         INSERT INTO doc VALUES (1, 'ann', false), (2, 'bob', false), (3, 'ann', true);
+         INSERT INTO note VALUES (10, 1), (11, 3);
+         ALTER TABLE doc ENABLE ROW LEVEL SECURITY; ALTER TABLE doc FORCE ROW LEVEL SECURITY;
+         GRANT SELECT ON doc TO review_rls_reader;",
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    let text = job(&src, &[&dest], "");
+    let plan = plan_of(&text).to_text();
+    assert!(plan.contains("created row security doc (3 policies;"), "{plan}");
+    let report = sync(&text).expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(rows(&dest, "note", "id"), rows(&src, "note", "id"));
+    assert_eq!(
+        dest.query("SELECT polname, polpermissive::text, polcmd::text FROM pg_policy ORDER BY 1"),
+        [
+            ["mine", "true", "r"],
+            ["no_secrets", "false", "r"],
+            ["writers", "true", "a"]
+        ]
+        .map(|r| r.map(|v| Some(v.to_string())))
+    );
+    assert_eq!(
+        first(
+            &dest,
+            "SELECT relrowsecurity::text || relforcerowsecurity::text FROM pg_class WHERE relname = 'doc'"
+        ),
+        [Some("truetrue".to_string())]
+    );
+    dest.exec("GRANT SELECT ON doc TO review_rls_reader");
+    for db in [&src, &dest] {
+        assert_eq!(
+            tether_testkit::query_url(
+                Engine::Postgres,
+                &pg_url_as(db, "review_rls_reader"),
+                "SELECT string_agg(id::text, ',' ORDER BY id) FROM doc"
+            ),
+            [[Some("1".to_string())]],
+            "{}",
+            db.url
+        );
+        db.exec("ALTER TABLE doc NO FORCE ROW LEVEL SECURITY");
+        assert_eq!(rows(db, "doc", "id").len(), 3, "{}", db.url);
+    }
+}

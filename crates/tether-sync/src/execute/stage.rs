@@ -271,6 +271,7 @@ pub(super) async fn models(
         let mut s = t.clone();
         s.schema = Some(schema.clone());
         s.extras.triggers.clear();
+        s.extras.row_security.clear();
         // `pg_get_indexdef` names the table schema-qualified.
         let from = format!(" ON {q_schema}.{q_name} USING ");
         let to = format!(" ON {} USING ", d.qualified(&s));
@@ -550,6 +551,7 @@ async fn create_in_transaction(
         let real = t.schema.clone().unwrap_or_else(|| "public".into());
         at_move.push(format!("ALTER TABLE {staged} SET SCHEMA {}", d.ident(&real)));
         triggers.extend(t.extras.triggers.iter().flat_map(trigger_statements));
+        triggers.extend(t.extras.row_security.iter().cloned());
         tables.push(TableBuild {
             staged,
             schema: real,

@@ -267,6 +267,7 @@ impl Dialect for Postgres {
         for t in &x.triggers {
             out.after_load.extend(trigger_statements(t));
         }
+        out.after_load.extend(x.row_security.iter().cloned());
         out
     }
     fn create_type(&self, t: &UserType) -> Vec<String> {

@@ -327,6 +327,26 @@ async fn function_closure(
     Ok(out)
 }
 
+/// Row security of the tables that have it on or have policies: whether it is enabled
+/// and forced, and each policy as `CREATE POLICY` (as pg_dump declares it). A policy
+/// naming a role the destination lacks is left out there (PostgreSQL's 42704), row
+/// security staying on: rows are hidden from other roles rather than shown.
+const ROW_SECURITY: &str = "
+SELECT c.oid, c.relrowsecurity, c.relforcerowsecurity, quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+  ARRAY(SELECT 'CREATE POLICY ' || quote_ident(p.polname) || ' ON ' || quote_ident(n.nspname) || '.'
+          || quote_ident(c.relname)
+          || CASE WHEN p.polpermissive THEN '' ELSE ' AS RESTRICTIVE' END
+          || ' FOR ' || CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                                      WHEN 'd' THEN 'DELETE' ELSE 'ALL' END
+          || ' TO ' || array_to_string(ARRAY(SELECT CASE WHEN r = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(r)) END
+                                             FROM unnest(p.polroles) r), ', ')
+          || coalesce(' USING (' || pg_get_expr(p.polqual, p.polrelid) || ')', '')
+          || coalesce(' WITH CHECK (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')', '')
+        FROM pg_policy p WHERE p.polrelid = c.oid ORDER BY p.polname)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid = ANY($1::oid[])
+  AND (c.relrowsecurity OR c.relforcerowsecurity OR EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid))";
+
 /// Table comments (`objsubid` 0) and column comments.
 const COMMENTS: &str = "
 SELECT d.objoid, a.attname::text, d.description
@@ -570,6 +590,29 @@ pub async fn read(
                 definition,
                 function: r.get(3),
             });
+        }
+    }
+    for r in client
+        .query(ROW_SECURITY, &[&oids])
+        .await
+        .map_err(q("reading row security policies"))?
+    {
+        if let Some(x) = table(tables, by_oid, r.get(0)) {
+            let name: String = r.get(3);
+            if r.get(1) {
+                x.row_security
+                    .push(format!("ALTER TABLE {name} ENABLE ROW LEVEL SECURITY"));
+            }
+            if r.get(2) {
+                x.row_security
+                    .push(format!("ALTER TABLE {name} FORCE ROW LEVEL SECURITY"));
+            }
+            for policy in r.get::<_, Vec<String>>(4) {
+                x.row_security.push(format!(
+                    "DO $tether$ BEGIN {policy}; EXCEPTION WHEN undefined_object THEN \
+                     RAISE WARNING 'tether: policy left out: %', SQLERRM; END $tether$"
+                ));
+            }
         }
     }
     for r in client.query(COMMENTS, &[&oids]).await.map_err(q("reading comments"))? {
