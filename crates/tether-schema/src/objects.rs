@@ -328,6 +328,9 @@ pub struct View {
     /// The user functions and aggregates it calls, as `schema.name` (PostgreSQL).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub functions: Vec<String>,
+    /// A materialized view's indexes, as `pg_get_indexdef` prints them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
 }

@@ -12,7 +12,8 @@ use tether_testkit::{chinook_dir, load_chinook_script, TestDb, TestEngine as Eng
 /// index, collations, comments, serial and identity
 /// columns (non-default sequence options), a generated column, CHECKs, partial,
 /// expression, hash and GIN indexes, a bare unique index, views over views, a
-/// materialized view, declarative partitions with an index, inheritance with an
+/// materialized view with a unique index, declarative partitions with an index,
+/// inheritance with an
 /// index on the child, a trigger that writes an audit row and a disabled one.
 const PG_SCHEMA: &str = r#"
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
@@ -57,6 +58,7 @@ CREATE VIEW big_invoices AS SELECT i.id, c.email FROM sales.invoice i JOIN custo
 CREATE VIEW big_emails AS SELECT email FROM big_invoices;
 COMMENT ON VIEW big_emails IS 'who spends';
 CREATE MATERIALIZED VIEW invoice_totals AS SELECT customer_id, sum(amount) AS total FROM sales.invoice GROUP BY customer_id;
+CREATE UNIQUE INDEX invoice_totals_customer ON invoice_totals (customer_id);
 CREATE TABLE measurement (id int NOT NULL, at date NOT NULL, v int CHECK (v > 0)) PARTITION BY RANGE (at);
 CREATE TABLE measurement_2020 PARTITION OF measurement FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
 CREATE TABLE measurement_rest PARTITION OF measurement DEFAULT;

@@ -364,6 +364,7 @@ fn views_sql(
             continue;
         }
         create.push(v.definition.clone());
+        create.extend(v.indexes.iter().cloned());
         if let Some(c) = &v.comment {
             let what = if v.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
             create.push(format!(

@@ -547,6 +547,7 @@ async fn read_objects(
             materialized: false,
             reads,
             functions: Vec::new(),
+            indexes: Vec::new(),
             comment: None,
         });
     }

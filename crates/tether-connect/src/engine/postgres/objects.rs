@@ -455,7 +455,8 @@ SELECT n.nspname::text, v.relname::text, pg_get_viewdef(v.oid), v.relkind = 'm',
         WHERE r.ev_class = v.oid AND pn.nspname NOT IN ('pg_catalog', 'information_schema')
           AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid
                           AND e.deptype = 'e')
-        ORDER BY 1)
+        ORDER BY 1),
+  ARRAY(SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = v.oid ORDER BY i.indexrelid)
 FROM pg_class v JOIN pg_namespace n ON n.oid = v.relnamespace
 WHERE v.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
@@ -727,6 +728,7 @@ pub async fn read(
                 .map(|(s, n)| TableName::new(Some(s), n))
                 .collect(),
             functions: r.get(8),
+            indexes: r.get(9),
             comment: r.get(4),
         });
     }

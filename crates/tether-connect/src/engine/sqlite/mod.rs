@@ -411,6 +411,7 @@ fn read_objects(conn: &Connection, tables: &mut [Table]) -> rusqlite::Result<Sch
                     materialized: false,
                     reads,
                     functions: Vec::new(),
+                    indexes: Vec::new(),
                     comment: None,
                 });
             }
