@@ -1751,3 +1751,28 @@ fn row_security_and_policies_reach_a_postgres_copy() {
         assert_eq!(rows(db, "doc", "id").len(), 3, "{}", db.url);
     }
 }
+
+/// Decimals wider than SQLite's 15 significant digits reach it as written (TEXT);
+/// narrower ones stay NUMERIC and numbers.
+#[test]
+fn wide_decimals_reach_sqlite_without_losing_digits() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE amount (id int PRIMARY KEY, wide numeric(30,10), narrow numeric(10,2));
+         INSERT INTO amount VALUES (1, 12345678901234567890.0123456789, 12345678.91), (2, -0.0000000001, 0.5);",
+    );
+    let dest = TestDb::create(Engine::Sqlite);
+    let text = job(&src, &[&dest], "");
+    let plan = plan_of(&text).to_text();
+    assert!(plan.contains("column amount.wide: numeric(30,10) -> TEXT"), "{plan}");
+    let report = sync(&text).expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(
+        dest.query("SELECT id, wide, typeof(wide), narrow, typeof(narrow) FROM amount ORDER BY id"),
+        [
+            ["1", "12345678901234567890.0123456789", "text", "12345678.91", "real"],
+            ["2", "-0.0000000001", "text", "0.5", "real"]
+        ]
+        .map(|r| r.map(|v| Some(v.to_string())))
+    );
+}

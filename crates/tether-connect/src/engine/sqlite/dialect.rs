@@ -27,6 +27,9 @@ impl Dialect for Sqlite {
         match ty {
             DataType::Boolean => "BOOLEAN".into(),
             DataType::Int { .. } => "INTEGER".into(),
+            // A NUMERIC column keeps 15 significant digits of a value that is not an
+            // integer (it becomes a REAL): wider decimals are kept as written, in TEXT.
+            DataType::Decimal { precision: Some(p), .. } if *p > 15 => "TEXT".into(),
             DataType::Decimal {
                 precision: Some(p),
                 scale,
