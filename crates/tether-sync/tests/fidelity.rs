@@ -1776,3 +1776,40 @@ fn wide_decimals_reach_sqlite_without_losing_digits() {
         .map(|r| r.map(|v| Some(v.to_string())))
     );
 }
+
+/// MariaDB to MariaDB: the stored functions and procedures views and triggers call
+/// come with them, with those they call (sakila's `customer_balance` view calling
+/// `get_customer_balance` failed with 1305); one nothing calls stays behind.
+#[test]
+fn mariadb_views_and_triggers_bring_the_routines_they_call() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE customer (id int PRIMARY KEY, touched int NOT NULL DEFAULT 0);
+         CREATE TABLE payment (id int PRIMARY KEY, customer_id int, amount decimal(5,2), FOREIGN KEY (customer_id) REFERENCES customer (id));
+         CREATE FUNCTION round2(x decimal(10,4)) RETURNS decimal(10,2) DETERMINISTIC RETURN round(x, 2);
+         CREATE FUNCTION get_balance(c int) RETURNS decimal(10,2) READS SQL DATA
+           BEGIN DECLARE b decimal(10,4); SELECT sum(amount) INTO b FROM payment WHERE customer_id = c; RETURN `Round2` (b); END;
+         CREATE PROCEDURE touch(c int) MODIFIES SQL DATA UPDATE customer SET touched = touched + 1 WHERE id = c;
+         CREATE FUNCTION unused() RETURNS int DETERMINISTIC RETURN 1;
+         CREATE TRIGGER p_ai AFTER INSERT ON payment FOR EACH ROW CALL touch(NEW.customer_id);
+         CREATE VIEW balance AS SELECT id, get_balance(id) AS balance FROM customer;
+         INSERT INTO customer (id) VALUES (1), (2);
+         INSERT INTO payment VALUES (1, 1, 2.5), (2, 1, 3.25), (3, 2, 1);",
+    );
+    let dest = TestDb::create(Engine::Mysql);
+    let report = sync(&job(&src, &[&dest], "")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    let balances = "SELECT id, balance FROM balance ORDER BY id";
+    assert_eq!(dest.query(balances), src.query(balances));
+    assert_eq!(
+        dest.query(balances)[0],
+        [Some("1".to_string()), Some("5.75".to_string())]
+    );
+    assert_eq!(rows(&dest, "customer", "id"), [["1", "2"], ["2", "1"]]);
+    dest.exec("INSERT INTO payment VALUES (4, 2, 1)");
+    assert_eq!(rows(&dest, "customer", "id"), [["1", "2"], ["2", "2"]]);
+    assert_eq!(
+        dest.query("SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = database() ORDER BY 1"),
+        [["get_balance"], ["round2"], ["touch"]].map(|r| r.map(|v| Some(v.to_string())))
+    );
+}

@@ -195,7 +195,7 @@ pub(super) async fn create_tables(
                     with_views.push(f.definition.clone());
                     continue;
                 }
-                if first {
+                if first && engine == tether_schema::Engine::Postgres {
                     conn.execute("SET check_function_bodies = false").await?;
                     first = false;
                 }

@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, HashMap};
 use mysql_async::prelude::Queryable;
 use mysql_async::{ClientIdentity, Conn, DriverError, OptsBuilder, SslOpts};
 use tether_schema::{
-    Check, Column, FkAction, ForeignKey, Identity, Schema, SchemaObjects, Table, TableName, Trigger, UniqueKey, View,
+    Check, Column, FkAction, ForeignKey, Function, Identity, Schema, SchemaObjects, Table, TableName, Trigger,
+    UniqueKey, View,
 };
 
 use crate::error::ConnectError;
@@ -562,5 +563,101 @@ async fn read_objects(
         ordered.push(objects.views.remove(ready));
     }
     objects.views = ordered;
+    routines(conn, database, tables, &mut objects, &q).await?;
     Ok(objects)
+}
+
+/// The stored functions and procedures the views and triggers call, with those they
+/// call (names followed by `(` in a body), from `SHOW CREATE FUNCTION/PROCEDURE`
+/// without their `DEFINER`, each created under the `sql_mode` it was created with.
+async fn routines<E: Fn(mysql_async::Error) -> ConnectError>(
+    conn: &mut Conn,
+    database: &str,
+    tables: &mut [Table],
+    objects: &mut SchemaObjects,
+    q: &impl Fn(&'static str) -> E,
+) -> Result<(), ConnectError> {
+    let listed: Vec<(String, String)> = conn
+        .exec(
+            "SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? \
+             AND ROUTINE_TYPE IN ('FUNCTION', 'PROCEDURE') ORDER BY CREATED, ROUTINE_NAME",
+            (database,),
+        )
+        .await
+        .map_err(q("listing stored routines"))?;
+    if listed.is_empty() {
+        return Ok(());
+    }
+    let calls = |text: &str| -> Vec<String> {
+        let called = crate::engine::called_names(text);
+        let mut out: Vec<String> = listed
+            .iter()
+            .map(|(n, _)| n.clone())
+            .filter(|n| called.contains(&n.to_ascii_lowercase()))
+            .collect();
+        out.dedup();
+        out
+    };
+    for t in tables.iter_mut() {
+        let mut used: Vec<String> = t.extras.triggers.iter().flat_map(|tr| calls(&tr.definition)).collect();
+        used.sort();
+        used.dedup();
+        t.extras.functions = used;
+    }
+    for v in &mut objects.views {
+        v.functions = calls(&v.definition);
+    }
+    let mut wanted: Vec<String> = tables
+        .iter()
+        .flat_map(|t| t.extras.functions.iter())
+        .chain(objects.views.iter().flat_map(|v| v.functions.iter()))
+        .cloned()
+        .collect();
+    let mut bodies: HashMap<String, (String, Vec<String>)> = HashMap::new();
+    let mut i = 0;
+    while i < wanted.len() {
+        let name = wanted[i].clone();
+        i += 1;
+        if bodies.contains_key(&name) {
+            continue;
+        }
+        let Some((_, kind)) = listed.iter().find(|(n, _)| *n == name) else {
+            continue;
+        };
+        let row = unreadable_is_none(
+            conn.query_first(format!("SHOW CREATE {kind} `{}`", name.replace('`', "``")))
+                .await,
+            "routine",
+            &name,
+        );
+        let (mode, definition): (Option<String>, Option<String>) = match row {
+            Some(r) => (r.get(1), r.get(2)),
+            None => (None, None),
+        };
+        let Some(definition) = definition else { continue };
+        let definition = without_definer(&definition);
+        let called: Vec<String> = calls(&definition).into_iter().filter(|c| *c != name).collect();
+        wanted.extend(called.iter().cloned());
+        let definition = match mode {
+            Some(mode) => format!(
+                "SET SESSION sql_mode = {}; {definition}; SET SESSION sql_mode = '{}'",
+                tether_schema::sql::text(tether_schema::Engine::Mysql, &mode),
+                crate::mysql::rw::SQL_MODE
+            ),
+            None => definition,
+        };
+        bodies.insert(name, (definition, called));
+    }
+    // In the order they were created (one calling another it was created before).
+    for (name, _) in &listed {
+        if let Some((definition, calls)) = bodies.remove(name) {
+            objects.functions.push(Function {
+                name: name.clone(),
+                definition,
+                calls,
+                after_tables: false,
+            });
+        }
+    }
+    Ok(())
 }

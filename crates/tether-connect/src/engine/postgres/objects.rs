@@ -2,7 +2,7 @@
 //! (`pg_get_indexdef`, `pg_get_constraintdef`, `pg_get_triggerdef`, `pg_get_viewdef`,
 //! `pg_get_functiondef`, `format_type`), as `pg_dump` reads them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use tether_schema::{
     Check, Collation, Extension, Function, Index, KeyConstraint, SchemaObjects, Sequence, Table, TableExtras,
@@ -217,32 +217,6 @@ LEFT JOIN pg_operator o ON o.oid = a.aggsortop LEFT JOIN pg_namespace so ON so.o
 WHERE p.oid = ANY($1::oid[])
 ORDER BY p.prokind = 'a', p.oid";
 
-/// The names in `body` followed by `(` (a call, in SQL or PL/pgSQL), lowercased as an
-/// unquoted identifier is: `slug(x)`, `Norm (t)`, `public.f(`.
-fn called_names(body: &str) -> HashSet<String> {
-    let mut out = HashSet::new();
-    let b = body.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i].is_ascii_alphabetic() || b[i] == b'_' {
-            let start = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$') {
-                i += 1;
-            }
-            let mut j = i;
-            while j < b.len() && b[j].is_ascii_whitespace() {
-                j += 1;
-            }
-            if b.get(j) == Some(&b'(') {
-                out.insert(body[start..i].to_ascii_lowercase());
-            }
-        } else {
-            i += 1;
-        }
-    }
-    out
-}
-
 /// The user functions the tables and views call, with those they call and so on, in
 /// creation order, each with the names of the user functions it calls.
 async fn function_closure(
@@ -285,7 +259,7 @@ async fn function_closure(
         let oid: u32 = r.get(0);
         let body: Option<String> = r.get(3);
         let mut calls: Vec<u32> = r.get(4);
-        for name in called_names(body.as_deref().unwrap_or_default()) {
+        for name in crate::engine::called_names(body.as_deref().unwrap_or_default()) {
             calls.extend(by_short.get(&name).into_iter().flatten().copied());
         }
         calls.retain(|c| *c != oid);
@@ -776,7 +750,8 @@ pub async fn read(
 
 #[cfg(test)]
 mod tests {
-    use super::{called_names, key_definition};
+    use super::key_definition;
+    use crate::engine::called_names;
 
     #[test]
     fn names_followed_by_a_parenthesis_are_calls() {
