@@ -221,7 +221,9 @@ impl SchemaObjects {
             .collect();
         let mut i = 0;
         while i < wanted.len() {
-            if let Some(TypeKind::Domain { uses, .. }) = self.user_type(&wanted[i]).map(|t| &t.kind) {
+            if let Some(TypeKind::Domain { uses, .. } | TypeKind::Composite { uses, .. }) =
+                self.user_type(&wanted[i]).map(|t| &t.kind)
+            {
                 for u in uses {
                     if !wanted.contains(u) {
                         wanted.push(u.clone());
@@ -310,6 +312,14 @@ pub enum TypeKind {
         /// `CONSTRAINT name CHECK (...)`, one per constraint.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         checks: Vec<String>,
+    },
+    /// `CREATE TYPE .. AS (..)`: a row of named attributes.
+    Composite {
+        /// `name type [COLLATE c]`, as `format_type` prints the type.
+        attributes: Vec<String>,
+        /// The user types the attributes use, as `schema.name`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        uses: Vec<String>,
     },
 }
 

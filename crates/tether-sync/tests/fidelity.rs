@@ -1813,3 +1813,32 @@ fn mariadb_views_and_triggers_bring_the_routines_they_call() {
         [["get_balance"], ["round2"], ["touch"]].map(|r| r.map(|v| Some(v.to_string())))
     );
 }
+
+/// Composite types (`CREATE TYPE .. AS (..)`), one using an enum, as a column's type
+/// and in an array: created on a PostgreSQL copy (they became text), text elsewhere.
+#[test]
+fn composite_types_reach_a_postgres_copy() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        r#"CREATE TYPE kind AS ENUM ('home', 'work');
+           CREATE TYPE address_t AS (street text, zip varchar(10), k kind, geo point);
+           COMMENT ON TYPE address_t IS 'where';
+           CREATE TABLE person (id int PRIMARY KEY, home address_t, others address_t[]);
+           INSERT INTO person VALUES (1, ROW('Main St, 1', '75001', 'home', '(1,2)'), ARRAY[ROW('x "y"', NULL, 'work', NULL)::address_t]),
+             (2, NULL, NULL);"#,
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    let sqlite = TestDb::create(Engine::Sqlite);
+    let report = sync(&job(&src, &[&dest, &sqlite], "")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(pg_schema_dump(&dest), pg_schema_dump(&src));
+    assert_eq!(rows(&dest, "person", "id"), rows(&src, "person", "id"));
+    assert_eq!(
+        first(
+            &dest,
+            "SELECT (home).zip || ' ' || (home).k::text || ' ' || (others[1]).street FROM person WHERE id = 1"
+        ),
+        [Some("75001 home x \"y\"".to_string())]
+    );
+    assert_eq!(rows(&sqlite, "person", "id"), rows(&src, "person", "id"));
+}

@@ -176,6 +176,9 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
             (_, true) => item,
             (TypeKind::Enum { .. }, false) if d.native_enum() => item.mapped("enum", "an ENUM column type"),
             (TypeKind::Enum { .. }, false) => item.mapped("enum", "text with a CHECK of its labels"),
+            (TypeKind::Composite { .. }, false) => {
+                item.mapped("composite type", "text (a value as PostgreSQL prints it: `(a,b)`)")
+            }
             (TypeKind::Domain { base, .. }, false) => SchemaItem::new("type", ty.qualified(), Action::Mapped)
                 .between(format!("domain over {base}"), "its base type")
                 .because("the domain's CHECKs and default are not carried to another engine"),
@@ -294,6 +297,7 @@ fn underneath(source: &Schema, qualified: &str) -> Option<Underneath> {
     for _ in 0..16 {
         match &source.objects.user_type(&name)?.kind {
             TypeKind::Enum { labels } => return Some(Underneath::Labels(labels.clone())),
+            TypeKind::Composite { .. } => return None,
             TypeKind::Domain { base, uses, .. } => match uses.first() {
                 Some(u) => name = u.clone(),
                 None => return Some(Underneath::Base(base.clone())),

@@ -301,12 +301,13 @@ impl Dialect for Postgres {
                 }
                 sql
             }
+            TypeKind::Composite { attributes, .. } => format!("CREATE TYPE {name} AS ({})", attributes.join(", ")),
         }];
         if let Some(c) = &t.comment {
-            let what = if matches!(t.kind, TypeKind::Enum { .. }) {
-                "TYPE"
-            } else {
+            let what = if matches!(t.kind, TypeKind::Domain { .. }) {
                 "DOMAIN"
+            } else {
+                "TYPE"
             };
             out.push(format!("COMMENT ON {what} {name} IS {}", text(c)));
         }

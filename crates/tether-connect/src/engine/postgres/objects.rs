@@ -359,12 +359,14 @@ JOIN pg_namespace en ON en.oid = et.typnamespace
 LEFT JOIN pg_collation co ON co.oid = a.attcollation
 LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
 LEFT JOIN pg_type ut ON ut.oid = CASE WHEN t.typcategory = 'A' THEN t.typelem ELSE t.oid END
-  AND ut.typtype IN ('e', 'd')
+  AND (ut.typtype IN ('e', 'd')
+       OR (ut.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class k WHERE k.oid = ut.typrelid AND k.relkind = 'c')))
 LEFT JOIN pg_namespace un ON un.oid = ut.typnamespace
 WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY 1, a.attnum";
 
-/// Enums and domains of the user's schemas (not an extension's), oldest first.
+/// Enums, domains and composite types (`CREATE TYPE .. AS (..)`) of the user's schemas
+/// (not an extension's), oldest first.
 const TYPES: &str = "
 SELECT n.nspname::text, t.typname::text, t.typtype::text,
   ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder),
@@ -375,7 +377,20 @@ SELECT n.nspname::text, t.typname::text, t.typtype::text,
   ARRAY(SELECT 'CONSTRAINT ' || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid)
         FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c' ORDER BY c.conname),
   CASE WHEN ut.oid IS NOT NULL THEN un.nspname::text || '.' || ut.typname::text END,
-  obj_description(t.oid, 'pg_type')
+  obj_description(t.oid, 'pg_type'),
+  ARRAY(SELECT quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod)
+          || CASE WHEN a.attcollation <> 0 AND a.attcollation <> at.typcollation
+                  THEN ' COLLATE ' || quote_ident(acn.nspname) || '.' || quote_ident(aco.collname) ELSE '' END
+        FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid
+        LEFT JOIN pg_collation aco ON aco.oid = a.attcollation LEFT JOIN pg_namespace acn ON acn.oid = aco.collnamespace
+        WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
+  ARRAY(SELECT DISTINCT aun.nspname::text || '.' || aut.typname::text
+        FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid
+        JOIN pg_type aut ON aut.oid = CASE WHEN at.typcategory = 'A' THEN at.typelem ELSE at.oid END
+        JOIN pg_namespace aun ON aun.oid = aut.typnamespace
+        WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+          AND (aut.typtype IN ('e', 'd') OR (aut.typtype = 'c' AND EXISTS (
+                 SELECT 1 FROM pg_class k WHERE k.oid = aut.typrelid AND k.relkind = 'c'))))
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
 LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
 LEFT JOIN pg_type ut ON ut.oid = CASE WHEN bt.typcategory = 'A' THEN bt.typelem ELSE bt.oid END
@@ -383,7 +398,9 @@ LEFT JOIN pg_type ut ON ut.oid = CASE WHEN bt.typcategory = 'A' THEN bt.typelem 
 LEFT JOIN pg_namespace un ON un.oid = ut.typnamespace
 LEFT JOIN pg_collation co ON co.oid = t.typcollation
 LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
-WHERE t.typtype IN ('e', 'd') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+WHERE (t.typtype IN ('e', 'd')
+       OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class k WHERE k.oid = t.typrelid AND k.relkind = 'c')))
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
                   AND d.deptype = 'e')
 ORDER BY t.oid";
@@ -653,8 +670,14 @@ pub async fn read(
 
     let mut objects = SchemaObjects::default();
     for r in client.query(TYPES, &[]).await.map_err(q("reading types"))? {
-        let kind = if r.get::<_, String>(2) == "e" {
+        let typtype: String = r.get(2);
+        let kind = if typtype == "e" {
             TypeKind::Enum { labels: r.get(3) }
+        } else if typtype == "c" {
+            TypeKind::Composite {
+                attributes: r.get(11),
+                uses: r.get(12),
+            }
         } else {
             TypeKind::Domain {
                 base: r.get(4),
