@@ -150,8 +150,10 @@ async fn write_table(
         {
             Ok(n) => written += n,
             Err(e) => {
-                let key = match e.row {
-                    Some(i) => describe_key(&w.key, &keys[i]),
+                // A line past the batch (a COPY ended by a lost connection names the
+                // end-of-data line) is no row of it.
+                let key = match e.row.and_then(|i| keys.get(i)) {
+                    Some(k) => describe_key(&w.key, k),
                     None => "(in a batch; the server did not say which)".to_string(),
                 };
                 let done: Vec<String> = dest
