@@ -1880,3 +1880,29 @@ fn an_identity_that_is_not_the_sole_key_is_reported_not_numbered_elsewhere() {
         [Some("2".to_string())]
     );
 }
+
+/// Unbounded text in a key reaches MariaDB as a varchar long enough for the longest
+/// value (a 300-character name was refused by varchar(255): 1406), its children too.
+#[test]
+fn keyed_text_reaches_mariadb_as_long_as_its_longest_value() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(&format!(
+        "CREATE TABLE tag (name text PRIMARY KEY); CREATE TABLE post (id int PRIMARY KEY, tag text REFERENCES tag);
+         INSERT INTO tag VALUES ('short'), ('{long}'); INSERT INTO post VALUES (1, '{long}'), (2, 'short');",
+        long = "é".repeat(300)
+    ));
+    let dest = TestDb::create(Engine::Mysql);
+    let text = job(&src, &[&dest], "");
+    let plan = plan_of(&text).to_text();
+    assert!(plan.contains("column tag.name: text -> varchar(600)"), "{plan}");
+    let report = sync(&text).expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(rows(&dest, "post", "id"), rows(&src, "post", "id"));
+    // (Sorted here: the two servers' collations order é and s differently.)
+    let sorted = |db: &TestDb| {
+        let mut r = rows(db, "tag", "name");
+        r.sort();
+        r
+    };
+    assert_eq!(sorted(&dest), sorted(&src));
+}

@@ -148,6 +148,14 @@ pub(super) fn cross_engine(
                     out.extras.column_types.insert(c.name.clone(), to.clone());
                 }
             }
+            // A key's unbounded text gets a length there: the longest value's bytes
+            // (at least its characters) where 255 is too few.
+            if let (true, Some(&bytes), "varchar(255)") = (keyed, x.text_bytes.get(&c.name), to.as_str()) {
+                if (256..=16_383).contains(&bytes) {
+                    to = format!("varchar({bytes})");
+                    out.extras.column_types.insert(c.name.clone(), to.clone());
+                }
+            }
             // citext compares without case; so must its copy, or a child spelling its
             // parent's key in another case breaks the FK there.
             let citext = x

@@ -498,7 +498,7 @@ pub fn destination_model(
 }
 
 /// Which columns [`crate::read_destinations`] measures: unbounded text of tables a MariaDB/MySQL
-/// destination gets from another engine, not part of a key.
+/// destination gets from another engine (a key's too: it needs a length there).
 pub fn unbounded_text(t: &Table) -> Vec<String> {
     t.columns
         .iter()
@@ -506,9 +506,7 @@ pub fn unbounded_text(t: &Table) -> Vec<String> {
             matches!(
                 c.normalized_type,
                 DataType::Text | DataType::Varchar { length: None } | DataType::Char { length: None }
-            ) && !t.primary_key.contains(&c.name)
-                && !t.unique_keys.iter().any(|u| u.columns.contains(&c.name))
-                && !t.foreign_keys.iter().any(|f| f.columns.contains(&c.name))
+            )
         })
         .map(|c| c.name.clone())
         .collect()
