@@ -1906,3 +1906,50 @@ fn keyed_text_reaches_mariadb_as_long_as_its_longest_value() {
     };
     assert_eq!(sorted(&dest), sorted(&src));
 }
+
+/// A copy that fails (an orphan behind a NOT VALID foreign key, refused once loaded)
+/// takes back what it made for the tables before them: the schema, extension,
+/// collation, enum, domain and functions, staged or loaded in one transaction; a
+/// function the destination had already stays.
+#[test]
+fn a_failed_postgres_copy_drops_the_types_functions_and_extensions_it_made() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE EXTENSION IF NOT EXISTS citext;
+         CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+         CREATE SCHEMA sales;
+         CREATE TYPE level AS ENUM ('low', 'high');
+         CREATE DOMAIN positive AS int CHECK (VALUE > 0);
+         CREATE FUNCTION norm(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(t) $$;
+         CREATE FUNCTION slug(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT norm(t) $$;
+         CREATE FUNCTION kept() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
+         CREATE TABLE sales.team (id int PRIMARY KEY, code citext, tag text COLLATE ci, k int DEFAULT kept());
+         CREATE TABLE sales.player (id int PRIMARY KEY, team_id int, lvl level, n positive, s text DEFAULT slug('A'));
+         INSERT INTO sales.team VALUES (1, 'a', 'x');
+         INSERT INTO sales.player VALUES (1, 1, 'low', 1), (2, 99, 'high', 2);
+         ALTER TABLE sales.player ADD CONSTRAINT player_team_fk FOREIGN KEY (team_id) REFERENCES sales.team (id) NOT VALID;",
+    );
+    let leftovers = |db: &TestDb| -> Vec<Vec<Option<String>>> {
+        db.query(
+            "SELECT 'schema ' || nspname FROM pg_namespace WHERE nspname = 'sales'
+             UNION ALL SELECT 'extension ' || extname FROM pg_extension WHERE extname <> 'plpgsql'
+             UNION ALL SELECT 'collation ' || collname FROM pg_collation WHERE collnamespace = 'public'::regnamespace
+             UNION ALL SELECT 'type ' || typname FROM pg_type WHERE typnamespace = 'public'::regnamespace AND typtype IN ('e', 'd')
+             UNION ALL SELECT 'function ' || proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace
+             ORDER BY 1",
+        )
+    };
+    for extra in ["", "on_conflict = \"update\"\n"] {
+        let dest = TestDb::create(Engine::Postgres);
+        dest.exec("CREATE FUNCTION kept() RETURNS int LANGUAGE sql AS $$ SELECT 2 $$;");
+        let e = sync(&job(&src, &[&dest], extra)).expect_err("the orphan is refused");
+        let text = e.to_string();
+        assert!(text.contains("row (team_id)=(99) was rejected"), "{extra}: {text}");
+        assert_eq!(pg_tables(&dest), Vec::<String>::new(), "{extra}");
+        assert_eq!(
+            leftovers(&dest),
+            [[Some("function kept".to_string())]],
+            "{extra}: {text}"
+        );
+    }
+}

@@ -156,10 +156,13 @@ pub(super) async fn create_tables(
             }
             conn.execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", d.ident(&s)))
                 .await?;
+            if engine == tether_schema::Engine::Postgres {
+                made.drop_objects.push(format!("DROP SCHEMA IF EXISTS {}", d.ident(&s)));
+            }
         }
         let same_engine = source.engine == engine;
         if same_engine && engine == tether_schema::Engine::Postgres {
-            extensions_and_collations(conn, shown, source, &missing, progress).await?;
+            extensions_and_collations(conn, shown, source, &missing, made, progress).await?;
         }
         if same_engine {
             let refs: Vec<&Table> = missing.iter().collect();
@@ -168,6 +171,14 @@ pub(super) async fn create_tables(
                     for sql in d.create_type(ty) {
                         conn.execute(&sql).await?;
                     }
+                    let kind = match ty.kind {
+                        tether_schema::TypeKind::Domain { .. } => "DOMAIN",
+                        _ => "TYPE",
+                    };
+                    made.drop_objects.push(format!(
+                        "DROP {kind} IF EXISTS {}",
+                        d.table(ty.schema.as_deref(), &ty.name)
+                    ));
                 }
             }
         }
@@ -199,7 +210,19 @@ pub(super) async fn create_tables(
                     conn.execute("SET check_function_bodies = false").await?;
                     first = false;
                 }
+                // A function the destination has already is replaced (PostgreSQL's
+                // CREATE OR REPLACE) or kept (MariaDB's CREATE refuses): never dropped
+                // by an undo.
+                let (exists, drop) = routine_of(d, engine, &f.name);
+                let found = conn.query(&exists, &[tether_schema::DataType::Boolean]).await?;
+                let existed = matches!(found.first().and_then(|r| r.first()), Some(Value::Bool(true)));
+                if existed && engine == tether_schema::Engine::Mysql {
+                    continue;
+                }
                 conn.execute(&f.definition).await?;
+                if !existed {
+                    made.drop_objects.extend(drop);
+                }
             }
         }
         for t in missing.iter().filter(|_| same_engine) {
@@ -383,6 +406,36 @@ fn views_sql(
     (create, refresh)
 }
 
+/// A query telling whether the destination has a routine of this name (PostgreSQL:
+/// `schema.name`, any arguments), and the statements dropping them all.
+fn routine_of(d: &dyn tether_connect::Dialect, engine: tether_schema::Engine, name: &str) -> (String, Vec<String>) {
+    let lit = d.literal(&Value::Text(name.to_string()));
+    if engine == tether_schema::Engine::Postgres {
+        let which = format!(
+            "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname::text || '.' || p.proname::text = {lit}"
+        );
+        (
+            format!("SELECT EXISTS (SELECT 1 {which})"),
+            vec![format!(
+                "DO $tether$ DECLARE r record; BEGIN FOR r IN SELECT p.oid::regprocedure AS f, p.prokind {which} \
+                 ORDER BY p.prokind = 'a' DESC LOOP EXECUTE CASE r.prokind WHEN 'a' THEN 'DROP AGGREGATE ' \
+                 WHEN 'p' THEN 'DROP PROCEDURE ' ELSE 'DROP FUNCTION ' END || r.f::text; END LOOP; END $tether$"
+            )],
+        )
+    } else {
+        (
+            format!(
+                "SELECT EXISTS (SELECT 1 FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = database() \
+                 AND ROUTINE_NAME = {lit})"
+            ),
+            vec![
+                format!("DROP FUNCTION IF EXISTS {}", d.ident(name)),
+                format!("DROP PROCEDURE IF EXISTS {}", d.ident(name)),
+            ],
+        )
+    }
+}
+
 /// Creates the extensions and the collations of the user's schemas the tables use
 /// (PostgreSQL to PostgreSQL), as `pg_dump` declares them, where the destination lacks
 /// them: before the types, functions and tables that name them.
@@ -391,6 +444,7 @@ async fn extensions_and_collations(
     shown: &str,
     source: &Schema,
     missing: &[Table],
+    made: &mut Made,
     progress: &dyn Progress,
 ) -> Result<(), SyncError> {
     let users = |name: &str, of: fn(&Table) -> &Vec<String>| -> String {
@@ -444,6 +498,8 @@ async fn extensions_and_collations(
                 e.name, e.name
             ))
         })?;
+        made.drop_objects
+            .push(format!("DROP EXTENSION IF EXISTS {}", d.ident(&e.name)));
     }
     for c in source
         .objects
@@ -452,6 +508,27 @@ async fn extensions_and_collations(
         .filter(|c| missing.iter().any(|t| t.extras.user_collations.contains(&c.name)))
     {
         let used_by = users(&c.name, |t| &t.extras.user_collations);
+        let lit = d.literal(&Value::Text(c.name.clone()));
+        let found = conn
+            .query(
+                &format!(
+                    "SELECT EXISTS (SELECT 1 FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace \
+                     WHERE n.nspname::text || '.' || c.collname::text = {lit})"
+                ),
+                &[tether_schema::DataType::Boolean],
+            )
+            .await?;
+        if matches!(found.first().and_then(|r| r.first()), Some(Value::Bool(true))) {
+            continue;
+        }
+        made.drop_objects.push(format!(
+            "DROP COLLATION IF EXISTS {}",
+            c.definition
+                .trim_start_matches("CREATE COLLATION IF NOT EXISTS ")
+                .split(" (")
+                .next()
+                .unwrap_or_default()
+        ));
         conn.execute(&c.definition).await.map_err(|err| {
             SyncError::Plan(format!(
                 "{shown}: collation {} (used by {used_by}) could not be created: {err}",

@@ -61,15 +61,20 @@ pub struct Destination {
     pub(super) made: Made,
 }
 
-/// What a run created on a destination outside any transaction (tables, views), to be
-/// dropped again when the run fails: for them the destination is then as before.
-/// (Schemas, types and functions created for them stay.)
+/// What a run created on a destination outside any transaction (tables, views, and the
+/// schemas, extensions, collations, types and functions made for them), to be dropped
+/// again when the run fails: the destination is then as before.
 #[derive(Debug, Default)]
 pub struct Made {
     /// (the job's name for the table, the destination's SQL name), in creation order.
     pub tables: Vec<(String, String)>,
     /// `DROP VIEW` statements of the views created, in creation order.
     pub drop_views: Vec<String>,
+    /// Statements dropping what was created for the tables before them (schemas,
+    /// extensions, collations, types, functions), in creation order; run after the
+    /// tables are dropped, last first, each as far as it goes (a schema something else
+    /// lives in stays).
+    pub drop_objects: Vec<String>,
 }
 
 impl Made {
@@ -77,7 +82,7 @@ impl Made {
     /// the engine allows (tables of a cycle). Returns the job's names of the tables
     /// dropped, or why they could not be.
     async fn undo(&mut self, conn: &mut Connection) -> Result<Vec<String>, String> {
-        if self.tables.is_empty() && self.drop_views.is_empty() {
+        if self.tables.is_empty() && self.drop_views.is_empty() && self.drop_objects.is_empty() {
             return Ok(Vec::new());
         }
         // A transaction left open by the failure (a deferred cycle) would hold the
@@ -113,8 +118,12 @@ impl Made {
         let names: Vec<String> = tables.into_iter().map(|(n, _)| n).collect();
         match dropped {
             Ok(()) => {
+                for sql in self.drop_objects.iter().rev() {
+                    let _ = conn.execute(sql).await;
+                }
                 self.tables.clear();
                 self.drop_views.clear();
+                self.drop_objects.clear();
                 Ok(names)
             }
             Err(e) => Err(format!(
