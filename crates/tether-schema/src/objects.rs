@@ -45,6 +45,9 @@ pub struct TableExtras {
     /// the triggers, once the rows are in.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub row_security: Vec<String>,
+    /// The user functions its policies call, as `schema.name` (created before it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_functions: Vec<String>,
     /// The user functions its defaults, generated columns, constraints, indexes and
     /// triggers call, as `schema.name` (PostgreSQL).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -215,10 +218,13 @@ impl SchemaObjects {
     /// The user types tables with these `extras` need, with the types those need, in
     /// creation order.
     pub fn types_for<'a>(&self, extras: impl IntoIterator<Item = &'a TableExtras>) -> Vec<&UserType> {
-        let mut wanted: Vec<String> = extras
-            .into_iter()
-            .flat_map(|e| e.user_types.values().cloned())
-            .collect();
+        self.types_named(extras.into_iter().flat_map(|e| e.user_types.values().cloned()))
+    }
+
+    /// The user types `names` (as `schema.name`), with the types those need, in
+    /// creation order.
+    pub fn types_named(&self, names: impl IntoIterator<Item = String>) -> Vec<&UserType> {
+        let mut wanted: Vec<String> = names.into_iter().collect();
         let mut i = 0;
         while i < wanted.len() {
             if let Some(TypeKind::Domain { uses, .. } | TypeKind::Composite { uses, .. }) =
@@ -363,10 +369,20 @@ pub struct Function {
     /// in its body), as `schema.name`: created with it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<String>,
-    /// Its signature names a table's or view's row type (`RETURNS SETOF film`): created
-    /// once the tables are, with the views.
+    /// It names a table (its row type in the signature, `RETURNS SETOF film`, or the
+    /// table in a `BEGIN ATOMIC` body): created once the tables are, with the views.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub after_tables: bool,
+    /// It names a view (`RETURNS SETOF a_view`): created after the views.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub after_views: bool,
+    /// The user types (enums, domains, composites) its signature uses, as `schema.name`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<String>,
+    /// Reached only through its name in another function's body (dynamic SQL, or a
+    /// function of that name elsewhere): a failure to create it is said, not fatal.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub maybe: bool,
 }
 
 /// An extension a table uses (PostgreSQL `CREATE EXTENSION`).

@@ -355,6 +355,13 @@ pub fn build(
             )));
         }
     }
+    if included.is_empty() {
+        let why = match schema.tables.len() {
+            0 => "the source has no tables".to_string(),
+            n => format!("[tables] include/exclude leave none of the source's {n} tables"),
+        };
+        return Err(SyncError::Plan(format!("{}: the job copies no table: {why}", job.path)));
+    }
     let included_names: BTreeSet<TableName> = included.iter().map(|t| t.table_name()).collect();
     for t in &included {
         for fk in &t.foreign_keys {

@@ -20,31 +20,73 @@ pub fn dialect_of(engine: Engine) -> &'static dyn Dialect {
     }
 }
 
-/// The names in `body` followed by `(` (a call, in SQL or PL/pgSQL), lowercased as an
-/// unquoted identifier is (MariaDB's routine names compare so too): `slug(x)`,
-/// `Norm (t)`, `public.f(`, `` `db`.`f`( ``, `"f"(`.
+/// The names in `body` followed by `(` (a call, in SQL or PL/pgSQL), outside comments
+/// and quoted strings: unquoted (and MariaDB's backquoted) names lowercased, as such
+/// an identifier is folded (MariaDB's routine names compare so too), double-quoted ones
+/// as written: `slug(x)`, `Norm (t)`, `public.f(`, `` `db`.`f`( ``, `"Inner"(`.
 pub(crate) fn called_names(body: &str) -> HashSet<String> {
     let mut out = HashSet::new();
     let b = body.as_bytes();
     let mut i = 0;
+    let followed_by_call = |mut j: usize| {
+        while j < b.len() && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        b.get(j) == Some(&b'(')
+    };
     while i < b.len() {
-        if b[i].is_ascii_alphabetic() || b[i] == b'_' {
-            let start = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$') {
+        match b[i] {
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 2;
+            }
+            b'\'' => {
+                i += 1;
+                while i < b.len() {
+                    if b[i] == b'\'' && b.get(i + 1) == Some(&b'\'') {
+                        i += 2;
+                    } else if b[i] == b'\'' {
+                        break;
+                    } else {
+                        i += 1;
+                    }
+                }
                 i += 1;
             }
-            let mut j = i;
-            if matches!(b.get(j), Some(b'`' | b'"')) {
-                j += 1;
+            q @ (b'"' | b'`') => {
+                let start = i + 1;
+                let Some(len) = body[start..].find(q as char) else {
+                    break;
+                };
+                let end = start + len;
+                if followed_by_call(end + 1) {
+                    let name = &body[start..end];
+                    out.insert(if q == b'"' {
+                        name.to_string()
+                    } else {
+                        name.to_ascii_lowercase()
+                    });
+                }
+                i = end + 1;
             }
-            while j < b.len() && b[j].is_ascii_whitespace() {
-                j += 1;
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$') {
+                    i += 1;
+                }
+                if followed_by_call(i) {
+                    out.insert(body[start..i].to_ascii_lowercase());
+                }
             }
-            if b.get(j) == Some(&b'(') {
-                out.insert(body[start..i].to_ascii_lowercase());
-            }
-        } else {
-            i += 1;
+            _ => i += 1,
         }
     }
     out

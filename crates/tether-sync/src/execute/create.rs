@@ -164,10 +164,36 @@ pub(super) async fn create_tables(
         if same_engine && engine == tether_schema::Engine::Postgres {
             extensions_and_collations(conn, shown, source, &missing, made, progress).await?;
         }
+        // The functions the tables and the views created with them call, with the
+        // functions those call.
+        let job_tables: Vec<TableName> = plan.tables.iter().map(|tp| tp.table.table_name()).collect();
+        let functions: Vec<&tether_schema::Function> = match same_engine {
+            true => {
+                let views = source
+                    .objects
+                    .views_over(&job_tables)
+                    .into_iter()
+                    .filter(|v| !existing.objects.views.iter().any(|e| e.table_name() == v.table_name()));
+                let called = missing
+                    .iter()
+                    .flat_map(|t| t.extras.functions.iter().chain(&t.extras.policy_functions))
+                    .chain(views.flat_map(|v| v.functions.iter()))
+                    .map(String::as_str);
+                source.objects.functions_with_callees(called)
+            }
+            false => Vec::new(),
+        };
         if same_engine {
-            let refs: Vec<&Table> = missing.iter().collect();
-            for ty in source.objects.types_for(refs.iter().map(|t| &t.extras)) {
+            // The user types of the tables, and of those functions' signatures.
+            let names = missing
+                .iter()
+                .flat_map(|t| t.extras.user_types.values().cloned())
+                .chain(functions.iter().flat_map(|f| f.types.iter().cloned()));
+            for ty in source.objects.types_named(names) {
                 if existing.objects.user_type(&ty.qualified()).is_none() {
+                    if let Some(schema) = &ty.schema {
+                        ensure_schema(conn, schema, made).await?;
+                    }
                     for sql in d.create_type(ty) {
                         conn.execute(&sql).await?;
                     }
@@ -182,47 +208,62 @@ pub(super) async fn create_tables(
                 }
             }
         }
-        // Functions whose signature names a job table's row type (`RETURNS SETOF t`),
-        // created with the views, once the tables are in place.
+        // Functions naming a job table (`RETURNS SETOF t`) are created with the views,
+        // once the tables are in place; those naming a view, among the views.
         let mut with_views: Vec<String> = Vec::new();
-        if same_engine {
-            // Functions before the tables whose defaults, constraints, indexes or
-            // triggers call them, and the views created with them, with the functions
-            // those call; bodies unchecked until used, as pg_dump sets it.
-            let job_tables: Vec<TableName> = plan.tables.iter().map(|tp| tp.table.table_name()).collect();
-            let views = source
-                .objects
-                .views_over(&job_tables)
-                .into_iter()
-                .filter(|v| !existing.objects.views.iter().any(|e| e.table_name() == v.table_name()));
-            let called = missing
-                .iter()
-                .flat_map(|t| t.extras.functions.iter())
-                .chain(views.flat_map(|v| v.functions.iter()))
-                .map(String::as_str);
-            let mut first = true;
-            for f in source.objects.functions_with_callees(called) {
-                if f.after_tables {
-                    with_views.push(f.definition.clone());
-                    continue;
-                }
-                if first && engine == tether_schema::Engine::Postgres {
-                    conn.execute("SET check_function_bodies = false").await?;
-                    first = false;
-                }
-                // A function the destination has already is replaced (PostgreSQL's
-                // CREATE OR REPLACE) or kept (MariaDB's CREATE refuses): never dropped
-                // by an undo.
+        let mut after_views: Vec<(String, String)> = Vec::new();
+        let mut after_drops: Vec<String> = Vec::new();
+        // Functions before the tables whose defaults, constraints, indexes or triggers
+        // call them; bodies unchecked until used, as pg_dump sets it.
+        let mut first = true;
+        for f in functions {
+            if f.after_views || f.after_tables {
+                // Created with the views: dropped with them by an undo (before the
+                // tables, which they name), unless the destination had them.
                 let (exists, drop) = routine_of(d, engine, &f.name);
                 let found = conn.query(&exists, &[tether_schema::DataType::Boolean]).await?;
-                let existed = matches!(found.first().and_then(|r| r.first()), Some(Value::Bool(true)));
-                if existed && engine == tether_schema::Engine::Mysql {
-                    continue;
+                if !matches!(found.first().and_then(|r| r.first()), Some(Value::Bool(true))) {
+                    if f.after_views {
+                        after_drops.extend(drop);
+                    } else {
+                        made.drop_views.extend(drop);
+                    }
                 }
-                conn.execute(&f.definition).await?;
-                if !existed {
-                    made.drop_objects.extend(drop);
+                match f.after_views {
+                    true => after_views.push((f.name.clone(), f.definition.clone())),
+                    false => with_views.push(f.definition.clone()),
                 }
+                continue;
+            }
+            if first && engine == tether_schema::Engine::Postgres {
+                conn.execute("SET check_function_bodies = false").await?;
+                first = false;
+            }
+            // A function the destination has already is replaced (PostgreSQL's CREATE
+            // OR REPLACE) or kept (MariaDB's CREATE refuses): never dropped by an undo.
+            let (exists, drop) = routine_of(d, engine, &f.name);
+            let found = conn.query(&exists, &[tether_schema::DataType::Boolean]).await?;
+            let existed = matches!(found.first().and_then(|r| r.first()), Some(Value::Bool(true)));
+            if existed && engine == tether_schema::Engine::Mysql {
+                continue;
+            }
+            if engine == tether_schema::Engine::Postgres {
+                if let Some((schema, _)) = f.name.split_once('.') {
+                    ensure_schema(conn, schema, made).await?;
+                }
+            }
+            match conn.execute(&f.definition).await {
+                Ok(()) => {
+                    if !existed {
+                        made.drop_objects.extend(drop);
+                    }
+                }
+                // Only named in another function's body: said, and the copy goes on.
+                Err(e) if f.maybe => progress.phase(&format!(
+                    "{shown}: function {} (named in the body of a function the tables call) not created: {e}",
+                    f.name
+                )),
+                Err(e) => return Err(e.into()),
             }
         }
         for t in missing.iter().filter(|_| same_engine) {
@@ -236,9 +277,8 @@ pub(super) async fn create_tables(
                 ));
             }
         }
-        let job_tables: Vec<TableName> = plan.tables.iter().map(|tp| tp.table.table_name()).collect();
         let mut views = match same_engine {
-            true => views_sql(d, source, existing, &job_tables),
+            true => views_sql(d, source, existing, &job_tables, after_views),
             false => (Vec::new(), Vec::new()),
         };
         views.0.splice(0..0, with_views);
@@ -329,6 +369,7 @@ pub(super) async fn create_tables(
         let (create_views, refresh_views) = views;
         // Listed first: a view created before one that fails is dropped too.
         made.drop_views.extend(views_dropped(d, source, existing, &job_tables));
+        made.drop_views.extend(after_drops);
         for sql in &create_views {
             conn.execute(sql).await?;
         }
@@ -379,6 +420,7 @@ fn views_sql(
     source: &Schema,
     existing: &Schema,
     job_tables: &[TableName],
+    mut naming_views: Vec<(String, String)>,
 ) -> (Vec<String>, Vec<String>) {
     let mut create = Vec::new();
     let mut refresh = Vec::new();
@@ -386,6 +428,13 @@ fn views_sql(
         if existing.objects.views.iter().any(|e| e.table_name() == v.table_name()) {
             continue;
         }
+        // A function naming views (`RETURNS SETOF v1`) comes right before the first
+        // view calling it, after the views before that one.
+        let (now, later): (Vec<_>, Vec<_>) = naming_views
+            .into_iter()
+            .partition(|(name, _)| v.functions.contains(name));
+        naming_views = later;
+        create.extend(now.into_iter().map(|(_, sql)| sql));
         create.push(v.definition.clone());
         create.extend(v.indexes.iter().cloned());
         if let Some(c) = &v.comment {
@@ -403,7 +452,30 @@ fn views_sql(
             ));
         }
     }
+    create.extend(naming_views.into_iter().map(|(_, sql)| sql));
     (create, refresh)
+}
+
+/// Creates PostgreSQL schema `schema` where it is missing (a function's or a type's,
+/// which no table may live in), to be dropped again by an undo.
+async fn ensure_schema(conn: &mut Connection, schema: &str, made: &mut Made) -> Result<(), SyncError> {
+    if conn.engine() != tether_schema::Engine::Postgres {
+        return Ok(());
+    }
+    let d = conn.dialect();
+    let lit = d.literal(&Value::Text(schema.to_string()));
+    let found = conn
+        .query(
+            &format!("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = {lit})"),
+            &[tether_schema::DataType::Boolean],
+        )
+        .await?;
+    if !matches!(found.first().and_then(|r| r.first()), Some(Value::Bool(true))) {
+        let ident = d.ident(schema);
+        conn.execute(&format!("CREATE SCHEMA IF NOT EXISTS {ident}")).await?;
+        made.drop_objects.push(format!("DROP SCHEMA IF EXISTS {ident}"));
+    }
+    Ok(())
 }
 
 /// A query telling whether the destination has a routine of this name (PostgreSQL:

@@ -148,11 +148,12 @@ pub(super) fn cross_engine(
                     out.extras.column_types.insert(c.name.clone(), to.clone());
                 }
             }
-            // A key's unbounded text gets a length there: the longest value's bytes
-            // (at least its characters) where 255 is too few.
+            // A key's unbounded text gets a length there where 255 is too few: the
+            // longest value's bytes (at least its characters), up to the 768 characters
+            // an index of utf8mb4 holds (3072 bytes).
             if let (true, Some(&bytes), "varchar(255)") = (keyed, x.text_bytes.get(&c.name), to.as_str()) {
-                if (256..=16_383).contains(&bytes) {
-                    to = format!("varchar({bytes})");
+                if bytes > 255 {
+                    to = format!("varchar({})", bytes.min(768));
                     out.extras.column_types.insert(c.name.clone(), to.clone());
                 }
             }

@@ -502,10 +502,11 @@ async fn read_objects(
         if let (Some(t), Some(definition)) = (tables.iter_mut().find(|t| t.name == table), definition) {
             // A trigger runs under the sql_mode it was created with (an INSERT of 0 into
             // an AUTO_INCREMENT column means "the next id" unless NO_AUTO_VALUE_ON_ZERO):
-            // created under the source's, then the session's set back.
+            // created under the source's, then the session's set back (after a line
+            // break: a body may end in a `-- comment`).
             let definition = match mode {
                 Some(mode) => format!(
-                    "SET SESSION sql_mode = {}; {}; SET SESSION sql_mode = '{}'",
+                    "SET SESSION sql_mode = {}; {}\n; SET SESSION sql_mode = '{}'",
                     tether_schema::sql::text(tether_schema::Engine::Mysql, &mode),
                     without_definer(&definition),
                     crate::mysql::rw::SQL_MODE
@@ -640,7 +641,7 @@ async fn routines<E: Fn(mysql_async::Error) -> ConnectError>(
         wanted.extend(called.iter().cloned());
         let definition = match mode {
             Some(mode) => format!(
-                "SET SESSION sql_mode = {}; {definition}; SET SESSION sql_mode = '{}'",
+                "SET SESSION sql_mode = {}; {definition}\n; SET SESSION sql_mode = '{}'",
                 tether_schema::sql::text(tether_schema::Engine::Mysql, &mode),
                 crate::mysql::rw::SQL_MODE
             ),
@@ -656,6 +657,9 @@ async fn routines<E: Fn(mysql_async::Error) -> ConnectError>(
                 definition,
                 calls,
                 after_tables: false,
+                after_views: false,
+                types: Vec::new(),
+                maybe: false,
             });
         }
     }

@@ -2,7 +2,7 @@
 //! (`pg_get_indexdef`, `pg_get_constraintdef`, `pg_get_triggerdef`, `pg_get_viewdef`,
 //! `pg_get_functiondef`, `format_type`), as `pg_dump` reads them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tether_schema::{
     Check, Collation, Extension, Function, Index, KeyConstraint, SchemaObjects, Sequence, Table, TableExtras,
@@ -151,8 +151,9 @@ WHERE n.nspname <> 'pg_catalog'
                   AND d.deptype = 'e')
 ORDER BY 1, 2, 3";
 
-/// The user functions (of the user's schemas, not an extension's) the tables (`$1`)
-/// and the views of the schemas `$2` (all when empty) call directly. (Objects a user
+/// The user functions (of the user's schemas, not an extension's) the tables (`$1`:
+/// defaults, constraints, indexes, triggers, policies) and the views of the schemas
+/// `$2` (all when empty) call directly. (Objects a user
 /// creates have OIDs from 16384 up, which keeps the planner's estimates small.)
 const FUNCTION_SEEDS: &str = "
 SELECT DISTINCT s.fn FROM (
@@ -171,9 +172,12 @@ SELECT DISTINCT s.fn FROM (
   JOIN pg_rewrite r ON r.ev_class = v.oid
   JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_proc'::regclass
   WHERE v.oid >= 16384 AND v.relkind IN ('v', 'm') AND (cardinality($2::text[]) = 0 OR vn.nspname = ANY($2::text[]))
+  UNION ALL
+  SELECT d.refobjid FROM pg_policy pol JOIN pg_depend d ON d.classid = 'pg_policy'::regclass AND d.objid = pol.oid
+  WHERE pol.polrelid = ANY($1::oid[]) AND d.refclassid = 'pg_proc'::regclass
 ) s(fn) WHERE s.fn >= 16384";
 
-/// Every user function: plain functions and procedures, and ordinary aggregates, with
+/// Every user function: plain functions, procedures and aggregates, with
 /// its name, body and the functions it depends on (an aggregate's state function, a
 /// `BEGIN ATOMIC` body's calls).
 const USER_FUNCTIONS: &str = "
@@ -181,14 +185,14 @@ SELECT p.oid, n.nspname::text || '.' || p.proname::text, p.proname::text, p.pros
   ARRAY(SELECT d.refobjid FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
         AND d.refclassid = 'pg_proc'::regclass)
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-LEFT JOIN pg_aggregate ag ON ag.aggfnoid = p.oid
 WHERE p.oid >= 16384 AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND (p.prokind IN ('f', 'p') OR (p.prokind = 'a' AND ag.aggkind = 'n'))
+  AND p.prokind IN ('f', 'p', 'a')
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
                   AND d.deptype = 'e')";
 
-/// The statements creating functions `$1`, and whether the signature names a table's
-/// row type, plain functions first (an aggregate names its own), each in creation order: `pg_get_functiondef`, or for an aggregate `CREATE
+/// The statements creating functions `$1`, whether the function names a table (its
+/// row type in the signature, the table in a `BEGIN ATOMIC` body) or a view, and the
+/// user types its signature uses, plain functions first (an aggregate names its own), each in creation order: `pg_get_functiondef`, or for an aggregate `CREATE
 /// OR REPLACE AGGREGATE` built from `pg_aggregate`.
 const FUNCTION_DEFINITIONS: &str = "
 SELECT p.oid,
@@ -199,6 +203,14 @@ SELECT p.oid,
     || CASE WHEN a.aggtransspace <> 0 THEN ', SSPACE = ' || a.aggtransspace ELSE '' END
     || CASE WHEN a.aggfinalfn <> 0 THEN ', FINALFUNC = ' || a.aggfinalfn::regproc::text ELSE '' END
     || CASE WHEN a.aggfinalextra THEN ', FINALFUNC_EXTRA' ELSE '' END
+    || CASE WHEN a.aggfinalfn <> 0 THEN ', FINALFUNC_MODIFY = '
+         || CASE a.aggfinalmodify WHEN 'r' THEN 'READ_ONLY' WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END ELSE '' END
+    || CASE WHEN a.aggmtransfn <> 0 THEN ', MSFUNC = ' || a.aggmtransfn::regproc::text
+         || ', MINVFUNC = ' || a.aggminvtransfn::regproc::text || ', MSTYPE = ' || format_type(a.aggmtranstype, NULL)
+         || CASE WHEN a.aggmfinalfn <> 0 THEN ', MFINALFUNC = ' || a.aggmfinalfn::regproc::text ELSE '' END
+         || CASE WHEN a.aggmfinalextra THEN ', MFINALFUNC_EXTRA' ELSE '' END
+         || coalesce(', MINITCOND = ' || quote_literal(a.aggminitval), '') ELSE '' END
+    || CASE WHEN a.aggkind = 'h' THEN ', HYPOTHETICAL' ELSE '' END
     || CASE WHEN a.aggcombinefn <> 0 THEN ', COMBINEFUNC = ' || a.aggcombinefn::regproc::text ELSE '' END
     || CASE WHEN a.aggserialfn <> 0 THEN ', SERIALFUNC = ' || a.aggserialfn::regproc::text ELSE '' END
     || CASE WHEN a.aggdeserialfn <> 0 THEN ', DESERIALFUNC = ' || a.aggdeserialfn::regproc::text ELSE '' END
@@ -208,9 +220,23 @@ SELECT p.oid,
     || CASE p.proparallel WHEN 's' THEN ', PARALLEL = SAFE' WHEN 'r' THEN ', PARALLEL = RESTRICTED' ELSE '' END
     || ')'
   ELSE pg_get_functiondef(p.oid) END,
-  EXISTS (SELECT 1 FROM pg_depend d JOIN pg_type t ON t.oid = d.refobjid JOIN pg_class c ON c.oid = t.typrelid
-          WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_type'::regclass
-            AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
+  EXISTS (SELECT 1 FROM pg_depend d
+          LEFT JOIN pg_type t ON d.refclassid = 'pg_type'::regclass AND t.oid = d.refobjid
+          JOIN pg_class c ON c.oid = CASE WHEN d.refclassid = 'pg_class'::regclass THEN d.refobjid ELSE t.typrelid END
+          WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+            AND d.refclassid IN ('pg_type'::regclass, 'pg_class'::regclass) AND c.relkind IN ('r', 'p', 'f')),
+  EXISTS (SELECT 1 FROM pg_depend d
+          LEFT JOIN pg_type t ON d.refclassid = 'pg_type'::regclass AND t.oid = d.refobjid
+          JOIN pg_class c ON c.oid = CASE WHEN d.refclassid = 'pg_class'::regclass THEN d.refobjid ELSE t.typrelid END
+          WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+            AND d.refclassid IN ('pg_type'::regclass, 'pg_class'::regclass) AND c.relkind IN ('v', 'm')),
+  ARRAY(SELECT DISTINCT un.nspname::text || '.' || ut.typname::text FROM pg_depend d
+        JOIN pg_type t ON t.oid = d.refobjid
+        JOIN pg_type ut ON ut.oid = CASE WHEN t.typcategory = 'A' THEN t.typelem ELSE t.oid END
+        JOIN pg_namespace un ON un.oid = ut.typnamespace
+        WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_type'::regclass
+          AND (ut.typtype IN ('e', 'd') OR (ut.typtype = 'c' AND EXISTS (
+                 SELECT 1 FROM pg_class k WHERE k.oid = ut.typrelid AND k.relkind = 'c'))))
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 LEFT JOIN pg_aggregate a ON a.aggfnoid = p.oid
 LEFT JOIN pg_operator o ON o.oid = a.aggsortop LEFT JOIN pg_namespace so ON so.oid = o.oprnamespace
@@ -244,49 +270,89 @@ async fn function_closure(
     }
     struct UserFn {
         name: String,
-        calls: Vec<u32>,
+        recorded: Vec<u32>,
+        named: Vec<u32>,
     }
     let rows = client
         .query(USER_FUNCTIONS, &[])
         .await
         .map_err(q("reading user functions"))?;
-    let mut by_short: HashMap<String, Vec<u32>> = HashMap::new();
+    // name -> (schema, oid) of every user function of that name.
+    let mut by_short: HashMap<String, Vec<(String, u32)>> = HashMap::new();
     for r in &rows {
-        by_short.entry(r.get::<_, String>(2)).or_default().push(r.get(0));
+        let full: String = r.get(1);
+        let schema = full.split_once('.').map(|(s, _)| s.to_string()).unwrap_or_default();
+        by_short
+            .entry(r.get::<_, String>(2))
+            .or_default()
+            .push((schema, r.get(0)));
     }
     let mut graph: HashMap<u32, UserFn> = HashMap::new();
     for r in &rows {
         let oid: u32 = r.get(0);
+        let name: String = r.get(1);
+        let own = name.split_once('.').map(|(s, _)| s).unwrap_or_default();
         let body: Option<String> = r.get(3);
-        let mut calls: Vec<u32> = r.get(4);
-        for name in crate::engine::called_names(body.as_deref().unwrap_or_default()) {
-            calls.extend(by_short.get(&name).into_iter().flatten().copied());
-        }
-        calls.retain(|c| *c != oid);
-        calls.sort_unstable();
-        calls.dedup();
-        graph.insert(oid, UserFn { name: r.get(1), calls });
-    }
-    let mut wanted: Vec<u32> = seeds.into_iter().filter(|s| graph.contains_key(s)).collect();
-    let mut i = 0;
-    while i < wanted.len() {
-        for c in graph[&wanted[i]].calls.iter().filter(|c| graph.contains_key(c)) {
-            if !wanted.contains(c) {
-                wanted.push(*c);
+        let mut recorded: Vec<u32> = r.get(4);
+        recorded.retain(|c| *c != oid);
+        let mut named: Vec<u32> = Vec::new();
+        for called in crate::engine::called_names(body.as_deref().unwrap_or_default()) {
+            let Some(all) = by_short.get(&called) else { continue };
+            // A name resolves to the caller's schema, else public, else anywhere.
+            let pick = |s: &str| {
+                all.iter()
+                    .filter(|(sc, _)| sc == s)
+                    .map(|(_, o)| *o)
+                    .collect::<Vec<u32>>()
+            };
+            let mut found = pick(own);
+            if found.is_empty() {
+                found = pick("public");
             }
+            if found.is_empty() {
+                found = all.iter().map(|(_, o)| *o).collect();
+            }
+            named.extend(found.into_iter().filter(|c| *c != oid));
         }
-        i += 1;
+        graph.insert(oid, UserFn { name, recorded, named });
     }
+    // Reached through recorded dependencies: needed. Reached only through a name in
+    // a body: maybe (a name in dynamic SQL, or another function's of that name).
+    let follow = |with_names: bool| -> Vec<u32> {
+        let mut out: Vec<u32> = seeds.iter().copied().filter(|s| graph.contains_key(s)).collect();
+        let mut i = 0;
+        while i < out.len() {
+            let f = &graph[&out[i]];
+            let next: Vec<u32> = f
+                .recorded
+                .iter()
+                .chain(f.named.iter().filter(|_| with_names))
+                .copied()
+                .filter(|c| graph.contains_key(c) && !out.contains(c))
+                .collect();
+            for c in next {
+                if !out.contains(&c) {
+                    out.push(c);
+                }
+            }
+            i += 1;
+        }
+        out
+    };
+    let needed: HashSet<u32> = follow(false).into_iter().collect();
+    let wanted = follow(true);
     let mut out = Vec::new();
     for r in client
         .query(FUNCTION_DEFINITIONS, &[&wanted])
         .await
         .map_err(q("reading function definitions"))?
     {
-        let f = &graph[&r.get::<_, u32>(0)];
+        let oid: u32 = r.get(0);
+        let f = &graph[&oid];
         let mut calls: Vec<String> = f
-            .calls
+            .recorded
             .iter()
+            .chain(&f.named)
             .filter_map(|c| graph.get(c).map(|g| g.name.clone()))
             .collect();
         calls.sort();
@@ -296,6 +362,9 @@ async fn function_closure(
             definition: r.get(1),
             calls,
             after_tables: r.get(2),
+            after_views: r.get(3),
+            types: r.get(4),
+            maybe: !needed.contains(&oid),
         });
     }
     Ok(out)
@@ -316,7 +385,11 @@ SELECT c.oid, c.relrowsecurity, c.relforcerowsecurity, quote_ident(n.nspname) ||
                                              FROM unnest(p.polroles) r), ', ')
           || coalesce(' USING (' || pg_get_expr(p.polqual, p.polrelid) || ')', '')
           || coalesce(' WITH CHECK (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')', '')
-        FROM pg_policy p WHERE p.polrelid = c.oid ORDER BY p.polname)
+        FROM pg_policy p WHERE p.polrelid = c.oid ORDER BY p.polname),
+  ARRAY(SELECT DISTINCT fn.nspname::text || '.' || f.proname::text FROM pg_policy p
+        JOIN pg_depend d ON d.classid = 'pg_policy'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_proc'::regclass
+        JOIN pg_proc f ON f.oid = d.refobjid JOIN pg_namespace fn ON fn.oid = f.pronamespace
+        WHERE p.polrelid = c.oid AND f.oid >= 16384)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid = ANY($1::oid[])
   AND (c.relrowsecurity OR c.relforcerowsecurity OR EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid))";
@@ -599,6 +672,7 @@ pub async fn read(
                 x.row_security
                     .push(format!("ALTER TABLE {name} FORCE ROW LEVEL SECURITY"));
             }
+            x.policy_functions = r.get(5);
             for policy in r.get::<_, Vec<String>>(4) {
                 x.row_security.push(format!(
                     "DO $tether$ BEGIN {policy}; EXCEPTION WHEN undefined_object THEN \
@@ -778,12 +852,11 @@ mod tests {
 
     #[test]
     fn names_followed_by_a_parenthesis_are_calls() {
-        let mut got: Vec<String> =
-            called_names("BEGIN RETURN Norm (t) || public.slug(x) || f$2(\n1) || 'a'; END; x := y; g\t\n(")
-                .into_iter()
-                .collect();
+        let body = "BEGIN RETURN Norm (t) || public.slug(x) || f$2(\n1) || \"Inner\"(2) || `Back`(3) || 'a''b(c)'; \
+                    -- not_me(1)\n /* nor(2) */ END; x := y; g\t\n(";
+        let mut got: Vec<String> = called_names(body).into_iter().collect();
         got.sort();
-        assert_eq!(got, ["f$2", "g", "norm", "slug"]);
+        assert_eq!(got, ["Inner", "back", "f$2", "g", "norm", "slug"]);
         assert!(called_names("SELECT 1 + 2").is_empty());
     }
 
