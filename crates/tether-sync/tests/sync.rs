@@ -1192,3 +1192,23 @@ fn destinations_changed_or_disconnected_while_the_subset_is_chosen() {
     assert_eq!(keys(&dest, "customer", "id"), vec!["1"]);
     assert_eq!(orphans(&dest), BTreeMap::new());
 }
+
+/// A job that copies no table is refused before anything is written, saying why (it
+/// ran into a syntax error, `IN ()`, on a PostgreSQL destination).
+#[test]
+fn a_job_copying_no_table_is_refused_saying_why() {
+    let empty = TestDb::create(Engine::Postgres);
+    let dest = TestDb::create(Engine::Postgres);
+    let e = sync(&job(&empty, &[&dest], "")).expect_err("nothing to copy");
+    assert!(
+        matches!(&e, tether_sync::SyncError::Plan(m) if m.ends_with("the job copies no table: the source has no tables")),
+        "{e}"
+    );
+    let src = source(Engine::Sqlite);
+    let e = sync(&job(&src, &[&dest], "[tables]\nexclude = [\"*\"]\n")).expect_err("all excluded");
+    assert!(
+        e.to_string()
+            .ends_with("the job copies no table: [tables] include/exclude leave none of the source's 10 tables"),
+        "{e}"
+    );
+}
