@@ -347,6 +347,9 @@ pub struct View {
     /// A materialized view's indexes, as `pg_get_indexdef` prints them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indexes: Vec<String>,
+    /// The extensions whose functions, types or operators it uses (PostgreSQL).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
 }

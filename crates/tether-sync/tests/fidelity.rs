@@ -1365,7 +1365,8 @@ fn a_staged_copy_failing_while_loading_says_nothing_was_written() {
 /// Extensions (one in a schema of its own, one needed only by an exclusion
 /// constraint's operator class, one only by a default), a domain over an extension's
 /// type, an array of it, and collations of the user's schema (ICU nondeterministic,
-/// libc with a space in its name) used by a column, a domain and an index.
+/// libc with a space in its name) used by a column, a domain and an index; an
+/// extension only a view uses (pg_trgm's `similarity`).
 const PG_EXTENSIONS: &str = r#"
 CREATE EXTENSION citext; CREATE EXTENSION btree_gist; CREATE EXTENSION pgcrypto;
 CREATE SCHEMA ext; CREATE EXTENSION hstore WITH SCHEMA ext;
@@ -1380,6 +1381,8 @@ CREATE TABLE booking (id int PRIMARY KEY, room int, during tsrange, label text,
 CREATE INDEX booking_label ON booking (label COLLATE "plain c");
 CREATE TABLE post (id int PRIMARY KEY, author citext NOT NULL REFERENCES account (handle), title text);
 CREATE TABLE plain (id int PRIMARY KEY);
+CREATE EXTENSION pg_trgm;
+CREATE VIEW look_alike AS SELECT handle, similarity(handle::text, 'alic') AS score FROM account;
 INSERT INTO account VALUES ('Alice', 'a@x', 'Red', 'a=>1', '\x01', '{Al,ALI}', 'K1'), ('Bob', 'b@x', 'blue', NULL, '\x02', NULL, 'k2');
 INSERT INTO booking VALUES (1, 1, '[2020-01-01,2020-01-02)', 'x'), (2, 1, '[2020-01-02,2020-01-03)', 'y');
 INSERT INTO post VALUES (1, 'alice', 'lower case of its author'), (2, 'BOB', 'upper'), (3, 'Alice', 'same case');
@@ -1421,6 +1424,10 @@ fn postgres_copy_creates_the_extensions_and_collations_its_tables_use() {
             "SELECT count(*) FROM post p JOIN account a ON a.handle = p.author"
         ),
         [Some("3".to_string())]
+    );
+    assert_eq!(
+        first(&dest, "SELECT handle::text FROM look_alike ORDER BY score DESC LIMIT 1"),
+        [Some("Alice".to_string())]
     );
     for (bad, code) in [
         ("INSERT INTO account (handle) VALUES ('ALICE')", "23505"),

@@ -162,7 +162,15 @@ pub(super) async fn create_tables(
         }
         let same_engine = source.engine == engine;
         if same_engine && engine == tether_schema::Engine::Postgres {
-            extensions_and_collations(conn, shown, source, &missing, made, progress).await?;
+            let job: Vec<TableName> = plan.tables.iter().map(|tp| tp.table.table_name()).collect();
+            let views: Vec<&str> = source
+                .objects
+                .views_over(&job)
+                .into_iter()
+                .filter(|v| !existing.objects.views.iter().any(|e| e.table_name() == v.table_name()))
+                .flat_map(|v| v.extensions.iter().map(String::as_str))
+                .collect();
+            extensions_and_collations(conn, shown, source, &missing, &views, made, progress).await?;
         }
         // The functions the tables and the views created with them call, with the
         // functions those call.
@@ -508,7 +516,8 @@ fn routine_of(d: &dyn tether_connect::Dialect, engine: tether_schema::Engine, na
     }
 }
 
-/// Creates the extensions and the collations of the user's schemas the tables use
+/// Creates the extensions the tables and `views` (the views created with them) use,
+/// and the collations of the user's schemas the tables use
 /// (PostgreSQL to PostgreSQL), as `pg_dump` declares them, where the destination lacks
 /// them: before the types, functions and tables that name them.
 async fn extensions_and_collations(
@@ -516,6 +525,7 @@ async fn extensions_and_collations(
     shown: &str,
     source: &Schema,
     missing: &[Table],
+    views: &[&str],
     made: &mut Made,
     progress: &dyn Progress,
 ) -> Result<(), SyncError> {
@@ -528,11 +538,10 @@ async fn extensions_and_collations(
         names.join(", ")
     };
     let d = conn.dialect();
-    for e in source
-        .objects
-        .extensions
-        .iter()
-        .filter(|e| missing.iter().any(|t| t.extras.extensions.contains(&e.name)))
+    for e in
+        source.objects.extensions.iter().filter(|e| {
+            missing.iter().any(|t| t.extras.extensions.contains(&e.name)) || views.contains(&e.name.as_str())
+        })
     {
         let (name, schema) = (
             d.literal(&Value::Text(e.name.clone())),
@@ -551,7 +560,10 @@ async fn extensions_and_collations(
         if found(0) {
             continue;
         }
-        let used_by = users(&e.name, |t| &t.extras.extensions);
+        let mut used_by = users(&e.name, |t| &t.extras.extensions);
+        if used_by.is_empty() {
+            used_by = "the views".to_string();
+        }
         progress.phase(&format!("{shown}: creating extension {} (used by {used_by})", e.name));
         let schema = d.ident(&e.schema);
         if !found(1) {

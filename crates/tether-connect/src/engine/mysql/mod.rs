@@ -550,6 +550,7 @@ async fn read_objects(
             reads,
             functions: Vec::new(),
             indexes: Vec::new(),
+            extensions: Vec::new(),
             comment: None,
         });
     }

@@ -520,7 +520,13 @@ SELECT n.nspname::text, v.relname::text, pg_get_viewdef(v.oid), v.relkind = 'm',
           AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid
                           AND e.deptype = 'e')
         ORDER BY 1),
-  ARRAY(SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = v.oid ORDER BY i.indexrelid)
+  ARRAY(SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = v.oid ORDER BY i.indexrelid),
+  ARRAY(SELECT DISTINCT e.extname::text || ' ' || en.nspname::text FROM pg_rewrite r
+        JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+        JOIN pg_depend m ON m.classid = d.refclassid AND m.objid = d.refobjid AND m.deptype = 'e'
+          AND m.refclassid = 'pg_extension'::regclass
+        JOIN pg_extension e ON e.oid = m.refobjid JOIN pg_namespace en ON en.oid = e.extnamespace
+        WHERE r.ev_class = v.oid ORDER BY 1)
 FROM pg_class v JOIN pg_namespace n ON n.oid = v.relnamespace
 WHERE v.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
@@ -800,6 +806,20 @@ pub async fn read(
                 .collect(),
             functions: r.get(8),
             indexes: r.get(9),
+            extensions: r
+                .get::<_, Vec<String>>(10)
+                .into_iter()
+                .filter_map(|e| {
+                    let (name, schema) = e.split_once(' ')?;
+                    if !objects.extensions.iter().any(|x| x.name == name) {
+                        objects.extensions.push(Extension {
+                            name: name.to_string(),
+                            schema: schema.to_string(),
+                        });
+                    }
+                    Some(name.to_string())
+                })
+                .collect(),
             comment: r.get(4),
         });
     }

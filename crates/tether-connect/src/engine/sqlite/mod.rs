@@ -412,6 +412,7 @@ fn read_objects(conn: &Connection, tables: &mut [Table]) -> rusqlite::Result<Sch
                     reads,
                     functions: Vec::new(),
                     indexes: Vec::new(),
+                    extensions: Vec::new(),
                     comment: None,
                 });
             }
