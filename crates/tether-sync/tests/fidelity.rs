@@ -1495,17 +1495,18 @@ fn an_extension_the_destination_cannot_create_is_named_with_its_tables() {
     assert_eq!(pg_tables(&dest), Vec::<String>::new());
 }
 
-/// A citext key compares without case on SQLite and MariaDB too (NOCASE, a `_ci`
-/// collation): a child spelling its parent's key in another case copies, and the copy
+/// A citext key (and a column of a nondeterministic ICU collation) compares without
+/// case on SQLite and MariaDB too (NOCASE, a `_ci` collation): a child spelling its parent's key in another case copies, and the copy
 /// refuses a second parent differing only in case, as the source does.
 #[test]
 fn a_citext_key_compares_without_case_on_other_engines() {
     let src = TestDb::create(Engine::Postgres);
     src.exec(
         "CREATE EXTENSION IF NOT EXISTS citext;
-         CREATE TABLE account (handle citext PRIMARY KEY);
+         CREATE COLLATION IF NOT EXISTS nocase_icu (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+         CREATE TABLE account (handle citext PRIMARY KEY, tag text COLLATE nocase_icu UNIQUE);
          CREATE TABLE post (id int PRIMARY KEY, author citext NOT NULL REFERENCES account (handle));
-         INSERT INTO account VALUES ('Alice'), ('Bob');
+         INSERT INTO account VALUES ('Alice', 'red'), ('Bob', 'blue');
          INSERT INTO post VALUES (1, 'alice'), (2, 'BOB'), (3, 'Alice');",
     );
     let sqlite = TestDb::create(Engine::Sqlite);
@@ -1524,7 +1525,7 @@ fn a_citext_key_compares_without_case_on_other_engines() {
     assert!(report.ok, "{report:?}");
     for dest in [&sqlite, &mysql] {
         assert_eq!(rows(dest, "post", "id"), rows(&src, "post", "id"));
-        assert_eq!(rows(dest, "account", "handle"), [["Alice"], ["Bob"]]);
+        assert_eq!(rows(dest, "account", "handle"), [["Alice", "red"], ["Bob", "blue"]]);
         assert_eq!(
             first(
                 dest,
@@ -1533,8 +1534,15 @@ fn a_citext_key_compares_without_case_on_other_engines() {
             [Some("3".to_string())]
         );
     }
-    assert_refused(&sqlite, "INSERT INTO account VALUES ('ALICE')", "UNIQUE");
-    assert_refused(&mysql, "INSERT INTO account VALUES ('ALICE')", "1062");
+    assert_refused(&sqlite, "INSERT INTO account VALUES ('ALICE', 'x')", "UNIQUE");
+    assert_refused(&mysql, "INSERT INTO account VALUES ('ALICE', 'x')", "1062");
+    // The nondeterministic ICU collation's column: caseless there too.
+    assert!(
+        plan.contains("column account.tag: text -> TEXT COLLATE NOCASE"),
+        "{plan}"
+    );
+    assert_refused(&sqlite, "INSERT INTO account VALUES ('Carol', 'RED')", "UNIQUE");
+    assert_refused(&mysql, "INSERT INTO account VALUES ('Carol', 'RED')", "1062");
 }
 
 /// pagila's shapes: a view calling a user aggregate (whose state function is a user

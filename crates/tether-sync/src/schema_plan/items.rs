@@ -163,7 +163,17 @@ pub(super) fn cross_engine(
                 .extension_types
                 .get(&c.name)
                 .is_some_and(|ty| ty == "citext" || ty.ends_with(".citext"));
-            if let (true, Some(collate)) = (citext, caseless(dest)) {
+            // A nondeterministic collation (ICU `ks-level2`, say) compares without case
+            // too (NOCASE and a `_ci` collation are the closest there).
+            let nondeterministic = x.collations.get(&c.name).is_some_and(|named| {
+                let bare = named.replace('"', "");
+                source
+                    .objects
+                    .collations
+                    .iter()
+                    .any(|k| k.name == bare && k.definition.contains("deterministic = false"))
+            });
+            if let (true, Some(collate)) = (citext || nondeterministic, caseless(dest)) {
                 to = format!("{to} {collate}");
                 out.extras.column_types.insert(c.name.clone(), to.clone());
             }
