@@ -140,55 +140,35 @@ pub(super) async fn create_tables(
         }
         let schemas: BTreeSet<String> = schemas.into_iter().collect();
         for s in schemas {
-            // PostgreSQL: CREATE SCHEMA IF NOT EXISTS needs the database's CREATE
-            // privilege even when the schema exists.
             if engine == tether_schema::Engine::Postgres {
-                let lit = d.literal(&Value::Text(s.clone()));
-                let found = conn
-                    .query(
-                        &format!("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = {lit})"),
-                        &[tether_schema::DataType::Boolean],
-                    )
+                ensure_schema(conn, &s, made).await?;
+            } else {
+                conn.execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", d.ident(&s)))
                     .await?;
-                if matches!(found.first().and_then(|r| r.first()), Some(Value::Bool(true))) {
-                    continue;
-                }
-            }
-            conn.execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", d.ident(&s)))
-                .await?;
-            if engine == tether_schema::Engine::Postgres {
-                made.drop_objects.push(format!("DROP SCHEMA IF EXISTS {}", d.ident(&s)));
             }
         }
         let same_engine = source.engine == engine;
+        let job_tables: Vec<TableName> = plan.tables.iter().map(|tp| tp.table.table_name()).collect();
+        // The source's views over the job's tables this destination lacks.
+        let views: Vec<&tether_schema::View> = match same_engine {
+            true => views_created(source, existing, &job_tables),
+            false => Vec::new(),
+        };
         if same_engine && engine == tether_schema::Engine::Postgres {
-            let job: Vec<TableName> = plan.tables.iter().map(|tp| tp.table.table_name()).collect();
-            let views: Vec<&str> = source
-                .objects
-                .views_over(&job)
-                .into_iter()
-                .filter(|v| !existing.objects.views.iter().any(|e| e.table_name() == v.table_name()))
+            let used: Vec<&str> = views
+                .iter()
                 .flat_map(|v| v.extensions.iter().map(String::as_str))
                 .collect();
-            extensions_and_collations(conn, shown, source, &missing, &views, made, progress).await?;
+            extensions_and_collations(conn, shown, source, &missing, &used, made, progress).await?;
         }
-        // The functions the tables and the views created with them call, with the
-        // functions those call.
-        let job_tables: Vec<TableName> = plan.tables.iter().map(|tp| tp.table.table_name()).collect();
+        // The functions the tables and those views call, with the functions those call.
+        let called = missing
+            .iter()
+            .flat_map(|t| t.extras.functions.iter().chain(&t.extras.policy_functions))
+            .chain(views.iter().flat_map(|v| v.functions.iter()))
+            .map(String::as_str);
         let functions: Vec<&tether_schema::Function> = match same_engine {
-            true => {
-                let views = source
-                    .objects
-                    .views_over(&job_tables)
-                    .into_iter()
-                    .filter(|v| !existing.objects.views.iter().any(|e| e.table_name() == v.table_name()));
-                let called = missing
-                    .iter()
-                    .flat_map(|t| t.extras.functions.iter().chain(&t.extras.policy_functions))
-                    .chain(views.flat_map(|v| v.functions.iter()))
-                    .map(String::as_str);
-                source.objects.functions_with_callees(called)
-            }
+            true => source.objects.functions_with_callees(called),
             false => Vec::new(),
         };
         if same_engine {
@@ -229,8 +209,7 @@ pub(super) async fn create_tables(
                 // Created with the views: dropped with them by an undo (before the
                 // tables, which they name), unless the destination had them.
                 let (exists, drop) = routine_of(d, engine, &f.name);
-                let found = conn.query(&exists, &[tether_schema::DataType::Boolean]).await?;
-                if !matches!(found.first().and_then(|r| r.first()), Some(Value::Bool(true))) {
+                if !holds(conn, &exists).await? {
                     if f.after_views {
                         after_drops.extend(drop);
                     } else {
@@ -250,8 +229,7 @@ pub(super) async fn create_tables(
             // A function the destination has already is replaced (PostgreSQL's CREATE
             // OR REPLACE) or kept (MariaDB's CREATE refuses): never dropped by an undo.
             let (exists, drop) = routine_of(d, engine, &f.name);
-            let found = conn.query(&exists, &[tether_schema::DataType::Boolean]).await?;
-            let existed = matches!(found.first().and_then(|r| r.first()), Some(Value::Bool(true)));
+            let existed = holds(conn, &exists).await?;
             if existed && engine == tether_schema::Engine::Mysql {
                 continue;
             }
@@ -285,16 +263,16 @@ pub(super) async fn create_tables(
                 ));
             }
         }
-        let mut views = match same_engine {
-            true => views_sql(d, source, existing, &job_tables, after_views),
+        let mut view_sql = match same_engine {
+            true => views_sql(d, &views, after_views),
             false => (Vec::new(), Vec::new()),
         };
-        views.0.splice(0..0, with_views);
+        view_sql.0.splice(0..0, with_views);
         if let Some((stage, models)) = staged_models {
             let tables = stage::StagedTables {
                 missing: &missing,
                 models,
-                views,
+                views: view_sql,
                 same_engine,
             };
             let staged = stage::create(conn, stage, tables, progress).await?;
@@ -374,9 +352,9 @@ pub(super) async fn create_tables(
         for sql in objects.iter().flat_map(|o| &o.after_foreign_keys) {
             conn.execute(sql).await?;
         }
-        let (create_views, refresh_views) = views;
+        let (create_views, refresh_views) = view_sql;
         // Listed first: a view created before one that fails is dropped too.
-        made.drop_views.extend(views_dropped(d, source, existing, &job_tables));
+        made.drop_views.extend(views_dropped(d, &views));
         made.drop_views.extend(after_drops);
         for sql in &create_views {
             conn.execute(sql).await?;
@@ -400,19 +378,28 @@ pub(super) async fn create_tables(
     })
 }
 
-/// The statements dropping the views [`views_sql`] creates (a failed run drops them
-/// before its tables).
-fn views_dropped(
-    d: &dyn tether_connect::Dialect,
-    source: &Schema,
-    existing: &Schema,
-    job_tables: &[TableName],
-) -> Vec<String> {
+/// The source's views over the job's tables (and such views) the destination lacks,
+/// in creation order: what [`views_sql`] creates.
+fn views_created<'a>(source: &'a Schema, existing: &Schema, job_tables: &[TableName]) -> Vec<&'a tether_schema::View> {
     source
         .objects
         .views_over(job_tables)
         .into_iter()
         .filter(|v| !existing.objects.views.iter().any(|e| e.table_name() == v.table_name()))
+        .collect()
+}
+
+/// Whether the one-boolean query `sql` answers true.
+async fn holds(conn: &mut Connection, sql: &str) -> Result<bool, SyncError> {
+    let found = conn.query(sql, &[tether_schema::DataType::Boolean]).await?;
+    Ok(matches!(found.first().and_then(|r| r.first()), Some(Value::Bool(true))))
+}
+
+/// The statements dropping the views [`views_sql`] creates (a failed run drops them
+/// before its tables).
+fn views_dropped(d: &dyn tether_connect::Dialect, views: &[&tether_schema::View]) -> Vec<String> {
+    views
+        .iter()
         .map(|v| {
             let what = if v.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
             format!("DROP {what} IF EXISTS {}", d.table(v.schema.as_deref(), &v.name))
@@ -425,17 +412,12 @@ fn views_dropped(
 /// (after the load).
 fn views_sql(
     d: &dyn tether_connect::Dialect,
-    source: &Schema,
-    existing: &Schema,
-    job_tables: &[TableName],
+    views: &[&tether_schema::View],
     mut naming_views: Vec<(String, String)>,
 ) -> (Vec<String>, Vec<String>) {
     let mut create = Vec::new();
     let mut refresh = Vec::new();
-    for v in source.objects.views_over(job_tables) {
-        if existing.objects.views.iter().any(|e| e.table_name() == v.table_name()) {
-            continue;
-        }
+    for v in views {
         // A function naming views (`RETURNS SETOF v1`) comes right before the first
         // view calling it, after the views before that one.
         let (now, later): (Vec<_>, Vec<_>) = naming_views
@@ -464,21 +446,22 @@ fn views_sql(
     (create, refresh)
 }
 
-/// Creates PostgreSQL schema `schema` where it is missing (a function's or a type's,
-/// which no table may live in), to be dropped again by an undo.
+/// Creates PostgreSQL schema `schema` where it is missing (a table's, or a function's,
+/// type's or extension's, which no table may live in), to be dropped again by an undo.
 async fn ensure_schema(conn: &mut Connection, schema: &str, made: &mut Made) -> Result<(), SyncError> {
     if conn.engine() != tether_schema::Engine::Postgres {
         return Ok(());
     }
+    // CREATE SCHEMA IF NOT EXISTS needs the database's CREATE privilege even when the
+    // schema exists: asked first.
     let d = conn.dialect();
     let lit = d.literal(&Value::Text(schema.to_string()));
-    let found = conn
-        .query(
-            &format!("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = {lit})"),
-            &[tether_schema::DataType::Boolean],
-        )
-        .await?;
-    if !matches!(found.first().and_then(|r| r.first()), Some(Value::Bool(true))) {
+    if !holds(
+        conn,
+        &format!("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = {lit})"),
+    )
+    .await?
+    {
         let ident = d.ident(schema);
         conn.execute(&format!("CREATE SCHEMA IF NOT EXISTS {ident}")).await?;
         made.drop_objects.push(format!("DROP SCHEMA IF EXISTS {ident}"));
@@ -543,21 +526,13 @@ async fn extensions_and_collations(
             missing.iter().any(|t| t.extras.extensions.contains(&e.name)) || views.contains(&e.name.as_str())
         })
     {
-        let (name, schema) = (
-            d.literal(&Value::Text(e.name.clone())),
-            d.literal(&Value::Text(e.schema.clone())),
-        );
-        let found = conn
-            .query(
-                &format!(
-                    "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = {name}), \
-                     EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = {schema})"
-                ),
-                &[tether_schema::DataType::Boolean, tether_schema::DataType::Boolean],
-            )
-            .await?;
-        let found = |i: usize| matches!(found.first().and_then(|r| r.get(i)), Some(Value::Bool(true)));
-        if found(0) {
+        let name = d.literal(&Value::Text(e.name.clone()));
+        if holds(
+            conn,
+            &format!("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = {name})"),
+        )
+        .await?
+        {
             continue;
         }
         let mut used_by = users(&e.name, |t| &t.extras.extensions);
@@ -565,11 +540,8 @@ async fn extensions_and_collations(
             used_by = "the views".to_string();
         }
         progress.phase(&format!("{shown}: creating extension {} (used by {used_by})", e.name));
+        ensure_schema(conn, &e.schema, made).await?;
         let schema = d.ident(&e.schema);
-        if !found(1) {
-            // CREATE SCHEMA IF NOT EXISTS needs the database's CREATE even when it exists.
-            conn.execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).await?;
-        }
         let sql = format!(
             "CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {schema} CASCADE",
             d.ident(&e.name)
@@ -593,26 +565,16 @@ async fn extensions_and_collations(
     {
         let used_by = users(&c.name, |t| &t.extras.user_collations);
         let lit = d.literal(&Value::Text(c.name.clone()));
-        let found = conn
-            .query(
-                &format!(
-                    "SELECT EXISTS (SELECT 1 FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace \
-                     WHERE n.nspname::text || '.' || c.collname::text = {lit})"
-                ),
-                &[tether_schema::DataType::Boolean],
-            )
-            .await?;
-        if matches!(found.first().and_then(|r| r.first()), Some(Value::Bool(true))) {
+        let exists = format!(
+            "SELECT EXISTS (SELECT 1 FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace \
+             WHERE n.nspname::text || '.' || c.collname::text = {lit})"
+        );
+        if holds(conn, &exists).await? {
             continue;
         }
-        made.drop_objects.push(format!(
-            "DROP COLLATION IF EXISTS {}",
-            c.definition
-                .trim_start_matches("CREATE COLLATION IF NOT EXISTS ")
-                .split(" (")
-                .next()
-                .unwrap_or_default()
-        ));
+        let (schema, name) = c.name.split_once('.').unwrap_or(("public", &c.name));
+        made.drop_objects
+            .push(format!("DROP COLLATION IF EXISTS {}", d.table(Some(schema), name)));
         conn.execute(&c.definition).await.map_err(|err| {
             SyncError::Plan(format!(
                 "{shown}: collation {} (used by {used_by}) could not be created: {err}",
