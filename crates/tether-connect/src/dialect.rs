@@ -206,8 +206,15 @@ pub trait Dialect: Sync {
 
     fn foreign_key_clause(&self, fk: &ForeignKey) -> String {
         let action = |a: FkAction| a.as_sql();
+        // Only PostgreSQL names the columns SET NULL / SET DEFAULT sets.
+        let set = match (fk.delete_set_columns.is_empty(), self.engine(), fk.on_delete) {
+            (false, Engine::Postgres, FkAction::SetNull | FkAction::SetDefault) => {
+                format!(" ({})", self.idents(&fk.delete_set_columns))
+            }
+            _ => String::new(),
+        };
         let mut s = format!(
-            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) ON DELETE {} ON UPDATE {}",
+            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) ON DELETE {}{set} ON UPDATE {}",
             self.ident(&fk.name),
             self.idents(&fk.columns),
             self.table(fk.referenced_schema.as_deref(), &fk.referenced_table),

@@ -40,6 +40,7 @@ fn fk(
         deferrable: false,
         initially_deferred: false,
         is_virtual: false,
+        delete_set_columns: Vec::new(),
     }
 }
 

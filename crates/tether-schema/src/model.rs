@@ -169,6 +169,10 @@ pub struct ForeignKey {
     /// Declared in Tether's configuration, not in the database.
     #[serde(rename = "virtual", default)]
     pub is_virtual: bool,
+    /// The columns `ON DELETE SET NULL (..)` / `SET DEFAULT (..)` sets (PostgreSQL 15);
+    /// empty: all of `columns`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delete_set_columns: Vec<String>,
 }
 
 impl ForeignKey {

@@ -95,6 +95,11 @@ pub struct TableExtras {
     /// The index the table is clustered on (`ALTER TABLE .. CLUSTER ON`), a key's too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clustered_on: Option<String>,
+    /// Columns the engine sets to the current time whenever an UPDATE changes another
+    /// column of the row (MariaDB/MySQL `ON UPDATE CURRENT_TIMESTAMP`), with the
+    /// fractional digits of that clause (`current_timestamp(6)`: 6).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub updated_now: BTreeMap<String, u8>,
 }
 
 /// A primary key or UNIQUE constraint as the engine declares it.
@@ -159,7 +164,8 @@ pub struct Trigger {
     pub function: Option<String>,
 }
 
-/// A sequence a column's default or identity draws from (PostgreSQL).
+/// A sequence a column's default or identity draws from (PostgreSQL; MariaDB's
+/// `DEFAULT nextval(seq)`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sequence {
     pub schema: Option<String>,
@@ -181,7 +187,8 @@ pub struct Sequence {
     pub cache: i64,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cycle: bool,
-    /// The value last handed out (None: never used, or not readable).
+    /// The value last handed out (None: never used, or not readable); MariaDB: the
+    /// next value not cached, which its copy hands out first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_value: Option<i64>,
 }

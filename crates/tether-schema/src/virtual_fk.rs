@@ -162,6 +162,7 @@ fn resolve(schema: &Schema, located: &LocatedSpec) -> Result<(crate::model::Tabl
             deferrable: false,
             initially_deferred: false,
             is_virtual: true,
+            delete_set_columns: Vec::new(),
         },
     ))
 }

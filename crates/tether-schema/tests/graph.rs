@@ -42,6 +42,7 @@ fn table(name: &str, cols: &[&str], fks: &[(&str, &str, &str)]) -> Table {
                 deferrable: false,
                 initially_deferred: false,
                 is_virtual: false,
+                delete_set_columns: Vec::new(),
             })
             .collect(),
         ..Default::default()

@@ -222,7 +222,14 @@ pub async fn verify(
         let declared = child.foreign_keys.len();
         let mut fks: Vec<ForeignKey> = child.foreign_keys.clone();
         let undeclared = |f: &ForeignKey| !child.foreign_keys.iter().any(|d| d.columns == f.columns);
-        for vfk in tp.table.foreign_keys.iter().filter(|f| f.is_virtual || undeclared(f)) {
+        // (Not an FK to a table outside the source's database: no copy has its parent.)
+        let outside = |f: &ForeignKey| source_schema.table(&f.referenced_name()).is_none();
+        for vfk in tp
+            .table
+            .foreign_keys
+            .iter()
+            .filter(|f| (f.is_virtual || undeclared(f)) && !outside(f))
+        {
             let mut m = vfk.clone();
             let parent = destination_name(source_schema, &vfk.referenced_name(), engine);
             m.referenced_schema = parent.schema;

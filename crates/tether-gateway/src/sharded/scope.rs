@@ -524,6 +524,7 @@ mod tests {
             deferrable: false,
             initially_deferred: false,
             is_virtual: false,
+            delete_set_columns: Vec::new(),
         }
     }
 

@@ -148,6 +148,16 @@ pub(super) async fn create_tables(
             }
         }
         let same_engine = source.engine == engine;
+        if !same_engine && engine == tether_schema::Engine::Postgres {
+            // The functions of the triggers the plan made for this engine (MariaDB's ON
+            // UPDATE CURRENT_TIMESTAMP): named as their trigger, in the table's schema.
+            for t in &missing {
+                for tr in t.extras.triggers.iter().filter(|tr| tr.function.is_some()) {
+                    let function = d.table(t.schema.as_deref(), &tr.name);
+                    made.drop_objects.push(format!("DROP FUNCTION IF EXISTS {function}()"));
+                }
+            }
+        }
         let job_tables: Vec<TableName> = plan.tables.iter().map(|tp| tp.table.table_name()).collect();
         // The source's views over the job's tables this destination lacks.
         let views: Vec<&tether_schema::View> = match same_engine {
@@ -160,6 +170,9 @@ pub(super) async fn create_tables(
                 .flat_map(|v| v.extensions.iter().map(String::as_str))
                 .collect();
             extensions_and_collations(conn, shown, source, &missing, &used, made, progress).await?;
+        }
+        if same_engine && engine == tether_schema::Engine::Mysql {
+            mariadb_sequences(conn, &missing, made).await?;
         }
         // The functions the tables and those views call, with the functions those call.
         let called = missing
@@ -252,7 +265,10 @@ pub(super) async fn create_tables(
                 Err(e) => return Err(e.into()),
             }
         }
-        for t in missing.iter().filter(|_| same_engine) {
+        for t in missing
+            .iter()
+            .filter(|_| same_engine && engine == tether_schema::Engine::Postgres)
+        {
             for seq in &t.extras.sequences {
                 let Some(last) = seq.last_value else { continue };
                 sequence_states.push(format!(
@@ -387,6 +403,44 @@ fn views_created<'a>(source: &'a Schema, existing: &Schema, job_tables: &[TableN
         .into_iter()
         .filter(|v| !existing.objects.views.iter().any(|e| e.table_name() == v.table_name()))
         .collect()
+}
+
+/// The MariaDB sequences the tables' defaults draw from, where the destination lacks
+/// them: created as the source's, continuing from its next value (cached ones
+/// included, so the copy hands out none the source already may have).
+async fn mariadb_sequences(conn: &mut Connection, missing: &[Table], made: &mut Made) -> Result<(), SyncError> {
+    let d = conn.dialect();
+    let mut done: Vec<&str> = Vec::new();
+    for s in missing.iter().flat_map(|t| &t.extras.sequences) {
+        if done.contains(&s.name.as_str()) {
+            continue;
+        }
+        done.push(&s.name);
+        let exists = format!(
+            "SELECT EXISTS (SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
+             AND TABLE_TYPE = 'SEQUENCE' AND TABLE_NAME = {})",
+            d.literal(&Value::Text(s.name.clone()))
+        );
+        if holds(conn, &exists).await? {
+            continue;
+        }
+        let name = d.ident(&s.name);
+        conn.execute(&format!(
+            "CREATE SEQUENCE {name} START WITH {} MINVALUE {} MAXVALUE {} INCREMENT BY {} CACHE {} {}",
+            s.start,
+            s.min,
+            s.max,
+            s.increment,
+            s.cache,
+            if s.cycle { "CYCLE" } else { "NOCYCLE" }
+        ))
+        .await?;
+        made.drop_objects.push(format!("DROP SEQUENCE IF EXISTS {name}"));
+        if let Some(next) = s.last_value {
+            conn.execute(&format!("SELECT SETVAL({name}, {next}, 0)")).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether the one-boolean query `sql` answers true.

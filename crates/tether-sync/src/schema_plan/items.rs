@@ -12,7 +12,13 @@ pub(super) fn same_engine_items(shown: &str, t: &Table, report: &mut Vec<SchemaI
         created("definition", format!("{shown} (SHOW CREATE TABLE)"));
     }
     for s in &x.sequences {
-        created("sequence", format!("{}.{}", s.schema.as_deref().unwrap_or(""), s.name));
+        created(
+            "sequence",
+            match &s.schema {
+                Some(schema) => format!("{schema}.{}", s.name),
+                None => s.name.clone(),
+            },
+        );
     }
     for c in t
         .columns
@@ -96,6 +102,17 @@ pub(super) fn cross_engine(
         );
     }
     out.partitioning = None;
+    if x.definition
+        .as_deref()
+        .is_some_and(|d| d.contains(" WITH SYSTEM VERSIONING"))
+    {
+        report.push(
+            SchemaItem::new("system versioning", shown, Action::Skipped).because(format!(
+                "{} keeps no row history; the current rows are copied",
+                dest.name()
+            )),
+        );
+    }
     if !t.inherits.is_empty() {
         report.push(
             SchemaItem::new("inheritance", shown, Action::Mapped)
@@ -106,6 +123,10 @@ pub(super) fn cross_engine(
     out.inherits.clear();
     for c in &mut out.columns {
         let col = format!("{shown}.{}", c.name);
+        // A NOT NULL domain's column holds no NULL; its base type's column says so.
+        if let Some(ty) = x.user_types.get(&c.name).filter(|_| !c.engine_type.ends_with("[]")) {
+            c.nullable &= !domain_not_null(source, ty);
+        }
         if let Some(labels) = enum_labels(source, t, c) {
             let quoted: Vec<String> = labels
                 .iter()
@@ -360,6 +381,16 @@ pub(super) fn cross_engine(
                 .because(format!("written in {from}'s SQL; not translated")),
         );
     }
+    if let Some(trigger) = updated_now_trigger(out, &x.updated_now, dest, d) {
+        let columns: Vec<&str> = x.updated_now.keys().map(String::as_str).collect();
+        report.push(
+            SchemaItem::new("trigger", format!("{shown}.{}", trigger.name), Action::Mapped).between(
+                format!("{} ON UPDATE CURRENT_TIMESTAMP", columns.join(", ")),
+                "an UPDATE trigger",
+            ),
+        );
+        out.extras.triggers.push(trigger);
+    }
     for f in &x.functions {
         report.push(
             SchemaItem::new("function", format!("{f} (used by {shown})"), Action::Skipped)
@@ -389,6 +420,101 @@ pub(super) fn cross_engine(
             ),
             _ => {}
         }
+    }
+}
+
+/// The trigger that keeps MariaDB's `ON UPDATE CURRENT_TIMESTAMP` of the `columns`
+/// (name -> fractional digits) on `dest` (table `out`, already under its destination
+/// name): an UPDATE that changes another column and leaves such a column as it was
+/// sets it to the current time, as MariaDB does. (MariaDB also leaves it alone when
+/// the UPDATE assigns it its own value; a trigger cannot tell that from not assigning
+/// it.) PostgreSQL: a BEFORE UPDATE trigger and its function, in the table's schema;
+/// SQLite: an AFTER UPDATE trigger updating the row again, every such column in one
+/// UPDATE (one trigger per column would fire the others' again), by rowid (Tether
+/// creates rowid tables).
+fn updated_now_trigger(
+    out: &Table,
+    columns: &std::collections::BTreeMap<String, u8>,
+    dest: Engine,
+    d: &dyn Dialect,
+) -> Option<Trigger> {
+    let stamped: Vec<(&String, u8)> = columns
+        .iter()
+        .filter(|(c, _)| out.columns.iter().any(|x| &x.name == *c && x.generated.is_none()))
+        .map(|(c, digits)| (c, *digits))
+        .collect();
+    if stamped.is_empty() || out.columns.len() < 2 {
+        return None;
+    }
+    // 63 bytes: PostgreSQL's longest name (SQLite has no limit; the same name).
+    let mut name = format!("{}_on_update", out.name);
+    while name.len() > 63 {
+        name.pop();
+    }
+    let table = d.qualified(out);
+    match dest {
+        Engine::Postgres => {
+            let function = d.table(out.schema.as_deref(), &name);
+            let body: Vec<String> = stamped
+                .iter()
+                .map(|(c, _)| {
+                    let col = d.ident(c);
+                    format!(
+                        "IF NEW.{col} IS NOT DISTINCT FROM OLD.{col} AND to_jsonb(NEW) IS DISTINCT FROM to_jsonb(OLD) \
+                         THEN NEW.{col} := current_timestamp; END IF;"
+                    )
+                })
+                .collect();
+            // One line: the statements of a definition are split at ";\n".
+            let definition = format!(
+                "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $tether$BEGIN {} \
+                 RETURN NEW; END$tether$;\n\
+                 CREATE TRIGGER {} BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {function}()",
+                body.join(" "),
+                d.ident(&name)
+            );
+            Some(Trigger {
+                function: Some(format!("{}.{name}", out.schema.as_deref().unwrap_or("public"))),
+                name,
+                definition,
+            })
+        }
+        Engine::Sqlite => {
+            // Stamped when it is unchanged and another column changed.
+            let due = |column: &str| {
+                let others: Vec<String> = out
+                    .columns
+                    .iter()
+                    .filter(|c| c.name != column)
+                    .map(|c| format!("NEW.{0} IS NOT OLD.{0}", d.ident(&c.name)))
+                    .collect();
+                format!("NEW.{0} IS OLD.{0} AND ({1})", d.ident(column), others.join(" OR "))
+            };
+            let sets: Vec<String> = stamped
+                .iter()
+                .map(|(c, digits)| {
+                    let now = match digits {
+                        0 => "CURRENT_TIMESTAMP",
+                        _ => "strftime('%Y-%m-%d %H:%M:%f', 'now')",
+                    };
+                    format!("{0} = CASE WHEN {1} THEN {now} ELSE {0} END", d.ident(c), due(c))
+                })
+                .collect();
+            let when: Vec<String> = stamped.iter().map(|(c, _)| format!("({})", due(c))).collect();
+            let definition = format!(
+                "CREATE TRIGGER {} AFTER UPDATE ON {table} FOR EACH ROW WHEN {} \
+                 BEGIN UPDATE {table} SET {} WHERE rowid = NEW.rowid; END",
+                d.ident(&name),
+                when.join(" OR "),
+                sets.join(", ")
+            );
+            Some(Trigger {
+                name,
+                definition,
+                function: None,
+            })
+        }
+        Engine::Mysql => None,
     }
 }
 

@@ -10,7 +10,7 @@ mod items;
 use items::{cross_engine, same_engine_items};
 use serde::Serialize;
 use tether_connect::{Dialect, Engine};
-use tether_schema::{Check, Column, DataType, FkAction, Identity, Index, Schema, Table, TableName, TypeKind};
+use tether_schema::{Check, Column, DataType, FkAction, Identity, Index, Schema, Table, TableName, Trigger, TypeKind};
 
 /// The job's tables in load order, each with the name planning shows for it.
 pub type JobTables<'a> = [(&'a str, &'a Table)];
@@ -307,6 +307,23 @@ fn underneath(source: &Schema, qualified: &str) -> Option<Underneath> {
     None
 }
 
+/// True when a domain on the way down from user type `qualified` is NOT NULL: the
+/// column holds no NULL, whatever its own declaration says.
+fn domain_not_null(source: &Schema, qualified: &str) -> bool {
+    let mut name = qualified.to_string();
+    for _ in 0..16 {
+        match source.objects.user_type(&name).map(|t| &t.kind) {
+            Some(TypeKind::Domain { not_null: true, .. }) => return true,
+            Some(TypeKind::Domain { uses, .. }) => match uses.first() {
+                Some(u) => name = u.clone(),
+                None => return false,
+            },
+            _ => return false,
+        }
+    }
+    false
+}
+
 /// An enum's labels: a PostgreSQL enum type's (or a domain's over one), or those of a
 /// MariaDB `enum('a','b')`.
 fn enum_labels(source: &Schema, t: &Table, c: &Column) -> Option<Vec<String>> {
@@ -442,6 +459,22 @@ pub fn destination_model(
     out.foreign_keys
         .retain(|f| !f.is_virtual && source.table(&f.referenced_name()).is_some());
     let d = tether_connect::dialect_of(dest);
+    let outside: Vec<SchemaItem> = t
+        .foreign_keys
+        .iter()
+        .filter(|f| !f.is_virtual && source.table(&f.referenced_name()).is_none())
+        .map(|f| {
+            let parent = f.referenced_name();
+            SchemaItem::new("foreign key", format!("{shown}.{}", f.name), Action::Skipped).because(format!(
+                "it references {}, outside the source database; the copy has no such table",
+                parent
+                    .schema
+                    .as_deref()
+                    .map(|s| format!("{s}.{}", parent.name))
+                    .unwrap_or(parent.name)
+            ))
+        })
+        .collect();
     report.push(if same_engine {
         SchemaItem::new("table", &shown, Action::Created)
     } else {
@@ -456,6 +489,10 @@ pub fn destination_model(
         same_engine_items(&shown, t, report);
     } else {
         cross_engine(source, t, &shown, dest, d, &mut out, report);
+    }
+    // Same engine MariaDB: SHOW CREATE TABLE names that table, in its own database.
+    if !(same_engine && t.extras.definition.is_some()) {
+        report.extend(outside);
     }
     if !out.primary_key.is_empty() {
         report.push(SchemaItem::new("primary key", &shown, Action::Created));

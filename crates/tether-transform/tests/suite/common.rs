@@ -56,6 +56,7 @@ pub fn fk(name: &str, cols: &[&str], parent: &str, parent_cols: &[&str]) -> Fore
         deferrable: false,
         initially_deferred: false,
         is_virtual: false,
+        delete_set_columns: Vec::new(),
     }
 }
 

@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, HashMap};
 use mysql_async::prelude::Queryable;
 use mysql_async::{ClientIdentity, Conn, DriverError, OptsBuilder, SslOpts};
 use tether_schema::{
-    Check, Column, FkAction, ForeignKey, Function, Identity, Schema, SchemaObjects, Table, TableName, Trigger,
-    UniqueKey, View,
+    Check, Column, FkAction, ForeignKey, Function, Identity, Schema, SchemaObjects, Sequence, Table, TableName,
+    Trigger, UniqueKey, View,
 };
 
 use crate::error::ConnectError;
@@ -178,7 +178,7 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
     let names: Vec<String> = conn
         .exec(
             "SELECT TABLE_NAME FROM information_schema.TABLES \
-             WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+             WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') ORDER BY TABLE_NAME",
             (database,),
         )
         .await
@@ -206,6 +206,9 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
     for (table, name, column_type, nullable, default, extra, generation) in cols {
         let Some(&ti) = index.get(&table) else { continue };
         let extra_l = extra.to_ascii_lowercase();
+        if let Some(digits) = on_update_now(&extra_l) {
+            tables[ti].extras.updated_now.insert(name.clone(), digits);
+        }
         let generated = extra_l.contains("generated") && !extra_l.contains("default_generated");
         let default = if generated {
             None
@@ -332,6 +335,7 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
                 deferrable: false,
                 initially_deferred: false,
                 is_virtual: false,
+                delete_set_columns: Vec::new(),
             }),
         }
     }
@@ -345,6 +349,23 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
     };
     schema.sort();
     Ok(schema)
+}
+
+/// The fractional digits of an `on update current_timestamp(N)` in a column's EXTRA
+/// (MariaDB: `on update current_timestamp()`; MySQL: `DEFAULT_GENERATED on update
+/// CURRENT_TIMESTAMP(3)`), or None when the column has no such clause.
+fn on_update_now(extra: &str) -> Option<u8> {
+    let rest = extra.split("on update ").nth(1)?;
+    let rest = rest
+        .strip_prefix("current_timestamp")
+        .or_else(|| rest.strip_prefix("now"))
+        .or_else(|| rest.strip_prefix("localtimestamp"))?;
+    let digits = rest
+        .strip_prefix('(')
+        .and_then(|r| r.split(')').next())
+        .and_then(|d| d.trim().parse().ok())
+        .unwrap_or(0);
+    Some(digits)
 }
 
 /// Defaults as SQL expressions. MariaDB already reports them so (with `NULL` for
@@ -415,6 +436,89 @@ fn unreadable_is_none(
         .flatten()
 }
 
+/// The MariaDB sequences the tables' defaults draw from (`DEFAULT nextval(seq)`), with
+/// their state, in each table's `extras.sequences`; the definition then names a
+/// sequence of this database without the database (`nextval(`shop`.`s`)` would make a
+/// copy draw from the source's sequence).
+async fn sequences(conn: &mut Conn, shown: &str, database: &str, tables: &mut [Table]) -> Result<(), ConnectError> {
+    let q = |what: &'static str| failed(shown, what);
+    let ident = |n: &str| format!("`{}`", n.replace('`', "``"));
+    if !tables
+        .iter()
+        .any(|t| t.extras.definition.as_deref().is_some_and(|d| d.contains("nextval(")))
+    {
+        return Ok(());
+    }
+    let names: Vec<String> = conn
+        .exec(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'SEQUENCE' \
+             ORDER BY TABLE_NAME",
+            (database,),
+        )
+        .await
+        .map_err(q("listing sequences"))?;
+    let qualified_db = format!("{}.", ident(database));
+    for name in names {
+        let bare = format!("nextval({})", ident(&name));
+        let qualified = format!("nextval({qualified_db}{})", ident(&name));
+        let users: Vec<usize> = (0..tables.len())
+            .filter(|&i| {
+                tables[i]
+                    .extras
+                    .definition
+                    .as_deref()
+                    .is_some_and(|d| d.contains(&bare) || d.contains(&qualified))
+            })
+            .collect();
+        if users.is_empty() {
+            continue;
+        }
+        type State = (i64, i64, i64, i64, i64, i64, i64);
+        let state: Option<State> = conn
+            .query_first(format!(
+                "SELECT next_not_cached_value, minimum_value, maximum_value, start_value, increment, cache_size, \
+                 cycle_option FROM {}.{}",
+                ident(database),
+                ident(&name)
+            ))
+            .await
+            .map_err(q("reading a sequence"))?;
+        let Some((next, min, max, start, increment, cache, cycle)) = state else {
+            continue;
+        };
+        for i in users {
+            let t = &mut tables[i];
+            let definition = t.extras.definition.take().unwrap_or_default();
+            let definition = definition.replace(&qualified, &bare);
+            let column = t
+                .columns
+                .iter()
+                .find(|c| c.default.as_deref().is_some_and(|d| d.contains(&name)))
+                .map(|c| c.name.clone())
+                .unwrap_or_default();
+            t.extras.definition = Some(definition);
+            t.extras.sequences.push(Sequence {
+                schema: None,
+                name: name.clone(),
+                column,
+                identity: false,
+                owned: false,
+                data_type: "bigint".into(),
+                start,
+                increment,
+                min,
+                max,
+                cache,
+                cycle: cycle != 0,
+                // The next value the source will hand out, cached ones included: the
+                // copy's sequence continues from there.
+                last_value: Some(next),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// MariaDB's "Table doesn't exist".
 const ER_NO_SUCH_TABLE: u16 = 1146;
 
@@ -443,6 +547,7 @@ async fn read_objects(
         t.extras.definition = row.map(|(_, sql)| sql);
     }
     tables.retain(|t| !vanished.contains(&t.name));
+    sequences(conn, shown, database, tables).await?;
     // CHECKs and comments are in SHOW CREATE TABLE; listed apart for other engines
     // (and the schema report).
     let checks: Vec<(String, String, String)> = conn

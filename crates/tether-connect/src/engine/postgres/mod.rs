@@ -149,10 +149,22 @@ FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON 
 WHERE c.relispartition AND c.relkind IN ('r', 'p')
 ORDER BY 1, 3, 4";
 
+/// Columns; the last is the built-in type underneath a domain (or an array of one),
+/// through domains over domains: what the values are read and written as.
 const COLUMNS: &str = "
 SELECT a.attrelid, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-       pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text
+       pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text,
+       CASE WHEN dom.typtype = 'd' THEN
+         (WITH RECURSIVE chain(base, mod) AS (
+            SELECT dom.typbasetype, dom.typtypmod
+            UNION ALL
+            SELECT b.typbasetype, b.typtypmod FROM chain JOIN pg_type b ON b.oid = chain.base AND b.typtype = 'd')
+          SELECT format_type(c.base, c.mod) FROM chain c JOIN pg_type t ON t.oid = c.base WHERE t.typtype <> 'd')
+         || CASE WHEN dom.oid <> a.atttypid THEN '[]' ELSE '' END
+       END
 FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+JOIN pg_type ty ON ty.oid = a.atttypid
+LEFT JOIN pg_type dom ON dom.oid = CASE WHEN ty.typelem <> 0 AND ty.typlen = -1 THEN ty.typelem ELSE ty.oid END
 WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum";
 
@@ -163,7 +175,11 @@ SELECT con.conrelid, con.conname::text, con.contype::text,
   fn.nspname::text, fc.relname::text,
   ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(attnum, ord)
         JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum ORDER BY k.ord),
-  con.confupdtype::text, con.confdeltype::text, con.condeferrable, con.condeferred
+  con.confupdtype::text, con.confdeltype::text, con.condeferrable, con.condeferred,
+  ARRAY(SELECT a.attname::text FROM jsonb_array_elements_text(CASE
+          WHEN jsonb_typeof(to_jsonb(con)->'confdelsetcols') = 'array' THEN to_jsonb(con)->'confdelsetcols'
+          ELSE '[]' END) WITH ORDINALITY k(attnum, ord)
+        JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum::int2 ORDER BY k.ord)
 FROM pg_constraint con
 LEFT JOIN pg_class fc ON fc.oid = con.confrelid
 LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
@@ -309,9 +325,11 @@ async fn introspect_catalogs(client: &Client, shown: &str, schemas: &[String]) -
             _ if expr.as_deref().is_some_and(|d| d.starts_with("nextval(")) => Some(Identity::Serial),
             _ => None,
         };
+        // A domain's values are its base type's.
+        let base: Option<String> = r.get(7);
         t.columns.push(Column {
             name: r.get(1),
-            normalized_type: types::postgres(&engine_type),
+            normalized_type: types::postgres(base.as_deref().unwrap_or(&engine_type)),
             engine_type,
             nullable: !r.get::<_, bool>(3),
             default: if generated { None } else { expr.clone() },
@@ -347,6 +365,8 @@ async fn introspect_catalogs(client: &Client, shown: &str, schemas: &[String]) -
                 deferrable: r.get(9),
                 initially_deferred: r.get(10),
                 is_virtual: false,
+                // (`confdelsetcols` read through to_jsonb: absent before PostgreSQL 15.)
+                delete_set_columns: r.get(11),
             }),
         }
     }

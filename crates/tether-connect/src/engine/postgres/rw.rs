@@ -193,8 +193,10 @@ pub async fn insert(
             .iter()
             .map(|r| format!("({})", r.iter().map(|v| d.literal(v)).collect::<Vec<_>>().join(", ")))
             .collect();
+        // The source's values of a GENERATED ALWAYS identity are kept, as COPY keeps
+        // them (a no-op for a table without one).
         let mut sql = format!(
-            "INSERT INTO {table} ({}) VALUES {}",
+            "INSERT INTO {table} ({}) OVERRIDING SYSTEM VALUE VALUES {}",
             d.idents(columns),
             values.join(", ")
         );

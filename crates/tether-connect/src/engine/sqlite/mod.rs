@@ -318,6 +318,7 @@ pub fn introspect(conn: &Connection, url: &str) -> Result<Schema, ConnectError> 
                 deferrable: decl.is_some_and(|d| d.deferrable),
                 initially_deferred: decl.is_some_and(|d| d.initially_deferred),
                 is_virtual: false,
+                delete_set_columns: Vec::new(),
             });
         }
         tables.push(Table {
