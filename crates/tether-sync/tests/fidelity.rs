@@ -2059,3 +2059,36 @@ fn functions_in_every_shape_copy_with_what_they_need() {
         Vec::<Vec<Option<String>>>::new()
     );
 }
+
+#[test]
+fn mariadb_tables_whose_names_differ_only_in_case_are_refused_for_sqlite() {
+    let src = TestDb::create(Engine::Mysql);
+    if first(&src, "SELECT @@lower_case_table_names") != [Some("0".to_string())] {
+        eprintln!("skipped: this MariaDB folds table names (lower_case_table_names != 0)");
+        return;
+    }
+    src.exec(
+        "CREATE TABLE MixedCase (id INT PRIMARY KEY); CREATE TABLE mixedcase (id INT PRIMARY KEY); \
+         CREATE TABLE other (id INT PRIMARY KEY);",
+    );
+    let sqlite = TestDb::create(Engine::Sqlite);
+    let pg = TestDb::create(Engine::Postgres);
+    let text = job(&src, &[&pg, &sqlite], "");
+    let e = sync(&text).expect_err("one table on SQLite");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "destination #2 {}: tables `MixedCase` and `mixedcase` would be one table there: SQLite table \
+             names ignore case (`MixedCase` = `mixedcase`); exclude one of them in [tables]",
+            sqlite.url
+        )
+    );
+    assert!(matches!(e, tether_sync::SyncError::Plan(_)), "{e:?}");
+    // Nothing was written anywhere; without one of them the job copies.
+    assert_eq!(
+        pg.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+        [[Some("0".to_string())]]
+    );
+    let done = sync(&job(&src, &[&pg, &sqlite], "[tables]\nexclude = [\"mixedcase\"]\n")).expect("sync");
+    assert!(done.ok, "{done:?}");
+}
