@@ -453,7 +453,14 @@ pub fn destination_model(
         let indexes = &t.extras.indexes;
         out.unique_keys
             .retain(|u| u.constraint || !indexes.iter().any(|i| i.name == u.name));
-        same_engine_items(&shown, t, report);
+        // A SQLite definition naming a parent the source lacks would make every row
+        // with a value there fail on the copy (its FKs are enforced): the model, which
+        // leaves such a key out, is created instead.
+        let real_fks = t.foreign_keys.iter().filter(|f| !f.is_virtual).count();
+        if dest == Engine::Sqlite && out.foreign_keys.len() < real_fks {
+            out.extras.definition = None;
+        }
+        same_engine_items(from_engine, &shown, &out, report);
     } else {
         cross_engine(source, t, &shown, dest, d, &mut out, report);
     }
