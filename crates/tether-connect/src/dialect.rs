@@ -2,7 +2,7 @@
 //!
 //! Callers ask an [`Engine`]'s dialect to render; they never match on the engine.
 
-use tether_schema::{Column, DataType, FkAction, ForeignKey, Table, UserType};
+use tether_schema::{Column, DataType, FkAction, ForeignKey, Sequence, Table, UserType};
 
 use crate::url::Engine;
 use crate::value::Value;
@@ -185,6 +185,14 @@ pub trait Dialect: Sync {
 
     /// The statements creating a user-defined type (same engine).
     fn create_type(&self, _t: &UserType) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// After the load into `table` (created from a model read on this same engine): the
+    /// statements that make `seq` continue from `last`, the source's last value, where
+    /// that is past what the copied keys took it to (it is only ever raised). None on
+    /// MariaDB, whose sequences are created at the source's state.
+    fn sequence_state(&self, _table: &Table, _seq: &Sequence, _last: i64) -> Vec<String> {
         Vec::new()
     }
 

@@ -196,3 +196,59 @@ fn sqlite_rowid_generated_partial_and_expression_indexes() {
     assert_eq!(table(&s, "pair").primary_key, ["b", "a"]);
     assert!(!col(table(&s, "pair"), "a").nullable, "key columns are NOT NULL");
 }
+
+#[test]
+fn sqlite_definitions_autoincrement_state_and_untyped_fk_columns() {
+    let db = TestDb::create(Engine::Sqlite);
+    db.exec(
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY AUTOINCREMENT, code TEXT);
+         CREATE UNIQUE INDEX parent_code ON parent (code);
+         CREATE TABLE child (id INTEGER PRIMARY KEY, pid REFERENCES parent, pcode REFERENCES parent (code), m);
+         CREATE TABLE grandchild (cid REFERENCES child (pid));
+         CREATE TABLE kv (k INTEGER PRIMARY KEY, v) WITHOUT ROWID;
+         INSERT INTO parent (code) VALUES ('a'), ('b'); DELETE FROM parent WHERE id = 2;",
+    );
+    let s = read(&db);
+    let parent = table(&s, "parent");
+    assert_eq!(
+        parent.extras.definition.as_deref(),
+        Some("CREATE TABLE parent (id INTEGER PRIMARY KEY AUTOINCREMENT, code TEXT)")
+    );
+    let seq: Vec<(&str, &str, Option<i64>)> = parent
+        .extras
+        .sequences
+        .iter()
+        .map(|q| (q.name.as_str(), q.column.as_str(), q.last_value))
+        .collect();
+    assert_eq!(seq, [("sqlite_sequence", "id", Some(2))]);
+    // A bare unique index: a key of the model and an index with its own statement.
+    assert_eq!(parent.unique_keys[0].name, "parent_code");
+    let index: Vec<(&str, bool, &str)> = parent
+        .extras
+        .indexes
+        .iter()
+        .map(|i| (i.name.as_str(), i.unique, i.definition.as_str()))
+        .collect();
+    assert_eq!(
+        index,
+        [("parent_code", true, "CREATE UNIQUE INDEX parent_code ON parent (code)")]
+    );
+    // Untyped FK columns take their parent's type (through an untyped parent too).
+    let child = table(&s, "child");
+    let types: Vec<(String, String)> = child
+        .columns
+        .iter()
+        .map(|c| (c.engine_type.clone(), c.normalized_type.to_string()))
+        .collect();
+    assert_eq!(
+        types,
+        [("INTEGER", "bigint"), ("", "bigint"), ("", "text"), ("", "any")].map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    assert_eq!(
+        col(table(&s, "grandchild"), "cid").normalized_type.to_string(),
+        "bigint"
+    );
+    // WITHOUT ROWID: an INTEGER PRIMARY KEY is a plain column, numbered by nobody.
+    assert_eq!(col(table(&s, "kv"), "k").identity, None);
+    assert!(table(&s, "kv").extras.sequences.is_empty());
+}

@@ -325,6 +325,37 @@ pub fn row_key(t: &Table) -> Vec<String> {
     t.row_key()
 }
 
+/// SQLite does not tell table names apart by case (ASCII letters): two job tables whose
+/// names there differ only so (MariaDB's `MixedCase` and `mixedcase`), or are the same
+/// (flattened `schema_table`), would be one table on a SQLite destination.
+fn same_name_on_sqlite(
+    job: &Job,
+    schema: &Schema,
+    included: &[&Table],
+    destinations_shown: &[String],
+) -> Result<(), SyncError> {
+    let sqlite = tether_connect::Engine::Sqlite;
+    for (i, (spec, shown)) in job.destinations.iter().zip(destinations_shown).enumerate() {
+        if spec.db_url().map(|u| u.engine()).ok() != Some(sqlite) {
+            continue;
+        }
+        let mut seen: HashMap<String, (&Table, String)> = HashMap::new();
+        for t in included {
+            let there = crate::schema_plan::destination_name(schema, &t.table_name(), sqlite).name;
+            if let Some((other, was)) = seen.insert(there.to_ascii_lowercase(), (t, there.clone())) {
+                return Err(SyncError::Plan(format!(
+                    "destination #{} {shown}: tables `{}` and `{}` would be one table there: SQLite table \
+                     names ignore case (`{was}` = `{there}`); exclude one of them in [tables]",
+                    i + 1,
+                    schema.display_name(&other.table_name()),
+                    schema.display_name(&t.table_name()),
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Builds the plan. `schema` is the source's, with the job's virtual FKs merged.
 pub fn build(
     job: &Job,
@@ -378,6 +409,7 @@ pub fn build(
             }
         }
     }
+    same_name_on_sqlite(job, schema, &included, destinations_shown)?;
     let selected = Schema {
         engine: schema.engine,
         default_schema: schema.default_schema.clone(),

@@ -33,7 +33,8 @@ pub(super) struct Created {
 }
 
 /// True when the table is created from the source engine's own definition (MariaDB's
-/// `SHOW CREATE TABLE`), foreign keys included.
+/// `SHOW CREATE TABLE`, SQLite's `CREATE TABLE` from `sqlite_master`), foreign keys
+/// included.
 fn verbatim(t: &Table, same_engine: bool) -> bool {
     same_engine && t.extras.definition.is_some()
 }
@@ -265,18 +266,11 @@ pub(super) async fn create_tables(
                 Err(e) => return Err(e.into()),
             }
         }
-        for t in missing
-            .iter()
-            .filter(|_| same_engine && engine == tether_schema::Engine::Postgres)
-        {
+        // (MariaDB's sequences were created at their state above.)
+        for t in missing.iter().filter(|_| same_engine) {
             for seq in &t.extras.sequences {
                 let Some(last) = seq.last_value else { continue };
-                sequence_states.push(format!(
-                    "SELECT setval({seq_lit}, {last}, true) WHERE {last} >= coalesce((SELECT max({col}) FROM {table}), {last})",
-                    seq_lit = d.literal(&Value::Text(d.table(seq.schema.as_deref(), &seq.name))),
-                    col = d.ident(&seq.column),
-                    table = d.qualified(t),
-                ));
+                sequence_states.extend(d.sequence_state(t, seq, last));
             }
         }
         let mut view_sql = match same_engine {

@@ -457,7 +457,7 @@ pub async fn advance_sequences(dest: &mut Destination) -> Result<(), SyncError> 
     // Sequences of tables created here continue where the source's do (as a restore),
     // when that is at or past the keys copied.
     for sql in std::mem::take(&mut dest.sequence_states) {
-        dest.conn.query(&sql, &[]).await?;
+        dest.conn.execute(&sql).await?;
     }
     Ok(())
 }

@@ -5,25 +5,45 @@
 use super::*;
 
 /// Same engine: every object is created as the source has it.
-pub(super) fn same_engine_items(shown: &str, t: &Table, report: &mut Vec<SchemaItem>) {
+pub(super) fn same_engine_items(engine: Engine, shown: &str, t: &Table, report: &mut Vec<SchemaItem>) {
     let x = &t.extras;
     let mut created = |kind: &'static str, name: String| report.push(SchemaItem::new(kind, name, Action::Created));
     if x.definition.is_some() {
-        created("definition", format!("{shown} (SHOW CREATE TABLE)"));
+        let whose = match engine {
+            Engine::Sqlite => "its CREATE TABLE in sqlite_master",
+            _ => "SHOW CREATE TABLE",
+        };
+        created("definition", format!("{shown} ({whose})"));
     }
     for s in &x.sequences {
         created(
             "sequence",
             match &s.schema {
                 Some(schema) => format!("{schema}.{}", s.name),
-                None => s.name.clone(),
+                // SQLite's one `sqlite_sequence` (the row of this table's AUTOINCREMENT),
+                // a MariaDB sequence a default draws from: with the column using it.
+                None => format!("{} ({shown}.{})", s.name, s.column),
             },
         );
     }
+    // Created from the model (a SQLite definition that cannot be used): SQLite adds no
+    // generated column to a table, so such a column is a plain one there.
+    let model_only = engine == Engine::Sqlite && x.definition.is_none();
+    for c in t.columns.iter().filter(|c| model_only && c.generated.is_some()) {
+        report.push(
+            SchemaItem::new("generated column", format!("{shown}.{}", c.name), Action::Mapped)
+                .between(
+                    format!("GENERATED AS ({})", c.generated.as_deref().unwrap_or("")),
+                    "a plain column holding the copied values",
+                )
+                .because("the table is created from the model, not from its CREATE TABLE"),
+        );
+    }
+    let mut created = |kind: &'static str, name: String| report.push(SchemaItem::new(kind, name, Action::Created));
     for c in t
         .columns
         .iter()
-        .filter(|c| c.default.is_some() || c.generated.is_some())
+        .filter(|c| c.default.is_some() || (c.generated.is_some() && !model_only))
     {
         created(
             if c.generated.is_some() {
@@ -198,7 +218,23 @@ pub(super) fn cross_engine(
                 to = format!("{to} {collate}");
                 out.extras.column_types.insert(c.name.clone(), to.clone());
             }
-            if to != c.engine_type {
+            if c.engine_type.trim().is_empty() {
+                // A SQLite column without a type: an FK column has its parent's (see
+                // the introspection), any other one keeps any value.
+                let parent = t.foreign_keys.iter().find_map(|f| {
+                    let i = f.columns.iter().position(|x| x == &c.name)?;
+                    Some(format!("{}.{}", f.referenced_table, f.referenced_columns.get(i)?))
+                });
+                let why = match parent {
+                    Some(p) => format!("the type of {p}, which it references"),
+                    None => format!("{from} keeps values of any type in it; they are copied as {to}"),
+                };
+                report.push(
+                    SchemaItem::new("column", &col, Action::Mapped)
+                        .between("no declared type", to)
+                        .because(why),
+                );
+            } else if to != c.engine_type {
                 report.push(SchemaItem::new("column", &col, Action::Mapped).between(&c.engine_type, to));
             }
         }

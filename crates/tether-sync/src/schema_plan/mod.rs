@@ -466,7 +466,7 @@ pub fn destination_model(
         .map(|f| {
             let parent = f.referenced_name();
             SchemaItem::new("foreign key", format!("{shown}.{}", f.name), Action::Skipped).because(format!(
-                "it references {}, outside the source database; the copy has no such table",
+                "it references {}, which is not a table of the source database; the copy has no such table",
                 parent
                     .schema
                     .as_deref()
@@ -486,12 +486,19 @@ pub fn destination_model(
         let indexes = &t.extras.indexes;
         out.unique_keys
             .retain(|u| u.constraint || !indexes.iter().any(|i| i.name == u.name));
-        same_engine_items(&shown, t, report);
+        // A SQLite definition naming a parent the source lacks would make every row
+        // with a value there fail on the copy (its FKs are enforced): the model, which
+        // leaves such a key out, is created instead.
+        let real_fks = t.foreign_keys.iter().filter(|f| !f.is_virtual).count();
+        if dest == Engine::Sqlite && out.foreign_keys.len() < real_fks {
+            out.extras.definition = None;
+        }
+        same_engine_items(from_engine, &shown, &out, report);
     } else {
         cross_engine(source, t, &shown, dest, d, &mut out, report);
     }
-    // Same engine MariaDB: SHOW CREATE TABLE names that table, in its own database.
-    if !(same_engine && t.extras.definition.is_some()) {
+    // (Same engine from its own definition: that names the table, in its own database.)
+    if !(same_engine && out.extras.definition.is_some()) {
         report.extend(outside);
     }
     if !out.primary_key.is_empty() {

@@ -1,7 +1,7 @@
 //! PostgreSQL's SQL: types, identity columns and sequences, enums and domains, the
 //! objects a restore creates (indexes, CHECKs, triggers, comments, partitions).
 
-use tether_schema::{sql, Column, DataType, Partitioning, Table, TypeKind, UserType};
+use tether_schema::{sql, Column, DataType, Partitioning, Sequence, Table, TypeKind, UserType};
 
 use crate::dialect::{float_literal, portable_column, Dialect, TableObjects};
 use crate::url::Engine;
@@ -320,6 +320,15 @@ impl Dialect for Postgres {
             out.push(format!("COMMENT ON {what} {name} IS {}", text(c)));
         }
         out
+    }
+    /// `setval`, unless the copied keys went past `last`.
+    fn sequence_state(&self, table: &Table, seq: &Sequence, last: i64) -> Vec<String> {
+        vec![format!(
+            "SELECT setval({seq_lit}, {last}, true) WHERE {last} >= coalesce((SELECT max({col}) FROM {table}), {last})",
+            seq_lit = self.literal(&Value::Text(self.table(seq.schema.as_deref(), &seq.name))),
+            col = self.ident(&seq.column),
+            table = self.qualified(table),
+        )]
     }
     fn native_type(&self, c: &Column) -> Option<String> {
         let t = c.engine_type.trim_end_matches("[]");

@@ -1,9 +1,10 @@
 //! SQLite's SQL: identifiers and literals as PostgreSQL spells them, its few column
-//! types, foreign keys only inside CREATE TABLE.
+//! types, foreign keys only inside CREATE TABLE; a table copied from SQLite is created
+//! from its own `CREATE TABLE` text.
 
-use tether_schema::{sql, DataType};
+use tether_schema::{sql, DataType, Sequence, Table};
 
-use crate::dialect::{numeric_bool_literal, Dialect};
+use crate::dialect::{default_create_table, numeric_bool_literal, Dialect, TableObjects};
 use crate::url::Engine;
 use crate::value::Value;
 
@@ -45,10 +46,46 @@ impl Dialect for Sqlite {
             DataType::Timestamp { .. } => "DATETIME".into(),
             DataType::Uuid => "UUID".into(),
             DataType::Json => "JSON".into(),
+            // A SQLite column declared without a type keeps each value's own storage
+            // class (no affinity); TEXT would turn 1 into '1'.
+            DataType::Other(t) if t == "any" => String::new(),
             DataType::Other(_) => "TEXT".into(),
         }
     }
     fn supports_add_foreign_key(&self) -> bool {
         false
+    }
+    /// Same engine: the source's own `CREATE TABLE` (generated columns, AUTOINCREMENT,
+    /// STRICT, WITHOUT ROWID, CHECKs, collations, columns without a type, as they were).
+    fn create_table(&self, table: &Table, with_fks: bool, same_engine: bool) -> String {
+        match (&table.extras.definition, same_engine) {
+            (Some(sql), true) => sql.clone(),
+            _ => default_create_table(self, table, with_fks, same_engine),
+        }
+    }
+    /// Unique indexes before the load (a foreign key may need one: SQLite checks
+    /// that the parent key is unique when a child row is written), the others after.
+    fn table_objects(&self, table: &Table) -> TableObjects {
+        let mut out = TableObjects::default();
+        for i in &table.extras.indexes {
+            match i.unique {
+                true => out.after_create.push(self.index_sql(table, i)),
+                false => out.after_load.push(self.index_sql(table, i)),
+            }
+        }
+        out.after_load
+            .extend(table.extras.triggers.iter().map(|t| t.definition.clone()));
+        out
+    }
+    /// The table's row of `sqlite_sequence` (AUTOINCREMENT), raised to `last`.
+    fn sequence_state(&self, table: &Table, _seq: &Sequence, last: i64) -> Vec<String> {
+        let name = self.literal(&Value::Text(table.name.clone()));
+        vec![
+            format!("UPDATE sqlite_sequence SET seq = {last} WHERE name = {name} AND seq < {last}"),
+            format!(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT {name}, {last} \
+                 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = {name})"
+            ),
+        ]
     }
 }

@@ -3,7 +3,9 @@
 //! The pragmas do not report constraint names, deferrability or generation
 //! expressions, so the `CREATE TABLE` text from `sqlite_master` is parsed for those;
 //! when it does not parse, names are synthesized (`<table>_<cols>_fkey`, PostgreSQL's
-//! convention) and the rest is left out.
+//! convention) and the rest is left out. The text itself is kept as the table's
+//! `definition`: a copy onto SQLite creates the table from it (generated columns,
+//! AUTOINCREMENT, STRICT, WITHOUT ROWID, CHECKs, untyped columns as they were).
 
 pub mod dialect;
 pub mod rw;
@@ -16,7 +18,8 @@ use sqlparser::ast::{ColumnOption, Expr, Statement, TableConstraint};
 use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
 use tether_schema::{
-    Column, FkAction, ForeignKey, Identity, Index, Schema, SchemaObjects, Table, TableName, Trigger, UniqueKey, View,
+    Column, DataType, FkAction, ForeignKey, Identity, Index, Schema, SchemaObjects, Sequence, Table, TableExtras,
+    TableName, Trigger, UniqueKey, View,
 };
 
 use crate::error::ConnectError;
@@ -168,6 +171,15 @@ pub fn introspect(conn: &Connection, url: &str) -> Result<Schema, ConnectError> 
         .and_then(|rows| rows.collect())
         .map_err(q("listing tables"))?;
 
+    // AUTOINCREMENT tables' last keys handed out; the table exists once one was made.
+    let has_sequences: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(q("listing tables"))?;
+
     let mut tables = Vec::new();
     for (name, sql) in listed {
         if sql
@@ -197,13 +209,22 @@ pub fn introspect(conn: &Connection, url: &str) -> Result<Schema, ConnectError> 
             })
             .map_err(q(&what))?;
         cols.retain(|c| c.5 != 1);
+        // A WITHOUT ROWID table's INTEGER PRIMARY KEY is a plain column: nothing numbers it.
+        let without_rowid: bool = conn
+            .query_row(
+                "SELECT coalesce((SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?1), 0)",
+                [&name],
+                |r| r.get(0),
+            )
+            .map_err(q(&what))?;
         let mut pk: Vec<(i64, String)> = cols.iter().filter(|c| c.4 > 0).map(|c| (c.4, c.0.clone())).collect();
         pk.sort();
         let primary_key: Vec<String> = pk.into_iter().map(|(_, n)| n).collect();
         let columns = cols
             .iter()
             .map(|(cname, ctype, notnull, default, pkpos, hidden)| {
-                let rowid_alias = primary_key.len() == 1 && *pkpos == 1 && ctype.eq_ignore_ascii_case("INTEGER");
+                let rowid_alias =
+                    !without_rowid && primary_key.len() == 1 && *pkpos == 1 && ctype.eq_ignore_ascii_case("INTEGER");
                 Column {
                     name: cname.clone(),
                     engine_type: ctype.clone(),
@@ -216,7 +237,16 @@ pub fn introspect(conn: &Connection, url: &str) -> Result<Schema, ConnectError> 
                     generated: (*hidden >= 2).then(|| declared.generated.get(cname).cloned().unwrap_or_default()),
                 }
             })
-            .collect();
+            .collect::<Vec<Column>>();
+        let last_key: Option<i64> = match has_sequences {
+            true => conn
+                .query_row("SELECT max(seq) FROM sqlite_sequence WHERE name = ?1", [&name], |r| {
+                    r.get(0)
+                })
+                .map_err(q(&what))?,
+            false => None,
+        };
+        let sequences = autoincrement(&columns, last_key);
 
         // Unique keys: every unique index except the primary key's.
         let indexes: Vec<(String, bool, String, bool)> = conn
@@ -321,6 +351,7 @@ pub fn introspect(conn: &Connection, url: &str) -> Result<Schema, ConnectError> 
                 delete_set_columns: Vec::new(),
             });
         }
+        let definition = sql.filter(|s| s.to_ascii_uppercase().starts_with("CREATE TABLE"));
         tables.push(Table {
             name,
             schema: None,
@@ -328,10 +359,16 @@ pub fn introspect(conn: &Connection, url: &str) -> Result<Schema, ConnectError> 
             primary_key,
             unique_keys,
             foreign_keys,
+            extras: TableExtras {
+                definition,
+                sequences,
+                ..Default::default()
+            },
             ..Default::default()
         });
     }
     resolve_parent_case(&mut tables);
+    type_untyped_fk_columns(&mut tables);
     let objects = read_objects(conn, &mut tables).map_err(q("reading indexes, triggers and views"))?;
     let mut schema = Schema {
         engine: tether_schema::Engine::Sqlite,
@@ -343,7 +380,7 @@ pub fn introspect(conn: &Connection, url: &str) -> Result<Schema, ConnectError> 
     Ok(schema)
 }
 
-/// Non-unique indexes (from `CREATE INDEX`), triggers and views, with their `CREATE`
+/// Indexes made by `CREATE [UNIQUE] INDEX`, triggers and views, with their `CREATE`
 /// statements as SQLite keeps them.
 fn read_objects(conn: &Connection, tables: &mut [Table]) -> rusqlite::Result<SchemaObjects> {
     let mut stmt = conn.prepare(
@@ -364,9 +401,8 @@ fn read_objects(conn: &Connection, tables: &mut [Table]) -> rusqlite::Result<Sch
                     [&t.name, &name],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )?;
-                if unique {
-                    continue; // a unique key of the model
-                }
+                // A unique one is also a unique key of the model (an FK may refer to it);
+                // kept here for its own statement (predicate, expressions, collations).
                 let mut info = conn.prepare("SELECT cid, name FROM pragma_index_info(?1) ORDER BY seqno")?;
                 let parts: Vec<(i64, Option<String>)> = info
                     .query_map([&name], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -421,6 +457,64 @@ fn read_objects(conn: &Connection, tables: &mut [Table]) -> rusqlite::Result<Sch
         }
     }
     Ok(objects)
+}
+
+/// The state of an AUTOINCREMENT table's key (its row of `sqlite_sequence`, which
+/// SQLite keeps so that a deleted last key is never handed out again), as the sequence
+/// of its rowid column.
+fn autoincrement(columns: &[Column], last_key: Option<i64>) -> Vec<Sequence> {
+    let (Some(last), Some(c)) = (last_key, columns.iter().find(|c| c.identity.is_some())) else {
+        return Vec::new();
+    };
+    vec![Sequence {
+        schema: None,
+        name: "sqlite_sequence".into(),
+        column: c.name.clone(),
+        identity: true,
+        owned: false,
+        data_type: "integer".into(),
+        start: 1,
+        increment: 1,
+        min: 1,
+        max: i64::MAX,
+        cache: 1,
+        cycle: false,
+        last_value: Some(last),
+    }]
+}
+
+/// A column declared without a type (`pid REFERENCES parent`) that is part of a foreign
+/// key takes the type of the column it references, as SQLite compares them: every
+/// engine's copy can then create the key. A parent column without a type passes on its
+/// own parent's (followed a few steps; cycles stop there).
+fn type_untyped_fk_columns(tables: &mut [Table]) {
+    let untyped = |ty: &DataType| matches!(ty, DataType::Other(a) if a == "any");
+    for _ in 0..8 {
+        let mut found: Vec<(usize, usize, DataType)> = Vec::new();
+        for (ti, t) in tables.iter().enumerate() {
+            for fk in &t.foreign_keys {
+                let Some(parent) = tables.iter().find(|p| p.name == fk.referenced_table) else {
+                    continue;
+                };
+                for (col, referenced) in fk.columns.iter().zip(&fk.referenced_columns) {
+                    let Some(ci) = t.columns.iter().position(|c| &c.name == col) else {
+                        continue;
+                    };
+                    let c = &t.columns[ci];
+                    let Some(pc) = parent.column(referenced) else { continue };
+                    if c.engine_type.trim().is_empty() && untyped(&c.normalized_type) && !untyped(&pc.normalized_type) {
+                        found.push((ti, ci, pc.normalized_type.clone()));
+                    }
+                }
+            }
+        }
+        if found.is_empty() {
+            return;
+        }
+        for (ti, ci, ty) in found {
+            tables[ti].columns[ci].normalized_type = ty;
+        }
+    }
 }
 
 /// SQLite matches table names case-insensitively; spell each FK's parent as the
