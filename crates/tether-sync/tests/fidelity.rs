@@ -2585,3 +2585,91 @@ fn a_sqlite_table_naming_a_missing_parent_is_planned_from_the_model() {
     assert!(done.ok, "{done:?}");
     assert_eq!(rows(&dest, "orphaned", "id"), [["1", "5", "2"]]);
 }
+
+/// A partial unique index is reported once on another engine, skipped (it used to be
+/// listed as a created unique key too, which it is not): rows it lets through, a
+/// deleted row repeating a live one's email, copy.
+#[test]
+fn a_partial_unique_index_is_reported_skipped_only() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE member (id int PRIMARY KEY, email text, deleted boolean NOT NULL);
+         CREATE UNIQUE INDEX member_email_live ON member (email) WHERE NOT deleted;
+         INSERT INTO member VALUES (1, 'a@x', false), (2, 'a@x', true);",
+    );
+    let sqlite = TestDb::create(Engine::Sqlite);
+    let mysql = TestDb::create(Engine::Mysql);
+    let text = job(&src, &[&sqlite, &mysql], "");
+    let plan = plan_of(&text).to_text();
+    assert_eq!(plan.matches("member_email_live").count(), 2, "{plan}");
+    assert!(
+        plan.contains("skipped index member.member_email_live (btree index with a WHERE: not translated)"),
+        "{plan}"
+    );
+    let report = sync(&text).expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(rows(&sqlite, "member", "id").len(), 2);
+    assert_eq!(rows(&mysql, "member", "id").len(), 2);
+}
+
+/// Foreign keys another engine would refuse or change are mapped so the copy loads and
+/// behaves: an INT child of a SQLite INTEGER key gets its parent's integer type on
+/// MariaDB (errno 150 before); a versioned MariaDB table's explicit ROW END column is
+/// not part of its keys elsewhere (a child's FK to `id` failed, 42830); PostgreSQL's
+/// `ON DELETE SET NULL (col)` is NO ACTION on SQLite, said so (it set every column,
+/// refusing the delete on the NOT NULL one).
+#[test]
+fn foreign_keys_other_engines_would_refuse_are_mapped_and_load() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (id INTEGER PRIMARY KEY, pid INT REFERENCES parent (id));
+         INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1);",
+    );
+    let mysql = TestDb::create(Engine::Mysql);
+    let report = sync(&job(&src, &[&mysql], "")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(rows(&mysql, "child", "id"), [["1", "1"]]);
+
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE p (id int PRIMARY KEY) WITH SYSTEM VERSIONING;
+         CREATE TABLE q (id int PRIMARY KEY, pid int REFERENCES p (id),
+           rs timestamp(6) GENERATED ALWAYS AS ROW START INVISIBLE, re timestamp(6) GENERATED ALWAYS AS ROW END INVISIBLE,
+           PERIOD FOR SYSTEM_TIME (rs, re)) WITH SYSTEM VERSIONING;
+         CREATE TABLE z (id int PRIMARY KEY, qid int REFERENCES q (id));
+         INSERT INTO p VALUES (1); INSERT INTO q (id, pid) VALUES (1, 1); INSERT INTO z VALUES (1, 1);",
+    );
+    let pg = TestDb::create(Engine::Postgres);
+    let sqlite = TestDb::create(Engine::Sqlite);
+    let report = sync(&job(&src, &[&pg, &sqlite], "")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(
+        first(
+            &pg,
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'q_pkey'"
+        ),
+        [Some("PRIMARY KEY (id)".to_string())]
+    );
+    assert_eq!(rows(&sqlite, "z", "id"), [["1", "1"]]);
+
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE u (tenant_id int, id int, PRIMARY KEY (tenant_id, id));
+         CREATE TABLE post (tenant_id int NOT NULL, id int, author_id int, PRIMARY KEY (tenant_id, id),
+           FOREIGN KEY (tenant_id, author_id) REFERENCES u ON DELETE SET NULL (author_id));
+         INSERT INTO u VALUES (1, 1); INSERT INTO post VALUES (1, 1, 1);",
+    );
+    let sqlite = TestDb::create(Engine::Sqlite);
+    let text = job(&src, &[&sqlite], "");
+    let plan = plan_of(&text).to_text();
+    assert!(
+        plan.contains(
+            "mapped  foreign key post.post_tenant_id_author_id_fkey: ON DELETE SET NULL -> ON DELETE NO ACTION \
+             (only PostgreSQL sets some of a foreign key's columns (author_id))"
+        ),
+        "{plan}"
+    );
+    let report = sync(&text).expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_refused(&sqlite, "PRAGMA foreign_keys = ON; DELETE FROM u", "FOREIGN KEY");
+}

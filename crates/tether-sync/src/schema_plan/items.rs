@@ -141,6 +141,24 @@ pub(super) fn cross_engine(
         );
     }
     out.inherits.clear();
+    // MariaDB/MySQL refuse an FK between integers of different sizes or signs (errno
+    // 150), which other engines allow (SQLite's INT and INTEGER are one type): the
+    // child's column takes its parent's integer type.
+    if dest == Engine::Mysql {
+        for fk in &t.foreign_keys {
+            let Some(parent) = source.table(&fk.referenced_name()) else {
+                continue;
+            };
+            for (child, referenced) in fk.columns.iter().zip(&fk.referenced_columns) {
+                let Some(p) = parent.column(referenced) else { continue };
+                if let Some(c) = out.columns.iter_mut().find(|c| &c.name == child) {
+                    if c.normalized_type.is_integer() && p.normalized_type.is_integer() {
+                        c.normalized_type = p.normalized_type.clone();
+                    }
+                }
+            }
+        }
+    }
     for c in &mut out.columns {
         let col = format!("{shown}.{}", c.name);
         // A NOT NULL domain's column holds no NULL; its base type's column says so.

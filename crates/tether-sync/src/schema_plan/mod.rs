@@ -504,7 +504,8 @@ pub fn destination_model(
     if !out.primary_key.is_empty() {
         report.push(SchemaItem::new("primary key", &shown, Action::Created));
     }
-    for u in &out.unique_keys {
+    // (A partial one is an index: created as the source's, or reported skipped.)
+    for u in out.unique_keys.iter().filter(|u| u.predicate.is_none()) {
         report.push(SchemaItem::new(
             "unique key",
             format!("{shown}.{}", u.name),
@@ -521,8 +522,23 @@ pub fn destination_model(
             .columns
             .iter()
             .any(|c| columns.iter().any(|x| &x.name == c && !x.nullable));
+        // Only PostgreSQL sets some of an FK's columns (`SET NULL (col)`); elsewhere the
+        // action would set all of them.
+        let some_columns = (dest != Engine::Postgres
+            && !fk.delete_set_columns.is_empty()
+            && fk.delete_set_columns.len() < fk.columns.len())
+        .then(|| {
+            format!(
+                "only PostgreSQL sets some of a foreign key's columns ({})",
+                fk.delete_set_columns.join(", ")
+            )
+        });
         for (what, action) in [("ON DELETE", &mut fk.on_delete), ("ON UPDATE", &mut fk.on_update)] {
-            if let Some(why) = d.refuses_fk_action(*action, not_null) {
+            let why = match what {
+                "ON DELETE" => some_columns.clone(),
+                _ => None,
+            };
+            if let Some(why) = why.or_else(|| d.refuses_fk_action(*action, not_null)) {
                 report.push(
                     SchemaItem::new("foreign key", format!("{shown}.{}", fk.name), Action::Mapped)
                         .between(format!("{what} {}", action.as_sql()), format!("{what} NO ACTION"))

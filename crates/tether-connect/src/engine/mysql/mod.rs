@@ -6,7 +6,7 @@
 pub mod dialect;
 pub mod rw;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{ClientIdentity, Conn, DriverError, OptsBuilder, SslOpts};
@@ -203,8 +203,13 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
         )
         .await
         .map_err(q("reading columns"))?;
+    // A system-versioned table's ROW END column, which MariaDB adds to every unique key.
+    let mut row_ends: HashSet<(String, String)> = HashSet::new();
     for (table, name, column_type, nullable, default, extra, generation) in cols {
         let Some(&ti) = index.get(&table) else { continue };
+        if generation.as_deref().is_some_and(|g| g.eq_ignore_ascii_case("ROW END")) {
+            row_ends.insert((table.clone(), name.clone()));
+        }
         let extra_l = extra.to_ascii_lowercase();
         if let Some(digits) = on_update_now(&extra_l) {
             tables[ti].extras.updated_now.insert(name.clone(), digits);
@@ -242,6 +247,13 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
         .map_err(q("reading keys"))?;
     let mut grouped: BTreeMap<(String, String), Option<Vec<String>>> = BTreeMap::new();
     for (table, idx, _, col) in keys {
+        // (The key the table declares is without it: what another engine gets.)
+        if col
+            .as_ref()
+            .is_some_and(|c| row_ends.contains(&(table.clone(), c.clone())))
+        {
+            continue;
+        }
         let entry = grouped.entry((table, idx)).or_insert_with(|| Some(vec![]));
         match (entry.as_mut(), col) {
             (Some(v), Some(c)) => v.push(c),
