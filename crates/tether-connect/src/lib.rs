@@ -383,7 +383,15 @@ impl Connection {
                     .expect("the SQLite task does not panic")
             }
             Connection::Postgres { client, .. } => {
-                postgres::rw::insert(client, &name, columns, key, &rows, conflict).await
+                // A GENERATED ALWAYS identity can only be updated to DEFAULT: an upsert
+                // leaves it as it is.
+                let always: Vec<String> = table
+                    .columns
+                    .iter()
+                    .filter(|c| c.identity == Some(tether_schema::Identity::Always))
+                    .map(|c| c.name.clone())
+                    .collect();
+                postgres::rw::insert(client, &name, columns, key, &always, &rows, conflict).await
             }
             Connection::Mysql { conn, load_data, .. } => {
                 mysql::rw::insert(conn, load_data, &name, columns, key, &rows, conflict).await

@@ -611,6 +611,7 @@ async fn load_all(
         if !atomic {
             // The one-transaction load was refused (it said why): batches after all.
             d.load.method = execute::LoadMethod::Batches;
+            d.suspend_triggers(plan, progress).await?;
             if spec.truncate {
                 progress.phase(&format!("{}: emptying the job's tables", d.shown));
                 execute::truncate(d, plan).await?;
@@ -694,6 +695,7 @@ async fn undo(lanes: Vec<execute::Lane>, e: SyncError) -> SyncError {
         if whole.is_some() {
             d.rollback_atomic().await;
         }
+        d.restore_triggers().await;
         let created = d.created_here();
         let batches = d.load.method == execute::LoadMethod::Batches;
         let undone = d.undo_created(batches).await;

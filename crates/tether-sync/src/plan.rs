@@ -356,6 +356,45 @@ fn same_name_on_sqlite(
     Ok(())
 }
 
+/// PostgreSQL keeps 63 bytes of a name (NAMEDATALEN) and cuts longer ones: a MariaDB
+/// table or column of 64 characters would be created under another name there (two
+/// sharing 63 bytes, as one).
+fn names_fit_postgres(
+    job: &Job,
+    schema: &Schema,
+    included: &[&Table],
+    destinations_shown: &[String],
+) -> Result<(), SyncError> {
+    let postgres = tether_connect::Engine::Postgres;
+    if schema.engine == postgres {
+        return Ok(());
+    }
+    for (i, (spec, shown)) in job.destinations.iter().zip(destinations_shown).enumerate() {
+        if spec.db_url().map(|u| u.engine()).ok() != Some(postgres) {
+            continue;
+        }
+        for t in included {
+            let there = crate::schema_plan::destination_name(schema, &t.table_name(), postgres).name;
+            let table = schema.display_name(&t.table_name());
+            let long = std::iter::once((format!("table `{there}`"), there.len()))
+                .chain(
+                    t.columns
+                        .iter()
+                        .map(|c| (format!("column `{}` of table `{table}`", c.name), c.name.len())),
+                )
+                .find(|(_, bytes)| *bytes > 63);
+            if let Some((what, bytes)) = long {
+                return Err(SyncError::Plan(format!(
+                    "destination #{} {shown}: {what} has a name of {bytes} bytes; PostgreSQL keeps 63 and would \
+                     cut it; exclude the table in [tables] or rename it at the source",
+                    i + 1,
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Builds the plan. `schema` is the source's, with the job's virtual FKs merged.
 pub fn build(
     job: &Job,
@@ -410,6 +449,7 @@ pub fn build(
         }
     }
     same_name_on_sqlite(job, schema, &included, destinations_shown)?;
+    names_fit_postgres(job, schema, &included, destinations_shown)?;
     let selected = Schema {
         engine: schema.engine,
         default_schema: schema.default_schema.clone(),

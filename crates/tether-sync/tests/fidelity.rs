@@ -2212,9 +2212,9 @@ fn mariadb_sequences_and_system_versioned_tables_are_copied() {
     assert_eq!(first(&src, "SELECT next_not_cached_value FROM order_no"), next);
 }
 
-/// A table with a GENERATED ALWAYS identity takes the same job again with
-/// `on_conflict = "skip"` and `"update"` (the INSERT it needs used to be refused,
-/// 428C9), and `ON DELETE SET NULL (col)` keeps its column list (PostgreSQL 15).
+/// A table with a GENERATED ALWAYS identity, as its key or not, takes the same job
+/// again with `on_conflict = "skip"` and `"update"` (the INSERT it needs, and an
+/// update of a non-key one, used to be refused, 428C9), and `ON DELETE SET NULL (col)` keeps its column list (PostgreSQL 15).
 #[test]
 fn postgres_identity_always_reruns_and_set_null_column_lists_are_kept() {
     let src = TestDb::create(Engine::Postgres);
@@ -2223,12 +2223,14 @@ fn postgres_identity_always_reruns_and_set_null_column_lists_are_kept() {
          CREATE TABLE doc (tid int NOT NULL, id int, owner_id int, PRIMARY KEY (tid, id),
            FOREIGN KEY (tid, owner_id) REFERENCES tenant ON DELETE SET NULL (owner_id));
          INSERT INTO tenant (tid, name) VALUES (1, 'a'), (1, 'b');
-         INSERT INTO doc VALUES (1, 1, 1), (1, 2, 2);",
+         INSERT INTO doc VALUES (1, 1, 1), (1, 2, 2);
+         CREATE TABLE tag (k text PRIMARY KEY, n bigint GENERATED ALWAYS AS IDENTITY, v text);
+         INSERT INTO tag (k, v) VALUES ('x', 'one');",
     );
     let dest = TestDb::create(Engine::Postgres);
     for conflict in ["error", "skip", "update"] {
         if conflict == "update" {
-            src.exec("UPDATE tenant SET name = 'B' WHERE id = 2");
+            src.exec("UPDATE tenant SET name = 'B' WHERE id = 2; UPDATE tag SET v = 'two'");
         }
         let text = format!(
             "source = \"{}\"\n[[destinations]]\nurl = \"{}\"\non_conflict = \"{conflict}\"\n",
@@ -2237,6 +2239,7 @@ fn postgres_identity_always_reruns_and_set_null_column_lists_are_kept() {
         let report = sync(&text).unwrap_or_else(|e| panic!("on_conflict = {conflict}: {e}"));
         assert!(report.ok, "{report:?}");
         assert_eq!(rows(&dest, "tenant", "id"), rows(&src, "tenant", "id"), "{conflict}");
+        assert_eq!(rows(&dest, "tag", "k"), rows(&src, "tag", "k"), "{conflict}");
     }
     assert_eq!(rows(&dest, "tenant", "id")[1], ["1", "2", "B"]);
     dest.exec("DELETE FROM tenant WHERE id = 1");
@@ -2672,4 +2675,73 @@ fn foreign_keys_other_engines_would_refuse_are_mapped_and_load() {
     let report = sync(&text).expect("sync");
     assert!(report.ok, "{report:?}");
     assert_refused(&sqlite, "PRAGMA foreign_keys = ON; DELETE FROM u", "FOREIGN KEY");
+}
+
+/// A SQLite destination's triggers on the job's tables do not fire on a run's writes
+/// (SQLite cannot turn them off: they are dropped for the load and created again after
+/// it, or after a failure): a second run of a copy with an audit trigger leaves the
+/// audit table as the source's, and an upsert keeps the source's ON UPDATE stamps.
+#[test]
+fn sqlite_destination_triggers_do_not_fire_on_a_second_run() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE item (id INTEGER PRIMARY KEY, v INT);
+         CREATE TABLE audit (id INTEGER PRIMARY KEY, what TEXT);
+         CREATE TRIGGER item_ai AFTER INSERT ON item BEGIN INSERT INTO audit (what) VALUES ('insert ' || NEW.id); END;
+         INSERT INTO item VALUES (1, 1), (2, 2);",
+    );
+    let dest = TestDb::create(Engine::Sqlite);
+    for run in 0..2 {
+        let report = sync(&job(&src, &[&dest], "")).unwrap_or_else(|e| panic!("run {run}: {e}"));
+        assert!(report.ok, "{report:?}");
+        assert_eq!(rows(&dest, "audit", "id"), rows(&src, "audit", "id"), "run {run}");
+    }
+    dest.exec("INSERT INTO item VALUES (3, 3)");
+    assert_eq!(rows(&dest, "audit", "id").len(), 3, "the trigger is back");
+
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE film (id int PRIMARY KEY, v int,
+           stamp timestamp NOT NULL DEFAULT current_timestamp() ON UPDATE current_timestamp());
+         INSERT INTO film VALUES (1, 1, '2020-01-01 00:00:00');",
+    );
+    let dest = TestDb::create(Engine::Sqlite);
+    let report = sync(&job(&src, &[&dest], "")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    src.exec("UPDATE film SET v = 2, stamp = stamp");
+    let text = format!(
+        "source = \"{}\"\n[[destinations]]\nurl = \"{}\"\non_conflict = \"update\"\n",
+        src.url, dest.url
+    );
+    let report = sync(&text).expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(rows(&dest, "film", "id"), [["1", "2", "2020-01-01 00:00:00"]]);
+    dest.exec("UPDATE film SET v = 3");
+    assert_eq!(dest.query("SELECT stamp > '2025' FROM film"), [[Some("1".to_string())]]);
+}
+
+/// A MariaDB table or column name longer than PostgreSQL's 63 bytes is a plan error
+/// for a PostgreSQL destination, naming it (PostgreSQL cut it: two tables sharing 63
+/// bytes clashed, one was "missing after creation"); nothing is created.
+#[test]
+fn names_postgres_would_cut_are_a_plan_error() {
+    let long = "t".repeat(64);
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(&format!(
+        "CREATE TABLE `{long}` (id int PRIMARY KEY); CREATE TABLE ok (id int PRIMARY KEY);"
+    ));
+    let pg = TestDb::create(Engine::Postgres);
+    let e = sync(&job(&src, &[&pg], "")).expect_err("a name PostgreSQL cuts");
+    assert!(matches!(e, tether_sync::SyncError::Plan(_)), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains(&format!("table `{long}` has a name of 64 bytes; PostgreSQL keeps 63")),
+        "{e}"
+    );
+    assert_eq!(
+        pg.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+        [[Some("0".to_string())]]
+    );
+    let done = sync(&job(&src, &[&pg], &format!("[tables]\nexclude = [\"{long}\"]\n"))).expect("sync");
+    assert!(done.ok, "{done:?}");
 }

@@ -59,6 +59,10 @@ pub struct Destination {
     pub load: LoadPlan,
     /// What this run created here in place, dropped again if the run fails.
     pub(super) made: Made,
+    /// SQLite: the `CREATE TRIGGER` statements of triggers on the job's existing tables,
+    /// dropped for the load (SQLite cannot turn a trigger off, and one would fire on
+    /// copied rows, emptied ones included) and created again after it, or by an undo.
+    pub(super) suspended_triggers: Vec<String>,
 }
 
 /// What a run created on a destination outside any transaction (tables, views, and the
@@ -202,6 +206,7 @@ impl Destination {
             staged_load: self.staged_load,
             load: self.load.clone(),
             made: Made::default(),
+            suspended_triggers: Vec::new(),
         })
     }
 
@@ -257,9 +262,68 @@ impl Destination {
         self.made.tables.iter().map(|(n, _)| n.clone()).collect()
     }
 
-    /// The run succeeded on this destination: what it created stays.
+    /// The run succeeded on this destination: what it created stays (suspended
+    /// triggers were created again with the rest after the load).
     pub fn keep_created(&mut self) {
         self.made = Made::default();
+        self.suspended_triggers.clear();
+    }
+
+    /// SQLite, loading in batches: drops the triggers of the job's tables that were
+    /// there before the run, keeping their statements to create them again after the
+    /// load ([`finish_schema`]) or after a failure ([`Destination::restore_triggers`]).
+    pub async fn suspend_triggers(&mut self, plan: &Plan, progress: &dyn Progress) -> Result<(), SyncError> {
+        if self.conn.engine() != tether_connect::Engine::Sqlite {
+            return Ok(());
+        }
+        let d = self.conn.dialect();
+        let names: Vec<String> = plan
+            .tables
+            .iter()
+            .map(|tp| {
+                d.literal(&tether_connect::Value::Text(
+                    self.tables[&tp.table.table_name()].name.clone(),
+                ))
+            })
+            .collect();
+        let text = tether_schema::DataType::Text;
+        let found = self
+            .conn
+            .query(
+                &format!(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ({}) ORDER BY rowid",
+                    names.join(", ")
+                ),
+                &[text.clone(), text],
+            )
+            .await?;
+        let mut dropped = Vec::new();
+        for r in found {
+            let (tether_connect::Value::Text(name), tether_connect::Value::Text(sql)) = (&r[0], &r[1]) else {
+                continue;
+            };
+            self.conn.execute(&format!("DROP TRIGGER {}", d.ident(name))).await?;
+            dropped.push(name.clone());
+            self.suspended_triggers.push(sql.clone());
+        }
+        if !dropped.is_empty() {
+            progress.phase(&format!(
+                "{}: triggers {} dropped for the load (SQLite cannot turn them off), created again after it",
+                self.shown,
+                dropped.join(", ")
+            ));
+        }
+        // Created again with what is built after the data, before the indexes' end.
+        self.after_load.splice(0..0, self.suspended_triggers.iter().cloned());
+        Ok(())
+    }
+
+    /// After a failed run: creates again the triggers [`Destination::suspend_triggers`]
+    /// dropped (each as far as it goes: one created already stays).
+    pub async fn restore_triggers(&mut self) {
+        for sql in std::mem::take(&mut self.suspended_triggers) {
+            let _ = self.conn.execute(&sql).await;
+        }
     }
 }
 
@@ -387,6 +451,7 @@ pub async fn prepare_destination(
         stage: staged,
         load,
         made,
+        suspended_triggers: Vec::new(),
     })
 }
 

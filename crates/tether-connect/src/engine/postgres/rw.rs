@@ -153,12 +153,14 @@ fn put_field(buf: &mut BytesMut, v: &Value) {
 }
 
 /// Writes a batch. Errors: `COPY` with one statement per batch; otherwise a multi-row
-/// INSERT with ON CONFLICT, in chunks.
+/// INSERT with ON CONFLICT, in chunks, whose update leaves the `fixed` columns as they
+/// are.
 pub async fn insert(
     client: &Client,
     table: &str,
     columns: &[String],
     key: &[String],
+    fixed: &[String],
     rows: &[Row],
     conflict: Conflict,
 ) -> Result<u64, WriteError> {
@@ -202,7 +204,7 @@ pub async fn insert(
         );
         let sets: Vec<String> = columns
             .iter()
-            .filter(|c| !key.contains(c))
+            .filter(|c| !key.contains(c) && !fixed.contains(c))
             .map(|c| format!("{0} = EXCLUDED.{0}", d.ident(c)))
             .collect();
         if conflict == Conflict::Update && !key.is_empty() && !sets.is_empty() {
