@@ -2251,9 +2251,9 @@ fn postgres_identity_always_reruns_and_set_null_column_lists_are_kept() {
 
 /// A MariaDB foreign key to a table of another database is reported skipped on
 /// another engine (the copy has no such table) and not verified there (verification
-/// used to query the missing parent and fail after the rows were in); multirange and
-/// other built-in PostgreSQL types keep their type on a PostgreSQL copy (a multirange
-/// became text).
+/// used to query the missing parent and fail after the rows were in); multiranges,
+/// other built-in PostgreSQL types and a domain over an array keep their type on a
+/// PostgreSQL copy (they became text).
 #[test]
 fn foreign_keys_outside_the_source_database_and_multiranges() {
     let other = TestDb::create(Engine::Mysql);
@@ -2282,8 +2282,9 @@ fn foreign_keys_outside_the_source_database_and_multiranges() {
 
     let src = TestDb::create(Engine::Postgres);
     src.exec(
-        "CREATE TABLE span (id int PRIMARY KEY, r int4multirange, d datemultirange, l pg_lsn);
-         INSERT INTO span VALUES (1, '{[1,3),[5,7)}', '{[2024-01-01,2024-02-01)}', '16/B374D848');",
+        "CREATE DOMAIN int_list AS int[];
+         CREATE TABLE span (id int PRIMARY KEY, r int4multirange, d datemultirange, l pg_lsn, i int_list);
+         INSERT INTO span VALUES (1, '{[1,3),[5,7)}', '{[2024-01-01,2024-02-01)}', '16/B374D848', '{1,2}');",
     );
     let dest = TestDb::create(Engine::Postgres);
     let report = sync(&job(&src, &[&dest], "")).expect("sync");
@@ -2292,7 +2293,9 @@ fn foreign_keys_outside_the_source_database_and_multiranges() {
                  WHERE attrelid = 'span'::regclass AND attnum > 0";
     assert_eq!(
         first(&dest, types),
-        [Some("integer, int4multirange, datemultirange, pg_lsn".to_string())]
+        [Some(
+            "integer, int4multirange, datemultirange, pg_lsn, int_list".to_string()
+        )]
     );
     assert_eq!(rows(&dest, "span", "id"), rows(&src, "span", "id"));
 }

@@ -431,7 +431,7 @@ JOIN pg_type et ON et.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THE
 JOIN pg_namespace en ON en.oid = et.typnamespace
 LEFT JOIN pg_collation co ON co.oid = a.attcollation
 LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
-LEFT JOIN pg_type ut ON ut.oid = CASE WHEN t.typcategory = 'A' THEN t.typelem ELSE t.oid END
+LEFT JOIN pg_type ut ON ut.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem ELSE t.oid END
   AND (ut.typtype IN ('e', 'd')
        OR (ut.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class k WHERE k.oid = ut.typrelid AND k.relkind = 'c')))
 LEFT JOIN pg_namespace un ON un.oid = ut.typnamespace
