@@ -119,6 +119,38 @@ pub fn resolve(job: &Job, schema: &Schema) -> Result<HashMap<TableName, Vec<Colu
             via: r.via.clone(),
         });
     }
+    // A generated column computed from a transformed one: another engine copies it as a
+    // plain column, which would keep what the original values computed to (a name's
+    // upper-case form, an email's domain). It is NULL there; a copy on the same engine
+    // computes it again from the new values and never writes it.
+    for t in &schema.tables {
+        let Some(list) = out.get_mut(&t.table_name()) else {
+            continue;
+        };
+        let transformed: Vec<String> = list.iter().map(|c| c.column.clone()).collect();
+        for c in t.columns.iter().filter(|c| !transformed.contains(&c.name)) {
+            let Some(expr) = c.generated.as_deref() else { continue };
+            let words: Vec<String> = expr
+                .split(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
+                .map(str::to_lowercase)
+                .collect();
+            let Some(from) = transformed.iter().find(|x| words.contains(&x.to_lowercase())) else {
+                continue;
+            };
+            list.push(ColumnTransform {
+                column: c.name.clone(),
+                transformer: "null".into(),
+                origin: format!(
+                    "generated from transformed column {from}: NULL where another engine copies it as a plain \
+                     column (it would hold what the original values computed to)"
+                ),
+                inherited: None,
+                spec: TransformSpec::new("null"),
+                root: (t.table_name(), c.name.clone()),
+                via: Via::Computed,
+            });
+        }
+    }
     for list in out.values_mut() {
         list.sort_by(|a, b| a.column.cmp(&b.column));
     }
@@ -294,11 +326,14 @@ impl TableTransforms {
                 .iter()
                 .position(|n| n == &ct.column)
                 .expect("resolved columns exist");
-            let column = &table.columns[index];
+            // A generated column here has the NULL `resolve` gave it (one set in the job
+            // is refused there): for destinations that copy it as a plain column.
+            let mut column = table.columns[index].clone();
+            column.generated = None;
             let ctx = BuildContext {
                 distinct_values: distinct.get(&ct.column).cloned(),
             };
-            let transformer = build_with(&ct.spec, column, seed, &ctx)
+            let transformer = build_with(&ct.spec, &column, seed, &ctx)
                 .map_err(|e| SyncError::Plan(format!("table {name}, column {}: {e}", ct.column)))?;
             let map = match &ct.via {
                 Via::KeyMap { key, columns, .. } => Some(MapUse {

@@ -2748,3 +2748,45 @@ fn names_postgres_would_cut_are_a_plan_error() {
     let done = sync(&job(&src, &[&pg], &format!("[tables]\nexclude = [\"{long}\"]\n"))).expect("sync");
     assert!(done.ok, "{done:?}");
 }
+
+/// A generated column computed from a transformed column does not carry the original
+/// values to another engine, where it is a plain column: it is NULL there (it held
+/// `upper(original name)`, which the leak check did not see); a SQLite copy computes it
+/// again from the new values; one computed from untransformed columns is copied.
+#[test]
+fn generated_columns_of_transformed_columns_do_not_leak_elsewhere() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE person (id INTEGER PRIMARY KEY, name TEXT, up TEXT AS (upper(name)) STORED, twice INT AS (id * 2));
+         INSERT INTO person (id, name) VALUES (1, 'alice'), (2, 'bob');",
+    );
+    let pg = TestDb::create(Engine::Postgres);
+    let sqlite = TestDb::create(Engine::Sqlite);
+    let text = format!(
+        "seed = \"s\"\n{}",
+        job(&src, &[&pg, &sqlite], "[transform.person]\nname = \"first_name\"\n")
+    );
+    let plan = plan_of(&text).to_text();
+    assert!(
+        plan.contains("transform: up = null (generated from transformed column name"),
+        "{plan}"
+    );
+    assert!(!plan.contains("transform: twice"), "{plan}");
+    let report = sync(&text).expect("sync");
+    assert!(report.ok, "{report:?}");
+    for row in pg.query("SELECT name, up, twice FROM person ORDER BY id") {
+        assert!(
+            !["alice", "bob"].contains(&row[0].as_deref().unwrap_or_default()),
+            "{row:?}"
+        );
+        assert_eq!(row[1], None, "{row:?}");
+    }
+    assert_eq!(
+        pg.query("SELECT twice FROM person ORDER BY id"),
+        [[Some("2".to_string())], [Some("4".to_string())]]
+    );
+    assert_eq!(
+        sqlite.query("SELECT count(*) FROM person WHERE up = upper(name) AND name NOT IN ('alice', 'bob')"),
+        [[Some("2".to_string())]]
+    );
+}

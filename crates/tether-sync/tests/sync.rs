@@ -821,11 +821,16 @@ fn a_destination_that_is_the_source_or_another_destination_is_refused_before_any
 fn verification_compares_each_table_with_the_source_and_flags_extra_rows_after_truncate() {
     let src = TestDb::create(Engine::Sqlite);
     src.exec("CREATE TABLE log (msg TEXT NOT NULL); INSERT INTO log VALUES ('a'), ('b');");
-    // A destination that writes a row of its own for each one it gets.
-    let dest = TestDb::create(Engine::Sqlite);
+    // A destination that writes a row of its own for each one it gets: a trigger that
+    // fires even where Tether turns triggers off (PostgreSQL ENABLE ALWAYS; a SQLite
+    // destination's triggers are dropped for the load).
+    let dest = TestDb::create(Engine::Postgres);
     dest.exec(
-        "CREATE TABLE log (msg TEXT NOT NULL);
-         CREATE TRIGGER echo AFTER INSERT ON log WHEN NEW.msg = 'a' BEGIN INSERT INTO log VALUES ('a-echo'); END;",
+        "CREATE TABLE log (msg text NOT NULL);
+         CREATE FUNCTION echo() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN INSERT INTO log VALUES ('a-echo'); RETURN NULL; END $$;
+         CREATE TRIGGER echo AFTER INSERT ON log FOR EACH ROW WHEN (NEW.msg = 'a') EXECUTE FUNCTION echo();
+         ALTER TABLE log ENABLE ALWAYS TRIGGER echo;",
     );
     let report = sync(&job(&src, &[&dest], "")).expect("sync");
     assert!(!report.ok, "{report:?}");
