@@ -2790,3 +2790,36 @@ fn generated_columns_of_transformed_columns_do_not_leak_elsewhere() {
         [[Some("2".to_string())]]
     );
 }
+
+/// A MariaDB destination's triggers on the job's tables do not fire on a second run
+/// (sakila's shape: `ins_film` copying each film into `film_text`, and
+/// `customer_create_date` setting the creation date on insert): they are dropped for
+/// the load and created again after it. They used to fire: the re-run failed on
+/// `film_text` (1062) after overwriting the customers' creation dates with its own time.
+#[test]
+fn mariadb_destination_triggers_do_not_fire_on_a_second_run() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE film (id int PRIMARY KEY, title varchar(20));
+         CREATE TABLE film_text (film_id int PRIMARY KEY, title varchar(20));
+         CREATE TABLE customer (id int PRIMARY KEY, create_date datetime);
+         CREATE TRIGGER ins_film AFTER INSERT ON film FOR EACH ROW INSERT INTO film_text VALUES (NEW.id, NEW.title);
+         CREATE TRIGGER customer_create_date BEFORE INSERT ON customer FOR EACH ROW SET NEW.create_date = NOW();
+         INSERT INTO film VALUES (1, 'a'), (2, 'b');
+         INSERT INTO customer (id) VALUES (1);
+         UPDATE customer SET create_date = '2006-02-14 22:04:36';",
+    );
+    let dest = TestDb::create(Engine::Mysql);
+    for run in 0..2 {
+        let report = sync(&job(&src, &[&dest], "")).unwrap_or_else(|e| panic!("run {run}: {e}"));
+        assert!(report.ok, "{report:?}");
+        assert_eq!(
+            rows(&dest, "customer", "id"),
+            [["1", "2006-02-14 22:04:36"]],
+            "run {run}"
+        );
+        assert_eq!(rows(&dest, "film_text", "film_id"), rows(&src, "film_text", "film_id"));
+    }
+    dest.exec("INSERT INTO film VALUES (3, 'c')");
+    assert_eq!(rows(&dest, "film_text", "film_id").len(), 3, "the trigger is back");
+}

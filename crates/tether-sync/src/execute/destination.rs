@@ -269,48 +269,65 @@ impl Destination {
         self.suspended_triggers.clear();
     }
 
-    /// SQLite, loading in batches: drops the triggers of the job's tables that were
-    /// there before the run, keeping their statements to create them again after the
-    /// load ([`finish_schema`]) or after a failure ([`Destination::restore_triggers`]).
+    /// SQLite and MariaDB/MySQL, loading in batches (neither can turn a trigger off):
+    /// drops the triggers of the job's tables that were there before the run, keeping
+    /// their statements to create them again after the load ([`finish_schema`]) or
+    /// after a failure ([`Destination::restore_triggers`]).
     pub async fn suspend_triggers(&mut self, plan: &Plan, progress: &dyn Progress) -> Result<(), SyncError> {
-        if self.conn.engine() != tether_connect::Engine::Sqlite {
-            return Ok(());
-        }
         let d = self.conn.dialect();
-        let names: Vec<String> = plan
+        let tables: Vec<&Table> = plan
             .tables
             .iter()
-            .map(|tp| {
-                d.literal(&tether_connect::Value::Text(
-                    self.tables[&tp.table.table_name()].name.clone(),
-                ))
-            })
+            .map(|tp| &self.tables[&tp.table.table_name()])
             .collect();
-        let text = tether_schema::DataType::Text;
-        let found = self
-            .conn
-            .query(
-                &format!(
-                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ({}) ORDER BY rowid",
-                    names.join(", ")
-                ),
-                &[text.clone(), text],
-            )
-            .await?;
+        // (name, the statement creating it again)
+        let found: Vec<(String, String)> = match self.conn.engine() {
+            tether_connect::Engine::Postgres => return Ok(()),
+            // As read with the destination's schema: under their own sql_mode, without
+            // their DEFINER, in firing order.
+            tether_connect::Engine::Mysql => tables
+                .iter()
+                .flat_map(|t| &t.extras.triggers)
+                .map(|tr| (tr.name.clone(), tr.definition.clone()))
+                .collect(),
+            tether_connect::Engine::Sqlite => {
+                let names: Vec<String> = tables
+                    .iter()
+                    .map(|t| d.literal(&tether_connect::Value::Text(t.name.clone())))
+                    .collect();
+                let text = tether_schema::DataType::Text;
+                self.conn
+                    .query(
+                        &format!(
+                            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ({}) \
+                             ORDER BY rowid",
+                            names.join(", ")
+                        ),
+                        &[text.clone(), text],
+                    )
+                    .await?
+                    .into_iter()
+                    .filter_map(|r| match (&r[0], &r[1]) {
+                        (tether_connect::Value::Text(n), tether_connect::Value::Text(sql)) => {
+                            Some((n.clone(), sql.clone()))
+                        }
+                        _ => None,
+                    })
+                    .collect()
+            }
+        };
         let mut dropped = Vec::new();
-        for r in found {
-            let (tether_connect::Value::Text(name), tether_connect::Value::Text(sql)) = (&r[0], &r[1]) else {
-                continue;
-            };
-            self.conn.execute(&format!("DROP TRIGGER {}", d.ident(name))).await?;
-            dropped.push(name.clone());
-            self.suspended_triggers.push(sql.clone());
+        for (name, sql) in found {
+            self.conn.execute(&format!("DROP TRIGGER {}", d.ident(&name))).await?;
+            dropped.push(name);
+            self.suspended_triggers.push(sql);
         }
         if !dropped.is_empty() {
             progress.phase(&format!(
-                "{}: triggers {} dropped for the load (SQLite cannot turn them off), created again after it",
+                "{}: triggers {} dropped for the load ({} cannot turn them off), created again after it",
                 self.shown,
-                dropped.join(", ")
+                dropped.join(", "),
+                self.conn.engine().name()
             ));
         }
         // Created again with what is built after the data, before the indexes' end.
