@@ -325,6 +325,20 @@ pub fn row_key(t: &Table) -> Vec<String> {
     t.row_key()
 }
 
+/// The job's destinations on `engine`: (position from 0, as shown).
+fn destinations_on<'a>(
+    job: &'a Job,
+    shown: &'a [String],
+    engine: tether_connect::Engine,
+) -> impl Iterator<Item = (usize, &'a String)> + 'a {
+    job.destinations
+        .iter()
+        .zip(shown)
+        .enumerate()
+        .filter(move |(_, (spec, _))| spec.db_url().map(|u| u.engine()).ok() == Some(engine))
+        .map(|(i, (_, shown))| (i, shown))
+}
+
 /// SQLite does not tell table names apart by case (ASCII letters): two job tables whose
 /// names there differ only so (MariaDB's `MixedCase` and `mixedcase`), or are the same
 /// (flattened `schema_table`), would be one table on a SQLite destination.
@@ -335,10 +349,7 @@ fn same_name_on_sqlite(
     destinations_shown: &[String],
 ) -> Result<(), SyncError> {
     let sqlite = tether_connect::Engine::Sqlite;
-    for (i, (spec, shown)) in job.destinations.iter().zip(destinations_shown).enumerate() {
-        if spec.db_url().map(|u| u.engine()).ok() != Some(sqlite) {
-            continue;
-        }
+    for (i, shown) in destinations_on(job, destinations_shown, sqlite) {
         let mut seen: HashMap<String, (&Table, String)> = HashMap::new();
         for t in included {
             let there = crate::schema_plan::destination_name(schema, &t.table_name(), sqlite).name;
@@ -369,10 +380,7 @@ fn names_fit_postgres(
     if schema.engine == postgres {
         return Ok(());
     }
-    for (i, (spec, shown)) in job.destinations.iter().zip(destinations_shown).enumerate() {
-        if spec.db_url().map(|u| u.engine()).ok() != Some(postgres) {
-            continue;
-        }
+    for (i, shown) in destinations_on(job, destinations_shown, postgres) {
         for t in included {
             let there = crate::schema_plan::destination_name(schema, &t.table_name(), postgres).name;
             let table = schema.display_name(&t.table_name());
