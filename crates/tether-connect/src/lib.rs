@@ -394,7 +394,16 @@ impl Connection {
                 postgres::rw::insert(client, &name, columns, key, &always, &rows, conflict).await
             }
             Connection::Mysql { conn, load_data, .. } => {
-                mysql::rw::insert(conn, load_data, &name, columns, key, &rows, conflict).await
+                let bits: Vec<bool> = columns
+                    .iter()
+                    .map(|c| {
+                        table.column(c).is_some_and(|col| {
+                            matches!(col.normalized_type, tether_schema::DataType::Bits { .. })
+                                || col.engine_type.trim().to_ascii_lowercase().starts_with("bit")
+                        })
+                    })
+                    .collect();
+                mysql::rw::insert(conn, load_data, &name, columns, &bits, key, &rows, conflict).await
             }
         }
     }

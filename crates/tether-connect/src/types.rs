@@ -88,6 +88,9 @@ pub fn mysql(column_type: &str) -> DataType {
         "timestamp" => DataType::Timestamp { tz: true },
         "uuid" => DataType::Uuid,
         "json" => DataType::Json,
+        "bit" => DataType::Bits {
+            length: arg(0).unwrap_or(1),
+        },
         _ => DataType::Other(column_type.trim().to_ascii_lowercase()),
     }
 }

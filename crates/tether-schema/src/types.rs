@@ -42,6 +42,11 @@ pub enum DataType {
     },
     Uuid,
     Json,
+    /// MariaDB/MySQL `bit(n)`: an unsigned integer of `length` bits (1-64). Its values
+    /// are integers; the server sends them as raw big-endian bytes.
+    Bits {
+        length: u32,
+    },
     /// A type Tether has no neutral name for, kept as the engine spells it (lowercase).
     Other(String),
 }
@@ -111,6 +116,7 @@ impl fmt::Display for DataType {
             DataType::Timestamp { tz: true } => f.write_str("timestamptz"),
             DataType::Uuid => f.write_str("uuid"),
             DataType::Json => f.write_str("json"),
+            DataType::Bits { length } => write!(f, "bit({length})"),
             DataType::Other(name) => f.write_str(name),
         }
     }
@@ -161,6 +167,9 @@ impl FromStr for DataType {
             "timestamptz" => DataType::Timestamp { tz: true },
             "uuid" => DataType::Uuid,
             "json" => DataType::Json,
+            "bit" => DataType::Bits {
+                length: arg(0).unwrap_or(1),
+            },
             _ => DataType::Other(s),
         })
     }
@@ -233,6 +242,8 @@ mod tests {
             DataType::Timestamp { tz: true },
             DataType::Uuid,
             DataType::Json,
+            DataType::Bits { length: 1 },
+            DataType::Bits { length: 64 },
             DataType::Other("tsvector".into()),
         ];
         for t in all {

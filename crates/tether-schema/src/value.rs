@@ -69,7 +69,7 @@ impl Value {
                 "f" | "false" | "0" | "FALSE" => Value::Bool(false),
                 other => Value::Text(other.to_string()),
             },
-            DataType::Int { .. } => match text.parse::<i64>() {
+            DataType::Int { .. } | DataType::Bits { .. } => match text.parse::<i64>() {
                 Ok(i) => Value::Int(i),
                 Err(_) => match text.parse::<u64>() {
                     Ok(u) => Value::UInt(u),

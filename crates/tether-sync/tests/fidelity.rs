@@ -2823,3 +2823,51 @@ fn mariadb_destination_triggers_do_not_fire_on_a_second_run() {
     dest.exec("INSERT INTO film VALUES (3, 'c')");
     assert_eq!(rows(&dest, "film_text", "film_id").len(), 3, "the trigger is back");
 }
+
+/// MariaDB `bit(n)` values are the numbers they spell on every engine: they reached
+/// PostgreSQL and SQLite as their raw bytes (`\x05` as text), and a `b'101'` default
+/// was dropped there. A MariaDB copy keeps them through LOAD DATA, which stores a
+/// field's text as the bits (`12` would have been 0x3132 as it happens, `5` 0x35).
+#[test]
+fn mariadb_bit_columns_are_numbers_on_every_engine() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE flags (id int PRIMARY KEY, on_off bit(1), mask bit(5) NOT NULL DEFAULT b'101',
+           wide bit(16), big bit(64));
+         INSERT INTO flags VALUES (1, 1, 5, 12594, 18446744073709551615), (2, 0, 0, 0, 0),
+           (3, NULL, 31, NULL, 9223372036854775807);",
+    );
+    let (pg, lite, my) = (
+        TestDb::create(Engine::Postgres),
+        TestDb::create(Engine::Sqlite),
+        TestDb::create(Engine::Mysql),
+    );
+    let report = sync(&job(&src, &[&pg, &lite, &my], "")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    let expected = [
+        ["1", "1", "5", "12594", "18446744073709551615"],
+        ["2", "0", "0", "0", "0"],
+        ["3", "NULL", "31", "NULL", "9223372036854775807"],
+    ]
+    .map(|r| r.map(str::to_string).to_vec());
+    let numbers = "SELECT id, on_off + 0, mask + 0, wide + 0, big + 0 FROM flags ORDER BY id";
+    assert_eq!(rows(&pg, "flags", "id"), expected);
+    assert_eq!(
+        first(&pg, "SELECT data_type FROM information_schema.columns WHERE table_name = 'flags' AND column_name = 'wide'"),
+        [Some("integer".to_string())]
+    );
+    let got: Vec<Vec<String>> = my.query(numbers).iter().map(|r| r.iter().map(norm).collect()).collect();
+    assert_eq!(got, expected);
+    assert_eq!(
+        first(&my, "SELECT column_type FROM information_schema.columns WHERE table_schema = database() AND table_name = 'flags' AND column_name = 'mask'"),
+        [Some("bit(5)".to_string())]
+    );
+    // SQLite keeps integers to 2^63 - 1: the 64-bit value is the one it cannot hold.
+    let lite_rows = rows(&lite, "flags", "id");
+    assert_eq!(lite_rows[1..], expected[1..]);
+    assert_eq!(lite_rows[0][..4], expected[0][..4]);
+    for db in [&pg, &lite] {
+        db.exec("INSERT INTO flags (id) VALUES (4)");
+        assert_eq!(first(db, "SELECT mask FROM flags WHERE id = 4"), [Some("5".to_string())]);
+    }
+}

@@ -62,6 +62,10 @@ impl Fit {
                 let (min, max) = int_range(*bytes, *unsigned);
                 Shape::Int { min, max }
             }
+            DataType::Bits { length } => Shape::Int {
+                min: 0,
+                max: (1i128 << (*length).clamp(1, 64)) - 1,
+            },
             DataType::Float { .. } => Shape::Float,
             DataType::Char { length } | DataType::Varchar { length } => Shape::Text {
                 max: length.map(|l| l as usize),

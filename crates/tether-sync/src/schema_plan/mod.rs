@@ -389,6 +389,10 @@ pub fn translate_default(expr: &str, ty: &DataType, dest: Engine) -> Option<Stri
     if base == "true" || base == "false" {
         return Some(d.literal(&tether_connect::Value::Bool(base == "true")));
     }
+    // A bit literal of a MariaDB `bit(n)` column, b'101': the number elsewhere.
+    if let (DataType::Bits { .. }, Some(bits)) = (ty, base.strip_prefix("b'").and_then(|b| b.strip_suffix('\''))) {
+        return u64::from_str_radix(bits, 2).ok().map(|n| n.to_string());
+    }
     // A quoted literal, with or without a PostgreSQL cast: 'abc'::text.
     if let Some(rest) = e.strip_prefix('\'') {
         let mut value = String::new();

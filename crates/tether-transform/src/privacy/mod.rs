@@ -275,6 +275,7 @@ fn type_allows(class: PersonalClass, ty: &DataType) -> bool {
         DataType::Char { .. } | DataType::Varchar { .. } | DataType::Text => class != Location,
         DataType::Other(_) | DataType::Json => true,
         DataType::Binary { .. } => matches!(class, Credential | Location),
+        DataType::Bits { .. } => false,
         DataType::Int { .. } => matches!(
             class,
             Phone | PostalAddress | NationalId | PaymentCard | BankAccount | BirthDate

@@ -145,6 +145,7 @@ impl Dialect for Mysql {
             DataType::Timestamp { .. } => "datetime(6)".into(),
             DataType::Uuid => "char(36)".into(),
             DataType::Json => "longtext".into(),
+            DataType::Bits { length } => format!("bit({length})"),
         }
     }
 }

@@ -25,7 +25,7 @@ pub const SQL_MODE: &str = "STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGI
 const MAX_STATEMENT: usize = 4 * 1024 * 1024;
 
 /// MariaDB types whose values are bytes, not text: spatial types (internal format:
-/// SRID then WKB) and `bit(n)`.
+/// SRID then WKB).
 fn is_binary_other(name: &str) -> bool {
     const BINARY: &[&str] = &[
         "geometry",
@@ -36,7 +36,6 @@ fn is_binary_other(name: &str) -> bool {
         "multilinestring",
         "multipolygon",
         "geometrycollection",
-        "bit",
     ];
     BINARY.iter().any(|b| name == *b || name.starts_with(&format!("{b}(")))
 }
@@ -47,6 +46,11 @@ fn typed(v: mysql_async::Value, ty: &DataType) -> Value {
         M::NULL => Value::Null,
         M::Bytes(b) => match ty {
             DataType::Binary { .. } => Value::Bytes(b),
+            // `bit(n)` arrives as its raw big-endian bytes, not as digits.
+            DataType::Bits { .. } => {
+                let n = b.iter().fold(0u64, |n, &byte| n << 8 | u64::from(byte));
+                i64::try_from(n).map(Value::Int).unwrap_or(Value::UInt(n))
+            }
             DataType::Other(name) if is_binary_other(name) => Value::Bytes(b),
             _ => {
                 let text = String::from_utf8_lossy(&b);
@@ -167,6 +171,7 @@ async fn load_data(
     conn: &mut Conn,
     table: &str,
     columns: &[String],
+    bits: &[bool],
     rows: &[Row],
 ) -> Result<Option<u64>, mysql_async::Error> {
     let d = crate::engine::dialect_of(Engine::Mysql);
@@ -185,10 +190,27 @@ async fn load_data(
         Ok(futures_util::stream::once(async move { Ok::<_, std::io::Error>(bytes) }).boxed())
     });
     conn.query_drop("START TRANSACTION").await?;
+    // LOAD DATA stores a field's bytes into a `bit(n)` column as they are ('5' would
+    // be 0x35): those fields go through a variable and are stored as the number.
+    let mut targets = Vec::with_capacity(columns.len());
+    let mut sets = Vec::new();
+    for (i, c) in columns.iter().enumerate() {
+        if bits.get(i).copied().unwrap_or(false) {
+            targets.push(format!("@tether_{i}"));
+            sets.push(format!("{} = CAST(@tether_{i} AS UNSIGNED)", d.ident(c)));
+        } else {
+            targets.push(d.ident(c));
+        }
+    }
+    let set = if sets.is_empty() {
+        String::new()
+    } else {
+        format!(" SET {}", sets.join(", "))
+    };
     let sql = format!(
         "LOAD DATA LOCAL INFILE 'tether-batch' INTO TABLE {table} CHARACTER SET utf8mb4 \
-         FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({})",
-        d.idents(columns)
+         FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({}){set}",
+        targets.join(", ")
     );
     let outcome = match conn.query_iter(sql).await {
         Ok(r) => {
@@ -229,18 +251,20 @@ async fn load_data(
 /// Writes a batch: `LOAD DATA LOCAL INFILE` when conflicts are errors and the server
 /// allows it, else multi-row INSERTs. When an INSERT fails, its rows are retried one by
 /// one to find the row the server rejects.
+#[allow(clippy::too_many_arguments)]
 pub async fn insert(
     conn: &mut Conn,
     load_data_ok: &mut bool,
     table: &str,
     columns: &[String],
+    bits: &[bool],
     key: &[String],
     rows: &[Row],
     conflict: Conflict,
 ) -> Result<u64, WriteError> {
     let d = crate::engine::dialect_of(Engine::Mysql);
     if conflict == Conflict::Error && *load_data_ok && !rows.is_empty() {
-        match load_data(conn, table, columns, rows).await {
+        match load_data(conn, table, columns, bits, rows).await {
             Ok(Some(n)) => return Ok(n),
             Ok(None) => {}
             Err(e) => {

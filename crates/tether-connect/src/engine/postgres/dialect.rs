@@ -397,6 +397,12 @@ impl Dialect for Postgres {
             DataType::Timestamp { tz: true } => "timestamptz".into(),
             DataType::Uuid => "uuid".into(),
             DataType::Json => "jsonb".into(),
+            // The integer the bits spell (PostgreSQL's own `bit(n)` is a string of
+            // digits, which an application reading numbers does not expect).
+            DataType::Bits { length: ..=15 } => "smallint".into(),
+            DataType::Bits { length: ..=31 } => "integer".into(),
+            DataType::Bits { length: ..=63 } => "bigint".into(),
+            DataType::Bits { .. } => "numeric(20,0)".into(),
             DataType::Other(_) => "text".into(),
         }
     }

@@ -27,7 +27,7 @@ impl Dialect for Sqlite {
     fn column_type(&self, ty: &DataType, _keyed: bool) -> String {
         match ty {
             DataType::Boolean => "BOOLEAN".into(),
-            DataType::Int { .. } => "INTEGER".into(),
+            DataType::Int { .. } | DataType::Bits { .. } => "INTEGER".into(),
             // A NUMERIC column keeps 15 significant digits of a value that is not an
             // integer (it becomes a REAL): wider decimals are kept as written, in TEXT.
             DataType::Decimal { precision: Some(p), .. } if *p > 15 => "TEXT".into(),
