@@ -344,19 +344,21 @@ pub(crate) fn numeric_bool_literal(strings: Engine, v: &Value) -> String {
         Value::Bool(b) => (if *b { "1" } else { "0" }).into(),
         Value::Int(i) => i.to_string(),
         Value::UInt(u) => u.to_string(),
-        Value::Float(f) => float_literal(*f),
+        Value::Float(f) if f.is_finite() => float_literal(*f),
+        // MariaDB/MySQL have no NaN or infinity: the text makes a strict server refuse
+        // the row, naming it, where NULL would have replaced the value unseen.
+        Value::Float(f) if strings == Engine::Mysql => tether_schema::sql::text(strings, &f.to_string()),
+        // SQLite stores NaN as NULL itself; 9e999 is its infinity.
+        Value::Float(f) if f.is_nan() => "NULL".into(),
+        Value::Float(f) => (if *f > 0.0 { "9e999" } else { "-9e999" }).into(),
         Value::Text(t) => tether_schema::sql::text(strings, t),
         Value::Bytes(b) => tether_schema::sql::hex_literal(b),
     }
 }
 
+/// A finite float as a numeric literal that reads back as the same `f64`.
 pub(crate) fn float_literal(f: f64) -> String {
-    if f.is_finite() {
-        let s = format!("{f:?}");
-        s
-    } else {
-        "NULL".into()
-    }
+    format!("{f:?}")
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use tether_connect::{Connection, Filter, ReadSpec};
-use tether_schema::{Schema, Table, TableName, Value};
+use tether_schema::{DataType, Schema, Table, TableName, Value};
 use tether_transform::privacy::{classify, PersonalClass, TableContext};
 
 use crate::anonymize::ColumnTransform;
@@ -77,7 +77,7 @@ pub async fn scan(
                 table: (*t).clone(),
                 columns: readable.clone(),
                 filter: Filter::All,
-                order_by: t.row_key(),
+                order_by: sample_order(t),
                 limit: Some(sample),
             };
             conn.read_all(&spec).await?
@@ -331,4 +331,20 @@ pub fn strict_refusal(job_path: &str, report: &PrivacyReport) -> Option<SyncErro
             open.join(", ")
         ))
     })
+}
+
+/// The columns a table's sample is ordered by, for the same sample on every run: its
+/// key, or, without one, every column of a type the engine can order (PostgreSQL's
+/// `json`, `xml` and geometric types have no ordering: naming one made the scan, and
+/// so the job, fail).
+fn sample_order(t: &Table) -> Vec<String> {
+    let key = t.row_key();
+    if !t.primary_key.is_empty() || t.unique_keys.iter().any(|u| u.predicate.is_none()) {
+        return key;
+    }
+    t.columns
+        .iter()
+        .filter(|c| !matches!(c.normalized_type, DataType::Json | DataType::Other(_)))
+        .map(|c| c.name.clone())
+        .collect()
 }

@@ -2871,3 +2871,55 @@ fn mariadb_bit_columns_are_numbers_on_every_engine() {
         assert_eq!(first(db, "SELECT mask FROM flags WHERE id = 4"), [Some("5".to_string())]);
     }
 }
+
+/// NaN, the infinities and -0 of float columns are kept on a PostgreSQL destination
+/// written through INSERT (`on_conflict = "update"`), where they became NULL; a
+/// MariaDB destination, which has no such values, refuses the row by name instead of
+/// writing NULL.
+#[test]
+fn float_nan_and_infinities_are_kept_or_refused_never_nulled() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE fl (id int PRIMARY KEY, f8 float8, r real);
+         INSERT INTO fl VALUES (1, 'NaN', 'Infinity'), (2, '-Infinity', 'NaN'), (3, '-0', 1.5), (4, 2.5, NULL);",
+    );
+    let pg = TestDb::create(Engine::Postgres);
+    let text = format!(
+        "source = \"{}\"\n[[destinations]]\nurl = \"{}\"\non_conflict = \"update\"\n",
+        src.url, pg.url
+    );
+    for _ in 0..2 {
+        let report = sync(&text).expect("sync");
+        assert!(report.ok, "{report:?}");
+        let values = "SELECT id, f8::text, r::text FROM fl ORDER BY id";
+        assert_eq!(pg.query(values), src.query(values));
+    }
+    let my = TestDb::create(Engine::Mysql);
+    src.exec("DELETE FROM fl WHERE id <> 2");
+    let err = sync(&job(&src, &[&my], "")).expect_err("MariaDB holds no infinity").to_string();
+    assert!(err.contains("table fl: row (id)=(2)"), "{err}");
+}
+
+/// The personal-data sample of a PostgreSQL table without a key orders it by the
+/// columns that have an ordering (ordering by a `json`, `xml` or `point` column failed
+/// the job, 42883); a COPY error inside a JSON value names the row COPY was on, not
+/// the JSON parser's line.
+#[test]
+fn keyless_tables_with_unordered_types_are_sampled_and_copy_errors_name_their_row() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE logs (at timestamptz, payload json, doc xml, spot point);
+         INSERT INTO logs VALUES ('2020-01-01 00:00:00+00', '{\"a\": 1}', '<a/>', '(1,2)');",
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    let report = sync(&job(&src, &[&dest], "")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    let values = "SELECT at, payload::text, doc::text, spot::text FROM logs";
+    assert_eq!(dest.query(values), src.query(values));
+
+    let lite = TestDb::create(Engine::Sqlite);
+    lite.exec("CREATE TABLE m (id INTEGER PRIMARY KEY, j JSON); INSERT INTO m VALUES (1, '{\"a\":1}'), (2, x'7b');");
+    let pg = TestDb::create(Engine::Postgres);
+    let err = sync(&job(&lite, &[&pg], "")).expect_err("a blob is no JSON").to_string();
+    assert!(err.contains("row (id)=(2)"), "{err}");
+}

@@ -347,6 +347,10 @@ impl Dialect for Postgres {
             Value::Bool(b) => (if *b { "TRUE" } else { "FALSE" }).into(),
             Value::Int(i) => i.to_string(),
             Value::UInt(u) => u.to_string(),
+            // NaN, the infinities and -0 exist only as float8 input text.
+            Value::Float(f) if f.is_nan() => "'NaN'::float8".into(),
+            Value::Float(f) if f.is_infinite() => format!("'{}Infinity'::float8", if *f < 0.0 { "-" } else { "" }),
+            Value::Float(f) if *f == 0.0 && f.is_sign_negative() => "'-0'::float8".into(),
             Value::Float(f) => float_literal(*f),
             Value::Text(t) => sql::text(Engine::Postgres, t),
             Value::Bytes(b) => format!("'\\x{}'::bytea", hex(b)),

@@ -233,9 +233,12 @@ pub async fn insert(
 
 /// Maps a COPY failure to the row it names (`COPY t, line 3, column x`).
 fn copy_error(e: &tokio_postgres::Error) -> WriteError {
+    // The context may hold other lines before COPY's own ("JSON data, line 1: ...\n
+    // COPY t, line 2, column j"): the row is the number on the COPY line.
     let row = e
         .as_db_error()
         .and_then(|db| db.where_())
+        .and_then(|w| w.lines().find(|l| l.starts_with("COPY ")))
         .and_then(|w| w.split(", line ").nth(1))
         .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
         .and_then(|n| n.parse::<usize>().ok())
