@@ -201,6 +201,11 @@ pub trait Dialect: Sync {
         format!("octet_length({expr})")
     }
 
+    /// What a read selects for `column` of type `ty`: the column, or an expression
+    /// (named as the column) the server prints without losing the value.
+    fn read_column(&self, column: &str, _ty: Option<&DataType>) -> String {
+        self.ident(column)
+    }
     fn idents(&self, names: &[String]) -> String {
         names.iter().map(|n| self.ident(n)).collect::<Vec<_>>().join(", ")
     }

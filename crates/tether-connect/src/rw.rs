@@ -73,7 +73,12 @@ impl ReadSpec {
     }
 
     fn select_where(&self, d: &dyn crate::dialect::Dialect, cond: Option<&str>) -> String {
-        let mut sql = format!("SELECT {} FROM {}", d.idents(&self.columns), d.own_rows(&self.table));
+        let columns: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| d.read_column(c, self.table.column(c).map(|col| &col.normalized_type)))
+            .collect();
+        let mut sql = format!("SELECT {} FROM {}", columns.join(", "), d.own_rows(&self.table));
         if let Some(cond) = cond {
             sql.push_str(" WHERE ");
             sql.push_str(cond);

@@ -299,6 +299,10 @@ pub struct Action {
     /// Error raised when this action updates child rows of a table an earlier step of
     /// the same cascade chain updates (InnoDB refuses that with 1451).
     pub same_table_update: FkError,
+    /// Per FK column: the most characters the child's column holds, where it is
+    /// text. InnoDB refuses (1451) an ON UPDATE CASCADE whose new key does not fit
+    /// the child's column, trailing spaces included, where an UPDATE would cut it.
+    pub fits: Vec<Option<u32>>,
 }
 
 /// Everything that happens when rows of `table` see `event`.

@@ -2853,7 +2853,10 @@ fn mariadb_bit_columns_are_numbers_on_every_engine() {
     let numbers = "SELECT id, on_off + 0, mask + 0, wide + 0, big + 0 FROM flags ORDER BY id";
     assert_eq!(rows(&pg, "flags", "id"), expected);
     assert_eq!(
-        first(&pg, "SELECT data_type FROM information_schema.columns WHERE table_name = 'flags' AND column_name = 'wide'"),
+        first(
+            &pg,
+            "SELECT data_type FROM information_schema.columns WHERE table_name = 'flags' AND column_name = 'wide'"
+        ),
         [Some("integer".to_string())]
     );
     let got: Vec<Vec<String>> = my.query(numbers).iter().map(|r| r.iter().map(norm).collect()).collect();
@@ -2868,7 +2871,10 @@ fn mariadb_bit_columns_are_numbers_on_every_engine() {
     assert_eq!(lite_rows[0][..4], expected[0][..4]);
     for db in [&pg, &lite] {
         db.exec("INSERT INTO flags (id) VALUES (4)");
-        assert_eq!(first(db, "SELECT mask FROM flags WHERE id = 4"), [Some("5".to_string())]);
+        assert_eq!(
+            first(db, "SELECT mask FROM flags WHERE id = 4"),
+            [Some("5".to_string())]
+        );
     }
 }
 
@@ -2896,7 +2902,9 @@ fn float_nan_and_infinities_are_kept_or_refused_never_nulled() {
     }
     let my = TestDb::create(Engine::Mysql);
     src.exec("DELETE FROM fl WHERE id <> 2");
-    let err = sync(&job(&src, &[&my], "")).expect_err("MariaDB holds no infinity").to_string();
+    let err = sync(&job(&src, &[&my], ""))
+        .expect_err("MariaDB holds no infinity")
+        .to_string();
     assert!(err.contains("table fl: row (id)=(2)"), "{err}");
 }
 
@@ -2920,6 +2928,157 @@ fn keyless_tables_with_unordered_types_are_sampled_and_copy_errors_name_their_ro
     let lite = TestDb::create(Engine::Sqlite);
     lite.exec("CREATE TABLE m (id INTEGER PRIMARY KEY, j JSON); INSERT INTO m VALUES (1, '{\"a\":1}'), (2, x'7b');");
     let pg = TestDb::create(Engine::Postgres);
-    let err = sync(&job(&lite, &[&pg], "")).expect_err("a blob is no JSON").to_string();
+    let err = sync(&job(&lite, &[&pg], ""))
+        .expect_err("a blob is no JSON")
+        .to_string();
     assert!(err.contains("row (id)=(2)"), "{err}");
+}
+
+/// `truncate = true` empties the job's tables with checks off: a destination table
+/// outside the job whose rows reference one of them would keep rows without a parent
+/// (MariaDB and SQLite ran no ON DELETE action; verification checks job tables only).
+/// Refused before anything is written, naming the FK; allowed where no row refers.
+#[test]
+fn truncate_refuses_to_orphan_rows_of_tables_outside_the_job() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec("CREATE TABLE p (code varchar(10) PRIMARY KEY, name varchar(20)); INSERT INTO p VALUES ('abc', 'a');");
+    for engine in [Engine::Mysql, Engine::Sqlite] {
+        let dest = TestDb::create(engine);
+        dest.exec(
+            "CREATE TABLE p (code varchar(10) PRIMARY KEY, name varchar(20));
+             INSERT INTO p VALUES ('keep', 'k');
+             CREATE TABLE other (id int PRIMARY KEY, pcode varchar(10) REFERENCES p (code) ON DELETE CASCADE);
+             INSERT INTO other VALUES (1, NULL), (2, 'keep');",
+        );
+        let err = sync(&job(&src, &[&dest], ""))
+            .expect_err("other's row 2 would lose its parent")
+            .to_string();
+        assert!(
+            err.contains("truncate = true would empty p, which rows of other reference through foreign key"),
+            "{engine:?}: {err}"
+        );
+        assert_eq!(rows(&dest, "p", "code"), [["keep", "k"]], "{engine:?}: nothing written");
+        dest.exec("DELETE FROM other WHERE id = 2");
+        let report = sync(&job(&src, &[&dest], "")).expect("no row refers to p now");
+        assert!(report.ok, "{report:?}");
+        assert_eq!(rows(&dest, "p", "code"), [["abc", "a"]]);
+    }
+}
+
+/// Without `truncate`, a destination table that holds rows and has no key (or a
+/// primary key drawn afresh on every run by a `generate_` transformer) would take
+/// the same rows again on every run, verification passing: refused, naming the table.
+#[test]
+fn a_second_run_never_copies_rows_of_keyless_or_regenerated_tables_twice() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE nk (a int, b text); INSERT INTO nk VALUES (1, 'x'), (2, 'y');
+         CREATE TABLE gp (id uuid PRIMARY KEY, name text); INSERT INTO gp VALUES (gen_random_uuid(), 'x');",
+    );
+    for engine in [Engine::Postgres, Engine::Mysql, Engine::Sqlite] {
+        let dest = TestDb::create(engine);
+        let text = |tables: &str, extra: &str| {
+            format!(
+                "source = \"{}\"\nseed = \"s\"\n[tables]\ninclude = [{tables}]\n[[destinations]]\nurl = \"{}\"\non_conflict = \"skip\"\n{extra}",
+                src.url, dest.url
+            )
+        };
+        let keyless = text("\"nk\"", "");
+        assert!(sync(&keyless).expect("first run").ok);
+        let err = sync(&keyless)
+            .expect_err("a second run would copy nk again")
+            .to_string();
+        assert!(
+            err.contains("table nk already holds rows and has no primary or unique key"),
+            "{engine:?}: {err}"
+        );
+        assert_eq!(
+            first(&dest, "SELECT count(*) FROM nk"),
+            [Some("2".to_string())],
+            "{engine:?}"
+        );
+        let fresh = text("\"gp\"", "[transform.gp]\nid = \"generate_uuid\"\n");
+        assert!(sync(&fresh).expect("first run").ok);
+        let err = sync(&fresh).expect_err("new ids every run").to_string();
+        assert!(
+            err.contains("table gp already holds rows and gets a new primary key on every run (id"),
+            "{engine:?}: {err}"
+        );
+        assert_eq!(
+            first(&dest, "SELECT count(*) FROM gp"),
+            [Some("1".to_string())],
+            "{engine:?}"
+        );
+    }
+}
+
+/// MariaDB FLOAT values keep every bit on every engine: the text protocol printed
+/// them with 6 significant digits (16777215 became 16777200, on a MariaDB copy too).
+#[test]
+fn mariadb_float_columns_keep_their_exact_values() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE fl (id int PRIMARY KEY, f float, fu float unsigned);
+         INSERT INTO fl VALUES (1, 16777215, 1234567), (2, 1234567.0, 98765.43), (3, 0.000123456789, 7654321),
+           (4, 3.40282e38, NULL), (5, -1.17549e-38, 0);",
+    );
+    let (pg, lite, my) = (
+        TestDb::create(Engine::Postgres),
+        TestDb::create(Engine::Sqlite),
+        TestDb::create(Engine::Mysql),
+    );
+    let report = sync(&job(&src, &[&pg, &lite, &my], "")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    let numbers = |db: &TestDb, sql: &str| -> Vec<Vec<Option<f64>>> {
+        db.query(sql)
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|v| v.as_ref().map(|s| s.parse::<f64>().expect("a number")))
+                    .collect()
+            })
+            .collect()
+    };
+    let exact = "SELECT id, CAST(f AS DOUBLE), CAST(fu AS DOUBLE) FROM fl ORDER BY id";
+    let expected = numbers(&src, exact);
+    assert_eq!(expected[0][1], Some(16777215.0));
+    assert_eq!(numbers(&my, exact), expected);
+    assert_eq!(
+        numbers(&pg, "SELECT id, f::float8, fu::float8 FROM fl ORDER BY id"),
+        expected
+    );
+    assert_eq!(numbers(&lite, "SELECT id, f, fu FROM fl ORDER BY id"), expected);
+}
+
+/// A MariaDB `bigint unsigned AUTO_INCREMENT` key keeps counting on PostgreSQL (a
+/// bigint identity continuing past the copied keys; it became numeric(20,0) with no
+/// default, and an INSERT without an id failed), its children's columns bigints so
+/// their FKs are created.
+#[test]
+fn mariadb_unsigned_bigint_auto_increment_keys_keep_counting_on_postgres() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE u (id bigint unsigned AUTO_INCREMENT PRIMARY KEY, v int, big bigint unsigned);
+         CREATE TABLE uc (id int PRIMARY KEY, u_id bigint unsigned, FOREIGN KEY (u_id) REFERENCES u (id));
+         INSERT INTO u VALUES (5, 1, 18446744073709551615); INSERT INTO uc VALUES (1, 5);",
+    );
+    let pg = TestDb::create(Engine::Postgres);
+    let report = sync(&job(&src, &[&pg], "")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    let types = "SELECT column_name, data_type, is_identity FROM information_schema.columns
+                 WHERE table_name IN ('u', 'uc') ORDER BY table_name, ordinal_position";
+    let expected = [
+        ["id", "bigint", "YES"],
+        ["v", "integer", "NO"],
+        ["big", "numeric", "NO"],
+        ["id", "integer", "NO"],
+        ["u_id", "bigint", "NO"],
+    ];
+    assert_eq!(
+        pg.query(types),
+        expected.map(|r| r.map(|v| Some(v.to_string())).to_vec())
+    );
+    pg.exec("INSERT INTO u (v) VALUES (2)");
+    assert_eq!(first(&pg, "SELECT id FROM u WHERE v = 2"), [Some("6".to_string())]);
+    assert_refused(&pg, "INSERT INTO uc VALUES (2, 99)", "23503");
 }

@@ -237,6 +237,17 @@ impl<'a> Planner<'a> {
                 read,
                 too_deep,
                 same_table_update: message::row_is_referenced(self.database, &child.name, fk),
+                fits: fk
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        child
+                            .columns
+                            .iter()
+                            .find(|col| eq_ci(&col.name, c))
+                            .and_then(|col| col.normalized_type.max_chars())
+                    })
+                    .collect(),
             },
             next,
         )

@@ -260,14 +260,16 @@ impl Cascade<'_> {
         let child_id_len = id_len(self.plan, &fk.child, Event::Delete, key_len);
         // The first own row whose cascade reaches each parent key.
         let origin_of = origins_by_key(item, fk);
+        let read = literals(&rows);
+        let parents = self.parent_keys(fk, keys, &read, key_len).await?;
         let seen = self.deleted.get(&fk.child);
         let mut old = Vec::new();
         let mut origin = Vec::new();
         let mut again = Vec::new();
         let mut again_origin = Vec::new();
-        for mut r in literals(&rows) {
-            let fk_values = r.split_off(key_len);
-            let o = origin_of.get(&fk_values).copied().unwrap_or(0);
+        for (mut r, parent) in read.into_iter().zip(parents) {
+            r.truncate(key_len);
+            let o = parent.and_then(|i| origin_of.get(&keys[i])).copied().unwrap_or(0);
             let id = r[..child_id_len.min(r.len())].to_vec();
             if fk.child == self.plan.table {
                 if let Some(&pos) = self.writes.start_rows.get(&id) {
@@ -357,6 +359,24 @@ impl Cascade<'_> {
                 origin: first_origin(item, &fk.parent_positions, &referenced),
             });
         }
+        if self.checks && matches!(new, NewChildValue::Cascade) {
+            let long: Vec<Vec<String>> =
+                keys.iter()
+                    .zip(new_values)
+                    .filter(|(_, values)| {
+                        values.iter().zip(&action.fits).any(
+                            |(v, fits)| matches!((fits, literal_chars(v)), (Some(max), Some(n)) if n > *max as usize),
+                        )
+                    })
+                    .map(|(k, _)| k.clone())
+                    .collect();
+            if !long.is_empty() && exists(self.backend, &fk.child, &fk.columns, &long, None).await? {
+                return Err(Failure {
+                    error: action.same_table_update.clone().into(),
+                    origin: first_origin(item, &fk.parent_positions, &long.into_iter().collect()),
+                });
+            }
+        }
         self.writes
             .statements
             .push(statement.render(&fk.columns, keys, new_values));
@@ -376,26 +396,25 @@ impl Cascade<'_> {
             })
             .collect();
         let origin_of = origins_by_key(item, fk);
-        // Where each old key sits in `keys` (they are distinct).
-        let key_index: HashMap<&[String], usize> = keys.iter().enumerate().map(|(i, k)| (k.as_slice(), i)).collect();
+        let read = literals(&rows);
+        let parents = self.parent_keys(fk, keys, &read, key_len).await?;
         let mut old_rows = Vec::new();
         let mut new_rows = Vec::new();
         let mut origins = Vec::new();
-        for r in literals(&rows) {
-            let fk_old = r[key_len..].to_vec();
-            origins.push(origin_of.get(&fk_old).copied().unwrap_or(0));
+        for (r, parent) in read.into_iter().zip(parents) {
+            origins.push(parent.and_then(|i| origin_of.get(&keys[i])).copied().unwrap_or(0));
             let mut old = r;
             old.truncate(key_len);
             let mut next = old.clone();
             for (n, pos) in positions.iter().enumerate() {
                 let Some(pos) = pos else { continue };
-                next[*pos] = match new {
-                    NewChildValue::Null => "NULL".to_string(),
-                    NewChildValue::Default(d) => d[n].clone(),
-                    NewChildValue::Cascade => match key_index.get(fk_old.as_slice()) {
-                        Some(&i) => new_values[i][n].clone(),
-                        None => old[*pos].clone(),
-                    },
+                next[*pos] = match (new, parent) {
+                    (NewChildValue::Null, _) => "NULL".to_string(),
+                    (NewChildValue::Default(d), _) => d[n].clone(),
+                    (NewChildValue::Cascade, Some(i)) => new_values[i][n].clone(),
+                    // The read found it by one of `keys`, so `parent_keys` always
+                    // tells which; kept as it was only should the server not say.
+                    (NewChildValue::Cascade, None) => old[*pos].clone(),
                 };
             }
             old_rows.push(old);
@@ -415,6 +434,76 @@ impl Cascade<'_> {
         });
         Ok(())
     }
+
+    /// For each child row read by `keys` (its FK values after the first `key_len`
+    /// columns), the position in `keys` of the parent key it references. The server
+    /// returns the child's own spelling, which the parent key's literal need not
+    /// match (another case, trailing spaces, ZEROFILL digits): such values are
+    /// matched by the column's own comparison, in one query.
+    async fn parent_keys(
+        &mut self,
+        fk: &FkRef,
+        keys: &[Vec<String>],
+        read: &[Vec<String>],
+        key_len: usize,
+    ) -> Result<Vec<Option<usize>>, ServerError> {
+        let index: HashMap<&[String], usize> = keys.iter().enumerate().map(|(i, k)| (k.as_slice(), i)).collect();
+        let mut found: Vec<Option<usize>> = read.iter().map(|r| index.get(&r[key_len..]).copied()).collect();
+        if found.iter().all(Option::is_some) {
+            return Ok(found);
+        }
+        if keys.len() == 1 {
+            return Ok(vec![Some(0); read.len()]);
+        }
+        let missing: HashSet<&[String]> = read
+            .iter()
+            .zip(&found)
+            .filter(|(_, f)| f.is_none())
+            .map(|(r, _)| &r[key_len..])
+            .collect();
+        let columns = row_sql(&fk.columns);
+        let tuple = |v: &[String]| format!("({})", v.join(", "));
+        let cases: Vec<String> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| format!("WHEN {columns} = {} THEN {i}", tuple(k)))
+            .collect();
+        let listed: Vec<String> = fk.columns.iter().map(|c| tether_fkplan::ident(c)).collect();
+        let sql = format!(
+            "SELECT {}, CASE {} END FROM {} WHERE {columns} IN ({})",
+            listed.join(", "),
+            cases.join(" "),
+            tether_fkplan::ident(&fk.child),
+            missing.iter().map(|v| tuple(v)).collect::<Vec<_>>().join(", ")
+        );
+        let mut matched: HashMap<Vec<String>, usize> = HashMap::new();
+        for mut r in literals(&self.backend.read(&sql).await?) {
+            if let Some(i) = r.pop().and_then(|i| i.parse().ok()) {
+                matched.insert(r, i);
+            }
+        }
+        for (f, r) in found.iter_mut().zip(read) {
+            if f.is_none() {
+                *f = matched.get(&r[key_len..]).copied();
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// The characters of a quoted string literal as the server reads it (`\\x` and
+/// `''` are one); `None` for anything else (numbers, hex, NULL).
+fn literal_chars(literal: &str) -> Option<usize> {
+    let inner = literal.strip_prefix('\'')?.strip_suffix('\'')?;
+    let mut n = 0;
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' || c == '\'' {
+            chars.next();
+        }
+        n += 1;
+    }
+    Some(n)
 }
 
 /// The distinct old key tuples of `fk` in `item`, without NULLs (they reference

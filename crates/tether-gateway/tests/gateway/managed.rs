@@ -736,3 +736,67 @@ fn writes_with_fk_work_are_refused_under_no_backslash_escapes() {
         );
     });
 }
+
+/// A child whose FK value is spelled otherwise than its parent's key (another case,
+/// trailing spaces, ZEROFILL digits) still passes the new key on to its own
+/// children: the gateway looked the child's spelling up among the parents' and,
+/// not finding it, left the grandchildren as they were (orphans) and skipped their
+/// RESTRICT checks.
+#[test]
+fn cascades_go_on_past_children_spelling_their_key_otherwise() {
+    let schema = "
+        CREATE TABLE p (code varchar(10) PRIMARY KEY, v int);
+        CREATE TABLE c (id int PRIMARY KEY, code varchar(10), KEY (code),
+          FOREIGN KEY (code) REFERENCES p (code) ON UPDATE CASCADE ON DELETE CASCADE);
+        CREATE TABLE gc (id int PRIMARY KEY, code varchar(10),
+          FOREIGN KEY (code) REFERENCES c (code) ON UPDATE CASCADE ON DELETE CASCADE);
+        CREATE TABLE r (id int PRIMARY KEY, code varchar(10), FOREIGN KEY (code) REFERENCES c (code));
+        CREATE TABLE n (id int unsigned PRIMARY KEY, v int);
+        CREATE TABLE nc (id int PRIMARY KEY, nid int(10) unsigned zerofill, KEY (nid),
+          FOREIGN KEY (nid) REFERENCES n (id) ON UPDATE CASCADE);
+        CREATE TABLE ngc (id int PRIMARY KEY, nid int(10) unsigned zerofill,
+          FOREIGN KEY (nid) REFERENCES nc (nid) ON UPDATE CASCADE);
+        INSERT INTO p VALUES ('abc', 1), ('def', 2), ('ghi', 3);
+        INSERT INTO c VALUES (1, 'ABC'), (2, 'def '), (3, 'GHI');
+        INSERT INTO gc VALUES (1, 'ABC'), (2, 'def'), (3, 'ghi');
+        INSERT INTO r VALUES (1, 'Ghi');
+        INSERT INTO n VALUES (1, 1), (2, 2);
+        INSERT INTO nc VALUES (1, 1), (2, 2);
+        INSERT INTO ngc VALUES (1, 1), (2, 2);";
+    same_as_native_on(
+        schema,
+        &["p", "c", "gc", "r", "n", "nc", "ngc"],
+        &[
+            "UPDATE p SET code = concat('x', code) WHERE code IN ('abc', 'def')",
+            "UPDATE p SET code = 'zzz' WHERE code = 'ghi'",
+            "DELETE FROM r",
+            "UPDATE p SET code = 'zzz' WHERE code = 'ghi'",
+            "UPDATE n SET id = id + 10",
+            "DELETE FROM p WHERE code = 'xabc'",
+        ],
+    );
+}
+
+/// ON UPDATE CASCADE into a child column narrower than the new key: InnoDB refuses
+/// it (1451), trailing spaces included, where the gateway's child UPDATE cut the
+/// value (an orphan without strict mode).
+#[test]
+fn a_cascaded_key_that_does_not_fit_the_child_column_is_refused() {
+    let schema = "
+        CREATE TABLE p (code varchar(10) PRIMARY KEY, v int);
+        CREATE TABLE c (id int PRIMARY KEY, code varchar(3),
+          FOREIGN KEY (code) REFERENCES p (code) ON UPDATE CASCADE ON DELETE CASCADE);
+        INSERT INTO p VALUES ('abc', 1), ('xyz', 2), ('q', 3);
+        INSERT INTO c VALUES (1, 'abc'), (2, 'xyz');";
+    same_as_native_on(
+        schema,
+        &["p", "c"],
+        &[
+            "UPDATE p SET code = 'xyz  ' WHERE code = 'xyz'",
+            "SET sql_mode = ''",
+            "UPDATE p SET code = 'abcdef' WHERE code = 'abc'",
+            "UPDATE p SET code = 'qqqqqq' WHERE code = 'q'",
+            "UPDATE p SET code = 'ab' WHERE code = 'abc'",
+        ],
+    );
+}

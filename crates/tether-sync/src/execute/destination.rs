@@ -357,6 +357,113 @@ async fn open_and_read(url: &DbUrl) -> Result<Opened, SyncError> {
     Ok((conn, existing))
 }
 
+/// `truncate = true` empties the job's tables with checks off: rows of a destination
+/// table outside the job referencing them would be left without their parent, their
+/// ON DELETE actions never run (MariaDB and SQLite; PostgreSQL's TRUNCATE refuses).
+/// Refused before anything is written, naming the FK, unless no row references them.
+async fn refuse_orphaned_outsiders(
+    conn: &mut Connection,
+    shown: &str,
+    plan: &Plan,
+    source: &Schema,
+    existing: &Schema,
+) -> Result<(), SyncError> {
+    let folded = |t: &TableName| (t.schema.as_deref().map(str::to_lowercase), t.name.to_lowercase());
+    let job: HashSet<_> = plan
+        .tables
+        .iter()
+        .map(|tp| folded(&destination_name(source, &tp.table.table_name(), conn.engine())))
+        .collect();
+    let d = conn.dialect();
+    for t in existing
+        .tables
+        .iter()
+        .filter(|t| !job.contains(&folded(&t.table_name())))
+    {
+        for fk in t.foreign_keys.iter().filter(|f| !f.is_virtual) {
+            let mut parent = fk.referenced_name();
+            if parent.schema.is_none() {
+                parent.schema = t.schema.clone();
+            }
+            if !job.contains(&folded(&parent)) && !job.contains(&folded(&fk.referenced_name())) {
+                continue;
+            }
+            let set: Vec<String> = fk
+                .columns
+                .iter()
+                .map(|c| format!("{} IS NOT NULL", d.ident(c)))
+                .collect();
+            let sql = format!("SELECT 1 FROM {} WHERE {} LIMIT 1", d.qualified(t), set.join(" AND "));
+            if !conn.query(&sql, &[]).await?.is_empty() {
+                return Err(SyncError::Plan(format!(
+                    "{shown}: truncate = true would empty {parent}, which rows of {child} reference through foreign \
+                     key {fk}; {child} is not a table of the job, so those rows would be left without their parent. \
+                     Add {child} to the job, empty it first, or set truncate = false",
+                    parent = fk.referenced_table,
+                    child = t.name,
+                    fk = fk.name,
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Without `truncate`, rows are told apart from those already in a destination table
+/// by its key (`on_conflict`): a table holding rows with no primary or unique key, or
+/// whose primary key gets fresh values on every run (`generate_*`) and which has no
+/// other unique key, would take the same rows again. Refused before anything is
+/// written, naming the table.
+async fn refuse_copies_twice(
+    conn: &mut Connection,
+    shown: &str,
+    plan: &Plan,
+    source: &Schema,
+    existing: &Schema,
+) -> Result<(), SyncError> {
+    let d = conn.dialect();
+    for tp in &plan.tables {
+        let name = destination_name(source, &tp.table.table_name(), conn.engine());
+        let Some(t) = existing.table(&name) else { continue };
+        let unique = t.unique_keys.iter().any(|u| u.predicate.is_none());
+        let fresh: Vec<&str> = tp
+            .transforms
+            .iter()
+            .filter(|c| c.transformer.starts_with("generate_") && t.primary_key.contains(&c.column))
+            .map(|c| c.column.as_str())
+            .collect();
+        let why = if t.primary_key.is_empty() && !unique {
+            "has no primary or unique key, so its rows cannot be told apart from the ones already there".to_string()
+        } else if !fresh.is_empty() && !unique {
+            format!(
+                "gets a new primary key on every run ({} by a generate_ transformer), so no row matches the ones \
+                 already there",
+                fresh.join(", ")
+            )
+        } else {
+            continue;
+        };
+        if conn
+            .query(&format!("SELECT 1 FROM {} LIMIT 1", d.qualified(t)), &[])
+            .await?
+            .is_empty()
+        {
+            continue;
+        }
+        return Err(SyncError::Plan(format!(
+            "{shown}: table {} already holds rows and {why}: this run would add its rows again. Set truncate = true \
+             for this destination{}",
+            t.name,
+            if fresh.is_empty() {
+                ", or give the table a key"
+            } else {
+                ", or transform the key with a kind that is not generate_"
+            }
+        )));
+    }
+    Ok(())
+}
+
 /// Opens a server destination (PostgreSQL, MariaDB/MySQL) and reads its schema: what
 /// [`prepare_destination`] starts with, done while the subset is chosen. Nothing is
 /// written. None for SQLite, whose open would create the file, and on an error, which
@@ -397,6 +504,11 @@ pub async fn prepare_destination(
         Some(early) => early,
         None => open_and_read(&url).await?,
     };
+    if spec.truncate {
+        refuse_orphaned_outsiders(&mut conn, &shown, plan, source, &existing).await?;
+    } else {
+        refuse_copies_twice(&mut conn, &shown, plan, source, &existing).await?;
+    }
     let mut made = Made::default();
     let created = create_tables(
         &mut conn, &shown, spec, plan, planned, source, &existing, &mut made, progress,

@@ -159,6 +159,46 @@ pub(super) fn cross_engine(
             }
         }
     }
+    // PostgreSQL has no unsigned bigint: numeric(20,0) holds every value but can be no
+    // identity, so an auto-increment `bigint unsigned` key (Laravel's `id`) lost its
+    // counting there. It becomes a bigint identity (a value past 2^63 - 1 is refused,
+    // naming its row), and the columns referencing it bigints too (PostgreSQL refuses
+    // an FK between numeric and bigint).
+    if dest == Engine::Postgres {
+        let unsigned_bigint = DataType::Int {
+            bytes: 8,
+            unsigned: true,
+        };
+        let counted = |table: &Table, column: &str| {
+            table
+                .column(column)
+                .is_some_and(|c| c.identity.is_some() && c.normalized_type == unsigned_bigint)
+        };
+        let mut signed: Vec<String> = t
+            .columns
+            .iter()
+            .filter(|c| counted(t, &c.name))
+            .map(|c| c.name.clone())
+            .collect();
+        for fk in &t.foreign_keys {
+            let Some(parent) = source.table(&fk.referenced_name()) else {
+                continue;
+            };
+            for (child, referenced) in fk.columns.iter().zip(&fk.referenced_columns) {
+                if counted(parent, referenced) {
+                    signed.push(child.clone());
+                }
+            }
+        }
+        for c in out.columns.iter_mut().filter(|c| signed.contains(&c.name)) {
+            if c.normalized_type == unsigned_bigint {
+                c.normalized_type = DataType::Int {
+                    bytes: 8,
+                    unsigned: false,
+                };
+            }
+        }
+    }
     for c in &mut out.columns {
         let col = format!("{shown}.{}", c.name);
         // A NOT NULL domain's column holds no NULL; its base type's column says so.

@@ -105,6 +105,15 @@ impl Dialect for Mysql {
     fn literal(&self, v: &Value) -> String {
         numeric_bool_literal(Engine::Mysql, v)
     }
+    /// The text protocol prints a FLOAT with 6 significant digits (16777215 as
+    /// 16777200): as a DOUBLE it prints the float's exact value, which a FLOAT (or
+    /// PostgreSQL's real) stores back as the same float.
+    fn read_column(&self, column: &str, ty: Option<&DataType>) -> String {
+        match ty {
+            Some(DataType::Float { bytes: 4 }) => format!("CAST({0} AS DOUBLE) AS {0}", self.ident(column)),
+            _ => self.ident(column),
+        }
+    }
     fn column_type(&self, ty: &DataType, keyed: bool) -> String {
         let unsigned = |u: bool| if u { " unsigned" } else { "" };
         match ty {
