@@ -1,5 +1,5 @@
-//! The keyspaces a gateway serves: each one's mode, backend, and the schema (tables
-//! and FKs) read from the backend, re-read after DDL the gateway forwards; its online
+//! The keyspaces a gateway serves: each one's mode, backend, and the schema (tables,
+//! FKs, triggers) read from the backend, re-read after DDL the gateway forwards; its online
 //! migrations ([`Migrator`]), and for a sharded keyspace the layout and FK scopes read
 //! from the sharding engine's head.
 
@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use tether_connect::IntrospectOptions;
-use tether_fkplan::Analysis;
+use tether_fkplan::{ActionKind, Analysis, Plan, Start};
 use tether_schema::Schema;
 use tokio::sync::RwLock;
 
@@ -54,19 +54,96 @@ pub struct Keyspace {
     recovery: tokio::sync::Mutex<Option<std::time::Instant>>,
 }
 
-/// A schema read from the backend, with the tables a write can have FK work on.
+/// A schema read from the backend, with the tables a write can have FK work on
+/// and the tables that have triggers.
 #[derive(Clone)]
 struct Known {
     schema: Arc<Schema>,
     fk_tables: Arc<FkTables>,
+    triggered: Arc<Triggered>,
 }
 
 impl Known {
     fn new(schema: Schema) -> Known {
         Known {
             fk_tables: Arc::new(FkTables::of(&schema)),
+            triggered: Arc::new(Triggered::of(&schema)),
             schema: Arc::new(schema),
         }
+    }
+}
+
+/// The prefix of the online migrator's capture triggers (`online::capture`).
+const CAPTURE_TRIGGER_PREFIX: &str = "_tether_";
+
+/// The tables with triggers of their own, lowercased (compared without case: a
+/// false match only makes a statement run natively). A plan's statements run with
+/// `foreign_key_checks = 0`, so a trigger they fire writes unchecked (orphans), and
+/// a trigger on a child fires on changes InnoDB's cascades make silently: a write
+/// whose plan writes such a table runs as InnoDB runs it. The migrator's capture
+/// triggers are left out: they copy rows into a shadow table without FKs, and
+/// must fire on the plan's child statements (that is how a managed keyspace
+/// migrates a table cascades reach).
+struct Triggered {
+    tables: HashSet<String>,
+}
+
+impl Triggered {
+    fn of(schema: &Schema) -> Triggered {
+        let tables = schema
+            .tables
+            .iter()
+            .filter(|t| {
+                t.extras
+                    .triggers
+                    .iter()
+                    .any(|tr| !tr.name.starts_with(CAPTURE_TRIGGER_PREFIX))
+            })
+            .map(|t| t.name.to_lowercase())
+            .collect();
+        Triggered { tables }
+    }
+
+    /// The tables `plan` writes (the statement's targets, the children its
+    /// cascades, SET NULL and SET DEFAULT change) that have triggers, as the schema
+    /// names them, sorted; `sql` is the statement (a multi-table UPDATE's plan
+    /// reads only the targets whose referenced keys change: the others it names
+    /// count too).
+    fn written_by(&self, plan: &Plan, sql: &str) -> Vec<String> {
+        if self.tables.is_empty() {
+            return Vec::new();
+        }
+        let mut written = Vec::new();
+        plan_writes(plan, &mut written);
+        if matches!(plan.start, Start::Multi { .. }) {
+            written.extend(crate::managed::write_targets(sql).unwrap_or_default());
+        }
+        let mut found: Vec<String> = written
+            .into_iter()
+            .filter(|t| self.tables.contains(&t.to_lowercase()))
+            .collect();
+        found.sort_by_key(|t| t.to_lowercase());
+        found.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+        found
+    }
+}
+
+/// Every table `plan` (and its steps) changes rows of.
+fn plan_writes(plan: &Plan, out: &mut Vec<String>) {
+    out.push(plan.table.clone());
+    if let Start::Multi { targets } = &plan.start {
+        out.extend(targets.iter().map(|t| t.table.clone()));
+    }
+    for rules in &plan.rules {
+        out.push(rules.table.clone());
+        for action in &rules.actions {
+            if matches!(action.kind, ActionKind::Delete { .. } | ActionKind::Update { .. }) {
+                out.push(action.fk.child.clone());
+            }
+        }
+    }
+    for step in &plan.steps {
+        plan_writes(step, out);
     }
 }
 
@@ -409,19 +486,43 @@ impl Keyspace {
     }
 
     /// Plans `sql` on this keyspace's schema: the schema, and the plan or
-    /// "forward it unchanged".
+    /// "forward it unchanged". In an unsharded keyspace, a plan that writes a table
+    /// with triggers is forwarded unchanged too: InnoDB checks and cascades it, and
+    /// triggers fire as they do natively (see [`Triggered`]).
     pub async fn plan(&self, sql: &str) -> Result<(Arc<Schema>, Analysis), ServerError> {
+        let (known, analysis) = self.plan_known(sql).await?;
+        let analysis = match analysis {
+            Analysis::Plan(p) if !self.triggered(&known, &p, sql).is_empty() => Analysis::Forward,
+            analysis => analysis,
+        };
+        Ok((known.schema, analysis))
+    }
+
+    /// The tables with triggers that `plan` would write, when it has work (empty:
+    /// it runs as a plan). Sharded keyspaces do not look: behind Spider there is
+    /// no InnoDB of the keyspace's to run the statement instead.
+    fn triggered(&self, known: &Known, plan: &Plan, sql: &str) -> Vec<String> {
+        if self.spec.sharded || plan.is_passthrough() {
+            return Vec::new();
+        }
+        known.triggered.written_by(plan, sql)
+    }
+
+    /// The plan of `sql` whatever triggers the tables have, with the schema it
+    /// was made on.
+    async fn plan_known(&self, sql: &str) -> Result<(Known, Analysis), ServerError> {
         if self.recovery_due.load(Ordering::Relaxed) {
             // A server was lost: its prepared transactions resolved before this write.
             self.recover_xa(true).await;
         }
-        let Known { schema, fk_tables } = self.known().await?;
-        if !self.spec.sharded && !fk_tables.named_in(sql) {
+        let known = self.known().await?;
+        let schema = &known.schema;
+        if !self.spec.sharded && !known.fk_tables.named_in(sql) {
             // No table with FKs or referred to by one is named: nothing to plan.
-            return Ok((schema, Analysis::Forward));
+            return Ok((known, Analysis::Forward));
         }
         let analysis =
-            tether_fkplan::plan(sql, &schema, &self.spec.database).map_err(|e| ServerError::gateway(e.to_string()))?;
+            tether_fkplan::plan(sql, schema, &self.spec.database).map_err(|e| ServerError::gateway(e.to_string()))?;
         if self.spec.sharded && matches!(analysis, Analysis::Forward) && tether_fkplan::looks_like_write(sql) {
             // Nothing behind the head would check what the planner did not read
             // (`UPDATE IGNORE t`, say, parsed as a table `IGNORE`).
@@ -441,7 +542,7 @@ impl Keyspace {
                 ));
             }
         }
-        Ok((schema, analysis))
+        Ok((known, analysis))
     }
 
     /// What EXPLAIN FK shows for `sql` (also `tether gateway explain`): the plan
@@ -454,8 +555,25 @@ impl Keyspace {
                 self.mode()
             ));
         }
-        Ok(match self.plan(sql).await?.1 {
-            Analysis::Plan(p) => p.to_string(),
+        let (known, analysis) = self.plan_known(sql).await?;
+        Ok(match analysis {
+            Analysis::Plan(p) => {
+                let triggered = self.triggered(&known, &p, sql);
+                if triggered.is_empty() {
+                    p.to_string()
+                } else {
+                    let names: Vec<String> = triggered.iter().map(|t| format!("`{t}`")).collect();
+                    let which = match names.as_slice() {
+                        [one] => format!("table {one} has"),
+                        _ => format!("tables {} have", names.join(", ")),
+                    };
+                    format!(
+                        "runs as InnoDB runs it: {which} triggers\n  forwarded unchanged: InnoDB checks and \
+                         cascades and the triggers fire as natively; its cascaded changes are InnoDB's, not \
+                         statements of their own\n"
+                    )
+                }
+            }
             Analysis::Forward => "not a planned write: forwarded unchanged\n".into(),
         })
     }

@@ -169,7 +169,9 @@ INSERT INTO kid_cascade VALUES (1, 1), (2, 2), (3, 3), (4, 4), (5, 5);
 INSERT INTO kid_null VALUES (1, 'c1'), (2, 'c2'), (3, 'c3'), (4, 'c4'), (5, 'c5');
 INSERT INTO kid_restrict VALUES (3, 3, 3);
 CREATE TABLE cascade_log (id INT AUTO_INCREMENT PRIMARY KEY, kid INT, parent_id INT) ENGINE=InnoDB;
-CREATE TRIGGER kid_cascade_moved AFTER UPDATE ON kid_cascade FOR EACH ROW
+-- Named like the online migrator's capture triggers, the only triggers the gateway
+-- lets fire on its own statements (any other makes the write run as InnoDB runs it).
+CREATE TRIGGER _tether_kid_cascade_moved AFTER UPDATE ON kid_cascade FOR EACH ROW
   INSERT INTO cascade_log (kid, parent_id) VALUES (NEW.id, NEW.parent_id);
 ";
 
@@ -315,7 +317,9 @@ fn without_innodbs_index_order_an_ambiguous_upsert_goes_to_innodb() {
     let schema = format!(
         "{DEPARTMENTS}
 CREATE TABLE moved (emp_no INT, dept_no CHAR(4)) ENGINE=InnoDB;
-CREATE TRIGGER dept_emp_moved AFTER UPDATE ON dept_emp FOR EACH ROW
+-- Named like the online migrator's capture triggers, the only triggers the gateway
+-- lets fire on its own statements (any other makes the write run as InnoDB runs it).
+CREATE TRIGGER _tether_dept_emp_moved AFTER UPDATE ON dept_emp FOR EACH ROW
   INSERT INTO moved VALUES (NEW.emp_no, NEW.dept_no);
 INSERT INTO departments VALUES ('p9', 'Tmp 9');
 INSERT INTO dept_emp VALUES (9, 'p9');"

@@ -27,3 +27,4 @@ mod sharded_managed;
 mod sharded_review;
 mod sharded_routing;
 mod tls;
+mod triggers;
