@@ -45,3 +45,15 @@ pub fn no_backslash_escapes(keyspace: &str) -> crate::reply::ServerError {
          reset sql_mode for such writes"
     ))
 }
+
+/// Error 1105 for a write through a view over tables with FKs (or that FKs refer
+/// to), in an unsharded managed keyspace: the planner sees tables, not views, so
+/// InnoDB would run its cascades and the child changes would not reach the binlog
+/// as statements of their own. Writes through views over FK-free tables pass.
+pub fn view_refusal(keyspace: &str, view: &str) -> crate::reply::ServerError {
+    crate::reply::ServerError::gateway(format!(
+        "tether gateway: keyspace `{keyspace}` is managed: a write through the view `{view}` is refused (it reads \
+         tables with foreign keys, whose cascades the gateway runs only for writes to the tables themselves); \
+         write to its base table instead"
+    ))
+}
