@@ -121,7 +121,7 @@ pub fn resolve(sql: &str, server: ServerVersion, backslash_escapes: bool) -> Cow
 /// The position after the quoted string or identifier opened by `quote` at
 /// `start` (its end when unterminated): the quote written twice stays inside, and
 /// `\` escapes the next character when `escapes`.
-fn after_quoted(b: &[u8], start: usize, quote: u8, escapes: bool) -> usize {
+pub(crate) fn after_quoted(b: &[u8], start: usize, quote: u8, escapes: bool) -> usize {
     let mut i = start + 1;
     while i < b.len() {
         if escapes && b[i] == b'\\' {

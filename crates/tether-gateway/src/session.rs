@@ -328,8 +328,31 @@ impl Session {
                     None => Route::Forward(ks),
                 }
             }
+            Command::Other if ks.mode() == FkMode::Managed && self.fk_checks && !ks.spec.sharded => {
+                match self.load_replace_refusal(&ks, sql).await {
+                    Some(e) => Route::Answered(vec![Reply::Error(e)]),
+                    None => Route::Forward(ks),
+                }
+            }
             _ => Route::Forward(ks),
         }
+    }
+
+    /// `LOAD DATA ... REPLACE` into a table FKs refer to, in a managed keyspace:
+    /// InnoDB would delete the rows it replaces and cascade to their children, out
+    /// of the planner's sight (a sharded keyspace's guard refuses every LOAD DATA).
+    async fn load_replace_refusal(&self, ks: &Keyspace, sql: &str) -> Option<ServerError> {
+        let table = crate::route::load_data_replace_target(skip_comments(sql))?;
+        let schema = match ks.schema().await {
+            Ok(s) => s,
+            Err(e) => return Some(e),
+        };
+        let parent = schema.tables.iter().any(|t| {
+            t.foreign_keys
+                .iter()
+                .any(|f| f.referenced_table.eq_ignore_ascii_case(&table))
+        });
+        parent.then(|| managed::load_replace_refusal(&ks.spec.name, &table))
     }
 
     async fn ddl(&mut self, ks: &Arc<Keyspace>, sql: &str, may_create_fk: bool) -> Vec<Reply> {

@@ -867,3 +867,41 @@ fn a_deadlock_inside_a_transaction_leaves_its_own_error_in_show_warnings() {
         b.query_drop("ROLLBACK").await.expect("rollback");
     });
 }
+
+/// `LOAD DATA ... REPLACE` into a table FKs refer to is refused in a managed
+/// keyspace (InnoDB would cascade to the children of the rows it replaces); other
+/// loads reach MariaDB (here to fail there: the file does not exist).
+#[test]
+fn load_data_replace_into_a_parent_is_refused() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(SCHEMA);
+    let gw = start_one(&db, "managed");
+    gw.block_on(async {
+        let mut g = gw.connect("ks").await;
+        let before = dump(&mut g, TABLES).await;
+        assert_eq!(
+            outcome(
+                &mut g,
+                "LOAD DATA INFILE '/nonexistent/customer.txt' REPLACE INTO TABLE `customer` (id)"
+            )
+            .await,
+            (
+                1105,
+                0,
+                "tether gateway: keyspace `ks` is managed: LOAD DATA ... REPLACE into `customer` is refused (other \
+                 tables' foreign keys refer to it, and the children of the rows it replaces would be cascaded by \
+                 InnoDB, out of the gateway's plans); load with IGNORE, or into a staging table and REPLACE ... \
+                 SELECT from it"
+                    .to_string()
+            )
+        );
+        for sql in [
+            "LOAD DATA INFILE '/nonexistent/customer.txt' IGNORE INTO TABLE customer",
+            "LOAD DATA INFILE '/nonexistent/invoice.txt' REPLACE INTO TABLE invoice",
+        ] {
+            let (code, _, message) = outcome(&mut g, sql).await;
+            assert!(code != 0 && code != 1105, "{sql}: {code} {message}");
+        }
+        assert_eq!(dump(&mut g, TABLES).await, before);
+    });
+}
