@@ -3,9 +3,10 @@
 //! migrations ([`Migrator`]), and for a sharded keyspace the layout and FK scopes read
 //! from the sharding engine's head.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use tether_connect::IntrospectOptions;
 use tether_fkplan::{ActionKind, Analysis, Plan, Start};
@@ -13,6 +14,7 @@ use tether_schema::Schema;
 use tokio::sync::RwLock;
 
 use crate::backend::Backend;
+use crate::comments::{self, ServerVersion};
 use crate::config::{Config, FkMode, KeyspaceSpec, User};
 use crate::online::{self, CutoverGate, Migrator};
 use crate::reply::ServerError;
@@ -52,6 +54,10 @@ pub struct Keyspace {
     /// One recovery at a time (the watch's and a write's); when the last one
     /// failed (writes do not retry it more often than the watch looks).
     recovery: tokio::sync::Mutex<Option<std::time::Instant>>,
+    /// The backend server's version, read at the first statement with an
+    /// executable comment (and again after DDL through the gateway, in case the
+    /// server was upgraded behind it).
+    server_version: Mutex<Option<ServerVersion>>,
 }
 
 /// A schema read from the backend, with the tables a write can have FK work on
@@ -156,6 +162,10 @@ struct FkTables {
     /// Names with other characters (written quoted): looked for as they are and
     /// with their quotes doubled.
     other: Vec<String>,
+    /// The views that read one of the tables, directly or through other views
+    /// (lowercased): a write through one would be InnoDB's to cascade, out of the
+    /// planner's sight, so it is refused.
+    views: HashSet<String>,
 }
 
 impl FkTables {
@@ -181,7 +191,45 @@ impl FkTables {
                 }
             }
         }
-        FkTables { words, other }
+        let mut fk = FkTables {
+            words,
+            other,
+            views: HashSet::new(),
+        };
+        // Conservative: a view whose definition has a table's name as a word
+        // counts, or one reading such a view; until no view is added.
+        loop {
+            let found = schema.objects.views.iter().find(|v| {
+                !fk.views.contains(&v.name.to_lowercase())
+                    && (fk.named_in(&v.definition) || v.reads.iter().any(|r| fk.views.contains(&r.name.to_lowercase())))
+            });
+            match found {
+                Some(v) => fk.views.insert(v.name.to_lowercase()),
+                None => break fk,
+            };
+        }
+    }
+
+    /// The view over FK tables a write `sql` writes through, if any: one named
+    /// as a target, or, when the targets cannot be read (or one is no table nor
+    /// view of the schema, `UPDATE IGNORE v` read as a table `IGNORE`), one
+    /// named at all.
+    fn view_written(&self, sql: &str, schema: &Schema) -> Option<String> {
+        if self.views.is_empty() || !tether_fkplan::looks_like_write(sql) {
+            return None;
+        }
+        let named = self.views.iter().find(|v| names(sql, v))?;
+        let Some(targets) = crate::managed::write_targets(sql) else {
+            return Some(named.clone());
+        };
+        let known = |t: &str| {
+            schema.find_table(t).is_some() || schema.objects.views.iter().any(|v| v.name.eq_ignore_ascii_case(t))
+        };
+        targets
+            .iter()
+            .find(|t| self.views.contains(&t.to_lowercase()))
+            .cloned()
+            .or_else(|| targets.iter().any(|t| !known(t)).then(|| named.clone()))
     }
 
     /// True when `sql` may name one of the tables: a word of it equal to one
@@ -241,6 +289,7 @@ impl Keyspace {
             shards: RwLock::new(None),
             recovery_due: AtomicBool::new(false),
             recovery: tokio::sync::Mutex::new(None),
+            server_version: Mutex::new(None),
         }
     }
 
@@ -485,6 +534,41 @@ impl Keyspace {
         self.generation.load(Ordering::Acquire)
     }
 
+    /// `sql` as the backend runs it: its executable comments resolved for the
+    /// backend's version ([`comments::resolve`]); `sql` itself when it has none.
+    /// `backslash_escapes`: the session's sql_mode lacks NO_BACKSLASH_ESCAPES.
+    pub async fn as_run<'a>(&self, sql: &'a str, backslash_escapes: bool) -> Result<Cow<'a, str>, ServerError> {
+        if !comments::may_have(sql) {
+            return Ok(Cow::Borrowed(sql));
+        }
+        let server = self.server_version().await?;
+        Ok(comments::resolve(sql, server, backslash_escapes))
+    }
+
+    /// The backend server's version, read once (a connection of its own: the
+    /// session's may be in any state).
+    async fn server_version(&self) -> Result<ServerVersion, ServerError> {
+        if let Some(v) = *self.server_version.lock().expect("never poisoned: no panic while held") {
+            return Ok(v);
+        }
+        let mut b = Backend::new(self.spec.url.clone(), false);
+        let rows = b.read("SELECT VERSION()").await;
+        b.disconnect().await;
+        let text = match rows?.rows.first().and_then(|r| r.first()) {
+            Some(crate::wire::value::Value::Bytes(v)) => String::from_utf8_lossy(v).into_owned(),
+            _ => String::new(),
+        };
+        let version = ServerVersion::parse(&text).ok_or_else(|| {
+            ServerError::gateway(format!(
+                "tether gateway: keyspace `{}`: cannot read the backend's version from `{text}` (needed to read \
+                 the statement's executable comments as the backend does)",
+                self.spec.name
+            ))
+        })?;
+        *self.server_version.lock().expect("never poisoned: no panic while held") = Some(version);
+        Ok(version)
+    }
+
     /// Plans `sql` on this keyspace's schema: the schema, and the plan or
     /// "forward it unchanged". In an unsharded keyspace, a plan that writes a table
     /// with triggers is forwarded unchanged too: InnoDB checks and cascades it, and
@@ -517,6 +601,12 @@ impl Keyspace {
         }
         let known = self.known().await?;
         let schema = &known.schema;
+        if !self.spec.sharded {
+            // A sharded keyspace refuses every write to a view (`managed::unknown_target`).
+            if let Some(view) = known.fk_tables.view_written(sql, schema) {
+                return Err(crate::managed::view_refusal(&self.spec.name, &view));
+            }
+        }
         if !self.spec.sharded && !known.fk_tables.named_in(sql) {
             // No table with FKs or referred to by one is named: nothing to plan.
             return Ok((known, Analysis::Forward));
@@ -555,10 +645,11 @@ impl Keyspace {
                 self.mode()
             ));
         }
-        let (known, analysis) = self.plan_known(sql).await?;
+        let sql = self.as_run(sql, true).await?;
+        let (known, analysis) = self.plan_known(&sql).await?;
         Ok(match analysis {
             Analysis::Plan(p) => {
-                let triggered = self.triggered(&known, &p, sql);
+                let triggered = self.triggered(&known, &p, &sql);
                 if triggered.is_empty() {
                     p.to_string()
                 } else {
@@ -665,6 +756,7 @@ impl Keyspace {
 
     /// Forgets the schema; the next use reads it again.
     pub async fn invalidate(&self) {
+        *self.server_version.lock().expect("never poisoned: no panic while held") = None;
         let mut slot = self.schema.write().await;
         self.invalidations.fetch_add(1, Ordering::SeqCst);
         *slot = None;
@@ -788,6 +880,43 @@ mod tests {
             .expect("schema"),
         );
         assert!(!none.named_in("UPDATE loner SET a = 1"));
+    }
+
+    #[test]
+    fn writes_through_views_over_fk_tables_are_found() {
+        let table = |name: &str, fks: serde_json::Value| {
+            serde_json::json!({"name": name, "schema": null, "columns": [], "primary_key": [],
+                "foreign_keys": fks})
+        };
+        let view = |name: &str, definition: &str, reads: &[&str]| {
+            let reads: Vec<serde_json::Value> = reads
+                .iter()
+                .map(|r| serde_json::json!({"schema": null, "name": r}))
+                .collect();
+            serde_json::json!({"schema": null, "name": name, "definition": definition, "reads": reads})
+        };
+        let schema: tether_schema::Schema = serde_json::from_value(serde_json::json!({
+            "engine": "mysql", "default_schema": null,
+            "tables": [table("p", serde_json::json!([])), table("loner", serde_json::json!([])),
+                table("c", serde_json::json!([{"name": "c_fk", "columns": ["pid"], "referenced_table": "p",
+                    "referenced_schema": null, "referenced_columns": ["id"],
+                    "on_delete": "CASCADE", "on_update": "CASCADE"}]))],
+            "objects": {"views": [
+                view("pv", "CREATE VIEW `pv` AS select `p`.`id` AS `id` from `p`", &["p"]),
+                view("pvv", "CREATE VIEW `pvv` AS select `pv`.`id` AS `id` from `pv`", &["pv"]),
+                view("lv", "CREATE VIEW `lv` AS select `loner`.`id` AS `id` from `loner`", &["loner"]),
+            ]},
+        }))
+        .expect("schema");
+        let fks = FkTables::of(&schema);
+        let written = |sql: &str| fks.view_written(sql, &schema);
+        assert_eq!(written("DELETE FROM pv WHERE id = 1").as_deref(), Some("pv"));
+        assert_eq!(written("UPDATE `PVV` SET id = 2").as_deref(), Some("PVV"));
+        assert_eq!(written("INSERT INTO pv VALUES (1)").as_deref(), Some("pv"));
+        assert_eq!(written("UPDATE IGNORE pv SET id = 2").as_deref(), Some("pv"));
+        assert_eq!(written("UPDATE lv SET id = 2"), None);
+        assert_eq!(written("INSERT INTO loner SELECT id FROM pv"), None);
+        assert_eq!(written("SELECT * FROM pv"), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod auth;
 mod backend;
+mod comments;
 mod config;
 mod ddl;
 mod error;

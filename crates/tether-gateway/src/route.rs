@@ -136,6 +136,70 @@ pub(crate) fn foreign_key_checks_value(lead: &str) -> Option<bool> {
     }
 }
 
+/// `LOAD DATA|XML [LOW_PRIORITY|CONCURRENT] [LOCAL] INFILE 'file' REPLACE INTO TABLE
+/// t` in `lead` (comments skipped): `t` as written, unquoted, without its
+/// database. Any other form (IGNORE, none, a comment between the words) is `None`.
+pub(crate) fn load_data_replace_target(lead: &str) -> Option<String> {
+    if !lead.get(..4)?.eq_ignore_ascii_case("load") {
+        return None;
+    }
+    let word = |rest: &str| -> Option<(String, usize)> {
+        let trimmed = rest.trim_start();
+        let skipped = rest.len() - trimmed.len();
+        let len = trimmed
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(trimmed.len());
+        (len > 0).then(|| (trimmed[..len].to_ascii_lowercase(), skipped + len))
+    };
+    let mut at = 4;
+    let (kind, n) = word(&lead[at..])?;
+    if kind != "data" && kind != "xml" {
+        return None;
+    }
+    at += n;
+    loop {
+        let (w, n) = word(&lead[at..])?;
+        at += n;
+        match w.as_str() {
+            "low_priority" | "concurrent" | "local" => {}
+            "infile" => break,
+            _ => return None,
+        }
+    }
+    let file = lead[at..].trim_start();
+    let quote = *file.as_bytes().first()?;
+    if quote != b'\'' && quote != b'"' {
+        return None;
+    }
+    at = lead.len() - file.len();
+    at = crate::comments::after_quoted(lead.as_bytes(), at, quote, true);
+    for expected in ["replace", "into", "table"] {
+        let (w, n) = word(lead.get(at..)?)?;
+        if w != expected {
+            return None;
+        }
+        at += n;
+    }
+    // `t`, `db.t`, with or without backticks: the last part.
+    let mut rest = lead[at..].trim_start();
+    loop {
+        let (part, len) = if rest.starts_with('`') {
+            let end = crate::comments::after_quoted(rest.as_bytes(), 0, b'`', false);
+            (rest.get(1..end.checked_sub(1)?)?.replace("``", "`"), end)
+        } else {
+            let end = rest
+                .find(|c: char| c.is_ascii() && !(c.is_ascii_alphanumeric() || c == '_' || c == '$'))
+                .unwrap_or(rest.len());
+            (rest[..end].to_string(), end)
+        };
+        rest = &rest[len..];
+        match rest.strip_prefix('.') {
+            Some(more) => rest = more,
+            None => return (!part.is_empty()).then_some(part),
+        }
+    }
+}
+
 /// `USE name` in `lead` (comments skipped): the name.
 fn use_target(lead: &str) -> Option<String> {
     let (head, rest) = (lead.get(..3)?, &lead[3..]);
@@ -226,6 +290,28 @@ mod tests {
             Command::Ddl { may_create_fk: true }
         );
         assert_eq!(Command::of("SET autocommit = 1"), Command::Other);
+    }
+
+    #[test]
+    fn finds_the_table_of_a_load_data_replace() {
+        let target = |sql| load_data_replace_target(sql);
+        assert_eq!(
+            target("LOAD DATA INFILE '/tmp/p.txt' REPLACE INTO TABLE p").as_deref(),
+            Some("p")
+        );
+        assert_eq!(
+            target("load data low_priority local infile 'a b\\' replace.txt' replace into table `db`.`P q` (id)")
+                .as_deref(),
+            Some("P q")
+        );
+        assert_eq!(
+            target("LOAD XML INFILE \"x\" REPLACE INTO TABLE db.p ROWS IDENTIFIED BY '<r>'").as_deref(),
+            Some("p")
+        );
+        assert_eq!(target("LOAD DATA INFILE 'replace' IGNORE INTO TABLE p"), None);
+        assert_eq!(target("LOAD DATA INFILE 'f' INTO TABLE p"), None);
+        assert_eq!(target("LOAD INDEX INTO CACHE t"), None);
+        assert_eq!(target("SELECT 1"), None);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use tether_fkplan::Analysis;
 
 use crate::backend::{Backend, Statement};
+use crate::comments;
 use crate::config::FkMode;
 use crate::ddl;
 use crate::keyspace::{Keyspace, Shared};
@@ -71,12 +72,16 @@ impl Prepared {
 /// generation that says so (`None` when the schema has no say: not a write in a
 /// managed keyspace).
 async fn classify(ks: &Keyspace, sql: &str) -> Result<(bool, Option<u64>), ServerError> {
-    if ks.mode() != FkMode::Managed || Command::of(sql) != Command::Write {
+    if ks.mode() != FkMode::Managed || (Command::of(sql) != Command::Write && !comments::leads(sql)) {
+        return Ok((false, None));
+    }
+    let text = ks.as_run(sql, true).await?;
+    if Command::of(&text) != Command::Write {
         return Ok((false, None));
     }
     // Read before the schema the plan uses: a change in between shows next time.
     let generation = ks.schema_generation();
-    let (_, analysis) = ks.plan(skip_comments(sql)).await?;
+    let (_, analysis) = ks.plan(skip_comments(&text)).await?;
     let planned = match analysis {
         // Sharded: a passthrough may be refused (managed::run_sharded).
         Analysis::Plan(p) => !p.is_passthrough() || ks.spec.sharded,
@@ -312,14 +317,42 @@ impl Session {
                 Route::Answered(replies)
             }
             Command::Ddl { may_create_fk } => Route::Answered(self.ddl(&ks, sql, may_create_fk).await),
-            Command::Write if ks.mode() == FkMode::Managed && self.fk_checks => {
-                match self.managed_write(&ks, skip_comments(sql)).await {
+            // A statement in an executable comment may be a write the server runs.
+            Command::Write | Command::Other
+                if ks.mode() == FkMode::Managed
+                    && self.fk_checks
+                    && (command == Command::Write || comments::leads(sql)) =>
+            {
+                match self.managed_write(&ks, sql).await {
                     Some(replies) => Route::Answered(replies),
+                    None => Route::Forward(ks),
+                }
+            }
+            Command::Other if ks.mode() == FkMode::Managed && self.fk_checks && !ks.spec.sharded => {
+                match self.load_replace_refusal(&ks, sql).await {
+                    Some(e) => Route::Answered(vec![Reply::Error(e)]),
                     None => Route::Forward(ks),
                 }
             }
             _ => Route::Forward(ks),
         }
+    }
+
+    /// `LOAD DATA ... REPLACE` into a table FKs refer to, in a managed keyspace:
+    /// InnoDB would delete the rows it replaces and cascade to their children, out
+    /// of the planner's sight (a sharded keyspace's guard refuses every LOAD DATA).
+    async fn load_replace_refusal(&self, ks: &Keyspace, sql: &str) -> Option<ServerError> {
+        let table = crate::route::load_data_replace_target(skip_comments(sql))?;
+        let schema = match ks.schema().await {
+            Ok(s) => s,
+            Err(e) => return Some(e),
+        };
+        let parent = schema.tables.iter().any(|t| {
+            t.foreign_keys
+                .iter()
+                .any(|f| f.referenced_table.eq_ignore_ascii_case(&table))
+        });
+        parent.then(|| managed::load_replace_refusal(&ks.spec.name, &table))
     }
 
     async fn ddl(&mut self, ks: &Arc<Keyspace>, sql: &str, may_create_fk: bool) -> Vec<Reply> {
@@ -461,8 +494,19 @@ impl Session {
     }
 
     /// A write in a managed keyspace: the plan's replies, or `None` when the
-    /// planner has nothing to do (forward it unchanged).
+    /// planner has nothing to do (forward it unchanged). Planned, and run, as the
+    /// backend reads it: executable comments resolved for its version.
     async fn managed_write(&mut self, ks: &Arc<Keyspace>, sql: &str) -> Option<Vec<Reply>> {
+        let backslash_escapes = !self.backend(ks).no_backslash_escapes();
+        let text = match ks.as_run(sql, backslash_escapes).await {
+            Ok(text) => text,
+            Err(e) => return Some(vec![Reply::Error(e)]),
+        };
+        if Command::of(&text) != Command::Write {
+            // An executable comment that does not run, or holds no write.
+            return None;
+        }
+        let sql = skip_comments(&text);
         let stripped = match ks.spec.sharded {
             true => guard::without_modifiers(sql),
             false => sql.into(),
@@ -597,7 +641,7 @@ impl Session {
                 ));
                 return Ok(());
             };
-            if let Some(replies) = self.managed_write(&ks, skip_comments(&text)).await {
+            if let Some(replies) = self.managed_write(&ks, &text).await {
                 if let Some(s) = self.backends.get(&ks.spec.name).and_then(Backend::status) {
                     out.set_status(s);
                 }

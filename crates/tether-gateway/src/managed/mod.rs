@@ -45,3 +45,26 @@ pub fn no_backslash_escapes(keyspace: &str) -> crate::reply::ServerError {
          reset sql_mode for such writes"
     ))
 }
+
+/// Error 1105 for a write through a view over tables with FKs (or that FKs refer
+/// to), in an unsharded managed keyspace: the planner sees tables, not views, so
+/// InnoDB would run its cascades and the child changes would not reach the binlog
+/// as statements of their own. Writes through views over FK-free tables pass.
+pub fn view_refusal(keyspace: &str, view: &str) -> crate::reply::ServerError {
+    crate::reply::ServerError::gateway(format!(
+        "tether gateway: keyspace `{keyspace}` is managed: a write through the view `{view}` is refused (it reads \
+         tables with foreign keys, whose cascades the gateway runs only for writes to the tables themselves); \
+         write to its base table instead"
+    ))
+}
+
+/// Error 1105 for `LOAD DATA ... REPLACE` into a table FKs refer to, in an
+/// unsharded managed keyspace: InnoDB deletes the rows it replaces and cascades to
+/// their children, which would not reach the binlog as statements of their own.
+pub fn load_replace_refusal(keyspace: &str, table: &str) -> crate::reply::ServerError {
+    crate::reply::ServerError::gateway(format!(
+        "tether gateway: keyspace `{keyspace}` is managed: LOAD DATA ... REPLACE into `{table}` is refused (other \
+         tables' foreign keys refer to it, and the children of the rows it replaces would be cascaded by InnoDB, \
+         out of the gateway's plans); load with IGNORE, or into a staging table and REPLACE ... SELECT from it"
+    ))
+}

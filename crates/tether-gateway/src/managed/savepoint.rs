@@ -7,7 +7,7 @@ use tether_fkplan::Plan;
 use super::execute::{run_inside, run_steps};
 use super::sharded::Behind;
 use crate::backend::Backend;
-use crate::reply::Reply;
+use crate::reply::{Reply, ServerError};
 use crate::wire::value::Value;
 
 pub(super) const SAVEPOINT: &str = "tether_fk";
@@ -65,12 +65,27 @@ pub(super) async fn run_in_transaction(
             vec![reply]
         }
         Err(e) => {
-            // A deadlock already rolled the transaction back; the savepoint is gone
-            // then, and that is fine.
-            let _ = backend.exec(rollback).await;
+            if !transaction_gone(&e, backend).await {
+                let _ = backend.exec(rollback).await;
+            }
             let _ = backend.exec("SET foreign_key_checks = 1").await;
             vec![Reply::Error(e)]
         }
+    }
+}
+
+/// True when the failure `e` rolled the whole transaction back: a deadlock, or a
+/// lock wait timeout under innodb_rollback_on_timeout. The savepoint went with it,
+/// and a ROLLBACK TO it would fail with 1305, whose message would replace the
+/// client's in SHOW WARNINGS (a read of a variable uses no table: it keeps them).
+async fn transaction_gone(e: &ServerError, backend: &mut Backend) -> bool {
+    match e.code {
+        1213 => true,
+        1205 => match backend.read("SELECT @@in_transaction").await {
+            Ok(rows) => !literal_is_true(rows.rows.first().and_then(|r| r.first())),
+            Err(_) => false,
+        },
+        _ => false,
     }
 }
 

@@ -802,3 +802,172 @@ fn a_cascaded_key_that_does_not_fit_the_child_column_is_refused() {
         ],
     );
 }
+
+/// Executable comments are read as the backend reads them (MariaDB 10.11 here): a
+/// versioned one above the server's version is a comment, MariaDB's `/*M!` runs,
+/// a write inside one runs as a write. The gateway plans and runs that text: no
+/// child cascaded for a parent the server keeps, none left for one it deletes.
+#[test]
+fn executable_comments_are_planned_as_the_server_runs_them() {
+    let schema = "
+CREATE TABLE p (id INT PRIMARY KEY, v INT) ENGINE=InnoDB;
+CREATE TABLE c (id INT PRIMARY KEY, pid INT,
+  FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE ON UPDATE CASCADE) ENGINE=InnoDB;
+INSERT INTO p VALUES (1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (6, 6), (7, 7), (8, 8), (9, 9);
+INSERT INTO c VALUES (1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (6, 6), (7, 7), (8, 8), (9, 9);
+";
+    let (_, orphans) = same_as_native_then(
+        schema,
+        &["p", "c"],
+        "managed",
+        false,
+        &[
+            "DELETE FROM p WHERE id = 3 /*M!100000 OR id = 4 */",
+            "DELETE FROM p WHERE id = 1 /*!110000 OR id = 2 */",
+            "UPDATE p SET id = id + 100 WHERE id = 5 /*!110000 OR id = 6 */",
+            "/*!50000 DELETE FROM p WHERE id = 7 */",
+            // In a string the markers are text; a skipped comment ends at its first `*/`.
+            "UPDATE p SET id = 18 WHERE v = '/*!100000 1 OR */' OR id = 8 /*!990000 OR id = 9 /* nested */ */",
+        ],
+        Some("SELECT c.id FROM c LEFT JOIN p ON p.id = c.pid WHERE p.id IS NULL"),
+    );
+    assert_eq!(orphans, Vec::<Vec<String>>::new());
+}
+
+/// In a managed keyspace a write through a view over FK tables is refused (InnoDB
+/// would cascade it, out of the planner's sight); one through a view over FK-free
+/// tables runs.
+#[test]
+fn writes_through_views_over_fk_tables_are_refused() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(
+        "CREATE TABLE p (id INT PRIMARY KEY, v INT) ENGINE=InnoDB;
+         CREATE TABLE c (id INT PRIMARY KEY, pid INT,
+           FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE ON UPDATE CASCADE) ENGINE=InnoDB;
+         CREATE TABLE loner (id INT PRIMARY KEY, v INT) ENGINE=InnoDB;
+         INSERT INTO p VALUES (1, 1), (2, 2);
+         INSERT INTO c VALUES (1, 1), (2, 2);
+         INSERT INTO loner VALUES (1, 1);
+         CREATE VIEW pv AS SELECT * FROM p;
+         CREATE VIEW cv AS SELECT * FROM c WHERE pid > 0;
+         CREATE VIEW pvv AS SELECT * FROM pv;
+         CREATE VIEW lv AS SELECT * FROM loner;",
+    );
+    let gw = start_one(&db, "managed");
+    gw.block_on(async {
+        let mut g = gw.connect("ks").await;
+        let tables = ["p", "c", "loner"];
+        let before = dump(&mut g, &tables).await;
+        for (sql, view) in [
+            ("DELETE FROM pv WHERE id = 1", "pv"),
+            ("UPDATE pv SET id = 20 WHERE id = 2", "pv"),
+            ("REPLACE INTO pv VALUES (1, 5)", "pv"),
+            ("INSERT INTO cv VALUES (3, 1)", "cv"),
+            ("DELETE FROM pvv WHERE id = 1", "pvv"),
+            ("UPDATE IGNORE pv SET id = 20 WHERE id = 2", "pv"),
+        ] {
+            let expected = format!(
+                "tether gateway: keyspace `ks` is managed: a write through the view `{view}` is refused (it reads \
+                 tables with foreign keys, whose cascades the gateway runs only for writes to the tables \
+                 themselves); write to its base table instead"
+            );
+            assert_eq!(outcome(&mut g, sql).await, (1105, 0, expected), "{sql}");
+        }
+        assert_eq!(dump(&mut g, &tables).await, before);
+        assert_eq!(
+            outcome(&mut g, "UPDATE lv SET v = 5 WHERE id = 1").await,
+            (0, 1, String::new())
+        );
+        assert_eq!(
+            outcome(&mut g, "INSERT INTO loner SELECT id + 10, v FROM pv").await,
+            (0, 2, String::new())
+        );
+        assert_eq!(
+            rows(&mut g, "SELECT * FROM loner ORDER BY id").await,
+            vec![vec!["1", "5"], vec!["11", "1"], vec!["12", "2"]]
+        );
+    });
+}
+
+/// A planned write that loses a deadlock inside the client's transaction: InnoDB
+/// rolled the whole transaction back, savepoint included, so the gateway does not
+/// roll back to it; SHOW WARNINGS shows the deadlock, not a missing savepoint.
+#[test]
+fn a_deadlock_inside_a_transaction_leaves_its_own_error_in_show_warnings() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(
+        "CREATE TABLE p (id INT PRIMARY KEY, v INT) ENGINE=InnoDB;
+         CREATE TABLE c (id INT PRIMARY KEY, pid INT,
+           FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE) ENGINE=InnoDB;
+         INSERT INTO p VALUES (1, 1), (2, 2);
+         INSERT INTO c VALUES (1, 1), (2, 2);",
+    );
+    let gw = start_one(&db, "managed");
+    gw.block_on(async {
+        let (mut a, mut b) = (gw.connect("ks").await, gw.connect("ks").await);
+        for (conn, id) in [(&mut a, 1), (&mut b, 2)] {
+            conn.query_drop("BEGIN").await.expect("begin");
+            conn.query_drop(format!("UPDATE p SET v = 0 WHERE id = {id}"))
+                .await
+                .expect("lock");
+        }
+        // Each deletes the parent the other holds: one of them is the victim.
+        let first = async { outcome(&mut a, "DELETE FROM p WHERE id = 2").await };
+        let second = async {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            outcome(&mut b, "DELETE FROM p WHERE id = 1").await
+        };
+        let (first, second) = tokio::join!(first, second);
+        let victim = match (first.0, second.0) {
+            (1213, 0) => &mut a,
+            (0, 1213) => &mut b,
+            other => panic!("one deadlock victim expected: {other:?} ({first:?}, {second:?})"),
+        };
+        let codes: Vec<String> = rows(victim, "SHOW WARNINGS")
+            .await
+            .into_iter()
+            .map(|r| r[1].clone())
+            .collect();
+        assert_eq!(codes, vec!["1213"]);
+        a.query_drop("ROLLBACK").await.expect("rollback");
+        b.query_drop("ROLLBACK").await.expect("rollback");
+    });
+}
+
+/// `LOAD DATA ... REPLACE` into a table FKs refer to is refused in a managed
+/// keyspace (InnoDB would cascade to the children of the rows it replaces); other
+/// loads reach MariaDB (here to fail there: the file does not exist).
+#[test]
+fn load_data_replace_into_a_parent_is_refused() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(SCHEMA);
+    let gw = start_one(&db, "managed");
+    gw.block_on(async {
+        let mut g = gw.connect("ks").await;
+        let before = dump(&mut g, TABLES).await;
+        assert_eq!(
+            outcome(
+                &mut g,
+                "LOAD DATA INFILE '/nonexistent/customer.txt' REPLACE INTO TABLE `customer` (id)"
+            )
+            .await,
+            (
+                1105,
+                0,
+                "tether gateway: keyspace `ks` is managed: LOAD DATA ... REPLACE into `customer` is refused (other \
+                 tables' foreign keys refer to it, and the children of the rows it replaces would be cascaded by \
+                 InnoDB, out of the gateway's plans); load with IGNORE, or into a staging table and REPLACE ... \
+                 SELECT from it"
+                    .to_string()
+            )
+        );
+        for sql in [
+            "LOAD DATA INFILE '/nonexistent/customer.txt' IGNORE INTO TABLE customer",
+            "LOAD DATA INFILE '/nonexistent/invoice.txt' REPLACE INTO TABLE invoice",
+        ] {
+            let (code, _, message) = outcome(&mut g, sql).await;
+            assert!(code != 0 && code != 1105, "{sql}: {code} {message}");
+        }
+        assert_eq!(dump(&mut g, TABLES).await, before);
+    });
+}
