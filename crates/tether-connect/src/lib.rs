@@ -374,6 +374,10 @@ impl Connection {
     ) -> Result<u64, WriteError> {
         let d = self.dialect();
         let name = d.qualified(table);
+        let mut rows = rows;
+        if self.engine() != Engine::Sqlite {
+            as_booleans(table, columns, &mut rows);
+        }
         match self {
             Connection::Sqlite { conn, .. } => {
                 let conn = conn.clone();
@@ -523,5 +527,35 @@ fn abbreviate(sql: &str) -> String {
         format!("{}...", line.chars().take(77).collect::<String>())
     } else {
         line.to_string()
+    }
+}
+
+/// The values of `table`'s boolean columns as booleans: a SQLite source keeps what
+/// the application wrote in a BOOLEAN column ('t', 'true', 2), which PostgreSQL's
+/// boolean or MariaDB's tinyint(1) would refuse or take otherwise.
+fn as_booleans(table: &Table, columns: &[String], rows: &mut [Row]) {
+    let at: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| table.column(c).is_some_and(|c| c.normalized_type == DataType::Boolean))
+        .map(|(i, _)| i)
+        .collect();
+    if at.is_empty() {
+        return;
+    }
+    for row in rows {
+        for &i in &at {
+            let Some(v) = row.get_mut(i) else { continue };
+            let b = match v {
+                Value::Int(n) => *n != 0,
+                Value::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
+                    "t" | "true" | "y" | "yes" | "on" | "1" => true,
+                    "f" | "false" | "n" | "no" | "off" | "0" => false,
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            *v = Value::Bool(b);
+        }
     }
 }

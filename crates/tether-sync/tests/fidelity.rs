@@ -3082,3 +3082,84 @@ fn mariadb_unsigned_bigint_auto_increment_keys_keep_counting_on_postgres() {
     assert_eq!(first(&pg, "SELECT id FROM u WHERE v = 2"), [Some("6".to_string())]);
     assert_refused(&pg, "INSERT INTO uc VALUES (2, 99)", "23503");
 }
+
+/// PostgreSQL `numeric` of no declared precision keeps every digit on SQLite (as
+/// TEXT; a NUMERIC column made it a REAL or a rounded integer), and a value MariaDB
+/// would round to its column's scale (at most 30) is refused, naming the row, where
+/// the server's note let it through changed.
+#[test]
+fn decimals_keep_every_digit_or_are_refused() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE amt (id int PRIMARY KEY, n numeric);
+         INSERT INTO amt VALUES (1, 12345678901234567.89), (2, 1000000000000000001), (3, 1.5),
+           (4, 123456789012345678901234567890.123456789012345678901234567890);
+         CREATE TABLE fx (id int PRIMARY KEY, x numeric(50,40));
+         INSERT INTO fx VALUES (1, 1.5), (2, 0.1234567890123456789012345678901234567891);",
+    );
+    let lite = TestDb::create(Engine::Sqlite);
+    let report = sync(&job(&src, &[&lite], "[tables]\ninclude = [\"amt\"]\n")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(
+        lite.query("SELECT n FROM amt ORDER BY id"),
+        src.query("SELECT n::text FROM amt ORDER BY id")
+    );
+    let my = TestDb::create(Engine::Mysql);
+    let err = sync(&job(&src, &[&my], "[tables]\ninclude = [\"fx\"]\n"))
+        .expect_err("30 decimals at most")
+        .to_string();
+    assert!(err.contains("table fx: row (id)=(2)") && err.contains("1265"), "{err}");
+}
+
+/// A SQLite BOOLEAN column keeps what the application wrote on a SQLite copy ('t',
+/// 'true', 2: they became 1 and 0, and `WHERE b = 't'` matched nothing), and reaches
+/// PostgreSQL and MariaDB as the booleans they spell.
+#[test]
+fn sqlite_boolean_values_are_kept_on_sqlite_and_booleans_elsewhere() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE m (id INTEGER PRIMARY KEY, b BOOLEAN);
+         INSERT INTO m VALUES (1, 'true'), (2, 't'), (3, 'false'), (4, 'f'), (5, 2), (6, 1), (7, 0), (8, NULL);",
+    );
+    let (lite, pg, my) = (
+        TestDb::create(Engine::Sqlite),
+        TestDb::create(Engine::Postgres),
+        TestDb::create(Engine::Mysql),
+    );
+    let report = sync(&job(&src, &[&lite, &pg, &my], "")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    let stored = "SELECT id, quote(b) FROM m ORDER BY id";
+    assert_eq!(lite.query(stored), src.query(stored));
+    let truth = ["true", "true", "false", "false", "true", "true", "false", "NULL"];
+    let got: Vec<String> = pg
+        .query("SELECT b FROM m ORDER BY id")
+        .iter()
+        .map(|r| norm(&r[0]))
+        .collect();
+    assert_eq!(got, truth.map(|t| t.replace("true", "t").replace("false", "f")));
+    let got: Vec<String> = my
+        .query("SELECT b FROM m ORDER BY id")
+        .iter()
+        .map(|r| norm(&r[0]))
+        .collect();
+    assert_eq!(got, truth.map(|t| t.replace("true", "1").replace("false", "0")));
+}
+
+/// A row whose INSERT is longer than the MariaDB server's `max_allowed_packet` (the
+/// server closes the connection) fails naming the row and the packet limit, not a bare
+/// "Connection to the server is closed".
+#[test]
+fn a_row_over_max_allowed_packet_is_named_with_the_limit() {
+    let my = TestDb::create(Engine::Mysql);
+    let limit: usize = first(&my, "SELECT @@max_allowed_packet")[0]
+        .as_deref()
+        .and_then(|v| v.parse().ok())
+        .expect("a number");
+    let lite = TestDb::create(Engine::Sqlite);
+    lite.exec(&format!(
+        "CREATE TABLE b (id INTEGER PRIMARY KEY, bl BLOB); INSERT INTO b VALUES (1, zeroblob(10)), (2, randomblob({}));",
+        limit + 1024
+    ));
+    let err = sync(&job(&lite, &[&my], "")).expect_err("over the limit").to_string();
+    assert!(err.contains("max_allowed_packet"), "{err}");
+}

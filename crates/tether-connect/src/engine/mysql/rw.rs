@@ -292,9 +292,10 @@ pub async fn insert(
             end += 1;
         }
         sql.push_str(&tail);
+        let bytes = sql.len();
         match conn.query_iter(sql).await {
             Ok(r) => {
-                let n = r.affected_rows();
+                let (n, warnings) = (r.affected_rows(), r.warnings());
                 drop(r);
                 // ON DUPLICATE KEY UPDATE counts an updated row twice.
                 written += if conflict == Conflict::Error {
@@ -302,6 +303,32 @@ pub async fn insert(
                 } else {
                     (end - start) as u64
                 };
+                if warnings > 0 {
+                    if let Some((at, message)) = changed_value(conn).await {
+                        return Err(WriteError {
+                            row: at.map(|n| start + n - 1).filter(|i| *i < end),
+                            message,
+                            written,
+                            duplicate_key: false,
+                        });
+                    }
+                }
+            }
+            // Not the server's answer: the connection is gone, and with it any retry.
+            // A server closes it on a statement over its max_allowed_packet, which a
+            // single large row can be (a 20 MiB blob against the default 16 MiB).
+            Err(e) if !matches!(e, mysql_async::Error::Server(_)) => {
+                return Err(WriteError {
+                    row: (end - start == 1).then_some(start),
+                    message: format!(
+                        "{} (the INSERT of {} row(s) was {bytes} bytes: a server closes the connection on a \
+                         statement longer than its max_allowed_packet)",
+                        describe(&e),
+                        end - start
+                    ),
+                    written,
+                    duplicate_key: false,
+                });
             }
             Err(_) => {
                 for (i, row) in rows.iter().enumerate().take(end).skip(start) {
@@ -321,6 +348,25 @@ pub async fn insert(
         start = end;
     }
     Ok(written)
+}
+
+/// After a write with warnings: the first note saying the server stored a value other
+/// than the one given (1265 "Data truncated": a decimal rounded to the column's scale,
+/// trailing spaces cut; strict mode makes the rest errors), with the statement's row
+/// it names (from 1). A copy holding another value than its source is refused.
+async fn changed_value(conn: &mut Conn) -> Option<(Option<usize>, String)> {
+    let shown: Vec<(String, u32, String)> = conn.query("SHOW WARNINGS").await.ok()?;
+    let (level, code, message) = shown.into_iter().find(|(_, code, _)| *code == 1265)?;
+    let at = message
+        .rsplit_once(" at row ")
+        .and_then(|(_, n)| n.trim().parse::<usize>().ok());
+    Some((
+        at,
+        format!(
+            "server {} {code}: {message} (the value stored would differ from the source's)",
+            level.to_lowercase()
+        ),
+    ))
 }
 
 /// Sets `set` columns of the rows identified by `key`, in transactions of many UPDATEs.

@@ -29,13 +29,14 @@ impl Dialect for Sqlite {
             DataType::Boolean => "BOOLEAN".into(),
             DataType::Int { .. } | DataType::Bits { .. } => "INTEGER".into(),
             // A NUMERIC column keeps 15 significant digits of a value that is not an
-            // integer (it becomes a REAL): wider decimals are kept as written, in TEXT.
+            // integer (it becomes a REAL): wider decimals, and those of no declared
+            // precision (PostgreSQL's `numeric`: any digits), are kept as written, in TEXT.
             DataType::Decimal { precision: Some(p), .. } if *p > 15 => "TEXT".into(),
+            DataType::Decimal { precision: None, .. } => "TEXT".into(),
             DataType::Decimal {
                 precision: Some(p),
                 scale,
             } => format!("NUMERIC({p},{})", scale.unwrap_or(0)),
-            DataType::Decimal { .. } => "NUMERIC".into(),
             DataType::Float { .. } => "REAL".into(),
             DataType::Char { length: Some(n) } => format!("CHAR({n})"),
             DataType::Varchar { length: Some(n) } => format!("VARCHAR({n})"),

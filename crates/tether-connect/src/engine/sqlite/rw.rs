@@ -34,13 +34,16 @@ impl ToSql for Bind<'_> {
 fn from_sqlite(v: ValueRef<'_>, ty: &DataType) -> Value {
     match v {
         ValueRef::Null => Value::Null,
-        ValueRef::Integer(i) if *ty == DataType::Boolean => Value::Bool(i != 0),
+        // A BOOLEAN column holds what the application wrote: 0 and 1 are booleans,
+        // anything else ('t', 'true', 2) is kept as it is, so a SQLite copy holds the
+        // same; other engines' writers make booleans of them (`Connection::insert`).
+        ValueRef::Integer(i @ (0 | 1)) if *ty == DataType::Boolean => Value::Bool(i != 0),
         ValueRef::Integer(i) => Value::Int(i),
         ValueRef::Real(f) => Value::Float(f),
         ValueRef::Text(t) => {
             let s = String::from_utf8_lossy(t);
             match ty {
-                DataType::Int { .. } | DataType::Float { .. } | DataType::Boolean => Value::from_text(&s, ty),
+                DataType::Int { .. } | DataType::Float { .. } => Value::from_text(&s, ty),
                 _ => Value::Text(s.into_owned()),
             }
         }
