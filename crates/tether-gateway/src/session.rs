@@ -543,8 +543,8 @@ impl Session {
                 }
                 replies
             }
-            Ok((_, Analysis::Plan(plan))) if !plan.is_passthrough() => {
-                Some(managed::run(&plan, self.backend(ks)).await)
+            Ok((schema, Analysis::Plan(plan))) if !plan.is_passthrough() => {
+                Some(managed::run(&plan, &schema, &ks.spec.name, self.backend(ks)).await)
             }
             Ok(_) => None,
             Err(e) => Some(vec![Reply::Error(e)]),

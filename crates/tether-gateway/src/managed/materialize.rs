@@ -12,7 +12,7 @@
 //! `X'..'`, FLOAT through DOUBLE, numbers and dates as text. InnoDB, not MEMORY:
 //! a MEMORY table touched inside a transaction leaves warning 1196 on ROLLBACK.
 
-use super::sharded::refusal;
+use super::sharded::Behind;
 use crate::backend::Backend;
 use crate::reply::ServerError;
 use crate::wire::value::Value;
@@ -84,7 +84,9 @@ pub(super) async fn stored_rows(
     source: &str,
     keyspace: &str,
     backend: &mut Backend,
+    behind: Behind<'_>,
 ) -> Result<Stored, ServerError> {
+    let refusal = |keyspace: &str, form: &str| behind.refusal(keyspace, form);
     let (database, name) = match table {
         [name] => ("DATABASE()".to_string(), name),
         [database, name] => (text_literal(database), name),

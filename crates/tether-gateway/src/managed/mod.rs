@@ -14,7 +14,8 @@
 //! (native runs and replays), [`state`] (the executor's bookkeeping), [`render`]
 //! (backend values as SQL literals), [`sharded`] (a plan behind a sharding engine:
 //! no InnoDB to fall back on, no savepoints), with [`stored`] (values checked as
-//! the columns store them) and [`rows`] (INSERT / REPLACE forms run as their rows).
+//! the columns store them) and [`rows`] (INSERT / REPLACE forms run as their rows),
+//! which [`replace_select`] uses for `REPLACE ... SELECT` on InnoDB too.
 
 mod cascade;
 mod checks;
@@ -23,6 +24,7 @@ mod execute;
 mod materialize;
 mod native_first;
 mod render;
+mod replace_select;
 mod rows;
 mod savepoint;
 mod sharded;
@@ -43,6 +45,15 @@ pub fn no_backslash_escapes(keyspace: &str) -> crate::reply::ServerError {
         "tether gateway: keyspace `{keyspace}` is managed: a write with foreign-key work is refused while the \
          session's sql_mode has NO_BACKSLASH_ESCAPES (the gateway reads and writes backslashes as escapes); \
          reset sql_mode for such writes"
+    ))
+}
+
+/// Error 1105 for a statement form an unsharded managed keyspace does not run,
+/// because the gateway could not give the rows and result InnoDB gives.
+pub fn unsharded_refusal(keyspace: &str, form: &str) -> crate::reply::ServerError {
+    crate::reply::ServerError::gateway(format!(
+        "tether gateway: keyspace `{keyspace}` is managed: {form} is refused (the gateway could not reproduce \
+         InnoDB's rows and result for it; see docs/gateway.md, Limits)"
     ))
 }
 

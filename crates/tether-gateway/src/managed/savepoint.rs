@@ -2,7 +2,8 @@
 //! has none open, else under a savepoint of the client's transaction, so a failed
 //! statement rolls back only itself.
 
-use tether_fkplan::Plan;
+use tether_fkplan::{Plan, Start};
+use tether_schema::Schema;
 
 use super::execute::{run_inside, run_steps};
 use super::sharded::Behind;
@@ -13,7 +14,8 @@ use crate::wire::value::Value;
 pub(super) const SAVEPOINT: &str = "tether_fk";
 
 /// Runs the plan and returns what the client sees for the original statement.
-pub async fn run(plan: &Plan, backend: &mut Backend) -> Vec<Reply> {
+/// `schema`: the keyspace's tables, `keyspace` its name (for refusals).
+pub async fn run(plan: &Plan, schema: &Schema, keyspace: &str, backend: &mut Backend) -> Vec<Reply> {
     // Inside the client's transaction (or with autocommit off) a failed statement
     // must roll back only itself: use a savepoint. Otherwise wrap in BEGIN/COMMIT.
     let in_tx = match backend.read("SELECT @@in_transaction, @@autocommit").await {
@@ -35,7 +37,7 @@ pub async fn run(plan: &Plan, backend: &mut Backend) -> Vec<Reply> {
     // A connection lost inside our own BEGIN ... COMMIT loses nothing the client
     // opened: the client may go on (reconnecting) after the error.
     backend.set_own_transaction(!in_tx);
-    let replies = run_in_transaction(plan, backend, &open, &commit, &rollback).await;
+    let replies = run_in_transaction(plan, schema, keyspace, backend, &open, &commit, &rollback).await;
     backend.set_own_transaction(false);
     replies
 }
@@ -43,6 +45,8 @@ pub async fn run(plan: &Plan, backend: &mut Backend) -> Vec<Reply> {
 /// Opens the transaction or savepoint, runs the plan, and ends it.
 pub(super) async fn run_in_transaction(
     plan: &Plan,
+    schema: &Schema,
+    keyspace: &str,
     backend: &mut Backend,
     open: &str,
     commit: &str,
@@ -51,10 +55,15 @@ pub(super) async fn run_in_transaction(
     if let Err(e) = backend.exec(open).await {
         return vec![Reply::Error(e)];
     }
-    let outcome = if plan.steps.is_empty() {
-        run_inside(plan, backend, Behind::InnoDb).await
-    } else {
-        run_steps(plan, backend).await
+    // A REPLACE ... SELECT writes the rows its SELECT gives before its cascades.
+    // A clause the rows cannot carry (a priority, PARTITION) is refused.
+    let outcome = match &plan.start {
+        Start::ReplaceSelect(_) => match tether_fkplan::insert_parts(&plan.original) {
+            Some(parts) => super::replace_select::run(plan, &parts, schema, keyspace, backend).await,
+            None => Err(super::unsharded_refusal(keyspace, "this form of REPLACE ... SELECT")),
+        },
+        _ if plan.steps.is_empty() => run_inside(plan, backend, Behind::InnoDb).await,
+        _ => run_steps(plan, backend).await,
     };
     match outcome {
         Ok(reply) => {

@@ -61,6 +61,14 @@ impl Behind<'_> {
         }
     }
 
+    /// Error 1105 refusing `form` in `keyspace`, worded for what stands behind.
+    pub(super) fn refusal(&self, keyspace: &str, form: &str) -> ServerError {
+        match self {
+            Behind::InnoDb => super::unsharded_refusal(keyspace, form),
+            Behind::Nothing { .. } => refusal(keyspace, form),
+        }
+    }
+
     /// `Err` (the refusal) when nothing stands behind the plan for `form`.
     pub(super) fn refuse(&self, form: &str) -> Result<(), ServerError> {
         match self {
