@@ -27,6 +27,9 @@ pub enum Command<'a> {
     /// `SET [SESSION|LOCAL|@@session.|@@local.|@@]foreign_key_checks = v` (alone):
     /// the new value.
     SetFkChecks(bool),
+    /// Another `SET` naming `foreign_key_checks`, whose value the text does not say
+    /// (`= @saved`, `= DEFAULT`, one of a list): the backend's value after it does.
+    SetFkChecksSomehow,
     /// CREATE, ALTER, DROP, RENAME or TRUNCATE: the schema is read again after it.
     /// `may_create_fk`: CREATE or ALTER, which a `disallow` keyspace inspects.
     Ddl { may_create_fk: bool },
@@ -68,7 +71,20 @@ impl<'a> Command<'a> {
         match word.as_str() {
             "show" if lead.to_ascii_lowercase().starts_with("show databases") => Command::ShowDatabases,
             "rollback" => Command::Rollback,
-            "set" => foreign_key_checks_value(lead).map_or(Command::Other, Command::SetFkChecks),
+            "set" => match foreign_key_checks_value(lead) {
+                Some(v) => Command::SetFkChecks(v),
+                None => {
+                    let lower = lead.to_ascii_lowercase();
+                    // `SET STATEMENT ... FOR` sets it for its one statement only.
+                    if lower.contains("foreign_key_checks")
+                        && !lower["set".len()..].trim_start().starts_with("statement")
+                    {
+                        Command::SetFkChecksSomehow
+                    } else {
+                        Command::Other
+                    }
+                }
+            },
             "create" | "alter" => Command::Ddl { may_create_fk: true },
             "drop" | "rename" | "truncate" => Command::Ddl { may_create_fk: false },
             // After leading comments too: the session plans the text without them.
@@ -228,6 +244,18 @@ mod tests {
     #[test]
     fn recognizes_session_statements() {
         assert_eq!(Command::of("SET foreign_key_checks = 0"), Command::SetFkChecks(false));
+        assert_eq!(
+            Command::of("SET foreign_key_checks = @saved"),
+            Command::SetFkChecksSomehow
+        );
+        assert_eq!(
+            Command::of("set @a = 1, FOREIGN_KEY_CHECKS = 0"),
+            Command::SetFkChecksSomehow
+        );
+        assert_eq!(
+            Command::of("SET STATEMENT foreign_key_checks = 0 FOR DELETE FROM p"),
+            Command::Other
+        );
         assert_eq!(
             Command::of("set @@session.FOREIGN_KEY_CHECKS=ON;"),
             Command::SetFkChecks(true)

@@ -316,6 +316,26 @@ impl Session {
                 }
                 Route::Answered(replies)
             }
+            // mysqldump's `/*!40014 SET FOREIGN_KEY_CHECKS=0 */` and its restoring
+            // `=@OLD_FOREIGN_KEY_CHECKS` are such SETs too.
+            Command::SetFkChecksSomehow | Command::Other
+                if command == Command::SetFkChecksSomehow
+                    || (comments::leads(sql) && sql.to_ascii_lowercase().contains("foreign_key_checks")) =>
+            {
+                let backend = self.backend(&ks);
+                let replies = backend.query(sql).await;
+                // The planner must know what the backend does: planning cascades
+                // with its checks off would run them where MariaDB runs none.
+                let now = backend.read("SELECT @@SESSION.foreign_key_checks").await;
+                if let Some(v) = now
+                    .ok()
+                    .and_then(|rows| rows.rows.first()?.first().map(|v| v.text() != "0"))
+                {
+                    backend.set_fk_checks(v);
+                    self.fk_checks = v;
+                }
+                Route::Answered(replies)
+            }
             Command::Ddl { may_create_fk } => Route::Answered(self.ddl(&ks, sql, may_create_fk).await),
             // A statement in an executable comment may be a write the server runs.
             Command::Write | Command::Other

@@ -1059,3 +1059,31 @@ fn other_writes_reading_tables_their_cascades_change_match_native() {
         ],
     );
 }
+
+/// `SET foreign_key_checks` to a value the text does not say (`= @saved`, restoring
+/// what a script saved; one of a list) is followed as the backend took it: the
+/// gateway kept planning cascades and checks the backend no longer made, so a child
+/// with no parent got 1452 where MariaDB takes it, and a parent's delete cascaded.
+#[test]
+fn foreign_key_checks_set_from_a_variable_are_followed() {
+    let schema = "
+        CREATE TABLE p (id int PRIMARY KEY, v int);
+        CREATE TABLE c (id int PRIMARY KEY, pid int, FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE);
+        INSERT INTO p VALUES (1, 1), (2, 2); INSERT INTO c VALUES (1, 1), (2, 2);";
+    same_as_native_on(
+        schema,
+        &["p", "c"],
+        &[
+            "SET @saved = @@foreign_key_checks, @off = 0",
+            "SET foreign_key_checks = @off",
+            "INSERT INTO c VALUES (3, 9)",
+            "DELETE FROM p WHERE id = 1",
+            "SET @x = 1, foreign_key_checks = @saved",
+            "INSERT INTO c VALUES (4, 8)",
+            "/*!40014 SET FOREIGN_KEY_CHECKS=0 */",
+            "INSERT INTO c VALUES (5, 7)",
+            "/*!40014 SET FOREIGN_KEY_CHECKS=@saved */",
+            "DELETE FROM p WHERE id = 2",
+        ],
+    );
+}
