@@ -266,7 +266,7 @@ mod tests {
         );
         assert_eq!(
             Command::of("SET foreign_key_checks = 0, unique_checks = 0"),
-            Command::Other
+            Command::SetFkChecksSomehow
         );
         assert_eq!(Command::of("SET autocommit = 0"), Command::Other);
         assert_eq!(Command::of("use `shop`;"), Command::Use("shop".into()));
