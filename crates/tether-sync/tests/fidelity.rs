@@ -3163,3 +3163,68 @@ fn a_row_over_max_allowed_packet_is_named_with_the_limit() {
     let err = sync(&job(&lite, &[&my], "")).expect_err("over the limit").to_string();
     assert!(err.contains("max_allowed_packet"), "{err}");
 }
+
+/// A SQLite FK column declared as another kind of type than its parent's key (`TEXT`
+/// referencing an `INTEGER` key, `INTEGER` referencing a `TEXT` one): SQLite compares
+/// them as the parent's type, so the key holds there; PostgreSQL (42804) and MariaDB
+/// (errno 150) refuse such an FK, so the child's column takes its parent's type.
+#[test]
+fn sqlite_fk_columns_of_another_kind_than_their_parent_take_its_type() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT);
+         CREATE TABLE c (id INTEGER PRIMARY KEY, p_id TEXT REFERENCES p(id), n NUMERIC REFERENCES p(id));
+         CREATE TABLE q (code TEXT PRIMARY KEY);
+         CREATE TABLE r (id INTEGER PRIMARY KEY, q_code INTEGER REFERENCES q(code));
+         INSERT INTO p VALUES (1, 'a'), (2, 'b');
+         INSERT INTO c VALUES (1, '1', 2), (2, 2, '1'), (3, NULL, NULL);
+         INSERT INTO q VALUES ('10'), ('20');
+         INSERT INTO r VALUES (1, 10), (2, '20');",
+    );
+    assert_eq!(
+        first(&src, "SELECT count(*) FROM pragma_foreign_key_check"),
+        [Some("0".to_string())],
+        "the keys hold on SQLite"
+    );
+    for engine in [Engine::Postgres, Engine::Mysql] {
+        let dest = TestDb::create(engine);
+        let text = job(&src, &[&dest], "");
+        let plan = plan_of(&text);
+        let report = plan.destinations[0].schema.as_ref().expect("the destination was read");
+        let (int_type, key_text) = match engine {
+            Engine::Postgres => ("bigint", "text"),
+            _ => ("bigint", "varchar(255)"),
+        };
+        let mapped: Vec<String> = report_lines(report)
+            .into_iter()
+            .filter(|l| l.contains("which it references"))
+            .collect();
+        let why = "which it references: SQLite compares the two as that type; other engines refuse a \
+                   foreign key between different kinds of types)";
+        assert_eq!(
+            mapped,
+            [
+                format!("Mapped column c.p_id: TEXT -> {int_type} (the type of p.id, {why}"),
+                format!("Mapped column c.n: NUMERIC -> {int_type} (the type of p.id, {why}"),
+                format!("Mapped column r.q_code: INTEGER -> {key_text} (the type of q.code, {why}"),
+            ],
+            "{engine}"
+        );
+        let done = sync(&text).unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert!(done.ok, "{done:?}");
+        assert_eq!(
+            rows(&dest, "c", "id"),
+            [vec!["1", "1", "2"], vec!["2", "2", "1"], vec!["3", "NULL", "NULL"]],
+            "{engine}"
+        );
+        assert_eq!(rows(&dest, "r", "id"), [["1", "10"], ["2", "20"]], "{engine}");
+        let fks = match engine {
+            Engine::Postgres => "SELECT count(*) FROM pg_constraint WHERE contype = 'f'",
+            _ => {
+                "SELECT count(*) FROM information_schema.REFERENTIAL_CONSTRAINTS \
+                 WHERE CONSTRAINT_SCHEMA = DATABASE()"
+            }
+        };
+        assert_eq!(first(&dest, fks), [Some("3".to_string())], "{engine}");
+    }
+}

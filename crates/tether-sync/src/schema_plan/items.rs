@@ -293,7 +293,22 @@ pub(super) fn cross_engine(
                         .because(why),
                 );
             } else if to != c.engine_type {
-                report.push(SchemaItem::new("column", &col, Action::Mapped).between(&c.engine_type, to));
+                let mut item = SchemaItem::new("column", &col, Action::Mapped).between(&c.engine_type, to);
+                // A SQLite FK column declared as another kind than its parent's key has
+                // the parent's type (see the introspection).
+                if source.engine == Engine::Sqlite && tether_connect::types::sqlite(&c.engine_type) != c.normalized_type
+                {
+                    if let Some(p) = t.foreign_keys.iter().find_map(|f| {
+                        let i = f.columns.iter().position(|x| x == &c.name)?;
+                        Some(format!("{}.{}", f.referenced_table, f.referenced_columns.get(i)?))
+                    }) {
+                        item = item.because(format!(
+                            "the type of {p}, which it references: SQLite compares the two as that type; \
+                             other engines refuse a foreign key between different kinds of types"
+                        ));
+                    }
+                }
+                report.push(item);
             }
         }
         if let Some(g) = c.generated.take() {

@@ -485,10 +485,24 @@ fn autoincrement(columns: &[Column], last_key: Option<i64>) -> Vec<Sequence> {
 
 /// A column declared without a type (`pid REFERENCES parent`) that is part of a foreign
 /// key takes the type of the column it references, as SQLite compares them: every
-/// engine's copy can then create the key. A parent column without a type passes on its
-/// own parent's (followed a few steps; cycles stop there).
+/// engine's copy can then create the key. So does a typed one of another kind than its
+/// parent's (`p_id TEXT REFERENCES p(id)` with an INTEGER `id`): SQLite applies the
+/// parent column's affinity before comparing, so `'5'` matches `5`, where PostgreSQL
+/// refuses an FK between text and bigint (42804) and MariaDB one between text and int
+/// (errno 150). `engine_type` keeps the declared name (a SQLite copy is built from the
+/// definition). A parent column without a type passes on its own parent's (followed a
+/// few steps; cycles stop there).
 fn type_untyped_fk_columns(tables: &mut [Table]) {
     let untyped = |ty: &DataType| matches!(ty, DataType::Other(a) if a == "any");
+    // Types an FK can join on every engine: integers with integers, text with text.
+    let kind = |ty: &DataType| match ty {
+        DataType::Int { .. } => "integer".to_string(),
+        t if t.is_text() => "text".to_string(),
+        DataType::Decimal { .. } => "decimal".to_string(),
+        DataType::Float { .. } => "float".to_string(),
+        DataType::Binary { .. } => "binary".to_string(),
+        other => other.to_string(),
+    };
     for _ in 0..8 {
         let mut found: Vec<(usize, usize, DataType)> = Vec::new();
         for (ti, t) in tables.iter().enumerate() {
@@ -502,7 +516,13 @@ fn type_untyped_fk_columns(tables: &mut [Table]) {
                     };
                     let c = &t.columns[ci];
                     let Some(pc) = parent.column(referenced) else { continue };
-                    if c.engine_type.trim().is_empty() && untyped(&c.normalized_type) && !untyped(&pc.normalized_type) {
+                    if untyped(&pc.normalized_type) {
+                        continue;
+                    }
+                    let bare = c.engine_type.trim().is_empty() && untyped(&c.normalized_type);
+                    let other_kind =
+                        !untyped(&c.normalized_type) && kind(&c.normalized_type) != kind(&pc.normalized_type);
+                    if bare || other_kind {
                         found.push((ti, ci, pc.normalized_type.clone()));
                     }
                 }
