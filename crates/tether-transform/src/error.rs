@@ -119,6 +119,22 @@ pub enum FkConflict {
     },
 
     #[error(
+        "foreign key `{foreign_key}`: {child_table}.{child_column} inherits the transformer of \
+         {parent_table}.{parent_column}, {parent_spec} (options not set are the parent column's \
+         defaults), which cannot run there: {reason}; parent and child must compute the same values: \
+         set options on {parent_table}.{parent_column} that fit every column referencing it"
+    )]
+    DoesNotFitChild {
+        foreign_key: String,
+        child_table: String,
+        child_column: String,
+        parent_table: String,
+        parent_column: String,
+        parent_spec: String,
+        reason: String,
+    },
+
+    #[error(
         "{table}.{column} references two different transformers: {first_spec} through foreign key \
          `{first_fk}` and {second_spec} through foreign key `{second_fk}`"
     )]

@@ -277,7 +277,17 @@ pub fn resolve(
                     continue;
                 }
             }
-            canonical_spec(&parent.spec, child_col).map_err(|e| on_column(schema, &c, e))?;
+            canonical_spec(&parent.spec, child_col).map_err(|e| {
+                TransformError::Fk(Box::new(FkConflict::DoesNotFitChild {
+                    foreign_key: fk.clone(),
+                    child_table: show(schema, &c.0),
+                    child_column: c.1.clone(),
+                    parent_table: show(schema, &p.0),
+                    parent_column: p.1.clone(),
+                    parent_spec: parent.spec.to_string(),
+                    reason: e.to_string(),
+                }))
+            })?;
             in_force.insert(
                 c.clone(),
                 InForce {

@@ -327,6 +327,36 @@ fn a_column_referencing_two_differently_transformed_parents_is_an_error() {
     assert!(err.contains("c_a") && err.contains("c_b"), "{err}");
 }
 
+/// A key's transformer reaching a child column it cannot run on (a hash as long as the
+/// parent's varchar(20) into a varchar(8)) names the FK, both columns and the fix, not
+/// an option the user never set on the child.
+#[test]
+fn an_inherited_transformer_that_does_not_fit_the_child_names_the_fk_and_the_fix() {
+    let s = schema(vec![
+        table("p", &[("code", "varchar(20)", false)], &["code"], vec![]),
+        table(
+            "c",
+            &[("id", "int", false), ("p_code", "varchar(8)", true)],
+            &["id"],
+            vec![fk("c_p", &["p_code"], "p", &["code"])],
+        ),
+    ]);
+    let err = resolve(&s, &[at("p", "code", TransformSpec::new("hash"))]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "foreign key `c_p`: c.p_code inherits the transformer of p.code, hash(alphabet=\"hex\", length=20, \
+         max_length=20, truncate=true) (options not set are the parent column's defaults), which cannot run there: transformer `hash`: \
+         option `length`: must be 1 to the column's length (8); parent and child must compute the same \
+         values: set options on p.code that fit every column referencing it"
+    );
+    // With a length that fits both, the child inherits it.
+    let r = resolve(&s, &[at("p", "code", TransformSpec::new("hash").with("length", 8))]).expect("fits");
+    assert_eq!(
+        find(&r, "c", "p_code").spec.to_string(),
+        "hash(alphabet=\"hex\", length=8, max_length=20, truncate=true)"
+    );
+}
+
 #[test]
 fn mutually_referencing_keys_and_set_children_listed_before_their_parents_agree() {
     // a.id <-> b.id (a 1:1 cycle through the keys themselves), and a child table listed
