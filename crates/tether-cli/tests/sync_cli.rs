@@ -526,3 +526,38 @@ fn sync_over_tls_both_ways() {
         "{err}"
     );
 }
+
+/// A destination named `file:src.sqlite` in a job run from its own directory: SQLite
+/// would read it as a URI naming `src.sqlite`, the source (a file literally named
+/// `file:src.sqlite` fooled the source/destination identity check, and the run emptied
+/// the source). Refused before anything is opened; the source keeps its rows.
+#[test]
+fn a_sqlite_uri_destination_never_reaches_the_source() {
+    let dir = scratch("file_uri");
+    let src = dir.join("src.sqlite");
+    {
+        let c = rusqlite::Connection::open(&src).expect("source");
+        c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b');")
+            .expect("rows");
+    }
+    std::fs::write(dir.join("file:src.sqlite"), b"").expect("decoy");
+    std::fs::write(
+        dir.join("job.toml"),
+        "source = \"sqlite://src.sqlite\"\n[[destinations]]\nurl = \"file:src.sqlite\"\ntruncate = true\n",
+    )
+    .expect("job");
+    let out = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(["sync", "job.toml"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("SQLite URI file names (`file:...`) are not supported"),
+        "{err}"
+    );
+    let c = rusqlite::Connection::open(&src).expect("source");
+    let n: i64 = c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).expect("count");
+    assert_eq!(n, 2);
+}

@@ -146,11 +146,11 @@ impl Connection {
                     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                         let _ = std::fs::create_dir_all(dir);
                     }
-                    // No SQLITE_OPEN_URI: the path is a path, never a `file:` URI.
+                    // The path is a path, never a `file:` URI (see `plain_path`).
                     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
                         | rusqlite::OpenFlags::SQLITE_OPEN_CREATE
                         | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-                    let c = rusqlite::Connection::open_with_flags(&path, flags).map_err(|e| ConnectError::Connect {
+                    let c = rusqlite::Connection::open_with_flags(engine::sqlite::plain_path(&path), flags).map_err(|e| ConnectError::Connect {
                         url: shown2.clone(),
                         message: e.to_string(),
                     })?;

@@ -137,6 +137,13 @@ impl DbUrl {
             "mysql" | "mariadb" => (Engine::Mysql, 3306, "MYSQL_PWD"),
             _ if !text.contains("://") => {
                 let lower = text.to_ascii_lowercase();
+                if lower.starts_with("file:") {
+                    return Err(invalid(
+                        "SQLite URI file names (`file:...`) are not supported: give the file's path \
+                         (sqlite:///absolute/path.db, or a path relative to the job file)"
+                            .into(),
+                    ));
+                }
                 if [".sqlite", ".sqlite3", ".db", ".db3"]
                     .iter()
                     .any(|e| lower.ends_with(e))
@@ -307,6 +314,28 @@ mod tests {
                 path: "./x/chinook.db".into()
             }
         );
+    }
+
+    /// SQLite reads a name starting with `file:` as a URI naming another file (a job
+    /// run from its own directory with `url = "file:src.sqlite"` wrote into the source
+    /// `src.sqlite`): refused in every spelling.
+    #[test]
+    fn sqlite_uri_names_are_refused() {
+        for text in [
+            "file:src.sqlite",
+            "FILE:src.db",
+            "sqlite:file:src.db",
+            "sqlite://file:src.db?mode=rw",
+        ] {
+            let e = DbUrl::parse_with_env(text, no_env).unwrap_err().to_string();
+            assert!(
+                e.contains("SQLite URI file names (`file:...`) are not supported"),
+                "{text}: {e}"
+            );
+        }
+        // Opened as an absolute path: never a URI, whatever the name.
+        let p = crate::engine::sqlite::plain_path(std::path::Path::new("file:src.sqlite"));
+        assert!(p.is_absolute() && p.ends_with("file:src.sqlite"), "{}", p.display());
     }
 
     #[test]

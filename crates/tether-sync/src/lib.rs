@@ -672,6 +672,22 @@ async fn load_all(
     Ok(Some(((tables, counts), leaks)))
 }
 
+/// What a destination kept after a failure, from [`undo`]'s note of it.
+fn kept(note: UndoNote) -> Option<(String, String)> {
+    let (d, whole, undone, ..) = note;
+    let note = match (whole, undone) {
+        (Some(w), Some(u)) => format!("{w}; {u}"),
+        (Some(w), None) => w.to_string(),
+        (None, Some(u)) => u,
+        (None, None) => return None,
+    };
+    Some((d, note))
+}
+
+/// (destination, what a whole load says, what undoing its tables says, the tables it
+/// created, whether it loaded in batches)
+type UndoNote = (String, Option<&'static str>, Option<String>, Vec<String>, bool);
+
 /// After a failed run: every destination not finished is left as before the run
 /// where it can be (a transactional or staged load rolled back; the tables the run
 /// created dropped again), and the error says so per destination, with the rows
@@ -686,10 +702,7 @@ async fn undo(lanes: Vec<execute::Lane>, e: SyncError) -> SyncError {
         }
         lane.source.close().await;
     }
-    // (destination, what a whole load says, what undoing its tables says, the tables
-    // it created, whether it loaded in batches)
-    type Note = (String, Option<&'static str>, Option<String>, Vec<String>, bool);
-    let mut notes: Vec<Note> = Vec::new();
+    let mut notes: Vec<UndoNote> = Vec::new();
     for d in first.dests.iter_mut() {
         let whole = d.loads_whole();
         if whole.is_some() {
@@ -729,21 +742,20 @@ async fn undo(lanes: Vec<execute::Lane>, e: SyncError) -> SyncError {
         if let Some(said) = said {
             *written = said;
         }
+        // The other destinations of the job stopped too: what each of them kept.
+        let others: Vec<String> = notes
+            .into_iter()
+            .filter(|(d, ..)| d != destination)
+            .filter_map(kept)
+            .map(|(d, note)| format!("{d}: {note}"))
+            .collect();
+        if !others.is_empty() {
+            written.push_str(&format!("; the other destinations stopped too: {}", others.join("; ")));
+        }
         return e;
     }
     // Any other failure says what each destination kept.
-    let said: Vec<(String, String)> = notes
-        .into_iter()
-        .filter_map(|(d, whole, undone, ..)| {
-            let note = match (whole, undone) {
-                (Some(w), Some(u)) => format!("{w}; {u}"),
-                (Some(w), None) => w.to_string(),
-                (None, Some(u)) => u,
-                (None, None) => return None,
-            };
-            Some((d, note))
-        })
-        .collect();
+    let said: Vec<(String, String)> = notes.into_iter().filter_map(kept).collect();
     match said.as_slice() {
         [] => e,
         [(_, note)] => execute::with_note(e, note),

@@ -30,8 +30,10 @@ pub struct Destination {
     /// The load runs in one transaction with these FKs dropped (PostgreSQL,
     /// `checks = "enforce"`): created again, and so validated, before COMMIT.
     pub atomic: Option<Vec<DroppedFk>>,
-    /// Tables complete so far on this destination and their rows, for messages.
-    pub(crate) written: Arc<Mutex<Vec<(String, u64)>>>,
+    /// Tables written so far on this destination: (table, rows, complete), for
+    /// messages. A table is not complete when its copy stopped part way (another
+    /// destination rejected a row of it, the read failed).
+    pub(crate) written: Arc<Mutex<Vec<(String, u64, bool)>>>,
     /// `setval` to the source's sequence state, for the tables created here (PostgreSQL).
     pub sequence_states: Vec<String>,
     /// Triggers turned off for a one-transaction load into existing tables: (table as
@@ -244,12 +246,15 @@ impl Destination {
                 .lock()
                 .expect("lock")
                 .iter()
-                .filter(|(t, _)| !gone.contains(t))
-                .map(|(t, n)| format!("{t}: {n}"))
+                .filter(|(t, n, _)| !gone.contains(t) && *n > 0)
+                .map(|(t, n, complete)| match complete {
+                    true => format!("{t}: {n}"),
+                    false => format!("{t}: {n} (the job stopped while copying it)"),
+                })
                 .collect();
             if !kept.is_empty() {
                 parts.push(format!(
-                    "rows this run wrote into tables that were there stay (complete tables): {}",
+                    "rows this run wrote into tables that were there stay: {}",
                     kept.join(", ")
                 ));
             }

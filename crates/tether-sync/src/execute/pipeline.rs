@@ -161,7 +161,8 @@ async fn write_table(
                     .lock()
                     .expect("lock")
                     .iter()
-                    .map(|(t, n)| format!("{t}: {n}"))
+                    .filter(|(_, _, complete)| *complete)
+                    .map(|(t, n, _)| format!("{t}: {n}"))
                     .collect();
                 let hint = if e.duplicate_key && w.conflict == Conflict::Error {
                     "; the destination already holds this key: set `truncate = true` on the \
@@ -189,7 +190,11 @@ async fn write_table(
             }
         }
     }
-    dest.written.lock().expect("lock").push((tp.name.clone(), written));
+    // Complete unless the copy stopped for another reason (`copy_table` says so).
+    dest.written
+        .lock()
+        .expect("lock")
+        .push((tp.name.clone(), written, true));
     Ok((written, fixups))
 }
 
@@ -374,7 +379,7 @@ async fn load_table(
         match copied {
             Ok(rows) => {
                 for d in &lane.dests {
-                    d.written.lock().expect("lock").push((tp.name.clone(), rows));
+                    d.written.lock().expect("lock").push((tp.name.clone(), rows, true));
                 }
                 progress.table_done(&tp.name, rows, started.elapsed().as_secs_f64());
                 let report = TableReport {
@@ -454,6 +459,19 @@ async fn load_table(
             .collect(),
     );
     let (read, fanned, results) = tokio::join!(read, fanout, writers);
+    // A writer that ended without error wrote only part of the table when the read,
+    // the transformers or another destination's writer failed.
+    if fanned.is_err() || read.is_err() || results.iter().any(|r| r.is_err()) {
+        for (d, r) in lane.dests.iter().zip(&results) {
+            if r.is_ok() {
+                if let Some(last) = d.written.lock().expect("lock").last_mut() {
+                    if last.0 == tp.name {
+                        last.2 = false;
+                    }
+                }
+            }
+        }
+    }
     fanned?;
     if let Some(t) = &transforms {
         anon.leaks.lock().expect("lock").extend(t.leaks());

@@ -32,12 +32,23 @@ pub fn open_read_only(path: &Path) -> Result<Connection, ConnectError> {
         let looked = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         return Err(ConnectError::SqliteFileMissing(looked.display().to_string()));
     }
-    Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(|e| {
-        ConnectError::Connect {
-            url: format!("sqlite://{}", path.display()),
-            message: e.to_string(),
-        }
+    Connection::open_with_flags(
+        plain_path(path),
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| ConnectError::Connect {
+        url: format!("sqlite://{}", path.display()),
+        message: e.to_string(),
     })
+}
+
+/// `path` as SQLite must be given it to open that file: absolute. The bundled SQLite
+/// reads any file name starting with `file:` as a URI (URI names are on by default
+/// there, whatever the open flags say), so a relative `file:src.db` would open
+/// `src.db`, not the file Tether's own checks (the source/destination identity) looked
+/// at; an absolute path starts with `/`.
+pub fn plain_path(path: &Path) -> std::path::PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| Path::new(".").join(path))
 }
 
 /// A foreign key as written in `CREATE TABLE`.
