@@ -3111,6 +3111,41 @@ fn decimals_keep_every_digit_or_are_refused() {
     assert!(err.contains("table fx: row (id)=(2)") && err.contains("1265"), "{err}");
 }
 
+/// Into an existing MariaDB table whose decimal has fewer places: the statement with
+/// the rounded value is rolled back, not left committed with it (its rows stayed,
+/// the message calling the row "rejected"); found row by row too, when another row of
+/// the batch is an error.
+#[test]
+fn mariadb_rows_stored_changed_are_rolled_back_not_left() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE u (id int PRIMARY KEY, n numeric(10,4));
+         INSERT INTO u VALUES (1, 1.5), (2, 2.5), (3, 3.1234), (4, 4.5), (5, 5.5);",
+    );
+    let my = TestDb::create(Engine::Mysql);
+    my.exec("CREATE TABLE u (id int PRIMARY KEY, n decimal(10,2))");
+    let text = format!(
+        "mode = \"data\"\nsource = \"{}\"\n[[destinations]]\nurl = \"{}\"\n",
+        src.url, my.url
+    );
+    let err = sync(&text).expect_err("3.1234 would be 3.12").to_string();
+    assert!(
+        err.contains("table u: row (id)=(3) was rejected: server note 1265")
+            && err.contains("(the value stored would differ from the source's); the statement's rows were rolled back"),
+        "{err}"
+    );
+    assert_eq!(first(&my, "SELECT count(*) FROM u"), [Some("0".to_string())]);
+    // A duplicate of row 5 already there: the batch fails as an error and goes row by
+    // row, where row 3's note stops it, before row 5.
+    my.exec("INSERT INTO u VALUES (5, 5.5)");
+    let err = sync(&text).expect_err("3.1234 would be 3.12").to_string();
+    assert!(
+        err.contains("table u: row (id)=(3) was rejected: server note 1265"),
+        "{err}"
+    );
+    assert_eq!(rows(&my, "u", "id"), [["5", "5.5"]]);
+}
+
 /// A SQLite BOOLEAN column keeps what the application wrote on a SQLite copy ('t',
 /// 'true', 2: they became 1 and 0, and `WHERE b = 't'` matched nothing), and reaches
 /// PostgreSQL and MariaDB as the booleans they spell.

@@ -293,26 +293,42 @@ pub async fn insert(
         }
         sql.push_str(&tail);
         let bytes = sql.len();
+        // In a transaction of its own: a value the server stores changed (a note, not
+        // an error) is seen only after the statement ran, and its rows must not stay.
+        conn.query_drop("START TRANSACTION").await.map_err(|e| WriteError {
+            row: None,
+            message: describe(&e),
+            written,
+            duplicate_key: false,
+        })?;
+        let changed = |at: Option<usize>, message: String, first: usize| WriteError {
+            row: at.map(|n| first + n - 1).filter(|i| *i < end),
+            message: format!("{message}; the statement's rows were rolled back"),
+            written,
+            duplicate_key: false,
+        };
         match conn.query_iter(sql).await {
             Ok(r) => {
                 let (n, warnings) = (r.affected_rows(), r.warnings());
                 drop(r);
+                if warnings > 0 {
+                    if let Some((at, message)) = changed_value(conn).await {
+                        let _ = conn.query_drop("ROLLBACK").await;
+                        return Err(changed(at, message, start));
+                    }
+                }
+                conn.query_drop("COMMIT").await.map_err(|e| WriteError {
+                    row: None,
+                    message: describe(&e),
+                    written,
+                    duplicate_key: false,
+                })?;
                 // ON DUPLICATE KEY UPDATE counts an updated row twice.
                 written += if conflict == Conflict::Error {
                     n
                 } else {
                     (end - start) as u64
                 };
-                if warnings > 0 {
-                    if let Some((at, message)) = changed_value(conn).await {
-                        return Err(WriteError {
-                            row: at.map(|n| start + n - 1).filter(|i| *i < end),
-                            message,
-                            written,
-                            duplicate_key: false,
-                        });
-                    }
-                }
             }
             // Not the server's answer: the connection is gone, and with it any retry.
             // A server closes it on a statement over its max_allowed_packet, which a
@@ -330,19 +346,41 @@ pub async fn insert(
                     duplicate_key: false,
                 });
             }
+            // Row by row, in the same transaction, to name the row: committed only if
+            // every row goes in unchanged.
             Err(_) => {
                 for (i, row) in rows.iter().enumerate().take(end).skip(start) {
                     let one = format!("{head}{}{tail}", tuple(d, row));
-                    if let Err(e) = conn.query_drop(one).await {
-                        return Err(WriteError {
-                            row: Some(i),
-                            message: describe(&e),
-                            written,
-                            duplicate_key: matches!(&e, mysql_async::Error::Server(s) if s.code == 1062),
-                        });
+                    let warnings = match conn.query_iter(one).await {
+                        Ok(r) => {
+                            let w = r.warnings();
+                            drop(r);
+                            w
+                        }
+                        Err(e) => {
+                            let _ = conn.query_drop("ROLLBACK").await;
+                            return Err(WriteError {
+                                row: Some(i),
+                                message: describe(&e),
+                                written,
+                                duplicate_key: matches!(&e, mysql_async::Error::Server(s) if s.code == 1062),
+                            });
+                        }
+                    };
+                    if warnings > 0 {
+                        if let Some((_, message)) = changed_value(conn).await {
+                            let _ = conn.query_drop("ROLLBACK").await;
+                            return Err(changed(Some(1), message, i));
+                        }
                     }
-                    written += 1;
                 }
+                conn.query_drop("COMMIT").await.map_err(|e| WriteError {
+                    row: None,
+                    message: describe(&e),
+                    written,
+                    duplicate_key: false,
+                })?;
+                written += (end - start) as u64;
             }
         }
         start = end;
