@@ -50,6 +50,7 @@ pub fn code(e: &anyhow::Error) -> i32 {
                     _ => FAILURE,
                 },
                 tether_sync::SyncError::Rejected { .. } | tether_sync::SyncError::Transform(_) => FAILURE,
+                tether_sync::SyncError::Interrupted(_) => INTERRUPTED,
             };
         }
     }

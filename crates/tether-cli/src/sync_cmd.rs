@@ -225,23 +225,57 @@ fn summary(report: &Report) -> String {
     out
 }
 
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 pub async fn sync(args: JobArgs) -> anyhow::Result<()> {
     let job = load_job(&args.job)?;
     job.require_secrets()?;
     let prepared = tether_sync::prepare(&job).await?;
     let progress = Bars::new(args.format == OutputFormat::Json);
-    let report = tokio::select! {
-        report = tether_sync::run(&job, prepared, &progress) => report?,
-        _ = tokio::signal::ctrl_c() => {
-            // Leave the terminal on a fresh line, and say what state the job left.
+    // The first SIGINT or SIGTERM (what `timeout`, `docker stop` and systemd send)
+    // stops the run, which undoes what it wrote as after a failure; a second one
+    // quits at once.
+    let (stopped, mut stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        stop_signal().await;
+        let _ = stopped.send(true);
+        stop_signal().await;
+        eprintln!(
+            "\ninterrupted again: quitting without undoing the run's writes; run the job again with truncate = true"
+        );
+        std::process::exit(crate::exit::INTERRUPTED);
+    });
+    let stop = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    let report = match tether_sync::run_until(&job, prepared, &progress, async {
+        stop.await;
+        // Leave the terminal on a fresh line while the run undoes its writes.
+        progress.stop();
+        eprintln!(
+            "interrupted: stopping, and undoing what the run wrote where it can (interrupt again to quit at once)"
+        );
+    })
+    .await
+    {
+        Ok(report) => report,
+        Err(e) => {
             progress.stop();
-            eprintln!(
-                "interrupted: the job stopped before it finished; destinations may hold part of \
-                 its rows and the tables it created (a PostgreSQL destination with checks = \"enforce\" \
-                 keeps no rows; unlike a failure, an interruption drops nothing). Run it again with \
-                 truncate = true."
-            );
-            std::process::exit(crate::exit::INTERRUPTED);
+            return Err(e.into());
         }
     };
     match args.format {

@@ -561,3 +561,76 @@ fn a_sqlite_uri_destination_never_reaches_the_source() {
     let n: i64 = c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).expect("count");
     assert_eq!(n, 2);
 }
+
+/// SIGTERM (what `timeout`, `docker stop` and systemd send) stops a run as Ctrl-C
+/// does: the destination's triggers, dropped for a batched load, are created again,
+/// the error says what each destination holds, and the exit code is 130.
+#[test]
+fn sigterm_during_a_load_puts_back_the_destination_s_triggers() {
+    let dir = scratch("sigterm");
+    let demo = dir.join("shop.sqlite");
+    let (code, _, err) = tether(&["demo", demo.to_str().expect("utf-8"), "--scale", "0.5"]);
+    assert_eq!(code, 0, "{err}");
+    let dest = TestDb::create(Engine::Mysql);
+    let job = dir.join("job.toml");
+    std::fs::write(
+        &job,
+        format!(
+            "source = \"sqlite://{}\"\n[[destinations]]\nurl = \"{}\"\ntruncate = true\n",
+            demo.display(),
+            dest.url
+        ),
+    )
+    .expect("job");
+    let (code, out, err) = tether(&["sync", job.to_str().expect("utf-8")]);
+    assert_eq!(code, 0, "{out}{err}");
+    dest.exec(
+        "CREATE TABLE audit (n int); \
+         CREATE TRIGGER order_item_audit AFTER INSERT ON order_item FOR EACH ROW INSERT INTO audit VALUES (1)",
+    );
+    let triggers = "SELECT count(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()";
+    assert_eq!(count(&dest, triggers), 1);
+
+    let child = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(["sync", job.to_str().expect("utf-8")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sync");
+    // The trigger is dropped once the load begins and the tables emptied; stop it
+    // while rows go in again.
+    let started = Instant::now();
+    let mut stopped = false;
+    let mut emptied = false;
+    while started.elapsed() < Duration::from_secs(60) {
+        let customers = count(&dest, "SELECT count(*) FROM customer");
+        emptied |= customers == 0;
+        if emptied && count(&dest, triggers) == 0 && customers > 0 {
+            let pid = child.id().to_string();
+            let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+            assert!(status.success());
+            stopped = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(stopped, "the load never started: {err}");
+    if out.status.code() == Some(0) {
+        eprintln!("skipped: the sync finished before SIGTERM reached it");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("error: interrupted: the job stopped before it finished (while loading")
+            && err.contains("rows this run wrote into tables that were there stay: "),
+        "{err}"
+    );
+    assert_eq!(count(&dest, triggers), 1, "the trigger is back");
+    assert_eq!(
+        count(&dest, "SELECT count(*) FROM audit"),
+        0,
+        "it never fired on the load"
+    );
+}

@@ -19,6 +19,10 @@ pub enum SyncError {
     /// A transformer failed on a value (names table, column and row key).
     #[error("{0}")]
     Transform(String),
+    /// The run was told to stop (SIGINT, SIGTERM) while it worked: `0` says what each
+    /// destination was left holding.
+    #[error("interrupted: the job stopped before it finished{0}")]
+    Interrupted(String),
     /// A destination rejected a row.
     #[error("{destination}: table {table}: row {key} was rejected: {message} ({written})")]
     Rejected {

@@ -406,6 +406,22 @@ const EARLY_DESTINATIONS_FOR: std::time::Duration = std::time::Duration::from_se
 /// rolled back, the tables the run created dropped again, the rows written into tables
 /// that were there counted in the error.
 pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Result<Report, SyncError> {
+    run_until(job, prepared, progress, std::future::pending()).await
+}
+
+/// [`run`], stopping when `stop` completes (the CLI's SIGINT and SIGTERM): while the
+/// subset is chosen nothing is written yet; during the load the destinations are
+/// undone as after a failure (a one-transaction or staged load rolled back, the tables
+/// the run created dropped, triggers it dropped for the load created again), on new
+/// connections; after it, the copy is complete and the verification is left out.
+/// Returns [`SyncError::Interrupted`] saying what each destination holds.
+pub async fn run_until(
+    job: &Job,
+    prepared: Prepared,
+    progress: &dyn Progress,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<Report, SyncError> {
+    let mut stop = std::pin::pin!(stop);
     job.require_secrets()?;
     let started = std::time::Instant::now();
     let mut phases = Phases::start();
@@ -455,7 +471,14 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
             all
         };
         let choosing = std::time::Instant::now();
-        let (subset, early) = tokio::join!(subset::compute(&mut source, &mut more.opened, &schema, &rules), early);
+        let (subset, early) = tokio::select! {
+            chosen = async { tokio::join!(subset::compute(&mut source, &mut more.opened, &schema, &rules), early) } => chosen,
+            _ = &mut stop => {
+                return Err(SyncError::Interrupted(
+                    " (while choosing the subset: nothing was written anywhere)".into(),
+                ));
+            }
+        };
         // After a long subset the connections may have been idle past a server's
         // timeout and the schemas read long ago: they are opened and read again.
         let early = match subset.is_ok() && choosing.elapsed() < EARLY_DESTINATIONS_FOR {
@@ -477,7 +500,14 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
         source,
         dests: Vec::new(),
     }];
-    let loaded = load_all(job, &plan, &schema, &subset, opened, &mut lanes, &mut more, progress).await;
+    let loaded = tokio::select! {
+        loaded = load_all(job, &plan, &schema, &subset, opened, &mut lanes, &mut more, progress) => loaded,
+        _ = &mut stop => Err(SyncError::Interrupted(
+            " (while loading; the counts below are what was written when it stopped: a batch under way \
+             may have gone in too)"
+                .into(),
+        )),
+    };
     phases.done("load_all in all");
     for unused in more.opened {
         unused.close().await;
@@ -517,9 +547,20 @@ pub async fn run(job: &Job, prepared: Prepared, progress: &dyn Progress) -> Resu
     }
     phases.done("FK checks on, sequences");
     let mut verification = Vec::new();
-    for i in 0..job.destinations.len() {
-        let conns: Vec<&mut execute::Destination> = lanes.iter_mut().map(|l| &mut l.dests[i]).collect();
-        verification.push(verify::verify(conns, &plan, &schema, &tables, &counts).await?);
+    let verified = async {
+        for i in 0..job.destinations.len() {
+            let conns: Vec<&mut execute::Destination> = lanes.iter_mut().map(|l| &mut l.dests[i]).collect();
+            verification.push(verify::verify(conns, &plan, &schema, &tables, &counts).await?);
+        }
+        Ok::<_, SyncError>(())
+    };
+    tokio::select! {
+        done = verified => done?,
+        _ = &mut stop => {
+            return Err(SyncError::Interrupted(
+                " (while verifying: every destination holds the whole copy, committed; it was not verified)".into(),
+            ));
+        }
     }
     phases.done("verify");
     for lane in lanes {
@@ -702,16 +743,26 @@ async fn undo(lanes: Vec<execute::Lane>, e: SyncError) -> SyncError {
         }
         lane.source.close().await;
     }
+    // Stopped in the middle of a statement, a connection is in no state to go on:
+    // dropping it rolls back what it had open; the undoing runs on a new one.
+    if matches!(e, SyncError::Interrupted(_)) {
+        for d in first.dests.iter_mut() {
+            d.reconnect().await;
+        }
+    }
     let mut notes: Vec<UndoNote> = Vec::new();
     for d in first.dests.iter_mut() {
         let whole = d.loads_whole();
         if whole.is_some() {
             d.rollback_atomic().await;
         }
-        d.restore_triggers().await;
+        let triggers = d.restore_triggers().await;
         let created = d.created_here();
         let batches = d.load.method == execute::LoadMethod::Batches;
-        let undone = d.undo_created(batches).await;
+        let undone = match (d.undo_created(batches).await, triggers) {
+            (Some(u), Some(t)) => Some(format!("{u}; {t}")),
+            (u, t) => u.or(t),
+        };
         notes.push((d.shown.clone(), whole, undone, created, batches));
     }
     for d in first.dests {

@@ -341,10 +341,35 @@ impl Destination {
     }
 
     /// After a failed run: creates again the triggers [`Destination::suspend_triggers`]
-    /// dropped (each as far as it goes: one created already stays).
-    pub async fn restore_triggers(&mut self) {
+    /// dropped (each as far as it goes: one created already stays). Says which it could
+    /// not create, with their statements.
+    pub async fn restore_triggers(&mut self) -> Option<String> {
+        let mut failed = Vec::new();
         for sql in std::mem::take(&mut self.suspended_triggers) {
-            let _ = self.conn.execute(&sql).await;
+            if let Err(e) = self.conn.execute(&sql).await {
+                failed.push(format!("{e}; its statement: {sql}"));
+            }
+        }
+        (!failed.is_empty()).then(|| {
+            format!(
+                "triggers dropped for the load could not be created again: {}",
+                failed.join("; ")
+            )
+        })
+    }
+
+    /// Replaces the connection with a new one (after an interruption left it in the
+    /// middle of a statement), closing the old one first: what it had open (a
+    /// transaction, a SQLite write lock) is rolled back. Keeps the old one if no new
+    /// one opens (within 10 s).
+    pub async fn reconnect(&mut self) {
+        let fresh = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            Connection::open_destination(&self.url),
+        );
+        // (Dropped before the new one writes anything: a SQLite write lock goes with it.)
+        if let Ok(Ok(fresh)) = fresh.await {
+            drop(std::mem::replace(&mut self.conn, fresh));
         }
     }
 }

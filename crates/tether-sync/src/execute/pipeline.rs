@@ -108,6 +108,12 @@ async fn write_table(
 ) -> Result<(u64, Fixups), SyncError> {
     let mut written = 0u64;
     let mut fixups: Fixups = Vec::new();
+    // Counted as it goes, for what a stop or failure leaves (complete at the end).
+    let slot = {
+        let mut list = dest.written.lock().expect("lock");
+        list.push((tp.name.clone(), 0, false));
+        list.len() - 1
+    };
     // Every source column written as it is: the batch moves to the writer untouched.
     let as_is = w.nulled.is_empty() && w.positions.len() == tp.table.columns.len();
     while let Some(batch) = rx.recv().await {
@@ -148,8 +154,12 @@ async fn write_table(
             .insert(&w.dest_table, &w.columns, &w.key, out, w.conflict)
             .await
         {
-            Ok(n) => written += n,
+            Ok(n) => {
+                written += n;
+                dest.written.lock().expect("lock")[slot].1 = written;
+            }
             Err(e) => {
+                dest.written.lock().expect("lock")[slot].1 = written + e.written;
                 // A line past the batch (a COPY ended by a lost connection names the
                 // end-of-data line) is no row of it.
                 let key = match e.row.and_then(|i| keys.get(i)) {
@@ -191,10 +201,7 @@ async fn write_table(
         }
     }
     // Complete unless the copy stopped for another reason (`copy_table` says so).
-    dest.written
-        .lock()
-        .expect("lock")
-        .push((tp.name.clone(), written, true));
+    dest.written.lock().expect("lock")[slot] = (tp.name.clone(), written, true);
     Ok((written, fixups))
 }
 

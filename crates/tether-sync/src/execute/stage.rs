@@ -390,6 +390,7 @@ pub fn with_note(e: SyncError, note: &str) -> SyncError {
         SyncError::Config(m) => SyncError::Config(noted(m)),
         SyncError::Plan(m) => SyncError::Plan(noted(m)),
         SyncError::Transform(m) => SyncError::Transform(noted(m)),
+        SyncError::Interrupted(m) => SyncError::Interrupted(format!("{m}; {note}")),
         SyncError::Connect(C::Connect { url, message }) => SyncError::Connect(C::Connect {
             url,
             message: noted(message),
