@@ -279,6 +279,10 @@ struct MapUse {
     positions: Vec<usize>,
     /// The root column itself (its values fill the map before loading).
     root: bool,
+    /// For an inheriting column: the keyed `hash` of its value, written where the root
+    /// key has a NULL part in the row (see [`TableTransforms::apply`]); None where
+    /// `hash` does not take the column's type.
+    no_parent: Option<Box<dyn Transformer>>,
 }
 
 struct ColumnState {
@@ -336,14 +340,22 @@ impl TableTransforms {
             let transformer = build_with(&ct.spec, &column, seed, &ctx)
                 .map_err(|e| SyncError::Plan(format!("table {name}, column {}: {e}", ct.column)))?;
             let map = match &ct.via {
-                Via::KeyMap { key, columns, .. } => Some(MapUse {
-                    id: (ct.root.0.clone(), ct.root.1.clone(), key.clone()),
-                    positions: columns
-                        .iter()
-                        .map(|c| names.iter().position(|n| n == c).expect("key columns exist"))
-                        .collect(),
-                    root: ct.root.0 == table.table_name() && ct.root.1 == ct.column,
-                }),
+                Via::KeyMap { key, columns, .. } => {
+                    let root = ct.root.0 == table.table_name() && ct.root.1 == ct.column;
+                    Some(MapUse {
+                        id: (ct.root.0.clone(), ct.root.1.clone(), key.clone()),
+                        positions: columns
+                            .iter()
+                            .map(|c| names.iter().position(|n| n == c).expect("key columns exist"))
+                            .collect(),
+                        root,
+                        no_parent: if root {
+                            None
+                        } else {
+                            tether_transform::build(&TransformSpec::new("hash"), &column, seed).ok()
+                        },
+                    })
+                }
                 Via::Computed => None,
             };
             columns.push(ColumnState {
@@ -458,6 +470,14 @@ impl TableTransforms {
                                 maps.keep_first(&m.id, &key, fresh).map_err(fail)?
                             }
                         },
+                        // A root key with a NULL part in this row (MATCH SIMPLE): the row
+                        // references no parent, so there is no new value to take and no
+                        // parent row for the function to read. The keyed hash of the value
+                        // keeps it from leaking and gives the same partial key the same
+                        // values in every table.
+                        (Some(MapUse { no_parent: Some(h), .. }), None) if !input.is_null() => {
+                            h.apply(input, &RowView::EMPTY).map_err(fail)?
+                        }
                         _ => c.transformer.apply(input, &view).map_err(fail)?,
                     };
                     outputs.push(out);

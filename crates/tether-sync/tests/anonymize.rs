@@ -566,3 +566,107 @@ fn a_row_reading_key_that_collides_stops_the_job_naming_the_unique_key() {
         "{e}"
     );
 }
+
+#[test]
+fn a_column_referencing_a_transformed_and_an_unchanged_parent_is_refused_before_anything_is_written() {
+    // ch.x references p1.id and p2.id; only p1.id is transformed, so every row of ch
+    // would be an orphan of p2 (it was: 20 orphans found by `verify`).
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "create table p1(id int primary key); create table p2(id int primary key);
+         create table ch(id int primary key, x int references p1(id),
+                         constraint ch_x_p2 foreign key (x) references p2(id));
+         insert into p1 select generate_series(1, 20); insert into p2 select generate_series(1, 20);
+         insert into ch select g, g from generate_series(1, 20) g;",
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    let base = format!("seed = \"s\"\n{}checks = \"verify\"\n", job(&src, &[&dest], ""));
+    let inherited = format!("{base}[transform.p1]\nid = \"hash\"\n");
+    let job_of = |text: &str| tether_sync::Job::parse("job.toml", text, &|_| None).expect("job");
+    let planned = tokio::runtime::Runtime::new()
+        .expect("rt")
+        .block_on(async { tether_sync::prepare(&job_of(&inherited)).await.map(|_| ()) });
+    assert_eq!(
+        planned.expect_err("`tether plan` must refuse it").to_string(),
+        "job.toml: foreign key `ch_x_p2`: ch.x inherits hash(max=2147483647, min=-2147483648) from p1.id \
+         through foreign key `ch_x_fkey`, but it also references p2.id, which is copied unchanged, so \
+         transformed children would be orphans: set the same transformer on p2.id"
+    );
+    let set_too = format!("{inherited}[transform.ch]\nx = \"hash\"\n");
+    let e = sync(&set_too).expect_err("refused").to_string();
+    assert!(
+        e.contains(
+            "foreign key `ch_x_p2`: ch.x has transformer hash, but the column it references, p2.id, is copied \
+             unchanged"
+        ),
+        "{e}"
+    );
+    let e = sync(&inherited).expect_err("refused").to_string();
+    assert!(e.contains("foreign key `ch_x_p2`"), "{e}");
+    // Nothing was written.
+    let tables = dest.query("select count(*) from information_schema.tables where table_schema = 'public'");
+    assert_eq!(norm(&tables[0][0]), "0");
+    // With p2.id transformed alike, every child finds both parents.
+    let report = sync(&format!("{inherited}[transform.p2]\nid = \"hash\"\n")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    let orphans = dest.query(
+        "select count(*) from ch where not exists (select 1 from p1 where p1.id = ch.x) \
+         or not exists (select 1 from p2 where p2.id = ch.x) or ch.x = ch.id",
+    );
+    assert_eq!(norm(&orphans[0][0]), "0");
+}
+
+#[test]
+fn a_partly_null_composite_fk_under_a_key_map_gets_the_keyed_hash_of_its_values() {
+    // s.(o, n) -> l.(o, n), MATCH SIMPLE: (NULL, 1) references no row of l, so neither
+    // l's new value nor l's row is there for the js function; 1 must not leak either.
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "create table l(o int, n int, qty int, primary key(o, n));
+         create table s(id int primary key, o int, n int, foreign key (o, n) references l(o, n));
+         insert into l values (1, 1, 5), (1, 2, 7);
+         insert into s values (1, 1, 1), (2, null, 1), (3, null, 1), (4, null, 2), (5, 1, 2), (6, null, null);",
+    );
+    let dest = TestDb::create(Engine::Sqlite);
+    let text = format!(
+        "seed = \"x\"\n{}[transform.l]\nn = {{ kind = \"js\", code = \"(v, row) => v + row.qty * 10\" }}\n",
+        job(&src, &[&dest], "")
+    );
+    let report = sync(&text).expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(rows(&dest, "l", "o, n"), [["1", "51", "5"], ["1", "72", "7"]]);
+    let column = tether_schema::Column {
+        name: "n".into(),
+        engine_type: "integer".into(),
+        normalized_type: "int".parse().expect("type"),
+        nullable: true,
+        default: None,
+        identity: None,
+        generated: None,
+    };
+    let hash = tether_transform::build(
+        &tether_transform::TransformSpec::new("hash"),
+        &column,
+        &tether_transform::Seed::new("x"),
+    )
+    .expect("hash");
+    let h = |v: i64| {
+        let out = hash
+            .apply(&tether_schema::Value::Int(v), &tether_transform::RowView::EMPTY)
+            .expect("hash");
+        norm(&Some(out.display()))
+    };
+    assert_ne!(h(1), "1");
+    let row = |id: &str, o: &str, n: String| vec![id.to_string(), o.to_string(), n];
+    assert_eq!(
+        rows(&dest, "s", "id"),
+        [
+            row("1", "1", "51".into()),
+            row("2", "NULL", h(1)),
+            row("3", "NULL", h(1)),
+            row("4", "NULL", h(2)),
+            row("5", "1", "72".into()),
+            row("6", "NULL", "NULL".into()),
+        ]
+    );
+}

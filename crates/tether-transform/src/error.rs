@@ -119,6 +119,24 @@ pub enum FkConflict {
     },
 
     #[error(
+        "foreign key `{foreign_key}`: {child_table}.{child_column} inherits {spec} from \
+         {from_table}.{from_column} through foreign key `{from_fk}`, but it also references \
+         {parent_table}.{parent_column}, which is copied unchanged, so transformed children would be \
+         orphans: set the same transformer on {parent_table}.{parent_column}"
+    )]
+    OtherParentUnchanged {
+        foreign_key: String,
+        child_table: String,
+        child_column: String,
+        spec: String,
+        from_fk: String,
+        from_table: String,
+        from_column: String,
+        parent_table: String,
+        parent_column: String,
+    },
+
+    #[error(
         "foreign key `{foreign_key}`: {child_table}.{child_column} inherits the transformer of \
          {parent_table}.{parent_column}, {parent_spec} (options not set are the parent column's \
          defaults), which cannot run there: {reason}; parent and child must compute the same values: \

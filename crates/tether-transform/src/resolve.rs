@@ -5,7 +5,10 @@
 //! a foreign key passes its parent's transformer on), through virtual FKs alike. The
 //! spec handed down is the parent's *canonical* spec (every option spelled out, limits
 //! taken from the parent's column), so parent and child compute the same outputs.
-//! Conflicts are errors naming the FK, both columns and both specs.
+//! Conflicts are errors naming the FK, both columns and both specs. Every parent of a
+//! transformed FK column (set there or inherited, column by column of a composite FK)
+//! must have the same transformer: one copied unchanged is a plan error naming its FK,
+//! even when another parent of the column is transformed.
 //!
 //! A spec whose output is not a function of the key value alone (`generate_*`, a `js`
 //! function reading its row, ...: [`crate::Transformer::key_map_reason`]) cannot be
@@ -131,8 +134,8 @@ fn free_on_child(spec: &TransformSpec) -> bool {
 /// The transformer in force on every column that has one, in schema order (tables,
 /// then columns). `schema` must already hold the job's virtual FKs (`is_virtual`).
 /// Errors: a spec on a missing table or column, a bad spec (with its table and column),
-/// an FK column whose own spec differs from its parent's, a transformed FK column whose
-/// parent is copied unchanged, a column inheriting two different specs.
+/// an FK column whose own spec differs from its parent's, a transformed FK column (set
+/// or inherited) with a parent copied unchanged, a column inheriting two different specs.
 pub fn resolve(
     schema: &Schema,
     specs: &[((TableName, String), TransformSpec)],
@@ -305,30 +308,17 @@ pub fn resolve(
         }
     }
 
-    // A transformed FK column whose parents are all copied unchanged would orphan its rows.
+    // Every parent of a transformed FK column must compute what the column computes:
+    // a parent copied unchanged (or nulled) leaves the column's rows orphans of it.
     for t in &schema.tables {
         for col in &t.columns {
             let c = (t.table_name(), col.name.clone());
-            let Some(own) = user.get(&c) else { continue };
-            if free_on_child(own) || own.kind == "passthrough" {
+            let Some(f) = in_force.get(&c) else { continue };
+            if f.spec.kind == "passthrough" || free_on_child(&f.spec) {
                 continue;
             }
-            let Some(edges) = parents.get(&c) else { continue };
-            let covered = edges.iter().any(|(_, p)| {
-                in_force
-                    .get(p)
-                    .is_some_and(|f| f.spec.kind != "passthrough" && !free_on_child(&f.spec))
-            });
-            if !covered {
-                let (fk, p) = &edges[0];
-                return Err(TransformError::Fk(Box::new(FkConflict::ChildOnly {
-                    foreign_key: fk.clone(),
-                    child_table: show(schema, &c.0),
-                    child_column: c.1.clone(),
-                    child_spec: own.to_string(),
-                    parent_table: show(schema, &p.0),
-                    parent_column: p.1.clone(),
-                })));
+            for (fk, p) in parents.get(&c).into_iter().flatten() {
+                check_parent(schema, &c, f, user.get(&c).copied(), fk, p, in_force.get(p))?;
             }
         }
     }
@@ -352,6 +342,66 @@ pub fn resolve(
         }
     }
     Ok(out)
+}
+
+/// A transformed FK column `c` (in force `f`, set by the user as `own`) and its parent
+/// `p` through `fk`: the parent must have the same transformer. Differences among
+/// transformed parents were refused while pushing them down; what is left is a parent
+/// copied unchanged, or one whose transformer does not reach children (`null`).
+fn check_parent(
+    schema: &Schema,
+    c: &ColumnRef,
+    f: &InForce,
+    own: Option<&TransformSpec>,
+    fk: &str,
+    p: &ColumnRef,
+    parent: Option<&InForce>,
+) -> Result<(), TransformError> {
+    let parent_spec = parent.map(|pf| &pf.spec).filter(|s| s.kind != "passthrough");
+    if parent_spec == Some(&f.spec) {
+        return Ok(());
+    }
+    let conflict = match (parent_spec, own, &f.from) {
+        // Copied unchanged, and the column inherits its transformer from another parent.
+        (None, None, Some((from_fk, from))) => FkConflict::OtherParentUnchanged {
+            foreign_key: fk.to_string(),
+            child_table: show(schema, &c.0),
+            child_column: c.1.clone(),
+            spec: f.spec.to_string(),
+            from_fk: from_fk.clone(),
+            from_table: show(schema, &from.0),
+            from_column: from.1.clone(),
+            parent_table: show(schema, &p.0),
+            parent_column: p.1.clone(),
+        },
+        // Copied unchanged, and the transformer was set on this column.
+        (None, _, _) => FkConflict::ChildOnly {
+            foreign_key: fk.to_string(),
+            child_table: show(schema, &c.0),
+            child_column: c.1.clone(),
+            child_spec: own.map_or_else(|| f.spec.to_string(), |s| s.to_string()),
+            parent_table: show(schema, &p.0),
+            parent_column: p.1.clone(),
+        },
+        (Some(ps), _, Some((from_fk, _))) => FkConflict::TwoParents {
+            table: show(schema, &c.0),
+            column: c.1.clone(),
+            first_fk: from_fk.clone(),
+            first_spec: f.spec.to_string(),
+            second_fk: fk.to_string(),
+            second_spec: ps.to_string(),
+        },
+        (Some(ps), _, None) => FkConflict::Differs {
+            foreign_key: fk.to_string(),
+            child_table: show(schema, &c.0),
+            child_column: c.1.clone(),
+            child_spec: own.map_or_else(|| f.spec.to_string(), |s| s.to_string()),
+            parent_table: show(schema, &p.0),
+            parent_column: p.1.clone(),
+            parent_spec: ps.to_string(),
+        },
+    };
+    Err(TransformError::Fk(Box::new(conflict)))
 }
 
 /// The key-map columns: every column whose root's spec is not a function of the value

@@ -635,3 +635,141 @@ fn a_key_map_that_an_fk_cannot_carry_or_two_key_maps_on_one_column_are_plan_erro
     let h = TransformSpec::new("hash");
     assert!(resolve(&s, &[at("a", "id", h.clone()), at("b", "id", h)]).is_ok());
 }
+
+/// c.x references a.id and b.id; only one of them is transformed. Every row of c would
+/// be an orphan of the other, whether c.x inherits the transformer or has it set too.
+#[test]
+fn a_column_referencing_a_transformed_and_an_unchanged_parent_is_a_plan_error() {
+    let s = two_parents();
+    let err = resolve(&s, &[at("a", "id", TransformSpec::new("hash"))]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "foreign key `c_b`: c.x inherits hash(max=2147483647, min=-2147483648) from a.id through foreign \
+         key `c_a`, but it also references b.id, which is copied unchanged, so transformed children would \
+         be orphans: set the same transformer on b.id"
+    );
+    // The other way round, and with the unchanged parent said so explicitly.
+    for b in [vec![], vec![at("a", "id", TransformSpec::new("passthrough"))]] {
+        let mut specs = vec![at("b", "id", TransformSpec::new("hash"))];
+        specs.extend(b);
+        let err = resolve(&s, &specs).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "foreign key `c_a`: c.x inherits hash(max=2147483647, min=-2147483648) from b.id through foreign \
+             key `c_b`, but it also references a.id, which is copied unchanged, so transformed children would \
+             be orphans: set the same transformer on a.id"
+        );
+    }
+    // The same transformer set on c.x too.
+    let specs = vec![
+        at("a", "id", TransformSpec::new("hash")),
+        at("c", "x", TransformSpec::new("hash")),
+    ];
+    assert_eq!(
+        resolve(&s, &specs).unwrap_err().to_string(),
+        "foreign key `c_b`: c.x has transformer hash, but the column it references, b.id, is copied \
+         unchanged, so transformed children would be orphans: set the transformer on b.id instead"
+    );
+    // `null` on c.x needs no parent, and the same transformer on both parents is fine.
+    let specs = vec![
+        at("a", "id", TransformSpec::new("hash")),
+        at("c", "x", TransformSpec::new("null")),
+    ];
+    let s_nullable = schema(vec![
+        table("a", &[("id", "int", false)], &["id"], vec![]),
+        table("b", &[("id", "int", false)], &["id"], vec![]),
+        table(
+            "c",
+            &[("x", "int", true)],
+            &[],
+            vec![fk("c_a", &["x"], "a", &["id"]), fk("c_b", &["x"], "b", &["id"])],
+        ),
+    ]);
+    assert_eq!(find(&resolve(&s_nullable, &specs).unwrap(), "c", "x").spec.kind, "null");
+    let r = resolve(
+        &s,
+        &[
+            at("a", "id", TransformSpec::new("hash")),
+            at("b", "id", TransformSpec::new("hash")),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        find(&r, "c", "x").spec.to_string(),
+        "hash(max=2147483647, min=-2147483648)"
+    );
+}
+
+/// The same rule column by column of a composite FK, down a chain, and through a
+/// virtual FK: an inherited column is checked against every parent it references.
+#[test]
+fn an_inherited_column_is_checked_against_every_parent_it_references() {
+    // ch.(k, n) -> pk.(k, n); ch.n alone -> other.n, which is copied unchanged.
+    let s = schema(vec![
+        table("pk", &[("k", "int", false), ("n", "int", false)], &["k", "n"], vec![]),
+        table("other", &[("n", "int", false)], &["n"], vec![]),
+        table(
+            "ch",
+            &[("id", "int", false), ("k", "int", false), ("n", "int", false)],
+            &["id"],
+            vec![
+                fk("ch_pk", &["k", "n"], "pk", &["k", "n"]),
+                fk("ch_other", &["n"], "other", &["n"]),
+            ],
+        ),
+    ]);
+    // Transforming pk.k reaches ch.k only, which has no other parent.
+    let r = resolve(&s, &[at("pk", "k", TransformSpec::new("hash"))]).unwrap();
+    assert_eq!(inherited(find(&r, "ch", "k")).0, "ch_pk");
+    let err = resolve(&s, &[at("pk", "n", TransformSpec::new("hash"))]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "foreign key `ch_other`: ch.n inherits hash(max=2147483647, min=-2147483648) from pk.n through \
+         foreign key `ch_pk`, but it also references other.n, which is copied unchanged, so transformed \
+         children would be orphans: set the same transformer on other.n"
+    );
+
+    // Two levels down (customers.id -> orders... -> profile_photos) and a virtual FK:
+    // legacy_log.cust inherits customers.id and also references vip.id virtually.
+    let mut s = shop();
+    let mut vip_fk = fk("legacy_log_vip", &["cust"], "vip", &["id"]);
+    vip_fk.is_virtual = true;
+    s.tables.push(table("vip", &[("id", "int", false)], &["id"], vec![]));
+    s.tables
+        .iter_mut()
+        .find(|t| t.name == "legacy_log")
+        .unwrap()
+        .foreign_keys
+        .push(vip_fk);
+    s.tables.push(table(
+        "photo_tags",
+        &[("photo_profile", "bigint", false)],
+        &[],
+        vec![
+            fk("tag_photo_fk", &["photo_profile"], "profile_photos", &["profile_id"]),
+            fk("tag_vip_fk", &["photo_profile"], "vip", &["id"]),
+        ],
+    ));
+    let err = resolve(&s, &[at("customers", "id", TransformSpec::new("hash"))])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "foreign key `legacy_log_vip`: legacy_log.cust inherits hash(max=2147483647, min=-2147483648) from \
+         customers.id through foreign key `legacy_log_customer`, but it also references vip.id, which is \
+         copied unchanged, so transformed children would be orphans: set the same transformer on vip.id"
+    );
+    // With vip.id transformed alike, the chain's end is fine too.
+    let r = resolve(
+        &s,
+        &[
+            at("customers", "id", TransformSpec::new("hash")),
+            at("vip", "id", TransformSpec::new("hash")),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        find(&r, "photo_tags", "photo_profile").spec.to_string(),
+        "hash(max=2147483647, min=-2147483648)"
+    );
+}
