@@ -3146,6 +3146,59 @@ fn mariadb_rows_stored_changed_are_rolled_back_not_left() {
     assert_eq!(rows(&my, "u", "id"), [["5", "5.5"]]);
 }
 
+/// Into existing PostgreSQL tables whose columns are narrower than the source's, a
+/// value PostgreSQL would store changed without an error (a numeric rounded to its
+/// scale, a double taken into a real, trailing spaces cut past a varchar's length)
+/// stops the job naming the row and the column; values that fit are copied, and
+/// nothing is verified "the same" while it differs.
+#[test]
+fn values_an_existing_narrower_postgres_column_would_change_are_refused() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE n (id int PRIMARY KEY, v numeric(10,4)); INSERT INTO n VALUES (1, 1.23), (2, 1.2345);
+         CREATE TABLE f (id int PRIMARY KEY, v float8); INSERT INTO f VALUES (1, 1.5), (2, 1.000000001);
+         CREATE TABLE s (id int PRIMARY KEY, v varchar(10)); INSERT INTO s VALUES (1, 'ab'), (2, 'ab   ');",
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    dest.exec(
+        "CREATE TABLE n (id int PRIMARY KEY, v numeric(10,2));
+         CREATE TABLE f (id int PRIMARY KEY, v real);
+         CREATE TABLE s (id int PRIMARY KEY, v varchar(2));",
+    );
+    let cases = [
+        ("n", "it has 4 decimal places; the column keeps 2 (the destination's column is numeric(10,2), the source's numeric(10,4))"),
+        ("f", "a 4-byte real holds it as 1 (the destination's column is real, the source's double precision)"),
+        ("s", "it has 5 characters; the column holds 2 (the destination's column is character varying(2), the source's character varying(10))"),
+    ];
+    for (table, why) in cases {
+        let text = format!(
+            "mode = \"data\"\nsource = \"{}\"\n[[destinations]]\nurl = \"{}\"\n[tables]\ninclude = [\"{table}\"]\n",
+            src.url, dest.url
+        );
+        let err = sync(&text).expect_err("a value would change").to_string();
+        assert!(
+            err.contains(&format!(
+                "table {table}: row (id)=(2) was rejected: its v would be stored changed there: {why}; widen the \
+                 destination's column or transform the value"
+            )),
+            "{table}: {err}"
+        );
+        assert_eq!(
+            first(&dest, &format!("SELECT count(*) FROM {table}")),
+            [Some("0".to_string())]
+        );
+        // Without the row that does not fit, the copy is exact.
+        src.exec(&format!("DELETE FROM {table} WHERE id = 2"));
+        let done = sync(&text).expect("fits");
+        assert!(done.ok, "{done:?}");
+        let value = match table {
+            "s" => format!("SELECT v::text FROM {table}"),
+            _ => format!("SELECT v::float8::text FROM {table}"),
+        };
+        assert_eq!(first(&dest, &value), first(&src, &value), "{table}");
+    }
+}
+
 /// A SQLite BOOLEAN column keeps what the application wrote on a SQLite copy ('t',
 /// 'true', 2: they became 1 and 0, and `WHERE b = 't'` matched nothing), and reaches
 /// PostgreSQL and MariaDB as the booleans they spell.

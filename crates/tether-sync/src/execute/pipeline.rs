@@ -46,6 +46,71 @@ struct TableWrite {
     nulled: Vec<usize>,
     nulled_names: Vec<String>,
     conflict: Conflict,
+    /// Columns (position in the source row, name) of a destination table whose type
+    /// differs from the source's, where the destination would store some values
+    /// changed without an error: each such value stops the job.
+    narrowed: Vec<(usize, String, Narrow)>,
+}
+
+/// How a destination column of another type than the source's stores a value other
+/// than the one written, without an error or a note Tether would see: PostgreSQL
+/// rounds a numeric to its scale, cuts a varchar's trailing spaces past its length;
+/// PostgreSQL and MariaDB take a double into a real by rounding it. (MariaDB's own
+/// roundings raise note 1265, which its writer checks.)
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Narrow {
+    Scale(u32),
+    Real,
+    Chars(u32),
+}
+
+impl Narrow {
+    fn of(
+        engine: tether_connect::Engine,
+        source: &tether_schema::DataType,
+        dest: &tether_schema::DataType,
+    ) -> Option<Narrow> {
+        use tether_connect::Engine::{Mysql, Postgres};
+        use tether_schema::DataType;
+        if source == dest {
+            return None;
+        }
+        match (engine, dest) {
+            (Postgres, DataType::Decimal { scale: Some(s), .. }) => Some(Narrow::Scale(*s)),
+            (Postgres | Mysql, DataType::Float { bytes: 4 }) => Some(Narrow::Real),
+            (Postgres, DataType::Varchar { length: Some(n) } | DataType::Char { length: Some(n) }) => {
+                Some(Narrow::Chars(*n))
+            }
+            _ => None,
+        }
+    }
+
+    /// Why the destination would store `v` changed, if it would.
+    fn changes(self, v: &Value) -> Option<String> {
+        match (self, v) {
+            (Narrow::Scale(s), Value::Text(t)) => {
+                let digits = t
+                    .trim()
+                    .split_once('.')
+                    .map(|(_, f)| f.trim_end_matches('0'))
+                    .filter(|f| f.bytes().all(|b| b.is_ascii_digit()))
+                    .map_or(0, str::len);
+                (digits > s as usize).then(|| format!("it has {digits} decimal places; the column keeps {s}"))
+            }
+            (Narrow::Scale(s), Value::Float(f)) if f.is_finite() => {
+                let shown = f.to_string();
+                let digits = shown.split_once('.').map_or(0, |(_, d)| d.len());
+                (digits > s as usize).then(|| format!("it has {digits} decimal places; the column keeps {s}"))
+            }
+            (Narrow::Real, Value::Float(f)) if f.is_finite() && (*f as f32) as f64 != *f => {
+                Some(format!("a 4-byte real holds it as {}", *f as f32))
+            }
+            (Narrow::Chars(n), Value::Text(t)) if t.chars().count() > n as usize => {
+                Some(format!("it has {} characters; the column holds {n}", t.chars().count()))
+            }
+            _ => None,
+        }
+    }
 }
 
 fn table_write(dest: &Destination, tp: &TablePlan) -> TableWrite {
@@ -84,6 +149,16 @@ fn table_write(dest: &Destination, tp: &TablePlan) -> TableWrite {
         }
     }
     let nulled = nulled_names.iter().map(pos_of).collect();
+    let engine = dest.conn.engine();
+    let narrowed = positions
+        .iter()
+        .filter_map(|&i| {
+            let c = &tp.table.columns[i];
+            let dc = dest_table.column(&c.name)?;
+            let n = Narrow::of(engine, &c.normalized_type, &dc.normalized_type)?;
+            Some((i, c.name.clone(), n))
+        })
+        .collect();
     TableWrite {
         dest_table,
         positions,
@@ -93,10 +168,27 @@ fn table_write(dest: &Destination, tp: &TablePlan) -> TableWrite {
         nulled,
         nulled_names,
         conflict: dest.spec.on_conflict,
+        narrowed,
     }
 }
 
 type Fixups = Vec<(Row, Row)>;
+
+/// The tables complete so far on `dest`, with their rows, for a message.
+fn complete_tables(dest: &Destination) -> String {
+    let done: Vec<String> = dest
+        .written
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|(_, _, complete)| *complete)
+        .map(|(t, n, _)| format!("{t}: {n}"))
+        .collect();
+    match done.is_empty() {
+        true => "none".into(),
+        false => done.join(", "),
+    }
+}
 
 /// Writes the batches of one table to one destination; returns the rows written and
 /// the fixups (key, values of nulled columns) to apply once the cycle is loaded.
@@ -122,6 +214,28 @@ async fn write_table(
             .iter()
             .map(|row| w.key_positions.iter().map(|&k| row[k].clone()).collect())
             .collect();
+        for (row, key) in batch.iter().zip(&keys) {
+            for (i, column, narrow) in &w.narrowed {
+                if let Some(why) = narrow.changes(&row[*i]) {
+                    return Err(SyncError::Rejected {
+                        destination: dest.shown.clone(),
+                        table: tp.name.clone(),
+                        key: describe_key(&w.key, key),
+                        message: format!(
+                            "its {column} would be stored changed there: {why} (the destination's column is {}, \
+                             the source's {}); widen the destination's column or transform the value",
+                            w.dest_table.column(column).map_or("", |c| c.engine_type.as_str()),
+                            tp.table.column(column).map_or("", |c| c.engine_type.as_str()),
+                        ),
+                        written: format!(
+                            "{written} rows of {} were written before it; tables complete: {}",
+                            tp.name,
+                            complete_tables(dest)
+                        ),
+                    });
+                }
+            }
+        }
         let out: Vec<Row> = if as_is {
             batch
         } else {
@@ -166,14 +280,7 @@ async fn write_table(
                     Some(k) => describe_key(&w.key, k),
                     None => "(in a batch; the server did not say which)".to_string(),
                 };
-                let done: Vec<String> = dest
-                    .written
-                    .lock()
-                    .expect("lock")
-                    .iter()
-                    .filter(|(_, _, complete)| *complete)
-                    .map(|(t, n, _)| format!("{t}: {n}"))
-                    .collect();
+
                 let hint = if e.duplicate_key && w.conflict == Conflict::Error {
                     "; the destination already holds this key: set `truncate = true` on the \
                      destination to empty the job's tables first, or `on_conflict = \"skip\"` / \
@@ -190,11 +297,7 @@ async fn write_table(
                         "{} rows of {} were written before it; tables complete: {}",
                         written + e.written,
                         tp.name,
-                        if done.is_empty() {
-                            "none".into()
-                        } else {
-                            done.join(", ")
-                        }
+                        complete_tables(dest)
                     ),
                 });
             }
@@ -352,9 +455,12 @@ async fn load_table(
     let skip_read = matches!(&spec.filter, Filter::KeysIn { keys, .. } if keys.is_empty());
 
     // PostgreSQL to PostgreSQL with nothing to change: raw COPY text, one COPY per table.
-    let unchanged = writes
-        .iter()
-        .all(|w| w.nulled.is_empty() && w.conflict == Conflict::Error && w.positions.len() == tp.table.columns.len());
+    let unchanged = writes.iter().all(|w| {
+        w.nulled.is_empty()
+            && w.narrowed.is_empty()
+            && w.conflict == Conflict::Error
+            && w.positions.len() == tp.table.columns.len()
+    });
     let dest_conns: Vec<&Connection> = lane.dests.iter().map(|d| &d.conn).collect();
     if tp.rows == Rows::All
         && unchanged
