@@ -377,6 +377,8 @@ fn validated(class: PersonalClass, samples: &[String]) -> bool {
 /// The transformer a match suggests, refined by the words (`first_name` gets a first
 /// name, `zip` a postcode) and the type.
 fn transformer_for(rule: &names::Rule, words: &[String], ty: &DataType) -> Suggestion {
+    // Looked for first: `fullname` ends with `lname`.
+    const FULL: &[&str] = &["full_name", "fullname", "display_name", "complete_name"];
     const FIRST: &[&str] = &[
         "first_name",
         "fname",
@@ -402,6 +404,7 @@ fn transformer_for(rule: &names::Rule, words: &[String], ty: &DataType) -> Sugge
     const CITY: &[&str] = &["city", "town", "ort", "stadt", "ciudad", "ville"];
     let has = |list: &[&str]| list.iter().any(|p| names::matches(p, words).is_some());
     let kind = match rule.class {
+        PersonalClass::PersonName if has(FULL) => "full_name",
         PersonalClass::PersonName if has(FIRST) => "first_name",
         PersonalClass::PersonName if has(LAST) => "last_name",
         PersonalClass::PostalAddress if has(POSTCODE) => "zip",
@@ -485,6 +488,9 @@ mod tests {
             ("orders", "ShipRegion", "varchar(15)", Some(PostalAddress)),
             ("productreview", "reviewername", "varchar(50)", Some(PersonName)),
             ("customer", "name", "varchar(40)", Some(PersonName)),
+            ("orders", "shipto_name", "varchar(40)", Some(PersonName)),
+            ("invoice", "BillToName", "varchar(40)", Some(PersonName)),
+            ("users", "fullname", "varchar(80)", Some(PersonName)),
         ];
         for (table, name, ty, want) in cases {
             assert_eq!(
@@ -492,6 +498,28 @@ mod tests {
                 *want,
                 "{table}.{name}"
             );
+        }
+    }
+
+    /// Which name transformer a name column is offered: `fullname` ends with `lname`,
+    /// and was offered a last name.
+    #[test]
+    fn name_columns_are_offered_the_matching_name_transformer() {
+        let cases = [
+            ("fullname", "full_name"),
+            ("full_name", "full_name"),
+            ("first_name", "first_name"),
+            ("lname", "last_name"),
+            ("surname", "last_name"),
+            ("shipto_name", "full_name"),
+        ];
+        for (name, want) in cases {
+            let ctx = TableContext {
+                table: "users",
+                columns: &[],
+            };
+            let found = classify(&ctx, &col(name, "varchar(80)"), &[]).expect("a person's name");
+            assert_eq!(found.transformer.kind, want, "{name}");
         }
     }
 
