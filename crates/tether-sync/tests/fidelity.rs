@@ -3168,7 +3168,7 @@ fn values_an_existing_narrower_postgres_column_would_change_are_refused() {
     let cases = [
         ("n", "it has 4 decimal places; the column keeps 2 (the destination's column is numeric(10,2), the source's numeric(10,4))"),
         ("f", "a 4-byte real holds it as 1 (the destination's column is real, the source's double precision)"),
-        ("s", "it has 5 characters; the column holds 2 (the destination's column is character varying(2), the source's character varying(10))"),
+        ("s", "it has 5 characters, trailing spaces PostgreSQL would cut; the column holds 2 (the destination's column is character varying(2), the source's character varying(10))"),
     ];
     for (table, why) in cases {
         let text = format!(
@@ -3197,6 +3197,31 @@ fn values_an_existing_narrower_postgres_column_would_change_are_refused() {
         };
         assert_eq!(first(&dest, &value), first(&src, &value), "{table}");
     }
+}
+
+/// A value PostgreSQL cannot take (MariaDB's zero date, a TIME past 24 hours) fails
+/// the copy naming the table, the row and the column, and nothing is written.
+#[test]
+fn a_value_postgres_refuses_is_named_with_its_column() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "SET SESSION sql_mode = '';
+         CREATE TABLE z (id int PRIMARY KEY, d date, t time);
+         INSERT INTO z VALUES (1, '2020-01-02', '10:00:00'), (2, '0000-00-00', '10:00:00'), (3, '2020-01-02', '-10:00:00');",
+    );
+    let pg = TestDb::create(Engine::Postgres);
+    let err = sync(&job(&src, &[&pg], "")).expect_err("a zero date").to_string();
+    assert!(
+        err.contains("table z: row (id)=(2) was rejected: server error 22008: date/time field value out of range: \"0000-00-00\" (column d)"),
+        "{err}"
+    );
+    src.exec("DELETE FROM z WHERE id = 2");
+    let err = sync(&job(&src, &[&pg], "")).expect_err("a negative time").to_string();
+    assert!(err.contains("table z: row (id)=(3) was rejected: server error 22") && err.contains("(column t)"), "{err}");
+    assert_eq!(
+        pg.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+        [[Some("0".to_string())]]
+    );
 }
 
 /// A SQLite BOOLEAN column keeps what the application wrote on a SQLite copy ('t',

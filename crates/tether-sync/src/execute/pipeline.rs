@@ -105,8 +105,14 @@ impl Narrow {
             (Narrow::Real, Value::Float(f)) if f.is_finite() && (*f as f32) as f64 != *f => {
                 Some(format!("a 4-byte real holds it as {}", *f as f32))
             }
-            (Narrow::Chars(n), Value::Text(t)) if t.chars().count() > n as usize => {
-                Some(format!("it has {} characters; the column holds {n}", t.chars().count()))
+            // Longer with other characters, PostgreSQL refuses it (22001) by itself.
+            (Narrow::Chars(n), Value::Text(t))
+                if t.chars().count() > n as usize && t.chars().skip(n as usize).all(|c| c == ' ') =>
+            {
+                Some(format!(
+                    "it has {} characters, trailing spaces PostgreSQL would cut; the column holds {n}",
+                    t.chars().count()
+                ))
             }
             _ => None,
         }

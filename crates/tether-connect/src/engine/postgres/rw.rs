@@ -243,9 +243,21 @@ fn copy_error(e: &tokio_postgres::Error) -> WriteError {
         .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
         .and_then(|n| n.parse::<usize>().ok())
         .map(|line| line.saturating_sub(1));
+    // And the column, when COPY names one ("COPY t, line 2, column d: \"0000-00-00\"").
+    let column = e
+        .as_db_error()
+        .and_then(|db| db.where_())
+        .and_then(|w| w.lines().find(|l| l.starts_with("COPY ")))
+        .and_then(|w| w.split(", column ").nth(1))
+        .and_then(|rest| rest.split(':').next())
+        .filter(|c| !c.is_empty());
+    let message = match column {
+        Some(c) => format!("{} (column {c})", describe(e)),
+        None => describe(e),
+    };
     WriteError {
         row,
-        message: describe(e),
+        message,
         written: 0,
         duplicate_key: e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION),
     }
