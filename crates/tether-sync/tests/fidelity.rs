@@ -3305,6 +3305,36 @@ fn children_spelling_a_mariadb_ci_key_otherwise_keep_their_fk_on_every_engine() 
     }
 }
 
+/// SQLite compares an FK with its parent column's collation: a NOCASE key lets a child
+/// spell it 'ABC' for 'abc'. Other engines get the parent's spelling; a SQLite copy
+/// keeps the definition, NOCASE included, and the values as they are.
+#[test]
+fn children_spelling_a_sqlite_nocase_key_otherwise_keep_their_fk_on_every_engine() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE p (code TEXT COLLATE NOCASE PRIMARY KEY, name TEXT);
+         CREATE TABLE c (id INTEGER PRIMARY KEY, pcode TEXT REFERENCES p (code));
+         INSERT INTO p VALUES ('abc', 'first'), ('Xyz', 'second');
+         INSERT INTO c VALUES (1, 'abc'), (2, 'ABC'), (3, 'xyz'), (4, NULL);",
+    );
+    assert_eq!(
+        first(&src, "SELECT count(*) FROM pragma_foreign_key_check"),
+        [Some("0".to_string())],
+        "the keys hold on SQLite"
+    );
+    for engine in [Engine::Sqlite, Engine::Postgres, Engine::Mysql] {
+        let dest = TestDb::create(engine);
+        let report = sync(&job(&src, &[&dest], "")).unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert!(report.ok, "{engine}: {report:?}");
+        let want = match engine {
+            Engine::Sqlite => [["1", "abc"], ["2", "ABC"], ["3", "xyz"], ["4", "NULL"]],
+            _ => [["1", "abc"], ["2", "abc"], ["3", "Xyz"], ["4", "NULL"]],
+        };
+        assert_eq!(values(&dest, "SELECT id, pcode FROM c ORDER BY id"), want, "{engine}");
+        assert_eq!(orphan_count(&dest), "0", "{engine}");
+    }
+}
+
 /// A respelt FK column that is part of the child's own key: the grandchildren
 /// referencing that key follow, whether they spelt it as the child did ('ABC') or
 /// otherwise ('abc', 'Abc'), so their FK holds too.
