@@ -670,3 +670,54 @@ fn a_partly_null_composite_fk_under_a_key_map_gets_the_keyed_hash_of_its_values(
         ]
     );
 }
+
+/// A transformed key the source compares without case or trailing spaces (MariaDB's
+/// default `_ci` collation, PostgreSQL citext): a child spelling its parent's key
+/// otherwise ('ABC' for 'abc', 'k' for 'k ') was transformed from its own bytes and
+/// pointed at no parent. It takes its parent's spelling first, so its new value is its
+/// parent's, on every destination engine.
+#[test]
+fn a_transformed_caseless_key_gives_each_child_its_parent_s_new_value() {
+    let mariadb = "CREATE TABLE p (code varchar(20) PRIMARY KEY, name varchar(50));
+         CREATE TABLE c (id int PRIMARY KEY, pcode varchar(20), FOREIGN KEY (pcode) REFERENCES p (code));
+         INSERT INTO p VALUES ('abc', 'first'), ('xyz', 'second'), ('k ', 'third');
+         INSERT INTO c VALUES (1, 'abc'), (2, 'ABC'), (3, 'Xyz'), (4, 'k'), (5, 'k  '), (6, NULL);";
+    let citext = "CREATE EXTENSION IF NOT EXISTS citext;
+         CREATE TABLE p (code citext PRIMARY KEY, name text);
+         CREATE TABLE c (id int PRIMARY KEY, pcode citext REFERENCES p (code));
+         INSERT INTO p VALUES ('abc', 'first'), ('xyz', 'second'), ('Émile', 'third');
+         INSERT INTO c VALUES (1, 'abc'), (2, 'ABC'), (3, 'XyZ'), (4, 'émile'), (5, 'ÉMILE'), (6, NULL);";
+    for (from, ddl) in [(Engine::Mysql, mariadb), (Engine::Postgres, citext)] {
+        let src = TestDb::create(from);
+        src.exec(ddl);
+        // Each child's parent, by name, as the source's own comparison finds it.
+        let parent_of = map(&src, "SELECT c.id, p.name FROM c LEFT JOIN p ON p.code = c.pcode");
+        for to in [Engine::Sqlite, Engine::Postgres, Engine::Mysql] {
+            let dest = TestDb::create(to);
+            let text = format!(
+                "seed = \"s\"\n{}[transform.p]\ncode = \"hash\"\n",
+                job(&src, &[&dest], "")
+            );
+            let report = sync(&text).unwrap_or_else(|e| panic!("{from} -> {to}: {e}"));
+            assert!(report.ok, "{from} -> {to}: {report:?}");
+            let new_code = map(&dest, "SELECT name, code FROM p");
+            let old_code = map(&src, "SELECT name, code FROM p");
+            for (name, code) in &new_code {
+                assert_ne!(code, &old_code[name], "{from} -> {to}: {name} kept its key");
+            }
+            let got = map(&dest, "SELECT id, pcode FROM c");
+            assert_eq!(got.len(), 6, "{from} -> {to}");
+            for (id, parent) in &parent_of {
+                let want = match parent.as_str() {
+                    "NULL" => "NULL".to_string(),
+                    name => new_code[name].clone(),
+                };
+                assert_eq!(got[id], want, "{from} -> {to}: child {id} of {parent}");
+            }
+            let orphans = dest.query(
+                "SELECT count(*) FROM c LEFT JOIN p ON p.code = c.pcode WHERE c.pcode IS NOT NULL AND p.code IS NULL",
+            );
+            assert_eq!(norm(&orphans[0][0]), "0", "{from} -> {to}");
+        }
+    }
+}

@@ -3217,7 +3217,10 @@ fn a_value_postgres_refuses_is_named_with_its_column() {
     );
     src.exec("DELETE FROM z WHERE id = 2");
     let err = sync(&job(&src, &[&pg], "")).expect_err("a negative time").to_string();
-    assert!(err.contains("table z: row (id)=(3) was rejected: server error 22") && err.contains("(column t)"), "{err}");
+    assert!(
+        err.contains("table z: row (id)=(3) was rejected: server error 22") && err.contains("(column t)"),
+        "{err}"
+    );
     assert_eq!(
         pg.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
         [[Some("0".to_string())]]
@@ -3340,4 +3343,215 @@ fn sqlite_fk_columns_of_another_kind_than_their_parent_take_its_type() {
         };
         assert_eq!(first(&dest, fks), [Some("3".to_string())], "{engine}");
     }
+}
+
+/// The values of `sql`'s rows, NULL as "NULL" (trailing spaces kept).
+fn values(db: &TestDb, sql: &str) -> Vec<Vec<String>> {
+    db.query(sql).iter().map(|r| r.iter().map(norm).collect()).collect()
+}
+
+/// Child rows of `c` whose `pcode` has no parent in `p`, compared as the destination
+/// compares.
+fn orphan_count(db: &TestDb) -> String {
+    norm(
+        &first(
+            db,
+            "SELECT count(*) FROM c LEFT JOIN p ON p.code = c.pcode WHERE c.pcode IS NOT NULL AND p.code IS NULL",
+        )[0],
+    )
+}
+
+/// MariaDB's default collations ignore case and pad spaces: a child may spell its
+/// parent's key 'ABC' for 'abc', or 'k' and 'k  ' for 'k '. SQLite and PostgreSQL
+/// compare bytes, and rejected such a child mid-load (SQLite: FOREIGN KEY constraint
+/// failed; PostgreSQL 23503). Such children are now written with their parent's
+/// spelling there (equal to theirs as the source compares), and the run says so; a
+/// MariaDB copy has the same collation and keeps them as they are.
+#[test]
+fn children_spelling_a_mariadb_ci_key_otherwise_keep_their_fk_on_every_engine() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE p (code varchar(20) PRIMARY KEY, name varchar(50));
+         CREATE TABLE c (id int PRIMARY KEY, pcode varchar(20), note varchar(50), FOREIGN KEY (pcode) REFERENCES p (code));
+         INSERT INTO p VALUES ('abc', 'first'), ('xyz', 'second'), ('k ', 'third');
+         INSERT INTO c VALUES (1, 'abc', 'exact'), (2, 'ABC', 'upper'), (3, 'Xyz', 'mixed'), (4, 'k', 'nospace'),
+           (5, 'k  ', 'twospace'), (6, NULL, 'none');",
+    );
+    let as_source = values(&src, "SELECT id, pcode, note FROM c ORDER BY id");
+    let respelt = [
+        ["1", "abc", "exact"],
+        ["2", "abc", "upper"],
+        ["3", "xyz", "mixed"],
+        ["4", "k ", "nospace"],
+        ["5", "k ", "twospace"],
+        ["6", "NULL", "none"],
+    ];
+    for engine in [Engine::Sqlite, Engine::Postgres, Engine::Mysql] {
+        let dest = TestDb::create(engine);
+        let told = Told::default();
+        let report = sync_telling(&job(&src, &[&dest], ""), &told).unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert!(report.ok, "{engine}: {report:?}");
+        let got = values(&dest, "SELECT id, pcode, note FROM c ORDER BY id");
+        let phases = told.0.lock().expect("lock").clone();
+        let said: Vec<&String> = phases.iter().filter(|p| p.contains("parent's spelling")).collect();
+        if engine == Engine::Mysql {
+            assert_eq!(got, as_source, "{engine}");
+            assert!(said.is_empty(), "{engine}: {said:?}");
+        } else {
+            assert_eq!(got, respelt, "{engine}");
+            assert_eq!(said.len(), 1, "{engine}: {phases:?}");
+            assert!(
+                said[0].starts_with("c: FK ") && said[0].contains("(pcode) -> p(code): 4 value(s) spelt otherwise"),
+                "{engine}: {}",
+                said[0]
+            );
+        }
+        assert_eq!(
+            values(&dest, "SELECT code, name FROM p ORDER BY name"),
+            [["abc", "first"], ["xyz", "second"], ["k ", "third"]],
+            "{engine}"
+        );
+        assert_eq!(orphan_count(&dest), "0", "{engine}");
+        if engine == Engine::Sqlite {
+            assert_eq!(
+                first(&dest, "SELECT count(*) FROM pragma_foreign_key_check"),
+                [Some("0".to_string())]
+            );
+        }
+    }
+}
+
+/// SQLite compares an FK with its parent column's collation: a NOCASE key lets a child
+/// spell it 'ABC' for 'abc'. Other engines get the parent's spelling; a SQLite copy
+/// keeps the definition, NOCASE included, and the values as they are.
+#[test]
+fn children_spelling_a_sqlite_nocase_key_otherwise_keep_their_fk_on_every_engine() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE p (code TEXT COLLATE NOCASE PRIMARY KEY, name TEXT);
+         CREATE TABLE c (id INTEGER PRIMARY KEY, pcode TEXT REFERENCES p (code));
+         INSERT INTO p VALUES ('abc', 'first'), ('Xyz', 'second');
+         INSERT INTO c VALUES (1, 'abc'), (2, 'ABC'), (3, 'xyz'), (4, NULL);",
+    );
+    assert_eq!(
+        first(&src, "SELECT count(*) FROM pragma_foreign_key_check"),
+        [Some("0".to_string())],
+        "the keys hold on SQLite"
+    );
+    for engine in [Engine::Sqlite, Engine::Postgres, Engine::Mysql] {
+        let dest = TestDb::create(engine);
+        let report = sync(&job(&src, &[&dest], "")).unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert!(report.ok, "{engine}: {report:?}");
+        let want = match engine {
+            Engine::Sqlite => [["1", "abc"], ["2", "ABC"], ["3", "xyz"], ["4", "NULL"]],
+            _ => [["1", "abc"], ["2", "abc"], ["3", "Xyz"], ["4", "NULL"]],
+        };
+        assert_eq!(values(&dest, "SELECT id, pcode FROM c ORDER BY id"), want, "{engine}");
+        assert_eq!(orphan_count(&dest), "0", "{engine}");
+    }
+}
+
+/// A respelt FK column that is part of the child's own key: the grandchildren
+/// referencing that key follow, whether they spelt it as the child did ('ABC') or
+/// otherwise ('abc', 'Abc'), so their FK holds too.
+#[test]
+fn grandchildren_follow_a_respelt_key_of_their_parent() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE p (code varchar(20) PRIMARY KEY);
+         CREATE TABLE c (pcode varchar(20), n int, PRIMARY KEY (pcode, n), FOREIGN KEY (pcode) REFERENCES p (code));
+         CREATE TABLE g (id int PRIMARY KEY, pcode varchar(20), n int,
+           FOREIGN KEY (pcode, n) REFERENCES c (pcode, n));
+         INSERT INTO p VALUES ('abc');
+         INSERT INTO c VALUES ('ABC', 1), ('abc ', 2);
+         INSERT INTO g VALUES (1, 'ABC', 1), (2, 'abc', 1), (3, 'Abc', 2);",
+    );
+    for engine in [Engine::Sqlite, Engine::Postgres] {
+        let dest = TestDb::create(engine);
+        let report = sync(&job(&src, &[&dest], "")).unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert!(report.ok, "{engine}: {report:?}");
+        assert_eq!(
+            values(&dest, "SELECT pcode, n FROM c ORDER BY n"),
+            [["abc", "1"], ["abc", "2"]],
+            "{engine}"
+        );
+        assert_eq!(
+            values(&dest, "SELECT id, pcode, n FROM g ORDER BY id"),
+            [["1", "abc", "1"], ["2", "abc", "1"], ["3", "abc", "2"]],
+            "{engine}"
+        );
+        assert_eq!(
+            first(
+                &dest,
+                "SELECT count(*) FROM g LEFT JOIN c ON c.pcode = g.pcode AND c.n = g.n WHERE c.n IS NULL"
+            ),
+            [Some("0".to_string())],
+            "{engine}"
+        );
+    }
+}
+
+/// A citext key whose child differs in a non-ASCII letter's case ('émile' for 'Émile'):
+/// SQLite's NOCASE (the copy's collation there) folds ASCII only, so that child takes
+/// its parent's spelling on SQLite; one differing in ASCII letters only ('ÉMILE') and
+/// every child on MariaDB (utf8mb4_unicode_ci) and PostgreSQL (citext again) are kept
+/// as they are, the destination matching them itself.
+#[test]
+fn children_spelling_a_citext_key_otherwise_keep_their_fk_on_every_engine() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE EXTENSION IF NOT EXISTS citext;
+         CREATE TABLE p (code citext PRIMARY KEY, name text);
+         CREATE TABLE c (id int PRIMARY KEY, pcode citext REFERENCES p (code), note text);
+         INSERT INTO p VALUES ('Émile', 'first'), ('abc', 'second');
+         INSERT INTO c VALUES (1, 'Émile', 'exact'), (2, 'ÉMILE', 'ascii'), (3, 'émile', 'accent'),
+           (4, 'ABC', 'upper'), (5, NULL, 'none');",
+    );
+    let as_source = values(&src, "SELECT id, pcode, note FROM c ORDER BY id");
+    for engine in [Engine::Sqlite, Engine::Postgres, Engine::Mysql] {
+        let dest = TestDb::create(engine);
+        let report = sync(&job(&src, &[&dest], "")).unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert!(report.ok, "{engine}: {report:?}");
+        let mut want = as_source.clone();
+        if engine == Engine::Sqlite {
+            want[2][1] = "Émile".into();
+        }
+        assert_eq!(
+            values(&dest, "SELECT id, pcode, note FROM c ORDER BY id"),
+            want,
+            "{engine}"
+        );
+        assert_eq!(orphan_count(&dest), "0", "{engine}");
+        if engine == Engine::Sqlite {
+            assert_eq!(
+                first(&dest, "SELECT count(*) FROM pragma_foreign_key_check"),
+                [Some("0".to_string())]
+            );
+        }
+    }
+}
+
+/// Two keys of a PostgreSQL source differing only in case clash in a MariaDB copy
+/// (its default collation ignores case): the error says so, and does not advise
+/// `on_conflict`, which would drop one of the rows.
+#[test]
+fn keys_a_caseless_destination_cannot_tell_apart_are_named_as_such() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec("CREATE TABLE t (k text PRIMARY KEY); INSERT INTO t VALUES ('a'), ('A');");
+    let my = TestDb::create(Engine::Mysql);
+    let err = sync(&job(&src, &[&my], "")).expect_err("a clash").to_string();
+    assert!(err.contains("two rows of the source clash here"), "{err}");
+    assert!(!err.contains("on_conflict = \"skip\""), "{err}");
+}
+
+#[derive(Default)]
+struct Told(std::sync::Mutex<Vec<String>>);
+
+impl tether_sync::Progress for Told {
+    fn phase(&self, message: &str) {
+        self.0.lock().expect("lock").push(message.to_string());
+    }
+    fn table_started(&self, _: &str, _: u64) {}
+    fn rows(&self, _: &str, _: u64) {}
+    fn table_done(&self, _: &str, _: u64, _: f64) {}
 }

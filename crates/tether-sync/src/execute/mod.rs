@@ -12,6 +12,7 @@ mod destination;
 mod method;
 mod pipeline;
 mod progress;
+mod respell;
 mod stage;
 
 pub use atomic::NOTHING_WRITTEN;

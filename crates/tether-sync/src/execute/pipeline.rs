@@ -14,6 +14,7 @@ use tether_schema::Table;
 use tokio::sync::mpsc;
 
 use super::destination::begin_deferred;
+use super::respell::Respellings;
 use super::{Destination, Progress, TableReport};
 use crate::error::SyncError;
 use crate::plan::{row_key, CycleStrategy, Plan, Rows, TablePlan};
@@ -286,13 +287,25 @@ async fn write_table(
                     Some(k) => describe_key(&w.key, k),
                     None => "(in a batch; the server did not say which)".to_string(),
                 };
-
-                let hint = if e.duplicate_key && w.conflict == Conflict::Error {
-                    "; the destination already holds this key: set `truncate = true` on the \
-                     destination to empty the job's tables first, or `on_conflict = \"skip\"` / \
-                     `\"update\"` to keep or overwrite its rows"
-                } else {
-                    ""
+                // A table this run created or emptied held none of the source's rows:
+                // two of them clash there, so the destination compares keys the source
+                // tells apart as equal. `on_conflict` would drop one of them.
+                let fresh = dest.spec.truncate || dest.staged_load || dest.created_here().contains(&tp.name);
+                let hint = match (e.duplicate_key && w.conflict == Conflict::Error, fresh) {
+                    (false, _) => "",
+                    (true, false) => {
+                        "; the destination already holds this key: set `truncate = true` on the \
+                         destination to empty the job's tables first, or `on_conflict = \"skip\"` / \
+                         `\"update\"` to keep or overwrite its rows"
+                    }
+                    (true, true) => {
+                        "; the table was empty before this run, so two rows of the source clash here: \
+                         their keys differ only in case, accents or trailing spaces (or a transformer \
+                         made them so), and this destination compares them as equal where the source \
+                         does not (a case-insensitive collation). `on_conflict` would drop one of them; \
+                         give the key column a collation that tells them apart on the destination, or \
+                         change the transformer"
+                    }
                 };
                 return Err(SyncError::Rejected {
                     destination: dest.shown.clone(),
@@ -390,6 +403,7 @@ async fn fill_key_maps(
     lane: &mut Lane,
     subset: &Subset,
     anon: &Anon,
+    respell: &Respellings,
     progress: &dyn Progress,
 ) -> Result<(), SyncError> {
     let keys = crate::anonymize::map_keys(plan.tables.iter().flat_map(|t| &t.transforms));
@@ -424,7 +438,8 @@ async fn fill_key_maps(
             // Owned, so an error drops it and the reader stops (borrowed, the reader
             // would wait on a full channel for good).
             let mut rx = rx;
-            while let Some(batch) = rx.recv().await {
+            while let Some(mut batch) = rx.recv().await {
+                respell.apply(&name, &mut batch);
                 t.fill_key_maps(&batch, &anon.maps, &keys)?;
             }
             Ok::<(), SyncError>(())
@@ -443,6 +458,7 @@ async fn load_table(
     lane: &mut Lane,
     subset: &Subset,
     anon: &Anon,
+    respell: &Respellings,
     progress: &dyn Progress,
 ) -> Result<(TableReport, Vec<Fixups>), SyncError> {
     let mut transforms = match (&anon.seed, tp.transforms.is_empty()) {
@@ -471,6 +487,7 @@ async fn load_table(
     if tp.rows == Rows::All
         && unchanged
         && transforms.is_none()
+        && !respell.touches(&tp.table.table_name())
         && tether_connect::can_pass_through(&lane.source, &dest_conns)
     {
         let select = spec.select_sql(lane.source.dialect(), None);
@@ -548,7 +565,10 @@ async fn load_table(
         // stops the reader; borrowed, the reader would wait on the full channel for
         // good and the job would never end. The writers finish what they have.
         let mut rx = rx;
+        let name = tp.table.table_name();
         while let Some(mut batch) = rx.recv().await {
+            // The parent's spelling first: the transformer then maps it as the parent's.
+            respell.apply(&name, &mut batch);
             if let Some(t) = transforms_ref.as_mut() {
                 t.apply(&mut batch, &anon.maps)?;
             }
@@ -620,6 +640,7 @@ async fn load_unit(
     lane: &mut Lane,
     subset: &Subset,
     anon: &Anon,
+    respell: &Respellings,
     progress: &dyn Progress,
 ) -> Result<Vec<(usize, TableReport)>, SyncError> {
     let cycle = plan.tables[unit[0]].cycle;
@@ -634,7 +655,7 @@ async fn load_unit(
     let mut reports = Vec::new();
     let mut fixups: Vec<Vec<(usize, Fixups)>> = lane.dests.iter().map(|_| Vec::new()).collect();
     for &ti in unit {
-        let (report, f) = load_table(plan, &plan.tables[ti], lane, subset, anon, progress).await?;
+        let (report, f) = load_table(plan, &plan.tables[ti], lane, subset, anon, respell, progress).await?;
         for (i, f) in f.into_iter().enumerate() {
             if !f.is_empty() {
                 fixups[i].push((ti, f));
@@ -706,7 +727,10 @@ pub async fn load(
     anon: &Anon,
     progress: &dyn Progress,
 ) -> Result<Vec<TableReport>, SyncError> {
-    fill_key_maps(plan, &mut lanes[0], subset, anon, progress).await?;
+    let engines: Vec<_> = lanes[0].dests.iter().map(|d| d.conn.dialect().engine()).collect();
+    let respell = super::respell::find(plan, &mut lanes[0].source, &engines, progress).await?;
+    let respell = &respell;
+    fill_key_maps(plan, &mut lanes[0], subset, anon, respell, progress).await?;
     let mut reports: Vec<Option<TableReport>> = plan.tables.iter().map(|_| None).collect();
     let mut levels = units_by_level(plan);
     if lanes.len() > 1 && lanes[0].dests.iter().all(|d| d.fk_free()) {
@@ -734,7 +758,7 @@ pub async fn load(
                 loop {
                     let next = queue.lock().expect("lock").pop_front();
                     let Some(unit) = next else { break };
-                    done.extend(load_unit(plan, &unit, lane, subset, anon, progress).await?);
+                    done.extend(load_unit(plan, &unit, lane, subset, anon, respell, progress).await?);
                 }
                 Ok::<_, SyncError>(done)
             }
