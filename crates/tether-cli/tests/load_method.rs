@@ -289,7 +289,7 @@ fn a_failed_mariadb_load_into_existing_tables_names_the_rows_it_left() {
     assert!(
         err.contains(&format!(
             "{shown}: table c: row (id)=(6) was rejected: server error 4025 (23000): CONSTRAINT `c_full` failed \
-             for `{}`.`c` (0 rows of c were written before it; rows this run wrote into tables that were there \
+             for `{}`.`c` (5 rows of c were written before it; rows this run wrote into tables that were there \
              stay: a: 3, b: 4)",
             dest.name
         )),
@@ -299,8 +299,7 @@ fn a_failed_mariadb_load_into_existing_tables_names_the_rows_it_left() {
         .iter()
         .map(|t| count(&dest, &format!("SELECT count(*) FROM {t}")))
         .collect();
-    // (c's rows 1-5 went in the statement that row 6 failed: rolled back with it.)
-    assert_eq!(counts, [3, 4, 0]);
+    assert_eq!(counts, [3, 4, 5]);
 
     // Only c there, its column narrower than the source's: a and b are created, and
     // dropped again when a value of c does not fit.
@@ -314,12 +313,12 @@ fn a_failed_mariadb_load_into_existing_tables_names_the_rows_it_left() {
     assert!(
         err.contains(&format!(
             "{shown}: table c: row (id)=(6) was rejected: server error 1406 (22001): Data too long for column 'v' at row 1 \
-             (0 rows of c were written before it; undone: 2 tables created by this run dropped again (a, b))"
+             (5 rows of c were written before it; undone: 2 tables created by this run dropped again (a, b))"
         )),
         "{err}"
     );
     assert_eq!(tables(&dest), ["c"]);
-    assert_eq!(count(&dest, "SELECT count(*) FROM c"), 0);
+    assert_eq!(count(&dest, "SELECT count(*) FROM c"), 5);
 }
 
 /// Two destinations, the second rejecting a row of c: the error says what the first
@@ -352,7 +351,7 @@ fn a_rejected_row_on_one_destination_says_what_every_destination_kept() {
     assert!(
         err.contains(&format!(
             "{}: table c: row (id)=(6) was rejected: server error 4025 (23000): CONSTRAINT `c_full` failed \
-             for `{}`.`c` (0 rows of c were written before it; rows this run wrote into tables that were there \
+             for `{}`.`c` (5 rows of c were written before it; rows this run wrote into tables that were there \
              stay: a: 3, b: 4; the other destinations stopped too: {}: rows this run wrote into tables that \
              were there stay: a: 3, b: 4{c_kept})",
             shown[1], my.name, shown[0]

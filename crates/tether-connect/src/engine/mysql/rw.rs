@@ -295,11 +295,29 @@ pub async fn insert(
         let bytes = sql.len();
         // In a transaction of its own: a value the server stores changed (a note, not
         // an error) is seen only after the statement ran, and its rows must not stay.
-        conn.query_drop("START TRANSACTION").await.map_err(|e| WriteError {
-            row: None,
-            message: describe(&e),
+        // Not the server's answer: the connection is gone, and with it any retry.
+        // A server closes it on a statement over its max_allowed_packet, which a
+        // single large row can be (a 20 MiB blob against the default 16 MiB); the
+        // LOAD DATA tried before may have been that statement.
+        let lost = |e: &mysql_async::Error| WriteError {
+            row: (end - start == 1).then_some(start),
+            message: format!(
+                "{} (the INSERT of {} row(s) was {bytes} bytes: a server closes the connection on a \
+                 statement longer than its max_allowed_packet)",
+                describe(e),
+                end - start
+            ),
             written,
             duplicate_key: false,
+        };
+        conn.query_drop("START TRANSACTION").await.map_err(|e| match e {
+            mysql_async::Error::Server(_) => WriteError {
+                row: None,
+                message: describe(&e),
+                written,
+                duplicate_key: false,
+            },
+            e => lost(&e),
         })?;
         let changed = |at: Option<usize>, message: String, first: usize| WriteError {
             row: at.map(|n| first + n - 1).filter(|i| *i < end),
@@ -330,24 +348,9 @@ pub async fn insert(
                     (end - start) as u64
                 };
             }
-            // Not the server's answer: the connection is gone, and with it any retry.
-            // A server closes it on a statement over its max_allowed_packet, which a
-            // single large row can be (a 20 MiB blob against the default 16 MiB).
-            Err(e) if !matches!(e, mysql_async::Error::Server(_)) => {
-                return Err(WriteError {
-                    row: (end - start == 1).then_some(start),
-                    message: format!(
-                        "{} (the INSERT of {} row(s) was {bytes} bytes: a server closes the connection on a \
-                         statement longer than its max_allowed_packet)",
-                        describe(&e),
-                        end - start
-                    ),
-                    written,
-                    duplicate_key: false,
-                });
-            }
-            // Row by row, in the same transaction, to name the row: committed only if
-            // every row goes in unchanged.
+            Err(e) if !matches!(e, mysql_async::Error::Server(_)) => return Err(lost(&e)),
+            // Row by row, in the same transaction, to name the row: a row stored
+            // changed rolls back the statement's rows; one refused keeps those before it.
             Err(_) => {
                 for (i, row) in rows.iter().enumerate().take(end).skip(start) {
                     let one = format!("{head}{}{tail}", tuple(d, row));
@@ -357,12 +360,17 @@ pub async fn insert(
                             drop(r);
                             w
                         }
+                        // The rows before it are kept (and counted), as a row-by-row
+                        // load leaves them.
                         Err(e) => {
-                            let _ = conn.query_drop("ROLLBACK").await;
+                            let kept = match conn.query_drop("COMMIT").await {
+                                Ok(()) => (i - start) as u64,
+                                Err(_) => 0,
+                            };
                             return Err(WriteError {
                                 row: Some(i),
                                 message: describe(&e),
-                                written,
+                                written: written + kept,
                                 duplicate_key: matches!(&e, mysql_async::Error::Server(s) if s.code == 1062),
                             });
                         }
