@@ -759,7 +759,11 @@ async fn undo(lanes: Vec<execute::Lane>, e: SyncError) -> SyncError {
         let triggers = d.restore_triggers().await;
         let created = d.created_here();
         let batches = d.load.method == execute::LoadMethod::Batches;
-        let undone = match (d.undo_created(batches).await, triggers) {
+        let told = match &e {
+            SyncError::Rejected { destination, table, .. } if *destination == d.shown => Some(table.clone()),
+            _ => None,
+        };
+        let undone = match (d.undo_created(batches, told.as_deref()).await, triggers) {
             (Some(u), Some(t)) => Some(format!("{u}; {t}")),
             (u, t) => u.or(t),
         };

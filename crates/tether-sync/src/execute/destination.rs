@@ -216,7 +216,9 @@ impl Destination {
     /// what was undone and, where `rows_stay` (the destination does not load whole),
     /// the rows this run wrote into tables that were there. None when there is
     /// nothing to say (nothing created, nothing written).
-    pub async fn undo_created(&mut self, rows_stay: bool) -> Option<String> {
+    /// `told`: a table the error already says the rows of (the one a row was rejected
+    /// from), left out here.
+    pub async fn undo_created(&mut self, rows_stay: bool, told: Option<&str>) -> Option<String> {
         let mut dropped = self.made.undo(&mut self.conn).await;
         if dropped.is_err() {
             // The run's connection may be what failed (killed, lost): once more on a
@@ -246,7 +248,7 @@ impl Destination {
                 .lock()
                 .expect("lock")
                 .iter()
-                .filter(|(t, n, _)| !gone.contains(t) && *n > 0)
+                .filter(|(t, n, _)| !gone.contains(t) && *n > 0 && Some(t.as_str()) != told)
                 .map(|(t, n, complete)| match complete {
                     true => format!("{t}: {n}"),
                     false => format!("{t}: {n} (the job stopped while copying it)"),
