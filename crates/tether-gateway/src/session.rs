@@ -53,6 +53,9 @@ struct Prepared {
     /// finding an FK added behind the gateway's back). `None`: nothing to decide
     /// (a read, or not managed).
     decided_at: Option<u64>,
+    /// Its text may create, rename or drop a temporary table (in a managed
+    /// keyspace): executing it makes the session read the shadowed tables again.
+    touches_temporary: bool,
 }
 
 impl Prepared {
@@ -109,10 +112,23 @@ pub struct Session {
     /// keyspace): a write naming one gets no FK work (InnoDB temporary tables have
     /// no FKs) and is not refused as a write to an unknown table.
     temporary: HashSet<(String, String)>,
+    /// Per managed keyspace: which of its tables with FKs (or referred to) a
+    /// temporary table of the session shadows, as last read from the backend.
+    /// No entry: none (no statement that may create one ran since the session
+    /// began or was reset).
+    shadows: HashMap<String, Shadows>,
     /// The keyspace (managed, sharded) whose client transaction the gateway rolled
     /// back: every statement there is refused until the client's ROLLBACK (or
     /// COMMIT, which fails), so nothing runs in autocommit by surprise.
     aborted: Option<String>,
+}
+
+/// What the session knows of the temporary tables shadowing a keyspace's tables.
+enum Shadows {
+    /// A statement since the last reading may have created, renamed or dropped one.
+    Unknown,
+    /// Read from the backend at this schema generation: the shadowed tables.
+    Known { generation: u64, tables: HashSet<String> },
 }
 
 /// The server status flag of an open transaction.
@@ -132,6 +148,7 @@ impl Session {
             found_rows: false,
             ddl_strategy: DdlStrategy::Direct,
             temporary: HashSet::new(),
+            shadows: HashMap::new(),
             aborted: None,
         }
     }
@@ -174,6 +191,7 @@ impl Session {
         }
         self.prepared.clear();
         self.temporary.clear();
+        self.shadows.clear();
         self.aborted = None;
         self.fk_checks = true;
         self.ddl_strategy = DdlStrategy::Direct;
@@ -263,6 +281,12 @@ impl Session {
         };
         if self.aborted.as_deref() == Some(ks.spec.name.as_str()) {
             return Route::Answered(vec![self.after_abort(&ks, sql).await]);
+        }
+        if ks.mode() == FkMode::Managed
+            && matches!(command, Command::Ddl { .. } | Command::Other)
+            && managed::session_state::may_touch_temporary(sql)
+        {
+            self.shadows.insert(ks.spec.name.clone(), Shadows::Unknown);
         }
         match command {
             Command::Online(statement) => {
@@ -497,16 +521,49 @@ impl Session {
         Ok(())
     }
 
-    /// True when every table a write names (its target) is a temporary table the
-    /// session created in `ks`.
-    fn names_temporary(&self, ks: &Keyspace, sql: &str) -> bool {
-        !self.temporary.is_empty()
+    /// True when every table a write names (its target) is a temporary table of
+    /// the session in `ks`: one the backend says shadows a table with FKs (in
+    /// `shadowed`), or one the session created through the gateway whose name no
+    /// table with FKs has (in `fk`: for those only the backend's word counts, a
+    /// name seen in CREATE TEMPORARY may since have been renamed or dropped).
+    fn names_temporary(&self, ks: &Keyspace, sql: &str, fk: &HashSet<String>, shadowed: &HashSet<String>) -> bool {
+        (!self.temporary.is_empty() || !shadowed.is_empty())
             && managed::write_targets(sql).is_some_and(|targets| {
                 !targets.is_empty()
-                    && targets
-                        .iter()
-                        .all(|t| self.temporary.contains(&(ks.spec.name.clone(), t.to_ascii_lowercase())))
+                    && targets.iter().all(|t| {
+                        let t = t.to_lowercase();
+                        shadowed.contains(&t)
+                            || (!fk.contains(&t) && self.temporary.contains(&(ks.spec.name.clone(), t)))
+                    })
             })
+    }
+
+    /// The tables with FKs (or referred to) of `ks`, and those of them a
+    /// temporary table of the session shadows: read from the backend when a
+    /// statement since the last reading may have changed them (one query of
+    /// `SHOW CREATE TABLE`s), else as known.
+    async fn shadowed(&mut self, ks: &Keyspace) -> Result<(HashSet<String>, HashSet<String>), ServerError> {
+        let generation = ks.schema_generation();
+        let fk = managed::session_state::fk_tables(&*ks.schema().await?);
+        match self.shadows.get(&ks.spec.name) {
+            None => return Ok((fk, HashSet::new())),
+            Some(Shadows::Known { generation: g, tables }) if *g == generation => return Ok((fk, tables.clone())),
+            _ => {}
+        }
+        match managed::session_state::shadowed(self.backend(ks), &fk).await {
+            Ok(tables) => {
+                self.shadows.insert(
+                    ks.spec.name.clone(),
+                    Shadows::Known {
+                        generation,
+                        tables: tables.clone(),
+                    },
+                );
+                Ok((fk, tables))
+            }
+            // Not kept: read again next time.
+            Err(tables) => Ok((fk, tables)),
+        }
     }
 
     fn in_transaction(&self, ks: &Keyspace) -> bool {
@@ -532,7 +589,11 @@ impl Session {
             false => sql.into(),
         };
         let sql: &str = &stripped;
-        if self.names_temporary(ks, sql) {
+        let (fk, shadowed) = match self.shadowed(ks).await {
+            Ok(s) => s,
+            Err(e) => return Some(vec![Reply::Error(e)]),
+        };
+        if self.names_temporary(ks, sql, &fk, &shadowed) {
             // A session's temporary table shadows the keyspace's table of that
             // name: it has no FKs (InnoDB temporary tables have none).
             return None;
@@ -547,6 +608,25 @@ impl Session {
         };
         if needs_work && self.backend(ks).no_backslash_escapes() {
             return Some(vec![Reply::Error(managed::no_backslash_escapes(&ks.spec.name))]);
+        }
+        if needs_work && planned.is_ok() {
+            // Under state the plan cannot follow, InnoDB runs the write (exact rows
+            // and errors; its cascades are not statements of their own), or, with
+            // no InnoDB of the keyspace's behind a sharded head, it is refused.
+            let why = match shadowed.iter().min() {
+                Some(t) => Some(format!("a temporary table of the session shadows `{t}`")),
+                None => match managed::session_state::mode_conflict(self.backend(ks), sql).await {
+                    Ok(why) => why,
+                    Err(e) => return Some(vec![Reply::Error(e)]),
+                },
+            };
+            if let Some(why) = why {
+                if ks.spec.sharded {
+                    return Some(vec![Reply::Error(managed::session_state::refusal(&ks.spec.name, &why))]);
+                }
+                tracing::debug!("keyspace {}: runs as InnoDB runs it: {why}", ks.spec.name);
+                return None;
+            }
         }
         if let (true, Ok((schema, _))) = (ks.spec.sharded, &planned) {
             if let Some(e) = managed::unknown_target(sql, schema, &ks.spec.name) {
@@ -595,6 +675,9 @@ impl Session {
             params: statement.params.clone(),
             columns: statement.columns.clone(),
         };
+        let touches_temporary = ks.mode() == FkMode::Managed
+            && Command::of(sql) != Command::Write
+            && managed::session_state::may_touch_temporary(sql);
         self.prepared.insert(
             id,
             Prepared {
@@ -602,6 +685,7 @@ impl Session {
                 statement,
                 planned,
                 decided_at,
+                touches_temporary,
             },
         );
         Ok(info)
@@ -624,6 +708,9 @@ impl Session {
             return Ok(());
         }
         let ks = &p.keyspace;
+        if p.touches_temporary {
+            self.shadows.insert(ks.spec.name.clone(), Shadows::Unknown);
+        }
         let guarded = ks.spec.sharded && ks.mode() == FkMode::Managed && self.fk_checks;
         if guarded || (p.planned && self.fk_checks) {
             return self.execute_managed(id, params, out).await;

@@ -43,6 +43,8 @@ pub(super) struct BackendConn {
     /// The backend said it is closing the connection (an error such as 1153 or
     /// 1927 after which the server hangs up): it must not be used again.
     pub(super) closing: bool,
+    /// The server is MariaDB (its greeting's version string says so).
+    pub(super) mariadb: bool,
 }
 
 /// Errors after which MariaDB/MySQL closes the connection: packet too large,
@@ -70,6 +72,7 @@ impl BackendConn {
             state: State::Idle,
             next_seq: 0,
             closing: false,
+            mariadb: false,
         }
     }
 

@@ -22,6 +22,8 @@ pub(super) struct Greeting {
     offered: u32,
     salt: Vec<u8>,
     plugin: String,
+    /// The server says it is MariaDB (its version string names it).
+    mariadb: bool,
 }
 
 impl Greeting {
@@ -58,6 +60,7 @@ impl BackendConn {
         };
         let mut conn = BackendConn::new(read, write);
         let greeting = conn.greeting().await?;
+        conn.mariadb = greeting.mariadb;
         let tls = &server.tls;
         let secure = !socket && tls.mode != TlsMode::Disable && greeting.offered & CLIENT_SSL != 0;
         if !socket && !secure && !matches!(tls.mode, TlsMode::Disable | TlsMode::Prefer) {
@@ -98,6 +101,7 @@ impl BackendConn {
         let (read, write) = stream::tls(tokio_rustls::TlsStream::Client(tls_stream));
         let mut conn = BackendConn::new(read, write);
         conn.id = self.id;
+        conn.mariadb = self.mariadb;
         conn.next_seq = greeting.seq.wrapping_add(2);
         Ok(conn)
     }
@@ -114,7 +118,9 @@ impl BackendConn {
         if c.u8().ok_or_else(bad)? != 10 {
             return Err(ConnError::Lost("the backend speaks an unknown protocol version".into()));
         }
-        c.nul_str();
+        let mariadb = String::from_utf8_lossy(c.nul_str())
+            .to_ascii_lowercase()
+            .contains("mariadb");
         self.id = c.u32().ok_or_else(bad)?;
         let mut salt = c.take(8).ok_or_else(bad)?.to_vec();
         c.u8();
@@ -139,6 +145,7 @@ impl BackendConn {
             offered,
             salt,
             plugin,
+            mariadb,
         })
     }
 

@@ -20,6 +20,22 @@ use crate::wire::{SERVER_STATUS_AUTOCOMMIT, SERVER_STATUS_IN_TRANS, SERVER_STATU
 use answer::{ConnError, Event};
 use conn::BackendConn;
 
+/// What the gateway's own `SELECT`s run with on MariaDB, whatever the client set
+/// for its session: no row limit (`sql_select_limit`, which only SELECTs obey: the
+/// client's UPDATE and DELETE go through all rows), no `max_join_size` refusal
+/// (1104; `sql_big_selects = 1` lifts it), and `WHERE id IS NULL` meaning NULL
+/// (`sql_auto_is_null` would find the last inserted row, and the first such read
+/// would use it up before the client's statement runs).
+pub const OWN_READ: &str =
+    "SET STATEMENT sql_select_limit = 18446744073709551615, sql_big_selects = 1, sql_auto_is_null = 0 FOR ";
+
+/// `sql` is a SELECT (after leading spaces).
+fn is_select(sql: &str) -> bool {
+    sql.trim_start()
+        .get(..6)
+        .is_some_and(|w| w.eq_ignore_ascii_case("select"))
+}
+
 /// A lazily (re)opened backend connection.
 pub struct Backend {
     url: DbUrl,
@@ -381,10 +397,30 @@ impl Backend {
         outcome.map_err(|e| self.fail(e))
     }
 
-    /// Runs a read the gateway issues (text protocol).
+    /// Runs a read the gateway issues (text protocol). On MariaDB a `SELECT` runs
+    /// with [`OWN_READ`]: the client's `sql_select_limit` (1000 under `mariadb
+    /// --safe-updates`), `max_join_size` and `sql_auto_is_null` must not cut or
+    /// change the gateway's lock reads, RESTRICT probes and cascade reads.
     pub async fn read(&mut self, sql: &str) -> Result<Rows, ServerError> {
+        self.read_with(sql, true).await
+    }
+
+    /// [`Self::read`] without [`OWN_READ`]: for reads of the very variables it
+    /// sets (`sql_auto_is_null`).
+    pub async fn read_as_is(&mut self, sql: &str) -> Result<Rows, ServerError> {
+        self.read_with(sql, false).await
+    }
+
+    async fn read_with(&mut self, sql: &str, own_read: bool) -> Result<Rows, ServerError> {
         tracing::debug!("backend: {sql}");
         let conn = self.conn().await?;
+        let own;
+        let sql = if own_read && conn.mariadb && is_select(sql) {
+            own = format!("{OWN_READ}{sql}");
+            own.as_str()
+        } else {
+            sql
+        };
         let mut replies = Vec::new();
         let outcome = match conn.query(sql).await {
             Ok(()) => collect(conn, &mut replies).await,

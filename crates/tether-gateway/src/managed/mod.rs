@@ -27,6 +27,7 @@ mod render;
 mod replace_select;
 mod rows;
 mod savepoint;
+pub mod session_state;
 mod sharded;
 mod state;
 mod stored;

@@ -32,7 +32,12 @@ pub async fn run(plan: &Plan, schema: &Schema, keyspace: &str, backend: &mut Bac
             format!("ROLLBACK TO SAVEPOINT {SAVEPOINT}"),
         )
     } else {
-        ("BEGIN".to_string(), "COMMIT".to_string(), "ROLLBACK".to_string())
+        // Not BEGIN: under sql_mode ORACLE that opens a compound statement (1064).
+        (
+            "START TRANSACTION".to_string(),
+            "COMMIT".to_string(),
+            "ROLLBACK".to_string(),
+        )
     };
     // A connection lost inside our own BEGIN ... COMMIT loses nothing the client
     // opened: the client may go on (reconnecting) after the error.

@@ -215,7 +215,7 @@ pub async fn run_sharded(
             },
         );
     }
-    if let Err(e) = backend.exec("BEGIN").await {
+    if let Err(e) = backend.exec("START TRANSACTION").await {
         return Some(vec![Reply::Error(e)]);
     }
     backend.set_own_transaction(true);
@@ -408,7 +408,7 @@ async fn counted_delete(plan: &Plan, backend: &mut Backend) -> Option<Vec<Reply>
         Err(e) => return Some(vec![Reply::Error(e)]),
     };
     if !in_tx {
-        if let Err(e) = backend.exec("BEGIN").await {
+        if let Err(e) = backend.exec("START TRANSACTION").await {
             return Some(vec![Reply::Error(e)]);
         }
     }

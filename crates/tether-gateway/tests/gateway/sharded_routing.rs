@@ -161,17 +161,19 @@ fn shard_scoped_work_reaches_one_node_and_costs_no_more_statements_than_unsharde
     assert_eq!(
         summary,
         vec![
+            // Six statements to the head each: the session's sql_mode read
+            // (managed::session_state) and the plan's five.
             // Read pa 2, delete it, delete its ca rows: node1 only.
-            ("co-located cascading DELETE", 5, 5, n(&[("node1", 9)])),
+            ("co-located cascading DELETE", 6, 6, n(&[("node1", 9)])),
             // Spider moves the rows one by one (the partitioning column changes):
             // still node1 only.
-            ("co-located PK UPDATE", 5, 5, n(&[("node1", 12)])),
+            ("co-located PK UPDATE", 6, 6, n(&[("node1", 12)])),
             // The parent probe and the insert: node1 only.
-            ("co-located child INSERT", 5, 5, n(&[("node1", 8)])),
-            ("cross-shard cascading DELETE", 5, 5, n(&[("node1", 9), ("node2", 6)])),
-            ("cross-shard PK UPDATE", 5, 5, n(&[("node1", 10), ("node2", 6)])),
+            ("co-located child INSERT", 6, 6, n(&[("node1", 8)])),
+            ("cross-shard cascading DELETE", 6, 6, n(&[("node1", 9), ("node2", 6)])),
+            ("cross-shard PK UPDATE", 6, 6, n(&[("node1", 10), ("node2", 6)])),
             // The probe on node1, the insert on node2.
-            ("cross-shard child INSERT", 5, 5, n(&[("node1", 6), ("node2", 6)])),
+            ("cross-shard child INSERT", 6, 6, n(&[("node1", 6), ("node2", 6)])),
         ]
     );
     c.head.exec("", &format!("DROP DATABASE {plain}"));

@@ -1,0 +1,201 @@
+//! Session state of the client's backend connection that the gateway's plans
+//! cannot follow: sql_mode flags and `sql_auto_is_null` that change what the
+//! statements the gateway writes (or copies from the client) mean, and session
+//! temporary tables that shadow the keyspace's tables. A write under such state
+//! runs as InnoDB runs it (unsharded keyspaces: forwarded unchanged, InnoDB checks
+//! and cascades; exact rows and errors, but the cascaded changes are InnoDB's, not
+//! statements of their own in the binlog) or is refused (sharded keyspaces, where
+//! nothing behind the head checks).
+
+use std::collections::HashSet;
+
+use tether_schema::Schema;
+
+use crate::backend::Backend;
+use crate::reply::{Reply, ServerError};
+use crate::wire::value::Value;
+
+/// Why the plan of `sql` cannot run under the session's settings (read from the
+/// backend: `@@sql_mode`, `@@sql_auto_is_null`), or `None` when it can.
+///
+/// - `EMPTY_STRING_IS_NULL`: the gateway writes the keys it read as literals
+///   (`IN ('')`, `CASE` maps), which this mode reads as NULL.
+/// - `SIMULTANEOUS_ASSIGNMENT` (also in `ORACLE`): the planner evaluates an
+///   UPDATE's (or ON DUPLICATE KEY UPDATE's) assignments left to right, each
+///   seeing the earlier ones' new values; this mode gives every one the old row.
+/// - `PAD_CHAR_TO_FULL_LENGTH`: CHAR keys read back padded, compared and
+///   measured (the cascaded key's length check) as other values than InnoDB's.
+/// - `ANSI_QUOTES` (also in `ANSI`, `ORACLE`, ...) with a `"` in the statement:
+///   the gateway's parser reads `"x"` as a string, the server as a column.
+/// - `PIPES_AS_CONCAT` with `||` in the statement: the parser reads it as OR.
+/// - `sql_auto_is_null = 1` with `NULL` in the statement: `WHERE id IS NULL`
+///   finds the last inserted row once, in the client's statement only (the
+///   gateway's own reads run with it off, see `backend::OWN_READ`).
+///
+/// NO_BACKSLASH_ESCAPES is refused before this (`no_backslash_escapes`).
+pub async fn mode_conflict(backend: &mut Backend, sql: &str) -> Result<Option<String>, ServerError> {
+    let rows = backend
+        // Not with the gateway's own `sql_auto_is_null = 0` (`Backend::read`),
+        // but whatever `sql_select_limit` (0 would return no row).
+        .read_as_is(
+            "SET STATEMENT sql_select_limit = 18446744073709551615 FOR \
+             SELECT @@SESSION.sql_mode, @@SESSION.sql_auto_is_null",
+        )
+        .await?;
+    let row = rows.rows.first();
+    let text = |i: usize| row.and_then(|r| r.get(i)).map(Value::text).unwrap_or_default();
+    Ok(conflict(&text(0), text(1) != "0" && !text(1).is_empty(), sql))
+}
+
+/// [`mode_conflict`] on the values read: `mode` the session's sql_mode,
+/// `auto_is_null` its `sql_auto_is_null`.
+pub fn conflict(mode: &str, auto_is_null: bool, sql: &str) -> Option<String> {
+    let flags: HashSet<String> = mode.split(',').map(|f| f.trim().to_ascii_uppercase()).collect();
+    let has = |f: &str| flags.contains(f);
+    let lower = sql.to_ascii_lowercase();
+    let why = |what: &str| Some(format!("the session's {what}"));
+    if has("EMPTY_STRING_IS_NULL") {
+        return why("sql_mode has EMPTY_STRING_IS_NULL");
+    }
+    if has("PAD_CHAR_TO_FULL_LENGTH") {
+        return why("sql_mode has PAD_CHAR_TO_FULL_LENGTH");
+    }
+    if has("SIMULTANEOUS_ASSIGNMENT") && lower.contains("update") {
+        return why("sql_mode has SIMULTANEOUS_ASSIGNMENT");
+    }
+    if has("ANSI_QUOTES") && sql.contains('"') {
+        return why("sql_mode has ANSI_QUOTES (and the statement a double quote)");
+    }
+    if has("PIPES_AS_CONCAT") && sql.contains("||") {
+        return why("sql_mode has PIPES_AS_CONCAT (and the statement ||)");
+    }
+    if auto_is_null && lower.contains("null") {
+        return why("sql_auto_is_null is 1 (and the statement says NULL)");
+    }
+    None
+}
+
+/// Error 1105 for a planned write in a sharded keyspace under session state the
+/// plan cannot follow (`why`): no InnoDB behind the head to hand it to.
+pub fn refusal(keyspace: &str, why: &str) -> ServerError {
+    ServerError::gateway(format!(
+        "tether gateway: keyspace `{keyspace}` is managed: a write with foreign-key work is refused while {why} \
+         (the gateway's plan would not do what the server does under it; see docs/gateway.md)"
+    ))
+}
+
+/// A statement that may create, rename or drop a session temporary table, so
+/// the tables it shadows must be read again: DDL, and texts naming TEMPORARY,
+/// RENAME, ALTER, DROP, PREPARE, EXECUTE, CALL or a compound statement (`BEGIN
+/// NOT ATOMIC`, `DECLARE`: dynamic SQL and routines may do it out of the text's
+/// sight; a plain `BEGIN` does not count). Conservative: a false match
+/// costs one reading at the next planned write.
+pub fn may_touch_temporary(sql: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    [
+        "temporary",
+        "rename",
+        "alter",
+        "drop",
+        "prepare",
+        "execute",
+        "call",
+        "atomic",
+        "declare",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
+/// The tables of `schema` with FKs or that FKs refer to, lowercased.
+pub fn fk_tables(schema: &Schema) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for t in &schema.tables {
+        if !t.foreign_keys.is_empty() {
+            out.insert(t.name.to_lowercase());
+        }
+        for f in &t.foreign_keys {
+            out.insert(f.referenced_table.to_lowercase());
+        }
+    }
+    out
+}
+
+/// Which of `tables` (lowercased) a temporary table of the session shadows,
+/// asked of the backend (`SHOW CREATE TABLE` names the session's temporary table
+/// when one has that name: MariaDB 10.11 lists temporary tables nowhere else).
+/// `Err(tables)` when the reading failed part way: the tables not read count as
+/// shadowed, and the reading is not to be kept.
+pub async fn shadowed(backend: &mut Backend, tables: &HashSet<String>) -> Result<HashSet<String>, HashSet<String>> {
+    let mut sorted: Vec<&String> = tables.iter().collect();
+    sorted.sort();
+    if sorted.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let sql: Vec<String> = sorted
+        .iter()
+        .map(|t| format!("SHOW CREATE TABLE `{}`", t.replace('`', "``")))
+        .collect();
+    let replies = backend.query(&sql.join("; ")).await;
+    let mut found = HashSet::new();
+    let mut read = 0;
+    for reply in replies {
+        match reply {
+            Reply::Rows { rows, .. } => {
+                if let Some(t) = sorted.get(read) {
+                    let temporary = rows.first().and_then(|r| r.get(1)).is_some_and(|v| {
+                        v.text()
+                            .trim_start()
+                            .to_ascii_uppercase()
+                            .starts_with("CREATE TEMPORARY")
+                    });
+                    if temporary {
+                        found.insert((*t).clone());
+                    }
+                }
+                read += 1;
+            }
+            Reply::Error(_) => break,
+            _ => {}
+        }
+    }
+    if read < sorted.len() {
+        found.extend(sorted[read..].iter().map(|t| (*t).clone()));
+        return Err(found);
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_that_change_the_plan() {
+        let d = "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION";
+        assert_eq!(conflict(d, false, "DELETE FROM p WHERE id = 1"), None);
+        assert!(conflict("EMPTY_STRING_IS_NULL", false, "DELETE FROM p").is_some());
+        assert!(conflict("PAD_CHAR_TO_FULL_LENGTH", false, "DELETE FROM p").is_some());
+        let oracle = "PIPES_AS_CONCAT,ANSI_QUOTES,IGNORE_SPACE,ORACLE,NO_KEY_OPTIONS,NO_TABLE_OPTIONS,\
+                      NO_FIELD_OPTIONS,NO_AUTO_CREATE_USER,SIMULTANEOUS_ASSIGNMENT";
+        assert_eq!(conflict(oracle, false, "DELETE FROM p WHERE id = 1"), None);
+        assert!(conflict(oracle, false, "UPDATE p SET id = 2 WHERE id = 1").is_some());
+        assert!(conflict(oracle, false, "INSERT INTO p VALUES (1) ON DUPLICATE KEY UPDATE id = 2").is_some());
+        assert!(conflict(oracle, false, "DELETE FROM p WHERE v = \"id\"").is_some());
+        assert!(conflict(oracle, false, "DELETE FROM p WHERE v = 'a' || 'b'").is_some());
+        assert!(conflict(d, true, "DELETE FROM p WHERE id IS NULL").is_some());
+        assert_eq!(conflict(d, true, "DELETE FROM p WHERE id = 1"), None);
+    }
+
+    #[test]
+    fn statements_that_may_create_temporary_tables() {
+        assert!(may_touch_temporary("CREATE TEMPORARY TABLE p (id INT)"));
+        assert!(may_touch_temporary("/*!40101 CREATE TEMPORARY TABLE p (id INT) */"));
+        assert!(may_touch_temporary("EXECUTE s"));
+        assert!(may_touch_temporary("CALL make_tables()"));
+        assert!(may_touch_temporary("ALTER TABLE t RENAME TO p"));
+        assert!(!may_touch_temporary("SELECT * FROM p"));
+        assert!(!may_touch_temporary("SET @a = 1"));
+        assert!(!may_touch_temporary("BEGIN"));
+    }
+}
