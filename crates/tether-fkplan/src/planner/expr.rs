@@ -150,6 +150,20 @@ pub(super) fn is_default(e: &Expr) -> bool {
     matches!(e, Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"))
 }
 
+/// `expr`, or where it is the keyword `DEFAULT` (an assignment `SET col =
+/// DEFAULT`), `DEFAULT(col)`: the column's default as the server computes it, which
+/// a SELECT (the lock read) can say where the bare keyword is a syntax error.
+pub(super) fn or_default_of(expr: &Expr, column: &str) -> Expr {
+    if is_default(expr) {
+        Expr::Identifier(sqlparser::ast::Ident::new(format!(
+            "DEFAULT({})",
+            crate::sql::ident(column)
+        )))
+    } else {
+        expr.clone()
+    }
+}
+
 /// A column's default as an SQL literal; `None` for auto-increment and generated
 /// columns (their value is not known before the insert).
 pub(super) fn column_default(table: &Table, column: &str) -> Option<String> {
