@@ -325,6 +325,10 @@ pub struct ParentChecks {
     /// The values every written row carries for the checks: the columns of each
     /// checked FK, then the columns its self-references point at.
     pub columns: Vec<String>,
+    /// The engine type of each of `columns` (`SHOW COLUMNS` spelling; `None`:
+    /// unknown): the gateway checks each value as the column stores it (cut,
+    /// rounded, converted), which is the value InnoDB checks.
+    pub types: Vec<Option<String>>,
     pub rows: NewRows,
     /// One per FK of the table the statement may write, in the schema's order.
     pub checks: Vec<ParentCheck>,

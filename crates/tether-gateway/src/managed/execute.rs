@@ -336,13 +336,10 @@ async fn check_own_parents(
             NewRows::ReadOrValues(row) if own.is_empty() => *own = vec![OwnRow::inserted(row)],
             NewRows::ReadOrValues(_) | NewRows::Read => {}
         }
-        // Behind the head nothing checks the stored values after the gateway:
-        // they are checked as the columns store them.
-        if let Behind::Nothing { schema, .. } = behind {
-            if let Some(table) = schema.find_table(&plan.table) {
-                super::stored::as_stored(checks, table, own, backend).await?;
-            }
-        }
+        // The values are checked as the columns store them (cut outside strict
+        // mode, rounded, converted): InnoDB checks the stored value, and the
+        // original runs with checks off (behind the head nothing checks at all).
+        super::stored::as_stored(checks, &checks.types, &plan.table, own, backend).await?;
         // A REPLACE's deletes all come before its checks: it has one row, or it
         // writes a table outside FK cycles, whose deletes reach no parent of its rows.
         let one_row = matches!(plan.start, Start::Delete { .. });

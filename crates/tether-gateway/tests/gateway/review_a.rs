@@ -106,3 +106,37 @@ fn set_to_default_is_planned_with_the_columns_default() {
         ],
     );
 }
+
+/// The parent check sees the value the child column stores: a string cut to the
+/// column outside strict mode (VARCHAR, CHAR), fractional seconds a DATETIME
+/// drops in any mode. Natively InnoDB checks the stored value (1452).
+#[test]
+fn parent_checks_see_the_value_the_child_column_stores() {
+    let schema = "
+        CREATE TABLE sp (k VARCHAR(10) PRIMARY KEY, w INT);
+        CREATE TABLE sc (id INT PRIMARY KEY, k VARCHAR(3), FOREIGN KEY (k) REFERENCES sp (k));
+        CREATE TABLE sq (id INT PRIMARY KEY, k CHAR(3), FOREIGN KEY (k) REFERENCES sp (k));
+        CREATE TABLE tp (t DATETIME(3) PRIMARY KEY, w INT);
+        CREATE TABLE tc (id INT PRIMARY KEY, t DATETIME, FOREIGN KEY (t) REFERENCES tp (t));
+        INSERT INTO sp VALUES ('abcdef', 0), ('xyz', 0);
+        INSERT INTO sc VALUES (1, 'xyz');
+        INSERT INTO sq VALUES (1, 'xyz');
+        INSERT INTO tp VALUES ('2020-01-01 00:00:00.600', 0), ('2020-01-01 00:00:00', 0);";
+    same_as_native_on(
+        schema,
+        &["sp", "sc", "sq", "tp", "tc"],
+        &[
+            "INSERT INTO tc VALUES (1, '2020-01-01 00:00:00.600')",
+            "INSERT INTO sc VALUES (2, 'abcdef')",
+            "SET sql_mode = ''",
+            "INSERT INTO sc VALUES (2, 'abcdef')",
+            "UPDATE sc SET k = 'abcdef' WHERE id = 1",
+            "INSERT INTO sc VALUES (1, 'q') ON DUPLICATE KEY UPDATE k = 'abcdef'",
+            "REPLACE INTO sc VALUES (1, 'abcdef')",
+            "INSERT INTO sq VALUES (2, 'abcdef')",
+            "UPDATE sq SET k = 'abcdef' WHERE id = 1",
+            "INSERT INTO tc VALUES (2, '2020-01-01 00:00:00.600')",
+            "INSERT INTO sc VALUES (3, 'xyz')",
+        ],
+    );
+}
