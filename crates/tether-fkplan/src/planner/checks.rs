@@ -26,9 +26,7 @@ impl<'a> Planner<'a> {
             if fk.referenced_schema.as_deref().is_some_and(|s| s != self.database) {
                 return None;
             }
-            let Some(parent) = self.schema.tables.iter().find(|t| t.name == fk.referenced_table) else {
-                return None;
-            };
+            let parent = self.schema.tables.iter().find(|t| t.name == fk.referenced_table)?;
             // Temporal columns of different fractional precision (DATETIME and
             // DATETIME(3)): InnoDB compares their stored bytes, which never match,
             // where the server's comparison finds equal values. InnoDB checks.
