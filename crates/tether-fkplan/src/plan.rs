@@ -313,6 +313,9 @@ pub struct Rules {
     /// The columns every row of this table carries through the plan: the primary key,
     /// then every column some FK references.
     pub key_columns: Vec<String>,
+    /// The engine type of each of `key_columns` (`None`: unknown): a statement's
+    /// new keys cascade as the parent's columns store them (cut, padded, rounded).
+    pub key_types: Vec<Option<String>>,
     /// How many of `key_columns` are the primary key (the identity of a row).
     pub pk_len: usize,
     pub actions: Vec<Action>,

@@ -292,13 +292,18 @@ async fn read_start(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> R
                 });
             }
             let half = (width - 2 * checked) / 2;
-            let (old, new): (Vec<_>, Vec<_>) = all
+            let (old, mut new): (Vec<_>, Vec<_>) = all
                 .into_iter()
                 .map(|mut r| {
                     let new = r.split_off(half);
                     (r, new)
                 })
                 .unzip();
+            // The new keys cascade as the columns store them (cut, converted).
+            if let Some(rules) = plan.rules_for(&plan.table, Event::Update) {
+                super::stored::keys_as_stored(&rules.key_columns, &rules.key_types, &plan.table, &mut new, backend)
+                    .await?;
+            }
             if !old.is_empty() {
                 let pk_len = id_len(plan, &plan.table, Event::Update, old[0].len());
                 let start_ids: Vec<Vec<String>> = old.iter().map(|r| r[..pk_len].to_vec()).collect();

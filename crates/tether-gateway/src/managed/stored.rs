@@ -105,6 +105,37 @@ pub(super) async fn as_stored(
     if !needed {
         return Ok(());
     }
+    let values: Vec<Vec<String>> = own
+        .iter()
+        .map(|r| {
+            columns
+                .iter()
+                .map(|(i, _, _)| r.new.get(*i).cloned().flatten().unwrap_or_else(|| "NULL".into()))
+                .collect()
+        })
+        .collect();
+    let Some(read) = store(&columns, &values, table, backend).await? else {
+        return Ok(());
+    };
+    for (row, stored) in own.iter_mut().zip(read) {
+        for ((i, _, _), value) in columns.iter().zip(stored) {
+            if let Some(slot @ Some(_)) = row.new.get_mut(*i) {
+                *slot = Some(value);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `values` (rows of SQL literals for `columns`: position, name, engine type)
+/// stored into a session temporary table of those types and read back: what the
+/// columns store. `None` without the privilege to create it (then as written).
+async fn store(
+    columns: &[(usize, &String, &String)],
+    values: &[Vec<String>],
+    table: &str,
+    backend: &mut Backend,
+) -> Result<Option<Vec<Vec<String>>>, ServerError> {
     let table_name = tether_fkplan::ident(STORED);
     let definition: Vec<String> = std::iter::once("tether_row INT NOT NULL PRIMARY KEY".to_string())
         .chain(
@@ -113,16 +144,10 @@ pub(super) async fn as_stored(
                 .map(|(_, name, t)| format!("{} {t} NULL", tether_fkplan::ident(name))),
         )
         .collect();
-    let rows: Vec<String> = own
+    let rows: Vec<String> = values
         .iter()
         .enumerate()
-        .map(|(n, r)| {
-            let values: Vec<String> = columns
-                .iter()
-                .map(|(i, _, _)| r.new.get(*i).cloned().flatten().unwrap_or_else(|| "NULL".into()))
-                .collect();
-            format!("({}, {})", n + 1, values.join(", "))
-        })
+        .map(|(n, r)| format!("({}, {})", n + 1, r.join(", ")))
         .collect();
     let names: Vec<String> = columns.iter().map(|(_, name, _)| tether_fkplan::ident(name)).collect();
     let sql = format!(
@@ -134,13 +159,13 @@ pub(super) async fn as_stored(
         rows.join(", "),
         names.join(", ")
     );
-    let read = match backend.read(&sql).await {
-        Ok(read) => read,
+    match backend.read(&sql).await {
+        Ok(read) => Ok(Some(literals(&read))),
         // No CREATE TEMPORARY TABLES privilege: the values are checked as
         // written (an integer literal in range, any string, is exact anyway).
         Err(e) if matches!(e.code, 1044 | 1142) => {
             tracing::debug!("values checked as written: {}", e.message);
-            return Ok(());
+            Ok(None)
         }
         Err(mut e) => {
             let _ = backend
@@ -148,13 +173,53 @@ pub(super) async fn as_stored(
                 .await;
             // MariaDB names the column of the table it stores into.
             e.message = e.message.replace(STORED, table);
-            return Err(e);
+            Err(e)
         }
+    }
+}
+
+/// The new keys of a statement's own rows (`rows`, values of the columns `types`
+/// describes, `None`: left alone) replaced by what the parent's columns store: an
+/// ON UPDATE CASCADE copies the stored key (cut outside strict mode, converted),
+/// not the expression's value. (InnoDB also cascades a CHAR key padded to its
+/// length; the gateway cascades it as read, unpadded.) `Err`: the store's own error
+/// (1406 in strict mode, MariaDB's error for the statement too).
+pub(super) async fn keys_as_stored(
+    names: &[String],
+    types: &[Option<String>],
+    table: &str,
+    rows: &mut [Vec<String>],
+    backend: &mut Backend,
+) -> Result<(), ServerError> {
+    let columns: Vec<(usize, &String, &String)> = names
+        .iter()
+        .enumerate()
+        .filter_map(|(i, name)| Some((i, name, types.get(i)?.as_ref()?)))
+        .collect();
+    let needed = rows.iter().any(|r| {
+        columns
+            .iter()
+            .any(|(i, _, t)| r.get(*i).is_some_and(|v| may_change(t, v)))
+    });
+    if !needed || rows.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            columns
+                .iter()
+                .map(|(i, _, _)| r.get(*i).cloned().unwrap_or_else(|| "NULL".into()))
+                .collect()
+        })
+        .collect();
+    let Some(read) = store(&columns, &values, table, backend).await? else {
+        return Ok(());
     };
-    for (row, stored) in own.iter_mut().zip(literals(&read)) {
+    for (row, stored) in rows.iter_mut().zip(read) {
         for ((i, _, _), value) in columns.iter().zip(stored) {
-            if let Some(slot @ Some(_)) = row.new.get_mut(*i) {
-                *slot = Some(value);
+            if let Some(slot) = row.get_mut(*i) {
+                *slot = value;
             }
         }
     }

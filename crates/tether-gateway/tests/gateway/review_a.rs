@@ -140,3 +140,29 @@ fn parent_checks_see_the_value_the_child_column_stores() {
         ],
     );
 }
+
+/// ON UPDATE CASCADE copies the key the parent stored: cut outside strict mode
+/// (the child gets the cut key, wide or as wide as the parent), MariaDB's 1406 in
+/// strict mode before any FK work.
+#[test]
+fn a_cascaded_key_is_the_value_the_parent_stored() {
+    let schema = "
+        CREATE TABLE sp (k VARCHAR(5) PRIMARY KEY, w INT);
+        CREATE TABLE sc (id INT PRIMARY KEY, k VARCHAR(10),
+          FOREIGN KEY (k) REFERENCES sp (k) ON UPDATE CASCADE);
+        CREATE TABLE sd (id INT PRIMARY KEY, k VARCHAR(5),
+          FOREIGN KEY (k) REFERENCES sp (k) ON UPDATE CASCADE);
+        INSERT INTO sp VALUES ('q', 0), ('r', 0);
+        INSERT INTO sc VALUES (1, 'q'), (2, 'r');
+        INSERT INTO sd VALUES (1, 'q'), (2, 'r');";
+    same_as_native_on(
+        schema,
+        &["sp", "sc", "sd"],
+        &[
+            "UPDATE sp SET k = 'zzzzzzz' WHERE k = 'q'",
+            "SET sql_mode = ''",
+            "UPDATE sp SET k = 'zzzzzzz' WHERE k = 'q'",
+            "UPDATE sp SET k = CONCAT(k, 'abcdefgh') WHERE k = 'r'",
+        ],
+    );
+}
