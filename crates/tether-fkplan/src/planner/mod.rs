@@ -66,10 +66,7 @@ pub fn plan(sql: &str, schema: &Schema, database: &str) -> Result<Analysis, Plan
     };
     let [statement] = statements.as_slice() else {
         if statements.iter().any(is_write) {
-            return Err(PlanError::Unsupported {
-                what: "several statements in one query".into(),
-                table: "?".into(),
-            });
+            return Err(PlanError::Several);
         }
         return Ok(Analysis::Forward);
     };
