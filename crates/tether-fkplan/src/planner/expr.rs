@@ -111,6 +111,22 @@ pub(super) fn substitute_values(e: &mut Expr, by: &[(String, Expr)]) -> bool {
     all
 }
 
+/// Whether `e` calls `VALUES(col)` / `VALUE(col)`.
+pub(super) fn mentions_values(e: &Expr) -> bool {
+    let mut found = false;
+    let mut probe = e.clone();
+    let _ = sqlparser::ast::visit_expressions_mut(&mut probe, |x| {
+        if let Expr::Function(f) = x {
+            let name = f.name.to_string();
+            if name.eq_ignore_ascii_case("values") || name.eq_ignore_ascii_case("value") {
+                found = true;
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
 /// Whether `sql` changes what a rollback does not give back, other than
 /// auto-increment values: a SEQUENCE's next value, `LAST_INSERT_ID(expr)` (which
 /// may read its own last value). Such a statement must run once.

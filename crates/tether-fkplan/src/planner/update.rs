@@ -12,7 +12,7 @@ use crate::error::PlanError;
 use crate::plan::{ActionKind, Event, NewRows, Part, Plan, Start, Target, Template};
 use crate::sql::ident;
 
-use super::expr::{column_ref, is_default, or_default_of, rekeying, substitute, volatile};
+use super::expr::{column_ref, is_default, mentions_values, or_default_of, rekeying, substitute, volatile};
 use super::multi::Named;
 use super::{children, eq_ci, last_ident, Analysis, Planner};
 
@@ -46,6 +46,11 @@ impl<'a> Planner<'a> {
                 }
                 AssignmentTarget::Tuple(_) => return Err(self.unsupported("a tuple assignment", &table.name)),
             }
+        }
+        // `VALUES(col)` outside ON DUPLICATE KEY UPDATE: MariaDB's own error
+        // (1064), from InnoDB's run, which fails before writing anything.
+        if assigned.iter().any(|(_, e)| mentions_values(e)) {
+            return Ok(self.passthrough(table));
         }
         let referenced: BTreeSet<String> = children(self.schema, self.database, &table.name)
             .iter()

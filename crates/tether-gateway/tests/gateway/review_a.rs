@@ -166,3 +166,25 @@ fn a_cascaded_key_is_the_value_the_parent_stored() {
         ],
     );
 }
+
+/// Forms MariaDB 10.11 refuses give its own error codes: a row alias `AS new`
+/// (1064), `VALUES(col)` in a plain UPDATE (1064).
+#[test]
+fn forms_mariadb_refuses_get_its_error_codes() {
+    let schema = "
+        CREATE TABLE p (id INT PRIMARY KEY, v INT);
+        CREATE TABLE c (id INT PRIMARY KEY, pid INT,
+          FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE ON UPDATE CASCADE);
+        INSERT INTO p VALUES (1, 1), (2, 2);
+        INSERT INTO c VALUES (10, 1), (11, 2);";
+    same_as_native_on(
+        schema,
+        &["p", "c"],
+        &[
+            "INSERT INTO c VALUES (10, 2) AS new ON DUPLICATE KEY UPDATE pid = new.pid",
+            "INSERT INTO p VALUES (1, 5) AS new ON DUPLICATE KEY UPDATE id = new.id + 10",
+            "UPDATE c SET pid = VALUES(pid) WHERE id = 10",
+            "UPDATE p SET id = VALUES(id) WHERE id = 1",
+        ],
+    );
+}
