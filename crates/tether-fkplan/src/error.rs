@@ -13,4 +13,12 @@ pub enum PlanError {
     /// A statement shape the planner does not handle yet, on a table with foreign keys.
     #[error("tether: {what} is not supported in a managed keyspace (table `{table}` has foreign keys)")]
     Unsupported { what: String, table: String },
+
+    /// Several statements in one query, one of them a write, where tables have
+    /// foreign keys: each must be planned on its own.
+    #[error(
+        "tether: several statements in one query are not supported in a managed keyspace when one is a write \
+         (tables here have foreign keys); send the statements one at a time"
+    )]
+    Several,
 }

@@ -34,6 +34,24 @@ impl fmt::Display for Plan {
                 ),
             )?;
         }
+        if let Some(pick) = &self.pick {
+            let found = match &pick.trial {
+                Some(trial) => format!(
+                    "SAVEPOINT; {}{trial}{}; ROLLBACK TO SAVEPOINT (its error, if any, is the result)",
+                    if pick.trial_checks { "" } else { "with checks off: " },
+                    ""
+                ),
+                None => "the rows of the lock read below, with the statement's LIMIT".to_string(),
+            };
+            step(
+                f,
+                format!(
+                    "find the rows the statement changes: {found}; below, the lock read is {} and the original runs as {}",
+                    pick.read.text(),
+                    pick.original.text()
+                ),
+            )?;
+        }
         match &self.start {
             Start::Nothing => {}
             Start::Delete { read } => {

@@ -313,6 +313,9 @@ pub struct Rules {
     /// The columns every row of this table carries through the plan: the primary key,
     /// then every column some FK references.
     pub key_columns: Vec<String>,
+    /// The engine type of each of `key_columns` (`None`: unknown): a statement's
+    /// new keys cascade as the parent's columns store them (cut, padded, rounded).
+    pub key_types: Vec<Option<String>>,
     /// How many of `key_columns` are the primary key (the identity of a row).
     pub pk_len: usize,
     pub actions: Vec<Action>,
@@ -325,6 +328,10 @@ pub struct ParentChecks {
     /// The values every written row carries for the checks: the columns of each
     /// checked FK, then the columns its self-references point at.
     pub columns: Vec<String>,
+    /// The engine type of each of `columns` (`SHOW COLUMNS` spelling; `None`:
+    /// unknown): the gateway checks each value as the column stores it (cut,
+    /// rounded, converted), which is the value InnoDB checks.
+    pub types: Vec<Option<String>>,
     pub rows: NewRows,
     /// One per FK of the table the statement may write, in the schema's order.
     pub checks: Vec<ParentCheck>,
@@ -469,6 +476,35 @@ pub struct Plan {
     /// them back, not even on rollback): it then runs exactly once, last, and its
     /// own error is the statement's.
     pub allocates: bool,
+    /// For a single-table DELETE / UPDATE with LIMIT: how the plan finds the rows
+    /// the statement itself changes, which a lock read with the same LIMIT may pick
+    /// differently (another index, ties of a non-unique ORDER BY). The plan then
+    /// runs on those rows only, by primary key (see [`Pick`]).
+    pub pick: Option<Pick>,
+}
+
+/// The rows of a DELETE / UPDATE with LIMIT, found before the plan runs, and the
+/// plan's statements restricted to them by primary key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pick {
+    /// The table's primary key columns.
+    pub columns: Vec<String>,
+    /// `DELETE ... [ORDER BY ...] LIMIT ... RETURNING <primary key>` with the
+    /// statement's own WHERE, ORDER BY and LIMIT, run under a savepoint rolled
+    /// back at once: the rows MariaDB's scan takes, in its order. `None` where no
+    /// such DELETE can be written (a table alias: MariaDB's single-table DELETE
+    /// has none): the lock read's own rows are then the statement's.
+    pub trial: Option<String>,
+    /// Whether the trial runs with InnoDB's checks on (a DELETE: the trial is the
+    /// statement itself, so its error is MariaDB's) or off (an UPDATE: only its
+    /// choice of rows is wanted, not its ON DELETE rules).
+    pub trial_checks: bool,
+    /// The lock read restricted to the rows found (`<keys>`: their primary keys),
+    /// in their order.
+    pub read: Template,
+    /// The original restricted to those rows, in their order; it runs in place of
+    /// the client's text.
+    pub original: Template,
 }
 
 /// How the start read of an ON DUPLICATE KEY UPDATE or REPLACE finds the rows a
@@ -505,6 +541,7 @@ impl Plan {
             steps: Vec::new(),
             clash: None,
             allocates: false,
+            pick: None,
         }
     }
 

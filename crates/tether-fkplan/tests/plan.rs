@@ -295,6 +295,34 @@ fn replace_reads_rows_clashing_on_any_unique_key() {
     );
 }
 
+/// A DELETE / UPDATE with LIMIT finds its rows first (a trial DELETE ...
+/// RETURNING), then runs on them by primary key; `SET col = DEFAULT` reads
+/// `DEFAULT(col)`.
+#[test]
+fn limit_statements_pick_their_rows_and_default_is_read_as_the_default() {
+    let Ok(Analysis::Plan(p)) = plan("DELETE FROM p WHERE id > 1 LIMIT 2", &schema(), "shop") else {
+        panic!("no plan");
+    };
+    let pick = p.pick.expect("a pick");
+    assert_eq!(
+        pick.trial.as_deref(),
+        Some("DELETE FROM p WHERE id > 1 LIMIT 2 RETURNING `id`")
+    );
+    assert!(pick.trial_checks);
+    assert_eq!(
+        pick.original.text(),
+        "DELETE FROM p WHERE `id` IN (<keys>) ORDER BY <the keys' order>"
+    );
+    let Ok(Analysis::Plan(p)) = plan("UPDATE p SET id = DEFAULT WHERE id = 1", &schema(), "shop") else {
+        panic!("no plan");
+    };
+    assert!(p.pick.is_none());
+    let Start::Update { read } = &p.start else {
+        panic!("{:?}", p.start)
+    };
+    assert!(read.contains("(DEFAULT(`id`))"), "{read}");
+}
+
 #[test]
 fn unplannable_writes_are_refused_clearly() {
     let e = plan("UPDATE c SET (id, p_id) = (1, 2)", &schema(), "shop").expect_err("tuple");
@@ -302,6 +330,9 @@ fn unplannable_writes_are_refused_clearly() {
         e.to_string(),
         "tether: a tuple assignment is not supported in a managed keyspace (table `c` has foreign keys)"
     );
+    let e = plan("SELECT 1; DELETE FROM p WHERE id = 1", &schema(), "shop").expect_err("several");
+    assert_eq!(e, PlanError::Several);
+    assert!(!e.to_string().contains('?'), "{e}");
     let e = plan("UPDATE p SET id = 9 WHERE", &schema(), "shop").expect_err("bad SQL");
     assert!(matches!(e, PlanError::Parse(_)), "{e:?}");
     assert_eq!(

@@ -53,11 +53,16 @@ impl<'a> Planner<'a> {
                 }
                 actions.push(action);
             }
+            let key_types = key_columns
+                .iter()
+                .map(|c| table.column(c).map(|x| x.engine_type.clone()))
+                .collect();
             out.push(Rules {
                 table: name,
                 event,
                 pk_len: table.primary_key.len(),
                 key_columns,
+                key_types,
                 actions,
             });
         }

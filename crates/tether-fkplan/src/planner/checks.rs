@@ -26,7 +26,26 @@ impl<'a> Planner<'a> {
             if fk.referenced_schema.as_deref().is_some_and(|s| s != self.database) {
                 return None;
             }
-            if !self.schema.tables.iter().any(|t| t.name == fk.referenced_table) {
+            let parent = self.schema.tables.iter().find(|t| t.name == fk.referenced_table)?;
+            // Temporal columns of different fractional precision (DATETIME and
+            // DATETIME(3)): InnoDB compares their stored bytes, which never match,
+            // where the server's comparison finds equal values. InnoDB checks.
+            let temporal = |t: &str| {
+                let t = t.to_ascii_lowercase();
+                ["datetime", "timestamp", "time"].iter().any(|k| t.starts_with(k))
+            };
+            let mismatched =
+                fk.columns
+                    .iter()
+                    .zip(&fk.referenced_columns)
+                    .any(|(c, r)| match (table.column(c), parent.column(r)) {
+                        (Some(c), Some(r)) => {
+                            (temporal(&c.engine_type) || temporal(&r.engine_type))
+                                && !c.engine_type.eq_ignore_ascii_case(&r.engine_type)
+                        }
+                        _ => false,
+                    });
+            if mismatched {
                 return None;
             }
             out.push(fk);
@@ -125,7 +144,16 @@ impl<'a> Planner<'a> {
                 }
             })
             .collect();
-        ParentChecks { columns, rows, checks }
+        let types = columns
+            .iter()
+            .map(|c| table.column(c).map(|x| x.engine_type.clone()))
+            .collect();
+        ParentChecks {
+            columns,
+            types,
+            rows,
+            checks,
+        }
     }
 
     /// Parent checks for the rows of an INSERT / REPLACE ... VALUES (only one row

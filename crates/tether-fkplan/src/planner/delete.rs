@@ -36,8 +36,24 @@ impl<'a> Planner<'a> {
             idents(&keys),
             self.tail(relation, d.selection.as_ref(), &d.order_by, d.limit.as_ref())
         );
+        let returning = d
+            .returning
+            .as_ref()
+            .map(|r| r.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "));
+        let pick = self.pick(
+            table,
+            relation,
+            d.selection.as_ref(),
+            &d.order_by,
+            d.limit.as_ref(),
+            &idents(&keys),
+            format!("DELETE FROM {name}"),
+            returning,
+            false,
+        )?;
         Ok(Analysis::Plan(Box::new(Plan {
             rules: self.rules_from(table, Event::Delete),
+            pick,
             ..Plan::new(&table.name, Start::Delete { read }, &self.original)
         })))
     }

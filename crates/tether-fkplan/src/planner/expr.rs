@@ -111,6 +111,22 @@ pub(super) fn substitute_values(e: &mut Expr, by: &[(String, Expr)]) -> bool {
     all
 }
 
+/// Whether `e` calls `VALUES(col)` / `VALUE(col)`.
+pub(super) fn mentions_values(e: &Expr) -> bool {
+    let mut found = false;
+    let mut probe = e.clone();
+    let _ = sqlparser::ast::visit_expressions_mut(&mut probe, |x| {
+        if let Expr::Function(f) = x {
+            let name = f.name.to_string();
+            if name.eq_ignore_ascii_case("values") || name.eq_ignore_ascii_case("value") {
+                found = true;
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
 /// Whether `sql` changes what a rollback does not give back, other than
 /// auto-increment values: a SEQUENCE's next value, `LAST_INSERT_ID(expr)` (which
 /// may read its own last value). Such a statement must run once.
@@ -148,6 +164,20 @@ pub(super) fn allocates(table: &Table, columns: &[String], rows: Option<&[Values
 
 pub(super) fn is_default(e: &Expr) -> bool {
     matches!(e, Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"))
+}
+
+/// `expr`, or where it is the keyword `DEFAULT` (an assignment `SET col =
+/// DEFAULT`), `DEFAULT(col)`: the column's default as the server computes it, which
+/// a SELECT (the lock read) can say where the bare keyword is a syntax error.
+pub(super) fn or_default_of(expr: &Expr, column: &str) -> Expr {
+    if is_default(expr) {
+        Expr::Identifier(sqlparser::ast::Ident::new(format!(
+            "DEFAULT({})",
+            crate::sql::ident(column)
+        )))
+    } else {
+        expr.clone()
+    }
 }
 
 /// A column's default as an SQL literal; `None` for auto-increment and generated

@@ -24,6 +24,11 @@ impl<'a> Planner<'a> {
         if kids.is_empty() && !has_fks {
             return Ok(self.passthrough(table));
         }
+        // `VALUES (...) AS new`: MariaDB has no row alias (its own 1064, from
+        // InnoDB's run, which fails before writing anything).
+        if i.insert_alias.is_some() {
+            return Ok(self.passthrough(table));
+        }
         if !i.assignments.is_empty() {
             return self.insert_set(i, table);
         }

@@ -25,7 +25,7 @@ use sqlparser::parser::Parser;
 use tether_schema::{ForeignKey, Schema, Table};
 
 use crate::error::PlanError;
-use crate::plan::{ParentChecks, Plan, Start};
+use crate::plan::{ParentChecks, Part, Pick, Plan, Start, Template};
 use crate::sql::Source;
 
 /// What the planner makes of one statement.
@@ -66,10 +66,7 @@ pub fn plan(sql: &str, schema: &Schema, database: &str) -> Result<Analysis, Plan
     };
     let [statement] = statements.as_slice() else {
         if statements.iter().any(is_write) {
-            return Err(PlanError::Unsupported {
-                what: "several statements in one query".into(),
-                table: "?".into(),
-            });
+            return Err(PlanError::Several);
         }
         return Ok(Analysis::Forward);
     };
@@ -216,6 +213,88 @@ impl<'a> Planner<'a> {
         }
         out.push_str(" FOR UPDATE");
         out
+    }
+
+    /// For a single-table DELETE / UPDATE with LIMIT: the [`Pick`] that finds the
+    /// rows the statement changes (a lock read with the same LIMIT may take others:
+    /// another index, ties of a non-unique ORDER BY) and runs the plan on those
+    /// rows by primary key. `select` is the lock read's column list; `restricted`
+    /// the statement's text before its `WHERE` (`DELETE FROM t`, `UPDATE t SET
+    /// ...`) and `returning` its RETURNING clause, if any. `Ok(None)` without LIMIT.
+    #[allow(clippy::too_many_arguments)]
+    fn pick(
+        &self,
+        table: &Table,
+        relation: &TableFactor,
+        selection: Option<&Expr>,
+        order_by: &[sqlparser::ast::OrderByExpr],
+        limit: Option<&Expr>,
+        select: &str,
+        restricted: String,
+        returning: Option<String>,
+        update: bool,
+    ) -> Result<Option<Pick>, PlanError> {
+        let Some(limit) = limit else {
+            return Ok(None);
+        };
+        let TableFactor::Table { name, alias, .. } = relation else {
+            return Ok(None);
+        };
+        if table.primary_key.is_empty() {
+            return Err(self.unsupported(
+                "a DELETE or UPDATE with LIMIT of a table without a primary key",
+                &table.name,
+            ));
+        }
+        let pk = table.primary_key.clone();
+        let row = crate::sql::row_of(&pk);
+        // MariaDB's single-table DELETE takes no alias: with one, the lock read's
+        // own rows stand for the statement's.
+        let trial = alias.is_none().then(|| {
+            let mut t = format!("DELETE FROM {name}");
+            if let Some(w) = selection {
+                t.push_str(&format!(" WHERE {}", self.source.expr_text(w)));
+            }
+            if !order_by.is_empty() {
+                let items: Vec<String> = order_by.iter().map(|o| o.to_string()).collect();
+                t.push_str(&format!(" ORDER BY {}", items.join(", ")));
+            }
+            t.push_str(&format!(
+                " LIMIT {} RETURNING {}",
+                self.source.expr_text(limit),
+                crate::sql::idents(&pk)
+            ));
+            t
+        });
+        let read = Template {
+            parts: vec![
+                Part::Text(format!("SELECT {select} FROM {relation} WHERE {row} IN (")),
+                Part::Keys,
+                Part::Text(") ORDER BY ".into()),
+                Part::Order,
+                Part::Text(" FOR UPDATE".into()),
+            ],
+        };
+        let mut tail = String::new();
+        if let Some(r) = returning {
+            tail = format!(" RETURNING {r}");
+        }
+        let original = Template {
+            parts: vec![
+                Part::Text(format!("{restricted} WHERE {row} IN (")),
+                Part::Keys,
+                Part::Text(") ORDER BY ".into()),
+                Part::Order,
+                Part::Text(tail),
+            ],
+        };
+        Ok(Some(Pick {
+            columns: pk,
+            trial,
+            trial_checks: !update,
+            read,
+            original,
+        }))
     }
 
     /// Primary key, then every other column some FK references.

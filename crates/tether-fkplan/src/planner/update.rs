@@ -12,7 +12,7 @@ use crate::error::PlanError;
 use crate::plan::{ActionKind, Event, NewRows, Part, Plan, Start, Target, Template};
 use crate::sql::ident;
 
-use super::expr::{column_ref, rekeying, substitute, volatile};
+use super::expr::{column_ref, is_default, mentions_values, or_default_of, rekeying, substitute, volatile};
 use super::multi::Named;
 use super::{children, eq_ci, last_ident, Analysis, Planner};
 
@@ -46,6 +46,11 @@ impl<'a> Planner<'a> {
                 }
                 AssignmentTarget::Tuple(_) => return Err(self.unsupported("a tuple assignment", &table.name)),
             }
+        }
+        // `VALUES(col)` outside ON DUPLICATE KEY UPDATE: MariaDB's own error
+        // (1064), from InnoDB's run, which fails before writing anything.
+        if assigned.iter().any(|(_, e)| mentions_values(e)) {
+            return Ok(self.passthrough(table));
         }
         let referenced: BTreeSet<String> = children(self.schema, self.database, &table.name)
             .iter()
@@ -95,6 +100,26 @@ impl<'a> Planner<'a> {
             select.join(", "),
             self.tail(relation, u.selection.as_ref(), &u.order_by, u.limit.as_ref())
         );
+        let sets: Vec<String> = u
+            .assignments
+            .iter()
+            .map(|a| format!("{} = {}", a.target, self.source.expr_text(&a.value)))
+            .collect();
+        let returning = u
+            .returning
+            .as_ref()
+            .map(|r| r.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "));
+        let pick = self.pick(
+            table,
+            relation,
+            u.selection.as_ref(),
+            &u.order_by,
+            u.limit.as_ref(),
+            &select.join(", "),
+            format!("UPDATE {relation} SET {}", sets.join(", ")),
+            returning,
+            true,
+        )?;
         let prefix = match table.primary_key.as_slice() {
             [pk] => {
                 let sets: Vec<String> = u
@@ -127,6 +152,7 @@ impl<'a> Planner<'a> {
             original_fk_checks: writes_own_fk && checks.is_none(),
             parent_checks: checks,
             prefix,
+            pick,
             ..Plan::new(&table.name, Start::Update { read }, &self.original)
         })))
     }
@@ -139,7 +165,13 @@ impl<'a> Planner<'a> {
             return ident(column);
         };
         let (_, expr) = assigned[pos];
-        let earlier: Vec<(String, Expr)> = assigned[..pos].iter().map(|(c, e)| (c.clone(), (*e).clone())).collect();
+        if is_default(expr) {
+            return format!("(DEFAULT({}))", ident(column));
+        }
+        let earlier: Vec<(String, Expr)> = assigned[..pos]
+            .iter()
+            .map(|(c, e)| (c.clone(), or_default_of(e, c)))
+            .collect();
         let mentions_earlier = {
             let mut found = false;
             let mut probe = expr.clone();

@@ -12,7 +12,7 @@ use crate::plan::{Event, NewRows, Plan, Start};
 use crate::sql::{ident, idents};
 
 use super::clash::{KeyClash, Literal};
-use super::expr::{allocates, must_run_once, rekeying, substitute, substitute_values, volatile};
+use super::expr::{allocates, must_run_once, or_default_of, rekeying, substitute, substitute_values, volatile};
 use super::insert::one_row;
 use super::{children, eq_ci, last_ident, Analysis, Planner, ValuesRow};
 
@@ -149,9 +149,16 @@ impl<'a> Planner<'a> {
                 .iter()
                 .any(|fk| fk.columns.iter().any(|x| eq_ci(x, c)))
         };
+        // An FK column the server computes (a generated column) changes with the
+        // columns it reads, which the update may assign: InnoDB checks it.
+        let generated_fk = table
+            .columns
+            .iter()
+            .any(|c| c.generated.is_some() && fk_column(&c.name));
         let checks = self
             .values_checks(i, table, true)
-            .filter(|_| !assigned.iter().any(|(c, e)| fk_column(c) && volatile(e)));
+            .filter(|_| !assigned.iter().any(|(c, e)| fk_column(c) && volatile(e)))
+            .filter(|_| !generated_fk || assigned.is_empty());
         if !rekeys && checks.is_none() {
             // Several rows, a SELECT source, expressions, volatile functions: InnoDB
             // checks them.
@@ -190,7 +197,7 @@ impl<'a> Planner<'a> {
             .collect();
         let mut resolved: Vec<(String, Expr)> = Vec::new();
         for (c, e) in assigned {
-            let mut e = (*e).clone();
+            let mut e = or_default_of(e, c);
             if !substitute_values(&mut e, &by_values) {
                 return Ok(self.passthrough(table));
             }

@@ -9,6 +9,7 @@ use super::checks::{check_parents, OwnRow, Verdict};
 use super::clash::{clash_condition, clash_decidable, updated_row, Updated};
 use super::native_first::{
     deleted_natively, earlier_error, first_native_error, native_error_after, native_outcome, single, BATCH_SAVEPOINT,
+    NATIVE_SAVEPOINT,
 };
 use super::render::{is_null, literals};
 use super::sharded::Behind;
@@ -42,6 +43,21 @@ pub(super) fn present(rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
 /// for its original statement. `behind` says whether InnoDB checks what the
 /// gateway cannot decide (else the statement is refused).
 pub(super) async fn run_inside(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> Result<Reply, ServerError> {
+    let picked;
+    let plan = match &plan.pick {
+        None => plan,
+        Some(pick) => match picked_plan(plan, pick, backend, behind).await? {
+            Some(p) => {
+                picked = p;
+                &picked
+            }
+            // The statement changes no row: nothing cascades, nothing to check.
+            None => {
+                behind.writes();
+                return single(backend, &plan.original).await;
+            }
+        },
+    };
     let mut started = match read_start(plan, backend, behind).await? {
         Next::Go(started) => started,
         Next::Answered(reply) => return Ok(reply),
@@ -51,6 +67,76 @@ pub(super) async fn run_inside(plan: &Plan, backend: &mut Backend, behind: Behin
         Next::Answered(reply) => return Ok(reply),
     };
     run_batch(plan, backend, started.writes, started.native, checks_on, behind).await
+}
+
+/// A DELETE / UPDATE with LIMIT: the rows it changes, found first, and the plan
+/// on those rows only, by primary key (the lock read with the statement's LIMIT may
+/// take other rows than the statement: another index, ties). The rows are those a
+/// trial DELETE with the statement's WHERE, ORDER BY and LIMIT returns, run under
+/// a savepoint rolled back at once (its row locks stay); without a trial (a table
+/// alias, or behind a sharding engine, which has no savepoints) those of the lock
+/// read. `None` when the statement changes no row.
+async fn picked_plan(
+    plan: &Plan,
+    pick: &tether_fkplan::Pick,
+    backend: &mut Backend,
+    behind: Behind<'_>,
+) -> Result<Option<Plan>, ServerError> {
+    let n = pick.columns.len();
+    let keys: Vec<Vec<String>> = match pick.trial.as_ref().filter(|_| behind.is_innodb()) {
+        Some(trial) => {
+            backend.exec(&format!("SAVEPOINT {NATIVE_SAVEPOINT}")).await?;
+            let rows = match !pick.trial_checks {
+                true => {
+                    let set = backend.exec("SET foreign_key_checks = 0").await;
+                    let rows = match set {
+                        Ok(_) => backend.read(trial).await,
+                        Err(e) => Err(e),
+                    };
+                    let _ = backend.exec("SET foreign_key_checks = 1").await;
+                    rows
+                }
+                false => backend.read(trial).await,
+            };
+            // After a deadlock the transaction, savepoint and all, is gone already.
+            let rolled_back = backend.exec(&format!("ROLLBACK TO SAVEPOINT {NATIVE_SAVEPOINT}")).await;
+            // A DELETE's trial is the statement itself with InnoDB's checks: its
+            // error is MariaDB's.
+            let rows = rows?;
+            rolled_back?;
+            literals(&rows)
+        }
+        None => {
+            let read = match &plan.start {
+                Start::Delete { read } | Start::Update { read } => read,
+                _ => return Ok(Some(plan.clone())),
+            };
+            let rows = backend.read(read).await?;
+            literals(&rows)
+        }
+    };
+    let mut seen = std::collections::HashSet::new();
+    let keys: Vec<Vec<String>> = keys
+        .into_iter()
+        .map(|mut r| {
+            r.truncate(n);
+            r
+        })
+        .filter(|r| seen.insert(r.clone()))
+        .collect();
+    if keys.is_empty() {
+        return Ok(None);
+    }
+    let mut picked = plan.clone();
+    let read = pick.read.render(&pick.columns, &keys, &[]);
+    picked.start = match &plan.start {
+        Start::Delete { .. } => Start::Delete { read },
+        Start::Update { .. } => Start::Update { read },
+        other => other.clone(),
+    };
+    picked.original = pick.original.render(&pick.columns, &keys, &[]);
+    picked.pick = None;
+    Ok(Some(picked))
 }
 
 /// How a step of [`run_inside`] ends: the run goes on with `T`, or the statement
@@ -206,13 +292,18 @@ async fn read_start(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> R
                 });
             }
             let half = (width - 2 * checked) / 2;
-            let (old, new): (Vec<_>, Vec<_>) = all
+            let (old, mut new): (Vec<_>, Vec<_>) = all
                 .into_iter()
                 .map(|mut r| {
                     let new = r.split_off(half);
                     (r, new)
                 })
                 .unzip();
+            // The new keys cascade as the columns store them (cut, converted).
+            if let Some(rules) = plan.rules_for(&plan.table, Event::Update) {
+                super::stored::keys_as_stored(&rules.key_columns, &rules.key_types, &plan.table, &mut new, backend)
+                    .await?;
+            }
             if !old.is_empty() {
                 let pk_len = id_len(plan, &plan.table, Event::Update, old[0].len());
                 let start_ids: Vec<Vec<String>> = old.iter().map(|r| r[..pk_len].to_vec()).collect();
@@ -250,13 +341,10 @@ async fn check_own_parents(
             NewRows::ReadOrValues(row) if own.is_empty() => *own = vec![OwnRow::inserted(row)],
             NewRows::ReadOrValues(_) | NewRows::Read => {}
         }
-        // Behind the head nothing checks the stored values after the gateway:
-        // they are checked as the columns store them.
-        if let Behind::Nothing { schema, .. } = behind {
-            if let Some(table) = schema.find_table(&plan.table) {
-                super::stored::as_stored(checks, table, own, backend).await?;
-            }
-        }
+        // The values are checked as the columns store them (cut outside strict
+        // mode, rounded, converted): InnoDB checks the stored value, and the
+        // original runs with checks off (behind the head nothing checks at all).
+        super::stored::as_stored(checks, &checks.types, &plan.table, own, backend).await?;
         // A REPLACE's deletes all come before its checks: it has one row, or it
         // writes a table outside FK cycles, whose deletes reach no parent of its rows.
         let one_row = matches!(plan.start, Start::Delete { .. });

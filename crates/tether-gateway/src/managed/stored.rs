@@ -10,7 +10,6 @@
 //! errors for the statement, with the child table's name in them.
 
 use tether_fkplan::ParentChecks;
-use tether_schema::{DataType, Table};
 
 use super::checks::OwnRow;
 use super::render::{is_null, literals};
@@ -20,20 +19,46 @@ use crate::reply::ServerError;
 /// The temporary table the values are stored into (per session, dropped at once).
 const STORED: &str = "tether_stored_values";
 
-/// Whether MariaDB may store a literal of a column of this type as another value
-/// (strings are stored as written and compared by the server, under the column's
-/// collation, in the probes).
-fn converts(t: &DataType) -> bool {
-    matches!(
-        t,
-        DataType::Boolean
-            | DataType::Int { .. }
-            | DataType::Decimal { .. }
-            | DataType::Float { .. }
-            | DataType::Date
-            | DataType::Time
-            | DataType::Timestamp { .. }
-    )
+/// Whether MariaDB may store literal `v` into a column of type `engine_type` (as
+/// `SHOW COLUMNS` spells it) as another value: a number or date converted, a
+/// string longer than the column cut (outside strict mode; an error inside it), a
+/// `BINARY(n)` padded. Strings that fit a `[VAR]CHAR` / `VARBINARY`, and TEXT /
+/// BLOB / JSON values, are stored as written (the probes compare them under the
+/// column's collation).
+fn may_change(engine_type: &str, v: &str) -> bool {
+    if is_null(v) {
+        return false;
+    }
+    let t = engine_type.trim().to_ascii_lowercase();
+    let base: String = t
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let length = || -> Option<usize> {
+        let open = t.find('(')?;
+        let close = t[open..].find(')')? + open;
+        t[open + 1..close].trim().parse().ok()
+    };
+    let bytes = match base.as_str() {
+        "tinyint" => 1,
+        "smallint" => 2,
+        "mediumint" => 3,
+        "int" | "integer" => 4,
+        "bigint" => 8,
+        "char" | "varchar" | "varbinary" => {
+            // A quoted literal's characters (escapes make it longer, not shorter).
+            let written = match v.strip_prefix('\'') {
+                Some(inner) => inner.chars().count().saturating_sub(1),
+                None => v.chars().count(),
+            };
+            return length().is_none_or(|n| written > n);
+        }
+        "tinytext" | "text" | "mediumtext" | "longtext" | "tinyblob" | "blob" | "mediumblob" | "longblob" | "json" => {
+            return false
+        }
+        _ => return true,
+    };
+    !plain_integer(v, bytes, t.contains("unsigned"))
 }
 
 /// A literal an integer column of `bytes` bytes stores as it is written (digits,
@@ -51,57 +76,80 @@ fn plain_integer(v: &str, bytes: u8, unsigned: bool) -> bool {
     }
 }
 
-/// Replaces every value of `own` in a column of `table` that MariaDB converts on
-/// store by the value stored, as an SQL literal of the column's type. Values known
-/// only after the insert (`None`) stay unknown. `Err`: the store's own error (the
-/// statement fails with it natively too, before any FK check).
+/// Replaces every value of `own` that MariaDB may store as another value (see
+/// [`may_change`]) by the value stored, as an SQL literal of the column's type.
+/// `types` are the engine types of `checks.columns` (`None`: unknown, left as
+/// written), `table` the child table's name (for errors). Values known only after
+/// the insert (`None`) stay unknown. `Err`: the store's own error (the statement
+/// fails with it natively too, before any FK check).
 pub(super) async fn as_stored(
     checks: &ParentChecks,
-    table: &Table,
+    types: &[Option<String>],
+    table: &str,
     own: &mut [OwnRow],
     backend: &mut Backend,
 ) -> Result<(), ServerError> {
-    // The columns converted: (position in `checks.columns`, column).
-    let columns: Vec<(usize, &tether_schema::Column)> = checks
+    // The columns stored: (position in `checks.columns`, name, engine type).
+    let columns: Vec<(usize, &String, &String)> = checks
         .columns
         .iter()
         .enumerate()
-        .filter_map(|(i, name)| {
-            let c = table.column(name)?;
-            converts(&c.normalized_type).then_some((i, c))
-        })
+        .filter_map(|(i, name)| Some((i, name, types.get(i)?.as_ref()?)))
+        .filter(|(_, _, t)| may_change(t, "'x'") || may_change(t, "0x7f") || may_change(t, "1.5"))
         .collect();
     let needed = own.iter().any(|r| {
-        columns.iter().any(|(i, c)| {
-            r.new.get(*i).cloned().flatten().is_some_and(|v| {
-                !is_null(&v)
-                    && !matches!(c.normalized_type, DataType::Int { bytes, unsigned } if plain_integer(&v, bytes, unsigned))
-            })
-        })
+        columns
+            .iter()
+            .any(|(i, _, t)| r.new.get(*i).cloned().flatten().is_some_and(|v| may_change(t, &v)))
     });
     if !needed {
         return Ok(());
     }
+    let values: Vec<Vec<String>> = own
+        .iter()
+        .map(|r| {
+            columns
+                .iter()
+                .map(|(i, _, _)| r.new.get(*i).cloned().flatten().unwrap_or_else(|| "NULL".into()))
+                .collect()
+        })
+        .collect();
+    let Some(read) = store(&columns, &values, table, backend).await? else {
+        return Ok(());
+    };
+    for (row, stored) in own.iter_mut().zip(read) {
+        for ((i, _, _), value) in columns.iter().zip(stored) {
+            if let Some(slot @ Some(_)) = row.new.get_mut(*i) {
+                *slot = Some(value);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `values` (rows of SQL literals for `columns`: position, name, engine type)
+/// stored into a session temporary table of those types and read back: what the
+/// columns store. `None` without the privilege to create it (then as written).
+async fn store(
+    columns: &[(usize, &String, &String)],
+    values: &[Vec<String>],
+    table: &str,
+    backend: &mut Backend,
+) -> Result<Option<Vec<Vec<String>>>, ServerError> {
     let table_name = tether_fkplan::ident(STORED);
     let definition: Vec<String> = std::iter::once("tether_row INT NOT NULL PRIMARY KEY".to_string())
         .chain(
             columns
                 .iter()
-                .map(|(_, c)| format!("{} {} NULL", tether_fkplan::ident(&c.name), c.engine_type)),
+                .map(|(_, name, t)| format!("{} {t} NULL", tether_fkplan::ident(name))),
         )
         .collect();
-    let rows: Vec<String> = own
+    let rows: Vec<String> = values
         .iter()
         .enumerate()
-        .map(|(n, r)| {
-            let values: Vec<String> = columns
-                .iter()
-                .map(|(i, _)| r.new.get(*i).cloned().flatten().unwrap_or_else(|| "NULL".into()))
-                .collect();
-            format!("({}, {})", n + 1, values.join(", "))
-        })
+        .map(|(n, r)| format!("({}, {})", n + 1, r.join(", ")))
         .collect();
-    let names: Vec<String> = columns.iter().map(|(_, c)| tether_fkplan::ident(&c.name)).collect();
+    let names: Vec<String> = columns.iter().map(|(_, name, _)| tether_fkplan::ident(name)).collect();
     let sql = format!(
         "CREATE OR REPLACE TEMPORARY TABLE {table_name} ({}) ENGINE=InnoDB;\n\
          INSERT INTO {table_name} VALUES {};\n\
@@ -111,27 +159,67 @@ pub(super) async fn as_stored(
         rows.join(", "),
         names.join(", ")
     );
-    let read = match backend.read(&sql).await {
-        Ok(read) => read,
+    match backend.read(&sql).await {
+        Ok(read) => Ok(Some(literals(&read))),
         // No CREATE TEMPORARY TABLES privilege: the values are checked as
         // written (an integer literal in range, any string, is exact anyway).
         Err(e) if matches!(e.code, 1044 | 1142) => {
             tracing::debug!("values checked as written: {}", e.message);
-            return Ok(());
+            Ok(None)
         }
         Err(mut e) => {
             let _ = backend
                 .exec(&format!("DROP TEMPORARY TABLE IF EXISTS {table_name}"))
                 .await;
             // MariaDB names the column of the table it stores into.
-            e.message = e.message.replace(STORED, &table.name);
-            return Err(e);
+            e.message = e.message.replace(STORED, table);
+            Err(e)
         }
+    }
+}
+
+/// The new keys of a statement's own rows (`rows`, values of the columns `types`
+/// describes, `None`: left alone) replaced by what the parent's columns store: an
+/// ON UPDATE CASCADE copies the stored key (cut outside strict mode, converted),
+/// not the expression's value. (InnoDB also cascades a CHAR key padded to its
+/// length; the gateway cascades it as read, unpadded.) `Err`: the store's own error
+/// (1406 in strict mode, MariaDB's error for the statement too).
+pub(super) async fn keys_as_stored(
+    names: &[String],
+    types: &[Option<String>],
+    table: &str,
+    rows: &mut [Vec<String>],
+    backend: &mut Backend,
+) -> Result<(), ServerError> {
+    let columns: Vec<(usize, &String, &String)> = names
+        .iter()
+        .enumerate()
+        .filter_map(|(i, name)| Some((i, name, types.get(i)?.as_ref()?)))
+        .collect();
+    let needed = rows.iter().any(|r| {
+        columns
+            .iter()
+            .any(|(i, _, t)| r.get(*i).is_some_and(|v| may_change(t, v)))
+    });
+    if !needed || rows.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            columns
+                .iter()
+                .map(|(i, _, _)| r.get(*i).cloned().unwrap_or_else(|| "NULL".into()))
+                .collect()
+        })
+        .collect();
+    let Some(read) = store(&columns, &values, table, backend).await? else {
+        return Ok(());
     };
-    for (row, stored) in own.iter_mut().zip(literals(&read)) {
-        for ((i, _), value) in columns.iter().zip(stored) {
-            if let Some(slot @ Some(_)) = row.new.get_mut(*i) {
-                *slot = Some(value);
+    for (row, stored) in rows.iter_mut().zip(read) {
+        for ((i, _, _), value) in columns.iter().zip(stored) {
+            if let Some(slot) = row.get_mut(*i) {
+                *slot = value;
             }
         }
     }
@@ -140,7 +228,32 @@ pub(super) async fn as_stored(
 
 #[cfg(test)]
 mod tests {
-    use super::plain_integer;
+    use super::{may_change, plain_integer};
+
+    #[test]
+    fn values_a_column_may_store_otherwise_are_found() {
+        for (t, v) in [
+            ("varchar(3)", "'abcd'"),
+            ("char(3)", "'abcd'"),
+            ("varchar(3)", "1234"),
+            ("binary(3)", "'a'"),
+            ("datetime", "'2020-01-01 00:00:00.600'"),
+            ("int(11)", "1.5"),
+            ("decimal(6,2)", "1"),
+        ] {
+            assert!(may_change(t, v), "{t} {v}");
+        }
+        for (t, v) in [
+            ("varchar(3)", "'abc'"),
+            ("char(3)", "'ab'"),
+            ("varchar(3)", "NULL"),
+            ("text", "'abcdef'"),
+            ("int(11)", "7"),
+            ("bigint(20) unsigned", "18446744073709551615"),
+        ] {
+            assert!(!may_change(t, v), "{t} {v}");
+        }
+    }
 
     #[test]
     fn only_digits_in_range_are_plain_integers() {

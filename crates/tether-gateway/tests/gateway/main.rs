@@ -19,6 +19,7 @@ mod passthrough;
 mod prepared;
 mod pymysql;
 mod refresh;
+mod review_a;
 mod session_state;
 mod sharded;
 mod sharded_atomic;

@@ -75,7 +75,7 @@ fn same_as_native(statements: &[&str]) {
     same_as_native_on(SCHEMA, TABLES, statements)
 }
 
-fn same_as_native_on(schema: &str, tables: &[&str], statements: &[&str]) {
+pub(crate) fn same_as_native_on(schema: &str, tables: &[&str], statements: &[&str]) {
     same_as_native_with(schema, tables, "managed", false, statements);
 }
 
