@@ -624,6 +624,7 @@ fn sigterm_during_a_load_puts_back_the_destination_s_triggers() {
     assert_eq!(out.status.code(), Some(130), "{err}");
     assert!(
         err.contains("error: interrupted: the job stopped before it finished (while loading")
+            && err.contains("truncate = true had emptied the job's tables that were there")
             && err.contains("rows this run wrote into tables that were there stay: "),
         "{err}"
     );
@@ -632,5 +633,81 @@ fn sigterm_during_a_load_puts_back_the_destination_s_triggers() {
         count(&dest, "SELECT count(*) FROM audit"),
         0,
         "it never fired on the load"
+    );
+}
+
+/// Interrupted while its load waits on a lock another session holds: the undo ends the
+/// waiting server session (which would not notice its client leave, and kept its
+/// transaction and the locks), so the run stops at once, not when the lock goes, and
+/// the table it created is dropped.
+#[test]
+fn an_interrupted_load_waiting_on_a_lock_stops_at_once() {
+    let dir = scratch("lock_wait");
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE p (id int PRIMARY KEY, name text);
+         CREATE TABLE c (id int PRIMARY KEY, p_id int REFERENCES p (id));
+         INSERT INTO p SELECT g, 'n' || g FROM generate_series(1, 200) g;
+         INSERT INTO c SELECT g, 1 + g % 200 FROM generate_series(1, 300) g;",
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    dest.exec("CREATE TABLE p (id int PRIMARY KEY, name text)");
+    let marker = format!("tether_lock_{}", std::process::id());
+    let blocker = {
+        let dest_url = dest.url.clone();
+        let marker = marker.clone();
+        std::thread::spawn(move || {
+            // (Ended by the test at the end: the script's panic stays in this thread.)
+            tether_testkit::exec_url(
+                Engine::Postgres,
+                &dest_url,
+                &format!("BEGIN; LOCK TABLE p IN ACCESS SHARE MODE; SELECT pg_sleep(60) /* {marker} */; COMMIT;"),
+            );
+        })
+    };
+    let job = dir.join("job.toml");
+    std::fs::write(
+        &job,
+        format!("source = \"{}\"\n[[destinations]]\nurl = \"{}\"\n", src.url, dest.url),
+    )
+    .expect("job");
+    let waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                   AND application_name = 'tether' AND wait_event_type = 'Lock'";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while count(&dest, &format!("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%{marker}%' AND query NOT LIKE '%pg_stat_activity%'")) == 0 {
+        assert!(Instant::now() < deadline, "the blocker never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let child = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(["sync", job.to_str().expect("utf-8")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sync");
+    while count(&dest, waiting) == 0 {
+        assert!(Instant::now() < deadline + Duration::from_secs(20), "the load never waited on the lock");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = child.id().to_string();
+    let interrupted = Instant::now();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().expect("kill").success());
+    let out = child.wait_with_output().expect("wait");
+    let took = interrupted.elapsed();
+    // The blocker is ended either way, so the test does not wait for it.
+    count(
+        &dest,
+        &format!(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE query LIKE '%{marker}%' AND pid <> pg_backend_pid()) t"
+        ),
+    );
+    let _ = blocker.join();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(took < Duration::from_secs(30), "the undo waited {took:?} for the lock: {err}");
+    assert_eq!(
+        count(&dest, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'c'"),
+        0,
+        "{err}"
     );
 }

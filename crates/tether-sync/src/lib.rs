@@ -656,6 +656,7 @@ async fn load_all(
             if spec.truncate {
                 progress.phase(&format!("{}: emptying the job's tables", d.shown));
                 execute::truncate(d, plan).await?;
+                d.emptied = true;
             }
             d.apply_checks(progress).await?;
         }
@@ -735,17 +736,21 @@ type UndoNote = (String, Option<&'static str>, Option<String>, Vec<String>, bool
 /// written into tables that were there (they stay). Other lanes' connections are
 /// closed first: a transaction they left open would hold the tables' locks.
 async fn undo(lanes: Vec<execute::Lane>, e: SyncError) -> SyncError {
+    let interrupted = matches!(e, SyncError::Interrupted(_));
     let mut lanes = lanes.into_iter();
     let Some(mut first) = lanes.next() else { return e };
     for lane in lanes {
-        for d in lane.dests {
+        for mut d in lane.dests {
+            if interrupted {
+                d.reconnect().await;
+            }
             d.conn.close().await;
         }
         lane.source.close().await;
     }
     // Stopped in the middle of a statement, a connection is in no state to go on:
     // dropping it rolls back what it had open; the undoing runs on a new one.
-    if matches!(e, SyncError::Interrupted(_)) {
+    if interrupted {
         for d in first.dests.iter_mut() {
             d.reconnect().await;
         }

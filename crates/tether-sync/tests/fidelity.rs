@@ -3197,6 +3197,39 @@ fn values_an_existing_narrower_postgres_column_would_change_are_refused() {
         };
         assert_eq!(first(&dest, &value), first(&src, &value), "{table}");
     }
+    // Refused: an integer or a decimal a real cannot show as it was; taken: a char(n)
+    // source's pad (no part of its value), a decimal a real shows as it was.
+    src.exec(
+        "CREATE TABLE r (id int PRIMARY KEY, i bigint, d numeric(12,4)); INSERT INTO r VALUES (1, 7, 0.10);
+         CREATE TABLE ch (id int PRIMARY KEY, v char(10)); INSERT INTO ch VALUES (1, 'ab');",
+    );
+    dest.exec(
+        "CREATE TABLE r (id int PRIMARY KEY, i real, d real); CREATE TABLE ch (id int PRIMARY KEY, v char(5));",
+    );
+    let only = |t: &str| {
+        format!(
+            "mode = \"data\"\nsource = \"{}\"\n[[destinations]]\nurl = \"{}\"\n[tables]\ninclude = [\"{t}\"]\n",
+            src.url, dest.url
+        )
+    };
+    for t in ["r", "ch"] {
+        let done = sync(&only(t)).unwrap_or_else(|e| panic!("{t}: {e}"));
+        assert!(done.ok, "{t}: {done:?}");
+    }
+    assert_eq!(first(&dest, "SELECT i::text, d::text FROM r"), [Some("7".into()), Some("0.1".into())]);
+    assert_eq!(first(&dest, "SELECT v FROM ch"), [Some("ab   ".into())]);
+    src.exec("INSERT INTO r VALUES (2, 16777217, 1.5), (3, 1, 12345678.1234)");
+    let err = sync(&only("r")).expect_err("16777217 is 16777216 as a real").to_string();
+    assert!(
+        err.contains("row (id)=(2) was rejected: its i would be stored changed there: a 4-byte real holds it as 16777216"),
+        "{err}"
+    );
+    src.exec("DELETE FROM r WHERE id = 2");
+    let err = sync(&only("r")).expect_err("12345678.1234 is 12345678 as a real").to_string();
+    assert!(
+        err.contains("row (id)=(3) was rejected: its d would be stored changed there: a 4-byte real holds it as 12345678"),
+        "{err}"
+    );
 }
 
 /// A value PostgreSQL cannot take (MariaDB's zero date, a TIME past 24 hours) fails
@@ -3419,6 +3452,101 @@ fn children_spelling_a_mariadb_ci_key_otherwise_keep_their_fk_on_every_engine() 
             );
         }
     }
+}
+
+/// One job, a MariaDB destination and a SQLite one: only the SQLite copy gets the
+/// parent's spelling; the MariaDB copy keeps the source's bytes (the respelling was
+/// applied before the rows were split per destination).
+#[test]
+fn respelling_for_one_destination_leaves_a_same_engine_copy_exact() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE p (code varchar(10) PRIMARY KEY);
+         CREATE TABLE c (id int PRIMARY KEY, pcode varchar(10), FOREIGN KEY (pcode) REFERENCES p (code));
+         INSERT INTO p VALUES ('abc'), ('é'), ('k ');
+         INSERT INTO c VALUES (1, 'ABC'), (2, 'e'), (3, 'k');",
+    );
+    let (my, lite) = (TestDb::create(Engine::Mysql), TestDb::create(Engine::Sqlite));
+    let report = sync(&job(&src, &[&my, &lite], "")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    let bytes = "SELECT id, hex(pcode) FROM c ORDER BY id";
+    assert_eq!(values(&my, bytes), values(&src, bytes));
+    assert_eq!(
+        values(&lite, "SELECT id, pcode FROM c ORDER BY id"),
+        [["1", "abc"], ["2", "é"], ["3", "k "]]
+    );
+}
+
+/// Respelt, two children would share their own primary key ('abc', 'ABC' and 'Abc',
+/// each a key of its own, all children of the NOCASE key 'abc'): refused before
+/// anything is written (with `on_conflict = "update"` two of them were overwritten).
+#[test]
+fn respelling_that_would_merge_a_child_s_own_keys_is_refused() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE p (code TEXT COLLATE NOCASE PRIMARY KEY, name TEXT);
+         CREATE TABLE c (code TEXT PRIMARY KEY REFERENCES p (code), v INT);
+         INSERT INTO p VALUES ('abc', 'x');
+         INSERT INTO c VALUES ('abc', 1), ('ABC', 2), ('Abc', 3);",
+    );
+    let pg = TestDb::create(Engine::Postgres);
+    let text = format!("{}on_conflict = \"update\"\n", job(&src, &[&pg], ""));
+    let err = sync(&text).expect_err("three keys would be one").to_string();
+    assert!(
+        err.contains("c: FK ") && err.contains("3 rows of c would have the same (code), one of its own unique keys"),
+        "{err}"
+    );
+    assert_eq!(
+        pg.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+        [[Some("0".to_string())]]
+    );
+}
+
+/// A PostgreSQL child column of another explicit collation than its parent key's: the
+/// look for differently spelt children compares in the parent's collation, as the FK
+/// does (it failed with 42P22, "could not determine which collation to use").
+#[test]
+fn children_of_another_collation_than_their_postgres_key_are_looked_up_in_the_key_s() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE p (code text COLLATE \"C\" PRIMARY KEY);
+         CREATE TABLE c (id int PRIMARY KEY, code text COLLATE \"POSIX\" REFERENCES p (code));
+         INSERT INTO p VALUES ('abc'); INSERT INTO c VALUES (1, 'abc');",
+    );
+    let lite = TestDb::create(Engine::Sqlite);
+    let report = sync(&job(&src, &[&lite], "")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(values(&lite, "SELECT id, code FROM c"), [["1", "abc"]]);
+}
+
+/// A SQLite FK column of REAL or TEXT affinity referencing an INTEGER key holds 2.0 or
+/// '2.0' for the key 2 (SQLite compares them as the key's type): another engine's
+/// integer column gets 2.
+#[test]
+fn sqlite_fk_values_of_another_affinity_reach_integer_columns_as_integers() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE p (id INTEGER PRIMARY KEY);
+         CREATE TABLE c (id INTEGER PRIMARY KEY, r REAL REFERENCES p (id), t TEXT REFERENCES p (id));
+         INSERT INTO p VALUES (2), (3);
+         INSERT INTO c VALUES (1, 2, '2.0'), (2, 3.0, ' 3'), (3, NULL, NULL);",
+    );
+    for engine in [Engine::Postgres, Engine::Mysql] {
+        let dest = TestDb::create(engine);
+        let report = sync(&job(&src, &[&dest], "")).unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert!(report.ok, "{engine}: {report:?}");
+        assert_eq!(
+            rows(&dest, "c", "id"),
+            [["1", "2", "2"], ["2", "3", "3"], ["3", "NULL", "NULL"]],
+            "{engine}"
+        );
+    }
+    // A SQLite copy keeps them as stored.
+    let lite = TestDb::create(Engine::Sqlite);
+    let report = sync(&job(&src, &[&lite], "")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    let stored = "SELECT id, quote(r), quote(t) FROM c ORDER BY id";
+    assert_eq!(lite.query(stored), src.query(stored));
 }
 
 /// SQLite compares an FK with its parent column's collation: a NOCASE key lets a child

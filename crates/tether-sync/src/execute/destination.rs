@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use tether_connect::{Connection, DbUrl, DeferredChecks};
+use tether_connect::{Connection, DbUrl, DeferredChecks, Value};
 use tether_schema::{Schema, Table, TableName};
 
 use super::create::{create_tables, Created};
@@ -30,6 +30,13 @@ pub struct Destination {
     /// The load runs in one transaction with these FKs dropped (PostgreSQL,
     /// `checks = "enforce"`): created again, and so validated, before COMMIT.
     pub atomic: Option<Vec<DroppedFk>>,
+    /// The server's id of this connection's session (PostgreSQL backend pid, MariaDB
+    /// connection id): an interrupted run ends it, so a statement waiting on a lock
+    /// there does not keep its transaction and locks ([`Destination::reconnect`]).
+    pub backend: Option<i64>,
+    /// `truncate = true` emptied the job's tables here, outside any transaction (a
+    /// failure or an interruption after it says so).
+    pub emptied: bool,
     /// Tables written so far on this destination: (table, rows, complete), for
     /// messages. A table is not complete when its copy stopped part way (another
     /// destination rejected a row of it, the read failed).
@@ -189,7 +196,10 @@ impl Destination {
         if self.checks_off {
             conn.disable_fk_checks().await?;
         }
+        let backend = backend_of(&mut conn).await;
         Ok(Destination {
+            backend,
+            emptied: self.emptied,
             shown: self.shown.clone(),
             url: self.url.clone(),
             conn,
@@ -241,6 +251,9 @@ impl Destination {
                 names.join(", ")
             )),
             Err(why) => parts.push(why),
+        }
+        if rows_stay && self.emptied {
+            parts.push("truncate = true had emptied the job's tables that were there".to_string());
         }
         if rows_stay {
             let kept: Vec<String> = self
@@ -370,13 +383,42 @@ impl Destination {
             Connection::open_destination(&self.url),
         );
         // (Dropped before the new one writes anything: a SQLite write lock goes with it.)
-        if let Ok(Ok(fresh)) = fresh.await {
+        if let Ok(Ok(mut fresh)) = fresh.await {
+            // A server session waiting on a lock does not see its client go: ended
+            // from the new one, it rolls back and lets go of its locks.
+            let end = match (self.conn.engine(), self.backend) {
+                (tether_connect::Engine::Postgres, Some(id)) => Some(format!("SELECT pg_terminate_backend({id})")),
+                (tether_connect::Engine::Mysql, Some(id)) => Some(format!("KILL {id}")),
+                _ => None,
+            };
+            if let Some(sql) = end {
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(10), fresh.execute(&sql)).await;
+            }
             drop(std::mem::replace(&mut self.conn, fresh));
         }
     }
 }
 
 pub use crate::schema_plan::destination_name;
+
+/// The server's id of `conn`'s session, where it has one (not SQLite).
+async fn backend_of(conn: &mut Connection) -> Option<i64> {
+    let sql = match conn.engine() {
+        tether_connect::Engine::Postgres => "SELECT pg_backend_pid()::int8",
+        tether_connect::Engine::Mysql => "SELECT CONNECTION_ID()",
+        tether_connect::Engine::Sqlite => return None,
+    };
+    let int = tether_schema::DataType::Int {
+        bytes: 8,
+        unsigned: false,
+    };
+    match conn.query(sql, &[int]).await.ok()?.first()?.first()? {
+        Value::Int(n) => Some(*n),
+        Value::UInt(n) => i64::try_from(*n).ok(),
+        Value::Text(t) => t.parse().ok(),
+        _ => None,
+    }
+}
 
 /// A destination connection and its schema, read while the subset was chosen
 /// ([`open_early`]).
@@ -593,7 +635,10 @@ pub async fn prepare_destination(
             return Err(e);
         }
     };
+    let backend = backend_of(&mut conn).await;
     Ok(Destination {
+        backend,
+        emptied: false,
         shown,
         url,
         conn,

@@ -51,6 +51,10 @@ struct TableWrite {
     /// differs from the source's, where the destination would store some values
     /// changed without an error: each such value stops the job.
     narrowed: Vec<(usize, String, Narrow)>,
+    /// Positions of SQLite FK columns declared as another type than their parent's
+    /// integer key, whose type they took (the introspection): SQLite compares 2.0 and
+    /// '2' with the key 2, another engine's integer column refuses them as written.
+    integral: Vec<usize>,
 }
 
 /// How a destination column of another type than the source's stores a value other
@@ -79,7 +83,10 @@ impl Narrow {
         match (engine, dest) {
             (Postgres, DataType::Decimal { scale: Some(s), .. }) => Some(Narrow::Scale(*s)),
             (Postgres | Mysql, DataType::Float { bytes: 4 }) => Some(Narrow::Real),
-            (Postgres, DataType::Varchar { length: Some(n) } | DataType::Char { length: Some(n) }) => {
+            // A char(n) source's values are padded: the pad is no part of them.
+            (Postgres, DataType::Varchar { length: Some(n) } | DataType::Char { length: Some(n) })
+                if !matches!(source, DataType::Char { .. }) =>
+            {
                 Some(Narrow::Chars(*n))
             }
             _ => None,
@@ -103,8 +110,18 @@ impl Narrow {
                 let digits = shown.split_once('.').map_or(0, |(_, d)| d.len());
                 (digits > s as usize).then(|| format!("it has {digits} decimal places; the column keeps {s}"))
             }
-            (Narrow::Real, Value::Float(f)) if f.is_finite() && (*f as f32) as f64 != *f => {
+            // What a person reads back must be what was there: the real's shortest
+            // decimal against the value's (0.1 stays 0.1; 1.000000001 becomes 1).
+            (Narrow::Real, Value::Float(f)) if f.is_finite() && (*f as f32).to_string() != f.to_string() => {
                 Some(format!("a 4-byte real holds it as {}", *f as f32))
+            }
+            (Narrow::Real, Value::Int(i)) if (*i as f32).to_string() != i.to_string() => {
+                Some(format!("a 4-byte real holds it as {}", *i as f32))
+            }
+            (Narrow::Real, Value::Text(t)) => {
+                let f: f64 = t.trim().parse().ok().filter(|f: &f64| f.is_finite())?;
+                ((f as f32).to_string() != f.to_string())
+                    .then(|| format!("a 4-byte real holds it as {}", f as f32))
             }
             // Longer with other characters, PostgreSQL refuses it (22001) by itself.
             (Narrow::Chars(n), Value::Text(t))
@@ -120,7 +137,7 @@ impl Narrow {
     }
 }
 
-fn table_write(dest: &Destination, tp: &TablePlan) -> TableWrite {
+fn table_write(dest: &Destination, tp: &TablePlan, from: tether_connect::Engine) -> TableWrite {
     let dest_table = dest.tables[&tp.table.table_name()].clone();
     let mut positions = Vec::new();
     let mut columns = Vec::new();
@@ -166,6 +183,17 @@ fn table_write(dest: &Destination, tp: &TablePlan) -> TableWrite {
             Some((i, c.name.clone(), n))
         })
         .collect();
+    let integral = match (from, engine) {
+        (tether_connect::Engine::Sqlite, e) if e != tether_connect::Engine::Sqlite => positions
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let c = &tp.table.columns[i];
+                c.normalized_type.is_integer() && !tether_connect::types::sqlite(&c.engine_type).is_integer()
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     TableWrite {
         dest_table,
         positions,
@@ -176,6 +204,21 @@ fn table_write(dest: &Destination, tp: &TablePlan) -> TableWrite {
         nulled_names,
         conflict: dest.spec.on_conflict,
         narrowed,
+        integral,
+    }
+}
+
+/// `v` as the integer SQLite compares it with: 2.0 and '2.0' are 2; anything else
+/// stays as it is (the destination refuses it, naming the row).
+fn as_integral(v: &mut Value) {
+    let whole = |f: f64| (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64);
+    let n = match v {
+        Value::Float(f) => whole(*f),
+        Value::Text(t) => t.trim().parse::<i64>().ok().or_else(|| t.trim().parse::<f64>().ok().and_then(whole)),
+        _ => None,
+    };
+    if let Some(n) = n {
+        *v = Value::Int(n);
     }
 }
 
@@ -204,6 +247,7 @@ async fn write_table(
     tp: &TablePlan,
     w: &TableWrite,
     mut rx: mpsc::Receiver<Batch>,
+    respell: &Respellings,
 ) -> Result<(u64, Fixups), SyncError> {
     let mut written = 0u64;
     let mut fixups: Fixups = Vec::new();
@@ -215,7 +259,16 @@ async fn write_table(
     };
     // Every source column written as it is: the batch moves to the writer untouched.
     let as_is = w.nulled.is_empty() && w.positions.len() == tp.table.columns.len();
-    while let Some(batch) = rx.recv().await {
+    let name = tp.table.table_name();
+    let engine = dest.conn.engine();
+    while let Some(mut batch) = rx.recv().await {
+        // The parent's spelling where this engine would not match the source's.
+        respell.apply_for(&name, engine, &mut batch);
+        for row in batch.iter_mut() {
+            for &i in &w.integral {
+                as_integral(&mut row[i]);
+            }
+        }
         // The keys of the batch, kept to name a row the destination rejects.
         let keys: Vec<Vec<Value>> = batch
             .iter()
@@ -473,7 +526,8 @@ async fn load_table(
     };
     progress.table_started(&tp.name, total);
     let started = Instant::now();
-    let writes: Vec<TableWrite> = lane.dests.iter().map(|d| table_write(d, tp)).collect();
+    let from = lane.source.dialect().engine();
+    let writes: Vec<TableWrite> = lane.dests.iter().map(|d| table_write(d, tp, from)).collect();
     let skip_read = matches!(&spec.filter, Filter::KeysIn { keys, .. } if keys.is_empty());
 
     // PostgreSQL to PostgreSQL with nothing to change: raw COPY text, one COPY per table.
@@ -594,7 +648,7 @@ async fn load_table(
             .iter_mut()
             .zip(&writes)
             .zip(receivers)
-            .map(|((d, w), r)| write_table(d, tp, w, r))
+            .map(|((d, w), r)| write_table(d, tp, w, r, respell))
             .collect(),
     );
     let (read, fanned, results) = tokio::join!(read, fanout, writers);
@@ -666,7 +720,7 @@ async fn load_unit(
     for ((dest, fixups), deferred) in lane.dests.iter_mut().zip(fixups).zip(deferred) {
         for (ti, f) in fixups {
             let tp = &plan.tables[ti];
-            let w = table_write(dest, tp);
+            let w = table_write(dest, tp, lane.source.dialect().engine());
             progress.phase(&format!(
                 "{}: setting {} on {} rows of {}",
                 dest.shown,

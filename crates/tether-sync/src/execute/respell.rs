@@ -18,12 +18,18 @@ use crate::error::SyncError;
 use crate::plan::{Plan, TablePlan};
 
 /// One FK's child values spelt otherwise than their parent's key.
+#[derive(Clone)]
 struct Respelling {
     /// The FK's columns, and their positions in the child's source row.
     columns: Vec<String>,
     positions: Vec<usize>,
     /// The child's values (in FK column order) -> the parent's spelling of them.
     map: HashMap<Vec<Value>, Vec<Value>>,
+    /// None: for every destination, before the transformers (the key is transformed:
+    /// a transformer maps bytes, so child and parent must be the same bytes first).
+    /// Some: only for the destinations of that engine, which would not match the
+    /// child to its parent as the source does; the others keep the source's bytes.
+    only: Option<Engine>,
 }
 
 /// Per child table, the FKs whose values are written with their parent's spelling.
@@ -37,10 +43,20 @@ impl Respellings {
     }
 
     /// Rewrites, in `table`'s rows, each FK value the source matched to a parent key of
-    /// other bytes as that key.
+    /// other bytes as that key, where every destination needs it (before the
+    /// transformers).
     pub fn apply(&self, table: &TableName, batch: &mut Batch) {
+        self.apply_where(table, None, batch);
+    }
+
+    /// The same for the rows going to a destination of engine `to` only.
+    pub fn apply_for(&self, table: &TableName, to: Engine, batch: &mut Batch) {
+        self.apply_where(table, Some(to), batch);
+    }
+
+    fn apply_where(&self, table: &TableName, only: Option<Engine>, batch: &mut Batch) {
         let Some(list) = self.0.get(table) else { return };
-        for r in list {
+        for r in list.iter().filter(|r| r.only == only) {
             for row in batch.iter_mut() {
                 let key: Vec<Value> = r.positions.iter().map(|&i| row[i].clone()).collect();
                 if let Some(parent) = r.map.get(&key) {
@@ -78,13 +94,23 @@ pub async fn find(
             let transformed = fk.columns.iter().any(|c| tp.transforms.iter().any(|t| &t.column == c));
             let mut found = Vec::new();
             if (other_engine || transformed) && loose(engine, &parent.table, fk) {
-                let needed = |child: &[Value], parent: &[Value]| {
-                    transformed
-                        || dest_engines
-                            .iter()
-                            .any(|&to| to != engine && !matched_there(engine, to, child, parent))
-                };
-                found.extend(respelling(tp, &parent.table, fk, source, &needed, progress).await?);
+                if let Some(all) = respelling(tp, &parent.table, fk, source, progress).await? {
+                    if transformed {
+                        found.push(all);
+                    } else {
+                        // Per engine of the destinations, what that engine would not match.
+                        let mut others: Vec<Engine> = dest_engines.iter().copied().filter(|&e| e != engine).collect();
+                        others.dedup();
+                        for to in others {
+                            let mut r = all.clone();
+                            r.map.retain(|child, parent| !matched_there(engine, to, child, parent));
+                            r.only = Some(to);
+                            if !r.map.is_empty() {
+                                found.push(r);
+                            }
+                        }
+                    }
+                }
             }
             // The parent's own FK columns respelt, where this FK references them (a key
             // such as (pcode, n) of a child of p): this FK's columns follow, after
@@ -111,7 +137,11 @@ pub async fn find(
                     positions: positions(&tp.table, &names),
                     columns: names,
                     map: r.map.clone(),
+                    only: r.only,
                 });
+            }
+            for r in &found {
+                refuse_clashes(tp, &parent.table, fk, r, source).await?;
             }
             if !found.is_empty() {
                 out.0.entry(tp.table.table_name()).or_default().extend(found);
@@ -209,7 +239,6 @@ async fn respelling(
     parent: &Table,
     fk: &ForeignKey,
     source: &mut Connection,
-    needed: &dyn Fn(&[Value], &[Value]) -> bool,
     progress: &dyn Progress,
 ) -> Result<Option<Respelling>, SyncError> {
     let d = source.dialect();
@@ -220,9 +249,6 @@ async fn respelling(
         .zip(&fk.referenced_columns)
         .map(|(c, p)| (format!("c.{}", d.ident(c)), format!("p.{}", d.ident(p))))
         .collect();
-    // The parent's column on the left: SQLite compares with its collation, as its FK
-    // check does (the others compare by the column pair's collation).
-    let on: Vec<String> = pairs.iter().map(|(c, p)| format!("{p} = {c}")).collect();
     let text_pairs: Vec<&(String, String)> = fk
         .columns
         .iter()
@@ -246,7 +272,7 @@ async fn respelling(
         hex.join(", "),
         d.own_rows(&tp.table),
         d.own_rows(parent),
-        on.join(" AND "),
+        join_on(engine, d, tp, parent, fk),
         differ.join(" AND ")
     );
     let mut types: Vec<DataType> = Vec::new();
@@ -273,9 +299,7 @@ async fn respelling(
     for mut row in rows {
         row.truncate(2 * n);
         let parent_key = row.split_off(n);
-        if needed(&row, &parent_key) {
-            map.insert(row, parent_key);
-        }
+        map.insert(row, parent_key);
     }
     if map.is_empty() {
         return Ok(None);
@@ -297,5 +321,113 @@ async fn respelling(
         columns: fk.columns.clone(),
         positions: positions(&tp.table, &fk.columns),
         map,
+        only: None,
     }))
+}
+
+/// Respelt, two rows of the child may hold the same value of one of its own unique
+/// keys ('abc' and 'ABC' both children of 'abc', each a primary key of its own where
+/// the child's column compares bytes): refused before anything is written, naming the
+/// key and a clash, where writing them would fail or overwrite one with the other.
+async fn refuse_clashes(
+    tp: &TablePlan,
+    parent: &Table,
+    fk: &ForeignKey,
+    r: &Respelling,
+    source: &mut Connection,
+) -> Result<(), SyncError> {
+    let d = source.dialect();
+    let engine = d.engine();
+    let t = &tp.table;
+    let mut keys: Vec<&[String]> = Vec::new();
+    if !t.primary_key.is_empty() {
+        keys.push(&t.primary_key);
+    }
+    keys.extend(t.unique_keys.iter().filter(|u| u.predicate.is_none()).map(|u| u.columns.as_slice()));
+    for key in keys.into_iter().filter(|k| k.iter().any(|c| r.columns.contains(c))) {
+        // The key as it is written: the FK's columns with the parent's bytes, the
+        // others as the child holds them.
+        let written: Vec<String> = key
+            .iter()
+            .map(|c| {
+                let col = match fk.columns.iter().position(|x| x == c) {
+                    Some(i) if r.columns.contains(c) => format!("p.{}", d.ident(&fk.referenced_columns[i])),
+                    _ => format!("c.{}", d.ident(c)),
+                };
+                let text = t.column(c).is_some_and(|x| x.normalized_type.is_text());
+                match (text, engine) {
+                    (true, Engine::Mysql) => format!("CAST({col} AS BINARY)"),
+                    (true, Engine::Postgres) => format!("({col})::text COLLATE \"C\""),
+                    (true, Engine::Sqlite) => format!("{col} COLLATE BINARY"),
+                    (false, _) => col,
+                }
+            })
+            .collect();
+        let sql = format!(
+            "SELECT count(*) FROM (SELECT {} FROM {} c JOIN {} p ON {} GROUP BY {} HAVING count(*) > 1) clashes",
+            written.join(", "),
+            d.own_rows(t),
+            d.own_rows(parent),
+            join_on(engine, d, tp, parent, fk),
+            written.join(", "),
+        );
+        let rows = source
+            .query(&sql, &[DataType::Int { bytes: 8, unsigned: false }])
+            .await
+            .map_err(|e| SyncError::Plan(format!("{}: FK {}: cannot check its key {}: {e}", tp.name, fk.name, key.join(", "))))?;
+        let clashes = match rows.first().and_then(|r| r.first()) {
+            Some(Value::Int(n)) => *n,
+            Some(Value::Text(t)) => t.parse().unwrap_or(0),
+            _ => 0,
+        };
+        if clashes > 0 {
+            let (child, parent_key) = r.map.iter().next().expect("a respelling has values");
+            return Err(SyncError::Plan(format!(
+                "{}: FK {} ({}) -> {}({}): children spell the parent key otherwise than it ({} for {}), which the \
+                 source's collation lets through; written with the parent's spelling, as another engine or a \
+                 transformer needs, {} rows of {} would have the same ({}), one of its own unique keys, where the \
+                 source tells them apart; copy to a destination of the same engine without transforming the key, \
+                 or make the child's spelling match its parent's in the source",
+                tp.name,
+                fk.name,
+                fk.columns.join(", "),
+                parent.name,
+                fk.referenced_columns.join(", "),
+                describe_key(&fk.columns, child),
+                describe_key(&fk.referenced_columns, parent_key),
+                clashes + 1,
+                tp.name,
+                key.join(", "),
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The FK's join of child `c` to parent `p`, compared as the source's FK check
+/// compares: the parent's column first (SQLite uses its collation), and on PostgreSQL
+/// the child's text in the parent column's collation (two explicit collations would
+/// leave the comparison without one: 42P22).
+fn join_on(engine: Engine, d: &dyn tether_connect::Dialect, tp: &TablePlan, parent: &Table, fk: &ForeignKey) -> String {
+    fk.columns
+        .iter()
+        .zip(&fk.referenced_columns)
+        .map(|(c, p)| {
+            let child = format!("c.{}", d.ident(c));
+            let collate = match engine {
+                Engine::Postgres if tp.table.column(c).is_some_and(|x| x.normalized_type.is_text()) => {
+                    let named = parent.extras.collations.get(p).cloned();
+                    let citext = parent.column(p).is_some_and(|x| x.engine_type.contains("citext"));
+                    match (named, citext) {
+                        (Some(n), _) => format!(" COLLATE {n}"),
+                        (None, false) => " COLLATE \"default\"".to_string(),
+                        (None, true) => String::new(),
+                    }
+                }
+                _ => String::new(),
+            };
+            format!("p.{} = {child}{collate}", d.ident(p))
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ")
 }
