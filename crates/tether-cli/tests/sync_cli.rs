@@ -685,12 +685,19 @@ fn an_interrupted_load_waiting_on_a_lock_stops_at_once() {
         .spawn()
         .expect("start sync");
     while count(&dest, waiting) == 0 {
-        assert!(Instant::now() < deadline + Duration::from_secs(20), "the load never waited on the lock");
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(20),
+            "the load never waited on the lock"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let pid = child.id().to_string();
     let interrupted = Instant::now();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().expect("kill").success());
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill")
+        .success());
     let out = child.wait_with_output().expect("wait");
     let took = interrupted.elapsed();
     // The blocker is ended either way, so the test does not wait for it.
@@ -704,9 +711,15 @@ fn an_interrupted_load_waiting_on_a_lock_stops_at_once() {
     let _ = blocker.join();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{err}");
-    assert!(took < Duration::from_secs(30), "the undo waited {took:?} for the lock: {err}");
+    assert!(
+        took < Duration::from_secs(30),
+        "the undo waited {took:?} for the lock: {err}"
+    );
     assert_eq!(
-        count(&dest, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'c'"),
+        count(
+            &dest,
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'c'"
+        ),
         0,
         "{err}"
     );

@@ -3203,9 +3203,7 @@ fn values_an_existing_narrower_postgres_column_would_change_are_refused() {
         "CREATE TABLE r (id int PRIMARY KEY, i bigint, d numeric(12,4)); INSERT INTO r VALUES (1, 7, 0.10);
          CREATE TABLE ch (id int PRIMARY KEY, v char(10)); INSERT INTO ch VALUES (1, 'ab');",
     );
-    dest.exec(
-        "CREATE TABLE r (id int PRIMARY KEY, i real, d real); CREATE TABLE ch (id int PRIMARY KEY, v char(5));",
-    );
+    dest.exec("CREATE TABLE r (id int PRIMARY KEY, i real, d real); CREATE TABLE ch (id int PRIMARY KEY, v char(5));");
     let only = |t: &str| {
         format!(
             "mode = \"data\"\nsource = \"{}\"\n[[destinations]]\nurl = \"{}\"\n[tables]\ninclude = [\"{t}\"]\n",
@@ -3216,18 +3214,29 @@ fn values_an_existing_narrower_postgres_column_would_change_are_refused() {
         let done = sync(&only(t)).unwrap_or_else(|e| panic!("{t}: {e}"));
         assert!(done.ok, "{t}: {done:?}");
     }
-    assert_eq!(first(&dest, "SELECT i::text, d::text FROM r"), [Some("7".into()), Some("0.1".into())]);
+    assert_eq!(
+        first(&dest, "SELECT i::text, d::text FROM r"),
+        [Some("7".into()), Some("0.1".into())]
+    );
     assert_eq!(first(&dest, "SELECT v FROM ch"), [Some("ab   ".into())]);
     src.exec("INSERT INTO r VALUES (2, 16777217, 1.5), (3, 1, 12345678.1234)");
-    let err = sync(&only("r")).expect_err("16777217 is 16777216 as a real").to_string();
+    let err = sync(&only("r"))
+        .expect_err("16777217 is 16777216 as a real")
+        .to_string();
     assert!(
-        err.contains("row (id)=(2) was rejected: its i would be stored changed there: a 4-byte real holds it as 16777216"),
+        err.contains(
+            "row (id)=(2) was rejected: its i would be stored changed there: a 4-byte real holds it as 16777216"
+        ),
         "{err}"
     );
     src.exec("DELETE FROM r WHERE id = 2");
-    let err = sync(&only("r")).expect_err("12345678.1234 is 12345678 as a real").to_string();
+    let err = sync(&only("r"))
+        .expect_err("12345678.1234 is 12345678 as a real")
+        .to_string();
     assert!(
-        err.contains("row (id)=(3) was rejected: its d would be stored changed there: a 4-byte real holds it as 12345678"),
+        err.contains(
+            "row (id)=(3) was rejected: its d would be stored changed there: a 4-byte real holds it as 12345678"
+        ),
         "{err}"
     );
 }

@@ -120,8 +120,7 @@ impl Narrow {
             }
             (Narrow::Real, Value::Text(t)) => {
                 let f: f64 = t.trim().parse().ok().filter(|f: &f64| f.is_finite())?;
-                ((f as f32).to_string() != f.to_string())
-                    .then(|| format!("a 4-byte real holds it as {}", f as f32))
+                ((f as f32).to_string() != f.to_string()).then(|| format!("a 4-byte real holds it as {}", f as f32))
             }
             // Longer with other characters, PostgreSQL refuses it (22001) by itself.
             (Narrow::Chars(n), Value::Text(t))
@@ -214,7 +213,11 @@ fn as_integral(v: &mut Value) {
     let whole = |f: f64| (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64);
     let n = match v {
         Value::Float(f) => whole(*f),
-        Value::Text(t) => t.trim().parse::<i64>().ok().or_else(|| t.trim().parse::<f64>().ok().and_then(whole)),
+        Value::Text(t) => t
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .or_else(|| t.trim().parse::<f64>().ok().and_then(whole)),
         _ => None,
     };
     if let Some(n) = n {

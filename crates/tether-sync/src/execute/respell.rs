@@ -343,7 +343,12 @@ async fn refuse_clashes(
     if !t.primary_key.is_empty() {
         keys.push(&t.primary_key);
     }
-    keys.extend(t.unique_keys.iter().filter(|u| u.predicate.is_none()).map(|u| u.columns.as_slice()));
+    keys.extend(
+        t.unique_keys
+            .iter()
+            .filter(|u| u.predicate.is_none())
+            .map(|u| u.columns.as_slice()),
+    );
     for key in keys.into_iter().filter(|k| k.iter().any(|c| r.columns.contains(c))) {
         // The key as it is written: the FK's columns with the parent's bytes, the
         // others as the child holds them.
@@ -372,9 +377,22 @@ async fn refuse_clashes(
             written.join(", "),
         );
         let rows = source
-            .query(&sql, &[DataType::Int { bytes: 8, unsigned: false }])
+            .query(
+                &sql,
+                &[DataType::Int {
+                    bytes: 8,
+                    unsigned: false,
+                }],
+            )
             .await
-            .map_err(|e| SyncError::Plan(format!("{}: FK {}: cannot check its key {}: {e}", tp.name, fk.name, key.join(", "))))?;
+            .map_err(|e| {
+                SyncError::Plan(format!(
+                    "{}: FK {}: cannot check its key {}: {e}",
+                    tp.name,
+                    fk.name,
+                    key.join(", ")
+                ))
+            })?;
         let clashes = match rows.first().and_then(|r| r.first()) {
             Some(Value::Int(n)) => *n,
             Some(Value::Text(t)) => t.parse().unwrap_or(0),
