@@ -37,6 +37,8 @@ pub struct Destination {
     /// `truncate = true` emptied the job's tables here, outside any transaction (a
     /// failure or an interruption after it says so).
     pub emptied: bool,
+    /// The connection was replaced after an interruption ([`Destination::reconnect`]).
+    pub reconnected: bool,
     /// Tables written so far on this destination: (table, rows, complete), for
     /// messages. A table is not complete when its copy stopped part way (another
     /// destination rejected a row of it, the read failed).
@@ -116,8 +118,9 @@ impl Made {
                     .await
             }
         };
-        if dropped.is_err() {
-            // One table per statement (SQLite), children first.
+        if dropped.is_err() && conn.engine() != tether_connect::Engine::Postgres {
+            // One table per statement (SQLite, MariaDB), children first; PostgreSQL drops
+            // them together or not at all (a lock timeout there would only repeat).
             dropped = Ok(());
             for name in sql_names.iter().rev() {
                 if let Err(e) = conn.execute(&format!("DROP TABLE IF EXISTS {name}")).await {
@@ -200,6 +203,7 @@ impl Destination {
         Ok(Destination {
             backend,
             emptied: self.emptied,
+            reconnected: false,
             shown: self.shown.clone(),
             url: self.url.clone(),
             conn,
@@ -230,10 +234,12 @@ impl Destination {
     /// from), left out here.
     pub async fn undo_created(&mut self, rows_stay: bool, told: Option<&str>) -> Option<String> {
         let mut dropped = self.made.undo(&mut self.conn).await;
-        if dropped.is_err() {
+        // (Not when the connection is new already: what failed was not the connection.)
+        if dropped.is_err() && !self.reconnected {
             // The run's connection may be what failed (killed, lost): once more on a
             // new one, so the tables do not stay because of it.
             if let Ok(mut fresh) = Connection::open_destination(&self.url).await {
+                bounded_locks(&mut fresh).await;
                 dropped = self.made.undo(&mut fresh).await;
                 fresh.close().await;
             }
@@ -394,12 +400,26 @@ impl Destination {
             if let Some(sql) = end {
                 let _ = tokio::time::timeout(std::time::Duration::from_secs(10), fresh.execute(&sql)).await;
             }
+            bounded_locks(&mut fresh).await;
             drop(std::mem::replace(&mut self.conn, fresh));
+            self.reconnected = true;
         }
     }
 }
 
 pub use crate::schema_plan::destination_name;
+
+/// An undo on a new connection waits at most 10 s for a lock (another session holding
+/// a table a DROP needs): it then says what stays, rather than hang for as long as
+/// that session lasts.
+async fn bounded_locks(conn: &mut Connection) {
+    let sql = match conn.engine() {
+        tether_connect::Engine::Postgres => "SET lock_timeout = '10s'",
+        tether_connect::Engine::Mysql => "SET SESSION lock_wait_timeout = 10, innodb_lock_wait_timeout = 10",
+        tether_connect::Engine::Sqlite => "PRAGMA busy_timeout = 10000",
+    };
+    let _ = conn.execute(sql).await;
+}
 
 /// The server's id of `conn`'s session, where it has one (not SQLite).
 async fn backend_of(conn: &mut Connection) -> Option<i64> {
@@ -639,6 +659,7 @@ pub async fn prepare_destination(
     Ok(Destination {
         backend,
         emptied: false,
+        reconnected: false,
         shown,
         url,
         conn,

@@ -369,8 +369,7 @@ async fn refuse_clashes(
             })
             .collect();
         let sql = format!(
-            "SELECT count(*) FROM (SELECT {} FROM {} c JOIN {} p ON {} GROUP BY {} HAVING count(*) > 1) clashes",
-            written.join(", "),
+            "SELECT max(n) FROM (SELECT count(*) AS n FROM {} c JOIN {} p ON {} GROUP BY {} HAVING count(*) > 1) clashes",
             d.own_rows(t),
             d.own_rows(parent),
             join_on(engine, d, tp, parent, fk),
@@ -413,7 +412,7 @@ async fn refuse_clashes(
                 fk.referenced_columns.join(", "),
                 describe_key(&fk.columns, child),
                 describe_key(&fk.referenced_columns, parent_key),
-                clashes + 1,
+                clashes,
                 tp.name,
                 key.join(", "),
             )));
