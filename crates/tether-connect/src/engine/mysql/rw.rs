@@ -311,12 +311,7 @@ pub async fn insert(
             duplicate_key: false,
         };
         conn.query_drop("START TRANSACTION").await.map_err(|e| match e {
-            mysql_async::Error::Server(_) => WriteError {
-                row: None,
-                message: describe(&e),
-                written,
-                duplicate_key: false,
-            },
+            mysql_async::Error::Server(_) => unplaced(&e, written),
             e => lost(&e),
         })?;
         let changed = |at: Option<usize>, message: String, first: usize| WriteError {
@@ -335,12 +330,7 @@ pub async fn insert(
                         return Err(changed(at, message, start));
                     }
                 }
-                conn.query_drop("COMMIT").await.map_err(|e| WriteError {
-                    row: None,
-                    message: describe(&e),
-                    written,
-                    duplicate_key: false,
-                })?;
+                conn.query_drop("COMMIT").await.map_err(|e| unplaced(&e, written))?;
                 // ON DUPLICATE KEY UPDATE counts an updated row twice.
                 written += if conflict == Conflict::Error {
                     n
@@ -382,18 +372,24 @@ pub async fn insert(
                         }
                     }
                 }
-                conn.query_drop("COMMIT").await.map_err(|e| WriteError {
-                    row: None,
-                    message: describe(&e),
-                    written,
-                    duplicate_key: false,
-                })?;
+                conn.query_drop("COMMIT").await.map_err(|e| unplaced(&e, written))?;
                 written += (end - start) as u64;
             }
         }
         start = end;
     }
     Ok(written)
+}
+
+/// A failure of no row in particular (a transaction's start or commit), after
+/// `written` rows.
+fn unplaced(e: &mysql_async::Error, written: u64) -> WriteError {
+    WriteError {
+        row: None,
+        message: describe(e),
+        written,
+        duplicate_key: false,
+    }
 }
 
 /// After a write with warnings: the first note saying the server stored a value other
