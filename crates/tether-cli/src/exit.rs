@@ -7,7 +7,7 @@ pub const FAILURE: i32 = 1;
 pub const USAGE: i32 = 2;
 pub const CONNECT: i32 = 3;
 pub const VERIFY: i32 = 4;
-/// Interrupted by Ctrl-C (128 + SIGINT, as shells report it).
+/// Interrupted by Ctrl-C or SIGTERM (128 + SIGINT, as shells report Ctrl-C).
 pub const INTERRUPTED: i32 = 130;
 
 /// `tether sync` finished but verification found orphans or missing rows (already printed).

@@ -22,7 +22,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(name = "tether", version, about, long_about = None, propagate_version = true)]
 #[command(
-    after_help = "Database URLs:\n  sqlite://PATH or a bare PATH ending in .sqlite/.db\n  postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE   (password also from PGPASSWORD)\n  mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE      (MariaDB and MySQL; password also from MYSQL_PWD)\n\nExit codes: 0 ok, 1 failure while working, 2 bad usage or configuration, 3 cannot connect, 4 verification failed, 130 interrupted."
+    after_help = "Database URLs:\n  sqlite://PATH or a bare PATH ending in .sqlite/.db\n  postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE   (password also from PGPASSWORD)\n  mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE      (MariaDB and MySQL; password also from MYSQL_PWD)\n\nExit codes: 0 ok, 1 failure while working, 2 bad usage or configuration, 3 cannot connect, 4 verification failed, 130 interrupted (Ctrl-C or SIGTERM; what the run wrote is undone as after a failure)."
 )]
 struct Cli {
     /// More log output on stderr (-v: info, -vv: debug). TETHER_LOG overrides.
