@@ -207,6 +207,19 @@ fn table_write(dest: &Destination, tp: &TablePlan, from: tether_connect::Engine)
     }
 }
 
+/// The first row of `batch` (its index), column and reason where the destination
+/// would store a value changed ([`Narrow`]); None at once for most tables.
+fn first_changed<'w>(w: &'w TableWrite, batch: &Batch) -> Option<(usize, &'w str, String)> {
+    if w.narrowed.is_empty() {
+        return None;
+    }
+    batch.iter().enumerate().find_map(|(at, row)| {
+        w.narrowed
+            .iter()
+            .find_map(|(i, column, narrow)| Some((at, column.as_str(), narrow.changes(&row[*i])?)))
+    })
+}
+
 /// `v` as the integer SQLite compares it with: 2.0 and '2.0' are 2; anything else
 /// stays as it is (the destination refuses it, naming the row).
 fn as_integral(v: &mut Value) {
@@ -267,8 +280,8 @@ async fn write_table(
     while let Some(mut batch) = rx.recv().await {
         // The parent's spelling where this engine would not match the source's.
         respell.apply_for(&name, engine, &mut batch);
-        for row in batch.iter_mut() {
-            for &i in &w.integral {
+        for &i in &w.integral {
+            for row in batch.iter_mut() {
                 as_integral(&mut row[i]);
             }
         }
@@ -277,27 +290,23 @@ async fn write_table(
             .iter()
             .map(|row| w.key_positions.iter().map(|&k| row[k].clone()).collect())
             .collect();
-        for (row, key) in batch.iter().zip(&keys) {
-            for (i, column, narrow) in &w.narrowed {
-                if let Some(why) = narrow.changes(&row[*i]) {
-                    return Err(SyncError::Rejected {
-                        destination: dest.shown.clone(),
-                        table: tp.name.clone(),
-                        key: describe_key(&w.key, key),
-                        message: format!(
-                            "its {column} would be stored changed there: {why} (the destination's column is {}, \
-                             the source's {}); widen the destination's column or transform the value",
-                            w.dest_table.column(column).map_or("", |c| c.engine_type.as_str()),
-                            tp.table.column(column).map_or("", |c| c.engine_type.as_str()),
-                        ),
-                        written: format!(
-                            "{written} rows of {} were written before it; tables complete: {}",
-                            tp.name,
-                            complete_tables(dest)
-                        ),
-                    });
-                }
-            }
+        if let Some((at, column, why)) = first_changed(w, &batch) {
+            return Err(SyncError::Rejected {
+                destination: dest.shown.clone(),
+                table: tp.name.clone(),
+                key: describe_key(&w.key, &keys[at]),
+                message: format!(
+                    "its {column} would be stored changed there: {why} (the destination's column is {}, \
+                     the source's {}); widen the destination's column or transform the value",
+                    w.dest_table.column(column).map_or("", |c| c.engine_type.as_str()),
+                    tp.table.column(column).map_or("", |c| c.engine_type.as_str()),
+                ),
+                written: format!(
+                    "{written} rows of {} were written before it; tables complete: {}",
+                    tp.name,
+                    complete_tables(dest)
+                ),
+            });
         }
         let out: Vec<Row> = if as_is {
             batch
