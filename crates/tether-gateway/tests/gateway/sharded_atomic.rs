@@ -306,6 +306,18 @@ fn a_node_restarted_after_its_prepare_is_recovered_before_the_running_gateways_n
     // As (a) above, but the gateway stays up while first restarts.
     let gw = first_killed_after_its_prepare(&db, first, second);
     first.start();
+    // Recovery forgets only records whose head session is gone (a live one may be a
+    // commit under way); under load the head may not have ended the failed commit's
+    // session yet when the next write comes.
+    wait_for("the head session of the failed commit to end", || {
+        db.cluster.head.query(
+            "",
+            "SELECT COUNT(*) FROM mysql.spider_xa x JOIN information_schema.PROCESSLIST p \
+             ON p.ID = CONV(LEFT(x.data, IF(x.gtrid_length > 16, x.gtrid_length - 16, x.gtrid_length)), 16, 10)",
+        )[0][0]
+            .as_deref()
+            == Some("0")
+    });
     // The next write through the same gateway reads item 2 for update: without a
     // recovery it would wait on first's prepared half (1205 after 50 s); with it,
     // item 2 is gone (committed), 0 rows.
