@@ -3,7 +3,7 @@
 //! statement: forwarded unchanged, refused (disallow), planned (managed), or handed
 //! to the keyspace's online migrations (`@@ddl_strategy`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ use crate::managed;
 use crate::online::{self, hook, DdlStrategy, OnlineStatement};
 use crate::protocol::Output;
 use crate::reply::{PreparedInfo, Reply, ServerError};
-use crate::route::{skip_comments, Command};
+use crate::route::{self, skip_comments, Command, Disguise, Source};
 use crate::sharded::guard::{self, Kind};
 use crate::wire::value::{Params, Value};
 
@@ -56,6 +56,8 @@ struct Prepared {
     /// Its text may create, rename or drop a temporary table (in a managed
     /// keyspace): executing it makes the session read the shadowed tables again.
     touches_temporary: bool,
+    /// It may run DDL: a managed keyspace's schema is read again after each run.
+    runs_ddl: bool,
 }
 
 impl Prepared {
@@ -121,6 +123,9 @@ pub struct Session {
     /// back: every statement there is refused until the client's ROLLBACK (or
     /// COMMIT, which fails), so nothing runs in autocommit by surprise.
     aborted: Option<String>,
+    /// Statements the client prepared in SQL (`PREPARE name FROM ...`), per
+    /// (keyspace, lowercased name): their text, `None` when it could not be read.
+    sql_prepared: HashMap<(String, String), Option<String>>,
 }
 
 /// What the session knows of the temporary tables shadowing a keyspace's tables.
@@ -150,6 +155,7 @@ impl Session {
             temporary: HashSet::new(),
             shadows: HashMap::new(),
             aborted: None,
+            sql_prepared: HashMap::new(),
         }
     }
 
@@ -192,6 +198,7 @@ impl Session {
         self.prepared.clear();
         self.temporary.clear();
         self.shadows.clear();
+        self.sql_prepared.clear();
         self.aborted = None;
         self.fk_checks = true;
         self.ddl_strategy = DdlStrategy::Direct;
@@ -228,13 +235,22 @@ impl Session {
     /// A text query: answered by the gateway or forwarded, its results written to
     /// `out`. `Err` only when writing to the client fails.
     pub async fn query(&mut self, sql: &str, out: &mut Output<'_>) -> io::Result<()> {
-        match self.route(sql).await {
+        let after = match self.look(sql).await {
+            Ok(after) => after,
+            Err(e) => {
+                self.report_status(out);
+                return out.replies(vec![Reply::Error(e)]).await;
+            }
+        };
+        let done = match self.route(sql).await {
             Route::Forward(ks) => self.backend(&ks).forward_query(sql, out).await,
             Route::Answered(replies) => {
                 self.report_status(out);
                 out.replies(replies).await
             }
-        }
+        };
+        self.follow(after).await;
+        done
     }
 
     /// Passes the current backend's transaction status on to the client's next OK.
@@ -379,6 +395,413 @@ impl Session {
                 }
             }
             _ => Route::Forward(ks),
+        }
+    }
+
+    /// What a query holds out of its first word's sight (review A findings 1-5):
+    /// the statements after the first, the statement of `SET STATEMENT ... FOR`,
+    /// `EXECUTE IMMEDIATE`, `PREPARE` / `EXECUTE`, compound statements, CALL,
+    /// executable comments, and tables of other keyspaces named `db.t`. `Err`
+    /// when a keyspace's rule refuses it (the same error as the plain spelling's,
+    /// or 1105 naming the form); else what must follow its run ([`After`]).
+    /// The common case (one plain statement naming no other keyspace's database)
+    /// costs a look at the text, no splitting.
+    async fn look(&mut self, sql: &str) -> Result<After, ServerError> {
+        let mut after = After::default();
+        let command = Command::of(sql);
+        if matches!(
+            command,
+            Command::Use(_)
+                | Command::ExplainFk(_)
+                | Command::ExplainShards
+                | Command::ShowDatabases
+                | Command::Online(_)
+                | Command::OnlineInvalid(_)
+        ) {
+            return Ok(after);
+        }
+        let Some(ks) = self.keyspace.clone() else {
+            return Ok(after);
+        };
+        let others = self.others(&ks);
+        let lead = skip_comments(sql);
+        let disguised = comments::may_have(sql)
+            || route::disguise(lead, true).is_some()
+            || (sql.contains(';') && crate::protocol::multi::split(sql).1.is_some());
+        let qualified = others
+            .iter()
+            .any(|o| !route::qualified_names(sql, &o.spec.database).is_empty());
+        if !disguised && !qualified {
+            return Ok(after);
+        }
+        let backslash = !self.backend(&ks).no_backslash_escapes();
+        let text = ks.as_run(sql, backslash).await?.into_owned();
+        let pieces = guard::statements(&text);
+        let mut items: Vec<Item> = Vec::new();
+        let compound = pieces
+            .first()
+            .is_some_and(|p| matches!(route::disguise(p, backslash), Some(Disguise::Compound(_))));
+        if compound {
+            items.push(Item {
+                form: COMPOUND,
+                text: Some(pieces.join("; ")),
+                checks_off: false,
+                compound: true,
+            });
+        }
+        let first_form = if comments::leads(sql) {
+            EXECUTABLE_COMMENT
+        } else {
+            PLAIN
+        };
+        let mut queue: VecDeque<(String, &'static str, bool, usize)> = pieces
+            .iter()
+            .enumerate()
+            .filter(|_| !compound)
+            .map(|(i, p)| (p.clone(), if i == 0 { first_form } else { LATER }, false, 0))
+            .collect();
+        // User variables the query sets before a statement reads them.
+        let mut vars: HashMap<String, Option<String>> = HashMap::new();
+        while let Some((t, form, off, depth)) = queue.pop_front() {
+            if let Some((name, value)) = route::user_variable_set(&t, backslash) {
+                vars.insert(name, value);
+            }
+            let item = |text: Option<String>, form: &'static str| Item {
+                form,
+                text,
+                checks_off: off,
+                compound: false,
+            };
+            match route::disguise(&t, backslash).filter(|_| depth < 4) {
+                Some(Disguise::SetStatement { inner, checks_off }) => {
+                    queue.push_front((inner, SET_STATEMENT, off || checks_off, depth + 1))
+                }
+                Some(Disguise::ExecuteImmediate(source)) => match self.source_text(&ks, source, &vars).await? {
+                    Some(inner) => queue.push_front((inner, EXECUTE_IMMEDIATE, off, depth + 1)),
+                    None => items.push(item(None, EXECUTE_IMMEDIATE)),
+                },
+                Some(Disguise::Prepare { name, text }) => {
+                    let inner = self.source_text(&ks, text, &vars).await?;
+                    after.prepared.push((name, inner.clone()));
+                    match inner {
+                        Some(inner) => queue.push_front((inner, PREPARE, off, depth + 1)),
+                        None => items.push(item(None, PREPARE)),
+                    }
+                }
+                Some(Disguise::Execute { name }) => {
+                    let known = match after.prepared.iter().rev().find(|(n, _)| *n == name) {
+                        Some((_, text)) => text.clone(),
+                        None => self.sql_prepared.get(&(ks.spec.name.clone(), name)).cloned().flatten(),
+                    };
+                    match known {
+                        Some(inner) => queue.push_front((inner, EXECUTE, off, depth + 1)),
+                        None => items.push(item(None, EXECUTE)),
+                    }
+                }
+                Some(Disguise::Deallocate { name }) => after.prepared.push((name, None)),
+                Some(Disguise::Call) => items.push(item(None, CALL)),
+                Some(Disguise::Compound(_)) => items.push(Item {
+                    form: COMPOUND,
+                    text: Some(t),
+                    checks_off: off,
+                    compound: true,
+                }),
+                None => items.push(item(Some(t), form)),
+            }
+        }
+        after.keyspace = Some(ks.clone());
+        self.judge(&ks, &others, &items, pieces.len(), &mut after).await?;
+        Ok(after)
+    }
+
+    /// Applies the keyspaces' rules to the statements [`Self::look`] found.
+    async fn judge(
+        &mut self,
+        ks: &Arc<Keyspace>,
+        others: &[Arc<Keyspace>],
+        items: &[Item],
+        pieces: usize,
+        after: &mut After,
+    ) -> Result<(), ServerError> {
+        // Sharded keyspaces: their guard refuses these forms (checks on).
+        let rules = !ks.spec.sharded;
+        let managed = rules && ks.mode() == FkMode::Managed;
+        let disallow = rules && ks.mode() == FkMode::Disallow;
+        let mut fk: Option<HashSet<String>> = None;
+        // `SET foreign_key_checks = 0; DELETE ...` in one query: what follows runs
+        // with checks off (the client's responsibility, as for separate statements).
+        let mut off = !self.fk_checks;
+        for item in items {
+            let Some(t) = &item.text else {
+                // A routine's statements, or a text the gateway cannot read.
+                after.ddl = true;
+                after.fk_unseen = true;
+                if item.form == CALL {
+                    continue;
+                }
+                if disallow {
+                    return Err(unreadable(ks, "disallow", item.form, "create a foreign key"));
+                }
+                if managed && !off && !self.fk_tables(ks, &mut fk).await?.is_empty() {
+                    return Err(unreadable(ks, "managed", item.form, "write tables with foreign keys"));
+                }
+                continue;
+            };
+            let lower = t.to_ascii_lowercase();
+            if item.compound {
+                let words: Vec<&str> = lower
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .collect();
+                let has = |list: &[&str]| words.iter().any(|w| list.contains(w));
+                if has(&[
+                    "create", "alter", "drop", "rename", "truncate", "execute", "prepare", "call",
+                ]) {
+                    after.ddl = true;
+                }
+                if lower.contains("foreign_key_checks") || has(&["execute", "call"]) {
+                    after.fk_checks = true;
+                }
+                if disallow && (lower.contains("foreign key") || lower.contains("references")) {
+                    let fk = ddl::NewForeignKey {
+                        table: "?".into(),
+                        constraint: None,
+                    };
+                    return Err(ddl::disallowed(&ks.spec.name, &fk));
+                }
+                if disallow && has(&["execute", "prepare"]) {
+                    return Err(unreadable(ks, "disallow", item.form, "create a foreign key"));
+                }
+                if managed && !off && has(&["insert", "update", "delete", "replace", "execute", "call"]) {
+                    let fk = self.fk_tables(ks, &mut fk).await?;
+                    if let Some(table) = named_fk_table(t, fk) {
+                        return Err(disguised_write(&ks.spec.name, item.form, &table));
+                    }
+                }
+                continue;
+            }
+            let word = lower
+                .trim_start_matches(|c: char| c == '(' || c.is_whitespace())
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .next()
+                .unwrap_or("")
+                .to_string();
+            let is_ddl = matches!(word.as_str(), "create" | "alter" | "drop" | "rename" | "truncate");
+            let is_write = matches!(word.as_str(), "insert" | "update" | "delete" | "replace");
+            match word.as_str() {
+                "use" if pieces > 1 || item.form != PLAIN => return Err(use_alone(t)),
+                "set" if lower.contains("foreign_key_checks") => {
+                    after.fk_checks = true;
+                    if let Some(v) = route::foreign_key_checks_value(skip_comments(t)) {
+                        off = !v;
+                    }
+                }
+                _ if is_ddl => {
+                    after.ddl = true;
+                    if disallow && word != "drop" && word != "truncate" {
+                        if let Some(fk) = ddl::created_foreign_key(t) {
+                            return Err(ddl::disallowed(&ks.spec.name, &fk));
+                        }
+                    }
+                }
+                _ if is_write && item.form != PLAIN && managed && !off && !item.checks_off => {
+                    let fk = self.fk_tables(ks, &mut fk).await?;
+                    if let Some(table) = named_fk_table(t, fk) {
+                        return Err(disguised_write(&ks.spec.name, item.form, &table));
+                    }
+                }
+                _ => {}
+            }
+            if !(is_ddl || is_write) {
+                continue;
+            }
+            // Tables of other keyspaces named `db.t`: their keyspace's rule.
+            for o in others {
+                let named = route::qualified_names(t, &o.spec.database);
+                if named.is_empty() {
+                    continue;
+                }
+                match o.mode() {
+                    FkMode::Disallow if is_ddl => {
+                        if let Some(fk) = ddl::created_foreign_key(t) {
+                            return Err(ddl::disallowed(&o.spec.name, &fk));
+                        }
+                        if let Some(e) = self.renamed_into(ks, o, t).await? {
+                            return Err(e);
+                        }
+                    }
+                    FkMode::Managed if is_ddl => after.elsewhere.push(o.clone()),
+                    FkMode::Managed if is_write && !off && !item.checks_off && !o.spec.sharded => {
+                        let fk = managed::session_state::fk_tables(&*o.schema().await?);
+                        if let Some(table) = named.iter().find(|n| fk.contains(*n)) {
+                            return Err(other_keyspace_write(ks, o, table));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The tables of `ks` with FKs or referred to, read once per [`Self::judge`].
+    async fn fk_tables<'f>(
+        &self,
+        ks: &Keyspace,
+        fk: &'f mut Option<HashSet<String>>,
+    ) -> Result<&'f HashSet<String>, ServerError> {
+        if fk.is_none() {
+            *fk = Some(managed::session_state::fk_tables(&*ks.schema().await?));
+        }
+        Ok(fk.as_ref().expect("set above"))
+    }
+
+    /// The other keyspaces with FK rules (managed, disallow) whose database is on
+    /// `ks`'s server: a statement naming `db.t` reaches them.
+    fn others(&self, ks: &Keyspace) -> Vec<Arc<Keyspace>> {
+        let server = |k: &Keyspace| match &k.spec.url {
+            tether_connect::DbUrl::Mysql(s) => Some((s.host.clone(), s.port, s.socket.clone())),
+            _ => None,
+        };
+        let here = server(ks);
+        self.shared
+            .keyspaces
+            .values()
+            .filter(|o| {
+                o.mode() != FkMode::Unmanaged
+                    && !o.spec.database.eq_ignore_ascii_case(&ks.spec.database)
+                    && server(o) == here
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// RENAME TABLE (or ALTER TABLE ... RENAME) of a table with foreign keys into
+    /// the database of `target`, a disallow keyspace: its 1215.
+    async fn renamed_into(
+        &mut self,
+        ks: &Keyspace,
+        target: &Keyspace,
+        t: &str,
+    ) -> Result<Option<ServerError>, ServerError> {
+        let words: Vec<String> = t
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|w| !w.is_empty())
+            .map(|w| w.replace('`', "").to_lowercase())
+            .collect();
+        let db = target.spec.database.to_lowercase();
+        let mut sources = Vec::new();
+        match words.first().map(String::as_str) {
+            Some("rename") => {
+                for (i, w) in words.iter().enumerate() {
+                    if w == "to" && i > 0 && words.get(i + 1).is_some_and(|n| n.starts_with(&format!("{db}."))) {
+                        sources.push(words[i - 1].clone());
+                    }
+                }
+            }
+            Some("alter") => {
+                let renames = words.iter().enumerate().any(|(i, w)| {
+                    w == "rename"
+                        && words[i + 1..]
+                            .iter()
+                            .find(|n| *n != "to" && *n != "as")
+                            .is_some_and(|n| n.starts_with(&format!("{db}.")))
+                });
+                if let (true, Some(i)) = (renames, words.iter().position(|w| w == "table")) {
+                    sources.extend(words.get(i + 1).cloned());
+                }
+            }
+            _ => {}
+        }
+        for source in sources {
+            let (schema, table) = match source.split_once('.') {
+                Some((d, t)) => (format!("'{}'", d.replace('\'', "''")), t.to_string()),
+                None => ("DATABASE()".to_string(), source.clone()),
+            };
+            let rows = self
+                .backend(ks)
+                .read(&format!(
+                    "SELECT CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS \
+                     WHERE CONSTRAINT_SCHEMA = {schema} AND TABLE_NAME = '{}' LIMIT 1",
+                    table.replace('\'', "''")
+                ))
+                .await?;
+            if let Some(row) = rows.rows.first() {
+                let fk = ddl::NewForeignKey {
+                    table: source.clone(),
+                    constraint: row.first().map(Value::text),
+                };
+                return Ok(Some(ddl::disallowed(&target.spec.name, &fk)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The text a dynamic statement runs: a literal's value, or the value of an
+    /// expression the gateway may evaluate again (variables, string functions);
+    /// `None` when it cannot read it.
+    /// `vars`: the user variables the query sets before (their literal values;
+    /// `None`: set otherwise), which the backend does not hold yet.
+    async fn source_text(
+        &mut self,
+        ks: &Keyspace,
+        source: Source,
+        vars: &HashMap<String, Option<String>>,
+    ) -> Result<Option<String>, ServerError> {
+        match source {
+            Source::Literal(text) => Ok(Some(text)),
+            Source::Expression(e)
+                if e.trim().starts_with('@') && vars.contains_key(&e.trim()[1..].to_ascii_lowercase()) =>
+            {
+                Ok(vars[&e.trim()[1..].to_ascii_lowercase()].clone())
+            }
+            Source::Expression(e) if route::user_variables(&e).iter().any(|v| vars.contains_key(v)) => Ok(None),
+            Source::Expression(e) if route::pure_expression(&e) => {
+                let rows = self.backend(ks).read(&format!("SELECT CAST(({e}) AS CHAR)")).await?;
+                Ok(rows
+                    .rows
+                    .first()
+                    .and_then(|r| r.first())
+                    .filter(|v| !matches!(v, Value::Null))
+                    .map(Value::text))
+            }
+            Source::Expression(_) => Ok(None),
+        }
+    }
+
+    /// What follows a query's run ([`After`]): schemas to read again, the
+    /// session's `foreign_key_checks` read back, SQL-prepared texts kept.
+    async fn follow(&mut self, after: After) {
+        let Some(ks) = after.keyspace else {
+            return;
+        };
+        for (name, text) in after.prepared {
+            let key = (ks.spec.name.clone(), name);
+            match text {
+                Some(_) => self.sql_prepared.insert(key, text),
+                None => self.sql_prepared.remove(&key),
+            };
+        }
+        if after.ddl && ks.mode() == FkMode::Managed {
+            ks.after_ddl().await;
+        }
+        for o in after.elsewhere {
+            o.after_ddl().await;
+        }
+        if after.fk_checks || (after.fk_unseen && !self.fk_checks) {
+            self.read_fk_checks(&ks).await;
+        }
+    }
+
+    /// Reads the session's `foreign_key_checks` back from the backend of `ks`.
+    async fn read_fk_checks(&mut self, ks: &Keyspace) {
+        let backend = self.backend(ks);
+        let now = backend.read("SELECT @@SESSION.foreign_key_checks").await;
+        if let Some(v) = now
+            .ok()
+            .and_then(|rows| rows.rows.first()?.first().map(|v| v.text() != "0"))
+        {
+            backend.set_fk_checks(v);
+            self.fk_checks = v;
         }
     }
 
@@ -613,12 +1036,22 @@ impl Session {
             // Under state the plan cannot follow, InnoDB runs the write (exact rows
             // and errors; its cascades are not statements of their own), or, with
             // no InnoDB of the keyspace's behind a sharded head, it is refused.
+            let state = match managed::session_state::read_state(self.backend(ks), sql).await {
+                Ok(state) => state,
+                Err(e) => return Some(vec![Reply::Error(e)]),
+            };
+            if !state.fk_checks {
+                // Turned off out of the route's sight (a later statement of a
+                // query, EXECUTE IMMEDIATE, a routine): MariaDB does no FK work for
+                // the write, and neither does the gateway from now on.
+                tracing::debug!("keyspace {}: foreign_key_checks is off on the backend", ks.spec.name);
+                self.fk_checks = false;
+                self.backend(ks).set_fk_checks(false);
+                return None;
+            }
             let why = match shadowed.iter().min() {
                 Some(t) => Some(format!("a temporary table of the session shadows `{t}`")),
-                None => match managed::session_state::mode_conflict(self.backend(ks), sql).await {
-                    Ok(why) => why,
-                    Err(e) => return Some(vec![Reply::Error(e)]),
-                },
+                None => state.conflict,
             };
             if let Some(why) = why {
                 if ks.spec.sharded {
@@ -665,7 +1098,15 @@ impl Session {
 
     pub async fn prepare(&mut self, sql: &str) -> Result<PreparedInfo, ServerError> {
         let ks = self.current()?;
-        self.sharded_guard(&ks, sql, &Command::of(sql)).await?;
+        let command = Command::of(sql);
+        self.sharded_guard(&ks, sql, &command).await?;
+        // DDL prepared with COM_STMT_PREPARE: the same rules as sent as text.
+        let runs_ddl = self.look(sql).await?.ddl || matches!(command, Command::Ddl { .. });
+        if let (FkMode::Disallow, Command::Ddl { may_create_fk: true }) = (ks.mode(), &command) {
+            if let Some(fk) = ddl::created_foreign_key(sql) {
+                return Err(ddl::disallowed(&ks.spec.name, &fk));
+            }
+        }
         let (planned, decided_at) = classify(&ks, sql).await?;
         let statement = self.backend(&ks).prepare(sql).await?;
         let id = self.next_statement;
@@ -686,6 +1127,7 @@ impl Session {
                 planned,
                 decided_at,
                 touches_temporary,
+                runs_ddl,
             },
         );
         Ok(info)
@@ -719,9 +1161,13 @@ impl Session {
         if !in_transaction {
             ks.pass_gate(&p.statement.sql).await;
         }
-        backend_in(&mut self.backends, ks, self.found_rows, self.fk_checks)
+        let done = backend_in(&mut self.backends, ks, self.found_rows, self.fk_checks)
             .forward_execute(&mut p.statement, params, out)
-            .await
+            .await;
+        if p.runs_ddl && ks.mode() == FkMode::Managed {
+            ks.after_ddl().await;
+        }
+        done
     }
 
     /// Executes a prepared statement the session has work for: the sharded guard,
@@ -768,6 +1214,93 @@ impl Session {
             self.backend(&p.keyspace).close_statement(p.statement).await;
         }
     }
+}
+
+/// How a statement found by `Session::look` reached the server, for errors.
+const PLAIN: &str = "";
+const EXECUTABLE_COMMENT: &str = "an executable comment";
+const LATER: &str = "a statement after the first of a query";
+const SET_STATEMENT: &str = "SET STATEMENT ... FOR";
+const EXECUTE_IMMEDIATE: &str = "EXECUTE IMMEDIATE";
+const PREPARE: &str = "PREPARE ... FROM";
+const EXECUTE: &str = "EXECUTE of a statement prepared in SQL";
+const CALL: &str = "CALL";
+const COMPOUND: &str = "a compound statement (BEGIN NOT ATOMIC ... END)";
+
+/// One statement a query runs, as `Session::look` found it.
+struct Item {
+    form: &'static str,
+    /// Its text; `None`: out of sight (a routine's, or dynamic text not read).
+    text: Option<String>,
+    /// `SET STATEMENT foreign_key_checks = 0 FOR` it.
+    checks_off: bool,
+    /// A compound statement: `text` is all of it, judged by its words.
+    compound: bool,
+}
+
+/// What must follow a query's run (`Session::follow`).
+#[derive(Default)]
+struct After {
+    /// The keyspace the query ran in (`None`: nothing to follow).
+    keyspace: Option<Arc<Keyspace>>,
+    /// It may have run DDL there: a managed keyspace's schema is read again.
+    ddl: bool,
+    /// Other managed keyspaces whose tables its DDL named (`db.t`).
+    elsewhere: Vec<Arc<Keyspace>>,
+    /// It sets `foreign_key_checks`: read back.
+    fk_checks: bool,
+    /// It ran statements out of sight, which may set it.
+    fk_unseen: bool,
+    /// Statements it prepared in SQL (name, text; `None`: deallocated or not read).
+    prepared: Vec<(String, Option<String>)>,
+}
+
+/// The first table of `fk` (tables with FKs or referred to) that `sql` names.
+fn named_fk_table(sql: &str, fk: &HashSet<String>) -> Option<String> {
+    let mut tables: Vec<&String> = fk.iter().collect();
+    tables.sort();
+    tables.into_iter().find(|t| route::names(sql, t)).cloned()
+}
+
+/// Error 1105 for a write to a table with FKs that a managed keyspace's session
+/// sends in a form the gateway does not plan (InnoDB would cascade it, out of the
+/// binlog's statements).
+fn disguised_write(keyspace: &str, form: &str, table: &str) -> ServerError {
+    ServerError::gateway(format!(
+        "tether gateway: keyspace `{keyspace}` is managed: a write naming `{table}` (a table of its foreign keys) \
+         through {form} is refused (the gateway plans the foreign-key work of a write sent as a statement of its \
+         own; InnoDB would cascade this one out of the binlog's statements): send the write alone"
+    ))
+}
+
+/// Error 1105 for dynamic SQL whose text the gateway cannot read.
+fn unreadable(ks: &Keyspace, mode: &str, form: &str, could: &str) -> ServerError {
+    ServerError::gateway(format!(
+        "tether gateway: keyspace `{}` is {mode}: {form} of a statement text the gateway cannot read is refused \
+         (it could {could} out of the gateway's sight); give the text as a string literal, a user variable or \
+         string functions of those",
+        ks.spec.name
+    ))
+}
+
+/// Error 1105 for `USE` in a query of several statements (or a dynamic one).
+fn use_alone(piece: &str) -> ServerError {
+    let shown: String = piece.chars().take(80).collect();
+    ServerError::gateway(format!(
+        "tether gateway: `{shown}` must be a query of its own (USE switches the keyspace the gateway routes \
+         to): send it, then the other statements"
+    ))
+}
+
+/// Error 1105 for a write from one keyspace's session to a table with FKs of a
+/// managed keyspace (`db.t`): planned only in that keyspace's own sessions.
+fn other_keyspace_write(ks: &Keyspace, target: &Keyspace, table: &str) -> ServerError {
+    ServerError::gateway(format!(
+        "tether gateway: a write to `{}`.`{table}` (a table of keyspace `{}`'s foreign keys, which is managed) \
+         from keyspace `{}` is refused (the gateway plans the foreign-key work of managed keyspaces' writes in \
+         their own sessions): `USE {}` and send it there",
+        target.spec.database, target.spec.name, ks.spec.name, target.spec.name
+    ))
 }
 
 /// The session's backend connection of `ks` (opened on first use); a free function

@@ -15,8 +15,21 @@ use crate::backend::Backend;
 use crate::reply::{Reply, ServerError};
 use crate::wire::value::Value;
 
-/// Why the plan of `sql` cannot run under the session's settings (read from the
-/// backend: `@@sql_mode`, `@@sql_auto_is_null`), or `None` when it can.
+/// The session's state a planned write depends on, read from the backend in one
+/// query before the plan runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    /// Why the plan of the write cannot run under the session's settings
+    /// (see [`conflict`]), or `None` when it can.
+    pub conflict: Option<String>,
+    /// `@@SESSION.foreign_key_checks`, whatever set it: a query of several
+    /// statements, EXECUTE IMMEDIATE, a stored routine (review A finding 5). Off:
+    /// MariaDB does no FK work for the write, and the gateway plans none.
+    pub fk_checks: bool,
+}
+
+/// The session's [`State`] for the plan of `sql` (read from the backend:
+/// `@@sql_mode`, `@@sql_auto_is_null`, `@@foreign_key_checks`).
 ///
 /// - `EMPTY_STRING_IS_NULL`: the gateway writes the keys it read as literals
 ///   (`IN ('')`, `CASE` maps), which this mode reads as NULL.
@@ -33,21 +46,24 @@ use crate::wire::value::Value;
 ///   gateway's own reads run with it off, see `backend::OWN_READ`).
 ///
 /// NO_BACKSLASH_ESCAPES is refused before this (`no_backslash_escapes`).
-pub async fn mode_conflict(backend: &mut Backend, sql: &str) -> Result<Option<String>, ServerError> {
+pub async fn read_state(backend: &mut Backend, sql: &str) -> Result<State, ServerError> {
     let rows = backend
         // Not with the gateway's own `sql_auto_is_null = 0` (`Backend::read`),
         // but whatever `sql_select_limit` (0 would return no row).
         .read_as_is(
             "SET STATEMENT sql_select_limit = 18446744073709551615 FOR \
-             SELECT @@SESSION.sql_mode, @@SESSION.sql_auto_is_null",
+             SELECT @@SESSION.sql_mode, @@SESSION.sql_auto_is_null, @@SESSION.foreign_key_checks",
         )
         .await?;
     let row = rows.rows.first();
     let text = |i: usize| row.and_then(|r| r.get(i)).map(Value::text).unwrap_or_default();
-    Ok(conflict(&text(0), text(1) != "0" && !text(1).is_empty(), sql))
+    Ok(State {
+        conflict: conflict(&text(0), text(1) != "0" && !text(1).is_empty(), sql),
+        fk_checks: text(2) != "0",
+    })
 }
 
-/// [`mode_conflict`] on the values read: `mode` the session's sql_mode,
+/// [`read_state`]'s conflict on the values read: `mode` the session's sql_mode,
 /// `auto_is_null` its `sql_auto_is_null`.
 pub fn conflict(mode: &str, auto_is_null: bool, sql: &str) -> Option<String> {
     let flags: HashSet<String> = mode.split(',').map(|f| f.trim().to_ascii_uppercase()).collect();

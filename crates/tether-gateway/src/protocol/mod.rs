@@ -17,7 +17,7 @@
 //! column definitions and rows relayed as the backend encoded them: see [`Output`].
 
 mod handshake;
-mod multi;
+pub(crate) mod multi;
 mod output;
 
 use std::collections::HashMap;

@@ -7,6 +7,7 @@ mod support;
 mod binlog;
 mod clash;
 mod differential;
+mod disguised;
 mod heldout;
 mod limits;
 mod managed;
