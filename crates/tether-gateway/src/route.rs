@@ -730,4 +730,94 @@ mod tests {
         assert_eq!(Command::of("show tables"), Command::Other);
         assert_eq!(Command::of("ROLLBACK"), Command::Rollback);
     }
+    #[test]
+    fn finds_the_statements_run_in_disguise() {
+        let d = |sql| disguise(sql, true);
+        assert_eq!(
+            d("SET STATEMENT max_statement_time = 0 FOR ALTER TABLE g ADD FOREIGN KEY (x) REFERENCES p (id)"),
+            Some(Disguise::SetStatement {
+                inner: "ALTER TABLE g ADD FOREIGN KEY (x) REFERENCES p (id)".into(),
+                checks_off: false
+            })
+        );
+        assert_eq!(
+            d("set statement sql_mode = 'a,for', foreign_key_checks = 0 for delete from p"),
+            Some(Disguise::SetStatement {
+                inner: "delete from p".into(),
+                checks_off: true
+            })
+        );
+        assert_eq!(
+            d("EXECUTE IMMEDIATE 'create table c (a varchar(9) default ''x'')'"),
+            Some(Disguise::ExecuteImmediate(Source::Literal(
+                "create table c (a varchar(9) default 'x')".into()
+            )))
+        );
+        assert_eq!(
+            d("execute immediate 'delete from p where id = ?' using 3"),
+            Some(Disguise::ExecuteImmediate(Source::Literal(
+                "delete from p where id = ?".into()
+            )))
+        );
+        assert_eq!(
+            d("EXECUTE IMMEDIATE CONCAT('alter table c5 add ', 'foreign key (pid) references p(id)')"),
+            Some(Disguise::ExecuteImmediate(Source::Expression(
+                "CONCAT('alter table c5 add ', 'foreign key (pid) references p(id)')".into()
+            )))
+        );
+        assert_eq!(
+            d("PREPARE `S 1` FROM @q"),
+            Some(Disguise::Prepare {
+                name: "s 1".into(),
+                text: Source::Expression("@q".into())
+            })
+        );
+        assert_eq!(
+            d("prepare s from 'it\\'s'"),
+            Some(Disguise::Prepare {
+                name: "s".into(),
+                text: Source::Literal("it's".into())
+            })
+        );
+        assert_eq!(d("EXECUTE s USING 1"), Some(Disguise::Execute { name: "s".into() }));
+        assert_eq!(
+            d("DEALLOCATE PREPARE s"),
+            Some(Disguise::Deallocate { name: "s".into() })
+        );
+        assert_eq!(d("call pr()"), Some(Disguise::Call));
+        assert!(matches!(
+            d("BEGIN NOT ATOMIC DELETE FROM p"),
+            Some(Disguise::Compound(_))
+        ));
+        assert_eq!(d("BEGIN"), None);
+        assert_eq!(d("begin work"), None);
+        assert_eq!(d("SET @a = 1"), None);
+        assert_eq!(d("DROP TABLE t"), None);
+        assert_eq!(d("SELECT 'execute immediate'"), None);
+    }
+
+    #[test]
+    fn reads_variables_names_and_pure_expressions() {
+        assert_eq!(
+            user_variable_set("SET @q = 'drop table t'", true),
+            Some(("q".into(), Some("drop table t".into())))
+        );
+        assert_eq!(
+            user_variable_set("set @Q := concat('a', 'b')", true),
+            Some(("q".into(), None))
+        );
+        assert_eq!(user_variable_set("SET @@session.x = 1", true), None);
+        assert_eq!(user_variables("CONCAT(@a, '@b', @@c, @D)"), ["a", "d"]);
+        assert!(pure_expression("CONCAT('x', @a, 3, REPLACE(@b, 'y', 'z'))"));
+        assert!(!pure_expression("(SELECT 'x')"));
+        assert!(!pure_expression("f(1)"));
+        assert_eq!(
+            qualified_names("DELETE FROM Shop.p, `shop`.`q r` WHERE shopx.a = 1", "shop"),
+            ["p", "q r"]
+        );
+        assert_eq!(qualified_names("SELECT 'shop' . 1", "shop"), Vec::<String>::new());
+        assert!(names("DELETE FROM `p` WHERE 1", "p"));
+        assert!(!names("DELETE FROM pp", "p"));
+        assert_eq!(Command::of("USE shop; DELETE FROM p"), Command::Other);
+    }
 }

@@ -462,6 +462,9 @@ impl Session {
             .collect();
         // User variables the query sets before a statement reads them.
         let mut vars: HashMap<String, Option<String>> = HashMap::new();
+        // Dynamic text is evaluated only where a rule needs it (an unmanaged
+        // keyspace naming no other keyspace only re-reads what may have changed).
+        let evaluate = (ks.mode() != FkMode::Unmanaged && !ks.spec.sharded) || !others.is_empty();
         while let Some((t, form, off, depth)) = queue.pop_front() {
             if let Some((name, value)) = route::user_variable_set(&t, backslash) {
                 vars.insert(name, value);
@@ -476,12 +479,13 @@ impl Session {
                 Some(Disguise::SetStatement { inner, checks_off }) => {
                     queue.push_front((inner, SET_STATEMENT, off || checks_off, depth + 1))
                 }
-                Some(Disguise::ExecuteImmediate(source)) => match self.source_text(&ks, source, &vars).await? {
+                Some(Disguise::ExecuteImmediate(source)) => match self.source_text(&ks, source, &vars, evaluate).await?
+                {
                     Some(inner) => queue.push_front((inner, EXECUTE_IMMEDIATE, off, depth + 1)),
                     None => items.push(item(None, EXECUTE_IMMEDIATE)),
                 },
                 Some(Disguise::Prepare { name, text }) => {
-                    let inner = self.source_text(&ks, text, &vars).await?;
+                    let inner = self.source_text(&ks, text, &vars, evaluate).await?;
                     after.prepared.push((name, inner.clone()));
                     match inner {
                         Some(inner) => queue.push_front((inner, PREPARE, off, depth + 1)),
@@ -603,7 +607,16 @@ impl Session {
                         }
                     }
                 }
-                _ if is_write && item.form != PLAIN && managed && !off && !item.checks_off => {
+                // A query's first statement, also in an executable comment, is
+                // planned by the route step (several statements with a write to
+                // FK tables: refused by the planner).
+                _ if is_write
+                    && item.form != PLAIN
+                    && item.form != EXECUTABLE_COMMENT
+                    && managed
+                    && !off
+                    && !item.checks_off =>
+                {
                     let fk = self.fk_tables(ks, &mut fk).await?;
                     if let Some(table) = named_fk_table(t, fk) {
                         return Err(disguised_write(&ks.spec.name, item.form, &table));
@@ -658,18 +671,21 @@ impl Session {
     /// The other keyspaces with FK rules (managed, disallow) whose database is on
     /// `ks`'s server: a statement naming `db.t` reaches them.
     fn others(&self, ks: &Keyspace) -> Vec<Arc<Keyspace>> {
-        let server = |k: &Keyspace| match &k.spec.url {
-            tether_connect::DbUrl::Mysql(s) => Some((s.host.clone(), s.port, s.socket.clone())),
-            _ => None,
+        use tether_connect::DbUrl;
+        if self.shared.keyspaces.len() < 2 {
+            return Vec::new();
+        }
+        let same_server = |o: &Keyspace| match (&ks.spec.url, &o.spec.url) {
+            (DbUrl::Mysql(a), DbUrl::Mysql(b)) => a.host == b.host && a.port == b.port && a.socket == b.socket,
+            _ => false,
         };
-        let here = server(ks);
         self.shared
             .keyspaces
             .values()
             .filter(|o| {
                 o.mode() != FkMode::Unmanaged
                     && !o.spec.database.eq_ignore_ascii_case(&ks.spec.database)
-                    && server(o) == here
+                    && same_server(o)
             })
             .cloned()
             .collect()
@@ -740,12 +756,14 @@ impl Session {
     /// expression the gateway may evaluate again (variables, string functions);
     /// `None` when it cannot read it.
     /// `vars`: the user variables the query sets before (their literal values;
-    /// `None`: set otherwise), which the backend does not hold yet.
+    /// `None`: set otherwise), which the backend does not hold yet. `evaluate`:
+    /// an expression may be evaluated on the backend (else it is not read).
     async fn source_text(
         &mut self,
         ks: &Keyspace,
         source: Source,
         vars: &HashMap<String, Option<String>>,
+        evaluate: bool,
     ) -> Result<Option<String>, ServerError> {
         match source {
             Source::Literal(text) => Ok(Some(text)),
@@ -755,7 +773,7 @@ impl Session {
                 Ok(vars[&e.trim()[1..].to_ascii_lowercase()].clone())
             }
             Source::Expression(e) if route::user_variables(&e).iter().any(|v| vars.contains_key(v)) => Ok(None),
-            Source::Expression(e) if route::pure_expression(&e) => {
+            Source::Expression(e) if evaluate && route::pure_expression(&e) => {
                 let rows = self.backend(ks).read(&format!("SELECT CAST(({e}) AS CHAR)")).await?;
                 Ok(rows
                     .rows

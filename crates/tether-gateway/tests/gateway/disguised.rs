@@ -317,6 +317,12 @@ fn managed_writes_in_disguise_are_refused_or_pass_untouched() {
             assert_eq!(code, 0, "{ks}: {message}");
         }
         assert_eq!(rows(&mut dm, "SELECT COUNT(*) FROM p").await, [["3"]]);
+        // A write alone in an executable comment is planned, as before.
+        g.query_drop("/*!40000 DELETE FROM p WHERE id = 2 */").await.unwrap();
+        assert_eq!(
+            rows(&mut dm, "SELECT id FROM c ORDER BY id").await,
+            [["10"], ["30"], ["40"]]
+        );
     });
 }
 
