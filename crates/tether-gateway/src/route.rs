@@ -307,6 +307,17 @@ pub fn disguise(piece: &str, backslash_escapes: bool) -> Option<Disguise> {
     }
 }
 
+/// `EXECUTE IMMEDIATE 'text'` with nothing after the literal (no USING): the
+/// text, which runs as if it had been sent alone.
+pub fn immediate_literal(piece: &str, backslash_escapes: bool) -> Option<String> {
+    let (first, rest) = next_word(skip_comments(piece))?;
+    let (second, rest) = next_word(rest)?;
+    if first != "execute" || second != "immediate" {
+        return None;
+    }
+    literal(rest.trim().trim_end_matches(';'), backslash_escapes)
+}
+
 /// The first word of `s` (letters, digits, `_`), lowercased, and the text after it.
 fn next_word(s: &str) -> Option<(String, &str)> {
     let s = s.trim_start();
@@ -780,6 +791,14 @@ mod tests {
             })
         );
         assert_eq!(d("EXECUTE s USING 1"), Some(Disguise::Execute { name: "s".into() }));
+        assert_eq!(
+            immediate_literal("EXECUTE IMMEDIATE 'DELETE FROM p' ", true).as_deref(),
+            Some("DELETE FROM p")
+        );
+        assert_eq!(
+            immediate_literal("EXECUTE IMMEDIATE 'DELETE FROM p WHERE id = ?' USING 1", true),
+            None
+        );
         assert_eq!(
             d("DEALLOCATE PREPARE s"),
             Some(Disguise::Deallocate { name: "s".into() })

@@ -235,13 +235,17 @@ impl Session {
     /// A text query: answered by the gateway or forwarded, its results written to
     /// `out`. `Err` only when writing to the client fails.
     pub async fn query(&mut self, sql: &str, out: &mut Output<'_>) -> io::Result<()> {
-        let after = match self.look(sql).await {
+        let mut after = match self.look(sql, true).await {
             Ok(after) => after,
             Err(e) => {
                 self.report_status(out);
                 return out.replies(vec![Reply::Error(e)]).await;
             }
         };
+        if let Some(text) = after.run_as.take() {
+            // `EXECUTE IMMEDIATE 'write'`: planned as the write sent alone.
+            return Box::pin(self.query(&text, out)).await;
+        }
         let done = match self.route(sql).await {
             Route::Forward(ks) => self.backend(&ks).forward_query(sql, out).await,
             Route::Answered(replies) => {
@@ -406,7 +410,9 @@ impl Session {
     /// or 1105 naming the form); else what must follow its run ([`After`]).
     /// The common case (one plain statement naming no other keyspace's database)
     /// costs a look at the text, no splitting.
-    async fn look(&mut self, sql: &str) -> Result<After, ServerError> {
+    /// `text_query`: a COM_QUERY (else a COM_STMT_PREPARE, which cannot be run
+    /// in place of another).
+    async fn look(&mut self, sql: &str, text_query: bool) -> Result<After, ServerError> {
         let mut after = After::default();
         let command = Command::of(sql);
         if matches!(
@@ -437,6 +443,23 @@ impl Session {
         let backslash = !self.backend(&ks).no_backslash_escapes();
         let text = ks.as_run(sql, backslash).await?.into_owned();
         let pieces = guard::statements(&text);
+        if let ([piece], FkMode::Managed, false, true, true) = (
+            pieces.as_slice(),
+            ks.mode(),
+            ks.spec.sharded,
+            self.fk_checks,
+            text_query,
+        ) {
+            // `EXECUTE IMMEDIATE 'literal'` of one write: run as if sent alone
+            // (the route plans it); with USING, or any other text, judged below.
+            if let Some(inner) = route::immediate_literal(piece, backslash) {
+                let command = Command::of(&inner);
+                if command == Command::Write && crate::protocol::multi::split(&inner).1.is_none() {
+                    after.run_as = Some(inner);
+                    return Ok(after);
+                }
+            }
+        }
         let mut items: Vec<Item> = Vec::new();
         let compound = pieces
             .first()
@@ -1119,7 +1142,7 @@ impl Session {
         let command = Command::of(sql);
         self.sharded_guard(&ks, sql, &command).await?;
         // DDL prepared with COM_STMT_PREPARE: the same rules as sent as text.
-        let runs_ddl = self.look(sql).await?.ddl || matches!(command, Command::Ddl { .. });
+        let runs_ddl = self.look(sql, false).await?.ddl || matches!(command, Command::Ddl { .. });
         if let (FkMode::Disallow, Command::Ddl { may_create_fk: true }) = (ks.mode(), &command) {
             if let Some(fk) = ddl::created_foreign_key(sql) {
                 return Err(ddl::disallowed(&ks.spec.name, &fk));
@@ -1271,6 +1294,8 @@ struct After {
     fk_unseen: bool,
     /// Statements it prepared in SQL (name, text; `None`: deallocated or not read).
     prepared: Vec<(String, Option<String>)>,
+    /// `EXECUTE IMMEDIATE 'write'`: the write, run in its place as if sent alone.
+    run_as: Option<String>,
 }
 
 /// The first table of `fk` (tables with FKs or referred to) that `sql` names.

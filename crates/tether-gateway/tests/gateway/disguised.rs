@@ -260,7 +260,10 @@ fn managed_writes_in_disguise_are_refused_or_pass_untouched() {
         let mut g = gw.connect("m").await;
         for (sql, form) in [
             ("PREPARE s FROM 'DELETE FROM p WHERE id = ?'", "PREPARE"),
-            ("EXECUTE IMMEDIATE 'DELETE FROM p WHERE id = 3'", "EXECUTE IMMEDIATE"),
+            (
+                "EXECUTE IMMEDIATE 'DELETE FROM p WHERE id = ?' USING 3",
+                "EXECUTE IMMEDIATE",
+            ),
             (
                 "EXECUTE IMMEDIATE CONCAT('DELETE FROM p WHERE id = ', 3)",
                 "EXECUTE IMMEDIATE",
@@ -286,6 +289,19 @@ fn managed_writes_in_disguise_are_refused_or_pass_untouched() {
             [["10"], ["20"], ["30"], ["40"]],
             "nothing ran"
         );
+        // `EXECUTE IMMEDIATE 'literal write'` runs as the write sent alone: planned,
+        // the child's DELETE a statement of its own (2 DELETEs on the session).
+        let deletes = |rows: Vec<Vec<String>>| rows[0][1].parse::<i64>().expect("a number");
+        let before = deletes(rows(&mut g, "SHOW SESSION STATUS LIKE 'Com_delete'").await);
+        g.query_drop("EXECUTE IMMEDIATE 'DELETE FROM p WHERE id = 3'")
+            .await
+            .unwrap();
+        let now = deletes(rows(&mut g, "SHOW SESSION STATUS LIKE 'Com_delete'").await);
+        assert_eq!(now - before, 2, "planned: the parent's DELETE and the child's");
+        assert_eq!(
+            rows(&mut dm, "SELECT id FROM c ORDER BY id").await,
+            [["10"], ["20"], ["40"]]
+        );
         // No table with FKs: forwarded.
         for sql in [
             "EXECUTE IMMEDIATE 'INSERT INTO free VALUES (1)'",
@@ -305,7 +321,7 @@ fn managed_writes_in_disguise_are_refused_or_pass_untouched() {
         assert_eq!(code, 0, "{message}");
         assert_eq!(
             rows(&mut dm, "SELECT id FROM c ORDER BY id").await,
-            [["10"], ["20"], ["30"], ["40"]]
+            [["10"], ["20"], ["40"]]
         );
         // From another keyspace's session, `db.p` is refused; a table without FKs passes.
         for (i, ks) in ["u", "d"].into_iter().enumerate() {
@@ -316,13 +332,10 @@ fn managed_writes_in_disguise_are_refused_or_pass_untouched() {
             let (code, _, message) = outcome(&mut o, &format!("INSERT INTO {}.free VALUES ({})", m.name, 10 + i)).await;
             assert_eq!(code, 0, "{ks}: {message}");
         }
-        assert_eq!(rows(&mut dm, "SELECT COUNT(*) FROM p").await, [["3"]]);
+        assert_eq!(rows(&mut dm, "SELECT COUNT(*) FROM p").await, [["2"]]);
         // A write alone in an executable comment is planned, as before.
         g.query_drop("/*!40000 DELETE FROM p WHERE id = 2 */").await.unwrap();
-        assert_eq!(
-            rows(&mut dm, "SELECT id FROM c ORDER BY id").await,
-            [["10"], ["30"], ["40"]]
-        );
+        assert_eq!(rows(&mut dm, "SELECT id FROM c ORDER BY id").await, [["10"], ["40"]]);
     });
 }
 
