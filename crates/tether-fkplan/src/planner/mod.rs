@@ -38,6 +38,35 @@ pub enum Analysis {
     Plan(Box<Plan>),
 }
 
+/// `expr` (column `column` of `table`, as the statement names it) as a read of the
+/// value the column stores, exactly: the executor writes what it reads back into
+/// `IN` lists, `CASE`s and child rows, which must compare equal to the stored value.
+/// MariaDB writes a FLOAT with six significant digits (`1.23457` for 1.2345678),
+/// which another stored float may share and which equals neither; read as a DOUBLE
+/// its text is the shortest that reads back as the same number, and a FLOAT column
+/// compares with it, and stores it, exactly. Every other type's text is exact
+/// already (a BIT comes back as bytes, which the executor writes as a number).
+pub(crate) fn exact(table: &Table, column: &str, expr: String) -> String {
+    let single = table
+        .columns
+        .iter()
+        .find(|c| eq_ci(&c.name, column))
+        .is_some_and(|c| matches!(c.normalized_type, tether_schema::DataType::Float { bytes: 4 }));
+    match single {
+        true => format!("CAST({expr} AS DOUBLE)"),
+        false => expr,
+    }
+}
+
+/// [`exact`] reads of `columns` of `table`, comma-separated.
+pub(crate) fn exact_idents(table: &Table, columns: &[String]) -> String {
+    columns
+        .iter()
+        .map(|c| exact(table, c, crate::sql::ident(c)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Plans `sql` against `schema`, the schema of MariaDB database `database`.
 pub fn plan(sql: &str, schema: &Schema, database: &str) -> Result<Analysis, PlanError> {
     // `UPDATE a, b SET ...`: planned in its JOIN spelling (the parser knows only
@@ -262,7 +291,7 @@ impl<'a> Planner<'a> {
             t.push_str(&format!(
                 " LIMIT {} RETURNING {}",
                 self.source.expr_text(limit),
-                crate::sql::idents(&pk)
+                exact_idents(table, &pk)
             ));
             t
         });

@@ -149,7 +149,16 @@ async fn store(
         .enumerate()
         .map(|(n, r)| format!("({}, {})", n + 1, r.join(", ")))
         .collect();
-    let names: Vec<String> = columns.iter().map(|(_, name, _)| tether_fkplan::ident(name)).collect();
+    // A FLOAT read as a DOUBLE: its text is exact only so (see `render::literal`).
+    let names: Vec<String> = columns
+        .iter()
+        .map(
+            |(_, name, t)| match t.trim().to_ascii_lowercase().starts_with("float") {
+                true => format!("CAST({} AS DOUBLE)", tether_fkplan::ident(name)),
+                false => tether_fkplan::ident(name),
+            },
+        )
+        .collect();
     let sql = format!(
         "CREATE OR REPLACE TEMPORARY TABLE {table_name} ({}) ENGINE=InnoDB;\n\
          INSERT INTO {table_name} VALUES {};\n\
