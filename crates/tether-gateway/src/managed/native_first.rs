@@ -13,9 +13,9 @@ use crate::backend::Backend;
 use crate::reply::{Reply, ServerError};
 
 /// The savepoint of a native run whose outcome a plan takes (see `native_outcome`).
-pub(super) const NATIVE_SAVEPOINT: &str = "tether_native";
+pub(super) const NATIVE_SAVEPOINT: &str = "_tether_native";
 /// The savepoint before a plan's batch of writes (see `native_error_after`).
-pub(super) const BATCH_SAVEPOINT: &str = "tether_batch";
+pub(super) const BATCH_SAVEPOINT: &str = "_tether_batch";
 
 /// The original run natively, with InnoDB's checks, under a savepoint rolled back
 /// at once: its error, or its result (rows affected, info) for the client. Rolled

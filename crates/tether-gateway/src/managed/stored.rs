@@ -17,7 +17,7 @@ use crate::backend::Backend;
 use crate::reply::ServerError;
 
 /// The temporary table the values are stored into (per session, dropped at once).
-const STORED: &str = "tether_stored_values";
+const STORED: &str = "_tether_stored_values";
 
 /// Whether MariaDB may store literal `v` into a column of type `engine_type` (as
 /// `SHOW COLUMNS` spells it) as another value: a number or date converted, a
