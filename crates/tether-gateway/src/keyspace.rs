@@ -67,15 +67,80 @@ struct Known {
     schema: Arc<Schema>,
     fk_tables: Arc<FkTables>,
     triggered: Arc<Triggered>,
+    outside: Arc<OutsideChildren>,
 }
 
 impl Known {
-    fn new(schema: Schema) -> Known {
+    fn new(read: Read) -> Known {
+        let Read { schema, outside } = read;
         Known {
             fk_tables: Arc::new(FkTables::of(&schema)),
             triggered: Arc::new(Triggered::of(&schema)),
+            outside: Arc::new(outside),
             schema: Arc::new(schema),
         }
+    }
+}
+
+/// What reading a keyspace's schema gives: its tables, and which of them tables
+/// of other databases refer to.
+struct Read {
+    schema: Schema,
+    outside: OutsideChildren,
+}
+
+/// The keyspace's tables that FKs of tables in OTHER databases refer to,
+/// lowercased, with one such FK each (`db`.`table`.`fk`, for the log). The schema
+/// the planner reads is the keyspace's database only, and a plan's statements run
+/// with `foreign_key_checks = 0`: InnoDB would not act on those FKs either, and a
+/// planned delete or re-key of such a parent would orphan its children there. A
+/// write whose plan writes such a table runs as InnoDB runs it (forwarded with
+/// the session's checks), as for tables with triggers.
+#[derive(Default, PartialEq)]
+struct OutsideChildren {
+    tables: BTreeMap<String, String>,
+}
+
+impl OutsideChildren {
+    /// Reads them from `information_schema` on a connection of its own.
+    async fn read(url: &tether_connect::DbUrl, database: &str) -> Result<OutsideChildren, String> {
+        let lit = |s: &str| tether_fkplan::string_literal(s.as_bytes());
+        let sql = format!(
+            "SELECT REFERENCED_TABLE_NAME, CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME \
+             FROM information_schema.REFERENTIAL_CONSTRAINTS \
+             WHERE UNIQUE_CONSTRAINT_SCHEMA = {db} AND CONSTRAINT_SCHEMA <> {db} \
+             ORDER BY CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME",
+            db = lit(database)
+        );
+        let mut b = Backend::new(url.clone(), false);
+        let read = b.read(&sql).await;
+        b.disconnect().await;
+        let read = read.map_err(|e| format!("cannot read the FKs of other databases: {}", e.message))?;
+        let mut tables = BTreeMap::new();
+        for r in &read.rows {
+            let f = |i: usize| r.get(i).map(|v| v.text()).unwrap_or_default();
+            tables
+                .entry(f(0).to_lowercase())
+                .or_insert_with(|| format!("`{}`.`{}`.`{}`", f(1), f(2), f(3)));
+        }
+        Ok(OutsideChildren { tables })
+    }
+
+    /// The tables `plan` writes that FKs of other databases refer to, with one
+    /// such FK each, sorted.
+    fn written_by(&self, plan: &Plan) -> Vec<(String, String)> {
+        if self.tables.is_empty() {
+            return Vec::new();
+        }
+        let mut written = Vec::new();
+        plan_writes(plan, &mut written);
+        let mut found: Vec<(String, String)> = written
+            .into_iter()
+            .filter_map(|t| Some((t.clone(), self.tables.get(&t.to_lowercase())?.clone())))
+            .collect();
+        found.sort_by_key(|(t, _)| t.to_lowercase());
+        found.dedup_by(|a, b| a.0.eq_ignore_ascii_case(&b.0));
+        found
     }
 }
 
@@ -577,9 +642,19 @@ impl Keyspace {
         let (known, analysis) = self.plan_known(sql).await?;
         let analysis = match analysis {
             Analysis::Plan(p) if !self.triggered(&known, &p, sql).is_empty() => Analysis::Forward,
+            Analysis::Plan(p) if !self.outside(&known, &p).is_empty() => Analysis::Forward,
             analysis => analysis,
         };
         Ok((known.schema, analysis))
+    }
+
+    /// The tables `plan` would write that FKs of other databases refer to, with
+    /// one such FK each (empty: it runs as a plan). See [`OutsideChildren`].
+    fn outside(&self, known: &Known, plan: &Plan) -> Vec<(String, String)> {
+        if self.spec.sharded || plan.is_passthrough() {
+            return Vec::new();
+        }
+        known.outside.written_by(plan)
     }
 
     /// The tables with triggers that `plan` would write, when it has work (empty:
@@ -650,7 +725,14 @@ impl Keyspace {
         Ok(match analysis {
             Analysis::Plan(p) => {
                 let triggered = self.triggered(&known, &p, &sql);
-                if triggered.is_empty() {
+                let outside = self.outside(&known, &p);
+                if let Some((table, fk)) = outside.first().filter(|_| triggered.is_empty()) {
+                    format!(
+                        "runs as InnoDB runs it: table `{table}` is referred to from another database (FK {fk})\n  \
+                         forwarded unchanged: InnoDB checks and cascades, also the children the gateway does not \
+                         read; its cascaded changes are InnoDB's, not statements of their own\n"
+                    )
+                } else if triggered.is_empty() {
                     p.to_string()
                 } else {
                     let names: Vec<String> = triggered.iter().map(|t| format!("`{t}`")).collect();
@@ -672,19 +754,27 @@ impl Keyspace {
     /// Reads the schema from the backend: for a managed sharded keyspace, the
     /// tables as the data nodes define them with every FK of the keyspace (the
     /// nodes' and the VSchema's, see `sharded::managed`).
-    async fn read_schema(&self) -> Result<Schema, String> {
+    /// For an unsharded managed keyspace, also the tables FKs of other databases
+    /// refer to ([`OutsideChildren`]).
+    async fn read_schema(&self) -> Result<Read, String> {
         if self.spec.sharded && self.spec.mode == FkMode::Managed {
-            return sharded::managed::managed_schema(
-                &self.spec.url,
-                &self.spec.declared_fks,
-                &self.spec.declared_actions,
-            )
-            .await
-            .map_err(|e| e.to_string());
+            let schema =
+                sharded::managed::managed_schema(&self.spec.url, &self.spec.declared_fks, &self.spec.declared_actions)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            return Ok(Read {
+                schema,
+                outside: OutsideChildren::default(),
+            });
         }
-        tether_connect::introspect(&self.spec.url, &IntrospectOptions::default())
+        let schema = tether_connect::introspect(&self.spec.url, &IntrospectOptions::default())
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        let outside = match self.spec.mode {
+            FkMode::Managed => OutsideChildren::read(&self.spec.url, &self.spec.database).await?,
+            _ => OutsideChildren::default(),
+        };
+        Ok(Read { schema, outside })
     }
 
     /// Reads the schema again.
@@ -695,8 +785,8 @@ impl Keyspace {
     async fn read_known(&self) -> Result<Known, ServerError> {
         let mut slot = self.schema.write().await;
         match self.read_schema().await {
-            Ok(schema) => {
-                let known = Known::new(schema);
+            Ok(read) => {
+                let known = Known::new(read);
                 *slot = Some(known.clone());
                 self.generation.fetch_add(1, Ordering::AcqRel);
                 tracing::info!(
@@ -727,13 +817,16 @@ impl Keyspace {
             Err(_) => Err(format!("no answer within {} s", RELOAD_TIMEOUT.as_secs())),
         };
         match read {
-            Ok(schema) => {
+            Ok(read) => {
                 let mut slot = self.schema.write().await;
                 if self.invalidations.load(Ordering::SeqCst) != invalidations {
                     // DDL went through meanwhile: what was read may predate it.
                     return;
                 }
-                if slot.as_ref().is_some_and(|old| *old.schema == schema) {
+                if slot
+                    .as_ref()
+                    .is_some_and(|old| *old.schema == read.schema && *old.outside == read.outside)
+                {
                     // Unchanged: what was decided on the one in use stands.
                     return;
                 }
@@ -741,10 +834,10 @@ impl Keyspace {
                     tracing::info!(
                         "keyspace {}: schema changed on the backend: {} tables",
                         self.spec.name,
-                        schema.tables.len()
+                        read.schema.tables.len()
                     );
                 }
-                *slot = Some(Known::new(schema));
+                *slot = Some(Known::new(read));
                 self.generation.fetch_add(1, Ordering::AcqRel);
             }
             Err(e) => tracing::warn!(

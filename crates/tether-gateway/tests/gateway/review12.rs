@@ -292,3 +292,123 @@ fn bit_and_float_keys_cascade_set_null_and_restrict_as_natively() {
     let codes: Vec<u16> = outcomes.iter().map(|o| o.0).collect();
     assert_eq!(codes, [0, 0, 0, 1451, 0, 0, 0, 1451, 1451]);
 }
+
+/// Savepoints of the client's own named as the gateway's were (`tether_fk`,
+/// `tether_native`, `tether_batch`): a planned write inside the client's
+/// transaction replaced and released them, so the client's ROLLBACK TO failed
+/// (1305) and the write stayed. The gateway's names start with `_tether_` now.
+#[test]
+fn client_savepoints_survive_planned_writes() {
+    let schema = "
+        CREATE TABLE p (id INT PRIMARY KEY);
+        CREATE TABLE c (id INT PRIMARY KEY, pid INT,
+          CONSTRAINT c_p FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE ON UPDATE CASCADE);
+        INSERT INTO p VALUES (1), (2), (3), (4);
+        INSERT INTO c VALUES (10, 1), (20, 2), (30, 3), (40, 4);";
+    let outcomes = same_rows(
+        schema,
+        &[
+            "BEGIN",
+            "SAVEPOINT tether_fk",
+            "DELETE FROM p WHERE id = 1",
+            "ROLLBACK TO SAVEPOINT tether_fk",
+            "SAVEPOINT tether_batch",
+            "UPDATE p SET id = 12 WHERE id = 2",
+            "ROLLBACK TO SAVEPOINT tether_batch",
+            "SAVEPOINT tether_native",
+            "DELETE FROM p ORDER BY id DESC LIMIT 1",
+            "ROLLBACK TO SAVEPOINT tether_native",
+            "DELETE FROM p WHERE id = 3",
+            "COMMIT",
+        ],
+        &["SELECT * FROM p ORDER BY id", "SELECT * FROM c ORDER BY id"],
+    );
+    assert!(outcomes.iter().all(|o| o.0 == 0), "{outcomes:?}");
+}
+
+/// Children in ANOTHER database of a managed keyspace's tables: a plan runs with
+/// `foreign_key_checks = 0` and the planner reads the keyspace's database only, so
+/// deleting or re-keying their parents orphaned them (CASCADE not run, RESTRICT
+/// bypassed). A write whose plan writes such a parent (directly or by a cascade)
+/// now runs as InnoDB runs it: every FK acts, here and there.
+#[test]
+fn children_in_another_database_are_not_orphaned() {
+    let native = TestDb::create(TestEngine::Mysql);
+    let managed = TestDb::create(TestEngine::Mysql);
+    let native_x = TestDb::create(TestEngine::Mysql);
+    let managed_x = TestDb::create(TestEngine::Mysql);
+    let schema = "
+        CREATE TABLE p (id INT PRIMARY KEY, u INT UNIQUE);
+        CREATE TABLE c (id INT PRIMARY KEY, pid INT,
+          CONSTRAINT c_p FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE ON UPDATE CASCADE);
+        CREATE TABLE q (id INT PRIMARY KEY);
+        CREATE TABLE qc (id INT PRIMARY KEY, qid INT,
+          CONSTRAINT qc_q FOREIGN KEY (qid) REFERENCES q (id) ON DELETE CASCADE);
+        INSERT INTO p VALUES (1, 1), (2, 2), (3, 3), (4, 4), (5, 5);
+        INSERT INTO c VALUES (10, 1), (20, 2), (30, 3), (40, 4), (50, 5);
+        INSERT INTO q VALUES (1), (2);
+        INSERT INTO qc VALUES (1, 1), (2, 2);";
+    native.exec(schema);
+    managed.exec(schema);
+    for (x, db) in [(&native_x, &native.name), (&managed_x, &managed.name)] {
+        x.exec(&format!(
+            "CREATE TABLE xc (id INT PRIMARY KEY, pid INT,
+               CONSTRAINT xc_p FOREIGN KEY (pid) REFERENCES `{db}`.p (id) ON DELETE CASCADE ON UPDATE CASCADE);
+             CREATE TABLE xr (id INT PRIMARY KEY, pid INT, CONSTRAINT xr_p FOREIGN KEY (pid) REFERENCES `{db}`.p (id));
+             CREATE TABLE xu (id INT PRIMARY KEY, pu INT,
+               CONSTRAINT xu_p FOREIGN KEY (pu) REFERENCES `{db}`.p (u) ON DELETE SET NULL ON UPDATE SET NULL);
+             CREATE TABLE xcc (id INT PRIMARY KEY, qcid INT,
+               CONSTRAINT xcc_qc FOREIGN KEY (qcid) REFERENCES `{db}`.qc (id) ON DELETE CASCADE);
+             INSERT INTO xc VALUES (1, 1), (2, 2);
+             INSERT INTO xr VALUES (3, 3);
+             INSERT INTO xu VALUES (4, 4);
+             INSERT INTO xcc VALUES (5, 1);"
+        ));
+    }
+    let gw = start_one(&managed, "managed");
+    gw.block_on(async {
+        let (mut n, mut g) = native_and_gateway(&native, &gw, false).await;
+        let statements = [
+            "DELETE FROM p WHERE id = 1",
+            "UPDATE p SET id = 12 WHERE id = 2",
+            "DELETE FROM p WHERE id = 3",
+            "UPDATE p SET u = 44 WHERE id = 4",
+            "DELETE FROM p WHERE id = 5",
+            // A cascade of the plan reaches a table another database refers to.
+            "DELETE FROM q WHERE id = 1",
+        ];
+        let mut codes = Vec::new();
+        for sql in statements {
+            let a = outcome(&mut n, sql).await;
+            let b = outcome(&mut g, sql).await;
+            let norm = |m: &str| {
+                m.replace(&native_x.name, "X")
+                    .replace(&managed_x.name, "X")
+                    .replace(&native.name, "DB")
+                    .replace(&managed.name, "DB")
+            };
+            assert_eq!((a.0, a.1, norm(&a.2)), (b.0, b.1, norm(&b.2)), "statement: {sql}");
+            codes.push(a.0);
+        }
+        assert_eq!(codes, [0, 0, 1451, 0, 0, 0]);
+        let mut m = direct(&managed).await;
+        for table in ["p", "c", "q", "qc"] {
+            let q = format!("SELECT * FROM {table} ORDER BY id");
+            assert_eq!(rows(&mut n, &q).await, rows(&mut m, &q).await, "{q}");
+        }
+        for table in ["xc", "xr", "xu", "xcc"] {
+            let (qn, qm) = (
+                format!("SELECT * FROM `{}`.{table} ORDER BY id", native_x.name),
+                format!("SELECT * FROM `{}`.{table} ORDER BY id", managed_x.name),
+            );
+            assert_eq!(rows(&mut n, &qn).await, rows(&mut m, &qm).await, "{table}");
+        }
+        let plan = rows(&mut g, "EXPLAIN FK DELETE FROM p WHERE id = 4").await;
+        assert!(
+            plan.iter()
+                .flatten()
+                .any(|l| l.contains("referred to from another database")),
+            "{plan:?}"
+        );
+    });
+}
