@@ -68,25 +68,124 @@ struct Known {
     fk_tables: Arc<FkTables>,
     triggered: Arc<Triggered>,
     outside: Arc<OutsideChildren>,
+    functions: Arc<Functions>,
 }
 
 impl Known {
     fn new(read: Read) -> Known {
-        let Read { schema, outside } = read;
+        let Read {
+            schema,
+            outside,
+            functions,
+        } = read;
         Known {
             fk_tables: Arc::new(FkTables::of(&schema)),
             triggered: Arc::new(Triggered::of(&schema)),
             outside: Arc::new(outside),
+            functions: Arc::new(functions),
             schema: Arc::new(schema),
         }
     }
 }
 
-/// What reading a keyspace's schema gives: its tables, and which of them tables
-/// of other databases refer to.
+/// What reading a keyspace's schema gives: its tables, which of them tables of
+/// other databases refer to, and which function names are the server's own.
 struct Read {
     schema: Schema,
     outside: OutsideChildren,
+    functions: Functions,
+}
+
+/// Which functions a statement may call in a plan. A plan evaluates the
+/// statement's expressions more than once (the lock read, then the statement;
+/// a trial run rolled back, then the rows by key), so a stored function or UDF
+/// with side effects (rows it writes, a counter it moves) would run twice, or
+/// not at all. A write whose plan has work and that calls a function other than
+/// the server's built-ins runs as InnoDB runs it (forwarded with the session's
+/// checks; its cascades are InnoDB's). The built-ins are the server's own list
+/// (`information_schema.SQL_FUNCTIONS` and `KEYWORDS`, MariaDB 10.6.3 and later);
+/// without it, the stored functions of the keyspace's database
+/// (`information_schema.ROUTINES`) are the ones that count, and a UDF is not seen.
+/// A qualified call (`db.f()`) is never a built-in.
+#[derive(PartialEq)]
+enum Functions {
+    /// Upper-cased names of the built-ins.
+    BuiltIn(HashSet<String>),
+    /// Lower-cased names of the database's stored functions.
+    Stored(HashSet<String>),
+}
+
+impl Default for Functions {
+    fn default() -> Self {
+        Functions::Stored(HashSet::new())
+    }
+}
+
+impl Functions {
+    /// Spatial functions (a plugin's: not in `SQL_FUNCTIONS`) by prefix or name.
+    const SPATIAL_PREFIXES: [&'static str; 3] = ["ST_", "MBR", "GEOM"];
+    const SPATIAL: [&'static str; 10] = [
+        "POINT",
+        "LINESTRING",
+        "POLYGON",
+        "MULTIPOINT",
+        "MULTILINESTRING",
+        "MULTIPOLYGON",
+        "GEOMETRYCOLLECTION",
+        "ASTEXT",
+        "ASWKT",
+        "ASBINARY",
+    ];
+
+    /// Reads them on a connection of its own.
+    async fn read(url: &tether_connect::DbUrl, database: &str) -> Result<Functions, String> {
+        let mut b = Backend::new(url.clone(), false);
+        let builtin = b
+            .read(
+                "SELECT UPPER(FUNCTION) FROM information_schema.SQL_FUNCTIONS \
+                 UNION SELECT UPPER(WORD) FROM information_schema.KEYWORDS",
+            )
+            .await;
+        let out = match builtin {
+            Ok(rows) => Ok(Functions::BuiltIn(
+                rows.rows.iter().filter_map(|r| r.first().map(|v| v.text())).collect(),
+            )),
+            // 1109: unknown table (before MariaDB 10.6.3, MySQL).
+            Err(e) if e.code == 1109 => {
+                let sql = format!(
+                    "SELECT LOWER(ROUTINE_NAME) FROM information_schema.ROUTINES \
+                     WHERE ROUTINE_SCHEMA = {} AND ROUTINE_TYPE = 'FUNCTION'",
+                    tether_fkplan::string_literal(database.as_bytes())
+                );
+                match b.read(&sql).await {
+                    Ok(rows) => Ok(Functions::Stored(
+                        rows.rows.iter().filter_map(|r| r.first().map(|v| v.text())).collect(),
+                    )),
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        b.disconnect().await;
+        out.map_err(|e| format!("cannot read which functions are built in: {}", e.message))
+    }
+
+    /// The first function `sql` calls that is not a built-in, as written.
+    fn not_built_in(&self, sql: &str) -> Option<String> {
+        tether_fkplan::called_functions(sql)
+            .into_iter()
+            .find(|name| match (name.as_slice(), self) {
+                ([one], Functions::BuiltIn(names)) => {
+                    let upper = one.to_uppercase();
+                    !names.contains(&upper)
+                        && !Self::SPATIAL.contains(&upper.as_str())
+                        && !Self::SPATIAL_PREFIXES.iter().any(|p| upper.starts_with(p))
+                }
+                ([one], Functions::Stored(names)) => names.contains(&one.to_lowercase()),
+                _ => true,
+            })
+            .map(|name| name.join("."))
+    }
 }
 
 /// The keyspace's tables that FKs of tables in OTHER databases refer to,
@@ -643,9 +742,19 @@ impl Keyspace {
         let analysis = match analysis {
             Analysis::Plan(p) if !self.triggered(&known, &p, sql).is_empty() => Analysis::Forward,
             Analysis::Plan(p) if !self.outside(&known, &p).is_empty() => Analysis::Forward,
+            Analysis::Plan(p) if self.stored_call(&known, &p, sql).is_some() => Analysis::Forward,
             analysis => analysis,
         };
         Ok((known.schema, analysis))
+    }
+
+    /// A function that `sql`, whose plan is `plan`, calls and that is not a
+    /// built-in (`None`: it runs as a plan). See [`Functions`].
+    fn stored_call(&self, known: &Known, plan: &Plan, sql: &str) -> Option<String> {
+        if self.spec.sharded || plan.is_passthrough() {
+            return None;
+        }
+        known.functions.not_built_in(sql)
     }
 
     /// The tables `plan` would write that FKs of other databases refer to, with
@@ -726,7 +835,14 @@ impl Keyspace {
             Analysis::Plan(p) => {
                 let triggered = self.triggered(&known, &p, &sql);
                 let outside = self.outside(&known, &p);
-                if let Some((table, fk)) = outside.first().filter(|_| triggered.is_empty()) {
+                let stored = self.stored_call(&known, &p, &sql);
+                if let Some(function) = stored.filter(|_| triggered.is_empty() && outside.is_empty()) {
+                    format!(
+                        "runs as InnoDB runs it: it calls `{function}`, not a built-in function\n  forwarded \
+                         unchanged: a plan would evaluate it more than once (or not at all); InnoDB checks and \
+                         cascades, its cascaded changes are InnoDB's, not statements of their own\n"
+                    )
+                } else if let Some((table, fk)) = outside.first().filter(|_| triggered.is_empty()) {
                     format!(
                         "runs as InnoDB runs it: table `{table}` is referred to from another database (FK {fk})\n  \
                          forwarded unchanged: InnoDB checks and cascades, also the children the gateway does not \
@@ -765,16 +881,24 @@ impl Keyspace {
             return Ok(Read {
                 schema,
                 outside: OutsideChildren::default(),
+                functions: Functions::default(),
             });
         }
         let schema = tether_connect::introspect(&self.spec.url, &IntrospectOptions::default())
             .await
             .map_err(|e| e.to_string())?;
-        let outside = match self.spec.mode {
-            FkMode::Managed => OutsideChildren::read(&self.spec.url, &self.spec.database).await?,
-            _ => OutsideChildren::default(),
+        let (outside, functions) = match self.spec.mode {
+            FkMode::Managed => (
+                OutsideChildren::read(&self.spec.url, &self.spec.database).await?,
+                Functions::read(&self.spec.url, &self.spec.database).await?,
+            ),
+            _ => (OutsideChildren::default(), Functions::default()),
         };
-        Ok(Read { schema, outside })
+        Ok(Read {
+            schema,
+            outside,
+            functions,
+        })
     }
 
     /// Reads the schema again.
@@ -823,10 +947,9 @@ impl Keyspace {
                     // DDL went through meanwhile: what was read may predate it.
                     return;
                 }
-                if slot
-                    .as_ref()
-                    .is_some_and(|old| *old.schema == read.schema && *old.outside == read.outside)
-                {
+                if slot.as_ref().is_some_and(|old| {
+                    *old.schema == read.schema && *old.outside == read.outside && *old.functions == read.functions
+                }) {
                     // Unchanged: what was decided on the one in use stands.
                     return;
                 }

@@ -19,6 +19,8 @@ mod upsert;
 
 use std::collections::HashSet;
 
+pub use expr::called_functions;
+
 use sqlparser::ast::{Expr, ObjectName, ObjectNamePart, Statement, TableFactor};
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;

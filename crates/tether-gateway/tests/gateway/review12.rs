@@ -412,3 +412,62 @@ fn children_in_another_database_are_not_orphaned() {
         );
     });
 }
+
+/// A stored function with side effects in a planned write: the lock read and the
+/// statement each evaluated it (audit rows written twice), or a trial DELETE
+/// rolled back evaluated it and the plan's delete by key did not (none written).
+/// Such a write runs as InnoDB runs it: once. Built-ins are still planned.
+#[test]
+fn stored_functions_in_planned_writes_run_once() {
+    let schema = "
+        CREATE TABLE p (id INT PRIMARY KEY, v INT);
+        CREATE TABLE c (id INT PRIMARY KEY, pid INT,
+          CONSTRAINT c_p FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE ON UPDATE CASCADE);
+        CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(20));
+        CREATE FUNCTION f(x INT) RETURNS INT MODIFIES SQL DATA
+          BEGIN INSERT INTO audit (what) VALUES (CONCAT('f', x)); RETURN x; END;
+        INSERT INTO p VALUES (1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (6, 6), (7, 7);
+        INSERT INTO c VALUES (10, 1), (20, 2), (30, 3), (40, 4), (50, 5), (60, 6), (70, 7);";
+    same_rows(
+        schema,
+        &[
+            "DELETE FROM p WHERE id = 1 AND f(1) = 1",
+            "UPDATE p SET id = f(12) WHERE id = 2",
+            "DELETE FROM p WHERE id >= 3 AND f(3) = 3 ORDER BY id LIMIT 1",
+            "UPDATE c SET pid = f(5) WHERE id = 40",
+            "DELETE FROM p WHERE id = f(6)",
+            "UPDATE p SET id = id + 100 WHERE id = CONCAT('', ABS(-7))",
+        ],
+        &[
+            "SELECT * FROM p ORDER BY id",
+            "SELECT * FROM c ORDER BY id",
+            "SELECT * FROM audit ORDER BY id",
+        ],
+    );
+    let plans = explain(
+        schema,
+        &["DELETE FROM p WHERE id = f(6)", "DELETE FROM p WHERE id = ABS(-6)"],
+    );
+    assert!(
+        plans[0].contains("it calls `f`, not a built-in function"),
+        "{}",
+        plans[0]
+    );
+    assert!(!plans[1].contains("runs as InnoDB runs it"), "{}", plans[1]);
+}
+
+/// What EXPLAIN FK says for each statement, on a managed keyspace of `schema`.
+fn explain(schema: &str, statements: &[&str]) -> Vec<String> {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(schema);
+    let gw = start_one(&db, "managed");
+    gw.block_on(async {
+        let mut g = gw.connect("ks").await;
+        let mut out = Vec::new();
+        for sql in statements {
+            let lines = rows(&mut g, &format!("EXPLAIN FK {sql}")).await;
+            out.push(lines.into_iter().flatten().collect::<Vec<_>>().join("\n"));
+        }
+        out
+    })
+}
