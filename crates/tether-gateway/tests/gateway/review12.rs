@@ -471,3 +471,67 @@ fn explain(schema: &str, statements: &[&str]) -> Vec<String> {
         out
     })
 }
+
+/// A RESTRICT child that a sibling CASCADE removes first, in InnoDB's order (a
+/// deleted parent row's FKs index by index, PRIMARY first, and by FK name within
+/// an index, each cascade to its end): the gateway's probe, which reads the rows as
+/// before the statement, refused (1451) where MariaDB deletes. Where InnoDB's
+/// order meets the RESTRICT first (`c_z` after `d_p` by name), both refuse.
+#[test]
+fn restrict_after_a_sibling_cascade_in_innodbs_order() {
+    let schema = "
+        CREATE TABLE p (id INT PRIMARY KEY, u INT, w INT, UNIQUE KEY ku (u), UNIQUE KEY kw (w));
+        CREATE TABLE c (id INT PRIMARY KEY, pu INT, pw INT,
+          CONSTRAINT c_w FOREIGN KEY (pw) REFERENCES p (w),
+          CONSTRAINT c_u FOREIGN KEY (pu) REFERENCES p (u) ON DELETE CASCADE);
+        INSERT INTO p VALUES (1, 1, 1), (2, 2, 2), (3, 3, 3);
+        INSERT INTO c VALUES (1, 1, 1), (2, 3, 2);
+        CREATE TABLE pa (id INT PRIMARY KEY, amt DECIMAL(6,2) UNIQUE);
+        CREATE TABLE ca (id INT PRIMARY KEY, pid INT, pamt DECIMAL(6,2),
+          CONSTRAINT ca_p FOREIGN KEY (pid) REFERENCES pa (id) ON DELETE CASCADE,
+          CONSTRAINT ca_amt FOREIGN KEY (pamt) REFERENCES pa (amt) ON UPDATE CASCADE);
+        INSERT INTO pa VALUES (1, 1.10), (2, 2.20); INSERT INTO ca VALUES (10, 1, 1.10);
+        CREATE TABLE q (id INT PRIMARY KEY);
+        CREATE TABLE d (id INT PRIMARY KEY, qid INT,
+          CONSTRAINT d_q FOREIGN KEY (qid) REFERENCES q (id) ON DELETE CASCADE);
+        CREATE TABLE e (id INT PRIMARY KEY, qid INT, did INT,
+          CONSTRAINT c_q FOREIGN KEY (qid) REFERENCES q (id) ON DELETE CASCADE,
+          CONSTRAINT e_d FOREIGN KEY (did) REFERENCES d (id));
+        CREATE TABLE f (id INT PRIMARY KEY, qid INT, did INT,
+          CONSTRAINT z_q FOREIGN KEY (qid) REFERENCES q (id) ON DELETE CASCADE,
+          CONSTRAINT f_d FOREIGN KEY (did) REFERENCES d (id));
+        INSERT INTO q VALUES (1), (2);
+        INSERT INTO d VALUES (10, 1), (20, 2);
+        INSERT INTO e VALUES (100, 1, 10);
+        INSERT INTO f VALUES (200, 2, 20);";
+    let outcomes = same_rows(
+        schema,
+        &[
+            // c 1 goes by c_u (index ku) before c_w (index kw) is checked.
+            "DELETE FROM p WHERE id = 1",
+            // c 2 is referenced by c_w from p 2 and cascaded from p 3 only: row
+            // by row, p 2's check comes before p 3's cascade.
+            "DELETE FROM p WHERE id = 2",
+            "DELETE FROM p WHERE id IN (2, 3)",
+            "DELETE FROM p WHERE id IN (3, 2)",
+            // ca 10 goes by ca_p (PRIMARY) before ca_amt (a UNIQUE key).
+            "DELETE FROM pa WHERE id = 1",
+            // e 100 goes by c_q (before d_q by name) before d 10's e_d check.
+            "DELETE FROM q WHERE id = 1",
+            // f 200 would go by z_q, after d_q by name: d 20's f_d check meets it.
+            "DELETE FROM q WHERE id = 2",
+        ],
+        &[
+            "SELECT * FROM p ORDER BY id",
+            "SELECT * FROM c ORDER BY id",
+            "SELECT * FROM pa ORDER BY id",
+            "SELECT * FROM ca ORDER BY id",
+            "SELECT * FROM q ORDER BY id",
+            "SELECT * FROM d ORDER BY id",
+            "SELECT * FROM e ORDER BY id",
+            "SELECT * FROM f ORDER BY id",
+        ],
+    );
+    let codes: Vec<u16> = outcomes.iter().map(|o| o.0).collect();
+    assert_eq!(codes, [0, 1451, 1451, 1451, 0, 0, 1451]);
+}
