@@ -23,6 +23,6 @@ pub use plan::{
     Action, ActionKind, Clash, Event, FkRef, KeyValue, NewChildValue, NewRows, ParentCheck, ParentChecks, Part, Pick,
     Plan, ReplaceSource, Rules, Start, Target, Template,
 };
-pub use planner::{looks_like_write, plan, Analysis};
+pub use planner::{called_functions, looks_like_write, plan, Analysis};
 pub use rows::{insert_parts, InsertParts, RowSource};
 pub use sql::{ident, string_literal};

@@ -67,15 +67,179 @@ struct Known {
     schema: Arc<Schema>,
     fk_tables: Arc<FkTables>,
     triggered: Arc<Triggered>,
+    outside: Arc<OutsideChildren>,
+    functions: Arc<Functions>,
 }
 
 impl Known {
-    fn new(schema: Schema) -> Known {
+    fn new(read: Read) -> Known {
+        let Read {
+            schema,
+            outside,
+            functions,
+        } = read;
         Known {
             fk_tables: Arc::new(FkTables::of(&schema)),
             triggered: Arc::new(Triggered::of(&schema)),
+            outside: Arc::new(outside),
+            functions: Arc::new(functions),
             schema: Arc::new(schema),
         }
+    }
+}
+
+/// What reading a keyspace's schema gives: its tables, which of them tables of
+/// other databases refer to, and which function names are the server's own.
+struct Read {
+    schema: Schema,
+    outside: OutsideChildren,
+    functions: Functions,
+}
+
+/// Which functions a statement may call in a plan. A plan evaluates the
+/// statement's expressions more than once (the lock read, then the statement;
+/// a trial run rolled back, then the rows by key), so a stored function or UDF
+/// with side effects (rows it writes, a counter it moves) would run twice, or
+/// not at all. A write whose plan has work and that calls a function other than
+/// the server's built-ins runs as InnoDB runs it (forwarded with the session's
+/// checks; its cascades are InnoDB's). The built-ins are the server's own list
+/// (`information_schema.SQL_FUNCTIONS` and `KEYWORDS`, MariaDB 10.6.3 and later);
+/// without it, the stored functions of the keyspace's database
+/// (`information_schema.ROUTINES`) are the ones that count, and a UDF is not seen.
+/// A qualified call (`db.f()`) is never a built-in.
+#[derive(PartialEq)]
+enum Functions {
+    /// Upper-cased names of the built-ins.
+    BuiltIn(HashSet<String>),
+    /// Lower-cased names of the database's stored functions.
+    Stored(HashSet<String>),
+}
+
+impl Default for Functions {
+    fn default() -> Self {
+        Functions::Stored(HashSet::new())
+    }
+}
+
+impl Functions {
+    /// Spatial functions (a plugin's: not in `SQL_FUNCTIONS`) by prefix or name.
+    const SPATIAL_PREFIXES: [&'static str; 3] = ["ST_", "MBR", "GEOM"];
+    const SPATIAL: [&'static str; 10] = [
+        "POINT",
+        "LINESTRING",
+        "POLYGON",
+        "MULTIPOINT",
+        "MULTILINESTRING",
+        "MULTIPOLYGON",
+        "GEOMETRYCOLLECTION",
+        "ASTEXT",
+        "ASWKT",
+        "ASBINARY",
+    ];
+
+    /// Reads them on a connection of its own.
+    async fn read(url: &tether_connect::DbUrl, database: &str) -> Result<Functions, String> {
+        let mut b = Backend::new(url.clone(), false);
+        let builtin = b
+            .read(
+                "SELECT UPPER(FUNCTION) FROM information_schema.SQL_FUNCTIONS \
+                 UNION SELECT UPPER(WORD) FROM information_schema.KEYWORDS",
+            )
+            .await;
+        let out = match builtin {
+            Ok(rows) => Ok(Functions::BuiltIn(
+                rows.rows.iter().filter_map(|r| r.first().map(|v| v.text())).collect(),
+            )),
+            // 1109: unknown table (before MariaDB 10.6.3, MySQL).
+            Err(e) if e.code == 1109 => {
+                let sql = format!(
+                    "SELECT LOWER(ROUTINE_NAME) FROM information_schema.ROUTINES \
+                     WHERE ROUTINE_SCHEMA = {} AND ROUTINE_TYPE = 'FUNCTION'",
+                    tether_fkplan::string_literal(database.as_bytes())
+                );
+                match b.read(&sql).await {
+                    Ok(rows) => Ok(Functions::Stored(
+                        rows.rows.iter().filter_map(|r| r.first().map(|v| v.text())).collect(),
+                    )),
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        b.disconnect().await;
+        out.map_err(|e| format!("cannot read which functions are built in: {}", e.message))
+    }
+
+    /// The first function `sql` calls that is not a built-in, as written.
+    fn not_built_in(&self, sql: &str) -> Option<String> {
+        tether_fkplan::called_functions(sql)
+            .into_iter()
+            .find(|name| match (name.as_slice(), self) {
+                ([one], Functions::BuiltIn(names)) => {
+                    let upper = one.to_uppercase();
+                    !names.contains(&upper)
+                        && !Self::SPATIAL.contains(&upper.as_str())
+                        && !Self::SPATIAL_PREFIXES.iter().any(|p| upper.starts_with(p))
+                }
+                ([one], Functions::Stored(names)) => names.contains(&one.to_lowercase()),
+                _ => true,
+            })
+            .map(|name| name.join("."))
+    }
+}
+
+/// The keyspace's tables that FKs of tables in OTHER databases refer to,
+/// lowercased, with one such FK each (`db`.`table`.`fk`, for the log). The schema
+/// the planner reads is the keyspace's database only, and a plan's statements run
+/// with `foreign_key_checks = 0`: InnoDB would not act on those FKs either, and a
+/// planned delete or re-key of such a parent would orphan its children there. A
+/// write whose plan writes such a table runs as InnoDB runs it (forwarded with
+/// the session's checks), as for tables with triggers.
+#[derive(Default, PartialEq)]
+struct OutsideChildren {
+    tables: BTreeMap<String, String>,
+}
+
+impl OutsideChildren {
+    /// Reads them from `information_schema` on a connection of its own.
+    async fn read(url: &tether_connect::DbUrl, database: &str) -> Result<OutsideChildren, String> {
+        let lit = |s: &str| tether_fkplan::string_literal(s.as_bytes());
+        let sql = format!(
+            "SELECT REFERENCED_TABLE_NAME, CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME \
+             FROM information_schema.REFERENTIAL_CONSTRAINTS \
+             WHERE UNIQUE_CONSTRAINT_SCHEMA = {db} AND CONSTRAINT_SCHEMA <> {db} \
+             ORDER BY CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME",
+            db = lit(database)
+        );
+        let mut b = Backend::new(url.clone(), false);
+        let read = b.read(&sql).await;
+        b.disconnect().await;
+        let read = read.map_err(|e| format!("cannot read the FKs of other databases: {}", e.message))?;
+        let mut tables = BTreeMap::new();
+        for r in &read.rows {
+            let f = |i: usize| r.get(i).map(|v| v.text()).unwrap_or_default();
+            tables
+                .entry(f(0).to_lowercase())
+                .or_insert_with(|| format!("`{}`.`{}`.`{}`", f(1), f(2), f(3)));
+        }
+        Ok(OutsideChildren { tables })
+    }
+
+    /// The tables `plan` writes that FKs of other databases refer to, with one
+    /// such FK each, sorted.
+    fn written_by(&self, plan: &Plan) -> Vec<(String, String)> {
+        if self.tables.is_empty() {
+            return Vec::new();
+        }
+        let mut written = Vec::new();
+        plan_writes(plan, &mut written);
+        let mut found: Vec<(String, String)> = written
+            .into_iter()
+            .filter_map(|t| Some((t.clone(), self.tables.get(&t.to_lowercase())?.clone())))
+            .collect();
+        found.sort_by_key(|(t, _)| t.to_lowercase());
+        found.dedup_by(|a, b| a.0.eq_ignore_ascii_case(&b.0));
+        found
     }
 }
 
@@ -577,9 +741,29 @@ impl Keyspace {
         let (known, analysis) = self.plan_known(sql).await?;
         let analysis = match analysis {
             Analysis::Plan(p) if !self.triggered(&known, &p, sql).is_empty() => Analysis::Forward,
+            Analysis::Plan(p) if !self.outside(&known, &p).is_empty() => Analysis::Forward,
+            Analysis::Plan(p) if self.stored_call(&known, &p, sql).is_some() => Analysis::Forward,
             analysis => analysis,
         };
         Ok((known.schema, analysis))
+    }
+
+    /// A function that `sql`, whose plan is `plan`, calls and that is not a
+    /// built-in (`None`: it runs as a plan). See [`Functions`].
+    fn stored_call(&self, known: &Known, plan: &Plan, sql: &str) -> Option<String> {
+        if self.spec.sharded || plan.is_passthrough() {
+            return None;
+        }
+        known.functions.not_built_in(sql)
+    }
+
+    /// The tables `plan` would write that FKs of other databases refer to, with
+    /// one such FK each (empty: it runs as a plan). See [`OutsideChildren`].
+    fn outside(&self, known: &Known, plan: &Plan) -> Vec<(String, String)> {
+        if self.spec.sharded || plan.is_passthrough() {
+            return Vec::new();
+        }
+        known.outside.written_by(plan)
     }
 
     /// The tables with triggers that `plan` would write, when it has work (empty:
@@ -650,7 +834,21 @@ impl Keyspace {
         Ok(match analysis {
             Analysis::Plan(p) => {
                 let triggered = self.triggered(&known, &p, &sql);
-                if triggered.is_empty() {
+                let outside = self.outside(&known, &p);
+                let stored = self.stored_call(&known, &p, &sql);
+                if let Some(function) = stored.filter(|_| triggered.is_empty() && outside.is_empty()) {
+                    format!(
+                        "runs as InnoDB runs it: it calls `{function}`, not a built-in function\n  forwarded \
+                         unchanged: a plan would evaluate it more than once (or not at all); InnoDB checks and \
+                         cascades, its cascaded changes are InnoDB's, not statements of their own\n"
+                    )
+                } else if let Some((table, fk)) = outside.first().filter(|_| triggered.is_empty()) {
+                    format!(
+                        "runs as InnoDB runs it: table `{table}` is referred to from another database (FK {fk})\n  \
+                         forwarded unchanged: InnoDB checks and cascades, also the children the gateway does not \
+                         read; its cascaded changes are InnoDB's, not statements of their own\n"
+                    )
+                } else if triggered.is_empty() {
                     p.to_string()
                 } else {
                     let names: Vec<String> = triggered.iter().map(|t| format!("`{t}`")).collect();
@@ -672,19 +870,35 @@ impl Keyspace {
     /// Reads the schema from the backend: for a managed sharded keyspace, the
     /// tables as the data nodes define them with every FK of the keyspace (the
     /// nodes' and the VSchema's, see `sharded::managed`).
-    async fn read_schema(&self) -> Result<Schema, String> {
+    /// For an unsharded managed keyspace, also the tables FKs of other databases
+    /// refer to ([`OutsideChildren`]).
+    async fn read_schema(&self) -> Result<Read, String> {
         if self.spec.sharded && self.spec.mode == FkMode::Managed {
-            return sharded::managed::managed_schema(
-                &self.spec.url,
-                &self.spec.declared_fks,
-                &self.spec.declared_actions,
-            )
-            .await
-            .map_err(|e| e.to_string());
+            let schema =
+                sharded::managed::managed_schema(&self.spec.url, &self.spec.declared_fks, &self.spec.declared_actions)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            return Ok(Read {
+                schema,
+                outside: OutsideChildren::default(),
+                functions: Functions::default(),
+            });
         }
-        tether_connect::introspect(&self.spec.url, &IntrospectOptions::default())
+        let schema = tether_connect::introspect(&self.spec.url, &IntrospectOptions::default())
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        let (outside, functions) = match self.spec.mode {
+            FkMode::Managed => (
+                OutsideChildren::read(&self.spec.url, &self.spec.database).await?,
+                Functions::read(&self.spec.url, &self.spec.database).await?,
+            ),
+            _ => (OutsideChildren::default(), Functions::default()),
+        };
+        Ok(Read {
+            schema,
+            outside,
+            functions,
+        })
     }
 
     /// Reads the schema again.
@@ -695,8 +909,8 @@ impl Keyspace {
     async fn read_known(&self) -> Result<Known, ServerError> {
         let mut slot = self.schema.write().await;
         match self.read_schema().await {
-            Ok(schema) => {
-                let known = Known::new(schema);
+            Ok(read) => {
+                let known = Known::new(read);
                 *slot = Some(known.clone());
                 self.generation.fetch_add(1, Ordering::AcqRel);
                 tracing::info!(
@@ -727,13 +941,15 @@ impl Keyspace {
             Err(_) => Err(format!("no answer within {} s", RELOAD_TIMEOUT.as_secs())),
         };
         match read {
-            Ok(schema) => {
+            Ok(read) => {
                 let mut slot = self.schema.write().await;
                 if self.invalidations.load(Ordering::SeqCst) != invalidations {
                     // DDL went through meanwhile: what was read may predate it.
                     return;
                 }
-                if slot.as_ref().is_some_and(|old| *old.schema == schema) {
+                if slot.as_ref().is_some_and(|old| {
+                    *old.schema == read.schema && *old.outside == read.outside && *old.functions == read.functions
+                }) {
                     // Unchanged: what was decided on the one in use stands.
                     return;
                 }
@@ -741,10 +957,10 @@ impl Keyspace {
                     tracing::info!(
                         "keyspace {}: schema changed on the backend: {} tables",
                         self.spec.name,
-                        schema.tables.len()
+                        read.schema.tables.len()
                     );
                 }
-                *slot = Some(Known::new(schema));
+                *slot = Some(Known::new(read));
                 self.generation.fetch_add(1, Ordering::AcqRel);
             }
             Err(e) => tracing::warn!(

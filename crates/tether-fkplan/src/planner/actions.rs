@@ -8,10 +8,10 @@ use tether_schema::{FkAction, ForeignKey, Table};
 
 use crate::message;
 use crate::plan::{Action, ActionKind, Event, FkRef, NewChildValue, Part, Rules, Template};
-use crate::sql::{ident, idents, row_of};
+use crate::sql::{ident, row_of};
 
 use super::expr::column_default;
-use super::{children, eq_ci, Planner};
+use super::{children, eq_ci, exact_idents, Planner};
 
 /// `, ts = ts` for each TIMESTAMP / DATETIME column of `table` outside `changed`:
 /// an explicit UPDATE would give those with ON UPDATE CURRENT_TIMESTAMP a new
@@ -120,7 +120,7 @@ impl<'a> Planner<'a> {
         let read_child = || {
             let mut cols = child_keys.clone();
             cols.extend(fk.columns.iter().cloned());
-            let mut t = where_keys(format!("SELECT {} FROM {child_name}", idents(&cols)));
+            let mut t = where_keys(format!("SELECT {} FROM {child_name}", exact_idents(child, &cols)));
             t.parts.push(Part::Text(" FOR UPDATE".into()));
             t
         };
@@ -137,9 +137,12 @@ impl<'a> Planner<'a> {
                 let mut probe = if child_ids > 0 {
                     let mut cols = child.primary_key.clone();
                     cols.extend(fk.columns.iter().cloned());
-                    where_keys(format!("SELECT {} FROM {child_name}", idents(&cols)))
+                    where_keys(format!("SELECT {} FROM {child_name}", exact_idents(child, &cols)))
                 } else {
-                    where_keys(format!("SELECT DISTINCT {} FROM {child_name}", idents(&fk.columns)))
+                    where_keys(format!(
+                        "SELECT DISTINCT {} FROM {child_name}",
+                        exact_idents(child, &fk.columns)
+                    ))
                 };
                 probe.parts.push(Part::Text(" LOCK IN SHARE MODE".into()));
                 let why = if action == FkAction::Restrict {

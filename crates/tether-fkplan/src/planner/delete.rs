@@ -6,10 +6,9 @@ use sqlparser::ast::{FromTable, ObjectName, TableFactor, TableWithJoins};
 
 use crate::error::PlanError;
 use crate::plan::{Event, Plan, Start, Target};
-use crate::sql::idents;
 
 use super::multi::Named;
-use super::{children, eq_ci, last_ident, Analysis, Planner};
+use super::{children, eq_ci, exact, exact_idents, last_ident, Analysis, Planner};
 
 impl<'a> Planner<'a> {
     pub(super) fn delete(&self, d: &sqlparser::ast::Delete) -> Result<Analysis, PlanError> {
@@ -33,7 +32,7 @@ impl<'a> Planner<'a> {
         let keys = self.key_columns(table);
         let read = format!(
             "SELECT {}{}",
-            idents(&keys),
+            exact_idents(table, &keys),
             self.tail(relation, d.selection.as_ref(), &d.order_by, d.limit.as_ref())
         );
         let returning = d
@@ -46,7 +45,7 @@ impl<'a> Planner<'a> {
             d.selection.as_ref(),
             &d.order_by,
             d.limit.as_ref(),
-            &idents(&keys),
+            &exact_idents(table, &keys),
             format!("DELETE FROM {name}"),
             returning,
             false,
@@ -112,7 +111,7 @@ impl<'a> Planner<'a> {
             .filter(|n| by_key || is_parent(n))
             .map(|n| {
                 let keys = self.key_columns(n.table);
-                let columns: Vec<String> = keys.iter().map(|k| n.column(k)).collect();
+                let columns: Vec<String> = keys.iter().map(|k| exact(n.table, k, n.column(k))).collect();
                 let read = format!(
                     "SELECT DISTINCT {} FROM {}{tail} FOR UPDATE",
                     columns.join(", "),

@@ -193,3 +193,57 @@ pub(super) fn column_default(table: &Table, column: &str) -> Option<String> {
         None => None,
     }
 }
+
+/// The functions `sql` calls, each as the parts of its name (`["f"]`, `["db",
+/// "f"]`), in order of appearance, repeats left out; empty when it does not parse.
+/// Built-ins parsed as syntax of their own (`CAST`, `EXTRACT`, `SUBSTRING`,
+/// `TRIM`, ...) are not calls here.
+pub fn called_functions(sql: &str) -> Vec<Vec<String>> {
+    use sqlparser::dialect::MySqlDialect;
+    use sqlparser::parser::Parser;
+    let statements = match Parser::parse_sql(&MySqlDialect {}, sql) {
+        Ok(s) => s,
+        Err(_) => match crate::sql::comma_joins(sql).map(|j| Parser::parse_sql(&MySqlDialect {}, &j)) {
+            Some(Ok(s)) => s,
+            _ => return Vec::new(),
+        },
+    };
+    let mut out: Vec<Vec<String>> = Vec::new();
+    let _ = sqlparser::ast::visit_expressions(&statements, |e| {
+        if let Expr::Function(f) = e {
+            let name: Vec<String> = f
+                .name
+                .0
+                .iter()
+                .map(|p| match p {
+                    sqlparser::ast::ObjectNamePart::Identifier(i) => i.value.clone(),
+                    other => other.to_string(),
+                })
+                .collect();
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::called_functions;
+
+    #[test]
+    fn calls_are_listed_with_their_qualifiers() {
+        let calls = called_functions(
+            "DELETE FROM p WHERE id = f(1) AND IF(`db`.`g`(2), 1, 0) AND CAST(x AS SIGNED) = CONCAT(f(3))",
+        );
+        let names: Vec<String> = calls.iter().map(|n| n.join(".")).collect();
+        assert_eq!(names, ["f", "IF", "db.g", "CONCAT"]);
+        assert_eq!(
+            called_functions("UPDATE a, b SET a.x = h(b.y)"),
+            [vec!["h".to_string()]]
+        );
+        assert!(called_functions("not sql").is_empty());
+    }
+}

@@ -19,6 +19,8 @@ mod upsert;
 
 use std::collections::HashSet;
 
+pub use expr::called_functions;
+
 use sqlparser::ast::{Expr, ObjectName, ObjectNamePart, Statement, TableFactor};
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
@@ -36,6 +38,35 @@ pub enum Analysis {
     Forward,
     /// A write on a known table: run this plan (possibly just the original).
     Plan(Box<Plan>),
+}
+
+/// `expr` (column `column` of `table`, as the statement names it) as a read of the
+/// value the column stores, exactly: the executor writes what it reads back into
+/// `IN` lists, `CASE`s and child rows, which must compare equal to the stored value.
+/// MariaDB writes a FLOAT with six significant digits (`1.23457` for 1.2345678),
+/// which another stored float may share and which equals neither; read as a DOUBLE
+/// its text is the shortest that reads back as the same number, and a FLOAT column
+/// compares with it, and stores it, exactly. Every other type's text is exact
+/// already (a BIT comes back as bytes, which the executor writes as a number).
+pub(crate) fn exact(table: &Table, column: &str, expr: String) -> String {
+    let single = table
+        .columns
+        .iter()
+        .find(|c| eq_ci(&c.name, column))
+        .is_some_and(|c| matches!(c.normalized_type, tether_schema::DataType::Float { bytes: 4 }));
+    match single {
+        true => format!("CAST({expr} AS DOUBLE)"),
+        false => expr,
+    }
+}
+
+/// [`exact`] reads of `columns` of `table`, comma-separated.
+pub(crate) fn exact_idents(table: &Table, columns: &[String]) -> String {
+    columns
+        .iter()
+        .map(|c| exact(table, c, crate::sql::ident(c)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Plans `sql` against `schema`, the schema of MariaDB database `database`.
@@ -262,7 +293,7 @@ impl<'a> Planner<'a> {
             t.push_str(&format!(
                 " LIMIT {} RETURNING {}",
                 self.source.expr_text(limit),
-                crate::sql::idents(&pk)
+                exact_idents(table, &pk)
             ));
             t
         });

@@ -7,12 +7,12 @@ use tether_schema::Table;
 
 use crate::error::PlanError;
 use crate::plan::{Event, KeyValue, ParentChecks, Plan, ReplaceSource, Start};
-use crate::sql::{ident, idents};
+use crate::sql::ident;
 
 use super::clash::KeyClash;
 use super::expr::{allocates, column_default, must_run_once};
 use super::insert::named_columns;
-use super::{children, eq_ci, Analysis, Planner};
+use super::{children, eq_ci, exact_idents, Analysis, Planner};
 
 impl<'a> Planner<'a> {
     /// REPLACE deletes every existing row that clashes on the primary key or a unique
@@ -50,7 +50,7 @@ impl<'a> Planner<'a> {
         let keys = self.key_columns(table);
         let read = format!(
             "SELECT {} FROM {} WHERE {} FOR UPDATE",
-            idents(&keys),
+            exact_idents(table, &keys),
             ident(&table.name),
             condition.join(" OR ")
         );
@@ -119,7 +119,7 @@ impl<'a> Planner<'a> {
             .unwrap_or_else(|| query.to_string());
         let read = format!(
             "SELECT {} FROM {} WHERE ",
-            idents(&self.key_columns(table)),
+            exact_idents(table, &self.key_columns(table)),
             ident(&table.name)
         );
         // A native run would take auto-increment values a rollback does not give

@@ -14,7 +14,7 @@ use crate::sql::ident;
 
 use super::expr::{column_ref, is_default, mentions_values, or_default_of, rekeying, substitute, volatile};
 use super::multi::Named;
-use super::{children, eq_ci, last_ident, Analysis, Planner};
+use super::{children, eq_ci, exact, last_ident, Analysis, Planner};
 
 impl<'a> Planner<'a> {
     pub(super) fn update(&self, u: &sqlparser::ast::Update) -> Result<Analysis, PlanError> {
@@ -87,13 +87,18 @@ impl<'a> Planner<'a> {
             return Ok(self.passthrough(table));
         }
         let keys = self.key_columns(table);
-        let mut select: Vec<String> = keys.iter().map(|k| ident(k)).collect();
+        let mut select: Vec<String> = keys.iter().map(|k| exact(table, k, ident(k))).collect();
         for k in &keys {
-            select.push(self.new_value(k, &assigned));
+            select.push(exact(table, k, self.new_value(k, &assigned)));
         }
         if let Some(checks) = &checks {
-            select.extend(checks.columns.iter().map(|c| ident(c)));
-            select.extend(checks.columns.iter().map(|c| self.new_value(c, &assigned)));
+            select.extend(checks.columns.iter().map(|c| exact(table, c, ident(c))));
+            select.extend(
+                checks
+                    .columns
+                    .iter()
+                    .map(|c| exact(table, c, self.new_value(c, &assigned))),
+            );
         }
         let read = format!(
             "SELECT {}{}",
@@ -274,12 +279,12 @@ impl<'a> Planner<'a> {
                 // The lock read and the statement would compute different new keys.
                 return Ok(self.passthrough(n.table));
             }
-            let mut select: Vec<String> = keys.iter().map(|k| n.column(k)).collect();
+            let mut select: Vec<String> = keys.iter().map(|k| exact(n.table, k, n.column(k))).collect();
             for k in &keys {
                 if assigned.iter().any(|(c, _)| eq_ci(c, k)) {
-                    select.push(self.new_value(k, assigned));
+                    select.push(exact(n.table, k, self.new_value(k, assigned)));
                 } else {
-                    select.push(n.column(k));
+                    select.push(exact(n.table, k, n.column(k)));
                 }
             }
             let read = format!(

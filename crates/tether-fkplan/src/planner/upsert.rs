@@ -14,7 +14,7 @@ use crate::sql::{ident, idents};
 use super::clash::{KeyClash, Literal};
 use super::expr::{allocates, must_run_once, or_default_of, rekeying, substitute, substitute_values, volatile};
 use super::insert::one_row;
-use super::{children, eq_ci, last_ident, Analysis, Planner, ValuesRow};
+use super::{children, eq_ci, exact, last_ident, Analysis, Planner, ValuesRow};
 
 impl<'a> Planner<'a> {
     /// INSERT ... ON DUPLICATE KEY UPDATE: what the update assigns, and whether it
@@ -209,11 +209,11 @@ impl<'a> Planner<'a> {
             None => ident(k),
         };
         let keys = self.key_columns(table);
-        let mut select: Vec<String> = keys.iter().map(|k| ident(k)).collect();
-        select.extend(keys.iter().map(new_value));
+        let mut select: Vec<String> = keys.iter().map(|k| exact(table, k, ident(k))).collect();
+        select.extend(keys.iter().map(|k| exact(table, k, new_value(k))));
         let checks = checks.map(|mut c| {
-            select.extend(c.columns.iter().map(|k| ident(k)));
-            select.extend(c.columns.iter().map(new_value));
+            select.extend(c.columns.iter().map(|k| exact(table, k, ident(k))));
+            select.extend(c.columns.iter().map(|k| exact(table, k, new_value(k))));
             if let NewRows::Values(mut v) = std::mem::replace(&mut c.rows, NewRows::Read) {
                 c.rows = NewRows::ReadOrValues(v.pop().unwrap_or_default());
             }

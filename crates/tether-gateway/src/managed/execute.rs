@@ -8,8 +8,8 @@ use super::cascade::{cascade, Item};
 use super::checks::{check_parents, OwnRow, Verdict};
 use super::clash::{clash_condition, clash_decidable, updated_row, Updated};
 use super::native_first::{
-    deleted_natively, earlier_error, first_native_error, native_error_after, native_outcome, single, BATCH_SAVEPOINT,
-    NATIVE_SAVEPOINT,
+    deleted_natively, earlier_error, first_native_error, native_error_after, native_outcome, native_unless_refused,
+    single, BATCH_SAVEPOINT, NATIVE_SAVEPOINT,
 };
 use super::render::{is_null, literals};
 use super::sharded::Behind;
@@ -219,6 +219,11 @@ async fn read_start(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> R
                             return Err(failure.error);
                         }
                         behind.writes();
+                        if behind.is_innodb() {
+                            return native_unless_refused(plan, backend, failure.error)
+                                .await
+                                .map(Next::Answered);
+                        }
                         return Err(first_native_error(plan, backend, failure.error).await);
                     }
                 }
@@ -252,6 +257,13 @@ async fn read_start(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> R
                         return Err(failure.error);
                     }
                     behind.writes();
+                    // Behind InnoDB its replay also says whether a RESTRICT child
+                    // was gone, in InnoDB's order, before its check.
+                    if behind.is_innodb() {
+                        return native_unless_refused(plan, backend, failure.error)
+                            .await
+                            .map(Next::Answered);
+                    }
                     return Err(first_native_error(plan, backend, failure.error).await);
                 }
             }

@@ -18,7 +18,7 @@ use crate::reply::ServerError;
 use crate::wire::value::Value;
 
 /// The temporary table the rows are stored into (per session, dropped at once).
-const TABLE: &str = "tether_rows";
+const TABLE: &str = "_tether_rows";
 
 /// One column of the target as `information_schema.COLUMNS` gives it.
 struct Target {

@@ -27,21 +27,32 @@ pub(super) fn literals(rows: &Rows) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// A value read with the text protocol, as an SQL literal of its column's type.
+/// A value read with the text protocol, as an SQL literal of its column's type
+/// that compares equal to the stored value (and stores as it) in a column of that
+/// type. A FLOAT's text is not exact: the plans read FLOAT keys as DOUBLE
+/// (`tether_fkplan`'s `exact`).
 pub(super) fn literal(v: &Value, c: &ColumnDef) -> String {
     const NUMERIC: [u8; 10] = [0, 1, 2, 3, 4, 5, 8, 9, 13, 246];
+    const BIT: u8 = 16;
     const BINARY_FLAG: u16 = 128;
     match v {
         Value::Null => "NULL".to_string(),
         Value::Bytes(b) if NUMERIC.contains(&c.column_type) => String::from_utf8_lossy(b).into_owned(),
+        // A BIT value comes as its bytes, most significant first. As a string
+        // literal a BIT column would compare it as a number read from its text
+        // (`'\x02'` is 0); as the unsigned integer it compares and stores exactly.
+        Value::Bytes(b) if c.column_type == BIT && b.len() <= 8 => {
+            b.iter().fold(0u64, |n, byte| (n << 8) | u64::from(*byte)).to_string()
+        }
         Value::Bytes(b) if c.flags & BINARY_FLAG != 0 && !(7..=14).contains(&c.column_type) => {
             tether_schema::sql::hex_literal(b)
         }
         Value::Bytes(b) => tether_fkplan::string_literal(b),
         Value::Int(i) => i.to_string(),
         Value::UInt(u) => u.to_string(),
-        Value::Float(f) => f.to_string(),
-        Value::Double(d) => d.to_string(),
+        // The float's exact value (a FLOAT column compares as a DOUBLE).
+        Value::Float(f) => format!("{:e}", f64::from(*f)),
+        Value::Double(d) => format!("{d:e}"),
         other => tether_fkplan::string_literal(other.text().as_bytes()),
     }
 }
@@ -90,7 +101,9 @@ fn value_literal(v: &Value) -> String {
         Value::Bytes(b) => tether_fkplan::string_literal(b),
         Value::Int(i) => i.to_string(),
         Value::UInt(u) => u.to_string(),
-        Value::Float(f) => format!("{f:e}"),
+        // MariaDB reads a FLOAT parameter as the DOUBLE of the same value (it
+        // then compares equal to a FLOAT column's value): its exact digits.
+        Value::Float(f) => format!("{:e}", f64::from(*f)),
         Value::Double(d) => format!("{d:e}"),
         other => format!("'{}'", other.text()),
     }
@@ -107,6 +120,10 @@ mod tests {
         assert_eq!(
             out.as_deref(),
             Some("UPDATE t SET a = 'it\\'s', b = '?' WHERE id = 7 AND c = `?`")
+        );
+        assert_eq!(
+            inline_params("SELECT ?", &[Value::Float(1.1)]).as_deref(),
+            Some("SELECT 1.100000023841858e0")
         );
         assert_eq!(inline_params("SELECT ?", &[]), None);
         assert_eq!(inline_params("SELECT 1", &[Value::Null]), None);

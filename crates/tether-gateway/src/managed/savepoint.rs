@@ -11,7 +11,7 @@ use crate::backend::Backend;
 use crate::reply::{Reply, ServerError};
 use crate::wire::value::Value;
 
-pub(super) const SAVEPOINT: &str = "tether_fk";
+pub(super) const SAVEPOINT: &str = "_tether_fk";
 
 /// Runs the plan and returns what the client sees for the original statement.
 /// `schema`: the keyspace's tables, `keyspace` its name (for refusals).

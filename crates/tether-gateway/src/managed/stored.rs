@@ -17,7 +17,7 @@ use crate::backend::Backend;
 use crate::reply::ServerError;
 
 /// The temporary table the values are stored into (per session, dropped at once).
-const STORED: &str = "tether_stored_values";
+const STORED: &str = "_tether_stored_values";
 
 /// Whether MariaDB may store literal `v` into a column of type `engine_type` (as
 /// `SHOW COLUMNS` spells it) as another value: a number or date converted, a
@@ -149,7 +149,16 @@ async fn store(
         .enumerate()
         .map(|(n, r)| format!("({}, {})", n + 1, r.join(", ")))
         .collect();
-    let names: Vec<String> = columns.iter().map(|(_, name, _)| tether_fkplan::ident(name)).collect();
+    // A FLOAT read as a DOUBLE: its text is exact only so (see `render::literal`).
+    let names: Vec<String> = columns
+        .iter()
+        .map(
+            |(_, name, t)| match t.trim().to_ascii_lowercase().starts_with("float") {
+                true => format!("CAST({} AS DOUBLE)", tether_fkplan::ident(name)),
+                false => tether_fkplan::ident(name),
+            },
+        )
+        .collect();
     let sql = format!(
         "CREATE OR REPLACE TEMPORARY TABLE {table_name} ({}) ENGINE=InnoDB;\n\
          INSERT INTO {table_name} VALUES {};\n\

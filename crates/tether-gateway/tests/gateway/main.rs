@@ -20,6 +20,7 @@ mod passthrough;
 mod prepared;
 mod pymysql;
 mod refresh;
+mod review12;
 mod review_a;
 mod session_state;
 mod sharded;

@@ -142,7 +142,7 @@ fn shard_scoped_work_reaches_one_node_and_costs_no_more_statements_than_unsharde
         let without_savepoint: Vec<String> = unsharded
             .gateway
             .iter()
-            .map(|s| s.replace("SAVEPOINT tether_batch;\n", ""))
+            .map(|s| s.replace("SAVEPOINT _tether_batch;\n", ""))
             .collect();
         assert_eq!(sharded.gateway, without_savepoint, "{case}");
     }
