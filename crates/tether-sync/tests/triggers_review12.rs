@@ -33,10 +33,13 @@ INSERT INTO t VALUES (1, 'a');
 const STATES: [(&str, &str); 3] = [("t_always", "A"), ("t_on", "O"), ("t_replica", "R")];
 
 fn states(db: &TestDb) -> Vec<(String, String)> {
-    db.query("SELECT tgname::text, tgenabled::text FROM pg_trigger WHERE tgrelid = 't'::regclass ORDER BY 1")
-        .into_iter()
-        .map(|r| (r[0].clone().expect("name"), r[1].clone().expect("state")))
-        .collect()
+    db.query(
+        "SELECT tgname::text, tgenabled::text FROM pg_trigger WHERE tgrelid = 't'::regclass AND NOT tgisinternal \
+         ORDER BY 1",
+    )
+    .into_iter()
+    .map(|r| (r[0].clone().expect("name"), r[1].clone().expect("state")))
+    .collect()
 }
 
 fn expected_states() -> Vec<(String, String)> {
@@ -147,23 +150,104 @@ fn rerunning_into_postgres_tables_fires_no_trigger_whatever_its_state_and_restor
 fn a_failed_postgres_load_in_batches_turns_each_trigger_on_again_as_it_was() {
     let src = TestDb::create(Engine::Postgres);
     src.exec(TRIGGERS);
+    src.exec("CREATE TABLE u (id int PRIMARY KEY, t_id int REFERENCES t(id), v text CHECK (v <> 'bad'))");
     let dest = TestDb::create(Engine::Postgres);
     sync(&one_job(&src, &dest, "", "")).expect("first copy");
-    // A row the destination refuses (its CHECK) after the triggers were turned off.
-    src.exec("ALTER TABLE t DROP CONSTRAINT t_v_check; INSERT INTO t VALUES (5, 'bad')");
+    // `t` gets its new row (no trigger fires), then `u`, after it, a row the destination
+    // refuses (its CHECK).
+    src.exec(
+        "INSERT INTO t VALUES (5, 'e'); ALTER TABLE u DROP CONSTRAINT u_v_check; INSERT INTO u VALUES (1, 5, 'bad')",
+    );
+    let job = one_job(
+        &src,
+        &dest,
+        "[tables]\ninclude = [\"t\", \"u\"]\n",
+        "on_conflict = \"skip\"\nchecks = \"verify\"\n",
+    );
+    let err = sync(&job).expect_err("the row is refused");
+    assert!(
+        matches!(&err, SyncError::Rejected { table, .. } if table == "u"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("rows this run wrote into tables that were there stay: t: 1"),
+        "{err}"
+    );
+    assert_eq!(states(&dest), expected_states(), "on again after the failure: {err}");
+    assert_eq!(keys(&dest, "t", "id"), ["1", "5"]);
+    assert_eq!(log(&dest), ["t_always:1", "t_on:1"]);
+}
+
+/// Interrupted (the CLI's SIGINT/SIGTERM) while rows go in, in batches: the undo, on a
+/// new connection, turns each trigger on again as it was.
+#[test]
+fn an_interrupted_postgres_load_in_batches_turns_each_trigger_on_again_as_it_was() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(TRIGGERS);
+    let dest = TestDb::create(Engine::Postgres);
+    sync(&one_job(&src, &dest, "", "")).expect("first copy");
+    src.exec("INSERT INTO t SELECT g, 'x' FROM generate_series(100, 40099) g");
     let job = one_job(
         &src,
         &dest,
         "[tables]\ninclude = [\"t\"]\n",
         "on_conflict = \"skip\"\nchecks = \"verify\"\n",
     );
-    let err = sync(&job).expect_err("the row is refused");
-    assert!(
-        matches!(&err, SyncError::Rejected { table, .. } if table == "t"),
-        "{err}"
+    let job = tether_sync::Job::parse("job.toml", &job, &|_| None).expect("job");
+    // Stopped once some of the new rows are in (committed, in batches).
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (stop, url) = (stop.clone(), dest.url.clone());
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            while started.elapsed() < std::time::Duration::from_secs(60) {
+                let n = tether_testkit::query_url(Engine::Postgres, &url, "SELECT count(*) FROM t");
+                if n[0][0].as_deref() != Some("1") {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        })
+    };
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(async {
+            let prepared = tether_sync::prepare(&job).await?;
+            let stopped = async {
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+            };
+            tether_sync::run_until(&job, prepared, &Quiet, stopped).await
+        });
+    let _ = watcher.join();
+    let err = match outcome {
+        Err(e) => e,
+        Ok(_) => {
+            eprintln!("skipped: the load finished before the stop reached it");
+            return;
+        }
+    };
+    assert!(matches!(err, SyncError::Interrupted(_)), "{err}");
+    assert_eq!(
+        states(&dest),
+        expected_states(),
+        "on again after the interruption: {err}"
     );
-    assert_eq!(states(&dest), expected_states(), "on again after the failure: {err}");
-    assert_eq!(log(&dest), ["t_always:1", "t_on:1"]);
+    let written = dest.query("SELECT count(*) FROM t")[0][0].clone().expect("count");
+    assert_ne!(written, "1", "some rows went in before the stop: {err}");
+    let log = log(&dest);
+    assert!(
+        log == ["t_always:1", "t_on:1"],
+        "no trigger fired on them: {} rows in log, the first {:?}",
+        log.len(),
+        &log[..log.len().min(6)]
+    );
 }
 
 #[test]
