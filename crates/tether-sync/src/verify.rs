@@ -263,6 +263,32 @@ pub async fn verify(
             exact: emptied && (tp.rows == Rows::All || identifies_rows(&tp.table)),
         });
     }
+    // With the checks off during the load (`checks = "verify"`), nothing held the
+    // foreign keys of the destination's tables outside the job that reference a job
+    // table either: their orphans are looked for too.
+    if first.checks_off {
+        for (child, fk) in &first.outsider_fks {
+            let parent = first
+                .tables
+                .values()
+                .find(|t| {
+                    t.table_name() == fk.referenced_name()
+                        || (fk.referenced_schema.is_none() && t.name == fk.referenced_table && t.schema == child.schema)
+                })
+                .map(|t| Box::new(t.clone()));
+            let key = if child.primary_key.is_empty() {
+                crate::plan::row_key(child)
+            } else {
+                child.primary_key.clone()
+            };
+            checks.push(Check::Orphans {
+                child: child.clone(),
+                fk: fk.clone(),
+                key,
+                parent,
+            });
+        }
+    }
     fk_count += checks.iter().filter(|c| matches!(c, Check::Orphans { .. })).count();
     let queue: Mutex<VecDeque<Check>> = Mutex::new(checks.into_iter().collect());
     let workers = conns.into_iter().map(|d| {

@@ -821,18 +821,28 @@ fn a_destination_that_is_the_source_or_another_destination_is_refused_before_any
 fn verification_compares_each_table_with_the_source_and_flags_extra_rows_after_truncate() {
     let src = TestDb::create(Engine::Sqlite);
     src.exec("CREATE TABLE log (msg TEXT NOT NULL); INSERT INTO log VALUES ('a'), ('b');");
-    // A destination that writes a row of its own for each one it gets: a trigger that
-    // fires even where Tether turns triggers off (PostgreSQL ENABLE ALWAYS; a SQLite
-    // destination's triggers are dropped for the load).
+    // A destination that writes a row of its own for each one it gets: a trigger the
+    // job's role may not turn off (it does not own the table), which then fires on the
+    // copied rows (Tether turns off every trigger it may; a SQLite destination's are
+    // dropped for the load).
     let dest = TestDb::create(Engine::Postgres);
-    dest.exec(
+    let role = format!("tether_writer_{}", dest.name);
+    dest.exec(&format!(
         "CREATE TABLE log (msg text NOT NULL);
          CREATE FUNCTION echo() RETURNS trigger LANGUAGE plpgsql AS
            $$ BEGIN INSERT INTO log VALUES ('a-echo'); RETURN NULL; END $$;
          CREATE TRIGGER echo AFTER INSERT ON log FOR EACH ROW WHEN (NEW.msg = 'a') EXECUTE FUNCTION echo();
-         ALTER TABLE log ENABLE ALWAYS TRIGGER echo;",
+         DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN;
+         GRANT SELECT, INSERT, TRUNCATE ON log TO {role};"
+    ));
+    let url = dest.url.replacen("postgres@", &format!("{role}@"), 1);
+    let job = format!(
+        "source = \"{}\"\n[[destinations]]\nurl = \"{url}\"\ntruncate = true\n",
+        src.url
     );
-    let report = sync(&job(&src, &[&dest], "")).expect("sync");
+    let report = sync(&job);
+    dest.exec(&format!("DROP OWNED BY {role}; DROP ROLE {role}"));
+    let report = report.expect("sync");
     assert!(!report.ok, "{report:?}");
     let v = &report.verification[0];
     let found: Vec<(&str, u64, u64, u64)> = v

@@ -29,12 +29,7 @@ impl Destination {
             return Ok(true);
         }
         let d = self.conn.dialect();
-        let tables: Vec<String> = plan
-            .tables
-            .iter()
-            .map(|tp| d.literal(&Value::Text(d.qualified(&self.tables[&tp.table.table_name()]))))
-            .map(|lit| format!("{lit}::regclass"))
-            .collect();
+        let tables = self.job_regclasses(plan);
         let text = tether_schema::DataType::Text;
         let found = self
             .conn
@@ -68,10 +63,6 @@ impl Destination {
         self.atomic = Some(Vec::new());
         // Index builds and FK validations after the load: memory for this transaction.
         super::stage::raise_memory(&mut self.conn, true).await?;
-        if truncate {
-            progress.phase(&format!("{}: emptying the job's tables", self.shown));
-            super::truncate(self, plan).await?;
-        }
         for fk in &dropped {
             let drop = format!("ALTER TABLE {} DROP CONSTRAINT {}", fk.table, d.ident(&fk.name));
             if let Err(e) = self.conn.execute(&drop).await {
@@ -88,35 +79,25 @@ impl Destination {
             self.defer_keys().await?;
         }
         // Triggers of tables that were already there must not fire on copied rows (as
-        // pg_restore --disable-triggers): off inside the transaction, on before COMMIT.
-        let text = tether_schema::DataType::Text;
-        let triggers = self
-            .conn
-            .query(
-                &format!(
-                    "SELECT t.tgrelid::regclass::text, t.tgname::text FROM pg_trigger t \
-                     WHERE NOT t.tgisinternal AND t.tgenabled = 'O' AND t.tgrelid IN ({}) ORDER BY 1, 2",
-                    tables.join(", ")
-                ),
-                &[text.clone(), text],
-            )
-            .await?;
-        for r in triggers {
-            let (Value::Text(table), Value::Text(name)) = (&r[0], &r[1]) else {
-                continue;
-            };
-            let disable = format!("ALTER TABLE {table} DISABLE TRIGGER {}", d.ident(name));
-            if let Err(e) = self.conn.execute(&disable).await {
+        // pg_restore --disable-triggers), whatever their state (ENABLE REPLICA and ENABLE
+        // ALWAYS too): off inside the transaction, each on again as it was before COMMIT.
+        // Before the tables are emptied: a DELETE fires ON DELETE triggers.
+        for trigger in triggers_on(&mut self.conn, &tables).await? {
+            if let Err(e) = self.conn.execute(&trigger.disable(d)).await {
                 self.conn.execute("ROLLBACK").await?;
                 self.atomic = None;
                 self.disabled_triggers.clear();
                 progress.phase(&format!(
-                    "{}: loading with foreign keys checked row by row (disabling trigger {name} for a one-transaction load was refused: {e})",
-                    self.shown
+                    "{}: loading with foreign keys checked row by row (disabling trigger {} for a one-transaction load was refused: {e})",
+                    self.shown, trigger.name
                 ));
                 return Ok(false);
             }
-            self.disabled_triggers.push((table.clone(), name.clone()));
+            self.disabled_triggers.push(trigger.enable(d));
+        }
+        if truncate {
+            progress.phase(&format!("{}: emptying the job's tables", self.shown));
+            super::truncate(self, plan).await?;
         }
         progress.phase(&format!(
             "{}: loading in one transaction; its {} foreign keys are created again (and validated) before COMMIT",
@@ -125,6 +106,16 @@ impl Destination {
         ));
         self.atomic = Some(dropped);
         Ok(true)
+    }
+
+    /// The job's tables here as PostgreSQL `regclass` literals, in plan order.
+    pub(super) fn job_regclasses(&self, plan: &Plan) -> Vec<String> {
+        let d = self.conn.dialect();
+        plan.tables
+            .iter()
+            .map(|tp| d.literal(&Value::Text(d.qualified(&self.tables[&tp.table.table_name()]))))
+            .map(|lit| format!("{lit}::regclass"))
+            .collect()
     }
 
     /// Inside the one-transaction load, drops the primary keys and unique constraints of
@@ -213,11 +204,8 @@ impl Destination {
         for fk in &dropped {
             self.add_again(fk, "foreign key", " is not present").await?;
         }
-        let d = self.conn.dialect();
-        for (table, name) in std::mem::take(&mut self.disabled_triggers) {
-            self.conn
-                .execute(&format!("ALTER TABLE {table} ENABLE TRIGGER {}", d.ident(&name)))
-                .await?;
+        for enable in std::mem::take(&mut self.disabled_triggers) {
+            self.conn.execute(&enable).await?;
         }
         self.conn.execute("COMMIT").await?;
         // `NOT VALID` in a definition: created again without looking at the rows.
@@ -331,6 +319,67 @@ pub(super) async fn drop_keys(
         });
     }
     Ok(out)
+}
+
+/// A user trigger of a table that was there before the run, on in some state: fired by
+/// ordinary sessions (`tgenabled` O), by replication ones (R, and so under `checks =
+/// "verify"`'s `session_replication_role = replica`) or by both (A).
+pub(super) struct OnTrigger {
+    /// The table as PostgreSQL names it (`regclass`).
+    pub table: String,
+    pub name: String,
+    /// `pg_trigger.tgenabled`: O, R or A.
+    pub state: String,
+}
+
+impl OnTrigger {
+    /// The statement turning it off.
+    pub fn disable(&self, d: &dyn tether_connect::Dialect) -> String {
+        format!("ALTER TABLE {} DISABLE TRIGGER {}", self.table, d.ident(&self.name))
+    }
+
+    /// The statement turning it on again in the state it was in.
+    pub fn enable(&self, d: &dyn tether_connect::Dialect) -> String {
+        let how = match self.state.as_str() {
+            "R" => "ENABLE REPLICA",
+            "A" => "ENABLE ALWAYS",
+            _ => "ENABLE",
+        };
+        format!("ALTER TABLE {} {how} TRIGGER {}", self.table, d.ident(&self.name))
+    }
+}
+
+/// The user triggers of `tables` (`regclass` literals) that are on, in any state
+/// (PostgreSQL).
+pub(super) async fn triggers_on(
+    conn: &mut tether_connect::Connection,
+    tables: &[String],
+) -> Result<Vec<OnTrigger>, SyncError> {
+    if tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    let text = tether_schema::DataType::Text;
+    let found = conn
+        .query(
+            &format!(
+                "SELECT t.tgrelid::regclass::text, t.tgname::text, t.tgenabled::text FROM pg_trigger t \
+                 WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND t.tgrelid IN ({}) ORDER BY 1, 2",
+                tables.join(", ")
+            ),
+            &[text.clone(), text.clone(), text],
+        )
+        .await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|r| match (&r[0], &r[1], &r[2]) {
+            (Value::Text(table), Value::Text(name), Value::Text(state)) => Some(OnTrigger {
+                table: table.clone(),
+                name: name.clone(),
+                state: state.clone(),
+            }),
+            _ => None,
+        })
+        .collect())
 }
 
 /// A text column of a catalog row, `None` when NULL.

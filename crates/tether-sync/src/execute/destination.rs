@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use tether_connect::{Connection, DbUrl, DeferredChecks, Value};
-use tether_schema::{Schema, Table, TableName};
+use tether_schema::{ForeignKey, Schema, Table, TableName};
 
 use super::create::{create_tables, Created};
 use super::method::LoadPlan;
@@ -45,9 +45,10 @@ pub struct Destination {
     pub(crate) written: Arc<Mutex<Vec<(String, u64, bool)>>>,
     /// `setval` to the source's sequence state, for the tables created here (PostgreSQL).
     pub sequence_states: Vec<String>,
-    /// Triggers turned off for a one-transaction load into existing tables: (table as
-    /// `regclass` text, trigger), turned on again before COMMIT.
-    pub disabled_triggers: Vec<(String, String)>,
+    /// Triggers turned off for a one-transaction load into existing tables: the
+    /// statements turning each on again as it was (`ENABLE`, `ENABLE REPLICA`, `ENABLE
+    /// ALWAYS`), run before COMMIT.
+    pub disabled_triggers: Vec<String>,
     /// Statements for the objects of the tables created here that a restore builds
     /// after the data (see [`finish_schema`]).
     pub after_load: Vec<String>,
@@ -73,7 +74,13 @@ pub struct Destination {
     /// SQLite: the `CREATE TRIGGER` statements of triggers on the job's existing tables,
     /// dropped for the load (SQLite cannot turn a trigger off, and one would fire on
     /// copied rows, emptied ones included) and created again after it, or by an undo.
+    /// PostgreSQL loading in batches: the statements turning on again the triggers
+    /// turned off for the load, each as it was.
     pub(super) suspended_triggers: Vec<String>,
+    /// Declared foreign keys of destination tables outside the job that reference a job
+    /// table: (that table, its FK), as read before the load. With the checks off nothing
+    /// holds them during the load, so the verification looks for their orphans too.
+    pub outsider_fks: Vec<(Table, ForeignKey)>,
 }
 
 /// What a run created on a destination outside any transaction (tables, views, and the
@@ -223,6 +230,7 @@ impl Destination {
             load: self.load.clone(),
             made: Made::default(),
             suspended_triggers: Vec::new(),
+            outsider_fks: self.outsider_fks.clone(),
         })
     }
 
@@ -308,7 +316,7 @@ impl Destination {
             .collect();
         // (name, the statement creating it again)
         let found: Vec<(String, String)> = match self.conn.engine() {
-            tether_connect::Engine::Postgres => return Ok(()),
+            tether_connect::Engine::Postgres => return self.suspend_pg_triggers(plan, progress).await,
             // As read with the destination's schema: under their own sql_mode, without
             // their DEFINER, in firing order.
             tether_connect::Engine::Mysql => tables
@@ -361,9 +369,54 @@ impl Destination {
         Ok(())
     }
 
+    /// PostgreSQL loading in batches (`checks = "verify"`, or a one-transaction load the
+    /// role may not run): turns off the user triggers of the job's tables that were
+    /// there, whatever their state (under `checks = "verify"`'s
+    /// `session_replication_role = replica` the ENABLE REPLICA and ENABLE ALWAYS ones
+    /// would fire), as `pg_restore --disable-triggers` does, each committed at once; each
+    /// is turned on again as it was after the load, or after a failure
+    /// ([`Destination::restore_triggers`]). A trigger the role may not turn off (it is not
+    /// the table's owner) fires on the copied rows: said, naming it.
+    async fn suspend_pg_triggers(&mut self, plan: &Plan, progress: &dyn Progress) -> Result<(), SyncError> {
+        let d = self.conn.dialect();
+        let tables = self.job_regclasses(plan);
+        let mut off = Vec::new();
+        let mut refused = Vec::new();
+        for trigger in super::atomic::triggers_on(&mut self.conn, &tables).await? {
+            match self.conn.execute(&trigger.disable(d)).await {
+                Ok(()) => {
+                    off.push(format!("{} on {}", trigger.name, trigger.table));
+                    self.suspended_triggers.push(trigger.enable(d));
+                }
+                Err(e) => refused.push((format!("{} on {}", trigger.name, trigger.table), e)),
+            }
+        }
+        if !off.is_empty() {
+            progress.phase(&format!(
+                "{}: triggers {} turned off for the load, on again as they were after it",
+                self.shown,
+                off.join(", ")
+            ));
+        }
+        if let Some((_, e)) = refused.first() {
+            let names: Vec<&str> = refused.iter().map(|(n, _)| n.as_str()).collect();
+            progress.phase(&format!(
+                "{}: triggers {} FIRE ON THE COPIED ROWS: turning them off was refused ({e}); run the job as \
+                 the tables' owner, or turn them off first (ALTER TABLE ... DISABLE TRIGGER), for a copy they \
+                 do not write to",
+                self.shown,
+                names.join(", ")
+            ));
+        }
+        // On again with what is built after the data.
+        self.after_load.splice(0..0, self.suspended_triggers.iter().cloned());
+        Ok(())
+    }
+
     /// After a failed run: creates again the triggers [`Destination::suspend_triggers`]
-    /// dropped (each as far as it goes: one created already stays). Says which it could
-    /// not create, with their statements.
+    /// dropped, or turns on again those it turned off (PostgreSQL), each as far as it
+    /// goes (one created already stays). Says which it could not create, with their
+    /// statements.
     pub async fn restore_triggers(&mut self) -> Option<String> {
         let mut failed = Vec::new();
         for sql in std::mem::take(&mut self.suspended_triggers) {
@@ -373,7 +426,7 @@ impl Destination {
         }
         (!failed.is_empty()).then(|| {
             format!(
-                "triggers dropped for the load could not be created again: {}",
+                "triggers dropped or turned off for the load could not be created or turned on again: {}",
                 failed.join("; ")
             )
         })
@@ -451,10 +504,60 @@ async fn open_and_read(url: &DbUrl) -> Result<Opened, SyncError> {
     Ok((conn, existing))
 }
 
+/// The declared foreign keys of `existing` tables outside the job that reference a job
+/// table: (that table, its FK, the job table referenced, as `existing` has it).
+fn outsider_fks<'a>(
+    engine: tether_connect::Engine,
+    plan: &Plan,
+    source: &Schema,
+    existing: &'a Schema,
+) -> Vec<(&'a Table, &'a ForeignKey, &'a Table)> {
+    let folded = |t: &TableName| (t.schema.as_deref().map(str::to_lowercase), t.name.to_lowercase());
+    let job: HashSet<_> = plan
+        .tables
+        .iter()
+        .map(|tp| folded(&destination_name(source, &tp.table.table_name(), engine)))
+        .collect();
+    let in_job = |t: &TableName| job.contains(&folded(t));
+    let mut out = Vec::new();
+    for t in existing.tables.iter().filter(|t| !in_job(&t.table_name())) {
+        for fk in t.foreign_keys.iter().filter(|f| !f.is_virtual) {
+            let mut parent = fk.referenced_name();
+            if parent.schema.is_none() {
+                parent.schema = t.schema.clone();
+            }
+            let found = existing.tables.iter().filter(|p| in_job(&p.table_name())).find(|p| {
+                folded(&p.table_name()) == folded(&parent) || folded(&p.table_name()) == folded(&fk.referenced_name())
+            });
+            if let Some(p) = found {
+                out.push((t, fk, p));
+            }
+        }
+    }
+    out
+}
+
+/// Some row of `child` references its parent through `fk` (its columns all set).
+async fn references_any(conn: &mut Connection, child: &Table, fk: &ForeignKey) -> Result<bool, SyncError> {
+    let d = conn.dialect();
+    let set: Vec<String> = fk
+        .columns
+        .iter()
+        .map(|c| format!("{} IS NOT NULL", d.ident(c)))
+        .collect();
+    let sql = format!(
+        "SELECT 1 FROM {} WHERE {} LIMIT 1",
+        d.qualified(child),
+        set.join(" AND ")
+    );
+    Ok(!conn.query(&sql, &[]).await?.is_empty())
+}
+
 /// `truncate = true` empties the job's tables with checks off: rows of a destination
 /// table outside the job referencing them would be left without their parent, their
 /// ON DELETE actions never run (MariaDB and SQLite; PostgreSQL's TRUNCATE refuses).
-/// Refused before anything is written, naming the FK, unless no row references them.
+/// Refused before anything is written, naming the FK, unless no row references them
+/// (PostgreSQL then empties the tables referenced with DELETE: see [`truncate`]).
 async fn refuse_orphaned_outsiders(
     conn: &mut Connection,
     shown: &str,
@@ -462,43 +565,53 @@ async fn refuse_orphaned_outsiders(
     source: &Schema,
     existing: &Schema,
 ) -> Result<(), SyncError> {
-    let folded = |t: &TableName| (t.schema.as_deref().map(str::to_lowercase), t.name.to_lowercase());
-    let job: HashSet<_> = plan
-        .tables
-        .iter()
-        .map(|tp| folded(&destination_name(source, &tp.table.table_name(), conn.engine())))
-        .collect();
-    let d = conn.dialect();
-    for t in existing
-        .tables
-        .iter()
-        .filter(|t| !job.contains(&folded(&t.table_name())))
-    {
-        for fk in t.foreign_keys.iter().filter(|f| !f.is_virtual) {
-            let mut parent = fk.referenced_name();
-            if parent.schema.is_none() {
-                parent.schema = t.schema.clone();
-            }
-            if !job.contains(&folded(&parent)) && !job.contains(&folded(&fk.referenced_name())) {
-                continue;
-            }
-            let set: Vec<String> = fk
-                .columns
-                .iter()
-                .map(|c| format!("{} IS NOT NULL", d.ident(c)))
-                .collect();
-            let sql = format!("SELECT 1 FROM {} WHERE {} LIMIT 1", d.qualified(t), set.join(" AND "));
-            if !conn.query(&sql, &[]).await?.is_empty() {
-                return Err(SyncError::Plan(format!(
-                    "{shown}: truncate = true would empty {parent}, which rows of {child} reference through foreign \
-                     key {fk}; {child} is not a table of the job, so those rows would be left without their parent. \
-                     Add {child} to the job, empty it first, or set truncate = false",
-                    parent = fk.referenced_table,
-                    child = t.name,
-                    fk = fk.name,
-                )));
-            }
+    for (t, fk, _) in outsider_fks(conn.engine(), plan, source, existing) {
+        if references_any(conn, t, fk).await? {
+            return Err(SyncError::Plan(format!(
+                "{shown}: truncate = true would empty {parent}, which rows of {child} reference through foreign \
+                 key {fk}; {child} is not a table of the job, so those rows would be left without their parent. \
+                 Add {child} to the job, empty it first, or set truncate = false",
+                parent = fk.referenced_table,
+                child = t.name,
+                fk = fk.name,
+            )));
         }
+    }
+    Ok(())
+}
+
+/// `on_conflict = "update"` with `checks = "verify"` overwrites the rows already in the
+/// job's tables with the destination's checks off: a referenced key the update may
+/// change (any but the primary key it matches rows on) is not followed by the rows of
+/// a table outside the job that reference it (their ON UPDATE CASCADE does not run, a
+/// NO ACTION does not refuse), which would be left without their parent. Refused
+/// before anything is written, naming the FK, unless no row references it.
+async fn refuse_unfollowed_keys(
+    conn: &mut Connection,
+    shown: &str,
+    spec: &DestinationSpec,
+    plan: &Plan,
+    source: &Schema,
+    existing: &Schema,
+) -> Result<(), SyncError> {
+    if spec.truncate || spec.checks != Checks::Verify || spec.on_conflict != tether_connect::Conflict::Update {
+        return Ok(());
+    }
+    for (t, fk, parent) in outsider_fks(conn.engine(), plan, source, existing) {
+        let fixed = |c: &String| parent.primary_key.iter().any(|k| k.eq_ignore_ascii_case(c));
+        if fk.referenced_columns.iter().all(fixed) || !references_any(conn, t, fk).await? {
+            continue;
+        }
+        return Err(SyncError::Plan(format!(
+            "{shown}: on_conflict = \"update\" with checks = \"verify\" may change {parent}'s key ({cols}), which \
+             rows of {child} reference through foreign key {fk}; {child} is not a table of the job and the checks \
+             are off, so those rows would not follow the change (no ON UPDATE action runs) and would be left \
+             without their parent. Set checks = \"enforce\", or add {child} to the job",
+            parent = parent.name,
+            cols = fk.referenced_columns.join(", "),
+            child = t.name,
+            fk = fk.name,
+        )));
     }
     Ok(())
 }
@@ -603,6 +716,11 @@ pub async fn prepare_destination(
     } else {
         refuse_copies_twice(&mut conn, &shown, plan, source, &existing).await?;
     }
+    refuse_unfollowed_keys(&mut conn, &shown, spec, plan, source, &existing).await?;
+    let outsider_fks: Vec<(Table, ForeignKey)> = outsider_fks(conn.engine(), plan, source, &existing)
+        .into_iter()
+        .map(|(t, fk, _)| (t.clone(), fk.clone()))
+        .collect();
     let mut made = Made::default();
     let created = create_tables(
         &mut conn, &shown, spec, plan, planned, source, &existing, &mut made, progress,
@@ -679,6 +797,7 @@ pub async fn prepare_destination(
         load,
         made,
         suspended_triggers: Vec::new(),
+        outsider_fks,
     })
 }
 
@@ -755,6 +874,12 @@ pub async fn advance_sequences(dest: &mut Destination) -> Result<(), SyncError> 
 }
 
 /// Deletes the rows of the job's tables, children first, with checks off.
+///
+/// PostgreSQL TRUNCATEs them, but refuses to TRUNCATE a table another table references
+/// unless that one is emptied in the same statement: a job table referenced from a
+/// table outside the job (whose rows reference none: [`refuse_orphaned_outsiders`]),
+/// and the job tables those reference in turn, are emptied with DELETE instead, after
+/// the others; the outsider is not the job's to empty.
 pub async fn truncate(dest: &mut Destination, plan: &Plan) -> Result<(), SyncError> {
     let tables: Vec<&Table> = plan
         .tables
@@ -762,8 +887,97 @@ pub async fn truncate(dest: &mut Destination, plan: &Plan) -> Result<(), SyncErr
         .rev()
         .map(|tp| &dest.tables[&tp.table.table_name()])
         .collect();
+    if dest.conn.engine() == tether_connect::Engine::Postgres {
+        let regclasses: Vec<String> = dest.job_regclasses(plan).into_iter().rev().collect();
+        let deleted = referenced_from_outside(&mut dest.conn, &regclasses).await?;
+        if deleted.iter().any(|&x| x) {
+            let d = dest.conn.dialect();
+            let truncated: Vec<&Table> = tables
+                .iter()
+                .zip(&deleted)
+                .filter(|(_, x)| !**x)
+                .map(|(t, _)| *t)
+                .collect();
+            if !truncated.is_empty() {
+                dest.conn.empty_tables(&truncated).await?;
+            }
+            for (t, _) in tables.iter().zip(&deleted).filter(|(_, x)| **x) {
+                dest.conn.execute(&format!("DELETE FROM {}", d.own_rows(t))).await?;
+            }
+            return Ok(());
+        }
+    }
     dest.conn.empty_tables(&tables).await?;
     Ok(())
+}
+
+/// For each of `tables` (PostgreSQL `regclass` literals): whether TRUNCATE cannot empty
+/// it without emptying a table that is not one of them, as it is referenced by a
+/// foreign key of such a table, or of one of `tables` that cannot be truncated.
+async fn referenced_from_outside(conn: &mut Connection, tables: &[String]) -> Result<Vec<bool>, SyncError> {
+    if tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    let text = tether_schema::DataType::Text;
+    let names: Vec<String> = match conn
+        .query(
+            &format!(
+                "SELECT {}",
+                tables
+                    .iter()
+                    .map(|t| format!("{t}::text"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            &vec![text.clone(); tables.len()],
+        )
+        .await?
+        .into_iter()
+        .next()
+    {
+        Some(row) => row
+            .into_iter()
+            .map(|v| match v {
+                Value::Text(s) => s,
+                other => format!("{other:?}"),
+            })
+            .collect(),
+        None => return Ok(vec![false; tables.len()]),
+    };
+    // (parent, child) of every foreign key referencing one of the tables.
+    let edges: Vec<(String, String)> = conn
+        .query(
+            &format!(
+                "SELECT c.confrelid::regclass::text, c.conrelid::regclass::text FROM pg_constraint c \
+                 WHERE c.contype = 'f' AND c.conparentid = 0 AND c.confrelid IN ({})",
+                tables.join(", ")
+            ),
+            &[text.clone(), text],
+        )
+        .await?
+        .into_iter()
+        .filter_map(|r| match (&r[0], &r[1]) {
+            (Value::Text(p), Value::Text(c)) => Some((p.clone(), c.clone())),
+            _ => None,
+        })
+        .collect();
+    let mut deleted: HashSet<&str> = edges
+        .iter()
+        .filter(|(_, c)| !names.contains(c))
+        .map(|(p, _)| p.as_str())
+        .collect();
+    loop {
+        let more: Vec<&str> = edges
+            .iter()
+            .filter(|(p, c)| deleted.contains(c.as_str()) && !deleted.contains(p.as_str()))
+            .map(|(p, _)| p.as_str())
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        deleted.extend(more);
+    }
+    Ok(names.iter().map(|n| deleted.contains(n.as_str())).collect())
 }
 
 /// Defers (or suspends) the destination's checks for the tables of an unbreakable cycle.

@@ -652,9 +652,16 @@ pub async fn read(
         if let (Some(x), Some(table)) = (table(tables, by_oid, r.get(0)), table_name) {
             let mut definition: String = r.get(2);
             let name: String = r.get(1);
-            if r.get::<_, String>(4) == "D" {
-                // Disabled on the source: so on the copy (one statement after the other).
-                definition.push_str(&format!(";\nALTER TABLE {table} DISABLE TRIGGER {}", quote(&name)));
+            // Disabled, or fired by replication sessions only or by all, on the source:
+            // so on the copy (one statement after the other).
+            let state = match r.get::<_, String>(4).as_str() {
+                "D" => Some("DISABLE"),
+                "R" => Some("ENABLE REPLICA"),
+                "A" => Some("ENABLE ALWAYS"),
+                _ => None,
+            };
+            if let Some(state) = state {
+                definition.push_str(&format!(";\nALTER TABLE {table} {state} TRIGGER {}", quote(&name)));
             }
             x.triggers.push(Trigger {
                 name,
