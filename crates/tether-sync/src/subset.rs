@@ -368,19 +368,63 @@ fn fk_compare(engine: Engine, child: &Table, parent: &Table, fk: &ForeignKey) ->
             differs.then_some(Compare::Collated(exprs))
         }
         Engine::Sqlite => {
-            let collates = |t: &Table| {
-                t.extras
-                    .definition
-                    .as_deref()
-                    .is_some_and(|d| d.to_ascii_lowercase().contains("collate"))
-            };
-            (collates(parent) || collates(child)).then(|| Compare::Parent {
+            let collated = fk.referenced_columns.iter().any(|c| sqlite_collates(parent, c))
+                || fk.columns.iter().any(|c| sqlite_collates(child, c));
+            collated.then(|| Compare::Parent {
                 table: Box::new(parent.clone()),
                 columns: fk.referenced_columns.clone(),
             })
         }
         Engine::Mysql => None,
     }
+}
+
+/// Whether `column`'s definition in SQLite's `CREATE TABLE` of `table` names a
+/// collation (SQLite keeps no catalog of them): the part of the column list between
+/// commas at the top level that starts with the column's name says `COLLATE`. A
+/// definition that cannot be read this way counts as collated (the semi-join is
+/// correct either way, only slower).
+fn sqlite_collates(table: &Table, column: &str) -> bool {
+    let Some(definition) = table.extras.definition.as_deref() else {
+        return false;
+    };
+    let Some(open) = definition.find('(') else { return true };
+    let mut parts = Vec::new();
+    let (mut depth, mut start, mut quote) = (0usize, open + 1, None::<char>);
+    for (i, ch) in definition.char_indices().skip_while(|(i, _)| *i <= open) {
+        match (quote, ch) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '`' | '\'') => quote = Some(ch),
+            (None, '[') => quote = Some(']'),
+            (None, '(') => depth += 1,
+            (None, ')') if depth == 0 => {
+                parts.push(&definition[start..i]);
+                break;
+            }
+            (None, ')') => depth -= 1,
+            (None, ',') if depth == 0 => {
+                parts.push(&definition[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    let name = |part: &str| {
+        let part = part.trim_start();
+        let end = match part.chars().next() {
+            Some(q @ ('"' | '`' | '\'' | '[')) => {
+                let close = if q == '[' { ']' } else { q };
+                return part[1..].split(close).next().map(str::to_string);
+            }
+            _ => part.find(|c: char| c.is_whitespace()).unwrap_or(part.len()),
+        };
+        Some(part[..end].to_string())
+    };
+    parts
+        .iter()
+        .find(|p| name(p).is_some_and(|n| n.eq_ignore_ascii_case(column)))
+        .is_none_or(|p| p.to_ascii_lowercase().contains("collate"))
 }
 
 /// The queries of a child ask compared as its FK compares ([`Compare`]): IN lists of
@@ -1275,6 +1319,28 @@ mod tests {
         assert!(!btree_leads(&bare, "c"));
         bare.unique_keys[0].constraint = true;
         assert!(btree_leads(&bare, "c"));
+    }
+
+    #[test]
+    fn sqlite_column_collations_are_read_from_the_definition() {
+        let with = |definition: &str| {
+            let mut t = Table {
+                name: "t".into(),
+                ..Table::default()
+            };
+            t.extras.definition = Some(definition.into());
+            t
+        };
+        let t = with(
+            "CREATE TABLE t (code TEXT COLLATE NOCASE PRIMARY KEY, \"Other, x\" TEXT, v NUMERIC(10, 2), \
+             [w] TEXT COLLATE RTRIM, CHECK (v > 0))",
+        );
+        assert!(sqlite_collates(&t, "code") && sqlite_collates(&t, "CODE") && sqlite_collates(&t, "w"));
+        assert!(!sqlite_collates(&t, "Other, x") && !sqlite_collates(&t, "v"));
+        // A column the definition does not show (an ALTER TABLE the text lost?) counts as
+        // collated: the semi-join is right either way.
+        assert!(sqlite_collates(&t, "nope"));
+        assert!(!sqlite_collates(&Table::default(), "code"));
     }
 
     #[test]
