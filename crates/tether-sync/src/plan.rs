@@ -339,6 +339,72 @@ fn destinations_on<'a>(
         .map(|(i, (_, shown))| (i, shown))
 }
 
+/// Which kind of value a column holds, as far as comparing it with another column
+/// goes: PostgreSQL compares integers, decimals and floats with each other, text types
+/// with each other (citext too), dates with timestamps; anything else only with its own
+/// type (`varchar = integer`, `uuid = text`: no operator, 42883).
+fn comparison_kind(c: &tether_schema::Column) -> String {
+    use tether_schema::DataType::*;
+    match &c.normalized_type {
+        Int { .. } | Decimal { .. } | Float { .. } => "number".into(),
+        Char { .. } | Varchar { .. } | Text => "text".into(),
+        Other(_) if c.engine_type.contains("citext") => "text".into(),
+        Date | Timestamp { .. } => "date".into(),
+        Other(t) => format!("other {t}"),
+        Boolean => "boolean".into(),
+        Binary { .. } => "binary".into(),
+        Time => "time".into(),
+        Uuid => "uuid".into(),
+        Json => "json".into(),
+        Bits { .. } => "bits".into(),
+    }
+}
+
+/// Refuses a virtual FK pairing columns whose values do not compare on every engine
+/// (a `varchar` holding ids pointing at an integer key): PostgreSQL has no operator for
+/// them, so choosing a subset and verifying (`child = parent` on the source and on
+/// each destination) would fail after the plan said nothing. A declared FK always
+/// pairs comparable types.
+fn virtual_fks_compare(job: &Job, schema: &Schema, included: &[&Table]) -> Result<(), SyncError> {
+    for child in included {
+        for fk in child.foreign_keys.iter().filter(|f| f.is_virtual) {
+            let Some(parent) = schema.table(&fk.referenced_name()) else {
+                continue;
+            };
+            for (c, p) in fk.columns.iter().zip(&fk.referenced_columns) {
+                let (Some(cc), Some(pc)) = (child.column(c), parent.column(p)) else {
+                    continue;
+                };
+                if comparison_kind(cc) == comparison_kind(pc) {
+                    continue;
+                }
+                let line = job
+                    .virtual_fks
+                    .iter()
+                    .find(|v| {
+                        v.spec.columns == fk.columns
+                            && schema.find_table(&v.spec.table).map(|t| t.table_name()) == Some(child.table_name())
+                    })
+                    .and_then(|v| v.line)
+                    .map(|l| format!("line {l}: "))
+                    .unwrap_or_default();
+                return Err(SyncError::Plan(format!(
+                    "{}: {line}virtual foreign key `{}`: column `{}`.`{c}` ({}) cannot be compared with `{}`.`{p}` ({}) \
+                     on every engine (PostgreSQL has no `=` between them); point it at a column of the same kind \
+                     (numbers with numbers, text with text), or leave the relation out",
+                    job.path,
+                    fk.name,
+                    schema.display_name(&child.table_name()),
+                    cc.engine_type,
+                    schema.display_name(&parent.table_name()),
+                    pc.engine_type,
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// SQLite does not tell table names apart by case (ASCII letters): two job tables whose
 /// names there differ only so (MariaDB's `MixedCase` and `mixedcase`), or are the same
 /// (flattened `schema_table`), would be one table on a SQLite destination.
@@ -456,6 +522,7 @@ pub fn build(
             }
         }
     }
+    virtual_fks_compare(job, schema, &included)?;
     same_name_on_sqlite(job, schema, &included, destinations_shown)?;
     names_fit_postgres(job, schema, &included, destinations_shown)?;
     let selected = Schema {

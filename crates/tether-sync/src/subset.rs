@@ -5,6 +5,14 @@
 //! primary key while they fit in [`KEEP_ROWS_BYTES`], the chosen rows with every column
 //! (read while choosing), so the load does not read them a second time.
 //!
+//! A key identifies a row only when none of its values is NULL: a table without a
+//! primary or unique key, a nullable unique key, a SQLite primary key holding NULL
+//! (a legacy quirk SQLite allows) have rows that no key finds again (`IN` never matches
+//! NULL) or that share one (duplicate rows of a log table). Such rows are "loose": they
+//! are chosen by their whole value with their multiplicity (a read returning a value
+//! twice chooses two rows; reaching the same value again adds none), kept with every
+//! column whatever their size, and never read again by key ([`TableState::loose`]).
+//!
 //! [`KeyReads::Server`] has the PostgreSQL server compute the fixpoint itself
 //! ([`server`]): temp tables of chosen keys joined relation by relation, no keys
 //! shipped. It is not the default: on the demo it was slower than the rounds below
@@ -33,6 +41,9 @@ pub struct Subset {
     /// the tables whose rows were kept while choosing; taken once by the load (see
     /// [`Subset::take_rows`]). A table not here is read again by its keys.
     rows: Mutex<HashMap<TableName, Vec<Row>>>,
+    /// How many rows each table's subset has, duplicates counted, where it is not the
+    /// number of keys (tables with loose rows).
+    counts: HashMap<TableName, u64>,
     /// The server chose the rows ([`KeyReads::Server`] and it could); else Tether did.
     pub on_server: bool,
 }
@@ -42,6 +53,16 @@ impl Subset {
     /// kept) gets `None`, and the caller reads the rows by their keys.
     pub fn take_rows(&self, table: &TableName) -> Option<Vec<Row>> {
         self.rows.lock().expect("subset rows lock").remove(table)
+    }
+
+    /// How many rows of `table` the subset chose: its keys, and every loose row (see the
+    /// module's notes), duplicates counted. What the verifier expects a destination to
+    /// hold.
+    pub fn rows_chosen(&self, table: &TableName) -> u64 {
+        match self.counts.get(table) {
+            Some(n) => *n,
+            None => self.keys.get(table).map_or(0, |k| k.len() as u64),
+        }
     }
 }
 
@@ -192,14 +213,30 @@ struct TableState {
     table: Table,
     key_idx: Vec<usize>,
     columns: Vec<String>,
+    /// The row key is a primary or unique key: it identifies a row whose key values are
+    /// all non-NULL. False for a table without one (the key is every column, which
+    /// duplicate rows share): every row is loose.
+    keyed: bool,
+    /// Some rows may be loose (not keyed, or NULL in some key of the source): every
+    /// column is read and the rows are kept whatever [`KEEP_ROWS_BYTES`] says, since
+    /// no key reads them again.
+    pinned: bool,
     included: KeySet,
     down: KeySet,
+    /// Loose rows (their key has a NULL, or the table has no key) by their whole value:
+    /// how many copies are included, and whether the value was reached downwards.
+    loose: HashMap<Row, (usize, bool), FastHash>,
     /// The included rows, every column, while they are kept (a primary key, within
-    /// [`KEEP_ROWS_BYTES`]); `None` once given up.
+    /// [`KEEP_ROWS_BYTES`], or [`TableState::pinned`]); `None` once given up.
     kept: Option<Vec<Row>>,
 }
 
 impl TableState {
+    /// A row of this key is loose: the table has no key, or the key has a NULL.
+    fn is_loose(&self, key: &[Value]) -> bool {
+        !self.keyed || key.iter().any(Value::is_null)
+    }
+
     fn idx(&self, cols: &[String]) -> Vec<usize> {
         cols.iter()
             .map(|c| {
@@ -210,6 +247,29 @@ impl TableState {
             })
             .collect()
     }
+}
+
+/// Whether some row of `table` in the source (in the job's snapshot) has a NULL in its
+/// row key: a nullable unique key, or a SQLite primary key (which may hold NULL unless
+/// it is the rowid or the table is `WITHOUT ROWID`, whatever the model says).
+async fn null_in_key(source: &mut Connection, table: &Table) -> Result<bool, SyncError> {
+    let key = row_key(table);
+    let nullable = key.iter().any(|k| table.column(k).is_none_or(|c| c.nullable));
+    if !nullable && source.engine() != Engine::Sqlite {
+        return Ok(false);
+    }
+    let d = source.dialect();
+    let any_null: Vec<String> = key.iter().map(|k| format!("{} IS NULL", d.ident(k))).collect();
+    let sql = format!(
+        "SELECT 1 FROM {} WHERE {} LIMIT 1",
+        d.own_rows(table),
+        any_null.join(" OR ")
+    );
+    let int = tether_schema::DataType::Int {
+        bytes: 8,
+        unsigned: false,
+    };
+    Ok(!source.query(&sql, &[int]).await?.is_empty())
 }
 
 /// The position of `k` in sorted `slots`.
@@ -262,6 +322,166 @@ struct Ask {
     shown: String,
     /// The followed FK, for children.
     child_fk: Option<String>,
+    /// For children, when the child's columns do not compare as the FK does.
+    compare: Option<Compare>,
+}
+
+/// How children are matched to their parent's values when the child column's own
+/// comparison is not the FK's: an FK compares with the parent column's collation
+/// (SQLite: "the collation sequence of the parent key column is used"; PostgreSQL: the
+/// referenced key's), so `'ABC'` is a child of a NOCASE `'abc'`, which `child IN
+/// (...)` in the child's binary collation would not find.
+#[derive(Clone)]
+enum Compare {
+    /// PostgreSQL: the child's columns as SQL, `COLLATE` the parent column's collation
+    /// where it differs from the child's.
+    Collated(Vec<String>),
+    /// SQLite (no catalog of column collations): a semi-join with the parent, the
+    /// parent's column on the left of each `=`, whose collation SQLite then uses, as
+    /// the FK does.
+    Parent { table: Box<Table>, columns: Vec<String> },
+}
+
+/// How the children of `fk` must be compared with parent values, if not by the child
+/// columns' own comparison ([`Compare`]). MariaDB/MySQL: InnoDB requires the same
+/// character set and collation on both sides of a declared FK, so the child's own
+/// comparison is the FK's.
+fn fk_compare(engine: Engine, child: &Table, parent: &Table, fk: &ForeignKey) -> Option<Compare> {
+    let d = tether_connect::dialect_of(engine);
+    match engine {
+        Engine::Postgres => {
+            let mut differs = false;
+            let exprs = fk
+                .columns
+                .iter()
+                .zip(&fk.referenced_columns)
+                .map(|(c, p)| {
+                    let theirs = parent.extras.collations.get(p);
+                    if theirs == child.extras.collations.get(c) {
+                        return d.ident(c);
+                    }
+                    differs = true;
+                    let collation = theirs.map_or("pg_catalog.\"default\"", String::as_str);
+                    format!("{} COLLATE {collation}", d.ident(c))
+                })
+                .collect();
+            differs.then_some(Compare::Collated(exprs))
+        }
+        Engine::Sqlite => {
+            let collated = fk.referenced_columns.iter().any(|c| sqlite_collates(parent, c))
+                || fk.columns.iter().any(|c| sqlite_collates(child, c));
+            collated.then(|| Compare::Parent {
+                table: Box::new(parent.clone()),
+                columns: fk.referenced_columns.clone(),
+            })
+        }
+        Engine::Mysql => None,
+    }
+}
+
+/// Whether `column`'s definition in SQLite's `CREATE TABLE` of `table` names a
+/// collation (SQLite keeps no catalog of them): the part of the column list between
+/// commas at the top level that starts with the column's name says `COLLATE`. A
+/// definition that cannot be read this way counts as collated (the semi-join is
+/// correct either way, only slower).
+fn sqlite_collates(table: &Table, column: &str) -> bool {
+    let Some(definition) = table.extras.definition.as_deref() else {
+        return false;
+    };
+    let Some(open) = definition.find('(') else { return true };
+    let mut parts = Vec::new();
+    let (mut depth, mut start, mut quote) = (0usize, open + 1, None::<char>);
+    for (i, ch) in definition.char_indices().skip_while(|(i, _)| *i <= open) {
+        match (quote, ch) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '`' | '\'') => quote = Some(ch),
+            (None, '[') => quote = Some(']'),
+            (None, '(') => depth += 1,
+            (None, ')') if depth == 0 => {
+                parts.push(&definition[start..i]);
+                break;
+            }
+            (None, ')') => depth -= 1,
+            (None, ',') if depth == 0 => {
+                parts.push(&definition[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    let name = |part: &str| {
+        let part = part.trim_start();
+        let end = match part.chars().next() {
+            Some(q @ ('"' | '`' | '\'' | '[')) => {
+                let close = if q == '[' { ']' } else { q };
+                return part[1..].split(close).next().map(str::to_string);
+            }
+            _ => part.find(|c: char| c.is_whitespace()).unwrap_or(part.len()),
+        };
+        Some(part[..end].to_string())
+    };
+    parts
+        .iter()
+        .find(|p| name(p).is_some_and(|n| n.eq_ignore_ascii_case(column)))
+        .is_none_or(|p| p.to_ascii_lowercase().contains("collate"))
+}
+
+/// The queries of a child ask compared as its FK compares ([`Compare`]): IN lists of
+/// literals, [`tether_connect::rw::KEYS_PER_QUERY`] keys each.
+fn compared_pieces(engine: Engine, st: &TableState, ask: &Ask, index: usize, compare: &Compare) -> Vec<Piece> {
+    let d = tether_connect::dialect_of(engine);
+    let list = |keys: &[Vec<Value>]| {
+        keys.iter()
+            .map(|k| match k.len() {
+                1 => d.literal(&k[0]),
+                _ => format!("({})", k.iter().map(|v| d.literal(v)).collect::<Vec<_>>().join(", ")),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let tuple = |cols: Vec<String>| match cols.len() {
+        1 => cols.into_iter().next().expect("one column"),
+        _ => format!("({})", cols.join(", ")),
+    };
+    ask.keys
+        .chunks(tether_connect::rw::KEYS_PER_QUERY)
+        .map(|keys| {
+            let cond = match compare {
+                Compare::Collated(exprs) => format!("{} IN ({})", tuple(exprs.clone()), list(keys)),
+                Compare::Parent { table, columns } => {
+                    let child = d.qualified(&st.table);
+                    let mut join: Vec<String> = columns
+                        .iter()
+                        .zip(&ask.columns)
+                        .map(|(p, c)| format!("tether_p.{} = {child}.{}", d.ident(p), d.ident(c)))
+                        .collect();
+                    let parent_cols = tuple(columns.iter().map(|p| format!("tether_p.{}", d.ident(p))).collect());
+                    join.push(match columns.len() {
+                        1 => format!("{parent_cols} IN ({})", list(keys)),
+                        _ => format!("{parent_cols} IN (VALUES {})", list(keys)),
+                    });
+                    format!(
+                        "EXISTS (SELECT 1 FROM {} tether_p WHERE {})",
+                        d.own_rows(table),
+                        join.join(" AND ")
+                    )
+                }
+            };
+            Piece {
+                ask: index,
+                keys: keys.len(),
+                spec: ReadSpec {
+                    table: st.table.clone(),
+                    columns: st.columns.clone(),
+                    filter: Filter::Where(cond),
+                    order_by: vec![],
+                    limit: None,
+                },
+                exact: None,
+            }
+        })
+        .collect()
 }
 
 /// One query of an [`Ask`]: the read, and the keys its rows must be among when the
@@ -350,6 +570,9 @@ pub enum KeyReads {
 /// the round waiting on one connection while the others are idle; an ask the server
 /// answers with a scan stays one query (two would scan twice).
 fn pieces(engine: Engine, how: KeyReads, st: &TableState, ask: &Ask, index: usize, parts: usize) -> Vec<Piece> {
+    if let Some(compare) = &ask.compare {
+        return compared_pieces(engine, st, ask, index, compare);
+    }
     let per_query = |keys: usize, limit: usize| match parts > 1
         && keys >= SPLIT_FROM * parts
         && leads_index(&st.table, &ask.columns[0])
@@ -661,9 +884,11 @@ pub async fn compute_with(
     let mut state: HashMap<TableName, TableState> = HashMap::new();
     for name in &rules.tables {
         let table = schema.table(name).expect("subset tables exist").clone();
+        let keyed = !table.primary_key.is_empty() || table.unique_keys.iter().any(|u| u.predicate.is_none());
+        let pinned = !keyed || null_in_key(source, &table).await?;
         // Every column when the rows are kept for the load (one read instead of two);
         // else the key and the link columns only.
-        let keep = !table.primary_key.is_empty();
+        let keep = !table.primary_key.is_empty() || pinned;
         let mut columns = match keep {
             true => table.columns.iter().map(|c| c.name.clone()).collect(),
             false => row_key(&table),
@@ -694,30 +919,68 @@ pub async fn compute_with(
                 table,
                 key_idx,
                 columns,
+                keyed,
+                pinned,
                 included: KeySet::default(),
                 down: KeySet::default(),
+                loose: HashMap::default(),
                 kept: keep.then(Vec::new),
             },
         );
     }
 
+    // The key's order (the source's ORDER BY, its collation), then, where rows may share
+    // a key (NULLs, duplicates), the other columns: the same rows on every run.
     let read = |st: &TableState, filter: Filter, order: bool, limit: Option<u64>| ReadSpec {
         table: st.table.clone(),
         columns: st.columns.clone(),
         filter,
-        order_by: if order { row_key(&st.table) } else { vec![] },
+        order_by: match (order, st.pinned) {
+            (false, _) => vec![],
+            (true, false) => row_key(&st.table),
+            (true, true) => {
+                let mut by = row_key(&st.table);
+                by.extend(
+                    st.columns
+                        .iter()
+                        .filter(|c| !by.contains(c))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
+                by
+            }
+        },
         limit,
     };
 
     let mut queue: VecDeque<(TableName, Vec<Row>, bool)> = VecDeque::new();
     for (name, target) in &rules.targets {
         let st = &state[name];
+        // `percent` and `limit`: the sample first, then its first `limit` rows in the
+        // key's order (the SQL LIMIT would sample the first rows instead).
+        let sql_limit = match target.percent {
+            Some(_) => None,
+            None => target.limit,
+        };
         let mut rows = source
-            .read_all(&read(st, target.filter(), target.limit.is_some(), target.limit))
+            .read_all(&read(st, target.filter(), target.limit.is_some(), sql_limit))
             .await?;
         if let Some(p) = target.percent {
             let threshold = (p * 10_000.0).round() as u64;
-            rows.retain(|r| stable_hash(&pick(r, &st.key_idx)) % 1_000_000 < threshold);
+            let mut key = Vec::new();
+            rows.retain(|r| {
+                fill(&mut key, r, &st.key_idx);
+                // A loose row by its whole value: rows sharing a NULL key are sampled
+                // one by one.
+                let hashed = match st.is_loose(&key) {
+                    true => r.as_slice(),
+                    false => key.as_slice(),
+                };
+                stable_hash(hashed) % 1_000_000 < threshold
+            });
+            if let Some(limit) = target.limit {
+                rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+            }
         }
         tracing::debug!("subset target {name}: {} rows, {:?}", rows.len(), started.elapsed());
         queue.push_back((name.clone(), rows, true));
@@ -771,12 +1034,33 @@ pub async fn compute_with(
                 })
                 .collect();
             let st = state.get_mut(&name).expect("state for every subset table");
+            // Copies of each loose value in this read so far: a read returning a value
+            // n times chose n rows; the value reached again (another read) adds rows
+            // only past the copies already included.
+            let mut copies: HashMap<Row, usize, FastHash> = HashMap::default();
             for row in rows {
                 // Keys and linked values are looked up in buffers kept between rows (no
                 // allocation for keys of integers, see `KeySet`).
                 fill(&mut key, &row, &st.key_idx);
-                let new_down = downward && st.down.insert(&key);
-                let new_row = st.included.insert(&key);
+                let loose = st.is_loose(&key);
+                let (new_row, new_down) = match loose {
+                    false => {
+                        let new_down = downward && st.down.insert(&key);
+                        (st.included.insert(&key), new_down)
+                    }
+                    true => {
+                        let copy = copies.entry(row.clone()).or_insert(0);
+                        *copy += 1;
+                        let (have, down) = st.loose.entry(row.clone()).or_insert((0, false));
+                        let new_row = *copy > *have;
+                        if new_row {
+                            *have = *copy;
+                        }
+                        let new_down = downward && !*down;
+                        *down |= downward;
+                        (new_row, new_down)
+                    }
+                };
                 if new_row {
                     for (s, idx) in &parent_links {
                         fill(&mut probe, &row, idx);
@@ -793,15 +1077,28 @@ pub async fn compute_with(
                         }
                     }
                 }
-                if let (true, Some(kept)) = (new_row, &mut st.kept) {
-                    kept_bytes += row_bytes(&row);
-                    if kept_bytes > KEEP_ROWS_BYTES {
-                        tracing::debug!("subset: rows of {name} past {KEEP_ROWS_BYTES} bytes, not kept");
-                        kept_bytes -= kept.iter().map(row_bytes).sum::<usize>() + row_bytes(&row);
-                        st.kept = None;
-                    } else {
-                        kept.push(row);
+                // A loose row is kept whatever the size: no key would read it again.
+                st.pinned |= loose;
+                match (new_row, &mut st.kept) {
+                    (false, _) => {}
+                    (true, Some(kept)) => {
+                        kept_bytes += row_bytes(&row);
+                        if kept_bytes > KEEP_ROWS_BYTES && !st.pinned {
+                            tracing::debug!("subset: rows of {name} past {KEEP_ROWS_BYTES} bytes, not kept");
+                            kept_bytes -= kept.iter().map(row_bytes).sum::<usize>() + row_bytes(&row);
+                            st.kept = None;
+                        } else {
+                            kept.push(row);
+                        }
                     }
+                    (true, None) if loose => {
+                        return Err(SyncError::Plan(format!(
+                            "subset: table {name}: a row whose key ({}) has a NULL appeared after the rows of \
+                             the table were let go (the source changed during the snapshot?); no key can read it again",
+                            row_key(&st.table).join(", ")
+                        )));
+                    }
+                    (true, None) => {}
                 }
             }
         }
@@ -836,6 +1133,7 @@ pub async fn compute_with(
                 keys: values,
                 shown: format!("({})", cols.join(", ")),
                 child_fk: None,
+                compare: None,
             });
         }
         for ((child, fk_name), mut values) in child_slots.iter().zip(want_child) {
@@ -847,12 +1145,19 @@ pub async fn compute_with(
                 .iter()
                 .find(|(c, f, _)| c == child && &f.name == fk_name)
                 .expect("followed FK exists");
+            let compare = fk_compare(
+                source.engine(),
+                &state[child].table,
+                &state[&fk.referenced_name()].table,
+                fk,
+            );
             asks.push(Ask {
                 table: child.clone(),
                 columns: fk.columns.clone(),
                 keys: values,
                 shown: fk_name.clone(),
                 child_fk: Some(fk_name.clone()),
+                compare,
             });
         }
         let results = read_asks(source, more, &state, &asks, how, &mut stats).await?;
@@ -864,11 +1169,19 @@ pub async fn compute_with(
             let st = &state[&ask.table];
             if let Some(Some(cap)) = rules.follow.get(&(ask.table.clone(), fk_name)) {
                 let fk_idx = st.idx(&ask.columns);
-                rows.sort_by(|a, b| cmp_at(a, b, &fk_idx).then(cmp_at(a, b, &st.key_idx)));
+                // The key's order, then (rows sharing a key: NULLs, duplicates) every
+                // column's: the same rows on every run.
+                let every: Vec<usize> = (0..st.columns.len()).collect();
+                rows.sort_by(|a, b| {
+                    cmp_at(a, b, &fk_idx)
+                        .then(cmp_at(a, b, &st.key_idx))
+                        .then(cmp_at(a, b, &every))
+                });
                 // A row two of the ask's queries both returned (on SQLite, the text
                 // values '7' and '7.0' of a parent both match a child's integer 7, and
-                // they may fall in different queries) counts once against the cap.
-                rows.dedup_by(|a, b| cmp_at(a, b, &st.key_idx).is_eq());
+                // they may fall in different queries) counts once against the cap. Loose
+                // rows (no key tells them apart) all stay.
+                rows.dedup_by(|a, b| cmp_at(a, b, &st.key_idx).is_eq() && !st.is_loose(&pick(a, &st.key_idx)));
                 let mut kept: Vec<Row> = Vec::with_capacity(rows.len());
                 let mut run = 0u64;
                 let mut last: Option<Vec<Value>> = None;
@@ -893,12 +1206,29 @@ pub async fn compute_with(
     let mut out = Subset::default();
     let rows = out.rows.get_mut().expect("subset rows lock");
     for (name, st) in state {
-        let keys = st.included.into_sorted();
+        let mut keys = st.included.into_sorted();
+        if !st.loose.is_empty() {
+            // Loose rows count with their copies; their keys (with NULLs, or every
+            // column) are listed for the load's count, never read by.
+            let copies: usize = st.loose.values().map(|(n, _)| n).sum();
+            out.counts.insert(name.clone(), (keys.len() + copies) as u64);
+            let mut set: KeySet = keys.iter().collect();
+            for row in st.loose.keys() {
+                set.insert(&pick(row, &st.key_idx));
+            }
+            keys = set.into_sorted();
+        }
         if let Some(mut kept) = st.kept {
             // Kept rows were read with every column, in the table's order; their keys
-            // are distinct.
+            // are distinct, except loose rows (ordered by every column then).
             debug_assert_eq!(st.columns.len(), st.table.columns.len());
-            sort_rows(&mut kept, &st.key_idx);
+            match st.loose.is_empty() {
+                true => sort_rows(&mut kept, &st.key_idx),
+                false => {
+                    let every: Vec<usize> = (0..st.columns.len()).collect();
+                    kept.sort_by(|a, b| cmp_at(a, b, &st.key_idx).then(cmp_at(a, b, &every)));
+                }
+            }
             rows.insert(name.clone(), kept);
         }
         out.keys.insert(name, keys);
@@ -989,6 +1319,28 @@ mod tests {
         assert!(!btree_leads(&bare, "c"));
         bare.unique_keys[0].constraint = true;
         assert!(btree_leads(&bare, "c"));
+    }
+
+    #[test]
+    fn sqlite_column_collations_are_read_from_the_definition() {
+        let with = |definition: &str| {
+            let mut t = Table {
+                name: "t".into(),
+                ..Table::default()
+            };
+            t.extras.definition = Some(definition.into());
+            t
+        };
+        let t = with(
+            "CREATE TABLE t (code TEXT COLLATE NOCASE PRIMARY KEY, \"Other, x\" TEXT, v NUMERIC(10, 2), \
+             [w] TEXT COLLATE RTRIM, CHECK (v > 0))",
+        );
+        assert!(sqlite_collates(&t, "code") && sqlite_collates(&t, "CODE") && sqlite_collates(&t, "w"));
+        assert!(!sqlite_collates(&t, "Other, x") && !sqlite_collates(&t, "v"));
+        // A column the definition does not show (an ALTER TABLE the text lost?) counts as
+        // collated: the semi-join is right either way.
+        assert!(sqlite_collates(&t, "nope"));
+        assert!(!sqlite_collates(&Table::default(), "code"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Verification after loading, with Tether's own queries on each destination: orphans
 //! per foreign key (declared and virtual), and each table's rows against what the source
-//! has (its own rows, counted in the job's snapshot; the selected keys of a subset). The
+//! has (its own rows, counted in the job's snapshot; the rows a subset chose, duplicates
+//! of a table without a key and rows with a NULL key counted one by one). The
 //! queries of one destination are spread over every connection the job has to it.
 
 use std::collections::VecDeque;
@@ -32,7 +33,7 @@ pub struct CountCheck {
     pub table: String,
     pub rows_read: u64,
     /// The source table's own rows (PostgreSQL: without tables inheriting from it), or
-    /// the keys a subset selected.
+    /// the rows a subset chose ([`Subset::rows_chosen`]).
     pub rows_in_source: u64,
     pub rows_in_destination: u64,
 }
@@ -91,13 +92,13 @@ enum Finding {
 
 /// What each table of the plan must have on a destination, in plan order: the source
 /// table's own rows (counted on `source`, in the job's snapshot) for a whole table, the
-/// selected keys for a subset.
+/// rows the subset chose for a subset ([`Subset::rows_chosen`]).
 pub async fn source_counts(source: &mut Connection, plan: &Plan, subset: &Subset) -> Result<Vec<u64>, SyncError> {
     let d = source.dialect();
     let mut counts = Vec::with_capacity(plan.tables.len());
     for tp in &plan.tables {
         counts.push(match tp.rows {
-            Rows::Subset => subset.keys.get(&tp.table.table_name()).map_or(0, |k| k.len() as u64),
+            Rows::Subset => subset.rows_chosen(&tp.table.table_name()),
             Rows::All => first_int(
                 &source
                     .query(
@@ -186,11 +187,6 @@ async fn run_check(conn: &mut Connection, check: &Check) -> Result<Option<Findin
     }
 }
 
-/// The table has a key no two rows share (what a subset's keys then count exactly).
-fn identifies_rows(t: &Table) -> bool {
-    !t.primary_key.is_empty() || t.unique_keys.iter().any(|u| u.predicate.is_none())
-}
-
 /// Checks one destination after a load, on every connection given to it. `counts`:
 /// from [`source_counts`].
 pub async fn verify(
@@ -258,9 +254,8 @@ pub async fn verify(
             name: tp.name.clone(),
             rows_read: report.rows_read,
             rows_in_source,
-            // A subset counts keys: a table without a unique key may hold the same row
-            // twice, which one key selects.
-            exact: emptied && (tp.rows == Rows::All || identifies_rows(&tp.table)),
+            // A subset counts the rows it chose, duplicates included.
+            exact: emptied,
         });
     }
     // With the checks off during the load (`checks = "verify"`), nothing held the

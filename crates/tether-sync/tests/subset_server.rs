@@ -144,7 +144,8 @@ fn a_sqlite_subset_is_chosen_by_tether() {
 
 /// A parent keyed by a column named `gen` (the temp tables' generation column was
 /// `gen`), a capped child keyed by `rn` (the cap's rank alias was `rn`: 42702), and a
-/// text column of the child naming its parent as a virtual FK (varchar = integer: 42883).
+/// text column of the child naming its parent as a virtual FK (varchar = integer: 42883,
+/// refused by the plan).
 const NAMES: &str = "
 CREATE TABLE par (gen INT NOT NULL PRIMARY KEY, name VARCHAR(20) NOT NULL);
 CREATE TABLE kid (rn INT NOT NULL PRIMARY KEY, par_gen INT NOT NULL, code VARCHAR(10),
@@ -155,7 +156,7 @@ ANALYZE;
 ";
 
 #[test]
-fn key_columns_named_gen_or_rn_are_chosen_on_the_server_and_a_mistyped_virtual_fk_falls_back() {
+fn key_columns_named_gen_or_rn_are_chosen_on_the_server_and_a_mistyped_virtual_fk_is_refused() {
     let src = TestDb::create(Engine::Postgres);
     src.exec(NAMES);
     let dest = TestDb::create(Engine::Sqlite);
@@ -171,10 +172,21 @@ fn key_columns_named_gen_or_rn_are_chosen_on_the_server_and_a_mistyped_virtual_f
         .map(|(_, (k, _))| k.len())
         .sum();
     assert_eq!(kids, 12, "3 children of each of 4 parents: {got:?}");
+    // The plan refuses a virtual FK pairing a varchar with an integer key (the server's
+    // join, and the verifier's on a PostgreSQL destination, would fail with 42883).
     let mistyped = "[[virtual_foreign_keys]]\ntable = \"kid\"\ncolumns = [\"code\"]\nreferenced_table = \"par\"\n\
                     [[subset.targets]]\ntable = \"kid\"\nwhere = \"rn <= 5\"\n";
-    let (want, _) = choose(&job(&src, &dest, mistyped), KeyReads::InLists, 1);
-    assert_eq!(choose(&job(&src, &dest, mistyped), KeyReads::Server, 2), (want, false));
+    let job = Job::parse("job.toml", &job(&src, &dest, mistyped), &|_| None).expect("job");
+    let refused = tether_testkit::block_on(tether_sync::prepare(&job))
+        .err()
+        .expect("a plan error");
+    assert!(
+        refused.to_string().contains(
+            "virtual foreign key `kid_code_vfk`: column `kid`.`code` (character varying(10)) cannot be compared \
+             with `par`.`gen` (integer)"
+        ),
+        "{refused}"
+    );
 }
 
 /// The source idles in the snapshot's transaction while the server chooses on the other

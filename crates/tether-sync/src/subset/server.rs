@@ -84,6 +84,27 @@ fn unsupported(source: &Connection, more: &[Connection], schema: &Schema, rules:
             }
         }
     }
+    // Children joined by `c.x = p.y` take the parent's collation only when the
+    // child's is the default; two explicit collations conflict (42P22).
+    for (child, fk_name) in rules.follow.keys() {
+        let Some(table) = schema.table(child) else { continue };
+        let Some(fk) = table.foreign_keys.iter().find(|f| &f.name == fk_name) else {
+            continue;
+        };
+        let Some(parent) = schema.table(&fk.referenced_name()) else {
+            continue;
+        };
+        let clash = fk.columns.iter().zip(&fk.referenced_columns).any(|(c, p)| {
+            let (ours, theirs) = (table.extras.collations.get(c), parent.extras.collations.get(p));
+            ours.is_some() && ours != theirs
+        });
+        if clash {
+            return Some(format!(
+                "children of {fk_name}: {child}'s columns have another collation than {}'s",
+                fk.referenced_name()
+            ));
+        }
+    }
     if let Some((name, _)) = rules.targets.iter().find(|(_, t)| t.percent.is_some()) {
         return Some(format!("target {name} keeps a percentage (a hash Tether computes)"));
     }
