@@ -721,3 +721,59 @@ fn a_transformed_caseless_key_gives_each_child_its_parent_s_new_value() {
         }
     }
 }
+
+#[test]
+fn generate_hash_on_integer_keys_and_order_keeping_generate_date_shift_are_fresh_every_run() {
+    // The reviewer's job (F-GEN): the same seed, two runs. Children follow their parent
+    // within a run; the keys and the order-keeping dates differ between runs.
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL, d DATE, e DATE);
+         CREATE TABLE c (id INTEGER PRIMARY KEY, t_id INTEGER REFERENCES t (id), d DATE);
+         INSERT INTO t VALUES (1, 'one', '2020-01-01', '2020-01-01'), (2, 'two', '2021-06-15', '2021-06-15'),
+                              (3, 'three', '2021-06-16', '2021-06-16');
+         INSERT INTO c VALUES (10, 1, '2020-01-01'), (11, 2, '2020-02-01'), (12, 2, '2020-03-01'), (13, 3, NULL);",
+    );
+    let tf = "[transform.t]\nid = \"generate_hash\"\n\
+              d = { kind = \"generate_date_shift\", max_days = 30, keep_order = true }\n\
+              e = { kind = \"generate_date_shift\", max_days = 30 }\n\
+              [transform.c]\nd = { kind = \"generate_date_shift\", max_days = 30, keep_order = true }\n";
+    let dest = TestDb::create(Engine::Postgres);
+    let run = || {
+        let report = sync(&format!("seed = \"abc\"\n{}{tf}", job(&src, &[&dest], ""))).expect("sync");
+        assert!(report.ok, "{report:?}");
+        // Each child still belongs to the parent of the same name.
+        let owners = dest.query("SELECT c.id, t.name FROM c JOIN t ON t.id = c.t_id ORDER BY c.id");
+        let owners: Vec<(String, String)> = owners.iter().map(|r| (norm(&r[0]), norm(&r[1]))).collect();
+        assert_eq!(
+            owners,
+            [("10", "one"), ("11", "two"), ("12", "two"), ("13", "three")].map(|(a, b)| (a.to_string(), b.to_string()))
+        );
+        let parents = rows(&dest, "t", "name");
+        // Dates in order stay in order (keep_order), none kept.
+        let d: Vec<String> = dest
+            .query("SELECT d::text FROM t ORDER BY name = 'one' DESC, name = 'two' DESC")
+            .iter()
+            .map(|r| norm(&r[0]))
+            .collect();
+        assert!(d[0] <= d[1] && d[1] <= d[2], "{d:?}");
+        assert!(!d.contains(&"2020-01-01".to_string()) && !d.contains(&"2021-06-15".to_string()));
+        (parents, rows(&dest, "c", "id"))
+    };
+    let (first, second) = (run(), run());
+    let id_and_d = |r: &(Vec<Vec<String>>, Vec<Vec<String>>)| {
+        r.0.iter()
+            .map(|row| (row[0].clone(), row[2].clone()))
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (id_and_d(&first), id_and_d(&second));
+    for (x, y) in a.iter().zip(&b) {
+        assert_ne!(x.0, y.0, "generate_hash gave the same id in two runs: {a:?} {b:?}");
+    }
+    assert_ne!(
+        a.iter().map(|x| &x.1).collect::<Vec<_>>(),
+        b.iter().map(|x| &x.1).collect::<Vec<_>>(),
+        "keep_order generate_date_shift gave the same dates in two runs"
+    );
+    assert_ne!(first.1, second.1, "the children's dates too");
+}
