@@ -777,3 +777,116 @@ fn generate_hash_on_integer_keys_and_order_keeping_generate_date_shift_are_fresh
     );
     assert_ne!(first.1, second.1, "the children's dates too");
 }
+
+#[test]
+fn hash_on_an_unsigned_bigint_key_fits_signed_destinations_or_the_plan_names_the_column() {
+    // The reviewer's scenario (F-UNSIGNED): Laravel's `id()` on MariaDB into PostgreSQL and
+    // SQLite, whose bigint / INTEGER hold [-2^63, 2^63 - 1], in one job.
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE p (id bigint unsigned AUTO_INCREMENT PRIMARY KEY, name varchar(20) NOT NULL);
+         CREATE TABLE c (id int PRIMARY KEY, p_id bigint unsigned NOT NULL, FOREIGN KEY (p_id) REFERENCES p (id));
+         INSERT INTO p (name) VALUES ('n1'), ('n2'), ('n3'), ('n4'), ('n5'), ('n6'), ('n7'), ('n8');
+         INSERT INTO c VALUES (1, 1), (2, 2), (3, 2), (4, 8), (5, 5);",
+    );
+    let (pg, lite) = (TestDb::create(Engine::Postgres), TestDb::create(Engine::Sqlite));
+    let text = format!(
+        "seed = \"k\"\n{}[transform.p]\nid = \"hash\"\n",
+        job(&src, &[&pg, &lite], "")
+    );
+    let plan = plan_of(&text).to_text();
+    for line in [
+        "transform: id = hash(max=9223372036854775807, min=0) (set here; range narrowed to [0, 9223372036854775807]: \
+         destination #1",
+        "transform: p_id = hash(max=9223372036854775807, min=0) (inherited through FK",
+    ] {
+        assert!(plan.contains(line), "missing {line:?} in\n{plan}");
+    }
+    let report = sync(&text).expect("sync");
+    assert!(report.ok, "{report:?}");
+    let owners = "SELECT c.id, p.name FROM c JOIN p ON p.id = c.p_id ORDER BY c.id";
+    for dest in [&pg, &lite] {
+        assert_eq!(dest.query(owners), src.query(owners), "{}", dest.engine);
+        for r in dest.query("SELECT id FROM p") {
+            let id: i128 = norm(&r[0]).parse().expect("integer");
+            assert!((1..=i64::MAX as i128).contains(&id) && id > 8, "{}: {id}", dest.engine);
+        }
+    }
+    assert_eq!(
+        pg.query("SELECT id FROM p ORDER BY name"),
+        lite.query("SELECT id FROM p ORDER BY name"),
+        "both destinations get the same ids"
+    );
+
+    // A range the job sets that a destination column does not hold: refused by the plan,
+    // naming that column (an existing table whose p_id is a plain integer).
+    let small = TestDb::create(Engine::Postgres);
+    small.exec(
+        "CREATE TABLE p (id bigint PRIMARY KEY, name varchar(20) NOT NULL);
+         CREATE TABLE c (id int PRIMARY KEY, p_id integer NOT NULL REFERENCES p (id));",
+    );
+    let text = format!(
+        "seed = \"k\"\n{}[transform.p]\nid = {{ kind = \"hash\", min = 1, max = 9999999999 }}\n",
+        job(&src, &[&small], "")
+    );
+    let job = tether_sync::Job::parse("job.toml", &text, &|_| None).expect("job");
+    let e = tokio::runtime::Runtime::new()
+        .expect("rt")
+        .block_on(tether_sync::prepare(&job))
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        e.contains("transformer `hash(max=9999999999, min=1)` on p.id writes values in [1, 9999999999], but destination #1 ")
+            && e.contains("column c.p_id is integer there, which holds [-2147483648, 2147483647]; set `min`/`max` in [transform.p] id"),
+        "{e}"
+    );
+    assert_eq!(small.query("SELECT count(*) FROM c")[0][0].as_deref(), Some("0"));
+}
+
+#[test]
+fn text_transformers_are_cut_to_the_narrowest_destination_column_or_refused_when_they_may_not_be() {
+    // An existing destination column narrower than the source's: the outputs are cut to
+    // it (truncate = true, the default), or the plan names it (truncate = false).
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE person (id INTEGER PRIMARY KEY, email varchar(60) NOT NULL);
+         INSERT INTO person VALUES (1, 'ann@example.com'), (2, 'bob.builder@example.org'), (3, 'cy@x.io');",
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    dest.exec("CREATE TABLE person (id int PRIMARY KEY, email varchar(12) NOT NULL);");
+    let text = format!(
+        "seed = \"s\"\n{}[transform.person]\nemail = \"email\"\n",
+        job(&src, &[&dest], "")
+    );
+    let plan = plan_of(&text).to_text();
+    assert!(
+        plan.contains("transform: email = email(keep_domain=false, max_length=12, truncate=true, unique=false) (set here; cut to 12 characters: destination #1 "),
+        "{plan}"
+    );
+    let report = sync(&text).expect("sync");
+    assert!(report.ok, "{report:?}");
+    let emails = dest.query("SELECT length(email) <= 12, email <> 'ann@example.com' FROM person ORDER BY id");
+    assert_eq!(emails.len(), 3);
+    for r in emails {
+        assert_eq!((r[0].as_deref(), r[1].as_deref()), (Some("t"), Some("t")));
+    }
+    let text = format!(
+        "seed = \"s\"\n{}[transform.person]\nemail = {{ kind = \"email\", truncate = false }}\n",
+        job(&src, &[&dest], "")
+    );
+    let job = tether_sync::Job::parse("job.toml", &text, &|_| None).expect("job");
+    let e = tokio::runtime::Runtime::new()
+        .expect("rt")
+        .block_on(tether_sync::prepare(&job))
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        e.contains("on person.email writes text of up to 60 characters (truncate = false), but destination #1 ")
+            && e.contains(
+                "column person.email is character varying(12) there, which holds 12 characters; set `max_length`"
+            ),
+        "{e}"
+    );
+}
