@@ -890,3 +890,27 @@ fn text_transformers_are_cut_to_the_narrowest_destination_column_or_refused_when
         "{e}"
     );
 }
+
+#[test]
+fn the_plan_says_which_check_reads_a_transformed_column() {
+    // F-CHECK: `hash` writes 32 characters where a CHECK wants 6; the plan says so on the
+    // column (the destination checks it only after the load).
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE sku (id int PRIMARY KEY, code text NOT NULL CONSTRAINT sku_code_check CHECK (length(code) = 6),
+           qty int CONSTRAINT sku_qty_check CHECK (qty >= 0));
+         INSERT INTO sku VALUES (1, 'abcdef', 3);",
+    );
+    let dest = TestDb::create(Engine::Sqlite);
+    let plan = plan_of(&format!(
+        "seed = \"s\"\n{}[transform.sku]\ncode = \"hash\"\nqty = {{ kind = \"int_range\", min = 0, max = 9 }}\n",
+        job(&src, &[&dest], "")
+    ))
+    .to_text();
+    for line in [
+        "transform: code = hash(alphabet=\"hex\", length=32, max_length=0, truncate=true) (set here; CHECK sku_code_check reads this column: the new values must pass it)",
+        "transform: qty = int_range(max=9, min=0) (set here; CHECK sku_qty_check reads this column: the new values must pass it)",
+    ] {
+        assert!(plan.contains(line), "missing {line:?} in\n{plan}");
+    }
+}

@@ -241,5 +241,33 @@ pub fn fit_transforms(dests: &Destinations, plan: &mut Plan, source: &Schema) ->
             }
         }
     }
+    note_checks(plan);
     Ok(())
+}
+
+/// Says on each transformed column which CHECK constraints of its table read it: the
+/// new values must satisfy them too (a `length(code) = 6` check fails on `hash`'s 32
+/// characters when the destination validates it, after the load).
+fn note_checks(plan: &mut Plan) {
+    for tp in plan.tables.iter_mut() {
+        let checks = &tp.table.extras.checks;
+        for ct in tp.transforms.iter_mut().filter(|ct| ct.spec.kind != "null") {
+            let reading: Vec<&str> = checks
+                .iter()
+                .filter(|c| !c.exclusion)
+                .filter(|c| {
+                    c.definition
+                        .split(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
+                        .any(|w| w.eq_ignore_ascii_case(&ct.column))
+                })
+                .map(|c| c.name.as_str())
+                .collect();
+            if !reading.is_empty() {
+                ct.origin.push_str(&format!(
+                    "; CHECK {} reads this column: the new values must pass it",
+                    reading.join(", ")
+                ));
+            }
+        }
+    }
 }
