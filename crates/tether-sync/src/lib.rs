@@ -90,6 +90,7 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|tp| &tp.table).collect();
     let destinations = measure_destinations(found, &schema, &tables, &dest_urls, &mut source).await?;
     destinations.attach(&mut plan, &schema);
+    schema_plan::fit_transforms(&destinations, &mut plan, &schema)?;
     phases.done("measure text for the destinations");
     plan_loads(job, &mut plan, &dest_urls).await?;
     phases.done("decide the loads");

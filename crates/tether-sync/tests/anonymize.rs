@@ -721,3 +721,196 @@ fn a_transformed_caseless_key_gives_each_child_its_parent_s_new_value() {
         }
     }
 }
+
+#[test]
+fn generate_hash_on_integer_keys_and_order_keeping_generate_date_shift_are_fresh_every_run() {
+    // The reviewer's job (F-GEN): the same seed, two runs. Children follow their parent
+    // within a run; the keys and the order-keeping dates differ between runs.
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL, d DATE, e DATE);
+         CREATE TABLE c (id INTEGER PRIMARY KEY, t_id INTEGER REFERENCES t (id), d DATE);
+         INSERT INTO t VALUES (1, 'one', '2020-01-01', '2020-01-01'), (2, 'two', '2021-06-15', '2021-06-15'),
+                              (3, 'three', '2021-06-16', '2021-06-16');
+         INSERT INTO c VALUES (10, 1, '2020-01-01'), (11, 2, '2020-02-01'), (12, 2, '2020-03-01'), (13, 3, NULL);",
+    );
+    let tf = "[transform.t]\nid = \"generate_hash\"\n\
+              d = { kind = \"generate_date_shift\", max_days = 30, keep_order = true }\n\
+              e = { kind = \"generate_date_shift\", max_days = 30 }\n\
+              [transform.c]\nd = { kind = \"generate_date_shift\", max_days = 30, keep_order = true }\n";
+    let dest = TestDb::create(Engine::Postgres);
+    let run = || {
+        let report = sync(&format!("seed = \"abc\"\n{}{tf}", job(&src, &[&dest], ""))).expect("sync");
+        assert!(report.ok, "{report:?}");
+        // Each child still belongs to the parent of the same name.
+        let owners = dest.query("SELECT c.id, t.name FROM c JOIN t ON t.id = c.t_id ORDER BY c.id");
+        let owners: Vec<(String, String)> = owners.iter().map(|r| (norm(&r[0]), norm(&r[1]))).collect();
+        assert_eq!(
+            owners,
+            [("10", "one"), ("11", "two"), ("12", "two"), ("13", "three")].map(|(a, b)| (a.to_string(), b.to_string()))
+        );
+        let parents = rows(&dest, "t", "name");
+        // Dates in order stay in order (keep_order), none kept.
+        let d: Vec<String> = dest
+            .query("SELECT d::text FROM t ORDER BY name = 'one' DESC, name = 'two' DESC")
+            .iter()
+            .map(|r| norm(&r[0]))
+            .collect();
+        assert!(d[0] <= d[1] && d[1] <= d[2], "{d:?}");
+        assert!(!d.contains(&"2020-01-01".to_string()) && !d.contains(&"2021-06-15".to_string()));
+        (parents, rows(&dest, "c", "id"))
+    };
+    let (first, second) = (run(), run());
+    let id_and_d = |r: &(Vec<Vec<String>>, Vec<Vec<String>>)| {
+        r.0.iter()
+            .map(|row| (row[0].clone(), row[2].clone()))
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (id_and_d(&first), id_and_d(&second));
+    for (x, y) in a.iter().zip(&b) {
+        assert_ne!(x.0, y.0, "generate_hash gave the same id in two runs: {a:?} {b:?}");
+    }
+    assert_ne!(
+        a.iter().map(|x| &x.1).collect::<Vec<_>>(),
+        b.iter().map(|x| &x.1).collect::<Vec<_>>(),
+        "keep_order generate_date_shift gave the same dates in two runs"
+    );
+    assert_ne!(first.1, second.1, "the children's dates too");
+}
+
+#[test]
+fn hash_on_an_unsigned_bigint_key_fits_signed_destinations_or_the_plan_names_the_column() {
+    // The reviewer's scenario (F-UNSIGNED): Laravel's `id()` on MariaDB into PostgreSQL and
+    // SQLite, whose bigint / INTEGER hold [-2^63, 2^63 - 1], in one job.
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE p (id bigint unsigned AUTO_INCREMENT PRIMARY KEY, name varchar(20) NOT NULL);
+         CREATE TABLE c (id int PRIMARY KEY, p_id bigint unsigned NOT NULL, FOREIGN KEY (p_id) REFERENCES p (id));
+         INSERT INTO p (name) VALUES ('n1'), ('n2'), ('n3'), ('n4'), ('n5'), ('n6'), ('n7'), ('n8');
+         INSERT INTO c VALUES (1, 1), (2, 2), (3, 2), (4, 8), (5, 5);",
+    );
+    let (pg, lite) = (TestDb::create(Engine::Postgres), TestDb::create(Engine::Sqlite));
+    let text = format!(
+        "seed = \"k\"\n{}[transform.p]\nid = \"hash\"\n",
+        job(&src, &[&pg, &lite], "")
+    );
+    let plan = plan_of(&text).to_text();
+    for line in [
+        "transform: id = hash(max=9223372036854775807, min=0) (set here; range narrowed to [0, 9223372036854775807]: \
+         destination #1",
+        "transform: p_id = hash(max=9223372036854775807, min=0) (inherited through FK",
+    ] {
+        assert!(plan.contains(line), "missing {line:?} in\n{plan}");
+    }
+    let report = sync(&text).expect("sync");
+    assert!(report.ok, "{report:?}");
+    let owners = "SELECT c.id, p.name FROM c JOIN p ON p.id = c.p_id ORDER BY c.id";
+    for dest in [&pg, &lite] {
+        assert_eq!(dest.query(owners), src.query(owners), "{}", dest.engine);
+        for r in dest.query("SELECT id FROM p") {
+            let id: i128 = norm(&r[0]).parse().expect("integer");
+            assert!((1..=i64::MAX as i128).contains(&id) && id > 8, "{}: {id}", dest.engine);
+        }
+    }
+    assert_eq!(
+        pg.query("SELECT id FROM p ORDER BY name"),
+        lite.query("SELECT id FROM p ORDER BY name"),
+        "both destinations get the same ids"
+    );
+
+    // A range the job sets that a destination column does not hold: refused by the plan,
+    // naming that column (an existing table whose p_id is a plain integer).
+    let small = TestDb::create(Engine::Postgres);
+    small.exec(
+        "CREATE TABLE p (id bigint PRIMARY KEY, name varchar(20) NOT NULL);
+         CREATE TABLE c (id int PRIMARY KEY, p_id integer NOT NULL REFERENCES p (id));",
+    );
+    let text = format!(
+        "seed = \"k\"\n{}[transform.p]\nid = {{ kind = \"hash\", min = 1, max = 9999999999 }}\n",
+        job(&src, &[&small], "")
+    );
+    let job = tether_sync::Job::parse("job.toml", &text, &|_| None).expect("job");
+    let e = tokio::runtime::Runtime::new()
+        .expect("rt")
+        .block_on(tether_sync::prepare(&job))
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        e.contains("transformer `hash(max=9999999999, min=1)` on p.id writes values in [1, 9999999999], but destination #1 ")
+            && e.contains("column c.p_id is integer there, which holds [-2147483648, 2147483647]; set `min`/`max` in [transform.p] id"),
+        "{e}"
+    );
+    assert_eq!(small.query("SELECT count(*) FROM c")[0][0].as_deref(), Some("0"));
+}
+
+#[test]
+fn text_transformers_are_cut_to_the_narrowest_destination_column_or_refused_when_they_may_not_be() {
+    // An existing destination column narrower than the source's: the outputs are cut to
+    // it (truncate = true, the default), or the plan names it (truncate = false).
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE person (id INTEGER PRIMARY KEY, email varchar(60) NOT NULL);
+         INSERT INTO person VALUES (1, 'ann@example.com'), (2, 'bob.builder@example.org'), (3, 'cy@x.io');",
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    dest.exec("CREATE TABLE person (id int PRIMARY KEY, email varchar(12) NOT NULL);");
+    let text = format!(
+        "seed = \"s\"\n{}[transform.person]\nemail = \"email\"\n",
+        job(&src, &[&dest], "")
+    );
+    let plan = plan_of(&text).to_text();
+    assert!(
+        plan.contains("transform: email = email(keep_domain=false, max_length=12, truncate=true, unique=false) (set here; cut to 12 characters: destination #1 "),
+        "{plan}"
+    );
+    let report = sync(&text).expect("sync");
+    assert!(report.ok, "{report:?}");
+    let emails = dest.query("SELECT length(email) <= 12, email <> 'ann@example.com' FROM person ORDER BY id");
+    assert_eq!(emails.len(), 3);
+    for r in emails {
+        assert_eq!((r[0].as_deref(), r[1].as_deref()), (Some("t"), Some("t")));
+    }
+    let text = format!(
+        "seed = \"s\"\n{}[transform.person]\nemail = {{ kind = \"email\", truncate = false }}\n",
+        job(&src, &[&dest], "")
+    );
+    let job = tether_sync::Job::parse("job.toml", &text, &|_| None).expect("job");
+    let e = tokio::runtime::Runtime::new()
+        .expect("rt")
+        .block_on(tether_sync::prepare(&job))
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        e.contains("on person.email writes text of up to 60 characters (truncate = false), but destination #1 ")
+            && e.contains(
+                "column person.email is character varying(12) there, which holds 12 characters; set `max_length`"
+            ),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_plan_says_which_check_reads_a_transformed_column() {
+    // F-CHECK: `hash` writes 32 characters where a CHECK wants 6; the plan says so on the
+    // column (the destination checks it only after the load).
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE sku (id int PRIMARY KEY, code text NOT NULL CONSTRAINT sku_code_check CHECK (length(code) = 6),
+           qty int CONSTRAINT sku_qty_check CHECK (qty >= 0));
+         INSERT INTO sku VALUES (1, 'abcdef', 3);",
+    );
+    let dest = TestDb::create(Engine::Sqlite);
+    let plan = plan_of(&format!(
+        "seed = \"s\"\n{}[transform.sku]\ncode = \"hash\"\nqty = {{ kind = \"int_range\", min = 0, max = 9 }}\n",
+        job(&src, &[&dest], "")
+    ))
+    .to_text();
+    for line in [
+        "transform: code = hash(alphabet=\"hex\", length=32, max_length=0, truncate=true) (set here; CHECK sku_code_check reads this column: the new values must pass it)",
+        "transform: qty = int_range(max=9, min=0) (set here; CHECK sku_qty_check reads this column: the new values must pass it)",
+    ] {
+        assert!(plan.contains(line), "missing {line:?} in\n{plan}");
+    }
+}

@@ -242,3 +242,114 @@ fn chinook_and_the_demo_are_classified_as_labelled_by_hand() {
         ],
     );
 }
+
+/// The reviewer's scenarios (F-SCAN-DROP, F-SCAN-WORDS, F-ADDR) on the servers, each
+/// column's class exact; then a `privacy = "strict"` job refuses to copy them unchanged.
+#[test]
+fn card_codes_numeric_ips_split_compounds_and_email_addrs_are_found_and_strict_protects_them() {
+    let personal = |db: &TestDb| -> BTreeMap<String, Option<String>> {
+        block_on(classes(db))
+            .into_iter()
+            .map(|((t, c), k)| (format!("{t}.{c}"), k))
+            .collect()
+    };
+    let want = |pairs: &[(&str, Option<&str>)]| -> BTreeMap<String, Option<String>> {
+        pairs
+            .iter()
+            .map(|(c, k)| (c.to_string(), k.map(str::to_string)))
+            .collect()
+    };
+    let maria = TestDb::create(Engine::Mysql);
+    maria.exec(
+        "CREATE TABLE users (id int PRIMARY KEY, ip_address int unsigned, last_login_ip varbinary(16), cvv char(3),
+           card_cvc smallint, card_number varchar(19), email_addr varchar(80), reply_to_addr varchar(80),
+           home_addr varchar(80), shipping_addr varchar(80));",
+    );
+    let mut rows = Vec::new();
+    for i in 1..=100 {
+        rows.push(format!(
+            "({i}, inet_aton('203.0.113.{}'), inet6_aton('198.51.100.{}'), lpad({i} % 1000, 3, '0'), {i} % 1000, \
+             concat('4111 1111 1111 ', lpad({i}, 4, '0')), 'u{i}@example.com', 'r{i}@example.org', \
+             'h{i}@example.net', '{i} Main Street')",
+            i % 250,
+            i % 250
+        ));
+    }
+    maria.exec(&format!("INSERT INTO users VALUES {};", rows.join(", ")));
+    assert_eq!(
+        personal(&maria),
+        want(&[
+            ("users.id", None),
+            ("users.ip_address", Some("ip_address")),
+            ("users.last_login_ip", Some("ip_address")),
+            ("users.cvv", Some("payment_card")),
+            ("users.card_cvc", Some("payment_card")),
+            ("users.card_number", Some("payment_card")),
+            ("users.email_addr", Some("email")),
+            ("users.reply_to_addr", Some("email")),
+            // Named an address, holding email addresses: the values decide.
+            ("users.home_addr", Some("email")),
+            ("users.shipping_addr", Some("postal_address")),
+        ])
+    );
+
+    let lite = TestDb::create(Engine::Sqlite);
+    lite.exec(
+        "CREATE TABLE k1 (id integer PRIMARY KEY, geburtsdatum DATE, vorname TEXT, nachname TEXT, codice_fiscale TEXT,
+           mac_address TEXT, latitude TEXT);
+         CREATE TABLE k2 (id integer PRIMARY KEY, GeburtsDatum DATE, VorName TEXT, NachName TEXT, Reisepassnummer TEXT);
+         CREATE TABLE k3 (id integer PRIMARY KEY, geburts_datum DATE, vor_name TEXT, nach_name TEXT, reise_pass TEXT);
+         INSERT INTO k1 VALUES (1, '1980-01-02', 'Anna', 'Schmidt', 'RSSMRA85T10A562S', '00:1a:2b:3c:4d:5e', '48.137');",
+    );
+    let mut labels = vec![
+        ("k1.geburtsdatum", Some("birth_date")),
+        ("k1.vorname", Some("person_name")),
+        ("k1.nachname", Some("person_name")),
+        ("k1.codice_fiscale", Some("national_id")),
+        ("k1.mac_address", Some("device_id")),
+        ("k1.latitude", Some("location")),
+        ("k2.GeburtsDatum", Some("birth_date")),
+        ("k2.VorName", Some("person_name")),
+        ("k2.NachName", Some("person_name")),
+        ("k2.Reisepassnummer", Some("national_id")),
+        ("k3.geburts_datum", Some("birth_date")),
+        ("k3.vor_name", Some("person_name")),
+        ("k3.nach_name", Some("person_name")),
+        ("k3.reise_pass", Some("national_id")),
+    ];
+    labels.extend([("k1.id", None), ("k2.id", None), ("k3.id", None)]);
+    assert_eq!(personal(&lite), want(&labels));
+
+    let pg = TestDb::create(Engine::Postgres);
+    pg.exec(
+        "CREATE TABLE dev (id int PRIMARY KEY, home point, device macaddr, seen_from inet);
+         INSERT INTO dev VALUES (1, '(48.1,11.5)', '08:00:2b:01:02:03', '192.0.2.1'), (2, '(52.5,13.4)', '08:00:2b:01:02:04', '192.0.2.9');",
+    );
+    assert_eq!(
+        personal(&pg),
+        want(&[
+            ("dev.id", None),
+            ("dev.home", Some("location")),
+            ("dev.device", Some("device_id")),
+            ("dev.seen_from", Some("ip_address")),
+        ])
+    );
+
+    // Strict: the run is refused, naming the columns the scan used to miss.
+    let dest = TestDb::create(Engine::Sqlite);
+    let text = format!(
+        "source = \"{}\"\nprivacy = \"strict\"\n[[destinations]]\nurl = \"{}\"\n",
+        maria.url, dest.url
+    );
+    let job = tether_sync::Job::parse("job.toml", &text, &|_| None).expect("job");
+    let e = block_on(tether_sync::prepare(&job)).err().expect("refused").to_string();
+    for c in [
+        "users.ip_address (IP address)",
+        "users.last_login_ip (IP address)",
+        "users.cvv (payment card)",
+        "users.card_cvc (payment card)",
+        "users.email_addr (email)",
+    ] {
+        assert!(e.contains(c), "{c} missing in {e}");
+    }
+}

@@ -12,13 +12,23 @@ use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use tether_schema::Value;
 
-/// The job's secret. Never printed: `Debug` shows `Seed(***)`.
+/// The job's secret, and a number drawn afresh when it is made: one run of a job makes
+/// one `Seed` (clones share it), so keys derived with [`Key::derive_for_run`] are the
+/// same throughout a run and differ between runs. Never printed: `Debug` shows
+/// `Seed(***)`.
 #[derive(Clone)]
-pub struct Seed([u8; 32]);
+pub struct Seed {
+    secret: [u8; 32],
+    run: u128,
+}
 
 impl Seed {
     pub fn new(secret: &str) -> Seed {
-        Seed(blake3::derive_key("tether 2026 transformer seed v1", secret.as_bytes()))
+        let mut fresh = Rng::fresh();
+        Seed {
+            secret: blake3::derive_key("tether 2026 transformer seed v1", secret.as_bytes()),
+            run: ((fresh.next_u64() as u128) << 64) | fresh.next_u64() as u128,
+        }
     }
 
     /// The seed held by environment variable `var`, if it is set and not empty.
@@ -49,11 +59,27 @@ impl fmt::Debug for Key {
 impl Key {
     /// The key of the transformer described by `context` (its canonical description).
     pub fn derive(seed: &Seed, context: &str) -> Key {
-        let hash = blake3::keyed_hash(&seed.0, context.as_bytes());
+        let hash = blake3::keyed_hash(&seed.secret, context.as_bytes());
         let b = hash.as_bytes();
         Key {
             k0: u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
             k1: u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]),
+        }
+    }
+
+    /// The key of a `generate_*` transformer whose outputs are a keyed function of the
+    /// input (the integer permutation, the order-keeping date shift): keyed by the seed
+    /// and the run's fresh number, so a run keeps the function's properties (a
+    /// permutation, monotone) and the next run draws another function.
+    pub fn derive_for_run(seed: &Seed, context: &str) -> Key {
+        let base = Key::derive(seed, context);
+        let mut bytes = [0u8; 20];
+        bytes[..4].copy_from_slice(b"run ");
+        bytes[4..].copy_from_slice(&seed.run.to_le_bytes());
+        let h = base.hash128(&bytes);
+        Key {
+            k0: h as u64,
+            k1: (h >> 64) as u64,
         }
     }
 

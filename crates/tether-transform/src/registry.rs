@@ -378,7 +378,13 @@ fn build_inner(
         truncate = o.bool("truncate", true)?;
     }
     o.finish()?;
-    let key = Key::derive(seed, &key_context);
+    // generate_*: kernels that key a function of the input (not only the stream they
+    // draw from) get a key of this run, so their outputs are fresh on every run too.
+    let key = if random {
+        Key::derive_for_run(seed, &key_context)
+    } else {
+        Key::derive(seed, &key_context)
+    };
     kernel.set_key(key);
     let canonical = TransformSpec {
         kind,

@@ -5,7 +5,10 @@
 //! the reason. Pure: `tether plan` prints it before anything is written, and the
 //! executor creates the tables from the same models.
 
+mod fit;
 mod items;
+
+pub use fit::fit_transforms;
 
 use items::{cross_engine, same_engine_items};
 use serde::Serialize;

@@ -29,6 +29,8 @@ pub enum PersonalClass {
     FreeText,
     /// Precise location: coordinates, geometry points.
     Location,
+    /// A device's identifier: MAC address, IMEI, advertising id.
+    DeviceId,
 }
 
 impl PersonalClass {
@@ -46,6 +48,7 @@ impl PersonalClass {
             PersonalClass::Credential => "credential",
             PersonalClass::FreeText => "free text",
             PersonalClass::Location => "location",
+            PersonalClass::DeviceId => "device identifier",
         }
     }
 }
@@ -112,7 +115,11 @@ pub fn classify(ctx: &TableContext<'_>, column: &Column, samples: &[String]) -> 
     let words = names::words(&column.name);
     let by_name = by_name(ctx, &words, ty);
     let by_values = by_values(ty, samples);
-    let type_ok = |class: PersonalClass| type_allows(class, ty);
+    // Coordinates written as text are named for what they are (`latitude`); a text
+    // `location` is a place name far more often.
+    let type_ok = |class: PersonalClass, pattern: &str| {
+        type_allows(class, ty) || (class == PersonalClass::Location && ty.is_text() && pattern != "location")
+    };
     let shown = |n: usize, what: &str, example: Option<&String>| {
         let ex = example
             .map(|e| format!(", e.g. {}", validators::mask(e)))
@@ -120,7 +127,26 @@ pub fn classify(ctx: &TableContext<'_>, column: &Column, samples: &[String]) -> 
         format!("values: {n} of {} sampled {what}{ex}", samples.len())
     };
     match (by_name, by_values) {
-        (Some((rule, pattern)), values) if type_ok(rule.class) => {
+        // Values that validate strongly as another class decide over the name
+        // (`email_addr` holding email addresses is no postal address).
+        (Some((rule, pattern)), Some(v))
+            if type_ok(rule.class, pattern) && v.class != rule.class && STRONG_VALUES.contains(&v.class) =>
+        {
+            Some(Finding {
+                class: v.class,
+                confidence: v.confidence,
+                evidence: vec![
+                    format!(
+                        "name: `{}` matches `{pattern}` ({}), but the values say otherwise",
+                        column.name, rule.class
+                    ),
+                    format!("type: {}", column.engine_type),
+                    shown(v.hits, v.what, v.example),
+                ],
+                transformer: suggestion_for_type(default_transformer(v.class), ty),
+            })
+        }
+        (Some((rule, pattern)), values) if type_ok(rule.class, pattern) => {
             let mut evidence = vec![
                 format!("name: `{}` matches `{pattern}` ({})", column.name, rule.class),
                 format!("type: {}", column.engine_type),
@@ -135,7 +161,7 @@ pub fn classify(ctx: &TableContext<'_>, column: &Column, samples: &[String]) -> 
                 // Names as loose as `accountnumber` or `creditcardapprovalcode`:
                 // values that are never a card, an account or an address settle it.
                 None if samples.len() >= 5
-                    && !validated(rule.class, samples)
+                    && !validated(rule.class, pattern, ty, samples)
                     && matches!(
                         rule.class,
                         PersonalClass::PaymentCard | PersonalClass::BankAccount | PersonalClass::IpAddress
@@ -143,7 +169,7 @@ pub fn classify(ctx: &TableContext<'_>, column: &Column, samples: &[String]) -> 
                 {
                     return None;
                 }
-                None if samples.len() >= 5 && !validated(rule.class, samples) => {
+                None if samples.len() >= 5 && !validated(rule.class, pattern, ty, samples) => {
                     // Values contradict the name (no email among the sampled values
                     // of `email`): keep it, with less confidence.
                     confidence = (confidence - 0.25).max(0.4);
@@ -154,6 +180,9 @@ pub fn classify(ctx: &TableContext<'_>, column: &Column, samples: &[String]) -> 
                     ));
                 }
                 None => {}
+            }
+            if let Some(how) = stored_as_number(rule.class, ty) {
+                evidence.push(how.into());
             }
             Some(Finding {
                 class: rule.class,
@@ -170,9 +199,64 @@ pub fn classify(ctx: &TableContext<'_>, column: &Column, samples: &[String]) -> 
                 format!("type: {}", column.engine_type),
                 shown(v.hits, v.what, v.example),
             ],
-            transformer: Suggestion::new(default_transformer(v.class), ""),
+            transformer: suggestion_for_type(default_transformer(v.class), ty),
         }),
+        _ => by_type(column),
+    }
+}
+
+/// Classes whose values, when most of a sample validates, outweigh a name that says
+/// another class: their validators do not pass by chance.
+const STRONG_VALUES: &[PersonalClass] = &[
+    PersonalClass::Email,
+    PersonalClass::PaymentCard,
+    PersonalClass::BankAccount,
+    PersonalClass::IpAddress,
+];
+
+/// Types that say the class on their own (PostgreSQL's `macaddr`, `inet`, `point`).
+fn by_type(column: &Column) -> Option<Finding> {
+    let DataType::Other(name) = &column.normalized_type else {
+        return None;
+    };
+    let (class, confidence, what) = match name.as_str() {
+        "macaddr" | "macaddr8" => (PersonalClass::DeviceId, 0.8, "MAC addresses"),
+        "inet" | "cidr" => (PersonalClass::IpAddress, 0.8, "IP addresses"),
+        "point" => (PersonalClass::Location, 0.6, "points (coordinates, most often)"),
+        _ => return None,
+    };
+    Some(Finding {
+        class,
+        confidence,
+        evidence: vec![
+            format!("name: `{}` says nothing", column.name),
+            format!("type: {} holds {what}", column.engine_type),
+        ],
+        transformer: Suggestion::new(
+            match class {
+                PersonalClass::IpAddress => "ip",
+                _ => "scramble",
+            },
+            "",
+        ),
+    })
+}
+
+/// How a class is stored when the type is not text: IP addresses as numbers
+/// (`INET_ATON`) or bytes (`INET6_ATON`).
+fn stored_as_number(class: PersonalClass, ty: &DataType) -> Option<&'static str> {
+    match (class, ty) {
+        (PersonalClass::IpAddress, DataType::Int { .. }) => Some("type: an IP address stored as a number (INET_ATON)"),
+        (PersonalClass::IpAddress, DataType::Binary { .. }) => Some("type: an IP address stored as bytes (INET6_ATON)"),
         _ => None,
+    }
+}
+
+/// A suggested kind, as the column's type takes it (numbers and bytes: `hash`).
+fn suggestion_for_type(kind: &str, ty: &DataType) -> Suggestion {
+    match ty {
+        DataType::Int { .. } | DataType::Binary { .. } => Suggestion::new("hash", ""),
+        _ => Suggestion::new(kind, ""),
     }
 }
 
@@ -274,12 +358,15 @@ fn type_allows(class: PersonalClass, ty: &DataType) -> bool {
         // are found by their values).
         DataType::Char { .. } | DataType::Varchar { .. } | DataType::Text => class != Location,
         DataType::Other(_) | DataType::Json => true,
-        DataType::Binary { .. } => matches!(class, Credential | Location),
+        DataType::Binary { .. } => matches!(class, Credential | Location | IpAddress | DeviceId),
         DataType::Bits { .. } => false,
-        DataType::Int { .. } => matches!(
-            class,
-            Phone | PostalAddress | NationalId | PaymentCard | BankAccount | BirthDate
-        ),
+        DataType::Int { bytes, .. } => {
+            matches!(
+                class,
+                Phone | PostalAddress | NationalId | PaymentCard | BankAccount | BirthDate
+            ) || (*bytes >= 4 && class == IpAddress)
+                || (*bytes == 8 && class == DeviceId)
+        }
         DataType::Decimal { .. } | DataType::Float { .. } => matches!(class, Location | PaymentCard | Phone),
         DataType::Date | DataType::Timestamp { .. } => class == BirthDate,
         DataType::Boolean | DataType::Uuid | DataType::Time => false,
@@ -303,13 +390,14 @@ fn by_values<'a>(ty: &DataType, samples: &'a [String]) -> Option<ByValues<'a>> {
     let need = (samples.len() * 7).div_ceil(10).max(3.min(samples.len()));
     // Whole values: most of the sample of one shape.
     type Shape = (PersonalClass, fn(&str) -> bool, &'static str, f64);
-    let whole: [Shape; 6] = [
+    let whole: [Shape; 7] = [
         (PersonalClass::Email, validators::email, "are email addresses", 0.9),
         (PersonalClass::PaymentCard, validators::card, "pass the Luhn check", 0.9),
         (PersonalClass::BankAccount, validators::iban, "are valid IBANs", 0.9),
         (PersonalClass::NationalId, validators::ssn, "are shaped like SSNs", 0.8),
         (PersonalClass::IpAddress, validators::ip, "are IP addresses", 0.85),
         (PersonalClass::Location, validators::coordinates, "are coordinates", 0.8),
+        (PersonalClass::DeviceId, validators::mac, "are MAC addresses", 0.8),
     ];
     for (class, check, what, confidence) in whole {
         let hits: Vec<&String> = samples.iter().filter(|s| check(s)).collect();
@@ -361,14 +449,17 @@ fn by_values<'a>(ty: &DataType, samples: &'a [String]) -> Option<ByValues<'a>> {
     None
 }
 
-/// Whether any sampled value has the shape the class promises (classes without a
+/// Whether any sampled value has the shape the class (and the name matched:
+/// a card's security code) promises, as the type stores it (classes without a
 /// validator always pass).
-fn validated(class: PersonalClass, samples: &[String]) -> bool {
-    let check: fn(&str) -> bool = match class {
-        PersonalClass::Email => validators::email,
-        PersonalClass::PaymentCard => validators::card,
-        PersonalClass::IpAddress => validators::ip,
-        PersonalClass::BankAccount => validators::account,
+fn validated(class: PersonalClass, pattern: &str, ty: &DataType, samples: &[String]) -> bool {
+    let check: fn(&str) -> bool = match (class, ty) {
+        (PersonalClass::PaymentCard, _) if names::CARD_CODES.contains(&pattern) => validators::card_code,
+        (PersonalClass::IpAddress, DataType::Int { .. }) => validators::ipv4_number,
+        (PersonalClass::Email, _) => validators::email,
+        (PersonalClass::PaymentCard, _) => validators::card,
+        (PersonalClass::IpAddress, _) => validators::ip,
+        (PersonalClass::BankAccount, _) => validators::account,
         _ => return true,
     };
     samples.iter().any(|s| check(s))
@@ -413,7 +504,7 @@ fn transformer_for(rule: &names::Rule, words: &[String], ty: &DataType) -> Sugge
         _ => rule.transformer,
     };
     match (kind, ty) {
-        (_, DataType::Int { .. }) => Suggestion::new("hash", ""),
+        (_, DataType::Int { .. } | DataType::Binary { .. }) => Suggestion::new("hash", ""),
         ("date_shift", _) => Suggestion::new("date_shift", "max_days = 365"),
         // Coordinates written as text keep their shape with their digits replaced.
         ("noise", t) if t.is_text() => Suggestion::new("scramble", ""),
@@ -491,6 +582,24 @@ mod tests {
             ("orders", "shipto_name", "varchar(40)", Some(PersonName)),
             ("invoice", "BillToName", "varchar(40)", Some(PersonName)),
             ("users", "fullname", "varchar(80)", Some(PersonName)),
+            // Compounds split otherwise than the vocabulary writes them.
+            ("kunde", "GeburtsDatum", "date", Some(BirthDate)),
+            ("kunde", "geburts_datum", "date", Some(BirthDate)),
+            ("kunde", "VorName", "varchar(40)", Some(PersonName)),
+            ("kunde", "nach_name", "varchar(40)", Some(PersonName)),
+            ("kunde", "Reisepassnummer", "varchar(20)", Some(NationalId)),
+            ("kunde", "reise_pass", "varchar(20)", Some(NationalId)),
+            ("cliente", "codice_fiscale", "char(16)", Some(NationalId)),
+            ("device", "mac_address", "varchar(17)", Some(DeviceId)),
+            ("device", "device", "macaddr", Some(DeviceId)),
+            ("place", "home", "point", Some(Location)),
+            ("place", "latitude", "text", Some(Location)),
+            ("users", "email_addr", "varchar(80)", Some(Email)),
+            ("users", "from_addr", "varchar(80)", Some(Email)),
+            ("users", "reply_to_addr", "varchar(80)", Some(Email)),
+            ("users", "cvv", "char(3)", Some(PaymentCard)),
+            ("users", "ip_address", "int unsigned", Some(IpAddress)),
+            ("users", "last_login_ip", "varbinary(16)", Some(IpAddress)),
         ];
         for (table, name, ty, want) in cases {
             assert_eq!(
@@ -545,7 +654,6 @@ mod tests {
             ("customers", "CompanyName", "varchar(40)"),
             ("customer_type", "name", "varchar(40)"),
             ("product", "display_name", "varchar(40)"),
-            ("device", "mac_address", "varchar(17)"),
             ("device", "mobile_os", "varchar(17)"),
             ("rack", "location_name", "varchar(40)"),
             ("author", "birthplace", "varchar(40)"),
@@ -587,6 +695,47 @@ mod tests {
         assert_eq!(
             class_of("t", &[], "sku", "varchar(20)", &["AB-1234", "CD-5678", "EF-9012"]),
             None
+        );
+    }
+
+    /// Card codes and numeric IPs are kept by their own shapes once sampled; values that
+    /// validate strongly as another class decide over the name.
+    #[test]
+    fn card_codes_numeric_ips_and_strong_values_over_names() {
+        use PersonalClass::*;
+        let codes: Vec<String> = (1..=20).map(|i| format!("{:03}", i * 7)).collect();
+        let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+        assert_eq!(class_of("users", &[], "cvv", "char(3)", &codes), Some(PaymentCard));
+        assert_eq!(
+            class_of("users", &[], "card_cvc", "smallint", &codes),
+            Some(PaymentCard)
+        );
+        let ips: Vec<String> = (1..=20).map(|i| (3_405_803_776u64 + i).to_string()).collect();
+        let ips: Vec<&str> = ips.iter().map(String::as_str).collect();
+        assert_eq!(
+            class_of("users", &[], "ip_address", "int unsigned", &ips),
+            Some(IpAddress)
+        );
+        // Small numbers are no IPv4 addresses: a loose name (`ip`) with them is dropped.
+        let small: Vec<&str> = vec!["1", "2", "3", "4", "5", "6"];
+        assert_eq!(class_of("users", &[], "ip", "int", &small), None);
+        let emails = [
+            "a@example.com",
+            "b@example.org",
+            "c@example.net",
+            "d@example.io",
+            "e@x.de",
+        ];
+        assert_eq!(class_of("users", &[], "home_addr", "varchar(80)", &emails), Some(Email));
+        assert_eq!(
+            class_of("users", &[], "note", "text", &emails),
+            Some(Email),
+            "free text by name, emails by value"
+        );
+        let streets = ["1 Main Street", "2 High St", "3 Elm Road", "4 Oak Lane", "5 Pine Ave"];
+        assert_eq!(
+            class_of("users", &[], "home_addr", "varchar(80)", &streets),
+            Some(PostalAddress)
         );
     }
 

@@ -100,6 +100,14 @@ pub const RULES: &[Rule] = &[
             "email_address",
             "mail",
             "mail_address",
+            "email_addr",
+            "mail_addr",
+            "from_addr",
+            "to_addr",
+            "reply_to",
+            "reply_to_addr",
+            "cc_addr",
+            "bcc_addr",
             "correo",
             "courriel",
             "epost",
@@ -123,12 +131,16 @@ pub const RULES: &[Rule] = &[
             "pan",
             "kreditkarte",
             "kartennummer",
-            "cvv",
-            "cvc",
-            "card_cvv",
         ],
         confidence: 0.85,
         transformer: "credit_card",
+    },
+    // A card's security code: 3 or 4 digits, never a Luhn number (see [`CARD_CODES`]).
+    Rule {
+        class: PersonalClass::PaymentCard,
+        patterns: CARD_CODES,
+        confidence: 0.85,
+        transformer: "scramble",
     },
     Rule {
         class: PersonalClass::BankAccount,
@@ -184,6 +196,15 @@ pub const RULES: &[Rule] = &[
             "steuernummer",
             "sozialversicherungsnummer",
             "personalausweis",
+            "ausweisnummer",
+            "reisepass",
+            "passnummer",
+            "codice_fiscale",
+            "codicefiscale",
+            "numero_passaporto",
+            "passaporto",
+            "pasaporte",
+            "passeport",
         ],
         confidence: 0.85,
         transformer: "scramble",
@@ -250,6 +271,21 @@ pub const RULES: &[Rule] = &[
         ],
         confidence: 0.8,
         transformer: "ip",
+    },
+    Rule {
+        class: PersonalClass::DeviceId,
+        patterns: &[
+            "mac_address",
+            "macaddress",
+            "mac_addr",
+            "macaddr",
+            "imei",
+            "udid",
+            "idfa",
+            "advertising_id",
+        ],
+        confidence: 0.8,
+        transformer: "scramble",
     },
     Rule {
         class: PersonalClass::Location,
@@ -397,6 +433,20 @@ pub const RULES: &[Rule] = &[
     },
 ];
 
+/// The names of a payment card's security code, whose values are 3 or 4 digits.
+pub const CARD_CODES: &[&str] = &[
+    "cvv",
+    "cvv2",
+    "cvc",
+    "cvc2",
+    "card_cvv",
+    "card_cvc",
+    "card_code",
+    "security_code",
+    "card_security_code",
+    "card_verification",
+];
+
 /// Parts of an address that identify a person only together with a street or a
 /// person: a `city` table's name column is not personal, a customer's city is.
 pub const ADDRESS_PARTS: &[&str] = &[
@@ -536,7 +586,8 @@ pub const HARMLESS: &[&str] = &[
 ];
 
 /// Whether `pattern` (`first_name`) matches `words`: its words in a row, one word
-/// equal to its words joined (`firstname`), or, for patterns of five letters or
+/// equal to its words joined (`firstname`), several words that join to its words joined
+/// (`geburts_datum`, `VorName` for `geburtsdatum`, `vorname`), or, for patterns of five letters or
 /// more, one word starting or ending with them (`passwordhash`, `customeremail`:
 /// lowercase compounds, as PostgreSQL folds unquoted names). Returns the words
 /// matched and what is left of a partly matched word.
@@ -550,6 +601,23 @@ pub fn matches(pattern: &str, words: &[String]) -> Option<(std::ops::Range<usize
         .find(|&i| parts.iter().enumerate().all(|(j, p)| words[i + j] == *p))
     {
         return Some((i..i + parts.len(), String::new()));
+    }
+    // A compound split otherwise than the pattern: `GeburtsDatum`, `vor_name`,
+    // `reise_pass` are the words of `geburtsdatum`, `vorname`, `reisepass` joined
+    // (five letters or more, so short patterns do not meet chance joins).
+    if joined.chars().count() >= 5 {
+        for i in 0..words.len() {
+            let mut run = String::new();
+            for (j, w) in words.iter().enumerate().skip(i) {
+                run.push_str(w);
+                if run.len() > joined.len() || !joined.starts_with(run.as_str()) {
+                    break;
+                }
+                if run == joined && j > i {
+                    return Some((i..j + 1, String::new()));
+                }
+            }
+        }
     }
     if joined.chars().count() >= 5 {
         for (i, w) in words.iter().enumerate() {
@@ -596,5 +664,9 @@ mod tests {
         assert_eq!(range("password", "passwordhash"), Some((0..1, "hash".to_string())));
         assert_eq!(range("email", "emailverified"), Some((0..1, "verified".to_string())));
         assert_eq!(range("zip", "lastloginzip"), None);
+        assert_eq!(range("geburtsdatum", "GeburtsDatum"), Some((0..2, String::new())));
+        assert_eq!(range("vorname", "kunde_vor_name"), Some((1..3, String::new())));
+        // Short patterns never match joined words.
+        assert_eq!(range("pan", "p_an"), None);
     }
 }

@@ -194,6 +194,32 @@ pub fn ip(v: &str) -> bool {
     }
 }
 
+/// A payment card's security code (CVV/CVC): 3 or 4 digits.
+pub fn card_code(v: &str) -> bool {
+    let v = v.trim();
+    (3..=4).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An IPv4 address stored as a number (MySQL's `INET_ATON`): 1.0.0.0 to
+/// 255.255.255.255, i.e. 16777216 to 4294967295.
+pub fn ipv4_number(v: &str) -> bool {
+    v.trim()
+        .parse::<u64>()
+        .is_ok_and(|n| (16_777_216..=4_294_967_295).contains(&n))
+}
+
+/// A MAC address written with separators: six (or EUI-64's eight) pairs of hex digits
+/// joined by `:` or `-`.
+pub fn mac(v: &str) -> bool {
+    let v = v.trim();
+    let sep = if v.contains(':') { ':' } else { '-' };
+    let groups: Vec<&str> = v.split(sep).collect();
+    matches!(groups.len(), 6 | 8)
+        && groups
+            .iter()
+            .all(|g| g.len() == 2 && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 /// A US social security number written `ddd-dd-dddd` (area not 000, 666 or 9xx).
 pub fn ssn(v: &str) -> bool {
     let v = v.trim();
@@ -215,6 +241,8 @@ pub fn coordinates(v: &str) -> bool {
     let inner = v
         .strip_prefix("POINT(")
         .or_else(|| v.strip_prefix("POINT ("))
+        // PostgreSQL's `point`: `(48.1,11.5)`.
+        .or_else(|| v.strip_prefix('('))
         .and_then(|r| r.strip_suffix(')'))
         .map(|r| r.replace(' ', ","))
         .unwrap_or_else(|| v.to_string());

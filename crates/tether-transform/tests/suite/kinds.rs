@@ -339,6 +339,62 @@ fn generate_kinds_are_fresh_each_time() {
     assert!(g.describe().starts_with("generate_uuid"));
 }
 
+/// `generate_hash` on integers and `generate_date_shift` with `keep_order` key a function
+/// of the input: each run (each `Seed`) draws another function, and within a run it keeps
+/// its properties (a permutation of the range; non-decreasing, never the input).
+#[test]
+fn keyed_generate_kinds_draw_another_function_each_run_and_keep_its_properties() {
+    let ints: Vec<Value> = (1..=200).map(Value::Int).collect();
+    let id = col("id", "int", false);
+    let run = |seed: &Seed| -> Vec<Value> {
+        let g = build(
+            &TransformSpec::new("generate_hash").with("min", 1).with("max", 1000),
+            &id,
+            seed,
+        )
+        .unwrap();
+        let out: Vec<Value> = ints.iter().map(|v| apply(&*g, v.clone())).collect();
+        // The same input twice in one run: the same output (a function of the run).
+        assert_eq!(apply(&*g, Value::Int(7)), out[6]);
+        let distinct: std::collections::BTreeSet<String> = out.iter().map(Value::display).collect();
+        assert_eq!(distinct.len(), out.len(), "a permutation within a run");
+        out
+    };
+    let (one, two) = (Seed::new("same secret"), Seed::new("same secret"));
+    let (a, b) = (run(&one), run(&two));
+    assert_ne!(a, b, "two runs with the same seed give other values");
+    // `hash` (not generate_) stays the same across runs.
+    let h = |seed: &Seed| apply(&*build(&TransformSpec::new("hash"), &id, seed).unwrap(), Value::Int(5));
+    assert_eq!(h(&one), h(&two));
+
+    let dates: Vec<String> = (0..120)
+        .map(|i| format!("2021-{:02}-{:02}", 1 + i / 28 % 12, 1 + i % 28))
+        .collect();
+    let shift = |seed: &Seed| -> Vec<String> {
+        let spec = TransformSpec::new("generate_date_shift")
+            .with("max_days", 30)
+            .with("keep_order", true);
+        let g = build(&spec, &col("d", "date", true), seed).unwrap();
+        let out: Vec<String> = dates
+            .iter()
+            .map(|d| text_of(&apply(&*g, text(d))).to_string())
+            .collect();
+        for (i, (x, y)) in dates.iter().zip(&out).enumerate() {
+            assert_ne!(x, y, "never the input");
+            if i > 0 && dates[i - 1] < *x {
+                assert!(
+                    out[i - 1] <= *y,
+                    "order kept within a run: {} -> {}, {x} -> {y}",
+                    dates[i - 1],
+                    out[i - 1]
+                );
+            }
+        }
+        out
+    };
+    assert_ne!(shift(&one), shift(&two), "two runs shift otherwise");
+}
+
 #[test]
 fn errors_name_the_kind_and_the_option() {
     let c = col("c", "text", true);
