@@ -66,7 +66,7 @@ pub(super) async fn create_tables(
         }
     };
     let mut missing: Vec<Table> = Vec::new();
-    let mut after_load: Vec<String> = Vec::new();
+    let mut after_load: Vec<String> = refreshed_views(d, shown, plan, source, existing, progress);
     let mut sequence_states: Vec<String> = Vec::new();
     let mut created: Vec<String> = Vec::new();
     for model in &report.models {
@@ -287,7 +287,7 @@ pub(super) async fn create_tables(
             };
             let staged = stage::create(conn, stage, tables, progress).await?;
             return Ok(Created {
-                after_load: Vec::new(),
+                after_load,
                 sequence_states,
                 created: Vec::new(),
                 staged: Some(Box::new(staged)),
@@ -386,6 +386,50 @@ pub(super) async fn create_tables(
         staged: None,
         load,
     })
+}
+
+/// The destination's materialized views over the job's tables it already has
+/// (PostgreSQL): refreshed after the load as a restore does, each only where it is
+/// populated (one left `WITH NO DATA` stays so); said in the progress.
+fn refreshed_views(
+    d: &dyn tether_connect::Dialect,
+    shown: &str,
+    plan: &Plan,
+    source: &Schema,
+    existing: &Schema,
+    progress: &dyn Progress,
+) -> Vec<String> {
+    if d.engine() != tether_schema::Engine::Postgres || plan.mode == crate::config::Mode::Schema {
+        return Vec::new();
+    }
+    let loaded: Vec<TableName> = plan
+        .tables
+        .iter()
+        .map(|tp| super::destination::destination_name(source, &tp.table.table_name(), d.engine()))
+        .filter(|n| existing.table(n).is_some())
+        .collect();
+    let views = existing.objects.materialized_views_reading(&loaded);
+    if views.is_empty() {
+        return Vec::new();
+    }
+    let names: Vec<String> = views.iter().map(|v| v.table_name().to_string()).collect();
+    progress.phase(&format!(
+        "{shown}: materialized views over the tables loaded, refreshed after the load where populated: {}",
+        names.join(", ")
+    ));
+    views
+        .iter()
+        .map(|v| {
+            let text = |s: &str| d.literal(&Value::Text(s.to_string()));
+            format!(
+                "DO $tether$BEGIN IF (SELECT ispopulated FROM pg_matviews WHERE schemaname = {} AND matviewname = {}) \
+                 THEN REFRESH MATERIALIZED VIEW {}; END IF; END$tether$",
+                text(v.schema.as_deref().unwrap_or("public")),
+                text(&v.name),
+                d.table(v.schema.as_deref(), &v.name)
+            )
+        })
+        .collect()
 }
 
 /// The source's views over the job's tables (and such views) the destination lacks,

@@ -361,10 +361,14 @@ pub(super) fn cross_engine(
         // it), which the table is created with: once is enough (twice is MariaDB's 1061).
         if i.unique && i.predicate.is_none() && t.unique_keys.iter().any(|u| u.name == i.name && u.predicate.is_none())
         {
-            report.push(
-                SchemaItem::new("index", format!("{shown}.{}", i.name), Action::Mapped)
-                    .between("unique index", "a UNIQUE key of the table"),
-            );
+            let item = SchemaItem::new("index", format!("{shown}.{}", i.name), Action::Mapped);
+            report.push(match nulls_not_distinct(t, &i.name) {
+                true => item.between(
+                    "unique index NULLS NOT DISTINCT",
+                    "a UNIQUE key of the table (NULLs distinct)",
+                ),
+                false => item.between("unique index", "a UNIQUE key of the table"),
+            });
             continue;
         }
         let item = SchemaItem::new("index", format!("{shown}.{}", i.name), Action::Skipped);
