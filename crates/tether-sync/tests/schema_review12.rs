@@ -197,6 +197,8 @@ fn a_postgres_trigger_whose_function_writes_an_excluded_table_is_skipped_with_it
         [
             "created function public.seen_f (used by t)",
             "created trigger t.t_seen",
+            "skipped function public.deep_f (used by t) (only triggers left out here run it)",
+            "skipped function public.trg_f (used by t) (only triggers left out here run it)",
             "skipped trigger t.t_deep (it names log (in function public.trg_f_helper, which it runs), which the \
              job does not copy: every statement firing it would fail on the copy)",
             "skipped trigger t.t_on (it names log (in function public.trg_f, which it runs), which the job does \
@@ -462,4 +464,30 @@ fn postgres_materialized_views_over_loaded_tables_are_refreshed_where_populated(
         [["0", "10"], ["1", "10"], ["2", "10"], ["5", "10"]]
     );
     assert_eq!(rows(&dest, "mv_total", "total"), [["40"]]);
+}
+
+// ---- MariaDB INVISIBLE columns elsewhere ------------------------------------------
+
+#[test]
+fn a_mariadb_invisible_column_is_reported_visible_on_postgres_and_sqlite() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE t (id int PRIMARY KEY, secret varchar(10) INVISIBLE DEFAULT 'x', v int);
+         INSERT INTO t (id, secret, v) VALUES (1, 's', 2);",
+    );
+    for engine in [Engine::Postgres, Engine::Sqlite] {
+        let dest = TestDb::create(engine);
+        let text = job(&src, &[&dest], "");
+        assert_eq!(
+            plan_lines(&text, "INVISIBLE"),
+            [format!(
+                "skipped column option t.secret (INVISIBLE) ({engine} has no invisible columns: the copy's \
+                 `SELECT *` shows it, and an INSERT without a column list must give it)"
+            )],
+            "{engine}"
+        );
+        let done = sync(&text).expect("sync");
+        assert!(done.ok, "{done:?}");
+        assert_eq!(rows(&dest, "t", "id"), [["1", "s", "2"]], "{engine}");
+    }
 }

@@ -133,6 +133,29 @@ pub(super) fn cross_engine(
             )),
         );
     }
+    // MariaDB's INVISIBLE columns (left out of `SELECT *` and of an INSERT without a
+    // column list): SHOW CREATE TABLE says so on the column's line.
+    for c in &t.columns {
+        let line = format!("`{}` ", c.name.replace('`', "``"));
+        let invisible = x.definition.as_deref().is_some_and(|d| {
+            d.lines()
+                .any(|l| l.trim_start().starts_with(&line) && l.contains(" INVISIBLE"))
+        });
+        if invisible {
+            report.push(
+                SchemaItem::new(
+                    "column option",
+                    format!("{shown}.{} (INVISIBLE)", c.name),
+                    Action::Skipped,
+                )
+                .because(format!(
+                    "{} has no invisible columns: the copy's `SELECT *` shows it, and an INSERT without a \
+                         column list must give it",
+                    dest.name()
+                )),
+            );
+        }
+    }
     if !t.inherits.is_empty() {
         report.push(
             SchemaItem::new("inheritance", shown, Action::Mapped)

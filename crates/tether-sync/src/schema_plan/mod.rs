@@ -769,6 +769,12 @@ fn skip_triggers_naming_left_out(
         .flatten()
         .filter(|f| !still_run.contains(f))
         .collect();
+    for f in out.extras.functions.iter().filter(|f| unused.contains(f)) {
+        report.push(
+            SchemaItem::new("function", format!("{f} (used by {shown})"), Action::Skipped)
+                .because("only triggers left out here run it"),
+        );
+    }
     out.extras.triggers = kept;
     out.extras.functions.retain(|f| !unused.contains(f));
 }
