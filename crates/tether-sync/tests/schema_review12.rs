@@ -443,8 +443,22 @@ fn postgres_materialized_views_over_loaded_tables_are_refreshed_where_populated(
     // One the destination keeps unpopulated.
     dest.exec("REFRESH MATERIALIZED VIEW mv_empty WITH NO DATA");
     let data = schema.replace("mode = \"schema\"", "mode = \"data\"");
-    let done = sync(&data).expect("data");
+    let (done, phases) = sync_with_phases(&data);
+    let done = done.expect("data");
     assert!(done.ok, "{done:?}");
+    let said: Vec<String> = phases
+        .into_iter()
+        .filter(|p| p.contains("materialized view"))
+        .map(|p| p.replacen(&format!("{}: ", dest.url), "", 1))
+        .collect();
+    assert_eq!(
+        said,
+        [
+            "materialized view public.mv reads tables loaded: refreshed after the load",
+            "materialized view public.mv_total reads tables loaded: refreshed after the load",
+            "materialized view public.mv_empty reads tables loaded: left unpopulated, as it is",
+        ]
+    );
     assert_eq!(rows(&dest, "mv", "v"), [["0", "10"], ["1", "10"], ["2", "10"]]);
     assert_eq!(rows(&dest, "mv_total", "total"), [["30"]]);
     // Left WITH NO DATA where it was so.
@@ -490,4 +504,61 @@ fn a_mariadb_invisible_column_is_reported_visible_on_postgres_and_sqlite() {
         assert!(done.ok, "{done:?}");
         assert_eq!(rows(&dest, "t", "id"), [["1", "s", "2"]], "{engine}");
     }
+}
+
+/// A sync that records its progress messages.
+fn sync_with_phases(job: &str) -> (Result<tether_sync::Report, tether_sync::SyncError>, Vec<String>) {
+    struct Phases(std::sync::Mutex<Vec<String>>);
+    impl tether_sync::Progress for Phases {
+        fn phase(&self, message: &str) {
+            self.0.lock().expect("lock").push(message.to_string());
+        }
+        fn table_started(&self, _: &str, _: u64) {}
+        fn rows(&self, _: &str, _: u64) {}
+        fn table_done(&self, _: &str, _: u64, _: f64) {}
+    }
+    let phases = Phases(std::sync::Mutex::new(Vec::new()));
+    let result = sync_telling(job, &phases);
+    (result, phases.0.into_inner().expect("lock"))
+}
+
+#[test]
+fn a_materialized_view_the_destination_role_does_not_own_is_said_not_refreshed() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE t (id int PRIMARY KEY, v int);
+         INSERT INTO t VALUES (1, 1), (2, 2);
+         CREATE MATERIALIZED VIEW mv AS SELECT count(*) AS n FROM t;",
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    let done = sync(&job(&src, &[&dest], "")).expect("first copy");
+    assert!(done.ok, "{done:?}");
+    // The tables written by a role that may write them, not own the view.
+    dest.exec(
+        "DO $$ BEGIN CREATE ROLE ww5_mv_writer LOGIN PASSWORD 'pw'; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+         GRANT USAGE ON SCHEMA public TO ww5_mv_writer;
+         GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON t TO ww5_mv_writer;",
+    );
+    src.exec("INSERT INTO t VALUES (3, 3)");
+    let url = dest
+        .url
+        .replacen("postgres://postgres@", "postgres://ww5_mv_writer:pw@", 1);
+    let text = format!(
+        "source = \"{}\"\n[[destinations]]\nurl = \"{url}\"\ntruncate = true\n",
+        src.url
+    );
+    let (done, phases) = sync_with_phases(&text);
+    let done = done.expect("sync");
+    assert!(done.ok, "{done:?}");
+    assert_eq!(rows(&dest, "t", "id").len(), 3);
+    let said: Vec<&String> = phases.iter().filter(|p| p.contains("materialized view")).collect();
+    assert_eq!(
+        said,
+        [&format!(
+            "{}: materialized view public.mv reads tables loaded: NOT refreshed, the role does not own it (it \
+             shows the rows as of its last refresh)",
+            url.replacen(":pw@", ":***@", 1)
+        )]
+    );
+    assert_eq!(rows(&dest, "mv", "n"), [["2"]]);
 }
