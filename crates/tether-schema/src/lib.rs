@@ -4,6 +4,7 @@
 //! the gateway's planner, the CLI) reads it. [`FkGraph`] finds cycles, the edges that
 //! break them and a load order; [`render`] draws the model for people and scripts.
 
+pub mod body;
 pub mod engine;
 pub mod error;
 pub mod graph;

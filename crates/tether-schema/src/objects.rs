@@ -269,6 +269,36 @@ impl SchemaObjects {
             .collect()
     }
 
+    /// The materialized views that read any of `tables` (directly or through other
+    /// views), in creation order (one reading another after it): what a load into
+    /// those tables leaves stale.
+    pub fn materialized_views_reading(&self, tables: &[TableName]) -> Vec<&View> {
+        let mut affected: Vec<TableName> = tables.to_vec();
+        let mut views: Vec<&View> = Vec::new();
+        loop {
+            let before = views.len();
+            for v in &self.views {
+                if !affected.contains(&v.table_name()) && v.reads.iter().any(|r| affected.contains(r)) {
+                    affected.push(v.table_name());
+                    views.push(v);
+                }
+            }
+            if views.len() == before {
+                break;
+            }
+        }
+        let mut out: Vec<&View> = Vec::new();
+        while !views.is_empty() {
+            let ready = views
+                .iter()
+                .position(|v| v.reads.iter().all(|r| !views.iter().any(|o| &o.table_name() == r)))
+                .unwrap_or(0);
+            out.push(views.remove(ready));
+        }
+        out.retain(|v| v.materialized);
+        out
+    }
+
     /// The views that read only `tables` (and such views), in creation order.
     pub fn views_over(&self, tables: &[TableName]) -> Vec<&View> {
         let mut known: Vec<TableName> = tables.to_vec();

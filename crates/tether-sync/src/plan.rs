@@ -405,28 +405,39 @@ fn virtual_fks_compare(job: &Job, schema: &Schema, included: &[&Table]) -> Resul
     Ok(())
 }
 
-/// SQLite does not tell table names apart by case (ASCII letters): two job tables whose
-/// names there differ only so (MariaDB's `MixedCase` and `mixedcase`), or are the same
-/// (flattened `schema_table`), would be one table on a SQLite destination.
-fn same_name_on_sqlite(
+/// Two job tables must not land in one destination table: flattened `schema_table`
+/// (MariaDB/MySQL, SQLite: `public.sales_orders` and `sales.orders`) or, on SQLite,
+/// which does not tell table names apart by case (ASCII letters), names differing only
+/// so (MariaDB's `MixedCase` and `mixedcase`).
+fn same_name_there(
     job: &Job,
     schema: &Schema,
     included: &[&Table],
     destinations_shown: &[String],
 ) -> Result<(), SyncError> {
-    let sqlite = tether_connect::Engine::Sqlite;
-    for (i, shown) in destinations_on(job, destinations_shown, sqlite) {
-        let mut seen: HashMap<String, (&Table, String)> = HashMap::new();
-        for t in included {
-            let there = crate::schema_plan::destination_name(schema, &t.table_name(), sqlite).name;
-            if let Some((other, was)) = seen.insert(there.to_ascii_lowercase(), (t, there.clone())) {
-                return Err(SyncError::Plan(format!(
-                    "destination #{} {shown}: tables `{}` and `{}` would be one table there: SQLite table \
-                     names ignore case (`{was}` = `{there}`); exclude one of them in [tables]",
-                    i + 1,
-                    schema.display_name(&other.table_name()),
-                    schema.display_name(&t.table_name()),
-                )));
+    use tether_connect::Engine;
+    for engine in [Engine::Sqlite, Engine::Mysql, Engine::Postgres] {
+        for (i, shown) in destinations_on(job, destinations_shown, engine) {
+            let mut seen: HashMap<TableName, (&Table, String)> = HashMap::new();
+            for t in included {
+                let there = crate::schema_plan::destination_name(schema, &t.table_name(), engine);
+                let key = match engine {
+                    Engine::Sqlite => TableName::new(None, &there.name.to_ascii_lowercase()),
+                    _ => there.clone(),
+                };
+                if let Some((other, was)) = seen.insert(key, (t, there.to_string())) {
+                    let why = match (engine, was == there.to_string()) {
+                        (Engine::Sqlite, false) => format!("SQLite table names ignore case (`{was}` = `{there}`)"),
+                        _ => format!("both are `{there}` there"),
+                    };
+                    return Err(SyncError::Plan(format!(
+                        "destination #{} {shown}: tables `{}` and `{}` would be one table there: {why}; exclude \
+                         one of them in [tables]",
+                        i + 1,
+                        schema.display_name(&other.table_name()),
+                        schema.display_name(&t.table_name()),
+                    )));
+                }
             }
         }
     }
@@ -435,34 +446,44 @@ fn same_name_on_sqlite(
 
 /// PostgreSQL keeps 63 bytes of a name (NAMEDATALEN) and cuts longer ones: a MariaDB
 /// table or column of 64 characters would be created under another name there (two
-/// sharing 63 bytes, as one).
-fn names_fit_postgres(
-    job: &Job,
-    schema: &Schema,
-    included: &[&Table],
-    destinations_shown: &[String],
-) -> Result<(), SyncError> {
-    let postgres = tether_connect::Engine::Postgres;
-    if schema.engine == postgres {
-        return Ok(());
-    }
-    for (i, shown) in destinations_on(job, destinations_shown, postgres) {
-        for t in included {
-            let there = crate::schema_plan::destination_name(schema, &t.table_name(), postgres).name;
-            let table = schema.display_name(&t.table_name());
-            let long = std::iter::once((format!("table `{there}`"), there.len()))
-                .chain(
-                    t.columns
-                        .iter()
-                        .map(|c| (format!("column `{}` of table `{table}`", c.name), c.name.len())),
-                )
-                .find(|(_, bytes)| *bytes > 63);
-            if let Some((what, bytes)) = long {
-                return Err(SyncError::Plan(format!(
-                    "destination #{} {shown}: {what} has a name of {bytes} bytes; PostgreSQL keeps 63 and would \
-                     cut it; exclude the table in [tables] or rename it at the source",
-                    i + 1,
-                )));
+/// sharing 63 bytes, as one). MariaDB/MySQL refuse a table or column name over 64
+/// characters (a flattened `schema_table` from PostgreSQL, a SQLite name).
+fn names_fit(job: &Job, schema: &Schema, included: &[&Table], destinations_shown: &[String]) -> Result<(), SyncError> {
+    use tether_connect::Engine;
+    for engine in [Engine::Postgres, Engine::Mysql] {
+        if schema.engine == engine {
+            continue;
+        }
+        let size = |name: &str| match engine {
+            Engine::Postgres => name.len(),
+            _ => name.chars().count(),
+        };
+        let (room, unit) = match engine {
+            Engine::Postgres => (63, "bytes"),
+            _ => (64, "characters"),
+        };
+        for (i, shown) in destinations_on(job, destinations_shown, engine) {
+            for t in included {
+                let there = crate::schema_plan::destination_name(schema, &t.table_name(), engine).name;
+                let table = schema.display_name(&t.table_name());
+                let long = std::iter::once((format!("table `{there}`"), size(&there)))
+                    .chain(
+                        t.columns
+                            .iter()
+                            .map(|c| (format!("column `{}` of table `{table}`", c.name), size(&c.name))),
+                    )
+                    .find(|(_, n)| *n > room);
+                if let Some((what, n)) = long {
+                    let consequence = match engine {
+                        Engine::Postgres => "PostgreSQL keeps 63 and would cut it",
+                        _ => "MariaDB/MySQL refuse a name over 64",
+                    };
+                    return Err(SyncError::Plan(format!(
+                        "destination #{} {shown}: {what} has a name of {n} {unit}; {consequence}; exclude the \
+                         table in [tables] or rename it at the source",
+                        i + 1,
+                    )));
+                }
             }
         }
     }
@@ -523,8 +544,8 @@ pub fn build(
         }
     }
     virtual_fks_compare(job, schema, &included)?;
-    same_name_on_sqlite(job, schema, &included, destinations_shown)?;
-    names_fit_postgres(job, schema, &included, destinations_shown)?;
+    same_name_there(job, schema, &included, destinations_shown)?;
+    names_fit(job, schema, &included, destinations_shown)?;
     let selected = Schema {
         engine: schema.engine,
         default_schema: schema.default_schema.clone(),

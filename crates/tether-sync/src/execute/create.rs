@@ -66,7 +66,7 @@ pub(super) async fn create_tables(
         }
     };
     let mut missing: Vec<Table> = Vec::new();
-    let mut after_load: Vec<String> = Vec::new();
+    let mut after_load: Vec<String> = refreshed_views(conn, shown, plan, source, existing, progress).await?;
     let mut sequence_states: Vec<String> = Vec::new();
     let mut created: Vec<String> = Vec::new();
     for model in &report.models {
@@ -287,7 +287,7 @@ pub(super) async fn create_tables(
             };
             let staged = stage::create(conn, stage, tables, progress).await?;
             return Ok(Created {
-                after_load: Vec::new(),
+                after_load,
                 sequence_states,
                 created: Vec::new(),
                 staged: Some(Box::new(staged)),
@@ -386,6 +386,65 @@ pub(super) async fn create_tables(
         staged: None,
         load,
     })
+}
+
+/// The destination's materialized views over the job's tables it already has
+/// (PostgreSQL): refreshed after the load as a restore does, each where it is populated
+/// (one left `WITH NO DATA` stays so) and the role may (its owner's member); said in
+/// the progress, those left as they are too.
+async fn refreshed_views(
+    conn: &mut Connection,
+    shown: &str,
+    plan: &Plan,
+    source: &Schema,
+    existing: &Schema,
+    progress: &dyn Progress,
+) -> Result<Vec<String>, SyncError> {
+    let d = conn.dialect();
+    if d.engine() != tether_schema::Engine::Postgres || plan.mode == crate::config::Mode::Schema {
+        return Ok(Vec::new());
+    }
+    let loaded: Vec<TableName> = plan
+        .tables
+        .iter()
+        .map(|tp| super::destination::destination_name(source, &tp.table.table_name(), d.engine()))
+        .filter(|n| existing.table(n).is_some())
+        .collect();
+    let mut refresh = Vec::new();
+    for v in existing.objects.materialized_views_reading(&loaded) {
+        let text = |s: &str| d.literal(&Value::Text(s.to_string()));
+        let state = conn
+            .query(
+                &format!(
+                    "SELECT ispopulated, pg_has_role(matviewowner, 'USAGE') FROM pg_matviews \
+                     WHERE schemaname = {} AND matviewname = {}",
+                    text(v.schema.as_deref().unwrap_or("public")),
+                    text(&v.name)
+                ),
+                &[tether_schema::DataType::Boolean, tether_schema::DataType::Boolean],
+            )
+            .await?;
+        let name = v.table_name().to_string();
+        match state.first().map(|r| (r.first(), r.get(1))) {
+            Some((Some(Value::Bool(true)), Some(Value::Bool(true)))) => {
+                refresh.push(format!(
+                    "REFRESH MATERIALIZED VIEW {}",
+                    d.table(v.schema.as_deref(), &v.name)
+                ));
+                progress.phase(&format!(
+                    "{shown}: materialized view {name} reads tables loaded: refreshed after the load"
+                ));
+            }
+            Some((Some(Value::Bool(true)), _)) => progress.phase(&format!(
+                "{shown}: materialized view {name} reads tables loaded: NOT refreshed, the role does not own it \
+                 (it shows the rows as of its last refresh)"
+            )),
+            _ => progress.phase(&format!(
+                "{shown}: materialized view {name} reads tables loaded: left unpopulated, as it is"
+            )),
+        }
+    }
+    Ok(refresh)
 }
 
 /// The source's views over the job's tables (and such views) the destination lacks,

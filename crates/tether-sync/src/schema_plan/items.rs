@@ -133,6 +133,29 @@ pub(super) fn cross_engine(
             )),
         );
     }
+    // MariaDB's INVISIBLE columns (left out of `SELECT *` and of an INSERT without a
+    // column list): SHOW CREATE TABLE says so on the column's line.
+    for c in &t.columns {
+        let line = format!("`{}` ", c.name.replace('`', "``"));
+        let invisible = x.definition.as_deref().is_some_and(|d| {
+            d.lines()
+                .any(|l| l.trim_start().starts_with(&line) && l.contains(" INVISIBLE"))
+        });
+        if invisible {
+            report.push(
+                SchemaItem::new(
+                    "column option",
+                    format!("{shown}.{} (INVISIBLE)", c.name),
+                    Action::Skipped,
+                )
+                .because(format!(
+                    "{} has no invisible columns: the copy's `SELECT *` shows it, and an INSERT without a \
+                         column list must give it",
+                    dest.name()
+                )),
+            );
+        }
+    }
     if !t.inherits.is_empty() {
         report.push(
             SchemaItem::new("inheritance", shown, Action::Mapped)
@@ -361,10 +384,14 @@ pub(super) fn cross_engine(
         // it), which the table is created with: once is enough (twice is MariaDB's 1061).
         if i.unique && i.predicate.is_none() && t.unique_keys.iter().any(|u| u.name == i.name && u.predicate.is_none())
         {
-            report.push(
-                SchemaItem::new("index", format!("{shown}.{}", i.name), Action::Mapped)
-                    .between("unique index", "a UNIQUE key of the table"),
-            );
+            let item = SchemaItem::new("index", format!("{shown}.{}", i.name), Action::Mapped);
+            report.push(match nulls_not_distinct(t, &i.name) {
+                true => item.between(
+                    "unique index NULLS NOT DISTINCT",
+                    "a UNIQUE key of the table (NULLs distinct)",
+                ),
+                false => item.between("unique index", "a UNIQUE key of the table"),
+            });
             continue;
         }
         let item = SchemaItem::new("index", format!("{shown}.{}", i.name), Action::Skipped);

@@ -163,6 +163,9 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
     if !same_engine && dest != Engine::Mysql {
         distinct_index_names(&mut out, source.engine, dest, existing);
     }
+    if !same_engine && dest == Engine::Mysql {
+        distinct_fk_names(&mut out, source.engine, existing);
+    }
     let d = tether_connect::dialect_of(dest);
     let sources: Vec<&Table> = tables
         .iter()
@@ -278,6 +281,51 @@ fn distinct_index_names(out: &mut SchemaReport, from: Engine, dest: Engine, exis
         }
     }
     out.objects.extend(renamed);
+}
+
+/// MariaDB/MySQL keep foreign key names per database (a second one is errno 121) and
+/// of at most 64 characters; PostgreSQL and SQLite keep them per table. A name taken
+/// there (by another table's key, or one the destination has) or too long becomes
+/// `table_name` (cut to 64; `_2`, `_3` .. if that is taken too), each reported.
+fn distinct_fk_names(out: &mut SchemaReport, from: Engine, existing: &Schema) {
+    const ROOM: usize = 64;
+    let cut = |s: &str, room: usize| -> String { s.chars().take(room).collect() };
+    // MariaDB compares these names without case.
+    let mut taken: std::collections::HashSet<String> = existing
+        .tables
+        .iter()
+        .flat_map(|t| t.foreign_keys.iter().map(|f| f.name.to_lowercase()))
+        .collect();
+    for (shown, t) in out.create.iter().zip(out.models.iter_mut()) {
+        for fk in &mut t.foreign_keys {
+            if fk.name.chars().count() <= ROOM && taken.insert(fk.name.to_lowercase()) {
+                continue;
+            }
+            let base = format!("{}_{}", t.name, fk.name);
+            let mut candidate = cut(&base, ROOM);
+            let mut n = 2;
+            while !taken.insert(candidate.to_lowercase()) {
+                candidate = format!("{}_{n}", cut(&base, ROOM - 4));
+                n += 1;
+            }
+            let name = format!("{shown}.{}", fk.name);
+            let why = match fk.name.chars().count() > ROOM {
+                true => format!("mysql keeps {ROOM} characters of a foreign key's name"),
+                false => format!(
+                    "foreign key names are per table on {}, per database on mysql, where another table's key has it",
+                    from.name()
+                ),
+            };
+            out.objects
+                .retain(|i| !(i.kind == "foreign key" && i.name == name && i.action == Action::Created));
+            out.objects.push(
+                SchemaItem::new("foreign key", name, Action::Mapped)
+                    .between(fk.name.clone(), candidate.clone())
+                    .because(why),
+            );
+            fk.name = candidate;
+        }
+    }
 }
 
 impl SchemaItem {
@@ -500,6 +548,7 @@ pub fn destination_model(
         if dest == Engine::Sqlite && out.foreign_keys.len() < real_fks {
             out.extras.definition = None;
         }
+        skip_triggers_naming_left_out(source, tables, &shown, &mut out, report);
         same_engine_items(from_engine, &shown, &out, report);
     } else {
         cross_engine(source, t, &shown, dest, d, &mut out, report);
@@ -513,11 +562,21 @@ pub fn destination_model(
     }
     // (A partial one is an index: created as the source's, or reported skipped.)
     for u in out.unique_keys.iter().filter(|u| u.predicate.is_none()) {
-        report.push(SchemaItem::new(
-            "unique key",
-            format!("{shown}.{}", u.name),
-            Action::Created,
-        ));
+        let name = format!("{shown}.{}", u.name);
+        report.push(match (same_engine, nulls_not_distinct(t, &u.name)) {
+            (false, true) => SchemaItem::new("unique key", name, Action::Mapped)
+                .between("UNIQUE NULLS NOT DISTINCT", "UNIQUE (NULLs distinct)")
+                .because(format!(
+                    "{} has no NULLS NOT DISTINCT: the copy takes a second row with NULL in {}, which the source \
+                     refuses",
+                    dest.name(),
+                    u.columns.join(", ")
+                )),
+            _ => SchemaItem::new("unique key", name, Action::Created),
+        });
+    }
+    if !same_engine {
+        skip_fks_to_non_keys(source, &shown, dest, &mut out, report);
     }
     let columns = out.columns.clone();
     for fk in &mut out.foreign_keys {
@@ -561,7 +620,214 @@ pub fn destination_model(
             report.push(SchemaItem::new("foreign key", name, Action::Created));
         }
     }
+    // MariaDB/MySQL check a foreign key at each statement (the dialect writes no
+    // DEFERRABLE there).
+    for fk in out
+        .foreign_keys
+        .iter_mut()
+        .filter(|f| f.deferrable && dest == Engine::Mysql)
+    {
+        let how = match fk.initially_deferred {
+            true => "DEFERRABLE INITIALLY DEFERRED",
+            false => "DEFERRABLE",
+        };
+        report.push(
+            SchemaItem::new(
+                "foreign key option",
+                format!("{shown}.{} ({how})", fk.name),
+                Action::Skipped,
+            )
+            .because(format!(
+                "{} checks a foreign key at each statement: a transaction writing a child row before its \
+                     parent fails there",
+                dest.name()
+            )),
+        );
+        fk.deferrable = false;
+        fk.initially_deferred = false;
+    }
     out
+}
+
+/// True when source table `t`'s unique key (or bare unique index) `name` is PostgreSQL's
+/// `NULLS NOT DISTINCT` over a nullable column: a NULL there counts once.
+fn nulls_not_distinct(t: &Table, name: &str) -> bool {
+    const CLAUSE: &str = "NULLS NOT DISTINCT";
+    let x = &t.extras;
+    let declared = x.keys.iter().any(|k| k.name == name && k.definition.contains(CLAUSE))
+        || x.indexes
+            .iter()
+            .any(|i| i.name == name && i.definition.contains(CLAUSE));
+    let nullable = t
+        .unique_keys
+        .iter()
+        .filter(|u| u.name == name)
+        .any(|u| u.columns.iter().any(|c| t.column(c).is_none_or(|c| c.nullable)));
+    declared && nullable
+}
+
+/// PostgreSQL and SQLite take a foreign key only onto the parent's primary key or a
+/// unique key of exactly its columns; InnoDB also onto any indexed column (a MariaDB
+/// source may have one). Such a key is left out of the model (reported skipped); the
+/// verification still checks the copy's rows against it.
+fn skip_fks_to_non_keys(source: &Schema, shown: &str, dest: Engine, out: &mut Table, report: &mut Vec<SchemaItem>) {
+    if dest == Engine::Mysql {
+        return;
+    }
+    out.foreign_keys.retain(|fk| {
+        let parent_name = TableName {
+            schema: fk.referenced_schema.clone(),
+            name: fk.referenced_table.clone(),
+        };
+        // (Names are the source's here: this runs before the FK loop maps them.)
+        let Some(parent) = source.table(&parent_name) else {
+            return true;
+        };
+        let cols = &fk.referenced_columns;
+        let same = |key: &[String]| key.len() == cols.len() && cols.iter().all(|c| key.contains(c));
+        let keyed = cols.is_empty()
+            || (!parent.primary_key.is_empty() && same(&parent.primary_key))
+            || parent
+                .unique_keys
+                .iter()
+                .any(|u| u.predicate.is_none() && same(&u.columns));
+        if !keyed {
+            report.push(
+                SchemaItem::new("foreign key", format!("{shown}.{}", fk.name), Action::Skipped).because(format!(
+                    "it references {} ({}), which is no primary or unique key of that table: {} refuses such a \
+                     foreign key; the verification still checks the copy's rows against it",
+                    source.display_name(&parent_name),
+                    cols.join(", "),
+                    dest.name()
+                )),
+            );
+        }
+        keyed
+    });
+}
+
+/// Same engine: a trigger whose body (or the function it runs, or one that calls)
+/// names a table or view the job does not copy would make every statement firing it
+/// fail on the copy ("no such table"): left out of the model (reported skipped), with
+/// the functions only such triggers use.
+fn skip_triggers_naming_left_out(
+    source: &Schema,
+    tables: &JobTables,
+    shown: &str,
+    out: &mut Table,
+    report: &mut Vec<SchemaItem>,
+) {
+    let x = &out.extras;
+    // The functions a trigger runs: PostgreSQL says which; a MariaDB trigger calls
+    // routines by name in its body.
+    let runs = |tr: &Trigger| -> Vec<String> {
+        match &tr.function {
+            Some(f) => vec![f.clone()],
+            None => {
+                let body = tr.definition.to_ascii_lowercase();
+                x.functions
+                    .iter()
+                    .filter(|f| body.contains(&f.to_ascii_lowercase()))
+                    .cloned()
+                    .collect()
+            }
+        }
+    };
+    let mut kept = Vec::new();
+    let mut dropped: Vec<Vec<String>> = Vec::new();
+    for tr in &x.triggers {
+        let functions = runs(tr);
+        let bodies = std::iter::once((None, tr.definition.as_str())).chain(
+            source
+                .objects
+                .functions_with_callees(functions.iter().map(String::as_str))
+                .into_iter()
+                .map(|f| (Some(f.name.as_str()), f.definition.as_str())),
+        );
+        let named = bodies
+            .into_iter()
+            .find_map(|(function, body)| left_out_named(source, tables, body).map(|t| (function, t)));
+        match named {
+            None => kept.push(tr.clone()),
+            Some((function, table)) => {
+                let by = function
+                    .map(|f| format!(" (in function {f}, which it runs)"))
+                    .unwrap_or_default();
+                report.push(
+                    SchemaItem::new("trigger", format!("{shown}.{}", tr.name), Action::Skipped).because(format!(
+                        "it names {table}{by}, which the job does not copy: every statement firing it would fail \
+                         on the copy"
+                    )),
+                );
+                dropped.push(functions);
+            }
+        }
+    }
+    if dropped.is_empty() {
+        return;
+    }
+    let still_run: Vec<String> = kept.iter().flat_map(&runs).collect();
+    let unused: Vec<String> = dropped
+        .into_iter()
+        .flatten()
+        .filter(|f| !still_run.contains(f))
+        .collect();
+    for f in out.extras.functions.iter().filter(|f| unused.contains(f)) {
+        report.push(
+            SchemaItem::new("function", format!("{f} (used by {shown})"), Action::Skipped)
+                .because("only triggers left out here run it"),
+        );
+    }
+    out.extras.triggers = kept;
+    out.extras.functions.retain(|f| !unused.contains(f));
+}
+
+/// The table or view of the source that the job leaves out (as shown) which `body`
+/// names where SQL names tables ([`tether_schema::body::tables_named`]), if any.
+fn left_out_named(source: &Schema, tables: &JobTables, body: &str) -> Option<String> {
+    let job: Vec<TableName> = tables.iter().map(|(_, t)| t.table_name()).collect();
+    let views: Vec<TableName> = source
+        .objects
+        .views_over(&job)
+        .into_iter()
+        .map(|v| v.table_name())
+        .collect();
+    let copied = |n: &TableName| job.contains(n) || views.contains(n);
+    let left_out: Vec<TableName> = source
+        .tables
+        .iter()
+        .map(|t| t.table_name())
+        .chain(source.objects.views.iter().map(|v| v.table_name()))
+        .filter(|n| !copied(n))
+        .collect();
+    let in_default = |n: &TableName| n.schema.is_none() || n.schema == source.default_schema;
+    for parts in tether_schema::body::tables_named(body, source.engine == Engine::Mysql) {
+        let Some((name, qualifiers)) = parts.split_last() else {
+            continue;
+        };
+        let qualifier = qualifiers.last();
+        // An unqualified name is the copied table of that name where there is one.
+        if qualifier.is_none()
+            && job
+                .iter()
+                .chain(&views)
+                .any(|n| n.name.eq_ignore_ascii_case(name) && in_default(n))
+        {
+            continue;
+        }
+        let found = left_out.iter().find(|t| {
+            t.name.eq_ignore_ascii_case(name)
+                && match (qualifier, &t.schema, source.engine) {
+                    // PostgreSQL: `schema.table`; elsewhere a qualifier is a database.
+                    (Some(q), Some(s), Engine::Postgres) => q.eq_ignore_ascii_case(s),
+                    _ => true,
+                }
+        });
+        if let Some(t) = found {
+            return Some(source.display_name(t));
+        }
+    }
+    None
 }
 
 /// Which columns [`crate::read_destinations`] measures: unbounded text of tables a MariaDB/MySQL
