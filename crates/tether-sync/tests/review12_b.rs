@@ -73,6 +73,41 @@ fn a_postgres_source_role_under_row_level_security_is_refused_not_filtered() {
     assert_eq!(all(&dest, "SELECT id FROM doc ORDER BY id"), [["1"], ["2"], ["3"]]);
 }
 
+/// B1, destination side: the copy's FORCE ROW LEVEL SECURITY applies to the
+/// destination role that owns the created table; the verification still counts every
+/// row (not the rows the copied policy shows, a false "0 in the destination").
+#[test]
+fn a_copied_force_row_level_security_does_not_hide_the_rows_from_the_verification() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "DO $$ BEGIN CREATE ROLE wc4_rls_own LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+         CREATE TABLE doc (id int PRIMARY KEY, tenant text NOT NULL, body text);
+         INSERT INTO doc VALUES (1,'a','x'),(2,'b','y'),(3,'a','z');
+         ALTER TABLE doc ENABLE ROW LEVEL SECURITY; ALTER TABLE doc FORCE ROW LEVEL SECURITY;
+         CREATE POLICY p_tenant ON doc USING (tenant = current_setting('app.tenant', true)) WITH CHECK (true);",
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    dest.exec(&format!(
+        "ALTER DATABASE {0} OWNER TO wc4_rls_own; ALTER SCHEMA public OWNER TO wc4_rls_own",
+        dest.name
+    ));
+    let owner = dest.url.replacen("postgres://postgres@", "postgres://wc4_rls_own@", 1);
+    let text = format!(
+        "source = \"{}\"\nprivacy = \"off\"\n[[destinations]]\nurl = \"{owner}\"\n",
+        src.url
+    );
+    let report = sync(&text).expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(all(&dest, "SELECT id FROM doc ORDER BY id"), [["1"], ["2"], ["3"]]);
+    assert_eq!(
+        one(
+            &dest,
+            "SELECT relforcerowsecurity::text FROM pg_class WHERE relname = 'doc'"
+        ),
+        "true"
+    );
+}
+
 /// B3a: a destination database set to `standard_conforming_strings = off` gets the
 /// source's backslashes, through INSERT literals (`on_conflict = "update"`) and in a
 /// copied DEFAULT.

@@ -453,9 +453,8 @@ fn unqualify_database(body: &str, database: &str, strings_refused: bool) -> Resu
             let start = i;
             i += 1;
             while i < b.len() {
-                if b[i] == b'\\' {
-                    i += 2;
-                } else if b[i] == c && b.get(i + 1) == Some(&c) {
+                // A backslash escape or a doubled quote: two bytes of the string.
+                if b[i] == b'\\' || (b[i] == c && b.get(i + 1) == Some(&c)) {
                     i += 2;
                 } else if b[i] == c {
                     i += 1;
