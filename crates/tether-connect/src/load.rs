@@ -311,16 +311,17 @@ impl Connection {
         let sql = match self.engine() {
             Engine::Postgres => {
                 let lit = d.literal(&Value::Text(seq.name.clone()));
-                // The value the sequence hands out next.
+                // The value the sequence hands out next (read with USAGE, as nextval
+                // needs; SELECT on the sequence is not required).
                 let next = format!(
-                    "CASE WHEN q.is_called THEN q.last_value::numeric + {} ELSE q.last_value END",
+                    "coalesce(pg_sequence_last_value({lit}::regclass)::numeric + {}, \
+                     (SELECT seqstart FROM pg_sequence WHERE seqrelid = {lit}::regclass))",
                     seq.increment
                 );
                 let past = if up { ">=" } else { "<=" };
                 format!(
-                    "SELECT setval({lit}, m.k, true) FROM ({keys}) AS m, {} AS q \
-                     WHERE m.k IS NOT NULL AND m.k BETWEEN {lo} AND {hi} AND m.k {past} {next}",
-                    seq.name
+                    "SELECT setval({lit}, m.k, true) FROM ({keys}) AS m \
+                     WHERE m.k IS NOT NULL AND m.k BETWEEN {lo} AND {hi} AND m.k {past} {next}"
                 )
             }
             // SETVAL takes a constant, and never moves a MariaDB sequence back.

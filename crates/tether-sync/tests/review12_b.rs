@@ -221,6 +221,42 @@ fn sequences_are_moved_past_the_keys_in_their_direction_and_within_their_range()
     }
 }
 
+/// B10: a sequence the destination role may not move (no UPDATE on it) does not fail
+/// the committed copy: the report carries a warning naming it, the later sequences
+/// are still moved, and the job is ok.
+#[test]
+fn a_sequence_the_destination_role_may_not_move_is_a_warning_not_a_failure() {
+    let src = TestDb::create(Engine::Postgres);
+    let tables = "CREATE TABLE a (id serial PRIMARY KEY, v text); CREATE TABLE z (id serial PRIMARY KEY, v text);";
+    src.exec(&format!(
+        "{tables} INSERT INTO a(v) VALUES ('x'),('y'); INSERT INTO z(v) VALUES ('x'),('y'),('w');"
+    ));
+    let dest = TestDb::create(Engine::Postgres);
+    dest.exec(&format!(
+        "DO $$ BEGIN CREATE ROLE wc4_seq_writer LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+         {tables}
+         GRANT SELECT, INSERT, UPDATE ON a, z TO wc4_seq_writer; GRANT USAGE, UPDATE ON z_id_seq TO wc4_seq_writer;"
+    ));
+    let writer = dest
+        .url
+        .replacen("postgres://postgres@", "postgres://wc4_seq_writer@", 1);
+    let text = format!(
+        "source = \"{}\"\nprivacy = \"off\"\n[[destinations]]\nurl = \"{writer}\"\non_conflict = \"skip\"\n",
+        src.url
+    );
+    let report = sync(&text).expect("the copy is committed; a sequence is no failure");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(
+        report.warnings[0].contains("sequence a_id_seq") && report.warnings[0].contains("permission denied"),
+        "{:?}",
+        report.warnings
+    );
+    assert_eq!(all(&dest, "SELECT count(*) FROM a"), [["2"]]);
+    dest.exec("INSERT INTO z(v) VALUES ('app')");
+    assert_eq!(one(&dest, "SELECT id FROM z WHERE v = 'app'"), "4");
+}
+
 /// B11: a re-run into existing tables moves a sequence the tables share through
 /// `DEFAULT nextval('seq')` (owned by none of them) past every copied key; MariaDB
 /// sequences too.
