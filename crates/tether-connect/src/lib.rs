@@ -77,10 +77,20 @@ impl Connection {
                     shown,
                 })
             }
-            DbUrl::Postgres(server) => Ok(Connection::Postgres {
-                client: postgres::connect(server, &shown).await?,
-                shown,
-            }),
+            DbUrl::Postgres(server) => {
+                let client = postgres::connect(server, &shown).await?;
+                // Definitions (defaults, CHECKs, views) are printed with their string
+                // literals spelled for this setting, and created where it is on too: a
+                // database set to `off` would hand out `'C:\\temp'` for `C:\temp`.
+                client
+                    .batch_execute("SET standard_conforming_strings = on")
+                    .await
+                    .map_err(|e| ConnectError::Connect {
+                        url: shown.clone(),
+                        message: postgres::describe(&e),
+                    })?;
+                Ok(Connection::Postgres { client, shown })
+            }
             DbUrl::Mysql(server) => {
                 let database = server.database.clone().ok_or_else(|| ConnectError::InvalidUrl {
                     url: shown.clone(),

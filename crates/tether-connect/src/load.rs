@@ -4,11 +4,11 @@
 //! one transaction with its foreign keys dropped. Callers ask; they never match on the
 //! engine.
 
-use tether_schema::Table;
+use tether_schema::{DataType, Table};
 
 use crate::error::ConnectError;
 use crate::url::Engine;
-use crate::value::Value;
+use crate::value::{Row, Value};
 use crate::Connection;
 
 /// What [`Connection::undefer_checks`] restores after an unbreakable cycle.
@@ -108,28 +108,263 @@ impl Connection {
         }
     }
 
-    /// Moves the sequences of `tables`' identity columns past the keys copied, as a
-    /// `pg_dump` restore does, so the application's next insert does not collide
-    /// (PostgreSQL; the other engines' auto-increment follows the rows by itself).
-    pub async fn advance_sequences(&mut self, tables: &[Table]) -> Result<(), ConnectError> {
-        if self.engine() != Engine::Postgres {
-            return Ok(());
-        }
+    /// How many rows `table` has (its own rows: not those of tables inheriting from
+    /// it), for the verification. The session runs with `row_security = off`: on a
+    /// table whose FORCE ROW LEVEL SECURITY applies to its owner (a copy creates the
+    /// source's policies after the rows are in), the owner counts every row with FORCE
+    /// lifted in a transaction rolled back, rather than failing, or counting only the
+    /// rows the policies show.
+    pub async fn count_rows(&mut self, table: &Table) -> Result<u64, ConnectError> {
         let d = self.dialect();
-        for t in tables {
-            // Not `ONLY`: tables inheriting from this one share its sequence.
-            for c in t.columns.iter().filter(|c| c.identity.is_some()) {
-                let name = d.qualified(t);
-                let sql = format!(
-                    "SELECT setval(s, coalesce((SELECT max({col}) FROM {name}), 0) + 1, false) \
-                     FROM pg_get_serial_sequence({table_lit}, {col_lit}) AS s WHERE s IS NOT NULL",
-                    col = d.ident(&c.name),
-                    table_lit = d.literal(&Value::Text(name.clone())),
-                    col_lit = d.literal(&Value::Text(c.name.clone())),
-                );
-                self.query(&sql, &[]).await?;
+        let int = DataType::Int {
+            bytes: 8,
+            unsigned: false,
+        };
+        let count = format!("SELECT count(*) FROM {}", d.own_rows(table));
+        let first = |rows: Vec<Row>| match rows.first().and_then(|r| r.first()) {
+            Some(Value::Int(n)) => (*n).max(0) as u64,
+            _ => 0,
+        };
+        match self.query(&count, std::slice::from_ref(&int)).await {
+            Ok(rows) => Ok(first(rows)),
+            Err(ConnectError::Query { message, .. })
+                if self.engine() == Engine::Postgres && message.contains("row-level security") =>
+            {
+                let name = d.qualified(table);
+                let owned = self
+                    .query(
+                        &format!(
+                            "SELECT 1 FROM pg_class WHERE oid = {}::regclass AND relforcerowsecurity \
+                             AND pg_has_role(relowner, 'USAGE')",
+                            d.literal(&Value::Text(name.clone()))
+                        ),
+                        &[],
+                    )
+                    .await?;
+                if owned.is_empty() {
+                    return self.query(&count, &[int]).await.map(first);
+                }
+                let lifted = self
+                    .execute(&format!("BEGIN; ALTER TABLE {name} NO FORCE ROW LEVEL SECURITY"))
+                    .await;
+                let counted = match lifted {
+                    Ok(()) => self.query(&count, &[int]).await,
+                    Err(e) => Err(e),
+                };
+                let ended = self.execute("ROLLBACK").await;
+                let n = counted.map(first)?;
+                ended.map(|()| n)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Moves the sequences `tables`' columns draw from (identity, serial, or a
+    /// `DEFAULT nextval(...)` the table does not own, shared with other tables) past
+    /// the keys copied, as a `pg_dump` restore leaves them, so the application's next
+    /// insert does not collide: forward only (a sequence already past them stays), in
+    /// the sequence's direction (a descending one below the smallest key), and within
+    /// its bounds (keys at the end of its range, a sentinel `2147483647`, are left for
+    /// it to reach as on the source). PostgreSQL, and MariaDB sequences (its
+    /// AUTO_INCREMENT follows the rows by itself, SQLite's too). This runs after the
+    /// load is committed: a sequence that cannot be moved (no privilege on it, say)
+    /// does not fail the job but is returned, one line each, to be reported.
+    pub async fn advance_sequences(&mut self, tables: &[Table]) -> Result<Vec<String>, ConnectError> {
+        let found = match self.engine() {
+            Engine::Postgres => self.postgres_sequences(tables).await?,
+            Engine::Mysql => self.mariadb_sequences(tables).await?,
+            Engine::Sqlite => return Ok(Vec::new()),
+        };
+        let mut warnings = Vec::new();
+        for seq in found {
+            if let Err(e) = self.advance_one(&seq).await {
+                warnings.push(format!(
+                    "sequence {} was not moved past the keys copied into {}, so the next value it hands out may \
+                     be one of them: {e}",
+                    seq.name,
+                    seq.users
+                        .iter()
+                        .map(|(t, c)| format!("{t}.{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
             }
         }
-        Ok(())
+        Ok(warnings)
+    }
+
+    /// The sequences `tables` draw from on PostgreSQL: owned by a column (serial,
+    /// identity) or named by a column's default.
+    async fn postgres_sequences(&mut self, tables: &[Table]) -> Result<Vec<SequenceUse>, ConnectError> {
+        let d = self.dialect();
+        let text = DataType::Text;
+        let int = DataType::Int {
+            bytes: 8,
+            unsigned: false,
+        };
+        let mut found: Vec<SequenceUse> = Vec::new();
+        for t in tables {
+            let name = d.qualified(t);
+            let sql = format!(
+                "WITH u(seq, attnum) AS ( \
+                   SELECT objid, refobjsubid FROM pg_depend WHERE refclassid = 'pg_class'::regclass \
+                     AND refobjid = {rel}::regclass AND classid = 'pg_class'::regclass AND deptype IN ('a', 'i') \
+                   UNION SELECT dep.refobjid, ad.adnum FROM pg_attrdef ad JOIN pg_depend dep \
+                     ON dep.classid = 'pg_attrdef'::regclass AND dep.objid = ad.oid \
+                     AND dep.refclassid = 'pg_class'::regclass \
+                   WHERE ad.adrelid = {rel}::regclass) \
+                 SELECT s.seqrelid::regclass::text, a.attname, s.seqincrement, s.seqmin, s.seqmax \
+                 FROM u JOIN pg_sequence s ON s.seqrelid = u.seq \
+                 JOIN pg_attribute a ON a.attrelid = {rel}::regclass AND a.attnum = u.attnum \
+                 WHERE NOT a.attisdropped ORDER BY 1, 2",
+                rel = d.literal(&Value::Text(name.clone())),
+            );
+            for row in self
+                .query(
+                    &sql,
+                    &[text.clone(), text.clone(), int.clone(), int.clone(), int.clone()],
+                )
+                .await?
+            {
+                let (Some(Value::Text(seq)), Some(Value::Text(col))) = (row.first(), row.get(1)) else {
+                    continue;
+                };
+                let n = |i: usize| match row.get(i) {
+                    Some(Value::Int(n)) => *n,
+                    _ => 0,
+                };
+                add_use(&mut found, seq, (n(2), n(3), n(4)), &name, &d.ident(col));
+            }
+        }
+        Ok(found)
+    }
+
+    /// The MariaDB sequences the job's tables' defaults draw from (`DEFAULT
+    /// nextval(seq)`), as this destination declares them.
+    async fn mariadb_sequences(&mut self, tables: &[Table]) -> Result<Vec<SequenceUse>, ConnectError> {
+        let d = self.dialect();
+        let rows = self
+            .query(
+                "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_DEFAULT FROM information_schema.COLUMNS \
+                 WHERE TABLE_SCHEMA = DATABASE() AND lower(COLUMN_DEFAULT) LIKE '%nextval(%' \
+                 ORDER BY TABLE_NAME, ORDINAL_POSITION",
+                &[],
+            )
+            .await?;
+        let mut found: Vec<SequenceUse> = Vec::new();
+        for row in rows {
+            let (Some(Value::Text(table)), Some(Value::Text(col)), Some(Value::Text(default))) =
+                (row.first(), row.get(1), row.get(2))
+            else {
+                continue;
+            };
+            let Some(t) = tables.iter().find(|t| &t.name == table) else {
+                continue;
+            };
+            // `nextval(`db`.`seq`)`: the sequence as the default names it.
+            let lower = default.to_ascii_lowercase();
+            let Some(at) = lower.find("nextval(") else { continue };
+            let rest = &default[at + "nextval(".len()..];
+            let Some(end) = rest.find(')') else { continue };
+            let seq = rest[..end].trim().to_string();
+            let bounds: Vec<Row> = self
+                .query(
+                    &format!("SELECT increment, minimum_value, maximum_value FROM {seq}"),
+                    &vec![
+                        DataType::Int {
+                            bytes: 8,
+                            unsigned: false,
+                        };
+                        3
+                    ],
+                )
+                .await?;
+            let n = |i: usize| match bounds.first().and_then(|r| r.get(i)) {
+                Some(Value::Int(n)) => *n,
+                _ => 0,
+            };
+            add_use(&mut found, &seq, (n(0), n(1), n(2)), &d.qualified(t), &d.ident(col));
+        }
+        Ok(found)
+    }
+
+    /// Moves one sequence past the keys of the columns drawing from it, forward only and
+    /// within its bounds.
+    async fn advance_one(&mut self, seq: &SequenceUse) -> Result<(), ConnectError> {
+        let d = self.dialect();
+        let up = seq.increment >= 0;
+        // The largest (descending: smallest) key the sequence can be set to: one whose
+        // next value is still within its range.
+        let limit = if up {
+            i128::from(seq.max) - i128::from(seq.increment)
+        } else {
+            i128::from(seq.min) - i128::from(seq.increment)
+        };
+        let (agg, cmp) = if up { ("max", "<=") } else { ("min", ">=") };
+        let parts: Vec<String> = seq
+            .users
+            .iter()
+            .map(|(t, c)| format!("SELECT {agg}({c}) AS k FROM {t} WHERE {c} {cmp} {limit}"))
+            .collect();
+        let keys = format!("SELECT {agg}(k) AS k FROM ({}) AS u", parts.join(" UNION ALL "));
+        let (lo, hi) = (seq.min, seq.max);
+        let sql = match self.engine() {
+            Engine::Postgres => {
+                let lit = d.literal(&Value::Text(seq.name.clone()));
+                // The value the sequence hands out next (read with USAGE, as nextval
+                // needs; SELECT on the sequence is not required).
+                let next = format!(
+                    "coalesce(pg_sequence_last_value({lit}::regclass)::numeric + {}, \
+                     (SELECT seqstart FROM pg_sequence WHERE seqrelid = {lit}::regclass))",
+                    seq.increment
+                );
+                let past = if up { ">=" } else { "<=" };
+                format!(
+                    "SELECT setval({lit}, m.k, true) FROM ({keys}) AS m \
+                     WHERE m.k IS NOT NULL AND m.k BETWEEN {lo} AND {hi} AND m.k {past} {next}"
+                )
+            }
+            // SETVAL takes a constant, and never moves a MariaDB sequence back.
+            _ => {
+                let int = DataType::Int {
+                    bytes: 8,
+                    unsigned: false,
+                };
+                let found = self.query(&keys, &[int]).await?;
+                let Some(Value::Int(k)) = found.first().and_then(|r| r.first()) else {
+                    return Ok(());
+                };
+                if *k < lo || *k > hi {
+                    return Ok(());
+                }
+                format!("SELECT SETVAL({}, {k}, 1)", seq.name)
+            }
+        };
+        self.query(&sql, &[]).await.map(|_| ())
+    }
+}
+
+/// A sequence and the (table, column) pairs of the job drawing from it, both quoted.
+#[derive(Debug)]
+struct SequenceUse {
+    name: String,
+    increment: i64,
+    min: i64,
+    max: i64,
+    users: Vec<(String, String)>,
+}
+
+fn add_use(found: &mut Vec<SequenceUse>, seq: &str, (increment, min, max): (i64, i64, i64), table: &str, col: &str) {
+    let user = (table.to_string(), col.to_string());
+    match found.iter_mut().find(|s| s.name == seq) {
+        Some(s) if !s.users.contains(&user) => s.users.push(user),
+        Some(_) => {}
+        None => found.push(SequenceUse {
+            name: seq.to_string(),
+            increment,
+            min,
+            max,
+            users: vec![user],
+        }),
     }
 }

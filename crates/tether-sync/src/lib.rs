@@ -394,6 +394,10 @@ pub struct Report {
     pub privacy: Option<scan::PrivacyReport>,
     pub destinations: Vec<String>,
     pub verification: Vec<verify::Verification>,
+    /// What the run could not do after the copy was committed (a sequence it could not
+    /// move past the keys copied), one line each; the copy itself is complete.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub ok: bool,
     pub seconds: f64,
 }
@@ -529,6 +533,7 @@ pub async fn run_until(
                 privacy: None,
                 destinations: plan.destinations.iter().map(|d| d.url.clone()).collect(),
                 verification: Vec::new(),
+                warnings: Vec::new(),
                 ok: true,
                 seconds: started.elapsed().as_secs_f64(),
             });
@@ -543,8 +548,9 @@ pub async fn run_until(
             }
         }
     }
+    let mut warnings = Vec::new();
     for d in lanes[0].dests.iter_mut() {
-        execute::advance_sequences(d).await?;
+        warnings.extend(execute::advance_sequences(d).await?);
     }
     phases.done("FK checks on, sequences");
     let mut verification = Vec::new();
@@ -582,6 +588,7 @@ pub async fn run_until(
             .map(|d| d.db_url().map(|u| u.to_string()).unwrap_or_default())
             .collect(),
         verification,
+        warnings,
         ok,
         seconds: started.elapsed().as_secs_f64(),
     })

@@ -165,11 +165,7 @@ async fn run_check(conn: &mut Connection, check: &Check) -> Result<Option<Findin
             rows_in_source,
             exact,
         } => {
-            let have = first_int(
-                &conn
-                    .query(&format!("SELECT count(*) FROM {}", d.own_rows(table)), &[int_type()])
-                    .await?,
-            );
+            let have = conn.count_rows(table).await?;
             let found = CountCheck {
                 table: name.clone(),
                 rows_read: *rows_read,

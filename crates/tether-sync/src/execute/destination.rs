@@ -859,18 +859,22 @@ pub async fn finish_schema(dest: &mut Destination, progress: &dyn Progress) -> R
     Ok(())
 }
 
-/// Moves sequences (serial and identity columns) past the keys copied, as a `pg_dump`
-/// restore does, so the application's next insert does not collide.
-pub async fn advance_sequences(dest: &mut Destination) -> Result<(), SyncError> {
+/// Moves sequences (serial and identity columns, shared `DEFAULT nextval`) past the
+/// keys copied, as a `pg_dump` restore does, so the application's next insert does not
+/// collide. After COMMIT: a sequence that could not be set is returned as a warning
+/// (the copy is complete), not an error.
+pub async fn advance_sequences(dest: &mut Destination) -> Result<Vec<String>, SyncError> {
     let mut tables: Vec<Table> = dest.tables.values().cloned().collect();
     tables.sort_by_key(|t| t.table_name());
-    dest.conn.advance_sequences(&tables).await?;
+    let mut warnings = dest.conn.advance_sequences(&tables).await?;
     // Sequences of tables created here continue where the source's do (as a restore),
     // when that is at or past the keys copied.
     for sql in std::mem::take(&mut dest.sequence_states) {
-        dest.conn.execute(&sql).await?;
+        if let Err(e) = dest.conn.execute(&sql).await {
+            warnings.push(format!("a sequence was not set to the source's position: {e}"));
+        }
     }
-    Ok(())
+    Ok(warnings.into_iter().map(|w| format!("{}: {w}", dest.shown)).collect())
 }
 
 /// Deletes the rows of the job's tables, children first, with checks off.

@@ -154,7 +154,16 @@ fn presented_name(e: &rustls::Error) -> Option<String> {
 }
 
 type ColumnRow = (String, String, String, String, Option<String>, String, Option<String>);
-type FkRow = (String, String, String, Option<String>, String, String, String, String);
+type FkRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
 /// Makes a failed query's error: the URL, what Tether was reading, the server's words.
 fn failed(shown: &str, what: &'static str) -> impl Fn(mysql_async::Error) -> ConnectError {
@@ -318,7 +327,7 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
             "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA, \
                     k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.UPDATE_RULE, r.DELETE_RULE \
              FROM information_schema.KEY_COLUMN_USAGE k \
-             JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
+             LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
                ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
               AND r.TABLE_NAME = k.TABLE_NAME \
              WHERE k.TABLE_SCHEMA = ? AND k.REFERENCED_TABLE_NAME IS NOT NULL \
@@ -329,8 +338,24 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
         .map_err(q("reading foreign keys"))?;
     for (table, name, column, ref_schema, ref_table, ref_column, on_update, on_delete) in fks {
         let Some(&ti) = index.get(&table) else { continue };
-        let t = &mut tables[ti];
         let referenced_schema = ref_schema.filter(|s| s != database);
+        // The server lists the key of a table the login can read, but neither the
+        // referenced table nor (REFERENTIAL_CONSTRAINTS) the key's rules when the login
+        // has no privilege on the referenced table: copying the child without its parent
+        // would lose the key without a word.
+        if referenced_schema.is_none() && !index.contains_key(&ref_table) {
+            return Err(ConnectError::Query {
+                url: shown.to_string(),
+                what: "reading foreign keys".into(),
+                message: format!(
+                    "table {table}'s foreign key {name} references table {ref_table}, which this login cannot \
+                     see: it has no privileges on {ref_table}. Grant it SELECT on {ref_table} (a copy reads every \
+                     table the copied ones reference; see the README on what a MariaDB/MySQL source login needs)"
+                ),
+            });
+        }
+        let t = &mut tables[ti];
+        let (on_update, on_delete) = (on_update.unwrap_or_default(), on_delete.unwrap_or_default());
         match t.foreign_keys.last_mut() {
             Some(fk) if fk.name == name => {
                 fk.columns.push(column);
@@ -405,6 +430,130 @@ fn without_definer(sql: &str) -> String {
         }
         None => sql.to_string(),
     }
+}
+
+/// A trigger's or routine's statement with every qualification by the source's own
+/// database (`` `shop`.t ``, `shop.t`, `shop . t`) removed, so that the copy's names
+/// resolve in the database it is created in (a trigger's and a routine's unqualified
+/// names are its own database's), never in the source's. String literals and comments
+/// are left as they are; `strings_refused`: `Err` with what the body says when a string
+/// literal names the source database followed by a dot (SQL built in a string,
+/// `PREPARE ... FROM` in a procedure, which Tether cannot rewrite safely).
+fn unqualify_database(body: &str, database: &str, strings_refused: bool) -> Result<String, String> {
+    let b = body.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80;
+    let mut out = String::with_capacity(body.len());
+    let mut i = 0;
+    // Whether the last code token was a `.` (the identifier after it is not a database).
+    let mut after_dot = false;
+    while i < b.len() {
+        let c = b[i];
+        // A quoted string: '...' or "..." with backslash escapes and doubled quotes.
+        if c == b'\'' || c == b'"' {
+            let start = i;
+            i += 1;
+            while i < b.len() {
+                // A backslash escape or a doubled quote: two bytes of the string.
+                if b[i] == b'\\' || (b[i] == c && b.get(i + 1) == Some(&c)) {
+                    i += 2;
+                } else if b[i] == c {
+                    i += 1;
+                    break;
+                } else {
+                    i += 1;
+                }
+            }
+            let text = &body[start..i.min(b.len())];
+            if strings_refused && (text.contains(&format!("{database}.")) || text.contains(&format!("`{database}`."))) {
+                return Err(format!("a string in it names the source database `{database}`: {text}"));
+            }
+            out.push_str(text);
+            after_dot = false;
+            continue;
+        }
+        // Comments: `-- ` and `#` to the end of the line, `/* */` (not `/*!`, which
+        // MariaDB runs).
+        let line_comment =
+            (c == b'-' && b.get(i + 1) == Some(&b'-') && b.get(i + 2).is_none_or(|n| n.is_ascii_whitespace()))
+                || c == b'#';
+        if line_comment || (c == b'/' && b.get(i + 1) == Some(&b'*') && b.get(i + 2) != Some(&b'!')) {
+            let end = if line_comment {
+                body[i..].find('\n').map_or(b.len(), |e| i + e)
+            } else {
+                body[i + 2..].find("*/").map_or(b.len(), |e| i + 2 + e + 2)
+            };
+            out.push_str(&body[i..end]);
+            i = end;
+            continue;
+        }
+        // An identifier: `quoted` or a bare word.
+        let (name, end) = if c == b'`' {
+            let mut j = i + 1;
+            let mut name = String::new();
+            while j < b.len() {
+                if b[j] == b'`' && b.get(j + 1) == Some(&b'`') {
+                    name.push('`');
+                    j += 2;
+                } else if b[j] == b'`' {
+                    j += 1;
+                    break;
+                } else {
+                    let ch = body[j..].chars().next().expect("in bounds");
+                    name.push(ch);
+                    j += ch.len_utf8();
+                }
+            }
+            (Some(name), j)
+        } else if word(c) && (i == 0 || !word(b[i - 1])) {
+            let mut j = i;
+            while j < b.len() && word(b[j]) {
+                j += 1;
+            }
+            (Some(body[i..j].to_string()), j)
+        } else {
+            (None, i + body[i..].chars().next().map_or(1, char::len_utf8))
+        };
+        if let Some(name) = name {
+            // `db` `.` (spaces allowed around the dot): dropped with its dot.
+            let mut k = end;
+            while k < b.len() && b[k].is_ascii_whitespace() {
+                k += 1;
+            }
+            if !after_dot && name == database && b.get(k) == Some(&b'.') {
+                k += 1;
+                while k < b.len() && b[k].is_ascii_whitespace() {
+                    k += 1;
+                }
+                i = k;
+                after_dot = true;
+                continue;
+            }
+            out.push_str(&body[i..end]);
+            after_dot = false;
+        } else {
+            out.push_str(&body[i..end]);
+            if !c.is_ascii_whitespace() {
+                after_dot = c == b'.';
+            }
+        }
+        i = end;
+    }
+    Ok(out)
+}
+
+/// What a trigger or routine whose body cannot be rewritten is created as: a statement
+/// that fails, naming it and why (a copy must never read or write the source's tables).
+fn refused_object(kind: &str, name: &str, database: &str, why: &str) -> String {
+    tracing::warn!("{kind} {name}: not copied: {why}");
+    // MESSAGE_TEXT holds at most 128 characters.
+    let text: String = format!("tether: {kind} {name} names the source database {database} in a string; not copied")
+        .chars()
+        .take(128)
+        .collect();
+    format!(
+        "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = {}",
+        tether_schema::sql::text(tether_schema::Engine::Mysql, &text)
+    )
 }
 
 /// The tables and views (of `known`) a view's definition reads: identifiers in
@@ -621,14 +770,18 @@ async fn read_objects(
             // an AUTO_INCREMENT column means "the next id" unless NO_AUTO_VALUE_ON_ZERO):
             // created under the source's, then the session's set back (after a line
             // break: a body may end in a `-- comment`).
-            let definition = match mode {
-                Some(mode) => format!(
-                    "SET SESSION sql_mode = {}; {}\n; SET SESSION sql_mode = '{}'",
-                    tether_schema::sql::text(tether_schema::Engine::Mysql, &mode),
-                    without_definer(&definition),
-                    crate::mysql::rw::SQL_MODE
-                ),
-                None => without_definer(&definition),
+            // Names qualified with the source database would make the copy's trigger
+            // write into the source's tables.
+            let definition = match unqualify_database(&without_definer(&definition), database, true) {
+                Ok(body) => match mode {
+                    Some(mode) => format!(
+                        "SET SESSION sql_mode = {}; {body}\n; SET SESSION sql_mode = '{}'",
+                        tether_schema::sql::text(tether_schema::Engine::Mysql, &mode),
+                        crate::mysql::rw::SQL_MODE
+                    ),
+                    None => body,
+                },
+                Err(why) => refused_object("trigger", &name, database, &why),
             };
             t.extras.triggers.push(Trigger {
                 name,
@@ -658,7 +811,8 @@ async fn read_objects(
         };
         let reads = view_reads(&definition, database, &known);
         // Names are qualified with the source database; the copy lives in another.
-        let definition = without_definer(&definition).replace(&format!("{}.", ident(database)), "");
+        let definition = without_definer(&definition);
+        let definition = unqualify_database(&definition, database, false).unwrap_or(definition);
         objects.views.push(View {
             schema: None,
             name,
@@ -757,13 +911,17 @@ async fn routines<E: Fn(mysql_async::Error) -> ConnectError>(
         let definition = without_definer(&definition);
         let called: Vec<String> = calls(&definition).into_iter().filter(|c| *c != name).collect();
         wanted.extend(called.iter().cloned());
-        let definition = match mode {
-            Some(mode) => format!(
-                "SET SESSION sql_mode = {}; {definition}\n; SET SESSION sql_mode = '{}'",
-                tether_schema::sql::text(tether_schema::Engine::Mysql, &mode),
-                crate::mysql::rw::SQL_MODE
-            ),
-            None => definition,
+        // Its names qualified with the source database would read and write the source.
+        let definition = match unqualify_database(&definition, database, true) {
+            Ok(definition) => match mode {
+                Some(mode) => format!(
+                    "SET SESSION sql_mode = {}; {definition}\n; SET SESSION sql_mode = '{}'",
+                    tether_schema::sql::text(tether_schema::Engine::Mysql, &mode),
+                    crate::mysql::rw::SQL_MODE
+                ),
+                None => definition,
+            },
+            Err(why) => refused_object(&kind.to_ascii_lowercase(), &name, database, &why),
         };
         bodies.insert(name, (definition, called));
     }
@@ -782,4 +940,32 @@ async fn routines<E: Fn(mysql_async::Error) -> ConnectError>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qualifications_by_the_source_database_are_removed_outside_strings_and_comments() {
+        let body = "CREATE TRIGGER trg AFTER INSERT ON `shop`.t FOR EACH ROW INSERT INTO shop.audit (t_id, note) \
+                    SELECT NEW.id, 'shop is here' FROM shop . t2 JOIN `shop`.`t3` ON shop.t2.id = other.x \
+                    WHERE a.shop = 1 -- shop.audit\n/* shop.x */ AND shopping.y = 2";
+        assert_eq!(
+            unqualify_database(body, "shop", true).unwrap(),
+            "CREATE TRIGGER trg AFTER INSERT ON t FOR EACH ROW INSERT INTO audit (t_id, note) \
+             SELECT NEW.id, 'shop is here' FROM t2 JOIN `t3` ON t2.id = other.x \
+             WHERE a.shop = 1 -- shop.audit\n/* shop.x */ AND shopping.y = 2"
+        );
+        // SQL built in a string cannot be rewritten safely.
+        let dynamic = "CREATE PROCEDURE p() BEGIN PREPARE s FROM 'INSERT INTO shop.t VALUES (1)'; EXECUTE s; END";
+        assert!(unqualify_database(dynamic, "shop", true)
+            .unwrap_err()
+            .contains("shop.t"));
+        // A view's strings are data: left as they are.
+        assert_eq!(
+            unqualify_database("select 'shop.t' AS `x` from `shop`.`t`", "shop", false).unwrap(),
+            "select 'shop.t' AS `x` from `t`"
+        );
+    }
 }

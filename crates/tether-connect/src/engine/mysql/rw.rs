@@ -104,12 +104,21 @@ fn insert_head(d: &dyn Dialect, table: &str, columns: &[String]) -> String {
     format!("INSERT INTO {table} ({}) VALUES ", d.idents(columns))
 }
 
-fn conflict_tail(d: &dyn Dialect, columns: &[String], key: &[String], conflict: Conflict) -> String {
+/// What follows the VALUES of an INSERT for `conflict`, and whether the statement's
+/// affected rows count the rows written (skip: 1 per row inserted, 0 per row kept;
+/// update: 2 per row overwritten, so the rows are counted instead).
+///
+/// ON DUPLICATE KEY UPDATE fires on a clash with *any* unique key: an update guards
+/// its first assignment so that a row whose `key` differs from the clashing row's (it
+/// clashed on another unique key) fails with [`ER_SUBQUERY_ROWS`] instead of
+/// overwriting a different row, as PostgreSQL's `ON CONFLICT (key) DO UPDATE` and
+/// SQLite's upsert refuse it.
+fn conflict_tail(d: &dyn Dialect, columns: &[String], key: &[String], conflict: Conflict) -> (String, bool) {
     match conflict {
-        Conflict::Error => String::new(),
+        Conflict::Error => (String::new(), true),
         Conflict::Skip => {
             let k = key.first().or(columns.first()).map(|c| d.ident(c)).unwrap_or_default();
-            format!(" ON DUPLICATE KEY UPDATE {k} = {k}")
+            (format!(" ON DUPLICATE KEY UPDATE {k} = {k}"), true)
         }
         Conflict::Update => {
             let sets: Vec<String> = columns
@@ -117,13 +126,35 @@ fn conflict_tail(d: &dyn Dialect, columns: &[String], key: &[String], conflict: 
                 .filter(|c| !key.contains(c))
                 .map(|c| format!("{0} = VALUES({0})", d.ident(c)))
                 .collect();
-            if sets.is_empty() {
-                conflict_tail(d, columns, key, Conflict::Skip)
-            } else {
-                format!(" ON DUPLICATE KEY UPDATE {}", sets.join(", "))
-            }
+            let Some(first) = key.first().filter(|_| !sets.is_empty()) else {
+                return conflict_tail(d, columns, key, Conflict::Skip);
+            };
+            let same: Vec<String> = key.iter().map(|c| format!("{0} <=> VALUES({0})", d.ident(c))).collect();
+            let k = d.ident(first);
+            (
+                format!(
+                    " ON DUPLICATE KEY UPDATE {k} = IF({}, {k}, (SELECT 1 UNION ALL SELECT 2)), {}",
+                    same.join(" AND "),
+                    sets.join(", ")
+                ),
+                false,
+            )
         }
     }
+}
+
+/// "Subquery returns more than 1 row": what the guard of an update's
+/// [`conflict_tail`] raises for a row clashing with another row on another unique key.
+const ER_SUBQUERY_ROWS: u16 = 1242;
+
+/// The message for a row refused by the guard of [`conflict_tail`].
+fn other_key_clash(key: &[String]) -> String {
+    format!(
+        "it clashes with a destination row whose key ({}) is another on a unique key other than that: \
+         on_conflict = \"update\" overwrites only the row with the same key (as on PostgreSQL and SQLite), \
+         never a different row; that row was left as it was",
+        key.join(", ")
+    )
 }
 
 fn tuple(d: &dyn Dialect, row: &Row) -> String {
@@ -278,7 +309,7 @@ pub async fn insert(
         }
     }
     let head = insert_head(d, table, columns);
-    let tail = conflict_tail(d, columns, key, conflict);
+    let (tail, counts_affected) = conflict_tail(d, columns, key, conflict);
     let mut written = 0u64;
     let mut start = 0;
     while start < rows.len() {
@@ -331,22 +362,19 @@ pub async fn insert(
                     }
                 }
                 conn.query_drop("COMMIT").await.map_err(|e| unplaced(&e, written))?;
-                // ON DUPLICATE KEY UPDATE counts an updated row twice.
-                written += if conflict == Conflict::Error {
-                    n
-                } else {
-                    (end - start) as u64
-                };
+                written += if counts_affected { n } else { (end - start) as u64 };
             }
             Err(e) if !matches!(e, mysql_async::Error::Server(_)) => return Err(lost(&e)),
             // Row by row, in the same transaction, to name the row: a row stored
             // changed rolls back the statement's rows; one refused keeps those before it.
             Err(_) => {
+                let mut affected = 0u64;
                 for (i, row) in rows.iter().enumerate().take(end).skip(start) {
                     let one = format!("{head}{}{tail}", tuple(d, row));
                     let warnings = match conn.query_iter(one).await {
                         Ok(r) => {
                             let w = r.warnings();
+                            affected += r.affected_rows();
                             drop(r);
                             w
                         }
@@ -354,12 +382,21 @@ pub async fn insert(
                         // load leaves them.
                         Err(e) => {
                             let kept = match conn.query_drop("COMMIT").await {
+                                Ok(()) if counts_affected => affected,
                                 Ok(()) => (i - start) as u64,
                                 Err(_) => 0,
                             };
+                            let message = match &e {
+                                mysql_async::Error::Server(s)
+                                    if s.code == ER_SUBQUERY_ROWS && conflict == Conflict::Update =>
+                                {
+                                    other_key_clash(key)
+                                }
+                                e => describe(e),
+                            };
                             return Err(WriteError {
                                 row: Some(i),
-                                message: describe(&e),
+                                message,
                                 written: written + kept,
                                 duplicate_key: matches!(&e, mysql_async::Error::Server(s) if s.code == 1062),
                             });
@@ -373,7 +410,11 @@ pub async fn insert(
                     }
                 }
                 conn.query_drop("COMMIT").await.map_err(|e| unplaced(&e, written))?;
-                written += (end - start) as u64;
+                written += if counts_affected {
+                    affected
+                } else {
+                    (end - start) as u64
+                };
             }
         }
         start = end;

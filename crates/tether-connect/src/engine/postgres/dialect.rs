@@ -323,8 +323,15 @@ impl Dialect for Postgres {
     }
     /// `setval`, unless the copied keys went past `last`.
     fn sequence_state(&self, table: &Table, seq: &Sequence, last: i64) -> Vec<String> {
+        // At or past the keys copied in the sequence's direction (a descending one's
+        // last value at or below the smallest key).
+        let (agg, cmp) = if seq.increment < 0 {
+            ("min", "<=")
+        } else {
+            ("max", ">=")
+        };
         vec![format!(
-            "SELECT setval({seq_lit}, {last}, true) WHERE {last} >= coalesce((SELECT max({col}) FROM {table}), {last})",
+            "SELECT setval({seq_lit}, {last}, true) WHERE {last} {cmp} coalesce((SELECT {agg}({col}) FROM {table}), {last})",
             seq_lit = self.literal(&Value::Text(self.table(seq.schema.as_deref(), &seq.name))),
             col = self.ident(&seq.column),
             table = self.qualified(table),

@@ -27,7 +27,18 @@ use crate::url::{Engine, ServerUrl};
 pub fn describe(e: &tokio_postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
         let detail = db.detail().map(|d| format!(" ({d})")).unwrap_or_default();
-        return format!("server error {}: {}{detail}", db.code().code(), db.message());
+        // The session runs with `row_security = off` (as pg_dump): a role the table's
+        // policies apply to is refused rather than shown some of the rows.
+        let hint = if db.code() == &tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE
+            && db.message().contains("row-level security")
+        {
+            " (the login is subject to this table's row-level security policies, so it would see only \
+             the rows they show: use a role with BYPASSRLS, a superuser, or the table's owner when the \
+             table is not FORCE ROW LEVEL SECURITY)"
+        } else {
+            ""
+        };
+        return format!("server error {}: {}{detail}{hint}", db.code().code(), db.message());
     }
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);

@@ -14,9 +14,14 @@ use crate::rw::{Batch, Batcher, Conflict, ReadSpec, WriteError};
 use crate::url::Engine;
 use crate::value::{hex, unhex, Row, Value};
 
-/// Session settings that make text output engine-neutral.
+/// Session settings that make text output engine-neutral, as `pg_dump` and
+/// `pg_restore` set them: literals are read with standard-conforming backslashes (a
+/// database set to `standard_conforming_strings = off` would turn `'C:\temp'` into a
+/// tab), and row-level security is off, so a role subject to a table's policies gets
+/// an error (42501) instead of reading, counting or writing only the rows they show.
 pub const SESSION: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 3; \
-                           SET bytea_output = 'hex'; SET IntervalStyle = 'iso_8601'";
+                           SET bytea_output = 'hex'; SET IntervalStyle = 'iso_8601'; \
+                           SET standard_conforming_strings = on; SET row_security = off";
 
 /// Decodes one field of COPY text format (already split on tabs).
 fn unescape(field: &[u8]) -> Option<String> {
@@ -189,6 +194,9 @@ pub async fn insert(
         }
         return sink.finish().await.map_err(|e| copy_error(&e));
     }
+    if !key.is_empty() && has_deferrable_key(client, table).await? {
+        return staged_upsert(client, table, columns, key, fixed, rows, conflict).await;
+    }
     let mut written = 0u64;
     for chunk in rows.chunks(500) {
         let values: Vec<String> = chunk
@@ -227,6 +235,95 @@ pub async fn insert(
                 })
             }
         }
+    }
+    Ok(written)
+}
+
+/// Whether `table` has a DEFERRABLE primary key, UNIQUE or EXCLUDE constraint, which
+/// `ON CONFLICT` refuses as an arbiter (55000), with or without a target.
+async fn has_deferrable_key(client: &Client, table: &str) -> Result<bool, WriteError> {
+    let d = crate::engine::dialect_of(Engine::Postgres);
+    let sql = format!(
+        "SELECT 1 FROM pg_constraint WHERE conrelid = {}::regclass AND contype IN ('p', 'u', 'x') \
+         AND condeferrable LIMIT 1",
+        d.literal(&Value::Text(table.to_string()))
+    );
+    let rows = client.simple_query(&sql).await.map_err(|e| WriteError {
+        row: None,
+        message: describe(&e),
+        written: 0,
+        duplicate_key: false,
+    })?;
+    Ok(rows
+        .iter()
+        .any(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_))))
+}
+
+/// Skips or updates the rows whose `key` the table holds without `ON CONFLICT`, for a
+/// table with a DEFERRABLE key: the rows go into a temporary table of the table's
+/// column types, then (update) the rows with their key are updated and the others
+/// inserted (`WHERE NOT EXISTS`), in one statement batch per chunk. A row clashing on
+/// another unique key fails (23505), as `ON CONFLICT (key)` does.
+async fn staged_upsert(
+    client: &Client,
+    table: &str,
+    columns: &[String],
+    key: &[String],
+    fixed: &[String],
+    rows: &[Row],
+    conflict: Conflict,
+) -> Result<u64, WriteError> {
+    let d = crate::engine::dialect_of(Engine::Postgres);
+    let cols = d.idents(columns);
+    let same: Vec<String> = key.iter().map(|c| format!("t.{0} = v.{0}", d.ident(c))).collect();
+    let same = same.join(" AND ");
+    let sets: Vec<String> = columns
+        .iter()
+        .filter(|c| !key.contains(c) && !fixed.contains(c))
+        .map(|c| format!("{0} = v.{0}", d.ident(c)))
+        .collect();
+    let update = conflict == Conflict::Update && !sets.is_empty();
+    let picked: Vec<String> = columns.iter().map(|c| format!("v.{}", d.ident(c))).collect();
+    let mut written = 0u64;
+    for chunk in rows.chunks(500) {
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|r| format!("({})", r.iter().map(|v| d.literal(v)).collect::<Vec<_>>().join(", ")))
+            .collect();
+        let mut sql = format!(
+            "DROP TABLE IF EXISTS pg_temp.tether_rows; \
+             CREATE TEMP TABLE tether_rows AS SELECT {cols} FROM {table} WITH NO DATA; \
+             INSERT INTO pg_temp.tether_rows ({cols}) VALUES {}; ",
+            values.join(", ")
+        );
+        if update {
+            sql.push_str(&format!(
+                "UPDATE {table} AS t SET {} FROM pg_temp.tether_rows AS v WHERE {same}; ",
+                sets.join(", ")
+            ));
+        }
+        sql.push_str(&format!(
+            "INSERT INTO {table} ({cols}) OVERRIDING SYSTEM VALUE SELECT {} FROM pg_temp.tether_rows AS v \
+             WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {same}); DROP TABLE pg_temp.tether_rows",
+            picked.join(", ")
+        ));
+        let done = client.simple_query(&sql).await.map_err(|e| WriteError {
+            row: None,
+            message: describe(&e),
+            written,
+            duplicate_key: e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION),
+        })?;
+        let counts: Vec<u64> = done
+            .iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::CommandComplete(n) => Some(*n),
+                _ => None,
+            })
+            .collect();
+        // DROP, CREATE, INSERT into the temporary table, [UPDATE,] INSERT, DROP.
+        written += counts
+            .get(3..counts.len().saturating_sub(1))
+            .map_or(0, |c| c.iter().sum());
     }
     Ok(written)
 }
