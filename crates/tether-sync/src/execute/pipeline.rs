@@ -311,7 +311,9 @@ pub(crate) async fn null_keyed_cycles(plan: &Plan, source: &mut Connection) -> R
              NULL there. Give {} a primary key or a NOT NULL unique key, or set checks = \"verify\" on the \
              destination (loaded with FK checks off, nothing is broken)",
             tp.name,
-            tp.cycle.map(|c| plan.cycles[c].tables.join(" <-> ")).unwrap_or_default(),
+            tp.cycle
+                .map(|c| plan.cycles[c].tables.join(" <-> "))
+                .unwrap_or_default(),
             fks.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", "),
             key.join(", "),
             nullable.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "),
@@ -324,7 +326,12 @@ pub(crate) async fn null_keyed_cycles(plan: &Plan, source: &mut Connection) -> R
 
 /// The indexes (into `keys`) of the keys the destination's `table` holds in `columns`,
 /// compared by the destination (its collation, as its unique key compares).
-async fn held(conn: &mut Connection, table: &Table, columns: &[String], keys: &[&Row]) -> Result<Vec<usize>, SyncError> {
+async fn held(
+    conn: &mut Connection,
+    table: &Table,
+    columns: &[String],
+    keys: &[&Row],
+) -> Result<Vec<usize>, SyncError> {
     let d = conn.dialect();
     let from = d.own_rows(table);
     let mut out = Vec::new();
@@ -901,7 +908,10 @@ async fn load_unit(
                 wanted,
                 tp.name
             ));
-            let set = dest.conn.update(&w.dest_table, &w.fixup_key, &w.nulled_names, f).await?;
+            let set = dest
+                .conn
+                .update(&w.dest_table, &w.fixup_key, &w.nulled_names, f)
+                .await?;
             // Each UPDATE finds its row by a key without NULL, and sets a column loaded
             // NULL to a value: anything but one row each leaves FK values unset.
             if set != wanted {

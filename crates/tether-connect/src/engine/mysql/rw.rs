@@ -445,7 +445,10 @@ pub async fn update(
         }
         sql.push_str("COMMIT");
         conn.query_drop(sql).await.map_err(|e| describe(&e))?;
-        let changed: Option<u64> = conn.query_first("SELECT @tether_changed").await.map_err(|e| describe(&e))?;
+        let changed: Option<u64> = conn
+            .query_first("SELECT @tether_changed")
+            .await
+            .map_err(|e| describe(&e))?;
         n += changed.unwrap_or(0);
     }
     Ok(n)
