@@ -3001,7 +3001,10 @@ fn a_second_run_never_copies_rows_of_keyless_or_regenerated_tables_twice() {
         assert!(sync(&fresh).expect("first run").ok);
         let err = sync(&fresh).expect_err("new ids every run").to_string();
         assert!(
-            err.contains("table gp already holds rows and gets a new primary key on every run (id"),
+            err.contains(
+                "table gp already holds rows and has no key that tells its rows apart from the ones already \
+                 there: (id) gets new values on every run (id by a generate_"
+            ),
             "{engine:?}: {err}"
         );
         assert_eq!(
