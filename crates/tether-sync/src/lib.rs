@@ -640,6 +640,10 @@ async fn load_all(
 ) -> Result<Loaded, SyncError> {
     let mut phases = Phases::start();
     let mut opened = opened.into_iter();
+    // Tables of a breakable cycle whose rows the cycle's UPDATEs could not all find
+    // (NULL in their key): refused on a destination checking FKs while loading,
+    // before it is emptied or written.
+    let null_keyed = execute::null_keyed_cycles(plan, &mut lanes[0].source).await?;
     for (spec, dp) in job.destinations.iter().zip(&plan.destinations) {
         let early = opened.next().flatten();
         let mut d = execute::prepare_destination(spec, plan, dp.schema.as_ref(), schema, early, progress).await?;
@@ -660,11 +664,16 @@ async fn load_all(
         if !atomic {
             // The one-transaction load was refused (it said why): batches after all.
             d.load.method = execute::LoadMethod::Batches;
+            if d.checks_rows() && !null_keyed.is_empty() {
+                return Err(SyncError::Plan(format!("{}: {}", d.shown, null_keyed.join("; "))));
+            }
             d.suspend_triggers(plan, progress).await?;
             if spec.truncate {
                 progress.phase(&format!("{}: emptying the job's tables", d.shown));
                 execute::truncate(d, plan).await?;
-                d.emptied = true;
+                // Only a table that was there held rows to lose.
+                let created = d.created_here();
+                d.emptied = plan.tables.iter().any(|tp| !created.contains(&tp.name));
             }
             d.apply_checks(progress).await?;
         }

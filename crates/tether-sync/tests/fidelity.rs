@@ -3001,7 +3001,10 @@ fn a_second_run_never_copies_rows_of_keyless_or_regenerated_tables_twice() {
         assert!(sync(&fresh).expect("first run").ok);
         let err = sync(&fresh).expect_err("new ids every run").to_string();
         assert!(
-            err.contains("table gp already holds rows and gets a new primary key on every run (id"),
+            err.contains(
+                "table gp already holds rows and has no key that tells its rows apart from the ones already \
+                 there: (id) gets new values on every run (id by a generate_"
+            ),
             "{engine:?}: {err}"
         );
         assert_eq!(
@@ -3690,4 +3693,238 @@ impl tether_sync::Progress for Told {
     fn table_started(&self, _: &str, _: u64) {}
     fn rows(&self, _: &str, _: u64) {}
     fn table_done(&self, _: &str, _: u64, _: f64) {}
+}
+
+/// A self-reference in a table without a primary key whose only unique key is
+/// nullable, with rows holding NULL in it: on a destination checking FKs while loading
+/// (SQLite, MariaDB) the cycle would be loaded NULL and set again by
+/// `UPDATE ... WHERE name = ?`, which finds no row whose name is NULL. Refused before
+/// anything is written, naming the table and the key; PostgreSQL (one transaction,
+/// FKs dropped) and `checks = "verify"` copy every value.
+#[test]
+fn a_cycle_whose_key_holds_null_is_refused_where_its_updates_could_not_find_the_rows() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE node (name TEXT UNIQUE, parent TEXT REFERENCES node (name), v INTEGER);
+         INSERT INTO node VALUES ('root', NULL, 1), ('a', 'root', 2), (NULL, 'a', 3), (NULL, 'root', 4), ('b', 'a', 5);",
+    );
+    let as_source = values(&src, "SELECT name, parent, v FROM node ORDER BY v");
+    for engine in [Engine::Sqlite, Engine::Mysql] {
+        let dest = TestDb::create(engine);
+        let err = sync(&job(&src, &[&dest], "")).expect_err("refused").to_string();
+        assert!(err.contains("table node"), "{engine}: {err}");
+        assert!(
+            err.contains("rows of the source hold NULL in (name)"),
+            "{engine}: {err}"
+        );
+        assert!(
+            err.contains("undone: 1 table created by this run dropped again (node)"),
+            "{engine}: {err}"
+        );
+        // With FK checks off nothing is broken: every value as in the source.
+        let verify = job(&src, &[&dest], "").replace("truncate = true\n", "truncate = true\nchecks = \"verify\"\n");
+        let report = sync(&verify).unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert!(report.ok, "{engine}: {report:?}");
+        assert_eq!(
+            values(&dest, "SELECT name, parent, v FROM node ORDER BY v"),
+            as_source,
+            "{engine}"
+        );
+    }
+    let pg = TestDb::create(Engine::Postgres);
+    let report = sync(&job(&src, &[&pg], "")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.ok, "{report:?}");
+    assert_eq!(values(&pg, "SELECT name, parent, v FROM node ORDER BY v"), as_source);
+}
+
+/// The same cycle in a table that also has a NOT NULL unique key: the cycle's UPDATEs
+/// find the rows by that key, and every row gets its parent, the ones whose (nullable)
+/// row key is NULL too; the progress says how many rows were set.
+#[test]
+fn a_cycle_is_set_again_through_a_not_null_unique_key_when_the_row_key_may_be_null() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE node (name TEXT UNIQUE, code TEXT NOT NULL UNIQUE, parent TEXT REFERENCES node (name), v INTEGER);
+         INSERT INTO node VALUES ('root', 'r', NULL, 1), ('a', 'a1', 'root', 2), (NULL, 'n1', 'a', 3),
+           (NULL, 'n2', 'root', 4), ('b', 'b1', 'a', 5);",
+    );
+    let as_source = values(&src, "SELECT name, code, parent, v FROM node ORDER BY v");
+    for engine in [Engine::Sqlite, Engine::Mysql] {
+        let dest = TestDb::create(engine);
+        let told = Told::default();
+        let report = sync_telling(&job(&src, &[&dest], ""), &told).unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert!(report.ok, "{engine}: {report:?}");
+        assert_eq!(
+            values(&dest, "SELECT name, code, parent, v FROM node ORDER BY v"),
+            as_source,
+            "{engine}"
+        );
+        let said = told.0.lock().expect("lock").clone();
+        assert!(
+            said.iter().any(|m| m.ends_with(": set parent on 4 rows of node")),
+            "{engine}: {said:?}"
+        );
+    }
+}
+
+/// `on_conflict = "skip"` into a self-referencing table that holds rows: the rows the
+/// insert skipped stay as the destination had them (the cycle's UPDATEs complete only
+/// the rows this run inserted); `"update"` overwrites them, FK included.
+#[test]
+fn skip_leaves_the_rows_it_kept_out_of_the_cycles_updates() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE n (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES n (id), name TEXT);
+         INSERT INTO n VALUES (1, NULL, 'root'), (2, 1, 'child'), (3, 2, 'grandchild');",
+    );
+    for engine in [Engine::Sqlite, Engine::Mysql] {
+        for (how, want_2) in [
+            ("skip", ["2", "NULL", "DEST-no-parent"]),
+            ("update", ["2", "1", "child"]),
+        ] {
+            let dest = TestDb::create(engine);
+            dest.exec(
+                "CREATE TABLE n (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES n (id), name TEXT);
+                 INSERT INTO n VALUES (1, NULL, 'DEST-root'), (2, NULL, 'DEST-no-parent');",
+            );
+            let spec = format!(
+                "source = \"{}\"\n[[destinations]]\nurl = \"{}\"\non_conflict = \"{how}\"\n",
+                src.url, dest.url
+            );
+            let report = sync(&spec).unwrap_or_else(|e| panic!("{engine} {how}: {e}"));
+            assert!(report.ok, "{engine} {how}: {report:?}");
+            let want_1 = match how {
+                "skip" => ["1", "NULL", "DEST-root"],
+                _ => ["1", "NULL", "root"],
+            };
+            assert_eq!(
+                values(&dest, "SELECT id, parent, name FROM n ORDER BY id"),
+                [want_1.to_vec(), want_2.to_vec(), vec!["3", "2", "grandchild"]],
+                "{engine} {how}"
+            );
+        }
+    }
+}
+
+/// Re-running a job without `truncate` into tables whose only key may hold NULL (and
+/// does, in the rows already there) or whose every key a `generate_` transformer draws
+/// afresh: refused before writing, naming the table and why, on every engine; the
+/// destination keeps its rows once. A nullable key without NULL there still tells the
+/// rows apart: that re-run copies nothing twice.
+#[test]
+fn re_runs_are_refused_where_no_key_tells_the_rows_apart() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE u (email TEXT UNIQUE, note TEXT);
+         INSERT INTO u VALUES ('a@x', '1'), (NULL, '2'), (NULL, '3');
+         CREATE TABLE t (code TEXT NOT NULL UNIQUE, v TEXT); INSERT INTO t VALUES ('a', '1'), ('b', '2');
+         CREATE TABLE k (email TEXT UNIQUE, note TEXT); INSERT INTO k VALUES ('a@x', '1'), ('b@x', '2');",
+    );
+    for engine in [Engine::Sqlite, Engine::Postgres, Engine::Mysql] {
+        let dest = TestDb::create(engine);
+        let run = |tables: &str, extra: &str| {
+            sync(&format!(
+                "source = \"{}\"\nseed = \"s\"\n[[destinations]]\nurl = \"{}\"\non_conflict = \"skip\"\n\
+                 [tables]\ninclude = [{tables}]\n{extra}",
+                src.url, dest.url
+            ))
+        };
+        for _ in 0..2 {
+            run("\"k\"", "").unwrap_or_else(|e| panic!("{engine}: {e}"));
+        }
+        assert_eq!(
+            first(&dest, "SELECT count(*) FROM k"),
+            [Some("2".to_string())],
+            "{engine}"
+        );
+        run("\"u\"", "").unwrap_or_else(|e| panic!("{engine}: {e}"));
+        let err = run("\"u\"", "").expect_err("refused").to_string();
+        assert!(err.contains("table u already holds rows"), "{engine}: {err}");
+        assert!(
+            err.contains("(email) holds NULL in rows already there"),
+            "{engine}: {err}"
+        );
+        assert_eq!(
+            first(&dest, "SELECT count(*) FROM u"),
+            [Some("3".to_string())],
+            "{engine}"
+        );
+        let fresh = "[transform.t]\ncode = \"generate_uuid\"\n";
+        run("\"t\"", fresh).unwrap_or_else(|e| panic!("{engine}: {e}"));
+        let err = run("\"t\"", fresh).expect_err("refused").to_string();
+        assert!(err.contains("table t already holds rows"), "{engine}: {err}");
+        assert!(err.contains("(code) gets new values on every run"), "{engine}: {err}");
+        assert_eq!(
+            first(&dest, "SELECT count(*) FROM t"),
+            [Some("2".to_string())],
+            "{engine}"
+        );
+    }
+}
+
+/// A PostgreSQL `char(n)` FK column referencing a `varchar` key: the source reads the
+/// child blank-padded ('abc       ') and compares it without its pad. The child takes
+/// its parent's spelling before the transformer (hashed like its parent), and on
+/// SQLite, which compares the bytes.
+#[test]
+fn a_char_n_child_of_a_varchar_key_takes_its_parents_spelling() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE p (code varchar(10) PRIMARY KEY);
+         CREATE TABLE c (id int PRIMARY KEY, code char(10) REFERENCES p (code));
+         INSERT INTO p VALUES ('abc'), ('de'); INSERT INTO c VALUES (1, 'abc'), (2, 'de'), (3, NULL);",
+    );
+    let pg = TestDb::create(Engine::Postgres);
+    let hashed = format!(
+        "seed = \"pad\"\n{}[transform.p]\ncode = {{ kind = \"hash\", length = 8 }}\n",
+        job(&src, &[&pg], "")
+    );
+    let report = sync(&hashed).unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.ok, "{report:?}");
+    let pairs = values(
+        &pg,
+        "SELECT c.id, length(c.code), p.code IS NOT NULL FROM c LEFT JOIN p ON p.code = c.code ORDER BY c.id",
+    );
+    assert_eq!(pairs, [["1", "8", "t"], ["2", "8", "t"], ["3", "NULL", "f"]]);
+    let sqlite = TestDb::create(Engine::Sqlite);
+    let report = sync(&job(&src, &[&sqlite], "")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.ok, "{report:?}");
+    assert_eq!(
+        values(&sqlite, "SELECT id, '[' || code || ']' FROM c ORDER BY id"),
+        [["1", "[abc]"], ["2", "[de]"], ["3", "NULL"]]
+    );
+    assert_fks_hold_sqlite(&sqlite);
+}
+
+fn assert_fks_hold_sqlite(dest: &TestDb) {
+    assert_eq!(
+        first(dest, "SELECT count(*) FROM pragma_foreign_key_check"),
+        [Some("0".to_string())]
+    );
+}
+
+/// A failed run with `truncate = true` says the job's tables that were there were
+/// emptied only when there were some: into a new SQLite file it says what it dropped
+/// and nothing of emptying.
+#[test]
+fn a_failure_says_truncate_emptied_tables_only_when_some_were_there() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "PRAGMA foreign_keys = OFF;
+         CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (id INTEGER PRIMARY KEY, pid INTEGER REFERENCES p (id));
+         INSERT INTO p VALUES (1); INSERT INTO c VALUES (1, 1), (2, 7);",
+    );
+    let dest = TestDb::create(Engine::Sqlite);
+    let err = sync(&job(&src, &[&dest], "")).expect_err("an orphan").to_string();
+    assert!(
+        err.contains("undone: 2 tables created by this run dropped again (p, c)"),
+        "{err}"
+    );
+    assert!(!err.contains("emptied"), "{err}");
+    dest.exec("CREATE TABLE p (id INTEGER PRIMARY KEY); INSERT INTO p VALUES (5);");
+    let err = sync(&job(&src, &[&dest], "")).expect_err("an orphan").to_string();
+    assert!(
+        err.contains("truncate = true had emptied the job's tables that were there"),
+        "{err}"
+    );
 }

@@ -176,6 +176,13 @@ impl Destination {
         self.checks_off || self.atomic.is_some() || self.staged_load
     }
 
+    /// Foreign keys will be checked row by row while loading here, as far as known
+    /// before [`Destination::apply_checks`]: not a one-transaction or staged load, and
+    /// not `checks = "verify"`. A breakable cycle is then loaded NULL and set again.
+    pub fn checks_rows(&self) -> bool {
+        !(self.atomic.is_some() || self.staged_load || self.spec.checks == Checks::Verify)
+    }
+
     /// A failed run leaves nothing on this destination: it loads in one transaction, or
     /// into staging schemas. Returns what to say about the rows written.
     pub fn loads_whole(&self) -> Option<&'static str> {
@@ -617,10 +624,13 @@ async fn refuse_unfollowed_keys(
 }
 
 /// Without `truncate`, rows are told apart from those already in a destination table
-/// by its key (`on_conflict`): a table holding rows with no primary or unique key, or
-/// whose primary key gets fresh values on every run (`generate_*`) and which has no
-/// other unique key, would take the same rows again. Refused before anything is
-/// written, naming the table.
+/// by its key (`on_conflict`). A key tells them apart when no `generate_` transformer
+/// draws it afresh on every run (set or inherited through an FK) and no row there
+/// holds NULL in it (columns NOT NULL, or no NULL in the rows already there: a row with
+/// NULL in a unique key conflicts with no other, so an earlier run's row with NULL
+/// there would be written again, while a new one goes in once). A table holding rows
+/// with no such key would take the same rows again: refused before anything is
+/// written, naming the table and why.
 async fn refuse_copies_twice(
     conn: &mut Connection,
     shown: &str,
@@ -628,47 +638,109 @@ async fn refuse_copies_twice(
     source: &Schema,
     existing: &Schema,
 ) -> Result<(), SyncError> {
-    let d = conn.dialect();
     for tp in &plan.tables {
         let name = destination_name(source, &tp.table.table_name(), conn.engine());
         let Some(t) = existing.table(&name) else { continue };
-        let unique = t.unique_keys.iter().any(|u| u.predicate.is_none());
-        let fresh: Vec<&str> = tp
-            .transforms
-            .iter()
-            .filter(|c| c.transformer.starts_with("generate_") && t.primary_key.contains(&c.column))
-            .map(|c| c.column.as_str())
-            .collect();
-        let why = if t.primary_key.is_empty() && !unique {
-            "has no primary or unique key, so its rows cannot be told apart from the ones already there".to_string()
-        } else if !fresh.is_empty() && !unique {
-            format!(
-                "gets a new primary key on every run ({} by a generate_ transformer), so no row matches the ones \
-                 already there",
-                fresh.join(", ")
-            )
-        } else {
-            continue;
-        };
-        if conn
-            .query(&format!("SELECT 1 FROM {} LIMIT 1", d.qualified(t)), &[])
-            .await?
-            .is_empty()
-        {
+        let mut keys: Vec<&[String]> = Vec::new();
+        if !t.primary_key.is_empty() {
+            keys.push(&t.primary_key);
+        }
+        keys.extend(
+            t.unique_keys
+                .iter()
+                .filter(|u| u.predicate.is_none())
+                .map(|u| u.columns.as_slice()),
+        );
+        if !has_rows(conn, t, &[]).await? {
             continue;
         }
-        return Err(SyncError::Plan(format!(
-            "{shown}: table {} already holds rows and {why}: this run would add its rows again. Set truncate = true \
-             for this destination{}",
-            t.name,
-            if fresh.is_empty() {
-                ", or give the table a key"
-            } else {
-                ", or transform the key with a kind that is not generate_"
+        if keys.is_empty() {
+            return Err(copies_twice(
+                shown,
+                t,
+                "has no primary or unique key, so its rows cannot be told apart from the ones already there",
+                ", or give the table a key",
+            ));
+        }
+        // Why each key does not tell rows apart; none said: one does.
+        let mut why: Vec<String> = Vec::new();
+        let mut fresh_keys = false;
+        for k in &keys {
+            let drawn: Vec<&str> = k
+                .iter()
+                .filter(|c| {
+                    tp.transforms
+                        .iter()
+                        .any(|x| &x.column == *c && x.transformer.starts_with("generate_"))
+                })
+                .map(String::as_str)
+                .collect();
+            if !drawn.is_empty() {
+                fresh_keys = true;
+                why.push(format!(
+                    "({}) gets new values on every run ({} by a generate_ transformer, set or inherited)",
+                    k.join(", "),
+                    drawn.join(", ")
+                ));
+                continue;
             }
-        )));
+            let nullable: Vec<String> = k
+                .iter()
+                .filter(|c| t.column(c).is_none_or(|x| x.nullable))
+                .cloned()
+                .collect();
+            if nullable.is_empty() || !has_rows(conn, t, &nullable).await? {
+                why.clear();
+                break;
+            }
+            why.push(format!(
+                "({}) holds NULL in rows already there ({} nullable), and a row with NULL there matches none",
+                k.join(", "),
+                nullable.join(", ")
+            ));
+        }
+        if !why.is_empty() {
+            return Err(copies_twice(
+                shown,
+                t,
+                &format!(
+                    "has no key that tells its rows apart from the ones already there: {}",
+                    why.join("; ")
+                ),
+                if fresh_keys {
+                    ", give the table a key no generate_ transformer draws, or transform the key with a kind \
+                     that is not generate_"
+                } else {
+                    ", or give the table a primary key or a NOT NULL unique key"
+                },
+            ));
+        }
     }
     Ok(())
+}
+
+/// Whether the destination's table `t` holds a row (with NULL in one of `null`, if
+/// any are given).
+async fn has_rows(conn: &mut Connection, t: &Table, null: &[String]) -> Result<bool, SyncError> {
+    let d = conn.dialect();
+    let null: Vec<String> = null.iter().map(|c| format!("{} IS NULL", d.ident(c))).collect();
+    let filter = match null.is_empty() {
+        true => String::new(),
+        false => format!(" WHERE {}", null.join(" OR ")),
+    };
+    Ok(!conn
+        .query(&format!("SELECT 1 FROM {}{filter} LIMIT 1", d.qualified(t)), &[])
+        .await?
+        .is_empty())
+}
+
+/// The refusal of a re-run that would add a table's rows again.
+fn copies_twice(shown: &str, t: &Table, why: &str, fix: &str) -> SyncError {
+    SyncError::Plan(format!(
+        "{shown}: table {} already holds rows and {why}: this run would add its rows again. Set truncate = true \
+         for this destination{fix}",
+        t.name
+    ))
 }
 
 /// Opens a server destination (PostgreSQL, MariaDB/MySQL) and reads its schema: what

@@ -22,7 +22,7 @@ pub use destination::{
 };
 pub(crate) use method::decide;
 pub use method::{LoadMethod, LoadPlan, NotStaged};
-pub(crate) use pipeline::join_all;
+pub(crate) use pipeline::{join_all, null_keyed_cycles};
 pub use pipeline::{load, Anon, Lane};
 pub use progress::{Progress, TableReport};
 pub use stage::{with_note, STAGE_DROPPED};

@@ -43,6 +43,9 @@ struct TableWrite {
     columns: Vec<String>,
     key: Vec<String>,
     key_positions: Vec<usize>,
+    /// The key the cycle's UPDATEs find a row by ([`fixup_key`]), and its positions.
+    fixup_key: Vec<String>,
+    fixup_key_positions: Vec<usize>,
     /// Positions (in the source row) of the cycle-breaking FK columns written NULL.
     nulled: Vec<usize>,
     nulled_names: Vec<String>,
@@ -158,13 +161,15 @@ fn table_write(dest: &Destination, tp: &TablePlan, from: tether_connect::Engine)
             .expect("key columns exist")
     };
     let key_positions = key.iter().map(pos_of).collect();
+    let fixup_key = fixup_key(&tp.table);
+    let fixup_key_positions = fixup_key.iter().map(pos_of).collect();
     let mut nulled_names: Vec<String> = Vec::new();
     // With checks off there is nothing to break: values are written as they are.
     if !dest.fk_free() {
         for fk_name in &tp.break_fks {
             if let Some(fk) = tp.table.foreign_keys.iter().find(|f| &f.name == fk_name) {
                 for c in &fk.columns {
-                    if !nulled_names.contains(c) && !key.contains(c) {
+                    if !nulled_names.contains(c) && !key.contains(c) && !fixup_key.contains(c) {
                         nulled_names.push(c.clone());
                     }
                 }
@@ -199,6 +204,8 @@ fn table_write(dest: &Destination, tp: &TablePlan, from: tether_connect::Engine)
         columns,
         key,
         key_positions,
+        fixup_key,
+        fixup_key_positions,
         nulled,
         nulled_names,
         conflict: dest.spec.on_conflict,
@@ -239,6 +246,124 @@ fn as_integral(v: &mut Value) {
 }
 
 type Fixups = Vec<(Row, Row)>;
+
+/// The key a breakable cycle's UPDATEs find a row by: the primary key, else the first
+/// unique key (not partial) whose columns are all NOT NULL, else the row key, whose
+/// columns may then hold NULL in some rows ([`null_keyed_cycles`] refuses those).
+/// `WHERE key = NULL` matches nothing: a row with NULL in it would keep its FK NULL.
+pub(crate) fn fixup_key(t: &Table) -> Vec<String> {
+    if !t.primary_key.is_empty() {
+        return t.primary_key.clone();
+    }
+    let not_null = |cols: &[String]| cols.iter().all(|c| t.column(c).is_some_and(|x| !x.nullable));
+    t.unique_keys
+        .iter()
+        .filter(|u| u.predicate.is_none())
+        .find(|u| not_null(&u.columns))
+        .map(|u| u.columns.clone())
+        .unwrap_or_else(|| t.row_key())
+}
+
+/// The tables of a breakable cycle where some source row holds NULL in the key its
+/// FK columns are set again by ([`fixup_key`]) and a value in those columns: on a
+/// destination checking FKs while loading, that row could not be found by the UPDATE
+/// and would keep the FK NULL. One message per table, naming it, its key and the FK.
+pub(crate) async fn null_keyed_cycles(plan: &Plan, source: &mut Connection) -> Result<Vec<String>, SyncError> {
+    let mut found = Vec::new();
+    for tp in plan.tables.iter().filter(|tp| !tp.break_fks.is_empty()) {
+        let key = fixup_key(&tp.table);
+        let nullable: Vec<&String> = key
+            .iter()
+            .filter(|c| tp.table.column(c).is_none_or(|x| x.nullable))
+            .collect();
+        if nullable.is_empty() {
+            continue;
+        }
+        let fks: Vec<&tether_schema::ForeignKey> = tp
+            .table
+            .foreign_keys
+            .iter()
+            .filter(|f| tp.break_fks.contains(&f.name))
+            .collect();
+        let set: Vec<&String> = fks
+            .iter()
+            .flat_map(|f| &f.columns)
+            .filter(|c| !key.contains(c))
+            .collect();
+        if set.is_empty() {
+            continue;
+        }
+        let d = source.dialect();
+        let null: Vec<String> = nullable.iter().map(|c| format!("{} IS NULL", d.ident(c))).collect();
+        let value: Vec<String> = set.iter().map(|c| format!("{} IS NOT NULL", d.ident(c))).collect();
+        let sql = format!(
+            "SELECT 1 FROM {} WHERE ({}) AND ({}) LIMIT 1",
+            d.own_rows(&tp.table),
+            null.join(" OR "),
+            value.join(" OR ")
+        );
+        if source.query(&sql, &[]).await?.is_empty() {
+            continue;
+        }
+        found.push(format!(
+            "table {}: the cycle {} is broken on FK {} (loaded NULL, then set by UPDATE ... WHERE ({}) = ...), but \
+             rows of the source hold NULL in ({}) and a value in ({}): NULL matches no row, so they would keep \
+             NULL there. Give {} a primary key or a NOT NULL unique key, or set checks = \"verify\" on the \
+             destination (loaded with FK checks off, nothing is broken)",
+            tp.name,
+            tp.cycle
+                .map(|c| plan.cycles[c].tables.join(" <-> "))
+                .unwrap_or_default(),
+            fks.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", "),
+            key.join(", "),
+            nullable.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "),
+            set.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "),
+            tp.name,
+        ));
+    }
+    Ok(found)
+}
+
+/// The indexes (into `keys`) of the keys the destination's `table` holds in `columns`,
+/// compared by the destination (its collation, as its unique key compares).
+async fn held(
+    conn: &mut Connection,
+    table: &Table,
+    columns: &[String],
+    keys: &[&Row],
+) -> Result<Vec<usize>, SyncError> {
+    let d = conn.dialect();
+    let from = d.own_rows(table);
+    let mut out = Vec::new();
+    for (c, chunk) in keys.chunks(100).enumerate() {
+        let selects: Vec<String> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let wheres: Vec<String> = columns
+                    .iter()
+                    .zip(k.iter())
+                    .map(|(col, v)| format!("{} = {}", d.ident(col), d.literal(v)))
+                    .collect();
+                format!("SELECT {} FROM {from} WHERE {}", c * 100 + i, wheres.join(" AND "))
+            })
+            .collect();
+        let int = tether_schema::DataType::Int {
+            bytes: 8,
+            unsigned: false,
+        };
+        for row in conn.query(&selects.join(" UNION ALL "), &[int]).await? {
+            let at = match row.first() {
+                Some(Value::Int(n)) => usize::try_from(*n).ok(),
+                Some(Value::UInt(n)) => usize::try_from(*n).ok(),
+                Some(Value::Text(t)) => t.parse().ok(),
+                _ => None,
+            };
+            out.extend(at);
+        }
+    }
+    Ok(out)
+}
 
 /// The tables complete so far on `dest`, with their rows, for a message.
 fn complete_tables(dest: &Destination) -> String {
@@ -308,15 +433,31 @@ async fn write_table(
                 ),
             });
         }
+        // The cycle's fixups of this batch: (key, values of the nulled columns).
+        let mut pending: Fixups = Vec::new();
         let out: Vec<Row> = if as_is {
             batch
         } else {
             let mut out = Vec::with_capacity(batch.len());
-            for (row, key) in batch.into_iter().zip(&keys) {
+            for (at, row) in batch.into_iter().enumerate() {
                 if !w.nulled.is_empty() {
                     let vals: Row = w.nulled.iter().map(|&i| row[i].clone()).collect();
                     if vals.iter().any(|v| !v.is_null()) {
-                        fixups.push((key.clone(), vals));
+                        let key: Row = w.fixup_key_positions.iter().map(|&i| row[i].clone()).collect();
+                        if key.iter().any(Value::is_null) {
+                            return Err(SyncError::Plan(format!(
+                                "{}: table {}: row {} holds NULL in ({}), the key the cycle's UPDATE would set \
+                                 {} again by: NULL matches no row, so it would keep them NULL. Give {} a primary \
+                                 key or a NOT NULL unique key, or set checks = \"verify\" on the destination",
+                                dest.shown,
+                                tp.name,
+                                describe_key(&w.key, &keys[at]),
+                                w.fixup_key.join(", "),
+                                w.nulled_names.join(", "),
+                                tp.name
+                            )));
+                        }
+                        pending.push((key, vals));
                     }
                 }
                 let mut row = row;
@@ -335,12 +476,38 @@ async fn write_table(
             }
             out
         };
-        match dest
+        // `skip` keeps the rows already there as they are: only the rows this batch
+        // inserts (absent before, there after) are completed by the cycle's UPDATEs.
+        let before = match (w.conflict, pending.is_empty()) {
+            (Conflict::Skip, false) => {
+                let ks: Vec<&Row> = pending.iter().map(|(k, _)| k).collect();
+                Some(held(&mut dest.conn, &w.dest_table, &w.fixup_key, &ks).await?)
+            }
+            _ => None,
+        };
+        let inserted = dest
             .conn
             .insert(&w.dest_table, &w.columns, &w.key, out, w.conflict)
-            .await
-        {
+            .await;
+        if let (Some(before), true) = (before, inserted.is_ok()) {
+            let absent: Fixups = pending
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| !before.contains(i))
+                .map(|(_, f)| f)
+                .collect();
+            let ks: Vec<&Row> = absent.iter().map(|(k, _)| k).collect();
+            let after = held(&mut dest.conn, &w.dest_table, &w.fixup_key, &ks).await?;
+            pending = absent
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| after.contains(i))
+                .map(|(_, f)| f)
+                .collect();
+        }
+        match inserted {
             Ok(n) => {
+                fixups.append(&mut pending);
                 written += n;
                 dest.written.lock().expect("lock")[slot].1 = written;
             }
@@ -733,14 +900,38 @@ async fn load_unit(
         for (ti, f) in fixups {
             let tp = &plan.tables[ti];
             let w = table_write(dest, tp, lane.source.dialect().engine());
+            let wanted = f.len() as u64;
             progress.phase(&format!(
                 "{}: setting {} on {} rows of {}",
                 dest.shown,
                 w.nulled_names.join(", "),
-                f.len(),
+                wanted,
                 tp.name
             ));
-            dest.conn.update(&w.dest_table, &w.key, &w.nulled_names, f).await?;
+            let set = dest
+                .conn
+                .update(&w.dest_table, &w.fixup_key, &w.nulled_names, f)
+                .await?;
+            // Each UPDATE finds its row by a key without NULL, and sets a column loaded
+            // NULL to a value: anything but one row each leaves FK values unset.
+            if set != wanted {
+                return Err(SyncError::Plan(format!(
+                    "{}: table {}: the cycle's UPDATEs setting {} by ({}) reached {set} rows of the {wanted} \
+                     loaded with them NULL: the destination's key ({}) does not find each row as the source's \
+                     does, so the FK values of the others would stay NULL",
+                    dest.shown,
+                    tp.name,
+                    w.nulled_names.join(", "),
+                    w.fixup_key.join(", "),
+                    w.fixup_key.join(", "),
+                )));
+            }
+            progress.phase(&format!(
+                "{}: set {} on {set} rows of {}",
+                dest.shown,
+                w.nulled_names.join(", "),
+                tp.name
+            ));
         }
         if let Some(d) = deferred {
             dest.conn.undefer_checks(d).await.map_err(|c| {

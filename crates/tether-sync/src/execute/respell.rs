@@ -1,7 +1,7 @@
 //! Children spelling their parent's key otherwise than the parent does ('ABC' for
 //! 'abc', 'k' for 'k '), which the source's own comparison lets through (MariaDB's
-//! `_ci` and PAD SPACE collations, PostgreSQL citext and explicit collations, SQLite
-//! NOCASE/RTRIM). A destination comparing bytes would reject or orphan them, and a
+//! `_ci` and PAD SPACE collations, PostgreSQL citext, explicit collations and
+//! blank-padded `char(n)`, SQLite NOCASE/RTRIM). A destination comparing bytes would reject or orphan them, and a
 //! transformer would map 'ABC' and 'abc' apart. Before loading, one query per such FK
 //! on the source (the FK's own join, then bytes compared) finds the child values spelt
 //! otherwise; while loading they are written with their parent's spelling, which the
@@ -93,7 +93,7 @@ pub async fn find(
             };
             let transformed = fk.columns.iter().any(|c| tp.transforms.iter().any(|t| &t.column == c));
             let mut found = Vec::new();
-            if (other_engine || transformed) && loose(engine, &parent.table, fk) {
+            if (other_engine || transformed) && loose(engine, &tp.table, &parent.table, fk) {
                 if let Some(all) = respelling(tp, &parent.table, fk, source, progress).await? {
                     if transformed {
                         found.push(all);
@@ -167,9 +167,22 @@ fn positions(table: &Table, names: &[String]) -> Vec<usize> {
 
 /// Whether the source may match a child value of `fk` to a parent key of other bytes:
 /// a text column pair, compared by the engine's default (MariaDB: every collation pads
-/// spaces, most ignore case), a citext or an explicit collation (PostgreSQL), or a
-/// declared collation (SQLite).
-fn loose(engine: Engine, parent: &Table, fk: &ForeignKey) -> bool {
+/// spaces, most ignore case), a citext or an explicit collation (PostgreSQL), a
+/// `char(n)` on either side of a PostgreSQL FK (read blank-padded, compared without its
+/// pad: 'abc       ' matches 'abc'), or a declared collation (SQLite).
+fn loose(engine: Engine, child: &Table, parent: &Table, fk: &ForeignKey) -> bool {
+    let padded = |t: &Table, name: &String| {
+        t.column(name)
+            .is_some_and(|c| matches!(c.normalized_type, DataType::Char { .. }))
+    };
+    let bpchar = fk
+        .columns
+        .iter()
+        .zip(&fk.referenced_columns)
+        .any(|(c, p)| padded(child, c) || padded(parent, p));
+    if engine == Engine::Postgres && bpchar {
+        return true;
+    }
     fk.referenced_columns.iter().any(|name| {
         let Some(c) = parent.column(name) else { return false };
         if !c.normalized_type.is_text() && !matches!(c.normalized_type, DataType::Other(_)) {
@@ -218,7 +231,8 @@ fn matched_there(from: Engine, to: Engine, child: &[Value], parent: &[Value]) ->
 fn same_bytes(engine: Engine, a: &str, b: &str) -> String {
     match engine {
         Engine::Mysql => format!("CAST({a} AS BINARY) = CAST({b} AS BINARY)"),
-        Engine::Postgres => format!("({a})::text COLLATE \"C\" = ({b})::text COLLATE \"C\""),
+        // concat: the text as read, a char(n)'s pad kept (a cast to text drops it).
+        Engine::Postgres => format!("concat({a}) COLLATE \"C\" = concat({b}) COLLATE \"C\""),
         Engine::Sqlite => format!("{a} = {b} COLLATE BINARY"),
     }
 }
@@ -228,7 +242,7 @@ fn same_bytes(engine: Engine, a: &str, b: &str) -> String {
 fn hex_of(engine: Engine, x: &str) -> String {
     match engine {
         Engine::Mysql | Engine::Sqlite => format!("hex({x})"),
-        Engine::Postgres => format!("encode(convert_to(({x})::text, 'UTF8'), 'hex')"),
+        Engine::Postgres => format!("encode(convert_to(concat({x}), 'UTF8'), 'hex')"),
     }
 }
 

@@ -452,7 +452,8 @@ async fn changed_value(conn: &mut Conn) -> Option<(Option<usize>, String)> {
     ))
 }
 
-/// Sets `set` columns of the rows identified by `key`, in transactions of many UPDATEs.
+/// Sets `set` columns of the rows identified by `key`, in transactions of many UPDATEs;
+/// returns the rows changed.
 pub async fn update(
     conn: &mut Conn,
     table: &str,
@@ -463,7 +464,9 @@ pub async fn update(
     let d = crate::engine::dialect_of(Engine::Mysql);
     let mut n = 0u64;
     for chunk in rows.chunks(500) {
-        let mut sql = String::from("START TRANSACTION;");
+        // The rows the UPDATEs changed, as the server counts them, added up in a
+        // session variable (the caller checks them against the rows it asked for).
+        let mut sql = String::from("SET @tether_changed = 0; START TRANSACTION;");
         for (k, v) in chunk {
             let sets: Vec<String> = set
                 .iter()
@@ -476,14 +479,18 @@ pub async fn update(
                 .map(|(c, x)| format!("{} = {}", d.ident(c), d.literal(x)))
                 .collect();
             sql.push_str(&format!(
-                "UPDATE {table} SET {} WHERE {};",
+                "UPDATE {table} SET {} WHERE {}; SET @tether_changed = @tether_changed + ROW_COUNT();",
                 sets.join(", "),
                 wheres.join(" AND ")
             ));
         }
         sql.push_str("COMMIT");
         conn.query_drop(sql).await.map_err(|e| describe(&e))?;
-        n += chunk.len() as u64;
+        let changed: Option<u64> = conn
+            .query_first("SELECT @tether_changed")
+            .await
+            .map_err(|e| describe(&e))?;
+        n += changed.unwrap_or(0);
     }
     Ok(n)
 }
