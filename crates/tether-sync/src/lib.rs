@@ -394,8 +394,9 @@ pub struct Report {
     pub privacy: Option<scan::PrivacyReport>,
     pub destinations: Vec<String>,
     pub verification: Vec<verify::Verification>,
-    /// What the run could not do after the copy was committed (a sequence it could not
-    /// move past the keys copied), one line each; the copy itself is complete.
+    /// What the run could not do as it should, one line each, the copy itself complete:
+    /// a sequence it could not move past the keys copied (after the commit), triggers the
+    /// role could not turn off, which fired on the copied rows.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     pub ok: bool,
@@ -550,6 +551,7 @@ pub async fn run_until(
     }
     let mut warnings = Vec::new();
     for d in lanes[0].dests.iter_mut() {
+        warnings.append(&mut d.warnings);
         warnings.extend(execute::advance_sequences(d).await?);
     }
     phases.done("FK checks on, sequences");

@@ -283,6 +283,15 @@ fn a_role_that_may_not_turn_triggers_off_is_told_they_fire_on_the_copied_rows() 
         ),
         "{told:#?}"
     );
+    // In the report too (its JSON's `warnings`), not only on the progress output.
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("t_always on t, t_on on t, t_replica on t FIRE ON THE COPIED ROWS")),
+        "{:?}",
+        report.warnings
+    );
     // As said: the ordinary and the ALWAYS trigger fired.
     assert_eq!(log(&dest), ["t_always:1", "t_on:1", "t_always:7", "t_on:7"]);
 }

@@ -81,6 +81,9 @@ pub struct Destination {
     /// table: (that table, its FK), as read before the load. With the checks off nothing
     /// holds them during the load, so the verification looks for their orphans too.
     pub outsider_fks: Vec<(Table, ForeignKey)>,
+    /// What the run must tell beside its progress, kept for the report's `warnings`
+    /// (triggers that fire on the copied rows).
+    pub warnings: Vec<String>,
 }
 
 /// What a run created on a destination outside any transaction (tables, views, and the
@@ -238,6 +241,7 @@ impl Destination {
             made: Made::default(),
             suspended_triggers: Vec::new(),
             outsider_fks: self.outsider_fks.clone(),
+            warnings: Vec::new(),
         })
     }
 
@@ -407,13 +411,15 @@ impl Destination {
         }
         if let Some((_, e)) = refused.first() {
             let names: Vec<&str> = refused.iter().map(|(n, _)| n.as_str()).collect();
-            progress.phase(&format!(
+            let told = format!(
                 "{}: triggers {} FIRE ON THE COPIED ROWS: turning them off was refused ({e}); run the job as \
                  the tables' owner, or turn them off first (ALTER TABLE ... DISABLE TRIGGER), for a copy they \
                  do not write to",
                 self.shown,
                 names.join(", ")
-            ));
+            );
+            progress.phase(&told);
+            self.warnings.push(told);
         }
         // On again with what is built after the data.
         self.after_load.splice(0..0, self.suspended_triggers.iter().cloned());
@@ -870,6 +876,7 @@ pub async fn prepare_destination(
         made,
         suspended_triggers: Vec::new(),
         outsider_fks,
+        warnings: Vec::new(),
     })
 }
 
