@@ -96,8 +96,8 @@ impl Handler for Connection {
         self.session.close(id).await
     }
 
-    fn logged_in(&mut self, found_rows: bool) {
-        self.session.logged_in(found_rows)
+    fn logged_in(&mut self, found_rows: bool, cached_metadata: bool, charset: u8) {
+        self.session.logged_in(found_rows, cached_metadata, charset)
     }
 
     async fn reset(&mut self) -> Result<(), ServerError> {

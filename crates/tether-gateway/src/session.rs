@@ -108,6 +108,10 @@ pub struct Session {
     login_keyspace: Option<Arc<Keyspace>>,
     /// The client logged in with CLIENT_FOUND_ROWS.
     found_rows: bool,
+    /// The client uses MARIADB_CLIENT_CACHE_METADATA: so do its backend connections.
+    cached_metadata: bool,
+    /// The character set the client logged in with: so do its backend connections.
+    charset: u8,
     /// `@@ddl_strategy`: `online` turns ALTER TABLE into a migration.
     ddl_strategy: DdlStrategy,
     /// Temporary tables the session created through the gateway (lower case, per
@@ -151,6 +155,8 @@ impl Session {
             prepared: HashMap::new(),
             next_statement: 1,
             found_rows: false,
+            cached_metadata: false,
+            charset: crate::wire::DEFAULT_CHARSET,
             ddl_strategy: DdlStrategy::Direct,
             temporary: HashSet::new(),
             shadows: HashMap::new(),
@@ -170,7 +176,12 @@ impl Session {
     }
 
     fn backend(&mut self, ks: &Keyspace) -> &mut Backend {
-        backend_in(&mut self.backends, ks, self.found_rows, self.fk_checks)
+        backend_in(
+            &mut self.backends,
+            ks,
+            Caps::of(self.found_rows, self.cached_metadata, self.charset),
+            self.fk_checks,
+        )
     }
 
     /// `USE name` / COM_INIT_DB.
@@ -184,9 +195,11 @@ impl Session {
 
     /// The login succeeded: its keyspace is the one COM_RESET_CONNECTION restores;
     /// its backend connections ask for CLIENT_FOUND_ROWS when the client did.
-    pub fn logged_in(&mut self, found_rows: bool) {
+    pub fn logged_in(&mut self, found_rows: bool, cached_metadata: bool, charset: u8) {
         self.login_keyspace = self.keyspace.clone();
         self.found_rows = found_rows;
+        self.cached_metadata = cached_metadata;
+        self.charset = charset;
     }
 
     /// COM_RESET_CONNECTION: every backend connection rolled back and reset,
@@ -1202,9 +1215,14 @@ impl Session {
         if !in_transaction {
             ks.pass_gate(&p.statement.sql).await;
         }
-        let done = backend_in(&mut self.backends, ks, self.found_rows, self.fk_checks)
-            .forward_execute(&mut p.statement, params, out)
-            .await;
+        let done = backend_in(
+            &mut self.backends,
+            ks,
+            Caps::of(self.found_rows, self.cached_metadata, self.charset),
+            self.fk_checks,
+        )
+        .forward_execute(&mut p.statement, params, out)
+        .await;
         if p.runs_ddl && ks.mode() == FkMode::Managed {
             ks.after_ddl().await;
         }
@@ -1239,15 +1257,24 @@ impl Session {
                 if let Some(s) = self.backends.get(&ks.spec.name).and_then(Backend::status) {
                     out.set_status(s);
                 }
+                // Any column definitions the client now holds are the gateway's.
+                if let Some(p) = self.prepared.get_mut(&id) {
+                    p.statement.columns_unseen();
+                }
                 return out.replies(replies).await;
             }
         }
         let Some(p) = self.prepared.get_mut(&id) else {
             return Ok(());
         };
-        backend_in(&mut self.backends, &ks, self.found_rows, self.fk_checks)
-            .forward_execute(&mut p.statement, params, out)
-            .await
+        backend_in(
+            &mut self.backends,
+            &ks,
+            Caps::of(self.found_rows, self.cached_metadata, self.charset),
+            self.fk_checks,
+        )
+        .forward_execute(&mut p.statement, params, out)
+        .await
     }
 
     pub async fn close(&mut self, id: u32) {
@@ -1346,17 +1373,38 @@ fn other_keyspace_write(ks: &Keyspace, target: &Keyspace, table: &str) -> Server
     ))
 }
 
+/// What a session's backend connections ask for, as its client did.
+#[derive(Clone, Copy)]
+struct Caps {
+    /// CLIENT_FOUND_ROWS.
+    found_rows: bool,
+    /// MARIADB_CLIENT_CACHE_METADATA.
+    cached_metadata: bool,
+    /// The login's character set.
+    charset: u8,
+}
+
+impl Caps {
+    fn of(found_rows: bool, cached_metadata: bool, charset: u8) -> Caps {
+        Caps {
+            found_rows,
+            cached_metadata,
+            charset,
+        }
+    }
+}
+
 /// The session's backend connection of `ks` (opened on first use); a free function
 /// so callers may hold other fields of the session meanwhile.
 fn backend_in<'b>(
     backends: &'b mut HashMap<String, Backend>,
     ks: &Keyspace,
-    found_rows: bool,
+    caps: Caps,
     fk_checks: bool,
 ) -> &'b mut Backend {
     // Looked up before inserting: no key allocation per statement.
     if !backends.contains_key(&ks.spec.name) {
-        let mut b = Backend::new(ks.spec.url.clone(), found_rows);
+        let mut b = Backend::new(ks.spec.url.clone(), caps.found_rows).for_client(caps.cached_metadata, caps.charset);
         b.set_fk_checks(fk_checks);
         backends.insert(ks.spec.name.clone(), b);
     }

@@ -36,8 +36,13 @@ pub(super) enum Event<'a> {
         status: u16,
         more: bool,
     },
-    /// A result set begins with this many columns.
-    Columns(u64),
+    /// A result set begins with `count` columns, whose definitions follow unless
+    /// the backend skipped them (an execute's answer under
+    /// MARIADB_CLIENT_CACHE_METADATA: unchanged since it last sent them).
+    Columns {
+        count: u64,
+        follow: bool,
+    },
     /// One column definition, as the backend sent it.
     Column(&'a [u8]),
     /// One row, as the backend sent it (text or binary protocol).
@@ -66,12 +71,14 @@ pub(super) enum State {
 }
 
 /// What packet `p` of an answer is, in `state`; moves `state` on and records the
-/// status flags of OK and end-of-result packets. A malformed packet ends the
-/// answer.
+/// status flags of OK and end-of-result packets. `flagged`: column counts carry
+/// the "metadata follows" byte (an execute's answer under
+/// MARIADB_CLIENT_CACHE_METADATA). A malformed packet ends the answer.
 pub(super) fn decode<'p>(
     state: &mut State,
     status: &mut u16,
     deprecate_eof: bool,
+    flagged: bool,
     p: &'p [u8],
 ) -> Result<Event<'p>, ConnError> {
     let head = p.first().copied();
@@ -98,13 +105,23 @@ pub(super) fn decode<'p>(
                 Ok(Event::Error(parse_err(p)))
             }
             Some(0xfb) => fail(state, "answer (LOCAL INFILE is not offered)"),
-            _ => match Cursor::new(p).lenenc_int() {
-                Some(n) if n > 0 => {
-                    *state = State::Columns(n);
-                    Ok(Event::Columns(n))
+            _ => {
+                let mut c = Cursor::new(p);
+                match (c.lenenc_int(), if flagged { c.u8() } else { Some(1) }) {
+                    (Some(count), Some(flag)) if count > 0 => {
+                        let follow = flag != 0;
+                        // Without CLIENT_DEPRECATE_EOF the EOF after the
+                        // definitions comes even when they are skipped.
+                        *state = match (follow, deprecate_eof) {
+                            (true, _) => State::Columns(count),
+                            (false, true) => State::Rows,
+                            (false, false) => State::Columns(0),
+                        };
+                        Ok(Event::Columns { count, follow })
+                    }
+                    _ => fail(state, "column count"),
                 }
-                _ => fail(state, "column count"),
-            },
+            }
         },
         State::Columns(n) => {
             *state = match n {

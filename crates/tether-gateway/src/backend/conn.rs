@@ -45,6 +45,11 @@ pub(super) struct BackendConn {
     pub(super) closing: bool,
     /// The server is MariaDB (its greeting's version string says so).
     pub(super) mariadb: bool,
+    /// MARIADB_CLIENT_CACHE_METADATA is in use.
+    pub(super) cached_metadata: bool,
+    /// The pending answer is an execute's (its column counts carry the "metadata
+    /// follows" byte when `cached_metadata`).
+    pub(super) executing: bool,
 }
 
 /// Errors after which MariaDB/MySQL closes the connection: packet too large,
@@ -73,6 +78,8 @@ impl BackendConn {
             next_seq: 0,
             closing: false,
             mariadb: false,
+            cached_metadata: false,
+            executing: false,
         }
     }
 
@@ -138,6 +145,7 @@ impl BackendConn {
         self.writer.set_seq(0);
         self.writer.begin();
         self.writer.put_u8(command);
+        self.executing = command == COM_STMT_EXECUTE;
         Ok(())
     }
 
@@ -325,9 +333,12 @@ impl BackendConn {
             status,
             deprecate_eof,
             closing,
+            cached_metadata,
+            executing,
             ..
         } = self;
-        let event = decode(state, status, *deprecate_eof, reader.payload());
+        let flagged = *cached_metadata && *executing;
+        let event = decode(state, status, *deprecate_eof, flagged, reader.payload());
         if let Ok(Event::Error(e)) = &event {
             *closing |= CLOSING_ERRORS.contains(&e.code);
             if ROLLBACK_ERRORS.contains(&e.code) {

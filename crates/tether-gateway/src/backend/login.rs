@@ -24,6 +24,18 @@ pub(super) struct Greeting {
     plugin: String,
     /// The server says it is MariaDB (its version string names it).
     mariadb: bool,
+    /// MariaDB's extended capabilities (none from a server that sets CLIENT_MYSQL).
+    extended: u32,
+}
+
+/// What a login asks for beyond the URL.
+struct Asks {
+    /// CLIENT_FOUND_ROWS.
+    found_rows: bool,
+    /// MariaDB's extended capabilities.
+    extended: u32,
+    /// The character set (collation id).
+    charset: u8,
 }
 
 impl Greeting {
@@ -40,12 +52,28 @@ impl Greeting {
         }
         wanted & self.offered
     }
+
+    /// The extended capabilities to log in with: MARIADB_CLIENT_CACHE_METADATA
+    /// when the client uses it and the backend offers it.
+    fn extended(&self, cached_metadata: bool) -> u32 {
+        if cached_metadata {
+            self.extended & MARIADB_CLIENT_CACHE_METADATA
+        } else {
+            0
+        }
+    }
 }
 
 impl BackendConn {
-    /// Connects and logs in, with CLIENT_FOUND_ROWS when `found_rows`, over TLS as
-    /// the URL's `ssl-mode` says (never over a Unix socket).
-    pub async fn connect(server: &ServerUrl, found_rows: bool) -> Result<BackendConn, ConnError> {
+    /// Connects and logs in, with CLIENT_FOUND_ROWS when `found_rows` and
+    /// MARIADB_CLIENT_CACHE_METADATA when `cached_metadata` (and the backend has
+    /// it), over TLS as the URL's `ssl-mode` says (never over a Unix socket).
+    pub async fn connect(
+        server: &ServerUrl,
+        found_rows: bool,
+        cached_metadata: bool,
+        charset: u8,
+    ) -> Result<BackendConn, ConnError> {
         let (read, write, socket) = match &server.socket {
             Some(path) => {
                 let (r, w) = UnixStream::connect(path).await?.into_split();
@@ -66,16 +94,29 @@ impl BackendConn {
         if !socket && !secure && !matches!(tls.mode, TlsMode::Disable | TlsMode::Prefer) {
             return Err(ConnError::Lost(tether_connect::tls::not_supported(tls, Engine::Mysql)));
         }
+        let extended = greeting.extended(cached_metadata);
         if secure {
-            conn = conn.start_tls(server, &greeting).await?;
+            conn = conn.start_tls(server, &greeting, extended, charset).await?;
         }
         // The password may go in clear over a Unix socket or TLS.
-        conn.login(server, greeting, secure, socket, found_rows).await?;
+        let asks = Asks {
+            found_rows,
+            extended,
+            charset,
+        };
+        conn.login(server, greeting, secure, socket, asks).await?;
+        conn.cached_metadata = extended & MARIADB_CLIENT_CACHE_METADATA != 0;
         Ok(conn)
     }
 
     /// Sends the TLS request (SSLRequest) and returns the connection over TLS.
-    async fn start_tls(mut self, server: &ServerUrl, greeting: &Greeting) -> Result<BackendConn, ConnError> {
+    async fn start_tls(
+        mut self,
+        server: &ServerUrl,
+        greeting: &Greeting,
+        extended: u32,
+        charset: u8,
+    ) -> Result<BackendConn, ConnError> {
         let tls = &server.tls;
         let config = tether_connect::tls::client_config(tls, Engine::Mysql).map_err(ConnError::Lost)?;
         let name = rustls::pki_types::ServerName::try_from(server.host.clone())
@@ -85,8 +126,9 @@ impl BackendConn {
         w.begin();
         w.put_u32(greeting.caps(server, false) | CLIENT_SSL);
         w.put_u32(MAX_PACKET as u32);
-        w.put_u8(DEFAULT_CHARSET);
-        w.put_zeros(23);
+        w.put_u8(charset);
+        w.put_zeros(19);
+        w.put_u32(extended);
         w.end();
         w.flush().await?;
         let (read, unread) = self.reader.into_inner();
@@ -130,7 +172,11 @@ impl BackendConn {
         let high = c.u16().unwrap_or(0);
         let offered = u32::from(low) | u32::from(high) << 16;
         let salt_len = usize::from(c.u8().unwrap_or(0));
-        c.take(10);
+        // MariaDB's extended capabilities: the reserved part's last 4 bytes.
+        let extended = match c.take(10) {
+            Some(r) if offered & CLIENT_LONG_PASSWORD == 0 => u32::from_le_bytes([r[6], r[7], r[8], r[9]]),
+            _ => 0,
+        };
         if offered & CLIENT_SECURE_CONNECTION != 0 {
             let n = salt_len.saturating_sub(9).max(12);
             salt.extend_from_slice(c.take(n).unwrap_or(&[]));
@@ -146,6 +192,7 @@ impl BackendConn {
             salt,
             plugin,
             mariadb,
+            extended,
         })
     }
 
@@ -158,8 +205,13 @@ impl BackendConn {
         greeting: Greeting,
         secure: bool,
         socket: bool,
-        found_rows: bool,
+        asks: Asks,
     ) -> Result<(), ConnError> {
+        let Asks {
+            found_rows,
+            extended,
+            charset,
+        } = asks;
         let caps = greeting.caps(server, found_rows) | if secure { CLIENT_SSL } else { 0 };
         let Greeting { salt, mut plugin, .. } = greeting;
         if plugin.is_empty() {
@@ -178,8 +230,9 @@ impl BackendConn {
         w.begin();
         w.put_u32(caps);
         w.put_u32(MAX_PACKET as u32);
-        w.put_u8(DEFAULT_CHARSET);
-        w.put_zeros(23);
+        w.put_u8(charset);
+        w.put_zeros(19);
+        w.put_u32(extended);
         w.put_bytes(server.user.as_bytes());
         w.put_u8(0);
         if caps & CLIENT_PLUGIN_AUTH_LENENC_DATA != 0 {

@@ -41,6 +41,11 @@ pub struct Backend {
     url: DbUrl,
     /// Connections ask for CLIENT_FOUND_ROWS (the client did).
     found_rows: bool,
+    /// Connections ask for MARIADB_CLIENT_CACHE_METADATA (the client uses it, so
+    /// an execute's skipped column definitions can be relayed as skipped).
+    cached_metadata: bool,
+    /// The character set connections log in with (the client's).
+    charset: u8,
     conn: Option<BackendConn>,
     /// Counts the connections opened: a statement prepared on an earlier one is
     /// prepared again before it runs.
@@ -80,6 +85,19 @@ pub struct Statement {
     /// The backend holds the parameter types the client bound last (the last
     /// execute was forwarded as the client sent it).
     types_bound: bool,
+    /// The client may hold other column definitions for it than the backend sent
+    /// last (it was prepared again unseen, or the gateway answered an execute
+    /// itself): the next relayed result carries them even if the backend skips
+    /// them.
+    columns_unseen: bool,
+}
+
+impl Statement {
+    /// The gateway answered an execute of it itself: the client's column
+    /// definitions may no longer be the backend's.
+    pub fn columns_unseen(&mut self) {
+        self.columns_unseen = true;
+    }
 }
 
 impl Backend {
@@ -87,6 +105,8 @@ impl Backend {
         Backend {
             url,
             found_rows,
+            cached_metadata: false,
+            charset: crate::wire::DEFAULT_CHARSET,
             conn: None,
             generation: 0,
             fk_checks_off: false,
@@ -108,6 +128,15 @@ impl Backend {
         }
     }
 
+    /// Connections for a client's session: MARIADB_CLIENT_CACHE_METADATA asked
+    /// for when the client uses it (its executes' answers are relayed as sent),
+    /// and the client's character set, so results come in it as from the server.
+    pub fn for_client(mut self, cached_metadata: bool, charset: u8) -> Self {
+        self.cached_metadata = cached_metadata;
+        self.charset = charset;
+        self
+    }
+
     /// True when a pinned connection was lost.
     pub fn is_gone(&self) -> bool {
         self.gone
@@ -126,7 +155,7 @@ impl Backend {
         };
         match tokio::time::timeout(
             std::time::Duration::from_secs(10),
-            BackendConn::connect(server, self.found_rows),
+            BackendConn::connect(server, self.found_rows, self.cached_metadata, self.charset),
         )
         .await
         {
@@ -307,7 +336,7 @@ impl Backend {
             }
         };
         let outcome = match conn.query(sql).await {
-            Ok(()) => relay(conn, out).await,
+            Ok(()) => relay(conn, out, None).await,
             Err(e) => Err(Fail::Backend(e)),
         };
         self.settle(outcome, out).await
@@ -323,7 +352,13 @@ impl Backend {
     ) -> io::Result<()> {
         if stmt.generation != self.generation || self.conn.is_none() {
             match self.prepare(&stmt.sql).await {
-                Ok(fresh) => *stmt = fresh,
+                // The client never saw this prepare's column definitions.
+                Ok(fresh) => {
+                    *stmt = Statement {
+                        columns_unseen: true,
+                        ..fresh
+                    }
+                }
                 Err(e) => {
                     out.error(&e);
                     return Ok(());
@@ -345,9 +380,12 @@ impl Backend {
         };
         stmt.types_bound = matches!(params, Params::Raw(_));
         let outcome = match sent {
-            Ok(()) => relay(conn, out).await,
+            Ok(()) => relay(conn, out, Some(&stmt.columns[..]).filter(|_| stmt.columns_unseen)).await,
             Err(e) => Err(Fail::Backend(e)),
         };
+        if outcome.is_ok() {
+            stmt.columns_unseen = false;
+        }
         self.settle(outcome, out).await
     }
 
@@ -454,6 +492,7 @@ impl Backend {
                 columns: p.columns,
                 generation: self.generation,
                 types_bound: false,
+                columns_unseen: false,
             }),
             Err(e) => Err(self.fail(e)),
         }
@@ -505,7 +544,7 @@ async fn collect(conn: &mut BackendConn, replies: &mut Vec<Reply>) -> Result<(),
     loop {
         match conn.event().await? {
             Event::Ok { info, .. } => replies.push(Reply::Ok(info)),
-            Event::Columns(_) => {
+            Event::Columns { .. } => {
                 columns = Vec::new();
                 rows = Vec::new();
             }
@@ -547,7 +586,9 @@ impl From<io::Error> for Fail {
 /// and rows as the backend sent them; OK packets (rows affected, last insert id,
 /// warnings, info string) and the ends of result sets with the backend's status
 /// flags, in the client's framing (with or without `CLIENT_DEPRECATE_EOF`).
-async fn relay(conn: &mut BackendConn, out: &mut Output<'_>) -> Result<(), Fail> {
+/// `unseen`: the statement's column definitions, which the client may not hold,
+/// sent in place of any the backend skips.
+async fn relay(conn: &mut BackendConn, out: &mut Output<'_>, unseen: Option<&[ColumnDef]>) -> Result<(), Fail> {
     let mut columns_left = 0;
     loop {
         match conn.event().await? {
@@ -555,10 +596,16 @@ async fn relay(conn: &mut BackendConn, out: &mut Output<'_>) -> Result<(), Fail>
                 out.set_status(status);
                 out.ok(&info, more);
             }
-            Event::Columns(n) => {
-                columns_left = n;
-                out.begin_relayed_rows(n);
+            Event::Columns { count, follow: true } => {
+                columns_left = count;
+                out.begin_relayed_rows(count, true);
             }
+            Event::Columns { count, follow: false } => match unseen {
+                Some(columns) if columns.len() as u64 == count => out.begin_rows(columns),
+                // (A statement's column count cannot change while the
+                // backend skips its definitions.)
+                _ => out.begin_relayed_rows(count, false),
+            },
             Event::Column(p) => {
                 out.relay_column(p);
                 columns_left -= 1;

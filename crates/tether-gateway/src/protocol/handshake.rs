@@ -40,11 +40,18 @@ pub(super) async fn handshake<H: Handler>(
     stream: TcpStream,
     peer: SocketAddr,
     security: &Security,
-) -> io::Result<Option<(u32, Reader, Writer)>> {
+) -> io::Result<Option<LoggedIn>> {
     let (read, write) = stream::tcp(stream);
     let mut reader = PacketReader::new(read);
     let mut writer = PacketWriter::new(write);
-    let offered = SERVER_CAPABILITIES | if security.acceptor.is_some() { CLIENT_SSL } else { 0 };
+    let mut offered = SERVER_CAPABILITIES | if security.acceptor.is_some() { CLIENT_SSL } else { 0 };
+    // In front of MariaDB the greeting says MariaDB as MariaDB's does (no
+    // CLIENT_MYSQL), with the extended capabilities the gateway relays.
+    let mariadb = handler.server_version().to_ascii_lowercase().contains("mariadb");
+    let extended = if mariadb { MARIADB_CLIENT_CACHE_METADATA } else { 0 };
+    if mariadb {
+        offered &= !CLIENT_LONG_PASSWORD;
+    }
     let salt = handler.salt();
     writer.set_seq(0);
     writer.begin();
@@ -59,7 +66,8 @@ pub(super) async fn handshake<H: Handler>(
     writer.put_u16(SERVER_STATUS_AUTOCOMMIT);
     writer.put_u16((offered >> 16) as u16);
     writer.put_u8(salt.len() as u8 + 1);
-    writer.put_bytes(&[0; 10]);
+    writer.put_bytes(&[0; 6]);
+    writer.put_u32(extended);
     writer.put_bytes(&salt[8..]);
     writer.put_u8(0);
     writer.put_bytes(NATIVE_PASSWORD);
@@ -122,10 +130,20 @@ pub(super) async fn handshake<H: Handler>(
             return Ok(None);
         }
     }
-    handler.logged_in(login.capabilities & CLIENT_FOUND_ROWS != 0);
+    let cached_metadata = login.extended & extended & MARIADB_CLIENT_CACHE_METADATA != 0;
+    handler.logged_in(
+        login.capabilities & CLIENT_FOUND_ROWS != 0,
+        cached_metadata,
+        login.charset,
+    );
     write_ok(&mut writer, 0x00, &OkInfo::default(), SERVER_STATUS_AUTOCOMMIT);
     writer.flush().await?;
-    Ok(Some((login.capabilities & SERVER_CAPABILITIES, reader, writer)))
+    Ok(Some(LoggedIn {
+        capabilities: login.capabilities & SERVER_CAPABILITIES,
+        cached_metadata,
+        reader,
+        writer,
+    }))
 }
 
 /// Asks a client that answered with another plugin for a `mysql_native_password`
@@ -206,9 +224,23 @@ impl ChangeUser {
     }
 }
 
+/// A logged-in client: the capabilities in use and the connection's two sides.
+pub(super) struct LoggedIn {
+    pub capabilities: u32,
+    /// MARIADB_CLIENT_CACHE_METADATA is in use: an execute's column count is
+    /// followed by a byte saying whether the column definitions follow.
+    pub cached_metadata: bool,
+    pub reader: Reader,
+    pub writer: Writer,
+}
+
 /// A HandshakeResponse41.
 struct Login {
     capabilities: u32,
+    /// MariaDB's extended capabilities (none from a client that sets CLIENT_MYSQL).
+    extended: u32,
+    /// The character set (collation id) the client asked for.
+    charset: u8,
     user: String,
     auth: Vec<u8>,
     database: Option<String>,
@@ -224,7 +256,15 @@ impl Login {
         if capabilities & CLIENT_PROTOCOL_41 == 0 || (capabilities & CLIENT_SSL != 0) != secure {
             return None;
         }
-        c.take(4 + 1 + 23)?; // max packet size, character set, filler
+        // Max packet size, character set, filler; MariaDB's extended capabilities
+        // are the filler's last 4 bytes.
+        let fixed = c.take(4 + 1 + 23)?;
+        let charset = fixed[4];
+        let extended = if capabilities & CLIENT_LONG_PASSWORD == 0 {
+            u32::from_le_bytes([fixed[24], fixed[25], fixed[26], fixed[27]])
+        } else {
+            0
+        };
         let user = String::from_utf8_lossy(c.nul_str()).into_owned();
         let auth = if capabilities & CLIENT_PLUGIN_AUTH_LENENC_DATA != 0 {
             c.lenenc_bytes()?
@@ -247,6 +287,8 @@ impl Login {
         };
         Some(Login {
             capabilities,
+            extended,
+            charset,
             user,
             auth,
             database,

@@ -73,8 +73,11 @@ pub trait Handler: Send {
     /// The login succeeded (with its database selected). `found_rows`: the client
     /// asked for CLIENT_FOUND_ROWS (rows affected by an UPDATE or an ON DUPLICATE
     /// KEY UPDATE count the rows matched, not only those changed), which its backend
-    /// connections must then ask for too.
-    fn logged_in(&mut self, found_rows: bool);
+    /// connections must then ask for too; `cached_metadata`: it uses
+    /// MARIADB_CLIENT_CACHE_METADATA, which its backend connections ask for too;
+    /// `charset`: the character set it logged in with, which its backend
+    /// connections log in with (results come in it, as from the server itself).
+    fn logged_in(&mut self, found_rows: bool, cached_metadata: bool, charset: u8);
 }
 
 /// What one client connection may use.
@@ -131,7 +134,13 @@ pub async fn serve<H: Handler>(
     )
     .await
     .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no login within 10 s"))??;
-    let Some((capabilities, mut reader, mut writer)) = login else {
+    let Some(handshake::LoggedIn {
+        capabilities,
+        cached_metadata,
+        mut reader,
+        mut writer,
+    }) = login
+    else {
         return Ok(());
     };
     let deprecate_eof = capabilities & CLIENT_DEPRECATE_EOF != 0;
@@ -176,6 +185,7 @@ pub async fn serve<H: Handler>(
             deprecate_eof,
             multi_results,
             binary: false,
+            cached_metadata,
             status: &mut status,
             types: Vec::new(),
         };

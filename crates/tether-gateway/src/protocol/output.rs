@@ -22,6 +22,9 @@ pub struct Output<'a> {
     /// "more results".
     pub(super) multi_results: bool,
     pub(super) binary: bool,
+    /// The client uses MARIADB_CLIENT_CACHE_METADATA: in an execute's answer each
+    /// column count is followed by a byte saying whether definitions follow.
+    pub(super) cached_metadata: bool,
     /// The backend's last status flags (autocommit, in transaction), for the
     /// gateway's own OK packets.
     pub(super) status: &'a mut u16,
@@ -48,12 +51,25 @@ impl Output<'_> {
     }
 
     /// The column count of a result set relayed from the backend; its column
-    /// definitions follow through [`Self::relay_column`].
-    pub fn begin_relayed_rows(&mut self, count: u64) {
+    /// definitions follow through [`Self::relay_column`], or, when not `follow`
+    /// (the backend skipped them: the client holds them), none.
+    pub fn begin_relayed_rows(&mut self, count: u64, follow: bool) {
         self.w.begin();
         self.w.put_lenenc_int(count);
+        self.put_metadata_flag(follow);
         self.w.end();
         self.types.clear();
+        if !follow {
+            self.columns_done();
+        }
+    }
+
+    /// An execute's column count says whether the definitions follow, for a
+    /// client that uses MARIADB_CLIENT_CACHE_METADATA.
+    fn put_metadata_flag(&mut self, follow: bool) {
+        if self.binary && self.cached_metadata {
+            self.w.put_u8(u8::from(follow));
+        }
     }
 
     /// One column definition packet of the backend's, as it is. After the last,
@@ -86,6 +102,7 @@ impl Output<'_> {
     pub fn begin_rows(&mut self, columns: &[ColumnDef]) {
         self.w.begin();
         self.w.put_lenenc_int(columns.len() as u64);
+        self.put_metadata_flag(true);
         self.w.end();
         self.types.clear();
         for c in columns {

@@ -24,6 +24,14 @@ pub const CLIENT_CONNECT_ATTRS: u32 = 1 << 20;
 pub const CLIENT_PLUGIN_AUTH_LENENC_DATA: u32 = 1 << 21;
 pub const CLIENT_DEPRECATE_EOF: u32 = 1 << 24;
 
+/// MariaDB's extended capabilities (the upper 32 bits, sent in reserved bytes of
+/// both handshake packets when neither side sets CLIENT_LONG_PASSWORD, which
+/// MariaDB calls CLIENT_MYSQL): the server sends a prepared statement's column
+/// definitions with an execute's result only when they changed since it last sent
+/// them, and every column count of an execute's answer is followed by one byte
+/// saying whether they follow.
+pub const MARIADB_CLIENT_CACHE_METADATA: u32 = 1 << 4;
+
 /// What the gateway offers; a connection uses what both sides offer.
 pub const SERVER_CAPABILITIES: u32 = CLIENT_LONG_PASSWORD
     | CLIENT_FOUND_ROWS

@@ -11,6 +11,7 @@ mod disguised;
 mod heldout;
 mod limits;
 mod managed;
+mod metadata;
 mod online;
 mod online_acceptance;
 mod online_copy;

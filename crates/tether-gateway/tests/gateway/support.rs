@@ -166,11 +166,23 @@ impl Raw {
 
     /// Logged in to `db` as the test user, offering `capabilities`.
     pub fn login(addr: SocketAddr, capabilities: u32, db: &str) -> Raw {
+        Raw::login_extended(addr, capabilities, 0, db)
+    }
+
+    /// Logged in to `db` as the test user, offering `capabilities` and MariaDB's
+    /// `extended` capabilities (the filler's last 4 bytes; CLIENT_MYSQL not set).
+    pub fn login_extended(addr: SocketAddr, capabilities: u32, extended: u32, db: &str) -> Raw {
+        Raw::login_with(addr, capabilities, extended, 45, db)
+    }
+
+    /// [`Raw::login_extended`] with the character set (collation id) `charset`.
+    pub fn login_with(addr: SocketAddr, capabilities: u32, extended: u32, charset: u8, db: &str) -> Raw {
         let (mut raw, salt) = Raw::greeted(addr);
         let mut login = capabilities.to_le_bytes().to_vec();
         login.extend_from_slice(&(1u32 << 24).to_le_bytes());
-        login.push(45);
-        login.extend_from_slice(&[0; 23]);
+        login.push(charset);
+        login.extend_from_slice(&[0; 19]);
+        login.extend_from_slice(&extended.to_le_bytes());
         login.extend_from_slice(format!("{USER}\0").as_bytes());
         let scramble = tether_gateway::scramble(PASSWORD, &salt);
         login.push(scramble.len() as u8);
