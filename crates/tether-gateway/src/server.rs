@@ -80,8 +80,11 @@ impl Handler for Connection {
         self.session.use_keyspace(db).await
     }
 
-    async fn query(&mut self, sql: &str, out: &mut Output<'_>) -> std::io::Result<()> {
-        self.session.query(sql, out).await
+    async fn query(&mut self, sql: &[u8], out: &mut Output<'_>) -> std::io::Result<()> {
+        match std::str::from_utf8(sql) {
+            Ok(sql) => self.session.query(sql, out).await,
+            Err(_) => self.session.query_bytes(sql, out).await,
+        }
     }
 
     async fn prepare(&mut self, sql: &str) -> Result<PreparedInfo, ServerError> {

@@ -248,6 +248,76 @@ impl Session {
     /// A text query: answered by the gateway or forwarded, its results written to
     /// `out`. `Err` only when writing to the client fails.
     pub async fn query(&mut self, sql: &str, out: &mut Output<'_>) -> io::Result<()> {
+        self.query_as(sql, sql.as_bytes(), out).await
+    }
+
+    /// A text query whose bytes are not UTF-8. `_binary` strings of bytes (as
+    /// pymysql sends them) are read as hex literals, the same statement; else the
+    /// gateway reads a lossy view of it (for its first word, the keyspaces it
+    /// names) and forwards the bytes themselves, and refuses what it would have
+    /// to parse or run as text ([`Self::needs_utf8`]).
+    pub async fn query_bytes(&mut self, bytes: &[u8], out: &mut Output<'_>) -> io::Result<()> {
+        let backslash_escapes = !self
+            .keyspace
+            .as_ref()
+            .and_then(|ks| self.backends.get(&ks.spec.name))
+            .is_some_and(Backend::no_backslash_escapes);
+        if let Some(text) = crate::protocol::bytes::binary_strings_as_hex(bytes, backslash_escapes) {
+            return self.query_as(&text, bytes, out).await;
+        }
+        let view = String::from_utf8_lossy(bytes);
+        if let Some(e) = self.needs_utf8(&view, bytes, backslash_escapes).await {
+            self.report_status(out);
+            return out.replies(vec![Reply::Error(e)]).await;
+        }
+        self.query_as(&view, bytes, out).await
+    }
+
+    /// Why a query that is not UTF-8 (`view`: lossy) cannot run through the
+    /// gateway: it would have to parse or run its text, not only forward it (a
+    /// write it plans, DDL of a keyspace whose FKs it follows, statements it reads
+    /// or runs itself, statements hidden from its first word); `None`: forwarded.
+    /// A write of a managed keyspace is forwarded when its bytes that are not UTF-8
+    /// are values (in strings) and the planner has no FK work for it.
+    async fn needs_utf8(&self, view: &str, bytes: &[u8], backslash_escapes: bool) -> Option<ServerError> {
+        let command = Command::of(view);
+        let ks = self.keyspace.as_ref();
+        let mode = ks.map(|ks| ks.mode());
+        let what = match command {
+            _ if comments::may_have(view) => "an executable comment",
+            _ if route::disguise(skip_comments(view), true).is_some() => {
+                "SET STATEMENT ... FOR, EXECUTE IMMEDIATE or PREPARE ... FROM"
+            }
+            Command::Ddl { .. } if mode != Some(FkMode::Unmanaged) || self.ddl_strategy == DdlStrategy::Online => {
+                "DDL in a keyspace whose foreign keys the gateway follows"
+            }
+            Command::Write if mode == Some(FkMode::Managed) && self.fk_checks => {
+                let ks = ks.expect("a mode is a keyspace's");
+                let no_fk_work = !ks.spec.sharded
+                    && crate::protocol::bytes::not_utf8_only_in_strings(bytes, backslash_escapes)
+                    && match ks.plan(skip_comments(view)).await {
+                        Ok((_, Analysis::Plan(plan))) => plan.is_passthrough(),
+                        Ok((_, Analysis::Forward)) => true,
+                        _ => false,
+                    };
+                if no_fk_work {
+                    return None;
+                }
+                "a write of a managed keyspace with foreign-key work"
+            }
+            Command::SetFkChecks(_) | Command::SetFkChecksSomehow => "a SET of foreign_key_checks",
+            Command::Online(_) | Command::OnlineInvalid(_) | Command::ExplainFk(_) => "a statement of the gateway's",
+            _ => return None,
+        };
+        Some(ServerError::gateway(format!(
+            "tether gateway: the statement is not valid UTF-8, and the gateway must read it ({what}): \
+             send it in UTF-8 (SET NAMES utf8mb4), with binary data as _binary'...' or X'...' literals"
+        )))
+    }
+
+    /// [`Self::query`] of `sql`, forwarded (when the gateway has nothing to do
+    /// with it) as `raw`: its bytes as the client sent them.
+    async fn query_as(&mut self, sql: &str, raw: &[u8], out: &mut Output<'_>) -> io::Result<()> {
         let mut after = match self.look(sql, true).await {
             Ok(after) => after,
             Err(e) => {
@@ -259,8 +329,8 @@ impl Session {
             // `EXECUTE IMMEDIATE 'write'`: planned as the write sent alone.
             return Box::pin(self.query(&text, out)).await;
         }
-        let done = match self.route(sql).await {
-            Route::Forward(ks) => self.backend(&ks).forward_query(sql, out).await,
+        let done = match self.route(sql, raw).await {
+            Route::Forward(ks) => self.backend(&ks).forward_query(raw, out).await,
             Route::Answered(replies) => {
                 self.report_status(out);
                 out.replies(replies).await
@@ -285,7 +355,7 @@ impl Session {
     /// Decides what a text query is, from its [`Command`]. The common case (a
     /// statement for an unmanaged keyspace, or a read) costs a look at its first
     /// word, no parsing.
-    async fn route(&mut self, sql: &str) -> Route {
+    async fn route(&mut self, sql: &str, raw: &[u8]) -> Route {
         let command = Command::of(sql);
         match command {
             Command::Use(name) => {
@@ -393,7 +463,7 @@ impl Session {
                 }
                 Route::Answered(replies)
             }
-            Command::Ddl { may_create_fk } => Route::Answered(self.ddl(&ks, sql, may_create_fk).await),
+            Command::Ddl { may_create_fk } => Route::Answered(self.ddl(&ks, sql, raw, may_create_fk).await),
             // A statement in an executable comment may be a write the server runs.
             Command::Write | Command::Other
                 if ks.mode() == FkMode::Managed
@@ -876,7 +946,7 @@ impl Session {
         parent.then(|| managed::load_replace_refusal(&ks.spec.name, &table))
     }
 
-    async fn ddl(&mut self, ks: &Arc<Keyspace>, sql: &str, may_create_fk: bool) -> Vec<Reply> {
+    async fn ddl(&mut self, ks: &Arc<Keyspace>, sql: &str, raw: &[u8], may_create_fk: bool) -> Vec<Reply> {
         if ks.mode() == FkMode::Disallow && may_create_fk {
             if let Some(fk) = ddl::created_foreign_key(sql) {
                 return vec![Reply::Error(ddl::disallowed(&ks.spec.name, &fk))];
@@ -894,7 +964,7 @@ impl Session {
             }
             return vec![reply];
         }
-        let replies = self.backend(ks).query(sql).await;
+        let replies = self.backend(ks).query(raw).await;
         if !replies.iter().any(|r| matches!(r, Reply::Error(_))) {
             for piece in guard::statements(sql) {
                 let name = &ks.spec.name;
@@ -1244,6 +1314,16 @@ impl Session {
             return Ok(());
         }
         if planned && self.fk_checks {
+            // Placeholders counted as the backend counted them: in the code of the
+            // executable comments it runs, not in those it skips.
+            let backslash_escapes = !self.backend(&ks).no_backslash_escapes();
+            let sql = match ks.as_run(&sql, backslash_escapes).await {
+                Ok(sql) => sql,
+                Err(e) => {
+                    out.error(&e);
+                    return Ok(());
+                }
+            };
             let text = params.values().and_then(|values| managed::inline_params(&sql, &values));
             let Some(text) = text else {
                 out.error(&ServerError::new(

@@ -172,9 +172,9 @@ impl BackendConn {
     }
 
     /// Sends a text query; its answer follows through [`Self::event`].
-    pub async fn query(&mut self, sql: &str) -> Result<(), ConnError> {
+    pub async fn query<S: AsRef<[u8]> + ?Sized>(&mut self, sql: &S) -> Result<(), ConnError> {
         self.begin_command(COM_QUERY).await?;
-        self.writer.put_bytes(sql.as_bytes());
+        self.writer.put_bytes(sql.as_ref());
         self.send(true).await
     }
 

@@ -327,7 +327,7 @@ impl Backend {
 
     /// Runs a client's text query, relaying every result to the client as it
     /// arrives: the passthrough path, nothing decoded but the end of each result.
-    pub async fn forward_query(&mut self, sql: &str, out: &mut Output<'_>) -> io::Result<()> {
+    pub async fn forward_query<S: AsRef<[u8]> + ?Sized>(&mut self, sql: &S, out: &mut Output<'_>) -> io::Result<()> {
         let conn = match self.conn().await {
             Ok(c) => c,
             Err(e) => {
@@ -410,7 +410,7 @@ impl Backend {
     }
 
     /// Runs a client's text query and collects every result.
-    pub async fn query(&mut self, sql: &str) -> Vec<Reply> {
+    pub async fn query<S: AsRef<[u8]> + ?Sized>(&mut self, sql: &S) -> Vec<Reply> {
         let conn = match self.conn().await {
             Ok(c) => c,
             Err(e) => return vec![Reply::Error(e)],

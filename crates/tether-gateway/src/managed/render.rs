@@ -57,37 +57,65 @@ pub(super) fn literal(v: &Value, c: &ColumnDef) -> String {
     }
 }
 
-/// `sql` with each `?` placeholder (outside quotes and comments) replaced by its
-/// parameter as an SQL literal; `None` when the counts differ.
+/// `sql` with each `?` placeholder replaced by its parameter as an SQL literal;
+/// `None` when the counts differ. A `?` is a placeholder where the server's lexer
+/// reads one: outside strings and quoted identifiers (backslash escapes read as
+/// escapes: managed writes refuse NO_BACKSLASH_ESCAPES) and outside comments
+/// (`-- `, `#`, `/* */`); the code of an executable comment (`/*! */`,
+/// `/*M! */`) is read as code, whatever its version: the caller resolves them for
+/// the backend first (`Keyspace::as_run`). Everything but the placeholders is
+/// kept as it is.
 pub fn inline_params(sql: &str, params: &[Value]) -> Option<String> {
+    use crate::comments::after_quoted;
+    let b = sql.as_bytes();
+    let find = |from: usize, what: &[u8]| {
+        b.get(from..)
+            .and_then(|rest| rest.windows(what.len()).position(|w| w == what))
+            .map(|p| p + from)
+    };
     let mut out = String::with_capacity(sql.len() + params.len() * 8);
     let mut next = params.iter();
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' | '"' | '`' => {
-                out.push(c);
-                while let Some(d) = chars.next() {
-                    out.push(d);
-                    if d == '\\' && c != '`' {
-                        if let Some(e) = chars.next() {
-                            out.push(e);
-                        }
-                    } else if d == c {
-                        if chars.peek() == Some(&c) {
-                            if let Some(e) = chars.next() {
-                                out.push(e);
-                            }
-                        } else {
-                            break;
-                        }
-                    }
-                }
+    // Start of the text not yet copied to `out`.
+    let mut copied = 0;
+    // Executable comments open around the position (their `*/` closes them).
+    let mut open = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"' | b'`') => i = after_quoted(b, i, q, q != b'`'),
+            b'#' => i = find(i, b"\n").unwrap_or(b.len()),
+            b'-' if b.get(i + 1) == Some(&b'-')
+                && b.get(i + 2)
+                    .is_none_or(|c| c.is_ascii_whitespace() || c.is_ascii_control()) =>
+            {
+                i = find(i, b"\n").unwrap_or(b.len())
             }
-            '?' => out.push_str(&value_literal(next.next()?)),
-            _ => out.push(c),
+            b'*' if open > 0 && b.get(i + 1) == Some(&b'/') => {
+                open -= 1;
+                i += 2;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => match (b.get(i + 2), b.get(i + 3)) {
+                (Some(b'!'), _) => {
+                    open += 1;
+                    i += 3;
+                }
+                (Some(b'M'), Some(b'!')) => {
+                    open += 1;
+                    i += 4;
+                }
+                // A plain comment (hints too): ends at the first `*/`.
+                _ => i = find(i + 2, b"*/").map_or(b.len(), |end| end + 2),
+            },
+            b'?' => {
+                out.push_str(&sql[copied..i]);
+                out.push_str(&value_literal(next.next()?));
+                i += 1;
+                copied = i;
+            }
+            _ => i += 1,
         }
     }
+    out.push_str(&sql[copied..]);
     if next.next().is_some() {
         return None;
     }
@@ -127,5 +155,50 @@ mod tests {
         );
         assert_eq!(inline_params("SELECT ?", &[]), None);
         assert_eq!(inline_params("SELECT 1", &[Value::Null]), None);
+    }
+
+    #[test]
+    fn inlines_parameters_outside_comments() {
+        let one = [Value::Int(1)];
+        let run = |sql: &str| inline_params(sql, &one);
+        assert_eq!(
+            run("DELETE FROM p /* the customer's row */ WHERE id = ?").as_deref(),
+            Some("DELETE FROM p /* the customer's row */ WHERE id = 1")
+        );
+        assert_eq!(
+            run("DELETE FROM p /* which one? */ WHERE id = ?").as_deref(),
+            Some("DELETE FROM p /* which one? */ WHERE id = 1")
+        );
+        assert_eq!(
+            run("DELETE FROM p -- it's this one?\nWHERE id = ?").as_deref(),
+            Some("DELETE FROM p -- it's this one?\nWHERE id = 1")
+        );
+        assert_eq!(
+            run("DELETE FROM p # isn't it?\r\nWHERE id = ?").as_deref(),
+            Some("DELETE FROM p # isn't it?\r\nWHERE id = 1")
+        );
+        // `--` not followed by a space is two minus signs.
+        assert_eq!(
+            run("UPDATE p SET v = 1--? WHERE 0").as_deref(),
+            Some("UPDATE p SET v = 1--1 WHERE 0")
+        );
+        // A hint is a comment; an executable comment's code has placeholders.
+        assert_eq!(
+            run("DELETE /*+ no? */ FROM p WHERE id = ?").as_deref(),
+            Some("DELETE /*+ no? */ FROM p WHERE id = 1")
+        );
+        assert_eq!(
+            run("DELETE FROM p WHERE id = /*!50000 ? */ /* ? */").as_deref(),
+            Some("DELETE FROM p WHERE id = /*!50000 1 */ /* ? */")
+        );
+        assert_eq!(
+            run("DELETE FROM p WHERE id = /*M! '*/?' + */ ?").as_deref(),
+            Some("DELETE FROM p WHERE id = /*M! '*/?' + */ 1")
+        );
+        // Multi-byte text around placeholders is kept.
+        assert_eq!(
+            run("UPDATE p SET v = 'é?' /* ü? */ WHERE id = ?").as_deref(),
+            Some("UPDATE p SET v = 'é?' /* ü? */ WHERE id = 1")
+        );
     }
 }

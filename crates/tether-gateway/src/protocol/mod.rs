@@ -16,6 +16,7 @@
 //! (a long result set every 64 KiB), and result sets stream from the backend, their
 //! column definitions and rows relayed as the backend encoded them: see [`Output`].
 
+pub(crate) mod bytes;
 mod handshake;
 pub(crate) mod multi;
 mod output;
@@ -48,8 +49,9 @@ pub trait Handler: Send {
     fn authenticate(&self, user: &str, salt: &[u8], response: &[u8]) -> bool;
     fn init_db(&mut self, db: &str) -> impl Future<Output = Result<(), ServerError>> + Send;
     /// Runs a text query, writing its answer (results, OK packets, an error) to `out`.
-    /// An `Err` is a failure to write to the client and ends the connection.
-    fn query(&mut self, sql: &str, out: &mut Output<'_>) -> impl Future<Output = io::Result<()>> + Send;
+    /// An `Err` is a failure to write to the client and ends the connection. `sql`
+    /// is in the client's character set: not always UTF-8.
+    fn query(&mut self, sql: &[u8], out: &mut Output<'_>) -> impl Future<Output = io::Result<()>> + Send;
     fn prepare(&mut self, sql: &str) -> impl Future<Output = Result<PreparedInfo, ServerError>> + Send;
     /// Executes prepared statement `id` with `params` as the client sent them.
     fn execute(
@@ -191,16 +193,13 @@ pub async fn serve<H: Handler>(
         };
         match command {
             COM_QUIT => return Ok(()),
-            COM_QUERY => match std::str::from_utf8(body) {
-                Ok(sql) if multi_statements => handler.query(sql, &mut out).await?,
-                // One statement only: a second is refused, and what follows the
-                // first `;` (comments) is not sent, or the backend, which runs
-                // several, would answer it as another (empty) statement.
-                Ok(sql) => match multi::split(sql) {
-                    (_, Some(second)) => out.error(&multi::syntax_error(sql, second)),
-                    (end, None) => handler.query(&sql[..end], &mut out).await?,
-                },
-                Err(_) => out.error(&not_utf8("statement")),
+            COM_QUERY if multi_statements => handler.query(body, &mut out).await?,
+            // One statement only: a second is refused, and what follows the first
+            // `;` (comments) is not sent, or the backend, which runs several,
+            // would answer it as another (empty) statement.
+            COM_QUERY => match multi::split_bytes(body) {
+                (_, Some(second)) => out.error(&multi::syntax_error(body, second)),
+                (end, None) => handler.query(&body[..end], &mut out).await?,
             },
             COM_INIT_DB => match std::str::from_utf8(body) {
                 Ok(db) => match handler.init_db(db).await {

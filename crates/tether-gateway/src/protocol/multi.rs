@@ -9,11 +9,23 @@ use crate::reply::ServerError;
 /// and `;`. Compound statements (`CREATE PROCEDURE ... BEGIN ...; ... END`, `BEGIN
 /// NOT ATOMIC`) are one statement for MariaDB and are not split.
 pub fn split(sql: &str) -> (usize, Option<usize>) {
-    let lower = sql.trim_start().to_ascii_lowercase();
-    if (lower.starts_with("create") && lower.contains("begin")) || lower.starts_with("begin not atomic") {
-        return (sql.len(), None);
+    split_bytes(sql.as_bytes())
+}
+
+/// [`split`] of a query's bytes, whatever their character set (one whose
+/// multi-byte characters hold no ASCII bytes).
+pub fn split_bytes(b: &[u8]) -> (usize, Option<usize>) {
+    let lower = b.trim_ascii_start().to_ascii_lowercase();
+    if (lower.starts_with(b"create") && lower.windows(5).any(|w| w == b"begin"))
+        || lower.starts_with(b"begin not atomic")
+    {
+        return (b.len(), None);
     }
-    let b = sql.as_bytes();
+    let find = |from: usize, what: &[u8]| {
+        b.get(from..)
+            .and_then(|rest| rest.windows(what.len()).position(|w| w == what))
+            .map(|p| p + from)
+    };
     let mut i = 0;
     let mut first: Option<usize> = None;
     while i < b.len() {
@@ -33,11 +45,11 @@ pub fn split(sql: &str) -> (usize, Option<usize>) {
                 i += 1;
             }
             b'/' if b.get(i + 1) == Some(&b'*') && b.get(i + 2) != Some(&b'!') => {
-                i = sql[i + 2..].find("*/").map_or(b.len(), |end| i + 2 + end + 2);
+                i = find(i + 2, b"*/").map_or(b.len(), |end| end + 2);
             }
-            b'#' => i = sql[i..].find('\n').map_or(b.len(), |end| i + end + 1),
+            b'#' => i = find(i, b"\n").map_or(b.len(), |end| end + 1),
             b'-' if b.get(i + 1) == Some(&b'-') && b.get(i + 2).is_none_or(u8::is_ascii_whitespace) => {
-                i = sql[i..].find('\n').map_or(b.len(), |end| i + end + 1);
+                i = find(i, b"\n").map_or(b.len(), |end| end + 1);
             }
             b';' => {
                 first.get_or_insert(i);
@@ -52,14 +64,14 @@ pub fn split(sql: &str) -> (usize, Option<usize>) {
             }
         }
     }
-    (first.unwrap_or(sql.len()), None)
+    (first.unwrap_or(b.len()), None)
 }
 
 /// MariaDB's answer to a second statement without multi-statements: error 1064
 /// near the second statement, with its line.
-pub fn syntax_error(sql: &str, at: usize) -> ServerError {
-    let near: String = sql[at..].chars().take(80).collect();
-    let line = sql[..at].matches('\n').count() + 1;
+pub fn syntax_error(sql: &[u8], at: usize) -> ServerError {
+    let near: String = String::from_utf8_lossy(&sql[at..]).chars().take(80).collect();
+    let line = sql[..at].iter().filter(|&&c| c == b'\n').count() + 1;
     ServerError::new(
         1064,
         "42000",
@@ -86,7 +98,7 @@ mod tests {
         assert_eq!(split("SELECT 1 ;\n'x'"), (9, Some(11)));
         let procedure = "CREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END";
         assert_eq!(split(procedure), (procedure.len(), None));
-        let e = syntax_error("SELECT 1;\nSELECT 2", 10);
+        let e = syntax_error(b"SELECT 1;\nSELECT 2", 10);
         assert_eq!(e.code, 1064);
         assert!(e.message.ends_with("near 'SELECT 2' at line 2"), "{}", e.message);
     }

@@ -308,15 +308,31 @@ pub fn decode_params(c: &mut Cursor<'_>, stmt: &mut StatementParams) -> Option<V
     if types.len() != n {
         return None;
     }
+    // As MariaDB (sql_prepare.cc, insert_params): long data for a parameter of a
+    // type that takes none (numbers, dates, DECIMAL, BIT, JSON) fails the
+    // execution; the packet's types stay bound and the long data is dropped.
+    let refused = types
+        .iter()
+        .enumerate()
+        .any(|(i, &(t, _))| stmt.long_data.contains_key(&(i as u16)) && !takes_long_data(t));
+    if refused {
+        if let Some(types) = new_types {
+            stmt.types = types;
+        }
+        stmt.long_data.clear();
+        return None;
+    }
     let mut values = Vec::with_capacity(n);
     let mut long = Vec::new();
     for (i, &(t, unsigned)) in types.iter().enumerate() {
-        if is_null(bitmap, i) {
+        // A parameter with long data takes it whatever its NULL bit says, and its
+        // value is not in the packet.
+        if stmt.long_data.contains_key(&(i as u16)) {
+            long.push(i);
             values.push(Value::Null);
             continue;
         }
-        if stmt.long_data.contains_key(&(i as u16)) {
-            long.push(i);
+        if is_null(bitmap, i) {
             values.push(Value::Null);
             continue;
         }
@@ -333,6 +349,15 @@ pub fn decode_params(c: &mut Cursor<'_>, stmt: &mut StatementParams) -> Option<V
     // Long data of a statement is used by one execution only.
     stmt.long_data.clear();
     Some(values)
+}
+
+/// A parameter of type `t` may get its value from COM_STMT_SEND_LONG_DATA: the
+/// string types MariaDB 10.11 accepts it for (VARCHAR, ENUM, SET, the BLOBs,
+/// VAR_STRING, STRING, GEOMETRY), found by sending it with each type.
+fn takes_long_data(t: u8) -> bool {
+    const TYPE_VARCHAR: u8 = 15;
+    const TYPE_ENUM: u8 = 247;
+    t == TYPE_VARCHAR || t >= TYPE_ENUM
 }
 
 /// Parameter `i` is NULL in COM_STMT_EXECUTE's bitmap.
@@ -616,5 +641,33 @@ mod tests {
             panic!("decoded");
         };
         assert_eq!(values, vec![Value::UInt(9), Value::Bytes(b"long".to_vec())]);
+    }
+
+    #[test]
+    fn long_data_wins_over_the_null_bit_and_needs_a_string_type() {
+        let mut stmt = StatementParams {
+            count: 2,
+            ..Default::default()
+        };
+        // NULL bit set on the parameter with long data: the long data is its value.
+        stmt.add_long_data(1, b"hello", 1 << 20);
+        let packet = [0b10, 1, TYPE_TINY, 0, TYPE_VAR_STRING, 0, 7];
+        let Some(Params::Decoded(values)) = read_params(&packet, &mut stmt) else {
+            panic!("decoded");
+        };
+        assert_eq!(values, vec![Value::Int(7), Value::Bytes(b"hello".to_vec())]);
+        // Long data for a numeric parameter: refused, and the long data dropped.
+        stmt.add_long_data(1, b"2", 1 << 20);
+        let packet = [0, 1, TYPE_TINY, 0, TYPE_LONG, 0, 7];
+        assert!(read_params(&packet, &mut stmt).is_none());
+        assert!(stmt.long_data.is_empty());
+        // The types bound before decide when the packet has none.
+        stmt.add_long_data(1, b"2", 1 << 20);
+        assert!(read_params(&[0, 0, 7], &mut stmt).is_none());
+        // BLOB, ENUM, GEOMETRY take it; DECIMAL, JSON, BIT do not.
+        assert!([15, 247, 248, 252, 253, 254, 255].into_iter().all(takes_long_data));
+        assert!(![0, 16, 245, 246, TYPE_DATETIME, TYPE_DOUBLE]
+            .into_iter()
+            .any(takes_long_data));
     }
 }

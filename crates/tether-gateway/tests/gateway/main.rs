@@ -19,6 +19,7 @@ mod online_review;
 mod online_safety;
 mod passthrough;
 mod prepared;
+mod protocol_r13;
 mod pymysql;
 mod refresh;
 mod review12;

@@ -80,17 +80,27 @@ fn types_bound_once_rebound_null_and_after_long_data_or_a_reconnect() {
         cell(&execute(&mut raw, id, 0, 0b01, &[], &[255])).as_deref(),
         Some("N|255")
     );
-    // Long data for the first parameter: that execute is decoded and sent with
-    // types of the gateway's own ...
+    // Long data for the first parameter, bound as a string (MariaDB takes long
+    // data for string types only): that execute is decoded and sent with types
+    // of the gateway's own ...
     let mut long = id.to_le_bytes().to_vec();
     long.extend_from_slice(&0u16.to_le_bytes());
     long.extend_from_slice(b"long");
     raw.command(0x18, &long);
-    assert_eq!(cell(&execute(&mut raw, id, 0, 0, &[], &[9])).as_deref(), Some("long|9"));
+    let string_tiny = [(TYPE_VAR_STRING, 0), (TYPE_TINY, UNSIGNED)];
+    assert_eq!(
+        cell(&execute(&mut raw, id, 0, 0, &string_tiny, &[9])).as_deref(),
+        Some("long|9")
+    );
     // ... so the next one, without types, must get the client's put back in.
-    let values = [1.5f64.to_le_bytes().to_vec(), vec![3]].concat();
+    let values = [lenenc("ab"), vec![3]].concat();
     assert_eq!(
         cell(&execute(&mut raw, id, 0, 0, &[], &values)).as_deref(),
+        Some("ab|3")
+    );
+    let values = [1.5f64.to_le_bytes().to_vec(), vec![3]].concat();
+    assert_eq!(
+        cell(&execute(&mut raw, id, 0, 0, &double_tiny, &values)).as_deref(),
         Some("1.5|3")
     );
     // A backend connection lost and reopened: the statement is prepared again
