@@ -247,6 +247,7 @@ pub fn resolve(
                     })));
                 }
                 canonical_spec(&parent.spec, child_col).map_err(|e| on_column(schema, &c, e))?;
+                same_values_on_child(schema, &fk, &p, &parent, &c, child_col)?;
                 if let Some(f) = in_force.get_mut(&c) {
                     // The same transformer as the parent's: the child takes the parent's
                     // canonical form and root, and passes them on again.
@@ -291,6 +292,7 @@ pub fn resolve(
                     reason: e.to_string(),
                 }))
             })?;
+            same_values_on_child(schema, &fk, &p, &parent, &c, child_col)?;
             in_force.insert(
                 c.clone(),
                 InForce {
@@ -342,6 +344,34 @@ pub fn resolve(
         }
     }
     Ok(out)
+}
+
+/// The parent's transformer, run on the child column `c` through `fk`, must give equal
+/// keys equal values although the two column types read them differently (another
+/// scale, another width): refused, naming the FK and both types, where it would not.
+fn same_values_on_child(
+    schema: &Schema,
+    fk: &str,
+    p: &ColumnRef,
+    parent: &InForce,
+    c: &ColumnRef,
+    child_col: &Column,
+) -> Result<(), TransformError> {
+    let Some(root_col) = column(schema, &parent.root) else {
+        return Ok(());
+    };
+    match crate::registry::differs_on_child(&parent.spec, root_col, child_col) {
+        None => Ok(()),
+        Some(reason) => Err(TransformError::Fk(Box::new(FkConflict::DoesNotFitChild {
+            foreign_key: fk.to_string(),
+            child_table: show(schema, &c.0),
+            child_column: c.1.clone(),
+            parent_table: show(schema, &p.0),
+            parent_column: p.1.clone(),
+            parent_spec: parent.spec.to_string(),
+            reason,
+        }))),
+    }
 }
 
 /// A transformed FK column `c` (in force `f`, set by the user as `own`) and its parent
