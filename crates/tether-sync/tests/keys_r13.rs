@@ -343,3 +343,44 @@ fn percent_samples_the_same_decimal_and_char_keys_on_every_engine() {
     assert_eq!(sampled(&my), from_pg, "MariaDB");
     assert_eq!(sampled(&lite), from_pg, "SQLite");
 }
+
+/// The same class through a key map (`generate_*`): new values are looked up by the
+/// child's key as read, so a `datetime` child of a `datetime(3)` parent would miss them
+/// (orphans, exit 4): refused by the plan, naming the FK and both types; the same types
+/// copy fine.
+#[test]
+fn a_key_map_to_a_child_that_reads_its_keys_otherwise_is_refused() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "create table slot(at datetime(3) primary key, label varchar(10));
+         create table visit(id int primary key, slot_at datetime);
+         create table visit3(id int primary key, slot_at datetime(3));
+         insert into slot values ('2024-01-01 10:00:00','a'),('2024-01-02 11:00:00','b');
+         insert into visit values (1,'2024-01-01 10:00:00'),(2,'2024-01-02 11:00:00');
+         insert into visit3 values (1,'2024-01-01 10:00:00'),(2,'2024-01-02 11:00:00');",
+    );
+    let dest = TestDb::create(Engine::Mysql);
+    let job = |child: &str| {
+        job_into(
+            &src,
+            &dest,
+            &format!(
+                "[tables]\ninclude = [\"slot\", \"{child}\"]\n\
+                 [[virtual_foreign_keys]]\ntable = \"{child}\"\ncolumns = [\"slot_at\"]\nreferenced_table = \"slot\"\n\
+                 [transform.slot]\nat = {{ kind = \"generate_date_shift\", max_days = 30 }}\n"
+            ),
+        )
+    };
+    let e = sync(&job("visit")).expect_err("refused").to_string();
+    assert!(
+        e.contains("foreign key `visit_slot_at_vfk`: visit.slot_at inherits generate_date_shift")
+            && e.contains("visit.slot_at (datetime) reads the keys of slot.at (datetime(3)) as other text"),
+        "{e}"
+    );
+    let report = sync(&job("visit3")).expect("same type");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(
+        one(&dest, "select count(*) from visit3 v join slot s on s.at = v.slot_at"),
+        "2"
+    );
+}
