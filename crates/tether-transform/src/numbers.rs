@@ -320,11 +320,7 @@ pub(crate) fn build_noise(o: &mut Opts, column: &Column) -> Result<Box<dyn Kerne
             if column_scale.is_some_and(|c| s as u32 > c) {
                 return Err(o.bad(
                     "scale",
-                    format!(
-                        "{s} digits after the point do not fit {} (a noised key must give its children the \
-                         values it gets itself)",
-                        column.normalized_type
-                    ),
+                    format!("{s} digits after the point do not fit {}", column.normalized_type),
                 ));
             }
             Some(s as usize)
