@@ -121,11 +121,19 @@ pub fn cmp_key(a: &[Value], b: &[Value]) -> Ordering {
         .unwrap_or(Ordering::Equal)
 }
 
-/// FNV-1a over the key's text: stable across runs, platforms and releases.
-fn stable_hash(key: &[Value]) -> u64 {
+/// FNV-1a over the key's text: stable across runs, platforms and releases. Each value is
+/// first put in its column type's canonical form (`types`, by position; see
+/// `tether_transform::canonical`), so the same key read from another engine (a decimal
+/// as `1.50`, `1.500000` or SQLite's `1`, a blank-padded `char(n)`, a timestamp's
+/// fraction with trailing zeros) hashes alike: the same rows on every engine.
+fn stable_hash(key: &[Value], types: &[Option<&tether_schema::DataType>]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for v in key {
-        for b in v.display().bytes().chain(std::iter::once(0xff)) {
+    for (i, v) in key.iter().enumerate() {
+        let canonical = match types.get(i).copied().flatten() {
+            Some(ty) => tether_transform::canonical_value(v, ty),
+            None => v.clone(),
+        };
+        for b in canonical.display().bytes().chain(std::iter::once(0xff)) {
             h ^= b as u64;
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
@@ -968,15 +976,21 @@ pub async fn compute_with(
         if let Some(p) = target.percent {
             let threshold = (p * 10_000.0).round() as u64;
             let mut key = Vec::new();
+            let row_types: Vec<_> = st
+                .columns
+                .iter()
+                .map(|c| st.table.column(c).map(|c| &c.normalized_type))
+                .collect();
+            let key_types: Vec<_> = st.key_idx.iter().map(|&i| row_types[i]).collect();
             rows.retain(|r| {
                 fill(&mut key, r, &st.key_idx);
                 // A loose row by its whole value: rows sharing a NULL key are sampled
                 // one by one.
-                let hashed = match st.is_loose(&key) {
-                    true => r.as_slice(),
-                    false => key.as_slice(),
+                let (hashed, types) = match st.is_loose(&key) {
+                    true => (r.as_slice(), row_types.as_slice()),
+                    false => (key.as_slice(), key_types.as_slice()),
                 };
-                stable_hash(hashed) % 1_000_000 < threshold
+                stable_hash(hashed, types) % 1_000_000 < threshold
             });
             if let Some(limit) = target.limit {
                 rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));

@@ -96,9 +96,20 @@ fn format_date(days: i64, out: &mut String) -> bool {
     true
 }
 
+#[derive(Clone, Copy, PartialEq)]
+enum Unit {
+    Day,
+    Second,
+}
+
 struct DateShift {
     max_days: i64,
     keep_order: bool,
+    /// `keep_order`: what the monotone offset is counted in, recorded from the column the
+    /// spec was set on (days on a date, seconds on a timestamp), so a timestamp column
+    /// referencing a date column moves its midnights to the date's new days; `None` on a
+    /// text column (by each value's shape).
+    unit: Option<Unit>,
     key: Option<Key>,
     sign: i64,
 }
@@ -145,6 +156,12 @@ impl Kernel for DateShift {
         };
         let mut out = String::with_capacity(s.len());
         let ok = match (self.keep_order, p.time) {
+            (true, Some((secs, sep))) if self.unit == Some(Unit::Day) => {
+                let ok = format_date(p.days + self.monotone_offset(p.days, self.max_days), &mut out);
+                use std::fmt::Write;
+                let _ = write!(out, "{sep}{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+                ok
+            }
             (true, Some((secs, sep))) => {
                 let max_units = self.max_days * 86_400;
                 let x = p.days * 86_400 + secs;
@@ -203,9 +220,31 @@ pub(crate) fn build_date_shift(o: &mut Opts, column: &Column) -> Result<Box<dyn 
         return Err(o.bad("max_days", "must be 1 to 36500"));
     }
     let keep_order = o.bool("keep_order", false)?;
+    let mut unit = None;
+    if keep_order {
+        let default = match &column.normalized_type {
+            DataType::Date => Some("day"),
+            DataType::Timestamp { .. } => Some("second"),
+            _ => None,
+        };
+        if let Some(default) = default {
+            unit = Some(match o.choice("unit", &["day", "second"], default)?.as_str() {
+                "day" => Unit::Day,
+                _ if column.normalized_type == DataType::Date => {
+                    return Err(o.bad(
+                        "unit",
+                        "a date column moves by whole days: `second` (the unit of a timestamp column's \
+                         order-keeping shift) cannot be kept on it",
+                    ))
+                }
+                _ => Unit::Second,
+            });
+        }
+    }
     Ok(Box::new(DateShift {
         max_days,
         keep_order,
+        unit,
         key: None,
         sign: 1,
     }))

@@ -195,6 +195,24 @@ pub enum FkConflict {
         key: String,
         parent: String,
     },
+
+    #[error(
+        "foreign key `{foreign_key}`: {table}.{column} inherits {spec} from {root}; {reason}, so children \
+         take its new values from a key map looked up by the value as read, and {table}.{column} ({child_type}) \
+         reads the keys of {root_key} ({root_type}) as other text: give both columns one type, or use a \
+         transformer on {root} that depends on the key value alone"
+    )]
+    KeyMapTypes {
+        foreign_key: String,
+        table: String,
+        column: String,
+        child_type: String,
+        root: String,
+        root_key: String,
+        root_type: String,
+        spec: String,
+        reason: String,
+    },
 }
 
 impl TransformError {

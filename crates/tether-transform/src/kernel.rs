@@ -4,6 +4,7 @@
 
 use tether_schema::{Column, DataType, Value};
 
+use crate::canonical::Canon;
 use crate::error::TransformError;
 use crate::fit::Fit;
 use crate::keyed::{Key, Rng};
@@ -39,6 +40,9 @@ pub(crate) struct KernelTransformer {
     pub(crate) max_len: Option<usize>,
     pub(crate) truncate: bool,
     pub(crate) fit: Fit,
+    /// The column type's canonical form: the draw is keyed by the canonical value, so
+    /// equal values read as other text (another type of an FK, another engine) agree.
+    pub(crate) canon: Canon,
 }
 
 impl Transformer for KernelTransformer {
@@ -49,8 +53,9 @@ impl Transformer for KernelTransformer {
         let mut rng = if self.random {
             Rng::fresh()
         } else {
-            self.key.rng_for(value)
+            self.key.rng_for(&self.canon.key(value))
         };
+        let value = &*self.canon.input(value);
         let mut out = self.kernel.produce(value, &mut rng)?;
         if self.reroll {
             let mut tries = 0;

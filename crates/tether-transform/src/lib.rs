@@ -37,6 +37,7 @@
 //! assert_eq!(t.apply(&Value::Null, &RowView::EMPTY).unwrap(), Value::Null);
 //! ```
 
+pub mod canonical;
 pub mod error;
 pub mod feistel;
 pub mod fit;
@@ -58,6 +59,7 @@ mod person;
 mod text;
 mod words;
 
+pub use canonical::canonical_value;
 pub use error::{FkConflict, TransformError};
 pub use feistel::Permutation;
 pub use fit::{coerce, fits};

@@ -225,6 +225,10 @@ struct Noise {
     min: Option<f64>,
     max: Option<f64>,
     int_range: Option<(i128, i128)>,
+    /// Digits kept after the point (the `scale` option: the decimal column's scale, 0 on
+    /// an integer column); `None` (text and float columns) keeps the input's own.
+    scale: Option<usize>,
+    out: Out,
 }
 
 impl Noise {
@@ -237,30 +241,52 @@ impl Noise {
 impl Kernel for Noise {
     fn produce(&self, input: &Value, rng: &mut Rng) -> Result<Value, TransformError> {
         let factor = 1.0 + (rng.unit() * 2.0 - 1.0) * self.relative;
-        match input {
-            Value::Int(_) | Value::UInt(_) => {
-                let x = as_i128(input).unwrap_or(0) as f64;
-                let mut v = self.clamp((x * factor).round()) as i128;
-                if let Some((lo, hi)) = self.int_range {
-                    v = v.clamp(lo, hi);
-                }
-                Ok(int_value(v))
-            }
-            Value::Float(f) => Ok(Value::Float(self.clamp(f * factor))),
+        let (x, own_digits) = match input {
+            Value::Int(_) | Value::UInt(_) => (as_i128(input).unwrap_or(0) as f64, Some(0)),
+            Value::Float(f) => (*f, None),
             Value::Text(t) => {
                 let Ok(x) = t.trim().parse::<f64>() else {
                     return Err(TransformError::bad_input("noise", input, "not a number"));
                 };
-                let scale = t.trim().split_once('.').map_or(0, |(_, f)| f.len());
-                Ok(Value::Text(format!("{:.*}", scale, self.clamp(x * factor))))
+                (x, Some(t.trim().split_once('.').map_or(0, |(_, f)| f.len())))
             }
-            other => Err(TransformError::bad_input("noise", other, "not a number")),
-        }
+            other => return Err(TransformError::bad_input("noise", other, "not a number")),
+        };
+        // The column's scale when it has one, not the digits the value was read with: a
+        // key read as `1.5000` from a child column and `1.50` from its parent (or `1`
+        // from SQLite) gets the parent's output.
+        let digits = self.scale.or(own_digits);
+        Ok(match self.out {
+            Out::Int => {
+                let mut v = self.clamp((x * factor).round()) as i128;
+                if let Some((lo, hi)) = self.int_range {
+                    v = v.clamp(lo, hi);
+                }
+                int_value(v)
+            }
+            Out::Float => {
+                let v = self.clamp(x * factor);
+                Value::Float(match self.scale {
+                    Some(d) => {
+                        let p = 10f64.powi(d as i32);
+                        (v * p).round() / p
+                    }
+                    None => v,
+                })
+            }
+            Out::Text => {
+                let v = self.clamp(x * factor);
+                match digits {
+                    Some(d) => Value::Text(format!("{:.*}", d, v)),
+                    None => Value::Text(v.to_string()),
+                }
+            }
+        })
     }
 }
 
 pub(crate) fn build_noise(o: &mut Opts, column: &Column) -> Result<Box<dyn Kernel>, TransformError> {
-    let _ = out_kind(o, column, true)?;
+    let out = out_kind(o, column, true)?;
     let relative = o.float("relative")?.unwrap_or(0.1);
     o.record("relative", relative);
     if !(relative > 0.0 && relative <= 10.0) {
@@ -275,10 +301,43 @@ pub(crate) fn build_noise(o: &mut Opts, column: &Column) -> Result<Box<dyn Kerne
         DataType::Int { bytes, unsigned } => Some(int_range(bytes, unsigned)),
         _ => None,
     };
+    // The output's digits after the point are part of the function: a child key of
+    // another scale (decimal(12,4) referencing decimal(10,2), a decimal referencing an
+    // integer) inherits the parent's and computes the parent's values.
+    let column_scale = match column.normalized_type {
+        DataType::Int { .. } => Some(0),
+        DataType::Decimal {
+            precision: Some(_),
+            scale,
+        } => Some(scale.unwrap_or(0)),
+        // Unbounded `numeric`: no scale of its own (see `resolve` for its children).
+        DataType::Decimal { scale, .. } => scale,
+        _ => None,
+    };
+    let scale = match o.int("scale")? {
+        Some(s) if !(0..=30).contains(&s) => return Err(o.bad("scale", "must be 0 to 30")),
+        Some(s) => {
+            if column_scale.is_some_and(|c| s as u32 > c) {
+                return Err(o.bad(
+                    "scale",
+                    format!("{s} digits after the point do not fit {}", column.normalized_type),
+                ));
+            }
+            Some(s as usize)
+        }
+        None => {
+            if let Some(c) = column_scale {
+                o.record("scale", c as i64);
+            }
+            column_scale.map(|c| c as usize)
+        }
+    };
     Ok(Box::new(Noise {
         relative,
         min,
         max,
         int_range,
+        scale,
+        out,
     }))
 }

@@ -232,6 +232,36 @@ pub fn key_map_reason(spec: &TransformSpec, column: &Column) -> Result<Option<&'
     build_inner(spec, column, &Seed::new("canonical"), &ctx).map(|(t, _)| t.key_map_reason())
 }
 
+/// Why `spec` (canonical, as set on a referenced column of type `parent`) would not give
+/// a column of type `child` referencing it the parent's outputs for equal keys, or
+/// `None`. The draw is keyed by the canonical value (see [`crate::canonical`]), so what
+/// is left is a kind whose output follows the spelling of its input: `noise` keeps the
+/// digits after the point of each value unless `scale` fixes them (the canonical spec
+/// of an integer or a decimal column of declared scale does), `scramble` keeps the
+/// value's shape.
+pub(crate) fn differs_on_child(spec: &TransformSpec, parent: &Column, child: &Column) -> Option<String> {
+    use tether_schema::DataType;
+    let (p, c) = (&parent.normalized_type, &child.normalized_type);
+    let same_class = std::mem::discriminant(p) == std::mem::discriminant(c) || (p.is_text() && c.is_text());
+    match alias(&spec.kind) {
+        "noise" if !spec.options.contains_key("scale") => match p {
+            DataType::Decimal { .. } => Some(format!(
+                "noise keeps each value's own digits after the point on {p}, which has no declared scale, so \
+                 equal keys written with other digits (1.5, 1.50) get other values; set `scale` on the parent"
+            )),
+            _ if !same_class => Some(format!(
+                "noise on {p} keeps each value's own digits, which {c} reads with other digits; set `scale` on \
+                 the parent"
+            )),
+            _ => None,
+        },
+        "scramble" if !(p == c || (p.is_text() && c.is_text())) => Some(format!(
+            "scramble keeps the shape of each value as read, and {p} and {c} spell equal values differently"
+        )),
+        _ => None,
+    }
+}
+
 /// Extra inputs some kinds need from the integration.
 #[derive(Debug, Default, Clone)]
 pub struct BuildContext {
@@ -401,6 +431,7 @@ fn build_inner(
         max_len,
         truncate,
         fit: Fit::of(column),
+        canon: crate::canonical::Canon::of(&column.normalized_type),
     };
     Ok((Box::new(t), canonical))
 }

@@ -247,6 +247,7 @@ pub fn resolve(
                     })));
                 }
                 canonical_spec(&parent.spec, child_col).map_err(|e| on_column(schema, &c, e))?;
+                same_values_on_child(schema, &fk, &p, &parent, &c, child_col)?;
                 if let Some(f) = in_force.get_mut(&c) {
                     // The same transformer as the parent's: the child takes the parent's
                     // canonical form and root, and passes them on again.
@@ -291,6 +292,7 @@ pub fn resolve(
                     reason: e.to_string(),
                 }))
             })?;
+            same_values_on_child(schema, &fk, &p, &parent, &c, child_col)?;
             in_force.insert(
                 c.clone(),
                 InForce {
@@ -342,6 +344,34 @@ pub fn resolve(
         }
     }
     Ok(out)
+}
+
+/// The parent's transformer, run on the child column `c` through `fk`, must give equal
+/// keys equal values although the two column types read them differently (another
+/// scale, another width): refused, naming the FK and both types, where it would not.
+fn same_values_on_child(
+    schema: &Schema,
+    fk: &str,
+    p: &ColumnRef,
+    parent: &InForce,
+    c: &ColumnRef,
+    child_col: &Column,
+) -> Result<(), TransformError> {
+    let Some(root_col) = column(schema, &parent.root) else {
+        return Ok(());
+    };
+    match crate::registry::differs_on_child(&parent.spec, root_col, child_col) {
+        None => Ok(()),
+        Some(reason) => Err(TransformError::Fk(Box::new(FkConflict::DoesNotFitChild {
+            foreign_key: fk.to_string(),
+            child_table: show(schema, &c.0),
+            child_column: c.1.clone(),
+            parent_table: show(schema, &p.0),
+            parent_column: p.1.clone(),
+            parent_spec: parent.spec.to_string(),
+            reason,
+        }))),
+    }
 }
 
 /// A transformed FK column `c` (in force `f`, set by the user as `own`) and its parent
@@ -451,6 +481,7 @@ fn key_maps(
                 }
             }
             let (key, columns) = map_key(schema, in_force, fk_pairs, &c, reason)?;
+            spelled_alike(schema, f, &c, &key, &columns, reason)?;
             vias.insert(
                 c,
                 Via::KeyMap {
@@ -482,6 +513,65 @@ fn key_maps(
     }
     vias.extend(roots);
     Ok(vias)
+}
+
+/// A key map is looked up by the child's key values as read: each column of the child's
+/// key must read equal values as the root's key column does (the same type, integers of
+/// any width, varchar and text, decimals of one scale). Otherwise (`datetime` under
+/// `datetime(3)`, a `date` under a `timestamp`, decimals of other scales, `char(n)`
+/// under `varchar`) its rows would miss the map: refused, naming the FK and both types.
+fn spelled_alike(
+    schema: &Schema,
+    f: &InForce,
+    c: &ColumnRef,
+    key: &[String],
+    columns: &[String],
+    reason: &str,
+) -> Result<(), TransformError> {
+    use tether_schema::DataType;
+    let alike = |a: &Column, b: &Column| match (&a.normalized_type, &b.normalized_type) {
+        // MariaDB's datetime(3) reads `.000` where datetime reads none.
+        (DataType::Timestamp { .. }, DataType::Timestamp { .. }) => {
+            a.normalized_type == b.normalized_type && a.engine_type.eq_ignore_ascii_case(&b.engine_type)
+        }
+        (DataType::Int { .. }, DataType::Int { .. }) => true,
+        (DataType::Varchar { .. } | DataType::Text, DataType::Varchar { .. } | DataType::Text) => true,
+        (
+            DataType::Decimal {
+                precision: Some(_),
+                scale: s,
+            },
+            DataType::Decimal {
+                precision: Some(_),
+                scale: t,
+            },
+        ) => s.unwrap_or(0) == t.unwrap_or(0),
+        (x, y) => x == y,
+    };
+    for (k, col) in key.iter().zip(columns) {
+        let (Some(rk), Some(cc)) = (
+            column(schema, &(f.root.0.clone(), k.clone())),
+            column(schema, &(c.0.clone(), col.clone())),
+        ) else {
+            continue;
+        };
+        if alike(rk, cc) {
+            continue;
+        }
+        let foreign_key = f.from.as_ref().map(|(fk, _)| fk.clone()).unwrap_or_default();
+        return Err(TransformError::Fk(Box::new(FkConflict::KeyMapTypes {
+            foreign_key,
+            table: show(schema, &c.0),
+            column: col.clone(),
+            child_type: cc.engine_type.clone(),
+            root: format!("{}.{}", show(schema, &f.root.0), f.root.1),
+            root_key: format!("{}.{k}", show(schema, &f.root.0)),
+            root_type: rk.engine_type.clone(),
+            spec: f.spec.to_string(),
+            reason: reason.to_string(),
+        })));
+    }
+    Ok(())
 }
 
 /// The root key a key-map column's map is keyed by, and the columns of its own table that

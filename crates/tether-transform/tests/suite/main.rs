@@ -4,6 +4,7 @@
 
 mod common;
 mod js;
+mod keys_r13;
 mod kinds;
 mod properties;
 mod resolve;
