@@ -334,7 +334,7 @@ mod tests {
     }
 
     #[test]
-    fn a_zero_date_default_is_no_postgres_or_sqlite_default_with_its_reason() {
+    fn a_zero_date_default_is_no_postgres_default_with_its_reason() {
         let zero = "'0000-00-00 00:00:00'";
         assert_eq!(
             translate(zero, &ts(false), Engine::Postgres),
