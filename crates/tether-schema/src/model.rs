@@ -232,6 +232,34 @@ impl fmt::Display for FkAction {
 }
 
 impl Schema {
+    /// Why foreign key `fk` of table `t` cannot work, naming what it lacks (`w has no
+    /// column nope`, `1 column paired with 2`): a column its parent (or `t`) does not
+    /// have, or another number of referenced columns than its own. SQLite takes both
+    /// declarations without checking them, then refuses every write to `t` once foreign
+    /// keys are on ("foreign key mismatch"). None for a usable key, and for one whose
+    /// parent is not in this database (reported where the key is left out).
+    pub fn foreign_key_fault(&self, t: &Table, fk: &ForeignKey) -> Option<String> {
+        let parent = self.table(&fk.referenced_name())?;
+        // SQLite's names (and MariaDB's column names) are without case.
+        let named = |table: &Table, column: &str| match self.engine {
+            crate::Engine::Postgres => table.column(column).is_some(),
+            _ => table.columns.iter().any(|c| c.name.eq_ignore_ascii_case(column)),
+        };
+        for (table, columns) in [(t, &fk.columns), (parent, &fk.referenced_columns)] {
+            if let Some(c) = columns.iter().find(|c| !named(table, c)) {
+                return Some(format!("{} has no column {c}", self.display_name(&table.table_name())));
+            }
+        }
+        let (own, referenced) = (fk.columns.len(), fk.referenced_columns.len());
+        (own != referenced).then(|| match referenced {
+            0 => format!("its {own} column(s) reference no column (the parent has no primary key)"),
+            _ => format!(
+                "{own} column{} paired with {referenced}",
+                if own == 1 { "" } else { "s" }
+            ),
+        })
+    }
+
     pub fn table(&self, name: &TableName) -> Option<&Table> {
         self.tables
             .iter()

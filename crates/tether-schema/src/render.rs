@@ -133,8 +133,14 @@ pub fn text(schema: &Schema, graph: &FkGraph) -> String {
             for fk in t.foreign_keys.iter().filter(|f| f.columns.contains(&c.name)) {
                 let parent = schema.display_name(&fk.referenced_name());
                 let kind = if fk.is_virtual { "FK (virtual)" } else { "FK" };
+                // A key the database took without checking it (SQLite) says why it
+                // cannot work.
+                let fault = schema
+                    .foreign_key_fault(t, fk)
+                    .map(|f| format!(" UNUSABLE: {f}"))
+                    .unwrap_or_default();
                 badges.push(format!(
-                    "{kind} -> {parent}({}) ON DELETE {} ON UPDATE {} [{}]",
+                    "{kind} -> {parent}({}) ON DELETE {} ON UPDATE {} [{}]{fault}",
                     fk.referenced_columns.join(", "),
                     fk.on_delete,
                     fk.on_update,

@@ -69,6 +69,35 @@ impl DataType {
     }
 }
 
+/// The declared `(precision, scale)` of a decimal type name as the engine spells it
+/// (`numeric(5,-2)`, `NUMERIC(3, 5)`), signs kept; None without both.
+pub fn declared_decimal(type_name: &str) -> Option<(i64, i64)> {
+    let open = type_name.find('(')?;
+    let close = type_name[open..].find(')')? + open;
+    let mut args = type_name[open + 1..close].split(',').map(|a| a.trim().parse::<i64>());
+    match (args.next(), args.next(), args.next()) {
+        (Some(Ok(p)), Some(Ok(s)), None) => Some((p, s)),
+        _ => None,
+    }
+}
+
+/// The decimal type that holds every value of a declared `numeric(precision, scale)`.
+/// PostgreSQL 15 takes a scale above the precision (`numeric(3,5)` holds 0.00123) or
+/// below zero (`numeric(5,-2)` holds 1234500, rounded to hundreds), which other engines
+/// refuse or read as another type: `decimal(5,5)` and `decimal(7,0)` hold those values.
+pub fn decimal_holding(precision: i64, scale: i64) -> DataType {
+    let digits = |n: i64| u32::try_from(n.max(1)).unwrap_or(u32::MAX);
+    let (p, s) = if scale < 0 {
+        (precision - scale, 0)
+    } else {
+        (precision.max(scale), scale)
+    };
+    DataType::Decimal {
+        precision: Some(digits(p)),
+        scale: Some(u32::try_from(s).unwrap_or(u32::MAX)),
+    }
+}
+
 /// The MariaDB/MySQL name of an integer type of `bytes` bytes (the model's neutral
 /// spelling too): `tinyint`, `smallint`, `mediumint`, `int`, `bigint`.
 pub fn int_name(bytes: u8) -> &'static str {
@@ -250,6 +279,20 @@ mod tests {
             let text = t.to_string();
             assert_eq!(text.parse::<DataType>().unwrap(), t, "{text}");
         }
+    }
+
+    #[test]
+    fn a_decimal_of_odd_scale_becomes_one_holding_its_values() {
+        assert_eq!(declared_decimal("numeric(5,-2)"), Some((5, -2)));
+        assert_eq!(declared_decimal("NUMERIC(3, 5)"), Some((3, 5)));
+        assert_eq!(declared_decimal("numeric(7)"), None);
+        let dec = |p, s| DataType::Decimal {
+            precision: Some(p),
+            scale: Some(s),
+        };
+        assert_eq!(decimal_holding(5, -2), dec(7, 0));
+        assert_eq!(decimal_holding(3, 5), dec(5, 5));
+        assert_eq!(decimal_holding(10, 2), dec(10, 2));
     }
 
     #[test]

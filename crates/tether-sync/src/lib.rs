@@ -83,6 +83,7 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     phases.done("connect, refuse overlaps, introspect the source and (meanwhile) the destinations");
     virtual_fk::apply(&mut schema, &job.virtual_fks)?;
     let (mut plan, rules) = plan::build(job, &schema, &url.to_string(), &shown)?;
+    schema_plan::refuse_unusable_fks(&plan, &schema)?;
     plan.unchecked = unchecked;
     phases.done("plan");
     check_source_queries(job, &plan, &rules, &schema, &mut source).await?;

@@ -53,7 +53,7 @@ fn parsed(engine: Engine, sql: &str) -> DataType {
 /// The type column `c` of the created table `model` gets on `dest` (as `CREATE TABLE`
 /// writes it: the model's own type there, the source's on the same engine, else the
 /// engine's type for the neutral one).
-fn created_type(source: Engine, dest: Engine, model: &Table, c: &Column) -> (String, DataType) {
+pub(super) fn created_type(source: Engine, dest: Engine, model: &Table, c: &Column) -> (String, DataType) {
     if let Some(sql) = model.extras.column_types.get(&c.name) {
         return (sql.clone(), parsed(dest, sql));
     }

@@ -250,6 +250,7 @@ pub(super) fn cross_engine(
                 });
             }
         } else {
+            let mut declared = c.engine_type.clone();
             if let Some(Underneath::Base(base)) = t
                 .extras
                 .user_types
@@ -258,6 +259,11 @@ pub(super) fn cross_engine(
                 .and_then(|ty| underneath(source, ty))
             {
                 c.normalized_type = tether_connect::types::postgres(&base);
+                declared = base;
+            }
+            let odd_scale = odd_decimal(&declared, &c.normalized_type);
+            if let Some(ty) = &odd_scale {
+                c.normalized_type = ty.clone();
             }
             let keyed = t.primary_key.contains(&c.name)
                 || t.unique_keys.iter().any(|u| u.columns.contains(&c.name))
@@ -316,7 +322,10 @@ pub(super) fn cross_engine(
                         .because(why),
                 );
             } else if to != c.engine_type {
-                let mut item = SchemaItem::new("column", &col, Action::Mapped).between(&c.engine_type, to);
+                let mut item = SchemaItem::new("column", &col, Action::Mapped).between(&c.engine_type, &to);
+                if let Some(why) = decimal_room(&declared, odd_scale.is_some(), &c.normalized_type, dest) {
+                    item = item.because(why);
+                }
                 // A SQLite FK column declared as another kind than its parent's key has
                 // the parent's type (see the introspection).
                 if source.engine == Engine::Sqlite && tether_connect::types::sqlite(&c.engine_type) != c.normalized_type
@@ -356,8 +365,8 @@ pub(super) fn cross_engine(
                 });
                 continue;
             }
-            match translate_default(&def, &c.normalized_type, dest) {
-                Some(to) => {
+            match super::defaults::translate(&def, &c.normalized_type, dest) {
+                Ok(to) => {
                     let item = if to == def {
                         SchemaItem::new("default", &col, Action::Created)
                     } else {
@@ -366,9 +375,17 @@ pub(super) fn cross_engine(
                     report.push(item);
                     c.default = Some(to);
                 }
-                None => report.push(SchemaItem::new("default", &col, Action::Skipped).because(format!(
+                Err(None) => report.push(SchemaItem::new("default", &col, Action::Skipped).because(format!(
                     "`{def}` is {from}'s SQL with no known equivalent on {}",
                     dest.name()
+                ))),
+                // A value the column cannot hold there would fail the whole CREATE TABLE.
+                Err(Some(why)) => report.push(SchemaItem::new("default", &col, Action::Skipped).because(format!(
+                    "{why}; the column there has no default{}",
+                    match c.nullable {
+                        true => "",
+                        false => ", so an INSERT must give it",
+                    }
                 ))),
             }
         }
@@ -665,6 +682,49 @@ fn not_numbered(t: &Table, c: &Column, dest: Engine) -> Option<String> {
             c.name
         )
     })
+}
+
+/// The decimal type holding every value of a column declared `declared` (its neutral
+/// type `ty`) where the declaration has a scale above its precision or below zero
+/// (PostgreSQL 15), which other engines refuse (MariaDB's 1427) or would read as a
+/// narrower type; None for any other column.
+fn odd_decimal(declared: &str, ty: &DataType) -> Option<DataType> {
+    if !matches!(ty, DataType::Decimal { .. }) {
+        return None;
+    }
+    let (p, s) = tether_schema::types::declared_decimal(declared)?;
+    (s < 0 || s > p).then(|| tether_schema::types::decimal_holding(p, s))
+}
+
+/// Why a decimal column's type on `dest` differs from the declared one beyond its
+/// spelling: widened to hold every value of an odd scale (`widened`), or cut to the 65
+/// digits (30 after the point) MariaDB/MySQL keep, where a value needing more is
+/// refused, naming its row.
+fn decimal_room(declared: &str, widened: bool, ty: &DataType, dest: Engine) -> Option<String> {
+    let DataType::Decimal {
+        precision: Some(p),
+        scale,
+    } = ty
+    else {
+        return None;
+    };
+    let s = scale.unwrap_or(0);
+    let mut why = Vec::new();
+    if widened {
+        why.push(format!(
+            "{declared} holds values of up to {p} digits, {s} of them after the point; {} refuses or narrows \
+             that declaration",
+            dest.name()
+        ));
+    }
+    if dest == Engine::Mysql && (*p > 65 || s > 30) {
+        why.push(
+            "mysql keeps at most 65 digits, 30 of them after the point: a value needing more is refused, naming \
+             its row"
+                .to_string(),
+        );
+    }
+    (!why.is_empty()).then(|| why.join("; "))
 }
 
 /// The collation clause that makes a text column compare without case on `dest`.

@@ -5,9 +5,11 @@
 //! the reason. Pure: `tether plan` prints it before anything is written, and the
 //! executor creates the tables from the same models.
 
+mod defaults;
 mod fit;
 mod items;
 
+pub use defaults::translate_default;
 pub use fit::fit_transforms;
 
 use items::{cross_engine, same_engine_items};
@@ -121,6 +123,32 @@ pub struct Destinations {
     pub text_bytes: std::collections::HashMap<TableName, std::collections::BTreeMap<String, u64>>,
 }
 
+/// Refuses a job copying a table with a foreign key that cannot work (a column its
+/// parent lacks, another number of columns on each side: SQLite takes such a declaration
+/// without checking it), naming the table, the key and the column, before anything is
+/// written: no destination could create or check it, and a SQLite copy would refuse
+/// every row of the table.
+pub fn refuse_unusable_fks(plan: &crate::plan::Plan, source: &Schema) -> Result<(), crate::error::SyncError> {
+    for tp in &plan.tables {
+        for fk in tp.table.foreign_keys.iter().filter(|f| !f.is_virtual) {
+            if let Some(fault) = source.foreign_key_fault(&tp.table, fk) {
+                let table = source.display_name(&tp.table.table_name());
+                return Err(crate::error::SyncError::Plan(format!(
+                    "table {table}: foreign key {} ({}) references {}({}): {fault}; {} refuses every write to such a \
+                     table once foreign keys are on; fix or drop the key in the source, or leave {table} out in \
+                     [tables]",
+                    fk.name,
+                    fk.columns.join(", "),
+                    source.display_name(&fk.referenced_name()),
+                    fk.referenced_columns.join(", "),
+                    source.engine.name(),
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Where a source table lands on a destination engine: PostgreSQL keeps schemas; other
 /// engines flatten `schema.table` outside the default schema to `schema_table`.
 pub fn destination_name(source: &Schema, t: &TableName, dest: Engine) -> TableName {
@@ -164,6 +192,7 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
         distinct_index_names(&mut out, source.engine, dest, existing);
     }
     if !same_engine && dest == Engine::Mysql {
+        parent_types_for_fk_columns(source, tables, &mut out, existing);
         distinct_fk_names(&mut out, source.engine, existing);
     }
     let d = tether_connect::dialect_of(dest);
@@ -281,6 +310,92 @@ fn distinct_index_names(out: &mut SchemaReport, from: Engine, dest: Engine, exis
         }
     }
     out.objects.extend(renamed);
+}
+
+/// MariaDB/MySQL (InnoDB) compare a foreign key's columns by their stored forms:
+/// between numbers, dates or times of different types (`decimal(12,2)` and
+/// `decimal(10,2)`, `int` and `decimal`, `date` and `datetime(6)`, `datetime` and
+/// `datetime(6)`) they refuse the key (errno 150) or take it and then match no child
+/// row with its parent (1452), where PostgreSQL and SQLite compare the values. Each FK
+/// column of a created table takes its parent column's type as the parent has it there
+/// (created by the job, or found on the destination), down chains of FKs too; every
+/// child value is one of its parent's, so the parent's type holds it. Text columns are
+/// left alone (their lengths may differ there).
+fn parent_types_for_fk_columns(source: &Schema, tables: &JobTables, out: &mut SchemaReport, existing: &Schema) {
+    let fixed = |ty: &DataType| {
+        matches!(
+            ty,
+            DataType::Boolean
+                | DataType::Int { .. }
+                | DataType::Decimal { .. }
+                | DataType::Float { .. }
+                | DataType::Date
+                | DataType::Time
+                | DataType::Timestamp { .. }
+                | DataType::Bits { .. }
+        )
+    };
+    // `int(11)` is `int`; a `datetime` is not a `datetime(6)`.
+    let same = |a: &(String, DataType), b: &(String, DataType)| match (&a.1, &b.1) {
+        (DataType::Int { .. } | DataType::Boolean, _) => a.1 == b.1,
+        _ => a.0.replace(' ', "").eq_ignore_ascii_case(&b.0.replace(' ', "")),
+    };
+    // A chain of n tables settles in n rounds; a cycle's types settle or stop here.
+    for _ in 0..=out.models.len() {
+        let mut changed = false;
+        for i in 0..out.models.len() {
+            let fks = out.models[i].foreign_keys.clone();
+            for fk in &fks {
+                let parent_name = fk.referenced_name();
+                for (child, referenced) in fk.columns.iter().zip(&fk.referenced_columns) {
+                    let parent = match out.models.iter().find(|m| m.table_name() == parent_name) {
+                        Some(m) => m
+                            .column(referenced)
+                            .map(|c| fit::created_type(source.engine, Engine::Mysql, m, c)),
+                        None => existing
+                            .table(&parent_name)
+                            .and_then(|t| t.column(referenced))
+                            .map(|c| (c.engine_type.clone(), tether_connect::types::mysql(&c.engine_type))),
+                    };
+                    let model = &out.models[i];
+                    let Some((parent, column)) = parent.zip(model.column(child)) else {
+                        continue;
+                    };
+                    let own = fit::created_type(source.engine, Engine::Mysql, model, column);
+                    if !fixed(&parent.1) || !fixed(&own.1) || same(&parent, &own) {
+                        continue;
+                    }
+                    let shown = out.create[i].clone();
+                    let declared = tables
+                        .iter()
+                        .find(|(name, _)| *name == shown)
+                        .and_then(|(_, t)| t.column(child))
+                        .map_or_else(|| own.0.clone(), |c| c.engine_type.clone());
+                    let model = &mut out.models[i];
+                    model.extras.column_types.insert(child.clone(), parent.0.clone());
+                    if let Some(c) = model.columns.iter_mut().find(|c| &c.name == child) {
+                        c.normalized_type = parent.1.clone();
+                    }
+                    let name = format!("{shown}.{child}");
+                    let item = SchemaItem::new("column", &name, Action::Mapped)
+                        .between(declared, parent.0.clone())
+                        .because(format!(
+                            "the type of {}.{referenced}, which it references: mysql refuses a foreign key between \
+                             numbers, dates or times of different types, or matches no row through it",
+                            fk.referenced_table
+                        ));
+                    match out.objects.iter_mut().find(|o| o.kind == "column" && o.name == name) {
+                        Some(o) => *o = item,
+                        None => out.objects.push(item),
+                    }
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
 }
 
 /// MariaDB/MySQL keep foreign key names per database (a second one is errno 121) and
@@ -411,80 +526,6 @@ fn enum_labels(source: &Schema, t: &Table, c: &Column) -> Option<Vec<String>> {
         rest = &body[end..];
     }
     Some(labels)
-}
-
-/// A default in the source engine's SQL, said in the destination's, when both mean the
-/// same: literals, booleans, the current date and time. `None`: no translation.
-pub fn translate_default(expr: &str, ty: &DataType, dest: Engine) -> Option<String> {
-    let d: &dyn Dialect = tether_connect::dialect_of(dest);
-    let e = expr.trim();
-    let lower = e.to_ascii_lowercase();
-    let now = [
-        "now()",
-        "current_timestamp",
-        "current_timestamp()",
-        "transaction_timestamp()",
-        "localtimestamp",
-        "statement_timestamp()",
-    ];
-    let mut base = lower.split("::").next().unwrap_or(&lower).trim();
-    while let Some(inner) = base.strip_prefix('(').and_then(|b| b.strip_suffix(')')) {
-        base = inner.trim();
-    }
-    if now.contains(&base) || base.starts_with("current_timestamp(") {
-        return Some(d.now_default(ty));
-    }
-    if base == "current_date" || base == "curdate()" {
-        return Some(d.today_default());
-    }
-    if base == "true" || base == "false" {
-        return Some(d.literal(&tether_connect::Value::Bool(base == "true")));
-    }
-    // A bit literal of a MariaDB `bit(n)` column, b'101': the number elsewhere.
-    if let (DataType::Bits { .. }, Some(bits)) = (ty, base.strip_prefix("b'").and_then(|b| b.strip_suffix('\''))) {
-        return u64::from_str_radix(bits, 2).ok().map(|n| n.to_string());
-    }
-    // A quoted literal, with or without a PostgreSQL cast: 'abc'::text.
-    if let Some(rest) = e.strip_prefix('\'') {
-        let mut value = String::new();
-        let mut chars = rest.chars().peekable();
-        while let Some(ch) = chars.next() {
-            if ch == '\'' {
-                if chars.peek() == Some(&'\'') {
-                    chars.next();
-                    value.push('\'');
-                    continue;
-                }
-                let tail: String = chars.collect();
-                if !(tail.is_empty() || tail.starts_with("::")) {
-                    return None;
-                }
-                if *ty == DataType::Boolean {
-                    return match value.as_str() {
-                        "t" | "true" | "1" => Some(d.literal(&tether_connect::Value::Bool(true))),
-                        "f" | "false" | "0" => Some(d.literal(&tether_connect::Value::Bool(false))),
-                        _ => None,
-                    };
-                }
-                return Some(d.literal(&tether_connect::Value::Text(value)));
-            }
-            // A backslash escapes on MariaDB and is itself on PostgreSQL: such
-            // literals are left out rather than guessed.
-            if ch == '\\' {
-                return None;
-            }
-            value.push(ch);
-        }
-        return None;
-    }
-    let number = base.trim_start_matches('-');
-    if !number.is_empty() && number.parse::<f64>().is_ok() && !number.contains(['e', 'E', 'n', 'N', 'i', 'I']) {
-        if *ty == DataType::Boolean {
-            return Some(d.literal(&tether_connect::Value::Bool(number != "0")));
-        }
-        return Some(base.to_string());
-    }
-    None
 }
 
 /// The table to create on `dest` for source table `t`: same columns, keys and FKs, with
