@@ -35,7 +35,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             tether_sync::demo::DemoError::Exists(_) => anyhow::Error::new(UsageError(e.to_string())),
             other => other.into(),
         })?;
-    eprintln!(
+    errln!(
         "wrote {} rows to {} in {:.1} s",
         rows,
         args.path.display(),

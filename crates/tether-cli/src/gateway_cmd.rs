@@ -58,7 +58,7 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
     let config = tether_gateway::Config::load(&args.config).map_err(classify)?;
     if let Some(sql) = &args.explain {
         let keyspace = args.keyspace.as_deref().unwrap_or_default();
-        print!(
+        out!(
             "{}",
             tether_gateway::explain(&config, keyspace, sql)
                 .await
@@ -67,7 +67,7 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     if args.migrations {
-        print!(
+        out!(
             "{}",
             tether_gateway::migrations(&config, args.keyspace.as_deref())
                 .await
@@ -91,7 +91,7 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
         Some(_) => " (TLS offered)",
         None => "",
     };
-    eprintln!(
+    errln!(
         "tether gateway listening on {}{tls}",
         gateway.local_addr().map_err(classify)?
     );

@@ -3,6 +3,9 @@
 //! This binary only parses arguments, loads configuration, reports progress and maps
 //! errors to exit codes; the work lives in the library crates.
 
+#[macro_use]
+mod output;
+
 mod demo_cmd;
 mod exit;
 mod gateway_cmd;
@@ -171,7 +174,7 @@ fn main() {
         }
     });
     if let Err(e) = result {
-        eprintln!("error: {}", exit::one_line(&e));
+        errln!("error: {}", exit::one_line(&e));
         std::process::exit(exit::code(&e));
     }
 }

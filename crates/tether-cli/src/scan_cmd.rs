@@ -90,8 +90,8 @@ pub async fn run(args: ScanArgs) -> anyhow::Result<()> {
         Vec::new()
     };
     match args.format {
-        OutputFormat::Text => print!("{}", text(&found, coverage.as_ref(), args.all, &suggested)),
-        OutputFormat::Json => println!(
+        OutputFormat::Text => out!("{}", text(&found, coverage.as_ref(), args.all, &suggested)),
+        OutputFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&Output {
                 scan: &found,
@@ -122,7 +122,7 @@ async fn suggest(job: &Path, found: &Scan, coverage: Option<&PrivacyReport>) -> 
         let Some(s) = &c.suggested else { continue };
         match mapping.set_transformer(&c.table, &c.column, Some((&s.kind, &s.options))) {
             Ok(()) => written.push(format!("{}.{} = {s}", c.table, c.column)),
-            Err(e) => eprintln!("not suggested for {}.{}: {e}", c.table, c.column),
+            Err(e) => errln!("not suggested for {}.{}: {e}", c.table, c.column),
         }
     }
     if !written.is_empty() {

@@ -41,7 +41,7 @@ pub async fn run(args: SchemaArgs) -> anyhow::Result<()> {
         None => Vec::new(),
     };
     if is_spider_head(&url).await? {
-        print!("{}", sharded_output(&url, &virtual_specs, args.format).await?);
+        out!("{}", sharded_output(&url, &virtual_specs, args.format).await?);
         return Ok(());
     }
     let opts = IntrospectOptions {
@@ -56,7 +56,7 @@ pub async fn run(args: SchemaArgs) -> anyhow::Result<()> {
         Format::Dot => render::dot(&schema, &graph),
         Format::Mermaid => render::mermaid(&schema),
     };
-    print!("{out}");
+    out!("{out}");
     Ok(())
 }
 
@@ -80,7 +80,7 @@ async fn sharded_output(url: &DbUrl, declared: &[LocatedSpec], format: Format) -
     // Nodes that disagree on a table's FKs: the gateway's managed mode refuses writes
     // until they agree; the report still shows the first node's FKs.
     for line in &disagreements {
-        eprintln!("warning: {line}");
+        errln!("warning: {line}");
     }
     let fks = scope::scope_fks(&layout, &tables, declared)?;
     Ok(match format {

@@ -39,8 +39,8 @@ pub async fn plan(args: JobArgs) -> anyhow::Result<()> {
     let job = load_job(&args.job)?;
     let prepared = tether_sync::prepare(&job).await?;
     match args.format {
-        OutputFormat::Text => print!("{}", prepared.plan.to_text()),
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&prepared.plan)?),
+        OutputFormat::Text => out!("{}", prepared.plan.to_text()),
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&prepared.plan)?),
     }
     prepared.source.close().await;
     Ok(())
@@ -83,7 +83,7 @@ impl Progress for Bars {
             Some(m) => {
                 let _ = m.println(message);
             }
-            None => eprintln!("{message}"),
+            None => errln!("{message}"),
         }
     }
 
@@ -112,7 +112,7 @@ impl Progress for Bars {
         if let Some(bar) = self.bars.lock().expect("lock").remove(table) {
             bar.finish();
         } else if !self.quiet {
-            eprintln!("{table}: {rows} rows in {seconds:.2} s");
+            errln!("{table}: {rows} rows in {seconds:.2} s");
         }
     }
 }
@@ -257,7 +257,7 @@ pub async fn sync(args: JobArgs) -> anyhow::Result<()> {
         stop_signal().await;
         let _ = stopped.send(true);
         stop_signal().await;
-        eprintln!(
+        errln!(
             "\ninterrupted again: quitting without undoing the run's writes; run the job again with truncate = true"
         );
         std::process::exit(crate::exit::INTERRUPTED);
@@ -269,9 +269,7 @@ pub async fn sync(args: JobArgs) -> anyhow::Result<()> {
         stop.await;
         // Leave the terminal on a fresh line while the run undoes its writes.
         progress.stop();
-        eprintln!(
-            "interrupted: stopping, and undoing what the run wrote where it can (interrupt again to quit at once)"
-        );
+        errln!("interrupted: stopping, and undoing what the run wrote where it can (interrupt again to quit at once)");
     })
     .await
     {
@@ -282,8 +280,8 @@ pub async fn sync(args: JobArgs) -> anyhow::Result<()> {
         }
     };
     match args.format {
-        OutputFormat::Text => print!("{}", summary(&report)),
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Text => out!("{}", summary(&report)),
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
     }
     if !report.ok {
         return Err(VerificationFailed.into());

@@ -73,33 +73,92 @@ impl fmt::Display for DbUrl {
 
 /// Replaces the password of anything that looks like a URL with `***` (in the user
 /// info and a `password=` parameter), for echoing user input that did not parse.
+///
+/// The user info is taken to end at the text's last `@`, not at the first `/`, `?` or
+/// `#`: a password pasted without percent-encoding may hold those, and its end would
+/// otherwise be echoed. (A `@` in a later part makes this mask more than the password,
+/// never less.)
 pub fn redact(text: &str) -> String {
-    let (head, query) = match text.find('?') {
-        Some(q) => (&text[..q], Some(&text[q + 1..])),
-        None => (text, None),
+    let trimmed = text.trim_start();
+    if trimmed.starts_with("sqlite:") {
+        return text.to_string();
+    }
+    let Some(s) = text.find("://") else {
+        return redact_query(text);
     };
-    let mut out = match (head.find("://"), head.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let userinfo = &head[s + 3..at];
-            match userinfo.find(':') {
-                Some(c) => format!("{}{}:***{}", &head[..s + 3], &userinfo[..c], &head[at..]),
-                None => head.to_string(),
-            }
+    let rest = &text[s + 3..];
+    match rest.rfind('@').map(|at| (at, &rest[..at])) {
+        Some((at, info)) if info.contains(':') => {
+            let user = &info[..info.find(':').expect("checked")];
+            format!("{}{user}:***@{}", &text[..s + 3], redact_query(&rest[at + 1..]))
         }
-        _ => head.to_string(),
-    };
-    if let Some(query) = query {
-        let params: Vec<String> = query
-            .split('&')
-            .map(|p| match p.split_once('=') {
-                Some((k, _)) if k == "password" => format!("{k}=***"),
-                _ => p.to_string(),
-            })
-            .collect();
-        out = format!("{out}?{}", params.join("&"));
+        _ => format!("{}{}", &text[..s + 3], redact_query(rest)),
+    }
+}
+
+/// A deserializer's message (serde: "invalid type: string \"...\", expected struct
+/// DestinationSpec") without the value it quotes and without Rust type names: config
+/// files hold passwords, URLs and seeds, and a message about their type must not
+/// print them. The caller names the key and line.
+pub fn without_values(message: &str) -> String {
+    let mut out = message.to_string();
+    for head in ["invalid type: ", "invalid value: "] {
+        let Some(start) = out.find(head).map(|i| i + head.len()) else {
+            continue;
+        };
+        let Some(end) = out.rfind(", expected ").filter(|&e| e >= start) else {
+            continue;
+        };
+        let unexpected = &out[start..end];
+        let kind = unexpected
+            .find(['`', '"', '\''])
+            .map(|q| unexpected[..q].trim_end())
+            .unwrap_or(unexpected);
+        out = format!("{}{kind}{}", &out[..start], &out[end..]);
+    }
+    if let Some(i) = out.find("expected struct ") {
+        let name_end = out[i + 16..]
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .map_or(out.len(), |e| i + 16 + e);
+        out.replace_range(i..name_end, "expected a table");
     }
     out
 }
+
+/// `password=` parameters of the query (after the first `?`) masked.
+fn redact_query(text: &str) -> String {
+    let Some(q) = text.find('?') else {
+        return text.to_string();
+    };
+    let params: Vec<String> = text[q + 1..]
+        .split('&')
+        .map(|p| match p.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => p.to_string(),
+        })
+        .collect();
+    format!("{}?{}", &text[..q], params.join("&"))
+}
+
+/// Whether the text's user info (up to its last `@`) has a password holding an
+/// unencoded `/`, `?` or `#`: the URL then splits there, not at the `@`.
+fn unencoded_password(text: &str) -> bool {
+    let Some(s) = text.find("://") else {
+        return false;
+    };
+    let rest = &text[s + 3..];
+    let Some(at) = rest.rfind('@') else {
+        return false;
+    };
+    match rest[..at].split_once(':') {
+        Some((user, password)) => !user.contains(['/', '?', '#', '@']) && password.contains(['/', '?', '#']),
+        None => false,
+    }
+}
+
+const UNENCODED_PASSWORD: &str = "the password holds an unencoded `/`, `?` or `#`, which ends the user info \
+     early: percent-encode it (`/` as %2F, `?` as %3F, `#` as %23, `%` as %25), or leave it out of the URL \
+     and set PGPASSWORD / MYSQL_PWD";
 
 fn decode(s: &str) -> String {
     percent_decode_str(s).decode_utf8_lossy().into_owned()
@@ -156,7 +215,20 @@ impl DbUrl {
             }
             _ => return Err(ConnectError::UnknownScheme(redact(text))),
         };
-        let url = Url::parse(text).map_err(|e| invalid(e.to_string()))?;
+        // A password with an unencoded `/`, `?` or `#` splits the URL before its `@`:
+        // whatever the parser then says (a bad port, an unknown parameter, another host)
+        // would be wrong, and could quote the password.
+        let unencoded = unencoded_password(text);
+        let url = Url::parse(text).map_err(|e| {
+            invalid(if unencoded {
+                UNENCODED_PASSWORD.into()
+            } else {
+                e.to_string()
+            })
+        })?;
+        if unencoded && (url.password().is_none() || url.fragment().is_some()) {
+            return Err(invalid(UNENCODED_PASSWORD.into()));
+        }
         let mut socket = None;
         let mut host_param = None;
         let mut tls_mode = None;
@@ -176,6 +248,7 @@ impl DbUrl {
                 (Engine::Postgres, "user") => {}
                 (Engine::Postgres, "password") => {}
                 (Engine::Mysql, "socket") => socket = Some(v.into_owned()),
+                _ if unencoded => return Err(invalid(UNENCODED_PASSWORD.into())),
                 _ => return Err(invalid(format!("unknown URL parameter `{k}`"))),
             }
         }

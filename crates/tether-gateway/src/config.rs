@@ -227,7 +227,8 @@ impl Config {
 
     /// Parses and checks config text; the error names the line and column.
     pub fn parse(text: &str) -> Result<Config, String> {
-        let config: Config = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let config: Config =
+            serde_json::from_str(text).map_err(|e| tether_connect::url::without_values(&e.to_string()))?;
         if config.keyspaces.is_empty() {
             return Err("`keyspaces` is empty: name at least one keyspace".into());
         }

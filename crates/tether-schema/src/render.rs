@@ -233,11 +233,41 @@ fn mermaid_id(s: &str) -> String {
         .collect()
 }
 
+/// Each table's Mermaid entity name, by display name: made of `[A-Za-z0-9_]`, and
+/// distinct for distinct tables (`x.y` and `x_y` would both be `x_y`, which Mermaid
+/// draws as one box): a table whose name is already safe keeps it, the others get
+/// `_2`, `_3`, ... on a clash.
+fn mermaid_ids(schema: &Schema) -> std::collections::HashMap<String, String> {
+    let names: Vec<String> = schema
+        .tables
+        .iter()
+        .map(|t| schema.display_name(&t.table_name()))
+        .collect();
+    let mut taken: std::collections::HashSet<String> = names.iter().filter(|n| mermaid_id(n) == **n).cloned().collect();
+    let mut ids = std::collections::HashMap::new();
+    for name in &names {
+        let base = mermaid_id(name);
+        let id = if base == *name || taken.insert(base.clone()) {
+            base
+        } else {
+            let mut n = 2;
+            while !taken.insert(format!("{base}_{n}")) {
+                n += 1;
+            }
+            format!("{base}_{n}")
+        };
+        ids.insert(name.clone(), id);
+    }
+    ids
+}
+
 /// A Mermaid entity-relationship diagram. Virtual FKs use a dotted line.
 pub fn mermaid(schema: &Schema) -> String {
+    let ids = mermaid_ids(schema);
+    let id_of = |name: String| ids.get(&name).cloned().unwrap_or_else(|| mermaid_id(&name));
     let mut out = String::from("erDiagram\n");
     for t in &schema.tables {
-        let id = mermaid_id(&schema.display_name(&t.table_name()));
+        let id = id_of(schema.display_name(&t.table_name()));
         let _ = writeln!(out, "  {id} {{");
         for c in &t.columns {
             let mut keys = Vec::new();
@@ -258,9 +288,9 @@ pub fn mermaid(schema: &Schema) -> String {
         out.push_str("  }\n");
     }
     for t in &schema.tables {
-        let child = mermaid_id(&schema.display_name(&t.table_name()));
+        let child = id_of(schema.display_name(&t.table_name()));
         for fk in &t.foreign_keys {
-            let parent = mermaid_id(&schema.display_name(&fk.referenced_name()));
+            let parent = id_of(schema.display_name(&fk.referenced_name()));
             let optional = fk.columns.iter().any(|c| t.column(c).is_some_and(|col| col.nullable));
             let left = if optional { "|o" } else { "||" };
             let line = if fk.is_virtual { ".." } else { "--" };

@@ -59,6 +59,9 @@ pub struct Inherited {
 /// line, or the FK and both transformers.
 pub fn resolve(job: &Job, schema: &Schema) -> Result<HashMap<TableName, Vec<ColumnTransform>>, SyncError> {
     let mut specs = Vec::new();
+    // The table each written `[transform.KEY]` names: two spellings of one table
+    // (`customer`, `"public.customer"`) would silently overwrite each other.
+    let mut spelled: HashMap<TableName, (&str, usize)> = HashMap::new();
     for t in &job.transforms {
         let at = |msg: String| {
             SyncError::Config(format!(
@@ -69,6 +72,14 @@ pub fn resolve(job: &Job, schema: &Schema) -> Result<HashMap<TableName, Vec<Colu
         let table = schema
             .find_table(&t.table)
             .ok_or_else(|| at(format!("table `{}` is not among the copied tables", t.table)))?;
+        match spelled.entry(table.table_name()).or_insert((&t.table, t.line)) {
+            (other, line) if *other != t.table => {
+                return Err(at(format!(
+                    "[transform.{other}] (line {line}) names the same table: write its columns under one of them"
+                )));
+            }
+            _ => {}
+        }
         if table.column(&t.column).is_none() {
             return Err(at(format!(
                 "column `{}` does not exist in table `{}`",

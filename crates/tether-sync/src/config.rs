@@ -296,6 +296,20 @@ pub struct Job {
 
 /// Replaces `${VAR}` with the variable's value.
 pub fn interpolate(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    substitute(text, env, false)
+}
+
+/// Replaces `${VAR}` in a URL with the variable's value, percent-encoded where it lands
+/// in the user info (`mysql://app:${PASSWORD}@db/shop`) or in a query parameter's
+/// value (`?password=${PASSWORD}`): the value is then read back exactly as the
+/// variable holds it, whatever it holds (`?`, `/`, `#`, `@`, `%41`). Elsewhere (a whole
+/// URL, a host, a path) it goes in as is. Encoded: every byte but RFC 3986's
+/// unreserved characters.
+pub fn interpolate_url(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    substitute(text, env, true)
+}
+
+fn substitute(text: &str, env: &dyn Fn(&str) -> Option<String>, url: bool) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find("${") {
@@ -304,54 +318,219 @@ pub fn interpolate(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<S
         let end = after.find('}').ok_or_else(|| "unclosed `${`".to_string())?;
         let name = &after[..end];
         let value = env(name).ok_or_else(|| format!("environment variable `{name}` is not set"))?;
-        out.push_str(&value);
         rest = &after[end + 1..];
+        if url && (in_user_info(&out, rest) || in_query_value(&out)) {
+            for b in value.bytes() {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    out.push(b as char);
+                } else {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+        } else {
+            out.push_str(&value);
+        }
     }
     out.push_str(rest);
     Ok(out)
 }
 
+/// Whether a value between `before` and `after` (the template's literal text) is in a
+/// URL's user info: after `://`, with no `/`, `?`, `#` or `@` since, and the template
+/// going on to an `@` before any `/`, `?` or `#`.
+fn in_user_info(before: &str, after: &str) -> bool {
+    let Some(s) = before.find("://") else {
+        return false;
+    };
+    if before[s + 3..].contains(['/', '?', '#', '@']) {
+        return false;
+    }
+    match after.find(['@', '/', '?', '#']) {
+        Some(i) => after.as_bytes()[i] == b'@',
+        None => false,
+    }
+}
+
+/// Whether a value after `before` is a query parameter's value (`?k=` or `&k=`).
+fn in_query_value(before: &str) -> bool {
+    match before.rfind('?') {
+        Some(q) if before.contains("://") => {
+            let param = &before[q + 1..];
+            let last = param.rsplit('&').next().unwrap_or(param);
+            last.ends_with('=') && last.matches('=').count() == 1
+        }
+        _ => false,
+    }
+}
+
 /// Checks that a subset `where` is one condition that cannot reach past the
 /// `WHERE (...)` it is put in: parentheses balanced and never closing more than
-/// they opened, no `;`, no block comment, quotes and `--` comments closed. The text
-/// is read as every engine might read it (a backslash escaping a quote or not, `#`
-/// starting a comment as on MariaDB or not), and must pass each way: planning runs
-/// these conditions on the source, and a condition must never run a statement.
+/// they opened, no `;`, no block comment, quotes and comments closed.
+///
+/// The text is lexed the way each engine's server lexes it ([`READINGS`]: PostgreSQL's
+/// dollar quotes and `E''` strings, MariaDB's `#` comments, its `--` that is a comment
+/// only before a space, backslash escapes on or off by `sql_mode`, SQLite's `[...]`
+/// names) and must pass every reading: planning runs these conditions on the source,
+/// and a condition must never carry a statement, whichever engine reads it.
 pub fn one_condition(text: &str) -> Result<(), String> {
-    for backslash_escapes in [false, true] {
-        for hash_comments in [false, true] {
-            scan_condition(text, backslash_escapes, hash_comments)?;
+    one_condition_on(text, None)
+}
+
+/// [`one_condition`] for the source's engine when it is known (only that engine's
+/// readings: a PostgreSQL dollar quote is then a string, as the server reads it).
+pub fn one_condition_on(text: &str, engine: Option<tether_connect::Engine>) -> Result<(), String> {
+    for reading in READINGS {
+        if engine.is_none_or(|e| e == reading.engine) {
+            scan_condition(text, reading)?;
         }
     }
     Ok(())
 }
 
-fn scan_condition(text: &str, backslash_escapes: bool, hash_comments: bool) -> Result<(), String> {
+/// How one engine (in one of its modes) splits a text into strings, names, comments
+/// and the rest.
+struct Reading {
+    engine: tether_connect::Engine,
+    /// `\` escapes the next character in `'...'` (MariaDB by default; PostgreSQL with
+    /// `standard_conforming_strings = off`).
+    backslash_single: bool,
+    /// `\` escapes the next character in `"..."` (MariaDB without `ANSI_QUOTES`).
+    backslash_double: bool,
+    /// `#` starts a comment to the end of the line (MariaDB).
+    hash_comment: bool,
+    /// `--` starts a comment only before a space or control character (MariaDB);
+    /// elsewhere always.
+    dash_needs_space: bool,
+    /// `$tag$...$tag$` quotes and `E'...'` strings with backslash escapes (PostgreSQL).
+    postgres: bool,
+    /// Such a quote or string may start right after a digit (`1$$...$$`: PostgreSQL
+    /// before 15 reads a number, then the quote; later versions refuse it).
+    quote_after_digit: bool,
+    /// `[...]` names (SQLite).
+    brackets: bool,
+}
+
+const fn reading(backslash_single: bool, backslash_double: bool, mysql: bool) -> Reading {
+    Reading {
+        engine: if mysql {
+            tether_connect::Engine::Mysql
+        } else {
+            tether_connect::Engine::Sqlite
+        },
+        backslash_single,
+        backslash_double,
+        hash_comment: mysql,
+        dash_needs_space: mysql,
+        postgres: false,
+        quote_after_digit: false,
+        brackets: false,
+    }
+}
+
+const fn pg(backslash_single: bool, quote_after_digit: bool) -> Reading {
+    Reading {
+        engine: tether_connect::Engine::Postgres,
+        postgres: true,
+        quote_after_digit,
+        ..reading(backslash_single, false, false)
+    }
+}
+
+/// PostgreSQL (with and without `standard_conforming_strings`, before and after 15), MariaDB (backslash
+/// escapes on or off in either quote: `NO_BACKSLASH_ESCAPES`, `ANSI_QUOTES`), SQLite.
+const READINGS: &[Reading] = &[
+    pg(false, false),
+    pg(true, false),
+    pg(false, true),
+    pg(true, true),
+    reading(true, true, true),
+    reading(true, false, true),
+    reading(false, true, true),
+    reading(false, false, true),
+    Reading {
+        brackets: true,
+        ..reading(false, false, false)
+    },
+];
+
+fn is_ident_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '$'
+}
+
+/// The closing position of a quote opened at `chars[i]`: `close` ends it, a doubled
+/// `close` stands for itself, and `\` escapes the next character when `backslash`.
+fn skip_quoted(chars: &[char], mut i: usize, close: char, backslash: bool) -> Result<usize, String> {
+    let open = chars[i];
+    i += 1;
+    loop {
+        match chars.get(i) {
+            None => return Err(format!("a {open} quote is not closed")),
+            Some('\\') if backslash => i += 2,
+            Some(&q) if q == close && close != ']' && chars.get(i + 1) == Some(&close) => i += 2,
+            Some(&q) if q == close => return Ok(i),
+            Some(_) => i += 1,
+        }
+    }
+}
+
+/// A PostgreSQL dollar quote's tag starting at `chars[i]` (`$$` or `$name$`), if one
+/// starts there.
+fn dollar_tag(chars: &[char], i: usize, after_digit: bool) -> Option<String> {
+    if i > 0 && is_ident_char(chars[i - 1]) && !(after_digit && chars[i - 1].is_ascii_digit()) {
+        return None;
+    }
+    let mut j = i + 1;
+    while let Some(&c) = chars.get(j) {
+        if c == '$' {
+            return Some(chars[i..=j].iter().collect());
+        }
+        let ok = if j == i + 1 {
+            c.is_alphabetic() || c == '_'
+        } else {
+            c.is_alphanumeric() || c == '_'
+        };
+        if !ok {
+            return None;
+        }
+        j += 1;
+    }
+    None
+}
+
+fn scan_condition(text: &str, r: &Reading) -> Result<(), String> {
     let chars: Vec<char> = text.chars().collect();
     let mut depth = 0i32;
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         let next = chars.get(i + 1).copied();
+        let token_start =
+            i == 0 || !is_ident_char(chars[i - 1]) || (r.quote_after_digit && chars[i - 1].is_ascii_digit());
         match c {
-            '\'' | '"' | '`' => {
-                i += 1;
-                loop {
-                    match chars.get(i) {
-                        None => return Err(format!("a {c} quote is not closed")),
-                        Some('\\') if backslash_escapes => i += 2,
-                        Some(&q) if q == c && chars.get(i + 1) == Some(&c) => i += 2,
-                        Some(&q) if q == c => break,
-                        Some(_) => i += 1,
-                    }
+            'e' | 'E' if r.postgres && token_start && next == Some('\'') => {
+                i = skip_quoted(&chars, i + 1, '\'', true)?;
+            }
+            '\'' => i = skip_quoted(&chars, i, '\'', r.backslash_single)?,
+            '"' => i = skip_quoted(&chars, i, '"', r.backslash_double)?,
+            '`' if !r.postgres => i = skip_quoted(&chars, i, '`', false)?,
+            '[' if r.brackets => i = skip_quoted(&chars, i, ']', false)?,
+            '$' if r.postgres => {
+                if let Some(tag) = dollar_tag(&chars, i, r.quote_after_digit) {
+                    let body: String = chars[i + tag.chars().count()..].iter().collect();
+                    let Some(end) = body.find(&tag) else {
+                        return Err(format!("a {tag} quote is not closed"));
+                    };
+                    i += tag.chars().count() + body[..end].chars().count() + tag.chars().count() - 1;
                 }
             }
-            '-' if next == Some('-') => {
+            '-' if next == Some('-')
+                && (!r.dash_needs_space || chars.get(i + 2).is_none_or(|c| c.is_whitespace() || c.is_control())) =>
+            {
                 while i < chars.len() && chars[i] != '\n' {
                     i += 1;
                 }
             }
-            '#' if hash_comments => {
+            '#' if r.hash_comment => {
                 while i < chars.len() && chars[i] != '\n' {
                     i += 1;
                 }
@@ -373,6 +552,25 @@ fn scan_condition(text: &str, backslash_escapes: bool, hash_comments: bool) -> R
         return Err("a `(` is not closed".into());
     }
     Ok(())
+}
+
+/// A TOML error on one line, without the value it is about (a password, a URL, a seed:
+/// [`tether_connect::url::without_values`]) and with the key written on that line.
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = tether_connect::url::without_values(&virtual_fk::one_line_toml_error(text, e));
+    let key = e.span().and_then(|span| {
+        let start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+        let (key, _) = text[start..].split_once('=')?;
+        let key = key.trim();
+        let bare = |k: &str| !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || "_-.\"".contains(c));
+        bare(key).then(|| key.to_string())
+    });
+    match (key, message.split_once(": ")) {
+        (Some(key), Some((line, rest))) if message.starts_with("line ") && message.contains("invalid ") => {
+            format!("{line}: `{key}`: {rest}")
+        }
+        _ => message,
+    }
 }
 
 /// A SQLite URL with a relative path, made relative to `base` (the job file's
@@ -410,14 +608,14 @@ impl Job {
     /// Parses a job file's text; `path` is the file's path (in messages, and the
     /// base of relative SQLite paths).
     pub fn parse(path: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Job, SyncError> {
-        let file: JobFile = toml::from_str(text)
-            .map_err(|e| SyncError::Config(format!("{path}: {}", virtual_fk::one_line_toml_error(text, &e))))?;
+        let file: JobFile =
+            toml::from_str(text).map_err(|e| SyncError::Config(format!("{path}: {}", toml_error(text, &e))))?;
         let line = |span: std::ops::Range<usize>| virtual_fk::line_of(text, span.start);
         let at = |l: usize, msg: String| SyncError::Config(format!("{path}: line {l}: {msg}"));
         // Relative SQLite paths are relative to the job file, as in other tools'
         // config files, so a job works from any directory.
         let base = std::path::Path::new(path).parent().unwrap_or(std::path::Path::new(""));
-        let source = interpolate(file.source.get_ref(), env)
+        let source = interpolate_url(file.source.get_ref(), env)
             .map(|u| rebase_sqlite(&u, base))
             .map_err(|m| at(line(file.source.span()), format!("source: {m}")))?;
         if file.destinations.is_empty() {
@@ -429,7 +627,7 @@ impl Job {
         let mut destinations = Vec::new();
         for d in &file.destinations {
             let mut spec = d.get_ref().clone();
-            match interpolate(&spec.url, env) {
+            match interpolate_url(&spec.url, env) {
                 Ok(url) => {
                     spec.url = rebase_sqlite(&url, base);
                     spec.db_url = tether_connect::DbUrl::parse(&spec.url).ok();
@@ -461,7 +659,10 @@ impl Job {
                 ));
             }
             if let Some(w) = &spec.where_clause {
-                one_condition(w).map_err(|why| at(l, format!("target `{}`: `where`: {why}", spec.table)))?;
+                let engine = tether_connect::DbUrl::parse_with_env(&source, |_| None)
+                    .ok()
+                    .map(|u| u.engine());
+                one_condition_on(w, engine).map_err(|why| at(l, format!("target `{}`: `where`: {why}", spec.table)))?;
             }
             targets.push((spec, l));
         }

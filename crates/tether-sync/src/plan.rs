@@ -554,7 +554,7 @@ pub fn build(
     };
     let graph = FkGraph::build(&selected);
 
-    let rules = subset_rules(job, &selected)?;
+    let rules = subset_rules(job, &selected, schema)?;
     let mut transforms = crate::anonymize::resolve(job, &selected)?;
     let subset = !rules.targets.is_empty();
 
@@ -695,25 +695,47 @@ fn relation_override<'a>(
     })
 }
 
-fn subset_rules(job: &Job, schema: &Schema) -> Result<SubsetRules, SyncError> {
+fn subset_rules(job: &Job, schema: &Schema, source: &Schema) -> Result<SubsetRules, SyncError> {
     let mut targets = Vec::new();
     for (t, line) in &job.targets {
-        let table = find(schema, &t.table, &format!("{}: line {line}: subset target", job.path))?;
+        let what = format!("{}: line {line}: subset target", job.path);
+        if schema.find_table(&t.table).is_none() && source.find_table(&t.table).is_some() {
+            return Err(SyncError::Plan(format!(
+                "{what}: table `{}` is not among the copied tables (the job's [tables] leaves it out)",
+                t.table
+            )));
+        }
+        let table = find(schema, &t.table, &what)?;
         targets.push((table.table_name(), t.clone()));
     }
     let edges = fk_edges(schema);
+    // Which (child, FK) each relation names: two relations naming one FK would
+    // silently let the first win.
+    let mut named: HashMap<(TableName, String), usize> = HashMap::new();
     for (r, line) in &job.relations {
-        let known = edges.iter().any(|(c, fk, _)| {
-            fk.name == r.foreign_key
-                && r.table
-                    .as_deref()
-                    .is_none_or(|t| schema.find_table(t).map(|x| x.table_name()).as_ref() == Some(c))
-        });
-        if !known {
+        let matched: Vec<(TableName, String)> = edges
+            .iter()
+            .filter(|(c, fk, _)| {
+                fk.name == r.foreign_key
+                    && r.table
+                        .as_deref()
+                        .is_none_or(|t| schema.find_table(t).map(|x| x.table_name()).as_ref() == Some(c))
+            })
+            .map(|(c, fk, _)| (c.clone(), fk.name.clone()))
+            .collect();
+        if matched.is_empty() {
             return Err(SyncError::Plan(format!(
                 "{}: line {line}: subset relation: foreign key `{}` does not exist among the copied tables",
                 job.path, r.foreign_key
             )));
+        }
+        for m in matched {
+            if let Some(first) = named.insert(m, *line) {
+                return Err(SyncError::Config(format!(
+                    "{}: line {line}: subset relation: foreign key `{}` is already set by the relation on line {first}: give one [[subset.relations]] per foreign key",
+                    job.path, r.foreign_key
+                )));
+            }
         }
     }
     let mut follow = HashMap::new();

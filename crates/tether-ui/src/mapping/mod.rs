@@ -214,12 +214,19 @@ impl Mapping {
                     t.set_implicit(true);
                     Item::Table(t)
                 });
+                // `transform = { ... }` written inline can hold inline tables only: a
+                // `[table]` put in it is kept in memory but never written out.
+                let inline = transform.is_inline_table();
                 let transform = transform
                     .as_table_like_mut()
                     .ok_or("the job file's `transform` is not a table")?;
                 let columns = transform
                     .entry(&key)
-                    .or_insert(Item::Table(toml_edit::Table::new()))
+                    .or_insert(if inline {
+                        Item::Value(Value::InlineTable(toml_edit::InlineTable::new()))
+                    } else {
+                        Item::Table(toml_edit::Table::new())
+                    })
                     .as_table_like_mut()
                     .ok_or_else(|| format!("the job file's `transform.{key}` is not a table"))?;
                 match columns.get_mut(column) {
@@ -282,6 +289,14 @@ impl Mapping {
                     }
                 }
             }
+        }
+        if choice.is_some() && !written(&doc, &key, column) {
+            // Whatever layout the file has, an edit the written text would not hold is
+            // refused rather than shown as made.
+            return Err(format!(
+                "this edit cannot be written into the job file's layout of `transform` \
+                 (`{key}`.`{column}` would not appear in the saved file): edit the file by hand"
+            ));
         }
         let outcome = self.evaluate(&doc);
         if let Err(e) = &outcome {
@@ -351,6 +366,17 @@ impl Mapping {
             backup,
         })
     }
+}
+
+/// Whether the text `doc` writes has `transform.<key>.<column>`.
+fn written(doc: &DocumentMut, key: &str, column: &str) -> bool {
+    doc.to_string().parse::<DocumentMut>().is_ok_and(|d| {
+        d.get("transform")
+            .and_then(Item::as_table_like)
+            .and_then(|t| t.get(key))
+            .and_then(Item::as_table_like)
+            .is_some_and(|c| c.contains_key(column))
+    })
 }
 
 #[cfg(test)]
