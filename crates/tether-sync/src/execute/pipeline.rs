@@ -346,7 +346,7 @@ async fn write_table(
                 key: describe_key(&w.key, &keys[at]),
                 message: format!(
                     "its {column} would be stored changed there: {why} (the destination's column is {}, \
-                     the source's {}); give the destination's column a type that holds it, or transform the value",
+                     the source's {}); widen the destination's column or transform the value",
                     w.dest_table.column(column).map_or("", |c| c.engine_type.as_str()),
                     tp.table.column(column).map_or("", |c| c.engine_type.as_str()),
                 ),
