@@ -30,7 +30,7 @@ pub use dialect::{Dialect, TableObjects};
 pub use engine::dialect_of;
 pub use error::ConnectError;
 pub use identity::{identify, identify_probing, Identity};
-pub use load::DeferredChecks;
+pub use load::{DeferredChecks, SharedSnapshot};
 pub use rw::{Batch, Conflict, Filter, ReadSpec, WriteError};
 pub use tls::{TlsMode, TlsOptions};
 pub use url::{DbUrl, Engine, ServerUrl};

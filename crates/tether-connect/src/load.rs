@@ -7,9 +7,19 @@
 use tether_schema::{DataType, Table};
 
 use crate::error::ConnectError;
-use crate::url::Engine;
+use crate::url::{DbUrl, Engine};
 use crate::value::{Row, Value};
 use crate::Connection;
+
+/// The job's snapshot as other connections read it ([`Connection::begin_shared_snapshot`]).
+pub struct SharedSnapshot {
+    /// How many more connections may read it.
+    pub lanes: usize,
+    /// Its id, for connections opened later to join (PostgreSQL).
+    pub id: Option<String>,
+    /// Connections already reading it (SQLite: all `lanes` of them).
+    pub pinned: Vec<Connection>,
+}
 
 /// What [`Connection::undefer_checks`] restores after an unbreakable cycle.
 #[derive(Debug, Default)]
@@ -27,9 +37,47 @@ impl Connection {
     }
 
     /// Other connections can read in this one's snapshot: PostgreSQL exports it, SQLite
-    /// files are at rest. MariaDB/MySQL cannot share one, so it reads on one connection.
+    /// pins one on every connection at once ([`Connection::begin_shared_snapshot`]).
+    /// MariaDB/MySQL cannot share one, so it reads on one connection.
     pub fn shares_snapshot(&self) -> bool {
         self.engine() != Engine::Mysql
+    }
+
+    /// Begins the job's snapshot here ([`Connection::begin_snapshot`]) for up to `more`
+    /// other connections to `url` to read too. PostgreSQL exports it: they open later
+    /// and join it by its id. A SQLite file has no snapshot to join (one is fixed by a
+    /// connection's first read, and a live file takes commits between two): the other
+    /// connections are opened now and begin together with this one while the file's
+    /// writers are held off, or none when they cannot be (see
+    /// [`crate::sqlite::pin_snapshots`]).
+    pub async fn begin_shared_snapshot(&mut self, url: &DbUrl, more: usize) -> Result<SharedSnapshot, ConnectError> {
+        let (Connection::Sqlite { conn, shown }, DbUrl::Sqlite { path }) = (&*self, url) else {
+            let id = self.begin_snapshot().await?;
+            return Ok(SharedSnapshot {
+                lanes: if self.shares_snapshot() { more } else { 0 },
+                id,
+                pinned: Vec::new(),
+            });
+        };
+        let (first, path, shown) = (conn.clone(), path.clone(), shown.clone());
+        let pinned = tokio::task::spawn_blocking(move || {
+            let first = first.lock().expect("lock");
+            crate::sqlite::pin_snapshots(&first, &path, more)
+        })
+        .await
+        .expect("the SQLite task does not panic")?;
+        let pinned: Vec<Connection> = pinned
+            .into_iter()
+            .map(|c| Connection::Sqlite {
+                conn: std::sync::Arc::new(std::sync::Mutex::new(c)),
+                shown: shown.clone(),
+            })
+            .collect();
+        Ok(SharedSnapshot {
+            lanes: pinned.len(),
+            id: None,
+            pinned,
+        })
     }
 
     /// Deletes every row of `tables` (children first, as given) with the checks off.

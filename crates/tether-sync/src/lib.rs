@@ -445,21 +445,23 @@ pub async fn run_until(
         }
         refuse_overlaps(&mut source, job, &urls, true).await?;
     }
-    let snapshot = source.begin_snapshot().await?;
+    // More lanes read the same snapshot: PostgreSQL exports it, SQLite pins it on every
+    // lane at once, its writers held off meanwhile (opened now); MariaDB cannot share
+    // one, so it reads on a single connection. A subset reads on them too, so they are
+    // opened before it; a full copy opens PostgreSQL's once the destinations say how
+    // many lanes load (one for a transactional load).
+    let url = job.source_url()?;
+    let wanted = match job.mode {
+        config::Mode::Schema => 0,
+        _ => plan.parallelism.saturating_sub(1),
+    };
+    let snapshot = source.begin_shared_snapshot(&url, wanted).await?;
     phases.done("begin the snapshot");
-    // More lanes read the same snapshot: PostgreSQL shares it, SQLite files are at rest;
-    // MariaDB cannot share one, so it reads on a single connection. A subset reads on
-    // them too, so they are opened before it; a full copy opens them once the
-    // destinations say how many lanes load (one for a transactional load).
     let mut more = MoreSources {
-        lanes: if source.shares_snapshot() && job.mode != config::Mode::Schema {
-            plan.parallelism.saturating_sub(1)
-        } else {
-            0
-        },
-        url: job.source_url()?,
-        snapshot,
-        opened: Vec::new(),
+        lanes: snapshot.lanes,
+        url,
+        snapshot: snapshot.id,
+        opened: snapshot.pinned,
     };
     let subsetting = plan.subset && job.mode != config::Mode::Schema;
     if subsetting {
@@ -606,22 +608,20 @@ struct MoreSources {
     /// How many lanes more the source allows (`parallelism - 1`, or none).
     lanes: usize,
     url: DbUrl,
-    /// The snapshot they join (PostgreSQL), or None (each begins its own: SQLite).
+    /// The snapshot they join (PostgreSQL), or None (SQLite: all of them opened in it
+    /// at the start, in `opened`).
     snapshot: Option<String>,
     opened: Vec<Connection>,
 }
 
 impl MoreSources {
-    /// Opens connections until `n` are open.
+    /// Opens connections until `n` are open (`n` at most `lanes`).
     async fn open(&mut self, n: usize) -> Result<(), SyncError> {
-        while self.opened.len() < n {
+        while self.opened.len() < n.min(self.lanes) {
+            // Only a snapshot with an id is joined later; the others' lanes are open.
+            let Some(id) = &self.snapshot else { break };
             let mut more = Connection::open_source(&self.url).await?;
-            match &self.snapshot {
-                Some(id) => more.join_snapshot(id).await?,
-                None => {
-                    more.begin_snapshot().await?;
-                }
-            }
+            more.join_snapshot(id).await?;
             self.opened.push(more);
         }
         Ok(())
@@ -695,7 +695,7 @@ async fn load_all(
     };
     phases.done("prepare the destinations");
     more.open(more_lanes).await?;
-    for source in more.opened.drain(..more_lanes) {
+    for source in more.opened.drain(..more_lanes.min(more.opened.len())) {
         let mut dests = Vec::new();
         for d in &lanes[0].dests {
             dests.push(d.another().await?);

@@ -10,6 +10,7 @@ mod atomic;
 mod create;
 mod destination;
 mod method;
+mod narrow;
 mod pipeline;
 mod progress;
 mod respell;

@@ -14,6 +14,7 @@ use tether_schema::Table;
 use tokio::sync::mpsc;
 
 use super::destination::begin_deferred;
+use super::narrow::Narrow;
 use super::respell::Respellings;
 use super::{Destination, Progress, TableReport};
 use crate::error::SyncError;
@@ -60,85 +61,6 @@ struct TableWrite {
     integral: Vec<usize>,
 }
 
-/// How a destination column of another type than the source's stores a value other
-/// than the one written, without an error or a note Tether would see: PostgreSQL
-/// rounds a numeric to its scale, cuts a varchar's trailing spaces past its length;
-/// PostgreSQL and MariaDB take a double into a real by rounding it. (MariaDB's own
-/// roundings raise note 1265, which its writer checks.)
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Narrow {
-    Scale(u32),
-    Real,
-    Chars(u32),
-}
-
-impl Narrow {
-    fn of(
-        engine: tether_connect::Engine,
-        source: &tether_schema::DataType,
-        dest: &tether_schema::DataType,
-    ) -> Option<Narrow> {
-        use tether_connect::Engine::{Mysql, Postgres};
-        use tether_schema::DataType;
-        if source == dest {
-            return None;
-        }
-        match (engine, dest) {
-            (Postgres, DataType::Decimal { scale: Some(s), .. }) => Some(Narrow::Scale(*s)),
-            (Postgres | Mysql, DataType::Float { bytes: 4 }) => Some(Narrow::Real),
-            // A char(n) source's values are padded: the pad is no part of them.
-            (Postgres, DataType::Varchar { length: Some(n) } | DataType::Char { length: Some(n) })
-                if !matches!(source, DataType::Char { .. }) =>
-            {
-                Some(Narrow::Chars(*n))
-            }
-            _ => None,
-        }
-    }
-
-    /// Why the destination would store `v` changed, if it would.
-    fn changes(self, v: &Value) -> Option<String> {
-        match (self, v) {
-            (Narrow::Scale(s), Value::Text(t)) => {
-                let digits = t
-                    .trim()
-                    .split_once('.')
-                    .map(|(_, f)| f.trim_end_matches('0'))
-                    .filter(|f| f.bytes().all(|b| b.is_ascii_digit()))
-                    .map_or(0, str::len);
-                (digits > s as usize).then(|| format!("it has {digits} decimal places; the column keeps {s}"))
-            }
-            (Narrow::Scale(s), Value::Float(f)) if f.is_finite() => {
-                let shown = f.to_string();
-                let digits = shown.split_once('.').map_or(0, |(_, d)| d.len());
-                (digits > s as usize).then(|| format!("it has {digits} decimal places; the column keeps {s}"))
-            }
-            // What a person reads back must be what was there: the real's shortest
-            // decimal against the value's (0.1 stays 0.1; 1.000000001 becomes 1).
-            (Narrow::Real, Value::Float(f)) if f.is_finite() && (*f as f32).to_string() != f.to_string() => {
-                Some(format!("a 4-byte real holds it as {}", *f as f32))
-            }
-            (Narrow::Real, Value::Int(i)) if (*i as f32).to_string() != i.to_string() => {
-                Some(format!("a 4-byte real holds it as {}", *i as f32))
-            }
-            (Narrow::Real, Value::Text(t)) => {
-                let f: f64 = t.trim().parse().ok().filter(|f: &f64| f.is_finite())?;
-                ((f as f32).to_string() != f.to_string()).then(|| format!("a 4-byte real holds it as {}", f as f32))
-            }
-            // Longer with other characters, PostgreSQL refuses it (22001) by itself.
-            (Narrow::Chars(n), Value::Text(t))
-                if t.chars().count() > n as usize && t.chars().skip(n as usize).all(|c| c == ' ') =>
-            {
-                Some(format!(
-                    "it has {} characters, trailing spaces PostgreSQL would cut; the column holds {n}",
-                    t.chars().count()
-                ))
-            }
-            _ => None,
-        }
-    }
-}
-
 fn table_write(dest: &Destination, tp: &TablePlan, from: tether_connect::Engine) -> TableWrite {
     let dest_table = dest.tables[&tp.table.table_name()].clone();
     let mut positions = Vec::new();
@@ -180,11 +102,13 @@ fn table_write(dest: &Destination, tp: &TablePlan, from: tether_connect::Engine)
     let engine = dest.conn.engine();
     let narrowed = positions
         .iter()
-        .filter_map(|&i| {
+        .flat_map(|&i| {
             let c = &tp.table.columns[i];
-            let dc = dest_table.column(&c.name)?;
-            let n = Narrow::of(engine, &c.normalized_type, &dc.normalized_type)?;
-            Some((i, c.name.clone(), n))
+            let found = dest_table
+                .column(&c.name)
+                .map(|dc| Narrow::of(from, engine, c, dc, &dest_table))
+                .unwrap_or_default();
+            found.into_iter().map(move |n| (i, c.name.clone(), n))
         })
         .collect();
     let integral = match (from, engine) {

@@ -42,6 +42,60 @@ pub fn open_read_only(path: &Path) -> Result<Connection, ConnectError> {
     })
 }
 
+/// Begins a read transaction on `first` and on `more` new read-only connections to
+/// `path`, all reading the same data. A read transaction's snapshot is fixed by its
+/// first read (WAL mode), its shared lock taken then (rollback journal), so
+/// connections begun one after another would each see the commits made before their
+/// own first read. A read-write connection holds the writers off meanwhile (`BEGIN
+/// IMMEDIATE`: SQLite's write lock, which readers pass) until every connection has
+/// made its first read, then lets them go; it never writes.
+///
+/// Returns the new connections, or none when the writers cannot be held off (a file
+/// Tether may not open for writing, a writer holding its lock past the wait): the
+/// caller then reads on `first` alone, which is begun all the same.
+pub fn pin_snapshots(first: &Connection, path: &Path, more: usize) -> Result<Vec<Connection>, ConnectError> {
+    let url = || format!("sqlite://{}", path.display());
+    let failed = |e: rusqlite::Error| ConnectError::Connect {
+        url: url(),
+        message: e.to_string(),
+    };
+    let holder = match more {
+        0 => None,
+        _ => hold_writers(path)
+            .map_err(|e| tracing::info!("{}: reading on one connection: {e}", url()))
+            .ok(),
+    };
+    let begin = |c: &Connection| -> rusqlite::Result<()> {
+        c.execute_batch("BEGIN")?;
+        c.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+            .map(|_| ())
+    };
+    begin(first).map_err(failed)?;
+    let mut pinned = Vec::new();
+    if let Some(holder) = holder {
+        for _ in 0..more {
+            let c = open_read_only(path)?;
+            begin(&c).map_err(failed)?;
+            pinned.push(c);
+        }
+        // Nothing was written: the writers wait no longer.
+        holder.execute_batch("ROLLBACK").map_err(failed)?;
+    }
+    Ok(pinned)
+}
+
+/// A read-write connection to an existing `path` holding SQLite's write lock, waiting
+/// up to ten seconds for a writer that holds it.
+fn hold_writers(path: &Path) -> rusqlite::Result<Connection> {
+    let c = Connection::open_with_flags(
+        plain_path(path),
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    c.busy_timeout(std::time::Duration::from_secs(10))?;
+    c.execute_batch("BEGIN IMMEDIATE")?;
+    Ok(c)
+}
+
 /// `path` as SQLite must be given it to open that file: absolute. The bundled SQLite
 /// reads any file name starting with `file:` as a URI (URI names are on by default
 /// there, whatever the open flags say), so a relative `file:src.db` would open

@@ -1,0 +1,494 @@
+//! Values a destination column of another type than the source's would store changed
+//! without an error, or a note Tether would see: checked before each batch is written,
+//! so such a value stops the job naming its row, its column and both types, instead of
+//! a copy verified "the same" that is not.
+//!
+//! What each engine does on its own: PostgreSQL rounds a numeric to its scale and
+//! fractional seconds to the column's precision, cuts a varchar's trailing spaces past
+//! its length, takes the date of a timestamp into a date column (and the time into a
+//! time column); MariaDB cuts fractional seconds and rounds a fraction away into an
+//! integer column, both without a note; both round a double into a real and an integer
+//! past 2^53 into a double; SQLite turns text that looks like a number into one in a
+//! column of INTEGER, NUMERIC or REAL affinity (`'007'` becomes 7) and keeps 15
+//! significant digits of a number it makes a REAL. (MariaDB's other roundings, a
+//! decimal to its scale, a time of day into a date, raise note 1265, which its writer
+//! checks.)
+
+use tether_connect::{Engine, Value};
+use tether_schema::{Column, DataType, Table};
+
+/// One way a destination column stores some values changed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum Narrow {
+    /// PostgreSQL `numeric(p, s)`: rounded to `s` decimal places.
+    Scale(u32),
+    /// A 4-byte real: a double or a wide integer rounded to 7 significant digits.
+    Real,
+    /// An 8-byte double: an integer past 2^53, a decimal of more significant digits
+    /// than a double keeps, rounded.
+    Double,
+    /// PostgreSQL `varchar(n)` / `char(n)`: trailing spaces past `n` cut.
+    Chars(u32),
+    /// A timestamp or time keeping this many fractional second digits: PostgreSQL
+    /// rounds the rest (`23:59:59.75` becomes the next day), MariaDB cuts it.
+    Fraction(u32),
+    /// A date column: the time of day of a timestamp is dropped.
+    DateOnly,
+    /// A time column: the date of a timestamp is dropped.
+    TimeOnly,
+    /// A MariaDB/MySQL integer column: a fraction is rounded away, with no note.
+    Integral,
+    /// A SQLite column whose affinity converts some values (`numeric`: the source's
+    /// values are numbers, whose value must stay; otherwise text, whose text must).
+    Affinity { affinity: Affinity, numeric: bool },
+}
+
+/// A SQLite column's affinity, from its declared type (SQLite's rules, in order).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum Affinity {
+    Integer,
+    Text,
+    /// No conversion: declared BLOB, no type, or ANY in a STRICT table.
+    Blob,
+    Real,
+    Numeric,
+}
+
+impl Affinity {
+    fn of(declared: &str, strict: bool) -> Affinity {
+        let u = declared.to_ascii_uppercase();
+        let has = |s: &[&str]| s.iter().any(|x| u.contains(x));
+        if has(&["INT"]) {
+            Affinity::Integer
+        } else if has(&["CHAR", "CLOB", "TEXT"]) {
+            Affinity::Text
+        } else if has(&["BLOB"]) || u.trim().is_empty() || (strict && u.trim() == "ANY") {
+            Affinity::Blob
+        } else if has(&["REAL", "FLOA", "DOUB"]) {
+            Affinity::Real
+        } else {
+            Affinity::Numeric
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Affinity::Integer => "INTEGER",
+            Affinity::Text => "TEXT",
+            Affinity::Blob => "BLOB",
+            Affinity::Real => "REAL",
+            Affinity::Numeric => "NUMERIC",
+        }
+    }
+}
+
+/// A SQLite table declared `STRICT` (its `CREATE TABLE` text ends so).
+fn strict(table: &Table) -> bool {
+    table
+        .extras
+        .definition
+        .as_deref()
+        .and_then(|d| d.rsplit_once(')'))
+        .is_some_and(|(_, tail)| tail.to_ascii_lowercase().contains("strict"))
+}
+
+/// How many fractional second digits a timestamp or time column of `engine` keeps:
+/// its declared precision, else the engine's default (PostgreSQL 6, MariaDB 0); a
+/// date none; None where there is no limit to know (SQLite keeps text as written).
+fn fraction_digits(engine: Engine, c: &Column) -> Option<u32> {
+    match c.normalized_type {
+        DataType::Date => return Some(0),
+        DataType::Timestamp { .. } | DataType::Time => {}
+        _ => return None,
+    }
+    let declared = c
+        .engine_type
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .and_then(|(n, _)| n.trim().parse().ok());
+    match engine {
+        Engine::Postgres => Some(declared.unwrap_or(6)),
+        Engine::Mysql => Some(declared.unwrap_or(0)),
+        Engine::Sqlite => None,
+    }
+}
+
+impl Narrow {
+    /// The ways `dest` (on `to`, in `dest_table`) stores some values of `source` (a
+    /// column of a `from` table) changed; none for the same type.
+    pub(super) fn of(from: Engine, to: Engine, source: &Column, dest: &Column, dest_table: &Table) -> Vec<Narrow> {
+        let (s, d) = (&source.normalized_type, &dest.normalized_type);
+        let mut out = Vec::new();
+        if to == Engine::Sqlite {
+            // A SQLite table as the source's own definition makes it holds its values.
+            if from == Engine::Sqlite && source.engine_type.eq_ignore_ascii_case(&dest.engine_type) {
+                return out;
+            }
+            let affinity = Affinity::of(&dest.engine_type, strict(dest_table));
+            if affinity != Affinity::Blob {
+                let numeric = matches!(
+                    s,
+                    DataType::Int { .. }
+                        | DataType::Decimal { .. }
+                        | DataType::Float { .. }
+                        | DataType::Bits { .. }
+                        | DataType::Boolean
+                );
+                out.push(Narrow::Affinity { affinity, numeric });
+            }
+            return out;
+        }
+        if matches!(d, DataType::Timestamp { .. } | DataType::Time) {
+            if let Some(keeps) = fraction_digits(to, dest) {
+                if fraction_digits(from, source).is_none_or(|has| has > keeps) {
+                    out.push(Narrow::Fraction(keeps));
+                }
+            }
+        }
+        match d {
+            DataType::Date if *s != DataType::Date => out.push(Narrow::DateOnly),
+            DataType::Time if *s != DataType::Time => out.push(Narrow::TimeOnly),
+            _ => {}
+        }
+        if s == d {
+            return out;
+        }
+        let from_float = matches!(s, DataType::Float { .. });
+        let from_integer = matches!(s, DataType::Int { .. } | DataType::Boolean | DataType::Bits { .. });
+        match (to, d) {
+            (Engine::Postgres, DataType::Decimal { scale: Some(n), .. }) => out.push(Narrow::Scale(*n)),
+            (Engine::Postgres | Engine::Mysql, DataType::Float { bytes: 4 }) => out.push(Narrow::Real),
+            (Engine::Postgres | Engine::Mysql, DataType::Float { .. }) if !from_float => out.push(Narrow::Double),
+            // A char(n) source's values are padded: the pad is no part of them.
+            (Engine::Postgres, DataType::Varchar { length: Some(n) } | DataType::Char { length: Some(n) })
+                if !matches!(s, DataType::Char { .. }) =>
+            {
+                out.push(Narrow::Chars(*n))
+            }
+            (Engine::Mysql, DataType::Int { .. } | DataType::Boolean) if !from_integer => out.push(Narrow::Integral),
+            _ => {}
+        }
+        out
+    }
+
+    /// Why the destination would store `v` changed, if it would.
+    pub(super) fn changes(self, v: &Value) -> Option<String> {
+        match (self, v) {
+            (Narrow::Scale(s), Value::Text(t)) => {
+                let digits = t
+                    .trim()
+                    .split_once('.')
+                    .map(|(_, f)| f.trim_end_matches('0'))
+                    .filter(|f| f.bytes().all(|b| b.is_ascii_digit()))
+                    .map_or(0, str::len);
+                (digits > s as usize).then(|| format!("it has {digits} decimal places; the column keeps {s}"))
+            }
+            (Narrow::Scale(s), Value::Float(f)) if f.is_finite() => {
+                let shown = f.to_string();
+                let digits = shown.split_once('.').map_or(0, |(_, d)| d.len());
+                (digits > s as usize).then(|| format!("it has {digits} decimal places; the column keeps {s}"))
+            }
+            // What a person reads back must be what was there: the real's shortest
+            // decimal against the value's (0.1 stays 0.1; 1.000000001 becomes 1).
+            (Narrow::Real, Value::Float(f)) if f.is_finite() && (*f as f32).to_string() != f.to_string() => {
+                Some(format!("a 4-byte real holds it as {}", *f as f32))
+            }
+            (Narrow::Real, Value::Int(i)) if (*i as f32).to_string() != i.to_string() => {
+                Some(format!("a 4-byte real holds it as {}", *i as f32))
+            }
+            (Narrow::Real, Value::Text(t)) => {
+                let f: f64 = t.trim().parse().ok().filter(|f: &f64| f.is_finite())?;
+                ((f as f32).to_string() != f.to_string()).then(|| format!("a 4-byte real holds it as {}", f as f32))
+            }
+            (Narrow::Double, v) => {
+                let f = inexact_double(v)?;
+                Some(format!("an 8-byte double holds it as {f}"))
+            }
+            // Longer with other characters, PostgreSQL refuses it (22001) by itself.
+            (Narrow::Chars(n), Value::Text(t))
+                if t.chars().count() > n as usize && t.chars().skip(n as usize).all(|c| c == ' ') =>
+            {
+                Some(format!(
+                    "it has {} characters, trailing spaces PostgreSQL would cut; the column holds {n}",
+                    t.chars().count()
+                ))
+            }
+            (Narrow::Fraction(n), Value::Text(t)) => {
+                let digits = fraction_of_second(t);
+                (digits > n as usize).then(|| {
+                    format!("it has {digits} digits of a second's fraction; the column keeps {n}, and rounds or cuts the rest")
+                })
+            }
+            (Narrow::DateOnly, Value::Text(t)) => {
+                let time = time_of_day(t)?;
+                Some(format!("it has a time of day ({time}), which a date column drops"))
+            }
+            (Narrow::TimeOnly, Value::Text(t)) => {
+                let date = date_part(t)?;
+                Some(format!("it has a date ({date}), which a time column drops"))
+            }
+            (Narrow::Integral, Value::Float(f)) if f.is_finite() && f.fract() != 0.0 => Some(format!(
+                "it has a fraction, which MariaDB/MySQL rounds away into an integer column without a note ({f} \
+                 becomes {})",
+                f.round()
+            )),
+            (Narrow::Integral, Value::Text(t)) => {
+                let c = canonical_decimal(t)?;
+                c.contains('.').then(|| {
+                    format!("it has a fraction ({c}), which MariaDB/MySQL rounds away into an integer column without a note")
+                })
+            }
+            (Narrow::Affinity { affinity, numeric }, v) => affinity_changes(affinity, numeric, v),
+            _ => None,
+        }
+    }
+}
+
+/// The double `v` becomes where that is not `v` exactly (an integer past 2^53, a
+/// decimal of more significant digits than a double keeps).
+fn inexact_double(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(i) => (i128::from(*i) != *i as f64 as i128).then_some(*i as f64),
+        Value::UInt(u) => (i128::from(*u) != *u as f64 as i128).then_some(*u as f64),
+        Value::Text(t) => {
+            let exact = canonical_decimal(t)?;
+            let f: f64 = t.trim().parse().ok().filter(|f: &f64| f.is_finite())?;
+            (canonical_decimal(&f.to_string()).as_deref() != Some(exact.as_str())).then_some(f)
+        }
+        _ => None,
+    }
+}
+
+/// A plain decimal (`-007.50`) in one spelling for each value (`-7.5`); None for
+/// anything else (exponents, words, dates).
+fn canonical_decimal(t: &str) -> Option<String> {
+    let t = t.trim();
+    let (negative, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let (whole, fraction) = t.split_once('.').unwrap_or((t, ""));
+    if whole.is_empty() && fraction.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let whole = whole.trim_start_matches('0');
+    let fraction = fraction.trim_end_matches('0');
+    let mut out = String::new();
+    if negative && !(whole.is_empty() && fraction.is_empty()) {
+        out.push('-');
+    }
+    out.push_str(if whole.is_empty() { "0" } else { whole });
+    if !fraction.is_empty() {
+        out.push('.');
+        out.push_str(fraction);
+    }
+    Some(out)
+}
+
+/// How many digits of a second's fraction a date-time or time text has, trailing
+/// zeros not counted: `10:00:00.600` has 1.
+fn fraction_of_second(t: &str) -> usize {
+    let Some((_, clock)) = t.split_once(':') else {
+        return 0;
+    };
+    clock
+        .split_once('.')
+        .map(|(_, f)| f.bytes().take_while(u8::is_ascii_digit).collect::<Vec<u8>>())
+        .map_or(0, |f| f.iter().rposition(|&b| b != b'0').map_or(0, |last| last + 1))
+}
+
+/// The date at the start of a text (`2024-01-31` of `2024-01-31 10:00:00`), if it
+/// starts with one.
+fn date_part(t: &str) -> Option<&str> {
+    let t = t.trim();
+    let year = t.bytes().take_while(u8::is_ascii_digit).count();
+    let b = t.as_bytes();
+    let digits = |at: usize| b.get(at..at + 2).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    (year >= 4 && b.get(year) == Some(&b'-') && digits(year + 1) && b.get(year + 3) == Some(&b'-') && digits(year + 4))
+        .then(|| &t[..year + 6])
+}
+
+/// The time of day of a date-time text where it is not midnight at offset zero
+/// (`10:00:00+00` of `2024-01-01 10:00:00+00`); None for a date alone.
+fn time_of_day(t: &str) -> Option<&str> {
+    let date = date_part(t)?;
+    let rest = t.trim()[date.len()..].trim_start_matches(['T', ' ']);
+    if !rest.contains(':') {
+        return None;
+    }
+    // Midnight: only zeros in the clock and the offset (`00:00:00.000+00:00`, `Z`).
+    let zero = rest
+        .bytes()
+        .all(|b| matches!(b, b'0' | b':' | b'.' | b'+' | b'-' | b'Z'));
+    (!zero).then_some(rest)
+}
+
+/// SQLite's reading of text as a number where a column's affinity converts it: an
+/// optional sign, digits with an optional point, an optional exponent, spaces around.
+fn sqlite_number(t: &str) -> bool {
+    let t = t.trim_matches(|c: char| c.is_ascii_whitespace());
+    let t = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let (mantissa, exponent) = match t.find(['e', 'E']) {
+        Some(at) => (&t[..at], Some(&t[at + 1..])),
+        None => (t, None),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mantissa_ok = !(whole.is_empty() && fraction.is_empty())
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b.is_ascii_digit());
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
+    });
+    mantissa_ok && exponent_ok
+}
+
+/// What a SQLite column of `affinity` stores for the number text `t`: an integer
+/// where it is one that fits (not for REAL affinity), else the nearest double.
+fn sqlite_stored(affinity: Affinity, t: &str) -> Value {
+    let t = t.trim_matches(|c: char| c.is_ascii_whitespace());
+    if affinity != Affinity::Real {
+        if let Ok(i) = t.strip_prefix('+').unwrap_or(t).parse::<i64>() {
+            return Value::Int(i);
+        }
+    }
+    let f: f64 = t.parse().unwrap_or(f64::NAN);
+    let whole = f.is_finite() && f.fract() == 0.0 && f.abs() < 9.2e18;
+    match (affinity, whole) {
+        (Affinity::Integer | Affinity::Numeric, true) => Value::Int(f as i64),
+        _ => Value::Float(f),
+    }
+}
+
+/// Why a SQLite column of `affinity` would store `v` changed: text turned into a
+/// number (a text source's text must stay as it was; a numeric source's value must),
+/// a number kept with fewer digits.
+fn affinity_changes(affinity: Affinity, numeric: bool, v: &Value) -> Option<String> {
+    let says = |what: String| {
+        format!(
+            "SQLite's {} affinity (its declared type) stores it as {what}",
+            affinity.name()
+        )
+    };
+    match (affinity, v) {
+        (Affinity::Integer | Affinity::Numeric | Affinity::Real, Value::Text(t)) if sqlite_number(t) => {
+            let stored = sqlite_stored(affinity, t);
+            let shown = match &stored {
+                Value::Int(i) => i.to_string(),
+                Value::Float(f) => f.to_string(),
+                _ => return None,
+            };
+            let same = match numeric {
+                true => canonical_decimal(t).is_some_and(|c| canonical_decimal(&shown).as_deref() == Some(c.as_str())),
+                false => *t == shown,
+            };
+            match (same, &stored) {
+                (true, _) => None,
+                (false, Value::Int(_)) => Some(says(format!("the integer {shown}"))),
+                (false, _) => Some(says(format!("the 8-byte real {shown}"))),
+            }
+        }
+        (Affinity::Integer | Affinity::Numeric, Value::UInt(u)) if i64::try_from(*u).is_err() => {
+            Some(says(format!("the 8-byte real {}", *u as f64)))
+        }
+        (Affinity::Real, Value::Int(_) | Value::UInt(_)) => {
+            let f = inexact_double(v)?;
+            Some(says(format!("the 8-byte real {f}")))
+        }
+        // SQLite writes a REAL as text with 15 significant digits.
+        (Affinity::Text, Value::Float(f)) if f.is_finite() => {
+            let kept: f64 = format!("{f:.14e}").parse().ok()?;
+            (kept != *f).then(|| says(format!("the text of 15 significant digits {kept}")))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(t: &str) -> Value {
+        Value::Text(t.into())
+    }
+
+    #[test]
+    fn fractions_of_a_second_past_the_columns_are_found() {
+        assert_eq!(fraction_of_second("2024-12-31 23:59:59.75"), 2);
+        assert_eq!(fraction_of_second("2024-12-31 23:59:59.750000+00"), 2);
+        assert_eq!(fraction_of_second("10:00:00.600"), 1);
+        assert_eq!(fraction_of_second("10:00:00+05:30"), 0);
+        assert_eq!(fraction_of_second("2024-12-31"), 0);
+        assert!(Narrow::Fraction(0).changes(&text("2024-12-31 23:59:59.75")).is_some());
+        assert!(Narrow::Fraction(2).changes(&text("2024-12-31 23:59:59.75")).is_none());
+        assert!(Narrow::Fraction(0)
+            .changes(&text("2024-12-31 23:59:59.000000"))
+            .is_none());
+    }
+
+    #[test]
+    fn a_time_of_day_or_a_date_dropped_is_found() {
+        assert_eq!(time_of_day("2024-01-01 10:00:00+00"), Some("10:00:00+00"));
+        assert_eq!(time_of_day("2024-01-01 00:00:00+00"), None);
+        assert_eq!(time_of_day("2024-01-01T00:00:00.000Z"), None);
+        assert_eq!(time_of_day("2024-01-01"), None);
+        assert_eq!(time_of_day("infinity"), None);
+        assert_eq!(date_part("2024-01-01 10:00:00"), Some("2024-01-01"));
+        assert_eq!(date_part("10:00:00"), None);
+        assert_eq!(date_part("-10:00:00"), None);
+        assert!(Narrow::TimeOnly.changes(&text("10:00:00")).is_none());
+    }
+
+    #[test]
+    fn doubles_keep_integers_to_2_pow_53_and_17_digits() {
+        assert_eq!(inexact_double(&Value::Int(9_007_199_254_740_992)), None);
+        assert_eq!(
+            inexact_double(&Value::Int(9_007_199_254_740_993)),
+            Some(9_007_199_254_740_992.0)
+        );
+        assert_eq!(inexact_double(&text("1.10")), None);
+        assert_eq!(inexact_double(&text("0.1")), None);
+        assert!(inexact_double(&text("123456789012345678901234567890")).is_some());
+        assert!(inexact_double(&text("0.12345678901234567891")).is_some());
+    }
+
+    #[test]
+    fn sqlite_affinity_changes_text_that_looks_like_a_number() {
+        let integer = Narrow::Affinity {
+            affinity: Affinity::Integer,
+            numeric: false,
+        };
+        assert!(integer.changes(&text("007")).is_some());
+        assert!(integer.changes(&text("1e3")).is_some());
+        assert!(integer.changes(&text("7")).is_none());
+        assert!(integer.changes(&text("abc")).is_none());
+        let numeric = Narrow::Affinity {
+            affinity: Affinity::Numeric,
+            numeric: true,
+        };
+        assert!(numeric.changes(&text("1.10")).is_none());
+        assert!(numeric.changes(&text("2.00")).is_none());
+        assert!(numeric.changes(&text("123456789012345678901234567890")).is_some());
+        assert!(numeric.changes(&Value::UInt(u64::MAX)).is_some());
+        assert_eq!(Affinity::of("NUMERIC(10,2)", false), Affinity::Numeric);
+        assert_eq!(Affinity::of("VARCHAR(5)", false), Affinity::Text);
+        assert_eq!(Affinity::of("", false), Affinity::Blob);
+        assert_eq!(Affinity::of("ANY", true), Affinity::Blob);
+        assert_eq!(Affinity::of("DOUBLE", false), Affinity::Real);
+        assert!(sqlite_number(" -1.5e+3 "));
+        assert!(!sqlite_number("0x10"));
+        assert!(!sqlite_number("1e"));
+        assert!(!sqlite_number("."));
+    }
+
+    #[test]
+    fn mariadb_integers_refuse_fractions() {
+        assert!(Narrow::Integral.changes(&Value::Float(1.5)).is_some());
+        assert!(Narrow::Integral.changes(&Value::Float(2.0)).is_none());
+        assert!(Narrow::Integral.changes(&text("2.50")).is_some());
+        assert!(Narrow::Integral.changes(&text("2.00")).is_none());
+    }
+}
