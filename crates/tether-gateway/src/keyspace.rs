@@ -69,10 +69,13 @@ struct Known {
     triggered: Arc<Triggered>,
     outside: Arc<OutsideChildren>,
     functions: Arc<Functions>,
+    /// The migrator gate's swap count read before the schema was: another value now
+    /// means a cut-over changed the tables since (the schema is read again).
+    swaps: u64,
 }
 
 impl Known {
-    fn new(read: Read) -> Known {
+    fn new(read: Read, swaps: u64) -> Known {
         let Read {
             schema,
             outside,
@@ -84,6 +87,7 @@ impl Known {
             outside: Arc::new(outside),
             functions: Arc::new(functions),
             schema: Arc::new(schema),
+            swaps,
         }
     }
 }
@@ -685,17 +689,28 @@ impl Keyspace {
     }
 
     /// The schema and its FK tables, read from the backend when not known yet.
+    /// A schema read before an online migration's cut-over is not used after it: the
+    /// cut-over moves the gate's swap count before it releases the statements it held.
     async fn known(&self) -> Result<Known, ServerError> {
+        let swaps = self.swaps();
         if let Some(k) = self.schema.read().await.as_ref() {
-            return Ok(k.clone());
+            if k.swaps == swaps {
+                return Ok(k.clone());
+            }
         }
         self.read_known().await
     }
 
+    /// How many cut-overs of this keyspace's migrations changed tables so far.
+    fn swaps(&self) -> u64 {
+        self.migrator.as_ref().map_or(0, |m| m.gate_ref().swaps())
+    }
+
     /// The schema's generation: changes whenever the schema [`Self::schema`] returns
-    /// may have changed. Read it before the schema a decision is based on.
+    /// may have changed (a cut-over included). Read it before the schema a decision is
+    /// based on.
     pub fn schema_generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        self.generation.load(Ordering::Acquire).wrapping_add(self.swaps())
     }
 
     /// `sql` as the backend runs it: its executable comments resolved for the
@@ -908,9 +923,10 @@ impl Keyspace {
 
     async fn read_known(&self) -> Result<Known, ServerError> {
         let mut slot = self.schema.write().await;
+        let swaps = self.swaps();
         match self.read_schema().await {
             Ok(read) => {
-                let known = Known::new(read);
+                let known = Known::new(read, swaps);
                 *slot = Some(known.clone());
                 self.generation.fetch_add(1, Ordering::AcqRel);
                 tracing::info!(
@@ -935,6 +951,7 @@ impl Keyspace {
     /// one is read (a failure keeps it, with a warning).
     pub async fn reload(&self) {
         let invalidations = self.invalidations.load(Ordering::SeqCst);
+        let swaps = self.swaps();
         let read = self.read_schema();
         let read = match tokio::time::timeout(RELOAD_TIMEOUT, read).await {
             Ok(read) => read,
@@ -943,7 +960,7 @@ impl Keyspace {
         match read {
             Ok(read) => {
                 let mut slot = self.schema.write().await;
-                if self.invalidations.load(Ordering::SeqCst) != invalidations {
+                if self.invalidations.load(Ordering::SeqCst) != invalidations || self.swaps() != swaps {
                     // DDL went through meanwhile: what was read may predate it.
                     return;
                 }
@@ -960,7 +977,7 @@ impl Keyspace {
                         read.schema.tables.len()
                     );
                 }
-                *slot = Some(Known::new(read));
+                *slot = Some(Known::new(read, swaps));
                 self.generation.fetch_add(1, Ordering::AcqRel);
             }
             Err(e) => tracing::warn!(
