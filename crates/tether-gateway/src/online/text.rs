@@ -44,7 +44,7 @@ pub fn cut(sql: &str) -> Result<AlterText<'_>, String> {
         _ => String::new(),
     };
     if word(0) != "ALTER" {
-        return Err("expected ALTER TABLE".into());
+        return Err("expected one ALTER TABLE statement".into());
     }
     let mut k = 1;
     let (mut online, mut ignore) = (false, false);
@@ -57,7 +57,7 @@ pub fn cut(sql: &str) -> Result<AlterText<'_>, String> {
         k += 1;
     }
     if word(k) != "TABLE" {
-        return Err("expected ALTER TABLE".into());
+        return Err("expected one ALTER TABLE statement".into());
     }
     k += 1;
     // The name: a word, or words joined by periods.
@@ -114,7 +114,7 @@ pub fn cut(sql: &str) -> Result<AlterText<'_>, String> {
                     .iter()
                     .any(|t| !matches!(t.token, Token::Whitespace(_) | Token::EOF))
                 {
-                    return Err("expected one statement".into());
+                    return Err("expected one ALTER TABLE statement".into());
                 }
                 end = at[i];
                 break;

@@ -262,3 +262,59 @@ fn deletes_right_after_a_cut_over_cascade_into_the_new_fk() {
     );
     assert_eq!(db.query("SELECT COUNT(*) FROM c2"), vec![vec![Some("2850".into())]]);
 }
+
+/// Finding 8: a DELETE of a parent sent while a direct `ALTER ... ADD FOREIGN KEY`
+/// runs through the gateway waits for it and is planned on the new schema: it
+/// cascades into the new FK (no orphans), as natively. Inside a transaction it is
+/// refused with 1205 instead (retryable, nothing run).
+#[test]
+fn a_delete_during_a_direct_fk_alter_is_planned_after_it() {
+    let db = mysql();
+    db.exec(
+        "CREATE TABLE p (id INT PRIMARY KEY, name VARCHAR(40) NOT NULL);
+         CREATE TABLE c (id INT PRIMARY KEY, p_id INT NULL, CONSTRAINT c_p FOREIGN KEY (p_id) REFERENCES p (id) ON DELETE CASCADE);
+         CREATE TABLE c2 (id INT PRIMARY KEY, p_id INT NULL, pad CHAR(100) NOT NULL DEFAULT '', KEY (p_id));
+         INSERT INTO p SELECT seq, 'n' FROM seq_1_to_1000;
+         INSERT INTO c SELECT seq, seq FROM seq_1_to_1000;
+         INSERT INTO c2 (id, p_id) SELECT seq, 1 + seq MOD 1000 FROM seq_1_to_300000;",
+    );
+    let gw = support::start(&[("ks", "managed", &db.url)]);
+    gw.block_on(async {
+        let mut a = gw.connect("ks").await;
+        let mut b = gw.connect("ks").await;
+        let mut t = gw.connect("ks").await;
+        b.query_drop("DELETE FROM p WHERE id = 0").await.expect("schema known");
+        let alter = tokio::spawn(async move {
+            a.query_drop("ALTER TABLE c2 ADD CONSTRAINT c2_p FOREIGN KEY (p_id) REFERENCES p (id) ON DELETE CASCADE")
+                .await
+        });
+        let mut watch = direct(&db).await;
+        let start = Instant::now();
+        loop {
+            let n: Option<u64> = watch
+                .query_first(
+                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'ALTER TABLE c2 ADD CONSTRAINT%'",
+                )
+                .await
+                .expect("watch");
+            if n == Some(1) {
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "the ALTER did not show");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        t.query_drop("START TRANSACTION").await.expect("begin");
+        let e = t.query_drop("DELETE FROM p WHERE id = 6").await.expect_err("refused");
+        let (code, _, message) = support::server_error(e);
+        assert_eq!(code, 1205, "{message}");
+        t.query_drop("ROLLBACK").await.expect("rollback");
+        b.query_drop("DELETE FROM p WHERE id = 5").await.expect("delete");
+        alter.await.expect("task").expect("alter");
+    });
+    assert_eq!(
+        db.query("SELECT COUNT(*) FROM c2 WHERE p_id NOT IN (SELECT id FROM p)"),
+        vec![vec![Some("0".into())]]
+    );
+    assert_eq!(db.query("SELECT COUNT(*) FROM c2"), vec![vec![Some("299700".into())]]);
+    assert_eq!(db.query("SELECT COUNT(*) FROM p"), vec![vec![Some("999".into())]]);
+}
