@@ -58,6 +58,54 @@ pub struct Keyspace {
     /// executable comment (and again after DDL through the gateway, in case the
     /// server was upgraded behind it).
     server_version: Mutex<Option<ServerVersion>>,
+    /// DDL through the gateway that may change FKs, while it runs (managed, unsharded).
+    fk_ddl: FkDdl,
+}
+
+/// DDL through the gateway that may change FKs, and the planned writes it must not
+/// overlap (review r13b finding 8): a write planned on the schema of before such DDL
+/// and run after it would skip the new FK (its statements run with the backend's
+/// checks off) or cascade through a dropped one. Each running DDL has a zone: the
+/// tables it names and their FK neighbours (transitively). A planned write holds a
+/// read guard of `writes` from its plan to its end; a DDL registers its zone, then
+/// takes and drops the write lock (every write planned before the zone existed has
+/// ended), and removes its zone once the schema is forgotten. A write naming a table
+/// of a zone waits for the DDL outside a transaction, and is refused with 1205
+/// inside one (the DDL may be waiting for that transaction's metadata locks).
+#[derive(Default)]
+struct FkDdl {
+    zones: Mutex<Vec<(u64, Vec<String>)>>,
+    next: AtomicU64,
+    ended: tokio::sync::Notify,
+    writes: RwLock<()>,
+}
+
+/// A running FK-changing DDL's zone; removed when dropped.
+pub struct FkDdlGuard<'a> {
+    ks: &'a Keyspace,
+    id: u64,
+}
+
+impl Drop for FkDdlGuard<'_> {
+    fn drop(&mut self) {
+        let mut zones = self.ks.fk_ddl.zones.lock().unwrap_or_else(|p| p.into_inner());
+        zones.retain(|(id, _)| *id != self.id);
+        drop(zones);
+        self.ks.fk_ddl.ended.notify_waiters();
+    }
+}
+
+/// True when DDL `sql` may add, drop or move an FK (or the table of one): it says
+/// FOREIGN, REFERENCES, CONSTRAINT or RENAME, or is a DROP TABLE or CREATE OR REPLACE.
+/// (An ALTER that only adds an index or a column does not hold writes.)
+fn may_change_fks(sql: &str) -> bool {
+    let words: Vec<String> = sql.split_whitespace().take(3).map(|w| w.to_ascii_lowercase()).collect();
+    let starts = |a: &str, b: &str| words.first().is_some_and(|w| w == a) && words.get(1).is_some_and(|w| w == b);
+    starts("drop", "table")
+        || starts("create", "or")
+        || ["foreign", "references", "constraint", "rename"]
+            .iter()
+            .any(|w| names(sql, w))
 }
 
 /// A schema read from the backend, with the tables a write can have FK work on
@@ -69,10 +117,13 @@ struct Known {
     triggered: Arc<Triggered>,
     outside: Arc<OutsideChildren>,
     functions: Arc<Functions>,
+    /// The migrator gate's swap count read before the schema was: another value now
+    /// means a cut-over changed the tables since (the schema is read again).
+    swaps: u64,
 }
 
 impl Known {
-    fn new(read: Read) -> Known {
+    fn new(read: Read, swaps: u64) -> Known {
         let Read {
             schema,
             outside,
@@ -84,6 +135,7 @@ impl Known {
             outside: Arc::new(outside),
             functions: Arc::new(functions),
             schema: Arc::new(schema),
+            swaps,
         }
     }
 }
@@ -454,6 +506,7 @@ impl Keyspace {
             recovery_due: AtomicBool::new(false),
             recovery: tokio::sync::Mutex::new(None),
             server_version: Mutex::new(None),
+            fk_ddl: FkDdl::default(),
         }
     }
 
@@ -661,6 +714,114 @@ impl Keyspace {
         Ok(text)
     }
 
+    /// Before DDL `sql` goes to the backend through the gateway (managed, unsharded):
+    /// when it may change FKs of tables of the schema, registers its zone and waits for
+    /// the planned writes in flight (see [`FkDdl`]). Keep the guard until
+    /// [`Self::after_ddl`] has run.
+    pub async fn fk_ddl_begin(&self, sql: &str) -> Option<FkDdlGuard<'_>> {
+        if self.spec.mode != FkMode::Managed || self.spec.sharded || !may_change_fks(sql) {
+            return None;
+        }
+        let schema = self.schema().await.ok()?;
+        let mut zone: Vec<String> = schema
+            .tables
+            .iter()
+            .filter(|t| names(sql, &t.name))
+            .map(|t| t.name.clone())
+            .collect();
+        let mut i = 0;
+        while i < zone.len() {
+            let t = zone[i].clone();
+            // Its children and its parents in the keyspace's database.
+            let mut linked: Vec<String> = schema
+                .tables
+                .iter()
+                .filter(|o| {
+                    o.foreign_keys
+                        .iter()
+                        .any(|f| f.referenced_schema.is_none() && f.referenced_table == t)
+                })
+                .map(|o| o.name.clone())
+                .collect();
+            if let Some(table) = schema.tables.iter().find(|o| o.name == t) {
+                linked.extend(
+                    table
+                        .foreign_keys
+                        .iter()
+                        .filter(|f| f.referenced_schema.is_none())
+                        .map(|f| f.referenced_table.clone()),
+                );
+            }
+            for l in linked {
+                if !zone.contains(&l) {
+                    zone.push(l);
+                }
+            }
+            i += 1;
+        }
+        if zone.is_empty() {
+            return None;
+        }
+        let id = self.fk_ddl.next.fetch_add(1, Ordering::AcqRel);
+        self.fk_ddl
+            .zones
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((id, zone));
+        let guard = FkDdlGuard { ks: self, id };
+        // Every write planned before the zone existed ends first.
+        drop(self.fk_ddl.writes.write().await);
+        Some(guard)
+    }
+
+    /// Admits a planned write `sql` (managed, unsharded): the guard to hold from its
+    /// plan to its end. While FK-changing DDL through the gateway runs on a table the
+    /// write names (or an FK neighbour of one), waits for it, or, `in_transaction`,
+    /// refuses with 1205 (retryable; nothing was run).
+    pub async fn admit_write(
+        &self,
+        sql: &str,
+        in_transaction: bool,
+    ) -> Result<Option<tokio::sync::RwLockReadGuard<'_, ()>>, ServerError> {
+        loop {
+            let ended = self.fk_ddl.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            // Inside a transaction a write never queues behind a DDL's barrier: the
+            // writes the barrier waits for may wait for this transaction's row locks.
+            // The DDL's zone is registered before its barrier: a write outside it
+            // goes on without the guard.
+            let guard = match in_transaction {
+                true => self.fk_ddl.writes.try_read().ok(),
+                false => Some(self.fk_ddl.writes.read().await),
+            };
+            let blocking = {
+                let zones = self.fk_ddl.zones.lock().unwrap_or_else(|p| p.into_inner());
+                zones
+                    .iter()
+                    .flat_map(|(_, z)| z.iter())
+                    .find(|t| names(sql, t))
+                    .cloned()
+            };
+            let Some(table) = blocking else {
+                return Ok(guard);
+            };
+            drop(guard);
+            if in_transaction {
+                return Err(ServerError::new(
+                    1205,
+                    "HY000",
+                    format!(
+                        "Lock wait timeout exceeded; try restarting transaction (tether gateway: keyspace `{}`: DDL \
+                         that may change the foreign keys of `{table}` is running; the write was not run)",
+                        self.spec.name
+                    ),
+                ));
+            }
+            ended.await;
+        }
+    }
+
     /// After DDL through the gateway: the schema is read again on next use; a sharded
     /// keyspace's layout is read again in the background.
     pub async fn after_ddl(self: &Arc<Self>) {
@@ -685,17 +846,28 @@ impl Keyspace {
     }
 
     /// The schema and its FK tables, read from the backend when not known yet.
+    /// A schema read before an online migration's cut-over is not used after it: the
+    /// cut-over moves the gate's swap count before it releases the statements it held.
     async fn known(&self) -> Result<Known, ServerError> {
+        let swaps = self.swaps();
         if let Some(k) = self.schema.read().await.as_ref() {
-            return Ok(k.clone());
+            if k.swaps == swaps {
+                return Ok(k.clone());
+            }
         }
         self.read_known().await
     }
 
+    /// How many cut-overs of this keyspace's migrations changed tables so far.
+    fn swaps(&self) -> u64 {
+        self.migrator.as_ref().map_or(0, |m| m.gate_ref().swaps())
+    }
+
     /// The schema's generation: changes whenever the schema [`Self::schema`] returns
-    /// may have changed. Read it before the schema a decision is based on.
+    /// may have changed (a cut-over included). Read it before the schema a decision is
+    /// based on.
     pub fn schema_generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        self.generation.load(Ordering::Acquire).wrapping_add(self.swaps())
     }
 
     /// `sql` as the backend runs it: its executable comments resolved for the
@@ -908,9 +1080,10 @@ impl Keyspace {
 
     async fn read_known(&self) -> Result<Known, ServerError> {
         let mut slot = self.schema.write().await;
+        let swaps = self.swaps();
         match self.read_schema().await {
             Ok(read) => {
-                let known = Known::new(read);
+                let known = Known::new(read, swaps);
                 *slot = Some(known.clone());
                 self.generation.fetch_add(1, Ordering::AcqRel);
                 tracing::info!(
@@ -935,6 +1108,7 @@ impl Keyspace {
     /// one is read (a failure keeps it, with a warning).
     pub async fn reload(&self) {
         let invalidations = self.invalidations.load(Ordering::SeqCst);
+        let swaps = self.swaps();
         let read = self.read_schema();
         let read = match tokio::time::timeout(RELOAD_TIMEOUT, read).await {
             Ok(read) => read,
@@ -943,7 +1117,7 @@ impl Keyspace {
         match read {
             Ok(read) => {
                 let mut slot = self.schema.write().await;
-                if self.invalidations.load(Ordering::SeqCst) != invalidations {
+                if self.invalidations.load(Ordering::SeqCst) != invalidations || self.swaps() != swaps {
                     // DDL went through meanwhile: what was read may predate it.
                     return;
                 }
@@ -960,7 +1134,7 @@ impl Keyspace {
                         read.schema.tables.len()
                     );
                 }
-                *slot = Some(Known::new(read));
+                *slot = Some(Known::new(read, swaps));
                 self.generation.fetch_add(1, Ordering::AcqRel);
             }
             Err(e) => tracing::warn!(
@@ -1046,7 +1220,7 @@ impl Shared {
 
 #[cfg(test)]
 mod tests {
-    use super::{names, FkTables};
+    use super::{may_change_fks, names, FkTables};
 
     #[test]
     fn fk_tables_are_the_children_and_parents_named_as_words_without_case() {
@@ -1133,6 +1307,20 @@ mod tests {
         assert_eq!(written("UPDATE lv SET id = 2"), None);
         assert_eq!(written("INSERT INTO loner SELECT id FROM pv"), None);
         assert_eq!(written("SELECT * FROM pv"), None);
+    }
+
+    #[test]
+    fn ddl_that_may_change_fks_is_told_from_other_ddl() {
+        assert!(may_change_fks(
+            "ALTER TABLE c2 ADD CONSTRAINT c2_p FOREIGN KEY (p_id) REFERENCES p (id)"
+        ));
+        assert!(may_change_fks("alter table c drop foreign key c_p"));
+        assert!(may_change_fks("DROP TABLE c"));
+        assert!(may_change_fks("RENAME TABLE c TO d"));
+        assert!(may_change_fks("CREATE OR REPLACE TABLE c (id INT)"));
+        assert!(!may_change_fks("ALTER TABLE p ADD INDEX (name)"));
+        assert!(!may_change_fks("ALTER TABLE p DROP COLUMN x"));
+        assert!(!may_change_fks("CREATE TABLE t (id INT)"));
     }
 
     #[test]

@@ -964,6 +964,7 @@ impl Session {
             }
             return vec![reply];
         }
+        let _fk_ddl = ks.fk_ddl_begin(sql).await; // until after after_ddl (r13b finding 8)
         let replies = self.backend(ks).query(raw).await;
         if !replies.iter().any(|r| matches!(r, Reply::Error(_))) {
             for piece in guard::statements(sql) {
@@ -1145,6 +1146,15 @@ impl Session {
             // name: it has no FKs (InnoDB temporary tables have none).
             return None;
         }
+        // Not planned while FK-changing DDL through the gateway runs on its tables (r13b finding 8).
+        let in_tx = self.in_transaction(ks);
+        let _admitted = match ks.spec.sharded {
+            true => None,
+            false => match ks.admit_write(sql, in_tx).await {
+                Ok(g) => g,
+                Err(e) => return Some(vec![Reply::Error(e)]),
+            },
+        };
         let planned = ks.plan(sql).await;
         // A text the parser cannot read under escapes may be one the server reads
         // without them: refused with the reason too.

@@ -40,8 +40,19 @@ pub(super) fn shadow_column<'a>(t: &'a TablePlan, source: &'a str) -> &'a str {
 /// writer's transaction (a write rolled back leaves no record), instead of failing the
 /// write.
 fn write_row(t: &TablePlan, id: &str, delete_old: &str) -> String {
-    let dst: Vec<&str> = t.copy.iter().map(|(_, d)| d.as_str()).collect();
-    let src: Vec<String> = t.copy.iter().map(|(s, _)| format!("NEW.{}", q(s))).collect();
+    // Columns added NOT NULL without a DEFAULT get their implicit default, as natively.
+    let dst: Vec<&str> = t
+        .copy
+        .iter()
+        .map(|(_, d)| d.as_str())
+        .chain(t.fill.iter().map(|(c, _)| c.as_str()))
+        .collect();
+    let src: Vec<String> = t
+        .copy
+        .iter()
+        .map(|(s, _)| format!("NEW.{}", q(s)))
+        .chain(t.fill.iter().map(|(_, v)| v.clone()))
+        .collect();
     let key: Vec<String> = t.primary_key.iter().map(|k| format!("QUOTE(NEW.{})", q(k))).collect();
     format!(
         "BEGIN DECLARE _m TEXT DEFAULT ''; \

@@ -231,7 +231,9 @@ pub async fn copy_table(
             size.took(started.elapsed());
         }
         if ok.warnings > 0 {
-            return Err(chunk_warning(db, t).await);
+            if let Some(e) = chunk_warning(db, t).await {
+                return Err(e);
+            }
         }
         *rows += records(&ok.info).unwrap_or(ok.affected_rows);
         match upper {
@@ -318,8 +320,11 @@ fn chunk_sql(t: &TablePlan, src: &[&str], dst: &[&str], conds: impl Iterator<Ite
     } else {
         format!("WHERE {}", conds.join(" AND "))
     };
+    // Columns added NOT NULL without a DEFAULT get their implicit default, as natively.
+    let fill_cols: String = t.fill.iter().map(|(c, _)| format!(", {}", q(c))).collect();
+    let fill_values: String = t.fill.iter().map(|(_, v)| format!(", {v}")).collect();
     format!(
-        "SET STATEMENT sql_mode = '{COPY_SQL_MODE}' FOR INSERT INTO {} ({}) SELECT {} FROM {} FORCE INDEX (PRIMARY) {where_all} ORDER BY {} LOCK IN SHARE MODE",
+        "SET STATEMENT sql_mode = '{COPY_SQL_MODE}' FOR INSERT INTO {} ({}{fill_cols}) SELECT {}{fill_values} FROM {} FORCE INDEX (PRIMARY) {where_all} ORDER BY {} LOCK IN SHARE MODE",
         q(&t.shadow),
         q_list(dst),
         q_list(src),
@@ -352,21 +357,28 @@ async fn exec_chunk(db: &mut Db, t: &TablePlan, sql: &str) -> Result<OkInfo, Onl
 const COPY_SQL_MODE: &str = "STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO";
 
 /// A chunk that succeeded with warnings changed a value on the way (strict mode lets
-/// some through, e.g. notes on conversions): the first warning becomes the error.
-async fn chunk_warning(db: &mut Db, t: &TablePlan) -> OnlineError {
+/// some through): the first warning becomes the error. Notes do not: the native ALTER
+/// raises the same ones and goes on (a DECIMAL's scale reduced rounds its values with
+/// Note 1265, review r13b finding 9).
+async fn chunk_warning(db: &mut Db, t: &TablePlan) -> Option<OnlineError> {
     let doing = format!("copying a chunk of `{}` into `{}`", t.table, t.shadow);
     match db.texts("SHOW WARNINGS").await {
         Ok(rows) => {
-            let w = rows.into_iter().next().unwrap_or_default();
+            let w = rows.into_iter().find(|w| {
+                !w.first()
+                    .cloned()
+                    .flatten()
+                    .is_some_and(|l| l.eq_ignore_ascii_case("note"))
+            })?;
             let field = |i: usize| w.get(i).cloned().flatten().unwrap_or_default();
-            OnlineError::Backend {
+            Some(OnlineError::Backend {
                 doing,
                 code: field(1).parse().unwrap_or(1105),
                 state: "HY000".into(),
                 message: field(2),
-            }
+            })
         }
-        Err(e) => e,
+        Err(e) => Some(e),
     }
 }
 

@@ -50,11 +50,25 @@ struct GateInner {
     /// Held table names, one entry per hold (a table can be in two).
     held: Mutex<Vec<String>>,
     released: Notify,
+    /// Counts the cut-overs that swapped tables (or swapped them back): moved while
+    /// the statements are still held, so a keyspace's schema read before is known to
+    /// be stale before any held statement plans on it (review r13b finding 5).
+    swaps: std::sync::atomic::AtomicU64,
 }
 
 impl CutoverGate {
     pub fn new() -> CutoverGate {
         CutoverGate::default()
+    }
+
+    /// How many cut-overs changed the tables so far (see [`GateInner::swaps`]).
+    pub fn swaps(&self) -> u64 {
+        self.inner.swaps.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The tables changed: a schema read before is stale.
+    fn swapped(&self) {
+        self.inner.swaps.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// True while `table` is under cut-over.
@@ -210,6 +224,16 @@ pub async fn cut_over(
             db.run(&format!("ALTER TABLE {} AUTO_INCREMENT = {next}", q(&t.shadow)))
                 .await
                 .map_err(before)?;
+        } else if original.is_none()
+            && shadow.is_some()
+            && !t.shadow_alter.as_deref().is_some_and(super::plan::sets_auto_increment)
+        {
+            // The ALTER made a column AUTO_INCREMENT: the copy's bulk INSERT reserved
+            // values in batches, the native ALTER counts on from the highest row
+            // (review r13b finding 6). `= 1` sets the counter to that row's value + 1.
+            db.run(&format!("ALTER TABLE {} AUTO_INCREMENT = 1", q(&t.shadow)))
+                .await
+                .map_err(before)?;
         }
     }
 
@@ -262,6 +286,7 @@ pub async fn cut_over(
                 }
             }
         }
+        gate.swapped();
         drop(hold);
         return Err(match failure {
             None => CutoverFailure {
@@ -286,6 +311,8 @@ pub async fn cut_over(
         });
     }
     let foreign_keys = fk_start.elapsed();
+    // Before the release: a held statement plans on the new tables and FKs.
+    gate.swapped();
     drop(hold);
     let held = start.elapsed();
 
@@ -413,10 +440,7 @@ async fn swap_back(
             let have = read_fks(db, database, child).await?;
             let repointed: Vec<FkDef> = have
                 .into_iter()
-                .filter(|h| {
-                    fks.iter()
-                        .any(|f| f.name == h.name && f.referenced_table == h.referenced_table)
-                })
+                .filter(|h| fks.iter().any(|f| f.name == h.name && f.parent_sql() == h.parent_sql()))
                 .collect();
             drop_fks(db, child, &repointed).await?;
         }
@@ -560,7 +584,7 @@ pub async fn finish_after_swap(db: &mut Db, database: &str, plan: &Plan) -> Resu
             .iter()
             .filter(|f| {
                 have.iter()
-                    .any(|h| h.name == f.name && h.referenced_table != f.referenced_table)
+                    .any(|h| h.name == f.name && h.parent_sql() != f.parent_sql())
             })
             .map(|f| format!("DROP FOREIGN KEY {}", q(&f.name)))
             .collect();
@@ -681,7 +705,7 @@ pub async fn count_orphans(db: &mut Db, fk: &FkDef) -> Result<u64, OnlineError> 
     let sql = format!(
         "SELECT COUNT(*) FROM {} c LEFT JOIN {} p ON {} WHERE {} AND p.{} IS NULL",
         q(&fk.table),
-        q(&fk.referenced_table),
+        fk.parent_sql(),
         join.join(" AND "),
         set.join(" AND "),
         q(first)

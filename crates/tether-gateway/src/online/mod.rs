@@ -19,6 +19,7 @@ mod runner;
 mod shadow;
 pub mod statements;
 mod store;
+mod text;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

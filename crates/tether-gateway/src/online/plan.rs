@@ -5,12 +5,12 @@
 //! from the keyspace's schema and the ALTER's AST; stored with the migration.
 
 use serde::{Deserialize, Serialize};
-use sqlparser::ast::{AlterTable, AlterTableOperation, Ident, ObjectName, Statement};
+use sqlparser::ast::{AlterTable, AlterTableOperation, Statement};
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 use tether_schema::{FkAction, ForeignKey, Schema, Table};
 
-use super::OnlineError;
+use super::{text, OnlineError};
 
 /// MariaDB's longest identifier.
 const MAX_NAME: usize = 64;
@@ -22,6 +22,11 @@ pub struct FkDef {
     pub table: String,
     pub columns: Vec<String>,
     pub referenced_table: String,
+    /// The referenced table's database when it is not the keyspace's (review r13b
+    /// finding 7: the FK is re-created against that database, never the keyspace's
+    /// table of the same name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referenced_schema: Option<String>,
     pub referenced_columns: Vec<String>,
     pub on_delete: FkAction,
     pub on_update: FkAction,
@@ -34,11 +39,33 @@ impl FkDef {
             table: table.to_string(),
             columns: fk.columns.clone(),
             referenced_table: fk.referenced_table.clone(),
+            referenced_schema: fk.referenced_schema.clone(),
             referenced_columns: fk.referenced_columns.clone(),
             on_delete: fk.on_delete,
             on_update: fk.on_update,
         }
     }
+
+    /// The referenced table when it is in the keyspace's database.
+    pub fn local_parent(&self) -> Option<&str> {
+        self.referenced_schema
+            .is_none()
+            .then_some(self.referenced_table.as_str())
+    }
+
+    /// The referenced table as SQL: quoted, with its database when another.
+    pub fn parent_sql(&self) -> String {
+        match &self.referenced_schema {
+            Some(s) => format!("{}.{}", super::db::q(s), super::db::q(&self.referenced_table)),
+            None => super::db::q(&self.referenced_table),
+        }
+    }
+}
+
+/// True when `fk` (of the keyspace's schema) references `table` of the keyspace's own
+/// database.
+fn references(fk: &ForeignKey, table: &str) -> bool {
+    fk.referenced_schema.is_none() && fk.referenced_table == table
 }
 
 /// One table the migration rebuilds through a shadow.
@@ -64,6 +91,11 @@ pub struct TablePlan {
     /// (source column, shadow column) pairs copied; set when the shadow exists.
     #[serde(default)]
     pub copy: Vec<(String, String)>,
+    /// (shadow column, literal) pairs: columns the ALTER adds NOT NULL without a DEFAULT,
+    /// written with their type's implicit default by the copy and the capture (as the
+    /// native ALTER fills them; a strict INSERT would fail with 1364). Set with `copy`.
+    #[serde(default)]
+    pub fill: Vec<(String, String)>,
     /// The FKs the new table gets at cut-over, with their final names; set when the
     /// shadow exists (read back from it).
     #[serde(default)]
@@ -130,12 +162,26 @@ impl Plan {
 pub struct ParsedAlter {
     pub table: String,
     pub statement: AlterTable,
+    /// The text as written, `ALTER TABLE name ...` (ONLINE left out): what the shadow's
+    /// ALTER is cut from.
+    pub text: String,
 }
 
-/// Parses `sql` as exactly one `ALTER TABLE` of a table of the keyspace.
+/// Parses `sql` as exactly one `ALTER [ONLINE] TABLE` of a table of the keyspace.
+/// `ALTER IGNORE TABLE` is refused: it deletes the rows that clash on a unique key,
+/// which a copy under strict mode cannot do as the native ALTER does.
 pub fn parse_alter(sql: &str) -> Result<ParsedAlter, OnlineError> {
+    let cut = text::cut(sql).map_err(OnlineError::NotAlter)?;
+    if cut.ignore {
+        return Err(OnlineError::NotAlter(
+            "ALTER IGNORE TABLE is not supported online (it deletes rows clashing on a unique key, and \
+             turns errors into warnings): run it with ddl_strategy 'direct'"
+                .into(),
+        ));
+    }
+    let plain = cut.plain();
     let statements =
-        Parser::parse_sql(&MySqlDialect {}, sql).map_err(|e| OnlineError::NotAlter(format!("cannot parse: {e}")))?;
+        Parser::parse_sql(&MySqlDialect {}, &plain).map_err(|e| OnlineError::NotAlter(format!("cannot parse: {e}")))?;
     let mut it = statements.into_iter();
     match (it.next(), it.next()) {
         (Some(Statement::AlterTable(at)), None) => {
@@ -151,13 +197,35 @@ pub fn parse_alter(sql: &str) -> Result<ParsedAlter, OnlineError> {
                     at.name
                 )));
             }
+            let drops = at
+                .operations
+                .iter()
+                .filter(|op| matches!(op, AlterTableOperation::DropForeignKey { .. }))
+                .count();
+            if drops != cut.fk_drops() {
+                return Err(OnlineError::NotAlter(format!(
+                    "cannot tell the DROP FOREIGN KEY operations apart in the text ({} read, {drops} parsed)",
+                    cut.fk_drops()
+                )));
+            }
             Ok(ParsedAlter {
                 table: parts[0].clone(),
                 statement: at,
+                text: plain,
             })
         }
         _ => Err(OnlineError::NotAlter("expected one ALTER TABLE statement".into())),
     }
+}
+
+/// True when the ALTER `sql` sets the table's `AUTO_INCREMENT` counter.
+pub fn sets_auto_increment(sql: &str) -> bool {
+    parse_alter(sql).is_ok_and(|p| {
+        p.statement
+            .operations
+            .iter()
+            .any(|op| matches!(op, AlterTableOperation::AutoIncrement { .. }))
+    })
 }
 
 /// A short token of the migration id used in generated names.
@@ -283,7 +351,7 @@ pub fn build(schema: &Schema, id: &str, alter_sql: &str, managed: bool) -> Resul
     let mut family: Vec<(&Table, Vec<String>)> = vec![(root, Vec::new())];
     // Self-references follow the key too.
     for fk in &root.foreign_keys {
-        if fk.referenced_table == root.name {
+        if references(fk, &root.name) {
             for (c, r) in fk.columns.iter().zip(&fk.referenced_columns) {
                 if retyped.contains(r) && !family[0].1.contains(c) && !retyped.contains(c) {
                     family[0].1.push(c.clone());
@@ -297,7 +365,7 @@ pub fn build(schema: &Schema, id: &str, alter_sql: &str, managed: bool) -> Resul
         }
         let mut follow = Vec::new();
         for fk in &t.foreign_keys {
-            if fk.referenced_table != root.name {
+            if !references(fk, &root.name) {
                 continue;
             }
             for (c, r) in fk.columns.iter().zip(&fk.referenced_columns) {
@@ -314,7 +382,7 @@ pub fn build(schema: &Schema, id: &str, alter_sql: &str, managed: bool) -> Resul
     for (t, follow) in family.iter().skip(1) {
         for other in &schema.tables {
             for fk in &other.foreign_keys {
-                if fk.referenced_table == t.name && fk.referenced_columns.iter().any(|c| follow.contains(c)) {
+                if references(fk, &t.name) && fk.referenced_columns.iter().any(|c| follow.contains(c)) {
                     return Err(refuse(format!(
                         "`{}`.({}) follows the new key type, but FK `{}` of `{}` references it in turn \
                          (families deeper than one level are not supported yet)",
@@ -374,11 +442,7 @@ pub fn build(schema: &Schema, id: &str, alter_sql: &str, managed: bool) -> Resul
                 return Err(refuse(format!("FK `{d}` to drop does not exist on `{}`", t.name)));
             }
         }
-        let shadow_alter = if is_root {
-            shadow_alter(&parsed.statement, &shadow)
-        } else {
-            None
-        };
+        let shadow_alter = if is_root { shadow_alter(&parsed, &shadow)? } else { None };
         tables.push(TablePlan {
             table: t.name.clone(),
             shadow,
@@ -389,6 +453,7 @@ pub fn build(schema: &Schema, id: &str, alter_sql: &str, managed: bool) -> Resul
             follow_columns: follow.clone(),
             shadow_alter,
             copy: Vec::new(),
+            fill: Vec::new(),
             fks_after: Vec::new(),
             triggers: [
                 format!("{prefix}_{i}_ins"),
@@ -405,7 +470,7 @@ pub fn build(schema: &Schema, id: &str, alter_sql: &str, managed: bool) -> Resul
             continue;
         }
         for fk in &t.foreign_keys {
-            if migrated.contains(&fk.referenced_table.as_str()) {
+            if fk.referenced_schema.is_none() && migrated.contains(&fk.referenced_table.as_str()) {
                 children.push(ChildFk {
                     fk: FkDef::from_schema(&t.name, fk),
                 });
@@ -422,18 +487,14 @@ pub fn build(schema: &Schema, id: &str, alter_sql: &str, managed: bool) -> Resul
     })
 }
 
-/// The user's ALTER aimed at the shadow: the table name replaced through the AST and the
-/// `DROP FOREIGN KEY` operations removed (the shadow's FKs are re-created at cut-over,
-/// without the dropped ones). `None` when nothing else is left.
-fn shadow_alter(alter: &AlterTable, shadow: &str) -> Option<String> {
-    let mut at = alter.clone();
-    at.name = ObjectName::from(vec![Ident::with_quote('`', shadow)]);
-    at.operations
-        .retain(|op| !matches!(op, AlterTableOperation::DropForeignKey { .. }));
-    if at.operations.is_empty() {
-        return None;
-    }
-    Some(at.to_string())
+/// The user's ALTER aimed at the shadow: the user's text with the table name replaced
+/// and the `DROP FOREIGN KEY` operations cut out (the shadow's FKs are re-created at
+/// cut-over, without the dropped ones). Never sqlparser's reprint: that changes string
+/// literals with backslashes and the precedence of `BINARY` (review r13b). `None` when
+/// nothing else is left.
+fn shadow_alter(parsed: &ParsedAlter, shadow: &str) -> Result<Option<String>, OnlineError> {
+    let cut = text::cut(&parsed.text).map_err(OnlineError::NotAlter)?;
+    Ok(cut.for_shadow(&super::db::q(shadow)))
 }
 
 /// Column pairs copied from `table` into its shadow: every column the ALTER keeps,
@@ -513,11 +574,17 @@ mod tests {
             .expect("parses");
         assert_eq!(p.table, "customer");
         assert_eq!(
-            shadow_alter(&p.statement, "_customer_new").as_deref(),
+            shadow_alter(&p, "_customer_new").expect("cuts").as_deref(),
             Some("ALTER TABLE `_customer_new` ADD COLUMN note TEXT, ADD INDEX i (note(10))")
         );
         let p = parse_alter("ALTER TABLE c DROP FOREIGN KEY f1").expect("parses");
-        assert_eq!(shadow_alter(&p.statement, "_c_new"), None);
+        assert_eq!(shadow_alter(&p, "_c_new").expect("cuts"), None);
+        let p = parse_alter("ALTER ONLINE TABLE c ADD z INT").expect("parses");
+        assert_eq!(p.table, "c");
+        assert!(matches!(
+            parse_alter("ALTER IGNORE TABLE c ADD UNIQUE (z)"),
+            Err(OnlineError::NotAlter(_))
+        ));
     }
 
     #[test]

@@ -109,6 +109,7 @@ pub async fn children(
             table: f(1),
             columns: Vec::new(),
             referenced_table: f(4),
+            referenced_schema: None,
             referenced_columns: Vec::new(),
             on_delete: action(6),
             on_update: action(7),

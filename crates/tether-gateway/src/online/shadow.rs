@@ -36,7 +36,7 @@ pub async fn prepare(db: &mut Db, database: &str, schema: &Schema, plan: &mut Pl
             let referenced = t
                 .fks_before
                 .iter()
-                .filter(|f| f.referenced_table == plan.root)
+                .filter(|f| f.local_parent() == Some(plan.root.as_str()))
                 .find_map(|f| {
                     f.columns
                         .iter()
@@ -84,6 +84,7 @@ pub async fn prepare(db: &mut Db, database: &str, schema: &Schema, plan: &mut Pl
                 copy.push((p.source, name.clone()));
             }
         }
+        plan.tables[i].fill = implicit_fills(db, database, &t.shadow, &copy).await?;
         plan.tables[i].copy = copy;
     }
     // FKs the ALTER added are read back (with the names they get on the table) and
@@ -105,7 +106,9 @@ pub async fn prepare(db: &mut Db, database: &str, schema: &Schema, plan: &mut Pl
             if let Some(n) = ibfk_number(&fk.name, &t.shadow) {
                 f.name = format!("{}_ibfk_{}", t.table, n + highest);
             }
-            f.referenced_table = plan.final_name(&fk.referenced_table).to_string();
+            if fk.referenced_schema.is_none() {
+                f.referenced_table = plan.final_name(&fk.referenced_table).to_string();
+            }
             mine.push(f);
         }
         if !read.is_empty() {
@@ -158,7 +161,7 @@ async fn check_fks(db: &mut Db, plan: &Plan) -> Result<(), OnlineError> {
             .map(|(j, f)| {
                 let mut temp = f.clone();
                 temp.name = format!("{}_{i}_{j}", plan.prefix);
-                if let Some(r) = plan.tables.iter().find(|x| x.table == f.referenced_table) {
+                if let Some(r) = plan.tables.iter().find(|x| f.local_parent() == Some(x.table.as_str())) {
                     temp.referenced_table = if r.table == t.table {
                         scratch.clone()
                     } else {
@@ -189,7 +192,7 @@ async fn check_children(db: &mut Db, plan: &Plan) -> Result<(), OnlineError> {
     let migrated = |name: &str| plan.tables.iter().any(|t| t.table == name);
     for (i, child) in plan.children.iter().enumerate() {
         let fk = &child.fk;
-        let Some(parent) = plan.tables.iter().find(|t| t.table == fk.referenced_table) else {
+        let Some(parent) = plan.tables.iter().find(|t| fk.local_parent() == Some(t.table.as_str())) else {
             continue;
         };
         if migrated(&fk.table) {
@@ -276,7 +279,7 @@ pub fn constraint_sql(fk: &FkDef) -> String {
         "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
         q(&fk.name),
         q_list(&fk.columns),
-        q(&fk.referenced_table),
+        fk.parent_sql(),
         q_list(&fk.referenced_columns)
     );
     // InnoDB reports RESTRICT where nothing was said; SHOW CREATE TABLE omits it.
@@ -298,10 +301,9 @@ pub(crate) fn ibfk_number(name: &str, table: &str) -> Option<u64> {
 /// changes) has orphans among the copied rows: checked on the shadows after the copy,
 /// before the swap, against the parents' new tables where they are migrated too.
 pub async fn check_added_fk_rows(db: &mut Db, plan: &Plan) -> Result<(), OnlineError> {
-    let new_name = |table: &str| {
-        plan.table(table)
-            .map(|t| t.shadow.clone())
-            .unwrap_or_else(|| table.to_string())
+    let new_name = |fk: &FkDef| match fk.local_parent().and_then(|p| plan.table(p)) {
+        Some(t) => q(&t.shadow),
+        None => fk.parent_sql(),
     };
     for t in &plan.tables {
         for fk in t.fks_after.iter().filter(|fk| !t.fks_before.contains(fk)) {
@@ -321,7 +323,7 @@ pub async fn check_added_fk_rows(db: &mut Db, plan: &Plan) -> Result<(), OnlineE
             let sql = format!(
                 "SELECT 1 FROM {} AS _c LEFT JOIN {} AS _p ON {} WHERE {} AND _p.{} IS NULL LIMIT 1",
                 q(&t.shadow),
-                q(&new_name(&fk.referenced_table)),
+                new_name(fk),
                 matches.join(" AND "),
                 present.join(" AND "),
                 q(first)
@@ -362,11 +364,61 @@ async fn shadow_columns(db: &mut Db, database: &str, table: &str) -> Result<Vec<
         .collect())
 }
 
+/// The columns of `shadow` that nothing copies into, NOT NULL without a DEFAULT (not
+/// generated, not AUTO_INCREMENT), with the implicit default of their type as a
+/// literal: what the native ALTER gives existing rows (0, '', the zero date). An ENUM
+/// has its first value as an implicit default the INSERT uses already; a type without a
+/// known zero is left out (the copy then fails with the server's 1364).
+async fn implicit_fills(
+    db: &mut Db,
+    database: &str,
+    shadow: &str,
+    copy: &[(String, String)],
+) -> Result<Vec<(String, String)>, OnlineError> {
+    let sql = format!(
+        "SELECT COLUMN_NAME, LOWER(DATA_TYPE) FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} AND IS_NULLABLE = 'NO' AND COLUMN_DEFAULT IS NULL \
+         AND IS_GENERATED = 'NEVER' AND EXTRA NOT LIKE '%auto_increment%' ORDER BY ORDINAL_POSITION",
+        lit(database),
+        lit(shadow)
+    );
+    let mut out = Vec::new();
+    for r in db.texts(&sql).await? {
+        let mut r = r.into_iter();
+        let (Some(name), Some(ty)) = (r.next().flatten(), r.next().flatten()) else {
+            continue;
+        };
+        if copy.iter().any(|(_, d)| same_column(d, &name)) {
+            continue;
+        }
+        if let Some(zero) = implicit_default(&ty) {
+            out.push((name, zero.to_string()));
+        }
+    }
+    Ok(out)
+}
+
+/// The literal of a type's implicit default (MariaDB's for a NOT NULL column without
+/// DEFAULT), by `DATA_TYPE`.
+fn implicit_default(data_type: &str) -> Option<&'static str> {
+    Some(match data_type {
+        "tinyint" | "smallint" | "mediumint" | "int" | "bigint" | "decimal" | "float" | "double" | "bit" | "year" => {
+            "0"
+        }
+        "char" | "varchar" | "binary" | "varbinary" | "tinytext" | "text" | "mediumtext" | "longtext" | "tinyblob"
+        | "blob" | "mediumblob" | "longblob" | "json" | "set" => "''",
+        "date" => "'0000-00-00'",
+        "datetime" | "timestamp" => "'0000-00-00 00:00:00'",
+        "time" => "'00:00:00'",
+        _ => return None,
+    })
+}
+
 /// The FKs of `table` as the server reports them.
 pub async fn read_fks(db: &mut Db, database: &str, table: &str) -> Result<Vec<FkDef>, OnlineError> {
     let sql = format!(
         "SELECT k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, \
-         r.DELETE_RULE, r.UPDATE_RULE \
+         r.DELETE_RULE, r.UPDATE_RULE, k.REFERENCED_TABLE_SCHEMA \
          FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
          ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
          AND r.TABLE_NAME = k.TABLE_NAME \
@@ -385,6 +437,7 @@ pub async fn read_fks(db: &mut Db, database: &str, table: &str) -> Result<Vec<Fk
             table: table.to_string(),
             columns: Vec::new(),
             referenced_table: f(2),
+            referenced_schema: Some(f(6)).filter(|s| s != database),
             referenced_columns: Vec::new(),
             on_delete: action(4),
             on_update: action(5),

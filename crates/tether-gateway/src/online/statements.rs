@@ -107,10 +107,17 @@ pub fn recognise(sql: &str) -> Result<Option<OnlineStatement>, String> {
     }
 }
 
-/// True for `ALTER TABLE ...` (what an online strategy turns into a migration).
+/// True for `ALTER [ONLINE] [IGNORE] TABLE ...` (what an online strategy turns into a
+/// migration, or refuses: never a direct ALTER the client did not ask for).
 pub fn is_alter_table(sql: &str) -> bool {
     let w = tokens(sql);
-    w.len() >= 2 && w[0].eq_ignore_ascii_case("alter") && w[1].eq_ignore_ascii_case("table")
+    if w.first().is_none_or(|a| !a.eq_ignore_ascii_case("alter")) {
+        return false;
+    }
+    w.iter()
+        .skip(1)
+        .find(|t| !t.eq_ignore_ascii_case("online") && !t.eq_ignore_ascii_case("ignore"))
+        .is_some_and(|t| t.eq_ignore_ascii_case("table"))
 }
 
 /// Words, quoted strings (quotes kept) and `=`/`:=`; comments and a final `;` dropped.
@@ -259,6 +266,10 @@ mod tests {
         assert_eq!(ok("ALTER TABLE t ADD x INT"), None);
         assert!(is_alter_table("  alter /* c */ TABLE t ADD x INT"));
         assert!(!is_alter_table("ALTER VITESS_MIGRATION 'a' CANCEL"));
+        assert!(is_alter_table("ALTER ONLINE TABLE t ADD x INT"));
+        assert!(is_alter_table("alter ignore table t ADD UNIQUE (x)"));
+        assert!(is_alter_table("ALTER ONLINE IGNORE TABLE t ADD UNIQUE (x)"));
+        assert!(!is_alter_table("ALTER ONLINE VIEW v AS SELECT 1"));
     }
 
     #[test]

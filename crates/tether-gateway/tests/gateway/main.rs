@@ -15,6 +15,7 @@ mod metadata;
 mod online;
 mod online_acceptance;
 mod online_copy;
+mod online_r13;
 mod online_review;
 mod online_safety;
 mod passthrough;

@@ -540,7 +540,7 @@ fn a_referenced_key_changes_type_with_its_whole_family() {
         explained,
         "online ALTER of `customer`
 shadow tables (copied in primary-key chunks, changes captured by triggers):
-  `customer` -> `_customer_new_preview`: ALTER TABLE `_customer_new_preview` MODIFY COLUMN id BIGINT NOT NULL; columns (parent_id) take the new key type
+  `customer` -> `_customer_new_preview`: ALTER TABLE `_customer_new_preview` MODIFY id BIGINT NOT NULL; columns (parent_id) take the new key type
   `orders` -> `_orders_new_preview`; columns (customer_id) take the new key type
   `payment` -> `_payment_new_preview`; columns (customer_id) take the new key type
 swap: RENAME TABLE `customer` TO `_customer_old_preview`, `_customer_new_preview` TO `customer`, `orders` TO `_orders_old_preview`, `_orders_new_preview` TO `orders`, `payment` TO `_payment_old_preview`, `_payment_new_preview` TO `payment`
