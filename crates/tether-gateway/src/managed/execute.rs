@@ -354,7 +354,9 @@ async fn cascade_or_native(
     behind: Behind<'_>,
     native: &mut Option<Reply>,
 ) -> Result<(), super::state::Failure> {
-    let decide = checks && behind.is_innodb() && behind.may_replay();
+    // A statement that may take auto-increment values must run once: the
+    // gateway's own 1296 stands for it, as before.
+    let decide = checks && behind.is_innodb() && behind.may_replay() && !plan.allocates;
     let again = decide.then(|| items.clone());
     match cascade(plan, backend, items, writes, checks).await {
         Err(failure) if failure.error.code == 1296 => {
