@@ -6,12 +6,13 @@ use std::collections::HashSet;
 
 use tether_schema::{FkAction, ForeignKey, Table};
 
+use crate::error::PlanError;
 use crate::message;
 use crate::plan::{Action, ActionKind, Event, FkRef, NewChildValue, Part, Rules, Template};
 use crate::sql::{ident, row_of};
 
 use super::expr::column_default;
-use super::{children, eq_ci, exact_idents, Planner};
+use super::{children, eq_ci, exact_idents, Analysis, Planner};
 
 /// `, ts = ts` for each TIMESTAMP / DATETIME column of `table` outside `changed`:
 /// an explicit UPDATE would give those with ON UPDATE CURRENT_TIMESTAMP a new
@@ -32,6 +33,62 @@ pub(super) fn keep_timestamps(table: &Table, changed: &[String]) -> String {
 }
 
 impl<'a> Planner<'a> {
+    /// A plan whose cascade writes child values another FK of the child checks
+    /// (ON UPDATE CASCADE or SET DEFAULT into a column a second FK shares: the
+    /// same column to another parent, a composite FK holding it, two FKs of one
+    /// column to one parent) takes its outcome from a native run first
+    /// ([`Plan::native_first`]): InnoDB checks every cascaded child row against the
+    /// child's other FKs, in its own order (constraint by constraint, against the
+    /// parents as they stand mid-statement), and refuses with 1452 naming the FK;
+    /// the gateway's cascade writes the children with checks off. On success the
+    /// plan runs as before, its statements reaching the binlog. A statement that
+    /// must run once (auto-increment, sequences) cannot be run twice: refused.
+    pub(super) fn other_fks_by_innodb(&self, analysis: Analysis) -> Result<Analysis, PlanError> {
+        let Analysis::Plan(mut plan) = analysis else {
+            return Ok(analysis);
+        };
+        if plan.native_first || !plan.steps.is_empty() {
+            return Ok(Analysis::Plan(plan));
+        }
+        let Some(fk) = self.rekeyed_into_other_fk(&plan.rules) else {
+            return Ok(Analysis::Plan(plan));
+        };
+        if plan.allocates || super::expr::must_run_once(&plan.original) {
+            return Err(self.unsupported(
+                &format!(
+                    "a write that may take auto-increment or sequence values whose cascade writes `{}`.({}), which \
+                     another foreign key of `{}` checks",
+                    fk.child,
+                    fk.columns.join(", "),
+                    fk.child
+                ),
+                &plan.table,
+            ));
+        }
+        plan.native_first = true;
+        Ok(Analysis::Plan(plan))
+    }
+
+    /// The first FK whose action writes a non-NULL child value into a column
+    /// another FK of the same child table also holds.
+    fn rekeyed_into_other_fk<'r>(&self, rules: &'r [Rules]) -> Option<&'r FkRef> {
+        rules.iter().flat_map(|r| &r.actions).find_map(|action| {
+            let writes_value = matches!(
+                &action.kind,
+                ActionKind::Update {
+                    new: NewChildValue::Cascade | NewChildValue::Default(_),
+                    ..
+                }
+            );
+            let fk = &action.fk;
+            let child = self.schema.tables.iter().find(|t| t.name == fk.child)?;
+            let shared = child.foreign_keys.iter().any(|other| {
+                other.name != fk.name && other.columns.iter().any(|c| fk.columns.iter().any(|f| eq_ci(f, c)))
+            });
+            (writes_value && shared).then_some(fk)
+        })
+    }
+
     /// The rules for `event` on `start`, and for everything they reach.
     pub(super) fn rules_from(&self, start: &Table, event: Event) -> Vec<Rules> {
         let mut out: Vec<Rules> = Vec::new();

@@ -107,7 +107,8 @@ pub fn plan(sql: &str, schema: &Schema, database: &str) -> Result<Analysis, Plan
         source: Source::new(text),
         original: sql.trim().trim_end_matches(';').trim_end().to_string(),
     };
-    planner.statement(statement)
+    let analysis = planner.statement(statement)?;
+    planner.other_fks_by_innodb(analysis)
 }
 
 /// True for statements that start with a write keyword.

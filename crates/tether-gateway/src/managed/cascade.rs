@@ -26,6 +26,7 @@ pub(super) fn first_origin(item: &Item, positions: &[usize], referenced: &HashSe
 }
 
 /// Rows of one table flowing through the plan: key values as SQL literals.
+#[derive(Clone)]
 pub(super) struct Item {
     pub(super) table: String,
     pub(super) event: Event,
@@ -41,6 +42,9 @@ pub(super) struct Item {
     /// Rows seen before, now reached from an earlier own row: only their origins
     /// travel on (no checks, no statements).
     pub(super) replay: bool,
+    /// Rows deleted already, reached again by a longer path: only how deep the
+    /// cascade goes from them is followed (see [`Cascade::depth_of`]).
+    pub(super) depth_only: bool,
 }
 
 impl Item {
@@ -64,6 +68,7 @@ impl Item {
             },
             origin,
             replay: false,
+            depth_only: false,
         }
     }
 }
@@ -85,12 +90,18 @@ pub(super) async fn cascade(
         checks,
         queue: VecDeque::from(first),
         deleted: HashMap::new(),
+        depth_of: HashMap::new(),
     };
     while let Some(item) = run.queue.pop_front() {
         let Some(rules) = plan.rules_for(&item.table, item.event) else {
             continue;
         };
+        if item.depth_only {
+            run.follow_depth(&item, rules).await?;
+            continue;
+        }
         if item.event == Event::Delete {
+            run.mark_depth(&item, rules);
             run.mark_deleted(&item, rules);
         }
         run.record_changes(&item);
@@ -130,9 +141,100 @@ struct Cascade<'a> {
     /// Rows already deleted by this plan, by table, with the earliest own row whose
     /// cascade reaches them: cycles stop here; an earlier origin travels on.
     deleted: HashMap<String, HashMap<Vec<String>, usize>>,
+    /// With checks on: the longest cascade path found so far to each deleted row.
+    /// InnoDB goes depth first, row by row in index order, so a row reachable by
+    /// paths of different lengths is deleted at a depth the breadth-first plan
+    /// cannot tell; when the longest path reaches InnoDB's limit the cascade stops
+    /// with the limit's error (1296) and the executor lets a native run decide.
+    depth_of: HashMap<String, HashMap<Vec<String>, usize>>,
 }
 
 impl Cascade<'_> {
+    /// Notes the depth a delete item's rows are reached at (with checks on).
+    fn mark_depth(&mut self, item: &Item, rules: &Rules) {
+        if !self.checks {
+            return;
+        }
+        let seen = self.depth_of.entry(item.table.clone()).or_default();
+        let id_len = if rules.pk_len == 0 {
+            rules.key_columns.len()
+        } else {
+            rules.pk_len
+        };
+        for row in &item.old {
+            let d = seen.entry(row[..id_len.min(row.len())].to_vec()).or_insert(item.depth);
+            *d = (*d).max(item.depth);
+        }
+    }
+
+    /// Rows of `child` (their identities, `id_len` leading columns of `rows`)
+    /// reached at `depth` that a shorter path reached before: they travel on as a
+    /// depth-only item, so the limit is checked along the longer path too.
+    fn deeper(&mut self, child: &str, rows: &[Vec<String>], id_len: usize, depth: usize, event: Event) {
+        if !self.checks {
+            return;
+        }
+        let known = self.depth_of.entry(child.to_string()).or_default();
+        let mut again = Vec::new();
+        for r in rows {
+            let id = r[..id_len.min(r.len())].to_vec();
+            if let Some(d) = known.get_mut(&id) {
+                if *d < depth {
+                    *d = depth;
+                    again.push(r.clone());
+                }
+            }
+        }
+        if !again.is_empty() {
+            self.queue.push_back(Item {
+                table: child.to_string(),
+                event,
+                origin: vec![0; again.len()],
+                old: again,
+                new: Vec::new(),
+                depth,
+                updated_chain: Vec::new(),
+                replay: true,
+                depth_only: true,
+            });
+        }
+    }
+
+    /// A depth-only item: each child FK's rows at the next depth, refused at
+    /// InnoDB's limit, and deleted children reached deeper than before followed on.
+    async fn follow_depth(&mut self, item: &Item, rules: &Rules) -> Result<(), Failure> {
+        for action in &rules.actions {
+            let (keys, _) = changed_keys(item, &action.fk);
+            if keys.is_empty() || matches!(action.kind, ActionKind::Refuse { .. }) {
+                continue;
+            }
+            let fk = &action.fk;
+            let at_limit = item.depth + 1 >= MAX_CASCADE_DEPTH;
+            // An update's rows were followed along this path's length by the
+            // item that first reached them; only the limit itself is checked here.
+            if !at_limit && !matches!(action.kind, ActionKind::Delete { .. }) {
+                continue;
+            }
+            let rows = self.read_children(action, &keys, &[]).await?;
+            if at_limit && exists(self.backend, &fk.child, &fk.columns, &keys, rows.as_ref()).await? {
+                return Err(ServerError::from(action.too_deep.clone()).into());
+            }
+            if let (ActionKind::Delete { .. }, Some(rows)) = (&action.kind, rows) {
+                let key_len = rows.columns.len() - fk.columns.len();
+                let child_id_len = id_len(self.plan, &fk.child, Event::Delete, key_len);
+                let read: Vec<Vec<String>> = literals(&rows)
+                    .into_iter()
+                    .map(|mut r| {
+                        r.truncate(key_len);
+                        r
+                    })
+                    .collect();
+                self.deeper(&fk.child, &read, child_id_len, item.depth + 1, Event::Delete);
+            }
+        }
+        Ok(())
+    }
+
     /// Notes the rows a delete item removes, with the earliest origin reaching each.
     fn mark_deleted(&mut self, item: &Item, rules: &Rules) {
         let seen = self.deleted.entry(item.table.clone()).or_default();
@@ -262,6 +364,7 @@ impl Cascade<'_> {
         let origin_of = origins_by_key(item, fk);
         let read = literals(&rows);
         let parents = self.parent_keys(fk, keys, &read, key_len).await?;
+        let mut deeper = Vec::new();
         let seen = self.deleted.get(&fk.child);
         let mut old = Vec::new();
         let mut origin = Vec::new();
@@ -289,9 +392,11 @@ impl Cascade<'_> {
                     again.push(r);
                     again_origin.push(o);
                 }
-                _ => {}
+                Some(_) => deeper.push(r),
+                None => {}
             }
         }
+        self.deeper(&fk.child, &deeper, child_id_len, item.depth + 1, Event::Delete);
         for (rows, origin, replay) in [(old, origin, item.replay), (again, again_origin, true)] {
             if !rows.is_empty() {
                 self.queue.push_back(Item {
@@ -303,6 +408,7 @@ impl Cascade<'_> {
                     depth: item.depth + 1,
                     updated_chain: item.updated_chain.clone(),
                     replay,
+                    depth_only: false,
                 });
             }
         }
@@ -431,6 +537,7 @@ impl Cascade<'_> {
             depth: item.depth + 1,
             updated_chain: chain,
             replay: false,
+            depth_only: false,
         });
         Ok(())
     }

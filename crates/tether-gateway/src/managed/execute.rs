@@ -202,7 +202,8 @@ async fn read_start(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> R
                 let origin = vec![0; old.len()];
                 items.push(Item::start(&target.table, target.event, old, new, origin));
             }
-            if let Err(failure) = cascade(plan, backend, items, &mut writes, checks).await {
+            let deep = cascade_or_native(plan, backend, items, &mut writes, checks, behind, &mut native).await;
+            if let Err(failure) = deep {
                 return Err(failure.error);
             }
         }
@@ -214,7 +215,8 @@ async fn read_start(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> R
                 if !old.is_empty() {
                     let origin = vec![0; old.len()];
                     let item = Item::start(&plan.table, Event::Delete, old, Vec::new(), origin);
-                    if let Err(failure) = cascade(plan, backend, vec![item], &mut writes, checks).await {
+                    let deep = cascade_or_native(plan, backend, vec![item], &mut writes, checks, behind, &mut native);
+                    if let Err(failure) = deep.await {
                         if !behind.may_replay() {
                             return Err(failure.error);
                         }
@@ -248,7 +250,8 @@ async fn read_start(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> R
                 }
                 let origin = (0..old.len()).collect();
                 let item = Item::start(&plan.table, Event::Delete, old, Vec::new(), origin);
-                if let Err(failure) = cascade(plan, backend, vec![item], &mut writes, checks).await {
+                let deep = cascade_or_native(plan, backend, vec![item], &mut writes, checks, behind, &mut native);
+                if let Err(failure) = deep.await {
                     // Natively the rows go one by one: an earlier row may fail
                     // first, on another child FK (a DELETE of a range), or with
                     // another error (a REPLACE's missing parent, say). Not inside a
@@ -321,7 +324,8 @@ async fn read_start(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> R
                 let start_ids: Vec<Vec<String>> = old.iter().map(|r| r[..pk_len].to_vec()).collect();
                 let origin = (0..old.len()).collect();
                 let item = Item::start(&plan.table, Event::Update, old, new, origin);
-                if let Err(failure) = cascade(plan, backend, vec![item], &mut writes, checks).await {
+                let deep = cascade_or_native(plan, backend, vec![item], &mut writes, checks, behind, &mut native);
+                if let Err(failure) = deep.await {
                     if !behind.may_replay() {
                         return Err(failure.error);
                     }
@@ -332,6 +336,43 @@ async fn read_start(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> R
         }
     }
     Ok(Next::Go(Started { writes, own, native }))
+}
+
+/// The cascade from `items`; when it meets InnoDB's depth limit (1296) behind
+/// InnoDB, a native run decides, as for [`Plan::native_first`]: InnoDB goes depth
+/// first, row by row, so whether a row reachable by paths of different lengths
+/// is deleted within the limit depends on its order, which the breadth-first plan
+/// does not follow. The native run's error is the statement's (InnoDB's own 1296,
+/// or whatever it meets first); on success the cascade is made again without the
+/// checks InnoDB just passed, and the client gets the native run's result.
+async fn cascade_or_native(
+    plan: &Plan,
+    backend: &mut Backend,
+    items: Vec<Item>,
+    writes: &mut Writes,
+    checks: bool,
+    behind: Behind<'_>,
+    native: &mut Option<Reply>,
+) -> Result<(), super::state::Failure> {
+    // A statement that may take auto-increment values must run once: the
+    // gateway's own 1296 stands for it, as before.
+    let decide = checks && behind.is_innodb() && behind.may_replay() && !plan.allocates;
+    let again = decide.then(|| items.clone());
+    match cascade(plan, backend, items, writes, checks).await {
+        Err(failure) if failure.error.code == 1296 => {
+            let Some(items) = again else {
+                return Err(failure);
+            };
+            let reply = native_outcome(plan, backend).await?;
+            writes.statements.clear();
+            writes.changes.clear();
+            writes.uncounted.clear();
+            writes.self_reached.clear();
+            *native = Some(reply);
+            cascade(plan, backend, items, writes, false).await
+        }
+        other => other,
+    }
 }
 
 /// The gateway's parent checks of the statement's own rows: whether the original

@@ -5,6 +5,7 @@
 mod support;
 
 mod binlog;
+mod cascade_r13;
 mod clash;
 mod differential;
 mod disguised;
