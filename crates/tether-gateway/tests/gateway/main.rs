@@ -17,6 +17,7 @@ mod online_copy;
 mod online_review;
 mod online_safety;
 mod passthrough;
+mod picked_r13;
 mod prepared;
 mod pymysql;
 mod refresh;
