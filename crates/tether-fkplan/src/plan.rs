@@ -499,6 +499,11 @@ pub struct Pick {
     /// statement itself, so its error is MariaDB's) or off (an UPDATE: only its
     /// choice of rows is wanted, not its ON DELETE rules).
     pub trial_checks: bool,
+    /// Whether only the trial finds the statement's rows (a DELETE whose WHERE
+    /// reads a table its cascade changes, evaluated by MariaDB row by row, between
+    /// cascades): where no trial can run (behind a sharding engine) the statement
+    /// is refused.
+    pub trial_required: bool,
     /// The lock read restricted to the rows found (`<keys>`: their primary keys),
     /// in their order.
     pub read: Template,

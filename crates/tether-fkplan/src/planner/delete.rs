@@ -39,6 +39,7 @@ impl<'a> Planner<'a> {
             .returning
             .as_ref()
             .map(|r| r.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "));
+        let rules = self.rules_from(table, Event::Delete);
         let pick = self.pick(
             table,
             relation,
@@ -49,9 +50,10 @@ impl<'a> Planner<'a> {
             format!("DELETE FROM {name}"),
             returning,
             false,
+            self.reads_written(d.selection.as_ref(), &rules),
         )?;
         Ok(Analysis::Plan(Box::new(Plan {
-            rules: self.rules_from(table, Event::Delete),
+            rules,
             pick,
             ..Plan::new(&table.name, Start::Delete { read }, &self.original)
         })))
@@ -96,6 +98,12 @@ impl<'a> Planner<'a> {
         let is_parent = |n: &Named| !children(self.schema, self.database, &n.table.name).is_empty();
         if !targets.iter().any(|n| is_parent(n)) {
             // Only child rows go: nothing to cascade, InnoDB has nothing to check.
+            return Ok(self.passthrough(first.table));
+        }
+        if d.selection.as_ref().is_some_and(super::expr::volatile_condition) {
+            // The native run, the lock reads and the statement would each pick
+            // their own rows (RAND(), a user variable) or take a user lock again:
+            // InnoDB runs it, once, with its own cascades (docs/gateway.md, Limits).
             return Ok(self.passthrough(first.table));
         }
         // Rows are deleted by key where every target has a primary key; without

@@ -10,36 +10,49 @@ use tether_schema::Table;
 
 use super::{eq_ci, ValuesRow};
 
+/// Functions whose value changes between two evaluations (the lock read and the
+/// statement itself), or that change something when they run (user locks).
+const VOLATILE: &[&str] = &[
+    "rand",
+    "uuid",
+    "uuid_short",
+    "sys_guid",
+    "sysdate",
+    "now",
+    "current_timestamp",
+    "localtime",
+    "localtimestamp",
+    "unix_timestamp",
+    "utc_timestamp",
+    "utc_date",
+    "utc_time",
+    "curdate",
+    "current_date",
+    "curtime",
+    "current_time",
+    "last_insert_id",
+    "row_count",
+    "found_rows",
+    "nextval",
+    "lastval",
+    "setval",
+    "get_lock",
+    "release_lock",
+    "release_all_locks",
+    "is_free_lock",
+    "is_used_lock",
+    "sleep",
+    "benchmark",
+];
+
 /// True when `e` calls a function whose value changes between two evaluations
 /// (the lock read and the statement itself).
 pub(super) fn volatile(e: &Expr) -> bool {
-    pub(super) const VOLATILE: &[&str] = &[
-        "rand",
-        "uuid",
-        "uuid_short",
-        "sys_guid",
-        "sysdate",
-        "now",
-        "current_timestamp",
-        "localtime",
-        "localtimestamp",
-        "unix_timestamp",
-        "utc_timestamp",
-        "curdate",
-        "current_date",
-        "curtime",
-        "current_time",
-        "last_insert_id",
-        "row_count",
-        "found_rows",
-        "nextval",
-        "lastval",
-        "setval",
-        "get_lock",
-        "release_lock",
-        "sleep",
-        "benchmark",
-    ];
+    found_volatile(e) || e.to_string().contains('@') || e.to_string().to_ascii_lowercase().contains("next value for")
+}
+
+/// [`VOLATILE`] functions (or keywords) called anywhere in `e`, subqueries too.
+fn found_volatile(e: &Expr) -> bool {
     let mut found = false;
     let mut probe = e.clone();
     let _ = sqlparser::ast::visit_expressions_mut(&mut probe, |x| {
@@ -55,7 +68,45 @@ pub(super) fn volatile(e: &Expr) -> bool {
         }
         ControlFlow::<()>::Continue(())
     });
-    found || e.to_string().contains('@') || e.to_string().to_ascii_lowercase().contains("next value for")
+    found
+}
+
+/// True when the rows condition `e` picks may differ between two evaluations
+/// (the lock read and the statement), or its evaluation has effects of its own:
+/// a [`VOLATILE`] function (RAND(), NOW(), GET_LOCK(), ...), a user variable
+/// (`@n := @n + 1`), a sequence. A string holding `@` does not count (unlike
+/// [`volatile`], which is conservative).
+pub(super) fn volatile_condition(e: &Expr) -> bool {
+    let mut found = found_volatile(e);
+    let mut probe = e.clone();
+    let _ = sqlparser::ast::visit_expressions_mut(&mut probe, |x| {
+        match x {
+            Expr::Identifier(i) if i.quote_style.is_none() && i.value.starts_with('@') => found = true,
+            Expr::CompoundIdentifier(parts)
+                if parts
+                    .first()
+                    .is_some_and(|i| i.quote_style.is_none() && i.value.starts_with('@')) =>
+            {
+                found = true
+            }
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let text = e.to_string().to_ascii_lowercase();
+    found || text.contains("next value for") || text.contains("previous value for")
+}
+
+/// The tables read by the subqueries of `e` (their last name part).
+pub(super) fn tables_read(e: &Expr) -> Vec<String> {
+    let mut out = Vec::new();
+    let _ = sqlparser::ast::visit_relations(e, |name| {
+        if let Some(sqlparser::ast::ObjectNamePart::Identifier(i)) = name.0.last() {
+            out.push(i.value.clone());
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    out
 }
 
 /// Whether assignments `assigned` change a column of `referenced` (`None`: none),

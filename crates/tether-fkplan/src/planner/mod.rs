@@ -12,6 +12,7 @@ mod clash;
 mod delete;
 mod expr;
 mod insert;
+mod modifiers;
 mod multi;
 mod replace;
 mod update;
@@ -71,6 +72,12 @@ pub(crate) fn exact_idents(table: &Table, columns: &[String]) -> String {
 
 /// Plans `sql` against `schema`, the schema of MariaDB database `database`.
 pub fn plan(sql: &str, schema: &Schema, database: &str) -> Result<Analysis, PlanError> {
+    // `DELETE QUICK IGNORE FROM t`, `UPDATE LOW_PRIORITY t`: read without the
+    // modifiers (the parser takes them for a table); IGNORE is decided on below.
+    let modifiers = modifiers::read(sql);
+    let ignore = modifiers.as_ref().is_some_and(|m| m.ignore);
+    let original = modifiers.as_ref().map_or(sql, |m| m.original.as_str());
+    let sql = modifiers.as_ref().map_or(sql, |m| m.parsed.as_str());
     // `UPDATE a, b SET ...`: planned in its JOIN spelling (the parser knows only
     // that one); the client's text is what runs.
     let (joined, parsed) = match Parser::parse_sql(&MySqlDialect {}, sql) {
@@ -101,14 +108,34 @@ pub fn plan(sql: &str, schema: &Schema, database: &str) -> Result<Analysis, Plan
         }
         return Ok(Analysis::Forward);
     };
+    let has_fks = schema.tables.iter().any(|t| !t.foreign_keys.is_empty());
+    if has_fks && is_write(statement) && modifiers::misread(statement) {
+        return Err(PlanError::Parse(
+            "a modifier (IGNORE, LOW_PRIORITY, QUICK) read as a table name: write it right after DELETE / UPDATE, \
+             with no comment between"
+                .into(),
+        ));
+    }
     let planner = Planner {
         schema,
         database,
         source: Source::new(text),
-        original: sql.trim().trim_end_matches(';').trim_end().to_string(),
+        original: original.trim().trim_end_matches(';').trim_end().to_string(),
     };
     let analysis = planner.statement(statement)?;
-    planner.other_fks_by_innodb(analysis)
+    match &analysis {
+        // IGNORE skips the rows whose checks fail, with a warning each, and goes
+        // on: the plan's checks refuse the statement instead, and no trial finds
+        // the rows (MariaDB 10.11's `DELETE IGNORE ... RETURNING` returns the rows
+        // it skipped too). A write with no FK work runs as sent.
+        Analysis::Plan(p) if ignore && !p.is_passthrough() => Err(PlanError::Unsupported {
+            what: "UPDATE IGNORE or DELETE IGNORE with foreign-key work (InnoDB skips the rows whose foreign-key \
+                   checks fail, which the gateway cannot reproduce; write without IGNORE)"
+                .into(),
+            table: p.table.clone(),
+        }),
+        _ => planner.other_fks_by_innodb(analysis),
+    }
 }
 
 /// True for statements that start with a write keyword.
@@ -247,12 +274,18 @@ impl<'a> Planner<'a> {
         out
     }
 
-    /// For a single-table DELETE / UPDATE with LIMIT: the [`Pick`] that finds the
-    /// rows the statement changes (a lock read with the same LIMIT may take others:
-    /// another index, ties of a non-unique ORDER BY) and runs the plan on those
-    /// rows by primary key. `select` is the lock read's column list; `restricted`
-    /// the statement's text before its `WHERE` (`DELETE FROM t`, `UPDATE t SET
-    /// ...`) and `returning` its RETURNING clause, if any. `Ok(None)` without LIMIT.
+    /// For a single-table DELETE / UPDATE whose rows a lock read of its own may not
+    /// find again: the [`Pick`] that finds the rows the statement changes and runs
+    /// the plan on those rows by primary key. So for a LIMIT (a lock read with the
+    /// same LIMIT may take other rows: another index, ties of a non-unique ORDER
+    /// BY), a [`volatile_condition`] (RAND(), NOW(), a user variable, GET_LOCK():
+    /// evaluated once, by the trial or the lock read, never again by the statement),
+    /// and `reads_written` (a DELETE whose WHERE reads, in a subquery, a table its
+    /// cascade changes: MariaDB evaluates it row by row, between cascades), whose
+    /// rows only the native trial finds. `select` is the lock read's column list;
+    /// `restricted` the statement's text before its `WHERE` (`DELETE FROM t`,
+    /// `UPDATE t SET ...`) and `returning` its RETURNING clause, if any. `Ok(None)`
+    /// when none of these holds.
     #[allow(clippy::too_many_arguments)]
     fn pick(
         &self,
@@ -265,16 +298,27 @@ impl<'a> Planner<'a> {
         restricted: String,
         returning: Option<String>,
         update: bool,
+        reads_written: bool,
     ) -> Result<Option<Pick>, PlanError> {
-        let Some(limit) = limit else {
+        let volatile = selection.is_some_and(expr::volatile_condition)
+            || order_by.iter().any(|o| expr::volatile_condition(&o.expr));
+        let trial_required = !update && reads_written;
+        if limit.is_none() && !volatile && !trial_required {
             return Ok(None);
-        };
+        }
         let TableFactor::Table { name, alias, .. } = relation else {
             return Ok(None);
         };
         if table.primary_key.is_empty() {
             return Err(self.unsupported(
-                "a DELETE or UPDATE with LIMIT of a table without a primary key",
+                "a DELETE or UPDATE with LIMIT, or a WHERE that is volatile (RAND(), NOW(), user \
+                 variables, GET_LOCK(), ...) or reads a table its cascade changes, of a table without a primary key",
+                &table.name,
+            ));
+        }
+        if trial_required && alias.is_some() {
+            return Err(self.unsupported(
+                "a DELETE with a table alias whose WHERE reads a table its cascade changes",
                 &table.name,
             ));
         }
@@ -291,11 +335,10 @@ impl<'a> Planner<'a> {
                 let items: Vec<String> = order_by.iter().map(|o| o.to_string()).collect();
                 t.push_str(&format!(" ORDER BY {}", items.join(", ")));
             }
-            t.push_str(&format!(
-                " LIMIT {} RETURNING {}",
-                self.source.expr_text(limit),
-                exact_idents(table, &pk)
-            ));
+            if let Some(limit) = limit {
+                t.push_str(&format!(" LIMIT {}", self.source.expr_text(limit)));
+            }
+            t.push_str(&format!(" RETURNING {}", exact_idents(table, &pk)));
             t
         });
         let read = Template {
@@ -324,9 +367,25 @@ impl<'a> Planner<'a> {
             columns: pk,
             trial,
             trial_checks: !update,
+            trial_required,
             read,
             original,
         }))
+    }
+
+    /// Whether `selection` reads, in a subquery, a table that `rules` change
+    /// (delete or update rows of: CASCADE, SET NULL, SET DEFAULT).
+    fn reads_written(&self, selection: Option<&Expr>, rules: &[crate::plan::Rules]) -> bool {
+        let Some(selection) = selection else {
+            return false;
+        };
+        let read = expr::tables_read(selection);
+        !read.is_empty()
+            && rules
+                .iter()
+                .flat_map(|r| &r.actions)
+                .filter(|a| !matches!(a.kind, crate::plan::ActionKind::Refuse { .. }))
+                .any(|a| read.iter().any(|t| eq_ci(t, &a.fk.child)))
     }
 
     /// Primary key, then every other column some FK references.

@@ -12,7 +12,9 @@ use crate::error::PlanError;
 use crate::plan::{ActionKind, Event, NewRows, Part, Plan, Start, Target, Template};
 use crate::sql::ident;
 
-use super::expr::{column_ref, is_default, mentions_values, or_default_of, rekeying, substitute, volatile};
+use super::expr::{
+    column_ref, is_default, mentions_values, or_default_of, rekeying, substitute, volatile, volatile_condition,
+};
 use super::multi::Named;
 use super::{children, eq_ci, exact, last_ident, Analysis, Planner};
 
@@ -114,6 +116,19 @@ impl<'a> Planner<'a> {
             .returning
             .as_ref()
             .map(|r| r.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "));
+        let rules = match rekeys {
+            true => self.rules_from(table, Event::Update),
+            false => Vec::new(),
+        };
+        if self.reads_written(u.selection.as_ref(), &rules) {
+            // MariaDB re-evaluates the subquery row by row, between the cascades
+            // of earlier rows (unless it collects the rows first); no native trial
+            // finds an UPDATE's rows.
+            return Err(self.unsupported(
+                "an UPDATE of referenced keys whose WHERE reads, in a subquery, a table its cascade changes",
+                &table.name,
+            ));
+        }
         let pick = self.pick(
             table,
             relation,
@@ -124,6 +139,7 @@ impl<'a> Planner<'a> {
             format!("UPDATE {relation} SET {}", sets.join(", ")),
             returning,
             true,
+            false,
         )?;
         let prefix = match table.primary_key.as_slice() {
             [pk] => {
@@ -149,11 +165,7 @@ impl<'a> Planner<'a> {
             _ => None,
         };
         Ok(Analysis::Plan(Box::new(Plan {
-            rules: if rekeys {
-                self.rules_from(table, Event::Update)
-            } else {
-                Vec::new()
-            },
+            rules,
             original_fk_checks: writes_own_fk && checks.is_none(),
             parent_checks: checks,
             prefix,
@@ -302,6 +314,15 @@ impl<'a> Planner<'a> {
                     parent: true,
                 },
             ));
+        }
+        if let Some((t, _)) = targets
+            .first()
+            .filter(|_| u.selection.as_ref().is_some_and(volatile_condition))
+        {
+            // The native run, the lock reads and the statement would each pick
+            // their own rows (RAND(), a user variable) or take a user lock again:
+            // InnoDB runs it, once, with its own cascades (docs/gateway.md, Limits).
+            return Ok(self.passthrough(t));
         }
         // Two re-keyed tables whose changes meet: a column both change (their own
         // assignments or cascades), or a key one reads that the other changes.

@@ -106,6 +106,14 @@ async fn picked_plan(
             rolled_back?;
             literals(&rows)
         }
+        None if pick.trial_required => {
+            // Only MariaDB's own run finds these rows (a WHERE re-read between
+            // cascades); behind a sharding engine none runs.
+            behind.refuse("a DELETE whose WHERE reads, in a subquery, a table its cascade changes")?;
+            return Err(ServerError::gateway(
+                "tether gateway: no native trial could find the rows of this DELETE",
+            ));
+        }
         None => {
             let read = match &plan.start {
                 Start::Delete { read } | Start::Update { read } => read,

@@ -266,6 +266,9 @@ fn refused_form(plan: &Plan, schema: &Schema) -> Option<&'static str> {
     if !plan.steps.is_empty() {
         return Some("a multi-row INSERT ... ON DUPLICATE KEY UPDATE that may change a referenced key");
     }
+    if plan.pick.as_ref().is_some_and(|p| p.trial_required) {
+        return Some("a DELETE whose WHERE reads, in a subquery, a table its cascade changes");
+    }
     if plan.native_first {
         return Some(match &plan.start {
             Start::Multi { .. } => "a multi-table UPDATE or DELETE of a table with foreign keys",

@@ -20,6 +20,7 @@ mod online_r13;
 mod online_review;
 mod online_safety;
 mod passthrough;
+mod picked_r13;
 mod prepared;
 mod protocol_r13;
 mod pymysql;
