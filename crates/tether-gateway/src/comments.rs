@@ -98,7 +98,10 @@ pub fn resolve(sql: &str, server: ServerVersion, backslash_escapes: bool) -> Cow
                 let digits = b[code..].iter().take(6).take_while(|c| c.is_ascii_digit()).count();
                 let (runs, code) = if digits >= 5 {
                     let version: u32 = sql[code..code + digits].parse().expect("5 or 6 ASCII digits");
-                    (version <= server.id, code + digits)
+                    // MariaDB skips `/*!` comments of MySQL 5.7 and later
+                    // (50700-99999: syntax it may not have), not `/*M!` ones.
+                    let mysql_only = server.mariadb && marker == 3 && (50700..=99999).contains(&version);
+                    (version <= server.id && !mysql_only, code + digits)
                 } else {
                     // Not a version (fewer than 5 digits are code): runs.
                     (true, code)
@@ -206,8 +209,22 @@ mod tests {
             s("delete from p where id=1 /*!110000 or id=2 */;"),
             "delete from p where id=1  ;"
         );
+        // MariaDB skips MySQL 5.7+ versions (50700-99999) in `/*!`, not in `/*M!`
+        // (natively `SELECT 1 /*!50700 +1 */` is 1, `/*!50699 +1 */` 2).
         assert_eq!(
             s("delete from p where id=1 /*!50700 or id=2 */"),
+            "delete from p where id=1  "
+        );
+        assert_eq!(
+            s("delete from p where id=1 /*!99999 or id=2 */"),
+            "delete from p where id=1  "
+        );
+        assert_eq!(
+            s("delete from p where id=1 /*!50699 or id=2 */"),
+            "delete from p where id=1   or id=2  "
+        );
+        assert_eq!(
+            s("delete from p where id=1 /*M!50700 or id=2 */"),
             "delete from p where id=1   or id=2  "
         );
         assert_eq!(
