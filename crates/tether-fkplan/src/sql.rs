@@ -31,7 +31,7 @@ pub fn string_literal(value: &[u8]) -> String {
 }
 
 /// Byte offsets of the start of each line of `text` (line 1 is index 0).
-fn line_starts(text: &str) -> Vec<usize> {
+pub fn line_starts(text: &str) -> Vec<usize> {
     let mut starts = vec![0];
     for (i, b) in text.bytes().enumerate() {
         if b == b'\n' {
@@ -42,7 +42,7 @@ fn line_starts(text: &str) -> Vec<usize> {
 }
 
 /// The byte offset of a 1-based line/column location (columns count characters).
-fn offset_of(text: &str, starts: &[usize], loc: Location) -> Option<usize> {
+pub fn offset_of(text: &str, starts: &[usize], loc: Location) -> Option<usize> {
     let line = usize::try_from(loc.line).ok()?;
     let column = usize::try_from(loc.column).ok()?;
     if line == 0 || column == 0 {

@@ -6,7 +6,8 @@
 //! migration is online); `ALTER IGNORE TABLE` is refused (its copy deletes rows).
 
 use sqlparser::dialect::MySqlDialect;
-use sqlparser::tokenizer::{Location, Token, Tokenizer};
+use sqlparser::tokenizer::{Token, Tokenizer};
+use tether_fkplan::{line_starts, offset_of};
 
 /// An ALTER TABLE statement's text, cut into its parts.
 #[derive(Debug)]
@@ -212,32 +213,6 @@ fn has_executable_comment(sql: &str) -> bool {
         }
     }
     false
-}
-
-fn line_starts(text: &str) -> Vec<usize> {
-    let mut starts = vec![0];
-    for (i, b) in text.bytes().enumerate() {
-        if b == b'\n' {
-            starts.push(i + 1);
-        }
-    }
-    starts
-}
-
-/// The byte offset of a 1-based line/column location (columns count characters).
-fn offset_of(text: &str, starts: &[usize], loc: Location) -> Option<usize> {
-    let line = usize::try_from(loc.line).ok()?;
-    let column = usize::try_from(loc.column).ok()?;
-    if line == 0 || column == 0 {
-        return None;
-    }
-    let start = *starts.get(line - 1)?;
-    let mut offset = start;
-    let mut chars = text.get(start..)?.chars();
-    for _ in 1..column {
-        offset += chars.next()?.len_utf8();
-    }
-    Some(offset)
 }
 
 #[cfg(test)]
