@@ -192,6 +192,14 @@ fn text(found: &Scan, coverage: Option<&PrivacyReport>, all: bool, suggested: &[
         )),
         None => out.push('\n'),
     }
+    // Not classified by values: they have none (`--all` lists them).
+    let empty = found.columns.iter().filter(|c| c.values_sampled == Some(0)).count();
+    if empty > 0 {
+        out.push_str(&format!(
+            "{empty} column{} NULL in every row, no value sampled\n",
+            if empty == 1 { "" } else { "s" }
+        ));
+    }
     for s in suggested {
         out.push_str(&format!("written to the job: {s}\n"));
     }

@@ -38,6 +38,12 @@ pub struct ColumnTransform {
     /// Computed here, or taken from the root's key map.
     #[serde(skip)]
     pub via: Via,
+    /// The implicit `null` of a generated column: the transformed column its expression
+    /// reads (directly or through other generated columns). Destinations of the same
+    /// engine compute the column and never write it; a plain copy of it on another
+    /// engine gets the NULL, which a NOT NULL one refuses at plan time.
+    #[serde(skip)]
+    pub generated_from: Option<String>,
 }
 
 /// The parent column an FK column takes its transformer from.
@@ -128,44 +134,58 @@ pub fn resolve(job: &Job, schema: &Schema) -> Result<HashMap<TableName, Vec<Colu
             spec: r.spec.clone(),
             root: (r.root_table.clone(), r.root_column.clone()),
             via: r.via.clone(),
+            generated_from: None,
         });
     }
     // A generated column computed from a transformed one: another engine copies it as a
     // plain column, which would keep what the original values computed to (a name's
     // upper-case form, an email's domain). It is NULL there; a copy on the same engine
-    // computes it again from the new values and never writes it.
+    // computes it again from the new values and never writes it. Repeated until no
+    // column is added: a generated column reading such a generated column (`g2 AS
+    // (concat(g1, '!'))`, `g1 AS (lower(mail))`) holds the original values just the same.
+    // A transformer set in the job on a generated column is kept instead.
     for t in &schema.tables {
         let Some(list) = out.get_mut(&t.table_name()) else {
             continue;
         };
-        let transformed: Vec<String> = list.iter().map(|c| c.column.clone()).collect();
-        for c in t.columns.iter().filter(|c| !transformed.contains(&c.name)) {
-            let Some(expr) = c.generated.as_deref() else { continue };
-            let words: Vec<String> = expr
-                .split(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
-                .map(str::to_lowercase)
-                .collect();
-            let Some(from) = transformed.iter().find(|x| words.contains(&x.to_lowercase())) else {
-                continue;
-            };
-            list.push(ColumnTransform {
-                column: c.name.clone(),
-                transformer: "null".into(),
-                origin: format!(
-                    "generated from transformed column {from}: NULL where another engine copies it as a plain \
-                     column (it would hold what the original values computed to)"
-                ),
-                inherited: None,
-                spec: TransformSpec::new("null"),
-                root: (t.table_name(), c.name.clone()),
-                via: Via::Computed,
-            });
+        loop {
+            let transformed: Vec<String> = list.iter().map(|c| c.column.clone()).collect();
+            let before = list.len();
+            for c in t.columns.iter().filter(|c| !transformed.contains(&c.name)) {
+                let Some(expr) = c.generated.as_deref() else { continue };
+                let Some(from) = transformed.iter().find(|x| names_column(expr, x)) else {
+                    continue;
+                };
+                list.push(ColumnTransform {
+                    column: c.name.clone(),
+                    transformer: "null".into(),
+                    origin: format!(
+                        "generated from transformed column {from}: NULL where another engine copies it as a \
+                         plain column (it would hold what the original values computed to)"
+                    ),
+                    inherited: None,
+                    spec: TransformSpec::new("null"),
+                    root: (t.table_name(), c.name.clone()),
+                    via: Via::Computed,
+                    generated_from: Some(from.clone()),
+                });
+            }
+            if list.len() == before {
+                break;
+            }
         }
     }
     for list in out.values_mut() {
         list.sort_by(|a, b| a.column.cmp(&b.column));
     }
     Ok(out)
+}
+
+/// Whether a generated column's expression names `column` (as a word, any case; quotes
+/// and backticks around it are separators).
+fn names_column(expr: &str, column: &str) -> bool {
+    expr.split(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
+        .any(|w| w.to_lowercase() == column.to_lowercase())
 }
 
 /// One old -> new map: the root column and the root key (columns of the root's table)
@@ -316,8 +336,9 @@ struct ColumnState {
 pub struct TableTransforms {
     table: String,
     names: Vec<String>,
-    key: Vec<String>,
-    key_positions: Vec<usize>,
+    /// The keys an error may name a row by (names, positions): the row key first,
+    /// then the primary key and every unique key without a predicate.
+    row_keys: Vec<(Vec<String>, Vec<usize>)>,
     columns: Vec<ColumnState>,
     /// Unique keys with a non-injective transformer on one of their columns.
     guards: Vec<(Vec<usize>, UniqueGuard)>,
@@ -341,10 +362,16 @@ impl TableTransforms {
                 .iter()
                 .position(|n| n == &ct.column)
                 .expect("resolved columns exist");
-            // A generated column here has the NULL `resolve` gave it (one set in the job
-            // is refused there): for destinations that copy it as a plain column.
+            // A generated column: its transformer (the NULL `resolve` gave it, or one set
+            // in the job) is for destinations that copy it as a plain column; the same
+            // engine computes it and never writes it. The implicit NULL is built on a
+            // NOT NULL one too: a destination that would write it there was refused by
+            // the plan (`schema_plan::fit_transforms`).
             let mut column = table.columns[index].clone();
             column.generated = None;
+            if ct.generated_from.is_some() {
+                column.nullable = true;
+            }
             let ctx = BuildContext {
                 distinct_values: distinct.get(&ct.column).cloned(),
             };
@@ -384,11 +411,11 @@ impl TableTransforms {
                 destination_folded: Sample::default(),
             });
         }
-        let key = table.row_key();
-        let key_positions = key
-            .iter()
-            .map(|k| names.iter().position(|n| n == k).expect("key columns exist"))
-            .collect();
+        let positions_of = |k: &[String]| -> Vec<usize> {
+            k.iter()
+                .map(|c| names.iter().position(|n| n == c).expect("key columns exist"))
+                .collect()
+        };
         let mut guards = Vec::new();
         let mut keys: Vec<&Vec<String>> = vec![&table.primary_key];
         keys.extend(
@@ -398,23 +425,24 @@ impl TableTransforms {
                 .filter(|u| u.predicate.is_none())
                 .map(|u| &u.columns),
         );
-        for k in keys.into_iter().filter(|k| !k.is_empty()) {
+        let keys: Vec<&Vec<String>> = keys.into_iter().filter(|k| !k.is_empty()).collect();
+        let row_key = table.row_key();
+        let row_keys = std::iter::once(&row_key)
+            .chain(keys.iter().copied())
+            .map(|k| (k.clone(), positions_of(k)))
+            .collect();
+        for k in keys {
             let risky = columns
                 .iter()
                 .any(|c| k.contains(&c.name) && !c.transformer.injective());
             if risky {
-                let positions = k
-                    .iter()
-                    .map(|c| names.iter().position(|n| n == c).expect("key columns exist"))
-                    .collect();
-                guards.push((positions, UniqueGuard::new(k.clone())));
+                guards.push((positions_of(k), UniqueGuard::new(k.clone())));
             }
         }
         Ok(TableTransforms {
             table: name.to_string(),
             names,
-            key,
-            key_positions,
+            row_keys,
             columns,
             guards,
         })
@@ -431,12 +459,40 @@ impl TableTransforms {
 
     /// A transformer's error on one row, with the table, column and row key.
     fn failed(&self, column: &str, row: &[Value], e: tether_transform::TransformError) -> SyncError {
-        let key: Vec<Value> = self.key_positions.iter().map(|&i| row[i].clone()).collect();
         SyncError::Transform(format!(
             "table {}, column {column}, row {}: {e}",
             self.table,
-            describe_key(&self.key, &key)
+            self.row_name(row)
         ))
+    }
+
+    /// How an error names `row`: by its row key, unless a column of it is transformed
+    /// (its source value is what the job hides, and errors end up in CI logs); then by
+    /// a key of the row without a transformed column (`(id)=(17)`), else by the row key
+    /// with the transformed values masked (`(handle)=(a***@m***.org, masked)`).
+    fn row_name(&self, row: &[Value]) -> String {
+        let transformed = |i: &usize| self.columns.iter().any(|c| c.index == *i);
+        let values = |positions: &[usize]| -> Vec<Value> { positions.iter().map(|&i| row[i].clone()).collect() };
+        // Another key than the row key only where it names one row (no NULL part).
+        let plain = self
+            .row_keys
+            .iter()
+            .enumerate()
+            .find(|(n, (_, p))| !p.iter().any(transformed) && (*n == 0 || !p.iter().any(|&i| row[i].is_null())));
+        if let Some((_, (names, positions))) = plain {
+            return describe_key(names, &values(positions));
+        }
+        let (names, positions) = &self.row_keys[0];
+        let shown: Vec<String> = positions
+            .iter()
+            .map(|&i| match (&row[i], transformed(&i)) {
+                (Value::Null, _) => "NULL".to_string(),
+                (Value::Text(t), true) => tether_transform::privacy::validators::mask(t),
+                (v, true) => tether_transform::privacy::validators::mask(&v.display()),
+                (v, false) => v.display(),
+            })
+            .collect();
+        format!("({})=({}, masked)", names.join(", "), shown.join(", "))
     }
 
     /// Transforms a batch in place.

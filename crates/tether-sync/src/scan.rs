@@ -1,7 +1,9 @@
 //! Personal data in a source: `tether scan`, and the privacy coverage every plan
 //! and sync reports. Each table gives a bounded, deterministic sample (its lowest
-//! keys first); [`tether_transform::privacy::classify`] decides per column from the
-//! name, the type and the sampled values. Sampled values are never printed.
+//! keys first), and a column NULL in every sampled row a sample of its own non-NULL
+//! values (a column added late in a table's life); [`tether_transform::privacy::classify`]
+//! decides per column from the name, the type and the sampled values. Sampled values
+//! are never printed.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -36,6 +38,9 @@ pub struct ScannedColumn {
     pub suggested: Option<tether_transform::privacy::Suggestion>,
     /// For an FK column: the parent column whose transformer it takes.
     pub inherits_from: Option<String>,
+    /// Non-NULL values sampled (0: NULL in every row of the table; None: no row read,
+    /// the table being empty or the sample 0).
+    pub values_sampled: Option<u64>,
 }
 
 /// What `tether scan` found.
@@ -66,6 +71,7 @@ pub async fn scan(
     sample: u64,
 ) -> Result<Scan, SyncError> {
     let started = Instant::now();
+    let d = tether_connect::dialect_of(schema.engine);
     let mut columns = Vec::new();
     let mut rows_read = 0;
     for t in tables {
@@ -88,10 +94,34 @@ pub async fn scan(
             table: &t.name,
             columns: &names,
         };
+        let full = sample > 0 && rows.len() as u64 >= sample;
         for (i, c) in t.columns.iter().enumerate() {
-            let samples: Vec<String> = rows.iter().filter_map(|r| text_of(r.get(i)?)).collect();
+            let mut values: Vec<&Value> = rows.iter().filter_map(|r| r.get(i)).filter(|v| !v.is_null()).collect();
+            // NULL in every sampled row of a table with more rows: the column's own
+            // first non-NULL values (by the same order), one bounded read.
+            let own = if full && values.is_empty() {
+                let spec = ReadSpec {
+                    table: (*t).clone(),
+                    columns: vec![c.name.clone()],
+                    filter: Filter::Where(format!("{} IS NOT NULL", d.ident(&c.name))),
+                    order_by: sample_order(t),
+                    limit: Some(sample),
+                };
+                conn.read_all(&spec).await?
+            } else {
+                Vec::new()
+            };
+            values.extend(own.iter().filter_map(|r| r.first()).filter(|v| !v.is_null()));
+            let samples: Vec<String> = values.iter().filter_map(|v| text_of(v)).collect();
             let parent = parent_of(schema, t, &c.name);
-            let finding = classify(&ctx, c, &samples);
+            let mut finding = classify(&ctx, c, &samples);
+            let mut evidence = finding.as_ref().map(|f| f.evidence.clone()).unwrap_or_default();
+            if values.is_empty() && !rows.is_empty() {
+                evidence.push("values: none sampled, NULL in every row".into());
+            }
+            if let Some(f) = finding.as_mut() {
+                f.evidence = evidence.clone();
+            }
             columns.push(ScannedColumn {
                 table: schema.display_name(&t.table_name()),
                 column: c.name.clone(),
@@ -99,12 +129,13 @@ pub async fn scan(
                 keys: keys_of(schema, t, &c.name),
                 class: finding.as_ref().map(|f| f.class),
                 confidence: finding.as_ref().map_or(0.0, |f| f.confidence),
-                evidence: finding.as_ref().map(|f| f.evidence.clone()).unwrap_or_default(),
+                evidence,
                 suggested: match (&finding, &parent) {
                     (Some(f), None) => Some(f.transformer.clone()),
                     _ => None,
                 },
                 inherits_from: parent,
+                values_sampled: (!rows.is_empty()).then_some(values.len() as u64),
             });
         }
     }
@@ -222,6 +253,10 @@ pub struct PrivacyReport {
     /// Rows sampled per table.
     pub sample: u64,
     pub personal: Vec<PersonalColumn>,
+    /// Columns (`table.column`) of which no value was sampled: NULL in every row (the
+    /// row sample, then a sample of the column's own non-NULL values); not classified
+    /// by their values.
+    pub no_values: Vec<String>,
 }
 
 impl PrivacyReport {
@@ -251,6 +286,19 @@ impl PrivacyReport {
             .count();
         if reviewed > 0 {
             out.push_str(&format!("  {reviewed} reviewed (passthrough with a reason)\n"));
+        }
+        if !self.no_values.is_empty() {
+            const SHOWN: usize = 10;
+            let more = match self.no_values.len().saturating_sub(SHOWN) {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            out.push_str(&format!(
+                "  {} column{} NULL in every row, no value sampled: {}{more}\n",
+                self.no_values.len(),
+                if self.no_values.len() == 1 { "" } else { "s" },
+                self.no_values[..self.no_values.len().min(SHOWN)].join(", ")
+            ));
         }
         if !unprotected.is_empty() {
             out.push_str(
@@ -309,10 +357,23 @@ pub fn coverage(
     // By table name, columns in table order: the same list whichever order the
     // tables were scanned in.
     personal.sort_by(|a, b| a.table.cmp(&b.table));
+    let mut no_values: Vec<String> = scan
+        .columns
+        .iter()
+        .filter(|c| c.values_sampled == Some(0) && c.class.is_none())
+        .filter(|c| {
+            schema
+                .find_table(&c.table)
+                .is_some_and(|t| transforms.contains_key(&t.table_name()))
+        })
+        .map(|c| format!("{}.{}", c.table, c.column))
+        .collect();
+    no_values.sort();
     PrivacyReport {
         mode,
         sample: scan.sample,
         personal,
+        no_values,
     }
 }
 

@@ -301,13 +301,8 @@ fn build_inner(
     seed: &Seed,
     ctx: &BuildContext,
 ) -> Result<(Box<dyn Transformer>, TransformSpec), TransformError> {
-    if let Some(expr) = &column.generated {
-        return Err(TransformError::not_for_type(
-            &spec.kind,
-            &column.normalized_type,
-            format!("the column is generated (`{expr}`) and never written"),
-        ));
-    }
+    // A generated column is built like any other: where its values are written (a copy
+    // on another engine, which makes it a plain column) is the caller's to decide.
     let (base, random) = match spec.kind.strip_prefix("generate_") {
         Some(rest) => (alias(rest), true),
         None => (alias(&spec.kind), false),

@@ -92,6 +92,10 @@ struct Landing {
     label: String,
     engine: Engine,
     ty: DataType,
+    /// Holds NULL.
+    nullable: bool,
+    /// Written by the load (not a generated column there).
+    written: bool,
 }
 
 /// Every destination column the values of `columns` land in (tables created by the
@@ -106,13 +110,21 @@ fn landings(dests: &Destinations, plan: &Plan, source: &Schema, columns: &[(Tabl
                 .schema
                 .as_ref()
                 .and_then(|r| r.models.iter().find(|m| m.table_name() == want));
-            let (sql, ty) = match (model, existing.table(&want)) {
+            let ((sql, ty), nullable, written) = match (model, existing.table(&want)) {
                 (Some(m), _) => match m.column(column) {
-                    Some(mc) => created_type(source.engine, *engine, m, mc),
+                    Some(mc) => (
+                        created_type(source.engine, *engine, m, mc),
+                        mc.nullable,
+                        mc.generated.is_none(),
+                    ),
                     None => continue,
                 },
                 (None, Some(e)) => match e.column(column) {
-                    Some(ec) => (ec.engine_type.clone(), ec.normalized_type.clone()),
+                    Some(ec) => (
+                        (ec.engine_type.clone(), ec.normalized_type.clone()),
+                        ec.nullable,
+                        ec.generated.is_none(),
+                    ),
                     None => continue,
                 },
                 (None, None) => continue,
@@ -126,6 +138,8 @@ fn landings(dests: &Destinations, plan: &Plan, source: &Schema, columns: &[(Tabl
                 ),
                 engine: *engine,
                 ty,
+                nullable,
+                written,
             });
         }
     }
@@ -137,6 +151,7 @@ fn landings(dests: &Destinations, plan: &Plan, source: &Schema, columns: &[(Tabl
 /// refuses a range set in the job, or text that may not be cut (`truncate = false`),
 /// that one does not hold.
 pub fn fit_transforms(dests: &Destinations, plan: &mut Plan, source: &Schema) -> Result<(), SyncError> {
+    refuse_null_where_not_null(dests, plan, source)?;
     // Root column -> the columns its transformer writes (the root's and its inheritors').
     let mut groups: BTreeMap<(TableName, String), Vec<(TableName, String)>> = BTreeMap::new();
     for tp in &plan.tables {
@@ -242,6 +257,32 @@ pub fn fit_transforms(dests: &Destinations, plan: &mut Plan, source: &Schema) ->
         }
     }
     note_checks(plan);
+    Ok(())
+}
+
+/// Refuses the implicit NULL of a generated column computed from a transformed one
+/// (`anonymize::resolve`) where a destination writes it into a plain NOT NULL column
+/// (another engine's copy): the plan says so, not the run. A transformer set in the job
+/// on the column replaces the NULL.
+fn refuse_null_where_not_null(dests: &Destinations, plan: &Plan, source: &Schema) -> Result<(), SyncError> {
+    for tp in &plan.tables {
+        for ct in &tp.transforms {
+            let Some(from) = &ct.generated_from else { continue };
+            let table = tp.table.table_name();
+            let landed = landings(dests, plan, source, &[(table.clone(), ct.column.clone())]);
+            if let Some(l) = landed.iter().find(|l| l.written && !l.nullable) {
+                let shown = source.display_name(&table);
+                return Err(SyncError::Plan(format!(
+                    "generated column {shown}.{col} reads transformed column {from}, so it is NULL where a \
+                     destination writes it as a plain column, but {} and NOT NULL; set a transformer for it in \
+                     [transform.{shown}] {col} (it is written where the column is a plain one; a destination of \
+                     the source's engine computes the column)",
+                    l.label,
+                    col = ct.column,
+                )));
+            }
+        }
+    }
     Ok(())
 }
 
