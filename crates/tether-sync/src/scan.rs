@@ -98,18 +98,20 @@ pub async fn scan(
         for (i, c) in t.columns.iter().enumerate() {
             let mut values: Vec<&Value> = rows.iter().filter_map(|r| r.get(i)).filter(|v| !v.is_null()).collect();
             // NULL in every sampled row of a table with more rows: the column's own
-            // first non-NULL values (by the same order), one bounded read.
-            let own = if full && values.is_empty() {
-                let spec = ReadSpec {
-                    table: (*t).clone(),
-                    columns: vec![c.name.clone()],
-                    filter: Filter::Where(format!("{} IS NOT NULL", d.ident(&c.name))),
-                    order_by: sample_order(t),
-                    limit: Some(sample),
-                };
-                conn.read_all(&spec).await?
-            } else {
-                Vec::new()
+            // non-NULL values among the table's newest rows (a column added late in
+            // its life), one read bounded by an index range.
+            let own = match newest_rows(d, t, &c.name) {
+                Some(filter) if full && values.is_empty() => {
+                    let spec = ReadSpec {
+                        table: (*t).clone(),
+                        columns: vec![c.name.clone()],
+                        filter,
+                        order_by: sample_order(t),
+                        limit: Some(sample),
+                    };
+                    conn.read_all(&spec).await?
+                }
+                _ => Vec::new(),
             };
             values.extend(own.iter().filter_map(|r| r.first()).filter(|v| !v.is_null()));
             let samples: Vec<String> = values.iter().filter_map(|v| text_of(v)).collect();
@@ -398,6 +400,26 @@ pub fn strict_refusal(job_path: &str, report: &PrivacyReport) -> Option<SyncErro
 /// key, or, without one, every column of a type the engine can order (PostgreSQL's
 /// `json`, `xml` and geometric types have no ordering: naming one made the scan, and
 /// so the job, fail).
+/// How many of a table's highest keys the second sample of a column NULL in the
+/// first one looks at: an index range, never a scan of a large table.
+const NEWEST_ROWS: u64 = 100_000;
+
+/// `column IS NOT NULL` among the table's [`NEWEST_ROWS`] highest keys, for a table
+/// with a one-column key (`None` otherwise: without such a key the read could scan
+/// the whole table, so the column is reported as not sampled).
+fn newest_rows(d: &dyn tether_connect::Dialect, t: &Table, column: &str) -> Option<Filter> {
+    let [key] = sample_order(t).try_into().ok()?;
+    if t.primary_key.as_slice() != [key.clone()] {
+        return None;
+    }
+    let (key, table) = (d.ident(&key), d.own_rows(t));
+    Some(Filter::Where(format!(
+        "{} IS NOT NULL AND {key} >= (SELECT MIN(n.{key}) FROM (SELECT {key} FROM {table} \
+         ORDER BY {key} DESC LIMIT {NEWEST_ROWS}) n)",
+        d.ident(column)
+    )))
+}
+
 fn sample_order(t: &Table) -> Vec<String> {
     let key = t.row_key();
     if !t.primary_key.is_empty() || t.unique_keys.iter().any(|u| u.predicate.is_none()) {
