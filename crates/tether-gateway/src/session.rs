@@ -671,11 +671,7 @@ impl Session {
                 if lower.contains("foreign_key_checks") || has(&["execute", "call"]) {
                     after.fk_checks = true;
                 }
-                if disallow && (lower.contains("foreign key") || lower.contains("references")) {
-                    let fk = ddl::NewForeignKey {
-                        table: "?".into(),
-                        constraint: None,
-                    };
+                if let Some(fk) = disallow.then(|| ddl::foreign_key_in_text(t)).flatten() {
                     return Err(ddl::disallowed(&ks.spec.name, &fk));
                 }
                 if disallow && has(&["execute", "prepare"]) {

@@ -1,6 +1,12 @@
-//! Where a plan runs: in a transaction of its own (BEGIN ... COMMIT) when the client
-//! has none open, else under a savepoint of the client's transaction, so a failed
-//! statement rolls back only itself.
+//! Where a plan runs: in a transaction of its own (START TRANSACTION ... COMMIT)
+//! when the client has none open, else under a savepoint of the client's
+//! transaction, so a failed statement rolls back only itself.
+//!
+//! The gateway's own transaction leaves the client's session as a native
+//! autocommit statement would: its COMMIT and ROLLBACK ignore the client's
+//! `completion_type` ([`COMMIT`], [`ROLLBACK`]), and a `SET TRANSACTION READ ONLY`
+//! the client left for its next transaction, which MariaDB keeps over the writes it
+//! refuses, is set again after a refused write ([`Own`]).
 
 use tether_fkplan::{Plan, Start};
 use tether_schema::Schema;
@@ -13,53 +19,124 @@ use crate::wire::value::Value;
 
 pub(super) const SAVEPOINT: &str = "_tether_fk";
 
+/// The gateway's COMMIT of its own transaction. Not a bare COMMIT: under the
+/// client's `completion_type` CHAIN that opens a transaction the client never
+/// opened (its later statements would run, uncommitted, inside it), under
+/// RELEASE the backend closes the connection.
+pub(super) const COMMIT: &str = "COMMIT AND NO CHAIN NO RELEASE";
+
+/// The gateway's ROLLBACK, for the same reason as [`COMMIT`].
+pub(super) const ROLLBACK: &str = "ROLLBACK AND NO CHAIN NO RELEASE";
+
+/// SERVER_STATUS_IN_TRANS_READONLY: the open transaction is read only.
+const IN_TRANS_READONLY: u16 = 0x2000;
+
+/// Where the client's session stands when a planned write arrives.
+pub(super) struct Standing {
+    /// A transaction of the client's is open, or autocommit is off (the next
+    /// statement opens one).
+    pub in_tx: bool,
+    /// `@@SESSION.tx_read_only`: the access mode a transaction gets when no
+    /// `SET TRANSACTION` is pending.
+    read_only: bool,
+}
+
+/// Reads the session's [`Standing`] (one query, no table: the client's
+/// warnings stay).
+pub(super) async fn standing(backend: &mut Backend) -> Result<Standing, ServerError> {
+    let rows = backend
+        .read("SELECT @@in_transaction, @@autocommit, @@SESSION.tx_read_only")
+        .await?;
+    let row = rows.rows.first();
+    Ok(Standing {
+        in_tx: row.is_some_and(|r| literal_is_true(r.first()) || !literal_is_true(r.get(1))),
+        read_only: row.is_some_and(|r| literal_is_true(r.get(2))),
+    })
+}
+
+/// The gateway's own transaction around a planned write in autocommit mode.
+///
+/// MariaDB 10.11 keeps a pending `SET TRANSACTION` (next transaction's access
+/// mode and isolation) until a statement that reaches the storage engine ends
+/// (an autocommit read or write) or the client's BEGIN, COMMIT or ROLLBACK. Under
+/// `READ ONLY` every write fails with 1792 before it reaches the engine, so the
+/// characteristic stays, and every later write fails too. The gateway's START
+/// TRANSACTION takes it and its ROLLBACK would end it: [`Own::begin`] sees it in
+/// the status flags of START TRANSACTION (a read-only transaction in a read-write
+/// session), and [`Own::end`] sets it again after a failed write. A write that
+/// succeeds (or a `READ WRITE` pending over a read-only session) used it up, as
+/// natively.
+pub(super) struct Own {
+    /// The client's `SET TRANSACTION READ ONLY` was pending.
+    read_only_pending: bool,
+}
+
+impl Own {
+    /// START TRANSACTION, with the transaction marked as the gateway's own.
+    pub(super) async fn begin(backend: &mut Backend, standing: &Standing) -> Result<Own, ServerError> {
+        // Not BEGIN: under sql_mode ORACLE that opens a compound statement (1064).
+        backend.exec("START TRANSACTION").await?;
+        let read_only = backend.status().is_some_and(|s| s & IN_TRANS_READONLY != 0);
+        let read_only_pending = read_only && !standing.read_only;
+        // A connection lost inside our own transaction loses nothing the client
+        // opened: the client may go on (reconnecting) after the error.
+        backend.set_own_transaction(true);
+        Ok(Own { read_only_pending })
+    }
+
+    /// After the gateway's COMMIT or ROLLBACK of the write whose answer is
+    /// `replies`: a pending READ ONLY again if the write failed, and the
+    /// transaction no longer the gateway's.
+    pub(super) async fn end(self, backend: &mut Backend, replies: &[Reply]) {
+        let failed = replies.iter().any(|r| matches!(r, Reply::Error(_)));
+        if self.read_only_pending && failed {
+            if let Err(e) = backend.exec("SET TRANSACTION READ ONLY").await {
+                tracing::warn!(
+                    "cannot restore the client's pending SET TRANSACTION READ ONLY: {}",
+                    e.message
+                );
+            }
+        }
+        backend.set_own_transaction(false);
+    }
+}
+
 /// Runs the plan and returns what the client sees for the original statement.
 /// `schema`: the keyspace's tables, `keyspace` its name (for refusals).
 pub async fn run(plan: &Plan, schema: &Schema, keyspace: &str, backend: &mut Backend) -> Vec<Reply> {
     // Inside the client's transaction (or with autocommit off) a failed statement
-    // must roll back only itself: use a savepoint. Otherwise wrap in BEGIN/COMMIT.
-    let in_tx = match backend.read("SELECT @@in_transaction, @@autocommit").await {
-        Ok(rows) => match rows.rows.first() {
-            Some(r) => literal_is_true(r.first()) || !literal_is_true(r.get(1)),
-            None => false,
-        },
+    // must roll back only itself: use a savepoint. Otherwise a transaction of our own.
+    let standing = match standing(backend).await {
+        Ok(s) => s,
         Err(e) => return vec![Reply::Error(e)],
     };
-    let (open, commit, rollback) = if in_tx {
-        (
-            format!("SAVEPOINT {SAVEPOINT}"),
-            format!("RELEASE SAVEPOINT {SAVEPOINT}"),
-            format!("ROLLBACK TO SAVEPOINT {SAVEPOINT}"),
-        )
-    } else {
-        // Not BEGIN: under sql_mode ORACLE that opens a compound statement (1064).
-        (
-            "START TRANSACTION".to_string(),
-            "COMMIT".to_string(),
-            "ROLLBACK".to_string(),
-        )
+    if standing.in_tx {
+        if let Err(e) = backend.exec(&format!("SAVEPOINT {SAVEPOINT}")).await {
+            return vec![Reply::Error(e)];
+        }
+        let commit = format!("RELEASE SAVEPOINT {SAVEPOINT}");
+        let rollback = format!("ROLLBACK TO SAVEPOINT {SAVEPOINT}");
+        return run_opened(plan, schema, keyspace, backend, &commit, &rollback).await;
+    }
+    let own = match Own::begin(backend, &standing).await {
+        Ok(own) => own,
+        Err(e) => return vec![Reply::Error(e)],
     };
-    // A connection lost inside our own BEGIN ... COMMIT loses nothing the client
-    // opened: the client may go on (reconnecting) after the error.
-    backend.set_own_transaction(!in_tx);
-    let replies = run_in_transaction(plan, schema, keyspace, backend, &open, &commit, &rollback).await;
-    backend.set_own_transaction(false);
+    let replies = run_opened(plan, schema, keyspace, backend, COMMIT, ROLLBACK).await;
+    own.end(backend, &replies).await;
     replies
 }
 
-/// Opens the transaction or savepoint, runs the plan, and ends it.
-pub(super) async fn run_in_transaction(
+/// Runs the plan in the transaction or savepoint just opened, and ends it with
+/// `commit` or `rollback`.
+async fn run_opened(
     plan: &Plan,
     schema: &Schema,
     keyspace: &str,
     backend: &mut Backend,
-    open: &str,
     commit: &str,
     rollback: &str,
 ) -> Vec<Reply> {
-    if let Err(e) = backend.exec(open).await {
-        return vec![Reply::Error(e)];
-    }
     // A REPLACE ... SELECT writes the rows its SELECT gives before its cascades.
     // A clause the rows cannot carry (a priority, PARTITION) is refused.
     let outcome = match &plan.start {

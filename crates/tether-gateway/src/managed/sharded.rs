@@ -18,7 +18,7 @@ use tether_fkplan::{Plan, Start};
 use tether_schema::{DataType, Schema};
 
 use super::execute::run_inside;
-use super::savepoint::literal_is_true;
+use super::savepoint::{standing, Own, COMMIT, ROLLBACK};
 use super::state::{starts_with_word, Writes};
 use crate::backend::Backend;
 use crate::reply::{Reply, ServerError};
@@ -182,13 +182,11 @@ pub async fn run_sharded(
         None => {}
     }
     let wrote = AtomicBool::new(false);
-    let in_tx = match backend.read("SELECT @@in_transaction, @@autocommit").await {
-        Ok(rows) => match rows.rows.first() {
-            Some(r) => literal_is_true(r.first()) || !literal_is_true(r.get(1)),
-            None => false,
-        },
+    let standing = match standing(backend).await {
+        Ok(s) => s,
         Err(e) => return Some(vec![Reply::Error(e)]),
     };
+    let in_tx = standing.in_tx;
     let behind = Behind::Nothing {
         keyspace,
         wrote: &wrote,
@@ -203,7 +201,7 @@ pub async fn run_sharded(
                 Ok(reply) => vec![reply],
                 Err(e) if !wrote.load(Ordering::Relaxed) => vec![Reply::Error(e)],
                 Err(mut e) => {
-                    let _ = backend.exec("ROLLBACK").await;
+                    let _ = backend.exec(ROLLBACK).await;
                     let _ = backend.exec("SET foreign_key_checks = 1").await;
                     *rolled_back = true;
                     e.message.push_str(
@@ -215,26 +213,26 @@ pub async fn run_sharded(
             },
         );
     }
-    if let Err(e) = backend.exec("START TRANSACTION").await {
-        return Some(vec![Reply::Error(e)]);
-    }
-    backend.set_own_transaction(true);
+    let own = match Own::begin(backend, &standing).await {
+        Ok(own) => own,
+        Err(e) => return Some(vec![Reply::Error(e)]),
+    };
     let replies = match work(plan, rows.as_ref(), schema, keyspace, backend, behind).await {
-        Ok(reply) => match backend.exec("COMMIT").await {
+        Ok(reply) => match backend.exec(COMMIT).await {
             Ok(_) => vec![reply],
             Err(e) => {
                 // 12701 after a node went away may hide a commit (docs/sharding.md).
-                let _ = backend.exec("ROLLBACK").await;
+                let _ = backend.exec(ROLLBACK).await;
                 vec![Reply::Error(e)]
             }
         },
         Err(e) => {
-            let _ = backend.exec("ROLLBACK").await;
+            let _ = backend.exec(ROLLBACK).await;
             let _ = backend.exec("SET foreign_key_checks = 1").await;
             vec![Reply::Error(e)]
         }
     };
-    backend.set_own_transaction(false);
+    own.end(backend, &replies).await;
     Some(replies)
 }
 
@@ -403,18 +401,18 @@ async fn counted_delete(plan: &Plan, backend: &mut Backend) -> Option<Vec<Reply>
         one.relation,
         d.selection.as_ref().map(|w| format!(" WHERE {w}")).unwrap_or_default()
     );
-    let in_tx = match backend.read("SELECT @@in_transaction, @@autocommit").await {
-        Ok(rows) => rows
-            .rows
-            .first()
-            .is_some_and(|r| literal_is_true(r.first()) || !literal_is_true(r.get(1))),
+    let standing = match standing(backend).await {
+        Ok(s) => s,
         Err(e) => return Some(vec![Reply::Error(e)]),
     };
-    if !in_tx {
-        if let Err(e) = backend.exec("START TRANSACTION").await {
-            return Some(vec![Reply::Error(e)]);
+    let own = if standing.in_tx {
+        None
+    } else {
+        match Own::begin(backend, &standing).await {
+            Ok(own) => Some(own),
+            Err(e) => return Some(vec![Reply::Error(e)]),
         }
-    }
+    };
     let run = async {
         // A count the head cannot run (a WHERE the parser printed differently)
         // leaves the head's own count.
@@ -440,19 +438,21 @@ async fn counted_delete(plan: &Plan, backend: &mut Backend) -> Option<Vec<Reply>
         }
     };
     let outcome = run.await;
-    if in_tx {
+    let Some(own) = own else {
         return Some(vec![outcome.unwrap_or_else(Reply::Error)]);
-    }
-    Some(match outcome {
-        Ok(reply) => match backend.exec("COMMIT").await {
+    };
+    let replies = match outcome {
+        Ok(reply) => match backend.exec(COMMIT).await {
             Ok(_) => vec![reply],
             Err(e) => vec![Reply::Error(e)],
         },
         Err(e) => {
-            let _ = backend.exec("ROLLBACK").await;
+            let _ = backend.exec(ROLLBACK).await;
             vec![Reply::Error(e)]
         }
-    })
+    };
+    own.end(backend, &replies).await;
+    Some(replies)
 }
 
 /// The duplicate-key error (1062) MariaDB meets in an INSERT ... VALUES at a row

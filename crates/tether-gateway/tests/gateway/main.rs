@@ -7,6 +7,7 @@ mod support;
 mod binlog;
 mod cascade_r13;
 mod clash;
+mod ddl_r14;
 mod differential;
 mod disguised;
 mod heldout;
