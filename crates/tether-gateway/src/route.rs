@@ -62,7 +62,18 @@ impl<'a> Command<'a> {
             }
         }
         if matches!(word.as_str(), "set" | "show" | "alter" | "explain") && mentions_online(lead) {
-            match online::recognise(lead) {
+            // The gateway answers its statements itself: one in a query of several
+            // statements would have to be run amid the backend's.
+            let (end, second) = crate::protocol::multi::split(lead);
+            let first = if second.is_some() { &lead[..end] } else { lead };
+            match online::recognise(first) {
+                Ok(Some(_)) | Err(_) if second.is_some() => {
+                    let shown: String = first.trim().chars().take(80).collect();
+                    return Command::OnlineInvalid(format!(
+                        "tether gateway: `{shown}` is a statement of the gateway's and must be a query of its own: \
+                         send it alone, then the other statements (nothing of this query was run)"
+                    ));
+                }
                 Ok(Some(statement)) => return Command::Online(statement),
                 Ok(None) => {}
                 Err(why) => return Command::OnlineInvalid(why),
@@ -445,29 +456,263 @@ pub fn names(sql: &str, name: &str) -> bool {
         })
 }
 
-/// The tables `sql` names in database `db` as `db.t` (backticks or not), lowercased.
-pub fn qualified_names(sql: &str, db: &str) -> Vec<String> {
-    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '`';
-    let lower = sql.to_ascii_lowercase();
-    let db = db.to_ascii_lowercase();
+/// A token of a statement as MariaDB's lexer reads names: whitespace and comments
+/// (`/* */`, `-- `, `#`) between tokens are skipped, executable comments' markers
+/// too (their code is read, whatever its version: more names, never fewer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token {
+    /// A name or keyword: bytes `start..end` of the text, inside the quotes when
+    /// `quote` is a backtick or a double quote (an identifier under ANSI_QUOTES;
+    /// else a string, which never stands before a `.`).
+    Word {
+        start: usize,
+        end: usize,
+        quote: Option<u8>,
+    },
+    /// A string literal in single quotes.
+    Literal,
+    /// Any other character: `.`, `,`, `(`, `;`, ...
+    Punct(u8),
+}
+
+/// The tokens of `sql`. `backslash_escapes`: `\` escapes in strings (the
+/// sql_mode has no NO_BACKSLASH_ESCAPES).
+fn tokens(sql: &str, backslash_escapes: bool) -> Vec<Token> {
+    let b = sql.as_bytes();
+    let word_byte = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80;
     let mut out = Vec::new();
-    if db.is_empty() {
+    // Executable comments open around the position (their `*/` closes them).
+    let mut open = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            c if c.is_ascii_whitespace() => i += 1,
+            b'#' => i = b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| i + p),
+            b'-' if b.get(i + 1) == Some(&b'-')
+                && b.get(i + 2)
+                    .is_none_or(|c| c.is_ascii_whitespace() || c.is_ascii_control()) =>
+            {
+                i = b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| i + p)
+            }
+            b'*' if open > 0 && b.get(i + 1) == Some(&b'/') => {
+                open -= 1;
+                i += 2;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let marker = match (b.get(i + 2), b.get(i + 3)) {
+                    (Some(b'!'), _) => 3,
+                    (Some(b'M'), Some(b'!')) => 4,
+                    _ => {
+                        i = sql[i + 2..].find("*/").map_or(b.len(), |end| i + 2 + end + 2);
+                        continue;
+                    }
+                };
+                let code = i + marker;
+                let digits = b[code..].iter().take(6).take_while(|c| c.is_ascii_digit()).count();
+                open += 1;
+                i = if digits >= 5 { code + digits } else { code };
+            }
+            b'\'' => {
+                i = crate::comments::after_quoted(b, i, b'\'', backslash_escapes);
+                out.push(Token::Literal);
+            }
+            q @ (b'`' | b'"') => {
+                let end = crate::comments::after_quoted(b, i, q, backslash_escapes && q == b'"');
+                out.push(Token::Word {
+                    start: i + 1,
+                    end: end.saturating_sub(1).max(i + 1),
+                    quote: Some(q),
+                });
+                i = end;
+            }
+            c if word_byte(c) => {
+                let start = i;
+                while i < b.len() && word_byte(b[i]) {
+                    i += 1;
+                }
+                out.push(Token::Word {
+                    start,
+                    end: i,
+                    quote: None,
+                });
+            }
+            c => {
+                out.push(Token::Punct(c));
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+impl Token {
+    /// The name a word stands for, quotes undone, lowercased.
+    fn name(&self, sql: &str) -> Option<String> {
+        let Token::Word { start, end, quote } = *self else {
+            return None;
+        };
+        let text = sql.get(start..end)?;
+        Some(match quote {
+            Some(q) => {
+                let q = q as char;
+                text.replace(&format!("{q}{q}"), &q.to_string()).to_lowercase()
+            }
+            None => text.to_lowercase(),
+        })
+    }
+
+    /// True for the keyword `word` (lowercase): an unquoted word.
+    fn is(&self, sql: &str, word: &str) -> bool {
+        matches!(*self, Token::Word { start, end, quote: None } if sql[start..end].eq_ignore_ascii_case(word))
+    }
+}
+
+/// A table as a statement names it: `db.t` or `t` (lowercased, quotes undone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableName {
+    /// `None`: the current database.
+    pub db: Option<String>,
+    pub table: String,
+}
+
+impl TableName {
+    /// In `home` (lowercase) when it names no database.
+    pub fn in_db(&self, home: &str) -> (String, String) {
+        (self.db.clone().unwrap_or_else(|| home.to_string()), self.table.clone())
+    }
+}
+
+/// The table name at `tokens[i..]` (`db.t`, `t`, or MariaDB's `.t`), and the
+/// position after it.
+fn table_name(sql: &str, tokens: &[Token], i: usize) -> Option<(TableName, usize)> {
+    match tokens.get(i..)? {
+        [Token::Punct(b'.'), t @ Token::Word { .. }, ..] => Some((
+            TableName {
+                db: None,
+                table: t.name(sql)?,
+            },
+            i + 2,
+        )),
+        [d @ Token::Word { .. }, Token::Punct(b'.'), t @ Token::Word { .. }, ..] => Some((
+            TableName {
+                db: Some(d.name(sql)?),
+                table: t.name(sql)?,
+            },
+            i + 3,
+        )),
+        [t @ Token::Word { .. }, ..] => Some((
+            TableName {
+                db: None,
+                table: t.name(sql)?,
+            },
+            i + 1,
+        )),
+        _ => None,
+    }
+}
+
+/// The tables `sql` names in database `db` as `db.t`, lowercased: found as
+/// MariaDB's lexer reads names (backticks or not, whitespace and comments on
+/// either side of the dot). `backslash_escapes`: as [`tokens`].
+pub fn qualified_names(sql: &str, db: &str, backslash_escapes: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let db = db.to_lowercase();
+    // The common case: the text does not hold the name at all.
+    if db.is_empty() || (!db.contains('`') && !sql.to_lowercase().contains(&db)) {
         return out;
     }
-    for spelling in [db.clone(), format!("`{}`", db.replace('`', "``"))] {
-        for (i, m) in lower.match_indices(&spelling) {
-            if lower[..i].chars().next_back().is_some_and(ident) {
-                continue;
-            }
-            let after = &sql[i + m.len()..];
-            if spelling == db && after.starts_with(|c: char| ident(c) || c == '`') {
-                continue;
-            }
-            if let Some(t) = after.trim_start().strip_prefix('.').and_then(identifier) {
-                if !out.contains(&t) {
-                    out.push(t);
+    let tokens = tokens(sql, backslash_escapes);
+    for (i, w) in tokens.iter().enumerate() {
+        // `x.db.t` is a column of table `db`.
+        if i > 0 && tokens[i - 1] == Token::Punct(b'.') {
+            continue;
+        }
+        if let [Token::Word { .. }, Token::Punct(b'.'), t @ Token::Word { .. }, ..] = &tokens[i..] {
+            if w.name(sql).as_deref() == Some(db.as_str()) {
+                if let Some(t) = t.name(sql) {
+                    if !out.contains(&t) {
+                        out.push(t);
+                    }
                 }
             }
+        }
+    }
+    out
+}
+
+/// A table a DDL statement renames: `RENAME TABLE from TO to, ...` or `ALTER
+/// TABLE from ... RENAME [TO|AS] to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rename {
+    pub from: TableName,
+    pub to: TableName,
+}
+
+/// The tables the (first) statement of `sql` renames, in order (a RENAME TABLE
+/// may rename a table it renamed before).
+pub fn renames(sql: &str, backslash_escapes: bool) -> Vec<Rename> {
+    let all = tokens(sql, backslash_escapes);
+    let end = all.iter().position(|t| *t == Token::Punct(b';')).unwrap_or(all.len());
+    let t = &all[..end];
+    let is = |i: usize, w: &str| t.get(i).is_some_and(|k| k.is(sql, w));
+    let mut out = Vec::new();
+    if is(0, "rename") && (is(1, "table") || is(1, "tables")) {
+        let mut i = 2;
+        if is(i, "if") && is(i + 1, "exists") {
+            i += 2;
+        }
+        while let Some((from, next)) = table_name(sql, t, i) {
+            // `WAIT n` / `NOWAIT` before TO.
+            let Some(to_at) = (next..t.len()).find(|&j| is(j, "to")) else {
+                break;
+            };
+            let Some((to, next)) = table_name(sql, t, to_at + 1) else {
+                break;
+            };
+            out.push(Rename { from, to });
+            if t.get(next) != Some(&Token::Punct(b',')) {
+                break;
+            }
+            i = next + 1;
+        }
+    } else if is(0, "alter") {
+        let mut i = 1;
+        while is(i, "online") || is(i, "ignore") {
+            i += 1;
+        }
+        if !is(i, "table") {
+            return out;
+        }
+        i += 1;
+        if is(i, "if") && is(i + 1, "exists") {
+            i += 2;
+        }
+        let Some((from, mut i)) = table_name(sql, t, i) else {
+            return out;
+        };
+        let mut depth = 0usize;
+        while i < t.len() {
+            match t[i] {
+                Token::Punct(b'(') => depth += 1,
+                Token::Punct(b')') => depth = depth.saturating_sub(1),
+                _ if depth == 0
+                    && is(i, "rename")
+                    && !(is(i + 1, "column") || is(i + 1, "index") || is(i + 1, "key")) =>
+                {
+                    let at = if is(i + 1, "to") || is(i + 1, "as") {
+                        i + 2
+                    } else {
+                        i + 1
+                    };
+                    if let Some((to, next)) = table_name(sql, t, at) {
+                        out.push(Rename { from: from.clone(), to });
+                        i = next;
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
         }
     }
     out
@@ -831,12 +1076,77 @@ mod tests {
         assert!(!pure_expression("(SELECT 'x')"));
         assert!(!pure_expression("f(1)"));
         assert_eq!(
-            qualified_names("DELETE FROM Shop.p, `shop`.`q r` WHERE shopx.a = 1", "shop"),
+            qualified_names("DELETE FROM Shop.p, `shop`.`q r` WHERE shopx.a = 1", "shop", true),
             ["p", "q r"]
         );
-        assert_eq!(qualified_names("SELECT 'shop' . 1", "shop"), Vec::<String>::new());
+        assert_eq!(qualified_names("SELECT 'shop' . 1", "shop", true), Vec::<String>::new());
         assert!(names("DELETE FROM `p` WHERE 1", "p"));
         assert!(!names("DELETE FROM pp", "p"));
         assert_eq!(Command::of("USE shop; DELETE FROM p"), Command::Other);
+    }
+
+    #[test]
+    fn reads_qualified_names_as_the_servers_lexer_does() {
+        let q = |sql| qualified_names(sql, "shop", true);
+        for sql in [
+            "DELETE FROM shop.p",
+            "DELETE FROM shop . p",
+            "DELETE FROM shop/**/.p",
+            "DELETE FROM shop./**/p",
+            "DELETE FROM `shop`/* x */ . /* y */`p`",
+            "DELETE FROM shop -- c\n.p",
+            "DELETE FROM shop # c\n.p",
+            "DELETE FROM /*!shop.*/p",
+            "DELETE FROM \"shop\".\"p\"",
+            "DELETE FROM SHOP.P WHERE 1",
+        ] {
+            assert_eq!(q(sql), ["p"], "{sql}");
+        }
+        for sql in [
+            "SELECT 'shop.p'",
+            "SELECT 1 FROM `shop.p`",
+            "SELECT x.shop.p FROM x",
+            "SELECT 1 /* shop.p */",
+            "SELECT 1 -- shop.p",
+            "SELECT shopx.p",
+        ] {
+            assert!(q(sql).is_empty(), "{sql}");
+        }
+        // Without backslash escapes `'a\'` ends at its second quote.
+        assert_eq!(qualified_names("SELECT 'a\\' , shop.p", "shop", false), ["p"]);
+    }
+
+    #[test]
+    fn finds_the_tables_a_statement_renames() {
+        let name = |db: Option<&str>, t: &str| TableName {
+            db: db.map(str::to_string),
+            table: t.into(),
+        };
+        let r = |sql| renames(sql, true);
+        assert_eq!(
+            r("RENAME TABLE n.c TO c2, `x`/**/.y WAIT 3 TO d . `Z`"),
+            [
+                Rename {
+                    from: name(Some("n"), "c"),
+                    to: name(None, "c2")
+                },
+                Rename {
+                    from: name(Some("x"), "y"),
+                    to: name(Some("d"), "z")
+                },
+            ]
+        );
+        assert_eq!(
+            r("/* c */ ALTER ONLINE TABLE IF EXISTS n.c ADD x INT, RENAME AS d.c9"),
+            [Rename {
+                from: name(Some("n"), "c"),
+                to: name(Some("d"), "c9")
+            }]
+        );
+        assert_eq!(r("ALTER TABLE n.c RENAME c2")[0].to, name(None, "c2"));
+        assert!(r("ALTER TABLE c RENAME COLUMN a TO b, RENAME INDEX i TO j").is_empty());
+        assert!(r("ALTER TABLE c ADD CHECK (x IN (rename))").is_empty());
+        assert!(r("RENAME USER a TO b").is_empty());
+        assert!(r("CREATE TABLE t (id INT)").is_empty());
     }
 }

@@ -184,13 +184,30 @@ impl Session {
         )
     }
 
-    /// `USE name` / COM_INIT_DB.
+    /// `USE name` / COM_INIT_DB. Refused while the keyspace in use has a
+    /// transaction open: transactions do not span keyspaces (each has its own
+    /// backend connection), so the transaction would stay open, out of the
+    /// client's COMMIT's reach, until the client disconnects and it rolls back.
     pub async fn use_keyspace(&mut self, name: &str) -> Result<(), ServerError> {
-        let Some(ks) = self.shared.keyspace(name) else {
-            return Err(ServerError::new(1049, "42000", format!("Unknown database '{name}'")));
-        };
+        let ks = self.keyspace_named(name)?;
+        if let Some(current) = self.keyspace.as_ref().filter(|c| c.spec.name != ks.spec.name) {
+            if self.in_transaction(current) {
+                return Err(ServerError::gateway(format!(
+                    "tether gateway: `USE {}` is refused while a transaction is open in keyspace `{}` \
+                     (transactions do not span keyspaces: a COMMIT sent after the switch would not reach \
+                     it): send COMMIT or ROLLBACK first",
+                    ks.spec.name, current.spec.name
+                )));
+            }
+        }
         self.keyspace = Some(ks);
         Ok(())
+    }
+
+    fn keyspace_named(&self, name: &str) -> Result<Arc<Keyspace>, ServerError> {
+        self.shared
+            .keyspace(name)
+            .ok_or_else(|| ServerError::new(1049, "42000", format!("Unknown database '{name}'")))
     }
 
     /// The login succeeded: its keyspace is the one COM_RESET_CONNECTION restores;
@@ -232,7 +249,8 @@ impl Session {
     /// `db`, or with none named in the default keyspace, as a new connection's.
     pub async fn change_user(&mut self, db: Option<&str>) -> Result<(), ServerError> {
         match db {
-            Some(db) => self.use_keyspace(db).await?,
+            // After the reset: no transaction is open.
+            Some(db) => self.keyspace = Some(self.keyspace_named(db)?),
             None => {
                 self.keyspace = self
                     .shared
@@ -514,16 +532,20 @@ impl Session {
         };
         let others = self.others(&ks);
         let lead = skip_comments(sql);
+        let backslash = !self.backend(&ks).no_backslash_escapes();
         let disguised = comments::may_have(sql)
             || route::disguise(lead, true).is_some()
             || (sql.contains(';') && crate::protocol::multi::split(sql).1.is_some());
         let qualified = others
             .iter()
-            .any(|o| !route::qualified_names(sql, &o.spec.database).is_empty());
-        if !disguised && !qualified {
+            .any(|o| !route::qualified_names(sql, &o.spec.database, backslash).is_empty());
+        // A table renamed into a disallow keyspace's database (from any other).
+        let renaming = matches!(command, Command::Ddl { .. })
+            && (ks.mode() == FkMode::Disallow || others.iter().any(|o| o.mode() == FkMode::Disallow))
+            && !route::renames(sql, backslash).is_empty();
+        if !disguised && !qualified && !renaming {
             return Ok(after);
         }
-        let backslash = !self.backend(&ks).no_backslash_escapes();
         let text = ks.as_run(sql, backslash).await?.into_owned();
         let pieces = guard::statements(&text);
         if let ([piece], FkMode::Managed, false, true, true) = (
@@ -638,6 +660,7 @@ impl Session {
         let managed = rules && ks.mode() == FkMode::Managed;
         let disallow = rules && ks.mode() == FkMode::Disallow;
         let mut fk: Option<HashSet<String>> = None;
+        let backslash = !self.backend(ks).no_backslash_escapes();
         // `SET foreign_key_checks = 0; DELETE ...` in one query: what follows runs
         // with checks off (the client's responsibility, as for separate statements).
         let mut off = !self.fk_checks;
@@ -681,6 +704,52 @@ impl Session {
                     let fk = self.fk_tables(ks, &mut fk).await?;
                     if let Some(table) = named_fk_table(t, fk) {
                         return Err(disguised_write(&ks.spec.name, item.form, &table));
+                    }
+                }
+                // Which tables a RENAME in it moves is not read: refused where a
+                // disallow keyspace's database could receive a table with FKs.
+                if has(&["rename"])
+                    && (ks.mode() == FkMode::Disallow
+                        || others.iter().any(|o| {
+                            o.mode() == FkMode::Disallow
+                                && !route::qualified_names(t, &o.spec.database, backslash).is_empty()
+                        }))
+                {
+                    return Err(ServerError::gateway(format!(
+                        "tether gateway: a RENAME in a compound statement is refused in keyspace `{}`'s session where \
+                         it may reach a disallow keyspace's database (the gateway does not read which tables it \
+                         renames, and a table with foreign keys must not be renamed in): send it as a statement of \
+                         its own",
+                        ks.spec.name
+                    )));
+                }
+                // Tables of other keyspaces named `db.t` in it: their keyspace's rule,
+                // judged by its words.
+                for o in others {
+                    let named = route::qualified_names(t, &o.spec.database, backslash);
+                    if named.is_empty() {
+                        continue;
+                    }
+                    match o.mode() {
+                        FkMode::Disallow if lower.contains("foreign key") || lower.contains("references") => {
+                            let fk = ddl::NewForeignKey {
+                                table: "?".into(),
+                                constraint: None,
+                            };
+                            return Err(ddl::disallowed(&o.spec.name, &fk));
+                        }
+                        FkMode::Managed => {
+                            if has(&["create", "alter", "drop", "rename", "truncate"]) {
+                                after.elsewhere.push(o.clone());
+                            }
+                            if !off && !o.spec.sharded && has(&["insert", "update", "delete", "replace"]) {
+                                let fk = managed::session_state::fk_tables(&*o.schema().await?);
+                                if let Some(table) = named.iter().find(|n| fk.contains(*n)) {
+                                    return Err(other_keyspace_write(ks, o, table));
+                                }
+                            }
+                        }
+                        _ => {}
                     }
                 }
                 continue;
@@ -729,9 +798,14 @@ impl Session {
             if !(is_ddl || is_write) {
                 continue;
             }
+            if is_ddl {
+                if let Some(e) = self.renamed_into_disallow(ks, others, t, backslash).await? {
+                    return Err(e);
+                }
+            }
             // Tables of other keyspaces named `db.t`: their keyspace's rule.
             for o in others {
-                let named = route::qualified_names(t, &o.spec.database);
+                let named = route::qualified_names(t, &o.spec.database, backslash);
                 if named.is_empty() {
                     continue;
                 }
@@ -739,9 +813,6 @@ impl Session {
                     FkMode::Disallow if is_ddl => {
                         if let Some(fk) = ddl::created_foreign_key(t) {
                             return Err(ddl::disallowed(&o.spec.name, &fk));
-                        }
-                        if let Some(e) = self.renamed_into(ks, o, t).await? {
-                            return Err(e);
                         }
                     }
                     FkMode::Managed if is_ddl => after.elsewhere.push(o.clone()),
@@ -793,60 +864,70 @@ impl Session {
             .collect()
     }
 
-    /// RENAME TABLE (or ALTER TABLE ... RENAME) of a table with foreign keys into
-    /// the database of `target`, a disallow keyspace: its 1215.
-    async fn renamed_into(
+    /// RENAME TABLE (or ALTER TABLE ... RENAME) of a table from another database
+    /// into the database of a disallow keyspace (`ks`'s own, or one of `others`),
+    /// when a foreign key has the table as its child or its parent: that
+    /// keyspace's 1215, naming the FK's child table and the constraint. A table
+    /// renamed twice in one RENAME TABLE is judged by where it came from.
+    async fn renamed_into_disallow(
         &mut self,
         ks: &Keyspace,
-        target: &Keyspace,
+        others: &[Arc<Keyspace>],
         t: &str,
+        backslash: bool,
     ) -> Result<Option<ServerError>, ServerError> {
-        let words: Vec<String> = t
-            .split(|c: char| c.is_whitespace() || c == ',')
-            .filter(|w| !w.is_empty())
-            .map(|w| w.replace('`', "").to_lowercase())
-            .collect();
-        let db = target.spec.database.to_lowercase();
-        let mut sources = Vec::new();
-        match words.first().map(String::as_str) {
-            Some("rename") => {
-                for (i, w) in words.iter().enumerate() {
-                    if w == "to" && i > 0 && words.get(i + 1).is_some_and(|n| n.starts_with(&format!("{db}."))) {
-                        sources.push(words[i - 1].clone());
-                    }
-                }
-            }
-            Some("alter") => {
-                let renames = words.iter().enumerate().any(|(i, w)| {
-                    w == "rename"
-                        && words[i + 1..]
-                            .iter()
-                            .find(|n| *n != "to" && *n != "as")
-                            .is_some_and(|n| n.starts_with(&format!("{db}.")))
-                });
-                if let (true, Some(i)) = (renames, words.iter().position(|w| w == "table")) {
-                    sources.extend(words.get(i + 1).cloned());
-                }
-            }
-            _ => {}
+        let renames = route::renames(t, backslash);
+        if renames.is_empty() {
+            return Ok(None);
         }
-        for source in sources {
-            let (schema, table) = match source.split_once('.') {
-                Some((d, t)) => (format!("'{}'", d.replace('\'', "''")), t.to_string()),
-                None => ("DATABASE()".to_string(), source.clone()),
+        let home = ks.spec.database.to_lowercase();
+        let disallow = |db: &str| {
+            std::iter::once(ks)
+                .chain(others.iter().map(|o| &**o))
+                .filter(|k| k.mode() == FkMode::Disallow)
+                .find(|k| k.spec.database.to_lowercase() == db)
+        };
+        // (name now, the table it was when the statement began).
+        let mut moved: Vec<((String, String), (String, String))> = Vec::new();
+        for r in renames {
+            let from = r.from.in_db(&home);
+            let to = r.to.in_db(&home);
+            let origin = match moved.iter().position(|(now, _)| *now == from) {
+                Some(i) => moved.remove(i).1,
+                None => from,
             };
+            moved.push((to.clone(), origin.clone()));
+            let Some(target) = disallow(&to.0) else {
+                continue;
+            };
+            if origin.0 == to.0 {
+                // Within the database: no foreign key comes into it.
+                continue;
+            }
+            let quote = |v: &str| {
+                let v = if backslash {
+                    v.replace('\\', "\\\\")
+                } else {
+                    v.to_string()
+                };
+                format!("'{}'", v.replace('\'', "''"))
+            };
+            let (db, table) = (quote(&origin.0), quote(&origin.1));
             let rows = self
                 .backend(ks)
                 .read(&format!(
-                    "SELECT CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS \
-                     WHERE CONSTRAINT_SCHEMA = {schema} AND TABLE_NAME = '{}' LIMIT 1",
-                    table.replace('\'', "''")
+                    "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME \
+                     FROM information_schema.REFERENTIAL_CONSTRAINTS \
+                     WHERE (CONSTRAINT_SCHEMA = {db} AND TABLE_NAME = {table}) \
+                     OR (UNIQUE_CONSTRAINT_SCHEMA = {db} AND REFERENCED_TABLE_NAME = {table}) \
+                     ORDER BY CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME LIMIT 1"
                 ))
                 .await?;
             if let Some(row) = rows.rows.first() {
+                let text = |i: usize| row.get(i).map(Value::text).unwrap_or_default();
                 let fk = ddl::NewForeignKey {
-                    table: source.clone(),
-                    constraint: row.first().map(Value::text),
+                    table: format!("{}.{}", text(0), text(1)),
+                    constraint: Some(text(2)),
                 };
                 return Ok(Some(ddl::disallowed(&target.spec.name, &fk)));
             }

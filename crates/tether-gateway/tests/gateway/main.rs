@@ -28,6 +28,7 @@ mod pymysql;
 mod refresh;
 mod review12;
 mod review_a;
+mod session_r14;
 mod session_state;
 mod sharded;
 mod sharded_atomic;

@@ -643,9 +643,12 @@ fn reset_connection_restores_the_login_state_and_pools_reuse_connections() {
         let mut c = gw.connect("ks").await;
         let stmt = c.prep("SELECT 1").await.expect("prepare");
         c.query_drop("SET foreign_key_checks = 0").await.expect("set");
-        c.query_drop("BEGIN").await.expect("begin");
-        c.query_drop("INSERT INTO t VALUES (1)").await.expect("insert");
+        // A transaction open in the keyspace switched to (`USE` is refused inside one).
         c.query_drop("USE ks2").await.expect("use");
+        c.query_drop("BEGIN").await.expect("begin");
+        c.query_drop(format!("INSERT INTO {}.t VALUES (1)", db.name))
+            .await
+            .expect("insert");
         c.reset().await.expect("COM_RESET_CONNECTION");
         assert_eq!(
             rows(
