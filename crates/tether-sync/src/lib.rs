@@ -125,7 +125,7 @@ async fn plan_loads(job: &Job, plan: &mut Plan, urls: &[Option<DbUrl>]) -> Resul
         // missing one): an empty in-memory database of the same engine answers alike.
         let asked = match url {
             DbUrl::Sqlite { .. } => DbUrl::Sqlite {
-                path: ":memory:".into(),
+                path: tether_connect::engine::sqlite::IN_MEMORY.into(),
             },
             other => other.clone(),
         };

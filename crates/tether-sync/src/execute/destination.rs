@@ -15,7 +15,7 @@ use super::stage::Staged;
 use super::Progress;
 use crate::config::{Checks, DestinationSpec};
 use crate::error::SyncError;
-use crate::plan::Plan;
+use crate::plan::{row_key, Plan};
 
 /// A connection to a destination, prepared for the job.
 pub struct Destination {
@@ -630,13 +630,19 @@ async fn refuse_unfollowed_keys(
 }
 
 /// Without `truncate`, rows are told apart from those already in a destination table
-/// by its key (`on_conflict`). A key tells them apart when no `generate_` transformer
-/// draws it afresh on every run (set or inherited through an FK) and no row there
-/// holds NULL in it (columns NOT NULL, or no NULL in the rows already there: a row with
-/// NULL in a unique key conflicts with no other, so an earlier run's row with NULL
-/// there would be written again, while a new one goes in once). A table holding rows
-/// with no such key would take the same rows again: refused before anything is
-/// written, naming the table and why.
+/// by one of its keys (`on_conflict`). A key of the destination's table tells them apart
+/// when the job writes every column of it (a column the destination fills in itself,
+/// serial, identity, AUTO_INCREMENT, a default or a generated column, gets a new value
+/// on every insert, and so conflicts with nothing), no transformer draws it afresh on
+/// every run (`generate_`, a `js` function declared `deterministic = false`; set or
+/// inherited), and no row there holds NULL in it (columns NOT NULL, or no NULL in the
+/// rows already there: a row with NULL in a unique key conflicts with no other, so an
+/// earlier run's row with NULL there would be written again, while a new one goes in
+/// once). A partial unique index holds only the rows its WHERE picks, so it is no such
+/// key; a PostgreSQL unique index on expressions is one on the columns they read
+/// (its expressions are immutable). A table holding rows with no such key would take
+/// the same rows again: refused before anything is written, naming the table, each key
+/// and why it does not count.
 async fn refuse_copies_twice(
     conn: &mut Connection,
     shown: &str,
@@ -647,92 +653,301 @@ async fn refuse_copies_twice(
     for tp in &plan.tables {
         let name = destination_name(source, &tp.table.table_name(), conn.engine());
         let Some(t) = existing.table(&name) else { continue };
-        let mut keys: Vec<&[String]> = Vec::new();
-        if !t.primary_key.is_empty() {
-            keys.push(&t.primary_key);
+        if !has_rows_where(conn, t, &[]).await? {
+            continue;
         }
-        keys.extend(
+        let d = conn.dialect();
+        let mut keys: Vec<CandidateKey> = Vec::new();
+        let declared = (!t.primary_key.is_empty()).then_some(&t.primary_key).into_iter().chain(
             t.unique_keys
                 .iter()
                 .filter(|u| u.predicate.is_none())
-                .map(|u| u.columns.as_slice()),
+                .map(|u| &u.columns),
         );
-        if !has_rows(conn, t, &[]).await? {
-            continue;
+        for k in declared {
+            keys.push(CandidateKey {
+                label: format!("({})", k.join(", ")),
+                columns: k.clone(),
+                null: k
+                    .iter()
+                    .filter(|c| t.column(c).is_none_or(|x| x.nullable))
+                    .map(|c| (c.clone(), format!("{} IS NULL", d.ident(c))))
+                    .collect(),
+            });
         }
+        if conn.engine() == tether_connect::Engine::Postgres {
+            keys.extend(expression_keys(conn, t).await?);
+        }
+        let partial: Vec<String> = t
+            .unique_keys
+            .iter()
+            .filter_map(|u| {
+                Some(format!(
+                    "{} ({}) WHERE {}",
+                    u.name,
+                    u.columns.join(", "),
+                    u.predicate.as_ref()?
+                ))
+            })
+            .collect();
+        let partial = match partial.is_empty() {
+            true => String::new(),
+            false => format!(
+                " (a partial unique index holds only the rows its WHERE picks: {})",
+                partial.join("; ")
+            ),
+        };
         if keys.is_empty() {
             return Err(copies_twice(
                 shown,
                 t,
-                "has no primary or unique key, so its rows cannot be told apart from the ones already there",
+                &format!(
+                    "has no primary or unique key{partial}, so its rows cannot be told apart from the ones already \
+                     there"
+                ),
                 ", or give the table a key",
             ));
         }
         // Why each key does not tell rows apart; none said: one does.
         let mut why: Vec<String> = Vec::new();
         let mut fresh_keys = false;
+        let mut filled_keys = false;
         for k in &keys {
+            let filled: Vec<String> = k
+                .columns
+                .iter()
+                .filter(|c| !written_by_job(tp, t, c))
+                .map(|c| filled_by_destination(t, c))
+                .collect();
+            if !filled.is_empty() {
+                filled_keys = true;
+                why.push(format!(
+                    "{} gets new values on every run (the job does not write {}: the destination fills it in)",
+                    k.label,
+                    filled.join(", ")
+                ));
+                continue;
+            }
             let drawn: Vec<&str> = k
+                .columns
                 .iter()
                 .filter(|c| {
                     tp.transforms
                         .iter()
-                        .any(|x| &x.column == *c && x.transformer.starts_with("generate_"))
+                        .any(|x| &x.column == *c && !tether_transform::is_deterministic_spec(&x.spec))
                 })
                 .map(String::as_str)
                 .collect();
             if !drawn.is_empty() {
                 fresh_keys = true;
                 why.push(format!(
-                    "({}) gets new values on every run ({} by a generate_ transformer, set or inherited)",
-                    k.join(", "),
+                    "{} gets new values on every run ({} by a generate_ transformer or a js function declared \
+                     deterministic = false, set or inherited)",
+                    k.label,
                     drawn.join(", ")
                 ));
                 continue;
             }
-            let nullable: Vec<String> = k
-                .iter()
-                .filter(|c| t.column(c).is_none_or(|x| x.nullable))
-                .cloned()
-                .collect();
-            if nullable.is_empty() || !has_rows(conn, t, &nullable).await? {
+            let null: Vec<String> = k.null.iter().map(|(_, sql)| sql.clone()).collect();
+            if null.is_empty() || !has_rows_where(conn, t, &null).await? {
                 why.clear();
                 break;
             }
+            let nullable: Vec<&str> = k.null.iter().map(|(c, _)| c.as_str()).collect();
             why.push(format!(
-                "({}) holds NULL in rows already there ({} nullable), and a row with NULL there matches none",
-                k.join(", "),
+                "{} holds NULL in rows already there ({} nullable), and a row with NULL there matches none",
+                k.label,
                 nullable.join(", ")
             ));
         }
         if !why.is_empty() {
+            let source_key = match tp.table.primary_key.is_empty() && tp.table.unique_keys.is_empty() {
+                true => String::new(),
+                false => format!(" (the source's key: {})", row_key(&tp.table).join(", ")),
+            };
+            let fix = match (filled_keys, fresh_keys) {
+                (true, _) => format!(
+                    ", or give the table a primary key or a NOT NULL unique key over columns the job writes{source_key}"
+                ),
+                (false, true) => ", give the table a key no generate_ transformer draws, or transform the key with \
+                                  a kind that is not generate_"
+                    .to_string(),
+                (false, false) => ", or give the table a primary key or a NOT NULL unique key".to_string(),
+            };
             return Err(copies_twice(
                 shown,
                 t,
                 &format!(
-                    "has no key that tells its rows apart from the ones already there: {}",
+                    "has no key that tells its rows apart from the ones already there: {}{partial}",
                     why.join("; ")
                 ),
-                if fresh_keys {
-                    ", give the table a key no generate_ transformer draws, or transform the key with a kind \
-                     that is not generate_"
-                } else {
-                    ", or give the table a primary key or a NOT NULL unique key"
-                },
+                &fix,
             ));
         }
     }
     Ok(())
 }
 
-/// Whether the destination's table `t` holds a row (with NULL in one of `null`, if
-/// any are given).
-async fn has_rows(conn: &mut Connection, t: &Table, null: &[String]) -> Result<bool, SyncError> {
+/// A key of a destination table that may tell a re-run's rows apart from the ones there
+/// ([`refuse_copies_twice`]).
+struct CandidateKey {
+    /// As messages name it: `(a, b)`, `unique index t_lower (lower(code))`.
+    label: String,
+    /// The columns whose values make the key.
+    columns: Vec<String>,
+    /// (column, the condition true where the key holds NULL) for each part that may.
+    null: Vec<(String, String)>,
+}
+
+/// The unique indexes on expressions of the PostgreSQL table `t`, without WHERE (the
+/// schema model leaves them out: no foreign key can reference one), each with the
+/// columns its expressions read (`pg_depend`) and a NULL test per part.
+async fn expression_keys(conn: &mut Connection, t: &Table) -> Result<Vec<CandidateKey>, SyncError> {
     let d = conn.dialect();
-    let null: Vec<String> = null.iter().map(|c| format!("{} IS NULL", d.ident(c))).collect();
-    let filter = match null.is_empty() {
+    let table = format!("{}::regclass", d.literal(&Value::Text(d.qualified(t))));
+    let text = tether_schema::DataType::Text;
+    // (Separated by U+001F: an expression may hold commas.)
+    let sql = format!(
+        "SELECT ic.relname::text, \
+           array_to_string(ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) \
+                                 FROM generate_series(1, i.indnkeyatts) k ORDER BY k), chr(31)), \
+           array_to_string(ARRAY(SELECT DISTINCT a.attname::text FROM pg_depend dep \
+                                 JOIN pg_attribute a ON a.attrelid = dep.refobjid AND a.attnum = dep.refobjsubid \
+                                 WHERE dep.classid = 'pg_class'::regclass AND dep.objid = i.indexrelid \
+                                   AND dep.refclassid = 'pg_class'::regclass AND dep.refobjid = i.indrelid \
+                                   AND dep.refobjsubid > 0 ORDER BY 1), chr(31)) \
+         FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid \
+         WHERE i.indrelid = {table} AND i.indisunique AND i.indexprs IS NOT NULL AND i.indpred IS NULL \
+         ORDER BY 1"
+    );
+    let rows = conn.query(&sql, &[text.clone(), text.clone(), text]).await?;
+    let split = |v: &Value| match v {
+        Value::Text(s) if !s.is_empty() => s.split('\u{1f}').map(str::to_string).collect(),
+        _ => Vec::new(),
+    };
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let name = match &r[0] {
+                Value::Text(s) => s.clone(),
+                other => format!("{other:?}"),
+            };
+            let parts: Vec<String> = split(&r[1]);
+            CandidateKey {
+                label: format!("unique index {name} ({})", parts.join(", ")),
+                columns: split(&r[2]),
+                null: parts.iter().map(|e| (e.clone(), format!("({e}) IS NULL"))).collect(),
+            }
+        })
+        .collect())
+}
+
+/// The job writes column `c` of the destination's table `t`: the source's table has it,
+/// and the destination does not compute it (a generated column is never written).
+fn written_by_job(tp: &crate::plan::TablePlan, t: &Table, c: &str) -> bool {
+    tp.table.column(c).is_some() && t.column(c).is_some_and(|x| x.generated.is_none())
+}
+
+/// Column `c` of the destination's table `t`, which the job does not write, and how the
+/// destination fills it in: `id (serial)`.
+fn filled_by_destination(t: &Table, c: &str) -> String {
+    use tether_schema::Identity;
+    let Some(col) = t.column(c) else {
+        return c.to_string();
+    };
+    let how = match (&col.generated, col.identity, &col.default) {
+        (Some(_), _, _) => "a generated column".to_string(),
+        (None, Some(Identity::AutoIncrement), _) => "AUTO_INCREMENT".to_string(),
+        (None, Some(Identity::Serial), _) => "serial".to_string(),
+        (None, Some(Identity::Always | Identity::ByDefault), _) => "an identity column".to_string(),
+        (None, None, Some(d)) => format!("default {d}"),
+        (None, None, None) => "no default: NULL".to_string(),
+    };
+    format!("{c} ({how})")
+}
+
+/// `on_conflict = "update"` into a PostgreSQL or SQLite table that was there finds the
+/// row to overwrite by the source's key (`ON CONFLICT (code) DO UPDATE`), which the
+/// destination's table must hold as its primary key or a unique key without WHERE on
+/// exactly those columns (else PostgreSQL fails with 42P10, SQLite with "ON CONFLICT
+/// clause does not match any PRIMARY KEY or UNIQUE constraint"). Refused before
+/// anything is written, naming the table, the columns and the keys it has. (MariaDB's
+/// ON DUPLICATE KEY UPDATE needs no target: a row clashing on another key is refused
+/// row by row, and a re-run into a table with no key over the written columns by
+/// [`refuse_copies_twice`].)
+fn refuse_unmatched_update(
+    engine: tether_connect::Engine,
+    shown: &str,
+    spec: &DestinationSpec,
+    plan: &Plan,
+    source: &Schema,
+    existing: &Schema,
+) -> Result<(), SyncError> {
+    if spec.on_conflict != tether_connect::Conflict::Update || engine == tether_connect::Engine::Mysql {
+        return Ok(());
+    }
+    for tp in &plan.tables {
+        let name = destination_name(source, &tp.table.table_name(), engine);
+        let Some(t) = existing.table(&name) else { continue };
+        let key = row_key(&tp.table);
+        // The update sets the columns written outside the key (PostgreSQL leaves a
+        // GENERATED ALWAYS identity as it is); with none it is `ON CONFLICT DO NOTHING`,
+        // which needs no target.
+        let sets = tp.table.columns.iter().any(|c| {
+            written_by_job(tp, t, &c.name)
+                && !key.contains(&c.name)
+                && !(engine == tether_connect::Engine::Postgres
+                    && t.column(&c.name).and_then(|x| x.identity) == Some(tether_schema::Identity::Always))
+        });
+        if !sets {
+            continue;
+        }
+        let exactly = |cols: &[String]| cols.len() == key.len() && key.iter().all(|k| cols.contains(k));
+        let matched = (!t.primary_key.is_empty() && exactly(&t.primary_key))
+            || t.unique_keys
+                .iter()
+                .any(|u| u.predicate.is_none() && exactly(&u.columns));
+        if matched {
+            continue;
+        }
+        let mut has: Vec<String> = Vec::new();
+        if !t.primary_key.is_empty() {
+            has.push(format!("primary key ({})", t.primary_key.join(", ")));
+        }
+        for u in &t.unique_keys {
+            match &u.predicate {
+                Some(p) => has.push(format!("{} ({}) WHERE {p}, partial", u.name, u.columns.join(", "))),
+                None => has.push(format!("{} ({})", u.name, u.columns.join(", "))),
+            }
+        }
+        let has = match has.is_empty() {
+            true => "it has no key".to_string(),
+            false => format!("its keys: {}", has.join("; ")),
+        };
+        return Err(SyncError::Plan(format!(
+            "{shown}: on_conflict = \"update\" overwrites the row with the same key as the source's row of {src}, \
+             ({key}), but table {dest} has no primary key or unique key (without WHERE) on exactly ({key}) ({has}), \
+             so {engine} cannot find that row (ON CONFLICT ({key}) would fail). Nothing was written. Add a unique \
+             key on ({key}) to {dest}, or set truncate = true with on_conflict = \"error\"",
+            src = tp.name,
+            key = key.join(", "),
+            dest = t.name,
+            engine = match engine {
+                tether_connect::Engine::Postgres => "PostgreSQL",
+                _ => "SQLite",
+            },
+        )));
+    }
+    Ok(())
+}
+
+/// Whether the destination's table `t` holds a row for which one of `conditions` is
+/// true (any row, if none are given).
+async fn has_rows_where(conn: &mut Connection, t: &Table, conditions: &[String]) -> Result<bool, SyncError> {
+    let d = conn.dialect();
+    let filter = match conditions.is_empty() {
         true => String::new(),
-        false => format!(" WHERE {}", null.join(" OR ")),
+        false => format!(" WHERE {}", conditions.join(" OR ")),
     };
     Ok(!conn
         .query(&format!("SELECT 1 FROM {}{filter} LIMIT 1", d.qualified(t)), &[])
@@ -791,8 +1006,11 @@ pub async fn prepare_destination(
     };
     if spec.truncate {
         refuse_orphaned_outsiders(&mut conn, &shown, plan, source, &existing).await?;
-    } else {
+    } else if plan.mode != crate::config::Mode::Schema {
         refuse_copies_twice(&mut conn, &shown, plan, source, &existing).await?;
+    }
+    if plan.mode != crate::config::Mode::Schema {
+        refuse_unmatched_update(conn.engine(), &shown, spec, plan, source, &existing)?;
     }
     refuse_unfollowed_keys(&mut conn, &shown, spec, plan, source, &existing).await?;
     let outsider_fks: Vec<(Table, ForeignKey)> = outsider_fks(conn.engine(), plan, source, &existing)

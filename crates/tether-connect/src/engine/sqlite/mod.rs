@@ -100,10 +100,17 @@ fn hold_writers(path: &Path) -> rusqlite::Result<Connection> {
 /// reads any file name starting with `file:` as a URI (URI names are on by default
 /// there, whatever the open flags say), so a relative `file:src.db` would open
 /// `src.db`, not the file Tether's own checks (the source/destination identity) looked
-/// at; an absolute path starts with `/`.
+/// at; an absolute path starts with `/`. [`IN_MEMORY`] stays as it is: SQLite opens a
+/// new, empty in-memory database for it, and writes no file.
 pub fn plain_path(path: &Path) -> std::path::PathBuf {
+    if path.as_os_str() == IN_MEMORY {
+        return path.to_path_buf();
+    }
     std::path::absolute(path).unwrap_or_else(|_| Path::new(".").join(path))
 }
+
+/// The file name SQLite reads as "a new in-memory database" (no file is written).
+pub const IN_MEMORY: &str = ":memory:";
 
 /// A foreign key as written in `CREATE TABLE`.
 struct DeclaredFk {
