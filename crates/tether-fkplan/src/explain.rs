@@ -8,6 +8,13 @@ use crate::plan::{ActionKind, Event, NewChildValue, NewRows, Plan, Start};
 impl fmt::Display for Plan {
     /// The EXPLAIN FK listing: numbered steps, then the rules the steps apply.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(why) = &self.by_innodb {
+            return writeln!(
+                f,
+                "runs as InnoDB runs it: {why}\n  forwarded unchanged: InnoDB checks and cascades; its cascaded \
+                 changes are InnoDB's, not statements of their own"
+            );
+        }
         let mut n = 0;
         let mut step = |f: &mut fmt::Formatter<'_>, text: String| {
             n += 1;

@@ -10,6 +10,7 @@ mod clash;
 mod differential;
 mod disguised;
 mod heldout;
+mod keys_r14;
 mod limits;
 mod managed;
 mod metadata;
