@@ -215,7 +215,8 @@ INSERT INTO cn VALUES (1, 'ab');
 }
 
 /// PAD SPACE keys of another type or length still run as plans (their cascades
-/// reach the binlog as statements): only NO PAD over a CHAR is left to InnoDB.
+/// reach the binlog as statements, the CHAR key padded): only NO PAD over a CHAR
+/// paired with another type is left to InnoDB, and EXPLAIN FK names its FK.
 #[test]
 fn explain_names_the_fk_left_to_innodb() {
     let schema = "
@@ -239,5 +240,9 @@ CREATE TABLE cc (id int PRIMARY KEY, k varchar(8),
         );
         let planned = explain(rows(&mut g, "EXPLAIN FK UPDATE pc SET k = 'q' WHERE k = 'ab'").await);
         assert!(!planned.contains("runs as InnoDB runs it"), "{planned}");
+        assert!(
+            planned.contains("keys as InnoDB stores them: `k` gets the key padded with spaces to 4"),
+            "{planned}"
+        );
     });
 }
