@@ -246,3 +246,83 @@ CREATE TABLE cc (id int PRIMARY KEY, k varchar(8),
         );
     });
 }
+
+/// What stays a plan: NO PAD CHAR keys of one length on both sides (stored alike),
+/// a CHAR(4) parent of a CHAR(8) child, and a padded key cascading on from a
+/// VARCHAR child to its own VARCHAR child (InnoDB cascades the child's stored
+/// `'q   '` again).
+#[test]
+fn char_keys_of_one_form_and_padded_chains_match_native() {
+    let schema = "
+CREATE TABLE p (k char(4) COLLATE utf8mb4_nopad_bin PRIMARY KEY) ENGINE=InnoDB;
+CREATE TABLE c (id int PRIMARY KEY, k char(4) COLLATE utf8mb4_nopad_bin,
+  FOREIGN KEY (k) REFERENCES p(k) ON DELETE CASCADE ON UPDATE CASCADE) ENGINE=InnoDB;
+CREATE TABLE pw (k char(4) PRIMARY KEY) ENGINE=InnoDB;
+CREATE TABLE cw (id int PRIMARY KEY, k char(8),
+  FOREIGN KEY (k) REFERENCES pw(k) ON UPDATE CASCADE) ENGINE=InnoDB;
+CREATE TABLE g0 (k char(4) PRIMARY KEY) ENGINE=InnoDB;
+CREATE TABLE g1 (id int PRIMARY KEY, k varchar(8), UNIQUE KEY (k),
+  FOREIGN KEY (k) REFERENCES g0(k) ON UPDATE CASCADE) ENGINE=InnoDB;
+CREATE TABLE g2 (id int PRIMARY KEY, k varchar(8),
+  FOREIGN KEY (k) REFERENCES g1(k) ON UPDATE CASCADE) ENGINE=InnoDB;
+INSERT INTO p VALUES ('ab'), ('cd');
+INSERT INTO pw VALUES ('ab');
+INSERT INTO g0 VALUES ('ab');
+";
+    let (codes, found) = same_keys_as_native(
+        schema,
+        &[
+            "INSERT INTO c VALUES (1, 'ab'), (2, 'cd  ')",
+            "UPDATE p SET k = 'x' WHERE k = 'ab'",
+            "DELETE FROM p WHERE k = 'cd'",
+            "INSERT INTO cw VALUES (1, 'ab')",
+            "UPDATE pw SET k = 'q' WHERE k = 'ab'",
+            "INSERT INTO g1 VALUES (1, 'ab')",
+            "INSERT INTO g2 VALUES (1, 'ab')",
+            "UPDATE g0 SET k = 'q' WHERE k = 'ab'",
+        ],
+        &[
+            "SELECT id, HEX(k) FROM c ORDER BY id",
+            "SELECT id, HEX(k) FROM cw ORDER BY id",
+            "SELECT id, HEX(k) FROM g1 ORDER BY id",
+            "SELECT id, HEX(k) FROM g2 ORDER BY id",
+        ],
+    );
+    assert_eq!(codes, [0; 8]);
+    assert_eq!(found[0], [row(&["1", "78"])]);
+    assert_eq!(found[1], [row(&["1", "71"])]);
+    assert_eq!(found[2], [row(&["1", "71202020"])]);
+    assert_eq!(found[3], [row(&["1", "71202020"])]);
+}
+
+/// The other write forms over a NO PAD CHAR parent of a VARCHAR child run as
+/// InnoDB runs them too: a multi-row ON DUPLICATE KEY UPDATE (row by row), a
+/// REPLACE, an INSERT ... SELECT and a multi-table DELETE.
+#[test]
+fn nopad_char_keys_in_other_write_forms_match_native() {
+    let schema = "
+CREATE TABLE p (k char(4) COLLATE utf8mb4_nopad_bin PRIMARY KEY, n int) ENGINE=InnoDB;
+CREATE TABLE c (id int PRIMARY KEY, k varchar(4) COLLATE utf8mb4_nopad_bin,
+  FOREIGN KEY (k) REFERENCES p(k) ON DELETE CASCADE ON UPDATE CASCADE) ENGINE=InnoDB;
+CREATE TABLE src (id int PRIMARY KEY, k varchar(4) COLLATE utf8mb4_nopad_bin) ENGINE=InnoDB;
+INSERT INTO p VALUES ('ab', 1), ('cd', 2), ('ef', 3);
+INSERT INTO c VALUES (1, 'ab  '), (2, 'cd  '), (3, 'ef  ');
+INSERT INTO src VALUES (10, 'ef'), (11, 'ef  ');
+";
+    let (codes, found) = same_keys_as_native(
+        schema,
+        &[
+            "INSERT INTO p VALUES ('ab', 0), ('gh', 0) ON DUPLICATE KEY UPDATE k = 'y'",
+            "REPLACE INTO p VALUES ('cd', 9)",
+            "INSERT INTO c SELECT id, k FROM src WHERE id = 10",
+            "INSERT INTO c SELECT id, k FROM src WHERE id = 11",
+            "DELETE p FROM p JOIN src ON src.id = 11 WHERE p.k = 'ef'",
+        ],
+        &[
+            "SELECT HEX(k), n FROM p ORDER BY k",
+            "SELECT id, HEX(k) FROM c ORDER BY id",
+        ],
+    );
+    assert_eq!(codes, [0, 0, 1452, 0, 0]);
+    assert_eq!(found[1], [row(&["1", "79202020"])]);
+}
