@@ -3,11 +3,45 @@
 
 use std::fmt;
 
-use crate::plan::{ActionKind, Event, NewChildValue, NewRows, Plan, Start};
+use crate::plan::{Action, ActionKind, Event, NewChildValue, NewRows, Pad, Plan, Start};
+
+/// How an ON UPDATE CASCADE writes the new keys as InnoDB does, where an UPDATE
+/// would write them otherwise (see [`crate::Stored`]): one line, if any.
+fn stored_keys(f: &mut fmt::Formatter<'_>, action: &Action) -> fmt::Result {
+    let mut notes = Vec::new();
+    for (column, stored) in action.fk.columns.iter().zip(&action.stored) {
+        let column = crate::sql::ident(column);
+        match stored.pad {
+            Some(Pad::Chars(n)) => notes.push(format!("{column} gets the key padded with spaces to {n} characters")),
+            Some(Pad::Utf8Bytes(n)) => notes.push(format!("{column} gets the key padded with spaces to {n} bytes")),
+            None => {}
+        }
+        match (stored.max_bytes, stored.fixed_bytes) {
+            (Some(n), true) => notes.push(format!("{column} refuses a key of other than {n} bytes")),
+            (Some(n), false) => notes.push(format!("{column} refuses a key longer than {n} bytes")),
+            (None, _) => {}
+        }
+    }
+    if notes.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        f,
+        "    keys as InnoDB stores them: {} (a key that does not fit the child's column: 1451, as InnoDB)",
+        notes.join("; ")
+    )
+}
 
 impl fmt::Display for Plan {
     /// The EXPLAIN FK listing: numbered steps, then the rules the steps apply.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(why) = &self.by_innodb {
+            return writeln!(
+                f,
+                "runs as InnoDB runs it: {why}\n  forwarded unchanged: InnoDB checks and cascades; its cascaded \
+                 changes are InnoDB's, not statements of their own"
+            );
+        }
         let mut n = 0;
         let mut step = |f: &mut fmt::Formatter<'_>, text: String| {
             n += 1;
@@ -227,7 +261,10 @@ impl fmt::Display for Plan {
                             NewChildValue::Default(_) => "SET DEFAULT",
                             NewChildValue::Cascade => "CASCADE",
                         };
-                        writeln!(f, "{head} {what}: {}", statement.text())?
+                        writeln!(f, "{head} {what}: {}", statement.text())?;
+                        if matches!(new, NewChildValue::Cascade) {
+                            stored_keys(f, a)?;
+                        }
                     }
                 }
                 if let Some(read) = &a.read {

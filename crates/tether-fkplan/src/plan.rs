@@ -303,6 +303,36 @@ pub struct Action {
     /// text. InnoDB refuses (1451) an ON UPDATE CASCADE whose new key does not fit
     /// the child's column, trailing spaces included, where an UPDATE would cut it.
     pub fits: Vec<Option<u32>>,
+    /// Per FK column: the cascaded key as InnoDB writes it (see [`Stored`]).
+    pub stored: Vec<Stored>,
+}
+
+/// How InnoDB cascades a key into one child column where an UPDATE would write
+/// another value: it copies the parent's value as the parent column STORES it,
+/// and checks it against the child column as stored, without any conversion.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stored {
+    /// The parent column is a CHAR: stored padded with spaces (read back without
+    /// them), so the cascaded value is the padded one (a VARCHAR / TEXT child keeps
+    /// the spaces, a shorter child refuses it with 1451).
+    pub pad: Option<Pad>,
+    /// The child column is a BINARY / VARBINARY of this many bytes: InnoDB refuses
+    /// (1451) a longer value, where an UPDATE would cut it.
+    pub max_bytes: Option<u32>,
+    /// The child column is a BINARY(n): InnoDB refuses (1451) a value shorter than
+    /// n bytes (it has no pad byte to add), where an UPDATE would pad it with 0x00.
+    pub fixed_bytes: bool,
+}
+
+/// The length a CHAR(n) key is stored padded to, with spaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pad {
+    /// `n` characters: a character set of one byte per character (latin1, ascii,
+    /// ...), or of a fixed width (ucs2, utf32).
+    Chars(u32),
+    /// `n` bytes of UTF-8: utf8mb3 / utf8mb4, which InnoDB stores with a variable
+    /// width, at least n bytes (`'é'` in a CHAR(5) is `'é   '`, four characters).
+    Utf8Bytes(u32),
 }
 
 /// Everything that happens when rows of `table` see `event`.
@@ -481,6 +511,13 @@ pub struct Plan {
     /// differently (another index, ties of a non-unique ORDER BY). The plan then
     /// runs on those rows only, by primary key (see [`Pick`]).
     pub pick: Option<Pick>,
+    /// Why the original runs as InnoDB runs it (forwarded with InnoDB's checks and
+    /// cascades, none of the plan's statements), when it does: an FK the plan reaches
+    /// whose keys InnoDB compares as it stores them in a way no SQL comparison of the
+    /// gateway's can follow (a NO PAD collation over a CHAR paired with another
+    /// type or length, see `planner/stored.rs`). Its cascades then miss the binlog
+    /// as statements of their own.
+    pub by_innodb: Option<String>,
 }
 
 /// The rows of a DELETE / UPDATE with LIMIT, found before the plan runs, and the
@@ -547,6 +584,7 @@ impl Plan {
             clash: None,
             allocates: false,
             pick: None,
+            by_innodb: None,
         }
     }
 

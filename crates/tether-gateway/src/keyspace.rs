@@ -295,6 +295,51 @@ impl OutsideChildren {
     }
 }
 
+/// Fills `extras.collations` of `schema`'s tables with the collation of each FK
+/// column and each column an FK refers to (MariaDB's introspection leaves them
+/// empty): the planner needs their pad attribute and character set, as InnoDB
+/// compares and cascades such keys as stored (a CHAR padded with spaces, a NO PAD
+/// collation counting them; see `tether_fkplan`'s `planner/stored.rs`). One read
+/// of `information_schema.COLUMNS` for the database, on a connection of its own.
+async fn read_key_collations(url: &tether_connect::DbUrl, database: &str, schema: &mut Schema) -> Result<(), String> {
+    let mut keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for t in &schema.tables {
+        for fk in &t.foreign_keys {
+            keys.entry(t.name.clone())
+                .or_default()
+                .extend(fk.columns.iter().cloned());
+            if fk.referenced_schema.as_deref().is_none_or(|s| s == database) {
+                keys.entry(fk.referenced_table.clone())
+                    .or_default()
+                    .extend(fk.referenced_columns.iter().cloned());
+            }
+        }
+    }
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT TABLE_NAME, COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = {} AND COLLATION_NAME IS NOT NULL",
+        tether_fkplan::string_literal(database.as_bytes())
+    );
+    let mut b = Backend::new(url.clone(), false);
+    let read = b.read(&sql).await;
+    b.disconnect().await;
+    let read = read.map_err(|e| format!("cannot read the collations of key columns: {}", e.message))?;
+    for r in &read.rows {
+        let f = |i: usize| r.get(i).map(|v| v.text()).unwrap_or_default();
+        let (table, column, collation) = (f(0), f(1), f(2));
+        let keyed = keys
+            .get(&table)
+            .is_some_and(|cs| cs.iter().any(|c| c.eq_ignore_ascii_case(&column)));
+        if let Some(t) = schema.tables.iter_mut().find(|t| keyed && t.name == table) {
+            t.extras.collations.insert(column, collation);
+        }
+    }
+    Ok(())
+}
+
 /// The prefix of the online migrator's capture triggers (`online::capture`).
 const CAPTURE_TRIGGER_PREFIX: &str = "_tether_";
 
@@ -1059,11 +1104,15 @@ impl Keyspace {
         let schema = tether_connect::introspect(&self.spec.url, &IntrospectOptions::default())
             .await
             .map_err(|e| e.to_string())?;
+        let mut schema = schema;
         let (outside, functions) = match self.spec.mode {
-            FkMode::Managed => (
-                OutsideChildren::read(&self.spec.url, &self.spec.database).await?,
-                Functions::read(&self.spec.url, &self.spec.database).await?,
-            ),
+            FkMode::Managed => {
+                read_key_collations(&self.spec.url, &self.spec.database, &mut schema).await?;
+                (
+                    OutsideChildren::read(&self.spec.url, &self.spec.database).await?,
+                    Functions::read(&self.spec.url, &self.spec.database).await?,
+                )
+            }
             _ => (OutsideChildren::default(), Functions::default()),
         };
         Ok(Read {

@@ -313,6 +313,7 @@ impl<'a> Planner<'a> {
                             .and_then(|col| col.normalized_type.max_chars())
                     })
                     .collect(),
+                stored: self.stored(child, fk),
             },
             next,
         )

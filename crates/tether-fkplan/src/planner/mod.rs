@@ -15,6 +15,7 @@ mod insert;
 mod modifiers;
 mod multi;
 mod replace;
+mod stored;
 mod update;
 mod upsert;
 
@@ -134,7 +135,9 @@ pub fn plan(sql: &str, schema: &Schema, database: &str) -> Result<Analysis, Plan
                 .into(),
             table: p.table.clone(),
         }),
-        _ => planner.other_fks_by_innodb(analysis),
+        _ => planner
+            .other_fks_by_innodb(analysis)
+            .map(|a| planner.stored_by_innodb(a)),
     }
 }
 

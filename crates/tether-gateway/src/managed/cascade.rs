@@ -5,9 +5,9 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use tether_fkplan::{Action, ActionKind, Event, FkRef, NewChildValue, Plan, Rules, Template};
+use tether_fkplan::{Action, ActionKind, Event, FkRef, NewChildValue, Plan, Rules, Stored, Template};
 
-use super::render::{literals, row_sql};
+use super::render::{literal_bytes, literals, padded, row_sql};
 use super::state::{id_len, Change, Failure, Writes};
 use crate::backend::{Backend, Rows};
 use crate::reply::ServerError;
@@ -428,6 +428,24 @@ impl Cascade<'_> {
         new_values: &[Vec<String>],
     ) -> Result<(), Failure> {
         let fk = &action.fk;
+        // InnoDB cascades the parent's key as stored: a CHAR's padded with spaces.
+        let stored_values: Vec<Vec<String>>;
+        let new_values = match matches!(new, NewChildValue::Cascade) && action.stored.iter().any(|s| s.pad.is_some()) {
+            true => {
+                stored_values = new_values
+                    .iter()
+                    .map(|values| {
+                        values
+                            .iter()
+                            .zip(&action.stored)
+                            .map(|(v, s)| s.pad.map_or_else(|| v.clone(), |pad| padded(v, pad)))
+                            .collect()
+                    })
+                    .collect();
+                &stored_values[..]
+            }
+            false => new_values,
+        };
         let rows = self.read_children(action, keys, new_values).await?;
         // Without a read (no cycle, nothing further down) the statement
         // itself finds the rows; only the depth limit needs to know first.
@@ -466,16 +484,30 @@ impl Cascade<'_> {
             });
         }
         if self.checks && matches!(new, NewChildValue::Cascade) {
-            let long: Vec<Vec<String>> =
-                keys.iter()
-                    .zip(new_values)
-                    .filter(|(_, values)| {
-                        values.iter().zip(&action.fits).any(
-                            |(v, fits)| matches!((fits, literal_chars(v)), (Some(max), Some(n)) if n > *max as usize),
-                        )
-                    })
-                    .map(|(k, _)| k.clone())
-                    .collect();
+            // Keys InnoDB cannot write into the child column as they are: too long
+            // (trailing spaces included, where an UPDATE would cut them), or shorter
+            // than a BINARY(n) (no pad byte, where an UPDATE would add 0x00s).
+            let unfit = |v: &String, fits: &Option<u32>, stored: &Stored| {
+                let too_many_chars = matches!((fits, literal_chars(v)), (Some(max), Some(n)) if n > *max as usize);
+                let bytes = stored
+                    .max_bytes
+                    .zip(literal_bytes(v))
+                    .map(|(max, b)| (max as usize, b.len()));
+                let bytes_unfit = bytes.is_some_and(|(max, n)| n > max || (stored.fixed_bytes && n < max));
+                too_many_chars || bytes_unfit
+            };
+            let long: Vec<Vec<String>> = keys
+                .iter()
+                .zip(new_values)
+                .filter(|(_, values)| {
+                    values
+                        .iter()
+                        .zip(&action.fits)
+                        .zip(&action.stored)
+                        .any(|((v, fits), stored)| unfit(v, fits, stored))
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
             if !long.is_empty() && exists(self.backend, &fk.child, &fk.columns, &long, None).await? {
                 return Err(Failure {
                     error: action.same_table_update.clone().into(),

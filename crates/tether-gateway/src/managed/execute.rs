@@ -20,6 +20,9 @@ use crate::reply::{Reply, ServerError};
 /// A statement run as several planned statements, one per row, in order (see
 /// [`Plan::steps`]); the client gets the native run's result.
 pub(super) async fn run_steps(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerError> {
+    if plan.by_innodb.is_some() {
+        return single(backend, &plan.original).await;
+    }
     let native = native_outcome(plan, backend).await?;
     for step in &plan.steps {
         if step.is_passthrough() {
@@ -43,6 +46,13 @@ pub(super) fn present(rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
 /// for its original statement. `behind` says whether InnoDB checks what the
 /// gateway cannot decide (else the statement is refused).
 pub(super) async fn run_inside(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> Result<Reply, ServerError> {
+    if let Some(why) = &plan.by_innodb {
+        // Keys only InnoDB compares right (a NO PAD collation over a CHAR paired
+        // with another type): its checks and cascades, nothing of the plan's.
+        behind.refuse(&format!("a write InnoDB alone can check ({why})"))?;
+        behind.writes();
+        return single(backend, &plan.original).await;
+    }
     let picked;
     let plan = match &plan.pick {
         None => plan,

@@ -122,6 +122,62 @@ pub fn inline_params(sql: &str, params: &[Value]) -> Option<String> {
     Some(out)
 }
 
+/// The bytes a string or hex literal written by [`literal`] stands for (a
+/// string's in UTF-8, the connection's character set); `None` for any other
+/// form (a number, NULL).
+pub(super) fn literal_bytes(v: &str) -> Option<Vec<u8>> {
+    if let Some(hex) = v.strip_prefix("X'").and_then(|h| h.strip_suffix('\'')) {
+        return (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+            .collect();
+    }
+    let inner = v.strip_prefix('\'')?.strip_suffix('\'')?;
+    let mut out = Vec::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        let c = match c {
+            '\\' => match chars.next()? {
+                '0' => '\0',
+                'n' => '\n',
+                'r' => '\r',
+                't' => '\t',
+                'b' => '\u{8}',
+                'Z' => '\u{1a}',
+                other => other,
+            },
+            '\'' => chars.next()?,
+            c => c,
+        };
+        let mut buf = [0u8; 4];
+        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    }
+    Some(out)
+}
+
+/// A key `v` (as [`literal`] writes it) as a CHAR column stores it: padded with
+/// spaces to the length `pad` says (InnoDB cascades that stored value). Any other
+/// form, or a key long enough already, is `v` itself.
+pub(super) fn padded(v: &str, pad: tether_fkplan::Pad) -> String {
+    let Some(mut bytes) = literal_bytes(v) else {
+        return v.to_string();
+    };
+    let hex = v.starts_with("X'");
+    let (have, want) = match pad {
+        tether_fkplan::Pad::Chars(n) if !hex => (String::from_utf8_lossy(&bytes).chars().count(), n),
+        tether_fkplan::Pad::Chars(n) | tether_fkplan::Pad::Utf8Bytes(n) => (bytes.len(), n),
+    };
+    let want = usize::try_from(want).unwrap_or(usize::MAX);
+    if have >= want {
+        return v.to_string();
+    }
+    bytes.resize(bytes.len() + (want - have), b' ');
+    match hex {
+        true => tether_schema::sql::hex_literal(&bytes),
+        false => tether_fkplan::string_literal(&bytes),
+    }
+}
+
 /// A prepared statement's parameter as an SQL literal.
 fn value_literal(v: &Value) -> String {
     match v {
@@ -140,6 +196,20 @@ fn value_literal(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn char_keys_are_padded_as_stored() {
+        use tether_fkplan::Pad;
+        assert_eq!(padded("'q'", Pad::Chars(4)), "'q   '");
+        assert_eq!(padded("'é'", Pad::Utf8Bytes(5)), "'é   '");
+        assert_eq!(padded("'é'", Pad::Chars(5)), "'é    '");
+        assert_eq!(padded("'it\\'s'", Pad::Chars(6)), "'it\\'s  '");
+        assert_eq!(padded("'abcde'", Pad::Chars(4)), "'abcde'");
+        assert_eq!(padded("NULL", Pad::Chars(4)), "NULL");
+        assert_eq!(padded("7", Pad::Chars(4)), "7");
+        assert_eq!(literal_bytes("X'7A00'"), Some(vec![0x7a, 0]));
+        assert_eq!(literal_bytes("'a\\0'"), Some(vec![b'a', 0]));
+    }
 
     #[test]
     fn inlines_parameters_outside_quotes() {

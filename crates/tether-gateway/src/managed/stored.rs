@@ -191,7 +191,7 @@ async fn store(
 /// describes, `None`: left alone) replaced by what the parent's columns store: an
 /// ON UPDATE CASCADE copies the stored key (cut outside strict mode, converted),
 /// not the expression's value. (InnoDB also cascades a CHAR key padded to its
-/// length; the gateway cascades it as read, unpadded.) `Err`: the store's own error
+/// length: the cascade pads it, see `tether_fkplan::Stored`.) `Err`: the store's own error
 /// (1406 in strict mode, MariaDB's error for the statement too).
 pub(super) async fn keys_as_stored(
     names: &[String],

@@ -11,6 +11,7 @@ mod ddl_r14;
 mod differential;
 mod disguised;
 mod heldout;
+mod keys_r14;
 mod limits;
 mod managed;
 mod metadata;
