@@ -956,10 +956,21 @@ impl Keyspace {
     /// triggers fire as they do natively (see [`Triggered`]).
     pub async fn plan(&self, sql: &str) -> Result<(Arc<Schema>, Analysis), ServerError> {
         let (known, analysis) = self.plan_known(sql).await?;
+        let forwarded = match &analysis {
+            Analysis::Plan(p) if !self.spec.sharded => {
+                p.is_passthrough()
+                    || !self.triggered(&known, p, sql).is_empty()
+                    || !self.outside(&known, p).is_empty()
+                    || self.stored_call(&known, p, sql).is_some()
+            }
+            _ => false,
+        };
+        if let (true, Analysis::Plan(p)) = (forwarded, &analysis) {
+            // InnoDB runs it: not while its cascades reach a table under online migration.
+            crate::managed::migrating::refuse_forwarded(&known.schema, &self.spec.database, p, sql)?;
+        }
         let analysis = match analysis {
-            Analysis::Plan(p) if !self.triggered(&known, &p, sql).is_empty() => Analysis::Forward,
-            Analysis::Plan(p) if !self.outside(&known, &p).is_empty() => Analysis::Forward,
-            Analysis::Plan(p) if self.stored_call(&known, &p, sql).is_some() => Analysis::Forward,
+            Analysis::Plan(p) if forwarded && !p.is_passthrough() => Analysis::Forward,
             analysis => analysis,
         };
         Ok((known.schema, analysis))

@@ -1268,6 +1268,12 @@ impl Session {
                 if ks.spec.sharded {
                     return Some(vec![Reply::Error(managed::session_state::refusal(&ks.spec.name, &why))]);
                 }
+                if let Ok((schema, Analysis::Plan(plan))) = &planned {
+                    let refused = managed::migrating::refuse_forwarded(schema, &ks.spec.database, plan, sql);
+                    if let Err(e) = refused {
+                        return Some(vec![Reply::Error(e)]);
+                    }
+                }
                 tracing::debug!("keyspace {}: runs as InnoDB runs it: {why}", ks.spec.name);
                 return None;
             }

@@ -138,6 +138,14 @@ impl Backend {
     }
 
     /// True when a pinned connection was lost.
+    /// The database the backend URL names (a MariaDB / MySQL backend's).
+    pub fn database(&self) -> Option<&str> {
+        match &self.url {
+            DbUrl::Mysql(server) => server.database.as_deref(),
+            _ => None,
+        }
+    }
+
     pub fn is_gone(&self) -> bool {
         self.gone
     }

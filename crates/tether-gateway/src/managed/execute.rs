@@ -254,7 +254,8 @@ async fn read_start(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> R
             // hash index, a NO PAD collation, a schema the gateway has not read
             // yet): the original runs natively, with InnoDB's checks and cascades.
             behind.refuse("a REPLACE or ON DUPLICATE KEY UPDATE whose unique keys the gateway cannot match exactly")?;
-            return single(backend, &plan.original).await.map(Next::Answered);
+            let reply = single(backend, &plan.original).await?;
+            return super::migrating::native_ran(plan, backend.database(), reply).map(Next::Answered);
         }
         Start::Delete { read } => {
             let rows = backend.read(read).await?;
@@ -300,7 +301,8 @@ async fn read_start(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> R
                     Updated::Row(row) => all = row.into_iter().collect(),
                     Updated::Unknown => {
                         behind.refuse("an ON DUPLICATE KEY UPDATE whose new row clashes on several unique keys")?;
-                        return single(backend, &plan.original).await.map(Next::Answered);
+                        let reply = single(backend, &plan.original).await?;
+                        return super::migrating::native_ran(plan, backend.database(), reply).map(Next::Answered);
                     }
                 }
             }
@@ -454,7 +456,10 @@ async fn check_own_parents(
                     // InnoDB found every parent (a value the gateway compared more
                     // strictly, say `20.0` with `20`). With no child statement the
                     // replay is the whole statement, as the old path ran it: keep it.
-                    Some(reply) if writes.statements.is_empty() => Ok(Next::Answered(writes.adjust(plan, reply))),
+                    Some(reply) if writes.statements.is_empty() => {
+                        super::migrating::native_ran(plan, backend.database(), writes.adjust(plan, reply))
+                            .map(Next::Answered)
+                    }
                     _ => Err(error),
                 };
             }

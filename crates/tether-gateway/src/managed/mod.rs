@@ -22,6 +22,7 @@ mod checks;
 mod clash;
 mod execute;
 mod materialize;
+pub mod migrating;
 mod native_first;
 mod render;
 mod replace_select;

@@ -135,7 +135,9 @@ pub(super) async fn native_error_after(
         return Err(error);
     }
     match plan.steps.is_empty() {
-        true => single(backend, &plan.original).await,
+        true => single(backend, &plan.original)
+            .await
+            .and_then(|r| super::migrating::native_ran(plan, backend.database(), r)),
         false => Err(error),
     }
 }
@@ -181,7 +183,7 @@ pub(super) async fn native_unless_refused(
         return Err(e);
     }
     match (error.code, replies.pop()) {
-        (1451, Some(reply)) => Ok(reply),
+        (1451, Some(reply)) => super::migrating::native_ran(plan, backend.database(), reply),
         _ => Err(error),
     }
 }

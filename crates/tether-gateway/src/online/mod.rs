@@ -6,6 +6,7 @@
 //! running a statement on a table under cut-over.
 
 mod capture;
+pub mod capturing;
 mod copy;
 mod cutover;
 mod db;
@@ -191,6 +192,10 @@ impl Migrator {
         let schema = self.shared.schema().await?;
         let id = new_id();
         let plan = plan::build(&schema, &id, alter_sql, self.shared.managed)?;
+        let mut db = db::Db::new(&self.shared.url);
+        let numbering = shadow::refuse_numbering(&mut db, &schema, alter_sql).await;
+        db.close().await;
+        numbering?;
         let mut store = self.shared.store();
         // The shadow would not have the table's own triggers, and the capture triggers
         // share the table's events with them: refused rather than lost at the swap.

@@ -228,6 +228,30 @@ pub fn sets_auto_increment(sql: &str) -> bool {
     })
 }
 
+/// The column the ALTER `alter_sql` makes AUTO_INCREMENT on a table of `schema`
+/// (added so, or an existing column modified into it), with its table. Natively the
+/// ALTER numbers the existing rows 1..N in primary-key order; the copy's chunked
+/// INSERT ... SELECT reserves values in batches (gaps) and captured rows take theirs
+/// in write order, so such an ALTER runs online only on an empty table (review r14e
+/// finding 2).
+pub fn numbered_column(schema: &Schema, alter_sql: &str) -> Option<(String, String)> {
+    let parsed = parse_alter(alter_sql).ok()?;
+    let table = schema.tables.iter().find(|t| t.name == parsed.table)?;
+    let auto = |op: &AlterTableOperation| op.to_string().to_ascii_uppercase().contains("AUTO_INCREMENT");
+    parsed.statement.operations.iter().filter(|op| auto(op)).find_map(|op| {
+        let (existing, name) = match op {
+            AlterTableOperation::AddColumn { column_def, .. } => (None, &column_def.name.value),
+            AlterTableOperation::ModifyColumn { col_name, .. } => (Some(&col_name.value), &col_name.value),
+            AlterTableOperation::ChangeColumn { old_name, new_name, .. } => (Some(&old_name.value), &new_name.value),
+            _ => return None,
+        };
+        let was_numbered = existing
+            .and_then(|c| table.column(c))
+            .is_some_and(|c| c.identity == Some(tether_schema::Identity::AutoIncrement));
+        (!was_numbered).then(|| (table.name.clone(), name.clone()))
+    })
+}
+
 /// A short token of the migration id used in generated names.
 pub fn short_id(id: &str) -> String {
     id.chars().filter(|c| c.is_ascii_alphanumeric()).take(8).collect()

@@ -471,3 +471,24 @@ pub async fn cleanup(db: &mut Db, plan: &Plan, attempts: u32) -> Result<(), Onli
     }
     Ok(())
 }
+
+/// Refuses `alter_sql` when it makes a column AUTO_INCREMENT on a table that has
+/// rows (see [`super::plan::numbered_column`]): the values would differ from the
+/// native ALTER's.
+pub async fn refuse_numbering(db: &mut Db, schema: &Schema, alter_sql: &str) -> Result<(), OnlineError> {
+    let Some((table, column)) = super::plan::numbered_column(schema, alter_sql) else {
+        return Ok(());
+    };
+    let rows = db.rows(&format!("SELECT 1 FROM {} LIMIT 1", q(&table))).await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    Err(OnlineError::Refused {
+        table,
+        reason: format!(
+            "it makes column `{column}` AUTO_INCREMENT on a table with rows: the online copy would number them \
+             with gaps and in another order than the native ALTER (1..N in primary-key order); use ddl_strategy \
+             'direct'"
+        ),
+    })
+}

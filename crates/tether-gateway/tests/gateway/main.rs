@@ -19,6 +19,7 @@ mod online;
 mod online_acceptance;
 mod online_copy;
 mod online_r13;
+mod online_r14;
 mod online_review;
 mod online_safety;
 mod passthrough;
