@@ -123,6 +123,35 @@ pub fn may_touch_temporary(sql: &str) -> bool {
     .any(|w| lower.contains(w))
 }
 
+/// What the query `sql` does to the table locks the client's session holds
+/// (LOCK TABLES): `Some(true)` when it may take some (`LOCK TABLE[S]`, `FLUSH
+/// TABLES ... WITH READ LOCK / FOR EXPORT`), `Some(false)` when it releases them
+/// (`UNLOCK TABLES`, and START TRANSACTION or BEGIN, which MariaDB documents as
+/// releasing them implicitly), `None` when it leaves them. Of several statements
+/// the last that says counts. Conservative: a LOCK TABLES that fails still counts
+/// as taking locks (the cost is the lock-keeping run of a planned write, see
+/// `savepoint::run`); COMMIT, ROLLBACK and DDL keep the locks, as natively.
+pub fn table_locks_after(sql: &str) -> Option<bool> {
+    let mut held = None;
+    for piece in sql.split(';') {
+        let lower = piece.to_ascii_lowercase();
+        let mut words = lower
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .filter(|w| !w.is_empty() && !w.bytes().all(|b| b.is_ascii_digit()));
+        let (first, second) = (words.next(), words.next());
+        let tables = matches!(second, Some("table" | "tables"));
+        match first {
+            Some("lock") if tables => held = Some(true),
+            Some("unlock") if tables => held = Some(false),
+            Some("flush") if tables && (lower.contains("lock") || lower.contains("export")) => held = Some(true),
+            Some("start") if second == Some("transaction") => held = Some(false),
+            Some("begin") if !matches!(second, Some("not")) => held = Some(false),
+            _ => {}
+        }
+    }
+    held
+}
+
 /// The tables of `schema` with FKs or that FKs refer to, lowercased.
 pub fn fk_tables(schema: &Schema) -> HashSet<String> {
     let mut out = HashSet::new();
@@ -201,6 +230,23 @@ mod tests {
         assert!(conflict(oracle, false, "DELETE FROM p WHERE v = 'a' || 'b'").is_some());
         assert!(conflict(d, true, "DELETE FROM p WHERE id IS NULL").is_some());
         assert_eq!(conflict(d, true, "DELETE FROM p WHERE id = 1"), None);
+    }
+
+    #[test]
+    fn statements_that_take_or_release_table_locks() {
+        assert_eq!(table_locks_after("LOCK TABLES p WRITE, c READ"), Some(true));
+        assert_eq!(table_locks_after("lock table p read"), Some(true));
+        assert_eq!(table_locks_after("FLUSH TABLES p WITH READ LOCK"), Some(true));
+        assert_eq!(table_locks_after("UNLOCK TABLES"), Some(false));
+        assert_eq!(table_locks_after("START TRANSACTION"), Some(false));
+        assert_eq!(table_locks_after("BEGIN"), Some(false));
+        assert_eq!(table_locks_after("BEGIN WORK"), Some(false));
+        assert_eq!(table_locks_after("LOCK TABLES p WRITE; UNLOCK TABLES"), Some(false));
+        assert_eq!(table_locks_after("UNLOCK TABLES; LOCK TABLES p WRITE"), Some(true));
+        assert_eq!(table_locks_after("BEGIN NOT ATOMIC SELECT 1; END"), None);
+        assert_eq!(table_locks_after("COMMIT"), None);
+        assert_eq!(table_locks_after("FLUSH TABLES"), None);
+        assert_eq!(table_locks_after("SELECT * FROM p LOCK IN SHARE MODE"), None);
     }
 
     #[test]

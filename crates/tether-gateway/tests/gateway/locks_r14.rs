@@ -1,0 +1,159 @@
+//! Fourteenth session: a planned write while the client holds LOCK TABLES, and
+//! SHOW WARNINGS after a planned write whose plan ran child statements. Each
+//! scenario runs natively and through a managed gateway and compares error codes
+//! and messages, rows affected, warnings and rows.
+
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+use tether_testkit::{TestDb, TestEngine};
+
+use crate::managed::outcome;
+use crate::support::{direct, native_and_gateway, rows, start_one};
+
+/// Review r14 A finding 5's schema: `c` cascades from `p`, `r` restricts it, `o`
+/// has no FK.
+const SCHEMA: &str = "
+CREATE TABLE p (id int PRIMARY KEY) ENGINE=InnoDB;
+CREATE TABLE c (id int PRIMARY KEY, pid int, FOREIGN KEY (pid) REFERENCES p(id) ON DELETE CASCADE) ENGINE=InnoDB;
+CREATE TABLE r (id int PRIMARY KEY, pid int, FOREIGN KEY (pid) REFERENCES p(id)) ENGINE=InnoDB;
+CREATE TABLE o (id int PRIMARY KEY) ENGINE=InnoDB;
+INSERT INTO p VALUES (5), (6), (7);
+INSERT INTO r VALUES (5, 5);
+INSERT INTO c VALUES (6, 6), (7, 7);
+";
+
+/// Every table of [`SCHEMA`], in key order.
+const TABLES: &[&str] = &[
+    "SELECT id FROM p ORDER BY id",
+    "SELECT id, pid FROM c ORDER BY id",
+    "SELECT id, pid FROM r ORDER BY id",
+    "SELECT id FROM o ORDER BY id",
+];
+
+/// The rows of [`TABLES`] read natively and directly on the gateway's database:
+/// the same; the native ones.
+async fn same_tables(n: &mut Conn, m: &mut Conn) -> Vec<Vec<Vec<String>>> {
+    let mut found = Vec::new();
+    for q in TABLES {
+        let (a, b) = (rows(n, q).await, rows(m, q).await);
+        assert_eq!(a, b, "{q}: native, then the gateway's database");
+        found.push(a);
+    }
+    found
+}
+
+/// `sql` on both sides: the same (code, rows affected, message with the database
+/// names replaced); returns the code.
+async fn same(n: &mut Conn, g: &mut Conn, dbs: [&str; 2], sql: &str) -> u16 {
+    let a = outcome(n, sql).await;
+    let b = outcome(g, sql).await;
+    let norm = |o: (u16, u64, String), db: &str| (o.0, o.1, o.2.replace(db, "DB"));
+    let (a, b) = (norm(a, dbs[0]), norm(b, dbs[1]));
+    assert_eq!(a, b, "{sql}: native, then the gateway");
+    a.0
+}
+
+/// Finding 5: under `LOCK TABLES p READ` a cascading DELETE fails natively with
+/// 1100 naming the child `c` (MariaDB opens the FK tables first), not with the
+/// restricting child's 1451. Under `LOCK TABLES p WRITE` the FK tables are locked
+/// with it and the DELETE cascades; an INSERT under `LOCK TABLES c WRITE` has its
+/// parent checked by InnoDB, below the locks (the gateway's own parent read would
+/// meet 1100: InnoDB runs it); a READ lock on the written table is 1099.
+#[test]
+fn planned_writes_under_lock_tables_meet_native_lock_errors() {
+    let native = TestDb::create(TestEngine::Mysql);
+    let managed = TestDb::create(TestEngine::Mysql);
+    native.exec(SCHEMA);
+    managed.exec(SCHEMA);
+    let gw = start_one(&managed, "managed");
+    gw.block_on(async {
+        let (mut n, mut g) = native_and_gateway(&native, &gw, false).await;
+        let dbs = [native.name.as_str(), managed.name.as_str()];
+        let statements = [
+            "LOCK TABLES p READ",
+            "DELETE FROM p WHERE id = 5",
+            "UPDATE p SET id = 8 WHERE id = 7",
+            "UNLOCK TABLES",
+            "LOCK TABLES p WRITE",
+            "DELETE FROM p WHERE id = 6",
+            "DELETE FROM p WHERE id = 5",
+            "SELECT * FROM o",
+            "UNLOCK TABLES",
+            "LOCK TABLES c WRITE",
+            "INSERT INTO c VALUES (10, 7)",
+            "INSERT INTO c VALUES (11, 99)",
+            "UNLOCK TABLES",
+            "LOCK TABLES c READ",
+            "INSERT INTO c VALUES (12, 7)",
+            "UNLOCK TABLES",
+        ];
+        let mut codes = Vec::new();
+        for sql in statements {
+            codes.push(same(&mut n, &mut g, dbs, sql).await);
+        }
+        assert_eq!(
+            codes,
+            [0, 1100, 1100, 0, 0, 0, 1451, 1100, 0, 0, 0, 1452, 0, 0, 1099, 0]
+        );
+        let mut m = direct(&managed).await;
+        let tables = same_tables(&mut n, &mut m).await;
+        assert_eq!(tables[1], [["7", "7"], ["10", "7"]]);
+    });
+}
+
+/// A planned, cascading DELETE under `LOCK TABLES p WRITE, c WRITE` keeps the
+/// client's locks, natively and through the gateway: another session's write to
+/// `p` waits and fails with 1205 after its `lock_wait_timeout`, a table the client
+/// did not lock is still refused (1100), and after UNLOCK TABLES the other
+/// session writes. The same with autocommit off (the gateway's savepoint).
+#[test]
+fn planned_write_keeps_the_clients_table_locks() {
+    let native = TestDb::create(TestEngine::Mysql);
+    let managed = TestDb::create(TestEngine::Mysql);
+    native.exec(SCHEMA);
+    managed.exec(SCHEMA);
+    let gw = start_one(&managed, "managed");
+    gw.block_on(async {
+        let (mut n, mut g) = native_and_gateway(&native, &gw, false).await;
+        let dbs = [native.name.as_str(), managed.name.as_str()];
+        let (mut n2, mut m2) = (direct(&native).await, direct(&managed).await);
+        for other in [&mut n2, &mut m2] {
+            other
+                .query_drop("SET SESSION lock_wait_timeout = 1")
+                .await
+                .expect("set");
+        }
+        let mut blocked = Vec::new();
+        for (autocommit, deleted, inserted) in [(1, 6, 100), (0, 7, 101)] {
+            let set = format!("SET autocommit = {autocommit}");
+            assert_eq!(same(&mut n, &mut g, dbs, &set).await, 0);
+            assert_eq!(same(&mut n, &mut g, dbs, "LOCK TABLES p WRITE, c WRITE").await, 0);
+            let delete = format!("DELETE FROM p WHERE id = {deleted}");
+            assert_eq!(same(&mut n, &mut g, dbs, &delete).await, 0);
+            let insert = format!("INSERT INTO p VALUES ({inserted})");
+            for other in [&mut n2, &mut m2] {
+                let (code, _, message) = outcome(other, &insert).await;
+                blocked.push((code, message));
+            }
+            assert_eq!(same(&mut n, &mut g, dbs, "SELECT * FROM o").await, 1100);
+            assert_eq!(same(&mut n, &mut g, dbs, "COMMIT").await, 0);
+            assert_eq!(same(&mut n, &mut g, dbs, "UNLOCK TABLES").await, 0);
+            for other in [&mut n2, &mut m2] {
+                assert_eq!(outcome(other, &insert).await.0, 0, "{insert} after UNLOCK TABLES");
+            }
+        }
+        let timeout = (
+            1205,
+            "Lock wait timeout exceeded; try restarting transaction".to_string(),
+        );
+        assert_eq!(
+            blocked,
+            vec![timeout; 4],
+            "native, then the gateway: the other session waits"
+        );
+        let mut m = direct(&managed).await;
+        let tables = same_tables(&mut n, &mut m).await;
+        assert_eq!(tables[0], [["5"], ["100"], ["101"]]);
+        assert_eq!(tables[1], Vec::<Vec<String>>::new());
+    });
+}
