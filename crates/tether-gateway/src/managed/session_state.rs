@@ -152,6 +152,51 @@ pub fn table_locks_after(sql: &str) -> Option<bool> {
     held
 }
 
+/// The statement that gives the session's diagnostics area back the warnings
+/// `shown` (the rows of a `SHOW WARNINGS` read right after the client's statement,
+/// which reported `count` warnings), once the gateway's own statements after it
+/// have cleared the area: a compound statement whose `SIGNAL` and nested `EXIT`
+/// handlers' `RESIGNAL`s stack one condition each, in order (each statement of a
+/// compound statement clears the area, a `RESIGNAL` in a handler adds to it).
+/// Then SHOW WARNINGS (LIMIT forms too), SHOW COUNT(*) WARNINGS and
+/// `@@warning_count` answer as natively, until the client's next statement that
+/// uses a table.
+///
+/// `None` (nothing to give back, or what cannot be given back exactly): no rows; a
+/// count other than the rows (more than `max_error_count`); a Note or an Error
+/// (`SIGNAL` raises only Warnings); a message longer than `MESSAGE_TEXT` holds.
+pub fn warnings_restore(shown: &Reply, count: u16) -> Option<String> {
+    const MESSAGE_TEXT_MAX: usize = 128;
+    let Reply::Rows { rows, .. } = shown else {
+        return None;
+    };
+    if rows.is_empty() || rows.len() != usize::from(count) {
+        return None;
+    }
+    let mut conditions = Vec::new();
+    for row in rows {
+        let text = |i: usize| row.get(i).map(Value::text).unwrap_or_default();
+        let (level, code, message) = (text(0), text(1).parse::<u16>().ok()?, text(2));
+        if level != "Warning" || code == 0 || message.chars().count() > MESSAGE_TEXT_MAX {
+            return None;
+        }
+        let message = message.replace('\\', "\\\\").replace('\'', "''");
+        conditions.push(format!(
+            "SQLSTATE '01000' SET MYSQL_ERRNO = {code}, MESSAGE_TEXT = '{message}'"
+        ));
+    }
+    // The handler of the k-th condition raises the (k+1)-th, innermost last.
+    let mut handler: Option<String> = None;
+    for condition in conditions[1..].iter().rev() {
+        handler = Some(match handler {
+            None => format!("RESIGNAL {condition}"),
+            Some(inner) => format!("BEGIN DECLARE EXIT HANDLER FOR SQLWARNING {inner}; RESIGNAL {condition}; END"),
+        });
+    }
+    let declare = handler.map_or(String::new(), |h| format!("DECLARE EXIT HANDLER FOR SQLWARNING {h}; "));
+    Some(format!("BEGIN NOT ATOMIC {declare}SIGNAL {}; END", conditions[0]))
+}
+
 /// The tables of `schema` with FKs or that FKs refer to, lowercased.
 pub fn fk_tables(schema: &Schema) -> HashSet<String> {
     let mut out = HashSet::new();
@@ -230,6 +275,46 @@ mod tests {
         assert!(conflict(oracle, false, "DELETE FROM p WHERE v = 'a' || 'b'").is_some());
         assert!(conflict(d, true, "DELETE FROM p WHERE id IS NULL").is_some());
         assert_eq!(conflict(d, true, "DELETE FROM p WHERE id = 1"), None);
+    }
+
+    #[test]
+    fn warnings_given_back_by_signal_and_resignal() {
+        let row = |level: &str, code: &str, message: &str| {
+            vec![
+                Value::Bytes(level.into()),
+                Value::Bytes(code.into()),
+                Value::Bytes(message.into()),
+            ]
+        };
+        let shown = |rows| Reply::Rows {
+            columns: Vec::new(),
+            rows,
+        };
+        let one = shown(vec![row("Warning", "1265", "Data truncated for column 'v' at row 1")]);
+        assert_eq!(
+            warnings_restore(&one, 1).as_deref(),
+            Some(
+                "BEGIN NOT ATOMIC SIGNAL SQLSTATE '01000' SET MYSQL_ERRNO = 1265, \
+                 MESSAGE_TEXT = 'Data truncated for column ''v'' at row 1'; END"
+            )
+        );
+        let three = shown(vec![
+            row("Warning", "1", "a"),
+            row("Warning", "2", "b"),
+            row("Warning", "3", "c"),
+        ]);
+        assert_eq!(
+            warnings_restore(&three, 3).as_deref(),
+            Some(
+                "BEGIN NOT ATOMIC DECLARE EXIT HANDLER FOR SQLWARNING BEGIN DECLARE EXIT HANDLER FOR SQLWARNING \
+                 RESIGNAL SQLSTATE '01000' SET MYSQL_ERRNO = 3, MESSAGE_TEXT = 'c'; RESIGNAL SQLSTATE '01000' \
+                 SET MYSQL_ERRNO = 2, MESSAGE_TEXT = 'b'; END; SIGNAL SQLSTATE '01000' SET MYSQL_ERRNO = 1, \
+                 MESSAGE_TEXT = 'a'; END"
+            )
+        );
+        assert_eq!(warnings_restore(&three, 4), None);
+        assert_eq!(warnings_restore(&shown(vec![row("Note", "1", "a")]), 1), None);
+        assert_eq!(warnings_restore(&shown(Vec::new()), 0), None);
     }
 
     #[test]

@@ -157,3 +157,80 @@ fn planned_write_keeps_the_clients_table_locks() {
         assert_eq!(tables[1], Vec::<Vec<String>>::new());
     });
 }
+
+/// SHOW WARNINGS after a planned write whose plan ran child statements: the
+/// original's warnings (values cut under a non-strict sql_mode, strings compared
+/// as numbers), as natively, in every form that reads them, until a statement
+/// that uses a table; table-less statements keep them, as natively.
+#[test]
+fn show_warnings_after_a_cascading_write_are_the_statements() {
+    let schema = "
+CREATE TABLE p (id int PRIMARY KEY, v varchar(2)) ENGINE=InnoDB;
+CREATE TABLE c (id int PRIMARY KEY, pid int,
+  FOREIGN KEY (pid) REFERENCES p(id) ON DELETE CASCADE ON UPDATE CASCADE) ENGINE=InnoDB;
+INSERT INTO p VALUES (1, 'a'), (2, 'b'), (3, 'zz'), (4, '9'), (5, 'yy');
+INSERT INTO c VALUES (1, 1), (2, 2), (3, 3), (4, 4), (5, 5);
+";
+    let native = TestDb::create(TestEngine::Mysql);
+    let managed = TestDb::create(TestEngine::Mysql);
+    native.exec(schema);
+    managed.exec(schema);
+    let gw = start_one(&managed, "managed");
+    gw.block_on(async {
+        let (mut n, mut g) = native_and_gateway(&native, &gw, false).await;
+        let dbs = [native.name.as_str(), managed.name.as_str()];
+        let reads = [
+            "SHOW WARNINGS",
+            "SHOW COUNT(*) WARNINGS",
+            "SELECT @@warning_count",
+            "SHOW WARNINGS LIMIT 1",
+            "SHOW WARNINGS LIMIT 1, 1",
+            "SHOW ERRORS",
+            "SET @x = 1",
+            "SHOW WARNINGS",
+        ];
+        let mut shown = Vec::new();
+        for write in [
+            "SET sql_mode = ''",
+            "UPDATE p SET v = 'abcd', id = id + 10 WHERE id IN (1, 2)",
+            "DELETE FROM p WHERE id >= 3 AND v = 0",
+            "DELETE FROM p WHERE id = 4",
+        ] {
+            assert_eq!(same(&mut n, &mut g, dbs, write).await, 0);
+            assert_eq!(n.get_warnings(), g.get_warnings(), "{write}: warning count");
+            let mut read = Vec::new();
+            for sql in reads {
+                let (a, b) = match sql.starts_with("SET") {
+                    true => {
+                        assert_eq!(same(&mut n, &mut g, dbs, sql).await, 0);
+                        continue;
+                    }
+                    false => (rows(&mut n, sql).await, rows(&mut g, sql).await),
+                };
+                assert_eq!(a, b, "{write}; {sql}: native, then the gateway");
+                read.push(a);
+            }
+            shown.push(read);
+        }
+        let w = |code: &str, m: &str| vec!["Warning".to_string(), code.to_string(), m.to_string()];
+        let cut = |row: u32| w("1265", &format!("Data truncated for column 'v' at row {row}"));
+        assert_eq!(shown[1][0], [cut(1), cut(2)]);
+        assert_eq!(shown[1][1], [["2"]]);
+        assert_eq!(shown[1][2], [["2"]]);
+        assert_eq!(shown[1][3], [cut(1)]);
+        assert_eq!(shown[1][4], [cut(2)]);
+        assert_eq!(shown[1][5], Vec::<Vec<String>>::new());
+        assert_eq!(shown[1][6], [cut(1), cut(2)]);
+        let decimal = |v: &str| w("1292", &format!("Truncated incorrect DECIMAL value: '{v}'"));
+        assert_eq!(
+            shown[2][0],
+            [decimal("zz"), decimal("yy"), decimal("ab"), decimal("ab")]
+        );
+        assert_eq!(shown[3][0], Vec::<Vec<String>>::new());
+        let mut m = direct(&managed).await;
+        for q in ["SELECT id, v FROM p ORDER BY id", "SELECT id, pid FROM c ORDER BY id"] {
+            assert_eq!(rows(&mut n, q).await, rows(&mut m, q).await, "{q}");
+        }
+        assert_eq!(rows(&mut m, "SELECT id FROM c").await, Vec::<Vec<String>>::new());
+    });
+}
