@@ -408,11 +408,13 @@ impl Session {
         if self.aborted.as_deref() == Some(ks.spec.name.as_str()) {
             return Route::Answered(vec![self.after_abort(&ks, sql).await]);
         }
-        match managed::session_state::table_locks_after(sql) {
-            Some(true) => self.table_locks.insert(ks.spec.name.clone()),
-            Some(false) => self.table_locks.remove(&ks.spec.name),
-            None => false,
-        };
+        if ks.mode() == FkMode::Managed {
+            match managed::session_state::table_locks_after(sql) {
+                Some(true) => self.table_locks.insert(ks.spec.name.clone()),
+                Some(false) => self.table_locks.remove(&ks.spec.name),
+                None => false,
+            };
+        }
         if ks.mode() == FkMode::Managed
             && matches!(command, Command::Ddl { .. } | Command::Other)
             && managed::session_state::may_touch_temporary(sql)

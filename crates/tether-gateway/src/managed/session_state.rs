@@ -133,23 +133,45 @@ pub fn may_touch_temporary(sql: &str) -> bool {
 /// `savepoint::run`); COMMIT, ROLLBACK and DDL keep the locks, as natively.
 pub fn table_locks_after(sql: &str) -> Option<bool> {
     let mut held = None;
-    for piece in sql.split(';') {
-        let lower = piece.to_ascii_lowercase();
-        let mut words = lower
-            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-            .filter(|w| !w.is_empty() && !w.bytes().all(|b| b.is_ascii_digit()));
-        let (first, second) = (words.next(), words.next());
-        let tables = matches!(second, Some("table" | "tables"));
-        match first {
-            Some("lock") if tables => held = Some(true),
-            Some("unlock") if tables => held = Some(false),
-            Some("flush") if tables && (lower.contains("lock") || lower.contains("export")) => held = Some(true),
-            Some("start") if second == Some("transaction") => held = Some(false),
-            Some("begin") if !matches!(second, Some("not")) => held = Some(false),
-            _ => {}
+    let mut rest = sql;
+    loop {
+        // Statements split outside quotes and comments; one without `;` is the
+        // common case, and costs a look at its first words.
+        let (end, next) = match rest.contains(';') {
+            true => crate::protocol::multi::split(rest),
+            false => (rest.len(), None),
+        };
+        if let Some(h) = rest.get(..end).and_then(statement_locks) {
+            held = Some(h);
+        }
+        match next.and_then(|n| rest.get(n..)) {
+            Some(r) => rest = r,
+            None => return held,
         }
     }
-    held
+}
+
+/// [`table_locks_after`] of one statement.
+fn statement_locks(statement: &str) -> Option<bool> {
+    let statement = crate::route::skip_comments(statement);
+    // Words; the version of an executable comment (`/*!40000 LOCK ...`) is none.
+    let mut words = statement
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty() && !w.bytes().all(|b| b.is_ascii_digit()));
+    let first = words.next()?.to_ascii_lowercase();
+    let second = words.next().map(str::to_ascii_lowercase);
+    let tables = matches!(second.as_deref(), Some("table" | "tables"));
+    match first.as_str() {
+        "lock" if tables => Some(true),
+        "unlock" if tables => Some(false),
+        "flush" if tables => {
+            let lower = statement.to_ascii_lowercase();
+            (lower.contains("lock") || lower.contains("export")).then_some(true)
+        }
+        "start" if second.as_deref() == Some("transaction") => Some(false),
+        "begin" if second.as_deref() != Some("not") => Some(false),
+        _ => None,
+    }
 }
 
 /// The statement that gives the session's diagnostics area back the warnings
@@ -332,6 +354,12 @@ mod tests {
         assert_eq!(table_locks_after("COMMIT"), None);
         assert_eq!(table_locks_after("FLUSH TABLES"), None);
         assert_eq!(table_locks_after("SELECT * FROM p LOCK IN SHARE MODE"), None);
+        assert_eq!(table_locks_after("/* dump */ LOCK TABLES p WRITE"), Some(true));
+        assert_eq!(table_locks_after("INSERT INTO o VALUES ('a; begin')"), None);
+        assert_eq!(
+            table_locks_after("LOCK TABLES p WRITE; INSERT INTO o VALUES ('x; unlock tables')"),
+            Some(true)
+        );
     }
 
     #[test]
