@@ -161,7 +161,8 @@ fn planned_write_keeps_the_clients_table_locks() {
 /// SHOW WARNINGS after a planned write whose plan ran child statements: the
 /// original's warnings (values cut under a non-strict sql_mode, strings compared
 /// as numbers), as natively, in every form that reads them, until a statement
-/// that uses a table; table-less statements keep them, as natively.
+/// that uses a table; table-less statements keep them, as natively. In
+/// autocommit mode, inside the client's transaction and under LOCK TABLES.
 #[test]
 fn show_warnings_after_a_cascading_write_are_the_statements() {
     let schema = "
@@ -194,7 +195,14 @@ INSERT INTO c VALUES (1, 1), (2, 2), (3, 3), (4, 4), (5, 5);
             "SET sql_mode = ''",
             "UPDATE p SET v = 'abcd', id = id + 10 WHERE id IN (1, 2)",
             "DELETE FROM p WHERE id >= 3 AND v = 0",
-            "DELETE FROM p WHERE id = 4",
+            // Under the client's transaction (a savepoint), and under LOCK TABLES.
+            "START TRANSACTION",
+            "UPDATE p SET v = 'long', id = 14 WHERE id = 4",
+            "COMMIT",
+            "LOCK TABLES p WRITE",
+            "UPDATE p SET v = 'long', id = 24 WHERE id = 14",
+            "UNLOCK TABLES",
+            "DELETE FROM p WHERE id = 24",
         ] {
             assert_eq!(same(&mut n, &mut g, dbs, write).await, 0);
             assert_eq!(n.get_warnings(), g.get_warnings(), "{write}: warning count");
@@ -226,7 +234,10 @@ INSERT INTO c VALUES (1, 1), (2, 2), (3, 3), (4, 4), (5, 5);
             shown[2][0],
             [decimal("zz"), decimal("yy"), decimal("ab"), decimal("ab")]
         );
-        assert_eq!(shown[3][0], Vec::<Vec<String>>::new());
+        assert_eq!(shown[4][0], [cut(1)]);
+        assert_eq!(shown[4][2], [["1"]]);
+        assert_eq!(shown[7][0], [cut(1)]);
+        assert_eq!(shown[9][0], Vec::<Vec<String>>::new());
         let mut m = direct(&managed).await;
         for q in ["SELECT id, v FROM p ORDER BY id", "SELECT id, pid FROM c ORDER BY id"] {
             assert_eq!(rows(&mut n, q).await, rows(&mut m, q).await, "{q}");
