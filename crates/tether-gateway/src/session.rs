@@ -130,6 +130,9 @@ pub struct Session {
     /// Statements the client prepared in SQL (`PREPARE name FROM ...`), per
     /// (keyspace, lowercased name): their text, `None` when it could not be read.
     sql_prepared: HashMap<(String, String), Option<String>>,
+    /// Keyspaces whose backend session may hold the client's table locks (LOCK
+    /// TABLES): a planned write there keeps them (`managed::run`).
+    table_locks: HashSet<String>,
 }
 
 /// What the session knows of the temporary tables shadowing a keyspace's tables.
@@ -162,6 +165,7 @@ impl Session {
             shadows: HashMap::new(),
             aborted: None,
             sql_prepared: HashMap::new(),
+            table_locks: HashSet::new(),
         }
     }
 
@@ -229,6 +233,7 @@ impl Session {
         self.temporary.clear();
         self.shadows.clear();
         self.sql_prepared.clear();
+        self.table_locks.clear();
         self.aborted = None;
         self.fk_checks = true;
         self.ddl_strategy = DdlStrategy::Direct;
@@ -402,6 +407,13 @@ impl Session {
         };
         if self.aborted.as_deref() == Some(ks.spec.name.as_str()) {
             return Route::Answered(vec![self.after_abort(&ks, sql).await]);
+        }
+        if ks.mode() == FkMode::Managed {
+            match managed::session_state::table_locks_after(sql) {
+                Some(true) => self.table_locks.insert(ks.spec.name.clone()),
+                Some(false) => self.table_locks.remove(&ks.spec.name),
+                None => false,
+            };
         }
         if ks.mode() == FkMode::Managed
             && matches!(command, Command::Ddl { .. } | Command::Other)
@@ -1294,7 +1306,8 @@ impl Session {
                 replies
             }
             Ok((schema, Analysis::Plan(plan))) if !plan.is_passthrough() => {
-                Some(managed::run(&plan, &schema, &ks.spec.name, self.backend(ks)).await)
+                let table_locks = self.table_locks.contains(&ks.spec.name);
+                Some(managed::run(&plan, &schema, &ks.spec.name, self.backend(ks), table_locks).await)
             }
             Ok(_) => None,
             Err(e) => Some(vec![Reply::Error(e)]),

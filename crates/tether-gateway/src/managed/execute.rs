@@ -505,6 +505,12 @@ async fn run_batch(
         None if !original_last => batch.push(plan.original.clone()),
         None => {}
     }
+    // The child statements after the original clear its warnings: read them right
+    // after it, to give them back to the session once the batch ran.
+    let warnings_at = (writes.instead.is_none() && !original_last && !writes.statements.is_empty()).then(|| {
+        batch.push("SHOW WARNINGS".to_string());
+        batch.len() - 1
+    });
     batch.extend(writes.statements.iter().cloned());
     let original_at = if writes.instead.is_some() {
         None
@@ -538,6 +544,15 @@ async fn run_batch(
         return native.ok_or_else(|| ServerError::gateway("tether gateway: no native result for a planned statement"));
     }
     if let Some(at) = original_at {
+        let restore = match (replies.get(at), warnings_at.and_then(|w| replies.get(w))) {
+            (Some(Reply::Ok(ok)), Some(shown)) => super::session_state::warnings_restore(shown, ok.warnings),
+            _ => None,
+        };
+        if let Some(restore) = restore {
+            if let Some(Reply::Error(e)) = backend.query(&restore).await.last() {
+                tracing::debug!("cannot give the session back its warnings: {}", e.message);
+            }
+        }
         let reply = replies
             .into_iter()
             .nth(at)

@@ -7,6 +7,11 @@
 //! `completion_type` ([`COMMIT`], [`ROLLBACK`]), and a `SET TRANSACTION READ ONLY`
 //! the client left for its next transaction, which MariaDB keeps over the writes it
 //! refuses, is set again after a refused write ([`Own`]).
+//!
+//! Under the client's LOCK TABLES the gateway's transaction is not START
+//! TRANSACTION, which would release the client's table locks, but `SET autocommit
+//! = 0` ... COMMIT ... `SET autocommit = 1`, as MariaDB documents for transactions
+//! under LOCK TABLES ([`under_table_locks`]).
 
 use tether_fkplan::{Plan, Start};
 use tether_schema::Schema;
@@ -103,7 +108,17 @@ impl Own {
 
 /// Runs the plan and returns what the client sees for the original statement.
 /// `schema`: the keyspace's tables, `keyspace` its name (for refusals).
-pub async fn run(plan: &Plan, schema: &Schema, keyspace: &str, backend: &mut Backend) -> Vec<Reply> {
+/// `table_locks`: the client's session may hold table locks (LOCK TABLES, see
+/// `session_state::table_locks_after`).
+pub async fn run(plan: &Plan, schema: &Schema, keyspace: &str, backend: &mut Backend, table_locks: bool) -> Vec<Reply> {
+    if table_locks {
+        // MariaDB opens every table the statement needs (its FK tables too) before
+        // it runs: a table not locked is its error (1100), or a READ lock on the
+        // written table (1099), before anything of the plan's.
+        if let Some(e) = lock_error(backend, &plan.original).await {
+            return vec![Reply::Error(e)];
+        }
+    }
     // Inside the client's transaction (or with autocommit off) a failed statement
     // must roll back only itself: use a savepoint. Otherwise a transaction of our own.
     let standing = match standing(backend).await {
@@ -116,7 +131,14 @@ pub async fn run(plan: &Plan, schema: &Schema, keyspace: &str, backend: &mut Bac
         }
         let commit = format!("RELEASE SAVEPOINT {SAVEPOINT}");
         let rollback = format!("ROLLBACK TO SAVEPOINT {SAVEPOINT}");
-        return run_opened(plan, schema, keyspace, backend, &commit, &rollback).await;
+        let replies = run_opened(plan, schema, keyspace, backend, &commit, &rollback).await;
+        return match table_locks && met_lock(&replies) {
+            true => backend.query(&plan.original).await,
+            false => replies,
+        };
+    }
+    if table_locks {
+        return under_table_locks(plan, schema, keyspace, backend).await;
     }
     let own = match Own::begin(backend, &standing).await {
         Ok(own) => own,
@@ -125,6 +147,53 @@ pub async fn run(plan: &Plan, schema: &Schema, keyspace: &str, backend: &mut Bac
     let replies = run_opened(plan, schema, keyspace, backend, COMMIT, ROLLBACK).await;
     own.end(backend, &replies).await;
     replies
+}
+
+/// The gateway's own transaction while the client may hold table locks: START
+/// TRANSACTION would release them (another session could write the tables at
+/// once, where natively it waits); `SET autocommit = 0` opens the transaction
+/// with the first statement and neither it, COMMIT nor ROLLBACK releases them.
+/// A pending `SET TRANSACTION READ ONLY` is not restored after a refused write
+/// here ([`Own`] sees it only in START TRANSACTION's status).
+async fn under_table_locks(plan: &Plan, schema: &Schema, keyspace: &str, backend: &mut Backend) -> Vec<Reply> {
+    if let Err(e) = backend.exec("SET autocommit = 0").await {
+        return vec![Reply::Error(e)];
+    }
+    backend.set_own_transaction(true);
+    let replies = run_opened(plan, schema, keyspace, backend, COMMIT, ROLLBACK).await;
+    let restored = backend.exec("SET autocommit = 1").await;
+    backend.set_own_transaction(false);
+    if let Err(e) = restored {
+        return vec![Reply::Error(e)];
+    }
+    match met_lock(&replies) {
+        true => backend.query(&plan.original).await,
+        false => replies,
+    }
+}
+
+/// MariaDB's error for `original` under the session's table locks, found without
+/// running it: `EXPLAIN` opens (and lock-checks) the same tables, FK tables
+/// included. `None` when the tables are locked as the statement needs.
+async fn lock_error(backend: &mut Backend, original: &str) -> Option<ServerError> {
+    match backend.query(&format!("EXPLAIN {original}")).await.into_iter().last() {
+        Some(Reply::Error(e)) if is_lock_error(&e) => Some(e),
+        _ => None,
+    }
+}
+
+/// The plan met a table lock MariaDB's own run does not meet (the statement's
+/// `EXPLAIN` passed): the gateway reads a table InnoDB reaches below the locks (a
+/// parent of an inserted row, which LOCK TABLES of the child does not lock). The
+/// plan was rolled back; the original runs as InnoDB runs it.
+fn met_lock(replies: &[Reply]) -> bool {
+    replies.iter().any(|r| matches!(r, Reply::Error(e) if is_lock_error(e)))
+}
+
+/// 1100 (table not locked with LOCK TABLES), 1099 (locked with a READ lock, and
+/// written).
+fn is_lock_error(e: &ServerError) -> bool {
+    matches!(e.code, 1099 | 1100)
 }
 
 /// Runs the plan in the transaction or savepoint just opened, and ends it with

@@ -123,6 +123,102 @@ pub fn may_touch_temporary(sql: &str) -> bool {
     .any(|w| lower.contains(w))
 }
 
+/// What the query `sql` does to the table locks the client's session holds
+/// (LOCK TABLES): `Some(true)` when it may take some (`LOCK TABLE[S]`, `FLUSH
+/// TABLES ... WITH READ LOCK / FOR EXPORT`), `Some(false)` when it releases them
+/// (`UNLOCK TABLES`, and START TRANSACTION or BEGIN, which MariaDB documents as
+/// releasing them implicitly), `None` when it leaves them. Of several statements
+/// the last that says counts. Conservative: a LOCK TABLES that fails still counts
+/// as taking locks (the cost is the lock-keeping run of a planned write, see
+/// `savepoint::run`); COMMIT, ROLLBACK and DDL keep the locks, as natively.
+pub fn table_locks_after(sql: &str) -> Option<bool> {
+    let mut held = None;
+    let mut rest = sql;
+    loop {
+        // Statements split outside quotes and comments; one without `;` is the
+        // common case, and costs a look at its first words.
+        let (end, next) = match rest.contains(';') {
+            true => crate::protocol::multi::split(rest),
+            false => (rest.len(), None),
+        };
+        if let Some(h) = rest.get(..end).and_then(statement_locks) {
+            held = Some(h);
+        }
+        match next.and_then(|n| rest.get(n..)) {
+            Some(r) => rest = r,
+            None => return held,
+        }
+    }
+}
+
+/// [`table_locks_after`] of one statement.
+fn statement_locks(statement: &str) -> Option<bool> {
+    let statement = crate::route::skip_comments(statement);
+    // Words; the version of an executable comment (`/*!40000 LOCK ...`) is none.
+    let mut words = statement
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty() && !w.bytes().all(|b| b.is_ascii_digit()));
+    let first = words.next()?.to_ascii_lowercase();
+    let second = words.next().map(str::to_ascii_lowercase);
+    let tables = matches!(second.as_deref(), Some("table" | "tables"));
+    match first.as_str() {
+        "lock" if tables => Some(true),
+        "unlock" if tables => Some(false),
+        "flush" if tables => {
+            let lower = statement.to_ascii_lowercase();
+            (lower.contains("lock") || lower.contains("export")).then_some(true)
+        }
+        "start" if second.as_deref() == Some("transaction") => Some(false),
+        "begin" if second.as_deref() != Some("not") => Some(false),
+        _ => None,
+    }
+}
+
+/// The statement that gives the session's diagnostics area back the warnings
+/// `shown` (the rows of a `SHOW WARNINGS` read right after the client's statement,
+/// which reported `count` warnings), once the gateway's own statements after it
+/// have cleared the area: a compound statement whose `SIGNAL` and nested `EXIT`
+/// handlers' `RESIGNAL`s stack one condition each, in order (each statement of a
+/// compound statement clears the area, a `RESIGNAL` in a handler adds to it).
+/// Then SHOW WARNINGS (LIMIT forms too), SHOW COUNT(*) WARNINGS and
+/// `@@warning_count` answer as natively, until the client's next statement that
+/// uses a table.
+///
+/// `None` (nothing to give back, or what cannot be given back exactly): no rows; a
+/// count other than the rows (more than `max_error_count`); a Note or an Error
+/// (`SIGNAL` raises only Warnings); a message longer than `MESSAGE_TEXT` holds.
+pub fn warnings_restore(shown: &Reply, count: u16) -> Option<String> {
+    const MESSAGE_TEXT_MAX: usize = 128;
+    let Reply::Rows { rows, .. } = shown else {
+        return None;
+    };
+    if rows.is_empty() || rows.len() != usize::from(count) {
+        return None;
+    }
+    let mut conditions = Vec::new();
+    for row in rows {
+        let text = |i: usize| row.get(i).map(Value::text).unwrap_or_default();
+        let (level, code, message) = (text(0), text(1).parse::<u16>().ok()?, text(2));
+        if level != "Warning" || code == 0 || message.chars().count() > MESSAGE_TEXT_MAX {
+            return None;
+        }
+        let message = message.replace('\\', "\\\\").replace('\'', "''");
+        conditions.push(format!(
+            "SQLSTATE '01000' SET MYSQL_ERRNO = {code}, MESSAGE_TEXT = '{message}'"
+        ));
+    }
+    // The handler of the k-th condition raises the (k+1)-th, innermost last.
+    let mut handler: Option<String> = None;
+    for condition in conditions[1..].iter().rev() {
+        handler = Some(match handler {
+            None => format!("RESIGNAL {condition}"),
+            Some(inner) => format!("BEGIN DECLARE EXIT HANDLER FOR SQLWARNING {inner}; RESIGNAL {condition}; END"),
+        });
+    }
+    let declare = handler.map_or(String::new(), |h| format!("DECLARE EXIT HANDLER FOR SQLWARNING {h}; "));
+    Some(format!("BEGIN NOT ATOMIC {declare}SIGNAL {}; END", conditions[0]))
+}
+
 /// The tables of `schema` with FKs or that FKs refer to, lowercased.
 pub fn fk_tables(schema: &Schema) -> HashSet<String> {
     let mut out = HashSet::new();
@@ -201,6 +297,69 @@ mod tests {
         assert!(conflict(oracle, false, "DELETE FROM p WHERE v = 'a' || 'b'").is_some());
         assert!(conflict(d, true, "DELETE FROM p WHERE id IS NULL").is_some());
         assert_eq!(conflict(d, true, "DELETE FROM p WHERE id = 1"), None);
+    }
+
+    #[test]
+    fn warnings_given_back_by_signal_and_resignal() {
+        let row = |level: &str, code: &str, message: &str| {
+            vec![
+                Value::Bytes(level.into()),
+                Value::Bytes(code.into()),
+                Value::Bytes(message.into()),
+            ]
+        };
+        let shown = |rows| Reply::Rows {
+            columns: Vec::new(),
+            rows,
+        };
+        let one = shown(vec![row("Warning", "1265", "Data truncated for column 'v' at row 1")]);
+        assert_eq!(
+            warnings_restore(&one, 1).as_deref(),
+            Some(
+                "BEGIN NOT ATOMIC SIGNAL SQLSTATE '01000' SET MYSQL_ERRNO = 1265, \
+                 MESSAGE_TEXT = 'Data truncated for column ''v'' at row 1'; END"
+            )
+        );
+        let three = shown(vec![
+            row("Warning", "1", "a"),
+            row("Warning", "2", "b"),
+            row("Warning", "3", "c"),
+        ]);
+        assert_eq!(
+            warnings_restore(&three, 3).as_deref(),
+            Some(
+                "BEGIN NOT ATOMIC DECLARE EXIT HANDLER FOR SQLWARNING BEGIN DECLARE EXIT HANDLER FOR SQLWARNING \
+                 RESIGNAL SQLSTATE '01000' SET MYSQL_ERRNO = 3, MESSAGE_TEXT = 'c'; RESIGNAL SQLSTATE '01000' \
+                 SET MYSQL_ERRNO = 2, MESSAGE_TEXT = 'b'; END; SIGNAL SQLSTATE '01000' SET MYSQL_ERRNO = 1, \
+                 MESSAGE_TEXT = 'a'; END"
+            )
+        );
+        assert_eq!(warnings_restore(&three, 4), None);
+        assert_eq!(warnings_restore(&shown(vec![row("Note", "1", "a")]), 1), None);
+        assert_eq!(warnings_restore(&shown(Vec::new()), 0), None);
+    }
+
+    #[test]
+    fn statements_that_take_or_release_table_locks() {
+        assert_eq!(table_locks_after("LOCK TABLES p WRITE, c READ"), Some(true));
+        assert_eq!(table_locks_after("lock table p read"), Some(true));
+        assert_eq!(table_locks_after("FLUSH TABLES p WITH READ LOCK"), Some(true));
+        assert_eq!(table_locks_after("UNLOCK TABLES"), Some(false));
+        assert_eq!(table_locks_after("START TRANSACTION"), Some(false));
+        assert_eq!(table_locks_after("BEGIN"), Some(false));
+        assert_eq!(table_locks_after("BEGIN WORK"), Some(false));
+        assert_eq!(table_locks_after("LOCK TABLES p WRITE; UNLOCK TABLES"), Some(false));
+        assert_eq!(table_locks_after("UNLOCK TABLES; LOCK TABLES p WRITE"), Some(true));
+        assert_eq!(table_locks_after("BEGIN NOT ATOMIC SELECT 1; END"), None);
+        assert_eq!(table_locks_after("COMMIT"), None);
+        assert_eq!(table_locks_after("FLUSH TABLES"), None);
+        assert_eq!(table_locks_after("SELECT * FROM p LOCK IN SHARE MODE"), None);
+        assert_eq!(table_locks_after("/* dump */ LOCK TABLES p WRITE"), Some(true));
+        assert_eq!(table_locks_after("INSERT INTO o VALUES ('a; begin')"), None);
+        assert_eq!(
+            table_locks_after("LOCK TABLES p WRITE; INSERT INTO o VALUES ('x; unlock tables')"),
+            Some(true)
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod disguised;
 mod heldout;
 mod keys_r14;
 mod limits;
+mod locks_r14;
 mod managed;
 mod metadata;
 mod online;
