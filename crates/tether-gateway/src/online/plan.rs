@@ -137,12 +137,23 @@ impl Plan {
         self.tables.iter().find(|t| t.table == name)
     }
 
-    /// Every table name the cut-over touches: migrated tables and re-pointed children.
+    /// Every table name the cut-over touches: migrated tables, re-pointed children,
+    /// and the parents (in this database) of the migrated tables' FKs before and
+    /// after. A parent's write planned on the schema before the swap would miss an
+    /// FK the swap adds (its cascade into the new child not run: orphans), so it
+    /// waits until the schema is known stale.
     pub fn gated_tables(&self) -> Vec<String> {
         let mut names: Vec<String> = self.tables.iter().map(|t| t.table.clone()).collect();
-        for c in &self.children {
-            if !names.contains(&c.fk.table) {
-                names.push(c.fk.table.clone());
+        let children = self.children.iter().map(|c| c.fk.table.as_str());
+        let parents = self
+            .tables
+            .iter()
+            .flat_map(|t| t.fks_before.iter().chain(&t.fks_after))
+            .filter_map(|fk| fk.local_parent())
+            .map(|p| self.final_name(p));
+        for name in children.chain(parents) {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
             }
         }
         names
