@@ -61,6 +61,16 @@ pub(super) fn canon_strict(v: &str, numeric: bool) -> String {
 
 pub(super) fn canon_with(v: &str, numeric: bool, fold: bool) -> String {
     let t = v.trim();
+    // A typed date or time literal (`DATE'2020-01-02'`, as `render::literal`
+    // writes a date read) is its quoted text.
+    let t = ["DATE", "TIME", "TIMESTAMP"]
+        .iter()
+        .find_map(|k| {
+            t.get(..k.len())
+                .filter(|p| p.eq_ignore_ascii_case(k) && t[k.len()..].starts_with('\''))
+                .map(|_| &t[k.len()..])
+        })
+        .unwrap_or(t);
     let quoted =
         t.len() >= 2 && ((t.starts_with('\'') && t.ends_with('\'')) || (t.starts_with('"') && t.ends_with('"')));
     let inner = if quoted { &t[1..t.len() - 1] } else { t };
@@ -72,6 +82,10 @@ pub(super) fn canon_with(v: &str, numeric: bool, fold: bool) -> String {
         if let Ok(f) = inner.trim().parse::<f64>() {
             if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 {
                 return (f as i128).to_string();
+            }
+            // `20.5e0` (a DOUBLE as `render::literal` writes it) is `20.5`.
+            if f.is_finite() && inner.contains(['e', 'E']) {
+                return f.to_string();
             }
         }
     }

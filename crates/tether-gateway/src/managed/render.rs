@@ -29,25 +29,42 @@ pub(super) fn literals(rows: &Rows) -> Vec<Vec<String>> {
 
 /// A value read with the text protocol, as an SQL literal of its column's type
 /// that compares equal to the stored value (and stores as it) in a column of that
-/// type. A FLOAT's text is not exact: the plans read FLOAT keys as DOUBLE
-/// (`tether_fkplan`'s `exact`).
+/// type, and that a column of another type stores as it stores the expression read
+/// (a new key computed by `SET k = <expr>`): a DOUBLE keeps an exponent (a bare
+/// `20.5` is a DECIMAL, rounded half up where the DOUBLE is rounded to even), a
+/// date or time is a typed literal (stored into an INT as a number, `TIME'00:00:07'`
+/// as 7), a hexadecimal or bit literal (`b'1000'`) a `0x` literal (stored into an
+/// INT as its number; `X'08'` is a string there). A FLOAT's text is not exact: the
+/// plans read FLOAT keys as DOUBLE (`tether_fkplan`'s `exact`).
 pub(super) fn literal(v: &Value, c: &ColumnDef) -> String {
-    const NUMERIC: [u8; 10] = [0, 1, 2, 3, 4, 5, 8, 9, 13, 246];
-    const BIT: u8 = 16;
+    const NUMERIC: [u8; 8] = [0, 1, 2, 3, 8, 9, 13, 246];
+    const FLOAT: u8 = 4;
+    const DOUBLE: u8 = 5;
+    const STRINGS: [u8; 3] = [15, 253, 254];
+    const UNSIGNED_FLAG: u16 = 32;
     const BINARY_FLAG: u16 = 128;
     match v {
         Value::Null => "NULL".to_string(),
         Value::Bytes(b) if NUMERIC.contains(&c.column_type) => String::from_utf8_lossy(b).into_owned(),
-        // A BIT value comes as its bytes, most significant first. As a string
-        // literal a BIT column would compare it as a number read from its text
-        // (`'\x02'` is 0); as the unsigned integer it compares and stores exactly.
-        Value::Bytes(b) if c.column_type == BIT && b.len() <= 8 => {
-            b.iter().fold(0u64, |n, byte| (n << 8) | u64::from(*byte)).to_string()
+        Value::Bytes(b) if c.column_type == FLOAT || c.column_type == DOUBLE => {
+            let text = String::from_utf8_lossy(b);
+            match text.contains(['e', 'E']) {
+                true => text.into_owned(),
+                false => format!("{text}e0"),
+            }
         }
-        Value::Bytes(b) if c.flags & BINARY_FLAG != 0 && !(7..=14).contains(&c.column_type) => {
-            tether_schema::sql::hex_literal(b)
-        }
-        Value::Bytes(b) => tether_fkplan::string_literal(b),
+        Value::Bytes(b) => match temporal(c.column_type, b) {
+            Some(typed) => typed,
+            // A hexadecimal or bit literal (or a function of one keeping its
+            // hybrid type): a binary string the server flags unsigned, stored into
+            // a number column as its number.
+            None if STRINGS.contains(&c.column_type)
+                && c.flags & (UNSIGNED_FLAG | BINARY_FLAG) == UNSIGNED_FLAG | BINARY_FLAG =>
+            {
+                hybrid_literal(b)
+            }
+            None => other_bytes(b, c),
+        },
         Value::Int(i) => i.to_string(),
         Value::UInt(u) => u.to_string(),
         // The float's exact value (a FLOAT column compares as a DOUBLE).
@@ -55,6 +72,74 @@ pub(super) fn literal(v: &Value, c: &ColumnDef) -> String {
         Value::Double(d) => format!("{d:e}"),
         other => tether_fkplan::string_literal(other.text().as_bytes()),
     }
+}
+
+/// Bytes of a column that is neither a number, nor a date or time, nor a
+/// hexadecimal literal, as an SQL literal.
+fn other_bytes(b: &[u8], c: &ColumnDef) -> String {
+    const BIT: u8 = 16;
+    const BINARY_FLAG: u16 = 128;
+    match b {
+        // A BIT value comes as its bytes, most significant first. As a string
+        // literal a BIT column would compare it as a number read from its text
+        // (`'\x02'` is 0); as the unsigned integer it compares and stores exactly.
+        b if c.column_type == BIT && b.len() <= 8 => {
+            b.iter().fold(0u64, |n, byte| (n << 8) | u64::from(*byte)).to_string()
+        }
+        b if c.flags & BINARY_FLAG != 0 && !(7..=14).contains(&c.column_type) => tether_schema::sql::hex_literal(b),
+        b => tether_fkplan::string_literal(b),
+    }
+}
+
+/// A hexadecimal literal in its hybrid `0x` spelling: a number in a number
+/// context, the bytes in a string one (`b''` when empty: `0x` alone is no literal).
+fn hybrid_literal(b: &[u8]) -> String {
+    if b.is_empty() {
+        return "b''".to_string();
+    }
+    let hex: String = b.iter().map(|byte| format!("{byte:02X}")).collect();
+    format!("0x{hex}")
+}
+
+/// The text of a DATE, TIME, DATETIME or TIMESTAMP value (protocol type `t`) as a
+/// typed literal; `None` for other types, and for a date the typed literal does
+/// not accept in every SQL mode (a zero date or zero part, an invalid day, stored
+/// outside strict date modes): those stay string literals.
+fn temporal(t: u8, b: &[u8]) -> Option<String> {
+    const TIMESTAMP: u8 = 7;
+    const DATE: u8 = 10;
+    const TIME: u8 = 11;
+    const DATETIME: u8 = 12;
+    const NEWDATE: u8 = 14;
+    let text = std::str::from_utf8(b).ok()?;
+    let keyword = match t {
+        TIME => "TIME",
+        DATE | NEWDATE => "DATE",
+        TIMESTAMP | DATETIME => "TIMESTAMP",
+        _ => return None,
+    };
+    let digits_only = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit() || b":.- ".contains(&c));
+    if !digits_only(text) || (keyword != "TIME" && !valid_date(text)) {
+        return None;
+    }
+    Some(format!("{keyword}'{text}'"))
+}
+
+/// Whether `text` starts with a real calendar date `YYYY-MM-DD` (year 1 on).
+fn valid_date(text: &str) -> bool {
+    let mut parts = text.get(..10).unwrap_or("").split('-').map(|p| p.parse::<u32>().ok());
+    let (Some(Some(y)), Some(Some(m)), Some(Some(d))) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    y > 0 && (1..=days).contains(&d)
 }
 
 /// `sql` with each `?` placeholder replaced by its parameter as an SQL literal;
@@ -126,7 +211,11 @@ pub fn inline_params(sql: &str, params: &[Value]) -> Option<String> {
 /// string's in UTF-8, the connection's character set); `None` for any other
 /// form (a number, NULL).
 pub(super) fn literal_bytes(v: &str) -> Option<Vec<u8>> {
-    if let Some(hex) = v.strip_prefix("X'").and_then(|h| h.strip_suffix('\'')) {
+    let hex = v
+        .strip_prefix("X'")
+        .and_then(|h| h.strip_suffix('\''))
+        .or_else(|| v.strip_prefix("0x"));
+    if let Some(hex) = hex {
         return (0..hex.len())
             .step_by(2)
             .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
@@ -162,7 +251,7 @@ pub(super) fn padded(v: &str, pad: tether_fkplan::Pad) -> String {
     let Some(mut bytes) = literal_bytes(v) else {
         return v.to_string();
     };
-    let hex = v.starts_with("X'");
+    let hex = v.starts_with("X'") || v.starts_with("0x");
     let (have, want) = match pad {
         tether_fkplan::Pad::Chars(n) if !hex => (String::from_utf8_lossy(&bytes).chars().count(), n),
         tether_fkplan::Pad::Chars(n) | tether_fkplan::Pad::Utf8Bytes(n) => (bytes.len(), n),
@@ -189,7 +278,20 @@ fn value_literal(v: &Value) -> String {
         // then compares equal to a FLOAT column's value): its exact digits.
         Value::Float(f) => format!("{:e}", f64::from(*f)),
         Value::Double(d) => format!("{d:e}"),
-        other => format!("'{}'", other.text()),
+        // A date or time parameter is a temporal value (stored into an INT as a
+        // number, where a string is an error): a typed literal. The protocol's
+        // DATE and DATETIME arrive alike; a DATETIME is what clients send.
+        Value::Date(y, mo, d, h, mi, s, us) => {
+            let mut text = format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}");
+            if *us != 0 {
+                text.push_str(&format!(".{us:06}"));
+            }
+            temporal(12, text.as_bytes()).unwrap_or_else(|| format!("'{}'", v.text()))
+        }
+        Value::Time(..) => {
+            let text = v.text();
+            temporal(11, text.as_bytes()).unwrap_or_else(|| format!("'{text}'"))
+        }
     }
 }
 
@@ -209,6 +311,68 @@ mod tests {
         assert_eq!(padded("7", Pad::Chars(4)), "7");
         assert_eq!(literal_bytes("X'7A00'"), Some(vec![0x7a, 0]));
         assert_eq!(literal_bytes("'a\\0'"), Some(vec![b'a', 0]));
+    }
+
+    /// A column of protocol type `t` and flags `flags`, for [`literal`].
+    fn column(t: u8, flags: u16) -> ColumnDef {
+        ColumnDef {
+            column_type: t,
+            flags,
+            ..ColumnDef::default()
+        }
+    }
+
+    #[test]
+    fn read_values_keep_their_type_as_literals() {
+        let read = |t: u8, flags: u16, text: &str| literal(&Value::Bytes(text.as_bytes().to_vec()), &column(t, flags));
+        // A DOUBLE keeps an exponent: a bare `20.5` is a DECIMAL.
+        assert_eq!(read(5, 128, "20.5"), "20.5e0");
+        assert_eq!(read(5, 128, "1e-7"), "1e-7");
+        assert_eq!(read(4, 128, "-2"), "-2e0");
+        assert_eq!(read(246, 0, "20.5"), "20.5");
+        assert_eq!(read(3, 0, "7"), "7");
+        // Dates and times as typed literals, unless a strict date mode refuses them.
+        assert_eq!(read(11, 128, "00:00:07"), "TIME'00:00:07'");
+        assert_eq!(read(11, 128, "-838:59:59.5"), "TIME'-838:59:59.5'");
+        assert_eq!(read(10, 128, "2020-01-02"), "DATE'2020-01-02'");
+        assert_eq!(read(12, 128, "2024-02-29 13:14:15"), "TIMESTAMP'2024-02-29 13:14:15'");
+        assert_eq!(
+            read(7, 128, "2020-01-02 03:04:05.5"),
+            "TIMESTAMP'2020-01-02 03:04:05.5'"
+        );
+        assert_eq!(read(10, 128, "0000-00-00"), "'0000-00-00'");
+        assert_eq!(read(10, 128, "2020-00-01"), "'2020-00-01'");
+        assert_eq!(read(12, 128, "2023-02-29 00:00:00"), "'2023-02-29 00:00:00'");
+        // A hexadecimal or bit literal (binary, unsigned) as its hybrid `0x` form;
+        // a VARBINARY value (binary only) as bytes; a BIT value as its number.
+        assert_eq!(read(253, 161, "\x08"), "0x08");
+        assert_eq!(read(253, 160, ""), "b''");
+        assert_eq!(read(253, 128, "\x08"), "X'08'");
+        assert_eq!(read(16, 32, "\x08"), "8");
+        assert_eq!(read(253, 0, "it's"), "'it\\'s'");
+        assert_eq!(literal_bytes("0x4100"), Some(vec![0x41, 0]));
+        assert_eq!(padded("0x41", tether_fkplan::Pad::Utf8Bytes(3)), "X'412020'");
+    }
+
+    #[test]
+    fn date_and_time_parameters_are_typed_literals() {
+        let one = |v: Value| inline_params("SELECT ?", &[v]);
+        assert_eq!(
+            one(Value::Date(2020, 1, 2, 0, 0, 0, 0)).as_deref(),
+            Some("SELECT TIMESTAMP'2020-01-02 00:00:00'")
+        );
+        assert_eq!(
+            one(Value::Date(2020, 1, 2, 3, 4, 5, 60)).as_deref(),
+            Some("SELECT TIMESTAMP'2020-01-02 03:04:05.000060'")
+        );
+        assert_eq!(
+            one(Value::Date(0, 0, 0, 0, 0, 0, 0)).as_deref(),
+            Some("SELECT '0000-00-00'")
+        );
+        assert_eq!(
+            one(Value::Time(true, 1, 2, 3, 4, 0)).as_deref(),
+            Some("SELECT TIME'-026:03:04'")
+        );
     }
 
     #[test]

@@ -42,3 +42,4 @@ mod sharded_review;
 mod sharded_routing;
 mod tls;
 mod triggers;
+mod values_r14;
