@@ -94,16 +94,7 @@ fn postgres_array(d: &dyn crate::Dialect, ty: &DataType, keys: &[Vec<Value>], i:
                     array.push(',');
                 }
                 match &k[i] {
-                    Value::Text(t) => {
-                        array.push('"');
-                        for c in t.chars() {
-                            if c == '"' || c == '\\' {
-                                array.push('\\');
-                            }
-                            array.push(c);
-                        }
-                        array.push('"');
-                    }
+                    Value::Text(t) => push_element(&mut array, t),
                     _ => return None,
                 }
             }
@@ -113,6 +104,53 @@ fn postgres_array(d: &dyn crate::Dialect, ty: &DataType, keys: &[Vec<Value>], i:
     };
     array.push('}');
     Some(format!("{}::{cast}[]", d.literal(&Value::Text(array))))
+}
+
+/// `text` as one quoted element of an array literal: `"a\"b"`.
+fn push_element(array: &mut String, text: &str) {
+    array.push('"');
+    for c in text.chars() {
+        if c == '"' || c == '\\' {
+            array.push('\\');
+        }
+        array.push(c);
+    }
+    array.push('"');
+}
+
+/// Column `i` of `keys` as a PostgreSQL array literal of the type `ty` (a qualified type
+/// name without a length: `pg_catalog.bpchar`, `public.citext`), every element written
+/// as the text a value of that type reads back as and parsed by the server in `ty`:
+/// `'{"ab    ","cd"}'::pg_catalog.bpchar[]`. For comparing values read from one column
+/// with another column of a different type the way a foreign key does (the values in
+/// their own type first, then cast by the server). NULL elements are not expected.
+pub fn postgres_typed_array(keys: &[Vec<Value>], i: usize, ty: &str) -> String {
+    let mut array = String::with_capacity(keys.len() * 8 + 2);
+    array.push('{');
+    for (n, k) in keys.iter().enumerate() {
+        if n > 0 {
+            array.push(',');
+        }
+        let text = match &k[i] {
+            Value::Null => "NULL".to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Int(v) => v.to_string(),
+            Value::UInt(v) => v.to_string(),
+            Value::Float(f) if f.is_nan() => "NaN".into(),
+            Value::Float(f) if f.is_infinite() => format!("{}Infinity", if *f < 0.0 { "-" } else { "" }),
+            // Shortest text that reads back as the same float8 (`-0` included).
+            Value::Float(f) => f.to_string(),
+            Value::Text(t) => t.clone(),
+            Value::Bytes(b) => format!("\\x{}", crate::value::hex(b)),
+        };
+        match k[i] {
+            Value::Null => array.push_str(&text),
+            _ => push_element(&mut array, &text),
+        }
+    }
+    array.push('}');
+    let d = crate::engine::dialect_of(Engine::Postgres);
+    format!("{}::{ty}[]", d.literal(&Value::Text(array)))
 }
 
 #[cfg(test)]

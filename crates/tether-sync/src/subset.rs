@@ -21,6 +21,7 @@
 //! chooses in rounds of reads by key sets (below).
 
 mod server;
+mod typed;
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -330,7 +331,8 @@ struct Ask {
     shown: String,
     /// The followed FK, for children.
     child_fk: Option<String>,
-    /// For children, when the child's columns do not compare as the FK does.
+    /// When the asked columns' own comparison is not the FK's: children of a caseless
+    /// or otherwise collated key; both sides of a typed FK ([`typed`]).
     compare: Option<Compare>,
 }
 
@@ -348,6 +350,12 @@ enum Compare {
     /// parent's column on the left of each `=`, whose collation SQLite then uses, as
     /// the FK does.
     Parent { table: Box<Table>, columns: Vec<String> },
+    /// PostgreSQL, an FK whose two sides have different types: with the FK's own
+    /// operator and casts ([`typed`]), reading the side `toward` says.
+    Typed {
+        fk: Arc<typed::TypedFk>,
+        toward: typed::Toward,
+    },
 }
 
 /// How the children of `fk` must be compared with parent values, if not by the child
@@ -378,13 +386,34 @@ fn fk_compare(engine: Engine, child: &Table, parent: &Table, fk: &ForeignKey) ->
         Engine::Sqlite => {
             let collated = fk.referenced_columns.iter().any(|c| sqlite_collates(parent, c))
                 || fk.columns.iter().any(|c| sqlite_collates(child, c));
-            collated.then(|| Compare::Parent {
+            // The FK applies the parent column's affinity to the child's value: a TEXT
+            // `'01'` is a child of an INTEGER `1`, which `child IN (1)` (the child's TEXT
+            // affinity applied to 1) does not find; the semi-join's `=` between a numeric
+            // and a text column converts the text, as the FK does. The other way (a TEXT
+            // parent, a numeric child) `IN` already converts as the FK does.
+            let numeric = |t: &Table, c: &String| t.column(c).is_some_and(|c| sqlite_numeric(&c.engine_type));
+            let converted = fk
+                .columns
+                .iter()
+                .zip(&fk.referenced_columns)
+                .any(|(c, p)| numeric(parent, p) && !numeric(child, c));
+            (collated || converted).then(|| Compare::Parent {
                 table: Box::new(parent.clone()),
                 columns: fk.referenced_columns.clone(),
             })
         }
         Engine::Mysql => None,
     }
+}
+
+/// Whether a SQLite column declared as `declared` has a numeric affinity (INTEGER, REAL
+/// or NUMERIC, by SQLite's rules on the declared type's name).
+fn sqlite_numeric(declared: &str) -> bool {
+    let t = declared.to_ascii_uppercase();
+    if t.contains("INT") {
+        return true;
+    }
+    !(t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") || t.contains("BLOB") || t.trim().is_empty())
 }
 
 /// Whether `column`'s definition in SQLite's `CREATE TABLE` of `table` names a
@@ -435,8 +464,9 @@ fn sqlite_collates(table: &Table, column: &str) -> bool {
         .is_none_or(|p| p.to_ascii_lowercase().contains("collate"))
 }
 
-/// The queries of a child ask compared as its FK compares ([`Compare`]): IN lists of
-/// literals, [`tether_connect::rw::KEYS_PER_QUERY`] keys each.
+/// The queries of an ask compared as its FK compares ([`Compare`]): IN lists of
+/// literals, [`tether_connect::rw::KEYS_PER_QUERY`] keys each; typed FKs' arrays,
+/// [`KEYS_PER_ARRAY`] keys each.
 fn compared_pieces(engine: Engine, st: &TableState, ask: &Ask, index: usize, compare: &Compare) -> Vec<Piece> {
     let d = tether_connect::dialect_of(engine);
     let list = |keys: &[Vec<Value>]| {
@@ -452,10 +482,15 @@ fn compared_pieces(engine: Engine, st: &TableState, ask: &Ask, index: usize, com
         1 => cols.into_iter().next().expect("one column"),
         _ => format!("({})", cols.join(", ")),
     };
+    let per = match compare {
+        Compare::Typed { .. } => KEYS_PER_ARRAY,
+        _ => tether_connect::rw::KEYS_PER_QUERY,
+    };
     ask.keys
-        .chunks(tether_connect::rw::KEYS_PER_QUERY)
+        .chunks(per)
         .map(|keys| {
             let cond = match compare {
+                Compare::Typed { fk, toward } => typed::condition(&st.table, fk, *toward, keys),
                 Compare::Collated(exprs) => format!("{} IN ({})", tuple(exprs.clone()), list(keys)),
                 Compare::Parent { table, columns } => {
                     let child = d.qualified(&st.table);
@@ -764,6 +799,10 @@ fn group_runs(runs: &[(i64, i64)], per: usize) -> Vec<Vec<(i64, i64)>> {
     groups
 }
 
+/// A parent key asked for: the parent table, its referenced columns, and (for a typed
+/// FK, [`typed`]) the child table and FK whose values it holds.
+type ParentSlot = (TableName, Vec<String>, Option<(TableName, String)>);
+
 /// Where the subset's time went, for the log.
 #[derive(Default)]
 struct Stats {
@@ -810,7 +849,20 @@ async fn read_asks(
                 let next = queue.lock().expect("subset queue lock").pop_front();
                 let Some((n, piece)) = next else { break };
                 let started = Instant::now();
-                let mut rows = conn.read_all(&piece.spec).await?;
+                let mut rows = match conn.read_all(&piece.spec).await {
+                    Ok(rows) => rows,
+                    // A typed FK's read names the FK and both types.
+                    Err(e) => match &asks[piece.ask].compare {
+                        Some(Compare::Typed { fk, .. }) => {
+                            return Err(SyncError::Plan(format!(
+                                "subset: reading {} by foreign key {}: {e}",
+                                asks[piece.ask].table,
+                                fk.shown()
+                            )))
+                        }
+                        _ => return Err(e.into()),
+                    },
+                };
                 if let Some(exact) = &piece.exact {
                     let (idx, keys) = &**exact;
                     let mut probe = Vec::with_capacity(idx.len());
@@ -869,13 +921,6 @@ pub async fn compute_with(
     rules: &SubsetRules,
     how: KeyReads,
 ) -> Result<Subset, SyncError> {
-    if how == KeyReads::Server {
-        if let Some(out) = server::compute(source, more, schema, rules).await? {
-            return Ok(out);
-        }
-    }
-    let started = Instant::now();
-    let mut stats = Stats::default();
     // FK edges among subset tables: (child, fk, parent).
     let edges: Vec<(TableName, ForeignKey, TableName)> = schema
         .tables
@@ -888,6 +933,39 @@ pub async fn compute_with(
         })
         .filter(|(_, _, p)| rules.tables.contains(p))
         .collect();
+    // PostgreSQL FKs whose sides have different types, read with the FK's operator.
+    let typed_fks = match source.engine() {
+        Engine::Postgres => {
+            // Only FKs whose columns are declared otherwise are looked up (the usual
+            // keys cost no query).
+            let declared = |t: &TableName, c: &String| {
+                schema
+                    .table(t)
+                    .and_then(|t| t.column(c))
+                    .map(|c| c.engine_type.as_str())
+            };
+            let with_tables: Vec<(&Table, &ForeignKey)> = edges
+                .iter()
+                .filter(|(c, fk, p)| {
+                    fk.columns
+                        .iter()
+                        .zip(&fk.referenced_columns)
+                        .any(|(cc, pc)| declared(c, cc) != declared(p, pc))
+                })
+                .map(|(c, fk, _)| (schema.table(c).expect("subset tables exist"), fk))
+                .collect();
+            typed::read(source, &with_tables).await?
+        }
+        _ => HashMap::new(),
+    };
+    // The server's fixpoint joins with `=`: not the FK's comparison for typed FKs.
+    if how == KeyReads::Server && typed_fks.is_empty() {
+        if let Some(out) = server::compute(source, more, schema, rules).await? {
+            return Ok(out);
+        }
+    }
+    let started = Instant::now();
+    let mut stats = Stats::default();
 
     let mut state: HashMap<TableName, TableState> = HashMap::new();
     for name in &rules.tables {
@@ -1003,9 +1081,15 @@ pub async fn compute_with(
     // Values already asked for, so each is queried once: one slot per parent key
     // (table, referenced columns) and per followed child FK, in a fixed order (sorted),
     // so rows pick their slot by index instead of building a map key per row.
-    let mut parent_slots: Vec<(TableName, Vec<String>)> = edges
+    // A typed FK has a slot of its own: its values compare with the parent's only
+    // through its operator.
+    let typed_via = |c: &TableName, fk: &ForeignKey| {
+        let key = (c.clone(), fk.name.clone());
+        typed_fks.contains_key(&key).then_some(key)
+    };
+    let mut parent_slots: Vec<ParentSlot> = edges
         .iter()
-        .map(|(_, fk, p)| (p.clone(), fk.referenced_columns.clone()))
+        .map(|(c, fk, p)| (p.clone(), fk.referenced_columns.clone(), typed_via(c, fk)))
         .collect();
     parent_slots.sort();
     parent_slots.dedup();
@@ -1034,8 +1118,11 @@ pub async fn compute_with(
             let parent_links: Vec<(usize, Vec<usize>)> = edges
                 .iter()
                 .filter(|(c, _, _)| c == &name)
-                .map(|(_, fk, p)| {
-                    let s = slot(&parent_slots, &(p.clone(), fk.referenced_columns.clone()));
+                .map(|(c, fk, p)| {
+                    let s = slot(
+                        &parent_slots,
+                        &(p.clone(), fk.referenced_columns.clone(), typed_via(c, fk)),
+                    );
                     (s, state[&name].idx(&fk.columns))
                 })
                 .collect();
@@ -1126,7 +1213,7 @@ pub async fn compute_with(
         // read finishes first.
         let parents_now = want_child.iter().all(Vec::is_empty);
         let mut asks: Vec<Ask> = Vec::new();
-        for ((parent, cols), values) in parent_slots.iter().zip(&mut want_parent) {
+        for ((parent, cols, via), values) in parent_slots.iter().zip(&mut want_parent) {
             // A table no followed FK leads down to gets no rows downwards: its parents
             // are read in the round that asks for them, beside the children.
             if (!parents_now && reached_down.contains(parent)) || values.is_empty() {
@@ -1134,20 +1221,26 @@ pub async fn compute_with(
             }
             let mut values = std::mem::take(values);
             let st = &state[parent];
-            if row_key(&st.table) == *cols {
+            // A typed FK's values are not the parent's (a `char(6)` `'ab    '` for a
+            // `varchar` `'ab'`): they are all read.
+            if row_key(&st.table) == *cols && via.is_none() {
                 values.retain(|v| !st.included.contains(v));
                 if values.is_empty() {
                     continue;
                 }
             }
             sort_keys(&mut values);
+            let compare = via.as_ref().map(|via| Compare::Typed {
+                fk: typed_fks[via].clone(),
+                toward: typed::Toward::Parent,
+            });
             asks.push(Ask {
                 table: parent.clone(),
                 columns: cols.clone(),
                 keys: values,
                 shown: format!("({})", cols.join(", ")),
                 child_fk: None,
-                compare: None,
+                compare,
             });
         }
         for ((child, fk_name), mut values) in child_slots.iter().zip(want_child) {
@@ -1159,12 +1252,18 @@ pub async fn compute_with(
                 .iter()
                 .find(|(c, f, _)| c == child && &f.name == fk_name)
                 .expect("followed FK exists");
-            let compare = fk_compare(
-                source.engine(),
-                &state[child].table,
-                &state[&fk.referenced_name()].table,
-                fk,
-            );
+            let compare = match typed_fks.get(&(child.clone(), fk_name.clone())) {
+                Some(typed) => Some(Compare::Typed {
+                    fk: typed.clone(),
+                    toward: typed::Toward::Child,
+                }),
+                None => fk_compare(
+                    source.engine(),
+                    &state[child].table,
+                    &state[&fk.referenced_name()].table,
+                    fk,
+                ),
+            };
             asks.push(Ask {
                 table: child.clone(),
                 columns: fk.columns.clone(),
