@@ -141,6 +141,16 @@ fn summary(report: &Report) -> String {
                 v.destination,
                 v.foreign_keys_checked
             ));
+            for o in &v.orphans {
+                out.push_str(&format!(
+                    "  {} rows in {} without a parent, let through by NOT VALID foreign key {} (as at the \
+                     source); for example {}\n",
+                    o.count,
+                    o.table,
+                    o.foreign_key,
+                    o.examples.join(", ")
+                ));
+            }
         } else {
             out.push_str(&format!("#{} {}: VERIFICATION FAILED\n", i + 1, v.destination));
             for o in &v.orphans {
@@ -149,7 +159,11 @@ fn summary(report: &Report) -> String {
                     o.count,
                     o.table,
                     o.foreign_key,
-                    if o.is_virtual { " (virtual)" } else { "" },
+                    match (o.is_virtual, o.not_valid) {
+                        (true, _) => " (virtual)",
+                        (_, true) => " (NOT VALID: let through, as at the source)",
+                        _ => "",
+                    },
                     o.examples.join(", ")
                 ));
             }

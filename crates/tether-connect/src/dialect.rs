@@ -226,8 +226,14 @@ pub trait Dialect: Sync {
             }
             _ => String::new(),
         };
+        // Elsewhere MATCH is ignored (MySQL warns it may then ignore the actions too):
+        // see [`match_full_check`].
+        let matching = match (fk.match_full, self.engine()) {
+            (true, Engine::Postgres) => " MATCH FULL",
+            _ => "",
+        };
         let mut s = format!(
-            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) ON DELETE {}{set} ON UPDATE {}",
+            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}){matching} ON DELETE {}{set} ON UPDATE {}",
             self.ident(&fk.name),
             self.idents(&fk.columns),
             self.table(fk.referenced_schema.as_deref(), &fk.referenced_table),
@@ -333,12 +339,43 @@ pub(crate) fn default_create_table<D: Dialect + ?Sized>(
             parts.push(d.foreign_key_clause(fk));
         }
     }
+    if d.engine() != Engine::Postgres {
+        parts.extend(
+            table
+                .foreign_keys
+                .iter()
+                .filter(|f| !f.is_virtual)
+                .filter_map(|fk| match_full_check(d, fk)),
+        );
+    }
     format!(
         "CREATE TABLE {} (\n  {}\n){}",
         d.qualified(table),
         parts.join(",\n  "),
         d.table_options(table)
     )
+}
+
+/// The CHECK that keeps a `MATCH FULL` foreign key of several columns whole on an engine
+/// that matches keys SIMPLE only (MariaDB/MySQL ignore `MATCH`, SQLite parses it and
+/// ignores it): its columns are all NULL or none is. Named `<fk>_match_full`.
+pub fn match_full_check<D: Dialect + ?Sized>(d: &D, fk: &ForeignKey) -> Option<String> {
+    if !fk.match_full || fk.columns.len() < 2 {
+        return None;
+    }
+    let each = |test: &str| {
+        fk.columns
+            .iter()
+            .map(|c| format!("{} IS {test}", d.ident(c)))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    };
+    Some(format!(
+        "CONSTRAINT {} CHECK (({}) OR ({}))",
+        d.ident(&format!("{}_match_full", fk.name)),
+        each("NULL"),
+        each("NOT NULL")
+    ))
 }
 
 /// A literal where booleans are 1 and 0 and bytes are `X'..'` (SQLite, MariaDB/MySQL);

@@ -41,6 +41,9 @@ fn fk(
         initially_deferred: false,
         is_virtual: false,
         delete_set_columns: Vec::new(),
+        match_full: false,
+        not_valid: false,
+        partition: None,
     }
 }
 

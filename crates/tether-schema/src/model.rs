@@ -173,6 +173,18 @@ pub struct ForeignKey {
     /// empty: all of `columns`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub delete_set_columns: Vec<String>,
+    /// PostgreSQL `MATCH FULL`: a key with some of its columns NULL and others not is
+    /// refused (else MATCH SIMPLE: any NULL column lets the row through).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub match_full: bool,
+    /// PostgreSQL `NOT VALID`: checked for rows written after it was added only; rows
+    /// already there may have no parent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_valid: bool,
+    /// PostgreSQL: declared on this partition of the table only, so it holds for the
+    /// partition's rows, not the others'. None: declared on the table itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<TableName>,
 }
 
 impl ForeignKey {

@@ -100,6 +100,23 @@ pub struct TableExtras {
     /// fractional digits of that clause (`current_timestamp(6)`: 6).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub updated_now: BTreeMap<String, u8>,
+    /// PostgreSQL: CHECK, UNIQUE and EXCLUDE constraints a partition declares of its
+    /// own (not through its partitioned table): they hold for that partition's rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partition_constraints: Vec<PartitionConstraint>,
+}
+
+/// A constraint declared on one partition of a partitioned table (PostgreSQL).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartitionConstraint {
+    /// The partition, as `schema.name` quoted (`"public"."ev2"`).
+    pub partition: String,
+    pub name: String,
+    /// What follows `CONSTRAINT name` (`pg_get_constraintdef`): `UNIQUE (a, k)`.
+    pub definition: String,
+    /// A UNIQUE or EXCLUDE constraint (backed by an index), else a CHECK.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub indexed: bool,
 }
 
 /// A primary key or UNIQUE constraint as the engine declares it.

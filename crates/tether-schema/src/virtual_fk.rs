@@ -163,6 +163,9 @@ fn resolve(schema: &Schema, located: &LocatedSpec) -> Result<(crate::model::Tabl
             initially_deferred: false,
             is_virtual: true,
             delete_set_columns: Vec::new(),
+            match_full: false,
+            not_valid: false,
+            partition: None,
         },
     ))
 }

@@ -43,6 +43,9 @@ fn table(name: &str, cols: &[&str], fks: &[(&str, &str, &str)]) -> Table {
                 initially_deferred: false,
                 is_virtual: false,
                 delete_set_columns: Vec::new(),
+                match_full: false,
+                not_valid: false,
+                partition: None,
             })
             .collect(),
         ..Default::default()

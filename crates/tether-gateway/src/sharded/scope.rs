@@ -525,6 +525,9 @@ mod tests {
             initially_deferred: false,
             is_virtual: false,
             delete_set_columns: Vec::new(),
+            match_full: false,
+            not_valid: false,
+            partition: None,
         }
     }
 

@@ -350,12 +350,18 @@ pub(super) async fn create_tables(
         if !inline {
             for t in missing.iter().filter(|t| !verbatim(t, same_engine)) {
                 for fk in &t.foreign_keys {
-                    conn.execute(&format!(
-                        "ALTER TABLE {} ADD {}",
-                        d.qualified(t),
-                        d.foreign_key_clause(fk)
-                    ))
-                    .await?;
+                    // A partition's own key on that partition; NOT VALID as at the
+                    // source (its rows are not checked), as pg_dump creates it.
+                    let on = match &fk.partition {
+                        Some(p) => d.table(p.schema.as_deref(), &p.name),
+                        None => d.qualified(t),
+                    };
+                    let not_valid = match fk.not_valid && d.engine() == tether_connect::Engine::Postgres {
+                        true => " NOT VALID",
+                        false => "",
+                    };
+                    conn.execute(&format!("ALTER TABLE {on} ADD {}{not_valid}", d.foreign_key_clause(fk)))
+                        .await?;
                 }
             }
         }

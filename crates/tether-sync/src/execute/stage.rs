@@ -537,7 +537,11 @@ async fn create_in_transaction(
                 fk.referenced_schema = models[p].schema.clone();
             }
             let add = format!("ALTER TABLE {staged} ADD {} NOT VALID", d.foreign_key_clause(&fk));
-            let validate = format!("ALTER TABLE {staged} VALIDATE CONSTRAINT {}", d.ident(&fk.name));
+            // NOT VALID at the source: left so (its rows are not checked), as pg_dump does.
+            let validate = match fk.not_valid {
+                true => "SELECT 1".to_string(),
+                false => format!("ALTER TABLE {staged} VALIDATE CONSTRAINT {}", d.ident(&fk.name)),
+            };
             let holds = (shown.clone(), fk.name.clone(), "foreign key", " is not present");
             foreign_keys.push(FkBuild {
                 child: i,

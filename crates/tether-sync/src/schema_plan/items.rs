@@ -121,6 +121,17 @@ pub(super) fn cross_engine(
                 .because(format!("{} has no declarative partitions here", dest.name())),
         );
     }
+    for c in &x.partition_constraints {
+        report.push(
+            SchemaItem::new("constraint", format!("{shown}.{}", c.name), Action::Skipped).because(format!(
+                "declared on partition {} only ({}); {} has no declarative partitions (the copy is one table): \
+                 not enforced on the copy",
+                c.partition,
+                c.definition,
+                dest.name()
+            )),
+        );
+    }
     out.partitioning = None;
     if x.definition
         .as_deref()

@@ -554,6 +554,9 @@ pub fn destination_model(
         .collect();
     out.foreign_keys
         .retain(|f| !f.is_virtual && source.table(&f.referenced_name()).is_some());
+    if !same_engine {
+        postgres_fks_elsewhere(&shown, dest, &mut out, report);
+    }
     let d = tether_connect::dialect_of(dest);
     let outside: Vec<SchemaItem> = t
         .foreign_keys
@@ -688,6 +691,52 @@ pub fn destination_model(
         fk.initially_deferred = false;
     }
     out
+}
+
+/// PostgreSQL foreign keys on another engine: one declared on a partition would hold for
+/// every row of the copy's one table (left out, reported); `MATCH FULL` of several
+/// columns becomes MATCH SIMPLE and a CHECK that the columns are all NULL or none is;
+/// `NOT VALID` is not there (reported: a row without a parent stops the copy unless
+/// the checks are off for the load).
+fn postgres_fks_elsewhere(shown: &str, dest: Engine, out: &mut Table, report: &mut Vec<SchemaItem>) {
+    out.foreign_keys.retain(|fk| {
+        let Some(p) = &fk.partition else { return true };
+        report.push(
+            SchemaItem::new("foreign key", format!("{shown}.{}", fk.name), Action::Skipped).because(format!(
+                "it is declared on partition {} only; {} has no declarative partitions (the copy is one table, \
+                 where it would refuse the other partitions' rows): not enforced on the copy",
+                p.name,
+                dest.name()
+            )),
+        );
+        false
+    });
+    for fk in out.foreign_keys.iter().filter(|f| f.match_full && f.columns.len() > 1) {
+        report.push(
+            SchemaItem::new("foreign key", format!("{shown}.{}", fk.name), Action::Mapped)
+                .between("MATCH FULL", "MATCH SIMPLE + CHECK")
+                .because(format!(
+                    "{} matches keys SIMPLE only: CHECK {}_match_full keeps ({}) all NULL or none NULL",
+                    dest.name(),
+                    fk.name,
+                    fk.columns.join(", ")
+                )),
+        );
+    }
+    for fk in out.foreign_keys.iter().filter(|f| f.not_valid) {
+        report.push(
+            SchemaItem::new(
+                "foreign key option",
+                format!("{shown}.{} (NOT VALID)", fk.name),
+                Action::Skipped,
+            )
+            .because(format!(
+                "{} has no NOT VALID foreign key: with the checks on, a source row without a parent stops the \
+                 copy; checks = \"verify\" loads it and the verification reports such rows without failing",
+                dest.name()
+            )),
+        );
+    }
 }
 
 /// True when source table `t`'s unique key (or bare unique index) `name` is PostgreSQL's

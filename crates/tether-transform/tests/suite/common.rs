@@ -57,6 +57,9 @@ pub fn fk(name: &str, cols: &[&str], parent: &str, parent_cols: &[&str]) -> Fore
         initially_deferred: false,
         is_virtual: false,
         delete_set_columns: Vec::new(),
+        match_full: false,
+        not_valid: false,
+        partition: None,
     }
 }
 

@@ -373,6 +373,9 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
                 initially_deferred: false,
                 is_virtual: false,
                 delete_set_columns: Vec::new(),
+                match_full: false,
+                not_valid: false,
+                partition: None,
             }),
         }
     }

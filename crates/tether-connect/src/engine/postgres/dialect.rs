@@ -230,6 +230,15 @@ impl Dialect for Postgres {
         for c in &x.checks {
             out.after_load.push(add_check(&name, c));
         }
+        // A partition's own: on that partition (and its own partitions, as at the source).
+        for c in &x.partition_constraints {
+            out.after_load.push(format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} {}",
+                c.partition,
+                self.ident(&c.name),
+                c.definition
+            ));
+        }
         for i in x.indexes.iter().filter(|i| !i.unique) {
             out.after_load.push(self.index_sql(table, i));
             out.after_load.extend(index_comment(i));

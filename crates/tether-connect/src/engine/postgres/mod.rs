@@ -179,8 +179,11 @@ LEFT JOIN pg_type dom ON dom.oid = CASE WHEN ty.typelem <> 0 AND ty.typlen = -1 
 WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum";
 
+/// Keys and foreign keys of the tables, and the foreign keys a partition declares of
+/// its own (listed under its root table, with the partition's name: they hold for its
+/// rows only).
 const CONSTRAINTS: &str = "
-SELECT con.conrelid, con.conname::text, con.contype::text,
+SELECT CASE WHEN rc.relispartition THEN pg_partition_root(rc.oid) ELSE con.conrelid END::oid, con.conname::text, con.contype::text,
   ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord)
         JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY k.ord),
   fn.nspname::text, fc.relname::text,
@@ -190,12 +193,17 @@ SELECT con.conrelid, con.conname::text, con.contype::text,
   ARRAY(SELECT a.attname::text FROM jsonb_array_elements_text(CASE
           WHEN jsonb_typeof(to_jsonb(con)->'confdelsetcols') = 'array' THEN to_jsonb(con)->'confdelsetcols'
           ELSE '[]' END) WITH ORDINALITY k(attnum, ord)
-        JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum::int2 ORDER BY k.ord)
+        JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum::int2 ORDER BY k.ord),
+  con.confmatchtype = 'f', NOT con.convalidated,
+  CASE WHEN rc.relispartition THEN rn.nspname::text END, CASE WHEN rc.relispartition THEN rc.relname::text END
 FROM pg_constraint con
+JOIN pg_class rc ON rc.oid = con.conrelid JOIN pg_namespace rn ON rn.oid = rc.relnamespace
 LEFT JOIN pg_class fc ON fc.oid = con.confrelid
 LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
-WHERE con.conrelid = ANY($1::oid[]) AND con.contype IN ('p', 'u', 'f') AND con.conparentid = 0
-ORDER BY con.conrelid, con.conname";
+WHERE con.contype IN ('p', 'u', 'f') AND con.conparentid = 0
+  AND (con.conrelid = ANY($1::oid[])
+       OR (con.contype = 'f' AND rc.relispartition AND pg_partition_root(rc.oid)::oid = ANY($1::oid[])))
+ORDER BY 1, con.conname";
 
 /// Unique indexes that do not back a PRIMARY KEY or UNIQUE constraint; expression
 /// indexes are left out (no foreign key can reference them).
@@ -378,6 +386,12 @@ async fn introspect_catalogs(client: &Client, shown: &str, schemas: &[String]) -
                 is_virtual: false,
                 // (`confdelsetcols` read through to_jsonb: absent before PostgreSQL 15.)
                 delete_set_columns: r.get(11),
+                match_full: r.get(12),
+                not_valid: r.get(13),
+                partition: r.get::<_, Option<String>>(15).map(|name| TableName {
+                    schema: r.get(14),
+                    name,
+                }),
             }),
         }
     }

@@ -5,8 +5,8 @@
 use std::collections::{HashMap, HashSet};
 
 use tether_schema::{
-    Check, Collation, Extension, Function, Index, KeyConstraint, SchemaObjects, Sequence, Table, TableExtras,
-    TableName, Trigger, TypeKind, UserType, View,
+    Check, Collation, Extension, Function, Index, KeyConstraint, PartitionConstraint, SchemaObjects, Sequence, Table,
+    TableExtras, TableName, Trigger, TypeKind, UserType, View,
 };
 use tokio_postgres::Client;
 
@@ -48,6 +48,17 @@ WHERE c.relispartition AND pg_partition_root(c.oid)::oid = ANY($1::oid[])
   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid)
 ORDER BY 1, 2";
 
+/// Primary keys, UNIQUE, EXCLUDE and CHECK constraints a partition declares of its own
+/// (not through its partitioned table, not inherited from it), listed under the root
+/// table with the partition's name.
+const PARTITION_CONSTRAINTS: &str = "
+SELECT pg_partition_root(c.oid)::oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+  con.conname::text, pg_get_constraintdef(con.oid), con.contype <> 'c'
+FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relispartition AND pg_partition_root(c.oid)::oid = ANY($1::oid[])
+  AND con.contype IN ('p', 'u', 'x', 'c') AND con.conparentid = 0 AND con.coninhcount = 0
+ORDER BY 1, 2, 3";
+
 /// The storage parameters of index `ic` (`pg_class`), as `WITH (...)` takes them:
 /// `fillfactor='70'`, or NULL.
 pub const INDEX_OPTIONS: &str = "(SELECT string_agg(quote_ident(split_part(o, '=', 1)) || '=' || \
@@ -77,12 +88,17 @@ SELECT i.indrelid, ic.relname::text
 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
 WHERE i.indrelid = ANY($1::oid[]) AND i.indisclustered";
 
+/// The tables' triggers, and those a partition has of its own (not through its
+/// partitioned table), listed under the root table; last, the table they are on.
 const TRIGGERS: &str = "
-SELECT t.tgrelid, t.tgname::text, pg_get_triggerdef(t.oid), fn.nspname::text || '.' || p.proname::text,
-  t.tgenabled::text
+SELECT CASE WHEN c.relispartition THEN pg_partition_root(c.oid) ELSE t.tgrelid END::oid, t.tgname::text,
+  pg_get_triggerdef(t.oid), fn.nspname::text || '.' || p.proname::text, t.tgenabled::text,
+  quote_ident(n.nspname) || '.' || quote_ident(c.relname)
 FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace fn ON fn.oid = p.pronamespace
-WHERE t.tgrelid = ANY($1::oid[]) AND NOT t.tgisinternal AND t.tgparentid = 0
-ORDER BY 1, 2";
+JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE (t.tgrelid = ANY($1::oid[]) OR (c.relispartition AND pg_partition_root(c.oid)::oid = ANY($1::oid[])))
+  AND NOT t.tgisinternal AND t.tgparentid = 0
+ORDER BY 1, c.relispartition, 6, 2";
 
 /// The user functions each table needs: its triggers' and those its defaults,
 /// generated columns, constraints and indexes call (not built in, not an extension's).
@@ -101,6 +117,13 @@ WITH used(relid, fn) AS (
   SELECT i.indrelid, d.refobjid FROM pg_index i
   JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.refclassid = 'pg_proc'::regclass
   WHERE i.indrelid = ANY($1::oid[])
+  UNION
+  SELECT pg_partition_root(t.tgrelid)::oid, t.tgfoid FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+  WHERE c.relispartition AND pg_partition_root(c.oid)::oid = ANY($1::oid[]) AND NOT t.tgisinternal
+  UNION
+  SELECT pg_partition_root(c.conrelid)::oid, d.refobjid FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid
+  JOIN pg_depend d ON d.classid = 'pg_constraint'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_proc'::regclass
+  WHERE r.relispartition AND pg_partition_root(r.oid)::oid = ANY($1::oid[])
 )
 SELECT u.relid, n.nspname::text || '.' || p.proname::text
 FROM used u JOIN pg_proc p ON p.oid = u.fn JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -153,7 +176,8 @@ ORDER BY 1, 2, 3";
 
 /// The user functions (of the user's schemas, not an extension's) the tables (`$1`:
 /// defaults, constraints, indexes, triggers, policies) and the views of the schemas
-/// `$2` (all when empty) call directly. (Objects a user
+/// `$2` (all when empty) call directly, the tables' partitions' own triggers and
+/// constraints too. (Objects a user
 /// creates have OIDs from 16384 up, which keeps the planner's estimates small.)
 const FUNCTION_SEEDS: &str = "
 SELECT DISTINCT s.fn FROM (
@@ -167,6 +191,13 @@ SELECT DISTINCT s.fn FROM (
   UNION ALL
   SELECT d.refobjid FROM pg_index i JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
   WHERE i.indrelid = ANY($1::oid[]) AND d.refclassid = 'pg_proc'::regclass
+  UNION ALL
+  SELECT t.tgfoid FROM pg_trigger t JOIN pg_class pt ON pt.oid = t.tgrelid
+  WHERE pt.relispartition AND pg_partition_root(pt.oid)::oid = ANY($1::oid[]) AND NOT t.tgisinternal
+  UNION ALL
+  SELECT d.refobjid FROM pg_constraint c JOIN pg_class pt ON pt.oid = c.conrelid
+  JOIN pg_depend d ON d.classid = 'pg_constraint'::regclass AND d.objid = c.oid
+  WHERE pt.relispartition AND pg_partition_root(pt.oid)::oid = ANY($1::oid[]) AND d.refclassid = 'pg_proc'::regclass
   UNION ALL
   SELECT d.refobjid FROM pg_class v JOIN pg_namespace vn ON vn.oid = v.relnamespace
   JOIN pg_rewrite r ON r.ev_class = v.oid
@@ -617,6 +648,22 @@ pub async fn read(
             });
         }
     }
+    if tables.iter().any(|t| t.partitioning.is_some()) {
+        for r in client
+            .query(PARTITION_CONSTRAINTS, &[&oids])
+            .await
+            .map_err(q("reading partitions' constraints"))?
+        {
+            if let Some(x) = table(tables, by_oid, r.get(0)) {
+                x.partition_constraints.push(PartitionConstraint {
+                    partition: r.get(1),
+                    name: r.get(2),
+                    definition: r.get(3),
+                    indexed: r.get(4),
+                });
+            }
+        }
+    }
     for r in client.query(&keys_query(), &[&oids]).await.map_err(q("reading keys"))? {
         if let Some(x) = table(tables, by_oid, r.get(0)) {
             x.keys.push(KeyConstraint {
@@ -645,10 +692,8 @@ pub async fn read(
         }
     }
     for r in client.query(TRIGGERS, &[&oids]).await.map_err(q("reading triggers"))? {
-        let table_name = by_oid.get(&r.get::<_, u32>(0)).map(|&i| {
-            let t = &tables[i];
-            format!("{}.{}", quote(t.schema.as_deref().unwrap_or("public")), quote(&t.name))
-        });
+        // (The table the trigger is on: the root or one of its partitions.)
+        let table_name: Option<String> = by_oid.contains_key(&r.get::<_, u32>(0)).then(|| r.get(5));
         if let (Some(x), Some(table)) = (table(tables, by_oid, r.get(0)), table_name) {
             let mut definition: String = r.get(2);
             let name: String = r.get(1);

@@ -421,6 +421,9 @@ pub fn introspect(conn: &Connection, url: &str) -> Result<Schema, ConnectError> 
                 initially_deferred: decl.is_some_and(|d| d.initially_deferred),
                 is_virtual: false,
                 delete_set_columns: Vec::new(),
+                match_full: false,
+                not_valid: false,
+                partition: None,
             });
         }
         let definition = sql.filter(|s| s.to_ascii_uppercase().starts_with("CREATE TABLE"));
