@@ -178,7 +178,10 @@ pub(super) async fn create_tables(
         // The functions the tables and those views call, with the functions those call.
         let called = missing
             .iter()
-            .flat_map(|t| t.extras.functions.iter().chain(&t.extras.policy_functions))
+            .flat_map(|t| {
+                let rules = t.extras.rules.iter().flat_map(|r| &r.functions);
+                t.extras.functions.iter().chain(&t.extras.policy_functions).chain(rules)
+            })
             .chain(views.iter().flat_map(|v| v.functions.iter()))
             .map(String::as_str);
         let functions: Vec<&tether_schema::Function> = match same_engine {

@@ -217,6 +217,19 @@ impl Dialect for Postgres {
                 ));
             }
         }
+        // Storage and statistics targets of the columns, before the rows (as pg_dump).
+        for (column, storage) in &x.column_storage {
+            out.with_table.push(format!(
+                "ALTER TABLE {name} ALTER COLUMN {} SET STORAGE {storage}",
+                self.ident(column)
+            ));
+        }
+        for (column, target) in &x.column_statistics {
+            out.with_table.push(format!(
+                "ALTER TABLE {name} ALTER COLUMN {} SET STATISTICS {target}",
+                self.ident(column)
+            ));
+        }
         let index_comment = |i: &tether_schema::Index| {
             i.comment.as_ref().map(|c| {
                 let schema = table.schema.as_deref();
@@ -276,6 +289,10 @@ impl Dialect for Postgres {
             out.after_load.extend(trigger_statements(t));
         }
         out.after_load.extend(x.row_security.iter().cloned());
+        // Rules once the rows are in: one would rewrite the load's own statements.
+        for r in x.rules.iter().chain(&x.statistics) {
+            out.after_load.extend(r.definition.split(";\n").map(str::to_string));
+        }
         out
     }
     fn create_type(&self, t: &UserType) -> Vec<String> {
@@ -310,6 +327,11 @@ impl Dialect for Postgres {
                 sql
             }
             TypeKind::Composite { attributes, .. } => format!("CREATE TYPE {name} AS ({})", attributes.join(", ")),
+            TypeKind::Range { subtype, options, .. } => {
+                let mut all = vec![format!("subtype = {subtype}")];
+                all.extend(options.iter().cloned());
+                format!("CREATE TYPE {name} AS RANGE ({})", all.join(", "))
+            }
         }];
         if let Some(c) = &t.comment {
             let what = if matches!(t.kind, TypeKind::Domain { .. }) {
