@@ -143,6 +143,9 @@ CREATE TYPE smallrange AS RANGE (subtype = small);
 CREATE TYPE textrange_c AS RANGE (subtype = text, collation = \"C\");
 CREATE TABLE fr (id int PRIMARY KEY, r floatrange, s smallrange, t textrange_c, rs floatrange[]);
 INSERT INTO fr VALUES (1, '[1.5,2.5)', '[1,5)', '[B,a)', '{\"[1,2)\"}');
+CREATE TYPE pricerange AS RANGE (subtype = numeric);
+CREATE TABLE offers (id int PRIMARY KEY, p pricemultirange);
+INSERT INTO offers VALUES (1, '{[1,2), [5,6)}');
 ";
 
 /// H #6: a user range type became `text` on the copy: `@>` failed there and invalid
@@ -195,6 +198,11 @@ fn user_range_types_are_created_and_used() {
              WHERE rngtypid = 'textrange_c'::regtype"
         ),
         "text \"C\""
+    );
+    // A multirange column pulls its range type in.
+    assert_eq!(
+        dst.query("SELECT format_type(atttypid, atttypmod), (SELECT p @> 5.5 FROM offers)::text FROM pg_attribute WHERE attrelid = 'offers'::regclass AND attname = 'p'"),
+        [[Some("pricemultirange".into()), Some("true".into())]]
     );
     // Bounds in the wrong order, and a bound the subtype's domain refuses.
     let e = refused(&dst, "INSERT INTO fr (id, r) VALUES (2, '[3,1)')");

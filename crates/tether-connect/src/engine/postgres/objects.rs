@@ -467,8 +467,8 @@ FROM pg_description d LEFT JOIN pg_attribute a ON a.attrelid = d.objoid AND a.at
 WHERE d.classoid = 'pg_class'::regclass AND d.objoid = ANY($1::oid[])
 ORDER BY 1, d.objsubid";
 
-/// Per column: a collation other than its type's, the user type (enum or domain, or an
-/// array of one) it has, an extension's type (or an array of one) as the destination
+/// Per column: a collation other than its type's, the user type (enum, domain,
+/// composite or range, or an array of one; a range for its multirange) it has, an extension's type (or an array of one) as the destination
 /// must name it (`public.citext`, `ext.hstore`, `public.geometry(Point,4326)`), whether an inheritance child only inherits it and, if so,
 /// whether its default (none of its parents has that one) and NOT NULL (none of its
 /// parents has it) are its own.
@@ -497,7 +497,9 @@ JOIN pg_type et ON et.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THE
 JOIN pg_namespace en ON en.oid = et.typnamespace
 LEFT JOIN pg_collation co ON co.oid = a.attcollation
 LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
-LEFT JOIN pg_type ut ON ut.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem ELSE t.oid END
+LEFT JOIN pg_type ut ON ut.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem
+    WHEN t.typtype = 'm' THEN (SELECT rg.rngtypid FROM pg_range rg WHERE (to_jsonb(rg)->>'rngmultitypid')::oid = t.oid)
+    ELSE t.oid END
   AND (ut.typtype IN ('e', 'd')
        OR (ut.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class k WHERE k.oid = ut.typrelid AND k.relkind = 'c'))
        OR (ut.typtype = 'r' AND ut.oid >= 16384
@@ -773,11 +775,14 @@ pub async fn read(
         .query(STATISTICS, &[&oids])
         .await
         .map_err(q("reading statistics objects"));
-    client
+    let restored = client
         .execute("SELECT set_config('search_path', $1, false)", &[&path])
         .await
-        .map_err(q("restoring the search path"))?;
-    for r in rules? {
+        .map_err(q("restoring the search path"));
+    // A failed read aborts a transaction, and with it the restoring: its error first.
+    let (rules, statistics) = (rules?, statistics?);
+    restored?;
+    for r in rules {
         let table_name = by_oid.get(&r.get::<_, u32>(0)).map(|&i| {
             let t = &tables[i];
             format!("{}.{}", quote(t.schema.as_deref().unwrap_or("public")), quote(&t.name))
@@ -801,7 +806,7 @@ pub async fn read(
             });
         }
     }
-    for r in statistics? {
+    for r in statistics {
         if let Some(x) = table(tables, by_oid, r.get(0)) {
             let mut definition: String = r.get(2);
             if let Some(target) = r.get::<_, Option<String>>(3) {
