@@ -123,7 +123,7 @@ pub struct TableExtras {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grants: Vec<String>,
     /// The composite type a typed table is declared `OF` (PostgreSQL), as `schema.name`:
-    /// created as a plain table with the same columns.
+    /// the same engine creates it and links the table to it (`ALTER TABLE .. OF`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub of_type: Option<String>,
 }
@@ -260,10 +260,14 @@ impl SchemaObjects {
         self.types.iter().find(|t| t.qualified() == qualified)
     }
 
-    /// The user types tables with these `extras` need, with the types those need, in
-    /// creation order.
+    /// The user types tables with these `extras` need (their columns', a typed table's),
+    /// with the types those need, in creation order.
     pub fn types_for<'a>(&self, extras: impl IntoIterator<Item = &'a TableExtras>) -> Vec<&UserType> {
-        self.types_named(extras.into_iter().flat_map(|e| e.user_types.values().cloned()))
+        self.types_named(
+            extras
+                .into_iter()
+                .flat_map(|e| e.user_types.values().chain(&e.of_type).cloned()),
+        )
     }
 
     /// The user types `names` (as `schema.name`), with the types those need, in

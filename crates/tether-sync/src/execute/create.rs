@@ -192,7 +192,7 @@ pub(super) async fn create_tables(
             // The user types of the tables, and of those functions' signatures.
             let names = missing
                 .iter()
-                .flat_map(|t| t.extras.user_types.values().cloned())
+                .flat_map(|t| t.extras.user_types.values().chain(&t.extras.of_type).cloned())
                 .chain(functions.iter().flat_map(|f| f.types.iter().cloned()));
             for ty in source.objects.types_named(names) {
                 if existing.objects.user_type(&ty.qualified()).is_none() {

@@ -113,6 +113,9 @@ pub(super) fn same_engine_items(engine: Engine, shown: &str, t: &Table, report: 
     for (c, target) in &x.column_statistics {
         created("statistics target", format!("{shown}.{c} ({target})"));
     }
+    if let Some(ty) = &x.of_type {
+        created("typed table", format!("{shown} (OF {ty})"));
+    }
     reported_not_copied(shown, x, report);
     if !x.row_security.is_empty() {
         let policies = x.row_security.iter().filter(|s| s.contains("CREATE POLICY")).count();
@@ -126,19 +129,12 @@ pub(super) fn same_engine_items(engine: Engine, shown: &str, t: &Table, report: 
 }
 
 /// What no copy carries, onto any engine: privileges granted on the table (the roles
-/// are the destination's to grant), and a typed table's `OF type`.
+/// are the destination's to grant).
 fn reported_not_copied(shown: &str, x: &tether_schema::TableExtras, report: &mut Vec<SchemaItem>) {
     for g in &x.grants {
         report.push(
             SchemaItem::new("grant", format!("{shown}: {g}"), Action::Skipped)
                 .because("privileges are not copied; the destination's roles are its own"),
-        );
-    }
-    if let Some(ty) = &x.of_type {
-        report.push(
-            SchemaItem::new("typed table", shown, Action::Mapped)
-                .between(format!("OF {ty}"), "a plain table with the same columns")
-                .because("the composite type of a typed table is not created"),
         );
     }
 }
@@ -600,6 +596,12 @@ pub(super) fn cross_engine(
         report.push(
             SchemaItem::new("statistics target", format!("{shown}.{c} ({target})"), Action::Skipped)
                 .because(format!("statistics targets are {from}'s own")),
+        );
+    }
+    if let Some(ty) = &x.of_type {
+        report.push(
+            SchemaItem::new("typed table", shown, Action::Mapped)
+                .between(format!("OF {ty}"), "a plain table with the same columns"),
         );
     }
     reported_not_copied(shown, x, report);

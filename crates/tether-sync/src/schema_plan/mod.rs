@@ -201,7 +201,14 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
         .filter(|(name, _)| out.create.iter().any(|c| c == name))
         .map(|&(_, t)| t)
         .collect();
-    for ty in source.objects.types_for(sources.iter().map(|t| &t.extras)) {
+    // Another engine has no typed tables: only the columns' types are reported there.
+    let types = match same_engine {
+        true => source.objects.types_for(sources.iter().map(|t| &t.extras)),
+        false => source
+            .objects
+            .types_named(sources.iter().flat_map(|t| t.extras.user_types.values().cloned())),
+    };
+    for ty in types {
         let item = SchemaItem::new("type", ty.qualified(), Action::Created);
         out.objects.push(match (&ty.kind, same_engine) {
             (_, true) if existing.objects.user_type(&ty.qualified()).is_some() => {

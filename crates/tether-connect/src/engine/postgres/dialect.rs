@@ -217,6 +217,11 @@ impl Dialect for Postgres {
                 ));
             }
         }
+        // A typed table: linked to its composite type (same columns, in order).
+        if let Some((schema, ty)) = x.of_type.as_deref().and_then(|t| t.split_once('.')) {
+            out.with_table
+                .push(format!("ALTER TABLE {name} OF {}", self.table(Some(schema), ty)));
+        }
         // Storage and statistics targets of the columns, before the rows (as pg_dump).
         for (column, storage) in &x.column_storage {
             out.with_table.push(format!(
