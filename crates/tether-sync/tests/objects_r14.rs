@@ -1,7 +1,7 @@
 //! PostgreSQL objects around the tables a copy carries (the fourteenth review, H #5-#7):
 //! rules (created once the rows are in: the load is not rewritten), user range types,
-//! extended statistics and per-column storage and statistics targets; and what it
-//! reports without copying: privileges granted on the tables, a typed table's `OF type`.
+//! extended statistics, per-column storage and statistics targets, typed tables; and
+//! what it reports without copying: privileges granted on the tables.
 
 mod common;
 
