@@ -22,8 +22,8 @@ pub use error::SchemaError;
 pub use graph::{Cycle, Edge, FkGraph};
 pub use model::{Column, FkAction, ForeignKey, Identity, Partition, Partitioning, Schema, Table, TableName, UniqueKey};
 pub use objects::{
-    Check, Collation, Extension, Function, Index, KeyConstraint, PartitionConstraint, SchemaObjects, Sequence,
-    TableExtras, Trigger, TypeKind, UserType, View,
+    Check, Collation, Extension, Function, Index, KeyConstraint, NamedStatement, PartitionConstraint, SchemaObjects,
+    Sequence, TableExtras, Trigger, TypeKind, UserType, View,
 };
 pub use types::DataType;
 pub use value::{Row, Value};

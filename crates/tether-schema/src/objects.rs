@@ -104,6 +104,32 @@ pub struct TableExtras {
     /// own (not through its partitioned table): they hold for that partition's rows.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub partition_constraints: Vec<PartitionConstraint>,
+    /// Rules on the table (PostgreSQL `CREATE RULE`, as `pg_get_ruledef` prints it,
+    /// naming the table schema-qualified), with its `ALTER TABLE .. DISABLE RULE` when
+    /// not on as usual: created once the rows are in (a rule rewrites the load's own
+    /// statements otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<NamedStatement>,
+    /// Extended statistics objects (PostgreSQL `CREATE STATISTICS`, as
+    /// `pg_get_statisticsobjdef` prints it), created once the rows are in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statistics: Vec<NamedStatement>,
+    /// Column name -> its storage where it differs from its type's (PostgreSQL
+    /// `SET STORAGE`: `PLAIN`, `MAIN`, `EXTERNAL`, `EXTENDED`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub column_storage: BTreeMap<String, String>,
+    /// Column name -> its own statistics target (PostgreSQL `SET STATISTICS`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub column_statistics: BTreeMap<String, i32>,
+    /// The privileges granted on the table or its columns to roles other than its
+    /// owner (`SELECT (v) TO reader`): reported, not copied (the roles are the
+    /// destination's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<String>,
+    /// The composite type a typed table is declared `OF` (PostgreSQL), as `schema.name`:
+    /// the same engine creates it and links the table to it (`ALTER TABLE .. OF`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub of_type: Option<String>,
 }
 
 /// A constraint declared on one partition of a partitioned table (PostgreSQL).
@@ -117,6 +143,18 @@ pub struct PartitionConstraint {
     /// A UNIQUE or EXCLUDE constraint (backed by an index), else a CHECK.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub indexed: bool,
+}
+
+/// An object of a table that is one statement, with its name: a rule, a statistics
+/// object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamedStatement {
+    pub name: String,
+    /// The statements creating it, `;\n` between two.
+    pub definition: String,
+    /// The user functions it calls, as `schema.name` (PostgreSQL; created before it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<String>,
 }
 
 /// A primary key or UNIQUE constraint as the engine declares it.
@@ -239,10 +277,14 @@ impl SchemaObjects {
         self.types.iter().find(|t| t.qualified() == qualified)
     }
 
-    /// The user types tables with these `extras` need, with the types those need, in
-    /// creation order.
+    /// The user types tables with these `extras` need (their columns', a typed table's),
+    /// with the types those need, in creation order.
     pub fn types_for<'a>(&self, extras: impl IntoIterator<Item = &'a TableExtras>) -> Vec<&UserType> {
-        self.types_named(extras.into_iter().flat_map(|e| e.user_types.values().cloned()))
+        self.types_named(
+            extras
+                .into_iter()
+                .flat_map(|e| e.user_types.values().chain(&e.of_type).cloned()),
+        )
     }
 
     /// The user types `names` (as `schema.name`), with the types those need, in
@@ -251,8 +293,9 @@ impl SchemaObjects {
         let mut wanted: Vec<String> = names.into_iter().collect();
         let mut i = 0;
         while i < wanted.len() {
-            if let Some(TypeKind::Domain { uses, .. } | TypeKind::Composite { uses, .. }) =
-                self.user_type(&wanted[i]).map(|t| &t.kind)
+            if let Some(
+                TypeKind::Domain { uses, .. } | TypeKind::Composite { uses, .. } | TypeKind::Range { uses, .. },
+            ) = self.user_type(&wanted[i]).map(|t| &t.kind)
             {
                 for u in uses {
                     if !wanted.contains(u) {
@@ -378,6 +421,18 @@ pub enum TypeKind {
         /// `name type [COLLATE c]`, as `format_type` prints the type.
         attributes: Vec<String>,
         /// The user types the attributes use, as `schema.name`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        uses: Vec<String>,
+    },
+    /// `CREATE TYPE .. AS RANGE (..)` (PostgreSQL).
+    Range {
+        /// The subtype as `format_type` prints it (`double precision`).
+        subtype: String,
+        /// The other options as `CREATE TYPE` takes them: `collation = ..`,
+        /// `subtype_opclass = ..`, `canonical = ..`, `subtype_diff = ..`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        options: Vec<String>,
+        /// The user types the subtype names, as `schema.name`.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         uses: Vec<String>,
     },

@@ -178,7 +178,10 @@ pub(super) async fn create_tables(
         // The functions the tables and those views call, with the functions those call.
         let called = missing
             .iter()
-            .flat_map(|t| t.extras.functions.iter().chain(&t.extras.policy_functions))
+            .flat_map(|t| {
+                let rules = t.extras.rules.iter().flat_map(|r| &r.functions);
+                t.extras.functions.iter().chain(&t.extras.policy_functions).chain(rules)
+            })
             .chain(views.iter().flat_map(|v| v.functions.iter()))
             .map(String::as_str);
         let functions: Vec<&tether_schema::Function> = match same_engine {
@@ -189,7 +192,7 @@ pub(super) async fn create_tables(
             // The user types of the tables, and of those functions' signatures.
             let names = missing
                 .iter()
-                .flat_map(|t| t.extras.user_types.values().cloned())
+                .flat_map(|t| t.extras.user_types.values().chain(&t.extras.of_type).cloned())
                 .chain(functions.iter().flat_map(|f| f.types.iter().cloned()));
             for ty in source.objects.types_named(names) {
                 if existing.objects.user_type(&ty.qualified()).is_none() {

@@ -272,6 +272,8 @@ pub(super) async fn models(
         s.schema = Some(schema.clone());
         s.extras.triggers.clear();
         s.extras.row_security.clear();
+        s.extras.rules.clear();
+        s.extras.statistics.clear();
         // `pg_get_indexdef` names the table schema-qualified.
         let from = format!(" ON {q_schema}.{q_name} USING ");
         let to = format!(" ON {} USING ", d.qualified(&s));
@@ -557,6 +559,9 @@ async fn create_in_transaction(
         at_move.push(format!("ALTER TABLE {staged} SET SCHEMA {}", d.ident(&real)));
         triggers.extend(t.extras.triggers.iter().flat_map(trigger_statements));
         triggers.extend(t.extras.row_security.iter().cloned());
+        for r in t.extras.rules.iter().chain(&t.extras.statistics) {
+            triggers.extend(r.definition.split(";\n").map(str::to_string));
+        }
         tables.push(TableBuild {
             staged,
             schema: real,

@@ -90,6 +90,33 @@ pub(super) fn same_engine_items(engine: Engine, shown: &str, t: &Table, report: 
     if t.partitioning.is_some() {
         created("partitioning", shown.to_string());
     }
+    for r in &x.rules {
+        report.push(
+            SchemaItem::new("rule", format!("{shown}.{}", r.name), Action::Created)
+                .because("once the rows are in (a rule would rewrite the load's statements)"),
+        );
+        for f in r.functions.iter().filter(|f| !x.functions.contains(f)) {
+            report.push(SchemaItem::new(
+                "function",
+                format!("{f} (used by {shown}.{})", r.name),
+                Action::Created,
+            ));
+        }
+    }
+    let mut created = |kind: &'static str, name: String| report.push(SchemaItem::new(kind, name, Action::Created));
+    for s in &x.statistics {
+        created("statistics", format!("{shown}.{}", s.name));
+    }
+    for (c, storage) in &x.column_storage {
+        created("storage", format!("{shown}.{c} ({storage})"));
+    }
+    for (c, target) in &x.column_statistics {
+        created("statistics target", format!("{shown}.{c} ({target})"));
+    }
+    if let Some(ty) = &x.of_type {
+        created("typed table", format!("{shown} (OF {ty})"));
+    }
+    reported_not_copied(shown, x, report);
     if !x.row_security.is_empty() {
         let policies = x.row_security.iter().filter(|s| s.contains("CREATE POLICY")).count();
         report.push(
@@ -97,6 +124,17 @@ pub(super) fn same_engine_items(engine: Engine, shown: &str, t: &Table, report: 
                 "{policies} policies; one naming a role the destination lacks is left out there, with a server \
                  warning, row security staying on"
             )),
+        );
+    }
+}
+
+/// What no copy carries, onto any engine: privileges granted on the table (the roles
+/// are the destination's to grant).
+fn reported_not_copied(shown: &str, x: &tether_schema::TableExtras, report: &mut Vec<SchemaItem>) {
+    for g in &x.grants {
+        report.push(
+            SchemaItem::new("grant", format!("{shown}: {g}"), Action::Skipped)
+                .because("privileges are not copied; the destination's roles are its own"),
         );
     }
 }
@@ -545,6 +583,39 @@ pub(super) fn cross_engine(
                 .because(format!("written in {from}'s SQL; not translated")),
         );
     }
+    for r in &x.rules {
+        report.push(
+            SchemaItem::new("rule", format!("{shown}.{}", r.name), Action::Skipped).because(format!(
+                "{} has no rules; statements the rule rewrites on the source act plainly on the copy",
+                dest.name()
+            )),
+        );
+    }
+    for s in &x.statistics {
+        report.push(
+            SchemaItem::new("statistics", format!("{shown}.{}", s.name), Action::Skipped)
+                .because(format!("planner statistics objects are {from}'s own")),
+        );
+    }
+    for (c, storage) in &x.column_storage {
+        report.push(
+            SchemaItem::new("storage", format!("{shown}.{c} ({storage})"), Action::Skipped)
+                .because(format!("column storage is {from}'s own")),
+        );
+    }
+    for (c, target) in &x.column_statistics {
+        report.push(
+            SchemaItem::new("statistics target", format!("{shown}.{c} ({target})"), Action::Skipped)
+                .because(format!("statistics targets are {from}'s own")),
+        );
+    }
+    if let Some(ty) = &x.of_type {
+        report.push(
+            SchemaItem::new("typed table", shown, Action::Mapped)
+                .between(format!("OF {ty}"), "a plain table with the same columns"),
+        );
+    }
+    reported_not_copied(shown, x, report);
     if let Some(trigger) = updated_now_trigger(out, &x.updated_now, dest, d) {
         let columns: Vec<&str> = x.updated_now.keys().map(String::as_str).collect();
         report.push(

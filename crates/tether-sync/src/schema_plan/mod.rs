@@ -201,7 +201,14 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
         .filter(|(name, _)| out.create.iter().any(|c| c == name))
         .map(|&(_, t)| t)
         .collect();
-    for ty in source.objects.types_for(sources.iter().map(|t| &t.extras)) {
+    // Another engine has no typed tables: only the columns' types are reported there.
+    let types = match same_engine {
+        true => source.objects.types_for(sources.iter().map(|t| &t.extras)),
+        false => source
+            .objects
+            .types_named(sources.iter().flat_map(|t| t.extras.user_types.values().cloned())),
+    };
+    for ty in types {
         let item = SchemaItem::new("type", ty.qualified(), Action::Created);
         out.objects.push(match (&ty.kind, same_engine) {
             (_, true) if existing.objects.user_type(&ty.qualified()).is_some() => {
@@ -214,6 +221,12 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
             (TypeKind::Composite { .. }, false) => {
                 item.mapped("composite type", "text (a value as PostgreSQL prints it: `(a,b)`)")
             }
+            (TypeKind::Range { subtype, .. }, false) => SchemaItem::new("type", ty.qualified(), Action::Mapped)
+                .between(
+                    format!("range of {subtype}"),
+                    "text (a value as PostgreSQL prints it: `[1.5,2.5)`)",
+                )
+                .because("range operators (@>, &&) and the bounds' order are not carried to another engine"),
             (TypeKind::Domain { base, .. }, false) => SchemaItem::new("type", ty.qualified(), Action::Mapped)
                 .between(format!("domain over {base}"), "its base type")
                 .because("the domain's CHECKs and default are not carried to another engine"),
@@ -463,7 +476,7 @@ fn underneath(source: &Schema, qualified: &str) -> Option<Underneath> {
     for _ in 0..16 {
         match &source.objects.user_type(&name)?.kind {
             TypeKind::Enum { labels } => return Some(Underneath::Labels(labels.clone())),
-            TypeKind::Composite { .. } => return None,
+            TypeKind::Composite { .. } | TypeKind::Range { .. } => return None,
             TypeKind::Domain { base, uses, .. } => match uses.first() {
                 Some(u) => name = u.clone(),
                 None => return Some(Underneath::Base(base.clone())),
@@ -799,7 +812,7 @@ fn skip_fks_to_non_keys(source: &Schema, shown: &str, dest: Engine, out: &mut Ta
 /// Same engine: a trigger whose body (or the function it runs, or one that calls)
 /// names a table or view the job does not copy would make every statement firing it
 /// fail on the copy ("no such table"): left out of the model (reported skipped), with
-/// the functions only such triggers use.
+/// the functions only such triggers use. So is a rule naming one (PostgreSQL).
 fn skip_triggers_naming_left_out(
     source: &Schema,
     tables: &JobTables,
@@ -807,6 +820,18 @@ fn skip_triggers_naming_left_out(
     out: &mut Table,
     report: &mut Vec<SchemaItem>,
 ) {
+    // A rule naming such a table could not even be created there (42P01).
+    for r in std::mem::take(&mut out.extras.rules) {
+        match left_out_named(source, tables, &r.definition) {
+            None => out.extras.rules.push(r),
+            Some(table) => report.push(
+                SchemaItem::new("rule", format!("{shown}.{}", r.name), Action::Skipped).because(format!(
+                    "it names {table}, which the job does not copy: it cannot be created on the copy, where the \
+                     statements it rewrites act plainly"
+                )),
+            ),
+        }
+    }
     let x = &out.extras;
     // The functions a trigger runs: PostgreSQL says which; a MariaDB trigger calls
     // routines by name in its body.

@@ -217,6 +217,24 @@ impl Dialect for Postgres {
                 ));
             }
         }
+        // A typed table: linked to its composite type (same columns, in order).
+        if let Some((schema, ty)) = x.of_type.as_deref().and_then(|t| t.split_once('.')) {
+            out.with_table
+                .push(format!("ALTER TABLE {name} OF {}", self.table(Some(schema), ty)));
+        }
+        // Storage and statistics targets of the columns, before the rows (as pg_dump).
+        for (column, storage) in &x.column_storage {
+            out.with_table.push(format!(
+                "ALTER TABLE {name} ALTER COLUMN {} SET STORAGE {storage}",
+                self.ident(column)
+            ));
+        }
+        for (column, target) in &x.column_statistics {
+            out.with_table.push(format!(
+                "ALTER TABLE {name} ALTER COLUMN {} SET STATISTICS {target}",
+                self.ident(column)
+            ));
+        }
         let index_comment = |i: &tether_schema::Index| {
             i.comment.as_ref().map(|c| {
                 let schema = table.schema.as_deref();
@@ -285,6 +303,10 @@ impl Dialect for Postgres {
             out.after_load.extend(trigger_statements(t));
         }
         out.after_load.extend(x.row_security.iter().cloned());
+        // Rules once the rows are in: one would rewrite the load's own statements.
+        for r in x.rules.iter().chain(&x.statistics) {
+            out.after_load.extend(r.definition.split(";\n").map(str::to_string));
+        }
         out
     }
     fn create_type(&self, t: &UserType) -> Vec<String> {
@@ -319,6 +341,11 @@ impl Dialect for Postgres {
                 sql
             }
             TypeKind::Composite { attributes, .. } => format!("CREATE TYPE {name} AS ({})", attributes.join(", ")),
+            TypeKind::Range { subtype, options, .. } => {
+                let mut all = vec![format!("subtype = {subtype}")];
+                all.extend(options.iter().cloned());
+                format!("CREATE TYPE {name} AS RANGE ({})", all.join(", "))
+            }
         }];
         if let Some(c) = &t.comment {
             let what = if matches!(t.kind, TypeKind::Domain { .. }) {

@@ -5,7 +5,8 @@
 use std::collections::{HashMap, HashSet};
 
 use tether_schema::{
-    Check, Collation, Extension, Function, Index, KeyConstraint, PartitionConstraint, SchemaObjects, Sequence, Table,
+    Check, Collation, Extension, Function, Index, KeyConstraint, NamedStatement, PartitionConstraint, SchemaObjects,
+    Sequence, Table,
     TableExtras, TableName, Trigger, TypeKind, UserType, View,
 };
 use tokio_postgres::Client;
@@ -100,6 +101,68 @@ WHERE (t.tgrelid = ANY($1::oid[]) OR (c.relispartition AND pg_partition_root(c.o
   AND NOT t.tgisinternal AND t.tgparentid = 0
 ORDER BY 1, c.relispartition, 6, 2";
 
+/// Rules on the tables (not a view's `_RETURN`), as `pg_get_ruledef` prints them (read
+/// with `search_path` empty: every name schema-qualified), with their `ev_enabled` and
+/// the user functions they call.
+const RULES: &str = "
+SELECT r.ev_class, r.rulename::text, pg_get_ruledef(r.oid), r.ev_enabled::text,
+  ARRAY(SELECT DISTINCT pn.nspname::text || '.' || p.proname::text FROM pg_depend d
+        JOIN pg_proc p ON p.oid = d.refobjid JOIN pg_namespace pn ON pn.oid = p.pronamespace
+        WHERE d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_proc'::regclass
+          AND p.oid >= 16384
+          AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid
+                          AND e.deptype = 'e'))
+FROM pg_rewrite r
+WHERE r.ev_class = ANY($1::oid[]) AND r.rulename <> '_RETURN'
+ORDER BY 1, 2";
+
+/// Extended statistics objects on the tables (`pg_get_statisticsobjdef`, read with
+/// `search_path` empty), with their own statistics target (`stxstattarget`: -1 on 15
+/// and 16 when unset, NULL from 17; read through `to_jsonb`).
+const STATISTICS: &str = "
+SELECT s.stxrelid, s.stxname::text, pg_get_statisticsobjdef(s.oid),
+  CASE WHEN coalesce((to_jsonb(s)->>'stxstattarget')::int, -1) >= 0
+       THEN 'ALTER STATISTICS ' || quote_ident(n.nspname) || '.' || quote_ident(s.stxname)
+            || ' SET STATISTICS ' || (to_jsonb(s)->>'stxstattarget') END
+FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace
+WHERE s.stxrelid = ANY($1::oid[])
+ORDER BY 1, 2";
+
+/// Columns whose storage is not their type's, or that have a statistics target of
+/// their own (`attstattarget`: -1 on 15 and 16 when unset, NULL from 17).
+const COLUMN_SETTINGS: &str = "
+SELECT a.attrelid, a.attname::text,
+  CASE WHEN a.attstorage <> t.typstorage
+       THEN CASE a.attstorage WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END END,
+  CASE WHEN coalesce(a.attstattarget::int, -1) >= 0 THEN a.attstattarget::int END
+FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+  AND (a.attstorage <> t.typstorage OR coalesce(a.attstattarget::int, -1) >= 0)
+ORDER BY 1, a.attnum";
+
+/// Privileges on the tables and their columns granted to roles other than the owner,
+/// one line per grantee and column: `SELECT, UPDATE TO reader`, `SELECT (v) TO PUBLIC`.
+const GRANTS: &str = "
+SELECT g.relid, string_agg(g.privilege_type, ', ' ORDER BY g.privilege_type)
+  || coalesce(' (' || quote_ident(g.attname) || ')', '') || ' TO '
+  || CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END
+FROM (
+  SELECT c.oid AS relid, NULL::name AS attname, x.grantee, x.privilege_type
+  FROM pg_class c, aclexplode(c.relacl) x WHERE c.oid = ANY($1::oid[]) AND x.grantee <> c.relowner
+  UNION ALL
+  SELECT c.oid, a.attname, x.grantee, x.privilege_type
+  FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid, aclexplode(a.attacl) x
+  WHERE c.oid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped AND x.grantee <> c.relowner
+) g
+GROUP BY g.relid, g.attname, g.grantee
+ORDER BY 1, 2";
+
+/// Typed tables (`CREATE TABLE .. OF type`) and their type.
+const TYPED_TABLES: &str = "
+SELECT c.oid, n.nspname::text || '.' || t.typname::text
+FROM pg_class c JOIN pg_type t ON t.oid = c.reloftype JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE c.oid = ANY($1::oid[]) AND c.reloftype <> 0";
+
 /// The user functions each table needs: its triggers' and those its defaults,
 /// generated columns, constraints and indexes call (not built in, not an extension's).
 const FUNCTIONS: &str = "
@@ -175,7 +238,7 @@ WHERE n.nspname <> 'pg_catalog'
 ORDER BY 1, 2, 3";
 
 /// The user functions (of the user's schemas, not an extension's) the tables (`$1`:
-/// defaults, constraints, indexes, triggers, policies) and the views of the schemas
+/// defaults, constraints, indexes, triggers, rules, policies) and the views of the schemas
 /// `$2` (all when empty) call directly, the tables' partitions' own triggers and
 /// constraints too. (Objects a user
 /// creates have OIDs from 16384 up, which keeps the planner's estimates small.)
@@ -203,6 +266,10 @@ SELECT DISTINCT s.fn FROM (
   JOIN pg_rewrite r ON r.ev_class = v.oid
   JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_proc'::regclass
   WHERE v.oid >= 16384 AND v.relkind IN ('v', 'm') AND (cardinality($2::text[]) = 0 OR vn.nspname = ANY($2::text[]))
+  UNION ALL
+  SELECT d.refobjid FROM pg_rewrite r
+  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_proc'::regclass
+  WHERE r.ev_class = ANY($1::oid[])
   UNION ALL
   SELECT d.refobjid FROM pg_policy pol JOIN pg_depend d ON d.classid = 'pg_policy'::regclass AND d.objid = pol.oid
   WHERE pol.polrelid = ANY($1::oid[]) AND d.refclassid = 'pg_proc'::regclass
@@ -432,8 +499,8 @@ FROM pg_description d LEFT JOIN pg_attribute a ON a.attrelid = d.objoid AND a.at
 WHERE d.classoid = 'pg_class'::regclass AND d.objoid = ANY($1::oid[])
 ORDER BY 1, d.objsubid";
 
-/// Per column: a collation other than its type's, the user type (enum or domain, or an
-/// array of one) it has, an extension's type (or an array of one) as the destination
+/// Per column: a collation other than its type's, the user type (enum, domain,
+/// composite or range, or an array of one; a range for its multirange) it has, an extension's type (or an array of one) as the destination
 /// must name it (`public.citext`, `ext.hstore`, `public.geometry(Point,4326)`), whether an inheritance child only inherits it and, if so,
 /// whether its default (none of its parents has that one) and NOT NULL (none of its
 /// parents has it) are its own.
@@ -462,15 +529,21 @@ JOIN pg_type et ON et.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THE
 JOIN pg_namespace en ON en.oid = et.typnamespace
 LEFT JOIN pg_collation co ON co.oid = a.attcollation
 LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
-LEFT JOIN pg_type ut ON ut.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem ELSE t.oid END
+LEFT JOIN pg_type ut ON ut.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem
+    WHEN t.typtype = 'm' THEN (SELECT rg.rngtypid FROM pg_range rg WHERE (to_jsonb(rg)->>'rngmultitypid')::oid = t.oid)
+    ELSE t.oid END
   AND (ut.typtype IN ('e', 'd')
-       OR (ut.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class k WHERE k.oid = ut.typrelid AND k.relkind = 'c')))
+       OR (ut.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class k WHERE k.oid = ut.typrelid AND k.relkind = 'c'))
+       OR (ut.typtype = 'r' AND ut.oid >= 16384
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = ut.oid
+                           AND d.deptype = 'e')))
 LEFT JOIN pg_namespace un ON un.oid = ut.typnamespace
 WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY 1, a.attnum";
 
-/// Enums, domains and composite types (`CREATE TYPE .. AS (..)`) of the user's schemas
-/// (not an extension's), oldest first.
+/// Enums, domains, composite types (`CREATE TYPE .. AS (..)`) and range types (a
+/// subtype_diff function of the user's is left out: it only helps GiST indexes pick
+/// splits) of the user's schemas (not an extension's), oldest first.
 const TYPES: &str = "
 SELECT n.nspname::text, t.typname::text, t.typtype::text,
   ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder),
@@ -494,15 +567,32 @@ SELECT n.nspname::text, t.typname::text, t.typtype::text,
         JOIN pg_namespace aun ON aun.oid = aut.typnamespace
         WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
           AND (aut.typtype IN ('e', 'd') OR (aut.typtype = 'c' AND EXISTS (
-                 SELECT 1 FROM pg_class k WHERE k.oid = aut.typrelid AND k.relkind = 'c'))))
+                 SELECT 1 FROM pg_class k WHERE k.oid = aut.typrelid AND k.relkind = 'c')))),
+  format_type(rg.rngsubtype, NULL),
+  array_remove(ARRAY[
+    CASE WHEN rg.rngcollation <> 0 AND rg.rngcollation <> st.typcollation
+         THEN 'collation = ' || quote_ident(rcn.nspname) || '.' || quote_ident(rco.collname) END,
+    CASE WHEN NOT opc.opcdefault
+         THEN 'subtype_opclass = ' || quote_ident(ocn.nspname) || '.' || quote_ident(opc.opcname) END,
+    CASE WHEN rg.rngcanonical <> 0 THEN 'canonical = ' || rg.rngcanonical::regproc::text END,
+    CASE WHEN rg.rngsubdiff <> 0 AND sd.pronamespace = 'pg_catalog'::regnamespace
+         THEN 'subtype_diff = ' || rg.rngsubdiff::regproc::text END], NULL),
+  CASE WHEN sut.typtype IN ('e', 'd') AND sut.oid >= 16384 THEN sun.nspname::text || '.' || sut.typname::text END
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+LEFT JOIN pg_range rg ON rg.rngtypid = t.oid
+LEFT JOIN pg_type st ON st.oid = rg.rngsubtype
+LEFT JOIN pg_type sut ON sut.oid = CASE WHEN st.typcategory = 'A' THEN st.typelem ELSE st.oid END
+LEFT JOIN pg_namespace sun ON sun.oid = sut.typnamespace
+LEFT JOIN pg_collation rco ON rco.oid = rg.rngcollation LEFT JOIN pg_namespace rcn ON rcn.oid = rco.collnamespace
+LEFT JOIN pg_opclass opc ON opc.oid = rg.rngsubopc LEFT JOIN pg_namespace ocn ON ocn.oid = opc.opcnamespace
+LEFT JOIN pg_proc sd ON sd.oid = rg.rngsubdiff
 LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
 LEFT JOIN pg_type ut ON ut.oid = CASE WHEN bt.typcategory = 'A' THEN bt.typelem ELSE bt.oid END
   AND ut.typtype IN ('e', 'd')
 LEFT JOIN pg_namespace un ON un.oid = ut.typnamespace
 LEFT JOIN pg_collation co ON co.oid = t.typcollation
 LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
-WHERE (t.typtype IN ('e', 'd')
+WHERE (t.typtype IN ('e', 'd', 'r')
        OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class k WHERE k.oid = t.typrelid AND k.relkind = 'c')))
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
@@ -715,6 +805,95 @@ pub async fn read(
             });
         }
     }
+    // Rules and statistics objects name tables, functions and types as the search path
+    // shows them: read with it empty, every name comes schema-qualified.
+    let path: String = client
+        .query_one("SELECT current_setting('search_path')", &[])
+        .await
+        .map_err(q("reading the search path"))?
+        .get(0);
+    client
+        .execute("SELECT set_config('search_path', '', false)", &[])
+        .await
+        .map_err(q("emptying the search path"))?;
+    let rules = client.query(RULES, &[&oids]).await.map_err(q("reading rules"));
+    let statistics = client
+        .query(STATISTICS, &[&oids])
+        .await
+        .map_err(q("reading statistics objects"));
+    let restored = client
+        .execute("SELECT set_config('search_path', $1, false)", &[&path])
+        .await
+        .map_err(q("restoring the search path"));
+    // A failed read aborts a transaction, and with it the restoring: its error first.
+    let (rules, statistics) = (rules?, statistics?);
+    restored?;
+    for r in rules {
+        let table_name = by_oid.get(&r.get::<_, u32>(0)).map(|&i| {
+            let t = &tables[i];
+            format!("{}.{}", quote(t.schema.as_deref().unwrap_or("public")), quote(&t.name))
+        });
+        if let (Some(x), Some(table)) = (table(tables, by_oid, r.get(0)), table_name) {
+            let name: String = r.get(1);
+            let mut definition = r.get::<_, String>(2).trim_end().trim_end_matches(';').to_string();
+            let state = match r.get::<_, String>(3).as_str() {
+                "D" => Some("DISABLE"),
+                "R" => Some("ENABLE REPLICA"),
+                "A" => Some("ENABLE ALWAYS"),
+                _ => None,
+            };
+            if let Some(state) = state {
+                definition.push_str(&format!(";\nALTER TABLE {table} {state} RULE {}", quote(&name)));
+            }
+            x.rules.push(NamedStatement {
+                name,
+                definition,
+                functions: r.get(4),
+            });
+        }
+    }
+    for r in statistics {
+        if let Some(x) = table(tables, by_oid, r.get(0)) {
+            let mut definition: String = r.get(2);
+            if let Some(target) = r.get::<_, Option<String>>(3) {
+                definition.push_str(&format!(";\n{target}"));
+            }
+            x.statistics.push(NamedStatement {
+                name: r.get(1),
+                definition,
+                functions: Vec::new(),
+            });
+        }
+    }
+    for r in client
+        .query(COLUMN_SETTINGS, &[&oids])
+        .await
+        .map_err(q("reading columns' storage and statistics targets"))?
+    {
+        if let Some(x) = table(tables, by_oid, r.get(0)) {
+            let column: String = r.get(1);
+            if let Some(storage) = r.get::<_, Option<String>>(2) {
+                x.column_storage.insert(column.clone(), storage);
+            }
+            if let Some(target) = r.get::<_, Option<i32>>(3) {
+                x.column_statistics.insert(column, target);
+            }
+        }
+    }
+    for r in client.query(GRANTS, &[&oids]).await.map_err(q("reading privileges"))? {
+        if let Some(x) = table(tables, by_oid, r.get(0)) {
+            x.grants.push(r.get(1));
+        }
+    }
+    for r in client
+        .query(TYPED_TABLES, &[&oids])
+        .await
+        .map_err(q("reading typed tables"))?
+    {
+        if let Some(x) = table(tables, by_oid, r.get(0)) {
+            x.of_type = Some(r.get(1));
+        }
+    }
     for r in client
         .query(ROW_SECURITY, &[&oids])
         .await
@@ -805,6 +984,12 @@ pub async fn read(
         let typtype: String = r.get(2);
         let kind = if typtype == "e" {
             TypeKind::Enum { labels: r.get(3) }
+        } else if typtype == "r" {
+            TypeKind::Range {
+                subtype: r.get(13),
+                options: r.get(14),
+                uses: r.get::<_, Option<String>>(15).into_iter().collect(),
+            }
         } else if typtype == "c" {
             TypeKind::Composite {
                 attributes: r.get(11),
