@@ -6,8 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use tether_schema::{
     Check, Collation, Extension, Function, Index, KeyConstraint, NamedStatement, PartitionConstraint, SchemaObjects,
-    Sequence, Table,
-    TableExtras, TableName, Trigger, TypeKind, UserType, View,
+    Sequence, Table, TableExtras, TableName, Trigger, TypeKind, UserType, View,
 };
 use tokio_postgres::Client;
 
