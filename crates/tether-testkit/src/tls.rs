@@ -229,11 +229,26 @@ fn remove_at_exit(dir: &Path) {
     }
 }
 
+/// A port free on 127.0.0.1 and on [`WRONG_HOST`] (the private servers listen on
+/// both), never handed out before by this process: servers started side by side by
+/// parallel tests bind theirs only later, so the kernel may offer a port again
+/// before its first taker binds it (a TLS test's MariaDB once failed with "Address
+/// already in use" on 127.0.0.2).
 pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+    for _ in 0..100 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let other = std::net::TcpListener::bind((WRONG_HOST, port));
+        if other.is_ok() && !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
+    panic!("no port free on both 127.0.0.1 and {WRONG_HOST} after 100 tries");
 }
 
 /// `name` in `env_dir`, else in the usual places.
