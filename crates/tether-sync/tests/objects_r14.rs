@@ -6,19 +6,8 @@
 mod common;
 
 use common::*;
-use tether_sync::schema_plan::{Action, SchemaItem};
+use tether_sync::schema_plan::Action;
 use tether_testkit::{TestDb, TestEngine as Engine};
-
-fn items(text: &str) -> Vec<SchemaItem> {
-    let job = tether_sync::Job::parse("job.toml", text, &|_| None).expect("job");
-    let plan = tether_testkit::block_on(async { tether_sync::prepare(&job).await.expect("plan").plan });
-    plan.destinations[0]
-        .schema
-        .as_ref()
-        .expect("the destination was read")
-        .objects
-        .clone()
-}
 
 /// How the plan of `text` loads its destination.
 fn load_method(text: &str) -> tether_sync::execute::LoadMethod {
@@ -29,17 +18,6 @@ fn load_method(text: &str) -> tether_sync::execute::LoadMethod {
         .as_ref()
         .expect("the destination was read")
         .method
-}
-
-fn item<'a>(items: &'a [SchemaItem], kind: &str, name: &str) -> &'a SchemaItem {
-    items
-        .iter()
-        .find(|i| i.kind == kind && i.name == name)
-        .unwrap_or_else(|| panic!("no {kind} {name} in {items:#?}"))
-}
-
-fn one(db: &TestDb, sql: &str) -> String {
-    db.query(sql)[0][0].clone().unwrap_or_else(|| "NULL".into())
 }
 
 /// The server's error for `sql` on `db` (a panic of the test kit's `exec`).

@@ -21,10 +21,6 @@ fn prepare(text: &str) -> Result<Plan, SyncError> {
         .block_on(async { tether_sync::prepare(&job).await.map(|p| p.plan) })
 }
 
-fn one(db: &TestDb, sql: &str) -> String {
-    db.query(sql)[0][0].clone().unwrap_or_else(|| "NULL".into())
-}
-
 /// The reviewer's `gen2`: g1 and g3 read `mail`, g2 and g4 read it through g1.
 fn gen2_source() -> TestDb {
     let src = TestDb::create(Engine::Mysql);

@@ -7,30 +7,8 @@
 mod common;
 
 use common::*;
-use tether_sync::schema_plan::{Action, SchemaItem};
+use tether_sync::schema_plan::Action;
 use tether_testkit::{TestDb, TestEngine as Engine};
-
-fn items(text: &str) -> Vec<SchemaItem> {
-    let job = tether_sync::Job::parse("job.toml", text, &|_| None).expect("job");
-    let plan = tether_testkit::block_on(async { tether_sync::prepare(&job).await.expect("plan").plan });
-    plan.destinations[0]
-        .schema
-        .as_ref()
-        .expect("the destination was read")
-        .objects
-        .clone()
-}
-
-fn item<'a>(items: &'a [SchemaItem], kind: &str, name: &str) -> &'a SchemaItem {
-    items
-        .iter()
-        .find(|i| i.kind == kind && i.name == name)
-        .unwrap_or_else(|| panic!("no {kind} {name} in {items:#?}"))
-}
-
-fn one(db: &TestDb, sql: &str) -> String {
-    db.query(sql)[0][0].clone().unwrap_or_else(|| "NULL".into())
-}
 
 fn column_type(maria: &TestDb, table: &str, column: &str) -> String {
     one(

@@ -42,10 +42,6 @@ fn items(text: &str) -> Vec<SchemaItem> {
         .clone()
 }
 
-fn one(db: &TestDb, sql: &str) -> String {
-    db.query(sql)[0][0].clone().unwrap_or_else(|| "NULL".into())
-}
-
 /// Runs `sql` on `db` and returns the error text it fails with (it must fail).
 fn refused(db: &TestDb, sql: &str) -> String {
     let err = std::panic::catch_unwind(|| db.exec(sql)).expect_err(sql);

@@ -234,3 +234,33 @@ pub fn choose(job: &str, how: tether_sync::subset::KeyReads, connections: usize)
         (chosen, subset.on_server)
     })
 }
+
+/// The schema items (objects created, mapped, skipped) the plan of job `text` gives its
+/// first destination.
+pub fn items(text: &str) -> Vec<tether_sync::schema_plan::SchemaItem> {
+    let job = tether_sync::Job::parse("job.toml", text, &|_| None).expect("job");
+    let plan = tether_testkit::block_on(async { tether_sync::prepare(&job).await.expect("plan").plan });
+    plan.destinations[0]
+        .schema
+        .as_ref()
+        .expect("the destination was read")
+        .objects
+        .clone()
+}
+
+/// The item of `kind` named `name` (a panic listing them all when missing).
+pub fn item<'a>(
+    items: &'a [tether_sync::schema_plan::SchemaItem],
+    kind: &str,
+    name: &str,
+) -> &'a tether_sync::schema_plan::SchemaItem {
+    items
+        .iter()
+        .find(|i| i.kind == kind && i.name == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} in {items:#?}"))
+}
+
+/// The first column of the first row `sql` reads on `db` ("NULL" for NULL).
+pub fn one(db: &TestDb, sql: &str) -> String {
+    db.query(sql)[0][0].clone().unwrap_or_else(|| "NULL".into())
+}
