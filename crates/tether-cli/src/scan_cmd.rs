@@ -200,6 +200,18 @@ fn text(found: &Scan, coverage: Option<&PrivacyReport>, all: bool, suggested: &[
             if empty == 1 { "" } else { "s" }
         ));
     }
+    let few = found
+        .columns
+        .iter()
+        .filter(|c| c.few_values && c.class.is_none())
+        .count();
+    if few > 0 {
+        out.push_str(&format!(
+            "{few} column{} with fewer than {} values, NULL in the other rows read, not judged by value\n",
+            if few == 1 { "" } else { "s" },
+            scan::FEW_VALUES
+        ));
+    }
     for s in suggested {
         out.push_str(&format!("written to the job: {s}\n"));
     }
