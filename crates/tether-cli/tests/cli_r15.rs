@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use tether_testkit::ScratchDir;
+use tether_testkit::{ScratchDir, TestDb, TestEngine as Engine};
 
 fn tether(cwd: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_tether"))
@@ -63,5 +63,48 @@ fn url_parameters_that_may_hold_a_secret_are_never_echoed() {
         let last = err.lines().last().map(|l| format!("{l}\n")).unwrap_or_default();
         assert_eq!(last, expected, "{url}");
         assert!(!err.contains("HUNTER2"), "{url}: {err}");
+    }
+}
+
+/// r15h H6: a `[tables]` name missing from the source and a zero in `[options]` were
+/// reported without their line (and the second without saying which of the two was 0).
+#[test]
+fn a_missing_include_table_and_a_zero_option_name_their_line() {
+    let dir = scratch("lines");
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec("CREATE TABLE person (id integer primary key, name text);");
+    let head = format!(
+        "source = \"{}\"\nseed = \"s\"\nprivacy = \"off\"\n[[destinations]]\nurl = \"sqlite://{}/dstx.sqlite\"\ntruncate = true\n",
+        src.url,
+        dir.path().display()
+    );
+    let cases = [
+        (
+            "bad_incl.toml",
+            "[tables]\ninclude = [\"person\",\n  \"persn\"]\n",
+            "error: bad_incl.toml: line 9: [tables]: table `persn` does not exist in the source\n",
+        ),
+        (
+            "bad_excl.toml",
+            "[tables]\nexclude = [\"nope\"]\n",
+            "error: bad_excl.toml: line 8: [tables]: table `nope` does not exist in the source\n",
+        ),
+        (
+            "bad_opt.toml",
+            "[options]\nparallelism = 2\nbatch_size = 0\n",
+            "error: bad_opt.toml: line 9: options.batch_size = 0: it must be at least 1\n",
+        ),
+        (
+            "bad_par.toml",
+            "[options]\nparallelism = 0\n",
+            "error: bad_par.toml: line 8: options.parallelism = 0: it must be at least 1\n",
+        ),
+    ];
+    for (name, tail, expected) in cases {
+        std::fs::write(dir.path().join(name), format!("{head}{tail}")).expect("write job");
+        let (code, out, err) = tether(dir.path(), &["plan", name]);
+        assert_eq!((code, out.as_str()), (2, ""), "{name}: {err}");
+        let last = err.lines().last().map(|l| format!("{l}\n")).unwrap_or_default();
+        assert_eq!(last, expected, "{name}: {err}");
     }
 }

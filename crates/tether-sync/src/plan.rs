@@ -515,8 +515,9 @@ pub fn build(
     for pattern in job.tables.include.iter().chain(&job.tables.exclude) {
         if !pattern.contains(['*', '?']) && schema.find_table(pattern).is_none() {
             return Err(SyncError::Plan(format!(
-                "{}: [tables]: table `{pattern}` does not exist in the source",
-                job.path
+                "{}: {}[tables]: table `{pattern}` does not exist in the source",
+                job.path,
+                job.tables.at(pattern)
             )));
         }
     }
