@@ -24,6 +24,16 @@ fn tether(cwd: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// The last `error: ` line of stderr (TETHER_LOG=trace writes log lines too), with
+/// its newline.
+fn error_line(err: &str) -> String {
+    err.lines()
+        .filter(|l| l.starts_with("error: "))
+        .last()
+        .map(|l| format!("{l}\n"))
+        .unwrap_or_default()
+}
+
 fn scratch(name: &str) -> ScratchDir {
     ScratchDir::new(&format!("cli_r15_{name}"))
 }
@@ -60,7 +70,7 @@ fn url_parameters_that_may_hold_a_secret_are_never_echoed() {
     for (url, expected) in cases {
         let (code, out, err) = tether(dir.path(), &["schema", url]);
         assert_eq!((code, out.as_str()), (2, ""), "{url}: {err}");
-        let last = err.lines().last().map(|l| format!("{l}\n")).unwrap_or_default();
+        let last = error_line(&err);
         assert_eq!(last, expected, "{url}");
         assert!(!err.contains("HUNTER2"), "{url}: {err}");
     }
@@ -104,7 +114,116 @@ fn a_missing_include_table_and_a_zero_option_name_their_line() {
         std::fs::write(dir.path().join(name), format!("{head}{tail}")).expect("write job");
         let (code, out, err) = tether(dir.path(), &["plan", name]);
         assert_eq!((code, out.as_str()), (2, ""), "{name}: {err}");
-        let last = err.lines().last().map(|l| format!("{l}\n")).unwrap_or_default();
+        let last = error_line(&err);
         assert_eq!(last, expected, "{name}: {err}");
     }
+}
+
+/// The reviewer's `person` (60 rows, `orders` referencing it) on MariaDB, and a
+/// `member` with a one-column unique key, a two-column one and a nullable unique one.
+fn keyed_source() -> TestDb {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE person (id int primary key, name varchar(40)) ENGINE=InnoDB;
+         CREATE TABLE orders (id int primary key, person_id int, FOREIGN KEY (person_id) REFERENCES person (id)) \
+           ENGINE=InnoDB;
+         CREATE TABLE member (id int primary key, code varchar(10) NOT NULL DEFAULT 'x', region varchar(10), \
+           nr int, alias varchar(20), UNIQUE KEY member_code (code), UNIQUE KEY member_region_nr (region, nr), \
+           UNIQUE KEY member_alias (alias)) ENGINE=InnoDB;
+         INSERT INTO person SELECT seq, concat('P', seq) FROM seq_1_to_60;
+         INSERT INTO orders SELECT seq, 1 + seq % 60 FROM seq_1_to_100;
+         INSERT INTO member SELECT seq, concat('c', seq), 'r', seq, concat('a', seq) FROM seq_1_to_5;",
+    );
+    src
+}
+
+/// r15h H4: `constant` on a primary key passed `tether plan` and `tether ui` and the
+/// sync failed on the duplicate; `default` on a one-column unique key the same. Now the
+/// plan refuses both, naming the line, table, column and key, and sync and the page
+/// with it. A constant on one column of a two-column key and `null` on a nullable unique
+/// key (NULLs never collide) stay accepted.
+#[test]
+fn a_transformer_writing_one_value_on_every_row_of_a_key_is_refused_by_the_plan() {
+    let dir = scratch("keys");
+    let src = keyed_source();
+    let dst = TestDb::create(Engine::Postgres);
+    let head = format!(
+        "source = \"{}\"\nseed = \"s\"\nprivacy = \"off\"\n[[destinations]]\nurl = \"{}\"\ntruncate = true\n",
+        src.url, dst.url
+    );
+    let refused = [
+        (
+            "k.toml",
+            "[transform.person]\nid = { kind = \"constant\", value = 1 }\n",
+            "error: k.toml: line 8: [transform.person] id: id = constant(value=1) writes the same value on every \
+             row, so primary key (id) of table `person` would hold duplicates from its second row on: give the \
+             column a transformer that keeps keys unique (`hash` is a keyed permutation of integers; \
+             `email`/`username` with unique = true) or leave it unchanged\n",
+        ),
+        (
+            "u.toml",
+            "[transform.member]\ncode = \"default\"\n",
+            "error: u.toml: line 8: [transform.member] code: code = default writes the same value on every row, so \
+             unique key member_code (code) of table `member` would hold duplicates from its second row on: give the \
+             column a transformer that keeps keys unique (`hash` is a keyed permutation of integers; \
+             `email`/`username` with unique = true) or leave it unchanged\n",
+        ),
+        (
+            "c.toml",
+            "[transform.member]\nregion = { kind = \"constant\", value = \"r\" }\nnr = { kind = \"constant\", value \
+             = 7 }\n",
+            "error: c.toml: line 8: [transform.member] region: region = constant(value=\"r\"), nr = \
+             constant(value=7) writes the same value on every row, so unique key member_region_nr (region, nr) of \
+             table `member` would hold duplicates from its second row on: give one of its columns a transformer \
+             that keeps keys unique (`hash` is a keyed permutation of integers; `email`/`username` with unique = \
+             true) or leave them unchanged\n",
+        ),
+    ];
+    for (name, tail, expected) in refused {
+        std::fs::write(dir.path().join(name), format!("{head}{tail}")).expect("write job");
+        for command in ["plan", "sync"] {
+            let (code, out, err) = tether(dir.path(), &[command, name]);
+            assert_eq!((code, out.as_str()), (2, ""), "{command} {name}: {err}");
+            let last = error_line(&err);
+            assert_eq!(last, expected, "{command} {name}");
+        }
+    }
+    // Nothing was written.
+    assert_eq!(
+        dst.query("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"),
+        [[Some("0".to_string())]]
+    );
+
+    // Accepted: a constant on one column of (region, nr), NULL on the nullable alias.
+    std::fs::write(
+        dir.path().join("ok.toml"),
+        format!("{head}[transform.member]\nregion = {{ kind = \"constant\", value = \"z\" }}\nalias = \"null\"\n"),
+    )
+    .expect("write job");
+    let (code, _, err) = tether(dir.path(), &["sync", "ok.toml"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        dst.query("SELECT count(*), count(DISTINCT region), count(alias) FROM member"),
+        [[Some("5".to_string()), Some("1".to_string()), Some("0".to_string())]]
+    );
+
+    // The page refuses the same change with the planner's message (no path, no line).
+    std::fs::write(dir.path().join("ui.toml"), head.clone()).expect("write job");
+    let mut mapping =
+        tether_testkit::block_on(tether_ui::Mapping::open(&dir.path().join("ui.toml"))).expect("the page opens");
+    let err = mapping
+        .set_transformer("person", "id", Some(("constant", "value = 1")))
+        .expect_err("refused");
+    assert_eq!(
+        err,
+        "[transform.person] id: id = constant(value=1) writes the same value on every row, so primary key (id) of \
+         table `person` would hold duplicates from its second row on: give the column a transformer that keeps \
+         keys unique (`hash` is a keyed permutation of integers; `email`/`username` with unique = true) or leave \
+         it unchanged"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("ui.toml")).expect("read"),
+        head,
+        "the file is unchanged"
+    );
 }
