@@ -227,3 +227,94 @@ fn a_transformer_writing_one_value_on_every_row_of_a_key_is_refused_by_the_plan(
         "the file is unchanged"
     );
 }
+
+const PROFILE: &str =
+    r#"{"contact":{"email":"alice.smith1@example.org","phone":"+44 20 7946 1001"},"name":"Alice Smith"}"#;
+
+/// r15h H5: `scan --suggest` wrote `lorem` for a MariaDB JSON column (a `longtext`
+/// with CHECK json_valid) and the next sync failed on the CHECK; PostgreSQL `jsonb`
+/// and SQLite `json` holding the same documents were not flagged at all. Now all three
+/// are free text found inside the documents, and the suggestion stays JSON: `null` on a
+/// nullable column, `{ kind = "constant", value = "{}" }` on a NOT NULL one.
+#[test]
+fn json_columns_are_classified_alike_and_get_a_suggestion_that_stays_json() {
+    let dir = scratch("json");
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(&format!(
+        "CREATE TABLE person (id int primary key, label varchar(40), profile JSON, settings JSON NOT NULL) \
+           ENGINE=InnoDB;
+         INSERT INTO person SELECT seq, concat('P', seq), replace('{PROFILE}', 'smith1', concat('smith', seq)), \
+           replace('{PROFILE}', 'smith1', concat('s', seq)) FROM seq_1_to_5;"
+    ));
+    let dst = TestDb::create(Engine::Mysql);
+    let job = format!(
+        "source = \"{}\"\nseed = \"s\"\n[[destinations]]\nurl = \"{}\"\ntruncate = true\n",
+        src.url, dst.url
+    );
+    std::fs::write(dir.path().join("my2.toml"), &job).expect("write job");
+    let (code, out, err) = tether(dir.path(), &["scan", "my2.toml", "--suggest"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.ends_with(
+            "written to the job: person.profile = \"null\"\nwritten to the job: person.settings = { kind = \
+             \"constant\", value = \"{}\" }\n"
+        ),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("my2.toml")).expect("read job"),
+        format!(
+            "{job}\n[transform.person]\nprofile = \"null\"\nsettings = {{ kind = \"constant\", value = \"{{}}\" }}\n"
+        )
+    );
+    let (code, _, err) = tether(dir.path(), &["sync", "my2.toml"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        dst.query("SELECT count(*), count(profile), min(settings), max(settings) FROM person"),
+        [[
+            Some("5".to_string()),
+            Some("0".to_string()),
+            Some("{}".to_string()),
+            Some("{}".to_string())
+        ]]
+    );
+
+    // The same documents in PostgreSQL json/jsonb and SQLite json: the same class.
+    let pg = TestDb::create(Engine::Postgres);
+    pg.exec(&format!(
+        "CREATE TABLE person (id int primary key, profile jsonb, p2 json NOT NULL);
+         INSERT INTO person SELECT i, replace('{PROFILE}', 'smith1', 'smith' || i)::jsonb, \
+           replace('{PROFILE}', 'smith1', 's' || i)::json FROM generate_series(1, 5) i;"
+    ));
+    let lite = TestDb::create(Engine::Sqlite);
+    lite.exec(&format!(
+        "CREATE TABLE person (id integer primary key, profile json);
+         WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 5) \
+           INSERT INTO person SELECT i, replace('{PROFILE}', 'smith1', 'smith' || i) FROM s;"
+    ));
+    let classes = |url: &str| -> Vec<(String, String, String)> {
+        let (code, out, err) = tether(dir.path(), &["scan", url, "--format", "json"]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        v["columns"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .filter(|c| !c["class"].is_null())
+            .map(|c| {
+                (
+                    c["column"].as_str().unwrap_or_default().to_string(),
+                    c["class"].as_str().unwrap_or_default().to_string(),
+                    c["suggested"]["kind"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    };
+    let free = |column: &str, kind: &str| (column.to_string(), "free_text".to_string(), kind.to_string());
+    assert_eq!(
+        classes(&src.url),
+        [free("profile", "null"), free("settings", "constant")]
+    );
+    assert_eq!(classes(&pg.url), [free("profile", "null"), free("p2", "constant")]);
+    assert_eq!(classes(&lite.url), [free("profile", "null")]);
+}

@@ -128,7 +128,7 @@ pub async fn scan(
             values.extend(own.iter().filter_map(|r| r.first()).filter(|v| !v.is_null()));
             let samples: Vec<String> = values.iter().filter_map(|v| text_of(v)).collect();
             let parent = parent_of(schema, t, &c.name);
-            let mut finding = classify(&ctx, c, &samples);
+            let mut finding = classify(&ctx, &as_json(t, c), &samples);
             let mut evidence = finding.as_ref().map(|f| f.evidence.clone()).unwrap_or_default();
             if values.is_empty() && !rows.is_empty() {
                 evidence.push("values: none sampled, NULL in every row".into());
@@ -189,6 +189,24 @@ pub async fn scan(
         columns,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The column as the classifier should see it: MariaDB's `JSON` is a `longtext` with a
+/// `json_valid` CHECK, and is JSON as PostgreSQL's `json`/`jsonb` and SQLite's `json`
+/// are (the same documents get the same class and a suggestion that stays JSON).
+fn as_json(t: &Table, c: &tether_schema::Column) -> tether_schema::Column {
+    let json_checked = c.normalized_type.is_text()
+        && t.extras.checks.iter().any(|k| {
+            let d = k.definition.to_ascii_lowercase();
+            d.contains("json_valid")
+                && d.split(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
+                    .any(|w| w.eq_ignore_ascii_case(&c.name))
+        });
+    let mut c = c.clone();
+    if json_checked {
+        c.normalized_type = DataType::Json;
+    }
+    c
 }
 
 fn text_of(v: &Value) -> Option<String> {
