@@ -241,10 +241,11 @@ fn json_columns_are_classified_alike_and_get_a_suggestion_that_stays_json() {
     let dir = scratch("json");
     let src = TestDb::create(Engine::Mysql);
     src.exec(&format!(
-        "CREATE TABLE person (id int primary key, label varchar(40), profile JSON, settings JSON NOT NULL) \
-           ENGINE=InnoDB;
+        "CREATE TABLE person (id int primary key, label varchar(40), profile JSON, settings JSON NOT NULL, \
+           remark varchar(200), CONSTRAINT remark_form CHECK (remark LIKE 'Note:%')) ENGINE=InnoDB;
          INSERT INTO person SELECT seq, concat('P', seq), replace('{PROFILE}', 'smith1', concat('smith', seq)), \
-           replace('{PROFILE}', 'smith1', concat('s', seq)) FROM seq_1_to_5;"
+           replace('{PROFILE}', 'smith1', concat('s', seq)), concat('Note: write to p', seq, '@mail.example.org') \
+           FROM seq_1_to_5;"
     ));
     let dst = TestDb::create(Engine::Mysql);
     let job = format!(
@@ -254,6 +255,14 @@ fn json_columns_are_classified_alike_and_get_a_suggestion_that_stays_json() {
     std::fs::write(dir.path().join("my2.toml"), &job).expect("write job");
     let (code, out, err) = tether(dir.path(), &["scan", "my2.toml", "--suggest"]);
     assert_eq!(code, 0, "{err}");
+    // A CHECK reading a column the scan cannot evaluate: no suggestion written, a note.
+    assert!(
+        err.contains(
+            "not suggested for person.remark: CHECK remark_form reads the column and the values of \"lorem\" may \
+             not pass it: choose a transformer whose values do, or mark it reviewed\n"
+        ),
+        "{err}"
+    );
     assert!(
         out.ends_with(
             "written to the job: person.profile = \"null\"\nwritten to the job: person.settings = { kind = \
@@ -313,7 +322,11 @@ fn json_columns_are_classified_alike_and_get_a_suggestion_that_stays_json() {
     let free = |column: &str, kind: &str| (column.to_string(), "free_text".to_string(), kind.to_string());
     assert_eq!(
         classes(&src.url),
-        [free("profile", "null"), free("settings", "constant")]
+        [
+            free("profile", "null"),
+            free("settings", "constant"),
+            free("remark", "lorem")
+        ]
     );
     assert_eq!(classes(&pg.url), [free("profile", "null"), free("p2", "constant")]);
     assert_eq!(classes(&lite.url), [free("profile", "null")]);

@@ -45,6 +45,10 @@ pub struct ScannedColumn {
     /// column's own values) in a table where the column is NULL in the other rows
     /// read: too few to judge by value, so not reported clean.
     pub few_values: bool,
+    /// CHECK constraints of the table that read the column (other than the
+    /// `json_valid` of a MariaDB JSON column): a suggested transformer's values must
+    /// pass them, which the scan cannot tell.
+    pub checked_by: Vec<String>,
 }
 
 /// What `tether scan` found.
@@ -158,6 +162,7 @@ pub async fn scan(
                 inherits_from: parent,
                 values_sampled: (!rows.is_empty()).then_some(values.len() as u64),
                 few_values,
+                checked_by: checked_by(t, &c.name),
             });
         }
     }
@@ -189,6 +194,30 @@ pub async fn scan(
         columns,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The CHECK constraints of `t` reading `column`, but a bare `json_valid(column)`.
+fn checked_by(t: &Table, column: &str) -> Vec<String> {
+    t.extras
+        .checks
+        .iter()
+        .filter(|k| !k.exclusion)
+        .filter(|k| {
+            k.definition
+                .split(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
+                .any(|w| w.eq_ignore_ascii_case(column))
+        })
+        .filter(|k| {
+            let bare: String = k
+                .definition
+                .to_ascii_lowercase()
+                .chars()
+                .filter(|c| !matches!(c, '`' | '"' | ' ' | '(' | ')'))
+                .collect();
+            bare.trim_start_matches("check") != format!("json_valid{}", column.to_ascii_lowercase())
+        })
+        .map(|k| k.name.clone())
+        .collect()
 }
 
 /// The column as the classifier should see it: MariaDB's `JSON` is a `longtext` with a
