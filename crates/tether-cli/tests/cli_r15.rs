@@ -28,8 +28,7 @@ fn tether(cwd: &Path, args: &[&str]) -> (i32, String, String) {
 /// its newline.
 fn error_line(err: &str) -> String {
     err.lines()
-        .filter(|l| l.starts_with("error: "))
-        .last()
+        .rfind(|l| l.starts_with("error: "))
         .map(|l| format!("{l}\n"))
         .unwrap_or_default()
 }

@@ -158,3 +158,52 @@ fn the_scan_counts_the_values_of_both_reads_once() {
         ["values: only 2 sampled, NULL in the other rows read: too few to judge by value"]
     );
 }
+
+/// The second read starts after the sample's last key whatever the key's type: a text
+/// key (`'h0010'`, quoted per engine) gives the same count as an integer one.
+#[test]
+fn the_second_read_starts_after_a_text_key_too() {
+    for engine in [Engine::Postgres, Engine::Mysql, Engine::Sqlite] {
+        let src = TestDb::create(engine);
+        let (create, rows) = match engine {
+            Engine::Mysql => (
+                "CREATE TABLE member (handle varchar(10) primary key, alt varchar(80)) ENGINE=InnoDB;",
+                "INSERT INTO member SELECT concat('h', lpad(seq, 4, '0')), \
+                   IF(seq = 10 OR (seq > 600 AND seq % 7 = 0), concat('u', seq, '@corp-mail.example.com'), NULL) \
+                 FROM seq_1_to_3000;",
+            ),
+            Engine::Postgres => (
+                "CREATE TABLE member (handle text primary key, alt text);",
+                "INSERT INTO member SELECT 'h' || lpad(i::text, 4, '0'), \
+                   CASE WHEN i = 10 OR (i > 600 AND i % 7 = 0) THEN 'u' || i || '@corp-mail.example.com' END \
+                 FROM generate_series(1, 3000) i;",
+            ),
+            Engine::Sqlite => (
+                "CREATE TABLE member (handle text primary key, alt text);",
+                "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 3000) \
+                 INSERT INTO member SELECT 'h' || substr('000' || i, -4), \
+                   CASE WHEN i = 10 OR (i > 600 AND i % 7 = 0) THEN 'u' || i || '@corp-mail.example.com' END FROM s;",
+            ),
+        };
+        src.exec(&format!("{create}\n{rows}"));
+        let found = tether_testkit::block_on(async {
+            let mut conn = tether_connect::Connection::open_source(&src.db_url())
+                .await
+                .expect("open");
+            let schema = conn
+                .introspect(&tether_connect::IntrospectOptions::default())
+                .await
+                .expect("schema");
+            let tables: Vec<&tether_schema::Table> = schema.tables.iter().collect();
+            tether_sync::scan::scan(&mut conn, &schema, &tables, "src", 500)
+                .await
+                .expect("scan")
+        });
+        let alt = found.columns.iter().find(|c| c.column == "alt").expect("alt");
+        assert_eq!(
+            (alt.values_sampled, alt.class.map(|k| k.to_string())),
+            (Some(344), Some("email".to_string())),
+            "{engine:?}"
+        );
+    }
+}
