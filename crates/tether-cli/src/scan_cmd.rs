@@ -120,6 +120,19 @@ async fn suggest(job: &Path, found: &Scan, coverage: Option<&PrivacyReport>) -> 
             continue;
         };
         let Some(s) = &c.suggested else { continue };
+        // A CHECK reading the column may refuse the suggested values (a `length(code)
+        // = 6` and `scramble` pass, `lorem` does not): the sync would fail on it, so
+        // the choice is left to the user. `null` passes every CHECK.
+        if !c.checked_by.is_empty() && s.kind != "null" {
+            errln!(
+                "not suggested for {}.{}: CHECK {} reads the column and the values of {s} may not pass it: choose \
+                 a transformer whose values do, or mark it reviewed",
+                c.table,
+                c.column,
+                c.checked_by.join(", ")
+            );
+            continue;
+        }
         match mapping.set_transformer(&c.table, &c.column, Some((&s.kind, &s.options))) {
             Ok(()) => written.push(format!("{}.{} = {s}", c.table, c.column)),
             Err(e) => errln!("not suggested for {}.{}: {e}", c.table, c.column),
@@ -198,6 +211,18 @@ fn text(found: &Scan, coverage: Option<&PrivacyReport>, all: bool, suggested: &[
         out.push_str(&format!(
             "{empty} column{} NULL in every row, no value sampled\n",
             if empty == 1 { "" } else { "s" }
+        ));
+    }
+    let few = found
+        .columns
+        .iter()
+        .filter(|c| c.few_values && c.class.is_none())
+        .count();
+    if few > 0 {
+        out.push_str(&format!(
+            "{few} column{} with fewer than {} values, NULL in the other rows read, not judged by value\n",
+            if few == 1 { "" } else { "s" },
+            scan::FEW_VALUES
         ));
     }
     for s in suggested {

@@ -125,7 +125,34 @@ pub fn without_values(message: &str) -> String {
     out
 }
 
-/// `password=` parameters of the query (after the first `?`) masked.
+/// Parameters whose values are shown when a URL is echoed: ones that hold no secret
+/// (a host, a mode, a file's path, a name).
+const SHOWN_PARAMETERS: [&str; 19] = [
+    "host",
+    "port",
+    "dbname",
+    "user",
+    "application_name",
+    "connect_timeout",
+    "socket",
+    "sslmode",
+    "ssl-mode",
+    "ssl_mode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "ssl-ca",
+    "ssl_ca",
+    "ssl-cert",
+    "ssl_cert",
+    "ssl-key",
+    "ssl_key",
+];
+
+/// The query (after the first `?`) with every value masked but those of
+/// [`SHOWN_PARAMETERS`]: a `password`, libpq's `sslpassword` or any parameter Tether
+/// does not know may hold a secret. A parameter without `=` is masked whole (a
+/// password pasted in the wrong place).
 fn redact_query(text: &str) -> String {
     let Some(q) = text.find('?') else {
         return text.to_string();
@@ -133,8 +160,10 @@ fn redact_query(text: &str) -> String {
     let params: Vec<String> = text[q + 1..]
         .split('&')
         .map(|p| match p.split_once('=') {
-            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-            _ => p.to_string(),
+            Some((k, _)) if SHOWN_PARAMETERS.contains(&decode(k).to_ascii_lowercase().as_str()) => p.to_string(),
+            Some((k, _)) => format!("{k}=***"),
+            None if p.is_empty() => String::new(),
+            None => "***".to_string(),
         })
         .collect();
     format!("{}?{}", &text[..q], params.join("&"))
@@ -159,6 +188,12 @@ fn unencoded_password(text: &str) -> bool {
 const UNENCODED_PASSWORD: &str = "the password holds an unencoded `/`, `?` or `#`, which ends the user info \
      early: percent-encode it (`/` as %2F, `?` as %3F, `#` as %23, `%` as %25), or leave it out of the URL \
      and set PGPASSWORD / MYSQL_PWD";
+
+/// Whether the URL's query has a parameter starting with `head` (`name=`), as written.
+fn query_has(url: &Url, head: &str) -> bool {
+    url.query()
+        .is_some_and(|q| q.split('&').any(|p| decode(p).starts_with(head)))
+}
 
 fn decode(s: &str) -> String {
     percent_decode_str(s).decode_utf8_lossy().into_owned()
@@ -249,6 +284,17 @@ impl DbUrl {
                 (Engine::Postgres, "password") => {}
                 (Engine::Mysql, "socket") => socket = Some(v.into_owned()),
                 _ if unencoded => return Err(invalid(UNENCODED_PASSWORD.into())),
+                // A bare word after `?` may be a password pasted in the wrong place.
+                _ if v.is_empty() && !query_has(&url, &format!("{k}=")) => {
+                    return Err(invalid("a URL parameter without `=value` (shown as ***)".into()))
+                }
+                (Engine::Postgres, "sslpassword") => {
+                    return Err(invalid(
+                        "unknown URL parameter `sslpassword`: an encrypted client key is not supported \
+                         (give `sslkey` an unencrypted key file)"
+                            .into(),
+                    ))
+                }
                 _ => return Err(invalid(format!("unknown URL parameter `{k}`"))),
             }
         }

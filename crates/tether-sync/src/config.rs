@@ -17,13 +17,13 @@ pub struct JobFile {
     /// Where to write; at least one.
     pub destinations: Vec<Spanned<DestinationSpec>>,
     #[serde(default)]
-    pub tables: TablesSpec,
+    pub tables: TablesFile,
     #[serde(default)]
     pub subset: SubsetSpec,
     #[serde(default)]
     pub virtual_foreign_keys: Vec<Spanned<VirtualFkSpec>>,
     #[serde(default)]
-    pub options: OptionsSpec,
+    pub options: OptionsFile,
     /// The secret that keys every deterministic transformer; `${VAR}` reads it from the
     /// environment. Never printed.
     pub seed: Option<Spanned<String>>,
@@ -142,14 +142,34 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct TablesSpec {
     /// Tables to copy: names or `*` globs (`schema.table` outside the default schema).
-    #[serde(default = "all")]
     pub include: Vec<String>,
-    #[serde(default)]
     pub exclude: Vec<String>,
+    /// The line each pattern of `include` then `exclude` is written on (none for the
+    /// default `include = ["*"]`), for messages about a name.
+    pub lines: Vec<(String, usize)>,
+}
+
+impl TablesSpec {
+    /// `line N: ` for the first line `pattern` is written on, or nothing.
+    pub fn at(&self, pattern: &str) -> String {
+        self.lines
+            .iter()
+            .find(|(p, _)| p == pattern)
+            .map(|(_, l)| format!("line {l}: "))
+            .unwrap_or_default()
+    }
+}
+
+/// `[tables]` as written, each name with its place in the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TablesFile {
+    pub include: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub exclude: Vec<Spanned<String>>,
 }
 
 fn all() -> Vec<String> {
@@ -161,6 +181,7 @@ impl Default for TablesSpec {
         TablesSpec {
             include: all(),
             exclude: vec![],
+            lines: vec![],
         }
     }
 }
@@ -230,17 +251,22 @@ pub struct RelationSpec {
     pub max_children_per_parent: Option<u64>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// `[options]` as written, each number with its place in the file.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct OptionsFile {
+    pub batch_size: Option<Spanned<usize>>,
+    pub parallelism: Option<Spanned<usize>>,
+    pub privacy_sample: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
 pub struct OptionsSpec {
     /// Rows per batch between reader and writers.
-    #[serde(default = "default_batch")]
     pub batch_size: usize,
     /// Tables loaded at once per destination, within one dependency level.
-    #[serde(default = "default_parallelism")]
     pub parallelism: usize,
     /// Rows read per table to classify personal data (the lowest keys first).
-    #[serde(default = "default_privacy_sample")]
     pub privacy_sample: u64,
 }
 
@@ -672,11 +698,37 @@ impl Job {
             .iter()
             .map(|r| (r.get_ref().clone(), line(r.span())))
             .collect();
-        if file.options.batch_size == 0 || file.options.parallelism == 0 {
-            return Err(SyncError::Config(format!(
-                "{path}: options.batch_size and options.parallelism must be at least 1"
-            )));
+        for (key, value) in [
+            ("batch_size", &file.options.batch_size),
+            ("parallelism", &file.options.parallelism),
+        ] {
+            if let Some(v) = value.as_ref().filter(|v| *v.get_ref() == 0) {
+                return Err(at(line(v.span()), format!("options.{key} = 0: it must be at least 1")));
+            }
         }
+        let options = OptionsSpec {
+            batch_size: file.options.batch_size.map_or_else(default_batch, |v| v.into_inner()),
+            parallelism: file
+                .options
+                .parallelism
+                .map_or_else(default_parallelism, |v| v.into_inner()),
+            privacy_sample: file.options.privacy_sample.unwrap_or_else(default_privacy_sample),
+        };
+        let named = |list: &[Spanned<String>]| -> Vec<(String, usize)> {
+            list.iter().map(|p| (p.get_ref().clone(), line(p.span()))).collect()
+        };
+        let tables = TablesSpec {
+            include: match &file.tables.include {
+                Some(list) => list.iter().map(|p| p.get_ref().clone()).collect(),
+                None => all(),
+            },
+            exclude: file.tables.exclude.iter().map(|p| p.get_ref().clone()).collect(),
+            lines: [
+                named(file.tables.include.as_deref().unwrap_or_default()),
+                named(&file.tables.exclude),
+            ]
+            .concat(),
+        };
         let mut seed_given = false;
         let seed = match &file.seed {
             Some(s) => match interpolate(s.get_ref(), env) {
@@ -715,7 +767,7 @@ impl Job {
             source_url: tether_connect::DbUrl::parse(&source).ok(),
             source,
             destinations,
-            tables: file.tables,
+            tables,
             targets,
             relations,
             virtual_fks: virtual_fk::locate(text, file.virtual_foreign_keys),
@@ -724,7 +776,7 @@ impl Job {
                 relations: vec![],
                 ..file.subset
             },
-            options: file.options,
+            options,
         })
     }
 }

@@ -490,6 +490,74 @@ fn names_fit(job: &Job, schema: &Schema, included: &[&Table], destinations_shown
     Ok(())
 }
 
+/// Refuses a key every column of which gets one value on every row (`constant`,
+/// `default`): from the table's second row on, the key would hold duplicates, which
+/// the run finds only when it writes. NULLs (`null`) never collide in a unique key; a
+/// transformer whose output depends on the input is guarded at run time (the unique
+/// key check of `anonymize`), since it is unique on most data.
+fn keys_stay_unique(
+    job: &Job,
+    schema: &Schema,
+    transforms: &HashMap<TableName, Vec<crate::anonymize::ColumnTransform>>,
+) -> Result<(), SyncError> {
+    for t in &schema.tables {
+        let Some(list) = transforms.get(&t.table_name()) else {
+            continue;
+        };
+        let constant = |column: &str| {
+            let ct = list.iter().find(|c| c.column == column)?;
+            let col = t.column(column)?;
+            tether_transform::same_on_every_row(&ct.spec, col).map(|_| ct)
+        };
+        let mut keys: Vec<(String, &Vec<String>)> = Vec::new();
+        if !t.primary_key.is_empty() {
+            keys.push(("primary key".into(), &t.primary_key));
+        }
+        for u in t.unique_keys.iter().filter(|u| u.predicate.is_none()) {
+            keys.push((format!("unique key {}", u.name), &u.columns));
+        }
+        for (what, columns) in keys {
+            let fixed: Vec<&crate::anonymize::ColumnTransform> = columns.iter().filter_map(|c| constant(c)).collect();
+            if fixed.len() < columns.len() || fixed.is_empty() {
+                continue;
+            }
+            let table = schema.display_name(&t.table_name());
+            let first = fixed[0];
+            // Where the job sets it: its line, or the parent column it comes from.
+            let written = job.transforms.iter().find(|w| {
+                w.column == first.column && schema.find_table(&w.table).map(|x| x.table_name()) == Some(t.table_name())
+            });
+            let at = match (written, &first.inherited) {
+                (Some(w), _) => format!("line {}: [transform.{}] {}: ", w.line, w.table, w.column),
+                (None, Some(i)) => format!(
+                    "[transform.{}] {} (inherited by {table}.{} through {}): ",
+                    i.table, i.column, first.column, i.foreign_key
+                ),
+                (None, None) => format!("{table}.{}: ", first.column),
+            };
+            let set: Vec<String> = fixed
+                .iter()
+                .map(|c| format!("{} = {}", c.column, c.transformer))
+                .collect();
+            return Err(SyncError::Config(format!(
+                "{}: {at}{} writes the same value on every row, so {what} ({}) of table `{table}` would hold \
+                 duplicates from its second row on: give {} a transformer that keeps keys unique (`hash` is a keyed \
+                 permutation of integers; `email`/`username` with unique = true) or leave {} unchanged",
+                job.path,
+                set.join(", "),
+                columns.join(", "),
+                if columns.len() == 1 {
+                    "the column"
+                } else {
+                    "one of its columns"
+                },
+                if columns.len() == 1 { "it" } else { "them" },
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Builds the plan. `schema` is the source's, with the job's virtual FKs merged.
 pub fn build(
     job: &Job,
@@ -515,8 +583,9 @@ pub fn build(
     for pattern in job.tables.include.iter().chain(&job.tables.exclude) {
         if !pattern.contains(['*', '?']) && schema.find_table(pattern).is_none() {
             return Err(SyncError::Plan(format!(
-                "{}: [tables]: table `{pattern}` does not exist in the source",
-                job.path
+                "{}: {}[tables]: table `{pattern}` does not exist in the source",
+                job.path,
+                job.tables.at(pattern)
             )));
         }
     }
@@ -556,6 +625,7 @@ pub fn build(
 
     let rules = subset_rules(job, &selected, schema)?;
     let mut transforms = crate::anonymize::resolve(job, &selected)?;
+    keys_stay_unique(job, &selected, &transforms)?;
     let subset = !rules.targets.is_empty();
 
     let mut cycles = Vec::new();

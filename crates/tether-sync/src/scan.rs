@@ -41,6 +41,14 @@ pub struct ScannedColumn {
     /// Non-NULL values sampled (0: NULL in every row of the table; None: no row read,
     /// the table being empty or the sample 0).
     pub values_sampled: Option<u64>,
+    /// Fewer than [`FEW_VALUES`] non-NULL values found (the row sample, then the
+    /// column's own values) in a table where the column is NULL in the other rows
+    /// read: too few to judge by value, so not reported clean.
+    pub few_values: bool,
+    /// CHECK constraints of the table that read the column (other than the
+    /// `json_valid` of a MariaDB JSON column): a suggested transformer's values must
+    /// pass them, which the scan cannot tell.
+    pub checked_by: Vec<String>,
 }
 
 /// What `tether scan` found.
@@ -95,13 +103,21 @@ pub async fn scan(
             columns: &names,
         };
         let full = sample > 0 && rows.len() as u64 >= sample;
+        // The row key's place in the sampled rows: the second read starts after it.
+        let key_index = match sample_order(t).as_slice() {
+            [key] => t.columns.iter().position(|c| &c.name == key),
+            _ => None,
+        };
         for (i, c) in t.columns.iter().enumerate() {
             let mut values: Vec<&Value> = rows.iter().filter_map(|r| r.get(i)).filter(|v| !v.is_null()).collect();
-            // NULL in every sampled row of a table with more rows: the column's own
-            // non-NULL values among the table's newest rows (a column added late in
-            // its life), one read bounded by an index range.
-            let own = match newest_rows(d, t, &c.name) {
-                Some(filter) if full && values.is_empty() => {
+            // Too few values in the row sample to judge by value (NULL in every sampled
+            // row, or in all but one or two) of a table with more rows: the column's own
+            // non-NULL values among the table's newest rows after the sample (a column
+            // added late in its life, or filled now and then), one read bounded by an
+            // index range. A mostly-NULL column is never judged clean on one value.
+            let after = key_index.and_then(|k| rows.last()?.get(k));
+            let own = match newest_rows(d, t, &c.name, after) {
+                Some(filter) if full && values.len() < FEW_VALUES => {
                     let spec = ReadSpec {
                         table: (*t).clone(),
                         columns: vec![c.name.clone()],
@@ -116,10 +132,17 @@ pub async fn scan(
             values.extend(own.iter().filter_map(|r| r.first()).filter(|v| !v.is_null()));
             let samples: Vec<String> = values.iter().filter_map(|v| text_of(v)).collect();
             let parent = parent_of(schema, t, &c.name);
-            let mut finding = classify(&ctx, c, &samples);
+            let mut finding = classify(&ctx, &as_json(t, c), &samples);
             let mut evidence = finding.as_ref().map(|f| f.evidence.clone()).unwrap_or_default();
             if values.is_empty() && !rows.is_empty() {
                 evidence.push("values: none sampled, NULL in every row".into());
+            }
+            let few_values = !values.is_empty() && values.len() < FEW_VALUES && values.len() < rows.len();
+            if few_values {
+                evidence.push(format!(
+                    "values: only {} sampled, NULL in the other rows read: too few to judge by value",
+                    values.len()
+                ));
             }
             if let Some(f) = finding.as_mut() {
                 f.evidence = evidence.clone();
@@ -138,6 +161,8 @@ pub async fn scan(
                 },
                 inherits_from: parent,
                 values_sampled: (!rows.is_empty()).then_some(values.len() as u64),
+                few_values,
+                checked_by: checked_by(t, &c.name),
             });
         }
     }
@@ -169,6 +194,48 @@ pub async fn scan(
         columns,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The CHECK constraints of `t` reading `column`, but a bare `json_valid(column)`.
+fn checked_by(t: &Table, column: &str) -> Vec<String> {
+    t.extras
+        .checks
+        .iter()
+        .filter(|k| !k.exclusion)
+        .filter(|k| {
+            k.definition
+                .split(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
+                .any(|w| w.eq_ignore_ascii_case(column))
+        })
+        .filter(|k| {
+            let bare: String = k
+                .definition
+                .to_ascii_lowercase()
+                .chars()
+                .filter(|c| !matches!(c, '`' | '"' | ' ' | '(' | ')'))
+                .collect();
+            bare.trim_start_matches("check") != format!("json_valid{}", column.to_ascii_lowercase())
+        })
+        .map(|k| k.name.clone())
+        .collect()
+}
+
+/// The column as the classifier should see it: MariaDB's `JSON` is a `longtext` with a
+/// `json_valid` CHECK, and is JSON as PostgreSQL's `json`/`jsonb` and SQLite's `json`
+/// are (the same documents get the same class and a suggestion that stays JSON).
+fn as_json(t: &Table, c: &tether_schema::Column) -> tether_schema::Column {
+    let json_checked = c.normalized_type.is_text()
+        && t.extras.checks.iter().any(|k| {
+            let d = k.definition.to_ascii_lowercase();
+            d.contains("json_valid")
+                && d.split(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
+                    .any(|w| w.eq_ignore_ascii_case(&c.name))
+        });
+    let mut c = c.clone();
+    if json_checked {
+        c.normalized_type = DataType::Json;
+    }
+    c
 }
 
 fn text_of(v: &Value) -> Option<String> {
@@ -259,6 +326,9 @@ pub struct PrivacyReport {
     /// row sample, then a sample of the column's own non-NULL values); not classified
     /// by their values.
     pub no_values: Vec<String>,
+    /// Columns (`table.column`) not classified and judged on fewer than
+    /// [`FEW_VALUES`] values: NULL in the other rows read, not known clean.
+    pub few_values: Vec<String>,
 }
 
 impl PrivacyReport {
@@ -300,6 +370,20 @@ impl PrivacyReport {
                 self.no_values.len(),
                 if self.no_values.len() == 1 { "" } else { "s" },
                 self.no_values[..self.no_values.len().min(SHOWN)].join(", ")
+            ));
+        }
+        if !self.few_values.is_empty() {
+            const SHOWN: usize = 10;
+            let more = match self.few_values.len().saturating_sub(SHOWN) {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            out.push_str(&format!(
+                "  {} column{} with fewer than {FEW_VALUES} values, NULL in the other rows read, not judged by \
+                 value: {}{more}\n",
+                self.few_values.len(),
+                if self.few_values.len() == 1 { "" } else { "s" },
+                self.few_values[..self.few_values.len().min(SHOWN)].join(", ")
             ));
         }
         if !unprotected.is_empty() {
@@ -359,23 +443,28 @@ pub fn coverage(
     // By table name, columns in table order: the same list whichever order the
     // tables were scanned in.
     personal.sort_by(|a, b| a.table.cmp(&b.table));
-    let mut no_values: Vec<String> = scan
-        .columns
-        .iter()
-        .filter(|c| c.values_sampled == Some(0) && c.class.is_none())
-        .filter(|c| {
-            schema
-                .find_table(&c.table)
-                .is_some_and(|t| transforms.contains_key(&t.table_name()))
-        })
-        .map(|c| format!("{}.{}", c.table, c.column))
-        .collect();
-    no_values.sort();
+    let unjudged = |few: bool| {
+        let mut list: Vec<String> = scan
+            .columns
+            .iter()
+            .filter(|c| c.class.is_none())
+            .filter(|c| if few { c.few_values } else { c.values_sampled == Some(0) })
+            .filter(|c| {
+                schema
+                    .find_table(&c.table)
+                    .is_some_and(|t| transforms.contains_key(&t.table_name()))
+            })
+            .map(|c| format!("{}.{}", c.table, c.column))
+            .collect();
+        list.sort();
+        list
+    };
     PrivacyReport {
         mode,
         sample: scan.sample,
         personal,
-        no_values,
+        no_values: unjudged(false),
+        few_values: unjudged(true),
     }
 }
 
@@ -407,18 +496,28 @@ const NEWEST_ROWS: u64 = 100_000;
 /// `column IS NOT NULL` among the table's [`NEWEST_ROWS`] highest keys, for a table
 /// with a one-column key (`None` otherwise: without such a key the read could scan
 /// the whole table, so the column is reported as not sampled).
-fn newest_rows(d: &dyn tether_connect::Dialect, t: &Table, column: &str) -> Option<Filter> {
+/// `after`: the highest key of the row sample, so the second read holds none of the
+/// values the first one already counted.
+fn newest_rows(d: &dyn tether_connect::Dialect, t: &Table, column: &str, after: Option<&Value>) -> Option<Filter> {
     let [key] = sample_order(t).try_into().ok()?;
     if t.primary_key.as_slice() != [key.clone()] {
         return None;
     }
     let (key, table) = (d.ident(&key), d.own_rows(t));
+    let after = after
+        .filter(|v| !v.is_null())
+        .map(|v| format!(" AND {key} > {}", d.literal(v)))
+        .unwrap_or_default();
     Some(Filter::Where(format!(
-        "{} IS NOT NULL AND {key} >= (SELECT MIN(n.{key}) FROM (SELECT {key} FROM {table} \
+        "{} IS NOT NULL{after} AND {key} >= (SELECT MIN(n.{key}) FROM (SELECT {key} FROM {table} \
          ORDER BY {key} DESC LIMIT {NEWEST_ROWS}) n)",
         d.ident(column)
     )))
 }
+
+/// Values a column needs for the classifier to judge it by value
+/// ([`tether_transform::privacy::classify`]: never on fewer than three).
+pub const FEW_VALUES: usize = 3;
 
 fn sample_order(t: &Table) -> Vec<String> {
     let key = t.row_key();

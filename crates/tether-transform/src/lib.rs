@@ -66,7 +66,8 @@ pub use fit::{coerce, fits};
 pub use keyed::{Key, Seed};
 pub use keymap::{composite_key, KeyMap};
 pub use registry::{
-    build, build_with, canonical_spec, is_deterministic_spec, key_map_reason, kind_summary, known_kinds, BuildContext,
+    build, build_with, canonical_spec, is_deterministic_spec, key_map_reason, kind_summary, known_kinds,
+    same_on_every_row, BuildContext,
 };
 pub use resolve::{resolve, Origin, Resolved, Via};
 pub use spec::TransformSpec;
@@ -93,6 +94,11 @@ pub trait Transformer: Send + Sync {
     /// through a [`KeyMap`] instead of each column computing them (see [`resolve`]).
     fn key_map_reason(&self) -> Option<&'static str> {
         (!self.deterministic()).then_some("it draws fresh values on every run")
+    }
+    /// The value written on every row whatever the input (`null`, `default`,
+    /// `constant`); `None` when the output depends on the input.
+    fn same_on_every_row(&self) -> Option<&Value> {
+        None
     }
 }
 

@@ -284,6 +284,19 @@ pub fn build_with(
     build_inner(spec, column, seed, ctx).map(|(t, _)| t)
 }
 
+/// The one value `spec` writes on every row of `column`, whatever the row holds
+/// (`constant`, `default`): on every column of a key it gives each row the same key.
+/// `None` for transformers whose output depends on the input, for `null` (NULLs never
+/// collide in a unique key) and for a spec that does not build.
+pub fn same_on_every_row(spec: &TransformSpec, column: &Column) -> Option<Value> {
+    if !matches!(alias(&spec.kind), "constant" | "default") {
+        return None;
+    }
+    let ctx = BuildContext::default();
+    let (t, _) = build_inner(spec, column, &Seed::new("canonical"), &ctx).ok()?;
+    t.same_on_every_row().filter(|v| !v.is_null()).cloned()
+}
+
 /// The spec with every option spelled out as `build` would use it on `column`
 /// (defaults and limits taken from the column type filled in). Building the canonical
 /// spec on another column gives the same outputs wherever the values fit: this is what
@@ -519,6 +532,9 @@ impl Transformer for Constant {
     }
     fn key_map_reason(&self) -> Option<&'static str> {
         self.key_map_reason
+    }
+    fn same_on_every_row(&self) -> Option<&Value> {
+        Some(&self.value)
     }
 }
 

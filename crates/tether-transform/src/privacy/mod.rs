@@ -107,7 +107,28 @@ pub struct TableContext<'a> {
 
 /// Classifies one column; `samples` are its non-null values as text (a bounded
 /// sample; empty when the table is empty or unread). None: not personal.
+///
+/// A JSON column (`DataType::Json`; the caller gives MariaDB's `JSON`, a `longtext`
+/// with a `json_valid` CHECK, that type) is judged by the personal data inside its
+/// documents, and gets a replacement that is still JSON: any other transformer writes
+/// text the column's type or CHECK refuses.
 pub fn classify(ctx: &TableContext<'_>, column: &Column, samples: &[String]) -> Option<Finding> {
+    let mut finding = classify_any(ctx, column, samples)?;
+    if column.normalized_type == DataType::Json {
+        finding.transformer = if column.nullable {
+            Suggestion::new("null", "")
+        } else {
+            Suggestion::new("constant", "value = \"{}\"")
+        };
+        finding.evidence.push(format!(
+            "type: JSON: suggested {} (any other transformer writes text that is not JSON)",
+            finding.transformer
+        ));
+    }
+    Some(finding)
+}
+
+fn classify_any(ctx: &TableContext<'_>, column: &Column, samples: &[String]) -> Option<Finding> {
     let ty = &column.normalized_type;
     if matches!(ty, DataType::Boolean | DataType::Uuid | DataType::Time) {
         return None;
@@ -427,12 +448,13 @@ fn by_values<'a>(ty: &DataType, samples: &'a [String]) -> Option<ByValues<'a>> {
         });
     }
     // Free text with personal data inside: some values carry an email, a phone or a
-    // card number among other words.
-    if ty.is_text() {
+    // card number among other words; a JSON document among its other members.
+    let json = *ty == DataType::Json;
+    if ty.is_text() || json {
         let inside: Vec<&String> = samples
             .iter()
             .filter(|s| {
-                s.split_whitespace().count() >= 3
+                (json || s.split_whitespace().count() >= 3)
                     && (validators::contains_email(s) || validators::contains_phone(s) || validators::contains_card(s))
             })
             .collect();
