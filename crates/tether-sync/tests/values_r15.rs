@@ -97,7 +97,8 @@ fn numeric_keys_spelt_with_other_decimal_places_stay_attached_on_sqlite() {
          INSERT INTO nc VALUES (1, 1.00), (2, 2.000), (3, 1.0), (4, 3.5), (5, NULL);",
     );
     let lite = TestDb::create(Engine::Sqlite);
-    let report = sync(&job(&src, &[&lite], "")).expect("children stay attached");
+    let my = TestDb::create(Engine::Mysql);
+    let report = sync(&job(&src, &[&lite, &my], "")).expect("children stay attached");
     assert!(report.ok, "{report:?}");
     assert_eq!(
         lite.query("SELECT k, typeof(k) FROM np ORDER BY k"),
@@ -120,6 +121,20 @@ fn numeric_keys_spelt_with_other_decimal_places_stay_attached_on_sqlite() {
     assert_eq!(
         lite.query("PRAGMA foreign_key_check"),
         Vec::<Vec<Option<String>>>::new()
+    );
+    // MariaDB compares decimals by value (DECIMAL(65,30) there): nothing respelt.
+    assert_eq!(
+        my.query("SELECT id, CAST(k AS CHAR) FROM nc WHERE k IS NOT NULL ORDER BY id"),
+        strings(&[
+            &["1", "1.000000000000000000000000000000"],
+            &["2", "2.000000000000000000000000000000"],
+            &["3", "1.000000000000000000000000000000"],
+            &["4", "3.500000000000000000000000000000"]
+        ])
+    );
+    assert_eq!(
+        my.query("SELECT count(*) FROM nc WHERE k IS NOT NULL AND k NOT IN (SELECT k FROM np)"),
+        strings(&[&["0"]])
     );
 }
 
