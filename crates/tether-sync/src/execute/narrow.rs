@@ -38,6 +38,10 @@ pub(super) enum Narrow {
     TimeOnly,
     /// A MariaDB/MySQL integer column: a fraction is rounded away, with no note.
     Integral,
+    /// A PostgreSQL `timestamp` or `time` without time zone: the UTC offset of a text
+    /// (`10:00:00+05:00`, which SQLite's own date functions read as 05:00 UTC) is
+    /// dropped without an error, the wall time kept: another instant.
+    Offset,
     /// A SQLite column whose affinity converts some values (`numeric`: the source's
     /// values are numbers, whose value must stay; otherwise text, whose text must).
     Affinity { affinity: Affinity, numeric: bool },
@@ -150,18 +154,32 @@ impl Narrow {
             DataType::Time if *s != DataType::Time => out.push(Narrow::TimeOnly),
             _ => {}
         }
-        if s == d {
+        // Text with an offset comes from SQLite (any text in a DATETIME column) or a
+        // zoned type of another engine; PostgreSQL and MariaDB read theirs in UTC.
+        if to == Engine::Postgres
+            && matches!(d, DataType::Timestamp { tz: false } | DataType::Time)
+            && (from == Engine::Sqlite || s != d)
+        {
+            out.push(Narrow::Offset);
+        }
+        // SQLite enforces no declared type: a DECIMAL(10,2) column may hold 12.345, a
+        // VARCHAR(5) any text, an INTEGER column 1.5. Its declared type says nothing
+        // about its values, so the same type on the destination is no guarantee.
+        let declared_holds = from != Engine::Sqlite;
+        if s == d && declared_holds {
             return out;
         }
         let from_float = matches!(s, DataType::Float { .. });
-        let from_integer = matches!(s, DataType::Int { .. } | DataType::Boolean | DataType::Bits { .. });
+        let from_integer =
+            declared_holds && matches!(s, DataType::Int { .. } | DataType::Boolean | DataType::Bits { .. });
         match (to, d) {
             (Engine::Postgres, DataType::Decimal { scale: Some(n), .. }) => out.push(Narrow::Scale(*n)),
             (Engine::Postgres | Engine::Mysql, DataType::Float { bytes: 4 }) => out.push(Narrow::Real),
             (Engine::Postgres | Engine::Mysql, DataType::Float { .. }) if !from_float => out.push(Narrow::Double),
-            // A char(n) source's values are padded: the pad is no part of them.
+            // A char(n) source's values are padded: the pad is no part of them (SQLite
+            // pads nothing).
             (Engine::Postgres, DataType::Varchar { length: Some(n) } | DataType::Char { length: Some(n) })
-                if !matches!(s, DataType::Char { .. }) =>
+                if !declared_holds || !matches!(s, DataType::Char { .. }) =>
             {
                 out.push(Narrow::Chars(*n))
             }
@@ -226,6 +244,13 @@ impl Narrow {
             (Narrow::TimeOnly, Value::Text(t)) => {
                 let date = date_part(t)?;
                 Some(format!("it has a date ({date}), which a time column drops"))
+            }
+            (Narrow::Offset, Value::Text(t)) => {
+                let offset = utc_offset(t)?;
+                Some(format!(
+                    "it has the UTC offset {offset}, which a column without time zone drops, keeping the wall \
+                     time (another instant); store it in UTC in the source, or give the column a time zone"
+                ))
             }
             (Narrow::Integral, Value::Float(f)) if f.is_finite() && f.fract() != 0.0 => Some(format!(
                 "it has a fraction, which MariaDB/MySQL rounds away into an integer column without a note ({f} \
@@ -324,6 +349,20 @@ fn time_of_day(t: &str) -> Option<&str> {
         .bytes()
         .all(|b| matches!(b, b'0' | b':' | b'.' | b'+' | b'-' | b'Z'));
     (!zero).then_some(rest)
+}
+
+/// The UTC offset ending a date-time or time text (`+05:00` of `2024-01-01
+/// 10:00:00+05:00`, `-0330`, `+05`), where it is not zero: `Z`, `+00`, `-00:00` name
+/// UTC, whose wall time is the instant's.
+fn utc_offset(t: &str) -> Option<&str> {
+    let t = t.trim_end();
+    // The clock starts at the first ':'; an offset follows it.
+    let clock = t.find(':')?;
+    let at = clock + t[clock..].rfind(['+', '-'])?;
+    let offset = &t[at..];
+    let digits = offset[1..].trim_start();
+    let ok = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit() || b == b':');
+    (ok && digits.bytes().any(|b| b.is_ascii_digit() && b != b'0')).then_some(offset)
 }
 
 /// SQLite's reading of text as a number where a column's affinity converts it: an
@@ -482,6 +521,19 @@ mod tests {
         assert!(!sqlite_number("0x10"));
         assert!(!sqlite_number("1e"));
         assert!(!sqlite_number("."));
+    }
+
+    #[test]
+    fn utc_offsets_other_than_zero_are_found() {
+        assert_eq!(utc_offset("2024-01-01 10:00:00+05:00"), Some("+05:00"));
+        assert_eq!(utc_offset("2024-01-01T10:00:00.5-0330"), Some("-0330"));
+        assert_eq!(utc_offset("10:00:00+05"), Some("+05"));
+        assert_eq!(utc_offset("2024-01-01 10:00:00"), None);
+        assert_eq!(utc_offset("2024-01-01 10:00:00Z"), None);
+        assert_eq!(utc_offset("2024-01-01 10:00:00+00:00"), None);
+        assert_eq!(utc_offset("2024-01-01 10:00:00 -00"), None);
+        assert_eq!(utc_offset("2024-01-01"), None);
+        assert_eq!(utc_offset("-infinity"), None);
     }
 
     #[test]

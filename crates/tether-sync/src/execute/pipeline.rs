@@ -447,8 +447,23 @@ async fn write_table(
                 // two of them clash there, so the destination compares keys the source
                 // tells apart as equal. `on_conflict` would drop one of them.
                 let fresh = dest.spec.truncate || dest.staged_load || dest.created_here().contains(&tp.name);
+                // A key of dates, times or numbers only: two spellings of one value.
+                let typed_key = !w.key.is_empty()
+                    && w.key.iter().all(|k| {
+                        w.dest_table.column(k).is_some_and(|c| {
+                            !c.normalized_type.is_text()
+                                && !matches!(c.normalized_type, tether_schema::DataType::Other(_))
+                        })
+                    });
                 let hint = match (e.duplicate_key && w.conflict == Conflict::Error, fresh) {
                     (false, _) => "",
+                    (true, true) if typed_key => {
+                        "; the table was empty before this run, so two rows of the source clash here: their keys \
+                         are two spellings of one value of the key's type (a date, time or number written \
+                         differently, as '10:00:00' and '10:00:00.000'), which the source keeps apart and this \
+                         destination reads as one. `on_conflict` would drop one of them; make the source's \
+                         spellings agree, or transform the key"
+                    }
                     (true, false) => {
                         "; the destination already holds this key: set `truncate = true` on the \
                          destination to empty the job's tables first, or `on_conflict = \"skip\"` / \

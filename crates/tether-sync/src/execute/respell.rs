@@ -101,9 +101,16 @@ pub async fn find(
                         // Per engine of the destinations, what that engine would not match.
                         let mut others: Vec<Engine> = dest_engines.iter().copied().filter(|&e| e != engine).collect();
                         others.dedup();
+                        let decimal: Vec<bool> = fk
+                            .columns
+                            .iter()
+                            .zip(&fk.referenced_columns)
+                            .map(|(c, p)| engine == Engine::Postgres && scaled_apart(&tp.table, c, &parent.table, p))
+                            .collect();
                         for to in others {
                             let mut r = all.clone();
-                            r.map.retain(|child, parent| !matched_there(engine, to, child, parent));
+                            r.map
+                                .retain(|child, parent| !matched_there(engine, to, child, parent, &decimal));
                             r.only = Some(to);
                             if !r.map.is_empty() {
                                 found.push(r);
@@ -183,6 +190,17 @@ fn loose(engine: Engine, child: &Table, parent: &Table, fk: &ForeignKey) -> bool
     if engine == Engine::Postgres && bpchar {
         return true;
     }
+    // PostgreSQL compares numerics by value: a child's 1.00 matches a parent's 1.0,
+    // which a copy keeping each as written (SQLite TEXT) tells apart.
+    if engine == Engine::Postgres
+        && fk
+            .columns
+            .iter()
+            .zip(&fk.referenced_columns)
+            .any(|(c, p)| scaled_apart(child, c, parent, p))
+    {
+        return true;
+    }
     fk.referenced_columns.iter().any(|name| {
         let Some(c) = parent.column(name) else { return false };
         if !c.normalized_type.is_text() && !matches!(c.normalized_type, DataType::Other(_)) {
@@ -206,14 +224,31 @@ fn loose(engine: Engine, child: &Table, parent: &Table, fk: &ForeignKey) -> bool
     })
 }
 
+/// Whether `c` of `child` and `p` of `parent` are decimals that may spell one value
+/// with different numbers of decimal places: either has no declared scale, or they
+/// declare different ones.
+fn scaled_apart(child: &Table, c: &str, parent: &Table, p: &str) -> bool {
+    let scale = |t: &Table, name: &str| match t.column(name).map(|x| &x.normalized_type) {
+        Some(DataType::Decimal { scale, .. }) => Some(*scale),
+        _ => None,
+    };
+    match (scale(child, c), scale(parent, p)) {
+        (Some(a), Some(b)) => a.is_none() || b.is_none() || a != b,
+        _ => false,
+    }
+}
+
 /// Whether a destination of engine `to` matches `child` to `parent` without help: a
 /// PostgreSQL citext or nondeterministic column is created caseless on the others
 /// (`schema_plan` `caseless`): SQLite's NOCASE folds ASCII letters only, MariaDB's
-/// `utf8mb4_unicode_ci` folds case and pads spaces. Anything else compares bytes there.
-fn matched_there(from: Engine, to: Engine, child: &[Value], parent: &[Value]) -> bool {
-    let pairs = || child.iter().zip(parent);
+/// `utf8mb4_unicode_ci` folds case and pads spaces. Decimals (`decimal[i]`) are
+/// compared by value on MariaDB/MySQL and PostgreSQL; SQLite may keep them as text
+/// (unbounded or wide numerics). Anything else compares bytes there.
+fn matched_there(from: Engine, to: Engine, child: &[Value], parent: &[Value], decimal: &[bool]) -> bool {
+    let pairs = || child.iter().zip(parent).zip(decimal);
     let text_pairs = |same: &dyn Fn(&str, &str) -> bool| {
-        pairs().all(|(c, p)| match (c, p) {
+        pairs().all(|((c, p), &decimal)| match (c, p) {
+            _ if decimal => to != Engine::Sqlite,
             (Value::Text(c), Value::Text(p)) => same(c, p),
             (c, p) => c == p,
         })
@@ -268,9 +303,11 @@ async fn respelling(
         .iter()
         .zip(&pairs)
         .filter(|(name, _)| {
-            tp.table
-                .column(name)
-                .is_some_and(|c| c.normalized_type.is_text() || matches!(c.normalized_type, DataType::Other(_)))
+            tp.table.column(name).is_some_and(|c| {
+                c.normalized_type.is_text()
+                    || matches!(c.normalized_type, DataType::Other(_))
+                    || engine == Engine::Postgres && matches!(c.normalized_type, DataType::Decimal { .. })
+            })
         })
         .map(|(_, pair)| pair)
         .collect();
@@ -319,9 +356,13 @@ async fn respelling(
         return Ok(None);
     }
     let (child, parent_key) = map.iter().next().expect("not empty");
+    let why = match parent.column(&fk.referenced_columns[0]).map(|c| &c.normalized_type) {
+        Some(DataType::Decimal { .. }) => "it compares decimals by value, whatever their decimal places",
+        _ => "its collation ignores case or trailing spaces",
+    };
     progress.phase(&format!(
         "{}: FK {} ({}) -> {}({}): {} value(s) spelt otherwise than the parent key the source matches them to \
-         (its collation ignores case or trailing spaces) are written with the parent's spelling, e.g. {} -> {}",
+         ({why}) are written with the parent's spelling, e.g. {} -> {}",
         tp.name,
         fk.name,
         fk.columns.join(", "),

@@ -377,16 +377,27 @@ pub(super) fn cross_engine(
                 }
                 // A SQLite FK column declared as another kind than its parent's key has
                 // the parent's type (see the introspection).
-                if source.engine == Engine::Sqlite && tether_connect::types::sqlite(&c.engine_type) != c.normalized_type
-                {
+                // So does a MariaDB TINYINT FK column of a TINYINT(1) key, or the reverse.
+                let took = match source.engine {
+                    Engine::Sqlite => tether_connect::types::sqlite(&c.engine_type) != c.normalized_type,
+                    Engine::Mysql => tether_connect::types::mysql(&c.engine_type) != c.normalized_type,
+                    Engine::Postgres => false,
+                };
+                if took {
                     if let Some(p) = t.foreign_keys.iter().find_map(|f| {
                         let i = f.columns.iter().position(|x| x == &c.name)?;
                         Some(format!("{}.{}", f.referenced_table, f.referenced_columns.get(i)?))
                     }) {
-                        item = item.because(format!(
-                            "the type of {p}, which it references: SQLite compares the two as that type; \
-                             other engines refuse a foreign key between different kinds of types"
-                        ));
+                        item = item.because(match source.engine {
+                            Engine::Mysql => format!(
+                                "the type of {p}, which it references: a TINYINT(1) is copied as a boolean, and \
+                                 other engines refuse a foreign key between a boolean and an integer"
+                            ),
+                            _ => format!(
+                                "the type of {p}, which it references: SQLite compares the two as that type; \
+                                 other engines refuse a foreign key between different kinds of types"
+                            ),
+                        });
                     }
                 }
                 report.push(item);

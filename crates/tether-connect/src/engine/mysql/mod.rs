@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use mysql_async::prelude::Queryable;
 use mysql_async::{ClientIdentity, Conn, DriverError, OptsBuilder, SslOpts};
 use tether_schema::{
-    Check, Column, FkAction, ForeignKey, Function, Identity, Schema, SchemaObjects, Sequence, Table, TableName,
-    Trigger, UniqueKey, View,
+    Check, Column, DataType, FkAction, ForeignKey, Function, Identity, Schema, SchemaObjects, Sequence, Table,
+    TableName, Trigger, UniqueKey, View,
 };
 
 use crate::error::ConnectError;
@@ -380,6 +380,7 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
         }
     }
 
+    one_type_for_tinyint_fk_columns(&mut tables);
     let objects = read_objects(conn, shown, database, &mut tables).await?;
     let mut schema = Schema {
         engine: tether_schema::Engine::Mysql,
@@ -389,6 +390,42 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
     };
     schema.sort();
     Ok(schema)
+}
+
+/// A TINYINT(1) is read as a boolean, any other TINYINT as an integer; InnoDB lets an
+/// FK join the two (the `(1)` is a display width), PostgreSQL refuses an FK between
+/// boolean and smallint (42804). The FK column takes its parent's type, as the other
+/// engines compare the two (followed a few steps down chains of FKs).
+fn one_type_for_tinyint_fk_columns(tables: &mut [Table]) {
+    let tinyint = |ty: &DataType| matches!(ty, DataType::Boolean | DataType::Int { bytes: 1, .. });
+    for _ in 0..8 {
+        let mut found: Vec<(usize, usize, DataType)> = Vec::new();
+        for (ti, t) in tables.iter().enumerate() {
+            for fk in t.foreign_keys.iter().filter(|fk| fk.referenced_schema.is_none()) {
+                let Some(parent) = tables.iter().find(|p| p.name == fk.referenced_table) else {
+                    continue;
+                };
+                for (col, referenced) in fk.columns.iter().zip(&fk.referenced_columns) {
+                    let (Some(ci), Some(pc)) =
+                        (t.columns.iter().position(|c| &c.name == col), parent.column(referenced))
+                    else {
+                        continue;
+                    };
+                    let own = &t.columns[ci].normalized_type;
+                    let theirs = &pc.normalized_type;
+                    if tinyint(own) && tinyint(theirs) && own != theirs {
+                        found.push((ti, ci, theirs.clone()));
+                    }
+                }
+            }
+        }
+        if found.is_empty() {
+            return;
+        }
+        for (ti, ci, ty) in found {
+            tables[ti].columns[ci].normalized_type = ty;
+        }
+    }
 }
 
 /// The fractional digits of an `on update current_timestamp(N)` in a column's EXTRA

@@ -176,6 +176,7 @@ pub async fn insert(
             .await
             .map_err(|e| copy_error(&e))?;
         futures_util::pin_mut!(sink);
+        let named = |e: tokio_postgres::Error| with_nul_column(copy_error(&e), &e, columns, rows);
         let mut buf = BytesMut::with_capacity(64 * 1024);
         for row in rows {
             for (i, v) in row.iter().enumerate() {
@@ -186,13 +187,13 @@ pub async fn insert(
             }
             buf.put_u8(b'\n');
             if buf.len() > 256 * 1024 {
-                sink.send(buf.split().freeze()).await.map_err(|e| copy_error(&e))?;
+                sink.send(buf.split().freeze()).await.map_err(named)?;
             }
         }
         if !buf.is_empty() {
-            sink.send(buf.split().freeze()).await.map_err(|e| copy_error(&e))?;
+            sink.send(buf.split().freeze()).await.map_err(named)?;
         }
-        return sink.finish().await.map_err(|e| copy_error(&e));
+        return sink.finish().await.map_err(named);
     }
     if !key.is_empty() && has_deferrable_key(client, table).await? {
         return staged_upsert(client, table, columns, key, fixed, rows, conflict).await;
@@ -227,12 +228,13 @@ pub async fn insert(
         match client.execute(sql.as_str(), &[]).await {
             Ok(n) => written += n,
             Err(e) => {
-                return Err(WriteError {
+                let error = WriteError {
                     row: None,
                     message: describe(&e),
                     written,
                     duplicate_key: e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION),
-                })
+                };
+                return Err(with_nul_column(error, &e, columns, rows));
             }
         }
     }
@@ -358,6 +360,40 @@ fn copy_error(e: &tokio_postgres::Error) -> WriteError {
         written: 0,
         duplicate_key: e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION),
     }
+}
+
+/// A text holding the NUL character, which PostgreSQL's text types cannot store
+/// (COPY: 22021, "invalid byte sequence for encoding \"UTF8\": 0x00", naming no column):
+/// the error names the column and row holding it, and what would hold it.
+fn with_nul_column(mut error: WriteError, e: &tokio_postgres::Error, columns: &[String], rows: &[Row]) -> WriteError {
+    // The INSERT path fails in the client ("string contains embedded null", no code).
+    let nul = match e.code() {
+        Some(code) => code == &tokio_postgres::error::SqlState::CHARACTER_NOT_IN_REPERTOIRE,
+        None => true,
+    };
+    if !nul || error.message.contains("(column ") {
+        return error;
+    }
+    let has_nul = |v: &Value| matches!(v, Value::Text(t) if t.contains('\0'));
+    // The row COPY names, else the first holding one (earlier INSERT chunks had none).
+    let found = error
+        .row
+        .and_then(|at| Some((at, rows.get(at)?.iter().position(has_nul)?)))
+        .or_else(|| {
+            rows.iter()
+                .enumerate()
+                .find_map(|(at, r)| Some((at, r.iter().position(has_nul)?)))
+        });
+    if let Some((at, i)) = found {
+        error.row = Some(at);
+        error.message = format!(
+            "{} (column {}): PostgreSQL text cannot hold the NUL character; a bytea column would, or a \
+             transformer removing it",
+            error.message,
+            columns.get(i).map_or("?", String::as_str)
+        );
+    }
+    error
 }
 
 /// Sets `set` columns of the rows identified by `key`, in batches of one
