@@ -11,6 +11,7 @@ mod create;
 mod destination;
 mod method;
 mod narrow;
+mod outsiders;
 mod pipeline;
 mod progress;
 mod respell;
