@@ -302,3 +302,80 @@ fn insert_rules_refuse_on_conflict_before_writing() {
     assert_eq!(count(&dest, "SELECT count(*) FROM parent"), 10);
     assert_eq!(count(&dest, "SELECT count(*) FROM audit"), 0);
 }
+
+/// E3 and r15h H2: a re-run with `truncate = true` stopped (SIGINT) while it empties a
+/// MariaDB destination, which holds a full earlier copy. The destination is emptied
+/// table by table, children first, each on its own: here `parent` is held by another
+/// session's row lock, so `child` and `big` are empty when the run is stopped and
+/// `parent` still holds its rows. The message said "while loading; the counts below are
+/// what was written" (no counts followed) and nothing of the emptied tables; now it says
+/// what it was doing and which tables are empty and which hold their rows.
+#[test]
+fn a_run_stopped_while_emptying_says_which_tables_are_empty() {
+    let src = parent_child(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE big (id int PRIMARY KEY, pid int NOT NULL, pad varchar(200),
+           CONSTRAINT big_parent_fk FOREIGN KEY (pid) REFERENCES parent (id));
+         INSERT INTO big SELECT seq, 1 + seq MOD 10, 'x' FROM seq_1_to_1000;",
+    );
+    let dest = TestDb::create(Engine::Mysql);
+    let text = format!(
+        "source = \"{}\"\nprivacy = \"off\"\n[[destinations]]\nurl = \"{}\"\ntruncate = true\n\
+         [tables]\ninclude = [\"parent\", \"child\", \"big\"]\n",
+        src.url, dest.url
+    );
+    assert!(sync(&text).expect("first copy").ok);
+    let job = tether_sync::Job::parse("job.toml", &text, &|_| None).expect("job");
+    let err = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(async {
+            // Another session holds a row of parent: the run's DELETE FROM parent waits.
+            let mut holder = tether_connect::Connection::open(&dest.db_url()).await.expect("holder");
+            holder.execute("BEGIN").await.expect("begin");
+            holder
+                .query("SELECT id FROM parent WHERE id = 1 FOR UPDATE", &[])
+                .await
+                .expect("lock");
+            let mut look = tether_connect::Connection::open(&dest.db_url()).await.expect("look");
+            // Stopped once the children are empty (parent, last, is waiting on the lock).
+            let stop = async move {
+                loop {
+                    let rows = look
+                        .query(
+                            "SELECT (SELECT count(*) FROM child) + (SELECT count(*) FROM big)",
+                            &[tether_schema::DataType::Text],
+                        )
+                        .await
+                        .expect("count");
+                    if rows[0][0] == tether_connect::Value::Text("0".into()) {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
+            };
+            let prepared = tether_sync::prepare(&job).await.expect("prepare");
+            let err = tether_sync::run_until(&job, prepared, &Quiet, stop)
+                .await
+                .expect_err("stopped");
+            holder.execute("ROLLBACK").await.expect("rollback");
+            err.to_string()
+        });
+    assert_eq!(
+        err,
+        format!(
+            "interrupted: the job stopped before it finished (while emptying the job's tables of {d}); truncate = \
+             true was emptying the job's tables when the job stopped: big, child now empty; parent still holds \
+             its rows",
+            d = dest.db_url()
+        )
+    );
+    assert_eq!(count(&dest, "SELECT count(*) FROM parent"), 10);
+    assert_eq!(count(&dest, "SELECT count(*) FROM child"), 0);
+    assert_eq!(count(&dest, "SELECT count(*) FROM big"), 0);
+    // A run again makes the copy whole.
+    assert!(sync(&text).expect("again").ok);
+    assert_eq!(count(&dest, "SELECT count(*) FROM big"), 1000);
+}
