@@ -379,3 +379,51 @@ fn a_run_stopped_while_emptying_says_which_tables_are_empty() {
     assert!(sync(&text).expect("again").ok);
     assert_eq!(count(&dest, "SELECT count(*) FROM big"), 1000);
 }
+
+/// E4: two destinations that are one SQLite file not created yet, named through a
+/// dangling symlink (`dangling.db -> x.db`) or through `..` in a directory not there
+/// yet (`new/x.db`, `new/../new/x.db`), passed the overlap check; the run then failed
+/// on "table parent appeared after planning", leaving an empty x.db (and `new/`). Now
+/// refused before anything is created, naming the one file both are.
+#[test]
+fn two_destinations_that_are_one_sqlite_file_not_there_yet_are_refused() {
+    let src = parent_child(Engine::Sqlite);
+    let dir = tether_testkit::ScratchDir::new("r15e_e4");
+    let real = dir.canonicalize().expect("canonical");
+    std::os::unix::fs::symlink("x.db", dir.join("dangling.db")).expect("symlink");
+    let pairs = [
+        (dir.join("dangling.db"), dir.join("x.db")),
+        (dir.join("new/x.db"), dir.join("new/../new/x.db")),
+    ];
+    for (first, second) in pairs {
+        let job = format!(
+            "source = \"{}\"\nprivacy = \"off\"\n[[destinations]]\nurl = \"sqlite://{}\"\n\
+             [[destinations]]\nurl = \"sqlite://{}\"\n",
+            src.url,
+            first.display(),
+            second.display()
+        );
+        let err = sync(&job).expect_err("one file").to_string();
+        let file = match first.ends_with("dangling.db") {
+            true => real.join("x.db"),
+            false => real.join("new/x.db"),
+        };
+        assert_eq!(
+            err,
+            format!(
+                "destination #2 sqlite://{} is destination #1 sqlite://{}: both are the SQLite file {}; refusing \
+                 to write into it (nothing was written)",
+                second.display(),
+                first.display(),
+                file.display()
+            )
+        );
+    }
+    // Nothing was created: no x.db, no new/.
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["dangling.db"]);
+}
