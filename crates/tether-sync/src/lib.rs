@@ -93,7 +93,7 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     destinations.attach(&mut plan, &schema);
     schema_plan::fit_transforms(&destinations, &mut plan, &schema)?;
     phases.done("measure text for the destinations");
-    plan_loads(job, &mut plan, &dest_urls).await?;
+    plan_loads(job, &mut plan, &schema, &dest_urls).await?;
     phases.done("decide the loads");
     if job.privacy != config::Privacy::Off {
         let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|t| &t.table).collect();
@@ -114,7 +114,10 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
 
 /// How each destination will load, for the plan: [`execute::decide`], which the run
 /// asks again when it starts. A destination planning could not read is left without.
-async fn plan_loads(job: &Job, plan: &mut Plan, urls: &[Option<DbUrl>]) -> Result<(), SyncError> {
+/// A server destination's relation of a job table's name that Tether does not write
+/// into (a view, a foreign table, a MERGE table...) or a rule INSERT ... ON CONFLICT
+/// refuses is a plan error naming it ([`execute::refuse_unwritable`]).
+async fn plan_loads(job: &Job, plan: &mut Plan, schema: &Schema, urls: &[Option<DbUrl>]) -> Result<(), SyncError> {
     let mut loads = Vec::new();
     for ((spec, dp), url) in job.destinations.iter().zip(&plan.destinations).zip(urls) {
         let (Some(url), Some(report)) = (url, &dp.schema) else {
@@ -133,6 +136,10 @@ async fn plan_loads(job: &Job, plan: &mut Plan, urls: &[Option<DbUrl>]) -> Resul
             loads.push(None);
             continue;
         };
+        if let Err(e) = execute::refuse_unwritable(&mut conn, &dp.url, spec, plan, schema).await {
+            conn.close().await;
+            return Err(e);
+        }
         let decided = execute::decide(&mut conn, spec, plan, &report.models, &report.existing).await;
         conn.close().await;
         loads.push(Some(decided?.plan));

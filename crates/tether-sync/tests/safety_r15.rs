@@ -32,6 +32,15 @@ fn parent_child(engine: Engine) -> TestDb {
     src
 }
 
+/// The error `tether plan` gives for job `text` (prepare: what the plan reads).
+fn plan_error(text: &str) -> String {
+    let job = tether_sync::Job::parse("job.toml", text, &|_| None).expect("job");
+    match tether_testkit::block_on(tether_sync::prepare(&job)) {
+        Ok(_) => panic!("the plan went ahead"),
+        Err(e) => e.to_string(),
+    }
+}
+
 fn truncate_job(src: &TestDb, dest: &TestDb, extra: &str) -> String {
     format!(
         "source = \"{}\"\nprivacy = \"off\"\n{extra}\n[[destinations]]\nurl = \"{}\"\ntruncate = true\n\
@@ -211,9 +220,10 @@ fn a_foreign_table_of_a_job_table_name_is_refused_before_writing() {
     ));
     assert_eq!(count(&dest, "SELECT count(*) FROM parent"), 10);
     for mode in ["all", "data"] {
-        let err = sync(&truncate_job(&src, &dest, &format!("mode = \"{mode}\"")))
-            .expect_err("parent is the source's table")
-            .to_string();
+        let job = truncate_job(&src, &dest, &format!("mode = \"{mode}\""));
+        let err = sync(&job).expect_err("parent is the source's table").to_string();
+        // The plan says so too, rather than planning parent as missing.
+        assert_eq!(plan_error(&job), err);
         assert_eq!(
             err,
             format!(
@@ -242,6 +252,7 @@ fn a_view_of_a_job_table_name_is_refused_before_writing() {
     let err = sync(&truncate_job(&src, &dest, ""))
         .expect_err("parent is a view")
         .to_string();
+    assert_eq!(plan_error(&truncate_job(&src, &dest, "")), err);
     assert_eq!(
         err,
         format!(

@@ -1004,8 +1004,7 @@ pub async fn prepare_destination(
         Some(early) => early,
         None => open_and_read(&url).await?,
     };
-    super::outsiders::refuse_foreign_storage(&mut conn, &shown, plan, source).await?;
-    super::outsiders::refuse_conflicting_rules(&mut conn, &shown, spec, plan, source).await?;
+    super::outsiders::refuse_unwritable(&mut conn, &shown, spec, plan, source).await?;
     if spec.truncate {
         refuse_orphaned_outsiders(&mut conn, &shown, plan, source, &existing).await?;
     } else if plan.mode != crate::config::Mode::Schema {

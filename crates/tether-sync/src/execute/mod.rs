@@ -23,6 +23,7 @@ pub use destination::{
     DroppedFk, Opened,
 };
 pub(crate) use method::decide;
+pub(crate) use outsiders::refuse_unwritable;
 pub use method::{LoadMethod, LoadPlan, NotStaged};
 pub(crate) use pipeline::{join_all, null_keyed_cycles};
 pub use pipeline::{load, Anon, Lane};

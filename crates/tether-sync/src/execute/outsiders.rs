@@ -258,9 +258,26 @@ fn not_a_table(shown: &str, name: &str, what: &str) -> SyncError {
     ))
 }
 
+/// What is refused from the destination's catalog alone, asked by the plan too (`tether
+/// plan` names it rather than planning such a relation as a missing table):
+/// [`refuse_foreign_storage`] and [`refuse_conflicting_rules`].
+pub async fn refuse_unwritable(
+    conn: &mut Connection,
+    shown: &str,
+    spec: &crate::config::DestinationSpec,
+    plan: &Plan,
+    source: &Schema,
+) -> Result<(), SyncError> {
+    refuse_foreign_storage(conn, shown, plan, source).await?;
+    refuse_conflicting_rules(conn, shown, spec, plan, source).await
+}
+
 /// PostgreSQL refuses `INSERT ... ON CONFLICT` (`on_conflict = "skip"` or `"update"`)
-/// into a table with an INSERT or UPDATE rule, and would tell it as a rejected row at
-/// load time: refused before anything is written, naming each such rule.
+/// into a table with an INSERT or UPDATE rule that fires in the load's session, and
+/// would tell it as a rejected row at load time: refused before anything is written,
+/// naming each such rule. A rule fires as a trigger does: `ENABLE` ones (O) and
+/// `ENABLE ALWAYS` ones (A) by default, `ENABLE REPLICA` (R) and A under `checks =
+/// "verify"` (`session_replication_role = replica`); disabled ones never.
 pub(super) async fn refuse_conflicting_rules(
     conn: &mut Connection,
     shown: &str,
@@ -290,6 +307,10 @@ pub(super) async fn refuse_conflicting_rules(
             )
         })
         .collect();
+    let firing = match spec.checks {
+        crate::config::Checks::Verify => "'R', 'A'",
+        _ => "'O', 'A'",
+    };
     let rows = texts(
         conn,
         &format!(
@@ -298,7 +319,7 @@ pub(super) async fn refuse_conflicting_rules(
              FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class \
              JOIN pg_namespace n ON n.oid = c.relnamespace \
              JOIN (VALUES {}) AS j(s, t) ON n.nspname = j.s AND c.relname = j.t \
-             WHERE r.ev_type IN ('2', '3') ORDER BY 1, 2",
+             WHERE r.ev_type IN ('2', '3') AND r.ev_enabled IN ({firing}) ORDER BY 1, 2",
             pairs.join(", ")
         ),
         3,
