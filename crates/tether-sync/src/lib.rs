@@ -709,7 +709,11 @@ async fn load_all(
             d.suspend_triggers(plan, progress).await?;
             if spec.truncate {
                 progress.phase(&format!("{}: emptying the job's tables", d.shown));
-                Stage::set(stage, &format!("emptying the job's tables of {}", d.shown), Some(&d.shown));
+                Stage::set(
+                    stage,
+                    &format!("emptying the job's tables of {}", d.shown),
+                    Some(&d.shown),
+                );
                 execute::truncate(d, plan).await?;
                 Stage::set(stage, "preparing the destinations", None);
                 // Only a table that was there held rows to lose.
@@ -781,7 +785,9 @@ async fn half_emptied(d: &mut execute::Destination, plan: &Plan, created: &[Stri
     let mut empty = Vec::new();
     let mut full = Vec::new();
     for tp in plan.tables.iter().filter(|tp| !created.contains(&tp.name)) {
-        let Some(t) = d.tables.get(&tp.table.table_name()) else { continue };
+        let Some(t) = d.tables.get(&tp.table.table_name()) else {
+            continue;
+        };
         let sql = format!("SELECT 1 FROM {} LIMIT 1", d.conn.dialect().qualified(t));
         match d.conn.query(&sql, &[]).await {
             Ok(rows) if rows.is_empty() => empty.push(tp.name.clone()),
@@ -939,7 +945,9 @@ async fn undo(lanes: Vec<execute::Lane>, e: SyncError, plan: &Plan, stage: &Stag
     match said.as_slice() {
         // (Stopped while a destination was prepared, tables it was creating are not
         // known here: nothing is claimed.)
-        [] if interrupted && stage.doing != Stage::default().doing => execute::with_note(e, "no destination was changed"),
+        [] if interrupted && stage.doing != Stage::default().doing => {
+            execute::with_note(e, "no destination was changed")
+        }
         [] => e,
         [(_, note)] => execute::with_note(e, note),
         many => {

@@ -101,7 +101,9 @@ fn truncate_refuses_to_orphan_rows_of_tables_in_other_databases() {
 
     // The RESTRICT one alone is refused the same way.
     ext.exec("DELETE FROM ext_cascade");
-    let err = sync(&job).expect_err("ext_restrict's rows would lose their parent").to_string();
+    let err = sync(&job)
+        .expect_err("ext_restrict's rows would lose their parent")
+        .to_string();
     assert!(
         err.contains(&format!(
             "which rows of {}.ext_restrict (a table of another database of the server) reference through foreign \
@@ -120,7 +122,9 @@ fn truncate_refuses_to_orphan_rows_of_tables_in_other_databases() {
          INSERT INTO src_ref VALUES (1, NULL), (2, 3);",
         dest.name
     ));
-    let err = sync(&job).expect_err("the source's src_ref would lose a parent").to_string();
+    let err = sync(&job)
+        .expect_err("the source's src_ref would lose a parent")
+        .to_string();
     assert!(
         err.contains(&format!(
             "truncate = true would empty parent, which rows of {}.src_ref (a table of another database of the \
@@ -152,9 +156,13 @@ fn truncate_refuses_to_orphan_rows_of_tables_in_other_postgres_schemas() {
          CREATE TABLE other.ext (id int PRIMARY KEY, pid int NOT NULL REFERENCES public.parent (id) ON DELETE CASCADE);
          INSERT INTO other.ext VALUES (1, 1), (2, 2);",
     );
-    let err = sync(&job).expect_err("other.ext's rows would lose their parent").to_string();
+    let err = sync(&job)
+        .expect_err("other.ext's rows would lose their parent")
+        .to_string();
     assert!(
-        err.contains("truncate = true would empty parent, which rows of ext reference through foreign key ext_pid_fkey"),
+        err.contains(
+            "truncate = true would empty parent, which rows of ext reference through foreign key ext_pid_fkey"
+        ),
         "{err}"
     );
     assert_eq!(count(&dest, "SELECT count(*) FROM other.ext"), 2);
@@ -268,6 +276,26 @@ fn a_view_of_a_job_table_name_is_refused_before_writing() {
     );
     assert_eq!(count(&dest, &tables), 0);
     assert_eq!(count(&src, "SELECT count(*) FROM parent"), 10);
+
+    // A SQLite destination likewise (its file is read when the run opens it).
+    let lite = TestDb::create(Engine::Sqlite);
+    lite.exec("CREATE TABLE other (id int); CREATE VIEW parent AS SELECT id, 'x' AS name FROM other;");
+    let err = sync(&truncate_job(&src, &lite, ""))
+        .expect_err("parent is a view")
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: parent, a table of the job, exists there as a view, not as a table: Tether writes only into \
+             tables that store their own rows. Drop or rename it there, or leave the table out of the job \
+             (nothing was written)",
+            lite.db_url()
+        )
+    );
+    assert_eq!(
+        count(&lite, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"),
+        1
+    );
 }
 
 /// E6: a PostgreSQL destination table with an INSERT rule and `on_conflict = "update"`

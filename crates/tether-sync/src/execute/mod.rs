@@ -23,8 +23,8 @@ pub use destination::{
     DroppedFk, Opened,
 };
 pub(crate) use method::decide;
-pub(crate) use outsiders::refuse_unwritable;
 pub use method::{LoadMethod, LoadPlan, NotStaged};
+pub(crate) use outsiders::refuse_unwritable;
 pub(crate) use pipeline::{join_all, null_keyed_cycles};
 pub use pipeline::{load, Anon, Lane};
 pub use progress::{Progress, TableReport};

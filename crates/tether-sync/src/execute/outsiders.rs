@@ -3,8 +3,8 @@
 //! reference a job table (InnoDB FKs cross databases; the destination's own
 //! introspection sees one database), relations of a job table's name whose rows are
 //! stored elsewhere (views, PostgreSQL foreign tables and foreign partitions, MariaDB
-//! MERGE/FEDERATED/CONNECT/SPIDER tables: emptying or writing them changes other
-//! tables, possibly the source's), and PostgreSQL rules that `INSERT ... ON CONFLICT`
+//! MERGE/FEDERATED/CONNECT tables: emptying or writing them changes other tables,
+//! possibly the source's), and PostgreSQL rules that `INSERT ... ON CONFLICT`
 //! refuses.
 
 use std::collections::BTreeMap;
@@ -18,10 +18,11 @@ use crate::error::SyncError;
 use crate::plan::Plan;
 
 /// MariaDB/MySQL storage engines whose tables keep their rows in other tables (MERGE
-/// over MyISAM tables, FEDERATED/FederatedX and CONNECT over remote or local tables,
-/// SPIDER over tables on other servers), upper-cased as `information_schema` may spell
-/// them in any case.
-const STORED_ELSEWHERE: &[&str] = &["MRG_MYISAM", "MRG_MYISAM_ENGINE", "MERGE", "FEDERATED", "CONNECT", "SPIDER"];
+/// over MyISAM tables, FEDERATED/FederatedX and CONNECT over remote or local tables),
+/// upper-cased as `information_schema` may spell them in any case. SPIDER is not
+/// among them: a Spider head is how a job syncs into a sharded keyspace
+/// (docs/sharding.md), its tables standing for the nodes' ones by design.
+const STORED_ELSEWHERE: &[&str] = &["MRG_MYISAM", "MRG_MYISAM_ENGINE", "MERGE", "FEDERATED", "CONNECT"];
 
 /// The job's tables as the destination names them: (schema or None, name), lower-cased
 /// for comparing, with the job's spelling.
@@ -119,7 +120,7 @@ pub(super) async fn refuse_other_databases(
 
 /// A relation of a job table's name on the destination that is not a table storing its
 /// own rows: a view, a PostgreSQL foreign table (or a partitioned table with a foreign
-/// partition), a MariaDB/MySQL MERGE, FEDERATED, CONNECT or SPIDER table. Emptying or
+/// partition), a MariaDB/MySQL MERGE, FEDERATED or CONNECT table. Emptying or
 /// writing it would change the tables it stands for, which may be the job's source
 /// (a MERGE table over the source's table was emptied with it, and the source read
 /// after it found nothing). Views and foreign tables are refused in every mode (the
@@ -139,7 +140,23 @@ pub(super) async fn refuse_foreign_storage(
     let lit = |s: &str| d.literal(&Value::Text(s.to_string()));
     let writes = plan.mode != Mode::Schema;
     match conn.engine() {
-        Engine::Sqlite => Ok(()),
+        Engine::Sqlite => {
+            let list: Vec<String> = names.iter().map(|(_, n)| lit(&n.to_lowercase())).collect();
+            let mut rows = texts(
+                conn,
+                &format!(
+                    "SELECT name FROM sqlite_master WHERE type = 'view' AND lower(name) IN ({})",
+                    list.join(", ")
+                ),
+                1,
+            )
+            .await?;
+            rows.sort_by_key(|r| names.iter().position(|(_, n)| n.eq_ignore_ascii_case(&r[0])));
+            match rows.first() {
+                Some(r) => Err(not_a_table(shown, &r[0], "a view")),
+                None => Ok(()),
+            }
+        }
         Engine::Mysql => {
             let list: Vec<String> = names.iter().map(|(_, n)| lit(&n.to_lowercase())).collect();
             let mut rows = texts(
