@@ -109,19 +109,54 @@ fn sqlite(path: &Path) -> Identity {
     }
     let path = match path.canonicalize() {
         Ok(p) => p,
-        // Not there yet: the canonical directory and the file name.
-        Err(_) => {
-            let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-            match (absolute.parent(), absolute.file_name()) {
-                (Some(dir), Some(name)) => dir.canonicalize().map(|d| d.join(name)).unwrap_or(absolute),
-                _ => absolute,
-            }
-        }
+        // Not there yet (or a symlink to a file not there yet): where it will be.
+        Err(_) => resolved(path),
     };
     Identity::SqliteFile {
         file: file_id(&path),
         path,
     }
+}
+
+/// Where `path` leads, for a file that may not exist yet, as `realpath` resolves it:
+/// component by component, each symlink followed (a dangling one too: SQLite creates
+/// its target), `.` dropped and `..` taken from the directory reached so far (where a
+/// directory is not there yet, lexically: `new/../new/x.db` is `new/x.db`).
+fn resolved(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    // Components still to walk, last first.
+    let mut pending: Vec<PathBuf> = absolute
+        .components()
+        .rev()
+        .map(|c| PathBuf::from(c.as_os_str()))
+        .collect();
+    let mut out = PathBuf::new();
+    // As many symlinks as Linux follows in one path before ELOOP.
+    let mut hops = 40;
+    while let Some(part) = pending.pop() {
+        match part.components().next() {
+            Some(Component::CurDir) | None => {}
+            Some(Component::ParentDir) => {
+                out.pop();
+            }
+            Some(Component::Normal(name)) => {
+                let next = out.join(name);
+                match std::fs::read_link(&next) {
+                    Ok(target) if hops > 0 => {
+                        hops -= 1;
+                        if target.is_absolute() {
+                            out = PathBuf::new();
+                        }
+                        pending.extend(target.components().rev().map(|c| PathBuf::from(c.as_os_str())));
+                    }
+                    _ => out = next,
+                }
+            }
+            Some(_) => out.push(&part),
+        }
+    }
+    out
 }
 
 #[cfg(unix)]

@@ -93,7 +93,7 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     destinations.attach(&mut plan, &schema);
     schema_plan::fit_transforms(&destinations, &mut plan, &schema)?;
     phases.done("measure text for the destinations");
-    plan_loads(job, &mut plan, &dest_urls).await?;
+    plan_loads(job, &mut plan, &schema, &dest_urls).await?;
     phases.done("decide the loads");
     if job.privacy != config::Privacy::Off {
         let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|t| &t.table).collect();
@@ -114,7 +114,10 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
 
 /// How each destination will load, for the plan: [`execute::decide`], which the run
 /// asks again when it starts. A destination planning could not read is left without.
-async fn plan_loads(job: &Job, plan: &mut Plan, urls: &[Option<DbUrl>]) -> Result<(), SyncError> {
+/// A server destination's relation of a job table's name that Tether does not write
+/// into (a view, a foreign table, a MERGE table...) or a rule INSERT ... ON CONFLICT
+/// refuses is a plan error naming it ([`execute::refuse_unwritable`]).
+async fn plan_loads(job: &Job, plan: &mut Plan, schema: &Schema, urls: &[Option<DbUrl>]) -> Result<(), SyncError> {
     let mut loads = Vec::new();
     for ((spec, dp), url) in job.destinations.iter().zip(&plan.destinations).zip(urls) {
         let (Some(url), Some(report)) = (url, &dp.schema) else {
@@ -133,6 +136,10 @@ async fn plan_loads(job: &Job, plan: &mut Plan, urls: &[Option<DbUrl>]) -> Resul
             loads.push(None);
             continue;
         };
+        if let Err(e) = execute::refuse_unwritable(&mut conn, &dp.url, spec, plan, schema).await {
+            conn.close().await;
+            return Err(e);
+        }
         let decided = execute::decide(&mut conn, spec, plan, &report.models, &report.existing).await;
         conn.close().await;
         loads.push(Some(decided?.plan));
@@ -509,14 +516,15 @@ pub async fn run_until(
         source,
         dests: Vec::new(),
     }];
+    let stage = std::sync::Mutex::new(Stage::default());
     let loaded = tokio::select! {
-        loaded = load_all(job, &plan, &schema, &subset, opened, &mut lanes, &mut more, progress) => loaded,
-        _ = &mut stop => Err(SyncError::Interrupted(
-            " (while loading; the counts below are what was written when it stopped: a batch under way \
-             may have gone in too)"
-                .into(),
-        )),
+        loaded = load_all(job, &plan, &schema, &subset, opened, &mut lanes, &mut more, &stage, progress) => loaded,
+        _ = &mut stop => Err(SyncError::Interrupted(format!(
+            " (while {})",
+            stage.lock().expect("lock").doing
+        ))),
     };
+    let stage = stage.into_inner().expect("lock");
     phases.done("load_all in all");
     for unused in more.opened {
         unused.close().await;
@@ -542,7 +550,7 @@ pub async fn run_until(
                 seconds: started.elapsed().as_secs_f64(),
             });
         }
-        Err(e) => return Err(undo(lanes, e).await),
+        Err(e) => return Err(undo(lanes, e, &plan, &stage).await),
     };
     progress.phase("verifying");
     for lane in lanes.iter_mut() {
@@ -628,8 +636,35 @@ impl MoreSources {
     }
 }
 
+/// Where [`load_all`] is, for the message of a run stopped part way ([`undo`]).
+struct Stage {
+    /// What it is doing, as the message says it: "while ...".
+    doing: String,
+    /// The destination whose tables `truncate = true` is emptying (outside any
+    /// transaction, one table after the other): a run stopped then says which are empty.
+    emptying: Option<String>,
+}
+
+impl Default for Stage {
+    fn default() -> Stage {
+        Stage {
+            doing: "preparing the destinations".into(),
+            emptying: None,
+        }
+    }
+}
+
+impl Stage {
+    fn set(stage: &std::sync::Mutex<Stage>, doing: &str, emptying: Option<&str>) {
+        let mut s = stage.lock().expect("lock");
+        s.doing = doing.to_string();
+        s.emptying = emptying.map(str::to_string);
+    }
+}
+
 /// Prepares every destination into `lanes[0]` (and more lanes from `more`), loads,
-/// builds and commits: everything a failure must undo ([`undo`]).
+/// builds and commits: everything a failure must undo ([`undo`]). Tells `stage` where
+/// it is.
 #[allow(clippy::too_many_arguments)]
 async fn load_all(
     job: &Job,
@@ -639,6 +674,7 @@ async fn load_all(
     opened: Vec<Option<execute::Opened>>,
     lanes: &mut Vec<execute::Lane>,
     more: &mut MoreSources,
+    stage: &std::sync::Mutex<Stage>,
     progress: &dyn Progress,
 ) -> Result<Loaded, SyncError> {
     let mut phases = Phases::start();
@@ -673,7 +709,13 @@ async fn load_all(
             d.suspend_triggers(plan, progress).await?;
             if spec.truncate {
                 progress.phase(&format!("{}: emptying the job's tables", d.shown));
+                Stage::set(
+                    stage,
+                    &format!("emptying the job's tables of {}", d.shown),
+                    Some(&d.shown),
+                );
                 execute::truncate(d, plan).await?;
+                Stage::set(stage, "preparing the destinations", None);
                 // Only a table that was there held rows to lose.
                 let created = d.created_here();
                 d.emptied = plan.tables.iter().any(|tp| !created.contains(&tp.name));
@@ -708,8 +750,10 @@ async fn load_all(
         leaks: std::sync::Mutex::new(Vec::new()),
     };
     phases.done("open the lanes");
+    Stage::set(stage, "loading", None);
     let tables = execute::load(plan, lanes, subset, &anon, progress).await?;
     phases.done("load");
+    Stage::set(stage, "building the keys and committing", None);
     // The source counts what the verification compares (in the job's snapshot) while
     // the destinations build their keys, indexes and FKs: different connections.
     let execute::Lane { source, dests } = &mut lanes[0];
@@ -734,6 +778,49 @@ async fn load_all(
     Ok(Some(((tables, counts), leaks)))
 }
 
+/// `truncate = true` was emptying `d`'s tables (one after the other, each on its own)
+/// when the run failed or stopped: which of the job's tables that were there are empty
+/// now, and which still hold their rows, as a new look at them says.
+async fn half_emptied(d: &mut execute::Destination, plan: &Plan, created: &[String]) -> String {
+    let mut empty = Vec::new();
+    let mut full = Vec::new();
+    for tp in plan.tables.iter().filter(|tp| !created.contains(&tp.name)) {
+        let Some(t) = d.tables.get(&tp.table.table_name()) else {
+            continue;
+        };
+        let sql = format!("SELECT 1 FROM {} LIMIT 1", d.conn.dialect().qualified(t));
+        match d.conn.query(&sql, &[]).await {
+            Ok(rows) if rows.is_empty() => empty.push(tp.name.clone()),
+            Ok(_) => full.push(tp.name.clone()),
+            Err(e) => {
+                return format!(
+                    "truncate = true was emptying the job's tables when the job stopped: some may be empty \
+                     (looking at them failed: {e})"
+                )
+            }
+        }
+    }
+    let hold = match full.len() {
+        1 => "still holds its rows",
+        _ => "still hold their rows",
+    };
+    match (empty.is_empty(), full.is_empty()) {
+        (true, _) => format!(
+            "truncate = true had emptied none of the job's tables when the job stopped ({} {hold})",
+            full.join(", ")
+        ),
+        (false, true) => format!(
+            "truncate = true had emptied the job's tables that were there ({} now empty)",
+            empty.join(", ")
+        ),
+        (false, false) => format!(
+            "truncate = true was emptying the job's tables when the job stopped: {} now empty; {} {hold}",
+            empty.join(", "),
+            full.join(", ")
+        ),
+    }
+}
+
 /// What a destination kept after a failure, from [`undo`]'s note of it.
 fn kept(note: UndoNote) -> Option<(String, String)> {
     let (d, whole, undone, ..) = note;
@@ -753,9 +840,10 @@ type UndoNote = (String, Option<&'static str>, Option<String>, Vec<String>, bool
 /// After a failed run: every destination not finished is left as before the run
 /// where it can be (a transactional or staged load rolled back; the tables the run
 /// created dropped again), and the error says so per destination, with the rows
-/// written into tables that were there (they stay). Other lanes' connections are
+/// written into tables that were there (they stay) and, where `truncate = true` was
+/// emptying them (`stage`), which are empty now. Other lanes' connections are
 /// closed first: a transaction they left open would hold the tables' locks.
-async fn undo(lanes: Vec<execute::Lane>, e: SyncError) -> SyncError {
+async fn undo(lanes: Vec<execute::Lane>, e: SyncError, plan: &Plan, stage: &Stage) -> SyncError {
     let interrupted = matches!(e, SyncError::Interrupted(_));
     let mut lanes = lanes.into_iter();
     let Some(mut first) = lanes.next() else { return e };
@@ -788,9 +876,27 @@ async fn undo(lanes: Vec<execute::Lane>, e: SyncError) -> SyncError {
             SyncError::Rejected { destination, table, .. } if *destination == d.shown => Some(table.clone()),
             _ => None,
         };
+        let half_emptied = match stage.emptying.as_deref() == Some(d.shown.as_str()) {
+            true => Some(half_emptied(d, plan, &created).await),
+            false => None,
+        };
+        // Rows went in only once the tables were emptied: a batch under way when the
+        // run stopped may have gone in too.
+        let under_way = interrupted
+            && stage.doing == "loading"
+            && batches
+            && d.written.lock().expect("lock").iter().any(|(_, n, _)| *n > 0);
         let undone = match (d.undo_created(batches, told.as_deref()).await, triggers) {
             (Some(u), Some(t)) => Some(format!("{u}; {t}")),
             (u, t) => u.or(t),
+        };
+        let undone = match (half_emptied, undone) {
+            (Some(h), Some(u)) => Some(format!("{h}; {u}")),
+            (h, u) => h.or(u),
+        };
+        let undone = match under_way {
+            true => undone.map(|u| format!("{u} (a batch under way when it stopped may have gone in too)")),
+            false => undone,
         };
         notes.push((d.shown.clone(), whole, undone, created, batches));
     }
@@ -837,6 +943,11 @@ async fn undo(lanes: Vec<execute::Lane>, e: SyncError) -> SyncError {
     // Any other failure says what each destination kept.
     let said: Vec<(String, String)> = notes.into_iter().filter_map(kept).collect();
     match said.as_slice() {
+        // (Stopped while a destination was prepared, tables it was creating are not
+        // known here: nothing is claimed.)
+        [] if interrupted && stage.doing != Stage::default().doing => {
+            execute::with_note(e, "no destination was changed")
+        }
         [] => e,
         [(_, note)] => execute::with_note(e, note),
         many => {

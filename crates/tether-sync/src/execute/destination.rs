@@ -590,7 +590,7 @@ async fn refuse_orphaned_outsiders(
             )));
         }
     }
-    Ok(())
+    super::outsiders::refuse_other_databases(conn, shown, plan, source, existing).await
 }
 
 /// `on_conflict = "update"` with `checks = "verify"` overwrites the rows already in the
@@ -1004,6 +1004,7 @@ pub async fn prepare_destination(
         Some(early) => early,
         None => open_and_read(&url).await?,
     };
+    super::outsiders::refuse_unwritable(&mut conn, &shown, spec, plan, source).await?;
     if spec.truncate {
         refuse_orphaned_outsiders(&mut conn, &shown, plan, source, &existing).await?;
     } else if plan.mode != crate::config::Mode::Schema {

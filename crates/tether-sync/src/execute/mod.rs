@@ -11,6 +11,7 @@ mod create;
 mod destination;
 mod method;
 mod narrow;
+mod outsiders;
 mod pipeline;
 mod progress;
 mod respell;
@@ -23,6 +24,7 @@ pub use destination::{
 };
 pub(crate) use method::decide;
 pub use method::{LoadMethod, LoadPlan, NotStaged};
+pub(crate) use outsiders::refuse_unwritable;
 pub(crate) use pipeline::{join_all, null_keyed_cycles};
 pub use pipeline::{load, Anon, Lane};
 pub use progress::{Progress, TableReport};
