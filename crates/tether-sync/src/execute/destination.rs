@@ -551,7 +551,7 @@ fn outsider_fks<'a>(
 }
 
 /// Some row of `child` references its parent through `fk` (its columns all set).
-async fn references_any(conn: &mut Connection, child: &Table, fk: &ForeignKey) -> Result<bool, SyncError> {
+pub(crate) async fn references_any(conn: &mut Connection, child: &Table, fk: &ForeignKey) -> Result<bool, SyncError> {
     let d = conn.dialect();
     let set: Vec<String> = fk
         .columns

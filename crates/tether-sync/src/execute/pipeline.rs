@@ -50,6 +50,13 @@ struct TableWrite {
     /// Positions (in the source row) of the cycle-breaking FK columns written NULL.
     nulled: Vec<usize>,
     nulled_names: Vec<String>,
+    /// Where each of `nulled` is in the written row (None: a column not written).
+    nulled_out: Vec<Option<usize>>,
+    /// The FKs `nulled` breaks, for `update`: a row whose parents the destination holds
+    /// already is written complete, and a row already there keeps its values of
+    /// `nulled` until the cycle's UPDATE (never NULL over them: a failure or a stop
+    /// before that UPDATE would leave them so).
+    breaks: Vec<Break>,
     conflict: Conflict,
     /// Columns (position in the source row, name) of a destination table whose type
     /// differs from the source's, where the destination would store some values
@@ -59,6 +66,28 @@ struct TableWrite {
     /// integer key, whose type they took (the introspection): SQLite compares 2.0 and
     /// '2' with the key 2, another engine's integer column refuses them as written.
     integral: Vec<usize>,
+}
+
+/// A cycle-breaking FK of a table, as [`TableWrite::breaks`] looks its parents up.
+struct Break {
+    /// Positions (in the source row) of its columns.
+    positions: Vec<usize>,
+    /// The destination's parent table (None: not a table of the job there).
+    parent: Option<Table>,
+    referenced: Vec<String>,
+}
+
+/// The destination's table `fk` of `child` references, among the job's tables.
+fn parent_table(dest: &Destination, child: &Table, fk: &tether_schema::ForeignKey) -> Option<Table> {
+    let mut name = fk.referenced_name();
+    if let Some(t) = dest.tables.get(&name) {
+        return Some(t.clone());
+    }
+    if name.schema.is_none() {
+        name.schema = child.table_name().schema;
+        return dest.tables.get(&name).cloned();
+    }
+    None
 }
 
 fn table_write(dest: &Destination, tp: &TablePlan, from: tether_connect::Engine) -> TableWrite {
@@ -98,7 +127,21 @@ fn table_write(dest: &Destination, tp: &TablePlan, from: tether_connect::Engine)
             }
         }
     }
-    let nulled = nulled_names.iter().map(pos_of).collect();
+    let nulled: Vec<usize> = nulled_names.iter().map(pos_of).collect();
+    let nulled_out = nulled.iter().map(|i| positions.iter().position(|p| p == i)).collect();
+    let breaks = match nulled.is_empty() {
+        true => Vec::new(),
+        false => tp
+            .break_fks
+            .iter()
+            .filter_map(|n| tp.table.foreign_keys.iter().find(|f| &f.name == n))
+            .map(|fk| Break {
+                positions: fk.columns.iter().map(pos_of).collect(),
+                parent: parent_table(dest, &tp.table, fk),
+                referenced: fk.referenced_columns.clone(),
+            })
+            .collect(),
+    };
     let engine = dest.conn.engine();
     let narrowed = positions
         .iter()
@@ -132,6 +175,8 @@ fn table_write(dest: &Destination, tp: &TablePlan, from: tether_connect::Engine)
         fixup_key_positions,
         nulled,
         nulled_names,
+        nulled_out,
+        breaks,
         conflict: dest.spec.on_conflict,
         narrowed,
         integral,
@@ -316,6 +361,9 @@ async fn write_table(
 ) -> Result<(u64, Fixups), SyncError> {
     let mut written = 0u64;
     let mut fixups: Fixups = Vec::new();
+    // Rows written with the cycle's FK columns NULL, and rows already there whose FK
+    // values were left as they were, both for the cycle's UPDATE to set (a message).
+    let (mut nulled_rows, mut kept_rows) = (0u64, 0u64);
     // Counted as it goes, for what a stop or failure leaves (complete at the end).
     let slot = {
         let mut list = dest.written.lock().expect("lock");
@@ -351,14 +399,19 @@ async fn write_table(
                     tp.table.column(column).map_or("", |c| c.engine_type.as_str()),
                 ),
                 written: format!(
-                    "{written} rows of {} were written before it; tables complete: {}",
+                    "{written} rows of {} were written before it{}; tables complete: {}",
                     tp.name,
+                    unset_note(w, nulled_rows, kept_rows),
                     complete_tables(dest)
                 ),
             });
         }
-        // The cycle's fixups of this batch: (key, values of the nulled columns).
+        // The cycle's fixups of this batch: (key, values of the nulled columns), the
+        // index in the batch of each and, for `update`, the values of each FK it breaks
+        // (None where one of them is NULL).
         let mut pending: Fixups = Vec::new();
+        let mut pending_at: Vec<usize> = Vec::new();
+        let mut parents: Vec<Vec<Option<Row>>> = Vec::new();
         let out: Vec<Row> = if as_is {
             batch
         } else {
@@ -382,6 +435,18 @@ async fn write_table(
                             )));
                         }
                         pending.push((key, vals));
+                        pending_at.push(at);
+                        if w.conflict == Conflict::Update {
+                            parents.push(
+                                w.breaks
+                                    .iter()
+                                    .map(|b| {
+                                        let v: Row = b.positions.iter().map(|&i| row[i].clone()).collect();
+                                        (!v.iter().any(Value::is_null)).then_some(v)
+                                    })
+                                    .collect(),
+                            );
+                        }
                     }
                 }
                 let mut row = row;
@@ -400,6 +465,15 @@ async fn write_table(
             }
             out
         };
+        // `update` writes over the rows already there: their FK values are never
+        // written NULL ([`settle`]). `nulled_at`: the rows of the batch written NULL.
+        let (out, at, kept, nulled_at) = match (w.conflict, pending.is_empty()) {
+            (Conflict::Update, false) => {
+                settle(&mut dest.conn, w, out, &mut pending, &pending_at, &parents, &keys).await?
+            }
+            _ => (out, None, Vec::new(), pending_at),
+        };
+        let kept_now = kept.len() as u64;
         // `skip` keeps the rows already there as they are: only the rows this batch
         // inserts (absent before, there after) are completed by the cycle's UPDATEs.
         let before = match (w.conflict, pending.is_empty()) {
@@ -409,10 +483,7 @@ async fn write_table(
             }
             _ => None,
         };
-        let inserted = dest
-            .conn
-            .insert(&w.dest_table, &w.columns, &w.key, out, w.conflict)
-            .await;
+        let inserted = write_rows(dest, w, out, at, kept).await;
         if let (Some(before), true) = (before, inserted.is_ok()) {
             let absent: Fixups = pending
                 .into_iter()
@@ -431,17 +502,32 @@ async fn write_table(
         }
         match inserted {
             Ok(n) => {
+                // With `skip`, `pending` now holds only the rows this batch inserted.
+                nulled_rows += match w.conflict {
+                    Conflict::Skip => pending.len(),
+                    _ => nulled_at.len(),
+                } as u64;
                 fixups.append(&mut pending);
                 written += n;
+                kept_rows += kept_now;
                 dest.written.lock().expect("lock")[slot].1 = written;
             }
-            Err(e) => {
+            Err(Failed { e, in_kept, rejected }) => {
                 dest.written.lock().expect("lock")[slot].1 = written + e.written;
                 // A line past the batch (a COPY ended by a lost connection names the
                 // end-of-data line) is no row of it.
                 let key = match e.row.and_then(|i| keys.get(i)) {
                     Some(k) => describe_key(&w.key, k),
                     None => "(in a batch; the server did not say which)".to_string(),
+                };
+                // The rows of this batch written NULL before the rejected one and kept
+                // (the server keeps the rows before it when it says it wrote some).
+                // (With `skip`, which of them it inserted is not known: not counted.)
+                nulled_rows += match (w.conflict == Conflict::Skip, in_kept, e.written > 0, e.row) {
+                    (true, ..) => 0,
+                    (false, true, _, _) => nulled_at.len() as u64,
+                    (false, false, true, Some(r)) => nulled_at.iter().filter(|&&i| i < r).count() as u64,
+                    _ => 0,
                 };
                 // A table this run created or emptied held none of the source's rows:
                 // two of them clash there, so the destination compares keys the source
@@ -478,15 +564,22 @@ async fn write_table(
                          change the transformer"
                     }
                 };
+                let which = match e.row.and_then(|i| keys.get(i)) {
+                    Some(k) if e.message.contains("FOREIGN KEY constraint failed") => {
+                        broken_fk(dest, w, k, rejected.as_ref()).await
+                    }
+                    _ => String::new(),
+                };
                 return Err(SyncError::Rejected {
                     destination: dest.shown.clone(),
                     table: tp.name.clone(),
                     key,
-                    message: format!("{}{hint}", e.message),
+                    message: format!("{}{which}{hint}", e.message),
                     written: format!(
-                        "{} rows of {} were written before it; tables complete: {}",
+                        "{} rows of {} were written before it{}; tables complete: {}",
                         written + e.written,
                         tp.name,
+                        unset_note(w, nulled_rows, kept_rows),
                         complete_tables(dest)
                     ),
                 });
@@ -496,6 +589,275 @@ async fn write_table(
     // Complete unless the copy stopped for another reason (`copy_table` says so).
     dest.written.lock().expect("lock")[slot] = (tp.name.clone(), written, true);
     Ok((written, fixups))
+}
+
+/// What a rejection leaves of a cycle's table written so far: rows written with the
+/// FK columns NULL (new rows; the cycle's UPDATE, which sets them once the table is
+/// loaded, did not run) and rows already there that `update` left with their FK values
+/// as they were. Empty for other tables.
+fn unset_note(w: &TableWrite, nulled: u64, kept: u64) -> String {
+    let cols = w.nulled_names.join(", ");
+    let mut out = String::new();
+    if nulled > 0 {
+        out.push_str(&format!(
+            ", {nulled} of them new rows left with {cols} NULL (the cycle's UPDATE setting them once the table \
+             is loaded did not run)"
+        ));
+    }
+    if kept > 0 {
+        out.push_str(&format!(
+            ", {kept} of them rows that were there, their {cols} left as it was (not yet the source's)"
+        ));
+    }
+    out
+}
+
+/// A batch's write that failed: the error (its row an index in the batch), whether the
+/// rows of the first INSERT went in ([`write_rows`]), and the rejected row as written
+/// (columns, values) where kept to name an FK ([`broken_fk`]).
+struct Failed {
+    e: tether_connect::WriteError,
+    in_kept: bool,
+    rejected: Option<(Vec<String>, Row)>,
+}
+
+/// Writes `out` (the rows of the batch at `at`; None: every row, in order), then `kept`
+/// (rows already there, written without the cycle's nulled columns, [`settle`]).
+async fn write_rows(
+    dest: &mut Destination,
+    w: &TableWrite,
+    out: Vec<Row>,
+    at: Option<Vec<usize>>,
+    kept: Vec<(usize, Row)>,
+) -> Result<u64, Failed> {
+    // SQLite says only "FOREIGN KEY constraint failed": the row is kept to find the FK.
+    let sqlite = dest.conn.engine() == tether_connect::Engine::Sqlite && !dest.fk_free();
+    let copy = sqlite.then(|| out.clone());
+    let n = match dest
+        .conn
+        .insert(&w.dest_table, &w.columns, &w.key, out, w.conflict)
+        .await
+    {
+        Ok(n) => n,
+        Err(mut e) => {
+            let rejected = copy.zip(e.row).and_then(|(c, i)| c.into_iter().nth(i));
+            if let Some(at) = &at {
+                e.row = e.row.and_then(|i| at.get(i).copied());
+            }
+            return Err(Failed {
+                e,
+                in_kept: false,
+                rejected: rejected.map(|r| (w.columns.clone(), r)),
+            });
+        }
+    };
+    if kept.is_empty() {
+        return Ok(n);
+    }
+    let columns: Vec<String> = w
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !w.nulled_out.contains(&Some(*i)))
+        .map(|(_, c)| c.clone())
+        .collect();
+    let (idx, rows): (Vec<usize>, Vec<Row>) = kept.into_iter().unzip();
+    let copy = sqlite.then(|| rows.clone());
+    match dest
+        .conn
+        .insert(&w.dest_table, &columns, &w.key, rows, w.conflict)
+        .await
+    {
+        Ok(m) => Ok(n + m),
+        Err(mut e) => {
+            let rejected = copy.zip(e.row).and_then(|(c, i)| c.into_iter().nth(i));
+            e.row = e.row.and_then(|i| idx.get(i).copied());
+            e.written += n;
+            Err(Failed {
+                e,
+                in_kept: true,
+                rejected: rejected.map(|r| (columns, r)),
+            })
+        }
+    }
+}
+
+/// `update` over rows already there, for a batch of a breakable cycle's table whose
+/// rows `pending` (at `pending_at` in the batch) are to be written with the cycle's FK
+/// columns NULL: NULL written over a row already there would stay if the run failed or
+/// stopped before the cycle's UPDATE. So a row whose parents (`parents`, per FK it
+/// breaks) the destination holds already is written complete, no UPDATE needed; a row
+/// already there (by `keys`, the key the write matches rows on) whose parents are not
+/// is written without those columns (their values stay as they were until the UPDATE,
+/// which then changes them: the parent was not there, so they held another value);
+/// only new rows are written NULL. Returns the rows to write in full (with their
+/// indexes in the batch where some were taken out), the rows written without the
+/// nulled columns (index, values), and the indexes of the rows written NULL.
+async fn settle(
+    conn: &mut Connection,
+    w: &TableWrite,
+    mut out: Vec<Row>,
+    pending: &mut Fixups,
+    pending_at: &[usize],
+    parents: &[Vec<Option<Row>>],
+    keys: &[Vec<Value>],
+) -> Result<(Vec<Row>, Option<Vec<usize>>, Vec<(usize, Row)>, Vec<usize>), SyncError> {
+    let mut complete = vec![true; pending.len()];
+    for (j, b) in w.breaks.iter().enumerate() {
+        let asked: Vec<(usize, &Row)> = parents
+            .iter()
+            .enumerate()
+            .filter_map(|(e, p)| p.get(j).and_then(|v| v.as_ref()).map(|v| (e, v)))
+            .collect();
+        if asked.is_empty() {
+            continue;
+        }
+        let found = match &b.parent {
+            Some(parent) => {
+                let ks: Vec<&Row> = asked.iter().map(|(_, v)| *v).collect();
+                held(conn, parent, &b.referenced, &ks).await?
+            }
+            None => Vec::new(),
+        };
+        for (i, (e, _)) in asked.iter().enumerate() {
+            if !found.contains(&i) {
+                complete[*e] = false;
+            }
+        }
+    }
+    // Rows written complete: their values back in place, no UPDATE for them.
+    let mut left = Vec::new();
+    let mut left_at = Vec::new();
+    for (e, (f, at)) in std::mem::take(pending).into_iter().zip(pending_at).enumerate() {
+        if complete[e] {
+            for (v, o) in f.1.iter().zip(&w.nulled_out) {
+                if let Some(o) = o {
+                    out[*at][*o] = v.clone();
+                }
+            }
+        } else {
+            left.push(f);
+            left_at.push(*at);
+        }
+    }
+    *pending = left;
+    if left_at.is_empty() {
+        return Ok((out, None, Vec::new(), Vec::new()));
+    }
+    let ks: Vec<&Row> = left_at.iter().map(|&at| &keys[at]).collect();
+    let there: Vec<usize> = held(conn, &w.dest_table, &w.key, &ks)
+        .await?
+        .into_iter()
+        .map(|i| left_at[i])
+        .collect();
+    if there.is_empty() {
+        return Ok((out, None, Vec::new(), left_at));
+    }
+    let nulled_at: Vec<usize> = left_at.into_iter().filter(|at| !there.contains(at)).collect();
+    let mut full = Vec::with_capacity(out.len());
+    let mut full_at = Vec::with_capacity(out.len());
+    let mut kept = Vec::new();
+    for (at, row) in out.into_iter().enumerate() {
+        if there.contains(&at) {
+            let row: Row = row
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| !w.nulled_out.contains(&Some(*i)))
+                .map(|(_, v)| v)
+                .collect();
+            kept.push((at, row));
+        } else {
+            full.push(row);
+            full_at.push(at);
+        }
+    }
+    Ok((full, Some(full_at), kept, nulled_at))
+}
+
+/// For SQLite's bare "FOREIGN KEY constraint failed": the FK the rejected row (`row`,
+/// its columns and values as written; `key` its key) breaks, where the destination
+/// shows which: one of its FKs whose parent holds no row with its values, else an FK of
+/// another job table whose rows reference this row's key values as the destination
+/// holds them, which the row would change. Empty when neither is found.
+async fn broken_fk(dest: &mut Destination, w: &TableWrite, key: &[Value], row: Option<&(Vec<String>, Row)>) -> String {
+    let Some((columns, values)) = row else {
+        return String::new();
+    };
+    let value_of = |c: &String| columns.iter().position(|x| x == c).map(|i| &values[i]);
+    for fk in &w.dest_table.foreign_keys {
+        let vals: Option<Row> = fk.columns.iter().map(|c| value_of(c).cloned()).collect();
+        let Some(vals) = vals.filter(|v| !v.iter().any(Value::is_null)) else {
+            continue;
+        };
+        let Some(parent) = parent_table(dest, &w.dest_table, fk) else {
+            continue;
+        };
+        if let Ok(found) = held(&mut dest.conn, &parent, &fk.referenced_columns, &[&vals]).await {
+            if found.is_empty() {
+                let shown: Vec<String> = vals.iter().map(|v| dest.conn.dialect().literal(v)).collect();
+                return format!(
+                    ": foreign key {} ({}) references {} ({}), where the destination holds no row with ({})",
+                    fk.name,
+                    fk.columns.join(", "),
+                    fk.referenced_table,
+                    fk.referenced_columns.join(", "),
+                    shown.join(", ")
+                );
+            }
+        }
+    }
+    let me = w.dest_table.table_name();
+    let children: Vec<(Table, tether_schema::ForeignKey)> = dest
+        .tables
+        .values()
+        .flat_map(|t| t.foreign_keys.iter().map(move |f| (t.clone(), f.clone())))
+        .chain(dest.outsider_fks.iter().cloned())
+        .filter(|(t, f)| parent_table(dest, t, f).is_some_and(|p| p.table_name() == me))
+        .collect();
+    for (child, fk) in children {
+        let new: Option<Row> = fk.referenced_columns.iter().map(|c| value_of(c).cloned()).collect();
+        let Some(new) = new else { continue };
+        let d = dest.conn.dialect();
+        let same: Vec<String> = w
+            .key
+            .iter()
+            .zip(key)
+            .map(|(c, v)| format!("p.{} = {}", d.ident(c), d.literal(v)))
+            .collect();
+        let joined: Vec<String> = fk
+            .columns
+            .iter()
+            .zip(&fk.referenced_columns)
+            .map(|(c, r)| format!("c.{} = p.{}", d.ident(c), d.ident(r)))
+            .collect();
+        let changed: Vec<String> = fk
+            .referenced_columns
+            .iter()
+            .zip(&new)
+            .map(|(r, v)| match v.is_null() {
+                true => format!("p.{} IS NULL", d.ident(r)),
+                false => format!("p.{} = {}", d.ident(r), d.literal(v)),
+            })
+            .collect();
+        let sql = format!(
+            "SELECT 1 FROM {} p WHERE {} AND NOT ({}) AND EXISTS (SELECT 1 FROM {} c WHERE {}) LIMIT 1",
+            d.own_rows(&w.dest_table),
+            same.join(" AND "),
+            changed.join(" AND "),
+            d.own_rows(&child),
+            joined.join(" AND ")
+        );
+        if dest.conn.query(&sql, &[]).await.is_ok_and(|r| !r.is_empty()) {
+            return format!(
+                ": this row would change its ({}), which rows of {} reference through foreign key {}; \
+                 set truncate = true on the destination to write the job's tables afresh",
+                fk.referenced_columns.join(", "),
+                child.name,
+                fk.name
+            );
+        }
+    }
+    String::new()
 }
 
 /// Sends rows a subset kept in batches of `size`, as a read would; stops when the
@@ -827,7 +1189,11 @@ async fn load_unit(
     let mut reports = Vec::new();
     let mut fixups: Vec<Vec<(usize, Fixups)>> = lane.dests.iter().map(|_| Vec::new()).collect();
     for &ti in unit {
-        let (report, f) = load_table(plan, &plan.tables[ti], lane, subset, anon, respell, progress).await?;
+        let loaded = load_table(plan, &plan.tables[ti], lane, subset, anon, respell, progress).await;
+        let (report, f) = match loaded {
+            Ok(l) => l,
+            Err(e) => return Err(unset_before(e, plan, lane, &fixups)),
+        };
         for (i, f) in f.into_iter().enumerate() {
             if !f.is_empty() {
                 fixups[i].push((ti, f));
@@ -885,6 +1251,55 @@ async fn load_unit(
     Ok(reports)
 }
 
+/// `e` from a later table of a cycle, with what the tables before it were left with:
+/// rows written with the cycle's FK columns NULL, or rows already there with theirs
+/// as they were, which the cycle's UPDATEs (once every table is loaded) did not set.
+fn unset_before(e: SyncError, plan: &Plan, lane: &Lane, fixups: &[Vec<(usize, Fixups)>]) -> SyncError {
+    let said: Vec<String> = lane
+        .dests
+        .iter()
+        .zip(fixups)
+        .filter(|(_, f)| !f.is_empty())
+        .map(|(d, f)| {
+            let tables: Vec<String> = f
+                .iter()
+                .map(|(ti, rows)| format!("{}: {}", plan.tables[*ti].name, rows.len()))
+                .collect();
+            format!("{}: {}", d.shown, tables.join(", "))
+        })
+        .collect();
+    if said.is_empty() {
+        return e;
+    }
+    let note = format!(
+        "the cycle's UPDATEs setting the FK columns loaded NULL (or, on rows that were there, left as they \
+         were) did not run; rows waiting for them: {}",
+        said.join("; ")
+    );
+    match e {
+        SyncError::Rejected {
+            destination,
+            table,
+            key,
+            message,
+            written,
+        } => {
+            let written = match written.split_once("; tables complete") {
+                Some((before, after)) => format!("{before}; {note}; tables complete{after}"),
+                None => format!("{written}; {note}"),
+            };
+            SyncError::Rejected {
+                destination,
+                table,
+                key,
+                message,
+                written,
+            }
+        }
+        e => super::with_note(e, &note),
+    }
+}
+
 /// Groups the plan's tables into units (a table, or the tables of one cycle) by
 /// dependency level: the units of one level do not depend on each other.
 fn units_by_level(plan: &Plan) -> Vec<Vec<Vec<usize>>> {
@@ -927,6 +1342,7 @@ pub async fn load(
     let respell = super::respell::find(plan, &mut lanes[0].source, &engines, progress).await?;
     let respell = &respell;
     fill_key_maps(plan, &mut lanes[0], subset, anon, respell, progress).await?;
+    refuse_changed_keys(plan, &mut lanes[0], subset, anon, respell).await?;
     let mut reports: Vec<Option<TableReport>> = plan.tables.iter().map(|_| None).collect();
     let mut levels = units_by_level(plan);
     if lanes.len() > 1 && lanes[0].dests.iter().all(|d| d.fk_free()) {
@@ -969,6 +1385,206 @@ pub async fn load(
         .into_iter()
         .map(|r| r.expect("every table was loaded"))
         .collect())
+}
+
+/// `on_conflict = "update"` into a destination checking FKs row by row overwrites a
+/// row found by its key with the source's values, a unique key other than that too. Where
+/// rows of a destination table reference that other key (an FK without an ON UPDATE
+/// action: NO ACTION or RESTRICT), a changed value is refused by the destination midway,
+/// the tables before it written (a one-transaction PostgreSQL load, FKs dropped and
+/// validated again, follows it; `truncate` writes the tables afresh). So the source's
+/// rows of such a table are read and transformed once more before anything is written,
+/// and the first whose key value differs from the destination's row with its key,
+/// referenced there, refuses the run, naming the FK. Only tables with such references.
+async fn refuse_changed_keys(
+    plan: &Plan,
+    lane: &mut Lane,
+    subset: &Subset,
+    anon: &Anon,
+    respell: &Respellings,
+) -> Result<(), SyncError> {
+    let Lane { source, dests } = lane;
+    for dest in dests.iter_mut() {
+        if dest.fk_free() || dest.spec.truncate || dest.spec.on_conflict != Conflict::Update {
+            continue;
+        }
+        for tp in &plan.tables {
+            let name = tp.table.table_name();
+            let Some(parent) = dest.tables.get(&name).cloned() else {
+                continue;
+            };
+            let key = row_key(&tp.table);
+            let deferred = |child: &tether_schema::TableName| {
+                tp.cycle
+                    .is_some_and(|c| plan.cycles[c].strategy == CycleStrategy::Defer)
+                    && plan
+                        .tables
+                        .iter()
+                        .any(|t| &t.table.table_name() == child && t.cycle == tp.cycle)
+            };
+            let mut candidates: Vec<(Table, tether_schema::ForeignKey)> = Vec::new();
+            for (source_name, child) in dest.tables.iter() {
+                for fk in &child.foreign_keys {
+                    if !deferred(source_name) {
+                        candidates.push((child.clone(), fk.clone()));
+                    }
+                }
+            }
+            candidates.extend(dest.outsider_fks.iter().cloned());
+            let mut fks = Vec::new();
+            for (child, fk) in candidates {
+                let keyed = fk
+                    .referenced_columns
+                    .iter()
+                    .all(|c| key.iter().any(|k| k.eq_ignore_ascii_case(c)));
+                let follows = !matches!(
+                    fk.on_update,
+                    tether_schema::FkAction::NoAction | tether_schema::FkAction::Restrict
+                );
+                let here = parent_table(dest, &child, &fk).is_some_and(|p| p.table_name() == parent.table_name());
+                if keyed || follows || fk.is_virtual || !here {
+                    continue;
+                }
+                if super::destination::references_any(&mut dest.conn, &child, &fk).await? {
+                    fks.push((child, fk));
+                }
+            }
+            if fks.is_empty() {
+                continue;
+            }
+            let spec = read_spec(tp, subset);
+            if matches!(&spec.filter, Filter::KeysIn { keys, .. } if keys.is_empty()) {
+                continue;
+            }
+            let mut transforms = match (&anon.seed, tp.transforms.is_empty()) {
+                (Some(seed), false) => Some(build_transforms(tp, &tp.transforms, source, seed).await?),
+                _ => None,
+            };
+            let pos = |c: &String| tp.table.columns.iter().position(|x| &x.name == c);
+            let key_at: Vec<usize> = key.iter().filter_map(pos).collect();
+            let (tx, rx) = mpsc::channel::<Batch>(4);
+            let read = source.read(&spec, plan.batch_size, tx);
+            let conn = &mut dest.conn;
+            let check = async {
+                let mut rx = rx;
+                while let Some(mut batch) = rx.recv().await {
+                    respell.apply(&name, &mut batch);
+                    if let Some(t) = transforms.as_mut() {
+                        t.apply(&mut batch, &anon.maps)?;
+                    }
+                    for (child, fk) in &fks {
+                        let ref_at: Vec<usize> = fk.referenced_columns.iter().filter_map(pos).collect();
+                        if ref_at.len() != fk.referenced_columns.len() || key_at.len() != key.len() {
+                            continue;
+                        }
+                        if let Some(i) = changed_key(conn, &parent, &key, &key_at, child, fk, &ref_at, &batch).await? {
+                            let k: Vec<Value> = key_at.iter().map(|&p| batch[i][p].clone()).collect();
+                            return Ok(Some((describe_key(&key, &k), child.name.clone(), fk.clone())));
+                        }
+                    }
+                }
+                Ok::<_, SyncError>(None)
+            };
+            let (read, found) = tokio::join!(read, check);
+            if let Some((row, child, fk)) = found? {
+                return Err(SyncError::Plan(format!(
+                    "{}: on_conflict = \"update\" would change {}'s key ({}) in row {row} from the value rows of \
+                     {child} reference through foreign key {} (the source holds another value there now); this \
+                     destination checks foreign keys row by row and {} has no ON UPDATE action, so the load would \
+                     be refused midway, the tables before it written. Nothing was written: set truncate = true on \
+                     the destination to empty the job's tables and write them afresh",
+                    dest.shown,
+                    tp.name,
+                    fk.referenced_columns.join(", "),
+                    fk.name,
+                    fk.name,
+                )));
+            }
+            read?;
+        }
+    }
+    Ok(())
+}
+
+/// The index in `batch` of the first row (its key at `key_at`, the referenced
+/// columns at `ref_at`) whose row with the same key in the destination's `parent` holds
+/// other values in `fk`'s referenced columns, values rows of `child` reference.
+#[allow(clippy::too_many_arguments)]
+async fn changed_key(
+    conn: &mut Connection,
+    parent: &Table,
+    key: &[String],
+    key_at: &[usize],
+    child: &Table,
+    fk: &tether_schema::ForeignKey,
+    ref_at: &[usize],
+    batch: &Batch,
+) -> Result<Option<usize>, SyncError> {
+    let d = conn.dialect();
+    let joined: Vec<String> = fk
+        .columns
+        .iter()
+        .zip(&fk.referenced_columns)
+        .map(|(c, r)| format!("c.{} = p.{}", d.ident(c), d.ident(r)))
+        .collect();
+    let referenced = format!(
+        "EXISTS (SELECT 1 FROM {} c WHERE {})",
+        d.qualified(child),
+        joined.join(" AND ")
+    );
+    let int = tether_schema::DataType::Int {
+        bytes: 8,
+        unsigned: false,
+    };
+    for (c, chunk) in batch.chunks(100).enumerate() {
+        let selects: Vec<String> = chunk
+            .iter()
+            .enumerate()
+            .filter(|(_, row)| key_at.iter().all(|&p| !row[p].is_null()))
+            .map(|(i, row)| {
+                let same: Vec<String> = key
+                    .iter()
+                    .zip(key_at)
+                    .map(|(k, &p)| format!("p.{} = {}", d.ident(k), d.literal(&row[p])))
+                    .collect();
+                let now: Vec<String> = fk
+                    .referenced_columns
+                    .iter()
+                    .zip(ref_at)
+                    .map(|(r, &p)| match row[p].is_null() {
+                        true => format!("p.{} IS NULL", d.ident(r)),
+                        false => format!("p.{} = {}", d.ident(r), d.literal(&row[p])),
+                    })
+                    .collect();
+                format!(
+                    "SELECT {} FROM {} p WHERE {} AND NOT ({}) AND {referenced}",
+                    c * 100 + i,
+                    d.own_rows(parent),
+                    same.join(" AND "),
+                    now.join(" AND ")
+                )
+            })
+            .collect();
+        if selects.is_empty() {
+            continue;
+        }
+        let found = conn
+            .query(&selects.join(" UNION ALL "), std::slice::from_ref(&int))
+            .await?;
+        let first = found
+            .iter()
+            .filter_map(|row| match row.first() {
+                Some(Value::Int(n)) => usize::try_from(*n).ok(),
+                Some(Value::UInt(n)) => usize::try_from(*n).ok(),
+                Some(Value::Text(t)) => t.parse().ok(),
+                _ => None,
+            })
+            .min();
+        if first.is_some() {
+            return Ok(first);
+        }
+    }
+    Ok(None)
 }
 
 /// Awaits futures concurrently, keeping their order.

@@ -106,16 +106,41 @@ pub fn insert_sql(d: &dyn Dialect, table: &str, columns: &[String], key: &[Strin
     sql
 }
 
+/// The key columns of an upsert built by [`insert_sql`] (`ON CONFLICT (key) DO UPDATE`),
+/// as a message names them; None for another INSERT.
+fn upsert_key(sql: &str) -> Option<String> {
+    let (_, rest) = sql.split_once(" ON CONFLICT (")?;
+    let (key, _) = rest.split_once(") DO UPDATE SET ")?;
+    let names: Vec<String> = key
+        .split(", ")
+        .map(|k| k.trim_matches('"').replace("\"\"", "\""))
+        .collect();
+    Some(names.join(", "))
+}
+
 /// Inserts a batch in one transaction; a rejected row rolls the batch back.
 pub fn insert(conn: &mut Connection, sql: &str, rows: &[Row]) -> Result<u64, WriteError> {
-    let fail = |row: Option<usize>, e: rusqlite::Error| WriteError {
-        row,
-        duplicate_key: matches!(
+    let upsert = upsert_key(sql);
+    let fail = |row: Option<usize>, e: rusqlite::Error| {
+        let duplicate_key = matches!(
             e.sqlite_error().map(|f| f.extended_code),
             Some(rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY | rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
-        ),
-        message: e.to_string(),
-        written: 0,
+        );
+        // `DO UPDATE` takes a clash on its key: one on any other key is with another row.
+        let message = match (&upsert, duplicate_key) {
+            (Some(key), true) => format!(
+                "{e}: it clashes with a destination row whose key ({key}) is another on a unique key other than \
+                 that: on_conflict = \"update\" overwrites only the row with the same key (as on PostgreSQL and \
+                 MariaDB/MySQL), never a different row; that row was left as it was"
+            ),
+            _ => e.to_string(),
+        };
+        WriteError {
+            row,
+            duplicate_key,
+            message,
+            written: 0,
+        }
     };
     let tx = conn.transaction().map_err(|e| fail(None, e))?;
     let mut n = 0u64;
