@@ -173,7 +173,13 @@ pub(super) async fn create_tables(
             extensions_and_collations(conn, shown, source, &missing, &used, made, progress).await?;
         }
         if same_engine && engine == tether_schema::Engine::Mysql {
-            mariadb_sequences(conn, &missing, made).await?;
+            let of_views = views
+                .iter()
+                .filter_map(|v| source.objects.view_sequences.get(&v.name))
+                .flatten();
+            let sequences: Vec<&tether_schema::Sequence> =
+                missing.iter().flat_map(|t| &t.extras.sequences).chain(of_views).collect();
+            mariadb_sequences(conn, &sequences, made).await?;
         }
         // The functions the tables and those views call, with the functions those call.
         let called = missing
@@ -467,13 +473,18 @@ fn views_created<'a>(source: &'a Schema, existing: &Schema, job_tables: &[TableN
         .collect()
 }
 
-/// The MariaDB sequences the tables' defaults draw from, where the destination lacks
-/// them: created as the source's, continuing from its next value (cached ones
-/// included, so the copy hands out none the source already may have).
-async fn mariadb_sequences(conn: &mut Connection, missing: &[Table], made: &mut Made) -> Result<(), SyncError> {
+/// The MariaDB sequences the tables' defaults and triggers and the created views use,
+/// where the destination lacks them: created as the source's, continuing from its next
+/// value (cached ones included, so the copy hands out none the source already may
+/// have).
+async fn mariadb_sequences(
+    conn: &mut Connection,
+    sequences: &[&tether_schema::Sequence],
+    made: &mut Made,
+) -> Result<(), SyncError> {
     let d = conn.dialect();
     let mut done: Vec<&str> = Vec::new();
-    for s in missing.iter().flat_map(|t| &t.extras.sequences) {
+    for s in sequences {
         if done.contains(&s.name.as_str()) {
             continue;
         }

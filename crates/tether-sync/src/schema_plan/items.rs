@@ -21,7 +21,9 @@ pub(super) fn same_engine_items(engine: Engine, shown: &str, t: &Table, report: 
             match &s.schema {
                 Some(schema) => format!("{schema}.{}", s.name),
                 // SQLite's one `sqlite_sequence` (the row of this table's AUTOINCREMENT),
-                // a MariaDB sequence a default draws from: with the column using it.
+                // a MariaDB sequence a default draws from: with the column using it; one
+                // its triggers use, with the table.
+                None if s.column.is_empty() => format!("{} (used by {shown})", s.name),
                 None => format!("{} ({shown}.{})", s.name, s.column),
             },
         );

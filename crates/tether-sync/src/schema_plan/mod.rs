@@ -246,7 +246,16 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
         } else {
             SchemaItem::new("view", name, Action::Created)
         };
+        let created = item.action == Action::Created;
         out.objects.push(item);
+        // (MariaDB: those it reads or draws from, created with it where missing.)
+        for s in source.objects.view_sequences.get(&v.name).into_iter().flatten().filter(|_| created) {
+            out.objects.push(SchemaItem::new(
+                "sequence",
+                format!("{} (read by view {})", s.name, v.name),
+                Action::Created,
+            ));
+        }
     }
     out
 }

@@ -600,16 +600,28 @@ fn unreadable_is_none(
         .flatten()
 }
 
-/// The MariaDB sequences the tables' defaults draw from (`DEFAULT nextval(seq)`), with
-/// their state, in each table's `extras.sequences`; the definition then names a
-/// sequence of this database without the database (`nextval(`shop`.`s`)` would make a
-/// copy draw from the source's sequence).
-async fn sequences(conn: &mut Conn, shown: &str, database: &str, tables: &mut [Table]) -> Result<(), ConnectError> {
+/// The MariaDB sequences the tables' defaults draw from (`DEFAULT nextval(seq)`), and
+/// those their triggers (or the routines these call) use, with their state, in each
+/// table's `extras.sequences`; those views read or draw from (or the routines they
+/// call) in `objects.view_sequences`. A table's definition then names a sequence of
+/// this database without the database (`nextval(`shop`.`s`)` would make a copy draw
+/// from the source's sequence). A trigger or view created without its sequence fails
+/// on the copy (1146) at every INSERT, or at its CREATE.
+async fn sequences(
+    conn: &mut Conn,
+    shown: &str,
+    database: &str,
+    tables: &mut [Table],
+    objects: &mut SchemaObjects,
+) -> Result<(), ConnectError> {
     let q = |what: &'static str| failed(shown, what);
     let ident = |n: &str| format!("`{}`", n.replace('`', "``"));
-    if !tables
-        .iter()
-        .any(|t| t.extras.definition.as_deref().is_some_and(|d| d.contains("nextval(")))
+    let with_triggers = tables.iter().any(|t| !t.extras.triggers.is_empty());
+    if !with_triggers
+        && objects.views.is_empty()
+        && !tables
+            .iter()
+            .any(|t| t.extras.definition.as_deref().is_some_and(|d| d.contains("nextval(")))
     {
         return Ok(());
     }
@@ -621,11 +633,22 @@ async fn sequences(conn: &mut Conn, shown: &str, database: &str, tables: &mut [T
         )
         .await
         .map_err(q("listing sequences"))?;
+    if names.is_empty() {
+        return Ok(());
+    }
+    // The words of a body and of the routines it calls (with those they call).
+    let named = |body: &str, calls: &[String], name: &str| {
+        let routines = objects.functions_with_callees(calls.iter().map(String::as_str));
+        std::iter::once(body)
+            .chain(routines.iter().map(|f| f.definition.as_str()))
+            .any(|b| tether_schema::body::words(b, true).iter().any(|w| w.eq_ignore_ascii_case(name)))
+    };
     let qualified_db = format!("{}.", ident(database));
+    let mut of_views: Vec<(String, Sequence)> = Vec::new();
     for name in names {
         let bare = format!("nextval({})", ident(&name));
         let qualified = format!("nextval({qualified_db}{})", ident(&name));
-        let users: Vec<usize> = (0..tables.len())
+        let by_default: Vec<usize> = (0..tables.len())
             .filter(|&i| {
                 tables[i]
                     .extras
@@ -634,7 +657,20 @@ async fn sequences(conn: &mut Conn, shown: &str, database: &str, tables: &mut [T
                     .is_some_and(|d| d.contains(&bare) || d.contains(&qualified))
             })
             .collect();
-        if users.is_empty() {
+        let by_trigger: Vec<usize> = (0..tables.len())
+            .filter(|&i| !by_default.contains(&i))
+            .filter(|&i| {
+                let x = &tables[i].extras;
+                x.triggers.iter().any(|tr| named(&tr.definition, &x.functions, &name))
+            })
+            .collect();
+        let by_view: Vec<String> = objects
+            .views
+            .iter()
+            .filter(|v| named(&v.definition, &v.functions, &name))
+            .map(|v| v.name.clone())
+            .collect();
+        if by_default.is_empty() && by_trigger.is_empty() && by_view.is_empty() {
             continue;
         }
         type State = (i64, i64, i64, i64, i64, i64, i64);
@@ -650,7 +686,24 @@ async fn sequences(conn: &mut Conn, shown: &str, database: &str, tables: &mut [T
         let Some((next, min, max, start, increment, cache, cycle)) = state else {
             continue;
         };
-        for i in users {
+        let sequence = |column: String| Sequence {
+            schema: None,
+            name: name.clone(),
+            column,
+            identity: false,
+            owned: false,
+            data_type: "bigint".into(),
+            start,
+            increment,
+            min,
+            max,
+            cache,
+            cycle: cycle != 0,
+            // The next value the source will hand out, cached ones included: the
+            // copy's sequence continues from there.
+            last_value: Some(next),
+        };
+        for i in by_default {
             let t = &mut tables[i];
             let definition = t.extras.definition.take().unwrap_or_default();
             let definition = definition.replace(&qualified, &bare);
@@ -661,24 +714,15 @@ async fn sequences(conn: &mut Conn, shown: &str, database: &str, tables: &mut [T
                 .map(|c| c.name.clone())
                 .unwrap_or_default();
             t.extras.definition = Some(definition);
-            t.extras.sequences.push(Sequence {
-                schema: None,
-                name: name.clone(),
-                column,
-                identity: false,
-                owned: false,
-                data_type: "bigint".into(),
-                start,
-                increment,
-                min,
-                max,
-                cache,
-                cycle: cycle != 0,
-                // The next value the source will hand out, cached ones included: the
-                // copy's sequence continues from there.
-                last_value: Some(next),
-            });
+            t.extras.sequences.push(sequence(column));
         }
+        for i in by_trigger {
+            tables[i].extras.sequences.push(sequence(String::new()));
+        }
+        of_views.extend(by_view.into_iter().map(|v| (v, sequence(String::new()))));
+    }
+    for (view, s) in of_views {
+        objects.view_sequences.entry(view).or_default().push(s);
     }
     Ok(())
 }
@@ -711,7 +755,6 @@ async fn read_objects(
         t.extras.definition = row.map(|(_, sql)| sql);
     }
     tables.retain(|t| !vanished.contains(&t.name));
-    sequences(conn, shown, database, tables).await?;
     // CHECKs and comments are in SHOW CREATE TABLE; listed apart for other engines
     // (and the schema report).
     let checks: Vec<(String, String, String)> = conn
@@ -840,6 +883,7 @@ async fn read_objects(
     }
     objects.views = ordered;
     routines(conn, database, tables, &mut objects, &q).await?;
+    sequences(conn, shown, database, tables, &mut objects).await?;
     Ok(objects)
 }
 
