@@ -49,3 +49,137 @@ fn a_sequence_used_by_a_trigger_or_a_view_is_created_on_a_mariadb_copy() {
     assert_eq!(one(&dest, "SELECT n FROM tk WHERE id = 3"), "1100");
     assert_eq!(one(&dest, "SELECT nv FROM v_seq"), "7");
 }
+
+const INDEXES: &str = "SELECT indexname::text, indexdef FROM pg_indexes WHERE schemaname = 'public' \
+    AND indexname NOT LIKE '%pkey' ORDER BY 1";
+
+/// G #1, G #6 (DESC): a MariaDB prefix index on TEXT is an index on `substr(body, 1,
+/// 20)` on the PostgreSQL copy, a DESC part stays DESC; before, the index took the
+/// whole column and the run failed on a 9,600-byte value (54000), the plan saying
+/// `created index`.
+#[test]
+fn a_mariadb_prefix_index_keeps_its_prefix_on_postgres() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE notes (id INT PRIMARY KEY, body TEXT, qty INT, b BLOB, KEY k_body (body(20)), \
+           KEY k_desc (qty DESC, id), KEY k_b (b(4)));
+         INSERT INTO notes VALUES (1, REPEAT('x', 9600), 3, 'abcdef'), (2, 'short', 4, NULL);",
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    let text = job(&src, &[&dest], "");
+    let plan = items(&text);
+    let k = item(&plan, "index", "notes.k_body");
+    assert_eq!(
+        (k.action, k.from.as_deref(), k.to.as_deref()),
+        (Action::Mapped, Some("(body(20))"), Some("(substr(\"body\", 1, 20))"))
+    );
+    let k = item(&plan, "index", "notes.k_desc");
+    assert_eq!(
+        (k.action, k.from.as_deref(), k.to.as_deref()),
+        (Action::Mapped, Some("(qty DESC, id)"), Some("(\"qty\" DESC, \"id\")"))
+    );
+    let done = sync(&text).expect("sync");
+    assert!(done.ok, "{done:?}");
+    assert_eq!(
+        table(&dest, INDEXES),
+        [
+            ["k_b", "CREATE INDEX k_b ON public.notes USING btree (substr(b, 1, 4))"],
+            ["k_body", "CREATE INDEX k_body ON public.notes USING btree (substr(body, 1, 20))"],
+            ["k_desc", "CREATE INDEX k_desc ON public.notes USING btree (qty DESC, id)"],
+        ]
+    );
+    assert_eq!(one(&dest, "SELECT length(body) FROM notes WHERE id = 1"), "9600");
+}
+
+/// G #2: a UNIQUE prefix key is a unique index on the prefix and `UNIQUE (room, p
+/// WITHOUT OVERLAPS)` an EXCLUDE constraint over the period's daterange on the
+/// PostgreSQL copy, which refuses what the source refuses; before, both were plain
+/// UNIQUE keys of the whole columns, reported `created`, which took such rows.
+#[test]
+fn a_mariadb_unique_prefix_and_without_overlaps_key_refuse_on_postgres_what_the_source_refuses() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE up (id INT PRIMARY KEY, name VARCHAR(100), UNIQUE KEY uq_pref (name(3)));
+         INSERT INTO up VALUES (1,'abcdef'),(2,'xyz1');
+         CREATE TABLE ap (id INT, s DATE, e DATE, room INT, PERIOD FOR p(s,e), PRIMARY KEY (id),
+                          UNIQUE KEY u_room (room, p WITHOUT OVERLAPS));
+         INSERT INTO ap VALUES (1,'2024-01-01','2024-02-01',7),(2,'2024-02-01','2024-03-01',7);",
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    let text = job(&src, &[&dest], "");
+    let plan = items(&text);
+    let k = item(&plan, "unique key", "up.uq_pref");
+    assert_eq!(
+        (k.action, k.from.as_deref(), k.to.as_deref()),
+        (
+            Action::Mapped,
+            Some("UNIQUE (name(3))"),
+            Some("a unique index on (substr(\"name\", 1, 3))")
+        )
+    );
+    let k = item(&plan, "unique key", "ap.u_room");
+    assert_eq!(
+        (k.action, k.from.as_deref(), k.to.as_deref()),
+        (
+            Action::Mapped,
+            Some("UNIQUE (room, p WITHOUT OVERLAPS)"),
+            Some("EXCLUDE USING gist (\"room\" WITH =, daterange(\"s\", \"e\") WITH &&)")
+        )
+    );
+    let done = sync(&text).expect("sync");
+    assert!(done.ok, "{done:?}");
+    assert_refused(&src, "INSERT INTO up VALUES (3,'abcZZZ')", "1062");
+    assert_refused(&dest, "INSERT INTO up VALUES (3,'abcZZZ')", "23505");
+    assert_refused(&src, "INSERT INTO ap VALUES (3,'2024-01-15','2024-01-20',7)", "1062");
+    assert_refused(&dest, "INSERT INTO ap VALUES (3,'2024-01-15','2024-01-20',7)", "23P01");
+    // Adjoining periods and another room are taken by both.
+    for db in [&src, &dest] {
+        db.exec("INSERT INTO ap VALUES (4,'2024-03-01','2024-04-01',7), (5,'2024-01-15','2024-01-20',8)");
+        db.exec("INSERT INTO up VALUES (6,'abd')");
+    }
+    assert_eq!(
+        table(
+            &dest,
+            "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'ap'::regclass \
+             AND contype = 'x'"
+        ),
+        [["u_room", "EXCLUDE USING gist (room WITH =, daterange(s, e) WITH &&)"]]
+    );
+}
+
+/// G #4: the PostgreSQL copy's identity goes on from the source's AUTO_INCREMENT (ids
+/// of deleted rows, a declared start) where that is past the copied keys; before, it
+/// went on from the largest copied key and handed out ids the source never gives again.
+#[test]
+fn the_auto_increment_counter_carries_to_the_postgres_identity() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(10));
+         INSERT INTO orders (v) VALUES ('a'),('b'),('c'),('d'),('e');
+         DELETE FROM orders WHERE id IN (4,5);
+         CREATE TABLE parent (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT) AUTO_INCREMENT=500;
+         INSERT INTO parent (id, v) VALUES (1,1),(2,2),(3,3);
+         CREATE TABLE child (id INT UNSIGNED AUTO_INCREMENT PRIMARY KEY) AUTO_INCREMENT=9000;
+         INSERT INTO child VALUES (9001),(9002);
+         CREATE TABLE fresh (id INT AUTO_INCREMENT PRIMARY KEY);",
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    let text = job(&src, &[&dest], "");
+    let plan = items(&text);
+    let k = item(&plan, "identity", "orders.id");
+    assert_eq!(
+        (k.action, k.from.as_deref(), k.to.as_deref()),
+        (
+            Action::Mapped,
+            Some("AUTO_INCREMENT=6"),
+            Some("identity sequence orders_id_seq continuing at 6")
+        )
+    );
+    let done = sync(&text).expect("sync");
+    assert!(done.ok, "{done:?}");
+    for (table, next) in [("orders", "6"), ("parent", "500"), ("child", "9003"), ("fresh", "1")] {
+        let values = if table == "orders" { "(v) VALUES ('new')" } else { "DEFAULT VALUES" };
+        let sql = format!("INSERT INTO {table} {values} RETURNING id");
+        assert_eq!(one(&dest, &sql), next, "{table}");
+    }
+}

@@ -172,6 +172,30 @@ pub(super) async fn create_tables(
                 .collect();
             extensions_and_collations(conn, shown, source, &missing, &used, made, progress).await?;
         }
+        if !same_engine && engine == tether_schema::Engine::Postgres {
+            // The extensions the plan's equivalents need (btree_gist for a MariaDB
+            // WITHOUT OVERLAPS key's EXCLUDE constraint).
+            for t in &missing {
+                for e in &t.extras.extensions {
+                    let lit = d.literal(&Value::Text(e.clone()));
+                    if holds(conn, &format!("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = {lit})")).await? {
+                        continue;
+                    }
+                    progress.phase(&format!("{shown}: creating extension {e} (used by {})", t.name));
+                    conn.execute(&format!("CREATE EXTENSION IF NOT EXISTS {}", d.ident(e)))
+                        .await
+                        .map_err(|err| {
+                            SyncError::Plan(format!(
+                                "{shown}: extension {e} (used by table {}, see the plan) could not be created: {err}; \
+                                 install it on the destination's server (Debian: postgresql-contrib) or have a \
+                                 superuser run CREATE EXTENSION {e} in that database",
+                                t.name
+                            ))
+                        })?;
+                    made.drop_objects.push(format!("DROP EXTENSION IF EXISTS {}", d.ident(e)));
+                }
+            }
+        }
         if same_engine && engine == tether_schema::Engine::Mysql {
             let of_views = views
                 .iter()
@@ -275,8 +299,9 @@ pub(super) async fn create_tables(
                 Err(e) => return Err(e.into()),
             }
         }
-        // (MariaDB's sequences were created at their state above.)
-        for t in missing.iter().filter(|_| same_engine) {
+        // (MariaDB's sequences were created at their state above. Another engine's
+        // model has none but a MariaDB AUTO_INCREMENT's on PostgreSQL.)
+        for t in &missing {
             for seq in &t.extras.sequences {
                 let Some(last) = seq.last_value else { continue };
                 sequence_states.extend(d.sequence_state(t, seq, last));

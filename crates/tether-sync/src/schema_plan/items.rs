@@ -482,18 +482,24 @@ pub(super) fn cross_engine(
         } else if text_column {
             report.push(item.because("an index on unbounded text needs a prefix length on MariaDB/MySQL"));
         } else {
-            report.push(SchemaItem::new("index", format!("{shown}.{}", i.name), Action::Created));
+            // (A prefix or DESC part: an expression, DESC there.)
+            let (definition, item) = super::keys::index_with_parts(t, i, shown, d, out).unwrap_or_else(|| {
+                let item = SchemaItem::new("index", format!("{shown}.{}", i.name), Action::Created);
+                (String::new(), item)
+            });
+            report.push(item);
             out.extras.indexes.push(Index {
                 name: i.name.clone(),
                 columns: i.columns.clone(),
                 unique: i.unique,
                 method: "btree".into(),
                 predicate: None,
-                definition: String::new(),
+                definition,
                 comment: None,
             });
         }
     }
+    super::keys::unique_keys_with_parts(t, shown, d, out, report);
     // Table and column comments, where the destination keeps comments that long.
     let comments = x
         .comment
@@ -647,6 +653,9 @@ pub(super) fn cross_engine(
                 .because(format!("a {from} collation; not carried to another engine")),
         );
     }
+    if let (Engine::Postgres, Some(next)) = (dest, x.auto_increment) {
+        auto_increment_continues(shown, d, next, out, report);
+    }
     for c in &t.columns {
         let col = format!("{shown}.{}", c.name);
         match (c.identity, not_numbered(t, c, dest)) {
@@ -658,6 +667,50 @@ pub(super) fn cross_engine(
             _ => {}
         }
     }
+}
+
+/// MariaDB's AUTO_INCREMENT counter on a PostgreSQL copy (`out`): the identity's
+/// sequence, named as PostgreSQL would, goes on from `next` (the value the source hands
+/// out next: ids of deleted rows are not given again) once the rows are in, unless the
+/// copied keys went past it. Before, it went on from the largest copied key.
+fn auto_increment_continues(shown: &str, d: &dyn Dialect, next: i64, out: &mut Table, report: &mut Vec<SchemaItem>) {
+    let Some(c) = out.columns.iter().find(|c| c.identity == Some(Identity::AutoIncrement)) else {
+        return;
+    };
+    let max = match d.column_type(&c.normalized_type, true).as_str() {
+        "smallint" => i16::MAX as i64,
+        "integer" => i32::MAX as i64,
+        "bigint" => i64::MAX,
+        _ => return,
+    };
+    if next < 2 || next > max {
+        return;
+    }
+    // 63 bytes: PostgreSQL's longest name.
+    let mut name = format!("{}_{}_seq", out.name, c.name);
+    while name.len() > 63 {
+        name.pop();
+    }
+    report.push(
+        SchemaItem::new("identity", format!("{shown}.{}", c.name), Action::Mapped)
+            .between(format!("AUTO_INCREMENT={next}"), format!("identity sequence {name} continuing at {next}"))
+            .because("after the load, unless the copied keys went past it"),
+    );
+    out.extras.sequences.push(tether_schema::Sequence {
+        schema: out.schema.clone(),
+        name,
+        column: c.name.clone(),
+        identity: true,
+        owned: false,
+        data_type: d.column_type(&c.normalized_type, true),
+        start: 1,
+        increment: 1,
+        min: 1,
+        max,
+        cache: 1,
+        cycle: false,
+        last_value: Some(next - 1),
+    });
 }
 
 /// The trigger that keeps MariaDB's `ON UPDATE CURRENT_TIMESTAMP` of the `columns`

@@ -8,6 +8,7 @@
 mod defaults;
 mod fit;
 mod items;
+mod keys;
 
 pub use defaults::translate_default;
 pub use fit::fit_transforms;
@@ -264,6 +265,7 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
 /// and per database on SQLite (where tables share them too): a name already taken
 /// there becomes `table_name` (`_2`, `_3` .. if that is taken too), each reported.
 fn distinct_index_names(out: &mut SchemaReport, from: Engine, dest: Engine, existing: &Schema) {
+    let d = tether_connect::dialect_of(dest);
     let space = |t: &Table| {
         if dest == Engine::Postgres {
             t.schema.clone()
@@ -328,7 +330,15 @@ fn distinct_index_names(out: &mut SchemaReport, from: Engine, dest: Engine, exis
             fresh("unique key", &mut u.name);
         }
         for i in t.extras.indexes.iter_mut() {
+            let old = i.name.clone();
             fresh("index", &mut i.name);
+            if !i.definition.is_empty() && i.name != old {
+                i.definition = keys::renamed(&i.definition, d, &old, &i.name);
+            }
+        }
+        // An EXCLUDE constraint's index is named as it is.
+        for c in t.extras.checks.iter_mut().filter(|c| c.exclusion) {
+            fresh("unique key", &mut c.name);
         }
     }
     out.objects.extend(renamed);
@@ -629,6 +639,10 @@ pub fn destination_model(
     // (A partial one is an index: created as the source's, or reported skipped.)
     for u in out.unique_keys.iter().filter(|u| u.predicate.is_none()) {
         let name = format!("{shown}.{}", u.name);
+        // (Already said: a key the destination holds otherwise, `keys.rs`.)
+        if report.iter().any(|i| i.kind == "unique key" && i.name == name) {
+            continue;
+        }
         report.push(match (same_engine, nulls_not_distinct(t, &u.name)) {
             (false, true) => SchemaItem::new("unique key", name, Action::Mapped)
                 .between("UNIQUE NULLS NOT DISTINCT", "UNIQUE (NULLs distinct)")

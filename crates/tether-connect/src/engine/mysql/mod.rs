@@ -15,6 +15,8 @@ use tether_schema::{
     Trigger, UniqueKey, View,
 };
 
+use tether_schema::objects::KeyParts;
+
 use crate::error::ConnectError;
 use crate::tls::{self, TlsMode, TlsOptions};
 use crate::types;
@@ -246,16 +248,19 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
 
     // Unique indexes, including PRIMARY. An index with a NULL column (MySQL 8
     // functional key part) cannot be referenced and is skipped.
-    let keys: Vec<(String, String, i64, Option<String>)> = conn
+    type KeyRow = (String, String, i64, Option<String>, Option<u32>, Option<String>);
+    let keys: Vec<KeyRow> = conn
         .exec(
-            "SELECT TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME FROM information_schema.STATISTICS \
+            "SELECT TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME, SUB_PART, COLLATION \
+             FROM information_schema.STATISTICS \
              WHERE TABLE_SCHEMA = ? AND NON_UNIQUE = 0 ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
             (database,),
         )
         .await
         .map_err(q("reading keys"))?;
     let mut grouped: BTreeMap<(String, String), Option<Vec<String>>> = BTreeMap::new();
-    for (table, idx, _, col) in keys {
+    let mut parts: BTreeMap<(String, String), KeyParts> = BTreeMap::new();
+    for (table, idx, _, col, prefix, collation) in keys {
         // (The key the table declares is without it: what another engine gets.)
         if col
             .as_ref()
@@ -263,12 +268,16 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
         {
             continue;
         }
+        let p = parts.entry((table.clone(), idx.clone())).or_default();
+        p.prefixes.push(prefix);
+        p.descending.push(collation.as_deref() == Some("D"));
         let entry = grouped.entry((table, idx)).or_insert_with(|| Some(vec![]));
         match (entry.as_mut(), col) {
             (Some(v), Some(c)) => v.push(c),
             _ => *entry = None,
         }
     }
+    keep_key_parts(&mut tables, &index, parts);
     for ((table, idx), cols) in grouped {
         let (Some(&ti), Some(columns)) = (index.get(&table), cols) else {
             continue;
@@ -289,16 +298,22 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
 
     // Other indexes: their columns and method, for copies onto other engines (a copy
     // onto MariaDB/MySQL takes SHOW CREATE TABLE).
-    let others: Vec<(String, String, Option<String>, String)> = conn
+    type IndexRow = (String, String, Option<String>, String, Option<u32>, Option<String>);
+    let others: Vec<IndexRow> = conn
         .exec(
-            "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, INDEX_TYPE FROM information_schema.STATISTICS \
+            "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, INDEX_TYPE, SUB_PART, COLLATION \
+             FROM information_schema.STATISTICS \
              WHERE TABLE_SCHEMA = ? AND NON_UNIQUE = 1 ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
             (database,),
         )
         .await
         .map_err(q("reading indexes"))?;
-    for (table, name, column, method) in others {
+    let mut parts: BTreeMap<(String, String), KeyParts> = BTreeMap::new();
+    for (table, name, column, method, prefix, collation) in others {
         let Some(&ti) = index.get(&table) else { continue };
+        let p = parts.entry((table.clone(), name.clone())).or_default();
+        p.prefixes.push(prefix);
+        p.descending.push(collation.as_deref() == Some("D"));
         let indexes = &mut tables[ti].extras.indexes;
         if indexes.last().is_none_or(|i| i.name != name) {
             indexes.push(tether_schema::Index {
@@ -321,6 +336,8 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
             }
         }
     }
+
+    keep_key_parts(&mut tables, &index, parts);
 
     let fks: Vec<FkRow> = conn
         .exec(
@@ -389,6 +406,55 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
     };
     schema.sort();
     Ok(schema)
+}
+
+/// Keeps in `extras.key_parts` the parts of the keys and indexes with a prefix or a
+/// `DESC` part (the others are whole columns in ascending order).
+fn keep_key_parts(tables: &mut [Table], index: &HashMap<String, usize>, parts: BTreeMap<(String, String), KeyParts>) {
+    for ((table, name), p) in parts {
+        let Some(&ti) = index.get(&table) else { continue };
+        if p.prefixes.iter().any(Option::is_some) || p.descending.iter().any(|d| *d) {
+            tables[ti].extras.key_parts.insert(name, p);
+        }
+    }
+}
+
+/// The `AUTO_INCREMENT=n` of SHOW CREATE TABLE's table options (the value the table
+/// hands out next; absent before its first row when it is 1).
+fn next_auto_increment(definition: &str) -> Option<i64> {
+    let options = &definition[definition.rfind("\n)")?..];
+    let rest = options.split(" AUTO_INCREMENT=").nth(1)?;
+    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+/// The unique keys `definition` (SHOW CREATE TABLE) declares `WITHOUT OVERLAPS`, with
+/// their period's name, start and end columns: `(key, (period, start, end))`.
+fn without_overlaps(definition: &str) -> Vec<(String, (String, String, String))> {
+    // `  PERIOD FOR `p` (`s`, `e`),` and `  UNIQUE KEY `u` (`room`,`p` WITHOUT OVERLAPS)`.
+    let names = |text: &str| -> Vec<String> {
+        text.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let periods: Vec<Vec<String>> = definition
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("PERIOD FOR "))
+        .map(names)
+        .filter(|n| n.len() == 3)
+        .collect();
+    definition
+        .lines()
+        .filter(|l| l.contains(" WITHOUT OVERLAPS)"))
+        .filter_map(|l| l.trim_start().strip_prefix("UNIQUE KEY "))
+        .filter_map(|l| {
+            let n = names(l);
+            let (key, period) = (n.first()?, n.last()?);
+            let p = periods.iter().find(|p| &p[0] == period)?;
+            Some((key.clone(), (p[0].clone(), p[1].clone(), p[2].clone())))
+        })
+        .collect()
 }
 
 /// The fractional digits of an `on update current_timestamp(N)` in a column's EXTRA
@@ -753,6 +819,10 @@ async fn read_objects(
                 read => read.map_err(q("reading SHOW CREATE TABLE"))?,
             };
         t.extras.definition = row.map(|(_, sql)| sql);
+        t.extras.auto_increment = t.extras.definition.as_deref().and_then(next_auto_increment);
+        for (key, period) in without_overlaps(t.extras.definition.as_deref().unwrap_or("")) {
+            t.extras.key_parts.entry(key).or_default().without_overlaps = Some(period);
+        }
     }
     tables.retain(|t| !vanished.contains(&t.name));
     // CHECKs and comments are in SHOW CREATE TABLE; listed apart for other engines
