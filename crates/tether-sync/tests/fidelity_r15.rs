@@ -183,3 +183,121 @@ fn the_auto_increment_counter_carries_to_the_postgres_identity() {
         assert_eq!(one(&dest, &sql), next, "{table}");
     }
 }
+
+/// G #5: what a MariaDB copy leaves out is in its plan: an event, routines no copied
+/// trigger or view calls, a versioned table's history rows. Before, none was said.
+#[test]
+fn a_mariadb_copys_plan_names_the_events_routines_and_history_it_leaves_out() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE audit (id INT PRIMARY KEY, at DATETIME);
+         CREATE TABLE vers (id INT PRIMARY KEY, v VARCHAR(20)) WITH SYSTEM VERSIONING;
+         INSERT INTO vers VALUES (1,'a'); UPDATE vers SET v = 'b';
+         CREATE PROCEDURE p_standalone() SELECT COUNT(*) FROM audit;
+         CREATE FUNCTION f_standalone() RETURNS INT RETURN 42;
+         CREATE EVENT ev_clean ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM audit;",
+    );
+    let dest = TestDb::create(Engine::Mysql);
+    let text = job(&src, &[&dest], "");
+    let plan = items(&text);
+    let skipped = |kind: &str, name: &str| {
+        let i = item(&plan, kind, name);
+        assert_eq!(i.action, Action::Skipped, "{i:?}");
+        i.reason.clone().unwrap_or_default()
+    };
+    assert_eq!(
+        skipped("event", "ev_clean"),
+        "events are not copied: the copy would run the source's schedule on its own rows"
+    );
+    let unused = "no trigger or view the job copies calls it; a copy creates only the routines those use";
+    assert_eq!(skipped("procedure", "p_standalone"), unused);
+    assert_eq!(skipped("function", "f_standalone"), unused);
+    assert_eq!(
+        skipped("history rows", "vers"),
+        "the table is created versioned with the current rows; its history starts at the load"
+    );
+    let done = sync(&text).expect("sync");
+    assert!(done.ok, "{done:?}");
+    assert_eq!(
+        one(&dest, "SELECT COUNT(*) FROM vers FOR SYSTEM_TIME ALL"),
+        "1",
+        "the history is not copied"
+    );
+}
+
+/// G #7: a routine that a left-out trigger and a created view call is reported created
+/// for the view; before, the plan said `skipped function f_double (only triggers left
+/// out here run it)` and the run created it.
+#[test]
+fn a_routine_a_created_view_calls_is_not_reported_skipped_with_a_left_out_trigger() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(100));
+         CREATE TABLE parent (id INT PRIMARY KEY, qty INT);
+         CREATE FUNCTION f_double(x INT) RETURNS INT DETERMINISTIC RETURN x*2;
+         CREATE TRIGGER trg_ai AFTER INSERT ON parent FOR EACH ROW
+           INSERT INTO audit (what) VALUES (CONCAT('second ', f_double(NEW.id)));
+         CREATE VIEW v_parent AS SELECT id, f_double(qty) AS dq FROM parent;
+         INSERT INTO parent VALUES (1, 4);",
+    );
+    let dest = TestDb::create(Engine::Mysql);
+    let text = job(&src, &[&dest], "[tables]\nexclude = [\"audit\"]\n");
+    let plan = items(&text);
+    assert_eq!(item(&plan, "trigger", "parent.trg_ai").action, Action::Skipped);
+    assert_eq!(
+        item(&plan, "function", "f_double (used by view v_parent)").action,
+        Action::Created
+    );
+    assert!(
+        !plan.iter().any(|i| i.kind == "function" && i.action == Action::Skipped),
+        "{plan:#?}"
+    );
+    let done = sync(&text).expect("sync");
+    assert!(done.ok, "{done:?}");
+    assert_eq!(one(&dest, "SELECT dq FROM v_parent"), "8");
+}
+
+/// G #6: on a PostgreSQL copy an UNSIGNED column and a SET keep CHECKs refusing what
+/// the source's types refuse, a partitioned table is said to become one table, YEAR's
+/// text is said; before, the copy took -1 and 'zzz' and the plan said nothing of these.
+#[test]
+fn mariadb_unsigned_and_set_columns_keep_their_range_on_postgres() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE ty (id INT PRIMARY KEY, s SET('a','b','c') NOT NULL DEFAULT 'a,b', y YEAR,
+           u INT UNSIGNED, d DECIMAL(6,2) UNSIGNED);
+         INSERT INTO ty VALUES (1, 'a,c', 2024, 5, 1.5), (2, '', NULL, NULL, NULL);
+         CREATE TABLE pl (id INT, region INT, PRIMARY KEY (id, region))
+           PARTITION BY LIST (region) (PARTITION pa VALUES IN (1,2), PARTITION pb VALUES IN (3,4));",
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    let text = job(&src, &[&dest], "");
+    let plan = items(&text);
+    let reason = |name: &str| item(&plan, "column", name).reason.clone().unwrap_or_default();
+    assert_eq!(reason("ty.u"), "with CHECK ty_u_check: not negative, as UNSIGNED");
+    assert_eq!(reason("ty.s"), "with CHECK ty_s_check: a comma-separated list of its members");
+    assert_eq!(
+        reason("ty.y"),
+        "postgres has no YEAR type: the values are copied as their text ('2024')"
+    );
+    let p = item(&plan, "partitioning", "pl");
+    assert_eq!(
+        (p.action, p.from.as_deref(), p.to.as_deref()),
+        (Action::Mapped, Some("partitioned table"), Some("one plain table"))
+    );
+    let done = sync(&text).expect("sync");
+    assert!(done.ok, "{done:?}");
+    assert_eq!(
+        table(&dest, "SELECT id, s, y, u, d FROM ty ORDER BY id"),
+        [["1", "a,c", "2024", "5", "1.5"], ["2", "", "NULL", "NULL", "NULL"]]
+    );
+    for sql in [
+        "INSERT INTO ty (id, u) VALUES (3, -1)",
+        "INSERT INTO ty (id, d) VALUES (3, -0.5)",
+        "INSERT INTO ty (id, s) VALUES (3, 'zzz')",
+        "INSERT INTO ty (id, s) VALUES (3, 'a,zzz')",
+    ] {
+        assert_refused(&dest, sql, "23514");
+    }
+    dest.exec("INSERT INTO ty (id, s, u) VALUES (3, 'b,c', 0)");
+}

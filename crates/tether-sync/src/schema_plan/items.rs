@@ -92,6 +92,16 @@ pub(super) fn same_engine_items(engine: Engine, shown: &str, t: &Table, report: 
     if t.partitioning.is_some() {
         created("partitioning", shown.to_string());
     }
+    // (MariaDB, from its definition: the table is created versioned.)
+    if x.definition
+        .as_deref()
+        .is_some_and(|d| d.contains(" WITH SYSTEM VERSIONING"))
+    {
+        report.push(
+            SchemaItem::new("history rows", shown, Action::Skipped)
+                .because("the table is created versioned with the current rows; its history starts at the load"),
+        );
+    }
     for r in &x.rules {
         report.push(
             SchemaItem::new("rule", format!("{shown}.{}", r.name), Action::Created)
@@ -170,6 +180,20 @@ pub(super) fn cross_engine(
                 c.definition,
                 dest.name()
             )),
+        );
+    }
+    // A MariaDB/MySQL table's partitions are in its definition only.
+    let partitioned = x.definition.as_deref().is_some_and(|d| {
+        d.lines().any(|l| {
+            let l = l.trim_start();
+            l.starts_with("PARTITION BY ") || l.starts_with("/*!50100 PARTITION BY ")
+        })
+    });
+    if t.partitioning.is_none() && partitioned {
+        report.push(
+            SchemaItem::new("partitioning", shown, Action::Mapped)
+                .between("partitioned table", "one plain table")
+                .because(format!("{from}'s partitioning is not translated to {}", dest.name())),
         );
     }
     out.partitioning = None;
@@ -390,6 +414,13 @@ pub(super) fn cross_engine(
                              other engines refuse a foreign key between different kinds of types"
                         ));
                     }
+                }
+                if source.engine == Engine::Mysql && dest == Engine::Postgres {
+                    let (check, why) = mariadb_values_on_postgres(&out.name, c, d);
+                    if let Some(why) = why {
+                        item = item.because(why);
+                    }
+                    out.extras.checks.extend(check);
                 }
                 report.push(item);
             }
@@ -806,6 +837,53 @@ fn updated_now_trigger(
         }
         Engine::Mysql => None,
     }
+}
+
+/// What keeps a MariaDB column's values on PostgreSQL where its type there takes more:
+/// an UNSIGNED number a CHECK that it is not negative, a SET a CHECK that it lists
+/// only its members; and what the plan says of it (YEAR has no type there).
+fn mariadb_values_on_postgres(table: &str, c: &Column, d: &dyn Dialect) -> (Option<Check>, Option<String>) {
+    let col = d.ident(&c.name);
+    let name = format!("{table}_{}_check", c.name);
+    let ty = c.engine_type.to_ascii_lowercase();
+    let unsigned = ty.split_whitespace().any(|w| w == "unsigned");
+    if let Some(labels) = super::set_labels(c) {
+        let quoted: Vec<String> = labels
+            .iter()
+            .map(|l| d.literal(&tether_connect::Value::Text(l.clone())))
+            .collect();
+        let definition = format!(
+            "CHECK ({col} = '' OR string_to_array({col}, ',') <@ ARRAY[{}]::text[])",
+            quoted.join(", ")
+        );
+        let why = format!("with CHECK {name}: a comma-separated list of its members");
+        return (
+            Some(Check {
+                name,
+                definition,
+                exclusion: false,
+            }),
+            Some(why),
+        );
+    }
+    if unsigned && (c.normalized_type.is_integer() || matches!(c.normalized_type, DataType::Decimal { .. } | DataType::Float { .. })) {
+        let why = format!("with CHECK {name}: not negative, as UNSIGNED");
+        return (
+            Some(Check {
+                name,
+                definition: format!("CHECK ({col} >= 0)"),
+                exclusion: false,
+            }),
+            Some(why),
+        );
+    }
+    if ty.starts_with("year") {
+        return (
+            None,
+            Some("postgres has no YEAR type: the values are copied as their text ('2024')".to_string()),
+        );
+    }
+    (None, None)
 }
 
 /// Why `dest` will not number column `c` of `t` itself (MariaDB's AUTO_INCREMENT and

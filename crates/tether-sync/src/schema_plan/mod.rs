@@ -249,6 +249,17 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
         };
         let created = item.action == Action::Created;
         out.objects.push(item);
+        // (The routines it calls, with those they call: created with it where missing.)
+        let functions = source
+            .objects
+            .functions_with_callees(v.functions.iter().map(String::as_str));
+        for f in functions.iter().filter(|_| created) {
+            out.objects.push(SchemaItem::new(
+                "function",
+                format!("{} (used by view {})", f.name, v.name),
+                Action::Created,
+            ));
+        }
         // (MariaDB: those it reads or draws from, created with it where missing.)
         for s in source.objects.view_sequences.get(&v.name).into_iter().flatten().filter(|_| created) {
             out.objects.push(SchemaItem::new(
@@ -257,6 +268,17 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
                 Action::Created,
             ));
         }
+    }
+    for (kind, name) in &source.objects.not_copied {
+        let why = match kind.as_str() {
+            "event" => "events are not copied: the copy would run the source's schedule on its own rows",
+            _ => "no trigger or view the job copies calls it; a copy creates only the routines those use",
+        };
+        out.objects.push(match kind.as_str() {
+            "event" => SchemaItem::new("event", name, Action::Skipped),
+            "procedure" => SchemaItem::new("procedure", name, Action::Skipped),
+            _ => SchemaItem::new("function", name, Action::Skipped),
+        }.because(why));
     }
     out
 }
@@ -535,6 +557,17 @@ fn enum_labels(source: &Schema, t: &Table, c: &Column) -> Option<Vec<String>> {
         };
     }
     let inner = c.engine_type.strip_prefix("enum(")?.strip_suffix(')')?;
+    Some(quoted_labels(inner))
+}
+
+/// The labels of a MariaDB `set('a','b')` column's type, or None.
+fn set_labels(c: &Column) -> Option<Vec<String>> {
+    let inner = c.engine_type.strip_prefix("set(")?.strip_suffix(')')?;
+    Some(quoted_labels(inner))
+}
+
+/// The labels of `'a','b''c'`: `a`, `b'c`.
+fn quoted_labels(inner: &str) -> Vec<String> {
     let mut labels = Vec::new();
     let mut rest = inner;
     while let Some(start) = rest.find('\'') {
@@ -557,7 +590,7 @@ fn enum_labels(source: &Schema, t: &Table, c: &Column) -> Option<Vec<String>> {
         labels.push(label);
         rest = &body[end..];
     }
-    Some(labels)
+    labels
 }
 
 /// The table to create on `dest` for source table `t`: same columns, keys and FKs, with
@@ -904,13 +937,26 @@ fn skip_triggers_naming_left_out(
     if dropped.is_empty() {
         return;
     }
+    // A view the copy creates may call it too: created for the view then (said with
+    // the view's line).
+    let job: Vec<TableName> = tables.iter().map(|(_, t)| t.table_name()).collect();
+    let views = source.objects.views_over(&job);
+    let by_views = source
+        .objects
+        .functions_with_callees(views.iter().flat_map(|v| v.functions.iter().map(String::as_str)));
     let still_run: Vec<String> = kept.iter().flat_map(&runs).collect();
     let unused: Vec<String> = dropped
         .into_iter()
         .flatten()
         .filter(|f| !still_run.contains(f))
         .collect();
-    for f in out.extras.functions.iter().filter(|f| unused.contains(f)) {
+    let for_views = |f: &String| by_views.iter().any(|v| &v.name == f);
+    for f in out
+        .extras
+        .functions
+        .iter()
+        .filter(|f| unused.contains(f) && !for_views(f))
+    {
         report.push(
             SchemaItem::new("function", format!("{f} (used by {shown})"), Action::Skipped)
                 .because("only triggers left out here run it"),

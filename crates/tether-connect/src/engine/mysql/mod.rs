@@ -954,6 +954,17 @@ async fn read_objects(
     objects.views = ordered;
     routines(conn, database, tables, &mut objects, &q).await?;
     sequences(conn, shown, database, tables, &mut objects).await?;
+    // Events run on a schedule against the database they live in: not copied (said).
+    let events: Vec<String> = conn
+        .exec(
+            "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? ORDER BY EVENT_NAME",
+            (database,),
+        )
+        .await
+        .map_err(q("listing events"))?;
+    objects
+        .not_copied
+        .extend(events.into_iter().map(|e| ("event".to_string(), e)));
     Ok(objects)
 }
 
@@ -1043,7 +1054,10 @@ async fn routines<E: Fn(mysql_async::Error) -> ConnectError>(
         bodies.insert(name, (definition, called));
     }
     // In the order they were created (one calling another it was created before).
-    for (name, _) in &listed {
+    for (name, kind) in &listed {
+        if !bodies.contains_key(name) {
+            objects.not_copied.push((kind.to_ascii_lowercase(), name.clone()));
+        }
         if let Some((definition, calls)) = bodies.remove(name) {
             objects.functions.push(Function {
                 name: name.clone(),
