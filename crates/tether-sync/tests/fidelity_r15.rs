@@ -15,6 +15,13 @@ fn assert_refused(db: &TestDb, sql: &str, code: &str) {
     assert!(text.contains(code), "{sql}: {text}");
 }
 
+/// How the plan of `text` loads its first destination, and why not staged.
+fn load(text: &str) -> tether_sync::execute::LoadPlan {
+    let job = tether_sync::Job::parse("job.toml", text, &|_| None).expect("job");
+    let plan = tether_testkit::block_on(async { tether_sync::prepare(&job).await.expect("plan").plan });
+    plan.destinations[0].load.clone().expect("the destination was read")
+}
+
 fn table(db: &TestDb, sql: &str) -> Vec<Vec<String>> {
     db.query(sql)
         .into_iter()
@@ -40,10 +47,16 @@ fn a_sequence_used_by_a_trigger_or_a_view_is_created_on_a_mariadb_copy() {
     let text = job(&src, &[&dest], "");
     let plan = items(&text);
     assert_eq!(item(&plan, "sequence", "seq_t (used by tk)").action, Action::Created);
-    assert_eq!(item(&plan, "sequence", "seq_v (read by view v_seq)").action, Action::Created);
+    assert_eq!(
+        item(&plan, "sequence", "seq_v (read by view v_seq)").action,
+        Action::Created
+    );
     let done = sync(&text).expect("sync");
     assert!(done.ok, "{done:?}");
-    assert_eq!(table(&dest, "SELECT id, n FROM tk ORDER BY id"), [["1", "100"], ["2", "101"]]);
+    assert_eq!(
+        table(&dest, "SELECT id, n FROM tk ORDER BY id"),
+        [["1", "100"], ["2", "101"]]
+    );
     dest.exec("INSERT INTO tk (id) VALUES (3)");
     // The source handed out 100 and 101 and cached up to 1100: the copy goes on past it.
     assert_eq!(one(&dest, "SELECT n FROM tk WHERE id = 3"), "1100");
@@ -63,7 +76,8 @@ fn a_mariadb_prefix_index_keeps_its_prefix_on_postgres() {
     src.exec(
         "CREATE TABLE notes (id INT PRIMARY KEY, body TEXT, qty INT, b BLOB, KEY k_body (body(20)), \
            KEY k_desc (qty DESC, id), KEY k_b (b(4)));
-         INSERT INTO notes VALUES (1, REPEAT('x', 9600), 3, 'abcdef'), (2, 'short', 4, NULL);",
+         INSERT INTO notes VALUES (1, REPEAT('x', 9600), 3, 'abcdef'), (2, 'short', 4, NULL);
+         CREATE TABLE `user` (id INT PRIMARY KEY, name TEXT, KEY k_user (name(5)));",
     );
     let dest = TestDb::create(Engine::Postgres);
     let text = job(&src, &[&dest], "");
@@ -78,14 +92,27 @@ fn a_mariadb_prefix_index_keeps_its_prefix_on_postgres() {
         (k.action, k.from.as_deref(), k.to.as_deref()),
         (Action::Mapped, Some("(qty DESC, id)"), Some("(\"qty\" DESC, \"id\")"))
     );
+    // Built in a staging schema: the definitions are in the form staging rewrites.
+    let how = load(&text);
+    assert_eq!(how.method, tether_sync::execute::LoadMethod::Staging, "{how:?}");
     let done = sync(&text).expect("sync");
     assert!(done.ok, "{done:?}");
     assert_eq!(
         table(&dest, INDEXES),
         [
             ["k_b", "CREATE INDEX k_b ON public.notes USING btree (substr(b, 1, 4))"],
-            ["k_body", "CREATE INDEX k_body ON public.notes USING btree (substr(body, 1, 20))"],
-            ["k_desc", "CREATE INDEX k_desc ON public.notes USING btree (qty DESC, id)"],
+            [
+                "k_body",
+                "CREATE INDEX k_body ON public.notes USING btree (substr(body, 1, 20))"
+            ],
+            [
+                "k_desc",
+                "CREATE INDEX k_desc ON public.notes USING btree (qty DESC, id)"
+            ],
+            [
+                "k_user",
+                "CREATE INDEX k_user ON public.\"user\" USING btree (substr(name, 1, 5))"
+            ],
         ]
     );
     assert_eq!(one(&dest, "SELECT length(body) FROM notes WHERE id = 1"), "9600");
@@ -178,7 +205,11 @@ fn the_auto_increment_counter_carries_to_the_postgres_identity() {
     let done = sync(&text).expect("sync");
     assert!(done.ok, "{done:?}");
     for (table, next) in [("orders", "6"), ("parent", "500"), ("child", "9003"), ("fresh", "1")] {
-        let values = if table == "orders" { "(v) VALUES ('new')" } else { "DEFAULT VALUES" };
+        let values = if table == "orders" {
+            "(v) VALUES ('new')"
+        } else {
+            "DEFAULT VALUES"
+        };
         let sql = format!("INSERT INTO {table} {values} RETURNING id");
         assert_eq!(one(&dest, &sql), next, "{table}");
     }
@@ -275,7 +306,10 @@ fn mariadb_unsigned_and_set_columns_keep_their_range_on_postgres() {
     let plan = items(&text);
     let reason = |name: &str| item(&plan, "column", name).reason.clone().unwrap_or_default();
     assert_eq!(reason("ty.u"), "with CHECK ty_u_check: not negative, as UNSIGNED");
-    assert_eq!(reason("ty.s"), "with CHECK ty_s_check: a comma-separated list of its members");
+    assert_eq!(
+        reason("ty.s"),
+        "with CHECK ty_s_check: a comma-separated list of its members"
+    );
     assert_eq!(
         reason("ty.y"),
         "postgres has no YEAR type: the values are copied as their text ('2024')"

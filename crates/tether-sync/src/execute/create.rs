@@ -178,7 +178,12 @@ pub(super) async fn create_tables(
             for t in &missing {
                 for e in &t.extras.extensions {
                     let lit = d.literal(&Value::Text(e.clone()));
-                    if holds(conn, &format!("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = {lit})")).await? {
+                    if holds(
+                        conn,
+                        &format!("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = {lit})"),
+                    )
+                    .await?
+                    {
                         continue;
                     }
                     progress.phase(&format!("{shown}: creating extension {e} (used by {})", t.name));
@@ -192,7 +197,8 @@ pub(super) async fn create_tables(
                                 t.name
                             ))
                         })?;
-                    made.drop_objects.push(format!("DROP EXTENSION IF EXISTS {}", d.ident(e)));
+                    made.drop_objects
+                        .push(format!("DROP EXTENSION IF EXISTS {}", d.ident(e)));
                 }
             }
         }
@@ -201,8 +207,11 @@ pub(super) async fn create_tables(
                 .iter()
                 .filter_map(|v| source.objects.view_sequences.get(&v.name))
                 .flatten();
-            let sequences: Vec<&tether_schema::Sequence> =
-                missing.iter().flat_map(|t| &t.extras.sequences).chain(of_views).collect();
+            let sequences: Vec<&tether_schema::Sequence> = missing
+                .iter()
+                .flat_map(|t| &t.extras.sequences)
+                .chain(of_views)
+                .collect();
             mariadb_sequences(conn, &sequences, made).await?;
         }
         // The functions the tables and those views call, with the functions those call.

@@ -724,7 +724,10 @@ fn auto_increment_continues(shown: &str, d: &dyn Dialect, next: i64, out: &mut T
     }
     report.push(
         SchemaItem::new("identity", format!("{shown}.{}", c.name), Action::Mapped)
-            .between(format!("AUTO_INCREMENT={next}"), format!("identity sequence {name} continuing at {next}"))
+            .between(
+                format!("AUTO_INCREMENT={next}"),
+                format!("identity sequence {name} continuing at {next}"),
+            )
             .because("after the load, unless the copied keys went past it"),
     );
     out.extras.sequences.push(tether_schema::Sequence {
@@ -866,7 +869,10 @@ fn mariadb_values_on_postgres(table: &str, c: &Column, d: &dyn Dialect) -> (Opti
             Some(why),
         );
     }
-    if unsigned && (c.normalized_type.is_integer() || matches!(c.normalized_type, DataType::Decimal { .. } | DataType::Float { .. })) {
+    if unsigned
+        && (c.normalized_type.is_integer()
+            || matches!(c.normalized_type, DataType::Decimal { .. } | DataType::Float { .. }))
+    {
         let why = format!("with CHECK {name}: not negative, as UNSIGNED");
         return (
             Some(Check {

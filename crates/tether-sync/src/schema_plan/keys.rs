@@ -10,21 +10,157 @@ use tether_schema::objects::KeyParts;
 /// The words PostgreSQL's `quote_ident` quotes though they are lower-case names (its
 /// keywords other than the unreserved ones, `pg_get_keywords()`, PostgreSQL 15).
 const PG_QUOTED_WORDS: [&str; 151] = [
-    "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization", "between",
-    "bigint", "binary", "bit", "boolean", "both", "case", "cast", "char", "character", "check", "coalesce",
-    "collate", "collation", "column", "concurrently", "constraint", "create", "cross", "current_catalog",
-    "current_date", "current_role", "current_schema", "current_time", "current_timestamp", "current_user", "dec",
-    "decimal", "default", "deferrable", "desc", "distinct", "do", "else", "end", "except", "exists", "extract",
-    "false", "fetch", "float", "for", "foreign", "freeze", "from", "full", "grant", "greatest", "group", "grouping",
-    "having", "ilike", "in", "initially", "inner", "inout", "int", "integer", "intersect", "interval", "into", "is",
-    "isnull", "join", "lateral", "leading", "least", "left", "like", "limit", "localtime", "localtimestamp",
-    "national", "natural", "nchar", "none", "normalize", "not", "notnull", "null", "nullif", "numeric", "offset",
-    "on", "only", "or", "order", "out", "outer", "overlaps", "overlay", "placing", "position", "precision",
-    "primary", "real", "references", "returning", "right", "row", "select", "session_user", "setof", "similar",
-    "smallint", "some", "substring", "symmetric", "table", "tablesample", "then", "time", "timestamp", "to",
-    "trailing", "treat", "trim", "true", "union", "unique", "user", "using", "values", "varchar", "variadic",
-    "verbose", "when", "where", "window", "with", "xmlattributes", "xmlconcat", "xmlelement", "xmlexists",
-    "xmlforest", "xmlnamespaces", "xmlparse", "xmlpi", "xmlroot", "xmlserialize", "xmltable",
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "between",
+    "bigint",
+    "binary",
+    "bit",
+    "boolean",
+    "both",
+    "case",
+    "cast",
+    "char",
+    "character",
+    "check",
+    "coalesce",
+    "collate",
+    "collation",
+    "column",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "dec",
+    "decimal",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "exists",
+    "extract",
+    "false",
+    "fetch",
+    "float",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "greatest",
+    "group",
+    "grouping",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "inout",
+    "int",
+    "integer",
+    "intersect",
+    "interval",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "lateral",
+    "leading",
+    "least",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "national",
+    "natural",
+    "nchar",
+    "none",
+    "normalize",
+    "not",
+    "notnull",
+    "null",
+    "nullif",
+    "numeric",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "out",
+    "outer",
+    "overlaps",
+    "overlay",
+    "placing",
+    "position",
+    "precision",
+    "primary",
+    "real",
+    "references",
+    "returning",
+    "right",
+    "row",
+    "select",
+    "session_user",
+    "setof",
+    "similar",
+    "smallint",
+    "some",
+    "substring",
+    "symmetric",
+    "table",
+    "tablesample",
+    "then",
+    "time",
+    "timestamp",
+    "to",
+    "trailing",
+    "treat",
+    "trim",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "values",
+    "varchar",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
+    "xmlattributes",
+    "xmlconcat",
+    "xmlelement",
+    "xmlexists",
+    "xmlforest",
+    "xmlnamespaces",
+    "xmlparse",
+    "xmlpi",
+    "xmlroot",
+    "xmlserialize",
+    "xmltable",
 ];
 
 /// A name as PostgreSQL's `quote_ident` (and so `pg_get_indexdef`) prints it: bare when
@@ -32,7 +168,9 @@ const PG_QUOTED_WORDS: [&str; 151] = [
 /// in an index's definition in that form.)
 fn pg_name(name: &str) -> String {
     let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     match plain && !PG_QUOTED_WORDS.contains(&name) {
         true => name.to_string(),
         false => tether_schema::sql::ident(Engine::Postgres, name),
@@ -93,7 +231,11 @@ fn index_definition(d: &dyn Dialect, out: &Table, name: &str, unique: bool, list
             pg_name(out.schema.as_deref().unwrap_or("public")),
             pg_name(&out.name)
         ),
-        _ => format!("CREATE {unique}INDEX {} ON {} ({list})", d.ident(name), d.qualified(out)),
+        _ => format!(
+            "CREATE {unique}INDEX {} ON {} ({list})",
+            d.ident(name),
+            d.qualified(out)
+        ),
     }
 }
 
@@ -109,10 +251,18 @@ pub(super) fn renamed(definition: &str, d: &dyn Dialect, old: &str, new: &str) -
 /// Source table `t`'s unique keys with prefix or `DESC` parts, or `WITHOUT OVERLAPS`,
 /// on another engine (`out` is the destination's model): each reported `mapped` with
 /// what it becomes.
-pub(super) fn unique_keys_with_parts(t: &Table, shown: &str, d: &dyn Dialect, out: &mut Table, report: &mut Vec<SchemaItem>) {
+pub(super) fn unique_keys_with_parts(
+    t: &Table,
+    shown: &str,
+    d: &dyn Dialect,
+    out: &mut Table,
+    report: &mut Vec<SchemaItem>,
+) {
     let dest = d.engine();
     for u in t.unique_keys.iter().filter(|u| u.predicate.is_none()) {
-        let Some(p) = t.extras.key_parts.get(&u.name) else { continue };
+        let Some(p) = t.extras.key_parts.get(&u.name) else {
+            continue;
+        };
         let item = SchemaItem::new("unique key", format!("{shown}.{}", u.name), Action::Mapped);
         if let Some((period, start, end)) = &p.without_overlaps {
             let others: Vec<&String> = u.columns.iter().filter(|c| *c != start && *c != end).collect();
@@ -121,12 +271,15 @@ pub(super) fn unique_keys_with_parts(t: &Table, shown: &str, d: &dyn Dialect, ou
                 others.iter().map(|c| format!("{c}, ")).collect::<String>()
             );
             if dest != Engine::Postgres {
-                report.push(item.between(from, format!("UNIQUE ({})", u.columns.join(", "))).because(format!(
+                report.push(
+                    item.between(from, format!("UNIQUE ({})", u.columns.join(", ")))
+                        .because(format!(
                     "{} has no WITHOUT OVERLAPS: the copy takes two rows of the same {} whose periods ({start}, \
                      {end}) overlap, which the source refuses",
                     dest.name(),
                     others.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
-                )));
+                )),
+                );
                 continue;
             }
             // The period is [start, end), as MariaDB's.
@@ -158,7 +311,10 @@ pub(super) fn unique_keys_with_parts(t: &Table, shown: &str, d: &dyn Dialect, ou
                     format!("UNIQUE ({})", declared(&u.columns, p)),
                     format!("a unique index on ({list})"),
                 )
-                .because(format!("{} keys no column prefix: the prefix is an expression there", dest.name())),
+                .because(format!(
+                    "{} keys no column prefix: the prefix is an expression there",
+                    dest.name()
+                )),
             );
             out.unique_keys.retain(|k| k.name != u.name);
             out.extras.indexes.push(Index {
@@ -176,15 +332,22 @@ pub(super) fn unique_keys_with_parts(t: &Table, shown: &str, d: &dyn Dialect, ou
 
 /// Source index `i` of table `t` on another engine (`out` is the destination's model):
 /// its definition there, and the plan's line, where a part is a prefix or `DESC`.
-pub(super) fn index_with_parts(t: &Table, i: &Index, shown: &str, d: &dyn Dialect, out: &Table) -> Option<(String, SchemaItem)> {
+pub(super) fn index_with_parts(
+    t: &Table,
+    i: &Index,
+    shown: &str,
+    d: &dyn Dialect,
+    out: &Table,
+) -> Option<(String, SchemaItem)> {
     let p = t.extras.key_parts.get(&i.name).filter(|p| reshaped(p))?;
     let list = key_list(d, &i.columns, p);
-    let item = SchemaItem::new("index", format!("{shown}.{}", i.name), Action::Mapped).between(
-        format!("({})", declared(&i.columns, p)),
-        format!("({list})"),
-    );
+    let item = SchemaItem::new("index", format!("{shown}.{}", i.name), Action::Mapped)
+        .between(format!("({})", declared(&i.columns, p)), format!("({list})"));
     let item = match p.prefixes.iter().any(Option::is_some) {
-        true => item.because(format!("{} keys no column prefix: the prefix is an expression there", d.engine().name())),
+        true => item.because(format!(
+            "{} keys no column prefix: the prefix is an expression there",
+            d.engine().name()
+        )),
         false => item,
     };
     Some((index_definition(d, out, &i.name, i.unique, &list), item))

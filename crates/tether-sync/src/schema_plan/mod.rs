@@ -261,7 +261,14 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
             ));
         }
         // (MariaDB: those it reads or draws from, created with it where missing.)
-        for s in source.objects.view_sequences.get(&v.name).into_iter().flatten().filter(|_| created) {
+        for s in source
+            .objects
+            .view_sequences
+            .get(&v.name)
+            .into_iter()
+            .flatten()
+            .filter(|_| created)
+        {
             out.objects.push(SchemaItem::new(
                 "sequence",
                 format!("{} (read by view {})", s.name, v.name),
@@ -274,11 +281,14 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
             "event" => "events are not copied: the copy would run the source's schedule on its own rows",
             _ => "no trigger or view the job copies calls it; a copy creates only the routines those use",
         };
-        out.objects.push(match kind.as_str() {
-            "event" => SchemaItem::new("event", name, Action::Skipped),
-            "procedure" => SchemaItem::new("procedure", name, Action::Skipped),
-            _ => SchemaItem::new("function", name, Action::Skipped),
-        }.because(why));
+        out.objects.push(
+            match kind.as_str() {
+                "event" => SchemaItem::new("event", name, Action::Skipped),
+                "procedure" => SchemaItem::new("procedure", name, Action::Skipped),
+                _ => SchemaItem::new("function", name, Action::Skipped),
+            }
+            .because(why),
+        );
     }
     out
 }

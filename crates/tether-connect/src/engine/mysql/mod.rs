@@ -707,7 +707,11 @@ async fn sequences(
         let routines = objects.functions_with_callees(calls.iter().map(String::as_str));
         std::iter::once(body)
             .chain(routines.iter().map(|f| f.definition.as_str()))
-            .any(|b| tether_schema::body::words(b, true).iter().any(|w| w.eq_ignore_ascii_case(name)))
+            .any(|b| {
+                tether_schema::body::words(b, true)
+                    .iter()
+                    .any(|w| w.eq_ignore_ascii_case(name))
+            })
     };
     let qualified_db = format!("{}.", ident(database));
     let mut of_views: Vec<(String, Sequence)> = Vec::new();
