@@ -88,6 +88,19 @@ pub fn tables_named(body: &str, backslash_escapes: bool) -> Vec<Vec<String>> {
     out
 }
 
+/// Every identifier `body` writes outside strings and comments, quoted ones unquoted
+/// (`` `seq_t` `` is `seq_t`): the names a sequence used by `NEXT VALUE FOR s` or read
+/// by `FROM s` is among.
+pub fn words(body: &str, backslash_escapes: bool) -> Vec<String> {
+    tokens(body, backslash_escapes)
+        .into_iter()
+        .filter_map(|t| match t {
+            Token::Word { text, .. } => Some(text),
+            Token::Punct(_) => None,
+        })
+        .collect()
+}
+
 fn tokens(body: &str, backslash_escapes: bool) -> Vec<Token> {
     let chars: Vec<char> = body.chars().collect();
     let mut out = Vec::new();

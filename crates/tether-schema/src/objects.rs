@@ -130,6 +130,31 @@ pub struct TableExtras {
     /// the same engine creates it and links the table to it (`ALTER TABLE .. OF`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub of_type: Option<String>,
+    /// MariaDB/MySQL: index or unique key name -> its parts, where one is no whole
+    /// column in ascending order (a prefix `name(3)`, `DESC`) or the key is `WITHOUT
+    /// OVERLAPS`: another engine builds its closest equivalent from them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub key_parts: BTreeMap<String, KeyParts>,
+    /// MariaDB/MySQL: the value the table's AUTO_INCREMENT hands out next (it never
+    /// goes back: ids of deleted rows are not given again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_increment: Option<i64>,
+}
+
+/// The parts of a MariaDB/MySQL index or unique key, in the key's column order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KeyParts {
+    /// Per column: the characters (bytes, of a binary column) a prefix part holds;
+    /// None for the whole column.
+    pub prefixes: Vec<Option<u32>>,
+    /// Per column: sorted `DESC`.
+    pub descending: Vec<bool>,
+    /// `UNIQUE (.., p WITHOUT OVERLAPS)` of application-time period `p`: its name and
+    /// its start and end columns (the server lists them as the key's last two columns,
+    /// end first). Two rows of the other columns' values may not have overlapping
+    /// `[start, end)` ranges.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub without_overlaps: Option<(String, String, String)>,
 }
 
 /// A constraint declared on one partition of a partitioned table (PostgreSQL).
@@ -220,7 +245,8 @@ pub struct Trigger {
 }
 
 /// A sequence a column's default or identity draws from (PostgreSQL; MariaDB's
-/// `DEFAULT nextval(seq)`).
+/// `DEFAULT nextval(seq)`, and a MariaDB sequence the table's triggers use, `column`
+/// then empty).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sequence {
     pub schema: Option<String>,
@@ -266,6 +292,14 @@ pub struct SchemaObjects {
     /// Collations of the user's schemas the tables use (PostgreSQL).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub collations: Vec<Collation>,
+    /// View name -> the sequences it reads or draws from (MariaDB `SELECT .. FROM seq`,
+    /// `NEXT VALUE FOR seq`, also in the routines it calls): created with it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub view_sequences: BTreeMap<String, Vec<Sequence>>,
+    /// Objects of the database no copy creates (MariaDB events, stored routines no
+    /// copied trigger or view calls), as (kind, name): reported skipped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_copied: Vec<(String, String)>,
 }
 
 impl SchemaObjects {

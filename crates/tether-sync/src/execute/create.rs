@@ -172,8 +172,47 @@ pub(super) async fn create_tables(
                 .collect();
             extensions_and_collations(conn, shown, source, &missing, &used, made, progress).await?;
         }
+        if !same_engine && engine == tether_schema::Engine::Postgres {
+            // The extensions the plan's equivalents need (btree_gist for a MariaDB
+            // WITHOUT OVERLAPS key's EXCLUDE constraint).
+            for t in &missing {
+                for e in &t.extras.extensions {
+                    let lit = d.literal(&Value::Text(e.clone()));
+                    if holds(
+                        conn,
+                        &format!("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = {lit})"),
+                    )
+                    .await?
+                    {
+                        continue;
+                    }
+                    progress.phase(&format!("{shown}: creating extension {e} (used by {})", t.name));
+                    conn.execute(&format!("CREATE EXTENSION IF NOT EXISTS {}", d.ident(e)))
+                        .await
+                        .map_err(|err| {
+                            SyncError::Plan(format!(
+                                "{shown}: extension {e} (used by table {}, see the plan) could not be created: {err}; \
+                                 install it on the destination's server (Debian: postgresql-contrib) or have a \
+                                 superuser run CREATE EXTENSION {e} in that database",
+                                t.name
+                            ))
+                        })?;
+                    made.drop_objects
+                        .push(format!("DROP EXTENSION IF EXISTS {}", d.ident(e)));
+                }
+            }
+        }
         if same_engine && engine == tether_schema::Engine::Mysql {
-            mariadb_sequences(conn, &missing, made).await?;
+            let of_views = views
+                .iter()
+                .filter_map(|v| source.objects.view_sequences.get(&v.name))
+                .flatten();
+            let sequences: Vec<&tether_schema::Sequence> = missing
+                .iter()
+                .flat_map(|t| &t.extras.sequences)
+                .chain(of_views)
+                .collect();
+            mariadb_sequences(conn, &sequences, made).await?;
         }
         // The functions the tables and those views call, with the functions those call.
         let called = missing
@@ -269,8 +308,9 @@ pub(super) async fn create_tables(
                 Err(e) => return Err(e.into()),
             }
         }
-        // (MariaDB's sequences were created at their state above.)
-        for t in missing.iter().filter(|_| same_engine) {
+        // (MariaDB's sequences were created at their state above. Another engine's
+        // model has none but a MariaDB AUTO_INCREMENT's on PostgreSQL.)
+        for t in &missing {
             for seq in &t.extras.sequences {
                 let Some(last) = seq.last_value else { continue };
                 sequence_states.extend(d.sequence_state(t, seq, last));
@@ -467,13 +507,18 @@ fn views_created<'a>(source: &'a Schema, existing: &Schema, job_tables: &[TableN
         .collect()
 }
 
-/// The MariaDB sequences the tables' defaults draw from, where the destination lacks
-/// them: created as the source's, continuing from its next value (cached ones
-/// included, so the copy hands out none the source already may have).
-async fn mariadb_sequences(conn: &mut Connection, missing: &[Table], made: &mut Made) -> Result<(), SyncError> {
+/// The MariaDB sequences the tables' defaults and triggers and the created views use,
+/// where the destination lacks them: created as the source's, continuing from its next
+/// value (cached ones included, so the copy hands out none the source already may
+/// have).
+async fn mariadb_sequences(
+    conn: &mut Connection,
+    sequences: &[&tether_schema::Sequence],
+    made: &mut Made,
+) -> Result<(), SyncError> {
     let d = conn.dialect();
     let mut done: Vec<&str> = Vec::new();
-    for s in missing.iter().flat_map(|t| &t.extras.sequences) {
+    for s in sequences {
         if done.contains(&s.name.as_str()) {
             continue;
         }

@@ -21,7 +21,9 @@ pub(super) fn same_engine_items(engine: Engine, shown: &str, t: &Table, report: 
             match &s.schema {
                 Some(schema) => format!("{schema}.{}", s.name),
                 // SQLite's one `sqlite_sequence` (the row of this table's AUTOINCREMENT),
-                // a MariaDB sequence a default draws from: with the column using it.
+                // a MariaDB sequence a default draws from: with the column using it; one
+                // its triggers use, with the table.
+                None if s.column.is_empty() => format!("{} (used by {shown})", s.name),
                 None => format!("{} ({shown}.{})", s.name, s.column),
             },
         );
@@ -89,6 +91,16 @@ pub(super) fn same_engine_items(engine: Engine, shown: &str, t: &Table, report: 
     }
     if t.partitioning.is_some() {
         created("partitioning", shown.to_string());
+    }
+    // (MariaDB, from its definition: the table is created versioned.)
+    if x.definition
+        .as_deref()
+        .is_some_and(|d| d.contains(" WITH SYSTEM VERSIONING"))
+    {
+        report.push(
+            SchemaItem::new("history rows", shown, Action::Skipped)
+                .because("the table is created versioned with the current rows; its history starts at the load"),
+        );
     }
     for r in &x.rules {
         report.push(
@@ -168,6 +180,20 @@ pub(super) fn cross_engine(
                 c.definition,
                 dest.name()
             )),
+        );
+    }
+    // A MariaDB/MySQL table's partitions are in its definition only.
+    let partitioned = x.definition.as_deref().is_some_and(|d| {
+        d.lines().any(|l| {
+            let l = l.trim_start();
+            l.starts_with("PARTITION BY ") || l.starts_with("/*!50100 PARTITION BY ")
+        })
+    });
+    if t.partitioning.is_none() && partitioned {
+        report.push(
+            SchemaItem::new("partitioning", shown, Action::Mapped)
+                .between("partitioned table", "one plain table")
+                .because(format!("{from}'s partitioning is not translated to {}", dest.name())),
         );
     }
     out.partitioning = None;
@@ -400,6 +426,13 @@ pub(super) fn cross_engine(
                         });
                     }
                 }
+                if source.engine == Engine::Mysql && dest == Engine::Postgres {
+                    let (check, why) = mariadb_values_on_postgres(&out.name, c, d);
+                    if let Some(why) = why {
+                        item = item.because(why);
+                    }
+                    out.extras.checks.extend(check);
+                }
                 report.push(item);
             }
         }
@@ -491,18 +524,24 @@ pub(super) fn cross_engine(
         } else if text_column {
             report.push(item.because("an index on unbounded text needs a prefix length on MariaDB/MySQL"));
         } else {
-            report.push(SchemaItem::new("index", format!("{shown}.{}", i.name), Action::Created));
+            // (A prefix or DESC part: an expression, DESC there.)
+            let (definition, item) = super::keys::index_with_parts(t, i, shown, d, out).unwrap_or_else(|| {
+                let item = SchemaItem::new("index", format!("{shown}.{}", i.name), Action::Created);
+                (String::new(), item)
+            });
+            report.push(item);
             out.extras.indexes.push(Index {
                 name: i.name.clone(),
                 columns: i.columns.clone(),
                 unique: i.unique,
                 method: "btree".into(),
                 predicate: None,
-                definition: String::new(),
+                definition,
                 comment: None,
             });
         }
     }
+    super::keys::unique_keys_with_parts(t, shown, d, out, report);
     // Table and column comments, where the destination keeps comments that long.
     let comments = x
         .comment
@@ -656,6 +695,9 @@ pub(super) fn cross_engine(
                 .because(format!("a {from} collation; not carried to another engine")),
         );
     }
+    if let (Engine::Postgres, Some(next)) = (dest, x.auto_increment) {
+        auto_increment_continues(shown, d, next, out, report);
+    }
     for c in &t.columns {
         let col = format!("{shown}.{}", c.name);
         match (c.identity, not_numbered(t, c, dest)) {
@@ -667,6 +709,53 @@ pub(super) fn cross_engine(
             _ => {}
         }
     }
+}
+
+/// MariaDB's AUTO_INCREMENT counter on a PostgreSQL copy (`out`): the identity's
+/// sequence, named as PostgreSQL would, goes on from `next` (the value the source hands
+/// out next: ids of deleted rows are not given again) once the rows are in, unless the
+/// copied keys went past it. Before, it went on from the largest copied key.
+fn auto_increment_continues(shown: &str, d: &dyn Dialect, next: i64, out: &mut Table, report: &mut Vec<SchemaItem>) {
+    let Some(c) = out.columns.iter().find(|c| c.identity == Some(Identity::AutoIncrement)) else {
+        return;
+    };
+    let max = match d.column_type(&c.normalized_type, true).as_str() {
+        "smallint" => i16::MAX as i64,
+        "integer" => i32::MAX as i64,
+        "bigint" => i64::MAX,
+        _ => return,
+    };
+    if next < 2 || next > max {
+        return;
+    }
+    // 63 bytes: PostgreSQL's longest name.
+    let mut name = format!("{}_{}_seq", out.name, c.name);
+    while name.len() > 63 {
+        name.pop();
+    }
+    report.push(
+        SchemaItem::new("identity", format!("{shown}.{}", c.name), Action::Mapped)
+            .between(
+                format!("AUTO_INCREMENT={next}"),
+                format!("identity sequence {name} continuing at {next}"),
+            )
+            .because("after the load, unless the copied keys went past it"),
+    );
+    out.extras.sequences.push(tether_schema::Sequence {
+        schema: out.schema.clone(),
+        name,
+        column: c.name.clone(),
+        identity: true,
+        owned: false,
+        data_type: d.column_type(&c.normalized_type, true),
+        start: 1,
+        increment: 1,
+        min: 1,
+        max,
+        cache: 1,
+        cycle: false,
+        last_value: Some(next - 1),
+    });
 }
 
 /// The trigger that keeps MariaDB's `ON UPDATE CURRENT_TIMESTAMP` of the `columns`
@@ -762,6 +851,56 @@ fn updated_now_trigger(
         }
         Engine::Mysql => None,
     }
+}
+
+/// What keeps a MariaDB column's values on PostgreSQL where its type there takes more:
+/// an UNSIGNED number a CHECK that it is not negative, a SET a CHECK that it lists
+/// only its members; and what the plan says of it (YEAR has no type there).
+fn mariadb_values_on_postgres(table: &str, c: &Column, d: &dyn Dialect) -> (Option<Check>, Option<String>) {
+    let col = d.ident(&c.name);
+    let name = format!("{table}_{}_check", c.name);
+    let ty = c.engine_type.to_ascii_lowercase();
+    let unsigned = ty.split_whitespace().any(|w| w == "unsigned");
+    if let Some(labels) = super::set_labels(c) {
+        let quoted: Vec<String> = labels
+            .iter()
+            .map(|l| d.literal(&tether_connect::Value::Text(l.clone())))
+            .collect();
+        let definition = format!(
+            "CHECK ({col} = '' OR string_to_array({col}, ',') <@ ARRAY[{}]::text[])",
+            quoted.join(", ")
+        );
+        let why = format!("with CHECK {name}: a comma-separated list of its members");
+        return (
+            Some(Check {
+                name,
+                definition,
+                exclusion: false,
+            }),
+            Some(why),
+        );
+    }
+    if unsigned
+        && (c.normalized_type.is_integer()
+            || matches!(c.normalized_type, DataType::Decimal { .. } | DataType::Float { .. }))
+    {
+        let why = format!("with CHECK {name}: not negative, as UNSIGNED");
+        return (
+            Some(Check {
+                name,
+                definition: format!("CHECK ({col} >= 0)"),
+                exclusion: false,
+            }),
+            Some(why),
+        );
+    }
+    if ty.starts_with("year") {
+        return (
+            None,
+            Some("postgres has no YEAR type: the values are copied as their text ('2024')".to_string()),
+        );
+    }
+    (None, None)
 }
 
 /// Why `dest` will not number column `c` of `t` itself (MariaDB's AUTO_INCREMENT and

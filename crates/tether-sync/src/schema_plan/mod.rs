@@ -8,6 +8,7 @@
 mod defaults;
 mod fit;
 mod items;
+mod keys;
 
 pub use defaults::translate_default;
 pub use fit::fit_transforms;
@@ -246,7 +247,48 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
         } else {
             SchemaItem::new("view", name, Action::Created)
         };
+        let created = item.action == Action::Created;
         out.objects.push(item);
+        // (The routines it calls, with those they call: created with it where missing.)
+        let functions = source
+            .objects
+            .functions_with_callees(v.functions.iter().map(String::as_str));
+        for f in functions.iter().filter(|_| created) {
+            out.objects.push(SchemaItem::new(
+                "function",
+                format!("{} (used by view {})", f.name, v.name),
+                Action::Created,
+            ));
+        }
+        // (MariaDB: those it reads or draws from, created with it where missing.)
+        for s in source
+            .objects
+            .view_sequences
+            .get(&v.name)
+            .into_iter()
+            .flatten()
+            .filter(|_| created)
+        {
+            out.objects.push(SchemaItem::new(
+                "sequence",
+                format!("{} (read by view {})", s.name, v.name),
+                Action::Created,
+            ));
+        }
+    }
+    for (kind, name) in &source.objects.not_copied {
+        let why = match kind.as_str() {
+            "event" => "events are not copied: the copy would run the source's schedule on its own rows",
+            _ => "no trigger or view the job copies calls it; a copy creates only the routines those use",
+        };
+        out.objects.push(
+            match kind.as_str() {
+                "event" => SchemaItem::new("event", name, Action::Skipped),
+                "procedure" => SchemaItem::new("procedure", name, Action::Skipped),
+                _ => SchemaItem::new("function", name, Action::Skipped),
+            }
+            .because(why),
+        );
     }
     out
 }
@@ -255,6 +297,7 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
 /// and per database on SQLite (where tables share them too): a name already taken
 /// there becomes `table_name` (`_2`, `_3` .. if that is taken too), each reported.
 fn distinct_index_names(out: &mut SchemaReport, from: Engine, dest: Engine, existing: &Schema) {
+    let d = tether_connect::dialect_of(dest);
     let space = |t: &Table| {
         if dest == Engine::Postgres {
             t.schema.clone()
@@ -319,7 +362,15 @@ fn distinct_index_names(out: &mut SchemaReport, from: Engine, dest: Engine, exis
             fresh("unique key", &mut u.name);
         }
         for i in t.extras.indexes.iter_mut() {
+            let old = i.name.clone();
             fresh("index", &mut i.name);
+            if !i.definition.is_empty() && i.name != old {
+                i.definition = keys::renamed(&i.definition, d, &old, &i.name);
+            }
+        }
+        // An EXCLUDE constraint's index is named as it is.
+        for c in t.extras.checks.iter_mut().filter(|c| c.exclusion) {
+            fresh("unique key", &mut c.name);
         }
     }
     out.objects.extend(renamed);
@@ -516,6 +567,17 @@ fn enum_labels(source: &Schema, t: &Table, c: &Column) -> Option<Vec<String>> {
         };
     }
     let inner = c.engine_type.strip_prefix("enum(")?.strip_suffix(')')?;
+    Some(quoted_labels(inner))
+}
+
+/// The labels of a MariaDB `set('a','b')` column's type, or None.
+fn set_labels(c: &Column) -> Option<Vec<String>> {
+    let inner = c.engine_type.strip_prefix("set(")?.strip_suffix(')')?;
+    Some(quoted_labels(inner))
+}
+
+/// The labels of `'a','b''c'`: `a`, `b'c`.
+fn quoted_labels(inner: &str) -> Vec<String> {
     let mut labels = Vec::new();
     let mut rest = inner;
     while let Some(start) = rest.find('\'') {
@@ -538,7 +600,7 @@ fn enum_labels(source: &Schema, t: &Table, c: &Column) -> Option<Vec<String>> {
         labels.push(label);
         rest = &body[end..];
     }
-    Some(labels)
+    labels
 }
 
 /// The table to create on `dest` for source table `t`: same columns, keys and FKs, with
@@ -620,6 +682,10 @@ pub fn destination_model(
     // (A partial one is an index: created as the source's, or reported skipped.)
     for u in out.unique_keys.iter().filter(|u| u.predicate.is_none()) {
         let name = format!("{shown}.{}", u.name);
+        // (Already said: a key the destination holds otherwise, `keys.rs`.)
+        if report.iter().any(|i| i.kind == "unique key" && i.name == name) {
+            continue;
+        }
         report.push(match (same_engine, nulls_not_distinct(t, &u.name)) {
             (false, true) => SchemaItem::new("unique key", name, Action::Mapped)
                 .between("UNIQUE NULLS NOT DISTINCT", "UNIQUE (NULLs distinct)")
@@ -881,13 +947,26 @@ fn skip_triggers_naming_left_out(
     if dropped.is_empty() {
         return;
     }
+    // A view the copy creates may call it too: created for the view then (said with
+    // the view's line).
+    let job: Vec<TableName> = tables.iter().map(|(_, t)| t.table_name()).collect();
+    let views = source.objects.views_over(&job);
+    let by_views = source
+        .objects
+        .functions_with_callees(views.iter().flat_map(|v| v.functions.iter().map(String::as_str)));
     let still_run: Vec<String> = kept.iter().flat_map(&runs).collect();
     let unused: Vec<String> = dropped
         .into_iter()
         .flatten()
         .filter(|f| !still_run.contains(f))
         .collect();
-    for f in out.extras.functions.iter().filter(|f| unused.contains(f)) {
+    let for_views = |f: &String| by_views.iter().any(|v| &v.name == f);
+    for f in out
+        .extras
+        .functions
+        .iter()
+        .filter(|f| unused.contains(f) && !for_views(f))
+    {
         report.push(
             SchemaItem::new("function", format!("{f} (used by {shown})"), Action::Skipped)
                 .because("only triggers left out here run it"),

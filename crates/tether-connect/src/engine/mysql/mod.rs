@@ -15,6 +15,8 @@ use tether_schema::{
     TableName, Trigger, UniqueKey, View,
 };
 
+use tether_schema::objects::KeyParts;
+
 use crate::error::ConnectError;
 use crate::tls::{self, TlsMode, TlsOptions};
 use crate::types;
@@ -246,16 +248,19 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
 
     // Unique indexes, including PRIMARY. An index with a NULL column (MySQL 8
     // functional key part) cannot be referenced and is skipped.
-    let keys: Vec<(String, String, i64, Option<String>)> = conn
+    type KeyRow = (String, String, i64, Option<String>, Option<u32>, Option<String>);
+    let keys: Vec<KeyRow> = conn
         .exec(
-            "SELECT TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME FROM information_schema.STATISTICS \
+            "SELECT TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME, SUB_PART, COLLATION \
+             FROM information_schema.STATISTICS \
              WHERE TABLE_SCHEMA = ? AND NON_UNIQUE = 0 ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
             (database,),
         )
         .await
         .map_err(q("reading keys"))?;
     let mut grouped: BTreeMap<(String, String), Option<Vec<String>>> = BTreeMap::new();
-    for (table, idx, _, col) in keys {
+    let mut parts: BTreeMap<(String, String), KeyParts> = BTreeMap::new();
+    for (table, idx, _, col, prefix, collation) in keys {
         // (The key the table declares is without it: what another engine gets.)
         if col
             .as_ref()
@@ -263,12 +268,16 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
         {
             continue;
         }
+        let p = parts.entry((table.clone(), idx.clone())).or_default();
+        p.prefixes.push(prefix);
+        p.descending.push(collation.as_deref() == Some("D"));
         let entry = grouped.entry((table, idx)).or_insert_with(|| Some(vec![]));
         match (entry.as_mut(), col) {
             (Some(v), Some(c)) => v.push(c),
             _ => *entry = None,
         }
     }
+    keep_key_parts(&mut tables, &index, parts);
     for ((table, idx), cols) in grouped {
         let (Some(&ti), Some(columns)) = (index.get(&table), cols) else {
             continue;
@@ -289,16 +298,22 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
 
     // Other indexes: their columns and method, for copies onto other engines (a copy
     // onto MariaDB/MySQL takes SHOW CREATE TABLE).
-    let others: Vec<(String, String, Option<String>, String)> = conn
+    type IndexRow = (String, String, Option<String>, String, Option<u32>, Option<String>);
+    let others: Vec<IndexRow> = conn
         .exec(
-            "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, INDEX_TYPE FROM information_schema.STATISTICS \
+            "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, INDEX_TYPE, SUB_PART, COLLATION \
+             FROM information_schema.STATISTICS \
              WHERE TABLE_SCHEMA = ? AND NON_UNIQUE = 1 ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
             (database,),
         )
         .await
         .map_err(q("reading indexes"))?;
-    for (table, name, column, method) in others {
+    let mut parts: BTreeMap<(String, String), KeyParts> = BTreeMap::new();
+    for (table, name, column, method, prefix, collation) in others {
         let Some(&ti) = index.get(&table) else { continue };
+        let p = parts.entry((table.clone(), name.clone())).or_default();
+        p.prefixes.push(prefix);
+        p.descending.push(collation.as_deref() == Some("D"));
         let indexes = &mut tables[ti].extras.indexes;
         if indexes.last().is_none_or(|i| i.name != name) {
             indexes.push(tether_schema::Index {
@@ -321,6 +336,8 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
             }
         }
     }
+
+    keep_key_parts(&mut tables, &index, parts);
 
     let fks: Vec<FkRow> = conn
         .exec(
@@ -426,6 +443,55 @@ fn one_type_for_tinyint_fk_columns(tables: &mut [Table]) {
             tables[ti].columns[ci].normalized_type = ty;
         }
     }
+}
+
+/// Keeps in `extras.key_parts` the parts of the keys and indexes with a prefix or a
+/// `DESC` part (the others are whole columns in ascending order).
+fn keep_key_parts(tables: &mut [Table], index: &HashMap<String, usize>, parts: BTreeMap<(String, String), KeyParts>) {
+    for ((table, name), p) in parts {
+        let Some(&ti) = index.get(&table) else { continue };
+        if p.prefixes.iter().any(Option::is_some) || p.descending.iter().any(|d| *d) {
+            tables[ti].extras.key_parts.insert(name, p);
+        }
+    }
+}
+
+/// The `AUTO_INCREMENT=n` of SHOW CREATE TABLE's table options (the value the table
+/// hands out next; absent before its first row when it is 1).
+fn next_auto_increment(definition: &str) -> Option<i64> {
+    let options = &definition[definition.rfind("\n)")?..];
+    let rest = options.split(" AUTO_INCREMENT=").nth(1)?;
+    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+/// The unique keys `definition` (SHOW CREATE TABLE) declares `WITHOUT OVERLAPS`, with
+/// their period's name, start and end columns: `(key, (period, start, end))`.
+fn without_overlaps(definition: &str) -> Vec<(String, (String, String, String))> {
+    // `  PERIOD FOR `p` (`s`, `e`),` and `  UNIQUE KEY `u` (`room`,`p` WITHOUT OVERLAPS)`.
+    let names = |text: &str| -> Vec<String> {
+        text.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let periods: Vec<Vec<String>> = definition
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("PERIOD FOR "))
+        .map(names)
+        .filter(|n| n.len() == 3)
+        .collect();
+    definition
+        .lines()
+        .filter(|l| l.contains(" WITHOUT OVERLAPS)"))
+        .filter_map(|l| l.trim_start().strip_prefix("UNIQUE KEY "))
+        .filter_map(|l| {
+            let n = names(l);
+            let (key, period) = (n.first()?, n.last()?);
+            let p = periods.iter().find(|p| &p[0] == period)?;
+            Some((key.clone(), (p[0].clone(), p[1].clone(), p[2].clone())))
+        })
+        .collect()
 }
 
 /// The fractional digits of an `on update current_timestamp(N)` in a column's EXTRA
@@ -637,16 +703,28 @@ fn unreadable_is_none(
         .flatten()
 }
 
-/// The MariaDB sequences the tables' defaults draw from (`DEFAULT nextval(seq)`), with
-/// their state, in each table's `extras.sequences`; the definition then names a
-/// sequence of this database without the database (`nextval(`shop`.`s`)` would make a
-/// copy draw from the source's sequence).
-async fn sequences(conn: &mut Conn, shown: &str, database: &str, tables: &mut [Table]) -> Result<(), ConnectError> {
+/// The MariaDB sequences the tables' defaults draw from (`DEFAULT nextval(seq)`), and
+/// those their triggers (or the routines these call) use, with their state, in each
+/// table's `extras.sequences`; those views read or draw from (or the routines they
+/// call) in `objects.view_sequences`. A table's definition then names a sequence of
+/// this database without the database (`nextval(`shop`.`s`)` would make a copy draw
+/// from the source's sequence). A trigger or view created without its sequence fails
+/// on the copy (1146) at every INSERT, or at its CREATE.
+async fn sequences(
+    conn: &mut Conn,
+    shown: &str,
+    database: &str,
+    tables: &mut [Table],
+    objects: &mut SchemaObjects,
+) -> Result<(), ConnectError> {
     let q = |what: &'static str| failed(shown, what);
     let ident = |n: &str| format!("`{}`", n.replace('`', "``"));
-    if !tables
-        .iter()
-        .any(|t| t.extras.definition.as_deref().is_some_and(|d| d.contains("nextval(")))
+    let with_triggers = tables.iter().any(|t| !t.extras.triggers.is_empty());
+    if !with_triggers
+        && objects.views.is_empty()
+        && !tables
+            .iter()
+            .any(|t| t.extras.definition.as_deref().is_some_and(|d| d.contains("nextval(")))
     {
         return Ok(());
     }
@@ -658,11 +736,26 @@ async fn sequences(conn: &mut Conn, shown: &str, database: &str, tables: &mut [T
         )
         .await
         .map_err(q("listing sequences"))?;
+    if names.is_empty() {
+        return Ok(());
+    }
+    // The words of a body and of the routines it calls (with those they call).
+    let named = |body: &str, calls: &[String], name: &str| {
+        let routines = objects.functions_with_callees(calls.iter().map(String::as_str));
+        std::iter::once(body)
+            .chain(routines.iter().map(|f| f.definition.as_str()))
+            .any(|b| {
+                tether_schema::body::words(b, true)
+                    .iter()
+                    .any(|w| w.eq_ignore_ascii_case(name))
+            })
+    };
     let qualified_db = format!("{}.", ident(database));
+    let mut of_views: Vec<(String, Sequence)> = Vec::new();
     for name in names {
         let bare = format!("nextval({})", ident(&name));
         let qualified = format!("nextval({qualified_db}{})", ident(&name));
-        let users: Vec<usize> = (0..tables.len())
+        let by_default: Vec<usize> = (0..tables.len())
             .filter(|&i| {
                 tables[i]
                     .extras
@@ -671,7 +764,20 @@ async fn sequences(conn: &mut Conn, shown: &str, database: &str, tables: &mut [T
                     .is_some_and(|d| d.contains(&bare) || d.contains(&qualified))
             })
             .collect();
-        if users.is_empty() {
+        let by_trigger: Vec<usize> = (0..tables.len())
+            .filter(|&i| !by_default.contains(&i))
+            .filter(|&i| {
+                let x = &tables[i].extras;
+                x.triggers.iter().any(|tr| named(&tr.definition, &x.functions, &name))
+            })
+            .collect();
+        let by_view: Vec<String> = objects
+            .views
+            .iter()
+            .filter(|v| named(&v.definition, &v.functions, &name))
+            .map(|v| v.name.clone())
+            .collect();
+        if by_default.is_empty() && by_trigger.is_empty() && by_view.is_empty() {
             continue;
         }
         type State = (i64, i64, i64, i64, i64, i64, i64);
@@ -687,7 +793,24 @@ async fn sequences(conn: &mut Conn, shown: &str, database: &str, tables: &mut [T
         let Some((next, min, max, start, increment, cache, cycle)) = state else {
             continue;
         };
-        for i in users {
+        let sequence = |column: String| Sequence {
+            schema: None,
+            name: name.clone(),
+            column,
+            identity: false,
+            owned: false,
+            data_type: "bigint".into(),
+            start,
+            increment,
+            min,
+            max,
+            cache,
+            cycle: cycle != 0,
+            // The next value the source will hand out, cached ones included: the
+            // copy's sequence continues from there.
+            last_value: Some(next),
+        };
+        for i in by_default {
             let t = &mut tables[i];
             let definition = t.extras.definition.take().unwrap_or_default();
             let definition = definition.replace(&qualified, &bare);
@@ -698,24 +821,15 @@ async fn sequences(conn: &mut Conn, shown: &str, database: &str, tables: &mut [T
                 .map(|c| c.name.clone())
                 .unwrap_or_default();
             t.extras.definition = Some(definition);
-            t.extras.sequences.push(Sequence {
-                schema: None,
-                name: name.clone(),
-                column,
-                identity: false,
-                owned: false,
-                data_type: "bigint".into(),
-                start,
-                increment,
-                min,
-                max,
-                cache,
-                cycle: cycle != 0,
-                // The next value the source will hand out, cached ones included: the
-                // copy's sequence continues from there.
-                last_value: Some(next),
-            });
+            t.extras.sequences.push(sequence(column));
         }
+        for i in by_trigger {
+            tables[i].extras.sequences.push(sequence(String::new()));
+        }
+        of_views.extend(by_view.into_iter().map(|v| (v, sequence(String::new()))));
+    }
+    for (view, s) in of_views {
+        objects.view_sequences.entry(view).or_default().push(s);
     }
     Ok(())
 }
@@ -746,9 +860,12 @@ async fn read_objects(
                 read => read.map_err(q("reading SHOW CREATE TABLE"))?,
             };
         t.extras.definition = row.map(|(_, sql)| sql);
+        t.extras.auto_increment = t.extras.definition.as_deref().and_then(next_auto_increment);
+        for (key, period) in without_overlaps(t.extras.definition.as_deref().unwrap_or("")) {
+            t.extras.key_parts.entry(key).or_default().without_overlaps = Some(period);
+        }
     }
     tables.retain(|t| !vanished.contains(&t.name));
-    sequences(conn, shown, database, tables).await?;
     // CHECKs and comments are in SHOW CREATE TABLE; listed apart for other engines
     // (and the schema report).
     let checks: Vec<(String, String, String)> = conn
@@ -877,6 +994,18 @@ async fn read_objects(
     }
     objects.views = ordered;
     routines(conn, database, tables, &mut objects, &q).await?;
+    sequences(conn, shown, database, tables, &mut objects).await?;
+    // Events run on a schedule against the database they live in: not copied (said).
+    let events: Vec<String> = conn
+        .exec(
+            "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? ORDER BY EVENT_NAME",
+            (database,),
+        )
+        .await
+        .map_err(q("listing events"))?;
+    objects
+        .not_copied
+        .extend(events.into_iter().map(|e| ("event".to_string(), e)));
     Ok(objects)
 }
 
@@ -966,7 +1095,10 @@ async fn routines<E: Fn(mysql_async::Error) -> ConnectError>(
         bodies.insert(name, (definition, called));
     }
     // In the order they were created (one calling another it was created before).
-    for (name, _) in &listed {
+    for (name, kind) in &listed {
+        if !bodies.contains_key(name) {
+            objects.not_copied.push((kind.to_ascii_lowercase(), name.clone()));
+        }
         if let Some((definition, calls)) = bodies.remove(name) {
             objects.functions.push(Function {
                 name: name.clone(),
