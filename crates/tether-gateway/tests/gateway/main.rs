@@ -12,6 +12,7 @@ mod differential;
 mod disguised;
 mod heldout;
 mod keys_r14;
+mod kill_r15;
 mod limits;
 mod locks_r14;
 mod managed;
