@@ -20,6 +20,7 @@ mod metadata;
 mod online;
 mod online_acceptance;
 mod online_copy;
+mod online_fk_r15;
 mod online_r13;
 mod online_r14;
 mod online_review;
