@@ -114,16 +114,50 @@ pub(super) fn distinct_ids(rows: &[Vec<String>], n: usize) -> Vec<String> {
     out
 }
 
+/// Whether a failure of the plan's own statements may be replayed natively to
+/// find the error MariaDB meets first. The replays are for errors about the data
+/// (an FK, a duplicate key, a value a column refuses), which depend on the order
+/// in which the rows are met. An error that stopped the statement rather than
+/// judged its rows is the client's answer as it is, never replayed: the statement
+/// was interrupted (KILL QUERY 1317, `max_statement_time` 1969, MySQL's
+/// `max_execution_time` 3024, a sort aborted by a kill 1028), a lock wait timed out
+/// (1205) or a deadlock rolled the transaction back (1213), the connection or the
+/// server went away (2000-2999, the errors after which the server hangs up), or
+/// the server ran out of memory, disk or threads. Natively that statement ends
+/// with that error, rolled back: a replay would wait a second time for the same
+/// lock, or succeed where the client's statement was killed (and after a deadlock,
+/// run outside any transaction and commit).
+pub(super) fn replayable(error: &ServerError) -> bool {
+    !matches!(
+        error.code,
+        // Interrupted: KILL QUERY, max_statement_time, max_execution_time (MySQL), sort aborted.
+        1317 | 1969 | 3024 | 1028
+        // Lock wait timeout, deadlock.
+        | 1205 | 1213
+        // Connection killed, server shutdown, network errors, packet too large, idle disconnect.
+        | 1927 | 1053 | 1152..=1161 | 1184 | 4031
+        // Out of memory, of threads, disk full, table full, binlog cache full.
+        | 1037 | 1038 | 1041 | 1135 | 1021 | 1114 | 1197
+        // The client library's (and the gateway's own): connection lost or refused.
+        | 2000..=2999
+    )
+}
+
 /// A statement of the plan's batch failed with `error`: the batch is rolled back
 /// and the original runs natively (InnoDB's checks and cascades, row by row), so
 /// the client gets the error MariaDB meets first. Should the native run succeed
 /// where the plan's statements did not, its result stands, as it would natively
 /// (its cascades are InnoDB's: that one statement's child changes miss the binlog).
+/// An error that is not about the data ([`replayable`]) is returned as it is; the
+/// caller rolls the statement back.
 pub(super) async fn native_error_after(
     plan: &Plan,
     backend: &mut Backend,
     error: ServerError,
 ) -> Result<Reply, ServerError> {
+    if !replayable(&error) {
+        return Err(error);
+    }
     let rolled_back = backend
         .query(&format!(
             "ROLLBACK TO SAVEPOINT {BATCH_SAVEPOINT};\nSET foreign_key_checks = 1"
@@ -147,8 +181,12 @@ pub(super) async fn native_error_after(
 /// RESTRICT child of an earlier row, a duplicate key on an earlier row, another
 /// FK of the same row). The original is replayed with
 /// InnoDB's checks inside the statement's transaction or savepoint, which the
-/// caller rolls back; its error wins, and the gateway's stands if it finds none.
+/// caller rolls back; its error wins, and the gateway's stands if it finds none
+/// (or is not about the data, [`replayable`]: then nothing is replayed).
 pub(super) async fn first_native_error(plan: &Plan, backend: &mut Backend, error: ServerError) -> ServerError {
+    if !replayable(&error) {
+        return error;
+    }
     backend
         .query(&plan.original)
         .await
@@ -169,12 +207,16 @@ pub(super) async fn first_native_error(plan: &Plan, backend: &mut Backend, error
 /// one child to the same parent row, a diamond); the probes read the rows as before
 /// the statement. Its cascades are then InnoDB's: that one statement's child changes
 /// miss the binlog (docs/gateway.md, Limits). Any other error of the gateway stands
-/// when the replay finds none.
+/// when the replay finds none; one that is not about the data ([`replayable`])
+/// stands without a replay.
 pub(super) async fn native_unless_refused(
     plan: &Plan,
     backend: &mut Backend,
     error: ServerError,
 ) -> Result<Reply, ServerError> {
+    if !replayable(&error) {
+        return Err(error);
+    }
     let mut replies = backend.query(&plan.original).await;
     if let Some(e) = replies.iter().find_map(|r| match r {
         Reply::Error(e) => Some(e.clone()),
@@ -190,7 +232,8 @@ pub(super) async fn native_unless_refused(
 
 /// An FK error found at the statement's row N stands only if MariaDB, going row by
 /// row, would not have failed earlier: the plan's prefix replays rows 0..N natively
-/// (inside the statement's savepoint or transaction, rolled back by the caller).
+/// (inside the statement's savepoint or transaction, rolled back by the caller),
+/// unless the error is not about the data ([`replayable`]).
 pub(super) async fn earlier_error(
     plan: &Plan,
     backend: &mut Backend,
@@ -200,7 +243,7 @@ pub(super) async fn earlier_error(
     let (Some(prefix), Some(pos)) = (&plan.prefix, failure.origin) else {
         return failure.error;
     };
-    if pos == 0 {
+    if pos == 0 || !replayable(&failure.error) {
         return failure.error;
     }
     let keys = &start_ids[..pos.min(start_ids.len())];

@@ -16,6 +16,16 @@ pub enum OnlineError {
     #[error("not an online ALTER: {0}")]
     NotAlter(String),
 
+    /// The ALTER fails natively with this error of MariaDB's (found on an empty scratch
+    /// copy of the table, named back to the user's table and FKs): what the client sees.
+    #[error("online ALTER of `{table}` fails as natively: ERROR {code} ({state}): {message}")]
+    Native {
+        table: String,
+        code: u16,
+        state: String,
+        message: String,
+    },
+
     /// A statement the migrator issued failed on the backend.
     #[error("{doing}: ERROR {code} ({state}): {message}")]
     Backend {
@@ -67,10 +77,14 @@ impl OnlineError {
     }
 
     /// The error a client sees: the backend's number and state for backend failures,
-    /// 1105 (HY000) for the migrator's own.
+    /// MariaDB's own error where the native ALTER fails, 1105 (HY000) for the
+    /// migrator's own.
     pub fn to_server_error(&self) -> ServerError {
         match self {
             OnlineError::Backend { code, state, .. } => ServerError::new(*code, state, self.to_string()),
+            OnlineError::Native {
+                code, state, message, ..
+            } => ServerError::new(*code, state, message.clone()),
             OnlineError::AfterSwap { error, .. } => match error.as_ref() {
                 OnlineError::Backend { code, state, .. } => ServerError::new(*code, state, self.to_string()),
                 _ => ServerError::gateway(self.to_string()),

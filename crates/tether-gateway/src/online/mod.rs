@@ -193,7 +193,10 @@ impl Migrator {
         let id = new_id();
         let plan = plan::build(&schema, &id, alter_sql, self.shared.managed)?;
         let mut db = db::Db::new(&self.shared.url);
-        let numbering = shadow::refuse_numbering(&mut db, &schema, alter_sql).await;
+        let numbering = match shadow::refuse_numbering(&mut db, &schema, alter_sql).await {
+            Ok(()) => shadow::refuse_misfit_fks(&mut db, &plan, alter_sql).await,
+            Err(e) => Err(e),
+        };
         db.close().await;
         numbering?;
         let mut store = self.shared.store();

@@ -351,6 +351,7 @@ async fn prepare(shared: &Shared, id: &str, m: &Migration, db: &mut Db, store: &
     let mut plan = plan::build(&schema, id, &m.alter_sql, shared.managed)?;
     // Rows may have come since the submission.
     shadow::refuse_numbering(db, &schema, &m.alter_sql).await?;
+    shadow::refuse_misfit_fks(db, &plan, &m.alter_sql).await?;
     for t in &plan.tables {
         for name in [&t.shadow, &t.old] {
             if schema.tables.iter().any(|x| &x.name == name) {

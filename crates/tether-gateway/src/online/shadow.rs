@@ -142,6 +142,83 @@ pub async fn prepare(db: &mut Db, database: &str, schema: &Schema, plan: &mut Pl
     Ok(())
 }
 
+/// Errors with which MariaDB refuses an ALTER that breaks what an FK of the table
+/// needs: the column's type (1832, 1833), the column (1828, 1829) or its index
+/// (1553), NOT NULL under SET NULL (1830), an index or a type the FK no longer finds
+/// (1005, 1025, 1215, 1821, 1822).
+const FK_MISFITS: &[u16] = &[1005, 1025, 1215, 1553, 1821, 1822, 1828, 1829, 1830, 1832, 1833];
+
+/// Fails as the native ALTER fails, with MariaDB's own error naming the user's FK
+/// ([`OnlineError::Native`]), when `alter_sql` changes or drops what an FK it keeps,
+/// to a table the migration does not rebuild, needs (`ALTER TABLE c MODIFY
+/// parent_id INT` where `p.id` is a BIGINT: 1832; `DROP COLUMN parent_id`: 1553).
+/// The shadow has no FKs while it fills, and the check of its FKs later met them
+/// only as InnoDB's wording about scratch constraints (1822 "Missing index", 1072).
+/// The user's ALTER runs, with checks on, on an empty scratch copy of the table
+/// that has those FKs under scratch names; the scratch names in the error are put
+/// back. Runs before anything is built; other errors are left to the shadow.
+pub async fn refuse_misfit_fks(db: &mut Db, plan: &Plan, alter_sql: &str) -> Result<(), OnlineError> {
+    let t = &plan.tables[0];
+    let kept: Vec<&FkDef> = t
+        .fks_before
+        .iter()
+        .filter(|f| !t.fks_dropped.contains(&f.name))
+        .filter(|f| !plan.tables.iter().any(|x| f.local_parent() == Some(x.table.as_str())))
+        .collect();
+    if kept.is_empty() {
+        return Ok(());
+    }
+    let scratch = format!("{}_fit", plan.prefix);
+    let cut = super::text::cut(alter_sql).map_err(OnlineError::NotAlter)?;
+    let Some(alter) = cut.for_shadow(&q(&scratch)) else {
+        return Ok(());
+    };
+    let temp_names: Vec<String> = (0..kept.len()).map(|j| format!("{scratch}_{j}")).collect();
+    let adds: Vec<String> = kept
+        .iter()
+        .zip(&temp_names)
+        .map(|(f, name)| {
+            let mut temp = (*f).clone();
+            temp.name = name.clone();
+            format!("ADD {}", constraint_sql(&temp))
+        })
+        .collect();
+    db.run(&format!("DROP TABLE IF EXISTS {}", q(&scratch))).await?;
+    db.run(&format!("CREATE TABLE {} LIKE {}", q(&scratch), q(&t.table)))
+        .await?;
+    let tried = async {
+        db.run(&format!("ALTER TABLE {} {}", q(&scratch), adds.join(", ")))
+            .await?;
+        Ok::<_, OnlineError>(
+            db.run(&format!("SET STATEMENT foreign_key_checks = 1 FOR {alter}"))
+                .await,
+        )
+    }
+    .await;
+    db.run(&format!("DROP TABLE IF EXISTS {}", q(&scratch))).await?;
+    match tried? {
+        Err(OnlineError::Backend {
+            code,
+            state,
+            mut message,
+            ..
+        }) if FK_MISFITS.contains(&code) => {
+            // Longest first: `_fit_1` is a prefix of `_fit_10`, the scratch of both.
+            for (temp, fk) in temp_names.iter().zip(&kept).rev() {
+                message = message.replace(temp.as_str(), &fk.name);
+            }
+            message = message.replace(scratch.as_str(), &t.table);
+            Err(OnlineError::Native {
+                table: t.table.clone(),
+                code,
+                state,
+                message,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Checks that every FK the new tables get fits them (types, indexes of the referenced
 /// keys), on empty scratch copies of the shadows: a misfit fails the migration before
 /// anything was swapped, as the native ALTER would fail.
