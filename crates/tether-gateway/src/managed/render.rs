@@ -278,9 +278,16 @@ fn value_literal(v: &Value) -> String {
         // then compares equal to a FLOAT column's value): its exact digits.
         Value::Float(f) => format!("{:e}", f64::from(*f)),
         Value::Double(d) => format!("{d:e}"),
+        // A DECIMAL parameter is a number (compared with a string column as a
+        // number, rounded half up into an INT): a decimal literal.
+        Value::Decimal(b) => decimal_literal(b).unwrap_or_else(|| tether_fkplan::string_literal(b)),
         // A date or time parameter is a temporal value (stored into an INT as a
-        // number, where a string is an error): a typed literal. The protocol's
-        // DATE and DATETIME arrive alike; a DATETIME is what clients send.
+        // number, where a string is an error; into a string column as its text):
+        // a typed literal, a DATE as a DATE.
+        Value::DateOnly(y, mo, d) => {
+            let text = format!("{y:04}-{mo:02}-{d:02}");
+            temporal(10, text.as_bytes()).unwrap_or_else(|| format!("'{text}'"))
+        }
         Value::Date(y, mo, d, h, mi, s, us) => {
             let mut text = format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}");
             if *us != 0 {
@@ -293,6 +300,44 @@ fn value_literal(v: &Value) -> String {
             temporal(11, text.as_bytes()).unwrap_or_else(|| format!("'{text}'"))
         }
     }
+}
+
+/// A DECIMAL parameter's text (as MariaDB reads it: a sign, digits, a point, an
+/// exponent, around spaces) as a decimal literal: digits and a point, the
+/// exponent applied (an exponent would make the literal a DOUBLE). `None` for
+/// text that is no such number.
+fn decimal_literal(b: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(b).ok()?.trim();
+    let (sign, text) = match text.as_bytes().first()? {
+        b'-' => ("-", &text[1..]),
+        b'+' => ("", &text[1..]),
+        _ => ("", text),
+    };
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(at) => (&text[..at], text[at + 1..].parse::<i32>().ok()?),
+        None => (text, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits_only = |s: &str| s.bytes().all(|c| c.is_ascii_digit());
+    if int.len() + frac.len() == 0 || !digits_only(int) || !digits_only(frac) || exponent.unsigned_abs() > 100 {
+        return None;
+    }
+    // The point moved by the exponent, over the digits padded with zeros.
+    let digits = format!("{int}{frac}");
+    let point = i32::try_from(int.len()).ok()? + exponent;
+    let (int, frac) = match usize::try_from(point) {
+        Ok(p) if p >= digits.len() => (format!("{digits}{}", "0".repeat(p - digits.len())), String::new()),
+        Ok(p) => (digits[..p].to_string(), digits[p..].to_string()),
+        Err(_) => (
+            String::new(),
+            format!("{}{digits}", "0".repeat(point.unsigned_abs() as usize)),
+        ),
+    };
+    let int = if int.is_empty() { "0".to_string() } else { int };
+    Some(match frac.is_empty() {
+        true => format!("{sign}{int}"),
+        false => format!("{sign}{int}.{frac}"),
+    })
 }
 
 #[cfg(test)]
@@ -373,6 +418,27 @@ mod tests {
             one(Value::Time(true, 1, 2, 3, 4, 0)).as_deref(),
             Some("SELECT TIME'-026:03:04'")
         );
+    }
+
+    #[test]
+    fn decimal_and_date_parameters_keep_their_type() {
+        let one = |v: Value| inline_params("SELECT ?", &[v]);
+        let decimal = |t: &str| one(Value::Decimal(t.as_bytes().to_vec()));
+        assert_eq!(decimal("1.0").as_deref(), Some("SELECT 1.0"));
+        assert_eq!(decimal("-12.50").as_deref(), Some("SELECT -12.50"));
+        assert_eq!(decimal(" +7 ").as_deref(), Some("SELECT 7"));
+        assert_eq!(decimal(".5").as_deref(), Some("SELECT 0.5"));
+        assert_eq!(decimal("1E+1").as_deref(), Some("SELECT 10"));
+        assert_eq!(decimal("1.5e-3").as_deref(), Some("SELECT 0.0015"));
+        assert_eq!(decimal("12.5E1").as_deref(), Some("SELECT 125"));
+        assert_eq!(decimal("x1").as_deref(), Some("SELECT 'x1'"));
+        assert_eq!(decimal("").as_deref(), Some("SELECT ''"));
+        assert_eq!(decimal("1e999").as_deref(), Some("SELECT '1e999'"));
+        assert_eq!(
+            one(Value::DateOnly(2020, 1, 2)).as_deref(),
+            Some("SELECT DATE'2020-01-02'")
+        );
+        assert_eq!(one(Value::DateOnly(0, 0, 0)).as_deref(), Some("SELECT '0000-00-00'"));
     }
 
     #[test]

@@ -22,9 +22,11 @@ const STORED: &str = "_tether_stored_values";
 /// Whether MariaDB may store literal `v` into a column of type `engine_type` (as
 /// `SHOW COLUMNS` spells it) as another value: a number or date converted, a
 /// string longer than the column cut (outside strict mode; an error inside it), a
-/// `BINARY(n)` padded. Strings that fit a `[VAR]CHAR` / `VARBINARY`, and TEXT /
-/// BLOB / JSON values, are stored as written (the probes compare them under the
-/// column's collation).
+/// `BINARY(n)` padded, anything but a quoted string put into a string column as its
+/// text (`1` is '1', which InnoDB checks, where the literal compares as the number
+/// 1: equal to '01'). Quoted strings that fit a `[VAR]CHAR` / `VARBINARY`, and
+/// into TEXT / BLOB / JSON, are stored as written (the probes compare them under
+/// the column's collation).
 fn may_change(engine_type: &str, v: &str) -> bool {
     if is_null(v) {
         return false;
@@ -45,12 +47,14 @@ fn may_change(engine_type: &str, v: &str) -> bool {
         "mediumint" => 3,
         "int" | "integer" => 4,
         "bigint" => 8,
+        // Anything but a quoted string is stored as its text, which is not the
+        // literal: `1` and `1e0` are stored '1', `1.50` '1.50', `DATE'2020-01-02'`
+        // '2020-01-02'; InnoDB checks that text under the collation, where the
+        // literal itself would compare as a number ('01' = 1).
+        _ if !v.starts_with('\'') && is_string_type(&base) => return true,
         "char" | "varchar" | "varbinary" => {
             // A quoted literal's characters (escapes make it longer, not shorter).
-            let written = match v.strip_prefix('\'') {
-                Some(inner) => inner.chars().count().saturating_sub(1),
-                None => v.chars().count(),
-            };
+            let written = v.chars().count().saturating_sub(2);
             return length().is_none_or(|n| written > n);
         }
         "tinytext" | "text" | "mediumtext" | "longtext" | "tinyblob" | "blob" | "mediumblob" | "longblob" | "json" => {
@@ -59,6 +63,26 @@ fn may_change(engine_type: &str, v: &str) -> bool {
         _ => return true,
     };
     !plain_integer(v, bytes, t.contains("unsigned"))
+}
+
+/// Whether `base` (a type name as `SHOW COLUMNS` spells it, lower case, no
+/// length) is a string type a literal is stored into as text.
+fn is_string_type(base: &str) -> bool {
+    matches!(
+        base,
+        "char"
+            | "varchar"
+            | "varbinary"
+            | "tinytext"
+            | "text"
+            | "mediumtext"
+            | "longtext"
+            | "tinyblob"
+            | "blob"
+            | "mediumblob"
+            | "longblob"
+            | "json"
+    )
 }
 
 /// A literal an integer column of `bytes` bytes stores as it is written (digits,
@@ -249,6 +273,12 @@ mod tests {
             ("datetime", "'2020-01-01 00:00:00.600'"),
             ("int(11)", "1.5"),
             ("decimal(6,2)", "1"),
+            // A number or typed literal into a string column is stored as text.
+            ("varchar(10)", "1"),
+            ("varchar(10)", "1e0"),
+            ("char(10)", "1.50"),
+            ("varchar(20)", "DATE'2020-01-01'"),
+            ("text", "7"),
         ] {
             assert!(may_change(t, v), "{t} {v}");
         }

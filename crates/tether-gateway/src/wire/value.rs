@@ -15,6 +15,11 @@ pub enum Value {
     Double(f64),
     /// year, month, day, hour, minutes, seconds, microseconds
     Date(u16, u8, u8, u8, u8, u8, u32),
+    /// A parameter sent as a DATE (a date without time, where [`Value::Date`] is
+    /// a DATETIME): year, month, day.
+    DateOnly(u16, u8, u8),
+    /// A parameter sent as a DECIMAL: its text (a number, not a string).
+    Decimal(Vec<u8>),
     /// negative, days, hours, minutes, seconds, microseconds
     Time(bool, u32, u8, u8, u8, u32),
 }
@@ -25,12 +30,12 @@ impl Value {
     pub fn text(&self) -> String {
         match *self {
             Value::Null => "NULL".into(),
-            Value::Bytes(ref b) => String::from_utf8_lossy(b).into_owned(),
+            Value::Bytes(ref b) | Value::Decimal(ref b) => String::from_utf8_lossy(b).into_owned(),
             Value::Int(x) => x.to_string(),
             Value::UInt(x) => x.to_string(),
             Value::Float(x) => x.to_string(),
             Value::Double(x) => x.to_string(),
-            Value::Date(y, m, d, 0, 0, 0, 0) => format!("{y:04}-{m:02}-{d:02}"),
+            Value::Date(y, m, d, 0, 0, 0, 0) | Value::DateOnly(y, m, d) => format!("{y:04}-{m:02}-{d:02}"),
             Value::Date(y, m, d, h, i, s, 0) => format!("{y:04}-{m:02}-{d:02} {h:02}:{i:02}:{s:02}"),
             Value::Date(y, m, d, h, i, s, us) => format!("{y:04}-{m:02}-{d:02} {h:02}:{i:02}:{s:02}.{us:06}"),
             Value::Time(neg, days, h, i, s, us) => {
@@ -61,6 +66,8 @@ pub const TYPE_TIME: u8 = 11;
 pub const TYPE_DATETIME: u8 = 12;
 pub const TYPE_YEAR: u8 = 13;
 pub const TYPE_NEWDATE: u8 = 14;
+pub const TYPE_DECIMAL: u8 = 0;
+pub const TYPE_NEWDECIMAL: u8 = 246;
 pub const TYPE_VAR_STRING: u8 = 253;
 
 /// One text-protocol cell.
@@ -136,6 +143,13 @@ where
         Value::Float(f) => w.put_bytes(&f.to_le_bytes()),
         Value::Double(d) if t == TYPE_FLOAT => w.put_bytes(&(*d as f32).to_le_bytes()),
         Value::Double(d) => w.put_bytes(&d.to_le_bytes()),
+        Value::Decimal(b) => w.put_lenenc_bytes(b),
+        Value::DateOnly(0, 0, 0) => w.put_u8(0),
+        Value::DateOnly(y, mo, d) => {
+            w.put_u8(4);
+            w.put_u16(*y);
+            w.put_bytes(&[*mo, *d]);
+        }
         Value::Date(y, mo, d, h, mi, s, us) => {
             let len = if *us != 0 {
                 11
@@ -182,6 +196,8 @@ pub fn param_type(v: &Value) -> (u8, bool) {
         Value::Float(_) => (TYPE_FLOAT, false),
         Value::Double(_) => (TYPE_DOUBLE, false),
         Value::Date(..) => (TYPE_DATETIME, false),
+        Value::DateOnly(..) => (TYPE_DATE, false),
+        Value::Decimal(_) => (TYPE_NEWDECIMAL, false),
         Value::Time(..) => (TYPE_TIME, false),
     }
 }
@@ -403,10 +419,20 @@ fn decode_value(c: &mut Cursor<'_>, t: u8, unsigned: bool) -> Option<Value> {
         }
         TYPE_FLOAT => Value::Float(f32::from_bits(c.u32()?)),
         TYPE_DOUBLE => Value::Double(f64::from_bits(c.u64()?)),
-        TYPE_DATE | TYPE_NEWDATE | TYPE_DATETIME | TYPE_TIMESTAMP => {
+        // MariaDB reads a DATE parameter's date alone (sql_prepare.cc,
+        // set_param_date): a DATE, not a DATETIME at midnight.
+        TYPE_DATE => {
+            let len = usize::from(c.u8()?);
+            match date_bytes(c.take(len)?) {
+                Value::Date(y, mo, d, ..) => Value::DateOnly(y, mo, d),
+                other => other,
+            }
+        }
+        TYPE_NEWDATE | TYPE_DATETIME | TYPE_TIMESTAMP => {
             let len = usize::from(c.u8()?);
             date_bytes(c.take(len)?)
         }
+        TYPE_DECIMAL | TYPE_NEWDECIMAL => Value::Decimal(c.lenenc_bytes()?.to_vec()),
         TYPE_TIME => {
             let len = usize::from(c.u8()?);
             time_bytes(c.take(len)?)

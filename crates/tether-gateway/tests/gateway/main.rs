@@ -45,3 +45,4 @@ mod sharded_routing;
 mod tls;
 mod triggers;
 mod values_r14;
+mod values_r15;
