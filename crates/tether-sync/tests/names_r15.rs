@@ -117,3 +117,58 @@ fn a_full_copy_keeps_the_two_tables_apart() {
     assert_eq!(rows(&dest, "`a.b`", "id"), [["1", "dotted"], ["2", "dotted"], ["3", "dotted"]]);
     assert_eq!(rows(&dest, "a_b", "id"), [["1", "schema a"], ["2", "schema a"]]);
 }
+
+/// K2: two MariaDB foreign keys named with 64 characters sharing their first 63, to
+/// PostgreSQL (which keeps 63 bytes): the plan maps each to a distinct name that fits,
+/// the copy loads and has both keys under those names. Without the explicit indexes
+/// MariaDB names each FK's own index after it: those are cut alike.
+#[test]
+fn long_mariadb_fk_names_are_cut_distinct_for_postgres() {
+    let a = "a".repeat(63);
+    for indexes in ["key ix1(x), key ix2(y),", ""] {
+        let src = TestDb::create(Engine::Mysql);
+        src.exec(&format!(
+            "create table p (id int primary key, k int unique);
+             create table c (id int primary key, x int, y int, {indexes}
+               constraint {a}1 foreign key (x) references p(id),
+               constraint {a}2 foreign key (y) references p(k));
+             insert into p values (1,10),(2,20);
+             insert into c values (1,1,20),(2,2,null);"
+        ));
+        let dest = TestDb::create(Engine::Postgres);
+        let text = job(&src, &[&dest], "");
+        let found = items(&text);
+        let fks: Vec<(String, String, String, String)> = found
+            .iter()
+            .filter(|i| i.kind == "foreign key")
+            .map(|i| {
+                (
+                    i.name.clone(),
+                    format!("{:?}", i.action),
+                    i.to.clone().unwrap_or_default(),
+                    i.reason.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        let why = "postgres keeps 63 bytes of a name (mysql allows longer ones)".to_string();
+        assert_eq!(
+            fks,
+            [
+                (format!("c.{a}1"), "Mapped".into(), a.clone(), why.clone()),
+                (format!("c.{a}2"), "Mapped".into(), format!("{}_2", &a[..61]), why.clone()),
+            ]
+        );
+        let report = sync(&text).expect("sync");
+        assert!(report.ok, "{report:?}");
+        assert_eq!(
+            col(&dest, "select conname from pg_constraint where contype = 'f' order by conname collate \"C\""),
+            [format!("{}_2", &a[..61]), a.clone()]
+        );
+        assert_eq!(rows(&dest, "c", "id"), [["1", "1", "20"], ["2", "2", "NULL"]]);
+    }
+}
+
+/// One column of `sql` on `db`, as text, in the query's order.
+fn col(db: &TestDb, sql: &str) -> Vec<String> {
+    db.query(sql).iter().map(|r| norm(&r[0])).collect()
+}

@@ -8,6 +8,7 @@
 mod defaults;
 mod fit;
 mod items;
+mod names_fit;
 
 pub use defaults::translate_default;
 pub use fit::fit_transforms;
@@ -188,6 +189,9 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
         }
     }
     let same_engine = source.engine == dest;
+    if !same_engine && dest == Engine::Postgres {
+        names_fit::cut_long_names(&mut out, source.engine);
+    }
     if !same_engine && dest != Engine::Mysql {
         distinct_index_names(&mut out, source.engine, dest, existing);
     }
