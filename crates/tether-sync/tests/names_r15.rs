@@ -172,3 +172,75 @@ fn long_mariadb_fk_names_are_cut_distinct_for_postgres() {
 fn col(db: &TestDb, sql: &str) -> Vec<String> {
     db.query(sql).iter().map(|r| norm(&r[0])).collect()
 }
+
+/// The schema items the plan of job `text` gives each destination.
+fn items_per_destination(text: &str) -> Vec<Vec<tether_sync::schema_plan::SchemaItem>> {
+    let job = tether_sync::Job::parse("job.toml", text, &|_| None).expect("job");
+    let plan = tether_testkit::block_on(async { tether_sync::prepare(&job).await.expect("plan").plan });
+    plan.destinations
+        .iter()
+        .map(|d| d.schema.as_ref().expect("the destination was read").objects.clone())
+        .collect()
+}
+
+/// K3: a SQLite FK onto a parent column without a unique index (SQLite takes the
+/// declaration): every destination engine's plan says the key is skipped and why
+/// (SQLite and MariaDB were told `created`, then the load failed), the copy loads
+/// every row without the key, and the verification still checks it.
+#[test]
+fn a_sqlite_fk_onto_a_column_that_is_no_key_is_skipped_on_every_engine() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "pragma foreign_keys = off;
+         create table p (id integer primary key, code text);
+         create table c (id integer primary key, code text references p(code));
+         insert into p values (1,'A'),(2,'A'),(3,'B');
+         insert into c values (1,'A'),(2,'B');",
+    );
+    let sqlite = TestDb::create(Engine::Sqlite);
+    let mariadb = TestDb::create(Engine::Mysql);
+    let postgres = TestDb::create(Engine::Postgres);
+    let text = job(&src, &[&sqlite, &mariadb, &postgres], "");
+    let fks: Vec<Vec<(String, String, String)>> = items_per_destination(&text)
+        .iter()
+        .map(|objects| {
+            objects
+                .iter()
+                .filter(|i| i.kind == "foreign key")
+                .map(|i| (i.name.clone(), format!("{:?}", i.action), i.reason.clone().unwrap_or_default()))
+                .collect()
+        })
+        .collect();
+    let skipped = |extra: &str, engine: &str| {
+        vec![(
+            "c.c_code_fkey".to_string(),
+            "Skipped".to_string(),
+            format!(
+                "it references p (code), which is no primary or unique key{extra} of that table: {engine} refuses \
+                 such a foreign key; the verification still checks the copy's rows against it"
+            ),
+        )]
+    };
+    assert_eq!(
+        fks,
+        [
+            skipped("", "sqlite"),
+            skipped(" nor the first columns of an index", "mysql"),
+            skipped("", "postgres")
+        ]
+    );
+    let report = sync(&text).expect("sync");
+    assert!(report.ok, "{report:?}");
+    for dest in [&sqlite, &mariadb, &postgres] {
+        assert_eq!(rows(dest, "c", "id"), [["1", "A"], ["2", "B"]]);
+        assert_eq!(rows(dest, "p", "id"), [["1", "A"], ["2", "A"], ["3", "B"]]);
+    }
+    assert_eq!(sqlite.query("select count(*) from pragma_foreign_key_list('c')")[0][0].as_deref(), Some("0"));
+    assert_eq!(
+        mariadb.query(
+            "select count(*) from information_schema.referential_constraints where constraint_schema = database()"
+        )[0][0]
+            .as_deref(),
+        Some("0")
+    );
+}
