@@ -244,3 +244,44 @@ fn a_sqlite_fk_onto_a_column_that_is_no_key_is_skipped_on_every_engine() {
         Some("0")
     );
 }
+
+/// K4: SQLite `INTEGER PRIMARY KEY DESC` is no rowid alias (SQLite keeps NULL in it and
+/// numbers nothing): read as a nullable key without auto-numbering, and copied to
+/// PostgreSQL without an identity; `INTEGER PRIMARY KEY` still is the rowid.
+#[test]
+fn sqlite_integer_primary_key_desc_is_no_rowid_alias() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "create table d (id integer primary key desc, v text);
+         create table e (id integer primary key, v text);
+         insert into d values (5,'x'),(7,'y');
+         insert into e values (5,'x');",
+    );
+    let schema = tether_testkit::block_on(tether_connect::introspect(&src.db_url(), &Default::default()))
+        .expect("introspect");
+    let key = |t: &str| {
+        let c = &schema.find_table(t).expect("table").columns[0];
+        (c.name.clone(), c.nullable, c.identity.is_some())
+    };
+    assert_eq!(key("d"), ("id".to_string(), true, false));
+    assert_eq!(key("e"), ("id".to_string(), false, true));
+    assert_eq!(one(&src, "select count(*) from d where id is null"), "0");
+    src.exec("insert into d (v) values ('n')");
+    assert_eq!(one(&src, "select count(*) from d where id is null"), "1");
+    src.exec("delete from d where id is null");
+
+    let dest = TestDb::create(Engine::Postgres);
+    let report = sync(&job(&src, &[&dest], "")).expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(
+        dest.query(
+            "select table_name, is_identity from information_schema.columns where column_name = 'id' \
+             and table_schema = 'public' order by table_name"
+        ),
+        [
+            [Some("d".to_string()), Some("NO".to_string())],
+            [Some("e".to_string()), Some("YES".to_string())]
+        ]
+    );
+    assert_eq!(rows(&dest, "d", "id"), [["5", "x"], ["7", "y"]]);
+}
