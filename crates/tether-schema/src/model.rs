@@ -286,7 +286,11 @@ impl Schema {
             Some((Some(s), name)) => return self.table(&TableName { schema: Some(s), name }),
             Some((None, name)) => name,
             None => {
-                let qualified = |t: &&Table| t.schema.as_deref().is_some_and(|s| format!("{s}.{}", t.name) == written);
+                let qualified = |t: &&Table| {
+                    t.schema
+                        .as_deref()
+                        .is_some_and(|s| format!("{s}.{}", t.name) == written)
+                };
                 if let Some(t) = self.tables.iter().find(qualified) {
                     return Some(t);
                 }

@@ -128,7 +128,10 @@ mod tests {
         assert_eq!(plain.display_in(Some("public")), "a.b");
         assert_eq!(dotted.quoted(), "\"public\".\"a.b\"");
         assert_eq!(parse_quoted("\"a.b\""), Some((None, "a.b".into())));
-        assert_eq!(parse_quoted("public.\"a.b\""), Some((Some("public".into()), "a.b".into())));
+        assert_eq!(
+            parse_quoted("public.\"a.b\""),
+            Some((Some("public".into()), "a.b".into()))
+        );
         assert_eq!(parse_quoted("\"a\".\"b\""), Some((Some("a".into()), "b".into())));
         assert_eq!(parse_quoted("\"say \"\"hi\"\"\""), Some((None, "say \"hi\"".into())));
         assert_eq!(parse_quoted("a.b"), None);

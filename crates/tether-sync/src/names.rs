@@ -46,7 +46,11 @@ pub fn refuse_ambiguous(job: &Job, schema: &Schema) -> Result<(), SyncError> {
                 }
             };
             let how = |t: &Table| {
-                let of = t.schema.as_deref().map(|s| format!(" of schema `{s}`")).unwrap_or_default();
+                let of = t
+                    .schema
+                    .as_deref()
+                    .map(|s| format!(" of schema `{s}`"))
+                    .unwrap_or_default();
                 format!("table `{}`{of} (write `{}`)", t.name, spelling(t))
             };
             return Err(SyncError::Plan(format!(

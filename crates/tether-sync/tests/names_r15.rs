@@ -40,7 +40,10 @@ fn a_target_two_tables_answer_to_is_refused_naming_both() {
          and table `a.b` of schema `public` (write `\"a.b\"`); write the one meant in double quotes (in \
          TOML, single quotes keep them: '\"a.b\"')"
     );
-    assert_eq!(dest.query("select count(*) from information_schema.tables where table_schema = database()")[0][0].as_deref(), Some("0"));
+    assert_eq!(
+        dest.query("select count(*) from information_schema.tables where table_schema = database()")[0][0].as_deref(),
+        Some("0")
+    );
 }
 
 /// `"a.b"` names the dotted table, `a."b"` the table of schema a: each target's rows go
@@ -82,7 +85,10 @@ fn quoted_targets_take_the_rows_of_the_table_they_name() {
     );
     let report = sync(&text).expect("sync");
     assert!(report.ok, "{report:?}");
-    assert_eq!(rows(&dest, "`a.b`", "id"), [["1", "dotted"], ["2", "dotted"], ["3", "dotted"]]);
+    assert_eq!(
+        rows(&dest, "`a.b`", "id"),
+        [["1", "dotted"], ["2", "dotted"], ["3", "dotted"]]
+    );
     assert_eq!(rows(&dest, "a_b", "id"), Vec::<Vec<String>>::new());
 
     let dest = TestDb::create(Engine::Mysql);
@@ -114,7 +120,10 @@ fn a_full_copy_keeps_the_two_tables_apart() {
             ("kid".to_string(), 2, vec![2])
         ]
     );
-    assert_eq!(rows(&dest, "`a.b`", "id"), [["1", "dotted"], ["2", "dotted"], ["3", "dotted"]]);
+    assert_eq!(
+        rows(&dest, "`a.b`", "id"),
+        [["1", "dotted"], ["2", "dotted"], ["3", "dotted"]]
+    );
     assert_eq!(rows(&dest, "a_b", "id"), [["1", "schema a"], ["2", "schema a"]]);
 }
 
@@ -155,13 +164,21 @@ fn long_mariadb_fk_names_are_cut_distinct_for_postgres() {
             fks,
             [
                 (format!("c.{a}1"), "Mapped".into(), a.clone(), why.clone()),
-                (format!("c.{a}2"), "Mapped".into(), format!("{}_2", &a[..61]), why.clone()),
+                (
+                    format!("c.{a}2"),
+                    "Mapped".into(),
+                    format!("{}_2", &a[..61]),
+                    why.clone()
+                ),
             ]
         );
         let report = sync(&text).expect("sync");
         assert!(report.ok, "{report:?}");
         assert_eq!(
-            col(&dest, "select conname from pg_constraint where contype = 'f' order by conname collate \"C\""),
+            col(
+                &dest,
+                "select conname from pg_constraint where contype = 'f' order by conname collate \"C\""
+            ),
             [format!("{}_2", &a[..61]), a.clone()]
         );
         assert_eq!(rows(&dest, "c", "id"), [["1", "1", "20"], ["2", "2", "NULL"]]);
@@ -207,7 +224,13 @@ fn a_sqlite_fk_onto_a_column_that_is_no_key_is_skipped_on_every_engine() {
             objects
                 .iter()
                 .filter(|i| i.kind == "foreign key")
-                .map(|i| (i.name.clone(), format!("{:?}", i.action), i.reason.clone().unwrap_or_default()))
+                .map(|i| {
+                    (
+                        i.name.clone(),
+                        format!("{:?}", i.action),
+                        i.reason.clone().unwrap_or_default(),
+                    )
+                })
                 .collect()
         })
         .collect();
@@ -235,7 +258,10 @@ fn a_sqlite_fk_onto_a_column_that_is_no_key_is_skipped_on_every_engine() {
         assert_eq!(rows(dest, "c", "id"), [["1", "A"], ["2", "B"]]);
         assert_eq!(rows(dest, "p", "id"), [["1", "A"], ["2", "A"], ["3", "B"]]);
     }
-    assert_eq!(sqlite.query("select count(*) from pragma_foreign_key_list('c')")[0][0].as_deref(), Some("0"));
+    assert_eq!(
+        sqlite.query("select count(*) from pragma_foreign_key_list('c')")[0][0].as_deref(),
+        Some("0")
+    );
     assert_eq!(
         mariadb.query(
             "select count(*) from information_schema.referential_constraints where constraint_schema = database()"
@@ -257,8 +283,8 @@ fn sqlite_integer_primary_key_desc_is_no_rowid_alias() {
          insert into d values (5,'x'),(7,'y');
          insert into e values (5,'x');",
     );
-    let schema = tether_testkit::block_on(tether_connect::introspect(&src.db_url(), &Default::default()))
-        .expect("introspect");
+    let schema =
+        tether_testkit::block_on(tether_connect::introspect(&src.db_url(), &Default::default())).expect("introspect");
     let key = |t: &str| {
         let c = &schema.find_table(t).expect("table").columns[0];
         (c.name.clone(), c.nullable, c.identity.is_some())
@@ -284,4 +310,38 @@ fn sqlite_integer_primary_key_desc_is_no_rowid_alias() {
         ]
     );
     assert_eq!(rows(&dest, "d", "id"), [["5", "x"], ["7", "y"]]);
+}
+
+/// K1 elsewhere in the job: `[transform."a.b"]` (TOML's key `a.b`) is refused as two
+/// tables; a virtual foreign key onto `'"a.b"'` links the dotted table, and a subset
+/// target there brings that table's children along it (the other table's rows stay out).
+#[test]
+fn transforms_and_virtual_fks_name_the_dotted_table_apart() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(DOTTED);
+    src.exec("create table note (id int primary key, ref int); insert into note values (1, 3), (2, 1);");
+    let dest = TestDb::create(Engine::Mysql);
+    let text = job(
+        &src,
+        &[&dest],
+        "[tables]\ninclude = [\"*\", \"a.*\"]\n[transform.\"a.b\"]\nv = \"null\"\n",
+    );
+    let err = sync(&format!("seed = \"s\"\n{text}")).expect_err("ambiguous");
+    assert_eq!(
+        err.to_string(),
+        "job.toml: line 9: [transform]: `a.b` could name table `b` of schema `a` (write `\"a\".\"b\"`) and \
+         table `a.b` of schema `public` (write `\"a.b\"`); write the one meant in double quotes (in TOML, single \
+         quotes keep them: '\"a.b\"')"
+    );
+
+    let report = sync(&job(
+        &src,
+        &[&dest],
+        "[[virtual_foreign_keys]]\ntable = \"note\"\ncolumns = [\"ref\"]\nreferenced_table = '\"a.b\"'\n\
+         [subset]\ncopy_unrelated = false\n[[subset.targets]]\ntable = '\"a.b\"'\nwhere = \"id = 3\"\n",
+    ))
+    .expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(rows(&dest, "`a.b`", "id"), [["3", "dotted"]]);
+    assert_eq!(rows(&dest, "note", "id"), [["1", "3"]]);
 }

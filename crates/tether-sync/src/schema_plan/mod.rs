@@ -808,7 +808,11 @@ fn skip_fks_to_non_keys(source: &Schema, shown: &str, dest: Engine, out: &mut Ta
                      foreign key; the verification still checks the copy's rows against it",
                     source.display_name(&parent_name),
                     cols.join(", "),
-                    if dest == Engine::Mysql { " nor the first columns of an index" } else { "" },
+                    if dest == Engine::Mysql {
+                        " nor the first columns of an index"
+                    } else {
+                        ""
+                    },
                     dest.name()
                 )),
             );
@@ -822,7 +826,10 @@ fn skip_fks_to_non_keys(source: &Schema, shown: &str, dest: Engine, out: &mut Ta
 fn indexed(parent: &Table, cols: &[String]) -> bool {
     let starts = |key: &[String]| key.len() >= cols.len() && key.iter().zip(cols).all(|(k, c)| k == c);
     starts(&parent.primary_key)
-        || parent.unique_keys.iter().any(|u| u.predicate.is_none() && starts(&u.columns))
+        || parent
+            .unique_keys
+            .iter()
+            .any(|u| u.predicate.is_none() && starts(&u.columns))
         || parent
             .extras
             .indexes

@@ -40,7 +40,10 @@ fn fitted(name: &str, taken: &mut HashSet<String>) -> String {
 /// keys, CHECKs) are per table there; index and unique key names are kept distinct
 /// within their table here, and across the schema by `distinct_index_names` after.
 pub(super) fn cut_long_names(out: &mut SchemaReport, from: Engine) {
-    let why = format!("postgres keeps {ROOM} bytes of a name ({} allows longer ones)", from.name());
+    let why = format!(
+        "postgres keeps {ROOM} bytes of a name ({} allows longer ones)",
+        from.name()
+    );
     let mut renamed: Vec<SchemaItem> = Vec::new();
     for (shown, t) in out.create.iter().zip(out.models.iter_mut()) {
         let table = t.name.clone();
