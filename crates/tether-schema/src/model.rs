@@ -280,14 +280,24 @@ impl Schema {
 
     /// Finds a table by how a user writes it: `name` (in the default schema, or the only
     /// table of that name) or `schema.name`.
+    /// Either part may be in double quotes (`"a.b"`, `public."a.b"`): the name as it is.
     pub fn find_table(&self, written: &str) -> Option<&Table> {
-        if let Some(t) = self
-            .tables
-            .iter()
-            .find(|t| t.schema.is_some() && format!("{}.{}", t.schema.as_deref().unwrap_or(""), t.name) == written)
-        {
-            return Some(t);
-        }
+        let name = match crate::name::parse_quoted(written) {
+            Some((Some(s), name)) => return self.table(&TableName { schema: Some(s), name }),
+            Some((None, name)) => name,
+            None => {
+                let qualified = |t: &&Table| {
+                    t.schema
+                        .as_deref()
+                        .is_some_and(|s| format!("{s}.{}", t.name) == written)
+                };
+                if let Some(t) = self.tables.iter().find(qualified) {
+                    return Some(t);
+                }
+                written.to_string()
+            }
+        };
+        let written = name.as_str();
         let by_name: Vec<&Table> = self.tables.iter().filter(|t| t.name == written).collect();
         match by_name.as_slice() {
             [one] => Some(one),

@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod execute;
+pub mod names;
 pub mod plan;
 pub mod scan;
 pub mod schema_plan;

@@ -566,6 +566,7 @@ pub fn build(
     destinations_shown: &[String],
 ) -> Result<(Plan, SubsetRules), SyncError> {
     let display = |t: &TableName| schema.display_name(t);
+    crate::names::refuse_ambiguous(job, schema)?;
 
     // Table selection.
     let mut included: Vec<&Table> = Vec::new();

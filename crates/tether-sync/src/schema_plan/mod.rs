@@ -9,6 +9,7 @@ mod defaults;
 mod fit;
 mod items;
 mod keys;
+mod names_fit;
 
 pub use defaults::translate_default;
 pub use fit::fit_transforms;
@@ -189,6 +190,9 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
         }
     }
     let same_engine = source.engine == dest;
+    if !same_engine && dest == Engine::Postgres {
+        names_fit::cut_long_names(&mut out, source.engine);
+    }
     if !same_engine && dest != Engine::Mysql {
         distinct_index_names(&mut out, source.engine, dest, existing);
     }
@@ -663,6 +667,10 @@ pub fn destination_model(
         // A SQLite definition naming a parent the source lacks would make every row
         // with a value there fail on the copy (its FKs are enforced): the model, which
         // leaves such a key out, is created instead.
+        // So does one whose parent columns are no key there ("foreign key mismatch").
+        if dest == Engine::Sqlite {
+            skip_fks_to_non_keys(source, &shown, dest, &mut out, report);
+        }
         let real_fks = t.foreign_keys.iter().filter(|f| !f.is_virtual).count();
         if dest == Engine::Sqlite && out.foreign_keys.len() < real_fks {
             out.extras.definition = None;
@@ -836,13 +844,11 @@ fn nulls_not_distinct(t: &Table, name: &str) -> bool {
 }
 
 /// PostgreSQL and SQLite take a foreign key only onto the parent's primary key or a
-/// unique key of exactly its columns; InnoDB also onto any indexed column (a MariaDB
-/// source may have one). Such a key is left out of the model (reported skipped); the
-/// verification still checks the copy's rows against it.
+/// unique key of exactly its columns; InnoDB also onto the first columns of an index
+/// (a MariaDB source may have one; a SQLite source may have neither: SQLite takes the
+/// declaration and refuses every write to the child). Such a key is left out of the
+/// model (reported skipped); the verification still checks the copy's rows against it.
 fn skip_fks_to_non_keys(source: &Schema, shown: &str, dest: Engine, out: &mut Table, report: &mut Vec<SchemaItem>) {
-    if dest == Engine::Mysql {
-        return;
-    }
     out.foreign_keys.retain(|fk| {
         let parent_name = TableName {
             schema: fk.referenced_schema.clone(),
@@ -859,20 +865,42 @@ fn skip_fks_to_non_keys(source: &Schema, shown: &str, dest: Engine, out: &mut Ta
             || parent
                 .unique_keys
                 .iter()
-                .any(|u| u.predicate.is_none() && same(&u.columns));
+                .any(|u| u.predicate.is_none() && same(&u.columns))
+            || (dest == Engine::Mysql && indexed(parent, cols));
         if !keyed {
             report.push(
                 SchemaItem::new("foreign key", format!("{shown}.{}", fk.name), Action::Skipped).because(format!(
-                    "it references {} ({}), which is no primary or unique key of that table: {} refuses such a \
+                    "it references {} ({}), which is no primary or unique key{} of that table: {} refuses such a \
                      foreign key; the verification still checks the copy's rows against it",
                     source.display_name(&parent_name),
                     cols.join(", "),
+                    if dest == Engine::Mysql {
+                        " nor the first columns of an index"
+                    } else {
+                        ""
+                    },
                     dest.name()
                 )),
             );
         }
         keyed
     });
+}
+
+/// Whether `cols` are the first columns of one of `parent`'s keys or whole-table
+/// indexes, in order: what InnoDB needs under the parent side of a foreign key.
+fn indexed(parent: &Table, cols: &[String]) -> bool {
+    let starts = |key: &[String]| key.len() >= cols.len() && key.iter().zip(cols).all(|(k, c)| k == c);
+    starts(&parent.primary_key)
+        || parent
+            .unique_keys
+            .iter()
+            .any(|u| u.predicate.is_none() && starts(&u.columns))
+        || parent
+            .extras
+            .indexes
+            .iter()
+            .any(|i| i.predicate.is_none() && starts(&i.columns))
 }
 
 /// Same engine: a trigger whose body (or the function it runs, or one that calls)

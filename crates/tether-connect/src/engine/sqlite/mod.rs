@@ -289,21 +289,31 @@ pub fn introspect(conn: &Connection, url: &str) -> Result<Schema, ConnectError> 
                 |r| r.get(0),
             )
             .map_err(q(&what))?;
+        // `INTEGER PRIMARY KEY DESC` is no rowid alias (SQLite's quirk): a key that is not
+        // the rowid has an index of its own (origin 'pk'), an alias has none.
+        let pk_index: bool = conn
+            .query_row(
+                "SELECT count(*) > 0 FROM pragma_index_list(?1) WHERE origin = 'pk'",
+                [&name],
+                |r| r.get(0),
+            )
+            .map_err(q(&what))?;
         let mut pk: Vec<(i64, String)> = cols.iter().filter(|c| c.4 > 0).map(|c| (c.4, c.0.clone())).collect();
         pk.sort();
         let primary_key: Vec<String> = pk.into_iter().map(|(_, n)| n).collect();
         let columns = cols
             .iter()
             .map(|(cname, ctype, notnull, default, pkpos, hidden)| {
-                let rowid_alias =
-                    !without_rowid && primary_key.len() == 1 && *pkpos == 1 && ctype.eq_ignore_ascii_case("INTEGER");
+                let integer_key = primary_key.len() == 1 && *pkpos == 1 && ctype.eq_ignore_ascii_case("INTEGER");
+                let rowid_alias = integer_key && !without_rowid && !pk_index;
                 Column {
                     name: cname.clone(),
                     engine_type: ctype.clone(),
                     normalized_type: types::sqlite(ctype),
                     // Primary-key columns are treated as NOT NULL, as every other engine
                     // enforces; SQLite's legacy NULLs in non-integer keys are a documented bug.
-                    nullable: !notnull && *pkpos == 0,
+                    // An INTEGER key that is no rowid alias holds NULL as SQLite lets it.
+                    nullable: !notnull && (*pkpos == 0 || (integer_key && !rowid_alias && !without_rowid)),
                     default: if *hidden >= 2 { None } else { default.clone() },
                     identity: rowid_alias.then_some(Identity::AutoIncrement),
                     generated: (*hidden >= 2).then(|| declared.generated.get(cname).cloned().unwrap_or_default()),
