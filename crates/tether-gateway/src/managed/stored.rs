@@ -5,8 +5,9 @@
 //! DATE) and InnoDB checks the stored value; `CAST` does not always agree with the
 //! store (`CAST('1.5e0' AS SIGNED)` is 1, the store 2), so the values are stored
 //! for real: into a session temporary InnoDB table (a MEMORY one touched in a transaction
-//! leaves warning 1196 on ROLLBACK) of the columns' own types,
-//! read back, dropped. The store's own errors (1264, 1366, 1292) are MariaDB's
+//! leaves warning 1196 on ROLLBACK) of the columns' own types, character sets
+//! and collations (as `information_schema.COLUMNS` declares them), read back,
+//! dropped. The store's own errors (1264, 1366, 1292) are MariaDB's
 //! errors for the statement, with the child table's name in them.
 
 use tether_fkplan::ParentChecks;
@@ -15,6 +16,7 @@ use super::checks::OwnRow;
 use super::render::{is_null, literals};
 use crate::backend::Backend;
 use crate::reply::ServerError;
+use crate::wire::value::Value;
 
 /// The temporary table the values are stored into (per session, dropped at once).
 const STORED: &str = "_tether_stored_values";
@@ -161,12 +163,16 @@ async fn store(
     backend: &mut Backend,
 ) -> Result<Option<Vec<Vec<String>>>, ServerError> {
     let table_name = tether_fkplan::ident(STORED);
+    let declared = declared_columns(table, backend).await?;
     let definition: Vec<String> = std::iter::once("tether_row INT NOT NULL PRIMARY KEY".to_string())
-        .chain(
-            columns
-                .iter()
-                .map(|(_, name, t)| format!("{} {t} NULL", tether_fkplan::ident(name))),
-        )
+        .chain(columns.iter().map(|(_, name, t)| {
+            let spelled = declared.iter().find(|d| d.name.eq_ignore_ascii_case(name));
+            format!(
+                "{} {} NULL",
+                tether_fkplan::ident(name),
+                spelled.map_or_else(|| t.to_string(), Declared::definition)
+            )
+        }))
         .collect();
     let rows: Vec<String> = values
         .iter()
@@ -209,6 +215,58 @@ async fn store(
             Err(e)
         }
     }
+}
+
+/// A column of the child table as `information_schema.COLUMNS` declares it.
+struct Declared {
+    name: String,
+    /// `COLUMN_TYPE`: `varchar(10)`, `enum('a','b')`, `int(10) unsigned`.
+    column_type: String,
+    /// `CHARACTER_SET_NAME` and `COLLATION_NAME` (`None` for a type without them).
+    charset: Option<(String, String)>,
+}
+
+impl Declared {
+    /// The column's type for the scratch table: its type with its own character set
+    /// and collation, which `SHOW COLUMNS` leaves out (the scratch column would take
+    /// the database's: a utf8mb4 value of a latin1 database's utf8mb4 column, or
+    /// 0xE9 into a latin1 column of a utf8mb4 database, failed there with 1366).
+    fn definition(&self) -> String {
+        match &self.charset {
+            Some((charset, collation)) => format!("{} CHARACTER SET {charset} COLLATE {collation}", self.column_type),
+            None => self.column_type.clone(),
+        }
+    }
+}
+
+/// The columns of the child table `table` (in the backend's database) as declared:
+/// one read of `information_schema.COLUMNS`, made only for a statement whose values
+/// go through the scratch table.
+async fn declared_columns(table: &str, backend: &mut Backend) -> Result<Vec<Declared>, ServerError> {
+    let database = match backend.database() {
+        Some(d) => tether_fkplan::string_literal(d.as_bytes()),
+        None => "DATABASE()".to_string(),
+    };
+    let read = backend
+        .read(&format!(
+            "SELECT COLUMN_NAME, COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = {database} AND TABLE_NAME = {}",
+            tether_fkplan::string_literal(table.as_bytes())
+        ))
+        .await?;
+    let text = |r: &Vec<Value>, i: usize| match r.get(i) {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.text()),
+    };
+    Ok(read
+        .rows
+        .iter()
+        .map(|r| Declared {
+            name: text(r, 0).unwrap_or_default(),
+            column_type: text(r, 1).unwrap_or_default(),
+            charset: text(r, 2).zip(text(r, 3)),
+        })
+        .collect())
 }
 
 /// The new keys of a statement's own rows (`rows`, values of the columns `types`

@@ -6,6 +6,7 @@ mod support;
 
 mod binlog;
 mod cascade_r13;
+mod charset_r15;
 mod clash;
 mod ddl_r14;
 mod differential;

@@ -518,14 +518,21 @@ async fn open_and_read(url: &DbUrl) -> Result<Opened, SyncError> {
 }
 
 /// The declared foreign keys of `existing` tables outside the job that reference a job
-/// table: (that table, its FK, the job table referenced, as `existing` has it).
+/// table: (that table, its FK, the job table referenced, as `existing` has it). Names
+/// are compared as the destination does (`fold`: `outsiders::names_fold`): on a
+/// MariaDB with `lower_case_table_names = 0`, or PostgreSQL, `Users` is not `users`.
 fn outsider_fks<'a>(
     engine: tether_connect::Engine,
+    fold: bool,
     plan: &Plan,
     source: &Schema,
     existing: &'a Schema,
 ) -> Vec<(&'a Table, &'a ForeignKey, &'a Table)> {
-    let folded = |t: &TableName| (t.schema.as_deref().map(str::to_lowercase), t.name.to_lowercase());
+    let case = |s: &str| match fold {
+        true => s.to_lowercase(),
+        false => s.to_string(),
+    };
+    let folded = |t: &TableName| (t.schema.as_deref().map(case), case(&t.name));
     let job: HashSet<_> = plan
         .tables
         .iter()
@@ -578,19 +585,20 @@ async fn refuse_orphaned_outsiders(
     source: &Schema,
     existing: &Schema,
 ) -> Result<(), SyncError> {
-    for (t, fk, _) in outsider_fks(conn.engine(), plan, source, existing) {
+    let fold = super::outsiders::names_fold(conn).await?;
+    for (t, fk, parent) in outsider_fks(conn.engine(), fold, plan, source, existing) {
         if references_any(conn, t, fk).await? {
             return Err(SyncError::Plan(format!(
                 "{shown}: truncate = true would empty {parent}, which rows of {child} reference through foreign \
                  key {fk}; {child} is not a table of the job, so those rows would be left without their parent. \
                  Add {child} to the job, empty it first, or set truncate = false",
-                parent = fk.referenced_table,
+                parent = parent.name,
                 child = t.name,
                 fk = fk.name,
             )));
         }
     }
-    super::outsiders::refuse_other_databases(conn, shown, plan, source, existing).await
+    super::outsiders::refuse_other_databases(conn, shown, plan, source, existing, fold).await
 }
 
 /// `on_conflict = "update"` with `checks = "verify"` overwrites the rows already in the
@@ -610,7 +618,8 @@ async fn refuse_unfollowed_keys(
     if spec.truncate || spec.checks != Checks::Verify || spec.on_conflict != tether_connect::Conflict::Update {
         return Ok(());
     }
-    for (t, fk, parent) in outsider_fks(conn.engine(), plan, source, existing) {
+    let fold = super::outsiders::names_fold(conn).await?;
+    for (t, fk, parent) in outsider_fks(conn.engine(), fold, plan, source, existing) {
         let fixed = |c: &String| parent.primary_key.iter().any(|k| k.eq_ignore_ascii_case(c));
         if fk.referenced_columns.iter().all(fixed) || !references_any(conn, t, fk).await? {
             continue;
@@ -1014,7 +1023,8 @@ pub async fn prepare_destination(
         refuse_unmatched_update(conn.engine(), &shown, spec, plan, source, &existing)?;
     }
     refuse_unfollowed_keys(&mut conn, &shown, spec, plan, source, &existing).await?;
-    let outsider_fks: Vec<(Table, ForeignKey)> = outsider_fks(conn.engine(), plan, source, &existing)
+    let fold = super::outsiders::names_fold(&mut conn).await?;
+    let outsider_fks: Vec<(Table, ForeignKey)> = outsider_fks(conn.engine(), fold, plan, source, &existing)
         .into_iter()
         .map(|(t, fk, _)| (t.clone(), fk.clone()))
         .collect();

@@ -34,6 +34,30 @@ fn job_names(conn: &Connection, plan: &Plan, source: &Schema) -> Vec<(Option<Str
         .collect()
 }
 
+/// Whether the destination tells table (and database) names apart without case:
+/// MariaDB/MySQL with `lower_case_table_names` 1 or 2, and SQLite; not MariaDB/MySQL
+/// with 0 (Linux's default: `users` and `Users` are two tables), nor PostgreSQL (a
+/// quoted `"Users"` is not `users`; the catalog holds names as they are).
+pub(super) async fn names_fold(conn: &mut Connection) -> Result<bool, SyncError> {
+    match conn.engine() {
+        Engine::Postgres => Ok(false),
+        Engine::Sqlite => Ok(true),
+        Engine::Mysql => {
+            let rows = texts(conn, "SELECT @@lower_case_table_names", 1).await?;
+            Ok(rows.first().is_none_or(|r| r[0].trim() != "0"))
+        }
+    }
+}
+
+/// Whether `a` and `b` name one table where names fold (`fold`, see [`names_fold`])
+/// or not.
+pub(super) fn same_name(fold: bool, a: &str, b: &str) -> bool {
+    match fold {
+        true => a.eq_ignore_ascii_case(b),
+        false => a == b,
+    }
+}
+
 fn text(v: Option<&Value>) -> String {
     match v {
         Some(Value::Text(t)) => t.clone(),
@@ -57,13 +81,16 @@ async fn texts(conn: &mut Connection, sql: &str, n: usize) -> Result<Vec<Vec<Str
 /// parent (the tables are emptied with the checks off, so neither its RESTRICT nor its
 /// CASCADE runs). Refused before anything is written, as a table outside the job in
 /// the destination's own database is ([`super::destination`]'s
-/// `refuse_orphaned_outsiders`).
+/// `refuse_orphaned_outsiders`). Names are compared as the server does (`fold`, see
+/// [`names_fold`]): with `lower_case_table_names = 0` an FK onto `Users` is not one
+/// onto the job's `users`.
 pub(super) async fn refuse_other_databases(
     conn: &mut Connection,
     shown: &str,
     plan: &Plan,
     source: &Schema,
     existing: &Schema,
+    fold: bool,
 ) -> Result<(), SyncError> {
     if conn.engine() != Engine::Mysql {
         return Ok(());
@@ -71,7 +98,7 @@ pub(super) async fn refuse_other_databases(
     let job: Vec<String> = job_names(conn, plan, source)
         .into_iter()
         .map(|(_, n)| n)
-        .filter(|n| existing.tables.iter().any(|t| t.name.eq_ignore_ascii_case(n)))
+        .filter(|n| existing.tables.iter().any(|t| same_name(fold, &t.name, n)))
         .collect();
     if job.is_empty() {
         return Ok(());
@@ -88,7 +115,7 @@ pub(super) async fn refuse_other_databases(
     // (database, table, FK) -> (the job table referenced, the FK's columns)
     let mut fks: BTreeMap<(String, String, String), (String, Vec<String>)> = BTreeMap::new();
     for r in rows {
-        let Some(parent) = job.iter().find(|n| n.eq_ignore_ascii_case(&r[3])) else {
+        let Some(parent) = job.iter().find(|n| same_name(fold, n, &r[3])) else {
             continue;
         };
         fks.entry((r[0].clone(), r[1].clone(), r[2].clone()))
@@ -158,6 +185,7 @@ pub(super) async fn refuse_foreign_storage(
             }
         }
         Engine::Mysql => {
+            let fold = names_fold(conn).await?;
             let list: Vec<String> = names.iter().map(|(_, n)| lit(&n.to_lowercase())).collect();
             let mut rows = texts(
                 conn,
@@ -170,8 +198,10 @@ pub(super) async fn refuse_foreign_storage(
                 4,
             )
             .await?;
+            // With `lower_case_table_names = 0` a view `Users` is not the job's `users`.
+            rows.retain(|r| names.iter().any(|(_, n)| same_name(fold, n, &r[0])));
             // The first in the job's order (parents first), as the plan lists them.
-            rows.sort_by_key(|r| names.iter().position(|(_, n)| n.eq_ignore_ascii_case(&r[0])));
+            rows.sort_by_key(|r| names.iter().position(|(_, n)| same_name(fold, n, &r[0])));
             for r in rows {
                 let (name, kind, engine) = (&r[0], &r[1], &r[2]);
                 if kind.contains("VIEW") {
