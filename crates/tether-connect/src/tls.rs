@@ -79,6 +79,11 @@ impl TlsMode {
     pub fn verifies(self) -> bool {
         matches!(self, TlsMode::VerifyCa | TlsMode::VerifyFull)
     }
+
+    /// TLS or nothing: `require` and the checking modes.
+    pub fn at_least_require(self) -> bool {
+        matches!(self, TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull)
+    }
 }
 
 /// The URL options of TLS, named per engine in messages.
@@ -115,6 +120,66 @@ pub struct TlsOptions {
     /// A client certificate (PEM chain) and its private key (PEM, unencrypted).
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
+    /// `root_cert` is libpq's default file, `~/.postgresql/root.crt` (not written).
+    pub default_root_cert: bool,
+    /// The URL said `require`; `mode` is `verify-ca` because a root certificate file
+    /// is there (libpq's rule).
+    pub require_as_verify_ca: bool,
+}
+
+impl TlsOptions {
+    /// The trusted CAs as messages name them.
+    pub fn roots_shown(&self, engine: Engine) -> String {
+        match &self.root_cert {
+            Some(p) if p.as_os_str() == "system" => "the public (Mozilla) root CAs of sslrootcert=system".into(),
+            Some(p) if self.default_root_cert => format!("~/.postgresql/root.crt ({})", p.display()),
+            Some(p) => format!("{} {}", Key::RootCert.name(engine), p.display()),
+            None if engine == Engine::Postgres => "~/.postgresql/root.crt".into(),
+            None => format!(
+                "the public (Mozilla) root CAs (no {} given)",
+                Key::RootCert.name(engine)
+            ),
+        }
+    }
+
+    /// The mode as the user wrote it, e.g. `sslmode=require (verify-ca, as sslrootcert
+    /// /ca.pem is given)`.
+    pub fn mode_shown(&self, engine: Engine) -> String {
+        if self.require_as_verify_ca {
+            let why = if self.default_root_cert {
+                "exists".to_string()
+            } else {
+                "is given".to_string()
+            };
+            format!(
+                "{} ({}, as {} {why})",
+                TlsMode::Require.option(engine),
+                TlsMode::VerifyCa.option(engine),
+                self.roots_shown(engine)
+            )
+        } else {
+            self.mode.option(engine)
+        }
+    }
+}
+
+/// The refusal of VERIFY_CA with the public root CAs: they sign certificates for any
+/// host, so a check of the chain alone accepts anyone's certificate.
+pub fn public_roots_without_host_check(engine: Engine) -> String {
+    match engine {
+        Engine::Postgres => "sslmode=verify-ca with sslrootcert=system would accept a certificate any public CA \
+                             issued for any host: use sslmode=verify-full"
+            .into(),
+        _ => format!(
+            "{} without {} would accept a certificate any public CA issued for any host (the public root CAs \
+             are used, and the host name is not checked): give {}=PATH (the CA that signed the server's \
+             certificate), or use {} to check the host name",
+            TlsMode::VerifyCa.option(engine),
+            Key::RootCert.name(engine),
+            Key::RootCert.name(engine),
+            TlsMode::VerifyFull.option(engine)
+        ),
+    }
 }
 
 /// The crypto provider every TLS connection of Tether uses.
@@ -183,6 +248,16 @@ pub fn client_identity(
         }
     };
     let certs = read_certs(cert, Key::Cert, engine)?;
+    // PKCS#8 `ENCRYPTED PRIVATE KEY`, or a PKCS#1 / SEC1 key with `Proc-Type: 4,ENCRYPTED`.
+    let text = std::fs::read(key).unwrap_or_default();
+    if String::from_utf8_lossy(&text).contains("ENCRYPTED") {
+        return Err(format!(
+            "{} {}: the key is encrypted (protected by a passphrase), which is not supported: decrypt it \
+             first (`openssl pkey -in KEY -out PLAIN_KEY`)",
+            Key::PrivateKey.name(engine),
+            key.display()
+        ));
+    }
     let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
         format!(
             "{} {}: no usable private key ({}; an encrypted key must be decrypted first)",
@@ -229,6 +304,13 @@ fn read_certs(path: &Path, key: Key, engine: Engine) -> Result<Vec<CertificateDe
 /// (PostgreSQL) or the Mozilla root bundle (MariaDB/MySQL, as its client uses the
 /// system's CAs).
 fn root_store(opts: &TlsOptions, engine: Engine) -> Result<RootCertStore, String> {
+    let public = match &opts.root_cert {
+        Some(p) => p.as_os_str() == "system",
+        None => engine != Engine::Postgres,
+    };
+    if public && opts.mode == TlsMode::VerifyCa {
+        return Err(public_roots_without_host_check(engine));
+    }
     let mut store = RootCertStore::empty();
     let path = match &opts.root_cert {
         Some(p) => Some(p.clone()),
@@ -239,7 +321,7 @@ fn root_store(opts: &TlsOptions, engine: Engine) -> Result<RootCertStore, String
                 None => {
                     return Err(format!(
                         "{} checks the server's certificate, which needs the CA certificate: give {}=PATH \
-                         (or PGSSLROOTCERT, or ~/.postgresql/root.crt; `system` for public CAs)",
+                         (or PGSSLROOTCERT, or ~/.postgresql/root.crt; `system` for public CAs, with verify-full)",
                         opts.mode.option(engine),
                         Key::RootCert.name(engine)
                     ))
@@ -375,27 +457,50 @@ pub fn find_rustls_error<'a>(err: &'a (dyn std::error::Error + 'static)) -> Opti
 /// Says which check a failed TLS handshake with `host` failed: the certificate, the
 /// host name, or the server's acceptance of ours.
 pub fn explain(err: &rustls::Error, opts: &TlsOptions, engine: Engine, host: &str) -> String {
-    let root = opts
-        .root_cert
-        .as_ref()
-        .map(|p| format!("{} {}", Key::RootCert.name(engine), p.display()))
-        .unwrap_or_else(|| "the trusted CAs".into());
+    let root = opts.roots_shown(engine);
     match err {
         rustls::Error::InvalidCertificate(
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
         ) => {
-            let names = match err {
+            let presented = match err {
                 rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext { presented, .. }) => {
-                    format!(" (it names {})", presented.join(", "))
+                    Some(presented)
                 }
-                _ => String::new(),
+                _ => None,
             };
-            format!(
-                "TLS host name check failed: the server's certificate is not valid for `{host}`{names}; {} \
-                 checks the host name, {} does not",
-                opts.mode.option(engine),
-                TlsMode::VerifyCa.option(engine)
-            )
+            let names = match presented {
+                // webpki reads host names from subjectAltName only.
+                Some(p) if p.is_empty() => {
+                    let kind = if host.parse::<std::net::IpAddr>().is_ok() {
+                        "IP"
+                    } else {
+                        "DNS"
+                    };
+                    format!(
+                        ": it has no subjectAltName, and a host name only in its subject's CN is not accepted \
+                         (give the certificate subjectAltName={kind}:{host})"
+                    )
+                }
+                Some(p) => format!(" (it names {})", p.join(", ")),
+                None => String::new(),
+            };
+            // VERIFY_CA (MariaDB) ends here only for a certificate without names.
+            let advice = if opts.mode == TlsMode::VerifyFull && presented.is_none_or(|p| !p.is_empty()) {
+                format!(
+                    "; {} checks the host name, {} does not",
+                    opts.mode_shown(engine),
+                    TlsMode::VerifyCa.option(engine)
+                )
+            } else if opts.mode == TlsMode::VerifyCa {
+                format!(
+                    "; with {} Tether checks the chain, then connects expecting a name the certificate holds, \
+                     and this one holds none",
+                    opts.mode_shown(engine)
+                )
+            } else {
+                String::new()
+            };
+            format!("TLS host name check failed: the server's certificate is not valid for `{host}`{names}{advice}")
         }
         rustls::Error::InvalidCertificate(
             CertificateError::UnknownIssuer | CertificateError::BadSignature | CertificateError::BadEncoding,
@@ -416,7 +521,7 @@ pub fn not_supported(opts: &TlsOptions, engine: Engine) -> String {
     format!(
         "TLS not supported by the server: it accepts plain connections only, and {} does not fall back \
          to plain ({} would)",
-        opts.mode.option(engine),
+        opts.mode_shown(engine),
         TlsMode::Prefer.option(engine)
     )
 }

@@ -65,7 +65,13 @@ impl fmt::Display for DbUrl {
                 if s.password.is_some() {
                     f.write_str(":***")?;
                 }
-                write!(f, "@{}:{}/{}", s.host, s.port, s.database.as_deref().unwrap_or(""))
+                // An IPv6 address in brackets, as a URL writes it.
+                if s.host.contains(':') {
+                    write!(f, "@[{}]", s.host)?;
+                } else {
+                    write!(f, "@{}", s.host)?;
+                }
+                write!(f, ":{}/{}", s.port, s.database.as_deref().unwrap_or(""))
             }
         }
     }
@@ -267,6 +273,8 @@ impl DbUrl {
         let mut socket = None;
         let mut host_param = None;
         let mut tls_mode = None;
+        // Where the mode was written (`sslmode=...` or `PGSSLMODE=...`), for messages.
+        let mut mode_written = None;
         let (mut root_cert, mut cert, mut key) = (None, None, None);
         for (k, v) in url.query_pairs() {
             let path = || Some(PathBuf::from(v.as_ref()));
@@ -274,7 +282,8 @@ impl DbUrl {
                 (Engine::Postgres, "host") if v.starts_with('/') => socket = Some(v.into_owned()),
                 (Engine::Postgres, "host") => host_param = Some(v.into_owned()),
                 (Engine::Postgres, "sslmode") | (Engine::Mysql, "ssl-mode" | "ssl_mode" | "sslmode") => {
-                    tls_mode = Some(TlsMode::parse(engine, &v).ok_or_else(|| invalid(bad_mode(engine, &k, &v)))?)
+                    tls_mode = Some(TlsMode::parse(engine, &v).ok_or_else(|| invalid(bad_mode(engine, &k, &v)))?);
+                    mode_written = Some(format!("{k}={v}"));
                 }
                 (Engine::Postgres, "sslrootcert") | (Engine::Mysql, "ssl-ca" | "ssl_ca") => root_cert = path(),
                 (Engine::Postgres, "sslcert") | (Engine::Mysql, "ssl-cert" | "ssl_cert") => cert = path(),
@@ -305,22 +314,57 @@ impl DbUrl {
                 if let Some(v) = env("PGSSLMODE").filter(|v| !v.is_empty()) {
                     tls_mode =
                         Some(TlsMode::parse(engine, &v).ok_or_else(|| invalid(bad_mode(engine, "PGSSLMODE", &v)))?);
+                    mode_written = Some(format!("PGSSLMODE={v}"));
                 }
             }
             root_cert = root_cert.or_else(|| env_path("PGSSLROOTCERT"));
             cert = cert.or_else(|| env_path("PGSSLCERT"));
             key = key.or_else(|| env_path("PGSSLKEY"));
+            // libpq 16: `sslrootcert=system` (the public CAs, which sign a certificate
+            // for anyone's host) makes verify-full the default and refuses weaker modes.
+            if root_cert.as_ref().is_some_and(|p| p.as_os_str() == "system") {
+                match tls_mode {
+                    None => tls_mode = Some(TlsMode::VerifyFull),
+                    Some(TlsMode::VerifyFull) => {}
+                    Some(_) => {
+                        return Err(invalid(format!(
+                            "{} may not be used with sslrootcert=system: the public CAs sign certificates for \
+                             any host, so only sslmode=verify-full checks the server (as libpq 16 says: leave \
+                             sslmode out, or use verify-full)",
+                            mode_written.as_deref().unwrap_or("this sslmode")
+                        )))
+                    }
+                }
+            }
         }
         let mut tls = TlsOptions {
             mode: tls_mode.unwrap_or_default(),
             root_cert,
             cert,
             key,
+            ..TlsOptions::default()
         };
-        // libpq: `require` with a root certificate given checks the chain as
-        // `verify-ca` does (the mysql client's REQUIRED does not).
+        if engine == Engine::Postgres && tls.root_cert.is_none() && tls.mode.at_least_require() {
+            // libpq's default root certificate file, when there is one.
+            let default = env("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| PathBuf::from(h).join(".postgresql/root.crt"));
+            if let Some(p) = default.filter(|p| p.is_file()) {
+                tls.root_cert = Some(p);
+                tls.default_root_cert = true;
+            }
+        }
+        // libpq: `require` with a root certificate file (sslrootcert, PGSSLROOTCERT or
+        // ~/.postgresql/root.crt) checks the chain as `verify-ca` does (the mysql
+        // client's REQUIRED does not).
         if engine == Engine::Postgres && tls.mode == TlsMode::Require && tls.root_cert.is_some() {
             tls.mode = TlsMode::VerifyCa;
+            tls.require_as_verify_ca = true;
+        }
+        // VERIFY_CA without ssl-ca would trust the public CAs for any host name: any
+        // certificate a public CA issued to anyone would pass.
+        if engine == Engine::Mysql && tls.mode == TlsMode::VerifyCa && tls.root_cert.is_none() {
+            return Err(invalid(crate::tls::public_roots_without_host_check(engine)));
         }
         let query_value = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
         let user = match url.username() {
@@ -537,6 +581,7 @@ mod tests {
                 root_cert: Some("/ca.pem".into()),
                 cert: Some("/c.pem".into()),
                 key: Some("/k.pem".into()),
+                ..TlsOptions::default()
             }
         );
         // libpq: require with a root certificate is verify-ca.
@@ -554,6 +599,7 @@ mod tests {
                 root_cert: Some("/ca.pem".into()),
                 cert: Some("/c.pem".into()),
                 key: Some("/k.pem".into()),
+                ..TlsOptions::default()
             }
         );
         assert_eq!(
@@ -575,6 +621,7 @@ mod tests {
                 root_cert: Some("/env-ca.pem".into()),
                 cert: Some("/env-c.pem".into()),
                 key: Some("/k.pem".into()),
+                ..TlsOptions::default()
             }
         );
         assert_eq!(tls_of("postgres://u@h/d", env).mode, TlsMode::VerifyCa);

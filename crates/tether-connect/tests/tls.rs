@@ -107,7 +107,11 @@ fn postgres_modes_check_what_they_say() {
     // A plain-only server: only prefer (the default) falls back.
     for mode in ["require", "verify-ca", "verify-full"] {
         let e = at(off, "127.0.0.1", &format!("sslmode={mode}&{ca}")).unwrap_err();
-        let shown = if mode == "require" { "verify-ca" } else { mode };
+        let shown = if mode == "require" {
+            format!("require (sslmode=verify-ca, as sslrootcert {} is given)", path(&c.ca))
+        } else {
+            mode.to_string()
+        };
         assert_eq!(
             e,
             format!(

@@ -25,9 +25,22 @@ impl ServerError {
         ServerError::new(1105, "HY000", message)
     }
 
-    /// The backend is unreachable or dropped the connection.
+    /// The backend is unreachable or dropped the connection (CR_SERVER_LOST inside
+    /// the gateway; [`ServerError::wire_code`] is what the client gets).
     pub fn backend_down(message: impl Into<String>) -> Self {
         ServerError::new(2013, "HY000", message)
+    }
+
+    /// The number sent to the client. The gateway's own backend errors keep the
+    /// client library's numbers inside (2003 cannot connect, 2013 lost: never
+    /// replayed), but libmariadb (the `mariadb` command, Connector/C) takes a server
+    /// ERR packet numbered 2000-2999 for a malformed packet and drops its message:
+    /// they go out as ER_UNKNOWN_ERROR (1105) with the message.
+    pub fn wire_code(&self) -> u16 {
+        match self.code {
+            2000..=2999 => 1105,
+            code => code,
+        }
     }
 }
 

@@ -26,7 +26,7 @@ pub async fn refuse(stream: TcpStream, e: &ServerError) -> io::Result<()> {
     // MariaDB sends it.
     writer.begin();
     writer.put_u8(0xff);
-    writer.put_u16(e.code);
+    writer.put_u16(e.wire_code());
     writer.put_bytes(e.message.as_bytes());
     writer.end();
     writer.flush().await

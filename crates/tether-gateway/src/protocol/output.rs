@@ -283,7 +283,7 @@ pub(super) fn write_eof(w: &mut Writer, warnings: u16, status: u16) {
 pub(super) fn write_err(w: &mut Writer, e: &ServerError) {
     w.begin();
     w.put_u8(0xff);
-    w.put_u16(e.code);
+    w.put_u16(e.wire_code());
     w.put_u8(b'#');
     let mut state = [b'H', b'Y', b'0', b'0', b'0'];
     if e.state.len() == 5 {

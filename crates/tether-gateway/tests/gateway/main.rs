@@ -4,6 +4,7 @@
 
 mod support;
 
+mod backend_r15;
 mod binlog;
 mod cascade_r13;
 mod charset_r15;

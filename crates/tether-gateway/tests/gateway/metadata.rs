@@ -160,7 +160,7 @@ fn a_statement_prepared_again_unseen_sends_its_definitions_even_where_the_backen
     run(&db, &format!("KILL {backend_id}"));
     execute(&mut raw, id, 2);
     let (_, lost) = raw.read();
-    assert_eq!(err_packet(&lost).0, 2013);
+    assert_eq!(err_packet(&lost).0, 1105);
     run(&db, "ALTER TABLE t ADD COLUMN extra INT DEFAULT 5");
     execute(&mut raw, id, 2);
     let a = answer(&mut raw, false);

@@ -363,7 +363,7 @@ fn a_backend_that_is_down_fails_its_clients_only() {
         let mut c = gw.connect("up").await;
         c.query_drop("USE down").await.expect("use");
         let e = server_error(c.query_drop("SELECT 1").await.expect_err("backend down"));
-        assert_eq!((e.0, e.1.as_str()), (2003, "HY000"), "{}", e.2);
+        assert_eq!((e.0, e.1.as_str()), (1105, "HY000"), "{}", e.2);
         assert!(
             e.2.starts_with("tether gateway: cannot connect to backend mysql://root@127.0.0.1:1/x"),
             "{}",
@@ -391,7 +391,7 @@ fn a_lost_backend_connection_is_reported_then_reopened() {
         let mut admin = direct(&db).await;
         admin.query_drop(format!("KILL {id}")).await.expect("kill");
         let e = server_error(c.query_drop("SELECT v FROM t").await.expect_err("connection lost"));
-        assert_eq!((e.0, e.1.as_str()), (2013, "HY000"), "{}", e.2);
+        assert_eq!((e.0, e.1.as_str()), (1105, "HY000"), "{}", e.2);
         assert!(e.2.starts_with("tether gateway: backend connection failed"), "{}", e.2);
         // The next statement reconnects, with the session's foreign_key_checks.
         assert_eq!(
@@ -545,14 +545,14 @@ fn a_backend_lost_inside_a_transaction_fails_every_statement_until_rollback() {
                 .await
                 .expect_err("connection lost"),
         );
-        assert_eq!(e.0, 2013, "{}", e.2);
+        assert_eq!(e.0, 1105, "{}", e.2);
         // No reconnect in autocommit: these would commit outside the transaction.
         for sql in ["INSERT INTO t VALUES (3)", "COMMIT", "SELECT 1"] {
             let e = server_error(c.query_drop(sql).await.expect_err("refused"));
             assert_eq!(
                 e,
                 (
-                    2013,
+                    1105,
                     "HY000".to_string(),
                     "tether gateway: the backend connection was lost inside a transaction, which the \
                      backend rolled back; send ROLLBACK before anything else"
@@ -576,9 +576,9 @@ fn a_backend_lost_inside_a_transaction_fails_every_statement_until_rollback() {
                 .await
                 .expect_err("connection lost"),
         );
-        assert_eq!(e.0, 2013, "{}", e.2);
+        assert_eq!(e.0, 1105, "{}", e.2);
         let e = server_error(c.query_drop("INSERT INTO t VALUES (6)").await.expect_err("refused"));
-        assert_eq!(e.0, 2013, "{}", e.2);
+        assert_eq!(e.0, 1105, "{}", e.2);
         c.query_drop("ROLLBACK").await.expect("rollback is acknowledged");
         assert_eq!(rows(&mut c, "SELECT @@autocommit").await, vec![vec!["0"]]);
         c.query_drop("INSERT INTO t VALUES (7)").await.expect("insert");
@@ -894,7 +894,7 @@ fn prepared_statements_survive_a_lost_backend_connection() {
                 .await
                 .expect_err("connection lost"),
         );
-        assert_eq!(e.0, 2013, "{}", e.2);
+        assert_eq!(e.0, 1105, "{}", e.2);
         // A statement prepared on the new connection takes the backend's first
         // statement id again: the old ones must not run it.
         let other = c.prep("SELECT 'other'").await.expect("prepare");

@@ -115,7 +115,7 @@ fn types_bound_once_rebound_null_and_after_long_data_or_a_reconnect() {
             .expect("kill");
     });
     let lost = execute(&mut raw, id, 0, 0, &[], &values);
-    assert_eq!(err_packet(&lost[0]).0, 2013);
+    assert_eq!(err_packet(&lost[0]).0, 1105);
     let values = [0.5f64.to_le_bytes().to_vec(), vec![5]].concat();
     assert_eq!(
         cell(&execute(&mut raw, id, 0, 0, &[], &values)).as_deref(),

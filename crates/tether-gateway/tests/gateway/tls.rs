@@ -211,7 +211,7 @@ fn tls_is_optional_for_clients_unless_required_and_backend_checks_fail_clearly()
             let mysql_async::Error::Server(s) = e else {
                 panic!("expected a server error, got {e}")
             };
-            assert_eq!(s.code, 2003, "{}", s.message);
+            assert_eq!(s.code, 1105, "{}", s.message);
             assert!(s.message.starts_with(&want), "{}\nwanted: {want}", s.message);
         });
     }
