@@ -44,6 +44,17 @@ pub struct ColumnTransform {
     /// engine gets the NULL, which a NOT NULL one refuses at plan time.
     #[serde(skip)]
     pub generated_from: Option<String>,
+    /// The column type the values are checked against as they are made: the narrowest
+    /// of the destination columns they land in (`schema_plan::fit_transforms`, the same
+    /// columns the plan fitted the transformer to), where it differs from the source
+    /// column's. None: the source column's type.
+    #[serde(skip)]
+    pub fit_type: Option<tether_schema::DataType>,
+    /// A destination compares this column's text loosely (a case-insensitive collation,
+    /// `citext`): unique keys holding it are guarded the same way (see
+    /// [`tether_transform::fold`]).
+    #[serde(skip)]
+    pub loose: bool,
 }
 
 /// The parent column an FK column takes its transformer from.
@@ -135,6 +146,8 @@ pub fn resolve(job: &Job, schema: &Schema) -> Result<HashMap<TableName, Vec<Colu
             root: (r.root_table.clone(), r.root_column.clone()),
             via: r.via.clone(),
             generated_from: None,
+            fit_type: None,
+            loose: false,
         });
     }
     // A generated column computed from a transformed one: another engine copies it as a
@@ -168,6 +181,8 @@ pub fn resolve(job: &Job, schema: &Schema) -> Result<HashMap<TableName, Vec<Colu
                     root: (t.table_name(), c.name.clone()),
                     via: Via::Computed,
                     generated_from: Some(from.clone()),
+                    fit_type: None,
+                    loose: false,
                 });
             }
             if list.len() == before {
@@ -369,6 +384,11 @@ impl TableTransforms {
             // the plan (`schema_plan::fit_transforms`).
             let mut column = table.columns[index].clone();
             column.generated = None;
+            // Checked against the destination columns the plan fitted the transformer to,
+            // not the source's: a wider destination column holds what the plan let through.
+            if let Some(ty) = &ct.fit_type {
+                column.normalized_type = ty.clone();
+            }
             if ct.generated_from.is_some() {
                 column.nullable = true;
             }
@@ -436,7 +456,11 @@ impl TableTransforms {
                 .iter()
                 .any(|c| k.contains(&c.name) && !c.transformer.injective());
             if risky {
-                guards.push((positions_of(k), UniqueGuard::new(k.clone())));
+                let fold = k
+                    .iter()
+                    .map(|n| list.iter().any(|ct| &ct.column == n && ct.loose))
+                    .collect();
+                guards.push((positions_of(k), UniqueGuard::new(k.clone()).folding(fold)));
             }
         }
         Ok(TableTransforms {

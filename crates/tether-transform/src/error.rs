@@ -69,6 +69,19 @@ pub enum TransformError {
     #[error("duplicate value in unique key ({columns}) after transformation: ({values})")]
     Duplicate { columns: String, values: String },
 
+    /// Two transformed keys distinct to Tether, one key to the destination's collation.
+    #[error(
+        "duplicate value in unique key ({columns}) after transformation: ({values}) is ({folded}) as the \
+         destination compares text (case, accents and trailing spaces ignored: a case-insensitive collation \
+         or citext), the same as the key of an earlier row of this run; use an alphabet of one case (`hex`, \
+         `digits`, `letters`) or a longer output for this key"
+    )]
+    DuplicateFolded {
+        columns: String,
+        values: String,
+        folded: String,
+    },
+
     #[error("JavaScript transformer: syntax error at line {line}: {message}")]
     JsSyntax { line: u32, message: String },
 

@@ -71,7 +71,7 @@ pub use registry::{
 };
 pub use resolve::{resolve, Origin, Resolved, Via};
 pub use spec::TransformSpec;
-pub use unique::UniqueGuard;
+pub use unique::{fold, UniqueGuard};
 
 use tether_schema::Value;
 

@@ -91,6 +91,8 @@ struct Landing {
     /// `destination #1 url: column t.c is <type> there`
     label: String,
     engine: Engine,
+    /// The type as the destination writes it (`varchar(20)`, `citext`).
+    sql: String,
     ty: DataType,
     /// Holds NULL.
     nullable: bool,
@@ -137,6 +139,7 @@ fn landings(dests: &Destinations, plan: &Plan, source: &Schema, columns: &[(Tabl
                     source.display_name(table)
                 ),
                 engine: *engine,
+                sql,
                 ty,
                 nullable,
                 written,
@@ -256,8 +259,80 @@ pub fn fit_transforms(dests: &Destinations, plan: &mut Plan, source: &Schema) ->
             }
         }
     }
+    fit_run_types(dests, plan, source);
     note_checks(plan);
     Ok(())
+}
+
+/// Gives each transformed text column the type its new values are checked against as
+/// they are made: the narrowest of the destination columns they land in, the same ones
+/// the plan fitted the transformer to above (a source `varchar(30)` inheriting a
+/// transformer whose values land in `varchar(100)` columns everywhere: 100, not 30; the
+/// plan would pass what the run then refuses, after writing the parent). And marks the
+/// columns a destination compares loosely, for the unique keys' collision check.
+fn fit_run_types(dests: &Destinations, plan: &mut Plan, source: &Schema) {
+    let mut found: Vec<(usize, usize, Option<DataType>, bool)> = Vec::new();
+    for (ti, tp) in plan.tables.iter().enumerate() {
+        let table = tp.table.table_name();
+        for (ci, ct) in tp.transforms.iter().enumerate() {
+            let Some(src) = tp.table.column(&ct.column) else {
+                continue;
+            };
+            let landed: Vec<Landing> = landings(dests, plan, source, &[(table.clone(), ct.column.clone())])
+                .into_iter()
+                .filter(|l| l.written)
+                .collect();
+            let loose = landed.iter().any(compares_loosely);
+            let fit = match &src.normalized_type {
+                DataType::Char { .. } | DataType::Varchar { .. } | DataType::Text if !landed.is_empty() => {
+                    let mut narrowest: Option<Option<u32>> = None;
+                    for l in &landed {
+                        let n = match l.ty {
+                            DataType::Char { length } | DataType::Varchar { length } => length,
+                            DataType::Text => None,
+                            _ => {
+                                narrowest = None;
+                                break;
+                            }
+                        };
+                        narrowest = Some(match (narrowest.flatten(), n) {
+                            (Some(a), Some(b)) => Some(a.min(b)),
+                            (a, b) => a.or(b),
+                        });
+                    }
+                    narrowest
+                        .map(|n| match (&src.normalized_type, n) {
+                            (DataType::Char { .. }, Some(_)) => DataType::Char { length: n },
+                            (_, Some(_)) => DataType::Varchar { length: n },
+                            (_, None) => DataType::Text,
+                        })
+                        .filter(|t| *t != src.normalized_type)
+                }
+                _ => None,
+            };
+            found.push((ti, ci, fit, loose));
+        }
+    }
+    for (ti, ci, fit, loose) in found {
+        let ct = &mut plan.tables[ti].transforms[ci];
+        ct.fit_type = fit;
+        ct.loose = loose;
+    }
+}
+
+/// Whether a destination column compares text ignoring case (and accents, trailing
+/// spaces): MariaDB/MySQL text columns, whose default collations (`utf8mb4_general_ci`,
+/// `utf8mb4_uca1400_ai_ci`, `utf8mb4_0900_ai_ci`) do, unless the type names a binary or
+/// case-sensitive one (the catalog's collation is not read here, so a `_bin` column
+/// declared only by its table's default counts as loose: refusing a pair it would keep
+/// apart, never letting through a pair it merges); a PostgreSQL `citext`.
+fn compares_loosely(l: &Landing) -> bool {
+    let sql = l.sql.to_ascii_lowercase();
+    match l.engine {
+        Engine::Mysql => l.ty.is_text() && !(sql.contains("_bin") || sql.contains("_cs") || sql.contains("binary")),
+        Engine::Postgres => sql.contains("citext"),
+        Engine::Sqlite => sql.contains("nocase"),
+    }
 }
 
 /// Refuses the implicit NULL of a generated column computed from a transformed one
