@@ -2,7 +2,9 @@
 //! the error that refuses it. (Which statements are DDL, after which a schema is
 //! read again, is decided in `route`.)
 
-use sqlparser::ast::{AlterTableOperation, ColumnOption, Statement, TableConstraint};
+use sqlparser::ast::{
+    AlterTableOperation, ColumnOption, ForeignKeyConstraint, Ident, ObjectName, Statement, TableConstraint,
+};
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 
@@ -19,54 +21,89 @@ pub struct NewForeignKey {
 /// Finds the first foreign key `sql` would create, if any. Unparseable DDL whose
 /// code says `FOREIGN KEY` or `REFERENCES` counts as creating one (refused, not
 /// guessed: see [`foreign_key_in_text`]).
-pub fn created_foreign_key(sql: &str) -> Option<NewForeignKey> {
+#[cfg(test)]
+fn created_foreign_key(sql: &str) -> Option<NewForeignKey> {
+    found(sql).into_iter().next().map(|f| f.fk)
+}
+
+/// The first foreign key `sql` would create that may touch database `database`
+/// (a disallow keyspace's): one whose child table or parent table is not named
+/// with another database (`db.t`) explicitly. An FK whose both ends are
+/// qualified with other databases is not this database's business (their own
+/// keyspaces' rules judge it).
+pub fn created_foreign_key_in(sql: &str, database: &str) -> Option<NewForeignKey> {
+    let elsewhere = |db: &Option<String>| db.as_deref().is_some_and(|d| !d.eq_ignore_ascii_case(database));
+    found(sql)
+        .into_iter()
+        .find(|f| !(elsewhere(&f.child_db) && elsewhere(&f.parent_db)))
+        .map(|f| f.fk)
+}
+
+/// A foreign key found in DDL, with the databases its two ends are qualified
+/// with (`None`: unqualified, or not read).
+struct Found {
+    fk: NewForeignKey,
+    child_db: Option<String>,
+    parent_db: Option<String>,
+}
+
+/// The database part of `db.t` (`None` for `t`).
+fn database_of(name: &ObjectName) -> Option<String> {
+    match name.0.as_slice() {
+        [db, _] => db.as_ident().map(|i| i.value.clone()),
+        _ => None,
+    }
+}
+
+/// The foreign keys `sql` would create, in order (see [`created_foreign_key`]).
+fn found(sql: &str) -> Vec<Found> {
     let statements = match Parser::parse_sql(&MySqlDialect {}, sql) {
         Ok(s) => s,
-        Err(_) => return foreign_key_in_text(sql),
+        Err(_) => return text_found(sql).into_iter().collect(),
+    };
+    let mut out = Vec::new();
+    let mut push = |table: &ObjectName, name: Option<&Ident>, fk: &ForeignKeyConstraint| {
+        out.push(Found {
+            fk: NewForeignKey {
+                table: table.to_string().replace('`', ""),
+                // MariaDB names the constraint after `FOREIGN KEY [IF NOT EXISTS]
+                // name` when no `CONSTRAINT name` is given.
+                constraint: name
+                    .or(fk.name.as_ref())
+                    .or(fk.index_name.as_ref())
+                    .map(|n| n.value.clone()),
+            },
+            child_db: database_of(table),
+            parent_db: database_of(&fk.foreign_table),
+        })
     };
     for s in statements {
         match s {
             Statement::CreateTable(ct) => {
-                let table = ct.name.to_string().replace('`', "");
                 for c in &ct.constraints {
                     if let TableConstraint::ForeignKey(fk) = c {
-                        return Some(NewForeignKey {
-                            table,
-                            constraint: fk.name.as_ref().map(|n| n.value.clone()),
-                        });
+                        push(&ct.name, None, fk);
                     }
                 }
                 for col in &ct.columns {
                     for o in &col.options {
                         if let ColumnOption::ForeignKey(fk) = &o.option {
-                            return Some(NewForeignKey {
-                                table,
-                                constraint: o.name.as_ref().or(fk.name.as_ref()).map(|n| n.value.clone()),
-                            });
+                            push(&ct.name, o.name.as_ref(), fk);
                         }
                     }
                 }
             }
             Statement::AlterTable(at) => {
-                let table = at.name.to_string().replace('`', "");
                 for op in &at.operations {
                     match op {
                         AlterTableOperation::AddConstraint {
                             constraint: TableConstraint::ForeignKey(fk),
                             ..
-                        } => {
-                            return Some(NewForeignKey {
-                                table,
-                                constraint: fk.name.as_ref().map(|n| n.value.clone()),
-                            })
-                        }
+                        } => push(&at.name, None, fk),
                         AlterTableOperation::AddColumn { column_def, .. } => {
                             for o in &column_def.options {
                                 if let ColumnOption::ForeignKey(fk) = &o.option {
-                                    return Some(NewForeignKey {
-                                        table,
-                                        constraint: o.name.as_ref().or(fk.name.as_ref()).map(|n| n.value.clone()),
-                                    });
+                                    push(&at.name, o.name.as_ref(), fk);
                                 }
                             }
                         }
@@ -77,7 +114,50 @@ pub fn created_foreign_key(sql: &str) -> Option<NewForeignKey> {
             _ => {}
         }
     }
-    None
+    out
+}
+
+/// [`foreign_key_in_text`] with the databases of its ends: the child's from the
+/// table named, the parent's when every `REFERENCES` of every reading names
+/// `db.t` with one database (else `None`, which touches any database).
+fn text_found(sql: &str) -> Option<Found> {
+    let readings = readings(sql);
+    let (fk, code) = readings
+        .iter()
+        .find_map(|code| foreign_key_in(code).map(|fk| (fk, code)))?;
+    let at = (0..code.len()).find(|&i| code[i].is("references") || code[i].is("foreign"))?;
+    let child_db = table_parts_before(&code[..at]).and_then(|(db, _)| db);
+    let mut parent_db: Option<Option<String>> = None;
+    for code in &readings {
+        for at in (0..code.len()).filter(|&i| code[i].is("references")) {
+            let db = match (code.get(at + 1), code.get(at + 2), code.get(at + 3)) {
+                (Some(d), Some(Token::Punct(b'.')), Some(t)) if t.name().is_some() => d.name().map(str::to_string),
+                _ => None,
+            };
+            parent_db = match (parent_db, db) {
+                (None, db) => Some(db),
+                (Some(Some(a)), Some(b)) if a.eq_ignore_ascii_case(&b) => Some(Some(a)),
+                _ => Some(None),
+            };
+        }
+    }
+    Some(Found {
+        fk,
+        child_db,
+        parent_db: parent_db.flatten(),
+    })
+}
+
+/// The token readings of `sql` (see [`foreign_key_in_text`]).
+fn readings(sql: &str) -> Vec<Vec<Token>> {
+    let mut out = Vec::new();
+    for mariadb in [true, false] {
+        for escapes in [true, false] {
+            let server = ServerVersion { id: u32::MAX, mariadb };
+            out.push(tokens(&comments::resolve(sql, server, escapes), escapes));
+        }
+    }
+    out
 }
 
 /// The foreign key a text the parser cannot read may create, judged by its words:
@@ -91,25 +171,7 @@ pub fn created_foreign_key(sql: &str) -> Option<NewForeignKey> {
 /// and without `\` escapes in strings (NO_BACKSLASH_ESCAPES), and executable
 /// comments as MariaDB and as MySQL run them; any reading with the words counts.
 pub fn foreign_key_in_text(sql: &str) -> Option<NewForeignKey> {
-    let servers = [
-        ServerVersion {
-            id: u32::MAX,
-            mariadb: true,
-        },
-        ServerVersion {
-            id: u32::MAX,
-            mariadb: false,
-        },
-    ];
-    for server in servers {
-        for escapes in [true, false] {
-            let code = comments::resolve(sql, server, escapes);
-            if let Some(fk) = foreign_key_in(&tokens(&code, escapes)) {
-                return Some(fk);
-            }
-        }
-    }
-    None
+    readings(sql).iter().find_map(|code| foreign_key_in(code))
 }
 
 /// A token of the code of a statement (strings and comments dropped).
@@ -190,24 +252,33 @@ fn foreign_key_in(tokens: &[Token]) -> Option<NewForeignKey> {
     })?;
     Some(NewForeignKey {
         table: table_before(&tokens[..at]).unwrap_or_else(|| "?".into()),
-        constraint: constraint_before(&tokens[..at]),
+        constraint: constraint_before(&tokens[..at]).or_else(|| index_name_after(&tokens[at..])),
     })
 }
 
 /// The table named after the last `TABLE` of `tokens`: `[IF [NOT] EXISTS]
 /// [db.]name`, as `db.name`.
 fn table_before(tokens: &[Token]) -> Option<String> {
+    let (db, name) = table_parts_before(tokens)?;
+    Some(match db {
+        Some(db) => format!("{db}.{name}"),
+        None => name,
+    })
+}
+
+/// [`table_before`] as (database if named, table).
+fn table_parts_before(tokens: &[Token]) -> Option<(Option<String>, String)> {
     let at = tokens.iter().rposition(|t| t.is("table"))?;
     let mut rest = &tokens[at + 1..];
     if rest.first().is_some_and(|t| t.is("if")) {
         let skip = if rest.get(1).is_some_and(|t| t.is("not")) { 3 } else { 2 };
         rest = rest.get(skip..)?;
     }
-    let mut name = rest.first()?.name()?.to_string();
+    let name = rest.first()?.name()?.to_string();
     if let (Some(Token::Punct(b'.')), Some(second)) = (rest.get(1), rest.get(2).and_then(Token::name)) {
-        name = format!("{name}.{second}");
+        return Some((Some(name), second.to_string()));
     }
-    Some(name)
+    Some((None, name))
 }
 
 /// The constraint name of `CONSTRAINT [IF NOT EXISTS] [name]` ending `tokens`
@@ -218,6 +289,23 @@ fn constraint_before(tokens: &[Token]) -> Option<String> {
         [.., c, i, n, e, name] if c.is("constraint") && i.is("if") && n.is("not") && e.is("exists") => {
             name.name().map(str::to_string)
         }
+        _ => None,
+    }
+}
+
+/// The name of `FOREIGN KEY [IF NOT EXISTS] name (` starting `tokens`, which
+/// MariaDB gives the constraint when no `CONSTRAINT name` comes before.
+fn index_name_after(tokens: &[Token]) -> Option<String> {
+    let rest = match tokens {
+        [f, k, rest @ ..] if f.is("foreign") && k.is("key") => rest,
+        _ => return None,
+    };
+    let rest = match rest {
+        [i, n, e, rest @ ..] if i.is("if") && n.is("not") && e.is("exists") => rest,
+        _ => rest,
+    };
+    match rest {
+        [name, Token::Punct(b'('), ..] => name.name().map(str::to_string),
         _ => None,
     }
 }
@@ -273,6 +361,38 @@ mod tests {
             e.message,
             "Cannot add foreign key constraint for `c`: constraint `c2`: foreign keys are disallowed in keyspace `shop` (foreignKeyMode: disallow)"
         );
+    }
+
+    /// Review r15 O, finding 3: an FK whose two ends name other databases is
+    /// not a disallow keyspace's; an end left unqualified may be its.
+    #[test]
+    fn foreign_keys_between_other_databases_are_not_this_ones() {
+        let fk = |sql: &str| created_foreign_key_in(sql, "dis").map(|f| (f.table, f.constraint));
+        let sql = "ALTER TABLE man.c ADD CONSTRAINT fk2 FOREIGN KEY (qid) REFERENCES man.q(id)";
+        assert_eq!(fk(sql), None);
+        assert_eq!(
+            fk(&sql.replace("man.q", "q")),
+            Some(("man.c".into(), Some("fk2".into())))
+        );
+        assert_eq!(fk(&sql.replace("man.c", "c")), Some(("c".into(), Some("fk2".into()))));
+        assert_eq!(
+            fk(&sql.replace("man.q", "DIS.q")),
+            Some(("man.c".into(), Some("fk2".into())))
+        );
+        // Unparseable text: the same reading on its tokens.
+        let text = "ALTER TABLE `man`.c WAIT 1 ADD CONSTRAINT fk2 FOREIGN KEY (qid) REFERENCES `man` . q(id)";
+        assert_eq!(fk(text), None);
+        assert_eq!(
+            fk(&text.replace("`man` . q", "q")),
+            Some(("man.c".into(), Some("fk2".into())))
+        );
+        assert_eq!(
+            fk(&text.replace("`man` . q", "dis.q")),
+            Some(("man.c".into(), Some("fk2".into())))
+        );
+        let f2 =
+            "CREATE TABLE man.c2 (id INT, FOREIGN KEY (id) REFERENCES man.q(id), FOREIGN KEY (id) REFERENCES p(id))";
+        assert_eq!(fk(f2), Some(("man.c2".into(), None)));
     }
 
     /// Text the parser cannot read (review r14 B, findings 6 and 7): judged on
@@ -343,6 +463,15 @@ mod tests {
         assert_eq!(
             fk("ALTER TABLE c WAIT 1 ADD FOREIGN KEY (pid) REFERENCES `é"),
             named("c", None)
+        );
+        // MariaDB names the constraint after `FOREIGN KEY [IF NOT EXISTS] name`.
+        assert_eq!(
+            fk("ALTER TABLE c ADD FOREIGN KEY IF NOT EXISTS f1 (pid) REFERENCES p(id)"),
+            named("c", Some("f1"))
+        );
+        assert_eq!(
+            fk("ALTER TABLE c ADD FOREIGN KEY f2 (pid) REFERENCES p(id)"),
+            named("c", Some("f2"))
         );
         // The price of reading both ways: `\'` in a string holding the words.
         assert_eq!(fk("ALTER TABLE c COMMENT 'it\\'s REFERENCES'"), named("c", None));

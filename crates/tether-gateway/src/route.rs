@@ -718,25 +718,171 @@ pub fn renames(sql: &str, backslash_escapes: bool) -> Vec<Rename> {
     out
 }
 
-/// `SET @name = value` (one user variable, `=` or `:=`): its name (lowercased)
-/// and the value when it is a string literal (`None`: another expression).
-pub fn user_variable_set(piece: &str, backslash_escapes: bool) -> Option<(String, Option<String>)> {
-    let (first, rest) = next_word(skip_comments(piece))?;
-    let rest = rest.trim_start();
-    if first != "set" || !rest.starts_with('@') || rest.starts_with("@@") {
-        return None;
-    }
-    let body = &rest[1..];
-    let len = body
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '.'))
-        .unwrap_or(body.len());
-    let name = body[..len].to_ascii_lowercase();
-    let value = body[len..].trim_start();
-    let value = value.strip_prefix(":=").or_else(|| value.strip_prefix('='))?;
-    Some((name, literal(value, backslash_escapes)))
+/// What a statement does to the session's user variables, as far as the
+/// gateway follows it (see [`user_variable_effect`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VariableEffect {
+    /// It assigns none.
+    Keeps,
+    /// `SET` of user variables: each name (lowercased) and the value when it is a
+    /// string literal (`None`: another expression, its value not known before it
+    /// runs).
+    Sets(Vec<(String, Option<String>)>),
+    /// It may assign any of them: `SELECT @v := ...`, `SELECT ... INTO @v`, a
+    /// stored function, a trigger, a `SET` the gateway does not read through.
+    Unknown,
 }
 
-/// The user variables (`@name`, lowercased) expression `e` reads.
+/// What plain statement `piece` (no dynamic form: those are followed by the
+/// session) may do to user variables. A `SET` whose every assignment is read
+/// (`@v`, `@`v``, `@'v'`, `@"v"` or a system variable; `=` or `:=`; a literal or
+/// an expression of literals, variables and string functions) gives the user
+/// variables it sets; DDL (without SELECT), transaction control, SHOW and USE
+/// keep them; anything else may set them (a trigger or a stored function can).
+pub fn user_variable_effect(piece: &str, backslash_escapes: bool) -> VariableEffect {
+    let text = skip_comments(piece);
+    let Some((first, rest)) = next_word(text) else {
+        return VariableEffect::Unknown;
+    };
+    let has_word = |w: &str| {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|x| x.eq_ignore_ascii_case(w))
+    };
+    match first.as_str() {
+        "set" => set_effect(rest, backslash_escapes),
+        "create" | "alter" | "drop" | "rename" | "truncate" if !has_word("select") => VariableEffect::Keeps,
+        "begin" | "start" | "commit" | "rollback" | "savepoint" | "release" | "lock" | "unlock" | "show" | "use" => {
+            VariableEffect::Keeps
+        }
+        _ => VariableEffect::Unknown,
+    }
+}
+
+/// [`user_variable_effect`] of `SET rest`.
+fn set_effect(rest: &str, backslash_escapes: bool) -> VariableEffect {
+    let rest = rest.trim_start();
+    let special = next_word(rest).map(|(w, after)| {
+        let second = next_word(after).map(|(s, _)| s).unwrap_or_default();
+        matches!(
+            w.as_str(),
+            "names" | "character" | "charset" | "transaction" | "password" | "role" | "default" | "statement"
+        ) || (matches!(w.as_str(), "global" | "session" | "local") && second == "transaction")
+    });
+    if special == Some(true) {
+        return if assigns(rest) {
+            VariableEffect::Unknown
+        } else {
+            VariableEffect::Keeps
+        };
+    }
+    let mut sets = Vec::new();
+    for assignment in top_level_commas(rest) {
+        let a = assignment.trim();
+        let (user, after) = match user_variable_name(a) {
+            Some((name, end)) => (Some(name), &a[end..]),
+            None => {
+                // A system variable: `[GLOBAL|SESSION|LOCAL] name`, `@@[scope.]name`.
+                let end = a
+                    .find(|c: char| {
+                        !(c.is_ascii_alphanumeric() || c.is_whitespace() || matches!(c, '_' | '$' | '.' | '@'))
+                    })
+                    .unwrap_or(a.len());
+                if end == 0 {
+                    return VariableEffect::Unknown;
+                }
+                (None, &a[end..])
+            }
+        };
+        let after = after.trim_start();
+        let Some(value) = after.strip_prefix(":=").or_else(|| after.strip_prefix('=')) else {
+            return VariableEffect::Unknown;
+        };
+        // A function other than the string ones (or a subquery) may be a stored
+        // function setting variables; a bare word (`ON`, `DEFAULT`) cannot.
+        if assigns(value) || (value.contains('(') && !pure_expression(value)) {
+            return VariableEffect::Unknown;
+        }
+        if let Some(name) = user {
+            sets.push((name, literal(value, backslash_escapes)));
+        }
+    }
+    if sets.is_empty() {
+        VariableEffect::Keeps
+    } else {
+        VariableEffect::Sets(sets)
+    }
+}
+
+/// `s` cut at its commas outside quotes and parentheses.
+fn top_level_commas(s: &str) -> Vec<&str> {
+    let b = s.as_bytes();
+    let (mut out, mut from, mut depth, mut i) = (Vec::new(), 0, 0usize, 0);
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"' | b'`') => {
+                i = crate::comments::after_quoted(b, i, q, q != b'`');
+                continue;
+            }
+            b'(' => depth += 1,
+            b')' => depth = depth.saturating_sub(1),
+            b',' if depth == 0 => {
+                out.push(&s[from..i]);
+                from = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push(&s[from.min(s.len())..]);
+    out
+}
+
+/// `:=` (an assignment to a user variable) outside quotes in `s`.
+fn assigns(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"' | b'`') => i = crate::comments::after_quoted(b, i, q, q != b'`'),
+            b':' if b.get(i + 1) == Some(&b'=') => return true,
+            _ => i += 1,
+        }
+    }
+    false
+}
+
+/// The user variable `@name`, `@`name``, `@'name'` or `@"name"` at the start of
+/// `s` (not `@@`): its name, lowercased, and where it ends.
+fn user_variable_name(s: &str) -> Option<(String, usize)> {
+    let b = s.as_bytes();
+    if b.first() != Some(&b'@') || b.get(1) == Some(&b'@') {
+        return None;
+    }
+    match b.get(1) {
+        Some(&q @ (b'`' | b'\'' | b'"')) => {
+            let end = crate::comments::after_quoted(b, 1, q, q != b'`').min(b.len());
+            let body = s.get(2..end.checked_sub(1)?)?;
+            let doubled = [q as char, q as char].iter().collect::<String>();
+            Some((body.replace(&doubled, &(q as char).to_string()).to_lowercase(), end))
+        }
+        _ => {
+            let len = s[1..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '.'))
+                .unwrap_or(s.len() - 1);
+            Some((s[1..1 + len].to_ascii_lowercase(), 1 + len))
+        }
+    }
+}
+
+/// The name (lowercased) when expression `e` is one user variable and nothing else.
+pub fn user_variable_name_only(e: &str) -> Option<String> {
+    let e = e.trim();
+    user_variable_name(e)
+        .filter(|(_, end)| *end == e.len())
+        .map(|(name, _)| name)
+}
+
+/// The user variables (`@name`, also quoted, lowercased) expression `e` reads.
 pub fn user_variables(e: &str) -> Vec<String> {
     let b = e.as_bytes();
     let mut out = Vec::new();
@@ -745,14 +891,13 @@ pub fn user_variables(e: &str) -> Vec<String> {
         match b[i] {
             q @ (b'\'' | b'"' | b'`') => i = crate::comments::after_quoted(b, i, q, q != b'`'),
             b'@' if b.get(i + 1) == Some(&b'@') => i += 2,
-            b'@' => {
-                let start = i + 1;
-                i = start;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'$' | b'.')) {
-                    i += 1;
+            b'@' => match user_variable_name(&e[i..]) {
+                Some((name, end)) => {
+                    out.push(name);
+                    i += end.max(1);
                 }
-                out.push(e[start..i].to_ascii_lowercase());
-            }
+                None => i += 1,
+            },
             _ => i += 1,
         }
     }
@@ -1062,16 +1207,45 @@ mod tests {
 
     #[test]
     fn reads_variables_names_and_pure_expressions() {
+        use VariableEffect::{Keeps, Sets, Unknown};
         assert_eq!(
-            user_variable_set("SET @q = 'drop table t'", true),
-            Some(("q".into(), Some("drop table t".into())))
+            user_variable_effect("SET @q = 'drop table t'", true),
+            Sets(vec![("q".into(), Some("drop table t".into()))])
         );
         assert_eq!(
-            user_variable_set("set @Q := concat('a', 'b')", true),
-            Some(("q".into(), None))
+            user_variable_effect("set @Q := concat('a', 'b')", true),
+            Sets(vec![("q".into(), None)])
         );
-        assert_eq!(user_variable_set("SET @@session.x = 1", true), None);
+        assert_eq!(
+            user_variable_effect("SET @a = 'x', @`Q` = concat('a', 'b'), @'r' = 'y', @\"s\" := 1", true),
+            Sets(vec![
+                ("a".into(), Some("x".into())),
+                ("q".into(), None),
+                ("r".into(), Some("y".into())),
+                ("s".into(), None)
+            ])
+        );
+        assert_eq!(user_variable_effect("SET @@session.x = 1", true), Keeps);
+        assert_eq!(
+            user_variable_effect("SET foreign_key_checks = 0, @q = 'a'", true),
+            Sets(vec![("q".into(), Some("a".into()))])
+        );
+        assert_eq!(user_variable_effect("SET NAMES utf8mb4", true), Keeps);
+        assert_eq!(
+            user_variable_effect("SET autocommit = ON, sql_mode = DEFAULT", true),
+            Keeps
+        );
+        assert_eq!(user_variable_effect("SET @x = (SELECT 'a')", true), Unknown);
+        assert_eq!(user_variable_effect("SET SESSION TRANSACTION READ ONLY", true), Keeps);
+        assert_eq!(user_variable_effect("SET @q = f(1)", true), Unknown);
+        assert_eq!(user_variable_effect("SET @a = (@q := 'x')", true), Unknown);
+        assert_eq!(user_variable_effect("SELECT @q := concat('a')", true), Unknown);
+        assert_eq!(user_variable_effect("SELECT 1 INTO @q", true), Unknown);
+        assert_eq!(user_variable_effect("INSERT INTO t VALUES (1)", true), Unknown);
+        assert_eq!(user_variable_effect("ALTER TABLE t ADD c INT", true), Keeps);
+        assert_eq!(user_variable_effect("CREATE TABLE t2 AS SELECT f()", true), Unknown);
         assert_eq!(user_variables("CONCAT(@a, '@b', @@c, @D)"), ["a", "d"]);
+        assert_eq!(user_variables("CONCAT(@`Q`, @'r', @\"s\")"), ["q", "r", "s"]);
         assert!(pure_expression("CONCAT('x', @a, 3, REPLACE(@b, 'y', 'z'))"));
         assert!(!pure_expression("(SELECT 'x')"));
         assert!(!pure_expression("f(1)"));

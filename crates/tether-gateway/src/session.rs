@@ -58,6 +58,9 @@ struct Prepared {
     touches_temporary: bool,
     /// It may run DDL: a managed keyspace's schema is read again after each run.
     runs_ddl: bool,
+    /// It runs statements out of sight (a CALL, ...): each run forgets the
+    /// session's SQL-prepared texts in its keyspace (they may be prepared again).
+    forgets_prepared: bool,
 }
 
 impl Prepared {
@@ -600,15 +603,14 @@ impl Session {
             .filter(|_| !compound)
             .map(|(i, p)| (p.clone(), if i == 0 { first_form } else { LATER }, false, 0))
             .collect();
-        // User variables the query sets before a statement reads them.
-        let mut vars: HashMap<String, Option<String>> = HashMap::new();
+        // User variables the query sets before a statement reads them; `unsure`:
+        // a statement before may have set any of them (their values before the
+        // query, which the backend holds, are not the ones read then).
+        let mut vars = Variables::default();
         // Dynamic text is evaluated only where a rule needs it (an unmanaged
         // keyspace naming no other keyspace only re-reads what may have changed).
         let evaluate = (ks.mode() != FkMode::Unmanaged && !ks.spec.sharded) || !others.is_empty();
         while let Some((t, form, off, depth)) = queue.pop_front() {
-            if let Some((name, value)) = route::user_variable_set(&t, backslash) {
-                vars.insert(name, value);
-            }
             let item = |text: Option<String>, form: &'static str| Item {
                 form,
                 text,
@@ -622,7 +624,10 @@ impl Session {
                 Some(Disguise::ExecuteImmediate(source)) => match self.source_text(&ks, source, &vars, evaluate).await?
                 {
                     Some(inner) => queue.push_front((inner, EXECUTE_IMMEDIATE, off, depth + 1)),
-                    None => items.push(item(None, EXECUTE_IMMEDIATE)),
+                    None => {
+                        items.push(item(None, EXECUTE_IMMEDIATE));
+                        vars.out_of_sight(&mut after);
+                    }
                 },
                 Some(Disguise::Prepare { name, text }) => {
                     let inner = self.source_text(&ks, text, &vars, evaluate).await?;
@@ -635,23 +640,43 @@ impl Session {
                 Some(Disguise::Execute { name }) => {
                     let known = match after.prepared.iter().rev().find(|(n, _)| *n == name) {
                         Some((_, text)) => text.clone(),
+                        None if after.forget_prepared => None,
                         None => self.sql_prepared.get(&(ks.spec.name.clone(), name)).cloned().flatten(),
                     };
                     match known {
                         Some(inner) => queue.push_front((inner, EXECUTE, off, depth + 1)),
-                        None => items.push(item(None, EXECUTE)),
+                        None => {
+                            items.push(item(None, EXECUTE));
+                            vars.out_of_sight(&mut after);
+                        }
                     }
                 }
                 Some(Disguise::Deallocate { name }) => after.prepared.push((name, None)),
-                Some(Disguise::Call) => items.push(item(None, CALL)),
-                Some(Disguise::Compound(_)) => items.push(Item {
-                    form: COMPOUND,
-                    text: Some(t),
-                    checks_off: off,
-                    compound: true,
-                }),
-                None => items.push(item(Some(t), form)),
+                Some(Disguise::Call) => {
+                    items.push(item(None, CALL));
+                    vars.out_of_sight(&mut after);
+                }
+                Some(Disguise::Compound(_)) => {
+                    items.push(Item {
+                        form: COMPOUND,
+                        text: Some(t),
+                        checks_off: off,
+                        compound: true,
+                    });
+                    vars.out_of_sight(&mut after);
+                }
+                None => {
+                    match route::user_variable_effect(&t, backslash) {
+                        route::VariableEffect::Keeps => {}
+                        route::VariableEffect::Sets(sets) => vars.known.extend(sets),
+                        route::VariableEffect::Unknown => vars.unsure = true,
+                    }
+                    items.push(item(Some(t), form));
+                }
             }
+        }
+        if compound {
+            vars.out_of_sight(&mut after);
         }
         after.keyspace = Some(ks.clone());
         self.judge(&ks, &others, &items, pieces.len(), &mut after).await?;
@@ -785,7 +810,7 @@ impl Session {
                 _ if is_ddl => {
                     after.ddl = true;
                     if disallow && word != "drop" && word != "truncate" {
-                        if let Some(fk) = ddl::created_foreign_key(t) {
+                        if let Some(fk) = ddl::created_foreign_key_in(t, &ks.spec.database) {
                             return Err(ddl::disallowed(&ks.spec.name, &fk));
                         }
                     }
@@ -823,7 +848,7 @@ impl Session {
                 }
                 match o.mode() {
                     FkMode::Disallow if is_ddl => {
-                        if let Some(fk) = ddl::created_foreign_key(t) {
+                        if let Some(fk) = ddl::created_foreign_key_in(t, &o.spec.database) {
                             return Err(ddl::disallowed(&o.spec.name, &fk));
                         }
                     }
@@ -951,24 +976,30 @@ impl Session {
     /// expression the gateway may evaluate again (variables, string functions);
     /// `None` when it cannot read it.
     /// `vars`: the user variables the query sets before (their literal values;
-    /// `None`: set otherwise), which the backend does not hold yet. `evaluate`:
-    /// an expression may be evaluated on the backend (else it is not read).
+    /// `None`: set otherwise), which the backend does not hold yet, or whether
+    /// any may have been set out of sight. `evaluate`: an expression may be
+    /// evaluated on the backend (else it is not read).
     async fn source_text(
         &mut self,
         ks: &Keyspace,
         source: Source,
-        vars: &HashMap<String, Option<String>>,
+        vars: &Variables,
         evaluate: bool,
     ) -> Result<Option<String>, ServerError> {
         match source {
             Source::Literal(text) => Ok(Some(text)),
-            Source::Expression(e)
-                if e.trim().starts_with('@') && vars.contains_key(&e.trim()[1..].to_ascii_lowercase()) =>
-            {
-                Ok(vars[&e.trim()[1..].to_ascii_lowercase()].clone())
-            }
-            Source::Expression(e) if route::user_variables(&e).iter().any(|v| vars.contains_key(v)) => Ok(None),
-            Source::Expression(e) if evaluate && route::pure_expression(&e) => {
+            Source::Expression(e) if route::user_variables(&e).is_empty() || !vars.unsure => {
+                let read = route::user_variables(&e);
+                match route::user_variable_name_only(&e) {
+                    Some(name) if vars.known.contains_key(&name) => return Ok(vars.known[&name].clone()),
+                    _ => {}
+                }
+                if read.iter().any(|v| vars.known.contains_key(v)) {
+                    return Ok(None);
+                }
+                if !(evaluate && route::pure_expression(&e)) {
+                    return Ok(None);
+                }
                 let rows = self.backend(ks).read(&format!("SELECT CAST(({e}) AS CHAR)")).await?;
                 Ok(rows
                     .rows
@@ -987,6 +1018,9 @@ impl Session {
         let Some(ks) = after.keyspace else {
             return;
         };
+        if after.forget_prepared {
+            self.sql_prepared.retain(|(keyspace, _), _| *keyspace != ks.spec.name);
+        }
         for (name, text) in after.prepared {
             let key = (ks.spec.name.clone(), name);
             match text {
@@ -1037,7 +1071,7 @@ impl Session {
 
     async fn ddl(&mut self, ks: &Arc<Keyspace>, sql: &str, raw: &[u8], may_create_fk: bool) -> Vec<Reply> {
         if ks.mode() == FkMode::Disallow && may_create_fk {
-            if let Some(fk) = ddl::created_foreign_key(sql) {
+            if let Some(fk) = ddl::created_foreign_key_in(sql, &ks.spec.database) {
                 return vec![Reply::Error(ddl::disallowed(&ks.spec.name, &fk))];
             }
         }
@@ -1331,9 +1365,11 @@ impl Session {
         let command = Command::of(sql);
         self.sharded_guard(&ks, sql, &command).await?;
         // DDL prepared with COM_STMT_PREPARE: the same rules as sent as text.
-        let runs_ddl = self.look(sql, false).await?.ddl || matches!(command, Command::Ddl { .. });
+        let looked = self.look(sql, false).await?;
+        let runs_ddl = looked.ddl || matches!(command, Command::Ddl { .. });
+        let forgets_prepared = looked.forget_prepared;
         if let (FkMode::Disallow, Command::Ddl { may_create_fk: true }) = (ks.mode(), &command) {
-            if let Some(fk) = ddl::created_foreign_key(sql) {
+            if let Some(fk) = ddl::created_foreign_key_in(sql, &ks.spec.database) {
                 return Err(ddl::disallowed(&ks.spec.name, &fk));
             }
         }
@@ -1358,6 +1394,7 @@ impl Session {
                 decided_at,
                 touches_temporary,
                 runs_ddl,
+                forgets_prepared,
             },
         );
         Ok(info)
@@ -1380,6 +1417,9 @@ impl Session {
             return Ok(());
         }
         let ks = &p.keyspace;
+        if p.forgets_prepared {
+            self.sql_prepared.retain(|(keyspace, _), _| *keyspace != ks.spec.name);
+        }
         if p.touches_temporary {
             self.shadows.insert(ks.spec.name.clone(), Shadows::Unknown);
         }
@@ -1509,6 +1549,32 @@ struct After {
     prepared: Vec<(String, Option<String>)>,
     /// `EXECUTE IMMEDIATE 'write'`: the write, run in its place as if sent alone.
     run_as: Option<String>,
+    /// It ran statements out of sight (a CALL, a compound statement, text not
+    /// read) before the SQL-prepared statements in `prepared`: they may have
+    /// prepared any name again, so the texts kept before are forgotten.
+    forget_prepared: bool,
+}
+
+/// The user variables of a query followed by [`Session::look`].
+#[derive(Default)]
+struct Variables {
+    /// Set by an earlier `SET` of the query: the literal value (`None`: another
+    /// expression).
+    known: HashMap<String, Option<String>>,
+    /// An earlier statement of the query may have set any of them (a
+    /// `SELECT @v := ...`, `SELECT ... INTO @v`, a trigger, a stored function,
+    /// a CALL, text not read): a text reading one cannot be read.
+    unsure: bool,
+}
+
+impl Variables {
+    /// A statement out of the gateway's sight ran: it may set any variable and
+    /// prepare any name again.
+    fn out_of_sight(&mut self, after: &mut After) {
+        self.unsure = true;
+        after.forget_prepared = true;
+        after.prepared.clear();
+    }
 }
 
 /// The first table of `fk` (tables with FKs or referred to) that `sql` names.
@@ -1531,10 +1597,17 @@ fn disguised_write(keyspace: &str, form: &str, table: &str) -> ServerError {
 
 /// Error 1105 for dynamic SQL whose text the gateway cannot read.
 fn unreadable(ks: &Keyspace, mode: &str, form: &str, could: &str) -> ServerError {
+    let advice = if form == EXECUTE {
+        "the name was prepared out of the gateway's sight (never seen prepared, or maybe prepared again by a CALL, \
+         a compound statement or dynamic text since): PREPARE it again in the session, outside routines"
+    } else {
+        "give the text as a string literal, a user variable or string functions of those (a user variable set \
+         earlier in the same query by anything but `SET @v = literal or string functions`, or after a CALL, \
+         cannot be read: send the dynamic statement as a query of its own)"
+    };
     ServerError::gateway(format!(
         "tether gateway: keyspace `{}` is {mode}: {form} of a statement text the gateway cannot read is refused \
-         (it could {could} out of the gateway's sight); give the text as a string literal, a user variable or \
-         string functions of those",
+         (it could {could} out of the gateway's sight); {advice}",
         ks.spec.name
     ))
 }

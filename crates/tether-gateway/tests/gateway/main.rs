@@ -12,6 +12,7 @@ mod clash;
 mod ddl_r14;
 mod differential;
 mod disguised;
+mod dynamic_r15;
 mod heldout;
 mod keys_r14;
 mod kill_r15;
