@@ -89,6 +89,7 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     phases.done("plan");
     check_source_queries(job, &plan, &rules, &schema, &mut source).await?;
     phases.done("check the source queries");
+    plan.outside_snapshot = outside_snapshot(&plan, &schema, &mut source).await?;
     let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|tp| &tp.table).collect();
     let destinations = measure_destinations(found, &schema, &tables, &dest_urls, &mut source).await?;
     destinations.attach(&mut plan, &schema);
@@ -212,33 +213,136 @@ async fn measure_destinations(
     if !urls.iter().flatten().any(|u| sized(u.engine())) || sized(schema.engine) {
         return Ok(out);
     }
-    let d = source.dialect();
     for t in tables {
         let columns = schema_plan::unbounded_text(t);
         if columns.is_empty() {
             continue;
         }
-        let lengths: Vec<String> = columns
-            .iter()
-            .map(|c| format!("max({})", d.byte_length(&d.ident(c))))
-            .collect();
-        let sql = format!("SELECT {} FROM {}", lengths.join(", "), d.own_rows(t));
-        let int = tether_schema::DataType::Int {
-            bytes: 8,
-            unsigned: false,
-        };
-        let rows = source.query(&sql, &vec![int; columns.len()]).await?;
-        let sizes = out.text_bytes.entry(t.table_name()).or_default();
-        for (c, v) in columns.iter().zip(rows.first().into_iter().flatten()) {
-            let bytes = match v {
-                tether_connect::Value::Int(n) => u64::try_from(*n).unwrap_or(0),
-                tether_connect::Value::UInt(n) => *n,
-                _ => 0,
-            };
-            sizes.insert(c.clone(), bytes);
-        }
+        let sizes = longest_text(source, t, &columns).await?;
+        out.text_bytes.entry(t.table_name()).or_default().extend(sizes);
     }
     Ok(out)
+}
+
+/// The longest value in bytes of each of `columns` of `t` (one scan), as `source` sees
+/// the table (in the job's snapshot once it is begun).
+async fn longest_text(
+    source: &mut Connection,
+    t: &tether_schema::Table,
+    columns: &[String],
+) -> Result<Vec<(String, u64)>, SyncError> {
+    let d = source.dialect();
+    let lengths: Vec<String> = columns
+        .iter()
+        .map(|c| format!("max({})", d.byte_length(&d.ident(c))))
+        .collect();
+    let sql = format!("SELECT {} FROM {}", lengths.join(", "), d.own_rows(t));
+    let int = tether_schema::DataType::Int {
+        bytes: 8,
+        unsigned: false,
+    };
+    let rows = source.query(&sql, &vec![int; columns.len()]).await?;
+    let mut out = Vec::new();
+    for (c, v) in columns.iter().zip(rows.first().into_iter().flatten()) {
+        let bytes = match v {
+            tether_connect::Value::Int(n) => u64::try_from(*n).unwrap_or(0),
+            tether_connect::Value::UInt(n) => *n,
+            _ => 0,
+        };
+        out.push((c.clone(), bytes));
+    }
+    Ok(out)
+}
+
+/// The text sizes planning measured, outside the job's snapshot (review r15 P1), are
+/// measured again in it: a value written or made longer on the source since (a live
+/// database) would not fit the TEXT or varchar(N) chosen then, and the load would be
+/// refused (error 1406). Each column whose longest value grew is widened, before
+/// anything is created, in every destination's tables to create: to the type the new
+/// length fits (MEDIUMTEXT, LONGTEXT; a key's varchar up to 768). Returns one line per
+/// widened column for the report. Costs one scan per table so sized (the planning one
+/// again), only where a MariaDB/MySQL destination gets unbounded text of another engine.
+async fn resize_text_in_snapshot(
+    job: &Job,
+    plan: &mut Plan,
+    source: &mut Connection,
+) -> Result<Vec<String>, SyncError> {
+    let mut lines = Vec::new();
+    let engines: Vec<Option<tether_connect::Engine>> = job
+        .destinations
+        .iter()
+        .map(|d| d.db_url().ok().map(|u| u.engine()))
+        .collect();
+    for i in 0..plan.tables.len() {
+        let planned = plan.tables[i].table.extras.text_bytes.clone();
+        if planned.is_empty() {
+            continue;
+        }
+        let columns: Vec<String> = planned.keys().cloned().collect();
+        let now = longest_text(source, &plan.tables[i].table, &columns).await?;
+        for (c, bytes) in now {
+            let was = planned.get(&c).copied().unwrap_or(0);
+            if bytes <= was {
+                continue;
+            }
+            plan.tables[i].table.extras.text_bytes.insert(c.clone(), bytes);
+            let name = plan.tables[i].name.clone();
+            for (dp, engine) in plan.destinations.iter_mut().zip(&engines) {
+                let Some(engine) = engine else { continue };
+                let dialect = tether_connect::dialect_of(*engine);
+                if !dialect.sizes_text() {
+                    continue;
+                }
+                let Some(report) = dp.schema.as_mut() else { continue };
+                let Some(at) = report.create.iter().position(|n| *n == name) else {
+                    continue;
+                };
+                let Some(model) = report.models.get_mut(at) else {
+                    continue;
+                };
+                // Without a type of its own, the column gets the dialect's (a key's
+                // varchar(255), LONGTEXT).
+                let Some(ty) = model.extras.column_types.get(&c).cloned().or_else(|| {
+                    let keyed = model.primary_key.contains(&c)
+                        || model.unique_keys.iter().any(|u| u.columns.contains(&c))
+                        || model.foreign_keys.iter().any(|f| f.columns.contains(&c));
+                    model
+                        .column(&c)
+                        .map(|col| dialect.column_type(&col.normalized_type, keyed))
+                }) else {
+                    continue;
+                };
+                // The type, then what follows it (a collation for citext).
+                let (base, rest) = ty.split_once(' ').map_or((ty.as_str(), ""), |(b, r)| (b, r));
+                let wider = match base.strip_prefix("varchar(").and_then(|n| n.strip_suffix(')')) {
+                    Some(n) => {
+                        let n: u64 = n.parse().unwrap_or(0);
+                        let want = bytes.min(768);
+                        (want > n).then(|| format!("varchar({want})"))
+                    }
+                    None => {
+                        let rank = |t: &str| match t {
+                            "text" => 1,
+                            "mediumtext" => 2,
+                            _ => 3,
+                        };
+                        let want = dialect.sized_text_type(bytes).unwrap_or("longtext");
+                        (rank(want) > rank(base)).then(|| want.to_string())
+                    }
+                };
+                let wider = wider.map(|w| if rest.is_empty() { w } else { format!("{w} {rest}") });
+                if let Some(wider) = wider {
+                    lines.push(format!(
+                        "{}: table {name}: column {c} created as {wider}, not {ty}: its longest value is {bytes} \
+                         bytes in the sync's snapshot, {was} when the plan measured it (the source changed since)",
+                        dp.url
+                    ));
+                    model.extras.column_types.insert(c.clone(), wider);
+                }
+            }
+        }
+    }
+    Ok(lines)
 }
 
 /// Refuses, before anything is written, a destination that is the job's source (it
@@ -330,6 +434,82 @@ async fn check_destinations(
     Ok(())
 }
 
+/// The job's tables of a MariaDB/MySQL source whose storage engine has no transactions
+/// (MyISAM, Aria, MEMORY, CSV...: `information_schema.ENGINES.TRANSACTIONS` is not YES),
+/// as `name (ENGINE)` in load order: `START TRANSACTION WITH CONSISTENT SNAPSHOT` does not
+/// cover them (review r15 P2), which the plan and the sync's report say.
+async fn outside_snapshot(plan: &Plan, schema: &Schema, source: &mut Connection) -> Result<Vec<String>, SyncError> {
+    if schema.engine != tether_connect::Engine::Mysql || plan.tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = "SELECT t.TABLE_NAME, t.ENGINE FROM information_schema.TABLES t \
+               LEFT JOIN information_schema.ENGINES e ON e.ENGINE = t.ENGINE \
+               WHERE t.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE' \
+               AND t.ENGINE IS NOT NULL AND coalesce(e.TRANSACTIONS, 'NO') <> 'YES'";
+    let text = tether_schema::DataType::Text;
+    let rows = source.query(sql, &[text.clone(), text]).await?;
+    let found: std::collections::BTreeMap<String, String> = rows
+        .into_iter()
+        .filter_map(|r| match (r.first(), r.get(1)) {
+            (Some(tether_connect::Value::Text(n)), Some(tether_connect::Value::Text(e))) => {
+                Some((n.clone(), e.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    Ok(plan
+        .tables
+        .iter()
+        .filter_map(|tp| found.get(&tp.table.name).map(|e| format!("{} ({e})", tp.name)))
+        .collect())
+}
+
+/// For a failed verification whose orphans or counts involve a table of
+/// [`Plan::outside_snapshot`] (the orphan's table or its parent's, a count's table): one
+/// line saying that such a table was read outside the snapshot, so writes on the source
+/// during the copy explain what failed (review r15 P2).
+fn explain_outside_snapshot(plan: &Plan, verification: &[verify::Verification]) -> Vec<String> {
+    let outside: Vec<&str> = plan
+        .outside_snapshot
+        .iter()
+        .map(|t| t.rsplit_once(" (").map_or(t.as_str(), |(n, _)| n))
+        .collect();
+    let mut out = Vec::new();
+    for (i, v) in verification.iter().enumerate().filter(|(_, v)| !v.ok) {
+        let mut involved: Vec<&str> = Vec::new();
+        let mut touch = |name: &str| {
+            if let Some(t) = outside.iter().find(|t| **t == name) {
+                if !involved.contains(t) {
+                    involved.push(t);
+                }
+            }
+        };
+        for o in &v.orphans {
+            touch(&o.table);
+            let tp = plan.tables.iter().find(|tp| tp.name == o.table);
+            if let Some(fk) = tp.and_then(|tp| tp.table.foreign_keys.iter().find(|f| f.name == o.foreign_key)) {
+                if let Some(parent) = plan.tables.iter().find(|p| p.table.name == fk.referenced_table) {
+                    touch(&parent.name);
+                }
+            }
+        }
+        for m in v.missing_rows.iter().chain(&v.extra_rows) {
+            touch(&m.table);
+        }
+        if !involved.is_empty() {
+            out.push(format!(
+                "#{} {}: what the verification found involves {}, read outside the source's snapshot \
+                 (non-transactional storage engine): rows written on the source during the copy explain \
+                 such orphans and counts (each table holds what its own read found)",
+                i + 1,
+                v.destination,
+                involved.join(", ")
+            ));
+        }
+    }
+    out
+}
+
 /// Sends every query the job will run on the source with `LIMIT 0`, so the server
 /// parses and plans each (a target's `where`, its order for `limit`, every table's read)
 /// without reading a row. A refusal names the target's line and the server's message.
@@ -405,7 +585,9 @@ pub struct Report {
     pub verification: Vec<verify::Verification>,
     /// What the run could not do as it should, one line each, the copy itself complete:
     /// a sequence it could not move past the keys copied (after the commit), triggers the
-    /// role could not turn off, which fired on the copied rows.
+    /// role could not turn off, which fired on the copied rows; a text column created
+    /// wider than planned because the source changed since planning measured it; a
+    /// MariaDB source's non-transactional tables, read outside the snapshot.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     pub ok: bool,
@@ -441,7 +623,7 @@ pub async fn run_until(
     let started = std::time::Instant::now();
     let mut phases = Phases::start();
     let Prepared {
-        plan,
+        mut plan,
         rules,
         schema,
         mut source,
@@ -465,6 +647,14 @@ pub async fn run_until(
     };
     let snapshot = source.begin_shared_snapshot(&url, wanted).await?;
     phases.done("begin the snapshot");
+    let mut early_warnings = Vec::new();
+    if let (Some(note), true) = (plan.outside_snapshot_note(), job.mode != config::Mode::Schema) {
+        early_warnings.push(note);
+    }
+    if job.mode != config::Mode::Schema {
+        early_warnings.extend(resize_text_in_snapshot(job, &mut plan, &mut source).await?);
+        phases.done("measure text again in the snapshot");
+    }
     let mut more = MoreSources {
         lanes: snapshot.lanes,
         url,
@@ -561,7 +751,7 @@ pub async fn run_until(
             }
         }
     }
-    let mut warnings = Vec::new();
+    let mut warnings = early_warnings;
     for d in lanes[0].dests.iter_mut() {
         warnings.append(&mut d.warnings);
         warnings.extend(execute::advance_sequences(d).await?);
@@ -584,6 +774,7 @@ pub async fn run_until(
         }
     }
     phases.done("verify");
+    warnings.extend(explain_outside_snapshot(&plan, &verification));
     for lane in lanes {
         for d in lane.dests {
             d.conn.close().await;

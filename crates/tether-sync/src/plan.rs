@@ -37,6 +37,28 @@ pub struct Plan {
     /// planning, or their URL needs a secret); a sync checks them before writing.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unchecked: Vec<String>,
+    /// Tables of a MariaDB/MySQL source whose storage engine is not transactional
+    /// (MyISAM, Aria, MEMORY...), as `name (ENGINE)`: the consistent-snapshot
+    /// transaction does not cover them, each is read as of its own read (review r15 P2).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outside_snapshot: Vec<String>,
+}
+
+impl Plan {
+    /// The note that [`Plan::outside_snapshot`]'s tables are not read in the snapshot,
+    /// for the plan and the sync's report; None when there are none.
+    pub fn outside_snapshot_note(&self) -> Option<String> {
+        if self.outside_snapshot.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "the source's tables {} use a non-transactional storage engine: the source's consistent \
+             snapshot does not cover them, so each is read as of the moment its own read runs; rows \
+             written on the source during the copy can leave orphans or counts that match no single \
+             moment (stop writes to them during the copy, or convert them to InnoDB)",
+            self.outside_snapshot.join(", ")
+        ))
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -162,6 +184,9 @@ impl Plan {
         }
         for u in &self.unchecked {
             out.push_str(&format!("note: {u}\n"));
+        }
+        if let (Some(n), false) = (self.outside_snapshot_note(), self.mode == crate::config::Mode::Schema) {
+            out.push_str(&format!("note: {n}\n"));
         }
         match self.mode {
             crate::config::Mode::All => {}
@@ -734,6 +759,7 @@ pub fn build(
         parallelism: job.options.parallelism,
         privacy: None,
         unchecked: Vec::new(),
+        outside_snapshot: Vec::new(),
     };
     Ok((plan, rules))
 }
