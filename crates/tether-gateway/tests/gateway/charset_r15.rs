@@ -8,40 +8,13 @@
 //! managed gateway: the same outcome per statement (error code, SQL state,
 //! message, warnings), then the same rows in every table.
 
-use tether_testkit::{TestDb, TestEngine};
+use crate::values_r14::{same_values_as_native, table, Step};
 
-use crate::clash::same_outcome;
-use crate::support::{direct, native_and_gateway, rows, start_one};
-
-/// Runs `statements` natively and through a managed gateway on `schema`, each with
-/// the same outcome, then `queries` on both databases directly: the native error
-/// codes and the queries' native rows (equal to the gateway's).
+/// Runs text `statements` natively and through a managed gateway on `schema` (see
+/// `values_r14::same_values_as_native`).
 fn same_as_native(schema: &str, statements: &[&str], queries: &[&str]) -> (Vec<u16>, Vec<Vec<Vec<String>>>) {
-    let native = TestDb::create(TestEngine::Mysql);
-    let managed = TestDb::create(TestEngine::Mysql);
-    native.exec(schema);
-    managed.exec(schema);
-    let gw = start_one(&managed, "managed");
-    gw.block_on(async {
-        let (mut n, mut g) = native_and_gateway(&native, &gw, false).await;
-        let mut codes = Vec::new();
-        for (i, sql) in statements.iter().enumerate() {
-            let context = format!("statement {i}");
-            codes.push(same_outcome(&mut n, &mut g, [&native.name, &managed.name], sql, &context).await);
-        }
-        let mut m = direct(&managed).await;
-        let mut found = Vec::new();
-        for q in queries {
-            let (a, b) = (rows(&mut n, q).await, rows(&mut m, q).await);
-            assert_eq!(a, b, "{q}: native, then the gateway's database");
-            found.push(a);
-        }
-        (codes, found)
-    })
-}
-
-fn table(rows: &[&[&str]]) -> Vec<Vec<String>> {
-    rows.iter().map(|r| r.iter().map(|v| v.to_string()).collect()).collect()
+    let steps: Vec<Step> = statements.iter().map(|sql| Step::Text(sql)).collect();
+    same_values_as_native(schema, &steps, queries)
 }
 
 /// A latin1 database whose key columns are utf8mb4 (the finding's r15l_ks): `p`

@@ -32,7 +32,7 @@ const KEYS: [&str; 3] = [
 ];
 
 /// One statement: text, or prepared with typed binary parameters.
-enum Step<'a> {
+pub(crate) enum Step<'a> {
     Text(&'a str),
     Prepared(&'a str, Vec<Value>),
 }
@@ -49,7 +49,11 @@ async fn prepared(conn: &mut Conn, sql: &str, params: Vec<Value>) -> (u16, u64) 
 /// Runs `steps` natively and through a managed gateway on `schema`, each with the
 /// same outcome, then `queries` on both databases directly: the native error codes
 /// and the queries' native rows (equal to the gateway's).
-fn same_values_as_native(schema: &str, steps: &[Step], queries: &[&str]) -> (Vec<u16>, Vec<Vec<Vec<String>>>) {
+pub(crate) fn same_values_as_native(
+    schema: &str,
+    steps: &[Step],
+    queries: &[&str],
+) -> (Vec<u16>, Vec<Vec<Vec<String>>>) {
     let native = TestDb::create(TestEngine::Mysql);
     let managed = TestDb::create(TestEngine::Mysql);
     native.exec(schema);
@@ -83,7 +87,7 @@ fn same_values_as_native(schema: &str, steps: &[Step], queries: &[&str]) -> (Vec
     })
 }
 
-fn table(rows: &[&[&str]]) -> Vec<Vec<String>> {
+pub(crate) fn table(rows: &[&[&str]]) -> Vec<Vec<String>> {
     rows.iter().map(|r| r.iter().map(|v| v.to_string()).collect()).collect()
 }
 

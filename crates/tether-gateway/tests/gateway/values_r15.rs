@@ -11,69 +11,12 @@
 
 use std::net::SocketAddr;
 
-use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Value};
+use mysql_async::Value;
 use tether_testkit::{TestDb, TestEngine};
 
-use crate::clash::same_outcome;
 use crate::limits::prepare;
-use crate::support::{caps, direct, err_packet, native_and_gateway, rows, start_one, Raw};
-
-/// One statement: text, or prepared with `mysql_async`'s typed parameters.
-enum Step<'a> {
-    Text(&'a str),
-    Prepared(&'a str, Vec<Value>),
-}
-
-/// A prepared statement's outcome: the error code (0) and rows affected.
-async fn prepared(conn: &mut Conn, sql: &str, params: Vec<Value>) -> (u16, u64) {
-    match conn.exec_drop(sql, params).await {
-        Ok(()) => (0, conn.affected_rows()),
-        Err(mysql_async::Error::Server(e)) => (e.code, 0),
-        Err(other) => panic!("{sql}: {other}"),
-    }
-}
-
-/// Runs `steps` natively and through a managed gateway on `schema`, each with the
-/// same outcome, then `queries` on both databases directly: the native error
-/// codes and the queries' native rows (equal to the gateway's).
-fn same_as_native(schema: &str, steps: &[Step], queries: &[&str]) -> (Vec<u16>, Vec<Vec<Vec<String>>>) {
-    let native = TestDb::create(TestEngine::Mysql);
-    let managed = TestDb::create(TestEngine::Mysql);
-    native.exec(schema);
-    managed.exec(schema);
-    let gw = start_one(&managed, "managed");
-    gw.block_on(async {
-        let (mut n, mut g) = native_and_gateway(&native, &gw, false).await;
-        let mut codes = Vec::new();
-        for (i, step) in steps.iter().enumerate() {
-            let context = format!("statement {i}");
-            match step {
-                Step::Text(sql) => {
-                    codes.push(same_outcome(&mut n, &mut g, [&native.name, &managed.name], sql, &context).await)
-                }
-                Step::Prepared(sql, params) => {
-                    let a = prepared(&mut n, sql, params.clone()).await;
-                    let b = prepared(&mut g, sql, params.clone()).await;
-                    assert_eq!(a, b, "{context}: {sql} {params:?}: native, then the gateway");
-                    codes.push(a.0);
-                }
-            }
-        }
-        let mut m = direct(&managed).await;
-        let mut found = Vec::new();
-        for q in queries {
-            let (a, b) = (rows(&mut n, q).await, rows(&mut m, q).await);
-            assert_eq!(a, b, "{q}: native, then the gateway's database");
-            found.push(a);
-        }
-        (codes, found)
-    })
-}
-
-fn table(rows: &[&[&str]]) -> Vec<Vec<String>> {
-    rows.iter().map(|r| r.iter().map(|v| v.to_string()).collect()).collect()
-}
+use crate::support::{caps, direct, err_packet, rows, start_one, Raw};
+use crate::values_r14::{same_values_as_native, table, Step};
 
 const CODES: &str = "
 CREATE TABLE op (id INT PRIMARY KEY, code VARCHAR(10) UNIQUE) ENGINE=InnoDB;
@@ -95,7 +38,7 @@ const CODE_ROWS: [&str; 2] = [
 #[test]
 fn numbers_into_a_varchar_fk_are_checked_as_the_text_stored() {
     let insert = "INSERT INTO oc VALUES (?, ?)";
-    let (codes, found) = same_as_native(
+    let (codes, found) = same_values_as_native(
         CODES,
         &[
             Step::Text("INSERT INTO oc VALUES (1, 1)"),
@@ -140,7 +83,7 @@ fn numbers_into_a_varchar_fk_are_checked_as_the_text_stored() {
 /// gateway; a child then written with the number finds it.
 #[test]
 fn numbers_into_a_varchar_parent_key_cascade_as_the_text_stored() {
-    let (codes, found) = same_as_native(
+    let (codes, found) = same_values_as_native(
         CODES,
         &[
             Step::Text("UPDATE op SET code=35e-1 WHERE id=3"),
