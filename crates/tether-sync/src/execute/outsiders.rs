@@ -34,6 +34,21 @@ fn job_names(conn: &Connection, plan: &Plan, source: &Schema) -> Vec<(Option<Str
         .collect()
 }
 
+/// `(schema, name)` rows for a PostgreSQL `IN (VALUES ...)`: a table without a schema
+/// is in `current_schema()`.
+fn schema_name_pairs(names: &[(Option<String>, String)], lit: impl Fn(&str) -> String) -> Vec<String> {
+    names
+        .iter()
+        .map(|(s, n)| {
+            format!(
+                "({}, {})",
+                s.as_deref().map_or("current_schema()".to_string(), &lit),
+                lit(n)
+            )
+        })
+        .collect()
+}
+
 /// Whether the destination tells table (and database) names apart without case:
 /// MariaDB/MySQL with `lower_case_table_names` 1 or 2, and SQLite; not MariaDB/MySQL
 /// with 0 (Linux's default: `users` and `Users` are two tables), nor PostgreSQL (a
@@ -220,16 +235,7 @@ pub(super) async fn refuse_foreign_storage(
             Ok(())
         }
         Engine::Postgres => {
-            let pairs: Vec<String> = names
-                .iter()
-                .map(|(s, n)| {
-                    format!(
-                        "({}, {})",
-                        s.as_deref().map_or("current_schema()".to_string(), lit),
-                        lit(n)
-                    )
-                })
-                .collect();
+            let pairs = schema_name_pairs(&names, lit);
             let mut rows = texts(
                 conn,
                 &format!(
@@ -344,16 +350,7 @@ pub(super) async fn refuse_conflicting_rules(
     }
     let d = conn.dialect();
     let lit = |s: &str| d.literal(&Value::Text(s.to_string()));
-    let pairs: Vec<String> = names
-        .iter()
-        .map(|(s, n)| {
-            format!(
-                "({}, {})",
-                s.as_deref().map_or("current_schema()".to_string(), lit),
-                lit(n)
-            )
-        })
-        .collect();
+    let pairs = schema_name_pairs(&names, lit);
     let firing = match spec.checks {
         crate::config::Checks::Verify => "'R', 'A'",
         _ => "'O', 'A'",
