@@ -171,6 +171,21 @@ fn spawn(mut victim: Conn, sql: &'static str) -> Victim {
     })
 }
 
+/// `DELETE FROM p WHERE id = 1` on a gateway session, KILL QUERY'd from another
+/// once it waits for a lock: a direct connection to watch with, and the victim's
+/// task (not yet answered if the lock is still held).
+async fn kill_delete_while_it_waits(gw: &crate::support::Gw, db: &TestDb) -> (Conn, Victim) {
+    let mut victim = gw.connect("ks").await;
+    let vid = thread_of(&mut victim).await;
+    let mut killer = gw.connect("ks").await;
+    let mut watch = direct(db).await;
+    let mut task = spawn(victim, "DELETE FROM p WHERE id = 1");
+    let waiting = lock_wait(&mut watch, vid, &mut task).await;
+    killer.query_drop(format!("KILL QUERY {vid}")).await.unwrap();
+    past(&mut watch, vid, &waiting, &task).await;
+    (watch, task)
+}
+
 /// The reviewer's t6.py: a cascading DELETE waits for a child row another
 /// transaction holds, and is KILL QUERY'd from another gateway session. MariaDB
 /// answers 1317 and changes nothing; the gateway replayed the DELETE, which ran
@@ -182,15 +197,7 @@ fn a_killed_managed_delete_is_not_run_again() {
         let mut holder = direct(&db).await;
         holder.query_drop("START TRANSACTION").await.unwrap();
         rows(&mut holder, "SELECT id FROM c WHERE id = 11 FOR UPDATE").await;
-        let mut victim = gw.connect("ks").await;
-        let vid = thread_of(&mut victim).await;
-        let mut killer = gw.connect("ks").await;
-        let mut watch = direct(&db).await;
-
-        let mut task = spawn(victim, "DELETE FROM p WHERE id = 1");
-        let waiting = lock_wait(&mut watch, vid, &mut task).await;
-        killer.query_drop(format!("KILL QUERY {vid}")).await.unwrap();
-        past(&mut watch, vid, &waiting, &task).await;
+        let (mut watch, task) = kill_delete_while_it_waits(&gw, &db).await;
         holder.query_drop("ROLLBACK").await.unwrap();
         let ((code, _, message), mut victim) = task.await.unwrap();
 
@@ -297,15 +304,7 @@ fn a_delete_killed_in_its_restrict_probe_is_not_replayed() {
         ] {
             holder.query_drop(sql).await.unwrap();
         }
-        let mut victim = gw.connect("ks").await;
-        let vid = thread_of(&mut victim).await;
-        let mut killer = gw.connect("ks").await;
-        let mut watch = direct(&db).await;
-
-        let mut task = spawn(victim, "DELETE FROM p WHERE id = 1");
-        let waiting = lock_wait(&mut watch, vid, &mut task).await;
-        killer.query_drop(format!("KILL QUERY {vid}")).await.unwrap();
-        past(&mut watch, vid, &waiting, &task).await;
+        let (mut watch, task) = kill_delete_while_it_waits(&gw, &db).await;
         holder.query_drop("COMMIT").await.unwrap();
         let ((code, _, message), _) = task.await.unwrap();
 
