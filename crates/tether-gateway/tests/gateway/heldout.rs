@@ -22,7 +22,7 @@
 //! A second test applies the managed database's binlog (a private MariaDB with
 //! `log_bin`) to a replica without foreign keys and compares it with native
 //! MariaDB's tables (`TETHER_HELDOUT_BINLOG_STATEMENTS`, default 1,500, sets its
-//! length); a third gives exact outcomes of multi-table and
+//! length; `TETHER_HELDOUT_PRINT=1` prints each statement); a third gives exact outcomes of multi-table and
 //! SELECT-sourced writes on the managed tests' schema. Each test skips (saying
 //! why) when the test MariaDB, or the programs the binlog test needs, are missing.
 
@@ -973,6 +973,9 @@ fn sakila_binlog_replayed_on_a_replica_without_fks_matches_native() {
         let mut rng = Rng::new(seed);
         for i in 0..count {
             let sql = statement(&mut rng, true);
+            if std::env::var_os("TETHER_HELDOUT_PRINT").is_some() {
+                eprintln!("statement {i}: {sql}");
+            }
             let a = outcome(&mut n, &sql).await;
             let b = outcome(&mut g, &sql).await;
             assert_eq!(
