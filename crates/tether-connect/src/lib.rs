@@ -386,10 +386,10 @@ impl Connection {
         let d = self.dialect();
         let name = d.qualified(table);
         let mut rows = rows;
-        let conflict = if self.engine() == Engine::Mysql {
-            conflict
+        let key = if self.engine() == Engine::Mysql {
+            key
         } else {
-            skip::effective(table, key, conflict)
+            skip::target(table, key, conflict)
         };
         if self.engine() != Engine::Sqlite {
             as_booleans(table, columns, &mut rows);

@@ -7,13 +7,14 @@ use tether_schema::Table;
 
 use crate::rw::Conflict;
 
-/// The conflict handling a PostgreSQL or SQLite INSERT into `table` uses for `conflict`:
-/// `skip` needs a primary key or unique key (without WHERE) on exactly `key` as its
-/// `ON CONFLICT (key)` target; without one no row of that key can clash, so the rows
-/// are inserted as with `error` (any clash, on another key, is an error).
-pub fn effective(table: &Table, key: &[String], conflict: Conflict) -> Conflict {
+/// The key a PostgreSQL or SQLite INSERT into `table` names as its `ON CONFLICT (key)`
+/// target for `conflict`: `skip` needs a primary key or unique key (without WHERE) on
+/// exactly `key`. Without one (a destination whose key telling rows apart is another,
+/// e.g. a PostgreSQL expression index) none: `ON CONFLICT DO NOTHING` as before, which
+/// keeps a row clashing on any key (see NOTES.md, sixteenth session review E).
+pub fn target<'a>(table: &Table, key: &'a [String], conflict: Conflict) -> &'a [String] {
     if conflict != Conflict::Skip || key.is_empty() {
-        return conflict;
+        return key;
     }
     let exactly = |cols: &[String]| cols.len() == key.len() && key.iter().all(|k| cols.contains(k));
     let matched = (!table.primary_key.is_empty() && exactly(&table.primary_key))
@@ -22,8 +23,8 @@ pub fn effective(table: &Table, key: &[String], conflict: Conflict) -> Conflict 
             .iter()
             .any(|u| u.predicate.is_none() && exactly(&u.columns));
     match matched {
-        true => Conflict::Skip,
-        false => Conflict::Error,
+        true => key,
+        false => &[],
     }
 }
 
