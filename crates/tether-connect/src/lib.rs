@@ -11,6 +11,7 @@ pub mod identity;
 pub mod keyset;
 pub mod load;
 pub mod rw;
+pub mod skip;
 pub mod tls;
 pub mod types;
 pub mod url;
@@ -385,6 +386,11 @@ impl Connection {
         let d = self.dialect();
         let name = d.qualified(table);
         let mut rows = rows;
+        let key = if self.engine() == Engine::Mysql {
+            key
+        } else {
+            skip::target(table, key, conflict)
+        };
         if self.engine() != Engine::Sqlite {
             as_booleans(table, columns, &mut rows);
         }

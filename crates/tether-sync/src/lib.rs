@@ -1057,6 +1057,13 @@ async fn undo(lanes: Vec<execute::Lane>, e: SyncError, plan: &Plan, stage: &Stag
     }
     let mut notes: Vec<UndoNote> = Vec::new();
     for d in first.dests.iter_mut() {
+        // A connection that died (killed, lost) undoes nothing: the staging schemas,
+        // the triggers and the tables are undone on a new one, as after an interruption
+        // (one that answers but is in a failed transaction is ended the same way, which
+        // rolls it back as ROLLBACK would).
+        if !interrupted && d.conn.execute("SELECT 1").await.is_err() {
+            d.reconnect().await;
+        }
         let whole = d.loads_whole();
         if whole.is_some() {
             d.rollback_atomic().await;

@@ -116,9 +116,26 @@ fn insert_head(d: &dyn Dialect, table: &str, columns: &[String]) -> String {
 fn conflict_tail(d: &dyn Dialect, columns: &[String], key: &[String], conflict: Conflict) -> (String, bool) {
     match conflict {
         Conflict::Error => (String::new(), true),
+        // Keeps only a row clashing on its own key: a clash on another unique key fails
+        // through the same guard as an update's (a row of another key is no row "already
+        // there"), as PostgreSQL's and SQLite's `ON CONFLICT (key) DO NOTHING` refuse it.
         Conflict::Skip => {
-            let k = key.first().or(columns.first()).map(|c| d.ident(c)).unwrap_or_default();
-            (format!(" ON DUPLICATE KEY UPDATE {k} = {k}"), true)
+            let Some(first) = key.first().or(columns.first()) else {
+                return (String::new(), true);
+            };
+            let key: Vec<String> = match key.is_empty() {
+                true => columns.to_vec(),
+                false => key.to_vec(),
+            };
+            let same: Vec<String> = key.iter().map(|c| format!("{0} <=> VALUES({0})", d.ident(c))).collect();
+            let k = d.ident(first);
+            (
+                format!(
+                    " ON DUPLICATE KEY UPDATE {k} = IF({}, {k}, (SELECT 1 UNION ALL SELECT 2))",
+                    same.join(" AND ")
+                ),
+                true,
+            )
         }
         Conflict::Update => {
             let sets: Vec<String> = columns
@@ -148,13 +165,21 @@ fn conflict_tail(d: &dyn Dialect, columns: &[String], key: &[String], conflict: 
 const ER_SUBQUERY_ROWS: u16 = 1242;
 
 /// The message for a row refused by the guard of [`conflict_tail`].
-fn other_key_clash(key: &[String]) -> String {
-    format!(
-        "it clashes with a destination row whose key ({}) is another on a unique key other than that: \
-         on_conflict = \"update\" overwrites only the row with the same key (as on PostgreSQL and SQLite), \
-         never a different row; that row was left as it was",
-        key.join(", ")
-    )
+fn other_key_clash(key: &[String], conflict: Conflict) -> String {
+    match conflict {
+        Conflict::Skip => format!(
+            "it clashes with a destination row whose key ({}) is another on a unique key other than that: \
+             on_conflict = \"skip\" keeps only a row whose key is already there (as on PostgreSQL and SQLite); \
+             this row's key is not, so skipping it would lose it; that row was left as it was",
+            key.join(", ")
+        ),
+        _ => format!(
+            "it clashes with a destination row whose key ({}) is another on a unique key other than that: \
+             on_conflict = \"update\" overwrites only the row with the same key (as on PostgreSQL and SQLite), \
+             never a different row; that row was left as it was",
+            key.join(", ")
+        ),
+    }
 }
 
 fn tuple(d: &dyn Dialect, row: &Row) -> String {
@@ -388,9 +413,9 @@ pub async fn insert(
                             };
                             let message = match &e {
                                 mysql_async::Error::Server(s)
-                                    if s.code == ER_SUBQUERY_ROWS && conflict == Conflict::Update =>
+                                    if s.code == ER_SUBQUERY_ROWS && conflict != Conflict::Error =>
                                 {
-                                    other_key_clash(key)
+                                    other_key_clash(key, conflict)
                                 }
                                 e => describe(e),
                             };

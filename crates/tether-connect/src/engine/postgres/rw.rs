@@ -222,15 +222,24 @@ pub async fn insert(
                 d.idents(key),
                 sets.join(", ")
             ));
+        } else if conflict == Conflict::Skip && !key.is_empty() {
+            // Only a clash on the row's key keeps the row there: one on another unique
+            // key is an error (23505), not a row dropped.
+            sql.push_str(&format!(" ON CONFLICT ({}) DO NOTHING", d.idents(key)));
         } else {
             sql.push_str(" ON CONFLICT DO NOTHING");
         }
         match client.execute(sql.as_str(), &[]).await {
             Ok(n) => written += n,
             Err(e) => {
+                let other_key =
+                    conflict == Conflict::Skip && e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION);
                 let error = WriteError {
                     row: None,
-                    message: describe(&e),
+                    message: match other_key {
+                        true => format!("{}{}", describe(&e), crate::skip::other_key(key)),
+                        false => describe(&e),
+                    },
                     written,
                     duplicate_key: e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION),
                 };

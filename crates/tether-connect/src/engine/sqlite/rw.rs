@@ -85,6 +85,8 @@ pub fn insert_sql(d: &dyn Dialect, table: &str, columns: &[String], key: &[Strin
     );
     match conflict {
         Conflict::Error => {}
+        // Only a clash on the row's key keeps the row there: one on another key fails.
+        Conflict::Skip if !key.is_empty() => sql.push_str(&format!(" ON CONFLICT ({}) DO NOTHING", d.idents(key))),
         Conflict::Skip => sql.push_str(" ON CONFLICT DO NOTHING"),
         Conflict::Update => {
             let sets: Vec<String> = columns
@@ -133,6 +135,13 @@ pub fn insert(conn: &mut Connection, sql: &str, rows: &[Row]) -> Result<u64, Wri
                  that: on_conflict = \"update\" overwrites only the row with the same key (as on PostgreSQL and \
                  MariaDB/MySQL), never a different row; that row was left as it was"
             ),
+            (None, true) if sql.ends_with(") DO NOTHING") => match sql.rsplit_once(" ON CONFLICT (") {
+                Some((_, k)) => format!(
+                    "{e}{}",
+                    crate::skip::other_key(&[k.trim_end_matches(") DO NOTHING").replace('"', "")])
+                ),
+                None => e.to_string(),
+            },
             _ => e.to_string(),
         };
         WriteError {
