@@ -23,7 +23,9 @@ pub struct UiArgs {
     pub listen: Option<String>,
 
     /// A host name the page may be opened by besides IP addresses and localhost (for
-    /// --listen on a network: http://devbox:7420/ needs --allow-host devbox).
+    /// --listen on a network: http://devbox:7420/ needs --allow-host devbox; the
+    /// address as the browser shows it, devbox:7420 or http://devbox:7420/, is taken
+    /// as devbox, and a value with another port, https:// or a path is refused).
     /// Repeatable. Other names are refused, so that no web page can reach the server
     /// through a DNS name of its own.
     #[arg(long, value_name = "NAME")]

@@ -57,16 +57,30 @@ impl Server {
     /// Binds `address` (`HOST:PORT`; port 0 picks a free one). Requests must name the
     /// server by an IP address, `localhost`, or one of `allowed_hosts` (host names of
     /// this machine the page is opened by): a web page cannot reach it through a DNS
-    /// name of its own that points here.
+    /// name of its own that points here. An allowed host may be written as the address
+    /// bar shows it (`devbox:7420`, `http://devbox:7420/`): the name is kept; a value
+    /// that could never match (another port, `https://`, a path, not a host name) is a
+    /// [`UiError::Usage`] naming it, and nothing listens.
     pub fn bind(mapping: Mapping, address: &str, allowed_hosts: &[String]) -> Result<Server, UiError> {
         let listener = TcpListener::bind(address).map_err(|source| UiError::Listen {
             address: address.to_string(),
             source,
         })?;
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+        // Port 0 asked for any port: a `NAME:PORT` written before start cannot know it.
+        let requested = address
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse::<u16>().ok())
+            .unwrap_or(port);
+        let allowed_hosts = allowed_hosts
+            .iter()
+            .map(|h| allowed_host(h, requested))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(UiError::Usage)?;
         Ok(Server {
             listener,
             mapping: Arc::new(Mutex::new(mapping)),
-            allowed_hosts: Arc::new(allowed_hosts.iter().map(|h| h.to_ascii_lowercase()).collect()),
+            allowed_hosts: Arc::new(allowed_hosts),
         })
     }
 
@@ -108,6 +122,57 @@ fn handle(stream: &TcpStream, mapping: &Mutex<Mapping>, local: Option<SocketAddr
     http::write_response(stream, &response);
 }
 
+/// One `--allow-host` value as the host name `allowed` compares (lower-cased), for a
+/// server on `port` (0: picked at start). The form the address bar shows is accepted:
+/// `http://` and a trailing `/` are dropped, and so is `:PORT` naming this server's port.
+/// Anything else could never match a request's Host: an error naming the value.
+fn allowed_host(value: &str, port: u16) -> Result<String, String> {
+    let lower = value.trim().to_ascii_lowercase();
+    let mut rest = lower.as_str();
+    let name_alone = |name: &str| {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+            "give the host name alone, e.g. --allow-host devbox".to_string()
+        } else {
+            format!("give the host name alone: --allow-host {name}")
+        }
+    };
+    let refuse = |why: &str, name: &str| Err(format!("--allow-host `{value}`: {why}; {}", name_alone(name)));
+    if let Some((scheme, after)) = rest.split_once("://") {
+        let name = after.split(['/', ':']).next().unwrap_or_default();
+        if scheme != "http" {
+            return refuse("tether ui serves http only", name);
+        }
+        rest = after;
+    }
+    if let Some((before, path)) = rest.split_once('/') {
+        if !path.is_empty() {
+            return refuse("a path has no place here", before.split(':').next().unwrap_or_default());
+        }
+        rest = before;
+    }
+    let name = match rest.rsplit_once(':') {
+        Some((name, given)) if !name.contains(':') || name.ends_with(']') => match given.parse::<u16>() {
+            Ok(_) if port == 0 => return refuse("the port is picked at start (port 0)", name),
+            Ok(p) if p == port => name,
+            Ok(p) => return refuse(&format!("port {p} is not the port tether ui listens on ({port})"), name),
+            Err(_) => return refuse(&format!("`{given}` is not a port number"), name),
+        },
+        _ => rest,
+    };
+    let literal = name
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .is_ok();
+    if !literal && (name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))) {
+        return Err(format!(
+            "--allow-host `{value}`: not a host name (letters, digits, `-`, `_` and `.`); {}",
+            name_alone("")
+        ));
+    }
+    Ok(name.to_string())
+}
+
 /// `name:port` (also `[v6]:port`) -> (name, port), lower-cased.
 fn split_host(host: &str) -> (String, Option<u16>) {
     let host = host.trim().to_ascii_lowercase();
@@ -134,10 +199,22 @@ fn allowed(r: &Request, local: Option<SocketAddr>, hosts: &[String]) -> Result<(
         .is_ok();
     if !(port_ok && (literal || name == "localhost" || hosts.contains(&name))) {
         let port = local.map(|l| l.port()).unwrap_or_default();
+        // The Host as sent, when it reads as one (it is the client's text).
+        let host = host.trim();
+        let shown = if !host.is_empty()
+            && host.len() <= 255
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:[]".contains(&b))
+        {
+            format!(": `{host}` is not")
+        } else {
+            String::new()
+        };
         return Err(Response::error(
             403,
             &format!(
-                "requests must be addressed to an IP address of this server or localhost, port {port} (--allow-host NAME adds a host name)"
+                "requests must be addressed to an IP address, localhost or a name given with --allow-host, at port {port}{shown}"
             ),
         ));
     }
@@ -149,8 +226,13 @@ fn allowed(r: &Request, local: Option<SocketAddr>, hosts: &[String]) -> Result<(
             return Err(Response::error(415, "changes are sent as application/json"));
         }
         if let Some(origin) = r.header("origin") {
-            let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
-            if split_host(origin_host) != split_host(host) {
+            // The page is served over http only: an `https://` (or any other) origin
+            // is another site, whatever its host.
+            let origin = origin.trim().to_ascii_lowercase();
+            let same = origin
+                .strip_prefix("http://")
+                .is_some_and(|origin_host| split_host(origin_host) == split_host(host));
+            if !same {
                 return Err(Response::error(403, "cross-origin requests are refused"));
             }
         }

@@ -114,3 +114,46 @@ pub(super) fn env(seed_vars: &BTreeSet<String>, name: &str) -> Option<String> {
 pub(super) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+/// What the job file's bytes have that its TOML does not keep: a UTF-8 byte order mark
+/// and CRLF line endings. `toml_edit` writes neither; Save puts them back, so that a
+/// file written by a Windows editor keeps its form and `git diff` shows only the edits.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Encoding {
+    bom: bool,
+    crlf: bool,
+}
+
+impl Encoding {
+    /// The encoding of `text` as read: a BOM at its start, CRLF if its first line ends
+    /// with one (every line is then written with CRLF).
+    pub(super) fn of(text: &str) -> Encoding {
+        Encoding {
+            bom: text.starts_with('\u{feff}'),
+            crlf: text.find('\n').is_some_and(|i| text[..i].ends_with('\r')),
+        }
+    }
+
+    /// `doc` as the file's text.
+    pub(super) fn text(&self, doc: &DocumentMut) -> String {
+        let toml = doc.to_string();
+        let toml = toml.strip_prefix('\u{feff}').unwrap_or(&toml);
+        let mut out = String::with_capacity(toml.len() + toml.len() / 16 + 3);
+        if self.bom {
+            out.push('\u{feff}');
+        }
+        if !self.crlf {
+            out.push_str(toml);
+            return out;
+        }
+        let mut previous = '\0';
+        for c in toml.chars() {
+            if c == '\n' && previous != '\r' {
+                out.push('\r');
+            }
+            out.push(c);
+            previous = c;
+        }
+        out
+    }
+}

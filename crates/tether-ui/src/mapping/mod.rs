@@ -31,6 +31,8 @@ pub struct Mapping {
     saved_doc: DocumentMut,
     /// The text read at start, backed up to `FILE.bak` by the first save.
     loaded: String,
+    /// The file's BOM and line endings, kept by Save.
+    encoding: Encoding,
     backed_up: bool,
     /// Entries removed this session, with their formatting and comments, put back as
     /// they were if set again.
@@ -111,6 +113,7 @@ impl Mapping {
             saved_doc: doc.clone(),
             doc,
             loaded: text.clone(),
+            encoding: Encoding::of(&text),
             backed_up: false,
             removed: HashMap::new(),
             on_disk: text,
@@ -154,7 +157,8 @@ impl Mapping {
     fn evaluate(&self, doc: &DocumentMut) -> Result<Plan, String> {
         let text = doc.to_string();
         let seed_vars = seed_vars(doc);
-        let on_page = |e: SyncError| for_page(&self.shown, &e.to_string(), text == self.on_disk);
+        let is_on_disk = self.encoding.text(doc) == self.on_disk;
+        let on_page = |e: SyncError| for_page(&self.shown, &e.to_string(), is_on_disk);
         let job = Job::parse(&self.shown, &text, &|k| env(&seed_vars, k)).map_err(on_page)?;
         let (mut plan, _) = tether_sync::plan::build(&job, &self.schema, &self.source_shown, &self.destinations_shown)
             .map_err(on_page)?;
@@ -312,7 +316,7 @@ impl Mapping {
         }
         self.current = outcome;
         self.doc = doc;
-        self.dirty = self.doc.to_string() != self.on_disk;
+        self.dirty = self.encoding.text(&self.doc) != self.on_disk;
         Ok(())
     }
 
@@ -329,7 +333,8 @@ impl Mapping {
         self.schema.display_name(name)
     }
 
-    /// Writes the job file: comments and layout kept, the file as it was when `tether ui`
+    /// Writes the job file: comments, layout, line endings (CRLF if its first line had
+    /// one) and a UTF-8 BOM kept, the file as it was when `tether ui`
     /// read it in `FILE.bak` (written by the first save only), permissions kept, a
     /// symlink followed. Refused when the file changed on disk since it was read.
     pub fn save(&mut self) -> Result<Saved, String> {
@@ -349,7 +354,7 @@ impl Mapping {
             write_new(Path::new(&backup), &self.loaded, &permissions)?;
             self.backed_up = true;
         }
-        let text = self.doc.to_string();
+        let text = self.encoding.text(&self.doc);
         let name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
