@@ -45,6 +45,8 @@ pub(super) enum Narrow {
     /// A SQLite column whose affinity converts some values (`numeric`: the source's
     /// values are numbers, whose value must stay; otherwise text, whose text must).
     Affinity { affinity: Affinity, numeric: bool },
+    /// A SQLite column of any type: SQLite binds a NaN as NULL (it has no NaN).
+    Nan,
 }
 
 /// A SQLite column's affinity, from its declared type (SQLite's rules, in order).
@@ -128,6 +130,10 @@ impl Narrow {
             if from == Engine::Sqlite && source.engine_type.eq_ignore_ascii_case(&dest.engine_type) {
                 return out;
             }
+            // A float's NaN (PostgreSQL's `'NaN'`) becomes NULL in any column there.
+            if matches!(s, DataType::Float { .. }) && from != Engine::Sqlite {
+                out.push(Narrow::Nan);
+            }
             let affinity = Affinity::of(&dest.engine_type, strict(dest_table));
             if affinity != Affinity::Blob {
                 let numeric = matches!(
@@ -187,6 +193,19 @@ impl Narrow {
             _ => {}
         }
         out
+    }
+
+    /// What the refusal of a value [`Narrow::changes`] finds advises: a table this
+    /// run created has the closest type Tether has there, which no widening of the
+    /// user's would reach before the run.
+    pub(super) fn advice(created_here: bool) -> &'static str {
+        match created_here {
+            true => {
+                "the run created this table with the closest type it has there; create the table beforehand \
+                 with a column that holds the value, or transform the value"
+            }
+            false => "widen the destination's column or transform the value",
+        }
     }
 
     /// Why the destination would store `v` changed, if it would.
@@ -264,6 +283,11 @@ impl Narrow {
                 })
             }
             (Narrow::Affinity { affinity, numeric }, v) => affinity_changes(affinity, numeric, v),
+            (Narrow::Nan, Value::Float(f)) if f.is_nan() => Some(
+                "it is NaN, which SQLite cannot hold (it would store NULL); a transformer could give another \
+                 value"
+                    .to_string(),
+            ),
             _ => None,
         }
     }
@@ -441,6 +465,11 @@ fn affinity_changes(affinity: Affinity, numeric: bool, v: &Value) -> Option<Stri
         (Affinity::Text, Value::Float(f)) if f.is_finite() => {
             let kept: f64 = format!("{f:.14e}").parse().ok()?;
             (kept != *f).then(|| says(format!("the text of 15 significant digits {kept}")))
+        }
+        // An infinity becomes the text 'Inf' (the sign of a zero is lost as in any
+        // column: -0 is 0 on SQLite as on MariaDB, and equal to it everywhere).
+        (Affinity::Text, Value::Float(f)) if f.is_infinite() => {
+            Some(says(format!("the text '{}Inf'", if *f < 0.0 { "-" } else { "" })))
         }
         _ => None,
     }

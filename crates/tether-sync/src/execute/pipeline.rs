@@ -394,9 +394,10 @@ async fn write_table(
                 key: describe_key(&w.key, &keys[at]),
                 message: format!(
                     "its {column} would be stored changed there: {why} (the destination's column is {}, \
-                     the source's {}); widen the destination's column or transform the value",
+                     the source's {}); {}",
                     w.dest_table.column(column).map_or("", |c| c.engine_type.as_str()),
                     tp.table.column(column).map_or("", |c| c.engine_type.as_str()),
+                    Narrow::advice(dest.created_here().contains(&tp.name)),
                 ),
                 written: format!(
                     "{written} rows of {} were written before it{}; tables complete: {}",

@@ -94,8 +94,9 @@ pub async fn find(
             let transformed = fk.columns.iter().any(|c| tp.transforms.iter().any(|t| &t.column == c));
             let mut found = Vec::new();
             if (other_engine || transformed) && loose(engine, &tp.table, &parent.table, fk) {
-                if let Some(all) = respelling(tp, &parent.table, fk, source, progress).await? {
+                if let Some(all) = respelling(tp, &parent.table, fk, source).await? {
                     if transformed {
+                        say(progress, tp, &parent.table, fk, &all);
                         found.push(all);
                     } else {
                         // Per engine of the destinations, what that engine would not match.
@@ -113,6 +114,7 @@ pub async fn find(
                                 .retain(|child, parent| !matched_there(engine, to, child, parent, &decimal));
                             r.only = Some(to);
                             if !r.map.is_empty() {
+                                say(progress, tp, &parent.table, fk, &r);
                                 found.push(r);
                             }
                         }
@@ -156,6 +158,34 @@ pub async fn find(
         }
     }
     Ok(out)
+}
+
+/// Says what `r` rewrites, after it is narrowed to the destinations that need it: how
+/// many child values, for which destinations, and one of them.
+fn say(progress: &dyn Progress, tp: &TablePlan, parent: &Table, fk: &ForeignKey, r: &Respelling) {
+    let Some((child, parent_key)) = r.map.iter().next() else {
+        return;
+    };
+    let why = match parent.column(&fk.referenced_columns[0]).map(|c| &c.normalized_type) {
+        Some(DataType::Decimal { .. }) => "it compares decimals by value, whatever their decimal places",
+        _ => "its collation ignores case or trailing spaces",
+    };
+    let whose = match r.only {
+        Some(e) => format!(" on the {} destination(s), which would not match them to it", e.name()),
+        None => String::new(),
+    };
+    progress.phase(&format!(
+        "{}: FK {} ({}) -> {}({}): {} value(s) spelt otherwise than the parent key the source matches them to \
+         ({why}) are written with the parent's spelling{whose}, e.g. {} -> {}",
+        tp.name,
+        fk.name,
+        fk.columns.join(", "),
+        parent.name,
+        fk.referenced_columns.join(", "),
+        r.map.len(),
+        describe_key(&fk.columns, child),
+        describe_key(&fk.referenced_columns, parent_key),
+    ));
 }
 
 /// The positions of the columns `names` in `table`'s rows.
@@ -288,7 +318,6 @@ async fn respelling(
     parent: &Table,
     fk: &ForeignKey,
     source: &mut Connection,
-    progress: &dyn Progress,
 ) -> Result<Option<Respelling>, SyncError> {
     let d = source.dialect();
     let engine = d.engine();
@@ -355,23 +384,6 @@ async fn respelling(
     if map.is_empty() {
         return Ok(None);
     }
-    let (child, parent_key) = map.iter().next().expect("not empty");
-    let why = match parent.column(&fk.referenced_columns[0]).map(|c| &c.normalized_type) {
-        Some(DataType::Decimal { .. }) => "it compares decimals by value, whatever their decimal places",
-        _ => "its collation ignores case or trailing spaces",
-    };
-    progress.phase(&format!(
-        "{}: FK {} ({}) -> {}({}): {} value(s) spelt otherwise than the parent key the source matches them to \
-         ({why}) are written with the parent's spelling, e.g. {} -> {}",
-        tp.name,
-        fk.name,
-        fk.columns.join(", "),
-        parent.name,
-        fk.referenced_columns.join(", "),
-        map.len(),
-        describe_key(&fk.columns, child),
-        describe_key(&fk.referenced_columns, parent_key),
-    ));
     Ok(Some(Respelling {
         columns: fk.columns.clone(),
         positions: positions(&tp.table, &fk.columns),

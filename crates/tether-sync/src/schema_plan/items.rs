@@ -297,6 +297,18 @@ pub(super) fn cross_engine(
             }
         }
     }
+    let sqlite_rules = match source.engine {
+        Engine::Sqlite => super::sqlite_rules::sqlite_rules(x.definition.as_deref().unwrap_or("")),
+        _ => Default::default(),
+    };
+    let sqlite_collations = &sqlite_rules.collations;
+    for (name, definition) in &sqlite_rules.checks {
+        report.push(
+            SchemaItem::new("check", format!("{shown}.{name}"), Action::Skipped).because(format!(
+                "`{definition}` is {from}'s SQL; not translated: the copy does not enforce it"
+            )),
+        );
+    }
     for c in &mut out.columns {
         let col = format!("{shown}.{}", c.name);
         // A NOT NULL domain's column holds no NULL; its base type's column says so.
@@ -376,6 +388,28 @@ pub(super) fn cross_engine(
                     .iter()
                     .any(|k| k.name == bare && k.definition.contains("deterministic = false"))
             });
+            // SQLite's NOCASE (read from its CREATE TABLE text): MariaDB's default
+            // collations compare without case already (an explicit one would differ
+            // from a child column's and break the FK there: errno 150); PostgreSQL has
+            // none without an extension or an ICU collation of the user's, so the plan
+            // says the comparison is lost there.
+            let nocase = sqlite_collations
+                .iter()
+                .find(|(n, _)| n == &c.name)
+                .map(|(_, k)| k.as_str());
+            match (nocase, dest) {
+                (Some("NOCASE"), Engine::Mysql) | (None, _) => {}
+                (Some(k), _) => report.push(SchemaItem::new("collation", &col, Action::Skipped).because(format!(
+                    "{} compares it with case: SQLite's COLLATE {k} ({}) is not carried, so its =, unique keys \
+                     and foreign keys there tell values apart that the source holds equal",
+                    dest.name(),
+                    match k {
+                        "NOCASE" => "ASCII letters equal whatever their case",
+                        "RTRIM" => "trailing spaces ignored",
+                        _ => "a collation of the application's",
+                    }
+                ))),
+            }
             if let (true, Some(collate)) = (citext || nondeterministic, caseless(dest)) {
                 to = format!("{to} {collate}");
                 out.extras.column_types.insert(c.name.clone(), to.clone());
@@ -425,6 +459,26 @@ pub(super) fn cross_engine(
                             ),
                         });
                     }
+                }
+                if source.engine == Engine::Mysql && dest == Engine::Sqlite {
+                    let (check, why) = super::sqlite_rules::mariadb_values_on_sqlite(&out.name, c, d);
+                    if let Some(why) = why {
+                        item = item.because(why);
+                    }
+                    out.extras.checks.extend(check);
+                }
+                // A decimal of more digits than SQLite's REAL keeps is stored as TEXT
+                // (exact): compared there as text ('10' < '4').
+                if dest == Engine::Sqlite
+                    && matches!(c.normalized_type, DataType::Decimal { .. })
+                    && to.eq_ignore_ascii_case("TEXT")
+                {
+                    let why = "TEXT keeps every digit (a SQLite REAL keeps 15); comparisons and ORDER BY there \
+                               compare the text, not the number (CAST it to REAL to compare approximately)";
+                    item.reason = Some(match item.reason.take() {
+                        Some(r) => format!("{r}; {why}"),
+                        None => why.to_string(),
+                    });
                 }
                 if source.engine == Engine::Mysql && dest == Engine::Postgres {
                     let (check, why) = mariadb_values_on_postgres(&out.name, c, d);

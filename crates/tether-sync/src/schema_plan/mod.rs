@@ -10,6 +10,7 @@ mod fit;
 mod items;
 mod keys;
 mod names_fit;
+mod sqlite_rules;
 
 pub use defaults::translate_default;
 pub use fit::fit_transforms;

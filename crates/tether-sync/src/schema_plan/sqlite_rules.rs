@@ -1,0 +1,265 @@
+//! What a SQLite table's rules become on another engine, and what MariaDB's become on
+//! SQLite: a SQLite source's CHECKs and `COLLATE NOCASE` columns live in its `CREATE
+//! TABLE` text only (the model reads neither), so they are found there to be reported;
+//! a MariaDB `SET` or `UNSIGNED` column gets on SQLite the CHECK PostgreSQL gets.
+
+use tether_connect::{Dialect, Value};
+use tether_schema::{Check, Column, DataType};
+
+/// The rules of a SQLite `CREATE TABLE` text the model does not hold.
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct SqliteRules {
+    /// Each CHECK, column or table constraint: (its name, or the column it follows; its
+    /// `CHECK (...)` text).
+    pub checks: Vec<(String, String)>,
+    /// Column name -> its `COLLATE` name (NOCASE, RTRIM), BINARY left out.
+    pub collations: Vec<(String, String)>,
+}
+
+/// The tokens of SQL text: words, quoted names/strings (kept with their quotes), and
+/// single punctuation characters; comments dropped.
+fn tokens(sql: &str) -> Vec<String> {
+    let b: Vec<char> = sql.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '-' && b.get(i + 1) == Some(&'-') {
+            while i < b.len() && b[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && b.get(i + 1) == Some(&'*') {
+            i += 2;
+            while i < b.len() && !(b[i] == '*' && b.get(i + 1) == Some(&'/')) {
+                i += 1;
+            }
+            i += 2;
+        } else if matches!(c, '\'' | '"' | '`' | '[') {
+            let close = if c == '[' { ']' } else { c };
+            let start = i;
+            i += 1;
+            loop {
+                match b.get(i) {
+                    None => break,
+                    Some(&x) if x == close && close != ']' && b.get(i + 1) == Some(&close) => i += 2,
+                    Some(&x) if x == close => {
+                        i += 1;
+                        break;
+                    }
+                    _ => i += 1,
+                }
+            }
+            out.push(b[start..i.min(b.len())].iter().collect());
+        } else if c.is_alphanumeric() || c == '_' || c == '$' {
+            let start = i;
+            while i < b.len() && (b[i].is_alphanumeric() || b[i] == '_' || b[i] == '$' || b[i] == '.') {
+                i += 1;
+            }
+            out.push(b[start..i].iter().collect());
+        } else {
+            out.push(c.to_string());
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A name token without its quotes.
+fn unquoted(t: &str) -> String {
+    let inner = match t.chars().next() {
+        Some('"') | Some('`') | Some('\'') => &t[1..t.len().saturating_sub(1).max(1)],
+        Some('[') => &t[1..t.len().saturating_sub(1).max(1)],
+        _ => t,
+    };
+    match t.chars().next() {
+        Some(q @ ('"' | '`' | '\'')) => inner.replace(&format!("{q}{q}"), &q.to_string()),
+        _ => inner.to_string(),
+    }
+}
+
+/// Joins tokens back into readable SQL (a space between words).
+fn join(ts: &[String]) -> String {
+    let mut s = String::new();
+    for t in ts {
+        let word = |x: &str| {
+            x.chars()
+                .next()
+                .is_some_and(|c| c.is_alphanumeric() || "'\"`[_".contains(c))
+        };
+        if !s.is_empty() && (word(t) || t == "(" || t == "=" || t == ">" || t == "<") && !s.ends_with('(') {
+            s.push(' ');
+        }
+        s.push_str(t);
+    }
+    s
+}
+
+/// The CHECKs and collations of SQLite's `CREATE TABLE` text `definition`.
+pub(super) fn sqlite_rules(definition: &str) -> SqliteRules {
+    let ts = tokens(definition);
+    let mut out = SqliteRules::default();
+    let Some(open) = ts.iter().position(|t| t == "(") else {
+        return out;
+    };
+    // The body's parts, split at commas of depth 1.
+    let mut parts: Vec<Vec<String>> = vec![Vec::new()];
+    let mut depth = 0usize;
+    for t in &ts[open..] {
+        match t.as_str() {
+            "(" => {
+                depth += 1;
+                if depth == 1 {
+                    continue;
+                }
+            }
+            ")" => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    break;
+                }
+            }
+            "," if depth == 1 => {
+                parts.push(Vec::new());
+                continue;
+            }
+            _ => {}
+        }
+        parts.last_mut().expect("one part at least").push(t.clone());
+    }
+    for part in parts.iter().filter(|p| !p.is_empty()) {
+        let first = part[0].to_ascii_uppercase();
+        let table_constraint = matches!(
+            first.as_str(),
+            "CONSTRAINT" | "PRIMARY" | "UNIQUE" | "CHECK" | "FOREIGN"
+        );
+        let column = (!table_constraint).then(|| unquoted(&part[0]));
+        let mut i = usize::from(!table_constraint);
+        let mut named: Option<String> = None;
+        while i < part.len() {
+            let w = part[i].to_ascii_uppercase();
+            if w == "CONSTRAINT" {
+                named = part.get(i + 1).map(|n| unquoted(n));
+                i += 2;
+                continue;
+            }
+            if w == "COLLATE" {
+                if let (Some(c), Some(n)) = (&column, part.get(i + 1)) {
+                    let n = unquoted(n);
+                    if !n.eq_ignore_ascii_case("BINARY") {
+                        out.collations.push((c.clone(), n.to_ascii_uppercase()));
+                    }
+                }
+                i += 2;
+                continue;
+            }
+            if w == "CHECK" && part.get(i + 1).is_some_and(|t| t == "(") {
+                let mut d = 0usize;
+                let mut j = i + 1;
+                while j < part.len() {
+                    match part[j].as_str() {
+                        "(" => d += 1,
+                        ")" => {
+                            d -= 1;
+                            if d == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                let end = (j + 1).min(part.len());
+                let name = named
+                    .take()
+                    .or_else(|| column.clone())
+                    .unwrap_or_else(|| format!("check{}", out.checks.len() + 1));
+                out.checks.push((name, format!("CHECK {}", join(&part[i + 1..end]))));
+                i = end;
+                continue;
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
+/// What keeps a MariaDB column's values on SQLite where its type there takes more (the
+/// CHECKs PostgreSQL gets, in SQLite's SQL): an UNSIGNED number not negative, a SET
+/// only its members, comma-separated; and what the plan says of it.
+pub(super) fn mariadb_values_on_sqlite(table: &str, c: &Column, d: &dyn Dialect) -> (Option<Check>, Option<String>) {
+    let col = d.ident(&c.name);
+    let name = format!("{table}_{}_check", c.name);
+    let ty = c.engine_type.to_ascii_lowercase();
+    if let Some(labels) = super::set_labels(c) {
+        // Each member taken out (twice: replace() skips a member sharing its comma
+        // with the one before) leaves the bare ',' of a list of members only.
+        let mut list = format!("',' || {col} || ','");
+        for l in &labels {
+            let member = d.literal(&Value::Text(format!(",{l},")));
+            for _ in 0..2 {
+                list = format!("replace({list}, {member}, ',')");
+            }
+        }
+        let definition = format!("CHECK ({col} = '' OR {list} = ',')");
+        let why = format!("with CHECK {name}: a comma-separated list of its members");
+        return (
+            Some(Check {
+                name,
+                definition,
+                exclusion: false,
+            }),
+            Some(why),
+        );
+    }
+    let unsigned = ty.split_whitespace().any(|w| w == "unsigned");
+    if unsigned
+        && (c.normalized_type.is_integer()
+            || matches!(c.normalized_type, DataType::Decimal { .. } | DataType::Float { .. }))
+    {
+        let why = format!("with CHECK {name}: not negative, as UNSIGNED");
+        return (
+            Some(Check {
+                name,
+                definition: format!("CHECK ({col} >= 0)"),
+                exclusion: false,
+            }),
+            Some(why),
+        );
+    }
+    (None, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_and_collations_are_read_from_the_definition() {
+        let r = sqlite_rules(
+            "CREATE TABLE \"p\" (id INTEGER PRIMARY KEY, code TEXT NOT NULL COLLATE NOCASE UNIQUE, \
+             qty INT CHECK (qty > 0), -- a comment, (\n note TEXT DEFAULT 'a,(b' COLLATE \"RTRIM\", \
+             CONSTRAINT pos CHECK (id > 0 AND (qty < 10)), CHECK(length(code) < 9))",
+        );
+        assert_eq!(
+            r.collations,
+            vec![
+                ("code".to_string(), "NOCASE".to_string()),
+                ("note".into(), "RTRIM".into())
+            ]
+        );
+        assert_eq!(
+            r.checks,
+            vec![
+                ("qty".to_string(), "CHECK (qty > 0)".to_string()),
+                ("pos".into(), "CHECK (id > 0 AND (qty < 10))".into()),
+                ("check3".into(), "CHECK (length (code) < 9)".into()),
+            ]
+        );
+        assert_eq!(
+            sqlite_rules("CREATE TABLE t (a BINARY COLLATE BINARY)"),
+            SqliteRules::default()
+        );
+    }
+}
