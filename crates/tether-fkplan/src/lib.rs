@@ -18,7 +18,7 @@ mod rows;
 mod sql;
 
 pub use error::PlanError;
-pub use message::{cascade_too_deep, describe_constraint, no_referenced_row, row_is_referenced, FkError};
+pub use message::{ansi_quoted, cascade_too_deep, describe_constraint, no_referenced_row, row_is_referenced, FkError};
 pub use plan::{
     Action, ActionKind, Clash, Event, FkRef, KeyValue, NewChildValue, NewRows, Pad, ParentCheck, ParentChecks, Part,
     Pick, Plan, ReplaceSource, Rules, Start, Stored, Target, Template,

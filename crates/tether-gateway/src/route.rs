@@ -734,28 +734,143 @@ pub enum VariableEffect {
 }
 
 /// What plain statement `piece` (no dynamic form: those are followed by the
-/// session) may do to user variables. A `SET` whose every assignment is read
-/// (`@v`, `@`v``, `@'v'`, `@"v"` or a system variable; `=` or `:=`; a literal or
-/// an expression of literals, variables and string functions) gives the user
-/// variables it sets; DDL (without SELECT), transaction control, SHOW and USE
-/// keep them; anything else may set them (a trigger or a stored function can).
+/// session) may do to user variables. Deny by default: only the forms proven
+/// not to assign keep them, and any `:=` outside strings and comments, or an
+/// executable comment in the text, makes the effect unknown.
+///
+/// - A `SET` whose every assignment is read (`@v`, `@`v``, `@'v'`, `@"v"` or a
+///   system variable; `=` or `:=`; a literal or an expression of literals,
+///   variables and string functions) gives the user variables it sets.
+/// - Transaction control (`BEGIN [WORK]`, `COMMIT`, ...), `LOCK`/`UNLOCK
+///   TABLES` and `USE` without parentheses keep them.
+/// - `SHOW` keeps them without parentheses (its `WHERE` may call a stored
+///   function, which may set any).
+/// - `CREATE` (not of an index, no `SELECT`/`VALUES`), `DROP` (not of an
+///   index), `RENAME` and `TRUNCATE` keep them: MariaDB refuses stored
+///   functions in defaults, checks, generated columns and event schedules.
+///   `ALTER` (but of a database, user, routine, event or server) and index DDL
+///   may not: copying or altering a table evaluates its stored default
+///   expressions, which may assign (`DEFAULT (@q := ...)`).
+/// - Anything else may set them (a trigger, a stored function, `INTO @v`).
 pub fn user_variable_effect(piece: &str, backslash_escapes: bool) -> VariableEffect {
-    let text = skip_comments(piece);
+    let Some(code) = plain_code(piece, backslash_escapes) else {
+        return VariableEffect::Unknown;
+    };
+    let text = code.trim_start();
     let Some((first, rest)) = next_word(text) else {
         return VariableEffect::Unknown;
     };
-    let has_word = |w: &str| {
-        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .any(|x| x.eq_ignore_ascii_case(w))
-    };
-    match first.as_str() {
-        "set" => set_effect(rest, backslash_escapes),
-        "create" | "alter" | "drop" | "rename" | "truncate" if !has_word("select") => VariableEffect::Keeps,
-        "begin" | "start" | "commit" | "rollback" | "savepoint" | "release" | "lock" | "unlock" | "show" | "use" => {
-            VariableEffect::Keeps
-        }
-        _ => VariableEffect::Unknown,
+    if first == "set" {
+        return set_effect(rest, backslash_escapes);
     }
+    if assigns(text, backslash_escapes) {
+        return VariableEffect::Unknown;
+    }
+    let words = words(text, backslash_escapes);
+    let has_word = |w: &str| words.iter().any(|x| x == w);
+    let parenthesis = outside_quotes(text, backslash_escapes, |c| c == b'(');
+    let keeps = match first.as_str() {
+        "begin" | "start" | "commit" | "rollback" | "savepoint" | "release" | "lock" | "unlock" | "use" | "show" => {
+            !parenthesis
+        }
+        "create" => !(has_word("select") || has_word("values") || has_word("index")),
+        "alter" => {
+            let object = words
+                .iter()
+                .skip(1)
+                .find(|w| !matches!(w.as_str(), "online" | "ignore"));
+            object.is_some_and(|w| {
+                matches!(
+                    w.as_str(),
+                    "database" | "schema" | "user" | "procedure" | "function" | "event" | "server"
+                )
+            }) && !has_word("select")
+        }
+        "drop" => !has_word("index"),
+        "rename" | "truncate" => true,
+        _ => false,
+    };
+    if keeps {
+        VariableEffect::Keeps
+    } else {
+        VariableEffect::Unknown
+    }
+}
+
+/// `s` with its plain comments (`/* */`, `-- `, `#`) in place of a space each,
+/// as the server reads it; `None` when it has an executable comment (`/*!`,
+/// `/*M!`: whether it runs depends on the server's version) or an unterminated
+/// one.
+fn plain_code(s: &str, backslash_escapes: bool) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let (mut copied, mut i) = (0, 0);
+    while i < b.len() {
+        let end = match b[i] {
+            q @ (b'\'' | b'"' | b'`') => {
+                i = crate::comments::after_quoted(b, i, q, backslash_escapes && q != b'`');
+                continue;
+            }
+            b'#' => b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| i + p),
+            b'-' if b.get(i + 1) == Some(&b'-')
+                && b.get(i + 2)
+                    .is_none_or(|c| c.is_ascii_whitespace() || c.is_ascii_control()) =>
+            {
+                b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| i + p)
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                if matches!(b.get(i + 2), Some(b'!') | Some(b'M')) {
+                    return None;
+                }
+                i + 2 + s[i + 2..].find("*/")? + 2
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.push_str(&s[copied..i]);
+        out.push(' ');
+        i = end;
+        copied = end;
+    }
+    out.push_str(&s[copied.min(s.len())..]);
+    Some(out)
+}
+
+/// True when a byte of `s` outside quotes (comments already resolved) matches.
+fn outside_quotes(s: &str, backslash_escapes: bool, hit: impl Fn(u8) -> bool) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"' | b'`') => i = crate::comments::after_quoted(b, i, q, backslash_escapes && q != b'`'),
+            c if hit(c) => return true,
+            _ => i += 1,
+        }
+    }
+    false
+}
+
+/// The unquoted words of `s` (comments already resolved), lowercased.
+fn words(s: &str, backslash_escapes: bool) -> Vec<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"' | b'`') => i = crate::comments::after_quoted(b, i, q, backslash_escapes && q != b'`'),
+            c if c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80 => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'$') || b[i] >= 0x80) {
+                    i += 1;
+                }
+                out.push(s[start..i].to_ascii_lowercase());
+            }
+            _ => i += 1,
+        }
+    }
+    out
 }
 
 /// [`user_variable_effect`] of `SET rest`.
@@ -765,11 +880,16 @@ fn set_effect(rest: &str, backslash_escapes: bool) -> VariableEffect {
         let second = next_word(after).map(|(s, _)| s).unwrap_or_default();
         matches!(
             w.as_str(),
-            "names" | "character" | "charset" | "transaction" | "password" | "role" | "default" | "statement"
+            "names" | "character" | "charset" | "transaction" | "password" | "role" | "default"
         ) || (matches!(w.as_str(), "global" | "session" | "local") && second == "transaction")
     });
+    if next_word(rest).is_some_and(|(w, _)| w == "statement") {
+        // `SET STATEMENT ... FOR statement` (followed as a disguise; any other
+        // spelling is not read here).
+        return VariableEffect::Unknown;
+    }
     if special == Some(true) {
-        return if assigns(rest) {
+        return if assigns(rest, backslash_escapes) || rest.contains('(') {
             VariableEffect::Unknown
         } else {
             VariableEffect::Keeps
@@ -799,7 +919,7 @@ fn set_effect(rest: &str, backslash_escapes: bool) -> VariableEffect {
         };
         // A function other than the string ones (or a subquery) may be a stored
         // function setting variables; a bare word (`ON`, `DEFAULT`) cannot.
-        if assigns(value) || (value.contains('(') && !pure_expression(value)) {
+        if assigns(value, backslash_escapes) || (value.contains('(') && !pure_expression(value)) {
             return VariableEffect::Unknown;
         }
         if let Some(name) = user {
@@ -837,13 +957,14 @@ fn top_level_commas(s: &str) -> Vec<&str> {
     out
 }
 
-/// `:=` (an assignment to a user variable) outside quotes in `s`.
-fn assigns(s: &str) -> bool {
+/// `:=` (an assignment to a user variable) outside quotes in `s` (comments
+/// already resolved, see [`plain_code`]).
+fn assigns(s: &str, backslash_escapes: bool) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            q @ (b'\'' | b'"' | b'`') => i = crate::comments::after_quoted(b, i, q, q != b'`'),
+            q @ (b'\'' | b'"' | b'`') => i = crate::comments::after_quoted(b, i, q, backslash_escapes && q != b'`'),
             b':' if b.get(i + 1) == Some(&b'=') => return true,
             _ => i += 1,
         }
@@ -1242,7 +1363,50 @@ mod tests {
         assert_eq!(user_variable_effect("SELECT @q := concat('a')", true), Unknown);
         assert_eq!(user_variable_effect("SELECT 1 INTO @q", true), Unknown);
         assert_eq!(user_variable_effect("INSERT INTO t VALUES (1)", true), Unknown);
-        assert_eq!(user_variable_effect("ALTER TABLE t ADD c INT", true), Keeps);
+        // A table's stored defaults may assign when ALTER TABLE evaluates them.
+        assert_eq!(user_variable_effect("ALTER TABLE t ADD c INT", true), Unknown);
+        assert_eq!(
+            user_variable_effect("ALTER DATABASE d CHARACTER SET utf8mb4", true),
+            Keeps
+        );
+        assert_eq!(user_variable_effect("CREATE TABLE t (a INT, KEY (a))", true), Keeps);
+        assert_eq!(user_variable_effect("CREATE INDEX i ON t (a)", true), Unknown);
+        assert_eq!(user_variable_effect("DROP INDEX i ON t", true), Unknown);
+        assert_eq!(user_variable_effect("DROP TABLE t", true), Keeps);
+        assert_eq!(user_variable_effect("SHOW TABLES LIKE 'p'", true), Keeps);
+        assert_eq!(user_variable_effect("SHOW TABLES WHERE @q IS NULL", true), Keeps);
+        assert_eq!(
+            user_variable_effect("SHOW TABLES WHERE (@q := 'x') IS NULL", true),
+            Unknown
+        );
+        assert_eq!(user_variable_effect("SHOW TABLES WHERE f() IS NULL", true), Unknown);
+        assert_eq!(user_variable_effect("SHOW TABLES WHERE ';(' IS NULL", true), Keeps);
+        assert_eq!(
+            user_variable_effect("SHOW TABLES /* ' */ WHERE @q := 'x' /* ' */", true),
+            Unknown
+        );
+        assert_eq!(
+            user_variable_effect("SHOW TABLES -- '\nWHERE @q := 'x' -- '", true),
+            Unknown
+        );
+        assert_eq!(
+            user_variable_effect("SHOW TABLES /*!WHERE @q IS NULL */", true),
+            Unknown
+        );
+        // Under NO_BACKSLASH_ESCAPES `'a\'` is a whole string.
+        assert_eq!(
+            user_variable_effect("SHOW TABLES WHERE 'a\\' = (@q := 'x') AND 'b' = 'b'", false),
+            Unknown
+        );
+        assert_eq!(
+            user_variable_effect("ALTER TABLE w ADD d TEXT DEFAULT (@q := 'x')", true),
+            Unknown
+        );
+        assert_eq!(user_variable_effect("COMMIT", true), Keeps);
+        assert_eq!(
+            user_variable_effect("SET STATEMENT max_statement_time = 1 FOR CALL p()", true),
+            Unknown
+        );
         assert_eq!(user_variable_effect("CREATE TABLE t2 AS SELECT f()", true), Unknown);
         assert_eq!(user_variables("CONCAT(@a, '@b', @@c, @D)"), ["a", "d"]);
         assert_eq!(user_variables("CONCAT(@`Q`, @'r', @\"s\")"), ["q", "r", "s"]);

@@ -1341,7 +1341,8 @@ impl Session {
             }
             Ok((schema, Analysis::Plan(plan))) if !plan.is_passthrough() => {
                 let table_locks = self.table_locks.contains(&ks.spec.name);
-                Some(managed::run(&plan, &schema, &ks.spec.name, self.backend(ks), table_locks).await)
+                let replies = managed::run(&plan, &schema, &ks.spec.name, self.backend(ks), table_locks).await;
+                Some(managed::quotes::follow_session(self.backend(ks), replies).await)
             }
             Ok(_) => None,
             Err(e) => Some(vec![Reply::Error(e)]),

@@ -24,6 +24,7 @@ mod execute;
 mod materialize;
 pub mod migrating;
 mod native_first;
+pub mod quotes;
 mod render;
 mod replace_select;
 mod rows;

@@ -36,6 +36,7 @@ mod pymysql;
 mod refresh;
 mod review12;
 mod review_a;
+mod routing_r16;
 mod session_r14;
 mod session_state;
 mod sharded;
