@@ -220,7 +220,7 @@ fn text(found: &Scan, coverage: Option<&PrivacyReport>, all: bool, suggested: &[
         .count();
     if few > 0 {
         out.push_str(&format!(
-            "{few} column{} with fewer than {} values, NULL in the other rows read, not judged by value\n",
+            "{few} column{} with fewer than {} values (NULL in the other rows read, or no more rows), not judged by value\n",
             if few == 1 { "" } else { "s" },
             scan::FEW_VALUES
         ));

@@ -10,6 +10,7 @@ pub mod error;
 pub mod identity;
 pub mod keyset;
 pub mod load;
+mod redact;
 pub mod rw;
 pub mod skip;
 pub mod tls;

@@ -79,27 +79,11 @@ impl fmt::Display for DbUrl {
 
 /// Replaces the password of anything that looks like a URL with `***` (in the user
 /// info and a `password=` parameter), for echoing user input that did not parse.
-///
-/// The user info is taken to end at the text's last `@`, not at the first `/`, `?` or
-/// `#`: a password pasted without percent-encoding may hold those, and its end would
-/// otherwise be echoed. (A `@` in a later part makes this mask more than the password,
-/// never less.)
+/// Every spelling goes through here (`scheme://`, a scheme missing its `//` as in
+/// `postgresql:/app:PW@host` or `mysql:root:PW@host`, no scheme at all, a libpq
+/// keyword string `host=... password=PW`): see [`crate::redact`].
 pub fn redact(text: &str) -> String {
-    let trimmed = text.trim_start();
-    if trimmed.starts_with("sqlite:") {
-        return text.to_string();
-    }
-    let Some(s) = text.find("://") else {
-        return redact_query(text);
-    };
-    let rest = &text[s + 3..];
-    match rest.rfind('@').map(|at| (at, &rest[..at])) {
-        Some((at, info)) if info.contains(':') => {
-            let user = &info[..info.find(':').expect("checked")];
-            format!("{}{user}:***@{}", &text[..s + 3], redact_query(&rest[at + 1..]))
-        }
-        _ => format!("{}{}", &text[..s + 3], redact_query(rest)),
-    }
+    crate::redact::redact(text)
 }
 
 /// A deserializer's message (serde: "invalid type: string \"...\", expected struct
@@ -133,7 +117,7 @@ pub fn without_values(message: &str) -> String {
 
 /// Parameters whose values are shown when a URL is echoed: ones that hold no secret
 /// (a host, a mode, a file's path, a name).
-const SHOWN_PARAMETERS: [&str; 19] = [
+pub(crate) const SHOWN_PARAMETERS: [&str; 19] = [
     "host",
     "port",
     "dbname",
@@ -159,7 +143,7 @@ const SHOWN_PARAMETERS: [&str; 19] = [
 /// [`SHOWN_PARAMETERS`]: a `password`, libpq's `sslpassword` or any parameter Tether
 /// does not know may hold a secret. A parameter without `=` is masked whole (a
 /// password pasted in the wrong place).
-fn redact_query(text: &str) -> String {
+pub(crate) fn redact_query(text: &str) -> String {
     let Some(q) = text.find('?') else {
         return text.to_string();
     };

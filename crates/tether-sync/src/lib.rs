@@ -126,6 +126,7 @@ async fn plan_loads(job: &Job, plan: &mut Plan, schema: &Schema, urls: &[Option<
             loads.push(None);
             continue;
         };
+        execute::refuse_planned_sqlite_views(url, &dp.url, plan, schema).await?;
         // Opening a SQLite file to write would set its journal mode (and create a
         // missing one): an empty in-memory database of the same engine answers alike.
         let asked = match url {

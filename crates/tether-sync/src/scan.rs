@@ -42,8 +42,8 @@ pub struct ScannedColumn {
     /// the table being empty or the sample 0).
     pub values_sampled: Option<u64>,
     /// Fewer than [`FEW_VALUES`] non-NULL values found (the row sample, then the
-    /// column's own values) in a table where the column is NULL in the other rows
-    /// read: too few to judge by value, so not reported clean.
+    /// column's own values), the column NULL in the other rows read or the table
+    /// holding no more rows: too few to judge by value, so not reported clean.
     pub few_values: bool,
     /// CHECK constraints of the table that read the column (other than the
     /// `json_valid` of a MariaDB JSON column): a suggested transformer's values must
@@ -137,10 +137,17 @@ pub async fn scan(
             if values.is_empty() && !rows.is_empty() {
                 evidence.push("values: none sampled, NULL in every row".into());
             }
-            let few_values = !values.is_empty() && values.len() < FEW_VALUES && values.len() < rows.len();
+            // Fewer values than the classifier needs are never a clean verdict, whether
+            // the other rows read were NULL or the table has no more rows (a table of
+            // one or two rows holding e-mail addresses).
+            let few_values = !values.is_empty() && values.len() < FEW_VALUES;
             if few_values {
+                let why = match values.len() < rows.len() {
+                    true => "NULL in the other rows read",
+                    false => "the table's only rows",
+                };
                 evidence.push(format!(
-                    "values: only {} sampled, NULL in the other rows read: too few to judge by value",
+                    "values: only {} sampled, {why}: too few to judge by value",
                     values.len()
                 ));
             }
@@ -327,7 +334,8 @@ pub struct PrivacyReport {
     /// by their values.
     pub no_values: Vec<String>,
     /// Columns (`table.column`) not classified and judged on fewer than
-    /// [`FEW_VALUES`] values: NULL in the other rows read, not known clean.
+    /// [`FEW_VALUES`] values (NULL in the other rows read, or the table has no more
+    /// rows): not known clean.
     pub few_values: Vec<String>,
 }
 
@@ -379,8 +387,8 @@ impl PrivacyReport {
                 n => format!(" and {n} more"),
             };
             out.push_str(&format!(
-                "  {} column{} with fewer than {FEW_VALUES} values, NULL in the other rows read, not judged by \
-                 value: {}{more}\n",
+                "  {} column{} with fewer than {FEW_VALUES} values (NULL in the other rows read, or no more rows), \
+                 not judged by value: {}{more}\n",
                 self.few_values.len(),
                 if self.few_values.len() == 1 { "" } else { "s" },
                 self.few_values[..self.few_values.len().min(SHOWN)].join(", ")

@@ -24,7 +24,7 @@ pub use destination::{
 };
 pub(crate) use method::decide;
 pub use method::{LoadMethod, LoadPlan, NotStaged};
-pub(crate) use outsiders::refuse_unwritable;
+pub(crate) use outsiders::{refuse_planned_sqlite_views, refuse_unwritable};
 pub(crate) use pipeline::{join_all, null_keyed_cycles};
 pub use pipeline::{load, Anon, Lane};
 pub use progress::{Progress, TableReport};

@@ -183,16 +183,11 @@ pub(super) async fn refuse_foreign_storage(
     let writes = plan.mode != Mode::Schema;
     match conn.engine() {
         Engine::Sqlite => {
-            let list: Vec<String> = names.iter().map(|(_, n)| lit(&n.to_lowercase())).collect();
-            let mut rows = texts(
-                conn,
-                &format!(
-                    "SELECT name FROM sqlite_master WHERE type = 'view' AND lower(name) IN ({})",
-                    list.join(", ")
-                ),
-                1,
-            )
-            .await?;
+            // SQLite tells names apart without case for ASCII letters only (`CAFÉ` and
+            // `cafÉ` are one view, `CAFÉ` and `café` two), as `eq_ignore_ascii_case`
+            // does; its `lower()` folds ASCII only too, so the views are compared here.
+            let mut rows = texts(conn, "SELECT name FROM sqlite_master WHERE type = 'view'", 1).await?;
+            rows.retain(|r| names.iter().any(|(_, n)| n.eq_ignore_ascii_case(&r[0])));
             rows.sort_by_key(|r| names.iter().position(|(_, n)| n.eq_ignore_ascii_case(&r[0])));
             match rows.first() {
                 Some(r) => Err(not_a_table(shown, &r[0], "a view")),
@@ -201,14 +196,18 @@ pub(super) async fn refuse_foreign_storage(
         }
         Engine::Mysql => {
             let fold = names_fold(conn).await?;
-            let list: Vec<String> = names.iter().map(|(_, n)| lit(&n.to_lowercase())).collect();
+            // Only views and tables of the engines that store rows elsewhere are read,
+            // and compared with the job's names here ([`same_name`]): the server's
+            // LOWER() and Rust's lower case need not agree on every letter.
+            let engines: Vec<String> = STORED_ELSEWHERE.iter().map(|e| lit(e)).collect();
             let mut rows = texts(
                 conn,
                 &format!(
                     "SELECT TABLE_NAME, TABLE_TYPE, COALESCE(ENGINE, ''), COALESCE(CREATE_OPTIONS, '') \
                      FROM information_schema.TABLES \
-                     WHERE TABLE_SCHEMA = DATABASE() AND LOWER(TABLE_NAME) IN ({}) ORDER BY TABLE_NAME",
-                    list.join(", ")
+                     WHERE TABLE_SCHEMA = DATABASE() \
+                       AND (TABLE_TYPE LIKE '%VIEW%' OR UPPER(ENGINE) IN ({})) ORDER BY TABLE_NAME",
+                    engines.join(", ")
                 ),
                 4,
             )
@@ -291,16 +290,29 @@ async fn elsewhere(conn: &mut Connection, name: &str) -> String {
         return String::new();
     };
     let ddl = rows.first().map(|r| r[1].clone()).unwrap_or_default();
-    let upper = ddl.to_uppercase();
+    // The table options follow the column list's closing `)` at the start of a line
+    // (a comment's line breaks are written `\n`); a column's comment may hold
+    // `UNION=(` too. ASCII upper case keeps every byte where it was, so positions
+    // found in it are positions in `ddl` (`to_uppercase` would not: 'ŉ' grows).
+    let options = ddl.rfind("\n)").map_or(ddl.as_str(), |i| &ddl[i..]);
+    let upper = options.to_ascii_uppercase();
     if let Some(i) = upper.find("UNION=(") {
-        if let Some(j) = ddl[i..].find(')') {
-            return format!(" ({})", &ddl[i + 7..i + j]);
+        if let Some(j) = options[i..].find(')') {
+            return format!(" ({})", clipped(&options[i + 7..i + j], 200));
         }
     }
     if upper.contains("CONNECTION=") {
         return " (its CONNECTION names them)".to_string();
     }
     String::new()
+}
+
+/// `text` cut to `max` characters at most (never inside one), `...` marking a cut.
+fn clipped(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None => text.to_string(),
+    }
 }
 
 fn not_a_table(shown: &str, name: &str, what: &str) -> SyncError {
@@ -323,6 +335,30 @@ pub async fn refuse_unwritable(
 ) -> Result<(), SyncError> {
     refuse_foreign_storage(conn, shown, plan, source).await?;
     refuse_conflicting_rules(conn, shown, spec, plan, source).await
+}
+
+/// `tether plan` asks an empty in-memory database for a SQLite destination (opening
+/// the file to write would change it): the file's views of a job table's name are
+/// looked for here, on the file opened read-only, as the run looks for them. A
+/// missing or unreadable file has none (the run says why it cannot open it).
+pub async fn refuse_planned_sqlite_views(
+    url: &tether_connect::url::DbUrl,
+    shown: &str,
+    plan: &Plan,
+    source: &Schema,
+) -> Result<(), SyncError> {
+    let tether_connect::url::DbUrl::Sqlite { path } = url else {
+        return Ok(());
+    };
+    if !path.is_file() {
+        return Ok(());
+    }
+    let Ok(mut conn) = Connection::open(url).await else {
+        return Ok(());
+    };
+    let refused = refuse_foreign_storage(&mut conn, shown, plan, source).await;
+    conn.close().await;
+    refused
 }
 
 /// PostgreSQL refuses `INSERT ... ON CONFLICT` (`on_conflict = "skip"` or `"update"`)
@@ -386,4 +422,66 @@ pub(super) async fn refuse_conflicting_rules(
          true for a re-run) (nothing was written)",
         rules.join(", ")
     )))
+}
+
+/// MariaDB/MySQL: the declared foreign keys of tables in other databases of the
+/// server that reference a table of the destination's database, as (that table, its
+/// FK): the table's `schema` is its database, the FK's `referenced_table` the
+/// destination's table as the server spells it (`referenced_schema` None). InnoDB FKs
+/// cross databases, and the destination's own introspection sees one database.
+/// Empty on other engines.
+pub(super) async fn other_database_fks(
+    conn: &mut Connection,
+) -> Result<Vec<(tether_schema::Table, tether_schema::ForeignKey)>, SyncError> {
+    use tether_schema::{FkAction, ForeignKey, Table};
+    if conn.engine() != Engine::Mysql {
+        return Ok(Vec::new());
+    }
+    let rows = texts(
+        conn,
+        "SELECT k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.REFERENCED_TABLE_NAME, k.COLUMN_NAME, \
+           k.REFERENCED_COLUMN_NAME, COALESCE(r.UPDATE_RULE, ''), COALESCE(r.DELETE_RULE, '') \
+         FROM information_schema.KEY_COLUMN_USAGE k \
+         LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
+           ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
+          AND r.TABLE_NAME = k.TABLE_NAME \
+         WHERE k.REFERENCED_TABLE_SCHEMA = DATABASE() AND k.TABLE_SCHEMA <> DATABASE() \
+         ORDER BY k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
+        8,
+    )
+    .await?;
+    let mut out: Vec<(Table, ForeignKey)> = Vec::new();
+    for r in rows {
+        match out.last_mut() {
+            Some((t, fk)) if t.schema.as_deref() == Some(&r[0]) && t.name == r[1] && fk.name == r[2] => {
+                fk.columns.push(r[4].clone());
+                fk.referenced_columns.push(r[5].clone());
+            }
+            _ => {
+                let table = Table {
+                    name: r[1].clone(),
+                    schema: Some(r[0].clone()),
+                    ..Table::default()
+                };
+                let fk = ForeignKey {
+                    name: r[2].clone(),
+                    columns: vec![r[4].clone()],
+                    referenced_table: r[3].clone(),
+                    referenced_schema: None,
+                    referenced_columns: vec![r[5].clone()],
+                    on_delete: FkAction::parse(&r[7]).unwrap_or(FkAction::NoAction),
+                    on_update: FkAction::parse(&r[6]).unwrap_or(FkAction::NoAction),
+                    deferrable: false,
+                    initially_deferred: false,
+                    is_virtual: false,
+                    delete_set_columns: Vec::new(),
+                    match_full: false,
+                    not_valid: false,
+                    partition: None,
+                };
+                out.push((table, fk));
+            }
+        }
+    }
+    Ok(out)
 }

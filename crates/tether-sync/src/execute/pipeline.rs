@@ -1409,6 +1409,10 @@ async fn refuse_changed_keys(
         if dest.fk_free() || dest.spec.truncate || dest.spec.on_conflict != Conflict::Update {
             continue;
         }
+        // MariaDB/MySQL: children in other databases of the server reference the
+        // destination's tables too (InnoDB FKs cross databases).
+        let fold = super::outsiders::names_fold(&mut dest.conn).await?;
+        let elsewhere = super::outsiders::other_database_fks(&mut dest.conn).await?;
         for tp in &plan.tables {
             let name = tp.table.table_name();
             let Some(parent) = dest.tables.get(&name).cloned() else {
@@ -1423,17 +1427,25 @@ async fn refuse_changed_keys(
                         .iter()
                         .any(|t| &t.table.table_name() == child && t.cycle == tp.cycle)
             };
-            let mut candidates: Vec<(Table, tether_schema::ForeignKey)> = Vec::new();
+            // (child, FK, whether the child is in another database of the server)
+            let mut candidates: Vec<(Table, tether_schema::ForeignKey, bool)> = Vec::new();
             for (source_name, child) in dest.tables.iter() {
                 for fk in &child.foreign_keys {
                     if !deferred(source_name) {
-                        candidates.push((child.clone(), fk.clone()));
+                        candidates.push((child.clone(), fk.clone(), false));
                     }
                 }
             }
-            candidates.extend(dest.outsider_fks.iter().cloned());
+            candidates.extend(dest.outsider_fks.iter().cloned().map(|(t, fk)| (t, fk, false)));
+            candidates.extend(
+                elsewhere
+                    .iter()
+                    .filter(|(_, fk)| super::outsiders::same_name(fold, &fk.referenced_table, &parent.name))
+                    .cloned()
+                    .map(|(t, fk)| (t, fk, true)),
+            );
             let mut fks = Vec::new();
-            for (child, fk) in candidates {
+            for (child, fk, other_database) in candidates {
                 let keyed = fk
                     .referenced_columns
                     .iter()
@@ -1442,7 +1454,8 @@ async fn refuse_changed_keys(
                     fk.on_update,
                     tether_schema::FkAction::NoAction | tether_schema::FkAction::Restrict
                 );
-                let here = parent_table(dest, &child, &fk).is_some_and(|p| p.table_name() == parent.table_name());
+                let here = other_database
+                    || parent_table(dest, &child, &fk).is_some_and(|p| p.table_name() == parent.table_name());
                 if keyed || follows || fk.is_virtual || !here {
                     continue;
                 }
@@ -1480,7 +1493,13 @@ async fn refuse_changed_keys(
                         }
                         if let Some(i) = changed_key(conn, &parent, &key, &key_at, child, fk, &ref_at, &batch).await? {
                             let k: Vec<Value> = key_at.iter().map(|&p| batch[i][p].clone()).collect();
-                            return Ok(Some((describe_key(&key, &k), child.name.clone(), fk.clone())));
+                            let child = match &child.schema {
+                                Some(database) if conn.engine() == tether_connect::Engine::Mysql => {
+                                    format!("{database}.{} (a table of another database of the server)", child.name)
+                                }
+                                _ => child.name.clone(),
+                            };
+                            return Ok(Some((describe_key(&key, &k), child, fk.clone())));
                         }
                     }
                 }
