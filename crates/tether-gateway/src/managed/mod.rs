@@ -24,6 +24,8 @@ mod execute;
 mod materialize;
 pub mod migrating;
 mod native_first;
+mod nontransactional;
+mod pieces;
 mod render;
 mod replace_select;
 mod rows;
