@@ -48,6 +48,10 @@ pub(super) enum Literal {
     Integer(String),
     /// A quoted string, its value.
     Text(String),
+    /// A decimal number with a fraction (`12.50`, `-0.5`), as written.
+    Decimal(String),
+    /// `X'..'` or `_binary X'..'`: these bytes.
+    Hex(Vec<u8>),
     Placeholder,
     Other,
 }
@@ -58,7 +62,9 @@ impl Literal {
             Expr::Value(v) => match &v.value {
                 Value::Null => Literal::Null,
                 Value::Number(n, _) if is_integer(n) => Literal::Integer(n.clone()),
+                Value::Number(n, _) if is_decimal(n) => Literal::Decimal(n.clone()),
                 Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => Literal::Text(s.clone()),
+                Value::HexStringLiteral(h) => hex_bytes(h).map_or(Literal::Other, Literal::Hex),
                 Value::Placeholder(_) => Literal::Placeholder,
                 _ => Literal::Other,
             },
@@ -67,6 +73,16 @@ impl Literal {
                 expr,
             } => match Literal::of(expr) {
                 Literal::Integer(n) if !n.starts_with('-') => Literal::Integer(format!("-{n}")),
+                Literal::Decimal(n) if !n.starts_with('-') => Literal::Decimal(format!("-{n}")),
+                _ => Literal::Other,
+            },
+            // `_utf8mb4 X'..'`, as the gateway itself writes the rows of a SELECT
+            // (materialized): a string of that character set.
+            Expr::Prefixed { prefix, value } => match (introduced(&prefix.value), value.as_ref()) {
+                (Some(charset), Expr::Value(v)) => match &v.value {
+                    Value::HexStringLiteral(h) => hex_bytes(h).map_or(Literal::Other, |b| charset.literal(b)),
+                    _ => Literal::Other,
+                },
                 _ => Literal::Other,
             },
             _ => Literal::Other,
@@ -86,6 +102,134 @@ impl Literal {
             Literal::Other
         }
     }
+}
+
+/// A character set introducer the planner reads the bytes of.
+#[derive(Clone, Copy)]
+enum Introducer {
+    Utf8,
+    Latin1,
+    Binary,
+}
+
+fn introduced(prefix: &str) -> Option<Introducer> {
+    match prefix.to_ascii_lowercase().as_str() {
+        "_utf8mb4" | "_utf8mb3" | "_utf8" => Some(Introducer::Utf8),
+        "_latin1" | "_ascii" => Some(Introducer::Latin1),
+        "_binary" => Some(Introducer::Binary),
+        _ => None,
+    }
+}
+
+impl Introducer {
+    /// The literal `bytes` of this character set are: the string they spell, or
+    /// [`Literal::Other`] when they spell none (bytes invalid in UTF-8, ASCII
+    /// beyond 0x7F).
+    fn literal(self, bytes: Vec<u8>) -> Literal {
+        match self {
+            Introducer::Utf8 => String::from_utf8(bytes).map_or(Literal::Other, Literal::Text),
+            Introducer::Latin1 if bytes.is_ascii() => Literal::Text(bytes.into_iter().map(char::from).collect()),
+            Introducer::Latin1 => Literal::Other,
+            Introducer::Binary => Literal::Hex(bytes),
+        }
+    }
+}
+
+/// The bytes of hex digits `h` (an even number of them).
+fn hex_bytes(h: &str) -> Option<Vec<u8>> {
+    if !h.len().is_multiple_of(2) || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&h[i..i + 2], 16).ok())
+        .collect()
+}
+
+/// `12.50`, `-0.5`: digits, a point, digits, maybe a minus sign (no exponent).
+fn is_decimal(t: &str) -> bool {
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    match digits.split_once('.') {
+        Some((whole, fraction)) => {
+            !(whole.is_empty() && fraction.is_empty())
+                && whole.bytes().all(|b| b.is_ascii_digit())
+                && fraction.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+/// Whether number `n` (integer or decimal, as written) has a DECIMAL(p, s)
+/// column's value exactly: no more fraction digits than `s` (else it is
+/// rounded), no more whole digits than `p - s` (else out of range).
+fn fits_decimal(n: &str, precision: Option<u32>, scale: Option<u32>) -> bool {
+    let digits = n.strip_prefix('-').unwrap_or(n);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let (p, s) = (precision.unwrap_or(10) as usize, scale.unwrap_or(0) as usize);
+    let whole = whole.trim_start_matches('0');
+    fraction.len() <= s && whole.len() <= p.saturating_sub(s)
+}
+
+/// The fractional-second digits of a `datetime(n)` / `time(n)` column (0 without).
+fn fsp(engine_type: &str) -> usize {
+    engine_type
+        .split_once('(')
+        .and_then(|(_, r)| r.trim_end_matches(')').trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Whether `t` is a DATE as MariaDB writes it (`2024-02-29`, or the zero date):
+/// stored and compared as the same day.
+fn is_canonical_date(t: &str) -> bool {
+    let b = t.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| {
+        t.get(r)
+            .filter(|d| d.bytes().all(|c| c.is_ascii_digit()))?
+            .parse::<u32>()
+            .ok()
+    };
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
+    if (y, m, d) == (0, 0, 0) {
+        return true;
+    }
+    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    y >= 1 && (1..=days).contains(&d)
+}
+
+/// Whether `t` is a DATETIME as MariaDB writes it (`2024-02-29 13:05:00`, with at
+/// most `fsp` fraction digits): stored and compared as the same instant.
+fn is_canonical_datetime(t: &str, fsp: usize) -> bool {
+    let Some((date, time)) = t.split_once(' ') else {
+        return false;
+    };
+    let (hms, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let b = hms.as_bytes();
+    let num = |r: std::ops::Range<usize>| {
+        hms.get(r)
+            .filter(|d| d.bytes().all(|c| c.is_ascii_digit()))?
+            .parse::<u32>()
+            .ok()
+    };
+    let clock = b.len() == 8
+        && b[2] == b':'
+        && b[5] == b':'
+        && matches!((num(0..2), num(3..5), num(6..8)), (Some(h), Some(m), Some(s)) if h < 24 && m < 60 && s < 60);
+    is_canonical_date(date)
+        && clock
+        && fraction.len() <= fsp
+        && (fraction.is_empty() || time.contains('.') && fraction.bytes().all(|c| c.is_ascii_digit()))
 }
 
 /// Whether integer `n` is within the range of an integer column of type `t`
@@ -228,8 +372,29 @@ impl<'a> Planner<'a> {
             {
                 KeyPart::Value(text)
             }
+            (Literal::Integer(n) | Literal::Decimal(n), DataType::Decimal { precision, scale })
+                if fits_decimal(&n, *precision, *scale) =>
+            {
+                KeyPart::Value(text)
+            }
             (Literal::Text(t), DataType::Char { length: Some(n) } | DataType::Varchar { length: Some(n) })
                 if t.chars().count() <= *n as usize =>
+            {
+                KeyPart::Value(text)
+            }
+            // Bytes into BINARY(n) (padded with zero bytes: exactly n compare equal)
+            // or VARBINARY(n) (up to n).
+            (Literal::Hex(b), DataType::Binary { length: Some(n) })
+                if b.len() == *n as usize
+                    || (b.len() < *n as usize && c.engine_type.to_ascii_lowercase().starts_with("varbinary")) =>
+            {
+                KeyPart::Value(text)
+            }
+            (Literal::Text(t), DataType::Date) if is_canonical_date(&t) => KeyPart::Value(text),
+            // DATETIME only: a TIMESTAMP is stored in UTC, through the session's time zone.
+            (Literal::Text(t), DataType::Timestamp { tz: false })
+                if c.engine_type.to_ascii_lowercase().starts_with("datetime")
+                    && is_canonical_datetime(&t, fsp(&c.engine_type)) =>
             {
                 KeyPart::Value(text)
             }

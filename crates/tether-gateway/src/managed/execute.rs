@@ -95,6 +95,7 @@ async fn picked_plan(
     let n = pick.columns.len();
     let keys: Vec<Vec<String>> = match pick.trial.as_ref().filter(|_| behind.is_innodb()) {
         Some(trial) => {
+            super::nontransactional::refuse_before_trial(&plan.original, "this statement", backend).await?;
             backend.exec(&format!("SAVEPOINT {NATIVE_SAVEPOINT}")).await?;
             let rows = match !pick.trial_checks {
                 true => {

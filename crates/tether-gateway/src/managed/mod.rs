@@ -25,6 +25,8 @@ mod materialize;
 pub mod migrating;
 mod native_first;
 pub mod quotes;
+mod nontransactional;
+mod pieces;
 mod render;
 mod replace_select;
 mod rows;

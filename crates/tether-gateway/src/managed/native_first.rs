@@ -21,6 +21,7 @@ pub(super) const BATCH_SAVEPOINT: &str = "_tether_batch";
 /// at once: its error, or its result (rows affected, info) for the client. Rolled
 /// back, it leaves nothing in the binlog; the row locks it took stay.
 pub(super) async fn native_outcome(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerError> {
+    super::nontransactional::refuse_before_trial(&plan.original, "this statement", backend).await?;
     backend.exec(&format!("SAVEPOINT {NATIVE_SAVEPOINT}")).await?;
     let reply = single(backend, &plan.original).await;
     // After a deadlock the transaction, savepoint and all, is gone already.
@@ -40,6 +41,7 @@ pub(super) async fn deleted_natively(
     backend: &mut Backend,
     read: &mut [(&tether_fkplan::Target, Vec<Vec<String>>, usize)],
 ) -> Result<(Reply, Vec<String>), ServerError> {
+    super::nontransactional::refuse_before_trial(&plan.original, "this statement", backend).await?;
     backend.exec(&format!("SAVEPOINT {NATIVE_SAVEPOINT}")).await?;
     let reply = single(backend, &plan.original).await;
     let mut survivors: Vec<HashSet<Vec<String>>> = Vec::new();

@@ -85,6 +85,7 @@ pub(super) async fn run_rows(
         if let Some(e) = refusal_of(&plan, schema, keyspace).filter(|_| !behind.is_innodb()) {
             return Err(e);
         }
+        super::pieces::refuse_unplanned(&plan, schema, keyspace)?;
         plans.push(plan);
     }
     let mut replies = Vec::with_capacity(plans.len());

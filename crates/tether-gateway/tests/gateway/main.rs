@@ -6,6 +6,7 @@ mod support;
 
 mod backend_r15;
 mod binlog;
+mod binlog_r16;
 mod cascade_r13;
 mod charset_r15;
 mod clash;
