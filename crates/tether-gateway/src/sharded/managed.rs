@@ -49,6 +49,21 @@ pub enum ManagedError {
         lower: &'static str,
         action: &'static str,
     },
+    #[error("VSchema foreign key `{name}` (`{table}` ({columns}) -> `{parent}` ({parent_columns})): {reason}")]
+    Declared {
+        name: String,
+        table: String,
+        columns: String,
+        parent: String,
+        parent_columns: String,
+        reason: String,
+    },
+    #[error("reading the collation of `{table}`.`{column}` on the data nodes: {message}")]
+    Collation {
+        table: String,
+        column: String,
+        message: String,
+    },
 }
 
 /// The name MariaDB shows for an action.
@@ -121,6 +136,7 @@ pub async fn managed_schema(
             }
         }
     }
+    super::declared::check(&layout, head, &schema, &sources).await?;
     for t in &schema.tables {
         for fk in &t.foreign_keys {
             let source = sources.get(&(t.name.clone(), fk.name.clone())).copied();

@@ -43,6 +43,7 @@ mod session_state;
 mod sharded;
 mod sharded_atomic;
 mod sharded_binlog;
+mod sharded_fk_r16;
 mod sharded_forms;
 mod sharded_managed;
 mod sharded_review;
