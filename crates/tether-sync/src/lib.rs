@@ -1085,7 +1085,8 @@ async fn undo(lanes: Vec<execute::Lane>, e: SyncError, plan: &Plan, stage: &Stag
         let under_way = interrupted
             && stage.doing == "loading"
             && batches
-            && d.written.lock().expect("lock").iter().any(|(_, n, _)| *n > 0);
+            // (Not in a table this run created: it is dropped again, rows and all.)
+            && d.written.lock().expect("lock").iter().any(|(t, n, _)| *n > 0 && !created.contains(t));
         let undone = match (d.undo_created(batches, told.as_deref()).await, triggers) {
             (Some(u), Some(t)) => Some(format!("{u}; {t}")),
             (u, t) => u.or(t),

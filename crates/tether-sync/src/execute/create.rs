@@ -116,7 +116,8 @@ pub(super) async fn create_tables(
                 names.join(", ")
             )));
         }
-        progress.phase(&format!("{shown}: creating {} tables", missing.len()));
+        let n = missing.len();
+        progress.phase(&format!("{shown}: creating {n} table{}", if n == 1 { "" } else { "s" }));
         // Inheritance parents first: a child's CREATE names them.
         let mut ordered: Vec<Table> = Vec::with_capacity(missing.len());
         while !missing.is_empty() {

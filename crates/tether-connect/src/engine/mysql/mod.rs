@@ -4,6 +4,7 @@
 //! foreign keys into other databases keep their `referenced_schema`.
 
 pub mod dialect;
+pub mod nontx;
 pub mod rw;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -26,6 +27,8 @@ use crate::url::{Engine, ServerUrl};
 pub fn describe(e: &mysql_async::Error) -> String {
     match e {
         mysql_async::Error::Server(s) => format!("server error {} ({}): {}", s.code, s.state, s.message),
+        // Not "Input/output error: Input/output error: ...", as the driver nests them.
+        mysql_async::Error::Io(mysql_async::IoError::Io(e)) => format!("input/output error: {e}"),
         other => other.to_string(),
     }
 }

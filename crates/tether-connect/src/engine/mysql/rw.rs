@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::dialect::Dialect;
 use crate::mysql::describe;
+use crate::mysql::nontx;
 use crate::rw::{Batch, Batcher, Conflict, ReadSpec, WriteError};
 use crate::url::Engine;
 use crate::value::{Row, Value};
@@ -319,7 +320,16 @@ pub async fn insert(
     conflict: Conflict,
 ) -> Result<u64, WriteError> {
     let d = crate::engine::dialect_of(Engine::Mysql);
-    if conflict == Conflict::Error && *load_data_ok && !rows.is_empty() {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let target = nontx::probe(conn, table).await;
+    // A non-transactional table keeps what a failed statement wrote: no LOAD DATA (it
+    // skips a refused row and goes on), and no batch is ever sent again.
+    if let Some(engine) = target.nontx_engine.clone() {
+        return insert_nontx(conn, &engine, target.max_packet, table, columns, key, rows, conflict).await;
+    }
+    if conflict == Conflict::Error && *load_data_ok {
         match load_data(conn, table, columns, bits, rows).await {
             Ok(Some(n)) => return Ok(n),
             Ok(None) => {}
@@ -357,12 +367,7 @@ pub async fn insert(
         // LOAD DATA tried before may have been that statement.
         let lost = |e: &mysql_async::Error| WriteError {
             row: (end - start == 1).then_some(start),
-            message: format!(
-                "{} (the INSERT of {} row(s) was {bytes} bytes: a server closes the connection on a \
-                 statement longer than its max_allowed_packet)",
-                describe(e),
-                end - start
-            ),
+            message: lost_message(e, end - start, bytes, target.max_packet),
             written,
             duplicate_key: false,
         };
@@ -440,6 +445,116 @@ pub async fn insert(
                 } else {
                     (end - start) as u64
                 };
+            }
+        }
+        start = end;
+    }
+    Ok(written)
+}
+
+/// The message for a statement whose connection was lost: the server's packet limit is
+/// named only when the statement (`bytes` long, `rows` rows) was at least that long
+/// (`max_packet`; 0: unknown, then it is named as a possibility).
+fn lost_message(e: &mysql_async::Error, rows: usize, bytes: usize, max_packet: u64) -> String {
+    let why = match max_packet {
+        0 => format!(
+            " (the INSERT of {rows} row(s) was {bytes} bytes: a server closes the connection on a statement \
+             longer than its max_allowed_packet)"
+        ),
+        limit if bytes as u64 >= limit => format!(
+            " (the INSERT of {rows} row(s) was {bytes} bytes, not less than the server's max_allowed_packet \
+             of {limit}: raise it on the server)"
+        ),
+        _ => String::new(),
+    };
+    format!("the connection to the server was lost: {}{why}", describe(e))
+}
+
+/// [`insert`] into a non-transactional table: multi-row INSERTs in order; the first
+/// failure ends the write, nothing is sent again. The rows of the failed statement that
+/// went in are counted (the table's rows before and after it): with `Conflict::Error`
+/// the server stops at the refused row, so that count names it.
+#[allow(clippy::too_many_arguments)]
+async fn insert_nontx(
+    conn: &mut Conn,
+    engine: &str,
+    max_packet: u64,
+    table: &str,
+    columns: &[String],
+    key: &[String],
+    rows: &[Row],
+    conflict: Conflict,
+) -> Result<u64, WriteError> {
+    let d = crate::engine::dialect_of(Engine::Mysql);
+    let head = insert_head(d, table, columns);
+    let (tail, counts_affected) = conflict_tail(d, columns, key, conflict);
+    let mut written = 0u64;
+    let mut start = 0;
+    while start < rows.len() {
+        let mut sql = head.clone();
+        let mut end = start;
+        while end < rows.len() && (end == start || sql.len() < MAX_STATEMENT) {
+            if end > start {
+                sql.push_str(", ");
+            }
+            sql.push_str(&tuple(d, &rows[end]));
+            end += 1;
+        }
+        sql.push_str(&tail);
+        let bytes = sql.len();
+        let before = nontx::count(conn, table).await;
+        match conn.query_iter(sql).await {
+            Ok(r) => {
+                let (n, warnings) = (r.affected_rows(), r.warnings());
+                drop(r);
+                let done = if counts_affected { n } else { (end - start) as u64 };
+                if warnings > 0 {
+                    if let Some((at, message)) = changed_value(conn).await {
+                        let now = nontx::count(conn, table).await;
+                        let went = now.zip(before).map(|(a, b)| a.saturating_sub(b));
+                        return Err(WriteError {
+                            row: at.map(|n| start + n - 1).filter(|i| *i < end),
+                            message: format!("{message}{}", nontx::stays(table, engine, went.or(Some(n)), now)),
+                            written: written + done,
+                            duplicate_key: false,
+                        });
+                    }
+                }
+                written += done;
+            }
+            Err(e) if !matches!(e, mysql_async::Error::Server(_)) => {
+                return Err(WriteError {
+                    row: (end - start == 1).then_some(start),
+                    message: format!(
+                        "{}{}",
+                        lost_message(&e, end - start, bytes, max_packet),
+                        nontx::stays(table, engine, None, None)
+                    ),
+                    written,
+                    duplicate_key: false,
+                });
+            }
+            Err(e) => {
+                let now = nontx::count(conn, table).await;
+                let went = now.zip(before).map(|(a, b)| a.saturating_sub(b));
+                // Rows go in in order and the statement stops at the first refused one:
+                // with plain INSERTs the rows that went in are those before it.
+                let row = match (conflict, went) {
+                    (Conflict::Error, Some(w)) => Some(start + w as usize).filter(|i| *i < end),
+                    _ => (end - start == 1).then_some(start),
+                };
+                let message = match &e {
+                    mysql_async::Error::Server(s) if s.code == ER_SUBQUERY_ROWS && conflict != Conflict::Error => {
+                        other_key_clash(key, conflict)
+                    }
+                    e => describe(e),
+                };
+                return Err(WriteError {
+                    row,
+                    message: format!("{message}{}", nontx::stays(table, engine, went, now)),
+                    written: written + went.unwrap_or(0),
+                    duplicate_key: matches!(&e, mysql_async::Error::Server(s) if s.code == 1062),
+                });
             }
         }
         start = end;
@@ -533,4 +648,28 @@ pub async fn query(conn: &mut Conn, sql: &str, types: &[DataType]) -> Result<Vec
                 .collect()
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lost_message;
+
+    fn reset() -> mysql_async::Error {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by peer");
+        mysql_async::Error::Io(mysql_async::IoError::Io(io))
+    }
+
+    /// Review r16 Y5: a lost connection names the packet limit only for a statement at
+    /// least that long, and says "input/output error" once.
+    #[test]
+    fn a_lost_connection_names_max_allowed_packet_only_for_a_statement_that_long() {
+        let small = lost_message(&reset(), 10000, 699_249, 16 * 1024 * 1024);
+        assert_eq!(
+            small,
+            "the connection to the server was lost: input/output error: connection reset by peer"
+        );
+        let large = lost_message(&reset(), 1, 20_000_000, 16 * 1024 * 1024);
+        assert!(large.contains("was 20000000 bytes, not less than the server's max_allowed_packet of 16777216"));
+        assert_eq!(large.matches("nput/output error").count(), 1, "{large}");
+    }
 }
