@@ -83,6 +83,23 @@ fn user_info(rest: &str, unsure: bool) -> String {
             format!("{shown}@{}", redact_query(&rest[at + 1..]))
         }
         None if unsure => after_colon(rest),
+        None => unnamed_host(rest),
+    }
+}
+
+/// `host:port/db?...` without `@`: shown, unless what follows the authority's last
+/// `:` is no port (`root:secret` missing its `@host`), which is masked.
+fn unnamed_host(rest: &str) -> String {
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let port_like = |p: &str| p.chars().all(|c| c.is_ascii_digit());
+    match authority.rsplit_once(':') {
+        Some((_, port)) if authority.ends_with(']') || port_like(port) => redact_query(rest),
+        Some(_) => format!(
+            "{}:***{}",
+            authority.split_once(':').map_or("", |(h, _)| h),
+            redact_query(tail)
+        ),
         None => redact_query(rest),
     }
 }

@@ -26,6 +26,16 @@ fn every_spelling_is_echoed_without_its_password() {
             "mysql:root:***@127.0.0.1:3306/db",
         ),
         ("mysql:root:Sup3rSecret", "mysql:root:***"),
+        // `//` but no `@` (review K): a password where the port would be is masked;
+        // a real port, an IPv6 host and no port are shown.
+        ("mysql://root:Sup3rSecret", "mysql://root:***"),
+        (
+            "postgres://app:Sup3rSecret/db?sslmode=require",
+            "postgres://app:***/db?sslmode=require",
+        ),
+        ("mysql://127.0.0.1:3306/db", "mysql://127.0.0.1:3306/db"),
+        ("postgres://[::1]:5432/db", "postgres://[::1]:5432/db"),
+        ("postgres://db/x", "postgres://db/x"),
         ("mariadb:root:pa://Sup3rSecret@h/db", "mariadb:root:***@h/db"),
         // No scheme at all.
         ("app:Sup3rSecret@db/x", "app:***@db/x"),

@@ -25,4 +25,4 @@ pub use plan::{
 };
 pub use planner::{called_functions, looks_like_write, plan, Analysis};
 pub use rows::{insert_parts, InsertParts, RowSource};
-pub use sql::{ident, line_starts, offset_of, string_literal};
+pub use sql::{comma_joins, ident, line_starts, offset_of, string_literal};

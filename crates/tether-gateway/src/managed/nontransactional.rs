@@ -50,7 +50,10 @@ pub(super) async fn refuse_before_trial(sql: &str, what: &str, backend: &mut Bac
         }
         engines.push(((Some(database), table), engine, shown));
     }
-    let mut written = written_tables(sql);
+    let mut written = match written_tables(sql) {
+        Some(w) => w,
+        None => engines.iter().map(|(name, _, _)| name.clone()).collect(),
+    };
     // Triggers on a written table may write any table their bodies name; those
     // tables' own triggers too.
     let triggers = backend
@@ -140,12 +143,20 @@ fn relations(from: &[&TableWithJoins]) -> Vec<(Name, Option<String>)> {
 }
 
 /// The tables `sql` writes itself; every table it names when it cannot tell.
-fn written_tables(sql: &str) -> BTreeSet<Name> {
-    let Ok(statements) = Parser::parse_sql(&MySqlDialect {}, sql) else {
-        return BTreeSet::new();
+/// `None` when the statement cannot be read at all (the caller then counts every
+/// non-transactional table as written).
+fn written_tables(sql: &str) -> Option<BTreeSet<Name>> {
+    // `UPDATE a, b SET ...` is read in its JOIN spelling, as the planner reads it.
+    let statements = match Parser::parse_sql(&MySqlDialect {}, sql) {
+        Ok(s) => s,
+        Err(_) => Parser::parse_sql(&MySqlDialect {}, &tether_fkplan::comma_joins(sql)?).ok()?,
     };
+    Some(written_in(&statements))
+}
+
+fn written_in(statements: &[Statement]) -> BTreeSet<Name> {
     let mut all = BTreeSet::new();
-    for s in &statements {
+    for s in statements {
         let _ = visit_relations(s, |n| {
             if let Some(n) = name_of(n) {
                 all.insert(n);
@@ -153,7 +164,7 @@ fn written_tables(sql: &str) -> BTreeSet<Name> {
             ControlFlow::<()>::Continue(())
         });
     }
-    let [statement] = statements.as_slice() else {
+    let [statement] = statements else {
         return all;
     };
     // `name` as the statement uses it (an alias, a table, `db.table`).
@@ -178,6 +189,27 @@ fn written_tables(sql: &str) -> BTreeSet<Name> {
             let from = match &d.from {
                 FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
             };
+            // `DELETE FROM a, b USING a JOIN c ...`: the FROM list names the tables
+            // deleted from, the USING list the tables read.
+            if let (true, Some(using)) = (d.tables.is_empty(), &d.using) {
+                let named = relations(&using.iter().collect::<Vec<_>>());
+                let mut out = BTreeSet::new();
+                for (target, _) in relations(&from.iter().collect::<Vec<_>>()) {
+                    let name = ObjectName(
+                        target
+                            .0
+                            .iter()
+                            .chain([&target.1])
+                            .map(|p| sqlparser::ast::ObjectNamePart::Identifier(p.as_str().into()))
+                            .collect(),
+                    );
+                    match resolve(&named, &name) {
+                        Some(found) => out.extend(found),
+                        None => return all,
+                    }
+                }
+                return out;
+            }
             let mut scope: Vec<&TableWithJoins> = from.iter().collect();
             scope.extend(d.using.iter().flatten());
             let named = relations(&scope);
@@ -234,6 +266,7 @@ mod tests {
 
     fn names(sql: &str) -> Vec<String> {
         written_tables(sql)
+            .expect("read")
             .into_iter()
             .map(|(d, t)| match d {
                 Some(d) => format!("{d}.{t}"),
@@ -258,6 +291,15 @@ mod tests {
         assert_eq!(names("DELETE p, m FROM p JOIN m ON p.id = m.k"), ["m", "p"]);
         assert_eq!(names("DELETE FROM p WHERE id IN (SELECT k FROM m)"), ["p"]);
         assert_eq!(names("REPLACE INTO d.p SELECT * FROM m"), ["d.p"]);
+        // Review K (sixteenth session): the comma spelling, and DELETE ... USING.
+        assert_eq!(
+            names("UPDATE p, m SET m.cnt = m.cnt + 1, p.id = p.id + 100 WHERE p.id = m.k"),
+            ["m", "p"]
+        );
+        assert_eq!(names("UPDATE p, m SET p.id = p.id + 100 WHERE p.id = m.k"), ["p"]);
+        assert_eq!(names("DELETE FROM p USING p JOIN m ON p.id = m.k WHERE m.k = 1"), ["p"]);
+        assert_eq!(names("DELETE FROM x USING p AS x JOIN m ON x.id = m.k"), ["p"]);
+        assert_eq!(names("DELETE FROM p, m USING p JOIN m ON p.id = m.k"), ["m", "p"]);
     }
 
     #[test]
