@@ -143,6 +143,22 @@ fn resolve(schema: &Schema, located: &LocatedSpec) -> Result<(crate::model::Tabl
             referenced_columns.len()
         )));
     }
+    for (c, p) in spec.columns.iter().zip(&referenced_columns) {
+        let (Some(ours), Some(theirs)) = (compare_rule(schema, child, c), compare_rule(schema, parent, p)) else {
+            continue;
+        };
+        if !ours.same_as(&theirs) {
+            return Err(fail(format!(
+                "`{}`.`{c}` ({}) and `{}`.`{p}` ({}) compare text differently: choosing the subset, respelling \
+                 children and checking orphans would match a child to its parent by different rules; give \
+                 both columns the same type and collation in the source, or leave the relation out",
+                spec.table,
+                ours.describe(),
+                spec.referenced_table,
+                theirs.describe()
+            )));
+        }
+    }
     if child.foreign_keys.iter().any(|f| f.name == name) {
         return Err(fail(format!(
             "table `{}` already has a foreign key of this name",
@@ -168,4 +184,134 @@ fn resolve(schema: &Schema, located: &LocatedSpec) -> Result<(crate::model::Tabl
             partition: None,
         },
     ))
+}
+
+/// How an engine compares a text column's values with another's (`=`).
+#[derive(Debug, Clone, PartialEq)]
+enum Rule {
+    /// PostgreSQL: byte for byte (text, varchar, a deterministic collation).
+    Exact,
+    /// PostgreSQL `citext`: without case.
+    Citext,
+    /// PostgreSQL: a nondeterministic collation of the user's.
+    Nondeterministic(String),
+    /// MariaDB/MySQL: the column's character set and collation, where known.
+    Mysql {
+        charset: Option<String>,
+        collation: Option<String>,
+    },
+}
+
+impl Rule {
+    fn same_as(&self, other: &Rule) -> bool {
+        match (self, other) {
+            (
+                Rule::Mysql {
+                    charset: a,
+                    collation: x,
+                },
+                Rule::Mysql {
+                    charset: b,
+                    collation: y,
+                },
+            ) => {
+                let differ = |a: &Option<String>, b: &Option<String>| matches!((a, b), (Some(a), Some(b)) if !a.eq_ignore_ascii_case(b));
+                !differ(x, y) && !differ(a, b)
+            }
+            _ => self == other,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Rule::Exact => "compared byte for byte".into(),
+            Rule::Citext => "citext, compared without case".into(),
+            Rule::Nondeterministic(c) => format!("nondeterministic collation {c}"),
+            Rule::Mysql { charset, collation } => match (collation, charset) {
+                (Some(c), _) => format!("collation {c}"),
+                (None, Some(cs)) => format!("character set {cs}'s default collation"),
+                (None, None) => "the table's default collation".into(),
+            },
+        }
+    }
+}
+
+/// The rule `column` of `table` compares text by, on engines where a virtual FK could
+/// pair two different ones (a declared one cannot there); `None` for a column that does
+/// not hold text, or on SQLite (whose FKs use the parent column's collation, as Tether
+/// does for declared and virtual ones alike).
+fn compare_rule(schema: &Schema, table: &crate::model::Table, column: &str) -> Option<Rule> {
+    use crate::engine::Engine;
+    let c = table.column(column)?;
+    let x = &table.extras;
+    match schema.engine {
+        Engine::Postgres => {
+            let citext = c.engine_type.contains("citext")
+                || x.extension_types
+                    .get(column)
+                    .is_some_and(|ty| ty == "citext" || ty.ends_with(".citext"));
+            if citext {
+                return Some(Rule::Citext);
+            }
+            if !c.normalized_type.is_text() {
+                return None;
+            }
+            let nondeterministic = x.collations.get(column).filter(|named| {
+                let bare = named.replace('"', "");
+                schema
+                    .objects
+                    .collations
+                    .iter()
+                    .any(|k| k.name == bare && k.definition.contains("deterministic = false"))
+            });
+            Some(match nondeterministic {
+                Some(n) => Rule::Nondeterministic(n.clone()),
+                None => Rule::Exact,
+            })
+        }
+        Engine::Mysql if c.normalized_type.is_text() => {
+            let definition = x.definition.as_deref()?;
+            Some(mysql_rule(definition, column))
+        }
+        _ => None,
+    }
+}
+
+/// A MariaDB/MySQL text column's (character set, collation) as its table's `SHOW
+/// CREATE TABLE` text gives them (the column's own clause, else the table's default);
+/// `None` where the text does not say.
+pub fn mysql_collation(definition: &str, column: &str) -> (Option<String>, Option<String>) {
+    match mysql_rule(definition, column) {
+        Rule::Mysql { charset, collation } => (charset, collation),
+        _ => (None, None),
+    }
+}
+
+/// A MariaDB/MySQL column's character set and collation, read from its table's
+/// `SHOW CREATE TABLE` text (the column's own clause, else the table's default).
+fn mysql_rule(definition: &str, column: &str) -> Rule {
+    let word_after = |text: &str, marker: &str| {
+        let upper = text.to_ascii_uppercase();
+        upper.find(marker).map(|i| {
+            text[i + marker.len()..]
+                .split(|ch: char| ch.is_whitespace() || ch == ',')
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+    };
+    let quoted = format!("`{}` ", column.replace('`', "``"));
+    let line = definition.lines().find(|l| l.trim_start().starts_with(&quoted));
+    let charset_of = |collation: &str| collation.split('_').next().map(str::to_string);
+    if let Some(line) = line {
+        let collation = word_after(line, " COLLATE ");
+        let charset = word_after(line, " CHARACTER SET ").or_else(|| collation.as_deref().and_then(charset_of));
+        if collation.is_some() || charset.is_some() {
+            return Rule::Mysql { charset, collation };
+        }
+    }
+    let options = definition.rsplit(')').next().unwrap_or("");
+    let collation = word_after(options, "COLLATE=");
+    let charset = word_after(options, "CHARSET=").or_else(|| collation.as_deref().and_then(charset_of));
+    Rule::Mysql { charset, collation }
 }

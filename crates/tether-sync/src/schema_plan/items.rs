@@ -410,7 +410,12 @@ pub(super) fn cross_engine(
                     }
                 ))),
             }
-            if let (true, Some(collate)) = (citext || nondeterministic, caseless(dest)) {
+            // An FK's child column compares as its parent's key does (PostgreSQL lets a
+            // text column reference one in a nondeterministic collation): created in the
+            // parent's collation, or MariaDB refuses the FK (errno 150) and compares the
+            // two with "Illegal mix of collations" (1267).
+            let by_parent = parent_caseless(source, t, &c.name, 0);
+            if let (true, Some(collate)) = (by_parent.unwrap_or(citext || nondeterministic), caseless(dest)) {
                 to = format!("{to} {collate}");
                 out.extras.column_types.insert(c.name.clone(), to.clone());
             }
@@ -1020,4 +1025,40 @@ fn caseless(dest: Engine) -> Option<&'static str> {
         Engine::Mysql => Some("CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"),
         Engine::Postgres => None,
     }
+}
+
+/// Whether column `name` of `t` is caseless by its own type or collation on PostgreSQL
+/// (`citext`, a nondeterministic collation): created caseless elsewhere ([`caseless`]).
+fn own_caseless(source: &tether_schema::Schema, t: &Table, name: &str) -> bool {
+    let x = &t.extras;
+    let citext = x
+        .extension_types
+        .get(name)
+        .is_some_and(|ty| ty == "citext" || ty.ends_with(".citext"))
+        || t.column(name).is_some_and(|c| c.engine_type.contains("citext"));
+    let nondeterministic = x.collations.get(name).is_some_and(|named| {
+        let bare = named.replace('"', "");
+        source
+            .objects
+            .collations
+            .iter()
+            .any(|k| k.name == bare && k.definition.contains("deterministic = false"))
+    });
+    citext || nondeterministic
+}
+
+/// For a column of `t` that references another (an FK's child column): whether the
+/// key it references, followed up the chain, is caseless ([`own_caseless`]); `None`
+/// for a column no FK of a PostgreSQL source starts from.
+fn parent_caseless(source: &tether_schema::Schema, t: &Table, name: &str, depth: usize) -> Option<bool> {
+    if source.engine != Engine::Postgres || depth > 32 {
+        return None;
+    }
+    t.foreign_keys.iter().find_map(|fk| {
+        let i = fk.columns.iter().position(|c| c == name)?;
+        let parent = source.table(&fk.referenced_name())?;
+        let p = fk.referenced_columns.get(i)?;
+        parent.column(p)?;
+        Some(parent_caseless(source, parent, p, depth + 1).unwrap_or_else(|| own_caseless(source, parent, p)))
+    })
 }
