@@ -149,9 +149,10 @@ fn resolve(schema: &Schema, located: &LocatedSpec) -> Result<(crate::model::Tabl
         };
         if !ours.same_as(&theirs) {
             return Err(fail(format!(
-                "`{}`.`{c}` ({}) and `{}`.`{p}` ({}) compare text differently: choosing the subset, respelling \
-                 children and checking orphans would match a child to its parent by different rules; give \
-                 both columns the same type and collation in the source, or leave the relation out",
+                "`{}`.`{c}` ({}) and `{}`.`{p}` ({}) compare text differently: a child would be matched to its \
+                 parent by other rules than each side compares by (in subsets, respelling, orphan checks and \
+                 the gateway's checks); give both columns the same type and collation, or leave the relation \
+                 out",
                 spec.table,
                 ours.describe(),
                 spec.referenced_table,
