@@ -183,6 +183,22 @@ fn other_key_clash(key: &[String], conflict: Conflict) -> String {
     }
 }
 
+/// The multi-row INSERT of `rows` from `start` (`head` VALUES ... `tail`), at least
+/// one row and as many more as fit in [`MAX_STATEMENT`]; and the index after its last row.
+fn next_statement(d: &dyn Dialect, head: &str, tail: &str, rows: &[Row], start: usize) -> (String, usize) {
+    let mut sql = head.to_string();
+    let mut end = start;
+    while end < rows.len() && (end == start || sql.len() < MAX_STATEMENT) {
+        if end > start {
+            sql.push_str(", ");
+        }
+        sql.push_str(&tuple(d, &rows[end]));
+        end += 1;
+    }
+    sql.push_str(tail);
+    (sql, end)
+}
+
 fn tuple(d: &dyn Dialect, row: &Row) -> String {
     let mut s = String::from("(");
     for (i, v) in row.iter().enumerate() {
@@ -348,16 +364,7 @@ pub async fn insert(
     let mut written = 0u64;
     let mut start = 0;
     while start < rows.len() {
-        let mut sql = head.clone();
-        let mut end = start;
-        while end < rows.len() && (end == start || sql.len() < MAX_STATEMENT) {
-            if end > start {
-                sql.push_str(", ");
-            }
-            sql.push_str(&tuple(d, &rows[end]));
-            end += 1;
-        }
-        sql.push_str(&tail);
+        let (sql, end) = next_statement(d, &head, &tail, rows, start);
         let bytes = sql.len();
         // In a transaction of its own: a value the server stores changed (a note, not
         // an error) is seen only after the statement ran, and its rows must not stay.
@@ -491,16 +498,7 @@ async fn insert_nontx(
     let mut written = 0u64;
     let mut start = 0;
     while start < rows.len() {
-        let mut sql = head.clone();
-        let mut end = start;
-        while end < rows.len() && (end == start || sql.len() < MAX_STATEMENT) {
-            if end > start {
-                sql.push_str(", ");
-            }
-            sql.push_str(&tuple(d, &rows[end]));
-            end += 1;
-        }
-        sql.push_str(&tail);
+        let (sql, end) = next_statement(d, &head, &tail, rows, start);
         let bytes = sql.len();
         let before = nontx::count(conn, table).await;
         match conn.query_iter(sql).await {
