@@ -912,6 +912,28 @@ fn updated_now_trigger(
     }
 }
 
+/// A CHECK that an UNSIGNED MariaDB number stays not negative (the same SQL on
+/// PostgreSQL and SQLite), and what the plan says of it; `None` for other columns.
+pub(super) fn not_negative(
+    c: &Column,
+    unsigned: bool,
+    col: &str,
+    name: &str,
+) -> Option<(Option<Check>, Option<String>)> {
+    let number = c.normalized_type.is_integer()
+        || matches!(c.normalized_type, DataType::Decimal { .. } | DataType::Float { .. });
+    (unsigned && number).then(|| {
+        (
+            Some(Check {
+                name: name.to_string(),
+                definition: format!("CHECK ({col} >= 0)"),
+                exclusion: false,
+            }),
+            Some(format!("with CHECK {name}: not negative, as UNSIGNED")),
+        )
+    })
+}
+
 /// What keeps a MariaDB column's values on PostgreSQL where its type there takes more:
 /// an UNSIGNED number a CHECK that it is not negative, a SET a CHECK that it lists
 /// only its members; and what the plan says of it (YEAR has no type there).
@@ -939,19 +961,8 @@ fn mariadb_values_on_postgres(table: &str, c: &Column, d: &dyn Dialect) -> (Opti
             Some(why),
         );
     }
-    if unsigned
-        && (c.normalized_type.is_integer()
-            || matches!(c.normalized_type, DataType::Decimal { .. } | DataType::Float { .. }))
-    {
-        let why = format!("with CHECK {name}: not negative, as UNSIGNED");
-        return (
-            Some(Check {
-                name,
-                definition: format!("CHECK ({col} >= 0)"),
-                exclusion: false,
-            }),
-            Some(why),
-        );
+    if let Some(check) = not_negative(c, unsigned, &col, &name) {
+        return check;
     }
     if ty.starts_with("year") {
         return (

@@ -4,7 +4,7 @@
 //! a MariaDB `SET` or `UNSIGNED` column gets on SQLite the CHECK PostgreSQL gets.
 
 use tether_connect::{Dialect, Value};
-use tether_schema::{Check, Column, DataType};
+use tether_schema::{Check, Column};
 
 /// The rules of a SQLite `CREATE TABLE` text the model does not hold.
 #[derive(Debug, Default, PartialEq)]
@@ -214,19 +214,8 @@ pub(super) fn mariadb_values_on_sqlite(table: &str, c: &Column, d: &dyn Dialect)
         );
     }
     let unsigned = ty.split_whitespace().any(|w| w == "unsigned");
-    if unsigned
-        && (c.normalized_type.is_integer()
-            || matches!(c.normalized_type, DataType::Decimal { .. } | DataType::Float { .. }))
-    {
-        let why = format!("with CHECK {name}: not negative, as UNSIGNED");
-        return (
-            Some(Check {
-                name,
-                definition: format!("CHECK ({col} >= 0)"),
-                exclusion: false,
-            }),
-            Some(why),
-        );
+    if let Some(check) = super::items::not_negative(c, unsigned, &col, &name) {
+        return check;
     }
     (None, None)
 }
