@@ -23,6 +23,8 @@
 # processes of the same workload (the machine's state is the same for both: on a
 # shared, noisy machine single runs drift by up to 2x); prints the median of each path's
 # QPS over HAProxy's of the same moment.
+# The rotated rounds also print counts per query that do not depend on the load (context
+# switches, TCP segments, bytes; nstat from iproute2).
 # Each proxy is a process of its own on a spare port; sysbench uses its default
 # prepared statements (--db-ps-mode=auto). Everything started is stopped on exit.
 set -euo pipefail
@@ -75,6 +77,7 @@ TETHER=${TETHER:-${CARGO_TARGET_DIR:-target}/release/tether}
 
 # --- state and cleanup -------------------------------------------------------------
 WORK=$(mktemp -d)
+export NSTAT_HISTORY=$WORK/nstat.history # nstat's own, not the user's
 PIDS=()
 DB_CREATED=0
 mysql_admin() {
@@ -123,6 +126,19 @@ cpu_ticks() {
     echo $(( ${12} + ${13} ))
 }
 TICK_US=$(( 1000000 / $(getconf CLK_TCK) ))
+# Counts that do not depend on the machine's load (a noisy VM moves QPS and CPU by up
+# to 2x between runs, not these): context switches of the whole machine
+# (/proc/stat ctxt), TCP segments sent and IP bytes received (nstat, loopback
+# included), and the proxy's own voluntary context switches (all its threads).
+ctxt() { awk '/^ctxt/ { print $2 }' /proc/stat; }
+nstat_delta() { # prints "segments octets" since the last call
+    command -v nstat >/dev/null || { echo "0 0"; return; }
+    nstat -z TcpOutSegs IpExtInOctets 2>/dev/null |
+        awk '$1 == "TcpOutSegs" { s = $2 } $1 == "IpExtInOctets" { o = $2 } END { print s + 0, o + 0 }'
+}
+voluntary_switches() { # all threads of a process
+    cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ { n += $2 } END { print n + 0 }'
+}
 # The MariaDB server's process when it runs on this machine (its CPU per query is
 # printed too), else empty.
 SERVER_PID=$(ss -Hltnp "sport = :$MY_PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
@@ -220,7 +236,10 @@ done
 # the cores, so a proxy that makes the server or the client work harder costs QPS.
 run() { # WORKLOAD THREADS ROUND PATH
     local out before=0 after=0 server_before=0 server_after=0 queries qps client pid=${PID[$4]}
-    [ -n "$pid" ] && before=$(cpu_ticks "$pid")
+    local switches_before switches_after proxy_switches_before=0 proxy_switches_after=0 segments octets
+    [ -n "$pid" ] && before=$(cpu_ticks "$pid") && proxy_switches_before=$(voluntary_switches "$pid")
+    nstat_delta >/dev/null
+    switches_before=$(ctxt)
     [ -n "$SERVER_PID" ] && server_before=$(cpu_ticks "$SERVER_PID")
     out=$(/usr/bin/time -f '%U %S' -o "$WORK/client-cpu" \
         sysbench "$1" "${SB_COMMON[@]}" --threads="$2" --time="$SECONDS_PER_RUN" \
@@ -230,12 +249,15 @@ run() { # WORKLOAD THREADS ROUND PATH
         echo "$out" >&2
         exit 1
     }
-    [ -n "$pid" ] && after=$(cpu_ticks "$pid")
+    switches_after=$(ctxt)
+    read -r segments octets < <(nstat_delta)
+    [ -n "$pid" ] && after=$(cpu_ticks "$pid") && proxy_switches_after=$(voluntary_switches "$pid")
     [ -n "$SERVER_PID" ] && server_after=$(cpu_ticks "$SERVER_PID")
     # seconds -> clock ticks, like the others
     client=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($1 + $2) * hz }' "$WORK/client-cpu")
     read -r queries qps < <(echo "$out" | awk '/^ *queries:/ { gsub(/[()]/, ""); print $2, $3 }')
-    echo "$1 $2 $3 $4 $qps $queries $((after - before)) $((server_after - server_before)) $client" >>"$WORK/results"
+    echo "$1 $2 $3 $4 $qps $queries $((after - before)) $((server_after - server_before)) $client \
+        $((switches_after - switches_before)) $segments $octets $((proxy_switches_after - proxy_switches_before))" >>"$WORK/results"
     log "$1 x$2 round $3 $4: $qps qps"
 }
 
@@ -295,9 +317,10 @@ import statistics, sys
 path_file, tick_us, paths = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 runs = {}  # (workload, threads) -> round -> path -> (qps, queries, ticks)
 for line in open(path_file):
-    wl, th, rnd, path, qps, queries, ticks, server, client = line.split()
+    wl, th, rnd, path, qps, queries, ticks, server, client, switches, segments, octets, own = line.split()
     runs.setdefault((wl, int(th)), {}).setdefault(int(rnd), {})[path] = (
-        float(qps), int(queries), int(ticks), int(server), int(client))
+        float(qps), int(queries), int(ticks), int(server), int(client),
+        int(switches), int(segments), int(octets), int(own))
 names = {"haproxy": "HAProxy", "relay": "byte relay", "gateway": "gateway unmanaged", "managed": "gateway managed",
          "gateway-t1": "gateway unmanaged --threads 1",
          "before": "gateway unmanaged (before)", "managed-before": "gateway managed (before)"}
@@ -321,6 +344,25 @@ for (wl, th), rounds in runs.items():
     row += [f"{med(r[p][2] * tick_us / max(r[p][1], 1) for r in rs):.1f}" for p in proxies]
     row += [f"{med(r[p][3] * tick_us / max(r[p][1], 1) for r in rs):.1f} + "
             f"{med(r[p][4] * tick_us / max(r[p][1], 1) for r in rs):.1f}" for p in paths]
+    print("| " + " | ".join(row) + " |")
+print()
+print("Per query, counts that do not depend on the load (medians over the rounds): context switches")
+print("of the whole machine, TCP segments sent, IP bytes received (loopback: every hop counted), and")
+print("the proxy's own voluntary context switches:")
+head = ["workload"] + [f"{'direct' if p == 'direct' else names[p]}: switches / segments / bytes"
+                       + ("" if p == "direct" else " / own switches") for p in paths]
+print("| " + " | ".join(head) + " |")
+print("|" + "---|" * len(head))
+for (wl, th), rounds in runs.items():
+    rs = list(rounds.values())
+    row = [f"{wl}, {th} threads"]
+    for p in paths:
+        def per(i):
+            return med(r[p][i] / max(r[p][1], 1) for r in rs)
+        cell = f"{per(5):.2f} / {per(6):.2f} / {per(7):.0f}"
+        if p != "direct":
+            cell += f" / {per(8):.2f}"
+        row.append(cell)
     print("| " + " | ".join(row) + " |")
 EOF
 if [ -s "$WORK/paired" ]; then
