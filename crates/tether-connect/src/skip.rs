@@ -7,24 +7,30 @@ use tether_schema::Table;
 
 use crate::rw::Conflict;
 
-/// The key a PostgreSQL or SQLite INSERT into `table` names as its `ON CONFLICT (key)`
-/// target for `conflict`: `skip` needs a primary key or unique key (without WHERE) on
-/// exactly `key`. Without one (a destination whose key telling rows apart is another,
-/// e.g. a PostgreSQL expression index) none: `ON CONFLICT DO NOTHING` as before, which
-/// keeps a row clashing on any key (see NOTES.md, sixteenth session review E).
-pub fn target<'a>(table: &Table, key: &'a [String], conflict: Conflict) -> &'a [String] {
-    if conflict != Conflict::Skip || key.is_empty() {
-        return key;
-    }
+/// Whether `table` (a destination table) has a primary key or a unique key without
+/// WHERE on exactly `key`: a PostgreSQL or SQLite INSERT may then name it as its
+/// `ON CONFLICT (key)` target. Without one (the destination tells rows apart by another
+/// key, e.g. a PostgreSQL expression index or a unique key on other columns), a row
+/// whose key is already there is found by the INSERT itself (`WHERE NOT EXISTS`), never
+/// by a target-less `ON CONFLICT DO NOTHING`, which would drop a row clashing on any
+/// key (NOTES.md, sixteenth session review E; seventeenth session).
+pub fn exact(table: &Table, key: &[String]) -> bool {
     let exactly = |cols: &[String]| cols.len() == key.len() && key.iter().all(|k| cols.contains(k));
-    let matched = (!table.primary_key.is_empty() && exactly(&table.primary_key))
-        || table
-            .unique_keys
-            .iter()
-            .any(|u| u.predicate.is_none() && exactly(&u.columns));
-    match matched {
-        true => key,
-        false => &[],
+    !key.is_empty()
+        && ((!table.primary_key.is_empty() && exactly(&table.primary_key))
+            || table
+                .unique_keys
+                .iter()
+                .any(|u| u.predicate.is_none() && exactly(&u.columns)))
+}
+
+/// Whether a write with `conflict` keeps a destination row whose key is the written
+/// row's as it is: `skip`, and `update` when nothing outside the key is written.
+pub fn keeps_existing(conflict: Conflict, columns: &[String], key: &[String], fixed: &[String]) -> bool {
+    match conflict {
+        Conflict::Skip => true,
+        Conflict::Update => !columns.iter().any(|c| !key.contains(c) && !fixed.contains(c)),
+        Conflict::Error => false,
     }
 }
 

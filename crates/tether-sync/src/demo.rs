@@ -56,7 +56,7 @@ impl Writer {
         let columns: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
         self.rows += self
             .conn
-            .insert(t, &columns, &[], rows, Conflict::Error)
+            .insert(t, &columns, &[], true, rows, Conflict::Error)
             .await
             .map_err(|e| format!("{table}: {}", e.message))?;
         Ok(())

@@ -43,6 +43,8 @@ struct TableWrite {
     positions: Vec<usize>,
     columns: Vec<String>,
     key: Vec<String>,
+    /// The source's table has a primary or unique key (else `key` is every column).
+    keyed: bool,
     key_positions: Vec<usize>,
     /// The key the cycle's UPDATEs find a row by ([`fixup_key`]), and its positions.
     fixup_key: Vec<String>,
@@ -170,6 +172,7 @@ fn table_write(dest: &Destination, tp: &TablePlan, from: tether_connect::Engine)
         positions,
         columns,
         key,
+        keyed: !tp.table.primary_key.is_empty() || tp.table.unique_keys.iter().any(|u| u.predicate.is_none()),
         key_positions,
         fixup_key,
         fixup_key_positions,
@@ -636,7 +639,7 @@ async fn write_rows(
     let copy = sqlite.then(|| out.clone());
     let n = match dest
         .conn
-        .insert(&w.dest_table, &w.columns, &w.key, out, w.conflict)
+        .insert(&w.dest_table, &w.columns, &w.key, w.keyed, out, w.conflict)
         .await
     {
         Ok(n) => n,
@@ -666,7 +669,7 @@ async fn write_rows(
     let copy = sqlite.then(|| rows.clone());
     match dest
         .conn
-        .insert(&w.dest_table, &columns, &w.key, rows, w.conflict)
+        .insert(&w.dest_table, &columns, &w.key, w.keyed, rows, w.conflict)
         .await
     {
         Ok(m) => Ok(n + m),

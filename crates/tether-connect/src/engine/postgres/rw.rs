@@ -159,12 +159,16 @@ fn put_field(buf: &mut BytesMut, v: &Value) {
 
 /// Writes a batch. Errors: `COPY` with one statement per batch; otherwise a multi-row
 /// INSERT with ON CONFLICT, in chunks, whose update leaves the `fixed` columns as they
-/// are.
+/// are. `exact`: the table has a primary or unique key on exactly `key`
+/// ([`crate::skip::exact`]); without one, rows whose key is there are found by the
+/// statement itself ([`staged_upsert`]).
+#[allow(clippy::too_many_arguments)]
 pub async fn insert(
     client: &Client,
     table: &str,
     columns: &[String],
     key: &[String],
+    exact: bool,
     fixed: &[String],
     rows: &[Row],
     conflict: Conflict,
@@ -194,6 +198,9 @@ pub async fn insert(
             sink.send(buf.split().freeze()).await.map_err(named)?;
         }
         return sink.finish().await.map_err(named);
+    }
+    if !key.is_empty() && !exact && crate::skip::keeps_existing(conflict, columns, key, fixed) {
+        return staged_upsert(client, table, columns, key, fixed, rows, Conflict::Skip).await;
     }
     if !key.is_empty() && has_deferrable_key(client, table).await? {
         return staged_upsert(client, table, columns, key, fixed, rows, conflict).await;
@@ -318,11 +325,18 @@ async fn staged_upsert(
              WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {same}); DROP TABLE pg_temp.tether_rows",
             picked.join(", ")
         ));
-        let done = client.simple_query(&sql).await.map_err(|e| WriteError {
-            row: None,
-            message: describe(&e),
-            written,
-            duplicate_key: e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION),
+        let done = client.simple_query(&sql).await.map_err(|e| {
+            let duplicate_key = e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION);
+            WriteError {
+                row: None,
+                // A row whose key is there was kept: this clash is on another key.
+                message: match duplicate_key && conflict == Conflict::Skip {
+                    true => format!("{}{}", describe(&e), crate::skip::other_key(key)),
+                    false => describe(&e),
+                },
+                written,
+                duplicate_key,
+            }
         })?;
         let counts: Vec<u64> = done
             .iter()

@@ -75,18 +75,44 @@ pub fn read(conn: &Connection, spec: &ReadSpec, batch_size: usize, tx: &mpsc::Se
     Ok(out.sent)
 }
 
-/// The INSERT for a batch, with the conflict clause.
-pub fn insert_sql(d: &dyn Dialect, table: &str, columns: &[String], key: &[String], conflict: Conflict) -> String {
+/// The INSERT for a batch, with the conflict clause. `exact`: the table has a primary
+/// or unique key on exactly `key` ([`crate::skip::exact`]).
+pub fn insert_sql(
+    d: &dyn Dialect,
+    table: &str,
+    columns: &[String],
+    key: &[String],
+    exact: bool,
+    conflict: Conflict,
+) -> String {
     let params: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
     let mut sql = format!(
         "INSERT INTO {table} ({}) VALUES ({})",
         d.idents(columns),
         params.join(", ")
     );
+    // Only a clash on the row's key keeps the row there: one on another key fails.
+    let keep_existing = crate::skip::keeps_existing(conflict, columns, key, &[]) && !key.is_empty();
     match conflict {
         Conflict::Error => {}
-        // Only a clash on the row's key keeps the row there: one on another key fails.
-        Conflict::Skip if !key.is_empty() => sql.push_str(&format!(" ON CONFLICT ({}) DO NOTHING", d.idents(key))),
+        _ if keep_existing && exact => sql.push_str(&format!(" ON CONFLICT ({}) DO NOTHING", d.idents(key))),
+        _ if keep_existing => {
+            // No key to name as the target: the row goes in unless one with its key is
+            // there (each key column compared as the table compares it).
+            let same: Vec<String> = key
+                .iter()
+                .map(|k| {
+                    let at = columns.iter().position(|c| c == k).map_or(0, |i| i + 1);
+                    format!("{} = ?{at}", d.ident(k))
+                })
+                .collect();
+            sql = format!(
+                "INSERT INTO {table} ({}) SELECT {} WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {})",
+                d.idents(columns),
+                params.join(", "),
+                same.join(" AND ")
+            );
+        }
         Conflict::Skip => sql.push_str(" ON CONFLICT DO NOTHING"),
         Conflict::Update => {
             let sets: Vec<String> = columns
@@ -121,7 +147,9 @@ fn upsert_key(sql: &str) -> Option<String> {
 }
 
 /// Inserts a batch in one transaction; a rejected row rolls the batch back.
-pub fn insert(conn: &mut Connection, sql: &str, rows: &[Row]) -> Result<u64, WriteError> {
+/// `skipped_on`: the row key when a row whose key is there is kept as it is (`skip`),
+/// which a clash on another key's message names.
+pub fn insert(conn: &mut Connection, sql: &str, skipped_on: &[String], rows: &[Row]) -> Result<u64, WriteError> {
     let upsert = upsert_key(sql);
     let fail = |row: Option<usize>, e: rusqlite::Error| {
         let duplicate_key = matches!(
@@ -135,13 +163,7 @@ pub fn insert(conn: &mut Connection, sql: &str, rows: &[Row]) -> Result<u64, Wri
                  that: on_conflict = \"update\" overwrites only the row with the same key (as on PostgreSQL and \
                  MariaDB/MySQL), never a different row; that row was left as it was"
             ),
-            (None, true) if sql.ends_with(") DO NOTHING") => match sql.rsplit_once(" ON CONFLICT (") {
-                Some((_, k)) => format!(
-                    "{e}{}",
-                    crate::skip::other_key(&[k.trim_end_matches(") DO NOTHING").replace('"', "")])
-                ),
-                None => e.to_string(),
-            },
+            (None, true) if !skipped_on.is_empty() => format!("{e}{}", crate::skip::other_key(skipped_on)),
             _ => e.to_string(),
         };
         WriteError {
