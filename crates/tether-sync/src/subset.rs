@@ -56,6 +56,16 @@ impl Subset {
         self.rows.lock().expect("subset rows lock").remove(table)
     }
 
+    /// `f` of the kept rows of `table`, leaving them for the load; `None` when they were
+    /// not kept (the caller reads them by their keys).
+    pub fn with_kept_rows<R>(&self, table: &TableName, f: impl FnOnce(&[Row]) -> R) -> Option<R> {
+        self.rows
+            .lock()
+            .expect("subset rows lock")
+            .get(table)
+            .map(|rows| f(rows))
+    }
+
     /// How many rows of `table` the subset chose: its keys, and every loose row (see the
     /// module's notes), duplicates counted. What the verifier expects a destination to
     /// hold.

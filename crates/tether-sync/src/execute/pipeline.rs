@@ -1343,7 +1343,7 @@ pub async fn load(
     progress: &dyn Progress,
 ) -> Result<Vec<TableReport>, SyncError> {
     let engines: Vec<_> = lanes[0].dests.iter().map(|d| d.conn.dialect().engine()).collect();
-    let respell = super::respell::find(plan, &mut lanes[0].source, &engines, progress).await?;
+    let respell = super::respell::find(plan, &mut lanes[0].source, &engines, subset, progress).await?;
     let respell = &respell;
     fill_key_maps(plan, &mut lanes[0], subset, anon, respell, progress).await?;
     refuse_changed_keys(plan, &mut lanes[0], subset, anon, respell).await?;

@@ -7,15 +7,16 @@
 //! otherwise; while loading they are written with their parent's spelling, which the
 //! source compares equal to them. The common case (none) costs that one query.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use tether_connect::{Batch, Connection, Engine, Value};
+use tether_connect::{Batch, Connection, Engine, Filter, ReadSpec, Value};
 use tether_schema::value::describe_key;
 use tether_schema::{DataType, ForeignKey, Table, TableName};
 
 use super::Progress;
 use crate::error::SyncError;
-use crate::plan::{Plan, TablePlan};
+use crate::plan::{row_key, Plan, Rows, TablePlan};
+use crate::subset::Subset;
 
 /// One FK's child values spelt otherwise than their parent's key.
 #[derive(Clone)]
@@ -72,11 +73,14 @@ impl Respellings {
 /// Finds the child values to respell, for the FKs between copied tables whose child
 /// values a destination would not match to their parent as the source does: the FK's
 /// columns are transformed (a transformer maps bytes), or a destination of another
-/// engine compares otherwise ([`matched_there`]). Each FK respelt is reported.
+/// engine compares otherwise ([`matched_there`]). Each FK respelt is reported. For a
+/// table a subset copies, only the values of its chosen rows count: what is said, and
+/// the clashes refused, are about the rows written, not the whole source table.
 pub async fn find(
     plan: &Plan,
     source: &mut Connection,
     dest_engines: &[Engine],
+    subset: &Subset,
     progress: &dyn Progress,
 ) -> Result<Respellings, SyncError> {
     let mut out = Respellings::default();
@@ -92,12 +96,13 @@ pub async fn find(
                 continue;
             };
             let transformed = fk.columns.iter().any(|c| tp.transforms.iter().any(|t| &t.column == c));
-            let mut found = Vec::new();
+            // Each with, when it is taken from the parent's own respelling (below), the
+            // parent's columns it follows.
+            let mut found: Vec<(Respelling, Option<Vec<String>>)> = Vec::new();
             if (other_engine || transformed) && loose(engine, &tp.table, &parent.table, fk) {
                 if let Some(all) = respelling(tp, &parent.table, fk, source).await? {
                     if transformed {
-                        say(progress, tp, &parent.table, fk, &all);
-                        found.push(all);
+                        found.push((all, None));
                     } else {
                         // Per engine of the destinations, what that engine would not match.
                         let mut others: Vec<Engine> = dest_engines.iter().copied().filter(|&e| e != engine).collect();
@@ -114,8 +119,7 @@ pub async fn find(
                                 .retain(|child, parent| !matched_there(engine, to, child, parent, &decimal));
                             r.only = Some(to);
                             if !r.map.is_empty() {
-                                say(progress, tp, &parent.table, fk, &r);
-                                found.push(r);
+                                found.push((r, None));
                             }
                         }
                     }
@@ -133,27 +137,56 @@ pub async fn find(
                 else {
                     continue;
                 };
-                progress.phase(&format!(
-                    "{}: FK {} ({}) -> {}({}): written with the spelling {} takes from its parent",
-                    tp.name,
-                    fk.name,
-                    names.join(", "),
-                    parent.name,
-                    r.columns.join(", "),
-                    parent.name
-                ));
-                found.push(Respelling {
+                let respelt = Respelling {
                     positions: positions(&tp.table, &names),
                     columns: names,
                     map: r.map.clone(),
                     only: r.only,
-                });
+                };
+                found.push((respelt, Some(r.columns.clone())));
             }
-            for r in &found {
-                refuse_clashes(tp, &parent.table, fk, r, source).await?;
+            if found.is_empty() {
+                continue;
+            }
+            // A subset's chosen rows: each respelling narrowed to the values they hold
+            // (none: nothing of this FK is rewritten), and their keys checked as written.
+            let chosen = match tp.rows {
+                Rows::Subset => {
+                    let rows = chosen_rows(tp, found.iter().map(|(r, _)| r), subset, plan.batch_size, source).await?;
+                    for (r, _) in &mut found {
+                        let held = rows.values_of(&r.columns);
+                        r.map.retain(|child, _| held.contains(child));
+                    }
+                    found.retain(|(r, _)| !r.map.is_empty());
+                    Some(rows)
+                }
+                Rows::All => None,
+            };
+            for (r, inherited) in &found {
+                match inherited {
+                    Some(parent_columns) => progress.phase(&format!(
+                        "{}: FK {} ({}) -> {}({}): written with the spelling {} takes from its parent",
+                        tp.name,
+                        fk.name,
+                        r.columns.join(", "),
+                        parent.name,
+                        parent_columns.join(", "),
+                        parent.name
+                    )),
+                    None => say(progress, tp, &parent.table, fk, r),
+                }
+            }
+            for (r, _) in &found {
+                match &chosen {
+                    Some(rows) => refuse_clashes_among(tp, &parent.table, fk, r, rows)?,
+                    None => refuse_clashes(tp, &parent.table, fk, r, source).await?,
+                }
             }
             if !found.is_empty() {
-                out.0.entry(tp.table.table_name()).or_default().extend(found);
+                out.0
+                    .entry(tp.table.table_name())
+                    .or_default()
+                    .extend(found.into_iter().map(|(r, _)| r));
             }
         }
     }
@@ -406,17 +439,10 @@ async fn refuse_clashes(
     let d = source.dialect();
     let engine = d.engine();
     let t = &tp.table;
-    let mut keys: Vec<&[String]> = Vec::new();
-    if !t.primary_key.is_empty() {
-        keys.push(&t.primary_key);
-    }
-    keys.extend(
-        t.unique_keys
-            .iter()
-            .filter(|u| u.predicate.is_none())
-            .map(|u| u.columns.as_slice()),
-    );
-    for key in keys.into_iter().filter(|k| k.iter().any(|c| r.columns.contains(c))) {
+    for key in own_keys(t)
+        .into_iter()
+        .filter(|k| k.iter().any(|c| r.columns.contains(c)))
+    {
         // The key as it is written: the FK's columns with the parent's bytes, the
         // others as the child holds them.
         let written: Vec<String> = key
@@ -465,27 +491,203 @@ async fn refuse_clashes(
             _ => 0,
         };
         if clashes > 0 {
-            let (child, parent_key) = r.map.iter().next().expect("a respelling has values");
-            return Err(SyncError::Plan(format!(
-                "{}: FK {} ({}) -> {}({}): children spell the parent key otherwise than it ({} for {}), which the \
-                 source's collation lets through; written with the parent's spelling, as another engine or a \
-                 transformer needs, {} rows of {} would have the same ({}), one of its own unique keys, where the \
-                 source tells them apart; copy to a destination of the same engine without transforming the key, \
-                 or make the child's spelling match its parent's in the source",
-                tp.name,
-                fk.name,
-                fk.columns.join(", "),
-                parent.name,
-                fk.referenced_columns.join(", "),
-                describe_key(&fk.columns, child),
-                describe_key(&fk.referenced_columns, parent_key),
-                clashes,
-                tp.name,
-                key.join(", "),
-            )));
+            return Err(clash(tp, parent, fk, r, clashes, key));
         }
     }
     Ok(())
+}
+
+/// The child's own unique keys a respelling may make two rows share: the primary key
+/// and every unique key without a predicate.
+fn own_keys(t: &Table) -> Vec<&[String]> {
+    let mut keys: Vec<&[String]> = Vec::new();
+    if !t.primary_key.is_empty() {
+        keys.push(&t.primary_key);
+    }
+    keys.extend(
+        t.unique_keys
+            .iter()
+            .filter(|u| u.predicate.is_none())
+            .map(|u| u.columns.as_slice()),
+    );
+    keys
+}
+
+/// The refusal of a respelling giving `clashes` rows of the child the same `key`.
+fn clash(tp: &TablePlan, parent: &Table, fk: &ForeignKey, r: &Respelling, clashes: i64, key: &[String]) -> SyncError {
+    let (child, parent_key) = r.map.iter().next().expect("a respelling has values");
+    SyncError::Plan(format!(
+        "{}: FK {} ({}) -> {}({}): children spell the parent key otherwise than it ({} for {}), which the \
+         source's collation lets through; written with the parent's spelling, as another engine or a \
+         transformer needs, {} rows of {} would have the same ({}), one of its own unique keys, where the \
+         source tells them apart; copy to a destination of the same engine without transforming the key, \
+         or make the child's spelling match its parent's in the source",
+        tp.name,
+        fk.name,
+        fk.columns.join(", "),
+        parent.name,
+        fk.referenced_columns.join(", "),
+        describe_key(&fk.columns, child),
+        describe_key(&fk.referenced_columns, parent_key),
+        clashes,
+        tp.name,
+        key.join(", "),
+    ))
+}
+
+/// Some columns of the rows a subset chose of a table: the rows it writes.
+struct Chosen {
+    columns: Vec<String>,
+    rows: Vec<Vec<Value>>,
+}
+
+impl Chosen {
+    /// The positions of `names` in the rows.
+    fn positions(&self, names: &[String]) -> Vec<usize> {
+        names
+            .iter()
+            .map(|n| self.columns.iter().position(|c| c == n).expect("a column read"))
+            .collect()
+    }
+
+    /// The distinct values of `names` the rows hold.
+    fn values_of(&self, names: &[String]) -> HashSet<Vec<Value>> {
+        let at = self.positions(names);
+        self.rows
+            .iter()
+            .map(|row| at.iter().map(|&i| row[i].clone()).collect())
+            .collect()
+    }
+}
+
+/// The subset's chosen rows of `tp`, as the columns of the respellings `found` and of
+/// the own keys they touch: the rows kept while choosing, else read again by key (as
+/// the load reads them).
+async fn chosen_rows<'a>(
+    tp: &TablePlan,
+    found: impl Iterator<Item = &'a Respelling>,
+    subset: &Subset,
+    batch_size: usize,
+    source: &mut Connection,
+) -> Result<Chosen, SyncError> {
+    let t = &tp.table;
+    let mut wanted: HashSet<&str> = HashSet::new();
+    for r in found {
+        wanted.extend(r.columns.iter().map(String::as_str));
+        for key in own_keys(t)
+            .into_iter()
+            .filter(|k| k.iter().any(|c| r.columns.contains(c)))
+        {
+            wanted.extend(key.iter().map(String::as_str));
+        }
+    }
+    let columns: Vec<String> = t
+        .columns
+        .iter()
+        .filter(|c| wanted.contains(c.name.as_str()))
+        .map(|c| c.name.clone())
+        .collect();
+    let at = positions(t, &columns);
+    let name = t.table_name();
+    let kept = subset.with_kept_rows(&name, |rows| {
+        rows.iter()
+            .map(|row| at.iter().map(|&i| row[i].clone()).collect())
+            .collect()
+    });
+    let rows = match kept {
+        Some(rows) => rows,
+        None => {
+            let keys = subset.keys.get(&name).cloned().unwrap_or_default();
+            if keys.is_empty() {
+                Vec::new()
+            } else {
+                let spec = ReadSpec {
+                    table: t.clone(),
+                    columns: columns.clone(),
+                    filter: Filter::KeysIn {
+                        columns: row_key(t),
+                        keys,
+                    },
+                    order_by: vec![],
+                    limit: None,
+                };
+                let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(4);
+                let read = source.read(&spec, batch_size, tx);
+                let collect = async {
+                    let mut rows = Vec::new();
+                    while let Some(batch) = rx.recv().await {
+                        rows.extend(batch);
+                    }
+                    rows
+                };
+                let (read, rows) = tokio::join!(read, collect);
+                read.map_err(|e| {
+                    SyncError::Plan(format!(
+                        "{}: cannot read the subset's rows to look for child values spelt otherwise than their \
+                         parent key: {e}",
+                        tp.name
+                    ))
+                })?;
+                rows
+            }
+        }
+    };
+    Ok(Chosen { columns, rows })
+}
+
+/// [`refuse_clashes`] for the rows a subset writes: their keys as written (the FK's
+/// columns respelt where `r` says, NULLs never clashing, decimals by value), compared
+/// here rather than by a query on the whole table, whose other rows are not written.
+fn refuse_clashes_among(
+    tp: &TablePlan,
+    parent: &Table,
+    fk: &ForeignKey,
+    r: &Respelling,
+    chosen: &Chosen,
+) -> Result<(), SyncError> {
+    let t = &tp.table;
+    let fk_at = chosen.positions(&r.columns);
+    for key in own_keys(t)
+        .into_iter()
+        .filter(|k| k.iter().any(|c| r.columns.contains(c)))
+    {
+        let key_at = chosen.positions(key);
+        let mut seen: HashMap<Vec<Value>, i64> = HashMap::new();
+        for row in &chosen.rows {
+            let child: Vec<Value> = fk_at.iter().map(|&i| row[i].clone()).collect();
+            let respelt = r.map.get(&child);
+            let written: Option<Vec<Value>> = key
+                .iter()
+                .zip(&key_at)
+                .map(|(c, &i)| {
+                    let v = match (respelt, r.columns.iter().position(|x| x == c)) {
+                        (Some(p), Some(j)) => p[j].clone(),
+                        _ => row[i].clone(),
+                    };
+                    (!v.is_null()).then(|| by_value(t, c, v))
+                })
+                .collect();
+            if let Some(w) = written {
+                *seen.entry(w).or_default() += 1;
+            }
+        }
+        let clashes = seen.into_values().max().unwrap_or(0);
+        if clashes > 1 {
+            return Err(clash(tp, parent, fk, r, clashes, key));
+        }
+    }
+    Ok(())
+}
+
+/// `v` of column `c` as a destination's key compares it: a decimal by value (1.50 and
+/// 1.5 are one), anything else as it is.
+fn by_value(t: &Table, c: &str, v: Value) -> Value {
+    match (t.column(c).map(|x| &x.normalized_type), v) {
+        (Some(DataType::Decimal { .. }), Value::Text(s)) if s.contains('.') => {
+            Value::Text(s.trim_end_matches('0').trim_end_matches('.').to_string())
+        }
+        (_, v) => v,
+    }
 }
 
 /// The FK's join of child `c` to parent `p`, compared as the source's FK check
