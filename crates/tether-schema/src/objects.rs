@@ -495,6 +495,14 @@ pub struct View {
     pub extensions: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// Its triggers (INSTEAD OF; PostgreSQL and SQLite): without them a statement
+    /// through the view acts otherwise on a copy, or fails there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<Trigger>,
+    /// Its rules but `_RETURN` (PostgreSQL `CREATE RULE .. DO INSTEAD`), as
+    /// `pg_get_ruledef` prints them with every name schema-qualified.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<NamedStatement>,
 }
 
 impl View {

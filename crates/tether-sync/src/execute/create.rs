@@ -589,6 +589,10 @@ fn views_sql(
         create.extend(now.into_iter().map(|(_, sql)| sql));
         create.push(v.definition.clone());
         create.extend(v.indexes.iter().cloned());
+        // Its INSTEAD OF triggers and rules (their functions came before): without them
+        // a statement through the view acts otherwise on the copy.
+        create.extend(v.triggers.iter().map(|t| t.definition.clone()));
+        create.extend(v.rules.iter().map(|r| r.definition.clone()));
         if let Some(c) = &v.comment {
             let what = if v.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
             create.push(format!(

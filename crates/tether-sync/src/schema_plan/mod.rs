@@ -254,6 +254,7 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
         };
         let created = item.action == Action::Created;
         out.objects.push(item);
+        view_triggers_and_rules(source, dest, v, created, same_engine, &mut out.objects);
         // (The routines it calls, with those they call: created with it where missing.)
         let functions = source
             .objects
@@ -902,6 +903,44 @@ fn indexed(parent: &Table, cols: &[String]) -> bool {
             .indexes
             .iter()
             .any(|i| i.predicate.is_none() && starts(&i.columns))
+}
+
+/// The lines of a view's triggers (INSTEAD OF) and rules: created with it, or lost with
+/// it, each said (on PostgreSQL a simple view without them takes the statement itself:
+/// a DELETE through it deletes the base rows).
+fn view_triggers_and_rules(
+    source: &Schema,
+    dest: Engine,
+    v: &tether_schema::View,
+    created: bool,
+    same_engine: bool,
+    report: &mut Vec<SchemaItem>,
+) {
+    let shown = source.display_name(&v.table_name());
+    let lost = match (created, same_engine) {
+        (true, _) => None,
+        (false, true) => Some("its view is not created (see the view's line)".to_string()),
+        (false, false) => Some(format!(
+            "written in {}'s SQL; not translated, nor is its view{}",
+            source.engine.name(),
+            match dest {
+                Engine::Mysql => " (MariaDB/MySQL has no INSTEAD OF trigger or rule)",
+                _ => "",
+            }
+        )),
+    };
+    let kinds = v
+        .triggers
+        .iter()
+        .map(|t| ("trigger", &t.name))
+        .chain(v.rules.iter().map(|r| ("rule", &r.name)));
+    for (kind, name) in kinds {
+        let item = SchemaItem::new(kind, format!("{shown}.{name} (on view)"), Action::Created);
+        report.push(match &lost {
+            None => item,
+            Some(why) => SchemaItem::new(kind, format!("{shown}.{name} (on view)"), Action::Skipped).because(why),
+        });
+    }
 }
 
 /// Same engine: a trigger whose body (or the function it runs, or one that calls)

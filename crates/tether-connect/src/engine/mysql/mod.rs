@@ -983,6 +983,9 @@ async fn read_objects(
             indexes: Vec::new(),
             extensions: Vec::new(),
             comment: None,
+            // (MariaDB has no trigger on a view.)
+            triggers: Vec::new(),
+            rules: Vec::new(),
         });
     }
     // A view reading another view comes after it.

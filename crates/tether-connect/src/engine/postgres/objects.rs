@@ -89,22 +89,30 @@ FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
 WHERE i.indrelid = ANY($1::oid[]) AND i.indisclustered";
 
 /// The tables' triggers, and those a partition has of its own (not through its
-/// partitioned table), listed under the root table; last, the table they are on.
+/// partitioned table), listed under the root table; then the table they are on, and
+/// for a trigger on a view (INSTEAD OF) of the schemas `$2` (all when empty) the
+/// view's schema and name.
 const TRIGGERS: &str = "
 SELECT CASE WHEN c.relispartition THEN pg_partition_root(c.oid) ELSE t.tgrelid END::oid, t.tgname::text,
   pg_get_triggerdef(t.oid), fn.nspname::text || '.' || p.proname::text, t.tgenabled::text,
-  quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+  quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+  CASE WHEN c.relkind = 'v' THEN n.nspname::text END, c.relname::text
 FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace fn ON fn.oid = p.pronamespace
 JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE (t.tgrelid = ANY($1::oid[]) OR (c.relispartition AND pg_partition_root(c.oid)::oid = ANY($1::oid[])))
+WHERE (t.tgrelid = ANY($1::oid[]) OR (c.relispartition AND pg_partition_root(c.oid)::oid = ANY($1::oid[]))
+       OR (c.relkind = 'v' AND c.oid >= 16384 AND (cardinality($2::text[]) = 0 OR n.nspname = ANY($2::text[]))))
   AND NOT t.tgisinternal AND t.tgparentid = 0
 ORDER BY 1, c.relispartition, 6, 2";
 
-/// Rules on the tables (not a view's `_RETURN`), as `pg_get_ruledef` prints them (read
-/// with `search_path` empty: every name schema-qualified), with their `ev_enabled` and
-/// the user functions they call.
+/// Rules on the tables, and on the views of the schemas `$2` (all when empty; not a
+/// view's `_RETURN`), as `pg_get_ruledef` prints them (read with `search_path` empty:
+/// every name schema-qualified), with their `ev_enabled`, the user functions they call,
+/// and a view's schema and name.
 const RULES: &str = "
 SELECT r.ev_class, r.rulename::text, pg_get_ruledef(r.oid), r.ev_enabled::text,
+  (SELECT vn.nspname::text FROM pg_class v JOIN pg_namespace vn ON vn.oid = v.relnamespace
+   WHERE v.oid = r.ev_class AND v.relkind = 'v'),
+  (SELECT v.relname::text FROM pg_class v WHERE v.oid = r.ev_class),
   ARRAY(SELECT DISTINCT pn.nspname::text || '.' || p.proname::text FROM pg_depend d
         JOIN pg_proc p ON p.oid = d.refobjid JOIN pg_namespace pn ON pn.oid = p.pronamespace
         WHERE d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_proc'::regclass
@@ -112,7 +120,11 @@ SELECT r.ev_class, r.rulename::text, pg_get_ruledef(r.oid), r.ev_enabled::text,
           AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid
                           AND e.deptype = 'e'))
 FROM pg_rewrite r
-WHERE r.ev_class = ANY($1::oid[]) AND r.rulename <> '_RETURN'
+WHERE (r.ev_class = ANY($1::oid[])
+       OR r.ev_class IN (SELECT v.oid FROM pg_class v JOIN pg_namespace vn ON vn.oid = v.relnamespace
+                         WHERE v.relkind = 'v' AND v.oid >= 16384
+                           AND (cardinality($2::text[]) = 0 OR vn.nspname = ANY($2::text[]))))
+  AND r.rulename <> '_RETURN'
 ORDER BY 1, 2";
 
 /// Extended statistics objects on the tables (`pg_get_statisticsobjdef`, read with
@@ -238,7 +250,8 @@ ORDER BY 1, 2, 3";
 
 /// The user functions (of the user's schemas, not an extension's) the tables (`$1`:
 /// defaults, constraints, indexes, triggers, rules, policies) and the views of the schemas
-/// `$2` (all when empty) call directly, the tables' partitions' own triggers and
+/// `$2` (all when empty: their rules and triggers too) call directly, the tables'
+/// partitions' own triggers and
 /// constraints too. (Objects a user
 /// creates have OIDs from 16384 up, which keeps the planner's estimates small.)
 const FUNCTION_SEEDS: &str = "
@@ -265,6 +278,10 @@ SELECT DISTINCT s.fn FROM (
   JOIN pg_rewrite r ON r.ev_class = v.oid
   JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_proc'::regclass
   WHERE v.oid >= 16384 AND v.relkind IN ('v', 'm') AND (cardinality($2::text[]) = 0 OR vn.nspname = ANY($2::text[]))
+  UNION ALL
+  SELECT t.tgfoid FROM pg_trigger t JOIN pg_class v ON v.oid = t.tgrelid JOIN pg_namespace vn ON vn.oid = v.relnamespace
+  WHERE v.oid >= 16384 AND v.relkind = 'v' AND NOT t.tgisinternal
+    AND (cardinality($2::text[]) = 0 OR vn.nspname = ANY($2::text[]))
   UNION ALL
   SELECT d.refobjid FROM pg_rewrite r
   JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_proc'::regclass
@@ -780,7 +797,26 @@ pub async fn read(
             x.clustered_on = Some(r.get(1));
         }
     }
-    for r in client.query(TRIGGERS, &[&oids]).await.map_err(q("reading triggers"))? {
+    // (schema, view) -> its triggers, and its rules: attached once the views are read.
+    let mut view_triggers: Vec<((String, String), Trigger)> = Vec::new();
+    let mut view_rules: Vec<((String, String), NamedStatement)> = Vec::new();
+    for r in client
+        .query(TRIGGERS, &[&oids, &schemas])
+        .await
+        .map_err(q("reading triggers"))?
+    {
+        if let Some(schema) = r.get::<_, Option<String>>(6) {
+            // (A view's trigger cannot be disabled: ALTER TABLE refuses a view.)
+            view_triggers.push((
+                (schema, r.get(7)),
+                Trigger {
+                    name: r.get(1),
+                    definition: r.get(2),
+                    function: r.get(3),
+                },
+            ));
+            continue;
+        }
         // (The table the trigger is on: the root or one of its partitions.)
         let table_name: Option<String> = by_oid.contains_key(&r.get::<_, u32>(0)).then(|| r.get(5));
         if let (Some(x), Some(table)) = (table(tables, by_oid, r.get(0)), table_name) {
@@ -815,7 +851,10 @@ pub async fn read(
         .execute("SELECT set_config('search_path', '', false)", &[])
         .await
         .map_err(q("emptying the search path"))?;
-    let rules = client.query(RULES, &[&oids]).await.map_err(q("reading rules"));
+    let rules = client
+        .query(RULES, &[&oids, &schemas])
+        .await
+        .map_err(q("reading rules"));
     let statistics = client
         .query(STATISTICS, &[&oids])
         .await
@@ -828,6 +867,18 @@ pub async fn read(
     let (rules, statistics) = (rules?, statistics?);
     restored?;
     for r in rules {
+        if let Some(schema) = r.get::<_, Option<String>>(4) {
+            let definition = r.get::<_, String>(2).trim_end().trim_end_matches(';').to_string();
+            view_rules.push((
+                (schema, r.get(5)),
+                NamedStatement {
+                    name: r.get(1),
+                    definition,
+                    functions: r.get(6),
+                },
+            ));
+            continue;
+        }
         let table_name = by_oid.get(&r.get::<_, u32>(0)).map(|&i| {
             let t = &tables[i];
             format!("{}.{}", quote(t.schema.as_deref().unwrap_or("public")), quote(&t.name))
@@ -847,7 +898,7 @@ pub async fn read(
             x.rules.push(NamedStatement {
                 name,
                 definition,
-                functions: r.get(4),
+                functions: r.get(6),
             });
         }
     }
@@ -1057,7 +1108,21 @@ pub async fn read(
                 })
                 .collect(),
             comment: r.get(4),
+            triggers: Vec::new(),
+            rules: Vec::new(),
         });
+    }
+    for v in objects.views.iter_mut() {
+        let on = |(s, n): &(String, String)| v.schema.as_deref() == Some(s.as_str()) && &v.name == n;
+        for (_, tr) in view_triggers.iter().filter(|(k, _)| on(k)) {
+            if let Some(f) = tr.function.as_ref().filter(|f| !v.functions.contains(f)) {
+                // (Created with the view, before it.)
+                v.functions.push(f.clone());
+            }
+            v.triggers.push(tr.clone());
+        }
+        v.rules
+            .extend(view_rules.iter().filter(|(k, _)| on(k)).map(|(_, r)| r.clone()));
     }
     for r in client
         .query(FUNCTIONS, &[&oids])

@@ -477,6 +477,7 @@ fn read_objects(conn: &Connection, tables: &mut [Table]) -> rusqlite::Result<Sch
         .collect::<rusqlite::Result<_>>()?;
     let known: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
     let mut objects = SchemaObjects::default();
+    let mut on_views: Vec<(String, String, String)> = Vec::new();
     for (kind, name, table, sql) in rows {
         let t = tables.iter_mut().find(|t| t.name.eq_ignore_ascii_case(&table));
         match (kind.as_str(), t) {
@@ -536,9 +537,22 @@ fn read_objects(conn: &Connection, tables: &mut [Table]) -> rusqlite::Result<Sch
                     indexes: Vec::new(),
                     extensions: Vec::new(),
                     comment: None,
+                    triggers: Vec::new(),
+                    rules: Vec::new(),
                 });
             }
+            // A trigger on a view (INSTEAD OF): listed before the views, attached below.
+            ("trigger", None) => on_views.push((table, name, sql)),
             _ => {}
+        }
+    }
+    for (view, name, sql) in on_views {
+        if let Some(v) = objects.views.iter_mut().find(|v| v.name.eq_ignore_ascii_case(&view)) {
+            v.triggers.push(Trigger {
+                name,
+                definition: sql,
+                function: None,
+            });
         }
     }
     Ok(objects)
