@@ -421,6 +421,15 @@ async fn check_destinations(
                 i + 1
             )));
         }
+        if let Some((what, side)) = seen
+            .iter()
+            .find_map(|(what, other)| id.side_file(other).map(|s| (what, s)))
+        {
+            return Err(SyncError::Plan(format!(
+                "destination #{} {url} and {what} overlap: {side}; refusing to write into it (nothing was written)",
+                i + 1
+            )));
+        }
         // The catalogs may say otherwise where a role cannot read them.
         if taken == Some(true) && id.same_database_name(source_id) {
             return Err(SyncError::Plan(format!(
