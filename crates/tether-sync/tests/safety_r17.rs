@@ -187,3 +187,54 @@ fn the_plan_lists_a_foreign_key_into_another_database_that_the_sync_creates() {
     dest.exec("DROP TABLE item");
     src.exec("DROP TABLE item");
 }
+
+/// The optional note: a PostgreSQL destination URL without a database reaches the
+/// database named after its user. Plan and sync say which, in one line. (A role named
+/// after a scratch database stands in for `postgres`, whose maintenance database
+/// the test must not write into.)
+#[test]
+fn a_postgres_destination_without_a_database_name_says_which_database_it_reached() {
+    let dir = tether_testkit::ScratchDir::new("r17c_nodb");
+    let src = dir.join("src.db");
+    sqlite_source(&src);
+    let dest = TestDb::create(Engine::Postgres);
+    dest.exec(&format!(
+        "DROP ROLE IF EXISTS \"{0}\"; CREATE ROLE \"{0}\" LOGIN; GRANT ALL ON SCHEMA public TO \"{0}\";",
+        dest.name
+    ));
+    let url = format!("postgres://{}@127.0.0.1:5432", dest.name);
+    let job = format!(
+        "source = \"sqlite://{}\"\nprivacy = \"off\"\n[[destinations]]\nurl = \"{url}\"\n",
+        src.display()
+    );
+    let note = format!(
+        "destination #1 {url}/{0}: the URL names no database; PostgreSQL's default, the user's name, is used: \
+         database `{0}` (write it after the port to choose another)",
+        dest.name
+    );
+    let parsed = tether_sync::Job::parse("job.toml", &job, &|_| None).expect("job");
+    let plan = tether_testkit::block_on(tether_sync::prepare(&parsed))
+        .expect("plan")
+        .plan;
+    assert_eq!(plan.notes, std::slice::from_ref(&note));
+    assert!(plan.to_text().contains(&format!("\nnote: {note}\n")));
+    let report = sync(&job).expect("sync");
+    assert!(report.warnings.contains(&note), "{:?}", report.warnings);
+    assert_eq!(rows(&dest, "child", "id"), [["1", "1"], ["2", "2"]]);
+    // Named, the same database gets no note.
+    let named = job.replace(&url, &format!("{url}/{}", dest.name));
+    let parsed = tether_sync::Job::parse("job.toml", &named, &|_| None).expect("job");
+    let plan = tether_testkit::block_on(tether_sync::prepare(&parsed))
+        .expect("plan")
+        .plan;
+    assert!(plan.notes.is_empty());
+    dest.exec(&format!(
+        "DROP TABLE child, parent; REVOKE ALL ON SCHEMA public FROM \"{0}\";",
+        dest.name
+    ));
+    tether_testkit::exec_url(
+        Engine::Postgres,
+        &tether_testkit::pg_admin_url(),
+        &format!("DROP ROLE \"{}\"", dest.name),
+    );
+}
