@@ -41,6 +41,38 @@ impl Identity {
         }
     }
 
+    /// When one of the two is a file SQLite keeps beside the other database (its
+    /// rollback journal `<db>-journal`, write-ahead log `<db>-wal` or shared memory
+    /// `<db>-shm`), either way round: which, naming both paths. The next connection to
+    /// that database takes such a file for its own, deletes it or replays it into the
+    /// database, so a copy stored there is lost or corrupts the other. Compared as
+    /// [`Self::same_as`] does: canonical paths, or device and inode where the file exists.
+    pub fn side_file(&self, other: &Identity) -> Option<String> {
+        let beside = |side: &Identity, main: &Identity| {
+            let (Identity::SqliteFile { path, file }, Identity::SqliteFile { path: db, .. }) = (side, main) else {
+                return None;
+            };
+            SIDE_FILES.iter().find_map(|(suffix, what)| {
+                let mut name = db.clone().into_os_string();
+                name.push(suffix);
+                let expected = PathBuf::from(name);
+                let same_file = file.is_some() && *file == file_id(&expected);
+                (*path == expected || same_file).then(|| {
+                    let through = match *path == expected {
+                        true => String::new(),
+                        false => format!(", the same file as {}", expected.display()),
+                    };
+                    format!(
+                        "the SQLite file {} is the {what} of the SQLite database {}{through}",
+                        path.display(),
+                        db.display(),
+                    )
+                })
+            })
+        };
+        beside(self, other).or_else(|| beside(other, self))
+    }
+
     /// Whether both name the same database on their servers (PostgreSQL: the probe
     /// lock already says same database; MariaDB/MySQL: names compared as the server
     /// compares them, recorded lowercased where it folds case).
@@ -52,6 +84,14 @@ impl Identity {
         }
     }
 }
+
+/// The files SQLite keeps beside a database `x.db` while it writes to it, by the suffix
+/// it appends to the database's full path (symlinks resolved, as SQLite resolves them).
+const SIDE_FILES: [(&str, &str); 3] = [
+    ("-journal", "rollback journal"),
+    ("-wal", "write-ahead log"),
+    ("-shm", "shared-memory file"),
+];
 
 impl fmt::Display for Identity {
     /// How the two were found to be one, for messages.
@@ -317,6 +357,39 @@ mod tests {
         assert!(!sqlite(&file).same_as(&sqlite(&dir.join("b.db"))));
         assert!(sqlite(&dir.join("new.db")).same_as(&sqlite(&dir.join(".").join("new.db"))));
         assert!(!sqlite(Path::new(":memory:")).same_as(&sqlite(Path::new(":memory:"))));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_file_sqlite_keeps_beside_a_database_is_found_under_every_name_either_way_round() {
+        let dir = std::env::temp_dir().join(format!("tether_identity_side_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let dir = dir.canonicalize().expect("canonical");
+        let (db, wal, hard) = (dir.join("a.db"), dir.join("a.db-wal"), dir.join("copy.db"));
+        std::fs::write(&db, b"").expect("file");
+        std::fs::write(&wal, b"").expect("wal");
+        let _ = std::fs::remove_file(&hard);
+        std::fs::hard_link(&wal, &hard).expect("hard link");
+        let expected = format!(
+            "the SQLite file {} is the write-ahead log of the SQLite database {}",
+            wal.display(),
+            db.display()
+        );
+        assert_eq!(sqlite(&wal).side_file(&sqlite(&db)), Some(expected.clone()));
+        assert_eq!(sqlite(&db).side_file(&sqlite(&wal)), Some(expected));
+        assert_eq!(
+            sqlite(&hard).side_file(&sqlite(&db)),
+            Some(format!(
+                "the SQLite file {} is the write-ahead log of the SQLite database {}, the same file as {}",
+                hard.display(),
+                db.display(),
+                wal.display()
+            ))
+        );
+        assert!(sqlite(&dir.join("a.db-journal")).side_file(&sqlite(&db)).is_some());
+        assert_eq!(sqlite(&dir.join("a.db-journal2")).side_file(&sqlite(&db)), None);
+        assert_eq!(sqlite(&dir.join("b.db-wal")).side_file(&sqlite(&db)), None);
+        assert_eq!(sqlite(&db).side_file(&sqlite(&db)), None);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod anonymize;
 pub mod config;
+mod default_database;
 pub mod demo;
 pub mod error;
 pub mod execute;
@@ -86,6 +87,7 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     let (mut plan, rules) = plan::build(job, &schema, &url.to_string(), &shown)?;
     schema_plan::refuse_unusable_fks(&plan, &schema)?;
     plan.unchecked = unchecked;
+    plan.notes = default_database::notes(job, &dest_urls);
     phases.done("plan");
     check_source_queries(job, &plan, &rules, &schema, &mut source).await?;
     phases.done("check the source queries");
@@ -421,6 +423,15 @@ async fn check_destinations(
                 i + 1
             )));
         }
+        if let Some((what, side)) = seen
+            .iter()
+            .find_map(|(what, other)| id.side_file(other).map(|s| (what, s)))
+        {
+            return Err(SyncError::Plan(format!(
+                "destination #{} {url} and {what} overlap: {side}; refusing to write into it (nothing was written)",
+                i + 1
+            )));
+        }
         // The catalogs may say otherwise where a role cannot read them.
         if taken == Some(true) && id.same_database_name(source_id) {
             return Err(SyncError::Plan(format!(
@@ -648,7 +659,7 @@ pub async fn run_until(
     };
     let snapshot = source.begin_shared_snapshot(&url, wanted).await?;
     phases.done("begin the snapshot");
-    let mut early_warnings = Vec::new();
+    let mut early_warnings = plan.notes.clone();
     if let (Some(note), true) = (plan.outside_snapshot_note(), job.mode != config::Mode::Schema) {
         early_warnings.push(note);
     }

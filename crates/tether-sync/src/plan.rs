@@ -42,6 +42,10 @@ pub struct Plan {
     /// transaction does not cover them, each is read as of its own read (review r15 P2).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub outside_snapshot: Vec<String>,
+    /// Lines the plan and the sync's report say as they are: which database a
+    /// destination whose URL names none is ([`crate::default_database`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Plan {
@@ -182,7 +186,7 @@ impl Plan {
                 out.push_str(&format!("  load: {}\n", load.to_text(d.checks)));
             }
         }
-        for u in &self.unchecked {
+        for u in self.unchecked.iter().chain(&self.notes) {
             out.push_str(&format!("note: {u}\n"));
         }
         if let (Some(n), false) = (self.outside_snapshot_note(), self.mode == crate::config::Mode::Schema) {
@@ -760,6 +764,7 @@ pub fn build(
         privacy: None,
         unchecked: Vec::new(),
         outside_snapshot: Vec::new(),
+        notes: Vec::new(),
     };
     Ok((plan, rules))
 }

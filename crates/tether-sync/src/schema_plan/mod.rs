@@ -639,20 +639,19 @@ pub fn destination_model(
         postgres_fks_elsewhere(&shown, dest, &mut out, report);
     }
     let d = tether_connect::dialect_of(dest);
-    let outside: Vec<SchemaItem> = t
+    // Keys into a table the source database lacks (MariaDB/MySQL: one of another
+    // database of the server), with that table as messages name it.
+    let outside: Vec<(&tether_schema::ForeignKey, String)> = t
         .foreign_keys
         .iter()
         .filter(|f| !f.is_virtual && source.table(&f.referenced_name()).is_none())
         .map(|f| {
             let parent = f.referenced_name();
-            SchemaItem::new("foreign key", format!("{shown}.{}", f.name), Action::Skipped).because(format!(
-                "it references {}, which is not a table of the source database; the copy has no such table",
-                parent
-                    .schema
-                    .as_deref()
-                    .map(|s| format!("{s}.{}", parent.name))
-                    .unwrap_or(parent.name)
-            ))
+            let parent = match parent.schema {
+                Some(s) => format!("{s}.{}", parent.name),
+                None => parent.name,
+            };
+            (f, parent)
         })
         .collect();
     report.push(if same_engine {
@@ -682,9 +681,25 @@ pub fn destination_model(
     } else {
         cross_engine(source, t, &shown, dest, d, &mut out, report);
     }
-    // (Same engine from its own definition: that names the table, in its own database.)
-    if !(same_engine && out.extras.definition.is_some()) {
-        report.extend(outside);
+    let verbatim = same_engine && out.extras.definition.is_some();
+    for (fk, parent) in outside {
+        let name = format!("{shown}.{}", fk.name);
+        report.push(match verbatim {
+            // The source's own definition is created as it is, keys into another
+            // database of the server included (`REFERENCES other.parent`): the copy is
+            // tied to that table on the destination's server, and its actions reach
+            // the copy's rows.
+            true => SchemaItem::new("foreign key", name, Action::Created).because(format!(
+                "it references {parent} ({}), a table of another database: the copy's key references {parent} on \
+                 the destination's server, ON DELETE {} ON UPDATE {}, as the source's SHOW CREATE TABLE has it",
+                fk.referenced_columns.join(", "),
+                fk.on_delete.as_sql(),
+                fk.on_update.as_sql()
+            )),
+            false => SchemaItem::new("foreign key", name, Action::Skipped).because(format!(
+                "it references {parent}, which is not a table of the source database; the copy has no such table"
+            )),
+        });
     }
     if !out.primary_key.is_empty() {
         report.push(SchemaItem::new("primary key", &shown, Action::Created));
