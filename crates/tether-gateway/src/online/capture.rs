@@ -14,7 +14,7 @@
 use super::db::{lit, q, q_list, Db};
 use super::plan::TablePlan;
 use super::store;
-use super::OnlineError;
+use super::{OnlineError, Settings};
 
 /// `a = OLD.a AND b = OLD.b` over the primary key (shadow names on the left).
 fn key_match(t: &TablePlan, row: &str) -> String {
@@ -70,15 +70,21 @@ fn write_row(t: &TablePlan, id: &str, delete_old: &str) -> String {
     )
 }
 
-/// The CREATE TRIGGER statements for `t` (insert, update, delete).
+/// The CREATE TRIGGER statements for `t`, in the order they are created: delete,
+/// update, insert. Every prefix of it keeps the shadow right (each row it holds is the
+/// table's current row under that key): deletes and updates of rows the shadow holds
+/// are captured, and rows it lacks are copied later. Insert first would not: a row
+/// captured by the insert trigger and then deleted before the delete trigger exists
+/// would stay in the shadow, and the copy leaves out the keys the capture wrote.
 pub fn trigger_sql(t: &TablePlan, id: &str) -> [String; 3] {
     let [ins, upd, del] = &t.triggers;
     let table = q(&t.table);
     [
         format!(
-            "CREATE TRIGGER {} AFTER INSERT ON {table} FOR EACH ROW {}",
-            q(ins),
-            write_row(t, id, "")
+            "CREATE TRIGGER {} AFTER DELETE ON {table} FOR EACH ROW DELETE FROM {} WHERE {}",
+            q(del),
+            q(&t.shadow),
+            key_match(t, "OLD")
         ),
         format!(
             "CREATE TRIGGER {} AFTER UPDATE ON {table} FOR EACH ROW {}",
@@ -90,20 +96,89 @@ pub fn trigger_sql(t: &TablePlan, id: &str) -> [String; 3] {
             )
         ),
         format!(
-            "CREATE TRIGGER {} AFTER DELETE ON {table} FOR EACH ROW DELETE FROM {} WHERE {}",
-            q(del),
-            q(&t.shadow),
-            key_match(t, "OLD")
+            "CREATE TRIGGER {} AFTER INSERT ON {table} FOR EACH ROW {}",
+            q(ins),
+            write_row(t, id, "")
         ),
     ]
 }
 
-/// Creates the capture triggers of `t` for migration `id`.
-pub async fn create(db: &mut Db, t: &TablePlan, id: &str) -> Result<(), OnlineError> {
-    for sql in trigger_sql(t, id) {
-        db.run(&sql).await?;
+/// Creates the capture triggers of `t` for migration `id`. The three are created
+/// under one `LOCK TABLES .. WRITE`, so a transaction cannot open the table between
+/// two of them (review r17f finding 1: it made the next CREATE TRIGGER wait, and the
+/// DROP TRIGGER of the retry wait too, failing the migration at once). Taking the
+/// lock waits for the transactions open on the table (not its parents' or
+/// children's), at most the connection's `lock_wait_timeout`; on a lock wait timeout
+/// the triggers not made yet are tried again after `cutover_retry_pause`, up to
+/// `cutover_attempts` times. Those made stay meanwhile (dropping them would wait for
+/// the same lock, and any prefix of [`trigger_sql`] keeps the shadow right), and are
+/// dropped with the shadow if the migration gives up.
+pub async fn create(db: &mut Db, t: &TablePlan, id: &str, settings: &Settings) -> Result<(), OnlineError> {
+    let sql = trigger_sql(t, id);
+    let attempts = settings.cutover_attempts.max(1);
+    let mut made = 0;
+    let mut attempt = 1;
+    loop {
+        match create_rest(db, t, &sql, &mut made).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_lock_wait_timeout() && attempt < attempts => {
+                tracing::info!(
+                    "capture triggers of `{}`: attempt {attempt} waited for a transaction on the table; retrying",
+                    t.table
+                );
+                attempt += 1;
+                tokio::time::sleep(settings.cutover_retry_pause).await;
+            }
+            Err(OnlineError::Backend {
+                code: 1205,
+                state,
+                message,
+                ..
+            }) => {
+                // The cause, not the statement that happened to wait last.
+                return Err(OnlineError::Backend {
+                    doing: format!(
+                        "creating the capture triggers of `{}`: a transaction kept the table open through \
+                         {attempts} attempts",
+                        t.table
+                    ),
+                    code: 1205,
+                    state,
+                    message,
+                });
+            }
+            Err(e) => return Err(e),
+        }
     }
-    Ok(())
+}
+
+/// One attempt: the statements of `sql` from `made` on, under the table's write lock
+/// (without it where the backend user may not LOCK TABLES); `made` counts those done.
+async fn create_rest(db: &mut Db, t: &TablePlan, sql: &[String], made: &mut usize) -> Result<(), OnlineError> {
+    let locked = match db.run(&format!("LOCK TABLES {} WRITE", q(&t.table))).await {
+        Ok(_) => true,
+        Err(e) if e.is_privilege_refusal() => {
+            tracing::debug!("capture triggers of `{}` created without LOCK TABLES: {e}", t.table);
+            false
+        }
+        Err(e) => return Err(e),
+    };
+    let mut outcome = Ok(());
+    for statement in &sql[*made..] {
+        match db.run(statement).await {
+            Ok(_) => *made += 1,
+            Err(e) => {
+                outcome = Err(e);
+                break;
+            }
+        }
+    }
+    if locked {
+        // The first error is the one reported; the lock goes in any case.
+        let unlocked = db.run("UNLOCK TABLES").await.map(|_| ());
+        return outcome.and(unlocked);
+    }
+    outcome
 }
 
 /// The first write captured for migration `id` that clashed with a unique key of the

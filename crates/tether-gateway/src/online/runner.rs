@@ -372,20 +372,11 @@ async fn prepare(shared: &Shared, id: &str, m: &Migration, db: &mut Db, store: &
         // Entered before the triggers exist: from then on a native run whose
         // cascades reach the table is refused (managed::migrating).
         capturing::enter(&shared.database, &plan);
-        // CREATE TRIGGER waits for the transactions open on the table (metadata lock),
-        // and new statements queue behind it: bounded (`bound_locks`), tried again.
+        // Creating them waits for the transactions open on the table (metadata lock),
+        // and new statements queue behind it: bounded (`bound_locks`), tried again
+        // (`capture::create`).
         for t in &plan.tables {
-            let mut attempt = 1;
-            loop {
-                match capture::create(db, t, id).await {
-                    Err(e) if e.is_lock_wait_timeout() && attempt < shared.settings.cutover_attempts => {
-                        capture::drop(db, t).await?;
-                        attempt += 1;
-                        tokio::time::sleep(shared.settings.cutover_retry_pause).await;
-                    }
-                    other => break other?,
-                }
-            }
+            capture::create(db, t, id, &shared.settings).await?;
         }
         plan.prepared = true;
         store.set_plan(id, Some(&plan), estimated).await
