@@ -55,6 +55,10 @@ pub struct ColumnTransform {
     /// [`tether_transform::fold`]).
     #[serde(skip)]
     pub loose: bool,
+    /// Loosely by a destination that is not MariaDB/MySQL (`citext`, `NOCASE`): the
+    /// run reads no collation there, so the key is [`tether_transform::fold`]ed for it.
+    #[serde(skip)]
+    pub loose_outside_mysql: bool,
 }
 
 /// The parent column an FK column takes its transformer from.
@@ -148,6 +152,7 @@ pub fn resolve(job: &Job, schema: &Schema) -> Result<HashMap<TableName, Vec<Colu
             generated_from: None,
             fit_type: None,
             loose: false,
+            loose_outside_mysql: false,
         });
     }
     // A generated column computed from a transformed one: another engine copies it as a
@@ -183,6 +188,7 @@ pub fn resolve(job: &Job, schema: &Schema) -> Result<HashMap<TableName, Vec<Colu
                     generated_from: Some(from.clone()),
                     fit_type: None,
                     loose: false,
+                    loose_outside_mysql: false,
                 });
             }
             if list.len() == before {
@@ -369,6 +375,7 @@ impl TableTransforms {
         list: &[ColumnTransform],
         seed: &Seed,
         distinct: &HashMap<String, Vec<Value>>,
+        collations: &crate::execute::Collations,
     ) -> Result<TableTransforms, SyncError> {
         let names: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
         let mut columns = Vec::new();
@@ -456,11 +463,35 @@ impl TableTransforms {
                 .iter()
                 .any(|c| k.contains(&c.name) && !c.transformer.injective());
             if risky {
+                // Folded where a destination compares the column loosely and the run
+                // read no collation for it (PostgreSQL `citext`, SQLite `NOCASE`, or a
+                // MariaDB/MySQL destination whose column it did not find).
+                let table_name = table.table_name();
+                let weighed = |n: &String| {
+                    collations
+                        .iter()
+                        .flatten()
+                        .all(|found| found.contains_key(&(table_name.clone(), n.clone())))
+                };
                 let fold = k
                     .iter()
-                    .map(|n| list.iter().any(|ct| &ct.column == n && ct.loose))
+                    .map(|n| {
+                        list.iter()
+                            .any(|ct| &ct.column == n && ct.loose && (ct.loose_outside_mysql || !weighed(n)))
+                    })
                     .collect();
                 guards.push((positions_of(k), UniqueGuard::new(k.clone()).folding(fold)));
+                // One guard more per MariaDB/MySQL destination whose collation compares a
+                // column of the key: by that server's own weights (`execute::collate`).
+                for found in collations.iter().flatten() {
+                    let weights: Vec<_> = k
+                        .iter()
+                        .map(|n| found.get(&(table_name.clone(), n.clone())).cloned().flatten())
+                        .collect();
+                    if weights.iter().any(Option::is_some) {
+                        guards.push((positions_of(k), UniqueGuard::new(k.clone()).collating(weights)));
+                    }
+                }
             }
         }
         Ok(TableTransforms {

@@ -952,6 +952,10 @@ async fn load_all(
         seed: job.seed.as_ref().map(|s| tether_transform::Seed::new(&s.0)),
         maps: anonymize::KeyMaps::default(),
         leaks: std::sync::Mutex::new(Vec::new()),
+        collations: match job.seed {
+            Some(_) => execute::collations(plan, &mut lanes[0].dests).await?,
+            None => Vec::new(),
+        },
     };
     phases.done("open the lanes");
     Stage::set(stage, "loading", None);

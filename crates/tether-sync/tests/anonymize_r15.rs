@@ -67,13 +67,12 @@ fn a_caseless_collision_made_by_the_transformer_is_refused_with_skip() {
     let err = sync(&job(&dest.url, "skip"))
         .expect_err("the collision stops the run")
         .to_string();
+    // (r17: compared by the weights the MariaDB server gives the column's collation.)
     assert!(
         err.contains(
-            "table codes: duplicate value in unique key (code) after transformation: ('ARjY') is ('arjy') as the \
-             destination compares text (case, accents and trailing spaces ignored: a case-insensitive collation \
-             or citext), the same as the key of an earlier row of this run; use an alphabet of one case (`hex`, \
-             `digits`, `letters`) or a longer output for this key (undone: 2 tables created by this run dropped again (codes, refs))"
-        ),
+            "table codes: duplicate value in unique key (code) after transformation: ('ARjY') is the same key as \
+             that of an earlier row of this run to utf8mb4_general_ci, the collation of the column in destination"
+        ) && err.ends_with("(undone: 2 tables created by this run dropped again (codes, refs))"),
         "{err}"
     );
 
@@ -91,8 +90,8 @@ fn a_caseless_collision_made_by_the_transformer_is_refused_with_skip() {
         .to_string();
     assert!(
         err.contains(
-            "table codes: duplicate value in unique key (code) after transformation: ('ARjY') is ('arjy') as the \
-             destination compares text"
+            "table codes: duplicate value in unique key (code) after transformation: ('ARjY') is the same key as \
+             that of an earlier row of this run to utf8mb4_general_ci"
         ),
         "{err}"
     );

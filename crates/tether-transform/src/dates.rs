@@ -86,9 +86,10 @@ fn parse(s: &str) -> Option<Parsed<'_>> {
     })
 }
 
-fn format_date(days: i64, out: &mut String) -> bool {
+/// Writes the date of `days`, if its year is `first_year` to 9999.
+fn format_date(days: i64, first_year: i64, out: &mut String) -> bool {
     let (y, m, d) = civil_from_days(days);
-    if !(0..=9999).contains(&y) {
+    if !(first_year..=9999).contains(&y) {
         return false;
     }
     use std::fmt::Write;
@@ -154,10 +155,18 @@ impl Kernel for DateShift {
                 "not a YYYY-MM-DD date or timestamp",
             ));
         };
+        // Year 0 is no year to PostgreSQL (1 BC, written `0001-12-31 BC`) and outside
+        // MariaDB's documented DATE range: a shift never leads into it. A value already
+        // there (a MariaDB source holds it) may stay there.
+        let first_year = if s.starts_with("0000") { 0 } else { 1 };
         let mut out = String::with_capacity(s.len());
         let ok = match (self.keep_order, p.time) {
             (true, Some((secs, sep))) if self.unit == Some(Unit::Day) => {
-                let ok = format_date(p.days + self.monotone_offset(p.days, self.max_days), &mut out);
+                let ok = format_date(
+                    p.days + self.monotone_offset(p.days, self.max_days),
+                    first_year,
+                    &mut out,
+                );
                 use std::fmt::Write;
                 let _ = write!(out, "{sep}{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
                 ok
@@ -166,17 +175,21 @@ impl Kernel for DateShift {
                 let max_units = self.max_days * 86_400;
                 let x = p.days * 86_400 + secs;
                 let y = x + self.monotone_offset(x, max_units);
-                let ok = format_date(y.div_euclid(86_400), &mut out);
+                let ok = format_date(y.div_euclid(86_400), first_year, &mut out);
                 let t = y.rem_euclid(86_400);
                 use std::fmt::Write;
                 let _ = write!(out, "{sep}{:02}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60);
                 ok
             }
-            (true, None) => format_date(p.days + self.monotone_offset(p.days, self.max_days), &mut out),
+            (true, None) => format_date(
+                p.days + self.monotone_offset(p.days, self.max_days),
+                first_year,
+                &mut out,
+            ),
             (false, time) => {
                 let magnitude = 1 + rng.below(self.max_days as u64) as i64;
                 let offset = if rng.below(2) == 0 { magnitude } else { -magnitude };
-                let ok = format_date(p.days + offset, &mut out);
+                let ok = format_date(p.days + offset, first_year, &mut out);
                 if let Some((secs, sep)) = time {
                     use std::fmt::Write;
                     let _ = write!(out, "{sep}{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
@@ -188,7 +201,7 @@ impl Kernel for DateShift {
             return Err(TransformError::bad_input(
                 "date_shift",
                 input,
-                "the shifted date leaves years 0000-9999",
+                "the shifted date leaves years 0001-9999 (year 0 is no year to PostgreSQL)",
             ));
         }
         out.push_str(p.rest);

@@ -82,6 +82,21 @@ pub enum TransformError {
         folded: String,
     },
 
+    /// Two transformed keys distinct to Tether, one key to a destination's collation as
+    /// that server weighs each character ([`crate::Weights`]).
+    #[error(
+        "duplicate value in unique key ({columns}) after transformation: ({values}) is the same key as that \
+         of an earlier row of this run to {collation}, the collation of the column in {destination} (it \
+         weighs these characters the same); use an ASCII alphabet of one case (`hex`, `digits`, `letters`) \
+         or a longer output for this key"
+    )]
+    DuplicateCollated {
+        columns: String,
+        values: String,
+        collation: String,
+        destination: String,
+    },
+
     #[error("JavaScript transformer: syntax error at line {line}: {message}")]
     JsSyntax { line: u32, message: String },
 

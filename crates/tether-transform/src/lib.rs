@@ -71,7 +71,7 @@ pub use registry::{
 };
 pub use resolve::{resolve, Origin, Resolved, Via};
 pub use spec::TransformSpec;
-pub use unique::{fold, UniqueGuard};
+pub use unique::{fold, UniqueGuard, Weights};
 
 use tether_schema::Value;
 

@@ -12,9 +12,13 @@
 //! the accents of Latin letters and trailing spaces ignored. `ARjY` and `arJy` are two
 //! values to Tether but one key to a `utf8mb4_general_ci` column, where
 //! `on_conflict = "skip"` would drop one row and re-attach its children to the other.
+//! [`fold`] knows only the Latin-1 accents; a MariaDB/MySQL collation merges many more
+//! (`č`/`c`, `ß`/`s`, `ı`/`i`), so for such a column the guard compares the text as the
+//! destination server itself weighs each character ([`Weights`], read from it by the run).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use tether_schema::Value;
 
@@ -43,6 +47,8 @@ pub struct UniqueGuard {
     columns: Vec<String>,
     /// Per key column: compared as the destination compares it, [`fold`]ed.
     fold: Vec<bool>,
+    /// Per key column: compared by a destination collation's weights, where known.
+    weights: Vec<Option<Arc<Weights>>>,
     key: Key,
     seen: HashSet<u128, BuildHasherDefault<PassThroughHasher>>,
 }
@@ -53,6 +59,7 @@ impl UniqueGuard {
         let salt = format!("{:?}", std::time::SystemTime::now());
         UniqueGuard {
             fold: vec![false; columns.len()],
+            weights: vec![None; columns.len()],
             columns,
             key: Key::derive(&Seed::new(&salt), "unique guard"),
             seen: HashSet::default(),
@@ -67,27 +74,42 @@ impl UniqueGuard {
         self
     }
 
+    /// The same guard, comparing the text of the key columns given `Weights` as that
+    /// collation does (one guard per destination: each compares with its own).
+    pub fn collating(mut self, weights: Vec<Option<Arc<Weights>>>) -> Self {
+        self.weights = weights;
+        self.weights.resize(self.columns.len(), None);
+        self
+    }
+
     /// Records one transformed key; fails on the first value seen twice.
     pub fn check(&mut self, key: &[Value]) -> Result<(), TransformError> {
         if key.iter().any(Value::is_null) {
             return Ok(());
         }
         let mut folded_any = false;
-        let compared: std::borrow::Cow<[Value]> = if !self.fold.contains(&true) {
-            std::borrow::Cow::Borrowed(key)
-        } else {
-            key.iter()
-                .enumerate()
-                .map(|(i, v)| match v {
-                    Value::Text(t) if self.fold.get(i).copied().unwrap_or(false) => {
-                        let f = fold(t);
-                        folded_any |= f != *t;
-                        Value::Text(f)
-                    }
-                    v => v.clone(),
-                })
-                .collect()
-        };
+        let mut collated: Option<&Weights> = None;
+        let compared: std::borrow::Cow<[Value]> =
+            if !self.fold.contains(&true) && self.weights.iter().all(Option::is_none) {
+                std::borrow::Cow::Borrowed(key)
+            } else {
+                key.iter()
+                    .enumerate()
+                    .map(|(i, v)| match v {
+                        Value::Text(t) if self.weights.get(i).is_some_and(Option::is_some) => {
+                            let w = self.weights[i].as_deref().expect("checked above");
+                            collated = Some(w);
+                            Value::Bytes(w.key(t))
+                        }
+                        Value::Text(t) if self.fold.get(i).copied().unwrap_or(false) => {
+                            let f = fold(t);
+                            folded_any |= f != *t;
+                            Value::Text(f)
+                        }
+                        v => v.clone(),
+                    })
+                    .collect()
+            };
         let mut digest = 0u128;
         for (i, v) in compared.iter().enumerate() {
             digest = digest.rotate_left(17) ^ self.key.sub(i as u64).hash_value(v);
@@ -97,7 +119,14 @@ impl UniqueGuard {
         }
         let shown = |vs: &[Value]| vs.iter().map(Value::display).collect::<Vec<_>>().join(", ");
         let columns = self.columns.join(", ");
-        Err(if folded_any {
+        Err(if let Some(w) = collated {
+            TransformError::DuplicateCollated {
+                columns,
+                values: shown(key),
+                collation: w.collation.clone(),
+                destination: w.destination.clone(),
+            }
+        } else if folded_any {
             TransformError::DuplicateFolded {
                 columns,
                 values: shown(key),
@@ -118,6 +147,60 @@ impl UniqueGuard {
 
     pub fn is_empty(&self) -> bool {
         self.seen.is_empty()
+    }
+}
+
+/// How a destination's collation weighs each character: the `WEIGHT_STRING` the server
+/// gives every character of the Basic Multilingual Plane, read from it by the run. Two
+/// texts are one key to it when the concatenated weights of their characters are equal
+/// (trailing spaces cut: PAD SPACE; coarser for a NO PAD collation, never finer).
+/// Characters above U+FFFF are weighed alike when the collation gives the three it was
+/// asked about one weight (`utf8mb4_general_ci`), else by their code point. A
+/// language's contraction (`ch` as one letter in `utf8mb4_czech_ci`) is not modelled.
+#[derive(Debug)]
+pub struct Weights {
+    /// The collation's name, for messages.
+    pub collation: String,
+    /// Where it is (`destination #1 mysql://...: column t.c`), for messages.
+    pub destination: String,
+    chars: HashMap<char, Vec<u8>>,
+    /// The one weight of every character above U+FFFF, if the collation has one.
+    supplementary: Option<Vec<u8>>,
+}
+
+impl Weights {
+    pub fn new(
+        collation: String,
+        destination: String,
+        chars: HashMap<char, Vec<u8>>,
+        supplementary: Option<Vec<u8>>,
+    ) -> Self {
+        Weights {
+            collation,
+            destination,
+            chars,
+            supplementary,
+        }
+    }
+
+    /// The bytes two texts share exactly when the collation compares them equal. Each
+    /// character's weight is preceded by nothing: the concatenation is what the server
+    /// compares, so `ß` weighed as `ss` equals `ss`.
+    pub fn key(&self, text: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(text.len() * 2);
+        for c in text.trim_end_matches(' ').chars() {
+            match (self.chars.get(&c), &self.supplementary) {
+                (Some(w), _) => out.extend_from_slice(w),
+                (None, Some(w)) if c as u32 > 0xFFFF => out.extend_from_slice(w),
+                // Above U+FFFF with weights of their own, or unknown to the server: the
+                // character itself, marked so it cannot equal a run of weights.
+                (None, _) => {
+                    out.push(0xFF);
+                    out.extend_from_slice(&(c as u32).to_be_bytes());
+                }
+            }
+        }
+        out
     }
 }
 

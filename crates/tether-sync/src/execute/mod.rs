@@ -7,6 +7,7 @@
 //! decides nothing of its own.
 
 mod atomic;
+mod collate;
 mod create;
 mod destination;
 mod method;
@@ -18,6 +19,7 @@ mod respell;
 mod stage;
 
 pub use atomic::NOTHING_WRITTEN;
+pub use collate::{collations, Collations};
 pub use destination::{
     advance_sequences, destination_name, finish_schema, open_early, prepare_destination, truncate, Destination,
     DroppedFk, Opened,

@@ -34,6 +34,8 @@ pub struct Anon {
     pub seed: Option<tether_transform::Seed>,
     pub maps: crate::anonymize::KeyMaps,
     pub leaks: Mutex<Vec<crate::anonymize::Leak>>,
+    /// The MariaDB/MySQL collations transformed unique keys land in ([`super::collate`]).
+    pub collations: super::Collations,
 }
 
 /// How one destination writes one table.
@@ -905,6 +907,7 @@ async fn build_transforms(
     list: &[crate::anonymize::ColumnTransform],
     source: &mut Connection,
     seed: &tether_transform::Seed,
+    collations: &super::Collations,
 ) -> Result<crate::anonymize::TableTransforms, SyncError> {
     let mut distinct = HashMap::new();
     for column in crate::anonymize::TableTransforms::needs_distinct(list) {
@@ -929,7 +932,7 @@ async fn build_transforms(
                 .collect(),
         );
     }
-    crate::anonymize::TableTransforms::build(&tp.name, &tp.table, list, seed, &distinct)
+    crate::anonymize::TableTransforms::build(&tp.name, &tp.table, list, seed, &distinct, collations)
 }
 
 /// Makes the new values of every key-map root (a referenced key whose transformer is not
@@ -964,7 +967,7 @@ async fn fill_key_maps(
             tp.name,
             shown.join(", ")
         ));
-        let t = build_transforms(tp, &roots, &mut lane.source, seed).await?;
+        let t = build_transforms(tp, &roots, &mut lane.source, seed, &anon.collations).await?;
         let spec = read_spec(tp, subset);
         if matches!(&spec.filter, Filter::KeysIn { keys, .. } if keys.is_empty()) {
             continue;
@@ -1001,7 +1004,9 @@ async fn load_table(
     let mut transforms = match (&anon.seed, tp.transforms.is_empty()) {
         (_, true) => None,
         (None, false) => return Err(SyncError::Config("[transform] needs a `seed`".into())),
-        (Some(seed), false) => Some(build_transforms(tp, &tp.transforms, &mut lane.source, seed).await?),
+        (Some(seed), false) => {
+            Some(build_transforms(tp, &tp.transforms, &mut lane.source, seed, &anon.collations).await?)
+        }
     };
     let spec = read_spec(tp, subset);
     let total = match &spec.filter {
@@ -1474,7 +1479,9 @@ async fn refuse_changed_keys(
                 continue;
             }
             let mut transforms = match (&anon.seed, tp.transforms.is_empty()) {
-                (Some(seed), false) => Some(build_transforms(tp, &tp.transforms, source, seed).await?),
+                (Some(seed), false) => {
+                    Some(build_transforms(tp, &tp.transforms, source, seed, &anon.collations).await?)
+                }
                 _ => None,
             };
             let pos = |c: &String| tp.table.columns.iter().position(|x| &x.name == c);

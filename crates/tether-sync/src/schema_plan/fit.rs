@@ -271,7 +271,7 @@ pub fn fit_transforms(dests: &Destinations, plan: &mut Plan, source: &Schema) ->
 /// plan would pass what the run then refuses, after writing the parent). And marks the
 /// columns a destination compares loosely, for the unique keys' collision check.
 fn fit_run_types(dests: &Destinations, plan: &mut Plan, source: &Schema) {
-    let mut found: Vec<(usize, usize, Option<DataType>, bool)> = Vec::new();
+    let mut found: Vec<(usize, usize, Option<DataType>, bool, bool)> = Vec::new();
     for (ti, tp) in plan.tables.iter().enumerate() {
         let table = tp.table.table_name();
         for (ci, ct) in tp.transforms.iter().enumerate() {
@@ -283,6 +283,7 @@ fn fit_run_types(dests: &Destinations, plan: &mut Plan, source: &Schema) {
                 .filter(|l| l.written)
                 .collect();
             let loose = landed.iter().any(compares_loosely);
+            let loose_outside_mysql = landed.iter().any(|l| l.engine != Engine::Mysql && compares_loosely(l));
             let fit = match &src.normalized_type {
                 DataType::Char { .. } | DataType::Varchar { .. } | DataType::Text if !landed.is_empty() => {
                     let mut narrowest: Option<Option<u32>> = None;
@@ -310,13 +311,14 @@ fn fit_run_types(dests: &Destinations, plan: &mut Plan, source: &Schema) {
                 }
                 _ => None,
             };
-            found.push((ti, ci, fit, loose));
+            found.push((ti, ci, fit, loose, loose_outside_mysql));
         }
     }
-    for (ti, ci, fit, loose) in found {
+    for (ti, ci, fit, loose, loose_outside_mysql) in found {
         let ct = &mut plan.tables[ti].transforms[ci];
         ct.fit_type = fit;
         ct.loose = loose;
+        ct.loose_outside_mysql = loose_outside_mysql;
     }
 }
 
