@@ -436,7 +436,10 @@ impl Connection {
                         })
                     })
                     .collect();
-                mysql::rw::insert(conn, load_data, &name, columns, &bits, key, &rows, conflict).await
+                mysql::rw::insert(
+                    conn, load_data, table, &name, columns, &bits, key, keyed, &rows, conflict,
+                )
+                .await
             }
         }
     }

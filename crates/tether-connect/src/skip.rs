@@ -13,7 +13,9 @@ use crate::rw::Conflict;
 /// key, e.g. a PostgreSQL expression index or a unique key on other columns), a row
 /// whose key is already there is found by the INSERT itself (`WHERE NOT EXISTS`), never
 /// by a target-less `ON CONFLICT DO NOTHING`, which would drop a row clashing on any
-/// key (NOTES.md, sixteenth session review E; seventeenth session).
+/// key (NOTES.md, sixteenth session review E; seventeenth session). MariaDB/MySQL,
+/// whose ON DUPLICATE KEY fires only on the table's own keys, writes such a table the
+/// same way (`mysql::rw` `Form::Derived`, seventeenth session review B).
 pub fn exact(table: &Table, key: &[String]) -> bool {
     let exactly = |cols: &[String]| cols.len() == key.len() && key.iter().all(|k| cols.contains(k));
     !key.is_empty()

@@ -71,6 +71,12 @@ pub struct Destination {
     pub load: LoadPlan,
     /// What this run created here in place, dropped again if the run fails.
     pub(super) made: Made,
+    /// The job's names of the tables that held no row when the run began: those it
+    /// created and those that were there empty. Kept on every lane (`made` is the main
+    /// connection's alone): a key clash in one of them is two of the source's rows.
+    pub(super) began_empty: Vec<String>,
+    /// The job's names of the tables this run created, on every lane.
+    pub(super) created_tables: Vec<String>,
     /// SQLite: the `CREATE TRIGGER` statements of triggers on the job's existing tables,
     /// dropped for the load (SQLite cannot turn a trigger off, and one would fire on
     /// copied rows, emptied ones included) and created again after it, or by an undo.
@@ -239,6 +245,8 @@ impl Destination {
             staged_load: self.staged_load,
             load: self.load.clone(),
             made: Made::default(),
+            began_empty: self.began_empty.clone(),
+            created_tables: self.created_tables.clone(),
             suspended_triggers: Vec::new(),
             outsider_fks: self.outsider_fks.clone(),
             warnings: Vec::new(),
@@ -651,18 +659,21 @@ async fn refuse_unfollowed_keys(
 /// key; a PostgreSQL unique index on expressions is one on the columns they read
 /// (its expressions are immutable). A table holding rows with no such key would take
 /// the same rows again: refused before anything is written, naming the table, each key
-/// and why it does not count.
+/// and why it does not count. Returns the job's names of the tables there that hold no
+/// row.
 async fn refuse_copies_twice(
     conn: &mut Connection,
     shown: &str,
     plan: &Plan,
     source: &Schema,
     existing: &Schema,
-) -> Result<(), SyncError> {
+) -> Result<Vec<String>, SyncError> {
+    let mut empty = Vec::new();
     for tp in &plan.tables {
         let name = destination_name(source, &tp.table.table_name(), conn.engine());
         let Some(t) = existing.table(&name) else { continue };
         if !has_rows_where(conn, t, &[]).await? {
+            empty.push(tp.name.clone());
             continue;
         }
         let d = conn.dialect();
@@ -794,7 +805,7 @@ async fn refuse_copies_twice(
             ));
         }
     }
-    Ok(())
+    Ok(empty)
 }
 
 /// A key of a destination table that may tell a re-run's rows apart from the ones there
@@ -1014,10 +1025,11 @@ pub async fn prepare_destination(
         None => open_and_read(&url).await?,
     };
     super::outsiders::refuse_unwritable(&mut conn, &shown, spec, plan, source).await?;
+    let mut began_empty = Vec::new();
     if spec.truncate {
         refuse_orphaned_outsiders(&mut conn, &shown, plan, source, &existing).await?;
     } else if plan.mode != crate::config::Mode::Schema {
-        refuse_copies_twice(&mut conn, &shown, plan, source, &existing).await?;
+        began_empty = refuse_copies_twice(&mut conn, &shown, plan, source, &existing).await?;
     }
     if plan.mode != crate::config::Mode::Schema {
         refuse_unmatched_update(conn.engine(), &shown, spec, plan, source, &existing)?;
@@ -1081,6 +1093,8 @@ pub async fn prepare_destination(
         }
     };
     let backend = backend_of(&mut conn).await;
+    let created_tables: Vec<String> = made.tables.iter().map(|(n, _)| n.clone()).collect();
+    began_empty.extend(created_tables.iter().cloned());
     Ok(Destination {
         backend,
         emptied: false,
@@ -1103,6 +1117,8 @@ pub async fn prepare_destination(
         stage: staged,
         load,
         made,
+        began_empty,
+        created_tables,
         suspended_triggers: Vec::new(),
         outsider_fks,
         warnings: Vec::new(),

@@ -402,7 +402,7 @@ async fn write_table(
                      the source's {}); {}",
                     w.dest_table.column(column).map_or("", |c| c.engine_type.as_str()),
                     tp.table.column(column).map_or("", |c| c.engine_type.as_str()),
-                    Narrow::advice(dest.created_here().contains(&tp.name)),
+                    Narrow::advice(dest.created_tables.contains(&tp.name)),
                 ),
                 written: format!(
                     "{written} rows of {} were written before it{}; tables complete: {}",
@@ -535,10 +535,11 @@ async fn write_table(
                     (false, false, true, Some(r)) => nulled_at.iter().filter(|&&i| i < r).count() as u64,
                     _ => 0,
                 };
-                // A table this run created or emptied held none of the source's rows:
-                // two of them clash there, so the destination compares keys the source
-                // tells apart as equal. `on_conflict` would drop one of them.
-                let fresh = dest.spec.truncate || dest.staged_load || dest.created_here().contains(&tp.name);
+                // A table this run created or emptied, or one that was there empty, held
+                // none of the source's rows: two of them clash there, so the destination
+                // compares keys the source tells apart as equal. `on_conflict` would drop
+                // one of them. (On every lane: `began_empty` is each lane's.)
+                let fresh = dest.spec.truncate || dest.staged_load || dest.began_empty.contains(&tp.name);
                 // A key of dates, times or numbers only: two spellings of one value.
                 let typed_key = !w.key.is_empty()
                     && w.key.iter().all(|k| {

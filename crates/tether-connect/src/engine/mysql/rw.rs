@@ -4,7 +4,7 @@
 use futures_util::StreamExt;
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
-use tether_schema::DataType;
+use tether_schema::{DataType, Table};
 use tokio::sync::mpsc;
 
 use crate::dialect::Dialect;
@@ -128,12 +128,12 @@ fn conflict_tail(d: &dyn Dialect, columns: &[String], key: &[String], conflict: 
                 true => columns.to_vec(),
                 false => key.to_vec(),
             };
-            let same: Vec<String> = key.iter().map(|c| format!("{0} <=> VALUES({0})", d.ident(c))).collect();
+            let same = same_bytes(d, &key);
             let k = d.ident(first);
             (
                 format!(
                     " ON DUPLICATE KEY UPDATE {k} = IF({}, {k}, (SELECT 1 UNION ALL SELECT 2))",
-                    same.join(" AND ")
+                    same
                 ),
                 true,
             )
@@ -147,18 +147,32 @@ fn conflict_tail(d: &dyn Dialect, columns: &[String], key: &[String], conflict: 
             let Some(first) = key.first().filter(|_| !sets.is_empty()) else {
                 return conflict_tail(d, columns, key, Conflict::Skip);
             };
-            let same: Vec<String> = key.iter().map(|c| format!("{0} <=> VALUES({0})", d.ident(c))).collect();
+            let same = same_bytes(d, key);
             let k = d.ident(first);
             (
                 format!(
                     " ON DUPLICATE KEY UPDATE {k} = IF({}, {k}, (SELECT 1 UNION ALL SELECT 2)), {}",
-                    same.join(" AND "),
+                    same,
                     sets.join(", ")
                 ),
                 false,
             )
         }
     }
+}
+
+/// The guard's test that the clashing row has the written row's `key`: each column
+/// compared as its bytes (`BINARY`), not with the column's collation, which holds 'a'
+/// and 'A' (`_ci`) or 'b' and 'b ' (PAD SPACE) equal. Two source rows whose keys differ
+/// only so are two rows: the second is refused, never dropped (skip) or written over
+/// the first (update) (NOTES.md, seventeenth session review B). `VALUES(k)` is the
+/// value as the column stores it, so numbers, dates and CHAR compare as stored.
+fn same_bytes(d: &dyn Dialect, key: &[String]) -> String {
+    let same: Vec<String> = key
+        .iter()
+        .map(|c| format!("BINARY {0} <=> BINARY VALUES({0})", d.ident(c)))
+        .collect();
+    same.join(" AND ")
 }
 
 /// "Subquery returns more than 1 row": what the guard of an update's
@@ -183,20 +197,261 @@ fn other_key_clash(key: &[String], conflict: Conflict) -> String {
     }
 }
 
-/// The multi-row INSERT of `rows` from `start` (`head` VALUES ... `tail`), at least
-/// one row and as many more as fit in [`MAX_STATEMENT`]; and the index after its last row.
-fn next_statement(d: &dyn Dialect, head: &str, tail: &str, rows: &[Row], start: usize) -> (String, usize) {
-    let mut sql = head.to_string();
-    let mut end = start;
-    while end < rows.len() && (end == start || sql.len() < MAX_STATEMENT) {
-        if end > start {
-            sql.push_str(", ");
+/// How a batch's rows go in.
+enum Form {
+    /// A multi-row `INSERT ... VALUES` (`head` VALUES ... `tail`, [`conflict_tail`]).
+    Values {
+        head: String,
+        tail: String,
+        counts_affected: bool,
+    },
+    /// Skip or update into a table without a primary or unique key on exactly the row's
+    /// key (ON DUPLICATE KEY fires only on the table's own keys, so a row whose key is
+    /// there would go in a second time): the rows are read from a derived table `v`;
+    /// those whose key is there are updated (`sets`, update) or kept, the others inserted
+    /// (`WHERE NOT EXISTS`), as PostgreSQL's and SQLite's writes do. A clash on another
+    /// key is the server's error (1062).
+    Derived {
+        table: String,
+        columns: Vec<String>,
+        /// `t` (the table's row) has `v`'s key ([`same_key`]).
+        same: String,
+        sets: Vec<String>,
+    },
+}
+
+impl Form {
+    /// The form for a write of `columns` into `table` (`dest`, the destination's table)
+    /// with `conflict`; `keyed`: the source's table has a key of its own (else `key` is
+    /// every column and rows may repeat: the form stays ON DUPLICATE KEY's).
+    fn new(
+        d: &dyn Dialect,
+        dest: &Table,
+        table: &str,
+        columns: &[String],
+        key: &[String],
+        keyed: bool,
+        conflict: Conflict,
+    ) -> Form {
+        let derived = conflict != Conflict::Error
+            && keyed
+            && !key.is_empty()
+            && key.iter().all(|k| columns.contains(k))
+            && !crate::skip::exact(dest, key);
+        if !derived {
+            let (tail, counts_affected) = conflict_tail(d, columns, key, conflict);
+            return Form::Values {
+                head: insert_head(d, table, columns),
+                tail,
+                counts_affected,
+            };
         }
-        sql.push_str(&tuple(d, &rows[end]));
-        end += 1;
+        let sets = match conflict {
+            Conflict::Update => columns
+                .iter()
+                .filter(|c| !key.contains(c))
+                .map(|c| format!("t.{0} = v.{0}", d.ident(c)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        Form::Derived {
+            table: table.to_string(),
+            columns: columns.to_vec(),
+            same: same_key(d, dest, key),
+            sets,
+        }
     }
-    sql.push_str(tail);
-    (sql, end)
+
+    /// Whether the rows the statements affected are the rows written (skip: 1 per row
+    /// inserted, 0 per row kept); else the rows are counted (update: 2 per row
+    /// overwritten by ON DUPLICATE KEY, and an UPDATE beside the INSERT).
+    fn counts_affected(&self) -> bool {
+        match self {
+            Form::Values { counts_affected, .. } => *counts_affected,
+            Form::Derived { sets, .. } => sets.is_empty(),
+        }
+    }
+
+    /// The statements writing `rows` from `start`, at least one row and as many more as
+    /// fit in [`MAX_STATEMENT`]; and the index after their last row.
+    fn next(&self, d: &dyn Dialect, rows: &[Row], start: usize) -> (Vec<String>, usize) {
+        let mut text = String::new();
+        let mut end = start;
+        while end < rows.len() && (end == start || text.len() < MAX_STATEMENT) {
+            match self {
+                Form::Values { .. } => {
+                    if end > start {
+                        text.push_str(", ");
+                    }
+                    text.push_str(&tuple(d, &rows[end]));
+                }
+                Form::Derived { columns, .. } => {
+                    if end > start {
+                        text.push_str(" UNION ALL ");
+                    }
+                    // The first row names the derived table's columns.
+                    let values: Vec<String> = rows[end]
+                        .iter()
+                        .zip(columns)
+                        .map(|(v, c)| match end == start {
+                            true => format!("{} AS {}", d.literal(v), d.ident(c)),
+                            false => d.literal(v),
+                        })
+                        .collect();
+                    text.push_str(&format!("SELECT {}", values.join(", ")));
+                }
+            }
+            end += 1;
+        }
+        let statements = match self {
+            Form::Values { head, tail, .. } => vec![format!("{head}{text}{tail}")],
+            Form::Derived {
+                table,
+                columns,
+                same,
+                sets,
+            } => {
+                let mut out = Vec::new();
+                if !sets.is_empty() {
+                    out.push(format!(
+                        "UPDATE {table} AS t JOIN ({text}) AS v ON {same} SET {}",
+                        sets.join(", ")
+                    ));
+                }
+                let picked: Vec<String> = columns.iter().map(|c| format!("v.{}", d.ident(c))).collect();
+                out.push(format!(
+                    "INSERT INTO {table} ({}) SELECT {} FROM ({text}) AS v \
+                     WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {same})",
+                    d.idents(columns),
+                    picked.join(", ")
+                ));
+                out
+            }
+        };
+        (statements, end)
+    }
+}
+
+/// `t` (a row of `dest`) has the key of `v` (a written row): each key column the same
+/// value, text by its characters and not the column's collation (which holds 'a' and
+/// 'A', or 'b' and 'b ', equal: such a row is not the written row's, and is inserted
+/// beside it or refused by a key of the table). CHAR keeps no trailing spaces, so
+/// those of the written value are not compared.
+fn same_key(d: &dyn Dialect, dest: &Table, key: &[String]) -> String {
+    let same: Vec<String> = key
+        .iter()
+        .map(|c| {
+            let k = d.ident(c);
+            match dest.column(c).map(|col| &col.normalized_type) {
+                Some(DataType::Char { .. }) => {
+                    format!("BINARY CONVERT(t.{k} USING utf8mb4) <=> BINARY TRIM(TRAILING ' ' FROM v.{k})")
+                }
+                Some(ty) if ty.is_text() => format!("BINARY CONVERT(t.{k} USING utf8mb4) <=> BINARY v.{k}"),
+                _ => format!("t.{k} <=> v.{k}"),
+            }
+        })
+        .collect();
+    same.join(" AND ")
+}
+
+/// Runs `statements` in order; the rows they affected and, when a statement's warnings
+/// say the server stored a value changed, that ([`changed_value`]), which stops them.
+async fn run(conn: &mut Conn, statements: &[String]) -> Result<(u64, Option<Changed>), mysql_async::Error> {
+    let mut affected = 0u64;
+    for sql in statements {
+        let r = conn.query_iter(sql.as_str()).await?;
+        let (n, warnings) = (r.affected_rows(), r.warnings());
+        drop(r);
+        affected += n;
+        if warnings > 0 {
+            if let Some(changed) = changed_value(conn).await {
+                return Ok((affected, Some(changed)));
+            }
+        }
+    }
+    Ok((affected, None))
+}
+
+/// A value stored changed: the statement's row it names (from 1), and the message.
+type Changed = (Option<usize>, String);
+
+/// After a row refused on its key (1062, or the guard's 1242): when the destination
+/// holds a row whose key its collation compares as equal to the row's, but whose text
+/// is another ('a' and 'A' under `_ci`, 'b' and 'b ' under PAD SPACE), the message
+/// naming both keys and the key columns' collations. None otherwise.
+async fn collation_clash(
+    conn: &mut Conn,
+    dest: &Table,
+    table: &str,
+    columns: &[String],
+    key: &[String],
+    row: &Row,
+) -> Option<String> {
+    let d = crate::engine::dialect_of(Engine::Mysql);
+    let at: Vec<usize> = key
+        .iter()
+        .map(|k| columns.iter().position(|c| c == k))
+        .collect::<Option<_>>()?;
+    if at.is_empty() {
+        return None;
+    }
+    let wheres: Vec<String> = key
+        .iter()
+        .zip(&at)
+        .map(|(k, &i)| format!("{} <=> {}", d.ident(k), d.literal(&row[i])))
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM {table} WHERE {} LIMIT 1",
+        d.idents(key),
+        wheres.join(" AND ")
+    );
+    let there = query(conn, &sql, &[]).await.ok()?.into_iter().next()?;
+    let differ: Vec<&String> = key
+        .iter()
+        .zip(&at)
+        .zip(&there)
+        // Text columns only: two spellings of one date or number are not a collation's.
+        .filter(|((k, _), _)| dest.column(k).is_some_and(|c| c.normalized_type.is_text()))
+        .filter(|((_, &i), t)| matches!((&row[i], t), (Value::Text(a), Value::Text(b)) if a != b))
+        .map(|((k, _), _)| k)
+        .collect();
+    if differ.is_empty() {
+        return None;
+    }
+    let shown: Vec<mysql_async::Row> = conn
+        .query(format!("SHOW FULL COLUMNS FROM {table}"))
+        .await
+        .unwrap_or_default();
+    let collations: Vec<String> = differ
+        .iter()
+        .map(|k| {
+            let collation = shown
+                .iter()
+                .find(|r| r.get::<String, _>("Field").as_ref() == Some(*k))
+                .and_then(|r| r.get::<Option<String>, _>("Collation").flatten())
+                .unwrap_or_else(|| "unknown".to_string());
+            format!("{k} is {collation}")
+        })
+        .collect();
+    // Shown as the source's values are: text as text, the rest as the row has them.
+    let theirs: Vec<String> = at
+        .iter()
+        .zip(&there)
+        .map(|(&i, t)| match &row[i] {
+            Value::Text(_) => d.literal(t),
+            v => d.literal(v),
+        })
+        .collect();
+    Some(format!(
+        "the destination holds a row whose key ({}) = ({}) differs from this row's only in case, accents or \
+         trailing spaces, which the key's collation there compares as equal ({}): the source tells them apart, \
+         this destination cannot hold both. Nothing was written for this row: on_conflict would drop it \
+         (skip) or write it over that row (update). Give the key column a collation that tells \
+         them apart there (as utf8mb4_bin), or transform the key",
+        key.join(", "),
+        theirs.join(", "),
+        collations.join(", ")
+    ))
 }
 
 fn tuple(d: &dyn Dialect, row: &Row) -> String {
@@ -322,16 +577,19 @@ async fn load_data(
 }
 
 /// Writes a batch: `LOAD DATA LOCAL INFILE` when conflicts are errors and the server
-/// allows it, else multi-row INSERTs. When an INSERT fails, its rows are retried one by
-/// one to find the row the server rejects.
+/// allows it, else multi-row INSERTs ([`Form`]). When an INSERT fails, its rows are
+/// retried one by one to find the row the server rejects. `dest`: the destination's
+/// table (`table` its SQL name); `keyed`: the source's table has a key of its own.
 #[allow(clippy::too_many_arguments)]
 pub async fn insert(
     conn: &mut Conn,
     load_data_ok: &mut bool,
+    dest: &Table,
     table: &str,
     columns: &[String],
     bits: &[bool],
     key: &[String],
+    keyed: bool,
     rows: &[Row],
     conflict: Conflict,
 ) -> Result<u64, WriteError> {
@@ -339,11 +597,24 @@ pub async fn insert(
     if rows.is_empty() {
         return Ok(0);
     }
+    let form = Form::new(d, dest, table, columns, key, keyed, conflict);
     let target = nontx::probe(conn, table).await;
     // A non-transactional table keeps what a failed statement wrote: no LOAD DATA (it
     // skips a refused row and goes on), and no batch is ever sent again.
     if let Some(engine) = target.nontx_engine.clone() {
-        return insert_nontx(conn, &engine, target.max_packet, table, columns, key, rows, conflict).await;
+        return insert_nontx(
+            conn,
+            &engine,
+            target.max_packet,
+            &form,
+            dest,
+            table,
+            columns,
+            key,
+            rows,
+            conflict,
+        )
+        .await;
     }
     if conflict == Conflict::Error && *load_data_ok {
         match load_data(conn, table, columns, bits, rows).await {
@@ -359,13 +630,12 @@ pub async fn insert(
             }
         }
     }
-    let head = insert_head(d, table, columns);
-    let (tail, counts_affected) = conflict_tail(d, columns, key, conflict);
+    let counts_affected = form.counts_affected();
     let mut written = 0u64;
     let mut start = 0;
     while start < rows.len() {
-        let (sql, end) = next_statement(d, &head, &tail, rows, start);
-        let bytes = sql.len();
+        let (statements, end) = form.next(d, rows, start);
+        let bytes: usize = statements.iter().map(String::len).sum();
         // In a transaction of its own: a value the server stores changed (a note, not
         // an error) is seen only after the statement ran, and its rows must not stay.
         // Not the server's answer: the connection is gone, and with it any retry.
@@ -388,16 +658,12 @@ pub async fn insert(
             written,
             duplicate_key: false,
         };
-        match conn.query_iter(sql).await {
-            Ok(r) => {
-                let (n, warnings) = (r.affected_rows(), r.warnings());
-                drop(r);
-                if warnings > 0 {
-                    if let Some((at, message)) = changed_value(conn).await {
-                        let _ = conn.query_drop("ROLLBACK").await;
-                        return Err(changed(at, message, start));
-                    }
-                }
+        match run(conn, &statements).await {
+            Ok((_, Some((at, message)))) => {
+                let _ = conn.query_drop("ROLLBACK").await;
+                return Err(changed(at, message, start));
+            }
+            Ok((n, None)) => {
                 conn.query_drop("COMMIT").await.map_err(|e| unplaced(&e, written))?;
                 written += if counts_affected { n } else { (end - start) as u64 };
             }
@@ -405,15 +671,22 @@ pub async fn insert(
             // Row by row, in the same transaction, to name the row: a row stored
             // changed rolls back the statement's rows; one refused keeps those before it.
             Err(_) => {
+                // An UPDATE before the failed INSERT ([`Form::Derived`]) stays in the
+                // transaction: undone, so that no row after the refused one is changed.
+                if statements.len() > 1 {
+                    conn.query_drop("ROLLBACK").await.map_err(|e| unplaced(&e, written))?;
+                    conn.query_drop("START TRANSACTION")
+                        .await
+                        .map_err(|e| unplaced(&e, written))?;
+                }
                 let mut affected = 0u64;
                 for (i, row) in rows.iter().enumerate().take(end).skip(start) {
-                    let one = format!("{head}{}{tail}", tuple(d, row));
-                    let warnings = match conn.query_iter(one).await {
-                        Ok(r) => {
-                            let w = r.warnings();
-                            affected += r.affected_rows();
-                            drop(r);
-                            w
+                    let (one, _) = form.next(d, std::slice::from_ref(row), 0);
+                    match run(conn, &one).await {
+                        Ok((n, None)) => affected += n,
+                        Ok((_, Some((_, message)))) => {
+                            let _ = conn.query_drop("ROLLBACK").await;
+                            return Err(changed(Some(1), message, i));
                         }
                         // The rows before it are kept (and counted), as a row-by-row
                         // load leaves them.
@@ -423,26 +696,9 @@ pub async fn insert(
                                 Ok(()) => (i - start) as u64,
                                 Err(_) => 0,
                             };
-                            let message = match &e {
-                                mysql_async::Error::Server(s)
-                                    if s.code == ER_SUBQUERY_ROWS && conflict != Conflict::Error =>
-                                {
-                                    other_key_clash(key, conflict)
-                                }
-                                e => describe(e),
-                            };
-                            return Err(WriteError {
-                                row: Some(i),
-                                message,
-                                written: written + kept,
-                                duplicate_key: matches!(&e, mysql_async::Error::Server(s) if s.code == 1062),
-                            });
-                        }
-                    };
-                    if warnings > 0 {
-                        if let Some((_, message)) = changed_value(conn).await {
-                            let _ = conn.query_drop("ROLLBACK").await;
-                            return Err(changed(Some(1), message, i));
+                            return Err(
+                                refused(conn, &e, dest, table, columns, key, row, conflict, i, written + kept).await,
+                            );
                         }
                     }
                 }
@@ -457,6 +713,48 @@ pub async fn insert(
         start = end;
     }
     Ok(written)
+}
+
+/// The error for `row` (index `at` in the batch), which the server refused with `e`,
+/// after `written` rows: a key its collation holds equal to a row's already there
+/// ([`collation_clash`]) is said so; a clash the guard of [`conflict_tail`] found on
+/// another key, and one on another key of a [`Form::Derived`] write, are said so.
+#[allow(clippy::too_many_arguments)]
+async fn refused(
+    conn: &mut Conn,
+    e: &mysql_async::Error,
+    dest: &Table,
+    table: &str,
+    columns: &[String],
+    key: &[String],
+    row: &Row,
+    conflict: Conflict,
+    at: usize,
+    written: u64,
+) -> WriteError {
+    let code = match e {
+        mysql_async::Error::Server(s) => s.code,
+        _ => 0,
+    };
+    let clash = match code {
+        1062 | ER_SUBQUERY_ROWS => collation_clash(conn, dest, table, columns, key, row).await,
+        _ => None,
+    };
+    let said = clash.is_some();
+    let message = match (clash, code) {
+        (Some(clash), _) => clash,
+        (None, ER_SUBQUERY_ROWS) if conflict != Conflict::Error => other_key_clash(key, conflict),
+        (None, 1062) if conflict != Conflict::Error => format!("{}: {}", describe(e), other_key_clash(key, conflict)),
+        _ => describe(e),
+    };
+    WriteError {
+        row: Some(at),
+        // (A collation's clash is no key the destination "already holds": no advice
+        // to skip or update follows it.)
+        duplicate_key: code == 1062 && !said,
+        message,
+        written,
+    }
 }
 
 /// The message for a statement whose connection was lost: the server's packet limit is
@@ -486,6 +784,8 @@ async fn insert_nontx(
     conn: &mut Conn,
     engine: &str,
     max_packet: u64,
+    form: &Form,
+    dest: &Table,
     table: &str,
     columns: &[String],
     key: &[String],
@@ -493,30 +793,25 @@ async fn insert_nontx(
     conflict: Conflict,
 ) -> Result<u64, WriteError> {
     let d = crate::engine::dialect_of(Engine::Mysql);
-    let head = insert_head(d, table, columns);
-    let (tail, counts_affected) = conflict_tail(d, columns, key, conflict);
+    let counts_affected = form.counts_affected();
     let mut written = 0u64;
     let mut start = 0;
     while start < rows.len() {
-        let (sql, end) = next_statement(d, &head, &tail, rows, start);
-        let bytes = sql.len();
+        let (statements, end) = form.next(d, rows, start);
+        let bytes: usize = statements.iter().map(String::len).sum();
         let before = nontx::count(conn, table).await;
-        match conn.query_iter(sql).await {
-            Ok(r) => {
-                let (n, warnings) = (r.affected_rows(), r.warnings());
-                drop(r);
+        match run(conn, &statements).await {
+            Ok((n, changed)) => {
                 let done = if counts_affected { n } else { (end - start) as u64 };
-                if warnings > 0 {
-                    if let Some((at, message)) = changed_value(conn).await {
-                        let now = nontx::count(conn, table).await;
-                        let went = now.zip(before).map(|(a, b)| a.saturating_sub(b));
-                        return Err(WriteError {
-                            row: at.map(|n| start + n - 1).filter(|i| *i < end),
-                            message: format!("{message}{}", nontx::stays(table, engine, went.or(Some(n)), now)),
-                            written: written + done,
-                            duplicate_key: false,
-                        });
-                    }
+                if let Some((at, message)) = changed {
+                    let now = nontx::count(conn, table).await;
+                    let went = now.zip(before).map(|(a, b)| a.saturating_sub(b));
+                    return Err(WriteError {
+                        row: at.map(|n| start + n - 1).filter(|i| *i < end),
+                        message: format!("{message}{}", nontx::stays(table, engine, went.or(Some(n)), now)),
+                        written: written + done,
+                        duplicate_key: false,
+                    });
                 }
                 written += done;
             }
@@ -541,17 +836,27 @@ async fn insert_nontx(
                     (Conflict::Error, Some(w)) => Some(start + w as usize).filter(|i| *i < end),
                     _ => (end - start == 1).then_some(start),
                 };
-                let message = match &e {
-                    mysql_async::Error::Server(s) if s.code == ER_SUBQUERY_ROWS && conflict != Conflict::Error => {
-                        other_key_clash(key, conflict)
-                    }
-                    e => describe(e),
+                let refusal = match row {
+                    Some(i) => refused(conn, &e, dest, table, columns, key, &rows[i], conflict, i, 0).await,
+                    None => WriteError {
+                        row: None,
+                        message: match &e {
+                            mysql_async::Error::Server(s)
+                                if s.code == ER_SUBQUERY_ROWS && conflict != Conflict::Error =>
+                            {
+                                other_key_clash(key, conflict)
+                            }
+                            e => describe(e),
+                        },
+                        written: 0,
+                        duplicate_key: matches!(&e, mysql_async::Error::Server(s) if s.code == 1062),
+                    },
                 };
                 return Err(WriteError {
                     row,
-                    message: format!("{message}{}", nontx::stays(table, engine, went, now)),
+                    message: format!("{}{}", refusal.message, nontx::stays(table, engine, went, now)),
                     written: written + went.unwrap_or(0),
-                    duplicate_key: matches!(&e, mysql_async::Error::Server(s) if s.code == 1062),
+                    duplicate_key: refusal.duplicate_key,
                 });
             }
         }
