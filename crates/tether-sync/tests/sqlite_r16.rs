@@ -171,7 +171,7 @@ fn mariadb_set_and_unsigned_keep_their_checks_on_sqlite() {
     );
     assert_eq!(
         item(&all, "column", "t.u").reason.as_deref(),
-        Some("with CHECK t_u_check: not negative, as UNSIGNED")
+        Some("with CHECK t_u_check: from 0 to 4294967295, as UNSIGNED")
     );
     assert!(item(&all, "column", "t.d")
         .reason

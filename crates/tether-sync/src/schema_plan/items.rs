@@ -399,6 +399,16 @@ pub(super) fn cross_engine(
                 .map(|(_, k)| k.as_str());
             match (nocase, dest) {
                 (Some("NOCASE"), Engine::Mysql) | (None, _) => {}
+                // MariaDB's default collations ignore trailing spaces already (PAD
+                // SPACE) but compare without case, which RTRIM does not.
+                (Some("RTRIM"), Engine::Mysql) => {
+                    report.push(SchemaItem::new("collation", &col, Action::Skipped).because(format!(
+                        "{} compares it without case: SQLite's COLLATE RTRIM (trailing spaces ignored, as there) \
+                         tells 'p' and 'P' apart, so its =, unique keys and foreign keys there hold equal values \
+                         the source tells apart",
+                        dest.name()
+                    )))
+                }
                 (Some(k), _) => report.push(SchemaItem::new("collation", &col, Action::Skipped).because(format!(
                     "{} compares it with case: SQLite's COLLATE {k} ({}) is not carried, so its =, unique keys \
                      and foreign keys there tell values apart that the source holds equal",
@@ -754,8 +764,14 @@ pub(super) fn cross_engine(
                 .because(format!("a {from} collation; not carried to another engine")),
         );
     }
-    if let (Engine::Postgres, Some(next)) = (dest, x.auto_increment) {
-        auto_increment_continues(shown, d, next, out, report);
+    let counter = source_counter(source.engine, t);
+    match (dest, counter) {
+        (Engine::Postgres, Some((said, next))) => auto_increment_continues(shown, d, &said, next, out, report),
+        (Engine::Mysql, Some((said, next))) => auto_increment_on_mariadb(shown, &said, next, out, report),
+        (Engine::Sqlite, counter) if source.engine == Engine::Mysql => {
+            autoincrement_on_sqlite(shown, d, counter, out, report)
+        }
+        _ => {}
     }
     for c in &t.columns {
         let col = format!("{shown}.{}", c.name);
@@ -770,11 +786,108 @@ pub(super) fn cross_engine(
     }
 }
 
-/// MariaDB's AUTO_INCREMENT counter on a PostgreSQL copy (`out`): the identity's
-/// sequence, named as PostgreSQL would, goes on from `next` (the value the source hands
-/// out next: ids of deleted rows are not given again) once the rows are in, unless the
-/// copied keys went past it. Before, it went on from the largest copied key.
-fn auto_increment_continues(shown: &str, d: &dyn Dialect, next: i64, out: &mut Table, report: &mut Vec<SchemaItem>) {
+/// The counter of `t`'s numbered column as the source `from` says it, and the value it
+/// hands out next: MariaDB's AUTO_INCREMENT, SQLite's AUTOINCREMENT row of
+/// `sqlite_sequence` (the last value handed out). Ids of deleted rows are never given
+/// again there, so the copy must not give them either.
+fn source_counter(from: Engine, t: &Table) -> Option<(String, i64)> {
+    match from {
+        Engine::Mysql => t
+            .extras
+            .auto_increment
+            .map(|next| (format!("AUTO_INCREMENT={next}"), next)),
+        Engine::Sqlite => {
+            let seq = t.extras.sequences.iter().find(|s| s.name == "sqlite_sequence")?;
+            let last = seq.last_value?;
+            Some((
+                format!("AUTOINCREMENT (sqlite_sequence at {last})"),
+                last.checked_add(1)?,
+            ))
+        }
+        Engine::Postgres => None,
+    }
+}
+
+/// A source's counter (`said`, handing out `next`) on a MariaDB copy (`out`): the table
+/// is created with `AUTO_INCREMENT=next` (the copied keys raise it where they go past).
+/// Before, it went on from the largest copied key.
+fn auto_increment_on_mariadb(shown: &str, said: &str, next: i64, out: &mut Table, report: &mut Vec<SchemaItem>) {
+    let Some(c) = out.columns.iter().find(|c| c.identity.is_some()) else {
+        return;
+    };
+    // A column MariaDB does not number has its `skipped identity` line already.
+    if next < 2 || not_numbered(out, c, Engine::Mysql).is_some() {
+        return;
+    }
+    report.push(
+        SchemaItem::new("identity", format!("{shown}.{}", c.name), Action::Mapped)
+            .between(said, format!("AUTO_INCREMENT={next}"))
+            .because("ids of deleted rows are not handed out again"),
+    );
+    out.extras.auto_increment = Some(next);
+}
+
+/// MariaDB's AUTO_INCREMENT on a SQLite copy (`out`): the key becomes `INTEGER PRIMARY
+/// KEY AUTOINCREMENT` (a plain rowid key hands out again the id of a deleted last row)
+/// and the table's row of `sqlite_sequence` is set to the source's counter (`counter`:
+/// as said there, the next value) after the load, unless the copied keys went past it.
+fn autoincrement_on_sqlite(
+    shown: &str,
+    d: &dyn Dialect,
+    counter: Option<(String, i64)>,
+    out: &mut Table,
+    report: &mut Vec<SchemaItem>,
+) {
+    let Some(c) = out.columns.iter().find(|c| c.identity == Some(Identity::AutoIncrement)) else {
+        return;
+    };
+    let integer =
+        d.column_type(&c.normalized_type, true) == "INTEGER" && !out.extras.column_types.contains_key(&c.name);
+    // A column SQLite does not number has its `skipped identity` line already.
+    if !integer || not_numbered(out, c, Engine::Sqlite).is_some() {
+        return;
+    }
+    let last = counter.as_ref().map(|(_, next)| next - 1).filter(|last| *last > 0);
+    let to = match last {
+        Some(last) => format!("INTEGER PRIMARY KEY AUTOINCREMENT, sqlite_sequence at {last}"),
+        None => "INTEGER PRIMARY KEY AUTOINCREMENT".to_string(),
+    };
+    let said = counter.map(|(said, _)| said).unwrap_or_else(|| "AUTO_INCREMENT".into());
+    report.push(
+        SchemaItem::new("identity", format!("{shown}.{}", c.name), Action::Mapped)
+            .between(said, to)
+            .because("ids of deleted rows are not handed out again"),
+    );
+    out.extras.sequences.push(tether_schema::Sequence {
+        schema: None,
+        name: "sqlite_sequence".into(),
+        column: c.name.clone(),
+        identity: true,
+        owned: false,
+        data_type: "integer".into(),
+        start: 1,
+        increment: 1,
+        min: 1,
+        max: i64::MAX,
+        cache: 1,
+        cycle: false,
+        last_value: last,
+    });
+}
+
+/// A source's counter (`said`, handing out `next`: MariaDB's AUTO_INCREMENT, SQLite's
+/// AUTOINCREMENT) on a PostgreSQL copy (`out`): the identity's sequence, named as
+/// PostgreSQL would, goes on from `next` (ids of deleted rows are not given again) once
+/// the rows are in, unless the copied keys went past it. Before, it went on from the
+/// largest copied key.
+fn auto_increment_continues(
+    shown: &str,
+    d: &dyn Dialect,
+    said: &str,
+    next: i64,
+    out: &mut Table,
+    report: &mut Vec<SchemaItem>,
+) {
     let Some(c) = out.columns.iter().find(|c| c.identity == Some(Identity::AutoIncrement)) else {
         return;
     };
@@ -794,10 +907,7 @@ fn auto_increment_continues(shown: &str, d: &dyn Dialect, next: i64, out: &mut T
     }
     report.push(
         SchemaItem::new("identity", format!("{shown}.{}", c.name), Action::Mapped)
-            .between(
-                format!("AUTO_INCREMENT={next}"),
-                format!("identity sequence {name} continuing at {next}"),
-            )
+            .between(said, format!("identity sequence {name} continuing at {next}"))
             .because("after the load, unless the copied keys went past it"),
     );
     out.extras.sequences.push(tether_schema::Sequence {
@@ -922,14 +1032,28 @@ pub(super) fn not_negative(
 ) -> Option<(Option<Check>, Option<String>)> {
     let number = c.normalized_type.is_integer()
         || matches!(c.normalized_type, DataType::Decimal { .. } | DataType::Float { .. });
+    // The copy's type of an unsigned integer (one size up; SQLite's INTEGER) takes more
+    // than the source's: its largest value too (a BIGINT's goes to numeric(20,0) on
+    // PostgreSQL, which holds 20 digits; left as it was).
+    let most = match c.normalized_type {
+        DataType::Int { bytes, .. } if bytes < 8 => Some((1u64 << (8 * u32::from(bytes))) - 1),
+        _ => None,
+    };
     (unsigned && number).then(|| {
+        let (definition, said) = match most {
+            Some(most) => (
+                format!("CHECK ({col} >= 0 AND {col} <= {most})"),
+                format!("from 0 to {most}, as UNSIGNED"),
+            ),
+            None => (format!("CHECK ({col} >= 0)"), "not negative, as UNSIGNED".to_string()),
+        };
         (
             Some(Check {
                 name: name.to_string(),
-                definition: format!("CHECK ({col} >= 0)"),
+                definition,
                 exclusion: false,
             }),
-            Some(format!("with CHECK {name}: not negative, as UNSIGNED")),
+            Some(format!("with CHECK {name}: {said}")),
         )
     })
 }

@@ -16,21 +16,35 @@ pub(super) struct SqliteRules {
     pub collations: Vec<(String, String)>,
 }
 
+/// A token of SQL text and whether space (or a comment) stood before it.
+struct Token {
+    text: String,
+    spaced: bool,
+}
+
 /// The tokens of SQL text: words, quoted names/strings (kept with their quotes), and
 /// single punctuation characters; comments dropped.
-fn tokens(sql: &str) -> Vec<String> {
+fn tokens(sql: &str) -> Vec<Token> {
     let b: Vec<char> = sql.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
+    let mut spaced = false;
+    let mut push = |text: String, spaced: &mut bool| {
+        out.push(Token { text, spaced: *spaced });
+        *spaced = false;
+    };
     while i < b.len() {
         let c = b[i];
         if c.is_whitespace() {
+            spaced = true;
             i += 1;
         } else if c == '-' && b.get(i + 1) == Some(&'-') {
+            spaced = true;
             while i < b.len() && b[i] != '\n' {
                 i += 1;
             }
         } else if c == '/' && b.get(i + 1) == Some(&'*') {
+            spaced = true;
             i += 2;
             while i < b.len() && !(b[i] == '*' && b.get(i + 1) == Some(&'/')) {
                 i += 1;
@@ -51,15 +65,15 @@ fn tokens(sql: &str) -> Vec<String> {
                     _ => i += 1,
                 }
             }
-            out.push(b[start..i.min(b.len())].iter().collect());
+            push(b[start..i.min(b.len())].iter().collect(), &mut spaced);
         } else if c.is_alphanumeric() || c == '_' || c == '$' {
             let start = i;
             while i < b.len() && (b[i].is_alphanumeric() || b[i] == '_' || b[i] == '$' || b[i] == '.') {
                 i += 1;
             }
-            out.push(b[start..i].iter().collect());
+            push(b[start..i].iter().collect(), &mut spaced);
         } else {
-            out.push(c.to_string());
+            push(c.to_string(), &mut spaced);
             i += 1;
         }
     }
@@ -79,19 +93,15 @@ fn unquoted(t: &str) -> String {
     }
 }
 
-/// Joins tokens back into readable SQL (a space between words).
-fn join(ts: &[String]) -> String {
+/// Joins tokens back into SQL as the source spells it: one space where the source
+/// has space or a comment, none where it has none (`>=` stays one operator).
+fn join(ts: &[&Token]) -> String {
     let mut s = String::new();
     for t in ts {
-        let word = |x: &str| {
-            x.chars()
-                .next()
-                .is_some_and(|c| c.is_alphanumeric() || "'\"`[_".contains(c))
-        };
-        if !s.is_empty() && (word(t) || t == "(" || t == "=" || t == ">" || t == "<") && !s.ends_with('(') {
+        if t.spaced && !s.is_empty() {
             s.push(' ');
         }
-        s.push_str(t);
+        s.push_str(&t.text);
     }
     s
 }
@@ -100,14 +110,14 @@ fn join(ts: &[String]) -> String {
 pub(super) fn sqlite_rules(definition: &str) -> SqliteRules {
     let ts = tokens(definition);
     let mut out = SqliteRules::default();
-    let Some(open) = ts.iter().position(|t| t == "(") else {
+    let Some(open) = ts.iter().position(|t| t.text == "(") else {
         return out;
     };
     // The body's parts, split at commas of depth 1.
-    let mut parts: Vec<Vec<String>> = vec![Vec::new()];
+    let mut parts: Vec<Vec<&Token>> = vec![Vec::new()];
     let mut depth = 0usize;
     for t in &ts[open..] {
-        match t.as_str() {
+        match t.text.as_str() {
             "(" => {
                 depth += 1;
                 if depth == 1 {
@@ -126,27 +136,27 @@ pub(super) fn sqlite_rules(definition: &str) -> SqliteRules {
             }
             _ => {}
         }
-        parts.last_mut().expect("one part at least").push(t.clone());
+        parts.last_mut().expect("one part at least").push(t);
     }
     for part in parts.iter().filter(|p| !p.is_empty()) {
-        let first = part[0].to_ascii_uppercase();
+        let first = part[0].text.to_ascii_uppercase();
         let table_constraint = matches!(
             first.as_str(),
             "CONSTRAINT" | "PRIMARY" | "UNIQUE" | "CHECK" | "FOREIGN"
         );
-        let column = (!table_constraint).then(|| unquoted(&part[0]));
+        let column = (!table_constraint).then(|| unquoted(&part[0].text));
         let mut i = usize::from(!table_constraint);
         let mut named: Option<String> = None;
         while i < part.len() {
-            let w = part[i].to_ascii_uppercase();
+            let w = part[i].text.to_ascii_uppercase();
             if w == "CONSTRAINT" {
-                named = part.get(i + 1).map(|n| unquoted(n));
+                named = part.get(i + 1).map(|n| unquoted(&n.text));
                 i += 2;
                 continue;
             }
             if w == "COLLATE" {
                 if let (Some(c), Some(n)) = (&column, part.get(i + 1)) {
-                    let n = unquoted(n);
+                    let n = unquoted(&n.text);
                     if !n.eq_ignore_ascii_case("BINARY") {
                         out.collations.push((c.clone(), n.to_ascii_uppercase()));
                     }
@@ -154,11 +164,11 @@ pub(super) fn sqlite_rules(definition: &str) -> SqliteRules {
                 i += 2;
                 continue;
             }
-            if w == "CHECK" && part.get(i + 1).is_some_and(|t| t == "(") {
+            if w == "CHECK" && part.get(i + 1).is_some_and(|t| t.text == "(") {
                 let mut d = 0usize;
                 let mut j = i + 1;
                 while j < part.len() {
-                    match part[j].as_str() {
+                    match part[j].text.as_str() {
                         "(" => d += 1,
                         ")" => {
                             d -= 1;
@@ -243,12 +253,31 @@ mod tests {
             vec![
                 ("qty".to_string(), "CHECK (qty > 0)".to_string()),
                 ("pos".into(), "CHECK (id > 0 AND (qty < 10))".into()),
-                ("check3".into(), "CHECK (length (code) < 9)".into()),
+                ("check3".into(), "CHECK (length(code) < 9)".into()),
             ]
         );
         assert_eq!(
             sqlite_rules("CREATE TABLE t (a BINARY COLLATE BINARY)"),
             SqliteRules::default()
+        );
+    }
+
+    /// r17 F4: operators of several characters were printed split apart
+    /// (`v > = 0`, `w! = 2`, `w < > 3`).
+    #[test]
+    fn a_check_is_printed_as_the_source_spells_it() {
+        let r = sqlite_rules(
+            "CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER CHECK (v >= 0), \
+             w INTEGER CHECK (w <= 5 AND w != 2 AND w <> 3 AND w==w), \
+             s TEXT CHECK(s||'x' <> 'a  b' /* why */ AND\n  -s < -1))",
+        );
+        assert_eq!(
+            r.checks,
+            vec![
+                ("v".to_string(), "CHECK (v >= 0)".to_string()),
+                ("w".into(), "CHECK (w <= 5 AND w != 2 AND w <> 3 AND w==w)".into()),
+                ("s".into(), "CHECK (s||'x' <> 'a  b' AND -s < -1)".into()),
+            ]
         );
     }
 }

@@ -42,11 +42,17 @@ impl Dialect for Mysql {
             ""
         }
     }
-    /// Tables Tether creates from a model are InnoDB in utf8mb4, with their comment.
+    /// Tables Tether creates from a model are InnoDB in utf8mb4, with their comment and
+    /// AUTO_INCREMENT counter.
     fn table_options(&self, table: &Table) -> String {
         let mut out = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4".to_string();
         if let Some(c) = &table.extras.comment {
             out.push_str(&format!(" COMMENT={}", self.literal(&Value::Text(c.clone()))));
+        }
+        // The counter the source hands out next (ids of deleted rows are not given
+        // again); the copied keys raise it further where they go past it.
+        if let Some(next) = table.extras.auto_increment {
+            out.push_str(&format!(" AUTO_INCREMENT={next}"));
         }
         out
     }

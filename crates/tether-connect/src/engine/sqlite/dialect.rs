@@ -2,7 +2,7 @@
 //! types, foreign keys only inside CREATE TABLE; a table copied from SQLite is created
 //! from its own `CREATE TABLE` text.
 
-use tether_schema::{sql, DataType, Sequence, Table};
+use tether_schema::{sql, Column, DataType, Sequence, Table};
 
 use crate::dialect::{default_create_table, numeric_bool_literal, Dialect, TableObjects};
 use crate::url::Engine;
@@ -61,7 +61,22 @@ impl Dialect for Sqlite {
     fn create_table(&self, table: &Table, with_fks: bool, same_engine: bool) -> String {
         match (&table.extras.definition, same_engine) {
             (Some(sql), true) => sql.clone(),
+            // AUTOINCREMENT is said on the key's column (`PRIMARY KEY AUTOINCREMENT`),
+            // never in a table constraint: the key goes there (`identity_clause`).
+            _ if autoincrement_key(table).is_some() => {
+                let mut keyless = table.clone();
+                keyless.primary_key.clear();
+                default_create_table(self, &keyless, with_fks, same_engine)
+            }
             _ => default_create_table(self, table, with_fks, same_engine),
+        }
+    }
+    /// A table's AUTOINCREMENT key, written on its column by `create_table` (which
+    /// passes the table without its key constraint).
+    fn identity_clause(&self, c: &Column, table: &Table) -> &'static str {
+        match table.primary_key.is_empty() && autoincrement_key(table) == Some(c.name.as_str()) {
+            true => " PRIMARY KEY AUTOINCREMENT",
+            false => "",
         }
     }
     /// Unique indexes before the load (a foreign key may need one: SQLite checks
@@ -89,4 +104,18 @@ impl Dialect for Sqlite {
             ),
         ]
     }
+}
+
+/// The column of `table` SQLite numbers with AUTOINCREMENT (its row of `sqlite_sequence`
+/// is in the model, as a SQLite source's is read or a MariaDB AUTO_INCREMENT's becomes):
+/// an INTEGER column, the table's sole key (or, passed keyless, its only one so marked).
+fn autoincrement_key(table: &Table) -> Option<&str> {
+    let seq = table
+        .extras
+        .sequences
+        .iter()
+        .find(|s| s.identity && s.name == "sqlite_sequence")?;
+    let c = table.column(&seq.column)?;
+    let sole = table.primary_key.is_empty() || table.primary_key == [c.name.clone()];
+    (sole && c.normalized_type.is_integer() && c.generated.is_none()).then_some(c.name.as_str())
 }
