@@ -392,6 +392,14 @@ pub struct ParentCheck {
     /// [`ParentChecks::columns`]; a row the statement inserts is a parent from its
     /// own check on.
     pub own_positions: Option<Vec<usize>>,
+    /// Where the columns sit in [`ParentChecks::columns`] whose change makes InnoDB
+    /// write the FK's index entry again, and so check the FK again, even when the
+    /// FK's own values stay: the primary key and the other columns of the index
+    /// that backs the FK (see `planner::rewrites`). Empty where only inserts count.
+    pub rewrites: Vec<usize>,
+    /// Columns of indexes that may back the FK, where the schema cannot tell which
+    /// one InnoDB chose: a change there with no parent is left to InnoDB.
+    pub may_rewrite: Vec<usize>,
     /// Per referenced column: whether it is numeric. Where the gateway matches a
     /// key against rows the statement itself writes, numbers compare by value and
     /// other values as text (without quotes, case and trailing spaces).

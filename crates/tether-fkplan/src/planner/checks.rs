@@ -137,6 +137,8 @@ impl<'a> Planner<'a> {
                     },
                     positions: fk.columns.iter().map(position).collect(),
                     own_positions: (own && is_self(fk)).then(|| fk.referenced_columns.iter().map(position).collect()),
+                    rewrites: Vec::new(),
+                    may_rewrite: Vec::new(),
                     numeric,
                     keys_only,
                     probe,

@@ -15,6 +15,7 @@ mod insert;
 mod modifiers;
 mod multi;
 mod replace;
+mod rewrites;
 mod stored;
 mod update;
 mod upsert;

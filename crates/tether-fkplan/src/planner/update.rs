@@ -80,8 +80,19 @@ impl<'a> Planner<'a> {
                 .any(|fk| fk.columns.iter().any(|x| eq_ci(x, c)))
                 && volatile(e)
         });
-        let checks = match self.checkable_fks(table, assigns) {
-            Some(fks) if writes_own_fk && stable => Some(self.parent_checks(table, &fks, false, NewRows::Read)),
+        // Also the FKs whose index entry the statement writes again (a new primary
+        // key, another column of the FK's index): InnoDB checks those again too.
+        let rewritten = |fk: &ForeignKey| assigned.iter().any(|(c, _)| self.rewrites_fk(table, fk, c));
+        let checked = self
+            .checkable_fks(table, |fk| assigns(fk) || rewritten(fk))
+            .or_else(|| self.checkable_fks(table, assigns));
+        let checks = match checked {
+            Some(fks) if !fks.is_empty() && stable => {
+                let mut checks = self.parent_checks(table, &fks, false, NewRows::Read);
+                let names: Vec<String> = assigned.iter().map(|(c, _)| c.clone()).collect();
+                self.add_rewrites(table, &mut checks, &names);
+                Some(checks)
+            }
             _ => None,
         };
         if !rekeys && checks.is_none() {

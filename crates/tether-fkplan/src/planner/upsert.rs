@@ -212,6 +212,10 @@ impl<'a> Planner<'a> {
         let mut select: Vec<String> = keys.iter().map(|k| exact(table, k, ident(k))).collect();
         select.extend(keys.iter().map(|k| exact(table, k, new_value(k))));
         let checks = checks.map(|mut c| {
+            // The clashing row's index entries may be written again (a new primary
+            // key, another column of an FK's index): InnoDB checks those FKs again.
+            let names: Vec<String> = assigned.iter().map(|(c, _)| c.clone()).collect();
+            self.add_rewrites(table, &mut c, &names);
             select.extend(c.columns.iter().map(|k| exact(table, k, ident(k))));
             select.extend(c.columns.iter().map(|k| exact(table, k, new_value(k))));
             if let NewRows::Values(mut v) = std::mem::replace(&mut c.rows, NewRows::Read) {

@@ -125,15 +125,45 @@ pub(super) enum KeyEvent {
     Added,
 }
 
+/// Why an updated row whose FK value stays is checked all the same.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rewrite {
+    /// Its primary key, or another column of the FK's index, changes: InnoDB writes
+    /// the FK's index entry again and checks the FK.
+    Sure,
+    /// A column of an index that may back the FK changes.
+    Maybe,
+}
+
+/// Whether the update of `row` makes InnoDB check `check`'s FK again although its
+/// values stay ([`ParentCheck::rewrites`]). Values compare as read, byte for byte,
+/// as InnoDB compares an index entry's fields.
+fn rewritten(check: &ParentCheck, row: &OwnRow) -> Option<Rewrite> {
+    let old = row.old.as_ref()?;
+    let changes = |positions: &[usize]| {
+        positions
+            .iter()
+            .any(|p| row.new.get(*p).is_none_or(|new| new.as_ref() != old.get(*p)))
+    };
+    if changes(&check.rewrites) {
+        Some(Rewrite::Sure)
+    } else if changes(&check.may_rewrite) {
+        Some(Rewrite::Maybe)
+    } else {
+        None
+    }
+}
+
 /// The gateway's parent-existence check of the statement's own rows, set-based:
 /// one locking probe per FK. A row's parent exists when the probe found it and no
 /// earlier row (nor the row itself) deleted or re-keyed it, or when a row up to
 /// this one inserted or re-keyed a parent to it (self-references, cycles). MATCH
-/// SIMPLE: an FK value with a NULL is not checked; an UPDATE checks only FKs whose
-/// values change. `by_bytes`: an UPDATE's FK value that changes only by case or
-/// trailing spaces counts as changed, its parent probed under the column's
-/// collation (as InnoDB checks a value whose bytes change); else such a change is
-/// left to InnoDB (`Unsure`).
+/// SIMPLE: an FK value with a NULL is not checked; an UPDATE checks the FKs whose
+/// values change, and those whose index entry it writes again (a new primary key,
+/// another column of the FK's index), as InnoDB does. `by_bytes`: an UPDATE's FK
+/// value that changes only by case or trailing spaces counts as changed, its parent
+/// probed under the column's collation (as InnoDB checks a value whose bytes
+/// change); else such a change is left to InnoDB (`Unsure`).
 pub(super) async fn check_parents(
     checks: &ParentChecks,
     own: &[OwnRow],
@@ -148,6 +178,8 @@ pub(super) async fn check_parents(
         let mut wanted: Vec<Option<usize>> = Vec::with_capacity(own.len());
         let mut distinct: Vec<Vec<String>> = Vec::new();
         let mut index: HashMap<Vec<String>, usize> = HashMap::new();
+        // Rows checked only because their index entry is written again, by row.
+        let mut rewrites: Vec<(usize, Rewrite)> = Vec::new();
         for row in own {
             let values: Vec<&Option<String>> = check.positions.iter().map(|p| &row.new[*p]).collect();
             if values.iter().any(|v| v.as_deref().is_some_and(is_null)) {
@@ -160,10 +192,13 @@ pub(super) async fn check_parents(
             if let Some(old) = &row.old {
                 let old: Vec<String> = check.positions.iter().map(|p| old[*p].clone()).collect();
                 if canon_tuple_strict(&old, &check.numeric) == canon_tuple_strict(&tuple, &check.numeric) {
-                    wanted.push(None);
-                    continue;
-                }
-                if !by_bytes && canon_tuple(&old, &check.numeric) == canon_tuple(&tuple, &check.numeric) {
+                    // The same FK value, in an index entry written again or not.
+                    let Some(rewrite) = rewritten(check, row) else {
+                        wanted.push(None);
+                        continue;
+                    };
+                    rewrites.push((wanted.len(), rewrite));
+                } else if !by_bytes && canon_tuple(&old, &check.numeric) == canon_tuple(&tuple, &check.numeric) {
                     // Unchanged or not: the collation decides.
                     return Ok(Verdict::Unsure);
                 }
@@ -272,6 +307,11 @@ pub(super) async fn check_parents(
             }
             if !exists {
                 if unknown_from.is_some_and(|u| u <= i) {
+                    return Ok(Verdict::Unsure);
+                }
+                if rewrites.contains(&(i, Rewrite::Maybe)) {
+                    // Whether InnoDB writes this index entry again depends on the
+                    // index it chose for the FK: InnoDB checks.
                     return Ok(Verdict::Unsure);
                 }
                 if first.is_none_or(|(row, _)| i < row) {

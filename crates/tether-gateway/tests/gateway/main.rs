@@ -35,6 +35,7 @@ mod picked_r13;
 mod prepared;
 mod protocol_r13;
 mod pymysql;
+mod recheck_r17;
 mod refresh;
 mod review12;
 mod review_a;
