@@ -424,7 +424,19 @@ impl Connection {
                     .filter(|c| c.identity == Some(tether_schema::Identity::Always))
                     .map(|c| c.name.clone())
                     .collect();
-                postgres::rw::insert(client, &name, columns, key, exact, &always, &rows, conflict).await
+                // Key columns holding text (citext and other types Tether has no name for
+                // too), compared byte for byte where the statement finds rows by key.
+                let text: Vec<String> = key
+                    .iter()
+                    .filter(|k| {
+                        table.column(k).is_none_or(|c| {
+                            use tether_schema::DataType::*;
+                            matches!(c.normalized_type, Char { .. } | Varchar { .. } | Text | Other(_))
+                        })
+                    })
+                    .cloned()
+                    .collect();
+                postgres::rw::insert(client, &name, columns, key, exact, &text, &always, &rows, conflict).await
             }
             Connection::Mysql { conn, load_data, .. } => {
                 let bits: Vec<bool> = columns

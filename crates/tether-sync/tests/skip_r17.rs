@@ -105,3 +105,40 @@ fn update_with_nothing_to_set_refuses_a_clash_on_another_key() {
         assert_eq!(rows(&dest, "k", "a"), want(&[(1, 1, 0), (2, 2, 0)]), "{engine}");
     }
 }
+
+/// Review K (seventeenth session): the rows-found-by-the-INSERT form compared keys as the
+/// destination's column does: into a SQLite NOCASE or PostgreSQL citext column without a
+/// key on it (only on v), a source row 'A' was taken for the 'a' just written and skipped
+/// (1 of 2 rows, verification failed). Keys are compared byte for byte: both rows arrive,
+/// once, and a second run adds nothing.
+#[test]
+fn skip_tells_keys_apart_byte_for_byte_in_a_caseless_column() {
+    for (engine, table) in [
+        (
+            Engine::Sqlite,
+            "CREATE TABLE p (name TEXT COLLATE NOCASE, v INT UNIQUE)",
+        ),
+        (
+            Engine::Postgres,
+            "CREATE EXTENSION IF NOT EXISTS citext; CREATE TABLE p (name citext, v int UNIQUE)",
+        ),
+    ] {
+        let src = TestDb::create(Engine::Postgres);
+        src.exec("CREATE TABLE p (name text PRIMARY KEY, v int); INSERT INTO p VALUES ('a', 1), ('A', 2)");
+        let dest = TestDb::create(engine);
+        dest.exec(table);
+        // (batch_size = 2 in `job`: the PostgreSQL form sees rows of earlier statements only.)
+        let job = job(&src, &dest, "p", "skip").replace("batch_size = 2", "batch_size = 1");
+        for _ in 0..2 {
+            let report = sync(&job).unwrap_or_else(|e| panic!("{engine}: {e}"));
+            assert!(report.ok, "{engine}: {report:?}");
+            let mut all = rows(&dest, "p", "v");
+            all.sort();
+            assert_eq!(
+                all,
+                vec![vec!["A".to_string(), "2".into()], vec!["a".to_string(), "1".into()]],
+                "{engine}"
+            );
+        }
+    }
+}

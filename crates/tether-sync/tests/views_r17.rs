@@ -156,3 +156,42 @@ fn a_view_the_destination_has_keeps_its_own_triggers() {
         Some("its view is not created (see the view's line)")
     );
 }
+
+/// Review K (seventeenth session): a view's trigger whose function writes a table the job
+/// leaves out was created, and every DELETE through the view failed on the copy
+/// ("relation audit_log does not exist"). It is left out and said, as a table's trigger
+/// is; the view is still created, and a DELETE through it acts on the base table.
+#[test]
+fn a_view_trigger_naming_a_table_the_job_leaves_out_is_skipped_and_said() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE item (id int PRIMARY KEY, name text);
+         CREATE TABLE audit_log (id serial PRIMARY KEY, what text);
+         INSERT INTO item VALUES (1, 'x'), (2, 'y');
+         CREATE VIEW item_v AS SELECT id, name FROM item;
+         CREATE FUNCTION item_v_del() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN INSERT INTO audit_log (what) VALUES ('del ' || OLD.id); DELETE FROM item WHERE id = OLD.id;
+         RETURN OLD; END $$;
+         CREATE TRIGGER item_v_del INSTEAD OF DELETE ON item_v FOR EACH ROW EXECUTE FUNCTION item_v_del();",
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    let job = format!(
+        "source = \"{}\"\nprivacy = \"off\"\n[tables]\nexclude = [\"audit_*\"]\n[[destinations]]\nurl = \"{}\"\n",
+        src.url, dest.url
+    );
+    let items = items(&job);
+    let i = item(&items, "trigger", "item_v.item_v_del (on view)");
+    assert_eq!(i.action, Action::Skipped, "{i:?}");
+    assert_eq!(
+        i.reason.as_deref(),
+        Some(
+            "it names audit_log (in function public.item_v_del, which it runs), which the job does not \
+             copy: every statement through the view would fail on the copy"
+        )
+    );
+    created(&items, "view", "item_v");
+    let report = sync(&job).expect("sync");
+    assert!(report.ok, "{report:?}");
+    dest.exec("DELETE FROM item_v WHERE id = 1");
+    assert_eq!(rows(&dest, "item", "id"), vec![vec!["2", "y"]]);
+}

@@ -162,10 +162,15 @@ pub(super) async fn create_tables(
         }
         let job_tables: Vec<TableName> = plan.tables.iter().map(|tp| tp.table.table_name()).collect();
         // The source's views over the job's tables this destination lacks.
-        let views: Vec<&tether_schema::View> = match same_engine {
-            true => views_created(source, existing, &job_tables),
+        // (Without the triggers and rules naming a table the job leaves out: said in the plan.)
+        let copied: Vec<tether_schema::View> = match same_engine {
+            true => views_created(source, existing, &job_tables)
+                .into_iter()
+                .map(|v| crate::schema_plan::view_as_copied(source, &job_tables, v))
+                .collect(),
             false => Vec::new(),
         };
+        let views: Vec<&tether_schema::View> = copied.iter().collect();
         if same_engine && engine == tether_schema::Engine::Postgres {
             let used: Vec<&str> = views
                 .iter()

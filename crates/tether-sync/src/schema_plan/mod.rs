@@ -254,7 +254,7 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
         };
         let created = item.action == Action::Created;
         out.objects.push(item);
-        view_triggers_and_rules(source, dest, v, created, same_engine, &mut out.objects);
+        view_triggers_and_rules(source, dest, v, (created, same_engine), &job, &mut out.objects);
         // (The routines it calls, with those they call: created with it where missing.)
         let functions = source
             .objects
@@ -920,6 +920,44 @@ fn indexed(parent: &Table, cols: &[String]) -> bool {
             .any(|i| i.predicate.is_none() && starts(&i.columns))
 }
 
+/// Why a view's trigger or rule (`definition`, and the function a trigger runs) is
+/// left out of the copy: it, or a function it runs or that one calls, names a table or
+/// view the job does not copy, so every statement through the view would fail there
+/// ("relation does not exist"), as with a table's trigger
+/// ([`skip_triggers_naming_left_out`]).
+fn view_object_left_out(
+    source: &Schema,
+    job: &[TableName],
+    definition: &str,
+    function: Option<&str>,
+) -> Option<String> {
+    let functions = source.objects.functions_with_callees(function);
+    std::iter::once((None, definition))
+        .chain(functions.iter().map(|f| (Some(f.name.as_str()), f.definition.as_str())))
+        .find_map(|(by, body)| {
+            left_out_named_in(source, job, body).map(|table| {
+                let by = by
+                    .map(|f| format!(" (in function {f}, which it runs)"))
+                    .unwrap_or_default();
+                format!(
+                    "it names {table}{by}, which the job does not copy: every statement through the view would fail \
+                     on the copy"
+                )
+            })
+        })
+}
+
+/// `v` as the copy creates it: without the triggers and rules that name a table or view
+/// the job leaves out ([`view_object_left_out`]; the plan says each).
+pub(crate) fn view_as_copied(source: &Schema, job: &[TableName], v: &tether_schema::View) -> tether_schema::View {
+    let mut v = v.clone();
+    v.triggers
+        .retain(|t| view_object_left_out(source, job, &t.definition, t.function.as_deref()).is_none());
+    v.rules
+        .retain(|r| view_object_left_out(source, job, &r.definition, None).is_none());
+    v
+}
+
 /// The lines of a view's triggers (INSTEAD OF) and rules: created with it, or lost with
 /// it, each said (on PostgreSQL a simple view without them takes the statement itself:
 /// a DELETE through it deletes the base rows).
@@ -927,8 +965,8 @@ fn view_triggers_and_rules(
     source: &Schema,
     dest: Engine,
     v: &tether_schema::View,
-    created: bool,
-    same_engine: bool,
+    (created, same_engine): (bool, bool),
+    job: &[TableName],
     report: &mut Vec<SchemaItem>,
 ) {
     let shown = source.display_name(&v.table_name());
@@ -947,11 +985,14 @@ fn view_triggers_and_rules(
     let kinds = v
         .triggers
         .iter()
-        .map(|t| ("trigger", &t.name))
-        .chain(v.rules.iter().map(|r| ("rule", &r.name)));
-    for (kind, name) in kinds {
+        .map(|t| ("trigger", &t.name, &t.definition, t.function.as_deref()))
+        .chain(v.rules.iter().map(|r| ("rule", &r.name, &r.definition, None)));
+    for (kind, name, definition, function) in kinds {
         let item = SchemaItem::new(kind, format!("{shown}.{name} (on view)"), Action::Created);
-        report.push(match &lost {
+        let why = lost
+            .clone()
+            .or_else(|| view_object_left_out(source, job, definition, function));
+        report.push(match why {
             None => item,
             Some(why) => SchemaItem::new(kind, format!("{shown}.{name} (on view)"), Action::Skipped).because(why),
         });
@@ -1063,6 +1104,12 @@ fn skip_triggers_naming_left_out(
 /// names where SQL names tables ([`tether_schema::body::tables_named`]), if any.
 fn left_out_named(source: &Schema, tables: &JobTables, body: &str) -> Option<String> {
     let job: Vec<TableName> = tables.iter().map(|(_, t)| t.table_name()).collect();
+    left_out_named_in(source, &job, body)
+}
+
+/// [`left_out_named`] for the job's tables by name.
+fn left_out_named_in(source: &Schema, job: &[TableName], body: &str) -> Option<String> {
+    let job = job.to_vec();
     let views: Vec<TableName> = source
         .objects
         .views_over(&job)

@@ -161,7 +161,7 @@ fn put_field(buf: &mut BytesMut, v: &Value) {
 /// INSERT with ON CONFLICT, in chunks, whose update leaves the `fixed` columns as they
 /// are. `exact`: the table has a primary or unique key on exactly `key`
 /// ([`crate::skip::exact`]); without one, rows whose key is there are found by the
-/// statement itself ([`staged_upsert`]).
+/// statement itself ([`staged_upsert`]), comparing the `text` key columns byte for byte.
 #[allow(clippy::too_many_arguments)]
 pub async fn insert(
     client: &Client,
@@ -169,6 +169,7 @@ pub async fn insert(
     columns: &[String],
     key: &[String],
     exact: bool,
+    text: &[String],
     fixed: &[String],
     rows: &[Row],
     conflict: Conflict,
@@ -200,10 +201,10 @@ pub async fn insert(
         return sink.finish().await.map_err(named);
     }
     if !key.is_empty() && !exact && crate::skip::keeps_existing(conflict, columns, key, fixed) {
-        return staged_upsert(client, table, columns, key, fixed, rows, Conflict::Skip).await;
+        return staged_upsert(client, table, columns, key, text, fixed, rows, Conflict::Skip).await;
     }
     if !key.is_empty() && has_deferrable_key(client, table).await? {
-        return staged_upsert(client, table, columns, key, fixed, rows, conflict).await;
+        return staged_upsert(client, table, columns, key, text, fixed, rows, conflict).await;
     }
     let mut written = 0u64;
     for chunk in rows.chunks(500) {
@@ -282,18 +283,31 @@ async fn has_deferrable_key(client: &Client, table: &str) -> Result<bool, WriteE
 /// column types, then (update) the rows with their key are updated and the others
 /// inserted (`WHERE NOT EXISTS`), in one statement batch per chunk. A row clashing on
 /// another unique key fails (23505), as `ON CONFLICT (key)` does.
+#[allow(clippy::too_many_arguments)]
 async fn staged_upsert(
     client: &Client,
     table: &str,
     columns: &[String],
     key: &[String],
+    text: &[String],
     fixed: &[String],
     rows: &[Row],
     conflict: Conflict,
 ) -> Result<u64, WriteError> {
     let d = crate::engine::dialect_of(Engine::Postgres);
     let cols = d.idents(columns);
-    let same: Vec<String> = key.iter().map(|c| format!("t.{0} = v.{0}", d.ident(c))).collect();
+    // Text keys also byte for byte: a citext or nondeterministic column would take 'A'
+    // for the 'a' already there (the first term lets an index on the column be used).
+    let same: Vec<String> = key
+        .iter()
+        .map(|c| match text.contains(c) {
+            true => format!(
+                "t.{0} = v.{0} AND t.{0}::text COLLATE \"C\" = v.{0}::text COLLATE \"C\"",
+                d.ident(c)
+            ),
+            false => format!("t.{0} = v.{0}", d.ident(c)),
+        })
+        .collect();
     let same = same.join(" AND ");
     let sets: Vec<String> = columns
         .iter()

@@ -98,12 +98,13 @@ pub fn insert_sql(
         _ if keep_existing && exact => sql.push_str(&format!(" ON CONFLICT ({}) DO NOTHING", d.idents(key))),
         _ if keep_existing => {
             // No key to name as the target: the row goes in unless one with its key is
-            // there (each key column compared as the table compares it).
+            // there, its text compared byte for byte (a NOCASE column would take 'A' for
+            // the 'a' just written; the first term lets an index on the column be used).
             let same: Vec<String> = key
                 .iter()
                 .map(|k| {
                     let at = columns.iter().position(|c| c == k).map_or(0, |i| i + 1);
-                    format!("{} = ?{at}", d.ident(k))
+                    format!("{0} = ?{at} AND {0} = ?{at} COLLATE BINARY", d.ident(k))
                 })
                 .collect();
             sql = format!(
