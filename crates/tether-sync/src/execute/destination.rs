@@ -74,7 +74,7 @@ pub struct Destination {
     /// The job's names of the tables that held no row when the run began: those it
     /// created and those that were there empty. Kept on every lane (`made` is the main
     /// connection's alone): a key clash in one of them is two of the source's rows.
-    pub(super) began_empty: Vec<String>,
+    pub(crate) began_empty: Vec<String>,
     /// The job's names of the tables this run created, on every lane.
     pub(super) created_tables: Vec<String>,
     /// SQLite: the `CREATE TRIGGER` statements of triggers on the job's existing tables,
