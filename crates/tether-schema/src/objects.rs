@@ -274,6 +274,28 @@ pub struct Sequence {
     pub last_value: Option<i64>,
 }
 
+impl Sequence {
+    /// SQLite's counter of an AUTOINCREMENT key `column` (its row of `sqlite_sequence`,
+    /// which keeps a deleted last key from being handed out again), at `last_value`.
+    pub fn sqlite_autoincrement(column: &str, last_value: Option<i64>) -> Sequence {
+        Sequence {
+            schema: None,
+            name: "sqlite_sequence".into(),
+            column: column.to_string(),
+            identity: true,
+            owned: false,
+            data_type: "integer".into(),
+            start: 1,
+            increment: 1,
+            min: 1,
+            max: i64::MAX,
+            cache: 1,
+            cycle: false,
+            last_value,
+        }
+    }
+}
+
 /// Objects of the database that are not tables.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SchemaObjects {

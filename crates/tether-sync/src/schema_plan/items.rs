@@ -858,21 +858,9 @@ fn autoincrement_on_sqlite(
             .between(said, to)
             .because("ids of deleted rows are not handed out again"),
     );
-    out.extras.sequences.push(tether_schema::Sequence {
-        schema: None,
-        name: "sqlite_sequence".into(),
-        column: c.name.clone(),
-        identity: true,
-        owned: false,
-        data_type: "integer".into(),
-        start: 1,
-        increment: 1,
-        min: 1,
-        max: i64::MAX,
-        cache: 1,
-        cycle: false,
-        last_value: last,
-    });
+    out.extras
+        .sequences
+        .push(tether_schema::Sequence::sqlite_autoincrement(&c.name, last));
 }
 
 /// A source's counter (`said`, handing out `next`: MariaDB's AUTO_INCREMENT, SQLite's

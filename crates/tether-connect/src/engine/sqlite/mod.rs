@@ -565,21 +565,7 @@ fn autoincrement(columns: &[Column], last_key: Option<i64>) -> Vec<Sequence> {
     let (Some(last), Some(c)) = (last_key, columns.iter().find(|c| c.identity.is_some())) else {
         return Vec::new();
     };
-    vec![Sequence {
-        schema: None,
-        name: "sqlite_sequence".into(),
-        column: c.name.clone(),
-        identity: true,
-        owned: false,
-        data_type: "integer".into(),
-        start: 1,
-        increment: 1,
-        min: 1,
-        max: i64::MAX,
-        cache: 1,
-        cycle: false,
-        last_value: Some(last),
-    }]
+    vec![Sequence::sqlite_autoincrement(&c.name, Some(last))]
 }
 
 /// A column declared without a type (`pid REFERENCES parent`) that is part of a foreign
