@@ -232,11 +232,23 @@ fn summary(report: &Report) -> String {
     if let Some(p) = &report.privacy {
         out.push_str(&p.to_text());
     }
+    // Rows read, and rows written to each destination (a re-run with `skip` reads every
+    // row and may write none).
     let rows: u64 = report.tables.iter().map(|t| t.rows_read).sum();
+    let written: Vec<String> = (0..report.destinations.len())
+        .map(|i| {
+            let n: u64 = report.tables.iter().filter_map(|t| t.rows_written.get(i)).sum();
+            match report.destinations.len() {
+                1 => format!("{n} written"),
+                _ => format!("{n} written to #{}", i + 1),
+            }
+        })
+        .collect();
     out.push_str(&format!(
-        "{} in {} in {:.2} s\n",
+        "{} read from {}, {} in {:.2} s\n",
         tether_sync::plan::plural(rows as usize, "row"),
         tether_sync::plan::plural(report.tables.len(), "table"),
+        written.join(", "),
         report.seconds
     ));
     out

@@ -62,7 +62,7 @@ fn relative_sqlite_paths_are_relative_to_the_job_file_and_a_second_run_says_how_
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(count(&data.join("copy.sqlite")), 3);
     assert!(!dir.join("copy.sqlite").exists() && !jobs.join("copy.sqlite").exists());
-    assert!(out.contains("3 rows in 1 table in "), "{out}");
+    assert!(out.contains("3 rows read from 1 table, 3 written in "), "{out}");
 
     // Again, without truncate: the error says what to set.
     let (code, _, err) = tether_in(&dir, &["sync", "jobs/job.toml"]);
@@ -148,4 +148,33 @@ fn a_second_run_into_postgres_or_mariadb_says_how_to_repeat() {
         assert!(err.contains("set `truncate = true`"), "{engine:?}: {err}");
         assert_eq!(dest.query("SELECT count(*) FROM item"), [[Some("3".to_string())]]);
     }
+}
+
+/// Review o (seventeenth session): the last line summed the rows read only, so a re-run
+/// with `skip` that wrote nothing said "3 rows in 1 table". It says what was read and
+/// what was written, per destination when there are several.
+#[test]
+fn the_last_line_says_rows_read_and_rows_written() {
+    let dir = ScratchDir::new("tether-summary");
+    one_table(&dir.join("src.sqlite"), 3);
+    let job = dir.join("job.toml");
+    std::fs::write(
+        &job,
+        "source = \"sqlite://src.sqlite\"\n[[destinations]]\nurl = \"a.sqlite\"\non_conflict = \"skip\"\n\
+         [[destinations]]\nurl = \"b.sqlite\"\non_conflict = \"skip\"\n",
+    )
+    .expect("job");
+    let (code, out, err) = tether_in(&dir, &["sync", "job.toml"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("3 rows read from 1 table, 3 written to #1, 3 written to #2 in "),
+        "{out}"
+    );
+    let (code, out, err) = tether_in(&dir, &["sync", "job.toml"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("3 rows read from 1 table, 0 written to #1, 0 written to #2 in "),
+        "{out}"
+    );
+    assert_eq!(count(&dir.join("a.sqlite")), 3);
 }
