@@ -117,6 +117,8 @@ struct Known {
     triggered: Arc<Triggered>,
     outside: Arc<OutsideChildren>,
     functions: Arc<Functions>,
+    /// Views over the FK tables through another database (see [`FkTables::views`]).
+    views: Arc<crate::views::ViewsOverFk>,
     /// The migrator gate's swap count read before the schema was: another value now
     /// means a cut-over changed the tables since (the schema is read again).
     swaps: u64,
@@ -128,9 +130,14 @@ impl Known {
             schema,
             outside,
             functions,
+            views,
         } = read;
+        let mut fk_tables = FkTables::of(&schema);
+        let views = views.over_fk_tables(&schema, &fk_tables.views);
+        fk_tables.views.extend(views.own.iter().cloned());
         Known {
-            fk_tables: Arc::new(FkTables::of(&schema)),
+            fk_tables: Arc::new(fk_tables),
+            views: Arc::new(views),
             triggered: Arc::new(Triggered::of(&schema)),
             outside: Arc::new(outside),
             functions: Arc::new(functions),
@@ -146,6 +153,7 @@ struct Read {
     schema: Schema,
     outside: OutsideChildren,
     functions: Functions,
+    views: crate::views::ServerViews,
 }
 
 /// Which functions a statement may call in a plan. A plan evaluates the
@@ -424,8 +432,9 @@ struct FkTables {
     /// with their quotes doubled.
     other: Vec<String>,
     /// The views that read one of the tables, directly or through other views
-    /// (lowercased): a write through one would be InnoDB's to cascade, out of the
-    /// planner's sight, so it is refused.
+    /// (lowercased; for a managed unsharded keyspace also through views of other
+    /// databases, `crate::views`): a write through one would be InnoDB's to
+    /// cascade, out of the planner's sight, so it is refused.
     views: HashSet<String>,
 }
 
@@ -1015,7 +1024,11 @@ impl Keyspace {
         let schema = &known.schema;
         if !self.spec.sharded {
             // A sharded keyspace refuses every write to a view (`managed::unknown_target`).
-            if let Some(view) = known.fk_tables.view_written(sql, schema) {
+            if let Some(view) = known
+                .fk_tables
+                .view_written(sql, schema)
+                .or_else(|| known.views.written(sql))
+            {
                 return Err(crate::managed::view_refusal(&self.spec.name, &view));
             }
         }
@@ -1110,26 +1123,29 @@ impl Keyspace {
                 schema,
                 outside: OutsideChildren::default(),
                 functions: Functions::default(),
+                views: Default::default(),
             });
         }
         let schema = tether_connect::introspect(&self.spec.url, &IntrospectOptions::default())
             .await
             .map_err(|e| e.to_string())?;
         let mut schema = schema;
-        let (outside, functions) = match self.spec.mode {
+        let (outside, functions, views) = match self.spec.mode {
             FkMode::Managed => {
                 read_key_collations(&self.spec.url, &self.spec.database, &mut schema).await?;
                 (
                     OutsideChildren::read(&self.spec.url, &self.spec.database).await?,
                     Functions::read(&self.spec.url, &self.spec.database).await?,
+                    crate::views::ServerViews::read(&self.spec.url, &self.spec.database).await?,
                 )
             }
-            _ => (OutsideChildren::default(), Functions::default()),
+            _ => (OutsideChildren::default(), Functions::default(), Default::default()),
         };
         Ok(Read {
             schema,
             outside,
             functions,
+            views,
         })
     }
 
@@ -1235,7 +1251,7 @@ async fn pass(gate: &CutoverGate, sql: &str) {
 
 /// True when `sql` has `table` as a whole word (identifier characters around it do
 /// not count), without case.
-fn names(sql: &str, table: &str) -> bool {
+pub(crate) fn names(sql: &str, table: &str) -> bool {
     let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
     let lower = sql.to_ascii_lowercase();
     let table = table.to_ascii_lowercase();

@@ -20,6 +20,7 @@ mod server;
 mod session;
 pub mod sharded;
 mod tls;
+mod views;
 mod wire;
 
 pub use auth::scramble;

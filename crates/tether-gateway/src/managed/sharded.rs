@@ -89,7 +89,16 @@ pub fn refusal(keyspace: &str, form: &str) -> ServerError {
 /// The tables a single write names as its targets (as written, unquoted, without
 /// the database); `None` when `sql` is not one write sqlparser reads.
 pub fn write_targets(sql: &str) -> Option<Vec<String>> {
-    let last = |n: &sqlparser::ast::ObjectName| n.0.last().map(|p| p.to_string().trim_matches('`').to_string());
+    Some(qualified_write_targets(sql)?.into_iter().map(|(_, t)| t).collect())
+}
+
+/// [`write_targets`] with the database each is qualified with, if any.
+pub fn qualified_write_targets(sql: &str) -> Option<Vec<(Option<String>, String)>> {
+    let unquoted = |p: &sqlparser::ast::ObjectNamePart| p.to_string().trim_matches('`').to_string();
+    let last = |n: &sqlparser::ast::ObjectName| match n.0.as_slice() {
+        [db, t] => Some((Some(unquoted(db)), unquoted(t))),
+        parts => parts.last().map(|t| (None, unquoted(t))),
+    };
     let relation = |f: &TableFactor| match f {
         TableFactor::Table { name, .. } => last(name),
         _ => None,

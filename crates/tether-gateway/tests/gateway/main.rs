@@ -54,3 +54,4 @@ mod tls;
 mod triggers;
 mod values_r14;
 mod values_r15;
+mod views_r17;
