@@ -38,6 +38,11 @@ pub fn load_job(path: &PathBuf) -> anyhow::Result<Job> {
 pub async fn plan(args: JobArgs) -> anyhow::Result<()> {
     let job = load_job(&args.job)?;
     let prepared = tether_sync::prepare(&job).await?;
+    // A plan the sync would stop on fails as the sync would, with its message.
+    if let Err(e) = prepared.plan.refuse_what_the_sync_refuses() {
+        prepared.source.close().await;
+        return Err(e.into());
+    }
     match args.format {
         OutputFormat::Text => out!("{}", prepared.plan.to_text()),
         OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&prepared.plan)?),

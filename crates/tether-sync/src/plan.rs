@@ -129,6 +129,35 @@ pub enum CycleStrategy {
     Defer,
 }
 
+/// Why a destination missing some of the job's tables gets none of them created, as
+/// the sync's refusal says it: `mode = "data"`, or the destination's `create_tables =
+/// false`. None when the missing tables are created.
+pub fn creates_nothing(mode: crate::config::Mode, create_tables: bool) -> Option<&'static str> {
+    if mode == crate::config::Mode::Data {
+        Some("mode = \"data\" creates nothing")
+    } else if !create_tables {
+        Some("create_tables = false")
+    } else {
+        None
+    }
+}
+
+impl Plan {
+    /// Refuses, with the message the sync stops with, a plan whose sync would stop on a
+    /// destination before writing: tables missing there that the job may not create
+    /// ([`creates_nothing`]), or a table to create that a SQLite destination already
+    /// holds under other letter case. `tether plan` exits as the sync would.
+    pub fn refuse_what_the_sync_refuses(&self) -> Result<(), SyncError> {
+        for d in &self.destinations {
+            let Some(r) = &d.schema else { continue };
+            if let Some(e) = r.refusal(&d.url, self.mode, d.create_tables) {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// "1 table", "2 tables".
 pub fn plural(n: usize, noun: &str) -> String {
     if n == 1 {
@@ -170,11 +199,14 @@ impl Plan {
             }
             out.push_str(&format!("destination: {} ({})\n", d.url, opts.join(", ")));
             if let Some(r) = &d.schema {
-                if self.mode == crate::config::Mode::Data && !r.create.is_empty() {
+                if let (Some(why), false) = (creates_nothing(self.mode, d.create_tables), r.create.is_empty()) {
                     out.push_str(&format!(
-                        "  missing (mode = \"data\" creates nothing; the sync will stop): {}\n",
+                        "  missing ({why}; the sync will stop): {}\n",
                         r.create.join(", ")
                     ));
+                    if !r.existing.is_empty() {
+                        out.push_str(&format!("  writes into existing: {}\n", r.existing.join(", ")));
+                    }
                 } else {
                     out.push_str(&r.to_text());
                 }

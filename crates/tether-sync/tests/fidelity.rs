@@ -1404,7 +1404,7 @@ fn postgres_copy_creates_the_extensions_and_collations_its_tables_use() {
     let plan = plan_of(&job(&src, &[&dest], ""));
     let text = plan.to_text();
     for line in [
-        "extension citext (used by account; where missing)",
+        "extension citext (used by account, post; where missing)",
         "extension btree_gist (used by booking; where missing)",
         "extension hstore (used by account; where missing)",
         "extension pgcrypto (used by account; where missing)",

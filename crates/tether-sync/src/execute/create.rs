@@ -102,14 +102,10 @@ pub(super) async fn create_tables(
         progress.phase(&format!("{shown}: load: {}", load.to_text(spec.checks)));
     }
     if !missing.is_empty() {
-        let refusal = if plan.mode == crate::config::Mode::Data {
-            Some("mode = \"data\" creates nothing")
-        } else if !spec.create_tables {
-            Some("create_tables = false")
-        } else {
-            None
-        };
-        if let Some(why) = refusal {
+        if let Some(e) = report.case_clash_refusal(shown) {
+            return Err(e);
+        }
+        if let Some(why) = crate::plan::creates_nothing(plan.mode, spec.create_tables) {
             let names: Vec<String> = missing.iter().map(|t| t.table_name().to_string()).collect();
             return Err(SyncError::Plan(format!(
                 "{shown}: tables missing and {why}: {}",
@@ -375,7 +371,7 @@ pub(super) async fn create_tables(
                 // MySQL 8 collation on MariaDB, a storage engine): build it from the
                 // model instead, as for another engine's table.
                 progress.phase(&format!(
-                    "{shown}: table {}: the source's SHOW CREATE TABLE was refused ({e}); created from the model",
+                    "{shown}: table {}: the source's own definition was refused ({e}); created from the model",
                     t.name
                 ));
                 missing[i].extras.definition = None;

@@ -10,7 +10,9 @@ mod fit;
 mod items;
 mod keys;
 mod names_fit;
+mod refusals;
 mod sqlite_rules;
+mod whole;
 
 pub use defaults::translate_default;
 pub use fit::fit_transforms;
@@ -36,6 +38,10 @@ pub struct SchemaReport {
     /// objects mapped), in `create`'s order: what the executor creates.
     #[serde(skip)]
     pub models: Vec<Table>,
+    /// On SQLite: (table to create, the destination's table of the same name in other
+    /// letter case). The sync refuses them ([`SchemaReport::case_clash_refusal`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_case: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -185,6 +191,9 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
         if existing.table(&want).is_some() {
             out.existing.push(name.to_string());
         } else {
+            if let Some(there) = refusals::same_table_other_case(dest, existing, &want) {
+                out.other_case.push((name.to_string(), there));
+            }
             out.create.push(name.to_string());
             out.models
                 .push(destination_model(source, tables, table, dest, &mut out.objects));
@@ -296,6 +305,7 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
             .because(why),
         );
     }
+    whole::add_and_merge(&mut out, tables, dest, existing);
     out
 }
 
