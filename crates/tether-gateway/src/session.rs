@@ -559,7 +559,11 @@ impl Session {
             && (ks.mode() == FkMode::Disallow || others.iter().any(|o| o.mode() == FkMode::Disallow))
             && !route::renames(sql, backslash).is_empty();
         if !disguised && !qualified && !renaming {
-            return Ok(after);
+            // A routine's body runs out of sight later: judged now (r17 P).
+            return match ddl::routine::refusal(lead, &ks, &others, backslash) {
+                Some(e) => Err(e),
+                None => Ok(after),
+            };
         }
         let text = ks.as_run(sql, backslash).await?.into_owned();
         let pieces = guard::statements(&text);
@@ -715,6 +719,9 @@ impl Session {
                 if managed && !off && !self.fk_tables(ks, &mut fk).await?.is_empty() {
                     return Err(unreadable(ks, "managed", item.form, "write tables with foreign keys"));
                 }
+                if let Some(e) = unreadable_reaching_disallow(ks, others, item.form) {
+                    return Err(e);
+                }
                 continue;
             };
             let lower = t.to_ascii_lowercase();
@@ -736,6 +743,12 @@ impl Session {
                 }
                 if disallow && has(&["execute", "prepare"]) {
                     return Err(unreadable(ks, "disallow", item.form, "create a foreign key"));
+                }
+                if let Some(e) = has(&["execute", "prepare"])
+                    .then(|| unreadable_reaching_disallow(ks, others, item.form))
+                    .flatten()
+                {
+                    return Err(e);
                 }
                 if managed && !off && has(&["insert", "update", "delete", "replace", "execute", "call"]) {
                     let fk = self.fk_tables(ks, &mut fk).await?;
@@ -809,8 +822,11 @@ impl Session {
                 }
                 _ if is_ddl => {
                     after.ddl = true;
+                    if let Some(e) = ddl::routine::refusal(t, ks, others, backslash) {
+                        return Err(e);
+                    }
                     if disallow && word != "drop" && word != "truncate" {
-                        if let Some(fk) = ddl::created_foreign_key_in(t, &ks.spec.database) {
+                        if let Some(fk) = ddl::created_foreign_key_in(t, &ks.spec.database, backslash) {
                             return Err(ddl::disallowed(&ks.spec.name, &fk));
                         }
                     }
@@ -848,7 +864,7 @@ impl Session {
                 }
                 match o.mode() {
                     FkMode::Disallow if is_ddl => {
-                        if let Some(fk) = ddl::created_foreign_key_in(t, &o.spec.database) {
+                        if let Some(fk) = ddl::created_foreign_key_in(t, &o.spec.database, backslash) {
                             return Err(ddl::disallowed(&o.spec.name, &fk));
                         }
                     }
@@ -1071,7 +1087,8 @@ impl Session {
 
     async fn ddl(&mut self, ks: &Arc<Keyspace>, sql: &str, raw: &[u8], may_create_fk: bool) -> Vec<Reply> {
         if ks.mode() == FkMode::Disallow && may_create_fk {
-            if let Some(fk) = ddl::created_foreign_key_in(sql, &ks.spec.database) {
+            let backslash = !self.backend(ks).no_backslash_escapes();
+            if let Some(fk) = ddl::created_foreign_key_in(sql, &ks.spec.database, backslash) {
                 return vec![Reply::Error(ddl::disallowed(&ks.spec.name, &fk))];
             }
         }
@@ -1370,7 +1387,8 @@ impl Session {
         let runs_ddl = looked.ddl || matches!(command, Command::Ddl { .. });
         let forgets_prepared = looked.forget_prepared;
         if let (FkMode::Disallow, Command::Ddl { may_create_fk: true }) = (ks.mode(), &command) {
-            if let Some(fk) = ddl::created_foreign_key_in(sql, &ks.spec.database) {
+            let backslash = !self.backend(&ks).no_backslash_escapes();
+            if let Some(fk) = ddl::created_foreign_key_in(sql, &ks.spec.database, backslash) {
                 return Err(ddl::disallowed(&ks.spec.name, &fk));
             }
         }
@@ -1611,6 +1629,23 @@ fn unreadable(ks: &Keyspace, mode: &str, form: &str, could: &str) -> ServerError
          (it could {could} out of the gateway's sight); {advice}",
         ks.spec.name
     ))
+}
+
+/// Error 1105 for dynamic SQL the gateway cannot read in the session of `ks`
+/// when a disallow keyspace of `others` shares its server: the text may name
+/// `db.t` of that keyspace's database (review r17 P).
+fn unreadable_reaching_disallow(ks: &Keyspace, others: &[Arc<Keyspace>], form: &str) -> Option<ServerError> {
+    let o = others.iter().find(|o| o.mode() == FkMode::Disallow)?;
+    let mode = match ks.mode() {
+        FkMode::Unmanaged => "unmanaged",
+        FkMode::Managed => "managed",
+        FkMode::Disallow => "disallow",
+    };
+    let could = format!(
+        "create a foreign key in keyspace `{}` (foreignKeyMode: disallow) on the same server",
+        o.spec.name
+    );
+    Some(unreadable(ks, mode, form, &could))
 }
 
 /// Error 1105 for `USE` in a query of several statements (or a dynamic one).

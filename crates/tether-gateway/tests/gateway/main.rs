@@ -12,6 +12,7 @@ mod charset_r15;
 mod clash;
 mod ddl_r14;
 mod differential;
+mod disallow_r17;
 mod disguised;
 mod dynamic_r15;
 mod heldout;
