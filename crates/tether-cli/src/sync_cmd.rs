@@ -183,6 +183,9 @@ fn summary(report: &Report) -> String {
     for w in &report.warnings {
         out.push_str(&format!("warning: {w}\n"));
     }
+    for n in &report.not_copied {
+        out.push_str(&format!("note: {n}\n"));
+    }
     if !report.leaks.is_empty() {
         // Text columns also count matches ignoring case and surrounding whitespace
         // ("folded"): `HENRY` written as `Henry` is a leak too.

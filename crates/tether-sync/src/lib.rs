@@ -602,8 +602,41 @@ pub struct Report {
     /// MariaDB source's non-transactional tables, read outside the snapshot.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Per destination with any: the source's schema objects the copy does not have
+    /// (the plan's `skipped` lines), named, so a run says what a reader of the plan knows.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_copied: Vec<String>,
     pub ok: bool,
     pub seconds: f64,
+}
+
+/// [`Report::not_copied`]: one line per destination whose plan skips objects.
+fn not_copied(plan: &Plan) -> Vec<String> {
+    const NAMED: usize = 8;
+    let mut out = Vec::new();
+    for (i, dp) in plan.destinations.iter().enumerate() {
+        let Some(schema) = &dp.schema else { continue };
+        let skipped: Vec<String> = schema
+            .objects
+            .iter()
+            .filter(|o| o.action == schema_plan::Action::Skipped)
+            .map(|o| format!("{} {}", o.kind, o.name))
+            .collect();
+        if skipped.is_empty() {
+            continue;
+        }
+        let more = match skipped.len() > NAMED {
+            true => format!(" and {} more", skipped.len() - NAMED),
+            false => String::new(),
+        };
+        out.push(format!(
+            "#{}: {} of the source not copied: {}{more} (`tether plan` gives each with its reason)",
+            i + 1,
+            plan::plural(skipped.len(), "schema object"),
+            skipped.iter().take(NAMED).cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    out
 }
 
 /// How long a subset may take for the destination connections opened while it was
@@ -749,6 +782,7 @@ pub async fn run_until(
                 destinations: plan.destinations.iter().map(|d| d.url.clone()).collect(),
                 verification: Vec::new(),
                 warnings: Vec::new(),
+                not_copied: not_copied(&plan),
                 ok: true,
                 seconds: started.elapsed().as_secs_f64(),
             });
@@ -806,6 +840,7 @@ pub async fn run_until(
             .collect(),
         verification,
         warnings,
+        not_copied: not_copied(&plan),
         ok,
         seconds: started.elapsed().as_secs_f64(),
     })

@@ -195,3 +195,30 @@ fn a_view_trigger_naming_a_table_the_job_leaves_out_is_skipped_and_said() {
     dest.exec("DELETE FROM item_v WHERE id = 1");
     assert_eq!(rows(&dest, "item", "id"), vec![vec!["2", "y"]]);
 }
+
+/// The sync itself says what it did not copy (reviewer e: "neither plan nor sync says
+/// so"): one line per destination naming the skipped objects, the plan's reasons a
+/// command away. A same-engine copy that keeps everything has none.
+#[test]
+fn the_sync_names_the_objects_it_did_not_copy() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(PG_SCHEMA);
+    let dest = TestDb::create(Engine::Sqlite);
+    let report = sync(&job(&src, &dest)).expect("sync");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.not_copied.len(), 1, "{:?}", report.not_copied);
+    let line = &report.not_copied[0];
+    assert!(line.starts_with("#1: "), "{line}");
+    for named in [
+        "view live_doc",
+        "trigger live_doc.live_doc_del (on view)",
+        "rule live_note.live_note_del (on view)",
+    ] {
+        assert!(line.contains(named), "{named}: {line}");
+    }
+    assert!(line.ends_with("(`tether plan` gives each with its reason)"), "{line}");
+
+    let same = TestDb::create(Engine::Postgres);
+    let report = sync(&job(&src, &same)).expect("sync");
+    assert!(report.not_copied.is_empty(), "{:?}", report.not_copied);
+}
