@@ -12,7 +12,8 @@ use serde::Serialize;
 use tether_schema::value::describe_key;
 use tether_schema::{Row, Schema, Table, TableName, Value};
 use tether_transform::{
-    build_with, composite_key, BuildContext, KeyMap, RowView, Seed, TransformSpec, Transformer, UniqueGuard, Via,
+    build_keyed_as, build_with, composite_key, BuildContext, KeyMap, RowView, Seed, TransformSpec, Transformer,
+    UniqueGuard, Via,
 };
 
 use crate::config::Job;
@@ -50,6 +51,11 @@ pub struct ColumnTransform {
     /// column's. None: the source column's type.
     #[serde(skip)]
     pub fit_type: Option<tether_schema::DataType>,
+    /// An inherited transformer: the type of the root column, whose canonical form
+    /// keys the draw here too (a `varchar` child of a PostgreSQL `char(n)` key drops the
+    /// padding it was respelt with, as the parent does). None: the column's own type.
+    #[serde(skip)]
+    pub key_type: Option<tether_schema::DataType>,
     /// A destination compares this column's text loosely (a case-insensitive collation,
     /// `citext`): unique keys holding it are guarded the same way (see
     /// [`tether_transform::fold`]).
@@ -151,6 +157,10 @@ pub fn resolve(job: &Job, schema: &Schema) -> Result<HashMap<TableName, Vec<Colu
             via: r.via.clone(),
             generated_from: None,
             fit_type: None,
+            key_type: (!is_root)
+                .then(|| schema.table(&r.root_table)?.column(&r.root_column))
+                .flatten()
+                .map(|c| c.normalized_type.clone()),
             loose: false,
             loose_outside_mysql: false,
         });
@@ -187,6 +197,7 @@ pub fn resolve(job: &Job, schema: &Schema) -> Result<HashMap<TableName, Vec<Colu
                     via: Via::Computed,
                     generated_from: Some(from.clone()),
                     fit_type: None,
+                    key_type: None,
                     loose: false,
                     loose_outside_mysql: false,
                 });
@@ -402,8 +413,11 @@ impl TableTransforms {
             let ctx = BuildContext {
                 distinct_values: distinct.get(&ct.column).cloned(),
             };
-            let transformer = build_with(&ct.spec, &column, seed, &ctx)
-                .map_err(|e| SyncError::Plan(format!("table {name}, column {}: {e}", ct.column)))?;
+            let transformer = match &ct.key_type {
+                Some(key_type) => build_keyed_as(&ct.spec, &column, key_type, seed, &ctx),
+                None => build_with(&ct.spec, &column, seed, &ctx),
+            }
+            .map_err(|e| SyncError::Plan(format!("table {name}, column {}: {e}", ct.column)))?;
             let map = match &ct.via {
                 Via::KeyMap { key, columns, .. } => {
                     let root = ct.root.0 == table.table_name() && ct.root.1 == ct.column;

@@ -19,6 +19,12 @@
 //! - UUIDs: lowercase hyphenated text (also from 16 bytes);
 //! - anything else, and a value that does not parse as its type: as read.
 //!
+//! An FK child inheriting its parent's transformer is made canonical by the type of the
+//! column the transformer was set on ([`crate::build_keyed_as`]), not its own: a
+//! `varchar` child given a PostgreSQL `char(6)` parent's spelling `'ab    '` drops the
+//! padding as the parent does, and a SQLite `char(6)` child holding its `varchar`
+//! parent's `'ab  '` keeps it.
+//!
 //! Text is keyed by its exact characters: under a case-insensitive or PAD SPACE
 //! collation (MariaDB's defaults, citext), where `'ABC'` references `'abc'`, the sync
 //! gives such a child its parent's spelling before the transformer runs.

@@ -66,8 +66,8 @@ pub use fit::{coerce, fits};
 pub use keyed::{Key, Seed};
 pub use keymap::{composite_key, KeyMap};
 pub use registry::{
-    build, build_with, canonical_spec, is_deterministic_spec, key_map_reason, kind_summary, known_kinds,
-    same_on_every_row, BuildContext,
+    build, build_keyed_as, build_with, canonical_spec, is_deterministic_spec, key_map_reason, kind_summary,
+    known_kinds, same_on_every_row, BuildContext,
 };
 pub use resolve::{resolve, Origin, Resolved, Via};
 pub use spec::TransformSpec;

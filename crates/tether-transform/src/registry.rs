@@ -284,6 +284,21 @@ pub fn build_with(
     build_inner(spec, column, seed, ctx).map(|(t, _)| t)
 }
 
+/// [`build_with`] for a column whose values key the draw as those of another type:
+/// an FK child inheriting its transformer keys it by its root column's type
+/// (`key_type`), so a `varchar` child's `'ab    '` (the spelling of a PostgreSQL
+/// `char(6)` parent it was given) is the parent's `'ab'` and gets the parent's output.
+/// Output limits still come from `column`.
+pub fn build_keyed_as(
+    spec: &TransformSpec,
+    column: &Column,
+    key_type: &tether_schema::DataType,
+    seed: &Seed,
+    ctx: &BuildContext,
+) -> Result<Box<dyn Transformer>, TransformError> {
+    build_keyed(spec, column, Some(key_type), seed, ctx).map(|(t, _)| t)
+}
+
 /// The one value `spec` writes on every row of `column`, whatever the row holds
 /// (`constant`, `default`): on every column of a key it gives each row the same key.
 /// `None` for transformers whose output depends on the input, for `null` (NULLs never
@@ -311,6 +326,28 @@ pub fn canonical_spec(spec: &TransformSpec, column: &Column) -> Result<Transform
 fn build_inner(
     spec: &TransformSpec,
     column: &Column,
+    seed: &Seed,
+    ctx: &BuildContext,
+) -> Result<(Box<dyn Transformer>, TransformSpec), TransformError> {
+    build_keyed(spec, column, None, seed, ctx)
+}
+
+/// Whether `column` takes the text kinds' options (`max_length`, `truncate`): a text
+/// column, or a PostgreSQL `citext` (an extension type Tether has no neutral name for,
+/// which holds text and can reference a `text` key).
+fn holds_text(column: &Column) -> bool {
+    let citext = |t: &str| t == "citext" || t.ends_with(".citext");
+    match &column.normalized_type {
+        t if t.is_text() => true,
+        tether_schema::DataType::Other(t) => citext(t) || citext(&column.engine_type.to_ascii_lowercase()),
+        _ => false,
+    }
+}
+
+fn build_keyed(
+    spec: &TransformSpec,
+    column: &Column,
+    key_type: Option<&tether_schema::DataType>,
     seed: &Seed,
     ctx: &BuildContext,
 ) -> Result<(Box<dyn Transformer>, TransformSpec), TransformError> {
@@ -407,7 +444,7 @@ fn build_inner(
     .to_string();
     let mut max_len = None;
     let mut truncate = true;
-    if info.text && column.normalized_type.is_text() {
+    if info.text && holds_text(column) {
         let limit = o.int_or("max_length", column.normalized_type.max_chars().unwrap_or(0) as i64)?;
         if limit < 0 {
             return Err(o.bad("max_length", "must be 0 (no limit) or more"));
@@ -439,7 +476,7 @@ fn build_inner(
         max_len,
         truncate,
         fit: Fit::of(column),
-        canon: crate::canonical::Canon::of(&column.normalized_type),
+        canon: crate::canonical::Canon::of(key_type.unwrap_or(&column.normalized_type)),
     };
     Ok((Box::new(t), canonical))
 }
