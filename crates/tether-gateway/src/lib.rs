@@ -11,6 +11,7 @@ mod config;
 mod ddl;
 mod error;
 mod keyspace;
+mod kill;
 mod managed;
 pub mod online;
 mod protocol;

@@ -14,6 +14,7 @@ use crate::auth;
 use crate::config::{Config, FkMode};
 use crate::error::GatewayError;
 use crate::keyspace::Shared;
+use crate::kill::{self, Kill, Live, Registration, Registry};
 use crate::protocol::{Handler, Limits, Output, Security};
 use crate::reply::PreparedInfo;
 use crate::reply::ServerError;
@@ -33,6 +34,8 @@ pub struct Gateway {
     security: Arc<Security>,
     /// Worker threads serving connections.
     threads: usize,
+    /// The live clients, for KILL by the handshake's connection ids.
+    registry: Arc<Registry>,
 }
 
 /// An accepted client on its way to a worker.
@@ -50,6 +53,22 @@ struct Connection {
     session: Session,
     id: u32,
     salt: [u8; 20],
+    registry: Arc<Registry>,
+    /// Its user and backend connections, published for KILL once logged in.
+    live: Arc<Live>,
+    registration: std::sync::Mutex<Option<Registration>>,
+}
+
+impl Connection {
+    /// `KILL [QUERY] id` with a gateway connection id: the client's backend
+    /// connections get it with their ids; an id that is no live client is 1094.
+    async fn kill(&mut self, kill: Kill, out: &mut Output<'_>) -> std::io::Result<()> {
+        let reply = match self.registry.targets(kill.id, &self.live.user()) {
+            Ok(targets) => self.session.kill(&targets, kill.query).await,
+            Err(e) => crate::reply::Reply::Error(e),
+        };
+        self.session.answer(reply, out).await
+    }
 }
 
 impl Handler for Connection {
@@ -72,6 +91,15 @@ impl Handler for Connection {
         };
         if !ok {
             tracing::info!("connection {}: login refused for user {user:?}", self.id);
+        } else {
+            self.live.logged_in_as(user);
+            let mut registration = self
+                .registration
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if registration.is_none() {
+                *registration = Some(self.registry.register(self.id, self.live.clone()));
+            }
         }
         ok
     }
@@ -81,6 +109,16 @@ impl Handler for Connection {
     }
 
     async fn query(&mut self, sql: &[u8], out: &mut Output<'_>) -> std::io::Result<()> {
+        if kill::may_be(sql) {
+            match kill::parse(&String::from_utf8_lossy(sql)) {
+                kill::Parsed::Kill(k) => return self.kill(k, out).await,
+                kill::Parsed::Unreadable => {
+                    let e = ServerError::gateway("tether gateway: KILL takes a connection id as a number (the id the gateway's handshake gave, as CONNECTION_ID() does not)");
+                    return self.session.answer(crate::reply::Reply::Error(e), out).await;
+                }
+                kill::Parsed::Other => {}
+            }
+        }
         match std::str::from_utf8(sql) {
             Ok(sql) => self.session.query(sql, out).await,
             Err(_) => self.session.query_bytes(sql, out).await,
@@ -119,6 +157,17 @@ impl Handler for Connection {
     fn restore_keyspace(&mut self, keyspace: Option<String>) {
         self.session.restore_keyspace(keyspace)
     }
+
+    async fn process_kill(&mut self, id: u32, out: &mut Output<'_>) -> std::io::Result<()> {
+        self.kill(
+            Kill {
+                query: false,
+                id: u64::from(id),
+            },
+            out,
+        )
+        .await
+    }
 }
 
 impl Gateway {
@@ -150,6 +199,7 @@ impl Gateway {
             schema_refresh: config.schema_refresh(),
             security,
             threads: std::thread::available_parallelism().map_or(1, usize::from),
+            registry: Arc::default(),
         })
     }
 
@@ -245,13 +295,20 @@ impl Gateway {
         let shared = self.shared.clone();
         let limits = self.limits;
         let security = self.security.clone();
+        let registry = self.registry.clone();
         std::thread::Builder::new()
             .name(format!("tether-gw-{n}"))
             .spawn(move || {
                 runtime.block_on(async move {
                     while let Some(accepted) = rx.recv().await {
                         let id = accepted.id;
-                        let task = tokio::spawn(connection(accepted, shared.clone(), limits, security.clone()));
+                        let task = tokio::spawn(connection(
+                            accepted,
+                            shared.clone(),
+                            registry.clone(),
+                            limits,
+                            security.clone(),
+                        ));
                         tokio::spawn(async move {
                             if let Err(e) = task.await {
                                 tracing::warn!("connection {id} handler failed: {e}");
@@ -266,7 +323,13 @@ impl Gateway {
 }
 
 /// Serves one accepted client on the worker's runtime.
-async fn connection(accepted: Accepted, shared: Arc<Shared>, limits: Limits, security: Arc<Security>) {
+async fn connection(
+    accepted: Accepted,
+    shared: Arc<Shared>,
+    registry: Arc<Registry>,
+    limits: Limits,
+    security: Arc<Security>,
+) {
     let Accepted {
         stream,
         peer,
@@ -281,10 +344,16 @@ async fn connection(accepted: Accepted, shared: Arc<Shared>, limits: Limits, sec
         }
     };
     tracing::debug!("connection {id} from {peer}");
+    let live = Arc::new(Live::default());
+    let mut session = Session::new(shared);
+    session.set_live(live.clone());
     let connection = Connection {
-        session: Session::new(shared),
+        session,
         id,
         salt: auth::salt(),
+        registry,
+        live,
+        registration: std::sync::Mutex::new(None),
     };
     if let Err(e) = crate::protocol::serve(connection, stream, peer, limits, &security).await {
         tracing::debug!("connection {id} ended: {e}");

@@ -136,6 +136,9 @@ pub struct Session {
     /// Keyspaces whose backend session may hold the client's table locks (LOCK
     /// TABLES): a planned write there keeps them (`managed::run`).
     table_locks: HashSet<String>,
+    /// The client's entry among the gateway's live clients: its backend
+    /// connections' ids are published there, for a KILL naming the client.
+    live: Option<Arc<crate::kill::Live>>,
 }
 
 /// What the session knows of the temporary tables shadowing a keyspace's tables.
@@ -169,7 +172,50 @@ impl Session {
             aborted: None,
             sql_prepared: HashMap::new(),
             table_locks: HashSet::new(),
+            live: None,
         }
+    }
+
+    /// The client is registered as `live`: its backend connections (from now on)
+    /// publish their ids there.
+    pub fn set_live(&mut self, live: Arc<crate::kill::Live>) {
+        self.live = Some(live);
+    }
+
+    /// Answers `reply` with the status flags of the session's backend connection.
+    pub async fn answer(&self, reply: Reply, out: &mut Output<'_>) -> io::Result<()> {
+        self.report_status(out);
+        out.replies(vec![reply]).await
+    }
+
+    /// A KILL the gateway translated: `KILL [QUERY] id` of each of `targets` (a
+    /// client's backend connections), run on this session's own backend connection
+    /// to the same server, so the backend's privilege check is this session's user's.
+    /// The OK, or the first error.
+    pub async fn kill(&mut self, targets: &[(tether_connect::DbUrl, u32)], query: bool) -> Reply {
+        let what = if query { "QUERY " } else { "" };
+        let mut killed = Vec::new();
+        for (url, id) in targets {
+            let own = self
+                .keyspace
+                .iter()
+                .chain(self.shared.keyspaces.values())
+                .find(|ks| crate::kill::same_server(&ks.spec.url, url))
+                .cloned();
+            let Some(ks) = own else {
+                return Reply::Error(ServerError::gateway(format!(
+                    "tether gateway: the connection to kill is on backend {url}, which none of \
+                     this gateway's keyspaces reaches"
+                )));
+            };
+            killed.push((ks, format!("KILL {what}{id}")));
+        }
+        for (ks, sql) in killed {
+            if let Err(e) = self.backend(&ks).exec(&sql).await {
+                return Reply::Error(e);
+            }
+        }
+        Reply::ok()
     }
 
     pub fn shared(&self) -> &Shared {
@@ -188,6 +234,7 @@ impl Session {
             ks,
             Caps::of(self.found_rows, self.cached_metadata, self.charset),
             self.fk_checks,
+            self.live.as_ref(),
         )
     }
 
@@ -1455,6 +1502,7 @@ impl Session {
             ks,
             Caps::of(self.found_rows, self.cached_metadata, self.charset),
             self.fk_checks,
+            self.live.as_ref(),
         )
         .forward_execute(&mut p.statement, params, out)
         .await;
@@ -1517,6 +1565,7 @@ impl Session {
             &ks,
             Caps::of(self.found_rows, self.cached_metadata, self.charset),
             self.fk_checks,
+            self.live.as_ref(),
         )
         .forward_execute(&mut p.statement, params, out)
         .await
@@ -1696,10 +1745,14 @@ fn backend_in<'b>(
     ks: &Keyspace,
     caps: Caps,
     fk_checks: bool,
+    live: Option<&Arc<crate::kill::Live>>,
 ) -> &'b mut Backend {
     // Looked up before inserting: no key allocation per statement.
     if !backends.contains_key(&ks.spec.name) {
         let mut b = Backend::new(ks.spec.url.clone(), caps.found_rows).for_client(caps.cached_metadata, caps.charset);
+        if let Some(live) = live {
+            b = b.published(live.slot());
+        }
         b.set_fk_checks(fk_checks);
         backends.insert(ks.spec.name.clone(), b);
     }

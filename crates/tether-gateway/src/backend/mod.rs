@@ -66,6 +66,9 @@ pub struct Backend {
     pinned: bool,
     /// A pinned connection was lost: every command fails from now on.
     gone: bool,
+    /// A client's: its open connection's backend id is published there, for a
+    /// KILL naming the client ([`crate::kill`]).
+    slot: Option<crate::kill::Slot>,
 }
 
 /// Rows read by a plan step: column definitions and values.
@@ -115,6 +118,7 @@ impl Backend {
             autocommit_off: false,
             pinned: false,
             gone: false,
+            slot: None,
         }
     }
 
@@ -134,6 +138,12 @@ impl Backend {
     pub fn for_client(mut self, cached_metadata: bool, charset: u8) -> Self {
         self.cached_metadata = cached_metadata;
         self.charset = charset;
+        self
+    }
+
+    /// Publishes the backend id of each connection opened in `slot`.
+    pub fn published(mut self, slot: crate::kill::Slot) -> Self {
+        self.slot = Some(slot);
         self
     }
 
@@ -209,6 +219,9 @@ impl Backend {
                 }
             }
             self.generation += 1;
+            if let Some(slot) = &self.slot {
+                slot.opened(&self.url, conn.id());
+            }
             self.conn = Some(conn);
         }
         self.conn
@@ -260,6 +273,9 @@ impl Backend {
             }
         }
         self.conn = None;
+        if let Some(slot) = &self.slot {
+            slot.closed();
+        }
     }
 
     /// Marks the transaction about to open (or just ended) as the gateway's own.
@@ -303,6 +319,9 @@ impl Backend {
         let Some(conn) = self.conn.take() else {
             return;
         };
+        if let Some(slot) = &self.slot {
+            slot.closed();
+        }
         let id = conn.id();
         let killed = async {
             let mut side = self.open().await?;
@@ -520,6 +539,9 @@ impl Backend {
     /// Closes the connection; the server rolls back anything uncommitted.
     pub async fn disconnect(&mut self) {
         if let Some(conn) = self.conn.take() {
+            if let Some(slot) = &self.slot {
+                slot.closed();
+            }
             conn.quit().await;
         }
     }

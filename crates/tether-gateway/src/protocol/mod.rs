@@ -80,6 +80,8 @@ pub trait Handler: Send {
     /// `charset`: the character set it logged in with, which its backend
     /// connections log in with (results come in it, as from the server itself).
     fn logged_in(&mut self, found_rows: bool, cached_metadata: bool, charset: u8);
+    /// COM_PROCESS_KILL of connection `id` (the handshake's ids): as `KILL id`.
+    fn process_kill(&mut self, id: u32, out: &mut Output<'_>) -> impl Future<Output = io::Result<()>> + Send;
 }
 
 /// What one client connection may use.
@@ -102,6 +104,9 @@ const CHANGE_USER_ATTEMPTS: u32 = 3;
 
 /// How long a logged-in client may stay silent (MariaDB's default `wait_timeout`).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(8 * 3600);
+
+/// Deprecated, still served by MariaDB: `KILL id` as a command.
+const COM_PROCESS_KILL: u8 = 0x0c;
 
 // COM_SET_OPTION's options.
 const MYSQL_OPTION_MULTI_STATEMENTS_ON: u16 = 0;
@@ -209,6 +214,10 @@ pub async fn serve<H: Handler>(
                 Err(_) => out.error(&not_utf8("database name")),
             },
             COM_PING => out.ok(&OkInfo::default(), false),
+            COM_PROCESS_KILL => match Cursor::new(body).u32() {
+                Some(id) => handler.process_kill(id, &mut out).await?,
+                None => out.error(&ServerError::new(1047, "08S01", "Unknown command")),
+            },
             COM_SET_OPTION => match Cursor::new(body).u16() {
                 Some(MYSQL_OPTION_MULTI_STATEMENTS_ON) => {
                     multi_statements = true;

@@ -18,6 +18,7 @@ mod dynamic_r15;
 mod heldout;
 mod keys_r14;
 mod kill_r15;
+mod kill_r18;
 mod limits;
 mod locks_r14;
 mod managed;

@@ -1,0 +1,264 @@
+//! `KILL [QUERY|CONNECTION] n` and COM_PROCESS_KILL with the gateway's own
+//! connection ids (the handshake's, which clients and their Ctrl-C use): `n` names
+//! a live gateway client, whose backend connections get the KILL with their backend
+//! ids. An `n` that is no live client is answered 1094, as MariaDB answers an
+//! unknown thread: never passed on, where it would name someone else's session.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tether_connect::DbUrl;
+
+use crate::reply::ServerError;
+
+/// The gateway's live clients, by connection id.
+#[derive(Default)]
+pub struct Registry {
+    sessions: Mutex<HashMap<u32, Arc<Live>>>,
+}
+
+/// One live client: its login and the backend connections it has open.
+#[derive(Default)]
+pub struct Live {
+    user: Mutex<String>,
+    /// Per [`Slot`]: the backend and its id for the connection open there.
+    backends: Mutex<HashMap<u64, (DbUrl, u32)>>,
+    next_slot: AtomicU64,
+}
+
+/// A client's place in the [`Registry`], left when dropped (the connection ended).
+pub struct Registration {
+    registry: Arc<Registry>,
+    id: u32,
+}
+
+/// One backend connection holder's (a [`crate::backend::Backend`]'s) entry in its
+/// client's [`Live`], removed when dropped.
+pub struct Slot {
+    live: Arc<Live>,
+    key: u64,
+}
+
+/// A KILL statement naming a connection by its id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Kill {
+    /// `KILL QUERY`: the statement only; else the connection.
+    pub query: bool,
+    pub id: u64,
+}
+
+/// What a text statement is to this module.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Parsed {
+    /// Not a KILL of a connection id (`KILL QUERY ID`, `KILL USER`, another statement).
+    Other,
+    Kill(Kill),
+    /// A KILL whose target is not a number literal.
+    Unreadable,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Registry {
+    /// Registers client `id` as `live`, until the [`Registration`] is dropped.
+    pub fn register(self: &Arc<Self>, id: u32, live: Arc<Live>) -> Registration {
+        lock(&self.sessions).insert(id, live);
+        Registration {
+            registry: self.clone(),
+            id,
+        }
+    }
+
+    /// The backend connections a KILL of `id` by `user` reaches: those of client
+    /// `id` (a handshake id); else, when `id` is the backend id of a live client's
+    /// backend connection (its `CONNECTION_ID()`), that connection. 1094 when it is
+    /// neither (never a session that is not the gateway's), 1095 when it is
+    /// another user's (the gateway has no privilege letting one user kill another's
+    /// statements).
+    pub fn targets(&self, id: u64, user: &str) -> Result<Vec<(DbUrl, u32)>, ServerError> {
+        let sessions = lock(&self.sessions);
+        let not_owner = || ServerError::new(1095, "HY000", format!("You are not owner of thread {id}"));
+        if let Some(live) = u32::try_from(id).ok().and_then(|id| sessions.get(&id)) {
+            if *lock(&live.user) != user {
+                return Err(not_owner());
+            }
+            let mut targets: Vec<_> = lock(&live.backends).values().cloned().collect();
+            targets.sort_by_key(|(_, id)| *id);
+            return Ok(targets);
+        }
+        let mut targets = Vec::new();
+        for live in sessions.values() {
+            let backends = lock(&live.backends);
+            for (url, backend_id) in backends.values().filter(|(_, b)| u64::from(*b) == id) {
+                if *lock(&live.user) != user {
+                    return Err(not_owner());
+                }
+                targets.push((url.clone(), *backend_id));
+            }
+        }
+        if targets.is_empty() {
+            return Err(ServerError::new(1094, "HY000", format!("Unknown thread id: {id}")));
+        }
+        Ok(targets)
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        lock(&self.registry.sessions).remove(&self.id);
+    }
+}
+
+impl Live {
+    /// The name the client logged in with.
+    pub fn user(&self) -> String {
+        lock(&self.user).clone()
+    }
+
+    /// The client logged in (again, after COM_CHANGE_USER) as `user`.
+    pub fn logged_in_as(&self, user: &str) {
+        *lock(&self.user) = user.to_string();
+    }
+
+    /// A new entry for one backend connection holder.
+    pub fn slot(self: &Arc<Self>) -> Slot {
+        Slot {
+            live: self.clone(),
+            key: self.next_slot.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+impl Slot {
+    /// A connection to `url` with backend id `id` was opened.
+    pub fn opened(&self, url: &DbUrl, id: u32) {
+        lock(&self.live.backends).insert(self.key, (url.clone(), id));
+    }
+
+    /// The connection was closed or lost.
+    pub fn closed(&self) {
+        lock(&self.live.backends).remove(&self.key);
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.closed();
+    }
+}
+
+/// `sql` may be a KILL: it starts with the word, or with a comment (then
+/// [`parse`] says). The common statement costs a look at its first bytes.
+pub fn may_be(sql: &[u8]) -> bool {
+    let start = sql.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(sql.len());
+    let head = &sql[start..];
+    head.get(..4).is_some_and(|w| w.eq_ignore_ascii_case(b"kill"))
+        || head.starts_with(b"/*")
+        || head.starts_with(b"#")
+        || head.starts_with(b"--")
+}
+
+/// Reads `KILL [HARD|SOFT] [CONNECTION|QUERY] n` (comments skipped, executable
+/// comments' text read: the `mariadb` client sends `KILL /*!50000 QUERY */ n`).
+pub fn parse(sql: &str) -> Parsed {
+    let text = decomment(sql);
+    let mut words = text.split_ascii_whitespace();
+    if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("kill")) {
+        return Parsed::Other;
+    }
+    let mut query = false;
+    let mut rest: Vec<&str> = words.collect();
+    if let Some(last) = rest.last_mut() {
+        *last = last.trim_end_matches(';');
+        if last.is_empty() {
+            rest.pop();
+        }
+    }
+    let mut rest = rest.as_slice();
+    if let [w, tail @ ..] = rest {
+        if w.eq_ignore_ascii_case("hard") || w.eq_ignore_ascii_case("soft") {
+            rest = tail;
+        }
+    }
+    if let [w, tail @ ..] = rest {
+        if w.eq_ignore_ascii_case("query") {
+            query = true;
+            rest = tail;
+            if tail.first().is_some_and(|w| w.eq_ignore_ascii_case("id")) {
+                return Parsed::Other;
+            }
+        } else if w.eq_ignore_ascii_case("connection") {
+            rest = tail;
+        } else if w.eq_ignore_ascii_case("user") {
+            return Parsed::Other;
+        }
+    }
+    match rest {
+        [n] => match n.parse::<u64>() {
+            Ok(id) => Parsed::Kill(Kill { query, id }),
+            Err(_) => Parsed::Unreadable,
+        },
+        _ => Parsed::Unreadable,
+    }
+}
+
+/// `sql` with comments as spaces, and executable comments (`/*!NNNNN ...*/`,
+/// `/*M!NNNNNN ...*/`) as their text. Quotes are not looked into: a KILL has none.
+fn decomment(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while !rest.is_empty() {
+        if let Some(body) = rest.strip_prefix("/*") {
+            let end = body.find("*/").unwrap_or(body.len());
+            let inner = &body[..end];
+            let executable = inner.strip_prefix('!').or_else(|| inner.strip_prefix("M!"));
+            if let Some(text) = executable {
+                out.push(' ');
+                out.push_str(text.trim_start_matches(|c: char| c.is_ascii_digit()));
+            }
+            out.push(' ');
+            rest = body.get(end + 2..).unwrap_or("");
+        } else if rest.starts_with('#') || rest.starts_with("-- ") || rest.starts_with("--\t") || rest == "--" {
+            let end = rest.find('\n').unwrap_or(rest.len());
+            out.push(' ');
+            rest = &rest[end..];
+        } else {
+            let c = rest.chars().next().expect("rest is not empty");
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}
+
+/// Backend `a` and `b` are the same server (a KILL of one's connection can run on
+/// the other's).
+pub fn same_server(a: &DbUrl, b: &DbUrl) -> bool {
+    match (a, b) {
+        (DbUrl::Mysql(a), DbUrl::Mysql(b)) => a.host == b.host && a.port == b.port && a.socket == b.socket,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_kill_forms() {
+        let k = |query, id| Parsed::Kill(Kill { query, id });
+        assert_eq!(parse("KILL /*!50000 QUERY */ 76"), k(true, 76));
+        assert_eq!(parse("kill 13"), k(false, 13));
+        assert_eq!(parse("KILL HARD CONNECTION 5;"), k(false, 5));
+        assert_eq!(parse("KILL SOFT QUERY 5 ;"), k(true, 5));
+        assert_eq!(parse("/* x */ KILL -- c\n QUERY 9"), k(true, 9));
+        assert_eq!(parse("KILL QUERY ID 9"), Parsed::Other);
+        assert_eq!(parse("KILL USER app"), Parsed::Other);
+        assert_eq!(parse("KILL @x"), Parsed::Unreadable);
+        assert_eq!(parse("KILLER 1"), Parsed::Other);
+        assert_eq!(parse("SELECT 1"), Parsed::Other);
+    }
+}
