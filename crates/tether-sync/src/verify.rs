@@ -77,7 +77,7 @@ fn first_int(rows: &[Vec<Value>]) -> u64 {
 enum Check {
     Orphans {
         child: Table,
-        fk: ForeignKey,
+        fk: Box<ForeignKey>,
         key: Vec<String>,
         /// The parent as the destination has it, when it is one of the job's tables.
         parent: Option<Box<Table>>,
@@ -307,7 +307,7 @@ pub async fn verify(
                 .collect();
             checks.push(Check::Orphans {
                 child: child.clone(),
-                fk,
+                fk: Box::new(fk),
                 key: key.clone(),
                 parent,
                 source_text,
@@ -344,7 +344,7 @@ pub async fn verify(
             };
             checks.push(Check::Orphans {
                 child: child.clone(),
-                fk: fk.clone(),
+                fk: Box::new(fk.clone()),
                 key,
                 parent,
                 // (Not the source's: compared as the destination has them.)
