@@ -18,6 +18,7 @@ use crate::plan::{Plan, Rows};
 use crate::subset::Subset;
 
 mod fk_collation;
+mod fk_types;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Orphans {
@@ -76,10 +77,12 @@ fn first_int(rows: &[Vec<Value>]) -> u64 {
 enum Check {
     Orphans {
         child: Table,
-        fk: ForeignKey,
+        fk: Box<ForeignKey>,
         key: Vec<String>,
         /// The parent as the destination has it, when it is one of the job's tables.
         parent: Option<Box<Table>>,
+        /// For each FK column: the source compares it as text ([`fk_types`]).
+        source_text: Vec<bool>,
     },
     Count {
         table: Table,
@@ -122,7 +125,13 @@ pub async fn source_counts(source: &mut Connection, plan: &Plan, subset: &Subset
 async fn run_check(conn: &mut Connection, check: &Check) -> Result<Option<Finding>, SyncError> {
     let d = conn.dialect();
     match check {
-        Check::Orphans { child, fk, key, parent } => {
+        Check::Orphans {
+            child,
+            fk,
+            key,
+            parent,
+            source_text,
+        } => {
             let parent_p = parent.as_deref();
             // A foreign key sees the parent's own rows only, not its children's.
             let parent = match parent {
@@ -138,7 +147,14 @@ async fn run_check(conn: &mut Connection, check: &Check) -> Result<Option<Findin
                 .columns
                 .iter()
                 .zip(&fk.referenced_columns)
-                .map(|(c, p)| {
+                .enumerate()
+                .map(|(i, (c, p))| {
+                    let text = source_text.get(i).copied().unwrap_or(false);
+                    if let Some((ours, theirs)) =
+                        parent_p.and_then(|parent| fk_types::as_text(conn.engine(), d, text, child, c, parent, p))
+                    {
+                        return format!("{theirs} = {ours}");
+                    }
                     let collate = parent_p
                         .and_then(|parent| fk_collation::mysql_child_collate(conn.engine(), child, c, parent, p));
                     format!(
@@ -243,10 +259,14 @@ pub async fn verify(
         // engine's head that cannot hold them) mapped to it.
         let declared = child.foreign_keys.len();
         let mut fks: Vec<ForeignKey> = child.foreign_keys.clone();
-        // NOT VALID at the source (an engine without it declares the key plain): rows
-        // without a parent there are let through by the source too.
+        // Declared NOT VALID here: PostgreSQL did not validate it when it created it again.
+        let unvalidated: Vec<bool> = fks.iter().map(|f| f.not_valid).collect();
+        // Only NOT VALID at the source (an engine without it declares the key plain)
+        // excuses rows without a parent: the source lets them through too. A key NOT
+        // VALID here only checked nothing, and its orphans are the run's (an `update`
+        // changing a parent key a row here refers to).
         for f in fks.iter_mut() {
-            f.not_valid |= tp
+            f.not_valid = tp
                 .table
                 .foreign_keys
                 .iter()
@@ -271,7 +291,7 @@ pub async fn verify(
         }
         for (i, fk) in fks.into_iter().enumerate() {
             // (A NOT VALID one was not validated: its orphans are counted, and reported.)
-            if validated && i < declared && !fk.is_virtual && !fk.not_valid {
+            if validated && i < declared && !fk.is_virtual && !fk.not_valid && !unvalidated[i] {
                 fk_count += 1;
                 continue;
             }
@@ -280,11 +300,17 @@ pub async fn verify(
                 .values()
                 .find(|t| t.table_name() == fk.referenced_name())
                 .map(|t| Box::new(t.clone()));
+            let source_text = fk
+                .columns
+                .iter()
+                .map(|c| tp.table.column(c).is_some_and(|c| c.normalized_type.is_text()))
+                .collect();
             checks.push(Check::Orphans {
                 child: child.clone(),
-                fk,
+                fk: Box::new(fk),
                 key: key.clone(),
                 parent,
+                source_text,
             });
         }
         checks.push(Check::Count {
@@ -318,9 +344,11 @@ pub async fn verify(
             };
             checks.push(Check::Orphans {
                 child: child.clone(),
-                fk: fk.clone(),
+                fk: Box::new(fk.clone()),
                 key,
                 parent,
+                // (Not the source's: compared as the destination has them.)
+                source_text: Vec::new(),
             });
         }
     }

@@ -82,7 +82,7 @@ impl Destination {
         // pg_restore --disable-triggers), whatever their state (ENABLE REPLICA and ENABLE
         // ALWAYS too): off inside the transaction, each on again as it was before COMMIT.
         // Before the tables are emptied: a DELETE fires ON DELETE triggers.
-        for trigger in triggers_on(&mut self.conn, &tables).await? {
+        for trigger in super::partition_triggers::triggers_with_partitions(&mut self.conn, &tables).await? {
             if let Err(e) = self.conn.execute(&trigger.disable(d)).await {
                 self.conn.execute("ROLLBACK").await?;
                 self.atomic = None;

@@ -401,7 +401,7 @@ impl Destination {
         let tables = self.job_regclasses(plan);
         let mut off = Vec::new();
         let mut refused = Vec::new();
-        for trigger in super::atomic::triggers_on(&mut self.conn, &tables).await? {
+        for trigger in super::partition_triggers::triggers_with_partitions(&mut self.conn, &tables).await? {
             match self.conn.execute(&trigger.disable(d)).await {
                 Ok(()) => {
                     off.push(format!("{} on {}", trigger.name, trigger.table));

@@ -13,6 +13,7 @@ mod destination;
 mod method;
 mod narrow;
 mod outsiders;
+mod partition_triggers;
 mod pipeline;
 mod progress;
 mod respell;

@@ -36,8 +36,10 @@ pub(super) enum Narrow {
     DateOnly,
     /// A time column: the date of a timestamp is dropped.
     TimeOnly,
-    /// A MariaDB/MySQL integer column: a fraction is rounded away, with no note.
-    Integral,
+    /// A MariaDB/MySQL integer column: a fraction is rounded away, with no note; text
+    /// (`text`: the source's column holds text, whose spelling must stay) becomes the
+    /// number's (`'007'` and `'7.0'` are stored as 7, without a note either).
+    Integral { text: bool },
     /// A PostgreSQL `timestamp` or `time` without time zone: the UTC offset of a text
     /// (`10:00:00+05:00`, which SQLite's own date functions read as 05:00 UTC) is
     /// dropped without an error, the wall time kept: another instant.
@@ -189,7 +191,9 @@ impl Narrow {
             {
                 out.push(Narrow::Chars(*n))
             }
-            (Engine::Mysql, DataType::Int { .. } | DataType::Boolean) if !from_integer => out.push(Narrow::Integral),
+            (Engine::Mysql, DataType::Int { .. } | DataType::Boolean) if !from_integer => {
+                out.push(Narrow::Integral { text: s.is_text() })
+            }
             _ => {}
         }
         out
@@ -271,15 +275,25 @@ impl Narrow {
                      time (another instant); store it in UTC in the source, or give the column a time zone"
                 ))
             }
-            (Narrow::Integral, Value::Float(f)) if f.is_finite() && f.fract() != 0.0 => Some(format!(
+            (Narrow::Integral { .. }, Value::Float(f)) if f.is_finite() && f.fract() != 0.0 => Some(format!(
                 "it has a fraction, which MariaDB/MySQL rounds away into an integer column without a note ({f} \
                  becomes {})",
                 f.round()
             )),
-            (Narrow::Integral, Value::Text(t)) => {
+            (Narrow::Integral { text }, Value::Text(t)) => {
                 let c = canonical_decimal(t)?;
-                c.contains('.').then(|| {
-                    format!("it has a fraction ({c}), which MariaDB/MySQL rounds away into an integer column without a note")
+                if c.contains('.') {
+                    return Some(format!(
+                        "it has a fraction ({c}), which MariaDB/MySQL rounds away into an integer column without a note"
+                    ));
+                }
+                // A char(n) source's pad is no part of its value.
+                let t = t.trim_end_matches(' ');
+                (text && t != c).then(|| {
+                    format!(
+                        "it is text ('{t}') that MariaDB/MySQL stores as the integer {c} without a note, another \
+                         spelling"
+                    )
                 })
             }
             (Narrow::Affinity { affinity, numeric }, v) => affinity_changes(affinity, numeric, v),
@@ -567,9 +581,22 @@ mod tests {
 
     #[test]
     fn mariadb_integers_refuse_fractions() {
-        assert!(Narrow::Integral.changes(&Value::Float(1.5)).is_some());
-        assert!(Narrow::Integral.changes(&Value::Float(2.0)).is_none());
-        assert!(Narrow::Integral.changes(&text("2.50")).is_some());
-        assert!(Narrow::Integral.changes(&text("2.00")).is_none());
+        let decimal = Narrow::Integral { text: false };
+        assert!(decimal.changes(&Value::Float(1.5)).is_some());
+        assert!(decimal.changes(&Value::Float(2.0)).is_none());
+        assert!(decimal.changes(&text("2.50")).is_some());
+        assert!(decimal.changes(&text("2.00")).is_none());
+        assert!(decimal.changes(&text("007")).is_none());
+        // Text keeps its spelling: only the integer's own is stored as it was.
+        let text_source = Narrow::Integral { text: true };
+        assert!(text_source.changes(&text("007")).is_some());
+        assert!(text_source.changes(&text("7.0")).is_some());
+        assert!(text_source.changes(&text("+7")).is_some());
+        assert!(text_source.changes(&text("-0")).is_some());
+        assert!(text_source.changes(&text("7")).is_none());
+        assert!(text_source.changes(&text("-7")).is_none());
+        assert!(text_source.changes(&text("0")).is_none());
+        assert!(text_source.changes(&text("7  ")).is_none());
+        assert!(text_source.changes(&text("abc")).is_none());
     }
 }
