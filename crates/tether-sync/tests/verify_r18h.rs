@@ -172,3 +172,50 @@ fn the_load_line_names_tables_whose_engine_enforces_no_foreign_keys() {
         load(&innodb)
     );
 }
+
+/// `on_conflict = "update"` into a MariaDB table already holding rows 1 and 2 with
+/// other values: the overwrite assigns every written column, the cycle's UPDATE assigns
+/// the stamped column to itself, so the rows hold the source's stamps; `skip` keeps
+/// the rows there as they were (no column changed, nothing stamped).
+#[test]
+fn update_and_skip_keep_the_stamps_on_mariadb() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE emp (id INT PRIMARY KEY, boss INT NULL, \
+           updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, \
+           CONSTRAINT emp_boss_fk FOREIGN KEY (boss) REFERENCES emp(id)); \
+         INSERT INTO emp VALUES (1, NULL, '2020-01-01 00:00:00'), (2, 1, '2020-01-02 00:00:00'), \
+           (3, 1, '2020-01-03 00:00:00'); \
+         UPDATE emp SET boss = 2, updated_at = updated_at WHERE id = 1",
+    );
+    for (conflict, want) in [
+        (
+            "update",
+            [
+                ["1", "2", "2020-01-01 00:00:00"],
+                ["2", "1", "2020-01-02 00:00:00"],
+                ["3", "1", "2020-01-03 00:00:00"],
+            ],
+        ),
+        (
+            "skip",
+            [
+                ["1", "NULL", "2019-05-05 00:00:00"],
+                ["2", "NULL", "2019-05-06 00:00:00"],
+                ["3", "1", "2020-01-03 00:00:00"],
+            ],
+        ),
+    ] {
+        let dest = TestDb::create(Engine::Mysql);
+        dest.exec(&format!(
+            "SET FOREIGN_KEY_CHECKS = 0; {}; SET FOREIGN_KEY_CHECKS = 1; \
+             INSERT INTO emp VALUES (1, NULL, '2019-05-05 00:00:00'), (2, NULL, '2019-05-06 00:00:00')",
+            "CREATE TABLE emp (id INT PRIMARY KEY, boss INT NULL, \
+               updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, \
+               CONSTRAINT emp_boss_fk FOREIGN KEY (boss) REFERENCES emp(id))"
+        ));
+        sync(&format!("{}on_conflict = \"{conflict}\"\n", job(&src, &dest, "")))
+            .unwrap_or_else(|e| panic!("{conflict}: {e}"));
+        assert_eq!(rows(&dest, "emp", "id"), want, "{conflict}");
+    }
+}
