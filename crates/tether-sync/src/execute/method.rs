@@ -124,6 +124,9 @@ pub struct LoadPlan {
     /// Why the load is not staged (None when it is).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback: Option<NotStaged>,
+    /// Existing tables whose engine enforces no foreign keys (MariaDB MyISAM ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unenforced: Vec<String>,
 }
 
 impl LoadPlan {
@@ -139,9 +142,10 @@ impl LoadPlan {
                 "in one transaction (foreign keys dropped, created again and validated before COMMIT)".to_string()
             }
             LoadMethod::Batches => match checks {
-                Checks::Enforce => "in batches, each committed, foreign keys checked row by row \
-                                    (a failure drops the tables this run created)"
-                    .to_string(),
+                Checks::Enforce => format!(
+                    "in batches, each committed, {} (a failure drops the tables this run created)",
+                    super::fk_engines::checked(&self.unenforced)
+                ),
                 Checks::Verify => "in batches, each committed, foreign-key checks off, verified after \
                                    (a failure drops the tables this run created)"
                     .to_string(),
@@ -171,6 +175,7 @@ pub(crate) async fn decide(
     existing: &[String],
 ) -> Result<Decision, SyncError> {
     let atomic = conn.loads_atomically();
+    let unenforced = super::fk_engines::unenforced(conn, existing).await?;
     let not_staged = |fallback: NotStaged| {
         let method = match atomic && spec.checks == Checks::Enforce {
             true => LoadMethod::OneTransaction,
@@ -181,6 +186,7 @@ pub(crate) async fn decide(
                 method,
                 connections: None,
                 fallback: Some(fallback),
+                unenforced: unenforced.clone(),
             },
             staged: None,
         }
@@ -217,6 +223,7 @@ pub(crate) async fn decide(
                 method: LoadMethod::Staging,
                 connections: Some(plan.parallelism),
                 fallback: None,
+                unenforced,
             },
             staged: Some(staged),
         }),

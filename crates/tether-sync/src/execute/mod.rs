@@ -10,6 +10,7 @@ mod atomic;
 mod collate;
 mod create;
 mod destination;
+mod fk_engines;
 mod method;
 mod narrow;
 mod outsiders;

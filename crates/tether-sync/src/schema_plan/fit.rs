@@ -87,22 +87,27 @@ fn written_range(kind: &str, options: &toml::Table, root: &Column) -> Option<((i
 }
 
 /// A destination column a transformer's values land in.
-struct Landing {
+pub(super) struct Landing {
     /// `destination #1 url: column t.c is <type> there`
-    label: String,
-    engine: Engine,
+    pub(super) label: String,
+    pub(super) engine: Engine,
     /// The type as the destination writes it (`varchar(20)`, `citext`).
     sql: String,
     ty: DataType,
     /// Holds NULL.
     nullable: bool,
     /// Written by the load (not a generated column there).
-    written: bool,
+    pub(super) written: bool,
 }
 
 /// Every destination column the values of `columns` land in (tables created by the
 /// job as the plan models them, tables already there as found).
-fn landings(dests: &Destinations, plan: &Plan, source: &Schema, columns: &[(TableName, String)]) -> Vec<Landing> {
+pub(super) fn landings(
+    dests: &Destinations,
+    plan: &Plan,
+    source: &Schema,
+    columns: &[(TableName, String)],
+) -> Vec<Landing> {
     let mut out = Vec::new();
     for (i, (found, dp)) in dests.found.iter().zip(&plan.destinations).enumerate() {
         let Ok((engine, existing)) = found else { continue };
@@ -155,6 +160,7 @@ fn landings(dests: &Destinations, plan: &Plan, source: &Schema, columns: &[(Tabl
 /// that one does not hold.
 pub fn fit_transforms(dests: &Destinations, plan: &mut Plan, source: &Schema) -> Result<(), SyncError> {
     refuse_null_where_not_null(dests, plan, source)?;
+    super::computed_there::refuse(dests, plan, source)?;
     // Root column -> the columns its transformer writes (the root's and its inheritors').
     let mut groups: BTreeMap<(TableName, String), Vec<(TableName, String)>> = BTreeMap::new();
     for tp in &plan.tables {

@@ -5,6 +5,7 @@
 //! the reason. Pure: `tether plan` prints it before anything is written, and the
 //! executor creates the tables from the same models.
 
+mod computed_there;
 mod defaults;
 mod fit;
 mod items;

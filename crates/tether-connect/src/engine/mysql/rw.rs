@@ -905,6 +905,18 @@ pub async fn update(
     rows: &[(Row, Row)],
 ) -> Result<u64, String> {
     let d = crate::engine::dialect_of(Engine::Mysql);
+    // The table's `ON UPDATE CURRENT_TIMESTAMP` columns, each assigned its own value:
+    // MariaDB/MySQL stamp such a column with the time of an UPDATE that changes another
+    // column and does not assign it, and the copy keeps the source's values (review r18 H1).
+    let stamped: Vec<String> = conn
+        .query::<mysql_async::Row, _>(format!("SHOW COLUMNS FROM {table} WHERE Extra LIKE '%on update%'"))
+        .await
+        .map_err(|e| describe(&e))?
+        .into_iter()
+        .filter_map(|r| r.get::<String, _>(0))
+        .filter(|c| !set.contains(c))
+        .map(|c| format!("{0} = {0}", d.ident(&c)))
+        .collect();
     let mut n = 0u64;
     for chunk in rows.chunks(500) {
         // The rows the UPDATEs changed, as the server counts them, added up in a
@@ -915,6 +927,7 @@ pub async fn update(
                 .iter()
                 .zip(v)
                 .map(|(c, x)| format!("{} = {}", d.ident(c), d.literal(x)))
+                .chain(stamped.iter().cloned())
                 .collect();
             let wheres: Vec<String> = key
                 .iter()
