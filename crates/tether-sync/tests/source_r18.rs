@@ -4,7 +4,8 @@
 //! tables as `"src"."log"`; the copy kept that qualification (`"..."` was read as a
 //! string), so a write into the copy wrote into the source. F2: `on_conflict =
 //! "update"` with the checks on changed a key that a table of the source's database
-//! references with ON UPDATE CASCADE, and the server rewrote the source's rows.
+//! references with ON UPDATE CASCADE, and the server rewrote the source's rows. F3:
+//! a PostgreSQL host spelled `127.1` failed the TLS handshake under `sslmode=prefer`.
 
 mod common;
 
@@ -65,6 +66,10 @@ fn an_ansi_quotes_procedure_writes_into_the_copy_not_the_source() {
         src.name
     ));
     let dest = TestDb::create(Engine::Mysql);
+    // The plan names the procedure the trigger calls (as a function used by t).
+    let planned = items(&copy_job(&src, &dest));
+    item(&planned, "trigger", "t.t_ai");
+    item(&planned, "function", "note_it (used by t)");
     let report = sync(&copy_job(&src, &dest)).expect("the sync");
     assert!(report.ok, "{report:?}");
     dest.exec("INSERT INTO t VALUES (55, 'y')");
@@ -126,4 +131,27 @@ fn an_update_that_would_cascade_into_the_source_is_refused() {
     assert!(report.ok, "{report:?}");
     assert_eq!(rows(&dest, "t", "id"), [["1", "a"], ["2", "b"]]);
     assert_eq!(rows(&src, "ref", "id"), [["1", "1"]]);
+}
+
+/// F3: `127.1` is 127.0.0.1 to the resolver; under the default `sslmode=prefer` (no
+/// host name check) the TLS handshake no longer fails on it as "invalid dns name".
+#[test]
+fn a_postgres_host_spelled_127_1_connects_under_prefer() {
+    let base = std::env::var("TETHER_TEST_PG_URL").expect("TETHER_TEST_PG_URL");
+    if !base.contains("@127.0.0.1:") {
+        return;
+    }
+    let url = tether_connect::DbUrl::parse(&base.replace("@127.0.0.1:", "@127.1:")).expect("the URL");
+    let answer = tether_testkit::block_on(async {
+        let mut conn = tether_connect::Connection::open(&url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let rows = conn
+            .query("SELECT 1 + 1", &[tether_schema::DataType::Text])
+            .await
+            .map_err(|e| e.to_string())?;
+        conn.close().await;
+        Ok::<_, String>(rows.len())
+    });
+    assert_eq!(answer, Ok(1));
 }
