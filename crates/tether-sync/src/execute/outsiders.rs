@@ -342,10 +342,11 @@ pub async fn refuse_unwritable(
 /// `"verify"` turns them off, and `refuse_changed_keys` in the pipeline covers it):
 /// overwriting a row's key other than the one rows are matched on runs the `ON UPDATE
 /// CASCADE`, `SET NULL` or `SET DEFAULT` of a table of another database of the server
-/// (InnoDB FKs cross databases), which may be the job's source: the server rewrites
-/// that table's rows without a word (review r18 c, F2). Refused before anything is
-/// written, as [`refuse_other_databases`] refuses `truncate = true`, when that table
-/// holds rows referencing the job table. `RESTRICT`/`NO ACTION` just fail the write
+/// (InnoDB FKs cross databases); in the job's source database the server rewrote the
+/// source's rows without a word (review r18 c, F2). Refused before anything is
+/// written, as [`refuse_other_databases`] refuses `truncate = true`, when such a table
+/// of the database the source names holds rows referencing the job table (a table of
+/// any other database follows the change, as its FK says). `RESTRICT`/`NO ACTION` just fail the write
 /// natively; a key within the row key is never changed (the upsert's guard refuses a
 /// row clashing on another key). No write of the job deletes a row (ON DUPLICATE KEY
 /// UPDATE, never REPLACE), so no ON DELETE action of another database runs either.
@@ -366,6 +367,14 @@ pub(super) async fn refuse_cascading_updates(
     {
         return Ok(());
     }
+    // The source's database: the one whose rows must never change. Another database
+    // of the server is the server's owner's to link (safety_r16: its ON UPDATE CASCADE
+    // child follows the change); an unreadable source URL counts every one.
+    let source_db = match tether_connect::DbUrl::parse(&plan.source) {
+        Ok(tether_connect::DbUrl::Mysql(server)) => server.database,
+        Ok(_) => return Ok(()),
+        Err(_) => None,
+    };
     let fold = names_fold(conn).await?;
     // The job's tables as the destination names them, with the key rows are matched on.
     let job: Vec<(String, Vec<String>)> = plan
@@ -393,6 +402,9 @@ pub(super) async fn refuse_cascading_updates(
             continue;
         }
         let database = child.schema.clone().unwrap_or_default();
+        if source_db.as_deref().is_some_and(|s| !same_name(fold, s, &database)) {
+            continue;
+        }
         let d = conn.dialect();
         let set: Vec<String> = fk
             .columns
@@ -408,7 +420,7 @@ pub(super) async fn refuse_cascading_updates(
         if !conn.query(&sql, &[]).await?.is_empty() {
             return Err(SyncError::Plan(format!(
                 "{shown}: on_conflict = \"update\" may change {parent} ({}), which rows of {database}.{} (a table \
-                 of another database of the server, possibly the job's source) reference through foreign key {} \
+                 of another database of the server, the job's source's name) reference through foreign key {} \
                  ON UPDATE {}: the server would rewrite those rows. Drop that foreign key or empty {database}.{} \
                  first, or set on_conflict = \"error\" or \"skip\" (nothing was written)",
                 fk.referenced_columns.join(", "),
