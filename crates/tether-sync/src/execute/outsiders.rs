@@ -334,7 +334,104 @@ pub async fn refuse_unwritable(
     source: &Schema,
 ) -> Result<(), SyncError> {
     refuse_foreign_storage(conn, shown, plan, source).await?;
-    refuse_conflicting_rules(conn, shown, spec, plan, source).await
+    refuse_conflicting_rules(conn, shown, spec, plan, source).await?;
+    refuse_cascading_updates(conn, shown, spec, plan, source).await
+}
+
+/// `on_conflict = "update"` on MariaDB/MySQL with the checks on (`checks = "enforce"`;
+/// `"verify"` turns them off, and `refuse_changed_keys` in the pipeline covers it):
+/// overwriting a row's key other than the one rows are matched on runs the `ON UPDATE
+/// CASCADE`, `SET NULL` or `SET DEFAULT` of a table of another database of the server
+/// (InnoDB FKs cross databases); in the job's source database the server rewrote the
+/// source's rows without a word (review r18 c, F2). Refused before anything is
+/// written, as [`refuse_other_databases`] refuses `truncate = true`, when such a table
+/// of the database the source names holds rows referencing the job table (a table of
+/// any other database follows the change, as its FK says). `RESTRICT`/`NO ACTION` just fail the write
+/// natively; a key within the row key is never changed (the upsert's guard refuses a
+/// row clashing on another key). No write of the job deletes a row (ON DUPLICATE KEY
+/// UPDATE, never REPLACE), so no ON DELETE action of another database runs either.
+/// PostgreSQL has no FK across databases, and a destination that is the source's
+/// database is refused: a table of another schema there is the destination's own.
+pub(super) async fn refuse_cascading_updates(
+    conn: &mut Connection,
+    shown: &str,
+    spec: &crate::config::DestinationSpec,
+    plan: &Plan,
+    source: &Schema,
+) -> Result<(), SyncError> {
+    if conn.engine() != Engine::Mysql
+        || plan.mode == Mode::Schema
+        || spec.truncate
+        || spec.on_conflict != tether_connect::Conflict::Update
+        || spec.checks == crate::config::Checks::Verify
+    {
+        return Ok(());
+    }
+    // The source's database: the one whose rows must never change. Another database
+    // of the server is the server's owner's to link (safety_r16: its ON UPDATE CASCADE
+    // child follows the change); an unreadable source URL counts every one.
+    let source_db = match tether_connect::DbUrl::parse(&plan.source) {
+        Ok(tether_connect::DbUrl::Mysql(server)) => server.database,
+        Ok(_) => return Ok(()),
+        Err(_) => None,
+    };
+    let fold = names_fold(conn).await?;
+    // The job's tables as the destination names them, with the key rows are matched on.
+    let job: Vec<(String, Vec<String>)> = plan
+        .tables
+        .iter()
+        .map(|tp| {
+            let name = destination_name(source, &tp.table.table_name(), conn.engine()).name;
+            (name, crate::plan::row_key(&tp.table))
+        })
+        .collect();
+    for (child, fk) in other_database_fks(conn).await? {
+        let Some((parent, key)) = job.iter().find(|(n, _)| same_name(fold, n, &fk.referenced_table)) else {
+            continue;
+        };
+        let rewrites = matches!(
+            fk.on_update,
+            tether_schema::FkAction::Cascade | tether_schema::FkAction::SetNull | tether_schema::FkAction::SetDefault
+        );
+        // MariaDB/MySQL column names are never told apart by case.
+        let changeable = fk
+            .referenced_columns
+            .iter()
+            .any(|c| !key.iter().any(|k| k.eq_ignore_ascii_case(c)));
+        if !rewrites || !changeable {
+            continue;
+        }
+        let database = child.schema.clone().unwrap_or_default();
+        if source_db.as_deref().is_some_and(|s| !same_name(fold, s, &database)) {
+            continue;
+        }
+        let d = conn.dialect();
+        let set: Vec<String> = fk
+            .columns
+            .iter()
+            .map(|c| format!("{} IS NOT NULL", d.ident(c)))
+            .collect();
+        let sql = format!(
+            "SELECT 1 FROM {}.{} WHERE {} LIMIT 1",
+            d.ident(&database),
+            d.ident(&child.name),
+            set.join(" AND ")
+        );
+        if !conn.query(&sql, &[]).await?.is_empty() {
+            return Err(SyncError::Plan(format!(
+                "{shown}: on_conflict = \"update\" may change {parent} ({}), which rows of {database}.{} (a table \
+                 of another database of the server, the job's source's name) reference through foreign key {} \
+                 ON UPDATE {}: the server would rewrite those rows. Drop that foreign key or empty {database}.{} \
+                 first, or set on_conflict = \"error\" or \"skip\" (nothing was written)",
+                fk.referenced_columns.join(", "),
+                child.name,
+                fk.name,
+                fk.on_update.as_sql(),
+                child.name,
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `tether plan` asks an empty in-memory database for a SQLite destination (opening

@@ -547,8 +547,10 @@ fn without_definer(sql: &str) -> String {
 /// names are its own database's), never in the source's. String literals and comments
 /// are left as they are; `strings_refused`: `Err` with what the body says when a string
 /// literal names the source database followed by a dot (SQL built in a string,
-/// `PREPARE ... FROM` in a procedure, which Tether cannot rewrite safely).
-fn unqualify_database(body: &str, database: &str, strings_refused: bool) -> Result<String, String> {
+/// `PREPARE ... FROM` in a procedure, which Tether cannot rewrite safely). `ansi`: the
+/// object was created under a `sql_mode` with `ANSI_QUOTES` (see [`ansi_quotes`]), so
+/// `"..."` is an identifier, as the server reads it when it runs the copy.
+fn unqualify_database(body: &str, database: &str, ansi: bool, strings_refused: bool) -> Result<String, String> {
     let b = body.as_bytes();
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80;
     let mut out = String::with_capacity(body.len());
@@ -557,8 +559,9 @@ fn unqualify_database(body: &str, database: &str, strings_refused: bool) -> Resu
     let mut after_dot = false;
     while i < b.len() {
         let c = b[i];
-        // A quoted string: '...' or "..." with backslash escapes and doubled quotes.
-        if c == b'\'' || c == b'"' {
+        // A quoted string: '...' or (without ANSI_QUOTES) "..." with backslash escapes
+        // and doubled quotes.
+        if c == b'\'' || (c == b'"' && !ansi) {
             let start = i;
             i += 1;
             while i < b.len() {
@@ -573,7 +576,12 @@ fn unqualify_database(body: &str, database: &str, strings_refused: bool) -> Resu
                 }
             }
             let text = &body[start..i.min(b.len())];
-            if strings_refused && (text.contains(&format!("{database}.")) || text.contains(&format!("`{database}`."))) {
+            let named = [
+                format!("{database}."),
+                format!("`{database}`."),
+                format!("\"{database}\"."),
+            ];
+            if strings_refused && named.iter().any(|n| text.contains(n.as_str())) {
                 return Err(format!("a string in it names the source database `{database}`: {text}"));
             }
             out.push_str(text);
@@ -595,15 +603,15 @@ fn unqualify_database(body: &str, database: &str, strings_refused: bool) -> Resu
             i = end;
             continue;
         }
-        // An identifier: `quoted` or a bare word.
-        let (name, end) = if c == b'`' {
+        // An identifier: `quoted` (or "quoted" under ANSI_QUOTES) or a bare word.
+        let (name, end) = if c == b'`' || c == b'"' {
             let mut j = i + 1;
             let mut name = String::new();
             while j < b.len() {
-                if b[j] == b'`' && b.get(j + 1) == Some(&b'`') {
-                    name.push('`');
+                if b[j] == c && b.get(j + 1) == Some(&c) {
+                    name.push(c as char);
                     j += 2;
-                } else if b[j] == b'`' {
+                } else if b[j] == c {
                     j += 1;
                     break;
                 } else {
@@ -648,6 +656,16 @@ fn unqualify_database(body: &str, database: &str, strings_refused: bool) -> Resu
         i = end;
     }
     Ok(out)
+}
+
+/// Whether `sql_mode` (as `SHOW CREATE TRIGGER/PROCEDURE/FUNCTION` gives it) makes `"`
+/// quote identifiers: `ANSI_QUOTES`, alone or within a combination mode.
+fn ansi_quotes(sql_mode: Option<&str>) -> bool {
+    const WITH_ANSI_QUOTES: &[&str] = &["ANSI_QUOTES", "ANSI", "DB2", "MAXDB", "MSSQL", "ORACLE", "POSTGRESQL"];
+    sql_mode.is_some_and(|m| {
+        m.split(',')
+            .any(|f| WITH_ANSI_QUOTES.iter().any(|a| f.trim().eq_ignore_ascii_case(a)))
+    })
 }
 
 /// What a trigger or routine whose body cannot be rewritten is created as: a statement
@@ -932,7 +950,8 @@ async fn read_objects(
             // break: a body may end in a `-- comment`).
             // Names qualified with the source database would make the copy's trigger
             // write into the source's tables.
-            let definition = match unqualify_database(&without_definer(&definition), database, true) {
+            let ansi = ansi_quotes(mode.as_deref());
+            let definition = match unqualify_database(&without_definer(&definition), database, ansi, true) {
                 Ok(body) => match mode {
                     Some(mode) => format!(
                         "SET SESSION sql_mode = {}; {body}\n; SET SESSION sql_mode = '{}'",
@@ -972,7 +991,8 @@ async fn read_objects(
         let reads = view_reads(&definition, database, &known);
         // Names are qualified with the source database; the copy lives in another.
         let definition = without_definer(&definition);
-        let definition = unqualify_database(&definition, database, false).unwrap_or(definition);
+        // (The server stores a view's text canonical, its names in backticks.)
+        let definition = unqualify_database(&definition, database, false, false).unwrap_or(definition);
         objects.views.push(View {
             schema: None,
             name,
@@ -1087,7 +1107,7 @@ async fn routines<E: Fn(mysql_async::Error) -> ConnectError>(
         let called: Vec<String> = calls(&definition).into_iter().filter(|c| *c != name).collect();
         wanted.extend(called.iter().cloned());
         // Its names qualified with the source database would read and write the source.
-        let definition = match unqualify_database(&definition, database, true) {
+        let definition = match unqualify_database(&definition, database, ansi_quotes(mode.as_deref()), true) {
             Ok(definition) => match mode {
                 Some(mode) => format!(
                     "SET SESSION sql_mode = {}; {definition}\n; SET SESSION sql_mode = '{}'",
@@ -1130,20 +1150,38 @@ mod tests {
                     SELECT NEW.id, 'shop is here' FROM shop . t2 JOIN `shop`.`t3` ON shop.t2.id = other.x \
                     WHERE a.shop = 1 -- shop.audit\n/* shop.x */ AND shopping.y = 2";
         assert_eq!(
-            unqualify_database(body, "shop", true).unwrap(),
+            unqualify_database(body, "shop", false, true).unwrap(),
             "CREATE TRIGGER trg AFTER INSERT ON t FOR EACH ROW INSERT INTO audit (t_id, note) \
              SELECT NEW.id, 'shop is here' FROM t2 JOIN `t3` ON t2.id = other.x \
              WHERE a.shop = 1 -- shop.audit\n/* shop.x */ AND shopping.y = 2"
         );
         // SQL built in a string cannot be rewritten safely.
         let dynamic = "CREATE PROCEDURE p() BEGIN PREPARE s FROM 'INSERT INTO shop.t VALUES (1)'; EXECUTE s; END";
-        assert!(unqualify_database(dynamic, "shop", true)
+        assert!(unqualify_database(dynamic, "shop", false, true)
             .unwrap_err()
             .contains("shop.t"));
         // A view's strings are data: left as they are.
         assert_eq!(
-            unqualify_database("select 'shop.t' AS `x` from `shop`.`t`", "shop", false).unwrap(),
+            unqualify_database("select 'shop.t' AS `x` from `shop`.`t`", "shop", false, false).unwrap(),
             "select 'shop.t' AS `x` from `t`"
         );
+    }
+
+    #[test]
+    fn under_ansi_quotes_double_quotes_are_identifiers() {
+        let body = "CREATE TRIGGER t_ai AFTER INSERT ON t FOR EACH ROW \
+                    INSERT INTO \"shop\".\"log\" (msg) SELECT 'shop.x' FROM \"shop\" . t2, \"a\"\"b\".c";
+        assert_eq!(
+            unqualify_database(body, "shop", true, false).unwrap(),
+            "CREATE TRIGGER t_ai AFTER INSERT ON t FOR EACH ROW \
+             INSERT INTO \"log\" (msg) SELECT 'shop.x' FROM t2, \"a\"\"b\".c"
+        );
+        // SQL built in a string may quote the database in double quotes: refused too.
+        let dynamic = "CREATE PROCEDURE p() BEGIN PREPARE s FROM 'INSERT INTO \"shop\".t VALUES (1)'; END";
+        assert!(unqualify_database(dynamic, "shop", true, true).is_err());
+        assert!(ansi_quotes(Some("STRICT_TRANS_TABLES,ANSI_QUOTES")));
+        assert!(ansi_quotes(Some("PIPES_AS_CONCAT,ORACLE")));
+        assert!(!ansi_quotes(Some("STRICT_TRANS_TABLES")));
+        assert!(!ansi_quotes(None));
     }
 }

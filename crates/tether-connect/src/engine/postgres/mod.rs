@@ -6,6 +6,7 @@
 pub mod dialect;
 pub mod objects;
 pub mod rw;
+mod tls_name;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -15,7 +16,6 @@ use tether_schema::{
 };
 use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, NoTls};
-use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::ConnectError;
 use crate::tls::{self, TlsMode};
@@ -86,7 +86,7 @@ pub async fn connect(server: &ServerUrl, shown: &str) -> Result<Client, ConnectE
     });
     let config = tls::client_config(tls, Engine::Postgres).map_err(fail)?;
     let (client, connection) = cfg
-        .connect(MakeRustlsConnect::new(config))
+        .connect(tls_name::Connector::new(config, tls.mode == TlsMode::VerifyFull))
         .await
         .map_err(|e| fail(describe_tls(&e, server)))?;
     spawn_connection(connection);
@@ -95,6 +95,16 @@ pub async fn connect(server: &ServerUrl, shown: &str) -> Result<Client, ConnectE
 
 /// [`describe`], saying which TLS check failed when one did.
 fn describe_tls(e: &tokio_postgres::Error, server: &ServerUrl) -> String {
+    // Only verify-full hands rustls a host it cannot take as a name ([`tls_name`]).
+    if rustls::pki_types::ServerName::try_from(server.host.as_str()).is_err() {
+        return format!(
+            "TLS host name check impossible: `{}` is neither a DNS name nor an IP address as TLS writes them, and \
+             {} compares the server's certificate with the host: write the host as its certificate names it \
+             (an address in full, e.g. 127.0.0.1)",
+            server.host,
+            server.tls.mode_shown(Engine::Postgres)
+        );
+    }
     if let Some(r) = tls::find_rustls_error(e) {
         return tls::explain(r, &server.tls, Engine::Postgres, &server.host);
     }
