@@ -12,6 +12,7 @@ mod create;
 mod destination;
 mod method;
 mod narrow;
+mod once;
 mod outsiders;
 mod pipeline;
 mod progress;
