@@ -168,3 +168,44 @@ fn a_rerun_with_distinct_keys_still_completes() {
         }
     }
 }
+
+/// A job's error names every other destination, one that wrote nothing too: the first
+/// destination already holds row 1 (`on_conflict = "error"` rejects it), the second
+/// holds every row and skips them all (nothing written). The message says of the
+/// second that nothing was written.
+#[test]
+fn the_error_names_another_destination_that_wrote_nothing() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec("CREATE TABLE t (k int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'), (2, 'b')");
+    let first = TestDb::create(Engine::Sqlite);
+    first.exec("CREATE TABLE t (k int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a')");
+    let second = TestDb::create(Engine::Sqlite);
+    second.exec("CREATE TABLE t (k int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'), (2, 'b')");
+    let job = format!(
+        "source = \"{}\"\nprivacy = \"off\"\n[tables]\ninclude = [\"t\"]\n\
+         [[destinations]]\nurl = \"{}\"\non_conflict = \"error\"\n\
+         [[destinations]]\nurl = \"{}\"\non_conflict = \"skip\"\n",
+        src.url, first.url, second.url
+    );
+    let text = sync(&job).expect_err("row 1 is there on the first").to_string();
+    assert!(text.contains("the other destinations stopped too"), "{text}");
+    assert!(text.contains(&format!("{}: nothing was written", second.url)), "{text}");
+    assert_eq!(rows(&second, "t", "k"), vec![vec!["1", "a"], vec!["2", "b"]]);
+}
+
+/// Into a table the run creates on MariaDB (`on_conflict = "error"`), integer 1 and text
+/// '1' of a SQLite source clash: the explanation names a difference of type as well as
+/// one of case or spaces.
+#[test]
+fn a_clash_of_two_types_is_explained_as_such() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec("CREATE TABLE t (k PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'int'), ('1', 'text')");
+    let dest = TestDb::create(Engine::Mysql);
+    let text = sync(&job(&src, &dest, "t", "error"))
+        .expect_err("one key on MariaDB")
+        .to_string();
+    assert!(
+        text.contains("or only in type (a SQLite source's integer 1 and text '1'"),
+        "{text}"
+    );
+}

@@ -249,6 +249,7 @@ async fn as_stored(
         bytes: 8,
         unsigned: false,
     }];
+    types.push(types[0].clone());
     types.extend(key.iter().map(|_| tether_schema::DataType::Text));
     for chunk in rows.chunks(100) {
         let selects: Vec<String> = chunk
@@ -259,7 +260,7 @@ async fn as_stored(
                     .zip(keys[i].iter())
                     .map(|(c, v)| stored(conn.engine(), table.column(c), &d.literal(v)))
                     .collect();
-                format!("SELECT {i}, {}", parts.join(", "))
+                format!("SELECT {i}, 1, {}", parts.join(", "))
             })
             .collect();
         collect(conn.query(&selects.join(" UNION ALL "), &types).await?, &mut out);
@@ -267,7 +268,10 @@ async fn as_stored(
     Ok(out)
 }
 
-/// Rows (index, key parts as text) into `out`, each key as `(a, b)`.
+/// Rows (index, 1 where the key is the row's byte for byte, key parts as text) into
+/// `out`, each key as `(a, b)`. A row finding several (a caseless column without a
+/// key on it holds 'a' and 'A') finds the one its key is byte for byte, as the INSERT
+/// does (`skip::exact`), else any of them.
 fn collect(rows: Vec<tether_connect::Row>, out: &mut [Option<String>]) {
     for row in rows {
         let at = match row.first() {
@@ -279,7 +283,12 @@ fn collect(rows: Vec<tether_connect::Row>, out: &mut [Option<String>]) {
         let Some(at) = at.filter(|&a| a < out.len()) else {
             continue;
         };
-        let parts: Vec<String> = row[1..]
+        let exact = matches!(row.get(1), Some(Value::Int(1) | Value::UInt(1)))
+            || matches!(row.get(1), Some(Value::Text(t)) if t == "1");
+        if out[at].is_some() && !exact {
+            continue;
+        }
+        let parts: Vec<String> = row[2..]
             .iter()
             .map(|v| match v {
                 Value::Text(t) => t.clone(),
@@ -321,12 +330,13 @@ async fn lookup(
         bytes: 8,
         unsigned: false,
     }];
+    types.push(types[0].clone());
     types.extend(key.iter().map(|_| tether_schema::DataType::Text));
     for chunk in rows.chunks(100) {
         let selects: Vec<String> = chunk
             .iter()
             .map(|&i| {
-                let wheres: Vec<String> = key
+                let wheres: Vec<(String, String)> = key
                     .iter()
                     .zip(keys[i].iter())
                     .map(|(c, v)| {
@@ -345,11 +355,19 @@ async fn lookup(
                             }
                             _ => d.literal(v),
                         };
-                        format!("{} = {lit}", d.ident(c))
+                        let col = d.ident(c);
+                        let same = match engine {
+                            Engine::Postgres => format!("CAST({col} AS text) = CAST({lit} AS text)"),
+                            Engine::Mysql => format!("BINARY {col} = BINARY {lit}"),
+                            Engine::Sqlite => format!("{col} = {lit} COLLATE BINARY"),
+                        };
+                        (format!("{col} = {lit}"), same)
                     })
                     .collect();
+                let (wheres, same): (Vec<String>, Vec<String>) = wheres.into_iter().unzip();
                 format!(
-                    "SELECT {i}, {} FROM {from} WHERE {}",
+                    "SELECT {i}, CASE WHEN {} THEN 1 ELSE 0 END, {} FROM {from} WHERE {}",
+                    same.join(" AND "),
                     shown.join(", "),
                     wheres.join(" AND ")
                 )

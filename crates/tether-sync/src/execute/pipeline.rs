@@ -591,10 +591,12 @@ async fn write_table(
                     (true, true) => {
                         "; the table was empty before this run, so two rows of the source clash here: \
                          their keys differ only in case, accents or trailing spaces (or a transformer \
-                         made them so), and this destination compares them as equal where the source \
-                         does not (a case-insensitive collation). `on_conflict` would drop one of them; \
-                         give the key column a collation that tells them apart on the destination, or \
-                         change the transformer"
+                         made them so), which this destination compares as equal where the source \
+                         does not (a case-insensitive collation), or only in type (a SQLite source's \
+                         integer 1 and text '1', which a text key here holds as one value). \
+                         `on_conflict` would drop one of them; give the key column a collation that \
+                         tells them apart on the destination, make the source's keys agree, or change \
+                         the transformer"
                     }
                 };
                 let which = match e.row.and_then(|i| keys.get(i)) {
