@@ -1179,11 +1179,18 @@ async fn undo(lanes: Vec<execute::Lane>, e: SyncError, plan: &Plan, stage: &Stag
         if let Some(said) = said {
             *written = said;
         }
-        // The other destinations of the job stopped too: what each of them kept.
+        // The other destinations of the job stopped too: what each of them kept (one
+        // with nothing to undo and no row written is named as well).
         let others: Vec<String> = notes
             .into_iter()
             .filter(|(d, ..)| d != destination)
-            .filter_map(kept)
+            .map(|n| {
+                let shown = n.0.clone();
+                kept(n).unwrap_or((
+                    shown,
+                    "nothing was written (its tables hold their rows as before)".into(),
+                ))
+            })
             .map(|(d, note)| format!("{d}: {note}"))
             .collect();
         if !others.is_empty() {

@@ -684,13 +684,18 @@ async fn refuse_copies_twice(
                 .filter(|u| u.predicate.is_none())
                 .map(|u| &u.columns),
         );
+        // SQLite lets a primary key's parts hold NULL (unless NOT NULL, WITHOUT ROWID or
+        // the rowid), and NULLs there repeat: the schema model calls them NOT NULL, as
+        // other engines enforce, so the rows are asked.
+        let sqlite_pk = conn.engine() == tether_connect::Engine::Sqlite;
         for k in declared {
+            let primary = std::ptr::eq(k, &t.primary_key);
             keys.push(CandidateKey {
                 label: format!("({})", k.join(", ")),
                 columns: k.clone(),
                 null: k
                     .iter()
-                    .filter(|c| t.column(c).is_none_or(|x| x.nullable))
+                    .filter(|c| (sqlite_pk && primary) || t.column(c).is_none_or(|x| x.nullable))
                     .map(|c| (c.clone(), format!("{} IS NULL", d.ident(c))))
                     .collect(),
             });

@@ -13,6 +13,7 @@ mod destination;
 mod fk_engines;
 mod method;
 mod narrow;
+mod once;
 mod outsiders;
 mod partition_triggers;
 mod pipeline;

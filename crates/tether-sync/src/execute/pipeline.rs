@@ -379,6 +379,8 @@ async fn write_table(
     let as_is = w.nulled.is_empty() && w.positions.len() == tp.table.columns.len();
     let name = tp.table.table_name();
     let engine = dest.conn.engine();
+    let held_rows = !(dest.spec.truncate || dest.staged_load || dest.began_empty.contains(&tp.name));
+    let mut claims = super::once::Claims::new(w.conflict, w.keyed, &w.key, held_rows);
     while let Some(mut batch) = rx.recv().await {
         // The parent's spelling where this engine would not match the source's.
         respell.apply_for(&name, engine, &mut batch);
@@ -489,7 +491,31 @@ async fn write_table(
             }
             _ => None,
         };
+        let stop = |e: super::once::Stop, dest: &Destination, n: u64| {
+            e.into_error(
+                &dest.shown,
+                &tp.name,
+                w.conflict,
+                format!(
+                    "{n} rows of {} were written before it; tables complete: {}",
+                    tp.name,
+                    complete_tables(dest)
+                ),
+            )
+        };
+        let claimed = match claims.before(&mut dest.conn, &w.dest_table, &w.key, &keys).await {
+            Ok(c) => c,
+            Err(e) => return Err(stop(e, dest, written)),
+        };
         let inserted = write_rows(dest, w, out, at, kept).await;
+        if let Ok(n) = &inserted {
+            if let Err(e) = claims
+                .after(&mut dest.conn, &w.dest_table, &w.key, &keys, &claimed)
+                .await
+            {
+                return Err(stop(e, dest, written + n));
+            }
+        }
         if let (Some(before), true) = (before, inserted.is_ok()) {
             let absent: Fixups = pending
                 .into_iter()
@@ -565,10 +591,12 @@ async fn write_table(
                     (true, true) => {
                         "; the table was empty before this run, so two rows of the source clash here: \
                          their keys differ only in case, accents or trailing spaces (or a transformer \
-                         made them so), and this destination compares them as equal where the source \
-                         does not (a case-insensitive collation). `on_conflict` would drop one of them; \
-                         give the key column a collation that tells them apart on the destination, or \
-                         change the transformer"
+                         made them so), which this destination compares as equal where the source \
+                         does not (a case-insensitive collation), or only in type (a SQLite source's \
+                         integer 1 and text '1', which a text key here holds as one value). \
+                         `on_conflict` would drop one of them; give the key column a collation that \
+                         tells them apart on the destination, make the source's keys agree, or change \
+                         the transformer"
                     }
                 };
                 let which = match e.row.and_then(|i| keys.get(i)) {

@@ -1,0 +1,379 @@
+//! One destination key per source row: with `skip` or `update` into a table that held
+//! rows before the run, a source row is never "found already there" because of a row
+//! this same run wrote. Two source keys may be one key in the destination (SQLite's
+//! integer `1` and text `'1'` into a text key, `'2024-01-01'` and `'2024-01-01
+//! 00:00:00'` into a date key): `skip` would keep the first and drop the second,
+//! `update` would write the second over the first, and the count check ("at least the
+//! source's rows" for such a table) would pass. Each batch's keys are looked up in the
+//! destination (compared as its key compares them) before and after it is written; a
+//! destination key claimed by two source rows stops the job, naming both.
+
+use std::collections::HashMap;
+
+use tether_connect::value::describe_key;
+use tether_connect::{Conflict, Connection, Engine, Value};
+use tether_schema::Table;
+
+use crate::error::SyncError;
+
+/// The destination keys the source rows of one table have met so far this run.
+pub(super) struct Claims {
+    on: bool,
+    /// Destination key (its own spelling, each part as text) -> the source row's key.
+    by: HashMap<String, String>,
+}
+
+impl Claims {
+    /// Claims are kept for a keyed source table written with `skip` or `update` into a
+    /// table that held rows when the run began (`held`); a table created, emptied or
+    /// there empty must hold exactly the source's count, which catches the same.
+    pub(super) fn new(conflict: Conflict, keyed: bool, key: &[String], held: bool) -> Self {
+        Claims {
+            on: conflict != Conflict::Error && keyed && !key.is_empty() && held,
+            by: HashMap::new(),
+        }
+    }
+
+    /// Before a batch is written: the destination keys its rows (`keys`, the source's
+    /// key values) find there, each checked against the rows met before (and the
+    /// batch's own). None for a row whose key is not there (or holds NULL).
+    pub(super) async fn before(
+        &mut self,
+        conn: &mut Connection,
+        table: &Table,
+        key: &[String],
+        keys: &[Vec<Value>],
+    ) -> Result<Vec<Option<String>>, Stop> {
+        if !self.on {
+            return Ok(Vec::new());
+        }
+        let all: Vec<usize> = (0..keys.len()).collect();
+        let postgres = conn.engine() == Engine::Postgres;
+        // A value PostgreSQL cannot take as the key's type fails the lookup: within a
+        // savepoint (outside a transaction it fails and nothing needs it), so the
+        // INSERT meets the value and names its row.
+        if postgres {
+            let _ = conn.execute("SAVEPOINT tether_once").await;
+        }
+        let looked = async {
+            let found = lookup(conn, table, key, keys, &all).await?;
+            // The keys of this batch not there yet, as the column takes them, so two
+            // of them that are one key are named before the INSERT (PostgreSQL's `DO
+            // UPDATE` would fail with 21000; elsewhere one would be written over the
+            // other, or dropped, before [`Claims::after`] sees it).
+            let new: Vec<usize> = all.iter().copied().filter(|&i| found[i].is_none()).collect();
+            let taken = as_stored(conn, table, key, keys, &new).await?;
+            Ok::<_, SyncError>((found, taken))
+        }
+        .await;
+        let (found, taken) = match (looked, postgres) {
+            (Ok(l), _) => {
+                if postgres {
+                    let _ = conn.execute("RELEASE SAVEPOINT tether_once").await;
+                }
+                l
+            }
+            (Err(_), true) => {
+                let _ = conn.execute("ROLLBACK TO SAVEPOINT tether_once").await;
+                return Ok(vec![None; keys.len()]);
+            }
+            (Err(e), false) => return Err(e.into()),
+        };
+        for (i, k) in found.iter().chain(taken.iter()).enumerate() {
+            if let Some(k) = k {
+                self.claim(k, describe_key(key, &keys[i % keys.len()]))?;
+            }
+        }
+        Ok(found)
+    }
+
+    /// After the batch is written: the rows whose key was not there before now find
+    /// the row they wrote; two finding one row are two source keys the destination
+    /// holds as one (the second was dropped or written over the first).
+    pub(super) async fn after(
+        &mut self,
+        conn: &mut Connection,
+        table: &Table,
+        key: &[String],
+        keys: &[Vec<Value>],
+        before: &[Option<String>],
+    ) -> Result<(), Stop> {
+        if !self.on {
+            return Ok(());
+        }
+        let new: Vec<usize> = (0..keys.len())
+            .filter(|&i| before.get(i).is_none_or(Option::is_none))
+            .collect();
+        let found = lookup(conn, table, key, keys, &new).await?;
+        for i in new {
+            if let Some(k) = &found[i] {
+                self.claim(k, describe_key(key, &keys[i]))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Destination key `k` for the source row `row`: an error when another source row
+    /// holds it.
+    fn claim(&mut self, k: &str, row: String) -> Result<(), Stop> {
+        match self.by.get(k) {
+            Some(first) if *first != row => Err(Stop::Clash(Clash {
+                row,
+                first: first.clone(),
+                there: k.to_string(),
+            })),
+            Some(_) => Ok(()),
+            None => {
+                self.by.insert(k.to_string(), row);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Why [`Claims`] stops a table: a clash, or a lookup that failed.
+pub(super) enum Stop {
+    Clash(Clash),
+    Failed(SyncError),
+}
+
+impl From<SyncError> for Stop {
+    fn from(e: SyncError) -> Self {
+        Stop::Failed(e)
+    }
+}
+
+/// Two source rows that are one key in the destination.
+pub(super) struct Clash {
+    /// The later source row's key, described.
+    pub row: String,
+    /// The source row that met the destination key first.
+    pub first: String,
+    /// The destination's key, as it holds it.
+    pub there: String,
+}
+
+impl Stop {
+    /// The error of the job: a clash names the table and both rows (`written`: what
+    /// the write left, as a rejected row's message says it).
+    pub(super) fn into_error(self, shown: &str, table: &str, conflict: Conflict, written: String) -> SyncError {
+        match self {
+            Stop::Failed(e) => e,
+            Stop::Clash(c) => SyncError::Rejected {
+                destination: shown.to_string(),
+                table: table.to_string(),
+                key: c.row,
+                message: two_rows(conflict, &c.first, &c.there),
+                written,
+            },
+        }
+    }
+}
+
+/// The message of a source row whose destination key another source row holds.
+pub(super) fn two_rows(conflict: Conflict, first: &str, there: &str) -> String {
+    let lost = match conflict {
+        Conflict::Update => "on_conflict = \"update\" would write one of them over the other",
+        _ => "on_conflict = \"skip\" would keep one of them and drop the other",
+    };
+    format!(
+        "its key and that of the source's row {first} are two keys on the source but one key in the destination \
+         (there: {there}): a value of another type or another spelling of one value (integer 1 and text '1' into a \
+         text key, '2024-01-01' and '2024-01-01 00:00:00' into a date key), or text the key's collation compares as \
+         equal; {lost}. Make the source's keys agree, or transform the key"
+    )
+}
+
+/// The SQL of literal `lit` as `column` would store it, shown as text: PostgreSQL
+/// casts it to the column's type (as [`lookup`] shows a key there); MariaDB to the
+/// type's family (a value it cannot take is NULL: no claim), shown as its bytes;
+/// SQLite applies the column's affinity as far as an integer or real into a text
+/// column and a text holding a number into a numeric one go. Only the batch's own
+/// keys are compared with these (a key there is found by [`lookup`]).
+fn stored(engine: Engine, column: Option<&tether_schema::Column>, lit: &str) -> String {
+    use tether_schema::DataType as T;
+    let Some(col) = column else {
+        return format!("CAST({lit} AS text)");
+    };
+    match engine {
+        Engine::Postgres => format!("CAST(CAST({lit} AS {}) AS text)", col.engine_type),
+        Engine::Mysql => {
+            let cast = match &col.normalized_type {
+                T::Date => "DATE".to_string(),
+                T::Timestamp { .. } => "DATETIME(6)".to_string(),
+                T::Time => "TIME(6)".to_string(),
+                T::Int { unsigned: true, .. } => "UNSIGNED".to_string(),
+                T::Int { .. } => "SIGNED".to_string(),
+                T::Float { .. } => "DOUBLE".to_string(),
+                T::Decimal { .. } => "DECIMAL(65, 30)".to_string(),
+                _ if col.normalized_type.is_text() => return format!("HEX(CONVERT({lit} USING utf8mb4))"),
+                _ => return format!("HEX({lit})"),
+            };
+            format!("HEX(CAST({lit} AS {cast}))")
+        }
+        Engine::Sqlite => {
+            let ty = col.engine_type.to_ascii_uppercase();
+            let text = ["CHAR", "CLOB", "TEXT"].iter().any(|t| ty.contains(t)) && !ty.contains("INT");
+            let none = ty.is_empty() || ty.contains("BLOB");
+            match (text, none) {
+                (true, _) => format!(
+                    "quote(CASE WHEN typeof({lit}) IN ('integer', 'real') THEN CAST({lit} AS TEXT) ELSE {lit} END)"
+                ),
+                (false, true) => format!("quote({lit})"),
+                (false, false) => format!(
+                    "quote(CASE WHEN typeof({lit}) = 'text' AND CAST(CAST({lit} AS NUMERIC) AS TEXT) = {lit} \
+                     THEN CAST({lit} AS NUMERIC) ELSE {lit} END)"
+                ),
+            }
+        }
+    }
+}
+
+/// For each of `rows` (indexes into `keys`), its key as `table` would store it
+/// ([`stored`]).
+async fn as_stored(
+    conn: &mut Connection,
+    table: &Table,
+    key: &[String],
+    keys: &[Vec<Value>],
+    rows: &[usize],
+) -> Result<Vec<Option<String>>, SyncError> {
+    let d = conn.dialect();
+    let mut out = vec![None; keys.len()];
+    let rows: Vec<usize> = rows
+        .iter()
+        .copied()
+        .filter(|&i| !keys[i].iter().any(Value::is_null))
+        .collect();
+    let mut types = vec![tether_schema::DataType::Int {
+        bytes: 8,
+        unsigned: false,
+    }];
+    types.push(types[0].clone());
+    types.extend(key.iter().map(|_| tether_schema::DataType::Text));
+    for chunk in rows.chunks(100) {
+        let selects: Vec<String> = chunk
+            .iter()
+            .map(|&i| {
+                let parts: Vec<String> = key
+                    .iter()
+                    .zip(keys[i].iter())
+                    .map(|(c, v)| stored(conn.engine(), table.column(c), &d.literal(v)))
+                    .collect();
+                format!("SELECT {i}, 1, {}", parts.join(", "))
+            })
+            .collect();
+        collect(conn.query(&selects.join(" UNION ALL "), &types).await?, &mut out);
+    }
+    Ok(out)
+}
+
+/// Rows (index, 1 where the key is the row's byte for byte, key parts as text) into
+/// `out`, each key as `(a, b)`. A row finding several (a caseless column without a
+/// key on it holds 'a' and 'A') finds the one its key is byte for byte, as the INSERT
+/// does (`skip::exact`), else any of them.
+fn collect(rows: Vec<tether_connect::Row>, out: &mut [Option<String>]) {
+    for row in rows {
+        let at = match row.first() {
+            Some(Value::Int(n)) => usize::try_from(*n).ok(),
+            Some(Value::UInt(n)) => usize::try_from(*n).ok(),
+            Some(Value::Text(t)) => t.parse().ok(),
+            _ => None,
+        };
+        let Some(at) = at.filter(|&a| a < out.len()) else {
+            continue;
+        };
+        let exact = matches!(row.get(1), Some(Value::Int(1) | Value::UInt(1)))
+            || matches!(row.get(1), Some(Value::Text(t)) if t == "1");
+        if out[at].is_some() && !exact {
+            continue;
+        }
+        let parts: Vec<String> = row[2..]
+            .iter()
+            .map(|v| match v {
+                Value::Text(t) => t.clone(),
+                Value::Null => "NULL".to_string(),
+                other => other.to_string(),
+            })
+            .collect();
+        out[at] = Some(format!("({})", parts.join(", ")));
+    }
+}
+
+/// For each of `rows` (indexes into `keys`), the key of the destination's row it finds
+/// in `table` (compared as the destination compares the key), each part as text.
+async fn lookup(
+    conn: &mut Connection,
+    table: &Table,
+    key: &[String],
+    keys: &[Vec<Value>],
+    rows: &[usize],
+) -> Result<Vec<Option<String>>, SyncError> {
+    let d = conn.dialect();
+    let engine = conn.engine();
+    let from = d.own_rows(table);
+    let mut out = vec![None; keys.len()];
+    let rows: Vec<usize> = rows
+        .iter()
+        .copied()
+        .filter(|&i| !keys[i].iter().any(Value::is_null))
+        .collect();
+    let shown: Vec<String> = key
+        .iter()
+        .map(|c| match engine {
+            Engine::Postgres => format!("CAST({} AS text)", d.ident(c)),
+            Engine::Mysql => format!("HEX({})", d.ident(c)),
+            Engine::Sqlite => format!("quote({})", d.ident(c)),
+        })
+        .collect();
+    let mut types = vec![tether_schema::DataType::Int {
+        bytes: 8,
+        unsigned: false,
+    }];
+    types.push(types[0].clone());
+    types.extend(key.iter().map(|_| tether_schema::DataType::Text));
+    for chunk in rows.chunks(100) {
+        let selects: Vec<String> = chunk
+            .iter()
+            .map(|&i| {
+                let wheres: Vec<(String, String)> = key
+                    .iter()
+                    .zip(keys[i].iter())
+                    .map(|(c, v)| {
+                        let column = table.column(c);
+                        let lit = match (engine, v, column) {
+                            // The value as the destination's column takes it on insert.
+                            (Engine::Postgres, _, Some(col)) => {
+                                format!("CAST({} AS {})", d.literal(v), col.engine_type)
+                            }
+                            // MariaDB compares a text column with a number as numbers
+                            // ('01' = 1): the number as the text it is written as.
+                            (Engine::Mysql, Value::Int(_) | Value::UInt(_), Some(col))
+                                if col.normalized_type.is_text() =>
+                            {
+                                d.literal(&Value::Text(v.to_string()))
+                            }
+                            _ => d.literal(v),
+                        };
+                        let col = d.ident(c);
+                        let same = match engine {
+                            Engine::Postgres => format!("CAST({col} AS text) = CAST({lit} AS text)"),
+                            Engine::Mysql => format!("BINARY {col} = BINARY {lit}"),
+                            Engine::Sqlite => format!("{col} = {lit} COLLATE BINARY"),
+                        };
+                        (format!("{col} = {lit}"), same)
+                    })
+                    .collect();
+                let (wheres, same): (Vec<String>, Vec<String>) = wheres.into_iter().unzip();
+                format!(
+                    "SELECT {i}, CASE WHEN {} THEN 1 ELSE 0 END, {} FROM {from} WHERE {}",
+                    same.join(" AND "),
+                    shown.join(", "),
+                    wheres.join(" AND ")
+                )
+            })
+            .collect();
+        collect(conn.query(&selects.join(" UNION ALL "), &types).await?, &mut out);
+    }
+    Ok(out)
+}
