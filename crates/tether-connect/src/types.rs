@@ -114,7 +114,7 @@ pub fn mysql(column_type: &str) -> DataType {
 
 /// SQLite, from the declared type: exact names first, then SQLite's affinity rules.
 pub fn sqlite(declared: &str) -> DataType {
-    let (base, args, unsigned) = split(declared);
+    let (base, args, unsigned) = split(without_collation(declared));
     let arg = |i: usize| args.get(i).copied();
     match base.as_str() {
         "integer" => int(8, unsigned),
@@ -181,6 +181,7 @@ mod tests {
         assert_eq!(mysql("enum('a collate b')").to_string(), "enum('a collate b')");
         assert_eq!(postgres("timestamp with time zone").to_string(), "timestamptz");
         assert_eq!(sqlite("INTEGER").to_string(), "bigint");
+        assert_eq!(sqlite("CHAR(10) COLLATE RTRIM"), DataType::Char { length: Some(10) });
         assert_eq!(sqlite("VARYING_THING").to_string(), "varying_thing");
     }
 }
