@@ -26,6 +26,21 @@ fn split(type_name: &str) -> (String, Vec<u32>, bool) {
     (base, args, unsigned)
 }
 
+/// `column_type` without a trailing `CHARACTER SET x` / `COLLATE x` (looked for after
+/// the last `)`, so an enum's label saying "collate" stays).
+fn without_collation(column_type: &str) -> &str {
+    let from = column_type.rfind(')').map_or(0, |i| i + 1);
+    let tail = column_type[from..].to_ascii_lowercase();
+    match [" character set ", " charset ", " collate "]
+        .iter()
+        .filter_map(|k| tail.find(k))
+        .min()
+    {
+        Some(at) => &column_type[..from + at],
+        None => column_type,
+    }
+}
+
 fn int(bytes: u8, unsigned: bool) -> DataType {
     DataType::Int { bytes, unsigned }
 }
@@ -60,8 +75,10 @@ pub fn postgres(type_name: &str) -> DataType {
 }
 
 /// MariaDB/MySQL, from `information_schema.COLUMNS.COLUMN_TYPE`.
+/// A column type as `CREATE TABLE` may write it, with a character set or collation
+/// after it (`varchar(4) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`), reads as the type.
 pub fn mysql(column_type: &str) -> DataType {
-    let (base, args, unsigned) = split(column_type);
+    let (base, args, unsigned) = split(without_collation(column_type));
     let arg = |i: usize| args.get(i).copied();
     match base.as_str() {
         "tinyint" if arg(0) == Some(1) && !unsigned => DataType::Boolean,
@@ -97,7 +114,7 @@ pub fn mysql(column_type: &str) -> DataType {
 
 /// SQLite, from the declared type: exact names first, then SQLite's affinity rules.
 pub fn sqlite(declared: &str) -> DataType {
-    let (base, args, unsigned) = split(declared);
+    let (base, args, unsigned) = split(without_collation(declared));
     let arg = |i: usize| args.get(i).copied();
     match base.as_str() {
         "integer" => int(8, unsigned),
@@ -157,8 +174,14 @@ mod tests {
         }
         assert_eq!(mysql("int(10) unsigned zerofill").to_string(), "int unsigned");
         assert_eq!(mysql("enum('a','b')").to_string(), "enum('a','b')");
+        assert_eq!(
+            mysql("varchar(4) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"),
+            DataType::Varchar { length: Some(4) }
+        );
+        assert_eq!(mysql("enum('a collate b')").to_string(), "enum('a collate b')");
         assert_eq!(postgres("timestamp with time zone").to_string(), "timestamptz");
         assert_eq!(sqlite("INTEGER").to_string(), "bigint");
+        assert_eq!(sqlite("CHAR(10) COLLATE RTRIM"), DataType::Char { length: Some(10) });
         assert_eq!(sqlite("VARYING_THING").to_string(), "varying_thing");
     }
 }

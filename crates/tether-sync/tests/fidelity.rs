@@ -401,7 +401,10 @@ fn across_engines_the_plan_reports_every_object_and_defaults_work_for_applicatio
                 .unwrap_or_else(|| panic!("{kind} {name}"))
         };
         let (mood, created_at) = match engine {
-            Engine::Mysql => ("enum('sad','ok','happy')", "current_timestamp(6)"),
+            Engine::Mysql => (
+                "enum('sad','ok','happy') CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+                "current_timestamp(6)",
+            ),
             _ => ("text with CHECK customer_mood_check of its labels", "CURRENT_TIMESTAMP"),
         };
         assert_eq!(item("column", "customer.mood").to.as_deref(), Some(mood), "{engine}");

@@ -320,10 +320,32 @@ pub(super) fn cross_engine(
                 .iter()
                 .map(|l| d.literal(&tether_connect::Value::Text(l.clone())))
                 .collect();
-            if d.native_enum() {
-                let ty = format!("enum({})", quoted.join(","));
+            if d.native_enum() && enum_holds(&labels) {
+                // A PostgreSQL enum tells 'ok' from 'OK': a binary collation, or the
+                // table's `_ci` one stores 'OK' as 'ok' and refuses labels apart by case.
+                let ty = format!("enum({}) {ENUM_COLLATION}", quoted.join(","));
                 report.push(SchemaItem::new("column", &col, Action::Mapped).between(&c.engine_type, &ty));
                 out.extras.column_types.insert(c.name.clone(), ty);
+            } else if d.native_enum() {
+                // MariaDB's ENUM drops a label's trailing spaces (at CREATE and from
+                // each value stored): a varchar without padding keeps them, its CHECK
+                // the labels.
+                let check = format!("{}_{}_check", out.name, c.name);
+                let chars = labels.iter().map(|l| l.chars().count()).max().unwrap_or(1).max(1);
+                let ty = format!("varchar({chars}) {EXACT_TEXT_COLLATION}");
+                report.push(
+                    SchemaItem::new("column", &col, Action::Mapped)
+                        .between(&c.engine_type, format!("{ty} with CHECK {check} of its labels"))
+                        .because(
+                            "a label ends with a space, which a MariaDB ENUM drops (it would store another value)",
+                        ),
+                );
+                out.extras.column_types.insert(c.name.clone(), ty);
+                out.extras.checks.push(Check {
+                    name: check,
+                    definition: format!("CHECK ({} IN ({}))", d.ident(&c.name), quoted.join(", ")),
+                    exclusion: false,
+                });
             } else {
                 let check = format!("{}_{}_check", out.name, c.name);
                 report.push(
@@ -427,6 +449,14 @@ pub(super) fn cross_engine(
             let by_parent = parent_caseless(source, t, &c.name, 0);
             if let (true, Some(collate)) = (by_parent.unwrap_or(citext || nondeterministic), caseless(dest)) {
                 to = format!("{to} {collate}");
+                out.extras.column_types.insert(c.name.clone(), to.clone());
+            }
+            // A blank-padded char(n) (PostgreSQL's 'ab  ', MariaDB's 'ab') compares
+            // without its trailing spaces at the source; SQLite's BINARY would hold
+            // 'ab' beside 'ab  ' in a key and miss `= 'ab'`. RTRIM compares as the
+            // source does; the values stay the source's bytes.
+            if dest == Engine::Sqlite && matches!(c.normalized_type, DataType::Char { .. }) && !to.contains("COLLATE") {
+                to = format!("{to} COLLATE RTRIM");
                 out.extras.column_types.insert(c.name.clone(), to.clone());
             }
             if c.engine_type.trim().is_empty() {
@@ -1142,6 +1172,22 @@ fn decimal_room(declared: &str, widened: bool, ty: &DataType, dest: Engine) -> O
 }
 
 /// The collation clause that makes a text column compare without case on `dest`.
+/// The collation of a MariaDB ENUM made from another engine's enum: labels compared
+/// byte for byte, as PostgreSQL compares an enum's values.
+const ENUM_COLLATION: &str = "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin";
+
+/// The collation of a MariaDB varchar holding an enum's labels exactly: bytes compared,
+/// trailing spaces too (NO PAD).
+const EXACT_TEXT_COLLATION: &str = "CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin";
+
+/// True when a MariaDB ENUM holds each of `labels` as written: MariaDB strips trailing
+/// spaces from its members (so 'mid ' is stored 'mid', and 'mid' beside 'mid ' is
+/// refused with 1291); under [`ENUM_COLLATION`] labels apart in case or accents stay
+/// apart.
+pub(super) fn enum_holds(labels: &[String]) -> bool {
+    !labels.iter().any(|l| l.ends_with(' '))
+}
+
 fn caseless(dest: Engine) -> Option<&'static str> {
     match dest {
         Engine::Sqlite => Some("COLLATE NOCASE"),

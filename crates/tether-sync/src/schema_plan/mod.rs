@@ -232,7 +232,14 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
                     .because("the destination has a type of that name; it is used as it is")
             }
             (_, true) => item,
-            (TypeKind::Enum { .. }, false) if d.native_enum() => item.mapped("enum", "an ENUM column type"),
+            (TypeKind::Enum { labels }, false) if d.native_enum() && items::enum_holds(labels) => item.mapped(
+                "enum",
+                "an ENUM column type (binary collation: labels compared as written)",
+            ),
+            (TypeKind::Enum { .. }, false) if d.native_enum() => item.mapped(
+                "enum",
+                "varchar with a CHECK of its labels (a label ends with a space, which an ENUM drops)",
+            ),
             (TypeKind::Enum { .. }, false) => item.mapped("enum", "text with a CHECK of its labels"),
             (TypeKind::Composite { .. }, false) => {
                 item.mapped("composite type", "text (a value as PostgreSQL prints it: `(a,b)`)")
