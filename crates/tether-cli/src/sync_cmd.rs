@@ -140,8 +140,15 @@ fn summary(report: &Report) -> String {
     let mut out = format!("{t}\n");
     for (i, v) in report.verification.iter().enumerate() {
         if v.ok {
+            // Orphans listed under an ok verification are the ones a NOT VALID foreign key
+            // of the source lets through: say so instead of "0 orphans".
+            let let_through: u64 = v.orphans.iter().map(|o| o.count).sum();
+            let orphans = match let_through {
+                0 => "0 orphans".to_string(),
+                n => format!("no orphans but {n} the source's NOT VALID foreign keys let through"),
+            };
             out.push_str(&format!(
-                "#{} {}: verified: {} foreign keys, 0 orphans; every table has the source's rows\n",
+                "#{} {}: verified: {} foreign keys, {orphans}; every table has the source's rows\n",
                 i + 1,
                 v.destination,
                 v.foreign_keys_checked

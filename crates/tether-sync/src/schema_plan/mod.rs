@@ -884,6 +884,9 @@ fn nulls_not_distinct(t: &Table, name: &str) -> bool {
 /// declaration and refuses every write to the child). Such a key is left out of the
 /// model (reported skipped); the verification still checks the copy's rows against it.
 fn skip_fks_to_non_keys(source: &Schema, shown: &str, dest: Engine, out: &mut Table, report: &mut Vec<SchemaItem>) {
+    if dest == Engine::Mysql {
+        in_index_order(source, out);
+    }
     out.foreign_keys.retain(|fk| {
         let parent_name = TableName {
             schema: fk.referenced_schema.clone(),
@@ -920,6 +923,61 @@ fn skip_fks_to_non_keys(source: &Schema, shown: &str, dest: Engine, out: &mut Ta
         }
         keyed
     });
+}
+
+/// Lists a composite FK's column pairs in the order of the parent key or index whose
+/// first columns they are, when they are so only in another order: InnoDB needs an index
+/// of the parent starting with the referenced columns *in the FK's order* ("errno: 150
+/// Foreign key constraint is incorrectly formed"), while PostgreSQL and SQLite take
+/// `FOREIGN KEY (b, a) REFERENCES p (y, x)` over `UNIQUE (x, y)`. The pairs are the
+/// same, so the copy's key holds the same rows.
+fn in_index_order(source: &Schema, out: &mut Table) {
+    for fk in out.foreign_keys.iter_mut().filter(|fk| fk.referenced_columns.len() > 1) {
+        let parent_name = TableName {
+            schema: fk.referenced_schema.clone(),
+            name: fk.referenced_table.clone(),
+        };
+        let Some(parent) = source.table(&parent_name) else {
+            continue;
+        };
+        let cols = &fk.referenced_columns;
+        if indexed(parent, cols) {
+            continue;
+        }
+        let keys = std::iter::once(&parent.primary_key)
+            .chain(
+                parent
+                    .unique_keys
+                    .iter()
+                    .filter(|u| u.predicate.is_none())
+                    .map(|u| &u.columns),
+            )
+            .chain(
+                parent
+                    .extras
+                    .indexes
+                    .iter()
+                    .filter(|i| i.predicate.is_none())
+                    .map(|i| &i.columns),
+            );
+        let lead = keys
+            .filter(|k| k.len() >= cols.len())
+            .map(|k| &k[..cols.len()])
+            .find(|lead| lead.iter().all(|c| cols.contains(c)) && cols.iter().all(|c| lead.contains(c)));
+        let Some(lead) = lead else {
+            continue;
+        };
+        let pairs: Vec<(String, String)> = lead
+            .iter()
+            .filter_map(|r| {
+                let i = cols.iter().position(|c| c == r)?;
+                Some((fk.columns.get(i)?.clone(), r.clone()))
+            })
+            .collect();
+        if pairs.len() == cols.len() {
+            (fk.columns, fk.referenced_columns) = pairs.into_iter().unzip();
+        }
+    }
 }
 
 /// Whether `cols` are the first columns of one of `parent`'s keys or whole-table

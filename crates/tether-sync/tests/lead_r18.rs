@@ -1,0 +1,62 @@
+//! Eighteenth session, review d (fixed by the lead): a composite FK listing the parent
+//! key's columns in another order (`FOREIGN KEY (b, a) REFERENCES p (y, x)` over
+//! `UNIQUE (x, y)`) is valid on PostgreSQL and SQLite; InnoDB refuses it ("errno: 150
+//! Foreign key constraint is incorrectly formed": no index of p starts with (y, x)).
+//! The plan said "created" and the copy into MariaDB failed at CREATE TABLE. The copy's
+//! key now lists the same column pairs in the index's order.
+
+mod common;
+
+use common::*;
+use tether_testkit::{TestDb, TestEngine as Engine};
+
+fn schema_and_rows(src: &TestDb) {
+    src.exec(
+        "CREATE TABLE p (id int PRIMARY KEY, x int NOT NULL, y int NOT NULL, UNIQUE (x, y)); \
+         CREATE TABLE c (id int PRIMARY KEY, a int, b int, \
+           CONSTRAINT c_p_fk FOREIGN KEY (b, a) REFERENCES p (y, x)); \
+         INSERT INTO p VALUES (1, 10, 20), (2, 11, 21); \
+         INSERT INTO c VALUES (1, 10, 20), (2, 11, 21), (3, NULL, 20)",
+    );
+}
+
+fn copied_into_mariadb(source: Engine) {
+    let src = TestDb::create(source);
+    schema_and_rows(&src);
+    let dest = TestDb::create(Engine::Mysql);
+    let report = sync(&job(&src, &[&dest], "")).expect("sync");
+    assert!(report.verification.iter().all(|v| v.ok), "{:?}", report.verification);
+    assert_eq!(one(&dest, "SELECT count(*) FROM c"), "3");
+    // The key is there and holds the same pairs: (a, b) -> (x, y).
+    let fk = dest.query(
+        "SELECT group_concat(column_name ORDER BY ordinal_position), \
+                group_concat(referenced_column_name ORDER BY ordinal_position) \
+         FROM information_schema.key_column_usage \
+         WHERE table_schema = database() AND table_name = 'c' AND referenced_table_name = 'p'",
+    );
+    assert_eq!(
+        fk.iter()
+            .map(|r| r.iter().map(norm).collect::<Vec<_>>())
+            .collect::<Vec<_>>(),
+        vec![vec!["a,b".to_string(), "x,y".into()]]
+    );
+    dest.exec("INSERT INTO c VALUES (4, 11, 21)");
+    let err = std::panic::catch_unwind(|| dest.exec("INSERT INTO c VALUES (5, 21, 11)"))
+        .expect_err("the swapped pair (x=21, y=11) has no parent and must be refused");
+    let text = err
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    assert!(text.contains("1452"), "{text}");
+}
+
+#[test]
+fn a_composite_fk_in_another_column_order_is_created_on_mariadb_from_postgres() {
+    copied_into_mariadb(Engine::Postgres);
+}
+
+#[test]
+fn a_composite_fk_in_another_column_order_is_created_on_mariadb_from_sqlite() {
+    copied_into_mariadb(Engine::Sqlite);
+}
