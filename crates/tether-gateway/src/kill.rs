@@ -150,56 +150,103 @@ impl Drop for Slot {
     }
 }
 
-/// `sql` may be a KILL: it starts with the word, or with a comment (then
-/// [`parse`] says). The common statement costs a look at its first bytes.
+/// MariaDB's blanks between tokens: space, tab, LF, VT, FF, CR.
+fn is_blank(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// A byte that continues an identifier or keyword.
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+}
+
+/// The first word of `sql` is KILL (`KILL 5`, `KILL(5)`, `/* x */ KILL`, `/*!KILL*/`,
+/// after any blanks MariaDB skips): only the leading blanks and comments are read,
+/// so the common statement costs a look at its first bytes.
 pub fn may_be(sql: &[u8]) -> bool {
-    let start = sql.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(sql.len());
-    let head = &sql[start..];
-    head.get(..4).is_some_and(|w| w.eq_ignore_ascii_case(b"kill"))
-        || head.starts_with(b"/*")
-        || head.starts_with(b"#")
-        || head.starts_with(b"--")
+    let mut i = 0;
+    loop {
+        while sql.get(i).is_some_and(|&b| is_blank(b)) {
+            i += 1;
+        }
+        let rest = &sql[i.min(sql.len())..];
+        if rest.starts_with(b"/*!") || rest.starts_with(b"/*M!") {
+            // An executable comment: its text is code (after its version number).
+            i += if rest.starts_with(b"/*!") { 3 } else { 4 };
+            while sql.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+        } else if let Some(body) = rest.strip_prefix(b"/*") {
+            let Some(end) = body.windows(2).position(|w| w == b"*/") else {
+                return false;
+            };
+            i += 2 + end + 2;
+        } else if rest.starts_with(b"#") || (rest.starts_with(b"--") && rest.get(2).is_none_or(|&b| b <= b' ')) {
+            i += rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+        } else {
+            return rest.get(..4).is_some_and(|w| w.eq_ignore_ascii_case(b"kill"))
+                && rest.get(4).is_none_or(|&b| !is_word(b));
+        }
+    }
 }
 
 /// Reads `KILL [HARD|SOFT] [CONNECTION|QUERY] n` (comments skipped, executable
-/// comments' text read: the `mariadb` client sends `KILL /*!50000 QUERY */ n`).
+/// comments' text read: the `mariadb` client sends `KILL /*!50000 QUERY */ n`; `n` a
+/// number, also as `(n)` or `'n'`). `KILL QUERY ID` and `KILL [..] USER` are others
+/// (no connection id). Any other KILL is unreadable: the gateway refuses it rather
+/// than pass on a number the backend would read as one of its own threads.
 pub fn parse(sql: &str) -> Parsed {
     let text = decomment(sql);
-    let mut words = text.split_ascii_whitespace();
-    if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("kill")) {
+    let text = text.trim_start_matches(|c: char| u8::try_from(c).is_ok_and(is_blank));
+    let Some(head) = text.get(..4).filter(|h| h.eq_ignore_ascii_case("kill")) else {
+        return Parsed::Other;
+    };
+    let after = &text[head.len()..];
+    if after.bytes().next().is_some_and(is_word) {
         return Parsed::Other;
     }
-    let mut query = false;
-    let mut rest: Vec<&str> = words.collect();
-    if let Some(last) = rest.last_mut() {
-        *last = last.trim_end_matches(';');
-        if last.is_empty() {
-            rest.pop();
-        }
-    }
-    let mut rest = rest.as_slice();
+    let after = after.trim_end_matches(|c: char| c == ';' || u8::try_from(c).is_ok_and(is_blank));
+    let words: Vec<&str> = after
+        .split(|c: char| u8::try_from(c).is_ok_and(is_blank))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut rest = words.as_slice();
+    let is = |w: &str, k: &str| w.eq_ignore_ascii_case(k);
     if let [w, tail @ ..] = rest {
-        if w.eq_ignore_ascii_case("hard") || w.eq_ignore_ascii_case("soft") {
+        if is(w, "hard") || is(w, "soft") {
             rest = tail;
         }
     }
+    let mut query = false;
     if let [w, tail @ ..] = rest {
-        if w.eq_ignore_ascii_case("query") {
+        if is(w, "query") {
             query = true;
             rest = tail;
-            if tail.first().is_some_and(|w| w.eq_ignore_ascii_case("id")) {
+            if tail.first().is_some_and(|w| is(w, "id")) {
                 return Parsed::Other;
             }
-        } else if w.eq_ignore_ascii_case("connection") {
+        } else if is(w, "connection") {
             rest = tail;
-        } else if w.eq_ignore_ascii_case("user") {
-            return Parsed::Other;
         }
     }
+    if rest.first().is_some_and(|w| is(w, "user")) {
+        return Parsed::Other;
+    }
+    let number = |n: &str| {
+        let n = n
+            .strip_prefix('(')
+            .and_then(|n| n.strip_suffix(')'))
+            .or_else(|| n.strip_prefix('\'').and_then(|n| n.strip_suffix('\'')))
+            .unwrap_or(n);
+        n.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| n.parse::<u64>().ok())
+            .flatten()
+    };
     match rest {
-        [n] => match n.parse::<u64>() {
-            Ok(id) => Parsed::Kill(Kill { query, id }),
-            Err(_) => Parsed::Unreadable,
+        [n] => match number(n) {
+            Some(id) => Parsed::Kill(Kill { query, id }),
+            None => Parsed::Unreadable,
         },
         _ => Parsed::Unreadable,
     }
@@ -260,5 +307,38 @@ mod tests {
         assert_eq!(parse("KILL @x"), Parsed::Unreadable);
         assert_eq!(parse("KILLER 1"), Parsed::Other);
         assert_eq!(parse("SELECT 1"), Parsed::Other);
+        // Review k K1/K3: every spelling MariaDB takes is read or refused, never passed on.
+        assert_eq!(parse("KILL(5)"), k(false, 5));
+        assert_eq!(parse("KILL (5)"), k(false, 5));
+        assert_eq!(parse("KILL'5'"), k(false, 5));
+        assert_eq!(parse("KILL\x0b5"), k(false, 5));
+        assert_eq!(parse("\x0bKILL QUERY 5"), k(true, 5));
+        assert_eq!(parse("KILL+5"), Parsed::Unreadable);
+        assert_eq!(parse("KILL 5; SELECT 1"), Parsed::Unreadable);
+        assert_eq!(parse("KILL QUERY USER app"), Parsed::Other);
+        assert_eq!(parse("KILL CONNECTION USER app"), Parsed::Other);
+        for sql in [
+            "KILL(5)",
+            "KILL'5'",
+            "KILL+5",
+            "KILL@x",
+            "kill\x0b5",
+            "\x0bKILL 5",
+            "/* a */ kill 5",
+            "/*!KILL 5*/",
+            "-- c\nKILL 5",
+        ] {
+            assert!(may_be(sql.as_bytes()), "{sql:?}");
+        }
+        for sql in [
+            "KILLER 1",
+            "SELECT 1",
+            "/* kill */ SELECT 1",
+            "killed_at",
+            "-- kill\nSELECT 1",
+            "/* unterminated",
+        ] {
+            assert!(!may_be(sql.as_bytes()), "{sql:?}");
+        }
     }
 }

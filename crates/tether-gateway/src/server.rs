@@ -113,7 +113,9 @@ impl Handler for Connection {
             match kill::parse(&String::from_utf8_lossy(sql)) {
                 kill::Parsed::Kill(k) => return self.kill(k, out).await,
                 kill::Parsed::Unreadable => {
-                    let e = ServerError::gateway("tether gateway: KILL takes a connection id as a number (the id the gateway's handshake gave, as CONNECTION_ID() does not)");
+                    let e = ServerError::gateway("tether gateway: KILL takes one connection id as a number, alone in its statement (`KILL [QUERY] n`, n the id \
+                         the gateway's handshake gave, or CONNECTION_ID()): another form would reach the backend's own \
+                         threads");
                     return self.session.answer(crate::reply::Reply::Error(e), out).await;
                 }
                 kill::Parsed::Other => {}

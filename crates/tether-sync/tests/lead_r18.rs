@@ -60,3 +60,39 @@ fn a_composite_fk_in_another_column_order_is_created_on_mariadb_from_postgres() 
 fn a_composite_fk_in_another_column_order_is_created_on_mariadb_from_sqlite() {
     copied_into_mariadb(Engine::Sqlite);
 }
+
+/// Review k K2: the re-run check (review B) showed MariaDB keys through HEX(), which
+/// rounds a number to an integer: a decimal or float key's 1.5 and 1.6 were "one key in
+/// the destination" and an ordinary `skip`/`update` re-run into a table that held rows
+/// stopped. They are two keys: the re-run writes both, twice over.
+#[test]
+fn decimal_and_float_keys_rerun_into_mariadb_with_skip_and_update() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE d (k numeric(5,2) PRIMARY KEY, v text); \
+         INSERT INTO d VALUES (1.5, 'a'), (1.6, 'b'), (2.25, 'c'); \
+         CREATE TABLE f (k double precision PRIMARY KEY, v text); \
+         INSERT INTO f VALUES (1.5, 'a'), (1.6, 'b'), (0.1, 'c')",
+    );
+    let dest = TestDb::create(Engine::Mysql);
+    dest.exec(
+        "CREATE TABLE d (k decimal(5,2) PRIMARY KEY, v text); INSERT INTO d VALUES (9.99, 'there'); \
+         CREATE TABLE f (k double PRIMARY KEY, v text); INSERT INTO f VALUES (9.5, 'there')",
+    );
+    for conflict in ["skip", "update", "skip"] {
+        let text = format!(
+            "source = \"{}\"\nprivacy = \"off\"\n[[destinations]]\nurl = \"{}\"\non_conflict = \"{conflict}\"\n",
+            src.url, dest.url
+        );
+        let report = sync(&text).unwrap_or_else(|e| panic!("{conflict}: {e}"));
+        assert!(report.ok, "{conflict}: {report:?}");
+        assert_eq!(
+            one(&dest, "SELECT group_concat(k ORDER BY k) FROM d"),
+            "1.50,1.60,2.25,9.99"
+        );
+        assert_eq!(
+            one(&dest, "SELECT group_concat(k ORDER BY k) FROM f"),
+            "0.1,1.5,1.6,9.5"
+        );
+    }
+}

@@ -112,6 +112,27 @@ fn kill_of_an_id_no_gateway_client_has_is_1094_and_reaches_no_backend_session() 
                 "{kill}"
             );
         }
+        // Review k K1: the spellings MariaDB also takes are read the same way, and
+        // the ones the gateway cannot read are refused, never passed on.
+        for kill in [
+            format!("KILL({bystander_id})"),
+            format!("KILL'{bystander_id}'"),
+            format!("\x0bKILL\x0bQUERY {bystander_id}"),
+        ] {
+            let e = client.query_drop(&kill).await.map(|_| ()).map_err(server_error);
+            assert_eq!(
+                e,
+                Err((1094, "HY000".into(), format!("Unknown thread id: {bystander_id}"))),
+                "{kill:?}"
+            );
+        }
+        for kill in [format!("KILL+{bystander_id}"), format!("KILL {bystander_id}; SELECT 1")] {
+            let e = client.query_drop(&kill).await.map(|_| ()).map_err(server_error);
+            assert!(
+                matches!(&e, Err((1105, _, m)) if m.contains("KILL takes one connection id")),
+                "{kill}: {e:?}"
+            );
+        }
         // COM_PROCESS_KILL (finding 3): the same answer, not 1047.
         let addr = gw.addr;
         let id = u32::try_from(bystander_id).expect("a 32-bit id");

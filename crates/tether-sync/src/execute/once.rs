@@ -204,8 +204,14 @@ fn stored(engine: Engine, column: Option<&tether_schema::Column>, lit: &str) -> 
                 T::Time => "TIME(6)".to_string(),
                 T::Int { unsigned: true, .. } => "UNSIGNED".to_string(),
                 T::Int { .. } => "SIGNED".to_string(),
-                T::Float { .. } => "DOUBLE".to_string(),
-                T::Decimal { .. } => "DECIMAL(65, 30)".to_string(),
+                // (Shown as text, not HEX: MariaDB's HEX of a number is that of its
+                // rounded integer, so 1.5 and 1.6 would be one key; as [`lookup`].)
+                T::Float { .. } => return format!("CAST(CAST({lit} AS DOUBLE) AS CHAR)"),
+                T::Decimal { precision, scale } => {
+                    let p = precision.unwrap_or(65).min(65);
+                    let s = scale.unwrap_or(30).min(30).min(p);
+                    return format!("CAST(CAST({lit} AS DECIMAL({p}, {s})) AS CHAR)");
+                }
                 _ if col.normalized_type.is_text() => return format!("HEX(CONVERT({lit} USING utf8mb4))"),
                 _ => return format!("HEX({lit})"),
             };
@@ -322,7 +328,14 @@ async fn lookup(
         .iter()
         .map(|c| match engine {
             Engine::Postgres => format!("CAST({} AS text)", d.ident(c)),
-            Engine::Mysql => format!("HEX({})", d.ident(c)),
+            // MariaDB's HEX of a number is that of its rounded integer: a decimal or
+            // float key is shown as its text instead (as [`stored`] shows it).
+            Engine::Mysql => match table.column(c).map(|col| &col.normalized_type) {
+                Some(tether_schema::DataType::Decimal { .. } | tether_schema::DataType::Float { .. }) => {
+                    format!("CAST({} AS CHAR)", d.ident(c))
+                }
+                _ => format!("HEX({})", d.ident(c)),
+            },
             Engine::Sqlite => format!("quote({})", d.ident(c)),
         })
         .collect();

@@ -1171,7 +1171,6 @@ fn decimal_room(declared: &str, widened: bool, ty: &DataType, dest: Engine) -> O
     (!why.is_empty()).then(|| why.join("; "))
 }
 
-/// The collation clause that makes a text column compare without case on `dest`.
 /// The collation of a MariaDB ENUM made from another engine's enum: labels compared
 /// byte for byte, as PostgreSQL compares an enum's values.
 const ENUM_COLLATION: &str = "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin";
@@ -1188,6 +1187,7 @@ pub(super) fn enum_holds(labels: &[String]) -> bool {
     !labels.iter().any(|l| l.ends_with(' '))
 }
 
+/// The collation clause that makes a text column compare without case on `dest`.
 fn caseless(dest: Engine) -> Option<&'static str> {
     match dest {
         Engine::Sqlite => Some("COLLATE NOCASE"),
