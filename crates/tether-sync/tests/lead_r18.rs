@@ -96,3 +96,25 @@ fn decimal_and_float_keys_rerun_into_mariadb_with_skip_and_update() {
         );
     }
 }
+
+/// Review k K5: review I refused text whose spelling a MariaDB integer column changes;
+/// into an existing PostgreSQL integer column '007' was still stored as 7 (exit 0).
+/// It is refused the same way, naming the row; '7' and '-7' go through.
+#[test]
+fn text_an_existing_postgres_integer_column_would_respell_is_refused() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec("CREATE TABLE t (id int PRIMARY KEY, n text); INSERT INTO t VALUES (1, '7'), (2, '-7')");
+    let dest = TestDb::create(Engine::Postgres);
+    dest.exec("CREATE TABLE t (id int PRIMARY KEY, n int)");
+    let text = format!(
+        "source = \"{}\"\nprivacy = \"off\"\n[[destinations]]\nurl = \"{}\"\ntruncate = true\n",
+        src.url, dest.url
+    );
+    let report = sync(&text).expect("sync of plain integers");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(one(&dest, "SELECT string_agg(n::text, ',' ORDER BY id) FROM t"), "7,-7");
+    src.exec("INSERT INTO t VALUES (3, '007')");
+    let e = sync(&text).expect_err("'007' would be stored as 7").to_string();
+    assert!(e.contains("'007'") && e.contains("another spelling"), "{e}");
+    assert_eq!(one(&dest, "SELECT string_agg(n::text, ',' ORDER BY id) FROM t"), "7,-7");
+}

@@ -40,6 +40,9 @@ pub(super) enum Narrow {
     /// (`text`: the source's column holds text, whose spelling must stay) becomes the
     /// number's (`'007'` and `'7.0'` are stored as 7, without a note either).
     Integral { text: bool },
+    /// A PostgreSQL integer column from text: `'007'`, `'+7'`, `' 7'` are stored as 7
+    /// without an error (a fraction is refused by the server itself).
+    Spelled,
     /// A PostgreSQL `timestamp` or `time` without time zone: the UTC offset of a text
     /// (`10:00:00+05:00`, which SQLite's own date functions read as 05:00 UTC) is
     /// dropped without an error, the wall time kept: another instant.
@@ -194,6 +197,7 @@ impl Narrow {
             (Engine::Mysql, DataType::Int { .. } | DataType::Boolean) if !from_integer => {
                 out.push(Narrow::Integral { text: s.is_text() })
             }
+            (Engine::Postgres, DataType::Int { .. }) if s.is_text() => out.push(Narrow::Spelled),
             _ => {}
         }
         out
@@ -294,6 +298,13 @@ impl Narrow {
                         "it is text ('{t}') that MariaDB/MySQL stores as the integer {c} without a note, another \
                          spelling"
                     )
+                })
+            }
+            (Narrow::Spelled, Value::Text(t)) => {
+                let c = canonical_decimal(t).filter(|c| !c.contains('.'))?;
+                let t = t.trim_end_matches(' ');
+                (t != c).then(|| {
+                    format!("it is text ('{t}') that PostgreSQL stores as the integer {c} without an error, another spelling")
                 })
             }
             (Narrow::Affinity { affinity, numeric }, v) => affinity_changes(affinity, numeric, v),
@@ -598,5 +609,12 @@ mod tests {
         assert!(text_source.changes(&text("0")).is_none());
         assert!(text_source.changes(&text("7  ")).is_none());
         assert!(text_source.changes(&text("abc")).is_none());
+        // Review k K5: the same spellings into a PostgreSQL integer column.
+        for changed in ["007", "+7", " 7", "-0"] {
+            assert!(Narrow::Spelled.changes(&text(changed)).is_some(), "{changed}");
+        }
+        for kept in ["7", "-7", "0", "7  ", "7.5", "abc"] {
+            assert!(Narrow::Spelled.changes(&text(kept)).is_none(), "{kept}");
+        }
     }
 }
