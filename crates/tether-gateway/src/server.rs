@@ -47,7 +47,27 @@ struct Accepted {
     permit: OwnedSemaphorePermit,
 }
 
-static CONNECTION_IDS: AtomicU32 = AtomicU32::new(1);
+/// The first connection id the gateway's handshake gives. MariaDB numbers its threads
+/// from 1; the gateway's ids start far above, so a handshake id can never be a backend
+/// thread's: a KILL of one that reaches the backend by a spelling the gateway does not
+/// read (inside `EXECUTE IMMEDIATE`, a compound statement, a versioned comment) meets
+/// no thread there (1094) instead of someone else's session, and a client's own
+/// `CONNECTION_ID()` (its backend id) is never another client's handshake id.
+const FIRST_CONNECTION_ID: u32 = 1 << 30;
+
+static CONNECTION_IDS: AtomicU32 = AtomicU32::new(FIRST_CONNECTION_ID);
+
+/// The next handshake id, in `FIRST_CONNECTION_ID..u32::MAX` (wrapping within it).
+fn next_connection_id() -> u32 {
+    let id = CONNECTION_IDS.fetch_add(1, Ordering::Relaxed);
+    if id >= FIRST_CONNECTION_ID {
+        return id;
+    }
+    // Wrapped past u32::MAX: start again at the first id (a racing thread may take
+    // the same id once in 3 billion connections; the registry keeps the newer).
+    CONNECTION_IDS.store(FIRST_CONNECTION_ID + 1, Ordering::Relaxed);
+    FIRST_CONNECTION_ID
+}
 
 struct Connection {
     session: Session,
@@ -263,7 +283,7 @@ impl Gateway {
                 });
                 continue;
             };
-            let id = CONNECTION_IDS.fetch_add(1, Ordering::Relaxed);
+            let id = next_connection_id();
             // Out of this runtime's I/O driver, into the worker's.
             let stream = match stream.into_std() {
                 Ok(s) => s,

@@ -118,3 +118,34 @@ fn text_an_existing_postgres_integer_column_would_respell_is_refused() {
     assert!(e.contains("'007'") && e.contains("another spelling"), "{e}");
     assert_eq!(one(&dest, "SELECT string_agg(n::text, ',' ORDER BY id) FROM t"), "7,-7");
 }
+
+/// Review m (round 2) F1 and F2: the re-run check stopped ordinary re-runs. A MariaDB
+/// FLOAT key's 123.4567 and 123.4568 were shown with MariaDB's 6 digits as one key; a
+/// composite text key's ('Smith, John', 'NY') and ('Smith', 'John, NY') were joined
+/// into one spelling. Both re-run with skip and update, the rows kept apart.
+#[test]
+fn float_and_comma_keys_rerun_with_skip_and_update() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE f (k real PRIMARY KEY, v text); \
+         INSERT INTO f VALUES (123.4567, 'a'), (123.4568, 'b'), (16777214, 'c'), (16777215, 'd'); \
+         CREATE TABLE n (last text, rest text, v text, PRIMARY KEY (last, rest)); \
+         INSERT INTO n VALUES ('Smith, John', 'NY', 'a'), ('Smith', 'John, NY', 'b')",
+    );
+    for dest in [TestDb::create(Engine::Mysql), TestDb::create(Engine::Postgres)] {
+        let text = |conflict: &str| {
+            format!(
+                "source = \"{}\"\nprivacy = \"off\"\n[[destinations]]\nurl = \"{}\"\non_conflict = \"{conflict}\"\n",
+                src.url, dest.url
+            )
+        };
+        sync(&text("error")).expect("first copy");
+        dest.exec("INSERT INTO n VALUES ('x', 'y', 'there')");
+        for conflict in ["skip", "update"] {
+            let report = sync(&text(conflict)).unwrap_or_else(|e| panic!("{conflict}: {e}"));
+            assert!(report.ok, "{conflict}: {report:?}");
+            assert_eq!(one(&dest, "SELECT count(*) FROM f"), "4");
+            assert_eq!(one(&dest, "SELECT count(*) FROM n"), "3");
+        }
+    }
+}

@@ -189,3 +189,35 @@ fn com_process_kill_of_a_gateway_client_kills_its_backend_connection() {
         assert_eq!(left, Some(0));
     });
 }
+
+/// Review n (round 2): KILL of a handshake id in a form the gateway does not read
+/// (`EXECUTE IMMEDIATE`, a compound statement) reaches the backend. Handshake ids start
+/// at 2^30, above any thread id MariaDB hands out, so there it names no thread (1094)
+/// and the client it meant, and every other session, runs on.
+#[test]
+fn a_handshake_id_reaching_the_backend_names_no_thread_there() {
+    let db = TestDb::create(TestEngine::Mysql);
+    let gw = start_one(&db, "unmanaged");
+    gw.block_on(async {
+        let mut watch = direct(&db).await;
+        let mut victim = gw.connect("ks").await;
+        let handshake_id = victim.id();
+        assert!(handshake_id >= 1 << 30, "handshake id {handshake_id}");
+        let backend_id = connection_id(&mut victim).await;
+        assert!(backend_id < 1 << 30, "backend id {backend_id}");
+        let running = tokio::spawn(async move {
+            let r: Option<i64> = victim.query_first("SELECT SLEEP(2)").await.expect("not interrupted");
+            r
+        });
+        sleeping(&mut watch, backend_id).await;
+        let mut killer = gw.connect("ks").await;
+        for kill in [
+            format!("EXECUTE IMMEDIATE 'KILL QUERY {handshake_id}'"),
+            format!("BEGIN NOT ATOMIC KILL QUERY {handshake_id}; END"),
+        ] {
+            let e = killer.query_drop(&kill).await.map_err(server_error);
+            assert_eq!(e.map_err(|e| e.0), Err(1094), "{kill}");
+        }
+        assert_eq!(running.await.expect("victim"), Some(0));
+    });
+}

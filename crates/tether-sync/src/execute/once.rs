@@ -206,6 +206,10 @@ fn stored(engine: Engine, column: Option<&tether_schema::Column>, lit: &str) -> 
                 T::Int { .. } => "SIGNED".to_string(),
                 // (Shown as text, not HEX: MariaDB's HEX of a number is that of its
                 // rounded integer, so 1.5 and 1.6 would be one key; as [`lookup`].)
+                // A FLOAT holds the value rounded to single precision: shown as that
+                // value's double (as [`lookup`] shows a FLOAT column; MariaDB prints a
+                // FLOAT itself with 6 digits, which makes 123.4567 and 123.4568 one).
+                T::Float { bytes: 4 } => return format!("CAST(CAST(CAST({lit} AS FLOAT) AS DOUBLE) AS CHAR)"),
                 T::Float { .. } => return format!("CAST(CAST({lit} AS DOUBLE) AS CHAR)"),
                 T::Decimal { precision, scale } => {
                     let p = precision.unwrap_or(65).min(65);
@@ -294,12 +298,13 @@ fn collect(rows: Vec<tether_connect::Row>, out: &mut [Option<String>]) {
         if out[at].is_some() && !exact {
             continue;
         }
+        // Each part quoted: ('Smith, John', 'NY') and ('Smith', 'John, NY') are two keys.
         let parts: Vec<String> = row[2..]
             .iter()
             .map(|v| match v {
-                Value::Text(t) => t.clone(),
+                Value::Text(t) => format!("{t:?}"),
                 Value::Null => "NULL".to_string(),
-                other => other.to_string(),
+                other => format!("{:?}", other.to_string()),
             })
             .collect();
         out[at] = Some(format!("({})", parts.join(", ")));
@@ -331,9 +336,8 @@ async fn lookup(
             // MariaDB's HEX of a number is that of its rounded integer: a decimal or
             // float key is shown as its text instead (as [`stored`] shows it).
             Engine::Mysql => match table.column(c).map(|col| &col.normalized_type) {
-                Some(tether_schema::DataType::Decimal { .. } | tether_schema::DataType::Float { .. }) => {
-                    format!("CAST({} AS CHAR)", d.ident(c))
-                }
+                Some(tether_schema::DataType::Decimal { .. }) => format!("CAST({} AS CHAR)", d.ident(c)),
+                Some(tether_schema::DataType::Float { .. }) => format!("CAST(CAST({} AS DOUBLE) AS CHAR)", d.ident(c)),
                 _ => format!("HEX({})", d.ident(c)),
             },
             Engine::Sqlite => format!("quote({})", d.ident(c)),
