@@ -56,6 +56,10 @@ pub struct ColumnTransform {
     /// padding it was respelt with, as the parent does). None: the column's own type.
     #[serde(skip)]
     pub key_type: Option<tether_schema::DataType>,
+    /// An inherited `js` function of the value alone: how this column's values are
+    /// handed to it, as the root column reads them ([`tether_transform::js_input`]).
+    #[serde(skip)]
+    pub js_input: tether_transform::JsInput,
     /// A destination compares this column's text loosely (a case-insensitive collation,
     /// `citext`): unique keys holding it are guarded the same way (see
     /// [`tether_transform::fold`]).
@@ -161,6 +165,7 @@ pub fn resolve(job: &Job, schema: &Schema) -> Result<HashMap<TableName, Vec<Colu
                 .then(|| schema.table(&r.root_table)?.column(&r.root_column))
                 .flatten()
                 .map(|c| c.normalized_type.clone()),
+            js_input: js_input_of(schema, &r, is_root).map_err(|e| SyncError::Plan(format!("{}: {e}", job.path)))?,
             loose: false,
             loose_outside_mysql: false,
         });
@@ -198,6 +203,7 @@ pub fn resolve(job: &Job, schema: &Schema) -> Result<HashMap<TableName, Vec<Colu
                     generated_from: Some(from.clone()),
                     fit_type: None,
                     key_type: None,
+                    js_input: tether_transform::JsInput::AsRead,
                     loose: false,
                     loose_outside_mysql: false,
                 });
@@ -211,6 +217,42 @@ pub fn resolve(job: &Job, schema: &Schema) -> Result<HashMap<TableName, Vec<Colu
         list.sort_by(|a, b| a.column.cmp(&b.column));
     }
     Ok(out)
+}
+
+/// How an inheriting column hands its values to the root's `js` function of the value
+/// alone (the parent's and child's types may read one value otherwise: PostgreSQL's
+/// `numeric(10,2)` `'2.00'` and `int4` 2); an error naming the FK, both columns and
+/// their types where the child's values cannot be read as the root's.
+fn js_input_of(
+    schema: &Schema,
+    r: &tether_transform::Resolved,
+    is_root: bool,
+) -> Result<tether_transform::JsInput, String> {
+    let as_read = tether_transform::JsInput::AsRead;
+    if is_root || r.spec.kind != "js" || !matches!(r.via, Via::Computed) {
+        return Ok(as_read);
+    }
+    let column = |t: &TableName, c: &str| schema.table(t).and_then(|t| t.column(c)).cloned();
+    let (Some(root), Some(child)) = (column(&r.root_table, &r.root_column), column(&r.table, &r.column)) else {
+        return Ok(as_read);
+    };
+    tether_transform::js_input(schema.engine, &root.normalized_type, &child.normalized_type).map_err(|why| {
+        let fk = match &r.origin {
+            tether_transform::Origin::Inherited { foreign_key, .. } => format!("foreign key {foreign_key}: "),
+            tether_transform::Origin::Set => String::new(),
+        };
+        format!(
+            "{fk}{}.{} ({child}) would compute the js function set on {}.{} ({root}) on its own values, \
+             which it reads otherwise: {why}; the two would give one key other values (set a built-in kind, \
+             which reads both as one value, or transform the key otherwise)",
+            schema.display_name(&r.table),
+            r.column,
+            schema.display_name(&r.root_table),
+            r.root_column,
+            child = child.engine_type,
+            root = root.engine_type,
+        )
+    })
 }
 
 /// Whether a generated column's expression names `column` (as a word, any case; quotes
@@ -418,6 +460,7 @@ impl TableTransforms {
                 None => build_with(&ct.spec, &column, seed, &ctx),
             }
             .map_err(|e| SyncError::Plan(format!("table {name}, column {}: {e}", ct.column)))?;
+            let transformer = tether_transform::AsRootInput::wrap(transformer, ct.js_input);
             let map = match &ct.via {
                 Via::KeyMap { key, columns, .. } => {
                     let root = ct.root.0 == table.table_name() && ct.root.1 == ct.column;

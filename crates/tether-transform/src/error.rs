@@ -225,14 +225,19 @@ pub enum FkConflict {
     },
 
     #[error(
-        "foreign key `{foreign_key}`: {table}.{column} inherits {spec} from {root}; {reason}, so children \
-         take its new values from a key map looked up by the value as read, and {table}.{column} ({child_type}) \
-         reads the keys of {root_key} ({root_type}) as other text: give both columns one type, or use a \
-         transformer on {root} that depends on the key value alone"
+        "foreign key `{foreign_key}`: {table}.{inheriting} inherits {spec} from {root}; {reason}, so children \
+         take its new values from a key map looked up by the key {key} as read, and {table}.{column} \
+         ({child_type}) reads the keys of {root_key} ({root_type}) as other text: give both columns one type, \
+         or use a transformer on {root} that depends on the key value alone"
     )]
     KeyMapTypes {
         foreign_key: String,
         table: String,
+        /// The column taking its values from the map.
+        inheriting: String,
+        /// The root key the map is keyed by: `(region, num)`, or `(num)`.
+        key: String,
+        /// The child's column of that key that reads the root's otherwise.
         column: String,
         child_type: String,
         root: String,

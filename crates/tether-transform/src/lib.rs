@@ -41,6 +41,7 @@ pub mod canonical;
 pub mod error;
 pub mod feistel;
 pub mod fit;
+pub mod js_input;
 pub mod keyed;
 pub mod keymap;
 pub mod privacy;
@@ -63,6 +64,7 @@ pub use canonical::canonical_value;
 pub use error::{FkConflict, TransformError};
 pub use feistel::Permutation;
 pub use fit::{coerce, fits};
+pub use js_input::{js_input, AsRootInput, JsInput};
 pub use keyed::{Key, Seed};
 pub use keymap::{composite_key, KeyMap};
 pub use registry::{

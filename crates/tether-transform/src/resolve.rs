@@ -562,6 +562,8 @@ fn spelled_alike(
         return Err(TransformError::Fk(Box::new(FkConflict::KeyMapTypes {
             foreign_key,
             table: show(schema, &c.0),
+            inheriting: c.1.clone(),
+            key: format!("{} ({})", show(schema, &f.root.0), key.join(", ")),
             column: col.clone(),
             child_type: cc.engine_type.clone(),
             root: format!("{}.{}", show(schema, &f.root.0), f.root.1),
