@@ -639,10 +639,12 @@ fn called_names(body: &str, mode: lex::Mode) -> HashSet<String> {
 fn refused_object(kind: &str, name: &str, database: &str, why: &str) -> String {
     tracing::warn!("{kind} {name}: not copied: {why}");
     // MESSAGE_TEXT holds at most 128 characters.
-    let text: String = format!("tether: {kind} {name} names the source database {database} in a string; not copied")
-        .chars()
-        .take(128)
-        .collect();
+    let text = if why.starts_with("it cannot be read") {
+        format!("tether: {kind} {name} cannot be read safely (for names of the source database {database}); not copied")
+    } else {
+        format!("tether: {kind} {name} names the source database {database} in a string; not copied")
+    };
+    let text: String = text.chars().take(128).collect();
     format!(
         "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = {}",
         tether_schema::sql::text(tether_schema::Engine::Mysql, &text)
