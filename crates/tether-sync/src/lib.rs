@@ -14,6 +14,7 @@ pub mod error;
 pub mod execute;
 pub mod names;
 pub mod plan;
+mod reaching;
 pub mod scan;
 pub mod schema_plan;
 pub mod subset;
@@ -88,6 +89,7 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     schema_plan::refuse_unusable_fks(&plan, &schema)?;
     plan.unchecked = unchecked;
     plan.notes = default_database::notes(job, &dest_urls);
+    plan.notes.extend(reaching::notes(&schema));
     phases.done("plan");
     check_source_queries(job, &plan, &rules, &schema, &mut source).await?;
     phases.done("check the source queries");

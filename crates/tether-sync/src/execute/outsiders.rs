@@ -7,6 +7,8 @@
 //! possibly the source's), and PostgreSQL rules that `INSERT ... ON CONFLICT`
 //! refuses.
 
+mod copied_storage;
+
 use std::collections::BTreeMap;
 
 use tether_connect::{Connection, Engine, Value};
@@ -334,6 +336,7 @@ pub async fn refuse_unwritable(
     source: &Schema,
 ) -> Result<(), SyncError> {
     refuse_foreign_storage(conn, shown, plan, source).await?;
+    copied_storage::refuse_copied_foreign_storage(conn.engine(), shown, plan, source)?;
     refuse_conflicting_rules(conn, shown, spec, plan, source).await?;
     refuse_cascading_updates(conn, shown, spec, plan, source).await
 }

@@ -4,6 +4,7 @@
 //! foreign keys into other databases keep their `referenced_schema`.
 
 pub mod dialect;
+mod lex;
 pub mod nontx;
 pub mod rw;
 
@@ -542,130 +543,95 @@ fn without_definer(sql: &str) -> String {
 }
 
 /// A trigger's or routine's statement with every qualification by the source's own
-/// database (`` `shop`.t ``, `shop.t`, `shop . t`) removed, so that the copy's names
-/// resolve in the database it is created in (a trigger's and a routine's unqualified
-/// names are its own database's), never in the source's. String literals and comments
-/// are left as they are; `strings_refused`: `Err` with what the body says when a string
-/// literal names the source database followed by a dot (SQL built in a string,
-/// `PREPARE ... FROM` in a procedure, which Tether cannot rewrite safely). `ansi`: the
-/// object was created under a `sql_mode` with `ANSI_QUOTES` (see [`ansi_quotes`]), so
-/// `"..."` is an identifier, as the server reads it when it runs the copy.
-fn unqualify_database(body: &str, database: &str, ansi: bool, strings_refused: bool) -> Result<String, String> {
-    let b = body.as_bytes();
-    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80;
+/// database (`` `shop`.t ``, `shop.t`, `shop . t`, `shop/* */.t`, `[shop].t` under MSSQL)
+/// removed, so that the copy's names resolve in the database it is created in (a
+/// trigger's and a routine's unqualified names are its own database's), never in the
+/// source's. The body is read as the server reads it under the object's `sql_mode`
+/// ([`lex::Mode`]: `"..."` and `[...]` names, backslash escapes or not). String
+/// literals and comments are left as they are; `strings_refused`: `Err` with what the
+/// body says when a string literal names the source database followed by a dot (SQL
+/// built in a string, `PREPARE ... FROM` in a procedure, which Tether cannot rewrite
+/// safely), or when the body cannot be read (a string or comment without its end).
+fn unqualify_database(body: &str, database: &str, mode: lex::Mode, strings_refused: bool) -> Result<String, String> {
+    let tokens = match lex::tokens(body, mode) {
+        Ok(tokens) => tokens,
+        Err(why) if strings_refused => return Err(format!("it cannot be read: {why}")),
+        Err(_) => return Ok(body.to_string()),
+    };
     let mut out = String::with_capacity(body.len());
-    let mut i = 0;
     // Whether the last code token was a `.` (the identifier after it is not a database).
     let mut after_dot = false;
-    while i < b.len() {
-        let c = b[i];
-        // A quoted string: '...' or (without ANSI_QUOTES) "..." with backslash escapes
-        // and doubled quotes.
-        if c == b'\'' || (c == b'"' && !ansi) {
-            let start = i;
-            i += 1;
-            while i < b.len() {
-                // A backslash escape or a doubled quote: two bytes of the string.
-                if b[i] == b'\\' || (b[i] == c && b.get(i + 1) == Some(&c)) {
-                    i += 2;
-                } else if b[i] == c {
-                    i += 1;
-                    break;
-                } else {
-                    i += 1;
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = &tokens[i];
+        let text = &body[t.start..t.end];
+        match &t.kind {
+            lex::Kind::Str => {
+                if strings_refused && lex::string_names(text, database) {
+                    return Err(format!("a string in it names the source database `{database}`: {text}"));
                 }
+                after_dot = false;
             }
-            let text = &body[start..i.min(b.len())];
-            let named = [
-                format!("{database}."),
-                format!("`{database}`."),
-                format!("\"{database}\"."),
-            ];
-            if strings_refused && named.iter().any(|n| text.contains(n.as_str())) {
-                return Err(format!("a string in it names the source database `{database}`: {text}"));
-            }
-            out.push_str(text);
-            after_dot = false;
-            continue;
-        }
-        // Comments: `-- ` and `#` to the end of the line, `/* */` (not `/*!`, which
-        // MariaDB runs).
-        let line_comment =
-            (c == b'-' && b.get(i + 1) == Some(&b'-') && b.get(i + 2).is_none_or(|n| n.is_ascii_whitespace()))
-                || c == b'#';
-        if line_comment || (c == b'/' && b.get(i + 1) == Some(&b'*') && b.get(i + 2) != Some(&b'!')) {
-            let end = if line_comment {
-                body[i..].find('\n').map_or(b.len(), |e| i + e)
-            } else {
-                body[i + 2..].find("*/").map_or(b.len(), |e| i + 2 + e + 2)
-            };
-            out.push_str(&body[i..end]);
-            i = end;
-            continue;
-        }
-        // An identifier: `quoted` (or "quoted" under ANSI_QUOTES) or a bare word.
-        let (name, end) = if c == b'`' || c == b'"' {
-            let mut j = i + 1;
-            let mut name = String::new();
-            while j < b.len() {
-                if b[j] == c && b.get(j + 1) == Some(&c) {
-                    name.push(c as char);
-                    j += 2;
-                } else if b[j] == c {
-                    j += 1;
-                    break;
-                } else {
-                    let ch = body[j..].chars().next().expect("in bounds");
-                    name.push(ch);
-                    j += ch.len_utf8();
-                }
-            }
-            (Some(name), j)
-        } else if word(c) && (i == 0 || !word(b[i - 1])) {
-            let mut j = i;
-            while j < b.len() && word(b[j]) {
-                j += 1;
-            }
-            (Some(body[i..j].to_string()), j)
-        } else {
-            (None, i + body[i..].chars().next().map_or(1, char::len_utf8))
-        };
-        if let Some(name) = name {
-            // `db` `.` (spaces allowed around the dot): dropped with its dot.
-            let mut k = end;
-            while k < b.len() && b[k].is_ascii_whitespace() {
-                k += 1;
-            }
-            if !after_dot && name == database && b.get(k) == Some(&b'.') {
-                k += 1;
-                while k < b.len() && b[k].is_ascii_whitespace() {
+            lex::Kind::Ident { name, .. } if !after_dot && name == database => {
+                // `db` `.` (blanks and comments allowed around the dot): dropped with its
+                // dot and the blanks after it.
+                let mut k = i + 1;
+                while tokens.get(k).is_some_and(lex::Token::is_space) {
                     k += 1;
                 }
-                i = k;
-                after_dot = true;
-                continue;
+                if tokens.get(k).is_some_and(|d| d.kind == lex::Kind::Punct('.')) {
+                    k += 1;
+                    while tokens.get(k).is_some_and(|s| s.kind == lex::Kind::Blank) {
+                        k += 1;
+                    }
+                    i = k;
+                    after_dot = true;
+                    continue;
+                }
+                after_dot = false;
             }
-            out.push_str(&body[i..end]);
-            after_dot = false;
-        } else {
-            out.push_str(&body[i..end]);
-            if !c.is_ascii_whitespace() {
-                after_dot = c == b'.';
-            }
+            _ if t.is_space() => {}
+            kind => after_dot = *kind == lex::Kind::Punct('.'),
         }
-        i = end;
+        out.push_str(text);
+        i += 1;
     }
     Ok(out)
 }
 
 /// Whether `sql_mode` (as `SHOW CREATE TRIGGER/PROCEDURE/FUNCTION` gives it) makes `"`
 /// quote identifiers: `ANSI_QUOTES`, alone or within a combination mode.
+#[cfg(test)]
 fn ansi_quotes(sql_mode: Option<&str>) -> bool {
-    const WITH_ANSI_QUOTES: &[&str] = &["ANSI_QUOTES", "ANSI", "DB2", "MAXDB", "MSSQL", "ORACLE", "POSTGRESQL"];
-    sql_mode.is_some_and(|m| {
-        m.split(',')
-            .any(|f| WITH_ANSI_QUOTES.iter().any(|a| f.trim().eq_ignore_ascii_case(a)))
-    })
+    lex::Mode::of(sql_mode).ansi_quotes
+}
+
+/// The routines a body calls: names followed by `(` ([`crate::engine::called_names`]),
+/// and `CALL p` without parentheses (MariaDB takes it), `CALL db.p` by its last part.
+fn called_names(body: &str, mode: lex::Mode) -> HashSet<String> {
+    let mut out = crate::engine::called_names(body);
+    let Ok(tokens) = lex::tokens(body, mode) else {
+        return out;
+    };
+    let code: Vec<&lex::Token> = tokens.iter().filter(|t| !t.is_space()).collect();
+    for (i, t) in code.iter().enumerate() {
+        let lex::Kind::Ident { name, quoted: false } = &t.kind else {
+            continue;
+        };
+        if !name.eq_ignore_ascii_case("CALL") {
+            continue;
+        }
+        let mut j = i + 1;
+        while let Some(lex::Kind::Ident { name, .. }) = code.get(j).map(|t| &t.kind) {
+            if code.get(j + 1).is_some_and(|d| d.kind == lex::Kind::Punct('.')) {
+                j += 2;
+            } else {
+                out.insert(name.to_lowercase());
+                break;
+            }
+        }
+    }
+    out
 }
 
 /// What a trigger or routine whose body cannot be rewritten is created as: a statement
@@ -673,10 +639,12 @@ fn ansi_quotes(sql_mode: Option<&str>) -> bool {
 fn refused_object(kind: &str, name: &str, database: &str, why: &str) -> String {
     tracing::warn!("{kind} {name}: not copied: {why}");
     // MESSAGE_TEXT holds at most 128 characters.
-    let text: String = format!("tether: {kind} {name} names the source database {database} in a string; not copied")
-        .chars()
-        .take(128)
-        .collect();
+    let text = if why.starts_with("it cannot be read") {
+        format!("tether: {kind} {name} cannot be read safely (for names of the source database {database}); not copied")
+    } else {
+        format!("tether: {kind} {name} names the source database {database} in a string; not copied")
+    };
+    let text: String = text.chars().take(128).collect();
     format!(
         "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = {}",
         tether_schema::sql::text(tether_schema::Engine::Mysql, &text)
@@ -743,9 +711,12 @@ async fn sequences(
     let with_triggers = tables.iter().any(|t| !t.extras.triggers.is_empty());
     if !with_triggers
         && objects.views.is_empty()
-        && !tables
-            .iter()
-            .any(|t| t.extras.definition.as_deref().is_some_and(|d| d.contains("nextval(")))
+        && !tables.iter().any(|t| {
+            t.extras
+                .definition
+                .as_deref()
+                .is_some_and(|d| SEQUENCE_FUNCTIONS.iter().any(|f| d.contains(&format!("{f}("))))
+        })
     {
         return Ok(());
     }
@@ -774,15 +745,24 @@ async fn sequences(
     let qualified_db = format!("{}.", ident(database));
     let mut of_views: Vec<(String, Sequence)> = Vec::new();
     for name in names {
-        let bare = format!("nextval({})", ident(&name));
-        let qualified = format!("nextval({qualified_db}{})", ident(&name));
+        // `f(`s`` and `f(`db`.`s`` (each followed by `)` or `,`) for each sequence function a default may call.
+        let spellings: Vec<(String, String)> = SEQUENCE_FUNCTIONS
+            .iter()
+            .map(|f| {
+                (
+                    // (No closing parenthesis: setval's arguments follow.)
+                    format!("{f}({}", ident(&name)),
+                    format!("{f}({qualified_db}{}", ident(&name)),
+                )
+            })
+            .collect();
         let by_default: Vec<usize> = (0..tables.len())
             .filter(|&i| {
                 tables[i]
                     .extras
                     .definition
                     .as_deref()
-                    .is_some_and(|d| d.contains(&bare) || d.contains(&qualified))
+                    .is_some_and(|d| spellings.iter().any(|(b, q)| d.contains(b) || d.contains(q)))
             })
             .collect();
         let by_trigger: Vec<usize> = (0..tables.len())
@@ -834,7 +814,7 @@ async fn sequences(
         for i in by_default {
             let t = &mut tables[i];
             let definition = t.extras.definition.take().unwrap_or_default();
-            let definition = definition.replace(&qualified, &bare);
+            let definition = spellings.iter().fold(definition, |d, (b, q)| d.replace(q, b));
             let column = t
                 .columns
                 .iter()
@@ -854,6 +834,11 @@ async fn sequences(
     }
     Ok(())
 }
+
+/// The functions of a MariaDB sequence a column's DEFAULT may call (`NEXT VALUE FOR s`
+/// and `PREVIOUS VALUE FOR s` are stored as `nextval(s)` and `lastval(s)`): each names
+/// its sequence, qualified with the source's database when it was written so.
+const SEQUENCE_FUNCTIONS: &[&str] = &["nextval", "lastval", "setval"];
 
 /// MariaDB's "Table doesn't exist".
 const ER_NO_SUCH_TABLE: u16 = 1146;
@@ -950,8 +935,8 @@ async fn read_objects(
             // break: a body may end in a `-- comment`).
             // Names qualified with the source database would make the copy's trigger
             // write into the source's tables.
-            let ansi = ansi_quotes(mode.as_deref());
-            let definition = match unqualify_database(&without_definer(&definition), database, ansi, true) {
+            let lexed = lex::Mode::of(mode.as_deref());
+            let definition = match unqualify_database(&without_definer(&definition), database, lexed, true) {
                 Ok(body) => match mode {
                     Some(mode) => format!(
                         "SET SESSION sql_mode = {}; {body}\n; SET SESSION sql_mode = '{}'",
@@ -992,7 +977,7 @@ async fn read_objects(
         // Names are qualified with the source database; the copy lives in another.
         let definition = without_definer(&definition);
         // (The server stores a view's text canonical, its names in backticks.)
-        let definition = unqualify_database(&definition, database, false, false).unwrap_or(definition);
+        let definition = unqualify_database(&definition, database, lex::Mode::default(), false).unwrap_or(definition);
         objects.views.push(View {
             schema: None,
             name,
@@ -1056,8 +1041,14 @@ async fn routines<E: Fn(mysql_async::Error) -> ConnectError>(
     if listed.is_empty() {
         return Ok(());
     }
-    let calls = |text: &str| -> Vec<String> {
-        let called = crate::engine::called_names(text);
+    let calls = |text: &str, mode: Option<&str>| -> Vec<String> {
+        // (A copied body begins with the `SET SESSION sql_mode = '...'` it runs under.)
+        let mode = mode.or_else(|| {
+            text.strip_prefix("SET SESSION sql_mode = '")
+                .and_then(|rest| rest.split_once('\''))
+                .map(|(m, _)| m)
+        });
+        let called = called_names(text, lex::Mode::of(mode));
         let mut out: Vec<String> = listed
             .iter()
             .map(|(n, _)| n.clone())
@@ -1067,13 +1058,18 @@ async fn routines<E: Fn(mysql_async::Error) -> ConnectError>(
         out
     };
     for t in tables.iter_mut() {
-        let mut used: Vec<String> = t.extras.triggers.iter().flat_map(|tr| calls(&tr.definition)).collect();
+        let mut used: Vec<String> = t
+            .extras
+            .triggers
+            .iter()
+            .flat_map(|tr| calls(&tr.definition, None))
+            .collect();
         used.sort();
         used.dedup();
         t.extras.functions = used;
     }
     for v in &mut objects.views {
-        v.functions = calls(&v.definition);
+        v.functions = calls(&v.definition, None);
     }
     let mut wanted: Vec<String> = tables
         .iter()
@@ -1104,10 +1100,13 @@ async fn routines<E: Fn(mysql_async::Error) -> ConnectError>(
         };
         let Some(definition) = definition else { continue };
         let definition = without_definer(&definition);
-        let called: Vec<String> = calls(&definition).into_iter().filter(|c| *c != name).collect();
+        let called: Vec<String> = calls(&definition, mode.as_deref())
+            .into_iter()
+            .filter(|c| *c != name)
+            .collect();
         wanted.extend(called.iter().cloned());
         // Its names qualified with the source database would read and write the source.
-        let definition = match unqualify_database(&definition, database, ansi_quotes(mode.as_deref()), true) {
+        let definition = match unqualify_database(&definition, database, lex::Mode::of(mode.as_deref()), true) {
             Ok(definition) => match mode {
                 Some(mode) => format!(
                     "SET SESSION sql_mode = {}; {definition}\n; SET SESSION sql_mode = '{}'",
@@ -1150,19 +1149,25 @@ mod tests {
                     SELECT NEW.id, 'shop is here' FROM shop . t2 JOIN `shop`.`t3` ON shop.t2.id = other.x \
                     WHERE a.shop = 1 -- shop.audit\n/* shop.x */ AND shopping.y = 2";
         assert_eq!(
-            unqualify_database(body, "shop", false, true).unwrap(),
+            unqualify_database(body, "shop", lex::Mode::default(), true).unwrap(),
             "CREATE TRIGGER trg AFTER INSERT ON t FOR EACH ROW INSERT INTO audit (t_id, note) \
              SELECT NEW.id, 'shop is here' FROM t2 JOIN `t3` ON t2.id = other.x \
              WHERE a.shop = 1 -- shop.audit\n/* shop.x */ AND shopping.y = 2"
         );
         // SQL built in a string cannot be rewritten safely.
         let dynamic = "CREATE PROCEDURE p() BEGIN PREPARE s FROM 'INSERT INTO shop.t VALUES (1)'; EXECUTE s; END";
-        assert!(unqualify_database(dynamic, "shop", false, true)
+        assert!(unqualify_database(dynamic, "shop", lex::Mode::default(), true)
             .unwrap_err()
             .contains("shop.t"));
         // A view's strings are data: left as they are.
         assert_eq!(
-            unqualify_database("select 'shop.t' AS `x` from `shop`.`t`", "shop", false, false).unwrap(),
+            unqualify_database(
+                "select 'shop.t' AS `x` from `shop`.`t`",
+                "shop",
+                lex::Mode::default(),
+                false
+            )
+            .unwrap(),
             "select 'shop.t' AS `x` from `t`"
         );
     }
@@ -1172,13 +1177,13 @@ mod tests {
         let body = "CREATE TRIGGER t_ai AFTER INSERT ON t FOR EACH ROW \
                     INSERT INTO \"shop\".\"log\" (msg) SELECT 'shop.x' FROM \"shop\" . t2, \"a\"\"b\".c";
         assert_eq!(
-            unqualify_database(body, "shop", true, false).unwrap(),
+            unqualify_database(body, "shop", lex::Mode::of(Some("ANSI_QUOTES")), false).unwrap(),
             "CREATE TRIGGER t_ai AFTER INSERT ON t FOR EACH ROW \
              INSERT INTO \"log\" (msg) SELECT 'shop.x' FROM t2, \"a\"\"b\".c"
         );
         // SQL built in a string may quote the database in double quotes: refused too.
         let dynamic = "CREATE PROCEDURE p() BEGIN PREPARE s FROM 'INSERT INTO \"shop\".t VALUES (1)'; END";
-        assert!(unqualify_database(dynamic, "shop", true, true).is_err());
+        assert!(unqualify_database(dynamic, "shop", lex::Mode::of(Some("ANSI_QUOTES")), true).is_err());
         assert!(ansi_quotes(Some("STRICT_TRANS_TABLES,ANSI_QUOTES")));
         assert!(ansi_quotes(Some("PIPES_AS_CONCAT,ORACLE")));
         assert!(!ansi_quotes(Some("STRICT_TRANS_TABLES")));
