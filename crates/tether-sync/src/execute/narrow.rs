@@ -52,6 +52,14 @@ pub(super) enum Narrow {
     Affinity { affinity: Affinity, numeric: bool },
     /// A SQLite column of any type: SQLite binds a NaN as NULL (it has no NaN).
     Nan,
+    /// A decimal column from text: `'+5'`, `'1e3'`, `'007.5'` are stored as the number,
+    /// another spelling (the column's scale pads the fraction: `'2.5'` is kept).
+    Numeral,
+    /// A boolean column (PostgreSQL `boolean`, MariaDB `tinyint(1)`) from a source
+    /// column that is not boolean: Tether writes an integer as false/true and the text
+    /// `'t'`, `'yes'`, `'off'` as a boolean, so only 0 and 1, and the text the column
+    /// gives back (`postgres`: `'true'`/`'false'`; else `'0'`/`'1'`) keep their value.
+    Truth { postgres: bool },
 }
 
 /// A SQLite column's affinity, from its declared type (SQLite's rules, in order).
@@ -160,9 +168,10 @@ impl Narrow {
                 }
             }
         }
+        // SQLite enforces no declared type: its DATE column may hold a time of day.
         match d {
-            DataType::Date if *s != DataType::Date => out.push(Narrow::DateOnly),
-            DataType::Time if *s != DataType::Time => out.push(Narrow::TimeOnly),
+            DataType::Date if *s != DataType::Date || from == Engine::Sqlite => out.push(Narrow::DateOnly),
+            DataType::Time if *s != DataType::Time || from == Engine::Sqlite => out.push(Narrow::TimeOnly),
             _ => {}
         }
         // Text with an offset comes from SQLite (any text in a DATETIME column) or a
@@ -183,6 +192,15 @@ impl Narrow {
         let from_float = matches!(s, DataType::Float { .. });
         let from_integer =
             declared_holds && matches!(s, DataType::Int { .. } | DataType::Boolean | DataType::Bits { .. });
+        // A SQLite column of any declared type (none, BLOB, DATE) may hold text, which
+        // keeps its spelling as a text column's does; its values' own types tell.
+        let from_text = s.is_text() || !declared_holds;
+        // A SQLite BOOLEAN column's 't' or 2 become booleans by design (README).
+        if *d == DataType::Boolean && *s != DataType::Boolean && to != Engine::Sqlite {
+            out.push(Narrow::Truth {
+                postgres: to == Engine::Postgres,
+            });
+        }
         match (to, d) {
             (Engine::Postgres, DataType::Decimal { scale: Some(n), .. }) => out.push(Narrow::Scale(*n)),
             (Engine::Postgres | Engine::Mysql, DataType::Float { bytes: 4 }) => out.push(Narrow::Real),
@@ -195,10 +213,14 @@ impl Narrow {
                 out.push(Narrow::Chars(*n))
             }
             (Engine::Mysql, DataType::Int { .. } | DataType::Boolean) if !from_integer => {
-                out.push(Narrow::Integral { text: s.is_text() })
+                out.push(Narrow::Integral { text: from_text })
             }
-            (Engine::Postgres, DataType::Int { .. }) if s.is_text() => out.push(Narrow::Spelled),
+            (Engine::Postgres, DataType::Int { .. }) if from_text => out.push(Narrow::Spelled),
             _ => {}
+        }
+        // After the scale's rule, whose reason says more of a fraction too long.
+        if matches!(d, DataType::Decimal { .. }) && from_text {
+            out.push(Narrow::Numeral);
         }
         out
     }
@@ -220,12 +242,10 @@ impl Narrow {
     pub(super) fn changes(self, v: &Value) -> Option<String> {
         match (self, v) {
             (Narrow::Scale(s), Value::Text(t)) => {
-                let digits = t
-                    .trim()
-                    .split_once('.')
-                    .map(|(_, f)| f.trim_end_matches('0'))
-                    .filter(|f| f.bytes().all(|b| b.is_ascii_digit()))
-                    .map_or(0, str::len);
+                // The value's own digits, an exponent read (`1.2345e1` has 3).
+                let digits = canonical_decimal(t)
+                    .and_then(|c| c.split_once('.').map(|(_, f)| f.len()))
+                    .unwrap_or(0);
                 (digits > s as usize).then(|| format!("it has {digits} decimal places; the column keeps {s}"))
             }
             (Narrow::Scale(s), Value::Float(f)) if f.is_finite() => {
@@ -265,7 +285,7 @@ impl Narrow {
                 })
             }
             (Narrow::DateOnly, Value::Text(t)) => {
-                let time = time_of_day(t)?;
+                let time = time_of_day(t).or_else(|| clock(t))?;
                 Some(format!("it has a time of day ({time}), which a date column drops"))
             }
             (Narrow::TimeOnly, Value::Text(t)) => {
@@ -307,6 +327,43 @@ impl Narrow {
                     format!("it is text ('{t}') that PostgreSQL stores as the integer {c} without an error, another spelling")
                 })
             }
+            (Narrow::Numeral, Value::Text(t)) => {
+                let c = canonical_decimal(t)?;
+                (plain_decimal(t) != c).then(|| {
+                    format!(
+                        "it is text ('{}') that the column stores as the number {c}, another spelling",
+                        t.trim_end_matches(' ')
+                    )
+                })
+            }
+            (Narrow::Truth { .. }, Value::Int(n)) if !matches!(n, 0 | 1) => Some(format!(
+                "it is the integer {n}, which Tether writes into a boolean column as true; only 0 and 1 keep \
+                 their value there"
+            )),
+            (Narrow::Truth { .. }, Value::UInt(n)) if *n > 1 => Some(format!(
+                "it is the integer {n}, which Tether writes into a boolean column as true; only 0 and 1 keep \
+                 their value there"
+            )),
+            (Narrow::Truth { postgres }, Value::Text(t)) => {
+                let word = t.trim().to_ascii_lowercase();
+                let truth = matches!(
+                    word.as_str(),
+                    "t" | "true" | "y" | "yes" | "on" | "1" | "f" | "false" | "n" | "no" | "off" | "0"
+                );
+                let kept = match postgres {
+                    true => ["true", "false"].contains(&t.as_str()),
+                    false => ["1", "0"].contains(&t.as_str()),
+                };
+                (truth && !kept).then(|| {
+                    format!(
+                        "it is text ('{t}') that a boolean column stores as {}, another spelling",
+                        match postgres {
+                            true => "true or false",
+                            false => "1 or 0",
+                        }
+                    )
+                })
+            }
             (Narrow::Affinity { affinity, numeric }, v) => affinity_changes(affinity, numeric, v),
             (Narrow::Nan, Value::Float(f)) if f.is_nan() => Some(
                 "it is NaN, which SQLite cannot hold (it would store NULL); a transformer could give another \
@@ -333,14 +390,29 @@ fn inexact_double(v: &Value) -> Option<f64> {
     }
 }
 
-/// A plain decimal (`-007.50`) in one spelling for each value (`-7.5`); None for
-/// anything else (exponents, words, dates).
+/// A decimal (`-007.50`, `1.2345e1`) in one spelling for each value (`-7.5`,
+/// `12.345`); None for anything else (words, dates, an exponent past 1000).
 fn canonical_decimal(t: &str) -> Option<String> {
     let t = t.trim();
     let (negative, t) = match t.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, t.strip_prefix('+').unwrap_or(t)),
     };
+    let (t, exponent) = match t.find(['e', 'E']) {
+        Some(at) => {
+            let e = &t[at + 1..];
+            let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let e: i64 = e.strip_prefix('+').unwrap_or(e).parse().ok()?;
+            (&t[..at], e)
+        }
+        None => (t, 0),
+    };
+    if exponent.abs() > 1000 {
+        return None;
+    }
     let (whole, fraction) = t.split_once('.').unwrap_or((t, ""));
     if whole.is_empty() && fraction.is_empty()
         || !whole.bytes().all(|b| b.is_ascii_digit())
@@ -348,6 +420,20 @@ fn canonical_decimal(t: &str) -> Option<String> {
     {
         return None;
     }
+    // The point moved by the exponent: the digits split at another place.
+    let digits = format!("{whole}{fraction}");
+    let point = whole.len() as i64 + exponent;
+    let (whole, fraction) = match point {
+        p if p <= 0 => (
+            String::new(),
+            format!("{}{digits}", "0".repeat(p.unsigned_abs() as usize)),
+        ),
+        p if p as usize >= digits.len() => (
+            format!("{digits}{}", "0".repeat(p as usize - digits.len())),
+            String::new(),
+        ),
+        p => (digits[..p as usize].to_string(), digits[p as usize..].to_string()),
+    };
     let whole = whole.trim_start_matches('0');
     let fraction = fraction.trim_end_matches('0');
     let mut out = String::new();
@@ -362,6 +448,16 @@ fn canonical_decimal(t: &str) -> Option<String> {
     Some(out)
 }
 
+/// A decimal text as a column with a scale gives it back, but for the fraction's
+/// trailing zeros (`5.50` and `5.` as `5.5` and `5`), which the scale pads anyway.
+fn plain_decimal(t: &str) -> &str {
+    let t = t.trim_end_matches(' ');
+    match t.contains('.') {
+        true => t.trim_end_matches('0').trim_end_matches('.'),
+        false => t,
+    }
+}
+
 /// How many digits of a second's fraction a date-time or time text has, trailing
 /// zeros not counted: `10:00:00.600` has 1.
 fn fraction_of_second(t: &str) -> usize {
@@ -374,15 +470,49 @@ fn fraction_of_second(t: &str) -> usize {
         .map_or(0, |f| f.iter().rposition(|&b| b != b'0').map_or(0, |last| last + 1))
 }
 
-/// The date at the start of a text (`2024-01-31` of `2024-01-31 10:00:00`), if it
-/// starts with one.
+/// The date at the start of a text (`2024-01-31` of `2024-01-31 10:00:00`, `2024-1-1`
+/// of `2024-1-1 10:30`), if it starts with one.
 fn date_part(t: &str) -> Option<&str> {
     let t = t.trim();
-    let year = t.bytes().take_while(u8::is_ascii_digit).count();
     let b = t.as_bytes();
-    let digits = |at: usize| b.get(at..at + 2).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
-    (year >= 4 && b.get(year) == Some(&b'-') && digits(year + 1) && b.get(year + 3) == Some(&b'-') && digits(year + 4))
-        .then(|| &t[..year + 6])
+    let run = |at: usize| {
+        b.get(at..)
+            .map_or(0, |r| r.iter().take_while(|c| c.is_ascii_digit()).count())
+    };
+    let year = run(0);
+    let month = run(year + 1);
+    let day = run(year + month + 2);
+    let end = year + month + day + 2;
+    (year >= 4
+        && b.get(year) == Some(&b'-')
+        && (1..=2).contains(&month)
+        && b.get(year + month + 1) == Some(&b'-')
+        && (1..=2).contains(&day))
+    .then(|| &t[..end])
+}
+
+/// A time of day other than midnight anywhere in a text no [`date_part`] starts
+/// (`10:00` of `Jan 5 2024 10:00`), or the clock of a compact `20240101 1030`: a
+/// date column's input reads both and drops the time.
+fn clock(t: &str) -> Option<&str> {
+    let t = t.trim();
+    let start = match t.find(':') {
+        Some(colon) => t[..colon].rfind(|c: char| !c.is_ascii_digit()).map_or(0, |at| at + 1),
+        None => {
+            let (date, time) = t.split_once([' ', 'T'])?;
+            let compact = date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit());
+            let clock = time.len() >= 4 && time.bytes().take_while(u8::is_ascii_digit).count() >= 4;
+            if !compact || !clock {
+                return None;
+            }
+            date.len() + 1
+        }
+    };
+    let rest = &t[start..];
+    let zero = rest
+        .bytes()
+        .all(|b| matches!(b, b'0' | b':' | b'.' | b'+' | b'-' | b'Z' | b' '));
+    (!zero).then_some(rest)
 }
 
 /// The time of day of a date-time text where it is not midnight at offset zero
@@ -616,5 +746,51 @@ mod tests {
         for kept in ["7", "-7", "0", "7  ", "7.5", "abc"] {
             assert!(Narrow::Spelled.changes(&text(kept)).is_none(), "{kept}");
         }
+    }
+
+    #[test]
+    fn exponents_are_read_as_the_value_they_spell() {
+        assert_eq!(canonical_decimal("1.2345e1").as_deref(), Some("12.345"));
+        assert_eq!(canonical_decimal("1e3").as_deref(), Some("1000"));
+        assert_eq!(canonical_decimal("-1.5E-3").as_deref(), Some("-0.0015"));
+        assert_eq!(canonical_decimal("12e+0").as_deref(), Some("12"));
+        assert_eq!(canonical_decimal("1e"), None);
+        assert_eq!(canonical_decimal("1e99999"), None);
+        assert!(Narrow::Scale(2).changes(&text("1.2345e1")).is_some());
+        assert!(Narrow::Scale(2).changes(&text("2.50")).is_none());
+        assert!(Narrow::Integral { text: true }.changes(&text("1e3")).is_some());
+        assert!(inexact_double(&text("1.00000000000000000001e0")).is_some());
+        assert!(inexact_double(&text("1e3")).is_none());
+        for changed in ["+5", "1e3", "007.5", "-0.00", " 5"] {
+            assert!(Narrow::Numeral.changes(&text(changed)).is_some(), "{changed}");
+        }
+        for kept in ["5", "2.50", "-7.5", "0.5", "abc"] {
+            assert!(Narrow::Numeral.changes(&text(kept)).is_none(), "{kept}");
+        }
+    }
+
+    #[test]
+    fn unpadded_dates_and_words_keep_their_time_of_day_found() {
+        assert_eq!(date_part("2024-1-1 10:30"), Some("2024-1-1"));
+        assert_eq!(time_of_day("2024-1-1 10:30"), Some("10:30"));
+        assert_eq!(date_part("2024-123-1"), None);
+        for changed in ["2024-1-1 10:30", "Jan 5 2024 10:00", "20240101 1030"] {
+            assert!(Narrow::DateOnly.changes(&text(changed)).is_some(), "{changed}");
+        }
+        for kept in ["2024-1-1", "2024-01-01 00:00", "Jan 5 2024", "infinity", "20240101"] {
+            assert!(Narrow::DateOnly.changes(&text(kept)).is_none(), "{kept}");
+        }
+    }
+
+    #[test]
+    fn booleans_keep_0_1_and_their_own_spelling() {
+        let (pg, my) = (Narrow::Truth { postgres: true }, Narrow::Truth { postgres: false });
+        for n in [0, 1] {
+            assert!(pg.changes(&Value::Int(n)).is_none() && my.changes(&Value::Int(n)).is_none());
+        }
+        assert!(pg.changes(&Value::Int(5)).is_some() && my.changes(&Value::Int(-1)).is_some());
+        assert!(pg.changes(&text("t")).is_some() && pg.changes(&text("true")).is_none());
+        assert!(my.changes(&text("yes")).is_some() && my.changes(&text("1")).is_none());
+        assert!(my.changes(&text("5")).is_none());
     }
 }
