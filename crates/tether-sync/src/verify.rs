@@ -18,6 +18,7 @@ use crate::plan::{Plan, Rows};
 use crate::subset::Subset;
 
 mod fk_collation;
+mod fk_match;
 mod fk_types;
 
 #[derive(Debug, Clone, Serialize)]
@@ -265,12 +266,13 @@ pub async fn verify(
         // excuses rows without a parent: the source lets them through too. A key NOT
         // VALID here only checked nothing, and its orphans are the run's (an `update`
         // changing a parent key a row here refers to).
+        // (Matched by what the key checks, not its name: a table that was already there
+        // names its keys its own way.)
         for f in fks.iter_mut() {
-            f.not_valid = tp
-                .table
-                .foreign_keys
-                .iter()
-                .any(|s| s.not_valid && s.name == f.name && s.columns == f.columns);
+            f.not_valid = tp.table.foreign_keys.iter().any(|s| {
+                let parent = destination_name(source_schema, &s.referenced_name(), engine);
+                s.not_valid && fk_match::same_key(s, f, &parent.name)
+            });
         }
         let undeclared = |f: &ForeignKey| !child.foreign_keys.iter().any(|d| d.columns == f.columns);
         // (Not an FK to a table outside the source's database: no copy has its parent.)
@@ -280,8 +282,12 @@ pub async fn verify(
             .foreign_keys
             .iter()
             .filter(|f| (f.is_virtual || undeclared(f)) && !outside(f))
-            // (A partition's own key, where the copy has no such partition: not checked.)
-            .filter(|f| f.partition.is_none() || engine == tether_schema::Engine::Postgres)
+            // (A partition's own key, where the copy has no such partition of this table, a
+            // table of another engine or a plain one: not checked.)
+            .filter(|f| {
+                f.partition.is_none()
+                    || (engine == tether_schema::Engine::Postgres && fk_match::has_partition(&child, f))
+            })
         {
             let mut m = vfk.clone();
             let parent = destination_name(source_schema, &vfk.referenced_name(), engine);

@@ -345,7 +345,8 @@ impl OnTrigger {
             "A" => "ENABLE ALWAYS",
             _ => "ENABLE",
         };
-        format!("ALTER TABLE {} {how} TRIGGER {}", self.table, d.ident(&self.name))
+        // ONLY: not the partitions' clones, each turned on in its own state ([`super::partition_triggers`]).
+        format!("ALTER TABLE ONLY {} {how} TRIGGER {}", self.table, d.ident(&self.name))
     }
 }
 

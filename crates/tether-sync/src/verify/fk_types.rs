@@ -9,8 +9,9 @@ use tether_schema::{Engine, Table};
 
 /// The two sides of the comparison of child column `column` with parent column
 /// `referenced` (`c.<column>`, `p.<referenced>`), the number side cast to text when the
-/// source compares the column as text (`source_text`) and the destination has one side
-/// text, the other not; `None` to compare as written.
+/// source compares the column as text (`source_text`), or the destination is PostgreSQL
+/// (which has no `=` between a number and text), and the destination has one side text,
+/// the other not; `None` to compare as written.
 pub(super) fn as_text(
     engine: Engine,
     d: &dyn Dialect,
@@ -22,7 +23,9 @@ pub(super) fn as_text(
 ) -> Option<(String, String)> {
     let text = |t: &Table, c: &str| t.column(c).map(|c| c.normalized_type.is_text());
     let (ours, theirs) = (text(child, column)?, text(parent, referenced)?);
-    if !source_text || ours == theirs {
+    // A number FK at the source: compared as written where the engine compares a number
+    // with text (MariaDB, SQLite); PostgreSQL has no `integer = text`, so as text there.
+    if ours == theirs || (!source_text && engine != Engine::Postgres) {
         return None;
     }
     let cast = |side: &str| match engine {
