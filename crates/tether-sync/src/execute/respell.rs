@@ -113,10 +113,19 @@ pub async fn find(
                             .zip(&fk.referenced_columns)
                             .map(|(c, p)| engine == Engine::Postgres && scaled_apart(&tp.table, c, &parent.table, p))
                             .collect();
+                        let rtrim: Vec<bool> = fk
+                            .referenced_columns
+                            .iter()
+                            .map(|p| engine == Engine::Postgres && rtrim_on_sqlite(&parent.table, p))
+                            .collect();
+                        let how = Compared {
+                            decimal: &decimal,
+                            rtrim: &rtrim,
+                        };
                         for to in others {
                             let mut r = all.clone();
                             r.map
-                                .retain(|child, parent| !matched_there(engine, to, child, parent, &decimal));
+                                .retain(|child, parent| !matched_there(engine, to, child, parent, &how));
                             r.only = Some(to);
                             if !r.map.is_empty() {
                                 found.push((r, None));
@@ -301,25 +310,50 @@ fn scaled_apart(child: &Table, c: &str, parent: &Table, p: &str) -> bool {
     }
 }
 
+/// How a destination compares each column pair of an FK, beyond bytes: `decimal`, the
+/// pair are decimals (compared by value on MariaDB/MySQL and PostgreSQL); `rtrim`, the
+/// parent is a PostgreSQL `char(n)` created on SQLite as `CHAR(n) COLLATE RTRIM`.
+struct Compared<'a> {
+    decimal: &'a [bool],
+    rtrim: &'a [bool],
+}
+
+/// Whether parent column `p`, a PostgreSQL `char(n)` without a collation of its own,
+/// is created on SQLite as `CHAR(n) COLLATE RTRIM` (`schema_plan` items): SQLite's FK
+/// lookup takes the parent's collation, so a child 'ab  ' finds 'ab    ' there as at
+/// the source, without respelling.
+fn rtrim_on_sqlite(parent: &Table, p: &str) -> bool {
+    parent
+        .column(p)
+        .is_some_and(|c| matches!(c.normalized_type, DataType::Char { .. }))
+        && !parent.extras.collations.contains_key(p)
+}
+
 /// Whether a destination of engine `to` matches `child` to `parent` without help: a
 /// PostgreSQL citext or nondeterministic column is created caseless on the others
 /// (`schema_plan` `caseless`): SQLite's NOCASE folds ASCII letters only, MariaDB's
-/// `utf8mb4_unicode_ci` folds case and pads spaces. Decimals (`decimal[i]`) are
-/// compared by value on MariaDB/MySQL and PostgreSQL; SQLite may keep them as text
-/// (unbounded or wide numerics). Anything else compares bytes there.
-fn matched_there(from: Engine, to: Engine, child: &[Value], parent: &[Value], decimal: &[bool]) -> bool {
-    let pairs = || child.iter().zip(parent).zip(decimal);
-    let text_pairs = |same: &dyn Fn(&str, &str) -> bool| {
-        pairs().all(|((c, p), &decimal)| match (c, p) {
-            _ if decimal => to != Engine::Sqlite,
-            (Value::Text(c), Value::Text(p)) => same(c, p),
-            (c, p) => c == p,
-        })
+/// `utf8mb4_unicode_ci` folds case and pads spaces. A PostgreSQL `char(n)` parent is
+/// RTRIM on SQLite (`how.rtrim`): trailing spaces ignored there. Decimals
+/// (`how.decimal`) are compared by value on MariaDB/MySQL and PostgreSQL; SQLite may
+/// keep them as text (unbounded or wide numerics). Anything else compares bytes there.
+fn matched_there(from: Engine, to: Engine, child: &[Value], parent: &[Value], how: &Compared) -> bool {
+    let text_pairs = |same: &dyn Fn(&str, &str, bool) -> bool| {
+        child
+            .iter()
+            .zip(parent)
+            .zip(how.decimal.iter().zip(how.rtrim))
+            .all(|((c, p), (&decimal, &rtrim))| match (c, p) {
+                _ if decimal => to != Engine::Sqlite,
+                (Value::Text(c), Value::Text(p)) => same(c, p, rtrim),
+                (c, p) => c == p,
+            })
     };
     match (from, to) {
-        (Engine::Postgres, Engine::Sqlite) => text_pairs(&|c, p| c.eq_ignore_ascii_case(p)),
+        (Engine::Postgres, Engine::Sqlite) => text_pairs(&|c, p, rtrim| {
+            c.eq_ignore_ascii_case(p) || rtrim && c.trim_end_matches(' ') == p.trim_end_matches(' ')
+        }),
         (Engine::Postgres, Engine::Mysql) => {
-            text_pairs(&|c, p| c.trim_end_matches(' ').to_lowercase() == p.trim_end_matches(' ').to_lowercase())
+            text_pairs(&|c, p, _| c.trim_end_matches(' ').to_lowercase() == p.trim_end_matches(' ').to_lowercase())
         }
         _ => false,
     }
@@ -700,6 +734,24 @@ fn join_on(engine: Engine, d: &dyn tether_connect::Dialect, tp: &TablePlan, pare
         .zip(&fk.referenced_columns)
         .map(|(c, p)| {
             let child = format!("c.{}", d.ident(c));
+            // A text child of a blank-padded char(n) parent: PostgreSQL's FK compares
+            // them as char (`conpfeqop`, bpchar = bpchar: the child cast, trailing
+            // spaces ignored), where `p = c` alone compares text (the parent's pad
+            // dropped, a child 'ab  ' matching nothing).
+            let child = match engine {
+                Engine::Postgres
+                    if parent
+                        .column(p)
+                        .is_some_and(|x| matches!(x.normalized_type, DataType::Char { .. }))
+                        && tp
+                            .table
+                            .column(c)
+                            .is_some_and(|x| !matches!(x.normalized_type, DataType::Char { .. })) =>
+                {
+                    format!("CAST({child} AS bpchar)")
+                }
+                _ => child,
+            };
             let collate = match engine {
                 Engine::Postgres if tp.table.column(c).is_some_and(|x| x.normalized_type.is_text()) => {
                     let named = parent.extras.collations.get(p).cloned();

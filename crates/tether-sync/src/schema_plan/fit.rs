@@ -17,6 +17,8 @@ use super::{destination_name, Destinations};
 use crate::error::SyncError;
 use crate::plan::Plan;
 
+mod enum_values;
+
 /// The values an integer column of `ty` holds on `engine` (None: not an integer type
 /// with a known bound). SQLite's integer columns all hold 64-bit signed values.
 fn holds(engine: Engine, ty: &DataType) -> Option<(i128, i128)> {
@@ -161,6 +163,7 @@ pub(super) fn landings(
 pub fn fit_transforms(dests: &Destinations, plan: &mut Plan, source: &Schema) -> Result<(), SyncError> {
     refuse_null_where_not_null(dests, plan, source)?;
     super::computed_there::refuse(dests, plan, source)?;
+    enum_values::refuse_non_labels(plan, source)?;
     // Root column -> the columns its transformer writes (the root's and its inheritors').
     let mut groups: BTreeMap<(TableName, String), Vec<(TableName, String)>> = BTreeMap::new();
     for tp in &plan.tables {

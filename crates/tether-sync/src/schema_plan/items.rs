@@ -421,6 +421,8 @@ pub(super) fn cross_engine(
                 .map(|(_, k)| k.as_str());
             match (nocase, dest) {
                 (Some("NOCASE"), Engine::Mysql) | (None, _) => {}
+                // character(n) ignores trailing spaces as RTRIM does (both with case).
+                (Some("RTRIM"), Engine::Postgres) if matches!(c.normalized_type, DataType::Char { .. }) => {}
                 // MariaDB's default collations ignore trailing spaces already (PAD
                 // SPACE) but compare without case, which RTRIM does not.
                 (Some("RTRIM"), Engine::Mysql) => {
