@@ -149,3 +149,29 @@ fn float_and_comma_keys_rerun_with_skip_and_update() {
         }
     }
 }
+
+/// Review m (round 2) F3: MariaDB pads a BINARY(n) value with 0x00 bytes, so X'01' and
+/// X'0100' are one key there; into an existing table that held rows, skip dropped one
+/// and update wrote one over the other, exit 0. A value shorter than n is now refused
+/// as one the destination would change (any load); values of n bytes go through.
+#[test]
+fn a_value_a_mariadb_binary_column_would_pad_is_refused() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec("CREATE TABLE bin (k bytea PRIMARY KEY, v text); INSERT INTO bin VALUES ('\\x01020304', 'full')");
+    let dest = TestDb::create(Engine::Mysql);
+    dest.exec("CREATE TABLE bin (k binary(4) PRIMARY KEY, v text); INSERT INTO bin VALUES (x'09', 'there')");
+    let text = format!(
+        "source = \"{}\"\nprivacy = \"off\"\n[[destinations]]\nurl = \"{}\"\non_conflict = \"skip\"\n",
+        src.url, dest.url
+    );
+    let report = sync(&text).expect("4-byte values");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(
+        one(&dest, "SELECT group_concat(hex(k) ORDER BY k) FROM bin"),
+        "01020304,09000000"
+    );
+    src.exec("INSERT INTO bin VALUES ('\\x01', 'one'), ('\\x0100', 'one-zero')");
+    let e = sync(&text).expect_err("X'01' would be padded").to_string();
+    assert!(e.contains("BINARY(4)") && e.contains("pads"), "{e}");
+    assert_eq!(one(&dest, "SELECT count(*) FROM bin"), "2");
+}

@@ -43,6 +43,9 @@ pub(super) enum Narrow {
     /// A PostgreSQL integer column from text: `'007'`, `'+7'`, `' 7'` are stored as 7
     /// without an error (a fraction is refused by the server itself).
     Spelled,
+    /// A MariaDB/MySQL `BINARY(n)` column: a shorter value is padded with 0x00 bytes to
+    /// n (X'01' and X'0100' are both stored as 0x01000000: one key).
+    Padded(u32),
     /// A PostgreSQL `timestamp` or `time` without time zone: the UTC offset of a text
     /// (`10:00:00+05:00`, which SQLite's own date functions read as 05:00 UTC) is
     /// dropped without an error, the wall time kept: another instant.
@@ -186,6 +189,17 @@ impl Narrow {
         // VARCHAR(5) any text, an INTEGER column 1.5. Its declared type says nothing
         // about its values, so the same type on the destination is no guarantee.
         let declared_holds = from != Engine::Sqlite;
+        if to == Engine::Mysql && !(from == Engine::Mysql && source.engine_type.eq_ignore_ascii_case(&dest.engine_type))
+        {
+            let ty = dest.engine_type.to_ascii_lowercase();
+            let n = ty
+                .strip_prefix("binary(")
+                .and_then(|rest| rest.split_once(')'))
+                .and_then(|(n, _)| n.trim().parse().ok());
+            if let Some(n) = n {
+                out.push(Narrow::Padded(n));
+            }
+        }
         if s == d && declared_holds {
             return out;
         }
@@ -320,6 +334,15 @@ impl Narrow {
                     )
                 })
             }
+            (Narrow::Padded(n), Value::Bytes(b)) if b.len() < n as usize => Some(format!(
+                "it is {} bytes, which a BINARY({n}) column pads with 0x00 bytes to {n} without a note (another \
+                 value: two values apart only in trailing 0x00 bytes become one)",
+                b.len()
+            )),
+            (Narrow::Padded(n), Value::Text(t)) if t.len() < n as usize => Some(format!(
+                "it is {} bytes, which a BINARY({n}) column pads with 0x00 bytes to {n} without a note (another value)",
+                t.len()
+            )),
             (Narrow::Spelled, Value::Text(t)) => {
                 let c = canonical_decimal(t).filter(|c| !c.contains('.'))?;
                 let t = t.trim_end_matches(' ');
