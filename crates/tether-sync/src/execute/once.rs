@@ -250,17 +250,8 @@ async fn as_stored(
 ) -> Result<Vec<Option<String>>, SyncError> {
     let d = conn.dialect();
     let mut out = vec![None; keys.len()];
-    let rows: Vec<usize> = rows
-        .iter()
-        .copied()
-        .filter(|&i| !keys[i].iter().any(Value::is_null))
-        .collect();
-    let mut types = vec![tether_schema::DataType::Int {
-        bytes: 8,
-        unsigned: false,
-    }];
-    types.push(types[0].clone());
-    types.extend(key.iter().map(|_| tether_schema::DataType::Text));
+    let rows = without_nulls(keys, rows);
+    let types = answer_types(key);
     for chunk in rows.chunks(100) {
         let selects: Vec<String> = chunk
             .iter()
@@ -324,11 +315,7 @@ async fn lookup(
     let engine = conn.engine();
     let from = d.own_rows(table);
     let mut out = vec![None; keys.len()];
-    let rows: Vec<usize> = rows
-        .iter()
-        .copied()
-        .filter(|&i| !keys[i].iter().any(Value::is_null))
-        .collect();
+    let rows = without_nulls(keys, rows);
     let shown: Vec<String> = key
         .iter()
         .map(|c| match engine {
@@ -343,12 +330,7 @@ async fn lookup(
             Engine::Sqlite => format!("quote({})", d.ident(c)),
         })
         .collect();
-    let mut types = vec![tether_schema::DataType::Int {
-        bytes: 8,
-        unsigned: false,
-    }];
-    types.push(types[0].clone());
-    types.extend(key.iter().map(|_| tether_schema::DataType::Text));
+    let types = answer_types(key);
     for chunk in rows.chunks(100) {
         let selects: Vec<String> = chunk
             .iter()
@@ -393,4 +375,25 @@ async fn lookup(
         collect(conn.query(&selects.join(" UNION ALL "), &types).await?, &mut out);
     }
     Ok(out)
+}
+
+/// `rows` (indexes into `keys`) whose key holds no NULL: such a key finds no row and
+/// is no claim.
+fn without_nulls(keys: &[Vec<Value>], rows: &[usize]) -> Vec<usize> {
+    rows.iter()
+        .copied()
+        .filter(|&i| !keys[i].iter().any(Value::is_null))
+        .collect()
+}
+
+/// The types of a lookup's answer rows: the row's index, 1 when exact, each key part
+/// as text.
+fn answer_types(key: &[String]) -> Vec<tether_schema::DataType> {
+    let index = tether_schema::DataType::Int {
+        bytes: 8,
+        unsigned: false,
+    };
+    let mut types = vec![index.clone(), index];
+    types.extend(key.iter().map(|_| tether_schema::DataType::Text));
+    types
 }
