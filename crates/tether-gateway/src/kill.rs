@@ -3,8 +3,14 @@
 //! a live gateway client, whose backend connections get the KILL with their backend
 //! ids. An `n` that is no live client is answered 1094, as MariaDB answers an
 //! unknown thread: never passed on, where it would name someone else's session.
+//! A KILL of the connection (not `QUERY`) also ends the client's own connection to
+//! the gateway, as MariaDB ends a killed client's: its next statement, or the one it
+//! waits on, gets 2013 (lost connection) instead of the gateway's 1105 errors on a
+//! session whose backend is gone, which a connection pool would keep handing out.
 
 use std::collections::HashMap;
+use std::net::Shutdown;
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -25,6 +31,18 @@ pub struct Live {
     /// Per [`Slot`]: the backend and its id for the connection open there.
     backends: Mutex<HashMap<u64, (DbUrl, u32)>>,
     next_slot: AtomicU64,
+    /// The client's socket (a duplicate of its descriptor), shut down to end the
+    /// connection when it is killed.
+    client: Mutex<Option<std::net::TcpStream>>,
+}
+
+/// Whom a KILL reaches.
+#[derive(Default)]
+pub struct Targets {
+    /// The backend connections, with their backend ids.
+    pub backends: Vec<(DbUrl, u32)>,
+    /// The gateway clients they belong to.
+    pub clients: Vec<Arc<Live>>,
 }
 
 /// A client's place in the [`Registry`], left when dropped (the connection ended).
@@ -78,28 +96,34 @@ impl Registry {
     /// neither (never a session that is not the gateway's), 1095 when it is
     /// another user's (the gateway has no privilege letting one user kill another's
     /// statements).
-    pub fn targets(&self, id: u64, user: &str) -> Result<Vec<(DbUrl, u32)>, ServerError> {
+    pub fn targets(&self, id: u64, user: &str) -> Result<Targets, ServerError> {
         let sessions = lock(&self.sessions);
         let not_owner = || ServerError::new(1095, "HY000", format!("You are not owner of thread {id}"));
         if let Some(live) = u32::try_from(id).ok().and_then(|id| sessions.get(&id)) {
             if *lock(&live.user) != user {
                 return Err(not_owner());
             }
-            let mut targets: Vec<_> = lock(&live.backends).values().cloned().collect();
-            targets.sort_by_key(|(_, id)| *id);
-            return Ok(targets);
+            let mut backends: Vec<_> = lock(&live.backends).values().cloned().collect();
+            backends.sort_by_key(|(_, id)| *id);
+            return Ok(Targets {
+                backends,
+                clients: vec![live.clone()],
+            });
         }
-        let mut targets = Vec::new();
+        let mut targets = Targets::default();
         for live in sessions.values() {
             let backends = lock(&live.backends);
             for (url, backend_id) in backends.values().filter(|(_, b)| u64::from(*b) == id) {
                 if *lock(&live.user) != user {
                     return Err(not_owner());
                 }
-                targets.push((url.clone(), *backend_id));
+                targets.backends.push((url.clone(), *backend_id));
+                if !targets.clients.iter().any(|c| Arc::ptr_eq(c, live)) {
+                    targets.clients.push(live.clone());
+                }
             }
         }
-        if targets.is_empty() {
+        if targets.backends.is_empty() {
             return Err(ServerError::new(1094, "HY000", format!("Unknown thread id: {id}")));
         }
         Ok(targets)
@@ -121,6 +145,24 @@ impl Live {
     /// The client logged in (again, after COM_CHANGE_USER) as `user`.
     pub fn logged_in_as(&self, user: &str) {
         *lock(&self.user) = user.to_string();
+    }
+
+    /// Keeps a duplicate of the client's socket descriptor, for [`Live::end`].
+    pub fn attach(&self, socket: &impl AsFd) {
+        match socket.as_fd().try_clone_to_owned() {
+            Ok(fd) => *lock(&self.client) = Some(std::net::TcpStream::from(fd)),
+            Err(e) => tracing::warn!("a KILL will not end this client's connection: {e}"),
+        }
+    }
+
+    /// Ends the client's connection to the gateway (another client's, killed):
+    /// its socket is shut down both ways, so its reads see the end at once and its
+    /// writes fail; its task then closes its backend connections.
+    pub fn end(&self) {
+        if let Some(socket) = lock(&self.client).as_ref() {
+            // ENOTCONN: the client is already gone.
+            let _ = socket.shutdown(Shutdown::Both);
+        }
     }
 
     /// A new entry for one backend connection holder.

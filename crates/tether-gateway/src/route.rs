@@ -164,14 +164,14 @@ pub(crate) fn foreign_key_checks_value(lead: &str) -> Option<bool> {
 }
 
 /// `LOAD DATA|XML [LOW_PRIORITY|CONCURRENT] [LOCAL] INFILE 'file' REPLACE INTO TABLE
-/// t` in `lead` (comments skipped): `t` as written, unquoted, without its
-/// database. Any other form (IGNORE, none, a comment between the words) is `None`.
+/// t` in `lead` (comments skipped, also between its words): `t` as written,
+/// unquoted, without its database. Any other form (IGNORE, none) is `None`.
 pub(crate) fn load_data_replace_target(lead: &str) -> Option<String> {
     if !lead.get(..4)?.eq_ignore_ascii_case("load") {
         return None;
     }
     let word = |rest: &str| -> Option<(String, usize)> {
-        let trimmed = rest.trim_start();
+        let trimmed = skip_comments(rest);
         let skipped = rest.len() - trimmed.len();
         let len = trimmed
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -193,7 +193,7 @@ pub(crate) fn load_data_replace_target(lead: &str) -> Option<String> {
             _ => return None,
         }
     }
-    let file = lead[at..].trim_start();
+    let file = skip_comments(&lead[at..]);
     let quote = *file.as_bytes().first()?;
     if quote != b'\'' && quote != b'"' {
         return None;
@@ -208,7 +208,7 @@ pub(crate) fn load_data_replace_target(lead: &str) -> Option<String> {
         at += n;
     }
     // `t`, `db.t`, with or without backticks: the last part.
-    let mut rest = lead[at..].trim_start();
+    let mut rest = skip_comments(&lead[at..]);
     loop {
         let (part, len) = if rest.starts_with('`') {
             let end = crate::comments::after_quoted(rest.as_bytes(), 0, b'`', false);

@@ -77,16 +77,40 @@ struct Connection {
     /// Its user and backend connections, published for KILL once logged in.
     live: Arc<Live>,
     registration: std::sync::Mutex<Option<Registration>>,
+    /// The client killed its own connection: it ends once the answer is sent.
+    ended: bool,
 }
 
 impl Connection {
     /// `KILL [QUERY] id` with a gateway connection id: the client's backend
     /// connections get it with their ids; an id that is no live client is 1094.
+    /// A KILL of a connection also ends the killed clients' connections to the
+    /// gateway (MariaDB's 2013 on their next statement, or on the one they wait on:
+    /// their sockets are shut down before their backend connections are killed, so
+    /// no error of the gateway's reaches them first); the client killing itself gets
+    /// 1927, as from MariaDB, then its connection ends.
     async fn kill(&mut self, kill: Kill, out: &mut Output<'_>) -> std::io::Result<()> {
-        let reply = match self.registry.targets(kill.id, &self.live.user()) {
-            Ok(targets) => self.session.kill(&targets, kill.query).await,
-            Err(e) => crate::reply::Reply::Error(e),
+        let targets = match self.registry.targets(kill.id, &self.live.user()) {
+            Ok(targets) => targets,
+            Err(e) => return self.session.answer(crate::reply::Reply::Error(e), out).await,
         };
+        let mut itself = false;
+        if !kill.query {
+            for client in &targets.clients {
+                if Arc::ptr_eq(client, &self.live) {
+                    itself = true;
+                } else {
+                    client.end();
+                }
+            }
+        }
+        let mut reply = self.session.kill(&targets.backends, kill.query).await;
+        if itself {
+            if !matches!(reply, crate::reply::Reply::Error(_)) {
+                reply = crate::reply::Reply::Error(ServerError::new(1927, "70100", "Connection was killed"));
+            }
+            self.ended = true;
+        }
         self.session.answer(reply, out).await
     }
 }
@@ -98,6 +122,10 @@ impl Handler for Connection {
 
     fn connection_id(&self) -> u32 {
         self.id
+    }
+
+    fn ended(&self) -> bool {
+        self.ended
     }
 
     fn salt(&self) -> [u8; 20] {
@@ -367,6 +395,7 @@ async fn connection(
     };
     tracing::debug!("connection {id} from {peer}");
     let live = Arc::new(Live::default());
+    live.attach(&stream);
     let mut session = Session::new(shared);
     session.set_live(live.clone());
     let connection = Connection {
@@ -376,6 +405,7 @@ async fn connection(
         registry,
         live,
         registration: std::sync::Mutex::new(None),
+        ended: false,
     };
     if let Err(e) = crate::protocol::serve(connection, stream, peer, limits, &security).await {
         tracing::debug!("connection {id} ended: {e}");

@@ -211,8 +211,12 @@ impl Session {
             killed.push((ks, format!("KILL {what}{id}")));
         }
         for (ks, sql) in killed {
-            if let Err(e) = self.backend(&ks).exec(&sql).await {
-                return Reply::Error(e);
+            match self.backend(&ks).exec(&sql).await {
+                // The killed client's connection ended first (its socket was shut
+                // down) and closed this backend connection itself: gone, as asked.
+                Err(e) if e.code == 1094 && !query => {}
+                Err(e) => return Reply::Error(e),
+                Ok(_) => {}
             }
         }
         Reply::ok()
@@ -861,6 +865,14 @@ impl Session {
             let is_write = matches!(word.as_str(), "insert" | "update" | "delete" | "replace");
             match word.as_str() {
                 "use" if pieces > 1 || item.form != PLAIN => return Err(use_alone(t)),
+                // LOAD DATA ... REPLACE into a parent after another statement or in
+                // an executable comment (review r20h F1): refused as the plain
+                // statement is (route step).
+                "load" if managed && !off && !item.checks_off => {
+                    if let Some(e) = self.load_replace_refusal(ks, t).await {
+                        return Err(e);
+                    }
+                }
                 "set" if lower.contains("foreign_key_checks") => {
                     after.fk_checks = true;
                     if let Some(v) = route::foreign_key_checks_value(skip_comments(t)) {

@@ -82,6 +82,11 @@ pub trait Handler: Send {
     fn logged_in(&mut self, found_rows: bool, cached_metadata: bool, charset: u8);
     /// COM_PROCESS_KILL of connection `id` (the handshake's ids): as `KILL id`.
     fn process_kill(&mut self, id: u32, out: &mut Output<'_>) -> impl Future<Output = io::Result<()>> + Send;
+    /// The session ended itself (a KILL of its own connection): the connection
+    /// closes once the command's answer is sent.
+    fn ended(&self) -> bool {
+        false
+    }
 }
 
 /// What one client connection may use.
@@ -367,6 +372,9 @@ pub async fn serve<H: Handler>(
             _ => out.error(&ServerError::new(1047, "08S01", "Unknown command")),
         }
         writer.flush().await?;
+        if handler.ended() {
+            return Ok(());
+        }
     }
 }
 
