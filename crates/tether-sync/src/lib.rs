@@ -803,6 +803,7 @@ pub async fn run_until(
     for d in lanes[0].dests.iter_mut() {
         warnings.append(&mut d.warnings);
         warnings.extend(execute::advance_sequences(d).await?);
+        warnings.extend(execute::rekeyed_warnings(d, &tables).await?);
     }
     phases.done("FK checks on, sequences");
     let mut verification = Vec::new();

@@ -90,6 +90,27 @@ pub struct Destination {
     /// What the run must tell beside its progress, kept for the report's `warnings`
     /// (triggers that fire on the copied rows).
     pub warnings: Vec<String>,
+    /// Tables that held rows when the run began and whose key telling rows apart is
+    /// transformed: looked at again after the load ([`rekeyed_warnings`]). Main
+    /// connection only.
+    pub(crate) rekeyed: Vec<Rekeyed>,
+}
+
+/// A table that held rows when the run began, matched on a key the job transforms
+/// ([`refuse_copies_twice`]): another seed, or other transformers, than the earlier
+/// run's give other keys, and every row would go in again beside the earlier ones.
+#[derive(Debug, Clone)]
+pub(crate) struct Rekeyed {
+    /// The job's name of the table.
+    name: String,
+    /// The destination's table.
+    table: Table,
+    /// The key, as messages name it: `(id)`.
+    key: String,
+    /// Its columns the job transforms.
+    transformed: Vec<String>,
+    /// Its rows when the run began.
+    before: u64,
 }
 
 /// What a run created on a destination outside any transaction (tables, views, and the
@@ -250,6 +271,7 @@ impl Destination {
             suspended_triggers: Vec::new(),
             outsider_fks: self.outsider_fks.clone(),
             warnings: Vec::new(),
+            rekeyed: Vec::new(),
         })
     }
 
@@ -660,15 +682,17 @@ async fn refuse_unfollowed_keys(
 /// (its expressions are immutable). A table holding rows with no such key would take
 /// the same rows again: refused before anything is written, naming the table, each key
 /// and why it does not count. Returns the job's names of the tables there that hold no
-/// row.
+/// row, and the tables holding rows whose key that tells them apart the job transforms
+/// (looked at again after the load: [`rekeyed_warnings`]).
 async fn refuse_copies_twice(
     conn: &mut Connection,
     shown: &str,
     plan: &Plan,
     source: &Schema,
     existing: &Schema,
-) -> Result<Vec<String>, SyncError> {
+) -> Result<(Vec<String>, Vec<Rekeyed>), SyncError> {
     let mut empty = Vec::new();
+    let mut rekeyed = Vec::new();
     for tp in &plan.tables {
         let name = destination_name(source, &tp.table.table_name(), conn.engine());
         let Some(t) = existing.table(&name) else { continue };
@@ -776,6 +800,21 @@ async fn refuse_copies_twice(
             let null: Vec<String> = k.null.iter().map(|(_, sql)| sql.clone()).collect();
             if null.is_empty() || !has_rows_where(conn, t, &null).await? {
                 why.clear();
+                let transformed: Vec<String> = k
+                    .columns
+                    .iter()
+                    .filter(|c| tp.transforms.iter().any(|x| &x.column == *c))
+                    .cloned()
+                    .collect();
+                if !transformed.is_empty() {
+                    rekeyed.push(Rekeyed {
+                        name: tp.name.clone(),
+                        table: t.clone(),
+                        key: k.label.clone(),
+                        transformed,
+                        before: count_rows(conn, t).await?,
+                    });
+                }
                 break;
             }
             let nullable: Vec<&str> = k.null.iter().map(|(c, _)| c.as_str()).collect();
@@ -810,7 +849,64 @@ async fn refuse_copies_twice(
             ));
         }
     }
-    Ok(empty)
+    Ok((empty, rekeyed))
+}
+
+/// The rows of the destination table `t`.
+async fn count_rows(conn: &mut Connection, t: &Table) -> Result<u64, SyncError> {
+    let d = conn.dialect();
+    let rows = conn
+        .query(
+            &format!("SELECT count(*) FROM {}", d.own_rows(t)),
+            &[tether_schema::DataType::Int {
+                bytes: 8,
+                unsigned: false,
+            }],
+        )
+        .await?;
+    Ok(match rows.first().and_then(|r| r.first()) {
+        Some(Value::Int(n)) => *n as u64,
+        _ => 0,
+    })
+}
+
+/// After the load (`on_conflict = "skip"` or `"update"`, without `truncate`): a table
+/// that held rows when the run began, matched on a key the job transforms, which now
+/// holds every row the run wrote beside the ones it held, none of them matching one
+/// there. Such keys are the same on every run only with the same seed and transformers:
+/// an earlier run with another seed (or other transformers) gave other keys, and the
+/// table now holds a second anonymized copy. Said as a warning naming the table, the
+/// key and the counts (never the seed), as a source whose rows are all new since the
+/// earlier run does the same.
+pub async fn rekeyed_warnings(dest: &mut Destination, tables: &[super::TableReport]) -> Result<Vec<String>, SyncError> {
+    let mut warnings = Vec::new();
+    let rekeyed = std::mem::take(&mut dest.rekeyed);
+    for r in &rekeyed {
+        let Some(written) = tables.iter().find(|t| t.table == r.name).map(|t| t.rows_read) else {
+            continue;
+        };
+        if written == 0 {
+            continue;
+        }
+        let after = count_rows(&mut dest.conn, &r.table).await?;
+        if after != r.before + written {
+            continue;
+        }
+        warnings.push(format!(
+            "{}: table {}: none of the {} this run wrote matched one of the {} it held before, on its key {} \
+             whose {} the job transforms: if an earlier run wrote them with another seed or other transformers, \
+             the table now holds both runs' rows ({} in all); transformed keys repeat only with the same seed and \
+             transformers, so a run with another seed needs truncate = true",
+            dest.shown,
+            r.name,
+            crate::plan::plural(written as usize, "row"),
+            crate::plan::plural(r.before as usize, "row"),
+            r.key,
+            r.transformed.join(", "),
+            after
+        ));
+    }
+    Ok(warnings)
 }
 
 /// A key of a destination table that may tell a re-run's rows apart from the ones there
@@ -1031,10 +1127,11 @@ pub async fn prepare_destination(
     };
     super::outsiders::refuse_unwritable(&mut conn, &shown, spec, plan, source).await?;
     let mut began_empty = Vec::new();
+    let mut rekeyed = Vec::new();
     if spec.truncate {
         refuse_orphaned_outsiders(&mut conn, &shown, plan, source, &existing).await?;
     } else if plan.mode != crate::config::Mode::Schema {
-        began_empty = refuse_copies_twice(&mut conn, &shown, plan, source, &existing).await?;
+        (began_empty, rekeyed) = refuse_copies_twice(&mut conn, &shown, plan, source, &existing).await?;
     }
     if plan.mode != crate::config::Mode::Schema {
         refuse_unmatched_update(conn.engine(), &shown, spec, plan, source, &existing)?;
@@ -1127,6 +1224,7 @@ pub async fn prepare_destination(
         suspended_triggers: Vec::new(),
         outsider_fks,
         warnings: Vec::new(),
+        rekeyed,
     })
 }
 

@@ -24,8 +24,8 @@ mod stage;
 pub use atomic::NOTHING_WRITTEN;
 pub use collate::{collations, Collations};
 pub use destination::{
-    advance_sequences, destination_name, finish_schema, open_early, prepare_destination, truncate, Destination,
-    DroppedFk, Opened,
+    advance_sequences, destination_name, finish_schema, open_early, prepare_destination, rekeyed_warnings, truncate,
+    Destination, DroppedFk, Opened,
 };
 pub(crate) use method::decide;
 pub use method::{LoadMethod, LoadPlan, NotStaged};
