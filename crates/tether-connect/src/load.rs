@@ -218,12 +218,12 @@ impl Connection {
     /// load is committed: a sequence that cannot be moved (no privilege on it, say)
     /// does not fail the job but is returned, one line each, to be reported.
     pub async fn advance_sequences(&mut self, tables: &[Table]) -> Result<Vec<String>, ConnectError> {
+        let mut warnings = Vec::new();
         let found = match self.engine() {
             Engine::Postgres => self.postgres_sequences(tables).await?,
-            Engine::Mysql => self.mariadb_sequences(tables).await?,
+            Engine::Mysql => self.mariadb_sequences(tables, &mut warnings).await?,
             Engine::Sqlite => return Ok(Vec::new()),
         };
-        let mut warnings = Vec::new();
         for seq in found {
             if let Err(e) = self.advance_one(&seq).await {
                 warnings.push(format!(
@@ -287,10 +287,23 @@ impl Connection {
         Ok(found)
     }
 
-    /// The MariaDB sequences the job's tables' defaults draw from (`DEFAULT
-    /// nextval(seq)`), as this destination declares them.
-    async fn mariadb_sequences(&mut self, tables: &[Table]) -> Result<Vec<SequenceUse>, ConnectError> {
+    /// The MariaDB sequences of this database the job's tables' defaults draw from
+    /// (`DEFAULT nextval(seq)`), as this destination declares them. A default drawing
+    /// from a sequence of another database (`nextval(`src`.`s`)`, as a table restored
+    /// from a dump of the source has it: SHOW CREATE TABLE qualifies the sequence) is
+    /// not moved but named in `warnings`: that sequence is no object of the destination
+    /// (the source's own, or one the source shares), and Tether writes nothing outside
+    /// the destination's database.
+    async fn mariadb_sequences(
+        &mut self,
+        tables: &[Table],
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<SequenceUse>, ConnectError> {
         let d = self.dialect();
+        let here = self.query("SELECT DATABASE()", &[]).await?;
+        let Some(Value::Text(database)) = here.first().and_then(|r| r.first()).cloned() else {
+            return Ok(Vec::new());
+        };
         let rows = self
             .query(
                 "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_DEFAULT FROM information_schema.COLUMNS \
@@ -309,12 +322,28 @@ impl Connection {
             let Some(t) = tables.iter().find(|t| &t.name == table) else {
                 continue;
             };
+            let user = format!("{}.{}", d.qualified(t), d.ident(col));
             // `nextval(`db`.`seq`)`: the sequence as the default names it.
-            let lower = default.to_ascii_lowercase();
-            let Some(at) = lower.find("nextval(") else { continue };
-            let rest = &default[at + "nextval(".len()..];
-            let Some(end) = rest.find(')') else { continue };
-            let seq = rest[..end].trim().to_string();
+            let Some((db, name)) = mariadb_sequence_named(default) else {
+                warnings.push(format!(
+                    "the default of {user}, `{default}`, names no sequence Tether can read; no sequence was moved \
+                     past the keys copied there"
+                ));
+                continue;
+            };
+            if let Some(db) = db.as_deref().filter(|db| *db != database) {
+                warnings.push(format!(
+                    "the default of {user} draws from sequence {}.{} of another database, not the destination's \
+                     ({}): it was not moved past the keys copied (Tether writes nothing outside the destination's \
+                     database), so it may hand out one of them, and every insert there takes a value from that \
+                     sequence; give the column a sequence of its own database",
+                    d.ident(db),
+                    d.ident(&name),
+                    d.ident(&database),
+                ));
+                continue;
+            }
+            let seq = format!("{}.{}", d.ident(&database), d.ident(&name));
             let bounds: Vec<Row> = self
                 .query(
                     &format!("SELECT increment, minimum_value, maximum_value FROM {seq}"),
@@ -389,6 +418,62 @@ impl Connection {
             }
         };
         self.query(&sql, &[]).await.map(|_| ())
+    }
+}
+
+/// The sequence a MariaDB default's first `nextval(...)` names: its database (when
+/// qualified) and name, unquoted (`` `a``b` `` is a`b). `None` when it cannot be read.
+pub fn mariadb_sequence_named(default: &str) -> Option<(Option<String>, String)> {
+    let at = default.to_ascii_lowercase().find("nextval(")?;
+    let mut rest = default[at + "nextval(".len()..].trim_start();
+    let mut parts: Vec<String> = Vec::new();
+    loop {
+        let part = if let Some(q) = rest.strip_prefix('`') {
+            let mut name = String::new();
+            let mut chars = q.char_indices();
+            let mut after = None;
+            while let Some((i, ch)) = chars.next() {
+                if ch == '`' {
+                    if q[i + 1..].starts_with('`') {
+                        name.push('`');
+                        chars.next();
+                        continue;
+                    }
+                    after = Some(i + 1);
+                    break;
+                }
+                name.push(ch);
+            }
+            rest = &q[after?..];
+            name
+        } else {
+            let end = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+                .unwrap_or(rest.len());
+            let name = rest[..end].to_string();
+            rest = &rest[end..];
+            name
+        };
+        if part.is_empty() {
+            return None;
+        }
+        parts.push(part);
+        rest = rest.trim_start();
+        match rest.strip_prefix('.') {
+            Some(r) => rest = r.trim_start(),
+            None => break,
+        }
+    }
+    if !(rest.starts_with(')') || rest.starts_with(',')) {
+        return None;
+    }
+    match parts.len() {
+        1 => Some((None, parts.pop()?)),
+        2 => {
+            let name = parts.pop()?;
+            Some((parts.pop(), name))
+        }
+        _ => None,
     }
 }
 

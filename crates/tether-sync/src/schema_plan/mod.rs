@@ -189,8 +189,11 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
 
     for &(name, table) in tables {
         let want = destination_name(source, &table.table_name(), dest);
-        if existing.table(&want).is_some() {
+        if let Some(there) = existing.table(&want) {
             out.existing.push(name.to_string());
+            if dest == Engine::Mysql {
+                other_databases_sequences_there(name, there, &mut out.objects);
+            }
         } else {
             if let Some(there) = refusals::same_table_other_case(dest, existing, &want) {
                 out.other_case.push((name.to_string(), there));
@@ -695,6 +698,9 @@ pub fn destination_model(
             out.extras.definition = None;
         }
         skip_triggers_naming_left_out(source, tables, &shown, &mut out, report);
+        if dest == Engine::Mysql {
+            skip_other_databases_sequences(&shown, &mut out, report);
+        }
         same_engine_items(from_engine, &shown, &out, report);
     } else {
         cross_engine(source, t, &shown, dest, d, &mut out, report);
@@ -863,6 +869,110 @@ fn postgres_fks_elsewhere(shown: &str, dest: Engine, out: &mut Table, report: &m
 
 /// True when source table `t`'s unique key (or bare unique index) `name` is PostgreSQL's
 /// `NULLS NOT DISTINCT` over a nullable column: a NULL there counts once.
+/// A MariaDB column default drawing from a sequence of another database of the server
+/// (`DEFAULT nextval(`other`.`s`)`; the reader writes the source database's own
+/// sequences unqualified, created with the copy) is left out of the copy's definition,
+/// and reported skipped: kept, the copy would draw from that database's sequence, which
+/// the source's table shares, so every insert into the copy would take one of its
+/// values; Tether writes no object outside the destination's database.
+fn skip_other_databases_sequences(shown: &str, out: &mut Table, report: &mut Vec<SchemaItem>) {
+    let Some(definition) = out.extras.definition.clone() else {
+        return;
+    };
+    let mut lines: Vec<String> = Vec::new();
+    for line in definition.split('\n') {
+        let Some((column, kept, default, sequence)) = other_database_default(line) else {
+            lines.push(line.to_string());
+            continue;
+        };
+        let nullable = out.columns.iter().find(|c| c.name == column).is_none_or(|c| c.nullable);
+        if let Some(c) = out.columns.iter_mut().find(|c| c.name == column) {
+            c.default = None;
+        }
+        report.push(
+            SchemaItem::new("default", format!("{shown}.{column}"), Action::Skipped).because(format!(
+                "`{default}` draws from sequence {sequence} of another database: the copy would share that sequence \
+                 with the source's table (every insert into either moves it for the other), and Tether writes \
+                 nothing outside the destination's database; the column there has no default{}",
+                match nullable {
+                    true => "",
+                    false => ", so an INSERT must give it",
+                }
+            )),
+        );
+        lines.push(kept);
+    }
+    out.extras.definition = Some(lines.join("\n"));
+}
+
+/// A MariaDB destination table that was there whose default draws from a sequence of
+/// another database (`DEFAULT nextval(`src`.`s`)`, as a table restored from a dump of
+/// the source has it; the reader writes the destination's own sequences unqualified):
+/// reported, as the sync does not move that sequence past the keys copied
+/// (`load.rs`, `mariadb_sequences`): Tether writes nothing outside the destination's
+/// database.
+fn other_databases_sequences_there(shown: &str, there: &Table, report: &mut Vec<SchemaItem>) {
+    let Some(definition) = there.extras.definition.as_deref() else {
+        return;
+    };
+    for (column, _, default, sequence) in definition.split('\n').filter_map(other_database_default) {
+        report.push(
+            SchemaItem::new("sequence", format!("{shown}.{column}"), Action::Skipped).because(format!(
+                "the destination's {shown}.{column} draws from sequence {sequence} of another database \
+                 (`{default}`): Tether writes nothing outside the destination's database, so that sequence is \
+                 not moved past the keys copied and may hand out one of them; give the column a sequence of the \
+                 destination's database"
+            )),
+        );
+    }
+}
+
+/// A column line of SHOW CREATE TABLE whose DEFAULT calls a sequence function on a
+/// database-qualified sequence: the column, the line without that DEFAULT, the default
+/// and the sequence (`db.s`).
+fn other_database_default(line: &str) -> Option<(String, String, String, String)> {
+    let body = line.trim_start().strip_prefix('`')?;
+    let mut column = String::new();
+    let mut chars = body.char_indices();
+    while let Some((i, ch)) = chars.next() {
+        if ch == '`' {
+            if body[i + 1..].starts_with('`') {
+                column.push('`');
+                chars.next();
+                continue;
+            }
+            break;
+        }
+        column.push(ch);
+    }
+    let at = line.find(" DEFAULT ")?;
+    let call = &line[at + " DEFAULT ".len()..];
+    let lower = call.to_ascii_lowercase();
+    let function = ["nextval(", "lastval(", "setval("]
+        .into_iter()
+        .find(|f| lower.starts_with(f))?;
+    // The call's end: its closing parenthesis outside quoted names.
+    let mut quoted = false;
+    let mut end = None;
+    for (i, ch) in call.char_indices().skip(function.len()) {
+        match ch {
+            '`' => quoted = !quoted,
+            ')' if !quoted => {
+                end = Some(i + 1);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let call = &call[..end?];
+    let named = format!("nextval({}", &call[function.len()..]);
+    let (Some(db), name) = tether_connect::load::mariadb_sequence_named(&named)? else {
+        return None;
+    };
+    let kept = format!("{}{}", &line[..at], &line[at + " DEFAULT ".len() + call.len()..]);
+    Some((column, kept, call.to_string(), format!("{db}.{name}")))
+}
+
 fn nulls_not_distinct(t: &Table, name: &str) -> bool {
     const CLAUSE: &str = "NULLS NOT DISTINCT";
     let x = &t.extras;
