@@ -389,3 +389,107 @@ impl<'a> Planner<'a> {
         Ok(self.multi_plan(targets))
     }
 }
+
+/// A single-table `UPDATE` cut into its parts, for an executor that runs it one
+/// row at a time by key (a sharding engine's head, where an UPDATE that moves
+/// several rows to another partition loses their other columns): each row as
+/// `{head} WHERE <its key>`, the rows found by `SELECT ... FROM {relation}
+/// {tail}` first, in the statement's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateParts {
+    /// `UPDATE t SET a = ..., b = ...`, the table and assignments as written.
+    pub head: String,
+    /// The table's name, its parts unquoted (`[db, t]` or `[t]`).
+    pub table: Vec<String>,
+    /// The relation as written (with its alias, if any).
+    pub relation: String,
+    /// The assigned columns, unquoted, in order (`None` for a tuple target).
+    pub assigned: Vec<Option<String>>,
+    /// ` WHERE ...` as written, or empty.
+    pub selection: String,
+    /// The ORDER BY items as written.
+    pub order_by: Vec<String>,
+    /// ` LIMIT n` as written, or empty.
+    pub limit: String,
+}
+
+/// `sql` cut into [`UpdateParts`]; `None` for anything but a single-table UPDATE
+/// the parts carry as written (no join, FROM, hints, RETURNING or conflict clause).
+pub fn update_parts(sql: &str) -> Option<UpdateParts> {
+    use sqlparser::dialect::MySqlDialect;
+    use sqlparser::parser::Parser;
+    let statements = Parser::parse_sql(&MySqlDialect {}, sql).ok()?;
+    let [sqlparser::ast::Statement::Update(u)] = statements.as_slice() else {
+        return None;
+    };
+    if u.from.is_some()
+        || !u.table.joins.is_empty()
+        || u.returning.is_some()
+        || u.output.is_some()
+        || u.or.is_some()
+        || !u.optimizer_hints.is_empty()
+    {
+        return None;
+    }
+    let TableFactor::Table { name, .. } = &u.table.relation else {
+        return None;
+    };
+    let table = name
+        .0
+        .iter()
+        .map(|p| match p {
+            ObjectNamePart::Identifier(i) => Some(i.value.clone()),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    // `UPDATE IGNORE` / `LOW_PRIORITY`: sqlparser does not keep them; such a
+    // statement is not cut (the caller refuses what it cannot run exactly).
+    let tokens = sqlparser::tokenizer::Tokenizer::new(&MySqlDialect {}, sql)
+        .tokenize()
+        .ok()?;
+    let words: Vec<String> = tokens
+        .iter()
+        .filter(|t| !matches!(t, sqlparser::tokenizer::Token::Whitespace(_)))
+        .take(2)
+        .map(|t| t.to_string().to_ascii_lowercase())
+        .collect();
+    if words.first().map(String::as_str) != Some("update")
+        || words
+            .get(1)
+            .is_some_and(|w| matches!(w.as_str(), "ignore" | "low_priority"))
+    {
+        return None;
+    }
+    let source = crate::sql::Source::new(sql);
+    let relation = u.table.relation.to_string();
+    let sets: Vec<String> = u
+        .assignments
+        .iter()
+        .map(|a| format!("{} = {}", a.target, source.expr_text(&a.value)))
+        .collect();
+    let assigned = u
+        .assignments
+        .iter()
+        .map(|a| match &a.target {
+            AssignmentTarget::ColumnName(c) => last_ident(c).map(str::to_string),
+            AssignmentTarget::Tuple(_) => None,
+        })
+        .collect();
+    Some(UpdateParts {
+        head: format!("UPDATE {relation} SET {}", sets.join(", ")),
+        table,
+        relation,
+        assigned,
+        selection: u
+            .selection
+            .as_ref()
+            .map(|w| format!(" WHERE {}", source.expr_text(w)))
+            .unwrap_or_default(),
+        order_by: u.order_by.iter().map(|o| o.to_string()).collect(),
+        limit: u
+            .limit
+            .as_ref()
+            .map(|l| format!(" LIMIT {}", source.expr_text(l)))
+            .unwrap_or_default(),
+    })
+}

@@ -45,7 +45,16 @@ pub(super) struct Item {
     /// Rows deleted already, reached again by a longer path: only how deep the
     /// cascade goes from them is followed (see [`Cascade::depth_of`]).
     pub(super) depth_only: bool,
+    /// Per row (delete events): the rows, `(table, identity)`, the cascade went
+    /// through to reach it, from the statement's own row down. InnoDB marks a row
+    /// deleted before it follows that row's cascade, so a cascade that comes back
+    /// to a row of its own path (a row referencing itself, a cycle of rows) finds
+    /// it deleted already and stops there: such a row is not followed again.
+    pub(super) paths: Vec<Path>,
 }
+
+/// The rows a cascade went through to reach one row, `(table, identity)`.
+pub(super) type Path = Vec<(String, Vec<String>)>;
 
 impl Item {
     /// The statement's own rows of `table`: where a cascade starts.
@@ -56,6 +65,7 @@ impl Item {
         new: Vec<Vec<String>>,
         origin: Vec<usize>,
     ) -> Item {
+        let n = old.len();
         Item {
             table: table.to_string(),
             event,
@@ -66,10 +76,26 @@ impl Item {
                 Event::Delete => Vec::new(),
                 Event::Update => vec![table.to_string()],
             },
+            paths: vec![Vec::new(); n],
             origin,
             replay: false,
             depth_only: false,
         }
+    }
+
+    /// The path to each parent key of `fk` this item's rows hold: the path to the
+    /// first row holding it, with that row added.
+    fn paths_by_key(&self, fk: &FkRef, id_len: usize) -> HashMap<Vec<String>, Path> {
+        let mut out: HashMap<Vec<String>, Path> = HashMap::new();
+        for (i, row) in self.old.iter().enumerate() {
+            let key: Vec<String> = fk.parent_positions.iter().map(|p| row[*p].clone()).collect();
+            out.entry(key).or_insert_with(|| {
+                let mut path = self.paths.get(i).cloned().unwrap_or_default();
+                path.push((self.table.clone(), row[..id_len.min(row.len())].to_vec()));
+                path
+            });
+        }
+        out
     }
 }
 
@@ -170,18 +196,25 @@ impl Cascade<'_> {
     /// Rows of `child` (their identities, `id_len` leading columns of `rows`)
     /// reached at `depth` that a shorter path reached before: they travel on as a
     /// depth-only item, so the limit is checked along the longer path too.
-    fn deeper(&mut self, child: &str, rows: &[Vec<String>], id_len: usize, depth: usize, event: Event) {
+    /// A row on its own path (reached again through a cycle) is deleted already
+    /// by then, as InnoDB sees it: not followed.
+    fn deeper(&mut self, child: &str, rows: &[(Vec<String>, Path)], id_len: usize, depth: usize, event: Event) {
         if !self.checks {
             return;
         }
         let known = self.depth_of.entry(child.to_string()).or_default();
         let mut again = Vec::new();
-        for r in rows {
+        let mut paths = Vec::new();
+        for (r, path) in rows {
             let id = r[..id_len.min(r.len())].to_vec();
+            if path.iter().any(|(t, i)| t == child && *i == id) {
+                continue;
+            }
             if let Some(d) = known.get_mut(&id) {
                 if *d < depth {
                     *d = depth;
                     again.push(r.clone());
+                    paths.push(path.clone());
                 }
             }
         }
@@ -196,6 +229,7 @@ impl Cascade<'_> {
                 updated_chain: Vec::new(),
                 replay: true,
                 depth_only: true,
+                paths,
             });
         }
     }
@@ -222,11 +256,16 @@ impl Cascade<'_> {
             if let (ActionKind::Delete { .. }, Some(rows)) = (&action.kind, rows) {
                 let key_len = rows.columns.len() - fk.columns.len();
                 let child_id_len = id_len(self.plan, &fk.child, Event::Delete, key_len);
-                let read: Vec<Vec<String>> = literals(&rows)
+                let read = literals(&rows);
+                let parents = self.parent_keys(fk, &keys, &read, key_len).await?;
+                let by_key = item.paths_by_key(fk, rules_id_len(rules));
+                let read: Vec<(Vec<String>, Path)> = read
                     .into_iter()
-                    .map(|mut r| {
+                    .zip(parents)
+                    .map(|(mut r, parent)| {
                         r.truncate(key_len);
-                        r
+                        let path = parent.and_then(|i| by_key.get(&keys[i])).cloned().unwrap_or_default();
+                        (r, path)
                     })
                     .collect();
                 self.deeper(&fk.child, &read, child_id_len, item.depth + 1, Event::Delete);
@@ -362,17 +401,25 @@ impl Cascade<'_> {
         let child_id_len = id_len(self.plan, &fk.child, Event::Delete, key_len);
         // The first own row whose cascade reaches each parent key.
         let origin_of = origins_by_key(item, fk);
+        let parent_id_len = match self.plan.rules_for(&item.table, item.event) {
+            Some(rules) => rules_id_len(rules),
+            None => usize::MAX,
+        };
+        let path_of = item.paths_by_key(fk, parent_id_len);
         let read = literals(&rows);
         let parents = self.parent_keys(fk, keys, &read, key_len).await?;
         let mut deeper = Vec::new();
         let seen = self.deleted.get(&fk.child);
         let mut old = Vec::new();
         let mut origin = Vec::new();
+        let mut paths = Vec::new();
         let mut again = Vec::new();
         let mut again_origin = Vec::new();
+        let mut again_paths = Vec::new();
         for (mut r, parent) in read.into_iter().zip(parents) {
             r.truncate(key_len);
             let o = parent.and_then(|i| origin_of.get(&keys[i])).copied().unwrap_or(0);
+            let path = parent.and_then(|i| path_of.get(&keys[i])).cloned().unwrap_or_default();
             let id = r[..child_id_len.min(r.len())].to_vec();
             if fk.child == self.plan.table {
                 if let Some(&pos) = self.writes.start_rows.get(&id) {
@@ -387,17 +434,22 @@ impl Cascade<'_> {
                 None if !item.replay => {
                     old.push(r);
                     origin.push(o);
+                    paths.push(path);
                 }
                 Some(best) if o < *best => {
                     again.push(r);
                     again_origin.push(o);
+                    again_paths.push(path);
                 }
-                Some(_) => deeper.push(r),
+                Some(_) => deeper.push((r, path)),
                 None => {}
             }
         }
         self.deeper(&fk.child, &deeper, child_id_len, item.depth + 1, Event::Delete);
-        for (rows, origin, replay) in [(old, origin, item.replay), (again, again_origin, true)] {
+        for (rows, origin, replay, paths) in [
+            (old, origin, item.replay, paths),
+            (again, again_origin, true, again_paths),
+        ] {
             if !rows.is_empty() {
                 self.queue.push_back(Item {
                     table: fk.child.clone(),
@@ -409,6 +461,7 @@ impl Cascade<'_> {
                     updated_chain: item.updated_chain.clone(),
                     replay,
                     depth_only: false,
+                    paths,
                 });
             }
         }
@@ -570,6 +623,7 @@ impl Cascade<'_> {
             updated_chain: chain,
             replay: false,
             depth_only: false,
+            paths: Vec::new(),
         });
         Ok(())
     }
@@ -672,6 +726,15 @@ fn changed_keys(item: &Item, fk: &FkRef) -> (Vec<Vec<String>>, Vec<Vec<String>>)
 }
 
 /// For each parent key of `fk` in `item`: the first own row whose cascade reaches it.
+/// How many leading key columns of a rule's rows name a row.
+fn rules_id_len(rules: &Rules) -> usize {
+    if rules.pk_len == 0 {
+        rules.key_columns.len()
+    } else {
+        rules.pk_len
+    }
+}
+
 fn origins_by_key(item: &Item, fk: &FkRef) -> HashMap<Vec<String>, usize> {
     let mut origin_of: HashMap<Vec<String>, usize> = HashMap::new();
     for (row, origin) in item.old.iter().zip(&item.origin) {

@@ -4,7 +4,9 @@
 //! first, a replay whose success stands, checks left on for the original, a
 //! passthrough). An INSERT / REPLACE of those forms runs as the rows it writes
 //! ([`super::rows`]); the others are refused with error 1105 naming the form and
-//! the keyspace. The rest runs as on an unsharded keyspace, in a transaction of its
+//! the keyspace. An UPDATE that may move rows between partitions runs one row at a
+//! time by primary key ([`run_moves`]): Spider loses the unassigned columns of rows
+//! a range or key-list UPDATE moves. The rest runs as on an unsharded keyspace, in a transaction of its
 //! own (XA across nodes with `spider_internal_xa`), rolled back whole on failure;
 //! inside the client's transaction, a failure after the plan wrote rolls that
 //! transaction back.
@@ -179,12 +181,21 @@ pub async fn run_sharded(
             Err(e) => return Some(vec![Reply::Error(e)]),
         }
     }
+    // An UPDATE that may move rows to another partition runs one row at a time by
+    // key (Spider loses the unassigned columns of rows a range or multi-key UPDATE
+    // moves); one that cannot is refused.
+    let mut rows = None;
+    match key_move(plan, schema, keyspace, backend).await {
+        Ok(Some(moves)) => rows = Some(Pieces::Moves(moves)),
+        Ok(None) => {}
+        Err(e) => return Some(vec![Reply::Error(e)]),
+    }
     // A form only InnoDB could check, as written: an INSERT / REPLACE runs as the
     // rows it writes instead (`rows::run_rows`), anything else is refused.
-    let mut rows = None;
     match refusal_of(plan, schema, keyspace) {
+        _ if rows.is_some() => {}
         Some(e) => match tether_fkplan::insert_parts(&plan.original) {
-            Some(parts) => rows = Some(parts),
+            Some(parts) => rows = Some(Pieces::Rows(parts)),
             None => return Some(vec![Reply::Error(e)]),
         },
         None if plan.is_passthrough() => return counted_delete(plan, backend).await,
@@ -245,10 +256,19 @@ pub async fn run_sharded(
     Some(replies)
 }
 
-/// The plan run inside the transaction: as planned, or as the rows it writes.
+/// A statement run as several statements of its own.
+enum Pieces {
+    /// An INSERT / REPLACE as the rows it writes (`rows::run_rows`).
+    Rows(tether_fkplan::InsertParts),
+    /// An UPDATE that may move rows between partitions, one row at a time.
+    Moves(KeyMoves),
+}
+
+/// The plan run inside the transaction: as planned, as the rows it writes, or one
+/// row at a time by key.
 async fn work(
     plan: &Plan,
-    rows: Option<&tether_fkplan::InsertParts>,
+    rows: Option<&Pieces>,
     schema: &Schema,
     keyspace: &str,
     backend: &mut Backend,
@@ -256,8 +276,229 @@ async fn work(
 ) -> Result<Reply, ServerError> {
     match rows {
         None => run_inside(plan, backend, behind).await,
-        Some(parts) => super::rows::run_rows(parts, schema, keyspace, backend, behind).await,
+        Some(Pieces::Rows(parts)) => super::rows::run_rows(parts, schema, keyspace, backend, behind).await,
+        Some(Pieces::Moves(moves)) => run_moves(moves, schema, keyspace, backend, behind).await,
     }
+}
+
+/// A single-table UPDATE that assigns a column the head may partition by, cut to
+/// run one row at a time by primary key.
+struct KeyMoves {
+    parts: tether_fkplan::UpdateParts,
+    /// The table's primary key columns.
+    pk: Vec<String>,
+}
+
+/// Whether `plan`'s statement is an UPDATE that may change a partitioning column
+/// of the head's table (every unique key of a partitioned table holds its
+/// partitioning columns, so with a primary key: a primary key column; without
+/// one: a column the head's partition expression names). Spider moves such rows
+/// by inserting only the assigned columns when the UPDATE reaches them through a
+/// range or a key list (MariaDB 10.11.19: `UPDATE p SET id = id + 1 WHERE id > 1`
+/// leaves NULL in every other column), while one row by its key moves whole: the
+/// statement runs as one UPDATE per row, `WHERE <primary key> = <row's key>`.
+/// `Err`: a refusal, when it cannot run so exactly.
+async fn key_move(
+    plan: &Plan,
+    schema: &Schema,
+    keyspace: &str,
+    backend: &mut Backend,
+) -> Result<Option<KeyMoves>, ServerError> {
+    let statements = Parser::parse_sql(&MySqlDialect {}, &plan.original).ok();
+    if !matches!(statements.as_deref(), Some([Statement::Update(_)])) {
+        return Ok(None);
+    }
+    let Some(table) = schema.find_table(&plan.table) else {
+        return Ok(None);
+    };
+    let Some(parts) = tether_fkplan::update_parts(&plan.original) else {
+        // Multi-table forms are planned or refused as such; an UPDATE the parts
+        // do not carry (IGNORE, LOW_PRIORITY, a tuple) that assigns a key column:
+        let assigns_key = statements.is_some_and(|s| match s.as_slice() {
+            [Statement::Update(u)] if u.table.joins.is_empty() && u.from.is_none() => {
+                u.assignments.iter().any(|a| match &a.target {
+                    AssignmentTarget::ColumnName(n) => n.0.last().is_some_and(|p| {
+                        let c = p.to_string();
+                        let c = c.trim_matches('`');
+                        table.primary_key.is_empty() || table.primary_key.iter().any(|k| k.eq_ignore_ascii_case(c))
+                    }),
+                    AssignmentTarget::Tuple(_) => true,
+                })
+            }
+            _ => false,
+        });
+        return match assigns_key {
+            true => Err(refusal(
+                keyspace,
+                &format!(
+                    "an UPDATE of `{}` that may change its partitioning columns in a form the gateway cannot run                      one row at a time (IGNORE, LOW_PRIORITY, a tuple assignment; Spider loses the other columns                      of rows such an UPDATE moves to another partition): write it without them",
+                    table.name
+                ),
+            )),
+            false => Ok(None),
+        };
+    };
+    let assigned = |c: &str| {
+        parts
+            .assigned
+            .iter()
+            .any(|a| a.as_deref().is_none_or(|a| a.eq_ignore_ascii_case(c)))
+    };
+    // One row by its whole single-column key (`WHERE id = 97`, `id IN (97)`):
+    // Spider moves it whole; it runs as planned.
+    if let [pk] = table.primary_key.as_slice() {
+        if one_key(statements.as_deref(), pk) {
+            return Ok(None);
+        }
+    }
+    if !table.primary_key.is_empty() {
+        return Ok(table.primary_key.iter().any(|k| assigned(k)).then(|| KeyMoves {
+            pk: table.primary_key.clone(),
+            parts,
+        }));
+    }
+    // No primary key: no row can be named alone. Refused when the head's
+    // partition expression may name an assigned column.
+    let name = tether_fkplan::string_literal(table.name.as_bytes());
+    let database = match parts.table.as_slice() {
+        [db, _] => tether_fkplan::string_literal(db.as_bytes()),
+        _ => "DATABASE()".to_string(),
+    };
+    let read = backend
+        .read(&format!(
+            "SELECT CONCAT_WS(' ', PARTITION_EXPRESSION, SUBPARTITION_EXPRESSION, PARTITION_METHOD) FROM \
+             information_schema.PARTITIONS WHERE TABLE_SCHEMA = {database} AND TABLE_NAME = {name} LIMIT 1"
+        ))
+        .await?;
+    let expression = read
+        .rows
+        .first()
+        .and_then(|r| r.first())
+        .map(|v| v.text().to_ascii_lowercase())
+        .unwrap_or_default();
+    let names_assigned = !expression.is_empty()
+        && parts.assigned.iter().any(|a| match a {
+            Some(c) => expression.contains(&c.to_ascii_lowercase()),
+            None => true,
+        });
+    match names_assigned {
+        true => Err(refusal(
+            keyspace,
+            &format!(
+                "an UPDATE of `{}`'s partitioning columns: the table has no primary key to move its rows one at a \
+                 time by, and Spider loses the other columns of rows such an UPDATE moves to another partition \
+                 (add a primary key, or delete and insert the rows)",
+                table.name
+            ),
+        )),
+        false => Ok(None),
+    }
+}
+
+/// Whether the statement's WHERE is `pk = <literal>` or `pk IN (<literal>)` alone
+/// (no ORDER BY needed: at most one row).
+fn one_key(statements: Option<&[Statement]>, pk: &str) -> bool {
+    use sqlparser::ast::{BinaryOperator, Expr};
+    let Some([Statement::Update(u)]) = statements else {
+        return false;
+    };
+    let is_pk = |e: &Expr| match e {
+        Expr::Identifier(i) => i.value.eq_ignore_ascii_case(pk),
+        Expr::CompoundIdentifier(parts) => parts.last().is_some_and(|i| i.value.eq_ignore_ascii_case(pk)),
+        _ => false,
+    };
+    let literal = |e: &Expr| matches!(e, Expr::Value(_));
+    match &u.selection {
+        Some(Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Eq,
+            right,
+        }) => (is_pk(left) && literal(right)) || (literal(left) && is_pk(right)),
+        Some(Expr::InList {
+            expr,
+            list,
+            negated: false,
+        }) => is_pk(expr) && matches!(list.as_slice(), [one] if literal(one)),
+        _ => false,
+    }
+}
+
+/// Runs `moves` as one UPDATE per row by primary key, in the statement's order
+/// (its ORDER BY, else the primary key's, as InnoDB scans the clustered index),
+/// each planned as a statement of its own; the first that fails fails the whole
+/// (the caller rolls back). The client gets MariaDB's counts for the statement.
+async fn run_moves(
+    moves: &KeyMoves,
+    schema: &Schema,
+    keyspace: &str,
+    backend: &mut Backend,
+    behind: Behind<'_>,
+) -> Result<Reply, ServerError> {
+    let KeyMoves { parts, pk } = moves;
+    let keys: Vec<String> = pk.iter().map(|k| tether_fkplan::ident(k)).collect();
+    let mut order = parts.order_by.clone();
+    order.extend(keys.iter().cloned());
+    let read = format!(
+        "SELECT {} FROM {}{} ORDER BY {}{} FOR UPDATE",
+        keys.join(", "),
+        parts.relation,
+        parts.selection,
+        order.join(", "),
+        parts.limit
+    );
+    let rows = backend.read(&read).await?;
+    let found = super::render::literals(&rows);
+    let database = backend
+        .read("SELECT DATABASE()")
+        .await?
+        .rows
+        .first()
+        .and_then(|r| r.first())
+        .map(|v| v.text())
+        .unwrap_or_default();
+    let mut plans = Vec::with_capacity(found.len());
+    for row in &found {
+        let condition: Vec<String> = keys.iter().zip(row).map(|(k, v)| format!("{k} = {v}")).collect();
+        let text = format!("{} WHERE {}", parts.head, condition.join(" AND "));
+        let plan = match tether_fkplan::plan(&text, schema, &database) {
+            Ok(tether_fkplan::Analysis::Plan(plan)) => plan,
+            Ok(tether_fkplan::Analysis::Forward) => {
+                return Err(behind.refusal(keyspace, "a write the gateway cannot read"))
+            }
+            Err(e) => return Err(ServerError::gateway(e.to_string())),
+        };
+        if let Some(e) = refusal_of(&plan, schema, keyspace) {
+            return Err(e);
+        }
+        plans.push(plan);
+    }
+    let (mut matched, mut changed, mut warnings) = (0u64, 0u64, 0u16);
+    for plan in &plans {
+        let reply = match plan.is_passthrough() {
+            true => {
+                behind.writes();
+                super::native_first::single(backend, &plan.original).await?
+            }
+            false => run_inside(plan, backend, behind).await?,
+        };
+        if let Reply::Ok(info) = reply {
+            matched += count_after(&info.info, "Rows matched:").unwrap_or(1);
+            changed += count_after(&info.info, "Changed:").unwrap_or(info.affected_rows);
+            warnings = warnings.saturating_add(info.warnings);
+        }
+    }
+    Ok(Reply::Ok(crate::reply::OkInfo {
+        affected_rows: changed,
+        last_insert_id: 0,
+        warnings,
+        info: format!("Rows matched: {matched}  Changed: {changed}  Warnings: {warnings}"),
+    }))
+}
+
+/// The number after `label` in an OK packet's info line, if any.
+fn count_after(info: &str, label: &str) -> Option<u64> {
+    let at = info.find(label)?;
+    info[at + label.len()..].split_whitespace().next()?.parse().ok()
 }
 
 /// Why a plan cannot run behind the head as it is, if it cannot.
