@@ -210,6 +210,7 @@ fn say(progress: &dyn Progress, tp: &TablePlan, parent: &Table, fk: &ForeignKey,
     };
     let why = match parent.column(&fk.referenced_columns[0]).map(|c| &c.normalized_type) {
         Some(DataType::Decimal { .. }) => "it compares decimals by value, whatever their decimal places",
+        Some(DataType::Int { .. }) => "SQLite matches a text child to an INTEGER key by the number it spells",
         _ => "its collation ignores case or trailing spaces",
     };
     let whose = match r.only {
@@ -250,6 +251,10 @@ fn positions(table: &Table, names: &[String]) -> Vec<usize> {
 /// `char(n)` on either side of a PostgreSQL FK (read blank-padded, compared without its
 /// pad: 'abc       ' matches 'abc'), or a declared collation (SQLite).
 fn loose(engine: Engine, child: &Table, parent: &Table, fk: &ForeignKey) -> bool {
+    // SQLite matches a text child ('01', '+2') to an INTEGER key by the number it spells.
+    if fk.columns.iter().any(|c| numbered_text(engine, child, c)) {
+        return true;
+    }
     let padded = |t: &Table, name: &String| {
         t.column(name)
             .is_some_and(|c| matches!(c.normalized_type, DataType::Char { .. }))
@@ -294,6 +299,18 @@ fn loose(engine: Engine, child: &Table, parent: &Table, fk: &ForeignKey) -> bool
                 .is_some_and(|d| d.to_ascii_lowercase().contains("collate")),
         }
     })
+}
+
+/// Whether column `c` of a SQLite source's `child` is typed as its INTEGER parent key
+/// (the SQLite reader's `type_untyped_fk_columns`) while it holds what its declared type
+/// takes: text such as '01' or '+2' (no INTEGER affinity), which SQLite's FK matches to
+/// the key 1 or 2 as a number. A SQLite copy keeps them as they are; another engine's
+/// integer column, or a transformer of the key, gets the parent's spelling.
+fn numbered_text(engine: Engine, child: &Table, c: &str) -> bool {
+    engine == Engine::Sqlite
+        && child
+            .column(c)
+            .is_some_and(|x| x.normalized_type.is_integer() && !x.engine_type.to_ascii_uppercase().contains("INT"))
 }
 
 /// Whether `c` of `child` and `p` of `parent` are decimals that may spell one value
@@ -394,24 +411,31 @@ async fn respelling(
         .zip(&fk.referenced_columns)
         .map(|(c, p)| (format!("c.{}", d.ident(c)), format!("p.{}", d.ident(p))))
         .collect();
-    let text_pairs: Vec<&(String, String)> = fk
+    let text_pairs: Vec<(&String, &(String, String))> = fk
         .columns
         .iter()
         .zip(&pairs)
         .filter(|(name, _)| {
-            tp.table.column(name).is_some_and(|c| {
-                c.normalized_type.is_text()
-                    || matches!(c.normalized_type, DataType::Other(_))
-                    || engine == Engine::Postgres && matches!(c.normalized_type, DataType::Decimal { .. })
-            })
+            numbered_text(engine, &tp.table, name)
+                || tp.table.column(name).is_some_and(|c| {
+                    c.normalized_type.is_text()
+                        || matches!(c.normalized_type, DataType::Other(_))
+                        || engine == Engine::Postgres && matches!(c.normalized_type, DataType::Decimal { .. })
+                })
         })
-        .map(|(_, pair)| pair)
         .collect();
     if text_pairs.is_empty() {
         return Ok(None);
     }
-    let differ: Vec<String> = text_pairs.iter().map(|(c, p)| same_bytes(engine, c, p)).collect();
-    let hex: Vec<String> = text_pairs.iter().map(|(c, _)| hex_of(engine, c)).collect();
+    let differ: Vec<String> = text_pairs
+        .iter()
+        .map(|(name, (c, p))| match numbered_text(engine, &tp.table, name) {
+            // Both as text: `=` alone would compare the child's text as a number.
+            true => same_bytes(engine, &format!("CAST({c} AS TEXT)"), &format!("CAST({p} AS TEXT)")),
+            false => same_bytes(engine, c, p),
+        })
+        .collect();
+    let hex: Vec<String> = text_pairs.iter().map(|(_, (c, _))| hex_of(engine, c)).collect();
     let sql = format!(
         "SELECT DISTINCT {}, {}, {} FROM {} c JOIN {} p ON {} WHERE NOT ({})",
         pairs.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>().join(", "),

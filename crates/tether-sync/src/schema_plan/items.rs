@@ -302,6 +302,29 @@ pub(super) fn cross_engine(
         _ => Default::default(),
     };
     let sqlite_collations = &sqlite_rules.collations;
+    for (subject, clause) in &sqlite_rules.conflicts {
+        let upper = clause.to_ascii_uppercase();
+        let source_does = match () {
+            _ if upper.ends_with("REPLACE") && upper.starts_with("NOT NULL") => {
+                "stores the column's default in place of a NULL"
+            }
+            _ if upper.ends_with("REPLACE") => "deletes the rows a new one clashes with",
+            _ if upper.ends_with("IGNORE") => "drops the clashing row without an error",
+            _ if upper.ends_with("FAIL") => "stops the statement keeping the rows it wrote before",
+            _ => "rolls back the whole transaction",
+        };
+        report.push(
+            SchemaItem::new(
+                "column option",
+                format!("{shown}.{subject} ({clause})"),
+                Action::Skipped,
+            )
+            .because(format!(
+                "{} has no conflict clause on a constraint: a clash there is an error, where {from} {source_does}",
+                dest.name()
+            )),
+        );
+    }
     for (name, definition) in &sqlite_rules.checks {
         report.push(
             SchemaItem::new("check", format!("{shown}.{name}"), Action::Skipped).because(format!(

@@ -14,6 +14,9 @@ pub(super) struct SqliteRules {
     pub checks: Vec<(String, String)>,
     /// Column name -> its `COLLATE` name (NOCASE, RTRIM), BINARY left out.
     pub collations: Vec<(String, String)>,
+    /// Each conflict clause other than the default ABORT: (the column, or the table
+    /// constraint's name or text; the clause, e.g. `UNIQUE ON CONFLICT REPLACE`).
+    pub conflicts: Vec<(String, String)>,
 }
 
 /// A token of SQL text and whether space (or a comment) stood before it.
@@ -147,8 +150,30 @@ pub(super) fn sqlite_rules(definition: &str) -> SqliteRules {
         let column = (!table_constraint).then(|| unquoted(&part[0].text));
         let mut i = usize::from(!table_constraint);
         let mut named: Option<String> = None;
+        // The constraint an `ON CONFLICT` clause belongs to, and its name if it has one.
+        let mut constraint: Option<(&str, Option<String>)> = None;
         while i < part.len() {
             let w = part[i].text.to_ascii_uppercase();
+            let next = |k: usize| part.get(i + k).map(|t| t.text.to_ascii_uppercase());
+            match w.as_str() {
+                "PRIMARY" => constraint = Some(("PRIMARY KEY", named.clone())),
+                "UNIQUE" => constraint = Some(("UNIQUE", named.clone())),
+                "NOT" if next(1).as_deref() == Some("NULL") => constraint = Some(("NOT NULL", named.clone())),
+                _ => {}
+            }
+            if w == "ON" && next(1).as_deref() == Some("CONFLICT") {
+                let algorithm = next(2).unwrap_or_default();
+                if let (false, Some((kind, name))) = (algorithm == "ABORT", &constraint) {
+                    // A table constraint: its name, else its text up to the clause.
+                    let subject = column
+                        .clone()
+                        .or_else(|| name.clone())
+                        .unwrap_or_else(|| join(&part[..i]));
+                    out.conflicts.push((subject, format!("{kind} ON CONFLICT {algorithm}")));
+                }
+                i += 3;
+                continue;
+            }
             if w == "CONSTRAINT" {
                 named = part.get(i + 1).map(|n| unquoted(&n.text));
                 i += 2;
@@ -233,6 +258,26 @@ pub(super) fn mariadb_values_on_sqlite(table: &str, c: &Column, d: &dyn Dialect)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conflict_clauses_are_read_from_the_definition() {
+        let r = sqlite_rules(
+            "CREATE TABLE g (id INTEGER PRIMARY KEY ON CONFLICT IGNORE, name TEXT COLLATE NOCASE \
+             CONSTRAINT u1 UNIQUE ON CONFLICT REPLACE, lvl INT NOT NULL ON CONFLICT FAIL, \
+             a INT UNIQUE ON CONFLICT ABORT, b INT, UNIQUE (a, b) ON CONFLICT ROLLBACK, \
+             CONSTRAINT pair UNIQUE (b, lvl) ON CONFLICT replace)",
+        );
+        assert_eq!(
+            r.conflicts,
+            vec![
+                ("id".to_string(), "PRIMARY KEY ON CONFLICT IGNORE".to_string()),
+                ("name".to_string(), "UNIQUE ON CONFLICT REPLACE".to_string()),
+                ("lvl".to_string(), "NOT NULL ON CONFLICT FAIL".to_string()),
+                ("UNIQUE (a, b)".to_string(), "UNIQUE ON CONFLICT ROLLBACK".to_string()),
+                ("pair".to_string(), "UNIQUE ON CONFLICT REPLACE".to_string()),
+            ]
+        );
+    }
 
     #[test]
     fn checks_and_collations_are_read_from_the_definition() {

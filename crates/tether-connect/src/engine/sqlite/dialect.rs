@@ -97,9 +97,9 @@ impl Dialect for Sqlite {
     fn sequence_state(&self, table: &Table, _seq: &Sequence, last: i64) -> Vec<String> {
         let name = self.literal(&Value::Text(table.name.clone()));
         vec![
-            format!("UPDATE sqlite_sequence SET seq = {last} WHERE name = {name} AND seq < {last}"),
+            format!("UPDATE OR ABORT sqlite_sequence SET seq = {last} WHERE name = {name} AND seq < {last}"),
             format!(
-                "INSERT INTO sqlite_sequence (name, seq) SELECT {name}, {last} \
+                "INSERT OR ABORT INTO sqlite_sequence (name, seq) SELECT {name}, {last} \
                  WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = {name})"
             ),
         ]

@@ -43,7 +43,16 @@ fn from_sqlite(v: ValueRef<'_>, ty: &DataType) -> Value {
         ValueRef::Text(t) => {
             let s = String::from_utf8_lossy(t);
             match ty {
-                DataType::Int { .. } | DataType::Float { .. } => Value::from_text(&s, ty),
+                // Text in a column read as an integer (a TEXT child of an INTEGER key,
+                // typed as its parent): the integer only when the text is its own
+                // spelling. '01' and '+2' stay text, so a SQLite copy keeps them as
+                // they are and another engine's checks name them (SQLite's INTEGER
+                // affinity has made every other such text an integer already).
+                DataType::Int { .. } => match Value::from_text(&s, ty) {
+                    v @ (Value::Int(_) | Value::UInt(_)) if v.display() == s => v,
+                    _ => Value::Text(s.into_owned()),
+                },
+                DataType::Float { .. } => Value::from_text(&s, ty),
                 _ => Value::Text(s.into_owned()),
             }
         }
@@ -77,6 +86,12 @@ pub fn read(conn: &Connection, spec: &ReadSpec, batch_size: usize, tx: &mpsc::Se
 
 /// The INSERT for a batch, with the conflict clause. `exact`: the table has a primary
 /// or unique key on exactly `key` ([`crate::skip::exact`]).
+///
+/// Always `INSERT OR ABORT`: a plain INSERT follows the conflict algorithm the
+/// destination table's constraints declare (`UNIQUE ON CONFLICT REPLACE` would delete
+/// the destination's clashing row, and cascade from it; `NOT NULL ON CONFLICT IGNORE`
+/// would drop the source's row). OR ABORT overrides those for every constraint the
+/// upsert clause does not name, so a clash is an error naming the row.
 pub fn insert_sql(
     d: &dyn Dialect,
     table: &str,
@@ -87,7 +102,7 @@ pub fn insert_sql(
 ) -> String {
     let params: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
     let mut sql = format!(
-        "INSERT INTO {table} ({}) VALUES ({})",
+        "INSERT OR ABORT INTO {table} ({}) VALUES ({})",
         d.idents(columns),
         params.join(", ")
     );
@@ -108,7 +123,7 @@ pub fn insert_sql(
                 })
                 .collect();
             sql = format!(
-                "INSERT INTO {table} ({}) SELECT {} WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {})",
+                "INSERT OR ABORT INTO {table} ({}) SELECT {} WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {})",
                 d.idents(columns),
                 params.join(", "),
                 same.join(" AND ")
@@ -207,7 +222,13 @@ pub fn update(
         .enumerate()
         .map(|(i, c)| format!("{} = ?{}", d.ident(c), set.len() + i + 1))
         .collect();
-    let sql = format!("UPDATE {table} SET {} WHERE {}", sets.join(", "), wheres.join(" AND "));
+    // OR ABORT, as every INSERT above: a clash is an error, whatever conflict clause
+    // the destination's own constraints declare.
+    let sql = format!(
+        "UPDATE OR ABORT {table} SET {} WHERE {}",
+        sets.join(", "),
+        wheres.join(" AND ")
+    );
     let tx = conn.transaction()?;
     let mut n = 0;
     {
@@ -233,4 +254,105 @@ pub fn query(conn: &Connection, sql: &str, types: &[DataType]) -> rusqlite::Resu
             .collect::<rusqlite::Result<Row>>()
     })?;
     rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A table whose constraints declare REPLACE and IGNORE, holding rows 7 and 8.
+    fn table() -> Connection {
+        let conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch(
+            "CREATE TABLE g (id INTEGER PRIMARY KEY ON CONFLICT REPLACE, name TEXT UNIQUE ON CONFLICT REPLACE,
+               v INT NOT NULL ON CONFLICT IGNORE);
+             INSERT INTO g VALUES (7, 'a', 1), (8, 'zz', 1);",
+        )
+        .expect("table");
+        conn
+    }
+
+    fn all(conn: &Connection) -> Vec<Row> {
+        query(conn, "SELECT id, name, v FROM g ORDER BY id", &[]).expect("rows")
+    }
+
+    fn cols(names: &[&str]) -> Vec<String> {
+        names.iter().map(|c| c.to_string()).collect()
+    }
+
+    /// Every INSERT form (error, skip and update, with and without a key to name)
+    /// refuses a clash the table's own clauses would resolve by deleting, overwriting
+    /// or dropping a row; the table is left as it was.
+    #[test]
+    fn every_insert_overrides_the_tables_conflict_clauses() {
+        let d = crate::engine::dialect_of(Engine::Sqlite);
+        let columns = cols(&["id", "name", "v"]);
+        let key = cols(&["id"]);
+        let t = |s: &str| Value::Text(s.into());
+        let clashes: [(Row, &str); 3] = [
+            (
+                vec![Value::Int(1), t("a"), Value::Int(5)],
+                "UNIQUE constraint failed: g.name",
+            ),
+            (
+                vec![Value::Int(2), t("b"), Value::Null],
+                "NOT NULL constraint failed: g.v",
+            ),
+            (
+                vec![Value::Int(7), t("zz"), Value::Int(5)],
+                "UNIQUE constraint failed: g.name",
+            ),
+        ];
+        for conflict in [Conflict::Error, Conflict::Skip, Conflict::Update] {
+            for (exact, key) in [(true, &key[..]), (false, &key[..]), (false, &[][..])] {
+                let sql = insert_sql(d, "\"g\"", &columns, key, exact, conflict);
+                assert!(sql.starts_with("INSERT OR ABORT INTO"), "{sql}");
+                for (row, message) in &clashes {
+                    // Row 7 with key 7: error's own key clash; skip keeps row 7.
+                    if row[0] == Value::Int(7) && conflict != Conflict::Update {
+                        continue;
+                    }
+                    // Keyless skip/update (target-less DO NOTHING) keeps the row there
+                    // on any unique clash, as documented; a NULL is still refused.
+                    if sql.ends_with(" ON CONFLICT DO NOTHING") && message.starts_with("UNIQUE") {
+                        continue;
+                    }
+                    let mut conn = table();
+                    let before = all(&conn);
+                    let e = insert(&mut conn, &sql, &[], std::slice::from_ref(row))
+                        .expect_err(&format!("{sql}: {row:?} is refused"));
+                    assert!(e.message.contains(message), "{sql}: {}", e.message);
+                    assert_eq!(e.row, Some(0));
+                    assert_eq!(all(&conn), before, "{sql}");
+                }
+            }
+        }
+        // Error with the row's key already there: refused, the row not overwritten.
+        let mut conn = table();
+        let sql = insert_sql(d, "\"g\"", &columns, &key, true, Conflict::Error);
+        let e =
+            insert(&mut conn, &sql, &[], &[vec![Value::Int(7), t("new"), Value::Int(5)]]).expect_err("an existing key");
+        assert!(e.duplicate_key && e.message.contains("g.id"), "{}", e.message);
+        assert_eq!(all(&conn)[0][1], t("a"));
+    }
+
+    /// The fix-up UPDATE refuses a clash on another unique key (REPLACE would delete
+    /// row 8) and a NULL into the IGNORE column (IGNORE would skip the update).
+    #[test]
+    fn the_update_overrides_the_tables_conflict_clauses() {
+        for (set, value) in [("name", Value::Text("zz".into())), ("v", Value::Null)] {
+            let mut conn = table();
+            let before = all(&conn);
+            let e = update(
+                &mut conn,
+                "\"g\"",
+                &cols(&["id"]),
+                &cols(&[set]),
+                &[(vec![Value::Int(7)], vec![value])],
+            )
+            .expect_err("a clash is an error");
+            assert!(e.to_string().contains("constraint failed"), "{e}");
+            assert_eq!(all(&conn), before);
+        }
+    }
 }
