@@ -122,9 +122,12 @@ pub struct TlsOptions {
     pub key: Option<PathBuf>,
     /// `root_cert` is libpq's default file, `~/.postgresql/root.crt` (not written).
     pub default_root_cert: bool,
-    /// The URL said `require`; `mode` is `verify-ca` because a root certificate file
-    /// is there (libpq's rule).
-    pub require_as_verify_ca: bool,
+    /// `mode` is `verify-ca` / `VERIFY_CA` because a root certificate file is there,
+    /// and this is the mode the URL said: PostgreSQL's `require` (libpq's rule), or
+    /// MariaDB's `REQUIRED` / `PREFERRED` with `ssl-ca` (the mariadb client checks the
+    /// CA whenever `--ssl-ca` is given). `Some(VerifyCa)`: MariaDB, no `ssl-mode`
+    /// written, `ssl-ca` given (the mysql client's rule: `--ssl-ca` alone is VERIFY_CA).
+    pub verify_ca_from: Option<TlsMode>,
 }
 
 impl TlsOptions {
@@ -145,20 +148,20 @@ impl TlsOptions {
     /// The mode as the user wrote it, e.g. `sslmode=require (verify-ca, as sslrootcert
     /// /ca.pem is given)`.
     pub fn mode_shown(&self, engine: Engine) -> String {
-        if self.require_as_verify_ca {
-            let why = if self.default_root_cert {
-                "exists".to_string()
-            } else {
-                "is given".to_string()
-            };
-            format!(
-                "{} ({}, as {} {why})",
-                TlsMode::Require.option(engine),
+        let why = if self.default_root_cert { "exists" } else { "is given" };
+        match self.verify_ca_from {
+            Some(TlsMode::VerifyCa) => format!(
+                "{} (as {} {why})",
                 TlsMode::VerifyCa.option(engine),
                 self.roots_shown(engine)
-            )
-        } else {
-            self.mode.option(engine)
+            ),
+            Some(from) => format!(
+                "{} ({}, as {} {why})",
+                from.option(engine),
+                TlsMode::VerifyCa.option(engine),
+                self.roots_shown(engine)
+            ),
+            None => self.mode.option(engine),
         }
     }
 }

@@ -343,7 +343,19 @@ impl DbUrl {
         // client's REQUIRED does not).
         if engine == Engine::Postgres && tls.mode == TlsMode::Require && tls.root_cert.is_some() {
             tls.mode = TlsMode::VerifyCa;
-            tls.require_as_verify_ca = true;
+            tls.verify_ca_from = Some(TlsMode::Require);
+        }
+        // MariaDB / MySQL: a CA file given is a CA to check against. The mysql client
+        // makes `--ssl-ca` without `--ssl-mode` VERIFY_CA, and the mariadb client checks
+        // the CA whenever `--ssl-ca` is given (and then never goes plain), so REQUIRED,
+        // PREFERRED or no mode with `ssl-ca` is VERIFY_CA here: a certificate another CA
+        // signed is refused, not silently accepted.
+        if engine == Engine::Mysql
+            && matches!(tls.mode, TlsMode::Prefer | TlsMode::Require)
+            && tls.root_cert.as_ref().is_some_and(|p| p.as_os_str() != "system")
+        {
+            tls.verify_ca_from = Some(tls_mode.map_or(TlsMode::VerifyCa, |_| tls.mode));
+            tls.mode = TlsMode::VerifyCa;
         }
         // VERIFY_CA without ssl-ca would trust the public CAs for any host name: any
         // certificate a public CA issued to anyone would pass.
@@ -586,9 +598,23 @@ mod tests {
                 ..TlsOptions::default()
             }
         );
+        // The mysql client: ssl-ca alone is VERIFY_CA; the mariadb client checks a given
+        // CA with REQUIRED / PREFERRED too.
+        for (query, from) in [
+            ("ssl-ca=/ca.pem", TlsMode::VerifyCa),
+            ("ssl-mode=REQUIRED&ssl-ca=/ca.pem", TlsMode::Require),
+            ("ssl_mode=preferred&ssl_ca=/ca.pem", TlsMode::Prefer),
+        ] {
+            let tls = tls_of(&format!("mysql://u@h/d?{query}"), no_env);
+            assert_eq!(
+                (tls.mode, tls.verify_ca_from),
+                (TlsMode::VerifyCa, Some(from)),
+                "{query}"
+            );
+        }
         assert_eq!(
-            tls_of("mysql://u@h/d?ssl-mode=REQUIRED&ssl-ca=/ca.pem", no_env).mode,
-            TlsMode::Require
+            tls_of("mysql://u@h/d?ssl-mode=DISABLED&ssl-ca=/ca.pem", no_env).mode,
+            TlsMode::Disable
         );
         // The PGSSL* variables fill in what the URL does not say.
         let env = |k: &str| match k {

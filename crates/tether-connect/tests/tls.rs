@@ -237,8 +237,16 @@ fn mariadb_modes_check_what_they_say() {
             e,
             format!(
                 "cannot connect to mysql://root@127.0.0.1:{}/mysql: TLS not supported by the server: it accepts \
-                 plain connections only, and ssl-mode={mode} does not fall back to plain (ssl-mode=PREFERRED would)",
-                off.port
+                 plain connections only, and {} does not fall back to plain (ssl-mode=PREFERRED would)",
+                off.port,
+                // REQUIRED with ssl-ca checks the CA (as the mariadb client does).
+                match mode {
+                    "REQUIRED" => format!(
+                        "ssl-mode=REQUIRED (ssl-mode=VERIFY_CA, as ssl-ca {} is given)",
+                        path(&c.ca)
+                    ),
+                    _ => format!("ssl-mode={mode}"),
+                }
             )
         );
     }

@@ -249,8 +249,27 @@ fn mariadb_verify_ca_without_a_ca_file_is_refused() {
             server.port
         ))
     );
-    // REQUIRED checks nothing: connected.
-    assert_eq!(connect(&url("127.0.0.1", "REQUIRED"), |_| None), Ok(()));
+    // REQUIRED with ssl-ca is VERIFY_CA (nineteenth session, r20g F1): the same refusal.
+    assert_eq!(
+        connect(&url("127.0.0.1", "REQUIRED"), |_| None),
+        Err(format!(
+            "cannot connect to mysql://root@127.0.0.1:{}/mysql: TLS host name check failed: the server's certificate \
+             is not valid for `127.0.0.1`: it has no subjectAltName, and a host name only in its subject's CN is not \
+             accepted (give the certificate subjectAltName=IP:127.0.0.1); with ssl-mode=REQUIRED (ssl-mode=VERIFY_CA, \
+             as ssl-ca {} is given) Tether checks the chain, then connects expecting a name the certificate holds, and \
+             this one holds none",
+            server.port,
+            ca.display()
+        ))
+    );
+    // REQUIRED without ssl-ca checks nothing: connected.
+    assert_eq!(
+        connect(
+            &format!("mysql://root@127.0.0.1:{}/mysql?ssl-mode=REQUIRED", server.port),
+            |_| None
+        ),
+        Ok(())
+    );
 }
 
 /// Q5: an IPv6 host is shown in brackets; an encrypted key is called encrypted.

@@ -54,10 +54,13 @@ pub struct Config {
     /// `host:port` to listen on (default `127.0.0.1:15306`).
     #[serde(default)]
     pub listen: Option<String>,
-    /// Accounts clients log in with (`mysql_native_password`).
+    /// Accounts clients log in with (`mysql_native_password`); a user named twice, or
+    /// with both `password` and `passwordEnv`, is refused.
+    #[serde(deserialize_with = "unique_users")]
     pub users: Vec<User>,
     /// Keyspaces by name; a client selects one with `USE name` or the connection's
-    /// database.
+    /// database. A name given twice is refused (serde_json would keep the last).
+    #[serde(deserialize_with = "unique_keyspaces")]
     pub keyspaces: BTreeMap<String, KeyspaceConfig>,
     /// The keyspace a connection starts in when it names none (default: the first
     /// keyspace by name).
@@ -109,6 +112,85 @@ pub struct User {
     /// The name of an environment variable holding the password.
     #[serde(default, rename = "passwordEnv")]
     pub password_env: Option<String>,
+}
+
+/// `keyspaces`, refusing a name given twice (at the second one's line; serde_json
+/// itself keeps the last value of a repeated key, so a `managed` keyspace could
+/// silently become `unmanaged`).
+fn unique_keyspaces<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, KeyspaceConfig>, D::Error> {
+    struct Keyspaces;
+    impl<'de> serde::de::Visitor<'de> for Keyspaces {
+        type Value = BTreeMap<String, KeyspaceConfig>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map of keyspace names to keyspaces")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(name) = map.next_key::<String>()? {
+                if out.contains_key(&name) {
+                    return Err(serde::de::Error::custom(format!(
+                        "keyspace `{name}` is named twice in `keyspaces` (only one of them would be used): \
+                         remove or rename one"
+                    )));
+                }
+                let ks = map.next_value::<KeyspaceConfig>()?;
+                out.insert(name, ks);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Keyspaces)
+}
+
+/// `users`, refusing a user named twice (only one password would work) and a user
+/// with both `password` and `passwordEnv` (one would be ignored). Each user is checked
+/// as its object ends, so the error names that object's line.
+fn unique_users<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<User>, D::Error> {
+    use serde::de::{DeserializeSeed, Error, MapAccess, SeqAccess, Visitor};
+    struct Users;
+    struct OneUser<'a>(&'a [User]);
+    impl<'de> DeserializeSeed<'de> for OneUser<'_> {
+        type Value = User;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<User, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    impl<'de> Visitor<'de> for OneUser<'_> {
+        type Value = User;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a user (an object with `user` and `password` or `passwordEnv`)")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<User, A::Error> {
+            let user = User::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+            if self.0.iter().any(|u| u.user == user.user) {
+                return Err(A::Error::custom(format!(
+                    "user `{}` is named twice in `users` (only one of its passwords would work): remove one",
+                    user.user
+                )));
+            }
+            if user.password.is_some() && user.password_env.is_some() {
+                return Err(A::Error::custom(format!(
+                    "user `{}` has both `password` and `passwordEnv` (one would be ignored): give one",
+                    user.user
+                )));
+            }
+            Ok(user)
+        }
+    }
+    impl<'de> Visitor<'de> for Users {
+        type Value = Vec<User>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list of users")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out: Vec<User> = Vec::new();
+            while let Some(user) = seq.next_element_seed(OneUser(&out))? {
+                out.push(user);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_seq(Users)
 }
 
 impl std::fmt::Debug for User {

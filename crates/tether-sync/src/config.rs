@@ -584,15 +584,39 @@ fn scan_condition(text: &str, r: &Reading) -> Result<(), String> {
 /// [`tether_connect::url::without_values`]) and with the key written on that line.
 fn toml_error(text: &str, e: &toml::de::Error) -> String {
     let message = tether_connect::url::without_values(&virtual_fk::one_line_toml_error(text, e));
+    // serde's "unknown variant `VALUE`, expected ...": the value is not echoed (a seed
+    // or a URL pasted into the wrong key would be).
+    let message = match message.find("unknown variant `") {
+        Some(i) => match message[i + 17..].find('`') {
+            Some(end) => format!("{}unknown value{}", &message[..i], &message[i + 17 + end + 1..]),
+            None => message,
+        },
+        None => message,
+    };
     let key = e.span().and_then(|span| {
         let start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+        let bare = |k: &str| !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || "_-.\"".contains(c));
+        // The key just before the value the error is about (`kind` in
+        // `email = { kind = "x" }`), else the line's first key.
+        let before = &text[start..span.start];
+        if let Some((head, _)) = before.rsplit_once('=') {
+            let head = head.trim_end();
+            let from = head
+                .rfind(|c: char| !(c.is_alphanumeric() || "_-.\"".contains(c)))
+                .map_or(0, |i| i + 1);
+            let key = &head[from..];
+            if bare(key) {
+                return Some(key.to_string());
+            }
+        }
         let (key, _) = text[start..].split_once('=')?;
         let key = key.trim();
-        let bare = |k: &str| !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || "_-.\"".contains(c));
         bare(key).then(|| key.to_string())
     });
     match (key, message.split_once(": ")) {
-        (Some(key), Some((line, rest))) if message.starts_with("line ") && message.contains("invalid ") => {
+        (Some(key), Some((line, rest)))
+            if message.starts_with("line ") && (message.contains("invalid ") || message.contains("unknown value")) =>
+        {
             format!("{line}: `{key}`: {rest}")
         }
         _ => message,

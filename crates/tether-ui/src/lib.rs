@@ -62,9 +62,15 @@ impl Server {
     /// that could never match (another port, `https://`, a path, not a host name) is a
     /// [`UiError::Usage`] naming it, and nothing listens.
     pub fn bind(mapping: Mapping, address: &str, allowed_hosts: &[String]) -> Result<Server, UiError> {
-        let listener = TcpListener::bind(address).map_err(|source| UiError::Listen {
-            address: address.to_string(),
-            source,
+        let listener = TcpListener::bind(address).map_err(|source| match source.kind() {
+            // An address that is not one (`0.0.0.0:99999`, `nohost`): bad usage, exit 2.
+            std::io::ErrorKind::InvalidInput => UiError::Usage(format!(
+                "cannot listen on {address}: {source} (give HOST:PORT, a port from 0 to 65535)"
+            )),
+            _ => UiError::Listen {
+                address: address.to_string(),
+                source,
+            },
         })?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
         // Port 0 asked for any port: a `NAME:PORT` written before start cannot know it.
@@ -253,7 +259,10 @@ mod tests {
     }
 }
 
+/// The body of POST /api/transformer. Unknown fields are refused (400 naming them): a
+/// misspelled `kind` would otherwise read as "no kind", which removes the transformer.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SetTransformer {
     table: String,
     column: String,
