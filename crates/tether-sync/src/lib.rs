@@ -99,7 +99,7 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     destinations.attach(&mut plan, &schema);
     schema_plan::fit_transforms(&destinations, &mut plan, &schema)?;
     phases.done("measure text for the destinations");
-    plan_loads(job, &mut plan, &schema, &dest_urls).await?;
+    plan_loads(job, &mut plan, &schema, &dest_urls, &destinations.found).await?;
     phases.done("decide the loads");
     if job.privacy != config::Privacy::Off {
         let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|t| &t.table).collect();
@@ -123,9 +123,15 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
 /// A server destination's relation of a job table's name that Tether does not write
 /// into (a view, a foreign table, a MERGE table...) or a rule INSERT ... ON CONFLICT
 /// refuses is a plan error naming it ([`execute::refuse_unwritable`]).
-async fn plan_loads(job: &Job, plan: &mut Plan, schema: &Schema, urls: &[Option<DbUrl>]) -> Result<(), SyncError> {
+async fn plan_loads(
+    job: &Job,
+    plan: &mut Plan,
+    schema: &Schema,
+    urls: &[Option<DbUrl>],
+    found: &[Result<(tether_connect::Engine, Schema), String>],
+) -> Result<(), SyncError> {
     let mut loads = Vec::new();
-    for ((spec, dp), url) in job.destinations.iter().zip(&plan.destinations).zip(urls) {
+    for (i, ((spec, dp), url)) in job.destinations.iter().zip(&plan.destinations).zip(urls).enumerate() {
         let (Some(url), Some(report)) = (url, &dp.schema) else {
             loads.push(None);
             continue;
@@ -147,6 +153,12 @@ async fn plan_loads(job: &Job, plan: &mut Plan, schema: &Schema, urls: &[Option<
             conn.close().await;
             return Err(e);
         }
+        if let Some(Ok((_, existing))) = found.get(i) {
+            if let Err(e) = refuse_before_writing(&mut conn, url, &dp.url, spec, plan, schema, existing).await {
+                conn.close().await;
+                return Err(e);
+            }
+        }
         let decided = execute::decide(&mut conn, spec, plan, &report.models, &report.existing).await;
         conn.close().await;
         loads.push(Some(decided?.plan));
@@ -155,6 +167,36 @@ async fn plan_loads(job: &Job, plan: &mut Plan, schema: &Schema, urls: &[Option<
         dp.load = load;
     }
     Ok(())
+}
+
+/// The refusals the run makes from the destination's tables as they are, before
+/// anything is written ([`execute::refuse_before_writing`]), asked by the plan:
+/// `existing` is the destination's schema as planning read it, `conn` the plan's
+/// connection to it. A SQLite file is read on a read-only connection of its own (the
+/// plan's is an empty in-memory database); a missing one holds no table to refuse.
+async fn refuse_before_writing(
+    conn: &mut Connection,
+    url: &DbUrl,
+    shown: &str,
+    spec: &config::DestinationSpec,
+    plan: &Plan,
+    schema: &Schema,
+    existing: &Schema,
+) -> Result<(), SyncError> {
+    match url {
+        DbUrl::Sqlite { path } => {
+            if existing.tables.is_empty() || !std::path::Path::new(path).is_file() {
+                return Ok(());
+            }
+            let mut read = Connection::open(url).await?;
+            let refused = execute::refuse_before_writing(&mut read, shown, spec, plan, schema, existing).await;
+            read.close().await;
+            refused.map(|_| ())
+        }
+        _ => execute::refuse_before_writing(conn, shown, spec, plan, schema, existing)
+            .await
+            .map(|_| ()),
+    }
 }
 
 /// What planning needs from the destinations (see [`schema_plan::Destinations`]): each

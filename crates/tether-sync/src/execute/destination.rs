@@ -1085,6 +1085,97 @@ fn copies_twice(shown: &str, t: &Table, why: &str, fix: &str) -> SyncError {
     ))
 }
 
+/// What the destination's tables as they are (`existing`) make the run refuse before
+/// anything is written, asked by [`prepare_destination`] and by the plan alike (`tether
+/// plan` refuses what `tether sync` would): with `truncate`, rows outside the job
+/// referencing a job table ([`refuse_orphaned_outsiders`]); without, a re-run adding
+/// rows again ([`refuse_copies_twice`]); an update with no key to find rows by
+/// ([`refuse_unmatched_update`]); key changes outside rows would not follow
+/// ([`refuse_unfollowed_keys`]); a column the job writes missing there, or one it does
+/// not write that could take no row ([`refuse_unfilled_columns`]). Reads the
+/// destination, writes nothing. Returns what [`refuse_copies_twice`] returns.
+pub(crate) async fn refuse_before_writing(
+    conn: &mut Connection,
+    shown: &str,
+    spec: &DestinationSpec,
+    plan: &Plan,
+    source: &Schema,
+    existing: &Schema,
+) -> Result<(Vec<String>, Vec<Rekeyed>), SyncError> {
+    let mut began_empty = Vec::new();
+    let mut rekeyed = Vec::new();
+    refuse_unfilled_columns(conn.engine(), shown, plan, source, existing)?;
+    if spec.truncate {
+        refuse_orphaned_outsiders(conn, shown, plan, source, existing).await?;
+    } else if plan.mode != crate::config::Mode::Schema {
+        (began_empty, rekeyed) = refuse_copies_twice(conn, shown, plan, source, existing).await?;
+    }
+    if plan.mode != crate::config::Mode::Schema {
+        refuse_unmatched_update(conn.engine(), shown, spec, plan, source, existing)?;
+    }
+    refuse_unfollowed_keys(conn, shown, spec, plan, source, existing).await?;
+    Ok((began_empty, rekeyed))
+}
+
+/// The message of a job table there without a column the source's table has.
+fn missing_column(shown: &str, table: &TableName, column: &str, source_table: &str) -> SyncError {
+    SyncError::Plan(format!(
+        "{shown}: table {table} has no column `{column}` (the source's {source_table} has it)"
+    ))
+}
+
+/// Every job table already in the destination (`existing`) has each column the job
+/// writes ([`missing_column`]), and, where rows are written, no column the job does not
+/// write that takes no row without a value: NOT NULL, without a default, neither
+/// generated nor filled by the destination (serial, identity, AUTO_INCREMENT, SQLite's
+/// INTEGER PRIMARY KEY rowid alias). Every row would be refused there (PostgreSQL
+/// 23502, SQLite "NOT NULL constraint failed", MariaDB 1364: its session is strict,
+/// so no implicit default is taken), after other tables' rows were written: refused
+/// before anything is written, naming the table, the column and what to do.
+fn refuse_unfilled_columns(
+    engine: tether_connect::Engine,
+    shown: &str,
+    plan: &Plan,
+    source: &Schema,
+    existing: &Schema,
+) -> Result<(), SyncError> {
+    for tp in &plan.tables {
+        let name = destination_name(source, &tp.table.table_name(), engine);
+        let Some(t) = existing.table(&name) else { continue };
+        if let Some(c) = tp.table.columns.iter().find(|c| t.column(&c.name).is_none()) {
+            return Err(missing_column(shown, &name, &c.name, &tp.name));
+        }
+        if plan.mode == crate::config::Mode::Schema {
+            continue;
+        }
+        let unfilled: Vec<&str> = t
+            .columns
+            .iter()
+            .filter(|c| {
+                tp.table.column(&c.name).is_none()
+                    && !c.nullable
+                    && c.default.is_none()
+                    && c.identity.is_none()
+                    && c.generated.is_none()
+            })
+            .map(|c| c.name.as_str())
+            .collect();
+        if unfilled.is_empty() {
+            continue;
+        }
+        let cols = unfilled.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
+        return Err(SyncError::Plan(format!(
+            "{shown}: table {name} has {what} {cols} NOT NULL without a default, which the job does not write (the \
+             source's {src} has no such column): every row written there would be refused. Nothing was written. \
+             Give {it} a default there, allow NULL in {it}, or drop {it}",
+            what = if unfilled.len() == 1 { "column" } else { "columns" },
+            src = tp.name,
+            it = if unfilled.len() == 1 { "it" } else { "them" },
+        )));
+    }
+    Ok(())
+}
+
 /// Opens a server destination (PostgreSQL, MariaDB/MySQL) and reads its schema: what
 /// [`prepare_destination`] starts with, done while the subset is chosen. Nothing is
 /// written. None for SQLite, whose open would create the file, and on an error, which
@@ -1126,17 +1217,7 @@ pub async fn prepare_destination(
         None => open_and_read(&url).await?,
     };
     super::outsiders::refuse_unwritable(&mut conn, &shown, spec, plan, source).await?;
-    let mut began_empty = Vec::new();
-    let mut rekeyed = Vec::new();
-    if spec.truncate {
-        refuse_orphaned_outsiders(&mut conn, &shown, plan, source, &existing).await?;
-    } else if plan.mode != crate::config::Mode::Schema {
-        (began_empty, rekeyed) = refuse_copies_twice(&mut conn, &shown, plan, source, &existing).await?;
-    }
-    if plan.mode != crate::config::Mode::Schema {
-        refuse_unmatched_update(conn.engine(), &shown, spec, plan, source, &existing)?;
-    }
-    refuse_unfollowed_keys(&mut conn, &shown, spec, plan, source, &existing).await?;
+    let (mut began_empty, rekeyed) = refuse_before_writing(&mut conn, &shown, spec, plan, source, &existing).await?;
     let fold = super::outsiders::names_fold(&mut conn).await?;
     let outsider_fks: Vec<(Table, ForeignKey)> = outsider_fks(conn.engine(), fold, plan, source, &existing)
         .into_iter()
@@ -1255,13 +1336,8 @@ async fn map_tables(
             .table(&want)
             .cloned()
             .ok_or_else(|| SyncError::Plan(format!("{shown}: table {want} is missing after creation")))?;
-        for c in &tp.table.columns {
-            if t.column(&c.name).is_none() {
-                return Err(SyncError::Plan(format!(
-                    "{shown}: table {want} has no column `{}` (the source's {} has it)",
-                    c.name, tp.name
-                )));
-            }
+        if let Some(c) = tp.table.columns.iter().find(|c| t.column(&c.name).is_none()) {
+            return Err(missing_column(shown, &want, &c.name, &tp.name));
         }
         tables.insert(tp.table.table_name(), t);
     }

@@ -23,6 +23,7 @@ mod stage;
 
 pub use atomic::NOTHING_WRITTEN;
 pub use collate::{collations, Collations};
+pub(crate) use destination::refuse_before_writing;
 pub use destination::{
     advance_sequences, destination_name, finish_schema, open_early, prepare_destination, rekeyed_warnings, truncate,
     Destination, DroppedFk, Opened,
