@@ -71,8 +71,9 @@ pub struct Config {
     #[serde(default, rename = "maxConnections")]
     pub max_connections: Option<usize>,
     /// The largest command a logged-in client may send, in bytes (default 64 MiB,
-    /// MariaDB's `max_allowed_packet`); a larger one, or more long data for one
-    /// prepared statement, is answered with error 1153.
+    /// MariaDB's `max_allowed_packet`); a larger one is answered with error 1153,
+    /// more long data for one parameter of a prepared statement fails its
+    /// executes with MariaDB's 1105 until COM_STMT_RESET.
     #[serde(default, rename = "maxAllowedPacket")]
     pub max_allowed_packet: Option<usize>,
     /// Seconds between two readings of each managed keyspace's schema (default 60;

@@ -106,7 +106,9 @@ fn plain_integer(v: &str, bytes: u8, unsigned: bool) -> bool {
 /// [`may_change`]) by the value stored, as an SQL literal of the column's type.
 /// `types` are the engine types of `checks.columns` (`None`: unknown, left as
 /// written), `table` the child table's name (for errors). Values known only after
-/// the insert (`None`) stay unknown. `Err`: the store's own error (the statement
+/// the insert (`None`) stay unknown. A NULL into a NOT NULL column is stored too
+/// (the scratch column is NOT NULL as well): the implicit default outside strict
+/// mode, 1048 inside it or from a single-row INSERT. `Err`: the store's own error (the statement
 /// fails with it natively too, before any FK check).
 pub(super) async fn as_stored(
     checks: &ParentChecks,
@@ -128,9 +130,28 @@ pub(super) async fn as_stored(
             .iter()
             .any(|(i, _, t)| r.new.get(*i).cloned().flatten().is_some_and(|v| may_change(t, &v)))
     });
-    if !needed {
+    let nulls: Vec<bool> = columns
+        .iter()
+        .map(|(i, _, _)| {
+            own.iter()
+                .any(|r| r.new.get(*i).cloned().flatten().is_some_and(|v| is_null(&v)))
+        })
+        .collect();
+    if !needed && !nulls.contains(&true) {
         return Ok(());
     }
+    // A value known only after the insert keeps its column NULL-able there.
+    let unknown: Vec<bool> = columns
+        .iter()
+        .map(|(i, _, _)| own.iter().any(|r| r.new.get(*i).is_none_or(Option::is_none)))
+        .collect();
+    // A single-row INSERT refuses NULL into a NOT NULL column in any sql_mode
+    // (1048); an UPDATE or a multi-row INSERT stores the type's implicit default
+    // outside strict mode.
+    let single_insert = own.len() == 1 && own[0].inserted;
+    let Some(declared) = declared_if_needed(needed, &columns, &nulls, &unknown, table, backend).await? else {
+        return Ok(());
+    };
     let values: Vec<Vec<String>> = own
         .iter()
         .map(|r| {
@@ -140,7 +161,13 @@ pub(super) async fn as_stored(
                 .collect()
         })
         .collect();
-    let Some(read) = store(&columns, &values, table, backend).await? else {
+    let scratch = Scratch {
+        columns: &columns,
+        declared: &declared,
+        unknown: &unknown,
+        single_insert,
+    };
+    let Some(read) = store(&scratch, &values, table, backend).await? else {
         return Ok(());
     };
     for (row, stored) in own.iter_mut().zip(read) {
@@ -153,32 +180,79 @@ pub(super) async fn as_stored(
     Ok(())
 }
 
-/// `values` (rows of SQL literals for `columns`: position, name, engine type)
-/// stored into a session temporary table of those types and read back: what the
-/// columns store. `None` without the privilege to create it (then as written).
-async fn store(
+/// The child table's columns declared (see [`declared_columns`]) when the values
+/// must go through the scratch table: some value `needed` it, or a NULL (`nulls`,
+/// per column) goes into a NOT NULL column whose values are all known (`unknown`
+/// false): MariaDB stores it as the type's implicit default (0, '', 0.00) outside
+/// strict mode, refuses it (1048) inside. `None`: nothing to store.
+async fn declared_if_needed(
+    needed: bool,
     columns: &[(usize, &String, &String)],
+    nulls: &[bool],
+    unknown: &[bool],
+    table: &str,
+    backend: &mut Backend,
+) -> Result<Option<Vec<Declared>>, ServerError> {
+    let declared = declared_columns(table, backend).await?;
+    let null_into_not_null = columns.iter().enumerate().any(|(k, (_, name, _))| {
+        nulls[k]
+            && !unknown[k]
+            && declared
+                .iter()
+                .any(|d| d.name.eq_ignore_ascii_case(name) && !d.nullable)
+    });
+    Ok((needed || null_into_not_null).then_some(declared))
+}
+
+/// The scratch table's columns: `columns` (position, name, engine type) as
+/// `declared` (NOT NULL there too unless a value of it is `unknown`), and how the
+/// store goes: as a single-row INSERT, or as an UPDATE / multi-row INSERT.
+struct Scratch<'a> {
+    columns: &'a [(usize, &'a String, &'a String)],
+    declared: &'a [Declared],
+    unknown: &'a [bool],
+    single_insert: bool,
+}
+
+/// `values` (rows of SQL literals for the scratch's columns) stored into a
+/// session temporary table of those types and read back: what the columns store.
+/// `None` without the privilege to create it (then as written).
+async fn store(
+    scratch: &Scratch<'_>,
     values: &[Vec<String>],
     table: &str,
     backend: &mut Backend,
 ) -> Result<Option<Vec<Vec<String>>>, ServerError> {
+    let Scratch {
+        columns,
+        declared,
+        unknown,
+        single_insert,
+    } = scratch;
     let table_name = tether_fkplan::ident(STORED);
-    let declared = declared_columns(table, backend).await?;
     let definition: Vec<String> = std::iter::once("tether_row INT NOT NULL PRIMARY KEY".to_string())
-        .chain(columns.iter().map(|(_, name, t)| {
+        .chain(columns.iter().enumerate().map(|(k, (_, name, t))| {
             let spelled = declared.iter().find(|d| d.name.eq_ignore_ascii_case(name));
+            let not_null = spelled.is_some_and(|d| !d.nullable) && !unknown.get(k).copied().unwrap_or(true);
             format!(
-                "{} {} NULL",
+                "{} {} {}",
                 tether_fkplan::ident(name),
-                spelled.map_or_else(|| t.to_string(), Declared::definition)
+                spelled.map_or_else(|| t.to_string(), Declared::definition),
+                if not_null { "NOT NULL" } else { "NULL" }
             )
         }))
         .collect();
-    let rows: Vec<String> = values
+    let mut rows: Vec<String> = values
         .iter()
         .enumerate()
         .map(|(n, r)| format!("({}, {})", n + 1, r.join(", ")))
         .collect();
+    // One row stored as an UPDATE stores it (NULL into NOT NULL: the implicit
+    // default with warning 1048 outside strict mode) only in a multi-row INSERT: a
+    // copy of it goes along, and is not read back.
+    if let (false, [only]) = (*single_insert, values) {
+        rows.push(format!("(2, {})", only.join(", ")));
+    }
     // A FLOAT read as a DOUBLE: its text is exact only so (see `render::literal`).
     let names: Vec<String> = columns
         .iter()
@@ -192,11 +266,12 @@ async fn store(
     let sql = format!(
         "CREATE OR REPLACE TEMPORARY TABLE {table_name} ({}) ENGINE=InnoDB;\n\
          INSERT INTO {table_name} VALUES {};\n\
-         SELECT {} FROM {table_name} ORDER BY tether_row;\n\
+         SELECT {} FROM {table_name} WHERE tether_row <= {} ORDER BY tether_row;\n\
          DROP TEMPORARY TABLE {table_name}",
         definition.join(", "),
         rows.join(", "),
-        names.join(", ")
+        names.join(", "),
+        values.len()
     );
     match backend.read(&sql).await {
         Ok(read) => Ok(Some(literals(&read))),
@@ -224,6 +299,8 @@ struct Declared {
     column_type: String,
     /// `CHARACTER_SET_NAME` and `COLLATION_NAME` (`None` for a type without them).
     charset: Option<(String, String)>,
+    /// `IS_NULLABLE`.
+    nullable: bool,
 }
 
 impl Declared {
@@ -249,7 +326,8 @@ async fn declared_columns(table: &str, backend: &mut Backend) -> Result<Vec<Decl
     };
     let read = backend
         .read(&format!(
-            "SELECT COLUMN_NAME, COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLUMNS \
+            "SELECT COLUMN_NAME, COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME, IS_NULLABLE \
+             FROM information_schema.COLUMNS \
              WHERE TABLE_SCHEMA = {database} AND TABLE_NAME = {}",
             tether_fkplan::string_literal(table.as_bytes())
         ))
@@ -265,6 +343,7 @@ async fn declared_columns(table: &str, backend: &mut Backend) -> Result<Vec<Decl
             name: text(r, 0).unwrap_or_default(),
             column_type: text(r, 1).unwrap_or_default(),
             charset: text(r, 2).zip(text(r, 3)),
+            nullable: text(r, 4).is_none_or(|n| !n.eq_ignore_ascii_case("NO")),
         })
         .collect())
 }
@@ -292,9 +371,17 @@ pub(super) async fn keys_as_stored(
             .iter()
             .any(|(i, _, t)| r.get(*i).is_some_and(|v| may_change(t, v)))
     });
-    if !needed || rows.is_empty() {
+    let nulls: Vec<bool> = columns
+        .iter()
+        .map(|(i, _, _)| rows.iter().any(|r| r.get(*i).is_some_and(|v| is_null(v))))
+        .collect();
+    if (!needed && !nulls.contains(&true)) || rows.is_empty() {
         return Ok(());
     }
+    let unknown = vec![false; columns.len()];
+    let Some(declared) = declared_if_needed(needed, &columns, &nulls, &unknown, table, backend).await? else {
+        return Ok(());
+    };
     let values: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -304,7 +391,16 @@ pub(super) async fn keys_as_stored(
                 .collect()
         })
         .collect();
-    let Some(read) = store(&columns, &values, table, backend).await? else {
+    // The new keys are an UPDATE's (or ON DUPLICATE KEY UPDATE's): NULL into a
+    // NOT NULL key is stored as the type's implicit default outside strict mode
+    // (and cascaded so), refused with 1048 inside it (before any FK check).
+    let scratch = Scratch {
+        columns: &columns,
+        declared: &declared,
+        unknown: &unknown,
+        single_insert: false,
+    };
+    let Some(read) = store(&scratch, &values, table, backend).await? else {
         return Ok(());
     };
     for (row, stored) in rows.iter_mut().zip(read) {

@@ -260,11 +260,12 @@ pub async fn serve<H: Handler>(
                 let head = c.u8().and(c.u32());
                 match id.zip(head).and_then(|(id, _)| Some((id, statements.get_mut(&id)?))) {
                     None => out.error(&unknown_statement(id.unwrap_or(0), "mysqld_stmt_execute")),
-                    Some((_, stmt)) if stmt.long_data_dropped => {
-                        // The long data was cut off: executing without it would
-                        // store the wrong value.
-                        stmt.long_data_dropped = false;
-                        out.error(&packet_too_large());
+                    Some((_, stmt)) if stmt.long_data_error.is_some() => {
+                        // A failed COM_STMT_SEND_LONG_DATA: every execute fails,
+                        // before its parameters are read, until COM_STMT_RESET
+                        // (MariaDB's STMT_ERROR state).
+                        let (code, message) = stmt.long_data_error.unwrap_or(values::LONG_DATA_WRONG_PARAMETER);
+                        out.error(&ServerError::new(code, "HY000", message));
                     }
                     Some((id, stmt)) => match values::read_params(c.rest, stmt) {
                         Some(params) => {
@@ -301,8 +302,7 @@ pub async fn serve<H: Handler>(
                 let id = Cursor::new(body).u32().unwrap_or(0);
                 match statements.get_mut(&id) {
                     Some(stmt) => {
-                        stmt.long_data.clear();
-                        stmt.long_data_dropped = false;
+                        stmt.reset();
                         out.ok(&OkInfo::default(), false);
                     }
                     None => out.error(&unknown_statement(id, "mysqld_stmt_reset")),

@@ -277,25 +277,54 @@ pub struct StatementParams {
     pub count: u16,
     pub types: Vec<(u8, bool)>,
     pub long_data: std::collections::HashMap<u16, Vec<u8>>,
-    /// Long data went over the limit and was dropped: the next execute fails.
-    pub long_data_dropped: bool,
+    /// A COM_STMT_SEND_LONG_DATA failed: every execute fails with this error
+    /// (code, message) until COM_STMT_RESET, as in MariaDB (the statement's
+    /// `STMT_ERROR` state, sql_prepare.cc).
+    pub long_data_error: Option<(u16, &'static str)>,
 }
 
+/// MariaDB's error for long data naming a parameter the statement does not have.
+pub const LONG_DATA_WRONG_PARAMETER: (u16, &str) = (1210, "Incorrect arguments to mysqld_stmt_send_long_data");
+
+/// MariaDB's error for one parameter's long data over `max_allowed_packet`.
+pub const LONG_DATA_TOO_LONG: (u16, &str) = (
+    1105,
+    "Parameter of prepared statement which is set through mysql_send_long_data() is longer than \
+     'max_allowed_packet' bytes",
+);
+
 impl StatementParams {
-    /// Appends COM_STMT_SEND_LONG_DATA's bytes to parameter `param`, unless the
-    /// statement's long data would exceed `max` bytes in all: then everything
-    /// collected is dropped and the next execute fails (as MariaDB, error 1153).
+    /// Appends COM_STMT_SEND_LONG_DATA's bytes to parameter `param`. As MariaDB
+    /// (`mysql_stmt_get_longdata`, `Item_param::set_longdata`): a parameter number
+    /// the statement does not have (1210), or one parameter's long data over `max`
+    /// bytes (1105), puts the statement in an error state that every execute
+    /// answers until COM_STMT_RESET (a later such error replaces it). The long
+    /// data held is dropped then: no execute can use it before the reset, which
+    /// drops it anyway.
     pub fn add_long_data(&mut self, param: u16, data: &[u8], max: usize) {
-        if param >= self.count || self.long_data_dropped {
+        if param >= self.count {
+            self.fail_long_data(LONG_DATA_WRONG_PARAMETER);
             return;
         }
-        let held: usize = self.long_data.values().map(Vec::len).sum();
+        let held = self.long_data.get(&param).map_or(0, Vec::len);
         if held + data.len() > max {
-            self.long_data = std::collections::HashMap::new();
-            self.long_data_dropped = true;
+            self.fail_long_data(LONG_DATA_TOO_LONG);
             return;
         }
-        self.long_data.entry(param).or_default().extend_from_slice(data);
+        if self.long_data_error.is_none() {
+            self.long_data.entry(param).or_default().extend_from_slice(data);
+        }
+    }
+
+    fn fail_long_data(&mut self, error: (u16, &'static str)) {
+        self.long_data = std::collections::HashMap::new();
+        self.long_data_error = Some(error);
+    }
+
+    /// COM_STMT_RESET: the long data and its error state are gone.
+    pub fn reset(&mut self) {
+        self.long_data.clear();
+        self.long_data_error = None;
     }
 }
 

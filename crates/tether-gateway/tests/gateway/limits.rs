@@ -127,7 +127,7 @@ pub fn execute_head(id: u32) -> Vec<u8> {
 }
 
 #[test]
-fn long_data_over_max_allowed_packet_fails_the_execute_with_1153() {
+fn long_data_over_max_allowed_packet_fails_every_execute_with_1105_until_reset() {
     let db = TestDb::create(TestEngine::Mysql);
     let gw = start_with(&[("ks", "unmanaged", &db.url)], r#""maxAllowedPacket": 1048576,"#);
     let mut raw = Raw::login(gw.addr, caps::BASE, "ks");
@@ -139,16 +139,25 @@ fn long_data_over_max_allowed_packet_fails_the_execute_with_1153() {
         raw.command(0x18, &body);
     };
     let execute = [execute_head(id), vec![1, 0xfc, 0]].concat();
-    // 1.5 MiB in three pieces: over the limit, dropped; the execute fails.
+    // 1.5 MiB in three pieces: over the limit, dropped; every execute fails
+    // with MariaDB's 1105 until COM_STMT_RESET.
     for _ in 0..3 {
         send_long_data(&mut raw, 512 * 1024);
     }
-    raw.command(0x17, &execute);
-    let (_, p) = raw.read();
-    assert_eq!(
-        err_packet(&p),
-        (1153, "Got a packet bigger than 'max_allowed_packet' bytes".to_string())
+    let too_long = (
+        1105,
+        "Parameter of prepared statement which is set through mysql_send_long_data() is longer than \
+         'max_allowed_packet' bytes"
+            .to_string(),
     );
+    for _ in 0..2 {
+        raw.command(0x17, &execute);
+        let (_, p) = raw.read();
+        assert_eq!(err_packet(&p), too_long);
+    }
+    raw.command(0x1a, &id.to_le_bytes());
+    let (_, p) = raw.read();
+    assert_eq!(p[0], 0x00, "reset");
     // The statement works again with data under the limit.
     send_long_data(&mut raw, 1000);
     send_long_data(&mut raw, 24);

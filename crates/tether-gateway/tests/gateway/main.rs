@@ -37,6 +37,7 @@ mod online_safety;
 mod passthrough;
 mod picked_r13;
 mod prepared;
+mod prepared_r20;
 mod protocol_r13;
 mod pymysql;
 mod recheck_r17;
