@@ -272,6 +272,7 @@ impl Gateway {
     /// a work-stealing scheduler: a futex wake and a context switch per statement).
     /// The workers stop, dropping their connections, when this future is dropped.
     pub async fn serve(self) -> Result<(), GatewayError> {
+        open_files_for(self.connections.available_permits());
         let mut workers = Vec::with_capacity(self.threads);
         for n in 0..self.threads {
             workers.push(self.worker(n)?);
@@ -372,6 +373,40 @@ impl Gateway {
     }
 }
 
+/// Descriptors one client holds: its socket, the duplicate a KILL shuts it down
+/// with, and a backend connection (more with several keyspaces or online DDL).
+const FILES_PER_CLIENT: u64 = 3;
+
+/// Raises the soft limit on open files to the hard one (often 1024 against
+/// 524288: `maxConnections` clients need about three each), as HAProxy sizes its
+/// own; says at start when the limit still falls short, instead of accept failing
+/// later with EMFILE.
+fn open_files_for(max_connections: usize) {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if let (Some(current), Some(maximum)) = (limit.current, limit.maximum) {
+        if current < maximum {
+            let raised = Rlimit {
+                current: Some(maximum),
+                maximum: Some(maximum),
+            };
+            match setrlimit(Resource::Nofile, raised) {
+                Ok(()) => limit = raised,
+                Err(e) => tracing::debug!("open files limit not raised: {e}"),
+            }
+        }
+    }
+    let needed = (max_connections as u64)
+        .saturating_mul(FILES_PER_CLIENT)
+        .saturating_add(64);
+    if let Some(current) = limit.current.filter(|c| *c < needed) {
+        tracing::warn!(
+            "the open files limit is {current}: {max_connections} clients (maxConnections) need about {needed}; \
+             raise it (ulimit -n, systemd LimitNOFILE) or lower maxConnections"
+        );
+    }
+}
+
 /// Serves one accepted client on the worker's runtime.
 async fn connection(
     accepted: Accepted,
@@ -423,5 +458,17 @@ async fn backend_version(shared: &Shared) -> Option<String> {
     match rows.rows.first()?.first()? {
         Value::Bytes(v) => Some(String::from_utf8_lossy(v).into_owned()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rustix::process::{getrlimit, Resource};
+
+    #[test]
+    fn the_open_files_limit_is_raised_to_the_hard_one() {
+        super::open_files_for(10);
+        let limit = getrlimit(Resource::Nofile);
+        assert_eq!(limit.current, limit.maximum);
     }
 }
