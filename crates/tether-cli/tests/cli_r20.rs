@@ -167,6 +167,12 @@ fn an_unknown_enum_value_names_the_key_and_not_the_value() {
             "checks",
             "expected `enforce` or `verify`",
         ),
+        // A value holding backticks (code review r20cr F9: its tail was shown).
+        (
+            "on_conflict = \"hunter2`pass`word\"",
+            "on_conflict",
+            "expected one of `error`, `skip`, `update`",
+        ),
     ] {
         let job = write(
             &dir,

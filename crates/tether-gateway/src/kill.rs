@@ -92,11 +92,12 @@ impl Registry {
 
     /// The backend connections a KILL of `id` by `user` reaches: those of client
     /// `id` (a handshake id); else, when `id` is the backend id of a live client's
-    /// backend connection (its `CONNECTION_ID()`), that connection. 1094 when it is
-    /// neither (never a session that is not the gateway's), 1095 when it is
-    /// another user's (the gateway has no privilege letting one user kill another's
-    /// statements).
-    pub fn targets(&self, id: u64, user: &str) -> Result<Targets, ServerError> {
+    /// backend connection on `server` (the killer's keyspace's backend: thread ids
+    /// are per server, and two backends hand out the same small ones), that
+    /// connection. 1094 when it is neither (never a session that is not the
+    /// gateway's), 1095 when it is another user's (the gateway has no privilege
+    /// letting one user kill another's statements).
+    pub fn targets(&self, id: u64, user: &str, server: Option<&DbUrl>) -> Result<Targets, ServerError> {
         let sessions = lock(&self.sessions);
         let not_owner = || ServerError::new(1095, "HY000", format!("You are not owner of thread {id}"));
         if let Some(live) = u32::try_from(id).ok().and_then(|id| sessions.get(&id)) {
@@ -113,7 +114,8 @@ impl Registry {
         let mut targets = Targets::default();
         for live in sessions.values() {
             let backends = lock(&live.backends);
-            for (url, backend_id) in backends.values().filter(|(_, b)| u64::from(*b) == id) {
+            let here = |url: &DbUrl| server.is_some_and(|s| same_server(s, url));
+            for (url, backend_id) in backends.values().filter(|(url, b)| u64::from(*b) == id && here(url)) {
                 if *lock(&live.user) != user {
                     return Err(not_owner());
                 }

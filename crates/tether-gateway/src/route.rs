@@ -105,7 +105,16 @@ impl<'a> Command<'a> {
     }
 }
 
-/// `sql` without leading whitespace and `/* ... */` or `-- `/`#` comments.
+/// `#`, or `--` followed by a blank or control character (a newline, a tab) or the
+/// end, as MariaDB's lexer reads a line comment.
+fn line_comment(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.first() == Some(&b'#')
+        || (b.starts_with(b"--") && b.get(2).is_none_or(|c| c.is_ascii_whitespace() || c.is_ascii_control()))
+}
+
+/// `sql` without leading whitespace and `/* ... */` or line comments (`#`, `--`
+/// before a blank or control character).
 pub fn skip_comments(sql: &str) -> &str {
     let mut s = sql.trim_start();
     loop {
@@ -118,7 +127,7 @@ pub fn skip_comments(sql: &str) -> &str {
                 Some(end) => s = rest[end + 2..].trim_start(),
                 None => return s,
             }
-        } else if s.starts_with("-- ") || s.starts_with('#') {
+        } else if line_comment(s) {
             match s.find('\n') {
                 Some(end) => s = s[end + 1..].trim_start(),
                 None => return "",

@@ -90,7 +90,8 @@ impl Connection {
     /// no error of the gateway's reaches them first); the client killing itself gets
     /// 1927, as from MariaDB, then its connection ends.
     async fn kill(&mut self, kill: Kill, out: &mut Output<'_>) -> std::io::Result<()> {
-        let targets = match self.registry.targets(kill.id, &self.live.user()) {
+        let server = self.session.backend_url();
+        let targets = match self.registry.targets(kill.id, &self.live.user(), server.as_ref()) {
             Ok(targets) => targets,
             Err(e) => return self.session.answer(crate::reply::Reply::Error(e), out).await,
         };

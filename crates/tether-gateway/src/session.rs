@@ -295,6 +295,12 @@ impl Session {
     }
 
     /// The keyspace in use, by name.
+    /// The backend of the keyspace in use (its server is where a thread id the
+    /// client read with `CONNECTION_ID()` lives).
+    pub fn backend_url(&self) -> Option<tether_connect::DbUrl> {
+        self.keyspace.as_ref().map(|ks| ks.spec.url.clone())
+    }
+
     pub fn keyspace_name(&self) -> Option<String> {
         self.keyspace.as_ref().map(|k| k.spec.name.clone())
     }

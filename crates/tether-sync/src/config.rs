@@ -586,10 +586,11 @@ fn toml_error(text: &str, e: &toml::de::Error) -> String {
     let message = tether_connect::url::without_values(&virtual_fk::one_line_toml_error(text, e));
     // serde's "unknown variant `VALUE`, expected ...": the value is not echoed (a seed
     // or a URL pasted into the wrong key would be).
+    // The value may hold backticks itself: it ends where serde's "`, expected" does.
     let message = match message.find("unknown variant `") {
-        Some(i) => match message[i + 17..].find('`') {
+        Some(i) => match message[i + 17..].rfind("`, expected") {
             Some(end) => format!("{}unknown value{}", &message[..i], &message[i + 17 + end + 1..]),
-            None => message,
+            None => format!("{}unknown value", &message[..i]),
         },
         None => message,
     };

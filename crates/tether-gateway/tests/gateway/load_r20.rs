@@ -46,6 +46,10 @@ fn load_data_replace_into_a_parent_is_refused_in_every_spelling() {
             "/*M!100000 LOAD DATA INFILE '/nonexistent/p.tsv' REPLACE INTO TABLE p */",
             "LOAD DATA /* a */ INFILE '/nonexistent/p.tsv' /* b */ REPLACE # c\n INTO TABLE p",
             "LOAD DATA INFILE '/nonexistent/p.tsv' /*!REPLACE*/ INTO TABLE `p`",
+            // `--` before a newline or a tab is a comment to MariaDB (code review r20cr F6).
+            "LOAD DATA INFILE '/nonexistent/p.tsv' --\nREPLACE INTO TABLE p",
+            "LOAD DATA --\tx\nINFILE '/nonexistent/p.tsv' REPLACE INTO TABLE p",
+            "--\nLOAD DATA INFILE '/nonexistent/p.tsv' REPLACE INTO TABLE p",
             "DO 1; /*!LOAD DATA LOCAL INFILE '/nonexistent/p.tsv' REPLACE INTO TABLE test_db_dummy.p */",
         ] {
             let sql = sql.replace("test_db_dummy", &db.name);
