@@ -23,6 +23,6 @@ pub use plan::{
     Action, ActionKind, Clash, Event, FkRef, KeyValue, NewChildValue, NewRows, Pad, ParentCheck, ParentChecks, Part,
     Pick, Plan, ReplaceSource, Rules, Start, Stored, Target, Template,
 };
-pub use planner::{called_functions, looks_like_write, plan, update_parts, Analysis, UpdateParts};
+pub use planner::{called_functions, looks_like_write, plan, update_parts, without_modifiers, Analysis, UpdateParts};
 pub use rows::{insert_parts, InsertParts, RowSource};
 pub use sql::{comma_joins, ident, line_starts, offset_of, string_literal};

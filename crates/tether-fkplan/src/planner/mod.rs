@@ -23,6 +23,7 @@ mod upsert;
 use std::collections::HashSet;
 
 pub use expr::called_functions;
+pub use modifiers::without_modifiers;
 pub use update::{update_parts, UpdateParts};
 
 use sqlparser::ast::{Expr, ObjectName, ObjectNamePart, Statement, TableFactor};

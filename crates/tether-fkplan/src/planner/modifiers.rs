@@ -52,6 +52,13 @@ pub(crate) fn read(sql: &str) -> Option<Modifiers> {
     })
 }
 
+/// `sql` as the parser should read it: without the modifiers right after its
+/// first word (`UPDATE LOW_PRIORITY IGNORE t` -> `UPDATE t`); `None` when it has
+/// none (or is no DELETE / UPDATE).
+pub fn without_modifiers(sql: &str) -> Option<String> {
+    read(sql).map(|m| m.parsed)
+}
+
 /// True when a table name the parser read is one of the modifier words written
 /// bare: a modifier [`read`] could not take off (a comment before it), which the
 /// parser read as the statement's table.

@@ -104,6 +104,12 @@ impl Statement {
 }
 
 impl Backend {
+    /// Whether connections ask for CLIENT_FOUND_ROWS (the client did): an UPDATE's
+    /// affected rows are then the rows it matched.
+    pub fn found_rows(&self) -> bool {
+        self.found_rows
+    }
+
     pub fn new(url: DbUrl, found_rows: bool) -> Self {
         Backend {
             url,

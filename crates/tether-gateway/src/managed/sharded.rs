@@ -106,7 +106,12 @@ pub fn qualified_write_targets(sql: &str) -> Option<Vec<(Option<String>, String)
         _ => None,
     };
     let mut out = Vec::new();
-    match Parser::parse_sql(&MySqlDialect {}, sql).ok()?.as_slice() {
+    // `UPDATE IGNORE t`: the parser would read `IGNORE` as the table.
+    let text = tether_fkplan::without_modifiers(sql);
+    match Parser::parse_sql(&MySqlDialect {}, text.as_deref().unwrap_or(sql))
+        .ok()?
+        .as_slice()
+    {
         [Statement::Insert(i)] => match &i.table {
             sqlparser::ast::TableObject::TableName(n) => out.push(last(n)?),
             _ => return None,
@@ -304,34 +309,42 @@ async fn key_move(
     keyspace: &str,
     backend: &mut Backend,
 ) -> Result<Option<KeyMoves>, ServerError> {
-    let statements = Parser::parse_sql(&MySqlDialect {}, &plan.original).ok();
-    if !matches!(statements.as_deref(), Some([Statement::Update(_)])) {
+    // Only an UPDATE can move rows: anything else is not parsed again here.
+    let lead = crate::route::skip_comments(&plan.original);
+    if !(starts_with_word(lead, "update") || lead.starts_with("/*!") || lead.starts_with("--")) {
         return Ok(None);
+    }
+    // `UPDATE IGNORE t`: the parser would read `IGNORE` as the table.
+    let text = tether_fkplan::without_modifiers(&plan.original);
+    let statements = Parser::parse_sql(&MySqlDialect {}, text.as_deref().unwrap_or(&plan.original)).ok();
+    let Some([Statement::Update(update)]) = statements.as_deref() else {
+        return Ok(None);
+    };
+    if !update.table.joins.is_empty() || update.from.is_some() {
+        return multi_table_move(update, schema, keyspace, backend).await;
     }
     let Some(table) = schema.find_table(&plan.table) else {
         return Ok(None);
     };
+    let database = match &update.table.relation {
+        TableFactor::Table { name, .. } => qualifier(name),
+        _ => None,
+    };
     let Some(parts) = tether_fkplan::update_parts(&plan.original) else {
-        // Multi-table forms are planned or refused as such; an UPDATE the parts
-        // do not carry (IGNORE, LOW_PRIORITY, a tuple) that assigns a key column:
-        let assigns_key = statements.is_some_and(|s| match s.as_slice() {
-            [Statement::Update(u)] if u.table.joins.is_empty() && u.from.is_none() => {
-                u.assignments.iter().any(|a| match &a.target {
-                    AssignmentTarget::ColumnName(n) => n.0.last().is_some_and(|p| {
-                        let c = p.to_string();
-                        let c = c.trim_matches('`');
-                        table.primary_key.is_empty() || table.primary_key.iter().any(|k| k.eq_ignore_ascii_case(c))
-                    }),
-                    AssignmentTarget::Tuple(_) => true,
-                })
-            }
-            _ => false,
+        // An UPDATE the parts do not carry (IGNORE, LOW_PRIORITY, a tuple) that
+        // assigns a partitioning column is refused.
+        let moving = moving_columns(table, database.as_deref(), backend).await?;
+        let assigns_key = update.assignments.iter().any(|a| match &a.target {
+            AssignmentTarget::ColumnName(n) => n.0.last().is_some_and(|p| moves(&moving, &unquoted(p))),
+            AssignmentTarget::Tuple(_) => true,
         });
         return match assigns_key {
             true => Err(refusal(
                 keyspace,
                 &format!(
-                    "an UPDATE of `{}` that may change its partitioning columns in a form the gateway cannot run                      one row at a time (IGNORE, LOW_PRIORITY, a tuple assignment; Spider loses the other columns                      of rows such an UPDATE moves to another partition): write it without them",
+                    "an UPDATE of `{}` that may change its partitioning columns in a form the gateway cannot run \
+                     one row at a time (IGNORE, LOW_PRIORITY, a tuple assignment; Spider loses the other columns \
+                     of rows such an UPDATE moves to another partition): write it without them",
                     table.name
                 ),
             )),
@@ -358,29 +371,12 @@ async fn key_move(
         }));
     }
     // No primary key: no row can be named alone. Refused when the head's
-    // partition expression may name an assigned column.
-    let name = tether_fkplan::string_literal(table.name.as_bytes());
-    let database = match parts.table.as_slice() {
-        [db, _] => tether_fkplan::string_literal(db.as_bytes()),
-        _ => "DATABASE()".to_string(),
-    };
-    let read = backend
-        .read(&format!(
-            "SELECT CONCAT_WS(' ', PARTITION_EXPRESSION, SUBPARTITION_EXPRESSION, PARTITION_METHOD) FROM \
-             information_schema.PARTITIONS WHERE TABLE_SCHEMA = {database} AND TABLE_NAME = {name} LIMIT 1"
-        ))
-        .await?;
-    let expression = read
-        .rows
-        .first()
-        .and_then(|r| r.first())
-        .map(|v| v.text().to_ascii_lowercase())
-        .unwrap_or_default();
-    let names_assigned = !expression.is_empty()
-        && parts.assigned.iter().any(|a| match a {
-            Some(c) => expression.contains(&c.to_ascii_lowercase()),
-            None => true,
-        });
+    // partitioning may use an assigned column.
+    let moving = moving_columns(table, database.as_deref(), backend).await?;
+    let names_assigned = parts.assigned.iter().any(|a| match a {
+        Some(c) => moves(&moving, c),
+        None => true,
+    });
     match names_assigned {
         true => Err(refusal(
             keyspace,
@@ -393,6 +389,217 @@ async fn key_move(
         )),
         false => Ok(None),
     }
+}
+
+/// A multi-table UPDATE (a join, or a FROM): it cannot run one row at a time, so
+/// one that assigns a partitioning column of a table it names (a primary key
+/// column; without a primary key, a column the head partitions by) is refused.
+async fn multi_table_move(
+    update: &sqlparser::ast::Update,
+    schema: &Schema,
+    keyspace: &str,
+    backend: &mut Backend,
+) -> Result<Option<KeyMoves>, ServerError> {
+    // (database, table, alias) of every table the statement names.
+    let mut named = Vec::new();
+    relations(&update.table, &mut named);
+    if let Some(sqlparser::ast::UpdateTableFromKind::BeforeSet(f) | sqlparser::ast::UpdateTableFromKind::AfterSet(f)) =
+        &update.from
+    {
+        for t in f {
+            relations(t, &mut named);
+        }
+    }
+    for a in &update.assignments {
+        // (qualifier, column); a tuple names any column of any table.
+        let (by, column) = match &a.target {
+            AssignmentTarget::ColumnName(n) => {
+                let parts: Vec<String> = n.0.iter().map(unquoted).collect();
+                match parts.as_slice() {
+                    [.., t, c] => (Some(t.clone()), c.clone()),
+                    [c] => (None, c.clone()),
+                    [] => continue,
+                }
+            }
+            AssignmentTarget::Tuple(_) => (None, String::new()),
+        };
+        for (database, name, alias) in &named {
+            let qualified = by.as_deref().is_none_or(|q| {
+                alias
+                    .as_deref()
+                    .map_or(name.eq_ignore_ascii_case(q), |a| a.eq_ignore_ascii_case(q))
+            });
+            let Some(table) = schema.find_table(name).filter(|_| qualified) else {
+                continue;
+            };
+            let has = column.is_empty() || table.columns.iter().any(|c| c.name.eq_ignore_ascii_case(&column));
+            if !has {
+                continue;
+            }
+            let moving = moving_columns(table, database.as_deref(), backend).await?;
+            if column.is_empty() || moves(&moving, &column) {
+                let what = match table.primary_key.is_empty() {
+                    true => "a column the head partitions it by (it has no primary key)",
+                    false => "a column of its primary key",
+                };
+                let shown = match column.is_empty() {
+                    true => format!("a tuple of `{}`'s columns", table.name),
+                    false => format!("`{}`.`{column}`, {what}", table.name),
+                };
+                return Err(refusal(
+                    keyspace,
+                    &format!(
+                        "a multi-table UPDATE that assigns {shown}: such an UPDATE may move rows of `{}` to \
+                         another partition, which the gateway runs only one row at a time, and a multi-table form \
+                         cannot (Spider loses the other columns of rows it moves): write it as a single-table \
+                         UPDATE of `{}`",
+                        table.name, table.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Collects (database, table, alias) of the tables `t` names, nested joins too.
+fn relations(t: &sqlparser::ast::TableWithJoins, out: &mut Vec<(Option<String>, String, Option<String>)>) {
+    fn factor(f: &TableFactor, out: &mut Vec<(Option<String>, String, Option<String>)>) {
+        match f {
+            TableFactor::Table { name, alias, .. } => {
+                if let Some(last) = name.0.last() {
+                    out.push((
+                        qualifier(name),
+                        unquoted(last),
+                        alias.as_ref().map(|a| a.name.value.clone()),
+                    ));
+                }
+            }
+            TableFactor::NestedJoin { table_with_joins, .. } => relations(table_with_joins, out),
+            _ => {}
+        }
+    }
+    factor(&t.relation, out);
+    for j in &t.joins {
+        factor(&j.relation, out);
+    }
+}
+
+/// An identifier as written, without its backticks.
+fn unquoted(p: &sqlparser::ast::ObjectNamePart) -> String {
+    match p {
+        sqlparser::ast::ObjectNamePart::Identifier(i) => i.value.clone(),
+        other => other.to_string().trim_matches('`').to_string(),
+    }
+}
+
+/// The database a table name is qualified with, if any.
+fn qualifier(name: &sqlparser::ast::ObjectName) -> Option<String> {
+    match name.0.as_slice() {
+        [.., db, _] => Some(unquoted(db)),
+        _ => None,
+    }
+}
+
+/// Whether assigning `column` may move a row, given [`moving_columns`].
+fn moves(moving: &Option<Vec<String>>, column: &str) -> bool {
+    moving
+        .as_ref()
+        .is_none_or(|m| m.iter().any(|c| c.eq_ignore_ascii_case(column)))
+}
+
+/// The columns a row's partition on the head depends on: with a primary key, its
+/// columns (every unique key of a partitioned table holds the partitioning
+/// columns); without one, the identifiers the head's partition and subpartition
+/// expressions name (`KEY()` without a list: the unique keys' columns). `None`:
+/// any column may be (a `KEY()` of a table without a unique key).
+async fn moving_columns(
+    table: &tether_schema::Table,
+    database: Option<&str>,
+    backend: &mut Backend,
+) -> Result<Option<Vec<String>>, ServerError> {
+    if !table.primary_key.is_empty() {
+        return Ok(Some(table.primary_key.clone()));
+    }
+    let name = tether_fkplan::string_literal(table.name.as_bytes());
+    let database = database.map_or("DATABASE()".to_string(), |d| {
+        tether_fkplan::string_literal(d.as_bytes())
+    });
+    let read = backend
+        .read(&format!(
+            "SELECT IFNULL(PARTITION_METHOD, ''), IFNULL(PARTITION_EXPRESSION, ''), IFNULL(SUBPARTITION_METHOD, ''), \
+             IFNULL(SUBPARTITION_EXPRESSION, '') FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = {database} \
+             AND TABLE_NAME = {name} LIMIT 1"
+        ))
+        .await?;
+    let Some(row) = read.rows.first() else {
+        return Ok(Some(Vec::new()));
+    };
+    let text = |i: usize| row.get(i).map(|v| v.text()).unwrap_or_default();
+    let mut columns = Vec::new();
+    for (method, expression) in [(text(0), text(1)), (text(2), text(3))] {
+        if method.trim().is_empty() {
+            continue;
+        }
+        if expression.trim().is_empty() {
+            // `[LINEAR] KEY ()`: MariaDB partitions by the primary key, else the
+            // unique key.
+            if table.unique_keys.is_empty() {
+                return Ok(None);
+            }
+            columns.extend(table.unique_keys.iter().flat_map(|k| k.columns.iter().cloned()));
+            continue;
+        }
+        columns.extend(identifiers(&expression));
+    }
+    Ok(Some(columns))
+}
+
+/// The column names a partition expression as the catalog spells it names
+/// (`` `customer_id` ``, `` `a` + `b` ``, `` year(`d`) ``): backquoted names, and bare
+/// words that are no function's name (followed by `(`) and no number.
+fn identifiers(expression: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = expression.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '`' {
+            let mut name = String::new();
+            while let Some((_, c)) = chars.next() {
+                if c == '`' {
+                    if chars.peek().is_some_and(|&(_, n)| n == '`') {
+                        chars.next();
+                        name.push('`');
+                        continue;
+                    }
+                    break;
+                }
+                name.push(c);
+            }
+            out.push(name);
+        } else if c.is_alphanumeric() || c == '_' || c == '$' {
+            let mut end = i + c.len_utf8();
+            while let Some(&(j, n)) = chars.peek() {
+                if !(n.is_alphanumeric() || n == '_' || n == '$') {
+                    break;
+                }
+                end = j + n.len_utf8();
+                chars.next();
+            }
+            let word = &expression[i..end];
+            let call = expression[end..].trim_start().starts_with('(');
+            if !call && !word.chars().all(|c| c.is_ascii_digit()) {
+                out.push(word.to_string());
+            }
+        } else if c == '\'' || c == '"' {
+            // A string literal: skipped whole.
+            for (_, n) in chars.by_ref() {
+                if n == c {
+                    break;
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Whether the statement's WHERE is `pk = <literal>` or `pk IN (<literal>)` alone
@@ -487,8 +694,12 @@ async fn run_moves(
             warnings = warnings.saturating_add(info.warnings);
         }
     }
+    // A CLIENT_FOUND_ROWS client (JDBC) is answered rows matched, as MariaDB does.
     Ok(Reply::Ok(crate::reply::OkInfo {
-        affected_rows: changed,
+        affected_rows: match backend.found_rows() {
+            true => matched,
+            false => changed,
+        },
         last_insert_id: 0,
         warnings,
         info: format!("Rows matched: {matched}  Changed: {changed}  Warnings: {warnings}"),
@@ -885,5 +1096,23 @@ fn is_upsert(plan: &Plan) -> bool {
     match Parser::parse_sql(&MySqlDialect {}, &plan.original).ok().as_deref() {
         Some([Statement::Insert(i)]) => i.replace_into || matches!(i.on, Some(OnInsert::DuplicateKeyUpdate(_))),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::identifiers;
+
+    #[test]
+    fn partition_expressions_name_whole_identifiers() {
+        assert_eq!(identifiers("`customer_id`"), ["customer_id"]);
+        assert_eq!(identifiers("`a`,`b`"), ["a", "b"]);
+        assert_eq!(identifiers("year(`d`) + `x``y` * 2"), ["d", "x`y"]);
+        assert_eq!(identifiers("to_days(d) DIV 7"), ["d", "DIV"]);
+        assert_eq!(
+            identifiers("case when `s` = 'id' then 1 end"),
+            ["case", "when", "s", "then", "end"]
+        );
+        assert!(identifiers("").is_empty());
     }
 }

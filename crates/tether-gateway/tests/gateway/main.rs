@@ -54,6 +54,7 @@ mod sharded_fk_r16;
 mod sharded_forms;
 mod sharded_managed;
 mod sharded_r20;
+mod sharded_r21;
 mod sharded_review;
 mod sharded_routing;
 mod tls;
