@@ -262,3 +262,39 @@ fn columns_the_destination_fills_are_not_refused() {
         );
     }
 }
+
+/// Round-2 review r20l: a MariaDB ENUM NOT NULL without a default takes its first
+/// value (strict mode too): not refused; a SQLite `NOT NULL DEFAULT NULL` column has no
+/// value to give: refused before anything is written (it failed after other tables'
+/// rows were committed).
+#[test]
+fn an_enum_takes_its_first_value_and_default_null_is_no_default() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec("CREATE TABLE tok (code VARCHAR(10) PRIMARY KEY); INSERT INTO tok VALUES ('a'), ('b');");
+    let dest = TestDb::create(Engine::Mysql);
+    dest.exec("CREATE TABLE tok (code VARCHAR(10) PRIMARY KEY, kind ENUM('x', 'y') NOT NULL)");
+    let text = job_text(&src, &dest, "", "");
+    assert_eq!(plan_refusal(&text), None);
+    assert!(sync(&text).expect("the sync writes").ok);
+    assert_eq!(
+        dest.query("SELECT code, kind FROM tok ORDER BY code"),
+        [["a", "x"], ["b", "x"]].map(|r| r.map(|v| Some(v.to_string())).to_vec())
+    );
+
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE a (id INT PRIMARY KEY); INSERT INTO a VALUES (1), (2);
+         CREATE TABLE b (id INT PRIMARY KEY); INSERT INTO b VALUES (1);",
+    );
+    let dest = TestDb::create(Engine::Sqlite);
+    dest.exec(
+        "CREATE TABLE a (id INT PRIMARY KEY);
+         CREATE TABLE b (id INT PRIMARY KEY, extra INT NOT NULL DEFAULT NULL);",
+    );
+    let said = both_refuse(&job_text(&src, &dest, "", ""));
+    assert!(
+        said.contains("table b has column `extra` NOT NULL without a default"),
+        "{said}"
+    );
+    assert_eq!(count(&dest, "a"), "0", "nothing written");
+}

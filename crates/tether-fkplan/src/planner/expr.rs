@@ -162,6 +162,48 @@ pub(super) fn substitute_values(e: &mut Expr, by: &[(String, Expr)]) -> bool {
     all
 }
 
+/// `e`, the new row's expression for `column` of `table`, as `VALUES(column)` gives
+/// it: the value the column holds, not the text that gave it (a DATE's `'2020-01-03'`
+/// is the date, so `VALUES(k) + 0` is 20200103, not 2020): a date, time, datetime or
+/// decimal column's value is cast to the column's type (review r20m F1: the parent
+/// check looked for the wrong value and let an orphan through).
+pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Expr {
+    use tether_schema::DataType;
+    let Some(c) = table.columns.iter().find(|c| eq_ci(&c.name, column)) else {
+        return e;
+    };
+    if matches!(e, Expr::Value(ref v) if matches!(v.value, Value::Null)) {
+        return e;
+    }
+    let digits = || {
+        c.engine_type
+            .split_once('(')
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .and_then(|(n, _)| n.trim().parse::<u32>().ok())
+            .unwrap_or(0)
+            .min(6)
+    };
+    let cast = match c.normalized_type {
+        DataType::Date => "DATE".to_string(),
+        DataType::Time => format!("TIME({})", digits()),
+        DataType::Timestamp { .. } => format!("DATETIME({})", digits()),
+        DataType::Decimal {
+            precision: Some(p),
+            scale,
+        } => format!("DECIMAL({p},{})", scale.unwrap_or(0)),
+        _ => return e,
+    };
+    let text = format!("CAST(({e}) AS {cast})");
+    let dialect = sqlparser::dialect::MySqlDialect {};
+    match sqlparser::parser::Parser::new(&dialect)
+        .try_with_sql(&text)
+        .and_then(|mut p| p.parse_expr())
+    {
+        Ok(cast) => cast,
+        Err(_) => e,
+    }
+}
+
 /// Whether `e` calls `VALUES(col)` / `VALUE(col)`.
 pub(super) fn mentions_values(e: &Expr) -> bool {
     let mut found = false;

@@ -12,7 +12,9 @@ use crate::plan::{Event, NewRows, Plan, Start};
 use crate::sql::{ident, idents};
 
 use super::clash::{KeyClash, Literal};
-use super::expr::{allocates, must_run_once, or_default_of, rekeying, substitute, substitute_values, volatile};
+use super::expr::{
+    allocates, as_stored, must_run_once, or_default_of, rekeying, substitute, substitute_values, volatile,
+};
 use super::insert::one_row;
 use super::{children, eq_ci, exact, last_ident, Analysis, Planner, ValuesRow};
 
@@ -193,7 +195,7 @@ impl<'a> Planner<'a> {
         let by_values: Vec<(String, Expr)> = columns
             .iter()
             .zip(row.iter())
-            .map(|(c, e)| (c.clone(), e.clone()))
+            .map(|(c, e)| (c.clone(), as_stored(table, c, e.clone())))
             .collect();
         let mut resolved: Vec<(String, Expr)> = Vec::new();
         for (c, e) in assigned {

@@ -25,6 +25,7 @@ mod load_r20;
 mod locks_r14;
 mod managed;
 mod metadata;
+mod odku_r21;
 mod online;
 mod online_acceptance;
 mod online_copy;

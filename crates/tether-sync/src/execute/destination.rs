@@ -1126,9 +1126,10 @@ fn missing_column(shown: &str, table: &TableName, column: &str, source_table: &s
 
 /// Every job table already in the destination (`existing`) has each column the job
 /// writes ([`missing_column`]), and, where rows are written, no column the job does not
-/// write that takes no row without a value: NOT NULL, without a default, neither
-/// generated nor filled by the destination (serial, identity, AUTO_INCREMENT, SQLite's
-/// INTEGER PRIMARY KEY rowid alias). Every row would be refused there (PostgreSQL
+/// write that takes no row without a value: NOT NULL, without a default (`DEFAULT
+/// NULL` is none), neither generated nor filled by the destination (serial, identity,
+/// AUTO_INCREMENT, SQLite's INTEGER PRIMARY KEY rowid alias, a MariaDB ENUM's first
+/// value). Every row would be refused there (PostgreSQL
 /// 23502, SQLite "NOT NULL constraint failed", MariaDB 1364: its session is strict,
 /// so no implicit default is taken), after other tables' rows were written: refused
 /// before anything is written, naming the table, the column and what to do.
@@ -1152,9 +1153,18 @@ fn refuse_unfilled_columns(
             .columns
             .iter()
             .filter(|c| {
+                // `DEFAULT NULL` on a NOT NULL column is no value (SQLite keeps it).
+                let no_default = c
+                    .default
+                    .as_deref()
+                    .is_none_or(|d| d.trim().eq_ignore_ascii_case("null"));
+                // A MariaDB ENUM NOT NULL takes its first value, strict mode or not.
+                let enum_first = engine == tether_connect::Engine::Mysql
+                    && c.engine_type.trim_start().to_ascii_lowercase().starts_with("enum");
                 tp.table.column(&c.name).is_none()
                     && !c.nullable
-                    && c.default.is_none()
+                    && no_default
+                    && !enum_first
                     && c.identity.is_none()
                     && c.generated.is_none()
             })
