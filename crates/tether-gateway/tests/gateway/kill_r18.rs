@@ -14,7 +14,7 @@ use tether_testkit::{TestDb, TestEngine};
 use crate::support::{caps, direct, err_packet, server_error, start_one, Raw};
 
 /// Waits until backend thread `id` runs a `SLEEP` (seen from `watch`).
-async fn sleeping(watch: &mut Conn, id: u64) {
+pub(crate) async fn sleeping(watch: &mut Conn, id: u64) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         let info: Option<Option<String>> = watch
@@ -31,7 +31,7 @@ async fn sleeping(watch: &mut Conn, id: u64) {
     panic!("thread {id} never ran its SLEEP");
 }
 
-async fn connection_id(conn: &mut Conn) -> u64 {
+pub(crate) async fn connection_id(conn: &mut Conn) -> u64 {
     conn.query_first("SELECT CONNECTION_ID()")
         .await
         .expect("id")

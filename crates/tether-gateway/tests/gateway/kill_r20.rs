@@ -11,14 +11,8 @@ use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use tether_testkit::{TestDb, TestEngine};
 
+use crate::kill_r18::{connection_id, sleeping};
 use crate::support::{direct, server_error, start_one};
-
-async fn connection_id(conn: &mut Conn) -> u64 {
-    conn.query_first("SELECT CONNECTION_ID()")
-        .await
-        .expect("id")
-        .expect("a row")
-}
 
 /// What `conn`'s next statement gets: Ok, a server error's code, or None for a
 /// lost connection (the client library's own error, as after a native KILL).
@@ -28,24 +22,6 @@ async fn next_statement(conn: &mut Conn) -> Result<(), Option<u16>> {
         Err(mysql_async::Error::Server(e)) => Err(Some(e.code)),
         Err(_) => Err(None),
     }
-}
-
-/// Waits until backend thread `id` runs a `SLEEP` (seen from `watch`).
-async fn sleeping(watch: &mut Conn, id: u64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        let info: Option<Option<String>> = watch
-            .query_first(format!(
-                "SELECT INFO FROM information_schema.PROCESSLIST WHERE ID = {id}"
-            ))
-            .await
-            .expect("PROCESSLIST");
-        if info.flatten().is_some_and(|q| q.contains("SLEEP")) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("thread {id} never ran its SLEEP");
 }
 
 /// An idle victim killed by `kill` (given its handshake and backend ids) loses its
