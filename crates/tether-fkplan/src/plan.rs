@@ -362,6 +362,9 @@ pub struct ParentChecks {
     /// unknown): the gateway checks each value as the column stores it (cut,
     /// rounded, converted), which is the value InnoDB checks.
     pub types: Vec<Option<String>>,
+    /// Whether each of `columns` is NOT NULL (unknown: true): only a NULL into such
+    /// a column is stored as something else (the implicit default, or 1048).
+    pub not_null: Vec<bool>,
     pub rows: NewRows,
     /// One per FK of the table the statement may write, in the schema's order.
     pub checks: Vec<ParentCheck>,

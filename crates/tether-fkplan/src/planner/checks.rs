@@ -150,9 +150,14 @@ impl<'a> Planner<'a> {
             .iter()
             .map(|c| table.column(c).map(|x| x.engine_type.clone()))
             .collect();
+        let not_null = columns
+            .iter()
+            .map(|c| table.column(c).is_none_or(|x| !x.nullable))
+            .collect();
         ParentChecks {
             columns,
             types,
+            not_null,
             rows,
             checks,
         }

@@ -130,11 +130,15 @@ pub(super) async fn as_stored(
             .iter()
             .any(|(i, _, t)| r.new.get(*i).cloned().flatten().is_some_and(|v| may_change(t, &v)))
     });
+    // NULLs into NOT NULL columns only (the schema says which: a NULL into a
+    // NULL-able FK column, the common case, costs no catalog read).
     let nulls: Vec<bool> = columns
         .iter()
         .map(|(i, _, _)| {
-            own.iter()
-                .any(|r| r.new.get(*i).cloned().flatten().is_some_and(|v| is_null(&v)))
+            checks.not_null.get(*i).copied().unwrap_or(true)
+                && own
+                    .iter()
+                    .any(|r| r.new.get(*i).cloned().flatten().is_some_and(|v| is_null(&v)))
         })
         .collect();
     if !needed && !nulls.contains(&true) {
