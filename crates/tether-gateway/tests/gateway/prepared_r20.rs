@@ -9,12 +9,11 @@
 //! statement until COM_STMT_RESET, as in MariaDB. Each scenario runs natively and
 //! through the gateway: the same answers, then the same rows.
 
-use std::net::SocketAddr;
-
 use mysql_async::Value;
 use tether_testkit::{TestDb, TestEngine};
 
 use crate::limits::prepare;
+use crate::protocol_r13::{long_data, native_raw};
 use crate::support::{caps, direct, dump, err_packet, start_with, Raw};
 use crate::values_r14::{same_values_as_native, table, Step};
 
@@ -171,33 +170,6 @@ INSERT INTO c VALUES (10, 1), (20, 2), (30, 3), (40, 4), (50, 5), (60, 6);
 
 const TYPE_LONG: u8 = 3;
 const TYPE_VAR_STRING: u8 = 253;
-
-/// A raw client logged in to MariaDB itself as `db`'s URL says (no password).
-fn native_raw(db: &TestDb) -> Raw {
-    let rest = db.url.strip_prefix("mysql://").expect("a mysql:// URL");
-    let (user, rest) = rest.split_once('@').expect("user@host");
-    let host = rest.split('/').next().expect("host:port");
-    let addr: SocketAddr = host.parse().expect("ip:port");
-    let (mut raw, _salt) = Raw::greeted(addr);
-    let mut login = caps::BASE.to_le_bytes().to_vec();
-    login.extend_from_slice(&(1u32 << 24).to_le_bytes());
-    login.push(45);
-    login.extend_from_slice(&[0; 23]);
-    login.extend_from_slice(format!("{user}\0").as_bytes());
-    login.push(0); // no password
-    login.extend_from_slice(format!("{}\0mysql_native_password\0", db.name).as_bytes());
-    raw.write(1, &login);
-    let (_, ok) = raw.read();
-    assert_eq!(ok[0], 0x00, "logged in to MariaDB: {:?}", String::from_utf8_lossy(&ok));
-    raw
-}
-
-fn long_data(raw: &mut Raw, id: u32, param: u16, data: &[u8]) {
-    let mut body = id.to_le_bytes().to_vec();
-    body.extend_from_slice(&param.to_le_bytes());
-    body.extend_from_slice(data);
-    raw.command(0x18, &body);
-}
 
 /// The answer's first packet: `ok <rows affected>` or `err <code> <message>`.
 fn answer(raw: &mut Raw) -> String {

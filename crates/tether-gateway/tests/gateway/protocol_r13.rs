@@ -64,7 +64,7 @@ fn prepared_planned_writes_with_quotes_and_placeholders_in_comments_run_as_nativ
 }
 
 /// A raw client logged in to MariaDB itself as `db`'s URL says (no password).
-fn native_raw(db: &TestDb) -> Raw {
+pub(crate) fn native_raw(db: &TestDb) -> Raw {
     let rest = db.url.strip_prefix("mysql://").expect("a mysql:// URL");
     let (user, rest) = rest.split_once('@').expect("user@host");
     let host = rest.split('/').next().expect("host:port");
@@ -83,7 +83,7 @@ fn native_raw(db: &TestDb) -> Raw {
     raw
 }
 
-fn long_data(raw: &mut Raw, id: u32, param: u16, data: &[u8]) {
+pub(crate) fn long_data(raw: &mut Raw, id: u32, param: u16, data: &[u8]) {
     let mut body = id.to_le_bytes().to_vec();
     body.extend_from_slice(&param.to_le_bytes());
     body.extend_from_slice(data);

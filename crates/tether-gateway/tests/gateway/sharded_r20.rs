@@ -46,12 +46,12 @@ fn keyspace(setup: &str) -> (ShardedDb<'static>, Gw) {
     (db, gw)
 }
 
-async fn affected(g: &mut Conn, sql: &str) -> u64 {
+pub(crate) async fn affected(g: &mut Conn, sql: &str) -> u64 {
     g.query_drop(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
     g.affected_rows()
 }
 
-fn table(lines: &[&str]) -> Vec<Vec<String>> {
+pub(crate) fn table(lines: &[&str]) -> Vec<Vec<String>> {
     lines
         .iter()
         .map(|l| l.split(' ').map(str::to_string).collect())

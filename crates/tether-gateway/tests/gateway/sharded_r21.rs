@@ -9,11 +9,11 @@
 //! refused, and a column whose name is part of the partition expression's text
 //! (`id` in `customer_id`, `h` in `HASH`) counted as partitioning: both run now.
 
-use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder};
 use tether_testkit::spider::{self, Partitioning, ShardedDb};
 
 use crate::sharded_managed::code_of;
+use crate::sharded_r20::{affected, table};
 use crate::support::{rows, start_json, Gw};
 
 /// `p` (id, name) referenced by `ch.pid` (CASCADE), `q` (id, name) and `r` (rid,
@@ -50,18 +50,6 @@ fn keyspace(setup: &str) -> (ShardedDb<'static>, Gw) {
         "",
     );
     (db, gw)
-}
-
-async fn affected(g: &mut Conn, sql: &str) -> u64 {
-    g.query_drop(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-    g.affected_rows()
-}
-
-fn table(lines: &[&str]) -> Vec<Vec<String>> {
-    lines
-        .iter()
-        .map(|l| l.split(' ').map(str::to_string).collect())
-        .collect()
 }
 
 /// Asserts `sql` is refused with 1105 naming the keyspace and every `parts`.
