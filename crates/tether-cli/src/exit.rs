@@ -57,6 +57,39 @@ pub fn code(e: &anyhow::Error) -> i32 {
     FAILURE
 }
 
+/// Whether the command printed its report before failing (then stdout holds it).
+pub fn report_printed(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<VerificationFailed>().is_some())
+}
+
+/// What each exit code is called in the JSON error document.
+fn kind(code: i32) -> &'static str {
+    match code {
+        USAGE => "usage",
+        CONNECT => "connect",
+        VERIFY => "verify",
+        INTERRUPTED => "interrupted",
+        _ => "failure",
+    }
+}
+
+/// The failure as one JSON document: `{"error": {"kind", "exit_code", "message",
+/// "causes"}}`, `causes` the error and what it came from, outermost first (the same
+/// texts as the one-line message: no password or seed is ever in them).
+pub fn json_document(e: &anyhow::Error) -> String {
+    let code = code(e);
+    let causes: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+    let doc = serde_json::json!({
+        "error": {
+            "kind": kind(code),
+            "exit_code": code,
+            "message": one_line(e),
+            "causes": causes,
+        }
+    });
+    serde_json::to_string_pretty(&doc).expect("a JSON value serializes")
+}
+
 /// The error and its causes on one line.
 pub fn one_line(e: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();

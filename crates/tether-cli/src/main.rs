@@ -157,6 +157,7 @@ fn init_logging(verbose: u8) {
 fn main() {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    let json = cli.command.prints_json();
     let runtime = match &cli.command {
         Command::Gateway(args) => gateway_cmd::runtime(args),
         _ => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
@@ -175,6 +176,23 @@ fn main() {
     });
     if let Err(e) = result {
         errln!("error: {}", exit::one_line(&e));
+        // A script asked for JSON gets the failure as JSON on stdout too, unless the
+        // command already printed its report there (a sync whose verification failed).
+        if json && !exit::report_printed(&e) {
+            outln!("{}", exit::json_document(&e));
+        }
         std::process::exit(exit::code(&e));
+    }
+}
+
+impl Command {
+    /// Whether the command was asked for `--format json`.
+    fn prints_json(&self) -> bool {
+        match self {
+            Command::Schema(a) => a.format == Format::Json,
+            Command::Scan(a) => a.format == sync_cmd::OutputFormat::Json,
+            Command::Sync(a) | Command::Plan(a) => a.format == sync_cmd::OutputFormat::Json,
+            Command::Demo(_) | Command::Gateway(_) | Command::Ui(_) => false,
+        }
     }
 }

@@ -378,8 +378,15 @@ impl DbUrl {
             .map(decode)
             .or_else(|| query_value("password"))
             .or_else(|| env(env_password));
+        // libpq: a host that decodes to an absolute path (`postgres://u@%2Frun%2Fpostgresql/db`)
+        // is the directory of the server's unix socket.
+        let url_host = url.host_str().map(decode);
+        if engine == Engine::Postgres && socket.is_none() && url_host.as_deref().is_some_and(|h| h.starts_with('/')) {
+            socket = url_host;
+        }
+        let url_host = url.host_str().filter(|h| !decode(h).starts_with('/'));
         let host = host_param
-            .or_else(|| url.host_str().map(|h| h.trim_matches(['[', ']']).to_string()))
+            .or_else(|| url_host.map(|h| h.trim_matches(['[', ']']).to_string()))
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "localhost".into());
         let database = Some(decode(url.path().trim_start_matches('/'))).filter(|d| !d.is_empty());
@@ -511,6 +518,31 @@ mod tests {
 
         let u = DbUrl::parse_with_env("postgres://bob@127.0.0.1", no_env).unwrap();
         assert_eq!(u.to_string(), "postgres://bob@127.0.0.1:5432/bob");
+    }
+
+    #[test]
+    fn a_percent_encoded_absolute_host_is_a_socket_directory() {
+        for text in [
+            "postgres://postgres@%2Fvar%2Frun%2Fpostgresql/shop",
+            "postgresql://postgres@%2fvar%2frun%2fpostgresql:5433/shop",
+            "postgres://%2Fvar%2Frun%2Fpostgresql/shop?user=postgres",
+        ] {
+            let DbUrl::Postgres(s) = DbUrl::parse_with_env(text, no_env).unwrap() else {
+                panic!("{text}")
+            };
+            assert_eq!(s.socket.as_deref(), Some("/var/run/postgresql"), "{text}");
+            assert_eq!((s.host.as_str(), s.user.as_str()), ("localhost", "postgres"), "{text}");
+            assert_eq!(s.database.as_deref(), Some("shop"), "{text}");
+        }
+        // `?host=` still wins, and a name is still a name.
+        let DbUrl::Postgres(s) = DbUrl::parse_with_env("postgres://u@%2Fa/d?host=%2Fb", no_env).unwrap() else {
+            panic!()
+        };
+        assert_eq!(s.socket.as_deref(), Some("/b"));
+        let DbUrl::Postgres(s) = DbUrl::parse_with_env("postgres://u@db.example/d", no_env).unwrap() else {
+            panic!()
+        };
+        assert_eq!((s.socket, s.host.as_str()), (None, "db.example"));
     }
 
     #[test]

@@ -309,6 +309,29 @@ impl Schema {
     }
 
     /// The user-facing name of a table (`schema.table` outside the default schema).
+    /// The partitioned table holding a partition (at any depth) written as `written`
+    /// (`name` or `schema.name`): partitions are part of their table, not tables here.
+    pub fn partition_parent(&self, written: &str) -> Option<&Table> {
+        fn holds(p: &Partitioning, written: &str) -> bool {
+            p.partitions.iter().any(|part| {
+                part.name == written
+                    || part
+                        .schema
+                        .as_deref()
+                        .is_some_and(|s| format!("{s}.{}", part.name) == written)
+                    || part.partitioning.as_deref().is_some_and(|sub| holds(sub, written))
+            })
+        }
+        let written = match crate::name::parse_quoted(written) {
+            Some((Some(s), name)) => format!("{s}.{name}"),
+            Some((None, name)) => name,
+            None => written.to_string(),
+        };
+        self.tables
+            .iter()
+            .find(|t| t.partitioning.as_ref().is_some_and(|p| holds(p, &written)))
+    }
+
     pub fn display_name(&self, name: &TableName) -> String {
         name.display_in(self.default_schema.as_deref())
     }

@@ -102,7 +102,10 @@ pub fn resolve(job: &Job, schema: &Schema) -> Result<HashMap<TableName, Vec<Colu
         };
         let table = schema
             .find_table(&t.table)
-            .ok_or_else(|| at(format!("table `{}` is not among the copied tables", t.table)))?;
+            .ok_or_else(|| match schema.partition_parent(&t.table) {
+                Some(_) => at(crate::plan::not_a_table(schema, &t.table)),
+                None => at(format!("table `{}` is not among the copied tables", t.table)),
+            })?;
         match spelled.entry(table.table_name()).or_insert((&t.table, t.line)) {
             (other, line) if *other != t.table => {
                 return Err(at(format!(

@@ -326,7 +326,22 @@ fn glob(pattern: &str, text: &str) -> bool {
 fn find<'a>(schema: &'a Schema, written: &str, what: &str) -> Result<&'a Table, SyncError> {
     schema
         .find_table(written)
-        .ok_or_else(|| SyncError::Plan(format!("{what}: table `{written}` does not exist in the source")))
+        .ok_or_else(|| SyncError::Plan(format!("{what}: {}", not_a_table(schema, written))))
+}
+
+/// Why `written` names no table of the source: it does not exist, or it is a partition
+/// (whose rows are copied, and chosen, with its table's).
+pub(crate) fn not_a_table(schema: &Schema, written: &str) -> String {
+    match schema.partition_parent(written) {
+        Some(t) => {
+            let table = schema.display_name(&t.table_name());
+            format!(
+                "`{written}` is a partition of table `{table}`, not a table of its own: name `{table}` \
+                 (its partitions come with it; a target's `where` on the partition key picks their rows)"
+            )
+        }
+        None => format!("table `{written}` does not exist in the source"),
+    }
 }
 
 /// The key identifying rows of a table in a subset: the primary key, else the first
@@ -645,9 +660,10 @@ pub fn build(
     for pattern in job.tables.include.iter().chain(&job.tables.exclude) {
         if !pattern.contains(['*', '?']) && schema.find_table(pattern).is_none() {
             return Err(SyncError::Plan(format!(
-                "{}: {}[tables]: table `{pattern}` does not exist in the source",
+                "{}: {}[tables]: {}",
                 job.path,
-                job.tables.at(pattern)
+                job.tables.at(pattern),
+                not_a_table(schema, pattern)
             )));
         }
     }

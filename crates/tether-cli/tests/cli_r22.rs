@@ -1,0 +1,223 @@
+//! Twenty-first session (the nineteenth session's open items): `--format json` prints a
+//! JSON error document when a command fails, libpq's percent-encoded socket directory
+//! in the host (`postgres://u@%2Fvar%2Frun%2Fpostgresql/db`) is a socket, and a
+//! partition named where a table is expected says it is a partition of its table.
+
+use std::path::Path;
+
+use serde_json::Value;
+use tether_testkit::{ScratchDir, TestDb, TestEngine as Engine};
+
+fn tether(args: &[&str]) -> (i32, String, String) {
+    tether_testkit::run(env!("CARGO_BIN_EXE_tether"), args)
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, body).expect("write file");
+    path.display().to_string()
+}
+
+/// The one JSON document on stdout, with its `error` object.
+fn error_document(stdout: &str) -> Value {
+    let doc: Value = serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not one JSON document ({e}): {stdout}"));
+    doc["error"].clone()
+}
+
+#[test]
+fn a_failure_asked_for_json_prints_one_error_document() {
+    let dir = ScratchDir::new("cli_r22_json");
+    let source = TestDb::create(Engine::Sqlite);
+    source.exec("CREATE TABLE p (id INTEGER PRIMARY KEY); INSERT INTO p VALUES (1);");
+    let out = dir.join("out.sqlite");
+    // A job naming a table the source lacks: bad configuration, exit 2.
+    let bad_table = write(
+        &dir,
+        "bad_table.toml",
+        &format!(
+            "source = \"{}\"\n[tables]\ninclude = [\"nope\"]\n[[destinations]]\nurl = \"sqlite://{}\"\n",
+            source.url,
+            out.display()
+        ),
+    );
+    for command in ["sync", "plan"] {
+        let (code, stdout, stderr) = tether(&[command, &bad_table, "--format", "json"]);
+        assert_eq!(code, 2, "{command}: {stdout}{stderr}");
+        let e = error_document(&stdout);
+        assert_eq!(e["kind"], "usage", "{command}: {stdout}");
+        assert_eq!(e["exit_code"], 2, "{command}: {stdout}");
+        let message = e["message"].as_str().expect("a message");
+        assert!(
+            message.ends_with("[tables]: table `nope` does not exist in the source"),
+            "{message}"
+        );
+        assert!(stderr.contains(message), "the stderr line is unchanged: {stderr}");
+        assert!(e["causes"].as_array().is_some_and(|c| !c.is_empty()), "{stdout}");
+        // Text output keeps stdout empty on failure.
+        let (code, stdout, _) = tether(&[command, &bad_table]);
+        assert_eq!((code, stdout.as_str()), (2, ""), "{command}");
+    }
+    // A server that does not answer: exit 3, and the password is in neither stream.
+    let unreachable = write(
+        &dir,
+        "unreachable.toml",
+        &format!(
+            "source = \"{}\"\n[[destinations]]\nurl = \"postgres://app:Sup3rSecret@127.0.0.1:1/db\"\n",
+            source.url
+        ),
+    );
+    let (code, stdout, stderr) = tether(&["sync", &unreachable, "--format", "json"]);
+    assert_eq!(code, 3, "{stdout}{stderr}");
+    let e = error_document(&stdout);
+    assert_eq!(
+        (e["kind"].as_str(), e["exit_code"].as_i64()),
+        (Some("connect"), Some(3)),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("Sup3rSecret") && !stderr.contains("Sup3rSecret"),
+        "{stdout}{stderr}"
+    );
+    assert!(
+        stdout.contains("app:***@127.0.0.1:1"),
+        "the URL is named, redacted: {stdout}"
+    );
+    // The seed never appears either (a job with a bad transformer fails after reading it).
+    let seeded = write(
+        &dir,
+        "seeded.toml",
+        &format!(
+            "source = \"{}\"\nseed = \"MySeedValue42\"\n[transform.p]\nid = \"no_such_kind\"\n\
+             [[destinations]]\nurl = \"sqlite://{}\"\n",
+            source.url,
+            out.display()
+        ),
+    );
+    let (code, stdout, stderr) = tether(&["sync", &seeded, "--format", "json"]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert_eq!(error_document(&stdout)["kind"], "usage");
+    assert!(
+        !stdout.contains("MySeedValue42") && !stderr.contains("MySeedValue42"),
+        "{stdout}{stderr}"
+    );
+    // schema and scan with --format json, on a SQLite file that is not there.
+    let missing = dir.join("missing.sqlite").display().to_string();
+    for args in [
+        vec!["schema", missing.as_str(), "--format", "json"],
+        vec!["scan", missing.as_str(), "--format", "json"],
+    ] {
+        let (code, stdout, stderr) = tether(&args);
+        assert_eq!(code, 3, "{args:?}: {stdout}{stderr}");
+        let e = error_document(&stdout);
+        assert_eq!(e["kind"], "connect", "{args:?}: {stdout}");
+        assert!(e["message"].as_str().unwrap().contains("missing.sqlite"), "{stdout}");
+    }
+    // A success prints the report only.
+    let good = write(
+        &dir,
+        "good.toml",
+        &format!(
+            "source = \"{}\"\n[[destinations]]\nurl = \"sqlite://{}\"\n",
+            source.url,
+            out.display()
+        ),
+    );
+    let (code, stdout, stderr) = tether(&["sync", &good, "--format", "json"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("one JSON report");
+    assert!(report.get("error").is_none(), "{stdout}");
+}
+
+#[test]
+fn a_percent_encoded_socket_directory_connects_as_host_does() {
+    let db = TestDb::create(Engine::Postgres);
+    db.exec("CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (id int PRIMARY KEY, p int REFERENCES p);");
+    let socket_dir = db.query("SHOW unix_socket_directories")[0][0]
+        .clone()
+        .expect("a socket directory");
+    let socket_dir = socket_dir.split(',').next().expect("one directory").trim().to_string();
+    let tether_connect::DbUrl::Postgres(server) = db.db_url() else {
+        panic!("{}", db.url)
+    };
+    let with_param = format!(
+        "postgres://{}@localhost:{}/{}?host={}",
+        server.user, server.port, db.name, socket_dir
+    );
+    let (code, by_param, err) = tether(&["schema", &with_param]);
+    if code != 0 {
+        // This server takes no socket connection from this user (peer authentication):
+        // the URL forms are covered by tether-connect's unit test.
+        eprintln!("skipped: {with_param} does not connect: {err}");
+        return;
+    }
+    let encoded = socket_dir.replace('/', "%2F");
+    let in_host = format!("postgres://{}@{encoded}:{}/{}", server.user, server.port, db.name);
+    let (code, by_host, err) = tether(&["schema", &in_host]);
+    assert_eq!(code, 0, "{in_host}: {err}");
+    assert_eq!(by_host, by_param);
+    assert!(by_host.contains("2 tables, 1 foreign key"), "{by_host}");
+}
+
+#[test]
+fn a_partition_named_as_a_table_says_whose_partition_it_is() {
+    let db = TestDb::create(Engine::Postgres);
+    db.exec(
+        "CREATE TABLE payment (id int, paid date NOT NULL, PRIMARY KEY (id, paid)) PARTITION BY RANGE (paid);
+         CREATE TABLE payment_2020 PARTITION OF payment FOR VALUES FROM ('2020-01-01') TO ('2021-01-01')
+             PARTITION BY HASH (id);
+         CREATE TABLE payment_2020_a PARTITION OF payment_2020 FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+         CREATE TABLE payment_2020_b PARTITION OF payment_2020 FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+         INSERT INTO payment VALUES (1, '2020-02-02');",
+    );
+    let dir = ScratchDir::new("cli_r22_partition");
+    let out = dir.join("out.sqlite");
+    let job = |name: &str, body: &str| {
+        write(
+            &dir,
+            name,
+            &format!(
+                "source = \"{}\"\n{body}\n[[destinations]]\nurl = \"sqlite://{}\"\n",
+                db.url,
+                out.display()
+            ),
+        )
+    };
+    let said = |partition: &str| {
+        format!(
+            "`{partition}` is a partition of table `payment`, not a table of its own: name `payment` (its \
+             partitions come with it; a target's `where` on the partition key picks their rows)"
+        )
+    };
+    for (file, body, partition) in [
+        ("include.toml", "[tables]\ninclude = [\"payment_2020\"]", "payment_2020"),
+        (
+            "exclude.toml",
+            "[tables]\nexclude = [\"public.payment_2020_b\"]",
+            "public.payment_2020_b",
+        ),
+        (
+            "target.toml",
+            "[[subset.targets]]\ntable = \"payment_2020_a\"\nwhere = \"id = 1\"",
+            "payment_2020_a",
+        ),
+        (
+            "transform.toml",
+            "seed = \"s\"\n[transform.payment_2020]\nid = \"hash\"",
+            "payment_2020",
+        ),
+    ] {
+        let path = job(file, body);
+        for command in ["plan", "sync"] {
+            let (code, stdout, stderr) = tether(&[command, &path]);
+            assert_eq!(code, 2, "{file} {command}: {stdout}{stderr}");
+            assert!(stderr.contains(&said(partition)), "{file} {command}: {stderr}");
+        }
+    }
+    // A name that is neither is still "does not exist".
+    let (code, _, stderr) = tether(&["plan", &job("none.toml", "[tables]\ninclude = [\"paymnet\"]")]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("table `paymnet` does not exist in the source"),
+        "{stderr}"
+    );
+}
