@@ -82,10 +82,13 @@ impl<'a> Planner<'a> {
             );
             let fk = &action.fk;
             let child = self.schema.tables.iter().find(|t| t.name == fk.child)?;
-            let shared = child.foreign_keys.iter().any(|other| {
-                other.name != fk.name && other.columns.iter().any(|c| fk.columns.iter().any(|f| eq_ci(f, c)))
-            });
-            (writes_value && shared).then_some(fk)
+            let others = || child.foreign_keys.iter().filter(|other| other.name != fk.name);
+            let shared = others().any(|other| other.columns.iter().any(|c| fk.columns.iter().any(|f| eq_ci(f, c))));
+            // InnoDB changes a clustered-index column as a delete and an insert of the
+            // child row, and the insert checks every FK of the child (a second FK to the
+            // parent row being changed fails mid-statement, 1452) whatever its columns.
+            let reinserted = fk.columns.iter().any(|c| clustered(child, c)) && others().next().is_some();
+            (writes_value && (shared || reinserted)).then_some(fk)
         })
     }
 
@@ -318,4 +321,18 @@ impl<'a> Planner<'a> {
             next,
         )
     }
+}
+
+/// Whether `column` is in the index InnoDB stores `table`'s rows by: the primary key,
+/// else (over-approximating "the first") any unique key of NOT NULL columns.
+fn clustered(table: &Table, column: &str) -> bool {
+    if !table.primary_key.is_empty() {
+        return table.primary_key.iter().any(|c| eq_ci(c, column));
+    }
+    table.unique_keys.iter().any(|k| {
+        k.columns.iter().any(|c| eq_ci(c, column))
+            && k.columns
+                .iter()
+                .all(|c| table.column(c).is_some_and(|col| !col.nullable))
+    })
 }

@@ -16,7 +16,12 @@ use crate::support::{direct, native_and_gateway, rows, start_one};
 /// outcome for each (error code and message, rows affected, warnings, info), the
 /// same `tables` at the end. The error codes, and `probe` read on the gateway's
 /// database.
-fn differential(schema: &str, tables: &[&str], statements: &[&str], probe: &str) -> (Vec<u16>, Vec<Vec<String>>) {
+pub(crate) fn differential(
+    schema: &str,
+    tables: &[&str],
+    statements: &[&str],
+    probe: &str,
+) -> (Vec<u16>, Vec<Vec<String>>) {
     let native = TestDb::create(TestEngine::Mysql);
     let managed = TestDb::create(TestEngine::Mysql);
     native.exec(schema);

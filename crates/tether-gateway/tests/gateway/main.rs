@@ -8,6 +8,7 @@ mod backend_r15;
 mod binlog;
 mod binlog_r16;
 mod cascade_r13;
+mod cascade_r22;
 mod charset_r15;
 mod clash;
 mod ddl_r14;
