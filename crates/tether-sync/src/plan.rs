@@ -873,10 +873,39 @@ fn subset_rules(job: &Job, schema: &Schema, source: &Schema) -> Result<SubsetRul
             })
             .map(|(c, fk, _)| (c.clone(), fk.name.clone()))
             .collect();
+        let at = format!("{}: line {line}: subset relation", job.path);
+        // The tables holding an FK of that name, whatever `table` says.
+        let holders: Vec<String> = edges
+            .iter()
+            .filter(|(_, fk, _)| fk.name == r.foreign_key)
+            .map(|(c, _, _)| schema.display_name(c))
+            .collect();
         if matched.is_empty() {
+            return Err(SyncError::Plan(match (&r.table, holders.as_slice()) {
+                (Some(t), _) if schema.find_table(t).is_none() => format!("{at}: {}", not_a_table(schema, t)),
+                (Some(t), [_, ..]) => format!(
+                    "{at}: foreign key `{}` is not a foreign key of table `{t}`: `table` names the FK's child \
+                     table, which is {}",
+                    r.foreign_key,
+                    holders
+                        .iter()
+                        .map(|h| format!("`{h}`"))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ),
+                _ => format!(
+                    "{at}: foreign key `{}` does not exist among the copied tables",
+                    r.foreign_key
+                ),
+            }));
+        }
+        if r.table.is_none() && matched.len() > 1 {
             return Err(SyncError::Plan(format!(
-                "{}: line {line}: subset relation: foreign key `{}` does not exist among the copied tables",
-                job.path, r.foreign_key
+                "{at}: foreign key `{}` is the name of an FK of {} tables ({}): set `table` to the child table \
+                 it means",
+                r.foreign_key,
+                holders.len(),
+                holders.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", ")
             )));
         }
         for m in matched {
