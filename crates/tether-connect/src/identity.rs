@@ -142,6 +142,36 @@ pub async fn identify_probing(url: &DbUrl, probe: Option<i64>) -> Result<(Identi
     }
 }
 
+/// [`identify_probing`] for several locks, keeping the connection: which of `probes`
+/// are taken as seen from `url`'s server, and the open connection, holding the lock
+/// `own` where it could take it (a later database is probed against it while the
+/// connection stays open; [`Connection::close`] lets it go). SQLite: no connection.
+pub async fn identify_holding(
+    url: &DbUrl,
+    probes: &[i64],
+    own: i64,
+) -> Result<(Identity, Vec<bool>, Option<Connection>), ConnectError> {
+    match url {
+        DbUrl::Sqlite { path } => Ok((sqlite(path), vec![false; probes.len()], None)),
+        _ => {
+            let mut conn = Connection::open(url).await?;
+            let id = match conn.identity().await {
+                Ok(id) => id,
+                Err(e) => {
+                    conn.close().await;
+                    return Err(e);
+                }
+            };
+            let mut taken = Vec::with_capacity(probes.len());
+            for &key in probes {
+                taken.push(conn.probe_taken(key).await.unwrap_or(false));
+            }
+            let held = conn.hold_probe(own).await.unwrap_or(false);
+            Ok((id, taken, held.then_some(conn)))
+        }
+    }
+}
+
 fn sqlite(path: &Path) -> Identity {
     let text = path.to_string_lossy();
     if text.is_empty() || text == ":memory:" || text.starts_with("file::memory:") {

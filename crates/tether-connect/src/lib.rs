@@ -31,7 +31,7 @@ use tokio::sync::mpsc;
 pub use dialect::{Dialect, TableObjects};
 pub use engine::dialect_of;
 pub use error::ConnectError;
-pub use identity::{identify, identify_probing, Identity};
+pub use identity::{identify, identify_holding, identify_probing, Identity};
 pub use load::{DeferredChecks, SharedSnapshot};
 pub use rw::{Batch, Conflict, Filter, ReadSpec, WriteError};
 pub use tls::{TlsMode, TlsOptions};
