@@ -221,3 +221,31 @@ fn a_partition_named_as_a_table_says_whose_partition_it_is() {
         "{stderr}"
     );
 }
+
+/// Review r21c F2: a MariaDB destination URL without a database made the plan exit 0
+/// (its schema "not read") and the sync exit 2: both refuse it now, with one message.
+#[test]
+fn a_mysql_destination_without_a_database_is_refused_by_plan_and_sync_alike() {
+    let dir = ScratchDir::new("cli_r22_nodb");
+    let source = TestDb::create(Engine::Sqlite);
+    source.exec("CREATE TABLE p (id INTEGER PRIMARY KEY);");
+    for url in ["mysql://root@127.0.0.1", "mysql://root@127.0.0.1:3306/"] {
+        let job = write(
+            &dir,
+            "job.toml",
+            &format!("source = \"{}\"\n[[destinations]]\nurl = \"{url}\"\ntruncate = true\n", source.url),
+        );
+        let mut said = Vec::new();
+        for command in ["plan", "sync"] {
+            let (code, stdout, stderr) = tether(&[command, &job]);
+            assert_eq!((code, stdout.as_str()), (2, ""), "{url} {command}: {stderr}");
+            said.push(stderr);
+        }
+        assert_eq!(said[0], said[1], "{url}");
+        assert_eq!(
+            said[0].trim_end(),
+            "error: invalid database URL `mysql://root@127.0.0.1:3306/`: a MySQL URL needs a database: \
+             mysql://USER@HOST:PORT/DATABASE"
+        );
+    }
+}

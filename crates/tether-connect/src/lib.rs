@@ -94,10 +94,8 @@ impl Connection {
                 Ok(Connection::Postgres { client, shown })
             }
             DbUrl::Mysql(server) => {
-                let database = server.database.clone().ok_or_else(|| ConnectError::InvalidUrl {
-                    url: shown.clone(),
-                    reason: "a MySQL URL needs a database: mysql://USER@HOST:PORT/DATABASE".into(),
-                })?;
+                url.require_database()?;
+                let database = server.database.clone().unwrap_or_default();
                 Ok(Connection::Mysql {
                     conn: mysql::connect(server, &shown).await?,
                     shown,

@@ -408,6 +408,17 @@ impl DbUrl {
         })
     }
 
+    /// The database a MySQL URL must name (every other URL names or implies one).
+    pub fn require_database(&self) -> Result<(), ConnectError> {
+        match self {
+            DbUrl::Mysql(server) if server.database.is_none() => Err(ConnectError::InvalidUrl {
+                url: self.to_string(),
+                reason: "a MySQL URL needs a database: mysql://USER@HOST:PORT/DATABASE".into(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Parses a URL, taking passwords missing from it from the process environment.
     pub fn parse(text: &str) -> Result<DbUrl, ConnectError> {
         Self::parse_with_env(text, |k| std::env::var(k).ok())

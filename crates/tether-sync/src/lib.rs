@@ -65,6 +65,10 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
             Some(_) => None,
             None => Some(d.db_url()?),
         };
+        // Refused as the sync would refuse it when it connects: by the plan too.
+        if let Some(u) = &parsed {
+            u.require_database()?;
+        }
         shown.push(match &parsed {
             Some(u) => u.to_string(),
             None => tether_connect::url::redact(&d.url),
