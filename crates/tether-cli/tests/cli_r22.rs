@@ -233,7 +233,10 @@ fn a_mysql_destination_without_a_database_is_refused_by_plan_and_sync_alike() {
         let job = write(
             &dir,
             "job.toml",
-            &format!("source = \"{}\"\n[[destinations]]\nurl = \"{url}\"\ntruncate = true\n", source.url),
+            &format!(
+                "source = \"{}\"\n[[destinations]]\nurl = \"{url}\"\ntruncate = true\n",
+                source.url
+            ),
         );
         let mut said = Vec::new();
         for command in ["plan", "sync"] {

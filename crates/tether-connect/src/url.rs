@@ -71,7 +71,13 @@ impl fmt::Display for DbUrl {
                 } else {
                     write!(f, "@{}", s.host)?;
                 }
-                write!(f, ":{}/{}", s.port, s.database.as_deref().unwrap_or(""))
+                write!(f, ":{}/{}", s.port, s.database.as_deref().unwrap_or(""))?;
+                // The socket is the route taken: the host and port above are not used.
+                match (&s.socket, self) {
+                    (Some(dir), DbUrl::Postgres(_)) => write!(f, "?host={dir}"),
+                    (Some(path), _) => write!(f, "?socket={path}"),
+                    (None, _) => Ok(()),
+                }
             }
         }
     }
@@ -244,6 +250,22 @@ impl DbUrl {
         // whatever the parser then says (a bad port, an unknown parameter, another host)
         // would be wrong, and could quote the password.
         let unencoded = unencoded_password(text);
+        // libpq takes an empty host (`postgres://user@/db?host=/run/postgresql`): the
+        // socket or the local server.
+        let with_host;
+        let text = match engine == Engine::Postgres
+            && text.split_once("://").is_some_and(|(_, rest)| {
+                rest.split(['/', '?'])
+                    .next()
+                    .is_some_and(|authority| authority.ends_with('@'))
+            }) {
+            true => {
+                let (authority, rest) = text.split_at(text.find('@').expect("checked") + 1);
+                with_host = format!("{authority}localhost{rest}");
+                with_host.as_str()
+            }
+            false => text,
+        };
         let url = Url::parse(text).map_err(|e| {
             invalid(if unencoded {
                 UNENCODED_PASSWORD.into()
@@ -545,6 +567,19 @@ mod tests {
             assert_eq!((s.host.as_str(), s.user.as_str()), ("localhost", "postgres"), "{text}");
             assert_eq!(s.database.as_deref(), Some("shop"), "{text}");
         }
+        // An empty host, as libpq takes it; the socket is shown as the route.
+        let u = DbUrl::parse_with_env("postgres://postgres@/shop?host=/var/run/postgresql", no_env).unwrap();
+        let DbUrl::Postgres(s) = &u else { panic!() };
+        assert_eq!(s.socket.as_deref(), Some("/var/run/postgresql"));
+        assert_eq!(
+            u.to_string(),
+            "postgres://postgres@localhost:5432/shop?host=/var/run/postgresql"
+        );
+        let u = DbUrl::parse_with_env("mysql://root@localhost/shop?socket=/run/mysqld/mysqld.sock", no_env).unwrap();
+        assert_eq!(
+            u.to_string(),
+            "mysql://root@localhost:3306/shop?socket=/run/mysqld/mysqld.sock"
+        );
         // `?host=` still wins, and a name is still a name.
         let DbUrl::Postgres(s) = DbUrl::parse_with_env("postgres://u@%2Fa/d?host=%2Fb", no_env).unwrap() else {
             panic!()
