@@ -252,3 +252,32 @@ fn a_mysql_destination_without_a_database_is_refused_by_plan_and_sync_alike() {
         );
     }
 }
+
+/// Review r21c F5: a directory given as a SQLite destination was "file not found" to
+/// the plan (exit 0) and a connection failure to the sync (exit 3).
+#[test]
+fn a_directory_as_a_sqlite_database_is_refused_as_such() {
+    let dir = ScratchDir::new("cli_r22_dir");
+    let source = TestDb::create(Engine::Sqlite);
+    source.exec("CREATE TABLE p (id INTEGER PRIMARY KEY);");
+    let job = write(
+        &dir,
+        "job.toml",
+        &format!(
+            "source = \"{}\"\n[[destinations]]\nurl = \"sqlite://{}\"\n",
+            source.url,
+            dir.display()
+        ),
+    );
+    let expected = format!(
+        "error: invalid database URL `sqlite://{0}`: {0} is a directory: give the path of a SQLite database file \
+         (a destination's is created when missing)",
+        dir.display()
+    );
+    for command in ["plan", "sync"] {
+        let (code, _, stderr) = tether(&[command, &job]);
+        assert_eq!((code, stderr.trim_end()), (2, expected.as_str()), "{command}");
+    }
+    let (code, _, stderr) = tether(&["schema", &format!("sqlite://{}", dir.display())]);
+    assert_eq!((code, stderr.trim_end()), (2, expected.as_str()), "schema");
+}

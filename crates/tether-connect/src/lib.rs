@@ -67,6 +67,7 @@ pub enum Connection {
 impl Connection {
     /// Opens a connection for reading. A SQLite file must already exist.
     pub async fn open(url: &DbUrl) -> Result<Connection, ConnectError> {
+        url.require_database()?;
         let shown = url.to_string();
         match url {
             DbUrl::Sqlite { path } => {
@@ -94,7 +95,6 @@ impl Connection {
                 Ok(Connection::Postgres { client, shown })
             }
             DbUrl::Mysql(server) => {
-                url.require_database()?;
                 let database = server.database.clone().unwrap_or_default();
                 Ok(Connection::Mysql {
                     conn: mysql::connect(server, &shown).await?,

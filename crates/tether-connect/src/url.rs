@@ -430,9 +430,18 @@ impl DbUrl {
         })
     }
 
-    /// The database a MySQL URL must name (every other URL names or implies one).
+    /// The database a MySQL URL must name (every other URL names or implies one), and a
+    /// SQLite path that can be a database file (not a directory).
     pub fn require_database(&self) -> Result<(), ConnectError> {
         match self {
+            DbUrl::Sqlite { path } if path.is_dir() => Err(ConnectError::InvalidUrl {
+                url: self.to_string(),
+                reason: format!(
+                    "{} is a directory: give the path of a SQLite database file (a destination's is created \
+                     when missing)",
+                    path.display()
+                ),
+            }),
             DbUrl::Mysql(server) if server.database.is_none() => Err(ConnectError::InvalidUrl {
                 url: self.to_string(),
                 reason: "a MySQL URL needs a database: mysql://USER@HOST:PORT/DATABASE".into(),
