@@ -166,7 +166,12 @@ pub(super) fn substitute_values(e: &mut Expr, by: &[(String, Expr)]) -> bool {
 /// it: the value the column holds, not the text that gave it (a DATE's `'2020-01-03'`
 /// is the date, so `VALUES(k) + 0` is 20200103, not 2020): a date, time, datetime or
 /// decimal column's value is cast to the column's type (review r20m F1: the parent
-/// check looked for the wrong value and let an orphan through).
+/// check looked for the wrong value and let an orphan through); an integer or BIT
+/// column's is rounded as the store rounds (a quoted number half away from zero
+/// through DECIMAL, a DOUBLE half to even) and clipped to the column's range (300
+/// into a TINYINT is 127 outside strict mode); a CHAR / VARCHAR column's is its
+/// text cut to the column's length (a CHAR's trailing spaces dropped, as a read
+/// drops them).
 pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Expr {
     use tether_schema::DataType;
     let Some(c) = table.columns.iter().find(|c| eq_ci(&c.name, column)) else {
@@ -183,6 +188,67 @@ pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Expr {
             .unwrap_or(0)
             .min(6)
     };
+    let text = e.to_string();
+    let quoted = matches!(
+        e,
+        Expr::Value(ref v) if matches!(v.value, Value::SingleQuotedString(_) | Value::DoubleQuotedString(_))
+    );
+    // Literals the column holds as written stay as written.
+    let fits = |lo: i128, hi: i128| match &e {
+        Expr::Value(v) => {
+            matches!(&v.value, Value::Number(n, _) if n.parse::<i128>().is_ok_and(|n| (lo..=hi).contains(&n)))
+        }
+        Expr::UnaryOp {
+            op: sqlparser::ast::UnaryOperator::Minus,
+            expr,
+        } => matches!(
+            &**expr,
+            Expr::Value(v) if matches!(&v.value, Value::Number(n, _) if n.parse::<i128>().is_ok_and(|n| (lo..=hi).contains(&-n)))
+        ),
+        _ => false,
+    };
+    let short = |n: u32, char: bool| match &e {
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(t) => t.chars().count() <= n as usize && !(char && t.ends_with(' ')),
+            _ => false,
+        },
+        _ => false,
+    };
+    // A number as an integer column of `bits` bits stores it: rounded, clipped.
+    let integer = |lo: i128, hi: i128, unsigned: bool| {
+        if fits(lo, hi) {
+            return Some(e.clone());
+        }
+        let rounded = match quoted {
+            true => format!("ROUND(CAST(({text}) AS DECIMAL(65,30)))"),
+            false => format!("ROUND(({text}))"),
+        };
+        let to = if unsigned { "UNSIGNED" } else { "SIGNED" };
+        parse_expr(&format!("CAST(LEAST(GREATEST({rounded}, {lo}), {hi}) AS {to})"))
+    };
+    match &c.normalized_type {
+        DataType::Int { bytes, unsigned } => {
+            let bits = 8 * u32::from((*bytes).clamp(1, 8));
+            let (lo, hi) = match unsigned {
+                true => (0, (1i128 << bits) - 1),
+                false => (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1),
+            };
+            return integer(lo, hi, *unsigned).unwrap_or(e);
+        }
+        DataType::Boolean => return integer(-128, 127, false).unwrap_or(e),
+        // A quoted string is stored into a BIT column as its bytes.
+        DataType::Bits { length } if !quoted => {
+            return integer(0, (1i128 << (*length).clamp(1, 64)) - 1, true).unwrap_or(e);
+        }
+        DataType::Char { length: Some(n) } if !short(*n, true) => {
+            return parse_expr(&format!("TRIM(TRAILING ' ' FROM LEFT(({text}), {n}))")).unwrap_or(e);
+        }
+        DataType::Varchar { length: Some(n) } if !short(*n, false) => {
+            return parse_expr(&format!("LEFT(({text}), {n})")).unwrap_or(e);
+        }
+        DataType::Char { .. } | DataType::Varchar { .. } | DataType::Bits { .. } => return e,
+        _ => {}
+    }
     let cast = match c.normalized_type {
         DataType::Date => "DATE".to_string(),
         DataType::Time => format!("TIME({})", digits()),
@@ -193,15 +259,40 @@ pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Expr {
         } => format!("DECIMAL({p},{})", scale.unwrap_or(0)),
         _ => return e,
     };
-    let text = format!("CAST(({e}) AS {cast})");
+    parse_expr(&format!("CAST(({e}) AS {cast})")).unwrap_or(e)
+}
+
+/// `text` parsed as one MariaDB expression.
+pub(super) fn parse_expr(text: &str) -> Option<Expr> {
     let dialect = sqlparser::dialect::MySqlDialect {};
-    match sqlparser::parser::Parser::new(&dialect)
-        .try_with_sql(&text)
+    sqlparser::parser::Parser::new(&dialect)
+        .try_with_sql(text)
         .and_then(|mut p| p.parse_expr())
-    {
-        Ok(cast) => cast,
-        Err(_) => e,
+        .ok()
+}
+
+/// What a NOT NULL `column` of `table` stores for a NULL where MariaDB does not
+/// refuse it (an UPDATE or a multi-row INSERT outside strict mode, with warning
+/// 1048): its type's implicit default, as a literal that stores the same (`''`
+/// for a string column, `0` for the rest: 0, 0.00, a zero date or time, YEAR
+/// 0000, BIT 0, an ENUM's ''). `None`: NULL-able, or not a column of `table`.
+pub(super) fn implicit_default(table: &Table, column: &str) -> Option<&'static str> {
+    use tether_schema::DataType;
+    let c = table.columns.iter().find(|c| eq_ci(&c.name, column))?;
+    if c.nullable {
+        return None;
     }
+    Some(match &c.normalized_type {
+        DataType::Char { .. }
+        | DataType::Varchar { .. }
+        | DataType::Text
+        | DataType::Binary { .. }
+        | DataType::Json => "''",
+        // A type Tether has no name for: an ENUM, SET or YEAR takes 0 ('', the
+        // empty set, 0000); what a spatial column takes is not known here.
+        DataType::Other(t) if !["enum", "set", "year"].iter().any(|p| t.starts_with(p)) => return None,
+        _ => "0",
+    })
 }
 
 /// Whether `e` calls `VALUES(col)` / `VALUE(col)`.

@@ -13,7 +13,8 @@ use crate::sql::{ident, idents};
 
 use super::clash::{KeyClash, Literal};
 use super::expr::{
-    allocates, as_stored, must_run_once, or_default_of, rekeying, substitute, substitute_values, volatile,
+    allocates, as_stored, implicit_default, is_default, must_run_once, or_default_of, parse_expr, rekeying, substitute,
+    substitute_values, volatile,
 };
 use super::insert::one_row;
 use super::{children, eq_ci, exact, last_ident, Analysis, Planner, ValuesRow};
@@ -90,10 +91,30 @@ impl<'a> Planner<'a> {
             // give back: InnoDB runs it (docs/gateway.md, Limits).
             return Ok(self.passthrough(table));
         }
-        let sets: Vec<String> = assignments
-            .iter()
-            .map(|a| format!("{} = {}", a.target, self.source.expr_text(&a.value)))
-            .collect();
+        // The native run succeeded before the steps run (it answers the client):
+        // a NULL one assigns to a NOT NULL column was stored as the implicit
+        // default there (outside strict mode, warning 1048), where a one-row step
+        // would fail with 1048; each step stores that default itself.
+        let mut sets: Vec<String> = Vec::new();
+        let mut assignments: Vec<Assignment> = assignments.to_vec();
+        for a in &mut assignments {
+            let mut text = self.source.expr_text(&a.value);
+            let column = match &a.target {
+                AssignmentTarget::ColumnName(c) => last_ident(c).unwrap_or_default(),
+                _ => "",
+            };
+            if let Some(default) = implicit_default(table, column).filter(|_| !is_default(&a.value)) {
+                text = format!("IFNULL(({text}), {default})");
+                match parse_expr(&text) {
+                    Some(e) => a.value = e,
+                    None => return Ok(self.passthrough(table)),
+                }
+            }
+            sets.push(format!("{} = {text}", a.target));
+        }
+        let mut i = i.clone();
+        i.on = Some(OnInsert::DuplicateKeyUpdate(assignments.clone()));
+        let i = &i;
         let column_list = if i.columns.is_empty() {
             String::new()
         } else {

@@ -8,8 +8,8 @@ use super::cascade::{cascade, Item};
 use super::checks::{check_parents, OwnRow, Verdict};
 use super::clash::{clash_condition, clash_decidable, updated_row, Updated};
 use super::native_first::{
-    deleted_natively, earlier_error, first_native_error, native_error_after, native_outcome, native_unless_refused,
-    single, BATCH_SAVEPOINT, NATIVE_SAVEPOINT,
+    deleted_natively, earlier_error, first_native_error, native_error_after, native_outcome, native_outcome_warned,
+    native_unless_refused, single, BATCH_SAVEPOINT, NATIVE_SAVEPOINT,
 };
 use super::render::{is_null, literals};
 use super::sharded::Behind;
@@ -23,12 +23,19 @@ pub(super) async fn run_steps(plan: &Plan, backend: &mut Backend) -> Result<Repl
     if plan.by_innodb.is_some() {
         return single(backend, &plan.original).await;
     }
-    let native = native_outcome(plan, backend).await?;
+    let (native, warnings) = native_outcome_warned(plan, backend).await?;
     for step in &plan.steps {
         if step.is_passthrough() {
             single(backend, &step.original).await?;
         } else {
             run_inside(step, backend, Behind::InnoDb).await?;
+        }
+    }
+    // The steps' statements cleared the native run's warnings, which the client
+    // is told of: SHOW WARNINGS gives them, as natively.
+    if let Some(restore) = warnings {
+        if let Some(Reply::Error(e)) = backend.query(&restore).await.last() {
+            tracing::debug!("cannot give the session back its warnings: {}", e.message);
         }
     }
     Ok(native)

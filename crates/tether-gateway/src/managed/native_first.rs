@@ -21,14 +21,35 @@ pub(super) const BATCH_SAVEPOINT: &str = "_tether_batch";
 /// at once: its error, or its result (rows affected, info) for the client. Rolled
 /// back, it leaves nothing in the binlog; the row locks it took stay.
 pub(super) async fn native_outcome(plan: &Plan, backend: &mut Backend) -> Result<Reply, ServerError> {
+    Ok(native_run(plan, backend, false).await?.0)
+}
+
+/// [`native_outcome`], and the statement that gives the session the native run's
+/// warnings back (see `session_state::warnings_restore`) once the plan's own
+/// statements, which clear them, ran. `None`: no warnings (or none to restore).
+pub(super) async fn native_outcome_warned(
+    plan: &Plan,
+    backend: &mut Backend,
+) -> Result<(Reply, Option<String>), ServerError> {
+    native_run(plan, backend, true).await
+}
+
+async fn native_run(plan: &Plan, backend: &mut Backend, warned: bool) -> Result<(Reply, Option<String>), ServerError> {
     super::nontransactional::refuse_before_trial(&plan.original, "this statement", backend).await?;
     backend.exec(&format!("SAVEPOINT {NATIVE_SAVEPOINT}")).await?;
     let reply = single(backend, &plan.original).await;
+    let restore = match &reply {
+        Ok(Reply::Ok(ok)) if warned && ok.warnings > 0 => match backend.query("SHOW WARNINGS").await.last() {
+            Some(shown) => super::session_state::warnings_restore(shown, ok.warnings),
+            None => None,
+        },
+        _ => None,
+    };
     // After a deadlock the transaction, savepoint and all, is gone already.
     let rolled_back = backend.exec(&format!("ROLLBACK TO SAVEPOINT {NATIVE_SAVEPOINT}")).await;
     let reply = reply?;
     rolled_back?;
-    Ok(reply)
+    Ok((reply, restore))
 }
 
 /// A multi-table DELETE run natively under a savepoint: its result, and which of

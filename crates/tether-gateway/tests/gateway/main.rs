@@ -61,6 +61,7 @@ mod sharded_review;
 mod sharded_routing;
 mod tls;
 mod triggers;
+mod upsert_r22;
 mod values_r14;
 mod values_r15;
 mod views_r17;
