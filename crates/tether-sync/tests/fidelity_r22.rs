@@ -312,3 +312,24 @@ fn a_descending_index_part_stays_descending_on_the_other_engines() {
         "CREATE INDEX item_price_desc ON public.item USING btree (price DESC)"
     );
 }
+
+/// The other way round: a PostgreSQL enum NOT NULL without a DEFAULT is a MariaDB ENUM
+/// NOT NULL, which stores its first label where an INSERT leaves it out (PostgreSQL
+/// refuses that INSERT: 23502). MariaDB cannot be told otherwise; the plan says so.
+#[test]
+fn a_postgres_not_null_enum_on_mariadb_says_it_takes_its_first_label() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TYPE mood AS ENUM ('ok', 'sad');
+         CREATE TABLE en (id int PRIMARY KEY, m mood NOT NULL, n mood, k mood NOT NULL DEFAULT 'sad');",
+    );
+    let maria = TestDb::create(Engine::Mysql);
+    let plan = items(&job(&src, &[&maria], ""));
+    let column = |name: &str| item(&plan, "column", name).reason.clone();
+    assert_eq!(
+        column("en.m").as_deref(),
+        Some("an INSERT without it stores 'ok' there (a NOT NULL ENUM's implicit default), where postgres refuses it")
+    );
+    assert_eq!(column("en.n"), None);
+    assert_eq!(column("en.k"), None);
+}

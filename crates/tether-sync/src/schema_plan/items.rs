@@ -348,7 +348,17 @@ pub(super) fn cross_engine(
                 // A PostgreSQL enum tells 'ok' from 'OK': a binary collation, or the
                 // table's `_ci` one stores 'OK' as 'ok' and refuses labels apart by case.
                 let ty = format!("enum({}) {ENUM_COLLATION}", quoted.join(","));
-                report.push(SchemaItem::new("column", &col, Action::Mapped).between(&c.engine_type, &ty));
+                let item = SchemaItem::new("column", &col, Action::Mapped).between(&c.engine_type, &ty);
+                // A NOT NULL ENUM without a DEFAULT takes its first label where an INSERT
+                // leaves it out: more than the source, which refuses that INSERT.
+                let item = match (!c.nullable && c.default.is_none(), quoted.first()) {
+                    (true, Some(first)) => item.because(format!(
+                        "an INSERT without it stores {first} there (a NOT NULL ENUM's implicit default), \
+                         where {from} refuses it"
+                    )),
+                    _ => item,
+                };
+                report.push(item);
                 out.extras.column_types.insert(c.name.clone(), ty);
             } else if d.native_enum() {
                 // MariaDB's ENUM drops a label's trailing spaces (at CREATE and from
