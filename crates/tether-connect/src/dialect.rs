@@ -65,9 +65,14 @@ pub trait Dialect: Sync {
         false
     }
 
-    /// The default meaning "now" for a column of type `ty`.
-    fn now_default(&self, _ty: &DataType) -> String {
-        "CURRENT_TIMESTAMP".into()
+    /// The default meaning "now" for a column of type `ty`: today for a date, the time
+    /// of day for a time (a timestamp's text in either would hold another value).
+    fn now_default(&self, ty: &DataType) -> String {
+        match ty {
+            DataType::Date => self.today_default(),
+            DataType::Time => "CURRENT_TIME".into(),
+            _ => "CURRENT_TIMESTAMP".into(),
+        }
     }
 
     /// The default meaning "today".

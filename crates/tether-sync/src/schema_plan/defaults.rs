@@ -18,19 +18,31 @@ pub(super) fn translate(expr: &str, ty: &DataType, dest: Engine) -> Result<Strin
     let d: &dyn Dialect = tether_connect::dialect_of(dest);
     let e = expr.trim();
     let lower = e.to_ascii_lowercase();
+    // The current date and time, and the time of day, in either engine's spelling (with
+    // or without a fractional-second precision): said there by the column's type, so a
+    // DATE gets today and a TIME the time of day, not a timestamp's text.
     let now = [
-        "now()",
+        "now",
         "current_timestamp",
-        "current_timestamp()",
-        "transaction_timestamp()",
+        "transaction_timestamp",
         "localtimestamp",
-        "statement_timestamp()",
+        "statement_timestamp",
+        "curtime",
+        "current_time",
+        "localtime",
     ];
     let mut base = lower.split("::").next().unwrap_or(&lower).trim();
     while let Some(inner) = base.strip_prefix('(').and_then(|b| b.strip_suffix(')')) {
         base = inner.trim();
     }
-    if now.contains(&base) || base.starts_with("current_timestamp(") {
+    let function = base.split_once('(').map_or(base, |(name, args)| {
+        let args = args.strip_suffix(')').unwrap_or("x").trim();
+        match args.bytes().all(|b| b.is_ascii_digit()) {
+            true => name.trim(),
+            false => base,
+        }
+    });
+    if now.contains(&function) {
         return Ok(d.now_default(ty));
     }
     if base == "current_date" || base == "curdate()" {

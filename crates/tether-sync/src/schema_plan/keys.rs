@@ -339,7 +339,14 @@ pub(super) fn index_with_parts(
     d: &dyn Dialect,
     out: &Table,
 ) -> Option<(String, SchemaItem)> {
-    let p = t.extras.key_parts.get(&i.name).filter(|p| reshaped(p))?;
+    let p = match t.extras.key_parts.get(&i.name) {
+        Some(p) => p.clone(),
+        None => descending_parts(i)?,
+    };
+    if !reshaped(&p) {
+        return None;
+    }
+    let p = &p;
     let list = key_list(d, &i.columns, p);
     let item = SchemaItem::new("index", format!("{shown}.{}", i.name), Action::Mapped)
         .between(format!("({})", declared(&i.columns, p)), format!("({list})"));
@@ -351,4 +358,49 @@ pub(super) fn index_with_parts(
         false => item,
     };
     Some((index_definition(d, out, &i.name, i.unique, &list), item))
+}
+
+/// The `DESC` parts of a PostgreSQL or SQLite index on columns, read from its definition
+/// (`CREATE INDEX i ON public.t USING btree (p DESC, q)`, `... ON t(p DESC)`); MariaDB's
+/// come in `key_parts`. None when the list does not match the index's columns.
+fn descending_parts(i: &Index) -> Option<KeyParts> {
+    let def = &i.definition;
+    let on = def.to_ascii_uppercase().find(" ON ")?;
+    let open = on + def[on..].find('(')?;
+    let (mut depth, mut quoted, mut parts, mut start) = (0usize, None, Vec::new(), open + 1);
+    for (at, ch) in def[open..].char_indices().map(|(k, ch)| (open + k, ch)) {
+        match (quoted, ch) {
+            (Some(q), _) if ch == q => quoted = None,
+            (Some(_), _) => {}
+            (None, '"' | '`' | '\'' | '[') => quoted = Some(if ch == '[' { ']' } else { ch }),
+            (None, '(') => depth += 1,
+            (None, ',') if depth == 1 => {
+                parts.push(&def[start..at]);
+                start = at + 1;
+            }
+            (None, ')') => {
+                depth -= 1;
+                if depth == 0 {
+                    parts.push(&def[start..at]);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    if parts.len() != i.columns.len() {
+        return None;
+    }
+    let descending = parts
+        .iter()
+        .map(|p| {
+            let words: Vec<String> = p.split_whitespace().map(str::to_ascii_uppercase).collect();
+            words.len() > 1 && words[1..].iter().any(|w| w == "DESC")
+        })
+        .collect();
+    Some(KeyParts {
+        prefixes: vec![None; i.columns.len()],
+        descending,
+        without_overlaps: None,
+    })
 }

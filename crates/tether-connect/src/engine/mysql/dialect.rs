@@ -73,6 +73,8 @@ impl Dialect for Mysql {
     fn now_default(&self, ty: &DataType) -> String {
         match ty {
             DataType::Timestamp { .. } => "current_timestamp(6)".into(),
+            DataType::Date => self.today_default(),
+            DataType::Time => "curtime(6)".into(),
             _ => "CURRENT_TIMESTAMP".into(),
         }
     }

@@ -75,6 +75,14 @@ impl Dialect for Postgres {
     fn engine(&self) -> Engine {
         Engine::Postgres
     }
+    /// `time` holds no offset: LOCALTIME, not CURRENT_TIME's `timetz`.
+    fn now_default(&self, ty: &DataType) -> String {
+        match ty {
+            DataType::Date => self.today_default(),
+            DataType::Time => "LOCALTIME".into(),
+            _ => "CURRENT_TIMESTAMP".into(),
+        }
+    }
     fn own_rows(&self, t: &Table) -> String {
         if t.has_children {
             format!("ONLY {}", self.qualified(t))

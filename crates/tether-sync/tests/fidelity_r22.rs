@@ -1,0 +1,335 @@
+//! The twenty-first review (r21e): a copy on another engine behaves like its source
+//! under the same INSERT, or its plan says what it could not carry. A MariaDB NOT NULL
+//! ENUM's implicit first label, the current date and time on DATE and TIME columns,
+//! MariaDB's `curtime()`, a PostgreSQL key's sequence (START WITH, setval, a deleted
+//! last row) on MariaDB and SQLite, and a `nextval` default listed once.
+
+mod common;
+
+use common::*;
+use tether_sync::schema_plan::{Action, SchemaItem};
+use tether_testkit::{TestDb, TestEngine as Engine};
+
+/// Every plan line about `name` but its column's type, as `tether plan` prints it
+/// (without the indent).
+fn lines(plan: &[SchemaItem], name: &str) -> Vec<String> {
+    plan.iter()
+        .filter(|i| i.name == name && (i.kind != "column" || i.to.as_deref().is_some_and(|t| t.contains("CHECK"))))
+        .map(|i| {
+            let action = match i.action {
+                Action::Created => "created",
+                Action::Mapped => "mapped",
+                Action::Skipped => "skipped",
+            };
+            let mut line = format!("{action} {} {}", i.kind, i.name);
+            if let (Some(f), Some(t)) = (&i.from, &i.to) {
+                line.push_str(&format!(": {f} -> {t}"));
+            }
+            if let Some(r) = &i.reason {
+                line.push_str(&format!(" ({r})"));
+            }
+            line
+        })
+        .collect()
+}
+
+/// F1: MariaDB stores an ENUM NOT NULL's first label when an INSERT leaves the column
+/// out (strict mode too); the PostgreSQL and SQLite copies have it as their DEFAULT.
+/// A NULL-able ENUM keeps NULL; a SET NOT NULL has no implicit default on MariaDB (1364
+/// in strict mode), so its copies get none either.
+#[test]
+fn a_mariadb_not_null_enum_keeps_its_first_label_as_the_default_of_its_copies() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE en (id int PRIMARY KEY, m enum('x','y') NOT NULL, n enum('a','b') NULL,
+                          s set('a','b') NOT NULL, k enum('p','q') NOT NULL DEFAULT 'q')",
+    );
+    let pg = TestDb::create(Engine::Postgres);
+    let lite = TestDb::create(Engine::Sqlite);
+    for dest in [&pg, &lite] {
+        let plan = items(&job(&src, &[dest], ""));
+        assert_eq!(
+            lines(&plan, "en.m"),
+            [
+                "mapped column en.m: enum('x','y') -> text with CHECK en_m_check of its labels",
+                "mapped default en.m: none -> 'x' (mysql gives a NOT NULL ENUM without a DEFAULT its first label)",
+            ],
+            "{}",
+            dest.url
+        );
+        assert_eq!(
+            lines(&plan, "en.n"),
+            ["mapped column en.n: enum('a','b') -> text with CHECK en_n_check of its labels"]
+        );
+        assert_eq!(
+            lines(&plan, "en.k")[1],
+            "created default en.k",
+            "an explicit DEFAULT stays the only one"
+        );
+    }
+    let done = sync(&job(&src, &[&pg, &lite], "")).expect("sync");
+    assert!(done.ok, "{done:?}");
+    for db in [&src, &pg, &lite] {
+        db.exec("INSERT INTO en (id, s) VALUES (1, '')");
+        assert_eq!(
+            db.query("SELECT m, n, k FROM en"),
+            [[Some("x".to_string()), None, Some("q".to_string())]],
+            "{}",
+            db.url
+        );
+    }
+}
+
+/// F2 and F5: "now" on a DATE column is today and on a TIME column the time of day, on
+/// every engine. Before, SQLite got CURRENT_TIMESTAMP in both ('2026-12-07 09:23:28'
+/// in a TIME column) and MariaDB's `curtime()` was skipped as untranslatable.
+#[test]
+fn a_current_time_default_on_a_date_or_time_column_stays_a_date_or_a_time() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE dt (id int PRIMARY KEY, d date DEFAULT now(), tm time DEFAULT CURRENT_TIMESTAMP,
+                          lt time DEFAULT LOCALTIME, cd date DEFAULT CURRENT_DATE)",
+    );
+    let maria = TestDb::create(Engine::Mysql);
+    let lite = TestDb::create(Engine::Sqlite);
+    let defaults = |dest: &TestDb| -> Vec<String> {
+        let plan = items(&job(&src, &[dest], ""));
+        ["dt.d", "dt.tm", "dt.lt", "dt.cd"]
+            .iter()
+            .flat_map(|c| lines(&plan, c))
+            .filter(|l| l.contains(" default "))
+            .collect()
+    };
+    assert_eq!(
+        defaults(&lite),
+        [
+            "mapped default dt.d: now() -> CURRENT_DATE",
+            "mapped default dt.tm: CURRENT_TIMESTAMP -> CURRENT_TIME",
+            "mapped default dt.lt: LOCALTIME -> CURRENT_TIME",
+            "created default dt.cd",
+        ]
+    );
+    assert_eq!(
+        defaults(&maria),
+        [
+            "mapped default dt.d: now() -> (curdate())",
+            "mapped default dt.tm: CURRENT_TIMESTAMP -> curtime(6)",
+            "mapped default dt.lt: LOCALTIME -> curtime(6)",
+            "mapped default dt.cd: CURRENT_DATE -> (curdate())",
+        ]
+    );
+    let done = sync(&job(&src, &[&maria, &lite], "")).expect("sync");
+    assert!(done.ok, "{done:?}");
+    let today = one(&src, "SELECT CAST(CURRENT_DATE AS text)");
+    for db in [&src, &maria, &lite] {
+        db.exec("INSERT INTO dt (id) VALUES (1)");
+        let row = &db.query("SELECT d, tm, lt, cd FROM dt")[0];
+        assert_eq!(row[0].as_deref(), Some(today.as_str()), "{}", db.url);
+        assert_eq!(row[3].as_deref(), Some(today.as_str()), "{}", db.url);
+        for time in [&row[1], &row[2]] {
+            let time = time.as_deref().unwrap_or_default();
+            assert!(
+                time.len() >= 8 && time.as_bytes()[2] == b':' && !time.contains('-'),
+                "{} stores a time of day, not {time:?}",
+                db.url
+            );
+        }
+    }
+
+    // MariaDB's own spellings, to PostgreSQL and SQLite.
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE dt (id int PRIMARY KEY, d date DEFAULT current_timestamp(), t time DEFAULT curtime(),
+                          t3 time(3) DEFAULT curtime(3), nt time DEFAULT now())",
+    );
+    let pg = TestDb::create(Engine::Postgres);
+    let lite = TestDb::create(Engine::Sqlite);
+    let defaults = |dest: &TestDb| -> Vec<String> {
+        let plan = items(&job(&src, &[dest], ""));
+        ["dt.d", "dt.t", "dt.t3", "dt.nt"]
+            .iter()
+            .flat_map(|c| lines(&plan, c))
+            .filter(|l| l.contains(" default "))
+            .collect()
+    };
+    assert_eq!(
+        defaults(&pg),
+        [
+            "mapped default dt.d: current_timestamp() -> CURRENT_DATE",
+            "mapped default dt.t: curtime() -> LOCALTIME",
+            "mapped default dt.t3: curtime(3) -> LOCALTIME",
+            "mapped default dt.nt: current_timestamp() -> LOCALTIME",
+        ]
+    );
+    assert_eq!(
+        defaults(&lite),
+        [
+            "mapped default dt.d: current_timestamp() -> CURRENT_DATE",
+            "mapped default dt.t: curtime() -> CURRENT_TIME",
+            "mapped default dt.t3: curtime(3) -> CURRENT_TIME",
+            "mapped default dt.nt: current_timestamp() -> CURRENT_TIME",
+        ]
+    );
+    let done = sync(&job(&src, &[&pg, &lite], "")).expect("sync");
+    assert!(done.ok, "{done:?}");
+    for db in [&pg, &lite] {
+        db.exec("INSERT INTO dt (id) VALUES (1)");
+        let row = &db.query("SELECT d, t, t3, nt FROM dt")[0];
+        assert_eq!(row[0].as_deref(), Some(today.as_str()), "{}", db.url);
+        for time in &row[1..] {
+            let time = time.as_deref().unwrap_or_default();
+            assert!(
+                time.len() >= 8 && time.as_bytes()[2] == b':' && !time.contains('-'),
+                "{} stores a time of day, not {time:?}",
+                db.url
+            );
+        }
+    }
+}
+
+/// The seventeenth session's open counter, and F4: a PostgreSQL key's sequence hands
+/// out on MariaDB and SQLite what it hands out on the source: its START WITH on an empty
+/// table, past a setval, past a deleted last row. One plan line per column, of the
+/// right kind; a `nextval` default that is no key's is one `sequence` line.
+#[test]
+fn a_postgres_key_sequence_carries_to_mariadb_and_sqlite() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE a (id int GENERATED ALWAYS AS IDENTITY (START WITH 100) PRIMARY KEY, v text);
+         CREATE TABLE b (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, v text);
+         INSERT INTO b (v) VALUES ('1'), ('2'), ('3');
+         SELECT setval(pg_get_serial_sequence('b', 'id'), 50);
+         CREATE TABLE c (id serial PRIMARY KEY, v text);
+         INSERT INTO c (v) VALUES ('1'), ('2'), ('3');
+         DELETE FROM c WHERE id = 3;
+         CREATE SEQUENCE shared_counter;
+         CREATE TABLE item (id int PRIMARY KEY, ticket bigint DEFAULT nextval('shared_counter'));",
+    );
+    let maria = TestDb::create(Engine::Mysql);
+    let lite = TestDb::create(Engine::Sqlite);
+    let plan = items(&job(&src, &[&maria], ""));
+    assert_eq!(
+        lines(&plan, "a.id"),
+        ["mapped identity a.id: GENERATED ALWAYS, sequence a_id_seq starting at 100 -> AUTO_INCREMENT=100 (ids of deleted rows are not handed out again)"]
+    );
+    assert_eq!(
+        lines(&plan, "b.id"),
+        ["mapped identity b.id: GENERATED BY DEFAULT, sequence b_id_seq at 50 -> AUTO_INCREMENT=51 (ids of deleted rows are not handed out again)"]
+    );
+    assert_eq!(
+        lines(&plan, "c.id"),
+        ["mapped identity c.id: sequence c_id_seq at 3 -> AUTO_INCREMENT=4 (ids of deleted rows are not handed out again)"]
+    );
+    assert_eq!(
+        lines(&plan, "item.ticket"),
+        ["skipped sequence item.ticket (mysql numbers a table's sole integer primary key only; inserts there must give ticket)"]
+    );
+    let plan = items(&job(&src, &[&lite], ""));
+    assert_eq!(
+        lines(&plan, "a.id"),
+        ["mapped identity a.id: GENERATED ALWAYS, sequence a_id_seq starting at 100 -> INTEGER PRIMARY KEY AUTOINCREMENT, sqlite_sequence at 99 (ids of deleted rows are not handed out again)"]
+    );
+    assert_eq!(
+        lines(&plan, "c.id"),
+        ["mapped identity c.id: sequence c_id_seq at 3 -> INTEGER PRIMARY KEY AUTOINCREMENT, sqlite_sequence at 3 (ids of deleted rows are not handed out again)"]
+    );
+    assert_eq!(lines(&plan, "item.ticket").len(), 1, "{plan:#?}");
+
+    let done = sync(&job(&src, &[&maria, &lite], "")).expect("sync");
+    assert!(done.ok, "{done:?}");
+    for db in [&src, &maria, &lite] {
+        assert_eq!(
+            one(db, "INSERT INTO a (v) VALUES ('n') RETURNING id"),
+            "100",
+            "{}",
+            db.url
+        );
+        assert_eq!(
+            one(db, "INSERT INTO b (v) VALUES ('n') RETURNING id"),
+            "51",
+            "{}",
+            db.url
+        );
+        assert_eq!(
+            one(db, "INSERT INTO c (v) VALUES ('n') RETURNING id"),
+            "4",
+            "{}",
+            db.url
+        );
+    }
+}
+
+/// F3: a `DESC` part of a PostgreSQL or SQLite index stays `DESC` on the other engines
+/// (MariaDB 10.8+ keeps it), and the plan says `mapped` with both lists. Before, only a
+/// MariaDB source's DESC was carried; the others were `created` ascending.
+#[test]
+fn a_descending_index_part_stays_descending_on_the_other_engines() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec("CREATE TABLE dt (id int PRIMARY KEY, p numeric(6,2)); CREATE INDEX dt_p_desc ON dt (p DESC, id);");
+    let maria = TestDb::create(Engine::Mysql);
+    let lite = TestDb::create(Engine::Sqlite);
+    assert_eq!(
+        lines(&items(&job(&src, &[&maria], "")), "dt.dt_p_desc"),
+        ["mapped index dt.dt_p_desc: (p DESC, id) -> (`p` DESC, `id`)"]
+    );
+    assert_eq!(
+        lines(&items(&job(&src, &[&lite], "")), "dt.dt_p_desc"),
+        ["mapped index dt.dt_p_desc: (p DESC, id) -> (\"p\" DESC, \"id\")"]
+    );
+    let done = sync(&job(&src, &[&maria, &lite], "")).expect("sync");
+    assert!(done.ok, "{done:?}");
+    assert_eq!(
+        maria.query(
+            "SELECT column_name, collation FROM information_schema.statistics
+             WHERE table_schema = database() AND index_name = 'dt_p_desc' ORDER BY seq_in_index"
+        ),
+        [
+            [Some("p".to_string()), Some("D".to_string())],
+            [Some("id".to_string()), Some("A".to_string())]
+        ]
+    );
+    assert_eq!(
+        lite.query("SELECT name, \"desc\" FROM pragma_index_xinfo('dt_p_desc') WHERE key ORDER BY seqno"),
+        [
+            [Some("p".to_string()), Some("1".to_string())],
+            [Some("id".to_string()), Some("0".to_string())]
+        ]
+    );
+
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "CREATE TABLE item (id INTEGER PRIMARY KEY, price REAL); CREATE INDEX item_price_desc ON item(price DESC);",
+    );
+    let pg = TestDb::create(Engine::Postgres);
+    assert_eq!(
+        lines(&items(&job(&src, &[&pg], "")), "item.item_price_desc"),
+        ["mapped index item.item_price_desc: (price DESC) -> (\"price\" DESC)"]
+    );
+    let done = sync(&job(&src, &[&pg], "")).expect("sync");
+    assert!(done.ok, "{done:?}");
+    assert_eq!(
+        one(&pg, "SELECT pg_get_indexdef('item_price_desc'::regclass)"),
+        "CREATE INDEX item_price_desc ON public.item USING btree (price DESC)"
+    );
+}
+
+/// The other way round: a PostgreSQL enum NOT NULL without a DEFAULT is a MariaDB ENUM
+/// NOT NULL, which stores its first label where an INSERT leaves it out (PostgreSQL
+/// refuses that INSERT: 23502). MariaDB cannot be told otherwise; the plan says so.
+#[test]
+fn a_postgres_not_null_enum_on_mariadb_says_it_takes_its_first_label() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TYPE mood AS ENUM ('ok', 'sad');
+         CREATE TABLE en (id int PRIMARY KEY, m mood NOT NULL, n mood, k mood NOT NULL DEFAULT 'sad');",
+    );
+    let maria = TestDb::create(Engine::Mysql);
+    let plan = items(&job(&src, &[&maria], ""));
+    let column = |name: &str| item(&plan, "column", name).reason.clone();
+    assert_eq!(
+        column("en.m").as_deref(),
+        Some("an INSERT without it stores 'ok' there (a NOT NULL ENUM's implicit default), where postgres refuses it")
+    );
+    assert_eq!(column("en.n"), None);
+    assert_eq!(column("en.k"), None);
+}
