@@ -1178,6 +1178,44 @@ fn kept(note: UndoNote) -> Option<(String, String)> {
     Some((d, note))
 }
 
+/// After an interruption, for the tables of a breakable cycle `d` checks row by row
+/// that the run began loading and did not create (those are dropped again): rows it
+/// wrote there may still hold the cycle's FK columns NULL (written so, the cycle's
+/// UPDATEs perhaps not run yet), and what a re-run does with them. None where there
+/// are none.
+fn unset_cycle_rows(d: &execute::Destination, plan: &Plan, created: &[String]) -> Option<String> {
+    if d.fk_free() {
+        return None;
+    }
+    let written = d.written.lock().expect("lock");
+    let tables: Vec<String> = plan
+        .tables
+        .iter()
+        .filter(|tp| !tp.break_fks.is_empty() && !created.contains(&tp.name))
+        // Started, counted or not: a batch under way when the run stopped may have gone in.
+        .filter(|tp| written.iter().any(|(t, ..)| t == &tp.name))
+        .map(|tp| {
+            let columns: Vec<&str> = tp
+                .table
+                .foreign_keys
+                .iter()
+                .filter(|f| tp.break_fks.contains(&f.name))
+                .flat_map(|f| f.columns.iter().map(String::as_str))
+                .collect();
+            format!("{} ({})", tp.name, columns.join(", "))
+        })
+        .collect();
+    if tables.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "rows this run wrote into tables of a cycle may hold its FK columns NULL: {} (written so, then set by \
+         UPDATEs once the cycle is loaded, which may not have run); {}",
+        tables.join(", "),
+        execute::RERUN_SETS
+    ))
+}
+
 /// (destination, what a whole load says, what undoing its tables says, the tables it
 /// created, whether it loaded in batches)
 type UndoNote = (String, Option<&'static str>, Option<String>, Vec<String>, bool);
@@ -1250,6 +1288,16 @@ async fn undo(lanes: Vec<execute::Lane>, e: SyncError, plan: &Plan, stage: &Stag
         let undone = match under_way {
             true => undone.map(|u| format!("{u} (a batch under way when it stopped may have gone in too)")),
             false => undone,
+        };
+        let undone = match (interrupted, whole) {
+            (true, None) => match unset_cycle_rows(d, plan, &created) {
+                Some(n) => Some(match undone {
+                    Some(u) => format!("{u}; {n}"),
+                    None => n,
+                }),
+                None => undone,
+            },
+            _ => undone,
         };
         notes.push((d.shown.clone(), whole, undone, created, batches));
     }

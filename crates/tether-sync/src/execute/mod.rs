@@ -31,7 +31,7 @@ pub use destination::{
 pub(crate) use method::decide;
 pub use method::{LoadMethod, LoadPlan, NotStaged};
 pub(crate) use outsiders::{refuse_planned_sqlite_views, refuse_unwritable};
-pub(crate) use pipeline::{join_all, null_keyed_cycles};
+pub(crate) use pipeline::{join_all, null_keyed_cycles, RERUN_SETS};
 pub use pipeline::{load, Anon, Lane};
 pub use progress::{Progress, TableReport};
 pub use stage::{with_note, STAGE_DROPPED};

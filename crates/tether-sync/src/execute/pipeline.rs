@@ -306,7 +306,20 @@ async fn held(
     columns: &[String],
     keys: &[&Row],
 ) -> Result<Vec<usize>, SyncError> {
+    held_with(conn, table, columns, keys, &[]).await
+}
+
+/// [`held`], of the rows whose `null` columns all hold NULL.
+async fn held_with(
+    conn: &mut Connection,
+    table: &Table,
+    columns: &[String],
+    keys: &[&Row],
+    null: &[String],
+) -> Result<Vec<usize>, SyncError> {
     let d = conn.dialect();
+    let null: Vec<String> = null.iter().map(|c| format!(" AND {} IS NULL", d.ident(c))).collect();
+    let null = null.concat();
     let from = d.own_rows(table);
     let mut out = Vec::new();
     for (c, chunk) in keys.chunks(100).enumerate() {
@@ -319,7 +332,11 @@ async fn held(
                     .zip(k.iter())
                     .map(|(col, v)| format!("{} = {}", d.ident(col), d.literal(v)))
                     .collect();
-                format!("SELECT {} FROM {from} WHERE {}", c * 100 + i, wheres.join(" AND "))
+                format!(
+                    "SELECT {} FROM {from} WHERE {}{null}",
+                    c * 100 + i,
+                    wheres.join(" AND ")
+                )
             })
             .collect();
         let int = tether_schema::DataType::Int {
@@ -368,7 +385,8 @@ async fn write_table(
     let mut fixups: Fixups = Vec::new();
     // Rows written with the cycle's FK columns NULL, and rows already there whose FK
     // values were left as they were, both for the cycle's UPDATE to set (a message).
-    let (mut nulled_rows, mut kept_rows) = (0u64, 0u64);
+    // With `skip`, rows an earlier run left with them NULL, which this run completes.
+    let (mut nulled_rows, mut kept_rows, mut unfinished_rows) = (0u64, 0u64, 0u64);
     // Counted as it goes, for what a stop or failure leaves (complete at the end).
     let slot = {
         let mut list = dest.written.lock().expect("lock");
@@ -409,7 +427,7 @@ async fn write_table(
                 written: format!(
                     "{written} rows of {} were written before it{}; tables complete: {}",
                     tp.name,
-                    unset_note(w, nulled_rows, kept_rows),
+                    unset_note(w, nulled_rows, kept_rows, unfinished_rows),
                     complete_tables(dest)
                 ),
             });
@@ -482,14 +500,25 @@ async fn write_table(
             _ => (out, None, Vec::new(), pending_at),
         };
         let kept_now = kept.len() as u64;
-        // `skip` keeps the rows already there as they are: only the rows this batch
-        // inserts (absent before, there after) are completed by the cycle's UPDATEs.
-        let before = match (w.conflict, pending.is_empty()) {
+        // `skip` keeps the rows already there as they are: the rows this batch inserts
+        // (absent before, there after) are completed by the cycle's UPDATEs, and so are
+        // the rows already there with every one of the cycle's FK columns NULL where the
+        // source holds a value: the shape a load of this cycle leaves until its UPDATEs
+        // run, so an earlier run that failed or was stopped before them left them so
+        // (`unfinished`). A row whose FK values the destination holds stays as it is.
+        let (before, unfinished) = match (w.conflict, pending.is_empty()) {
             (Conflict::Skip, false) => {
                 let ks: Vec<&Row> = pending.iter().map(|(k, _)| k).collect();
-                Some(held(&mut dest.conn, &w.dest_table, &w.fixup_key, &ks).await?)
+                let before = held(&mut dest.conn, &w.dest_table, &w.fixup_key, &ks).await?;
+                let ks: Vec<&Row> = before.iter().map(|&i| &pending[i].0).collect();
+                let unfinished = held_with(&mut dest.conn, &w.dest_table, &w.fixup_key, &ks, &w.nulled_names)
+                    .await?
+                    .into_iter()
+                    .map(|j| before[j])
+                    .collect();
+                (Some(before), unfinished)
             }
-            _ => None,
+            _ => (None, Vec::new()),
         };
         let stop = |e: super::once::Stop, dest: &Destination, n: u64| {
             e.into_error(
@@ -516,13 +545,11 @@ async fn write_table(
                 return Err(stop(e, dest, written + n));
             }
         }
-        if let (Some(before), true) = (before, inserted.is_ok()) {
-            let absent: Fixups = pending
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| !before.contains(i))
-                .map(|(_, f)| f)
-                .collect();
+        let mut completed_now = 0u64;
+        if let (Some(before), true) = (&before, inserted.is_ok()) {
+            let (absent, there): (Vec<_>, Vec<_>) =
+                pending.into_iter().enumerate().partition(|(i, _)| !before.contains(i));
+            let absent: Fixups = absent.into_iter().map(|(_, f)| f).collect();
             let ks: Vec<&Row> = absent.iter().map(|(k, _)| k).collect();
             let after = held(&mut dest.conn, &w.dest_table, &w.fixup_key, &ks).await?;
             pending = absent
@@ -531,14 +558,23 @@ async fn write_table(
                 .filter(|(i, _)| after.contains(i))
                 .map(|(_, f)| f)
                 .collect();
+            let unfinished: Fixups = there
+                .into_iter()
+                .filter(|(i, _)| unfinished.contains(i))
+                .map(|(_, f)| f)
+                .collect();
+            completed_now = unfinished.len() as u64;
+            pending.extend(unfinished);
         }
         match inserted {
             Ok(n) => {
-                // With `skip`, `pending` now holds only the rows this batch inserted.
+                // With `skip`, `pending` now holds the rows this batch inserted, then the
+                // rows an earlier run left unfinished.
                 nulled_rows += match w.conflict {
-                    Conflict::Skip => pending.len(),
-                    _ => nulled_at.len(),
-                } as u64;
+                    Conflict::Skip => pending.len() as u64 - completed_now,
+                    _ => nulled_at.len() as u64,
+                };
+                unfinished_rows += completed_now;
                 fixups.append(&mut pending);
                 written += n;
                 kept_rows += kept_now;
@@ -553,14 +589,18 @@ async fn write_table(
                     None => "(in a batch; the server did not say which)".to_string(),
                 };
                 // The rows of this batch written NULL before the rejected one and kept
-                // (the server keeps the rows before it when it says it wrote some).
-                // (With `skip`, which of them it inserted is not known: not counted.)
-                nulled_rows += match (w.conflict == Conflict::Skip, in_kept, e.written > 0, e.row) {
-                    (true, ..) => 0,
-                    (false, true, _, _) => nulled_at.len() as u64,
-                    (false, false, true, Some(r)) => nulled_at.iter().filter(|&&i| i < r).count() as u64,
+                // (the server keeps the rows before it when it says it wrote some); with
+                // `skip`, those of them the destination did not hold before the batch.
+                let new = |j: usize| before.as_ref().is_none_or(|b| !b.contains(&j));
+                nulled_rows += match (in_kept, e.written > 0, e.row) {
+                    (true, _, _) => nulled_at.len() as u64,
+                    (false, true, Some(r)) => {
+                        nulled_at.iter().enumerate().filter(|&(j, &i)| i < r && new(j)).count() as u64
+                    }
                     _ => 0,
                 };
+                // And the rows an earlier run left unfinished, still so.
+                unfinished_rows += unfinished.len() as u64;
                 // A table this run created or emptied, or one that was there empty, held
                 // none of the source's rows: two of them clash there, so the destination
                 // compares keys the source tells apart as equal. `on_conflict` would drop
@@ -614,7 +654,7 @@ async fn write_table(
                         "{} rows of {} were written before it{}; tables complete: {}",
                         written + e.written,
                         tp.name,
-                        unset_note(w, nulled_rows, kept_rows),
+                        unset_note(w, nulled_rows, kept_rows, unfinished_rows),
                         complete_tables(dest)
                     ),
                 });
@@ -630,7 +670,7 @@ async fn write_table(
 /// FK columns NULL (new rows; the cycle's UPDATE, which sets them once the table is
 /// loaded, did not run) and rows already there that `update` left with their FK values
 /// as they were. Empty for other tables.
-fn unset_note(w: &TableWrite, nulled: u64, kept: u64) -> String {
+fn unset_note(w: &TableWrite, nulled: u64, kept: u64, unfinished: u64) -> String {
     let cols = w.nulled_names.join(", ");
     let mut out = String::new();
     if nulled > 0 {
@@ -644,8 +684,22 @@ fn unset_note(w: &TableWrite, nulled: u64, kept: u64) -> String {
             ", {kept} of them rows that were there, their {cols} left as it was (not yet the source's)"
         ));
     }
+    if unfinished > 0 {
+        out.push_str(&format!(
+            ", and {unfinished} rows an earlier run left with {cols} NULL still so (this run's UPDATE setting \
+             them did not run)"
+        ));
+    }
+    if nulled + kept + unfinished > 0 {
+        out.push_str(&format!("; {RERUN_SETS}"));
+    }
     out
 }
+
+/// What a re-run does with the rows a cycle's UPDATEs did not reach (a failure or a stop).
+pub(crate) const RERUN_SETS: &str = "running the job again with on_conflict = \"skip\" or \"update\" sets them \
+     (`skip` completes a row whose FK columns of the cycle are all NULL where the source holds a value; it keeps \
+     a row holding other values there), as does truncate = true";
 
 /// A batch's write that failed: the error (its row an index in the batch), whether the
 /// rows of the first INSERT went in ([`write_rows`]), and the rejected row as written
@@ -1311,7 +1365,7 @@ fn unset_before(e: SyncError, plan: &Plan, lane: &Lane, fixups: &[Vec<(usize, Fi
     }
     let note = format!(
         "the cycle's UPDATEs setting the FK columns loaded NULL (or, on rows that were there, left as they \
-         were) did not run; rows waiting for them: {}",
+         were) did not run; rows waiting for them: {}; {RERUN_SETS}",
         said.join("; ")
     );
     match e {
