@@ -85,9 +85,11 @@ impl<'a> Planner<'a> {
             let others = || child.foreign_keys.iter().filter(|other| other.name != fk.name);
             let shared = others().any(|other| other.columns.iter().any(|c| fk.columns.iter().any(|f| eq_ci(f, c))));
             // InnoDB changes a clustered-index column as a delete and an insert of the
-            // child row, and the insert checks every FK of the child (a second FK to the
-            // parent row being changed fails mid-statement, 1452) whatever its columns.
-            let reinserted = fk.columns.iter().any(|c| clustered(child, c)) && others().next().is_some();
+            // child row, and the insert checks every FK of the child: a second FK to a
+            // table the statement is changing (the parent row mid-statement) may fail,
+            // 1452, whatever its columns. One to a table it does not change cannot.
+            let changed = |other: &ForeignKey| rules.iter().any(|r| eq_ci(&r.table, &other.referenced_table));
+            let reinserted = fk.columns.iter().any(|c| clustered(child, c)) && others().any(changed);
             (writes_value && (shared || reinserted)).then_some(fk)
         })
     }
