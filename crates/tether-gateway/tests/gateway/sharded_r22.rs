@@ -205,3 +205,44 @@ fn the_gateways_own_transaction_commits_the_head_after_the_nodes_prepare() {
     });
     assert_eq!(state(&db), ("".into(), "".into(), "1:NULL".into()));
 }
+
+/// Review r21g F2: a multi-row ON DUPLICATE KEY UPDATE into a planned table runs a
+/// row at a time; under CLIENT_FOUND_ROWS a row that met a duplicate and changed
+/// nothing answers 1 (as an inserted row), and MariaDB counts it in `Duplicates`.
+/// (rows affected, info line) as MariaDB gives them, with and without the flag.
+#[test]
+fn a_multi_row_upsert_counts_rows_found_unchanged_as_duplicates_under_client_found_rows() {
+    let c = spider::cluster();
+    let db = c.create_db();
+    schema(&db);
+    let gw = gateway(&db);
+    let upsert = "INSERT INTO cust VALUES (9, 'FR'), (62, 'FR') ON DUPLICATE KEY UPDATE country = VALUES(country)";
+    for (found_rows, first, again) in [
+        (
+            true,
+            (2, "Records: 2  Duplicates: 1  Warnings: 0"),
+            (2, "Records: 2  Duplicates: 2  Warnings: 0"),
+        ),
+        (
+            false,
+            (1, "Records: 2  Duplicates: 0  Warnings: 0"),
+            (0, "Records: 2  Duplicates: 0  Warnings: 0"),
+        ),
+    ] {
+        rows(&db);
+        db.exec_head("DELETE FROM cust WHERE id = 62");
+        let opts = mysql_async::OptsBuilder::from_opts(gw.opts("ks")).client_found_rows(found_rows);
+        gw.block_on(async {
+            let mut k = Conn::new(opts).await.expect("gateway");
+            for expected in [first, again] {
+                k.query_drop(upsert).await.expect("upsert");
+                assert_eq!(
+                    (k.affected_rows(), k.info().to_string()),
+                    (expected.0, expected.1.to_string()),
+                    "found_rows {found_rows}"
+                );
+            }
+        });
+    }
+    assert_eq!(state(&db).0, "9 62");
+}
