@@ -252,3 +252,53 @@ fn same_action(a: FkAction, b: FkAction) -> bool {
     };
     norm(a) == norm(b)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::scope::tests::{hash, layout, plain, schema, table};
+    use super::*;
+
+    #[test]
+    fn the_anchor_is_a_no_row_delete_on_the_first_sharded_table_keyed_by_one_integer() {
+        let mut text = table("a_text", &["k"], &["k"], Vec::new());
+        text.columns[0].normalized_type = DataType::Varchar { length: Some(10) };
+        let s = schema(vec![
+            text,
+            table("b_pair", &["x", "y"], &["x", "y"], Vec::new()),
+            table("cust", &["id"], &["id"], Vec::new()),
+            table("ord", &["id"], &["id"], Vec::new()),
+            table("audit", &["id"], &["id"], Vec::new()),
+        ]);
+        let sharded = || {
+            vec![
+                hash("ord", "id"),
+                hash("a_text", "k"),
+                hash("b_pair", "x"),
+                hash("cust", "id"),
+            ]
+        };
+        let with_head: Vec<_> = sharded().into_iter().chain([plain("audit")]).collect();
+        assert_eq!(
+            anchor_of(&layout(with_head.clone()), &s).as_deref(),
+            Some("DELETE FROM `cust` WHERE `id` = -2147483648 AND `id` = `id` + 1")
+        );
+        // No table of the head's own: nothing to keep, no anchor.
+        assert_eq!(anchor_of(&layout(sharded()), &s), None);
+        // The least value of each integer type.
+        for (bytes, unsigned, least) in [(1, false, "-128"), (8, false, "-9223372036854775808"), (8, true, "0")] {
+            let mut s = s.clone();
+            let cust = s.tables.iter_mut().find(|t| t.name == "cust").expect("cust");
+            cust.columns[0].normalized_type = DataType::Int { bytes, unsigned };
+            assert_eq!(
+                anchor_of(&layout(with_head.clone()), &s),
+                Some(format!("DELETE FROM `cust` WHERE `id` = {least} AND `id` = `id` + 1"))
+            );
+        }
+        // No sharded table keyed by one integer column: none.
+        let only: Vec<_> = with_head
+            .into_iter()
+            .filter(|t| !["cust", "ord"].contains(&t.name.as_str()))
+            .collect();
+        assert_eq!(anchor_of(&layout(only), &s), None);
+    }
+}
