@@ -130,6 +130,9 @@ pub struct Session {
     /// back: every statement there is refused until the client's ROLLBACK (or
     /// COMMIT, which fails), so nothing runs in autocommit by surprise.
     aborted: Option<String>,
+    /// The managed sharded keyspaces whose open client transaction began with the
+    /// keyspace's anchor (`sharded::managed::anchor`).
+    anchored: HashSet<String>,
     /// Statements the client prepared in SQL (`PREPARE name FROM ...`), per
     /// (keyspace, lowercased name): their text, `None` when it could not be read.
     sql_prepared: HashMap<(String, String), Option<String>>,
@@ -151,6 +154,8 @@ enum Shadows {
 
 /// The server status flag of an open transaction.
 const SERVER_STATUS_IN_TRANS: u16 = 0x0001;
+/// SERVER_STATUS_AUTOCOMMIT: the session's autocommit is on.
+const SERVER_STATUS_AUTOCOMMIT: u16 = 0x0002;
 
 impl Session {
     pub fn new(shared: Arc<Shared>) -> Self {
@@ -170,6 +175,7 @@ impl Session {
             temporary: HashSet::new(),
             shadows: HashMap::new(),
             aborted: None,
+            anchored: HashSet::new(),
             sql_prepared: HashMap::new(),
             table_locks: HashSet::new(),
             live: None,
@@ -289,6 +295,7 @@ impl Session {
         self.sql_prepared.clear();
         self.table_locks.clear();
         self.aborted = None;
+        self.anchored.clear();
         self.fk_checks = true;
         self.ddl_strategy = DdlStrategy::Direct;
         self.keyspace = self.login_keyspace.clone();
@@ -509,6 +516,7 @@ impl Session {
             _ if !self.in_transaction(&ks) => ks.pass_gate(sql).await,
             _ => {}
         }
+        self.anchor_client_transaction(&ks, sql).await;
         if let Err(e) = self.sharded_guard(&ks, sql, &command).await {
             return Route::Answered(vec![Reply::Error(e)]);
         }
@@ -1219,6 +1227,67 @@ impl Session {
     /// In a managed sharded keyspace (checks on), `Err` for a query the gateway
     /// neither plans nor knows to be a read or a session statement (the head
     /// enforces nothing): every statement of it is looked at (docs/sharding.md).
+    /// In a managed sharded keyspace whose head has tables of its own: opens the
+    /// client's transaction with the keyspace's anchor before its first statement
+    /// that may read or write tables (right after BEGIN / START TRANSACTION, or
+    /// before the statement that opens one with autocommit off), so that Spider is
+    /// a read-write member from the start and a node lost at COMMIT rolls the
+    /// head's tables back too (`sharded::managed::anchor`). A failing anchor (a
+    /// READ ONLY transaction, a node down) is left to the client's own statement.
+    async fn anchor_client_transaction(&mut self, ks: &Keyspace, sql: &str) {
+        if !(ks.spec.sharded && ks.mode() == FkMode::Managed) {
+            return;
+        }
+        let Some(anchor) = crate::sharded::managed::anchor(&ks.spec.url) else {
+            return;
+        };
+        let first: String = sql
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        let word = |w: &str| first.eq_ignore_ascii_case(w);
+        if ["BEGIN", "START", "COMMIT", "ROLLBACK", "XA", "SET", "LOCK", "UNLOCK"]
+            .iter()
+            .any(|w| word(w))
+        {
+            // Ends or opens a transaction (or sets its characteristics): the next
+            // statement is the first of the next one.
+            self.anchored.remove(&ks.spec.name);
+            return;
+        }
+        if ![
+            "SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "REPLACE", "CALL", "DO", "LOAD", "TABLE", "VALUES",
+        ]
+        .iter()
+        .any(|w| word(w))
+        {
+            return;
+        }
+        let Some(status) = self.backends.get(&ks.spec.name).and_then(Backend::status) else {
+            return;
+        };
+        let in_trans = status & SERVER_STATUS_IN_TRANS != 0;
+        let autocommit = status & SERVER_STATUS_AUTOCOMMIT != 0;
+        if !in_trans && autocommit {
+            // An autocommit statement: a planned one runs in the gateway's own
+            // transaction, anchored there (`managed::run_sharded`).
+            self.anchored.remove(&ks.spec.name);
+            return;
+        }
+        if self.anchored.contains(&ks.spec.name) {
+            return;
+        }
+        if let Err(e) = self.backend(ks).exec(&anchor).await {
+            tracing::debug!(
+                "keyspace {}: the transaction's anchor failed: {}",
+                ks.spec.name,
+                e.message
+            );
+        }
+        self.anchored.insert(ks.spec.name.clone());
+    }
+
     async fn sharded_guard(&self, ks: &Keyspace, sql: &str, command: &Command<'_>) -> Result<(), ServerError> {
         if !(ks.spec.sharded && ks.mode() == FkMode::Managed && self.fk_checks) {
             return Ok(());
@@ -1414,8 +1483,16 @@ impl Session {
         match planned {
             Ok((schema, Analysis::Plan(plan))) if ks.spec.sharded => {
                 let mut rolled_back = false;
-                let replies =
-                    managed::run_sharded(&plan, &schema, &ks.spec.name, self.backend(ks), &mut rolled_back).await;
+                let anchor = crate::sharded::managed::anchor(&ks.spec.url);
+                let replies = managed::run_sharded(
+                    &plan,
+                    &schema,
+                    &ks.spec.name,
+                    self.backend(ks),
+                    anchor.as_deref(),
+                    &mut rolled_back,
+                )
+                .await;
                 if rolled_back {
                     self.aborted = Some(ks.spec.name.clone());
                 }

@@ -89,7 +89,18 @@ pub(super) async fn run_rows(
         plans.push(plan);
     }
     let mut replies = Vec::with_capacity(plans.len());
-    for plan in &plans {
+    // Under CLIENT_FOUND_ROWS a row that met a duplicate and changed nothing
+    // answers 1, as an inserted one does, yet counts in `Duplicates` (review r21g
+    // F2): which rows meet one is read before each piece runs.
+    let upsert = parts.upsert && !parts.head.starts_with("REPLACE");
+    let mut met = Vec::new();
+    for (i, plan) in plans.iter().enumerate() {
+        if upsert && backend.found_rows() {
+            met.push(match rows.get(i).and_then(|r| clash_probe(parts, schema, r)) {
+                Some(probe) => !backend.read(&probe).await?.rows.is_empty(),
+                None => false,
+            });
+        }
         let reply = match plan.is_passthrough() {
             true => {
                 behind.writes();
@@ -119,8 +130,57 @@ pub(super) async fn run_rows(
             }
             other => Ok(other.unwrap_or_else(|| Reply::Ok(OkInfo::default()))),
         },
-        _ => Ok(Reply::Ok(summed(&replies, &autos, rows.len(), kind, warnings))),
+        _ => Ok(Reply::Ok(summed(&replies, &autos, &met, rows.len(), kind, warnings))),
     }
+}
+
+/// A read finding a row of the target that `row` (stored literals, in the order
+/// of `parts`' columns) meets on its primary key or a unique key; `None` when no
+/// key has all its values (NULL meets nothing) or the table is unknown.
+fn clash_probe(parts: &InsertParts, schema: &Schema, row: &[String]) -> Option<String> {
+    let table = schema
+        .find_table(&parts.table.join("."))
+        .or_else(|| parts.table.last().and_then(|t| schema.find_table(t)))?;
+    let value = |column: &str| {
+        let position = match parts.columns.is_empty() {
+            true => table
+                .columns
+                .iter()
+                .filter(|c| c.generated.is_none())
+                .position(|c| c.name.eq_ignore_ascii_case(column)),
+            false => parts.columns.iter().position(|c| c.eq_ignore_ascii_case(column)),
+        };
+        position
+            .and_then(|i| row.get(i))
+            .filter(|v| !v.trim().eq_ignore_ascii_case("null"))
+    };
+    let q = |n: &str| format!("`{}`", n.replace('`', "``"));
+    let keys = std::iter::once(&table.primary_key).filter(|k| !k.is_empty()).chain(
+        table
+            .unique_keys
+            .iter()
+            .filter(|u| u.predicate.is_none())
+            .map(|u| &u.columns),
+    );
+    let mut any = Vec::new();
+    for key in keys {
+        let all: Option<Vec<String>> = key
+            .iter()
+            .map(|c| value(c).map(|v| format!("{} = {}", q(c), v.trim())))
+            .collect();
+        if let Some(all) = all {
+            any.push(format!("({})", all.join(" AND ")));
+        }
+    }
+    if any.is_empty() {
+        return None;
+    }
+    let name: Vec<String> = parts.table.iter().map(|p| q(p)).collect();
+    Some(format!(
+        "SELECT 1 FROM {} WHERE {} LIMIT 1",
+        name.join("."),
+        any.join(" OR ")
+    ))
 }
 
 /// What a row gives its table's AUTO_INCREMENT column.
@@ -185,8 +245,9 @@ enum Kind {
 /// insert id. For one-row pieces (`autos`, one per row) that is MariaDB's: the
 /// first value generated, else, when a row was written, the value the last row
 /// gives the AUTO_INCREMENT column; otherwise the first piece's id. `converted`:
-/// the warnings of storing the rows first.
-fn summed(replies: &[Reply], autos: &[Auto], records: usize, kind: Kind, converted: u16) -> OkInfo {
+/// the warnings of storing the rows first. `met`: under CLIENT_FOUND_ROWS, for
+/// each ON DUPLICATE KEY UPDATE piece, whether its row met a duplicate.
+fn summed(replies: &[Reply], autos: &[Auto], met: &[bool], records: usize, kind: Kind, converted: u16) -> OkInfo {
     let mut out = OkInfo {
         warnings: converted,
         ..OkInfo::default()
@@ -207,8 +268,9 @@ fn summed(replies: &[Reply], autos: &[Auto], records: usize, kind: Kind, convert
             Kind::Insert => 0,
             Kind::Replace => info.affected_rows.saturating_sub(1),
             // 1: inserted, 2: updated, 0: met a duplicate and left it as it was
-            // (MariaDB counts only the rows it updated).
-            Kind::Upsert => u64::from(info.affected_rows == 2),
+            // (MariaDB counts only the rows it updated). Under CLIENT_FOUND_ROWS
+            // the row left as it was answers 1 and counts too.
+            Kind::Upsert => u64::from(info.affected_rows == 2 || met.get(i) == Some(&true)),
         };
     }
     if !autos.is_empty() && !autos.contains(&Auto::Absent) {

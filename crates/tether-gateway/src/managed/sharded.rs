@@ -162,12 +162,15 @@ pub fn unknown_target(sql: &str, schema: &Schema, keyspace: &str) -> Option<Serv
 /// head: `None` when the statement needs no FK work and goes to the head unchanged.
 /// `rolled_back` turns true when the client's transaction had to be rolled back
 /// (a failure after the plan wrote): the session then refuses every statement
-/// until the client's ROLLBACK.
+/// until the client's ROLLBACK. `anchor`: the statement that opens the gateway's
+/// own transactions (`sharded::managed::anchor`: Spider read-write before its first
+/// read, so that a node lost at COMMIT rolls the head's own tables back too).
 pub async fn run_sharded(
     plan: &Plan,
     schema: &Schema,
     keyspace: &str,
     backend: &mut Backend,
+    anchor: Option<&str>,
     rolled_back: &mut bool,
 ) -> Option<Vec<Reply>> {
     if is_upsert(plan) {
@@ -242,6 +245,13 @@ pub async fn run_sharded(
         Ok(own) => own,
         Err(e) => return Some(vec![Reply::Error(e)]),
     };
+    if let Some(anchor) = anchor {
+        // A failing anchor (a node down, a table the client's LOCK TABLES left
+        // out) fails on its own; the plan meets the same cause with its own error.
+        if let Err(e) = backend.exec(anchor).await {
+            tracing::debug!("keyspace {keyspace}: the transaction's anchor failed: {}", e.message);
+        }
+    }
     let replies = match work(plan, rows.as_ref(), schema, keyspace, backend, behind).await {
         Ok(reply) => match backend.exec(COMMIT).await {
             Ok(_) => vec![reply],

@@ -11,9 +11,12 @@
 //! the gateway's plan: `ON UPDATE` RESTRICT / NO ACTION, `ON DELETE` RESTRICT /
 //! NO ACTION / CASCADE. Every other action is declared in the VSchema only.
 
-use tether_connect::DbUrl;
-use tether_schema::{FkAction, LocatedSpec, Schema};
+use std::sync::Mutex;
 
+use tether_connect::DbUrl;
+use tether_schema::{DataType, FkAction, LocatedSpec, Schema};
+
+use super::layout::{Layout, Placement};
 use super::scope::{self, Scope, Source};
 use super::ShardedError;
 use crate::config::DeclaredActions;
@@ -167,7 +170,78 @@ pub async fn managed_schema(
             }
         }
     }
+    remember_anchor(head, anchor_of(&layout, &schema));
     Ok(schema)
+}
+
+/// The anchor of each head a managed sharded keyspace has read its schema from.
+static ANCHORS: Mutex<Vec<(DbUrl, Option<String>)>> = Mutex::new(Vec::new());
+
+fn remember_anchor(head: &DbUrl, anchor: Option<String>) {
+    let mut anchors = ANCHORS.lock().unwrap_or_else(|p| p.into_inner());
+    anchors.retain(|(h, _)| h != head);
+    anchors.push((head.clone(), anchor));
+}
+
+/// The statement that must open every write transaction of the managed sharded
+/// keyspace on `head` (`None`: the head has no tables of its own, or its schema
+/// was not read yet). See [`anchor_of`].
+pub fn anchor(head: &DbUrl) -> Option<String> {
+    let anchors = ANCHORS.lock().unwrap_or_else(|p| p.into_inner());
+    anchors.iter().find(|(h, _)| h == head).and_then(|(_, a)| a.clone())
+}
+
+/// A write that changes nothing, for the first statement of a transaction that may
+/// write both the head's own (InnoDB) tables and Spider tables.
+///
+/// Spider joins a transaction as a read-write engine only when its first statement
+/// in the transaction writes (it registers itself with the server at that statement
+/// only, measured on MariaDB 10.11.19). A transaction whose first Spider statement
+/// is a read (the gateway's lock read of a parent, a client's SELECT) commits with
+/// one read-write engine, the head's InnoDB, in one phase: the head commits its own
+/// tables, then Spider runs XA PREPARE and COMMIT on the nodes inside its commit and
+/// a node lost there rolls the nodes' part back while the head's part stays (review
+/// r21g F1). With Spider read-write from the first statement the server commits in
+/// two phases and Spider's XA PREPARE on the nodes comes before the head commits
+/// anything: a node lost before its PREPARE rolls the whole transaction back.
+///
+/// The anchor is a DELETE Spider pushes down to one node (a point on a sharded
+/// table's one-column integer primary key, the type's least value, with a condition
+/// no row meets): it deletes nothing and locks at most that key's gap on one node.
+/// `None` when the head has no tables of its own (nothing of the head's to keep) or
+/// no sharded table has such a key (documented as not covered, docs/sharding.md).
+fn anchor_of(layout: &Layout, schema: &Schema) -> Option<String> {
+    if !layout.tables.iter().any(|t| t.placement == Placement::Plain) {
+        return None;
+    }
+    let mut sharded: Vec<&str> = layout
+        .tables
+        .iter()
+        .filter(|t| matches!(t.placement, Placement::Sharded(_)))
+        .map(|t| t.name.as_str())
+        .collect();
+    sharded.sort_unstable();
+    sharded.into_iter().find_map(|name| {
+        let table = schema.tables.iter().find(|t| t.name == name)?;
+        let [pk] = table.primary_key.as_slice() else {
+            return None;
+        };
+        let column = table.columns.iter().find(|c| &c.name == pk)?;
+        let least = match column.normalized_type {
+            DataType::Int { unsigned: true, .. } => "0".to_string(),
+            DataType::Int { bytes, .. } if (1..=8).contains(&bytes) => {
+                // -2^(8 * bytes - 1), as MariaDB's TINYINT .. BIGINT; MEDIUMINT is 3 bytes.
+                format!("-{}", 1u128 << (8 * u32::from(bytes) - 1))
+            }
+            _ => return None,
+        };
+        let q = |n: &str| format!("`{}`", n.replace('`', "``"));
+        Some(format!(
+            "DELETE FROM {t} WHERE {c} = {least} AND {c} = {c} + 1",
+            t = q(name),
+            c = q(pk)
+        ))
+    })
 }
 
 /// RESTRICT and NO ACTION are one action in InnoDB.
@@ -177,4 +251,54 @@ fn same_action(a: FkAction, b: FkAction) -> bool {
         other => other,
     };
     norm(a) == norm(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::scope::tests::{hash, layout, plain, schema, table};
+    use super::*;
+
+    #[test]
+    fn the_anchor_is_a_no_row_delete_on_the_first_sharded_table_keyed_by_one_integer() {
+        let mut text = table("a_text", &["k"], &["k"], Vec::new());
+        text.columns[0].normalized_type = DataType::Varchar { length: Some(10) };
+        let s = schema(vec![
+            text,
+            table("b_pair", &["x", "y"], &["x", "y"], Vec::new()),
+            table("cust", &["id"], &["id"], Vec::new()),
+            table("ord", &["id"], &["id"], Vec::new()),
+            table("audit", &["id"], &["id"], Vec::new()),
+        ]);
+        let sharded = || {
+            vec![
+                hash("ord", "id"),
+                hash("a_text", "k"),
+                hash("b_pair", "x"),
+                hash("cust", "id"),
+            ]
+        };
+        let with_head: Vec<_> = sharded().into_iter().chain([plain("audit")]).collect();
+        assert_eq!(
+            anchor_of(&layout(with_head.clone()), &s).as_deref(),
+            Some("DELETE FROM `cust` WHERE `id` = -2147483648 AND `id` = `id` + 1")
+        );
+        // No table of the head's own: nothing to keep, no anchor.
+        assert_eq!(anchor_of(&layout(sharded()), &s), None);
+        // The least value of each integer type.
+        for (bytes, unsigned, least) in [(1, false, "-128"), (8, false, "-9223372036854775808"), (8, true, "0")] {
+            let mut s = s.clone();
+            let cust = s.tables.iter_mut().find(|t| t.name == "cust").expect("cust");
+            cust.columns[0].normalized_type = DataType::Int { bytes, unsigned };
+            assert_eq!(
+                anchor_of(&layout(with_head.clone()), &s),
+                Some(format!("DELETE FROM `cust` WHERE `id` = {least} AND `id` = `id` + 1"))
+            );
+        }
+        // No sharded table keyed by one integer column: none.
+        let only: Vec<_> = with_head
+            .into_iter()
+            .filter(|t| !["cust", "ord"].contains(&t.name.as_str()))
+            .collect();
+        assert_eq!(anchor_of(&layout(only), &s), None);
+    }
 }

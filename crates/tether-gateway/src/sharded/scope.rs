@@ -445,7 +445,7 @@ fn sharded_difference(child: &str, c: &Sharding, parent: &str, p: &Sharding, fk:
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::layout::{Link, PartitionLink, TableLayout};
     use super::*;
     use tether_schema::{Column, DataType, Engine, FkAction, VirtualFkSpec};
@@ -486,7 +486,7 @@ mod tests {
         }
     }
 
-    fn hash(name: &str, column: &str) -> TableLayout {
+    pub(in crate::sharded) fn hash(name: &str, column: &str) -> TableLayout {
         sharded(name, "HASH", "?", &[column], &["node1", "node2"], &[])
     }
 
@@ -497,14 +497,14 @@ mod tests {
         }
     }
 
-    fn plain(name: &str) -> TableLayout {
+    pub(in crate::sharded) fn plain(name: &str) -> TableLayout {
         TableLayout {
             name: name.into(),
             placement: Placement::Plain,
         }
     }
 
-    fn layout(tables: Vec<TableLayout>) -> Layout {
+    pub(in crate::sharded) fn layout(tables: Vec<TableLayout>) -> Layout {
         Layout {
             database: "shop".into(),
             nodes: Vec::new(),
@@ -690,7 +690,7 @@ mod tests {
         );
     }
 
-    fn table(name: &str, columns: &[&str], key: &[&str], fks: Vec<ForeignKey>) -> Table {
+    pub(in crate::sharded) fn table(name: &str, columns: &[&str], key: &[&str], fks: Vec<ForeignKey>) -> Table {
         Table {
             name: name.into(),
             columns: columns
@@ -714,7 +714,7 @@ mod tests {
         }
     }
 
-    fn schema(tables: Vec<Table>) -> Schema {
+    pub(in crate::sharded) fn schema(tables: Vec<Table>) -> Schema {
         Schema {
             engine: Engine::Mysql,
             default_schema: None,

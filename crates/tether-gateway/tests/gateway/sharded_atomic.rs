@@ -81,11 +81,11 @@ fn orphans(db: &ShardedDb) -> Vec<String> {
         .collect()
 }
 
-fn xa_recover(i: &Instance) -> usize {
+pub(crate) fn xa_recover(i: &Instance) -> usize {
     i.query("", "XA RECOVER").len()
 }
 
-fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !f() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -94,7 +94,7 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 /// Waits until `i` has a statement starting with `prefix` in its processlist.
-fn waiting(i: &Instance, prefix: &str) {
+pub(crate) fn waiting(i: &Instance, prefix: &str) {
     wait_for(prefix, || {
         i.query(
             "",
@@ -106,7 +106,7 @@ fn waiting(i: &Instance, prefix: &str) {
 }
 
 /// Holds `i`'s commits (an XA PREPARE waits) until the connection ends the stage.
-fn block_commits(i: &Instance) -> (tokio::runtime::Runtime, Conn) {
+pub(crate) fn block_commits(i: &Instance) -> (tokio::runtime::Runtime, Conn) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
