@@ -55,8 +55,13 @@ fn plan_exits_as_the_sync_does_when_missing_tables_are_not_created() {
             let (code, out, err) = tether_in(&dir, args);
             assert_eq!(code, 2, "{args:?}: {out}\n{err}");
             assert!(err.ends_with(&expected), "{args:?}: {err}");
-            if args[0] == "plan" {
+            if args[0] == "plan" && args.len() == 2 {
                 assert_eq!(out, "", "{args:?}: no plan printed");
+            } else if args[0] == "plan" {
+                // No plan: the failure as a JSON document (with the stderr line).
+                let doc: serde_json::Value = serde_json::from_str(&out).expect("one JSON document");
+                assert_eq!(doc["error"]["exit_code"], 2, "{out}");
+                assert_eq!(format!("error: {}\n", doc["error"]["message"].as_str().unwrap()), err);
             }
         }
     }
