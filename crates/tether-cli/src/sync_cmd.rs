@@ -117,7 +117,10 @@ impl Progress for Bars {
         if let Some(bar) = self.bars.lock().expect("lock").remove(table) {
             bar.finish();
         } else if !self.quiet {
-            errln!("{table}: {rows} rows in {seconds:.2} s");
+            errln!(
+                "{table}: {rows} row{} in {seconds:.2} s",
+                if rows == 1 { "" } else { "s" }
+            );
         }
     }
 }

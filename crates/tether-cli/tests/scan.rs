@@ -109,7 +109,11 @@ fn a_strict_job_refuses_unprotected_personal_columns_until_transformed_or_review
     let (code, out, err) = tether(&dir, &["scan", "job.toml", "--suggest"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("2 copied unchanged by this job"), "{out}");
-    assert!(out.contains("written to the job: customer.email = \"email\""), "{out}");
+    // `customer.email` is unique: the kind's unique form (r21h F3).
+    assert!(
+        out.contains("written to the job: customer.email = { kind = \"email\", unique = true }"),
+        "{out}"
+    );
     let text = std::fs::read_to_string(&job).expect("job");
     assert!(text.starts_with("# strict job\n"), "comments kept: {text}");
     assert!(text.contains("[transform.customer]"), "{text}");

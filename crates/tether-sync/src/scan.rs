@@ -151,6 +151,18 @@ pub async fn scan(
                     values.len()
                 ));
             }
+            let keys = keys_of(schema, t, &c.name);
+            // Its own key: the values must stay distinct after the transformer too.
+            let unique = keys.iter().any(|k| k == "primary key" || k == "unique");
+            if let (Some(f), true, None) = (finding.as_mut(), unique, &parent) {
+                match f.transformer.for_unique_column() {
+                    Ok(s) => f.transformer = s,
+                    Err(s) => evidence.push(format!(
+                        "a unique key: {s} may give two rows one value, and the sync stops on the duplicate; \
+                         `hash` keeps the values distinct"
+                    )),
+                }
+            }
             if let Some(f) = finding.as_mut() {
                 f.evidence = evidence.clone();
             }
@@ -158,7 +170,7 @@ pub async fn scan(
                 table: schema.display_name(&t.table_name()),
                 column: c.name.clone(),
                 engine_type: c.engine_type.clone(),
-                keys: keys_of(schema, t, &c.name),
+                keys,
                 class: finding.as_ref().map(|f| f.class),
                 confidence: finding.as_ref().map_or(0.0, |f| f.confidence),
                 evidence,
@@ -348,9 +360,11 @@ impl PrivacyReport {
     pub fn to_text(&self) -> String {
         let unprotected: Vec<&PersonalColumn> = self.unprotected().collect();
         let mut out = format!(
-            "Personal data ({} rows sampled per table): {} personal columns, {} copied unchanged\n",
+            "Personal data ({} row{} sampled per table): {} personal column{}, {} copied unchanged\n",
             self.sample,
+            if self.sample == 1 { "" } else { "s" },
             self.personal.len(),
+            if self.personal.len() == 1 { "" } else { "s" },
             unprotected.len()
         );
         for p in &unprotected {
@@ -448,6 +462,21 @@ pub fn coverage(
             protection,
         });
     }
+    // An FK column of a parent key marked reviewed is copied unchanged as its parent
+    // is, on the same review (as an FK column of a transformed key inherits that
+    // transformer): it cannot take a transformer of its own.
+    for p in personal.iter_mut().filter(|p| p.protection == Protection::Unprotected) {
+        let parent = scan
+            .columns
+            .iter()
+            .find(|c| c.table == p.table && c.column == p.column)
+            .and_then(|c| c.inherits_from.as_deref());
+        if let Some((from, reason)) = parent.and_then(|from| Some((from, reviewed(schema, transforms, from)?))) {
+            p.protection = Protection::Reviewed {
+                reason: format!("inherited from {from}: {reason}"),
+            };
+        }
+    }
     // By table name, columns in table order: the same list whichever order the
     // tables were scanned in.
     personal.sort_by(|a, b| a.table.cmp(&b.table));
@@ -473,6 +502,25 @@ pub fn coverage(
         personal,
         no_values: unjudged(false),
         few_values: unjudged(true),
+    }
+}
+
+/// The reason of a `passthrough` with a reason on `table.column` (as the scan names
+/// it), following that column's own FK parent when it has one.
+fn reviewed(schema: &Schema, transforms: &HashMap<TableName, Vec<ColumnTransform>>, column: &str) -> Option<String> {
+    let (table, col) = column.rsplit_once('.')?;
+    let t = schema.find_table(table)?;
+    let x = transforms.get(&t.table_name())?.iter().find(|x| x.column == col);
+    match x {
+        Some(x) if x.spec.kind == "passthrough" => x
+            .spec
+            .options
+            .get("reason")
+            .and_then(|r| r.as_str())
+            .filter(|r| !r.trim().is_empty())
+            .map(str::to_string),
+        Some(_) => None,
+        None => reviewed(schema, transforms, &parent_of(schema, t, col)?),
     }
 }
 

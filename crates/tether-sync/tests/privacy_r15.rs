@@ -90,7 +90,7 @@ fn a_mostly_null_email_column_with_one_value_in_the_sample_is_found() {
         let text_report = privacy.to_text();
         assert!(
             text_report.starts_with(
-                "Personal data (500 rows sampled per table): 1 personal columns, 1 copied unchanged\n  \
+                "Personal data (500 rows sampled per table): 1 personal column, 1 copied unchanged\n  \
                  UNPROTECTED member.alt (email, confidence 0.90)\n  1 column with fewer than 3 values (NULL in \
                  the other rows read, or no more rows), not judged by value: member.rare\n"
             ),

@@ -43,6 +43,14 @@ enum Shape {
     },
 }
 
+/// Whether the column holds arrays (PostgreSQL's `text[]`, `integer[3]`, an array of
+/// a domain): a kind that writes one value cannot fill it (the server refuses the
+/// text as an array literal).
+pub fn is_array(column: &Column) -> bool {
+    let array = |t: &str| t.trim_end().ends_with(']');
+    matches!(&column.normalized_type, DataType::Other(t) if array(t)) || array(&column.engine_type)
+}
+
 /// The range of an integer column type.
 pub(crate) fn int_range(bytes: u8, unsigned: bool) -> (i128, i128) {
     let bits = (bytes.clamp(1, 8) as u32) * 8;

@@ -425,6 +425,14 @@ fn build_keyed(
             known: known_kinds().join(", "),
         });
     };
+    if crate::fit::is_array(column) {
+        return Err(TransformError::not_for_type(
+            &spec.kind,
+            &tether_schema::DataType::Other(column.engine_type.clone()),
+            "the column holds arrays and the kind writes one value; use `null`, a `constant` array literal \
+             (`value = \"{}\"`), `js`, or mark it reviewed with { kind = \"passthrough\", reason = \"...\" }",
+        ));
+    }
     let mut kernel = if base == "categorical" {
         text::build_categorical_with(&mut o, column, ctx.distinct_values.as_deref())?
     } else {

@@ -87,6 +87,33 @@ impl Suggestion {
     }
 }
 
+/// Kinds with an option that keeps their outputs distinct, for unique columns.
+const UNIQUE_FORMS: &[&str] = &["email", "username"];
+
+impl Suggestion {
+    /// The suggestion for a column whose values must stay distinct (its own primary
+    /// or unique key): the kind's unique form (`email`, `username`: `unique = true`,
+    /// an 8-character token instead of a number, so a large table does not collide).
+    /// `Err`: the kind has no unique form and may give two rows one value (the sync
+    /// then stops on the duplicate); the suggestion is returned unchanged.
+    pub fn for_unique_column(&self) -> Result<Suggestion, &Suggestion> {
+        if UNIQUE_FORMS.contains(&self.kind.as_str()) {
+            let options = match self.options.as_str() {
+                "" => "unique = true".to_string(),
+                o if o.contains("unique") => o.to_string(),
+                o => format!("{o}, unique = true"),
+            };
+            return Ok(Suggestion::new(&self.kind, &options));
+        }
+        // Injective or collision-checked with room (`hash`, `uuid`), or NULL (never
+        // a duplicate in a unique key): nothing to change.
+        match self.kind.as_str() {
+            "hash" | "uuid" | "null" => Ok(self.clone()),
+            _ => Err(self),
+        }
+    }
+}
+
 /// As the job file writes it: `"email"`, `{ kind = "date_shift", max_days = 365 }`.
 impl std::fmt::Display for Suggestion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -112,8 +139,57 @@ pub struct TableContext<'a> {
 /// with a `json_valid` CHECK, that type) is judged by the personal data inside its
 /// documents, and gets a replacement that is still JSON: any other transformer writes
 /// text the column's type or CHECK refuses.
+///
+/// JSON kept in a text column (SQLite's TEXT, a MariaDB `longtext` without the CHECK)
+/// is judged as JSON when every sampled value is a JSON object or array.
+///
+/// An array column (PostgreSQL's `text[]`) gets no kind that writes one value (the
+/// server refuses a scalar there): `null`, or the empty array where NULL is refused.
 pub fn classify(ctx: &TableContext<'_>, column: &Column, samples: &[String]) -> Option<Finding> {
-    let mut finding = classify_any(ctx, column, samples)?;
+    let json_text =
+        column.normalized_type.is_text() && samples.len() >= 3 && samples.iter().all(|s| json_document(s).is_some());
+    let as_json;
+    let column = if json_text {
+        as_json = Column {
+            normalized_type: DataType::Json,
+            ..column.clone()
+        };
+        &as_json
+    } else {
+        column
+    };
+    // An array is judged by its elements, as text.
+    let elements: Vec<String>;
+    let as_text;
+    let (judged, samples) = if crate::fit::is_array(column) {
+        elements = samples.iter().flat_map(|s| array_elements(s)).collect();
+        as_text = Column {
+            normalized_type: DataType::Text,
+            ..column.clone()
+        };
+        (&as_text, elements.as_slice())
+    } else {
+        (column, samples)
+    };
+    let mut finding = classify_any(ctx, judged, samples)?;
+    if json_text {
+        finding
+            .evidence
+            .push("values: JSON documents kept as text, judged as JSON".into());
+    }
+    if crate::fit::is_array(column) {
+        let scalar = finding.transformer.to_string();
+        finding.transformer = if column.nullable {
+            Suggestion::new("null", "")
+        } else {
+            Suggestion::new("constant", "value = \"{}\"")
+        };
+        finding.evidence.push(format!(
+            "type: an array: suggested {} ({scalar} writes one value, which the column refuses)",
+            finding.transformer
+        ));
+        return Some(finding);
+    }
     if column.normalized_type == DataType::Json {
         finding.transformer = if column.nullable {
             Suggestion::new("null", "")
@@ -162,7 +238,7 @@ fn classify_any(ctx: &TableContext<'_>, column: &Column, samples: &[String]) -> 
                         column.name, rule.class
                     ),
                     format!("type: {}", column.engine_type),
-                    shown(v.hits, v.what, v.example),
+                    shown(v.hits, &v.what, v.example),
                 ],
                 transformer: suggestion_for_type(default_transformer(v.class), ty),
             })
@@ -176,9 +252,9 @@ fn classify_any(ctx: &TableContext<'_>, column: &Column, samples: &[String]) -> 
             match values {
                 Some(v) if v.class == rule.class => {
                     confidence = 0.95;
-                    evidence.push(shown(v.hits, v.what, v.example));
+                    evidence.push(shown(v.hits, &v.what, v.example));
                 }
-                Some(v) => evidence.push(shown(v.hits, v.what, v.example)),
+                Some(v) => evidence.push(shown(v.hits, &v.what, v.example)),
                 // Names as loose as `accountnumber` or `creditcardapprovalcode`:
                 // values that are never a card, an account or an address settle it.
                 None if samples.len() >= 5
@@ -218,7 +294,7 @@ fn classify_any(ctx: &TableContext<'_>, column: &Column, samples: &[String]) -> 
             evidence: vec![
                 format!("name: `{}` says nothing", column.name),
                 format!("type: {}", column.engine_type),
-                shown(v.hits, v.what, v.example),
+                shown(v.hits, &v.what, v.example),
             ],
             transformer: suggestion_for_type(default_transformer(v.class), ty),
         }),
@@ -399,7 +475,7 @@ struct ByValues<'a> {
     class: PersonalClass,
     confidence: f64,
     hits: usize,
-    what: &'static str,
+    what: String,
     example: Option<&'a String>,
 }
 
@@ -421,6 +497,7 @@ fn by_values<'a>(ty: &DataType, samples: &'a [String]) -> Option<ByValues<'a>> {
         (PersonalClass::DeviceId, validators::mac, "are MAC addresses", 0.8),
     ];
     for (class, check, what, confidence) in whole {
+        let what = what.to_string();
         let hits: Vec<&String> = samples.iter().filter(|s| check(s)).collect();
         if hits.len() >= need && samples.len() >= 3 {
             return Some(ByValues {
@@ -432,43 +509,244 @@ fn by_values<'a>(ty: &DataType, samples: &'a [String]) -> Option<ByValues<'a>> {
             });
         }
     }
-    // Phone numbers by value only when written as phone numbers (a `+` or
-    // separators): bare digit runs are ids, amounts and timestamps far more often.
-    let phones: Vec<&String> = samples
-        .iter()
-        .filter(|s| validators::phone(s) && s.chars().any(|c| "+ -()".contains(c)))
-        .collect();
+    // Phone numbers by value only when written as phone numbers (a `+`, or 10 digits
+    // or more with separators): bare digit runs are ids, amounts and timestamps, and
+    // short separated ones postcodes, far more often.
+    let phones: Vec<&String> = samples.iter().filter(|s| phone_inside(s.trim(), false)).collect();
     if phones.len() >= need && samples.len() >= 3 && ty.is_text() {
         return Some(ByValues {
             class: PersonalClass::Phone,
             confidence: 0.8,
             hits: phones.len(),
-            what: "are phone numbers",
+            what: "are phone numbers".into(),
             example: phones.first().copied(),
         });
     }
     // Free text with personal data inside: some values carry an email, a phone or a
-    // card number among other words; a JSON document among its other members.
+    // card number among other words (or with a label: `tel. +4930123456`); a JSON
+    // document in one of its members.
     let json = *ty == DataType::Json;
     if ty.is_text() || json {
-        let inside: Vec<&String> = samples
+        // Short values only from three values on (never judged on fewer, as above);
+        // a sentence or a document on its own.
+        let found: Vec<Inside> = samples
             .iter()
-            .filter(|s| {
-                (json || s.split_whitespace().count() >= 3)
-                    && (validators::contains_email(s) || validators::contains_phone(s) || validators::contains_card(s))
-            })
+            .filter(|s| samples.len() >= 3 || json || s.split_whitespace().count() >= 3)
+            .filter_map(|s| inside(s))
             .collect();
-        if !inside.is_empty() && inside.len() * 20 >= samples.len() {
+        if !found.is_empty() && found.len() * 20 >= samples.len() {
+            let has = |k: Inside| found.contains(&k);
+            let kinds: Vec<&str> = [
+                (Inside::Email, "an email"),
+                (Inside::Phone, "a phone"),
+                (Inside::Card, "a card number"),
+            ]
+            .iter()
+            .filter(|(k, _)| has(*k))
+            .map(|(_, n)| *n)
+            .collect();
+            let what = match kinds.as_slice() {
+                [one] => format!("hold {one} in their text"),
+                [a, b] => format!("hold {a} or {b} in their text"),
+                _ => "hold an email, a phone or a card number in their text".to_string(),
+            };
             return Some(ByValues {
                 class: PersonalClass::FreeText,
                 confidence: 0.75,
-                hits: inside.len(),
-                what: "hold an email, phone or card number in their text",
+                hits: found.len(),
+                what,
                 example: None,
             });
         }
     }
     None
+}
+
+/// What a value holds inside its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inside {
+    Email,
+    Phone,
+    Card,
+}
+
+/// Labels that say the number after them is a phone number (`tel. 030123456`).
+const PHONE_LABELS: &[&str] = &[
+    "tel",
+    "phone",
+    "telephone",
+    "mobile",
+    "mob",
+    "cell",
+    "fax",
+    "fon",
+    "telefon",
+    "handy",
+    "tlf",
+    "tél",
+    "téléphone",
+    "telefono",
+    "teléfono",
+    "whatsapp",
+];
+
+/// Labels that say the number after them is a card number (`visa: 4111...`).
+const CARD_LABELS: &[&str] = &[
+    "card",
+    "cc",
+    "visa",
+    "mastercard",
+    "amex",
+    "kreditkarte",
+    "karte",
+    "carte",
+    "tarjeta",
+    "pan",
+];
+
+/// Whether a value holds an email, a phone or a card number, whatever its length: in
+/// its words, next to a label (`email=a@b.com;tel=+1...`), inside a JSON document.
+/// Bare digit runs (ids, amounts, timestamps far more often) count only in text of
+/// three words or more, as a phone or card number written as one (`+`, groups), or
+/// after a label.
+fn inside(value: &str) -> Option<Inside> {
+    if let Some(doc) = json_document(value) {
+        return json_inside(&doc, "");
+    }
+    if validators::contains_email(value) {
+        return Some(Inside::Email);
+    }
+    if value.split_whitespace().count() >= 3 {
+        if validators::contains_phone(value) {
+            return Some(Inside::Phone);
+        }
+        if validators::contains_card(value) {
+            return Some(Inside::Card);
+        }
+    }
+    let lower = value.to_lowercase();
+    let tokens: Vec<&str> = lower
+        .split(|c: char| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    ',' | ';' | '<' | '>' | '"' | '\'' | '=' | ':' | '{' | '}' | '[' | ']' | '|'
+                )
+        })
+        .filter(|t| !t.is_empty())
+        .collect();
+    let mut label: Option<Inside> = None;
+    for t in tokens {
+        // A label glued to its number with a dot: `tel.+4930123456`.
+        let (word, rest) = match t.find(|c: char| c.is_ascii_digit() || c == '+' || c == '(') {
+            Some(i) if i > 0 && t[..i].ends_with('.') => (&t[..i], &t[i..]),
+            Some(0) => ("", t),
+            _ => (t, ""),
+        };
+        let word = word.trim_end_matches('.');
+        if PHONE_LABELS.contains(&word) {
+            label = Some(Inside::Phone);
+        } else if CARD_LABELS.contains(&word) {
+            label = Some(Inside::Card);
+        } else if !word.is_empty() {
+            label = None;
+        }
+        let n = rest.trim_end_matches(['.', ')']);
+        if n.is_empty() {
+            continue;
+        }
+        if phone_inside(n, label == Some(Inside::Phone)) {
+            return Some(Inside::Phone);
+        }
+        if validators::card(n) && (n.contains('-') || label == Some(Inside::Card)) {
+            return Some(Inside::Card);
+        }
+        label = None;
+    }
+    // Written in groups with spaces, the whole value: `+49 30 1234567`, `4111 1111 1111 1111`.
+    let v = value.trim();
+    if phone_inside(v, false) {
+        return Some(Inside::Phone);
+    }
+    if validators::card(v) && v.contains([' ', '-']) {
+        return Some(Inside::Card);
+    }
+    None
+}
+
+/// The elements of an array as PostgreSQL writes it (`{a,"b c",NULL}`), nested arrays
+/// flattened; NULLs left out.
+fn array_elements(literal: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut cur, mut quoted, mut in_quotes, mut escaped) = (String::new(), false, false, false);
+    let mut push = |cur: &mut String, quoted: bool| {
+        let v = std::mem::take(cur);
+        let v = if quoted { v } else { v.trim().to_string() };
+        if !v.is_empty() && (quoted || !v.eq_ignore_ascii_case("null")) {
+            out.push(v);
+        }
+    };
+    for c in literal.chars() {
+        match c {
+            _ if escaped => {
+                cur.push(c);
+                escaped = false;
+            }
+            '\\' if in_quotes => escaped = true,
+            '"' => {
+                in_quotes = !in_quotes;
+                quoted = true;
+            }
+            _ if in_quotes => cur.push(c),
+            '{' | '}' | ',' => {
+                push(&mut cur, quoted);
+                quoted = false;
+            }
+            _ => cur.push(c),
+        }
+    }
+    push(&mut cur, quoted);
+    out
+}
+
+/// A phone number as text carries one: with its `+` and country code, or 10 digits
+/// or more written with separators (`030 1234567`, `555-010-9999`) or after a label.
+/// Shorter separated forms are postcodes (`12227-000`, `94043-1351`) and SSNs far
+/// more often.
+fn phone_inside(v: &str, labelled: bool) -> bool {
+    let digits = v.chars().filter(char::is_ascii_digit).count();
+    validators::phone(v)
+        && (v.starts_with('+') || (digits >= 10 && (labelled || v.chars().any(|c| " -()".contains(c)))))
+}
+
+/// A JSON object or array, parsed (text that only looks like one is not).
+fn json_document(value: &str) -> Option<serde_json::Value> {
+    let v = value.trim_start();
+    if !(v.starts_with('{') || v.starts_with('[')) {
+        return None;
+    }
+    serde_json::from_str::<serde_json::Value>(value)
+        .ok()
+        .filter(|d| d.is_object() || d.is_array())
+}
+
+/// The first personal value among a JSON document's members: each read with its key
+/// as its label (`{"phone": 4930123456}` is `phone: 4930123456`).
+fn json_inside(doc: &serde_json::Value, key: &str) -> Option<Inside> {
+    let labelled = |v: &str| {
+        if key.is_empty() {
+            inside(v)
+        } else {
+            inside(&format!("{key}: {v}")).or_else(|| inside(v))
+        }
+    };
+    match doc {
+        serde_json::Value::Object(m) => m.iter().find_map(|(k, v)| json_inside(v, k)),
+        serde_json::Value::Array(a) => a.iter().find_map(|v| json_inside(v, key)),
+        serde_json::Value::String(s) => labelled(s),
+        serde_json::Value::Number(n) => labelled(&n.to_string()),
+        _ => None,
+    }
 }
 
 /// Whether any sampled value has the shape the class (and the name matched:
@@ -759,6 +1037,83 @@ mod tests {
             class_of("users", &[], "home_addr", "varchar(80)", &streets),
             Some(PostalAddress)
         );
+    }
+
+    /// r21h F1: a value holding an email, phone or card number is free text whatever its
+    /// word count; short look-alikes (postcodes, invoice numbers, timestamps, amounts)
+    /// are not.
+    #[test]
+    fn short_values_holding_personal_data_are_free_text() {
+        use PersonalClass::*;
+        let three = |v: &str| [v.to_string(), v.to_string(), v.to_string()];
+        let yes = [
+            "email: user1@example.org",
+            "tel. +4930123456",
+            "tel.+4930123456",
+            "tel:4930123456",
+            "<a@b.com>",
+            "x,a@b.com,y",
+            "email=a@b.com;tel=+12125550100",
+            "visa: 4111111111111111",
+            "{\"contact\": \"u@x.org\"}",
+            "{\"phone\": 4930123456}",
+            "[{\"note\": \"call +49 30 1234567\"}]",
+            "{a@b.com,c@d.org}",
+        ];
+        for v in yes {
+            let samples = three(v);
+            let samples: Vec<&str> = samples.iter().map(String::as_str).collect();
+            assert_eq!(class_of("t", &[], "c", "text", &samples), Some(FreeText), "{v}");
+        }
+        let no = [
+            "12227-000",
+            "94043-1351",
+            "INV-1700000001",
+            "2024-01-31 10:00:00",
+            "12345678.90 EUR",
+            "v1.2.3",
+            "{\"qty\": 1234567890}",
+            "{not json a@b}",
+            "order 1700000000123",
+        ];
+        for v in no {
+            let samples = three(v);
+            let samples: Vec<&str> = samples.iter().map(String::as_str).collect();
+            assert_eq!(class_of("t", &[], "c", "text", &samples), None, "{v}");
+        }
+        // Two short values are too few to judge (a sentence on its own is not).
+        assert_eq!(class_of("t", &[], "c", "text", &["a@b.com;", "c@d.org;"]), None);
+        assert_eq!(
+            class_of("t", &[], "c", "text", &["write to a@b.com please"]),
+            Some(FreeText)
+        );
+    }
+
+    /// r21h F2: an array column is judged by its elements and suggested what an array
+    /// takes.
+    #[test]
+    fn array_columns_are_judged_by_their_elements() {
+        assert_eq!(
+            array_elements("{a@b.com,\"c d@e.org\",NULL,\"NULL\",{x}}"),
+            ["a@b.com", "c d@e.org", "NULL", "x"]
+        );
+        let ctx = TableContext {
+            table: "t",
+            columns: &[],
+        };
+        let samples: Vec<String> = ["{a@example.org}", "{b@example.org,c@example.org}", "{d@example.org}"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut c = col("emails", "text[]");
+        let f = classify(&ctx, &c, &samples).expect("emails");
+        assert_eq!(
+            (f.class, f.transformer.to_string()),
+            (PersonalClass::Email, "\"null\"".to_string())
+        );
+        c.nullable = false;
+        let f = classify(&ctx, &c, &samples).expect("emails");
+        assert_eq!(f.transformer.to_string(), "{ kind = \"constant\", value = \"{}\" }");
     }
 
     #[test]

@@ -25,8 +25,15 @@ pub fn email(v: &str) -> bool {
 
 /// Whether `text` contains an email address among its words.
 pub fn contains_email(text: &str) -> bool {
-    text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '<' | '>' | '(' | ')' | '"'))
-        .any(|w| email(w.trim_end_matches(['.', ':'])))
+    // Also the brackets, quotes and `=` of arrays, JSON and `key=value` lists.
+    text.split(|c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                ',' | ';' | '<' | '>' | '(' | ')' | '"' | '\'' | '=' | '{' | '}' | '[' | ']' | '|'
+            )
+    })
+    .any(|w| email(w.trim_end_matches(['.', ':'])))
 }
 
 /// A phone number: E.164 (`+` and 8 to 15 digits) or a national form of 7 to 15
