@@ -333,3 +333,25 @@ fn a_postgres_not_null_enum_on_mariadb_says_it_takes_its_first_label() {
     assert_eq!(column("en.n"), None);
     assert_eq!(column("en.k"), None);
 }
+
+/// Review r22k K3: a PostgreSQL `timetz DEFAULT CURRENT_TIME` (text on MariaDB and
+/// SQLite) was given `CURRENT_TIMESTAMP` there, a date and time in a time-of-day column.
+/// The current time is said only into a date or time type; elsewhere it is skipped.
+#[test]
+fn a_current_time_default_of_a_column_that_is_text_elsewhere_is_skipped() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec("CREATE TABLE t (id int PRIMARY KEY, tz timetz DEFAULT CURRENT_TIME, at timestamptz DEFAULT now())");
+    for dest in [TestDb::create(Engine::Mysql), TestDb::create(Engine::Sqlite)] {
+        let plan = items(&job(&src, &[&dest], ""));
+        let tz: Vec<String> = lines(&plan, "t.tz").into_iter().filter(|l| l.contains(" default ")).collect();
+        assert_eq!(tz.len(), 1, "{tz:?}");
+        assert!(tz[0].starts_with("skipped default t.tz (`CURRENT_TIME` is postgres's SQL"), "{tz:?}");
+        let at: Vec<String> = lines(&plan, "t.at").into_iter().filter(|l| l.contains(" default ")).collect();
+        assert_eq!(at.len(), 1, "{at:?}");
+        assert!(at[0].starts_with("mapped default t.at: now() -> "), "{at:?}");
+        let done = sync(&job(&src, &[&dest], "")).expect("sync");
+        assert!(done.ok, "{done:?}");
+        dest.exec("INSERT INTO t (id) VALUES (1)");
+        assert_eq!(dest.query("SELECT tz FROM t"), vec![vec![None]], "{}", dest.url);
+    }
+}

@@ -43,7 +43,12 @@ pub(super) fn translate(expr: &str, ty: &DataType, dest: Engine) -> Result<Strin
         }
     });
     if now.contains(&function) {
-        return Ok(d.now_default(ty));
+        // Only into a date or time type: a PostgreSQL `timetz` (text elsewhere) would
+        // get the timestamp's text, a date in a time-of-day column.
+        return match ty {
+            DataType::Date | DataType::Time | DataType::Timestamp { .. } => Ok(d.now_default(ty)),
+            _ => Err(None),
+        };
     }
     if base == "current_date" || base == "curdate()" {
         return Ok(d.today_default());
