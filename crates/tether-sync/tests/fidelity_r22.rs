@@ -343,15 +343,76 @@ fn a_current_time_default_of_a_column_that_is_text_elsewhere_is_skipped() {
     src.exec("CREATE TABLE t (id int PRIMARY KEY, tz timetz DEFAULT CURRENT_TIME, at timestamptz DEFAULT now())");
     for dest in [TestDb::create(Engine::Mysql), TestDb::create(Engine::Sqlite)] {
         let plan = items(&job(&src, &[&dest], ""));
-        let tz: Vec<String> = lines(&plan, "t.tz").into_iter().filter(|l| l.contains(" default ")).collect();
+        let tz: Vec<String> = lines(&plan, "t.tz")
+            .into_iter()
+            .filter(|l| l.contains(" default "))
+            .collect();
         assert_eq!(tz.len(), 1, "{tz:?}");
-        assert!(tz[0].starts_with("skipped default t.tz (`CURRENT_TIME` is postgres's SQL"), "{tz:?}");
-        let at: Vec<String> = lines(&plan, "t.at").into_iter().filter(|l| l.contains(" default ")).collect();
+        assert!(
+            tz[0].starts_with("skipped default t.tz (`CURRENT_TIME` is postgres's SQL"),
+            "{tz:?}"
+        );
+        let at: Vec<String> = lines(&plan, "t.at")
+            .into_iter()
+            .filter(|l| l.contains(" default "))
+            .collect();
         assert_eq!(at.len(), 1, "{at:?}");
         assert!(at[0].starts_with("mapped default t.at: now() -> "), "{at:?}");
         let done = sync(&job(&src, &[&dest], "")).expect("sync");
         assert!(done.ok, "{done:?}");
         dest.exec("INSERT INTO t (id) VALUES (1)");
         assert_eq!(dest.query("SELECT tz FROM t"), vec![vec![None]], "{}", dest.url);
+    }
+}
+
+/// Review r22k K1: a MariaDB ENUM label holding a backslash (or a newline) was read from
+/// the column type with its escape, so the PostgreSQL and SQLite copies' CHECK refused
+/// the source's rows holding it, and their first-label DEFAULT stored `a\\b`.
+#[test]
+fn a_mariadb_enum_label_with_a_backslash_or_a_newline_is_the_label_on_its_copies() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec(
+        "CREATE TABLE t (id int PRIMARY KEY, e enum('a\\\\b','c''d','e\\nf') NOT NULL);
+         INSERT INTO t VALUES (1, 'a\\\\b'), (2, 'c''d'), (3, 'e\\nf');",
+    );
+    let hex = |db: &TestDb, sql: &str| {
+        db.query(sql)
+            .into_iter()
+            .map(|r| r[0].clone().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        hex(&src, "SELECT hex(e) FROM t ORDER BY id"),
+        ["615C62", "632764", "650A66"]
+    );
+    let pg = TestDb::create(Engine::Postgres);
+    let lite = TestDb::create(Engine::Sqlite);
+    let done = sync(&job(&src, &[&pg, &lite], "")).expect("sync");
+    assert!(done.ok, "{done:?}");
+    pg.exec("INSERT INTO t (id) VALUES (4)");
+    lite.exec("INSERT INTO t (id) VALUES (4)");
+    assert_eq!(
+        hex(
+            &pg,
+            "SELECT upper(encode(convert_to(e, 'UTF8'), 'hex')) FROM t ORDER BY id"
+        ),
+        ["615C62", "632764", "650A66", "615C62"]
+    );
+    assert_eq!(
+        hex(&lite, "SELECT hex(e) FROM t ORDER BY id"),
+        ["615C62", "632764", "650A66", "615C62"]
+    );
+    // The CHECK holds the labels: another value is refused on both.
+    for db in [&pg, &lite] {
+        assert!(
+            tether_testkit::block_on(async {
+                let url = tether_connect::DbUrl::parse(&db.url).unwrap();
+                let mut c = tether_connect::Connection::open_destination(&url).await.unwrap();
+                c.execute("INSERT INTO t VALUES (5, 'a\\\\\\\\b')").await
+            })
+            .is_err(),
+            "{}",
+            db.url
+        );
     }
 }

@@ -603,7 +603,8 @@ fn set_labels(c: &Column) -> Option<Vec<String>> {
     Some(quoted_labels(inner))
 }
 
-/// The labels of `'a','b''c'`: `a`, `b'c`.
+/// The labels of `'a','b''c','d\\e'` as MariaDB's column type writes them: `a`,
+/// `b'c`, `d\e` (a quote doubled, a backslash and the control characters escaped).
 fn quoted_labels(inner: &str) -> Vec<String> {
     let mut labels = Vec::new();
     let mut rest = inner;
@@ -621,6 +622,20 @@ fn quoted_labels(inner: &str) -> Vec<String> {
                 }
                 end = i + 1;
                 break;
+            }
+            if ch == '\\' {
+                if let Some((_, escaped)) = chars.next() {
+                    label.push(match escaped {
+                        '0' => '\0',
+                        'b' => '\u{8}',
+                        'n' => '\n',
+                        'r' => '\r',
+                        't' => '\t',
+                        'Z' => '\u{1a}',
+                        other => other,
+                    });
+                }
+                continue;
             }
             label.push(ch);
         }
