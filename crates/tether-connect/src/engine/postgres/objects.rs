@@ -615,6 +615,66 @@ WHERE (t.typtype IN ('e', 'd', 'r')
                   AND d.deptype = 'e')
 ORDER BY t.oid";
 
+/// The sequences `pg_sequence_last_value` says nothing of (NULL until a `nextval`,
+/// also after `ALTER SEQUENCE ... RESTART [WITH n]` or `setval(s, n, false)`) read
+/// from the sequences themselves, in one query: one whose next value is not its START
+/// (restarted elsewhere) gets `last_value` one step before that next value, so its
+/// copies hand it out next. Not readable (no SELECT on a sequence): left as they are.
+async fn restarted_sequences(client: &Client, tables: &mut [Table]) {
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let literal = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let unread: Vec<(usize, usize, String)> = tables
+        .iter()
+        .enumerate()
+        .flat_map(|(t, table)| {
+            table
+                .extras
+                .sequences
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.last_value.is_none())
+                .map(move |(i, s)| {
+                    let name = format!("{}.{}", quote(s.schema.as_deref().unwrap_or("public")), quote(&s.name));
+                    (t, i, name)
+                })
+        })
+        .collect();
+    if unread.is_empty() {
+        return;
+    }
+    let parts: Vec<String> = unread
+        .iter()
+        .enumerate()
+        .map(|(k, (_, _, name))| {
+            format!(
+                "SELECT {k} AS k, last_value, is_called FROM {name} \
+                 WHERE has_sequence_privilege({}, 'SELECT')",
+                literal(name)
+            )
+        })
+        .collect();
+    let Ok(rows) = client.query(&parts.join(" UNION ALL "), &[]).await else {
+        return;
+    };
+    for r in rows {
+        let (k, last, called): (i32, i64, bool) = (r.get(0), r.get(1), r.get(2));
+        let Some((t, i, _)) = usize::try_from(k).ok().and_then(|k| unread.get(k)) else {
+            continue;
+        };
+        let seq = &mut tables[*t].extras.sequences[*i];
+        if called || last == seq.start {
+            continue;
+        }
+        // The value before `last` (its next), when the sequence can hold it.
+        if let Some(before) = last
+            .checked_sub(seq.increment)
+            .filter(|b| (seq.min..=seq.max).contains(b))
+        {
+            seq.last_value = Some(before);
+        }
+    }
+}
+
 /// The sequences column defaults draw from (serial), and identity sequences.
 const SEQUENCES: &str = "
 SELECT ad.adrelid, a.attname::text, sn.nspname::text, s.relname::text, false,
@@ -1028,6 +1088,7 @@ pub async fn read(
             });
         }
     }
+    restarted_sequences(client, tables).await;
 
     let mut objects = SchemaObjects::default();
     for r in client.query(TYPES, &[]).await.map_err(q("reading types"))? {
