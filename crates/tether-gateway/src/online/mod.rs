@@ -214,11 +214,18 @@ impl Migrator {
         if !triggers.is_empty() {
             store.close().await;
             let names: Vec<String> = triggers.iter().map(|(t, on)| format!("`{t}` on `{on}`")).collect();
+            // A family migration (a referenced key changes type) cannot run directly
+            // while the FKs exist (MariaDB 1833): no advice that names 'direct' then
+            // (review r21f F5).
+            let advice = if plan.tables.len() > 1 {
+                "drop them first (and create them again afterwards)"
+            } else {
+                "drop them first or use ddl_strategy 'direct'"
+            };
             return Err(OnlineError::Refused {
                 table: plan.root.clone(),
                 reason: format!(
-                    "the table has triggers of its own ({}), which the new table would not keep; \
-                     drop them first or use ddl_strategy 'direct'",
+                    "the table has triggers of its own ({}), which the new table would not keep; {advice}",
                     names.join(", ")
                 ),
             });
