@@ -409,6 +409,7 @@ INSERT INTO c SELECT seq, seq FROM seq_1_to_20;
 /// (the native ALTER carries the rename into the children's FKs) is refused at submit
 /// naming the FK, not with InnoDB's 1822 on scratch names; a family migration refused
 /// for a child's trigger does not advise 'direct' (MariaDB refuses that too, 1833).
+/// EXPLAIN FK shows both refusals.
 #[test]
 fn refusals_name_the_referenced_column_and_give_advice_that_works() {
     let db = TestDb::create(TestEngine::Mysql);
@@ -456,6 +457,37 @@ fn refusals_name_the_referenced_column_and_give_advice_that_works() {
              would not keep; drop them first (and create them again afterwards)"
                 .to_string()
         )
+    );
+    // EXPLAIN FK of the same ALTER says so, and of the rename too.
+    let gw = start_with(&[("ks", "managed", &db.url)], "");
+    let explained = |sql: &'static str| {
+        gw.block_on(async {
+            let mut g = gw.connect("ks").await;
+            support::rows(&mut g, &format!("EXPLAIN FK {sql}"))
+                .await
+                .into_iter()
+                .map(|r| r[0].clone())
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(
+        explained("ALTER TABLE p MODIFY id BIGINT NOT NULL"),
+        vec![
+            "online ALTER of `p`".to_string(),
+            "refused: the table has triggers of its own (`c_ai` on `c`), which the new table would not keep; drop \
+             them first (and create them again afterwards)"
+                .to_string()
+        ]
+    );
+    assert_eq!(
+        explained("ALTER TABLE p RENAME COLUMN id TO pid"),
+        vec![
+            "online ALTER of `p`".to_string(),
+            format!(
+                "refused: {}",
+                renamed.trim_start_matches("online ALTER of `p` refused: ")
+            )
+        ]
     );
     assert_eq!(
         native_code(
