@@ -7,6 +7,12 @@
 //! then drop the capture triggers (they went with the old tables), give children's
 //! generated keys their names back, and count orphans of every affected FK.
 //!
+//! Under the gate, just before the RENAME and once more right after it, the new
+//! tables' rows are checked again (a clash the capture triggers recorded, orphans
+//! under an FK the ALTER adds): writes go on until the gate closes, and a transaction
+//! open before it may write until the RENAME gets its locks. A failure before the
+//! RENAME fails the migration with nothing swapped; after it, the swap is undone.
+//!
 //! Before the RENAME the children's metadata locks are taken and released once
 //! (`LOCK TABLES ... WRITE`): a transaction keeping a child open fails the attempt
 //! while nothing is swapped. A step after the RENAME that fails all the same (a
@@ -33,7 +39,7 @@ use tokio::sync::Notify;
 use super::capture;
 use super::db::{lit, q, Db};
 use super::plan::{FkDef, Plan};
-use super::shadow::{constraint_sql, ibfk_number, read_fks};
+use super::shadow::{check_added_fk_rows, constraint_sql, ibfk_number, read_fks, NewTables};
 use super::{recheck, store};
 use super::{OnlineError, Settings};
 
@@ -69,6 +75,14 @@ impl CutoverGate {
     /// The tables changed: a schema read before is stale.
     fn swapped(&self) {
         self.inner.swaps.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// A migration read the keyspace's schema afresh and is about to capture tables
+    /// of it: a schema the keyspace read before is not to be planned on any more (it
+    /// may lack tables or FKs created on the backend since; review r21f F3). Moves the
+    /// same count as a swap.
+    pub(crate) fn schema_changed(&self) {
+        self.swapped();
     }
 
     /// True while `table` is under cut-over.
@@ -256,6 +270,13 @@ pub async fn cut_over(
             table: plan.root.clone(),
         }));
     }
+    // Under the gate, just before the RENAME (review r21f F1/F2): the checks of the
+    // new tables' rows, made once after the copy, again. Writes the gateway let through
+    // since (while the children were probed, between attempts) may have clashed with a
+    // unique key the ALTER adds (recorded by the capture trigger, the row missing from
+    // the shadow) or left orphans under an FK it adds: the migration fails, as the
+    // native ALTER does, never a swap without the row.
+    new_rows_hold(db, plan, NewTables::Shadows).await.map_err(before)?;
     let pairs: Vec<String> = plan
         .tables
         .iter()
@@ -267,7 +288,15 @@ pub async fn cut_over(
     let rename = start.elapsed();
 
     let fk_start = Instant::now();
-    if let Err(error) = foreign_keys_after_swap(db, plan, &by_child).await {
+    // A transaction open before the gate closed (a gateway session inside one is not
+    // held) may have written between the checks above and the RENAME, which waited for
+    // its commit: read once more, now that nothing reaches the capture triggers any
+    // more (they went with the old tables). A failure swaps back.
+    let after_swap = match new_rows_hold(db, plan, NewTables::Swapped).await {
+        Ok(()) => foreign_keys_after_swap(db, plan, &by_child).await,
+        Err(e) => Err(e),
+    };
+    if let Err(error) = after_swap {
         // Nothing is left pointing at the old tables: the swap is undone (the
         // statements are still held), or, if that fails too, left for a resume.
         let mut failure = None;
@@ -352,6 +381,16 @@ pub async fn cut_over(
         orphans,
         warnings,
     })
+}
+
+/// Fails when the new tables (`new`) are not right for the rows: a captured write
+/// recorded a clash with a unique key of the new definition (1062), or an FK the ALTER
+/// adds has orphans (1452).
+async fn new_rows_hold(db: &mut Db, plan: &Plan, new: NewTables) -> Result<(), OnlineError> {
+    if let Some(clash) = capture::clash(db, &plan.id).await? {
+        return Err(clash);
+    }
+    check_added_fk_rows(db, plan, new).await
 }
 
 /// Takes and releases the children's metadata locks: fails (1205) while a transaction

@@ -26,6 +26,42 @@ pub async fn column_type(db: &mut Db, database: &str, table: &str, column: &str)
         })
 }
 
+/// The type a column holding `column`'s key takes: its type, with its character set
+/// and collation where it has them (review r21f F4: a child given only `varchar(10)`
+/// takes its own table's default collation, and InnoDB refuses the FK, 1822).
+pub async fn key_type(db: &mut Db, database: &str, table: &str, column: &str) -> Result<String, OnlineError> {
+    let sql = format!(
+        "SELECT COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} AND COLUMN_NAME = {}",
+        lit(database),
+        lit(table),
+        lit(column)
+    );
+    let row = db.texts(&sql).await?.into_iter().next();
+    let Some([Some(kind), charset, collation]) = row.and_then(|r| <[Option<String>; 3]>::try_from(r).ok()) else {
+        return Err(OnlineError::Refused {
+            table: table.to_string(),
+            reason: format!("column `{column}` not found"),
+        });
+    };
+    Ok(match (charset, collation) {
+        (Some(cs), Some(co)) => format!("{kind} CHARACTER SET {cs} COLLATE {co}"),
+        _ => kind,
+    })
+}
+
+/// Strips a leading ` CHARACTER SET x` and ` COLLATE y` (as `SHOW CREATE TABLE` prints
+/// them right after the type) from the rest of a column definition.
+fn without_charset(rest: &str) -> &str {
+    let mut rest = rest;
+    for word in [" CHARACTER SET ", " COLLATE "] {
+        if let Some(after) = rest.strip_prefix(word) {
+            rest = after.find(' ').map_or("", |i| &after[i..]);
+        }
+    }
+    rest
+}
+
 /// `MODIFY <column definition with the new type>` for `column` of `table`, keeping
 /// everything else of the definition (nullability, default, comment, charset) as
 /// `SHOW CREATE TABLE` prints it: the old type token after the name is replaced.
@@ -47,7 +83,11 @@ pub async fn modify_clause(
             table: table.to_string(),
             reason: format!("cannot find the definition of column `{column}` in SHOW CREATE TABLE"),
         })?;
-    let rest = line[head.len()..].trim_end_matches(',');
+    let mut rest = line[head.len()..].trim_end_matches(',');
+    if new_type.contains(" CHARACTER SET ") {
+        // The key's character set and collation replace the column's own.
+        rest = without_charset(rest);
+    }
     Ok(format!("MODIFY {} {new_type}{rest}", q(column)))
 }
 
@@ -61,4 +101,23 @@ pub async fn show_create(db: &mut Db, table: &str) -> Result<String, OnlineError
             table: table.to_string(),
             reason: "SHOW CREATE TABLE returned nothing".into(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_charset;
+
+    #[test]
+    fn the_column_s_own_charset_and_collation_give_way() {
+        assert_eq!(
+            without_charset(" CHARACTER SET latin1 COLLATE latin1_swedish_ci DEFAULT NULL"),
+            " DEFAULT NULL"
+        );
+        assert_eq!(without_charset(" COLLATE utf8mb4_bin NOT NULL"), " NOT NULL");
+        assert_eq!(
+            without_charset(" NOT NULL COMMENT 'COLLATE x'"),
+            " NOT NULL COMMENT 'COLLATE x'"
+        );
+        assert_eq!(without_charset(" CHARACTER SET latin1"), "");
+    }
 }

@@ -380,6 +380,28 @@ pub fn build(schema: &Schema, id: &str, alter_sql: &str, managed: bool) -> Resul
             "the table has no primary key (the copy walks it in chunks)".into(),
         ));
     }
+    // A referenced column renamed: the children's FKs would have to follow the new
+    // name (review r21f F5: refused by InnoDB's 1822 on scratch names before).
+    for pair in copy_columns(Some(&parsed.statement), root) {
+        if same_column(&pair.source, &pair.shadow) {
+            continue;
+        }
+        let referencing = schema.tables.iter().find_map(|t| {
+            t.foreign_keys
+                .iter()
+                .find(|fk| {
+                    references(fk, &root.name) && fk.referenced_columns.iter().any(|r| same_column(r, &pair.source))
+                })
+                .map(|fk| (t.name.as_str(), fk.name.as_str()))
+        });
+        if let Some((child, fk)) = referencing {
+            return Err(refuse(format!(
+                "renaming column `{}`, which FK `{fk}` of `{child}` references, is not supported online (the \
+                 FK would have to follow the new name): run it with ddl_strategy 'direct'",
+                pair.source
+            )));
+        }
+    }
 
     // The family: children holding a key whose type changes.
     let retyped = retyped_columns(&parsed.statement, root);

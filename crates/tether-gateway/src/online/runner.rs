@@ -232,6 +232,7 @@ async fn drive(
     let (plan, mut progress, mut rows) = match m.plan.clone() {
         Some(p) if p.prepared => {
             capturing::enter(&shared.database, &p);
+            shared.gate.schema_changed();
             let mut progress = m.progress.clone();
             progress.tables.resize(p.tables.len(), TableProgress::default());
             (p, progress, m.rows_copied)
@@ -275,12 +276,16 @@ async fn drive(
         return Ok(stopped(store, &plan));
     }
     // A captured write that clashed with a unique key of the new definition: the
-    // native ALTER would fail (1062), so the migration fails before the swap.
+    // native ALTER would fail (1062), so the migration fails before the swap. Both
+    // checks run again in every cut-over attempt, under the gate (`cutover::cut_over`):
+    // writes go on until then.
     if let Some(e) = capture::clash(db, id).await.map_err(fail)? {
         return Err(fail(e));
     }
     // An FK the ALTER adds over orphan rows: the native ALTER fails (1452).
-    shadow::check_added_fk_rows(db, &plan).await.map_err(fail)?;
+    shadow::check_added_fk_rows(db, &plan, shadow::NewTables::Shadows)
+        .await
+        .map_err(fail)?;
     // The one step that decides between cut-over and cancel (another gateway may have
     // asked for the cancel meanwhile): never a cancelled migration that cuts over.
     if !resumed_cutover && !store.set_ready(id).await.map_err(fail)? {
@@ -372,6 +377,11 @@ async fn prepare(shared: &Shared, id: &str, m: &Migration, db: &mut Db, store: &
         // Entered before the triggers exist: from then on a native run whose
         // cascades reach the table is refused (managed::migrating).
         capturing::enter(&shared.database, &plan);
+        // The keyspace's planner may hold a schema older than the one read here (tables
+        // created on the backend since, `schemaRefreshSeconds` not yet due): the guard
+        // that refuses InnoDB's cascades into captured tables decides on the planner's
+        // schema, so it is read again before the next statement plans (review r21f F3).
+        shared.gate.schema_changed();
         // Creating them waits for the transactions open on the table (metadata lock),
         // and new statements queue behind it: bounded (`bound_locks`), tried again
         // (`capture::create`).

@@ -47,7 +47,7 @@ pub async fn prepare(db: &mut Db, database: &str, schema: &Schema, plan: &mut Pl
                     table: t.table.clone(),
                     reason: format!("column `{col}` references no key of `{}`", plan.root),
                 })?;
-            let new_type = family::column_type(db, database, &plan.tables[0].shadow, &referenced).await?;
+            let new_type = family::key_type(db, database, &plan.tables[0].shadow, &referenced).await?;
             modify.push(family::modify_clause(db, database, &t.shadow, col, &new_type).await?);
         }
         if !modify.is_empty() {
@@ -374,12 +374,27 @@ pub(crate) fn ibfk_number(name: &str, table: &str) -> Option<u64> {
     name.strip_prefix(&format!("{table}_ibfk_"))?.parse().ok()
 }
 
+/// Which tables hold the new definition: the shadows (before the RENAME) or the
+/// tables' own names (after it, the old tables moved aside).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewTables {
+    Shadows,
+    Swapped,
+}
+
 /// Fails with 1452, as the native ALTER does, when an FK the new definition adds (or
-/// changes) has orphans among the copied rows: checked on the shadows after the copy,
-/// before the swap, against the parents' new tables where they are migrated too.
-pub async fn check_added_fk_rows(db: &mut Db, plan: &Plan) -> Result<(), OnlineError> {
+/// changes) has orphans among the rows of the new tables (`new`), against the
+/// parents' new tables where they are migrated too. Checked after the copy, and again
+/// under the cut-over's gate before and after the RENAME (review r21f F2): a write
+/// accepted meanwhile by a planner that does not know the FK yet must not end under
+/// it.
+pub async fn check_added_fk_rows(db: &mut Db, plan: &Plan, new: NewTables) -> Result<(), OnlineError> {
+    let new_table = |t: &TablePlan| match new {
+        NewTables::Shadows => q(&t.shadow),
+        NewTables::Swapped => q(&t.table),
+    };
     let new_name = |fk: &FkDef| match fk.local_parent().and_then(|p| plan.table(p)) {
-        Some(t) => q(&t.shadow),
+        Some(t) => new_table(t),
         None => fk.parent_sql(),
     };
     for t in &plan.tables {
@@ -399,7 +414,7 @@ pub async fn check_added_fk_rows(db: &mut Db, plan: &Plan) -> Result<(), OnlineE
             // cut-over took 25 s that way for 5M children, 3 s as a join).
             let sql = format!(
                 "SELECT 1 FROM {} AS _c LEFT JOIN {} AS _p ON {} WHERE {} AND _p.{} IS NULL LIMIT 1",
-                q(&t.shadow),
+                new_table(t),
                 new_name(fk),
                 matches.join(" AND "),
                 present.join(" AND "),

@@ -34,6 +34,7 @@ mod online_fk_r15;
 mod online_r13;
 mod online_r14;
 mod online_r17;
+mod online_r22;
 mod online_review;
 mod online_safety;
 mod passthrough;
