@@ -90,6 +90,35 @@ pub fn json_document(e: &anyhow::Error) -> String {
     serde_json::to_string_pretty(&doc).expect("a JSON value serializes")
 }
 
+/// Whether the command line asks for `--format json` (`-f json`, `--format=json`).
+pub fn asks_for_json(args: impl Iterator<Item = String>) -> bool {
+    let args: Vec<String> = args.collect();
+    args.iter().any(|a| a == "--format=json" || a == "-fjson")
+        || args
+            .windows(2)
+            .any(|w| (w[0] == "--format" || w[0] == "-f") && w[1] == "json")
+}
+
+/// A usage error of the argument parser (its text: the error, then usage lines) as
+/// the JSON error document.
+pub fn json_usage_document(text: &str) -> String {
+    let message = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_string();
+    let doc = serde_json::json!({
+        "error": {
+            "kind": kind(USAGE),
+            "exit_code": USAGE,
+            "message": message,
+            "causes": [text.trim_end()],
+        }
+    });
+    serde_json::to_string_pretty(&doc).expect("a JSON value serializes")
+}
+
 /// The error and its causes on one line.
 pub fn one_line(e: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();

@@ -155,7 +155,16 @@ fn init_logging(verbose: u8) {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Bad arguments with `--format json` among them: the failure as JSON too.
+            if e.use_stderr() && exit::asks_for_json(std::env::args().skip(1)) {
+                outln!("{}", exit::json_usage_document(&e.to_string()));
+            }
+            e.exit()
+        }
+    };
     init_logging(cli.verbose);
     let json = cli.command.prints_json();
     let runtime = match &cli.command {

@@ -281,3 +281,30 @@ fn a_directory_as_a_sqlite_database_is_refused_as_such() {
     let (code, _, stderr) = tether(&["schema", &format!("sqlite://{}", dir.display())]);
     assert_eq!((code, stderr.trim_end()), (2, expected.as_str()), "schema");
 }
+
+/// Review r22k K5: bad arguments with `--format json` printed only the parser's text.
+#[test]
+fn bad_arguments_with_format_json_print_the_error_document_too() {
+    for args in [
+        vec!["sync", "--format", "json"],
+        vec!["plan", "job.toml", "--format", "json", "--bogus"],
+        vec!["schema", "--format=json"],
+    ] {
+        let (code, stdout, stderr) = tether(&args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        let e = error_document(&stdout);
+        assert_eq!(
+            (e["kind"].as_str(), e["exit_code"].as_i64()),
+            (Some("usage"), Some(2)),
+            "{stdout}"
+        );
+        let message = e["message"].as_str().unwrap();
+        assert!(!message.is_empty() && stderr.contains(message), "{message} / {stderr}");
+    }
+    // Without it, and for --help, stdout stays the parser's.
+    let (code, stdout, _) = tether(&["sync", "--bogus"]);
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    let (code, stdout, _) = tether(&["sync", "--help", "--format", "json"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("Usage:") && !stdout.contains("\"error\""), "{stdout}");
+}
