@@ -489,9 +489,11 @@ impl FkTables {
             return None;
         }
         let named = self.views.iter().find(|v| names(sql, v))?;
-        let Some(targets) = crate::managed::write_targets(sql) else {
+        // Only the tables written: a multi-table write may read a view.
+        let Some(targets) = crate::views::written_tables(sql) else {
             return Some(named.clone());
         };
+        let targets: Vec<String> = targets.into_iter().map(|(_, t)| t).collect();
         let known = |t: &str| {
             schema.find_table(t).is_some() || schema.objects.views.iter().any(|v| v.name.eq_ignore_ascii_case(t))
         };

@@ -236,10 +236,12 @@ pub fn may_be(sql: &[u8]) -> bool {
 
 /// Reads `KILL [HARD|SOFT] [CONNECTION|QUERY] n` (comments skipped, executable
 /// comments' text read: the `mariadb` client sends `KILL /*!50000 QUERY */ n`; `n` a
-/// number, also as `(n)` or `'n'`). `KILL QUERY ID` and `KILL [..] USER` are others
-/// (no connection id). Any other KILL is unreadable: the gateway refuses it rather
-/// than pass on a number the backend would read as one of its own threads.
-pub fn parse(sql: &str) -> Parsed {
+/// number, also as `(n)` or `'n'`, or `CONNECTION_ID()`: the connection the KILL is
+/// read on, whose handshake id is `own`, as MariaDB kills its own connection with
+/// 1927 or its own statement with 1317). `KILL QUERY ID` and `KILL [..] USER` are
+/// others (no connection id). Any other KILL is unreadable: the gateway refuses it
+/// rather than pass on a number the backend would read as one of its own threads.
+pub fn parse(sql: &str, own: u32) -> Parsed {
     let text = decomment(sql);
     let text = text.trim_start_matches(|c: char| u8::try_from(c).is_ok_and(is_blank));
     let Some(head) = text.get(..4).filter(|h| h.eq_ignore_ascii_case("kill")) else {
@@ -276,23 +278,33 @@ pub fn parse(sql: &str) -> Parsed {
     if rest.first().is_some_and(|w| is(w, "user")) {
         return Parsed::Other;
     }
-    let number = |n: &str| {
-        let n = n
-            .strip_prefix('(')
-            .and_then(|n| n.strip_suffix(')'))
-            .or_else(|| n.strip_prefix('\'').and_then(|n| n.strip_suffix('\'')))
-            .unwrap_or(n);
-        n.bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| n.parse::<u64>().ok())
-            .flatten()
-    };
-    match rest {
-        [n] => match number(n) {
-            Some(id) => Parsed::Kill(Kill { query, id }),
-            None => Parsed::Unreadable,
-        },
-        _ => Parsed::Unreadable,
+    // The target, its blanks dropped where MariaDB's tokens do not need them
+    // (`( 5 )`, `CONNECTION_ID ( )`), kept between two words (`5 6` stays unread).
+    let mut target = String::new();
+    for w in rest {
+        let joins = target.ends_with(['(', ')']) || w.starts_with(['(', ')']);
+        if !target.is_empty() && !joins {
+            target.push(' ');
+        }
+        target.push_str(w);
+    }
+    let mut n = target.as_str();
+    while let Some(inner) = n.strip_prefix('(').and_then(|n| n.strip_suffix(')')) {
+        n = inner;
+    }
+    if n.eq_ignore_ascii_case("connection_id()") {
+        return Parsed::Kill(Kill {
+            query,
+            id: u64::from(own),
+        });
+    }
+    let n = n.strip_prefix('\'').and_then(|n| n.strip_suffix('\'')).unwrap_or(n);
+    match (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| n.parse::<u64>().ok())
+        .flatten()
+    {
+        Some(id) => Parsed::Kill(Kill { query, id }),
+        None => Parsed::Unreadable,
     }
 }
 
@@ -341,26 +353,36 @@ mod tests {
     #[test]
     fn reads_kill_forms() {
         let k = |query, id| Parsed::Kill(Kill { query, id });
-        assert_eq!(parse("KILL /*!50000 QUERY */ 76"), k(true, 76));
-        assert_eq!(parse("kill 13"), k(false, 13));
-        assert_eq!(parse("KILL HARD CONNECTION 5;"), k(false, 5));
-        assert_eq!(parse("KILL SOFT QUERY 5 ;"), k(true, 5));
-        assert_eq!(parse("/* x */ KILL -- c\n QUERY 9"), k(true, 9));
-        assert_eq!(parse("KILL QUERY ID 9"), Parsed::Other);
-        assert_eq!(parse("KILL USER app"), Parsed::Other);
-        assert_eq!(parse("KILL @x"), Parsed::Unreadable);
-        assert_eq!(parse("KILLER 1"), Parsed::Other);
-        assert_eq!(parse("SELECT 1"), Parsed::Other);
+        assert_eq!(parse("KILL /*!50000 QUERY */ 76", 7), k(true, 76));
+        assert_eq!(parse("kill 13", 7), k(false, 13));
+        assert_eq!(parse("KILL HARD CONNECTION 5;", 7), k(false, 5));
+        assert_eq!(parse("KILL SOFT QUERY 5 ;", 7), k(true, 5));
+        assert_eq!(parse("/* x */ KILL -- c\n QUERY 9", 7), k(true, 9));
+        assert_eq!(parse("KILL QUERY ID 9", 7), Parsed::Other);
+        assert_eq!(parse("KILL USER app", 7), Parsed::Other);
+        assert_eq!(parse("KILL @x", 7), Parsed::Unreadable);
+        assert_eq!(parse("KILLER 1", 7), Parsed::Other);
+        assert_eq!(parse("SELECT 1", 7), Parsed::Other);
         // Review k K1/K3: every spelling MariaDB takes is read or refused, never passed on.
-        assert_eq!(parse("KILL(5)"), k(false, 5));
-        assert_eq!(parse("KILL (5)"), k(false, 5));
-        assert_eq!(parse("KILL'5'"), k(false, 5));
-        assert_eq!(parse("KILL\x0b5"), k(false, 5));
-        assert_eq!(parse("\x0bKILL QUERY 5"), k(true, 5));
-        assert_eq!(parse("KILL+5"), Parsed::Unreadable);
-        assert_eq!(parse("KILL 5; SELECT 1"), Parsed::Unreadable);
-        assert_eq!(parse("KILL QUERY USER app"), Parsed::Other);
-        assert_eq!(parse("KILL CONNECTION USER app"), Parsed::Other);
+        assert_eq!(parse("KILL(5)", 7), k(false, 5));
+        assert_eq!(parse("KILL (5)", 7), k(false, 5));
+        assert_eq!(parse("KILL'5'", 7), k(false, 5));
+        assert_eq!(parse("KILL\x0b5", 7), k(false, 5));
+        assert_eq!(parse("\x0bKILL QUERY 5", 7), k(true, 5));
+        assert_eq!(parse("KILL+5", 7), Parsed::Unreadable);
+        assert_eq!(parse("KILL 5; SELECT 1", 7), Parsed::Unreadable);
+        assert_eq!(parse("KILL QUERY USER app", 7), Parsed::Other);
+        assert_eq!(parse("KILL CONNECTION USER app", 7), Parsed::Other);
+        // CONNECTION_ID(): the connection the KILL is read on (handshake id 7 here).
+        assert_eq!(parse("KILL CONNECTION_ID()", 7), k(false, 7));
+        assert_eq!(parse("KILL CONNECTION CONNECTION_ID();", 7), k(false, 7));
+        assert_eq!(parse("KILL HARD QUERY connection_id ( )", 7), k(true, 7));
+        assert_eq!(parse("KILL (CONNECTION_ID())", 7), k(false, 7));
+        assert_eq!(parse("KILL ( 5 )", 7), k(false, 5));
+        assert_eq!(parse("KILL 5 6", 7), Parsed::Unreadable);
+        assert_eq!(parse("KILL CONNECTION_ID", 7), Parsed::Unreadable);
+        assert_eq!(parse("KILL CONNECTION_ID()+0", 7), Parsed::Unreadable);
+        assert_eq!(parse("KILL ()", 7), Parsed::Unreadable);
         for sql in [
             "KILL(5)",
             "KILL'5'",

@@ -159,7 +159,7 @@ impl Handler for Connection {
 
     async fn query(&mut self, sql: &[u8], out: &mut Output<'_>) -> std::io::Result<()> {
         if kill::may_be(sql) {
-            match kill::parse(&String::from_utf8_lossy(sql)) {
+            match kill::parse(&String::from_utf8_lossy(sql), self.id) {
                 kill::Parsed::Kill(k) => return self.kill(k, out).await,
                 kill::Parsed::Unreadable => {
                     let e = ServerError::gateway("tether gateway: KILL takes one connection id as a number, alone in its statement (`KILL [QUERY] n`, n the id \
@@ -186,6 +186,10 @@ impl Handler for Connection {
 
     async fn close(&mut self, id: u32) {
         self.session.close(id).await
+    }
+
+    async fn stmt_reset(&mut self, answer: Result<(), &ServerError>) {
+        self.session.stmt_reset_answered(answer).await
     }
 
     fn logged_in(&mut self, found_rows: bool, cached_metadata: bool, charset: u8) {

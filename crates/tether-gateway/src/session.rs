@@ -1671,6 +1671,30 @@ impl Session {
             self.backend(&p.keyspace).close_statement(p.statement).await;
         }
     }
+
+    /// COM_STMT_RESET was answered by the gateway (`Err`: with that error): the
+    /// open backend connection of the keyspace in use runs a statement of the same
+    /// outcome, so that `ROW_COUNT()` and SHOW WARNINGS next are MariaDB's (0 and
+    /// none after the OK; -1 and the error after an error).
+    pub async fn stmt_reset_answered(&mut self, answer: Result<(), &ServerError>) {
+        let Some(ks) = self.keyspace.clone() else {
+            return;
+        };
+        if self.backends.get(&ks.spec.name).and_then(Backend::status).is_none() {
+            return;
+        }
+        let sql = match answer {
+            Ok(()) => "DO 0".to_string(),
+            Err(e) => format!(
+                "SIGNAL SQLSTATE '{}' SET MYSQL_ERRNO = {}, MESSAGE_TEXT = {}",
+                e.state,
+                e.code,
+                tether_fkplan::string_literal(e.message.as_bytes())
+            ),
+        };
+        // Its outcome is the answer's, already sent.
+        let _ = self.backend(&ks).exec(&sql).await;
+    }
 }
 
 /// How a statement found by `Session::look` reached the server, for errors.

@@ -133,3 +133,84 @@ pub(super) fn named_columns(table: &Table, names: &[ObjectName]) -> Option<Vec<S
         })
         .collect()
 }
+
+/// `INSERT ... SELECT <expressions> ON DUPLICATE KEY UPDATE ...` whose SELECT has
+/// no FROM, with `FROM DUAL` before its `ON`: the same statement to MariaDB (where
+/// ON is reserved), which the SQL parser otherwise reads as a column alias `ON`
+/// and then fails on DUPLICATE. `None` for any other statement.
+pub(super) fn dual_before_upsert(sql: &str) -> Option<String> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let dialect = sqlparser::dialect::MySqlDialect {};
+    let tokens = Tokenizer::new(&dialect, sql).tokenize_with_location().ok()?;
+    let words: Vec<_> = tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .collect();
+    let keyword = |i: usize| match words.get(i).map(|t| &t.token) {
+        Some(Token::Word(w)) => Some(w.keyword),
+        _ => None,
+    };
+    if keyword(0) != Some(Keyword::INSERT) {
+        return None;
+    }
+    // The place of FROM in the last SELECT (of a UNION's): before its first
+    // clause (`SELECT 1, 2 WHERE @x ON DUPLICATE ...`), else before the ON.
+    let (mut depth, mut select, mut from, mut clause) = (0usize, false, false, None);
+    for (i, t) in words.iter().enumerate() {
+        match &t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            Token::Word(w) if depth == 0 => match w.keyword {
+                Keyword::SELECT => (select, from, clause) = (true, false, None),
+                Keyword::FROM if select => from = true,
+                Keyword::WHERE | Keyword::GROUP | Keyword::HAVING | Keyword::ORDER | Keyword::LIMIT
+                    if select && clause.is_none() =>
+                {
+                    clause = Some(t.span.start);
+                }
+                Keyword::ON
+                    if select
+                        && !from
+                        && keyword(i + 1) == Some(Keyword::DUPLICATE)
+                        && keyword(i + 2) == Some(Keyword::KEY)
+                        && keyword(i + 3) == Some(Keyword::UPDATE) =>
+                {
+                    let place = clause.unwrap_or(t.span.start);
+                    let at = crate::sql::offset_of(sql, &crate::sql::line_starts(sql), place)?;
+                    return Some(format!("{} FROM DUAL {}", sql.get(..at)?, sql.get(at..)?));
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dual_before_upsert;
+
+    #[test]
+    fn from_dual_goes_before_the_first_clause_of_a_select_without_a_table() {
+        let odku = " ON DUPLICATE KEY UPDATE k = 7";
+        let dual = |sql: &str| dual_before_upsert(&format!("{sql}{odku}"));
+        assert_eq!(
+            dual("INSERT INTO p SELECT 1, 5").as_deref(),
+            Some("INSERT INTO p SELECT 1, 5  FROM DUAL ON DUPLICATE KEY UPDATE k = 7")
+        );
+        assert_eq!(
+            dual("INSERT INTO p SELECT 1, 5 WHERE (1 = 1)").as_deref(),
+            Some("INSERT INTO p SELECT 1, 5  FROM DUAL WHERE (1 = 1) ON DUPLICATE KEY UPDATE k = 7")
+        );
+        assert_eq!(
+            dual("INSERT INTO p SELECT k, 1 FROM q UNION SELECT (SELECT 2 FROM q), 3").as_deref(),
+            Some("INSERT INTO p SELECT k, 1 FROM q UNION SELECT (SELECT 2 FROM q), 3  FROM DUAL ON DUPLICATE KEY UPDATE k = 7")
+        );
+        assert_eq!(dual("INSERT INTO p SELECT k, 1 FROM q"), None);
+        assert_eq!(dual("INSERT INTO p VALUES (1, 5)"), None);
+        assert_eq!(dual_before_upsert("INSERT INTO p SELECT 1, 5"), None);
+        assert_eq!(dual_before_upsert("UPDATE p SET k = 1"), None);
+    }
+}

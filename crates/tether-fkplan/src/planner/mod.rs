@@ -83,10 +83,11 @@ pub fn plan(sql: &str, schema: &Schema, database: &str) -> Result<Analysis, Plan
     let original = modifiers.as_ref().map_or(sql, |m| m.original.as_str());
     let sql = modifiers.as_ref().map_or(sql, |m| m.parsed.as_str());
     // `UPDATE a, b SET ...`: planned in its JOIN spelling (the parser knows only
-    // that one); the client's text is what runs.
+    // that one), `INSERT ... SELECT 1, 2 ON DUPLICATE KEY UPDATE` with `FROM DUAL`
+    // (the parser reads the ON as an alias); the client's text is what runs.
     let (joined, parsed) = match Parser::parse_sql(&MySqlDialect {}, sql) {
         Ok(s) => (None, Ok(s)),
-        Err(e) => match crate::sql::comma_joins(sql) {
+        Err(e) => match crate::sql::comma_joins(sql).or_else(|| insert::dual_before_upsert(sql)) {
             Some(j) => {
                 let parsed = Parser::parse_sql(&MySqlDialect {}, &j);
                 (Some(j), parsed)

@@ -38,7 +38,7 @@ mod stored;
 
 pub use render::inline_params;
 pub use savepoint::run;
-pub use sharded::{qualified_write_targets, refusal, run_sharded, unknown_target, write_targets};
+pub use sharded::{refusal, run_sharded, unknown_target, write_targets};
 
 /// Error 1105 for a write with FK work while the session's sql_mode has
 /// NO_BACKSLASH_ESCAPES: the gateway reads `\` in the client's text as an escape and

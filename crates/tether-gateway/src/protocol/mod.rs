@@ -61,6 +61,10 @@ pub trait Handler: Send {
         out: &mut Output<'_>,
     ) -> impl Future<Output = io::Result<()>> + Send;
     fn close(&mut self, id: u32) -> impl Future<Output = ()> + Send;
+    /// COM_STMT_RESET was answered (`Err`: with that error) by the protocol,
+    /// which holds the statements' long data: the session's next `ROW_COUNT()`
+    /// follows the answer as MariaDB's does (0 after the OK, -1 after an error).
+    fn stmt_reset(&mut self, answer: Result<(), &ServerError>) -> impl Future<Output = ()> + Send;
     /// COM_RESET_CONNECTION: rolls back and resets the session's backend
     /// connections and returns to the login's keyspace and settings.
     fn reset(&mut self) -> impl Future<Output = Result<(), ServerError>> + Send;
@@ -304,8 +308,13 @@ pub async fn serve<H: Handler>(
                     Some(stmt) => {
                         stmt.reset();
                         out.ok(&OkInfo::default(), false);
+                        handler.stmt_reset(Ok(())).await;
                     }
-                    None => out.error(&unknown_statement(id, "mysqld_stmt_reset")),
+                    None => {
+                        let e = unknown_statement(id, "mysqld_stmt_reset");
+                        out.error(&e);
+                        handler.stmt_reset(Err(&e)).await;
+                    }
                 }
             }
             COM_RESET_CONNECTION => {

@@ -16,7 +16,7 @@ use crate::support::{direct, server_error, start_one};
 
 /// What `conn`'s next statement gets: Ok, a server error's code, or None for a
 /// lost connection (the client library's own error, as after a native KILL).
-async fn next_statement(conn: &mut Conn) -> Result<(), Option<u16>> {
+pub(crate) async fn next_statement(conn: &mut Conn) -> Result<(), Option<u16>> {
     match conn.query_drop("SELECT 1").await {
         Ok(()) => Ok(()),
         Err(mysql_async::Error::Server(e)) => Err(Some(e.code)),

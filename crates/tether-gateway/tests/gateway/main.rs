@@ -16,6 +16,7 @@ mod differential;
 mod disallow_r17;
 mod disguised;
 mod dynamic_r15;
+mod forms_r22;
 mod heldout;
 mod keys_r14;
 mod kill_r15;

@@ -172,7 +172,7 @@ const TYPE_LONG: u8 = 3;
 const TYPE_VAR_STRING: u8 = 253;
 
 /// The answer's first packet: `ok <rows affected>` or `err <code> <message>`.
-fn answer(raw: &mut Raw) -> String {
+pub(crate) fn answer(raw: &mut Raw) -> String {
     let answer = raw.answer();
     match answer[0][0] {
         0x00 => format!("ok {}", answer[0][1]),
@@ -185,7 +185,7 @@ fn answer(raw: &mut Raw) -> String {
 }
 
 /// COM_STMT_EXECUTE of `id` with the parameters' `types` and `values`, none NULL.
-fn execute(raw: &mut Raw, id: u32, types: &[u8], values: &[u8]) -> String {
+pub(crate) fn execute(raw: &mut Raw, id: u32, types: &[u8], values: &[u8]) -> String {
     let mut body = id.to_le_bytes().to_vec();
     body.push(0);
     body.extend_from_slice(&1u32.to_le_bytes());
@@ -199,7 +199,7 @@ fn execute(raw: &mut Raw, id: u32, types: &[u8], values: &[u8]) -> String {
     answer(raw)
 }
 
-fn reset(raw: &mut Raw, id: u32) -> String {
+pub(crate) fn reset(raw: &mut Raw, id: u32) -> String {
     raw.command(0x1a, &id.to_le_bytes());
     answer(raw)
 }
