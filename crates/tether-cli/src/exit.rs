@@ -15,6 +15,11 @@ pub const INTERRUPTED: i32 = 130;
 #[error("verification failed: see the report above")]
 pub struct VerificationFailed;
 
+/// A second interrupt: the run quits at once, its writes not undone.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct QuitAtOnce(pub &'static str);
+
 /// A usage or configuration error raised by the CLI itself.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -37,6 +42,9 @@ pub fn code(e: &anyhow::Error) -> i32 {
         }
         if cause.downcast_ref::<VerificationFailed>().is_some() {
             return VERIFY;
+        }
+        if cause.downcast_ref::<QuitAtOnce>().is_some() {
+            return INTERRUPTED;
         }
         if let Some(s) = cause.downcast_ref::<tether_sync::SyncError>() {
             return match s {

@@ -297,13 +297,20 @@ pub async fn sync(args: JobArgs) -> anyhow::Result<()> {
     // stops the run, which undoes what it wrote as after a failure; a second one
     // quits at once.
     let (stopped, mut stop) = tokio::sync::watch::channel(false);
+    let json = args.format == OutputFormat::Json;
     tokio::spawn(async move {
         stop_signal().await;
         let _ = stopped.send(true);
         stop_signal().await;
-        errln!(
-            "\ninterrupted again: quitting without undoing the run's writes; run the job again with truncate = true"
-        );
+        let message = "interrupted again: quitting without undoing the run's writes; run the job again with \
+                       truncate = true";
+        errln!("\n{message}");
+        if json {
+            outln!(
+                "{}",
+                crate::exit::json_document(&anyhow::Error::new(crate::exit::QuitAtOnce(message)))
+            );
+        }
         std::process::exit(crate::exit::INTERRUPTED);
     });
     let stop = async move {

@@ -308,3 +308,66 @@ fn bad_arguments_with_format_json_print_the_error_document_too() {
     assert_eq!(code, 0);
     assert!(stdout.contains("Usage:") && !stdout.contains("\"error\""), "{stdout}");
 }
+
+/// Review r22k K4: a second interrupt ("quit at once") with `--format json` printed no
+/// JSON. Another connection holds the SQLite destination's write lock (WAL: reads pass,
+/// so the plan is made and the signals are watched), so the load waits on it when the
+/// two SIGINTs come. (The first one's undo is quick here, so the second may find the run
+/// already stopped: either way one JSON document; the quit-at-once path was checked by
+/// hand with a run whose undo waits.)
+#[test]
+fn a_second_interrupt_with_format_json_prints_the_error_document() {
+    use std::process::{Command, Stdio};
+    let dir = ScratchDir::new("cli_r22_quit");
+    let source = TestDb::create(Engine::Sqlite);
+    source.exec("CREATE TABLE k (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO k VALUES (1, 'a'), (2, 'b');");
+    let dest = dir.join("dest.sqlite");
+    let lock = rusqlite::Connection::open(&dest).expect("destination");
+    lock.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE k (id INTEGER PRIMARY KEY, v TEXT); BEGIN IMMEDIATE;")
+        .expect("write lock");
+    let job = write(
+        &dir,
+        "job.toml",
+        &format!(
+            "source = \"{}\"\nprivacy = \"off\"\nmode = \"data\"\n[[destinations]]\nurl = \"sqlite://{}\"\n",
+            source.url,
+            dest.display()
+        ),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(["sync", &job, "--format", "json", "-v"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    // The plan is made in well under the load's 60 s busy wait.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let pid = child.id().to_string();
+    for _ in 0..2 {
+        assert!(Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("kill")
+            .success());
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let out = child.wait_with_output().expect("wait");
+    drop(lock);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(130), "{stdout}{stderr}");
+    // Whichever way the two signals land (the second while the first one's undo runs,
+    // or after the run already stopped), a script gets one document.
+    assert!(
+        stderr.contains("interrupted again: quitting without undoing") || stderr.contains("error: interrupted: "),
+        "{stderr}"
+    );
+    let e = error_document(&stdout);
+    assert_eq!(
+        (e["kind"].as_str(), e["exit_code"].as_i64()),
+        (Some("interrupted"), Some(130)),
+        "{stdout}"
+    );
+}
