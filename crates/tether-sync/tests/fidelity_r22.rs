@@ -336,11 +336,15 @@ fn a_postgres_not_null_enum_on_mariadb_says_it_takes_its_first_label() {
 
 /// Review r22k K3: a PostgreSQL `timetz DEFAULT CURRENT_TIME` (text on MariaDB and
 /// SQLite) was given `CURRENT_TIMESTAMP` there, a date and time in a time-of-day column.
-/// The current time is said only into a date or time type; elsewhere it is skipped.
+/// The current time is said into a date or time type by its type, into text as the
+/// timestamp (review r22i F2: not lost), and skipped for other types.
 #[test]
 fn a_current_time_default_of_a_column_that_is_text_elsewhere_is_skipped() {
     let src = TestDb::create(Engine::Postgres);
-    src.exec("CREATE TABLE t (id int PRIMARY KEY, tz timetz DEFAULT CURRENT_TIME, at timestamptz DEFAULT now())");
+    src.exec(
+        "CREATE TABLE t (id int PRIMARY KEY, tz timetz DEFAULT CURRENT_TIME, at timestamptz DEFAULT now(),
+                         s text NOT NULL DEFAULT now(), c varchar(40) NOT NULL DEFAULT localtimestamp)",
+    );
     for dest in [TestDb::create(Engine::Mysql), TestDb::create(Engine::Sqlite)] {
         let plan = items(&job(&src, &[&dest], ""));
         let tz: Vec<String> = lines(&plan, "t.tz")
@@ -349,9 +353,21 @@ fn a_current_time_default_of_a_column_that_is_text_elsewhere_is_skipped() {
             .collect();
         assert_eq!(tz.len(), 1, "{tz:?}");
         assert!(
-            tz[0].starts_with("skipped default t.tz (`CURRENT_TIME` is postgres's SQL"),
+            tz[0]
+                .starts_with("skipped default t.tz (`CURRENT_TIME` is the current time of day, which no default there"),
             "{tz:?}"
         );
+        for text in ["t.s", "t.c"] {
+            let line: Vec<String> = lines(&plan, text)
+                .into_iter()
+                .filter(|l| l.contains(" default "))
+                .collect();
+            assert_eq!(line.len(), 1, "{line:?}");
+            assert!(
+                line[0].starts_with(&format!("mapped default {text}: ")),
+                "review r22i F2: {line:?}"
+            );
+        }
         let at: Vec<String> = lines(&plan, "t.at")
             .into_iter()
             .filter(|l| l.contains(" default "))
@@ -362,6 +378,17 @@ fn a_current_time_default_of_a_column_that_is_text_elsewhere_is_skipped() {
         assert!(done.ok, "{done:?}");
         dest.exec("INSERT INTO t (id) VALUES (1)");
         assert_eq!(dest.query("SELECT tz FROM t"), vec![vec![None]], "{}", dest.url);
+        // A text column keeps its timestamp default (review r22i F2): the INSERT leaving
+        // it out is taken, and the text starts with today's date.
+        let today = one(&src, "SELECT CAST(CURRENT_DATE AS text)");
+        let row = &dest.query("SELECT s, c FROM t")[0];
+        for v in row {
+            assert!(
+                v.as_deref().unwrap_or_default().starts_with(&today),
+                "{row:?} on {}",
+                dest.url
+            );
+        }
     }
 }
 

@@ -43,11 +43,18 @@ pub(super) fn translate(expr: &str, ty: &DataType, dest: Engine) -> Result<Strin
         }
     });
     if now.contains(&function) {
-        // Only into a date or time type: a PostgreSQL `timetz` (text elsewhere) would
-        // get the timestamp's text, a date in a time-of-day column.
+        // Into a date or time type by that type; into text (`varchar DEFAULT now()`) as
+        // the timestamp, as before. Not into another type (a PostgreSQL `timetz`, text
+        // elsewhere, would get a date in a time-of-day column), nor a time of day into
+        // text (the timestamp's text is no time of day).
+        let time_of_day = matches!(function, "curtime" | "current_time" | "localtime");
         return match ty {
             DataType::Date | DataType::Time | DataType::Timestamp { .. } => Ok(d.now_default(ty)),
-            _ => Err(None),
+            DataType::Text | DataType::Varchar { .. } | DataType::Char { .. } if !time_of_day => Ok(d.now_default(ty)),
+            _ => Err(Some(format!(
+                "`{e}` is the current {}, which no default there writes into a column of the source's type {ty}",
+                if time_of_day { "time of day" } else { "time" }
+            ))),
         };
     }
     if base == "current_date" || base == "curdate()" {
