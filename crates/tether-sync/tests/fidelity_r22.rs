@@ -311,6 +311,25 @@ fn a_descending_index_part_stays_descending_on_the_other_engines() {
         one(&pg, "SELECT pg_get_indexdef('item_price_desc'::regclass)"),
         "CREATE INDEX item_price_desc ON public.item USING btree (price DESC)"
     );
+
+    // Review r22i F3: the parts are read after the ` ON ` outside a quoted index name.
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE w (id int PRIMARY KEY, a int, b int);
+         CREATE INDEX \"w ON (a DESC)\" ON w (b); CREATE INDEX \"c2 ON (x\" ON w (a DESC);",
+    );
+    let lite = TestDb::create(Engine::Sqlite);
+    let done = sync(&job(&src, &[&lite], "")).expect("sync");
+    assert!(done.ok, "{done:?}");
+    for (index, column, desc) in [("w ON (a DESC)", "b", "0"), ("c2 ON (x", "a", "1")] {
+        assert_eq!(
+            lite.query(&format!(
+                "SELECT name, \"desc\" FROM pragma_index_xinfo('{index}') WHERE key ORDER BY seqno"
+            )),
+            [[Some(column.to_string()), Some(desc.to_string())]],
+            "{index}"
+        );
+    }
 }
 
 /// The other way round: a PostgreSQL enum NOT NULL without a DEFAULT is a MariaDB ENUM

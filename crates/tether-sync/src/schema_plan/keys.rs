@@ -365,7 +365,19 @@ pub(super) fn index_with_parts(
 /// come in `key_parts`. None when the list does not match the index's columns.
 fn descending_parts(i: &Index) -> Option<KeyParts> {
     let def = &i.definition;
-    let on = def.to_ascii_uppercase().find(" ON ")?;
+    // The first ` ON ` outside a quoted name (an index may be named `"w ON (a DESC)"`).
+    let upper = def.to_ascii_uppercase();
+    let mut quoted: Option<char> = None;
+    let on = def.char_indices().find_map(|(at, ch)| {
+        match (quoted, ch) {
+            (Some(q), _) if ch == q => quoted = None,
+            (Some(_), _) => {}
+            (None, '"' | '`' | '[') => quoted = Some(if ch == '[' { ']' } else { ch }),
+            (None, ' ') if upper[at..].starts_with(" ON ") => return Some(at),
+            _ => {}
+        }
+        None
+    })?;
     let open = on + def[on..].find('(')?;
     let (mut depth, mut quoted, mut parts, mut start) = (0usize, None, Vec::new(), open + 1);
     for (at, ch) in def[open..].char_indices().map(|(k, ch)| (open + k, ch)) {
