@@ -211,6 +211,8 @@ pub fn anchor(head: &DbUrl) -> Option<String> {
 /// `None` when the head has no tables of its own (nothing of the head's to keep) or
 /// no sharded table has such a key (documented as not covered, docs/sharding.md).
 fn anchor_of(layout: &Layout, schema: &Schema) -> Option<String> {
+    /// The table a keyspace may create for the anchor alone (docs/sharding.md).
+    const ANCHOR_TABLE: &str = "tether_anchor";
     if !layout.tables.iter().any(|t| t.placement == Placement::Plain) {
         return None;
     }
@@ -220,7 +222,9 @@ fn anchor_of(layout: &Layout, schema: &Schema) -> Option<String> {
         .filter(|t| matches!(t.placement, Placement::Sharded(_)))
         .map(|t| t.name.as_str())
         .collect();
-    sharded.sort_unstable();
+    // A sharded table named `tether_anchor` (created for it: nothing else writes it, so
+    // the anchor's gap lock meets no INSERT) comes first, then the others by name.
+    sharded.sort_unstable_by_key(|name| (*name != ANCHOR_TABLE, *name));
     sharded.into_iter().find_map(|name| {
         let table = schema.tables.iter().find(|t| t.name == name)?;
         let [pk] = table.primary_key.as_slice() else {
@@ -296,9 +300,18 @@ mod tests {
         }
         // No sharded table keyed by one integer column: none.
         let only: Vec<_> = with_head
+            .clone()
             .into_iter()
             .filter(|t| !["cust", "ord"].contains(&t.name.as_str()))
             .collect();
         assert_eq!(anchor_of(&layout(only), &s), None);
+        // A sharded `tether_anchor` comes before every other table.
+        let mut s = s.clone();
+        s.tables.push(table("tether_anchor", &["id"], &["id"], Vec::new()));
+        let anchored: Vec<_> = with_head.iter().cloned().chain([hash("tether_anchor", "id")]).collect();
+        assert_eq!(
+            anchor_of(&layout(anchored), &s).as_deref(),
+            Some("DELETE FROM `tether_anchor` WHERE `id` = -2147483648 AND `id` = `id` + 1")
+        );
     }
 }
