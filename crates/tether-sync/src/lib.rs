@@ -1023,7 +1023,7 @@ async fn load_all(
     // Tables of a breakable cycle whose rows the cycle's UPDATEs could not all find
     // (NULL in their key): refused on a destination checking FKs while loading,
     // before it is emptied or written.
-    let null_keyed = execute::null_keyed_cycles(plan, &mut lanes[0].source).await?;
+    let null_keyed = execute::null_keyed_cycles(plan, subset, &mut lanes[0].source).await?;
     for (spec, dp) in job.destinations.iter().zip(&plan.destinations) {
         let early = opened.next().flatten();
         let mut d = execute::prepare_destination(spec, plan, dp.schema.as_ref(), schema, early, progress).await?;
