@@ -97,3 +97,50 @@ fn a_subset_is_refused_only_over_null_keyed_rows_it_copies() {
         );
     }
 }
+
+/// The plan of a full copy says what the sync refuses, per destination checking FKs
+/// while loading (not with `checks = "verify"`, not PostgreSQL's one-transaction load);
+/// a subset's plan says nothing, its rows being chosen by the sync.
+#[test]
+fn the_plan_of_a_full_copy_says_the_null_key_refusal() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(TREE);
+    let (sqlite, maria, pg) = (
+        TestDb::create(Engine::Sqlite),
+        TestDb::create(Engine::Mysql),
+        TestDb::create(Engine::Postgres),
+    );
+    let notes = |text: &str| -> Vec<String> {
+        let job = tether_sync::Job::parse("job.toml", text, &|_| None).expect("job");
+        let plan = tether_testkit::block_on(async { tether_sync::prepare(&job).await.expect("plan").plan });
+        plan.notes
+            .iter()
+            .filter(|n| n.contains("a sync refuses this destination"))
+            .cloned()
+            .collect()
+    };
+    let full = job(&src, &[&sqlite, &maria, &pg], "");
+    let said = notes(&full);
+    assert_eq!(said.len(), 2, "{said:#?}");
+    for (note, dest) in said.iter().zip([&sqlite, &maria]) {
+        assert!(
+            note.contains("table u: the cycle u is broken on FK u_parent_code_fkey"),
+            "{note}"
+        );
+        assert!(
+            note.contains("rows of the source hold NULL in (code) and a value in (parent_code)"),
+            "{note}"
+        );
+        let shown = match dest.engine {
+            Engine::Sqlite => "sqlite://",
+            _ => "mysql://",
+        };
+        assert!(note.starts_with(shown), "{note}");
+    }
+    let verify = full.replace("truncate = true\n", "truncate = true\nchecks = \"verify\"\n");
+    assert_eq!(notes(&verify), Vec::<String>::new());
+    assert_eq!(
+        notes(&job(&src, &[&sqlite], &subset("v = 5", ""))),
+        Vec::<String>::new()
+    );
+}

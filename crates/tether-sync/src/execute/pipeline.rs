@@ -243,10 +243,11 @@ pub(crate) fn fixup_key(t: &Table) -> Vec<String> {
 /// destination checking FKs while loading, that row could not be found by the UPDATE
 /// and would keep the FK NULL. One message per table, naming it, its key and the FK.
 /// A full copy asks the source about the whole table; a subset looks at the rows it
-/// chose ([`subset_holds_null_keyed`]), so rows it does not copy refuse nothing.
+/// chose ([`subset_holds_null_keyed`]), so rows it does not copy refuse nothing. Without
+/// a subset (`None`: planning, before any row is chosen) a subset's tables are left out.
 pub(crate) async fn null_keyed_cycles(
     plan: &Plan,
-    subset: &Subset,
+    subset: Option<&Subset>,
     source: &mut Connection,
 ) -> Result<Vec<String>, SyncError> {
     let mut found = Vec::new();
@@ -273,9 +274,10 @@ pub(crate) async fn null_keyed_cycles(
         if set.is_empty() {
             continue;
         }
-        let chosen = match tp.rows {
-            Rows::Subset => subset_holds_null_keyed(&tp.table, subset, &key, &nullable, &set),
-            Rows::All => None,
+        let chosen = match (tp.rows, subset) {
+            (Rows::Subset, Some(subset)) => subset_holds_null_keyed(&tp.table, subset, &key, &nullable, &set),
+            (Rows::Subset, None) => continue,
+            (Rows::All, _) => None,
         };
         if chosen == Some(false) {
             continue;
