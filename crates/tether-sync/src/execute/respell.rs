@@ -513,7 +513,9 @@ fn hex_of(engine: Engine, x: &str) -> String {
 }
 
 /// The child values of `fk` that the source matches to a parent key of other bytes,
-/// with that key; None when there are none.
+/// with that key; None when there are none. The FK's columns at the positions `later`
+/// are not compared (a transformed pair spelt apart by type, put in its parent's form
+/// after the transformer: [`Form`]).
 async fn respelling(
     tp: &TablePlan,
     parent: &Table,
@@ -916,4 +918,55 @@ fn join_on(engine: Engine, d: &dyn tether_connect::Dialect, tp: &TablePlan, pare
         })
         .collect::<Vec<_>>()
         .join(" AND ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+
+    /// What `in_parent_form` writes for each pair it knows, and what it leaves alone.
+    #[test]
+    fn a_value_in_its_parents_form() {
+        let ts = DataType::Timestamp { tz: false };
+        let (f4, f8) = (DataType::Float { bytes: 4 }, DataType::Float { bytes: 8 });
+        let cases: Vec<(Value, &DataType, &DataType, Option<Value>)> = vec![
+            (
+                text("2024-03-01"),
+                &DataType::Date,
+                &ts,
+                Some(text("2024-03-01 00:00:00")),
+            ),
+            (
+                text("2024-03-01 00:00:00"),
+                &ts,
+                &DataType::Date,
+                Some(text("2024-03-01")),
+            ),
+            (
+                text("2024-03-01 00:00:00.000"),
+                &ts,
+                &DataType::Date,
+                Some(text("2024-03-01")),
+            ),
+            (text("2024-03-01 10:00:00"), &ts, &DataType::Date, None),
+            (text("infinity"), &DataType::Date, &ts, None),
+            (Value::Float(0.1), &f4, &f8, Some(Value::Float(0.10000000149011612))),
+            (Value::Float(0.10000000149011612), &f8, &f4, Some(Value::Float(0.1))),
+            (Value::Float(0.1), &f8, &f4, None),
+            (Value::Null, &DataType::Date, &ts, None),
+            (
+                text("2024-03-01"),
+                &DataType::Date,
+                &DataType::Timestamp { tz: true },
+                None,
+            ),
+        ];
+        for (v, child, parent, want) in cases {
+            assert_eq!(in_parent_form(&v, child, parent), want, "{v:?} {child} -> {parent}");
+        }
+    }
 }
