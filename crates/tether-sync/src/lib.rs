@@ -104,6 +104,24 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     schema_plan::fit_transforms(&destinations, &mut plan, &schema)?;
     phases.done("measure text for the destinations");
     plan_loads(job, &mut plan, &schema, &dest_urls, &destinations.found).await?;
+    // What the load refuses on a destination checking FKs while loading, said by the
+    // plan too (a full copy's tables; a subset's rows are chosen by the sync).
+    if job.mode != config::Mode::Schema {
+        let null_keyed = execute::null_keyed_cycles(&plan, None, &mut source).await?;
+        let checking = plan.destinations.iter().filter(|d| {
+            d.checks != config::Checks::Verify
+                && d.load
+                    .as_ref()
+                    .is_some_and(|l| l.method == execute::LoadMethod::Batches)
+        });
+        let refused: Vec<String> = match null_keyed.is_empty() {
+            true => Vec::new(),
+            false => checking
+                .map(|d| format!("{}: a sync refuses this destination: {}", d.url, null_keyed.join("; ")))
+                .collect(),
+        };
+        plan.notes.extend(refused);
+    }
     phases.done("decide the loads");
     if job.privacy != config::Privacy::Off {
         let tables: Vec<&tether_schema::Table> = plan.tables.iter().map(|t| &t.table).collect();
@@ -1023,7 +1041,7 @@ async fn load_all(
     // Tables of a breakable cycle whose rows the cycle's UPDATEs could not all find
     // (NULL in their key): refused on a destination checking FKs while loading,
     // before it is emptied or written.
-    let null_keyed = execute::null_keyed_cycles(plan, &mut lanes[0].source).await?;
+    let null_keyed = execute::null_keyed_cycles(plan, Some(subset), &mut lanes[0].source).await?;
     for (spec, dp) in job.destinations.iter().zip(&plan.destinations) {
         let early = opened.next().flatten();
         let mut d = execute::prepare_destination(spec, plan, dp.schema.as_ref(), schema, early, progress).await?;

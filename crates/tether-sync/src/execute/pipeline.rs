@@ -238,11 +238,18 @@ pub(crate) fn fixup_key(t: &Table) -> Vec<String> {
         .unwrap_or_else(|| t.row_key())
 }
 
-/// The tables of a breakable cycle where some source row holds NULL in the key its
-/// FK columns are set again by ([`fixup_key`]) and a value in those columns: on a
+/// The tables of a breakable cycle where some row the job copies holds NULL in the key
+/// its FK columns are set again by ([`fixup_key`]) and a value in those columns: on a
 /// destination checking FKs while loading, that row could not be found by the UPDATE
 /// and would keep the FK NULL. One message per table, naming it, its key and the FK.
-pub(crate) async fn null_keyed_cycles(plan: &Plan, source: &mut Connection) -> Result<Vec<String>, SyncError> {
+/// A full copy asks the source about the whole table; a subset looks at the rows it
+/// chose ([`subset_holds_null_keyed`]), so rows it does not copy refuse nothing. Without
+/// a subset (`None`: planning, before any row is chosen) a subset's tables are left out.
+pub(crate) async fn null_keyed_cycles(
+    plan: &Plan,
+    subset: Option<&Subset>,
+    source: &mut Connection,
+) -> Result<Vec<String>, SyncError> {
     let mut found = Vec::new();
     for tp in plan.tables.iter().filter(|tp| !tp.break_fks.is_empty()) {
         let key = fixup_key(&tp.table);
@@ -267,6 +274,14 @@ pub(crate) async fn null_keyed_cycles(plan: &Plan, source: &mut Connection) -> R
         if set.is_empty() {
             continue;
         }
+        let chosen = match (tp.rows, subset) {
+            (Rows::Subset, Some(subset)) => subset_holds_null_keyed(&tp.table, subset, &key, &nullable, &set),
+            (Rows::Subset, None) => continue,
+            (Rows::All, _) => None,
+        };
+        if chosen == Some(false) {
+            continue;
+        }
         let d = source.dialect();
         let null: Vec<String> = nullable.iter().map(|c| format!("{} IS NULL", d.ident(c))).collect();
         let value: Vec<String> = set.iter().map(|c| format!("{} IS NOT NULL", d.ident(c))).collect();
@@ -276,12 +291,12 @@ pub(crate) async fn null_keyed_cycles(plan: &Plan, source: &mut Connection) -> R
             null.join(" OR "),
             value.join(" OR ")
         );
-        if source.query(&sql, &[]).await?.is_empty() {
+        if chosen.is_none() && source.query(&sql, &[]).await?.is_empty() {
             continue;
         }
         found.push(format!(
             "table {}: the cycle {} is broken on FK {} (loaded NULL, then set by UPDATE ... WHERE ({}) = ...), but \
-             rows of the source hold NULL in ({}) and a value in ({}): NULL matches no row, so they would keep \
+             rows {} hold NULL in ({}) and a value in ({}): NULL matches no row, so they would keep \
              NULL there. Give {} a primary key or a NOT NULL unique key, or set checks = \"verify\" on the \
              destination (loaded with FK checks off, nothing is broken)",
             tp.name,
@@ -290,12 +305,50 @@ pub(crate) async fn null_keyed_cycles(plan: &Plan, source: &mut Connection) -> R
                 .unwrap_or_default(),
             fks.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", "),
             key.join(", "),
+            match chosen {
+                Some(_) => "the subset chose",
+                None => "of the source",
+            },
             nullable.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "),
             set.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "),
             tp.name,
         ));
     }
     Ok(found)
+}
+
+/// Whether a row the subset chose of `table` holds NULL in one of `nullable` (columns
+/// of `key`, the subset's row key) and a value in one of `set`; `None` when the subset
+/// cannot tell (a key other than the subset's, or rows with a NULL key not kept), and
+/// the source is asked about the whole table.
+fn subset_holds_null_keyed(
+    table: &Table,
+    subset: &Subset,
+    key: &[String],
+    nullable: &[&String],
+    set: &[&String],
+) -> Option<bool> {
+    let name = table.table_name();
+    if key != row_key(table).as_slice() {
+        return None;
+    }
+    let at = |cols: &[&String], within: &[String]| -> Option<Vec<usize>> {
+        cols.iter().map(|c| within.iter().position(|x| x == *c)).collect()
+    };
+    let in_key = at(nullable, key)?;
+    // No chosen key has a NULL there: no chosen row does.
+    let keys = subset.keys.get(&name)?;
+    if !keys.iter().any(|k| in_key.iter().any(|&i| k[i].is_null())) {
+        return Some(false);
+    }
+    // Rows with a NULL key are kept with every column (no key reads them again).
+    let columns: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+    let null_at = at(nullable, &columns)?;
+    let set_at = at(set, &columns)?;
+    subset.with_kept_rows(&name, |rows| {
+        rows.iter()
+            .any(|r| null_at.iter().any(|&i| r[i].is_null()) && set_at.iter().any(|&i| !r[i].is_null()))
+    })
 }
 
 /// The indexes (into `keys`) of the keys the destination's `table` holds in `columns`,

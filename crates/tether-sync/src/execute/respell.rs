@@ -33,14 +33,25 @@ struct Respelling {
     only: Option<Engine>,
 }
 
+/// A transformed FK column whose child type the source compares by value with its
+/// parent's but spells apart ([`typed_apart`]): its values are known only once
+/// transformed, so each is written in its parent's form on SQLite destinations, which
+/// compare FK values as written ([`in_parent_form`]).
+#[derive(Clone)]
+struct Form {
+    position: usize,
+    child: DataType,
+    parent: DataType,
+}
+
 /// Per child table, the FKs whose values are written with their parent's spelling.
 #[derive(Default)]
-pub struct Respellings(HashMap<TableName, Vec<Respelling>>);
+pub struct Respellings(HashMap<TableName, Vec<Respelling>>, HashMap<TableName, Vec<Form>>);
 
 impl Respellings {
     /// True when some rows of `table` may be written otherwise than read.
     pub fn touches(&self, table: &TableName) -> bool {
-        self.0.contains_key(table)
+        self.0.contains_key(table) || self.1.contains_key(table)
     }
 
     /// Rewrites, in `table`'s rows, each FK value the source matched to a parent key of
@@ -50,9 +61,21 @@ impl Respellings {
         self.apply_where(table, None, batch);
     }
 
-    /// The same for the rows going to a destination of engine `to` only.
+    /// The same for the rows going to a destination of engine `to` only (after the
+    /// transformers): with a SQLite destination, transformed FK values in their parent's
+    /// form too.
     pub fn apply_for(&self, table: &TableName, to: Engine, batch: &mut Batch) {
         self.apply_where(table, Some(to), batch);
+        let Some(forms) = self.1.get(table).filter(|_| to == Engine::Sqlite) else {
+            return;
+        };
+        for f in forms {
+            for row in batch.iter_mut() {
+                if let Some(v) = in_parent_form(&row[f.position], &f.child, &f.parent) {
+                    row[f.position] = v;
+                }
+            }
+        }
     }
 
     fn apply_where(&self, table: &TableName, only: Option<Engine>, batch: &mut Batch) {
@@ -99,10 +122,50 @@ pub async fn find(
             // Each with, when it is taken from the parent's own respelling (below), the
             // parent's columns it follows.
             let mut found: Vec<(Respelling, Option<Vec<String>>)> = Vec::new();
+            // Transformed columns spelt apart from their parent by type: known once
+            // transformed, put in their parent's form then ([`Form`]); before it they
+            // keep the child's type, which the transformer works in.
+            let apart: Vec<usize> = fk
+                .columns
+                .iter()
+                .zip(&fk.referenced_columns)
+                .enumerate()
+                .filter(|(_, (c, p))| transformed && typed_apart(engine, &tp.table, c, &parent.table, p))
+                .map(|(i, _)| i)
+                .collect();
+            if dest_engines.contains(&Engine::Sqlite) && !apart.is_empty() {
+                let forms = out.1.entry(tp.table.table_name()).or_default();
+                for &i in &apart {
+                    let (c, p) = (&fk.columns[i], &fk.referenced_columns[i]);
+                    let (Some(child), Some(of_parent)) = (tp.table.column(c), parent.table.column(p)) else {
+                        continue;
+                    };
+                    progress.phase(&format!(
+                        "{}: FK {} ({c}) -> {}({p}): transformed values of {} are written as {} spells them on the \
+                         sqlite destination(s) (the source compares {} and {} by value; sqlite compares them as \
+                         written)",
+                        tp.name, fk.name, parent.name, c, parent.name, child.engine_type, of_parent.engine_type
+                    ));
+                    forms.push(Form {
+                        position: positions(&tp.table, std::slice::from_ref(c))[0],
+                        child: child.normalized_type.clone(),
+                        parent: of_parent.normalized_type.clone(),
+                    });
+                }
+            }
             if (other_engine || transformed) && loose(engine, &tp.table, &parent.table, fk) {
-                if let Some(all) = respelling(tp, &parent.table, fk, source).await? {
+                if let Some(mut all) = respelling(tp, &parent.table, fk, source, &apart).await? {
                     if transformed {
-                        found.push((all, None));
+                        // The columns spelt apart by type keep the child's value here.
+                        for (child, parent_key) in all.map.iter_mut() {
+                            for &i in &apart {
+                                parent_key[i] = child[i].clone();
+                            }
+                        }
+                        all.map.retain(|child, parent_key| child != parent_key);
+                        if !all.map.is_empty() {
+                            found.push((all, None));
+                        }
                     } else {
                         // Per engine of the destinations, what that engine would not match.
                         let mut others: Vec<Engine> = dest_engines.iter().copied().filter(|&e| e != engine).collect();
@@ -182,7 +245,7 @@ pub async fn find(
                         parent_columns.join(", "),
                         parent.name
                     )),
-                    None => say(progress, tp, &parent.table, fk, r),
+                    None => say(progress, engine, tp, &parent.table, fk, r),
                 }
             }
             for (r, _) in &found {
@@ -204,14 +267,25 @@ pub async fn find(
 
 /// Says what `r` rewrites, after it is narrowed to the destinations that need it: how
 /// many child values, for which destinations, and one of them.
-fn say(progress: &dyn Progress, tp: &TablePlan, parent: &Table, fk: &ForeignKey, r: &Respelling) {
+fn say(progress: &dyn Progress, engine: Engine, tp: &TablePlan, parent: &Table, fk: &ForeignKey, r: &Respelling) {
     let Some((child, parent_key)) = r.map.iter().next() else {
         return;
     };
-    let why = match parent.column(&fk.referenced_columns[0]).map(|c| &c.normalized_type) {
-        Some(DataType::Decimal { .. }) => "it compares decimals by value, whatever their decimal places",
-        Some(DataType::Int { .. }) => "SQLite matches a text child to an INTEGER key by the number it spells",
-        _ => "its collation ignores case or trailing spaces",
+    let apart = fk.columns.iter().zip(&fk.referenced_columns).find_map(|(c, p)| {
+        let (c, p) = (tp.table.column(c)?, parent.column(p)?);
+        crate::schema_plan::spelt_apart(engine, &c.normalized_type, &p.normalized_type)
+            .then(|| format!("it compares {} and {} by value", c.engine_type, p.engine_type))
+    });
+    let why = match (
+        apart,
+        parent.column(&fk.referenced_columns[0]).map(|c| &c.normalized_type),
+    ) {
+        (Some(apart), _) => apart,
+        (None, Some(DataType::Decimal { .. })) => "it compares decimals by value, whatever their decimal places".into(),
+        (None, Some(DataType::Int { .. })) => {
+            "SQLite matches a text child to an INTEGER key by the number it spells".into()
+        }
+        _ => "its collation ignores case or trailing spaces".into(),
     };
     let whose = match r.only {
         Some(e) => format!(" on the {} destination(s), which would not match them to it", e.name()),
@@ -268,13 +342,14 @@ fn loose(engine: Engine, child: &Table, parent: &Table, fk: &ForeignKey) -> bool
         return true;
     }
     // PostgreSQL compares numerics by value: a child's 1.00 matches a parent's 1.0,
-    // which a copy keeping each as written (SQLite TEXT) tells apart.
+    // which a copy keeping each as written (SQLite TEXT) tells apart; so does a date
+    // and a timestamp at its midnight, an integer and a numeric, a real and a double.
     if engine == Engine::Postgres
         && fk
             .columns
             .iter()
             .zip(&fk.referenced_columns)
-            .any(|(c, p)| scaled_apart(child, c, parent, p))
+            .any(|(c, p)| scaled_apart(child, c, parent, p) || typed_apart(engine, child, c, parent, p))
     {
         return true;
     }
@@ -311,6 +386,48 @@ fn numbered_text(engine: Engine, child: &Table, c: &str) -> bool {
         && child
             .column(c)
             .is_some_and(|x| x.normalized_type.is_integer() && !x.engine_type.to_ascii_uppercase().contains("INT"))
+}
+
+/// Whether `c` of `child` and `p` of `parent` are of types the source compares by value
+/// but spells apart ([`crate::schema_plan::spelt_apart`]: '2024-03-01' and
+/// '2024-03-01 00:00:00', 5 and 5.00, 0.1 as a `real` and as a `double precision`).
+fn typed_apart(engine: Engine, child: &Table, c: &str, parent: &Table, p: &str) -> bool {
+    match (child.column(c), parent.column(p)) {
+        (Some(c), Some(p)) => crate::schema_plan::spelt_apart(engine, &c.normalized_type, &p.normalized_type),
+        _ => false,
+    }
+}
+
+/// A transformed child value `v` of type `child` in the form its parent column of type
+/// `parent` spells it, where one form maps to the other without the source: a date and
+/// a timestamp at its midnight ('2024-03-01' and '2024-03-01 00:00:00'), a `real` and
+/// a `double precision` (0.1 and 0.10000000149011612). `None`: written as it is (a
+/// timestamp with a time of day matches no date; numerics and time zones depend on how
+/// the parent spells each value, which only the source knows).
+fn in_parent_form(v: &Value, child: &DataType, parent: &DataType) -> Option<Value> {
+    let date = |s: &str| {
+        let b = s.as_bytes();
+        s.len() == 10 && b[4] == b'-' && b[7] == b'-'
+    };
+    match (v, child, parent) {
+        (Value::Text(s), DataType::Date, DataType::Timestamp { tz: false }) if date(s) => {
+            Some(Value::Text(format!("{s} 00:00:00")))
+        }
+        (Value::Text(s), DataType::Timestamp { tz: false }, DataType::Date) => {
+            let (day, time) = s.split_once(' ')?;
+            let midnight = time
+                .strip_prefix("00:00:00")
+                .is_some_and(|f| f.is_empty() || f.trim_start_matches('.').chars().all(|c| c == '0'));
+            (date(day) && midnight).then(|| Value::Text(day.to_string()))
+        }
+        (Value::Float(f), DataType::Float { bytes: 4 }, DataType::Float { bytes: 8 }) => {
+            Some(Value::Float(f64::from(*f as f32)))
+        }
+        (Value::Float(f), DataType::Float { bytes: 8 }, DataType::Float { bytes: 4 }) if f64::from(*f as f32) == *f => {
+            (*f as f32).to_string().parse().ok().map(Value::Float)
+        }
+        _ => None,
+    }
 }
 
 /// Whether `c` of `child` and `p` of `parent` are decimals that may spell one value
@@ -396,12 +513,15 @@ fn hex_of(engine: Engine, x: &str) -> String {
 }
 
 /// The child values of `fk` that the source matches to a parent key of other bytes,
-/// with that key; None when there are none.
+/// with that key; None when there are none. The FK's columns at the positions `later`
+/// are not compared (a transformed pair spelt apart by type, put in its parent's form
+/// after the transformer: [`Form`]).
 async fn respelling(
     tp: &TablePlan,
     parent: &Table,
     fk: &ForeignKey,
     source: &mut Connection,
+    later: &[usize],
 ) -> Result<Option<Respelling>, SyncError> {
     let d = source.dialect();
     let engine = d.engine();
@@ -415,14 +535,20 @@ async fn respelling(
         .columns
         .iter()
         .zip(&pairs)
-        .filter(|(name, _)| {
+        .zip(&fk.referenced_columns)
+        .enumerate()
+        .filter(|(i, _)| !later.contains(i))
+        .map(|(_, pair)| pair)
+        .filter(|((name, _), p)| {
             numbered_text(engine, &tp.table, name)
+                || typed_apart(engine, &tp.table, name, parent, p)
                 || tp.table.column(name).is_some_and(|c| {
                     c.normalized_type.is_text()
                         || matches!(c.normalized_type, DataType::Other(_))
                         || engine == Engine::Postgres && matches!(c.normalized_type, DataType::Decimal { .. })
                 })
         })
+        .map(|(pair, _)| pair)
         .collect();
     if text_pairs.is_empty() {
         return Ok(None);
@@ -792,4 +918,55 @@ fn join_on(engine: Engine, d: &dyn tether_connect::Dialect, tp: &TablePlan, pare
         })
         .collect::<Vec<_>>()
         .join(" AND ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+
+    /// What `in_parent_form` writes for each pair it knows, and what it leaves alone.
+    #[test]
+    fn a_value_in_its_parents_form() {
+        let ts = DataType::Timestamp { tz: false };
+        let (f4, f8) = (DataType::Float { bytes: 4 }, DataType::Float { bytes: 8 });
+        let cases: Vec<(Value, &DataType, &DataType, Option<Value>)> = vec![
+            (
+                text("2024-03-01"),
+                &DataType::Date,
+                &ts,
+                Some(text("2024-03-01 00:00:00")),
+            ),
+            (
+                text("2024-03-01 00:00:00"),
+                &ts,
+                &DataType::Date,
+                Some(text("2024-03-01")),
+            ),
+            (
+                text("2024-03-01 00:00:00.000"),
+                &ts,
+                &DataType::Date,
+                Some(text("2024-03-01")),
+            ),
+            (text("2024-03-01 10:00:00"), &ts, &DataType::Date, None),
+            (text("infinity"), &DataType::Date, &ts, None),
+            (Value::Float(0.1), &f4, &f8, Some(Value::Float(0.10000000149011612))),
+            (Value::Float(0.10000000149011612), &f8, &f4, Some(Value::Float(0.1))),
+            (Value::Float(0.1), &f8, &f4, None),
+            (Value::Null, &DataType::Date, &ts, None),
+            (
+                text("2024-03-01"),
+                &DataType::Date,
+                &DataType::Timestamp { tz: true },
+                None,
+            ),
+        ];
+        for (v, child, parent, want) in cases {
+            assert_eq!(in_parent_form(&v, child, parent), want, "{v:?} {child} -> {parent}");
+        }
+    }
 }

@@ -211,8 +211,11 @@ pub fn report(source: &Schema, tables: &JobTables, dest: Engine, existing: &Sche
         distinct_index_names(&mut out, source.engine, dest, existing);
     }
     if !same_engine && dest == Engine::Mysql {
-        parent_types_for_fk_columns(source, tables, &mut out, existing);
+        parent_types_for_fk_columns(source, tables, &mut out, existing, dest);
         distinct_fk_names(&mut out, source.engine, existing);
+    }
+    if !same_engine && dest == Engine::Sqlite {
+        parent_types_for_fk_columns(source, tables, &mut out, existing, dest);
     }
     let d = tether_connect::dialect_of(dest);
     let sources: Vec<&Table> = tables
@@ -403,16 +406,51 @@ fn distinct_index_names(out: &mut SchemaReport, from: Engine, dest: Engine, exis
     out.objects.extend(renamed);
 }
 
+/// Whether a `source` FK pairs child and parent columns of one kind of value that the
+/// source compares by value but spells apart: a PostgreSQL `date` with a `timestamp`
+/// (its midnight: '2024-03-01' and '2024-03-01 00:00:00'), an integer with a numeric
+/// (5 and 5.00), a `real` with a `double precision` (0.1 and 0.10000000149011612).
+/// Another engine's copy must give the child its parent's spelling: SQLite compares
+/// an FK's values as written. Numerics of different scales are `respell`'s
+/// `scaled_apart`; MariaDB/MySQL refuse such keys (errno 150) or match no row.
+pub(crate) fn spelt_apart(source: Engine, child: &DataType, parent: &DataType) -> bool {
+    fn form(t: &DataType) -> Option<(u8, u8)> {
+        Some(match t {
+            DataType::Int { .. } => (0, 0),
+            DataType::Decimal { .. } => (0, 1),
+            DataType::Float { bytes: 4 } => (0, 2),
+            DataType::Float { .. } => (0, 3),
+            DataType::Date => (1, 0),
+            DataType::Timestamp { tz: false } => (1, 1),
+            DataType::Timestamp { tz: true } => (1, 2),
+            _ => return None,
+        })
+    }
+    match (source, form(child), form(parent)) {
+        (Engine::Postgres, Some((kind, a)), Some((parent_kind, b))) => kind == parent_kind && a != b,
+        _ => false,
+    }
+}
+
 /// MariaDB/MySQL (InnoDB) compare a foreign key's columns by their stored forms:
 /// between numbers, dates or times of different types (`decimal(12,2)` and
 /// `decimal(10,2)`, `int` and `decimal`, `date` and `datetime(6)`, `datetime` and
 /// `datetime(6)`) they refuse the key (errno 150) or take it and then match no child
-/// row with its parent (1452), where PostgreSQL and SQLite compare the values. Each FK
-/// column of a created table takes its parent column's type as the parent has it there
-/// (created by the job, or found on the destination), down chains of FKs too; every
-/// child value is one of its parent's, so the parent's type holds it. Text columns are
-/// left alone (their lengths may differ there).
-fn parent_types_for_fk_columns(source: &Schema, tables: &JobTables, out: &mut SchemaReport, existing: &Schema) {
+/// row with its parent (1452), where PostgreSQL and SQLite compare the values. SQLite
+/// compares them as written: a child spelt apart from its parent ([`spelt_apart`]) is
+/// written with its parent's spelling (`execute::respell`), which the parent's type
+/// keeps (a `DATE` or `INTEGER` column would turn '5.0' back into 5). Each FK column of
+/// a created table takes its parent column's type as the parent has it there (created
+/// by the job, or found on the destination), down chains of FKs too; every child value
+/// is one of its parent's, so the parent's type holds it. Text columns are left alone
+/// (their lengths may differ there).
+fn parent_types_for_fk_columns(
+    source: &Schema,
+    tables: &JobTables,
+    out: &mut SchemaReport,
+    existing: &Schema,
+    dest: Engine,
+) {
     let fixed = |ty: &DataType| {
         matches!(
             ty,
@@ -431,6 +469,18 @@ fn parent_types_for_fk_columns(source: &Schema, tables: &JobTables, out: &mut Sc
         (DataType::Int { .. } | DataType::Boolean, _) => a.1 == b.1,
         _ => a.0.replace(' ', "").eq_ignore_ascii_case(&b.0.replace(' ', "")),
     };
+    let parsed = |sql: &str| match dest {
+        Engine::Mysql => tether_connect::types::mysql(sql),
+        Engine::Postgres => tether_connect::types::postgres(sql),
+        Engine::Sqlite => tether_connect::types::sqlite(sql),
+    };
+    // The source's own types of an FK column pair (SQLite: whether they are spelt apart).
+    let source_type = |table: &TableName, column: &str| {
+        source
+            .table(table)
+            .and_then(|t| t.column(column))
+            .map(|c| c.normalized_type.clone())
+    };
     // A chain of n tables settles in n rounds; a cycle's types settle or stop here.
     for _ in 0..=out.models.len() {
         let mut changed = false;
@@ -442,25 +492,53 @@ fn parent_types_for_fk_columns(source: &Schema, tables: &JobTables, out: &mut Sc
                     let parent = match out.models.iter().find(|m| m.table_name() == parent_name) {
                         Some(m) => m
                             .column(referenced)
-                            .map(|c| fit::created_type(source.engine, Engine::Mysql, m, c)),
+                            .map(|c| fit::created_type(source.engine, dest, m, c)),
                         None => existing
                             .table(&parent_name)
                             .and_then(|t| t.column(referenced))
-                            .map(|c| (c.engine_type.clone(), tether_connect::types::mysql(&c.engine_type))),
+                            .map(|c| (c.engine_type.clone(), parsed(&c.engine_type))),
                     };
                     let model = &out.models[i];
                     let Some((parent, column)) = parent.zip(model.column(child)) else {
                         continue;
                     };
-                    let own = fit::created_type(source.engine, Engine::Mysql, model, column);
-                    if !fixed(&parent.1) || !fixed(&own.1) || same(&parent, &own) {
-                        continue;
-                    }
+                    let own = fit::created_type(source.engine, dest, model, column);
                     let shown = out.create[i].clone();
-                    let declared = tables
-                        .iter()
-                        .find(|(name, _)| *name == shown)
-                        .and_then(|(_, t)| t.column(child))
+                    let source_child = tables.iter().find(|(name, _)| *name == shown).map(|(_, t)| *t);
+                    let why = match dest {
+                        Engine::Sqlite => {
+                            let apart = source_child
+                                .and_then(|t| t.column(child))
+                                .zip(
+                                    source_child
+                                        .and_then(|t| t.foreign_keys.iter().find(|f| f.name == fk.name))
+                                        .and_then(|f| source_type(&f.referenced_name(), referenced)),
+                                )
+                                .is_some_and(|(c, p)| spelt_apart(source.engine, &c.normalized_type, &p));
+                            // Already the parent's (a chain's earlier round, or alike there).
+                            if !apart || model.extras.column_types.get(child) == Some(&parent.0) {
+                                continue;
+                            }
+                            format!(
+                                "the type of {}.{referenced}, which it references: the source compares them by \
+                                 value, sqlite compares a foreign key's values as written, so its values are \
+                                 written as {}.{referenced} spells them",
+                                fk.referenced_table, fk.referenced_table
+                            )
+                        }
+                        _ => {
+                            if !fixed(&parent.1) || !fixed(&own.1) || same(&parent, &own) {
+                                continue;
+                            }
+                            format!(
+                                "the type of {}.{referenced}, which it references: mysql refuses a foreign key \
+                                 between numbers, dates or times of different types, or matches no row through it",
+                                fk.referenced_table
+                            )
+                        }
+                    };
+                    let declared = source_child
+                        .and_then(|t| t.column(child))
                         .map_or_else(|| own.0.clone(), |c| c.engine_type.clone());
                     let model = &mut out.models[i];
                     model.extras.column_types.insert(child.clone(), parent.0.clone());
@@ -470,11 +548,7 @@ fn parent_types_for_fk_columns(source: &Schema, tables: &JobTables, out: &mut Sc
                     let name = format!("{shown}.{child}");
                     let item = SchemaItem::new("column", &name, Action::Mapped)
                         .between(declared, parent.0.clone())
-                        .because(format!(
-                            "the type of {}.{referenced}, which it references: mysql refuses a foreign key between \
-                             numbers, dates or times of different types, or matches no row through it",
-                            fk.referenced_table
-                        ));
+                        .because(why);
                     match out.objects.iter_mut().find(|o| o.kind == "column" && o.name == name) {
                         Some(o) => *o = item,
                         None => out.objects.push(item),
