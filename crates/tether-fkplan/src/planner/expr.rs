@@ -231,7 +231,9 @@ pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Result<Expr, St
         |n: u32, char: bool| literal().is_some_and(|t| t.chars().count() <= n as usize && !(char && t.ends_with(' ')));
     // A character set other than the connection's (utf8mb4) may not hold every
     // character of a value: outside strict mode it stores '?' in its place. A
-    // column without a known collation is read as utf8mb4 (see `planner/stored.rs`).
+    // literal whose characters it holds is exact (utf8mb3: the BMP; latin1, which
+    // is cp1252: ASCII and U+00A0-U+00FF; any other: ASCII). A column without a
+    // known collation is read as utf8mb4 (see `planner/stored.rs`).
     let charset_exact = || {
         let charset = table
             .extras
@@ -239,7 +241,12 @@ pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Result<Expr, St
             .iter()
             .find(|(k, _)| eq_ci(k, column))
             .map(|(_, v)| v.split('_').next().unwrap_or(v).to_ascii_lowercase());
-        charset.is_none_or(|c| c == "utf8mb4") || literal().is_some_and(|t| t.is_ascii())
+        let held = |ch: char| match charset.as_deref() {
+            Some("utf8mb3" | "utf8") => u32::from(ch) <= 0xFFFF,
+            Some("latin1") => ch.is_ascii() || ('\u{a0}'..='\u{ff}').contains(&ch),
+            _ => ch.is_ascii(),
+        };
+        charset.as_deref().is_none_or(|c| c == "utf8mb4") || literal().is_some_and(|t| t.chars().all(held))
     };
     // A number as an integer column of `bits` bits stores it: rounded, clipped.
     let integer = |lo: i128, hi: i128, unsigned: bool| {

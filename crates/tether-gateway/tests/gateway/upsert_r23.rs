@@ -181,13 +181,19 @@ CREATE TABLE rc (id INT PRIMARY KEY, p BIGINT,
   CONSTRAINT rcp FOREIGN KEY (p) REFERENCES rp (id) ON UPDATE CASCADE) ENGINE=InnoDB;
 INSERT INTO rp VALUES (1, 2000, 0, 'a', 'a');
 INSERT INTO rc VALUES (1, 1);
+CREATE TABLE lp (k VARCHAR(5) PRIMARY KEY, v VARCHAR(5)) ENGINE=InnoDB DEFAULT CHARSET=latin1;
+CREATE TABLE lc (id INT PRIMARY KEY, k VARCHAR(5),
+  CONSTRAINT lck FOREIGN KEY (k) REFERENCES lp (k) ON UPDATE CASCADE) ENGINE=InnoDB DEFAULT CHARSET=latin1;
+INSERT INTO lp VALUES ('a', 'a');
+INSERT INTO lc VALUES (1, 'a');
 ";
 
 /// A key other tables reference is not re-keyed from `VALUES(col)` of a column
 /// whose stored value the gateway does not compute (a YEAR, a DOUBLE, an ENUM,
-/// also through a column assigned before it): the gateway answers 1105 naming the
-/// column and its type, and changes nothing. A value it computes exactly (a year
-/// of four digits, an integer DOUBLE) is planned and cascaded as before.
+/// also through a column assigned before it, a latin1 column given a character it
+/// cannot hold): the gateway answers 1105 naming the column and its type, and
+/// changes nothing. A value it computes exactly (a year of four digits, an integer
+/// DOUBLE, 'é' in latin1) is planned and cascaded as before.
 #[test]
 fn a_referenced_key_is_not_rekeyed_from_a_value_the_gateway_cannot_compute() {
     let db = TestDb::create(TestEngine::Mysql);
@@ -228,5 +234,24 @@ fn a_referenced_key_is_not_rekeyed_from_a_value_the_gateway_cannot_compute() {
             .expect("an integer DOUBLE is exact");
         let rows = crate::support::rows(&mut g, "SELECT rp.id, rc.id FROM rp JOIN rc ON rc.p = rp.id").await;
         assert_eq!(rows, table(&[&["7", "1"]]));
+        // A latin1 column holds 'é': `VALUES(v)` of it is exact, and cascaded.
+        g.query_drop("INSERT INTO lp VALUES ('a', 'é') ON DUPLICATE KEY UPDATE k = VALUES(v)")
+            .await
+            .expect("a literal a latin1 column holds is exact");
+        let err = g
+            .query_drop("INSERT INTO lp VALUES ('é', 'ab😀') ON DUPLICATE KEY UPDATE k = VALUES(v)")
+            .await
+            .expect_err("a character latin1 cannot hold");
+        let mysql_async::Error::Server(e) = err else {
+            panic!("{err}")
+        };
+        assert_eq!(e.code, 1105, "{}", e.message);
+        assert!(
+            e.message.contains("`VALUES(v)` of a varchar(5) column"),
+            "{}",
+            e.message
+        );
+        let rows = crate::support::rows(&mut g, "SELECT lp.k, lc.id FROM lp JOIN lc ON lc.k = lp.k").await;
+        assert_eq!(rows, table(&[&["é", "1"]]));
     });
 }
