@@ -303,9 +303,9 @@ impl OutsideChildren {
     }
 }
 
-/// Fills `extras.collations` of `schema`'s tables with the collation of each FK
-/// column and each column an FK refers to (MariaDB's introspection leaves them
-/// empty): the planner needs their pad attribute and character set, as InnoDB
+/// Fills `extras.collations` of `schema`'s tables with the collation of each text
+/// column of a table holding an FK or a column an FK refers to (MariaDB's
+/// introspection leaves them empty): the planner needs their pad attribute and character set, as InnoDB
 /// compares and cascades such keys as stored (a CHAR padded with spaces, a NO PAD
 /// collation counting them; see `tether_fkplan`'s `planner/stored.rs`). One read
 /// of `information_schema.COLUMNS` for the database, on a connection of its own.
@@ -338,9 +338,9 @@ async fn read_key_collations(url: &tether_connect::DbUrl, database: &str, schema
     for r in &read.rows {
         let f = |i: usize| r.get(i).map(|v| v.text()).unwrap_or_default();
         let (table, column, collation) = (f(0), f(1), f(2));
-        let keyed = keys
-            .get(&table)
-            .is_some_and(|cs| cs.iter().any(|c| c.eq_ignore_ascii_case(&column)));
+        // Every text column of a table with keys: `VALUES(col)` of a non-key
+        // column is read in its character set too (`tether_fkplan`'s `as_stored`).
+        let keyed = keys.contains_key(&table);
         if let Some(t) = schema.tables.iter_mut().find(|t| keyed && t.name == table) {
             t.extras.collations.insert(column, collation);
         }

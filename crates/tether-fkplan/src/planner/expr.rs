@@ -172,14 +172,26 @@ pub(super) fn substitute_values(e: &mut Expr, by: &[(String, Expr)]) -> bool {
 /// into a TINYINT is 127 outside strict mode); a CHAR / VARCHAR column's is its
 /// text cut to the column's length (a CHAR's trailing spaces dropped, as a read
 /// drops them).
-pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Expr {
+///
+/// `Err` (the column's type, to name in a refusal) where no SQL expression says
+/// exactly what the column stores (review r22j F1-F3): a YEAR (5 is 2005, '0'
+/// 2000), a FLOAT / DOUBLE (2.5 is a DOUBLE, stored into an integer half to even,
+/// where any text of it reads as a DECIMAL, rounded half up), an ENUM / SET (the
+/// label or the index, by context), a BINARY / VARBINARY / BLOB (padded, cut by
+/// bytes), a TEXT (cut by bytes), JSON, a string column of another character set
+/// than utf8mb4 (a character it cannot hold is stored '?'), a quoted string into a
+/// BIT (its bytes), anything else. A literal such a column holds as written is
+/// exact: an integer within a FLOAT's / DOUBLE's exact range, a YEAR of four
+/// digits, a string of the column's bytes.
+pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Result<Expr, String> {
     use tether_schema::DataType;
     let Some(c) = table.columns.iter().find(|c| eq_ci(&c.name, column)) else {
-        return e;
+        return Ok(e);
     };
     if matches!(e, Expr::Value(ref v) if matches!(v.value, Value::Null)) {
-        return e;
+        return Ok(e);
     }
+    let unknown = || Err(c.engine_type.to_ascii_lowercase());
     let digits = || {
         c.engine_type
             .split_once('(')
@@ -207,12 +219,34 @@ pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Expr {
         ),
         _ => false,
     };
-    let short = |n: u32, char: bool| match &e {
+    // A quoted literal's text (`None`: not one).
+    let literal = || match &e {
         Expr::Value(v) => match &v.value {
-            Value::SingleQuotedString(t) => t.chars().count() <= n as usize && !(char && t.ends_with(' ')),
-            _ => false,
+            Value::SingleQuotedString(t) | Value::DoubleQuotedString(t) => Some(t.as_str()),
+            _ => None,
         },
-        _ => false,
+        _ => None,
+    };
+    let short =
+        |n: u32, char: bool| literal().is_some_and(|t| t.chars().count() <= n as usize && !(char && t.ends_with(' ')));
+    // A character set other than the connection's (utf8mb4) may not hold every
+    // character of a value: outside strict mode it stores '?' in its place. A
+    // literal whose characters it holds is exact (utf8mb3: the BMP; latin1, which
+    // is cp1252: ASCII and U+00A0-U+00FF; any other: ASCII). A column without a
+    // known collation is read as utf8mb4 (see `planner/stored.rs`).
+    let charset_exact = || {
+        let charset = table
+            .extras
+            .collations
+            .iter()
+            .find(|(k, _)| eq_ci(k, column))
+            .map(|(_, v)| v.split('_').next().unwrap_or(v).to_ascii_lowercase());
+        let held = |ch: char| match charset.as_deref() {
+            Some("utf8mb3" | "utf8") => u32::from(ch) <= 0xFFFF,
+            Some("latin1") => ch.is_ascii() || ('\u{a0}'..='\u{ff}').contains(&ch),
+            _ => ch.is_ascii(),
+        };
+        charset.as_deref().is_none_or(|c| c == "utf8mb4") || literal().is_some_and(|t| t.chars().all(held))
     };
     // A number as an integer column of `bits` bits stores it: rounded, clipped.
     let integer = |lo: i128, hi: i128, unsigned: bool| {
@@ -226,6 +260,7 @@ pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Expr {
         let to = if unsigned { "UNSIGNED" } else { "SIGNED" };
         parse_expr(&format!("CAST(LEAST(GREATEST({rounded}, {lo}), {hi}) AS {to})"))
     };
+    let lower = c.engine_type.trim().to_ascii_lowercase();
     match &c.normalized_type {
         DataType::Int { bytes, unsigned } => {
             let bits = 8 * u32::from((*bytes).clamp(1, 8));
@@ -233,21 +268,62 @@ pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Expr {
                 true => (0, (1i128 << bits) - 1),
                 false => (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1),
             };
-            return integer(lo, hi, *unsigned).unwrap_or(e);
+            return Ok(integer(lo, hi, *unsigned).unwrap_or(e));
         }
-        DataType::Boolean => return integer(-128, 127, false).unwrap_or(e),
+        DataType::Boolean => return Ok(integer(-128, 127, false).unwrap_or(e)),
         // A quoted string is stored into a BIT column as its bytes.
         DataType::Bits { length } if !quoted => {
-            return integer(0, (1i128 << (*length).clamp(1, 64)) - 1, true).unwrap_or(e);
+            return Ok(integer(0, (1i128 << (*length).clamp(1, 64)) - 1, true).unwrap_or(e));
         }
+        DataType::Char { .. } | DataType::Varchar { .. } | DataType::Text if !charset_exact() => return unknown(),
         DataType::Char { length: Some(n) } if !short(*n, true) => {
-            return parse_expr(&format!("TRIM(TRAILING ' ' FROM LEFT(({text}), {n}))")).unwrap_or(e);
+            return Ok(parse_expr(&format!("TRIM(TRAILING ' ' FROM LEFT(({text}), {n}))")).unwrap_or(e));
         }
         DataType::Varchar { length: Some(n) } if !short(*n, false) => {
-            return parse_expr(&format!("LEFT(({text}), {n})")).unwrap_or(e);
+            return Ok(parse_expr(&format!("LEFT(({text}), {n})")).unwrap_or(e));
         }
-        DataType::Char { .. } | DataType::Varchar { .. } | DataType::Bits { .. } => return e,
-        _ => {}
+        DataType::Char { length: Some(_) } | DataType::Varchar { length: Some(_) } => return Ok(e),
+        // Cut by bytes (a TINYTEXT holds 255): a short literal is held as written.
+        DataType::Text if literal().is_some_and(|t| t.len() <= 255) => return Ok(e),
+        // An integer a FLOAT (24 bits) or DOUBLE (53 bits) holds exactly.
+        DataType::Float { bytes } => {
+            let bits = if *bytes == 4 { 24 } else { 53 };
+            return match fits(-(1i128 << bits), 1i128 << bits) {
+                true => Ok(e),
+                false => unknown(),
+            };
+        }
+        // A year of four digits in YEAR's range is held as written.
+        DataType::Other(_) if lower.starts_with("year") => {
+            let year = match (&e, literal()) {
+                (_, Some(t)) if t.len() == 4 => t.parse::<i32>().ok(),
+                (Expr::Value(v), None) => match &v.value {
+                    Value::Number(n, _) if n.len() == 4 => n.parse::<i32>().ok(),
+                    _ => None,
+                },
+                _ => None,
+            };
+            return match year.is_some_and(|y| (1901..=2155).contains(&y)) {
+                true => Ok(e),
+                false => unknown(),
+            };
+        }
+        // The bytes as written where they are exactly the column's (a BINARY(n)
+        // pads to n bytes, a VARBINARY(n) cuts past n).
+        DataType::Binary { length } => {
+            let held = literal().is_some_and(|t| match length {
+                Some(n) if lower.starts_with("binary") => t.len() == *n as usize,
+                Some(n) => t.len() <= *n as usize,
+                None => t.len() <= 255,
+            });
+            return match held {
+                true => Ok(e),
+                false => unknown(),
+            };
+        }
+        DataType::Date | DataType::Time | DataType::Timestamp { .. } | DataType::Decimal { precision: Some(_), .. } => {
+        }
+        _ => return unknown(),
     }
     let cast = match c.normalized_type {
         DataType::Date => "DATE".to_string(),
@@ -257,9 +333,9 @@ pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Expr {
             precision: Some(p),
             scale,
         } => format!("DECIMAL({p},{})", scale.unwrap_or(0)),
-        _ => return e,
+        _ => return unknown(),
     };
-    parse_expr(&format!("CAST(({e}) AS {cast})")).unwrap_or(e)
+    Ok(parse_expr(&format!("CAST(({e}) AS {cast})")).unwrap_or(e))
 }
 
 /// `text` parsed as one MariaDB expression.
@@ -273,26 +349,88 @@ pub(super) fn parse_expr(text: &str) -> Option<Expr> {
 
 /// What a NOT NULL `column` of `table` stores for a NULL where MariaDB does not
 /// refuse it (an UPDATE or a multi-row INSERT outside strict mode, with warning
-/// 1048): its type's implicit default, as a literal that stores the same (`''`
-/// for a string column, `0` for the rest: 0, 0.00, a zero date or time, YEAR
-/// 0000, BIT 0, an ENUM's ''). `None`: NULL-able, or not a column of `table`.
-pub(super) fn implicit_default(table: &Table, column: &str) -> Option<&'static str> {
+/// 1048): its type's implicit default, as SQL that stores the same (checked on
+/// MariaDB 10.11): `''` for a string, binary, JSON or SET column, an ENUM's first
+/// member (whatever its DEFAULT, review r22j F4), the current time for a TIMESTAMP
+/// (no warning, F5), `0` for the rest: 0, 0.00, a zero DATETIME, DATE or TIME,
+/// YEAR 0000, BIT 0. `None`: NULL-able, or not a column of `table`; `Some(Err)`:
+/// a type whose implicit value is not known here (spatial, say), named.
+pub(super) fn implicit_default(table: &Table, column: &str) -> Option<Result<String, String>> {
     use tether_schema::DataType;
     let c = table.columns.iter().find(|c| eq_ci(&c.name, column))?;
     if c.nullable {
         return None;
     }
-    Some(match &c.normalized_type {
+    let lower = c.engine_type.trim().to_ascii_lowercase();
+    Some(Ok(match &c.normalized_type {
         DataType::Char { .. }
         | DataType::Varchar { .. }
         | DataType::Text
         | DataType::Binary { .. }
-        | DataType::Json => "''",
-        // A type Tether has no name for: an ENUM, SET or YEAR takes 0 ('', the
-        // empty set, 0000); what a spatial column takes is not known here.
-        DataType::Other(t) if !["enum", "set", "year"].iter().any(|p| t.starts_with(p)) => return None,
-        _ => "0",
-    })
+        | DataType::Json => "''".into(),
+        DataType::Timestamp { .. } if lower.starts_with("timestamp") => "CURRENT_TIMESTAMP(6)".into(),
+        DataType::Other(_) if lower.starts_with("enum") => match first_member(&c.engine_type) {
+            Some(m) => m,
+            None => return Some(Err(lower)),
+        },
+        DataType::Other(_) if lower.starts_with("set") => "''".into(),
+        DataType::Other(_) if lower.starts_with("year") => "0".into(),
+        DataType::Other(_) | DataType::Uuid => return Some(Err(lower)),
+        _ => "0".into(),
+    }))
+}
+
+/// The first member of `enum('a','b')` as an SQL string literal (`'a'`), quotes
+/// doubled inside as the type spells them.
+fn first_member(engine_type: &str) -> Option<String> {
+    let open = engine_type.find('\'')?;
+    let rest = &engine_type[open + 1..];
+    let mut end = 0;
+    let bytes = rest.as_bytes();
+    while end < bytes.len() {
+        if bytes[end] == b'\'' {
+            if bytes.get(end + 1) == Some(&b'\'') {
+                end += 2;
+                continue;
+            }
+            return Some(format!("'{}'", &rest[..end]));
+        }
+        end += 1;
+    }
+    None
+}
+
+/// The columns `e` reads through `VALUES(col)` / `VALUE(col)`.
+pub(super) fn values_columns(e: &Expr) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut probe = e.clone();
+    let _ = sqlparser::ast::visit_expressions_mut(&mut probe, |x| {
+        if let Expr::Function(f) = x {
+            let name = f.name.to_string();
+            if name.eq_ignore_ascii_case("values") || name.eq_ignore_ascii_case("value") {
+                let arg = f.args.to_string();
+                out.push(
+                    arg.trim_matches(|c| c == '(' || c == ')' || c == '`' || c == ' ')
+                        .to_string(),
+                );
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    out
+}
+
+/// Whether `e` reads column `column` (by name, qualified or not).
+pub(super) fn reads_column(e: &Expr, column: &str) -> bool {
+    let mut found = false;
+    let mut probe = e.clone();
+    let _ = sqlparser::ast::visit_expressions_mut(&mut probe, |x| {
+        if column_ref(x).is_some_and(|n| eq_ci(&n, column)) {
+            found = true;
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    found
 }
 
 /// Whether `e` calls `VALUES(col)` / `VALUE(col)`.
@@ -415,7 +553,15 @@ pub fn called_functions(sql: &str) -> Vec<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
-    use super::called_functions;
+    use super::{called_functions, first_member};
+
+    #[test]
+    fn an_enum_s_first_member_is_its_literal() {
+        assert_eq!(first_member("enum('x','a')").as_deref(), Some("'x'"));
+        assert_eq!(first_member("enum('it''s','b')").as_deref(), Some("'it''s'"));
+        assert_eq!(first_member("enum('','b')").as_deref(), Some("''"));
+        assert_eq!(first_member("enum('open"), None);
+    }
 
     #[test]
     fn calls_are_listed_with_their_qualifiers() {

@@ -13,8 +13,8 @@ use crate::sql::{ident, idents};
 
 use super::clash::{KeyClash, Literal};
 use super::expr::{
-    allocates, as_stored, implicit_default, is_default, must_run_once, or_default_of, parse_expr, rekeying, substitute,
-    substitute_values, volatile,
+    allocates, as_stored, implicit_default, is_default, must_run_once, or_default_of, parse_expr, reads_column,
+    rekeying, substitute, substitute_values, values_columns, volatile,
 };
 use super::insert::one_row;
 use super::{children, eq_ci, exact, last_ident, Analysis, Planner, ValuesRow};
@@ -104,6 +104,11 @@ impl<'a> Planner<'a> {
                 _ => "",
             };
             if let Some(default) = implicit_default(table, column).filter(|_| !is_default(&a.value)) {
+                // A type whose implicit value is not known here: InnoDB runs it
+                // (docs/gateway.md, Limits).
+                let Ok(default) = default else {
+                    return Ok(self.passthrough(table));
+                };
                 text = format!("IFNULL(({text}), {default})");
                 match parse_expr(&text) {
                     Some(e) => a.value = e,
@@ -213,20 +218,75 @@ impl<'a> Planner<'a> {
         let condition: Vec<String> = clashes.iter().map(KeyClash::condition).collect();
         // VALUES(col) is the new row's value of col.
         let row = &rows[0].content;
+        // Columns whose stored value no SQL expression gives exactly (see
+        // `as_stored`), with their types: `VALUES(col)` of one is only InnoDB's.
+        let mut unknown_sources: Vec<(String, String)> = Vec::new();
         let by_values: Vec<(String, Expr)> = columns
             .iter()
             .zip(row.iter())
-            .map(|(c, e)| (c.clone(), as_stored(table, c, e.clone())))
+            .map(|(c, e)| match as_stored(table, c, e.clone()) {
+                Ok(stored) => (c.clone(), stored),
+                Err(kind) => {
+                    unknown_sources.push((c.clone(), kind));
+                    (c.clone(), e.clone())
+                }
+            })
             .collect();
         let mut resolved: Vec<(String, Expr)> = Vec::new();
+        // Assigned columns whose new value reads such a `VALUES(col)` (directly or
+        // through a column assigned before): (assigned, source column, its type).
+        let mut unknown: Vec<(String, String, String)> = Vec::new();
         for (c, e) in assigned {
             let mut e = or_default_of(e, c);
+            let from = values_columns(&e)
+                .iter()
+                .find_map(|v| unknown_sources.iter().find(|(s, _)| eq_ci(s, v)).cloned())
+                .or_else(|| {
+                    unknown
+                        .iter()
+                        .find(|(a, _, _)| reads_column(&e, a))
+                        .map(|(_, s, t)| (s.clone(), t.clone()))
+                });
             if !substitute_values(&mut e, &by_values) {
                 return Ok(self.passthrough(table));
             }
             substitute(&mut e, &resolved);
+            if let Some((source, kind)) = from {
+                unknown.push((c.clone(), source, kind));
+            }
             resolved.push((c.clone(), e));
         }
+        // A key other tables reference cascades the value the gateway computes:
+        // from such a column it would guess (review r22j F1-F3), so it refuses.
+        let referenced = children(self.schema, self.database, &table.name);
+        if let Some((c, source, kind)) = unknown.iter().find(|(c, _, _)| {
+            referenced
+                .iter()
+                .any(|(_, fk)| fk.referenced_columns.iter().any(|r| eq_ci(r, c)))
+        }) {
+            return Err(self.unsupported(
+                &format!(
+                    "an ON DUPLICATE KEY UPDATE of `{c}`, a key other tables reference, from `VALUES({source})` of \
+                     a {kind} column (the gateway does not compute the value MariaDB stores from one)"
+                ),
+                &table.name,
+            ));
+        }
+        // An FK column of the row itself: InnoDB checks its parent, on the native
+        // run first when the plan has keys to cascade, else by running it.
+        let by_native = unknown.iter().any(|(c, _, _)| fk_column(c));
+        if by_native && !rekeys {
+            return Ok(self.passthrough(table));
+        }
+        let allocates = allocates(table, &columns, Some(rows)) || must_run_once(&self.original);
+        if by_native && allocates {
+            return Err(self.unsupported(
+                "an ON DUPLICATE KEY UPDATE that may take auto-increment or sequence values, re-keys a referenced \
+                 key and writes an FK column from `VALUES(col)` of a column whose stored value only InnoDB knows",
+                &table.name,
+            ));
+        }
+        let checks = checks.filter(|_| !by_native);
         let new_value = |k: &String| match resolved.iter().rev().find(|(c, _)| eq_ci(c, k)) {
             Some((_, e)) => format!("({e})"),
             None => ident(k),
@@ -264,10 +324,11 @@ impl<'a> Planner<'a> {
             } else {
                 Vec::new()
             },
-            original_fk_checks: !table.foreign_keys.is_empty() && checks.is_none(),
+            original_fk_checks: !table.foreign_keys.is_empty() && checks.is_none() && !by_native,
             parent_checks: checks,
             clash: self.clash(table, flags),
-            allocates: allocates(table, &columns, Some(rows)) || must_run_once(&self.original),
+            native_first: by_native,
+            allocates,
             ..Plan::new(&table.name, Start::Update { read }, &self.original)
         })))
     }

@@ -65,6 +65,7 @@ mod sharded_routing;
 mod tls;
 mod triggers;
 mod upsert_r22;
+mod upsert_r23;
 mod values_r14;
 mod values_r15;
 mod views_r17;
