@@ -18,8 +18,8 @@ pub struct Edge {
     pub table: TableName,
     pub foreign_key: String,
     pub referenced_table: TableName,
-    /// Every FK column is nullable, so rows can be written with the key NULL and
-    /// updated afterwards.
+    /// Rows can be written with the key switched off by NULLs and updated afterwards:
+    /// every FK column is nullable, or (MATCH SIMPLE) one outside the row key is.
     pub breakable: bool,
     #[serde(rename = "virtual")]
     pub is_virtual: bool,
@@ -33,7 +33,7 @@ pub struct Cycle {
     pub tables: Vec<TableName>,
     /// Every FK edge inside the cycle.
     pub edges: Vec<Edge>,
-    /// Names of the FKs inside the cycle whose columns are all nullable.
+    /// Names of the FKs inside the cycle that NULLs switch off ([`Edge::breakable`]).
     pub breakable: Vec<String>,
     /// A minimal set of breakable FKs whose removal makes the cycle acyclic: load
     /// with these NULL, then fill them in. Empty when `can_break` is false.
@@ -75,9 +75,20 @@ fn raw_edges(schema: &Schema) -> Raw<'_> {
     Raw { names, edges }
 }
 
+/// Whether rows can be written with `fk` switched off by NULLs and updated afterwards:
+/// every column of it nullable, or, under MATCH SIMPLE (MariaDB and SQLite always,
+/// PostgreSQL unless `MATCH FULL`), where a NULL in any column of a composite key
+/// switches it off, one nullable column outside the table's row key (the key the
+/// cycle's UPDATEs find rows by keeps its value). `MATCH FULL` refuses a key NULL in
+/// part only, so it needs every column nullable.
 fn fk_nullable(schema: &Schema, table: usize, fk: &ForeignKey) -> bool {
     let t = &schema.tables[table];
-    fk.columns.iter().all(|c| t.column(c).is_none_or(|col| col.nullable))
+    let nullable = |c: &String| t.column(c).is_none_or(|col| col.nullable);
+    if fk.columns.iter().all(nullable) {
+        return true;
+    }
+    let key = t.row_key();
+    !fk.match_full && fk.columns.iter().any(|c| nullable(c) && !key.contains(c))
 }
 
 /// Kahn's algorithm over `nodes` using `edges` (child, parent); ties go to the

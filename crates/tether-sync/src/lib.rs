@@ -1213,13 +1213,7 @@ fn unset_cycle_rows(d: &execute::Destination, plan: &Plan, created: &[String]) -
         // Started, counted or not: a batch under way when the run stopped may have gone in.
         .filter(|tp| written.iter().any(|(t, ..)| t == &tp.name))
         .map(|tp| {
-            let columns: Vec<&str> = tp
-                .table
-                .foreign_keys
-                .iter()
-                .filter(|f| tp.break_fks.contains(&f.name))
-                .flat_map(|f| f.columns.iter().map(String::as_str))
-                .collect();
+            let columns: Vec<&str> = tp.break_columns().into_iter().flat_map(|(_, c)| c).collect();
             format!("{} ({})", tp.name, columns.join(", "))
         })
         .collect();

@@ -113,6 +113,28 @@ pub struct TablePlan {
     pub transforms: Vec<crate::anonymize::ColumnTransform>,
 }
 
+impl TablePlan {
+    /// Each FK of `break_fks` with the columns loaded NULL to break it: its nullable
+    /// columns outside the row key (all of them, or, for a composite MATCH SIMPLE FK,
+    /// those a NULL in switches it off; the NOT NULL ones are written as they are).
+    pub fn break_columns(&self) -> Vec<(&str, Vec<&str>)> {
+        let key = self.table.row_key();
+        self.break_fks
+            .iter()
+            .filter_map(|name| self.table.foreign_keys.iter().find(|f| &f.name == name))
+            .map(|f| {
+                let cols = f
+                    .columns
+                    .iter()
+                    .filter(|c| self.table.column(c).is_none_or(|x| x.nullable) && !key.contains(c))
+                    .map(String::as_str)
+                    .collect();
+                (f.name.as_str(), cols)
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct CyclePlan {
     pub tables: Vec<String>,
@@ -253,9 +275,22 @@ impl Plan {
                 ));
             }
             if !t.break_fks.is_empty() {
+                // A composite FK broken on some of its columns (MATCH SIMPLE) names them.
+                let named: Vec<String> = t
+                    .break_columns()
+                    .into_iter()
+                    .map(|(name, nulled)| {
+                        let fk = t.table.foreign_keys.iter().find(|f| f.name == name);
+                        if fk.is_some_and(|f| f.columns.len() == nulled.len()) {
+                            name.to_string()
+                        } else {
+                            format!("{name} ({})", nulled.join(", "))
+                        }
+                    })
+                    .collect();
                 out.push_str(&format!(
                     "       cycle: {} loaded NULL, then updated\n",
-                    t.break_fks.join(", ")
+                    named.join(", ")
                 ));
             }
             out.push_str(&format!("       query: {}\n", t.query));

@@ -123,8 +123,11 @@ fn table_write(dest: &Destination, tp: &TablePlan, from: tether_connect::Engine)
     if !dest.fk_free() {
         for fk_name in &tp.break_fks {
             if let Some(fk) = tp.table.foreign_keys.iter().find(|f| &f.name == fk_name) {
+                // A NOT NULL column stays: under MATCH SIMPLE one NULL column switches
+                // a composite FK off (a `MATCH FULL` one breaks only when all are nullable).
                 for c in &fk.columns {
-                    if !nulled_names.contains(c) && !key.contains(c) && !fixup_key.contains(c) {
+                    let nullable = tp.table.column(c).is_none_or(|x| x.nullable);
+                    if nullable && !nulled_names.contains(c) && !key.contains(c) && !fixup_key.contains(c) {
                         nulled_names.push(c.clone());
                     }
                 }
@@ -751,7 +754,7 @@ fn unset_note(w: &TableWrite, nulled: u64, kept: u64, unfinished: u64) -> String
 
 /// What a re-run does with the rows a cycle's UPDATEs did not reach (a failure or a stop).
 pub(crate) const RERUN_SETS: &str = "running the job again with on_conflict = \"skip\" or \"update\" sets them \
-     (`skip` completes a row whose FK columns of the cycle are all NULL where the source holds a value; it keeps \
+     (`skip` completes a row whose FK columns the cycle loads NULL are all NULL where the source holds a value; it keeps \
      a row holding other values there), as does truncate = true";
 
 /// A batch's write that failed: the error (its row an index in the batch), whether the
@@ -1337,7 +1340,13 @@ async fn load_unit(
         let loaded = load_table(plan, &plan.tables[ti], lane, subset, anon, respell, progress).await;
         let (report, f) = match loaded {
             Ok(l) => l,
-            Err(e) => return Err(unset_before(e, plan, lane, &fixups)),
+            Err(e) => {
+                let e = unset_before(e, plan, lane, &fixups);
+                return Err(match cycle {
+                    Some(c) if defer => orphans_left(e, plan, c, lane, &deferred).await,
+                    _ => e,
+                });
+            }
         };
         for (i, f) in f.into_iter().enumerate() {
             if !f.is_empty() {
@@ -1421,6 +1430,91 @@ fn unset_before(e: SyncError, plan: &Plan, lane: &Lane, fixups: &[Vec<(usize, Fi
          were) did not run; rows waiting for them: {}; {RERUN_SETS}",
         said.join("; ")
     );
+    noted_before_complete(e, &note)
+}
+
+/// `e` from a table of a cycle loaded with the destination's FK checks off (`defer`)
+/// on a destination committing as it goes (MariaDB, SQLite): rows committed before it
+/// may reference parents that never arrived. Counts them per FK of the cycle, by a
+/// query on each such destination, and says a re-run repairs them. Where a count
+/// cannot be read, `e` says nothing of it.
+async fn orphans_left(
+    e: SyncError,
+    plan: &Plan,
+    cycle: usize,
+    lane: &mut Lane,
+    deferred: &[Option<DeferredChecks>],
+) -> SyncError {
+    let fks = &plan.cycles[cycle].foreign_keys;
+    let mut said = Vec::new();
+    for (dest, _) in lane.dests.iter_mut().zip(deferred).filter(|(_, d)| d.is_some()) {
+        if dest.conn.engine() == tether_connect::Engine::Postgres {
+            continue; // one transaction, rolled back
+        }
+        let mut counts = Vec::new();
+        for tp in plan.tables.iter().filter(|tp| tp.cycle == Some(cycle)) {
+            let Some(child) = dest.tables.get(&tp.table.table_name()).cloned() else {
+                continue;
+            };
+            for fk in tp.table.foreign_keys.iter().filter(|f| fks.contains(&f.name)) {
+                let Some(parent) = parent_table(dest, &tp.table, fk) else {
+                    continue;
+                };
+                let d = dest.conn.dialect();
+                let set: Vec<String> = fk
+                    .columns
+                    .iter()
+                    .map(|c| format!("c.{} IS NOT NULL", d.ident(c)))
+                    .collect();
+                let same: Vec<String> = fk
+                    .columns
+                    .iter()
+                    .zip(&fk.referenced_columns)
+                    .map(|(c, r)| format!("p.{} = c.{}", d.ident(r), d.ident(c)))
+                    .collect();
+                let sql = format!(
+                    "SELECT count(*) FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})",
+                    d.qualified(&child),
+                    set.join(" AND "),
+                    d.qualified(&parent),
+                    same.join(" AND ")
+                );
+                let n = match dest.conn.query(&sql, &[]).await {
+                    Ok(rows) => match rows.first().and_then(|r| r.first()) {
+                        Some(Value::Int(n)) => *n,
+                        Some(Value::Text(t)) => t.parse().unwrap_or(0),
+                        _ => 0,
+                    },
+                    Err(_) => continue,
+                };
+                if n > 0 {
+                    counts.push(format!(
+                        "{n} rows of {} under foreign key {} ({})",
+                        tp.name,
+                        fk.name,
+                        fk.columns.join(", ")
+                    ));
+                }
+            }
+        }
+        if !counts.is_empty() {
+            said.push(format!("{}: {}", dest.shown, counts.join(", ")));
+        }
+    }
+    if said.is_empty() {
+        return e;
+    }
+    let note = format!(
+        "the cycle loaded with FK checks off and rows committed before this one reference a parent the \
+         destination does not hold (the parent was to come later): {}; running the job again with on_conflict \
+         = \"skip\" or \"update\" (or truncate = true) once the cause is fixed writes the parents",
+        said.join("; ")
+    );
+    noted_before_complete(e, &note)
+}
+
+/// `e` with `note` added: for a rejected row, before the tables complete.
+fn noted_before_complete(e: SyncError, note: &str) -> SyncError {
     match e {
         SyncError::Rejected {
             destination,
@@ -1441,7 +1535,7 @@ fn unset_before(e: SyncError, plan: &Plan, lane: &Lane, fixups: &[Vec<(usize, Fi
                 written,
             }
         }
-        e => super::with_note(e, &note),
+        e => super::with_note(e, note),
     }
 }
 
