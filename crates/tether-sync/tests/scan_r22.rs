@@ -9,30 +9,13 @@
 mod common;
 
 use common::*;
-use tether_sync::scan::{Protection, Scan};
+use tether_sync::scan::Protection;
 use tether_sync::{Job, Plan, SyncError};
 use tether_testkit::{TestDb, TestEngine as Engine};
 
 fn prepare(text: &str) -> Result<Plan, SyncError> {
     let job = Job::parse("job.toml", text, &|_| None)?;
     tether_testkit::block_on(async { tether_sync::prepare(&job).await.map(|p| p.plan) })
-}
-
-/// `tether scan` on the whole of `db`, 500 rows per table.
-fn scan(db: &TestDb) -> Scan {
-    tether_testkit::block_on(async {
-        let mut conn = tether_connect::Connection::open_source(&db.db_url())
-            .await
-            .expect("open");
-        let schema = conn
-            .introspect(&tether_connect::IntrospectOptions::default())
-            .await
-            .expect("schema");
-        let tables: Vec<&tether_schema::Table> = schema.tables.iter().collect();
-        tether_sync::scan::scan(&mut conn, &schema, &tables, "src", 500)
-            .await
-            .expect("scan")
-    })
 }
 
 /// `(table.column, class, protection)` of each personal column a plan reports.
@@ -50,16 +33,6 @@ fn personal(plan: &Plan) -> Vec<(String, String, Protection)> {
             )
         })
         .collect()
-}
-
-/// The suggestion the scan shows for `column` of `found`, as the job file writes it.
-fn suggested(found: &Scan, column: &str) -> Option<String> {
-    let c = found
-        .columns
-        .iter()
-        .find(|c| c.column == column)
-        .unwrap_or_else(|| panic!("no column {column}"));
-    c.suggested.as_ref().map(|s| s.to_string())
 }
 
 /// The reviewer's `n`, with every short spelling of F1 in a column of its own, and

@@ -264,3 +264,30 @@ pub fn item<'a>(
 pub fn one(db: &TestDb, sql: &str) -> String {
     db.query(sql)[0][0].clone().unwrap_or_else(|| "NULL".into())
 }
+
+/// `tether scan` on the whole of `db`, 500 rows per table.
+pub fn scan(db: &TestDb) -> tether_sync::scan::Scan {
+    tether_testkit::block_on(async {
+        let mut conn = tether_connect::Connection::open_source(&db.db_url())
+            .await
+            .expect("open");
+        let schema = conn
+            .introspect(&tether_connect::IntrospectOptions::default())
+            .await
+            .expect("schema");
+        let tables: Vec<&tether_schema::Table> = schema.tables.iter().collect();
+        tether_sync::scan::scan(&mut conn, &schema, &tables, "src", 500)
+            .await
+            .expect("scan")
+    })
+}
+
+/// The suggestion the scan shows for `column` of `found`, as the job file writes it.
+pub fn suggested(found: &tether_sync::scan::Scan, column: &str) -> Option<String> {
+    let c = found
+        .columns
+        .iter()
+        .find(|c| c.column == column)
+        .unwrap_or_else(|| panic!("no column {column}"));
+    c.suggested.as_ref().map(|s| s.to_string())
+}

@@ -158,16 +158,18 @@ pub fn classify(ctx: &TableContext<'_>, column: &Column, samples: &[String]) -> 
     } else {
         column
     };
-    // An array is judged by its elements, as text.
+    // An array is judged by its elements, as text; a type read as text by its values,
+    // as text.
     let elements: Vec<String>;
-    let as_text;
+    let as_text = Column {
+        normalized_type: DataType::Text,
+        ..column.clone()
+    };
     let (judged, samples) = if crate::fit::is_array(column) {
         elements = samples.iter().flat_map(|s| array_elements(s)).collect();
-        as_text = Column {
-            normalized_type: DataType::Text,
-            ..column.clone()
-        };
         (&as_text, elements.as_slice())
+    } else if text_like(&column.normalized_type) {
+        (&as_text, samples)
     } else {
         (column, samples)
     };
@@ -190,6 +192,17 @@ pub fn classify(ctx: &TableContext<'_>, column: &Column, samples: &[String]) -> 
         ));
         return Some(finding);
     }
+    if is_xml(&column.normalized_type) {
+        finding.transformer = if column.nullable {
+            Suggestion::new("null", "")
+        } else {
+            Suggestion::new("constant", "value = \"<redacted/>\"")
+        };
+        finding.evidence.push(format!(
+            "type: XML: suggested {} (any other transformer writes text that is not XML)",
+            finding.transformer
+        ));
+    }
     if column.normalized_type == DataType::Json {
         finding.transformer = if column.nullable {
             Suggestion::new("null", "")
@@ -202,6 +215,25 @@ pub fn classify(ctx: &TableContext<'_>, column: &Column, samples: &[String]) -> 
         ));
     }
     Some(finding)
+}
+
+/// Types the engines hold as text that the neutral types leave as `Other`:
+/// PostgreSQL's `xml`, `citext` (in any schema), `name`, `bpchar`, `"char"`; SQLite's
+/// columns declared without a type or as `string`. Judged as text: the free-text and
+/// phone rules read only text.
+fn text_like(ty: &DataType) -> bool {
+    let DataType::Other(name) = ty else {
+        return false;
+    };
+    let base = name.rsplit('.').next().unwrap_or(name);
+    matches!(
+        base,
+        "xml" | "citext" | "name" | "bpchar" | "\"char\"" | "any" | "string"
+    )
+}
+
+fn is_xml(ty: &DataType) -> bool {
+    matches!(ty, DataType::Other(name) if name == "xml" || name.ends_with(".xml"))
 }
 
 fn classify_any(ctx: &TableContext<'_>, column: &Column, samples: &[String]) -> Option<Finding> {
@@ -636,7 +668,11 @@ fn inside(value: &str) -> Option<Inside> {
         .filter(|t| !t.is_empty())
         .collect();
     let mut label: Option<Inside> = None;
-    for t in tokens {
+    // A value that starts with a word other than a label and then a number is an
+    // identifier (`SN 2024-1105-0001`, `Hotel 1000037`), not a name and a phone; a
+    // number with its `+` after a word still is one (`Ana +49 30 1234567`).
+    let mut identifier = false;
+    for (i, t) in tokens.into_iter().enumerate() {
         // A label glued to its number with a dot: `tel.+4930123456`.
         let (word, rest) = match t.find(|c: char| c.is_ascii_digit() || c == '+' || c == '(') {
             Some(i) if i > 0 && t[..i].ends_with('.') => (&t[..i], &t[i..]),
@@ -650,12 +686,15 @@ fn inside(value: &str) -> Option<Inside> {
             label = Some(Inside::Card);
         } else if !word.is_empty() {
             label = None;
+            identifier = i == 0 && rest.is_empty();
         }
         let n = rest.trim_end_matches(['.', ')']);
         if n.is_empty() {
             continue;
         }
-        if phone_inside(n, label == Some(Inside::Phone)) {
+        let labelled = label == Some(Inside::Phone);
+        let after_prefix = identifier && i == 1 && !n.starts_with('+');
+        if phone_inside(n, labelled) && (labelled || !after_prefix && !signed_number(n)) {
             return Some(Inside::Phone);
         }
         if validators::card(n) && (n.contains('-') || label == Some(Inside::Card)) {
@@ -665,7 +704,7 @@ fn inside(value: &str) -> Option<Inside> {
     }
     // Written in groups with spaces, the whole value: `+49 30 1234567`, `4111 1111 1111 1111`.
     let v = value.trim();
-    if phone_inside(v, false) {
+    if phone_inside(v, false) && !signed_number(v) {
         return Some(Inside::Phone);
     }
     if validators::card(v) && v.contains([' ', '-']) {
@@ -717,6 +756,15 @@ fn phone_inside(v: &str, labelled: bool) -> bool {
     let digits = v.chars().filter(char::is_ascii_digit).count();
     validators::phone(v)
         && (v.starts_with('+') || (digits >= 10 && (labelled || v.chars().any(|c| " -()".contains(c)))))
+}
+
+/// `+` and fewer than 10 digits, nothing between them: how a signed number prints
+/// (`+1234567`, `+24691340`). Judged alone, among other values, it is no phone; a
+/// column mostly of them is judged by the whole-value rule (E.164: `+` and 8 to 15
+/// digits), and a label still makes one a phone (`tel +49301234`).
+fn signed_number(v: &str) -> bool {
+    v.strip_prefix('+')
+        .is_some_and(|d| d.len() < 10 && d.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// A JSON object or array, parsed (text that only looks like one is not).
@@ -1059,6 +1107,7 @@ mod tests {
             "{\"phone\": 4930123456}",
             "[{\"note\": \"call +49 30 1234567\"}]",
             "{a@b.com,c@d.org}",
+            "Ana +4930123456",
         ];
         for v in yes {
             let samples = three(v);
@@ -1075,6 +1124,9 @@ mod tests {
             "{\"qty\": 1234567890}",
             "{not json a@b}",
             "order 1700000000123",
+            // r22m F3: an identifier after its prefix, a signed number.
+            "SN 2024-000013",
+            "+1234567",
         ];
         for v in no {
             let samples = three(v);

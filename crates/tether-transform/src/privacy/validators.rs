@@ -52,6 +52,13 @@ pub fn phone(v: &str) -> bool {
     if v.contains('+') {
         return false;
     }
+    // Without `+` (or `00`) a number is written in its national form: a trunk `0`
+    // first, or at most 11 digits (NANP's `1` and 10, China's 11; countries without a
+    // trunk prefix have fewer). Longer runs are serials, ISBNs and order numbers.
+    let national = v.trim_start_matches('(').starts_with('0');
+    if !national && digits > 11 {
+        return false;
+    }
     let separated = v.chars().any(|c| " -./()".contains(c));
     if separated {
         // Dates (2024-01-31, 31.01.2024) and decimals are not phone numbers.
@@ -60,7 +67,15 @@ pub fn phone(v: &str) -> bool {
             .filter(|g| !g.is_empty())
             .collect();
         let looks_like_date = groups.len() == 3 && groups.iter().any(|g| g.len() == 4) && digits == 8;
-        (7..=15).contains(&digits) && !looks_like_date && !v.contains("..")
+        // Four or more parts joined by dots only are a version (`10.0.19041.1001`);
+        // a last group of one digit is a check digit (`978-3-16-148410-0`): no phone
+        // format ends in one.
+        let version = groups.len() >= 4 && v.chars().all(|c| c.is_ascii_digit() || c == '.');
+        let check_digit = groups.len() >= 2 && groups.last().is_some_and(|g| g.len() == 1);
+        // Without a trunk `0`, the last group of a long number has 4 digits (NANP,
+        // China) or 5 (India); 6 or more is a counter after a prefix (`2024-000013`).
+        let counter = !national && digits >= 10 && groups.last().is_some_and(|g| g.len() >= 6);
+        (7..=15).contains(&digits) && !looks_like_date && !version && !check_digit && !counter && !v.contains("..")
     } else {
         (10..=15).contains(&digits)
     }
@@ -69,18 +84,27 @@ pub fn phone(v: &str) -> bool {
 /// Whether `text` contains something shaped like a phone number (a run of digits and
 /// separators with 10 to 15 digits, or `+` and 8 to 15).
 pub fn contains_phone(text: &str) -> bool {
+    // A run glued to letters (`INV-2024-000017`, `2024-0001abc`) is part of an
+    // identifier, not a phone number.
     let mut run = String::new();
+    let mut glued = false;
+    let mut prev = ' ';
     for c in text.chars().chain(std::iter::once(' ')) {
         if c.is_ascii_digit() || "+-.()/".contains(c) || (c == ' ' && !run.is_empty()) {
+            if run.is_empty() {
+                glued = prev.is_alphabetic();
+            }
             run.push(c);
-            continue;
+        } else {
+            let glued_after = c.is_alphabetic() && !run.ends_with(' ');
+            if !run.is_empty() && !glued && !glued_after && check_run(&run) {
+                return true;
+            }
+            run.clear();
         }
-        if check_run(&run) {
-            return true;
-        }
-        run.clear();
+        prev = c;
     }
-    check_run(&run)
+    !run.is_empty() && !glued && check_run(&run)
 }
 
 fn check_run(run: &str) -> bool {
@@ -90,14 +114,17 @@ fn check_run(run: &str) -> bool {
 }
 
 /// A payment card number: 13 to 19 digits (spaces or hyphens between groups
-/// allowed) passing the Luhn check, not all one digit.
+/// allowed) passing the Luhn check, not all one digit, not 13 digits after 978/979
+/// (the ISBN-13 prefix: no card network's range starts there, and a book number
+/// passes Luhn one time in ten whatever its own check digit).
 pub fn card(v: &str) -> bool {
     let v = v.trim();
     if !v.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '-') {
         return false;
     }
     let digits: Vec<u32> = v.chars().filter_map(|c| c.to_digit(10)).collect();
-    (13..=19).contains(&digits.len()) && digits.iter().any(|d| *d != digits[0]) && luhn(&digits)
+    let book = digits.len() == 13 && matches!(digits[..3], [9, 7, 8] | [9, 7, 9]);
+    (13..=19).contains(&digits.len()) && !book && digits.iter().any(|d| *d != digits[0]) && luhn(&digits)
 }
 
 /// Whether `text` contains a Luhn-valid card number among its words or digit runs.
@@ -326,6 +353,45 @@ mod tests {
         }
         assert!(contains_phone("reach me at +49 30 1234567 after 5"));
         assert!(!contains_phone("order 1234 shipped on 2024-01-31"));
+    }
+
+    /// r22m F3: serials, versions, ISBNs and counters are written like phone numbers.
+    #[test]
+    fn number_like_values_are_no_phones() {
+        for no in [
+            "2024-1105-0001",
+            "2024 0001 0001",
+            "978-3-16-000001-0",
+            "978-3-16-148410-0",
+            "10.0.19041.1001",
+            "2024-000013",
+            "123456789012",
+        ] {
+            assert!(!phone(no), "{no}");
+        }
+        // A trunk `0` or a `+` keeps long national and international forms.
+        for yes in [
+            "0301 234567",
+            "+44 20 7946 0958",
+            "00 49 30 1234567",
+            "1-800-555-0199",
+            "98765 43210",
+        ] {
+            assert!(phone(yes), "{yes}");
+        }
+        for no in [
+            "invoice INV-2024-000017 was paid",
+            "release 10.0.19041.1001 fixes bugs",
+            "ref 2024 0001 0001 closed now",
+            "ISBN 978-3-16-000001-0 is the book",
+            "shipped order 2024-000013 today",
+        ] {
+            assert!(!contains_phone(no), "{no}");
+        }
+        assert!(contains_phone("call me at (555) 010-9999 today"));
+        assert!(contains_phone("note: call +49 30 1234567"));
+        // Luhn-valid 978 numbers are books, not cards.
+        assert!(!card("978-3-16-000008-0") && !contains_card("ISBN 978-3-16-000008-0 is the book"));
     }
 
     #[test]
