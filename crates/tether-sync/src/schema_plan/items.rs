@@ -857,6 +857,17 @@ pub(super) fn cross_engine(
         }
         _ => {}
     }
+    // A PostgreSQL key counting down, by steps other than 1, or below 1 numbers 1, 2, 3
+    // on MariaDB and SQLite: said in its line (review r22k K6), not left unsaid.
+    if let (true, Some((col, said))) = (dest != Engine::Postgres, counter_not_carried(source.engine, t)) {
+        let col = format!("{shown}.{col}");
+        report.truncate(lines);
+        report.push(
+            SchemaItem::new("identity", &col, Action::Mapped)
+                .between(said, d.auto_increment().unwrap_or("INTEGER PRIMARY KEY"))
+                .because("the copy numbers 1, 2, 3, ... upwards: inserts there that leave the column out get other ids than the source's"),
+        );
+    }
     // The counter's line (when one was carried) stands for the column's numbering: a
     // serial's `sequence` line and an identity's `GENERATED ALWAYS` line would list it twice.
     let carried: Vec<String> = report[lines..].iter().map(|i| i.name.clone()).collect();
@@ -922,6 +933,30 @@ fn source_counter(from: Engine, t: &Table) -> Option<(String, i64)> {
             })
         }
     }
+}
+
+/// A PostgreSQL sole key's sequence that MariaDB's AUTO_INCREMENT and SQLite's rowid
+/// cannot follow (a step other than 1, or a next value below 1): the column and how the
+/// source counts.
+fn counter_not_carried(from: Engine, t: &Table) -> Option<(String, String)> {
+    if from != Engine::Postgres || t.primary_key.len() != 1 {
+        return None;
+    }
+    let c = t
+        .columns
+        .iter()
+        .find(|c| c.identity.is_some() && c.name == t.primary_key[0])?;
+    let seq = t.extras.sequences.iter().find(|s| s.column == c.name)?;
+    let next = match seq.last_value {
+        Some(last) => last.checked_add(seq.increment)?,
+        None => seq.start,
+    };
+    (seq.increment != 1 || next < 1).then(|| {
+        (
+            c.name.clone(),
+            format!("sequence {} handing out {next} next, by {}", seq.name, seq.increment),
+        )
+    })
 }
 
 /// A source's counter (`said`, handing out `next`) on a MariaDB copy (`out`): the table
