@@ -334,7 +334,7 @@ fn a_second_interrupt_with_format_json_prints_the_error_document() {
             dest.display()
         ),
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
+    let child = Command::new(env!("CARGO_BIN_EXE_tether"))
         .args(["sync", &job, "--format", "json", "-v"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
