@@ -345,3 +345,40 @@ fn a_failed_not_null_cycle_names_the_rows_left_without_parent_on_mariadb() {
 fn a_failed_not_null_cycle_names_the_rows_left_without_parent_on_sqlite() {
     not_null_cycle_failing(Engine::Sqlite);
 }
+
+/// Review r22n F1: the NULL-key refusal looked for a value in every FK column outside the
+/// key, NOT NULL ones too (never loaded NULL), so a NULL-keyed row whose nullable column is
+/// already NULL (nothing to set) refused a cycle that synced before. Only the columns
+/// loaded NULL count; a value there still refuses.
+#[test]
+fn a_null_keyed_row_with_nothing_to_set_does_not_refuse_a_composite_cycle() {
+    let src = TestDb::create(Engine::Sqlite);
+    src.exec(
+        "PRAGMA foreign_keys = OFF;
+         CREATE TABLE p (x INTEGER NOT NULL, y INTEGER NOT NULL, cid INTEGER NOT NULL REFERENCES c (id),
+                         PRIMARY KEY (x, y));
+         CREATE TABLE c (id INTEGER UNIQUE, a INTEGER NOT NULL, b INTEGER, note TEXT,
+                         FOREIGN KEY (a, b) REFERENCES p (x, y));
+         INSERT INTO p VALUES (1, 1, 10);
+         INSERT INTO c VALUES (10, 1, 1, 'k'), (NULL, 1, NULL, 'nullkey');",
+    );
+    for engine in [Engine::Sqlite, Engine::Mysql] {
+        let dest = TestDb::create(engine);
+        let done = sync(&job(&src, &[&dest], "")).expect("the cycle syncs");
+        assert!(done.ok, "{done:?}");
+        assert_eq!(
+            dest.query("SELECT id, a, b, note FROM c ORDER BY note"),
+            vec![
+                vec![Some("10".into()), Some("1".into()), Some("1".into()), Some("k".into())],
+                vec![None, Some("1".into()), None, Some("nullkey".into())],
+            ]
+        );
+    }
+    // A NULL-keyed row with a value in `b` (loaded NULL, not found by the UPDATE) refuses.
+    src.exec("PRAGMA foreign_keys = OFF; INSERT INTO p VALUES (1, 2, 10); INSERT INTO c VALUES (NULL, 1, 2, 'lost');");
+    let err = sync(&job(&src, &[&TestDb::create(Engine::Sqlite)], "")).expect_err("refused");
+    assert!(
+        err.to_string().contains("hold NULL in (id) and a value in (b)"),
+        "{err}"
+    );
+}
