@@ -529,3 +529,42 @@ fn a_postgres_key_counting_down_or_below_one_says_the_copy_numbers_from_one() {
         );
     }
 }
+
+/// Review r22n F2: one sequence the role may not SELECT failed the query reading every
+/// restarted sequence (privileges are checked before any WHERE): none was carried. The
+/// readable ones are read; the other is left as before.
+#[test]
+fn a_restarted_sequence_is_carried_when_another_is_not_readable() {
+    let src = TestDb::create(Engine::Postgres);
+    let role = format!("{}_role", src.name);
+    tether_testkit::exec_url(
+        Engine::Postgres,
+        &tether_testkit::pg_admin_url(),
+        &format!("CREATE ROLE {role} LOGIN"),
+    );
+    src.exec(&format!(
+        "CREATE TABLE a (id serial PRIMARY KEY, v text); CREATE TABLE b (id serial PRIMARY KEY, v text);
+         INSERT INTO a (id, v) VALUES (1, 'x'), (2, 'y'), (3, 'z');
+         ALTER SEQUENCE a_id_seq RESTART WITH 50;
+         GRANT SELECT ON a, b TO {role}; GRANT USAGE ON SEQUENCE a_id_seq, b_id_seq TO {role};
+         GRANT SELECT ON SEQUENCE a_id_seq TO {role};"
+    ));
+    let tether_connect::DbUrl::Postgres(server) = src.db_url() else {
+        panic!("{}", src.url)
+    };
+    let as_role = format!("postgres://{role}@{}:{}/{}", server.host, server.port, src.name);
+    let lite = TestDb::create(Engine::Sqlite);
+    let text = format!(
+        "source = \"{as_role}\"\nprivacy = \"off\"\n[[destinations]]\nurl = \"{}\"\n",
+        lite.url
+    );
+    let done = sync(&text).expect("sync");
+    assert!(done.ok, "{done:?}");
+    assert_eq!(one(&lite, "INSERT INTO a (v) VALUES ('new') RETURNING id"), "50");
+    drop(src);
+    tether_testkit::exec_url(
+        Engine::Postgres,
+        &tether_testkit::pg_admin_url(),
+        &format!("DROP ROLE {role}"),
+    );
+}

@@ -622,7 +622,6 @@ ORDER BY t.oid";
 /// copies hand it out next. Not readable (no SELECT on a sequence): left as they are.
 async fn restarted_sequences(client: &Client, tables: &mut [Table]) {
     let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    let literal = |s: &str| format!("'{}'", s.replace('\'', "''"));
     let unread: Vec<(usize, usize, String)> = tables
         .iter()
         .enumerate()
@@ -642,17 +641,28 @@ async fn restarted_sequences(client: &Client, tables: &mut [Table]) {
     if unread.is_empty() {
         return;
     }
-    let parts: Vec<String> = unread
+    // Only the readable ones: one sequence without SELECT would fail the whole UNION
+    // (privileges are checked for every table of a query before any WHERE).
+    let names: Vec<String> = unread.iter().map(|(_, _, name)| name.clone()).collect();
+    let Ok(readable) = client
+        .query(
+            "SELECT (k - 1)::int FROM unnest($1::text[]) WITH ORDINALITY AS u(name, k) \
+             WHERE has_sequence_privilege(name, 'SELECT')",
+            &[&names],
+        )
+        .await
+    else {
+        return;
+    };
+    let parts: Vec<String> = readable
         .iter()
-        .enumerate()
-        .map(|(k, (_, _, name))| {
-            format!(
-                "SELECT {k} AS k, last_value, is_called FROM {name} \
-                 WHERE has_sequence_privilege({}, 'SELECT')",
-                literal(name)
-            )
-        })
+        .map(|r| r.get::<_, i32>(0))
+        .filter_map(|k| Some((k, unread.get(usize::try_from(k).ok()?)?)))
+        .map(|(k, (_, _, name))| format!("SELECT {k} AS k, last_value, is_called FROM {name}"))
         .collect();
+    if parts.is_empty() {
+        return;
+    }
     let Ok(rows) = client.query(&parts.join(" UNION ALL "), &[]).await else {
         return;
     };
