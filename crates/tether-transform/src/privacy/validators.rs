@@ -84,15 +84,16 @@ pub fn phone(v: &str) -> bool {
 /// Whether `text` contains something shaped like a phone number (a run of digits and
 /// separators with 10 to 15 digits, or `+` and 8 to 15).
 pub fn contains_phone(text: &str) -> bool {
-    // A run glued to letters (`INV-2024-000017`, `2024-0001abc`) is part of an
-    // identifier, not a phone number.
+    // A run glued to letters (`INV2024000017`, `2024-0001abc`) is part of an identifier,
+    // not a phone number; one after a letter and a separator (`Tel.030 1234567`,
+    // `No.555-010-9999`) is not glued (review r22n F3).
     let mut run = String::new();
     let mut glued = false;
     let mut prev = ' ';
     for c in text.chars().chain(std::iter::once(' ')) {
         if c.is_ascii_digit() || "+-.()/".contains(c) || (c == ' ' && !run.is_empty()) {
             if run.is_empty() {
-                glued = prev.is_alphabetic();
+                glued = prev.is_alphabetic() && (c.is_ascii_digit() || c == '+');
             }
             run.push(c);
         } else {
@@ -385,8 +386,17 @@ mod tests {
             "ref 2024 0001 0001 closed now",
             "ISBN 978-3-16-000001-0 is the book",
             "shipped order 2024-000013 today",
+            "batch ABC2024000017 done",
         ] {
             assert!(!contains_phone(no), "{no}");
+        }
+        // A label and a separator before the number (review r22n F3).
+        for yes in [
+            "Rueckruf erbeten Tel.030 1234567 danke",
+            "call me at No.555-010-9999 today",
+            "ring 030 1234567 ok",
+        ] {
+            assert!(contains_phone(yes), "{yes}");
         }
         assert!(contains_phone("call me at (555) 010-9999 today"));
         assert!(contains_phone("note: call +49 30 1234567"));
