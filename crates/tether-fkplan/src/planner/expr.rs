@@ -246,7 +246,14 @@ pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Result<Expr, St
             Some("latin1") => ch.is_ascii() || ('\u{a0}'..='\u{ff}').contains(&ch),
             _ => ch.is_ascii(),
         };
-        charset.as_deref().is_none_or(|c| c == "utf8mb4") || literal().is_some_and(|t| t.chars().all(held))
+        // A number (`42`, `-2.5`, a prepared statement's integer) is ASCII in any
+        // character set (review r22n F4).
+        let number = |x: &Expr| matches!(x, Expr::Value(v) if matches!(v.value, Value::Number(..)));
+        let numeric = match &e {
+            Expr::UnaryOp { expr, .. } => number(expr),
+            other => number(other),
+        };
+        charset.as_deref().is_none_or(|c| c == "utf8mb4") || numeric || literal().is_some_and(|t| t.chars().all(held))
     };
     // A number as an integer column of `bits` bits stores it: rounded, clipped.
     let integer = |lo: i128, hi: i128, unsigned: bool| {
