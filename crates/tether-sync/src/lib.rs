@@ -470,99 +470,78 @@ async fn check_destinations(
     // that may not read them, are found as the source is.
     let base = probe.unwrap_or_else(|| i64::from(std::process::id()) << 32);
     let mut held: Vec<(usize, i64, tether_connect::Connection)> = Vec::new();
-    let result = check_each_destination(
-        seen,
-        unchecked,
-        source_id,
-        job,
-        destinations,
-        strict,
-        (probe, base),
-        &mut held,
-    )
+    let result = async {
+        for (i, (url, spec)) in destinations.iter().zip(&job.destinations).enumerate() {
+            let not_checked = |why: String| {
+                format!(
+                    "destination #{}: not checked against the source and the other destinations: {why}",
+                    i + 1
+                )
+            };
+            let Some(url) = url else {
+                unchecked.push(not_checked(spec.unresolved.clone().unwrap_or_default()));
+                continue;
+            };
+            // The source's lock first, then each earlier destination's.
+            let probes: Vec<i64> = probe.into_iter().chain(held.iter().map(|(_, key, _)| *key)).collect();
+            let own = base.wrapping_add(i as i64 + 1);
+            let (id, taken, conn) = match tether_connect::identify_holding(url, &probes, own).await {
+                Ok(found) => found,
+                Err(e) if !strict => {
+                    unchecked.push(not_checked(e.to_string()));
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if let Some((what, _)) = seen.iter().find(|(_, other)| id.same_as(other)) {
+                return Err(SyncError::Plan(format!(
+                    "destination #{} {url} is {what}: both are {id}; refusing to write into it (nothing was written)",
+                    i + 1
+                )));
+            }
+            if let Some((what, side)) = seen
+                .iter()
+                .find_map(|(what, other)| id.side_file(other).map(|s| (what, s)))
+            {
+                return Err(SyncError::Plan(format!(
+                    "destination #{} {url} and {what} overlap: {side}; refusing to write into it (nothing was written)",
+                    i + 1
+                )));
+            }
+            // The catalogs may say otherwise where a role cannot read them.
+            let source_taken = probe.is_some() && taken.first() == Some(&true);
+            if source_taken && id.same_database_name(source_id) {
+                return Err(SyncError::Plan(format!(
+                    "destination #{} {url} is the source {}: its server sees the source's session \
+                     (a lock only the source holds) in {id}; refusing to write into it (nothing was written)",
+                    i + 1,
+                    seen[0].0.trim_start_matches("the source ")
+                )));
+            }
+            let earlier = taken.iter().skip(usize::from(probe.is_some())).zip(held.iter());
+            for (_, (at, _, _)) in earlier.filter(|(t, _)| **t) {
+                let (what, other) = &seen[*at];
+                if id.same_database_name(other) {
+                    return Err(SyncError::Plan(format!(
+                        "destination #{} {url} is {what}: its server sees the session Tether holds on it (a lock \
+                         only that destination's connection holds) in {id}; refusing to write into it (nothing \
+                         was written)",
+                        i + 1
+                    )));
+                }
+            }
+            seen.push((format!("destination #{} {url}", i + 1), id));
+            if let Some(conn) = conn {
+                held.push((seen.len() - 1, own, conn));
+            }
+        }
+        Ok(())
+    }
     .await;
     for (_, _, conn) in held {
         conn.close().await;
     }
     result
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn check_each_destination(
-    seen: &mut Vec<(String, tether_connect::Identity)>,
-    unchecked: &mut Vec<String>,
-    source_id: &tether_connect::Identity,
-    job: &Job,
-    destinations: &[Option<DbUrl>],
-    strict: bool,
-    (probe, base): (Option<i64>, i64),
-    held: &mut Vec<(usize, i64, tether_connect::Connection)>,
-) -> Result<(), SyncError> {
-    for (i, (url, spec)) in destinations.iter().zip(&job.destinations).enumerate() {
-        let not_checked = |why: String| {
-            format!(
-                "destination #{}: not checked against the source and the other destinations: {why}",
-                i + 1
-            )
-        };
-        let Some(url) = url else {
-            unchecked.push(not_checked(spec.unresolved.clone().unwrap_or_default()));
-            continue;
-        };
-        // The source's lock first, then each earlier destination's.
-        let probes: Vec<i64> = probe.into_iter().chain(held.iter().map(|(_, key, _)| *key)).collect();
-        let own = base.wrapping_add(i as i64 + 1);
-        let (id, taken, conn) = match tether_connect::identify_holding(url, &probes, own).await {
-            Ok(found) => found,
-            Err(e) if !strict => {
-                unchecked.push(not_checked(e.to_string()));
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
-        if let Some((what, _)) = seen.iter().find(|(_, other)| id.same_as(other)) {
-            return Err(SyncError::Plan(format!(
-                "destination #{} {url} is {what}: both are {id}; refusing to write into it (nothing was written)",
-                i + 1
-            )));
-        }
-        if let Some((what, side)) = seen
-            .iter()
-            .find_map(|(what, other)| id.side_file(other).map(|s| (what, s)))
-        {
-            return Err(SyncError::Plan(format!(
-                "destination #{} {url} and {what} overlap: {side}; refusing to write into it (nothing was written)",
-                i + 1
-            )));
-        }
-        // The catalogs may say otherwise where a role cannot read them.
-        let source_taken = probe.is_some() && taken.first() == Some(&true);
-        if source_taken && id.same_database_name(source_id) {
-            return Err(SyncError::Plan(format!(
-                "destination #{} {url} is the source {}: its server sees the source's session \
-                 (a lock only the source holds) in {id}; refusing to write into it (nothing was written)",
-                i + 1,
-                seen[0].0.trim_start_matches("the source ")
-            )));
-        }
-        let earlier = taken.iter().skip(usize::from(probe.is_some())).zip(held.iter());
-        for (_, (at, _, _)) in earlier.filter(|(t, _)| **t) {
-            let (what, other) = &seen[*at];
-            if id.same_database_name(other) {
-                return Err(SyncError::Plan(format!(
-                    "destination #{} {url} is {what}: its server sees the session Tether holds on it (a lock \
-                     only that destination's connection holds) in {id}; refusing to write into it (nothing \
-                     was written)",
-                    i + 1
-                )));
-            }
-        }
-        seen.push((format!("destination #{} {url}", i + 1), id));
-        if let Some(conn) = conn {
-            held.push((seen.len() - 1, own, conn));
-        }
-    }
-    Ok(())
 }
 
 /// The job's tables of a MariaDB/MySQL source whose storage engine has no transactions
