@@ -371,3 +371,29 @@ fn a_second_interrupt_with_format_json_prints_the_error_document() {
         "{stdout}"
     );
 }
+
+/// Review r22o F1: names Mermaid's lexer reads as its own words (a leading digit, `to`,
+/// `end`; attributes `pk`, `fk`, `uk`) were written bare, and Mermaid refused the diagram.
+#[test]
+fn mermaid_names_that_are_its_own_words_are_quoted() {
+    let db = TestDb::create(Engine::Sqlite);
+    db.exec(
+        "CREATE TABLE customer (pk INTEGER PRIMARY KEY, name TEXT);
+         CREATE TABLE \"2024_orders\" (id INTEGER PRIMARY KEY, fk INTEGER REFERENCES customer (pk));
+         CREATE TABLE \"to\" (id INTEGER PRIMARY KEY, uk INTEGER REFERENCES \"2024_orders\" (id));",
+    );
+    let (code, out, err) = tether(&["schema", &db.url, "--format", "mermaid"]);
+    assert_eq!(code, 0, "{err}");
+    for line in [
+        "  \"2024_orders\" {",
+        "  \"to\" {",
+        "    bigint `pk` PK",
+        "    bigint `fk` FK",
+        "    bigint `uk` FK",
+        "    text name ",
+        "  customer |o--o{ \"2024_orders\" : ",
+        "  \"2024_orders\" |o--o{ \"to\" : ",
+    ] {
+        assert!(out.lines().any(|l| l.starts_with(line)), "{line:?} in\n{out}");
+    }
+}

@@ -261,10 +261,43 @@ fn mermaid_ids(schema: &Schema) -> std::collections::HashMap<String, String> {
     ids
 }
 
+/// An entity id as Mermaid's lexer reads it: quoted where it would read a token instead
+/// (a leading digit, or one of its words: `to`, `end`, the cardinality words), bare
+/// otherwise (review r22o F1).
+fn mermaid_entity(id: String) -> String {
+    const WORDS: [&str; 9] = [
+        "to",
+        "end",
+        "erdiagram",
+        "one",
+        "many",
+        "only",
+        "zero",
+        "optionally",
+        "more",
+    ];
+    let word = WORDS.iter().any(|w| id.eq_ignore_ascii_case(w));
+    match word || id.starts_with(|c: char| c.is_ascii_digit()) {
+        true => format!("\"{id}\""),
+        false => id,
+    }
+}
+
+/// An attribute name as Mermaid reads it: in backticks where it would be a key marker
+/// (`PK`, `FK`, `UK`) or starts with a digit.
+fn mermaid_attribute(name: &str) -> String {
+    let id = mermaid_id(name);
+    let marker = ["pk", "fk", "uk"].iter().any(|m| id.eq_ignore_ascii_case(m));
+    match marker || id.starts_with(|c: char| c.is_ascii_digit()) {
+        true => format!("`{id}`"),
+        false => id,
+    }
+}
+
 /// A Mermaid entity-relationship diagram. Virtual FKs use a dotted line.
 pub fn mermaid(schema: &Schema) -> String {
     let ids = mermaid_ids(schema);
-    let id_of = |name: String| ids.get(&name).cloned().unwrap_or_else(|| mermaid_id(&name));
+    let id_of = |name: String| mermaid_entity(ids.get(&name).cloned().unwrap_or_else(|| mermaid_id(&name)));
     let mut out = String::from("erDiagram\n");
     for t in &schema.tables {
         let id = id_of(schema.display_name(&t.table_name()));
@@ -281,7 +314,7 @@ pub fn mermaid(schema: &Schema) -> String {
                 out,
                 "    {} {} {}",
                 mermaid_id(&c.normalized_type.to_string()),
-                mermaid_id(&c.name),
+                mermaid_attribute(&c.name),
                 keys.join(",")
             );
         }
