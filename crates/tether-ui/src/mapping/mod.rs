@@ -330,7 +330,19 @@ impl Mapping {
                 }
             }
         }
-        self.schema.display_name(name)
+        // A display name another table is also named (`a.b`: table `b` of schema `a`, and
+        // `public."a.b"`) is ambiguous to the planner: the quoted spelling names one
+        // table only (review r22o F2).
+        let shown = self.schema.display_name(name);
+        let ambiguous = self
+            .schema
+            .tables
+            .iter()
+            .any(|t| t.table_name() != *name && t.name == shown);
+        match ambiguous {
+            true => name.quoted(),
+            false => shown,
+        }
     }
 
     /// Writes the job file: comments, layout, line endings (CRLF if its first line had
