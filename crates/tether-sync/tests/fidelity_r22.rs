@@ -568,3 +568,19 @@ fn a_restarted_sequence_is_carried_when_another_is_not_readable() {
         &format!("DROP ROLE {role}"),
     );
 }
+
+/// Review r22k K7: a MariaDB UNIQUE key with a DESC part and no prefix was reported with
+/// the prefix's reason; the line now says the DESC part is why it is an index there.
+#[test]
+fn a_descending_unique_key_says_why_it_is_an_index_elsewhere() {
+    let src = TestDb::create(Engine::Mysql);
+    src.exec("CREATE TABLE u (id int PRIMARY KEY, c int, a int, UNIQUE KEY ux (c DESC, a))");
+    let lite = TestDb::create(Engine::Sqlite);
+    assert_eq!(
+        lines(&items(&job(&src, &[&lite], "")), "u.ux"),
+        [
+            "mapped unique key u.ux: UNIQUE (c DESC, a) -> a unique index on (\"c\" DESC, \"a\") (a sqlite UNIQUE \
+          constraint takes no DESC part; a unique index does)"
+        ]
+    );
+}

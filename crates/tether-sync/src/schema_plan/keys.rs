@@ -306,15 +306,24 @@ pub(super) fn unique_keys_with_parts(
             }
         } else if reshaped(p) {
             let list = key_list(d, &u.columns, p);
+            // The reason is the prefix where there is one, else the DESC part (a
+            // constraint's columns take no order there; an index's do: review r22k K7).
+            let why = match p.prefixes.iter().any(Option::is_some) {
+                true => format!(
+                    "{} keys no column prefix: the prefix is an expression there",
+                    dest.name()
+                ),
+                false => format!(
+                    "a {} UNIQUE constraint takes no DESC part; a unique index does",
+                    dest.name()
+                ),
+            };
             report.push(
                 item.between(
                     format!("UNIQUE ({})", declared(&u.columns, p)),
                     format!("a unique index on ({list})"),
                 )
-                .because(format!(
-                    "{} keys no column prefix: the prefix is an expression there",
-                    dest.name()
-                )),
+                .because(why),
             );
             out.unique_keys.retain(|k| k.name != u.name);
             out.extras.indexes.push(Index {
