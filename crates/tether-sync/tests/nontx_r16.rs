@@ -150,47 +150,14 @@ fn an_interrupted_load_into_created_tables_does_not_say_a_batch_may_have_gone_in
     );
     let dest = TestDb::create(Engine::Mysql);
     let job = tether_sync::Job::parse("job.toml", &job(&src, &dest, 1000), &|_| None).expect("job");
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let watcher = {
-        let (stop, url) = (stop.clone(), dest.url.clone());
-        std::thread::spawn(move || {
-            let started = std::time::Instant::now();
-            let there = "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
-                         AND TABLE_NAME = 'k'";
-            while started.elapsed() < std::time::Duration::from_secs(60) {
-                let made = tether_testkit::query_url(Engine::Mysql, &url, there);
-                if made[0][0].as_deref() == Some("1") {
-                    let n = tether_testkit::query_url(Engine::Mysql, &url, "SELECT count(*) FROM k");
-                    if n[0][0].as_deref() != Some("0") {
-                        break;
-                    }
-                }
-                std::thread::sleep(std::time::Duration::from_millis(2));
-            }
-            stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        })
-    };
-    let outcome = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(async {
-            let prepared = tether_sync::prepare(&job).await?;
-            let stopped = async {
-                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-                }
-            };
-            tether_sync::run_until(&job, prepared, &Quiet, stopped).await
-        });
-    let _ = watcher.join();
-    let err = match outcome {
-        Err(e) => e,
-        Ok(_) => {
-            eprintln!("skipped: the load finished before the stop reached it");
-            return;
-        }
+    let url = dest.url.clone();
+    let Some(err) = run_stopped_when(&job, move || {
+        let there = "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
+                     AND TABLE_NAME = 'k'";
+        tether_testkit::query_url(Engine::Mysql, &url, there)[0][0].as_deref() == Some("1")
+            && tether_testkit::query_url(Engine::Mysql, &url, "SELECT count(*) FROM k")[0][0].as_deref() != Some("0")
+    }) else {
+        return;
     };
     let text = err.to_string();
     eprintln!("{text}");

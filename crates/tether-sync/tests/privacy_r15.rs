@@ -117,20 +117,7 @@ fn a_mostly_null_email_column_with_one_value_in_the_sample_is_found() {
 #[test]
 fn the_scan_counts_the_values_of_both_reads_once() {
     let src = sparse(Engine::Sqlite);
-    let found = tether_testkit::block_on(async {
-        let mut conn = tether_connect::Connection::open_source(&src.db_url())
-            .await
-            .expect("open");
-        let schema = conn
-            .introspect(&tether_connect::IntrospectOptions::default())
-            .await
-            .expect("schema");
-        let tables: Vec<&tether_schema::Table> = schema.tables.iter().collect();
-        let found = tether_sync::scan::scan(&mut conn, &schema, &tables, "src", 500)
-            .await
-            .expect("scan");
-        found
-    });
+    let found = scan(&src);
     let seen: Vec<(String, Option<u64>, bool, Option<String>)> = found
         .columns
         .iter()
@@ -186,19 +173,7 @@ fn the_second_read_starts_after_a_text_key_too() {
             ),
         };
         src.exec(&format!("{create}\n{rows}"));
-        let found = tether_testkit::block_on(async {
-            let mut conn = tether_connect::Connection::open_source(&src.db_url())
-                .await
-                .expect("open");
-            let schema = conn
-                .introspect(&tether_connect::IntrospectOptions::default())
-                .await
-                .expect("schema");
-            let tables: Vec<&tether_schema::Table> = schema.tables.iter().collect();
-            tether_sync::scan::scan(&mut conn, &schema, &tables, "src", 500)
-                .await
-                .expect("scan")
-        });
+        let found = scan(&src);
         let alt = found.columns.iter().find(|c| c.column == "alt").expect("alt");
         assert_eq!(
             (alt.values_sampled, alt.class.map(|k| k.to_string())),

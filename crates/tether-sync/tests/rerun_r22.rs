@@ -281,42 +281,11 @@ fn an_interrupted_load_says_so_and_a_skip_rerun_completes_it() {
     );
     let text = skip_job(&src, &[&dest], &["sr"]).replace("batch_size = 2", "batch_size = 500");
     let job = tether_sync::Job::parse("job.toml", &text, &|_| None).expect("job");
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let watcher = {
-        let (stop, url) = (stop.clone(), dest.url.clone());
-        std::thread::spawn(move || {
-            let started = std::time::Instant::now();
-            while started.elapsed() < std::time::Duration::from_secs(60) {
-                let n = tether_testkit::query_url(Engine::Mysql, &url, "SELECT count(*) FROM sr");
-                if n[0][0].as_deref() != Some("0") {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(2));
-            }
-            stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        })
-    };
-    let outcome = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(async {
-            let prepared = tether_sync::prepare(&job).await?;
-            let stopped = async {
-                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-                }
-            };
-            tether_sync::run_until(&job, prepared, &Quiet, stopped).await
-        });
-    let _ = watcher.join();
-    let err = match outcome {
-        Err(e) => e,
-        Ok(_) => {
-            eprintln!("skipped: the load finished before the stop reached it");
-            return;
-        }
+    let url = dest.url.clone();
+    let Some(err) = run_stopped_when(&job, move || {
+        tether_testkit::query_url(Engine::Mysql, &url, "SELECT count(*) FROM sr")[0][0].as_deref() != Some("0")
+    }) else {
+        return;
     };
     let said = err.to_string();
     eprintln!("{said}");

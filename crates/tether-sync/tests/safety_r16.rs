@@ -124,19 +124,7 @@ fn a_column_of_a_two_row_table_is_never_reported_clean() {
              INSERT INTO acct VALUES (1, 'maria.lopez@example.org');
              INSERT INTO acct VALUES (2, 'john.smith@example.com');",
         );
-        let found = tether_testkit::block_on(async {
-            let mut conn = tether_connect::Connection::open_source(&src.db_url())
-                .await
-                .expect("open");
-            let schema = conn
-                .introspect(&tether_connect::IntrospectOptions::default())
-                .await
-                .expect("schema");
-            let tables: Vec<&tether_schema::Table> = schema.tables.iter().collect();
-            tether_sync::scan::scan(&mut conn, &schema, &tables, "src", 500)
-                .await
-                .expect("scan")
-        });
+        let found = scan(&src);
         let seen: Vec<(String, Option<u64>, bool, Option<String>)> = found
             .columns
             .iter()

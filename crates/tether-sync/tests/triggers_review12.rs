@@ -196,42 +196,11 @@ fn an_interrupted_postgres_load_in_batches_turns_each_trigger_on_again_as_it_was
     );
     let job = tether_sync::Job::parse("job.toml", &job, &|_| None).expect("job");
     // Stopped once some of the new rows are in (committed, in batches).
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let watcher = {
-        let (stop, url) = (stop.clone(), dest.url.clone());
-        std::thread::spawn(move || {
-            let started = std::time::Instant::now();
-            while started.elapsed() < std::time::Duration::from_secs(60) {
-                let n = tether_testkit::query_url(Engine::Postgres, &url, "SELECT count(*) FROM t");
-                if n[0][0].as_deref() != Some("1") {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(2));
-            }
-            stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        })
-    };
-    let outcome = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(async {
-            let prepared = tether_sync::prepare(&job).await?;
-            let stopped = async {
-                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-                }
-            };
-            tether_sync::run_until(&job, prepared, &Quiet, stopped).await
-        });
-    let _ = watcher.join();
-    let err = match outcome {
-        Err(e) => e,
-        Ok(_) => {
-            eprintln!("skipped: the load finished before the stop reached it");
-            return;
-        }
+    let url = dest.url.clone();
+    let Some(err) = run_stopped_when(&job, move || {
+        tether_testkit::query_url(Engine::Postgres, &url, "SELECT count(*) FROM t")[0][0].as_deref() != Some("1")
+    }) else {
+        return;
     };
     assert!(matches!(err, SyncError::Interrupted(_)), "{err}");
     assert_eq!(

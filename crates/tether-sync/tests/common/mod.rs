@@ -291,3 +291,42 @@ pub fn suggested(found: &tether_sync::scan::Scan, column: &str) -> Option<String
         .unwrap_or_else(|| panic!("no column {column}"));
     c.suggested.as_ref().map(|s| s.to_string())
 }
+
+/// Runs `job` and stops it (as a first Ctrl-C would) once `ready` says so, asked every
+/// 2 ms from another thread for at most 60 s: the run's error, or `None` when the load
+/// finished before the stop reached it (the caller skips then).
+pub fn run_stopped_when(job: &Job, ready: impl Fn() -> bool + Send + 'static) -> Option<tether_sync::SyncError> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            while started.elapsed() < std::time::Duration::from_secs(60) && !ready() {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        })
+    };
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(async {
+            let prepared = tether_sync::prepare(job).await?;
+            let stopped = async {
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+            };
+            tether_sync::run_until(job, prepared, &Quiet, stopped).await
+        });
+    let _ = watcher.join();
+    match outcome {
+        Err(e) => Some(e),
+        Ok(_) => {
+            eprintln!("skipped: the load finished before the stop reached it");
+            None
+        }
+    }
+}
