@@ -25,4 +25,4 @@ pub use plan::{
 };
 pub use planner::{called_functions, looks_like_write, plan, update_parts, without_modifiers, Analysis, UpdateParts};
 pub use rows::{insert_parts, InsertParts, RowSource};
-pub use sql::{comma_joins, ident, line_starts, offset_of, string_literal};
+pub use sql::{comma_joins, ident, string_literal, Lines};

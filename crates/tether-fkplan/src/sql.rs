@@ -30,47 +30,78 @@ pub fn string_literal(value: &[u8]) -> String {
     tether_schema::sql::mysql_bytes(value)
 }
 
-/// Byte offsets of the start of each line of `text` (line 1 is index 0).
-pub fn line_starts(text: &str) -> Vec<usize> {
-    let mut starts = vec![0];
-    for (i, b) in text.bytes().enumerate() {
-        if b == b'\n' {
-            starts.push(i + 1);
-        }
-    }
-    starts
+/// Where each line of a text starts, to turn the parser's 1-based line/column
+/// locations (columns count characters) into byte offsets in constant time: a
+/// statement of 65,536 rows on one line has a location per value, and walking the
+/// line for each of them made planning it quadratic.
+#[derive(Clone)]
+pub struct Lines {
+    /// Byte offset of the start of each line (line 1 is index 0).
+    starts: Vec<usize>,
+    /// Per line, empty when the line is ASCII (a column is a byte); otherwise the
+    /// byte offset (from the line's start) of every `MARK`th character.
+    marks: Vec<Vec<usize>>,
 }
 
-/// The byte offset of a 1-based line/column location (columns count characters).
-pub fn offset_of(text: &str, starts: &[usize], loc: Location) -> Option<usize> {
-    let line = usize::try_from(loc.line).ok()?;
-    let column = usize::try_from(loc.column).ok()?;
-    if line == 0 || column == 0 {
-        return None;
+/// Characters between two recorded offsets of a line that is not ASCII.
+const MARK: usize = 64;
+
+impl Lines {
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        let mut marks = Vec::new();
+        for line in text.split_inclusive('\n') {
+            marks.push(if line.is_ascii() {
+                Vec::new()
+            } else {
+                line.char_indices().step_by(MARK).map(|(at, _)| at).collect()
+            });
+            starts.push(starts.last().copied().unwrap_or(0) + line.len());
+        }
+        if text.ends_with('\n') || text.is_empty() {
+            marks.push(Vec::new());
+        } else {
+            starts.pop();
+        }
+        Lines { starts, marks }
     }
-    let start = *starts.get(line - 1)?;
-    let rest = text.get(start..)?;
-    let mut chars = rest.char_indices();
-    let mut offset = start;
-    for _ in 1..column {
-        let (_, ch) = chars.next()?;
-        offset += ch.len_utf8();
+
+    /// The byte offset of a 1-based line/column location in `text` (the text these
+    /// lines were read from).
+    pub fn offset(&self, text: &str, loc: Location) -> Option<usize> {
+        let line = usize::try_from(loc.line).ok()?.checked_sub(1)?;
+        let column = usize::try_from(loc.column).ok()?.checked_sub(1)?;
+        let start = *self.starts.get(line)?;
+        let marks = self.marks.get(line)?;
+        let end = self.starts.get(line + 1).copied().unwrap_or(text.len());
+        let rest = text.get(start..end)?;
+        if marks.is_empty() {
+            // An ASCII line; the column may point one past its end.
+            return (column <= rest.len()).then_some(start + column);
+        }
+        let mark = (column / MARK).min(marks.len().checked_sub(1)?);
+        let from = *marks.get(mark)?;
+        let mut chars = rest.get(from..)?.char_indices();
+        for _ in 0..column - mark * MARK {
+            chars.next()?;
+        }
+        let within = chars.next().map_or(rest.len() - from, |(at, _)| at);
+        Some(start + from + within)
     }
-    Some(offset)
 }
 
 /// Source text of a statement, able to hand back the original text of its parts.
 #[derive(Clone)]
 pub struct Source<'a> {
     text: &'a str,
-    starts: Vec<usize>,
+    lines: Lines,
 }
 
 impl<'a> Source<'a> {
     pub fn new(text: &'a str) -> Self {
         Source {
             text,
-            starts: line_starts(text),
+            lines: Lines::new(text),
         }
     }
 
@@ -95,15 +126,15 @@ impl<'a> Source<'a> {
     /// The original text from where `span` starts to the end of the statement
     /// (without a trailing `;`): the source of an `INSERT ... SELECT`.
     pub fn rest_from(&self, span: sqlparser::tokenizer::Span) -> Option<&'a str> {
-        let start = offset_of(self.text, &self.starts, span.start)?;
+        let start = self.lines.offset(self.text, span.start)?;
         let rest = self.text.get(start..)?.trim_end();
         let rest = rest.strip_suffix(';').unwrap_or(rest).trim_end();
         (!rest.is_empty()).then_some(rest)
     }
 
     fn slice(&self, span: sqlparser::tokenizer::Span) -> Option<&'a str> {
-        let start = offset_of(self.text, &self.starts, span.start)?;
-        let end = offset_of(self.text, &self.starts, span.end)?;
+        let start = self.lines.offset(self.text, span.start)?;
+        let end = self.lines.offset(self.text, span.end)?;
         if end <= start {
             return None;
         }
@@ -111,8 +142,8 @@ impl<'a> Source<'a> {
     }
 
     fn slice_inclusive(&self, span: sqlparser::tokenizer::Span) -> Option<&'a str> {
-        let start = offset_of(self.text, &self.starts, span.start)?;
-        let end = offset_of(self.text, &self.starts, span.end)?;
+        let start = self.lines.offset(self.text, span.start)?;
+        let end = self.lines.offset(self.text, span.end)?;
         let rest = self.text.get(end..)?;
         let extra = rest.chars().next()?.len_utf8();
         self.text.get(start..end + extra)
@@ -127,7 +158,7 @@ pub fn comma_joins(sql: &str) -> Option<String> {
     use sqlparser::tokenizer::{Token, Tokenizer};
     let dialect = sqlparser::dialect::MySqlDialect {};
     let tokens = Tokenizer::new(&dialect, sql).tokenize_with_location().ok()?;
-    let starts = line_starts(sql);
+    let lines = Lines::new(sql);
     let mut words = tokens.iter().filter(|t| !matches!(t.token, Token::Whitespace(_)));
     match words.next().map(|t| &t.token) {
         Some(Token::Word(w)) if w.keyword == Keyword::UPDATE => {}
@@ -139,7 +170,7 @@ pub fn comma_joins(sql: &str) -> Option<String> {
         match &t.token {
             Token::LParen => depth += 1,
             Token::RParen => depth = depth.saturating_sub(1),
-            Token::Comma if depth == 0 => commas.push(offset_of(sql, &starts, t.span.start)?),
+            Token::Comma if depth == 0 => commas.push(lines.offset(sql, t.span.start)?),
             Token::Word(w) if depth == 0 && w.keyword == Keyword::SET => break,
             _ => {}
         }
@@ -183,6 +214,37 @@ mod tests {
         assert_eq!(row_of(&["a".into(), "b".into()]), "(`a`, `b`)");
         assert_eq!(string_literal(b"it's \\ ok"), "'it\\'s \\\\ ok'");
         assert_eq!(string_literal(&[0xff, 0x00]), "X'FF00'");
+    }
+
+    /// Every location of every character (and one past each line's end) maps to the
+    /// byte offset a walk over the characters gives, on ASCII and non-ASCII lines
+    /// around the recorded marks.
+    #[test]
+    fn locations_map_to_the_offsets_of_their_characters() {
+        let long: String = "é".repeat(63) + "x" + &"ü".repeat(70) + "€";
+        for text in [
+            "",
+            "a",
+            "ab\n",
+            "a\nb",
+            "\n\n",
+            "SELECT 1,\n  'ä', 2",
+            long.as_str(),
+            &format!("{long}\n{long}\nz"),
+        ] {
+            let lines = Lines::new(text);
+            for (number, line) in text.split('\n').enumerate() {
+                let start = line.as_ptr() as usize - text.as_ptr() as usize;
+                let mut offsets: Vec<usize> = line.char_indices().map(|(at, _)| start + at).collect();
+                offsets.push(start + line.len());
+                for (column, offset) in offsets.iter().enumerate() {
+                    let loc = Location::new(u64::try_from(number + 1).unwrap(), u64::try_from(column + 1).unwrap());
+                    assert_eq!(lines.offset(text, loc), Some(*offset), "{text:?} at {loc:?}");
+                }
+            }
+            assert_eq!(lines.offset(text, Location::new(0, 1)), None);
+            assert_eq!(lines.offset(text, Location::new(1, 0)), None);
+        }
     }
 
     #[test]

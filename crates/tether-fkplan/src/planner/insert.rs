@@ -177,7 +177,7 @@ pub(super) fn dual_before_upsert(sql: &str) -> Option<String> {
                         && keyword(i + 3) == Some(Keyword::UPDATE) =>
                 {
                     let place = clause.unwrap_or(t.span.start);
-                    let at = crate::sql::offset_of(sql, &crate::sql::line_starts(sql), place)?;
+                    let at = crate::sql::Lines::new(sql).offset(sql, place)?;
                     return Some(format!("{} FROM DUAL {}", sql.get(..at)?, sql.get(at..)?));
                 }
                 _ => {}

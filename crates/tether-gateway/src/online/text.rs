@@ -7,7 +7,7 @@
 
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::tokenizer::{Token, Tokenizer};
-use tether_fkplan::{line_starts, offset_of};
+use tether_fkplan::Lines;
 
 /// An ALTER TABLE statement's text, cut into its parts.
 #[derive(Debug)]
@@ -31,10 +31,14 @@ pub fn cut(sql: &str) -> Result<AlterText<'_>, String> {
     let tokens = Tokenizer::new(&MySqlDialect {}, sql)
         .tokenize_with_location()
         .map_err(|e| format!("cannot read the statement: {e}"))?;
-    let starts = line_starts(sql);
+    let lines = Lines::new(sql);
     let mut at = Vec::with_capacity(tokens.len());
     for t in &tokens {
-        at.push(offset_of(sql, &starts, t.span.start).ok_or("cannot locate a token of the statement")?);
+        at.push(
+            lines
+                .offset(sql, t.span.start)
+                .ok_or("cannot locate a token of the statement")?,
+        );
     }
     let end_of = |i: usize| at.get(i + 1).copied().unwrap_or(sql.len());
     let solid: Vec<usize> = (0..tokens.len())
