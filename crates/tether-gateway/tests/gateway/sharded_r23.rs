@@ -238,3 +238,53 @@ fn lock_tables_is_refused_in_a_managed_sharded_keyspace() {
         vec![vec![Some("5".to_string())]]
     );
 }
+
+/// Why F2's refusal (the engine, straight on the head, no gateway): after a
+/// statement under LOCK TABLES or FLUSH TABLES ... WITH READ LOCK, and UNLOCK
+/// TABLES, the session's next transaction runs its DELETEs on the nodes without
+/// node transactions: ROLLBACK fails with 1399 and both rows stay deleted. FOR
+/// EXPORT fails on a Spider table (1031) and leaves the session as it was, like a
+/// session without locks (the control).
+#[test]
+fn table_locks_on_the_head_leave_its_node_connections_without_transactions() {
+    let c = spider::cluster();
+    let db = c.create_db();
+    schema(&db);
+    let xa_gone = (
+        1399,
+        "XAER_RMFAIL: The command cannot be executed when global transaction is in the  NON-EXISTING state".to_string(),
+    );
+    for (lock, locked, rollback, after) in [
+        ("LOCK TABLES p WRITE, c WRITE", 0, xa_gone.clone(), ("2 4", "", "")),
+        ("FLUSH TABLES p, c WITH READ LOCK", 0, xa_gone.clone(), ("2 4", "", "")),
+        (
+            "FLUSH TABLES p, c FOR EXPORT",
+            1031,
+            (0, String::new()),
+            ("2 4", "12", "13"),
+        ),
+        ("SELECT 1", 0, (0, String::new()), ("2 4", "12", "13")),
+    ] {
+        rows(&db);
+        let url = db.head_url();
+        let (first, last) = tether_testkit::block_on(async move {
+            let mut k = mysql_async::Conn::from_url(url.as_str()).await.expect("head");
+            let first = code_of(&mut k, lock).await.0;
+            for s in [
+                "SELECT * FROM p",
+                "SELECT * FROM c",
+                "UNLOCK TABLES",
+                "BEGIN",
+                "DELETE FROM c WHERE id = 12",
+                "DELETE FROM c WHERE id = 13",
+            ] {
+                assert_eq!(code_of(&mut k, s).await, (0, String::new()), "{lock}: {s}");
+            }
+            (first, code_of(&mut k, "ROLLBACK").await)
+        });
+        assert_eq!(first, locked, "{lock}");
+        assert_eq!(last, rollback, "{lock}: ROLLBACK");
+        let after = (after.0.to_string(), after.1.to_string(), after.2.to_string());
+        assert_eq!(on_the_nodes(&db), after, "{lock}");
+    }
+}
