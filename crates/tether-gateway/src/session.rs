@@ -678,7 +678,10 @@ impl Session {
         let mut vars = Variables::default();
         // Dynamic text is evaluated only where a rule needs it (an unmanaged
         // keyspace naming no other keyspace only re-reads what may have changed).
-        let evaluate = (ks.mode() != FkMode::Unmanaged && !ks.spec.sharded) || !others.is_empty();
+        // A managed sharded keyspace reads it for the settings it refuses (review r23g F1).
+        let evaluate = (ks.mode() != FkMode::Unmanaged && !ks.spec.sharded)
+            || !others.is_empty()
+            || (ks.spec.sharded && ks.mode() == FkMode::Managed);
         while let Some((t, form, off, depth)) = queue.pop_front() {
             let item = |text: Option<String>, form: &'static str| Item {
                 form,
@@ -770,7 +773,31 @@ impl Session {
         // `SET foreign_key_checks = 0; DELETE ...` in one query: what follows runs
         // with checks off (the client's responsibility, as for separate statements).
         let mut off = !self.fk_checks;
+        let sharded_managed = ks.spec.sharded && ks.mode() == FkMode::Managed;
         for item in items {
+            // What would switch off a managed sharded keyspace's guarantees, in the
+            // statements dynamic SQL runs too; with checks on, a text the gateway
+            // cannot read is refused by the sharded guard (review r23g F1, F2).
+            if sharded_managed {
+                match &item.text {
+                    Some(t) => {
+                        if let Some(form) = guard::statements(t).iter().find_map(|p| guard::switches_off(p)) {
+                            return Err(guard::guarantee_refusal(&ks.spec.name, &form));
+                        }
+                    }
+                    None if !self.fk_checks => {
+                        return Err(guard::guarantee_refusal(
+                            &ks.spec.name,
+                            &format!(
+                                "{} whose statements the gateway cannot read (it may SET a spider_% variable \
+                                      or LOCK TABLES)",
+                                item.form
+                            ),
+                        ))
+                    }
+                    None => {}
+                }
+            }
             let Some(t) = &item.text else {
                 // A routine's statements, or a text the gateway cannot read.
                 after.ddl = true;
@@ -1289,7 +1316,7 @@ impl Session {
     }
 
     async fn sharded_guard(&self, ks: &Keyspace, sql: &str, command: &Command<'_>) -> Result<(), ServerError> {
-        if !(ks.spec.sharded && ks.mode() == FkMode::Managed && self.fk_checks) {
+        if !(ks.spec.sharded && ks.mode() == FkMode::Managed) {
             return Ok(());
         }
         if matches!(
@@ -1299,6 +1326,13 @@ impl Session {
             return Ok(());
         }
         let pieces = guard::statements(sql);
+        // With checks off too: the session outlives them (review r23g F1, F2).
+        if let Some(form) = pieces.iter().find_map(|p| guard::switches_off(p)) {
+            return Err(guard::guarantee_refusal(&ks.spec.name, &form));
+        }
+        if !self.fk_checks {
+            return Ok(());
+        }
         let refuse = |form: &str| Err(managed::refusal(&ks.spec.name, form));
         let mut checks_off = false;
         for piece in &pieces {

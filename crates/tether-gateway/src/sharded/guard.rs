@@ -4,6 +4,8 @@
 //! into statements (strings, quoted names and comments respected; executable
 //! comments `/*! ... */` read as the text they hold), and each one is classified.
 
+use crate::reply::ServerError;
+
 /// One statement of a query, as [`statements`] gives it: plain comments dropped,
 /// executable comments unwrapped, trimmed, without its `;`.
 pub type Piece = String;
@@ -170,6 +172,187 @@ pub fn kind(piece: &str) -> Kind {
         "" => refused("a statement the gateway cannot read"),
         other => Kind::Refused(format!("`{}`", other.to_ascii_uppercase())),
     }
+}
+
+/// Why statement `piece` (one of [`statements`]) would switch off what a
+/// managed sharded keyspace's guarantees stand on, whatever the session's
+/// `foreign_key_checks` (review r23g F1, F2): the form, for [`guarantee_refusal`].
+///
+/// - A write of a Spider variable (`spider_%`), in any spelling: `SET [SESSION |
+///   LOCAL | GLOBAL] x = ..`, `SET @@[session. | local. | global.]x = ..`, one
+///   assignment of several, `SET STATEMENT x = .. FOR ..` (nested ones too), a
+///   quoted name. `spider_internal_xa = 0` makes a commit across nodes
+///   non-atomic; the others change how the head's node connections lock, take
+///   snapshots and carry the session's isolation level, which no test has shown
+///   harmless: all refused (the head's global settings are the operator's).
+/// - `LOCK TABLE[S]` and `FLUSH TABLE[S] .. WITH READ LOCK / FOR EXPORT`: under
+///   table locks the head's Spider leaves the session's node connections without
+///   node transactions for the rest of the session (MariaDB 10.11.19), and the
+///   gateway's own START TRANSACTION would release the client's locks.
+/// - In a compound statement (`BEGIN NOT ATOMIC`, `IF`, `WHILE`, ..., as far as
+///   [`statements`] cut it): any word naming a Spider variable, or `LOCK TABLE`.
+pub fn switches_off(piece: &str) -> Option<String> {
+    let t = tokens(piece);
+    let first = t.first().map(String::as_str).unwrap_or("");
+    let second = t.get(1).map(String::as_str).unwrap_or("");
+    match first {
+        "set" => spider_assigned(&t[1..]).map(|v| format!("SET of `{v}`")),
+        "lock" if second == "table" || second == "tables" => Some("LOCK TABLES".to_string()),
+        "flush"
+            if t.iter().any(|w| w == "table" || w == "tables") && t.iter().any(|w| w == "lock" || w == "export") =>
+        {
+            Some("FLUSH TABLES ... WITH READ LOCK / FOR EXPORT".to_string())
+        }
+        "begin" | "if" | "while" | "loop" | "repeat" | "case" | "for" | "declare" | "end" => compound(&t),
+        // `label: BEGIN ...`
+        _ if second == ":" => compound(&t),
+        _ => None,
+    }
+}
+
+/// [`switches_off`] of a piece of a compound statement: the first Spider
+/// variable it names, or `LOCK TABLE`.
+fn compound(t: &[String]) -> Option<String> {
+    if let Some(v) = t.iter().find_map(|w| spider_name(w)) {
+        return Some(format!("a compound statement naming `{v}`"));
+    }
+    t.windows(2)
+        .any(|w| w[0] == "lock" && (w[1] == "table" || w[1] == "tables"))
+        .then(|| "a compound statement with LOCK TABLES".to_string())
+}
+
+/// The Spider variable `word` names, as a token of [`tokens`]: `spider_x` or
+/// `@@spider_x` (not a user variable `@spider_x`).
+fn spider_name(word: &str) -> Option<String> {
+    let name = word.strip_prefix("@@").unwrap_or(word);
+    (name.starts_with("spider_") && !name.starts_with('@')).then(|| name.to_string())
+}
+
+/// The first Spider variable the assignments `t` (the tokens after `SET`) write,
+/// `SET STATEMENT`'s list and what its `FOR` runs included.
+fn spider_assigned(t: &[String]) -> Option<String> {
+    let (list, rest) = match t.first().map(String::as_str) {
+        Some("statement") => {
+            let mut depth = 0i32;
+            let at = t.iter().position(|w| {
+                match w.as_str() {
+                    "(" => depth += 1,
+                    ")" => depth -= 1,
+                    _ => {}
+                }
+                depth == 0 && w == "for"
+            });
+            match at {
+                Some(at) => (&t[1..at], Some(&t[at + 1..])),
+                None => (&t[1..], None),
+            }
+        }
+        _ => (t, None),
+    };
+    let mut depth = 0i32;
+    let mut start = 0;
+    let mut found = None;
+    for (i, w) in list
+        .iter()
+        .enumerate()
+        .chain(std::iter::once((list.len(), &String::new())))
+    {
+        match w.as_str() {
+            "(" => depth += 1,
+            ")" => depth -= 1,
+            "," | "" if depth == 0 => {
+                let one = &list[start..i.min(list.len())];
+                start = i + 1;
+                // The target: the words before `=` (or `:=`); none, not an assignment
+                // (`NAMES utf8`, `ROLE r`, `TRANSACTION ...`).
+                let Some(eq) = one.iter().position(|w| w == "=" || w == ":") else {
+                    continue;
+                };
+                let target = &one[..eq];
+                if target.first().is_some_and(|w| w == "password") {
+                    continue;
+                }
+                if let Some(v) = target.last().and_then(|w| spider_name(w)) {
+                    found = Some(v);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    found.or_else(|| {
+        let rest = rest?;
+        match rest.first().map(String::as_str) {
+            Some("set") => spider_assigned(&rest[1..]),
+            _ => None,
+        }
+    })
+}
+
+/// The tokens of `piece`, lower case: words (letters, digits, `_`, `$`, `@`), a
+/// quoted name as the name it quotes, a string as `'`, any other character
+/// (not a space) as itself.
+fn tokens(piece: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = piece.chars().peekable();
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '@' || !c.is_ascii();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' | '`' => {
+                let mut inner = String::new();
+                while let Some(d) = chars.next() {
+                    if d == '\\' && c != '`' {
+                        chars.next();
+                    } else if d == c {
+                        if chars.peek() == Some(&c) {
+                            chars.next();
+                            inner.push(c);
+                        } else {
+                            break;
+                        }
+                    } else {
+                        inner.push(d);
+                    }
+                }
+                match c {
+                    '`' => out.push(inner.to_ascii_lowercase()),
+                    _ => out.push("'".to_string()),
+                }
+            }
+            c if word(c) => {
+                let mut w = c.to_string();
+                while let Some(&d) = chars.peek() {
+                    if !word(d) {
+                        break;
+                    }
+                    w.push(d);
+                    chars.next();
+                }
+                out.push(w.to_ascii_lowercase());
+            }
+            c if c.is_whitespace() => {}
+            c => out.push(c.to_string()),
+        }
+    }
+    out
+}
+
+/// The error for a statement [`switches_off`] finds (`form`: its answer).
+pub fn guarantee_refusal(keyspace: &str, form: &str) -> ServerError {
+    let why = if form.contains("spider_") {
+        "the head's Spider settings are what the sharded keyspace's guarantees stand on (with \
+         `spider_internal_xa` off a commit across nodes is not atomic: a node lost at COMMIT leaves the others \
+         committed); a session may not change them, set them on the head for every session"
+    } else {
+        "under table locks the head's Spider runs no node transactions for the rest of the session (MariaDB \
+         10.11), so the gateway's writes would commit on some nodes and fail on others, and the gateway's own \
+         START TRANSACTION would release the locks; use transactions and locking reads (SELECT ... FOR UPDATE) \
+         instead"
+    };
+    ServerError::gateway(format!(
+        "tether gateway: keyspace `{keyspace}` is sharded and managed: {form} is refused ({why}; see \
+         docs/sharding.md)"
+    ))
 }
 
 /// The objects of CREATE that the gateway would not see act: their writes are
@@ -369,6 +552,84 @@ mod tests {
         }
         assert_eq!(kind("delete from t"), Kind::Write);
         assert_eq!(kind("TRUNCATE t"), Kind::Ddl);
+    }
+
+    #[test]
+    fn spider_settings_and_table_locks_are_found_in_every_spelling() {
+        for (sql, form) in [
+            ("SET spider_internal_xa = 0", "SET of `spider_internal_xa`"),
+            ("set SESSION spider_internal_xa=0", "SET of `spider_internal_xa`"),
+            ("SET LOCAL spider_semi_trx = 0", "SET of `spider_semi_trx`"),
+            ("SET GLOBAL spider_internal_xa = 0", "SET of `spider_internal_xa`"),
+            ("SET @@session.spider_internal_xa = 0", "SET of `spider_internal_xa`"),
+            ("SET @@SPIDER_INTERNAL_XA := OFF", "SET of `spider_internal_xa`"),
+            (
+                "SET @@local.`spider_lock_exchange` = 1",
+                "SET of `spider_lock_exchange`",
+            ),
+            (
+                "SET `spider_sync_trx_isolation` = 0",
+                "SET of `spider_sync_trx_isolation`",
+            ),
+            (
+                "SET autocommit = 0, @a = (SELECT 1, 2), spider_read_only_mode = 1",
+                "SET of `spider_read_only_mode`",
+            ),
+            (
+                "SET NAMES utf8mb4, spider_internal_xa_snapshot = 2",
+                "SET of `spider_internal_xa_snapshot`",
+            ),
+            (
+                "SET STATEMENT spider_internal_xa = 0 FOR DELETE FROM p",
+                "SET of `spider_internal_xa`",
+            ),
+            (
+                "SET STATEMENT max_statement_time = 9 FOR SET STATEMENT spider_internal_xa = 0 FOR SELECT 1",
+                "SET of `spider_internal_xa`",
+            ),
+            (
+                "SET STATEMENT max_statement_time = 9 FOR SET spider_internal_xa = 0",
+                "SET of `spider_internal_xa`",
+            ),
+            ("LOCK TABLES p WRITE, c READ", "LOCK TABLES"),
+            ("lock table p read local", "LOCK TABLES"),
+            (
+                "FLUSH TABLES WITH READ LOCK",
+                "FLUSH TABLES ... WITH READ LOCK / FOR EXPORT",
+            ),
+            (
+                "flush local tables p for export",
+                "FLUSH TABLES ... WITH READ LOCK / FOR EXPORT",
+            ),
+            (
+                "BEGIN NOT ATOMIC SET @@spider_internal_xa = 0",
+                "a compound statement naming `spider_internal_xa`",
+            ),
+            ("IF 1 THEN LOCK TABLES p WRITE", "a compound statement with LOCK TABLES"),
+            (
+                "l1: BEGIN SET spider_semi_trx = 0",
+                "a compound statement naming `spider_semi_trx`",
+            ),
+        ] {
+            let piece = statements(sql).remove(0);
+            assert_eq!(switches_off(&piece).as_deref(), Some(form), "{sql}");
+        }
+        for sql in [
+            "SET autocommit = 0",
+            "SET @spider_internal_xa = 0",
+            "SET @x = 'spider_internal_xa'",
+            "SET NAMES utf8mb4",
+            "SET ROLE spider_role",
+            "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+            "SET STATEMENT max_statement_time = 9 FOR SELECT spider_internal_xa FROM t",
+            "SELECT @@spider_internal_xa",
+            "SHOW VARIABLES LIKE 'spider_internal_xa'",
+            "UNLOCK TABLES",
+            "FLUSH TABLES",
+            "SELECT * FROM t LOCK IN SHARE MODE",
+        ] {
+            assert_eq!(switches_off(sql), None, "{sql}");
+        }
     }
 
     #[test]

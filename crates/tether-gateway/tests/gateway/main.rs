@@ -60,6 +60,7 @@ mod sharded_managed;
 mod sharded_r20;
 mod sharded_r21;
 mod sharded_r22;
+mod sharded_r23;
 mod sharded_review;
 mod sharded_routing;
 mod tls;
