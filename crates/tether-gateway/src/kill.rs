@@ -72,8 +72,14 @@ pub enum Parsed {
     /// Not a KILL of a connection id (`KILL QUERY ID`, `KILL USER`, another statement).
     Other,
     Kill(Kill),
-    /// A KILL whose target is not a number literal.
-    Unreadable,
+    /// A KILL whose target is another expression (`KILL @x`, `KILL
+    /// CONNECTION_ID()+0`, `KILL ()`): MariaDB evaluates it as an integer (NULL
+    /// and `'abc'` are 0, minus one wraps to 18446744073709551615) or fails with
+    /// the expression's error (1064, 1582, 1241). Its text, comments gone.
+    Expression {
+        query: bool,
+        target: String,
+    },
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -239,8 +245,9 @@ pub fn may_be(sql: &[u8]) -> bool {
 /// number, also as `(n)` or `'n'`, or `CONNECTION_ID()`: the connection the KILL is
 /// read on, whose handshake id is `own`, as MariaDB kills its own connection with
 /// 1927 or its own statement with 1317). `KILL QUERY ID` and `KILL [..] USER` are
-/// others (no connection id). Any other KILL is unreadable: the gateway refuses it
-/// rather than pass on a number the backend would read as one of its own threads.
+/// others (no connection id). Any other target is an [`Parsed::Expression`], which
+/// the gateway evaluates rather than pass on a number the backend would read as
+/// one of its own threads. `sql` is one statement (the first of a query).
 pub fn parse(sql: &str, own: u32) -> Parsed {
     let text = decomment(sql);
     let text = text.trim_start_matches(|c: char| u8::try_from(c).is_ok_and(is_blank));
@@ -304,8 +311,21 @@ pub fn parse(sql: &str, own: u32) -> Parsed {
         .flatten()
     {
         Some(id) => Parsed::Kill(Kill { query, id }),
-        None => Parsed::Unreadable,
+        None => Parsed::Expression { query, target },
     }
+}
+
+/// The connection id MariaDB's KILL takes from the value of its target
+/// expression (`SELECT CAST((target) AS SIGNED)`, as read back): NULL is 0, a
+/// negative number wraps to an unsigned one (-1 is 18446744073709551615).
+pub fn id_of(value: &str) -> Option<u64> {
+    if value == "NULL" {
+        return Some(0);
+    }
+    value
+        .parse::<u64>()
+        .ok()
+        .or_else(|| value.parse::<i64>().ok().map(|n| n as u64))
 }
 
 /// `sql` with comments as spaces, and executable comments (`/*!NNNNN ...*/`,
@@ -360,7 +380,13 @@ mod tests {
         assert_eq!(parse("/* x */ KILL -- c\n QUERY 9", 7), k(true, 9));
         assert_eq!(parse("KILL QUERY ID 9", 7), Parsed::Other);
         assert_eq!(parse("KILL USER app", 7), Parsed::Other);
-        assert_eq!(parse("KILL @x", 7), Parsed::Unreadable);
+        assert_eq!(
+            parse("KILL @x", 7),
+            Parsed::Expression {
+                query: false,
+                target: "@x".into()
+            }
+        );
         assert_eq!(parse("KILLER 1", 7), Parsed::Other);
         assert_eq!(parse("SELECT 1", 7), Parsed::Other);
         // Review k K1/K3: every spelling MariaDB takes is read or refused, never passed on.
@@ -369,8 +395,15 @@ mod tests {
         assert_eq!(parse("KILL'5'", 7), k(false, 5));
         assert_eq!(parse("KILL\x0b5", 7), k(false, 5));
         assert_eq!(parse("\x0bKILL QUERY 5", 7), k(true, 5));
-        assert_eq!(parse("KILL+5", 7), Parsed::Unreadable);
-        assert_eq!(parse("KILL 5; SELECT 1", 7), Parsed::Unreadable);
+        assert_eq!(
+            parse("KILL+5", 7),
+            Parsed::Expression {
+                query: false,
+                target: "+5".into()
+            }
+        );
+        // One statement at a time: the caller splits a multi-statement query first.
+        assert_eq!(parse("KILL 5;", 7), k(false, 5));
         assert_eq!(parse("KILL QUERY USER app", 7), Parsed::Other);
         assert_eq!(parse("KILL CONNECTION USER app", 7), Parsed::Other);
         // CONNECTION_ID(): the connection the KILL is read on (handshake id 7 here).
@@ -379,10 +412,37 @@ mod tests {
         assert_eq!(parse("KILL HARD QUERY connection_id ( )", 7), k(true, 7));
         assert_eq!(parse("KILL (CONNECTION_ID())", 7), k(false, 7));
         assert_eq!(parse("KILL ( 5 )", 7), k(false, 5));
-        assert_eq!(parse("KILL 5 6", 7), Parsed::Unreadable);
-        assert_eq!(parse("KILL CONNECTION_ID", 7), Parsed::Unreadable);
-        assert_eq!(parse("KILL CONNECTION_ID()+0", 7), Parsed::Unreadable);
-        assert_eq!(parse("KILL ()", 7), Parsed::Unreadable);
+        assert_eq!(
+            parse("KILL 5 6", 7),
+            Parsed::Expression {
+                query: false,
+                target: "5 6".into()
+            }
+        );
+        assert_eq!(
+            parse("KILL QUERY CONNECTION_ID", 7),
+            Parsed::Expression {
+                query: true,
+                target: "CONNECTION_ID".into()
+            }
+        );
+        assert_eq!(
+            parse("KILL CONNECTION_ID()+0", 7),
+            Parsed::Expression {
+                query: false,
+                target: "CONNECTION_ID()+0".into()
+            }
+        );
+        assert_eq!(
+            parse("KILL ()", 7),
+            Parsed::Expression {
+                query: false,
+                target: "()".into()
+            }
+        );
+        assert_eq!(id_of("NULL"), Some(0));
+        assert_eq!(id_of("-1"), Some(u64::MAX));
+        assert_eq!(id_of("18446744073709551615"), Some(u64::MAX));
         for sql in [
             "KILL(5)",
             "KILL'5'",

@@ -77,7 +77,8 @@ struct Connection {
     /// Its user and backend connections, published for KILL once logged in.
     live: Arc<Live>,
     registration: std::sync::Mutex<Option<Registration>>,
-    /// The client killed its own connection: it ends once the answer is sent.
+    /// The client killed its own connection: it ends once the answer is sent (so
+    /// does a session whose backend ended it: [`Session::ended`]).
     ended: bool,
 }
 
@@ -88,31 +89,66 @@ impl Connection {
     /// gateway (MariaDB's 2013 on their next statement, or on the one they wait on:
     /// their sockets are shut down before their backend connections are killed, so
     /// no error of the gateway's reaches them first); the client killing itself gets
-    /// 1927, as from MariaDB, then its connection ends.
-    async fn kill(&mut self, kill: Kill, out: &mut Output<'_>) -> std::io::Result<()> {
+    /// 1927, as from MariaDB, then its connection ends; its `KILL QUERY` of itself
+    /// interrupts the KILL (1317), with or without a backend connection yet.
+    /// `rest`: the statements after the KILL in its query, run after a KILL that
+    /// succeeded (after an error, or the client's own end, MariaDB runs none).
+    async fn kill(&mut self, kill: Kill, rest: Option<&[u8]>, out: &mut Output<'_>) -> std::io::Result<()> {
+        use crate::reply::{OkInfo, Reply};
         let server = self.session.backend_url();
         let targets = match self.registry.targets(kill.id, &self.live.user(), server.as_ref()) {
             Ok(targets) => targets,
-            Err(e) => return self.session.answer(crate::reply::Reply::Error(e), out).await,
+            Err(e) => return self.session.answer(Reply::Error(e), out).await,
         };
-        let mut itself = false;
+        let itself = targets.clients.iter().any(|c| Arc::ptr_eq(c, &self.live));
+        if kill.query && itself {
+            let e = ServerError::new(1317, "70100", "Query execution was interrupted");
+            return self.session.answer(Reply::Error(e), out).await;
+        }
         if !kill.query {
-            for client in &targets.clients {
-                if Arc::ptr_eq(client, &self.live) {
-                    itself = true;
-                } else {
-                    client.end();
-                }
+            for client in targets.clients.iter().filter(|c| !Arc::ptr_eq(c, &self.live)) {
+                client.end();
             }
         }
         let mut reply = self.session.kill(&targets.backends, kill.query).await;
         if itself {
-            if !matches!(reply, crate::reply::Reply::Error(_)) {
-                reply = crate::reply::Reply::Error(ServerError::new(1927, "70100", "Connection was killed"));
+            if !matches!(reply, Reply::Error(_)) {
+                reply = Reply::Error(ServerError::new(1927, "70100", "Connection was killed"));
             }
             self.ended = true;
         }
-        self.session.answer(reply, out).await
+        match (reply, rest) {
+            (Reply::Ok(_), Some(rest)) if !self.ended => {
+                out.ok(&OkInfo::default(), true);
+                match std::str::from_utf8(rest) {
+                    Ok(sql) => self.session.query(sql, out).await,
+                    Err(_) => self.session.query_bytes(rest, out).await,
+                }
+            }
+            (reply, _) => self.session.answer(reply, out).await,
+        }
+    }
+
+    /// The KILL a query starts with, and the statements after it: its target
+    /// evaluated when it is an expression (an error of that goes to the client,
+    /// `Err`); `None` when the query is no KILL of a connection id.
+    async fn read_kill<'q>(&mut self, sql: &'q [u8]) -> Result<Option<(Kill, Option<&'q [u8]>)>, ServerError> {
+        let (end, second) = crate::protocol::multi::split_bytes(sql);
+        let rest = second.map(|at| &sql[at..]);
+        let kill = match kill::parse(&String::from_utf8_lossy(&sql[..end]), self.id) {
+            kill::Parsed::Kill(k) => k,
+            kill::Parsed::Expression { query, target } => {
+                let value = self.session.kill_target(&target).await?;
+                let id = kill::id_of(&value).ok_or_else(|| {
+                    ServerError::gateway(format!(
+                        "tether gateway: the KILL's target is {value}, not a connection id"
+                    ))
+                })?;
+                Kill { query, id }
+            }
+            kill::Parsed::Other => return Ok(None),
+        };
+        Ok(Some((kill, rest)))
     }
 }
 
@@ -126,7 +162,11 @@ impl Handler for Connection {
     }
 
     fn ended(&self) -> bool {
-        self.ended
+        self.ended || self.session.ended()
+    }
+
+    fn hung_up(&mut self) -> bool {
+        self.session.hung_up()
     }
 
     fn salt(&self) -> [u8; 20] {
@@ -159,15 +199,10 @@ impl Handler for Connection {
 
     async fn query(&mut self, sql: &[u8], out: &mut Output<'_>) -> std::io::Result<()> {
         if kill::may_be(sql) {
-            match kill::parse(&String::from_utf8_lossy(sql), self.id) {
-                kill::Parsed::Kill(k) => return self.kill(k, out).await,
-                kill::Parsed::Unreadable => {
-                    let e = ServerError::gateway("tether gateway: KILL takes one connection id as a number, alone in its statement (`KILL [QUERY] n`, n the id \
-                         the gateway's handshake gave, or CONNECTION_ID()): another form would reach the backend's own \
-                         threads");
-                    return self.session.answer(crate::reply::Reply::Error(e), out).await;
-                }
-                kill::Parsed::Other => {}
+            match self.read_kill(sql).await {
+                Ok(Some((k, rest))) => return self.kill(k, rest, out).await,
+                Ok(None) => {}
+                Err(e) => return self.session.answer(crate::reply::Reply::Error(e), out).await,
             }
         }
         match std::str::from_utf8(sql) {
@@ -219,6 +254,7 @@ impl Handler for Connection {
                 query: false,
                 id: u64::from(id),
             },
+            None,
             out,
         )
         .await

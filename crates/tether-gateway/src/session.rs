@@ -232,6 +232,39 @@ impl Session {
         &self.shared
     }
 
+    /// The value of a KILL's target expression ([`crate::kill::Parsed::Expression`]),
+    /// evaluated once on the backend of the keyspace in use as MariaDB's KILL
+    /// evaluates it, as a signed integer; read back as text (`NULL` for NULL). Its
+    /// error is the expression's (1064, 1582, 1241), as MariaDB's KILL answers.
+    pub async fn kill_target(&mut self, target: &str) -> Result<String, ServerError> {
+        let ks = self.current()?;
+        let rows = self
+            .backend(&ks)
+            .read(&format!("SELECT CAST(({target}) AS SIGNED)"))
+            .await?;
+        rows.rows
+            .first()
+            .and_then(|row| row.first())
+            .map(Value::text)
+            .ok_or_else(|| ServerError::gateway("tether gateway: the KILL's target gave no value"))
+    }
+
+    /// True once a backend ended the session as MariaDB ends a client's
+    /// connection ([`Backend::ended`]): the client's connection ends.
+    pub fn ended(&self) -> bool {
+        self.backends.values().any(Backend::ended)
+    }
+
+    /// Before a command: [`Self::ended`], after a look at whether a backend hung
+    /// up since its last answer released the connection ([`Backend::hung_up`]).
+    pub fn hung_up(&mut self) -> bool {
+        let mut ended = false;
+        for backend in self.backends.values_mut() {
+            ended |= backend.hung_up();
+        }
+        ended
+    }
+
     fn current(&self) -> Result<Arc<Keyspace>, ServerError> {
         self.keyspace
             .clone()

@@ -43,6 +43,10 @@ pub(super) struct BackendConn {
     /// The backend said it is closing the connection (an error such as 1153 or
     /// 1927 after which the server hangs up): it must not be used again.
     pub(super) closing: bool,
+    /// The last command sent may have ended the session on success: a text with
+    /// COMMIT or ROLLBACK in it (`COMMIT RELEASE`, or a bare COMMIT under
+    /// `completion_type = RELEASE`, after whose OK the server hangs up).
+    pub(super) may_release: bool,
     /// The server is MariaDB (its greeting's version string says so).
     pub(super) mariadb: bool,
     /// MARIADB_CLIENT_CACHE_METADATA is in use.
@@ -56,6 +60,15 @@ pub(super) struct BackendConn {
 /// connection killed, network read/write errors, aborted connection, shutdown,
 /// MySQL's idle disconnect.
 pub(super) const CLOSING_ERRORS: &[u16] = &[1053, 1153, 1158, 1159, 1160, 1161, 1184, 1927, 4031];
+
+/// `sql` may end the session on success: it has COMMIT or ROLLBACK in it (any
+/// case, anywhere: a multi-statement, `SET STATEMENT completion_type = 2 FOR
+/// COMMIT`). A word test, not a parse: the cost of a false match is a look at the
+/// socket before the next command.
+pub(super) fn may_release(sql: &[u8]) -> bool {
+    sql.windows(6).any(|w| w.eq_ignore_ascii_case(b"commit"))
+        || sql.windows(8).any(|w| w.eq_ignore_ascii_case(b"rollback"))
+}
 
 /// Errors that roll back the whole transaction (a deadlock's victim): the session
 /// is no longer in one, though an ERR packet carries no status to say so.
@@ -77,6 +90,7 @@ impl BackendConn {
             state: State::Idle,
             next_seq: 0,
             closing: false,
+            may_release: false,
             mariadb: false,
             cached_metadata: false,
             executing: false,
@@ -126,6 +140,19 @@ impl BackendConn {
         self.closing
     }
 
+    /// True when the backend has hung up: the end of its stream (or a packet no
+    /// command asked for, which only an error before a hang-up can be) is already
+    /// here. Reads nothing else and never waits: a connection in the middle of an
+    /// answer, or with nothing to read, is open.
+    pub fn hung_up(&mut self) -> bool {
+        if self.state != State::Idle {
+            return false;
+        }
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let next = std::pin::pin!(self.reader.next(MAX_PACKET));
+        !matches!(std::future::Future::poll(next, &mut cx), std::task::Poll::Pending)
+    }
+
     /// The backend's id for this connection (for `KILL`).
     pub fn id(&self) -> u32 {
         self.id
@@ -146,6 +173,7 @@ impl BackendConn {
         self.writer.begin();
         self.writer.put_u8(command);
         self.executing = command == COM_STMT_EXECUTE;
+        self.may_release = false;
         Ok(())
     }
 
@@ -174,6 +202,7 @@ impl BackendConn {
     /// Sends a text query; its answer follows through [`Self::event`].
     pub async fn query<S: AsRef<[u8]> + ?Sized>(&mut self, sql: &S) -> Result<(), ConnError> {
         self.begin_command(COM_QUERY).await?;
+        self.may_release = may_release(sql.as_ref());
         self.writer.put_bytes(sql.as_ref());
         self.send(true).await
     }

@@ -1,9 +1,13 @@
 //! One session's connection to a keyspace's MariaDB/MySQL backend: text queries,
 //! prepared statements, and the small reads and writes a managed plan issues.
 //! Forwarded answers are relayed packet by packet ([`conn`]).
-//! A lost connection is reported to the client and reopened on the next command,
-//! except inside a transaction: then every command fails until the client says
-//! ROLLBACK (or resets the connection), so nothing later commits outside it.
+//! A connection the server ends as it ends its client's (an error after which it
+//! hangs up, such as 1927 "Connection was killed", or its hang-up after `COMMIT
+//! RELEASE`) ends the session: [`Backend::ended`], and the client's connection
+//! ends too. A connection lost otherwise (the network, a restart without a word)
+//! is reported to the client and reopened on the next command, except inside a
+//! transaction: then every command fails until the client says ROLLBACK (or
+//! resets the connection), so nothing later commits outside it.
 
 mod answer;
 mod conn;
@@ -66,6 +70,11 @@ pub struct Backend {
     pinned: bool,
     /// A pinned connection was lost: every command fails from now on.
     gone: bool,
+    /// The server ended the session as it ends a client's connection: with an
+    /// error after which it hangs up (1927, 1153, ...), or by hanging up after a
+    /// COMMIT or ROLLBACK that released the connection. The client's connection
+    /// ends too, never continued on a new backend session.
+    ended: bool,
     /// A client's: its open connection's backend id is published there, for a
     /// KILL naming the client ([`crate::kill`]).
     slot: Option<crate::kill::Slot>,
@@ -124,6 +133,7 @@ impl Backend {
             autocommit_off: false,
             pinned: false,
             gone: false,
+            ended: false,
             slot: None,
         }
     }
@@ -164,6 +174,44 @@ impl Backend {
 
     pub fn is_gone(&self) -> bool {
         self.gone
+    }
+
+    /// True once the server ended the session as it ends a client's connection
+    /// (see the field): the client's connection must end.
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Before a client's command: true when the session has ended, or when the
+    /// backend hung up after the last command, which may have released the
+    /// connection (`COMMIT RELEASE`, `completion_type = RELEASE`): the server's
+    /// doing, not a fault, so the session ends with nothing more said, as the
+    /// client's connection to MariaDB would have.
+    pub fn hung_up(&mut self) -> bool {
+        if let Some(conn) = self.conn.as_mut() {
+            if conn.may_release {
+                if conn.hung_up() {
+                    self.end("the backend closed the connection after a COMMIT or ROLLBACK that released it");
+                } else {
+                    conn.may_release = false;
+                }
+            }
+        }
+        self.ended
+    }
+
+    /// The server ended the session: the connection is dropped and the session
+    /// with it.
+    fn end(&mut self, why: &str) {
+        tracing::debug!("backend {}: session ended: {why}", self.url);
+        self.ended = true;
+        if self.pinned {
+            self.gone = true;
+        }
+        self.conn = None;
+        if let Some(slot) = &self.slot {
+            slot.closed();
+        }
     }
 
     async fn open(&self) -> Result<BackendConn, ServerError> {
@@ -241,7 +289,9 @@ impl Backend {
     }
 
     /// Maps a backend failure to the client's error, dropping the connection when
-    /// it is broken.
+    /// it is broken. A hang-up in the answer to a text that may release the
+    /// connection (`COMMIT RELEASE; SELECT 1`) is the server ending the session
+    /// ([`Self::ended`]; the client is then sent nothing more).
     fn fail(&mut self, e: ConnError) -> ServerError {
         match e {
             ConnError::Server(e) => {
@@ -249,17 +299,29 @@ impl Backend {
                 e
             }
             ConnError::Lost(why) => {
-                self.lose(&why);
+                if self.conn.as_ref().is_some_and(|c| c.may_release) {
+                    self.end(&format!(
+                        "the backend closed the connection after a COMMIT or ROLLBACK: {why}"
+                    ));
+                } else {
+                    self.lose(&why);
+                }
                 ServerError::backend_down(format!("tether gateway: backend connection failed: {why}"))
             }
         }
     }
 
-    /// Drops the connection after an error with which the backend hangs up (the
-    /// client got that error; the next command reconnects).
+    /// After an answer: ends the session when the backend said it hangs up (an
+    /// error such as 1927 or 1153, which the client got), or already hung up after
+    /// a text that may release the connection.
     fn drop_if_closing(&mut self) {
-        if self.conn.as_ref().is_some_and(BackendConn::closing) {
-            self.lose("the backend closes the connection after its error");
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        if conn.closing() {
+            self.end("the backend closes the connection after its error");
+        } else if conn.may_release && conn.hung_up() {
+            self.end("the backend closed the connection after a COMMIT or ROLLBACK that released it");
         }
     }
 
@@ -412,6 +474,7 @@ impl Backend {
             Params::Decoded(values) => conn.execute(stmt.id, values).await,
         };
         stmt.types_bound = matches!(params, Params::Raw(_));
+        conn.may_release = conn::may_release(stmt.sql.as_bytes());
         let outcome = match sent {
             Ok(()) => relay(conn, out, Some(&stmt.columns[..]).filter(|_| stmt.columns_unseen)).await,
             Err(e) => Err(Fail::Backend(e)),
@@ -436,7 +499,11 @@ impl Backend {
             }
             Err(Fail::Backend(e)) => {
                 let e = self.fail(e);
-                out.error(&e);
+                // Ended by the server's hang-up: the client gets what MariaDB's
+                // client gets, the end of the connection.
+                if !self.ended {
+                    out.error(&e);
+                }
                 Ok(())
             }
         }

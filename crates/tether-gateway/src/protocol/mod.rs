@@ -86,9 +86,16 @@ pub trait Handler: Send {
     fn logged_in(&mut self, found_rows: bool, cached_metadata: bool, charset: u8);
     /// COM_PROCESS_KILL of connection `id` (the handshake's ids): as `KILL id`.
     fn process_kill(&mut self, id: u32, out: &mut Output<'_>) -> impl Future<Output = io::Result<()>> + Send;
-    /// The session ended itself (a KILL of its own connection): the connection
-    /// closes once the command's answer is sent.
+    /// The session ended itself (a KILL of its own connection, or its backend
+    /// session ended as MariaDB ends a client's connection): the connection closes
+    /// once the command's answer is sent.
     fn ended(&self) -> bool {
+        false
+    }
+    /// Before each command: the session has already ended (its backend hung up
+    /// after a `COMMIT RELEASE`): the connection closes without an answer, as
+    /// MariaDB's would be closed already.
+    fn hung_up(&mut self) -> bool {
         false
     }
 }
@@ -196,6 +203,9 @@ pub async fn serve<H: Handler>(
         writer.set_seq(seq.wrapping_add(1));
         let payload = reader.payload();
         let (command, body) = payload.split_first().map(|(c, b)| (*c, b)).unwrap_or((0, &[]));
+        if handler.hung_up() {
+            return Ok(());
+        }
         let mut out = Output {
             w: &mut writer,
             deprecate_eof,

@@ -956,28 +956,10 @@ fn prepared_parameters_larger_than_the_backends_packet_limit_go_as_long_data() {
     });
 }
 
-#[test]
-fn a_statement_over_the_backends_packet_limit_gets_its_error_and_the_next_one_reconnects() {
-    use crate::support::{caps, err_packet, Raw};
-    let db = TestDb::create(TestEngine::Mysql);
-    let gw = start_one(&db, "unmanaged");
-    let limit = support::block_on_direct(&db, "SELECT @@max_allowed_packet");
-    let limit: usize = limit.parse().expect("a number");
-    // Over the backend's limit (16 MiB by default), under the gateway's (64 MiB), so
-    // it goes as several packets and MariaDB answers 1153, then hangs up.
-    if limit > 48 << 20 {
-        eprintln!("skipped: the backend's max_allowed_packet is {limit}");
-        return;
-    }
-    let mut raw = Raw::login(gw.addr, caps::BASE, "ks");
-    let sql = format!("SELECT LENGTH('{}')", "x".repeat(limit + (1 << 20)));
-    raw.command(0x03, sql.as_bytes());
-    let (_, p) = raw.read();
-    assert_eq!(err_packet(&p).0, 1153, "{:?}", String::from_utf8_lossy(&p));
-    // The gateway saw the backend close: the next statement gets a new connection.
-    let answer = raw.query("SELECT 41 + 1");
-    assert_eq!(answer[2], b"\x0242");
-}
+// A statement over the backend's packet limit (1153, after which MariaDB hangs up)
+// ends the client's connection, as a direct client's: closing_r23
+// `an_error_after_which_the_backend_hangs_up_ends_the_clients_connection` (it
+// reconnected before the twenty-third session).
 
 /// Rows the gateway finds already buffered are relayed in one copy, renumbered:
 /// every packet's sequence number follows the one before, with and without
