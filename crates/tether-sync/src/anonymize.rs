@@ -69,6 +69,13 @@ pub struct ColumnTransform {
     /// run reads no collation there, so the key is [`tether_transform::fold`]ed for it.
     #[serde(skip)]
     pub loose_outside_mysql: bool,
+    /// An integer column taking its new values from a key map: the range the keyed
+    /// `hash` written where its composite FK has a NULL part ([`MapUse::no_parent`])
+    /// draws from (`schema_plan::fit_transforms`): the range its root's transformer
+    /// writes, else what every destination column the values land in holds. None: the
+    /// column type's own range (what every one of them holds).
+    #[serde(skip)]
+    pub no_parent_range: Option<(i64, i64)>,
 }
 
 /// The parent column an FK column takes its transformer from.
@@ -171,6 +178,7 @@ pub fn resolve(job: &Job, schema: &Schema) -> Result<HashMap<TableName, Vec<Colu
             js_input: js_input_of(schema, &r, is_root).map_err(|e| SyncError::Plan(format!("{}: {e}", job.path)))?,
             loose: false,
             loose_outside_mysql: false,
+            no_parent_range: None,
         });
     }
     // A generated column computed from a transformed one: another engine copies it as a
@@ -209,6 +217,7 @@ pub fn resolve(job: &Job, schema: &Schema) -> Result<HashMap<TableName, Vec<Colu
                     js_input: tether_transform::JsInput::AsRead,
                     loose: false,
                     loose_outside_mysql: false,
+                    no_parent_range: None,
                 });
             }
             if list.len() == before {
@@ -263,6 +272,54 @@ fn js_input_of(
 fn names_column(expr: &str, column: &str) -> bool {
     expr.split(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
         .any(|w| w.to_lowercase() == column.to_lowercase())
+}
+
+/// A key as messages name it, `(names)=(values)`, with the values of the columns
+/// `masked` marks (ones the job transforms: their source values are what it hides, and
+/// messages end up in CI logs) masked: `(handle)=(a***@m***.org, masked)`. Without a
+/// masked column, [`describe_key`]'s plain form.
+pub fn describe_masked(names: &[String], values: &[Value], masked: &[bool]) -> String {
+    if !masked.iter().any(|m| *m) {
+        return describe_key(names, values);
+    }
+    let shown: Vec<String> = values
+        .iter()
+        .zip(masked)
+        .map(|(v, m)| match (v, m) {
+            (Value::Null, _) => "NULL".to_string(),
+            (Value::Text(t), true) => tether_transform::privacy::validators::mask(t),
+            (v, true) => tether_transform::privacy::validators::mask(&v.display()),
+            (v, false) => v.display(),
+        })
+        .collect();
+    format!("({})=({}, masked)", names.join(", "), shown.join(", "))
+}
+
+/// Whether the transformer of `ct` on `column` (a source column) may give two values one
+/// new value: every kind but `hash`'s keyed permutation of an integer range and
+/// `passthrough` (text `hash`, `email`, names, `js`, ...; a `null` writes NULL, which
+/// matches nothing, and is left out). Such a transformer on the key a re-run matches
+/// rows by cannot tell the row an earlier run made from a source key since deleted
+/// from this run's row of another key with the same new value.
+pub fn may_merge(ct: &ColumnTransform, column: &tether_schema::Column) -> bool {
+    if ct.spec.kind == "null" {
+        return false;
+    }
+    let mut column = column.clone();
+    column.generated = None;
+    if let Some(ty) = &ct.fit_type {
+        column.normalized_type = ty.clone();
+    }
+    let ctx = BuildContext {
+        distinct_values: Some(Vec::new()),
+    };
+    let seed = Seed::new("canonical");
+    let built = match &ct.key_type {
+        Some(key_type) => build_keyed_as(&ct.spec, &column, key_type, &seed, &ctx),
+        None => build_with(&ct.spec, &column, &seed, &ctx),
+    };
+    // A spec that does not build is reported by the run, with its line.
+    built.is_ok_and(|t| !t.injective())
 }
 
 /// One old -> new map: the root column and the root key (columns of the root's table)
@@ -390,7 +447,50 @@ struct MapUse {
     /// For an inheriting column: the keyed `hash` of its value, written where the root
     /// key has a NULL part in the row (see [`TableTransforms::apply`]); None where
     /// `hash` does not take the column's type.
-    no_parent: Option<Box<dyn Transformer>>,
+    no_parent: Option<NoParent>,
+}
+
+/// The keyed hash of an inheriting column's value where the row references no parent:
+/// `hash` (a keyed permutation, so distinct partial keys stay distinct) of the column's
+/// type or of the range the plan fitted it to (`ColumnTransform::no_parent_range`: the
+/// root's range, or what every destination holds); a value outside that range, which
+/// the permutation does not take, gets the keyed `int_range` draw of it in the range.
+struct NoParent {
+    hash: Box<dyn Transformer>,
+    /// The fitted range and the draw for values outside it.
+    outside: Option<((i64, i64), Box<dyn Transformer>)>,
+}
+
+impl NoParent {
+    /// None where `hash` does not take the column's type (dates, decimals with a scale).
+    fn build(column: &tether_schema::Column, range: Option<(i64, i64)>, seed: &Seed) -> Option<NoParent> {
+        let Some((lo, hi)) = range else {
+            let hash = tether_transform::build(&TransformSpec::new("hash"), column, seed).ok()?;
+            return Some(NoParent { hash, outside: None });
+        };
+        let ranged = |kind: &str| {
+            let mut spec = TransformSpec::new(kind);
+            spec.options.insert("min".into(), toml::Value::Integer(lo));
+            spec.options.insert("max".into(), toml::Value::Integer(hi));
+            tether_transform::build(&spec, column, seed).ok()
+        };
+        Some(NoParent {
+            hash: ranged("hash")?,
+            outside: ranged("int_range").map(|draw| ((lo, hi), draw)),
+        })
+    }
+
+    fn apply(&self, input: &Value) -> Result<Value, tether_transform::TransformError> {
+        let within = |(lo, hi): (i64, i64)| match input {
+            Value::Int(v) => (lo..=hi).contains(v),
+            Value::UInt(v) => i64::try_from(*v).is_ok_and(|v| (lo..=hi).contains(&v)),
+            _ => true,
+        };
+        match &self.outside {
+            Some((range, draw)) if !within(*range) => draw.apply(input, &RowView::EMPTY),
+            _ => self.hash.apply(input, &RowView::EMPTY),
+        }
+    }
 }
 
 struct ColumnState {
@@ -477,7 +577,7 @@ impl TableTransforms {
                         no_parent: if root {
                             None
                         } else {
-                            tether_transform::build(&TransformSpec::new("hash"), &column, seed).ok()
+                            NoParent::build(&column, ct.no_parent_range, seed)
                         },
                     })
                 }
@@ -598,16 +698,8 @@ impl TableTransforms {
             return describe_key(names, &values(positions));
         }
         let (names, positions) = &self.row_keys[0];
-        let shown: Vec<String> = positions
-            .iter()
-            .map(|&i| match (&row[i], transformed(&i)) {
-                (Value::Null, _) => "NULL".to_string(),
-                (Value::Text(t), true) => tether_transform::privacy::validators::mask(t),
-                (v, true) => tether_transform::privacy::validators::mask(&v.display()),
-                (v, false) => v.display(),
-            })
-            .collect();
-        format!("({})=({}, masked)", names.join(", "), shown.join(", "))
+        let masked: Vec<bool> = positions.iter().map(transformed).collect();
+        describe_masked(names, &values(positions), &masked)
     }
 
     /// Transforms a batch in place.
@@ -658,7 +750,7 @@ impl TableTransforms {
                         // keeps it from leaking and gives the same partial key the same
                         // values in every table.
                         (Some(MapUse { no_parent: Some(h), .. }), None) if !input.is_null() => {
-                            h.apply(input, &RowView::EMPTY).map_err(fail)?
+                            h.apply(input).map_err(fail)?
                         }
                         _ => c.transformer.apply(input, &view).map_err(fail)?,
                     };

@@ -62,6 +62,16 @@ fn a_collision_only_the_mariadb_collation_sees_is_refused() {
     let src = parents_source();
     for conflict in ["skip", "error"] {
         let dest = mariadb_destination();
+        // `skip` into a table holding rows is refused before the run when a `js` writes
+        // the key (r23b F2, transform_r23.rs): the collision is looked for in a table
+        // there that holds none.
+        let kept: &[&[&str]] = match conflict {
+            "skip" => {
+                dest.exec("DELETE FROM p");
+                &[]
+            }
+            _ => &[&["qq", "unrelated"]],
+        };
         let err = sync(&job(&src, &dest, conflict, "xc", "xč"))
             .expect_err("the collision stops the run")
             .to_string();
@@ -74,18 +84,15 @@ fn a_collision_only_the_mariadb_collation_sees_is_refused() {
             )),
             "{conflict}: {err}"
         );
-        assert_eq!(
-            dest.query("SELECT code, name FROM p"),
-            strings(&[&["qq", "unrelated"]]),
-            "{conflict}"
-        );
+        assert_eq!(dest.query("SELECT code, name FROM p"), strings(kept), "{conflict}");
         assert_eq!(dest.query("SELECT count(*) FROM c"), strings(&[&["0"]]), "{conflict}");
     }
 }
 
 /// F1, the other pairs the reviewer found merged by `utf8mb4_general_ci` and not by the
-/// Latin-1 fold, each with `skip`; and a table the run creates (no table there yet):
-/// its collation is read after creation.
+/// Latin-1 fold, each with `error` (`skip` into a table holding rows is refused before
+/// the run when a `js` writes the key: r23b F2); and a table the run creates with `skip`
+/// (no table there yet): its collation is read after creation.
 #[test]
 fn every_pair_the_collation_merges_is_a_collision() {
     let src = parents_source();
@@ -99,7 +106,7 @@ fn every_pair_the_collation_merges_is_a_collision() {
         ("xe", "xě"),
     ] {
         let dest = mariadb_destination();
-        let err = sync(&job(&src, &dest, "skip", a, b))
+        let err = sync(&job(&src, &dest, "error", a, b))
             .expect_err("the collision stops the run")
             .to_string();
         assert!(
@@ -127,7 +134,7 @@ fn every_pair_the_collation_merges_is_a_collision() {
 fn outputs_the_collation_keeps_apart_are_written() {
     let src = parents_source();
     let dest = mariadb_destination();
-    let report = sync(&job(&src, &dest, "skip", "xč", "xd")).expect("distinct keys");
+    let report = sync(&job(&src, &dest, "error", "xč", "xd")).expect("distinct keys");
     assert!(report.ok, "{report:?}");
     assert_eq!(
         dest.query("SELECT c.id, c.pcode, p.name FROM c JOIN p ON p.code = c.pcode ORDER BY c.id"),

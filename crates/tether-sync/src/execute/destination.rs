@@ -1109,12 +1109,73 @@ pub(crate) async fn refuse_before_writing(
         refuse_orphaned_outsiders(conn, shown, plan, source, existing).await?;
     } else if plan.mode != crate::config::Mode::Schema {
         (began_empty, rekeyed) = refuse_copies_twice(conn, shown, plan, source, existing).await?;
+        refuse_merged_keys(conn.engine(), shown, spec, plan, source, existing, &began_empty)?;
     }
     if plan.mode != crate::config::Mode::Schema {
         refuse_unmatched_update(conn.engine(), shown, spec, plan, source, existing)?;
     }
     refuse_unfollowed_keys(conn, shown, spec, plan, source, existing).await?;
     Ok((began_empty, rekeyed))
+}
+
+/// With `on_conflict = "skip"` or `"update"`, a run matches its rows to a destination
+/// table's by the transformed values of the source's key. Where a transformer that may
+/// give two values one new value ([`crate::anonymize::may_merge`]: text `hash`,
+/// `email`, a `js` function, ...) writes a column of that key, the destination row with
+/// a new key value may have come from another source key than the row of this run with
+/// that value: an earlier run copied `ACC-100`, the source since deleted it and added
+/// `ACC-112`, and both hash to `c`. Within one run such a collision is an error (the
+/// unique-key guard of `anonymize`); across runs nothing in the destination says which
+/// source key a row came from, so `skip` would keep the other key's row in place of
+/// this one (and point this row's FK children at it) and `update` would overwrite it
+/// (moving the other row's children to this one). So a table that already holds rows
+/// (`began_empty` names those that hold none) is refused before anything is written,
+/// naming the table, the key, the column and its transformer. `on_conflict = "error"`
+/// needs no refusal: a row whose key is there is an error.
+fn refuse_merged_keys(
+    engine: tether_connect::Engine,
+    shown: &str,
+    spec: &DestinationSpec,
+    plan: &Plan,
+    source: &Schema,
+    existing: &Schema,
+    began_empty: &[String],
+) -> Result<(), SyncError> {
+    let mode = match spec.on_conflict {
+        tether_connect::Conflict::Skip => "skip",
+        tether_connect::Conflict::Update => "update",
+        _ => return Ok(()),
+    };
+    for tp in plan.tables.iter().filter(|tp| !began_empty.contains(&tp.name)) {
+        let name = destination_name(source, &tp.table.table_name(), engine);
+        let Some(there) = existing.table(&name) else { continue };
+        let key = row_key(&tp.table);
+        let merged = tp.transforms.iter().find(|ct| {
+            key.contains(&ct.column)
+                && tp
+                    .table
+                    .column(&ct.column)
+                    .is_some_and(|c| crate::anonymize::may_merge(ct, c))
+        });
+        let Some(ct) = merged else { continue };
+        let what = match mode {
+            "skip" => "keep the other key's row in place of this run's row and attach this row's FK children to it",
+            _ => "overwrite the other key's row with this run's row and attach the other row's FK children to it",
+        };
+        return Err(SyncError::Plan(format!(
+            "{shown}: table {} already holds rows and on_conflict = \"{mode}\" matches this run's rows to them \
+             by its key ({}), whose column {} the job transforms with `{}`, which may give two source values one \
+             new value: a row an earlier run made from a source key since deleted cannot be told from this run's \
+             row of another key with the same new value, so the run would {what}. Set truncate = true for this \
+             destination, or transform the key with a kind that never gives two values one (`hash` on an integer \
+             key)",
+            there.name,
+            key.join(", "),
+            ct.column,
+            ct.transformer,
+        )));
+    }
+    Ok(())
 }
 
 /// The message of a job table there without a column the source's table has.

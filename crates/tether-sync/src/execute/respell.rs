@@ -10,7 +10,6 @@
 use std::collections::{HashMap, HashSet};
 
 use tether_connect::{Batch, Connection, Engine, Filter, ReadSpec, Value};
-use tether_schema::value::describe_key;
 use tether_schema::{DataType, ForeignKey, Table, TableName};
 
 use super::Progress;
@@ -300,9 +299,22 @@ fn say(progress: &dyn Progress, engine: Engine, tp: &TablePlan, parent: &Table, 
         parent.name,
         fk.referenced_columns.join(", "),
         r.map.len(),
-        describe_key(&fk.columns, child),
-        describe_key(&fk.referenced_columns, parent_key),
+        masked_key(tp, &fk.columns, child, fk),
+        masked_key(tp, &fk.referenced_columns, parent_key, fk),
     ));
+}
+
+/// A child's or parent's key of `fk` as a note or error names it: the values of the
+/// columns the job transforms masked (the original e-mail addresses the job hides must
+/// not reach a log). An FK column is transformed exactly where its referenced column is
+/// (the child inherits the parent's transformer), so the child's columns decide for both.
+fn masked_key(tp: &TablePlan, names: &[String], values: &[Value], fk: &ForeignKey) -> String {
+    let masked: Vec<bool> = fk
+        .columns
+        .iter()
+        .map(|c| tp.transforms.iter().any(|t| &t.column == c))
+        .collect();
+    crate::anonymize::describe_masked(names, values, &masked)
 }
 
 /// The positions of the columns `names` in `table`'s rows.
@@ -711,8 +723,8 @@ fn clash(tp: &TablePlan, parent: &Table, fk: &ForeignKey, r: &Respelling, clashe
         fk.columns.join(", "),
         parent.name,
         fk.referenced_columns.join(", "),
-        describe_key(&fk.columns, child),
-        describe_key(&fk.referenced_columns, parent_key),
+        masked_key(tp, &fk.columns, child, fk),
+        masked_key(tp, &fk.referenced_columns, parent_key, fk),
         clashes,
         tp.name,
         key.join(", "),

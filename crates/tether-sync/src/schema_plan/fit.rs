@@ -257,6 +257,13 @@ pub fn fit_transforms(dests: &Destinations, plan: &mut Plan, source: &Schema) ->
                 why.push(format!("cut to {limit} characters: {there}"));
             }
         }
+        let no_parent = no_parent_ranges(source, &root, &columns, &narrowed, root_column, &landed);
+        for tp in plan.tables.iter_mut() {
+            let table = tp.table.table_name();
+            for ct in tp.transforms.iter_mut().filter(|ct| ct.root == root) {
+                ct.no_parent_range = no_parent.get(&(table.clone(), ct.column.clone())).copied();
+            }
+        }
         if why.is_empty() {
             continue;
         }
@@ -271,6 +278,46 @@ pub fn fit_transforms(dests: &Destinations, plan: &mut Plan, source: &Schema) ->
     fit_run_types(dests, plan, source);
     note_checks(plan);
     Ok(())
+}
+
+/// The range of the keyed `hash` each integer column inheriting `root` through a key map
+/// writes where its composite FK has a NULL part (MATCH SIMPLE: the row references no
+/// parent, so there is no new value to take; `anonymize::MapUse::no_parent`): the range
+/// the root's transformer writes where it writes one (its `min`/`max`, or `hash`'s
+/// default as narrowed above), so the column holds no value its parent's could not be;
+/// else the column type's, narrowed as `hash`'s default is to what every destination
+/// column the root's values land in holds (a MariaDB `bigint unsigned` into SQLite:
+/// [0, 2^63 - 1]). Columns whose range stays their type's own are left out.
+fn no_parent_ranges(
+    source: &Schema,
+    root: &(TableName, String),
+    columns: &[(TableName, String)],
+    spec: &tether_transform::TransformSpec,
+    root_column: &Column,
+    landed: &[Landing],
+) -> BTreeMap<(TableName, String), (i64, i64)> {
+    let written = written_range(&spec.kind, &spec.options, root_column).map(|(r, _)| r);
+    let mut out = BTreeMap::new();
+    for (table, column) in columns.iter().filter(|c| *c != root) {
+        let Some(child) = source.table(table).and_then(|t| t.column(column)) else {
+            continue;
+        };
+        let Some(own) = holds(Engine::Mysql, &child.normalized_type) else {
+            continue;
+        };
+        let (mut lo, mut hi) = written.unwrap_or(own);
+        for (a, b) in landed.iter().filter_map(|l| holds(l.engine, &l.ty)).chain([own]) {
+            lo = lo.max(a);
+            hi = hi.min(b);
+        }
+        if lo > hi || (lo, hi) == own {
+            continue;
+        }
+        if let (Ok(lo), Ok(hi)) = (i64::try_from(lo), i64::try_from(hi)) {
+            out.insert((table.clone(), column.clone()), (lo, hi));
+        }
+    }
+    out
 }
 
 /// Gives each transformed text column the type its new values are checked against as
