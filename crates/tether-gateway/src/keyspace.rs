@@ -715,10 +715,14 @@ impl Keyspace {
     }
 
     /// Waits (bounded) while a table `sql` names is under cut-over. Costs a look at an
-    /// empty list when nothing is held. Call it outside transactions only.
-    pub async fn pass_gate(&self, sql: &str) {
-        if let Some(m) = &self.migrator {
-            pass(m.gate_ref(), sql).await
+    /// empty list when nothing is held. Inside a transaction (`in_transaction`) it does
+    /// not wait (the transaction may be one the cut-over waits for). Either way a
+    /// statement on a table under a refusing hold (a resumed cut-over's: the tables
+    /// without their FKs) is refused rather than run.
+    pub async fn pass_gate(&self, sql: &str, in_transaction: bool) -> Result<(), ServerError> {
+        match &self.migrator {
+            Some(m) => pass(m.gate_ref(), sql, in_transaction).await,
+            None => Ok(()),
         }
     }
 
@@ -1232,23 +1236,37 @@ impl Keyspace {
     }
 }
 
-/// Waits (at most [`GATE_WAIT`]) while a held table is named in `sql` (as a word,
-/// without case; a mention in a string or comment waits too, which is harmless).
-async fn pass(gate: &CutoverGate, sql: &str) {
+/// Waits (at most [`GATE_WAIT`], not at all `in_transaction`) while a held table is
+/// named in `sql` (as a word, without case; a mention in a string or comment waits
+/// too, which is harmless). A table still under a refusing hold then refuses the
+/// statement: 1205, as a lock wait that timed out (the client may try again).
+async fn pass(gate: &CutoverGate, sql: &str, in_transaction: bool) -> Result<(), ServerError> {
     let held = gate.held_tables();
     if held.is_empty() {
-        return;
+        return Ok(());
     }
     let named: Vec<&str> = held.iter().map(String::as_str).filter(|t| names(sql, t)).collect();
     if named.is_empty() {
-        return;
+        return Ok(());
     }
-    let waited = gate.pass(&named, GATE_WAIT).await;
-    tracing::debug!(
-        "statement held {} ms by a cut-over of {}",
-        waited.as_millis(),
-        named.join(", ")
-    );
+    if !in_transaction {
+        let waited = gate.pass(&named, GATE_WAIT).await;
+        tracing::debug!(
+            "statement held {} ms by a cut-over of {}",
+            waited.as_millis(),
+            named.join(", ")
+        );
+    }
+    match gate.refusal(&named) {
+        None => Ok(()),
+        Some((table, reason)) => Err(ServerError::new(
+            1205,
+            "HY000",
+            format!(
+                "Lock wait timeout exceeded; try restarting transaction (tether gateway: table `{table}`: {reason})"
+            ),
+        )),
+    }
 }
 
 /// True when `sql` has `table` as a whole word (identifier characters around it do

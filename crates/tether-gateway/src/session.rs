@@ -546,8 +546,11 @@ impl Session {
                 }])
             }
             Command::Rollback | Command::SetFkChecks(_) => {}
-            _ if !self.in_transaction(&ks) => ks.pass_gate(sql).await,
-            _ => {}
+            _ => {
+                if let Err(e) = ks.pass_gate(sql, self.in_transaction(&ks)).await {
+                    return Route::Answered(vec![Reply::Error(e)]);
+                }
+            }
         }
         self.anchor_client_transaction(&ks, sql).await;
         if let Err(e) = self.sharded_guard(&ks, sql, &command).await {
@@ -1655,9 +1658,9 @@ impl Session {
         if guarded || (p.planned && self.fk_checks) {
             return self.execute_managed(id, params, out).await;
         }
-        let in_transaction = in_transaction(&self.backends, ks);
-        if !in_transaction {
-            ks.pass_gate(&p.statement.sql).await;
+        if let Err(e) = ks.pass_gate(&p.statement.sql, in_transaction(&self.backends, ks)).await {
+            out.error(&e);
+            return Ok(());
         }
         let done = backend_in(
             &mut self.backends,
@@ -1681,8 +1684,9 @@ impl Session {
             return Ok(());
         };
         let (ks, sql, planned) = (p.keyspace.clone(), p.statement.sql.clone(), p.planned);
-        if !self.in_transaction(&ks) {
-            ks.pass_gate(&sql).await;
+        if let Err(e) = ks.pass_gate(&sql, self.in_transaction(&ks)).await {
+            out.error(&e);
+            return Ok(());
         }
         if let Err(e) = self.sharded_guard(&ks, &sql, &Command::of(&sql)).await {
             out.error(&e);

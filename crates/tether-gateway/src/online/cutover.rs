@@ -55,6 +55,9 @@ pub struct CutoverGate {
 struct GateInner {
     /// Held table names, one entry per hold (a table can be in two).
     held: Mutex<Vec<String>>,
+    /// Of those, the ones held by a refusing hold ([`CutoverGate::hold_refusing`]),
+    /// one entry per hold, with the reason a statement that cannot wait is refused.
+    refusing: Mutex<Vec<(String, String)>>,
     released: Notify,
     /// Counts the cut-overs that swapped tables (or swapped them back): moved while
     /// the statements are still held, so a keyspace's schema read before is known to
@@ -73,7 +76,7 @@ impl CutoverGate {
     }
 
     /// The tables changed: a schema read before is stale.
-    fn swapped(&self) {
+    pub(crate) fn swapped(&self) {
         self.inner.swaps.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
@@ -133,7 +136,32 @@ impl CutoverGate {
         Hold {
             gate: self.clone(),
             tables,
+            refusing: false,
         }
+    }
+
+    /// Holds `tables` as [`hold`](Self::hold) does, and a statement on them that cannot
+    /// wait (inside a transaction) or waited its bound is refused (`reason`) rather than
+    /// run: the tables are not what the schema says (a cut-over resumed after its
+    /// RENAME: no FK there yet), so no statement may run on them until released.
+    pub fn hold_refusing(&self, tables: Vec<String>, reason: &str) -> Hold {
+        {
+            let mut r = self.inner.refusing.lock().unwrap_or_else(|p| p.into_inner());
+            r.extend(tables.iter().map(|t| (t.clone(), reason.to_string())));
+        }
+        let mut hold = self.hold(tables);
+        hold.refusing = true;
+        hold
+    }
+
+    /// Why a statement on `tables` is refused now: one of them is under a refusing
+    /// hold (`None` when none is).
+    pub fn refusal(&self, tables: &[&str]) -> Option<(String, String)> {
+        let r = self.inner.refusing.lock().unwrap_or_else(|p| p.into_inner());
+        if r.is_empty() {
+            return None;
+        }
+        r.iter().find(|(t, _)| tables.iter().any(|n| n == t)).cloned()
     }
 }
 
@@ -141,10 +169,21 @@ impl CutoverGate {
 pub struct Hold {
     gate: CutoverGate,
     tables: Vec<String>,
+    refusing: bool,
 }
 
 impl Drop for Hold {
     fn drop(&mut self) {
+        // The refusal goes first: a statement that sees the table released never meets
+        // a refusal left behind.
+        if self.refusing {
+            let mut r = self.gate.inner.refusing.lock().unwrap_or_else(|p| p.into_inner());
+            for t in &self.tables {
+                if let Some(i) = r.iter().position(|(h, _)| h == t) {
+                    r.swap_remove(i);
+                }
+            }
+        }
         let mut held = match self.gate.inner.held.lock() {
             Ok(h) => h,
             Err(poisoned) => poisoned.into_inner(),

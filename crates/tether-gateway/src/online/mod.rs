@@ -102,6 +102,9 @@ pub(crate) struct Shared {
     pub managed: bool,
     pub settings: Settings,
     pub gate: CutoverGate,
+    /// Refusing holds of migrations whose resumed cut-over failed with the tables
+    /// still swapped (`runner::park`): released when a later run finishes the steps.
+    pub parked: Mutex<HashMap<String, Hold>>,
 }
 
 impl Shared {
@@ -171,6 +174,7 @@ impl Migrator {
                 managed,
                 settings,
                 gate: CutoverGate::new(),
+                parked: Mutex::new(HashMap::new()),
             }),
             tasks: Mutex::new(HashMap::new()),
         })
@@ -194,7 +198,10 @@ impl Migrator {
         let plan = plan::build(&schema, &id, alter_sql, self.shared.managed)?;
         let mut db = db::Db::new(&self.shared.url);
         let numbering = match shadow::refuse_numbering(&mut db, &schema, alter_sql).await {
-            Ok(()) => shadow::refuse_misfit_fks(&mut db, &plan, alter_sql).await,
+            Ok(()) => match shadow::refuse_misfit_fks(&mut db, &plan, alter_sql).await {
+                Ok(()) => shadow::refuse_stored_over_fks(&mut db, &self.shared.database, &plan).await,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         db.close().await;
@@ -255,13 +262,14 @@ impl Migrator {
         store.unlock_submit().await;
         store.close().await;
         recorded?;
-        self.spawn(&id);
+        self.spawn(&id, None);
         Ok(id)
     }
 
-    fn spawn(&self, id: &str) {
+    /// Starts the task of migration `id`; `hold`: see [`runner::run`].
+    fn spawn(&self, id: &str, hold: Option<Hold>) {
         let cancel = Arc::new(AtomicBool::new(false));
-        let handle = tokio::spawn(runner::run(self.shared.clone(), id.to_string(), cancel.clone()));
+        let handle = tokio::spawn(runner::run(self.shared.clone(), id.to_string(), cancel.clone(), hold));
         let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
         tasks.retain(|_, t| !t.handle.is_finished());
         tasks.insert(id.to_string(), Task { cancel, handle });
@@ -345,7 +353,7 @@ impl Migrator {
     pub async fn retry(&self, id: &str) -> Result<(), OnlineError> {
         let m = self.get(id).await?;
         if m.state == State::Ready && !self.runs(id) {
-            self.spawn(id);
+            self.spawn(id, self.resume_hold(&m));
             return Ok(());
         }
         if !matches!(m.state, State::Failed | State::Cancelled) {
@@ -359,7 +367,7 @@ impl Migrator {
         let r = store.reset(id).await;
         store.close().await;
         r?;
-        self.spawn(id);
+        self.spawn(id, None);
         Ok(())
     }
 
@@ -371,15 +379,28 @@ impl Migrator {
 
     /// Starts the tasks of every unfinished migration (at gateway start): each goes on
     /// from its last copied chunk. Returns their ids.
+    ///
+    /// A `ready` migration may have stopped after its RENAME, its tables without their
+    /// FKs: its tables are held (refusing) before this returns, so before the gateway
+    /// serves anyone, until its task has finished the FK steps or found them not
+    /// swapped (review r23f F1).
     pub async fn resume_all(&self) -> Result<Vec<String>, OnlineError> {
         let mut ids = Vec::new();
         for m in self.list().await? {
             if !m.state.is_final() && !self.runs(&m.id) {
-                self.spawn(&m.id);
+                self.spawn(&m.id, self.resume_hold(&m));
                 ids.push(m.id);
             }
         }
         Ok(ids)
+    }
+
+    /// The refusing hold of a `ready` migration with a plan (none otherwise).
+    fn resume_hold(&self, m: &Migration) -> Option<Hold> {
+        match (&m.state, &m.plan) {
+            (State::Ready, Some(plan)) => Some(runner::resume_hold(&self.shared, &m.id, plan)),
+            _ => None,
+        }
     }
 
     /// Waits until migration `id` is complete, failed or cancelled (at most `timeout`).
@@ -404,6 +425,12 @@ impl Migrator {
             let triggers = store.user_triggers(&migrated).await;
             store.close().await;
             if let Some(OnlineError::Refused { table, reason }) = trigger_refusal(&plan, &triggers?) {
+                return Ok(format!("online ALTER of `{table}`\nrefused: {reason}\n"));
+            }
+            let mut db = db::Db::new(&self.shared.url);
+            let stored = shadow::refuse_stored_over_fks(&mut db, &self.shared.database, &plan).await;
+            db.close().await;
+            if let Err(OnlineError::Refused { table, reason }) = stored {
                 return Ok(format!("online ALTER of `{table}`\nrefused: {reason}\n"));
             }
         }

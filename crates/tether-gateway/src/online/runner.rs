@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::copy::{self, Stop};
-use super::cutover::{self, CutoverStats};
+use super::cutover::{self, CutoverStats, Hold};
 use super::db::{lit, Db};
 use super::plan::{self, Plan};
 use super::store::{self, Migration, Progress, State, Store, TableProgress};
@@ -47,8 +47,10 @@ const OWNER_WAIT_SECS: u64 = 1;
 
 /// Runs migration `id` to its end (or until cancelled / aborted). The task first owns
 /// the migration (its server lock, waiting while another gateway runs it, and giving
-/// up once the record is final), then drives it from the record.
-pub(crate) async fn run(shared: Arc<Shared>, id: String, cancel: Arc<AtomicBool>) {
+/// up once the record is final), then drives it from the record. `hold`: the refusing
+/// hold taken for a `ready` migration before the gateway served anyone
+/// ([`resume_hold`]), kept until the resumed cut-over's tables have their FKs.
+pub(crate) async fn run(shared: Arc<Shared>, id: String, cancel: Arc<AtomicBool>, mut hold: Option<Hold>) {
     // Its tables stay entered as captured until the task ends, however it ends.
     let _entered = capturing::Entered(id.clone());
     let mut store = shared.store();
@@ -70,7 +72,7 @@ pub(crate) async fn run(shared: Arc<Shared>, id: String, cancel: Arc<AtomicBool>
             }
         };
         store.watch(&id, owner, cancel.clone());
-        let lost = run_owned(&shared, &id, &mut db, &mut store, &cancel).await;
+        let lost = run_owned(&shared, &id, &mut db, &mut store, &cancel, &mut hold).await;
         store.unwatch();
         if !lost {
             store::release(&mut db, &id).await;
@@ -83,6 +85,12 @@ pub(crate) async fn run(shared: Arc<Shared>, id: String, cancel: Arc<AtomicBool>
             cancel.store(false, Ordering::SeqCst);
         }
         tracing::warn!("migration {id}: its lock was lost; taking it again");
+    }
+    // A hold never taken up (the migration ended elsewhere): released, and the schema
+    // read again by the statements it held.
+    if let Some(held) = hold.take() {
+        shared.gate.swapped();
+        drop(held);
     }
     store.close().await;
 }
@@ -103,10 +111,17 @@ async fn own(db: &mut Db, store: &mut Store, id: &str) -> Result<Option<u64>, On
 
 /// One owned run on `db` (the connection holding the lock); true when the ownership
 /// was lost on the way (run again).
-async fn run_owned(shared: &Shared, id: &str, db: &mut Db, store: &mut Store, cancel: &AtomicBool) -> bool {
+async fn run_owned(
+    shared: &Shared,
+    id: &str,
+    db: &mut Db,
+    store: &mut Store,
+    cancel: &AtomicBool,
+    hold: &mut Option<Hold>,
+) -> bool {
     let attempts = shared.settings.cutover_attempts;
     let outcome = match bound_locks(db, shared).await {
-        Ok(()) => drive(shared, id, db, store, cancel).await,
+        Ok(()) => drive(shared, id, db, store, cancel, hold).await,
         Err(e) => Err(Failure::from(e)),
     };
     // The owner's connection lost (with it the lock: another gateway may own the
@@ -213,6 +228,7 @@ async fn drive(
     db: &mut Db,
     store: &mut Store,
     cancel: &AtomicBool,
+    hold: &mut Option<Hold>,
 ) -> Result<Done, Failure> {
     let Some(m) = store.get(id).await? else {
         return Ok(Done::Nothing);
@@ -298,15 +314,31 @@ async fn drive(
         .await
         .map_err(fail)?;
     if swapped {
-        return cutover::finish_after_swap(db, &shared.database, &plan)
-            .await
-            .map(Done::Complete)
-            .map_err(|error| Failure {
-                swapped: true,
-                swapped_back: false,
-                error,
-                plan: Some(plan.clone()),
-            });
+        // Until the FK steps are done the tables are not what a session's schema says
+        // (no FK on the new tables, the children's still on the old ones): every
+        // statement on them waits, past its bound it is refused (review r23f F1).
+        let held = hold.take().unwrap_or_else(|| resume_hold(shared, id, &plan));
+        let finished = finish_resumed(shared, id, db, &plan).await;
+        // Before the release: a held statement plans on the tables as they are now.
+        shared.gate.swapped();
+        return match finished {
+            Ok(stats) => {
+                drop(held);
+                unpark(shared, id);
+                Ok(Done::Complete(stats))
+            }
+            Err(error) => {
+                // Still swapped without every FK: statements on the tables stay refused
+                // until a RETRY (or a restart) finishes the steps.
+                park(shared, id, held);
+                Err(Failure {
+                    swapped: true,
+                    swapped_back: false,
+                    error,
+                    plan: Some(plan.clone()),
+                })
+            }
+        };
     }
     if resumed_cutover {
         // The last cut-over may have stopped in its swap back, after the RENAME back:
@@ -315,6 +347,13 @@ async fn drive(
             .await
             .map_err(fail)?;
     }
+    // The originals have every FK: statements held since the gateway started go on,
+    // planned on the schema read again.
+    if let Some(held) = hold.take() {
+        shared.gate.swapped();
+        drop(held);
+    }
+    unpark(shared, id);
     let attempts = shared.settings.cutover_attempts.max(1);
     // `fail` cleans up from `plan` (its tables, shadows and triggers: unchanged).
     let mut current = plan.clone();
@@ -349,6 +388,53 @@ async fn drive(
     }))
 }
 
+/// The refusing hold of a `ready` migration's tables ([`super::CutoverGate::hold_refusing`]),
+/// taken before its task decides whether its cut-over stopped after the RENAME.
+pub(crate) fn resume_hold(shared: &Shared, id: &str, plan: &Plan) -> Hold {
+    shared.gate.hold_refusing(
+        plan.gated_tables(),
+        &format!(
+            "online migration '{id}' of `{}` is finishing a cut-over a stopped gateway left after its RENAME \
+             (the foreign keys are not in place yet); try again",
+            plan.root
+        ),
+    )
+}
+
+/// Keeps `hold` after the task ends: the tables stay swapped without every FK.
+fn park(shared: &Shared, id: &str, hold: Hold) {
+    let mut parked = shared.parked.lock().unwrap_or_else(|p| p.into_inner());
+    parked.insert(id.to_string(), hold);
+}
+
+/// Releases the hold a failed resume of `id` parked (if any).
+fn unpark(shared: &Shared, id: &str) {
+    let held = {
+        let mut parked = shared.parked.lock().unwrap_or_else(|p| p.into_inner());
+        parked.remove(id)
+    };
+    drop(held);
+}
+
+/// [`cutover::finish_after_swap`], tried again (it is idempotent) while a step fails,
+/// at most `cutover_attempts` times: a transaction keeping a child open makes its
+/// re-point wait past `cutover_lock_timeout`, and the tables stay held meanwhile.
+async fn finish_resumed(shared: &Shared, id: &str, db: &mut Db, plan: &Plan) -> Result<CutoverStats, OnlineError> {
+    let attempts = shared.settings.cutover_attempts.max(1);
+    let mut attempt = 1;
+    loop {
+        match cutover::finish_after_swap(db, &shared.database, plan).await {
+            Ok(stats) => return Ok(stats),
+            Err(e) if attempt < attempts && !db.gone() => {
+                tracing::info!("migration {id}: finishing the FK steps, attempt {attempt} failed ({e}); retrying");
+                tokio::time::sleep(shared.settings.cutover_retry_pause).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Plans migration `m` on the current schema, builds shadows and triggers, and stores
 /// the prepared plan.
 async fn prepare(shared: &Shared, id: &str, m: &Migration, db: &mut Db, store: &mut Store) -> Result<Plan, Failure> {
@@ -357,6 +443,7 @@ async fn prepare(shared: &Shared, id: &str, m: &Migration, db: &mut Db, store: &
     // Rows may have come since the submission.
     shadow::refuse_numbering(db, &schema, &m.alter_sql).await?;
     shadow::refuse_misfit_fks(db, &plan, &m.alter_sql).await?;
+    shadow::refuse_stored_over_fks(db, &shared.database, &plan).await?;
     for t in &plan.tables {
         for name in [&t.shadow, &t.old] {
             if schema.tables.iter().any(|x| &x.name == name) {

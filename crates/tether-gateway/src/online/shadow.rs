@@ -151,12 +151,16 @@ const FK_MISFITS: &[u16] = &[1005, 1025, 1215, 1553, 1821, 1822, 1828, 1829, 183
 /// Fails as the native ALTER fails, with MariaDB's own error naming the user's FK
 /// ([`OnlineError::Native`]), when `alter_sql` changes or drops what an FK it keeps,
 /// to a table the migration does not rebuild, needs (`ALTER TABLE c MODIFY
-/// parent_id INT` where `p.id` is a BIGINT: 1832; `DROP COLUMN parent_id`: 1553).
+/// parent_id INT` where `p.id` is a BIGINT: 1832; `DROP COLUMN parent_id`: 1553), or
+/// what a child's FK needs of it (`DROP INDEX uc` where a child references `code`
+/// through it: 1553, review r23f F3).
 /// The shadow has no FKs while it fills, and the check of its FKs later met them
 /// only as InnoDB's wording about scratch constraints (1822 "Missing index", 1072).
 /// The user's ALTER runs, with checks on, on an empty scratch copy of the table
-/// that has those FKs under scratch names; the scratch names in the error are put
-/// back. Runs before anything is built; other errors are left to the shadow.
+/// that has those FKs under scratch names, beside empty scratch copies of the
+/// children (not rebuilt by the migration) whose FKs reference it; the scratch names
+/// in the error are put back. Runs before anything is built; other errors are left
+/// to the shadow.
 pub async fn refuse_misfit_fks(db: &mut Db, plan: &Plan, alter_sql: &str) -> Result<(), OnlineError> {
     let t = &plan.tables[0];
     let kept: Vec<&FkDef> = t
@@ -165,7 +169,14 @@ pub async fn refuse_misfit_fks(db: &mut Db, plan: &Plan, alter_sql: &str) -> Res
         .filter(|f| !t.fks_dropped.contains(&f.name))
         .filter(|f| !plan.tables.iter().any(|x| f.local_parent() == Some(x.table.as_str())))
         .collect();
-    if kept.is_empty() {
+    let children: Vec<&FkDef> = plan
+        .children
+        .iter()
+        .map(|c| &c.fk)
+        .filter(|f| f.local_parent() == Some(t.table.as_str()))
+        .filter(|f| !plan.tables.iter().any(|x| x.table == f.table))
+        .collect();
+    if kept.is_empty() && children.is_empty() {
         return Ok(());
     }
     let scratch = format!("{}_fit", plan.prefix);
@@ -174,6 +185,8 @@ pub async fn refuse_misfit_fks(db: &mut Db, plan: &Plan, alter_sql: &str) -> Res
         return Ok(());
     };
     let temp_names: Vec<String> = (0..kept.len()).map(|j| format!("{scratch}_{j}")).collect();
+    let child_scratches: Vec<String> = (0..children.len()).map(|j| format!("{scratch}c{j}")).collect();
+    let child_temps: Vec<String> = (0..children.len()).map(|j| format!("{scratch}k{j}")).collect();
     let adds: Vec<String> = kept
         .iter()
         .zip(&temp_names)
@@ -183,19 +196,57 @@ pub async fn refuse_misfit_fks(db: &mut Db, plan: &Plan, alter_sql: &str) -> Res
             format!("ADD {}", constraint_sql(&temp))
         })
         .collect();
-    db.run(&format!("DROP TABLE IF EXISTS {}", q(&scratch))).await?;
+    let drop_scratches = {
+        let mut all: Vec<String> = child_scratches.iter().map(|c| q(c)).collect();
+        all.push(q(&scratch));
+        format!(
+            "SET STATEMENT foreign_key_checks = 0 FOR DROP TABLE IF EXISTS {}",
+            all.join(", ")
+        )
+    };
+    db.run(&drop_scratches).await?;
     db.run(&format!("CREATE TABLE {} LIKE {}", q(&scratch), q(&t.table)))
         .await?;
     let tried = async {
-        db.run(&format!("ALTER TABLE {} {}", q(&scratch), adds.join(", ")))
-            .await?;
+        if !adds.is_empty() {
+            db.run(&format!("ALTER TABLE {} {}", q(&scratch), adds.join(", ")))
+                .await?;
+        }
+        for ((fk, child_scratch), temp_name) in children.iter().zip(&child_scratches).zip(&child_temps) {
+            let mut temp = (*fk).clone();
+            temp.name = temp_name.clone();
+            temp.referenced_table = scratch.clone();
+            temp.referenced_schema = None;
+            // With checks on (both are empty): with them off MariaDB refuses an FK with
+            // a cascading action on a base column of a stored generated column (138).
+            // A child scratch that cannot be built (a child in another database) is
+            // left to the checks of the shadow.
+            let built = match db
+                .run(&format!("CREATE TABLE {} LIKE {}", q(child_scratch), q(&fk.table)))
+                .await
+            {
+                Ok(_) => {
+                    db.run(&format!(
+                        "SET STATEMENT foreign_key_checks = 1 FOR ALTER TABLE {} ADD {}",
+                        q(child_scratch),
+                        constraint_sql(&temp)
+                    ))
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            if built.is_err() {
+                return Ok(Ok(()));
+            }
+        }
         Ok::<_, OnlineError>(
             db.run(&format!("SET STATEMENT foreign_key_checks = 1 FOR {alter}"))
-                .await,
+                .await
+                .map(|_| ()),
         )
     }
     .await;
-    db.run(&format!("DROP TABLE IF EXISTS {}", q(&scratch))).await?;
+    db.run(&drop_scratches).await?;
     match tried? {
         Err(OnlineError::Backend {
             code,
@@ -203,9 +254,16 @@ pub async fn refuse_misfit_fks(db: &mut Db, plan: &Plan, alter_sql: &str) -> Res
             mut message,
             ..
         }) if FK_MISFITS.contains(&code) => {
-            // Longest first: `_fit_1` is a prefix of `_fit_10`, the scratch of both.
+            // Longest first: `_fit_1` is a prefix of `_fit_10`, the scratch of both;
+            // the children's scratch names before the parent's (a prefix of them).
             for (temp, fk) in temp_names.iter().zip(&kept).rev() {
                 message = message.replace(temp.as_str(), &fk.name);
+            }
+            for (temp, fk) in child_temps.iter().zip(&children).rev() {
+                message = message.replace(temp.as_str(), &fk.name);
+            }
+            for (child_scratch, fk) in child_scratches.iter().zip(&children).rev() {
+                message = message.replace(child_scratch.as_str(), &fk.table);
             }
             message = message.replace(scratch.as_str(), &t.table);
             Err(OnlineError::Native {
@@ -217,6 +275,83 @@ pub async fn refuse_misfit_fks(db: &mut Db, plan: &Plan, alter_sql: &str) -> Res
         }
         _ => Ok(()),
     }
+}
+
+/// Refuses a migration whose cut-over would re-create an FK with a cascading action
+/// (CASCADE, SET NULL) on a base column of a STORED generated column (review r23f
+/// F2): with `foreign_key_checks = 0` MariaDB adds such a key only by copying the
+/// table, and refuses it in place (ERROR 138, "Cannot add foreign key on the base
+/// column of stored column"); the cut-over adds FKs in place, metadata only. The FKs
+/// the cut-over re-creates: those of the migrated tables (kept by the ALTER) and those
+/// of the children re-pointed at them. The message names the FK, its table, the base
+/// column and the generated column.
+pub async fn refuse_stored_over_fks(db: &mut Db, database: &str, plan: &Plan) -> Result<(), OnlineError> {
+    let cascading = |a: FkAction| matches!(a, FkAction::Cascade | FkAction::SetNull);
+    let recreated: Vec<&FkDef> = plan
+        .tables
+        .iter()
+        .flat_map(|t| t.fks_before.iter().filter(|f| !t.fks_dropped.contains(&f.name)))
+        .chain(plan.children.iter().map(|c| &c.fk))
+        .filter(|f| cascading(f.on_delete) || cascading(f.on_update))
+        .collect();
+    if recreated.is_empty() {
+        return Ok(());
+    }
+    let mut tables: Vec<String> = recreated.iter().map(|f| lit(&f.table)).collect();
+    tables.sort();
+    tables.dedup();
+    let stored = db
+        .texts(&format!(
+            "SELECT TABLE_NAME, COLUMN_NAME, GENERATION_EXPRESSION FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = {} AND TABLE_NAME IN ({}) AND EXTRA IN ('STORED GENERATED', 'PERSISTENT GENERATED') \
+             ORDER BY TABLE_NAME, ORDINAL_POSITION",
+            lit(database),
+            tables.join(", ")
+        ))
+        .await?;
+    for fk in recreated {
+        for row in &stored {
+            let (Some(table), Some(column), Some(expr)) = (&row[0], &row[1], &row[2]) else {
+                continue;
+            };
+            if *table != fk.table {
+                continue;
+            }
+            let Some(base) = fk.columns.iter().find(|c| crate::keyspace::names(expr, c)) else {
+                continue;
+            };
+            let advice = if plan.tables.len() > 1 {
+                "drop the generated column (or the FK's cascading action) first and add it again afterwards"
+            } else {
+                "use ddl_strategy 'direct'"
+            };
+            return Err(OnlineError::Refused {
+                table: plan.root.clone(),
+                reason: format!(
+                    "the foreign key `{}` of `{}` ({}) is on `{base}`, a base column of the stored generated \
+                     column `{column}`: MariaDB adds such a key without checks only by copying `{}` (ERROR 138), \
+                     and the cut-over re-creates it in place; {advice}",
+                    fk.name,
+                    fk.table,
+                    actions(fk),
+                    fk.table
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `ON DELETE CASCADE ON UPDATE ...`: the FK's actions as its definition gives them.
+fn actions(fk: &FkDef) -> String {
+    let name = |a: FkAction| match a {
+        FkAction::Cascade => "CASCADE",
+        FkAction::SetNull => "SET NULL",
+        FkAction::SetDefault => "SET DEFAULT",
+        FkAction::Restrict => "RESTRICT",
+        FkAction::NoAction => "NO ACTION",
+    };
+    format!("ON DELETE {} ON UPDATE {}", name(fk.on_delete), name(fk.on_update))
 }
 
 /// Checks that every FK the new tables get fits them (types, indexes of the referenced
@@ -252,9 +387,23 @@ async fn check_fks(db: &mut Db, plan: &Plan) -> Result<(), OnlineError> {
             .run(&format!("ALTER TABLE {} {}", q(&scratch), adds.join(", ")))
             .await;
         db.run(&format!("DROP TABLE IF EXISTS {}", q(&scratch))).await?;
-        checked.map_err(|e| OnlineError::Refused {
-            table: t.table.clone(),
-            reason: format!("its foreign keys do not fit the new definition: {e}"),
+        checked.map_err(|e| {
+            // The user's names in the message, not the scratch ones (review r23f F3).
+            let mut names: Vec<(String, String)> = t
+                .fks_after
+                .iter()
+                .enumerate()
+                .map(|(j, f)| (format!("{}_{i}_{j}", plan.prefix), f.name.clone()))
+                .collect();
+            names.push((scratch.clone(), t.table.clone()));
+            names.extend(plan.tables.iter().map(|x| (x.shadow.clone(), x.table.clone())));
+            OnlineError::Refused {
+                table: t.table.clone(),
+                reason: format!(
+                    "its foreign keys do not fit the new definition: {}",
+                    named_back(&e.to_string(), names)
+                ),
+            }
         })?;
     }
     check_children(db, plan).await
@@ -294,16 +443,36 @@ async fn check_children(db: &mut Db, plan: &Plan) -> Result<(), OnlineError> {
         for scratch in [&child_scratch, &parent_scratch] {
             db.run(&format!("DROP TABLE IF EXISTS {}", q(scratch))).await?;
         }
-        checked.map_err(|e| OnlineError::Refused {
-            table: parent.table.clone(),
-            reason: format!(
-                "the foreign key {} of {} would not fit the new definition: {e}",
-                q(&fk.name),
-                q(&fk.table)
-            ),
+        checked.map_err(|e| {
+            // The user's names in the message, not the scratch ones (review r23f F3).
+            let names = vec![
+                (temp.name.clone(), fk.name.clone()),
+                (child_scratch.clone(), fk.table.clone()),
+                (parent_scratch.clone(), parent.table.clone()),
+            ];
+            OnlineError::Refused {
+                table: parent.table.clone(),
+                reason: format!(
+                    "the foreign key {} of {} would not fit the new definition: {}",
+                    q(&fk.name),
+                    q(&fk.table),
+                    named_back(&e.to_string(), names)
+                ),
+            }
         })?;
     }
     Ok(())
+}
+
+/// `text` with each scratch name of `names` (scratch, user's) replaced by the user's
+/// name, the longest scratch names first (`_1` is a prefix of `_10`).
+fn named_back(text: &str, mut names: Vec<(String, String)>) -> String {
+    names.sort_by_key(|(scratch, _)| std::cmp::Reverse(scratch.len()));
+    let mut out = text.to_string();
+    for (scratch, user) in names {
+        out = out.replace(&scratch, &user);
+    }
+    out
 }
 
 /// Re-creates the secondary keys of an (empty) shadow as ordinary keys, in their order.

@@ -284,10 +284,10 @@ fn tether_binary() -> std::path::PathBuf {
 }
 
 /// A `tether gateway` child process, killed (SIGKILL) when dropped.
-struct GatewayProcess(std::process::Child);
+pub(crate) struct GatewayProcess(std::process::Child);
 
 impl GatewayProcess {
-    fn start(config: &std::path::Path, port: u16) -> GatewayProcess {
+    pub(crate) fn start(config: &std::path::Path, port: u16) -> GatewayProcess {
         use std::io::BufRead;
         let mut child = std::process::Command::new(tether_binary())
             .args(["gateway", "--config"])
@@ -312,7 +312,7 @@ impl GatewayProcess {
         GatewayProcess(child)
     }
 
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -325,7 +325,7 @@ impl Drop for GatewayProcess {
     }
 }
 
-fn gateway_opts(port: u16) -> Opts {
+pub(crate) fn gateway_opts(port: u16) -> Opts {
     mysql_async::OptsBuilder::default()
         .ip_or_hostname("127.0.0.1")
         .tcp_port(port)
@@ -336,7 +336,7 @@ fn gateway_opts(port: u16) -> Opts {
         .into()
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
