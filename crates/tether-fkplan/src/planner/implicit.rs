@@ -94,24 +94,28 @@ impl<'a> Planner<'a> {
                 out.columns.push((c.clone(), Implicit::Unknown));
             }
         }
-        let generated: Vec<(&str, Option<Expr>)> = table
+        let generated: Vec<(&str, &str, Option<Expr>)> = table
             .columns
             .iter()
             .filter_map(|c| Some((c.name.as_str(), c.generated.as_deref()?)))
-            .map(|(name, text)| (name, parse_expr(text)))
+            .map(|(name, text)| (name, text, parse_expr(text)))
             .collect();
         // Until nothing more changes: a generated column may read another.
         loop {
             let mut grew = false;
-            for (name, expr) in &generated {
+            for (name, text, expr) in &generated {
                 if out.changes(name) {
                     continue;
                 }
                 let Some(expr) = expr else {
-                    // An expression the parser does not read: whether it reads a
-                    // changed column is unknown, so is its value.
-                    out.columns.push((name.to_string(), Implicit::Unknown));
-                    grew = true;
+                    // An expression the parser does not read: its value is unknown
+                    // where its text names a changed column.
+                    let text = text.to_ascii_lowercase();
+                    let named = |c: &String| text.contains(&c.to_ascii_lowercase());
+                    if assigned.iter().map(|(a, _)| a).chain(out.names()).any(named) {
+                        out.columns.push((name.to_string(), Implicit::Unknown));
+                        grew = true;
+                    }
                     continue;
                 };
                 let read = columns_read(expr);
