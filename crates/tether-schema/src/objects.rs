@@ -100,6 +100,11 @@ pub struct TableExtras {
     /// fractional digits of that clause (`current_timestamp(6)`: 6).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub updated_now: BTreeMap<String, u8>,
+    /// Generated columns the engine computes when the row is read rather than
+    /// storing them (MariaDB/MySQL `VIRTUAL`): InnoDB neither cascades nor checks
+    /// an FK that references one when a row's value of it changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub virtual_columns: Vec<String>,
     /// PostgreSQL: CHECK, UNIQUE and EXCLUDE constraints a partition declares of its
     /// own (not through its partitioned table): they hold for that partition's rows.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -11,6 +11,7 @@ mod checks;
 mod clash;
 mod delete;
 mod expr;
+mod implicit;
 mod insert;
 mod modifiers;
 mod multi;

@@ -15,6 +15,7 @@ use crate::sql::ident;
 use super::expr::{
     column_ref, is_default, mentions_values, or_default_of, rekeying, substitute, volatile, volatile_condition,
 };
+use super::implicit::Implicits;
 use super::multi::Named;
 use super::{children, eq_ci, exact, last_ident, Analysis, Planner};
 
@@ -58,40 +59,64 @@ impl<'a> Planner<'a> {
             .iter()
             .flat_map(|(_, fk)| fk.referenced_columns.iter().cloned())
             .collect();
+        // Columns the statement changes without assigning them: generated columns
+        // over changed ones, ON UPDATE CURRENT_TIMESTAMP columns.
+        let implicit = self.implicit_changes(table, &assigned, &|c| ident(c));
+        let implicit_rekeys = referenced.iter().filter(|r| implicit.rekeys(r));
         let rekeys = match rekeying(&assigned, &referenced) {
             // The lock read and the UPDATE would compute different new keys (RAND(),
-            // NEXT VALUE FOR, ...): InnoDB runs it, with its own cascades.
+            // NEXT VALUE FOR, the statement's time, ...): InnoDB runs it, with its
+            // own cascades.
             Some(true) => return Ok(self.passthrough(table)),
-            changes => changes.is_some(),
+            _ if implicit_rekeys.clone().any(|r| implicit.unknown(r)) => return Ok(self.passthrough(table)),
+            changes => changes.is_some() || implicit_rekeys.count() > 0,
         };
-        // The FKs of this table whose columns the statement assigns: their new
-        // values need a parent.
-        let assigns = |fk: &ForeignKey| fk.columns.iter().any(|x| assigned.iter().any(|(c, _)| eq_ci(x, c)));
+        // The FKs of this table whose columns the statement changes (assigned, or
+        // changed by the server): their new values need a parent.
+        let assigns = |fk: &ForeignKey| {
+            fk.columns
+                .iter()
+                .any(|x| assigned.iter().any(|(c, _)| eq_ci(x, c)) || implicit.changes(x))
+        };
         let writes_own_fk = table.foreign_keys.iter().any(assigns);
         if !rekeys && !writes_own_fk {
             return Ok(self.passthrough(table));
         }
         // A value the lock read and the UPDATE would compute differently (RAND(),
         // NOW(), ...) cannot be checked before: InnoDB checks it.
-        let stable = !assigned.iter().any(|(c, e)| {
+        let fk_column = |c: &str| {
             table
                 .foreign_keys
                 .iter()
                 .any(|fk| fk.columns.iter().any(|x| eq_ci(x, c)))
-                && volatile(e)
-        });
+        };
+        let stable = !assigned.iter().any(|(c, e)| fk_column(c) && volatile(e))
+            && !implicit.names().any(|c| fk_column(c) && implicit.unknown(c));
         // Also the FKs whose index entry the statement writes again (a new primary
         // key, another column of the FK's index): InnoDB checks those again too.
-        let rewritten = |fk: &ForeignKey| assigned.iter().any(|(c, _)| self.rewrites_fk(table, fk, c));
+        let rewritten = |fk: &ForeignKey| {
+            assigned
+                .iter()
+                .map(|(c, _)| c)
+                .chain(implicit.names())
+                .any(|c| self.rewrites_fk(table, fk, c))
+        };
         let checked = self
             .checkable_fks(table, |fk| assigns(fk) || rewritten(fk))
             .or_else(|| self.checkable_fks(table, assigns));
         let checks = match checked {
             Some(fks) if !fks.is_empty() && stable => {
                 let mut checks = self.parent_checks(table, &fks, false, NewRows::Read);
-                let names: Vec<String> = assigned.iter().map(|(c, _)| c.clone()).collect();
+                let names: Vec<String> = assigned
+                    .iter()
+                    .map(|(c, _)| c)
+                    .chain(implicit.names())
+                    .cloned()
+                    .collect();
                 self.add_rewrites(table, &mut checks, &names);
-                Some(checks)
+                // A column of the checks whose new value only the statement knows
+                // (an index column the statement's time changes): InnoDB checks.
+                (!checks.columns.iter().any(|c| implicit.unknown(c))).then_some(checks)
             }
             _ => None,
         };
@@ -101,17 +126,18 @@ impl<'a> Planner<'a> {
         }
         let keys = self.key_columns(table);
         let mut select: Vec<String> = keys.iter().map(|k| exact(table, k, ident(k))).collect();
+        let new_value = |c: &str| implicit.new_value(c).unwrap_or_else(|| self.new_value(c, &assigned));
         for k in &keys {
-            select.push(exact(table, k, self.new_value(k, &assigned)));
+            // A VIRTUAL key keeps its children: InnoDB stores no value of it.
+            let new = match implicit.rekeys(k) {
+                true => new_value(k),
+                false => self.new_value(k, &assigned),
+            };
+            select.push(exact(table, k, new));
         }
         if let Some(checks) = &checks {
             select.extend(checks.columns.iter().map(|c| exact(table, c, ident(c))));
-            select.extend(
-                checks
-                    .columns
-                    .iter()
-                    .map(|c| exact(table, c, self.new_value(c, &assigned))),
-            );
+            select.extend(checks.columns.iter().map(|c| exact(table, c, new_value(c))));
         }
         let read = format!(
             "SELECT {}{}",
@@ -276,13 +302,19 @@ impl<'a> Planner<'a> {
             };
             assigned[index].push((real.name.clone(), &a.value));
         }
-        let rekeys = |n: &Named, assigned: &[(String, &Expr)]| {
+        // Per table, the columns the statement changes without assigning them.
+        let implicit: Vec<Implicits> = named
+            .iter()
+            .zip(&assigned)
+            .map(|(n, a)| self.implicit_changes(n.table, a, &|c| n.column(c)))
+            .collect();
+        let rekeys = |n: &Named, assigned: &[(String, &Expr)], implicit: &Implicits| {
             children(self.schema, self.database, &n.table.name)
                 .iter()
                 .any(|(_, fk)| {
                     fk.referenced_columns
                         .iter()
-                        .any(|r| assigned.iter().any(|(c, _)| eq_ci(c, r)))
+                        .any(|r| assigned.iter().any(|(c, _)| eq_ci(c, r)) || implicit.rekeys(r))
                 })
         };
         let tail = match &u.selection {
@@ -290,14 +322,15 @@ impl<'a> Planner<'a> {
             None => String::new(),
         };
         let mut targets = Vec::new();
-        for (n, assigned) in named.iter().zip(&assigned) {
-            if assigned.is_empty() || !rekeys(n, assigned) {
+        for ((n, assigned), implicit) in named.iter().zip(&assigned).zip(&implicit) {
+            if assigned.is_empty() || !rekeys(n, assigned, implicit) {
                 continue;
             }
             let keys = self.key_columns(n.table);
             if assigned
                 .iter()
                 .any(|(c, e)| keys.iter().any(|k| eq_ci(k, c)) && volatile(e))
+                || keys.iter().any(|k| implicit.rekeys(k) && implicit.unknown(k))
             {
                 // The lock read and the statement would compute different new keys.
                 return Ok(self.passthrough(n.table));
@@ -306,6 +339,8 @@ impl<'a> Planner<'a> {
             for k in &keys {
                 if assigned.iter().any(|(c, _)| eq_ci(c, k)) {
                     select.push(exact(n.table, k, self.new_value(k, assigned)));
+                } else if let Some(new) = implicit.new_value(k).filter(|_| implicit.rekeys(k)) {
+                    select.push(exact(n.table, k, new));
                 } else {
                     select.push(exact(n.table, k, n.column(k)));
                 }
@@ -349,7 +384,7 @@ impl<'a> Planner<'a> {
                 let mut changed: Columns = BTreeSet::new();
                 let mut keys: Columns = BTreeSet::new();
                 if let Some(i) = named.iter().position(|n| n.table.name == t.name) {
-                    for (c, _) in &assigned[i] {
+                    for c in assigned[i].iter().map(|(c, _)| c).chain(implicit[i].names()) {
                         changed.insert((t.name.clone(), c.to_ascii_lowercase()));
                     }
                 }

@@ -53,6 +53,14 @@ impl<'a> Planner<'a> {
             Some(true) => return Ok(self.passthrough(table)),
             changes => changes.is_some(),
         };
+        // A referenced key the update changes without assigning it (a STORED
+        // generated column over an assigned one, an ON UPDATE CURRENT_TIMESTAMP
+        // column): the clashing row's new key is InnoDB's to compute, with its
+        // cascades (docs/gateway.md, Limits).
+        let implicit = self.implicit_changes(table, &assigned, &|c| ident(c));
+        if referenced.iter().any(|r| implicit.rekeys(r)) {
+            return Ok(self.passthrough(table));
+        }
         // IGNORE: an update that fails (a duplicate key) is skipped with a
         // warning, cascades and all; InnoDB runs it (docs/gateway.md, Limits).
         if i.ignore || (!rekeys && !has_fks) {
@@ -178,11 +186,13 @@ impl<'a> Planner<'a> {
                 .any(|fk| fk.columns.iter().any(|x| eq_ci(x, c)))
         };
         // An FK column the server computes (a generated column) changes with the
-        // columns it reads, which the update may assign: InnoDB checks it.
+        // columns it reads, which the update may assign, an ON UPDATE
+        // CURRENT_TIMESTAMP one with any change of the row: InnoDB checks it.
+        let implicit = self.implicit_changes(table, assigned, &|c| ident(c));
         let generated_fk = table
             .columns
             .iter()
-            .any(|c| c.generated.is_some() && fk_column(&c.name));
+            .any(|c| (c.generated.is_some() || implicit.changes(&c.name)) && fk_column(&c.name));
         let checks = self
             .values_checks(i, table, true)
             .filter(|_| !assigned.iter().any(|(c, e)| fk_column(c) && volatile(e)))

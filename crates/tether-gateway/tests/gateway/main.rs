@@ -19,6 +19,7 @@ mod disguised;
 mod dynamic_r15;
 mod forms_r22;
 mod heldout;
+mod implicit_r23;
 mod keys_r14;
 mod kill_r15;
 mod kill_r18;

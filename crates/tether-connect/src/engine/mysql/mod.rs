@@ -230,6 +230,9 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
             tables[ti].extras.updated_now.insert(name.clone(), digits);
         }
         let generated = extra_l.contains("generated") && !extra_l.contains("default_generated");
+        if generated && extra_l.contains("virtual") {
+            tables[ti].extras.virtual_columns.push(name.clone());
+        }
         let default = if generated {
             None
         } else {
