@@ -399,6 +399,10 @@ pub(crate) fn numeric_bool_literal(strings: Engine, v: &Value) -> String {
         Value::Float(f) if f.is_nan() => "NULL".into(),
         Value::Float(f) => (if *f > 0.0 { "9e999" } else { "-9e999" }).into(),
         Value::Text(t) => tether_schema::sql::text(strings, t),
+        // MariaDB/MySQL: the bytes, which a strict server refuses in a text column (1366)
+        // and a binary one holds as they are. SQLite: the same bytes as TEXT.
+        Value::RawText(b) if strings == Engine::Mysql => tether_schema::sql::hex_literal(b),
+        Value::RawText(b) => format!("CAST({} AS TEXT)", tether_schema::sql::hex_literal(b)),
         Value::Bytes(b) => tether_schema::sql::hex_literal(b),
     }
 }

@@ -142,6 +142,8 @@ pub fn postgres_typed_array(keys: &[Vec<Value>], i: usize, ty: &str) -> String {
             Value::Float(f) => f.to_string(),
             Value::Text(t) => t.clone(),
             Value::Bytes(b) => format!("\\x{}", crate::value::hex(b)),
+            // (Not read from PostgreSQL, which sends UTF-8 only: as bytes, equal to no text.)
+            Value::RawText(b) => format!("\\x{}", crate::value::hex(b)),
         };
         match k[i] {
             Value::Null => array.push_str(&text),

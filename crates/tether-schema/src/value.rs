@@ -19,6 +19,13 @@ pub enum Value {
     UInt(u64),
     Float(f64),
     Text(String),
+    /// Text whose bytes are not UTF-8: a SQLite TEXT value (SQLite stores what it is
+    /// given without checking), or a MariaDB/MySQL text column holding bytes its
+    /// character set does not allow. Carried byte for byte, never decoded with
+    /// replacement characters: a SQLite destination stores the same bytes as TEXT,
+    /// another engine's text cannot hold them and the row is refused. Readers make it
+    /// only of bytes that are not UTF-8, so a value is one of `Text` and `RawText`.
+    RawText(Vec<u8>),
     Bytes(Vec<u8>),
 }
 
@@ -32,6 +39,7 @@ impl PartialEq for Value {
             (UInt(a), UInt(b)) => a == b,
             (Float(a), Float(b)) => a.to_bits() == b.to_bits(),
             (Text(a), Text(b)) => a == b,
+            (RawText(a), RawText(b)) => a == b,
             (Bytes(a), Bytes(b)) => a == b,
             _ => false,
         }
@@ -50,6 +58,7 @@ impl Hash for Value {
             Value::UInt(u) => u.hash(h),
             Value::Float(f) => f.to_bits().hash(h),
             Value::Text(t) => t.hash(h),
+            Value::RawText(b) => b.hash(h),
             Value::Bytes(b) => b.hash(h),
         }
     }
@@ -58,6 +67,15 @@ impl Hash for Value {
 impl Value {
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
+    }
+
+    /// Text read as the bytes an engine gave: [`Value::Text`] when they are UTF-8,
+    /// else [`Value::RawText`] holding them as they are (never a replacement character).
+    pub fn text_from_bytes(bytes: Vec<u8>) -> Value {
+        match String::from_utf8(bytes) {
+            Ok(t) => Value::Text(t),
+            Err(e) => Value::RawText(e.into_bytes()),
+        }
     }
 
     /// Parses the text form of a value (PostgreSQL text output, MySQL text protocol)
@@ -93,6 +111,8 @@ impl Value {
             Value::UInt(u) => u.to_string(),
             Value::Float(f) => f.to_string(),
             Value::Text(t) => format!("'{}'", t.replace('\'', "''")),
+            // SQLite's spelling of the same text: `x'61ff'` alone would be bytes.
+            Value::RawText(b) => format!("CAST(x'{}' AS TEXT)", hex(b)),
             Value::Bytes(b) => format!("x'{}'", hex(b)),
         }
     }

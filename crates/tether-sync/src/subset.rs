@@ -89,7 +89,7 @@ fn row_bytes(row: &Row) -> usize {
             std::mem::size_of::<Value>()
                 + match v {
                     Value::Text(t) => t.len(),
-                    Value::Bytes(b) => b.len(),
+                    Value::RawText(b) | Value::Bytes(b) => b.len(),
                     _ => 0,
                 }
         })
@@ -104,7 +104,7 @@ pub fn cmp_value(a: &Value, b: &Value) -> Ordering {
         Null => 0,
         Bool(_) => 1,
         Int(_) | UInt(_) | Float(_) => 2,
-        Text(_) => 3,
+        Text(_) | RawText(_) => 3,
         Bytes(_) => 4,
     };
     match (a, b) {
@@ -118,7 +118,10 @@ pub fn cmp_value(a: &Value, b: &Value) -> Ordering {
         (UInt(x), Float(y)) => (*x as f64).total_cmp(y),
         (Float(x), UInt(y)) => x.total_cmp(&(*y as f64)),
         (Text(x), Text(y)) => x.cmp(y),
-        (Bytes(x), Bytes(y)) => x.cmp(y),
+        // Text by its bytes, as a string's order is: those that are not UTF-8 among them.
+        (Text(x), RawText(y)) => x.as_bytes().cmp(y),
+        (RawText(x), Text(y)) => x.as_slice().cmp(y.as_bytes()),
+        (RawText(x), RawText(y)) | (Bytes(x), Bytes(y)) => x.cmp(y),
         (Bool(x), Bool(y)) => x.cmp(y),
         _ => rank(a).cmp(&rank(b)),
     }

@@ -310,6 +310,18 @@ fn to_js<'js>(ctx: &Ctx<'js>, v: &Value) -> rquickjs::Result<rquickjs::Value<'js
         Value::Float(f) => rquickjs::Value::new_number(ctx.clone(), *f),
         Value::Text(s) => rquickjs::String::from_str(ctx.clone(), s)?.into_value(),
         Value::Bytes(b) => rquickjs::String::from_str(ctx.clone(), &tether_schema::value::hex(b))?.into_value(),
+        // A JavaScript string holds characters: these bytes are none, and decoding them
+        // with replacement characters would hand the function another value.
+        Value::RawText(_) => {
+            return Err(rquickjs::Error::new_from_js_message(
+                "text",
+                "string",
+                format!(
+                    "the value is text whose bytes are not UTF-8 ({}), which a JavaScript string cannot hold",
+                    v.display()
+                ),
+            ))
+        }
     })
 }
 

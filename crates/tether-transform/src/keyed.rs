@@ -136,6 +136,11 @@ impl Key {
                 h.write(b"s");
                 h.write(t.as_bytes());
             }
+            // Text as its bytes, as `Text` is (they are never UTF-8, so never one's).
+            Value::RawText(b) => {
+                h.write(b"s");
+                h.write(b);
+            }
             Value::Bytes(b) => {
                 h.write(b"x");
                 h.write(b);

@@ -86,6 +86,7 @@ fn encode(v: &Value, out: &mut Vec<u8>) {
         }
         Value::Text(s) => bytes(out, 5, s.as_bytes()),
         Value::Bytes(b) => bytes(out, 6, b),
+        Value::RawText(b) => bytes(out, 7, b),
     }
 }
 
@@ -108,14 +109,14 @@ fn decode(buf: &[u8], at: &mut usize) -> Option<Value> {
         2 => Value::Int(i64::from_le_bytes(word(take(8)?))),
         3 => Value::UInt(u64::from_le_bytes(word(take(8)?))),
         4 => Value::Float(f64::from_bits(u64::from_le_bytes(word(take(8)?)))),
-        5 | 6 => {
+        5..=7 => {
             let len = take(4)?;
             let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
             let body = take(len)?.to_vec();
-            if tag == 5 {
-                Value::Text(String::from_utf8(body).ok()?)
-            } else {
-                Value::Bytes(body)
+            match tag {
+                5 => Value::Text(String::from_utf8(body).ok()?),
+                6 => Value::Bytes(body),
+                _ => Value::RawText(body),
             }
         }
         _ => return None,

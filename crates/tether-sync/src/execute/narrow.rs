@@ -63,6 +63,17 @@ pub(super) enum Narrow {
     /// `'t'`, `'yes'`, `'off'` as a boolean, so only 0 and 1, and the text the column
     /// gives back (`postgres`: `'true'`/`'false'`; else `'0'`/`'1'`) keep their value.
     Truth { postgres: bool },
+    /// PostgreSQL's and MariaDB/MySQL's text hold characters only: text whose bytes are
+    /// not UTF-8 ([`Value::RawText`], which SQLite stores unchecked and MariaDB/MySQL
+    /// under a lax `sql_mode`) has no characters to store, and decoded with replacement
+    /// characters would be another text (two keys one). A SQLite destination stores the
+    /// same bytes.
+    Utf8 { postgres: bool },
+    /// A PostgreSQL `time` from a MariaDB/MySQL TIME: a duration (-838:59:59 to
+    /// 838:59:59) where `time` holds a time of day (00:00:00 to 24:00:00). PostgreSQL
+    /// refuses the rest with errors about time zones and field values (22009, 22007,
+    /// 22008), which say nothing of why.
+    Duration,
 }
 
 /// A SQLite column's affinity, from its declared type (SQLite's rules, in order).
@@ -141,6 +152,21 @@ impl Narrow {
     pub(super) fn of(from: Engine, to: Engine, source: &Column, dest: &Column, dest_table: &Table) -> Vec<Narrow> {
         let (s, d) = (&source.normalized_type, &dest.normalized_type);
         let mut out = Vec::new();
+        // PostgreSQL sends UTF-8 only; a MariaDB/MySQL binary column's values are bytes;
+        // a SQLite column of any declared type may hold text.
+        let raw_text = match from {
+            Engine::Sqlite => true,
+            Engine::Mysql => !matches!(s, DataType::Binary { .. }),
+            Engine::Postgres => false,
+        };
+        if to != Engine::Sqlite && raw_text {
+            out.push(Narrow::Utf8 {
+                postgres: to == Engine::Postgres,
+            });
+        }
+        if from == Engine::Mysql && to == Engine::Postgres && *s == DataType::Time && *d == DataType::Time {
+            out.push(Narrow::Duration);
+        }
         if to == Engine::Sqlite {
             // A SQLite table as the source's own definition makes it holds its values.
             if from == Engine::Sqlite && source.engine_type.eq_ignore_ascii_case(&dest.engine_type) {
@@ -250,6 +276,12 @@ impl Narrow {
             }
             false => "widen the destination's column or transform the value",
         }
+    }
+
+    /// Whether the reason [`Narrow::changes`] gives says all: no value of the column's
+    /// type is wanted, so the types and [`Narrow::advice`] say nothing more.
+    pub(super) fn says_all(self) -> bool {
+        matches!(self, Narrow::Utf8 { .. } | Narrow::Duration)
     }
 
     /// Why the destination would store `v` changed, if it would.
@@ -387,6 +419,22 @@ impl Narrow {
                     )
                 })
             }
+            (Narrow::Utf8 { postgres }, Value::RawText(_)) => Some(format!(
+                "is text whose bytes are not UTF-8 ({}), which {} text cannot hold: it holds characters, and \
+                 these bytes are none (replacement characters would store another text, and could make two \
+                 keys one). A SQLite destination keeps the bytes as they are; correct the source's encoding, or \
+                 transform the value",
+                v.display(),
+                match postgres {
+                    true => "PostgreSQL",
+                    false => "MariaDB/MySQL",
+                }
+            )),
+            (Narrow::Duration, Value::Text(t)) if !time_of_day_holds(t) => Some(format!(
+                "is the MariaDB/MySQL TIME '{t}': a TIME is a duration (-838:59:59 to 838:59:59), which a \
+                 PostgreSQL time column cannot hold outside 00:00:00 to 24:00:00 (it holds a time of day); an \
+                 interval column would (create the table beforehand with one), or transform the value"
+            )),
             (Narrow::Affinity { affinity, numeric }, v) => affinity_changes(affinity, numeric, v),
             (Narrow::Nan, Value::Float(f)) if f.is_nan() => Some(
                 "it is NaN, which SQLite cannot hold (it would store NULL); a transformer could give another \
@@ -395,6 +443,26 @@ impl Narrow {
             ),
             _ => None,
         }
+    }
+}
+
+/// Whether a MariaDB/MySQL TIME's text (`-01:00:00`, `30:00:00.5`, `24:00:00`) is a time
+/// of day PostgreSQL's `time` holds: 00:00:00 to 24:00:00, that one included. Text of
+/// another shape is left to the server.
+fn time_of_day_holds(t: &str) -> bool {
+    let t = t.trim();
+    if t.starts_with('-') {
+        return false;
+    }
+    let Some((hours, rest)) = t.split_once(':') else {
+        return true;
+    };
+    match hours.parse::<u32>() {
+        Ok(h) if h < 24 => true,
+        // 24:00:00 only (fractional zeros too).
+        Ok(24) => rest.chars().all(|c| matches!(c, '0' | ':' | '.')),
+        Ok(_) => false,
+        Err(_) => true,
     }
 }
 

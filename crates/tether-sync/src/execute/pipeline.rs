@@ -193,14 +193,14 @@ fn table_write(dest: &Destination, tp: &TablePlan, from: tether_connect::Engine)
 
 /// The first row of `batch` (its index), column and reason where the destination
 /// would store a value changed ([`Narrow`]); None at once for most tables.
-fn first_changed<'w>(w: &'w TableWrite, batch: &Batch) -> Option<(usize, &'w str, String)> {
+fn first_changed<'w>(w: &'w TableWrite, batch: &Batch) -> Option<(usize, &'w str, Narrow, String)> {
     if w.narrowed.is_empty() {
         return None;
     }
     batch.iter().enumerate().find_map(|(at, row)| {
         w.narrowed
             .iter()
-            .find_map(|(i, column, narrow)| Some((at, column.as_str(), narrow.changes(&row[*i])?)))
+            .find_map(|(i, column, narrow)| Some((at, column.as_str(), *narrow, narrow.changes(&row[*i])?)))
     })
 }
 
@@ -471,18 +471,21 @@ async fn write_table(
             .iter()
             .map(|row| w.key_positions.iter().map(|&k| row[k].clone()).collect())
             .collect();
-        if let Some((at, column, why)) = first_changed(w, &batch) {
+        if let Some((at, column, narrow, why)) = first_changed(w, &batch) {
             return Err(SyncError::Rejected {
                 destination: dest.shown.clone(),
                 table: tp.name.clone(),
                 key: describe_key(&w.key, &keys[at]),
-                message: format!(
-                    "its {column} would be stored changed there: {why} (the destination's column is {}, \
-                     the source's {}); {}",
-                    w.dest_table.column(column).map_or("", |c| c.engine_type.as_str()),
-                    tp.table.column(column).map_or("", |c| c.engine_type.as_str()),
-                    Narrow::advice(dest.created_tables.contains(&tp.name)),
-                ),
+                message: match narrow.says_all() {
+                    true => format!("its {column} {why}"),
+                    false => format!(
+                        "its {column} would be stored changed there: {why} (the destination's column is {}, \
+                         the source's {}); {}",
+                        w.dest_table.column(column).map_or("", |c| c.engine_type.as_str()),
+                        tp.table.column(column).map_or("", |c| c.engine_type.as_str()),
+                        Narrow::advice(dest.created_tables.contains(&tp.name)),
+                    ),
+                },
                 written: format!(
                     "{written} rows of {} were written before it{}; tables complete: {}",
                     tp.name,

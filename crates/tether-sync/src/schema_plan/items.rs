@@ -583,6 +583,14 @@ pub(super) fn cross_engine(
                     out.extras.checks.extend(check);
                 }
                 report.push(item);
+            } else if source.engine == Engine::Mysql && dest == Engine::Postgres && c.normalized_type == DataType::Time
+            {
+                // The same name, not the same values: said where the type maps to itself.
+                report.push(
+                    SchemaItem::new("column", &col, Action::Mapped)
+                        .between(&c.engine_type, &to)
+                        .because(TIME_IS_A_DURATION),
+                );
             }
         }
         if let Some(g) = c.generated.take() {
@@ -1233,8 +1241,16 @@ fn mariadb_values_on_postgres(table: &str, c: &Column, d: &dyn Dialect) -> (Opti
             Some("postgres has no YEAR type: the values are copied as their text ('2024')".to_string()),
         );
     }
+    if c.normalized_type == DataType::Time {
+        return (None, Some(TIME_IS_A_DURATION.to_string()));
+    }
     (None, None)
 }
+
+/// What a MariaDB/MySQL TIME column copied into a PostgreSQL `time` cannot keep.
+const TIME_IS_A_DURATION: &str = "a MariaDB/MySQL TIME is a duration (-838:59:59 to 838:59:59), a postgres time \
+     a time of day (00:00:00 to 24:00:00): a value outside that is refused, naming its row (an interval column \
+     would hold it)";
 
 /// Why `dest` will not number column `c` of `t` itself (MariaDB's AUTO_INCREMENT and
 /// SQLite's rowid serve a table's sole integer primary key only), or None.

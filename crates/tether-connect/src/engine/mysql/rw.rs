@@ -54,7 +54,13 @@ fn typed(v: mysql_async::Value, ty: &DataType) -> Value {
             }
             DataType::Other(name) if is_binary_other(name) => Value::Bytes(b),
             _ => {
-                let text = String::from_utf8_lossy(&b);
+                // A text column holding bytes its character set does not allow (written
+                // under a lax `sql_mode` or another `character_set_client`) sends them as
+                // they are: they stay bytes, never replacement characters.
+                let text = match String::from_utf8(b) {
+                    Ok(text) => text,
+                    Err(e) => return Value::RawText(e.into_bytes()),
+                };
                 match ty {
                     // Fractional zeros from datetime(6) columns are dropped for a canonical form.
                     DataType::Timestamp { .. } | DataType::Time => {
@@ -495,7 +501,9 @@ fn put_field(buf: &mut Vec<u8>, v: &Value) {
         Value::UInt(u) => buf.extend_from_slice(u.to_string().as_bytes()),
         Value::Float(f) => buf.extend_from_slice(format!("{f:?}").as_bytes()),
         Value::Text(t) => escaped(buf, t.as_bytes()),
-        Value::Bytes(b) => escaped(buf, b),
+        // Bytes that are not UTF-8 go as they are: the server warns of them in a text
+        // column, and the batch goes to the INSERT path, which is refused naming the row.
+        Value::RawText(b) | Value::Bytes(b) => escaped(buf, b),
     }
 }
 

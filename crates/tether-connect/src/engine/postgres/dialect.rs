@@ -405,6 +405,9 @@ impl Dialect for Postgres {
             Value::Float(f) => float_literal(*f),
             Value::Text(t) => sql::text(Engine::Postgres, t),
             Value::Bytes(b) => format!("'\\x{}'::bytea", hex(b)),
+            // PostgreSQL's text holds UTF-8 only: the server refuses these bytes (22021),
+            // where a replacement character would store another text.
+            Value::RawText(b) => format!("convert_from('\\x{}'::bytea, 'UTF8')", hex(b)),
         }
     }
     fn column_type(&self, ty: &DataType, _keyed: bool) -> String {

@@ -23,13 +23,14 @@ pub const SESSION: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET
                            SET bytea_output = 'hex'; SET IntervalStyle = 'iso_8601'; \
                            SET standard_conforming_strings = on; SET row_security = off";
 
-/// Decodes one field of COPY text format (already split on tabs).
-fn unescape(field: &[u8]) -> Option<String> {
+/// Decodes one field of COPY text format (already split on tabs): its bytes, or None
+/// for NULL.
+fn unescape(field: &[u8]) -> Option<Vec<u8>> {
     if field == b"\\N" {
         return None;
     }
     if !field.contains(&b'\\') {
-        return Some(String::from_utf8_lossy(field).into_owned());
+        return Some(field.to_vec());
     }
     let mut out = Vec::with_capacity(field.len());
     let mut i = 0;
@@ -62,12 +63,18 @@ fn unescape(field: &[u8]) -> Option<String> {
             other => out.push(other),
         }
     }
-    Some(String::from_utf8_lossy(&out).into_owned())
+    Some(out)
 }
 
-/// Turns the text of a field into a value of the column's type.
-fn typed(text: Option<String>, ty: &DataType) -> Value {
-    let Some(t) = text else { return Value::Null };
+/// Turns the bytes of a field into a value of the column's type. The session's
+/// `client_encoding` is UTF8, so the server sends UTF-8; bytes that are not would stay
+/// bytes ([`Value::RawText`]), never replacement characters.
+fn typed(field: Option<Vec<u8>>, ty: &DataType) -> Value {
+    let t = match field.map(String::from_utf8) {
+        None => return Value::Null,
+        Some(Ok(t)) => t,
+        Some(Err(e)) => return Value::RawText(e.into_bytes()),
+    };
     match ty {
         DataType::Binary { .. } => match t.strip_prefix("\\x").and_then(unhex) {
             Some(b) => Value::Bytes(b),
@@ -125,6 +132,19 @@ pub async fn read(
     Ok(out.sent)
 }
 
+/// Appends text in COPY text format, its tabs, newlines and backslashes escaped.
+fn put_text(buf: &mut BytesMut, bytes: &[u8]) {
+    for &b in bytes {
+        match b {
+            b'\\' => buf.put_slice(b"\\\\"),
+            b'\t' => buf.put_slice(b"\\t"),
+            b'\n' => buf.put_slice(b"\\n"),
+            b'\r' => buf.put_slice(b"\\r"),
+            other => buf.put_u8(other),
+        }
+    }
+}
+
 /// Appends a value in COPY text format.
 fn put_field(buf: &mut BytesMut, v: &Value) {
     match v {
@@ -139,17 +159,10 @@ fn put_field(buf: &mut BytesMut, v: &Value) {
         Value::Float(f) => {
             let _ = write!(buf, "{f:?}");
         }
-        Value::Text(t) => {
-            for &b in t.as_bytes() {
-                match b {
-                    b'\\' => buf.put_slice(b"\\\\"),
-                    b'\t' => buf.put_slice(b"\\t"),
-                    b'\n' => buf.put_slice(b"\\n"),
-                    b'\r' => buf.put_slice(b"\\r"),
-                    other => buf.put_u8(other),
-                }
-            }
-        }
+        Value::Text(t) => put_text(buf, t.as_bytes()),
+        // Bytes that are not UTF-8 go as they are: the server refuses them (22021),
+        // named by [`with_nul_column`].
+        Value::RawText(b) => put_text(buf, b),
         Value::Bytes(b) => {
             buf.put_slice(b"\\\\x");
             buf.put_slice(hex(b).as_bytes());
@@ -400,8 +413,9 @@ fn copy_error(e: &tokio_postgres::Error) -> WriteError {
 }
 
 /// A text holding the NUL character, which PostgreSQL's text types cannot store
-/// (COPY: 22021, "invalid byte sequence for encoding \"UTF8\": 0x00", naming no column):
-/// the error names the column and row holding it, and what would hold it.
+/// (COPY: 22021, "invalid byte sequence for encoding \"UTF8\": 0x00", naming no column),
+/// or bytes that are not UTF-8 ([`Value::RawText`], the same error): the error names the
+/// column and row holding it, and what would hold it.
 fn with_nul_column(mut error: WriteError, e: &tokio_postgres::Error, columns: &[String], rows: &[Row]) -> WriteError {
     // The INSERT path fails in the client ("string contains embedded null", no code).
     let nul = match e.code() {
@@ -411,7 +425,7 @@ fn with_nul_column(mut error: WriteError, e: &tokio_postgres::Error, columns: &[
     if !nul || error.message.contains("(column ") {
         return error;
     }
-    let has_nul = |v: &Value| matches!(v, Value::Text(t) if t.contains('\0'));
+    let has_nul = |v: &Value| matches!(v, Value::Text(t) if t.contains('\0')) || matches!(v, Value::RawText(_));
     // The row COPY names, else the first holding one (earlier INSERT chunks had none).
     let found = error
         .row
@@ -423,9 +437,13 @@ fn with_nul_column(mut error: WriteError, e: &tokio_postgres::Error, columns: &[
         });
     if let Some((at, i)) = found {
         error.row = Some(at);
+        let what = match rows.get(at).and_then(|r| r.get(i)) {
+            Some(Value::RawText(_)) => "text whose bytes are not UTF-8 (PostgreSQL text holds characters only)",
+            _ => "the NUL character",
+        };
         error.message = format!(
-            "{} (column {}): PostgreSQL text cannot hold the NUL character; a bytea column would, or a \
-             transformer removing it",
+            "{} (column {}): PostgreSQL text cannot hold {what}; a bytea column would, or a transformer \
+             removing it",
             error.message,
             columns.get(i).map_or("?", String::as_str)
         );
@@ -492,7 +510,12 @@ pub async fn query(client: &Client, sql: &str, types: &[DataType]) -> Result<Vec
         .filter_map(|m| match m {
             tokio_postgres::SimpleQueryMessage::Row(r) => Some(
                 (0..r.len())
-                    .map(|i| typed(r.get(i).map(str::to_owned), types.get(i).unwrap_or(&DataType::Text)))
+                    .map(|i| {
+                        typed(
+                            r.get(i).map(|t| t.as_bytes().to_vec()),
+                            types.get(i).unwrap_or(&DataType::Text),
+                        )
+                    })
                     .collect(),
             ),
             _ => None,

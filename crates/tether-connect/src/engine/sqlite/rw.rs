@@ -26,6 +26,8 @@ impl ToSql for Bind<'_> {
             },
             Value::Float(f) => ToSqlOutput::Owned(rusqlite::types::Value::Real(*f)),
             Value::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+            // The same bytes as TEXT: SQLite stores them without checking them.
+            Value::RawText(b) => ToSqlOutput::Borrowed(ValueRef::Text(b)),
             Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
         })
     }
@@ -41,19 +43,24 @@ fn from_sqlite(v: ValueRef<'_>, ty: &DataType) -> Value {
         ValueRef::Integer(i) => Value::Int(i),
         ValueRef::Real(f) => Value::Float(f),
         ValueRef::Text(t) => {
-            let s = String::from_utf8_lossy(t);
+            // SQLite stores the bytes it is given as TEXT without checking them: bytes
+            // that are not UTF-8 stay bytes (decoded with replacement characters they
+            // would be another text, and two keys one).
+            let Ok(s) = std::str::from_utf8(t) else {
+                return Value::RawText(t.to_vec());
+            };
             match ty {
                 // Text in a column read as an integer (a TEXT child of an INTEGER key,
                 // typed as its parent): the integer only when the text is its own
                 // spelling. '01' and '+2' stay text, so a SQLite copy keeps them as
                 // they are and another engine's checks name them (SQLite's INTEGER
                 // affinity has made every other such text an integer already).
-                DataType::Int { .. } => match Value::from_text(&s, ty) {
+                DataType::Int { .. } => match Value::from_text(s, ty) {
                     v @ (Value::Int(_) | Value::UInt(_)) if v.display() == s => v,
-                    _ => Value::Text(s.into_owned()),
+                    _ => Value::Text(s.to_owned()),
                 },
-                DataType::Float { .. } => Value::from_text(&s, ty),
-                _ => Value::Text(s.into_owned()),
+                DataType::Float { .. } => Value::from_text(s, ty),
+                _ => Value::Text(s.to_owned()),
             }
         }
         ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
