@@ -329,7 +329,7 @@ pub fn id_of(value: &str) -> Option<u64> {
 }
 
 /// `sql` with comments as spaces, and executable comments (`/*!NNNNN ...*/`,
-/// `/*M!NNNNNN ...*/`) as their text. Quotes are not looked into: a KILL has none.
+/// `/*M!NNNNNN ...*/`) as their text; quoted strings and names are kept as they are.
 fn decomment(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
     let mut rest = sql;
@@ -348,6 +348,11 @@ fn decomment(sql: &str) -> String {
             let end = rest.find('\n').unwrap_or(rest.len());
             out.push(' ');
             rest = &rest[end..];
+        } else if let Some(quote) = rest.chars().next().filter(|c| matches!(c, '\'' | '"' | '`')) {
+            // A quoted string or name is copied whole: a `#` or `/*` in it is text.
+            let len = quoted_len(rest, quote);
+            out.push_str(&rest[..len]);
+            rest = &rest[len..];
         } else {
             let c = rest.chars().next().expect("rest is not empty");
             out.push(c);
@@ -355,6 +360,25 @@ fn decomment(sql: &str) -> String {
         }
     }
     out
+}
+
+/// The length of the quoted string or name `text` starts with (its closing quote
+/// included; all of `text` when it is never closed): a doubled quote is one
+/// character, and a backslash escapes the next one in strings.
+fn quoted_len(text: &str, quote: char) -> usize {
+    let mut chars = text.char_indices().skip(1);
+    while let Some((at, c)) = chars.next() {
+        if c == '\\' && quote != '`' {
+            chars.next();
+        } else if c == quote {
+            if text[at + 1..].starts_with(quote) {
+                chars.next();
+            } else {
+                return at + 1;
+            }
+        }
+    }
+    text.len()
 }
 
 /// Backend `a` and `b` are the same server (a KILL of one's connection can run on

@@ -236,12 +236,18 @@ impl Session {
     /// evaluated once on the backend of the keyspace in use as MariaDB's KILL
     /// evaluates it, as a signed integer; read back as text (`NULL` for NULL). Its
     /// error is the expression's (1064, 1582, 1241), as MariaDB's KILL answers.
+    ///
+    /// The text is the client's, so it is first prepared: MariaDB prepares one
+    /// statement only, so a target that closes the CAST and goes on with statements
+    /// of its own (a write, DDL, a SET that the gateway's FK handling and guards would
+    /// never see) is refused by the server (1064) before anything runs.
     pub async fn kill_target(&mut self, target: &str) -> Result<String, ServerError> {
         let ks = self.current()?;
-        let rows = self
-            .backend(&ks)
-            .read(&format!("SELECT CAST(({target}) AS SIGNED)"))
-            .await?;
+        let sql = format!("SELECT CAST(({target}) AS SIGNED)");
+        let backend = self.backend(&ks);
+        let statement = backend.prepare(&sql).await?;
+        backend.close_statement(statement).await;
+        let rows = backend.read(&sql).await?;
         rows.rows
             .first()
             .and_then(|row| row.first())

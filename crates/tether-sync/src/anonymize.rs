@@ -484,6 +484,11 @@ impl NoParent {
         let within = |(lo, hi): (i64, i64)| match input {
             Value::Int(v) => (lo..=hi).contains(v),
             Value::UInt(v) => i64::try_from(*v).is_ok_and(|v| (lo..=hi).contains(&v)),
+            // A numeric(p, 0) / decimal(p, 0) value comes as its text.
+            Value::Text(t) => t
+                .trim()
+                .parse::<i128>()
+                .map_or(true, |v| (i128::from(lo)..=i128::from(hi)).contains(&v)),
             _ => true,
         };
         match &self.outside {

@@ -317,3 +317,32 @@ fn a_half_null_composite_fk_fits_the_destination() {
         assert!((0..=i64::MAX as i128).contains(&b), "row {id} ({a}): b = {b}");
     }
 }
+
+/// Review r23j J1: the same on PostgreSQL `numeric(5, 0)` columns, whose values come
+/// as their text: a half-NULL row's value outside the parent's [1, 1000] (2000) gets
+/// the keyed draw in it (before: the job failed, "outside the permuted range").
+#[test]
+fn a_half_null_composite_fk_on_a_numeric_key_takes_the_parents_range() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE p (a int NOT NULL, b numeric(5, 0) NOT NULL, PRIMARY KEY (a, b));
+         CREATE TABLE c (id int PRIMARY KEY, a int NULL, b numeric(5, 0) NULL, FOREIGN KEY (a, b) REFERENCES p(a, b));
+         INSERT INTO p VALUES (1, 5), (1, 6), (2, 7);
+         INSERT INTO c VALUES (1, 1, 5), (2, NULL, 5), (3, NULL, 2000);",
+    );
+    let lite = TestDb::create(Engine::Sqlite);
+    let pg = TestDb::create(Engine::Postgres);
+    let text = format!(
+        "seed = \"{SEED}\"\n{}[transform.p]\nb = {{ kind = \"generate_hash\", min = 1, max = 1000 }}\n",
+        job(&src, &[&lite, &pg], "")
+    );
+    let report = sync(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.ok, "{report:?}");
+    let on_lite = b_values(&lite);
+    assert_eq!(on_lite, b_values(&pg));
+    assert_eq!(on_lite.len(), 3);
+    for (id, _, b) in &on_lite {
+        let b: u64 = b.parse().unwrap_or_else(|_| panic!("row {id}: b = {b}"));
+        assert!((1..=1000).contains(&b), "row {id}: b = {b}");
+    }
+}

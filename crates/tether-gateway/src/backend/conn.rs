@@ -43,6 +43,10 @@ pub(super) struct BackendConn {
     /// The backend said it is closing the connection (an error such as 1153 or
     /// 1927 after which the server hangs up): it must not be used again.
     pub(super) closing: bool,
+    /// The closing error was MySQL's idle disconnect (4031): this backend
+    /// connection sat idle, which the client need not have (it may have been busy
+    /// on another keyspace's backend), so the client is not ended for it.
+    pub(super) idle_closed: bool,
     /// The last command sent may have ended the session on success: a text with
     /// COMMIT or ROLLBACK in it (`COMMIT RELEASE`, or a bare COMMIT under
     /// `completion_type = RELEASE`, after whose OK the server hangs up).
@@ -59,7 +63,10 @@ pub(super) struct BackendConn {
 /// Errors after which MariaDB/MySQL closes the connection: packet too large,
 /// connection killed, network read/write errors, aborted connection, shutdown,
 /// MySQL's idle disconnect.
-pub(super) const CLOSING_ERRORS: &[u16] = &[1053, 1153, 1158, 1159, 1160, 1161, 1184, 1927, 4031];
+pub(super) const CLOSING_ERRORS: &[u16] = &[1053, 1153, 1158, 1159, 1160, 1161, 1184, 1927, IDLE_DISCONNECT];
+
+/// MySQL's "disconnected by the server because of inactivity".
+const IDLE_DISCONNECT: u16 = 4031;
 
 /// `sql` may end the session on success: it has COMMIT or ROLLBACK in it (any
 /// case, anywhere: a multi-statement, `SET STATEMENT completion_type = 2 FOR
@@ -90,6 +97,7 @@ impl BackendConn {
             state: State::Idle,
             next_seq: 0,
             closing: false,
+            idle_closed: false,
             may_release: false,
             mariadb: false,
             cached_metadata: false,
@@ -138,6 +146,11 @@ impl BackendConn {
     /// True once the backend said it closes the connection.
     pub fn closing(&self) -> bool {
         self.closing
+    }
+
+    /// The backend closed this connection for its own inactivity (4031).
+    pub fn idle_closed(&self) -> bool {
+        self.idle_closed
     }
 
     /// True when the backend has hung up: the end of its stream (or a packet no
@@ -285,6 +298,7 @@ impl BackendConn {
         if p.first() == Some(&0xff) {
             let e = parse_err(p);
             self.closing |= CLOSING_ERRORS.contains(&e.code);
+            self.idle_closed |= e.code == IDLE_DISCONNECT;
             return Err(ConnError::Server(e));
         }
         let mut c = Cursor::new(p);
@@ -362,6 +376,7 @@ impl BackendConn {
             status,
             deprecate_eof,
             closing,
+            idle_closed,
             cached_metadata,
             executing,
             ..
@@ -370,6 +385,7 @@ impl BackendConn {
         let event = decode(state, status, *deprecate_eof, flagged, reader.payload());
         if let Ok(Event::Error(e)) = &event {
             *closing |= CLOSING_ERRORS.contains(&e.code);
+            *idle_closed |= e.code == IDLE_DISCONNECT;
             if ROLLBACK_ERRORS.contains(&e.code) {
                 *status &= !SERVER_STATUS_IN_TRANS;
             }

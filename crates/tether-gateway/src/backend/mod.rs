@@ -318,7 +318,11 @@ impl Backend {
         let Some(conn) = self.conn.as_mut() else {
             return;
         };
-        if conn.closing() {
+        if conn.closing() && conn.idle_closed() {
+            // The client got the error; as with a connection lost, the next
+            // command reconnects (or is refused inside a transaction).
+            self.lose("the backend closed the connection for its inactivity");
+        } else if conn.closing() {
             self.end("the backend closes the connection after its error");
         } else if conn.may_release && conn.hung_up() {
             self.end("the backend closed the connection after a COMMIT or ROLLBACK that released it");

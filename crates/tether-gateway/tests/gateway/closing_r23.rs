@@ -331,3 +331,69 @@ fn kill_targets_that_are_expressions_are_evaluated_as_natively() {
         assert_eq!(outcome(&mut g, &sql).await, "ok  | 2", "gateway");
     });
 }
+
+/// Review r23k F1: a KILL target is the client's text, evaluated on its backend
+/// session; text that closes the evaluation's CAST and goes on with statements of
+/// its own (hidden from the gateway's split behind a quoted `#`, or in an executable
+/// comment) runs nothing: in a managed keyspace a DELETE with checks off would have
+/// left an orphan, in a disallow keyspace a CREATE TABLE with an FK would have been
+/// made. The client gets what MariaDB answers the same text with; the rows and
+/// tables are as before, natively and through the gateway.
+#[test]
+fn a_kill_target_carries_no_statement_of_its_own() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec("CREATE TABLE p (id INT PRIMARY KEY) ENGINE=InnoDB");
+    db.exec(
+        "CREATE TABLE c (id INT PRIMARY KEY, pid INT, FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE) \
+         ENGINE=InnoDB",
+    );
+    db.exec("INSERT INTO p VALUES (1), (2)");
+    db.exec("INSERT INTO c VALUES (10, 1), (20, 2)");
+    let quoted = |inner: &str| format!("KILL '#'\n') AS SIGNED); {inner}; SELECT CAST((0 #'");
+    let executable = |inner: &str| format!("KILL /*!1) AS SIGNED); {inner}; SELECT CAST((1 */");
+    let unchecked = "SET foreign_key_checks = 0; DELETE FROM p WHERE id = 1; SET foreign_key_checks = 1";
+    let fk_table = "CREATE TABLE dc (id INT PRIMARY KEY, pid INT, FOREIGN KEY (pid) REFERENCES p (id))";
+    let cases = [
+        ("managed", quoted(unchecked), "1094 Unknown thread id: 0"),
+        ("managed", executable(unchecked), "1064"),
+        ("managed", executable("DELETE FROM p WHERE id = 1"), "1064"),
+        ("disallow", quoted(fk_table), "1094 Unknown thread id: 0"),
+        ("disallow", executable(fk_table), "1064"),
+        ("unmanaged", executable("INSERT INTO p VALUES (99)"), "1064"),
+    ];
+    let answer = |got: Result<(), mysql_async::Error>| match got {
+        Err(mysql_async::Error::Server(e)) if e.code == 1094 => format!("1094 {}", e.message),
+        Err(mysql_async::Error::Server(e)) => e.code.to_string(),
+        other => format!("{other:?}"),
+    };
+    for (mode, sql, expected) in &cases {
+        let gw = start_one(&db, mode);
+        gw.block_on(async {
+            let mut native = direct(&db).await;
+            assert_eq!(
+                answer(native.query_drop(sql.as_str()).await),
+                *expected,
+                "natively: {sql}"
+            );
+            let mut g = gw.connect("ks").await;
+            assert_eq!(
+                answer(g.query_drop(sql.as_str()).await),
+                *expected,
+                "{mode} gateway: {sql}"
+            );
+            let mut d = direct(&db).await;
+            assert_eq!(
+                rows(&mut d, "SELECT id FROM p ORDER BY id").await,
+                [["1"], ["2"]],
+                "{mode}"
+            );
+            assert_eq!(
+                rows(&mut d, "SELECT id, pid FROM c ORDER BY id").await,
+                [["10", "1"], ["20", "2"]],
+                "{mode}"
+            );
+            let tables = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()";
+            assert_eq!(rows(&mut d, tables).await, [["2"]], "{mode}");
+        });
+    }
+}
