@@ -444,8 +444,26 @@ impl Destination {
             .iter()
             .map(|t| super::suspended::Suspended::new(format!("{} on {}", t.name, t.table), t.enable(d)))
             .collect();
-        super::suspended::record(&mut self.conn, &self.shown, self.backend, &record).await?;
-        self.suspension_recorded = !record.is_empty();
+        match super::suspended::record(&mut self.conn, &self.shown, self.backend, &record).await {
+            Ok(()) => self.suspension_recorded = !record.is_empty(),
+            Err(e) => {
+                // A role that may turn none of them off (it owns none of the tables, and
+                // may not create the record either) suspends nothing, so has nothing to
+                // record: tried each in a transaction rolled back.
+                let mut may = false;
+                for t in &triggers {
+                    let _ = self.conn.execute("BEGIN").await;
+                    may = self.conn.execute(&t.disable(d)).await.is_ok();
+                    let _ = self.conn.execute("ROLLBACK").await;
+                    if may {
+                        break;
+                    }
+                }
+                if may {
+                    return Err(e);
+                }
+            }
+        }
         for trigger in triggers {
             match self.conn.execute(&trigger.disable(d)).await {
                 Ok(()) => {
