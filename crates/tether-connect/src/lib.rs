@@ -36,6 +36,12 @@ pub use load::{DeferredChecks, SharedSnapshot};
 pub use rw::{Batch, Conflict, Filter, ReadSpec, WriteError};
 pub use tls::{TlsMode, TlsOptions};
 pub use url::{DbUrl, Engine, ServerUrl};
+
+/// The table in which a sync records, before it drops or turns off a destination's
+/// triggers for a load, the statements putting them back: read by the next run to that
+/// destination when the run died before putting them back. Never read as one of the
+/// database's own tables (introspection leaves it out on every engine).
+pub const SUSPENDED_TRIGGERS: &str = "_tether_suspended_triggers";
 pub use value::{Row, Value};
 
 /// What to read.

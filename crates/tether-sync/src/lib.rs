@@ -85,8 +85,20 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
         let schema = source.introspect(&IntrospectOptions::default()).await?;
         Ok::<_, SyncError>((source, unchecked, schema))
     };
-    let (from_source, found) = tokio::join!(from_source, introspect_destinations(&dest_urls));
+    let (from_source, mut found) = tokio::join!(from_source, introspect_destinations(&dest_urls, Some(false)));
     let (mut source, unchecked, mut schema) = from_source?;
+    // A SQLite destination is read once the overlaps are refused: opening a file in WAL
+    // mode makes its `-wal` and `-shm` files, a second pair for a file that is the
+    // source's under another name (a hard link).
+    let files = introspect_destinations(&dest_urls, Some(true)).await;
+    for ((f, file), url) in found.iter_mut().zip(files).zip(&dest_urls) {
+        if url
+            .as_ref()
+            .is_some_and(|u| u.engine() == tether_connect::Engine::Sqlite)
+        {
+            *f = file;
+        }
+    }
     phases.done("connect, refuse overlaps, introspect the source and (meanwhile) the destinations");
     virtual_fk::apply(&mut schema, &job.virtual_fks)?;
     let (mut plan, rules) = plan::build(job, &schema, &url.to_string(), &shown)?;
@@ -94,6 +106,16 @@ pub async fn prepare(job: &Job) -> Result<Prepared, SyncError> {
     plan.unchecked = unchecked;
     plan.notes = default_database::notes(job, &dest_urls);
     plan.notes.extend(reaching::notes(&schema));
+    // Triggers a run that died left dropped or turned off on a destination: said by
+    // the plan; the sync puts them back first (`execute::suspended`).
+    for (u, shown) in dest_urls.iter().zip(&shown) {
+        if let Some(u) = u {
+            let left = execute::suspended::left_at(u).await;
+            if !left.is_empty() {
+                plan.notes.push(execute::suspended::left_note(shown, &left));
+            }
+        }
+    }
     phases.done("plan");
     check_source_queries(job, &plan, &rules, &schema, &mut source).await?;
     phases.done("check the source queries");
@@ -232,20 +254,28 @@ pub async fn read_destinations(
     urls: &[Option<DbUrl>],
     source: &mut Connection,
 ) -> Result<schema_plan::Destinations, SyncError> {
-    let found = introspect_destinations(urls).await;
+    let found = introspect_destinations(urls, None).await;
     measure_destinations(found, schema, tables, urls, source).await
 }
 
 /// Each destination's tables as they are, or why they could not be read: the part of
 /// [`read_destinations`] that needs nothing from the source, so [`prepare`] runs it
-/// while the source is introspected.
-async fn introspect_destinations(urls: &[Option<DbUrl>]) -> Vec<Result<(tether_connect::Engine, Schema), String>> {
+/// while the source is introspected. `files`: only the SQLite ones (`Some(true)`), all
+/// but those (`Some(false)`), or all; those left out are an error saying so.
+async fn introspect_destinations(
+    urls: &[Option<DbUrl>],
+    files: Option<bool>,
+) -> Vec<Result<(tether_connect::Engine, Schema), String>> {
     let mut found = Vec::new();
     for url in urls {
         let Some(url) = url else {
             found.push(Err("not read: the URL needs a secret the environment lacks".to_string()));
             continue;
         };
+        if files.is_some_and(|f| f != (url.engine() == tether_connect::Engine::Sqlite)) {
+            found.push(Err("not read yet".to_string()));
+            continue;
+        }
         let existing = match url {
             DbUrl::Sqlite { path } if !std::path::Path::new(path).exists() => Ok(Schema {
                 engine: url.engine(),
@@ -1107,6 +1137,7 @@ async fn load_all(
                 return Err(e);
             }
             d.commit_atomic(progress).await?;
+            d.forget_suspension().await;
             d.keep_created();
         }
         Ok::<_, SyncError>(())

@@ -83,6 +83,9 @@ pub struct Destination {
     /// PostgreSQL loading in batches: the statements turning on again the triggers
     /// turned off for the load, each as it was.
     pub(super) suspended_triggers: Vec<String>,
+    /// What puts [`Destination::suspended_triggers`] back is recorded in the destination
+    /// ([`super::suspended`]), to be dropped once they are back.
+    pub(super) suspension_recorded: bool,
     /// Declared foreign keys of destination tables outside the job that reference a job
     /// table: (that table, its FK), as read before the load. With the checks off nothing
     /// holds them during the load, so the verification looks for their orphans too.
@@ -269,6 +272,7 @@ impl Destination {
             began_empty: self.began_empty.clone(),
             created_tables: self.created_tables.clone(),
             suspended_triggers: Vec::new(),
+            suspension_recorded: false,
             outsider_fks: self.outsider_fks.clone(),
             warnings: Vec::new(),
             rekeyed: Vec::new(),
@@ -391,6 +395,14 @@ impl Destination {
                     .collect()
             }
         };
+        // Recorded in the destination, committed, before the first is dropped: a run
+        // that dies before creating them again does not lose them.
+        let record: Vec<super::suspended::Suspended> = found
+            .iter()
+            .map(|(name, sql)| super::suspended::Suspended::new(name.clone(), sql.clone()))
+            .collect();
+        super::suspended::record(&mut self.conn, &self.shown, self.backend, &record).await?;
+        self.suspension_recorded = !record.is_empty();
         let mut dropped = Vec::new();
         for (name, sql) in found {
             self.conn.execute(&format!("DROP TRIGGER {}", d.ident(&name))).await?;
@@ -423,7 +435,36 @@ impl Destination {
         let tables = self.job_regclasses(plan);
         let mut off = Vec::new();
         let mut refused = Vec::new();
-        for trigger in super::partition_triggers::triggers_with_partitions(&mut self.conn, &tables).await? {
+        let triggers = super::partition_triggers::triggers_with_partitions(&mut self.conn, &tables).await?;
+        // Recorded in the destination, committed, before the first is turned off: a run
+        // that dies before turning them on again does not leave them off for good, nor
+        // is their state then taken for the user's (turning on one that stayed on, as
+        // refused below, changes nothing).
+        let record: Vec<super::suspended::Suspended> = triggers
+            .iter()
+            .map(|t| super::suspended::Suspended::new(format!("{} on {}", t.name, t.table), t.enable(d)))
+            .collect();
+        match super::suspended::record(&mut self.conn, &self.shown, self.backend, &record).await {
+            Ok(()) => self.suspension_recorded = !record.is_empty(),
+            Err(e) => {
+                // A role that may turn none of them off (it owns none of the tables, and
+                // may not create the record either) suspends nothing, so has nothing to
+                // record: tried each in a transaction rolled back.
+                let mut may = false;
+                for t in &triggers {
+                    let _ = self.conn.execute("BEGIN").await;
+                    may = self.conn.execute(&t.disable(d)).await.is_ok();
+                    let _ = self.conn.execute("ROLLBACK").await;
+                    if may {
+                        break;
+                    }
+                }
+                if may {
+                    return Err(e);
+                }
+            }
+        }
+        for trigger in triggers {
             match self.conn.execute(&trigger.disable(d)).await {
                 Ok(()) => {
                     off.push(format!("{} on {}", trigger.name, trigger.table));
@@ -439,6 +480,9 @@ impl Destination {
                 off.join(", ")
             ));
         }
+        // Left on by the refusal: nothing to put back for them.
+        let left_on: Vec<String> = refused.iter().map(|(n, _)| n.clone()).collect();
+        super::suspended::unrecord(&mut self.conn, &left_on).await?;
         if let Some((_, e)) = refused.first() {
             let names: Vec<&str> = refused.iter().map(|(n, _)| n.as_str()).collect();
             let told = format!(
@@ -460,6 +504,8 @@ impl Destination {
     /// dropped, or turns on again those it turned off (PostgreSQL), each as far as it
     /// goes (one created already stays). Says which it could not create, with their
     /// statements.
+    /// The record of them ([`super::suspended`]) is dropped once all are back; kept
+    /// otherwise, for the next run to put back what is still missing.
     pub async fn restore_triggers(&mut self) -> Option<String> {
         let mut failed = Vec::new();
         for sql in std::mem::take(&mut self.suspended_triggers) {
@@ -467,12 +513,30 @@ impl Destination {
                 failed.push(format!("{e}; its statement: {sql}"));
             }
         }
+        if failed.is_empty() {
+            self.forget_suspension().await;
+        }
         (!failed.is_empty()).then(|| {
             format!(
-                "triggers dropped or turned off for the load could not be created or turned on again: {}",
-                failed.join("; ")
+                "triggers dropped or turned off for the load could not be created or turned on again: {}{}",
+                failed.join("; "),
+                match self.suspension_recorded {
+                    true => format!(
+                        " (recorded in table {} there: the next sync tries again)",
+                        tether_connect::SUSPENDED_TRIGGERS
+                    ),
+                    false => String::new(),
+                }
             )
         })
+    }
+
+    /// The suspended triggers are back (created again with what is built after the
+    /// data, or after a failure): their record in the destination is dropped.
+    pub async fn forget_suspension(&mut self) {
+        if std::mem::take(&mut self.suspension_recorded) {
+            super::suspended::forget(&mut self.conn).await;
+        }
     }
 
     /// Replaces the connection with a new one (after an interruption left it in the
@@ -1260,6 +1324,11 @@ pub async fn open_early(spec: &DestinationSpec) -> Option<Opened> {
 
 /// Opens a destination (or takes the connection [`open_early`] opened), creates the
 /// tables the plan creates there and maps every table.
+///
+/// A SQLite file that is not there is created by opening it: a destination refused
+/// before anything is written there leaves no file. The plan's refusal (tables missing
+/// that the job may not create) is made before the file is opened, and a file this
+/// call created is removed again when it fails with nothing in it.
 pub async fn prepare_destination(
     spec: &DestinationSpec,
     plan: &Plan,
@@ -1269,6 +1338,64 @@ pub async fn prepare_destination(
     progress: &dyn Progress,
 ) -> Result<Destination, SyncError> {
     let url = spec.db_url()?;
+    let new_file = match &url {
+        DbUrl::Sqlite { path }
+            if path.as_os_str() != tether_connect::sqlite::IN_MEMORY && std::fs::symlink_metadata(path).is_err() =>
+        {
+            Some(path.clone())
+        }
+        _ => None,
+    };
+    if new_file.is_some() {
+        if let Some(refused) = planned.and_then(|r| r.refusal(&url.to_string(), plan.mode, spec.create_tables)) {
+            return Err(refused);
+        }
+    }
+    let prepared = prepare_opened(url, spec, plan, planned, source, opened, progress).await;
+    if let (Err(_), Some(path)) = (&prepared, &new_file) {
+        remove_if_empty(path).await;
+    }
+    prepared
+}
+
+/// Removes the SQLite database at `path` (and the files SQLite keeps beside it) when it
+/// holds nothing: a file a failed run created.
+async fn remove_if_empty(path: &std::path::Path) {
+    let url = DbUrl::Sqlite {
+        path: path.to_path_buf(),
+    };
+    let Ok(mut conn) = Connection::open(&url).await else {
+        return;
+    };
+    let int = tether_schema::DataType::Int {
+        bytes: 8,
+        unsigned: false,
+    };
+    let empty = matches!(
+        conn.query("SELECT count(*) FROM sqlite_master", &[int]).await.as_deref(),
+        Ok([row]) if matches!(row.first(), Some(Value::Int(0)))
+    );
+    conn.close().await;
+    if empty {
+        for suffix in ["-wal", "-shm", "-journal", ""] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let _ = std::fs::remove_file(std::path::PathBuf::from(name));
+        }
+    }
+}
+
+/// [`prepare_destination`] once a new SQLite file may be created.
+#[allow(clippy::too_many_arguments)]
+async fn prepare_opened(
+    url: DbUrl,
+    spec: &DestinationSpec,
+    plan: &Plan,
+    planned: Option<&crate::schema_plan::SchemaReport>,
+    source: &Schema,
+    opened: Option<Opened>,
+    progress: &dyn Progress,
+) -> Result<Destination, SyncError> {
     let shown = url.to_string();
     // A connection opened early that the server has closed since (an idle timeout, a
     // pooler, a killed session) is opened again; its error, if any, is the new one's.
@@ -1282,11 +1409,26 @@ pub async fn prepare_destination(
         },
         None => None,
     };
-    let fresh = early.is_none();
-    let (mut conn, existing) = match early {
+    let mut fresh = early.is_none();
+    let (mut conn, mut existing) = match early {
         Some(early) => early,
         None => open_and_read(&url).await?,
     };
+    // Triggers a run that died left dropped or turned off are put back before anything
+    // else: the rest reads the destination as the user has it (read again then).
+    let put_back = super::suspended::put_back(&mut conn, &shown).await?;
+    let mut warnings = Vec::new();
+    if !put_back.is_empty() {
+        let told = format!(
+            "{shown}: triggers {} put back as they were (a run that stopped before it could put them back left \
+             them dropped or turned off)",
+            put_back.join(", ")
+        );
+        progress.phase(&told);
+        warnings.push(told);
+        existing = conn.introspect(&Default::default()).await?;
+        fresh = false;
+    }
     super::outsiders::refuse_unwritable(&mut conn, &shown, spec, plan, source).await?;
     let (mut began_empty, rekeyed) = refuse_before_writing(&mut conn, &shown, spec, plan, source, &existing).await?;
     let fold = super::outsiders::names_fold(&mut conn).await?;
@@ -1374,8 +1516,9 @@ pub async fn prepare_destination(
         began_empty,
         created_tables,
         suspended_triggers: Vec::new(),
+        suspension_recorded: false,
         outsider_fks,
-        warnings: Vec::new(),
+        warnings,
         rekeyed,
     })
 }

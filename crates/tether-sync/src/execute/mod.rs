@@ -20,6 +20,7 @@ mod pipeline;
 mod progress;
 mod respell;
 mod stage;
+pub(crate) mod suspended;
 
 pub use atomic::NOTHING_WRITTEN;
 pub use collate::{collations, Collations};

@@ -330,3 +330,33 @@ pub fn run_stopped_when(job: &Job, ready: impl Fn() -> bool + Send + 'static) ->
         }
     }
 }
+
+/// Runs the job `text` and kills it (as `kill -9`, an OOM kill or a second Ctrl-C
+/// would) once `ready` says so, asked every 2 ms for at most 60 s: the run's runtime is
+/// dropped where it is, its connections closed under it, nothing of its own undo run.
+/// True when it was killed, false when the run ended before (the caller skips then).
+pub fn run_killed_when(text: &str, ready: impl Fn() -> bool) -> bool {
+    let job = Job::parse("job.toml", text, &|_| None).expect("job");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let run = runtime.spawn(async move {
+        let prepared = tether_sync::prepare(&job).await?;
+        tether_sync::run(&job, prepared, &Quiet).await
+    });
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(60) && !run.is_finished() && !ready() {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let killed = !run.is_finished();
+    runtime.shutdown_background();
+    if !killed {
+        eprintln!("skipped: the run ended before it was killed");
+    }
+    // (A SQLite statement under way on a blocking thread ends on its own; its file
+    // lock goes with it.)
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    killed
+}

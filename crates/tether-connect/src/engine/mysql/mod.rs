@@ -193,7 +193,8 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
     let names: Vec<String> = conn
         .exec(
             "SELECT TABLE_NAME FROM information_schema.TABLES \
-             WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') ORDER BY TABLE_NAME",
+             WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') \
+             AND TABLE_NAME <> '_tether_suspended_triggers' ORDER BY TABLE_NAME",
             (database,),
         )
         .await

@@ -138,7 +138,8 @@ fn action(code: &str) -> FkAction {
 
 /// Tables and partitioned tables; partitions are part of their partitioned table, not
 /// tables of their own. Inheritance children are tables of their own. A sync's staging
-/// schemas ([`STAGING_PREFIX`]) are read only when asked for by name.
+/// schemas ([`STAGING_PREFIX`]) are read only when asked for by name; a sync's record
+/// of triggers it suspended ([`crate::SUSPENDED_TRIGGERS`]) never.
 const TABLES: &str = "
 SELECT c.oid, n.nspname::text, c.relname::text,
   c.relkind = 'r' AND EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = c.oid),
@@ -149,6 +150,7 @@ WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
   AND (cardinality($1::text[]) = 0 OR n.nspname = ANY($1::text[]))
   AND (cardinality($1::text[]) > 0 OR n.nspname NOT LIKE '\\_tether\\_stage\\_%')
+  AND c.relname <> '_tether_suspended_triggers'
 ORDER BY 2, 3";
 
 /// The start of the name of the schemas a sync loads into before moving the tables to

@@ -235,7 +235,9 @@ pub fn introspect(conn: &Connection, url: &str) -> Result<Schema, ConnectError> 
     };
     let mut stmt = conn
         .prepare(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+            // (Not a sync's record of the triggers it suspended: `crate::SUSPENDED_TRIGGERS`.)
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+             AND name <> '_tether_suspended_triggers' ORDER BY name",
         )
         .map_err(q("listing tables"))?;
     let listed: Vec<(String, Option<String>)> = stmt
