@@ -296,9 +296,10 @@ pub fn describe_masked(names: &[String], values: &[Value], masked: &[bool]) -> S
 }
 
 /// Whether the transformer of `ct` on `column` (a source column) may give two values one
-/// new value: every kind but `hash`'s keyed permutation of an integer range and
-/// `passthrough` (text `hash`, `email`, names, `js`, ...; a `null` writes NULL, which
-/// matches nothing, and is left out). Such a transformer on the key a re-run matches
+/// new value: every kind but `hash`'s keyed permutation of an integer range,
+/// `passthrough` and keyed draws of 100 bits or more (`hash` of a uuid, a text hash of
+/// its default 32 hex characters) (short text `hash`, `email`, names, `js`, ...; a
+/// `null` writes NULL, which matches nothing, and is left out). Such a transformer on the key a re-run matches
 /// rows by cannot tell the row an earlier run made from a source key since deleted
 /// from this run's row of another key with the same new value.
 pub fn may_merge(ct: &ColumnTransform, column: &tether_schema::Column) -> bool {
@@ -318,8 +319,10 @@ pub fn may_merge(ct: &ColumnTransform, column: &tether_schema::Column) -> bool {
         Some(key_type) => build_keyed_as(&ct.spec, &column, key_type, &seed, &ctx),
         None => build_with(&ct.spec, &column, &seed, &ctx),
     };
-    // A spec that does not build is reported by the run, with its line.
-    built.is_ok_and(|t| !t.injective())
+    // A spec that does not build is reported by the run, with its line. A keyed draw
+    // of 100 bits or more (a UUID, a text hash of 25+ hex characters) gives two keys
+    // one value by a chance no table reaches.
+    built.is_ok_and(|t| !t.injective() && t.output_bits().is_none_or(|bits| bits < 100))
 }
 
 /// One old -> new map: the root column and the root key (columns of the root's table)

@@ -346,3 +346,51 @@ fn a_half_null_composite_fk_on_a_numeric_key_takes_the_parents_range() {
         assert!((1..=1000).contains(&b), "row {id}: b = {b}");
     }
 }
+
+/// Review r23j J2: keys no transformer realistically merges are matched across runs as
+/// before: a `uuid` key under `hash` (a keyed 122-bit UUID) and a text key under
+/// `hash` at its default 32 hex characters (128 bits) re-run with `update`; and a
+/// source table with no key, loaded into a destination table keyed by `id`, re-runs
+/// with `skip` and a `first_name` column. A text `hash` of 8 hex characters (32 bits) is still refused.
+#[test]
+fn a_rerun_on_a_wide_keyed_draw_or_a_keyless_table_still_matches() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE u (id uuid PRIMARY KEY, name text);
+         CREATE TABLE t (code text PRIMARY KEY, name text);
+         CREATE TABLE loose (id int, name text);
+         INSERT INTO u VALUES ('6f1c3a3e-0000-4000-8000-000000000001', 'alice'),
+                              ('6f1c3a3e-0000-4000-8000-000000000002', 'carol');
+         INSERT INTO t VALUES ('ACC-100', 'alice'), ('ACC-101', 'carol');
+         INSERT INTO loose VALUES (1, 'alice'), (2, 'carol');",
+    );
+    let dest = TestDb::create(Engine::Postgres);
+    // The keyless source table goes into a table of the destination's own, keyed by id.
+    dest.exec("CREATE TABLE loose (id int PRIMARY KEY, name text)");
+    let job = |on_conflict: &str, code: &str| {
+        format!(
+            "source = \"{}\"\nseed = \"{SEED}\"\n[[destinations]]\nurl = \"{}\"\non_conflict = \"{on_conflict}\"\n\
+             [transform.u]\nid = \"hash\"\n[transform.t]\ncode = {code}\n[transform.loose]\nname = \"first_name\"\n",
+            src.url, dest.url
+        )
+    };
+    let wide = job("update", "\"hash\"");
+    for _ in 0..2 {
+        let report = sync(&wide).unwrap_or_else(|e| panic!("{e}"));
+        assert!(report.ok, "{report:?}");
+    }
+    assert_eq!(one(&dest, "SELECT count(*) FROM u"), "2");
+    assert_eq!(one(&dest, "SELECT count(*) FROM t"), "2");
+    assert_eq!(one(&dest, "SELECT count(*) FROM loose"), "2");
+    let skip = job("skip", "\"hash\"");
+    let report = sync(&skip).unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.ok, "{report:?}");
+    let narrow = job("update", "{ kind = \"hash\", length = 8 }");
+    match sync(&narrow) {
+        Err(tether_sync::SyncError::Plan(m)) => assert!(
+            m.contains("table t already holds rows and on_conflict = \"update\" matches this run's rows to them by its key (code)"),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}

@@ -21,6 +21,10 @@ pub(crate) trait Kernel: Send + Sync {
     fn injective(&self) -> bool {
         false
     }
+    /// See [`Transformer::output_bits`].
+    fn output_bits(&self) -> Option<u32> {
+        None
+    }
     /// Receives the transformer's key once it is known (after the options are read).
     fn set_key(&mut self, _key: Key) {}
     /// Why the output depends on more than the input and the options (see
@@ -90,6 +94,13 @@ impl Transformer for KernelTransformer {
     }
     fn injective(&self) -> bool {
         self.injective
+    }
+    fn output_bits(&self) -> Option<u32> {
+        // A draw kept under a max_length may be cut shorter.
+        if self.random || self.max_len.is_some() {
+            return None;
+        }
+        self.kernel.output_bits()
     }
     fn key_map_reason(&self) -> Option<&'static str> {
         if self.random {

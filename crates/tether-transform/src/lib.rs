@@ -90,6 +90,13 @@ pub trait Transformer: Send + Sync {
     /// True if the output is injective on its domain (keyed permutations), so unique
     /// keys stay unique without a check.
     fn injective(&self) -> bool;
+    /// For a keyed draw of a fixed shape (a UUID, a text or binary hash of a fixed
+    /// length), the bits of its output: at 100 or more two inputs meet one output only
+    /// by a chance no table reaches, so a key it writes is matched across runs as if
+    /// the draw were injective. `None` otherwise.
+    fn output_bits(&self) -> Option<u32> {
+        None
+    }
     /// Why the output is not a function of (seed, canonical spec, input value) alone, the
     /// same on every column the spec is built for; `None` when it is. A referenced key
     /// with such a transformer passes its new values to the columns referencing it

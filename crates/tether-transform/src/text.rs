@@ -18,6 +18,11 @@ struct TextHash {
 }
 
 impl Kernel for TextHash {
+    fn output_bits(&self) -> Option<u32> {
+        let per_char = f64::from(u32::try_from(self.alphabet.len()).ok()?).log2();
+        // Whole bits only: 32 hex characters are 128.
+        Some((per_char * self.length as f64).floor() as u32)
+    }
     fn produce(&self, _input: &Value, rng: &mut Rng) -> Result<Value, TransformError> {
         let mut s = String::with_capacity(self.length);
         let n = self.alphabet.len() as u64;
@@ -46,6 +51,9 @@ struct BytesHash {
 }
 
 impl Kernel for BytesHash {
+    fn output_bits(&self) -> Option<u32> {
+        u32::try_from(self.length).ok()?.checked_mul(8)
+    }
     fn produce(&self, _input: &Value, rng: &mut Rng) -> Result<Value, TransformError> {
         let mut out = Vec::with_capacity(self.length + 8);
         while out.len() < self.length {
@@ -115,6 +123,10 @@ struct Uuid {
 }
 
 impl Kernel for Uuid {
+    fn output_bits(&self) -> Option<u32> {
+        // Version and variant take six of the 128 bits.
+        Some(122)
+    }
     fn produce(&self, _input: &Value, rng: &mut Rng) -> Result<Value, TransformError> {
         let mut b = [0u8; 16];
         b[..8].copy_from_slice(&rng.next_u64().to_be_bytes());

@@ -1213,6 +1213,11 @@ fn refuse_merged_keys(
     for tp in plan.tables.iter().filter(|tp| !began_empty.contains(&tp.name)) {
         let name = destination_name(source, &tp.table.table_name(), engine);
         let Some(there) = existing.table(&name) else { continue };
+        // A source table without a key is matched by all its columns: rows equal in
+        // every one cannot be told apart anyway, and no FK references such a table.
+        if tp.table.primary_key.is_empty() && tp.table.unique_keys.iter().all(|u| u.predicate.is_some()) {
+            continue;
+        }
         let key = row_key(&tp.table);
         let merged = tp.transforms.iter().find(|ct| {
             key.contains(&ct.column)
