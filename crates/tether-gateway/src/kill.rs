@@ -315,6 +315,109 @@ pub fn parse(sql: &str, own: u32) -> Parsed {
     }
 }
 
+/// What the gateway evaluates of a KILL's target ([`Parsed::Expression`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The target read as one expression of what KILL takes (literals, user and
+    /// system variables, operators, built-in functions), written out again by the
+    /// gateway: the text to evaluate, nothing of the client's text beyond it.
+    Vetted(String),
+    /// Not one expression the gateway reads: the backend is asked to prepare it, for
+    /// MariaDB's own syntax error; it is never run.
+    Unread,
+}
+
+/// Built-in functions a KILL target may call: pure ones, which read nothing and
+/// write nothing. A name outside the list may be a stored function (which MariaDB's
+/// KILL refuses, 1970, and which could write).
+const KILL_FUNCTIONS: &[&str] = &[
+    "abs",
+    "ceil",
+    "ceiling",
+    "char_length",
+    "coalesce",
+    "concat",
+    "connection_id",
+    "conv",
+    "floor",
+    "greatest",
+    "hex",
+    "if",
+    "ifnull",
+    "least",
+    "length",
+    "lower",
+    "mod",
+    "nullif",
+    "round",
+    "sign",
+    "substr",
+    "substring",
+    "trim",
+    "truncate",
+    "unhex",
+    "upper",
+];
+
+/// Reads a KILL's target as MariaDB's KILL takes it: an expression without
+/// subqueries or stored functions (MariaDB: 1970). The gateway evaluates what it
+/// writes out again, never the client's text, so no text can close the evaluation's
+/// wrapper and go on (a second statement, `INTO OUTFILE`, a FROM clause).
+pub fn vet(target: &str) -> Result<Target, ServerError> {
+    use sqlparser::ast::{visit_expressions, Expr};
+    use std::ops::ControlFlow;
+    let dialect = sqlparser::dialect::MySqlDialect {};
+    let mut parser = match sqlparser::parser::Parser::new(&dialect).try_with_sql(target) {
+        Ok(parser) => parser,
+        Err(_) => return Ok(Target::Unread),
+    };
+    let expr = match parser.parse_expr() {
+        Ok(expr) => expr,
+        Err(_) => return Ok(Target::Unread),
+    };
+    if parser.peek_token().token != sqlparser::tokenizer::Token::EOF {
+        return Ok(Target::Unread);
+    }
+    let refused = visit_expressions(&expr, |e| {
+        let allowed = match e {
+            Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => false,
+            Expr::Function(f) => {
+                f.name.0.len() == 1
+                    && f.name.0[0].as_ident().is_some_and(|name| {
+                        name.quote_style.is_none() && KILL_FUNCTIONS.contains(&name.value.to_ascii_lowercase().as_str())
+                    })
+            }
+            Expr::Value(_)
+            | Expr::Identifier(_)
+            | Expr::CompoundIdentifier(_)
+            | Expr::UnaryOp { .. }
+            | Expr::BinaryOp { .. }
+            | Expr::Nested(_)
+            | Expr::Tuple(_)
+            | Expr::Cast { .. }
+            | Expr::IsNull(_)
+            | Expr::IsNotNull(_)
+            | Expr::Between { .. }
+            | Expr::InList { .. }
+            | Expr::Case { .. } => true,
+            _ => false,
+        };
+        if allowed {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
+        }
+    });
+    if refused.is_break() {
+        return Err(ServerError::new(
+            1970,
+            "42000",
+            "KILL does not support subqueries or stored functions",
+        ));
+    }
+    Ok(Target::Vetted(expr.to_string()))
+}
+
 /// The connection id MariaDB's KILL takes from the value of its target
 /// expression (`SELECT CAST((target) AS SIGNED)`, as read back): NULL is 0, a
 /// negative number wraps to an unsigned one (-1 is 18446744073709551615).

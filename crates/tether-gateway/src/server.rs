@@ -165,6 +165,10 @@ impl Handler for Connection {
         self.ended || self.session.ended()
     }
 
+    fn ended_silently(&self) -> bool {
+        self.session.ended_silently()
+    }
+
     fn hung_up(&mut self) -> bool {
         self.session.hung_up()
     }

@@ -237,14 +237,28 @@ impl Session {
     /// evaluates it, as a signed integer; read back as text (`NULL` for NULL). Its
     /// error is the expression's (1064, 1582, 1241), as MariaDB's KILL answers.
     ///
-    /// The text is the client's, so it is first prepared: MariaDB prepares one
-    /// statement only, so a target that closes the CAST and goes on with statements
-    /// of its own (a write, DDL, a SET that the gateway's FK handling and guards would
-    /// never see) is refused by the server (1064) before anything runs.
+    /// The text is the client's: only what [`crate::kill::vet`] writes out again is
+    /// evaluated (no subquery, no stored function: MariaDB's 1970), so no text can
+    /// close the CAST and go on with statements or clauses of its own (a write, DDL,
+    /// a SET the gateway's FK handling and guards would never see, `INTO OUTFILE`).
+    /// A target the gateway does not read is only prepared on the backend, for
+    /// MariaDB's syntax error, and never run. The evaluation is prepared first too:
+    /// MariaDB prepares one statement only.
     pub async fn kill_target(&mut self, target: &str) -> Result<String, ServerError> {
         let ks = self.current()?;
-        let sql = format!("SELECT CAST(({target}) AS SIGNED)");
         let backend = self.backend(&ks);
+        let text = match crate::kill::vet(target)? {
+            crate::kill::Target::Vetted(text) => text,
+            crate::kill::Target::Unread => {
+                let statement = backend.prepare(&format!("SELECT CAST(({target}) AS SIGNED)")).await?;
+                backend.close_statement(statement).await;
+                return Err(ServerError::gateway(
+                    "tether gateway: cannot read the KILL's target as a number, a variable or an expression of \
+                     built-in functions",
+                ));
+            }
+        };
+        let sql = format!("SELECT CAST(({text}) AS SIGNED)");
         let statement = backend.prepare(&sql).await?;
         backend.close_statement(statement).await;
         let rows = backend.read(&sql).await?;
@@ -259,6 +273,12 @@ impl Session {
     /// connection ([`Backend::ended`]): the client's connection ends.
     pub fn ended(&self) -> bool {
         self.backends.values().any(Backend::ended)
+    }
+
+    /// True when a backend's release hang-up came while a command ran
+    /// ([`Backend::silent`]): the command gets no answer.
+    pub fn ended_silently(&self) -> bool {
+        self.backends.values().any(Backend::silent)
     }
 
     /// Before a command: [`Self::ended`], after a look at whether a backend hung

@@ -51,6 +51,10 @@ pub(super) struct BackendConn {
     /// COMMIT or ROLLBACK in it (`COMMIT RELEASE`, or a bare COMMIT under
     /// `completion_type = RELEASE`, after whose OK the server hangs up).
     pub(super) may_release: bool,
+    /// The command before this one may have released the session, and the backend
+    /// had not hung up yet when this one began: losing the connection now is that
+    /// release arriving late (a loaded server), not a fault.
+    pub(super) after_release: bool,
     /// The server is MariaDB (its greeting's version string says so).
     pub(super) mariadb: bool,
     /// MARIADB_CLIENT_CACHE_METADATA is in use.
@@ -99,6 +103,7 @@ impl BackendConn {
             closing: false,
             idle_closed: false,
             may_release: false,
+            after_release: false,
             mariadb: false,
             cached_metadata: false,
             executing: false,
@@ -186,6 +191,7 @@ impl BackendConn {
         self.writer.begin();
         self.writer.put_u8(command);
         self.executing = command == COM_STMT_EXECUTE;
+        self.after_release = self.may_release;
         self.may_release = false;
         Ok(())
     }

@@ -75,6 +75,9 @@ pub struct Backend {
     /// COMMIT or ROLLBACK that released the connection. The client's connection
     /// ends too, never continued on a new backend session.
     ended: bool,
+    /// The session ended by the backend's hang-up after a release, found before or
+    /// while the client's next command ran: that command gets no answer.
+    silent: bool,
     /// A client's: its open connection's backend id is published there, for a
     /// KILL naming the client ([`crate::kill`]).
     slot: Option<crate::kill::Slot>,
@@ -134,6 +137,7 @@ impl Backend {
             pinned: false,
             gone: false,
             ended: false,
+            silent: false,
             slot: None,
         }
     }
@@ -178,6 +182,13 @@ impl Backend {
 
     /// True once the server ended the session as it ends a client's connection
     /// (see the field): the client's connection must end.
+    /// True when the session ended by the backend's hang-up after a release,
+    /// found before or while the client's next command ran: that command gets no
+    /// answer, as the client's connection to MariaDB would already be closed.
+    pub fn silent(&self) -> bool {
+        self.silent
+    }
+
     pub fn ended(&self) -> bool {
         self.ended
     }
@@ -191,9 +202,8 @@ impl Backend {
         if let Some(conn) = self.conn.as_mut() {
             if conn.may_release {
                 if conn.hung_up() {
+                    self.silent = true;
                     self.end("the backend closed the connection after a COMMIT or ROLLBACK that released it");
-                } else {
-                    conn.may_release = false;
                 }
             }
         }
@@ -299,7 +309,12 @@ impl Backend {
                 e
             }
             ConnError::Lost(why) => {
-                if self.conn.as_ref().is_some_and(|c| c.may_release) {
+                // The hang-up of a release that had not arrived when this command
+                // began (see `hung_up`): this command gets no answer either.
+                if self.conn.as_ref().is_some_and(|c| c.after_release) {
+                    self.silent = true;
+                }
+                if self.conn.as_ref().is_some_and(|c| c.may_release || c.after_release) {
                     self.end(&format!(
                         "the backend closed the connection after a COMMIT or ROLLBACK: {why}"
                     ));

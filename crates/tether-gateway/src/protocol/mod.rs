@@ -98,6 +98,12 @@ pub trait Handler: Send {
     fn hung_up(&mut self) -> bool {
         false
     }
+    /// After a command: the session ended by a hang-up found while the command ran
+    /// (a release whose hang-up came late): the connection closes without sending
+    /// the command's answer.
+    fn ended_silently(&self) -> bool {
+        false
+    }
 }
 
 /// What one client connection may use.
@@ -389,6 +395,9 @@ pub async fn serve<H: Handler>(
                 }
             }
             _ => out.error(&ServerError::new(1047, "08S01", "Unknown command")),
+        }
+        if handler.ended_silently() {
+            return Ok(());
         }
         writer.flush().await?;
         if handler.ended() {

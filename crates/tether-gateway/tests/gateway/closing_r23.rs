@@ -349,6 +349,7 @@ fn a_kill_target_carries_no_statement_of_its_own() {
     );
     db.exec("INSERT INTO p VALUES (1), (2)");
     db.exec("INSERT INTO c VALUES (10, 1), (20, 2)");
+    db.exec("CREATE FUNCTION writes() RETURNS INT MODIFIES SQL DATA BEGIN INSERT INTO p VALUES (99); RETURN 1; END");
     let quoted = |inner: &str| format!("KILL '#'\n') AS SIGNED); {inner}; SELECT CAST((0 #'");
     let executable = |inner: &str| format!("KILL /*!1) AS SIGNED); {inner}; SELECT CAST((1 */");
     let unchecked = "SET foreign_key_checks = 0; DELETE FROM p WHERE id = 1; SET foreign_key_checks = 1";
@@ -360,6 +361,10 @@ fn a_kill_target_carries_no_statement_of_its_own() {
         ("disallow", quoted(fk_table), "1094 Unknown thread id: 0"),
         ("disallow", executable(fk_table), "1064"),
         ("unmanaged", executable("INSERT INTO p VALUES (99)"), "1064"),
+        // Review r23h F3: what MariaDB's KILL refuses, the gateway refuses too.
+        ("managed", "KILL (SELECT MAX(id) FROM p)".to_string(), "1970"),
+        ("managed", "KILL writes()".to_string(), "1970"),
+        ("unmanaged", "KILL 1 + (SELECT writes())".to_string(), "1970"),
     ];
     let answer = |got: Result<(), mysql_async::Error>| match got {
         Err(mysql_async::Error::Server(e)) if e.code == 1094 => format!("1094 {}", e.message),
@@ -396,4 +401,20 @@ fn a_kill_target_carries_no_statement_of_its_own() {
             assert_eq!(rows(&mut d, tables).await, [["2"]], "{mode}");
         });
     }
+    // A target that closes the evaluation's CAST and adds clauses of its own is not
+    // read by the gateway: MariaDB's KILL finds a syntax error; the gateway prepares it
+    // for one, finds none (it is one statement) and refuses it unrun: no file written.
+    let file = tether_testkit::ScratchDir::new("kill_outfile").join("out.txt");
+    let sql = format!(
+        "KILL 1) AS SIGNED) INTO OUTFILE '{}' FROM DUAL WHERE 1 = CAST((1",
+        file.display()
+    );
+    let gw = start_one(&db, "managed");
+    gw.block_on(async {
+        let mut native = direct(&db).await;
+        assert_eq!(answer(native.query_drop(sql.as_str()).await), "1064", "natively");
+        let mut g = gw.connect("ks").await;
+        assert_eq!(answer(g.query_drop(sql.as_str()).await), "1105", "gateway");
+    });
+    assert!(!file.exists(), "{} was written", file.display());
 }
