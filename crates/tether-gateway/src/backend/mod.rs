@@ -200,11 +200,9 @@ impl Backend {
     /// client's connection to MariaDB would have.
     pub fn hung_up(&mut self) -> bool {
         if let Some(conn) = self.conn.as_mut() {
-            if conn.may_release {
-                if conn.hung_up() {
-                    self.silent = true;
-                    self.end("the backend closed the connection after a COMMIT or ROLLBACK that released it");
-                }
+            if conn.may_release && conn.hung_up() {
+                self.silent = true;
+                self.end("the backend closed the connection after a COMMIT or ROLLBACK that released it");
             }
         }
         self.ended
