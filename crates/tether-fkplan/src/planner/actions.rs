@@ -12,6 +12,7 @@ use crate::plan::{Action, ActionKind, Event, FkRef, NewChildValue, Part, Rules, 
 use crate::sql::{ident, row_of};
 
 use super::expr::column_default;
+use super::implicit::generated_over;
 use super::{children, eq_ci, exact_idents, Analysis, Planner};
 
 /// `, ts = ts` for each TIMESTAMP / DATETIME column of `table` outside `changed`:
@@ -36,7 +37,8 @@ impl<'a> Planner<'a> {
     /// A plan whose cascade writes child values another FK of the child checks
     /// (ON UPDATE CASCADE or SET DEFAULT into a column a second FK shares: the
     /// same column to another parent, a composite FK holding it, two FKs of one
-    /// column to one parent) takes its outcome from a native run first
+    /// column to one parent; any change, SET NULL too, of a column a generated FK
+    /// column reads) takes its outcome from a native run first
     /// ([`Plan::native_first`]): InnoDB checks every cascaded child row against the
     /// child's other FKs, in its own order (constraint by constraint, against the
     /// parents as they stand mid-statement), and refuses with 1452 naming the FK;
@@ -69,28 +71,33 @@ impl<'a> Planner<'a> {
         Ok(Analysis::Plan(plan))
     }
 
-    /// The first FK whose action writes a non-NULL child value into a column
-    /// another FK of the same child table also holds.
+    /// The first FK whose action writes a child value another FK of the same child
+    /// table checks: a non-NULL value into a column the other FK holds, or any value
+    /// (NULL too: a column `AS (COALESCE(pid, 9))` becomes 9) into a column a
+    /// generated column of the other FK reads, at any depth. That generated column
+    /// is VIRTUAL (MariaDB refuses a STORED one over a column with a cascading FK,
+    /// 1901); InnoDB computes it and checks its FK (review r23i U1).
     fn rekeyed_into_other_fk<'r>(&self, rules: &'r [Rules]) -> Option<&'r FkRef> {
         rules.iter().flat_map(|r| &r.actions).find_map(|action| {
-            let writes_value = matches!(
-                &action.kind,
-                ActionKind::Update {
-                    new: NewChildValue::Cascade | NewChildValue::Default(_),
-                    ..
-                }
-            );
+            let ActionKind::Update { new, .. } = &action.kind else {
+                return None;
+            };
+            let writes_value = matches!(new, NewChildValue::Cascade | NewChildValue::Default(_));
             let fk = &action.fk;
             let child = self.schema.tables.iter().find(|t| t.name == fk.child)?;
             let others = || child.foreign_keys.iter().filter(|other| other.name != fk.name);
-            let shared = others().any(|other| other.columns.iter().any(|c| fk.columns.iter().any(|f| eq_ci(f, c))));
+            let holds = |other: &ForeignKey, columns: &[String]| {
+                other.columns.iter().any(|c| columns.iter().any(|f| eq_ci(f, c)))
+            };
+            let generated = generated_over(child, &fk.columns);
+            let shared = others().any(|other| (writes_value && holds(other, &fk.columns)) || holds(other, &generated));
             // InnoDB changes a clustered-index column as a delete and an insert of the
             // child row, and the insert checks every FK of the child: a second FK to a
             // table the statement is changing (the parent row mid-statement) may fail,
             // 1452, whatever its columns. One to a table it does not change cannot.
             let changed = |other: &ForeignKey| rules.iter().any(|r| eq_ci(&r.table, &other.referenced_table));
-            let reinserted = fk.columns.iter().any(|c| clustered(child, c)) && others().any(changed);
-            (writes_value && (shared || reinserted)).then_some(fk)
+            let reinserted = writes_value && fk.columns.iter().any(|c| clustered(child, c)) && others().any(changed);
+            (shared || reinserted).then_some(fk)
         })
     }
 

@@ -112,12 +112,50 @@ pub(super) fn tables_read(e: &Expr) -> Vec<String> {
 /// Whether assignments `assigned` change a column of `referenced` (`None`: none),
 /// and if so whether one such new value is [`volatile`] (`Some(true)`): the lock read
 /// and the statement would compute different new keys.
-pub(super) fn rekeying<S: AsRef<str>>(assigned: &[(String, &Expr)], referenced: &BTreeSet<S>) -> Option<bool> {
+pub(super) fn rekeying<S: AsRef<str>>(
+    table: &Table,
+    assigned: &[(String, &Expr)],
+    referenced: &BTreeSet<S>,
+) -> Option<bool> {
     let is_key = |c: &str| referenced.iter().any(|r| eq_ci(r.as_ref(), c));
-    assigned
-        .iter()
-        .any(|(c, _)| is_key(c))
-        .then(|| assigned.iter().any(|(c, e)| is_key(c) && volatile(e)))
+    assigned.iter().any(|(c, _)| is_key(c)).then(|| {
+        assigned
+            .iter()
+            .any(|(c, e)| is_key(c) && volatile_assignment(table, c, e))
+    })
+}
+
+/// Whether the value `e` assigns to `column` of `table` may differ between two
+/// evaluations (the lock read and the statement): a [`volatile`] expression, or
+/// `DEFAULT` / `DEFAULT(col)` of a column whose default is computed anew each time
+/// (the clock, UUID(), NEXT VALUE FOR s, which the lock read would advance too;
+/// review r23i U2). A default the parser does not read counts as such.
+pub(super) fn volatile_assignment(table: &Table, column: &str, e: &Expr) -> bool {
+    let volatile_default = |c: &str| {
+        table
+            .columns
+            .iter()
+            .find(|x| eq_ci(&x.name, c))
+            .and_then(|x| x.default.as_deref())
+            .is_some_and(|d| parse_expr(d).is_none_or(|d| volatile(&d)))
+    };
+    if volatile(e) || (is_default(e) && volatile_default(column)) {
+        return true;
+    }
+    let mut found = false;
+    let mut probe = e.clone();
+    let _ = sqlparser::ast::visit_expressions_mut(&mut probe, |x| {
+        if let Expr::Function(f) = x {
+            if f.name.to_string().eq_ignore_ascii_case("default") {
+                let arg = f.args.to_string();
+                let c = arg.rsplit('.').next().unwrap_or_default();
+                let c = c.trim_matches(|c| c == '(' || c == ')' || c == '`' || c == ' ');
+                found |= volatile_default(c);
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    found
 }
 
 pub(super) fn column_ref(e: &Expr) -> Option<String> {
@@ -498,12 +536,11 @@ pub(super) fn is_default(e: &Expr) -> bool {
 /// `expr`, or where it is the keyword `DEFAULT` (an assignment `SET col =
 /// DEFAULT`), `DEFAULT(col)`: the column's default as the server computes it, which
 /// a SELECT (the lock read) can say where the bare keyword is a syntax error.
+/// `column` is the column as the read names it (`` `c` ``, or `` `t`.`c` `` in a
+/// join, where a bare name may be ambiguous).
 pub(super) fn or_default_of(expr: &Expr, column: &str) -> Expr {
     if is_default(expr) {
-        Expr::Identifier(sqlparser::ast::Ident::new(format!(
-            "DEFAULT({})",
-            crate::sql::ident(column)
-        )))
+        Expr::Identifier(sqlparser::ast::Ident::new(format!("DEFAULT({column})")))
     } else {
         expr.clone()
     }

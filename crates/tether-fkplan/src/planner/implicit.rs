@@ -2,13 +2,100 @@
 //! expression reads a column that changes (assigned, or itself changed so), and an
 //! `ON UPDATE CURRENT_TIMESTAMP` column, which takes the statement's time whenever
 //! the row changes. A key among them re-keys its children and an FK column among
-//! them needs a parent, as an assigned one does (review r23d F1, F2).
+//! them needs a parent, as an assigned one does (review r23d F1, F2). Also which
+//! assignments MariaDB makes at all ([`made_assignments`]: `DEFAULT` into a
+//! generated column leaves it computed, review r23i U2), and which columns a
+//! change of some columns changes with them ([`generated_over`], for a cascade's
+//! child, review r23i U1).
 
-use sqlparser::ast::Expr;
+use sqlparser::ast::{Expr, Value};
 use tether_schema::Table;
 
-use super::expr::{as_stored, column_ref, parse_expr, volatile};
+use super::expr::{as_stored, column_ref, is_default, parse_expr, volatile_assignment};
 use super::{eq_ci, Planner};
+
+/// The assignments of an UPDATE (or, `upsert`, ON DUPLICATE KEY UPDATE) of
+/// `table` that MariaDB makes, in order: `DEFAULT` or `NULL` into a generated
+/// column leaves it computed from its expression, as if it were not assigned
+/// (unchanged unless a column it reads changes), and an UPDATE's `col = IGNORE`
+/// assigns nothing. `None` when InnoDB runs the statement: a generated column
+/// assigned any other value (MariaDB refuses that row by row, 1906, in strict
+/// mode, and otherwise ignores the value with that warning, before any FK
+/// check), and IGNORE in ON DUPLICATE KEY UPDATE (MariaDB 10.11 stores the
+/// column's default there).
+pub(super) fn made_assignments<'e>(
+    table: &Table,
+    assigned: Vec<(String, &'e Expr)>,
+    upsert: bool,
+) -> Option<Vec<(String, &'e Expr)>> {
+    let mut out = Vec::with_capacity(assigned.len());
+    for (column, e) in assigned {
+        let generated = table
+            .columns
+            .iter()
+            .any(|c| eq_ci(&c.name, &column) && c.generated.is_some());
+        if is_ignore(e) && upsert {
+            return None;
+        }
+        if is_ignore(e) || (generated && (is_default(e) || is_null(e))) {
+            continue;
+        }
+        if generated {
+            return None;
+        }
+        out.push((column, e));
+    }
+    Some(out)
+}
+
+/// The keyword `IGNORE` as a value: the column keeps its value.
+fn is_ignore(e: &Expr) -> bool {
+    matches!(e, Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("ignore"))
+}
+
+/// `NULL`, in parentheses or not (MariaDB's NULL item either way).
+fn is_null(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(inner) => is_null(inner),
+        Expr::Value(v) => matches!(v.value, Value::Null),
+        _ => false,
+    }
+}
+
+/// The generated columns of `table` whose values change when `columns` change:
+/// those reading one of them, and those reading such a column, any depth. An
+/// expression the parser does not read counts where its text names a changed
+/// column.
+pub(super) fn generated_over(table: &Table, columns: &[String]) -> Vec<String> {
+    let mut changed: Vec<String> = columns.to_vec();
+    let mut out: Vec<String> = Vec::new();
+    loop {
+        let mut grew = false;
+        for c in &table.columns {
+            let Some(text) = c.generated.as_deref() else {
+                continue;
+            };
+            if changed.iter().any(|x| eq_ci(x, &c.name)) {
+                continue;
+            }
+            let reads = match parse_expr(text) {
+                Some(e) => columns_read(&e).iter().any(|r| changed.iter().any(|x| eq_ci(x, r))),
+                None => {
+                    let text = text.to_ascii_lowercase();
+                    changed.iter().any(|x| text.contains(&x.to_ascii_lowercase()))
+                }
+            };
+            if reads {
+                changed.push(c.name.clone());
+                out.push(c.name.clone());
+                grew = true;
+            }
+        }
+        if !grew {
+            return out;
+        }
+    }
+}
 
 /// The new value of a column an UPDATE changes by itself.
 #[derive(Debug, Clone)]
@@ -146,10 +233,10 @@ impl<'a> Planner<'a> {
         let mut by: Vec<(String, Expr)> = Vec::new();
         for c in read {
             let new = if let Some(pos) = assigned.iter().rposition(|(a, _)| eq_ci(a, c)) {
-                if volatile(assigned[pos].1) {
+                if volatile_assignment(table, c, assigned[pos].1) {
                     return Implicit::Unknown;
                 }
-                self.new_value(c, assigned)
+                self.new_value(c, assigned, old)
             } else if let Some(i) = implicit.get(c) {
                 match i {
                     Implicit::Computed(e) => format!("({e})"),

@@ -13,9 +13,10 @@ use crate::plan::{ActionKind, Event, NewRows, Part, Plan, Start, Target, Templat
 use crate::sql::ident;
 
 use super::expr::{
-    column_ref, is_default, mentions_values, or_default_of, rekeying, substitute, volatile, volatile_condition,
+    column_ref, is_default, mentions_values, or_default_of, rekeying, substitute, volatile_assignment,
+    volatile_condition,
 };
-use super::implicit::Implicits;
+use super::implicit::{made_assignments, Implicits};
 use super::multi::Named;
 use super::{children, eq_ci, exact, last_ident, Analysis, Planner};
 
@@ -55,6 +56,11 @@ impl<'a> Planner<'a> {
         if assigned.iter().any(|(_, e)| mentions_values(e)) {
             return Ok(self.passthrough(table));
         }
+        // `g = DEFAULT` of a generated column, `c = IGNORE`: no assignment. Another
+        // value into a generated column: MariaDB's 1906 (or its warning), InnoDB's.
+        let Some(assigned) = made_assignments(table, assigned, false) else {
+            return Ok(self.passthrough(table));
+        };
         let referenced: BTreeSet<String> = children(self.schema, self.database, &table.name)
             .iter()
             .flat_map(|(_, fk)| fk.referenced_columns.iter().cloned())
@@ -63,7 +69,7 @@ impl<'a> Planner<'a> {
         // over changed ones, ON UPDATE CURRENT_TIMESTAMP columns.
         let implicit = self.implicit_changes(table, &assigned, &|c| ident(c));
         let implicit_rekeys = referenced.iter().filter(|r| implicit.rekeys(r));
-        let rekeys = match rekeying(&assigned, &referenced) {
+        let rekeys = match rekeying(table, &assigned, &referenced) {
             // The lock read and the UPDATE would compute different new keys (RAND(),
             // NEXT VALUE FOR, the statement's time, ...): InnoDB runs it, with its
             // own cascades.
@@ -90,7 +96,9 @@ impl<'a> Planner<'a> {
                 .iter()
                 .any(|fk| fk.columns.iter().any(|x| eq_ci(x, c)))
         };
-        let stable = !assigned.iter().any(|(c, e)| fk_column(c) && volatile(e))
+        let stable = !assigned
+            .iter()
+            .any(|(c, e)| fk_column(c) && volatile_assignment(table, c, e))
             && !implicit.names().any(|c| fk_column(c) && implicit.unknown(c));
         // Also the FKs whose index entry the statement writes again (a new primary
         // key, another column of the FK's index): InnoDB checks those again too.
@@ -126,12 +134,13 @@ impl<'a> Planner<'a> {
         }
         let keys = self.key_columns(table);
         let mut select: Vec<String> = keys.iter().map(|k| exact(table, k, ident(k))).collect();
-        let new_value = |c: &str| implicit.new_value(c).unwrap_or_else(|| self.new_value(c, &assigned));
+        let assigned_value = |c: &str| self.new_value(c, &assigned, &|c| ident(c));
+        let new_value = |c: &str| implicit.new_value(c).unwrap_or_else(|| assigned_value(c));
         for k in &keys {
             // A VIRTUAL key keeps its children: InnoDB stores no value of it.
             let new = match implicit.rekeys(k) {
                 true => new_value(k),
-                false => self.new_value(k, &assigned),
+                false => assigned_value(k),
             };
             select.push(exact(table, k, new));
         }
@@ -211,20 +220,22 @@ impl<'a> Planner<'a> {
         })))
     }
 
-    /// The value column `column` has after the assignments, as an expression over the
-    /// old row. MariaDB assigns left to right, so a later assignment sees the new value
-    /// of an earlier one: earlier assigned columns are substituted by their expressions.
-    pub(super) fn new_value(&self, column: &str, assigned: &[(String, &Expr)]) -> String {
+    /// The value column `column` has after the assignments (those MariaDB makes, see
+    /// [`made_assignments`]), as an expression over the old row, `old(c)` naming
+    /// column `c` of it (`c`, or `alias.c` in a join). MariaDB assigns left to
+    /// right, so a later assignment sees the new value of an earlier one: earlier
+    /// assigned columns are substituted by their expressions.
+    pub(super) fn new_value(&self, column: &str, assigned: &[(String, &Expr)], old: &dyn Fn(&str) -> String) -> String {
         let Some(pos) = assigned.iter().rposition(|(c, _)| eq_ci(c, column)) else {
-            return ident(column);
+            return old(column);
         };
         let (_, expr) = assigned[pos];
         if is_default(expr) {
-            return format!("(DEFAULT({}))", ident(column));
+            return format!("(DEFAULT({}))", old(column));
         }
         let earlier: Vec<(String, Expr)> = assigned[..pos]
             .iter()
-            .map(|(c, e)| (c.clone(), or_default_of(e, c)))
+            .map(|(c, e)| (c.clone(), or_default_of(e, &old(c))))
             .collect();
         let mentions_earlier = {
             let mut found = false;
@@ -302,6 +313,15 @@ impl<'a> Planner<'a> {
             };
             assigned[index].push((real.name.clone(), &a.value));
         }
+        // Per table, the assignments MariaDB makes (see `made_assignments`).
+        let mut made: Vec<Vec<(String, &Expr)>> = Vec::with_capacity(named.len());
+        for (n, a) in named.iter().zip(assigned) {
+            match made_assignments(n.table, a, false) {
+                Some(a) => made.push(a),
+                None => return Ok(self.passthrough(n.table)),
+            }
+        }
+        let assigned = made;
         // Per table, the columns the statement changes without assigning them.
         let implicit: Vec<Implicits> = named
             .iter()
@@ -329,7 +349,7 @@ impl<'a> Planner<'a> {
             let keys = self.key_columns(n.table);
             if assigned
                 .iter()
-                .any(|(c, e)| keys.iter().any(|k| eq_ci(k, c)) && volatile(e))
+                .any(|(c, e)| keys.iter().any(|k| eq_ci(k, c)) && volatile_assignment(n.table, c, e))
                 || keys.iter().any(|k| implicit.rekeys(k) && implicit.unknown(k))
             {
                 // The lock read and the statement would compute different new keys.
@@ -338,7 +358,7 @@ impl<'a> Planner<'a> {
             let mut select: Vec<String> = keys.iter().map(|k| exact(n.table, k, n.column(k))).collect();
             for k in &keys {
                 if assigned.iter().any(|(c, _)| eq_ci(c, k)) {
-                    select.push(exact(n.table, k, self.new_value(k, assigned)));
+                    select.push(exact(n.table, k, self.new_value(k, assigned, &|c| n.column(c))));
                 } else if let Some(new) = implicit.new_value(k).filter(|_| implicit.rekeys(k)) {
                     select.push(exact(n.table, k, new));
                 } else {

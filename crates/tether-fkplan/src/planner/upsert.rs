@@ -14,8 +14,9 @@ use crate::sql::{ident, idents};
 use super::clash::{KeyClash, Literal};
 use super::expr::{
     allocates, as_stored, implicit_default, is_default, must_run_once, or_default_of, parse_expr, reads_column,
-    rekeying, substitute, substitute_values, values_columns, volatile,
+    rekeying, substitute, substitute_values, values_columns, volatile_assignment,
 };
+use super::implicit::made_assignments;
 use super::insert::one_row;
 use super::{children, eq_ci, exact, last_ident, Analysis, Planner, ValuesRow};
 
@@ -48,7 +49,12 @@ impl<'a> Planner<'a> {
                 None => return Ok(Analysis::Forward),
             }
         }
-        let rekeys = match rekeying(&assigned, &referenced) {
+        // `g = DEFAULT` of a generated column, `c = IGNORE`: no assignment. Another
+        // value into a generated column: MariaDB's 1906 (or its warning), InnoDB's.
+        let Some(assigned) = made_assignments(table, assigned, true) else {
+            return Ok(self.passthrough(table));
+        };
+        let rekeys = match rekeying(table, &assigned, &referenced) {
             // The lock read and the statement would compute different new keys.
             Some(true) => return Ok(self.passthrough(table)),
             changes => changes.is_some(),
@@ -195,7 +201,11 @@ impl<'a> Planner<'a> {
             .any(|c| (c.generated.is_some() || implicit.changes(&c.name)) && fk_column(&c.name));
         let checks = self
             .values_checks(i, table, true)
-            .filter(|_| !assigned.iter().any(|(c, e)| fk_column(c) && volatile(e)))
+            .filter(|_| {
+                !assigned
+                    .iter()
+                    .any(|(c, e)| fk_column(c) && volatile_assignment(table, c, e))
+            })
             .filter(|_| !generated_fk || assigned.is_empty());
         if !rekeys && checks.is_none() {
             // Several rows, a SELECT source, expressions, volatile functions: InnoDB
@@ -247,7 +257,7 @@ impl<'a> Planner<'a> {
         // through a column assigned before): (assigned, source column, its type).
         let mut unknown: Vec<(String, String, String)> = Vec::new();
         for (c, e) in assigned {
-            let mut e = or_default_of(e, c);
+            let mut e = or_default_of(e, &ident(c));
             let from = values_columns(&e)
                 .iter()
                 .find_map(|v| unknown_sources.iter().find(|(s, _)| eq_ci(s, v)).cloned())

@@ -18,6 +18,7 @@ mod disallow_r17;
 mod disguised;
 mod dynamic_r15;
 mod forms_r22;
+mod generated_r23;
 mod heldout;
 mod implicit_r23;
 mod keys_r14;
