@@ -260,6 +260,11 @@ fn as_json(t: &Table, c: &tether_schema::Column) -> tether_schema::Column {
 fn text_of(v: &Value) -> Option<String> {
     match v {
         Value::Text(s) if !s.trim().is_empty() => Some(s.clone()),
+        // Text that is not UTF-8 (a SQLite value in Latin-1, say) is read byte by byte
+        // as Latin-1: the patterns looked for are ASCII, and names keep their accents.
+        Value::RawText(b) => {
+            Some(b.iter().map(|&c| char::from(c)).collect::<String>()).filter(|s| !s.trim().is_empty())
+        }
         Value::Int(i) => Some(i.to_string()),
         Value::UInt(u) => Some(u.to_string()),
         Value::Float(f) => Some(f.to_string()),

@@ -198,3 +198,35 @@ fn number_like_values_are_not_phone_numbers() {
         }
     }
 }
+
+/// Review r23l L1: SQLite text that is not UTF-8 (Latin-1 e-mails with an accented
+/// name) is read as Latin-1 by the scan: the column is found (before: sampled but never
+/// looked at, "0 personal columns", and a strict job copied the addresses).
+#[test]
+fn text_that_is_not_utf8_is_scanned() {
+    let src = TestDb::create(Engine::Sqlite);
+    let rows: Vec<String> = (1..=20)
+        .map(|i| {
+            format!(
+                "({i}, CAST(X'{}' AS TEXT))",
+                hex_of(&format!("jos\u{e9}{i}@example.org"))
+            )
+        })
+        .collect();
+    src.exec(&format!(
+        "CREATE TABLE t (id integer PRIMARY KEY, x1 text);\nINSERT INTO t VALUES {};",
+        rows.join(", ")
+    ));
+    assert_eq!(one(&src, "SELECT count(*) FROM t WHERE typeof(x1) = 'text'"), "20");
+    assert_eq!(
+        classes(&scan(&src)),
+        [("id".to_string(), None), ("x1".to_string(), Some("email".to_string()))]
+    );
+}
+
+/// `text` in Latin-1 (every character below U+0100), as hex.
+fn hex_of(text: &str) -> String {
+    text.chars()
+        .map(|c| format!("{:02X}", u8::try_from(u32::from(c)).expect("latin-1")))
+        .collect()
+}
