@@ -51,6 +51,10 @@ pub(super) struct BackendConn {
     /// COMMIT or ROLLBACK in it (`COMMIT RELEASE`, or a bare COMMIT under
     /// `completion_type = RELEASE`, after whose OK the server hangs up).
     pub(super) may_release: bool,
+    /// The command before the last one may have released the session (see
+    /// `may_release`), and no hang-up had been seen when the last one was sent:
+    /// the server's hang-up may arrive only as the last command's lost answer.
+    pub(super) released_before: bool,
     /// The server is MariaDB (its greeting's version string says so).
     pub(super) mariadb: bool,
     /// MARIADB_CLIENT_CACHE_METADATA is in use.
@@ -70,11 +74,15 @@ const IDLE_DISCONNECT: u16 = 4031;
 
 /// `sql` may end the session on success: it has COMMIT or ROLLBACK in it (any
 /// case, anywhere: a multi-statement, `SET STATEMENT completion_type = 2 FOR
-/// COMMIT`). A word test, not a parse: the cost of a false match is a look at the
-/// socket before the next command.
+/// COMMIT`), or EXECUTE or CALL, which run a text out of the word test's sight
+/// (`EXECUTE s` of a statement prepared from 'COMMIT', `EXECUTE IMMEDIATE @c`:
+/// review r23h F4). A COM_STMT_EXECUTE is tested on its prepared text. A word
+/// test, not a parse: the cost of a false match is a look at the socket before
+/// the next command.
 pub(super) fn may_release(sql: &[u8]) -> bool {
-    sql.windows(6).any(|w| w.eq_ignore_ascii_case(b"commit"))
-        || sql.windows(8).any(|w| w.eq_ignore_ascii_case(b"rollback"))
+    [&b"commit"[..], b"rollback", b"execute", b"call"]
+        .iter()
+        .any(|word| sql.windows(word.len()).any(|w| w.eq_ignore_ascii_case(word)))
 }
 
 /// Errors that roll back the whole transaction (a deadlock's victim): the session
@@ -99,6 +107,7 @@ impl BackendConn {
             closing: false,
             idle_closed: false,
             may_release: false,
+            released_before: false,
             mariadb: false,
             cached_metadata: false,
             executing: false,
@@ -186,7 +195,7 @@ impl BackendConn {
         self.writer.begin();
         self.writer.put_u8(command);
         self.executing = command == COM_STMT_EXECUTE;
-        self.may_release = false;
+        self.released_before = std::mem::take(&mut self.may_release);
         Ok(())
     }
 

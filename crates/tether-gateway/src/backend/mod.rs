@@ -189,12 +189,10 @@ impl Backend {
     /// client's connection to MariaDB would have.
     pub fn hung_up(&mut self) -> bool {
         if let Some(conn) = self.conn.as_mut() {
-            if conn.may_release {
-                if conn.hung_up() {
-                    self.end("the backend closed the connection after a COMMIT or ROLLBACK that released it");
-                } else {
-                    conn.may_release = false;
-                }
+            // Not seen yet, the hang-up may still come as the next command's
+            // lost answer (`released_before`, [`Self::fail`]).
+            if conn.may_release && conn.hung_up() {
+                self.end("the backend closed the connection after a COMMIT or ROLLBACK that released it");
             }
         }
         self.ended
@@ -299,7 +297,7 @@ impl Backend {
                 e
             }
             ConnError::Lost(why) => {
-                if self.conn.as_ref().is_some_and(|c| c.may_release) {
+                if self.conn.as_ref().is_some_and(|c| c.may_release || c.released_before) {
                     self.end(&format!(
                         "the backend closed the connection after a COMMIT or ROLLBACK: {why}"
                     ));
