@@ -64,7 +64,7 @@ impl<'a> Command<'a> {
         if matches!(word.as_str(), "set" | "show" | "alter" | "explain") && mentions_online(lead) {
             // The gateway answers its statements itself: one in a query of several
             // statements would have to be run amid the backend's.
-            let (end, second) = crate::protocol::multi::split(lead);
+            let (end, second) = crate::protocol::multi::split(lead, crate::protocol::multi::Lexing::DEFAULT);
             let first = if second.is_some() { &lead[..end] } else { lead };
             match online::recognise(first) {
                 Ok(Some(_)) | Err(_) if second.is_some() => {
@@ -1120,7 +1120,10 @@ fn use_target(lead: &str) -> Option<String> {
     if !head.eq_ignore_ascii_case("use") || !rest.starts_with(char::is_whitespace) {
         return None;
     }
-    if crate::protocol::multi::split(lead).1.is_some() {
+    if crate::protocol::multi::split(lead, crate::protocol::multi::Lexing::DEFAULT)
+        .1
+        .is_some()
+    {
         // `USE a; DELETE ...`: not a name (the session refuses it, see `disguise`).
         return None;
     }

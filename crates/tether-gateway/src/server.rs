@@ -133,7 +133,8 @@ impl Connection {
     /// evaluated when it is an expression (an error of that goes to the client,
     /// `Err`); `None` when the query is no KILL of a connection id.
     async fn read_kill<'q>(&mut self, sql: &'q [u8]) -> Result<Option<(Kill, Option<&'q [u8]>)>, ServerError> {
-        let (end, second) = crate::protocol::multi::split_bytes(sql);
+        let lexing = self.session.lexing(sql).await?;
+        let (end, second) = crate::protocol::multi::split_bytes(sql, lexing);
         let rest = second.map(|at| &sql[at..]);
         let kill = match kill::parse(&String::from_utf8_lossy(&sql[..end]), self.id) {
             kill::Parsed::Kill(k) => k,
@@ -246,6 +247,10 @@ impl Handler for Connection {
 
     fn keyspace(&self) -> Option<String> {
         self.session.keyspace_name()
+    }
+
+    async fn lexing(&mut self, sql: &[u8]) -> Result<crate::protocol::multi::Lexing, ServerError> {
+        self.session.lexing(sql).await
     }
 
     fn restore_keyspace(&mut self, keyspace: Option<String>) {

@@ -16,6 +16,7 @@ use crate::ddl;
 use crate::keyspace::{Keyspace, Shared};
 use crate::managed;
 use crate::online::{self, hook, DdlStrategy, OnlineStatement};
+use crate::protocol::multi::Lexing;
 use crate::protocol::Output;
 use crate::reply::{PreparedInfo, Reply, ServerError};
 use crate::route::{self, skip_comments, Command, Disguise, Source};
@@ -61,6 +62,8 @@ struct Prepared {
     /// It runs statements out of sight (a CALL, ...): each run forgets the
     /// session's SQL-prepared texts in its keyspace (they may be prepared again).
     forgets_prepared: bool,
+    /// How the server read its quotes when it was prepared (the sql_mode then).
+    lexing: Lexing,
 }
 
 impl Prepared {
@@ -70,7 +73,7 @@ impl Prepared {
             .decided_at
             .is_some_and(|at| at != self.keyspace.schema_generation())
         {
-            (self.planned, self.decided_at) = classify(&self.keyspace, &self.statement.sql).await?;
+            (self.planned, self.decided_at) = classify(&self.keyspace, &self.statement.sql, self.lexing).await?;
         }
         Ok(())
     }
@@ -78,18 +81,19 @@ impl Prepared {
 
 /// Whether `sql` is a write the managed planner has work for, and the schema
 /// generation that says so (`None` when the schema has no say: not a write in a
-/// managed keyspace).
-async fn classify(ks: &Keyspace, sql: &str) -> Result<(bool, Option<u64>), ServerError> {
+/// managed keyspace). `lexing`: how the server reads its quotes (the planner
+/// reads the text as the server does: [`Lexing::as_escaped`]).
+async fn classify(ks: &Keyspace, sql: &str, lexing: Lexing) -> Result<(bool, Option<u64>), ServerError> {
     if ks.mode() != FkMode::Managed || (Command::of(sql) != Command::Write && !comments::leads(sql)) {
         return Ok((false, None));
     }
-    let text = ks.as_run(sql, true).await?;
+    let text = ks.as_run(sql, lexing.backslash_escapes).await?;
     if Command::of(&text) != Command::Write {
         return Ok((false, None));
     }
     // Read before the schema the plan uses: a change in between shows next time.
     let generation = ks.schema_generation();
-    let (_, analysis) = ks.plan(skip_comments(&text)).await?;
+    let (_, analysis) = ks.plan(&lexing.as_escaped(skip_comments(&text))).await?;
     let planned = match analysis {
         // Sharded: a passthrough may be refused (managed::run_sharded).
         Analysis::Plan(p) => !p.is_passthrough() || ks.spec.sharded,
@@ -142,6 +146,9 @@ pub struct Session {
     /// The client's entry among the gateway's live clients: its backend
     /// connections' ids are published there, for a KILL naming the client.
     live: Option<Arc<crate::kill::Live>>,
+    /// How the server reads the quotes of the query (or prepared statement) at
+    /// hand: every split and tokenization of its text reads them so ([`Self::lexing`]).
+    lexing: Lexing,
 }
 
 /// What the session knows of the temporary tables shadowing a keyspace's tables.
@@ -179,7 +186,60 @@ impl Session {
             sql_prepared: HashMap::new(),
             table_locks: HashSet::new(),
             live: None,
+            lexing: Lexing::DEFAULT,
         }
+    }
+
+    /// How the server will read the quotes of `sql`, which decides where its
+    /// statements end (review r23h F2): `\\` escapes unless the session's sql_mode
+    /// has NO_BACKSLASH_ESCAPES (the backend's status flag), `"` quotes a name
+    /// under ANSI_QUOTES (the sql_mode is read only when that would cut `sql`
+    /// otherwise, or when no reply has said the flag yet). A text without a
+    /// backslash is cut alike in every mode. `Err` for a query that may change
+    /// the sql_mode before later statements of it that every mode does not cut
+    /// alike: the gateway would have to guess where they end.
+    pub async fn lexing(&mut self, sql: &[u8]) -> Result<Lexing, ServerError> {
+        match self.keyspace.clone() {
+            Some(ks) => self.lexing_in(&ks, sql).await,
+            None => Ok(Lexing::DEFAULT),
+        }
+    }
+
+    /// [`Self::lexing`] of `sql` run in keyspace `ks`'s backend session.
+    async fn lexing_in(&mut self, ks: &Keyspace, sql: &[u8]) -> Result<Lexing, ServerError> {
+        if !sql.contains(&b'\\') {
+            return Ok(Lexing::DEFAULT);
+        }
+        let lower = sql.to_ascii_lowercase();
+        let may_change = ["sql_mode", "execute", "prepare"]
+            .iter()
+            .any(|w| lower.windows(w.len()).any(|x| x == w.as_bytes()));
+        if may_change && !Lexing::readings_agree(sql) {
+            return Err(ServerError::gateway(
+                "tether gateway: a query that may change the sql_mode (SET sql_mode, EXECUTE, PREPARE) before \
+                 statements of it whose ends depend on it (a backslash in a quoted text: NO_BACKSLASH_ESCAPES and \
+                 ANSI_QUOTES cut it into other statements) is refused, nothing of it was run: send the statement \
+                 that changes the sql_mode as a query of its own"
+                    .to_string(),
+            ));
+        }
+        let backend = self.backend(ks);
+        let known = backend
+            .status()
+            .map(|_| Lexing::escapes(!backend.no_backslash_escapes()));
+        if let Some(lexing) = known.filter(|l| !l.ansi_quotes_matter(sql)) {
+            return Ok(lexing);
+        }
+        let rows = backend.read("SELECT @@SESSION.sql_mode").await?;
+        let mode = rows
+            .rows
+            .first()
+            .and_then(|r| r.first())
+            .map(|v| v.text())
+            .ok_or_else(|| {
+                ServerError::gateway("tether gateway: the session's sql_mode could not be read".to_string())
+            })?;
+        Ok(Lexing::of_sql_mode(&mode))
     }
 
     /// The client is registered as `live`: its backend connections (from now on)
@@ -467,6 +527,13 @@ impl Session {
     /// [`Self::query`] of `sql`, forwarded (when the gateway has nothing to do
     /// with it) as `raw`: its bytes as the client sent them.
     async fn query_as(&mut self, sql: &str, raw: &[u8], out: &mut Output<'_>) -> io::Result<()> {
+        self.lexing = match self.lexing(raw).await {
+            Ok(lexing) => lexing,
+            Err(e) => {
+                self.report_status(out);
+                return out.replies(vec![Reply::Error(e)]).await;
+            }
+        };
         let mut after = match self.look(sql, true).await {
             Ok(after) => after,
             Err(e) => {
@@ -535,7 +602,7 @@ impl Session {
             return Route::Answered(vec![self.after_abort(&ks, sql).await]);
         }
         if ks.mode() == FkMode::Managed {
-            match managed::session_state::table_locks_after(sql) {
+            match managed::session_state::table_locks_after(sql, self.lexing) {
                 Some(true) => self.table_locks.insert(ks.spec.name.clone()),
                 Some(false) => self.table_locks.remove(&ks.spec.name),
                 None => false,
@@ -677,7 +744,7 @@ impl Session {
         let backslash = !self.backend(&ks).no_backslash_escapes();
         let disguised = comments::may_have(sql)
             || route::disguise(lead, true).is_some()
-            || (sql.contains(';') && crate::protocol::multi::split(sql).1.is_some());
+            || (sql.contains(';') && crate::protocol::multi::split(sql, self.lexing).1.is_some());
         let qualified = others
             .iter()
             .any(|o| !route::qualified_names(sql, &o.spec.database, backslash).is_empty());
@@ -693,7 +760,7 @@ impl Session {
             };
         }
         let text = ks.as_run(sql, backslash).await?.into_owned();
-        let pieces = guard::statements(&text);
+        let pieces = guard::statements(&text, self.lexing);
         if let ([piece], FkMode::Managed, false, true, true) = (
             pieces.as_slice(),
             ks.mode(),
@@ -705,7 +772,7 @@ impl Session {
             // (the route plans it); with USING, or any other text, judged below.
             if let Some(inner) = route::immediate_literal(piece, backslash) {
                 let command = Command::of(&inner);
-                if command == Command::Write && crate::protocol::multi::split(&inner).1.is_none() {
+                if command == Command::Write && crate::protocol::multi::split(&inner, self.lexing).1.is_none() {
                     after.run_as = Some(inner);
                     return Ok(after);
                 }
@@ -843,7 +910,10 @@ impl Session {
             if sharded_managed {
                 match &item.text {
                     Some(t) => {
-                        if let Some(form) = guard::statements(t).iter().find_map(|p| guard::switches_off(p)) {
+                        if let Some(form) = guard::statements(t, self.lexing)
+                            .iter()
+                            .find_map(|p| guard::switches_off(p, self.lexing))
+                        {
                             return Err(guard::guarantee_refusal(&ks.spec.name, &form));
                         }
                     }
@@ -1269,7 +1339,7 @@ impl Session {
         let _fk_ddl = ks.fk_ddl_begin(sql).await; // until after after_ddl (r13b finding 8)
         let replies = self.backend(ks).query(raw).await;
         if !replies.iter().any(|r| matches!(r, Reply::Error(_))) {
-            for piece in guard::statements(sql) {
+            for piece in guard::statements(sql, self.lexing) {
                 let name = &ks.spec.name;
                 if let Some(t) = guard::temporary_created(&piece) {
                     self.temporary.insert((name.clone(), t));
@@ -1286,7 +1356,7 @@ impl Session {
     /// A statement after the gateway rolled the client's transaction back: ROLLBACK
     /// ends the state, COMMIT too but fails, anything else is refused.
     async fn after_abort(&mut self, ks: &Keyspace, sql: &str) -> Reply {
-        let pieces = guard::statements(sql);
+        let pieces = guard::statements(sql, self.lexing);
         let words: Vec<String> = match pieces.as_slice() {
             [one] => one.split_whitespace().map(str::to_ascii_lowercase).collect(),
             _ => Vec::new(),
@@ -1387,9 +1457,9 @@ impl Session {
         ) {
             return Ok(());
         }
-        let pieces = guard::statements(sql);
+        let pieces = guard::statements(sql, self.lexing);
         // With checks off too: the session outlives them (review r23g F1, F2).
-        if let Some(form) = pieces.iter().find_map(|p| guard::switches_off(p)) {
+        if let Some(form) = pieces.iter().find_map(|p| guard::switches_off(p, self.lexing)) {
             return Err(guard::guarantee_refusal(&ks.spec.name, &form));
         }
         if !self.fk_checks {
@@ -1525,7 +1595,9 @@ impl Session {
                 Err(e) => return Some(vec![Reply::Error(e)]),
             },
         };
-        let planned = ks.plan(sql).await;
+        // Read as the server reads it: under NO_BACKSLASH_ESCAPES `'\\'` is one
+        // backslash, which sqlparser reads only escaped (review r23h F2).
+        let planned = ks.plan(&self.lexing.as_escaped(sql)).await;
         // A text the parser cannot read under escapes may be one the server reads
         // without them: refused with the reason too.
         let needs_work = match &planned {
@@ -1618,6 +1690,7 @@ impl Session {
 
     pub async fn prepare(&mut self, sql: &str) -> Result<PreparedInfo, ServerError> {
         let ks = self.current()?;
+        self.lexing = self.lexing(sql.as_bytes()).await?;
         let command = Command::of(sql);
         self.sharded_guard(&ks, sql, &command).await?;
         // DDL prepared with COM_STMT_PREPARE: the same rules as sent as text.
@@ -1630,7 +1703,7 @@ impl Session {
                 return Err(ddl::disallowed(&ks.spec.name, &fk));
             }
         }
-        let (planned, decided_at) = classify(&ks, sql).await?;
+        let (planned, decided_at) = classify(&ks, sql, self.lexing).await?;
         let statement = self.backend(&ks).prepare(sql).await?;
         let id = self.next_statement;
         self.next_statement = self.next_statement.wrapping_add(1).max(1);
@@ -1652,6 +1725,7 @@ impl Session {
                 touches_temporary,
                 runs_ddl,
                 forgets_prepared,
+                lexing: self.lexing,
             },
         );
         Ok(info)
@@ -1714,6 +1788,13 @@ impl Session {
             out.error(&e);
             return Ok(());
         }
+        self.lexing = match self.lexing_in(&ks, sql.as_bytes()).await {
+            Ok(lexing) => lexing,
+            Err(e) => {
+                out.error(&e);
+                return Ok(());
+            }
+        };
         if let Err(e) = self.sharded_guard(&ks, &sql, &Command::of(&sql)).await {
             out.error(&e);
             return Ok(());

@@ -74,11 +74,15 @@ const IDLE_DISCONNECT: u16 = 4031;
 
 /// `sql` may end the session on success: it has COMMIT or ROLLBACK in it (any
 /// case, anywhere: a multi-statement, `SET STATEMENT completion_type = 2 FOR
-/// COMMIT`). A word test, not a parse: the cost of a false match is a look at the
-/// socket before the next command.
+/// COMMIT`), or EXECUTE or CALL, which run a text out of the word test's sight
+/// (`EXECUTE s` of a statement prepared from 'COMMIT', `EXECUTE IMMEDIATE @c`:
+/// review r23h F4). A COM_STMT_EXECUTE is tested on its prepared text. A word
+/// test, not a parse: the cost of a false match is a look at the socket before
+/// the next command.
 pub(super) fn may_release(sql: &[u8]) -> bool {
-    sql.windows(6).any(|w| w.eq_ignore_ascii_case(b"commit"))
-        || sql.windows(8).any(|w| w.eq_ignore_ascii_case(b"rollback"))
+    [&b"commit"[..], b"rollback", b"execute", b"call"]
+        .iter()
+        .any(|word| sql.windows(word.len()).any(|w| w.eq_ignore_ascii_case(word)))
 }
 
 /// Errors that roll back the whole transaction (a deadlock's victim): the session

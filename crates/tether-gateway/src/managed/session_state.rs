@@ -131,14 +131,14 @@ pub fn may_touch_temporary(sql: &str) -> bool {
 /// the last that says counts. Conservative: a LOCK TABLES that fails still counts
 /// as taking locks (the cost is the lock-keeping run of a planned write, see
 /// `savepoint::run`); COMMIT, ROLLBACK and DDL keep the locks, as natively.
-pub fn table_locks_after(sql: &str) -> Option<bool> {
+pub fn table_locks_after(sql: &str, lexing: crate::protocol::multi::Lexing) -> Option<bool> {
     let mut held = None;
     let mut rest = sql;
     loop {
         // Statements split outside quotes and comments; one without `;` is the
         // common case, and costs a look at its first words.
         let (end, next) = match rest.contains(';') {
-            true => crate::protocol::multi::split(rest),
+            true => crate::protocol::multi::split(rest, lexing),
             false => (rest.len(), None),
         };
         if let Some(h) = rest.get(..end).and_then(statement_locks) {
@@ -281,6 +281,7 @@ pub async fn shadowed(backend: &mut Backend, tables: &HashSet<String>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::multi::Lexing;
 
     #[test]
     fn modes_that_change_the_plan() {
@@ -341,23 +342,50 @@ mod tests {
 
     #[test]
     fn statements_that_take_or_release_table_locks() {
-        assert_eq!(table_locks_after("LOCK TABLES p WRITE, c READ"), Some(true));
-        assert_eq!(table_locks_after("lock table p read"), Some(true));
-        assert_eq!(table_locks_after("FLUSH TABLES p WITH READ LOCK"), Some(true));
-        assert_eq!(table_locks_after("UNLOCK TABLES"), Some(false));
-        assert_eq!(table_locks_after("START TRANSACTION"), Some(false));
-        assert_eq!(table_locks_after("BEGIN"), Some(false));
-        assert_eq!(table_locks_after("BEGIN WORK"), Some(false));
-        assert_eq!(table_locks_after("LOCK TABLES p WRITE; UNLOCK TABLES"), Some(false));
-        assert_eq!(table_locks_after("UNLOCK TABLES; LOCK TABLES p WRITE"), Some(true));
-        assert_eq!(table_locks_after("BEGIN NOT ATOMIC SELECT 1; END"), None);
-        assert_eq!(table_locks_after("COMMIT"), None);
-        assert_eq!(table_locks_after("FLUSH TABLES"), None);
-        assert_eq!(table_locks_after("SELECT * FROM p LOCK IN SHARE MODE"), None);
-        assert_eq!(table_locks_after("/* dump */ LOCK TABLES p WRITE"), Some(true));
-        assert_eq!(table_locks_after("INSERT INTO o VALUES ('a; begin')"), None);
         assert_eq!(
-            table_locks_after("LOCK TABLES p WRITE; INSERT INTO o VALUES ('x; unlock tables')"),
+            table_locks_after("LOCK TABLES p WRITE, c READ", Lexing::DEFAULT),
+            Some(true)
+        );
+        assert_eq!(table_locks_after("lock table p read", Lexing::DEFAULT), Some(true));
+        assert_eq!(
+            table_locks_after("FLUSH TABLES p WITH READ LOCK", Lexing::DEFAULT),
+            Some(true)
+        );
+        assert_eq!(table_locks_after("UNLOCK TABLES", Lexing::DEFAULT), Some(false));
+        assert_eq!(table_locks_after("START TRANSACTION", Lexing::DEFAULT), Some(false));
+        assert_eq!(table_locks_after("BEGIN", Lexing::DEFAULT), Some(false));
+        assert_eq!(table_locks_after("BEGIN WORK", Lexing::DEFAULT), Some(false));
+        assert_eq!(
+            table_locks_after("LOCK TABLES p WRITE; UNLOCK TABLES", Lexing::DEFAULT),
+            Some(false)
+        );
+        assert_eq!(
+            table_locks_after("UNLOCK TABLES; LOCK TABLES p WRITE", Lexing::DEFAULT),
+            Some(true)
+        );
+        assert_eq!(
+            table_locks_after("BEGIN NOT ATOMIC SELECT 1; END", Lexing::DEFAULT),
+            None
+        );
+        assert_eq!(table_locks_after("COMMIT", Lexing::DEFAULT), None);
+        assert_eq!(table_locks_after("FLUSH TABLES", Lexing::DEFAULT), None);
+        assert_eq!(
+            table_locks_after("SELECT * FROM p LOCK IN SHARE MODE", Lexing::DEFAULT),
+            None
+        );
+        assert_eq!(
+            table_locks_after("/* dump */ LOCK TABLES p WRITE", Lexing::DEFAULT),
+            Some(true)
+        );
+        assert_eq!(
+            table_locks_after("INSERT INTO o VALUES ('a; begin')", Lexing::DEFAULT),
+            None
+        );
+        assert_eq!(
+            table_locks_after(
+                "LOCK TABLES p WRITE; INSERT INTO o VALUES ('x; unlock tables')",
+                Lexing::DEFAULT
+            ),
             Some(true)
         );
     }

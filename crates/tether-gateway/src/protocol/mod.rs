@@ -52,6 +52,10 @@ pub trait Handler: Send {
     /// An `Err` is a failure to write to the client and ends the connection. `sql`
     /// is in the client's character set: not always UTF-8.
     fn query(&mut self, sql: &[u8], out: &mut Output<'_>) -> impl Future<Output = io::Result<()>> + Send;
+    /// How the session's sql_mode has the server read the quotes of `sql`, which
+    /// decides where its statements end ([`multi::Lexing`]); `Err` when the
+    /// gateway cannot know (the query may change the sql_mode for itself).
+    fn lexing(&mut self, sql: &[u8]) -> impl Future<Output = Result<multi::Lexing, ServerError>> + Send;
     fn prepare(&mut self, sql: &str) -> impl Future<Output = Result<PreparedInfo, ServerError>> + Send;
     /// Executes prepared statement `id` with `params` as the client sent them.
     fn execute(
@@ -227,9 +231,14 @@ pub async fn serve<H: Handler>(
             // One statement only: a second is refused, and what follows the first
             // `;` (comments) is not sent, or the backend, which runs several,
             // would answer it as another (empty) statement.
-            COM_QUERY => match multi::split_bytes(body) {
-                (_, Some(second)) => out.error(&multi::syntax_error(body, second)),
-                (end, None) => handler.query(&body[..end], &mut out).await?,
+            COM_QUERY => match handler
+                .lexing(body)
+                .await
+                .map(|lexing| multi::split_bytes(body, lexing))
+            {
+                Err(e) => out.error(&e),
+                Ok((_, Some(second))) => out.error(&multi::syntax_error(body, second)),
+                Ok((end, None)) => handler.query(&body[..end], &mut out).await?,
             },
             COM_INIT_DB => match std::str::from_utf8(body) {
                 Ok(db) => match handler.init_db(db).await {

@@ -19,7 +19,7 @@ use crate::support::{caps, direct, err_packet, rows, start_one, text, Raw};
 /// What `sql` gets on `conn`: `ok` and each result set's rows (`a,b;c,d`, sets
 /// apart by ` | `), `err N` for a server error, `lost` when the connection ends
 /// (the client library's own error, 2013 / 2006).
-async fn outcome(conn: &mut Conn, sql: &str) -> String {
+pub(crate) async fn outcome(conn: &mut Conn, sql: &str) -> String {
     let result = async {
         let mut sets = Vec::new();
         let mut answer = conn.query_iter(sql).await?;
@@ -41,7 +41,7 @@ async fn outcome(conn: &mut Conn, sql: &str) -> String {
 }
 
 /// Runs `steps` one by one on `conn` (up to the first `lost`).
-async fn outcomes(conn: &mut Conn, steps: &[&str]) -> Vec<String> {
+pub(crate) async fn outcomes(conn: &mut Conn, steps: &[&str]) -> Vec<String> {
     let mut got = Vec::new();
     for sql in steps {
         let o = outcome(conn, sql).await;
@@ -56,7 +56,7 @@ async fn outcomes(conn: &mut Conn, steps: &[&str]) -> Vec<String> {
 
 /// Each case's steps on a new connection, natively and through an unmanaged and a
 /// managed gateway: exactly `expected` in all three.
-fn same_as_natively(cases: &[(&[&str], &[&str])]) {
+pub(crate) fn same_as_natively(cases: &[(&[&str], &[&str])]) {
     let db = TestDb::create(TestEngine::Mysql);
     db.exec("CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB");
     for mode in ["unmanaged", "managed"] {

@@ -67,6 +67,7 @@ mod sharded_r22;
 mod sharded_r23;
 mod sharded_review;
 mod sharded_routing;
+mod sqlmode_r23;
 mod tls;
 mod triggers;
 mod upsert_r22;
