@@ -16,13 +16,17 @@ use tokio::sync::RwLock;
 use crate::backend::Backend;
 use crate::comments::{self, ServerVersion};
 use crate::config::{Config, FkMode, KeyspaceSpec, User};
-use crate::online::{self, CutoverGate, Migrator};
+use crate::online::{self, Migrator};
 use crate::reply::ServerError;
 use crate::sharded;
 
 /// The longest a statement waits for a cut-over of a table it names (then it runs and
 /// meets the backend's own metadata locks).
 const GATE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How often a statement waiting at the gate looks whether a parked hold's migration
+/// was finished by another gateway or an operator.
+const GATE_LOOK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How long a background reading of a schema may take before it is given up (the
 /// next one tries again).
@@ -60,6 +64,10 @@ pub struct Keyspace {
     server_version: Mutex<Option<ServerVersion>>,
     /// DDL through the gateway that may change FKs, while it runs (managed, unsharded).
     fk_ddl: FkDdl,
+    /// The last schema read, kept when `schema` is forgotten: what the cut-over gate
+    /// follows FKs and triggers on (it must not read the schema while a cut-over
+    /// holds metadata locks; FKs between tables a cut-over does not rebuild stay).
+    last_known: Mutex<Option<Known>>,
 }
 
 /// DDL through the gateway that may change FKs, and the planned writes it must not
@@ -563,6 +571,7 @@ impl Keyspace {
             recovery: tokio::sync::Mutex::new(None),
             server_version: Mutex::new(None),
             fk_ddl: FkDdl::default(),
+            last_known: Mutex::new(None),
         }
     }
 
@@ -714,16 +723,23 @@ impl Keyspace {
         self.migrator.as_ref()
     }
 
-    /// Waits (bounded) while a table `sql` names is under cut-over. Costs a look at an
-    /// empty list when nothing is held. Inside a transaction (`in_transaction`) it does
-    /// not wait (the transaction may be one the cut-over waits for). Either way a
-    /// statement on a table under a refusing hold (a resumed cut-over's: the tables
-    /// without their FKs) is refused rather than run.
+    /// Waits (bounded) while a statement may reach a table under cut-over: it names
+    /// one, or (a statement that may write) names a table whose cascades reach one
+    /// ([`Reach`]). Costs a look at an empty list when nothing is held. Inside a
+    /// transaction (`in_transaction`) it does not wait (the transaction may be one the
+    /// cut-over waits for). Either way a statement on a table under a refusing hold (a
+    /// resumed cut-over's: the tables without their FKs) is refused rather than run,
+    /// and so is a statement the gateway cannot see into (a CALL, an EXECUTE, a stored
+    /// function's call, a write to a table with triggers) while any hold is still on.
     pub async fn pass_gate(&self, sql: &str, in_transaction: bool) -> Result<(), ServerError> {
-        match &self.migrator {
-            Some(m) => pass(m.gate_ref(), sql, in_transaction).await,
-            None => Ok(()),
+        let Some(m) = &self.migrator else { return Ok(()) };
+        if m.gate_ref().held_tables().is_empty() {
+            return Ok(());
         }
+        // A parked hold of a migration finished elsewhere is released first.
+        m.release_finished().await;
+        let known = self.last_known.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        pass(m, known.as_ref(), &self.spec.database, sql, in_transaction).await
     }
 
     /// Reads the sharded layout and FK scopes from the head again; in unmanaged mode
@@ -1167,6 +1183,7 @@ impl Keyspace {
             Ok(read) => {
                 let known = Known::new(read, swaps);
                 *slot = Some(known.clone());
+                *self.last_known.lock().unwrap_or_else(|p| p.into_inner()) = Some(known.clone());
                 self.generation.fetch_add(1, Ordering::AcqRel);
                 tracing::info!(
                     "keyspace {}: schema read: {} tables",
@@ -1216,7 +1233,9 @@ impl Keyspace {
                         read.schema.tables.len()
                     );
                 }
-                *slot = Some(Known::new(read, swaps));
+                let known = Known::new(read, swaps);
+                *self.last_known.lock().unwrap_or_else(|p| p.into_inner()) = Some(known.clone());
+                *slot = Some(known);
                 self.generation.fetch_add(1, Ordering::AcqRel);
             }
             Err(e) => tracing::warn!(
@@ -1236,36 +1255,241 @@ impl Keyspace {
     }
 }
 
-/// Waits (at most [`GATE_WAIT`], not at all `in_transaction`) while a held table is
-/// named in `sql` (as a word, without case; a mention in a string or comment waits
-/// too, which is harmless). A table still under a refusing hold then refuses the
-/// statement: 1205, as a lock wait that timed out (the client may try again).
-async fn pass(gate: &CutoverGate, sql: &str, in_transaction: bool) -> Result<(), ServerError> {
+/// Waits (at most [`GATE_WAIT`], not at all `in_transaction`) while `sql` may reach
+/// a held table ([`reaches`]; a mention in a string or comment waits too, which is
+/// harmless). A table still under a refusing hold then refuses the statement, and a
+/// statement the gateway cannot see into is refused while any hold is on: 1205, as a
+/// lock wait that timed out (the client may try again).
+async fn pass(
+    m: &Migrator,
+    known: Option<&Known>,
+    database: &str,
+    sql: &str,
+    in_transaction: bool,
+) -> Result<(), ServerError> {
+    let gate = m.gate_ref();
     let held = gate.held_tables();
     if held.is_empty() {
         return Ok(());
     }
-    let named: Vec<&str> = held.iter().map(String::as_str).filter(|t| names(sql, t)).collect();
-    if named.is_empty() {
-        return Ok(());
-    }
-    if !in_transaction {
-        let waited = gate.pass(&named, GATE_WAIT).await;
-        tracing::debug!(
-            "statement held {} ms by a cut-over of {}",
-            waited.as_millis(),
-            named.join(", ")
-        );
-    }
-    match gate.refusal(&named) {
-        None => Ok(()),
-        Some((table, reason)) => Err(ServerError::new(
+    let lock_wait = |text: String| {
+        ServerError::new(
             1205,
             "HY000",
-            format!(
-                "Lock wait timeout exceeded; try restarting transaction (tether gateway: table `{table}`: {reason})"
-            ),
-        )),
+            format!("Lock wait timeout exceeded; try restarting transaction (tether gateway: {text})"),
+        )
+    };
+    match reaches(known, database, &held, sql) {
+        Reaches::Nothing => Ok(()),
+        Reaches::Tables(named) => {
+            let named: Vec<&str> = named.iter().map(String::as_str).collect();
+            if !in_transaction {
+                let waited = wait_released(m, &named).await;
+                tracing::debug!(
+                    "statement held {} ms by a cut-over of {}",
+                    waited.as_millis(),
+                    named.join(", ")
+                );
+            }
+            match gate.refusal(&named) {
+                None => Ok(()),
+                Some((table, reason)) => Err(lock_wait(format!("table `{table}`: {reason}"))),
+            }
+        }
+        Reaches::Unseen(what) => {
+            if !in_transaction {
+                let all: Vec<&str> = held.iter().map(String::as_str).collect();
+                let waited = wait_released(m, &all).await;
+                tracing::debug!("{what} held {} ms by a cut-over", waited.as_millis());
+            }
+            let mut held = gate.held_tables();
+            if held.is_empty() {
+                return Ok(());
+            }
+            held.sort();
+            held.dedup();
+            let tables: Vec<String> = held.iter().map(|t| format!("`{t}`")).collect();
+            let owners: Vec<String> = gate.owners().iter().map(|o| format!("'{o}'")).collect();
+            let by = match owners.as_slice() {
+                [] => "an online migration".to_string(),
+                [one] => format!("online migration {one}"),
+                _ => format!("online migrations {}", owners.join(", ")),
+            };
+            Err(lock_wait(format!(
+                "{what} while {by} holds {} at its cut-over: the gateway cannot see which tables it reaches; \
+                 try again",
+                tables.join(", ")
+            )))
+        }
+    }
+}
+
+/// Waits while any of `tables` is held, at most [`GATE_WAIT`], looking every
+/// [`GATE_LOOK`] whether a parked hold's migration was finished elsewhere
+/// ([`Migrator::release_finished`]); returns how long it waited.
+async fn wait_released(m: &Migrator, tables: &[&str]) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    loop {
+        let Some(left) = GATE_WAIT.checked_sub(start.elapsed()).filter(|l| !l.is_zero()) else {
+            return start.elapsed();
+        };
+        m.gate_ref().pass(tables, left.min(GATE_LOOK)).await;
+        m.release_finished().await;
+        let held = m.gate_ref().held_tables();
+        if !tables.iter().any(|t| held.iter().any(|h| h == t)) {
+            return start.elapsed();
+        }
+    }
+}
+
+/// What a statement may reach of the tables a cut-over holds.
+#[derive(Debug, PartialEq)]
+enum Reaches {
+    Nothing,
+    /// These held tables: it names them, or (a statement that may write) a table or
+    /// view whose cascades (CASCADE, SET NULL, SET DEFAULT, followed to the end) reach
+    /// them. InnoDB's cascades and a managed plan's cascade statements (the
+    /// gateway's own, not gated themselves) follow the same FKs.
+    Tables(Vec<String>),
+    /// Something the gateway cannot see into (what, for the refusal): a CALL, an
+    /// EXECUTE of text it did not read, a call of a function that is not a built-in,
+    /// a write naming a table with triggers; or, without any schema read, any
+    /// statement that may write.
+    Unseen(String),
+}
+
+/// What `sql` may reach of `held`, on `known` (the keyspace's last schema, of
+/// `database`).
+fn reaches(known: Option<&Known>, database: &str, held: &[String], sql: &str) -> Reaches {
+    let writes = may_write(sql);
+    if names(sql, "call") {
+        return Reaches::Unseen("a CALL".into());
+    }
+    if names(sql, "execute") {
+        return Reaches::Unseen("an EXECUTE".into());
+    }
+    let Some(known) = known else {
+        return match writes {
+            true => Reaches::Unseen("a write (the keyspace's schema is not read yet)".into()),
+            false => named_held(held, sql),
+        };
+    };
+    if let Some(function) = known.functions.not_built_in(sql) {
+        return Reaches::Unseen(format!("a call of `{function}`"));
+    }
+    if !writes {
+        return named_held(held, sql);
+    }
+    let schema = &known.schema;
+    if let Some(t) = schema
+        .tables
+        .iter()
+        .find(|t| known.triggered.tables.contains(&t.name.to_lowercase()) && names(sql, &t.name))
+    {
+        return Reaches::Unseen(format!("a write naming `{}`, which has triggers", t.name));
+    }
+    let mut named = Vec::new();
+    for h in held {
+        if named.contains(h) {
+            continue;
+        }
+        if cascading_to(schema, database, h).iter().any(|t| names(sql, t)) {
+            named.push(h.clone());
+        }
+    }
+    match named.is_empty() {
+        true => Reaches::Nothing,
+        false => Reaches::Tables(named),
+    }
+}
+
+/// The held tables `sql` names.
+fn named_held(held: &[String], sql: &str) -> Reaches {
+    let mut named: Vec<String> = Vec::new();
+    for h in held.iter().filter(|h| names(sql, h)) {
+        if !named.contains(h) {
+            named.push(h.clone());
+        }
+    }
+    match named.is_empty() {
+        true => Reaches::Nothing,
+        false => Reaches::Tables(named),
+    }
+}
+
+/// `table` and every table and view of `schema` (of `database`) whose writes reach it:
+/// the parents whose FKs to it cascade, set null or set default, theirs, and so on,
+/// and the views whose definitions name one of them.
+fn cascading_to(schema: &Schema, database: &str, table: &str) -> Vec<String> {
+    use tether_schema::FkAction;
+    let acts = |a: FkAction| matches!(a, FkAction::Cascade | FkAction::SetNull | FkAction::SetDefault);
+    let mut found = vec![table.to_string()];
+    let mut i = 0;
+    while i < found.len() {
+        let child = found[i].clone();
+        i += 1;
+        let Some(t) = schema.tables.iter().find(|t| t.name.eq_ignore_ascii_case(&child)) else {
+            continue;
+        };
+        for fk in &t.foreign_keys {
+            let here = fk
+                .referenced_schema
+                .as_deref()
+                .is_none_or(|s| s.eq_ignore_ascii_case(database));
+            if here
+                && (acts(fk.on_delete) || acts(fk.on_update))
+                && !found.iter().any(|f| f.eq_ignore_ascii_case(&fk.referenced_table))
+            {
+                found.push(fk.referenced_table.clone());
+            }
+        }
+    }
+    // Views over any of them (a view's write is the table's), to a fixpoint.
+    loop {
+        let view = schema.objects.views.iter().find(|v| {
+            !found.iter().any(|f| f.eq_ignore_ascii_case(&v.name)) && found.iter().any(|f| names(&v.definition, f))
+        });
+        match view {
+            Some(v) => found.push(v.name.clone()),
+            None => break found,
+        }
+    }
+}
+
+/// False for a statement that only reads (its first word SELECT, SHOW, DESCRIBE,
+/// EXPLAIN, HELP, USE, a transaction's statement, or a SET that is not SET STATEMENT
+/// ... FOR); true for any other (a write, LOAD DATA, DDL, text it cannot read).
+fn may_write(sql: &str) -> bool {
+    let mut rest = sql.trim_start();
+    // Comments before the first word (an executable comment counts as text).
+    loop {
+        if rest.starts_with("/*") && !rest.starts_with("/*!") && !rest.starts_with("/*M!") {
+            match rest.find("*/") {
+                Some(end) => rest = rest[end + 2..].trim_start(),
+                None => return true,
+            }
+        } else if rest.starts_with('#') || rest.starts_with("-- ") {
+            match rest.find('\n') {
+                Some(end) => rest = rest[end + 1..].trim_start(),
+                None => return false,
+            }
+        } else if let Some(r) = rest.strip_prefix('(') {
+            rest = r.trim_start();
+        } else {
+            break;
+        }
+    }
+    let first: String = rest
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    match first.as_str() {
+        "select" | "show" | "desc" | "describe" | "explain" | "help" | "use" | "begin" | "commit" | "rollback"
+        | "savepoint" | "release" | "do" => false,
+        "start" => !names(rest, "transaction"),
+        "set" => names(rest, "for"),
+        _ => true,
     }
 }
 
@@ -1316,7 +1540,7 @@ impl Shared {
 
 #[cfg(test)]
 mod tests {
-    use super::{may_change_fks, names, FkTables};
+    use super::{cascading_to, may_change_fks, may_write, names, FkTables};
 
     #[test]
     fn fk_tables_are_the_children_and_parents_named_as_words_without_case() {
@@ -1417,6 +1641,62 @@ mod tests {
         assert!(!may_change_fks("ALTER TABLE p ADD INDEX (name)"));
         assert!(!may_change_fks("ALTER TABLE p DROP COLUMN x"));
         assert!(!may_change_fks("CREATE TABLE t (id INT)"));
+    }
+
+    #[test]
+    fn the_tables_whose_writes_reach_a_held_one_follow_acting_fks_and_views() {
+        let fk = |name: &str, parent: &str, on_delete: &str| {
+            serde_json::json!({"name": name, "columns": ["p"], "referenced_table": parent,
+                "referenced_schema": null, "referenced_columns": ["id"],
+                "on_delete": on_delete, "on_update": "RESTRICT"})
+        };
+        let table = |name: &str, fks: Vec<serde_json::Value>| {
+            serde_json::json!({"name": name, "schema": null, "columns": [], "primary_key": [],
+                "foreign_keys": fks})
+        };
+        let schema: tether_schema::Schema = serde_json::from_value(serde_json::json!({
+            "engine": "mysql", "default_schema": null,
+            "tables": [table("GGP", vec![]), table("gp", vec![fk("gp_ggp", "GGP", "SET NULL")]),
+                table("p", vec![fk("p_gp", "gp", "CASCADE")]), table("r", vec![]),
+                table("q", vec![fk("q_r", "r", "RESTRICT")]), table("pr", vec![fk("pr_r", "r", "RESTRICT")]),
+                table("c", vec![fk("c_p", "p", "CASCADE")])],
+            "objects": {"views": [{"schema": null, "name": "vg",
+                "definition": "CREATE VIEW `vg` AS select `ggp`.`id` AS `id` from `ggp`", "reads": []}]},
+        }))
+        .expect("schema");
+        assert_eq!(cascading_to(&schema, "db", "p"), ["p", "gp", "GGP", "vg"]);
+        assert_eq!(
+            cascading_to(&schema, "db", "q"),
+            ["q"],
+            "a RESTRICT parent writes no child"
+        );
+        assert_eq!(cascading_to(&schema, "db", "c"), ["c", "p", "gp", "GGP", "vg"]);
+    }
+
+    #[test]
+    fn statements_that_only_read_are_told_from_those_that_may_write() {
+        for sql in [
+            "SELECT * FROM ggp",
+            "  /* x */ (SELECT 1)",
+            "show tables",
+            "SET @a = 1",
+            "BEGIN",
+            "START TRANSACTION",
+            "# c\nselect 1",
+        ] {
+            assert!(!may_write(sql), "{sql}");
+        }
+        for sql in [
+            "DELETE FROM ggp",
+            "/* x */ delete from ggp",
+            "/*!DELETE FROM ggp */",
+            "SET STATEMENT max_statement_time = 1 FOR DELETE FROM ggp",
+            "REPLACE INTO ggp VALUES (1)",
+            "LOAD DATA INFILE 'x' REPLACE INTO TABLE ggp",
+            "WITH a AS (SELECT 1) SELECT * FROM a",
+        ] {
+            assert!(may_write(sql), "{sql}");
+        }
     }
 
     #[test]

@@ -58,6 +58,9 @@ struct GateInner {
     /// Of those, the ones held by a refusing hold ([`CutoverGate::hold_refusing`]),
     /// one entry per hold, with the reason a statement that cannot wait is refused.
     refusing: Mutex<Vec<(String, String)>>,
+    /// The migration of each hold (one entry per hold): named when a statement the
+    /// gateway cannot see into is refused while a hold is on.
+    owners: Mutex<Vec<String>>,
     released: Notify,
     /// Counts the cut-overs that swapped tables (or swapped them back): moved while
     /// the statements are still held, so a keyspace's schema read before is known to
@@ -127,14 +130,33 @@ impl CutoverGate {
         }
     }
 
-    /// Holds `tables` until the returned guard is dropped.
+    /// The migrations holding tables now, each once, in the order they took their holds.
+    pub fn owners(&self) -> Vec<String> {
+        let mut owners = self.inner.owners.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut seen = std::collections::HashSet::new();
+        owners.retain(|o| !o.is_empty() && seen.insert(o.clone()));
+        owners
+    }
+
+    /// Holds `tables` until the returned guard is dropped (for no migration by name).
     pub fn hold(&self, tables: Vec<String>) -> Hold {
+        self.hold_by("", tables)
+    }
+
+    /// Holds `tables` for migration `owner` until the returned guard is dropped.
+    pub fn hold_by(&self, owner: &str, tables: Vec<String>) -> Hold {
+        self.inner
+            .owners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(owner.to_string());
         match self.inner.held.lock() {
             Ok(mut h) => h.extend(tables.iter().cloned()),
             Err(poisoned) => poisoned.into_inner().extend(tables.iter().cloned()),
         }
         Hold {
             gate: self.clone(),
+            owner: owner.to_string(),
             tables,
             refusing: false,
         }
@@ -144,12 +166,12 @@ impl CutoverGate {
     /// wait (inside a transaction) or waited its bound is refused (`reason`) rather than
     /// run: the tables are not what the schema says (a cut-over resumed after its
     /// RENAME: no FK there yet), so no statement may run on them until released.
-    pub fn hold_refusing(&self, tables: Vec<String>, reason: &str) -> Hold {
+    pub fn hold_refusing(&self, owner: &str, tables: Vec<String>, reason: &str) -> Hold {
         {
             let mut r = self.inner.refusing.lock().unwrap_or_else(|p| p.into_inner());
             r.extend(tables.iter().map(|t| (t.clone(), reason.to_string())));
         }
-        let mut hold = self.hold(tables);
+        let mut hold = self.hold_by(owner, tables);
         hold.refusing = true;
         hold
     }
@@ -168,6 +190,7 @@ impl CutoverGate {
 /// Tables held at cut-over; released when dropped.
 pub struct Hold {
     gate: CutoverGate,
+    owner: String,
     tables: Vec<String>,
     refusing: bool,
 }
@@ -194,6 +217,12 @@ impl Drop for Hold {
             }
         }
         drop(held);
+        {
+            let mut owners = self.gate.inner.owners.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(i) = owners.iter().position(|o| *o == self.owner) {
+                owners.remove(i);
+            }
+        }
         self.gate.inner.released.notify_waiters();
     }
 }
@@ -294,7 +323,7 @@ pub async fn cut_over(
         probe(db, &by_child).await.map_err(before)?;
     }
 
-    let hold = gate.hold(plan.gated_tables());
+    let hold = gate.hold_by(&plan.id, plan.gated_tables());
     let start = Instant::now();
     // The lock may have gone with a connection killed and never reopened (no step runs
     // on another): checked right before the RENAME all the same.

@@ -138,7 +138,14 @@ struct Task {
 pub struct Migrator {
     shared: Arc<Shared>,
     tasks: Mutex<HashMap<String, Task>>,
+    /// When [`release_finished`](Self::release_finished) last read the parked
+    /// migrations' records (it reads them at most once per [`PARKED_LOOK`]).
+    parked_look: Mutex<Option<std::time::Instant>>,
 }
+
+/// How often a statement refused by a parked hold makes the migrator read the
+/// parked migrations' records again.
+const PARKED_LOOK: Duration = Duration::from_secs(1);
 
 impl Migrator {
     /// A migrator for keyspace `keyspace` on backend `url` (mysql://, naming the
@@ -177,7 +184,44 @@ impl Migrator {
                 parked: Mutex::new(HashMap::new()),
             }),
             tasks: Mutex::new(HashMap::new()),
+            parked_look: Mutex::new(None),
         })
+    }
+
+    /// Releases the refusing holds parked here (`runner::park`: a resumed cut-over
+    /// whose FK steps failed) of migrations whose record is final: another gateway,
+    /// or an operator, finished them (review r23k F2). Reads the records at most once
+    /// per [`PARKED_LOOK`]; nothing when none is parked. A release moves the gate's
+    /// swap count (the keyspace's schema is read again before a statement plans).
+    pub async fn release_finished(&self) {
+        let ids: Vec<String> = {
+            let parked = self.shared.parked.lock().unwrap_or_else(|p| p.into_inner());
+            parked.keys().cloned().collect()
+        };
+        if ids.is_empty() {
+            return;
+        }
+        {
+            let mut look = self.parked_look.lock().unwrap_or_else(|p| p.into_inner());
+            if look.is_some_and(|at| at.elapsed() < PARKED_LOOK) {
+                return;
+            }
+            *look = Some(std::time::Instant::now());
+        }
+        for id in ids {
+            match self.get(&id).await {
+                Ok(m) if m.state.is_final() => {
+                    tracing::info!(
+                        "migration {id}: finished elsewhere ({}); its tables are released here",
+                        m.state
+                    );
+                    self.shared.gate.swapped();
+                    runner::unpark(&self.shared, &id);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("migration {id}: cannot read its record: {e}"),
+            }
+        }
     }
 
     /// The gate sessions of this keyspace ask before running a statement.

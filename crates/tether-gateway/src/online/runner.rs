@@ -392,6 +392,7 @@ async fn drive(
 /// taken before its task decides whether its cut-over stopped after the RENAME.
 pub(crate) fn resume_hold(shared: &Shared, id: &str, plan: &Plan) -> Hold {
     shared.gate.hold_refusing(
+        id,
         plan.gated_tables(),
         &format!(
             "online migration '{id}' of `{}` is finishing a cut-over a stopped gateway left after its RENAME \
@@ -408,7 +409,7 @@ fn park(shared: &Shared, id: &str, hold: Hold) {
 }
 
 /// Releases the hold a failed resume of `id` parked (if any).
-fn unpark(shared: &Shared, id: &str) {
+pub(crate) fn unpark(shared: &Shared, id: &str) {
     let held = {
         let mut parked = shared.parked.lock().unwrap_or_else(|p| p.into_inner());
         parked.remove(id)

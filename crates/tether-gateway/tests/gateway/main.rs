@@ -35,6 +35,7 @@ mod online;
 mod online_acceptance;
 mod online_copy;
 mod online_fk_r15;
+mod online_hold_r23;
 mod online_r13;
 mod online_r14;
 mod online_r17;

@@ -45,7 +45,7 @@ INSERT INTO c2 SELECT seq, seq FROM seq_3_to_20000_step_3;
 /// Waits (at most 30 s) until `p` has the migration's three capture triggers, then
 /// opens a transaction that reads `p` and leaves it open (the copy goes on beside it;
 /// the RENAME waits for it).
-const OPEN_P_AFTER_TRIGGERS: &str = r"BEGIN NOT ATOMIC
+pub(crate) const OPEN_P_AFTER_TRIGGERS: &str = r"BEGIN NOT ATOMIC
   DECLARE n INT DEFAULT 0;
   DECLARE until DATETIME DEFAULT NOW() + INTERVAL 30 SECOND;
   WHILE n < 3 AND NOW() < until DO
@@ -58,7 +58,7 @@ END";
 
 /// Waits (at most 60 s) until a statement starting with `start` waits for a metadata
 /// lock on the backend.
-async fn until_waiting(conn: &mut Conn, start: &str) {
+pub(crate) async fn until_waiting(conn: &mut Conn, start: &str) {
     let sql = format!(
         "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE = 'Waiting for table metadata lock' \
          AND INFO LIKE '{start}%'"
@@ -75,7 +75,7 @@ async fn until_waiting(conn: &mut Conn, start: &str) {
 
 /// Runs `sql` on a new connection to the gateway on `port`: its affected rows or its
 /// error (code, message).
-async fn through(port: u16, sql: &str) -> Result<u64, (u16, String)> {
+pub(crate) async fn through(port: u16, sql: &str) -> Result<u64, (u16, String)> {
     let mut c = Conn::new(gateway_opts(port)).await.expect("connects");
     let r = c.query_drop(sql).await;
     let affected = c.affected_rows();
