@@ -44,13 +44,16 @@ INSERT INTO c2 SELECT seq, seq FROM seq_3_to_20000_step_3;
 
 /// Waits (at most 30 s) until `p` has the migration's three capture triggers, then
 /// opens a transaction that reads `p` and leaves it open (the copy goes on beside it;
-/// the RENAME waits for it).
+/// the RENAME waits for it). It looks every 2 ms: two test files running this loop
+/// without a pause beside the migrators' DDL crashed MariaDB 10.11.19 twice (signal 11
+/// in `ha_maria::drop_table`, freeing the information_schema read's temporary table).
 pub(crate) const OPEN_P_AFTER_TRIGGERS: &str = r"BEGIN NOT ATOMIC
   DECLARE n INT DEFAULT 0;
   DECLARE until DATETIME DEFAULT NOW() + INTERVAL 30 SECOND;
   WHILE n < 3 AND NOW() < until DO
     SELECT COUNT(*) INTO n FROM information_schema.TRIGGERS
      WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = 'p' AND TRIGGER_NAME LIKE '\_tether%';
+    IF n < 3 THEN DO SLEEP(0.002); END IF;
   END WHILE;
   START TRANSACTION;
   SELECT COUNT(*) INTO n FROM p;
@@ -99,6 +102,19 @@ fn count(db: &TestDb, sql: &str) -> String {
 /// migration completes without orphans, every FK on `p`.
 #[test]
 fn a_gateway_killed_after_the_rename_holds_the_tables_until_its_resumed_fk_steps_are_done() {
+    // The kill must come within the re-point's 1 s lock timeout, or the first gateway
+    // swaps back before it dies: on a loaded machine that happens; then the scenario is
+    // run again on a new database.
+    for _ in 0..3 {
+        if killed_after_the_rename() {
+            return;
+        }
+    }
+    panic!("the first gateway swapped back before it was killed, three times");
+}
+
+/// One run of the scenario above; false when the kill came too late.
+fn killed_after_the_rename() -> bool {
     let db = TestDb::create(TestEngine::Mysql);
     db.exec(SETUP);
     let alter = "ALTER TABLE p ADD COLUMN x INT DEFAULT 7";
@@ -144,14 +160,15 @@ fn a_gateway_killed_after_the_rename_holds_the_tables_until_its_resumed_fk_steps
     let old = format!("_p_old_{}", short(&id));
     // What the kill left: swapped, `p` has its own FK again, `c` and `c2` still on the
     // old table.
-    assert_eq!(
-        fk_targets(&db),
-        vec![
+    if fk_targets(&db)
+        != vec![
             vec![Some("c2_p".into()), Some("c2".into()), Some(old.clone())],
             vec![Some("c_p".into()), Some("c".into()), Some(old.clone())],
             vec![Some("p_self".into()), Some("p".into()), Some("p".into())],
         ]
-    );
+    {
+        return false;
+    }
     let second = GatewayProcess::start(&config, port);
     let (deleted, restricted, orphan, in_transaction, waited) = rt.block_on(async {
         let delete = tokio::spawn(through(port, "DELETE FROM p WHERE id = 77"));
@@ -220,6 +237,7 @@ fn a_gateway_killed_after_the_rename_holds_the_tables_until_its_resumed_fk_steps
     );
     assert_eq!(triggers(&db), Vec::<String>::new());
     assert_eq!(underscored(&db), vec![old, "_tether_migrations".to_string()]);
+    true
 }
 
 /// The error `sql` gets natively on a fresh database after `setup` (None: it runs).
