@@ -84,8 +84,9 @@ pub struct Destination {
     /// turned off for the load, each as it was.
     pub(super) suspended_triggers: Vec<String>,
     /// What puts [`Destination::suspended_triggers`] back is recorded in the destination
-    /// ([`super::suspended`]), to be dropped once they are back.
-    pub(super) suspension_recorded: bool,
+    /// ([`super::suspended`]) under the destination's lock, held until they are back and
+    /// the run's rows of the record are gone.
+    pub(super) suspension_lock: Option<super::suspended::Lock>,
     /// Declared foreign keys of destination tables outside the job that reference a job
     /// table: (that table, its FK), as read before the load. With the checks off nothing
     /// holds them during the load, so the verification looks for their orphans too.
@@ -272,7 +273,7 @@ impl Destination {
             began_empty: self.began_empty.clone(),
             created_tables: self.created_tables.clone(),
             suspended_triggers: Vec::new(),
-            suspension_recorded: false,
+            suspension_lock: None,
             outsider_fks: self.outsider_fks.clone(),
             warnings: Vec::new(),
             rekeyed: Vec::new(),
@@ -362,13 +363,15 @@ impl Destination {
         // (name, the statement creating it again)
         let found: Vec<(String, String)> = match self.conn.engine() {
             tether_connect::Engine::Postgres => return self.suspend_pg_triggers(plan, progress).await,
-            // As read with the destination's schema: under their own sql_mode, without
-            // their DEFINER, in firing order.
-            tether_connect::Engine::Mysql => tables
-                .iter()
-                .flat_map(|t| &t.extras.triggers)
-                .map(|tr| (tr.name.clone(), tr.definition.clone()))
-                .collect(),
+            // In firing order, each as it was ([`mysql_triggers`]).
+            tether_connect::Engine::Mysql => {
+                let names: Vec<String> = tables
+                    .iter()
+                    .flat_map(|t| &t.extras.triggers)
+                    .map(|tr| tr.name.clone())
+                    .collect();
+                mysql_triggers(&mut self.conn, &self.shown, &names).await?
+            }
             tether_connect::Engine::Sqlite => {
                 let names: Vec<String> = tables
                     .iter()
@@ -401,8 +404,7 @@ impl Destination {
             .iter()
             .map(|(name, sql)| super::suspended::Suspended::new(name.clone(), sql.clone()))
             .collect();
-        super::suspended::record(&mut self.conn, &self.shown, self.backend, &record).await?;
-        self.suspension_recorded = !record.is_empty();
+        self.suspension_lock = super::suspended::record(&mut self.conn, &self.url, &self.shown, &record).await?;
         let mut dropped = Vec::new();
         for (name, sql) in found {
             self.conn.execute(&format!("DROP TRIGGER {}", d.ident(&name))).await?;
@@ -444,8 +446,8 @@ impl Destination {
             .iter()
             .map(|t| super::suspended::Suspended::new(format!("{} on {}", t.name, t.table), t.enable(d)))
             .collect();
-        match super::suspended::record(&mut self.conn, &self.shown, self.backend, &record).await {
-            Ok(()) => self.suspension_recorded = !record.is_empty(),
+        match super::suspended::record(&mut self.conn, &self.url, &self.shown, &record).await {
+            Ok(lock) => self.suspension_lock = lock,
             Err(e) => {
                 // A role that may turn none of them off (it owns none of the tables, and
                 // may not create the record either) suspends nothing, so has nothing to
@@ -482,7 +484,7 @@ impl Destination {
         }
         // Left on by the refusal: nothing to put back for them.
         let left_on: Vec<String> = refused.iter().map(|(n, _)| n.clone()).collect();
-        super::suspended::unrecord(&mut self.conn, &left_on).await?;
+        super::suspended::unrecord(&mut self.conn, self.suspension_lock.as_ref(), &left_on).await?;
         if let Some((_, e)) = refused.first() {
             let names: Vec<&str> = refused.iter().map(|(n, _)| n.as_str()).collect();
             let told = format!(
@@ -510,6 +512,7 @@ impl Destination {
         let mut failed = Vec::new();
         for sql in std::mem::take(&mut self.suspended_triggers) {
             if let Err(e) = self.conn.execute(&sql).await {
+                super::suspended::after_failure(&mut self.conn).await;
                 failed.push(format!("{e}; its statement: {sql}"));
             }
         }
@@ -520,7 +523,7 @@ impl Destination {
             format!(
                 "triggers dropped or turned off for the load could not be created or turned on again: {}{}",
                 failed.join("; "),
-                match self.suspension_recorded {
+                match self.suspension_lock.is_some() {
                     true => format!(
                         " (recorded in table {} there: the next sync tries again)",
                         tether_connect::SUSPENDED_TRIGGERS
@@ -534,8 +537,8 @@ impl Destination {
     /// The suspended triggers are back (created again with what is built after the
     /// data, or after a failure): their record in the destination is dropped.
     pub async fn forget_suspension(&mut self) {
-        if std::mem::take(&mut self.suspension_recorded) {
-            super::suspended::forget(&mut self.conn).await;
+        if let Some(lock) = self.suspension_lock.take() {
+            super::suspended::forget(&mut self.conn, lock).await;
         }
     }
 
@@ -563,6 +566,13 @@ impl Destination {
             bounded_locks(&mut fresh).await;
             drop(std::mem::replace(&mut self.conn, fresh));
             self.reconnected = true;
+            // The lock of the suspended triggers went with the old session: taken again,
+            // so that no other run puts them back while this one does.
+            if self.suspension_lock.as_ref().is_some_and(|l| l.by_session()) {
+                if let Ok(Some(lock)) = super::suspended::lock(&mut self.conn, &self.url).await {
+                    self.suspension_lock = Some(lock);
+                }
+            }
         }
     }
 }
@@ -579,6 +589,96 @@ async fn bounded_locks(conn: &mut Connection) {
         tether_connect::Engine::Sqlite => "PRAGMA busy_timeout = 10000",
     };
     let _ = conn.execute(sql).await;
+}
+
+/// MariaDB/MySQL: the triggers `names` (of the job's tables, in firing order) as they
+/// are, each with the statement creating it again as it was
+/// ([`super::suspended::mysql_restore`]): its own text with its DEFINER (a trigger runs
+/// with its definer's privileges), under its own sql_mode and character set.
+/// Re-creating a trigger of another definer needs the SET USER (or SUPER) privilege:
+/// without it the run stops here, before anything is dropped, naming them.
+async fn mysql_triggers(
+    conn: &mut Connection,
+    shown: &str,
+    names: &[String],
+) -> Result<Vec<(String, String)>, SyncError> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let text = tether_schema::DataType::Text;
+    let d = conn.dialect();
+    let listed: Vec<String> = names.iter().map(|n| d.literal(&Value::Text(n.clone()))).collect();
+    let foreign = conn
+        .query(
+            &format!(
+                "SELECT TRIGGER_NAME, DEFINER FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() \
+                 AND TRIGGER_NAME IN ({}) AND DEFINER <> CURRENT_USER() ORDER BY TRIGGER_NAME",
+                listed.join(", ")
+            ),
+            &[text.clone(), text.clone()],
+        )
+        .await?;
+    if !foreign.is_empty() {
+        let int = tether_schema::DataType::Int {
+            bytes: 8,
+            unsigned: false,
+        };
+        let may = conn
+            .query(
+                "SELECT count(*) FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = CONCAT('''', \
+                 SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''') \
+                 AND PRIVILEGE_TYPE IN ('SUPER', 'SET USER', 'SET_USER_ID')",
+                &[int],
+            )
+            .await?;
+        let may = match may.first().and_then(|r| r.first()) {
+            Some(Value::Int(n)) => *n > 0,
+            Some(Value::UInt(n)) => *n > 0,
+            Some(Value::Text(t)) => t != "0",
+            _ => false,
+        };
+        if !may {
+            let which: Vec<String> = foreign
+                .iter()
+                .map(|r| match (&r[0], &r[1]) {
+                    (Value::Text(n), Value::Text(who)) => format!("{n} (DEFINER {who})"),
+                    _ => String::new(),
+                })
+                .collect();
+            return Err(SyncError::Plan(format!(
+                "{shown}: triggers {} of the job's tables must be dropped for the load (MariaDB/MySQL cannot turn \
+                 them off) and created again after it as they were, with their DEFINER, which needs the SET USER \
+                 (or SUPER) privilege the job's user does not have. Nothing was written. Grant it, run the job \
+                 as their definer, or drop those triggers yourself for the load",
+                which.join(", ")
+            )));
+        }
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let row = conn
+            .query(
+                &format!("SHOW CREATE TRIGGER {}", d.ident(name)),
+                &[text.clone(), text.clone(), text.clone(), text.clone(), text.clone()],
+            )
+            .await?;
+        let field = |i: usize| match row.first().and_then(|r| r.get(i)) {
+            Some(Value::Text(t)) => Some(t.clone()),
+            _ => None,
+        };
+        let (Some(mode), Some(statement), Some(charset), Some(collation)) = (field(1), field(2), field(3), field(4))
+        else {
+            return Err(SyncError::Plan(format!(
+                "{shown}: trigger {name} must be dropped for the load and created again after it, but SHOW CREATE \
+                 TRIGGER does not give its statement to the job's user. Nothing was written"
+            )));
+        };
+        out.push((
+            name.clone(),
+            super::suspended::mysql_restore(&statement, &mode, &charset, &collation),
+        ));
+    }
+    Ok(out)
 }
 
 /// The server's id of `conn`'s session, where it has one (not SQLite).
@@ -1421,7 +1521,7 @@ async fn prepare_opened(
     };
     // Triggers a run that died left dropped or turned off are put back before anything
     // else: the rest reads the destination as the user has it (read again then).
-    let put_back = super::suspended::put_back(&mut conn, &shown).await?;
+    let put_back = super::suspended::put_back(&mut conn, &url, &shown).await?;
     let mut warnings = Vec::new();
     if !put_back.is_empty() {
         let told = format!(
@@ -1521,7 +1621,7 @@ async fn prepare_opened(
         began_empty,
         created_tables,
         suspended_triggers: Vec::new(),
-        suspension_recorded: false,
+        suspension_lock: None,
         outsider_fks,
         warnings,
         rekeyed,
