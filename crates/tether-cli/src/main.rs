@@ -157,13 +157,18 @@ fn init_logging(verbose: u8) {
 fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
+        Err(e) if e.use_stderr() => {
+            // The parser's message quotes the argument it could not place, which may be
+            // a URL with its password: every word of it that looks like one is redacted.
+            let text = redact_words(&e.to_string());
             // Bad arguments with `--format json` among them: the failure as JSON too.
-            if e.use_stderr() && exit::asks_for_json(std::env::args().skip(1)) {
-                outln!("{}", exit::json_usage_document(&e.to_string()));
+            if exit::asks_for_json(std::env::args().skip(1)) {
+                outln!("{}", exit::json_usage_document(&text));
             }
-            e.exit()
+            errln!("{}", text.trim_end());
+            std::process::exit(e.exit_code())
         }
+        Err(e) => e.exit(),
     };
     init_logging(cli.verbose);
     let json = cli.command.prints_json();
@@ -192,6 +197,29 @@ fn main() {
         }
         std::process::exit(exit::code(&e));
     }
+}
+
+/// `text` with each word (split at blanks, quotes around it kept) that may hold a
+/// password in a URL or connection string replaced by its redacted form.
+fn redact_words(text: &str) -> String {
+    text.split_inclusive(char::is_whitespace)
+        .map(|word| {
+            let core = word.trim_end();
+            let blank = &word[core.len()..];
+            let inner = core.trim_matches(|c| c == '\'' || c == '"' || c == '`');
+            if inner.contains('@') || inner.contains("://") || inner.contains('=') {
+                let at = core.find(inner).unwrap_or(0);
+                format!(
+                    "{}{}{}{blank}",
+                    &core[..at],
+                    tether_connect::url::redact(inner),
+                    &core[at + inner.len()..]
+                )
+            } else {
+                word.to_string()
+            }
+        })
+        .collect()
 }
 
 impl Command {

@@ -467,3 +467,26 @@ fn inline_transform_tables_take_edits() {
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains("UNPROTECTED orders.note"), "{out}");
 }
+
+/// Review r23m F4: a URL given where no argument goes (a second URL to `schema`, an
+/// extra one to `plan`) is quoted by the argument parser's error: its password is
+/// redacted there, on stderr and in the `--format json` document, and the exit code
+/// stays 2.
+#[test]
+fn an_unexpected_url_argument_is_quoted_without_its_password() {
+    let dir = scratch("unexpected_url");
+    for args in [
+        &["schema", "--format", "json", "x.db", "postgres://app:S3cretPw@db/shop"][..],
+        &["plan", "job.toml", "mysql://root:S3cretPw@db/shop"][..],
+        &["scan", "x.db", "host=db password=S3cretPw user=u"][..],
+    ] {
+        let (code, out, err) = tether(dir.path(), args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            !out.contains("S3cretPw") && !err.contains("S3cretPw"),
+            "{args:?}: {out}{err}"
+        );
+        assert!(err.contains("unexpected argument"), "{args:?}: {err}");
+        assert!(err.contains("***"), "{args:?}: {err}");
+    }
+}

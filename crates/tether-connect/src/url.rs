@@ -282,6 +282,19 @@ impl DbUrl {
         // Where the mode was written (`sslmode=...` or `PGSSLMODE=...`), for messages.
         let mut mode_written = None;
         let (mut root_cert, mut cert, mut key) = (None, None, None);
+        // A second `?` (`sslmode=require?password=PW`) or a parameter in the path
+        // (`/shop&password=PW`) is a typo whose value may be a secret: refused without
+        // echoing it.
+        if let Some((k, _)) = url.query_pairs().find(|(_, v)| v.contains('?') && v.contains('=')) {
+            return Err(invalid(format!(
+                "the value of `{k}` holds `?...=`: a URL's parameters are separated by `&` after the first `?`"
+            )));
+        }
+        if url.path().contains('=') {
+            return Err(invalid(
+                "the database name holds `=`: a URL's parameters come after a `?` (then separated by `&`)".into(),
+            ));
+        }
         for (k, v) in url.query_pairs() {
             let path = || Some(PathBuf::from(v.as_ref()));
             match (engine, k.as_ref()) {
@@ -640,6 +653,25 @@ mod tests {
             "invalid database URL `postgres://u:***@h/d?sslmode=sometimes`: sslmode=sometimes is not a TLS mode: \
              expected disable, allow, prefer, require, verify-ca or verify-full (postgres options: sslrootcert, sslcert, sslkey)"
         );
+    }
+
+    /// Review r23m F7/F8: a `?` typed for `&` before `password=`, or an `&` for `?`
+    /// after the database name, is refused without the secret anywhere in the message
+    /// (before: `sslmode=require?password=S3cret is not a TLS mode`, and the database
+    /// `shop&password=S3cret` named by the server).
+    #[test]
+    fn a_mistyped_separator_is_refused_without_echoing_the_password() {
+        for text in [
+            "postgres://u@h/d?sslmode=require?password=S3cret",
+            "postgres://u@h/d?host=h2?password=S3cret",
+            "mysql://u@h/d?ssl-ca=/ca.pem?password=S3cret",
+            "postgres://u@h/shop&password=S3cret",
+            "mysql://u@h/shop&password=S3cret&sslmode=require",
+        ] {
+            let e = DbUrl::parse_with_env(text, no_env).unwrap_err().to_string();
+            assert!(!e.contains("S3cret"), "{e}");
+            assert!(e.contains("separated by `&`"), "{e}");
+        }
     }
 
     fn tls_of(text: &str, env: impl Fn(&str) -> Option<String>) -> TlsOptions {
