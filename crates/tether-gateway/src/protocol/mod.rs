@@ -225,8 +225,14 @@ pub async fn serve<H: Handler>(
             status: &mut status,
             types: Vec::new(),
         };
+        let hidden = matches!(command, COM_QUERY | COM_STMT_PREPARE)
+            .then(|| multi::hidden_by_comments(body))
+            .flatten();
         match command {
             COM_QUIT => return Ok(()),
+            COM_QUERY | COM_STMT_PREPARE if hidden.is_some() => {
+                out.error(hidden.as_ref().expect("matched"));
+            }
             COM_QUERY if multi_statements => handler.query(body, &mut out).await?,
             // One statement only: a second is refused, and what follows the first
             // `;` (comments) is not sent, or the backend, which runs several,

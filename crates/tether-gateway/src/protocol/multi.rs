@@ -118,7 +118,10 @@ impl Lexing {
                     sql[i + 2..].find("*/").map_or(b.len(), |p| i + 2 + p + 2)
                 }
                 b'#' => sql[i..].find('\n').map_or(b.len(), |p| i + p + 1),
-                b'-' if b.get(i + 1) == Some(&b'-') && b.get(i + 2).is_none_or(u8::is_ascii_whitespace) => {
+                b'-' if b.get(i + 1) == Some(&b'-')
+                    && b.get(i + 2)
+                        .is_none_or(|c| c.is_ascii_whitespace() || c.is_ascii_control()) =>
+                {
                     sql[i..].find('\n').map_or(b.len(), |p| i + p + 1)
                 }
                 _ => i + 1,
@@ -187,7 +190,10 @@ pub fn split_bytes(b: &[u8], lexing: Lexing) -> (usize, Option<usize>) {
                 i = find(i + 2, b"*/").map_or(b.len(), |end| end + 2);
             }
             b'#' => i = find(i, b"\n").map_or(b.len(), |end| end + 1),
-            b'-' if b.get(i + 1) == Some(&b'-') && b.get(i + 2).is_none_or(u8::is_ascii_whitespace) => {
+            b'-' if b.get(i + 1) == Some(&b'-')
+                && b.get(i + 2)
+                    .is_none_or(|c| c.is_ascii_whitespace() || c.is_ascii_control()) =>
+            {
                 i = find(i, b"\n").map_or(b.len(), |end| end + 1);
             }
             b';' => {
@@ -204,6 +210,83 @@ pub fn split_bytes(b: &[u8], lexing: Lexing) -> (usize, Option<usize>) {
         }
     }
     (first.unwrap_or(b.len()), None)
+}
+
+/// A refusal for text whose executable comments could hide a statement from the
+/// gateway's readers: one holding a quote it does not close, a `;`, `#` or `--`, that
+/// MariaDB may read otherwise than they do. Its readers take `/*! ... */` as code and `/*M! ...
+/// */` as a plain comment, MariaDB runs either by its version (and skips `/*!` of
+/// MySQL 5.7 and later): so a quote in a skipped one, or in a `/*M!` one that runs,
+/// moves where the gateway sees a string and a `;` (a DELETE or an FK-creating ALTER
+/// run past the sharded guard, `disallow` or a client's single-statement mode).
+/// `/*!` comments without a version or of a version below 50700 (what mysqldump
+/// writes: `/*!50003 TRIGGER ... */`, `/*!50017 DEFINER=`u`@`h` */`) run on every
+/// MariaDB and are read as the gateway reads them; they pass.
+pub fn hidden_by_comments(b: &[u8]) -> Option<ServerError> {
+    let find = |from: usize, what: &[u8]| {
+        b.get(from..)
+            .and_then(|rest| rest.windows(what.len()).position(|w| w == what))
+            .map(|p| p + from)
+    };
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"' | b'`') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    if b[i] == b'\\' && q != b'`' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'#' => i = find(i, b"\n").map_or(b.len(), |end| end + 1),
+            b'-' if b.get(i + 1) == Some(&b'-')
+                && b.get(i + 2)
+                    .is_none_or(|c| c.is_ascii_whitespace() || c.is_ascii_control()) =>
+            {
+                i = find(i, b"\n").map_or(b.len(), |end| end + 1);
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let marker = match (b.get(i + 2), b.get(i + 3)) {
+                    (Some(b'!'), _) => Some(3),
+                    (Some(b'M'), Some(b'!')) => Some(4),
+                    _ => None,
+                };
+                let end = find(i + 2, b"*/").unwrap_or(b.len());
+                if let Some(marker) = marker {
+                    let code = (i + marker).min(end);
+                    let digits = b[code..end].iter().take(6).take_while(|c| c.is_ascii_digit()).count();
+                    let version = std::str::from_utf8(&b[code..code + digits])
+                        .ok()
+                        .and_then(|d| d.parse::<u32>().ok())
+                        .filter(|_| digits >= 5);
+                    let plain_code = marker == 3 && version.is_none_or(|v| v < 50700);
+                    let body = &b[code + digits..end];
+                    // A quote left open in it, a `;`, or a line comment: what can move
+                    // a string's or a statement's end (a closed string, a nested plain
+                    // comment cannot).
+                    let open_quote = [b'\'', b'"', b'`']
+                        .iter()
+                        .any(|q| body.iter().filter(|&c| c == q).count() % 2 == 1);
+                    let risky = open_quote
+                        || body.iter().any(|&c| c == b';' || c == b'#')
+                        || body.windows(2).any(|w| w == b"--");
+                    if risky && !plain_code {
+                        return Some(ServerError::gateway(
+                            "tether gateway: an executable comment (`/*!NNNNN ...*/` of MySQL 5.7 or later, or \
+                             `/*M! ...*/`) holding a quote it does not close, `;`, `#` or `--` is refused: whether \
+                             the server runs or skips it decides where a string or a statement ends",
+                        ));
+                    }
+                }
+                i = end + 2;
+            }
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 /// MariaDB's answer to a second statement without multi-statements: error 1064

@@ -86,7 +86,8 @@ pub fn statements(sql: &str, lexing: Lexing) -> Vec<Piece> {
             '-' if chars.peek() == Some(&'-') && {
                 let mut rest = chars.clone();
                 rest.next();
-                rest.next().is_none_or(char::is_whitespace)
+                // MariaDB: `--` then a blank or a control character.
+                rest.next().is_none_or(|c| c.is_whitespace() || c.is_ascii_control())
             } =>
             {
                 for d in chars.by_ref() {

@@ -12,6 +12,7 @@ mod cascade_r22;
 mod charset_r15;
 mod clash;
 mod closing_r23;
+mod comments_r23;
 mod ddl_r14;
 mod differential;
 mod disallow_r17;
