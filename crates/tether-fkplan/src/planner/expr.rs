@@ -129,7 +129,9 @@ pub(super) fn rekeying<S: AsRef<str>>(
 /// evaluations (the lock read and the statement): a [`volatile`] expression, or
 /// `DEFAULT` / `DEFAULT(col)` of a column whose default is computed anew each time
 /// (the clock, UUID(), NEXT VALUE FOR s, which the lock read would advance too;
-/// review r23i U2). A default the parser does not read counts as such.
+/// review r23i U2), or that reads another column (`DEFAULT (x + 1)`: MariaDB computes
+/// it from the row as the SET list has left it, the lock read from the old row;
+/// review r23n N1, N2). A default the parser does not read counts as such.
 pub(super) fn volatile_assignment(table: &Table, column: &str, e: &Expr) -> bool {
     let volatile_default = |c: &str| {
         table
@@ -137,7 +139,7 @@ pub(super) fn volatile_assignment(table: &Table, column: &str, e: &Expr) -> bool
             .iter()
             .find(|x| eq_ci(&x.name, c))
             .and_then(|x| x.default.as_deref())
-            .is_some_and(|d| parse_expr(d).is_none_or(|d| volatile(&d)))
+            .is_some_and(|d| parse_expr(d).is_none_or(|d| volatile(&d) || reads_a_column(&d)))
     };
     if volatile(e) || (is_default(e) && volatile_default(column)) {
         return true;
@@ -153,6 +155,16 @@ pub(super) fn volatile_assignment(table: &Table, column: &str, e: &Expr) -> bool
                 found |= volatile_default(c);
             }
         }
+        ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
+/// Whether `e` names a column (an identifier outside function names).
+fn reads_a_column(e: &Expr) -> bool {
+    let mut found = false;
+    let _ = sqlparser::ast::visit_expressions(e, |x| {
+        found |= column_ref(x).is_some();
         ControlFlow::<()>::Continue(())
     });
     found

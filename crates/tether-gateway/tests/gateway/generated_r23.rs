@@ -233,3 +233,31 @@ INSERT INTO c VALUES (1, 1);",
     );
     assert_eq!(codes, vec![1364, 1364, 1364, 1364]);
 }
+
+/// Review r23n N1, N2: a key (or an FK column) whose default reads another column,
+/// assigned DEFAULT in the SET list after that column: MariaDB computes it from the
+/// row as the list has left it (x = 5 gives id 6), the gateway's lock read from the
+/// old row (2): the cascade went to the wrong key, a RESTRICT check passed, a child's
+/// parent check read the old value. InnoDB runs these now: the same rows and codes.
+#[test]
+fn a_default_that_reads_another_column_is_taken_as_natively() {
+    let (codes, orphans) = differential(
+        "CREATE TABLE parent (x INT, id INT DEFAULT (x + 1), PRIMARY KEY (id)) ENGINE=InnoDB;
+CREATE TABLE child (id INT PRIMARY KEY, pid INT, FOREIGN KEY (pid) REFERENCES parent (id) ON UPDATE CASCADE) ENGINE=InnoDB;
+CREATE TABLE strict_child (id INT PRIMARY KEY, pid INT, FOREIGN KEY (pid) REFERENCES parent (id)) ENGINE=InnoDB;
+CREATE TABLE own (id INT PRIMARY KEY, pid INT DEFAULT (id), FOREIGN KEY (pid) REFERENCES parent (id)) ENGINE=InnoDB;
+INSERT INTO parent VALUES (1, 2), (2, 3), (7, 8);
+INSERT INTO child VALUES (1, 2);
+INSERT INTO strict_child VALUES (1, 3);
+INSERT INTO own VALUES (8, 8);",
+        &["parent", "child", "strict_child", "own"],
+        &[
+            "UPDATE parent SET x = 5, id = DEFAULT WHERE id = 2",
+            "UPDATE parent SET x = 9, id = DEFAULT WHERE id = 3",
+            "UPDATE own SET id = 9, pid = DEFAULT WHERE id = 8",
+        ],
+        "SELECT COUNT(*) FROM child LEFT JOIN parent ON parent.id = child.pid WHERE parent.id IS NULL",
+    );
+    assert_eq!(codes, vec![0, 1451, 1452]);
+    assert_eq!(orphans, vec![vec!["0"]]);
+}
