@@ -258,13 +258,16 @@ prefixed.execute("SELECT id, pid, data FROM bc")
 expect(prefixed.fetchall(), ((10, 5, data + b"\xff"),), "the child, cascaded, with its bytes")
 
 # Plain bytes in a write with FK work: the gateway, which plans it in a managed
-# keyspace, refuses it (it reads UTF-8 only); elsewhere forwarded.
+# keyspace, refuses it (it reads UTF-8 only); elsewhere forwarded. pymysql 1.0 sends
+# bytes as '...' (not UTF-8); later versions as X'...', which the gateway
+# plans like any write (the parent exists: inserted).
+raw = plain.connection.escape(data).startswith("'")
 try:
     plain.execute("INSERT INTO bc VALUES (%s, %s, %s)", (12, 2, data))
     outcome = "ok"
 except pymysql.err.OperationalError as e:
     outcome = e.args[0]
-expect(outcome, 1105 if mode == "managed" else "ok", "plain bytes into a child's BLOB")
+expect(outcome, 1105 if mode == "managed" and raw else "ok", "plain bytes into a child's BLOB")
 print("bytes: all checks passed")
 "#;
 
