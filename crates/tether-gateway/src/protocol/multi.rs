@@ -231,16 +231,7 @@ pub fn hidden_by_comments(b: &[u8]) -> Option<ServerError> {
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            q @ (b'\'' | b'"' | b'`') => {
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    if b[i] == b'\\' && q != b'`' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                i += 1;
-            }
+            q @ (b'\'' | b'"' | b'`') => i = crate::comments::after_quoted(b, i, q, q != b'`'),
             b'#' => i = find(i, b"\n").map_or(b.len(), |end| end + 1),
             b'-' if b.get(i + 1) == Some(&b'-')
                 && b.get(i + 2)

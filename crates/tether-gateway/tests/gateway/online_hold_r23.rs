@@ -217,15 +217,7 @@ fn statements_reaching_a_table_whose_cut_over_swaps_back_wait_for_it() {
 /// migration completes without orphans (before: `COMPLETE WITH ORPHANS`, c_p 202).
 #[test]
 fn statements_reaching_a_table_of_a_resumed_cut_over_wait_for_its_fk_steps() {
-    // The kill must come within the re-point's 1 s lock timeout, or the first gateway
-    // swaps back before it dies: on a loaded machine that happens; then the scenario is
-    // run again on a new database.
-    for _ in 0..3 {
-        if resumed_cut_over() {
-            return;
-        }
-    }
-    panic!("the first gateway swapped back before it was killed, three times");
+    crate::online_r23::retried_until_killed_in_time(resumed_cut_over);
 }
 
 /// One run of the scenario above; false when the kill came too late.
