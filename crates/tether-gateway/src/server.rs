@@ -198,6 +198,14 @@ impl Handler for Connection {
         ok
     }
 
+    async fn statistics(&mut self) -> Result<Vec<u8>, ServerError> {
+        self.session.statistics().await
+    }
+
+    async fn debug(&mut self) -> Result<(u16, u16), ServerError> {
+        self.session.debug().await
+    }
+
     async fn init_db(&mut self, db: &str) -> Result<(), ServerError> {
         self.session.use_keyspace(db).await
     }
@@ -232,8 +240,9 @@ impl Handler for Connection {
         self.session.stmt_reset_answered(answer).await
     }
 
-    fn logged_in(&mut self, found_rows: bool, cached_metadata: bool, charset: u8) {
-        self.session.logged_in(found_rows, cached_metadata, charset)
+    fn logged_in(&mut self, found_rows: bool, cached_metadata: bool, deprecate_eof: bool, charset: u8) {
+        self.session
+            .logged_in(found_rows, cached_metadata, deprecate_eof, charset)
     }
 
     async fn reset(&mut self) -> Result<(), ServerError> {

@@ -113,12 +113,10 @@ pub struct Session {
     next_statement: u32,
     /// The keyspace after the login, restored by COM_RESET_CONNECTION.
     login_keyspace: Option<Arc<Keyspace>>,
-    /// The client logged in with CLIENT_FOUND_ROWS.
-    found_rows: bool,
-    /// The client uses MARIADB_CLIENT_CACHE_METADATA: so do its backend connections.
-    cached_metadata: bool,
-    /// The character set the client logged in with: so do its backend connections.
-    charset: u8,
+    /// What the client's login asked for that its backend connections ask for
+    /// too (CLIENT_FOUND_ROWS, MARIADB_CLIENT_CACHE_METADATA,
+    /// CLIENT_DEPRECATE_EOF, the character set).
+    caps: Caps,
     /// `@@ddl_strategy`: `online` turns ALTER TABLE into a migration.
     ddl_strategy: DdlStrategy,
     /// Temporary tables the session created through the gateway (lower case, per
@@ -159,6 +157,12 @@ enum Shadows {
     Known { generation: u64, tables: HashSet<String> },
 }
 
+/// MariaDB's error for a statement that needs a database when none is in use,
+/// and for `USE` of an empty name.
+fn no_database() -> ServerError {
+    ServerError::new(1046, "3D000", "No database selected")
+}
+
 /// The server status flag of an open transaction.
 const SERVER_STATUS_IN_TRANS: u16 = 0x0001;
 /// SERVER_STATUS_AUTOCOMMIT: the session's autocommit is on.
@@ -175,9 +179,12 @@ impl Session {
             fk_checks: true,
             prepared: HashMap::new(),
             next_statement: 1,
-            found_rows: false,
-            cached_metadata: false,
-            charset: crate::wire::DEFAULT_CHARSET,
+            caps: Caps {
+                found_rows: false,
+                cached_metadata: false,
+                deprecate_eof: true,
+                charset: crate::wire::DEFAULT_CHARSET,
+            },
             ddl_strategy: DdlStrategy::Direct,
             temporary: HashSet::new(),
             shadows: HashMap::new(),
@@ -352,19 +359,11 @@ impl Session {
     }
 
     fn current(&self) -> Result<Arc<Keyspace>, ServerError> {
-        self.keyspace
-            .clone()
-            .ok_or_else(|| ServerError::new(1046, "3D000", "No database selected"))
+        self.keyspace.clone().ok_or_else(no_database)
     }
 
     fn backend(&mut self, ks: &Keyspace) -> &mut Backend {
-        backend_in(
-            &mut self.backends,
-            ks,
-            Caps::of(self.found_rows, self.cached_metadata, self.charset),
-            self.fk_checks,
-            self.live.as_ref(),
-        )
+        backend_in(&mut self.backends, ks, self.caps, self.fk_checks, self.live.as_ref())
     }
 
     /// `USE name` / COM_INIT_DB. Refused while the keyspace in use has a
@@ -387,7 +386,25 @@ impl Session {
         Ok(())
     }
 
+    /// COM_STATISTICS: the status text of the keyspace in use's backend, as
+    /// MariaDB answers it.
+    pub async fn statistics(&mut self) -> Result<Vec<u8>, ServerError> {
+        let ks = self.current()?;
+        self.backend(&ks).statistics().await
+    }
+
+    /// COM_DEBUG, sent on to the keyspace in use's backend (which checks the
+    /// privilege and writes to its own error log): its end's warnings and status.
+    pub async fn debug(&mut self) -> Result<(u16, u16), ServerError> {
+        let ks = self.current()?;
+        self.backend(&ks).debug().await
+    }
+
     fn keyspace_named(&self, name: &str) -> Result<Arc<Keyspace>, ServerError> {
+        // An empty name (COM_INIT_DB with none, USE of an empty quoted name): MariaDB's 1046.
+        if name.is_empty() {
+            return Err(no_database());
+        }
         self.shared
             .keyspace(name)
             .ok_or_else(|| ServerError::new(1049, "42000", format!("Unknown database '{name}'")))
@@ -395,11 +412,14 @@ impl Session {
 
     /// The login succeeded: its keyspace is the one COM_RESET_CONNECTION restores;
     /// its backend connections ask for CLIENT_FOUND_ROWS when the client did.
-    pub fn logged_in(&mut self, found_rows: bool, cached_metadata: bool, charset: u8) {
+    pub fn logged_in(&mut self, found_rows: bool, cached_metadata: bool, deprecate_eof: bool, charset: u8) {
         self.login_keyspace = self.keyspace.clone();
-        self.found_rows = found_rows;
-        self.cached_metadata = cached_metadata;
-        self.charset = charset;
+        self.caps = Caps {
+            found_rows,
+            cached_metadata,
+            deprecate_eof,
+            charset,
+        };
     }
 
     /// COM_RESET_CONNECTION: every backend connection rolled back and reset,
@@ -1762,15 +1782,9 @@ impl Session {
             out.error(&e);
             return Ok(());
         }
-        let done = backend_in(
-            &mut self.backends,
-            ks,
-            Caps::of(self.found_rows, self.cached_metadata, self.charset),
-            self.fk_checks,
-            self.live.as_ref(),
-        )
-        .forward_execute(&mut p.statement, params, out)
-        .await;
+        let done = backend_in(&mut self.backends, ks, self.caps, self.fk_checks, self.live.as_ref())
+            .forward_execute(&mut p.statement, params, out)
+            .await;
         if p.runs_ddl && ks.mode() == FkMode::Managed {
             ks.after_ddl().await;
         }
@@ -1833,15 +1847,9 @@ impl Session {
         let Some(p) = self.prepared.get_mut(&id) else {
             return Ok(());
         };
-        backend_in(
-            &mut self.backends,
-            &ks,
-            Caps::of(self.found_rows, self.cached_metadata, self.charset),
-            self.fk_checks,
-            self.live.as_ref(),
-        )
-        .forward_execute(&mut p.statement, params, out)
-        .await
+        backend_in(&mut self.backends, &ks, self.caps, self.fk_checks, self.live.as_ref())
+            .forward_execute(&mut p.statement, params, out)
+            .await
     }
 
     pub async fn close(&mut self, id: u32) {
@@ -2021,18 +2029,10 @@ struct Caps {
     found_rows: bool,
     /// MARIADB_CLIENT_CACHE_METADATA.
     cached_metadata: bool,
+    /// CLIENT_DEPRECATE_EOF.
+    deprecate_eof: bool,
     /// The login's character set.
     charset: u8,
-}
-
-impl Caps {
-    fn of(found_rows: bool, cached_metadata: bool, charset: u8) -> Caps {
-        Caps {
-            found_rows,
-            cached_metadata,
-            charset,
-        }
-    }
 }
 
 /// The session's backend connection of `ks` (opened on first use); a free function
@@ -2046,7 +2046,11 @@ fn backend_in<'b>(
 ) -> &'b mut Backend {
     // Looked up before inserting: no key allocation per statement.
     if !backends.contains_key(&ks.spec.name) {
-        let mut b = Backend::new(ks.spec.url.clone(), caps.found_rows).for_client(caps.cached_metadata, caps.charset);
+        let mut b = Backend::new(ks.spec.url.clone(), caps.found_rows).for_client(
+            caps.cached_metadata,
+            caps.deprecate_eof,
+            caps.charset,
+        );
         if let Some(live) = live {
             b = b.published(live.slot());
         }

@@ -45,6 +45,14 @@ pub(super) enum Event<'a> {
     },
     /// One column definition, as the backend sent it.
     Column(&'a [u8]),
+    /// The EOF packet that ends the column definitions (a connection without
+    /// CLIENT_DEPRECATE_EOF; it comes even when the definitions were skipped):
+    /// its warning count and status flags, which MariaDB sets as on the result
+    /// set's end ("more results" in a multi-result answer).
+    ColumnsEnd {
+        warnings: u16,
+        status: u16,
+    },
     /// One row, as the backend sent it (text or binary protocol).
     Row(&'a [u8]),
     /// The end of a result set.

@@ -7,7 +7,7 @@
 
 use std::io;
 
-use super::answer::{column_def, decode, malformed, parse_err, ConnError, Event, State};
+use super::answer::{column_def, decode, malformed, parse_err, parse_ok, ConnError, Event, State};
 use crate::reply::ColumnDef;
 use crate::wire::packet::{Cursor, PacketReader, PacketWriter};
 use crate::wire::stream::{ReadHalf, WriteHalf};
@@ -331,6 +331,47 @@ impl BackendConn {
         Ok(Prepared { id, params, columns })
     }
 
+    /// COM_STATISTICS: the server's one-line status text (uptime, threads,
+    /// questions, ...), as it sent it.
+    pub async fn statistics(&mut self) -> Result<Vec<u8>, ConnError> {
+        self.one_packet(COM_STATISTICS).await.map(|p| p.to_vec())
+    }
+
+    /// COM_DEBUG (the server writes debug information to its error log): the
+    /// warning count and status flags of its EOF (or, under
+    /// CLIENT_DEPRECATE_EOF, OK) answer.
+    pub async fn debug(&mut self) -> Result<(u16, u16), ConnError> {
+        let deprecate_eof = self.deprecate_eof;
+        let p = self.one_packet(COM_DEBUG).await?;
+        let end = match p.first() {
+            Some(0xfe) if deprecate_eof => parse_ok(p).map(|(info, status)| (info.warnings, status)),
+            Some(0xfe) => {
+                let mut c = Cursor::new(&p[1..]);
+                c.u16().zip(c.u16())
+            }
+            _ => None,
+        };
+        let (warnings, status) = end.ok_or_else(|| malformed("COM_DEBUG answer"))?;
+        self.status = status;
+        Ok((warnings, status))
+    }
+
+    /// Sends `command` (no arguments), which the server answers with one packet:
+    /// its payload, or the server's error.
+    async fn one_packet(&mut self, command: u8) -> Result<&[u8], ConnError> {
+        self.begin_command(command).await?;
+        self.send(false).await?;
+        self.read_packet().await?;
+        let p = self.reader.payload();
+        if p.first() == Some(&0xff) {
+            let e = parse_err(p);
+            self.closing |= CLOSING_ERRORS.contains(&e.code);
+            self.idle_closed |= e.code == IDLE_DISCONNECT;
+            return Err(ConnError::Server(e));
+        }
+        Ok(p)
+    }
+
     /// Closes a prepared statement (no answer).
     pub async fn close_statement(&mut self, id: u32) -> Result<(), ConnError> {
         self.begin_command(COM_STMT_CLOSE).await?;
@@ -373,11 +414,14 @@ impl BackendConn {
         if self.state == State::Columns(0) {
             // Without CLIENT_DEPRECATE_EOF an EOF packet ends the definitions.
             self.read_answer().await?;
-            if self.reader.payload().first() != Some(&0xfe) {
+            let p = self.reader.payload();
+            let mut c = Cursor::new(p.get(1..).unwrap_or_default());
+            let (Some(0xfe), Some(warnings), Some(status)) = (p.first().copied(), c.u16(), c.u16()) else {
                 self.state = State::Idle;
                 return Err(malformed("end of column definitions"));
-            }
+            };
             self.state = State::Rows;
+            return Ok(Event::ColumnsEnd { warnings, status });
         }
         self.read_answer().await?;
         let BackendConn {

@@ -32,6 +32,8 @@ pub(super) struct Greeting {
 struct Asks {
     /// CLIENT_FOUND_ROWS.
     found_rows: bool,
+    /// CLIENT_DEPRECATE_EOF.
+    deprecate_eof: bool,
     /// MariaDB's extended capabilities.
     extended: u32,
     /// The character set (collation id).
@@ -40,15 +42,19 @@ struct Asks {
 
 impl Greeting {
     /// The capabilities to log in with: what the gateway wants (the database only
-    /// when the URL names one, found rows only for a client that asked) and the
-    /// backend offers.
-    fn caps(&self, server: &ServerUrl, found_rows: bool) -> u32 {
+    /// when the URL names one, found rows only for a client that asked, OK
+    /// packets in place of EOF only for a client that takes them) and the backend
+    /// offers.
+    fn caps(&self, server: &ServerUrl, found_rows: bool, deprecate_eof: bool) -> u32 {
         let mut wanted = CLIENT_CAPABILITIES;
         if server.database.is_some() {
             wanted |= CLIENT_CONNECT_WITH_DB;
         }
         if found_rows {
             wanted |= CLIENT_FOUND_ROWS;
+        }
+        if !deprecate_eof {
+            wanted &= !CLIENT_DEPRECATE_EOF;
         }
         wanted & self.offered
     }
@@ -65,12 +71,14 @@ impl Greeting {
 }
 
 impl BackendConn {
-    /// Connects and logs in, with CLIENT_FOUND_ROWS when `found_rows` and
+    /// Connects and logs in, with CLIENT_FOUND_ROWS when `found_rows`,
+    /// CLIENT_DEPRECATE_EOF when `deprecate_eof` (and the backend has it), and
     /// MARIADB_CLIENT_CACHE_METADATA when `cached_metadata` (and the backend has
     /// it), over TLS as the URL's `ssl-mode` says (never over a Unix socket).
     pub async fn connect(
         server: &ServerUrl,
         found_rows: bool,
+        deprecate_eof: bool,
         cached_metadata: bool,
         charset: u8,
     ) -> Result<BackendConn, ConnError> {
@@ -96,11 +104,15 @@ impl BackendConn {
         }
         let extended = greeting.extended(cached_metadata);
         if secure {
-            conn = conn.start_tls(server, &greeting, extended, charset).await?;
+            // The TLS request carries the login's capabilities: MariaDB keeps the
+            // upper half of the first packet's (CLIENT_DEPRECATE_EOF is there).
+            let caps = greeting.caps(server, found_rows, deprecate_eof);
+            conn = conn.start_tls(server, &greeting, caps, extended, charset).await?;
         }
         // The password may go in clear over a Unix socket or TLS.
         let asks = Asks {
             found_rows,
+            deprecate_eof,
             extended,
             charset,
         };
@@ -109,11 +121,13 @@ impl BackendConn {
         Ok(conn)
     }
 
-    /// Sends the TLS request (SSLRequest) and returns the connection over TLS.
+    /// Sends the TLS request (SSLRequest) with `caps`, those of the login that
+    /// follows, and returns the connection over TLS.
     async fn start_tls(
         mut self,
         server: &ServerUrl,
         greeting: &Greeting,
+        caps: u32,
         extended: u32,
         charset: u8,
     ) -> Result<BackendConn, ConnError> {
@@ -124,7 +138,7 @@ impl BackendConn {
         let w = &mut self.writer;
         w.set_seq(greeting.seq.wrapping_add(1));
         w.begin();
-        w.put_u32(greeting.caps(server, false) | CLIENT_SSL);
+        w.put_u32(caps | CLIENT_SSL);
         w.put_u32(MAX_PACKET as u32);
         w.put_u8(charset);
         w.put_zeros(19);
@@ -209,10 +223,11 @@ impl BackendConn {
     ) -> Result<(), ConnError> {
         let Asks {
             found_rows,
+            deprecate_eof,
             extended,
             charset,
         } = asks;
-        let caps = greeting.caps(server, found_rows) | if secure { CLIENT_SSL } else { 0 };
+        let caps = greeting.caps(server, found_rows, deprecate_eof) | if secure { CLIENT_SSL } else { 0 };
         let Greeting { salt, mut plugin, .. } = greeting;
         if plugin.is_empty() {
             plugin = "mysql_native_password".into();

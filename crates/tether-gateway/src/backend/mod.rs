@@ -45,6 +45,9 @@ pub struct Backend {
     url: DbUrl,
     /// Connections ask for CLIENT_FOUND_ROWS (the client did).
     found_rows: bool,
+    /// Connections ask for CLIENT_DEPRECATE_EOF (unless the client did not: the
+    /// backend's EOF after column definitions is then relayed with its flags).
+    deprecate_eof: bool,
     /// Connections ask for MARIADB_CLIENT_CACHE_METADATA (the client uses it, so
     /// an execute's skipped column definitions can be relayed as skipped).
     cached_metadata: bool,
@@ -126,6 +129,7 @@ impl Backend {
         Backend {
             url,
             found_rows,
+            deprecate_eof: true,
             cached_metadata: false,
             charset: crate::wire::DEFAULT_CHARSET,
             conn: None,
@@ -154,9 +158,12 @@ impl Backend {
 
     /// Connections for a client's session: MARIADB_CLIENT_CACHE_METADATA asked
     /// for when the client uses it (its executes' answers are relayed as sent),
-    /// and the client's character set, so results come in it as from the server.
-    pub fn for_client(mut self, cached_metadata: bool, charset: u8) -> Self {
+    /// CLIENT_DEPRECATE_EOF only when it does (the EOF packets MariaDB sends
+    /// after column definitions carry status flags the gateway relays), and the
+    /// client's character set, so results come in it as from the server.
+    pub fn for_client(mut self, cached_metadata: bool, deprecate_eof: bool, charset: u8) -> Self {
         self.cached_metadata = cached_metadata;
+        self.deprecate_eof = deprecate_eof;
         self.charset = charset;
         self
     }
@@ -235,12 +242,26 @@ impl Backend {
         };
         match tokio::time::timeout(
             std::time::Duration::from_secs(10),
-            BackendConn::connect(server, self.found_rows, self.cached_metadata, self.charset),
+            BackendConn::connect(
+                server,
+                self.found_rows,
+                self.deprecate_eof,
+                self.cached_metadata,
+                self.charset,
+            ),
         )
         .await
         {
             Ok(Ok(c)) => Ok(c),
-            Ok(Err(ConnError::Server(e))) => Err(e),
+            // The backend refused the gateway's own login (its URL's user or
+            // password, a database it may not use, too many connections): the
+            // gateway's configuration, not the client's login, so not relayed as
+            // the backend's 1045 (which clients and tools read as their own
+            // password refused) but as the gateway's 1105 with the backend's answer.
+            Ok(Err(ConnError::Server(e))) => Err(cannot(format!(
+                "the backend refused the gateway's login: {} ({}) {}",
+                e.code, e.state, e.message
+            ))),
             Ok(Err(ConnError::Lost(why))) => Err(cannot(why)),
             Err(_) => Err(cannot("timed out".into())),
         }
@@ -599,6 +620,24 @@ impl Backend {
         }))
     }
 
+    /// COM_STATISTICS on the backend: its status text.
+    pub async fn statistics(&mut self) -> Result<Vec<u8>, ServerError> {
+        let conn = self.conn().await?;
+        match conn.statistics().await {
+            Ok(text) => Ok(text),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// COM_DEBUG on the backend: the warning count and status flags it ended with.
+    pub async fn debug(&mut self) -> Result<(u16, u16), ServerError> {
+        let conn = self.conn().await?;
+        match conn.debug().await {
+            Ok(end) => Ok(end),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
     pub async fn prepare(&mut self, sql: &str) -> Result<Statement, ServerError> {
         let conn = self.conn().await?;
         match conn.prepare(sql).await {
@@ -668,6 +707,7 @@ async fn collect(conn: &mut BackendConn, replies: &mut Vec<Reply>) -> Result<(),
                 columns = Vec::new();
                 rows = Vec::new();
             }
+            Event::ColumnsEnd { .. } => {}
             Event::Column(p) => columns
                 .push(answer::column_def(p).ok_or_else(|| ConnError::Lost("malformed column definition".into()))?),
             Event::Row(p) => {
@@ -709,6 +749,11 @@ impl From<io::Error> for Fail {
 /// `unseen`: the statement's column definitions, which the client may not hold,
 /// sent in place of any the backend skips.
 async fn relay(conn: &mut BackendConn, out: &mut Output<'_>, unseen: Option<&[ColumnDef]>) -> Result<(), Fail> {
+    // A connection for a client without CLIENT_DEPRECATE_EOF has none either:
+    // the backend's EOF after the definitions, with its flags, is relayed.
+    // Otherwise the gateway ends them itself (for a client that wants no EOF
+    // there, nothing).
+    let backend_ends_columns = !conn.deprecate_eof;
     let mut columns_left = 0;
     loop {
         match conn.event().await? {
@@ -716,23 +761,26 @@ async fn relay(conn: &mut BackendConn, out: &mut Output<'_>, unseen: Option<&[Co
                 out.set_status(status);
                 out.ok(&info, more);
             }
-            Event::Columns { count, follow: true } => {
-                columns_left = count;
-                out.begin_relayed_rows(count, true);
+            Event::Columns { count, follow } => {
+                match unseen {
+                    Some(columns) if !follow && columns.len() as u64 == count => out.begin_rows(columns),
+                    // (A statement's column count cannot change while the
+                    // backend skips its definitions.)
+                    _ => out.begin_relayed_rows(count, follow),
+                }
+                columns_left = if follow { count } else { 0 };
+                if columns_left == 0 && !backend_ends_columns {
+                    out.columns_done(false);
+                }
             }
-            Event::Columns { count, follow: false } => match unseen {
-                Some(columns) if columns.len() as u64 == count => out.begin_rows(columns),
-                // (A statement's column count cannot change while the
-                // backend skips its definitions.)
-                _ => out.begin_relayed_rows(count, false),
-            },
             Event::Column(p) => {
                 out.relay_column(p);
                 columns_left -= 1;
-                if columns_left == 0 {
-                    out.columns_done();
+                if columns_left == 0 && !backend_ends_columns {
+                    out.columns_done(false);
                 }
             }
+            Event::ColumnsEnd { warnings, status } => out.relay_columns_end(warnings, status),
             Event::Row(p) => {
                 out.relay_row(p).await?;
                 // The rows already read behind it go in one copy.

@@ -134,6 +134,7 @@ pub(super) async fn handshake<H: Handler>(
     handler.logged_in(
         login.capabilities & CLIENT_FOUND_ROWS != 0,
         cached_metadata,
+        login.capabilities & CLIENT_DEPRECATE_EOF != 0,
         login.charset,
     );
     write_ok(&mut writer, 0x00, &OkInfo::default(), SERVER_STATUS_AUTOCOMMIT);

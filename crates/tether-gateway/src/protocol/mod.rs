@@ -2,7 +2,9 @@
 //! [`Handler`] trait: handshake v10 with `mysql_native_password` (switching clients
 //! that offer another plugin), COM_QUERY, COM_INIT_DB, COM_PING, COM_QUIT,
 //! COM_STMT_PREPARE/EXECUTE/SEND_LONG_DATA/CLOSE/RESET, COM_FIELD_LIST (empty),
-//! COM_SET_OPTION, COM_RESET_CONNECTION, COM_CHANGE_USER; text and binary result sets, OK/ERR/EOF
+//! COM_SET_OPTION, COM_RESET_CONNECTION, COM_CHANGE_USER, the administrative
+//! COM_STATISTICS, COM_PROCESS_INFO, COM_REFRESH and COM_DEBUG ([`admin`]; never
+//! COM_SHUTDOWN); text and binary result sets, OK/ERR/EOF
 //! packets, with or without `CLIENT_DEPRECATE_EOF`; TLS when the config has a
 //! certificate (and plain clients refused when it says `requireSecureTransport`). No
 //! compression. The client side the gateway speaks to its backends is `crate::backend`.
@@ -16,6 +18,7 @@
 //! (a long result set every 64 KiB), and result sets stream from the backend, their
 //! column definitions and rows relayed as the backend encoded them: see [`Output`].
 
+mod admin;
 pub(crate) mod bytes;
 mod handshake;
 pub(crate) mod multi;
@@ -48,6 +51,11 @@ pub trait Handler: Send {
     /// Checks a `mysql_native_password` response.
     fn authenticate(&self, user: &str, salt: &[u8], response: &[u8]) -> bool;
     fn init_db(&mut self, db: &str) -> impl Future<Output = Result<(), ServerError>> + Send;
+    /// COM_STATISTICS: the backend's one-line status text.
+    fn statistics(&mut self) -> impl Future<Output = Result<Vec<u8>, ServerError>> + Send;
+    /// COM_DEBUG, sent on to the backend: the warning count and status flags it
+    /// answered with.
+    fn debug(&mut self) -> impl Future<Output = Result<(u16, u16), ServerError>> + Send;
     /// Runs a text query, writing its answer (results, OK packets, an error) to `out`.
     /// An `Err` is a failure to write to the client and ends the connection. `sql`
     /// is in the client's character set: not always UTF-8.
@@ -85,9 +93,12 @@ pub trait Handler: Send {
     /// KEY UPDATE count the rows matched, not only those changed), which its backend
     /// connections must then ask for too; `cached_metadata`: it uses
     /// MARIADB_CLIENT_CACHE_METADATA, which its backend connections ask for too;
-    /// `charset`: the character set it logged in with, which its backend
-    /// connections log in with (results come in it, as from the server itself).
-    fn logged_in(&mut self, found_rows: bool, cached_metadata: bool, charset: u8);
+    /// `deprecate_eof`: it takes OK packets in place of EOF (CLIENT_DEPRECATE_EOF),
+    /// which its backend connections ask for only then (MariaDB's EOF after column
+    /// definitions carries status flags, relayed as they come); `charset`: the
+    /// character set it logged in with, which its backend connections log in with
+    /// (results come in it, as from the server itself).
+    fn logged_in(&mut self, found_rows: bool, cached_metadata: bool, deprecate_eof: bool, charset: u8);
     /// COM_PROCESS_KILL of connection `id` (the handshake's ids): as `KILL id`.
     fn process_kill(&mut self, id: u32, out: &mut Output<'_>) -> impl Future<Output = io::Result<()>> + Send;
     /// The session ended itself (a KILL of its own connection, or its backend
@@ -254,6 +265,19 @@ pub async fn serve<H: Handler>(
                 Err(_) => out.error(&not_utf8("database name")),
             },
             COM_PING => out.ok(&OkInfo::default(), false),
+            COM_STATISTICS => match handler.statistics().await {
+                Ok(text) => out.raw(&text),
+                Err(e) => out.error(&e),
+            },
+            COM_DEBUG => match handler.debug().await {
+                Ok((warnings, status)) => {
+                    out.set_status(status);
+                    out.end_rows(warnings, false);
+                }
+                Err(e) => out.error(&e),
+            },
+            COM_PROCESS_INFO => admin::process_info(&mut handler, &mut out).await?,
+            COM_REFRESH => admin::refresh(&mut handler, body.first().copied().unwrap_or(0), &mut out).await?,
             COM_PROCESS_KILL => match Cursor::new(body).u32() {
                 Some(id) => handler.process_kill(id, &mut out).await?,
                 None => out.error(&ServerError::new(1047, "08S01", "Unknown command")),

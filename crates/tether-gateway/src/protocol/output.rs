@@ -42,6 +42,14 @@ impl Output<'_> {
         write_err(self.w, e);
     }
 
+    /// One packet of `payload` as it is (COM_STATISTICS's answer: a text, no
+    /// header byte).
+    pub fn raw(&mut self, payload: &[u8]) {
+        self.w.begin();
+        self.w.put_bytes(payload);
+        self.w.end();
+    }
+
     /// An OK packet with the backend's status flags as recorded last, plus "more
     /// results" when another result follows.
     pub fn ok(&mut self, info: &OkInfo, more: bool) {
@@ -59,9 +67,6 @@ impl Output<'_> {
         self.put_metadata_flag(follow);
         self.w.end();
         self.types.clear();
-        if !follow {
-            self.columns_done();
-        }
     }
 
     /// An execute's column count says whether the definitions follow, for a
@@ -73,7 +78,8 @@ impl Output<'_> {
     }
 
     /// One column definition packet of the backend's, as it is. After the last,
-    /// [`Self::columns_done`].
+    /// the backend's end of them ([`Self::relay_columns_end`]) or, from a backend
+    /// that sends none, [`Self::columns_done`].
     pub fn relay_column(&mut self, payload: &[u8]) {
         self.w.begin();
         self.w.put_bytes(payload);
@@ -98,7 +104,8 @@ impl Output<'_> {
         self.flush_if_full().await
     }
 
-    /// Column count and definitions of a result set the gateway built.
+    /// Column count and definitions of a result set the gateway built (their
+    /// end follows: [`Self::columns_done`]).
     pub fn begin_rows(&mut self, columns: &[ColumnDef]) {
         self.w.begin();
         self.w.put_lenenc_int(columns.len() as u64);
@@ -109,13 +116,31 @@ impl Output<'_> {
             self.types.push(c.column_type);
             write_column(self.w, &ColumnRef::from(c));
         }
-        self.columns_done();
     }
 
-    /// The end of a result set's column definitions.
-    pub fn columns_done(&mut self) {
+    /// The end of a result set's column definitions (an EOF packet, for a client
+    /// without CLIENT_DEPRECATE_EOF): the recorded status flags, plus "more
+    /// results" when another result follows this one, as MariaDB sets them on
+    /// this EOF as on the result set's end.
+    pub fn columns_done(&mut self, more: bool) {
+        let more = more && self.multi_results;
+        let status = *self.status | if more { SERVER_MORE_RESULTS_EXISTS } else { 0 };
         if !self.deprecate_eof {
-            write_eof(self.w, 0, *self.status);
+            write_eof(self.w, 0, status);
+        }
+    }
+
+    /// The backend's end of a result set's column definitions, with its warning
+    /// count and status flags ("more results" only to a client that
+    /// negotiated CLIENT_MULTI_RESULTS).
+    pub fn relay_columns_end(&mut self, warnings: u16, status: u16) {
+        let status = if self.multi_results {
+            status
+        } else {
+            status & !SERVER_MORE_RESULTS_EXISTS
+        };
+        if !self.deprecate_eof {
+            write_eof(self.w, warnings, status);
         }
     }
 
@@ -170,6 +195,7 @@ impl Output<'_> {
                 Reply::Ok(info) => self.ok(&info, more),
                 Reply::Rows { columns, rows } => {
                     self.begin_rows(&columns);
+                    self.columns_done(more);
                     for row in &rows {
                         self.row(row.iter()).await?;
                     }
@@ -199,7 +225,7 @@ impl Output<'_> {
                 for c in list {
                     write_column(self.w, &ColumnRef::from(c));
                 }
-                self.columns_done();
+                self.columns_done(false);
             }
         }
     }

@@ -215,6 +215,16 @@ pub struct PacketWriter<W> {
     /// Where the packet being built starts (its header).
     start: usize,
     seq: u8,
+    /// Bytes sent so far (for [`Mark`]s).
+    sent: u64,
+}
+
+/// A place in what a [`PacketWriter`] built, to take back what follows it.
+#[derive(Clone, Copy, Debug)]
+pub struct Mark {
+    /// Bytes built before it, sent or not.
+    at: u64,
+    seq: u8,
 }
 
 impl<W: AsyncWrite + Unpin> PacketWriter<W> {
@@ -224,6 +234,44 @@ impl<W: AsyncWrite + Unpin> PacketWriter<W> {
             buf: Vec::with_capacity(16 * 1024),
             start: 0,
             seq: 0,
+            sent: 0,
+        }
+    }
+
+    /// Where the next packet goes, for [`Self::one_ok_since`] and
+    /// [`Self::take_back`].
+    pub fn mark(&self) -> Mark {
+        Mark {
+            at: self.sent + self.buf.len() as u64,
+            seq: self.seq,
+        }
+    }
+
+    /// The packets built since `mark`, when none of them has been sent.
+    fn since(&self, mark: Mark) -> Option<&[u8]> {
+        let start = mark.at.checked_sub(self.sent)?;
+        self.buf.get(usize::try_from(start).ok()?..)
+    }
+
+    /// What was built since `mark` is one OK packet, not sent yet.
+    pub fn one_ok_since(&self, mark: Mark) -> bool {
+        match self.since(mark) {
+            Some(p) if p.len() > 4 => {
+                let len = usize::from(p[0]) | usize::from(p[1]) << 8 | usize::from(p[2]) << 16;
+                p.len() == 4 + len && p[4] == 0x00
+            }
+            _ => false,
+        }
+    }
+
+    /// Drops the packets built since `mark` (when none of them has been sent), and
+    /// numbers the next one as the first of them was.
+    pub fn take_back(&mut self, mark: Mark) {
+        if let Some(start) = mark.at.checked_sub(self.sent).and_then(|s| usize::try_from(s).ok()) {
+            if start <= self.buf.len() {
+                self.buf.truncate(start);
+                self.seq = mark.seq;
+            }
         }
     }
 
@@ -321,6 +369,7 @@ impl<W: AsyncWrite + Unpin> PacketWriter<W> {
                     }
                 }
             }
+            self.sent += self.buf.len() as u64;
             self.buf.clear();
             if self.buf.capacity() > 1 << 20 {
                 self.buf.shrink_to(64 * 1024);

@@ -49,6 +49,7 @@ mod picked_r13;
 mod prepared;
 mod prepared_r20;
 mod protocol_r13;
+mod protocol_r24;
 mod pymysql;
 mod recheck_r17;
 mod refresh;
