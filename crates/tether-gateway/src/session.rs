@@ -1645,9 +1645,15 @@ impl Session {
                 self.backend(ks).set_fk_checks(false);
                 return None;
             }
+            let zone = match (&state.zone, &planned) {
+                (Some(zone), Ok((schema, _))) if managed::session_state::carries_timestamps(schema, sql) => Some(
+                    format!("time_zone is {zone}, which may read a local time as two instants (and TIMESTAMP keys)"),
+                ),
+                _ => None,
+            };
             let why = match shadowed.iter().min() {
                 Some(t) => Some(format!("a temporary table of the session shadows `{t}`")),
-                None => state.conflict,
+                None => state.conflict.or(zone),
             };
             if let Some(why) = why {
                 if ks.spec.sharded {
@@ -1824,7 +1830,34 @@ impl Session {
                     return Ok(());
                 }
             };
-            let text = params.values().and_then(|values| managed::inline_params(&sql, &values));
+            let values = params.values();
+            // String parameters whose bytes are not UTF-8 are written in the
+            // client's character set, which is read for them.
+            let not_utf8 = values.iter().flatten().any(|v| match v {
+                crate::wire::value::Value::Bytes(b) => std::str::from_utf8(b).is_err(),
+                _ => false,
+            });
+            let mut how = managed::ParamText {
+                client_charset: None,
+                types: params.types(),
+            };
+            if not_utf8 {
+                match self.backend(&ks).read("SELECT @@SESSION.character_set_client").await {
+                    Ok(rows) => {
+                        how.client_charset = rows
+                            .rows
+                            .first()
+                            .and_then(|r| r.first())
+                            .map(|v| v.text())
+                            .filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+                    }
+                    Err(e) => {
+                        out.error(&e);
+                        return Ok(());
+                    }
+                }
+            }
+            let text = values.and_then(|values| managed::inline_params_as(&sql, &values, &how));
             let Some(text) = text else {
                 out.error(&ServerError::new(
                     1210,

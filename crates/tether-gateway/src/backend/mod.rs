@@ -29,15 +29,30 @@ use conn::BackendConn;
 /// client's UPDATE and DELETE go through all rows), no `max_join_size` refusal
 /// (1104; `sql_big_selects = 1` lifts it), and `WHERE id IS NULL` meaning NULL
 /// (`sql_auto_is_null` would find the last inserted row, and the first such read
-/// would use it up before the client's statement runs).
-pub const OWN_READ: &str =
-    "SET STATEMENT sql_select_limit = 18446744073709551615, sql_big_selects = 1, sql_auto_is_null = 0 FOR ";
+/// would use it up before the client's statement runs), and results in utf8mb4
+/// (see [`OWN_RESULTS`]).
+pub const OWN_READ: &str = "SET STATEMENT sql_select_limit = 18446744073709551615, sql_big_selects = 1, \
+     sql_auto_is_null = 0, character_set_results = utf8mb4 FOR ";
+
+/// What the gateway's other reads (a trial `DELETE ... RETURNING`, `SHOW`) run
+/// with on MariaDB: results in utf8mb4, whatever the client's
+/// `character_set_results` (`SET NAMES latin1`, a latin1 handshake, `binary`).
+/// The keys the gateway reads are written back into the statements it issues;
+/// read in a character set that cannot hold them they come back as `?`, and a
+/// cascade by `?` matches other rows than the key's (review r24a finding 1).
+/// The client's own results are not touched: the setting lasts one statement.
+pub const OWN_RESULTS: &str = "SET STATEMENT character_set_results = utf8mb4 FOR ";
+
+/// `sql` starts with the word `word` (after leading spaces).
+fn starts_with(sql: &str, word: &str) -> bool {
+    sql.trim_start()
+        .get(..word.len())
+        .is_some_and(|w| w.eq_ignore_ascii_case(word))
+}
 
 /// `sql` is a SELECT (after leading spaces).
 fn is_select(sql: &str) -> bool {
-    sql.trim_start()
-        .get(..6)
-        .is_some_and(|w| w.eq_ignore_ascii_case("select"))
+    starts_with(sql, "select")
 }
 
 /// A lazily (re)opened backend connection.
@@ -581,6 +596,16 @@ impl Backend {
         self.read_with(sql, true).await
     }
 
+    /// The prefix ([`OWN_RESULTS`]) a SELECT the gateway runs inside a text of
+    /// several statements takes for its results to come in utf8mb4; empty
+    /// before a connection, or on MySQL (no `SET STATEMENT`).
+    pub fn own_results(&self) -> &'static str {
+        match self.conn.as_ref().is_some_and(|c| c.mariadb) {
+            true => OWN_RESULTS,
+            false => "",
+        }
+    }
+
     /// [`Self::read`] without [`OWN_READ`]: for reads of the very variables it
     /// sets (`sql_auto_is_null`).
     pub async fn read_as_is(&mut self, sql: &str) -> Result<Rows, ServerError> {
@@ -593,6 +618,14 @@ impl Backend {
         let own;
         let sql = if own_read && conn.mariadb && is_select(sql) {
             own = format!("{OWN_READ}{sql}");
+            own.as_str()
+        } else if own_read
+            && conn.mariadb
+            && ["delete", "insert", "replace", "show", "with"]
+                .iter()
+                .any(|w| starts_with(sql, w))
+        {
+            own = format!("{OWN_RESULTS}{sql}");
             own.as_str()
         } else {
             sql

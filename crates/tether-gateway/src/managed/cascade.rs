@@ -685,8 +685,12 @@ impl Cascade<'_> {
 }
 
 /// The characters of a quoted string literal as the server reads it (`\\x` and
-/// `''` are one); `None` for anything else (numbers, hex, NULL).
+/// `''` are one; `_utf8mb4 X'..'` its text); `None` for anything else (numbers,
+/// hex, NULL).
 fn literal_chars(literal: &str) -> Option<usize> {
+    if let Some(text) = super::render::utf8mb4_hex_bytes(literal) {
+        return Some(String::from_utf8_lossy(&text).chars().count());
+    }
     let inner = literal.strip_prefix('\'')?.strip_suffix('\'')?;
     let mut n = 0;
     let mut chars = inner.chars();

@@ -71,9 +71,16 @@ pub(super) fn canon_with(v: &str, numeric: bool, fold: bool) -> String {
                 .map(|_| &t[k.len()..])
         })
         .unwrap_or(t);
-    let quoted =
-        t.len() >= 2 && ((t.starts_with('\'') && t.ends_with('\'')) || (t.starts_with('"') && t.ends_with('"')));
-    let inner = if quoted { &t[1..t.len() - 1] } else { t };
+    // Text outside ASCII read from the backend (`_utf8mb4 X'..'`, as
+    // `render::text_literal` writes it) is its text.
+    let decoded = super::render::utf8mb4_hex_bytes(t).and_then(|b| String::from_utf8(b).ok());
+    let quoted = decoded.is_some()
+        || (t.len() >= 2 && ((t.starts_with('\'') && t.ends_with('\'')) || (t.starts_with('"') && t.ends_with('"'))));
+    let inner = match &decoded {
+        Some(text) => text.as_str(),
+        None if quoted => &t[1..t.len() - 1],
+        None => t,
+    };
     if numeric {
         if let Ok(n) = inner.trim().parse::<i128>() {
             return n.to_string();

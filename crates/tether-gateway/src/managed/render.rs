@@ -87,8 +87,38 @@ fn other_bytes(b: &[u8], c: &ColumnDef) -> String {
             b.iter().fold(0u64, |n, byte| (n << 8) | u64::from(*byte)).to_string()
         }
         b if c.flags & BINARY_FLAG != 0 && !(7..=14).contains(&c.column_type) => tether_schema::sql::hex_literal(b),
-        b => tether_fkplan::string_literal(b),
+        b => text_literal(b),
     }
+}
+
+/// How [`text_literal`] writes text outside ASCII: a utf8mb4 hex string.
+const UTF8MB4_HEX: &str = "_utf8mb4 X'";
+
+/// Text read from the backend (in utf8mb4: `backend::OWN_READ`) as a literal that
+/// means the same text whatever the session's character sets: ASCII as a quoted
+/// string (every client character set reads ASCII as ASCII), anything else as
+/// `_utf8mb4 X'..'`. A quoted `'ł'` sent on a session whose
+/// `character_set_client` is latin1 would be read as the two characters `Å‚`
+/// (review r24a finding 1). The introducer keeps the literal coercible, as a
+/// quoted one: compared with a column, the column's collation decides.
+pub(super) fn text_literal(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(t) if !t.is_ascii() => format!("_utf8mb4 {}", tether_schema::sql::hex_literal(b)),
+        _ => tether_fkplan::string_literal(b),
+    }
+}
+
+/// The UTF-8 bytes of a literal [`text_literal`] wrote as `_utf8mb4 X'..'`.
+pub(super) fn utf8mb4_hex_bytes(v: &str) -> Option<Vec<u8>> {
+    let hex = v.strip_prefix(UTF8MB4_HEX)?.strip_suffix('\'')?;
+    hex_bytes(hex)
+}
+
+fn hex_bytes(hex: &str) -> Option<Vec<u8>> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 /// A hexadecimal literal in its hybrid `0x` spelling: a number in a number
@@ -142,6 +172,23 @@ fn valid_date(text: &str) -> bool {
     y > 0 && (1..=days).contains(&d)
 }
 
+/// [`inline_params_as`] with every string parameter UTF-8 (the unit tests').
+#[cfg(test)]
+fn inline_params(sql: &str, params: &[Value]) -> Option<String> {
+    inline_params_as(sql, params, &ParamText::default())
+}
+
+/// How a prepared statement's string parameters whose bytes are not UTF-8 are
+/// written: MariaDB reads a string parameter (VARCHAR, CHAR, ...) in the
+/// session's `character_set_client`, a BLOB parameter as binary.
+#[derive(Debug, Default, Clone)]
+pub struct ParamText {
+    /// The session's `character_set_client` (`None`: not read, written as binary).
+    pub client_charset: Option<String>,
+    /// The parameters' protocol types, when the execute says them.
+    pub types: Option<Vec<u8>>,
+}
+
 /// `sql` with each `?` placeholder replaced by its parameter as an SQL literal;
 /// `None` when the counts differ. A `?` is a placeholder where the server's lexer
 /// reads one: outside strings and quoted identifiers (backslash escapes read as
@@ -150,8 +197,14 @@ fn valid_date(text: &str) -> bool {
 /// `/*M! */`) is read as code, whatever its version: the caller resolves them for
 /// the backend first (`Keyspace::as_run`). Everything but the placeholders is
 /// kept as it is.
-pub fn inline_params(sql: &str, params: &[Value]) -> Option<String> {
+///
+/// `text` says how string parameters that are not UTF-8 are written:
+/// `_latin1 X'E9'` for a latin1 client's VARCHAR parameter 'é' (a bare `X'E9'`
+/// is a binary string, which compares with a utf8mb4 column's 'é' as bytes and
+/// finds nothing).
+pub fn inline_params_as(sql: &str, params: &[Value], text: &ParamText) -> Option<String> {
     use crate::comments::after_quoted;
+    const BLOBS: [u8; 4] = [249, 250, 251, 252];
     let b = sql.as_bytes();
     let find = |from: usize, what: &[u8]| {
         b.get(from..)
@@ -193,7 +246,19 @@ pub fn inline_params(sql: &str, params: &[Value]) -> Option<String> {
             },
             b'?' => {
                 out.push_str(&sql[copied..i]);
-                out.push_str(&value_literal(next.next()?));
+                let at = params.len() - next.len();
+                let v = next.next()?;
+                let blob = text
+                    .types
+                    .as_ref()
+                    .and_then(|t| t.get(at))
+                    .is_some_and(|t| BLOBS.contains(t));
+                match (v, &text.client_charset) {
+                    (Value::Bytes(b), Some(charset)) if !blob && std::str::from_utf8(b).is_err() => {
+                        out.push_str(&format!("_{charset} {}", tether_schema::sql::hex_literal(b)))
+                    }
+                    _ => out.push_str(&value_literal(v)),
+                }
                 i += 1;
                 copied = i;
             }
@@ -211,15 +276,15 @@ pub fn inline_params(sql: &str, params: &[Value]) -> Option<String> {
 /// string's in UTF-8, the connection's character set); `None` for any other
 /// form (a number, NULL).
 pub(super) fn literal_bytes(v: &str) -> Option<Vec<u8>> {
+    if let Some(text) = utf8mb4_hex_bytes(v) {
+        return Some(text);
+    }
     let hex = v
         .strip_prefix("X'")
         .and_then(|h| h.strip_suffix('\''))
         .or_else(|| v.strip_prefix("0x"));
     if let Some(hex) = hex {
-        return (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-            .collect();
+        return hex_bytes(hex);
     }
     let inner = v.strip_prefix('\'')?.strip_suffix('\'')?;
     let mut out = Vec::with_capacity(inner.len());
@@ -251,6 +316,19 @@ pub(super) fn padded(v: &str, pad: tether_fkplan::Pad) -> String {
     let Some(mut bytes) = literal_bytes(v) else {
         return v.to_string();
     };
+    if v.starts_with(UTF8MB4_HEX) {
+        // Text: counted in characters, padded as it is written.
+        let (have, want) = match pad {
+            tether_fkplan::Pad::Chars(n) => (String::from_utf8_lossy(&bytes).chars().count(), n),
+            tether_fkplan::Pad::Utf8Bytes(n) => (bytes.len(), n),
+        };
+        let want = usize::try_from(want).unwrap_or(usize::MAX);
+        if have >= want {
+            return v.to_string();
+        }
+        bytes.resize(bytes.len() + (want - have), b' ');
+        return text_literal(&bytes);
+    }
     let hex = v.starts_with("X'") || v.starts_with("0x");
     let (have, want) = match pad {
         tether_fkplan::Pad::Chars(n) if !hex => (String::from_utf8_lossy(&bytes).chars().count(), n),
@@ -356,6 +434,32 @@ mod tests {
         assert_eq!(padded("7", Pad::Chars(4)), "7");
         assert_eq!(literal_bytes("X'7A00'"), Some(vec![0x7a, 0]));
         assert_eq!(literal_bytes("'a\\0'"), Some(vec![b'a', 0]));
+    }
+
+    #[test]
+    fn text_outside_ascii_is_written_in_utf8mb4_whatever_the_session() {
+        assert_eq!(text_literal("ł".as_bytes()), "_utf8mb4 X'C582'");
+        assert_eq!(text_literal(b"it's"), "'it\\'s'");
+        // Bytes that are not UTF-8 (a binary result) stay a hex string.
+        assert_eq!(text_literal(&[0xE9]), "X'E9'");
+        assert_eq!(literal_bytes("_utf8mb4 X'C582'"), Some("ł".as_bytes().to_vec()));
+        use tether_fkplan::Pad;
+        assert_eq!(padded("_utf8mb4 X'C582'", Pad::Chars(3)), "_utf8mb4 X'C5822020'");
+        assert_eq!(padded("_utf8mb4 X'C582'", Pad::Utf8Bytes(3)), "_utf8mb4 X'C58220'");
+        assert_eq!(padded("_utf8mb4 X'C582'", Pad::Utf8Bytes(2)), "_utf8mb4 X'C582'");
+        let latin1 = ParamText {
+            client_charset: Some("latin1".into()),
+            types: Some(vec![253, 252]),
+        };
+        assert_eq!(
+            inline_params_as(
+                "SELECT ?, ?",
+                &[Value::Bytes(vec![0xE9]), Value::Bytes(vec![0xE9])],
+                &latin1
+            )
+            .as_deref(),
+            Some("SELECT _latin1 X'E9', X'E9'")
+        );
     }
 
     /// A column of protocol type `t` and flags `flags`, for [`literal`].

@@ -26,6 +26,10 @@ pub struct State {
     /// statements, EXECUTE IMMEDIATE, a stored routine (review A finding 5). Off:
     /// MariaDB does no FK work for the write, and the gateway plans none.
     pub fk_checks: bool,
+    /// The session's `time_zone` may read one local time as two instants (a
+    /// zone with daylight saving time: `SYSTEM` on a host that is not on UTC, a
+    /// named zone), see [`fixed_zone`]; `None` when it cannot (an offset, UTC).
+    pub zone: Option<String>,
 }
 
 /// The session's [`State`] for the plan of `sql` (read from the backend:
@@ -52,15 +56,100 @@ pub async fn read_state(backend: &mut Backend, sql: &str) -> Result<State, Serve
         // but whatever `sql_select_limit` (0 would return no row).
         .read_as_is(
             "SET STATEMENT sql_select_limit = 18446744073709551615 FOR \
-             SELECT @@SESSION.sql_mode, @@SESSION.sql_auto_is_null, @@SESSION.foreign_key_checks",
+             SELECT @@SESSION.sql_mode, @@SESSION.sql_auto_is_null, @@SESSION.foreign_key_checks, \
+             @@SESSION.time_zone, @@system_time_zone",
         )
         .await?;
     let row = rows.rows.first();
     let text = |i: usize| row.and_then(|r| r.get(i)).map(Value::text).unwrap_or_default();
+    let zone = match text(3).eq_ignore_ascii_case("SYSTEM") {
+        true => format!("SYSTEM ({})", text(4)),
+        false => text(3),
+    };
     Ok(State {
         conflict: conflict(&text(0), text(1) != "0" && !text(1).is_empty(), sql),
         fk_checks: text(2) != "0",
+        zone: (!fixed_zone(&text(3), &text(4))).then_some(zone),
     })
+}
+
+/// Whether the session's time zone (`zone`: `@@time_zone`; `system`:
+/// `@@system_time_zone`, which `SYSTEM` stands for) gives every local time one
+/// instant: an offset (`+05:00`) or UTC by one of its names. Any other zone may
+/// have had daylight saving time (or moved its offset back once), and a local
+/// time in the hour it repeats names two instants.
+pub fn fixed_zone(zone: &str, system: &str) -> bool {
+    let zone = match zone.eq_ignore_ascii_case("SYSTEM") {
+        true => system,
+        false => zone,
+    };
+    let offset = zone.len() == 6
+        && zone.starts_with(['+', '-'])
+        && zone.as_bytes()[3] == b':'
+        && zone[1..3].bytes().chain(zone[4..].bytes()).all(|b| b.is_ascii_digit());
+    const UTC: [&str; 10] = [
+        "UTC",
+        "GMT",
+        "UCT",
+        "Universal",
+        "Zulu",
+        "Etc/UTC",
+        "Etc/GMT",
+        "Etc/UCT",
+        "Etc/Universal",
+        "Etc/Zulu",
+    ];
+    offset || UTC.iter().any(|u| u.eq_ignore_ascii_case(zone))
+}
+
+/// Whether the gateway's plan of `sql` would carry TIMESTAMP values of
+/// `schema` from a read into a statement it writes: a TIMESTAMP column in a key
+/// (primary, unique, either side of a foreign key) of a table a foreign key joins
+/// to another, whose values it reads to cascade, check and pick rows by; for an
+/// INSERT or REPLACE (rows read from a SELECT and written back as literals) any
+/// TIMESTAMP column of such a table. A TIMESTAMP is read and written as local
+/// time; in the hour a zone with daylight saving time repeats, the text names
+/// two instants, and MariaDB takes the later one: a cascade by it changes the
+/// children of the other row (review r24a finding 2). No literal or function
+/// (`FROM_UNIXTIME` included) names the earlier instant in such a zone, and
+/// pinning the gateway's writes to UTC would change what their triggers and
+/// `ON UPDATE CURRENT_TIMESTAMP` DATETIME columns see: such writes run as
+/// InnoDB runs them.
+pub fn carries_timestamps(schema: &Schema, sql: &str) -> bool {
+    let is_timestamp = |t: &tether_schema::Table, name: &str| {
+        t.columns.iter().any(|c| {
+            c.name.eq_ignore_ascii_case(name) && c.engine_type.trim().to_ascii_lowercase().starts_with("timestamp")
+        })
+    };
+    let referenced = |t: &tether_schema::Table| {
+        schema.tables.iter().any(|o| {
+            o.foreign_keys
+                .iter()
+                .any(|fk| fk.referenced_table.eq_ignore_ascii_case(&t.name))
+        })
+    };
+    let first = sql.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+    let rows = first == "insert" || first == "replace";
+    schema
+        .tables
+        .iter()
+        .filter(|t| !t.foreign_keys.is_empty() || referenced(t))
+        .any(|t| {
+            let mut keys = t
+                .primary_key
+                .iter()
+                .chain(t.unique_keys.iter().flat_map(|u| &u.columns))
+                .chain(t.foreign_keys.iter().flat_map(|fk| &fk.columns))
+                .chain(
+                    schema
+                        .tables
+                        .iter()
+                        .flat_map(|o| &o.foreign_keys)
+                        .filter(|fk| fk.referenced_table.eq_ignore_ascii_case(&t.name))
+                        .flat_map(|fk| &fk.referenced_columns),
+                );
+            keys.any(|k| is_timestamp(t, k)) || (rows && t.columns.iter().any(|c| is_timestamp(t, &c.name)))
+        })
 }
 
 /// [`read_state`]'s conflict on the values read: `mode` the session's sql_mode,
@@ -282,6 +371,19 @@ pub async fn shadowed(backend: &mut Backend, tables: &HashSet<String>) -> Result
 mod tests {
     use super::*;
     use crate::protocol::multi::Lexing;
+
+    #[test]
+    fn zones_with_one_instant_per_local_time() {
+        assert!(fixed_zone("+05:00", "EST"));
+        assert!(fixed_zone("-00:30", "EST"));
+        assert!(fixed_zone("SYSTEM", "UTC"));
+        assert!(fixed_zone("utc", "CET"));
+        assert!(fixed_zone("Etc/UTC", "CET"));
+        assert!(!fixed_zone("SYSTEM", "EST"));
+        assert!(!fixed_zone("SYSTEM", "CET"));
+        assert!(!fixed_zone("Europe/Berlin", "UTC"));
+        assert!(!fixed_zone("+5:00", "UTC"));
+    }
 
     #[test]
     fn modes_that_change_the_plan() {

@@ -270,10 +270,12 @@ async fn store(
     let sql = format!(
         "CREATE OR REPLACE TEMPORARY TABLE {table_name} ({}) ENGINE=InnoDB;\n\
          INSERT INTO {table_name} VALUES {};\n\
-         SELECT {} FROM {table_name} WHERE tether_row <= {} ORDER BY tether_row;\n\
+         {}SELECT {} FROM {table_name} WHERE tether_row <= {} ORDER BY tether_row;\n\
          DROP TEMPORARY TABLE {table_name}",
         definition.join(", "),
         rows.join(", "),
+        // Read back in utf8mb4, whatever the client's results (`render::literal`).
+        backend.own_results(),
         names.join(", "),
         values.len()
     );

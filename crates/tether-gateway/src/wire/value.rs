@@ -502,6 +502,15 @@ impl Params<'_> {
             Params::Decoded(values) => Some(values.clone()),
         }
     }
+
+    /// The parameters' protocol types, when known here (not for values decoded
+    /// with long data).
+    pub fn types(&self) -> Option<Vec<u8>> {
+        match self {
+            Params::Raw(raw) => Some(raw.types.iter().map(|&(t, _)| t).collect()),
+            Params::Decoded(_) => None,
+        }
+    }
 }
 
 /// The parameter part of a well-formed COM_STMT_EXECUTE packet, undecoded.

@@ -335,6 +335,16 @@ fn free_port() -> u16 {
 /// Starts a private MariaDB with `log_bin` and `binlog_format=ROW` in a temp dir on
 /// a free port; `Err` says why it cannot (programs missing).
 pub fn binlog_server() -> Result<BinlogServer, String> {
+    private_server(None)
+}
+
+/// [`binlog_server`] whose system time zone is `tz` (the `TZ` it starts with):
+/// `@@time_zone` is `SYSTEM`, with that zone's daylight saving time.
+pub fn zoned_server(tz: &str) -> Result<BinlogServer, String> {
+    private_server(Some(tz))
+}
+
+fn private_server(tz: Option<&str>) -> Result<BinlogServer, String> {
     use std::process::{Command, Stdio};
     let (Some(install), Some(server)) = (program("mariadb-install-db"), program("mariadbd")) else {
         return Err("mariadb-install-db / mariadbd not found".into());
@@ -370,7 +380,11 @@ pub fn binlog_server() -> Result<BinlogServer, String> {
         String::from_utf8_lossy(&out.stderr)
     );
     let port = free_port();
-    let child = Command::new(server)
+    let mut command = Command::new(server);
+    if let Some(tz) = tz {
+        command.env("TZ", tz);
+    }
+    let child = command
         .args([
             "--no-defaults",
             &format!("--datadir={}", data.display()),
