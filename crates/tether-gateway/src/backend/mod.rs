@@ -430,6 +430,19 @@ impl Backend {
         self.conn.as_ref().map(BackendConn::status)
     }
 
+    /// Whether the session's sql_mode has ANSI_QUOTES, as last read on this
+    /// connection and unchanged since ([`Self::set_ansi_quotes`]); `None`: unknown.
+    pub fn ansi_quotes(&self) -> Option<bool> {
+        self.conn.as_ref().and_then(|c| c.ansi_quotes)
+    }
+
+    /// Records the session's ANSI_QUOTES as read from it just now.
+    pub fn set_ansi_quotes(&mut self, ansi_quotes: bool) {
+        if let Some(conn) = self.conn.as_mut() {
+            conn.ansi_quotes = Some(ansi_quotes);
+        }
+    }
+
     /// The session's sql_mode has NO_BACKSLASH_ESCAPES (the status flag of the last
     /// reply says so).
     pub fn no_backslash_escapes(&self) -> bool {
@@ -492,6 +505,9 @@ impl Backend {
         };
         stmt.types_bound = matches!(params, Params::Raw(_));
         conn.may_release = conn::may_release(stmt.sql.as_bytes());
+        if conn::may_change_sql_mode(stmt.sql.as_bytes()) {
+            conn.ansi_quotes = None;
+        }
         let outcome = match sent {
             Ok(()) => relay(conn, out, Some(&stmt.columns[..]).filter(|_| stmt.columns_unseen)).await,
             Err(e) => Err(Fail::Backend(e)),
