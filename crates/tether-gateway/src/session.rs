@@ -214,11 +214,11 @@ impl Session {
             return Ok(Lexing::DEFAULT);
         }
         let backend = self.backend(ks);
-        let ansi = backend.ansi_quotes();
-        let known = backend.status().map(|_| Lexing {
+        let ansi = backend.carried().map(|l| l.ansi_quotes).or(backend.ansi_quotes());
+        let known = backend.carried().or(backend.status().map(|_| Lexing {
             backslash_escapes: !backend.no_backslash_escapes(),
             ansi_quotes: ansi.unwrap_or(false),
-        });
+        }));
         // The sql_mode is read (and kept until a command may change it) when a
         // `"` opens quoted text in the code: a name under ANSI_QUOTES, which the
         // readers of names, the planner and the DDL check must see as one
@@ -407,54 +407,39 @@ impl Session {
             }
         }
         if let Some(current) = self.keyspace.clone().filter(|c| c.spec.name != ks.spec.name) {
-            self.carry_sql_mode(&current, &ks).await?;
+            self.carry_sql_mode(&current, &ks).await;
         }
         self.keyspace = Some(ks);
         Ok(())
     }
 
     /// The session's sql_mode, as the client has it in keyspace `from`'s backend
-    /// session, set in keyspace `to`'s before the client switches to it (review
-    /// r23n N7): MariaDB has one session and one sql_mode, the gateway a backend
-    /// session per keyspace, and `to`'s would otherwise lex and run the client's
-    /// statements under its own (`SET sql_mode = 'NO_BACKSLASH_ESCAPES'; USE
-    /// other` then `'\'` was read as an escape). Nothing is read when `from`'s
-    /// backend has no connection (its session, and what the client set in it, is
-    /// gone, as a reconnect's is). `Err`, and the switch refused, when `to`'s
-    /// server does not take the mode.
-    async fn carry_sql_mode(&mut self, from: &Keyspace, to: &Keyspace) -> Result<(), ServerError> {
+    /// session, carried to keyspace `to`'s, which sets it before its next command
+    /// (review r23n N7): MariaDB has one session and one sql_mode, the gateway a
+    /// backend session per keyspace, and `to`'s would otherwise lex and run the
+    /// client's statements under its own (`SET sql_mode = 'NO_BACKSLASH_ESCAPES';
+    /// USE other` then `'\'` was read as an escape). Nothing is read when
+    /// `from`'s backend has no connection (its session, and what the client set
+    /// in it, is gone, as a reconnect's is), nor carried when it cannot be read.
+    async fn carry_sql_mode(&mut self, from: &Keyspace, to: &Keyspace) {
         if self.backends.get(&from.spec.name).and_then(Backend::status).is_none() {
-            return Ok(());
+            return;
         }
-        let rows = self.backend(from).read("SELECT @@SESSION.sql_mode").await?;
-        let Some(mode) = rows.rows.first().and_then(|r| r.first()).map(Value::text) else {
-            return Ok(());
+        let mode = match self.backend(from).read("SELECT @@SESSION.sql_mode").await {
+            Ok(rows) => rows.rows.first().and_then(|r| r.first()).map(Value::text),
+            Err(e) => {
+                tracing::debug!(
+                    "keyspace {}: the sql_mode could not be read: {}",
+                    from.spec.name,
+                    e.message
+                );
+                None
+            }
         };
         // A mode is a list of names: nothing to quote.
-        if !mode
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b',')
-        {
-            return Err(ServerError::gateway(format!(
-                "tether gateway: the session's sql_mode `{mode}` cannot be carried to keyspace `{}`",
-                to.spec.name
-            )));
+        if let Some(mode) = mode.filter(|m| m.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b',')) {
+            self.backend(to).carry_sql_mode(mode);
         }
-        self.backend(to)
-            .exec(&format!("SET SESSION sql_mode = '{mode}'"))
-            .await
-            .map_err(|e| {
-                ServerError::new(
-                    e.code,
-                    &e.state,
-                    format!(
-                        "tether gateway: `USE {}` is refused: the session's sql_mode '{mode}' could not be set in \
-                         its backend session: {}",
-                        to.spec.name, e.message
-                    ),
-                )
-            })?;
-        Ok(())
     }
 
     fn keyspace_named(&self, name: &str) -> Result<Arc<Keyspace>, ServerError> {

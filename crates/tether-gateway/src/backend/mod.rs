@@ -56,6 +56,9 @@ pub struct Backend {
     generation: u64,
     /// The session turned `foreign_key_checks` off: re-applied on reconnect.
     fk_checks_off: bool,
+    /// The client's sql_mode, carried from another keyspace's backend session
+    /// (`USE`), set before the next command (review r23n N7).
+    carried_sql_mode: Option<String>,
     /// The connection was lost inside a transaction: no reconnect until the client
     /// acknowledges with ROLLBACK.
     lost_in_transaction: bool,
@@ -131,6 +134,7 @@ impl Backend {
             conn: None,
             generation: 0,
             fk_checks_off: false,
+            carried_sql_mode: None,
             lost_in_transaction: false,
             own_transaction: false,
             autocommit_off: false,
@@ -286,9 +290,40 @@ impl Backend {
             }
             self.conn = Some(conn);
         }
+        if let Some(mode) = self.carried_sql_mode.take() {
+            let conn = self.conn.as_mut().expect("opened above");
+            if let Err(e) = run(conn, &format!("SET SESSION sql_mode = '{mode}'")).await {
+                return Err(match e {
+                    ConnError::Server(e) => ServerError::new(
+                        e.code,
+                        &e.state,
+                        format!(
+                            "tether gateway: the session's sql_mode '{mode}' (carried by USE from another keyspace) \
+                             could not be set in this keyspace's backend session: {}",
+                            e.message
+                        ),
+                    ),
+                    ConnError::Lost(why) => self.fail(ConnError::Lost(why)),
+                });
+            }
+        }
         self.conn
             .as_mut()
             .ok_or_else(|| ServerError::gateway("backend connection unavailable"))
+    }
+
+    /// The client's sql_mode `mode` (as `@@sql_mode` shows it: names and commas),
+    /// set in this backend session before its next command; until then the
+    /// session's quotes are read as it says ([`Self::carried`]).
+    pub fn carry_sql_mode(&mut self, mode: String) {
+        self.carried_sql_mode = Some(mode);
+    }
+
+    /// How a sql_mode carried and not set yet reads quotes.
+    pub fn carried(&self) -> Option<crate::protocol::multi::Lexing> {
+        self.carried_sql_mode
+            .as_deref()
+            .map(crate::protocol::multi::Lexing::of_sql_mode)
     }
 
     /// Records the session's `foreign_key_checks`, to restore it after a reconnect.
@@ -384,6 +419,7 @@ impl Backend {
     /// be reset is closed and reopened on the next command.
     pub async fn reset(&mut self) {
         self.fk_checks_off = false;
+        self.carried_sql_mode = None;
         self.lost_in_transaction = false;
         self.autocommit_off = false;
         if let Some(conn) = self.conn.as_mut() {
@@ -446,6 +482,9 @@ impl Backend {
     /// The session's sql_mode has NO_BACKSLASH_ESCAPES (the status flag of the last
     /// reply says so).
     pub fn no_backslash_escapes(&self) -> bool {
+        if let Some(carried) = self.carried() {
+            return !carried.backslash_escapes;
+        }
         self.status()
             .is_some_and(|s| s & SERVER_STATUS_NO_BACKSLASH_ESCAPES != 0)
     }
