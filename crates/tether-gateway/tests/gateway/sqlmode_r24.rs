@@ -70,7 +70,8 @@ fn words_in_strings_do_not_refuse_a_query() {
 }
 
 /// N4 with pymysql itself (when the machine has it): the parameterized insert of
-/// a value with a quote, a newline and the word `prepare` is stored exactly.
+/// a value with a quote, a newline and the word `prepare` is stored exactly. N7
+/// through COM_INIT_DB (pymysql's `select_db`): the sql_mode goes along.
 #[test]
 fn pymysql_stores_a_value_that_says_prepare() {
     let python = std::env::var("TETHER_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
@@ -81,7 +82,8 @@ fn pymysql_stores_a_value_that_says_prepare() {
     }
     let db = TestDb::create(TestEngine::Mysql);
     solo(&db);
-    let gw = start(&[("ks", "managed", &db.url)]);
+    let other = TestDb::create(TestEngine::Mysql);
+    let gw = start(&[("ks", "managed", &db.url), ("other", "unmanaged", &other.url)]);
     let script = r#"
 import sys, pymysql
 host, port, user, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -90,6 +92,10 @@ cur = conn.cursor()
 cur.execute("INSERT INTO solo VALUES (%s, %s)", (7, "Don't panic; prepare first\n"))
 cur.execute("SELECT s FROM solo WHERE id = 7")
 print(repr(cur.fetchone()[0]))
+cur.execute("SET sql_mode = 'NO_BACKSLASH_ESCAPES'")
+conn.select_db("other")
+cur.execute("SELECT LENGTH('\\'), @@sql_mode")
+print(cur.fetchone())
 "#;
     let out = Command::new(python)
         .args([
@@ -105,7 +111,10 @@ print(repr(cur.fetchone()[0]))
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert_eq!(stdout, "\"Don't panic; prepare first\\n\"\n");
+    assert_eq!(
+        stdout,
+        "\"Don't panic; prepare first\\n\"\n(1, 'NO_BACKSLASH_ESCAPES')\n"
+    );
 }
 
 /// N4: the shapes that change the sql_mode (every spelling) before statements
