@@ -9,6 +9,7 @@ use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 
 use crate::comments::{self, ServerVersion};
+use crate::protocol::multi::Lexing;
 use crate::reply::ServerError;
 
 pub mod routine;
@@ -25,18 +26,18 @@ pub struct NewForeignKey {
 /// guessed: see [`foreign_key_in_text`]).
 #[cfg(test)]
 fn created_foreign_key(sql: &str) -> Option<NewForeignKey> {
-    found(sql, true).into_iter().next().map(|f| f.fk)
+    found(sql, Lexing::DEFAULT).into_iter().next().map(|f| f.fk)
 }
 
 /// The first foreign key `sql` would create that may touch database `database`
 /// (a disallow keyspace's): one whose child table or parent table is not named
 /// with another database (`db.t`) explicitly. An FK whose both ends are
 /// qualified with other databases is not this database's business (their own
-/// keyspaces' rules judge it). `backslash`: the session reads `\` escapes in
-/// strings (no NO_BACKSLASH_ESCAPES).
-pub fn created_foreign_key_in(sql: &str, database: &str, backslash: bool) -> Option<NewForeignKey> {
+/// keyspaces' rules judge it). `lexing`: how the session reads quotes (`\`
+/// escapes, `"` names under ANSI_QUOTES).
+pub fn created_foreign_key_in(sql: &str, database: &str, lexing: Lexing) -> Option<NewForeignKey> {
     let elsewhere = |db: &Option<String>| db.as_deref().is_some_and(|d| !d.eq_ignore_ascii_case(database));
-    found(sql, backslash)
+    found(sql, lexing)
         .into_iter()
         .find(|f| !(elsewhere(&f.child_db) && elsewhere(&f.parent_db)))
         .map(|f| f.fk)
@@ -59,9 +60,11 @@ fn database_of(name: &ObjectName) -> Option<String> {
 }
 
 /// The foreign keys `sql` would create, in order (see [`created_foreign_key`]).
-/// `backslash`: as in [`created_foreign_key_in`].
-fn found(sql: &str, backslash: bool) -> Vec<Found> {
-    let statements = match Parser::parse_sql(&MySqlDialect {}, sql) {
+/// `lexing`: as in [`created_foreign_key_in`]; the parser reads the text as the
+/// server does ([`Lexing::as_escaped`]: under ANSI_QUOTES `"a\\"` is a name, not
+/// a string that runs on over a `FOREIGN KEY`).
+fn found(sql: &str, lexing: Lexing) -> Vec<Found> {
+    let statements = match Parser::parse_sql(&MySqlDialect {}, &lexing.as_escaped(sql)) {
         Ok(s) => s,
         Err(_) => return text_found(sql).into_iter().collect(),
     };
@@ -70,7 +73,7 @@ fn found(sql: &str, backslash: bool) -> Vec<Found> {
     // string ending in `\` ends one quote earlier for the server, and what the
     // parser took for the rest of the string (an FK) is code. The text's words
     // are judged too then (review r17 P, finding 3).
-    if !backslash && sql.contains('\\') {
+    if !lexing.backslash_escapes && sql.contains('\\') {
         out.extend(text_found(sql));
     }
     let mut push = |table: &ObjectName, name: Option<&Ident>, fk: &ForeignKeyConstraint| {
@@ -133,11 +136,18 @@ fn found(sql: &str, backslash: bool) -> Vec<Found> {
 /// `db.t` with one database (else `None`, which touches any database).
 fn text_found(sql: &str) -> Option<Found> {
     let readings = readings(sql);
-    let (fk, code) = readings
+    let fk = readings.iter().find_map(|code| foreign_key_in(code))?;
+    // The child's database when every reading that finds an FK names the same
+    // one (`None`, which touches any database, otherwise).
+    let mut child_dbs = readings
         .iter()
-        .find_map(|code| foreign_key_in(code).map(|fk| (fk, code)))?;
-    let at = (0..code.len()).find(|&i| code[i].is("references") || code[i].is("foreign"))?;
-    let child_db = table_parts_before(&code[..at]).and_then(|(db, _)| db);
+        .filter(|code| foreign_key_in(code).is_some())
+        .map(|code| {
+            let at = (0..code.len()).find(|&i| code[i].is("references") || code[i].is("foreign"));
+            at.and_then(|at| table_parts_before(&code[..at])).and_then(|(db, _)| db)
+        });
+    let first = child_dbs.next().flatten();
+    let child_db = first.filter(|f| child_dbs.all(|d| d.is_some_and(|d| d.eq_ignore_ascii_case(f))));
     let mut parent_db: Option<Option<String>> = None;
     for code in &readings {
         for at in (0..code.len()).filter(|&i| code[i].is("references")) {
@@ -163,9 +173,12 @@ fn text_found(sql: &str) -> Option<Found> {
 fn readings(sql: &str) -> Vec<Vec<Token>> {
     let mut out = Vec::new();
     for mariadb in [true, false] {
-        for escapes in [true, false] {
+        for lexing in Lexing::ALL {
             let server = ServerVersion { id: u32::MAX, mariadb };
-            out.push(tokens(&comments::resolve(sql, server, escapes), escapes));
+            out.push(tokens(
+                &comments::resolve(sql, server, lexing.backslash_escapes),
+                lexing,
+            ));
         }
     }
     out
@@ -179,7 +192,8 @@ fn readings(sql: &str) -> Vec<Vec<Token>> {
 /// EXISTS]` right before `FOREIGN KEY`.
 ///
 /// Conservative where the reading depends on the session: the text is read with
-/// and without `\` escapes in strings (NO_BACKSLASH_ESCAPES), and executable
+/// and without `\` escapes in strings (NO_BACKSLASH_ESCAPES) and `"` names
+/// (ANSI_QUOTES), and executable
 /// comments as MariaDB and as MySQL run them; any reading with the words counts.
 pub fn foreign_key_in_text(sql: &str) -> Option<NewForeignKey> {
     readings(sql).iter().find_map(|code| foreign_key_in(code))
@@ -210,9 +224,9 @@ impl Token {
 }
 
 /// The tokens of `code`, read as the server reads them: strings (`'...'`,
-/// `"..."`), `/* */`, `-- ` and `#` comments dropped. `escapes`: `\` escapes
-/// the next character in strings.
-fn tokens(code: &str, escapes: bool) -> Vec<Token> {
+/// `"..."` but under ANSI_QUOTES), `/* */`, `-- ` and `#` comments dropped.
+/// `lexing`: `\` escapes the next character in strings, `"` quotes a name.
+fn tokens(code: &str, lexing: Lexing) -> Vec<Token> {
     let b = code.as_bytes();
     let word_byte = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || !c.is_ascii();
     let line_end = |i: usize| b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| i + p);
@@ -221,12 +235,14 @@ fn tokens(code: &str, escapes: bool) -> Vec<Token> {
     while i < b.len() {
         let c = b[i];
         match c {
-            b'\'' | b'"' => i = comments::after_quoted(b, i, c, escapes),
-            b'`' => {
+            b'\'' => i = comments::after_quoted(b, i, c, lexing.escapes_in(c)),
+            b'"' if !lexing.ansi_quotes => i = comments::after_quoted(b, i, c, lexing.escapes_in(c)),
+            b'`' | b'"' => {
                 let end = comments::after_quoted(b, i, c, false);
                 // Unterminated: to the end (`get`: never inside a character).
                 let inner = code.get(i + 1..end.saturating_sub(1).max(i + 1)).unwrap_or_default();
-                out.push(Token::Quoted(inner.replace("``", "`")));
+                let q = c as char;
+                out.push(Token::Quoted(inner.replace(&format!("{q}{q}"), &q.to_string())));
                 i = end;
             }
             b'#' => i = line_end(i),
@@ -378,7 +394,7 @@ mod tests {
     /// not a disallow keyspace's; an end left unqualified may be its.
     #[test]
     fn foreign_keys_between_other_databases_are_not_this_ones() {
-        let fk = |sql: &str| created_foreign_key_in(sql, "dis", true).map(|f| (f.table, f.constraint));
+        let fk = |sql: &str| created_foreign_key_in(sql, "dis", Lexing::DEFAULT).map(|f| (f.table, f.constraint));
         let sql = "ALTER TABLE man.c ADD CONSTRAINT fk2 FOREIGN KEY (qid) REFERENCES man.q(id)";
         assert_eq!(fk(sql), None);
         assert_eq!(
@@ -488,9 +504,9 @@ mod tests {
         // string `'a\'` ends at its `\'`, and the FK after it is code.
         let nbe = "CREATE TABLE tn (id INT COMMENT 'a\\', pid INT, CONSTRAINT hidden FOREIGN KEY (pid) \
                    REFERENCES p(id)) COMMENT ', v INT) -- '";
-        assert_eq!(created_foreign_key_in(nbe, "d", true), None);
+        assert_eq!(created_foreign_key_in(nbe, "d", Lexing::DEFAULT), None);
         assert_eq!(
-            created_foreign_key_in(nbe, "d", false).map(|f| (f.table, f.constraint)),
+            created_foreign_key_in(nbe, "d", Lexing::escapes(false)).map(|f| (f.table, f.constraint)),
             named("tn", Some("hidden"))
         );
         // The price of reading both ways: `\'` in a string holding the words.

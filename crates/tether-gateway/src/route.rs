@@ -4,6 +4,7 @@
 //! statements of online schema changes by [`crate::online::statements`].
 
 use crate::online::{self, OnlineStatement};
+use crate::protocol::multi::Lexing;
 
 /// What a statement is, as far as the gateway cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -484,9 +485,12 @@ enum Token {
     Punct(u8),
 }
 
-/// The tokens of `sql`. `backslash_escapes`: `\` escapes in strings (the
-/// sql_mode has no NO_BACKSLASH_ESCAPES).
-fn tokens(sql: &str, backslash_escapes: bool) -> Vec<Token> {
+/// The tokens of `sql`, its quotes read as `lexing` says: `\` escapes in
+/// strings unless NO_BACKSLASH_ESCAPES, never in a `"` name under ANSI_QUOTES
+/// (`"db\"."t"` hid `"db"."t"` from a reader that took it for an escape). A `"`
+/// text is a name token in every mode (a string read as a name costs at worst
+/// a false match).
+fn tokens(sql: &str, lexing: Lexing) -> Vec<Token> {
     let b = sql.as_bytes();
     let word_byte = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80;
     let mut out = Vec::new();
@@ -522,11 +526,11 @@ fn tokens(sql: &str, backslash_escapes: bool) -> Vec<Token> {
                 i = if digits >= 5 { code + digits } else { code };
             }
             b'\'' => {
-                i = crate::comments::after_quoted(b, i, b'\'', backslash_escapes);
+                i = crate::comments::after_quoted(b, i, b'\'', lexing.escapes_in(b'\''));
                 out.push(Token::Literal);
             }
             q @ (b'`' | b'"') => {
-                let end = crate::comments::after_quoted(b, i, q, backslash_escapes && q == b'"');
+                let end = crate::comments::after_quoted(b, i, q, lexing.escapes_in(q));
                 out.push(Token::Word {
                     start: i + 1,
                     end: end.saturating_sub(1).max(i + 1),
@@ -622,15 +626,15 @@ fn table_name(sql: &str, tokens: &[Token], i: usize) -> Option<(TableName, usize
 
 /// The tables `sql` names in database `db` as `db.t`, lowercased: found as
 /// MariaDB's lexer reads names (backticks or not, whitespace and comments on
-/// either side of the dot). `backslash_escapes`: as [`tokens`].
-pub fn qualified_names(sql: &str, db: &str, backslash_escapes: bool) -> Vec<String> {
+/// either side of the dot). `lexing`: as [`tokens`].
+pub fn qualified_names(sql: &str, db: &str, lexing: Lexing) -> Vec<String> {
     let mut out = Vec::new();
     let db = db.to_lowercase();
     // The common case: the text does not hold the name at all.
     if db.is_empty() || (!db.contains('`') && !sql.to_lowercase().contains(&db)) {
         return out;
     }
-    let tokens = tokens(sql, backslash_escapes);
+    let tokens = tokens(sql, lexing);
     for (i, w) in tokens.iter().enumerate() {
         // `x.db.t` is a column of table `db`.
         if i > 0 && tokens[i - 1] == Token::Punct(b'.') {
@@ -658,9 +662,9 @@ pub struct Rename {
 }
 
 /// The tables the (first) statement of `sql` renames, in order (a RENAME TABLE
-/// may rename a table it renamed before).
-pub fn renames(sql: &str, backslash_escapes: bool) -> Vec<Rename> {
-    let all = tokens(sql, backslash_escapes);
+/// may rename a table it renamed before). `lexing`: as [`tokens`].
+pub fn renames(sql: &str, lexing: Lexing) -> Vec<Rename> {
+    let all = tokens(sql, lexing);
     let end = all.iter().position(|t| *t == Token::Punct(b';')).unwrap_or(all.len());
     let t = &all[..end];
     let is = |i: usize, w: &str| t.get(i).is_some_and(|k| k.is(sql, w));
@@ -1426,10 +1430,17 @@ mod tests {
         assert!(!pure_expression("(SELECT 'x')"));
         assert!(!pure_expression("f(1)"));
         assert_eq!(
-            qualified_names("DELETE FROM Shop.p, `shop`.`q r` WHERE shopx.a = 1", "shop", true),
+            qualified_names(
+                "DELETE FROM Shop.p, `shop`.`q r` WHERE shopx.a = 1",
+                "shop",
+                Lexing::DEFAULT
+            ),
             ["p", "q r"]
         );
-        assert_eq!(qualified_names("SELECT 'shop' . 1", "shop", true), Vec::<String>::new());
+        assert_eq!(
+            qualified_names("SELECT 'shop' . 1", "shop", Lexing::DEFAULT),
+            Vec::<String>::new()
+        );
         assert!(names("DELETE FROM `p` WHERE 1", "p"));
         assert!(!names("DELETE FROM pp", "p"));
         assert_eq!(Command::of("USE shop; DELETE FROM p"), Command::Other);
@@ -1437,7 +1448,7 @@ mod tests {
 
     #[test]
     fn reads_qualified_names_as_the_servers_lexer_does() {
-        let q = |sql| qualified_names(sql, "shop", true);
+        let q = |sql| qualified_names(sql, "shop", Lexing::DEFAULT);
         for sql in [
             "DELETE FROM shop.p",
             "DELETE FROM shop . p",
@@ -1463,7 +1474,18 @@ mod tests {
             assert!(q(sql).is_empty(), "{sql}");
         }
         // Without backslash escapes `'a\'` ends at its second quote.
-        assert_eq!(qualified_names("SELECT 'a\\' , shop.p", "shop", false), ["p"]);
+        assert_eq!(
+            qualified_names("SELECT 'a\\' , shop.p", "shop", Lexing::escapes(false)),
+            ["p"]
+        );
+        // Under ANSI_QUOTES `"a\"` is a name: no escape in it.
+        let ansi = Lexing {
+            ansi_quotes: true,
+            ..Lexing::DEFAULT
+        };
+        let hidden = "DELETE \"p\\\" FROM \"shop\".\"p\" AS \"p\\\" WHERE \"p\\\".id = 1";
+        assert!(qualified_names(hidden, "shop", Lexing::DEFAULT).is_empty());
+        assert_eq!(qualified_names(hidden, "shop", ansi), ["p"]);
     }
 
     #[test]
@@ -1472,7 +1494,7 @@ mod tests {
             db: db.map(str::to_string),
             table: t.into(),
         };
-        let r = |sql| renames(sql, true);
+        let r = |sql| renames(sql, Lexing::DEFAULT);
         assert_eq!(
             r("RENAME TABLE n.c TO c2, `x`/**/.y WAIT 3 TO d . `Z`"),
             [

@@ -200,11 +200,13 @@ impl Session {
     /// How the server will read the quotes of `sql`, which decides where its
     /// statements end (review r23h F2): `\\` escapes unless the session's sql_mode
     /// has NO_BACKSLASH_ESCAPES (the backend's status flag), `"` quotes a name
-    /// under ANSI_QUOTES (the sql_mode is read only when that would cut `sql`
-    /// otherwise, or when no reply has said the flag yet). A text without a
-    /// backslash is cut alike in every mode. `Err` for a query that may change
-    /// the sql_mode before later statements of it that every mode does not cut
-    /// alike: the gateway would have to guess where they end.
+    /// under ANSI_QUOTES (the sql_mode is read when a `"` opens quoted text in
+    /// the code of `sql` and no read since a command that may change it says,
+    /// or when no reply has said the flag yet). A text without a backslash or a
+    /// `"` is read alike in every mode. `Err` for a query whose code (not
+    /// its strings or comments) may change the sql_mode before later statements
+    /// of it that the modes read apart: the gateway would have to guess where
+    /// they end ([`Lexing::mode_change_unreadable`]).
     pub async fn lexing(&mut self, sql: &[u8]) -> Result<Lexing, ServerError> {
         match self.keyspace.clone() {
             Some(ks) => self.lexing_in(&ks, sql).await,
@@ -214,39 +216,60 @@ impl Session {
 
     /// [`Self::lexing`] of `sql` run in keyspace `ks`'s backend session.
     async fn lexing_in(&mut self, ks: &Keyspace, sql: &[u8]) -> Result<Lexing, ServerError> {
-        if !sql.contains(&b'\\') {
+        let backslash = sql.contains(&b'\\');
+        if !backslash && !sql.contains(&b'"') {
             return Ok(Lexing::DEFAULT);
         }
-        let lower = sql.to_ascii_lowercase();
-        let may_change = ["sql_mode", "execute", "prepare"]
-            .iter()
-            .any(|w| lower.windows(w.len()).any(|x| x == w.as_bytes()));
-        if may_change && !Lexing::readings_agree(sql) {
+        let backend = self.backend(ks);
+        let ansi = backend.carried().map(|l| l.ansi_quotes).or(backend.ansi_quotes());
+        let known = backend.carried().or(backend.status().map(|_| Lexing {
+            backslash_escapes: !backend.no_backslash_escapes(),
+            ansi_quotes: ansi.unwrap_or(false),
+        }));
+        // The sql_mode is read (and kept until a command may change it) when a
+        // `"` opens quoted text in the code: a name under ANSI_QUOTES, which the
+        // readers of names, the planner and the DDL check must see as one
+        // (review r23n, ANSI_QUOTES in name finding), a string otherwise.
+        let (lexing, whole) = match known {
+            Some(lexing) if ansi.is_some() => (lexing, true),
+            Some(lexing) if !lexing.double_quote_in_code(sql) => (lexing, false),
+            _ => {
+                let rows = backend.read("SELECT @@SESSION.sql_mode").await?;
+                let mode = rows
+                    .rows
+                    .first()
+                    .and_then(|r| r.first())
+                    .map(|v| v.text())
+                    .ok_or_else(|| {
+                        ServerError::gateway("tether gateway: the session's sql_mode could not be read".to_string())
+                    })?;
+                let lexing = Lexing::of_sql_mode(&mode);
+                backend.set_ansi_quotes(lexing.ansi_quotes);
+                (lexing, true)
+            }
+        };
+        if !backslash {
+            // Every mode cuts it alike, and finds the same code in it.
+            return Ok(lexing);
+        }
+        // Unread, ANSI_QUOTES may be either way: both readings judged.
+        let both = [
+            lexing,
+            Lexing {
+                ansi_quotes: true,
+                ..lexing
+            },
+        ];
+        if Lexing::mode_change_unreadable(sql, if whole { &both[..1] } else { &both }) {
             return Err(ServerError::gateway(
                 "tether gateway: a query that may change the sql_mode (SET sql_mode, EXECUTE, PREPARE) before \
                  statements of it whose ends depend on it (a backslash in a quoted text: NO_BACKSLASH_ESCAPES and \
-                 ANSI_QUOTES cut it into other statements) is refused, nothing of it was run: send the statement \
-                 that changes the sql_mode as a query of its own"
+                 ANSI_QUOTES cut it into other statements and strings) is refused, nothing of it was run: send the \
+                 statement that changes the sql_mode as a query of its own"
                     .to_string(),
             ));
         }
-        let backend = self.backend(ks);
-        let known = backend
-            .status()
-            .map(|_| Lexing::escapes(!backend.no_backslash_escapes()));
-        if let Some(lexing) = known.filter(|l| !l.ansi_quotes_matter(sql)) {
-            return Ok(lexing);
-        }
-        let rows = backend.read("SELECT @@SESSION.sql_mode").await?;
-        let mode = rows
-            .rows
-            .first()
-            .and_then(|r| r.first())
-            .map(|v| v.text())
-            .ok_or_else(|| {
-                ServerError::gateway("tether gateway: the session's sql_mode could not be read".to_string())
-            })?;
-        Ok(Lexing::of_sql_mode(&mode))
+        Ok(lexing)
     }
 
     /// The client is registered as `live`: its backend connections (from now on)
@@ -382,6 +405,9 @@ impl Session {
                 )));
             }
         }
+        if let Some(current) = self.keyspace.clone().filter(|c| c.spec.name != ks.spec.name) {
+            self.carry_sql_mode(&current, &ks).await;
+        }
         self.keyspace = Some(ks);
         Ok(())
     }
@@ -398,6 +424,35 @@ impl Session {
     pub async fn debug(&mut self) -> Result<(u16, u16), ServerError> {
         let ks = self.current()?;
         self.backend(&ks).debug().await
+    }
+
+    /// The session's sql_mode, as the client has it in keyspace `from`'s backend
+    /// session, carried to keyspace `to`'s, which sets it before its next command
+    /// (review r23n N7): MariaDB has one session and one sql_mode, the gateway a
+    /// backend session per keyspace, and `to`'s would otherwise lex and run the
+    /// client's statements under its own (`SET sql_mode = 'NO_BACKSLASH_ESCAPES';
+    /// USE other` then `'\'` was read as an escape). Nothing is read when
+    /// `from`'s backend has no connection (its session, and what the client set
+    /// in it, is gone, as a reconnect's is), nor carried when it cannot be read.
+    async fn carry_sql_mode(&mut self, from: &Keyspace, to: &Keyspace) {
+        if self.backends.get(&from.spec.name).and_then(Backend::status).is_none() {
+            return;
+        }
+        let mode = match self.backend(from).read("SELECT @@SESSION.sql_mode").await {
+            Ok(rows) => rows.rows.first().and_then(|r| r.first()).map(Value::text),
+            Err(e) => {
+                tracing::debug!(
+                    "keyspace {}: the sql_mode could not be read: {}",
+                    from.spec.name,
+                    e.message
+                );
+                None
+            }
+        };
+        // A mode is a list of names: nothing to quote.
+        if let Some(mode) = mode.filter(|m| m.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b',')) {
+            self.backend(to).carry_sql_mode(mode);
+        }
     }
 
     fn keyspace_named(&self, name: &str) -> Result<Arc<Keyspace>, ServerError> {
@@ -767,14 +822,14 @@ impl Session {
             || (sql.contains(';') && crate::protocol::multi::split(sql, self.lexing).1.is_some());
         let qualified = others
             .iter()
-            .any(|o| !route::qualified_names(sql, &o.spec.database, backslash).is_empty());
+            .any(|o| !route::qualified_names(sql, &o.spec.database, self.lexing).is_empty());
         // A table renamed into a disallow keyspace's database (from any other).
         let renaming = matches!(command, Command::Ddl { .. })
             && (ks.mode() == FkMode::Disallow || others.iter().any(|o| o.mode() == FkMode::Disallow))
-            && !route::renames(sql, backslash).is_empty();
+            && !route::renames(sql, self.lexing).is_empty();
         if !disguised && !qualified && !renaming {
             // A routine's body runs out of sight later: judged now (r17 P).
-            return match ddl::routine::refusal(lead, &ks, &others, backslash) {
+            return match ddl::routine::refusal(lead, &ks, &others, self.lexing) {
                 Some(e) => Err(e),
                 None => Ok(after),
             };
@@ -918,7 +973,7 @@ impl Session {
         let managed = rules && ks.mode() == FkMode::Managed;
         let disallow = rules && ks.mode() == FkMode::Disallow;
         let mut fk: Option<HashSet<String>> = None;
-        let backslash = !self.backend(ks).no_backslash_escapes();
+        let lexing = self.lexing;
         // `SET foreign_key_checks = 0; DELETE ...` in one query: what follows runs
         // with checks off (the client's responsibility, as for separate statements).
         let mut off = !self.fk_checks;
@@ -1006,7 +1061,7 @@ impl Session {
                     && (ks.mode() == FkMode::Disallow
                         || others.iter().any(|o| {
                             o.mode() == FkMode::Disallow
-                                && !route::qualified_names(t, &o.spec.database, backslash).is_empty()
+                                && !route::qualified_names(t, &o.spec.database, lexing).is_empty()
                         }))
                 {
                     return Err(ServerError::gateway(format!(
@@ -1020,7 +1075,7 @@ impl Session {
                 // Tables of other keyspaces named `db.t` in it: their keyspace's rule,
                 // judged by its words.
                 for o in others {
-                    let named = route::qualified_names(t, &o.spec.database, backslash);
+                    let named = route::qualified_names(t, &o.spec.database, lexing);
                     if named.is_empty() {
                         continue;
                     }
@@ -1074,11 +1129,11 @@ impl Session {
                 }
                 _ if is_ddl => {
                     after.ddl = true;
-                    if let Some(e) = ddl::routine::refusal(t, ks, others, backslash) {
+                    if let Some(e) = ddl::routine::refusal(t, ks, others, lexing) {
                         return Err(e);
                     }
                     if disallow && word != "drop" && word != "truncate" {
-                        if let Some(fk) = ddl::created_foreign_key_in(t, &ks.spec.database, backslash) {
+                        if let Some(fk) = ddl::created_foreign_key_in(t, &ks.spec.database, lexing) {
                             return Err(ddl::disallowed(&ks.spec.name, &fk));
                         }
                     }
@@ -1104,19 +1159,19 @@ impl Session {
                 continue;
             }
             if is_ddl {
-                if let Some(e) = self.renamed_into_disallow(ks, others, t, backslash).await? {
+                if let Some(e) = self.renamed_into_disallow(ks, others, t, lexing).await? {
                     return Err(e);
                 }
             }
             // Tables of other keyspaces named `db.t`: their keyspace's rule.
             for o in others {
-                let named = route::qualified_names(t, &o.spec.database, backslash);
+                let named = route::qualified_names(t, &o.spec.database, lexing);
                 if named.is_empty() {
                     continue;
                 }
                 match o.mode() {
                     FkMode::Disallow if is_ddl => {
-                        if let Some(fk) = ddl::created_foreign_key_in(t, &o.spec.database, backslash) {
+                        if let Some(fk) = ddl::created_foreign_key_in(t, &o.spec.database, lexing) {
                             return Err(ddl::disallowed(&o.spec.name, &fk));
                         }
                     }
@@ -1179,9 +1234,10 @@ impl Session {
         ks: &Keyspace,
         others: &[Arc<Keyspace>],
         t: &str,
-        backslash: bool,
+        lexing: Lexing,
     ) -> Result<Option<ServerError>, ServerError> {
-        let renames = route::renames(t, backslash);
+        let renames = route::renames(t, lexing);
+        let backslash = lexing.backslash_escapes;
         if renames.is_empty() {
             return Ok(None);
         }
@@ -1339,8 +1395,7 @@ impl Session {
 
     async fn ddl(&mut self, ks: &Arc<Keyspace>, sql: &str, raw: &[u8], may_create_fk: bool) -> Vec<Reply> {
         if ks.mode() == FkMode::Disallow && may_create_fk {
-            let backslash = !self.backend(ks).no_backslash_escapes();
-            if let Some(fk) = ddl::created_foreign_key_in(sql, &ks.spec.database, backslash) {
+            if let Some(fk) = ddl::created_foreign_key_in(sql, &ks.spec.database, self.lexing) {
                 return vec![Reply::Error(ddl::disallowed(&ks.spec.name, &fk))];
             }
         }
@@ -1724,8 +1779,7 @@ impl Session {
         let runs_ddl = looked.ddl || matches!(command, Command::Ddl { .. });
         let forgets_prepared = looked.forget_prepared;
         if let (FkMode::Disallow, Command::Ddl { may_create_fk: true }) = (ks.mode(), &command) {
-            let backslash = !self.backend(&ks).no_backslash_escapes();
-            if let Some(fk) = ddl::created_foreign_key_in(sql, &ks.spec.database, backslash) {
+            if let Some(fk) = ddl::created_foreign_key_in(sql, &ks.spec.database, self.lexing) {
                 return Err(ddl::disallowed(&ks.spec.name, &fk));
             }
         }

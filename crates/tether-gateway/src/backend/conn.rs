@@ -55,6 +55,9 @@ pub(super) struct BackendConn {
     /// had not hung up yet when this one began: losing the connection now is that
     /// release arriving late (a loaded server), not a fault.
     pub(super) after_release: bool,
+    /// Whether the session's sql_mode has ANSI_QUOTES, as last read (`None`:
+    /// not read, or a command since may have changed it: [`may_change_sql_mode`]).
+    pub(super) ansi_quotes: Option<bool>,
     /// The server is MariaDB (its greeting's version string says so).
     pub(super) mariadb: bool,
     /// MARIADB_CLIENT_CACHE_METADATA is in use.
@@ -85,6 +88,16 @@ pub(super) fn may_release(sql: &[u8]) -> bool {
         .any(|word| sql.windows(word.len()).any(|w| w.eq_ignore_ascii_case(word)))
 }
 
+/// `sql` may change the session's sql_mode: it says `sql_mode` or EXECUTE (a
+/// text out of sight) anywhere, in any case. A word test: the cost of a false
+/// match is one read of the sql_mode when a later text needs it. (A routine's
+/// own SET sql_mode ends with it: the server restores the caller's.)
+pub(super) fn may_change_sql_mode(sql: &[u8]) -> bool {
+    [&b"sql_mode"[..], b"execute"]
+        .iter()
+        .any(|word| sql.windows(word.len()).any(|w| w.eq_ignore_ascii_case(word)))
+}
+
 /// Errors that roll back the whole transaction (a deadlock's victim): the session
 /// is no longer in one, though an ERR packet carries no status to say so.
 pub(super) const ROLLBACK_ERRORS: &[u16] = &[1213];
@@ -108,6 +121,7 @@ impl BackendConn {
             idle_closed: false,
             may_release: false,
             after_release: false,
+            ansi_quotes: None,
             mariadb: false,
             cached_metadata: false,
             executing: false,
@@ -226,6 +240,9 @@ impl BackendConn {
     pub async fn query<S: AsRef<[u8]> + ?Sized>(&mut self, sql: &S) -> Result<(), ConnError> {
         self.begin_command(COM_QUERY).await?;
         self.may_release = may_release(sql.as_ref());
+        if may_change_sql_mode(sql.as_ref()) {
+            self.ansi_quotes = None;
+        }
         self.writer.put_bytes(sql.as_ref());
         self.send(true).await
     }
@@ -382,6 +399,7 @@ impl BackendConn {
     /// COM_RESET_CONNECTION: rolls back, drops temporary tables, prepared
     /// statements and session variables.
     pub async fn reset(&mut self) -> Result<(), ConnError> {
+        self.ansi_quotes = None;
         self.begin_command(COM_RESET_CONNECTION).await?;
         self.send(true).await?;
         loop {

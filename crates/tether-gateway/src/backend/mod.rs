@@ -74,6 +74,9 @@ pub struct Backend {
     generation: u64,
     /// The session turned `foreign_key_checks` off: re-applied on reconnect.
     fk_checks_off: bool,
+    /// The client's sql_mode, carried from another keyspace's backend session
+    /// (`USE`), set before the next command (review r23n N7).
+    carried_sql_mode: Option<String>,
     /// The connection was lost inside a transaction: no reconnect until the client
     /// acknowledges with ROLLBACK.
     lost_in_transaction: bool,
@@ -150,6 +153,7 @@ impl Backend {
             conn: None,
             generation: 0,
             fk_checks_off: false,
+            carried_sql_mode: None,
             lost_in_transaction: false,
             own_transaction: false,
             autocommit_off: false,
@@ -322,9 +326,40 @@ impl Backend {
             }
             self.conn = Some(conn);
         }
+        if let Some(mode) = self.carried_sql_mode.take() {
+            let conn = self.conn.as_mut().expect("opened above");
+            if let Err(e) = run(conn, &format!("SET SESSION sql_mode = '{mode}'")).await {
+                return Err(match e {
+                    ConnError::Server(e) => ServerError::new(
+                        e.code,
+                        &e.state,
+                        format!(
+                            "tether gateway: the session's sql_mode '{mode}' (carried by USE from another keyspace) \
+                             could not be set in this keyspace's backend session: {}",
+                            e.message
+                        ),
+                    ),
+                    ConnError::Lost(why) => self.fail(ConnError::Lost(why)),
+                });
+            }
+        }
         self.conn
             .as_mut()
             .ok_or_else(|| ServerError::gateway("backend connection unavailable"))
+    }
+
+    /// The client's sql_mode `mode` (as `@@sql_mode` shows it: names and commas),
+    /// set in this backend session before its next command; until then the
+    /// session's quotes are read as it says ([`Self::carried`]).
+    pub fn carry_sql_mode(&mut self, mode: String) {
+        self.carried_sql_mode = Some(mode);
+    }
+
+    /// How a sql_mode carried and not set yet reads quotes.
+    pub fn carried(&self) -> Option<crate::protocol::multi::Lexing> {
+        self.carried_sql_mode
+            .as_deref()
+            .map(crate::protocol::multi::Lexing::of_sql_mode)
     }
 
     /// Records the session's `foreign_key_checks`, to restore it after a reconnect.
@@ -420,6 +455,7 @@ impl Backend {
     /// be reset is closed and reopened on the next command.
     pub async fn reset(&mut self) {
         self.fk_checks_off = false;
+        self.carried_sql_mode = None;
         self.lost_in_transaction = false;
         self.autocommit_off = false;
         if let Some(conn) = self.conn.as_mut() {
@@ -466,9 +502,25 @@ impl Backend {
         self.conn.as_ref().map(BackendConn::status)
     }
 
+    /// Whether the session's sql_mode has ANSI_QUOTES, as last read on this
+    /// connection and unchanged since ([`Self::set_ansi_quotes`]); `None`: unknown.
+    pub fn ansi_quotes(&self) -> Option<bool> {
+        self.conn.as_ref().and_then(|c| c.ansi_quotes)
+    }
+
+    /// Records the session's ANSI_QUOTES as read from it just now.
+    pub fn set_ansi_quotes(&mut self, ansi_quotes: bool) {
+        if let Some(conn) = self.conn.as_mut() {
+            conn.ansi_quotes = Some(ansi_quotes);
+        }
+    }
+
     /// The session's sql_mode has NO_BACKSLASH_ESCAPES (the status flag of the last
     /// reply says so).
     pub fn no_backslash_escapes(&self) -> bool {
+        if let Some(carried) = self.carried() {
+            return !carried.backslash_escapes;
+        }
         self.status()
             .is_some_and(|s| s & SERVER_STATUS_NO_BACKSLASH_ESCAPES != 0)
     }
@@ -528,6 +580,9 @@ impl Backend {
         };
         stmt.types_bound = matches!(params, Params::Raw(_));
         conn.may_release = conn::may_release(stmt.sql.as_bytes());
+        if conn::may_change_sql_mode(stmt.sql.as_bytes()) {
+            conn.ansi_quotes = None;
+        }
         let outcome = match sent {
             Ok(()) => relay(conn, out, Some(&stmt.columns[..]).filter(|_| stmt.columns_unseen)).await,
             Err(e) => Err(Fail::Backend(e)),

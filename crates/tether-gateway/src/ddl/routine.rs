@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::{disallowed, foreign_key_in, readings, Token};
 use crate::config::FkMode;
 use crate::keyspace::Keyspace;
+use crate::protocol::multi::Lexing;
 use crate::reply::ServerError;
 use crate::route;
 
@@ -17,7 +18,7 @@ use crate::route;
 /// database of a disallow keyspace: `ks`'s own, or one of `others` (on the same
 /// server) that the body names as `db.t`, or any of them for dynamic SQL,
 /// whose text may name any database.
-pub fn refusal(sql: &str, ks: &Keyspace, others: &[Arc<Keyspace>], backslash: bool) -> Option<ServerError> {
+pub fn refusal(sql: &str, ks: &Keyspace, others: &[Arc<Keyspace>], lexing: Lexing) -> Option<ServerError> {
     let codes = readings(sql);
     let routine = codes.iter().find_map(|code| routine(code))?;
     let bodies: Vec<&[Token]> = codes.iter().map(|code| body(code, &routine)).collect();
@@ -30,8 +31,7 @@ pub fn refusal(sql: &str, ks: &Keyspace, others: &[Arc<Keyspace>], backslash: bo
         .into_iter()
         .chain(others.iter().map(|o| &**o).filter(|o| o.mode() == FkMode::Disallow));
     for target in reached {
-        let named =
-            std::ptr::eq(target, ks) || !route::qualified_names(sql, &target.spec.database, backslash).is_empty();
+        let named = std::ptr::eq(target, ks) || !route::qualified_names(sql, &target.spec.database, lexing).is_empty();
         let name = &target.spec.name;
         if let Some(word) = dynamic {
             return Some(ServerError::gateway(format!(
@@ -160,7 +160,7 @@ mod tests {
     use super::*;
 
     fn named(sql: &str) -> Option<(&'static str, String)> {
-        routine(&super::super::tokens(sql, true)).map(|r| (r.kind, r.name))
+        routine(&super::super::tokens(sql, Lexing::DEFAULT)).map(|r| (r.kind, r.name))
     }
 
     #[test]

@@ -38,22 +38,20 @@ impl Lexing {
         self.backslash_escapes && quote != b'`' && !(quote == b'"' && self.ansi_quotes)
     }
 
-    /// Whether ANSI_QUOTES would cut `sql` into other statements than its
-    /// absence (a `"` text with a backslash in it, while backslashes escape):
-    /// only then must the session's sql_mode be read to split it.
-    pub fn ansi_quotes_matter(self, sql: &[u8]) -> bool {
-        if !self.backslash_escapes || !sql.contains(&b'"') || !sql.contains(&b'\\') {
+    /// Whether a `"` opens quoted text in the code of `sql` read as `self` says
+    /// (outside strings, backtick names and comments): then ANSI_QUOTES decides
+    /// whether it is a string or a name.
+    pub fn double_quote_in_code(self, sql: &[u8]) -> bool {
+        if !sql.contains(&b'"') {
             return false;
         }
-        let plain = Lexing {
-            ansi_quotes: false,
-            ..self
-        };
-        let ansi = Lexing {
-            ansi_quotes: true,
-            ..self
-        };
-        boundaries(sql, plain) != boundaries(sql, ansi)
+        let mut found = false;
+        scan(sql, self, |item| {
+            if let Item::Quoted { start, .. } = item {
+                found |= sql[start] == b'"';
+            }
+        });
+        found
     }
 
     /// How sql_mode `mode` (as `@@sql_mode` shows it, composite modes expanded)
@@ -66,82 +64,196 @@ impl Lexing {
         }
     }
 
-    /// Whether every sql_mode cuts `sql` into the same statements (with and
-    /// without NO_BACKSLASH_ESCAPES and ANSI_QUOTES). A query whose statement may
-    /// change the sql_mode for the statements after it (`SET sql_mode = ...;
-    /// SELECT '\\'; ...`) is readable only then.
-    pub fn readings_agree(sql: &[u8]) -> bool {
-        let all =
-            [(true, false), (true, true), (false, false), (false, true)].map(|(backslash_escapes, ansi_quotes)| {
-                boundaries(
-                    sql,
-                    Lexing {
-                        backslash_escapes,
-                        ansi_quotes,
-                    },
-                )
-            });
-        all.iter().all(|b| *b == all[0])
+    /// Whether `sql` holds a statement that may change the session's sql_mode
+    /// before later statements of it that the sql_modes read apart (review r23n
+    /// N4): then the gateway would have to guess where they end and what is code
+    /// in them. `current`: the readings the session's sql_mode may give now (its
+    /// statements up to the change are read so). A statement may change the
+    /// sql_mode when its code holds the name `sql_mode` (a word, or quoted as a
+    /// name: `SET sql_mode`, `SET @@SESSION.sql_mode`, `` SET @@`sql_mode` ``,
+    /// `SET STATEMENT sql_mode = ... FOR`) or the keyword `EXECUTE` or `PREPARE`
+    /// (dynamic SQL, its text out of sight); strings and plain comments are not
+    /// code (a value `'Don\'t panic; prepare first'` changes nothing), executable
+    /// comments are. What follows it is read apart when its quotes and comments
+    /// do not span the same bytes in all four readings (with and without
+    /// NO_BACKSLASH_ESCAPES and ANSI_QUOTES).
+    pub fn mode_change_unreadable(sql: &[u8], current: &[Lexing]) -> bool {
+        current.iter().any(|&lexing| {
+            let mut at = 0;
+            loop {
+                let (end, next) = split_bytes(&sql[at..], lexing);
+                if let Some(word) = sql_mode_change_at(&sql[at..at + end], lexing) {
+                    // From the word on: `SET STATEMENT sql_mode = ... FOR` and a
+                    // statement after it alike.
+                    let rest = &sql[at + word..];
+                    let all = Lexing::ALL.map(|l| quoted_spans(rest, l));
+                    return all.iter().any(|s| *s != all[0]);
+                }
+                match next {
+                    Some(n) => at += n,
+                    None => return false,
+                }
+            }
+        })
+    }
+
+    /// The four readings of quotes.
+    pub const ALL: [Lexing; 4] = [
+        Lexing {
+            backslash_escapes: true,
+            ansi_quotes: false,
+        },
+        Lexing {
+            backslash_escapes: true,
+            ansi_quotes: true,
+        },
+        Lexing {
+            backslash_escapes: false,
+            ansi_quotes: false,
+        },
+        Lexing {
+            backslash_escapes: false,
+            ansi_quotes: true,
+        },
+    ];
+}
+
+/// Where the code of `statement`, read as `lexing` says, first holds what may
+/// change the sql_mode (see [`Lexing::mode_change_unreadable`]).
+fn sql_mode_change_at(statement: &[u8], lexing: Lexing) -> Option<usize> {
+    code_words(statement, lexing)
+        .into_iter()
+        .find_map(|(at, word, quoted)| {
+            (word.eq_ignore_ascii_case(b"sql_mode")
+                || (!quoted && (word.eq_ignore_ascii_case(b"execute") || word.eq_ignore_ascii_case(b"prepare"))))
+            .then_some(at)
+        })
+}
+
+/// Where the quoted texts and plain comments of `sql` start and end, read as
+/// `lexing` says.
+fn quoted_spans(b: &[u8], lexing: Lexing) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    scan(b, lexing, |item| {
+        if let Item::Quoted { start, end, .. } | Item::Comment { start, end } = item {
+            out.push((start, end));
+        }
+    });
+    out
+}
+
+/// What [`scan`] finds in a text.
+enum Item {
+    /// Quoted text from `start` to `end` (quotes included), a name when `name`.
+    Quoted { start: usize, end: usize, name: bool },
+    /// A plain comment.
+    Comment { start: usize, end: usize },
+    /// A word of code.
+    Word { start: usize, end: usize },
+}
+
+/// Reads `b` as `lexing` says: quoted texts, plain comments and words of code
+/// (executable comments `/*!`, `/*M!` and a version after them are code).
+fn scan(b: &[u8], lexing: Lexing, mut found: impl FnMut(Item)) {
+    let word_byte = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80;
+    let find = |from: usize, what: &[u8]| {
+        b.get(from..)
+            .and_then(|rest| rest.windows(what.len()).position(|w| w == what))
+            .map(|p| p + from)
+    };
+    let mut i = 0;
+    while i < b.len() {
+        let start = i;
+        match b[i] {
+            q @ (b'\'' | b'"' | b'`') => {
+                i = crate::comments::after_quoted(b, i, q, lexing.escapes_in(q));
+                let name = q == b'`' || (q == b'"' && lexing.ansi_quotes);
+                found(Item::Quoted { start, end: i, name });
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => match (b.get(i + 2), b.get(i + 3)) {
+                (Some(b'!'), _) | (Some(b'M'), Some(b'!')) => {
+                    i += if b[i + 2] == b'!' { 3 } else { 4 };
+                    i += b[i..].iter().take(6).take_while(|c| c.is_ascii_digit()).count();
+                }
+                _ => {
+                    i = find(i + 2, b"*/").map_or(b.len(), |end| end + 2);
+                    found(Item::Comment { start, end: i });
+                }
+            },
+            b'#' => {
+                i = find(i, b"\n").map_or(b.len(), |end| end + 1);
+                found(Item::Comment { start, end: i });
+            }
+            b'-' if b.get(i + 1) == Some(&b'-')
+                && b.get(i + 2)
+                    .is_none_or(|c| c.is_ascii_whitespace() || c.is_ascii_control()) =>
+            {
+                i = find(i, b"\n").map_or(b.len(), |end| end + 1);
+                found(Item::Comment { start, end: i });
+            }
+            c if word_byte(c) => {
+                while i < b.len() && word_byte(b[i]) {
+                    i += 1;
+                }
+                found(Item::Word { start, end: i });
+            }
+            _ => i += 1,
+        }
     }
 }
 
+/// The words of `sql`'s code read as `lexing` says: where each starts (its
+/// quote for a quoted one), the word, and whether it was quoted as a name (`` `x`
+/// ``, `"x"` under ANSI_QUOTES).
+fn code_words(b: &[u8], lexing: Lexing) -> Vec<(usize, &[u8], bool)> {
+    let mut out = Vec::new();
+    scan(b, lexing, |item| match item {
+        Item::Quoted { start, end, name: true } => {
+            out.push((start, &b[start + 1..end.saturating_sub(1).max(start + 1)], true))
+        }
+        Item::Word { start, end } => out.push((start, &b[start..end], false)),
+        _ => {}
+    });
+    out
+}
+
 impl Lexing {
-    /// `sql` as a reader that always takes `\\` for an escape in strings (the
-    /// managed planner's sqlparser, MySqlDialect) must see it to read the strings
-    /// the server reads: under NO_BACKSLASH_ESCAPES each backslash in a string is
-    /// doubled (`'\\'`, one backslash, becomes `'\\\\'`); otherwise `sql` as is.
+    /// `sql` as a reader that always takes `\\` for an escape in strings and `"`
+    /// for a string quote (the managed planner's and the DDL check's sqlparser,
+    /// MySqlDialect) must see it to read what the server reads: under
+    /// NO_BACKSLASH_ESCAPES each backslash in a string is doubled (`'\\'`, one
+    /// backslash, becomes `'\\\\'`); under ANSI_QUOTES a `"` name becomes a
+    /// backtick one (`"a\\"` is the name `a\\`, not a string that runs on). Else
+    /// `sql` as is.
     pub fn as_escaped(self, sql: &str) -> std::borrow::Cow<'_, str> {
-        if self.backslash_escapes || !sql.contains('\\') {
+        let names = self.ansi_quotes && sql.contains('"');
+        if !names && (self.backslash_escapes || !sql.contains('\\')) {
             return sql.into();
         }
         let b = sql.as_bytes();
         let mut out = String::with_capacity(sql.len() + 8);
-        let mut i = 0;
         let mut copied = 0;
-        while i < b.len() {
-            let end = match b[i] {
-                b'\'' | b'"' | b'`' => {
-                    let quote = b[i];
-                    let string = quote == b'\'' || (quote == b'"' && !self.ansi_quotes);
-                    let close = b[i + 1..]
-                        .iter()
-                        .position(|&c| c == quote)
-                        .map_or(b.len(), |p| i + 1 + p + 1);
-                    if string {
-                        out.push_str(&sql[copied..i]);
-                        out.push_str(&sql[i..close].replace('\\', "\\\\"));
-                        copied = close;
-                    }
-                    close
-                }
-                b'/' if b.get(i + 1) == Some(&b'*') && b.get(i + 2) != Some(&b'!') => {
-                    sql[i + 2..].find("*/").map_or(b.len(), |p| i + 2 + p + 2)
-                }
-                b'#' => sql[i..].find('\n').map_or(b.len(), |p| i + p + 1),
-                b'-' if b.get(i + 1) == Some(&b'-')
-                    && b.get(i + 2)
-                        .is_none_or(|c| c.is_ascii_whitespace() || c.is_ascii_control()) =>
-                {
-                    sql[i..].find('\n').map_or(b.len(), |p| i + p + 1)
-                }
-                _ => i + 1,
+        scan(b, self, |item| {
+            let Item::Quoted { start, end, name } = item else {
+                return;
             };
-            i = end;
-        }
+            let quote = b[start];
+            let closed = end > start + 1 && b[end - 1] == quote;
+            if name && quote == b'"' && closed {
+                out.push_str(&sql[copied..start]);
+                out.push('`');
+                out.push_str(&sql[start + 1..end - 1].replace("\"\"", "\"").replace('`', "``"));
+                out.push('`');
+                copied = end;
+            } else if !name && !self.backslash_escapes {
+                out.push_str(&sql[copied..start]);
+                out.push_str(&sql[start..end].replace('\\', "\\\\"));
+                copied = end;
+            }
+        });
         out.push_str(&sql[copied..]);
         out.into()
     }
-}
-
-/// Where each statement of `sql` starts, as [`split_bytes`] reads them.
-fn boundaries(sql: &[u8], lexing: Lexing) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while let (_, Some(next)) = split_bytes(&sql[at..], lexing) {
-        at += next;
-        out.push(at);
-    }
-    out
 }
 
 /// Where the first statement of `sql` ends, and where a second one starts: text
@@ -323,11 +435,17 @@ mod tests {
         };
         assert_eq!(split(named, Lexing::DEFAULT), (named.len(), None));
         assert_eq!(split(named, ansi), (10, Some(12)));
-        assert!(Lexing::DEFAULT.ansi_quotes_matter(named.as_bytes()));
-        assert!(!Lexing::escapes(false).ansi_quotes_matter(named.as_bytes()));
-        assert!(!Lexing::DEFAULT.ansi_quotes_matter(b"SELECT \"a\\\"b\""));
-        assert!(!Lexing::readings_agree(hidden.as_bytes()));
-        assert!(Lexing::readings_agree(b"SET sql_mode = ''; SELECT 'a\\nb'"));
+        assert!(Lexing::DEFAULT.double_quote_in_code(named.as_bytes()));
+        assert!(!Lexing::DEFAULT.double_quote_in_code(b"SELECT '\"a\"', `\"b\"` /* \"c\" */"));
+        let any = [Lexing::DEFAULT];
+        assert!(Lexing::mode_change_unreadable(
+            format!("SET sql_mode = ''; {hidden}").as_bytes(),
+            &any
+        ));
+        assert!(!Lexing::mode_change_unreadable(
+            b"SET sql_mode = ''; SELECT 'a\\nb'",
+            &any
+        ));
         assert_eq!(
             Lexing::of_sql_mode("STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES,ANSI_QUOTES"),
             Lexing {
@@ -342,8 +460,63 @@ mod tests {
             "DELETE FROM p WHERE a = '\\\\' /* '\\ */ AND b = \"x\\\\y\" AND `c\\` = 1"
         );
         assert_eq!(Lexing::DEFAULT.as_escaped("SELECT '\\''"), "SELECT '\\''");
+        let ansi = Lexing {
+            ansi_quotes: true,
+            ..Lexing::DEFAULT
+        };
+        assert_eq!(
+            ansi.as_escaped("SELECT \"a\\\", \"b\"\"`c\", 'd\\'\"' /* \"e\" */ FROM `t`"),
+            "SELECT `a\\`, `b\"``c`, 'd\\'\"' /* \"e\" */ FROM `t`"
+        );
+        assert_eq!(Lexing::escapes(false).as_escaped("SELECT 'a''\\'"), "SELECT 'a''\\\\'");
         let e = syntax_error(b"SELECT 1;\nSELECT 2", 10);
         assert_eq!(e.code, 1064);
         assert!(e.message.ends_with("near 'SELECT 2' at line 2"), "{}", e.message);
+    }
+
+    #[test]
+    fn refuses_only_a_mode_change_in_code_before_statements_read_apart() {
+        let any = [Lexing::DEFAULT, Lexing::escapes(false)];
+        // Review r23n N4: the words in strings and plain comments change nothing.
+        for quiet in [
+            "INSERT INTO t VALUES ('Don\\'t panic; prepare first\\n')",
+            "INSERT INTO t VALUES ('SET sql_mode = x; EXECUTE s', 'a\\'), ('b\\'')",
+            "SELECT 'a\\''; SELECT 1 /* prepare */ -- execute\n # sql_mode\n",
+            "INSERT INTO t (prepared_at, executed, sql_modes) VALUES ('a\\'', 2, 3); SELECT 'b\\''",
+            // The mode changes after the statements read apart, or before
+            // statements every mode reads alike.
+            "SELECT '\\''; SET sql_mode = ''",
+            "SET sql_mode = ''; SELECT 'a\\nb'",
+            "PREPARE s FROM 'SELECT 1'; SELECT 'a\\nb'",
+        ] {
+            assert!(
+                !Lexing::mode_change_unreadable(quiet.as_bytes(), &[Lexing::DEFAULT]),
+                "{quiet}"
+            );
+        }
+        for risky in [
+            "SET sql_mode = 'NO_BACKSLASH_ESCAPES'; SELECT '\\'; DELETE FROM p; SELECT '\\'",
+            "SET SESSION sql_mode = ''; SELECT 'a\\', 'b'",
+            "SET @@session.SQL_MODE = ''; SELECT 'a\\', 'b'",
+            "SET @@`sql_mode` = ''; SELECT 'a\\', 'b'",
+            "SET STATEMENT sql_mode = '' FOR SELECT 1; SELECT 'a\\', 'b'",
+            "SET STATEMENT sql_mode = 'NO_BACKSLASH_ESCAPES' FOR SELECT '\\'; DELETE FROM p; SELECT '\\'",
+            "EXECUTE s; SELECT 'a\\', 'b'",
+            "execute immediate 'SET sql_mode = 1'; SELECT 'a\\', 'b'",
+            "PREPARE s FROM @x; SELECT 'a\\', 'b'",
+            "/*!40101 SET sql_mode = '' */; SELECT 'a\\', 'b'",
+            "/*!40101SET SQL_MODE='' */; SELECT 'a\\', 'b'",
+            "/*M!100100 EXECUTE s */; SELECT 'a\\', 'b'",
+            "SET sql_mode = 'ANSI_QUOTES'; SELECT 1 AS \"\\\"; SELECT 2",
+            // Under NO_BACKSLASH_ESCAPES the string ends before the word.
+            "SELECT 'a\\'; EXECUTE s; SELECT 'b\\', 'c'",
+            // One string or two: what is code after the change depends on the mode.
+            "SET sql_mode = ''; SELECT 'a\\' OR 1 IN (SELECT 1 FROM t) OR ''",
+        ] {
+            assert!(Lexing::mode_change_unreadable(risky.as_bytes(), &any), "{risky}");
+        }
+        // Under NO_BACKSLASH_ESCAPES this is one statement and a string.
+        let string = "SELECT 'a\\'; EXECUTE s; SELECT 'b\\', 'c'";
+        assert!(!Lexing::mode_change_unreadable(string.as_bytes(), &[Lexing::DEFAULT]));
     }
 }

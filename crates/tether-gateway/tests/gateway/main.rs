@@ -72,6 +72,7 @@ mod sharded_r23;
 mod sharded_review;
 mod sharded_routing;
 mod sqlmode_r23;
+mod sqlmode_r24;
 mod tls;
 mod triggers;
 mod upsert_r22;
