@@ -30,6 +30,7 @@ mod limits;
 mod load_r20;
 mod locks_r14;
 mod managed;
+mod managed_r24;
 mod metadata;
 mod odku_r21;
 mod online;
