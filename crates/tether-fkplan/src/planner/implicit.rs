@@ -303,17 +303,11 @@ impl<'a> Planner<'a> {
     /// changes, byte for byte (`'a'` to `'A'` changes it under any collation, `v =
     /// 1.4` over 1 in an INT does not). Said only where every assigned column is of
     /// a type whose stored value the gateway computes and compares exactly (integer,
-    /// DECIMAL, DATE: `as_stored`, then `<=>`) and no BEFORE UPDATE trigger may
-    /// change the row further; `None` otherwise.
+    /// DECIMAL, DATE: `as_stored`, then `<=>`); `None` otherwise. (A BEFORE UPDATE
+    /// trigger could change the row further: a write to a table with triggers runs
+    /// as InnoDB runs it, before any plan.)
     fn row_changes(&self, table: &Table, assigned: &[(String, &Expr)], old: &dyn Fn(&str) -> String) -> Option<Expr> {
         use tether_schema::DataType;
-        let before_update = table.extras.triggers.iter().any(|t| {
-            let words: Vec<String> = t.definition.split_whitespace().map(str::to_ascii_lowercase).collect();
-            words.windows(2).any(|w| w[0] == "before" && w[1] == "update")
-        });
-        if before_update {
-            return None;
-        }
         let mut seen: Vec<&str> = Vec::new();
         let mut differs: Vec<String> = Vec::new();
         for (c, e) in assigned {

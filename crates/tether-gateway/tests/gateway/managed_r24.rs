@@ -334,3 +334,34 @@ INSERT INTO r VALUES (1, '2002-01-01');",
         "the cascades are the gateway's statements"
     );
 }
+
+/// A BEFORE UPDATE trigger may change the row where the assignments do not (`v =
+/// v` with the trigger adding to `w`): MariaDB then stamps the time, and the
+/// children follow. The assignments cannot tell the gateway so; a write to a table
+/// with triggers of its own runs as InnoDB runs it (EXPLAIN FK: "table `p` has
+/// triggers"), so c follows by InnoDB's cascade (the log stays empty), as natively.
+#[test]
+fn an_on_update_current_timestamp_key_under_a_before_update_trigger_is_stamped_as_natively() {
+    let (codes, orphans) = differential(
+        "CREATE TABLE p (id INT PRIMARY KEY, v INT, w INT DEFAULT 0,
+  ts DATETIME(6) NOT NULL DEFAULT '2000-01-01' ON UPDATE CURRENT_TIMESTAMP(6), UNIQUE KEY (ts)) ENGINE=InnoDB;
+CREATE TABLE c (id INT PRIMARY KEY, pts DATETIME(6), FOREIGN KEY (pts) REFERENCES p (ts) ON UPDATE CASCADE) ENGINE=InnoDB;
+CREATE TABLE k (id INT PRIMARY KEY, pid INT, FOREIGN KEY (pid) REFERENCES p (id) ON UPDATE CASCADE) ENGINE=InnoDB;
+CREATE TRIGGER bump BEFORE UPDATE ON p FOR EACH ROW SET NEW.w = OLD.w + 1;
+CREATE TABLE log (n INT AUTO_INCREMENT PRIMARY KEY, id INT) ENGINE=InnoDB;
+CREATE TRIGGER _tether_probe_c AFTER UPDATE ON c FOR EACH ROW INSERT INTO log (id) VALUES (NEW.id);
+INSERT INTO p (id, v, ts) VALUES (1, 1, '2001-01-01');
+INSERT INTO c VALUES (1, '2001-01-01');
+INSERT INTO k VALUES (1, 1);",
+        &["p", "c", "k"],
+        // `id` re-keys k; `v = v` alone would leave `ts`, the trigger's `w` does not.
+        &["SET timestamp = 1700000000", "UPDATE p SET v = v, id = 2 WHERE id = 1"],
+        "SELECT (SELECT COUNT(*) FROM c JOIN p ON p.ts = c.pts WHERE p.ts > '2020-01-01'), (SELECT COUNT(*) FROM log)",
+    );
+    assert_eq!(codes, vec![0, 0]);
+    assert_eq!(
+        orphans,
+        table(&[&["1", "0"]]),
+        "c followed p 1 to its new time, by InnoDB's cascade"
+    );
+}
