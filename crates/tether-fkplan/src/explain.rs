@@ -48,6 +48,13 @@ impl fmt::Display for Plan {
             writeln!(f, "{n}. {text}")
         };
         let wrapped = !self.is_passthrough();
+        if self.pins_time {
+            step(
+                f,
+                "SET timestamp = <the time now> (unless the client set it): the lock read and the statement see one time"
+                    .into(),
+            )?;
+        }
         if wrapped {
             step(f, "BEGIN (or SAVEPOINT inside a transaction)".into())?;
         }

@@ -529,6 +529,11 @@ pub struct Plan {
     /// type or length, see `planner/stored.rs`). Its cascades then miss the binlog
     /// as statements of their own.
     pub by_innodb: Option<String>,
+    /// Whether the lock read computes a new value from the statement's time (an ON
+    /// UPDATE CURRENT_TIMESTAMP key the UPDATE re-keys, or an FK column it checks):
+    /// the executor pins the session's `timestamp` for the whole plan, so the lock
+    /// read and the statement see one time.
+    pub pins_time: bool,
 }
 
 /// The rows of a DELETE / UPDATE with LIMIT, found before the plan runs, and the
@@ -596,6 +601,7 @@ impl Plan {
             allocates: false,
             pick: None,
             by_innodb: None,
+            pins_time: false,
         }
     }
 

@@ -133,14 +133,7 @@ pub(super) fn rekeying<S: AsRef<str>>(
 /// it from the row as the SET list has left it, the lock read from the old row;
 /// review r23n N1, N2). A default the parser does not read counts as such.
 pub(super) fn volatile_assignment(table: &Table, column: &str, e: &Expr) -> bool {
-    let volatile_default = |c: &str| {
-        table
-            .columns
-            .iter()
-            .find(|x| eq_ci(&x.name, c))
-            .and_then(|x| x.default.as_deref())
-            .is_some_and(|d| parse_expr(d).is_none_or(|d| volatile(&d) || reads_a_column(&d)))
-    };
+    let volatile_default = |c: &str| default_per_row(table, c);
     if volatile(e) || (is_default(e) && volatile_default(column)) {
         return true;
     }
@@ -158,6 +151,23 @@ pub(super) fn volatile_assignment(table: &Table, column: &str, e: &Expr) -> bool
         ControlFlow::<()>::Continue(())
     });
     found
+}
+
+/// Whether the default of `column` of `table` is computed anew for each row, so no
+/// text the planner pastes elsewhere (a lock read, a parent probe, a clash read)
+/// gives the value the row stores: a [`volatile`] expression (the clock, UUID(),
+/// `NEXT VALUE FOR s`, which the other read would advance too), or one that reads
+/// another column (`DEFAULT (id)`, `DEFAULT (x + 1)`: MariaDB computes it from the
+/// row being written, where pasted text reads whatever table its statement reads,
+/// or fails with 1054; review r23n N1-N3). A default the parser does not read counts
+/// as such.
+pub(super) fn default_per_row(table: &Table, column: &str) -> bool {
+    table
+        .columns
+        .iter()
+        .find(|x| eq_ci(&x.name, column))
+        .and_then(|x| x.default.as_deref())
+        .is_some_and(|d| parse_expr(d).is_none_or(|d| volatile(&d) || reads_a_column(&d)))
 }
 
 /// Whether `e` names a column (an identifier outside function names).

@@ -117,6 +117,10 @@ pub(super) struct Implicits {
     /// change neither cascades nor is checked against children (InnoDB's own
     /// behaviour), though as an FK column of the row it is checked.
     virtual_columns: Vec<String>,
+    /// The columns among them whose computed value reads the statement's time (an
+    /// ON UPDATE CURRENT_TIMESTAMP column, a generated column over one): exact only
+    /// when the lock read and the statement run at one pinned time.
+    clock: Vec<String>,
 }
 
 impl Implicits {
@@ -149,6 +153,11 @@ impl Implicits {
         }
     }
 
+    /// Whether the computed value of `column` reads the statement's time.
+    pub(super) fn reads_clock(&self, column: &str) -> bool {
+        self.clock.iter().any(|c| eq_ci(c, column))
+    }
+
     /// The names of the columns, for the rewrite checks (`add_rewrites`).
     pub(super) fn names(&self) -> impl Iterator<Item = &String> {
         self.columns.iter().map(|(c, _)| c)
@@ -161,25 +170,45 @@ impl<'a> Planner<'a> {
     /// (`c`, or `alias.c` in a join). A generated column's new value is its
     /// expression over the new values of the columns it reads, each as the column
     /// stores it (an assigned `v = 5.5` into an INT is 6 to `v * 10`).
+    ///
+    /// With `clock` (the executor pins the statement's time for the lock read and
+    /// the statement: a single-table UPDATE), an ON UPDATE CURRENT_TIMESTAMP
+    /// column's new value is `IF(<the row changes>, CURRENT_TIMESTAMP(n), col)`
+    /// where [`Planner::row_changes`] can say whether the row changes; otherwise,
+    /// and without `clock`, it is [`Implicit::Unknown`].
     pub(super) fn implicit_changes(
         &self,
         table: &Table,
         assigned: &[(String, &Expr)],
         old: &dyn Fn(&str) -> String,
+        clock: bool,
     ) -> Implicits {
         let mut out = Implicits {
             columns: Vec::new(),
             virtual_columns: table.extras.virtual_columns.clone(),
+            clock: Vec::new(),
         };
         if assigned.is_empty() {
             return out;
         }
         let is_assigned = |c: &str| assigned.iter().any(|(a, _)| eq_ci(a, c));
+        let changes = match clock {
+            true => self.row_changes(table, assigned, old),
+            false => None,
+        };
         // An UPDATE that changes the row gives these the statement's time.
-        for c in table.extras.updated_now.keys() {
-            if !is_assigned(c) {
-                out.columns.push((c.clone(), Implicit::Unknown));
+        for (c, digits) in &table.extras.updated_now {
+            if is_assigned(c) {
+                continue;
             }
+            let value = changes
+                .as_ref()
+                .and_then(|changes| stamped(table, c, *digits, changes, old))
+                .map_or(Implicit::Unknown, |e| Implicit::Computed(Box::new(e)));
+            if matches!(value, Implicit::Computed(_)) {
+                out.clock.push(c.clone());
+            }
+            out.columns.push((c.clone(), value));
         }
         let generated: Vec<(&str, &str, Option<Expr>)> = table
             .columns
@@ -210,6 +239,9 @@ impl<'a> Planner<'a> {
                     continue;
                 }
                 let value = self.generated_value(table, expr, &read, assigned, &out, old);
+                if read.iter().any(|c| out.reads_clock(c)) && matches!(value, Implicit::Computed(_)) {
+                    out.clock.push(name.to_string());
+                }
                 out.columns.push((name.to_string(), value));
                 grew = true;
             }
@@ -262,6 +294,66 @@ impl<'a> Planner<'a> {
         replace_columns(&mut e, &by);
         Implicit::Computed(Box::new(e))
     }
+}
+
+impl<'a> Planner<'a> {
+    /// Whether an UPDATE making assignments `assigned` changes a row, as SQL over
+    /// the old row (`old(c)` names its column `c`): MariaDB gives ON UPDATE
+    /// CURRENT_TIMESTAMP columns the statement's time only where the row's record
+    /// changes, byte for byte (`'a'` to `'A'` changes it under any collation, `v =
+    /// 1.4` over 1 in an INT does not). Said only where every assigned column is of
+    /// a type whose stored value the gateway computes and compares exactly (integer,
+    /// DECIMAL, DATE: `as_stored`, then `<=>`); `None` otherwise. (A BEFORE UPDATE
+    /// trigger could change the row further: a write to a table with triggers runs
+    /// as InnoDB runs it, before any plan.)
+    fn row_changes(&self, table: &Table, assigned: &[(String, &Expr)], old: &dyn Fn(&str) -> String) -> Option<Expr> {
+        use tether_schema::DataType;
+        let mut seen: Vec<&str> = Vec::new();
+        let mut differs: Vec<String> = Vec::new();
+        for (c, e) in assigned {
+            if seen.iter().any(|x| eq_ci(x, c)) {
+                continue;
+            }
+            seen.push(c);
+            let column = table.columns.iter().find(|x| eq_ci(&x.name, c))?;
+            let exact = matches!(
+                column.normalized_type,
+                DataType::Int { .. }
+                    | DataType::Boolean
+                    | DataType::Date
+                    | DataType::Decimal { precision: Some(_), .. }
+            );
+            if !exact || column.generated.is_some() || volatile_assignment(table, c, e) {
+                return None;
+            }
+            let new = parse_expr(&self.new_value(c, assigned, old))?;
+            let stored = as_stored(table, c, new).ok()?;
+            differs.push(format!("NOT (({stored}) <=> {})", old(c)));
+        }
+        parse_expr(&format!("({})", differs.join(" OR ")))
+    }
+}
+
+/// The new value of ON UPDATE CURRENT_TIMESTAMP column `column` (its clause of
+/// `digits` fractional digits) under an UPDATE whose row changes where `changes`
+/// holds: the statement's time as the column stores it, else the old value.
+/// `None` for a column of another precision than its clause (the store cuts the
+/// time: left to InnoDB) or of a type other than DATETIME / TIMESTAMP.
+fn stamped(table: &Table, column: &str, digits: u8, changes: &Expr, old: &dyn Fn(&str) -> String) -> Option<Expr> {
+    let c = table.columns.iter().find(|x| eq_ci(&x.name, column))?;
+    let lower = c.engine_type.trim().to_ascii_lowercase();
+    if !(lower.starts_with("datetime") || lower.starts_with("timestamp")) {
+        return None;
+    }
+    let fsp: u8 = lower
+        .split_once('(')
+        .and_then(|(_, r)| r.split(')').next())
+        .and_then(|d| d.trim().parse().ok())
+        .unwrap_or(0);
+    if fsp != digits {
+        return None;
+    }
+    parse_expr(&format!("IF({changes}, CURRENT_TIMESTAMP({digits}), {})", old(column)))
 }
 
 /// The columns `e` reads, by name, each once.

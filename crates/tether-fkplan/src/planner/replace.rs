@@ -10,7 +10,7 @@ use crate::plan::{Event, KeyValue, ParentChecks, Plan, ReplaceSource, Start};
 use crate::sql::ident;
 
 use super::clash::KeyClash;
-use super::expr::{allocates, column_default, must_run_once};
+use super::expr::{allocates, column_default, default_per_row, must_run_once};
 use super::insert::named_columns;
 use super::{children, eq_ci, exact_idents, Analysis, Planner};
 
@@ -103,6 +103,10 @@ impl<'a> Planner<'a> {
             for k in &key {
                 match columns.iter().position(|c| eq_ci(c, k)) {
                     Some(p) => values.push(KeyValue::Column(p)),
+                    // A default computed from the row or anew: which rows the
+                    // new rows clash with is InnoDB's to find (docs/gateway.md,
+                    // Limits).
+                    None if default_per_row(table, k) => return Ok(self.passthrough(table)),
                     None => match column_default(table, k) {
                         Some(d) if !d.eq_ignore_ascii_case("null") => values.push(KeyValue::Default(d)),
                         // NULL never clashes; an auto-increment value is new.

@@ -67,7 +67,10 @@ impl<'a> Planner<'a> {
             .collect();
         // Columns the statement changes without assigning them: generated columns
         // over changed ones, ON UPDATE CURRENT_TIMESTAMP columns.
-        let implicit = self.implicit_changes(table, &assigned, &|c| ident(c));
+        // The statement's time is pinned for the lock read and the statement (a
+        // single-table UPDATE: `Plan::pins_time`), so an ON UPDATE CURRENT_TIMESTAMP
+        // key's new value is computed where the planner can tell the row changes.
+        let implicit = self.implicit_changes(table, &assigned, &|c| ident(c), true);
         let implicit_rekeys = referenced.iter().filter(|r| implicit.rekeys(r));
         let rekeys = match rekeying(table, &assigned, &referenced) {
             // The lock read and the UPDATE would compute different new keys (RAND(),
@@ -210,8 +213,15 @@ impl<'a> Planner<'a> {
             }
             _ => None,
         };
+        // The lock read reads the statement's time where a re-keyed key or a
+        // checked FK column takes it.
+        let pins_time = keys.iter().any(|k| implicit.rekeys(k) && implicit.reads_clock(k))
+            || checks
+                .as_ref()
+                .is_some_and(|c| c.columns.iter().any(|x| implicit.reads_clock(x)));
         Ok(Analysis::Plan(Box::new(Plan {
             rules,
+            pins_time,
             original_fk_checks: writes_own_fk && checks.is_none(),
             parent_checks: checks,
             prefix,
@@ -326,7 +336,7 @@ impl<'a> Planner<'a> {
         let implicit: Vec<Implicits> = named
             .iter()
             .zip(&assigned)
-            .map(|(n, a)| self.implicit_changes(n.table, a, &|c| n.column(c)))
+            .map(|(n, a)| self.implicit_changes(n.table, a, &|c| n.column(c), false))
             .collect();
         let rekeys = |n: &Named, assigned: &[(String, &Expr)], implicit: &Implicits| {
             children(self.schema, self.database, &n.table.name)

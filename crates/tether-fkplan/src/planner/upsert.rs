@@ -63,7 +63,7 @@ impl<'a> Planner<'a> {
         // generated column over an assigned one, an ON UPDATE CURRENT_TIMESTAMP
         // column): the clashing row's new key is InnoDB's to compute, with its
         // cascades (docs/gateway.md, Limits).
-        let implicit = self.implicit_changes(table, &assigned, &|c| ident(c));
+        let implicit = self.implicit_changes(table, &assigned, &|c| ident(c), false);
         if referenced.iter().any(|r| implicit.rekeys(r)) {
             return Ok(self.passthrough(table));
         }
@@ -194,7 +194,7 @@ impl<'a> Planner<'a> {
         // An FK column the server computes (a generated column) changes with the
         // columns it reads, which the update may assign, an ON UPDATE
         // CURRENT_TIMESTAMP one with any change of the row: InnoDB checks it.
-        let implicit = self.implicit_changes(table, assigned, &|c| ident(c));
+        let implicit = self.implicit_changes(table, assigned, &|c| ident(c), false);
         let generated_fk = table
             .columns
             .iter()

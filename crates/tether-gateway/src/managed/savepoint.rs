@@ -111,6 +111,74 @@ impl Own {
 /// `table_locks`: the client's session may hold table locks (LOCK TABLES, see
 /// `session_state::table_locks_after`).
 pub async fn run(plan: &Plan, schema: &Schema, keyspace: &str, backend: &mut Backend, table_locks: bool) -> Vec<Reply> {
+    if !plan.pins_time {
+        return run_unpinned(plan, schema, keyspace, backend, table_locks).await;
+    }
+    let pinned = match Pinned::pin(backend).await {
+        Ok(p) => p,
+        Err(e) => return vec![Reply::Error(e)],
+    };
+    let replies = run_unpinned(plan, schema, keyspace, backend, table_locks).await;
+    // The statement's answer stands (it may have committed): a SET that fails has
+    // lost the connection, which the next command meets.
+    if let Err(e) = pinned.release(backend).await {
+        tracing::warn!("cannot set the session's timestamp back to DEFAULT: {}", e.message);
+    }
+    replies
+}
+
+/// The session's `timestamp` held at one value for a plan whose lock read computes
+/// a new value from the statement's time ([`Plan::pins_time`]): the lock read, the
+/// statement (its ON UPDATE CURRENT_TIMESTAMP columns) and every replay see the
+/// time the statement would have seen, so the cascades follow the key it stores.
+/// A time the client pinned itself (`SET timestamp = ...`) stays as it was.
+struct Pinned {
+    /// Whether the gateway set the time (the client had not): set back to DEFAULT.
+    by_gateway: bool,
+}
+
+impl Pinned {
+    async fn pin(backend: &mut Backend) -> Result<Pinned, ServerError> {
+        // Unpinned, `@@timestamp` is each query's own start time: two reads differ
+        // (by the round trip between them, microseconds at least).
+        let first = backend.read("SELECT @@timestamp").await?;
+        let second = backend.read("SELECT @@timestamp").await?;
+        let value = |rows: &crate::backend::Rows| {
+            rows.rows
+                .first()
+                .and_then(|r| r.first())
+                .map(|v| v.text())
+                .unwrap_or_default()
+        };
+        let (first, second) = (value(&first), value(&second));
+        if first == second {
+            return Ok(Pinned { by_gateway: false });
+        }
+        // A number as MariaDB prints it (`1765121234.567890`): nothing else is sent.
+        if second.is_empty() || !second.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            return Err(ServerError::gateway(format!(
+                "tether gateway: cannot pin the statement's time (@@timestamp read as `{second}`)"
+            )));
+        }
+        backend.exec(&format!("SET timestamp = {second}")).await?;
+        Ok(Pinned { by_gateway: true })
+    }
+
+    async fn release(self, backend: &mut Backend) -> Result<(), ServerError> {
+        if self.by_gateway {
+            backend.exec("SET timestamp = DEFAULT").await?;
+        }
+        Ok(())
+    }
+}
+
+async fn run_unpinned(
+    plan: &Plan,
+    schema: &Schema,
+    keyspace: &str,
+    backend: &mut Backend,
+    table_locks: bool,
+) -> Vec<Reply> {
     if table_locks {
         // MariaDB opens every table the statement needs (its FK tables too) before
         // it runs: a table not locked is its error (1100), or a READ lock on the

@@ -738,6 +738,11 @@ fn refused_form(plan: &Plan, schema: &Schema) -> Option<&'static str> {
     if plan.pick.as_ref().is_some_and(|p| p.trial_required) {
         return Some("a DELETE whose WHERE reads, in a subquery, a table its cascade changes");
     }
+    // The head's time is not the data nodes' (their ON UPDATE CURRENT_TIMESTAMP
+    // columns take their own): the key the lock read computes may not be stored.
+    if plan.pins_time {
+        return Some("an UPDATE that changes an ON UPDATE CURRENT_TIMESTAMP key or FK column");
+    }
     if plan.native_first {
         return Some(match &plan.start {
             Start::Multi { .. } => "a multi-table UPDATE or DELETE of a table with foreign keys",

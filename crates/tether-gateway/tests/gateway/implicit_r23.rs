@@ -119,9 +119,10 @@ INSERT INTO c (id, pid, x) VALUES (1, 3, 2), (2, 1, 0);"
 }
 
 /// `ts` (ON UPDATE CURRENT_TIMESTAMP) a key c cascades from and r restricts, and
-/// an FK column of another table's `c`. Its new value is the statement's time, which the lock read
-/// and the statement would each compute: InnoDB runs such a statement, with its
-/// own checks and cascades (the log stays empty).
+/// an FK column of another table's `c`. Its new value is the statement's time, which
+/// the lock read computes at the time the gateway pins for the plan (here the
+/// client's own `SET timestamp`): c's cascades are the gateway's statements (the
+/// log; twenty-fourth session, managed_r24).
 #[test]
 fn an_on_update_current_timestamp_key_cascades_restricts_and_is_checked_as_natively() {
     let (codes, log) = differential(
@@ -151,7 +152,11 @@ INSERT INTO k VALUES (1, 1), (2, 2);",
         "SELECT COUNT(*) FROM log",
     );
     assert_eq!(codes, vec![0, 0, 0, 1451, 0, 0]);
-    assert_eq!(log, vec![vec!["0"]]);
+    assert_eq!(
+        log,
+        vec![vec!["2"]],
+        "c (1) and c (3) followed, by the gateway's statements"
+    );
     let (codes, _) = differential(
         "CREATE TABLE p (id INT PRIMARY KEY, ts DATETIME, UNIQUE KEY (ts)) ENGINE=InnoDB;
 CREATE TABLE c (id INT PRIMARY KEY, pid INT, ts DATETIME DEFAULT '2001-01-01' ON UPDATE CURRENT_TIMESTAMP,

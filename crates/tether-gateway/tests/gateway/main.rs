@@ -31,6 +31,7 @@ mod load_r20;
 mod locks_r14;
 mod managed;
 mod managed_charset_r24;
+mod managed_r24;
 mod metadata;
 mod odku_r21;
 mod online;
