@@ -216,28 +216,38 @@ pub fn client_config(opts: &TlsOptions, engine: Engine) -> Result<ClientConfig, 
     let builder = builder.dangerous().with_custom_certificate_verifier(verifier);
     let config = match client_identity(opts, engine)? {
         Some((certs, key)) => {
-            let both = || format!("{} / {}", Key::Cert.name(engine), Key::PrivateKey.name(engine));
-            let signing = provider
-                .key_provider
-                .load_private_key(key)
-                .map_err(|e| format!("{}: the private key cannot be used for TLS: {e}", both()))?;
-            // rustls's own check of the pair reads the certificate with webpki, which
-            // refuses X.509 version 1 certificates (servers take them): compared here.
-            let cert_key = public_key_info(&certs[0])
-                .ok_or_else(|| format!("{}: the client certificate is not a readable X.509 certificate", both()))?;
-            if signing.public_key().is_some_and(|k| k.as_ref() != cert_key.whole) {
-                return Err(format!(
-                    "{}: the client certificate and key do not go together (the key is not the \
-                     certificate's)",
-                    both()
-                ));
-            }
-            let certified = rustls::sign::CertifiedKey::new(certs, signing);
+            let certified = certified_key(certs, key, "client certificate")
+                .map_err(|e| format!("{} / {}: {e}", Key::Cert.name(engine), Key::PrivateKey.name(engine)))?;
             builder.with_client_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(certified)))
         }
         None => builder.with_no_client_auth(),
     };
     Ok(config)
+}
+
+/// A certificate chain and its private key as rustls presents them (`what`: "client
+/// certificate", "certificate"), the key checked to be the first certificate's here:
+/// rustls's own check reads the certificate with webpki, which refuses X.509 version 1
+/// certificates (TLS peers take them). Errors say what is wrong, never the key.
+pub fn certified_key(
+    certs: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    what: &str,
+) -> Result<rustls::sign::CertifiedKey, String> {
+    let signing = provider()
+        .key_provider
+        .load_private_key(key)
+        .map_err(|e| format!("the private key cannot be used for TLS: {e}"))?;
+    let cert_key = certs
+        .first()
+        .and_then(|c| public_key_info(c))
+        .ok_or_else(|| format!("the {what} is not a readable X.509 certificate"))?;
+    if signing.public_key().is_some_and(|k| k.as_ref() != cert_key.whole) {
+        return Err(format!(
+            "the {what} and key do not go together (the key is not the certificate's)"
+        ));
+    }
+    Ok(rustls::sign::CertifiedKey::new(certs, signing))
 }
 
 /// The client certificate chain and key, read from their files; both or neither.

@@ -71,6 +71,7 @@ mod sharded_review;
 mod sharded_routing;
 mod sqlmode_r23;
 mod tls;
+mod tls_r24;
 mod triggers;
 mod upsert_r22;
 mod upsert_r23;
