@@ -20,6 +20,38 @@ pub struct VerificationFailed;
 #[error("{0}")]
 pub struct QuitAtOnce(pub &'static str);
 
+/// Ctrl-C or SIGTERM before the command wrote anything (while connecting, reading
+/// the schema, planning): it stops there.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted by {0} before anything was written")]
+pub struct Interrupted(pub &'static str);
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM (what `timeout`, `docker stop` and
+/// systemd send), with the signal's name.
+pub async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    "SIGINT"
+}
+
+/// `work`, unless Ctrl-C or SIGTERM comes first: then [`Interrupted`] (the exit code
+/// and JSON document of an interruption, not the signal's default death).
+pub async fn unless_interrupted<T>(work: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::select! {
+        r = work => r,
+        signal = stop_signal() => Err(Interrupted(signal).into()),
+    }
+}
+
 /// A usage or configuration error raised by the CLI itself.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -43,7 +75,7 @@ pub fn code(e: &anyhow::Error) -> i32 {
         if cause.downcast_ref::<VerificationFailed>().is_some() {
             return VERIFY;
         }
-        if cause.downcast_ref::<QuitAtOnce>().is_some() {
+        if cause.downcast_ref::<QuitAtOnce>().is_some() || cause.downcast_ref::<Interrupted>().is_some() {
             return INTERRUPTED;
         }
         if let Some(s) = cause.downcast_ref::<tether_sync::SyncError>() {

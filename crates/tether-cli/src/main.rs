@@ -21,12 +21,40 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// What the commands taking database URLs say of them in --help (README "Database
+/// URLs" says more).
+macro_rules! url_help {
+    () => {
+        "Database URLs:
+  sqlite://PATH or a bare PATH ending in .sqlite/.db
+  postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?PARAMETERS]   (password also from PGPASSWORD)
+  mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?PARAMETERS]      (MariaDB and MySQL; password also from MYSQL_PWD)
+  A password in a URL is percent-encoded (% as %25, / as %2F, ? as %3F, # as %23).
+
+URL parameters (after `?`, joined by `&`):
+  PostgreSQL TLS:     sslmode=disable|prefer|require|verify-ca|verify-full (default prefer),
+                      sslrootcert=PATH (or `system`), sslcert=PATH, sslkey=PATH
+                      (else PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY)
+  MariaDB/MySQL TLS:  ssl-mode=DISABLED|PREFERRED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY (default PREFERRED),
+                      ssl-ca=PATH, ssl-cert=PATH, ssl-key=PATH
+  prefer/PREFERRED and require/REQUIRED encrypt without checking the server's certificate;
+  verify-ca/VERIFY_CA check the CA that signed it, verify-full/VERIFY_IDENTITY also the host name.
+  connect_timeout=SECONDS   how long connecting may take (default 10; 0: no limit; also PGCONNECT_TIMEOUT)
+  host=/SOCKET/DIR (PostgreSQL), socket=PATH (MariaDB/MySQL): a Unix socket (never TLS)"
+    };
+}
+
+/// The exit codes, in the top-level --help.
+macro_rules! exit_help {
+    () => {
+        "Exit codes: 0 ok, 1 failure while working, 2 bad usage or configuration, 3 cannot connect, 4 verification failed, 130 interrupted (Ctrl-C or SIGTERM; what the run wrote is undone as after a failure)."
+    };
+}
+
 /// Tether moves and changes relational data without ever breaking a foreign key.
 #[derive(Parser)]
 #[command(name = "tether", version, about, long_about = None, propagate_version = true)]
-#[command(
-    after_help = "Database URLs:\n  sqlite://PATH or a bare PATH ending in .sqlite/.db\n  postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE   (password also from PGPASSWORD)\n  mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE      (MariaDB and MySQL; password also from MYSQL_PWD)\n\nExit codes: 0 ok, 1 failure while working, 2 bad usage or configuration, 3 cannot connect, 4 verification failed, 130 interrupted (Ctrl-C or SIGTERM; what the run wrote is undone as after a failure)."
-)]
+#[command(after_help = concat!(url_help!(), "\n\n", exit_help!()))]
 struct Cli {
     /// More log output on stderr (-v: info, -vv: debug). TETHER_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -44,7 +72,7 @@ enum Command {
     ///   tether schema chinook.sqlite
     ///   tether schema postgres://postgres@127.0.0.1/shop --schema public --format json
     ///   tether schema mysql://root@127.0.0.1/shop --virtual-fks relations.toml --format dot | dot -Tsvg > fk.svg
-    #[command(verbatim_doc_comment)]
+    #[command(verbatim_doc_comment, after_help = url_help!())]
     Schema(schema_cmd::SchemaArgs),
 
     /// Copy a source database into one or more destinations, subset, with every
@@ -61,7 +89,7 @@ enum Command {
     ///   tether plan job.toml
     ///   TETHER_SEED=... tether sync job.toml
     ///   tether sync job.toml --format json > report.json
-    #[command(verbatim_doc_comment)]
+    #[command(verbatim_doc_comment, after_help = concat!("The job's source and destination URLs:\n\n", url_help!()))]
     Sync(sync_cmd::JobArgs),
 
     /// Show what a sync job will do, without writing anything: tables in load order,
@@ -72,7 +100,7 @@ enum Command {
     /// Every query the job will send to the source is checked first with `LIMIT 0` (no
     /// row is read), and a destination that is the source (or another destination) is
     /// refused. Needs no secret: `seed` and destination passwords may be unset.
-    #[command(verbatim_doc_comment)]
+    #[command(verbatim_doc_comment, after_help = concat!("The job's source and destination URLs:\n\n", url_help!()))]
     Plan(sync_cmd::JobArgs),
 
     /// Find the personal data in a database, or the personal data a job leaves open.
@@ -90,7 +118,7 @@ enum Command {
     ///   tether scan postgres://postgres@127.0.0.1/shop
     ///   tether scan job.toml --suggest
     ///   tether scan shop.sqlite --sample 2000 --all --format json
-    #[command(verbatim_doc_comment)]
+    #[command(verbatim_doc_comment, after_help = url_help!())]
     Scan(scan_cmd::ScanArgs),
 
     /// Write a realistic sample shop database (SQLite) to try Tether on.
@@ -107,6 +135,21 @@ enum Command {
 
     /// Serve the MySQL protocol in front of MariaDB/MySQL with per-keyspace
     /// foreign-key modes: unmanaged, managed, disallow.
+    #[command(
+        after_help = "Backend URLs (keyspaces.NAME.backend.url in the config; see docs/gateway.md):
+  mysql://USER[:PASSWORD]@HOST[:PORT][/DATABASE][?PARAMETERS]   (password also from MYSQL_PWD;
+  percent-encoded in the URL: % as %25, / as %2F, ? as %3F, # as %23)
+
+URL parameters (after `?`, joined by `&`):
+  ssl-mode=DISABLED|PREFERRED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY (default PREFERRED),
+  ssl-ca=PATH, ssl-cert=PATH, ssl-key=PATH: TLS to the backend (PREFERRED and REQUIRED encrypt
+  without checking the backend's certificate; VERIFY_CA checks the CA that signed it,
+  VERIFY_IDENTITY also the host name; ssl-ca given with no ssl-mode, PREFERRED or REQUIRED
+  makes it VERIFY_CA)
+  connect_timeout=SECONDS   how long connecting to the backend may take (default 10; 0: no limit)
+  socket=PATH               the backend's Unix socket (never TLS)
+TLS to the gateway's own clients: `tls.cert` and `tls.key` in the config."
+    )]
     Gateway(gateway_cmd::GatewayArgs),
 
     /// Serve a local web page to see and edit a job's column mapping.
@@ -179,11 +222,14 @@ fn main() {
     .expect("a tokio runtime can be built");
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Schema(args) => schema_cmd::run(args).await,
-            Command::Scan(args) => scan_cmd::run(args).await,
+            // Commands that only read (a scan's --suggest writes at its end): a signal
+            // stops them wherever they are, connecting included. A sync watches for
+            // signals itself (it undoes what its run wrote).
+            Command::Schema(args) => exit::unless_interrupted(schema_cmd::run(args)).await,
+            Command::Scan(args) => exit::unless_interrupted(scan_cmd::run(args)).await,
             Command::Demo(args) => demo_cmd::run(args).await,
             Command::Sync(args) => sync_cmd::sync(args).await,
-            Command::Plan(args) => sync_cmd::plan(args).await,
+            Command::Plan(args) => exit::unless_interrupted(sync_cmd::plan(args)).await,
             Command::Gateway(args) => gateway_cmd::run(args).await,
             Command::Ui(args) => ui_cmd::run(args).await,
         }

@@ -10,7 +10,7 @@ use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tether_sync::{Job, Progress, Report};
 
-use crate::exit::{UsageError, VerificationFailed};
+use crate::exit::{stop_signal, Interrupted, UsageError, VerificationFailed};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
@@ -272,34 +272,18 @@ fn summary(report: &Report) -> String {
     out
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-}
-
 pub async fn sync(args: JobArgs) -> anyhow::Result<()> {
     let job = load_job(&args.job)?;
     job.require_secrets()?;
-    let prepared = tether_sync::prepare(&job).await?;
-    let progress = Bars::new(args.format == OutputFormat::Json);
     // The first SIGINT or SIGTERM (what `timeout`, `docker stop` and systemd send)
-    // stops the run, which undoes what it wrote as after a failure; a second one
-    // quits at once.
+    // stops the run, which undoes what it wrote as after a failure (before the run,
+    // while connecting and planning, it just stops); a second one quits at once.
     let (stopped, mut stop) = tokio::sync::watch::channel(false);
     let json = args.format == OutputFormat::Json;
+    let signal = std::sync::Arc::new(std::sync::OnceLock::new());
+    let first = signal.clone();
     tokio::spawn(async move {
-        stop_signal().await;
+        let _ = first.set(stop_signal().await);
         let _ = stopped.send(true);
         stop_signal().await;
         let message = "interrupted again: quitting without undoing the run's writes; run the job again with \
@@ -313,6 +297,13 @@ pub async fn sync(args: JobArgs) -> anyhow::Result<()> {
         }
         std::process::exit(crate::exit::INTERRUPTED);
     });
+    let prepared = tokio::select! {
+        prepared = tether_sync::prepare(&job) => prepared?,
+        _ = stop.wait_for(|s| *s) => {
+            return Err(Interrupted(signal.get().copied().unwrap_or("a signal")).into());
+        }
+    };
+    let progress = Bars::new(args.format == OutputFormat::Json);
     let stop = async move {
         let _ = stop.wait_for(|s| *s).await;
     };

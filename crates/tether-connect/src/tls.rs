@@ -16,7 +16,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, SubjectPublicKeyInfoDer, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use tether_schema::Engine;
@@ -206,25 +206,48 @@ pub fn client_config(opts: &TlsOptions, engine: Engine) -> Result<ClientConfig, 
             .build()
             .map_err(|e| format!("TLS set-up failed: {e}"))?;
         if opts.mode == TlsMode::VerifyFull {
-            webpki
+            Arc::new(VersionThree(webpki))
         } else {
-            Arc::new(AnyHostName(webpki))
+            Arc::new(VersionThree(Arc::new(AnyHostName(webpki))))
         }
     } else {
         Arc::new(Unchecked(provider.signature_verification_algorithms))
     };
     let builder = builder.dangerous().with_custom_certificate_verifier(verifier);
     let config = match client_identity(opts, engine)? {
-        Some((certs, key)) => builder.with_client_auth_cert(certs, key).map_err(|e| {
-            format!(
-                "{} / {}: the client certificate and key do not go together: {e}",
-                Key::Cert.name(engine),
-                Key::PrivateKey.name(engine)
-            )
-        })?,
+        Some((certs, key)) => {
+            let certified = certified_key(certs, key, "client certificate")
+                .map_err(|e| format!("{} / {}: {e}", Key::Cert.name(engine), Key::PrivateKey.name(engine)))?;
+            builder.with_client_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(certified)))
+        }
         None => builder.with_no_client_auth(),
     };
     Ok(config)
+}
+
+/// A certificate chain and its private key as rustls presents them (`what`: "client
+/// certificate", "certificate"), the key checked to be the first certificate's here:
+/// rustls's own check reads the certificate with webpki, which refuses X.509 version 1
+/// certificates (TLS peers take them). Errors say what is wrong, never the key.
+pub fn certified_key(
+    certs: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    what: &str,
+) -> Result<rustls::sign::CertifiedKey, String> {
+    let signing = provider()
+        .key_provider
+        .load_private_key(key)
+        .map_err(|e| format!("the private key cannot be used for TLS: {e}"))?;
+    let cert_key = certs
+        .first()
+        .and_then(|c| public_key_info(c))
+        .ok_or_else(|| format!("the {what} is not a readable X.509 certificate"))?;
+    if signing.public_key().is_some_and(|k| k.as_ref() != cert_key.whole) {
+        return Err(format!(
+            "the {what} and key do not go together (the key is not the certificate's)"
+        ));
+    }
+    Ok(rustls::sign::CertifiedKey::new(certs, signing))
 }
 
 /// The client certificate chain and key, read from their files; both or neither.
@@ -351,9 +374,20 @@ fn root_store(opts: &TlsOptions, engine: Engine) -> Result<RootCertStore, String
 }
 
 /// `prefer` and `require`: any certificate (libpq and the mysql client do not check
-/// one in these modes); the handshake's signatures are still verified.
+/// one in these modes); the handshake's signatures are still verified, with the
+/// certificate's key read here when webpki refuses the certificate's form (an X.509
+/// version 1 certificate, as `openssl req -x509` without extensions and old
+/// `mysql_ssl_rsa_setup` make them).
 #[derive(Debug)]
 struct Unchecked(WebPkiSupportedAlgorithms);
+
+impl Unchecked {
+    /// The certificate's key when webpki cannot read the certificate itself.
+    fn old_form<'a>(cert: &'a CertificateDer<'_>) -> Option<PublicKeyInfo<'a>> {
+        x509_version(cert).filter(|&v| v < 3)?;
+        public_key_info(cert)
+    }
+}
 
 impl ServerCertVerifier for Unchecked {
     fn verify_server_cert(
@@ -373,7 +407,34 @@ impl ServerCertVerifier for Unchecked {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
+        let Some(key) = Self::old_form(cert) else {
+            return rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0);
+        };
+        // As rustls does for TLS 1.2: every algorithm of the scheme whose key type is
+        // the certificate's.
+        let algorithms = self
+            .0
+            .mapping
+            .iter()
+            .find(|(scheme, _)| *scheme == dss.scheme)
+            .map(|(_, algorithms)| *algorithms)
+            .ok_or(rustls::PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme)?;
+        let algorithm = algorithms
+            .iter()
+            .find(|a| a.public_key_alg_id().as_ref() == key.algorithm)
+            .ok_or_else(|| {
+                rustls::Error::InvalidCertificate(CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext {
+                    signature_algorithm_id: algorithms
+                        .first()
+                        .map(|a| a.signature_alg_id().as_ref().to_vec())
+                        .unwrap_or_default(),
+                    public_key_algorithm_id: key.algorithm.to_vec(),
+                })
+            })?;
+        algorithm
+            .verify_signature(key.key, message, dss.signature())
+            .map(|_| HandshakeSignatureValid::assertion())
+            .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadSignature))
     }
 
     fn verify_tls13_signature(
@@ -382,11 +443,181 @@ impl ServerCertVerifier for Unchecked {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
+        match Self::old_form(cert) {
+            Some(key) => rustls::crypto::verify_tls13_signature_with_raw_key(
+                message,
+                &SubjectPublicKeyInfoDer::from(key.whole),
+                dss,
+                &self.0,
+            ),
+            None => rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0),
+        }
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.supported_schemes()
+    }
+}
+
+/// A server certificate older than X.509 version 3, refused by a checking mode:
+/// webpki checks only version 3 certificates (the CA's constraints and the names a
+/// certificate is valid for are extensions, which older versions lack).
+#[derive(Debug, thiserror::Error)]
+#[error("the certificate is X.509 version {0}")]
+pub struct OldVersion(pub u8);
+
+/// The checking modes: a certificate older than version 3 is refused with its version
+/// (webpki's own error does not say which).
+#[derive(Debug)]
+struct VersionThree(Arc<dyn ServerCertVerifier>);
+
+impl ServerCertVerifier for VersionThree {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Some(v) = x509_version(end_entity).filter(|&v| v < 3) {
+            return Err(rustls::Error::InvalidCertificate(CertificateError::Other(
+                rustls::OtherError(Arc::new(OldVersion(v))),
+            )));
+        }
+        self.0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+const SEQUENCE: u8 = 0x30;
+
+/// One DER element.
+struct Der<'a> {
+    tag: u8,
+    content: &'a [u8],
+    /// The element itself, header and content.
+    whole: &'a [u8],
+    /// What follows it.
+    rest: &'a [u8],
+}
+
+/// The DER element at the start of `input`.
+fn der_element(input: &[u8]) -> Option<Der<'_>> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = match first {
+        0..=0x7f => (usize::from(first), rest),
+        0x81..=0x84 => {
+            let n = usize::from(first - 0x80);
+            if rest.len() < n {
+                return None;
+            }
+            let len = rest[..n].iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+            (len, &rest[n..])
+        }
+        _ => return None,
+    };
+    if rest.len() < len {
+        return None;
+    }
+    let header = input.len() - rest.len();
+    Some(Der {
+        tag,
+        content: &rest[..len],
+        whole: &input[..header + len],
+        rest: &rest[len..],
+    })
+}
+
+/// The DER element at the start of `input`, when its tag is `tag`.
+fn der_tagged(input: &[u8], tag: u8) -> Option<Der<'_>> {
+    der_element(input).filter(|e| e.tag == tag)
+}
+
+/// The fields of a certificate's tbsCertificate, after its optional version.
+fn tbs_fields(cert: &[u8]) -> Option<(Option<&[u8]>, &[u8])> {
+    let certificate = der_tagged(cert, SEQUENCE)?;
+    let tbs = der_tagged(certificate.content, SEQUENCE)?;
+    let first = der_element(tbs.content)?;
+    // `[0] EXPLICIT Version DEFAULT v1`
+    Some(if first.tag == 0xa0 {
+        (Some(first.content), first.rest)
+    } else {
+        (None, tbs.content)
+    })
+}
+
+/// The X.509 version of the first certificate in a PEM file.
+pub fn file_x509_version(path: &Path) -> Option<u8> {
+    let cert = CertificateDer::pem_file_iter(path).ok()?.next()?.ok()?;
+    x509_version(&cert)
+}
+
+/// A certificate's X.509 version (1, 2 or 3), read from its DER.
+pub fn x509_version(cert: &[u8]) -> Option<u8> {
+    match tbs_fields(cert)? {
+        (None, _) => Some(1),
+        (Some(version), _) => {
+            let value = der_element(version)?;
+            match (value.tag, value.content) {
+                (0x02, [v]) if *v < 3 => Some(v + 1),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// A certificate's subjectPublicKeyInfo.
+struct PublicKeyInfo<'a> {
+    /// The whole element (DER), as rustls's raw public keys take it.
+    whole: &'a [u8],
+    /// The content of its AlgorithmIdentifier, as webpki's algorithms name theirs.
+    algorithm: &'a [u8],
+    /// The key (the BIT STRING's bits).
+    key: &'a [u8],
+}
+
+/// The subjectPublicKeyInfo of a certificate of any X.509 version: after the serial
+/// number, signature algorithm, issuer, validity and subject.
+fn public_key_info(cert: &[u8]) -> Option<PublicKeyInfo<'_>> {
+    let (_, mut fields) = tbs_fields(cert)?;
+    for _ in 0..5 {
+        fields = der_element(fields)?.rest;
+    }
+    let spki = der_tagged(fields, SEQUENCE)?;
+    let algorithm = der_tagged(spki.content, SEQUENCE)?;
+    let bits = der_tagged(algorithm.rest, 0x03)?;
+    // A BIT STRING whose first byte counts the unused bits: none in a key.
+    match bits.content.split_first() {
+        Some((0, key)) => Some(PublicKeyInfo {
+            whole: spki.whole,
+            algorithm: algorithm.content,
+            key,
+        }),
+        _ => None,
     }
 }
 
@@ -508,6 +739,46 @@ pub fn explain(err: &rustls::Error, opts: &TlsOptions, engine: Engine, host: &st
         rustls::Error::InvalidCertificate(
             CertificateError::UnknownIssuer | CertificateError::BadSignature | CertificateError::BadEncoding,
         ) => format!("TLS certificate check failed: the server's certificate is not signed by a CA in {root} ({err})"),
+        // Tether's own verifiers name the version ([`OldVersion`]); mysql_async's (in
+        // every mode) leave webpki's refusal, which does not.
+        rustls::Error::InvalidCertificate(CertificateError::Other(other))
+            if other.0.downcast_ref::<OldVersion>().is_some() || other.0.to_string() == "UnsupportedCertVersion" =>
+        {
+            let version = match other.0.downcast_ref::<OldVersion>() {
+                Some(v) => format!("X.509 version {}", v.0),
+                None => "older than X.509 version 3".into(),
+            };
+            let reissue = "re-issue the server's certificate as version 3 (with subjectAltName)";
+            if !opts.mode.verifies() {
+                // Only mysql_async's verifier reads the certificate without a check asked.
+                format!(
+                    "TLS certificate check failed: the server's certificate is {version}, which the MariaDB/MySQL \
+                     driver cannot read, even with {} (no check): {reissue}, or connect with {}",
+                    opts.mode_shown(engine),
+                    TlsMode::Disable.option(engine)
+                )
+            } else {
+                let or_unchecked = match engine {
+                    Engine::Postgres => format!(
+                        ", or use {} (encrypted, the certificate not checked)",
+                        TlsMode::Require.option(engine)
+                    ),
+                    _ => String::new(),
+                };
+                format!(
+                    "TLS certificate check failed: the server's certificate is {version}, and {} checks only \
+                     version 3 certificates (the CA constraints and host names it checks are version 3 \
+                     extensions): {reissue}{or_unchecked}",
+                    opts.mode_shown(engine)
+                )
+            }
+        }
+        rustls::Error::InvalidCertificate(CertificateError::Other(other)) => {
+            format!(
+                "TLS certificate check failed: the server's certificate is refused: {}",
+                other.0
+            )
+        }
         rustls::Error::InvalidCertificate(_) => format!("TLS certificate check failed: {err}"),
         rustls::Error::AlertReceived(alert) => format!(
             "TLS handshake refused by the server ({alert:?}): if it requires a client certificate, give one \
@@ -565,6 +836,40 @@ mod tests {
         };
         let e = client_config(&opts, Engine::Mysql).unwrap_err();
         assert_eq!(e, "a client certificate needs both ssl-cert and ssl-key");
+    }
+
+    /// The DER walk reads the version and the key of a version 1 certificate (which
+    /// webpki refuses) and of rcgen's version 3 ones: the key is the one its private
+    /// key's provider reads.
+    #[test]
+    fn versions_and_keys_are_read_from_certificates_of_any_version() {
+        let (v1, key) = tether_testkit::tls::self_signed_v1("db.example");
+        let v1 = CertificateDer::from_pem_slice(v1.as_bytes()).expect("PEM");
+        assert_eq!(x509_version(&v1), Some(1));
+        let signing = provider()
+            .key_provider
+            .load_private_key(PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("PEM"))
+            .expect("a key");
+        let info = public_key_info(&v1).expect("its key");
+        assert_eq!(signing.public_key().expect("an SPKI").as_ref(), info.whole);
+        assert!(
+            rustls::server::ParsedCertificate::try_from(&v1).is_err(),
+            "webpki reads v1 now"
+        );
+        let c = tether_testkit::tls::certs();
+        let v3 = CertificateDer::pem_file_iter(&c.server_cert)
+            .expect("the file")
+            .next()
+            .expect("a certificate")
+            .expect("PEM");
+        assert_eq!(x509_version(&v3), Some(3));
+        let parsed = rustls::server::ParsedCertificate::try_from(&v3).expect("webpki reads v3");
+        assert_eq!(
+            parsed.subject_public_key_info().as_ref(),
+            public_key_info(&v3).expect("its key").whole
+        );
+        assert_eq!(x509_version(b"\x30\x03\x02\x01\x00"), None);
+        assert!(public_key_info(&v3[..v3.len() / 2]).is_none());
     }
 
     #[test]

@@ -34,6 +34,38 @@ pub struct ServerUrl {
     pub socket: Option<String>,
     /// TLS over TCP (a Unix socket never uses it).
     pub tls: TlsOptions,
+    /// `connect_timeout=SECONDS` (PostgreSQL also `PGCONNECT_TIMEOUT`; MariaDB/MySQL
+    /// also `connect-timeout`), as written: `None` is Tether's default, 10 s; 0 (or
+    /// less) waits as long as it takes, as in libpq.
+    pub connect_timeout: Option<i64>,
+}
+
+impl ServerUrl {
+    /// How long connecting (the TCP connection, TLS and the login) may take; `None`:
+    /// no limit.
+    pub fn connect_limit(&self, engine: Engine) -> Option<std::time::Duration> {
+        let seconds = match self.connect_timeout {
+            None => 10,
+            Some(s) if s <= 0 => return None,
+            // libpq takes less than 2 s as 2 s.
+            Some(s) if engine == Engine::Postgres => s.max(2),
+            Some(s) => s,
+        };
+        Some(std::time::Duration::from_secs(seconds.unsigned_abs()))
+    }
+
+    /// The limit as messages show it, e.g. `10 s (Tether's default; set connect_timeout=SECONDS
+    /// in the URL)`.
+    pub fn connect_limit_shown(&self, engine: Engine) -> String {
+        match (self.connect_limit(engine), self.connect_timeout) {
+            (Some(d), None) => format!(
+                "{} s (Tether's default; set connect_timeout=SECONDS in the URL, 0 for no limit)",
+                d.as_secs()
+            ),
+            (Some(d), Some(_)) => format!("{} s (connect_timeout)", d.as_secs()),
+            (None, _) => "no limit".into(),
+        }
+    }
 }
 
 /// A parsed connection URL.
@@ -123,13 +155,14 @@ pub fn without_values(message: &str) -> String {
 
 /// Parameters whose values are shown when a URL is echoed: ones that hold no secret
 /// (a host, a mode, a file's path, a name).
-pub(crate) const SHOWN_PARAMETERS: [&str; 19] = [
+pub(crate) const SHOWN_PARAMETERS: [&str; 20] = [
     "host",
     "port",
     "dbname",
     "user",
     "application_name",
     "connect_timeout",
+    "connect-timeout",
     "socket",
     "sslmode",
     "ssl-mode",
@@ -189,6 +222,22 @@ const UNENCODED_PASSWORD: &str = "the password holds an unencoded `/`, `?` or `#
 fn query_has(url: &Url, head: &str) -> bool {
     url.query()
         .is_some_and(|q| q.split('&').any(|p| decode(p).starts_with(head)))
+}
+
+/// What is wrong with the percent escapes of `raw` (as written in a URL), if anything.
+fn escape_problem(raw: &str) -> Option<&'static str> {
+    let b = raw.as_bytes();
+    let hex = |i: usize| b.get(i).is_some_and(u8::is_ascii_hexdigit);
+    if b.iter()
+        .enumerate()
+        .any(|(i, &c)| c == b'%' && !(hex(i + 1) && hex(i + 2)))
+    {
+        return Some("holds a `%` that starts no percent escape (two hex digits must follow it)");
+    }
+    if percent_decode_str(raw).decode_utf8().is_err() {
+        return Some("holds percent escapes that decode to no UTF-8 text");
+    }
+    None
 }
 
 fn decode(s: &str) -> String {
@@ -282,6 +331,14 @@ impl DbUrl {
         // Where the mode was written (`sslmode=...` or `PGSSLMODE=...`), for messages.
         let mut mode_written = None;
         let (mut root_cert, mut cert, mut key) = (None, None, None);
+        let mut connect_timeout = None;
+        let seconds = |k: &str, v: &str| {
+            v.trim().parse::<i64>().map_err(|_| {
+                invalid(format!(
+                    "{k}={v} is not a number of seconds (a whole number; 0 for no limit)"
+                ))
+            })
+        };
         // A second `?` (`sslmode=require?password=PW`) or a parameter in the path
         // (`/shop&password=PW`) is a typo whose value may be a secret: refused without
         // echoing it.
@@ -307,7 +364,10 @@ impl DbUrl {
                 (Engine::Postgres, "sslrootcert") | (Engine::Mysql, "ssl-ca" | "ssl_ca") => root_cert = path(),
                 (Engine::Postgres, "sslcert") | (Engine::Mysql, "ssl-cert" | "ssl_cert") => cert = path(),
                 (Engine::Postgres, "sslkey") | (Engine::Mysql, "ssl-key" | "ssl_key") => key = path(),
-                (Engine::Postgres, "application_name" | "connect_timeout") => {}
+                (Engine::Postgres, "connect_timeout") | (Engine::Mysql, "connect_timeout" | "connect-timeout") => {
+                    connect_timeout = Some(seconds(&k, &v)?)
+                }
+                (Engine::Postgres, "application_name") => {}
                 (Engine::Postgres, "user") => {}
                 (Engine::Postgres, "password") => {}
                 (Engine::Mysql, "socket") => socket = Some(v.into_owned()),
@@ -334,6 +394,11 @@ impl DbUrl {
                     tls_mode =
                         Some(TlsMode::parse(engine, &v).ok_or_else(|| invalid(bad_mode(engine, "PGSSLMODE", &v)))?);
                     mode_written = Some(format!("PGSSLMODE={v}"));
+                }
+            }
+            if connect_timeout.is_none() {
+                if let Some(v) = env("PGCONNECT_TIMEOUT").filter(|v| !v.is_empty()) {
+                    connect_timeout = Some(seconds("PGCONNECT_TIMEOUT", &v)?);
                 }
             }
             root_cert = root_cert.or_else(|| env_path("PGSSLROOTCERT"));
@@ -408,6 +473,22 @@ impl DbUrl {
             }),
             u => decode(u),
         };
+        // A `%` that starts no escape (`%zz`, a lone `%`) or escapes that decode to no
+        // UTF-8 text would be taken as they are, or mangled: the login would fail with a
+        // password the user never wrote.
+        let raw_password = url.password().map(str::to_string).or_else(|| {
+            url.query()
+                .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("password=")))
+                .map(str::to_string)
+        });
+        if let Some(raw) = &raw_password {
+            if let Some(problem) = escape_problem(raw) {
+                return Err(invalid(format!(
+                    "the password {problem}: write `%` as %25 (the password is not shown), or leave it out of \
+                     the URL and set {env_password}"
+                )));
+            }
+        }
         let password = url
             .password()
             .map(decode)
@@ -436,6 +517,7 @@ impl DbUrl {
             password,
             socket,
             tls,
+            connect_timeout,
         };
         Ok(match engine {
             Engine::Postgres => DbUrl::Postgres(server),
@@ -672,6 +754,41 @@ mod tests {
             assert!(!e.contains("S3cret"), "{e}");
             assert!(e.contains("separated by `&`"), "{e}");
         }
+    }
+
+    /// Review r23m F3: a `%` that starts no escape in a password (`%zz`, a lone `%`,
+    /// `%4`) was sent as written, and escapes of no UTF-8 text mangled: refused, the
+    /// password not shown.
+    #[test]
+    fn a_password_with_a_bad_percent_escape_is_refused_without_echoing_it() {
+        for text in [
+            "postgres://u:S3cr%zzet@h/d",
+            "postgres://u:S3cret%@h/d",
+            "mysql://u:S3cret%4@h/d",
+            "mysql://u:S3cr%ffet@h/d",
+            "postgres://u@h/d?password=S3cr%zzet",
+            "postgres://u@h/d?sslmode=disable&password=S3cret%",
+        ] {
+            let e = DbUrl::parse_with_env(text, no_env).unwrap_err().to_string();
+            assert!(!e.contains("S3cr"), "{e}");
+            assert!(e.starts_with("invalid database URL `"), "{e}");
+            assert!(e.contains(": the password holds "), "{e}");
+            assert!(e.contains("write `%` as %25 (the password is not shown)"), "{e}");
+        }
+        let e = DbUrl::parse_with_env("postgres://u:S3cr%zzet@h/d", no_env)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "invalid database URL `postgres://u:***@h/d`: the password holds a `%` that starts no percent escape \
+             (two hex digits must follow it): write `%` as %25 (the password is not shown), or leave it out of \
+             the URL and set PGPASSWORD"
+        );
+        // Good escapes still decode.
+        let DbUrl::Mysql(s) = DbUrl::parse_with_env("mysql://u:S3cr%25et%C3%A9@h/d", no_env).unwrap() else {
+            panic!()
+        };
+        assert_eq!(s.password.as_deref(), Some("S3cr%eté"));
     }
 
     fn tls_of(text: &str, env: impl Fn(&str) -> Option<String>) -> TlsOptions {

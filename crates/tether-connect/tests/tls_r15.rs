@@ -272,7 +272,8 @@ fn mariadb_verify_ca_without_a_ca_file_is_refused() {
     );
 }
 
-/// Q5: an IPv6 host is shown in brackets; an encrypted key is called encrypted.
+/// Q5: an IPv6 host is shown in brackets; an encrypted key is called encrypted (since
+/// r24 F5 a mistake of the URL, exit 2, found before connecting).
 #[test]
 fn ipv6_hosts_and_encrypted_keys_are_shown_as_they_are() {
     let (on, c) = (tls::pg_tls(), tls::certs());
@@ -323,7 +324,7 @@ fn ipv6_hosts_and_encrypted_keys_are_shown_as_they_are() {
         assert_eq!(
             connect(&url, |_| None),
             Err(format!(
-                "cannot connect to postgres://postgres@127.0.0.1:{}/postgres: sslkey {}: the key is encrypted \
+                "invalid database URL `postgres://postgres@127.0.0.1:{}/postgres`: sslkey {}: the key is encrypted \
                  (protected by a passphrase), which is not supported: decrypt it first (`openssl pkey -in KEY -out \
                  PLAIN_KEY`)",
                 on.port,

@@ -36,8 +36,11 @@ pub fn security(config: Option<&TlsConfig>) -> Result<Security, String> {
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("tls: {e}"))?
         .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| format!("tls.cert / tls.key: the certificate and key do not go together: {e}"))?;
+        // A version 1 certificate too (rustls's `with_single_cert` refuses it).
+        .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(
+            tether_connect::tls::certified_key(certs, key, "certificate")
+                .map_err(|e| format!("tls.cert / tls.key: {e}"))?,
+        )));
     Ok(Security {
         acceptor: Some(TlsAcceptor::from(Arc::new(server))),
         require_secure_transport: config.require_secure_transport,

@@ -158,25 +158,173 @@ impl Server {
 /// certificates checked against its CA; [`CERT_USER`] must log in with one).
 pub fn pg_tls() -> &'static Server {
     static S: OnceLock<Server> = OnceLock::new();
-    S.get_or_init(|| start_pg(true))
+    S.get_or_init(|| {
+        let c = certs();
+        start_pg(
+            "pg_tls",
+            Some((c.server_cert.as_path(), c.server_key.as_path(), c.ca.as_path())),
+        )
+    })
+}
+
+/// X.509 version 1 certificates (no extensions at all), each self-signed, as
+/// `openssl req -x509` without extensions and old `mysql_ssl_rsa_setup` make them:
+/// webpki (rustls) refuses to read them; TLS servers and clients take them.
+pub struct V1Certs {
+    /// The server's, for `localhost` (in its subject's CN only: a v1 certificate has
+    /// no subjectAltName).
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    /// The client's, with [`CERT_USER`] as its CN; the server trusts it as its own CA.
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
+}
+
+/// The version 1 certificates of this test process.
+pub fn v1_certs() -> &'static V1Certs {
+    static CERTS: OnceLock<V1Certs> = OnceLock::new();
+    CERTS.get_or_init(|| {
+        let dir = scratch_dir("v1_certs");
+        let write = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).expect("write a certificate file");
+            path
+        };
+        let (server_pem, server_key) = self_signed_v1("localhost");
+        let (client_pem, client_key) = self_signed_v1(CERT_USER);
+        V1Certs {
+            server_cert: write("server-v1.crt", &server_pem),
+            server_key: write("server-v1.key", &server_key),
+            client_cert: write("client-v1.crt", &client_pem),
+            client_key: write("client-v1.key", &client_key),
+        }
+    })
+}
+
+/// A self-signed X.509 version 1 certificate (ECDSA P-256) for the common name `cn`,
+/// and its key, both PEM. rcgen writes version 3 only: the DER is put together here.
+pub fn self_signed_v1(cn: &str) -> (String, String) {
+    use rcgen::{PublicKeyData, SigningKey};
+    fn element(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match content.len() {
+            n @ 0..=0x7f => out.push(n as u8),
+            n @ 0x80..=0xff => out.extend([0x81, n as u8]),
+            n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+        }
+        out.extend_from_slice(content);
+        out
+    }
+    let key = KeyPair::generate().expect("a key");
+    // ecdsa-with-SHA256
+    let algorithm = element(0x30, &element(0x06, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]));
+    let name = element(
+        0x30,
+        &element(
+            0x31,
+            &element(
+                0x30,
+                &[element(0x06, &[0x55, 0x04, 0x03]), element(0x0c, cn.as_bytes())].concat(),
+            ),
+        ),
+    );
+    let validity = element(
+        0x30,
+        &[element(0x17, b"250101000000Z"), element(0x17, b"491231235959Z")].concat(),
+    );
+    let tbs = element(
+        0x30,
+        &[
+            element(0x02, &[0x01, 0x23, 0x45, 0x67]),
+            algorithm.clone(),
+            name.clone(),
+            validity,
+            name,
+            key.subject_public_key_info(),
+        ]
+        .concat(),
+    );
+    let signature = key.sign(&tbs).expect("the key signs");
+    let der = element(
+        0x30,
+        &[tbs, algorithm, element(0x03, &[&[0u8][..], &signature[..]].concat())].concat(),
+    );
+    (pem("CERTIFICATE", &der), key.serialize_pem())
+}
+
+/// `der` as a PEM block.
+fn pem(label: &str, der: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut b64 = String::new();
+    for chunk in der.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                b64.push(ALPHABET[((n >> (18 - 6 * i)) & 0x3f) as usize] as char);
+            } else {
+                b64.push('=');
+            }
+        }
+    }
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|l| std::str::from_utf8(l).expect("base64 is ASCII"))
+        .collect();
+    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+}
+
+/// PostgreSQL with `ssl = on` and the version 1 server certificate of [`v1_certs`];
+/// it trusts the version 1 client certificate ([`CERT_USER`] logs in with it only).
+pub fn pg_tls_v1() -> &'static Server {
+    static S: OnceLock<Server> = OnceLock::new();
+    S.get_or_init(|| {
+        let c = v1_certs();
+        start_pg(
+            "pg_tls_v1",
+            Some((c.server_cert.as_path(), c.server_key.as_path(), c.client_cert.as_path())),
+        )
+    })
 }
 
 /// PostgreSQL with `ssl = off`.
 pub fn pg_plain() -> &'static Server {
     static S: OnceLock<Server> = OnceLock::new();
-    S.get_or_init(|| start_pg(false))
+    S.get_or_init(|| start_pg("pg_plain", None))
 }
 
 /// MariaDB with TLS on ([`CERT_USER`] is `REQUIRE X509`).
 pub fn mariadb_tls() -> &'static Server {
     static S: OnceLock<Server> = OnceLock::new();
-    S.get_or_init(|| start_mariadb(true))
+    S.get_or_init(|| {
+        let c = certs();
+        start_mariadb(
+            "mariadb_tls",
+            Some((c.server_cert.as_path(), c.server_key.as_path(), c.ca.as_path())),
+        )
+    })
+}
+
+/// MariaDB with TLS on and the version 1 server certificate of [`v1_certs`] (it
+/// trusts the version 1 client certificate).
+pub fn mariadb_tls_v1() -> &'static Server {
+    static S: OnceLock<Server> = OnceLock::new();
+    S.get_or_init(|| {
+        let c = v1_certs();
+        start_mariadb(
+            "mariadb_tls_v1",
+            Some((c.server_cert.as_path(), c.server_key.as_path(), c.client_cert.as_path())),
+        )
+    })
 }
 
 /// MariaDB with TLS off.
 pub fn mariadb_plain() -> &'static Server {
     static S: OnceLock<Server> = OnceLock::new();
-    S.get_or_init(|| start_mariadb(false))
+    S.get_or_init(|| start_mariadb("mariadb_plain", None))
 }
 
 static SCRATCH_PREFIX: &str = "tether_tls_";
@@ -319,8 +467,11 @@ pub(crate) fn wait_until(what: &str, log: &Path, mut ready: impl FnMut() -> bool
     }
 }
 
-fn start_pg(tls: bool) -> Server {
-    let dir = scratch_dir(if tls { "pg_tls" } else { "pg_plain" });
+/// A private PostgreSQL, with TLS when `files` (the server's certificate, its key,
+/// and the CA its clients' certificates must chain to) are given.
+fn start_pg(name: &str, files: Option<(&Path, &Path, &Path)>) -> Server {
+    let tls = files.is_some();
+    let dir = scratch_dir(name);
     let data = dir.join("data");
     // initdb and postgres refuse to run as root.
     let as_root = id(&["-u"]) == Some(0);
@@ -367,13 +518,8 @@ fn start_pg(tls: bool) -> Server {
         dir.display()
     );
     let mut hba = String::from("local all all trust\n");
-    if tls {
-        let c = certs();
-        for (from, to) in [
-            (&c.server_cert, "server.crt"),
-            (&c.server_key, "server.key"),
-            (&c.ca, "ca.crt"),
-        ] {
+    if let Some((server_cert, server_key, ca)) = files {
+        for (from, to) in [(server_cert, "server.crt"), (server_key, "server.key"), (ca, "ca.crt")] {
             let path = data.join(to);
             std::fs::copy(from, &path).expect("copy a certificate file");
             chown(&path);
@@ -526,19 +672,21 @@ pub(crate) fn mariadbd_command(dir: &Path, data: &Path, bind: &str, port: u16) -
     server
 }
 
-fn start_mariadb(tls: bool) -> Server {
-    let dir = scratch_dir(if tls { "mariadb_tls" } else { "mariadb_plain" });
+/// A private MariaDB, with TLS when `files` (the server's certificate, its key, and
+/// the CA its clients' certificates must chain to) are given.
+fn start_mariadb(name: &str, files: Option<(&Path, &Path, &Path)>) -> Server {
+    let tls = files.is_some();
+    let dir = scratch_dir(name);
     let data = dir.join("data");
     install_mariadb(&data, &[]);
     let port = free_port();
     let log = dir.join("mariadbd.log");
     let mut server = mariadbd_command(&dir, &data, &format!("127.0.0.1,{WRONG_HOST}"), port);
-    if tls {
-        let c = certs();
+    if let Some((server_cert, server_key, ca)) = files {
         server
-            .arg(format!("--ssl-ca={}", c.ca.display()))
-            .arg(format!("--ssl-cert={}", c.server_cert.display()))
-            .arg(format!("--ssl-key={}", c.server_key.display()));
+            .arg(format!("--ssl-ca={}", ca.display()))
+            .arg(format!("--ssl-cert={}", server_cert.display()))
+            .arg(format!("--ssl-key={}", server_key.display()));
     } else {
         server.arg("--skip-ssl");
     }

@@ -259,18 +259,19 @@ impl Backend {
                 format!("tether gateway: cannot connect to backend {}: {why}", self.url),
             )
         };
-        match tokio::time::timeout(
-            std::time::Duration::from_secs(10),
-            BackendConn::connect(
-                server,
-                self.found_rows,
-                self.deprecate_eof,
-                self.cached_metadata,
-                self.charset,
-            ),
-        )
-        .await
-        {
+        // The URL's connect_timeout (10 s when it has none; 0: no limit).
+        let connecting = BackendConn::connect(
+            server,
+            self.found_rows,
+            self.deprecate_eof,
+            self.cached_metadata,
+            self.charset,
+        );
+        let connected = match server.connect_limit(tether_connect::Engine::Mysql) {
+            Some(limit) => tokio::time::timeout(limit, connecting).await,
+            None => Ok(connecting.await),
+        };
+        match connected {
             Ok(Ok(c)) => Ok(c),
             // The backend refused the gateway's own login (its URL's user or
             // password, a database it may not use, too many connections): the
@@ -282,7 +283,10 @@ impl Backend {
                 e.code, e.state, e.message
             ))),
             Ok(Err(ConnError::Lost(why))) => Err(cannot(why)),
-            Err(_) => Err(cannot("timed out".into())),
+            Err(_) => Err(cannot(format!(
+                "timed out after {}",
+                server.connect_limit_shown(tether_connect::Engine::Mysql)
+            ))),
         }
     }
 

@@ -66,6 +66,7 @@ impl Node {
             database: Some(database.to_string()),
             socket: None,
             tls: Default::default(),
+            connect_timeout: None,
         })
     }
 }

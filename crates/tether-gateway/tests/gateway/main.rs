@@ -75,6 +75,7 @@ mod sharded_routing;
 mod sqlmode_r23;
 mod sqlmode_r24;
 mod tls;
+mod tls_r24;
 mod triggers;
 mod upsert_r22;
 mod upsert_r23;

@@ -79,25 +79,46 @@ fn ssl_opts(tls: &TlsOptions) -> Option<SslOpts> {
 static PLAIN_ONLY: std::sync::Mutex<std::collections::BTreeSet<(String, u16)>> =
     std::sync::Mutex::new(std::collections::BTreeSet::new());
 
-/// Connects (with TLS as the URL's `ssl-mode` says), within 10 s.
+/// Connects (with TLS as the URL's `ssl-mode` says), within the URL's
+/// `connect_timeout` (10 s when it has none).
 pub async fn connect(server: &ServerUrl, shown: &str) -> Result<Conn, ConnectError> {
     let fail = |message: String| ConnectError::Connect {
         url: shown.to_string(),
         message,
+    };
+    // A TLS option that cannot work (a file missing, a key that is not the
+    // certificate's) is the URL's mistake, not the server's.
+    let settings = |reason: String| ConnectError::InvalidUrl {
+        url: shown.to_string(),
+        reason,
     };
     let tls = &server.tls;
     let ssl = ssl_opts(tls).filter(|_| server.socket.is_none());
     if ssl.is_some() {
         // mysql_async reads the files itself; read them first for messages that
         // name the option.
-        tls::client_config(tls, Engine::Mysql).map_err(fail)?;
+        tls::client_config(tls, Engine::Mysql).map_err(settings)?;
+        if let Some(cert) = &tls.cert {
+            if let Some(v) = tls::file_x509_version(cert).filter(|&v| v < 3) {
+                return Err(settings(format!(
+                    "{} {}: the client certificate is X.509 version {v}, which the MariaDB/MySQL driver \
+                     cannot present (it reads version 3 certificates only): re-issue it as version 3",
+                    tls::Key::Cert.name(Engine::Mysql),
+                    cert.display()
+                )));
+            }
+        }
     }
+    let limit = server.connect_limit(Engine::Mysql);
     let attempt = |ssl: Option<SslOpts>| {
         let opts = opts(server).ssl_opts(ssl);
         async move {
-            match tokio::time::timeout(std::time::Duration::from_secs(10), Conn::new(opts)).await {
-                Ok(r) => r.map_err(Some),
-                Err(_) => Err(None),
+            match limit {
+                Some(limit) => match tokio::time::timeout(limit, Conn::new(opts)).await {
+                    Ok(r) => r.map_err(Some),
+                    Err(_) => Err(None),
+                },
+                None => Conn::new(opts).await.map_err(Some),
             }
         }
     };
@@ -139,7 +160,7 @@ pub async fn connect(server: &ServerUrl, shown: &str) -> Result<Conn, ConnectErr
                 Some(r) => tls::explain(r, tls, Engine::Mysql, &server.host),
                 None => describe(&e),
             },
-            None => "timed out after 10 s".into(),
+            None => format!("timed out after {}", server.connect_limit_shown(Engine::Mysql)),
         })
     })
 }

@@ -52,15 +52,19 @@ pub fn describe(e: &tokio_postgres::Error) -> String {
     text
 }
 
-/// Connects (with TLS as the URL's `sslmode` says) and spawns the connection task.
+/// Connects (with TLS as the URL's `sslmode` says) within the URL's `connect_timeout`
+/// (10 s when it has none) and spawns the connection task.
 pub async fn connect(server: &ServerUrl, shown: &str) -> Result<Client, ConnectError> {
+    let limit = server.connect_limit(Engine::Postgres);
     let mut cfg = tokio_postgres::Config::new();
     cfg.host(server.socket.as_deref().unwrap_or(&server.host))
         .port(server.port)
         .user(&server.user)
         .dbname(server.database.as_deref().unwrap_or(&server.user))
-        .application_name("tether")
-        .connect_timeout(Duration::from_secs(10));
+        .application_name("tether");
+    if let Some(limit) = limit {
+        cfg.connect_timeout(limit);
+    }
     if let Some(p) = &server.password {
         cfg.password(p);
     }
@@ -68,11 +72,26 @@ pub async fn connect(server: &ServerUrl, shown: &str) -> Result<Client, ConnectE
         url: shown.to_string(),
         message,
     };
+    // A TLS option that cannot work (a file missing, a key that is not the
+    // certificate's) is the URL's mistake, not the server's.
+    let settings = |reason: String| ConnectError::InvalidUrl {
+        url: shown.to_string(),
+        reason,
+    };
+    let timed_out = || {
+        fail(format!(
+            "timed out after {}",
+            server.connect_limit_shown(Engine::Postgres)
+        ))
+    };
     let tls = &server.tls;
     // libpq ignores sslmode on a Unix socket.
     if server.socket.is_some() || tls.mode == TlsMode::Disable {
         cfg.ssl_mode(SslMode::Disable);
-        let (client, connection) = cfg.connect(NoTls).await.map_err(|e| fail(describe(&e)))?;
+        let (client, connection) = within(limit, cfg.connect(NoTls))
+            .await
+            .ok_or_else(timed_out)?
+            .map_err(|e| fail(describe(&e)))?;
         spawn_connection(connection);
         return Ok(client);
     }
@@ -84,26 +103,47 @@ pub async fn connect(server: &ServerUrl, shown: &str) -> Result<Client, ConnectE
     } else {
         SslMode::Require
     });
-    let config = tls::client_config(tls, Engine::Postgres).map_err(fail)?;
-    let (client, connection) = cfg
-        .connect(tls_name::Connector::new(config, tls.mode == TlsMode::VerifyFull))
-        .await
-        .map_err(|e| fail(describe_tls(&e, server)))?;
+    if tls.mode == TlsMode::VerifyFull && rustls::pki_types::ServerName::try_from(server.host.as_str()).is_err() {
+        return Err(settings(host_not_a_name(server)));
+    }
+    let config = tls::client_config(tls, Engine::Postgres).map_err(settings)?;
+    let (client, connection) = within(
+        limit,
+        cfg.connect(tls_name::Connector::new(config, tls.mode == TlsMode::VerifyFull)),
+    )
+    .await
+    .ok_or_else(timed_out)?
+    .map_err(|e| fail(describe_tls(&e, server)))?;
     spawn_connection(connection);
     Ok(client)
+}
+
+/// `connecting` within `limit`; `None` when it took longer. tokio-postgres's own limit
+/// is per TCP connection: a server that takes the connection and never answers would
+/// be waited for without end.
+async fn within<T>(limit: Option<Duration>, connecting: impl std::future::Future<Output = T>) -> Option<T> {
+    match limit {
+        Some(limit) => tokio::time::timeout(limit, connecting).await.ok(),
+        None => Some(connecting.await),
+    }
+}
+
+/// The refusal of verify-full with a host TLS cannot compare with a certificate.
+fn host_not_a_name(server: &ServerUrl) -> String {
+    format!(
+        "TLS host name check impossible: `{}` is neither a DNS name nor an IP address as TLS writes them, and \
+         {} compares the server's certificate with the host: write the host as its certificate names it \
+         (an address in full, e.g. 127.0.0.1)",
+        server.host,
+        server.tls.mode_shown(Engine::Postgres)
+    )
 }
 
 /// [`describe`], saying which TLS check failed when one did.
 fn describe_tls(e: &tokio_postgres::Error, server: &ServerUrl) -> String {
     // Only verify-full hands rustls a host it cannot take as a name ([`tls_name`]).
     if rustls::pki_types::ServerName::try_from(server.host.as_str()).is_err() {
-        return format!(
-            "TLS host name check impossible: `{}` is neither a DNS name nor an IP address as TLS writes them, and \
-             {} compares the server's certificate with the host: write the host as its certificate names it \
-             (an address in full, e.g. 127.0.0.1)",
-            server.host,
-            server.tls.mode_shown(Engine::Postgres)
-        );
+        return host_not_a_name(server);
     }
     if let Some(r) = tls::find_rustls_error(e) {
         return tls::explain(r, &server.tls, Engine::Postgres, &server.host);
