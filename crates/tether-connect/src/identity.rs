@@ -73,6 +73,17 @@ impl Identity {
         beside(self, other).or_else(|| beside(other, self))
     }
 
+    /// Whether this identity tells its database from every other by itself: not where
+    /// PostgreSQL's cluster could only be named by the address the server reports (a
+    /// role that may not run `pg_control_system()`): one database reached over TCP and
+    /// over a socket then looks like two, and only a probe can tell.
+    pub fn decisive(&self) -> bool {
+        match self {
+            Identity::Postgres { cluster, .. } => cluster.starts_with("with system identifier"),
+            _ => true,
+        }
+    }
+
     /// Whether both name the same database on their servers (PostgreSQL: the probe
     /// lock already says same database; MariaDB/MySQL: names compared as the server
     /// compares them, recorded lowercased where it folds case).
@@ -121,19 +132,30 @@ pub async fn identify(url: &DbUrl) -> Result<Identity, ConnectError> {
     identify_probing(url, None).await.map(|(id, _)| id)
 }
 
-/// [`identify`], and whether the lock `probe` (held by [`Connection::hold_probe`] on
-/// another connection) is taken as seen from `url`'s server: on PostgreSQL that means
-/// the same database of the same cluster (advisory locks belong to a database); on
-/// MariaDB/MySQL the same server (named locks are server-wide). Any role can do this,
-/// whatever name, address or socket reached the server.
-pub async fn identify_probing(url: &DbUrl, probe: Option<i64>) -> Result<(Identity, Option<bool>), ConnectError> {
+/// What a session holds for others to find ([`Connection::hold_probe`]): PostgreSQL,
+/// its `application_name` set to a name of the key (`pg_stat_activity` shows it to every
+/// role) and, where the role may take it, an advisory lock; MariaDB/MySQL, a named lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    pub key: i64,
+    /// The lock is held (PostgreSQL: else the name alone is).
+    pub locked: bool,
+}
+
+/// [`identify`], and whether the `probe` (held by [`Connection::hold_probe`] on another
+/// connection) is seen from `url`'s server: on PostgreSQL that means the same database
+/// of the same cluster (advisory locks and the session's database belong to a
+/// database); on MariaDB/MySQL the same server (named locks are server-wide). Any role
+/// can do this, whatever name, address or socket reached the server. `None`: not asked,
+/// or the role may not look (unknown, never "different").
+pub async fn identify_probing(url: &DbUrl, probe: Option<Probe>) -> Result<(Identity, Option<bool>), ConnectError> {
     match url {
         DbUrl::Sqlite { path } => Ok((sqlite(path), None)),
         _ => {
             let mut conn = Connection::open(url).await?;
             let id = conn.identity().await;
             let taken = match (probe, &id) {
-                (Some(key), Ok(_)) => conn.probe_taken(key).await.ok(),
+                (Some(p), Ok(_)) => conn.probe_taken(p).await.ok(),
                 _ => None,
             };
             conn.close().await;
@@ -142,34 +164,60 @@ pub async fn identify_probing(url: &DbUrl, probe: Option<i64>) -> Result<(Identi
     }
 }
 
-/// [`identify_probing`] for several locks, keeping the connection: which of `probes`
-/// are taken as seen from `url`'s server, and the open connection, holding the lock
-/// `own` where it could take it (a later database is probed against it while the
-/// connection stays open; [`Connection::close`] lets it go). SQLite: no connection.
-pub async fn identify_holding(
-    url: &DbUrl,
-    probes: &[i64],
-    own: i64,
-) -> Result<(Identity, Vec<bool>, Option<Connection>), ConnectError> {
-    match url {
-        DbUrl::Sqlite { path } => Ok((sqlite(path), vec![false; probes.len()], None)),
-        _ => {
-            let mut conn = Connection::open(url).await?;
-            let id = match conn.identity().await {
-                Ok(id) => id,
-                Err(e) => {
-                    conn.close().await;
-                    return Err(e);
-                }
-            };
-            let mut taken = Vec::with_capacity(probes.len());
-            for &key in probes {
-                taken.push(conn.probe_taken(key).await.unwrap_or(false));
-            }
-            let held = conn.hold_probe(own).await.unwrap_or(false);
-            Ok((id, taken, held.then_some(conn)))
+/// What [`identify_holding`] found of one database.
+pub struct Reached {
+    pub id: Identity,
+    /// Per probe asked for: seen (`Some(true)`), not seen, or unknown (the role may not look).
+    pub taken: Vec<Option<bool>>,
+    /// The open connection and the probe it holds, where it could hold one.
+    pub held: Option<(Connection, Probe)>,
+    /// MariaDB/MySQL: what the server says of itself, for replication checks.
+    pub marks: Option<crate::replication::ServerMarks>,
+}
+
+/// [`identify_probing`] for several probes, keeping the connection: which of `probes`
+/// are seen from `url`'s server, and the open connection, holding the probe `own`
+/// where it could (a later database is probed against it while the connection stays
+/// open; [`Connection::close`] lets it go). SQLite: no connection.
+pub async fn identify_holding(url: &DbUrl, probes: &[Probe], own: i64) -> Result<Reached, ConnectError> {
+    let host = match url {
+        DbUrl::Sqlite { path } => {
+            return Ok(Reached {
+                id: sqlite(path),
+                taken: vec![Some(false); probes.len()],
+                held: None,
+                marks: None,
+            })
         }
+        DbUrl::Postgres(s) | DbUrl::Mysql(s) => s.host.clone(),
+    };
+    let mut conn = Connection::open(url).await?;
+    let id = match conn.identity().await {
+        Ok(id) => id,
+        Err(e) => {
+            conn.close().await;
+            return Err(e);
+        }
+    };
+    let marks = match conn.server_marks(&host).await {
+        Ok(m) => m,
+        Err(e) => {
+            conn.close().await;
+            return Err(e);
+        }
+    };
+    let mut taken = Vec::with_capacity(probes.len());
+    for &p in probes {
+        taken.push(conn.probe_taken(p).await.ok());
     }
+    let held = match conn.hold_probe(own).await {
+        Ok(Some(p)) => Some((conn, p)),
+        _ => {
+            conn.close().await;
+            None
+        }
+    };
+    Ok(Reached { id, taken, held, marks })
 }
 
 fn sqlite(path: &Path) -> Identity {
@@ -249,43 +297,83 @@ fn text(v: Option<&Value>) -> String {
 }
 
 impl Connection {
-    /// Takes the lock `key` on this connection's server (PostgreSQL: an advisory
-    /// lock of this database; MariaDB/MySQL: a named lock). False on SQLite, or when
-    /// another session holds it already.
-    pub async fn hold_probe(&mut self, key: i64) -> Result<bool, ConnectError> {
-        let sql = match self {
-            Connection::Sqlite { .. } => return Ok(false),
-            Connection::Postgres { .. } => format!("SELECT pg_try_advisory_lock({key})::text"),
+    /// Holds the probe `key` for other sessions to find ([`Probe`]): on PostgreSQL
+    /// this session's `application_name` becomes `tether_probe_<key>` (any role may) and
+    /// the advisory lock `key` is taken where the role may; on MariaDB/MySQL the named
+    /// lock `tether_probe_<key>` is taken. None on SQLite, or when another session holds
+    /// the lock already.
+    pub async fn hold_probe(&mut self, key: i64) -> Result<Option<Probe>, ConnectError> {
+        let lock = match self {
+            Connection::Sqlite { .. } => return Ok(None),
+            Connection::Postgres { .. } => {
+                self.execute(&format!("SET application_name = 'tether_probe_{key}'"))
+                    .await?;
+                // A role the function is revoked from: the name alone is held. (Not in a
+                // transaction here: the failure aborts nothing.)
+                let locked = self
+                    .query(&format!("SELECT pg_try_advisory_lock({key})::text"), &[DataType::Text])
+                    .await
+                    .map(|rows| text(rows.first().and_then(|r| r.first())) == "true")
+                    .unwrap_or(false);
+                return Ok(Some(Probe { key, locked }));
+            }
             Connection::Mysql { .. } => format!("SELECT CAST(GET_LOCK('tether_probe_{key}', 0) AS CHAR)"),
         };
-        let rows = self.query(&sql, &[DataType::Text]).await?;
-        Ok(matches!(
-            text(rows.first().and_then(|r| r.first())).as_str(),
-            "true" | "1"
-        ))
+        let rows = self.query(&lock, &[DataType::Text]).await?;
+        let locked = text(rows.first().and_then(|r| r.first())) == "1";
+        Ok(locked.then_some(Probe { key, locked }))
     }
 
-    /// Lets go of the lock `key` taken by [`Self::hold_probe`].
-    pub async fn release_probe(&mut self, key: i64) -> Result<(), ConnectError> {
-        let sql = match self {
-            Connection::Sqlite { .. } => return Ok(()),
-            Connection::Postgres { .. } => format!("SELECT pg_advisory_unlock({key})::text"),
-            Connection::Mysql { .. } => format!("SELECT CAST(RELEASE_LOCK('tether_probe_{key}') AS CHAR)"),
-        };
-        self.query(&sql, &[DataType::Text]).await.map(|_| ())
+    /// Lets go of the probe taken by [`Self::hold_probe`].
+    pub async fn release_probe(&mut self, probe: Probe) -> Result<(), ConnectError> {
+        let key = probe.key;
+        match self {
+            Connection::Sqlite { .. } => Ok(()),
+            Connection::Postgres { .. } => {
+                self.execute("RESET application_name").await?;
+                match probe.locked {
+                    true => self.execute(&format!("SELECT pg_advisory_unlock({key})")).await,
+                    false => Ok(()),
+                }
+            }
+            Connection::Mysql { .. } => self.execute(&format!("DO RELEASE_LOCK('tether_probe_{key}')")).await,
+        }
     }
 
-    /// Whether another session holds the lock `key` (see [`identify_probing`]).
-    pub async fn probe_taken(&mut self, key: i64) -> Result<bool, ConnectError> {
+    /// Whether another session holds `probe` (see [`identify_probing`]); an error
+    /// where this role may look neither way (unknown).
+    pub async fn probe_taken(&mut self, probe: Probe) -> Result<bool, ConnectError> {
+        let key = probe.key;
         match self {
             Connection::Sqlite { .. } => Ok(false),
             Connection::Postgres { .. } => {
-                // Taking it succeeds only where nobody holds it; then give it back.
-                let free = self.hold_probe(key).await?;
-                if free {
-                    self.release_probe(key).await?;
+                // The holder's name in this database, seen by any role that may read
+                // pg_stat_activity (application_name is shown for every session).
+                let named = self
+                    .query(
+                        &format!(
+                            "SELECT count(*)::text FROM pg_stat_activity WHERE application_name = \
+                             'tether_probe_{key}' AND datname = current_database() AND pid <> pg_backend_pid()"
+                        ),
+                        &[DataType::Text],
+                    )
+                    .await
+                    .map(|rows| text(rows.first().and_then(|r| r.first())) != "0");
+                match named {
+                    Ok(seen) => Ok(seen),
+                    // The lock says "free" for certain only where the holder took it.
+                    Err(e) if !probe.locked => Err(e),
+                    Err(_) => {
+                        let free = self
+                            .query(&format!("SELECT pg_try_advisory_lock({key})::text"), &[DataType::Text])
+                            .await
+                            .map(|rows| text(rows.first().and_then(|r| r.first())) == "true")?;
+                        if free {
+                            self.execute(&format!("SELECT pg_advisory_unlock({key})")).await?;
+                        }
+                        Ok(!free)
+                    }
                 }
-                Ok(!free)
             }
             Connection::Mysql { .. } => {
                 let sql = format!("SELECT CAST(IS_FREE_LOCK('tether_probe_{key}') AS CHAR)");

@@ -11,6 +11,7 @@ pub mod identity;
 pub mod keyset;
 pub mod load;
 mod redact;
+pub mod replication;
 pub mod rw;
 pub mod skip;
 pub mod tls;
@@ -31,8 +32,9 @@ use tokio::sync::mpsc;
 pub use dialect::{Dialect, TableObjects};
 pub use engine::dialect_of;
 pub use error::ConnectError;
-pub use identity::{identify, identify_holding, identify_probing, Identity};
+pub use identity::{identify, identify_holding, identify_probing, Identity, Probe, Reached};
 pub use load::{DeferredChecks, SharedSnapshot};
+pub use replication::{Feeds, ServerMarks, Upstreams};
 pub use rw::{Batch, Conflict, Filter, ReadSpec, WriteError};
 pub use tls::{TlsMode, TlsOptions};
 pub use url::{DbUrl, Engine, ServerUrl};
@@ -71,6 +73,24 @@ pub enum Connection {
 }
 
 impl Connection {
+    /// [`Self::open`], leaving a SQLite file's directory as it found it, for a look
+    /// that must change nothing (`tether plan` reading a destination:
+    /// [`sqlite::open_as_found`]).
+    pub async fn open_as_found(url: &DbUrl) -> Result<Connection, ConnectError> {
+        let DbUrl::Sqlite { path } = url else {
+            return Connection::open(url).await;
+        };
+        url.require_database()?;
+        let path = path.clone();
+        let conn = tokio::task::spawn_blocking(move || sqlite::open_as_found(&path))
+            .await
+            .expect("the SQLite open task does not panic")?;
+        Ok(Connection::Sqlite {
+            conn: Arc::new(Mutex::new(conn)),
+            shown: url.to_string(),
+        })
+    }
+
     /// Opens a connection for reading. A SQLite file must already exist.
     pub async fn open(url: &DbUrl) -> Result<Connection, ConnectError> {
         url.require_database()?;
@@ -558,6 +578,15 @@ pub async fn passthrough(
                 },
             )
         })
+}
+
+/// [`introspect`], leaving a SQLite file's directory as it found it (`tether plan`
+/// reading a destination: [`sqlite::open_as_found`]).
+pub async fn introspect_as_found(url: &DbUrl, opts: &IntrospectOptions) -> Result<Schema, ConnectError> {
+    let mut conn = Connection::open_as_found(url).await?;
+    let schema = conn.introspect(opts).await;
+    conn.close().await;
+    schema
 }
 
 /// Connects, reads the schema and disconnects.

@@ -291,6 +291,15 @@ impl DbUrl {
                         path: PathBuf::from(text),
                     });
                 }
+                // Not a secret, and a likely slip for SQLite's in-memory database: shown.
+                if text == ":memory:" {
+                    return Err(ConnectError::InvalidUrl {
+                        url: text.into(),
+                        reason: "an in-memory SQLite database is `sqlite://:memory:` (as a source only: a \
+                                 destination there would not survive the job)"
+                            .into(),
+                    });
+                }
                 return Err(ConnectError::UnknownScheme(redact(text)));
             }
             _ => return Err(ConnectError::UnknownScheme(redact(text))),

@@ -17,10 +17,11 @@ fn a_lock_held_on_the_source_is_seen_from_the_same_database_only() {
             let url_b = DbUrl::parse(&b.url).expect("url");
             let mut source = Connection::open(&url_a).await.expect("open");
             let key = 0x7e7_4e2 + i64::from(std::process::id());
-            assert!(source.hold_probe(key).await.expect("hold"), "{engine:?}");
-            let (_, same) = identify_probing(&other_spelling, Some(key)).await.expect("identify");
+            let probe = source.hold_probe(key).await.expect("hold").expect("held");
+            assert!(probe.locked, "{engine:?}");
+            let (_, same) = identify_probing(&other_spelling, Some(probe)).await.expect("identify");
             assert_eq!(same, Some(true), "{engine:?}: the same database");
-            let (id_b, other) = identify_probing(&url_b, Some(key)).await.expect("identify");
+            let (id_b, other) = identify_probing(&url_b, Some(probe)).await.expect("identify");
             let id_a = source.identity().await.expect("identity");
             // PostgreSQL: another database does not see the lock; MariaDB: the same
             // server does, and the database names tell them apart.
@@ -31,8 +32,8 @@ fn a_lock_held_on_the_source_is_seen_from_the_same_database_only() {
                     assert!(!id_b.same_database_name(&id_a));
                 }
             }
-            source.release_probe(key).await.expect("release");
-            let (_, after) = identify_probing(&other_spelling, Some(key)).await.expect("identify");
+            source.release_probe(probe).await.expect("release");
+            let (_, after) = identify_probing(&other_spelling, Some(probe)).await.expect("identify");
             assert_eq!(after, Some(false), "{engine:?}: released");
             source.close().await;
         });

@@ -102,6 +102,12 @@ pub struct DestinationSpec {
     /// How foreign keys are checked while loading.
     #[serde(default)]
     pub checks: Checks,
+    /// Write into this destination even where Tether cannot tell whether it is the
+    /// source, another destination or a server replicating into the source (the logins
+    /// may read neither the catalogs nor the probes that would say): the job's author
+    /// vouches that it is none of them. Found overlaps are refused all the same.
+    #[serde(default)]
+    pub assume_distinct: bool,
     /// Why `url` could not be read (an unset `${VAR}`); `url` is then as written.
     #[serde(skip)]
     pub unresolved: Option<String>,

@@ -232,7 +232,7 @@ async fn refuse_before_writing(
             if existing.tables.is_empty() || !std::path::Path::new(path).is_file() {
                 return Ok(());
             }
-            let mut read = Connection::open(url).await?;
+            let mut read = Connection::open_as_found(url).await?;
             let refused = execute::refuse_before_writing(&mut read, shown, spec, plan, schema, existing).await;
             read.close().await;
             refused.map(|_| ())
@@ -283,7 +283,8 @@ async fn introspect_destinations(
                 tables: vec![],
                 objects: Default::default(),
             }),
-            _ => tether_connect::introspect(url, &IntrospectOptions::default()).await,
+            // (A SQLite file's directory is left as it was: no `-wal`/`-shm` made.)
+            _ => tether_connect::introspect_as_found(url, &IntrospectOptions::default()).await,
         };
         found.push(match existing {
             Ok(existing) => Ok((url.engine(), existing)),
@@ -445,11 +446,14 @@ async fn resize_text_in_snapshot(
 }
 
 /// Refuses, before anything is written, a destination that is the job's source (it
-/// would be emptied or written into while being read) or that is the same database as
-/// another destination. Each database is identified by its server (or file system),
-/// whatever its URL says. `destinations`: `None` where the URL needs a secret the
-/// environment lacks. Unless `strict`, a destination that cannot be reached is left
-/// unchecked and said so in the result (planning); a sync checks every one.
+/// would be emptied or written into while being read), that replicates into the source
+/// (MariaDB/MySQL: what is written there arrives in the source), or that is the same
+/// database as another destination. Each database is identified by its server (or file
+/// system), whatever its URL says; where neither its identity nor a probe can tell (a
+/// locked-down role), the destination is refused unless it says `assume_distinct = true`.
+/// `destinations`: `None` where the URL needs a secret the environment lacks. Unless
+/// `strict`, a destination that cannot be reached is left unchecked and said so in the
+/// result (planning); a sync checks every one.
 pub async fn refuse_overlaps(
     source: &mut Connection,
     job: &Job,
@@ -457,121 +461,201 @@ pub async fn refuse_overlaps(
     strict: bool,
 ) -> Result<Vec<String>, SyncError> {
     let source_id = source.identity().await?;
+    let upstreams = source.upstreams().await;
     let mut seen = vec![(format!("the source {}", source.shown()), source_id.clone())];
     let mut unchecked = Vec::new();
-    // A lock the source's session holds, looked for from each destination: the
+    // A probe the source's session holds, looked for from each destination: the
     // server's own answer to "is this the same database?", whatever name, address or
     // socket reached it, and whichever catalogs the role may read.
-    let probe = i64::from(std::process::id()) << 32
+    let key = i64::from(std::process::id()) << 32
         | i64::from(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.subsec_nanos()),
         );
-    let holding = source.hold_probe(probe).await.unwrap_or(false);
+    let probe = source.hold_probe(key).await.unwrap_or(None);
     let result = check_destinations(
         &mut seen,
         &mut unchecked,
-        &source_id,
+        Checked {
+            upstreams: upstreams.as_ref(),
+            probe,
+            base: key,
+        },
         job,
         destinations,
         strict,
-        holding.then_some(probe),
     )
     .await;
-    if holding {
-        let _ = source.release_probe(probe).await;
+    if let Some(p) = probe {
+        let _ = source.release_probe(p).await;
     }
     result.map(|()| unchecked)
+}
+
+/// What the destinations are checked against.
+struct Checked<'a> {
+    /// MariaDB/MySQL: where the source replicates from.
+    upstreams: Option<&'a tether_connect::Upstreams>,
+    /// The probe the source holds (None: it could hold none).
+    probe: Option<tether_connect::Probe>,
+    /// The key the destinations' own probes are numbered from.
+    base: i64,
 }
 
 async fn check_destinations(
     seen: &mut Vec<(String, tether_connect::Identity)>,
     unchecked: &mut Vec<String>,
-    source_id: &tether_connect::Identity,
+    against: Checked<'_>,
     job: &Job,
     destinations: &[Option<DbUrl>],
     strict: bool,
-    probe: Option<i64>,
 ) -> Result<(), SyncError> {
-    // Each destination's connection stays open holding a lock of its own (the source's
+    let Checked { upstreams, probe, base } = against;
+    // Each destination's connection stays open holding a probe of its own (the source's
     // key plus its number), which every later destination looks for: two routes to one
     // database (an address and a socket) that the catalogs cannot tell apart, for a role
-    // that may not read them, are found as the source is.
-    let base = probe.unwrap_or_else(|| i64::from(std::process::id()) << 32);
-    let mut held: Vec<(usize, i64, tether_connect::Connection)> = Vec::new();
+    // that may not read them, are found as the source is. Per entry of `seen` after the
+    // source: the probe its connection holds, if any.
+    let mut held: Vec<Option<(tether_connect::Connection, tether_connect::Probe)>> = Vec::new();
     let result = async {
         for (i, (url, spec)) in destinations.iter().zip(&job.destinations).enumerate() {
+            let n = i + 1;
             let not_checked = |why: String| {
-                format!(
-                    "destination #{}: not checked against the source and the other destinations: {why}",
-                    i + 1
-                )
+                format!("destination #{n}: not checked against the source and the other destinations: {why}")
             };
             let Some(url) = url else {
                 unchecked.push(not_checked(spec.unresolved.clone().unwrap_or_default()));
+                held.push(None);
+                seen.push((format!("destination #{n}"), tether_connect::Identity::SqliteMemory));
                 continue;
             };
-            // The source's lock first, then each earlier destination's.
-            let probes: Vec<i64> = probe.into_iter().chain(held.iter().map(|(_, key, _)| *key)).collect();
-            let own = base.wrapping_add(i as i64 + 1);
-            let (id, taken, conn) = match tether_connect::identify_holding(url, &probes, own).await {
+            if matches!(url, DbUrl::Sqlite { .. })
+                && tether_connect::identify(url).await? == tether_connect::Identity::SqliteMemory
+            {
+                return Err(SyncError::Plan(format!(
+                    "destination #{n} {url} is an in-memory SQLite database: each connection gets a new, empty \
+                     one, so nothing written there would survive the job (nor could it be verified); use a file; \
+                     refusing to write into it (nothing was written)"
+                )));
+            }
+            // The source's probe first, then each earlier destination's.
+            let mut probes: Vec<(usize, tether_connect::Probe)> = probe.map(|p| (0, p)).into_iter().collect();
+            probes.extend(
+                held.iter()
+                    .enumerate()
+                    .filter_map(|(k, h)| h.as_ref().map(|(_, p)| (k + 1, *p))),
+            );
+            let keys: Vec<tether_connect::Probe> = probes.iter().map(|(_, p)| *p).collect();
+            let own = base.wrapping_add(n as i64);
+            let reached = match tether_connect::identify_holding(url, &keys, own).await {
                 Ok(found) => found,
                 Err(e) if !strict => {
                     unchecked.push(not_checked(e.to_string()));
+                    held.push(None);
+                    seen.push((
+                        format!("destination #{n} {url}"),
+                        tether_connect::Identity::SqliteMemory,
+                    ));
                     continue;
                 }
                 Err(e) => return Err(e.into()),
             };
-            if let Some((what, _)) = seen.iter().find(|(_, other)| id.same_as(other)) {
-                return Err(SyncError::Plan(format!(
-                    "destination #{} {url} is {what}: both are {id}; refusing to write into it (nothing was written)",
-                    i + 1
-                )));
-            }
-            if let Some((what, side)) = seen
-                .iter()
-                .find_map(|(what, other)| id.side_file(other).map(|s| (what, s)))
-            {
-                return Err(SyncError::Plan(format!(
-                    "destination #{} {url} and {what} overlap: {side}; refusing to write into it (nothing was written)",
-                    i + 1
-                )));
-            }
-            // The catalogs may say otherwise where a role cannot read them.
-            let source_taken = probe.is_some() && taken.first() == Some(&true);
-            if source_taken && id.same_database_name(source_id) {
-                return Err(SyncError::Plan(format!(
-                    "destination #{} {url} is the source {}: its server sees the source's session \
-                     (a lock only the source holds) in {id}; refusing to write into it (nothing was written)",
-                    i + 1,
-                    seen[0].0.trim_start_matches("the source ")
-                )));
-            }
-            let earlier = taken.iter().skip(usize::from(probe.is_some())).zip(held.iter());
-            for (_, (at, _, _)) in earlier.filter(|(t, _)| **t) {
-                let (what, other) = &seen[*at];
-                if id.same_database_name(other) {
-                    return Err(SyncError::Plan(format!(
-                        "destination #{} {url} is {what}: its server sees the session Tether holds on it (a lock \
-                         only that destination's connection holds) in {id}; refusing to write into it (nothing \
-                         was written)",
-                        i + 1
-                    )));
-                }
-            }
-            seen.push((format!("destination #{} {url}", i + 1), id));
-            if let Some(conn) = conn {
-                held.push((seen.len() - 1, own, conn));
-            }
+            let id = reached.id.clone();
+            let refused = judge(n, url, spec, &reached, seen, &probes, upstreams);
+            seen.push((format!("destination #{n} {url}"), id));
+            held.push(reached.held);
+            refused?;
         }
         Ok(())
     }
     .await;
-    for (_, _, conn) in held {
+    for (conn, _) in held.into_iter().flatten() {
         conn.close().await;
     }
     result
+}
+
+/// Whether destination #`n` (`url`, found as `reached`) may be written: not when it
+/// is one of `seen` (the source first, then the earlier destinations), by identity or
+/// by a probe of theirs it sees (`probes`: index into `seen`, probe), nor when the
+/// source replicates from it; nor, unless `assume_distinct`, when nothing could tell.
+fn judge(
+    n: usize,
+    url: &DbUrl,
+    spec: &config::DestinationSpec,
+    reached: &tether_connect::Reached,
+    seen: &[(String, tether_connect::Identity)],
+    probes: &[(usize, tether_connect::Probe)],
+    upstreams: Option<&tether_connect::Upstreams>,
+) -> Result<(), SyncError> {
+    let id = &reached.id;
+    let refuse = |why: String| {
+        Err(SyncError::Plan(format!(
+            "destination #{n} {url} {why}; refusing to write into it (nothing was written)"
+        )))
+    };
+    if let Some((what, _)) = seen.iter().find(|(_, other)| id.same_as(other)) {
+        return refuse(format!("is {what}: both are {id}"));
+    }
+    if let Some((what, side)) = seen
+        .iter()
+        .find_map(|(what, other)| id.side_file(other).map(|s| (what, s)))
+    {
+        return refuse(format!("and {what} overlap: {side}"));
+    }
+    // The catalogs may say otherwise where a role cannot read them: the probes.
+    let seen_by = |at: usize| {
+        probes
+            .iter()
+            .position(|(k, _)| *k == at)
+            .and_then(|p| reached.taken.get(p).copied().flatten())
+    };
+    for (at, (what, other)) in seen.iter().enumerate() {
+        if seen_by(at) == Some(true) && id.same_database_name(other) {
+            let whose = match at {
+                0 => "the source's session (a probe only the source holds)".to_string(),
+                _ => "the session Tether holds on it (a probe only that destination's connection holds)".to_string(),
+            };
+            return refuse(format!("is {what}: its server sees {whose} in {id}"));
+        }
+    }
+    if let (Some(up), Some(marks)) = (upstreams, &reached.marks) {
+        match up.feeds(marks) {
+            tether_connect::Feeds::No => {}
+            tether_connect::Feeds::Yes(why) => {
+                return refuse(format!(
+                    "({}) replicates into {}: {why}; what is written there would arrive in the source",
+                    marks.shown, seen[0].0
+                ))
+            }
+            tether_connect::Feeds::Unknown(why) if !spec.assume_distinct => {
+                return refuse(format!(
+                    "({}) may replicate into {}: {why}. Grant the source's login REPLICA MONITOR (MariaDB) or \
+                     REPLICATION CLIENT (MySQL), or set `assume_distinct = true` on the destination if it is not \
+                     the source's primary",
+                    marks.shown, seen[0].0
+                ))
+            }
+            tether_connect::Feeds::Unknown(_) => {}
+        }
+    }
+    // Neither the identities nor a probe could tell: unknown is never "different".
+    if !spec.assume_distinct {
+        for (at, (what, other)) in seen.iter().enumerate() {
+            let decided = (id.decisive() && other.decisive()) || seen_by(at).is_some();
+            let same_server_kind = std::mem::discriminant(id) == std::mem::discriminant(other);
+            if !decided && same_server_kind {
+                return refuse(format!(
+                    "may be {what}: Tether cannot tell ({id}; {other}): the logins may not run \
+                     pg_control_system() and no probe could be seen either way (pg_try_advisory_lock and \
+                     pg_stat_activity). Grant EXECUTE on pg_control_system() to the logins, or set \
+                     `assume_distinct = true` on the destination if it is another database"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The job's tables of a MariaDB/MySQL source whose storage engine has no transactions
@@ -1194,6 +1278,14 @@ async fn half_emptied(d: &mut execute::Destination, plan: &Plan, created: &[Stri
     }
 }
 
+/// Whether `e` is about the destination shown as `d` (its message starts with it, as a
+/// connection's errors do).
+fn names(e: &SyncError, d: &str) -> bool {
+    let text = e.to_string();
+    let text = text.strip_prefix("cannot connect to ").unwrap_or(&text);
+    text.strip_prefix(d).is_some_and(|rest| rest.starts_with(':'))
+}
+
 /// What a destination kept after a failure, from [`undo`]'s note of it.
 fn kept(note: UndoNote) -> Option<(String, String)> {
     let (d, whole, undone, ..) = note;
@@ -1379,7 +1471,9 @@ async fn undo(lanes: Vec<execute::Lane>, e: SyncError, plan: &Plan, stage: &Stag
             execute::with_note(e, "no destination was changed")
         }
         [] => e,
-        [(_, note)] => execute::with_note(e, note),
+        // The note of the failing destination, or of the job's only one, needs no name;
+        // another destination's does (review r24c F3: it was taken for the failing one's).
+        [(d, note)] if plan.destinations.len() == 1 || names(&e, d) => execute::with_note(e, note),
         many => {
             let notes: Vec<String> = many.iter().map(|(d, n)| format!("{d}: {n}")).collect();
             execute::with_note(e, &notes.join("; "))

@@ -453,7 +453,7 @@ pub async fn refuse_planned_sqlite_views(
     if !path.is_file() {
         return Ok(());
     }
-    let Ok(mut conn) = Connection::open(url).await else {
+    let Ok(mut conn) = Connection::open_as_found(url).await else {
         return Ok(());
     };
     let refused = refuse_foreign_storage(&mut conn, shown, plan, source).await;

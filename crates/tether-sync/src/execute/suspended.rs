@@ -379,7 +379,7 @@ pub(crate) async fn left_at(url: &DbUrl) -> Vec<Suspended> {
             return Vec::new();
         }
     }
-    let Ok(mut conn) = Connection::open(url).await else {
+    let Ok(mut conn) = Connection::open_as_found(url).await else {
         return Vec::new();
     };
     let found = left(&mut conn).await.unwrap_or_default();

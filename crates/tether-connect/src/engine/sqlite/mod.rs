@@ -42,6 +42,36 @@ pub fn open_read_only(path: &Path) -> Result<Connection, ConnectError> {
     })
 }
 
+/// Opens an existing SQLite file to read it without leaving anything beside it: a
+/// database in WAL mode opened read-only makes its `-wal` and `-shm` files, and cannot
+/// remove them (review r24c F6). Where no `-wal` file is there, the file alone holds
+/// the data, and it is opened `immutable` (no locks, no side files); else as
+/// [`open_read_only`] does (the side files are there already).
+pub fn open_as_found(path: &Path) -> Result<Connection, ConnectError> {
+    let mut wal = plain_path(path).into_os_string();
+    wal.push("-wal");
+    if !path.is_file() || Path::new(&wal).exists() || path.as_os_str() == IN_MEMORY {
+        return open_read_only(path);
+    }
+    // A URI of the absolute path, every byte but unreserved ones and `/` escaped.
+    let mut uri = String::from("file:");
+    for b in plain_path(path).as_os_str().as_encoded_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => uri.push(char::from(*b)),
+            _ => uri.push_str(&format!("%{b:02X}")),
+        }
+    }
+    uri.push_str("?immutable=1");
+    Connection::open_with_flags(
+        &uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| ConnectError::Connect {
+        url: format!("sqlite://{}", path.display()),
+        message: e.to_string(),
+    })
+}
+
 /// Begins a read transaction on `first` and on `more` new read-only connections to
 /// `path`, all reading the same data. A read transaction's snapshot is fixed by its
 /// first read (WAL mode), its shared lock taken then (rollback journal), so
