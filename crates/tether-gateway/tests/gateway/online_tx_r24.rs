@@ -216,3 +216,66 @@ fn managed_writes_in_transactions_wait_for_the_fk_steps_of_a_cut_over() {
     let (db, seen) = scenario("managed");
     assert_as_natively(&db, &seen);
 }
+
+/// The other side: a transaction that opened `p` through the gateway before the
+/// hold is one the RENAME waits for, so its next write on `p` passes the gate at
+/// once (waiting there would deadlock with the RENAME until its lock timeout) and
+/// the cut-over completes after its commit, the write kept.
+#[test]
+fn a_transaction_that_opened_the_table_before_the_hold_writes_at_once() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(SETUP);
+    let dir = tether_testkit::ScratchDir::new("online_tx_r24_before");
+    let config = dir.join("vschema.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"users": [{{"user": "{}", "password": "{}"}}],
+                "keyspaces": {{"ks": {{"foreignKeyMode": "unmanaged", "backend": {{"url": "{}"}}}}}}}}"#,
+            support::USER,
+            support::PASSWORD,
+            db.url
+        ),
+    )
+    .expect("config");
+    let port = free_port();
+    let rt = runtime();
+    let gw = GatewayProcess::start(&config, port);
+    let (again, took, status) = rt.block_on(async {
+        let mut on_p = direct(&db).await;
+        let opened = tokio::spawn(async move {
+            on_p.query_drop(OPEN_P_AFTER_TRIGGERS).await.expect("p opened");
+            on_p
+        });
+        let mut w = Conn::new(gateway_opts(port)).await.expect("connects");
+        let mut g = Conn::new(gateway_opts(port)).await.expect("connects");
+        g.query_drop("SET @@ddl_strategy = 'online'").await.expect("strategy");
+        let id = support::rows(&mut g, ALTER).await[0][0].clone();
+        let mut on_p = opened.await.expect("opener");
+        w.query_drop("BEGIN").await.expect("begin");
+        w.query_drop("UPDATE p SET v = v + 1 WHERE id = 2")
+            .await
+            .expect("p opened");
+        let mut watch = direct(&db).await;
+        until_waiting(&mut watch, "RENAME TABLE").await;
+        let start = Instant::now();
+        let again = run(&mut w, "UPDATE p SET v = v + 1 WHERE id = 2").await;
+        let took = start.elapsed();
+        w.query_drop("COMMIT").await.expect("w committed");
+        on_p.query_drop("COMMIT").await.expect("p released");
+        let until = Instant::now() + Duration::from_secs(60);
+        while !["complete", "failed"].contains(&status_of(&mut g, &id).await.as_str()) && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let status = status_of(&mut g, &id).await;
+        (again, took, status)
+    });
+    gw.kill();
+    assert_eq!(again, Ok(1));
+    assert!(took < Duration::from_millis(500), "not held at the gate: {took:?}");
+    assert_eq!(status, "complete");
+    assert_eq!(
+        db.query("SELECT v, z FROM p WHERE id = 2"),
+        vec![vec![Some("2".to_string()), None]]
+    );
+}
