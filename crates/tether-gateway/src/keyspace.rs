@@ -20,8 +20,8 @@ use crate::online::{self, Migrator};
 use crate::reply::ServerError;
 use crate::sharded;
 
-/// The longest a statement waits for a cut-over of a table it names (then it runs and
-/// meets the backend's own metadata locks).
+/// The longest a statement waits for a cut-over of a table it reaches (then a read
+/// runs, a write is refused with 1205).
 const GATE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How often a statement waiting at the gate looks whether a parked hold's migration
@@ -725,13 +725,17 @@ impl Keyspace {
 
     /// Waits (bounded) while a statement may reach a table under cut-over: it names
     /// one, or (a statement that may write) names a table whose cascades reach one
-    /// ([`Reach`]). Costs a look at an empty list when nothing is held. Inside a
-    /// transaction (`in_transaction`) it does not wait (the transaction may be one the
-    /// cut-over waits for). Either way a statement on a table under a refusing hold (a
-    /// resumed cut-over's: the tables without their FKs) is refused rather than run,
-    /// and so is a statement the gateway cannot see into (a CALL, an EXECUTE, a stored
-    /// function's call, a write to a table with triggers) while any hold is still on.
-    pub async fn pass_gate(&self, sql: &str, in_transaction: bool) -> Result<(), ServerError> {
+    /// ([`Reach`]). Costs a look at an empty list when nothing is held.
+    /// `transaction`: the session is inside a transaction that has opened what it
+    /// says. A write there waits like any other unless its transaction opened every
+    /// held table it reaches before the hold on it began (then the RENAME waits for
+    /// the transaction, and waiting for the gate would deadlock with it); a read
+    /// there does not wait. A statement on a table under a refusing hold (a resumed
+    /// cut-over's: the tables without their FKs) is refused rather than run (inside
+    /// a transaction at once), and so is a statement the gateway cannot see into (a
+    /// CALL, an EXECUTE, a stored function's call, a write to a table with triggers)
+    /// while any hold is still on, and a write still held when the wait is over.
+    pub async fn pass_gate(&self, sql: &str, transaction: Option<&Opened>) -> Result<(), ServerError> {
         let Some(m) = &self.migrator else { return Ok(()) };
         if m.gate_ref().held_tables().is_empty() {
             return Ok(());
@@ -739,7 +743,7 @@ impl Keyspace {
         // A parked hold of a migration finished elsewhere is released first.
         m.release_finished().await;
         let known = self.last_known.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        pass(m, known.as_ref(), &self.spec.database, sql, in_transaction).await
+        pass(m, known.as_ref(), &self.spec.database, sql, transaction).await
     }
 
     /// Reads the sharded layout and FK scopes from the head again; in unmanaged mode
@@ -1255,17 +1259,22 @@ impl Keyspace {
     }
 }
 
-/// Waits (at most [`GATE_WAIT`], not at all `in_transaction`) while `sql` may reach
-/// a held table ([`reaches`]; a mention in a string or comment waits too, which is
-/// harmless). A table still under a refusing hold then refuses the statement, and a
-/// statement the gateway cannot see into is refused while any hold is on: 1205, as a
-/// lock wait that timed out (the client may try again).
+/// Waits (at most [`GATE_WAIT`]) while `sql` may reach a held table ([`reaches`]; a
+/// mention in a string or comment waits too, which is harmless). Inside a
+/// transaction (`transaction`) a read does not wait, nor a write whose transaction
+/// opened every held table it reaches before its hold began ([`Opened::before`]).
+/// A table still under a refusing hold then refuses the statement, and so does a
+/// write whose tables are still held after the wait (between the RENAME and the
+/// last re-pointed FK no FK checks the new table: review r24d F1); a statement the
+/// gateway cannot see into is refused while any hold is on: 1205, as a lock wait
+/// that timed out (nothing of it ran; the client may try again, its transaction
+/// still open).
 async fn pass(
     m: &Migrator,
     known: Option<&Known>,
     database: &str,
     sql: &str,
-    in_transaction: bool,
+    transaction: Option<&Opened>,
 ) -> Result<(), ServerError> {
     let gate = m.gate_ref();
     let held = gate.held_tables();
@@ -1279,22 +1288,54 @@ async fn pass(
             format!("Lock wait timeout exceeded; try restarting transaction (tether gateway: {text})"),
         )
     };
+    let in_transaction = transaction.is_some();
     match reaches(known, database, &held, sql) {
         Reaches::Nothing => Ok(()),
         Reaches::Tables(named) => {
             let named: Vec<&str> = named.iter().map(String::as_str).collect();
-            if !in_transaction {
-                let waited = wait_released(m, &named).await;
-                tracing::debug!(
-                    "statement held {} ms by a cut-over of {}",
-                    waited.as_millis(),
-                    named.join(", ")
-                );
+            let writes = may_write(sql);
+            // Inside a transaction a statement does not wait when it reads, or when
+            // the RENAME waits for its transaction (it opened every table before).
+            let waited_for = transaction.is_some_and(|o| {
+                !writes
+                    || named
+                        .iter()
+                        .all(|t| gate.held_since(t).is_none_or(|since| o.before(t, since)))
+            });
+            if waited_for {
+                return match gate.refusal(&named) {
+                    None => Ok(()),
+                    Some((table, reason)) => Err(lock_wait(format!("table `{table}`: {reason}"))),
+                };
             }
-            match gate.refusal(&named) {
-                None => Ok(()),
-                Some((table, reason)) => Err(lock_wait(format!("table `{table}`: {reason}"))),
+            if in_transaction {
+                // A resumed cut-over's tables: never waited for inside a transaction.
+                if let Some((table, reason)) = gate.refusal(&named) {
+                    return Err(lock_wait(format!("table `{table}`: {reason}")));
+                }
             }
+            let waited = wait_released(m, &named).await;
+            tracing::debug!(
+                "statement held {} ms by a cut-over of {}",
+                waited.as_millis(),
+                named.join(", ")
+            );
+            if let Some((table, reason)) = gate.refusal(&named) {
+                return Err(lock_wait(format!("table `{table}`: {reason}")));
+            }
+            let still = gate.held_tables();
+            let mut still: Vec<&str> = named.iter().copied().filter(|t| still.iter().any(|h| h == t)).collect();
+            if !writes || still.is_empty() {
+                return Ok(());
+            }
+            still.sort_unstable();
+            let tables: Vec<String> = still.iter().map(|t| format!("`{t}`")).collect();
+            Err(lock_wait(format!(
+                "a write reaching {} while {} holds it at its cut-over, past the gateway's {} s wait; try again",
+                tables.join(", "),
+                held_by(gate),
+                GATE_WAIT.as_secs()
+            )))
         }
         Reaches::Unseen(what) => {
             if !in_transaction {
@@ -1309,19 +1350,93 @@ async fn pass(
             held.sort();
             held.dedup();
             let tables: Vec<String> = held.iter().map(|t| format!("`{t}`")).collect();
-            let owners: Vec<String> = gate.owners().iter().map(|o| format!("'{o}'")).collect();
-            let by = match owners.as_slice() {
-                [] => "an online migration".to_string(),
-                [one] => format!("online migration {one}"),
-                _ => format!("online migrations {}", owners.join(", ")),
-            };
             Err(lock_wait(format!(
-                "{what} while {by} holds {} at its cut-over: the gateway cannot see which tables it reaches; \
+                "{what} while {} holds {} at its cut-over: the gateway cannot see which tables it reaches; \
                  try again",
+                held_by(gate),
                 tables.join(", ")
             )))
         }
     }
+}
+
+/// The migrations holding tables now, for a refusal: "online migration '...'".
+fn held_by(gate: &online::CutoverGate) -> String {
+    let owners: Vec<String> = gate.owners().iter().map(|o| format!("'{o}'")).collect();
+    match owners.as_slice() {
+        [] => "an online migration".to_string(),
+        [one] => format!("online migration {one}"),
+        _ => format!("online migrations {}", owners.join(", ")),
+    }
+}
+
+/// What a client's transaction has opened on a keyspace, as far as the gateway can
+/// tell: the statements it ran without an error that open their tables until the
+/// transaction ends (SELECT, INSERT, UPDATE, DELETE, REPLACE, WITH, TABLE, VALUES,
+/// LOAD), one statement per query, each with when it ended. During a cut-over a
+/// write of the transaction on a held table passes the gate unwaited only when such
+/// a statement named the table before the hold began: the transaction holds the
+/// table's metadata lock, so the RENAME waits for it (and the write meets the table
+/// with its FKs). Anything else waits: a transaction that first reaches the table
+/// after the RENAME would write the new table while no FK checks it (review r24d
+/// F1). Kept to [`Opened::LIMIT`] bytes of text; past it nothing counts as opened
+/// (writes wait, bounded).
+#[derive(Debug, Default, Clone)]
+pub struct Opened {
+    statements: Vec<(String, std::time::Instant)>,
+    bytes: usize,
+    overflowed: bool,
+}
+
+impl Opened {
+    /// The most statement text one transaction's record keeps.
+    pub const LIMIT: usize = 256 * 1024;
+
+    /// A new transaction (the session is not in one): forgets the last one's.
+    pub fn clear(&mut self) {
+        self.statements.clear();
+        self.bytes = 0;
+        self.overflowed = false;
+    }
+
+    /// `sql` ran in the transaction and ended now without an error (read as
+    /// `lexing` says).
+    pub fn ran(&mut self, sql: &str, lexing: crate::protocol::multi::Lexing) {
+        if self.overflowed || !keeps_tables_open(sql) {
+            return;
+        }
+        if crate::protocol::multi::split(sql, lexing).1.is_some() {
+            // Several statements: which one opened what is not known.
+            return;
+        }
+        if self.bytes + sql.len() > Self::LIMIT {
+            self.clear();
+            self.overflowed = true;
+            return;
+        }
+        self.bytes += sql.len();
+        self.statements.push((sql.to_string(), std::time::Instant::now()));
+    }
+
+    /// True when a statement naming `table` ended before `since`.
+    pub fn before(&self, table: &str, since: std::time::Instant) -> bool {
+        self.statements.iter().any(|(sql, at)| *at < since && names(sql, table))
+    }
+}
+
+/// True for a statement whose tables stay open (their metadata locks held) until its
+/// transaction ends, by its first word.
+fn keeps_tables_open(sql: &str) -> bool {
+    let rest = sql.trim_start().trim_start_matches('(').trim_start();
+    let first: String = rest
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    matches!(
+        first.as_str(),
+        "select" | "insert" | "update" | "delete" | "replace" | "with" | "table" | "values" | "load"
+    )
 }
 
 /// Waits while any of `tables` is held, at most [`GATE_WAIT`], looking every

@@ -13,7 +13,7 @@ use crate::backend::{Backend, Statement};
 use crate::comments;
 use crate::config::FkMode;
 use crate::ddl;
-use crate::keyspace::{Keyspace, Shared};
+use crate::keyspace::{Keyspace, Opened, Shared};
 use crate::managed;
 use crate::online::{self, hook, DdlStrategy, OnlineStatement};
 use crate::protocol::multi::Lexing;
@@ -147,6 +147,9 @@ pub struct Session {
     /// How the server reads the quotes of the query (or prepared statement) at
     /// hand: every split and tokenization of its text reads them so ([`Self::lexing`]).
     lexing: Lexing,
+    /// Per keyspace: what the client's open transaction there has opened, for the
+    /// cut-over gate ([`Opened`]).
+    opened: HashMap<String, Opened>,
 }
 
 /// What the session knows of the temporary tables shadowing a keyspace's tables.
@@ -194,6 +197,7 @@ impl Session {
             table_locks: HashSet::new(),
             live: None,
             lexing: Lexing::DEFAULT,
+            opened: HashMap::new(),
         }
     }
 
@@ -620,6 +624,7 @@ impl Session {
             // `EXECUTE IMMEDIATE 'write'`: planned as the write sent alone.
             return Box::pin(self.query(&text, out)).await;
         }
+        let errors = out.errors();
         let done = match self.route(sql, raw).await {
             Route::Forward(ks) => self.backend(&ks).forward_query(raw, out).await,
             Route::Answered(replies) => {
@@ -627,8 +632,38 @@ impl Session {
                 out.replies(replies).await
             }
         };
+        if let Some(ks) = self.keyspace.clone() {
+            self.ran(&ks, sql, out.errors() > errors);
+        }
         self.follow(after).await;
         done
+    }
+
+    /// What the client's transaction on `ks` has opened, for the cut-over gate
+    /// (`None`: the session is not in one; what an ended one opened is forgotten).
+    fn transaction(&mut self, ks: &Keyspace) -> Option<&Opened> {
+        if !in_transaction(&self.backends, ks) {
+            if let Some(o) = self.opened.get_mut(&ks.spec.name) {
+                o.clear();
+            }
+            return None;
+        }
+        Some(self.opened.entry(ks.spec.name.clone()).or_default())
+    }
+
+    /// `sql` ran on `ks` (`failed`: its answer holds an error). Inside a transaction
+    /// it counts as opened what it names; an error forgets what the transaction
+    /// opened (it may have rolled the transaction back, and the status flags say so
+    /// only at the next OK), so its later writes wait at a cut-over.
+    fn ran(&mut self, ks: &Keyspace, sql: &str, failed: bool) {
+        if failed || !in_transaction(&self.backends, ks) {
+            if let Some(o) = self.opened.get_mut(&ks.spec.name) {
+                o.clear();
+            }
+            return;
+        }
+        let lexing = self.lexing;
+        self.opened.entry(ks.spec.name.clone()).or_default().ran(sql, lexing);
     }
 
     /// Passes the current backend's transaction status on to the client's next OK.
@@ -715,7 +750,7 @@ impl Session {
             }
             Command::Rollback | Command::SetFkChecks(_) => {}
             _ => {
-                if let Err(e) = ks.pass_gate(sql, self.in_transaction(&ks)).await {
+                if let Err(e) = ks.pass_gate(sql, self.transaction(&ks)).await {
                     return Route::Answered(vec![Reply::Error(e)]);
                 }
             }
@@ -1815,6 +1850,23 @@ impl Session {
     /// case (no FK work: a read, an unmanaged keyspace, a write the planner has
     /// nothing for) costs a map lookup and an atomic read before the forwarding.
     pub async fn execute(&mut self, id: u32, params: &Params<'_>, out: &mut Output<'_>) -> io::Result<()> {
+        let errors = out.errors();
+        let done = self.execute_prepared(id, params, out).await;
+        if let Some(p) = self.prepared.get(&id) {
+            let ks = p.keyspace.clone();
+            let failed = out.errors() > errors;
+            match failed || !in_transaction(&self.backends, &ks) {
+                true => self.ran(&ks, "", true),
+                false => {
+                    let sql = p.statement.sql.clone();
+                    self.ran(&ks, &sql, false);
+                }
+            }
+        }
+        done
+    }
+
+    async fn execute_prepared(&mut self, id: u32, params: &Params<'_>, out: &mut Output<'_>) -> io::Result<()> {
         let Some(p) = self.prepared.get_mut(&id) else {
             out.error(&ServerError::new(
                 1243,
@@ -1838,7 +1890,9 @@ impl Session {
         if guarded || (p.planned && self.fk_checks) {
             return self.execute_managed(id, params, out).await;
         }
-        if let Err(e) = ks.pass_gate(&p.statement.sql, in_transaction(&self.backends, ks)).await {
+        let none = Opened::default();
+        let transaction = in_transaction(&self.backends, ks).then(|| self.opened.get(&ks.spec.name).unwrap_or(&none));
+        if let Err(e) = ks.pass_gate(&p.statement.sql, transaction).await {
             out.error(&e);
             return Ok(());
         }
@@ -1858,7 +1912,7 @@ impl Session {
             return Ok(());
         };
         let (ks, sql, planned) = (p.keyspace.clone(), p.statement.sql.clone(), p.planned);
-        if let Err(e) = ks.pass_gate(&sql, self.in_transaction(&ks)).await {
+        if let Err(e) = ks.pass_gate(&sql, self.transaction(&ks)).await {
             out.error(&e);
             return Ok(());
         }

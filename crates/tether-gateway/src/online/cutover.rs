@@ -55,6 +55,10 @@ pub struct CutoverGate {
 struct GateInner {
     /// Held table names, one entry per hold (a table can be in two).
     held: Mutex<Vec<String>>,
+    /// When each hold began, one entry per hold, as `held` (table, start): a
+    /// transaction that opened a table before every hold on it began is one the
+    /// RENAME waits for ([`CutoverGate::held_since`]).
+    since: Mutex<Vec<(String, Instant)>>,
     /// Of those, the ones held by a refusing hold ([`CutoverGate::hold_refusing`]),
     /// one entry per hold, with the reason a statement that cannot wait is refused.
     refusing: Mutex<Vec<(String, String)>>,
@@ -99,6 +103,14 @@ impl CutoverGate {
     /// The tables held now (empty, without allocating, when none is).
     pub fn held_tables(&self) -> Vec<String> {
         self.held()
+    }
+
+    /// When the earliest hold on `table` still on began (`None`: not held). A
+    /// transaction whose statement on `table` ended before then holds its metadata
+    /// lock on the table the RENAME swaps, so the RENAME waits for it.
+    pub fn held_since(&self, table: &str) -> Option<Instant> {
+        let since = self.inner.since.lock().unwrap_or_else(|p| p.into_inner());
+        since.iter().filter(|(t, _)| t == table).map(|(_, at)| *at).min()
     }
 
     fn held(&self) -> Vec<String> {
@@ -150,6 +162,11 @@ impl CutoverGate {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(owner.to_string());
+        let now = Instant::now();
+        {
+            let mut since = self.inner.since.lock().unwrap_or_else(|p| p.into_inner());
+            since.extend(tables.iter().map(|t| (t.clone(), now)));
+        }
         match self.inner.held.lock() {
             Ok(mut h) => h.extend(tables.iter().cloned()),
             Err(poisoned) => poisoned.into_inner().extend(tables.iter().cloned()),
@@ -158,6 +175,7 @@ impl CutoverGate {
             gate: self.clone(),
             owner: owner.to_string(),
             tables,
+            since: now,
             refusing: false,
         }
     }
@@ -192,6 +210,8 @@ pub struct Hold {
     gate: CutoverGate,
     owner: String,
     tables: Vec<String>,
+    /// When it began.
+    since: Instant,
     refusing: bool,
 }
 
@@ -217,6 +237,14 @@ impl Drop for Hold {
             }
         }
         drop(held);
+        {
+            let mut since = self.gate.inner.since.lock().unwrap_or_else(|p| p.into_inner());
+            for t in &self.tables {
+                if let Some(i) = since.iter().position(|(h, at)| h == t && *at == self.since) {
+                    since.swap_remove(i);
+                }
+            }
+        }
         {
             let mut owners = self.gate.inner.owners.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(i) = owners.iter().position(|o| *o == self.owner) {

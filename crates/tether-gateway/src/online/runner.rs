@@ -157,17 +157,24 @@ async fn run_owned(
                     .collect();
                 message = format!(
                     "COMPLETE WITH ORPHANS: {} (changes the capture did not see, such as InnoDB's own \
-                     cascades; the original rows stay in the old table); {message}",
+                     cascades; the original rows stay in the old table; the ALTER is applied: tables \
+                     swapped, every FK in place); {message}",
                     found.join(", ")
                 );
                 tracing::warn!("migration {id}: {message}");
             }
+            // Orphans are not a success a script may read as one (review r24d F1):
+            // the state is `failed`, the message says the swap is done.
+            let state = match stats.orphans.is_empty() {
+                true => State::Complete,
+                false => State::Failed,
+            };
             for w in &stats.warnings {
                 message.push_str(&format!("; WARNING: {w}"));
             }
-            tracing::info!("migration {id} complete: {message}");
+            tracing::info!("migration {id} ended {state:?}: {message}");
             match store.set_cutover_ms(id, ms).await {
-                Ok(()) => store.set_state(id, State::Complete, &message).await,
+                Ok(()) => store.set_state(id, state, &message).await,
                 Err(e) => Err(e),
             }
         }

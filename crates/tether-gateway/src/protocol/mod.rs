@@ -235,6 +235,7 @@ pub async fn serve<H: Handler>(
             cached_metadata,
             status: &mut status,
             types: Vec::new(),
+            errors: 0,
         };
         let hidden = matches!(command, COM_QUERY | COM_STMT_PREPARE)
             .then(|| multi::hidden_by_comments(body))

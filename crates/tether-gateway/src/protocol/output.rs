@@ -30,6 +30,8 @@ pub struct Output<'a> {
     pub(super) status: &'a mut u16,
     /// Column types of the result set being sent (binary rows need them).
     pub(super) types: Vec<u8>,
+    /// How many ERR packets this command's answer holds so far.
+    pub(super) errors: usize,
 }
 
 impl Output<'_> {
@@ -39,6 +41,7 @@ impl Output<'_> {
     }
 
     pub fn error(&mut self, e: &ServerError) {
+        self.errors += 1;
         write_err(self.w, e);
     }
 
@@ -48,6 +51,11 @@ impl Output<'_> {
         self.w.begin();
         self.w.put_bytes(payload);
         self.w.end();
+    }
+
+    /// How many ERR packets this command's answer holds so far.
+    pub fn errors(&self) -> usize {
+        self.errors
     }
 
     /// An OK packet with the backend's status flags as recorded last, plus "more

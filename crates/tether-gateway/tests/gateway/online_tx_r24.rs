@@ -1,0 +1,281 @@
+//! Review r24d F1, as a specification: a write inside a client transaction reaching a
+//! table under cut-over. Between the RENAME and the re-point of the children's FKs,
+//! InnoDB's FK of `c` follows the renamed old table (`_p_old_<id>`), so nothing checks
+//! the new `p`. Statements inside a transaction passed the gate unwaited ("the
+//! cut-over waits for them"), but the RENAME waits only for transactions that had
+//! opened `p` before it: one opened before the hold that first reached `p` after the
+//! RENAME deleted a parent whose child stayed (an orphan; the migration said
+//! `COMPLETE WITH ORPHANS`), and an orphan insert into `c` was refused naming
+//! `_p_old_<id>`. Now such a write waits like one outside a transaction and then runs
+//! as natively (1451, 1452 naming `p`); a transaction that opened `p` before the hold
+//! (the one the RENAME waits for) still writes at once, without a deadlock. Unmanaged
+//! and managed keyspaces alike.
+
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+use tether_testkit::{TestDb, TestEngine};
+
+use crate::online::{fk_targets, runtime, short, status_of};
+use crate::online_acceptance::{free_port, gateway_opts, GatewayProcess};
+use crate::online_r23::{until_waiting, OPEN_P_AFTER_TRIGGERS};
+use crate::support::{self, direct, server_error};
+
+/// `p` with a RESTRICT child `c` (every `p` row has a child) and an unrelated `u`.
+const SETUP: &str = "
+CREATE TABLE p (id INT PRIMARY KEY, v INT) ENGINE=InnoDB;
+CREATE TABLE c (id INT PRIMARY KEY, p_id INT, KEY(p_id),
+  CONSTRAINT uc_p FOREIGN KEY (p_id) REFERENCES p(id)) ENGINE=InnoDB;
+CREATE TABLE u (id INT PRIMARY KEY) ENGINE=InnoDB;
+INSERT INTO p SELECT seq, 0 FROM seq_1_to_60000;
+INSERT INTO c SELECT seq, seq FROM seq_1_to_60000;
+INSERT INTO u VALUES (1);
+";
+
+const ALTER: &str = "ALTER TABLE p ADD COLUMN z INT";
+
+type Outcome = Result<u64, (u16, String)>;
+
+/// Runs `sql` on `conn`: its affected rows or its error (code, message).
+async fn run(conn: &mut Conn, sql: &str) -> Outcome {
+    let r = conn.query_drop(sql).await;
+    let affected = conn.affected_rows();
+    r.map(|_| affected).map_err(|e| {
+        let (code, _, message) = server_error(e);
+        (code, message)
+    })
+}
+
+/// A gateway connection inside a transaction that has not read anything yet (no
+/// snapshot: a consistent read of the new `p` would get 1412, as natively after a
+/// table is rebuilt).
+async fn open_elsewhere(port: u16) -> Conn {
+    let mut t = Conn::new(gateway_opts(port)).await.expect("connects");
+    t.query_drop("BEGIN").await.expect("begin");
+    t
+}
+
+/// Runs `sql` in `t`'s transaction, then rolls it back; its outcome.
+async fn in_open_transaction(mut t: Conn, sql: &'static str) -> Outcome {
+    let r = run(&mut t, sql).await;
+    t.query_drop("ROLLBACK").await.expect("rollback");
+    let _ = t.disconnect().await;
+    r
+}
+
+/// What the scenario saw.
+struct Seen {
+    /// Which of the three writes had finished 300 ms into the window.
+    finished: [bool; 3],
+    /// The DELETE of a parent with a child, the orphan INSERT into `c`, the UPDATE
+    /// of a child to no parent: each in a transaction opened before the hold, sent
+    /// after the RENAME.
+    outcomes: Vec<Outcome>,
+    status: String,
+    message: String,
+    id: String,
+}
+
+/// The scenario in a keyspace of `mode`: a direct transaction opens `p` once the
+/// capture triggers are there, so the RENAME waits for it; meanwhile a direct
+/// transaction opens `c`, so once the first commits, the re-point of `c` waits after
+/// the RENAME. In that window the three writes are sent through the gateway from
+/// transactions opened before the cut-over; 300 ms later the
+/// transaction on `c` commits and the cut-over completes.
+fn scenario(mode: &str) -> (TestDb, Seen) {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(SETUP);
+    let dir = tether_testkit::ScratchDir::new("online_tx_r24");
+    let config = dir.join("vschema.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"users": [{{"user": "{}", "password": "{}"}}],
+                "keyspaces": {{"ks": {{"foreignKeyMode": "{mode}", "backend": {{"url": "{}"}}}}}}}}"#,
+            support::USER,
+            support::PASSWORD,
+            db.url
+        ),
+    )
+    .expect("config");
+    let port = free_port();
+    let rt = runtime();
+    let gw = GatewayProcess::start(&config, port);
+    let seen = rt.block_on(async {
+        let deleting = open_elsewhere(port).await;
+        let inserting = open_elsewhere(port).await;
+        let updating = open_elsewhere(port).await;
+        let mut watch = direct(&db).await;
+        let mut on_p = direct(&db).await;
+        let opened = tokio::spawn(async move {
+            on_p.query_drop(OPEN_P_AFTER_TRIGGERS).await.expect("p opened");
+            on_p
+        });
+        let mut g = Conn::new(gateway_opts(port)).await.expect("connects");
+        g.query_drop("SET @@ddl_strategy = 'online'").await.expect("strategy");
+        let id = support::rows(&mut g, ALTER).await[0][0].clone();
+        let mut on_p = opened.await.expect("opener");
+        until_waiting(&mut watch, "RENAME TABLE").await;
+        let mut on_c = direct(&db).await;
+        on_c.query_drop("BEGIN").await.expect("begin");
+        on_c.query_drop("SELECT COUNT(*) FROM c").await.expect("c opened");
+        on_p.query_drop("COMMIT").await.expect("p released");
+        let _ = on_p.disconnect().await;
+        until_waiting(&mut watch, "ALTER TABLE `c`").await;
+        let started = [
+            tokio::spawn(in_open_transaction(deleting, "DELETE FROM p WHERE id = 1")),
+            tokio::spawn(in_open_transaction(
+                inserting,
+                "INSERT INTO c (id, p_id) VALUES (900001, 876543)",
+            )),
+            tokio::spawn(in_open_transaction(updating, "UPDATE c SET p_id = 876544 WHERE id = 3")),
+        ];
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let finished = [0, 1, 2].map(|i| started[i].is_finished());
+        on_c.query_drop("COMMIT").await.expect("c released");
+        let _ = on_c.disconnect().await;
+        let mut outcomes = Vec::new();
+        for s in started {
+            outcomes.push(s.await.expect("joined"));
+        }
+        let until = Instant::now() + Duration::from_secs(60);
+        while !["complete", "failed"].contains(&status_of(&mut g, &id).await.as_str()) && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let rows = support::rows(&mut g, &format!("SHOW VITESS_MIGRATIONS LIKE '{id}'")).await;
+        let _ = g.disconnect().await;
+        let _ = watch.disconnect().await;
+        Seen {
+            finished,
+            outcomes,
+            status: rows[0][5].clone(),
+            message: rows[0][15].clone(),
+            id,
+        }
+    });
+    gw.kill();
+    (db, seen)
+}
+
+fn assert_as_natively(db: &TestDb, seen: &Seen) {
+    assert_eq!(
+        seen.finished,
+        [false, false, false],
+        "the writes waited for the FK steps: {:?} {} {}",
+        seen.outcomes,
+        seen.status,
+        seen.message
+    );
+    let delete = &seen.outcomes[0];
+    assert_eq!(delete.as_ref().map_err(|e| e.0), Err(1451), "{delete:?}");
+    for (i, parent) in [(1, "876543"), (2, "876544")] {
+        let (code, message) = seen.outcomes[i].clone().expect_err("refused");
+        assert_eq!(code, 1452, "{message}");
+        assert!(
+            message.contains("CONSTRAINT `uc_p` FOREIGN KEY (`p_id`) REFERENCES `p` (`id`)")
+                && !message.contains("_old_"),
+            "{parent}: {message}"
+        );
+    }
+    assert_eq!(seen.status, "complete");
+    assert!(!seen.message.contains("ORPHANS"), "{}", seen.message);
+    assert_eq!(
+        db.query(
+            "SELECT (SELECT COUNT(*) FROM c LEFT JOIN p ON p.id = c.p_id WHERE c.p_id IS NOT NULL AND p.id IS NULL),
+                    (SELECT COUNT(*) FROM p), (SELECT COUNT(*) FROM c),
+                    (SELECT p_id FROM c WHERE id = 3)"
+        ),
+        vec![["0", "60000", "60000", "3"].map(|v| Some(v.to_string())).to_vec()],
+        "no orphans; every row as natively"
+    );
+    assert_eq!(
+        fk_targets(db),
+        vec![vec![Some("uc_p".into()), Some("c".into()), Some("p".into())]]
+    );
+    let old = format!("_p_old_{}", short(&seen.id));
+    assert_eq!(
+        db.query(&format!("SELECT COUNT(*) FROM `{old}`")),
+        vec![vec![Some("60000".to_string())]],
+        "the old table kept"
+    );
+}
+
+/// Unmanaged (the review's case): InnoDB alone checks the FK, and in the window it
+/// checks the old table.
+#[test]
+fn unmanaged_writes_in_transactions_wait_for_the_fk_steps_of_a_cut_over() {
+    let (db, seen) = scenario("unmanaged");
+    assert_as_natively(&db, &seen);
+}
+
+/// Managed: the gateway plans the FK work, on the tables as they are after the
+/// re-point.
+#[test]
+fn managed_writes_in_transactions_wait_for_the_fk_steps_of_a_cut_over() {
+    let (db, seen) = scenario("managed");
+    assert_as_natively(&db, &seen);
+}
+
+/// The other side: a transaction that opened `p` through the gateway before the
+/// hold is one the RENAME waits for, so its next write on `p` passes the gate at
+/// once (waiting there would deadlock with the RENAME until its lock timeout) and
+/// the cut-over completes after its commit, the write kept.
+#[test]
+fn a_transaction_that_opened_the_table_before_the_hold_writes_at_once() {
+    let db = TestDb::create(TestEngine::Mysql);
+    db.exec(SETUP);
+    let dir = tether_testkit::ScratchDir::new("online_tx_r24_before");
+    let config = dir.join("vschema.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"users": [{{"user": "{}", "password": "{}"}}],
+                "keyspaces": {{"ks": {{"foreignKeyMode": "unmanaged", "backend": {{"url": "{}"}}}}}}}}"#,
+            support::USER,
+            support::PASSWORD,
+            db.url
+        ),
+    )
+    .expect("config");
+    let port = free_port();
+    let rt = runtime();
+    let gw = GatewayProcess::start(&config, port);
+    let (again, took, status) = rt.block_on(async {
+        let mut on_p = direct(&db).await;
+        let opened = tokio::spawn(async move {
+            on_p.query_drop(OPEN_P_AFTER_TRIGGERS).await.expect("p opened");
+            on_p
+        });
+        let mut w = Conn::new(gateway_opts(port)).await.expect("connects");
+        let mut g = Conn::new(gateway_opts(port)).await.expect("connects");
+        g.query_drop("SET @@ddl_strategy = 'online'").await.expect("strategy");
+        let id = support::rows(&mut g, ALTER).await[0][0].clone();
+        let mut on_p = opened.await.expect("opener");
+        w.query_drop("BEGIN").await.expect("begin");
+        w.query_drop("UPDATE p SET v = v + 1 WHERE id = 2")
+            .await
+            .expect("p opened");
+        let mut watch = direct(&db).await;
+        until_waiting(&mut watch, "RENAME TABLE").await;
+        let start = Instant::now();
+        let again = run(&mut w, "UPDATE p SET v = v + 1 WHERE id = 2").await;
+        let took = start.elapsed();
+        w.query_drop("COMMIT").await.expect("w committed");
+        on_p.query_drop("COMMIT").await.expect("p released");
+        let until = Instant::now() + Duration::from_secs(60);
+        while !["complete", "failed"].contains(&status_of(&mut g, &id).await.as_str()) && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let status = status_of(&mut g, &id).await;
+        (again, took, status)
+    });
+    gw.kill();
+    assert_eq!(again, Ok(1));
+    assert!(took < Duration::from_millis(500), "not held at the gate: {took:?}");
+    assert_eq!(status, "complete");
+    assert_eq!(
+        db.query("SELECT v, z FROM p WHERE id = 2"),
+        vec![vec![Some("2".to_string()), None]]
+    );
+}
