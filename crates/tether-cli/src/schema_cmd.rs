@@ -48,6 +48,10 @@ pub async fn run(args: SchemaArgs) -> anyhow::Result<()> {
         schemas: args.schemas.clone(),
     };
     let mut schema = tether_connect::introspect(&url, &opts).await?;
+    // A MariaDB/MySQL key whose parent table was dropped: not in the graph, said.
+    for d in &schema.objects.dangling_fks {
+        errln!("warning: {}", d.describe());
+    }
     virtual_fk::apply(&mut schema, &virtual_specs)?;
     let graph = FkGraph::build(&schema);
     let out = match args.format {

@@ -425,6 +425,9 @@ impl Connection {
         if self.engine() != Engine::Sqlite {
             as_booleans(table, columns, &mut rows);
         }
+        if self.engine() == Engine::Mysql {
+            as_single_floats(table, columns, &mut rows);
+        }
         match self {
             Connection::Sqlite { conn, .. } => {
                 let conn = conn.clone();
@@ -604,6 +607,35 @@ fn abbreviate(sql: &str) -> String {
         format!("{}...", line.chars().take(77).collect::<String>())
     } else {
         line.to_string()
+    }
+}
+
+/// The values of `table`'s FLOAT columns (MariaDB/MySQL) at the edge of single
+/// precision as the float they round to, exactly: the shortest decimal of the largest
+/// float4 (PostgreSQL's `real` 3.4028235e38) is above FLT_MAX as a double, which is
+/// how MariaDB reads it before its range check (1264 "Out of range"), while
+/// 3.4028234663852886e38, the same float, goes in. Any other value rounds to the same
+/// float either way and is written as it is.
+fn as_single_floats(table: &Table, columns: &[String], rows: &mut [Row]) {
+    let at: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            table
+                .column(c)
+                .is_some_and(|c| c.normalized_type == DataType::Float { bytes: 4 })
+        })
+        .map(|(i, _)| i)
+        .collect();
+    for row in rows.iter_mut() {
+        for &i in &at {
+            if let Some(Value::Float(f)) = row.get_mut(i) {
+                let single = *f as f32;
+                if f.abs() > f64::from(f32::MAX) && single.is_finite() {
+                    *f = f64::from(single);
+                }
+            }
+        }
     }
 }
 

@@ -327,6 +327,41 @@ pub struct SchemaObjects {
     /// copied trigger or view calls), as (kind, name): reported skipped.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_copied: Vec<(String, String)>,
+    /// Foreign keys whose parent table does not exist (MariaDB/MySQL: dropped while
+    /// `foreign_key_checks` was 0): kept out of the tables' keys, reported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dangling_fks: Vec<DanglingFk>,
+}
+
+/// A foreign key left behind by its parent table (MariaDB/MySQL lets
+/// `foreign_key_checks = 0` drop a referenced table). The server refuses every
+/// non-NULL value of its columns (1452) and has nothing to cascade from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DanglingFk {
+    /// The child table.
+    pub table: String,
+    pub name: String,
+    pub columns: Vec<String>,
+    /// The table it names, which is not there.
+    pub referenced_table: String,
+    pub referenced_columns: Vec<String>,
+}
+
+impl DanglingFk {
+    /// What it is, in a sentence naming the key, the child and the missing parent.
+    pub fn describe(&self) -> String {
+        format!(
+            "table {}'s foreign key {} ({}) references table {} ({}), which does not exist (dropped while \
+             foreign_key_checks was 0, the key left behind): the server refuses every non-NULL value of {} there \
+             (1452)",
+            self.table,
+            self.name,
+            self.columns.join(", "),
+            self.referenced_table,
+            self.referenced_columns.join(", "),
+            self.columns.join(", "),
+        )
+    }
 }
 
 impl SchemaObjects {

@@ -142,7 +142,23 @@ pub fn plan(sql: &str, schema: &Schema, database: &str) -> Result<Analysis, Plan
         }),
         _ => planner
             .other_fks_by_innodb(analysis)
-            .map(|a| planner.stored_by_innodb(a)),
+            .map(|a| planner.stored_by_innodb(a))
+            .map(|a| dangling_by_innodb(schema, a)),
+    }
+}
+
+/// A write of a table holding a foreign key whose parent table was dropped (MariaDB
+/// lets `foreign_key_checks = 0` do it): its original runs last with InnoDB's checks
+/// on, which refuse a non-NULL value in that key's columns (1452, no parent can hold
+/// it) as natively. The key is not in the schema's graph: no parent to check or
+/// cascade from.
+fn dangling_by_innodb(schema: &Schema, analysis: Analysis) -> Analysis {
+    match analysis {
+        Analysis::Plan(mut plan) if schema.objects.dangling_fks.iter().any(|d| eq_ci(&d.table, &plan.table)) => {
+            plan.original_fk_checks = true;
+            Analysis::Plan(plan)
+        }
+        other => other,
     }
 }
 

@@ -13,6 +13,7 @@ mod charset_r15;
 mod clash;
 mod closing_r23;
 mod comments_r23;
+mod dangling_r24;
 mod ddl_r14;
 mod differential;
 mod disallow_r17;

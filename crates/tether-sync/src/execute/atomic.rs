@@ -247,10 +247,24 @@ pub(super) fn rejected(
         destination: shown.to_string(),
         table: table.to_string(),
         key,
-        message: format!("{what} {constraint} does not hold: {message}"),
+        message: format!(
+            "{what} {constraint} does not hold: {message}{}",
+            match what == "key" && text.contains("23505") {
+                true => EMPTY_TABLE_CLASH,
+                false => "",
+            }
+        ),
         written: written.into(),
     }
 }
+
+/// Why a key of a table this run created (added after the load) finds a value twice:
+/// the table held none of the destination's rows, so two rows of the source clash.
+const EMPTY_TABLE_CLASH: &str = "; the table was created by this run, so two rows of the source clash here: their \
+     keys are two spellings of one value of the key's type (a date, time or number written differently, as \
+     '2024-01-01 00:00:00' and '2024-01-01T00:00:00'), text this destination compares as equal where the source \
+     does not (a collation), or values of two types (a SQLite source's integer 1 and text '1') that the key here \
+     holds as one value. `on_conflict` would drop one of them; make the source's keys agree, or transform the key";
 
 /// A key dropped from a table created by this run, to be added after the load.
 pub(super) struct DroppedKey {

@@ -1,35 +1,44 @@
-//! One destination key per source row: with `skip` or `update` into a table that held
-//! rows before the run, a source row is never "found already there" because of a row
-//! this same run wrote. Two source keys may be one key in the destination (SQLite's
-//! integer `1` and text `'1'` into a text key, `'2024-01-01'` and `'2024-01-01
-//! 00:00:00'` into a date key): `skip` would keep the first and drop the second,
-//! `update` would write the second over the first, and the count check ("at least the
-//! source's rows" for such a table) would pass. Each batch's keys are looked up in the
-//! destination (compared as its key compares them) before and after it is written; a
-//! destination key claimed by two source rows stops the job, naming both.
+//! One destination key per source row: with `skip` or `update`, a source row is never
+//! "found already there" because of a row this same run wrote. Two source keys may be
+//! one key in the destination (SQLite's integer `1` and text `'1'` into a text key,
+//! `'2024-01-01 00:00:00'` and `'2024-01-01T00:00:00'` into a timestamp key, `'a'` and
+//! `'A'` under a caseless collation): `skip` would keep the first and drop the second,
+//! `update` would write the second over the first. Each batch's keys are looked up in
+//! the destination (compared as its key compares them) before and after it is written;
+//! a destination key claimed by two source rows stops the job, naming both, before the
+//! transaction of a one-transaction load commits. This holds for a table created,
+//! emptied or there empty too: its count check would catch the lost row only after
+//! the run committed it, and without naming the rows.
 
 use std::collections::HashMap;
 
 use tether_connect::value::describe_key;
 use tether_connect::{Conflict, Connection, Engine, Value};
-use tether_schema::Table;
+use tether_schema::{DataType, Table};
 
 use crate::error::SyncError;
 
 /// The destination keys the source rows of one table have met so far this run.
 pub(super) struct Claims {
     on: bool,
+    /// The table held no row when the run began (created, emptied, or there empty):
+    /// every row in it is one this run wrote, each claimed as it was written, so no
+    /// lookup is needed before a batch, and none after it unless the key holds text
+    /// (a collation may make two spellings one key; a date's or a number's spellings
+    /// are told by [`as_stored`] alone).
+    fresh: bool,
     /// Destination key (its own spelling, each part as text) -> the source row's key.
     by: HashMap<String, String>,
 }
 
 impl Claims {
-    /// Claims are kept for a keyed source table written with `skip` or `update` into a
-    /// table that held rows when the run began (`held`); a table created, emptied or
-    /// there empty must hold exactly the source's count, which catches the same.
-    pub(super) fn new(conflict: Conflict, keyed: bool, key: &[String], held: bool) -> Self {
+    /// Claims are kept for a keyed source table written with `skip` or `update`, into a
+    /// table that held rows when the run began or not (`fresh`). (With `error` the
+    /// destination's key refuses the second row itself, and the error says why.)
+    pub(super) fn new(conflict: Conflict, keyed: bool, key: &[String], fresh: bool) -> Self {
         Claims {
-            on: conflict != Conflict::Error && keyed && !key.is_empty() && held,
+            on: conflict != Conflict::Error && keyed && !key.is_empty(),
+            fresh,
             by: HashMap::new(),
         }
     }
@@ -48,6 +57,42 @@ impl Claims {
             return Ok(Vec::new());
         }
         let all: Vec<usize> = (0..keys.len()).collect();
+        if self.fresh {
+            // Nothing there but rows of this run, each claimed: only the batch's own
+            // keys, as the column takes them (an integer into an integer column, text
+            // into a text one, without asking the server).
+            let (local, asked): (Vec<usize>, Vec<usize>) = all
+                .iter()
+                .partition(|&&i| local_stored(conn.engine(), table, key, &keys[i]).is_some());
+            // (A value PostgreSQL cannot take as the key's type fails the query: within
+            // a savepoint, so the INSERT meets the value and names its row.)
+            let postgres = conn.engine() == Engine::Postgres && !asked.is_empty();
+            if postgres {
+                let _ = conn.execute("SAVEPOINT tether_once").await;
+            }
+            let mut taken = match (as_stored(conn, table, key, keys, &asked).await, postgres) {
+                (Ok(t), _) => {
+                    if postgres {
+                        let _ = conn.execute("RELEASE SAVEPOINT tether_once").await;
+                    }
+                    t
+                }
+                (Err(_), true) => {
+                    let _ = conn.execute("ROLLBACK TO SAVEPOINT tether_once").await;
+                    vec![None; keys.len()]
+                }
+                (Err(e), false) => return Err(e.into()),
+            };
+            for i in local {
+                taken[i] = local_stored(conn.engine(), table, key, &keys[i]);
+            }
+            for (i, k) in taken.iter().enumerate() {
+                if let Some(k) = k {
+                    self.claim(k, describe_key(key, &keys[i]))?;
+                }
+            }
+            return Ok(vec![None; keys.len()]);
+        }
         let postgres = conn.engine() == Engine::Postgres;
         // A value PostgreSQL cannot take as the key's type fails the lookup: within a
         // savepoint (outside a transaction it fails and nothing needs it), so the
@@ -87,9 +132,13 @@ impl Claims {
         Ok(found)
     }
 
-    /// After the batch is written: the rows whose key was not there before now find
-    /// the row they wrote; two finding one row are two source keys the destination
-    /// holds as one (the second was dropped or written over the first).
+    /// After the batch is written (`inserted` rows, as the write counts them): the
+    /// rows whose key was not there before now find the row they wrote; two finding
+    /// one row are two source keys the destination holds as one (the second was
+    /// dropped or written over the first). Into a fresh table, looked up only where
+    /// the key may merge spellings [`as_stored`] tells apart, and with `skip` only
+    /// when a row was dropped (fewer inserted than written).
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn after(
         &mut self,
         conn: &mut Connection,
@@ -97,8 +146,16 @@ impl Claims {
         key: &[String],
         keys: &[Vec<Value>],
         before: &[Option<String>],
+        conflict: Conflict,
+        inserted: u64,
     ) -> Result<(), Stop> {
         if !self.on {
+            return Ok(());
+        }
+        if self.fresh
+            && (!key.iter().any(|c| may_merge(conn.engine(), table, c))
+                || (conflict == Conflict::Skip && inserted >= keys.len() as u64))
+        {
             return Ok(());
         }
         let new: Vec<usize> = (0..keys.len())
@@ -237,6 +294,52 @@ fn stored(engine: Engine, column: Option<&tether_schema::Column>, lit: &str) -> 
             }
         }
     }
+}
+
+/// Whether `column` of `table` may hold two spellings as one key, beyond what
+/// [`as_stored`] tells: text under a collation (MariaDB/MySQL's default ones ignore
+/// case and trailing spaces; SQLite's NOCASE and RTRIM, which the schema does not
+/// record; a PostgreSQL column with a collation of its own) or a type Tether does not
+/// model (`citext`).
+fn may_merge(engine: Engine, table: &Table, column: &str) -> bool {
+    let Some(col) = table.column(column) else {
+        return true;
+    };
+    let other = matches!(col.normalized_type, DataType::Other(_));
+    match engine {
+        Engine::Postgres => other || table.extras.collations.contains_key(column),
+        _ => other || col.normalized_type.is_text(),
+    }
+}
+
+/// The key `values` as [`as_stored`] would answer, without asking the server, where
+/// every part is stored as it is: an integer into an integer column, text into a
+/// `varchar` or `text` column (a `char(n)` pads); else None.
+fn local_stored(engine: Engine, table: &Table, key: &[String], values: &[Value]) -> Option<String> {
+    let parts: Option<Vec<String>> = key
+        .iter()
+        .zip(values)
+        .map(|(c, v)| {
+            let ty = &table.column(c)?.normalized_type;
+            let int = matches!(ty, DataType::Int { .. });
+            let text = matches!(ty, DataType::Varchar { .. } | DataType::Text);
+            let shown = match (v, engine) {
+                // MariaDB's HEX of a BIGINT: its 64 bits (two's complement).
+                (Value::Int(n), Engine::Mysql) if int => format!("{:X}", *n as u64),
+                (Value::UInt(n), Engine::Mysql) if int => format!("{n:X}"),
+                (Value::Int(n), _) if int => n.to_string(),
+                (Value::UInt(n), _) if int => n.to_string(),
+                // As [`stored`] shows text: its UTF-8 bytes in hex (MariaDB), quoted
+                // (SQLite), itself (PostgreSQL).
+                (Value::Text(t), Engine::Mysql) if text => t.bytes().map(|b| format!("{b:02X}")).collect(),
+                (Value::Text(t), Engine::Sqlite) if text => format!("'{}'", t.replace('\'', "''")),
+                (Value::Text(t), Engine::Postgres) if text => t.clone(),
+                _ => return None,
+            };
+            Some(format!("{shown:?}"))
+        })
+        .collect();
+    Some(format!("({})", parts?.join(", ")))
 }
 
 /// For each of `rows` (indexes into `keys`), its key as `table` would store it

@@ -456,8 +456,8 @@ async fn write_table(
     let as_is = w.nulled.is_empty() && w.positions.len() == tp.table.columns.len();
     let name = tp.table.table_name();
     let engine = dest.conn.engine();
-    let held_rows = !(dest.spec.truncate || dest.staged_load || dest.began_empty.contains(&tp.name));
-    let mut claims = super::once::Claims::new(w.conflict, w.keyed, &w.key, held_rows);
+    let fresh = dest.spec.truncate || dest.staged_load || dest.began_empty.contains(&tp.name);
+    let mut claims = super::once::Claims::new(w.conflict, w.keyed, &w.key, fresh);
     while let Some(mut batch) = rx.recv().await {
         // The parent's spelling where this engine would not match the source's.
         respell.apply_for(&name, engine, &mut batch);
@@ -601,7 +601,7 @@ async fn write_table(
         let inserted = write_rows(dest, w, out, at, kept).await;
         if let Ok(n) = &inserted {
             if let Err(e) = claims
-                .after(&mut dest.conn, &w.dest_table, &w.key, &keys, &claimed)
+                .after(&mut dest.conn, &w.dest_table, &w.key, &keys, &claimed, w.conflict, *n)
                 .await
             {
                 return Err(stop(e, dest, written + n));

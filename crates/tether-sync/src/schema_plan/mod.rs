@@ -138,8 +138,28 @@ pub struct Destinations {
 /// without checking it), naming the table, the key and the column, before anything is
 /// written: no destination could create or check it, and a SQLite copy would refuse
 /// every row of the table.
+///
+/// A MariaDB/MySQL foreign key whose parent table was dropped (`foreign_key_checks =
+/// 0`) is refused the same way: the copy would have no parent to create it against,
+/// and leaving it out would copy the table with a key fewer without a word.
 pub fn refuse_unusable_fks(plan: &crate::plan::Plan, source: &Schema) -> Result<(), crate::error::SyncError> {
     for tp in &plan.tables {
+        if let Some(d) = source
+            .objects
+            .dangling_fks
+            .iter()
+            .find(|d| d.table == tp.table.name && tp.table.schema.is_none())
+        {
+            return Err(crate::error::SyncError::Plan(format!(
+                "{}; no copy can create it. Drop the foreign key in the source (ALTER TABLE {} DROP FOREIGN KEY \
+                 {}), create {} again there, or leave {} out in [tables]",
+                d.describe(),
+                d.table,
+                d.name,
+                d.referenced_table,
+                d.table
+            )));
+        }
         for fk in tp.table.foreign_keys.iter().filter(|f| !f.is_virtual) {
             if let Some(fault) = source.foreign_key_fault(&tp.table, fk) {
                 let table = source.display_name(&tp.table.table_name());

@@ -382,6 +382,7 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
         )
         .await
         .map_err(q("reading foreign keys"))?;
+    let mut dangling: Vec<tether_schema::objects::DanglingFk> = Vec::new();
     for (table, name, column, ref_schema, ref_table, ref_column, on_update, on_delete) in fks {
         let Some(&ti) = index.get(&table) else { continue };
         let referenced_schema = ref_schema.filter(|s| s != database);
@@ -390,6 +391,34 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
         // has no privilege on the referenced table: copying the child without its parent
         // would lose the key without a word.
         if referenced_schema.is_none() && !index.contains_key(&ref_table) {
+            // Or the table is not there at all: dropped while `foreign_key_checks` was
+            // 0 (legal in MariaDB/MySQL), the key left behind. The server says which
+            // (1146 for a table that does not exist where the login may read the
+            // database; 1142 where it may not read the table). Such a key is kept out
+            // of the table's keys and reported: the other tables are as they were.
+            let probe = format!(
+                "SELECT 1 FROM `{}`.`{}` LIMIT 0",
+                database.replace('`', "``"),
+                ref_table.replace('`', "``")
+            );
+            let missing = match dangling.last_mut() {
+                Some(d) if d.table == table && d.name == name => {
+                    d.columns.push(column);
+                    d.referenced_columns.push(ref_column);
+                    continue;
+                }
+                _ => matches!(conn.query_drop(probe).await, Err(mysql_async::Error::Server(e)) if e.code == 1146),
+            };
+            if missing {
+                dangling.push(tether_schema::objects::DanglingFk {
+                    table,
+                    name,
+                    columns: vec![column],
+                    referenced_table: ref_table,
+                    referenced_columns: vec![ref_column],
+                });
+                continue;
+            }
             return Err(ConnectError::Query {
                 url: shown.to_string(),
                 what: "reading foreign keys".into(),
@@ -427,7 +456,8 @@ pub async fn introspect(conn: &mut Conn, shown: &str, database: &str) -> Result<
     }
 
     one_type_for_tinyint_fk_columns(&mut tables);
-    let objects = read_objects(conn, shown, database, &mut tables).await?;
+    let mut objects = read_objects(conn, shown, database, &mut tables).await?;
+    objects.dangling_fks = dangling;
     let mut schema = Schema {
         engine: tether_schema::Engine::Mysql,
         default_schema: None,
