@@ -73,7 +73,11 @@ pub struct Channel {
 pub struct Upstreams {
     /// Its replication channels, or why the login may not read them.
     pub channels: Result<Vec<Channel>, String>,
-    /// MariaDB `@@gtid_slave_pos` and `@@gtid_binlog_state`: GTIDs it applied or logged.
+    /// Its own `@@server_id` (0: unknown).
+    pub server_id: u64,
+    /// MariaDB `@@gtid_slave_pos`: the last GTID it applied from replication per domain.
+    /// GTIDs under its own server id are left out: a replica skips events carrying its
+    /// own id, so these are its own writes (and two unrelated servers can share an id).
     pub gtids: Vec<Gtid>,
     /// MySQL `@@gtid_executed` (`uuid:1-5,\nuuid:...`).
     pub gtid_executed: String,
@@ -135,7 +139,7 @@ impl Upstreams {
                 .iter()
                 .filter(|g| g.server == dest.server_id)
                 .collect();
-            if let Some(g) = self.gtids.iter().find(|g| {
+            if let Some(g) = self.gtids.iter().filter(|g| g.server != self.server_id).find(|g| {
                 own.iter()
                     .any(|o| o.domain == g.domain && o.server == g.server && g.seqno <= o.seqno)
             }) {
@@ -148,7 +152,19 @@ impl Upstreams {
         }
         match (&self.channels, dest.log_bin) {
             (_, false) => Feeds::No,
-            (Ok(_), true) => Feeds::No,
+            (Ok(channels), true) if channels.is_empty() => Feeds::No,
+            // What lies behind a channel's server cannot be seen from the source, and
+            // @@gtid_slave_pos keeps one GTID per domain: the destination may feed the
+            // source down a chain without anything here naming it.
+            (Ok(channels), true) => Feeds::Unknown(format!(
+                "the destination writes a binary log (it can be a replication primary) and the source is a replica \
+                 (reading from {}) whose upstream servers cannot be seen from it",
+                channels
+                    .iter()
+                    .map(|c| format!("{}:{} (server_id {})", c.host, c.port, c.server_id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
             (Err(why), true) => Feeds::Unknown(format!(
                 "the destination writes a binary log (it can be a replication primary) and the source's login may \
                  not read where the source replicates from ({why})"
@@ -278,15 +294,18 @@ impl Connection {
                 })
                 .collect()
         });
-        let mut gtids = Vec::new();
-        for sql in ["SELECT @@gtid_slave_pos", "SELECT @@gtid_binlog_state"] {
-            if let Some(list) = one_value(conn, sql).await {
-                gtids.extend(Gtid::parse_list(&list));
-            }
-        }
+        let server_id = one_value(conn, "SELECT CAST(@@server_id AS CHAR)")
+            .await
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let gtids = one_value(conn, "SELECT @@gtid_slave_pos")
+            .await
+            .map(|list| Gtid::parse_list(&list))
+            .unwrap_or_default();
         let gtid_executed = one_value(conn, "SELECT @@gtid_executed").await.unwrap_or_default();
         Some(Upstreams {
             channels,
+            server_id,
             gtids,
             gtid_executed,
         })
@@ -320,6 +339,7 @@ mod tests {
         };
         let replica = Upstreams {
             channels: Ok(vec![channel]),
+            server_id: 9,
             gtids: vec![],
             gtid_executed: String::new(),
         };
@@ -327,6 +347,7 @@ mod tests {
         // Down a chain: no channel to it, but its GTIDs arrived.
         let chained = Upstreams {
             channels: Ok(vec![]),
+            server_id: 9,
             gtids: Gtid::parse_list("0-1-5"),
             gtid_executed: String::new(),
         };
@@ -334,12 +355,14 @@ mod tests {
         // A server of another topology with the same id has not logged seqno 9.
         let other = Upstreams {
             channels: Ok(vec![]),
+            server_id: 9,
             gtids: Gtid::parse_list("0-1-9"),
             gtid_executed: String::new(),
         };
         assert_eq!(other.feeds(&primary()), Feeds::No);
         let unreadable = Upstreams {
             channels: Err("denied".into()),
+            server_id: 9,
             gtids: vec![],
             gtid_executed: String::new(),
         };
@@ -349,5 +372,45 @@ mod tests {
             ..primary()
         };
         assert_eq!(unreadable.feeds(&quiet), Feeds::No);
+    }
+
+    #[test]
+    fn only_gtids_applied_from_another_server_are_evidence_and_a_replica_with_hidden_upstreams_is_unknown() {
+        // r24g F4: two unrelated servers at the default server_id 1; the source's own
+        // GTIDs are no evidence, whatever the counters.
+        let own = Upstreams {
+            channels: Ok(vec![]),
+            server_id: 1,
+            gtids: Gtid::parse_list("0-1-5"),
+            gtid_executed: String::new(),
+        };
+        assert_eq!(own.feeds(&primary()), Feeds::No);
+        // Not even when the channels cannot be read: then it is Unknown, never Yes.
+        let own_hidden = Upstreams {
+            channels: Err("denied".into()),
+            ..own.clone()
+        };
+        assert!(matches!(own_hidden.feeds(&primary()), Feeds::Unknown(_)));
+        // r24g F3: a replica of a relay whose last GTID per domain is the relay's: the
+        // destination may be further up; Unknown (refused unless assume_distinct).
+        let relayed = Upstreams {
+            channels: Ok(vec![Channel {
+                name: String::new(),
+                host: "127.0.0.1".into(),
+                port: 24503,
+                server_id: 4,
+                uuid: None,
+            }]),
+            server_id: 5,
+            gtids: Gtid::parse_list("0-4-20"),
+            gtid_executed: String::new(),
+        };
+        assert!(matches!(relayed.feeds(&primary()), Feeds::Unknown(m) if m.contains("127.0.0.1:24503 (server_id 4)")));
+        // A destination without a binary log still feeds nothing.
+        let quiet = ServerMarks {
+            log_bin: false,
+            ..primary()
+        };
+        assert_eq!(relayed.feeds(&quiet), Feeds::No);
     }
 }

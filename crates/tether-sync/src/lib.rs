@@ -462,6 +462,19 @@ pub async fn refuse_overlaps(
 ) -> Result<Vec<String>, SyncError> {
     let source_id = source.identity().await?;
     let upstreams = source.upstreams().await;
+    // A PostgreSQL standby: its sessions are not in its primary's pg_stat_activity, so
+    // a probe "not seen" from a destination decides nothing (any role may ask).
+    let in_recovery = source.engine() == tether_connect::Engine::Postgres
+        && matches!(
+            source
+                .query("SELECT pg_is_in_recovery()::text", &[tether_schema::DataType::Text])
+                .await
+                .ok()
+                .as_deref()
+                .and_then(|rows| rows.first())
+                .and_then(|r| r.first()),
+            Some(tether_connect::Value::Text(t)) if t == "true"
+        );
     let mut seen = vec![(format!("the source {}", source.shown()), source_id.clone())];
     let mut unchecked = Vec::new();
     // A probe the source's session holds, looked for from each destination: the
@@ -479,6 +492,7 @@ pub async fn refuse_overlaps(
         &mut unchecked,
         Checked {
             upstreams: upstreams.as_ref(),
+            in_recovery,
             probe,
             base: key,
         },
@@ -497,6 +511,8 @@ pub async fn refuse_overlaps(
 struct Checked<'a> {
     /// MariaDB/MySQL: where the source replicates from.
     upstreams: Option<&'a tether_connect::Upstreams>,
+    /// PostgreSQL: the source is a standby (in recovery).
+    in_recovery: bool,
     /// The probe the source holds (None: it could hold none).
     probe: Option<tether_connect::Probe>,
     /// The key the destinations' own probes are numbered from.
@@ -511,7 +527,12 @@ async fn check_destinations(
     destinations: &[Option<DbUrl>],
     strict: bool,
 ) -> Result<(), SyncError> {
-    let Checked { upstreams, probe, base } = against;
+    let Checked {
+        upstreams,
+        in_recovery,
+        probe,
+        base,
+    } = against;
     // Each destination's connection stays open holding a probe of its own (the source's
     // key plus its number), which every later destination looks for: two routes to one
     // database (an address and a socket) that the catalogs cannot tell apart, for a role
@@ -562,7 +583,7 @@ async fn check_destinations(
                 Err(e) => return Err(e.into()),
             };
             let id = reached.id.clone();
-            let refused = judge(n, url, spec, &reached, seen, &probes, upstreams);
+            let refused = judge(n, url, spec, &reached, seen, &probes, (upstreams, in_recovery));
             seen.push((format!("destination #{n} {url}"), id));
             held.push(reached.held);
             refused?;
@@ -587,7 +608,7 @@ fn judge(
     reached: &tether_connect::Reached,
     seen: &[(String, tether_connect::Identity)],
     probes: &[(usize, tether_connect::Probe)],
-    upstreams: Option<&tether_connect::Upstreams>,
+    (upstreams, in_recovery): (Option<&tether_connect::Upstreams>, bool),
 ) -> Result<(), SyncError> {
     let id = &reached.id;
     let refuse = |why: String| {
@@ -632,8 +653,8 @@ fn judge(
             tether_connect::Feeds::Unknown(why) if !spec.assume_distinct => {
                 return refuse(format!(
                     "({}) may replicate into {}: {why}. Grant the source's login REPLICA MONITOR (MariaDB) or \
-                     REPLICATION CLIENT (MySQL), or set `assume_distinct = true` on the destination if it is not \
-                     the source's primary",
+                     REPLICATION CLIENT (MySQL), or set `assume_distinct = true` on the destination if it does not \
+                     replicate into the source (directly or down a chain)",
                     marks.shown, seen[0].0
                 ))
             }
@@ -643,12 +664,22 @@ fn judge(
     // Neither the identities nor a probe could tell: unknown is never "different".
     if !spec.assume_distinct {
         for (at, (what, other)) in seen.iter().enumerate() {
-            let decided = (id.decisive() && other.decisive()) || seen_by(at).is_some();
+            // A standby source's probe cannot be seen from its primary: "not seen" is
+            // no answer there.
+            let probe_decides = match seen_by(at) {
+                Some(false) => !(at == 0 && in_recovery),
+                found => found.is_some(),
+            };
+            let decided = (id.decisive() && other.decisive()) || probe_decides;
             let same_server_kind = std::mem::discriminant(id) == std::mem::discriminant(other);
             if !decided && same_server_kind {
+                let standby = match at == 0 && in_recovery {
+                    true => " (the source is a standby, in recovery: its sessions cannot be seen from its primary)",
+                    false => "",
+                };
                 return refuse(format!(
                     "may be {what}: Tether cannot tell ({id}; {other}): the logins may not run \
-                     pg_control_system() and no probe could be seen either way (pg_try_advisory_lock and \
+                     pg_control_system() and no probe could be seen either way{standby} (pg_try_advisory_lock and \
                      pg_stat_activity). Grant EXECUTE on pg_control_system() to the logins, or set \
                      `assume_distinct = true` on the destination if it is another database"
                 ));

@@ -237,7 +237,8 @@ fn a_mariadb_replica_source_is_never_written_through_its_primary() {
              mysql://w24g_ro:***@127.0.0.1:24330/w24g_rep: the destination writes a binary log (it can be a \
              replication primary) and the source's login may not read where the source replicates from ({why}). \
              Grant the source's login REPLICA MONITOR (MariaDB) or REPLICATION CLIENT (MySQL), or set \
-             `assume_distinct = true` on the destination if it is not the source's primary; refusing to write into \
+             `assume_distinct = true` on the destination if it does not replicate into the source (directly or down a \
+             chain); refusing to write into \
              it (nothing was written)",
             host = replica.query("SELECT @@hostname")[0][0].clone().unwrap_or_default(),
             why = "server error 1227 (42000): Access denied; you need (at least one of) the SUPER, SLAVE MONITOR \
