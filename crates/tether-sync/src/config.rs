@@ -939,7 +939,7 @@ follow_children = false
             &env,
         )
         .unwrap_err();
-        assert_eq!(e.to_string(), "job.toml: line 4: unknown field `truncat`, expected one of `url`, `truncate`, `on_conflict`, `create_tables`, `checks`");
+        assert_eq!(e.to_string(), "job.toml: line 4: unknown field `truncat`, expected one of `url`, `truncate`, `on_conflict`, `create_tables`, `checks`, `assume_distinct`");
         let e = Job::parse(
             "job.toml",
             "source = \"${NOPE}\"\n[[destinations]]\nurl = \"b.db\"\n",
