@@ -348,12 +348,21 @@ fn next_word(s: &str) -> Option<(String, &str)> {
     (len > 0).then(|| (s[..len].to_ascii_lowercase(), &s[len..]))
 }
 
-/// The identifier at the start of `s` (backticks removed), lowercased.
+/// The identifier at the start of `s` (quotes removed), lowercased. A `"`
+/// name is read as one (review r24e F1: `PREPARE "x" FROM ...` under
+/// ANSI_QUOTES); without ANSI_QUOTES MariaDB refuses a string there.
 fn identifier(s: &str) -> Option<String> {
     let s = s.trim_start();
-    if s.starts_with('`') {
-        let end = crate::comments::after_quoted(s.as_bytes(), 0, b'`', false);
-        return Some(s.get(1..end.checked_sub(1)?)?.replace("``", "`").to_lowercase());
+    for q in ['`', '"'] {
+        if s.starts_with(q) {
+            let end = crate::comments::after_quoted(s.as_bytes(), 0, q as u8, false);
+            let doubled = format!("{q}{q}");
+            return Some(
+                s.get(1..end.checked_sub(1)?)?
+                    .replace(&doubled, &q.to_string())
+                    .to_lowercase(),
+            );
+        }
     }
     let len = s
         .find(|c: char| c.is_ascii() && !(c.is_ascii_alphanumeric() || c == '_' || c == '$'))

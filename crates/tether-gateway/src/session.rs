@@ -252,6 +252,15 @@ impl Session {
                 (lexing, true)
             }
         };
+        if lexing.ansi_reading_differs(sql) {
+            return Err(ServerError::gateway(
+                "tether gateway: under ANSI_QUOTES, a query with a \"-quoted name holding a backslash, or whose \
+                 quotes and comments ANSI_QUOTES cuts otherwise than the default sql_mode, is refused (the gateway \
+                 could misread where its statements and names end), nothing of it was run: spell the name with \
+                 backticks"
+                    .to_string(),
+            ));
+        }
         if !backslash {
             // Every mode cuts it alike, and finds the same code in it.
             return Ok(lexing);
@@ -437,9 +446,18 @@ impl Session {
     /// client's statements under its own (`SET sql_mode = 'NO_BACKSLASH_ESCAPES';
     /// USE other` then `'\'` was read as an escape). Nothing is read when
     /// `from`'s backend has no connection (its session, and what the client set
-    /// in it, is gone, as a reconnect's is), nor carried when it cannot be read.
+    /// in it, is gone, as a reconnect's is), nor carried when it cannot be read;
+    /// a mode carried to `from` and not set yet (`from` not connected since) is
+    /// carried on (review r24e F4: `SET sql_mode = ...; USE d; USE m`).
     async fn carry_sql_mode(&mut self, from: &Keyspace, to: &Keyspace) {
         if self.backends.get(&from.spec.name).and_then(Backend::status).is_none() {
+            let pending = self
+                .backends
+                .get(&from.spec.name)
+                .and_then(|b| b.carried_sql_mode().map(str::to_string));
+            if let Some(mode) = pending {
+                self.backend(to).carry_sql_mode(mode);
+            }
             return;
         }
         let mode = match self.backend(from).read("SELECT @@SESSION.sql_mode").await {

@@ -359,6 +359,11 @@ impl Backend {
         self.carried_sql_mode = Some(mode);
     }
 
+    /// The sql_mode carried and not set yet.
+    pub fn carried_sql_mode(&self) -> Option<&str> {
+        self.carried_sql_mode.as_deref()
+    }
+
     /// How a sql_mode carried and not set yet reads quotes.
     pub fn carried(&self) -> Option<crate::protocol::multi::Lexing> {
         self.carried_sql_mode

@@ -54,6 +54,33 @@ impl Lexing {
         found
     }
 
+    /// Whether, under ANSI_QUOTES, `sql` holds a `"` name that the gateway's
+    /// readers might read otherwise than MariaDB (review r24e F2, F3): a `"`
+    /// name holding a backslash (MariaDB reads none as an escape there; a
+    /// reader of `"` strings would), or quoted text and comments that do not
+    /// span the same bytes as without ANSI_QUOTES. Such a query is refused
+    /// rather than read by every reader in the mode's way.
+    pub fn ansi_reading_differs(self, sql: &[u8]) -> bool {
+        if !self.ansi_quotes || !sql.contains(&b'"') {
+            return false;
+        }
+        let mut backslash = false;
+        scan(sql, self, |item| {
+            if let Item::Quoted { start, end, .. } = item {
+                backslash |= sql[start] == b'"' && sql[start..end].contains(&b'\\');
+            }
+        });
+        backslash
+            || quoted_spans(sql, self)
+                != quoted_spans(
+                    sql,
+                    Lexing {
+                        ansi_quotes: false,
+                        ..self
+                    },
+                )
+    }
+
     /// How sql_mode `mode` (as `@@sql_mode` shows it, composite modes expanded)
     /// reads quotes.
     pub fn of_sql_mode(mode: &str) -> Lexing {
