@@ -1957,25 +1957,53 @@ impl Session {
                 }
             };
             let values = params.values();
-            // String parameters whose bytes are not UTF-8 are written in the
-            // client's character set, which is read for them.
-            let not_utf8 = values.iter().flatten().any(|v| match v {
-                crate::wire::value::Value::Bytes(b) => std::str::from_utf8(b).is_err(),
-                _ => false,
-            });
+            // String parameters are written as the session's character sets
+            // read them natively: its character sets are read for them.
+            let string = |v: &crate::wire::value::Value| matches!(v, crate::wire::value::Value::Bytes(_));
             let mut how = managed::ParamText {
                 client_charset: None,
                 types: params.types(),
+                same_connection: false,
             };
-            if not_utf8 {
-                match self.backend(&ks).read("SELECT @@SESSION.character_set_client").await {
+            if values.iter().flatten().any(string) {
+                let read = "SELECT @@SESSION.character_set_client, @@SESSION.character_set_connection";
+                match self.backend(&ks).read(read).await {
                     Ok(rows) => {
-                        how.client_charset = rows
+                        let row: Vec<String> = rows
                             .rows
                             .first()
-                            .and_then(|r| r.first())
-                            .map(|v| v.text())
-                            .filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+                            .map(|r| r.iter().map(|v| v.text()).collect())
+                            .unwrap_or_default();
+                        let at = |i: usize| row.get(i).cloned().unwrap_or_default();
+                        how.client_charset = Some(at(0))
+                            .filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+                        // Some bytes can only be written as `_<client> X'..'`
+                        // (`introduced_only`): the client's character set and its
+                        // default collation. Natively a parameter is converted to
+                        // the connection's character set and collation where the
+                        // two character sets differ (review r24f finding 4):
+                        // refused there.
+                        let blobs = [249u8, 250, 251, 252];
+                        let introduced = values.iter().flatten().enumerate().any(|(i, v)| match v {
+                            crate::wire::value::Value::Bytes(b) => {
+                                !how.types
+                                    .as_ref()
+                                    .and_then(|t| t.get(i))
+                                    .is_some_and(|t| blobs.contains(t))
+                                    && managed::introduced_only(b, &at(0))
+                            }
+                            _ => false,
+                        });
+                        how.same_connection = how.client_charset.is_some() && at(0) == at(1);
+                        if introduced && !how.same_connection {
+                            out.error(&ServerError::new(
+                                1105,
+                                "HY000",
+                                "Tether: this string parameter (not UTF-8, or a character with a backslash byte) needs character_set_connection \
+                                 equal to character_set_client in a managed keyspace",
+                            ));
+                            return Ok(());
+                        }
                     }
                     Err(e) => {
                         out.error(&e);

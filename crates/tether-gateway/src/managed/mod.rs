@@ -36,7 +36,7 @@ mod sharded;
 mod state;
 mod stored;
 
-pub use render::{inline_params_as, ParamText};
+pub use render::{inline_params_as, introduced_only, ParamText};
 pub use savepoint::run;
 pub use sharded::{refusal, run_sharded, unknown_target, write_targets};
 

@@ -187,6 +187,9 @@ pub struct ParamText {
     pub client_charset: Option<String>,
     /// The parameters' protocol types, when the execute says them.
     pub types: Option<Vec<u8>>,
+    /// Whether `character_set_connection` is `client_charset`: string parameters
+    /// are then written `_<client_charset> X'..'`.
+    pub same_connection: bool,
 }
 
 /// `sql` with each `?` placeholder replaced by its parameter as an SQL literal;
@@ -254,8 +257,23 @@ pub fn inline_params_as(sql: &str, params: &[Value], text: &ParamText) -> Option
                     .and_then(|t| t.get(at))
                     .is_some_and(|t| BLOBS.contains(t));
                 match (v, &text.client_charset) {
-                    (Value::Bytes(b), Some(charset)) if !blob && std::str::from_utf8(b).is_err() => {
+                    // Natively a string parameter in the connection's character
+                    // set is not converted and keeps the client character set's
+                    // default collation (not collation_connection), as this
+                    // literal does; anything else is converted to the connection's
+                    // character set and collation, as a plain literal is (review
+                    // r24f finding 4).
+                    (Value::Bytes(b), Some(charset))
+                        if !blob && (text.same_connection || introduced_only(b, charset)) =>
+                    {
                         out.push_str(&format!("_{charset} {}", tether_schema::sql::hex_literal(b)))
+                    }
+                    // A plain quoted literal (the connection's character set and
+                    // collation, a literal's coercibility: as the parameter
+                    // natively), escaped as the server's lexer reads it under the
+                    // client's character set (review r24f finding 1).
+                    (Value::Bytes(b), Some(charset)) if !blob && backslash_trails(charset) => {
+                        out.push_str(&multibyte_literal(b, charset))
                     }
                     _ => out.push_str(&value_literal(v)),
                 }
@@ -270,6 +288,90 @@ pub fn inline_params_as(sql: &str, params: &[Value], text: &ParamText) -> Option
         return None;
     }
     Some(out)
+}
+
+/// Whether `charset` (a `character_set_client`) has two-byte characters whose
+/// second byte can be 0x5C, the backslash: sjis, cp932, gbk, big5.
+fn backslash_trails(charset: &str) -> bool {
+    matches!(charset, "sjis" | "cp932" | "gbk" | "big5")
+}
+
+/// Whether a string parameter's bytes `b` can only be written as
+/// `_<charset> X'..'` under `character_set_client` `charset`: bytes that are not
+/// UTF-8 (the statement is), or a two-byte character whose trail byte is a
+/// backslash, which the gateway's own (UTF-8) lexer would read as an escape where
+/// the server's reads part of a character.
+pub fn introduced_only(b: &[u8], charset: &str) -> bool {
+    if std::str::from_utf8(b).is_err() {
+        return true;
+    }
+    if !backslash_trails(charset) {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        match mb_len(&b[i..], charset) {
+            0 => i += 1,
+            n if b[i + n - 1] == b'\\' => return true,
+            n => i += n,
+        }
+    }
+    false
+}
+
+/// The length of the two-byte character at the start of `b` in `charset` (one of
+/// [`backslash_trails`]), as the server's `my_ismbchar` says: 0 when `b` does not
+/// start with a lead byte followed by a valid trail byte.
+fn mb_len(b: &[u8], charset: &str) -> usize {
+    let (Some(&lead), Some(&trail)) = (b.first(), b.get(1)) else {
+        return 0;
+    };
+    let (head, tail) = match charset {
+        "sjis" | "cp932" => (
+            matches!(lead, 0x81..=0x9F | 0xE0..=0xFC),
+            matches!(trail, 0x40..=0x7E | 0x80..=0xFC),
+        ),
+        "gbk" => (matches!(lead, 0x81..=0xFE), matches!(trail, 0x40..=0x7E | 0x80..=0xFE)),
+        "big5" => (matches!(lead, 0xA1..=0xF9), matches!(trail, 0x40..=0x7E | 0xA1..=0xFE)),
+        _ => (false, false),
+    };
+    if head && tail {
+        2
+    } else {
+        0
+    }
+}
+
+/// `b` (UTF-8, not [`introduced_only`]) as a quoted literal the server's lexer
+/// (and the gateway's) reads back as exactly `b` under `character_set_client`
+/// `charset` (one of [`backslash_trails`]). The
+/// lexer walks the string as that character set's characters: a lead byte and
+/// its trail byte are one character and are copied as they are. Outside them only a quote (doubled) and a backslash (`\\`) are
+/// escaped, never with a backslash after a lone lead byte, where the backslash
+/// would become its trail: other control bytes are kept raw (the lexer keeps
+/// them inside a string).
+fn multibyte_literal(b: &[u8], charset: &str) -> String {
+    let mut out = Vec::with_capacity(b.len() + 2);
+    out.push(b'\'');
+    let mut i = 0;
+    while i < b.len() {
+        let n = mb_len(&b[i..], charset);
+        if n > 0 {
+            out.extend_from_slice(&b[i..i + n]);
+            i += n;
+            continue;
+        }
+        match b[i] {
+            b'\'' => out.extend_from_slice(b"''"),
+            // Not a trail here: the lexer reads it as an escape, of the next `\\`.
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    out.push(b'\'');
+    // `b` is UTF-8 and only ASCII bytes were added.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// The bytes a string or hex literal written by [`literal`] stands for (a
@@ -450,6 +552,7 @@ mod tests {
         let latin1 = ParamText {
             client_charset: Some("latin1".into()),
             types: Some(vec![253, 252]),
+            same_connection: false,
         };
         assert_eq!(
             inline_params_as(

@@ -49,6 +49,7 @@ mod online_r23;
 mod online_review;
 mod online_safety;
 mod online_tx_r24;
+mod params_r24;
 mod passthrough;
 mod picked_r13;
 mod prepared;
