@@ -48,6 +48,7 @@ mod online_r23;
 mod online_review;
 mod online_safety;
 mod online_tx_r24;
+mod online_tx_r24b;
 mod passthrough;
 mod picked_r13;
 mod prepared;
