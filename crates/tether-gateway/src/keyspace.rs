@@ -1371,19 +1371,22 @@ fn held_by(gate: &online::CutoverGate) -> String {
 }
 
 /// What a client's transaction has opened on a keyspace, as far as the gateway can
-/// tell: the statements it ran without an error that open their tables until the
-/// transaction ends (SELECT, INSERT, UPDATE, DELETE, REPLACE, WITH, TABLE, VALUES,
-/// LOAD), one statement per query, each with when it ended. During a cut-over a
-/// write of the transaction on a held table passes the gate unwaited only when such
-/// a statement named the table before the hold began: the transaction holds the
-/// table's metadata lock, so the RENAME waits for it (and the write meets the table
-/// with its FKs). Anything else waits: a transaction that first reaches the table
-/// after the RENAME would write the new table while no FK checks it (review r24d
-/// F1). Kept to [`Opened::LIMIT`] bytes of text; past it nothing counts as opened
-/// (writes wait, bounded).
+/// tell: the tables that the statements it ran without an error and that open their
+/// tables until the transaction ends (SELECT, INSERT, UPDATE, DELETE, REPLACE, WITH,
+/// TABLE, VALUES, LOAD) use as tables ([`table_references`]), one statement per
+/// query, each with when it ended. During a cut-over a write of the transaction on a
+/// held table passes the gate unwaited only when such a statement used the table
+/// before the hold began: the transaction holds the table's metadata lock, so the
+/// RENAME waits for it (and the write meets the table with its FKs). Anything else
+/// waits: a transaction that first reaches the table after the RENAME would write
+/// the new table while no FK checks it (review r24d F1). A `ROLLBACK` of any kind
+/// (`ROLLBACK TO SAVEPOINT` lets go of metadata locks taken after the savepoint when
+/// the transaction holds no row locks: review r24h F1) forgets everything. Kept to
+/// [`Opened::LIMIT`] bytes of text; past it nothing counts as opened (writes wait,
+/// bounded).
 #[derive(Debug, Default, Clone)]
 pub struct Opened {
-    statements: Vec<(String, std::time::Instant)>,
+    statements: Vec<(Vec<String>, std::time::Instant)>,
     bytes: usize,
     overflowed: bool,
 }
@@ -1402,6 +1405,13 @@ impl Opened {
     /// `sql` ran in the transaction and ended now without an error (read as
     /// `lexing` says).
     pub fn ran(&mut self, sql: &str, lexing: crate::protocol::multi::Lexing) {
+        if names(sql, "rollback") {
+            // ROLLBACK TO SAVEPOINT may have let go of what was opened (r24h F1).
+            let overflowed = self.overflowed;
+            self.clear();
+            self.overflowed = overflowed;
+            return;
+        }
         if self.overflowed || !keeps_tables_open(sql) {
             return;
         }
@@ -1415,13 +1425,104 @@ impl Opened {
             return;
         }
         self.bytes += sql.len();
-        self.statements.push((sql.to_string(), std::time::Instant::now()));
+        self.statements
+            .push((table_references(sql, lexing), std::time::Instant::now()));
     }
 
-    /// True when a statement naming `table` ended before `since`.
+    /// True when a statement using `table` as a table ended before `since`.
     pub fn before(&self, table: &str, since: std::time::Instant) -> bool {
-        self.statements.iter().any(|(sql, at)| *at < since && names(sql, table))
+        self.statements
+            .iter()
+            .any(|(tables, at)| *at < since && tables.iter().any(|t| t.eq_ignore_ascii_case(table)))
     }
+}
+
+/// The tables `sql` surely uses, unqualified, as written (review r24h F4): a name,
+/// plain or in backquotes, right after FROM, JOIN, UPDATE, INTO or TABLE and not
+/// followed by `.` (then it is a database's name). Strings, comments (executable
+/// ones too), names qualified by a database, aliases, columns and anything after a
+/// comma are not counted: a table missed here only makes a write wait at a cut-over.
+pub(crate) fn table_references(sql: &str, lexing: crate::protocol::multi::Lexing) -> Vec<String> {
+    #[derive(PartialEq)]
+    enum Token {
+        Word(String),
+        Quoted(String),
+        Other(char),
+    }
+    let b: Vec<char> = sql.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    let ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    while i < b.len() {
+        let c = b[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '/' && b.get(i + 1) == Some(&'*') {
+            let mut j = i + 2;
+            while j < b.len() && !(b[j] == '*' && b.get(j + 1) == Some(&'/')) {
+                j += 1;
+            }
+            i = j + 2;
+            tokens.push(Token::Other(' '));
+        } else if c == '#' || (c == '-' && b.get(i + 1) == Some(&'-')) {
+            while i < b.len() && b[i] != '\n' {
+                i += 1;
+            }
+            tokens.push(Token::Other(' '));
+        } else if c == '`' || (c == '"' && lexing.ansi_quotes) {
+            let mut name = String::new();
+            i += 1;
+            while i < b.len() {
+                if b[i] == c {
+                    if b.get(i + 1) == Some(&c) {
+                        name.push(c);
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                name.push(b[i]);
+                i += 1;
+            }
+            i += 1;
+            tokens.push(Token::Quoted(name));
+        } else if c == '\'' || c == '"' {
+            i += 1;
+            while i < b.len() && b[i] != c {
+                if b[i] == '\\' && lexing.backslash_escapes {
+                    i += 1;
+                }
+                i += 1;
+            }
+            i += 1;
+            tokens.push(Token::Other('\''));
+        } else if ident(c) {
+            let mut word = String::new();
+            while i < b.len() && ident(b[i]) {
+                word.push(b[i]);
+                i += 1;
+            }
+            tokens.push(Token::Word(word));
+        } else {
+            tokens.push(Token::Other(c));
+            i += 1;
+        }
+    }
+    let mut found = Vec::new();
+    for (k, t) in tokens.iter().enumerate() {
+        let name = match t {
+            Token::Word(w) | Token::Quoted(w) => w,
+            Token::Other(_) => continue,
+        };
+        let after_keyword = k > 0
+            && matches!(&tokens[k - 1], Token::Word(w)
+                if ["from", "join", "update", "into", "table"].iter().any(|k| w.eq_ignore_ascii_case(k)));
+        let qualifier = tokens.get(k + 1) == Some(&Token::Other('.'));
+        if after_keyword && !qualifier && !found.contains(name) {
+            found.push(name.clone());
+        }
+    }
+    found
 }
 
 /// True for a statement whose tables stay open (their metadata locks held) until its
@@ -1571,10 +1672,42 @@ fn cascading_to(schema: &Schema, database: &str, table: &str) -> Vec<String> {
     }
 }
 
+/// False for a text whose every statement only reads ([`may_write_one`]); true when
+/// any may write (review r24h F2: `SELECT 1; DELETE FROM p ...` is a write). The
+/// text is split as every sql_mode could read it (backslash escapes or not, ANSI
+/// quotes or not), so a quote read differently never hides a statement.
+fn may_write(sql: &str) -> bool {
+    use crate::protocol::multi::{split, Lexing};
+    for backslash_escapes in [true, false] {
+        for ansi_quotes in [false, true] {
+            let lexing = Lexing {
+                backslash_escapes,
+                ansi_quotes,
+            };
+            let mut rest = sql;
+            loop {
+                let (end, next) = split(rest, lexing);
+                let Some(statement) = rest.get(..end) else { return true };
+                if may_write_one(statement) {
+                    return true;
+                }
+                match next {
+                    None => break,
+                    Some(n) => match rest.get(n..) {
+                        Some(r) if !r.is_empty() => rest = r,
+                        _ => return true,
+                    },
+                }
+            }
+        }
+    }
+    false
+}
+
 /// False for a statement that only reads (its first word SELECT, SHOW, DESCRIBE,
 /// EXPLAIN, HELP, USE, a transaction's statement, or a SET that is not SET STATEMENT
 /// ... FOR); true for any other (a write, LOAD DATA, DDL, text it cannot read).
-fn may_write(sql: &str) -> bool {
+fn may_write_one(sql: &str) -> bool {
     let mut rest = sql.trim_start();
     // Comments before the first word (an executable comment counts as text).
     loop {
@@ -1655,7 +1788,7 @@ impl Shared {
 
 #[cfg(test)]
 mod tests {
-    use super::{cascading_to, may_change_fks, may_write, names, FkTables};
+    use super::{cascading_to, may_change_fks, may_write, names, table_references, FkTables};
 
     #[test]
     fn fk_tables_are_the_children_and_parents_named_as_words_without_case() {
@@ -1809,9 +1942,52 @@ mod tests {
             "REPLACE INTO ggp VALUES (1)",
             "LOAD DATA INFILE 'x' REPLACE INTO TABLE ggp",
             "WITH a AS (SELECT 1) SELECT * FROM a",
+            // Every statement of a text counts (review r24h F2), however its quotes read.
+            "SELECT 1; DELETE FROM ggp WHERE id = 1",
+            "SELECT COUNT(*) FROM u;\n  delete from ggp",
+            "SELECT 'a\\'; DELETE FROM ggp; -- '",
+            "SELECT \"a\"; DELETE FROM ggp",
         ] {
             assert!(may_write(sql), "{sql}");
         }
+        for sql in ["SELECT 1; SELECT 2", "SELECT 1; -- x", "SELECT ';DELETE FROM ggp'"] {
+            assert!(!may_write(sql), "{sql}");
+        }
+    }
+
+    #[test]
+    fn tables_opened_are_the_table_references_only() {
+        use crate::protocol::multi::Lexing;
+        let refs = |sql: &str| table_references(sql, Lexing::DEFAULT);
+        assert_eq!(refs("SELECT COUNT(*) FROM p"), ["p"]);
+        assert_eq!(refs("select * from `P` join q on q.id = P.id"), ["P", "q"]);
+        assert_eq!(refs("UPDATE p SET v = 1"), ["p"]);
+        assert_eq!(refs("INSERT INTO p VALUES (1)"), ["p"]);
+        assert_eq!(refs("DELETE x FROM p AS x WHERE x.id = 1"), ["p"]);
+        // Mentions only (review r24h F4): none is a table of the statement.
+        for sql in [
+            "SELECT 'p' FROM u",
+            "SELECT 1 /* FROM p */",
+            "SELECT 1 -- FROM p",
+            "SELECT COUNT(*) FROM other.p",
+            "SELECT p.id FROM u AS p",
+            "SELECT p.id FROM u p",
+            "SELECT id AS p FROM u",
+            "SELECT 'x\\' FROM p '",
+        ] {
+            assert!(!refs(sql).iter().any(|t| t == "p"), "{sql}: {:?}", refs(sql));
+        }
+    }
+
+    #[test]
+    fn a_rollback_forgets_what_the_transaction_opened() {
+        use crate::protocol::multi::Lexing;
+        let mut o = super::Opened::default();
+        o.ran("SELECT COUNT(*) FROM p", Lexing::DEFAULT);
+        let later = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        assert!(o.before("p", later));
+        o.ran("ROLLBACK TO SAVEPOINT s", Lexing::DEFAULT);
+        assert!(!o.before("p", later));
     }
 
     #[test]

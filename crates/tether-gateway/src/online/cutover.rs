@@ -278,6 +278,10 @@ pub struct CutoverFailure {
     pub swapped: bool,
     pub swapped_back: bool,
     pub error: OnlineError,
+    /// Left swapped without every FK: the refusing hold taken before the cut-over's
+    /// own was let go, for the runner to park until a resume finishes the FK steps
+    /// (review r24h F3).
+    pub parked: Option<Hold>,
 }
 
 /// How often a swap back is tried before the tables are left swapped (resumable).
@@ -295,6 +299,7 @@ pub async fn cut_over(
         swapped: false,
         swapped_back: false,
         error,
+        parked: None,
     };
     db.checks_off().await.map_err(before)?;
     let secs = settings.cutover_lock_timeout.as_secs().max(1);
@@ -411,6 +416,19 @@ pub async fn cut_over(
                 }
             }
         }
+        // Still swapped without every FK (the swap back failed): the tables stay held,
+        // refusing, from before the cut-over's hold is let go (review r24h F3).
+        let parked = failure.as_ref().map(|_| {
+            gate.hold_refusing(
+                &plan.id,
+                plan.gated_tables(),
+                &format!(
+                    "online migration '{}' of `{}` left its tables swapped after a failed cut-over \
+                     (the foreign keys are not in place yet); try again",
+                    plan.id, plan.root
+                ),
+            )
+        });
         gate.swapped();
         drop(hold);
         return Err(match failure {
@@ -421,6 +439,7 @@ pub async fn cut_over(
                     error: Box::new(error),
                     outcome: "the tables were swapped back: the originals are as they were".into(),
                 },
+                parked: None,
             },
             Some(e) => CutoverFailure {
                 swapped: true,
@@ -432,6 +451,7 @@ pub async fn cut_over(
                          resumes the migration (gateway start, or RETRY) and finishes its FK steps"
                     ),
                 },
+                parked,
             },
         });
     }

@@ -380,12 +380,17 @@ async fn drive(
                 tokio::time::sleep(shared.settings.cutover_retry_pause).await;
             }
             Err(f) => {
+                if let Some(held) = f.parked {
+                    // Left swapped without every FK: statements on the tables stay
+                    // refused until a resume finishes the steps (review r24h F3).
+                    park(shared, id, held);
+                }
                 return Err(Failure {
                     swapped: f.swapped,
                     swapped_back: f.swapped_back,
                     error: f.error,
                     plan: Some(plan.clone()),
-                })
+                });
             }
         }
     }

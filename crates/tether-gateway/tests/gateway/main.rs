@@ -50,6 +50,7 @@ mod online_review;
 mod online_safety;
 mod online_tx_r24;
 mod params_r24;
+mod online_tx_r24b;
 mod passthrough;
 mod picked_r13;
 mod prepared;

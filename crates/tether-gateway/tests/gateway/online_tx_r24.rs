@@ -23,7 +23,7 @@ use crate::online_r23::{until_waiting, OPEN_P_AFTER_TRIGGERS};
 use crate::support::{self, direct, server_error};
 
 /// `p` with a RESTRICT child `c` (every `p` row has a child) and an unrelated `u`.
-const SETUP: &str = "
+pub(crate) const SETUP: &str = "
 CREATE TABLE p (id INT PRIMARY KEY, v INT) ENGINE=InnoDB;
 CREATE TABLE c (id INT PRIMARY KEY, p_id INT, KEY(p_id),
   CONSTRAINT uc_p FOREIGN KEY (p_id) REFERENCES p(id)) ENGINE=InnoDB;
@@ -33,12 +33,12 @@ INSERT INTO c SELECT seq, seq FROM seq_1_to_60000;
 INSERT INTO u VALUES (1);
 ";
 
-const ALTER: &str = "ALTER TABLE p ADD COLUMN z INT";
+pub(crate) const ALTER: &str = "ALTER TABLE p ADD COLUMN z INT";
 
-type Outcome = Result<u64, (u16, String)>;
+pub(crate) type Outcome = Result<u64, (u16, String)>;
 
 /// Runs `sql` on `conn`: its affected rows or its error (code, message).
-async fn run(conn: &mut Conn, sql: &str) -> Outcome {
+pub(crate) async fn run(conn: &mut Conn, sql: &str) -> Outcome {
     let r = conn.query_drop(sql).await;
     let affected = conn.affected_rows();
     r.map(|_| affected).map_err(|e| {
