@@ -220,6 +220,26 @@ impl Session {
 
     /// [`Self::lexing`] of `sql` run in keyspace `ks`'s backend session.
     async fn lexing_in(&mut self, ks: &Keyspace, sql: &[u8]) -> Result<Lexing, ServerError> {
+        // A byte >= 0x80 before a `\` or a backtick: under an sjis, cp932, gbk
+        // or big5 client the server may read the two as one character, and cut
+        // the text into other strings, names and statements than the gateway
+        // (E2's left-open item; twenty-fifth session).
+        // A text of several statements that may set the character set reads its
+        // later statements under the new one: refused alike.
+        if managed::may_pair_a_quote(sql) {
+            let (mut client, _) = self.backend(ks).charsets().await?;
+            if sql.contains(&b';') && crate::backend::may_change_charset(sql) {
+                client = "one it may set itself".to_string();
+            }
+            if client == "one it may set itself" || managed::backslash_trails(&client) {
+                return Err(ServerError::gateway(format!(
+                    "tether gateway: under character_set_client {client}, a query with a non-ASCII character right \
+                     before a backslash or a backtick is refused (the server may read the two as one character, and \
+                     the gateway could misread where its strings, names and statements end), nothing of it was run: \
+                     send it under SET NAMES utf8mb4"
+                )));
+            }
+        }
         let backslash = sql.contains(&b'\\');
         if !backslash && !sql.contains(&b'"') {
             return Ok(Lexing::DEFAULT);
@@ -1966,15 +1986,10 @@ impl Session {
                 same_connection: false,
             };
             if values.iter().flatten().any(string) {
-                let read = "SELECT @@SESSION.character_set_client, @@SESSION.character_set_connection";
-                match self.backend(&ks).read(read).await {
-                    Ok(rows) => {
-                        let row: Vec<String> = rows
-                            .rows
-                            .first()
-                            .map(|r| r.iter().map(|v| v.text()).collect())
-                            .unwrap_or_default();
-                        let at = |i: usize| row.get(i).cloned().unwrap_or_default();
+                match self.backend(&ks).charsets().await {
+                    Ok((client, connection)) => {
+                        let row = [client, connection];
+                        let at = |i: usize| row[i].clone();
                         how.client_charset = Some(at(0))
                             .filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
                         // Some bytes can only be written as `_<client> X'..'`

@@ -58,6 +58,10 @@ pub(super) struct BackendConn {
     /// Whether the session's sql_mode has ANSI_QUOTES, as last read (`None`:
     /// not read, or a command since may have changed it: [`may_change_sql_mode`]).
     pub(super) ansi_quotes: Option<bool>,
+    /// The session's `character_set_client` and `character_set_connection`, as
+    /// last read (`None`: not read, or a command since may have changed them:
+    /// [`may_change_charset`]).
+    pub(super) charsets: Option<(String, String)>,
     /// The server is MariaDB (its greeting's version string says so).
     pub(super) mariadb: bool,
     /// MARIADB_CLIENT_CACHE_METADATA is in use.
@@ -98,6 +102,16 @@ pub(super) fn may_change_sql_mode(sql: &[u8]) -> bool {
         .any(|word| sql.windows(word.len()).any(|w| w.eq_ignore_ascii_case(word)))
 }
 
+/// `sql` may change the session's client or connection character set: it says
+/// NAMES, CHARACTER (SET, `character_set_*`), CHARSET, COLLATION or EXECUTE
+/// anywhere, in any case. A word test, as [`may_change_sql_mode`] (a routine's
+/// own SET NAMES ends with it too: the server restores the caller's).
+pub fn may_change_charset(sql: &[u8]) -> bool {
+    [&b"names"[..], b"character", b"charset", b"collation", b"execute"]
+        .iter()
+        .any(|word| sql.windows(word.len()).any(|w| w.eq_ignore_ascii_case(word)))
+}
+
 /// Errors that roll back the whole transaction (a deadlock's victim): the session
 /// is no longer in one, though an ERR packet carries no status to say so.
 pub(super) const ROLLBACK_ERRORS: &[u16] = &[1213];
@@ -122,6 +136,7 @@ impl BackendConn {
             may_release: false,
             after_release: false,
             ansi_quotes: None,
+            charsets: None,
             mariadb: false,
             cached_metadata: false,
             executing: false,
@@ -242,6 +257,9 @@ impl BackendConn {
         self.may_release = may_release(sql.as_ref());
         if may_change_sql_mode(sql.as_ref()) {
             self.ansi_quotes = None;
+        }
+        if may_change_charset(sql.as_ref()) {
+            self.charsets = None;
         }
         self.writer.put_bytes(sql.as_ref());
         self.send(true).await
@@ -400,6 +418,7 @@ impl BackendConn {
     /// statements and session variables.
     pub async fn reset(&mut self) -> Result<(), ConnError> {
         self.ansi_quotes = None;
+        self.charsets = None;
         self.begin_command(COM_RESET_CONNECTION).await?;
         self.send(true).await?;
         loop {

@@ -11,6 +11,7 @@
 
 mod answer;
 mod conn;
+pub use conn::may_change_charset;
 mod login;
 
 use std::io;
@@ -517,6 +518,27 @@ impl Backend {
         self.conn.as_ref().and_then(|c| c.ansi_quotes)
     }
 
+    /// The session's `character_set_client` and `character_set_connection`: as
+    /// last read when no command since may have changed them, else read now.
+    pub async fn charsets(&mut self) -> Result<(String, String), ServerError> {
+        if let Some(known) = self.conn.as_ref().and_then(|c| c.charsets.clone()) {
+            return Ok(known);
+        }
+        let rows = self
+            .read("SELECT @@SESSION.character_set_client, @@SESSION.character_set_connection")
+            .await?;
+        let row: Vec<String> = rows
+            .rows
+            .first()
+            .map(|r| r.iter().map(|v| v.text()).collect())
+            .unwrap_or_default();
+        let [client, connection] = [0, 1].map(|i| row.get(i).cloned().unwrap_or_default());
+        if let Some(conn) = self.conn.as_mut() {
+            conn.charsets = Some((client.clone(), connection.clone()));
+        }
+        Ok((client, connection))
+    }
+
     /// Records the session's ANSI_QUOTES as read from it just now.
     pub fn set_ansi_quotes(&mut self, ansi_quotes: bool) {
         if let Some(conn) = self.conn.as_mut() {
@@ -591,6 +613,9 @@ impl Backend {
         conn.may_release = conn::may_release(stmt.sql.as_bytes());
         if conn::may_change_sql_mode(stmt.sql.as_bytes()) {
             conn.ansi_quotes = None;
+        }
+        if conn::may_change_charset(stmt.sql.as_bytes()) {
+            conn.charsets = None;
         }
         let outcome = match sent {
             Ok(()) => relay(conn, out, Some(&stmt.columns[..]).filter(|_| stmt.columns_unseen)).await,

@@ -291,9 +291,17 @@ pub fn inline_params_as(sql: &str, params: &[Value], text: &ParamText) -> Option
 }
 
 /// Whether `charset` (a `character_set_client`) has two-byte characters whose
-/// second byte can be 0x5C, the backslash: sjis, cp932, gbk, big5.
-fn backslash_trails(charset: &str) -> bool {
-    matches!(charset, "sjis" | "cp932" | "gbk" | "big5")
+/// second byte can be 0x5C, the backslash, or 0x60, the backtick: sjis, cp932,
+/// gbk, big5 (and MySQL's gb18030).
+pub fn backslash_trails(charset: &str) -> bool {
+    matches!(charset, "sjis" | "cp932" | "gbk" | "big5" | "gb18030")
+}
+
+/// Whether `sql` has a byte >= 0x80 right before a `\` or a backtick: under a
+/// [`backslash_trails`] client character set the server may read the two as
+/// one character where the gateway (UTF-8) reads an escape or a quote.
+pub fn may_pair_a_quote(sql: &[u8]) -> bool {
+    sql.windows(2).any(|w| w[0] >= 0x80 && matches!(w[1], b'\\' | b'`'))
 }
 
 /// Whether a string parameter's bytes `b` can only be written as

@@ -34,6 +34,7 @@ mod locks_r14;
 mod managed;
 mod managed_charset_r24;
 mod managed_r24;
+mod mbtext_r25;
 mod metadata;
 mod odku_r21;
 mod online;
