@@ -253,13 +253,20 @@ fn a_transaction_that_opened_the_table_before_the_hold_writes_at_once() {
         let id = support::rows(&mut g, ALTER).await[0][0].clone();
         let mut on_p = opened.await.expect("opener");
         w.query_drop("BEGIN").await.expect("begin");
-        w.query_drop("UPDATE p SET v = v + 1 WHERE id = 2")
-            .await
-            .expect("p opened");
+        // An INSERT opens `p` for writing and nothing else: an UPDATE or DELETE
+        // of `p` also opens its child `c` (MariaDB takes the children's metadata
+        // locks for them), which fails the cut-over's probe of `c` before the
+        // RENAME, attempt after attempt (the test then depended on the write
+        // landing between the probe and the RENAME). A read would not do either:
+        // its later write must upgrade the metadata lock past the waiting RENAME,
+        // a deadlock (1213) natively too.
+        w.query_drop("INSERT INTO p VALUES (70000, 5)").await.expect("p opened");
         let mut watch = direct(&db).await;
         until_waiting(&mut watch, "RENAME TABLE").await;
         let start = Instant::now();
-        let again = run(&mut w, "UPDATE p SET v = v + 1 WHERE id = 2").await;
+        // An INSERT again: an UPDATE would ask for `c`'s metadata lock, which
+        // the waiting RENAME may have asked for first (1213 natively too).
+        let again = run(&mut w, "INSERT INTO p VALUES (70001, 6)").await;
         let took = start.elapsed();
         w.query_drop("COMMIT").await.expect("w committed");
         on_p.query_drop("COMMIT").await.expect("p released");
@@ -268,14 +275,18 @@ fn a_transaction_that_opened_the_table_before_the_hold_writes_at_once() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let status = status_of(&mut g, &id).await;
-        (again, took, status)
+        let record = support::rows(&mut g, &format!("SHOW VITESS_MIGRATIONS LIKE '{id}'")).await;
+        (again, took, (status, record))
     });
     gw.kill();
     assert_eq!(again, Ok(1));
     assert!(took < Duration::from_millis(500), "not held at the gate: {took:?}");
-    assert_eq!(status, "complete");
+    assert_eq!(status.0, "complete", "{:?}", status.1);
     assert_eq!(
-        db.query("SELECT v, z FROM p WHERE id = 2"),
-        vec![vec![Some("2".to_string()), None]]
+        db.query("SELECT id, v, z FROM p WHERE id >= 70000 ORDER BY id"),
+        vec![
+            vec![Some("70000".to_string()), Some("5".to_string()), None],
+            vec![Some("70001".to_string()), Some("6".to_string()), None]
+        ]
     );
 }
