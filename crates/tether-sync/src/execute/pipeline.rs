@@ -70,6 +70,10 @@ struct TableWrite {
     /// integer key, whose type they took (the introspection): SQLite compares 2.0 and
     /// '2' with the key 2, another engine's integer column refuses them as written.
     integral: Vec<usize>,
+    /// MariaDB/MySQL ENUM columns a SQLite or PostgreSQL destination holds as text with a
+    /// CHECK of their labels: (the CHECK's name, the column, its source type), to say what a
+    /// rejection by that CHECK means ([`enum_refused`]).
+    enum_checks: Vec<(String, String, String)>,
 }
 
 /// A cycle-breaking FK of a table, as [`TableWrite::breaks`] looks its parents up.
@@ -81,17 +85,34 @@ struct Break {
     referenced: Vec<String>,
 }
 
-/// The destination's table `fk` of `child` references, among the job's tables.
+/// The destination's table `fk` of `child` references, among the job's tables. `fk` is
+/// the source's FK of the source's `child` (`dest.tables` is keyed by the source's
+/// names) or the destination's own FK of a destination table, which names its parent as
+/// the destination does: another name when the engines differ (a PostgreSQL source's
+/// `public.up` is `up` on SQLite and MariaDB; a SQLite source's `up` is `public.up` on
+/// PostgreSQL; `s.up` outside the default schema is `s_up`), so such an FK is matched
+/// against the destination's names, never the source's: looked up by the source's
+/// alone, it found no parent and each check built on it was skipped (review r25e F1).
 fn parent_table(dest: &Destination, child: &Table, fk: &tether_schema::ForeignKey) -> Option<Table> {
-    let mut name = fk.referenced_name();
-    if let Some(t) = dest.tables.get(&name) {
+    let named = fk.referenced_name();
+    if let Some(t) = dest.tables.get(&named) {
         return Some(t.clone());
     }
-    if name.schema.is_none() {
-        name.schema = child.table_name().schema;
-        return dest.tables.get(&name).cloned();
+    // (An FK naming no schema references a table of its own table's schema.)
+    let mut own = named.clone();
+    if own.schema.is_none() {
+        own.schema = child.table_name().schema;
     }
-    None
+    if let Some(t) = dest.tables.get(&own) {
+        return Some(t.clone());
+    }
+    dest.tables
+        .values()
+        .find(|t| {
+            let there = t.table_name();
+            there == named || there == own
+        })
+        .cloned()
 }
 
 fn table_write(dest: &Destination, tp: &TablePlan, from: tether_connect::Engine) -> TableWrite {
@@ -172,6 +193,20 @@ fn table_write(dest: &Destination, tp: &TablePlan, from: tether_connect::Engine)
             .collect(),
         _ => Vec::new(),
     };
+    // (Named as the schema plan names the CHECK it maps an ENUM to.)
+    let enum_checks = match (from, engine) {
+        (tether_connect::Engine::Mysql, tether_connect::Engine::Sqlite | tether_connect::Engine::Postgres) => tp
+            .table
+            .columns
+            .iter()
+            .filter(|c| c.engine_type.starts_with("enum("))
+            .map(|c| {
+                let check = format!("{}_{}_check", dest_table.name, c.name);
+                (check, c.name.clone(), c.engine_type.clone())
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     TableWrite {
         dest_table,
         positions,
@@ -188,6 +223,7 @@ fn table_write(dest: &Destination, tp: &TablePlan, from: tether_connect::Engine)
         conflict: dest.spec.on_conflict,
         narrowed,
         integral,
+        enum_checks,
     }
 }
 
@@ -705,7 +741,7 @@ async fn write_table(
                     Some(k) if e.message.contains("FOREIGN KEY constraint failed") => {
                         broken_fk(dest, w, k, rejected.as_ref()).await
                     }
-                    _ => String::new(),
+                    _ => enum_refused(w, &e.message, rejected.as_ref()),
                 };
                 return Err(SyncError::Rejected {
                     destination: dest.shown.clone(),
@@ -923,6 +959,39 @@ async fn settle(
         }
     }
     Ok((full, Some(full_at), kept, nulled_at))
+}
+
+/// For a rejection by the CHECK of an ENUM's labels ([`TableWrite::enum_checks`]):
+/// SQLite's "CHECK constraint failed: <name>", PostgreSQL's "violates check constraint
+/// "<name>"": the column, its value (where the row was kept; the only value outside an
+/// ENUM's labels MariaDB stores is '') and why. Empty for any other message.
+fn enum_refused(w: &TableWrite, message: &str, row: Option<&(Vec<String>, Row)>) -> String {
+    let name = match message.strip_prefix("CHECK constraint failed: ") {
+        Some(name) => Some(name.trim()),
+        None => message
+            .split_once("violates check constraint \"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(name, _)| name),
+    };
+    let Some(name) = name else {
+        return String::new();
+    };
+    let Some((check, column, ty)) = w.enum_checks.iter().find(|(check, _, _)| check == name) else {
+        return String::new();
+    };
+    let value = row.and_then(|(columns, values)| columns.iter().position(|c| c == column).map(|i| &values[i]));
+    let why = match value {
+        Some(v) if *v != Value::Text(String::new()) => String::new(),
+        _ => " (MariaDB stores '', the ENUM's index 0, for a value the column did not take when strict mode \
+              was off)"
+            .to_string(),
+    };
+    format!(
+        ": column {column} holds {}, none of the labels of its source type {ty}{why}, and the copy's CHECK \
+         {check} takes the labels only. Give those rows of the source one of the labels (or NULL where the \
+         column allows it), or transform the column",
+        value.map_or("a value".to_string(), Value::display)
+    )
 }
 
 /// For SQLite's bare "FOREIGN KEY constraint failed": the FK the rejected row (`row`,
