@@ -146,10 +146,10 @@ fn a_clone_run_as_its_own_primary_is_another_database() {
 fn two_mariadb_servers_reporting_one_host_port_and_data_directory_are_two() {
     let link = std::path::PathBuf::from(format!("{ROOT}/mdd"));
     std::fs::create_dir_all(ROOT).expect("dir");
-    let Some(a) = Maria::start(ROOT, "127.0.0.2", 25210, Some(&link)) else {
+    let Some(a) = Maria::start(ROOT, "127.0.0.2", 25210, Some(&link), None, &[]) else {
         return;
     };
-    let Some(b) = Maria::start(ROOT, "127.0.0.3", 25210, Some(&link)) else {
+    let Some(b) = Maria::start(ROOT, "127.0.0.3", 25210, Some(&link), None, &[]) else {
         return;
     };
     let marks = "SELECT @@hostname, @@port, @@datadir";

@@ -223,8 +223,15 @@ pub struct Maria {
 impl Maria {
     /// Installed in `root/mariadb_<host>_<port>/data`; started with `--datadir=` `datadir`
     /// when given (a symlink the caller points at the data), so two servers can report
-    /// one data directory.
-    pub fn start(root: &str, host: &str, port: u16, datadir: Option<&Path>) -> Option<Maria> {
+    /// one data directory; with `server_id`, a binary log too; `extra` options last.
+    pub fn start(
+        root: &str,
+        host: &str,
+        port: u16,
+        datadir: Option<&Path>,
+        server_id: Option<u32>,
+        extra: &[&str],
+    ) -> Option<Maria> {
         let install = Path::new("/usr/bin/mariadb-install-db");
         let server = Path::new("/usr/sbin/mariadbd");
         if !install.exists() || !server.exists() || port_taken(host, port) {
@@ -248,6 +255,13 @@ impl Maria {
             std::os::unix::fs::symlink(&data, link).expect("symlink");
         }
         let shown = datadir.unwrap_or(&data);
+        let binlog = match server_id {
+            Some(id) => vec![
+                format!("--server-id={id}"),
+                format!("--log-bin={}", dir.join("binlog").display()),
+            ],
+            None => vec![],
+        };
         let child = Command::new("setsid")
             .arg(server)
             .args(["--no-defaults", &format!("--datadir={}", shown.display())])
@@ -257,6 +271,8 @@ impl Maria {
             .arg(format!("--port={port}"))
             .arg(format!("--bind-address={host}"))
             .args([user, &tmp, "--skip-ssl"])
+            .args(binlog)
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -285,6 +301,22 @@ impl Maria {
 
     pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
         query_url(Engine::Mysql, &self.url(""), sql)
+    }
+
+    /// Waits until `replica` has applied everything this server logged (GTIDs).
+    pub fn caught_up(&self, replica: &Maria) {
+        let pos = self.query("SELECT @@gtid_binlog_pos")[0][0].clone().unwrap_or_default();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let at = replica.query("SELECT @@gtid_slave_pos")[0][0]
+                .clone()
+                .unwrap_or_default();
+            if at == pos {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the replica did not catch up: {at} vs {pos}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 
