@@ -173,6 +173,11 @@ pub struct Reached {
     pub held: Option<(Connection, Probe)>,
     /// MariaDB/MySQL: what the server says of itself, for replication checks.
     pub marks: Option<crate::replication::ServerMarks>,
+    /// PostgreSQL: a standby (in recovery), or unknown ([`Connection::in_recovery`]);
+    /// Some(false) on other engines.
+    pub in_recovery: Option<bool>,
+    /// PostgreSQL: what the database publishes ([`Connection::logical`]).
+    pub logical: Option<crate::pg_replication::Logical>,
 }
 
 /// [`identify_probing`] for several probes, keeping the connection: which of `probes`
@@ -187,6 +192,8 @@ pub async fn identify_holding(url: &DbUrl, probes: &[Probe], own: i64) -> Result
                 taken: vec![Some(false); probes.len()],
                 held: None,
                 marks: None,
+                in_recovery: Some(false),
+                logical: None,
             })
         }
         DbUrl::Postgres(s) | DbUrl::Mysql(s) => s.host.clone(),
@@ -206,6 +213,8 @@ pub async fn identify_holding(url: &DbUrl, probes: &[Probe], own: i64) -> Result
             return Err(e);
         }
     };
+    let in_recovery = conn.in_recovery().await;
+    let logical = conn.logical().await;
     let mut taken = Vec::with_capacity(probes.len());
     for &p in probes {
         taken.push(conn.probe_taken(p).await.ok());
@@ -217,7 +226,14 @@ pub async fn identify_holding(url: &DbUrl, probes: &[Probe], own: i64) -> Result
             None
         }
     };
-    Ok(Reached { id, taken, held, marks })
+    Ok(Reached {
+        id,
+        taken,
+        held,
+        marks,
+        in_recovery,
+        logical,
+    })
 }
 
 fn sqlite(path: &Path) -> Identity {

@@ -104,8 +104,10 @@ pub struct DestinationSpec {
     pub checks: Checks,
     /// Write into this destination even where Tether cannot tell whether it is the
     /// source, another destination or a server replicating into the source (the logins
-    /// may read neither the catalogs nor the probes that would say): the job's author
-    /// vouches that it is none of them. Found overlaps are refused all the same.
+    /// may read neither the catalogs nor the probes that would say; two servers report
+    /// one identity and no probe tells them apart; the source subscribes to a logical
+    /// publication and the destination can publish): the job's author vouches that it
+    /// is none of them. Found overlaps are refused all the same.
     #[serde(default)]
     pub assume_distinct: bool,
     /// Why `url` could not be read (an unset `${VAR}`); `url` is then as written.

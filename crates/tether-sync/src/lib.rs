@@ -10,6 +10,7 @@ pub mod anonymize;
 pub mod config;
 mod default_database;
 pub mod demo;
+mod disguise;
 pub mod error;
 pub mod execute;
 pub mod names;
@@ -463,19 +464,16 @@ pub async fn refuse_overlaps(
     let source_id = source.identity().await?;
     let upstreams = source.upstreams().await;
     // A PostgreSQL standby: its sessions are not in its primary's pg_stat_activity, so
-    // a probe "not seen" from a destination decides nothing (any role may ask).
-    let in_recovery = source.engine() == tether_connect::Engine::Postgres
-        && matches!(
-            source
-                .query("SELECT pg_is_in_recovery()::text", &[tether_schema::DataType::Text])
-                .await
-                .ok()
-                .as_deref()
-                .and_then(|rows| rows.first())
-                .and_then(|r| r.first()),
-            Some(tether_connect::Value::Text(t)) if t == "true"
-        );
-    let mut seen = vec![(format!("the source {}", source.shown()), source_id.clone())];
+    // a probe "not seen" from a destination decides nothing. Unknown is never "not a
+    // standby" (review r25c F1).
+    let in_recovery = source.in_recovery().await;
+    // PostgreSQL: the source's database may subscribe to a destination's publication.
+    let logical = source.logical().await;
+    let mut seen = vec![Seen {
+        what: format!("the source {}", source.shown()),
+        id: source_id.clone(),
+        in_recovery,
+    }];
     let mut unchecked = Vec::new();
     // A probe the source's session holds, looked for from each destination: the
     // server's own answer to "is this the same database?", whatever name, address or
@@ -492,7 +490,7 @@ pub async fn refuse_overlaps(
         &mut unchecked,
         Checked {
             upstreams: upstreams.as_ref(),
-            in_recovery,
+            logical: logical.as_ref(),
             probe,
             base: key,
         },
@@ -507,12 +505,22 @@ pub async fn refuse_overlaps(
     result.map(|()| unchecked)
 }
 
+/// A database a destination is checked against: the source, then each earlier
+/// destination.
+struct Seen {
+    /// How messages name it: `the source <url>`, `destination #<n> <url>`.
+    what: String,
+    id: tether_connect::Identity,
+    /// PostgreSQL: a standby (in recovery), or unknown (None); Some(false) elsewhere.
+    in_recovery: Option<bool>,
+}
+
 /// What the destinations are checked against.
 struct Checked<'a> {
     /// MariaDB/MySQL: where the source replicates from.
     upstreams: Option<&'a tether_connect::Upstreams>,
-    /// PostgreSQL: the source is a standby (in recovery).
-    in_recovery: bool,
+    /// PostgreSQL: the source database's subscriptions.
+    logical: Option<&'a tether_connect::Logical>,
     /// The probe the source holds (None: it could hold none).
     probe: Option<tether_connect::Probe>,
     /// The key the destinations' own probes are numbered from.
@@ -520,7 +528,7 @@ struct Checked<'a> {
 }
 
 async fn check_destinations(
-    seen: &mut Vec<(String, tether_connect::Identity)>,
+    seen: &mut Vec<Seen>,
     unchecked: &mut Vec<String>,
     against: Checked<'_>,
     job: &Job,
@@ -529,7 +537,7 @@ async fn check_destinations(
 ) -> Result<(), SyncError> {
     let Checked {
         upstreams,
-        in_recovery,
+        logical,
         probe,
         base,
     } = against;
@@ -548,7 +556,11 @@ async fn check_destinations(
             let Some(url) = url else {
                 unchecked.push(not_checked(spec.unresolved.clone().unwrap_or_default()));
                 held.push(None);
-                seen.push((format!("destination #{n}"), tether_connect::Identity::SqliteMemory));
+                seen.push(Seen {
+                    what: format!("destination #{n}"),
+                    id: tether_connect::Identity::SqliteMemory,
+                    in_recovery: Some(false),
+                });
                 continue;
             };
             if matches!(url, DbUrl::Sqlite { .. })
@@ -574,17 +586,21 @@ async fn check_destinations(
                 Err(e) if !strict => {
                     unchecked.push(not_checked(e.to_string()));
                     held.push(None);
-                    seen.push((
-                        format!("destination #{n} {url}"),
-                        tether_connect::Identity::SqliteMemory,
-                    ));
+                    seen.push(Seen {
+                        what: format!("destination #{n} {url}"),
+                        id: tether_connect::Identity::SqliteMemory,
+                        in_recovery: Some(false),
+                    });
                     continue;
                 }
                 Err(e) => return Err(e.into()),
             };
-            let id = reached.id.clone();
-            let refused = judge(n, url, spec, &reached, seen, &probes, (upstreams, in_recovery));
-            seen.push((format!("destination #{n} {url}"), id));
+            let refused = judge(n, url, spec, &reached, seen, &probes, (upstreams, logical));
+            seen.push(Seen {
+                what: format!("destination #{n} {url}"),
+                id: reached.id.clone(),
+                in_recovery: reached.in_recovery,
+            });
             held.push(reached.held);
             refused?;
         }
@@ -606,9 +622,9 @@ fn judge(
     url: &DbUrl,
     spec: &config::DestinationSpec,
     reached: &tether_connect::Reached,
-    seen: &[(String, tether_connect::Identity)],
+    seen: &[Seen],
     probes: &[(usize, tether_connect::Probe)],
-    (upstreams, in_recovery): (Option<&tether_connect::Upstreams>, bool),
+    (upstreams, logical): (Option<&tether_connect::Upstreams>, Option<&tether_connect::Logical>),
 ) -> Result<(), SyncError> {
     let id = &reached.id;
     let refuse = |why: String| {
@@ -616,15 +632,6 @@ fn judge(
             "destination #{n} {url} {why}; refusing to write into it (nothing was written)"
         )))
     };
-    if let Some((what, _)) = seen.iter().find(|(_, other)| id.same_as(other)) {
-        return refuse(format!("is {what}: both are {id}"));
-    }
-    if let Some((what, side)) = seen
-        .iter()
-        .find_map(|(what, other)| id.side_file(other).map(|s| (what, s)))
-    {
-        return refuse(format!("and {what} overlap: {side}"));
-    }
     // The catalogs may say otherwise where a role cannot read them: the probes.
     let seen_by = |at: usize| {
         probes
@@ -632,13 +639,35 @@ fn judge(
             .position(|(k, _)| *k == at)
             .and_then(|p| reached.taken.get(p).copied().flatten())
     };
-    for (at, (what, other)) in seen.iter().enumerate() {
-        if seen_by(at) == Some(true) && id.same_database_name(other) {
+    // Neither side a standby, for certain: then a probe "not seen" means another database.
+    let both_primaries = |s: &Seen| s.in_recovery == Some(false) && reached.in_recovery == Some(false);
+    for (at, s) in seen.iter().enumerate().filter(|(_, s)| id.same_as(&s.id)) {
+        let what = &s.what;
+        match disguise::twins(id, both_primaries(s), seen_by(at)) {
+            disguise::Twins::Same => return refuse(format!("is {what}: both are {id}")),
+            disguise::Twins::Distinct => {}
+            disguise::Twins::Unknown(why) if !spec.assume_distinct => {
+                return refuse(format!(
+                    "may be {what}: both report {id}, {why}. Set `assume_distinct = true` on the destination if it \
+                     is another server"
+                ))
+            }
+            disguise::Twins::Unknown(_) => {}
+        }
+    }
+    if let Some((what, side)) = seen
+        .iter()
+        .find_map(|s| id.side_file(&s.id).map(|side| (&s.what, side)))
+    {
+        return refuse(format!("and {what} overlap: {side}"));
+    }
+    for (at, s) in seen.iter().enumerate() {
+        if seen_by(at) == Some(true) && id.same_database_name(&s.id) {
             let whose = match at {
                 0 => "the source's session (a probe only the source holds)".to_string(),
                 _ => "the session Tether holds on it (a probe only that destination's connection holds)".to_string(),
             };
-            return refuse(format!("is {what}: its server sees {whose} in {id}"));
+            return refuse(format!("is {}: its server sees {whose} in {id}", s.what));
         }
     }
     if let (Some(up), Some(marks)) = (upstreams, &reached.marks) {
@@ -647,7 +676,7 @@ fn judge(
             tether_connect::Feeds::Yes(why) => {
                 return refuse(format!(
                     "({}) replicates into {}: {why}; what is written there would arrive in the source",
-                    marks.shown, seen[0].0
+                    marks.shown, seen[0].what
                 ))
             }
             tether_connect::Feeds::Unknown(why) if !spec.assume_distinct => {
@@ -655,33 +684,53 @@ fn judge(
                     "({}) may replicate into {}: {why}. Grant the source's login REPLICA MONITOR (MariaDB) or \
                      REPLICATION CLIENT (MySQL), or set `assume_distinct = true` on the destination if it does not \
                      replicate into the source (directly or down a chain)",
-                    marks.shown, seen[0].0
+                    marks.shown, seen[0].what
                 ))
             }
             tether_connect::Feeds::Unknown(_) => {}
         }
     }
+    if let (Some(source), Some(dest), false) = (logical, &reached.logical, spec.assume_distinct) {
+        if let Some(why) = disguise::logical_feed(source, dest) {
+            return refuse(format!(
+                "may replicate into {} by logical replication: {why}; every row written there (and a TRUNCATE) \
+                 would arrive in the source. Set `assume_distinct = true` on the destination if it does not publish \
+                 into the source (directly or down a chain)",
+                seen[0].what
+            ));
+        }
+    }
     // Neither the identities nor a probe could tell: unknown is never "different".
     if !spec.assume_distinct {
-        for (at, (what, other)) in seen.iter().enumerate() {
-            // A standby source's probe cannot be seen from its primary: "not seen" is
-            // no answer there.
+        for (at, s) in seen.iter().enumerate() {
+            // A standby's probe cannot be seen from its primary (nor the other way
+            // round): "not seen" is no answer unless neither is one, for certain.
             let probe_decides = match seen_by(at) {
-                Some(false) => !(at == 0 && in_recovery),
+                Some(false) => both_primaries(s),
                 found => found.is_some(),
             };
+            let other = &s.id;
             let decided = (id.decisive() && other.decisive()) || probe_decides;
             let same_server_kind = std::mem::discriminant(id) == std::mem::discriminant(other);
             if !decided && same_server_kind {
-                let standby = match at == 0 && in_recovery {
-                    true => " (the source is a standby, in recovery: its sessions cannot be seen from its primary)",
-                    false => "",
+                let standby = match (at, s.in_recovery, reached.in_recovery) {
+                    (0, Some(true), _) => {
+                        " (the source is a standby, in recovery: its sessions cannot be seen from its primary)"
+                    }
+                    (0, None, _) => {
+                        " (the source may be a standby: its login may read neither in_hot_standby nor \
+                         pg_is_in_recovery(), and a standby's sessions cannot be seen from its primary)"
+                    }
+                    (_, _, Some(true)) => " (the destination is a standby, in recovery)",
+                    (_, _, None) => " (the destination may be a standby)",
+                    _ => "",
                 };
                 return refuse(format!(
-                    "may be {what}: Tether cannot tell ({id}; {other}): the logins may not run \
+                    "may be {}: Tether cannot tell ({id}; {other}): the logins may not run \
                      pg_control_system() and no probe could be seen either way{standby} (pg_try_advisory_lock and \
                      pg_stat_activity). Grant EXECUTE on pg_control_system() to the logins, or set \
-                     `assume_distinct = true` on the destination if it is another database"
+                     `assume_distinct = true` on the destination if it is another database",
+                    s.what
                 ));
             }
         }

@@ -8,9 +8,11 @@
 //! destination.
 
 mod common;
+mod private;
 
 use common::*;
-use tether_testkit::{exec_url, query_url, TestDb, TestEngine as Engine};
+use private::Maria;
+use tether_testkit::{exec_url, TestDb, TestEngine as Engine};
 
 /// `tether plan`'s check: the plan alone (it refuses as the sync does).
 fn plan(job: &str) -> Result<(), tether_sync::SyncError> {
@@ -27,130 +29,21 @@ fn written(report: &tether_sync::Report) -> u64 {
     report.tables.iter().map(|t| t.rows_written.iter().sum::<u64>()).sum()
 }
 
-/// A private MariaDB on `port` (own datadir under /tmp/w24G, started with setsid),
-/// killed and removed on drop.
-struct Private {
-    child: std::process::Child,
-    dir: std::path::PathBuf,
-    port: u16,
-}
-
-impl Private {
-    fn start(port: u16, server_id: u32) -> Option<Private> {
-        use std::process::{Command, Stdio};
-        let install = std::path::Path::new("/usr/bin/mariadb-install-db");
-        let server = std::path::Path::new("/usr/sbin/mariadbd");
-        if !install.exists() || !server.exists() || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            eprintln!("no private MariaDB on {port}: programs missing or port taken");
-            return None;
-        }
-        let dir = std::path::PathBuf::from(format!("/tmp/w24G/mariadb_{port}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("tmp")).expect("dir");
-        let data = dir.join("data");
-        let user = "--user=root";
-        let tmp = format!("--tmpdir={}", dir.join("tmp").display());
-        let out = Command::new(install)
-            .current_dir("/")
-            .args(["--no-defaults", &format!("--datadir={}", data.display()), user, &tmp])
-            .args(["--auth-root-authentication-method=normal", "--skip-test-db", "--force"])
-            .output()
-            .expect("mariadb-install-db runs");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let child = Command::new("setsid")
-            .arg(server)
-            .args(["--no-defaults", &format!("--datadir={}", data.display())])
-            .arg(format!("--socket={}", dir.join("sock").display()))
-            .arg(format!("--pid-file={}", dir.join("pid").display()))
-            .arg(format!("--log-error={}", dir.join("err").display()))
-            .arg(format!("--port={port}"))
-            .args(["--bind-address=127.0.0.1", user, &tmp, "--skip-ssl"])
-            .arg(format!("--server-id={server_id}"))
-            .arg(format!("--log-bin={}", dir.join("binlog").display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mariadbd starts");
-        let me = Private { child, dir, port };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        loop {
-            let url = tether_connect::DbUrl::parse(&me.url("mysql")).expect("URL");
-            let up = tether_testkit::block_on(async {
-                let Ok(c) = tether_connect::Connection::open(&url).await else {
-                    return false;
-                };
-                c.close().await;
-                true
-            });
-            if up {
-                return Some(me);
-            }
-            assert!(std::time::Instant::now() < deadline, "MariaDB on {port} did not start");
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
-    }
-
-    fn url(&self, database: &str) -> String {
-        format!("mysql://root@127.0.0.1:{}/{database}", self.port)
-    }
-
-    fn exec(&self, sql: &str) {
-        exec_url(Engine::Mysql, &self.url(""), sql);
-    }
-
-    fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
-        query_url(Engine::Mysql, &self.url(""), sql)
-    }
-
-    /// `CHECKSUM TABLE` of each table of `database`, and their number.
-    fn sums(&self, database: &str) -> Vec<Vec<Option<String>>> {
-        let mut v = self.query(&format!(
-            "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{database}'"
-        ));
-        v.extend(self.query(&format!("CHECKSUM TABLE {database}.parent, {database}.child")));
-        v
-    }
-}
-
-impl Drop for Private {
-    fn drop(&mut self) {
-        // SIGTERM: mariadbd shuts down cleanly; then reaped.
-        let _ = std::process::Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Waits until the replica has applied everything the primary logged.
-fn caught_up(primary: &Private, replica: &Private) {
-    let pos = primary.query("SELECT @@gtid_binlog_pos")[0][0]
-        .clone()
-        .unwrap_or_default();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let at = replica.query("SELECT @@gtid_slave_pos")[0][0]
-            .clone()
-            .unwrap_or_default();
-        if at == pos {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the replica did not catch up: {at} vs {pos}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+/// `CHECKSUM TABLE` of each table of `database`, and their number.
+fn sums(m: &Maria, database: &str) -> Vec<Vec<Option<String>>> {
+    let mut v = m.query(&format!(
+        "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{database}'"
+    ));
+    v.extend(m.query(&format!("CHECKSUM TABLE {database}.parent, {database}.child")));
+    v
 }
 
 #[test]
 fn a_mariadb_replica_source_is_never_written_through_its_primary() {
-    let Some(primary) = Private::start(24330, 2401) else {
+    let Some(primary) = Maria::start("/tmp/w24G", "127.0.0.1", 24330, None, Some(2401), &[]) else {
         return;
     };
-    let Some(replica) = Private::start(24331, 2402) else {
+    let Some(replica) = Maria::start("/tmp/w24G", "127.0.0.1", 24331, None, Some(2402), &[]) else {
         return;
     };
     primary.exec(
@@ -169,9 +62,9 @@ fn a_mariadb_replica_source_is_never_written_through_its_primary() {
            FOREIGN KEY (pid) REFERENCES parent (id)) ENGINE=InnoDB;
          INSERT INTO parent VALUES (1, 'a'), (2, 'b'); INSERT INTO child VALUES (1, 1, 'x'), (2, 2, 'y');",
     );
-    caught_up(&primary, &replica);
-    let before = replica.sums("w24g_rep");
-    let primary_before = primary.sums("w24g_rep");
+    primary.caught_up(&replica);
+    let before = sums(&replica, "w24g_rep");
+    let primary_before = sums(&primary, "w24g_rep");
     let job = |source: &str, dest: &str, extra: &str| {
         format!(
             "source = \"{source}\"\nprivacy = \"off\"\n[[destinations]]\nurl = \"{dest}\"\ntruncate = true\n{extra}\
@@ -217,9 +110,9 @@ fn a_mariadb_replica_source_is_never_written_through_its_primary() {
             "{what}: {text}"
         );
     }
-    caught_up(&primary, &replica);
-    assert_eq!(replica.sums("w24g_rep"), before, "the source is unchanged");
-    assert_eq!(primary.sums("w24g_rep"), primary_before, "nothing was written");
+    primary.caught_up(&replica);
+    assert_eq!(sums(&replica, "w24g_rep"), before, "the source is unchanged");
+    assert_eq!(sums(&primary, "w24g_rep"), primary_before, "nothing was written");
 
     // The other way round (the primary as source, for a login that may not read where
     // it replicates from) into a database of a server that writes a binary log: Tether
