@@ -1296,11 +1296,13 @@ async fn pass(
             let writes = may_write(sql);
             // Inside a transaction a statement does not wait when it reads, or when
             // the RENAME waits for its transaction (it opened every table before).
+            // Past the RENAME no transaction holds what it opened before the hold (the
+            // RENAME waited for all of them): every write waits then (review r25d).
             let waited_for = transaction.is_some_and(|o| {
                 !writes
                     || named
                         .iter()
-                        .all(|t| gate.held_since(t).is_none_or(|since| o.before(t, since)))
+                        .all(|t| !gate.past_rename(t) && gate.held_since(t).is_none_or(|since| o.before(t, since)))
             });
             if waited_for {
                 return match gate.refusal(&named) {
@@ -1372,14 +1374,16 @@ fn held_by(gate: &online::CutoverGate) -> String {
 
 /// What a client's transaction has opened on a keyspace, as far as the gateway can
 /// tell: the tables that the statements it ran without an error and that open their
-/// tables until the transaction ends (SELECT, INSERT, UPDATE, DELETE, REPLACE, WITH,
-/// TABLE, VALUES, LOAD) use as tables ([`table_references`]), one statement per
-/// query, each with when it ended. During a cut-over a write of the transaction on a
-/// held table passes the gate unwaited only when such a statement used the table
-/// before the hold began: the transaction holds the table's metadata lock, so the
-/// RENAME waits for it (and the write meets the table with its FKs). Anything else
-/// waits: a transaction that first reaches the table after the RENAME would write
-/// the new table while no FK checks it (review r24d F1). A `ROLLBACK` of any kind
+/// tables until the transaction ends ([`Keeps::Opens`]) use as tables
+/// ([`table_references`]), one statement per query, each with when it ended. Kept
+/// only across statements that surely neither end the transaction nor let go of its
+/// locks ([`Keeps::Same`]); any other forgets it (review r25d F1). During a
+/// cut-over, until its RENAME is done, a write of the transaction on a held table
+/// passes the gate unwaited only when such a statement used the table before the
+/// hold began: the transaction holds the table's metadata lock, so the RENAME waits
+/// for it (and the write meets the table with its FKs). Anything else waits: a
+/// transaction that first reaches the table after the RENAME would write the new
+/// table while no FK checks it (review r24d F1). A `ROLLBACK` of any kind
 /// (`ROLLBACK TO SAVEPOINT` lets go of metadata locks taken after the savepoint when
 /// the transaction holds no row locks: review r24h F1) forgets everything. Kept to
 /// [`Opened::LIMIT`] bytes of text; past it nothing counts as opened (writes wait,
@@ -1404,19 +1408,36 @@ impl Opened {
 
     /// `sql` ran in the transaction and ended now without an error (read as
     /// `lexing` says).
+    #[cfg(test)]
     pub fn ran(&mut self, sql: &str, lexing: crate::protocol::multi::Lexing) {
-        if names(sql, "rollback") {
-            // ROLLBACK TO SAVEPOINT may have let go of what was opened (r24h F1).
-            let overflowed = self.overflowed;
-            self.clear();
-            self.overflowed = overflowed;
-            return;
+        self.ran_shadowed(sql, lexing, false);
+    }
+
+    /// As [`ran`](Self::ran); `shadowed`: a temporary table of the session may
+    /// shadow a name (the names `sql` uses then count as nothing).
+    pub fn ran_shadowed(&mut self, sql: &str, lexing: crate::protocol::multi::Lexing, shadowed: bool) {
+        let several = crate::protocol::multi::split(sql, lexing)
+            .1
+            .is_some_and(|n| sql.get(n..).is_some_and(|r| !r.trim().is_empty()));
+        let kind = match several {
+            // Several statements: one may end the transaction (`COMMIT; BEGIN`).
+            true => Keeps::Nothing,
+            false => keeps(sql),
+        };
+        match kind {
+            Keeps::Nothing => {
+                // A statement that may end the transaction and begin the next one
+                // (BEGIN inside one, COMMIT AND CHAIN, SET autocommit, any implicit
+                // commit), or let go of what it opened (ROLLBACK TO SAVEPOINT: r24h
+                // F1), or that the gateway cannot see into (review r25d F1): the
+                // status flags still say "in transaction", the locks may be gone.
+                self.clear();
+                return;
+            }
+            Keeps::Same => return,
+            Keeps::Opens => {}
         }
-        if self.overflowed || !keeps_tables_open(sql) {
-            return;
-        }
-        if crate::protocol::multi::split(sql, lexing).1.is_some() {
-            // Several statements: which one opened what is not known.
+        if self.overflowed || shadowed {
             return;
         }
         if self.bytes + sql.len() > Self::LIMIT {
@@ -1508,36 +1529,93 @@ pub(crate) fn table_references(sql: &str, lexing: crate::protocol::multi::Lexing
             i += 1;
         }
     }
+    let word = |k: usize, of: &[&str]| matches!(tokens.get(k), Some(Token::Word(w)) if of.iter().any(|o| w.eq_ignore_ascii_case(o)));
+    // A common table expression's name reads as a table after FROM (review r25d
+    // F2): a statement with WITH anywhere counts nothing.
+    if (0..tokens.len()).any(|k| word(k, &["with"])) {
+        return Vec::new();
+    }
     let mut found = Vec::new();
     for (k, t) in tokens.iter().enumerate() {
         let name = match t {
             Token::Word(w) | Token::Quoted(w) => w,
             Token::Other(_) => continue,
         };
-        let after_keyword = k > 0
-            && matches!(&tokens[k - 1], Token::Word(w)
-                if ["from", "join", "update", "into", "table"].iter().any(|k| w.eq_ignore_ascii_case(k)));
+        let after_keyword = k > 0 && word(k - 1, &["from", "join", "update", "into", "table"]);
+        // ON DUPLICATE KEY UPDATE and FOR UPDATE are followed by a column or an
+        // option, INTO OUTFILE / DUMPFILE by a file (review r25d F2).
+        let not_a_table = (k > 1 && word(k - 1, &["update"]) && word(k - 2, &["key", "for"]))
+            || (matches!(t, Token::Word(_)) && word(k, &["outfile", "dumpfile", "dual"]));
         let qualifier = tokens.get(k + 1) == Some(&Token::Other('.'));
-        if after_keyword && !qualifier && !found.contains(name) {
+        // A name followed by `(` after FROM or JOIN is a function's (JSON_TABLE);
+        // after INTO, a column list follows the table.
+        let called = tokens.get(k + 1) == Some(&Token::Other('(')) && !(k > 0 && word(k - 1, &["into"]));
+        if after_keyword && !not_a_table && !qualifier && !called && !found.contains(name) {
             found.push(name.clone());
         }
     }
     found
 }
 
-/// True for a statement whose tables stay open (their metadata locks held) until its
-/// transaction ends, by its first word.
-fn keeps_tables_open(sql: &str) -> bool {
-    let rest = sql.trim_start().trim_start_matches('(').trim_start();
-    let first: String = rest
-        .chars()
-        .take_while(char::is_ascii_alphabetic)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    matches!(
-        first.as_str(),
-        "select" | "insert" | "update" | "delete" | "replace" | "with" | "table" | "values" | "load"
-    )
+/// What one statement that ran inside a transaction does to what the transaction
+/// opened ([`keeps`]).
+#[derive(Debug, PartialEq)]
+enum Keeps {
+    /// Its tables stay open (their metadata locks held) until the transaction ends:
+    /// SELECT, INSERT, UPDATE, DELETE, REPLACE, WITH, TABLE, VALUES, LOAD DATA / XML.
+    Opens,
+    /// It neither opens tables nor ends the transaction: SHOW, DESCRIBE, EXPLAIN,
+    /// HELP, SAVEPOINT.
+    Same,
+    /// Anything else: it may end the transaction and start the next (BEGIN, START
+    /// TRANSACTION, COMMIT or ROLLBACK in any form, SET autocommit, XA, DDL and every
+    /// other implicitly committing statement), let go of what it opened, or run what
+    /// the gateway does not see (CALL, EXECUTE, compound statements). Any doubt
+    /// forgets: a write then waits at a cut-over (review r25d F1).
+    Nothing,
+}
+
+/// What `sql` (one statement) does to what its transaction opened, by its first
+/// words; comments and parentheses before them are skipped (an executable comment
+/// counts as text: nothing).
+fn keeps(sql: &str) -> Keeps {
+    let mut rest = sql.trim_start();
+    loop {
+        if rest.starts_with("/*") && !rest.starts_with("/*!") && !rest.starts_with("/*M!") {
+            match rest.find("*/") {
+                Some(end) => rest = rest[end + 2..].trim_start(),
+                None => return Keeps::Nothing,
+            }
+        } else if rest.starts_with('#') || rest.starts_with("-- ") {
+            match rest.find('\n') {
+                Some(end) => rest = rest[end + 1..].trim_start(),
+                None => return Keeps::Nothing,
+            }
+        } else if let Some(r) = rest.strip_prefix('(') {
+            rest = r.trim_start();
+        } else {
+            break;
+        }
+    }
+    let mut words = rest
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase);
+    let first = words.next().unwrap_or_default();
+    // The first word must be the text's first characters (not `@x := ...`).
+    if !rest.to_ascii_lowercase().starts_with(&first) {
+        return Keeps::Nothing;
+    }
+    match first.as_str() {
+        "select" | "insert" | "update" | "delete" | "replace" | "with" | "table" | "values" => Keeps::Opens,
+        // LOAD INDEX INTO CACHE commits implicitly.
+        "load" => match words.next().as_deref() {
+            Some("data" | "xml") => Keeps::Opens,
+            _ => Keeps::Nothing,
+        },
+        "show" | "desc" | "describe" | "explain" | "help" | "savepoint" => Keeps::Same,
+        _ => Keeps::Nothing,
+    }
 }
 
 /// Waits while any of `tables` is held, at most [`GATE_WAIT`], looking every
@@ -1733,8 +1811,16 @@ fn may_write_one(sql: &str) -> bool {
         .collect::<String>()
         .to_ascii_lowercase();
     match first.as_str() {
-        "select" | "show" | "desc" | "describe" | "explain" | "help" | "use" | "begin" | "commit" | "rollback"
-        | "savepoint" | "release" | "do" => false,
+        "select" | "show" | "desc" | "describe" | "explain" | "help" | "use" | "commit" | "rollback" | "savepoint"
+        | "release" | "do" => false,
+        // `BEGIN [WORK]` starts a transaction; `BEGIN NOT ATOMIC ... END` is a
+        // compound statement, which may write anything (review r25d F3).
+        "begin" => {
+            let after = rest[first.len()..]
+                .trim_start()
+                .trim_end_matches(|c: char| c == ';' || c.is_whitespace());
+            !(after.is_empty() || after.eq_ignore_ascii_case("work"))
+        }
         "start" => !names(rest, "transaction"),
         "set" => names(rest, "for"),
         _ => true,
@@ -1988,6 +2074,83 @@ mod tests {
         assert!(o.before("p", later));
         o.ran("ROLLBACK TO SAVEPOINT s", Lexing::DEFAULT);
         assert!(!o.before("p", later));
+    }
+
+    #[test]
+    fn names_that_are_not_the_table_do_not_count_as_opened() {
+        use crate::protocol::multi::Lexing;
+        let refs = |sql: &str| table_references(sql, Lexing::DEFAULT);
+        // Review r25d F2: a CTE's name, a column after ON DUPLICATE KEY UPDATE, an
+        // option after FOR UPDATE, a table function, a file.
+        for sql in [
+            "WITH p AS (SELECT 1 AS x) SELECT * FROM p",
+            "SELECT * FROM (WITH p AS (SELECT 1) SELECT * FROM p) AS t",
+            "INSERT INTO u (id, p) VALUES (1, 1) ON DUPLICATE KEY UPDATE p = 2",
+            "SELECT * FROM u FOR UPDATE p",
+            "SELECT * FROM p(1)",
+            "SELECT * FROM u INTO OUTFILE '/tmp/p'",
+        ] {
+            assert!(!refs(sql).iter().any(|t| t == "p"), "{sql}: {:?}", refs(sql));
+        }
+        assert_eq!(refs("INSERT INTO p (id, v) VALUES (1, 1)"), ["p"]);
+        assert_eq!(
+            refs("INSERT INTO u (id) VALUES (1) ON DUPLICATE KEY UPDATE id = 2"),
+            ["u"]
+        );
+    }
+
+    #[test]
+    fn a_statement_that_may_end_the_transaction_forgets_what_it_opened() {
+        use crate::protocol::multi::Lexing;
+        let later = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        // Review r25d F1: each may end the transaction and begin the next.
+        for end in [
+            "BEGIN",
+            "begin work",
+            "START TRANSACTION READ WRITE",
+            "COMMIT AND CHAIN",
+            "commit",
+            "ROLLBACK AND CHAIN",
+            "SET autocommit = 1",
+            "SET @x = 1",
+            "XA END 'x'",
+            "CREATE TEMPORARY TABLE t (id INT)",
+            "TRUNCATE TABLE u",
+            "LOAD INDEX INTO CACHE u",
+            "CALL pr()",
+            "EXECUTE s",
+            "BEGIN NOT ATOMIC SELECT 1; END",
+            "COMMIT; BEGIN",
+            "SELECT 1; SELECT 2",
+            "/*!40101 COMMIT */",
+        ] {
+            let mut o = super::Opened::default();
+            o.ran("SELECT COUNT(*) FROM p", Lexing::DEFAULT);
+            assert!(o.before("p", later));
+            o.ran(end, Lexing::DEFAULT);
+            assert!(!o.before("p", later), "{end}");
+        }
+        // These neither open nor end anything.
+        for same in ["SHOW TABLES", "EXPLAIN SELECT 1", "SAVEPOINT s", "SELECT 1;"] {
+            let mut o = super::Opened::default();
+            o.ran("SELECT COUNT(*) FROM p", Lexing::DEFAULT);
+            o.ran(same, Lexing::DEFAULT);
+            assert!(o.before("p", later), "{same}");
+        }
+        // Under a possible temporary table the names count as nothing.
+        let mut o = super::Opened::default();
+        o.ran_shadowed("SELECT * FROM p", Lexing::DEFAULT, true);
+        assert!(!o.before("p", later));
+    }
+
+    #[test]
+    fn a_compound_statement_may_write() {
+        // Review r25d F3: `BEGIN` is a transaction's statement, `BEGIN NOT ATOMIC`
+        // is not.
+        assert!(!may_write("BEGIN"));
+        assert!(!may_write("begin work;"));
+        assert!(may_write("BEGIN NOT ATOMIC DELETE FROM p WHERE id = 12; END"));
+        assert!(may_write("begin not atomic select 1; end"));
     }
 
     #[test]

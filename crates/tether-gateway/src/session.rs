@@ -150,6 +150,11 @@ pub struct Session {
     /// Per keyspace: what the client's open transaction there has opened, for the
     /// cut-over gate ([`Opened`]).
     opened: HashMap<String, Opened>,
+    /// Keyspaces where a text the session ran may have created a temporary table
+    /// ([`managed::session_state::may_touch_temporary`]): one may shadow a table's
+    /// name, so no name counts as opened there any more (review r25d F2); kept until
+    /// the session is reset.
+    temporary_doubt: HashSet<String>,
 }
 
 /// What the session knows of the temporary tables shadowing a keyspace's tables.
@@ -198,6 +203,7 @@ impl Session {
             live: None,
             lexing: Lexing::DEFAULT,
             opened: HashMap::new(),
+            temporary_doubt: HashSet::new(),
         }
     }
 
@@ -528,6 +534,7 @@ impl Session {
         self.prepared.clear();
         self.temporary.clear();
         self.shadows.clear();
+        self.temporary_doubt.clear();
         self.sql_prepared.clear();
         self.table_locks.clear();
         self.aborted = None;
@@ -694,6 +701,9 @@ impl Session {
     /// opened (it may have rolled the transaction back, and the status flags say so
     /// only at the next OK), so its later writes wait at a cut-over.
     fn ran(&mut self, ks: &Keyspace, sql: &str, failed: bool) {
+        if managed::session_state::may_touch_temporary(sql) && !self.temporary_doubt.contains(&ks.spec.name) {
+            self.temporary_doubt.insert(ks.spec.name.clone());
+        }
         if failed || !in_transaction(&self.backends, ks) {
             if let Some(o) = self.opened.get_mut(&ks.spec.name) {
                 o.clear();
@@ -701,7 +711,11 @@ impl Session {
             return;
         }
         let lexing = self.lexing;
-        self.opened.entry(ks.spec.name.clone()).or_default().ran(sql, lexing);
+        let shadowed = self.temporary_doubt.contains(&ks.spec.name);
+        self.opened
+            .entry(ks.spec.name.clone())
+            .or_default()
+            .ran_shadowed(sql, lexing, shadowed);
     }
 
     /// Passes the current backend's transaction status on to the client's next OK.
@@ -1893,13 +1907,8 @@ impl Session {
         if let Some(p) = self.prepared.get(&id) {
             let ks = p.keyspace.clone();
             let failed = out.errors() > errors;
-            match failed || !in_transaction(&self.backends, &ks) {
-                true => self.ran(&ks, "", true),
-                false => {
-                    let sql = p.statement.sql.clone();
-                    self.ran(&ks, &sql, false);
-                }
-            }
+            let sql = p.statement.sql.clone();
+            self.ran(&ks, &sql, failed);
         }
         done
     }

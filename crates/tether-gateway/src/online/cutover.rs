@@ -27,8 +27,11 @@
 //! Why not `LOCK TABLES`: MariaDB refuses `RENAME TABLE` under it, and after
 //! `ALTER TABLE .. RENAME` under it the new name is not locked, so the FK steps could
 //! not follow. Between the RENAME and the last re-pointed FK (milliseconds) a write
-//! that bypasses the gateway is not checked against the new FKs; the gateway's own
-//! statements are held.
+//! that bypasses the gateway (another gateway's too: the hold is this one's) is not
+//! checked against the new FKs; the gateway's own statements are held, every write
+//! of them in that phase ([`CutoverGate::past_rename`]). The orphan count after the
+//! release waits for transactions still open that changed rows before it
+//! ([`in_flight_writers`]), then reads with locks if any is left.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -65,6 +68,12 @@ struct GateInner {
     /// The migration of each hold (one entry per hold): named when a statement the
     /// gateway cannot see into is refused while a hold is on.
     owners: Mutex<Vec<String>>,
+    /// Tables of holds whose RENAME is done (one entry per such hold's table): from
+    /// then until the release no transaction can still hold a metadata lock it took
+    /// on them before the hold (the RENAME waited for every one), so no write needs
+    /// to pass unwaited; any write that did would meet the new tables while the
+    /// children's FKs still point at the old ones (review r25d).
+    renamed: Mutex<Vec<String>>,
     released: Notify,
     /// Counts the cut-overs that swapped tables (or swapped them back): moved while
     /// the statements are still held, so a keyspace's schema read before is known to
@@ -111,6 +120,13 @@ impl CutoverGate {
     pub fn held_since(&self, table: &str) -> Option<Instant> {
         let since = self.inner.since.lock().unwrap_or_else(|p| p.into_inner());
         since.iter().filter(|(t, _)| t == table).map(|(_, at)| *at).min()
+    }
+
+    /// True while a hold on `table` is past its RENAME (see [`GateInner::renamed`]):
+    /// every write reaching it waits, inside a transaction too.
+    pub fn past_rename(&self, table: &str) -> bool {
+        let renamed = self.inner.renamed.lock().unwrap_or_else(|p| p.into_inner());
+        renamed.iter().any(|t| t == table)
     }
 
     fn held(&self) -> Vec<String> {
@@ -177,6 +193,7 @@ impl CutoverGate {
             tables,
             since: now,
             refusing: false,
+            renamed: false,
         }
     }
 
@@ -213,12 +230,35 @@ pub struct Hold {
     /// When it began.
     since: Instant,
     refusing: bool,
+    /// Its RENAME is done ([`Hold::renamed`]).
+    renamed: bool,
+}
+
+impl Hold {
+    /// The cut-over's RENAME is done: until the release, every write reaching the
+    /// held tables waits ([`CutoverGate::past_rename`]).
+    pub fn renamed(&mut self) {
+        if self.renamed {
+            return;
+        }
+        self.renamed = true;
+        let mut r = self.gate.inner.renamed.lock().unwrap_or_else(|p| p.into_inner());
+        r.extend(self.tables.iter().cloned());
+    }
 }
 
 impl Drop for Hold {
     fn drop(&mut self) {
         // The refusal goes first: a statement that sees the table released never meets
         // a refusal left behind.
+        if self.renamed {
+            let mut r = self.gate.inner.renamed.lock().unwrap_or_else(|p| p.into_inner());
+            for t in &self.tables {
+                if let Some(i) = r.iter().position(|h| h == t) {
+                    r.swap_remove(i);
+                }
+            }
+        }
         if self.refusing {
             let mut r = self.gate.inner.refusing.lock().unwrap_or_else(|p| p.into_inner());
             for t in &self.tables {
@@ -266,6 +306,10 @@ pub struct CutoverStats {
     pub foreign_keys: Duration,
     /// Orphans found per FK afterwards (only FKs with orphans).
     pub orphans: Vec<(String, u64)>,
+    /// FKs whose orphans could not be counted because transactions open since before
+    /// the FKs were back in place still held rows of them (after a bounded wait):
+    /// rows they wrote were not checked, so the migration cannot say it is complete.
+    pub unverified: Vec<String>,
     /// Steps after the release that failed (the swap is done and every FK in place):
     /// a capture trigger left on an old table, a key name not given back.
     pub warnings: Vec<String>,
@@ -356,7 +400,7 @@ pub async fn cut_over(
         probe(db, &by_child).await.map_err(before)?;
     }
 
-    let hold = gate.hold_by(&plan.id, plan.gated_tables());
+    let mut hold = gate.hold_by(&plan.id, plan.gated_tables());
     let start = Instant::now();
     // The lock may have gone with a connection killed and never reopened (no step runs
     // on another): checked right before the RENAME all the same.
@@ -386,6 +430,11 @@ pub async fn cut_over(
     db.run(&format!("RENAME TABLE {}", pairs.join(", ")))
         .await
         .map_err(before)?;
+    // The RENAME waited for every transaction holding a metadata lock on the tables
+    // (one a transaction's write that passed the gate before needed): from here to
+    // the release no write passes the gate unwaited (review r25d). Not before the
+    // RENAME: a transaction it waits for must still write without waiting.
+    hold.renamed();
     let rename = start.elapsed();
 
     let fk_start = Instant::now();
@@ -476,18 +525,63 @@ pub async fn cut_over(
     }
 
     let mut orphans = Vec::new();
+    let mut unverified = Vec::new();
     if settings.verify {
+        // The count reads committed rows: rows a transaction open across the
+        // re-point wrote in the gap would not be seen (review r25d F5). Such
+        // transactions are waited for (bounded); any still open, the count is a
+        // locking read, which waits for their row locks on the family (bounded).
+        let locking = match in_flight_writers(db).await {
+            Ok(0) => false,
+            Ok(n) => {
+                tracing::info!(
+                    "migration {}: {n} transactions open across the cut-over: orphans counted with a locking read",
+                    plan.id
+                );
+                true
+            }
+            Err(e) => {
+                tracing::info!(
+                    "migration {}: open transactions not read ({e}): orphans counted with a locking read",
+                    plan.id
+                );
+                true
+            }
+        };
+        if locking {
+            if let Err(e) = db
+                .run(&format!(
+                    "SET SESSION innodb_lock_wait_timeout = {}",
+                    LOCKING_COUNT_WAIT.as_secs()
+                ))
+                .await
+            {
+                warnings.push(format!("innodb_lock_wait_timeout not set for the orphan count: {e}"));
+            }
+        }
         let affected = plan
             .tables
             .iter()
             .flat_map(|t| t.fks_after.iter())
             .chain(plan.children.iter().map(|c| &c.fk));
         for fk in affected {
-            match count_orphans(db, fk).await {
+            match count_orphans(db, fk, locking).await {
                 Ok(0) => {}
                 Ok(n) => orphans.push((fk.name.clone(), n)),
+                Err(e) if locking => {
+                    // Not known in full; the committed orphans are still said.
+                    unverified.push(format!("FK `{}`: {e}", fk.name));
+                    match count_orphans(db, fk, false).await {
+                        Ok(0) => {}
+                        Ok(n) => orphans.push((fk.name.clone(), n)),
+                        Err(e) => warnings.push(format!("orphans of FK `{}` not counted: {e}", fk.name)),
+                    }
+                }
                 Err(e) => warnings.push(format!("orphans of FK `{}` not counted: {e}", fk.name)),
             }
+        }
+        if locking {
+            let _ = db.run("SET SESSION innodb_lock_wait_timeout = DEFAULT").await;
         }
     }
     Ok(CutoverStats {
@@ -495,8 +589,39 @@ pub async fn cut_over(
         rename,
         foreign_keys,
         orphans,
+        unverified,
         warnings,
     })
+}
+
+/// How long the orphan check waits for transactions that wrote before the FKs were
+/// back in place and are still open, before it counts with a locking read.
+const IN_FLIGHT_WAIT: Duration = Duration::from_secs(10);
+
+/// How long the locking orphan count waits for one row lock.
+const LOCKING_COUNT_WAIT: Duration = Duration::from_secs(5);
+
+/// Waits (at most [`IN_FLIGHT_WAIT`]) while other transactions that began before
+/// now (to the second: `trx_started` has no fractions; a few later ones are waited
+/// for too) and have changed rows are open; returns how many still are. Called
+/// after the release: such a transaction may have written during the cut-over,
+/// and the orphan count reads committed rows only.
+async fn in_flight_writers(db: &mut Db) -> Result<u64, OnlineError> {
+    let Some(now) = db.count("SELECT UNIX_TIMESTAMP()").await? else {
+        return Ok(0);
+    };
+    let sql = format!(
+        "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id <> CONNECTION_ID() \
+         AND trx_rows_modified > 0 AND UNIX_TIMESTAMP(trx_started) <= {now}"
+    );
+    let start = Instant::now();
+    loop {
+        let open = db.count(&sql).await?.unwrap_or(0);
+        if open == 0 || start.elapsed() >= IN_FLIGHT_WAIT {
+            return Ok(open);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Fails when the new tables (`new`) are not right for the rows: a captured write
@@ -776,7 +901,7 @@ pub async fn finish_after_swap(db: &mut Db, database: &str, plan: &Plan) -> Resu
         .flat_map(|t| t.fks_after.iter())
         .chain(plan.children.iter().map(|c| &c.fk))
     {
-        let n = count_orphans(db, fk).await?;
+        let n = count_orphans(db, fk, false).await?;
         if n > 0 {
             orphans.push((fk.name.clone(), n));
         }
@@ -786,6 +911,7 @@ pub async fn finish_after_swap(db: &mut Db, database: &str, plan: &Plan) -> Resu
         rename: Duration::ZERO,
         foreign_keys,
         orphans,
+        unverified: Vec::new(),
         warnings: Vec::new(),
     })
 }
@@ -844,7 +970,7 @@ async fn keys(db: &mut Db, table: &str) -> Result<Vec<(String, Vec<String>)>, On
 /// primary-key lookup per child row): MariaDB runs `NOT EXISTS` here by materializing
 /// every parent key in a temporary table, on disk past `tmp_table_size` (1,000,000
 /// parents, 5,000,000 children: 23-28 s against 3.3 s, bench/online.sh).
-pub async fn count_orphans(db: &mut Db, fk: &FkDef) -> Result<u64, OnlineError> {
+pub async fn count_orphans(db: &mut Db, fk: &FkDef, locking: bool) -> Result<u64, OnlineError> {
     let Some(first) = fk.referenced_columns.first() else {
         return Ok(0);
     };
@@ -858,12 +984,17 @@ pub async fn count_orphans(db: &mut Db, fk: &FkDef) -> Result<u64, OnlineError> 
     // A joined parent row has its first referenced column equal to a set value: NULL
     // there means no parent row.
     let sql = format!(
-        "SELECT COUNT(*) FROM {} c LEFT JOIN {} p ON {} WHERE {} AND p.{} IS NULL",
+        "SELECT COUNT(*) FROM {} c LEFT JOIN {} p ON {} WHERE {} AND p.{} IS NULL{}",
         q(&fk.table),
         fk.parent_sql(),
         join.join(" AND "),
         set.join(" AND "),
-        q(first)
+        q(first),
+        match locking {
+            // Waits for rows transactions still open changed (their row locks).
+            true => " LOCK IN SHARE MODE",
+            false => "",
+        }
     );
     Ok(db.count(&sql).await?.unwrap_or(0))
 }

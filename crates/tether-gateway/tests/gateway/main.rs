@@ -41,6 +41,7 @@ mod online;
 mod online_acceptance;
 mod online_copy;
 mod online_fk_r15;
+mod online_gap_r25;
 mod online_hold_r23;
 mod online_r13;
 mod online_r14;
