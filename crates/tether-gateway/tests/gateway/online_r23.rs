@@ -60,11 +60,13 @@ pub(crate) const OPEN_P_AFTER_TRIGGERS: &str = r"BEGIN NOT ATOMIC
 END";
 
 /// Waits (at most 60 s) until a statement starting with `start` waits for a metadata
-/// lock on the backend.
+/// lock on the backend, in the database `conn` uses (tests run side by side on one
+/// server: another test's RENAME once satisfied this wait, and the scenario went
+/// on before its own cut-over had begun).
 pub(crate) async fn until_waiting(conn: &mut Conn, start: &str) {
     let sql = format!(
         "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE = 'Waiting for table metadata lock' \
-         AND INFO LIKE '{start}%'"
+         AND DB = DATABASE() AND INFO LIKE '{start}%'"
     );
     for _ in 0..6000 {
         let n: Option<u64> = conn.query_first(sql.as_str()).await.expect("processlist");
