@@ -81,6 +81,7 @@ mod sharded_routing;
 mod sqlmode_r23;
 mod sqlmode_r24;
 mod stamp_r24;
+mod stamp_r25;
 mod tls;
 mod tls_r24;
 mod triggers;
