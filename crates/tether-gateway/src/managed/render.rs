@@ -187,9 +187,12 @@ pub struct ParamText {
     pub client_charset: Option<String>,
     /// The parameters' protocol types, when the execute says them.
     pub types: Option<Vec<u8>>,
-    /// Whether `character_set_connection` is `client_charset`: string parameters
-    /// are then written `_<client_charset> X'..'`.
-    pub same_connection: bool,
+    /// Whether `_<client_charset> X'..'` reads as a string parameter natively
+    /// (the same character set and collation; both are coercible): string
+    /// parameters are then written so. Otherwise a plain quoted literal is (the
+    /// connection's character set and `collation_connection`), where the caller
+    /// found that the parameter's natively (see `Backend::param_collations`).
+    pub introduced: bool,
 }
 
 /// `sql` with each `?` placeholder replaced by its parameter as an SQL literal;
@@ -257,15 +260,14 @@ pub fn inline_params_as(sql: &str, params: &[Value], text: &ParamText) -> Option
                     .and_then(|t| t.get(at))
                     .is_some_and(|t| BLOBS.contains(t));
                 match (v, &text.client_charset) {
-                    // Natively a string parameter in the connection's character
-                    // set is not converted and keeps the client character set's
-                    // default collation (not collation_connection), as this
-                    // literal does; anything else is converted to the connection's
-                    // character set and collation, as a plain literal is (review
-                    // r24f finding 4).
-                    (Value::Bytes(b), Some(charset))
-                        if !blob && (text.same_connection || introduced_only(b, charset)) =>
-                    {
+                    // Natively a string parameter that is not converted (the
+                    // connection's character set, or either side binary) keeps
+                    // the client character set and its collation (not
+                    // collation_connection), as this literal does where
+                    // `introduced` says so; anything else is converted to the
+                    // connection's character set and collation, as a plain
+                    // literal is (review r24f finding 4, r25b F3, F4).
+                    (Value::Bytes(b), Some(charset)) if !blob && (text.introduced || introduced_only(b, charset)) => {
                         out.push_str(&format!("_{charset} {}", tether_schema::sql::hex_literal(b)))
                     }
                     // A plain quoted literal (the connection's character set and
@@ -560,7 +562,7 @@ mod tests {
         let latin1 = ParamText {
             client_charset: Some("latin1".into()),
             types: Some(vec![253, 252]),
-            same_connection: false,
+            introduced: false,
         };
         assert_eq!(
             inline_params_as(

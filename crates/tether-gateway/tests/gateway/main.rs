@@ -52,6 +52,7 @@ mod online_safety;
 mod online_tx_r24;
 mod online_tx_r24b;
 mod params_r24;
+mod params_r25;
 mod passthrough;
 mod picked_r13;
 mod prepared;
