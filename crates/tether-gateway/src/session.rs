@@ -2027,7 +2027,12 @@ impl Session {
                         };
                         how.introduced = collations.as_ref().is_some_and(|c| c.param == c.introduced);
                         let plain = collations.as_ref().is_some_and(|c| c.param == c.connection);
-                        if collations.is_some() && !how.introduced && (introduced || !plain) {
+                        // Bytes only an introduced literal carries go as one
+                        // where the parameter keeps the client's character set
+                        // (its collation may differ: the column's wins in a
+                        // comparison with it, as natively).
+                        let same_charset = at(0) == at(1);
+                        if collations.is_some() && !how.introduced && ((introduced && !same_charset) || !plain) {
                             let message = match introduced {
                                 true => "Tether: this string parameter (not UTF-8, or a character with a backslash byte) needs character_set_connection \
                                          equal to character_set_client in a managed keyspace",

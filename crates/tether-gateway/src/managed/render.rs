@@ -79,6 +79,7 @@ pub(super) fn literal(v: &Value, c: &ColumnDef) -> String {
 fn other_bytes(b: &[u8], c: &ColumnDef) -> String {
     const BIT: u8 = 16;
     const BINARY_FLAG: u16 = 128;
+    const BINARY_CHARSET: u16 = 63;
     match b {
         // A BIT value comes as its bytes, most significant first. As a string
         // literal a BIT column would compare it as a number read from its text
@@ -86,7 +87,13 @@ fn other_bytes(b: &[u8], c: &ColumnDef) -> String {
         b if c.column_type == BIT && b.len() <= 8 => {
             b.iter().fold(0u64, |n, byte| (n << 8) | u64::from(*byte)).to_string()
         }
-        b if c.flags & BINARY_FLAG != 0 && !(7..=14).contains(&c.column_type) => tether_schema::sql::hex_literal(b),
+        // Binary bytes (the binary character set): a text column of a `_bin`
+        // collation carries the BINARY flag too, and its text must stay text
+        // (`SET NAMES utf8mb4 COLLATE utf8mb4_bin` made a read 'é' the bytes
+        // C3 A9, cascaded into a latin1 child as 'Ã©').
+        b if c.flags & BINARY_FLAG != 0 && c.charset == BINARY_CHARSET && !(7..=14).contains(&c.column_type) => {
+            tether_schema::sql::hex_literal(b)
+        }
         b => text_literal(b),
     }
 }
@@ -575,11 +582,13 @@ mod tests {
         );
     }
 
-    /// A column of protocol type `t` and flags `flags`, for [`literal`].
+    /// A column of protocol type `t` and flags `flags`, for [`literal`]: of the
+    /// binary character set where the flags say BINARY, else utf8mb4.
     fn column(t: u8, flags: u16) -> ColumnDef {
         ColumnDef {
             column_type: t,
             flags,
+            charset: if flags & 128 != 0 { 63 } else { 45 },
             ..ColumnDef::default()
         }
     }
@@ -612,6 +621,16 @@ mod tests {
         assert_eq!(read(253, 128, "\x08"), "X'08'");
         assert_eq!(read(16, 32, "\x08"), "8");
         assert_eq!(read(253, 0, "it's"), "'it\\'s'");
+        // A text of a `_bin` collation (utf8mb4_bin, 46) carries the BINARY flag
+        // too: text all the same (review r25b, found writing F4's fix).
+        let bin_text = ColumnDef {
+            charset: 46,
+            ..column(253, 128)
+        };
+        assert_eq!(
+            literal(&Value::Bytes("é".as_bytes().to_vec()), &bin_text),
+            "_utf8mb4 X'C3A9'"
+        );
         assert_eq!(literal_bytes("0x4100"), Some(vec![0x41, 0]));
         assert_eq!(padded("0x41", tether_fkplan::Pad::Utf8Bytes(3)), "X'412020'");
     }

@@ -146,3 +146,37 @@ fn a_parameter_whose_collation_no_literal_has_is_refused() {
     assert_eq!(gateway, vec![Err(1105)]);
     assert_eq!(c, children(&["1:a", "2:A", "3:b", "4:B"]));
 }
+
+#[test]
+fn a_parameter_outside_ascii_after_set_names_collate_takes_that_collation() {
+    // unicode_ci: 'É' = 'é', so the parent 'a' goes with its child.
+    let steps: [(&str, &[&str]); 1] = [("DELETE FROM p WHERE k = IF(? = 'é', 'a', 'x')", &["É"])];
+    let (native, gateway, c) = run(&["SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci"], &steps, true);
+    assert_eq!(native, vec![Ok(1)]);
+    assert_eq!(gateway, native);
+    assert_eq!(c, children(&["2:A", "3:b", "4:B"]));
+}
+
+/// A new key the gateway reads back to cascade was written as a binary string
+/// when its column definition carried the BINARY flag, which a text of a `_bin`
+/// collation carries too: under `SET NAMES utf8mb4 COLLATE utf8mb4_bin` a new key
+/// 'é' cascaded into a latin1 child as the two characters 'Ã©' (an orphan).
+#[test]
+fn a_key_read_under_a_bin_collation_cascades_as_text() {
+    let (codes, children) = crate::cascade_r13::differential(
+        "CREATE TABLE p (id INT PRIMARY KEY, k VARCHAR(10) CHARACTER SET latin1 NOT NULL, UNIQUE KEY (k)) ENGINE=InnoDB;
+CREATE TABLE c (id INT PRIMARY KEY, pk VARCHAR(10) CHARACTER SET latin1,
+  FOREIGN KEY (pk) REFERENCES p (k) ON UPDATE CASCADE ON DELETE CASCADE) ENGINE=InnoDB;
+INSERT INTO p VALUES (1, 'a'), (2, 'b');
+INSERT INTO c VALUES (1, 'a'), (2, 'b');",
+        &["p", "c"],
+        &[
+            "SET NAMES utf8mb4 COLLATE utf8mb4_bin",
+            "UPDATE p SET k = 'é' WHERE k = 'a'",
+            "UPDATE p SET k = CONCAT('ü', k) WHERE k = 'b'",
+        ],
+        "SELECT GROUP_CONCAT(id, ':', HEX(pk) ORDER BY id) FROM c",
+    );
+    assert_eq!(codes, vec![0; 3]);
+    assert_eq!(children, vec![vec!["1:E9,2:FC62".to_string()]]);
+}
