@@ -1992,7 +1992,7 @@ impl Session {
             let mut how = managed::ParamText {
                 client_charset: None,
                 types: params.types(),
-                same_connection: false,
+                introduced: false,
             };
             if values.iter().flatten().any(string) {
                 match self.backend(&ks).charsets().await {
@@ -2018,14 +2018,37 @@ impl Session {
                             }
                             _ => false,
                         });
-                        how.same_connection = how.client_charset.is_some() && at(0) == at(1);
-                        if introduced && !how.same_connection {
-                            out.error(&ServerError::new(
-                                1105,
-                                "HY000",
-                                "Tether: this string parameter (not UTF-8, or a character with a backslash byte) needs character_set_connection \
-                                 equal to character_set_client in a managed keyspace",
-                            ));
+                        // The parameter's collation natively, against what an
+                        // introduced and a plain literal give (review r25b F3,
+                        // F4): `SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci`
+                        // makes it unicode_ci (a plain literal's), a binary
+                        // client or connection character set leaves it
+                        // unconverted (an introduced literal's).
+                        let collations = match how.client_charset.clone() {
+                            Some(client) => match self.backend(&ks).param_collations(&client).await {
+                                Ok(c) => Some(c),
+                                Err(e) => {
+                                    out.error(&e);
+                                    return Ok(());
+                                }
+                            },
+                            None => None,
+                        };
+                        how.introduced = collations.as_ref().is_some_and(|c| c.param == c.introduced);
+                        let plain = collations.as_ref().is_some_and(|c| c.param == c.connection);
+                        // Bytes only an introduced literal carries go as one
+                        // where the parameter keeps the client's character set
+                        // (its collation may differ: the column's wins in a
+                        // comparison with it, as natively).
+                        let same_charset = at(0) == at(1);
+                        if collations.is_some() && !how.introduced && ((introduced && !same_charset) || !plain) {
+                            let message = match introduced {
+                                true => "Tether: this string parameter (not UTF-8, or a character with a backslash byte) needs character_set_connection \
+                                         equal to character_set_client in a managed keyspace",
+                                false => "Tether: a string parameter's collation here (set by SET NAMES ... COLLATE) is not collation_connection: \
+                                          no literal reads as it in a managed keyspace",
+                            };
+                            out.error(&ServerError::new(1105, "HY000", message));
                             return Ok(());
                         }
                     }

@@ -298,10 +298,17 @@ pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Result<Expr, St
     let Some(c) = table.columns.iter().find(|c| eq_ci(&c.name, column)) else {
         return Ok(e);
     };
+    let unknown = || Err(c.engine_type.to_ascii_lowercase());
+    // A NULL into a NOT NULL column is stored as the type's implicit default
+    // outside strict mode (0 for an INT, warning 1048), an error inside it: only a
+    // value that cannot be NULL is predicted (review r25b F1, F2).
+    if !c.nullable && !never_null(table, &e) {
+        return unknown();
+    }
     if matches!(e, Expr::Value(ref v) if matches!(v.value, Value::Null)) {
         return Ok(e);
     }
-    let unknown = || Err(c.engine_type.to_ascii_lowercase());
+    let unsigned = c.engine_type.to_ascii_lowercase().contains("unsigned");
     // A literal of bytes into a column that is not a string's (review r24f F2, F3).
     let textual = matches!(
         c.normalized_type,
@@ -413,7 +420,9 @@ pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Result<Expr, St
         // An integer a FLOAT (24 bits) or DOUBLE (53 bits) holds exactly.
         DataType::Float { bytes } => {
             let bits = if *bytes == 4 { 24 } else { 53 };
-            return match fits(-(1i128 << bits), 1i128 << bits) {
+            // An UNSIGNED one stores a negative number as 0.
+            let lo = if unsigned { 0 } else { -(1i128 << bits) };
+            return match fits(lo, 1i128 << bits) {
                 true => Ok(e),
                 false => unknown(),
             };
@@ -446,8 +455,22 @@ pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Result<Expr, St
                 false => unknown(),
             };
         }
-        DataType::Date | DataType::Time | DataType::Timestamp { .. } | DataType::Decimal { precision: Some(_), .. } => {
+        // Outside strict mode an invalid date ('2020-02-30', 20200230) is stored as
+        // the zero date where its CAST is NULL, and the store's reading of a number
+        // or of other text is its own: only values that are dates already (or
+        // NULL) are predicted (review r25b F1, F2).
+        DataType::Date | DataType::Time | DataType::Timestamp { .. } if !temporal_exactly(table, c, &e) => {
+            return unknown()
         }
+        DataType::Date | DataType::Time | DataType::Timestamp { .. } => {}
+        // An UNSIGNED DECIMAL stores a negative number as 0 outside strict mode,
+        // where its CAST keeps the sign: only a literal without a sign is predicted.
+        DataType::Decimal { precision: Some(_), .. }
+            if unsigned && !matches!(&e, Expr::Value(v) if matches!(&v.value, Value::Number(..))) =>
+        {
+            return unknown()
+        }
+        DataType::Decimal { precision: Some(_), .. } => {}
         _ => return unknown(),
     }
     let cast = match c.normalized_type {
@@ -461,6 +484,168 @@ pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Result<Expr, St
         _ => return unknown(),
     };
     Ok(parse_expr(&format!("CAST(({e}) AS {cast})")).unwrap_or(e))
+}
+
+/// Whether `e` (an expression over the old row of `table`) cannot be NULL: a
+/// literal that is not NULL, a NOT NULL column of `table`, arithmetic and
+/// comparisons of such (an overflow is an error in any sql_mode), `<=>`, `IS
+/// [NOT] NULL`, `IF(c, a, b)` of such `a` and `b`, `IFNULL(x, a)` / `COALESCE(..,
+/// a, ..)` of such `a`, the statement's time. Anything else (a subquery, a
+/// division, a function, a column of another table) may be NULL.
+pub(super) fn never_null(table: &Table, e: &Expr) -> bool {
+    use sqlparser::ast::{BinaryOperator as B, FunctionArg, FunctionArgExpr, FunctionArguments};
+    let args = |f: &sqlparser::ast::Function| -> Vec<Expr> {
+        match &f.args {
+            FunctionArguments::List(list) => list
+                .args
+                .iter()
+                .filter_map(|a| match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    match e {
+        Expr::Value(v) => !matches!(v.value, Value::Null | Value::Placeholder(_)),
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => column_ref(e)
+            .and_then(|name| table.columns.iter().find(|c| eq_ci(&c.name, &name)))
+            .is_some_and(|c| !c.nullable),
+        Expr::Nested(x) | Expr::UnaryOp { expr: x, .. } => never_null(table, x),
+        Expr::IsNull(_) | Expr::IsNotNull(_) => true,
+        Expr::BinaryOp { left, op, right } => match op {
+            B::Spaceship => true,
+            B::Plus | B::Minus | B::Multiply | B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq => {
+                never_null(table, left) && never_null(table, right)
+            }
+            _ => false,
+        },
+        Expr::Function(f) => {
+            let name = f.name.to_string().to_ascii_uppercase();
+            let a = args(f);
+            match name.as_str() {
+                "IF" => a.len() == 3 && never_null(table, &a[1]) && never_null(table, &a[2]),
+                "IFNULL" => a.len() == 2 && never_null(table, &a[1]),
+                "COALESCE" => a.iter().any(|x| never_null(table, x)),
+                "CURRENT_TIMESTAMP" | "NOW" | "LOCALTIMESTAMP" => true,
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Whether a DATE, TIME, DATETIME or TIMESTAMP `column` stores `e` exactly as
+/// `CAST(e AS <its type>)` gives it, in any sql_mode: NULL, a column of `table` of
+/// such a type, the statement's time, a quoted literal that is a valid value of
+/// the type as written (`'2020-02-03'`; `'2020-02-30'` casts to NULL where the
+/// store writes the zero date), `IF(c, a, b)` of such, and date arithmetic (`+
+/// INTERVAL`, `DATE_ADD`, ...) over such (its overflow is NULL, and so is what the
+/// store writes into a NULL-able column). A TIMESTAMP (1970 to 2038, in the
+/// session's time zone) takes only another TIMESTAMP column's value and the
+/// statement's time.
+fn temporal_exactly(table: &Table, column: &tether_schema::Column, e: &Expr) -> bool {
+    use sqlparser::ast::{BinaryOperator as B, FunctionArg, FunctionArgExpr, FunctionArguments};
+    use tether_schema::DataType;
+    let kind = &column.normalized_type;
+    let stamp = |c: &tether_schema::Column| c.engine_type.trim().to_ascii_lowercase().starts_with("timestamp");
+    let timestamp = stamp(column);
+    let time = matches!(kind, DataType::Time);
+    let same = |x: &Expr| temporal_exactly(table, column, x);
+    match e {
+        Expr::Value(v) => match &v.value {
+            Value::Null => true,
+            Value::SingleQuotedString(t) | Value::DoubleQuotedString(t) => !timestamp && valid_temporal(kind, t),
+            _ => false,
+        },
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => column_ref(e)
+            .and_then(|name| table.columns.iter().find(|c| eq_ci(&c.name, &name)))
+            .is_some_and(|c| match (time, timestamp) {
+                (true, _) => matches!(c.normalized_type, DataType::Time),
+                (false, true) => stamp(c),
+                (false, false) => matches!(c.normalized_type, DataType::Date | DataType::Timestamp { .. }),
+            }),
+        Expr::Nested(x) => same(x),
+        Expr::BinaryOp {
+            left,
+            op: B::Plus | B::Minus,
+            right,
+        } if !time && !timestamp => matches!(**right, Expr::Interval(_)) && same(left),
+        Expr::Function(f) => {
+            let name = f.name.to_string().to_ascii_uppercase();
+            let a: Vec<&Expr> = match &f.args {
+                FunctionArguments::List(list) => list
+                    .args
+                    .iter()
+                    .filter_map(|a| match a {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            match name.as_str() {
+                "IF" => a.len() == 3 && same(a[1]) && same(a[2]),
+                "CURRENT_TIMESTAMP" | "NOW" | "LOCALTIMESTAMP" => !time,
+                "DATE_ADD" | "DATE_SUB" | "ADDDATE" | "SUBDATE" if !time && !timestamp => {
+                    a.len() == 2 && matches!(a[1], Expr::Interval(_)) && same(a[0])
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Whether `text` is a valid value of a DATE (`YYYY-MM-DD`), DATETIME
+/// (`YYYY-MM-DD[ HH:MM:SS[.ffffff]]`) or TIME (`[-]H[HH]:MM:SS[.ffffff]`, at most
+/// 838 hours) as written: the calendar's days, no zero month or day.
+fn valid_temporal(kind: &tether_schema::DataType, text: &str) -> bool {
+    use tether_schema::DataType;
+    let number = |s: &str, len: std::ops::RangeInclusive<usize>, max: u32| {
+        len.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) && s.parse::<u32>().is_ok_and(|n| n <= max)
+    };
+    let clock = |s: &str, hours: usize, max_hour: u32| {
+        let (s, fraction) = s.split_once('.').unwrap_or((s, "0"));
+        let parts: Vec<&str> = s.split(':').collect();
+        parts.len() == 3
+            && number(parts[0], 1..=hours, max_hour)
+            && number(parts[1], 2..=2, 59)
+            && number(parts[2], 2..=2, 59)
+            && number(fraction, 1..=6, 999_999)
+    };
+    let date = |s: &str| {
+        let parts: Vec<&str> = s.split('-').collect();
+        if parts.len() != 3
+            || !number(parts[0], 4..=4, 9999)
+            || !number(parts[1], 2..=2, 12)
+            || !number(parts[2], 2..=2, 31)
+        {
+            return false;
+        }
+        let (y, m, d) = (
+            parts[0].parse::<u32>().unwrap_or(0),
+            parts[1].parse::<u32>().unwrap_or(0),
+            parts[2].parse::<u32>().unwrap_or(0),
+        );
+        let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+        let days = match m {
+            2 if leap => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        y >= 1000 && m >= 1 && (1..=days).contains(&d)
+    };
+    match kind {
+        DataType::Date => date(text),
+        DataType::Time => clock(text.strip_prefix('-').unwrap_or(text), 3, 838),
+        _ => match text.split_once(' ') {
+            Some((d, t)) => date(d) && clock(t, 2, 23),
+            None => date(text),
+        },
+    }
 }
 
 /// `text` parsed as one MariaDB expression.

@@ -62,6 +62,9 @@ pub(super) struct BackendConn {
     /// last read (`None`: not read, or a command since may have changed them:
     /// [`may_change_charset`]).
     pub(super) charsets: Option<(String, String)>,
+    /// The session's [`super::ParamCollations`], read while `charsets` held
+    /// (cleared when they are read again).
+    pub(super) param_collations: Option<super::ParamCollations>,
     /// The server is MariaDB (its greeting's version string says so).
     pub(super) mariadb: bool,
     /// MARIADB_CLIENT_CACHE_METADATA is in use.
@@ -137,6 +140,7 @@ impl BackendConn {
             after_release: false,
             ansi_quotes: None,
             charsets: None,
+            param_collations: None,
             mariadb: false,
             cached_metadata: false,
             executing: false,

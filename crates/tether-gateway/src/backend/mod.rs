@@ -535,8 +535,68 @@ impl Backend {
         let [client, connection] = [0, 1].map(|i| row.get(i).cloned().unwrap_or_default());
         if let Some(conn) = self.conn.as_mut() {
             conn.charsets = Some((client.clone(), connection.clone()));
+            conn.param_collations = None;
         }
         Ok((client, connection))
+    }
+
+    /// How a string parameter of a prepared statement reads natively under the
+    /// session's character sets, for writing it as a literal: its collation
+    /// (`SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci` makes it unicode_ci, which
+    /// no session variable says; `character_set_client = binary` makes it binary;
+    /// a parameter converted to the connection's character set takes
+    /// `collation_connection`), the collation of `_<client> X''`, and
+    /// `collation_connection` (review r25b F3, F4). Read with a prepared `SELECT`
+    /// on the backend, cached with [`Self::charsets`]. `client` is the session's
+    /// `character_set_client` as [`Self::charsets`] read it (a plain name).
+    pub async fn param_collations(&mut self, client: &str) -> Result<ParamCollations, ServerError> {
+        if let Some(known) = self
+            .conn
+            .as_ref()
+            .filter(|c| c.charsets.is_some())
+            .and_then(|c| c.param_collations.clone())
+        {
+            return Ok(known);
+        }
+        let sql = format!("SELECT COLLATION(?), COLLATION(_{client} X''), @@SESSION.collation_connection");
+        let conn = self.conn().await?;
+        let outcome = async {
+            let prepared = conn.prepare(&sql).await?;
+            conn.execute(prepared.id, &[Value::Bytes(b"a".to_vec())]).await?;
+            let mut row: Option<Vec<String>> = None;
+            let mut failed: Option<ServerError> = None;
+            loop {
+                match conn.event().await? {
+                    Event::Row(p) => row = binary_strings(p, 3),
+                    Event::Error(e) => failed = Some(e),
+                    Event::Done => break,
+                    _ => {}
+                }
+            }
+            conn.close_statement(prepared.id).await?;
+            Ok::<_, ConnError>(failed.map_or_else(
+                || {
+                    row.and_then(|r| <[String; 3]>::try_from(r).ok())
+                        .ok_or_else(|| ServerError::new(1105, "HY000", "Tether: cannot read the parameters' collation"))
+                },
+                Err,
+            ))
+        }
+        .await;
+        let [param, introduced, connection] = match outcome {
+            Ok(Ok(row)) => row,
+            Ok(Err(e)) => return Err(e),
+            Err(e) => return Err(self.fail(e)),
+        };
+        let known = ParamCollations {
+            param,
+            introduced,
+            connection,
+        };
+        if let Some(conn) = self.conn.as_mut() {
+            conn.param_collations = Some(known.clone());
+        }
+        Ok(known)
     }
 
     /// Records the session's ANSI_QUOTES as read from it just now.
@@ -843,6 +903,35 @@ async fn collect(conn: &mut BackendConn, replies: &mut Vec<Reply>) -> Result<(),
             Event::Done => return Ok(()),
         }
     }
+}
+
+/// How a string parameter of a prepared statement reads natively, and how two
+/// literals read ([`Backend::param_collations`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamCollations {
+    /// The parameter's collation natively (its coercibility is a literal's).
+    pub param: String,
+    /// The collation of `_<character_set_client> X'..'`.
+    pub introduced: String,
+    /// `collation_connection`: a plain quoted literal's.
+    pub connection: String,
+}
+
+/// The first `columns` values of a binary-protocol row of strings (none NULL).
+fn binary_strings(p: &[u8], columns: usize) -> Option<Vec<String>> {
+    let mut at = 1 + (columns + 7 + 2) / 8;
+    let mut out = Vec::with_capacity(columns);
+    for _ in 0..columns {
+        let (len, skip) = match *p.get(at)? {
+            n @ 0..=250 => (usize::from(n), 1),
+            0xfc => (usize::from(u16::from_le_bytes([*p.get(at + 1)?, *p.get(at + 2)?])), 3),
+            _ => return None,
+        };
+        let text = p.get(at + skip..at + skip + len)?;
+        out.push(String::from_utf8_lossy(text).into_owned());
+        at += skip + len;
+    }
+    Some(out)
 }
 
 /// Why forwarding a command stopped: the backend failed (the client is told), or

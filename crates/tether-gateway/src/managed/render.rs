@@ -79,6 +79,7 @@ pub(super) fn literal(v: &Value, c: &ColumnDef) -> String {
 fn other_bytes(b: &[u8], c: &ColumnDef) -> String {
     const BIT: u8 = 16;
     const BINARY_FLAG: u16 = 128;
+    const BINARY_CHARSET: u16 = 63;
     match b {
         // A BIT value comes as its bytes, most significant first. As a string
         // literal a BIT column would compare it as a number read from its text
@@ -86,7 +87,13 @@ fn other_bytes(b: &[u8], c: &ColumnDef) -> String {
         b if c.column_type == BIT && b.len() <= 8 => {
             b.iter().fold(0u64, |n, byte| (n << 8) | u64::from(*byte)).to_string()
         }
-        b if c.flags & BINARY_FLAG != 0 && !(7..=14).contains(&c.column_type) => tether_schema::sql::hex_literal(b),
+        // Binary bytes (the binary character set): a text column of a `_bin`
+        // collation carries the BINARY flag too, and its text must stay text
+        // (`SET NAMES utf8mb4 COLLATE utf8mb4_bin` made a read 'é' the bytes
+        // C3 A9, cascaded into a latin1 child as 'Ã©').
+        b if c.flags & BINARY_FLAG != 0 && c.charset == BINARY_CHARSET && !(7..=14).contains(&c.column_type) => {
+            tether_schema::sql::hex_literal(b)
+        }
         b => text_literal(b),
     }
 }
@@ -187,9 +194,12 @@ pub struct ParamText {
     pub client_charset: Option<String>,
     /// The parameters' protocol types, when the execute says them.
     pub types: Option<Vec<u8>>,
-    /// Whether `character_set_connection` is `client_charset`: string parameters
-    /// are then written `_<client_charset> X'..'`.
-    pub same_connection: bool,
+    /// Whether `_<client_charset> X'..'` reads as a string parameter natively
+    /// (the same character set and collation; both are coercible): string
+    /// parameters are then written so. Otherwise a plain quoted literal is (the
+    /// connection's character set and `collation_connection`), where the caller
+    /// found that the parameter's natively (see `Backend::param_collations`).
+    pub introduced: bool,
 }
 
 /// `sql` with each `?` placeholder replaced by its parameter as an SQL literal;
@@ -257,15 +267,14 @@ pub fn inline_params_as(sql: &str, params: &[Value], text: &ParamText) -> Option
                     .and_then(|t| t.get(at))
                     .is_some_and(|t| BLOBS.contains(t));
                 match (v, &text.client_charset) {
-                    // Natively a string parameter in the connection's character
-                    // set is not converted and keeps the client character set's
-                    // default collation (not collation_connection), as this
-                    // literal does; anything else is converted to the connection's
-                    // character set and collation, as a plain literal is (review
-                    // r24f finding 4).
-                    (Value::Bytes(b), Some(charset))
-                        if !blob && (text.same_connection || introduced_only(b, charset)) =>
-                    {
+                    // Natively a string parameter that is not converted (the
+                    // connection's character set, or either side binary) keeps
+                    // the client character set and its collation (not
+                    // collation_connection), as this literal does where
+                    // `introduced` says so; anything else is converted to the
+                    // connection's character set and collation, as a plain
+                    // literal is (review r24f finding 4, r25b F3, F4).
+                    (Value::Bytes(b), Some(charset)) if !blob && (text.introduced || introduced_only(b, charset)) => {
                         out.push_str(&format!("_{charset} {}", tether_schema::sql::hex_literal(b)))
                     }
                     // A plain quoted literal (the connection's character set and
@@ -560,7 +569,7 @@ mod tests {
         let latin1 = ParamText {
             client_charset: Some("latin1".into()),
             types: Some(vec![253, 252]),
-            same_connection: false,
+            introduced: false,
         };
         assert_eq!(
             inline_params_as(
@@ -573,11 +582,13 @@ mod tests {
         );
     }
 
-    /// A column of protocol type `t` and flags `flags`, for [`literal`].
+    /// A column of protocol type `t` and flags `flags`, for [`literal`]: of the
+    /// binary character set where the flags say BINARY, else utf8mb4.
     fn column(t: u8, flags: u16) -> ColumnDef {
         ColumnDef {
             column_type: t,
             flags,
+            charset: if flags & 128 != 0 { 63 } else { 45 },
             ..ColumnDef::default()
         }
     }
@@ -610,6 +621,16 @@ mod tests {
         assert_eq!(read(253, 128, "\x08"), "X'08'");
         assert_eq!(read(16, 32, "\x08"), "8");
         assert_eq!(read(253, 0, "it's"), "'it\\'s'");
+        // A text of a `_bin` collation (utf8mb4_bin, 46) carries the BINARY flag
+        // too: text all the same (review r25b, found writing F4's fix).
+        let bin_text = ColumnDef {
+            charset: 46,
+            ..column(253, 128)
+        };
+        assert_eq!(
+            literal(&Value::Bytes("é".as_bytes().to_vec()), &bin_text),
+            "_utf8mb4 X'C3A9'"
+        );
         assert_eq!(literal_bytes("0x4100"), Some(vec![0x41, 0]));
         assert_eq!(padded("0x41", tether_fkplan::Pad::Utf8Bytes(3)), "X'412020'");
     }
