@@ -232,17 +232,25 @@ impl Session {
         // (E2's left-open item; twenty-fifth session).
         // A text of several statements that may set the character set reads its
         // later statements under the new one: refused alike.
-        if managed::may_pair_a_quote(sql) {
-            let (mut client, _) = self.backend(ks).charsets().await?;
-            if sql.contains(&b';') && crate::backend::may_change_charset(sql) {
-                client = "one it may set itself".to_string();
-            }
-            if client == "one it may set itself" || managed::backslash_trails(&client) {
+        if let Some(pair) = managed::last_pair(sql) {
+            let (client, _) = self.backend(ks).charsets().await?;
+            let what = if managed::backslash_trails(&client) {
+                format!("under character_set_client {client}, a query")
+            } else if sql.contains(&b';') && crate::backend::charset_word_at(sql, pair, true) {
+                // A word that may set the character sets before the last pair: a
+                // statement before it may have the pair read under another one.
+                "a query of several statements that may set the character set (NAMES, CHAR, COLLATION or EXECUTE) \
+                 before a statement"
+                    .to_string()
+            } else {
+                String::new()
+            };
+            if !what.is_empty() {
                 return Err(ServerError::gateway(format!(
-                    "tether gateway: under character_set_client {client}, a query with a non-ASCII character right \
-                     before a backslash or a backtick is refused (the server may read the two as one character, and \
-                     the gateway could misread where its strings, names and statements end), nothing of it was run: \
-                     send it under SET NAMES utf8mb4"
+                    "tether gateway: {what} with a non-ASCII character right before a backslash or a backtick is \
+                     refused (sjis, cp932, gbk and big5 read the two as one character, and the gateway could misread \
+                     where its strings, names and statements end), nothing of it was run: send it under SET NAMES \
+                     utf8mb4, and a SET of the character set as a query of its own"
                 )));
             }
         }

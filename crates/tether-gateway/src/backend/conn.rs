@@ -106,13 +106,34 @@ pub(super) fn may_change_sql_mode(sql: &[u8]) -> bool {
 }
 
 /// `sql` may change the session's client or connection character set: it says
-/// NAMES, CHARACTER (SET, `character_set_*`), CHARSET, COLLATION or EXECUTE
-/// anywhere, in any case. A word test, as [`may_change_sql_mode`] (a routine's
-/// own SET NAMES ends with it too: the server restores the caller's).
+/// CHAR (`CHAR SET`, `CHARACTER SET`, `CHARSET`, `character_set_*`; review r25f
+/// F1: `SET CHAR SET sjis`), NAMES, COLLATION or EXECUTE anywhere, in any case.
+/// A word test, as [`may_change_sql_mode`] (a routine's own SET NAMES ends with it
+/// too: the server restores the caller's); `VARCHAR` matches too, which costs one
+/// read of the character sets when a later text needs them.
 pub fn may_change_charset(sql: &[u8]) -> bool {
-    [&b"names"[..], b"character", b"charset", b"collation", b"execute"]
-        .iter()
-        .any(|word| sql.windows(word.len()).any(|w| w.eq_ignore_ascii_case(word)))
+    charset_word_at(sql, sql.len(), false)
+}
+
+/// Whether `sql[..end]` says a word that may change the character sets (see
+/// [`may_change_charset`]); `keywords`: `CHAR` and `NAMES` count only where a
+/// word starts (not `VARCHAR`), as the server's keywords and variable names do.
+pub fn charset_word_at(sql: &[u8], end: usize, keywords: bool) -> bool {
+    let sql = &sql[..end.min(sql.len())];
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80;
+    let starts = |at: usize| at == 0 || !ident(sql[at - 1]);
+    [
+        (&b"char"[..], keywords),
+        (b"names", keywords),
+        (b"collation", false),
+        (b"execute", false),
+    ]
+    .iter()
+    .any(|(word, at_start)| {
+        sql.windows(word.len())
+            .enumerate()
+            .any(|(at, w)| w.eq_ignore_ascii_case(word) && (!at_start || starts(at)))
+    })
 }
 
 /// Errors that roll back the whole transaction (a deadlock's victim): the session

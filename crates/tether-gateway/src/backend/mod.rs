@@ -11,7 +11,7 @@
 
 mod answer;
 mod conn;
-pub use conn::may_change_charset;
+pub use conn::charset_word_at;
 mod login;
 
 use std::io;

@@ -36,7 +36,7 @@ mod sharded;
 mod state;
 mod stored;
 
-pub use render::{backslash_trails, inline_params_as, introduced_only, may_pair_a_quote, ParamText};
+pub use render::{backslash_trails, inline_params_as, introduced_only, last_pair, ParamText};
 pub use savepoint::run;
 pub use sharded::{refusal, run_sharded, unknown_target, write_targets};
 

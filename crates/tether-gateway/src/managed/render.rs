@@ -306,11 +306,12 @@ pub fn backslash_trails(charset: &str) -> bool {
     matches!(charset, "sjis" | "cp932" | "gbk" | "big5" | "gb18030")
 }
 
-/// Whether `sql` has a byte >= 0x80 right before a `\` or a backtick: under a
-/// [`backslash_trails`] client character set the server may read the two as
-/// one character where the gateway (UTF-8) reads an escape or a quote.
-pub fn may_pair_a_quote(sql: &[u8]) -> bool {
-    sql.windows(2).any(|w| w[0] >= 0x80 && matches!(w[1], b'\\' | b'`'))
+/// Where the last byte >= 0x80 right before a `\` or a backtick is in `sql`:
+/// under a [`backslash_trails`] client character set the server may read the
+/// two as one character where the gateway (UTF-8) reads an escape or a quote.
+pub fn last_pair(sql: &[u8]) -> Option<usize> {
+    sql.windows(2)
+        .rposition(|w| w[0] >= 0x80 && matches!(w[1], b'\\' | b'`'))
 }
 
 /// Whether a string parameter's bytes `b` can only be written as

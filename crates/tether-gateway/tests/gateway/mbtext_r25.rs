@@ -125,3 +125,43 @@ fn an_fk_hidden_by_a_two_byte_character_is_refused_in_disallow() {
         assert_eq!(tables, vec![vec!["0".to_string()]]);
     });
 }
+
+/// Review r25f F1: `SET CHAR SET sjis` (MariaDB's other spelling of CHARACTER SET)
+/// changed the client's character set without the gateway forgetting the one it
+/// had read: the hidden DELETE then ran. And a text of several statements is
+/// refused when a word that may set the character set comes before the pair
+/// (`SET CHAR SET sjis; SELECT 'ā\'; ...`), not when it comes only after it
+/// (review r25f F4: `SELECT 1 AS `é`; SELECT 2 AS names` runs as natively).
+#[test]
+fn char_set_is_a_change_of_character_set() {
+    let db = TestDb::create(TestEngine::Mysql);
+    family(&db);
+    let native = TestDb::create(TestEngine::Mysql);
+    family(&native);
+    let gw = start(&[("ks", "managed", &db.url)]);
+    let [(hidden, _), _] = hiding("sjis", "DELETE FROM p WHERE id = 1");
+    gw.block_on(async {
+        let mut g = gw.connect("ks").await;
+        let mut n = direct(&native).await;
+        // The character sets read (and kept) under utf8mb4.
+        assert!(outcome(&mut g, "SELECT 'ā\\\\'").await.starts_with("ok "));
+        for set in ["SET CHAR SET sjis", "set char   set sjis", "SET @x = 1, CHAR SET sjis"] {
+            g.query_drop(set).await.expect(set);
+            assert_eq!(outcome(&mut g, &hidden).await, "err 1105", "after {set}");
+            g.query_drop("SET NAMES utf8mb4").await.expect("names");
+            assert!(outcome(&mut g, "SELECT 'ā\\\\'").await.starts_with("ok "), "{set}");
+        }
+        let together = format!("SET CHAR SET sjis; {hidden}");
+        assert_eq!(outcome(&mut g, &together).await, "err 1105");
+        assert_eq!(count(&mut g, "p").await, "2");
+        assert_eq!(count(&mut g, "c").await, "2");
+        for text in [
+            "SELECT 1 AS `é`; SELECT 2 AS names",
+            "SELECT 'é\\\\' AS a; SELECT CHAR_LENGTH('x')",
+        ] {
+            let want = outcome(&mut n, text).await;
+            assert!(want.starts_with("ok "), "{text}: {want}");
+            assert_eq!(outcome(&mut g, text).await, want, "{text}");
+        }
+    });
+}
