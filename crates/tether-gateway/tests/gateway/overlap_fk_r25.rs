@@ -9,10 +9,12 @@
 //! as a DELETE is. Each compared with MariaDB natively on an identical database:
 //! the same codes, messages and rows.
 
+use tether_testkit::spider::{self, Cluster, Partitioning};
 use tether_testkit::{TestDb, TestEngine};
 
 use crate::cascade_r13::differential;
-use crate::support::{rows, start_one};
+use crate::sharded_managed::code_of;
+use crate::support::{rows, start_json, start_one};
 
 /// `a` cascades to `b` (FK `b_name`) and `c` (FK `c_name`); `d`.`x` references
 /// `b` (`d1`, SET NULL) and `c` (`d2`, CASCADE).
@@ -195,4 +197,60 @@ CREATE TABLE h (id INT PRIMARY KEY, x INT,
         let planned = explain(rows(&mut g, "EXPLAIN FK DELETE FROM e WHERE id = 1").await);
         assert!(!planned.contains("runs as InnoDB runs it"), "{planned}");
     });
+}
+
+/// Behind Spider (a sharded managed keyspace, FKs from the config) InnoDB cannot
+/// run such a write: refused with 1105 naming the two FKs, nothing written. Two
+/// CASCADE deletes of one column stay planned there too.
+#[test]
+fn a_sharded_keyspace_refuses_the_write_naming_the_fks() {
+    let c = Cluster::start("r25g_overlap");
+    let db = c.create_db();
+    for (name, columns) in [
+        ("a", "id INT PRIMARY KEY"),
+        ("b", "id INT PRIMARY KEY, aid INT, KEY (aid)"),
+        ("c", "id INT PRIMARY KEY, aid INT, KEY (aid)"),
+        ("d", "id INT PRIMARY KEY, x INT, KEY (x)"),
+    ] {
+        db.sharded_table(name, columns, columns, &Partitioning::Hash("id".into()), &spider::NODES);
+    }
+    db.exec_head(
+        "INSERT INTO a VALUES (1), (2); INSERT INTO b VALUES (5, 1), (6, 2); INSERT INTO c VALUES (5, 1), (6, 2);
+INSERT INTO d VALUES (1, 5), (2, 6)",
+    );
+    let gw = |d2: &str| {
+        let fks = [
+            ("fk_b", "b", "aid", "a", "CASCADE", "RESTRICT"),
+            ("fk_a", "c", "aid", "a", "CASCADE", "RESTRICT"),
+            ("d1", "d", "x", "b", "SET NULL", "RESTRICT"),
+            ("d2", "d", "x", "c", d2, "RESTRICT"),
+        ];
+        start_json(&spider::managed_keyspace("ks", &db.head_url(), &fks), "")
+    };
+    let refusing = gw("CASCADE");
+    refusing.block_on(async {
+        let mut k = refusing.connect("ks").await;
+        let (code, message) = code_of(&mut k, "DELETE FROM a WHERE id = 1").await;
+        assert_eq!(code, 1105, "{message}");
+        assert!(
+            message.contains("is sharded and managed") && message.contains("FKs `d1` (SET NULL) and `d2`"),
+            "{message}"
+        );
+    });
+    drop(refusing);
+    let count = |sql: &str| db.query_head(sql)[0][0].clone().unwrap_or_default();
+    assert_eq!(
+        count("SELECT COUNT(*) FROM d WHERE x IS NOT NULL"),
+        "2",
+        "nothing written"
+    );
+    let planned = gw("SET NULL");
+    planned.block_on(async {
+        let mut k = planned.connect("ks").await;
+        assert_eq!(code_of(&mut k, "DELETE FROM a WHERE id = 1").await, (0, String::new()));
+    });
+    assert_eq!(
+        count("SELECT GROUP_CONCAT(id, ':', IFNULL(x, 'NULL') ORDER BY id) FROM d"),
+        "1:NULL,2:6"
+    );
 }
