@@ -15,6 +15,7 @@ mod implicit;
 mod insert;
 mod modifiers;
 mod multi;
+mod overlap;
 mod replace;
 mod rewrites;
 mod stored;
@@ -143,6 +144,7 @@ pub fn plan(sql: &str, schema: &Schema, database: &str) -> Result<Analysis, Plan
         _ => planner
             .other_fks_by_innodb(analysis)
             .map(|a| planner.stored_by_innodb(a))
+            .map(|a| planner.overlap_by_innodb(a))
             .map(|a| dangling_by_innodb(schema, a)),
     }
 }

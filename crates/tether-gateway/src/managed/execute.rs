@@ -358,6 +358,15 @@ async fn read_start(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> R
                         return Err(failure.error);
                     }
                     behind.writes();
+                    // A RESTRICT / NO ACTION refusal: InnoDB, taking the FKs in its
+                    // own order (depth first, by constraint name), may meet another
+                    // child's first or find the child gone; its replay decides, as
+                    // for a DELETE. Not for a write that must run once.
+                    if behind.is_innodb() && failure.error.code == 1451 && !plan.allocates {
+                        return native_unless_refused(plan, backend, failure.error)
+                            .await
+                            .map(Next::Answered);
+                    }
                     return Err(earlier_error(plan, backend, failure, &start_ids).await);
                 }
             }

@@ -52,6 +52,7 @@ mod online_review;
 mod online_safety;
 mod online_tx_r24;
 mod online_tx_r24b;
+mod overlap_fk_r25;
 mod params_r24;
 mod params_r25;
 mod passthrough;
