@@ -1829,18 +1829,29 @@ impl Session {
         match planned {
             Ok((schema, Analysis::Plan(plan))) if ks.spec.sharded => {
                 let mut rolled_back = false;
+                let mut commit_failed = false;
                 let anchor = crate::sharded::managed::anchor(&ks.spec.url);
-                let replies = managed::run_sharded(
+                let mut replies = managed::run_sharded(
                     &plan,
                     &schema,
                     &ks.spec.name,
                     self.backend(ks),
                     anchor.as_deref(),
                     &mut rolled_back,
+                    &mut commit_failed,
                 )
                 .await;
                 if rolled_back {
                     self.aborted = Some(ks.spec.name.clone());
+                }
+                if commit_failed {
+                    // Its own COMMIT failed: recovered at once, like a client's.
+                    let note = ks.commit_failed().await;
+                    for reply in replies.iter_mut().flatten() {
+                        if let Reply::Error(e) = reply {
+                            e.message.push_str(&note);
+                        }
+                    }
                 }
                 replies
             }

@@ -26,7 +26,7 @@ use mysql_async::prelude::Queryable;
 use std::time::{Duration, Instant};
 use tether_testkit::spider::{self, Cluster, Partitioning, ShardedDb};
 
-use crate::sharded_atomic::xa_recover;
+use crate::sharded_atomic::{block_commits, waiting, xa_recover};
 use crate::sharded_managed::code_of;
 use crate::support::{start_json, Gw};
 
@@ -228,6 +228,60 @@ fn a_commit_a_node_refuses_is_completed_by_the_running_gateways_recovery() {
     });
     assert_eq!(placed(&db, "p"), "node1: 2 4 | node2: 3");
     assert_eq!(placed(&db, "c"), "node1:  | node2: 11");
+    for n in spider::NODES {
+        assert_eq!(xa_recover(c.node(n)), 0, "{n}");
+    }
+
+    // The gateway's own transaction (an autocommit DELETE of p 3, node2, cascading
+    // to c 11 on node2 and c 14 on node1): node1's commits held, node2 killed
+    // after its PREPARE. The statement's error says recovery could not finish;
+    // node2 back, the running gateway completes the cascade as the head recorded.
+    gw.block_on(async {
+        let mut k = gw.connect("ks").await;
+        assert_eq!(
+            code_of(&mut k, "INSERT INTO c VALUES (14, 3)").await,
+            (0, String::new())
+        );
+    });
+    let node1 = c.node("node1");
+    let (rt, mut blocker) = block_commits(node1);
+    let opts = gw.opts("ks");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let reply = tether_testkit::block_on(async {
+            let mut k = mysql_async::Conn::new(opts).await.expect("gateway");
+            code_of(&mut k, "DELETE FROM p WHERE id = 3").await
+        });
+        let _ = tx.send(reply);
+    });
+    waiting(node1, "xa prepare");
+    assert_eq!(xa_recover(node2), 1, "node2 prepared first");
+    node2.kill();
+    rt.block_on(async {
+        blocker.query_drop("BACKUP STAGE END").await.expect("backup stage end");
+        let _ = blocker.disconnect().await;
+    });
+    let (code, message) = rx.recv().expect("the DELETE's reply");
+    assert_ne!(code, 0);
+    assert!(
+        message.contains("tether gateway: a data node may hold this transaction prepared"),
+        "{code}: {message}"
+    );
+    node2.start();
+    gw.block_on(async {
+        let mut k = gw.connect("ks").await;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (code, message) = code_of(&mut k, "UPDATE p SET v = 1 WHERE id = 2").await;
+            if code == 0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{code}: {message}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    assert_eq!(placed(&db, "p"), "node1: 2 4 | node2: ");
+    assert_eq!(placed(&db, "c"), "node1:  | node2: ");
     for n in spider::NODES {
         assert_eq!(xa_recover(c.node(n)), 0, "{n}");
     }
