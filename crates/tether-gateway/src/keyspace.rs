@@ -55,6 +55,11 @@ pub struct Keyspace {
     /// Managed sharded keyspaces: XA recovery is due (it failed, or a server of the
     /// cluster was lost since it last ran); the next write runs it first.
     recovery_due: AtomicBool,
+    /// Managed sharded keyspaces: a client's COMMIT failed and the recovery it
+    /// started has not finished: a data node may hold a branch of it prepared (its
+    /// rows locked, the other nodes' half committed). Writes are refused until a
+    /// recovery finishes (review r25h F2).
+    in_doubt: AtomicBool,
     /// One recovery at a time (the watch's and a write's); when the last one
     /// failed (writes do not retry it more often than the watch looks).
     recovery: tokio::sync::Mutex<Option<std::time::Instant>>,
@@ -568,6 +573,7 @@ impl Keyspace {
             migrator,
             shards: RwLock::new(None),
             recovery_due: AtomicBool::new(false),
+            in_doubt: AtomicBool::new(false),
             recovery: tokio::sync::Mutex::new(None),
             server_version: Mutex::new(None),
             fk_ddl: FkDdl::default(),
@@ -623,17 +629,19 @@ impl Keyspace {
     /// logged, naming the server, and leaves recovery due. `by_write`: only when
     /// still due (another may have run it meanwhile) and the last failure is older
     /// than the watch's interval.
-    async fn recover_xa(&self, by_write: bool) {
+    async fn recover_xa(&self, by_write: bool) -> Option<Result<Vec<sharded::recover::Resolved>, String>> {
         let mut failed_at = self.recovery.lock().await;
         if by_write
             && (!self.recovery_due.load(Ordering::SeqCst) || failed_at.is_some_and(|t| t.elapsed() < WATCH_INTERVAL))
         {
-            return;
+            return None;
         }
-        match sharded::recover::recover_head(&self.spec.url).await {
+        let result = sharded::recover::recover_head(&self.spec.url).await;
+        match &result {
             Ok(done) => {
                 *failed_at = None;
                 self.recovery_due.store(false, Ordering::SeqCst);
+                self.in_doubt.store(false, Ordering::SeqCst);
                 if !done.is_empty() {
                     tracing::info!(
                         "keyspace {}: XA recovery resolved {} prepared transaction(s)",
@@ -647,6 +655,63 @@ impl Keyspace {
                 self.recovery_due.store(true, Ordering::SeqCst);
                 tracing::warn!("keyspace {}: {e}", self.spec.name)
             }
+        }
+        Some(result)
+    }
+
+    /// A client's COMMIT on this managed sharded keyspace failed (any error: a
+    /// node may have refused its XA COMMIT after the head recorded the commit and
+    /// other nodes committed, review r25h F2): recovery runs at once, and writes
+    /// are refused until one finishes. Returns what to add to the client's error:
+    /// what the recovery did.
+    pub async fn commit_failed(&self) -> String {
+        use sharded::recover::Decision;
+        self.in_doubt.store(true, Ordering::SeqCst);
+        self.recovery_due.store(true, Ordering::SeqCst);
+        let nodes = |done: &[sharded::recover::Resolved], d: Decision| {
+            let mut names: Vec<&str> = done
+                .iter()
+                .filter(|r| r.decision == d)
+                .map(|r| r.node.as_str())
+                .collect();
+            names.dedup();
+            names.join(", ")
+        };
+        match self.recover_xa(false).await {
+            Some(Ok(done)) => {
+                let committed = nodes(&done, Decision::Commit);
+                let rolled_back = nodes(&done, Decision::Rollback);
+                let mut what = Vec::new();
+                if !committed.is_empty() {
+                    what.push(format!(
+                        "committed the branches data node(s) {committed} held prepared, as the head's record of \
+                         the commit says (the transaction is committed on every node)"
+                    ));
+                }
+                if !rolled_back.is_empty() {
+                    what.push(format!(
+                        "rolled back the branches data node(s) {rolled_back} held prepared (the head had not \
+                         recorded a commit: nothing of them is committed)"
+                    ));
+                }
+                if what.is_empty() {
+                    " (tether gateway: the gateway's XA recovery, run at once, found no branch left prepared \
+                     on the data nodes)"
+                        .to_string()
+                } else {
+                    format!(
+                        " (tether gateway: the gateway's XA recovery, run at once, {})",
+                        what.join("; ")
+                    )
+                }
+            }
+            Some(Err(e)) => format!(
+                " (tether gateway: a data node may hold this transaction prepared, its rows locked; the gateway's \
+                 XA recovery could not finish yet ({e}): it is retried every second and completes the \
+                 transaction as the head recorded it; until then writes to keyspace `{}` are refused)",
+                self.spec.name
+            ),
+            None => String::new(),
         }
     }
 
@@ -1044,7 +1109,17 @@ impl Keyspace {
     async fn plan_known(&self, sql: &str) -> Result<(Known, Analysis), ServerError> {
         if self.recovery_due.load(Ordering::Relaxed) {
             // A server was lost: its prepared transactions resolved before this write.
-            self.recover_xa(true).await;
+            // In doubt (a COMMIT failed): tried again now, not throttled, so a
+            // write right after the node came back is not refused.
+            self.recover_xa(!self.in_doubt.load(Ordering::SeqCst)).await;
+        }
+        if self.in_doubt.load(Ordering::SeqCst) {
+            return Err(ServerError::gateway(format!(
+                "tether gateway: keyspace `{}` is sharded and managed: writes are refused until the gateway's XA \
+                 recovery finishes a transaction whose COMMIT failed on a data node (a node may hold it \
+                 prepared, its rows locked; recovery is retried every second)",
+                self.spec.name
+            )));
         }
         let known = self.known().await?;
         let schema = &known.schema;

@@ -173,6 +173,18 @@ fn no_database() -> ServerError {
 
 /// The server status flag of an open transaction.
 const SERVER_STATUS_IN_TRANS: u16 = 0x0001;
+/// True when `sql` is one COMMIT statement (`COMMIT [WORK] [AND [NO] CHAIN] [[NO]
+/// RELEASE]`, comments and executable comments read).
+fn is_commit(sql: &str, lexing: Lexing) -> bool {
+    match guard::statements(sql, lexing).as_slice() {
+        [one] => one
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .find(|w| !w.is_empty())
+            .is_some_and(|w| w.eq_ignore_ascii_case("commit")),
+        _ => false,
+    }
+}
+
 /// SERVER_STATUS_AUTOCOMMIT: the session's autocommit is on.
 const SERVER_STATUS_AUTOCOMMIT: u16 = 0x0002;
 
@@ -861,6 +873,18 @@ impl Session {
                 Route::Answered(replies)
             }
             Command::Ddl { may_create_fk } => Route::Answered(self.ddl(&ks, sql, raw, may_create_fk).await),
+            // A COMMIT that fails may leave a data node's branch prepared (review
+            // r25h F2): recovery runs at once, the error says what it did.
+            _ if ks.spec.sharded && ks.mode() == FkMode::Managed && is_commit(sql, self.lexing) => {
+                let mut replies = self.backend(&ks).query(sql).await;
+                for reply in &mut replies {
+                    if let Reply::Error(e) = reply {
+                        let note = ks.commit_failed().await;
+                        e.message.push_str(&note);
+                    }
+                }
+                Route::Answered(replies)
+            }
             // A statement in an executable comment may be a write the server runs.
             Command::Write | Command::Other
                 if ks.mode() == FkMode::Managed
@@ -1827,18 +1851,29 @@ impl Session {
         match planned {
             Ok((schema, Analysis::Plan(plan))) if ks.spec.sharded => {
                 let mut rolled_back = false;
+                let mut commit_failed = false;
                 let anchor = crate::sharded::managed::anchor(&ks.spec.url);
-                let replies = managed::run_sharded(
+                let mut replies = managed::run_sharded(
                     &plan,
                     &schema,
                     &ks.spec.name,
                     self.backend(ks),
                     anchor.as_deref(),
                     &mut rolled_back,
+                    &mut commit_failed,
                 )
                 .await;
                 if rolled_back {
                     self.aborted = Some(ks.spec.name.clone());
+                }
+                if commit_failed {
+                    // Its own COMMIT failed: recovered at once, like a client's.
+                    let note = ks.commit_failed().await;
+                    for reply in replies.iter_mut().flatten() {
+                        if let Reply::Error(e) = reply {
+                            e.message.push_str(&note);
+                        }
+                    }
                 }
                 replies
             }

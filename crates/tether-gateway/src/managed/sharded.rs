@@ -165,6 +165,8 @@ pub fn unknown_target(sql: &str, schema: &Schema, keyspace: &str) -> Option<Serv
 /// until the client's ROLLBACK. `anchor`: the statement that opens the gateway's
 /// own transactions (`sharded::managed::anchor`: Spider read-write before its first
 /// read, so that a node lost at COMMIT rolls the head's own tables back too).
+/// `commit_failed` turns true when the gateway's own COMMIT (an autocommit
+/// statement) failed: a data node may hold its branch prepared (review r25h F2).
 pub async fn run_sharded(
     plan: &Plan,
     schema: &Schema,
@@ -172,6 +174,7 @@ pub async fn run_sharded(
     backend: &mut Backend,
     anchor: Option<&str>,
     rolled_back: &mut bool,
+    commit_failed: &mut bool,
 ) -> Option<Vec<Reply>> {
     if is_upsert(plan) {
         match same_unique_keys(plan, schema, backend).await {
@@ -256,7 +259,9 @@ pub async fn run_sharded(
         Ok(reply) => match backend.exec(COMMIT).await {
             Ok(_) => vec![reply],
             Err(e) => {
-                // 12701 after a node went away may hide a commit (docs/sharding.md).
+                // 12701 after a node went away may hide a commit (docs/sharding.md);
+                // a node may hold its branch prepared: the caller recovers.
+                *commit_failed = true;
                 let _ = backend.exec(ROLLBACK).await;
                 vec![Reply::Error(e)]
             }

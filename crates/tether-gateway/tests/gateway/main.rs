@@ -79,6 +79,7 @@ mod sharded_r20;
 mod sharded_r21;
 mod sharded_r22;
 mod sharded_r23;
+mod sharded_r25;
 mod sharded_review;
 mod sharded_routing;
 mod sqlmode_r23;
