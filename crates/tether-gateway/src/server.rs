@@ -250,8 +250,8 @@ impl Handler for Connection {
         Ok(())
     }
 
-    async fn change_user(&mut self, db: Option<&str>) -> Result<(), ServerError> {
-        self.session.change_user(db).await
+    async fn change_user(&mut self, db: Option<&str>, charset: Option<u8>) -> Result<(), ServerError> {
+        self.session.change_user(db, charset).await
     }
 
     fn keyspace(&self) -> Option<String> {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tether_fkplan::Analysis;
 
-use crate::backend::{Backend, Statement};
+use crate::backend::{Backend, Charsets, Statement};
 use crate::comments;
 use crate::config::FkMode;
 use crate::ddl;
@@ -490,32 +490,68 @@ impl Session {
     /// (review r23n N7): MariaDB has one session and one sql_mode, the gateway a
     /// backend session per keyspace, and `to`'s would otherwise lex and run the
     /// client's statements under its own (`SET sql_mode = 'NO_BACKSLASH_ESCAPES';
-    /// USE other` then `'\'` was read as an escape). Nothing is read when
-    /// `from`'s backend has no connection (its session, and what the client set
-    /// in it, is gone, as a reconnect's is), nor carried when it cannot be read;
-    /// a mode carried to `from` and not set yet (`from` not connected since) is
-    /// carried on (review r24e F4: `SET sql_mode = ...; USE d; USE m`).
+    /// USE other` then `'\'` was read as an escape). The session's character
+    /// sets (client, connection, results) go with it for the same reason (review
+    /// r25f F2: after `SET NAMES sjis; USE other` a value the client escaped for
+    /// sjis was read as utf8mb4, and its quote ended the string). Nothing is read
+    /// when `from`'s backend has no connection (its session, and what the client
+    /// set in it, is gone, as a reconnect's is), nor carried when it cannot be
+    /// read; what was carried to `from` and not set yet (`from` not connected
+    /// since) is carried on (review r24e F4: `SET sql_mode = ...; USE d; USE m`).
     async fn carry_sql_mode(&mut self, from: &Keyspace, to: &Keyspace) {
         if self.backends.get(&from.spec.name).and_then(Backend::status).is_none() {
-            let pending = self
+            let (mode, charsets) = self
                 .backends
                 .get(&from.spec.name)
-                .and_then(|b| b.carried_sql_mode().map(str::to_string));
-            if let Some(mode) = pending {
+                .map(|b| (b.carried_sql_mode().map(str::to_string), b.carried_charsets().cloned()))
+                .unwrap_or_default();
+            if let Some(mode) = mode {
                 self.backend(to).carry_sql_mode(mode);
+            }
+            if let Some(charsets) = charsets {
+                self.backend(to).carry_charsets(charsets);
             }
             return;
         }
-        let mode = match self.backend(from).read("SELECT @@SESSION.sql_mode").await {
-            Ok(rows) => rows.rows.first().and_then(|r| r.first()).map(Value::text),
+        let sql = "SELECT @@SESSION.sql_mode, @@SESSION.character_set_client, \
+                   @@SESSION.character_set_results, @@SESSION.collation_connection";
+        // As is: the gateway's own reads take utf8mb4 results (`OWN_READ`), which
+        // would hide the client's `character_set_results`.
+        let row = match self.backend(from).read_as_is(sql).await {
+            Ok(rows) => rows.rows.into_iter().next().unwrap_or_default(),
             Err(e) => {
                 tracing::debug!(
-                    "keyspace {}: the sql_mode could not be read: {}",
+                    "keyspace {}: the sql_mode and character sets could not be read: {}",
                     from.spec.name,
                     e.message
                 );
-                None
+                return;
             }
+        };
+        let text = |i: usize| row.get(i).filter(|v| !matches!(v, Value::Null)).map(Value::text);
+        let charsets = match (text(1), text(3)) {
+            (Some(client), Some(collation)) => Charsets::named(&client, text(2).as_deref(), &collation),
+            _ => None,
+        };
+        let mode = match charsets {
+            Some(charsets) => {
+                self.backend(to).carry_charsets(charsets);
+                text(0)
+            }
+            // Names that are not plain: results in a character set that is not
+            // ASCII's (ucs2, utf16, utf32). The character sets are not carried;
+            // the sql_mode is read again in utf8mb4.
+            None => match self.backend(from).read("SELECT @@SESSION.sql_mode").await {
+                Ok(rows) => rows.rows.first().and_then(|r| r.first()).map(Value::text),
+                Err(e) => {
+                    tracing::debug!(
+                        "keyspace {}: the sql_mode could not be read: {}",
+                        from.spec.name,
+                        e.message
+                    );
+                    None
+                }
+            },
         };
         // A mode is a list of names: nothing to quote.
         if let Some(mode) = mode.filter(|m| m.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b',')) {
@@ -582,7 +618,9 @@ impl Session {
 
     /// COM_CHANGE_USER logged a user in (after `reset`): the session goes on in
     /// `db`, or with none named in the default keyspace, as a new connection's.
-    pub async fn change_user(&mut self, db: Option<&str>) -> Result<(), ServerError> {
+    /// The packet's character set (`charset`, when it names one) becomes the
+    /// session's, as a login's (review r25f F3).
+    pub async fn change_user(&mut self, db: Option<&str>, charset: Option<u8>) -> Result<(), ServerError> {
         match db {
             // After the reset: no transaction is open.
             Some(db) => self.keyspace = Some(self.keyspace_named(db)?),
@@ -592,6 +630,12 @@ impl Session {
                     .default_keyspace
                     .as_deref()
                     .and_then(|k| self.shared.keyspace(k))
+            }
+        }
+        if let Some(id) = charset {
+            self.caps.charset = id;
+            for backend in self.backends.values_mut() {
+                backend.change_charset(id);
             }
         }
         self.login_keyspace = self.keyspace.clone();

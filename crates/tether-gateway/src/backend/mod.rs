@@ -78,6 +78,12 @@ pub struct Backend {
     /// The client's sql_mode, carried from another keyspace's backend session
     /// (`USE`), set before the next command (review r23n N7).
     carried_sql_mode: Option<String>,
+    /// The session's character sets, carried by `USE` or set by COM_CHANGE_USER,
+    /// set in this backend session before its next command.
+    carried_charsets: Option<Charsets>,
+    /// The character set the open connection's handshake named (a
+    /// COM_RESET_CONNECTION returns it to that one).
+    opened_charset: u8,
     /// The connection was lost inside a transaction: no reconnect until the client
     /// acknowledges with ROLLBACK.
     lost_in_transaction: bool,
@@ -155,6 +161,8 @@ impl Backend {
             generation: 0,
             fk_checks_off: false,
             carried_sql_mode: None,
+            carried_charsets: None,
+            opened_charset: 0,
             lost_in_transaction: false,
             own_transaction: false,
             autocommit_off: false,
@@ -329,6 +337,7 @@ impl Backend {
             if let Some(slot) = &self.slot {
                 slot.opened(&self.url, conn.id());
             }
+            self.opened_charset = self.charset;
             self.conn = Some(conn);
         }
         if let Some(mode) = self.carried_sql_mode.take() {
@@ -348,9 +357,49 @@ impl Backend {
                 });
             }
         }
+        if let Some(charsets) = self.carried_charsets.take() {
+            let conn = self.conn.as_mut().expect("opened above");
+            let sql = format!("SET SESSION {}", charsets.assignments());
+            if let Err(e) = run(conn, &sql).await {
+                return Err(match e {
+                    ConnError::Server(e) => ServerError::new(
+                        e.code,
+                        &e.state,
+                        format!(
+                            "tether gateway: the session's character sets ({}) could not be set in this \
+                             keyspace's backend session: {}",
+                            charsets.assignments(),
+                            e.message
+                        ),
+                    ),
+                    ConnError::Lost(why) => self.fail(ConnError::Lost(why)),
+                });
+            }
+        }
         self.conn
             .as_mut()
             .ok_or_else(|| ServerError::gateway("backend connection unavailable"))
+    }
+
+    /// The client's character sets, set in this backend session before its next
+    /// command (review r25f F2).
+    pub fn carry_charsets(&mut self, charsets: Charsets) {
+        self.carried_charsets = Some(charsets);
+    }
+
+    /// The character sets carried and not set yet.
+    pub fn carried_charsets(&self) -> Option<&Charsets> {
+        self.carried_charsets.as_ref()
+    }
+
+    /// COM_CHANGE_USER named the character set `id` (after [`Self::reset`]): the
+    /// session takes it, as a login's (review r25f F3): an open connection sets
+    /// it before its next command, a new one asks for it in its handshake.
+    pub fn change_charset(&mut self, id: u8) {
+        self.charset = id;
+        if self.conn.is_some() {
+            self.carried_charsets = Some(Charsets::Handshake(id));
+        }
     }
 
     /// The client's sql_mode `mode` (as `@@sql_mode` shows it: names and commas),
@@ -466,12 +515,17 @@ impl Backend {
     pub async fn reset(&mut self) {
         self.fk_checks_off = false;
         self.carried_sql_mode = None;
+        self.carried_charsets = None;
         self.lost_in_transaction = false;
         self.autocommit_off = false;
         if let Some(conn) = self.conn.as_mut() {
             if let Err(e) = conn.reset().await {
                 tracing::debug!("backend {}: reset failed, reconnecting: {e:?}", self.url);
                 self.disconnect().await;
+            } else if self.opened_charset != self.charset {
+                // The session's character set is a COM_CHANGE_USER's, not this
+                // connection's handshake's, to which the reset returned it.
+                self.carried_charsets = Some(Charsets::Handshake(self.charset));
             }
         }
         // The backend forgot its prepared statements.
@@ -907,6 +961,59 @@ async fn collect(conn: &mut BackendConn, replies: &mut Vec<Reply>) -> Result<(),
 
 /// How a string parameter of a prepared statement reads natively, and how two
 /// literals read ([`Backend::param_collations`]).
+/// A session's character sets, to set in another backend session of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Charsets {
+    /// As another backend session has them (`USE` between keyspaces): names as
+    /// `@@character_set_client`, `@@character_set_results` (`None`: NULL) and
+    /// `@@collation_connection` show them (which also gives
+    /// `character_set_connection`).
+    Named {
+        client: String,
+        results: Option<String>,
+        collation: String,
+    },
+    /// A handshake's collation id (COM_CHANGE_USER's), as the server takes a
+    /// login's: client, results and connection in it.
+    Handshake(u8),
+}
+
+impl Charsets {
+    /// The names read from a session, `None` when one is not a plain name
+    /// (nothing then to quote: they go into a `SET` as strings).
+    pub fn named(client: &str, results: Option<&str>, collation: &str) -> Option<Charsets> {
+        let plain = |n: &str| !n.is_empty() && n.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+        if !plain(client) || !plain(collation) || results.is_some_and(|r| !plain(r)) {
+            return None;
+        }
+        Some(Charsets::Named {
+            client: client.to_string(),
+            results: results.map(str::to_string),
+            collation: collation.to_string(),
+        })
+    }
+
+    /// The assignments of a `SET SESSION` that gives a session these character sets.
+    pub fn assignments(&self) -> String {
+        match self {
+            Charsets::Named {
+                client,
+                results,
+                collation,
+            } => {
+                let results = results.as_deref().map_or("NULL".to_string(), |r| format!("'{r}'"));
+                format!(
+                    "character_set_client = '{client}', character_set_results = {results}, \
+                     collation_connection = '{collation}'"
+                )
+            }
+            Charsets::Handshake(id) => {
+                format!("character_set_client = {id}, character_set_results = {id}, collation_connection = {id}")
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParamCollations {
     /// The parameter's collation natively (its coercibility is a literal's).

@@ -195,6 +195,9 @@ pub(super) struct ChangeUser {
     /// `None`: no database named.
     pub(super) database: Option<String>,
     pub(super) plugin: Vec<u8>,
+    /// The character set (collation id) the session takes, as at login; `None`:
+    /// the packet names none (or one past the login's one-byte ids).
+    pub(super) charset: Option<u8>,
 }
 
 impl ChangeUser {
@@ -209,9 +212,10 @@ impl ChangeUser {
         }
         .to_vec();
         let database = String::from_utf8_lossy(c.nul_str()).into_owned();
-        // Then, when there is more: the character set (ignored, as at login) and
-        // the plugin the response was made with.
-        let plugin = if c.u16().is_some() && capabilities & CLIENT_PLUGIN_AUTH != 0 {
+        // Then, when there is more: the character set and the plugin the
+        // response was made with.
+        let charset = c.u16();
+        let plugin = if charset.is_some() && capabilities & CLIENT_PLUGIN_AUTH != 0 {
             c.nul_str().to_vec()
         } else {
             Vec::new()
@@ -221,6 +225,7 @@ impl ChangeUser {
             auth,
             database: Some(database).filter(|d| !d.is_empty()),
             plugin,
+            charset: charset.and_then(|id| u8::try_from(id).ok()).filter(|&id| id != 0),
         })
     }
 }

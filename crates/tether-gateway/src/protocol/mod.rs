@@ -83,7 +83,11 @@ pub trait Handler: Send {
     /// COM_CHANGE_USER authenticated a user (the session was reset first): the
     /// session goes on in `db`, or with no database named in the default keyspace,
     /// as a new connection would, and a later reset returns there.
-    fn change_user(&mut self, db: Option<&str>) -> impl Future<Output = Result<(), ServerError>> + Send;
+    fn change_user(
+        &mut self,
+        db: Option<&str>,
+        charset: Option<u8>,
+    ) -> impl Future<Output = Result<(), ServerError>> + Send;
     /// The session's keyspace (opaque to the protocol), to put back with
     /// `restore_keyspace` after a failed COM_CHANGE_USER.
     fn keyspace(&self) -> Option<String>;
@@ -418,7 +422,7 @@ pub async fn serve<H: Handler>(
                             Err(access_denied(&change.user, peer, &response))
                         } else {
                             match reset {
-                                Ok(()) => handler.change_user(change.database.as_deref()).await,
+                                Ok(()) => handler.change_user(change.database.as_deref(), change.charset).await,
                                 Err(e) => Err(e),
                             }
                         };
