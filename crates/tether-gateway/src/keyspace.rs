@@ -1529,7 +1529,10 @@ impl Opened {
     pub fn before(&self, table: &str, since: std::time::Instant) -> bool {
         self.statements
             .iter()
-            .any(|(tables, at)| *at < since && tables.iter().any(|t| t.eq_ignore_ascii_case(table)))
+            // As written: `P` is another table than `p` where names are case
+            // sensitive (review r25i F1); under lower_case_table_names a name
+            // written otherwise only makes the write wait.
+            .any(|(tables, at)| *at < since && tables.iter().any(|t| t == table))
     }
 }
 
@@ -1610,13 +1613,34 @@ pub(crate) fn table_references(sql: &str, lexing: crate::protocol::multi::Lexing
     if (0..tokens.len()).any(|k| word(k, &["with"])) {
         return Vec::new();
     }
+    // The parentheses each token is in: whether each group (innermost last) is a
+    // subquery (opens with SELECT, WITH or another parenthesis) or not (a function's
+    // arguments: `TRIM(BOTH FROM p)`, `EXTRACT(YEAR FROM p)` name columns; review
+    // r25i F1).
+    let mut groups: Vec<bool> = Vec::new();
+    let mut in_arguments = Vec::with_capacity(tokens.len());
+    for (k, t) in tokens.iter().enumerate() {
+        in_arguments.push(groups.iter().any(|subquery| !subquery));
+        match t {
+            Token::Other('(') => {
+                groups.push(word(k + 1, &["select", "with"]) || tokens.get(k + 1) == Some(&Token::Other('(')))
+            }
+            Token::Other(')') => {
+                groups.pop();
+            }
+            _ => {}
+        }
+    }
     let mut found = Vec::new();
     for (k, t) in tokens.iter().enumerate() {
         let name = match t {
             Token::Word(w) | Token::Quoted(w) => w,
             Token::Other(_) => continue,
         };
-        let after_keyword = k > 0 && word(k - 1, &["from", "join", "update", "into", "table"]);
+        // `@from p`, `@@into`: a variable named like the keyword (review r25i F1).
+        let variable = k > 1 && tokens.get(k - 2) == Some(&Token::Other('@'));
+        let after_keyword =
+            k > 0 && word(k - 1, &["from", "join", "update", "into", "table"]) && !variable && !in_arguments[k];
         // ON DUPLICATE KEY UPDATE and FOR UPDATE are followed by a column or an
         // option, INTO OUTFILE / DUMPFILE by a file (review r25d F2).
         let not_a_table = (k > 1 && word(k - 1, &["update"]) && word(k - 2, &["key", "for"]))
@@ -2135,9 +2159,26 @@ mod tests {
             "SELECT p.id FROM u p",
             "SELECT id AS p FROM u",
             "SELECT 'x\\' FROM p '",
+            // Review r25i F1: a variable named like the keyword, FROM among a
+            // function's arguments.
+            "SELECT @from p",
+            "SELECT @into p",
+            "UPDATE u SET p = TRIM(BOTH FROM p) WHERE id = 1",
+            "SELECT EXTRACT(YEAR FROM p) FROM u",
+            "SELECT SUBSTRING(x FROM 2) AS p, TRIM(LEADING 'a' FROM (p)) FROM u",
         ] {
             assert!(!refs(sql).iter().any(|t| t == "p"), "{sql}: {:?}", refs(sql));
         }
+        // Subqueries name tables.
+        assert_eq!(refs("SELECT * FROM (SELECT id FROM p) AS x"), ["p"]);
+        assert_eq!(refs("SELECT (SELECT COUNT(*) FROM p) FROM u"), ["p", "u"]);
+        assert_eq!(refs("SELECT * FROM u WHERE id IN ((SELECT id FROM p))"), ["u", "p"]);
+        // `P` is not `p` (case-sensitive names: review r25i F1).
+        let mut o = super::Opened::default();
+        o.ran("INSERT INTO `P` VALUES (2)", Lexing::DEFAULT);
+        let later = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        assert!(!o.before("p", later));
+        assert!(o.before("P", later));
     }
 
     #[test]

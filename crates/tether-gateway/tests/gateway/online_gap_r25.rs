@@ -35,9 +35,10 @@ CREATE TABLE p (id INT PRIMARY KEY, v INT) ENGINE=InnoDB;
 CREATE TABLE c (id INT PRIMARY KEY, p_id INT, KEY(p_id),
   CONSTRAINT uc_p FOREIGN KEY (p_id) REFERENCES p(id)) ENGINE=InnoDB;
 CREATE TABLE u (id INT PRIMARY KEY, p INT) ENGINE=InnoDB;
+CREATE TABLE `P` (id INT PRIMARY KEY) ENGINE=InnoDB;
 INSERT INTO p SELECT seq, 0 FROM seq_1_to_60000;
 INSERT INTO c SELECT seq, seq FROM seq_1_to_60000;
-INSERT INTO u VALUES (1, 1);
+INSERT INTO u VALUES (1, 1), (2, 2);
 ";
 
 /// Gateway sessions prepared before the ALTER (statements each runs), and the write
@@ -97,6 +98,14 @@ const SESSIONS: &[(&[&str], &str)] = &[
     ),
     // F3: a compound statement is a write.
     (&["BEGIN"], "BEGIN NOT ATOMIC DELETE FROM p WHERE id = 12; END"),
+    // Review r25i F1: a variable named like the keyword, another table whose name
+    // differs in case, a column after FROM among a function's arguments.
+    (&["BEGIN", "SELECT @from p"], "DELETE FROM p WHERE id = 16"),
+    (&["BEGIN", "INSERT INTO `P` VALUES (2)"], "DELETE FROM p WHERE id = 17"),
+    (
+        &["BEGIN", "UPDATE u SET p = SUBSTRING(p FROM 1) WHERE id = 2"],
+        "DELETE FROM p WHERE id = 18",
+    ),
 ];
 
 /// When the sessions send their writes.
