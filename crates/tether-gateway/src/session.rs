@@ -875,6 +875,14 @@ impl Session {
         if let Err(e) = self.sharded_guard(&ks, sql, &command).await {
             return Route::Answered(vec![Reply::Error(e)]);
         }
+        // Read as the server runs it (a skipped `/*!99999 SELECT */` before COMMIT
+        // is no SELECT: review r25j F4).
+        let commit = ks.spec.sharded
+            && ks.mode() == FkMode::Managed
+            && match ks.as_run(sql, self.lexing.backslash_escapes).await {
+                Ok(text) => is_commit(&text, self.lexing),
+                Err(_) => is_commit(sql, self.lexing),
+            };
         match command {
             Command::Rollback
                 if self
@@ -919,7 +927,7 @@ impl Session {
             Command::Ddl { may_create_fk } => Route::Answered(self.ddl(&ks, sql, raw, may_create_fk).await),
             // A COMMIT that fails may leave a data node's branch prepared (review
             // r25h F2): recovery runs at once, the error says what it did.
-            _ if ks.spec.sharded && ks.mode() == FkMode::Managed && is_commit(sql, self.lexing) => {
+            _ if commit => {
                 let mut replies = self.backend(&ks).query(sql).await;
                 for reply in &mut replies {
                     if let Reply::Error(e) = reply {
@@ -1695,7 +1703,20 @@ impl Session {
         ) {
             return Ok(());
         }
-        let pieces = guard::statements(sql, self.lexing);
+        // Classified as the server runs it: executable comments resolved for its
+        // version, those it skips dropped (review r25j F5: `/*!99999 SELECT */
+        // TRUNCATE TABLE p` is a TRUNCATE).
+        let text = ks.as_run(sql, self.lexing.backslash_escapes).await?;
+        let pieces = guard::statements(&text, self.lexing);
+        // COMMIT among other statements would get no recovery when it fails
+        // (review r25j F4): sent alone it does.
+        if pieces.len() > 1 && pieces.iter().any(|p| guard::ends_transaction(p)) {
+            return Err(managed::refusal(
+                &ks.spec.name,
+                "COMMIT in a query of several statements (send it alone: a COMMIT that fails on a node is \
+                 recovered only then)",
+            ));
+        }
         // With checks off too: the session outlives them (review r23g F1, F2).
         if let Some(form) = pieces.iter().find_map(|p| guard::switches_off(p, self.lexing)) {
             return Err(guard::guarantee_refusal(&ks.spec.name, &form));

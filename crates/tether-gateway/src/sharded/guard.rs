@@ -135,6 +135,11 @@ fn words(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// True when statement `piece` (one of [`statements`]) is a COMMIT.
+pub fn ends_transaction(piece: &str) -> bool {
+    words(piece).first().is_some_and(|w| w == "commit")
+}
+
 /// Classifies one statement of [`statements`].
 pub fn kind(piece: &str) -> Kind {
     let w = words(piece.trim_start_matches(|c: char| c == '(' || c.is_whitespace()));
@@ -426,8 +431,15 @@ pub fn ddl_refusal(piece: &str, fk_tables: &[String], tables: &[String]) -> Opti
         // with no FK work and no check (review r25h F1): refused for every table of
         // the keyspace, the table altered or one exchanged with a partition.
         "alter" if object_kind(&w) == Some("table") => {
-            let form = relayout(&w)?;
-            let target = altered_table(&w)?;
+            let t = tokens(piece, Lexing::DEFAULT);
+            let form = relayout(&w).or_else(|| rewires(&t))?;
+            // A name the gateway cannot read is refused, not guessed (review r25j F1).
+            let Some(target) = altered_table(&t) else {
+                return Some(format!(
+                    "ALTER TABLE ... {form} of a table whose name the gateway cannot read"
+                ));
+            };
+            let target = target.as_str();
             let exchanged = form.starts_with("EXCHANGE");
             tables
                 .iter()
@@ -447,7 +459,11 @@ pub fn ddl_refusal(piece: &str, fk_tables: &[String], tables: &[String]) -> Opti
             Some("table")
                 if !temporary && w.get(1).is_some_and(|x| x == "or") && w.get(2).is_some_and(|x| x == "replace") =>
             {
-                let target = altered_table(&w)?;
+                let t = tokens(piece, Lexing::DEFAULT);
+                let Some(target) = altered_table(&t) else {
+                    return Some("CREATE OR REPLACE TABLE of a table whose name the gateway cannot read".to_string());
+                };
+                let target = target.as_str();
                 fk_tables.iter().find(|t| t.eq_ignore_ascii_case(target)).map(|t| {
                     format!(
                         "CREATE OR REPLACE TABLE `{t}`, a table of the keyspace's foreign keys (it drops the table \
@@ -482,16 +498,56 @@ pub fn ddl_refusal(piece: &str, fk_tables: &[String], tables: &[String]) -> Opti
 }
 
 /// The table an `ALTER [ONLINE] [IGNORE] TABLE [IF EXISTS] t` or `CREATE [OR
-/// REPLACE] TABLE [IF NOT EXISTS] t` names (lower case, without its database).
-fn altered_table(w: &[String]) -> Option<&str> {
-    let pos = w.iter().position(|x| x == "table")?;
-    let mut rest = w[pos + 1..].iter().map(String::as_str);
+/// REPLACE] TABLE [IF NOT EXISTS] t` names (lower case, without its database),
+/// read from the statement's [`tokens`] as MariaDB reads it: quoted or not,
+/// `db.t`, `db . t`, `` `db`.`t` `` (review r25j F1, F2). `None` when what follows
+/// TABLE is no name.
+fn altered_table(t: &[String]) -> Option<String> {
+    let pos = t.iter().position(|x| x == "table")?;
+    let mut rest = t[pos + 1..].iter().map(String::as_str).peekable();
     let mut name = rest.next()?;
     if name == "if" {
         // IF EXISTS / IF NOT EXISTS
-        name = rest.find(|x| *x == "exists").and_then(|_| rest.next())?;
+        if rest.peek() == Some(&"not") {
+            rest.next();
+        }
+        rest.next().filter(|x| *x == "exists")?;
+        name = rest.next()?;
     }
-    Some(name.rsplit('.').next().unwrap_or(name))
+    if rest.peek() == Some(&".") {
+        rest.next();
+        name = rest.next()?;
+    }
+    let is_name =
+        !name.is_empty() && name != "'" && name.chars().all(|c| !c.is_ascii_punctuation() || c == '_' || c == '$');
+    is_name.then(|| name.to_string())
+}
+
+/// A table option of an ALTER TABLE (its [`tokens`] `t`) that re-points a Spider
+/// table at other node tables (review r25j F7): `CONNECTION`, and the table's
+/// `COMMENT` (`COMMENT =`, or right after the name or a `,`; a column's
+/// `COMMENT 'x'` is left alone).
+fn rewires(t: &[String]) -> Option<String> {
+    let name_end = t.iter().position(|x| x == "table").map(|p| p + 2);
+    let mut depth = 0i32;
+    for (i, x) in t.iter().enumerate() {
+        match x.as_str() {
+            "(" => depth += 1,
+            ")" => depth -= 1,
+            "connection" if depth == 0 => return Some("CONNECTION".to_string()),
+            "comment"
+                if depth == 0
+                    && (t.get(i + 1).is_some_and(|n| n == "=")
+                        || t.get(i.wrapping_sub(1)).is_some_and(|p| p == ",")
+                        || Some(i) == name_end
+                        || (Some(i) == name_end.map(|e| e + 2) && t.get(i - 2).is_some_and(|d| d == "."))) =>
+            {
+                return Some("COMMENT (a Spider table's COMMENT names the node tables it reads)".to_string())
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The form of an ALTER TABLE (its words `w`) that changes a table's partitioning
@@ -800,9 +856,24 @@ mod tests {
             .unwrap()
             .starts_with("ALTER TABLE ... TRUNCATE PARTITION of `item`"));
         assert!(ddl_refusal("ALTER TABLE item OPTIMIZE PARTITION p0", &fk, &all).is_some());
+        // Review r25j F1, F2, F7: the name as the server reads it.
+        for sql in [
+            "ALTER TABLE `ks`.`item` TRUNCATE PARTITION p1",
+            "ALTER TABLE ks. item TRUNCATE PARTITION p1",
+            "ALTER TABLE ks .`Item` ENGINE = InnoDB",
+            "ALTER TABLE IF EXISTS `ks` . item REMOVE PARTITIONING",
+            "ALTER TABLE item COMMENT = 'table \"u\"'",
+            "ALTER TABLE item CONNECTION 'table \"u\"'",
+            "ALTER TABLE 'item' TRUNCATE PARTITION p0",
+            "CREATE OR REPLACE TABLE `ks`.`item` (id INT)",
+        ] {
+            assert!(ddl_refusal(sql, &fk, &all).is_some(), "{sql}");
+        }
         for sql in [
             "ALTER TABLE item ADD COLUMN partition_no INT",
+            "ALTER TABLE item ADD COLUMN note INT COMMENT 'x'",
             "ALTER TABLE scratch TRUNCATE PARTITION p0",
+            "ALTER TABLE `ks`.`scratch` COMMENT = 'x'",
         ] {
             assert_eq!(ddl_refusal(sql, &fk, &all), None, "{sql}");
         }

@@ -30,7 +30,7 @@ use crate::sharded_atomic::{block_commits, waiting, xa_recover};
 use crate::sharded_managed::code_of;
 use crate::support::{start_json, Gw};
 
-fn schema(db: &ShardedDb) {
+pub(crate) fn schema(db: &ShardedDb) {
     for (name, columns) in [
         ("p", "id INT PRIMARY KEY, v INT"),
         ("c", "id INT PRIMARY KEY, p_id INT, KEY (p_id)"),
@@ -44,7 +44,7 @@ fn schema(db: &ShardedDb) {
     );
 }
 
-fn gateway(db: &ShardedDb) -> Gw {
+pub(crate) fn gateway(db: &ShardedDb) -> Gw {
     let fks = [
         ("c_p_fk", "c", "p_id", "p", "CASCADE", "CASCADE"),
         ("r_p_fk", "r", "p_id", "p", "RESTRICT", "RESTRICT"),
@@ -53,7 +53,7 @@ fn gateway(db: &ShardedDb) -> Gw {
 }
 
 /// `table` on each node: "node1: ids | node2: ids".
-fn placed(db: &ShardedDb, table: &str) -> String {
+pub(crate) fn placed(db: &ShardedDb, table: &str) -> String {
     spider::NODES
         .iter()
         .map(|n| {
