@@ -400,7 +400,10 @@ pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Result<Expr, St
         // value (a TIME's 10000) or any other function is not predicted
         // (review r25k F3, F4, F6).
         DataType::Int { .. } | DataType::Boolean
-            if !fits(i128::MIN, i128::MAX) && !numeric_literal(&e) && !exact_numeric(table, &e) =>
+            if !fits(i128::MIN, i128::MAX)
+                && !numeric_literal(&e)
+                && !exact_numeric(table, &e)
+                && !literal().is_some_and(integer_text) =>
         {
             return unknown()
         }
@@ -508,6 +511,13 @@ fn numeric_literal(e: &Expr) -> bool {
         Expr::Nested(x) => numeric_literal(x),
         _ => false,
     }
+}
+
+/// Whether a quoted literal's text is an integer as written (`'7'`, `'-12'`): no
+/// blanks, point, exponent or other characters.
+fn integer_text(t: &str) -> bool {
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Whether `e` is exact-numeric over `table`'s old row: integer or decimal

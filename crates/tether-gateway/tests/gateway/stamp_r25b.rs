@@ -154,3 +154,31 @@ INSERT INTO c VALUES (1, 1), (2, 2); INSERT INTO d VALUES (1, 1);"
         assert_eq!(rows, table(&[&["1", "2"]]), "{via_b2}, {via_c}");
     }
 }
+
+/// F1c: the same shape re-keyed by `ON DUPLICATE KEY UPDATE` (one FK also ON
+/// DELETE CASCADE, the other ON DELETE SET NULL), both name orders.
+#[test]
+fn two_cascades_of_one_column_re_keyed_by_an_upsert_give_the_native_rows() {
+    for (k1_fk, k2_fk) in [("d1", "d2"), ("d2", "d1")] {
+        for upsert in [
+            "INSERT INTO a VALUES (1, 9, 9, 0) ON DUPLICATE KEY UPDATE k1 = 2, k2 = 3",
+            "INSERT INTO a VALUES (5, 1, 7, 0) ON DUPLICATE KEY UPDATE k1 = 2, k2 = 3",
+        ] {
+            let (codes, rows) = differential(
+                &format!(
+                    "CREATE TABLE a (id INT PRIMARY KEY, k1 INT, k2 INT, v INT, UNIQUE KEY (k1), UNIQUE KEY (k2)) ENGINE=InnoDB;
+CREATE TABLE d (id INT PRIMARY KEY, x INT, KEY (x),
+  CONSTRAINT {k1_fk} FOREIGN KEY (x) REFERENCES a (k1) ON UPDATE CASCADE ON DELETE CASCADE,
+  CONSTRAINT {k2_fk} FOREIGN KEY (x) REFERENCES a (k2) ON UPDATE CASCADE ON DELETE SET NULL) ENGINE=InnoDB;
+INSERT INTO a VALUES (1, 1, 1, 0), (2, 3, 2, 0);
+INSERT INTO d VALUES (1, 1);"
+                ),
+                &["a", "d"],
+                &[upsert],
+                "SELECT id, x FROM d",
+            );
+            assert_eq!(codes, vec![0], "{k1_fk}, {k2_fk}: {upsert}");
+            assert_eq!(rows, table(&[&["1", "2"]]), "{k1_fk}, {k2_fk}: {upsert}");
+        }
+    }
+}
