@@ -394,6 +394,19 @@ pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Result<Expr, St
     };
     let lower = c.engine_type.trim().to_ascii_lowercase();
     match &c.normalized_type {
+        // Only a number literal or an exact-numeric expression (integer and
+        // DECIMAL columns, + - * of such) is rounded and clipped as the store
+        // does: a string (`'2.5'` is stored 3, `ROUND('2.5')` is 2), a temporal
+        // value (a TIME's 10000) or any other function is not predicted
+        // (review r25k F3, F4, F6).
+        DataType::Int { .. } | DataType::Boolean
+            if !fits(i128::MIN, i128::MAX)
+                && !numeric_literal(&e)
+                && !exact_numeric(table, &e)
+                && !literal().is_some_and(integer_text) =>
+        {
+            return unknown()
+        }
         DataType::Int { bytes, unsigned } => {
             let bits = 8 * u32::from((*bytes).clamp(1, 8));
             let (lo, hi) = match unsigned {
@@ -403,8 +416,11 @@ pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Result<Expr, St
             return Ok(integer(lo, hi, *unsigned).unwrap_or(e));
         }
         DataType::Boolean => return Ok(integer(-128, 127, false).unwrap_or(e)),
-        // A quoted string is stored into a BIT column as its bytes.
-        DataType::Bits { length } if !quoted => {
+        // A BIT takes a negative number as its two's complement and truncates a
+        // DOUBLE: only a non-negative integer literal or an UNSIGNED integer
+        // column is predicted (clipped to the column's range); a quoted string is
+        // stored as its bytes (review r25k F2).
+        DataType::Bits { length } if !quoted && (fits(0, i128::MAX) || unsigned_integer_column(table, &e)) => {
             return Ok(integer(0, (1i128 << (*length).clamp(1, 64)) - 1, true).unwrap_or(e));
         }
         DataType::Char { .. } | DataType::Varchar { .. } | DataType::Text if !charset_exact() => return unknown(),
@@ -484,6 +500,55 @@ pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Result<Expr, St
         _ => return unknown(),
     };
     Ok(parse_expr(&format!("CAST(({e}) AS {cast})")).unwrap_or(e))
+}
+
+/// Whether `e` is a number literal (an integer, a decimal or a number with an
+/// exponent, with a sign or not; not hex, bit or quoted), or TRUE / FALSE.
+fn numeric_literal(e: &Expr) -> bool {
+    match e {
+        Expr::Value(v) => matches!(v.value, Value::Number(..) | Value::Boolean(_)),
+        Expr::UnaryOp { expr, .. } => numeric_literal(expr),
+        Expr::Nested(x) => numeric_literal(x),
+        _ => false,
+    }
+}
+
+/// Whether a quoted literal's text is an integer as written (`'7'`, `'-12'`): no
+/// blanks, point, exponent or other characters.
+fn integer_text(t: &str) -> bool {
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether `e` is exact-numeric over `table`'s old row: integer or decimal
+/// literals (no exponent), integer and DECIMAL columns of `table`, and `+`, `-`,
+/// `*` and signs of such.
+fn exact_numeric(table: &Table, e: &Expr) -> bool {
+    use sqlparser::ast::BinaryOperator as B;
+    use tether_schema::DataType;
+    match e {
+        Expr::Value(v) => matches!(&v.value, Value::Number(n, _) if !n.contains(['e', 'E'])),
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => column_ref(e)
+            .and_then(|name| table.columns.iter().find(|c| eq_ci(&c.name, &name)))
+            .is_some_and(|c| {
+                matches!(
+                    c.normalized_type,
+                    DataType::Int { .. } | DataType::Boolean | DataType::Decimal { .. }
+                )
+            }),
+        Expr::Nested(x) | Expr::UnaryOp { expr: x, .. } => exact_numeric(table, x),
+        Expr::BinaryOp { left, op, right } => {
+            matches!(op, B::Plus | B::Minus | B::Multiply) && exact_numeric(table, left) && exact_numeric(table, right)
+        }
+        _ => false,
+    }
+}
+
+/// Whether `e` names an UNSIGNED integer column of `table`.
+fn unsigned_integer_column(table: &Table, e: &Expr) -> bool {
+    column_ref(e)
+        .and_then(|name| table.columns.iter().find(|c| eq_ci(&c.name, &name)))
+        .is_some_and(|c| matches!(c.normalized_type, tether_schema::DataType::Int { unsigned: true, .. }))
 }
 
 /// Whether `e` (an expression over the old row of `table`) cannot be NULL: a

@@ -82,14 +82,39 @@ fn effect(action: &Action) -> Option<&'static str> {
 }
 
 /// Whether two actions leave a child row the same whichever goes first: both
-/// delete it, or both write the same columns the same way (two ON UPDATE CASCADEs
-/// of one column take their outcome from a native run, `Plan::native_first`).
+/// delete it, both set the same columns to NULL (or their defaults), or both are ON
+/// UPDATE CASCADEs of the same columns whose new values are provably the same: the
+/// same columns of the same parent, pair by pair (two CASCADEs of one column from
+/// two unique keys, or two parents, re-keyed to different values by one statement
+/// leave the value of whichever InnoDB takes last: review r25k F1).
 fn same_effect(a: &Action, b: &Action) -> bool {
     let same_columns = a.fk.columns.len() == b.fk.columns.len()
         && a.fk.columns.iter().all(|c| b.fk.columns.iter().any(|d| eq_ci(c, d)));
     match (&a.kind, &b.kind) {
         (ActionKind::Delete { .. }, ActionKind::Delete { .. }) => true,
+        (
+            ActionKind::Update {
+                new: NewChildValue::Cascade,
+                ..
+            },
+            ActionKind::Update {
+                new: NewChildValue::Cascade,
+                ..
+            },
+        ) => same_columns && same_source(a, b),
         (ActionKind::Update { new: x, .. }, ActionKind::Update { new: y, .. }) => same_columns && x == y,
         _ => false,
     }
+}
+
+/// Whether two ON UPDATE CASCADEs take each child column from the same column of
+/// the same parent table.
+fn same_source(a: &Action, b: &Action) -> bool {
+    eq_ci(&a.fk.parent, &b.fk.parent)
+        && a.fk.columns.iter().zip(&a.fk.referenced_columns).all(|(c, p)| {
+            b.fk.columns
+                .iter()
+                .zip(&b.fk.referenced_columns)
+                .any(|(d, q)| eq_ci(c, d) && eq_ci(p, q))
+        })
 }

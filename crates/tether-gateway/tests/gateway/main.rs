@@ -88,6 +88,7 @@ mod sqlmode_r23;
 mod sqlmode_r24;
 mod stamp_r24;
 mod stamp_r25;
+mod stamp_r25b;
 mod tls;
 mod tls_r24;
 mod triggers;
