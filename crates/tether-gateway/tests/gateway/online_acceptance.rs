@@ -336,6 +336,24 @@ pub(crate) fn gateway_opts(port: u16) -> Opts {
         .into()
 }
 
+/// Writes `dir`'s `vschema.json` for the real `tether gateway`: the test user and
+/// one keyspace `ks` in `mode` on `db`; its path.
+pub(crate) fn one_keyspace(dir: &tether_testkit::ScratchDir, db: &TestDb, mode: &str) -> std::path::PathBuf {
+    let config = dir.join("vschema.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"users": [{{"user": "{}", "password": "{}"}}],
+                "keyspaces": {{"ks": {{"foreignKeyMode": "{mode}", "backend": {{"url": "{}"}}}}}}}}"#,
+            support::USER,
+            support::PASSWORD,
+            db.url
+        ),
+    )
+    .expect("config");
+    config
+}
+
 pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -355,18 +373,7 @@ fn a_gateway_killed_during_the_copy_resumes_after_a_restart_and_ends_as_natively
     let native = big(n);
     let alter = "ALTER TABLE customer ADD COLUMN vip TINYINT NOT NULL DEFAULT 0, ADD INDEX by_name (name)";
     let dir = tether_testkit::ScratchDir::new("online_kill");
-    let config = dir.join("vschema.json");
-    std::fs::write(
-        &config,
-        format!(
-            r#"{{"users": [{{"user": "{}", "password": "{}"}}],
-                "keyspaces": {{"ks": {{"foreignKeyMode": "managed", "backend": {{"url": "{}"}}}}}}}}"#,
-            support::USER,
-            support::PASSWORD,
-            db.url
-        ),
-    )
-    .expect("config");
+    let config = one_keyspace(&dir, &db, "managed");
     let port = free_port();
     let rt = runtime();
     let first = GatewayProcess::start(&config, port);

@@ -23,7 +23,7 @@ use mysql_async::Conn;
 use tether_testkit::{TestDb, TestEngine};
 
 use crate::online::{fk_targets, runtime, status_of};
-use crate::online_acceptance::{free_port, gateway_opts, GatewayProcess};
+use crate::online_acceptance::{free_port, gateway_opts, one_keyspace, GatewayProcess};
 use crate::online_r23::OPEN_P_AFTER_TRIGGERS;
 use crate::online_tx_r24::{run, Outcome, ALTER};
 use crate::support::{self, direct};
@@ -131,22 +131,6 @@ struct Seen {
     message: String,
 }
 
-fn config(dir: &tether_testkit::ScratchDir, db: &TestDb, mode: &str) -> std::path::PathBuf {
-    let config = dir.join("vschema.json");
-    std::fs::write(
-        &config,
-        format!(
-            r#"{{"users": [{{"user": "{}", "password": "{}"}}],
-                "keyspaces": {{"ks": {{"foreignKeyMode": "{mode}", "backend": {{"url": "{}"}}}}}}}}"#,
-            support::USER,
-            support::PASSWORD,
-            db.url
-        ),
-    )
-    .expect("config");
-    config
-}
-
 /// Runs `write` in the prepared session `t`, then rolls back; its outcome.
 async fn write_then_roll_back(mut t: Conn, write: &'static str) -> Outcome {
     let r = run(&mut t, write).await;
@@ -168,7 +152,7 @@ fn scenario(
     let db = TestDb::create(TestEngine::Mysql);
     db.exec(SETUP);
     let dir = tether_testkit::ScratchDir::new("online_gap_r25");
-    let config = config(&dir, &db, mode);
+    let config = one_keyspace(&dir, &db, mode);
     let port = free_port();
     let rt = runtime();
     let gw = GatewayProcess::start(&config, port);

@@ -18,7 +18,7 @@ use mysql_async::Conn;
 use tether_testkit::{TestDb, TestEngine};
 
 use crate::online::{runtime, until_status};
-use crate::online_acceptance::{free_port, gateway_opts, GatewayProcess};
+use crate::online_acceptance::{free_port, gateway_opts, one_keyspace, GatewayProcess};
 use crate::online_r23::{through, until_waiting, OPEN_P_AFTER_TRIGGERS};
 use crate::support::{self, direct, server_error};
 
@@ -92,19 +92,7 @@ fn assert_as_natively(db: &TestDb) {
 
 /// A gateway process serving `db` as managed keyspace `ks`.
 fn gateway(db: &TestDb, dir: &tether_testkit::ScratchDir) -> (std::path::PathBuf, u16) {
-    let config = dir.join("vschema.json");
-    std::fs::write(
-        &config,
-        format!(
-            r#"{{"users": [{{"user": "{}", "password": "{}"}}],
-                "keyspaces": {{"ks": {{"foreignKeyMode": "managed", "backend": {{"url": "{}"}}}}}}}}"#,
-            support::USER,
-            support::PASSWORD,
-            db.url
-        ),
-    )
-    .expect("config");
-    (config, free_port())
+    (one_keyspace(dir, db, "managed"), free_port())
 }
 
 /// Submits the online ALTER through the gateway on `port` and stops its cut-over at

@@ -25,7 +25,7 @@ use mysql_async::Conn;
 use tether_testkit::{TestDb, TestEngine};
 
 use crate::online::{fk_targets, runtime, short, triggers, underscored, until_status};
-use crate::online_acceptance::{free_port, gateway_opts, GatewayProcess};
+use crate::online_acceptance::{free_port, gateway_opts, one_keyspace, GatewayProcess};
 use crate::support::{self, direct, server_error, start_with};
 
 /// `p` (self-referencing ON DELETE CASCADE), `c` (ON DELETE CASCADE) and `c2`
@@ -126,18 +126,7 @@ fn killed_after_the_rename() -> bool {
     db.exec(SETUP);
     let alter = "ALTER TABLE p ADD COLUMN x INT DEFAULT 7";
     let dir = tether_testkit::ScratchDir::new("online_r23_kill");
-    let config = dir.join("vschema.json");
-    std::fs::write(
-        &config,
-        format!(
-            r#"{{"users": [{{"user": "{}", "password": "{}"}}],
-                "keyspaces": {{"ks": {{"foreignKeyMode": "managed", "backend": {{"url": "{}"}}}}}}}}"#,
-            support::USER,
-            support::PASSWORD,
-            db.url
-        ),
-    )
-    .expect("config");
+    let config = one_keyspace(&dir, &db, "managed");
     let port = free_port();
     let rt = runtime();
     let first = GatewayProcess::start(&config, port);

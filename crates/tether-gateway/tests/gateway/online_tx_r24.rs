@@ -18,7 +18,7 @@ use mysql_async::Conn;
 use tether_testkit::{TestDb, TestEngine};
 
 use crate::online::{fk_targets, runtime, short, status_of};
-use crate::online_acceptance::{free_port, gateway_opts, GatewayProcess};
+use crate::online_acceptance::{free_port, gateway_opts, one_keyspace, GatewayProcess};
 use crate::online_r23::{until_waiting, OPEN_P_AFTER_TRIGGERS};
 use crate::support::{self, direct, server_error};
 
@@ -87,18 +87,7 @@ fn scenario(mode: &str) -> (TestDb, Seen) {
     let db = TestDb::create(TestEngine::Mysql);
     db.exec(SETUP);
     let dir = tether_testkit::ScratchDir::new("online_tx_r24");
-    let config = dir.join("vschema.json");
-    std::fs::write(
-        &config,
-        format!(
-            r#"{{"users": [{{"user": "{}", "password": "{}"}}],
-                "keyspaces": {{"ks": {{"foreignKeyMode": "{mode}", "backend": {{"url": "{}"}}}}}}}}"#,
-            support::USER,
-            support::PASSWORD,
-            db.url
-        ),
-    )
-    .expect("config");
+    let config = one_keyspace(&dir, &db, mode);
     let port = free_port();
     let rt = runtime();
     let gw = GatewayProcess::start(&config, port);
@@ -231,18 +220,7 @@ fn a_transaction_that_opened_the_table_before_the_hold_writes_at_once() {
     let db = TestDb::create(TestEngine::Mysql);
     db.exec(SETUP);
     let dir = tether_testkit::ScratchDir::new("online_tx_r24_before");
-    let config = dir.join("vschema.json");
-    std::fs::write(
-        &config,
-        format!(
-            r#"{{"users": [{{"user": "{}", "password": "{}"}}],
-                "keyspaces": {{"ks": {{"foreignKeyMode": "unmanaged", "backend": {{"url": "{}"}}}}}}}}"#,
-            support::USER,
-            support::PASSWORD,
-            db.url
-        ),
-    )
-    .expect("config");
+    let config = one_keyspace(&dir, &db, "unmanaged");
     let port = free_port();
     let rt = runtime();
     let gw = GatewayProcess::start(&config, port);

@@ -19,7 +19,7 @@ use mysql_async::Conn;
 use tether_testkit::{TestDb, TestEngine};
 
 use crate::online::{fk_targets, runtime, status_of};
-use crate::online_acceptance::{free_port, gateway_opts, GatewayProcess};
+use crate::online_acceptance::{free_port, gateway_opts, one_keyspace, GatewayProcess};
 use crate::online_r23::{until_waiting, OPEN_P_AFTER_TRIGGERS};
 use crate::online_tx_r24::{run, Outcome, ALTER, SETUP};
 use crate::support::{self, direct};
@@ -49,18 +49,7 @@ fn scenario(mode: &str, variants: &[Variant]) -> (TestDb, Seen) {
     db.exec(SETUP);
     db.exec("CREATE TABLE other_p (id INT PRIMARY KEY); INSERT INTO other_p VALUES (1);");
     let dir = tether_testkit::ScratchDir::new("online_tx_r24b");
-    let config = dir.join("vschema.json");
-    std::fs::write(
-        &config,
-        format!(
-            r#"{{"users": [{{"user": "{}", "password": "{}"}}],
-                "keyspaces": {{"ks": {{"foreignKeyMode": "{mode}", "backend": {{"url": "{}"}}}}}}}}"#,
-            support::USER,
-            support::PASSWORD,
-            db.url
-        ),
-    )
-    .expect("config");
+    let config = one_keyspace(&dir, &db, mode);
     let port = free_port();
     let rt = runtime();
     let gw = GatewayProcess::start(&config, port);
