@@ -269,9 +269,11 @@ pub enum Source {
 }
 
 /// What `piece` (one statement, comments resolved: see `guard::statements`) runs
-/// out of its first word's sight, if it is such a form. `backslash_escapes`:
-/// `\` escapes in string literals.
-pub fn disguise(piece: &str, backslash_escapes: bool) -> Option<Disguise> {
+/// out of its first word's sight, if it is such a form, read under the session's
+/// `lexing` (`\` escapes in string literals; under ANSI_QUOTES a `"` operand of
+/// EXECUTE IMMEDIATE / PREPARE is a name, an expression: review r26d F3).
+pub fn disguise(piece: &str, lexing: Lexing) -> Option<Disguise> {
+    let backslash_escapes = lexing.backslash_escapes;
     let lead = skip_comments(piece);
     let (first, rest) = next_word(lead)?;
     match first.as_str() {
@@ -294,7 +296,7 @@ pub fn disguise(piece: &str, backslash_escapes: bool) -> Option<Disguise> {
         "execute" => {
             let (second, after) = next_word(rest)?;
             if second == "immediate" {
-                return Some(Disguise::ExecuteImmediate(source(after, backslash_escapes)));
+                return Some(Disguise::ExecuteImmediate(source(after, lexing)));
             }
             let name = identifier(rest)?;
             Some(Disguise::Execute { name })
@@ -304,7 +306,7 @@ pub fn disguise(piece: &str, backslash_escapes: bool) -> Option<Disguise> {
             let at = top_level_word(rest, "from", backslash_escapes)?;
             Some(Disguise::Prepare {
                 name,
-                text: source(&rest[at + 4..], backslash_escapes),
+                text: source(&rest[at + 4..], lexing),
             })
         }
         "deallocate" | "drop" => {
@@ -329,14 +331,20 @@ pub fn disguise(piece: &str, backslash_escapes: bool) -> Option<Disguise> {
 }
 
 /// `EXECUTE IMMEDIATE 'text'` with nothing after the literal (no USING): the
-/// text, which runs as if it had been sent alone.
-pub fn immediate_literal(piece: &str, backslash_escapes: bool) -> Option<String> {
+/// text, which runs as if it had been sent alone. Under ANSI_QUOTES a `"` operand is
+/// a name, not a text (MariaDB answers 1054 and runs nothing; review r26d F3), so
+/// `None`.
+pub fn immediate_literal(piece: &str, lexing: Lexing) -> Option<String> {
     let (first, rest) = next_word(skip_comments(piece))?;
     let (second, rest) = next_word(rest)?;
     if first != "execute" || second != "immediate" {
         return None;
     }
-    literal(rest.trim().trim_end_matches(';'), backslash_escapes)
+    let operand = rest.trim().trim_end_matches(';');
+    if lexing.ansi_quotes && operand.contains('"') {
+        return None;
+    }
+    literal(operand, lexing.backslash_escapes)
 }
 
 /// The first word of `s` (letters, digits, `_`), lowercased, and the text after it.
@@ -402,13 +410,16 @@ fn top_level_word(s: &str, word: &str, backslash_escapes: bool) -> Option<usize>
 }
 
 /// The text operand of EXECUTE IMMEDIATE / PREPARE ... FROM (up to a USING).
-fn source(s: &str, backslash_escapes: bool) -> Source {
+fn source(s: &str, lexing: Lexing) -> Source {
     let s = s.trim().trim_end_matches(';').trim_end();
-    let expr = match top_level_word(s, "using", backslash_escapes) {
+    let expr = match top_level_word(s, "using", lexing.backslash_escapes) {
         Some(at) => s[..at].trim_end(),
         None => s,
     };
-    match literal(expr, backslash_escapes) {
+    if lexing.ansi_quotes && expr.contains('"') {
+        return Source::Expression(expr.to_string());
+    }
+    match literal(expr, lexing.backslash_escapes) {
         Some(text) => Source::Literal(text),
         None => Source::Expression(expr.to_string()),
     }
@@ -1279,7 +1290,7 @@ mod tests {
     }
     #[test]
     fn finds_the_statements_run_in_disguise() {
-        let d = |sql| disguise(sql, true);
+        let d = |sql| disguise(sql, Lexing::DEFAULT);
         assert_eq!(
             d("SET STATEMENT max_statement_time = 0 FOR ALTER TABLE g ADD FOREIGN KEY (x) REFERENCES p (id)"),
             Some(Disguise::SetStatement {
@@ -1328,12 +1339,28 @@ mod tests {
         );
         assert_eq!(d("EXECUTE s USING 1"), Some(Disguise::Execute { name: "s".into() }));
         assert_eq!(
-            immediate_literal("EXECUTE IMMEDIATE 'DELETE FROM p' ", true).as_deref(),
+            immediate_literal("EXECUTE IMMEDIATE 'DELETE FROM p' ", Lexing::DEFAULT).as_deref(),
             Some("DELETE FROM p")
         );
         assert_eq!(
-            immediate_literal("EXECUTE IMMEDIATE 'DELETE FROM p WHERE id = ?' USING 1", true),
+            immediate_literal(
+                "EXECUTE IMMEDIATE 'DELETE FROM p WHERE id = ?' USING 1",
+                Lexing::DEFAULT
+            ),
             None
+        );
+        let ansi = Lexing {
+            ansi_quotes: true,
+            ..Lexing::DEFAULT
+        };
+        assert_eq!(
+            immediate_literal("EXECUTE IMMEDIATE \"DELETE FROM p\"", Lexing::DEFAULT).as_deref(),
+            Some("DELETE FROM p")
+        );
+        assert_eq!(immediate_literal("EXECUTE IMMEDIATE \"DELETE FROM p\"", ansi), None);
+        assert_eq!(
+            immediate_literal("EXECUTE IMMEDIATE 'DELETE FROM p'", ansi).as_deref(),
+            Some("DELETE FROM p")
         );
         assert_eq!(
             d("DEALLOCATE PREPARE s"),

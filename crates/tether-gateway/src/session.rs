@@ -682,7 +682,7 @@ impl Session {
         let mode = ks.map(|ks| ks.mode());
         let what = match command {
             _ if comments::may_have(view) => "an executable comment",
-            _ if route::disguise(skip_comments(view), true).is_some() => {
+            _ if route::disguise(skip_comments(view), Lexing::DEFAULT).is_some() => {
                 "SET STATEMENT ... FOR, EXECUTE IMMEDIATE or PREPARE ... FROM"
             }
             Command::Ddl { .. } if mode != Some(FkMode::Unmanaged) || self.ddl_strategy == DdlStrategy::Online => {
@@ -989,7 +989,7 @@ impl Session {
         let lead = skip_comments(sql);
         let backslash = !self.backend(&ks).no_backslash_escapes();
         let disguised = comments::may_have(sql)
-            || route::disguise(lead, true).is_some()
+            || route::disguise(lead, Lexing::DEFAULT).is_some()
             || (sql.contains(';') && crate::protocol::multi::split(sql, self.lexing).1.is_some());
         let qualified = others
             .iter()
@@ -1006,6 +1006,10 @@ impl Session {
             };
         }
         let text = ks.as_run(sql, backslash).await?.into_owned();
+        let lexing = Lexing {
+            backslash_escapes: backslash,
+            ansi_quotes: self.lexing.ansi_quotes,
+        };
         let pieces = guard::statements(&text, self.lexing);
         if let ([piece], FkMode::Managed, false, true, true) = (
             pieces.as_slice(),
@@ -1016,7 +1020,7 @@ impl Session {
         ) {
             // `EXECUTE IMMEDIATE 'literal'` of one write: run as if sent alone
             // (the route plans it); with USING, or any other text, judged below.
-            if let Some(inner) = route::immediate_literal(piece, backslash) {
+            if let Some(inner) = route::immediate_literal(piece, lexing) {
                 let command = Command::of(&inner);
                 if command == Command::Write && crate::protocol::multi::split(&inner, self.lexing).1.is_none() {
                     after.run_as = Some(inner);
@@ -1027,7 +1031,7 @@ impl Session {
         let mut items: Vec<Item> = Vec::new();
         let compound = pieces
             .first()
-            .is_some_and(|p| matches!(route::disguise(p, backslash), Some(Disguise::Compound(_))));
+            .is_some_and(|p| matches!(route::disguise(p, lexing), Some(Disguise::Compound(_))));
         if compound {
             items.push(Item {
                 form: COMPOUND,
@@ -1064,7 +1068,7 @@ impl Session {
                 checks_off: off,
                 compound: false,
             };
-            match route::disguise(&t, backslash).filter(|_| depth < 4) {
+            match route::disguise(&t, lexing).filter(|_| depth < 4) {
                 Some(Disguise::SetStatement { inner, checks_off }) => {
                     queue.push_front((inner, SET_STATEMENT, off || checks_off, depth + 1))
                 }

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod ansi_immediate_r26;
 mod ansi_r24;
 mod backend_r15;
 mod binlog;
