@@ -182,14 +182,38 @@ pub enum Format {
     Mermaid,
 }
 
-fn init_logging(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
+/// The log filter of `-v` / `-vv`: that level for Tether's own crates (whose lines
+/// carry names, counts and timings, never row values), `warn` for everything else.
+/// The database drivers log each statement at debug level with its text and
+/// parameters, which hold the source's rows (original values of anonymized columns,
+/// subset key lists: review r26g F2), so `-vv` does not turn them on; `TETHER_LOG`
+/// is taken as written (`TETHER_LOG=debug` does).
+fn verbosity_filter(verbose: u8) -> String {
+    let level = match verbose {
+        0 => return "warn".to_string(),
         1 => "info",
         _ => "debug",
     };
+    let ours = [
+        "tether",
+        "tether_cli",
+        "tether_connect",
+        "tether_fkplan",
+        "tether_gateway",
+        "tether_schema",
+        "tether_sync",
+        "tether_transform",
+        "tether_ui",
+    ];
+    std::iter::once("warn".to_string())
+        .chain(ours.iter().map(|c| format!("{c}={level}")))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn init_logging(verbose: u8) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TETHER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(verbosity_filter(verbose)));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
