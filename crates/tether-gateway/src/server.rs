@@ -250,7 +250,7 @@ impl Handler for Connection {
         Ok(())
     }
 
-    async fn change_user(&mut self, db: Option<&str>, charset: Option<u8>) -> Result<(), ServerError> {
+    async fn change_user(&mut self, db: Option<&str>, charset: Option<u16>) -> Result<(), ServerError> {
         self.session.change_user(db, charset).await
     }
 

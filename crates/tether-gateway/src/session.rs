@@ -204,6 +204,7 @@ impl Session {
                 cached_metadata: false,
                 deprecate_eof: true,
                 charset: crate::wire::DEFAULT_CHARSET,
+                login: None,
             },
             ddl_strategy: DdlStrategy::Direct,
             temporary: HashSet::new(),
@@ -445,7 +446,7 @@ impl Session {
     }
 
     fn backend(&mut self, ks: &Keyspace) -> &mut Backend {
-        backend_in(&mut self.backends, ks, self.caps, self.fk_checks, self.live.as_ref())
+        backend_in(&mut self.backends, ks, &self.caps, self.fk_checks, self.live.as_ref())
     }
 
     /// `USE name` / COM_INIT_DB. Refused while the keyspace in use has a
@@ -513,10 +514,12 @@ impl Session {
             }
             return;
         }
-        let sql = "SELECT @@SESSION.sql_mode, @@SESSION.character_set_client, \
-                   @@SESSION.character_set_results, @@SESSION.collation_connection";
         // As is: the gateway's own reads take utf8mb4 results (`OWN_READ`), which
-        // would hide the client's `character_set_results`.
+        // would hide the client's `character_set_results`; in binary, which that
+        // does not convert (ucs2, utf16, utf32 results: review r26d F4).
+        let sql = "SELECT CAST(@@SESSION.sql_mode AS BINARY), CAST(@@SESSION.character_set_client AS BINARY), \
+                   CAST(@@SESSION.character_set_results AS BINARY), CAST(@@SESSION.collation_connection AS BINARY), \
+                   CAST(@@SESSION.character_set_connection AS BINARY)";
         let row = match self.backend(from).read_as_is(sql).await {
             Ok(rows) => rows.rows.into_iter().next().unwrap_or_default(),
             Err(e) => {
@@ -529,30 +532,36 @@ impl Session {
             }
         };
         let text = |i: usize| row.get(i).filter(|v| !matches!(v, Value::Null)).map(Value::text);
-        let charsets = match (text(1), text(3)) {
-            (Some(client), Some(collation)) => Charsets::named(&client, text(2).as_deref(), &collation),
+        // The collation a prepared statement's string parameter takes (the
+        // client's, where it is not converted to the connection's character set).
+        let client_collation = match (text(1), text(4)) {
+            (Some(client), Some(connection))
+                if client == connection && Charsets::named(&client, None, None, &client).is_some() =>
+            {
+                match self.backend(from).param_collations(&client).await {
+                    Ok(c) => Some(c.param),
+                    Err(e) => {
+                        tracing::debug!(
+                            "keyspace {}: the parameters' collation could not be read: {}",
+                            from.spec.name,
+                            e.message
+                        );
+                        None
+                    }
+                }
+            }
             _ => None,
         };
-        let mode = match charsets {
-            Some(charsets) => {
-                self.backend(to).carry_charsets(charsets);
-                text(0)
+        let charsets = match (text(1), text(3)) {
+            (Some(client), Some(collation)) => {
+                Charsets::named(&client, client_collation.as_deref(), text(2).as_deref(), &collation)
             }
-            // Names that are not plain: results in a character set that is not
-            // ASCII's (ucs2, utf16, utf32). The character sets are not carried;
-            // the sql_mode is read again in utf8mb4.
-            None => match self.backend(from).read("SELECT @@SESSION.sql_mode").await {
-                Ok(rows) => rows.rows.first().and_then(|r| r.first()).map(Value::text),
-                Err(e) => {
-                    tracing::debug!(
-                        "keyspace {}: the sql_mode could not be read: {}",
-                        from.spec.name,
-                        e.message
-                    );
-                    None
-                }
-            },
+            _ => None,
         };
+        if let Some(charsets) = charsets {
+            self.backend(to).carry_charsets(charsets);
+        }
+        let mode = text(0);
         // A mode is a list of names: nothing to quote.
         if let Some(mode) = mode.filter(|m| m.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b',')) {
             self.backend(to).carry_sql_mode(mode);
@@ -578,6 +587,7 @@ impl Session {
             cached_metadata,
             deprecate_eof,
             charset,
+            login: None,
         };
     }
 
@@ -611,16 +621,26 @@ impl Session {
         self.keyspace.as_ref().map(|k| k.spec.name.clone())
     }
 
-    /// Puts back the keyspace in use before a failed COM_CHANGE_USER (`None`: none).
+    /// Puts back the keyspace in use before a failed COM_CHANGE_USER (`None`:
+    /// none). The session's character sets are then the server's defaults, as
+    /// natively (MariaDB restores the ones it had after resetting the session),
+    /// until a COM_RESET_CONNECTION returns to the last login's.
     pub fn restore_keyspace(&mut self, name: Option<String>) {
         self.keyspace = name.and_then(|n| self.shared.keyspace(&n));
+        for backend in self.backends.values_mut() {
+            backend.carry_charsets(Charsets::ServerDefaults);
+        }
     }
 
     /// COM_CHANGE_USER logged a user in (after `reset`): the session goes on in
     /// `db`, or with none named in the default keyspace, as a new connection's.
-    /// The packet's character set (`charset`, when it names one) becomes the
-    /// session's, as a login's (review r25f F3).
-    pub async fn change_user(&mut self, db: Option<&str>, charset: Option<u8>) -> Result<(), ServerError> {
+    /// The packet's character set (`charset`, a collation id, when it names one)
+    /// becomes the session's, as a login's (review r25f F3, r26d F2): looked up
+    /// on the backend (ids above 255 too, which no handshake names). As
+    /// natively, one whose statements the server cannot read (ucs2, utf16,
+    /// utf32) is refused with 1231, and the session stays usable (review r26d
+    /// F5); one the server does not know leaves the server's defaults.
+    pub async fn change_user(&mut self, db: Option<&str>, charset: Option<u16>) -> Result<(), ServerError> {
         match db {
             // After the reset: no transaction is open.
             Some(db) => self.keyspace = Some(self.keyspace_named(db)?),
@@ -633,9 +653,47 @@ impl Session {
             }
         }
         if let Some(id) = charset {
-            self.caps.charset = id;
-            for backend in self.backends.values_mut() {
-                backend.change_charset(id);
+            let asked = match self.keyspace.clone() {
+                Some(ks) => Some(self.backend(&ks).collation_of(id).await?),
+                None => match self.backends.values_mut().next() {
+                    Some(backend) => Some(backend.collation_of(id).await?),
+                    None => None,
+                },
+            };
+            match asked {
+                // No backend to ask, none to set: connections opened later log
+                // in with the id when the handshake's byte holds it.
+                None => {
+                    if let Ok(handshake) = u8::try_from(id) {
+                        self.caps.charset = handshake;
+                        self.caps.login = None;
+                    }
+                }
+                // The server reads no statement in them (MariaDB's
+                // `is_supported_parser_charset`).
+                Some(Some((charset, _))) if ["ucs2", "utf16", "utf16le", "utf32"].contains(&charset.as_str()) => {
+                    return Err(ServerError::new(
+                        1231,
+                        "42000",
+                        format!("Variable 'character_set_client' can't be set to the value of '{charset}'"),
+                    ));
+                }
+                Some(Some((charset, collation))) => {
+                    let handshake = u8::try_from(id).unwrap_or(crate::wire::DEFAULT_CHARSET);
+                    let login = Charsets::Login { charset, collation };
+                    self.caps.charset = handshake;
+                    self.caps.login = Some(login.clone());
+                    for backend in self.backends.values_mut() {
+                        backend.change_charset(handshake, login.clone());
+                    }
+                }
+                // Unknown to the server: its defaults, as natively (the login's
+                // stay what a reset returns to).
+                Some(None) => {
+                    for backend in self.backends.values_mut() {
+                        backend.carry_charsets(Charsets::ServerDefaults);
+                    }
+                }
             }
         }
         self.login_keyspace = self.keyspace.clone();
@@ -2055,7 +2113,7 @@ impl Session {
             out.error(&e);
             return Ok(());
         }
-        let done = backend_in(&mut self.backends, ks, self.caps, self.fk_checks, self.live.as_ref())
+        let done = backend_in(&mut self.backends, ks, &self.caps, self.fk_checks, self.live.as_ref())
             .forward_execute(&mut p.statement, params, out)
             .await;
         if p.runs_ddl && ks.mode() == FkMode::Managed {
@@ -2193,7 +2251,7 @@ impl Session {
         let Some(p) = self.prepared.get_mut(&id) else {
             return Ok(());
         };
-        backend_in(&mut self.backends, &ks, self.caps, self.fk_checks, self.live.as_ref())
+        backend_in(&mut self.backends, &ks, &self.caps, self.fk_checks, self.live.as_ref())
             .forward_execute(&mut p.statement, params, out)
             .await
     }
@@ -2369,7 +2427,7 @@ fn other_keyspace_write(ks: &Keyspace, target: &Keyspace, table: &str) -> Server
 }
 
 /// What a session's backend connections ask for, as its client did.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Caps {
     /// CLIENT_FOUND_ROWS.
     found_rows: bool,
@@ -2379,6 +2437,8 @@ struct Caps {
     deprecate_eof: bool,
     /// The login's character set.
     charset: u8,
+    /// The character sets a COM_CHANGE_USER gave the session.
+    login: Option<Charsets>,
 }
 
 /// The session's backend connection of `ks` (opened on first use); a free function
@@ -2386,7 +2446,7 @@ struct Caps {
 fn backend_in<'b>(
     backends: &'b mut HashMap<String, Backend>,
     ks: &Keyspace,
-    caps: Caps,
+    caps: &Caps,
     fk_checks: bool,
     live: Option<&Arc<crate::kill::Live>>,
 ) -> &'b mut Backend {
@@ -2396,6 +2456,7 @@ fn backend_in<'b>(
             caps.cached_metadata,
             caps.deprecate_eof,
             caps.charset,
+            caps.login.clone(),
         );
         if let Some(live) = live {
             b = b.published(live.slot());

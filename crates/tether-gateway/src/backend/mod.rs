@@ -69,6 +69,10 @@ pub struct Backend {
     cached_metadata: bool,
     /// The character set connections log in with (the client's).
     charset: u8,
+    /// The character sets a COM_CHANGE_USER gave the session, set in each
+    /// connection this backend opens (after its handshake) and after each
+    /// COM_RESET_CONNECTION (natively the reset returns to them).
+    login: Option<Charsets>,
     conn: Option<BackendConn>,
     /// Counts the connections opened: a statement prepared on an earlier one is
     /// prepared again before it runs.
@@ -81,9 +85,6 @@ pub struct Backend {
     /// The session's character sets, carried by `USE` or set by COM_CHANGE_USER,
     /// set in this backend session before its next command.
     carried_charsets: Option<Charsets>,
-    /// The character set the open connection's handshake named (a
-    /// COM_RESET_CONNECTION returns it to that one).
-    opened_charset: u8,
     /// The connection was lost inside a transaction: no reconnect until the client
     /// acknowledges with ROLLBACK.
     lost_in_transaction: bool,
@@ -157,12 +158,12 @@ impl Backend {
             deprecate_eof: true,
             cached_metadata: false,
             charset: crate::wire::DEFAULT_CHARSET,
+            login: None,
             conn: None,
             generation: 0,
             fk_checks_off: false,
             carried_sql_mode: None,
             carried_charsets: None,
-            opened_charset: 0,
             lost_in_transaction: false,
             own_transaction: false,
             autocommit_off: false,
@@ -189,10 +190,19 @@ impl Backend {
     /// CLIENT_DEPRECATE_EOF only when it does (the EOF packets MariaDB sends
     /// after column definitions carry status flags the gateway relays), and the
     /// client's character set, so results come in it as from the server.
-    pub fn for_client(mut self, cached_metadata: bool, deprecate_eof: bool, charset: u8) -> Self {
+    /// `login`: the character sets a COM_CHANGE_USER gave the session, set after
+    /// each handshake.
+    pub fn for_client(
+        mut self,
+        cached_metadata: bool,
+        deprecate_eof: bool,
+        charset: u8,
+        login: Option<Charsets>,
+    ) -> Self {
         self.cached_metadata = cached_metadata;
         self.deprecate_eof = deprecate_eof;
         self.charset = charset;
+        self.login = login;
         self
     }
 
@@ -337,8 +347,13 @@ impl Backend {
             if let Some(slot) = &self.slot {
                 slot.opened(&self.url, conn.id());
             }
-            self.opened_charset = self.charset;
             self.conn = Some(conn);
+            // The session's character sets are a COM_CHANGE_USER's, which the
+            // handshake may not name (an id above 255): set after it (what USE
+            // carried, set below, comes after them).
+            if self.carried_charsets.is_none() {
+                self.carried_charsets = self.login.clone();
+            }
         }
         if let Some(mode) = self.carried_sql_mode.take() {
             let conn = self.conn.as_mut().expect("opened above");
@@ -359,16 +374,15 @@ impl Backend {
         }
         if let Some(charsets) = self.carried_charsets.take() {
             let conn = self.conn.as_mut().expect("opened above");
-            let sql = format!("SET SESSION {}", charsets.assignments());
+            let sql = charsets.statement();
             if let Err(e) = run(conn, &sql).await {
                 return Err(match e {
                     ConnError::Server(e) => ServerError::new(
                         e.code,
                         &e.state,
                         format!(
-                            "tether gateway: the session's character sets ({}) could not be set in this \
+                            "tether gateway: the session's character sets ({sql}) could not be set in this \
                              keyspace's backend session: {}",
-                            charsets.assignments(),
                             e.message
                         ),
                     ),
@@ -385,6 +399,19 @@ impl Backend {
     /// command (review r25f F2).
     pub fn carry_charsets(&mut self, charsets: Charsets) {
         self.carried_charsets = Some(charsets);
+        self.forget_charsets();
+    }
+
+    /// What the open connection knows of the session's character sets is not
+    /// what its next command runs under (they are carried, set before it): the
+    /// gateway must read the client's text as the backend will (review r26d F1:
+    /// a cached utf8mb4 under a carried sjis let an sjis-escaped quote end a
+    /// string).
+    fn forget_charsets(&mut self) {
+        if let Some(conn) = self.conn.as_mut() {
+            conn.charsets = None;
+            conn.param_collations = None;
+        }
     }
 
     /// The character sets carried and not set yet.
@@ -392,14 +419,31 @@ impl Backend {
         self.carried_charsets.as_ref()
     }
 
-    /// COM_CHANGE_USER named the character set `id` (after [`Self::reset`]): the
-    /// session takes it, as a login's (review r25f F3): an open connection sets
-    /// it before its next command, a new one asks for it in its handshake.
-    pub fn change_charset(&mut self, id: u8) {
-        self.charset = id;
+    /// COM_CHANGE_USER named a character set the server takes (after
+    /// [`Self::reset`]): the session takes it, as a login's (review r25f F3,
+    /// r26d F2): an open connection sets it before its next command, a new one
+    /// asks for `handshake` (the id when it fits the handshake's byte) and sets
+    /// `login` after it.
+    pub fn change_charset(&mut self, handshake: u8, login: Charsets) {
+        self.charset = handshake;
         if self.conn.is_some() {
-            self.carried_charsets = Some(Charsets::Handshake(id));
+            self.carry_charsets(login.clone());
         }
+        self.login = Some(login);
+    }
+
+    /// The names of the character set and collation of collation id `id`, as the
+    /// backend knows them (`None`: it knows no such id).
+    pub async fn collation_of(&mut self, id: u16) -> Result<Option<(String, String)>, ServerError> {
+        let rows = self
+            .read(&format!(
+                "SELECT CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLLATIONS WHERE ID = {id}"
+            ))
+            .await?;
+        Ok(rows.rows.first().and_then(|r| match &r[..] {
+            [charset, collation, ..] => Some((charset.text(), collation.text())),
+            _ => None,
+        }))
     }
 
     /// The client's sql_mode `mode` (as `@@sql_mode` shows it: names and commas),
@@ -407,6 +451,9 @@ impl Backend {
     /// session's quotes are read as it says ([`Self::carried`]).
     pub fn carry_sql_mode(&mut self, mode: String) {
         self.carried_sql_mode = Some(mode);
+        if let Some(conn) = self.conn.as_mut() {
+            conn.ansi_quotes = None;
+        }
     }
 
     /// The sql_mode carried and not set yet.
@@ -522,10 +569,10 @@ impl Backend {
             if let Err(e) = conn.reset().await {
                 tracing::debug!("backend {}: reset failed, reconnecting: {e:?}", self.url);
                 self.disconnect().await;
-            } else if self.opened_charset != self.charset {
+            } else if let Some(login) = self.login.clone() {
                 // The session's character set is a COM_CHANGE_USER's, not this
                 // connection's handshake's, to which the reset returned it.
-                self.carried_charsets = Some(Charsets::Handshake(self.charset));
+                self.carried_charsets = Some(login);
             }
         }
         // The backend forgot its prepared statements.
@@ -612,7 +659,11 @@ impl Backend {
         {
             return Ok(known);
         }
-        let sql = format!("SELECT COLLATION(?), COLLATION(_{client} X''), @@SESSION.collation_connection");
+        // In binary: `character_set_results` (ucs2, utf16) does not convert them.
+        let sql = format!(
+            "SELECT CAST(COLLATION(?) AS BINARY), CAST(COLLATION(_{client} X'') AS BINARY), \
+             CAST(@@SESSION.collation_connection AS BINARY)"
+        );
         let conn = self.conn().await?;
         let outcome = async {
             let prepared = conn.prepare(&sql).await?;
@@ -959,61 +1010,80 @@ async fn collect(conn: &mut BackendConn, replies: &mut Vec<Reply>) -> Result<(),
     }
 }
 
-/// How a string parameter of a prepared statement reads natively, and how two
-/// literals read ([`Backend::param_collations`]).
 /// A session's character sets, to set in another backend session of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Charsets {
     /// As another backend session has them (`USE` between keyspaces): names as
     /// `@@character_set_client`, `@@character_set_results` (`None`: NULL) and
     /// `@@collation_connection` show them (which also gives
-    /// `character_set_connection`).
+    /// `character_set_connection`), and the collation of `character_set_client`
+    /// where a prepared statement's string parameter shows it (`COLLATION(?)`,
+    /// when the client's and the connection's character sets are one):
+    /// `SET NAMES x COLLATE y` gives the parameters `y`, which no variable shows
+    /// and `SET character_set_client` does not give (review r26b F3).
     Named {
         client: String,
+        client_collation: Option<String>,
         results: Option<String>,
         collation: String,
     },
-    /// A handshake's collation id (COM_CHANGE_USER's), as the server takes a
-    /// login's: client, results and connection in it.
-    Handshake(u8),
+    /// A login's (COM_CHANGE_USER's) collation, by name: client, results and
+    /// connection in it, as the server takes a login's (`SET NAMES .. COLLATE`
+    /// gives the same).
+    Login { charset: String, collation: String },
+    /// The server's defaults, which a session takes when COM_CHANGE_USER names
+    /// a collation the server does not know, or fails.
+    ServerDefaults,
 }
 
 impl Charsets {
     /// The names read from a session, `None` when one is not a plain name
     /// (nothing then to quote: they go into a `SET` as strings).
-    pub fn named(client: &str, results: Option<&str>, collation: &str) -> Option<Charsets> {
+    pub fn named(
+        client: &str,
+        client_collation: Option<&str>,
+        results: Option<&str>,
+        collation: &str,
+    ) -> Option<Charsets> {
         let plain = |n: &str| !n.is_empty() && n.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
         if !plain(client) || !plain(collation) || results.is_some_and(|r| !plain(r)) {
             return None;
         }
         Some(Charsets::Named {
             client: client.to_string(),
+            client_collation: client_collation.filter(|c| plain(c)).map(str::to_string),
             results: results.map(str::to_string),
             collation: collation.to_string(),
         })
     }
 
-    /// The assignments of a `SET SESSION` that gives a session these character sets.
-    pub fn assignments(&self) -> String {
+    /// A `SET` that gives a session these character sets.
+    pub fn statement(&self) -> String {
         match self {
             Charsets::Named {
                 client,
+                client_collation,
                 results,
                 collation,
             } => {
                 let results = results.as_deref().map_or("NULL".to_string(), |r| format!("'{r}'"));
-                format!(
-                    "character_set_client = '{client}', character_set_results = {results}, \
-                     collation_connection = '{collation}'"
-                )
+                let client = match client_collation {
+                    Some(c) => format!("NAMES '{client}' COLLATE '{c}'"),
+                    None => format!("character_set_client = '{client}'"),
+                };
+                format!("SET {client}, collation_connection = '{collation}', character_set_results = {results}")
             }
-            Charsets::Handshake(id) => {
-                format!("character_set_client = {id}, character_set_results = {id}, collation_connection = {id}")
-            }
+            Charsets::Login { charset, collation } => format!("SET NAMES '{charset}' COLLATE '{collation}'"),
+            Charsets::ServerDefaults => "SET character_set_client = @@GLOBAL.character_set_client, \
+                                         collation_connection = @@GLOBAL.collation_connection, \
+                                         character_set_results = @@GLOBAL.character_set_results"
+                .to_string(),
         }
     }
 }
 
+/// How a string parameter of a prepared statement reads natively, and how two
+/// literals read ([`Backend::param_collations`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParamCollations {
     /// The parameter's collation natively (its coercibility is a literal's).

@@ -195,9 +195,9 @@ pub(super) struct ChangeUser {
     /// `None`: no database named.
     pub(super) database: Option<String>,
     pub(super) plugin: Vec<u8>,
-    /// The character set (collation id) the session takes, as at login; `None`:
-    /// the packet names none (or one past the login's one-byte ids).
-    pub(super) charset: Option<u8>,
+    /// The character set (collation id, two bytes here: MariaDB's go past 255)
+    /// the session takes, as at login; `None`: the packet names none.
+    pub(super) charset: Option<u16>,
 }
 
 impl ChangeUser {
@@ -225,7 +225,7 @@ impl ChangeUser {
             auth,
             database: Some(database).filter(|d| !d.is_empty()),
             plugin,
-            charset: charset.and_then(|id| u8::try_from(id).ok()).filter(|&id| id != 0),
+            charset: charset.filter(|&id| id != 0),
         })
     }
 }

@@ -86,7 +86,7 @@ pub trait Handler: Send {
     fn change_user(
         &mut self,
         db: Option<&str>,
-        charset: Option<u8>,
+        charset: Option<u16>,
     ) -> impl Future<Output = Result<(), ServerError>> + Send;
     /// The session's keyspace (opaque to the protocol), to put back with
     /// `restore_keyspace` after a failed COM_CHANGE_USER.
