@@ -189,11 +189,15 @@ fn delete_reads_keys_then_cascades_to_every_level() {
 #[test]
 fn update_evaluates_new_keys_in_the_lock_read() {
     let p = planned("UPDATE p SET code = code + 1, id = code * 10 WHERE id > 3");
-    // Later assignments see earlier ones: id's new value uses the new code.
+    // Later assignments see earlier ones: id's new value uses the new code, as the
+    // INT column stores it (review r26b F1).
     assert_eq!(
         p.start,
         Start::Update {
-            read: "SELECT `id`, `code`, ((code + 1) * 10), (code + 1) FROM p WHERE id > 3 FOR UPDATE".into()
+            read:
+                "SELECT `id`, `code`, ((CAST(LEAST(GREATEST(ROUND((code + 1)), -2147483648), 2147483647) AS SIGNED)) \
+                   * 10), (code + 1) FROM p WHERE id > 3 FOR UPDATE"
+                    .into()
         }
     );
     let on_p = p.rules_for("p", Event::Update).expect("rules");

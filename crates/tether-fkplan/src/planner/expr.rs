@@ -188,15 +188,67 @@ pub(super) fn column_ref(e: &Expr) -> Option<String> {
     }
 }
 
-pub(super) fn substitute(e: &mut Expr, by: &[(String, Expr)]) {
-    let _ = sqlparser::ast::visit_expressions_mut(e, |x| {
+/// Whether `e` is `VALUES(col)` / `VALUE(col)` alone (in parentheses or not).
+pub(super) fn values_alone(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(x) => values_alone(x),
+        Expr::Function(f) => {
+            let name = f.name.to_string();
+            name.eq_ignore_ascii_case("values") || name.eq_ignore_ascii_case("value")
+        }
+        _ => false,
+    }
+}
+
+/// `e` with each column it reads that `by` names (the assigned columns before it,
+/// in order, each with the value a later expression reads of it: [`as_read`],
+/// `None` where not known) replaced by that value (of its last entry). MariaDB
+/// assigns left to right, and a later assignment reads what the earlier column
+/// stored (rounded, cut, its CHAR spaces dropped; review r26b F1). `None` where `e`
+/// reads a column whose value is not known, or a text column's value it would not
+/// compare as the column does (see [`collation_neutral`]; unless `checked`: the
+/// caller checked that on `e` as written).
+pub(super) fn read_after(table: &Table, e: &mut Expr, by: &[(String, Option<Expr>)], checked: bool) -> Option<()> {
+    let last = |name: &str| by.iter().rev().find(|(c, _)| eq_ci(c, name)).map(|(_, v)| v);
+    let mut known = true;
+    let mut collations: Vec<String> = Vec::new();
+    let _ = sqlparser::ast::visit_expressions(&*e, |x| {
         if let Some(name) = column_ref(x) {
-            if let Some((_, replacement)) = by.iter().rev().find(|(c, _)| eq_ci(c, &name)) {
-                *x = Expr::Nested(Box::new(replacement.clone()));
+            match last(&name) {
+                Some(None) => known = false,
+                Some(Some(_)) => {
+                    if let Some((_, c)) = table.extras.collations.iter().find(|(k, _)| eq_ci(k, &name)) {
+                        collations.push(c.clone());
+                    }
+                }
+                None => {}
             }
         }
         ControlFlow::<()>::Continue(())
     });
+    if !known || (!checked && !collations.is_empty() && !collation_neutral(table, e, &collations)) {
+        return None;
+    }
+    let _ = sqlparser::ast::visit_expressions_mut(e, |x| {
+        if let Some(name) = column_ref(x) {
+            if let Some(Some(value)) = last(&name) {
+                *x = Expr::Nested(Box::new(value.clone()));
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    Some(())
+}
+
+/// Whether `e` names a column with a qualifier (`t.c`): in a join, possibly a
+/// column of another table than the one whose types are read.
+pub(super) fn qualified(e: &Expr) -> bool {
+    let mut found = false;
+    let _ = sqlparser::ast::visit_expressions(e, |x| {
+        found |= matches!(x, Expr::CompoundIdentifier(_));
+        ControlFlow::<()>::Continue(())
+    });
+    found
 }
 
 /// Replaces `VALUES(col)` by the new row's expression for `col`.
@@ -413,22 +465,22 @@ pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Result<Expr, St
                 true => (0, (1i128 << bits) - 1),
                 false => (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1),
             };
-            return Ok(integer(lo, hi, *unsigned).unwrap_or(e));
+            return integer(lo, hi, *unsigned).map_or_else(unknown, Ok);
         }
-        DataType::Boolean => return Ok(integer(-128, 127, false).unwrap_or(e)),
+        DataType::Boolean => return integer(-128, 127, false).map_or_else(unknown, Ok),
         // A BIT takes a negative number as its two's complement and truncates a
         // DOUBLE: only a non-negative integer literal or an UNSIGNED integer
         // column is predicted (clipped to the column's range); a quoted string is
         // stored as its bytes (review r25k F2).
         DataType::Bits { length } if !quoted && (fits(0, i128::MAX) || unsigned_integer_column(table, &e)) => {
-            return Ok(integer(0, (1i128 << (*length).clamp(1, 64)) - 1, true).unwrap_or(e));
+            return integer(0, (1i128 << (*length).clamp(1, 64)) - 1, true).map_or_else(unknown, Ok);
         }
         DataType::Char { .. } | DataType::Varchar { .. } | DataType::Text if !charset_exact() => return unknown(),
         DataType::Char { length: Some(n) } if !short(*n, true) => {
-            return Ok(parse_expr(&format!("TRIM(TRAILING ' ' FROM LEFT(({text}), {n}))")).unwrap_or(e));
+            return parse_expr(&format!("TRIM(TRAILING ' ' FROM LEFT(({text}), {n}))")).map_or_else(unknown, Ok);
         }
         DataType::Varchar { length: Some(n) } if !short(*n, false) => {
-            return Ok(parse_expr(&format!("LEFT(({text}), {n})")).unwrap_or(e));
+            return parse_expr(&format!("LEFT(({text}), {n})")).map_or_else(unknown, Ok);
         }
         DataType::Char { length: Some(_) } | DataType::Varchar { length: Some(_) } => return Ok(e),
         // Cut by bytes (a TINYTEXT holds 255): a short literal is held as written.
@@ -499,7 +551,84 @@ pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Result<Expr, St
         } => format!("DECIMAL({p},{})", scale.unwrap_or(0)),
         _ => return unknown(),
     };
-    Ok(parse_expr(&format!("CAST(({e}) AS {cast})")).unwrap_or(e))
+    parse_expr(&format!("CAST(({e}) AS {cast})")).map_or_else(unknown, Ok)
+}
+
+/// What an expression reading `column` of `table` sees once the column stored `e`
+/// (an expression over the old row): [`as_stored`], and for a CHAR, VARCHAR or
+/// TEXT column that value in the column's character set and collation
+/// (`CONVERT((..) USING cs) COLLATE coll`), which the column's own value compares
+/// under (a bare literal would compare under the connection's collation: `'ABC' =
+/// 'abc'` where a utf8mb4_bin column tells them apart; review r26b F2). `Err`
+/// (the column's type, to name) where the stored value is not known exactly, or
+/// where a text column's collation is not known.
+///
+/// (The value carries its collation explicitly where the column's is implicit: the
+/// two compare alike against literals and columns of the column's collation; an
+/// expression comparing it with an explicit `COLLATE` of another collation fails
+/// with 1267, and one comparing it with a column of another character set compares
+/// in the column's, where MariaDB would convert to the wider set. Such expressions
+/// are refused by [`collation_neutral`].)
+pub(super) fn as_read(table: &Table, column: &str, e: Expr) -> Result<Expr, String> {
+    use tether_schema::DataType;
+    let stored = as_stored(table, column, e)?;
+    let Some(c) = table.columns.iter().find(|c| eq_ci(&c.name, column)) else {
+        return Ok(stored);
+    };
+    if !matches!(
+        c.normalized_type,
+        DataType::Char { .. } | DataType::Varchar { .. } | DataType::Text
+    ) || matches!(stored, Expr::Value(ref v) if matches!(v.value, Value::Null))
+    {
+        return Ok(stored);
+    }
+    let unknown = || Err(format!("{} (collation not known)", c.engine_type.to_ascii_lowercase()));
+    let Some(collation) = table
+        .extras
+        .collations
+        .iter()
+        .find(|(k, _)| eq_ci(k, column))
+        .map(|(_, v)| v.to_ascii_lowercase())
+    else {
+        return unknown();
+    };
+    let charset = collation.split('_').next().unwrap_or_default().to_string();
+    let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !plain(&charset) || !plain(&collation) {
+        return unknown();
+    }
+    match parse_expr(&format!("CONVERT(({stored}) USING {charset}) COLLATE {collation}")) {
+        Some(e) => Ok(e),
+        None => unknown(),
+    }
+}
+
+/// Whether `e`, into which a value of [`as_read`] is put, compares it as the column
+/// itself would compare: no explicit `COLLATE` of its own, and no text column of
+/// `table` of another collation than `collations` (those of the text columns whose
+/// values are put in).
+pub(super) fn collation_neutral(table: &Table, e: &Expr, collations: &[String]) -> bool {
+    let mut neutral = true;
+    let _ = sqlparser::ast::visit_expressions(e, |x| {
+        match x {
+            Expr::Collate { .. } => neutral = false,
+            _ => {
+                if let Some(name) = column_ref(x) {
+                    let own = table
+                        .extras
+                        .collations
+                        .iter()
+                        .find(|(k, _)| eq_ci(k, &name))
+                        .map(|(_, v)| v.to_ascii_lowercase());
+                    if let Some(own) = own {
+                        neutral &= collations.iter().all(|c| eq_ci(c, &own));
+                    }
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    neutral
 }
 
 /// Whether `e` is a number literal (an integer, a decimal or a number with an
@@ -540,6 +669,17 @@ fn exact_numeric(table: &Table, e: &Expr) -> bool {
         Expr::BinaryOp { left, op, right } => {
             matches!(op, B::Plus | B::Minus | B::Multiply) && exact_numeric(table, left) && exact_numeric(table, right)
         }
+        // An integer or DECIMAL cast, whatever it casts (an earlier assignment's
+        // stored value, see `as_read`).
+        Expr::Cast { data_type, .. } => matches!(
+            data_type,
+            sqlparser::ast::DataType::Signed
+                | sqlparser::ast::DataType::SignedInteger
+                | sqlparser::ast::DataType::Unsigned
+                | sqlparser::ast::DataType::UnsignedInteger
+                | sqlparser::ast::DataType::Decimal(_)
+                | sqlparser::ast::DataType::Dec(_)
+        ),
         _ => false,
     }
 }
@@ -927,7 +1067,91 @@ pub fn called_functions(sql: &str) -> Vec<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{called_functions, first_member};
+    use super::{as_read, called_functions, first_member, parse_expr, read_after};
+    use tether_schema::{Column, DataType, Table};
+
+    fn column(name: &str, engine_type: &str, normalized_type: DataType) -> Column {
+        Column {
+            name: name.into(),
+            engine_type: engine_type.into(),
+            normalized_type,
+            nullable: true,
+            default: None,
+            identity: None,
+            generated: None,
+        }
+    }
+
+    /// p (a INT, v VARCHAR(3) COLLATE utf8mb4_bin, w VARCHAR(3) of no known collation).
+    fn p() -> Table {
+        let mut t = Table {
+            name: "p".into(),
+            columns: vec![
+                column(
+                    "a",
+                    "int(11)",
+                    DataType::Int {
+                        bytes: 4,
+                        unsigned: false,
+                    },
+                ),
+                column("v", "varchar(3)", DataType::Varchar { length: Some(3) }),
+                column("w", "varchar(3)", DataType::Varchar { length: Some(3) }),
+            ],
+            ..Default::default()
+        };
+        t.extras.collations.insert("v".into(), "utf8mb4_bin".into());
+        t
+    }
+
+    fn expr(text: &str) -> sqlparser::ast::Expr {
+        parse_expr(text).expect("an expression")
+    }
+
+    #[test]
+    fn a_text_value_is_read_in_its_column_s_collation() {
+        let t = p();
+        assert_eq!(
+            as_read(&t, "v", expr("'ABC'")).map(|e| e.to_string()),
+            Ok("CONVERT(('ABC') USING utf8mb4) COLLATE utf8mb4_bin".to_string())
+        );
+        assert_eq!(
+            as_read(&t, "v", expr("'abcdef'")).map(|e| e.to_string()),
+            Ok("CONVERT((LEFT(('abcdef'), 3)) USING utf8mb4) COLLATE utf8mb4_bin".to_string())
+        );
+        // What is written reads back the same.
+        let read = as_read(&t, "v", expr("'ABC'")).expect("known");
+        assert_eq!(parse_expr(&read.to_string()), Some(read));
+        assert!(as_read(&t, "w", expr("'ABC'")).is_err(), "a collation not known");
+        assert_eq!(as_read(&t, "a", expr("7")).map(|e| e.to_string()), Ok("7".to_string()));
+    }
+
+    #[test]
+    fn a_later_expression_reads_what_an_earlier_column_stored() {
+        let t = p();
+        let by = vec![
+            ("a".to_string(), as_read(&t, "a", expr("2.4")).ok()),
+            ("w".to_string(), None),
+        ];
+        let mut e = expr("a * 10");
+        assert_eq!(read_after(&t, &mut e, &by, false), Some(()));
+        assert_eq!(
+            e.to_string(),
+            "(CAST(LEAST(GREATEST(ROUND((2.4)), -2147483648), 2147483647) AS SIGNED)) * 10"
+        );
+        assert_eq!(
+            read_after(&t, &mut expr("CONCAT(w, 'x')"), &by, false),
+            None,
+            "w not known"
+        );
+        // v compared under an explicit collation of its own: not as the column would.
+        let by = vec![("v".to_string(), as_read(&t, "v", expr("'ABC'")).ok())];
+        assert_eq!(read_after(&t, &mut expr("v = 'abc'"), &by, false), Some(()));
+        assert_eq!(
+            read_after(&t, &mut expr("v = 'abc' COLLATE utf8mb4_general_ci"), &by, false),
+            None
+        );
+    }
 
     #[test]
     fn an_enum_s_first_member_is_its_literal() {

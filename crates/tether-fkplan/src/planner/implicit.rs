@@ -11,7 +11,9 @@
 use sqlparser::ast::{Expr, Value};
 use tether_schema::Table;
 
-use super::expr::{as_stored, column_ref, has_string_literal, is_default, parse_expr, volatile_assignment};
+use super::expr::{
+    as_read, as_stored, collation_neutral, column_ref, has_string_literal, is_default, parse_expr, volatile_assignment,
+};
 use super::{eq_ci, Planner};
 
 /// The assignments of an UPDATE (or, `upsert`, ON DUPLICATE KEY UPDATE) of
@@ -263,12 +265,16 @@ impl<'a> Planner<'a> {
         old: &dyn Fn(&str) -> String,
     ) -> Implicit {
         let mut by: Vec<(String, Expr)> = Vec::new();
+        let mut collations: Vec<String> = Vec::new();
         for c in read {
             let new = if let Some(pos) = assigned.iter().rposition(|(a, _)| eq_ci(a, c)) {
                 if volatile_assignment(table, c, assigned[pos].1) {
                     return Implicit::Unknown;
                 }
-                self.new_value(c, assigned, old)
+                match self.new_value(table, c, assigned, old) {
+                    Some(new) => new,
+                    None => return Implicit::Unknown,
+                }
             } else if let Some(i) = implicit.get(c) {
                 match i {
                     Implicit::Computed(e) => format!("({e})"),
@@ -284,14 +290,24 @@ impl<'a> Planner<'a> {
             if changed && numeric(table, c) && has_string_literal(&new) {
                 return Implicit::Unknown;
             }
+            // The value the expression reads: stored, in the column's collation.
             let stored = match changed {
-                true => match as_stored(table, c, new) {
+                true => match as_read(table, c, new) {
                     Ok(e) => e,
                     Err(_) => return Implicit::Unknown,
                 },
                 false => new,
             };
+            if changed {
+                if let Some((_, collation)) = table.extras.collations.iter().find(|(k, _)| eq_ci(k, c)) {
+                    collations.push(collation.clone());
+                }
+            }
             by.push((c.clone(), stored));
+        }
+        // A text value compared as the column would not be (review r26b F2).
+        if !collations.is_empty() && !collation_neutral(table, expr, &collations) {
+            return Implicit::Unknown;
         }
         let mut e = expr.clone();
         replace_columns(&mut e, &by);
@@ -329,7 +345,7 @@ impl<'a> Planner<'a> {
             if !exact || column.generated.is_some() || volatile_assignment(table, c, e) {
                 return None;
             }
-            let new = parse_expr(&self.new_value(c, assigned, old))?;
+            let new = parse_expr(&self.new_value(table, c, assigned, old)?)?;
             if numeric(table, c) && has_string_literal(&new) {
                 return None;
             }

@@ -6,15 +6,15 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{AssignmentTarget, Expr, ObjectNamePart, TableFactor};
-use tether_schema::ForeignKey;
+use tether_schema::{ForeignKey, Table};
 
 use crate::error::PlanError;
 use crate::plan::{ActionKind, Event, NewRows, Part, Plan, Start, Target, Template};
 use crate::sql::ident;
 
 use super::expr::{
-    column_ref, is_default, mentions_values, or_default_of, rekeying, substitute, volatile_assignment,
-    volatile_condition,
+    as_read, column_ref, is_default, mentions_values, or_default_of, qualified, read_after, rekeying,
+    volatile_assignment, volatile_condition,
 };
 use super::implicit::{made_assignments, Implicits};
 use super::multi::Named;
@@ -137,19 +137,29 @@ impl<'a> Planner<'a> {
         }
         let keys = self.key_columns(table);
         let mut select: Vec<String> = keys.iter().map(|k| exact(table, k, ident(k))).collect();
-        let assigned_value = |c: &str| self.new_value(c, &assigned, &|c| ident(c));
-        let new_value = |c: &str| implicit.new_value(c).unwrap_or_else(|| assigned_value(c));
+        let assigned_value = |c: &str| self.new_value(table, c, &assigned, &|c| ident(c));
+        let new_value = |c: &str| implicit.new_value(c).or_else(|| assigned_value(c));
+        // A new value read from an earlier assignment whose stored value the
+        // gateway does not know: InnoDB runs the statement (review r26b F1).
+        let mut new_keys = Vec::with_capacity(keys.len());
         for k in &keys {
             // A VIRTUAL key keeps its children: InnoDB stores no value of it.
             let new = match implicit.rekeys(k) {
                 true => new_value(k),
                 false => assigned_value(k),
             };
-            select.push(exact(table, k, new));
+            let Some(new) = new else {
+                return Ok(self.passthrough(table));
+            };
+            new_keys.push(exact(table, k, new));
         }
+        select.extend(new_keys);
         if let Some(checks) = &checks {
+            let Some(new) = checks.columns.iter().map(|c| new_value(c)).collect::<Option<Vec<_>>>() else {
+                return Ok(self.passthrough(table));
+            };
             select.extend(checks.columns.iter().map(|c| exact(table, c, ident(c))));
-            select.extend(checks.columns.iter().map(|c| exact(table, c, new_value(c))));
+            select.extend(checks.columns.iter().zip(new).map(|(c, n)| exact(table, c, n)));
         }
         let read = format!(
             "SELECT {}{}",
@@ -230,50 +240,57 @@ impl<'a> Planner<'a> {
         })))
     }
 
-    /// The value column `column` has after the assignments (those MariaDB makes, see
-    /// [`made_assignments`]), as an expression over the old row, `old(c)` naming
-    /// column `c` of it (`c`, or `alias.c` in a join). MariaDB assigns left to
-    /// right, so a later assignment sees the new value of an earlier one: earlier
-    /// assigned columns are substituted by their expressions.
-    pub(super) fn new_value(&self, column: &str, assigned: &[(String, &Expr)], old: &dyn Fn(&str) -> String) -> String {
+    /// The value column `column` of `table` has after the assignments (those MariaDB
+    /// makes, see [`made_assignments`]), as an expression over the old row, `old(c)`
+    /// naming column `c` of it (`c`, or `alias.c` in a join). MariaDB assigns left
+    /// to right, and a later assignment reads the value an earlier column stored
+    /// (`SET a = 2.4, k = a * 10` gives k 20 in an INT `a`): earlier assigned
+    /// columns are substituted by their stored values ([`as_read`]). `None` where
+    /// such a stored value is not known exactly (review r26b F1): the caller leaves
+    /// the statement to InnoDB.
+    pub(super) fn new_value(
+        &self,
+        table: &Table,
+        column: &str,
+        assigned: &[(String, &Expr)],
+        old: &dyn Fn(&str) -> String,
+    ) -> Option<String> {
         let Some(pos) = assigned.iter().rposition(|(c, _)| eq_ci(c, column)) else {
-            return old(column);
+            return Some(old(column));
         };
         let (_, expr) = assigned[pos];
         if is_default(expr) {
-            return format!("(DEFAULT({}))", old(column));
+            return Some(format!("(DEFAULT({}))", old(column)));
         }
-        let earlier: Vec<(String, Expr)> = assigned[..pos]
-            .iter()
-            .map(|(c, e)| (c.clone(), or_default_of(e, &old(c))))
-            .collect();
+        let earlier = &assigned[..pos];
         let mentions_earlier = {
             let mut found = false;
-            let mut probe = expr.clone();
-            let _ = sqlparser::ast::visit_expressions_mut(&mut probe, |e| {
+            let _ = sqlparser::ast::visit_expressions(expr, |e| {
                 if let Some(name) = column_ref(e) {
-                    if earlier.iter().any(|(c, _)| eq_ci(c, &name)) {
-                        found = true;
-                    }
+                    found |= earlier.iter().any(|(c, _)| eq_ci(c, &name));
                 }
                 ControlFlow::<()>::Continue(())
             });
             found
         };
         if !mentions_earlier {
-            return format!("({})", self.source.expr_text(expr));
+            return Some(format!("({})", self.source.expr_text(expr)));
         }
-        // Substitute innermost-first so chains resolve: each earlier expression is
-        // itself expressed over the old row.
-        let mut resolved: Vec<(String, Expr)> = Vec::new();
-        for (c, e) in &earlier {
-            let mut e = e.clone();
-            substitute(&mut e, &resolved);
-            resolved.push((c.clone(), e));
+        // Innermost first, so chains resolve: each earlier value is itself an
+        // expression over the old row. A value naming another table's column (a
+        // join) is not read by type here: not predicted.
+        let mut read: Vec<(String, Option<Expr>)> = Vec::new();
+        for (c, e) in earlier {
+            let mut e = or_default_of(e, &old(c));
+            let value = match qualified(&e) {
+                true => None,
+                false => read_after(table, &mut e, &read, false).and_then(|()| as_read(table, c, e).ok()),
+            };
+            read.push((c.clone(), value));
         }
         let mut e = expr.clone();
-        substitute(&mut e, &resolved);
-        format!("({e})")
+        read_after(table, &mut e, &read, false)?;
+        Some(format!("({e})"))
     }
 
     /// `UPDATE t1 JOIN t2 ... SET ...`: the tables whose referenced keys the
@@ -368,7 +385,12 @@ impl<'a> Planner<'a> {
             let mut select: Vec<String> = keys.iter().map(|k| exact(n.table, k, n.column(k))).collect();
             for k in &keys {
                 if assigned.iter().any(|(c, _)| eq_ci(c, k)) {
-                    select.push(exact(n.table, k, self.new_value(k, assigned, &|c| n.column(c))));
+                    let Some(new) = self.new_value(n.table, k, assigned, &|c| n.column(c)) else {
+                        // An earlier assignment's stored value the gateway does not
+                        // know (review r26b F1).
+                        return Ok(self.passthrough(n.table));
+                    };
+                    select.push(exact(n.table, k, new));
                 } else if let Some(new) = implicit.new_value(k).filter(|_| implicit.rekeys(k)) {
                     select.push(exact(n.table, k, new));
                 } else {

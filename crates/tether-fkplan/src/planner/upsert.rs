@@ -13,8 +13,9 @@ use crate::sql::{ident, idents};
 
 use super::clash::{KeyClash, Literal};
 use super::expr::{
-    allocates, as_stored, implicit_default, is_default, must_run_once, or_default_of, parse_expr, reads_column,
-    rekeying, substitute, substitute_values, values_columns, volatile_assignment,
+    allocates, as_read, as_stored, collation_neutral, implicit_default, is_default, must_run_once, or_default_of,
+    parse_expr, read_after, reads_column, rekeying, substitute_values, values_alone, values_columns,
+    volatile_assignment,
 };
 use super::implicit::made_assignments;
 use super::insert::one_row;
@@ -252,12 +253,36 @@ impl<'a> Planner<'a> {
                 }
             })
             .collect();
+        // The same as an expression reads them, a text value in its column's
+        // collation (`VALUES(v) = 'abc'` compares as `v` does; review r26b F2); a
+        // text column of an unknown collation is unknown there. An assignment of
+        // `VALUES(col)` alone stores the value, which needs no collation.
+        let mut unknown_reads: Vec<(String, String)> = Vec::new();
+        let by_reads: Vec<(String, Expr)> = columns
+            .iter()
+            .zip(row.iter())
+            .map(|(c, e)| match as_read(table, c, e.clone()) {
+                Ok(read) => (c.clone(), read),
+                Err(kind) => {
+                    unknown_reads.push((c.clone(), kind));
+                    (c.clone(), e.clone())
+                }
+            })
+            .collect();
         let mut resolved: Vec<(String, Expr)> = Vec::new();
+        // What a later assignment reads of each assigned column: its stored value
+        // (`None`: not known).
+        let mut reads: Vec<(String, Option<Expr>)> = Vec::new();
         // Assigned columns whose new value reads such a `VALUES(col)` (directly or
         // through a column assigned before): (assigned, source column, its type).
         let mut unknown: Vec<(String, String, String)> = Vec::new();
         for (c, e) in assigned {
             let mut e = or_default_of(e, &ident(c));
+            let alone = values_alone(&e);
+            let (by, unknown_sources) = match alone {
+                true => (&by_values, &unknown_sources),
+                false => (&by_reads, &unknown_reads),
+            };
             let from = values_columns(&e)
                 .iter()
                 .find_map(|v| unknown_sources.iter().find(|(s, _)| eq_ci(s, v)).cloned())
@@ -267,13 +292,31 @@ impl<'a> Planner<'a> {
                         .find(|(a, _, _)| reads_column(&e, a))
                         .map(|(_, s, t)| (s.clone(), t.clone()))
                 });
-            if !substitute_values(&mut e, &by_values) {
+            // Text values put into the expression compare as their columns do
+            // only where it compares nothing else (see `collation_neutral`).
+            let collations: Vec<String> = values_columns(&e)
+                .iter()
+                .filter(|_| !alone)
+                .chain(reads.iter().filter(|(r, _)| reads_column(&e, r)).map(|(r, _)| r))
+                .filter_map(|x| table.extras.collations.iter().find(|(k, _)| eq_ci(k, x)))
+                .map(|(_, v)| v.clone())
+                .collect();
+            if !collations.is_empty() && !collation_neutral(table, &e, &collations) {
                 return Ok(self.passthrough(table));
             }
-            substitute(&mut e, &resolved);
+            if !substitute_values(&mut e, by) {
+                return Ok(self.passthrough(table));
+            }
+            // MariaDB assigns left to right: a later assignment reads what an
+            // earlier column stored (review r26b F1). Where that is not known,
+            // InnoDB runs the statement.
+            if read_after(table, &mut e, &reads, true).is_none() {
+                return Ok(self.passthrough(table));
+            }
             if let Some((source, kind)) = from {
                 unknown.push((c.clone(), source, kind));
             }
+            reads.push((c.clone(), as_read(table, c, e.clone()).ok()));
             resolved.push((c.clone(), e));
         }
         // A key other tables reference cascades the value the gateway computes:
