@@ -181,6 +181,40 @@ fn opts(port: u16, keyspace: &str) -> mysql_async::Opts {
         .into()
 }
 
+/// A client driven by hand (no statement at login, so no backend connection yet,
+/// as `pymysql` connects): logged in to keyspace `ks`; its connection id.
+fn raw_client(port: u16) -> (support::Raw, u32) {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("tcp");
+    s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let mut head = [0u8; 4];
+    s.read_exact(&mut head).expect("greeting header");
+    let len = usize::from(head[0]) | usize::from(head[1]) << 8 | usize::from(head[2]) << 16;
+    let mut greeting = vec![0; len];
+    s.read_exact(&mut greeting).expect("greeting");
+    let version_end = greeting.iter().position(|b| *b == 0).expect("version");
+    let id = u32::from_le_bytes(greeting[version_end + 1..version_end + 5].try_into().expect("4 bytes"));
+    let salt = [
+        &greeting[version_end + 5..version_end + 13],
+        &greeting[version_end + 32..version_end + 44],
+    ]
+    .concat();
+    let mut raw = support::Raw { s };
+    let mut login = support::caps::BASE.to_le_bytes().to_vec();
+    login.extend_from_slice(&(1u32 << 24).to_le_bytes());
+    login.push(45);
+    login.extend_from_slice(&[0; 23]);
+    login.extend_from_slice(format!("{}\0", support::USER).as_bytes());
+    let scramble = tether_gateway::scramble(support::PASSWORD, &salt);
+    login.push(scramble.len() as u8);
+    login.extend_from_slice(&scramble);
+    login.extend_from_slice(b"ks\0mysql_native_password\0");
+    raw.write(1, &login);
+    let (_, ok) = raw.read();
+    assert_eq!(ok[0], 0x00, "logged in: {ok:?}");
+    (raw, id)
+}
+
 /// What a scenario saw.
 struct Seen {
     /// Which writes had finished while the RENAME still waited (600 ms after they
@@ -191,13 +225,14 @@ struct Seen {
     message: String,
 }
 
-/// The scenario: the sessions prepared through the gateway in a keyspace `ks` of
-/// `mode`, the ALTER; once the RENAME waits for a direct transaction on `p`, each
+/// The scenario: the ALTER through the gateway in a keyspace `ks` of `mode`; the
+/// sessions prepared through the gateway once its capture triggers exist; once the
+/// RENAME waits for a direct transaction on `p`, each
 /// session sends its write; `stop` is done to each (but the last, when `keep_last`)
-/// 300 ms later; the direct transaction commits 300 ms after that. `disconnect`:
-/// one more client sends `UPDATE p SET v = 99 WHERE id = 22` by hand and closes its
-/// socket while held.
-fn scenario(dbs: &Dbs, mode: &str, sessions: &[Session], stop: Stop, disconnect: bool) -> Seen {
+/// 300 ms later; the direct transaction commits 300 ms after that. `by_hand`: one
+/// more client, with no backend connection yet, sends `UPDATE p SET v = 99 WHERE id
+/// = 22` by hand; while held, it closes its socket (`stop` None) or gets `stop`.
+fn scenario(dbs: &Dbs, mode: &str, sessions: &[Session], stop: Stop, by_hand: bool) -> Seen {
     let db = &dbs.db;
     let dir = tether_testkit::ScratchDir::new("online_r26");
     let config = config(&dir, dbs, mode);
@@ -205,16 +240,6 @@ fn scenario(dbs: &Dbs, mode: &str, sessions: &[Session], stop: Stop, disconnect:
     let rt = runtime();
     let gw = GatewayProcess::start(&config, port);
     let seen = rt.block_on(async {
-        let mut prepared = Vec::new();
-        for s in sessions {
-            let mut t = Conn::new(opts(port, s.keyspace)).await.expect("connects");
-            for sql in &s.prepare {
-                t.query_drop(sql.as_str())
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-            }
-            prepared.push(t);
-        }
         let mut watch = db.direct().await;
         let mut on_p = db.direct().await;
         let opened = tokio::spawn(async move {
@@ -225,6 +250,19 @@ fn scenario(dbs: &Dbs, mode: &str, sessions: &[Session], stop: Stop, disconnect:
         g.query_drop("SET @@ddl_strategy = 'online'").await.expect("strategy");
         let id = support::rows(&mut g, ALTER).await[0][0].clone();
         let mut on_p = opened.await.expect("opener");
+        // Prepared once the capture triggers exist (during the copy, before the hold):
+        // a transaction's snapshot is then newer than the new `p` (else its write
+        // there gets 1412 whatever the gate does).
+        let mut prepared = Vec::new();
+        for s in sessions {
+            let mut t = Conn::new(opts(port, s.keyspace)).await.expect("connects");
+            for sql in &s.prepare {
+                t.query_drop(sql.as_str())
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+            prepared.push(t);
+        }
         until_waiting(&mut watch, db, "RENAME TABLE").await;
         let mut ids = Vec::new();
         let mut started = Vec::new();
@@ -238,20 +276,22 @@ fn scenario(dbs: &Dbs, mode: &str, sessions: &[Session], stop: Stop, disconnect:
                 r
             }));
         }
-        let raw = disconnect.then(|| {
-            let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-            let mut raw = support::Raw::login(addr, support::caps::BASE, "ks");
+        let raw = by_hand.then(|| {
+            let (mut raw, id) = raw_client(port);
             raw.command(0x03, b"UPDATE p SET v = 99 WHERE id = 22");
-            raw
+            (raw, id)
         });
         tokio::time::sleep(Duration::from_millis(300)).await;
-        if let Some(raw) = raw {
-            raw.s.shutdown(std::net::Shutdown::Both).expect("shut down");
+        let mut killed: Vec<u32> = ids[..ids.len().saturating_sub(1)].to_vec();
+        match &raw {
+            Some((raw, _)) if stop == Stop::None => raw.s.shutdown(std::net::Shutdown::Both).expect("shut down"),
+            Some((_, id)) => killed.push(*id),
+            None => {}
         }
         if stop != Stop::None {
             let mut killer = Conn::new(opts(port, "ks")).await.expect("connects");
             let kind = if stop == Stop::KillQuery { "QUERY" } else { "CONNECTION" };
-            for id in &ids[..ids.len() - 1] {
+            for id in &killed {
                 killer
                     .query_drop(format!("KILL {kind} {id}"))
                     .await
@@ -446,14 +486,13 @@ fn changed(db: &Place) -> Vec<Vec<Option<String>>> {
     db.query("SELECT id, v FROM p WHERE v <> 0 ORDER BY id")
 }
 
-/// F4: KILL QUERY of a write held at the gate answers it 1317 and it is not run; a
-/// client that closed its socket while held gets nothing run either. The write
-/// not killed runs after the cut-over.
+/// F4: KILL QUERY of a write held at the gate answers it 1317 and it is not run.
+/// The write not killed runs after the cut-over.
 #[test]
-fn a_held_write_killed_by_query_or_whose_client_left_is_not_run() {
+fn a_held_write_killed_by_query_is_not_run() {
     let dbs = databases();
     let sessions = kill_sessions();
-    let seen = scenario(&dbs, "unmanaged", &sessions, Stop::KillQuery, true);
+    let seen = scenario(&dbs, "unmanaged", &sessions, Stop::KillQuery, false);
     assert_eq!(seen.finished, [true, true, false], "{:?}", seen.outcomes);
     for o in &seen.outcomes[..2] {
         assert!(
@@ -466,17 +505,30 @@ fn a_held_write_killed_by_query_or_whose_client_left_is_not_run() {
     assert_complete(&dbs.db, &seen);
 }
 
-/// F4: KILL CONNECTION of a held write ends its connection (2013) and it is not run.
+/// F4: KILL CONNECTION of a held write ends its connection (2013) and it is not
+/// run, also for a client with no backend connection yet (the hand-driven one).
 #[test]
 fn a_held_write_whose_connection_is_killed_is_not_run() {
     let dbs = databases();
     let sessions = kill_sessions();
-    let seen = scenario(&dbs, "unmanaged", &sessions, Stop::KillConnection, false);
+    let seen = scenario(&dbs, "unmanaged", &sessions, Stop::KillConnection, true);
     assert_eq!(seen.finished, [true, true, false], "{:?}", seen.outcomes);
     for o in &seen.outcomes[..2] {
         assert!(matches!(o, Err((2013, _))), "{o:?}");
     }
     assert_eq!(seen.outcomes[2], Ok(1));
+    assert_eq!(changed(&dbs.db), vec![vec![Some("23".into()), Some("99".into())]]);
+    assert_complete(&dbs.db, &seen);
+}
+
+/// F4: a client (with no backend connection yet) that closes its socket while its
+/// write is held gets nothing run; the other held writes run after the cut-over.
+#[test]
+fn a_held_write_whose_client_left_is_not_run() {
+    let dbs = databases();
+    let sessions = vec![session("ks", &[], "UPDATE p SET v = 99 WHERE id = 23")];
+    let seen = scenario(&dbs, "unmanaged", &sessions, Stop::None, true);
+    assert_eq!(seen.outcomes, [Ok(1)]);
     assert_eq!(changed(&dbs.db), vec![vec![Some("23".into()), Some("99".into())]]);
     assert_complete(&dbs.db, &seen);
 }
