@@ -800,15 +800,111 @@ impl Keyspace {
     /// a transaction at once), and so is a statement the gateway cannot see into (a
     /// CALL, an EXECUTE, a stored function's call, a write to a table with triggers)
     /// while any hold is still on, and a write still held when the wait is over.
-    pub async fn pass_gate(&self, sql: &str, transaction: Option<&Opened>) -> Result<(), ServerError> {
+    /// `live`: the client, whose KILL or disconnect ends the wait (the statement is
+    /// then not run: review r26c F4).
+    pub async fn pass_gate(
+        &self,
+        sql: &str,
+        transaction: Option<&Opened>,
+        live: Option<&crate::kill::Live>,
+    ) -> Result<(), ServerError> {
         let Some(m) = &self.migrator else { return Ok(()) };
         if m.gate_ref().held_tables().is_empty() {
             return Ok(());
         }
         // A parked hold of a migration finished elsewhere is released first.
         m.release_finished().await;
-        let known = self.last_known.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        pass(m, known.as_ref(), &self.spec.database, sql, transaction).await
+        let known = self.last_known();
+        pass(
+            m,
+            known.as_ref(),
+            &self.spec.database,
+            sql,
+            transaction,
+            Origin::Own,
+            live,
+        )
+        .await
+    }
+
+    /// True while a cut-over of this keyspace holds tables.
+    pub fn holding(&self) -> bool {
+        self.migrator
+            .as_ref()
+            .is_some_and(|m| !m.gate_ref().held_tables().is_empty())
+    }
+
+    /// [`Self::pass_gate`] for a statement a session sends in another keyspace,
+    /// `from`, on the same backend server (review r26c F3: the hold is the
+    /// gateway's, not one keyspace's). A keyspace on the same database is this one
+    /// under another name: its statement passes as this keyspace's would (with its
+    /// transaction's record: its connection's metadata locks are on the same
+    /// tables). From another database, any statement that may write (or that calls
+    /// a function that is not a built-in, a CALL, an EXECUTE) may reach the held
+    /// tables through a database-qualified name, a view, a trigger, a routine or a
+    /// cascade out of this keyspace's sight: it waits for every held table, and its
+    /// transaction's record counts nothing (its names are of another database).
+    pub async fn pass_gate_from(
+        &self,
+        from: &Keyspace,
+        sql: &str,
+        transaction: Option<&Opened>,
+        live: Option<&crate::kill::Live>,
+    ) -> Result<(), ServerError> {
+        let Some(m) = &self.migrator else { return Ok(()) };
+        if m.gate_ref().held_tables().is_empty() {
+            return Ok(());
+        }
+        m.release_finished().await;
+        let known = self.last_known();
+        if from.spec.database == self.spec.database {
+            return pass(
+                m,
+                known.as_ref(),
+                &self.spec.database,
+                sql,
+                transaction,
+                Origin::Own,
+                live,
+            )
+            .await;
+        }
+        let theirs = from.last_known();
+        let nothing = Opened::default();
+        let transaction = transaction.map(|_| &nothing);
+        let origin = Origin::Other(theirs.as_ref());
+        pass(m, known.as_ref(), &self.spec.database, sql, transaction, origin, live).await
+    }
+
+    /// The last schema read (kept when the one in use is forgotten).
+    fn last_known(&self) -> Option<Known> {
+        self.last_known.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// True when `sql` may create or drop a temporary table out of its text's sight
+    /// (review r26c F1): it calls a function that is not a built-in (a stored
+    /// function may run `CREATE TEMPORARY TABLE`), or it may write and names a
+    /// table with triggers, a view (a write through it fires its tables'
+    /// triggers), or a table of another database (whose triggers the gateway does
+    /// not read); without a schema read, any write or any call. Conservative: the
+    /// names the session's transactions use count as nothing from then on.
+    pub fn may_touch_temporary_unseen(&self, sql: &str) -> bool {
+        let Some(known) = self.last_known() else {
+            return may_write(sql) || sql.contains('(');
+        };
+        if known.functions.not_built_in(sql).is_some() {
+            return true;
+        }
+        if !may_write(sql) {
+            return false;
+        }
+        let schema = &known.schema;
+        schema
+            .tables
+            .iter()
+            .any(|t| known.triggered.tables.contains(&t.name.to_lowercase()) && names(sql, &t.name))
+            || schema.objects.views.iter().any(|v| names(sql, &v.name))
+            || writes_elsewhere(sql, &self.spec.database)
     }
 
     /// Reads the sharded layout and FK scopes from the head again; in unmanaged mode
@@ -1240,6 +1336,13 @@ impl Keyspace {
                     crate::views::ServerViews::read(&self.spec.url, &self.spec.database).await?,
                 )
             }
+            // The cut-over gate looks for calls of stored functions in every
+            // unsharded keyspace (review r26c F1).
+            _ if !self.spec.sharded => (
+                OutsideChildren::default(),
+                Functions::read(&self.spec.url, &self.spec.database).await?,
+                Default::default(),
+            ),
             _ => (OutsideChildren::default(), Functions::default(), Default::default()),
         };
         Ok(Read {
@@ -1350,6 +1453,8 @@ async fn pass(
     database: &str,
     sql: &str,
     transaction: Option<&Opened>,
+    origin: Origin<'_>,
+    live: Option<&crate::kill::Live>,
 ) -> Result<(), ServerError> {
     let gate = m.gate_ref();
     let held = gate.held_tables();
@@ -1364,7 +1469,13 @@ async fn pass(
         )
     };
     let in_transaction = transaction.is_some();
-    match reaches(known, database, &held, sql) {
+    let reach = match origin {
+        Origin::Own => reaches(known, database, &held, sql),
+        Origin::Other(theirs) => reaches_from_elsewhere(theirs, &held, sql),
+    };
+    // Under the query cache a SELECT may have opened nothing (review r26c F2).
+    let query_cache = gate.query_cache_may_answer();
+    match reach {
         Reaches::Nothing => Ok(()),
         Reaches::Tables(named) => {
             let named: Vec<&str> = named.iter().map(String::as_str).collect();
@@ -1375,9 +1486,9 @@ async fn pass(
             // RENAME waited for all of them): every write waits then (review r25d).
             let waited_for = transaction.is_some_and(|o| {
                 !writes
-                    || named
-                        .iter()
-                        .all(|t| !gate.past_rename(t) && gate.held_since(t).is_none_or(|since| o.before(t, since)))
+                    || named.iter().all(|t| {
+                        !gate.past_rename(t) && gate.held_since(t).is_none_or(|since| o.before(t, since, query_cache))
+                    })
             });
             if waited_for {
                 return match gate.refusal(&named) {
@@ -1391,7 +1502,7 @@ async fn pass(
                     return Err(lock_wait(format!("table `{table}`: {reason}")));
                 }
             }
-            let waited = wait_released(m, &named).await;
+            let waited = wait_released(m, &named, live).await.map_err(crate::kill::Stop::error)?;
             tracing::debug!(
                 "statement held {} ms by a cut-over of {}",
                 waited.as_millis(),
@@ -1417,7 +1528,7 @@ async fn pass(
         Reaches::Unseen(what) => {
             if !in_transaction {
                 let all: Vec<&str> = held.iter().map(String::as_str).collect();
-                let waited = wait_released(m, &all).await;
+                let waited = wait_released(m, &all, live).await.map_err(crate::kill::Stop::error)?;
                 tracing::debug!("{what} held {} ms by a cut-over", waited.as_millis());
             }
             let mut held = gate.held_tables();
@@ -1435,6 +1546,127 @@ async fn pass(
             )))
         }
     }
+}
+
+/// Where a statement at a keyspace's gate comes from.
+#[derive(Clone, Copy)]
+enum Origin<'a> {
+    /// The keyspace itself (or one on the same database).
+    Own,
+    /// A keyspace of another database on the same server, with its last schema.
+    Other(Option<&'a Known>),
+}
+
+/// What a statement sent in a keyspace of another database (`theirs`: its last
+/// schema) may reach of `held`: a CALL, an EXECUTE, a call of a function that is
+/// not a built-in (without a schema, any call) are unseen, as in the keyspace
+/// itself; a statement that may write reaches every held table; a read, the held
+/// tables it names.
+fn reaches_from_elsewhere(theirs: Option<&Known>, held: &[String], sql: &str) -> Reaches {
+    if names(sql, "call") {
+        return Reaches::Unseen("a CALL".into());
+    }
+    if names(sql, "execute") {
+        return Reaches::Unseen("an EXECUTE".into());
+    }
+    match theirs.map(|k| k.functions.not_built_in(sql)) {
+        Some(Some(function)) => return Reaches::Unseen(format!("a call of `{function}`")),
+        None if sql.contains('(') => return Reaches::Unseen("a call (the keyspace's schema is not read yet)".into()),
+        _ => {}
+    }
+    if !may_write(sql) {
+        return named_held(held, sql);
+    }
+    let mut all: Vec<String> = Vec::new();
+    for h in held {
+        if !all.contains(h) {
+            all.push(h.clone());
+        }
+    }
+    Reaches::Tables(all)
+}
+
+/// True when a write `sql` may write a table or view of a database other than
+/// `database`: a target qualified by another database, or, when its targets
+/// cannot be read, any name qualified by another one (an alias's `x.id` counts
+/// too: conservative).
+fn writes_elsewhere(sql: &str, database: &str) -> bool {
+    match crate::views::written_tables(sql) {
+        Some(targets) => targets
+            .iter()
+            .any(|(db, _)| db.as_deref().is_some_and(|d| d != database)),
+        None => qualified_elsewhere(sql, database),
+    }
+}
+
+/// True when a view's definition may read another database: a backquoted name
+/// qualifying another that is neither `database` nor a table or view of `schema`
+/// (a column's table); an alias counts too (conservative).
+fn reads_elsewhere(definition: &str, schema: &Schema, database: &str) -> bool {
+    let mut rest = definition;
+    while let Some(open) = rest.find('`') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('`') else { return false };
+        let name = &after[..close];
+        let tail = &after[close + 1..];
+        if tail.starts_with(".`")
+            && name != database
+            && schema.find_table(name).is_none()
+            && !schema.objects.views.iter().any(|v| v.name == name)
+        {
+            return true;
+        }
+        rest = tail;
+    }
+    false
+}
+
+/// True when `sql` has a name qualified by something other than `database`
+/// (`x.y`, `` `x`.y ``; a number's `1.5` does not count).
+fn qualified_elsewhere(sql: &str, database: &str) -> bool {
+    let b: Vec<char> = sql.chars().collect();
+    let ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let (name, end) = if c == '`' {
+            let mut j = i + 1;
+            let mut name = String::new();
+            while j < b.len() {
+                if b[j] == '`' {
+                    if b.get(j + 1) == Some(&'`') {
+                        name.push('`');
+                        j += 2;
+                        continue;
+                    }
+                    break;
+                }
+                name.push(b[j]);
+                j += 1;
+            }
+            (name, j + 1)
+        } else if ident(c) {
+            let mut j = i;
+            while j < b.len() && ident(b[j]) {
+                j += 1;
+            }
+            (b[i..j].iter().collect::<String>(), j)
+        } else {
+            i += 1;
+            continue;
+        };
+        let number = name.chars().all(|c| c.is_ascii_digit());
+        let next = b.get(end + 1).copied();
+        if !number
+            && b.get(end) == Some(&'.')
+            && next.is_some_and(|n| n == '`' || (ident(n) && !n.is_ascii_digit()))
+            && name != database
+        {
+            return true;
+        }
+        i = end.max(i + 1);
+    }
+    false
 }
 
 /// The migrations holding tables now, for a refusal: "online migration '...'".
@@ -1465,7 +1697,9 @@ fn held_by(gate: &online::CutoverGate) -> String {
 /// bounded).
 #[derive(Debug, Default, Clone)]
 pub struct Opened {
-    statements: Vec<(Vec<String>, std::time::Instant)>,
+    /// Per statement: the tables it used, when it ended, and whether the server's
+    /// query cache may have answered it ([`cache_may_answer`]).
+    statements: Vec<(Vec<String>, std::time::Instant, bool)>,
     bytes: usize,
     overflowed: bool,
 }
@@ -1521,18 +1755,23 @@ impl Opened {
             return;
         }
         self.bytes += sql.len();
-        self.statements
-            .push((table_references(sql, lexing), std::time::Instant::now()));
+        self.statements.push((
+            table_references(sql, lexing),
+            std::time::Instant::now(),
+            cache_may_answer(sql),
+        ));
     }
 
-    /// True when a statement using `table` as a table ended before `since`.
-    pub fn before(&self, table: &str, since: std::time::Instant) -> bool {
+    /// True when a statement using `table` as a table ended before `since`;
+    /// `query_cache`: the server's query cache may answer a SELECT, and one that it
+    /// may have answered opened nothing (review r26c F2).
+    pub fn before(&self, table: &str, since: std::time::Instant, query_cache: bool) -> bool {
         self.statements
             .iter()
             // As written: `P` is another table than `p` where names are case
             // sensitive (review r25i F1); under lower_case_table_names a name
             // written otherwise only makes the write wait.
-            .any(|(tables, at)| *at < since && tables.iter().any(|t| t == table))
+            .any(|(tables, at, cached)| *at < since && !(query_cache && *cached) && tables.iter().any(|t| t == table))
     }
 }
 
@@ -1678,24 +1917,9 @@ enum Keeps {
 /// words; comments and parentheses before them are skipped (an executable comment
 /// counts as text: nothing).
 fn keeps(sql: &str) -> Keeps {
-    let mut rest = sql.trim_start();
-    loop {
-        if rest.starts_with("/*") && !rest.starts_with("/*!") && !rest.starts_with("/*M!") {
-            match rest.find("*/") {
-                Some(end) => rest = rest[end + 2..].trim_start(),
-                None => return Keeps::Nothing,
-            }
-        } else if rest.starts_with('#') || rest.starts_with("-- ") {
-            match rest.find('\n') {
-                Some(end) => rest = rest[end + 1..].trim_start(),
-                None => return Keeps::Nothing,
-            }
-        } else if let Some(r) = rest.strip_prefix('(') {
-            rest = r.trim_start();
-        } else {
-            break;
-        }
-    }
+    let Some(rest) = statement_start(sql) else {
+        return Keeps::Nothing;
+    };
     let mut words = rest
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .filter(|w| !w.is_empty())
@@ -1717,20 +1941,70 @@ fn keeps(sql: &str) -> Keeps {
     }
 }
 
+/// `sql` from its first word: comments and parentheses before it skipped (an
+/// executable comment counts as text); `None` for a comment that does not end.
+fn statement_start(sql: &str) -> Option<&str> {
+    let mut rest = sql.trim_start();
+    loop {
+        if rest.starts_with("/*") && !rest.starts_with("/*!") && !rest.starts_with("/*M!") {
+            rest = rest[rest.find("*/")? + 2..].trim_start();
+        } else if rest.starts_with('#') || rest.starts_with("-- ") {
+            rest = rest[rest.find('\n')? + 1..].trim_start();
+        } else if let Some(r) = rest.strip_prefix('(') {
+            rest = r.trim_start();
+        } else {
+            return Some(rest);
+        }
+    }
+}
+
+/// True when the server's query cache may have answered `sql` (one statement
+/// that keeps its tables open, [`Keeps::Opens`]), which then opened no table
+/// (review r26c F2): any but INSERT, UPDATE, DELETE, REPLACE and LOAD, unless it
+/// says SQL_NO_CACHE or is a locking read (FOR UPDATE, LOCK IN SHARE MODE: MariaDB
+/// never stores those).
+fn cache_may_answer(sql: &str) -> bool {
+    let Some(rest) = statement_start(sql) else { return true };
+    let first: String = rest
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if matches!(first.as_str(), "insert" | "update" | "delete" | "replace" | "load") {
+        return false;
+    }
+    let locking = (names(sql, "for") && names(sql, "update")) || (names(sql, "lock") && names(sql, "share"));
+    !(names(sql, "sql_no_cache") || locking)
+}
+
 /// Waits while any of `tables` is held, at most [`GATE_WAIT`], looking every
 /// [`GATE_LOOK`] whether a parked hold's migration was finished elsewhere
 /// ([`Migrator::release_finished`]); returns how long it waited.
-async fn wait_released(m: &Migrator, tables: &[&str]) -> std::time::Duration {
+async fn wait_released(
+    m: &Migrator,
+    tables: &[&str],
+    live: Option<&crate::kill::Live>,
+) -> Result<std::time::Duration, crate::kill::Stop> {
     let start = std::time::Instant::now();
+    let stopped = async {
+        match live {
+            Some(l) => l.stopped().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(stopped);
     loop {
         let Some(left) = GATE_WAIT.checked_sub(start.elapsed()).filter(|l| !l.is_zero()) else {
-            return start.elapsed();
+            return Ok(start.elapsed());
         };
-        m.gate_ref().pass(tables, left.min(GATE_LOOK)).await;
+        tokio::select! {
+            stop = stopped.as_mut() => return Err(stop),
+            _ = m.gate_ref().pass(tables, left.min(GATE_LOOK)) => {}
+        }
         m.release_finished().await;
         let held = m.gate_ref().held_tables();
         if !tables.iter().any(|t| held.iter().any(|h| h == t)) {
-            return start.elapsed();
+            return Ok(start.elapsed());
         }
     }
 }
@@ -1781,12 +2055,21 @@ fn reaches(known: Option<&Known>, database: &str, held: &[String], sql: &str) ->
     {
         return Reaches::Unseen(format!("a write naming `{}`, which has triggers", t.name));
     }
+    // Review r26c F3: a write into another database (`DELETE FROM v2.vp`, a view
+    // there over a held table), or through a view of this one reading another
+    // database, may reach any held table out of this schema's sight.
+    let elsewhere = writes_elsewhere(sql, database)
+        || schema
+            .objects
+            .views
+            .iter()
+            .any(|v| names(sql, &v.name) && reads_elsewhere(&v.definition, schema, database));
     let mut named = Vec::new();
     for h in held {
         if named.contains(h) {
             continue;
         }
-        if cascading_to(schema, database, h).iter().any(|t| names(sql, t)) {
+        if elsewhere || cascading_to(schema, database, h).iter().any(|t| names(sql, t)) {
             named.push(h.clone());
         }
     }
@@ -2177,8 +2460,8 @@ mod tests {
         let mut o = super::Opened::default();
         o.ran("INSERT INTO `P` VALUES (2)", Lexing::DEFAULT);
         let later = std::time::Instant::now() + std::time::Duration::from_secs(1);
-        assert!(!o.before("p", later));
-        assert!(o.before("P", later));
+        assert!(!o.before("p", later, false));
+        assert!(o.before("P", later, false));
     }
 
     #[test]
@@ -2187,9 +2470,9 @@ mod tests {
         let mut o = super::Opened::default();
         o.ran("SELECT COUNT(*) FROM p", Lexing::DEFAULT);
         let later = std::time::Instant::now() + std::time::Duration::from_secs(1);
-        assert!(o.before("p", later));
+        assert!(o.before("p", later, false));
         o.ran("ROLLBACK TO SAVEPOINT s", Lexing::DEFAULT);
-        assert!(!o.before("p", later));
+        assert!(!o.before("p", later, false));
     }
 
     #[test]
@@ -2242,21 +2525,66 @@ mod tests {
         ] {
             let mut o = super::Opened::default();
             o.ran("SELECT COUNT(*) FROM p", Lexing::DEFAULT);
-            assert!(o.before("p", later));
+            assert!(o.before("p", later, false));
             o.ran(end, Lexing::DEFAULT);
-            assert!(!o.before("p", later), "{end}");
+            assert!(!o.before("p", later, false), "{end}");
         }
         // These neither open nor end anything.
         for same in ["SHOW TABLES", "EXPLAIN SELECT 1", "SAVEPOINT s", "SELECT 1;"] {
             let mut o = super::Opened::default();
             o.ran("SELECT COUNT(*) FROM p", Lexing::DEFAULT);
             o.ran(same, Lexing::DEFAULT);
-            assert!(o.before("p", later), "{same}");
+            assert!(o.before("p", later, false), "{same}");
         }
         // Under a possible temporary table the names count as nothing.
         let mut o = super::Opened::default();
         o.ran_shadowed("SELECT * FROM p", Lexing::DEFAULT, true);
-        assert!(!o.before("p", later));
+        assert!(!o.before("p", later, false));
+    }
+
+    #[test]
+    fn a_select_the_query_cache_answered_opens_nothing_under_it() {
+        use crate::protocol::multi::Lexing;
+        let later = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        // Review r26c F2: a SELECT answered from the query cache takes no metadata lock.
+        for cached in [
+            "SELECT v FROM p WHERE id = 3",
+            "/* x */ select * from p",
+            "TABLE p",
+            "SELECT SQL_CACHE v FROM p",
+        ] {
+            let mut o = super::Opened::default();
+            o.ran(cached, Lexing::DEFAULT);
+            assert!(o.before("p", later, false), "{cached}");
+            assert!(!o.before("p", later, true), "{cached}");
+        }
+        for opens in [
+            "SELECT SQL_NO_CACHE v FROM p WHERE id = 3",
+            "SELECT v FROM p WHERE id = 3 FOR UPDATE",
+            "SELECT v FROM p WHERE id = 3 LOCK IN SHARE MODE",
+            "UPDATE p SET v = 1 WHERE id = 3",
+            "INSERT INTO p VALUES (1, 1)",
+            "DELETE FROM p WHERE id = 3",
+        ] {
+            let mut o = super::Opened::default();
+            o.ran(opens, Lexing::DEFAULT);
+            assert!(o.before("p", later, true), "{opens}");
+        }
+    }
+
+    #[test]
+    fn names_qualified_by_another_database_are_found() {
+        use super::{qualified_elsewhere, writes_elsewhere};
+        assert!(writes_elsewhere("DELETE FROM v.vp WHERE id = 10", "u"));
+        assert!(writes_elsewhere("DELETE FROM `v`.`vp` WHERE id = 10", "u"));
+        assert!(writes_elsewhere("INSERT INTO o.x VALUES (1)", "u"));
+        assert!(!writes_elsewhere("DELETE FROM u.p WHERE id = 10", "u"));
+        assert!(!writes_elsewhere("DELETE FROM p WHERE p.id = 10", "u"));
+        assert!(!writes_elsewhere("UPDATE p SET v = 1.5 WHERE id = 1", "u"));
+        assert!(qualified_elsewhere("DELETE x FROM v.vp AS x", "u"));
+        assert!(qualified_elsewhere("SELECT `a``b`.t", "u"));
+        assert!(!qualified_elsewhere("UPDATE p SET v = 1.5", "u"));
+        assert!(!qualified_elsewhere("SELECT * FROM `u`.p", "u"));
     }
 
     #[test]

@@ -34,7 +34,44 @@ pub struct Live {
     /// The client's socket (a duplicate of its descriptor), shut down to end the
     /// connection when it is killed.
     client: Mutex<Option<std::net::TcpStream>>,
+    /// Wakes a statement of the client's waiting in the gateway (at a cut-over's
+    /// gate: review r26c F4) when a KILL names the client.
+    interrupted: tokio::sync::Notify,
+    /// A KILL of the connection (not `QUERY`) named the client.
+    killed: std::sync::atomic::AtomicBool,
 }
+
+/// Why a statement waiting in the gateway (not in the backend) stops waiting and
+/// is not run: what MariaDB does to a statement waiting for a lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// `KILL QUERY`: the statement is answered 1317.
+    Query,
+    /// `KILL [CONNECTION]`: the connection ends.
+    Connection,
+    /// The client closed its socket (or shut down its sending side).
+    Disconnected,
+}
+
+impl Stop {
+    /// The error the statement is answered with (the client sees 2013 after a
+    /// KILL of its connection or its own disconnect: its socket is shut).
+    pub fn error(self) -> ServerError {
+        match self {
+            Stop::Query => ServerError::new(1317, "70100", "Query execution was interrupted"),
+            Stop::Connection => ServerError::new(1927, "70100", "Connection was killed"),
+            Stop::Disconnected => ServerError::new(
+                1927,
+                "70100",
+                "Connection was killed (tether gateway: the client closed its connection while the statement waited)",
+            ),
+        }
+    }
+}
+
+/// How often a statement waiting in the gateway looks whether its client's socket
+/// was closed.
+const DISCONNECT_LOOK: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Whom a KILL reaches.
 #[derive(Default)]
@@ -170,6 +207,61 @@ impl Live {
         if let Some(socket) = lock(&self.client).as_ref() {
             // ENOTCONN: the client is already gone.
             let _ = socket.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// A KILL named the client (`query`: KILL QUERY): a statement of it waiting in
+    /// the gateway stops waiting and is not run ([`Live::stopped`]). A KILL of the
+    /// connection stays: every later wait stops at once.
+    pub fn interrupt(&self, query: bool) {
+        if !query {
+            self.killed.store(true, Ordering::SeqCst);
+        }
+        self.interrupted.notify_waiters();
+    }
+
+    /// The client's socket was closed by the client (or its sending side shut
+    /// down: MariaDB, too, ends a statement waiting for a lock when its client has
+    /// gone), or shut down by a KILL.
+    fn gone(&self) -> bool {
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let client = lock(&self.client);
+        let Some(socket) = client.as_ref() else { return false };
+        let mut fds = [PollFd::new(socket, PollFlags::RDHUP)];
+        let now = Timespec { tv_sec: 0, tv_nsec: 0 };
+        match poll(&mut fds, Some(&now)) {
+            Ok(_) => fds[0]
+                .revents()
+                .intersects(PollFlags::RDHUP | PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL),
+            Err(_) => false,
+        }
+    }
+
+    /// Resolves when a statement of the client waiting in the gateway must stop: a
+    /// KILL named the client since this was first polled (or its connection was
+    /// killed before), or the client went away. Never resolves otherwise.
+    pub async fn stopped(&self) -> Stop {
+        let interrupted = self.interrupted.notified();
+        tokio::pin!(interrupted);
+        interrupted.as_mut().enable();
+        let mut looks = tokio::time::interval(DISCONNECT_LOOK);
+        looks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            if self.killed.load(Ordering::SeqCst) {
+                return Stop::Connection;
+            }
+            if self.gone() {
+                return Stop::Disconnected;
+            }
+            tokio::select! {
+                _ = interrupted.as_mut() => {
+                    return match self.killed.load(Ordering::SeqCst) {
+                        true => Stop::Connection,
+                        false => Stop::Query,
+                    };
+                }
+                _ = looks.tick() => {}
+            }
         }
     }
 
@@ -482,6 +574,21 @@ fn quoted_len(text: &str, quote: char) -> usize {
         }
     }
     text.len()
+}
+
+/// False only when `a` and `b` surely name two servers: TCP on two ports, or two
+/// socket files (a host's name and its address, or `localhost` and `127.0.0.1`,
+/// may be one server: the cut-over's hold spans every keyspace that may share it,
+/// review r26c F3).
+pub fn may_be_same_server(a: &DbUrl, b: &DbUrl) -> bool {
+    match (a, b) {
+        (DbUrl::Mysql(a), DbUrl::Mysql(b)) => match (&a.socket, &b.socket) {
+            (Some(x), Some(y)) => x == y,
+            (None, None) => a.port == b.port,
+            _ => true,
+        },
+        _ => false,
+    }
 }
 
 /// Backend `a` and `b` are the same server (a KILL of one's connection can run on

@@ -111,6 +111,13 @@ impl Connection {
             }
         }
         let mut reply = self.session.kill(&targets.backends, kill.query).await;
+        // A statement of theirs waiting in the gateway (at a cut-over's gate) is in
+        // no backend connection: it stops waiting and is not run (review r26c F4).
+        // After the backend KILLs: a client told first may close its connections
+        // before the KILL reaches them (1094).
+        for client in targets.clients.iter().filter(|c| !Arc::ptr_eq(c, &self.live)) {
+            client.interrupt(kill.query);
+        }
         if itself {
             if !matches!(reply, Reply::Error(_)) {
                 reply = Reply::Error(ServerError::new(1927, "70100", "Connection was killed"));

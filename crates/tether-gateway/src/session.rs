@@ -780,6 +780,13 @@ impl Session {
                 return out.replies(vec![Reply::Error(e)]).await;
             }
         };
+        // While a cut-over holds tables, the gate comes before `look`, which may read a
+        // keyspace's schema (of a keyspace the text names `db.t`): not in the middle of
+        // a cut-over (review r26c F3).
+        if let Err(e) = self.pass_gates_early(sql).await {
+            self.report_status(out);
+            return out.replies(vec![Reply::Error(e)]).await;
+        }
         let mut after = match self.look(sql, true).await {
             Ok(after) => after,
             Err(e) => {
@@ -806,6 +813,33 @@ impl Session {
         done
     }
 
+    /// The cut-over gates of `sql` ([`pass_gates`]) before anything else is done
+    /// with it, while a keyspace of the gateway holds tables (a look at each
+    /// keyspace otherwise). The gateway's own statements, ROLLBACK and SETs of
+    /// `foreign_key_checks` pass, as in [`Self::route`].
+    async fn pass_gates_early(&mut self, sql: &str) -> Result<(), ServerError> {
+        if !self.shared.keyspaces.values().any(|k| k.holding()) {
+            return Ok(());
+        }
+        let Some(ks) = self.keyspace.clone() else { return Ok(()) };
+        if matches!(
+            Command::of(sql),
+            Command::Use(_)
+                | Command::ExplainFk(_)
+                | Command::ExplainShards
+                | Command::ShowDatabases
+                | Command::Online(_)
+                | Command::OnlineInvalid(_)
+                | Command::Rollback
+                | Command::SetFkChecks(_)
+        ) {
+            return Ok(());
+        }
+        let in_transaction = self.transaction(&ks).is_some();
+        let transaction = self.opened.get(&ks.spec.name).filter(|_| in_transaction);
+        pass_gates(&self.shared, &ks, sql, transaction, self.live.as_deref()).await
+    }
+
     /// What the client's transaction on `ks` has opened, for the cut-over gate
     /// (`None`: the session is not in one; what an ended one opened is forgotten).
     fn transaction(&mut self, ks: &Keyspace) -> Option<&Opened> {
@@ -823,7 +857,11 @@ impl Session {
     /// opened (it may have rolled the transaction back, and the status flags say so
     /// only at the next OK), so its later writes wait at a cut-over.
     fn ran(&mut self, ks: &Keyspace, sql: &str, failed: bool) {
-        if managed::session_state::may_touch_temporary(sql) && !self.temporary_doubt.contains(&ks.spec.name) {
+        // A trigger or a stored function may create or drop a temporary table too,
+        // out of the text's sight (review r26c F1).
+        if !self.temporary_doubt.contains(&ks.spec.name)
+            && (managed::session_state::may_touch_temporary(sql) || ks.may_touch_temporary_unseen(sql))
+        {
             self.temporary_doubt.insert(ks.spec.name.clone());
         }
         if failed || !in_transaction(&self.backends, ks) {
@@ -924,7 +962,9 @@ impl Session {
             }
             Command::Rollback | Command::SetFkChecks(_) => {}
             _ => {
-                if let Err(e) = ks.pass_gate(sql, self.transaction(&ks)).await {
+                let in_transaction = self.transaction(&ks).is_some();
+                let transaction = self.opened.get(&ks.spec.name).filter(|_| in_transaction);
+                if let Err(e) = pass_gates(&self.shared, &ks, sql, transaction, self.live.as_deref()).await {
                     return Route::Answered(vec![Reply::Error(e)]);
                 }
             }
@@ -2109,7 +2149,7 @@ impl Session {
         }
         let none = Opened::default();
         let transaction = in_transaction(&self.backends, ks).then(|| self.opened.get(&ks.spec.name).unwrap_or(&none));
-        if let Err(e) = ks.pass_gate(&p.statement.sql, transaction).await {
+        if let Err(e) = pass_gates(&self.shared, ks, &p.statement.sql, transaction, self.live.as_deref()).await {
             out.error(&e);
             return Ok(());
         }
@@ -2129,7 +2169,9 @@ impl Session {
             return Ok(());
         };
         let (ks, sql, planned) = (p.keyspace.clone(), p.statement.sql.clone(), p.planned);
-        if let Err(e) = ks.pass_gate(&sql, self.transaction(&ks)).await {
+        let in_transaction = self.transaction(&ks).is_some();
+        let transaction = self.opened.get(&ks.spec.name).filter(|_| in_transaction);
+        if let Err(e) = pass_gates(&self.shared, &ks, &sql, transaction, self.live.as_deref()).await {
             out.error(&e);
             return Ok(());
         }
@@ -2439,6 +2481,29 @@ struct Caps {
     charset: u8,
     /// The character sets a COM_CHANGE_USER gave the session.
     login: Option<Charsets>,
+}
+
+/// Passes the cut-over gates a statement `sql` of keyspace `ks` must pass: its
+/// keyspace's ([`Keyspace::pass_gate`]) and, the hold being the gateway's (review
+/// r26c F3), that of every other keyspace on the same backend server holding
+/// tables now ([`Keyspace::pass_gate_from`]). `live`: the client, whose KILL or
+/// disconnect ends a wait (the statement is not run).
+async fn pass_gates(
+    shared: &Shared,
+    ks: &Arc<Keyspace>,
+    sql: &str,
+    transaction: Option<&Opened>,
+    live: Option<&crate::kill::Live>,
+) -> Result<(), ServerError> {
+    ks.pass_gate(sql, transaction, live).await?;
+    for other in shared.keyspaces.values() {
+        if Arc::ptr_eq(other, ks) || !other.holding() || !crate::kill::may_be_same_server(&other.spec.url, &ks.spec.url)
+        {
+            continue;
+        }
+        other.pass_gate_from(ks, sql, transaction, live).await?;
+    }
+    Ok(())
 }
 
 /// The session's backend connection of `ks` (opened on first use); a free function

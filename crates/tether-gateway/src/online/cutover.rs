@@ -79,6 +79,11 @@ struct GateInner {
     /// the statements are still held, so a keyspace's schema read before is known to
     /// be stale before any held statement plans on it (review r13b finding 5).
     swaps: std::sync::atomic::AtomicU64,
+    /// The server's query cache may answer a SELECT (read right before the last
+    /// hold began, [`query_cache_on`]): a SELECT it answers opens no table and takes
+    /// no metadata lock, so it does not make the RENAME wait for its transaction
+    /// (review r26c F2).
+    query_cache: std::sync::atomic::AtomicBool,
 }
 
 impl CutoverGate {
@@ -89,6 +94,18 @@ impl CutoverGate {
     /// How many cut-overs changed the tables so far (see [`GateInner::swaps`]).
     pub fn swaps(&self) -> u64 {
         self.inner.swaps.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// True when the server's query cache may answer a SELECT (as read before the
+    /// last hold began): a SELECT that may have been answered from it does not count
+    /// as having opened its tables ([`GateInner::query_cache`]).
+    pub fn query_cache_may_answer(&self) -> bool {
+        self.inner.query_cache.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// What the server said of its query cache, read before a hold.
+    pub(crate) fn set_query_cache(&self, on: bool) {
+        self.inner.query_cache.store(on, std::sync::atomic::Ordering::Release);
     }
 
     /// The tables changed: a schema read before is stale.
@@ -331,6 +348,27 @@ pub struct CutoverFailure {
 /// How often a swap back is tried before the tables are left swapped (resumable).
 const SWAP_BACK_ATTEMPTS: u32 = 3;
 
+/// Whether the server's query cache may answer a SELECT: `query_cache_size` above
+/// 0 and `query_cache_type` not OFF globally (a session cannot turn it on when it
+/// is globally off: MariaDB's 1651). A server without the variables (MySQL 8) has
+/// none; any other error counts as "may" (a SELECT then counts as opening nothing).
+async fn query_cache_on(db: &mut Db) -> bool {
+    match db
+        .texts("SELECT @@GLOBAL.query_cache_size, @@GLOBAL.query_cache_type")
+        .await
+    {
+        Ok(rows) => {
+            let row = rows.first();
+            let value = |i: usize| row.and_then(|r| r.get(i).cloned().flatten()).unwrap_or_default();
+            let size: u64 = value(0).parse().unwrap_or(1);
+            let kind = value(1);
+            size > 0 && !(kind.eq_ignore_ascii_case("OFF") || kind == "0")
+        }
+        Err(OnlineError::Backend { code: 1193, .. }) => false,
+        Err(_) => true,
+    }
+}
+
 /// Runs the cut-over of a prepared plan whose copy is done.
 pub async fn cut_over(
     db: &mut Db,
@@ -400,6 +438,7 @@ pub async fn cut_over(
         probe(db, &by_child).await.map_err(before)?;
     }
 
+    gate.set_query_cache(query_cache_on(db).await);
     let mut hold = gate.hold_by(&plan.id, plan.gated_tables());
     let start = Instant::now();
     // The lock may have gone with a connection killed and never reopened (no step runs

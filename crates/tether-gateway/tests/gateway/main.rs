@@ -52,6 +52,7 @@ mod online_r14;
 mod online_r17;
 mod online_r22;
 mod online_r23;
+mod online_r26;
 mod online_review;
 mod online_safety;
 mod online_tx_r24;
