@@ -438,8 +438,9 @@ impl Connection {
                     true => key.to_vec(),
                     false => Vec::new(),
                 };
+                let check = sqlite::rw::SpellingCheck::new(d, &name, &table.name, columns, key, exact, conflict);
                 tokio::task::spawn_blocking(move || {
-                    sqlite::rw::insert(&mut conn.lock().expect("lock"), &sql, &skipped_on, &rows)
+                    sqlite::rw::insert(&mut conn.lock().expect("lock"), &sql, &skipped_on, check.as_ref(), &rows)
                 })
                 .await
                 .expect("the SQLite task does not panic")
