@@ -440,7 +440,13 @@ impl Connection {
                 };
                 let check = sqlite::rw::SpellingCheck::new(d, &name, &table.name, columns, key, exact, conflict);
                 tokio::task::spawn_blocking(move || {
-                    sqlite::rw::insert(&mut conn.lock().expect("lock"), &sql, &skipped_on, check.as_ref(), &rows)
+                    sqlite::rw::insert(
+                        &mut conn.lock().expect("lock"),
+                        &sql,
+                        &skipped_on,
+                        check.as_ref(),
+                        &rows,
+                    )
                 })
                 .await
                 .expect("the SQLite task does not panic")

@@ -1351,10 +1351,8 @@ pub async fn compute_with(
                 // order, then (rows sharing a key: NULLs, duplicates) every column's: the
                 // same rows on every run.
                 let parents = ParentValues::new(&ask.keys);
-                let mut ranked: Vec<(Option<usize>, Row)> = rows
-                    .into_iter()
-                    .map(|r| (parents.of(&pick(&r, &fk_idx)), r))
-                    .collect();
+                let mut ranked: Vec<(Option<usize>, Row)> =
+                    rows.into_iter().map(|r| (parents.of(&pick(&r, &fk_idx)), r)).collect();
                 let every: Vec<usize> = (0..st.columns.len()).collect();
                 ranked.sort_by(|(pa, a), (pb, b)| {
                     // (A row whose parent value is not found counts by its own value.)

@@ -38,14 +38,21 @@ fn a_case_insensitive_mariadb_fk_is_capped_per_parent_row() {
            (8, 'ghi');",
     );
     for (cap, expected) in [
-        (2, vec![r(&["1", "abc"]), r(&["2", "abc"]), r(&["5", "def"]), r(&["6", "def"])]),
+        (
+            2,
+            vec![r(&["1", "abc"]), r(&["2", "abc"]), r(&["5", "def"]), r(&["6", "def"])],
+        ),
         (1, vec![r(&["1", "abc"]), r(&["5", "def"])]),
     ] {
         let dest = TestDb::create(Engine::Sqlite);
         let report = sync(&job(&src, &dest, cap, "region")).unwrap_or_else(|e| panic!("cap {cap}: {e}"));
         assert!(report.ok, "cap {cap}: {report:?}");
         assert_eq!(rows(&dest, "city", "id"), expected, "cap {cap}");
-        assert_eq!(rows(&dest, "region", "code"), vec![r(&["abc"]), r(&["def"])], "cap {cap}");
+        assert_eq!(
+            rows(&dest, "region", "code"),
+            vec![r(&["abc"]), r(&["def"])],
+            "cap {cap}"
+        );
     }
 }
 

@@ -26,7 +26,10 @@ impl tether_sync::Progress for Told {
 }
 
 fn job(src: &TestDb, dest: &TestDb) -> String {
-    format!("source = \"{}\"\nprivacy = \"off\"\n[[destinations]]\nurl = \"{}\"\n", src.url, dest.url)
+    format!(
+        "source = \"{}\"\nprivacy = \"off\"\n[[destinations]]\nurl = \"{}\"\n",
+        src.url, dest.url
+    )
 }
 
 /// F3: the clash on `sel_grp_key` is said to be the collation's, not a typed key's.
@@ -76,5 +79,8 @@ fn the_respelling_note_of_a_composite_fk_gives_the_respelt_columns_reason() {
          on the sqlite destination(s), which would not match them to it, e.g. (tenant, code)=(1, 'B') -> \
          (tenant, code)=(1, 'b')"
     );
-    assert_eq!(rows(&dest, "c", "id"), vec![vec!["1".to_string(), "1".into(), "b".into()]]);
+    assert_eq!(
+        rows(&dest, "c", "id"),
+        vec![vec!["1".to_string(), "1".into(), "b".into()]]
+    );
 }

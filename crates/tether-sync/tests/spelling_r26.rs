@@ -115,7 +115,10 @@ fn two_spellings_of_one_key_in_one_run_are_refused_with_skip() {
                  collation there compares as equal ({collation})"
             )
         };
-        assert!(e.contains(&said("ABC", "abc")) || e.contains(&said("abc", "ABC")), "{engine}: {e}");
+        assert!(
+            e.contains(&said("ABC", "abc")) || e.contains(&said("abc", "ABC")),
+            "{engine}: {e}"
+        );
         assert_eq!(rows(&dest, "cat", "label"), Vec::<Vec<String>>::new(), "{engine}: {e}");
     }
 }

@@ -456,12 +456,7 @@ async fn collation_clash(
             v => d.literal(v),
         })
         .collect();
-    Some(crate::skip::spelling_clash(
-        key,
-        &theirs,
-        &collations,
-        "as utf8mb4_bin",
-    ))
+    Some(crate::skip::spelling_clash(key, &theirs, &collations, "as utf8mb4_bin"))
 }
 
 fn tuple(d: &dyn Dialect, row: &Row) -> String {

@@ -208,7 +208,11 @@ impl SpellingCheck {
             .map(|(i, k)| format!("{} = ?{}", d.ident(k), i + 1))
             .collect();
         Some(SpellingCheck {
-            sql: format!("SELECT {} FROM {table} WHERE {} LIMIT 1", d.idents(key), wheres.join(" AND ")),
+            sql: format!(
+                "SELECT {} FROM {table} WHERE {} LIMIT 1",
+                d.idents(key),
+                wheres.join(" AND ")
+            ),
             table: name.to_string(),
             key: key.to_vec(),
             at,
@@ -250,7 +254,11 @@ impl SpellingCheck {
                         |r| r.get(0),
                     )
                     .ok();
-                format!("{} is {}", self.key[k], collation.unwrap_or_else(|| "unknown".to_string()))
+                format!(
+                    "{} is {}",
+                    self.key[k],
+                    collation.unwrap_or_else(|| "unknown".to_string())
+                )
             })
             .collect();
         Ok(Some(crate::skip::spelling_clash(
@@ -447,8 +455,14 @@ mod tests {
         // Error with the row's key already there: refused, the row not overwritten.
         let mut conn = table();
         let sql = insert_sql(d, "\"g\"", &columns, &key, true, Conflict::Error);
-        let e =
-            insert(&mut conn, &sql, &[], None, &[vec![Value::Int(7), t("new"), Value::Int(5)]]).expect_err("an existing key");
+        let e = insert(
+            &mut conn,
+            &sql,
+            &[],
+            None,
+            &[vec![Value::Int(7), t("new"), Value::Int(5)]],
+        )
+        .expect_err("an existing key");
         assert!(e.duplicate_key && e.message.contains("g.id"), "{}", e.message);
         assert_eq!(all(&conn)[0][1], t("a"));
     }
