@@ -213,7 +213,8 @@ pub async fn insert(
         }
         return sink.finish().await.map_err(named);
     }
-    if !key.is_empty() && !text.is_empty() {
+    // (Without a key on exactly `key` rows are found byte for byte: [`staged_upsert`].)
+    if exact && !text.is_empty() {
         spelling_check(client, table, columns, key, rows).await?;
     }
     if !key.is_empty() && !exact && crate::skip::keeps_existing(conflict, columns, key, fixed) {
