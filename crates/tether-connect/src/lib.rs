@@ -438,8 +438,23 @@ impl Connection {
                     true => key.to_vec(),
                     false => Vec::new(),
                 };
+                // Only a key holding text has spellings its collation may hold equal.
+                let text_key = key.iter().any(|k| {
+                    table.column(k).is_none_or(|c| {
+                        c.normalized_type.is_text() || matches!(c.normalized_type, tether_schema::DataType::Other(_))
+                    })
+                });
+                let check = text_key
+                    .then(|| sqlite::rw::SpellingCheck::new(d, &name, &table.name, columns, key, exact, conflict))
+                    .flatten();
                 tokio::task::spawn_blocking(move || {
-                    sqlite::rw::insert(&mut conn.lock().expect("lock"), &sql, &skipped_on, &rows)
+                    sqlite::rw::insert(
+                        &mut conn.lock().expect("lock"),
+                        &sql,
+                        &skipped_on,
+                        check.as_ref(),
+                        &rows,
+                    )
                 })
                 .await
                 .expect("the SQLite task does not panic")

@@ -45,3 +45,24 @@ pub fn other_key(key: &[String]) -> String {
         key.join(", ")
     )
 }
+
+/// The error for a row whose key the destination's key compares as equal to a row's
+/// already there, though their text differs ('a' and 'A' under a case-insensitive
+/// collation, 'b' and 'b ' under one ignoring trailing spaces): `theirs` is that row's
+/// key (as literals), `collations` says how each such column compares ("code is ...").
+/// `skip` would drop the source's row and `update` would leave the destination's old
+/// spelling, so either way the destination would differ from a fresh copy: the row is
+/// refused on every engine (NOTES.md, twenty-sixth session writer E). `distinct`: a
+/// collation that tells them apart there, as the engine names one.
+pub fn spelling_clash(key: &[String], theirs: &[String], collations: &[String], distinct: &str) -> String {
+    format!(
+        "the destination holds a row whose key ({}) = ({}) differs from this row's only in case, accents or \
+         trailing spaces, which the key's collation there compares as equal ({}): the source tells them apart, \
+         this destination cannot hold both. Nothing was written for this row: on_conflict would drop it \
+         (skip) or write it over that row (update). Give the key column a collation that tells \
+         them apart there ({distinct}), or transform the key",
+        key.join(", "),
+        theirs.join(", "),
+        collations.join(", ")
+    )
+}

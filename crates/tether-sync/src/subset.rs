@@ -334,6 +334,56 @@ fn cmp_at(a: &Row, b: &Row, idx: &[usize]) -> Ordering {
         .unwrap_or(Ordering::Equal)
 }
 
+/// The parent values of a children's ask, to tell which of them a child row belongs to
+/// for `max_children_per_parent`: the FK matched each child row to one of them, not
+/// always byte for byte (a MariaDB `_ci` or PAD SPACE key, a PostgreSQL
+/// nondeterministic collation, SQLite NOCASE or RTRIM, a `char(n)`'s padding). Each
+/// child value is looked for the same, then without trailing spaces, then without case
+/// as well, the first found winning: parent values are distinct as the FK compares
+/// them, so this finds the one the FK matched, except where a collation holds more
+/// equal than case and trailing spaces (accents under `utf8mb4_general_ci`, an ICU
+/// level-1 collation): such a child counts by its own value (README, "Subsets").
+struct ParentValues {
+    levels: [std::collections::HashMap<String, usize>; 3],
+}
+
+impl ParentValues {
+    fn new(keys: &[Vec<Value>]) -> ParentValues {
+        let mut levels: [std::collections::HashMap<String, usize>; 3] = Default::default();
+        for (level, map) in levels.iter_mut().enumerate() {
+            for (i, k) in keys.iter().enumerate() {
+                map.entry(Self::folded(k, level)).or_insert(i);
+            }
+        }
+        ParentValues { levels }
+    }
+
+    /// The index in the keys of `value`'s parent value, if found.
+    fn of(&self, value: &[Value]) -> Option<usize> {
+        (0..3).find_map(|level| self.levels[level].get(&Self::folded(value, level)).copied())
+    }
+
+    /// `value` as one string: text as it is (level 0), without trailing spaces (1),
+    /// lower-cased too (2); other values as they are at every level.
+    fn folded(value: &[Value], level: usize) -> String {
+        let mut s = String::new();
+        for v in value {
+            match v {
+                Value::Text(t) => {
+                    let t = match level {
+                        0 => t.clone(),
+                        1 => t.trim_end_matches(' ').to_string(),
+                        _ => t.trim_end_matches(' ').to_lowercase(),
+                    };
+                    s.push_str(&format!("T{}:{t}", t.len()));
+                }
+                other => s.push_str(&format!("{other:?}\u{0}")),
+            }
+        }
+        s
+    }
+}
+
 /// Rows of one table whose `columns` equal one of `keys` (sorted, distinct): the parents
 /// an included row names, or the children of a followed FK.
 struct Ask {
@@ -1295,11 +1345,23 @@ pub async fn compute_with(
             let st = &state[&ask.table];
             if let Some(Some(cap)) = rules.follow.get(&(ask.table.clone(), fk_name)) {
                 let fk_idx = st.idx(&ask.columns);
-                // The key's order, then (rows sharing a key: NULLs, duplicates) every
-                // column's: the same rows on every run.
+                // Each row counts against its parent's cap: the asked value its FK
+                // value is equal to as the FK compares ('ABC', 'abc ' of a `_ci`, PAD
+                // SPACE or caseless parent 'abc' count as that parent's), then the key's
+                // order, then (rows sharing a key: NULLs, duplicates) every column's: the
+                // same rows on every run.
+                let parents = ParentValues::new(&ask.keys);
+                let mut ranked: Vec<(Option<usize>, Row)> =
+                    rows.into_iter().map(|r| (parents.of(&pick(&r, &fk_idx)), r)).collect();
                 let every: Vec<usize> = (0..st.columns.len()).collect();
-                rows.sort_by(|a, b| {
-                    cmp_at(a, b, &fk_idx)
+                ranked.sort_by(|(pa, a), (pb, b)| {
+                    // (A row whose parent value is not found counts by its own value.)
+                    pa.unwrap_or(usize::MAX)
+                        .cmp(&pb.unwrap_or(usize::MAX))
+                        .then_with(|| match pa.is_none() && pb.is_none() {
+                            true => cmp_at(a, b, &fk_idx),
+                            false => std::cmp::Ordering::Equal,
+                        })
                         .then(cmp_at(a, b, &st.key_idx))
                         .then(cmp_at(a, b, &every))
                 });
@@ -1307,17 +1369,23 @@ pub async fn compute_with(
                 // values '7' and '7.0' of a parent both match a child's integer 7, and
                 // they may fall in different queries) counts once against the cap. Loose
                 // rows (no key tells them apart) all stay.
-                rows.dedup_by(|a, b| cmp_at(a, b, &st.key_idx).is_eq() && !st.is_loose(&pick(a, &st.key_idx)));
-                let mut kept: Vec<Row> = Vec::with_capacity(rows.len());
+                ranked.dedup_by(|(_, a), (_, b)| {
+                    cmp_at(a, b, &st.key_idx).is_eq() && !st.is_loose(&pick(a, &st.key_idx))
+                });
+                let mut kept: Vec<Row> = Vec::with_capacity(ranked.len());
                 let mut run = 0u64;
-                let mut last: Option<Vec<Value>> = None;
-                for r in rows {
-                    let v = pick(&r, &fk_idx);
-                    if last.as_ref() == Some(&v) {
+                let mut last: Option<(Option<usize>, Vec<Value>)> = None;
+                for (parent, r) in ranked {
+                    let v = match parent {
+                        Some(_) => Vec::new(),
+                        None => pick(&r, &fk_idx),
+                    };
+                    let group = Some((parent, v));
+                    if last == group {
                         run += 1;
                     } else {
                         run = 1;
-                        last = Some(v);
+                        last = group;
                     }
                     if run <= *cap {
                         kept.push(r);

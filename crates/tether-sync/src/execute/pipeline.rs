@@ -704,14 +704,27 @@ async fn write_table(
                 // compares keys the source tells apart as equal. `on_conflict` would drop
                 // one of them. (On every lane: `began_empty` is each lane's.)
                 let fresh = dest.spec.truncate || dest.staged_load || dest.began_empty.contains(&tp.name);
-                // A key of dates, times or numbers only: two spellings of one value.
-                let typed_key = !w.key.is_empty()
-                    && w.key.iter().all(|k| {
-                        w.dest_table.column(k).is_some_and(|c| {
-                            !c.normalized_type.is_text()
-                                && !matches!(c.normalized_type, tether_schema::DataType::Other(_))
+                // A key of dates, times or numbers only: two spellings of one value. The
+                // key is the one the server names (a unique key other than the row's
+                // may have clashed: two texts its collation holds equal); unnamed, every
+                // key of the table must be so.
+                let typed = |cols: &[String]| {
+                    !cols.is_empty()
+                        && cols.iter().all(|k| {
+                            w.dest_table.column(k).is_some_and(|c| {
+                                !c.normalized_type.is_text()
+                                    && !matches!(c.normalized_type, tether_schema::DataType::Other(_))
+                            })
                         })
-                    });
+                };
+                let typed_key = match clashed_key(&w.dest_table, &e.message) {
+                    Some(cols) => typed(&cols),
+                    None => {
+                        typed(&w.key)
+                            && (w.dest_table.primary_key.is_empty() || typed(&w.dest_table.primary_key))
+                            && w.dest_table.unique_keys.iter().all(|u| typed(&u.columns))
+                    }
+                };
                 let hint = match (e.duplicate_key && w.conflict == Conflict::Error, fresh) {
                     (false, _) => "",
                     (true, true) if typed_key => {
@@ -768,6 +781,38 @@ async fn write_table(
 /// FK columns NULL (new rows; the cycle's UPDATE, which sets them once the table is
 /// loaded, did not run) and rows already there that `update` left with their FK values
 /// as they were. Empty for other tables.
+/// The columns of the key of `table` a server's duplicate-key `message` names: PostgreSQL
+/// `unique constraint "t_code_key"`, MariaDB/MySQL `for key 't_code_key'` (or
+/// `'t.t_code_key'`, `'PRIMARY'`), SQLite `UNIQUE constraint failed: t.code`. None when
+/// it names none of them.
+fn clashed_key(table: &Table, message: &str) -> Option<Vec<String>> {
+    for u in &table.unique_keys {
+        let n = &u.name;
+        if [format!("\"{n}\""), format!("'{n}'"), format!(".{n}'")]
+            .iter()
+            .any(|m| message.contains(m.as_str()))
+        {
+            return Some(u.columns.clone());
+        }
+    }
+    if !table.primary_key.is_empty()
+        && (message.contains("for key 'PRIMARY'")
+            || message.contains(".PRIMARY'")
+            || message.contains(&format!("\"{}_pkey\"", table.name)))
+    {
+        return Some(table.primary_key.clone());
+    }
+    let (_, failed) = message.split_once("UNIQUE constraint failed: ")?;
+    let cols: Vec<String> = failed
+        .split([':', '('])
+        .next()?
+        .split(", ")
+        .map(|c| c.trim().rsplit_once('.').map_or(c.trim(), |(_, c)| c).to_string())
+        .collect();
+    let same = |k: &[String]| k.len() == cols.len() && k.iter().all(|c| cols.contains(c));
+    (same(&table.primary_key) || table.unique_keys.iter().any(|u| same(&u.columns))).then_some(cols)
+}
+
 fn unset_note(w: &TableWrite, nulled: u64, kept: u64, unfinished: u64) -> String {
     let cols = w.nulled_names.join(", ");
     let mut out = String::new();

@@ -270,18 +270,27 @@ fn say(progress: &dyn Progress, engine: Engine, tp: &TablePlan, parent: &Table, 
     let Some((child, parent_key)) = r.map.iter().next() else {
         return;
     };
-    let apart = fk.columns.iter().zip(&fk.referenced_columns).find_map(|(c, p)| {
-        let (c, p) = (tp.table.column(c)?, parent.column(p)?);
+    // The reason is the type of a column whose values were respelt, not of the FK's
+    // first column (a composite `(tenant int, code varchar)` respells `code`).
+    let respelt: Vec<usize> = (0..fk.columns.len())
+        .filter(|&i| r.map.iter().any(|(c, p)| c.get(i) != p.get(i)))
+        .collect();
+    let apart = respelt.iter().find_map(|&i| {
+        let (c, p) = (
+            tp.table.column(&fk.columns[i])?,
+            parent.column(&fk.referenced_columns[i])?,
+        );
         crate::schema_plan::spelt_apart(engine, &c.normalized_type, &p.normalized_type)
             .then(|| format!("it compares {} and {} by value", c.engine_type, p.engine_type))
     });
+    let first = respelt.first().copied().unwrap_or(0);
     let why = match (
         apart,
-        parent.column(&fk.referenced_columns[0]).map(|c| &c.normalized_type),
+        parent.column(&fk.referenced_columns[first]).map(|c| &c.normalized_type),
     ) {
         (Some(apart), _) => apart,
         (None, Some(DataType::Decimal { .. })) => "it compares decimals by value, whatever their decimal places".into(),
-        (None, Some(DataType::Int { .. })) => {
+        (None, Some(DataType::Int { .. })) if engine == Engine::Sqlite => {
             "SQLite matches a text child to an INTEGER key by the number it spells".into()
         }
         _ => "its collation ignores case or trailing spaces".into(),

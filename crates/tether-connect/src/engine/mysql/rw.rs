@@ -456,16 +456,7 @@ async fn collation_clash(
             v => d.literal(v),
         })
         .collect();
-    Some(format!(
-        "the destination holds a row whose key ({}) = ({}) differs from this row's only in case, accents or \
-         trailing spaces, which the key's collation there compares as equal ({}): the source tells them apart, \
-         this destination cannot hold both. Nothing was written for this row: on_conflict would drop it \
-         (skip) or write it over that row (update). Give the key column a collation that tells \
-         them apart there (as utf8mb4_bin), or transform the key",
-        key.join(", "),
-        theirs.join(", "),
-        collations.join(", ")
-    ))
+    Some(crate::skip::spelling_clash(key, &theirs, &collations, "as utf8mb4_bin"))
 }
 
 fn tuple(d: &dyn Dialect, row: &Row) -> String {

@@ -213,6 +213,10 @@ pub async fn insert(
         }
         return sink.finish().await.map_err(named);
     }
+    // (Without a key on exactly `key` rows are found byte for byte: [`staged_upsert`].)
+    if exact && !text.is_empty() {
+        spelling_check(client, table, columns, key, rows).await?;
+    }
     if !key.is_empty() && !exact && crate::skip::keeps_existing(conflict, columns, key, fixed) {
         return staged_upsert(client, table, columns, key, text, fixed, rows, Conflict::Skip).await;
     }
@@ -269,6 +273,137 @@ pub async fn insert(
         }
     }
     Ok(written)
+}
+
+/// The columns of `key` whose equality is not their text's (a nondeterministic
+/// collation's, citext's), each with what compares it ("code is ci").
+async fn loose_key_columns(client: &Client, table: &str, key: &[String]) -> Result<Vec<(String, String)>, WriteError> {
+    let d = crate::engine::dialect_of(Engine::Postgres);
+    let names: Vec<String> = key.iter().map(|k| d.literal(&Value::Text(k.clone()))).collect();
+    // `collisdeterministic` from PostgreSQL 12: before it every collation is deterministic.
+    let sql = format!(
+        "SELECT a.attname, coalesce(c.collname, t.typname) FROM pg_attribute a \
+         JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_collation c ON c.oid = a.attcollation \
+         WHERE a.attrelid = {}::regclass AND a.attname IN ({}) AND (t.typname = 'citext' \
+         OR NOT coalesce((to_jsonb(c) ->> 'collisdeterministic')::bool, true))",
+        d.literal(&Value::Text(table.to_string())),
+        names.join(", ")
+    );
+    let rows = client.simple_query(&sql).await.map_err(|e| WriteError {
+        row: None,
+        message: describe(&e),
+        written: 0,
+        duplicate_key: false,
+    })?;
+    Ok(rows
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some((
+                r.get(0).unwrap_or_default().to_string(),
+                r.get(1).unwrap_or_default().to_string(),
+            )),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Refuses the batch before anything of it is written when a row's key is one the
+/// key's collation compares as equal to a row's already there (or to an earlier row's
+/// of the batch) though its text differs: `ON CONFLICT (key)` would take 'ABC' for the
+/// 'abc' there, so `skip` would drop the row and `update` keep the old spelling, and a
+/// re-run would leave a destination unlike a fresh copy. MariaDB/MySQL refuses it
+/// alike (`mysql::rw` `collation_clash`; NOTES.md, twenty-sixth session writer E).
+async fn spelling_check(
+    client: &Client,
+    table: &str,
+    columns: &[String],
+    key: &[String],
+    rows: &[Row],
+) -> Result<(), WriteError> {
+    let loose = loose_key_columns(client, table, key).await?;
+    if loose.is_empty() {
+        return Ok(());
+    }
+    let Some(at) = key
+        .iter()
+        .map(|k| columns.iter().position(|c| c == k))
+        .collect::<Option<Vec<usize>>>()
+    else {
+        return Ok(());
+    };
+    let d = crate::engine::dialect_of(Engine::Postgres);
+    let keys = d.idents(key);
+    let failed = |e: tokio_postgres::Error| WriteError {
+        row: None,
+        message: describe(&e),
+        written: 0,
+        duplicate_key: false,
+    };
+    let equal = |a: &str, b: &str| -> String {
+        key.iter()
+            .map(|k| format!("{a}.{0} = {b}.{0}", d.ident(k)))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    };
+    let bytes = |a: &str, b: &str| -> String {
+        loose
+            .iter()
+            .map(|(k, _)| format!("{a}.{0}::text COLLATE \"C\" = {b}.{0}::text COLLATE \"C\"", d.ident(k)))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    };
+    let shown: Vec<String> = key.iter().map(|k| format!("t.{}::text", d.ident(k))).collect();
+    let shown = shown.join(", ");
+    for (n, chunk) in rows.chunks(500).enumerate() {
+        let values: Vec<String> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut v: Vec<String> = at.iter().map(|&c| d.literal(&r[c])).collect();
+                v.push(i.to_string());
+                format!("({})", v.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "DROP TABLE IF EXISTS pg_temp.tether_keys; \
+             CREATE TEMP TABLE tether_keys AS SELECT {keys}, 0 AS tether_at FROM {table} WITH NO DATA; \
+             INSERT INTO pg_temp.tether_keys ({keys}, tether_at) VALUES {}; \
+             (SELECT v.tether_at, {shown} FROM pg_temp.tether_keys v JOIN {table} t ON {} WHERE NOT ({}) \
+             UNION ALL SELECT v.tether_at, {shown} FROM pg_temp.tether_keys v JOIN pg_temp.tether_keys t \
+             ON {} AND t.tether_at < v.tether_at WHERE NOT ({})) ORDER BY 1 LIMIT 1; \
+             DROP TABLE pg_temp.tether_keys",
+            values.join(", "),
+            equal("t", "v"),
+            bytes("t", "v"),
+            equal("t", "v"),
+            bytes("t", "v"),
+        );
+        let found = client.simple_query(&sql).await.map_err(failed)?;
+        let Some(there) = found.iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
+            _ => None,
+        }) else {
+            continue;
+        };
+        let i: usize = there.get(0).and_then(|v| v.parse().ok()).unwrap_or(0);
+        let row = &chunk[i];
+        let theirs: Vec<String> = at
+            .iter()
+            .enumerate()
+            .map(|(k, &c)| match (&row[c], there.get(k + 1)) {
+                (Value::Text(_), Some(t)) => d.literal(&Value::Text(t.to_string())),
+                (v, _) => d.literal(v),
+            })
+            .collect();
+        let collations: Vec<String> = loose.iter().map(|(k, c)| format!("{k} is {c}")).collect();
+        return Err(WriteError {
+            row: Some(n * 500 + i),
+            message: crate::skip::spelling_clash(key, &theirs, &collations, "a deterministic one, as \"C\""),
+            written: 0,
+            duplicate_key: false,
+        });
+    }
+    Ok(())
 }
 
 /// Whether `table` has a DEFERRABLE primary key, UNIQUE or EXCLUDE constraint, which

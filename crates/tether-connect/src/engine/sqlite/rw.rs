@@ -169,10 +169,118 @@ fn upsert_key(sql: &str) -> Option<String> {
     Some(names.join(", "))
 }
 
+/// Finds, before a row is written by `ON CONFLICT (key)`, the row already there whose
+/// key the key's collation compares as equal to the row's (`=` takes the column's
+/// collation): a NOCASE or RTRIM key holds 'abc' equal to 'ABC' or 'abc ', so `skip`
+/// would drop the row and `update` keep the old spelling ([`crate::skip::spelling_clash`]).
+pub struct SpellingCheck {
+    /// `SELECT key FROM table WHERE k = ? ... LIMIT 1`.
+    sql: String,
+    /// The table's name, unquoted, for its indexes' collations.
+    table: String,
+    key: Vec<String>,
+    /// Where each key column is in the row.
+    at: Vec<usize>,
+}
+
+impl SpellingCheck {
+    /// The check for a write of `conflict` with an `ON CONFLICT (key)` target
+    /// (`exact`); None when the write has none or the key is not among `columns`.
+    pub fn new(
+        d: &dyn Dialect,
+        table: &str,
+        name: &str,
+        columns: &[String],
+        key: &[String],
+        exact: bool,
+        conflict: Conflict,
+    ) -> Option<SpellingCheck> {
+        if conflict == Conflict::Error || !exact || key.is_empty() {
+            return None;
+        }
+        let at: Vec<usize> = key
+            .iter()
+            .map(|k| columns.iter().position(|c| c == k))
+            .collect::<Option<_>>()?;
+        let wheres: Vec<String> = key
+            .iter()
+            .enumerate()
+            .map(|(i, k)| format!("{} = ?{}", d.ident(k), i + 1))
+            .collect();
+        Some(SpellingCheck {
+            sql: format!(
+                "SELECT {} FROM {table} WHERE {} LIMIT 1",
+                d.idents(key),
+                wheres.join(" AND ")
+            ),
+            table: name.to_string(),
+            key: key.to_vec(),
+            at,
+        })
+    }
+
+    /// The message when `row`'s key finds a row there whose text key differs.
+    fn clash(&self, conn: &Connection, row: &Row) -> rusqlite::Result<Option<String>> {
+        let d = crate::engine::dialect_of(Engine::Sqlite);
+        let mut stmt = conn.prepare_cached(&self.sql)?;
+        let mut found = stmt.query(rusqlite::params_from_iter(self.at.iter().map(|&i| Bind(&row[i]))))?;
+        let Some(there) = found.next()? else {
+            return Ok(None);
+        };
+        let mut differ = Vec::new();
+        let mut theirs = Vec::new();
+        for (k, &i) in self.at.iter().enumerate() {
+            let value = there.get_ref(k)?;
+            match (value, &row[i]) {
+                (ValueRef::Text(t), Value::Text(mine)) if t != mine.as_bytes() => differ.push(k),
+                _ => {}
+            }
+            theirs.push(match value {
+                ValueRef::Text(t) => d.literal(&Value::Text(String::from_utf8_lossy(t).into_owned())),
+                _ => d.literal(&row[i]),
+            });
+        }
+        if differ.is_empty() {
+            return Ok(None);
+        }
+        let collations: Vec<String> = differ
+            .iter()
+            .map(|&k| {
+                let collation: Option<String> = conn
+                    .query_row(
+                        "SELECT ix.coll FROM pragma_index_list(?1) AS il JOIN pragma_index_xinfo(il.name) AS ix \
+                         WHERE il.\"unique\" = 1 AND ix.name = ?2 LIMIT 1",
+                        [&self.table, &self.key[k]],
+                        |r| r.get(0),
+                    )
+                    .ok();
+                format!(
+                    "{} is {}",
+                    self.key[k],
+                    collation.unwrap_or_else(|| "unknown".to_string())
+                )
+            })
+            .collect();
+        Ok(Some(crate::skip::spelling_clash(
+            &self.key,
+            &theirs,
+            &collations,
+            "as BINARY",
+        )))
+    }
+}
+
 /// Inserts a batch in one transaction; a rejected row rolls the batch back.
 /// `skipped_on`: the row key when a row whose key is there is kept as it is (`skip`),
-/// which a clash on another key's message names.
-pub fn insert(conn: &mut Connection, sql: &str, skipped_on: &[String], rows: &[Row]) -> Result<u64, WriteError> {
+/// which a clash on another key's message names. `check`: a row whose key is there in
+/// another spelling is refused ([`SpellingCheck`]).
+pub fn insert(
+    conn: &mut Connection,
+    sql: &str,
+    skipped_on: &[String],
+    check: Option<&SpellingCheck>,
+    rows: &[Row],
+) -> Result<u64, WriteError> {
     let upsert = upsert_key(sql);
     let fail = |row: Option<usize>, e: rusqlite::Error| {
         let duplicate_key = matches!(
@@ -201,6 +309,16 @@ pub fn insert(conn: &mut Connection, sql: &str, skipped_on: &[String], rows: &[R
     {
         let mut stmt = tx.prepare_cached(sql).map_err(|e| fail(None, e))?;
         for (i, row) in rows.iter().enumerate() {
+            if let Some(check) = check {
+                if let Some(message) = check.clash(&tx, row).map_err(|e| fail(Some(i), e))? {
+                    return Err(WriteError {
+                        row: Some(i),
+                        duplicate_key: false,
+                        message,
+                        written: 0,
+                    });
+                }
+            }
             n += stmt
                 .execute(rusqlite::params_from_iter(row.iter().map(Bind)))
                 .map_err(|e| fail(Some(i), e))? as u64;
@@ -326,7 +444,7 @@ mod tests {
                     }
                     let mut conn = table();
                     let before = all(&conn);
-                    let e = insert(&mut conn, &sql, &[], std::slice::from_ref(row))
+                    let e = insert(&mut conn, &sql, &[], None, std::slice::from_ref(row))
                         .expect_err(&format!("{sql}: {row:?} is refused"));
                     assert!(e.message.contains(message), "{sql}: {}", e.message);
                     assert_eq!(e.row, Some(0));
@@ -337,8 +455,14 @@ mod tests {
         // Error with the row's key already there: refused, the row not overwritten.
         let mut conn = table();
         let sql = insert_sql(d, "\"g\"", &columns, &key, true, Conflict::Error);
-        let e =
-            insert(&mut conn, &sql, &[], &[vec![Value::Int(7), t("new"), Value::Int(5)]]).expect_err("an existing key");
+        let e = insert(
+            &mut conn,
+            &sql,
+            &[],
+            None,
+            &[vec![Value::Int(7), t("new"), Value::Int(5)]],
+        )
+        .expect_err("an existing key");
         assert!(e.duplicate_key && e.message.contains("g.id"), "{}", e.message);
         assert_eq!(all(&conn)[0][1], t("a"));
     }
