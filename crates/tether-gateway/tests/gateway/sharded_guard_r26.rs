@@ -88,7 +88,7 @@ fn hidden_statements_and_table_comments_are_refused() {
             format!("{NBSP}; TRUNCATE TABLE p"),
             format!("{NBSP}; DELETE FROM p WHERE id = 2"),
             format!("{NBSP}; ALTER TABLE p REMOVE PARTITIONING"),
-            format!("SELECT 1 --\u{3000}x; TRUNCATE TABLE c"),
+            "SELECT 1 --\u{3000}x; TRUNCATE TABLE c".to_string(),
             // F2
             format!("ALTER TABLE IF EXISTS p {rewired}"),
             format!("ALTER TABLE p NOWAIT {rewired}"),
