@@ -1156,9 +1156,8 @@ impl Session {
         // Dynamic text is evaluated only where a rule needs it (an unmanaged
         // keyspace naming no other keyspace only re-reads what may have changed).
         // A managed sharded keyspace reads it for the settings it refuses (review r23g F1).
-        let evaluate = (ks.mode() != FkMode::Unmanaged && !ks.spec.sharded)
-            || !others.is_empty()
-            || (ks.spec.sharded && ks.mode() == FkMode::Managed);
+        // A sharded disallow keyspace reads it for FK DDL (review r26a F4).
+        let evaluate = ks.mode() != FkMode::Unmanaged || !others.is_empty();
         while let Some((t, form, off, depth)) = queue.pop_front() {
             let item = |text: Option<String>, form: &'static str| Item {
                 form,
@@ -1241,10 +1240,11 @@ impl Session {
         pieces: usize,
         after: &mut After,
     ) -> Result<(), ServerError> {
-        // Sharded keyspaces: their guard refuses these forms (checks on).
-        let rules = !ks.spec.sharded;
-        let managed = rules && ks.mode() == FkMode::Managed;
-        let disallow = rules && ks.mode() == FkMode::Disallow;
+        // A managed sharded keyspace: its guard refuses these forms (checks on).
+        // A sharded disallow keyspace has no guard: FK DDL is refused here as on
+        // an unsharded one (review r26a F4).
+        let managed = !ks.spec.sharded && ks.mode() == FkMode::Managed;
+        let disallow = ks.mode() == FkMode::Disallow;
         let mut fk: Option<HashSet<String>> = None;
         let lexing = self.lexing;
         // `SET foreign_key_checks = 0; DELETE ...` in one query: what follows runs
@@ -1362,9 +1362,15 @@ impl Session {
                         }
                         FkMode::Managed => {
                             if has(&["create", "alter", "drop", "rename", "truncate"]) {
+                                // A managed sharded keyspace's tables: its guard reads
+                                // no compound statement (review r26a F5).
+                                if o.spec.sharded && !off {
+                                    return Err(other_keyspace_ddl(ks, o, "DDL in a compound statement"));
+                                }
                                 after.elsewhere.push(o.clone());
                             }
-                            if !off && !o.spec.sharded && has(&["insert", "update", "delete", "replace"]) {
+                            // With a sharded one too: its head has no FKs (review r26a F5).
+                            if !off && has(&["insert", "update", "delete", "replace"]) {
                                 let fk = managed::session_state::fk_tables(&*o.schema().await?);
                                 if let Some(table) = named.iter().find(|n| fk.contains(*n)) {
                                     return Err(other_keyspace_write(ks, o, table));
@@ -1448,8 +1454,27 @@ impl Session {
                             return Err(ddl::disallowed(&o.spec.name, &fk));
                         }
                     }
-                    FkMode::Managed if is_ddl => after.elsewhere.push(o.clone()),
-                    FkMode::Managed if is_write && !off && !item.checks_off && !o.spec.sharded => {
+                    FkMode::Managed if is_ddl => {
+                        // A managed sharded keyspace's tables: its guard's rules, as in
+                        // its own session (review r26a F5).
+                        if o.spec.sharded && !off && !item.checks_off {
+                            let schema = o.schema().await?;
+                            let fk = managed::session_state::fk_tables(&schema);
+                            let tables: Vec<String> = schema
+                                .tables
+                                .iter()
+                                .map(|t| t.name.to_lowercase())
+                                .filter(|t| named.contains(t))
+                                .collect();
+                            let fk: Vec<String> = tables.iter().filter(|t| fk.contains(*t)).cloned().collect();
+                            if let Some(form) = guard::ddl_refusal(t, lexing, &fk, &tables) {
+                                return Err(other_keyspace_ddl(ks, o, &form));
+                            }
+                        }
+                        after.elsewhere.push(o.clone())
+                    }
+                    // With a sharded one too: its head has no FKs (review r26a F5).
+                    FkMode::Managed if is_write && !off && !item.checks_off => {
                         let fk = managed::session_state::fk_tables(&*o.schema().await?);
                         if let Some(table) = named.iter().find(|n| fk.contains(*n)) {
                             return Err(other_keyspace_write(ks, o, table));
@@ -1860,7 +1885,7 @@ impl Session {
                         })
                         .map(|t| t.name.clone())
                         .collect();
-                    if let Some(form) = guard::ddl_refusal(piece, &fk_tables, &tables) {
+                    if let Some(form) = guard::ddl_refusal(piece, self.lexing, &fk_tables, &tables) {
                         return refuse(&form);
                     }
                 }
@@ -2465,6 +2490,18 @@ fn other_keyspace_write(ks: &Keyspace, target: &Keyspace, table: &str) -> Server
          from keyspace `{}` is refused (the gateway plans the foreign-key work of managed keyspaces' writes in \
          their own sessions): `USE {}` and send it there",
         target.spec.database, target.spec.name, ks.spec.name, target.spec.name
+    ))
+}
+
+/// Error 1105 for DDL (`form`, as the sharded guard names it) from one
+/// keyspace's session naming `db.t` of a managed sharded keyspace (`target`):
+/// refused as in that keyspace's own sessions (review r26a F5).
+fn other_keyspace_ddl(ks: &Keyspace, target: &Keyspace, form: &str) -> ServerError {
+    ServerError::gateway(format!(
+        "tether gateway: keyspace `{}` is sharded and managed: {form}, naming its database `{}` from keyspace `{}`, \
+         is refused as in its own sessions (the head's Spider tables have no foreign keys; see docs/gateway.md, \
+         sharded keyspaces)",
+        target.spec.name, target.spec.database, ks.spec.name
     ))
 }
 

@@ -86,8 +86,11 @@ pub fn statements(sql: &str, lexing: Lexing) -> Vec<Piece> {
             '-' if chars.peek() == Some(&'-') && {
                 let mut rest = chars.clone();
                 rest.next();
-                // MariaDB: `--` then a blank or a control character.
-                rest.next().is_none_or(|c| c.is_whitespace() || c.is_ascii_control())
+                // MariaDB: `--` then an ASCII blank or control character; `--`
+                // before U+00A0 or another Unicode space is two minus signs
+                // (review r26a F1).
+                rest.next()
+                    .is_none_or(|c| c.is_ascii_whitespace() || c.is_ascii_control())
             } =>
             {
                 for d in chars.by_ref() {
@@ -397,10 +400,25 @@ fn object_kind(w: &[String]) -> Option<&str> {
 /// naming a table of the keyspace; CREATE of a
 /// trigger, view, routine or event (their writes are not planned); CREATE
 /// TEMPORARY TABLE named like a table of the keyspace (`tables`): the session's
-/// writes naming it would get the real table's FK work.
-pub fn ddl_refusal(piece: &str, fk_tables: &[String], tables: &[String]) -> Option<String> {
+/// writes naming it would get the real table's FK work; ALTER SERVER, DROP
+/// SERVER and CREATE OR REPLACE SERVER (a Spider table reaches its node through
+/// the server's definition). Strings and quoted names are read as `lexing` (the
+/// session's sql_mode) says (review r26a F3).
+pub fn ddl_refusal(piece: &str, lexing: Lexing, fk_tables: &[String], tables: &[String]) -> Option<String> {
     let w = words(piece);
     let first = w.first().map(String::as_str).unwrap_or("");
+    let replaces = w.get(1).is_some_and(|x| x == "or") && w.get(2).is_some_and(|x| x == "replace");
+    if object_kind(&w) == Some("server") && (first == "alter" || first == "drop" || (first == "create" && replaces)) {
+        return Some(format!(
+            "{} SERVER (the head's Spider tables reach their data nodes through the servers' definitions; the \
+             operator changes them on the head directly)",
+            if first == "create" {
+                "CREATE OR REPLACE".to_string()
+            } else {
+                first.to_ascii_uppercase()
+            }
+        ));
+    }
     let temporary = w.get(1).is_some_and(|x| x == "temporary") || w.get(2).is_some_and(|x| x == "temporary");
     let names = |list: &[String]| {
         list.iter()
@@ -431,7 +449,7 @@ pub fn ddl_refusal(piece: &str, fk_tables: &[String], tables: &[String]) -> Opti
         // with no FK work and no check (review r25h F1): refused for every table of
         // the keyspace, the table altered or one exchanged with a partition.
         "alter" if object_kind(&w) == Some("table") => {
-            let t = tokens(piece, Lexing::DEFAULT);
+            let t = tokens(piece, lexing);
             let form = relayout(&w).or_else(|| rewires(&t))?;
             // A name the gateway cannot read is refused, not guessed (review r25j F1).
             let Some(target) = altered_table(&t) else {
@@ -456,10 +474,8 @@ pub fn ddl_refusal(piece: &str, fk_tables: &[String], tables: &[String]) -> Opti
         }
         "create" => match object_kind(&w) {
             // CREATE OR REPLACE TABLE drops the table it replaces, rows and all.
-            Some("table")
-                if !temporary && w.get(1).is_some_and(|x| x == "or") && w.get(2).is_some_and(|x| x == "replace") =>
-            {
-                let t = tokens(piece, Lexing::DEFAULT);
+            Some("table") if !temporary && replaces => {
+                let t = tokens(piece, lexing);
                 let Some(target) = altered_table(&t) else {
                     return Some("CREATE OR REPLACE TABLE of a table whose name the gateway cannot read".to_string());
                 };
@@ -525,29 +541,73 @@ fn altered_table(t: &[String]) -> Option<String> {
 
 /// A table option of an ALTER TABLE (its [`tokens`] `t`) that re-points a Spider
 /// table at other node tables (review r25j F7): `CONNECTION`, and the table's
-/// `COMMENT` (`COMMENT =`, or right after the name or a `,`; a column's
-/// `COMMENT 'x'` is left alone).
+/// `COMMENT`. The statement's clauses are cut at `,` outside parentheses; the
+/// first one begins after the table's name and its `WAIT n` / `NOWAIT` (`IF
+/// EXISTS` before the name: review r26a F2). A `COMMENT` is a column's or an
+/// index's only in a clause that ADDs, CHANGEs or MODIFYs one, and not with `=`;
+/// in any other clause it is the table's (table options follow each other
+/// without commas too).
 fn rewires(t: &[String]) -> Option<String> {
-    let name_end = t.iter().position(|x| x == "table").map(|p| p + 2);
+    const REWIRED: &str = "COMMENT (a Spider table's COMMENT names the node tables it reads)";
     let mut depth = 0i32;
+    // Where the first clause begins (the whole statement when the name cannot be
+    // read: then no COMMENT in it is taken for a column's).
+    let start = first_clause(t).unwrap_or(0);
+    let mut defines = t.get(start).is_some_and(|w| defining(w));
     for (i, x) in t.iter().enumerate() {
         match x.as_str() {
             "(" => depth += 1,
             ")" => depth -= 1,
+            "," if depth == 0 && i >= start => defines = t.get(i + 1).is_some_and(|w| defining(w)),
             "connection" if depth == 0 => return Some("CONNECTION".to_string()),
-            "comment"
-                if depth == 0
-                    && (t.get(i + 1).is_some_and(|n| n == "=")
-                        || t.get(i.wrapping_sub(1)).is_some_and(|p| p == ",")
-                        || Some(i) == name_end
-                        || (Some(i) == name_end.map(|e| e + 2) && t.get(i - 2).is_some_and(|d| d == "."))) =>
-            {
-                return Some("COMMENT (a Spider table's COMMENT names the node tables it reads)".to_string())
+            "comment" if depth == 0 && (t.get(i + 1).is_some_and(|n| n == "=") || (i >= start && !defines)) => {
+                return Some(REWIRED.to_string())
             }
             _ => {}
         }
     }
     None
+}
+
+/// True for the first word of an ALTER TABLE clause that defines a column or an
+/// index (whose own `COMMENT 'x'` is not the table's).
+fn defining(word: &str) -> bool {
+    matches!(word, "add" | "change" | "modify")
+}
+
+/// The index in `t` (an ALTER TABLE's [`tokens`]) where its first clause
+/// begins: after `TABLE [IF EXISTS] [db .] name [WAIT n | NOWAIT]`.
+fn first_clause(t: &[String]) -> Option<usize> {
+    let at = |i: usize| t.get(i).map(String::as_str);
+    let mut i = t.iter().position(|x| x == "table")? + 1;
+    if at(i) == Some("if") {
+        i += 1;
+        if at(i) == Some("not") {
+            i += 1;
+        }
+        if at(i) != Some("exists") {
+            return None;
+        }
+        i += 1;
+    }
+    // The name, `db . name` too.
+    i += 1;
+    if at(i) == Some(".") {
+        i += 2;
+    }
+    match at(i) {
+        Some("nowait") => i += 1,
+        Some("wait") => {
+            // A number: `5`, `5.5`, `.5`, `1e+3`.
+            i += 1;
+            while at(i).is_some_and(|w| w.starts_with(|c: char| c.is_ascii_digit()) || w == "." || w == "+" || w == "-")
+            {
+                i += 1;
+            }
+        }
+        _ => {}
+    }
+    (i <= t.len()).then_some(i)
 }
 
 /// The form of an ALTER TABLE (its words `w`) that changes a table's partitioning
@@ -669,6 +729,19 @@ mod tests {
             ["SELECT `a;b`, \"x\\\";\""]
         );
         assert_eq!(statements("SELECT 1--1", Lexing::DEFAULT), ["SELECT 1--1"]);
+        // Review r26a F1: `--` before a Unicode space is no comment.
+        assert_eq!(
+            statements("SELECT 1 --\u{a0}; TRUNCATE TABLE p", Lexing::DEFAULT),
+            ["SELECT 1 --", "TRUNCATE TABLE p"]
+        );
+        assert_eq!(
+            statements("SELECT 1 --\u{3000}x; TRUNCATE TABLE p", Lexing::DEFAULT).len(),
+            2
+        );
+        assert_eq!(
+            statements("SELECT 1 --\x0b; TRUNCATE TABLE p", Lexing::DEFAULT),
+            ["SELECT 1"]
+        );
         // Under NO_BACKSLASH_ESCAPES `'\\'` is a whole string (review r23h F2).
         let hidden = "SELECT '\\'; SET spider_internal_xa = 0; SELECT '\\'";
         assert_eq!(statements(hidden, Lexing::DEFAULT).len(), 1);
@@ -812,22 +885,28 @@ mod tests {
     fn ddl_on_the_fk_graph_and_hidden_writers_are_refused() {
         let fk = vec!["item".to_string()];
         let all = vec!["item".to_string(), "log".to_string()];
-        assert!(ddl_refusal("TRUNCATE TABLE item", &fk, &all).is_some());
-        assert!(ddl_refusal("DROP TABLE IF EXISTS ks.item", &fk, &all).is_some());
-        assert!(ddl_refusal("RENAME TABLE item TO x", &fk, &all).is_some());
-        assert!(ddl_refusal("DROP TABLE log", &fk, &all).is_none());
-        assert!(ddl_refusal("DROP TEMPORARY TABLE item", &fk, &all).is_none());
-        assert!(ddl_refusal("DROP VIEW item_v", &fk, &all).is_none());
-        assert!(ddl_refusal("ALTER TABLE item RENAME TO item_old", &fk, &all).is_some());
-        assert!(ddl_refusal("ALTER TABLE scratch RENAME TO log", &fk, &all).is_some());
-        assert!(ddl_refusal("ALTER TABLE item ADD COLUMN note INT", &fk, &all).is_none());
-        assert!(ddl_refusal("CREATE OR REPLACE VIEW v AS SELECT 1", &fk, &all).is_some());
-        assert!(ddl_refusal("CREATE DEFINER=`a`@`%` TRIGGER tr AFTER INSERT ON log", &fk, &all).is_some());
-        assert!(ddl_refusal("CREATE TEMPORARY TABLE log (id INT)", &fk, &all).is_some());
-        assert!(ddl_refusal("CREATE TEMPORARY TABLE scratch (id INT)", &fk, &all).is_none());
-        assert!(ddl_refusal("CREATE TABLE t (trigger_at INT)", &fk, &all).is_none());
-        assert!(ddl_refusal("CREATE OR REPLACE TABLE item (id INT)", &fk, &all).is_some());
-        assert!(ddl_refusal("CREATE OR REPLACE TABLE log (id INT)", &fk, &all).is_none());
+        assert!(ddl_refusal("TRUNCATE TABLE item", Lexing::DEFAULT, &fk, &all).is_some());
+        assert!(ddl_refusal("DROP TABLE IF EXISTS ks.item", Lexing::DEFAULT, &fk, &all).is_some());
+        assert!(ddl_refusal("RENAME TABLE item TO x", Lexing::DEFAULT, &fk, &all).is_some());
+        assert!(ddl_refusal("DROP TABLE log", Lexing::DEFAULT, &fk, &all).is_none());
+        assert!(ddl_refusal("DROP TEMPORARY TABLE item", Lexing::DEFAULT, &fk, &all).is_none());
+        assert!(ddl_refusal("DROP VIEW item_v", Lexing::DEFAULT, &fk, &all).is_none());
+        assert!(ddl_refusal("ALTER TABLE item RENAME TO item_old", Lexing::DEFAULT, &fk, &all).is_some());
+        assert!(ddl_refusal("ALTER TABLE scratch RENAME TO log", Lexing::DEFAULT, &fk, &all).is_some());
+        assert!(ddl_refusal("ALTER TABLE item ADD COLUMN note INT", Lexing::DEFAULT, &fk, &all).is_none());
+        assert!(ddl_refusal("CREATE OR REPLACE VIEW v AS SELECT 1", Lexing::DEFAULT, &fk, &all).is_some());
+        assert!(ddl_refusal(
+            "CREATE DEFINER=`a`@`%` TRIGGER tr AFTER INSERT ON log",
+            Lexing::DEFAULT,
+            &fk,
+            &all
+        )
+        .is_some());
+        assert!(ddl_refusal("CREATE TEMPORARY TABLE log (id INT)", Lexing::DEFAULT, &fk, &all).is_some());
+        assert!(ddl_refusal("CREATE TEMPORARY TABLE scratch (id INT)", Lexing::DEFAULT, &fk, &all).is_none());
+        assert!(ddl_refusal("CREATE TABLE t (trigger_at INT)", Lexing::DEFAULT, &fk, &all).is_none());
+        assert!(ddl_refusal("CREATE OR REPLACE TABLE item (id INT)", Lexing::DEFAULT, &fk, &all).is_some());
+        assert!(ddl_refusal("CREATE OR REPLACE TABLE log (id INT)", Lexing::DEFAULT, &fk, &all).is_none());
     }
 
     #[test]
@@ -849,13 +928,15 @@ mod tests {
             "ALTER TABLE item DISCARD TABLESPACE",
             "ALTER TABLE item CONVERT PARTITION p0 TO TABLE x",
         ] {
-            let why = ddl_refusal(sql, &fk, &all);
+            let why = ddl_refusal(sql, Lexing::DEFAULT, &fk, &all);
             assert!(why.as_deref().is_some_and(|w| w.contains('`')), "{sql}: {why:?}");
         }
-        assert!(ddl_refusal("ALTER TABLE item TRUNCATE PARTITION p0", &fk, &all)
-            .unwrap()
-            .starts_with("ALTER TABLE ... TRUNCATE PARTITION of `item`"));
-        assert!(ddl_refusal("ALTER TABLE item OPTIMIZE PARTITION p0", &fk, &all).is_some());
+        assert!(
+            ddl_refusal("ALTER TABLE item TRUNCATE PARTITION p0", Lexing::DEFAULT, &fk, &all)
+                .unwrap()
+                .starts_with("ALTER TABLE ... TRUNCATE PARTITION of `item`")
+        );
+        assert!(ddl_refusal("ALTER TABLE item OPTIMIZE PARTITION p0", Lexing::DEFAULT, &fk, &all).is_some());
         // Review r25j F1, F2, F7: the name as the server reads it.
         for sql in [
             "ALTER TABLE `ks`.`item` TRUNCATE PARTITION p1",
@@ -867,7 +948,7 @@ mod tests {
             "ALTER TABLE 'item' TRUNCATE PARTITION p0",
             "CREATE OR REPLACE TABLE `ks`.`item` (id INT)",
         ] {
-            assert!(ddl_refusal(sql, &fk, &all).is_some(), "{sql}");
+            assert!(ddl_refusal(sql, Lexing::DEFAULT, &fk, &all).is_some(), "{sql}");
         }
         for sql in [
             "ALTER TABLE item ADD COLUMN partition_no INT",
@@ -875,8 +956,51 @@ mod tests {
             "ALTER TABLE scratch TRUNCATE PARTITION p0",
             "ALTER TABLE `ks`.`scratch` COMMENT = 'x'",
         ] {
-            assert_eq!(ddl_refusal(sql, &fk, &all), None, "{sql}");
+            assert_eq!(ddl_refusal(sql, Lexing::DEFAULT, &fk, &all), None, "{sql}");
         }
+        // Review r26a F2: the table's COMMENT after IF EXISTS, WAIT n, NOWAIT or
+        // another table option; F3: strings read as the session's sql_mode says.
+        let rewired = "COMMENT 'wrapper \"mysql\", table \"u\"'";
+        for sql in [
+            format!("ALTER TABLE IF EXISTS item {rewired}"),
+            format!("ALTER TABLE item NOWAIT {rewired}"),
+            format!("ALTER TABLE ks.item WAIT 5 {rewired}"),
+            format!("ALTER TABLE item WAIT 2.5 {rewired}"),
+            format!("ALTER TABLE item FORCE {rewired}"),
+            format!("ALTER TABLE item ADD COLUMN n INT COMMENT 'x', {rewired}"),
+            format!("ALTER TABLE item ENGINE_ATTRIBUTE = '' {rewired}"),
+        ] {
+            assert!(ddl_refusal(&sql, Lexing::DEFAULT, &fk, &all).is_some(), "{sql}");
+        }
+        for sql in [
+            "ALTER TABLE IF EXISTS item ADD COLUMN n INT COMMENT 'x'",
+            "ALTER TABLE item WAIT 5 MODIFY v INT COMMENT 'x'",
+            "ALTER TABLE item ADD INDEX i (v) COMMENT 'x', CHANGE v v INT COMMENT 'y'",
+        ] {
+            assert_eq!(ddl_refusal(sql, Lexing::DEFAULT, &fk, &all), None, "{sql}");
+        }
+        let hidden = "ALTER TABLE item ADD INDEX i (v) COMMENT 'x\\', COMMENT = 'wrapper \"mysql\"'";
+        assert_eq!(ddl_refusal(hidden, Lexing::DEFAULT, &fk, &all), None);
+        assert!(ddl_refusal(hidden, Lexing::escapes(false), &fk, &all).is_some());
+        for sql in [
+            "ALTER SERVER node2 OPTIONS (PORT 1)",
+            "DROP SERVER IF EXISTS node1",
+            "CREATE OR REPLACE SERVER node1 FOREIGN DATA WRAPPER mysql OPTIONS (HOST 'h')",
+        ] {
+            assert!(
+                ddl_refusal(sql, Lexing::DEFAULT, &fk, &all).is_some_and(|w| w.contains("SERVER")),
+                "{sql}"
+            );
+        }
+        assert_eq!(
+            ddl_refusal(
+                "CREATE SERVER n3 FOREIGN DATA WRAPPER mysql OPTIONS (HOST 'h')",
+                Lexing::DEFAULT,
+                &fk,
+                &all
+            ),
+            None
+        );
         assert_eq!(
             temporary_created("create temporary table if not exists Item (id int)").as_deref(),
             Some("item")

@@ -80,6 +80,7 @@ mod sharded_binlog;
 mod sharded_fk_r16;
 mod sharded_forms;
 mod sharded_guard_r25;
+mod sharded_guard_r26;
 mod sharded_managed;
 mod sharded_r20;
 mod sharded_r21;
