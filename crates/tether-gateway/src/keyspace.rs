@@ -565,6 +565,7 @@ impl Keyspace {
                 }
             }
         };
+        let sharded_managed = spec.sharded && spec.mode == FkMode::Managed;
         Keyspace {
             spec,
             schema: RwLock::new(None),
@@ -572,8 +573,11 @@ impl Keyspace {
             generation: AtomicU64::new(0),
             migrator,
             shards: RwLock::new(None),
-            recovery_due: AtomicBool::new(false),
-            in_doubt: AtomicBool::new(false),
+            // A managed sharded keyspace starts in doubt, its recovery due: a branch
+            // of a commit that failed before this gateway started may be held
+            // prepared on a data node; writes wait for a recovery that finishes.
+            recovery_due: AtomicBool::new(sharded_managed),
+            in_doubt: AtomicBool::new(sharded_managed),
             recovery: tokio::sync::Mutex::new(None),
             server_version: Mutex::new(None),
             fk_ddl: FkDdl::default(),
@@ -638,6 +642,14 @@ impl Keyspace {
         }
         let result = sharded::recover::recover_head(&self.spec.url).await;
         match &result {
+            // A branch this head recorded stays prepared (its node refused the
+            // XA COMMIT): in doubt, writes refused, as after a failed COMMIT.
+            Err(e) if e.held => {
+                *failed_at = Some(std::time::Instant::now());
+                self.recovery_due.store(true, Ordering::SeqCst);
+                self.in_doubt.store(true, Ordering::SeqCst);
+                tracing::warn!("keyspace {}: {e}", self.spec.name)
+            }
             Ok(done) => {
                 *failed_at = None;
                 self.recovery_due.store(false, Ordering::SeqCst);
@@ -656,7 +668,7 @@ impl Keyspace {
                 tracing::warn!("keyspace {}: {e}", self.spec.name)
             }
         }
-        Some(result)
+        Some(result.map_err(|e| e.message))
     }
 
     /// A client's COMMIT on this managed sharded keyspace failed (any error: a
@@ -1212,8 +1224,9 @@ impl Keyspace {
         if self.in_doubt.load(Ordering::SeqCst) {
             return Err(ServerError::gateway(format!(
                 "tether gateway: keyspace `{}` is sharded and managed: writes are refused until the gateway's XA \
-                 recovery finishes a transaction whose COMMIT failed on a data node (a node may hold it \
-                 prepared, its rows locked; recovery is retried every second)",
+                 recovery finishes a transaction whose COMMIT failed on a data node, or, since the gateway \
+                 started, has run once (a node may hold it prepared, its rows locked; recovery is retried every \
+                 second)",
                 self.spec.name
             )));
         }

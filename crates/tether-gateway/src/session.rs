@@ -923,6 +923,7 @@ impl Session {
         if self.aborted.as_deref() == Some(ks.spec.name.as_str()) {
             return Route::Answered(vec![self.after_abort(&ks, sql).await]);
         }
+        let locked = self.table_locks.contains(&ks.spec.name);
         if ks.mode() == FkMode::Managed {
             match managed::session_state::table_locks_after(sql, self.lexing) {
                 Some(true) => self.table_locks.insert(ks.spec.name.clone()),
@@ -975,12 +976,22 @@ impl Session {
         }
         // Read as the server runs it (a skipped `/*!99999 SELECT */` before COMMIT
         // is no SELECT: review r25j F4).
-        let commit = ks.spec.sharded
-            && ks.mode() == FkMode::Managed
-            && match ks.as_run(sql, self.lexing.backslash_escapes).await {
-                Ok(text) => is_commit(&text, self.lexing),
-                Err(_) => is_commit(sql, self.lexing),
-            };
+        let sharded_managed = ks.spec.sharded && ks.mode() == FkMode::Managed;
+        let as_run = if sharded_managed {
+            ks.as_run(sql, self.lexing.backslash_escapes)
+                .await
+                .map_or_else(|_| sql.to_string(), |t| t.into_owned())
+        } else {
+            String::new()
+        };
+        let commit = sharded_managed && is_commit(&as_run, self.lexing);
+        // A statement that commits the open transaction implicitly: the gateway
+        // commits it first, with the recovery of a COMMIT (review r25j F3).
+        if sharded_managed && !commit {
+            if let Some(refused) = self.commit_before(&ks, &as_run, locked).await {
+                return Route::Answered(vec![refused]);
+            }
+        }
         match command {
             Command::Rollback
                 if self
@@ -1025,16 +1036,7 @@ impl Session {
             Command::Ddl { may_create_fk } => Route::Answered(self.ddl(&ks, sql, raw, may_create_fk).await),
             // A COMMIT that fails may leave a data node's branch prepared (review
             // r25h F2): recovery runs at once, the error says what it did.
-            _ if commit => {
-                let mut replies = self.backend(&ks).query(sql).await;
-                for reply in &mut replies {
-                    if let Reply::Error(e) = reply {
-                        let note = ks.commit_failed().await;
-                        e.message.push_str(&note);
-                    }
-                }
-                Route::Answered(replies)
-            }
+            _ if commit => Route::Answered(self.run_commit(&ks, sql).await),
             // A statement in an executable comment may be a write the server runs.
             Command::Write | Command::Other
                 if ks.mode() == FkMode::Managed
@@ -1227,6 +1229,9 @@ impl Session {
             vars.out_of_sight(&mut after);
         }
         after.keyspace = Some(ks.clone());
+        if ks.spec.sharded && ks.mode() == FkMode::Managed {
+            self.dynamic_commit_refusal(&ks, &items)?;
+        }
         self.judge(&ks, &others, &items, pieces.len(), &mut after).await?;
         Ok(after)
     }
@@ -1944,6 +1949,95 @@ impl Session {
         in_transaction(&self.backends, ks)
     }
 
+    /// A COMMIT run by `PREPARE` / `EXECUTE` / `EXECUTE IMMEDIATE` in a managed
+    /// sharded keyspace, or there a statement that commits the open transaction
+    /// implicitly, would commit on the head without the recovery of a COMMIT sent
+    /// alone (review r25j F6): refused with 1105.
+    fn dynamic_commit_refusal(&self, ks: &Keyspace, items: &[Item]) -> Result<(), ServerError> {
+        use crate::sharded::commit::{implicit, Implicit};
+        let status = self.backends.get(&ks.spec.name).and_then(Backend::status).unwrap_or(0);
+        let in_transaction = status & SERVER_STATUS_IN_TRANS != 0;
+        let autocommit = status & SERVER_STATUS_AUTOCOMMIT != 0;
+        let locked = self.table_locks.contains(&ks.spec.name);
+        for item in items
+            .iter()
+            .filter(|i| [EXECUTE_IMMEDIATE, PREPARE, EXECUTE].contains(&i.form))
+        {
+            let Some(text) = &item.text else { continue };
+            for piece in guard::statements(text, self.lexing) {
+                let what = if guard::ends_transaction(&piece) {
+                    "COMMIT"
+                } else if item.form != PREPARE && in_transaction && implicit(&piece, autocommit, locked) != Implicit::No
+                {
+                    "a statement that commits the open transaction implicitly"
+                } else {
+                    continue;
+                };
+                return Err(managed::refusal(
+                    &ks.spec.name,
+                    &format!(
+                        "{what} run by {} (send COMMIT as a statement of its own: the gateway runs it, so that a \
+                         data node refusing its commit is recovered)",
+                        item.form
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `sql`, a COMMIT, in a managed sharded keyspace: when it fails a data
+    /// node may hold its branch prepared (review r25h F2), so recovery runs at
+    /// once and the error says what it did.
+    async fn run_commit(&mut self, ks: &Keyspace, sql: &str) -> Vec<Reply> {
+        let mut replies = self.backend(ks).query(sql).await;
+        for reply in &mut replies {
+            if let Reply::Error(e) = reply {
+                let note = ks.commit_failed().await;
+                e.message.push_str(&note);
+            }
+        }
+        replies
+    }
+
+    /// Before `text` (as the server runs it) in a managed sharded keyspace: when a
+    /// transaction is open and a statement of `text` commits it implicitly
+    /// (`sharded::commit`), the gateway's COMMIT runs first, with its recovery
+    /// (review r25j F3). `Some` answers the client instead of running `text`: the
+    /// COMMIT's error, or 1105 where the commit cannot be run first exactly (the
+    /// committing statement after others of the same query, or a commit decided
+    /// by a value read when it runs). `locked`: the session held LOCK TABLES.
+    async fn commit_before(&mut self, ks: &Keyspace, text: &str, locked: bool) -> Option<Reply> {
+        use crate::sharded::commit::{implicit, Implicit};
+        if !self.in_transaction(ks) {
+            return None;
+        }
+        let status = self.backends.get(&ks.spec.name).and_then(Backend::status).unwrap_or(0);
+        let autocommit = status & SERVER_STATUS_AUTOCOMMIT != 0;
+        let pieces = guard::statements(text, self.lexing);
+        let refuse = |form: &str| {
+            Some(Reply::Error(managed::refusal(
+                &ks.spec.name,
+                &format!(
+                    "{form} inside a transaction (it commits the transaction implicitly; the gateway commits it \
+                     itself, so that a data node refusing its commit is recovered: send COMMIT first)"
+                ),
+            )))
+        };
+        for (i, piece) in pieces.iter().enumerate() {
+            match implicit(piece, autocommit, locked) {
+                Implicit::No => {}
+                Implicit::Unknown(form) => return refuse(&form),
+                Implicit::Commits if i > 0 => return refuse("a statement that commits after others in one query"),
+                Implicit::Commits => {
+                    let replies = self.run_commit(ks, "COMMIT").await;
+                    return replies.into_iter().find(|r| matches!(r, Reply::Error(_)));
+                }
+            }
+        }
+        None
+    }
+
     /// A write in a managed keyspace: the plan's replies, or `None` when the
     /// planner has nothing to do (forward it unchanged). Planned, and run, as the
     /// backend reads it: executable comments resolved for its version.
@@ -2149,6 +2243,27 @@ impl Session {
     }
 
     async fn execute_prepared(&mut self, id: u32, params: &Params<'_>, out: &mut Output<'_>) -> io::Result<()> {
+        if let Some(p) = self.prepared.get(&id) {
+            let ks = p.keyspace.clone();
+            if ks.spec.sharded && ks.mode() == FkMode::Managed {
+                // A prepared COMMIT, or a prepared statement that commits the open
+                // transaction implicitly: the gateway's COMMIT, with its recovery
+                // (review r25j F3, F6).
+                let (sql, lexing) = (p.statement.sql.clone(), p.lexing);
+                let text = ks
+                    .as_run(&sql, lexing.backslash_escapes)
+                    .await
+                    .map_or_else(|_| sql.clone(), |t| t.into_owned());
+                if is_commit(&text, lexing) {
+                    let replies = self.run_commit(&ks, &text).await;
+                    return out.replies(replies).await;
+                }
+                let locked = self.table_locks.contains(&ks.spec.name);
+                if let Some(refused) = self.commit_before(&ks, &text, locked).await {
+                    return out.replies(vec![refused]).await;
+                }
+            }
+        }
         let Some(p) = self.prepared.get_mut(&id) else {
             out.error(&ServerError::new(
                 1243,

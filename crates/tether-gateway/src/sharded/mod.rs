@@ -2,6 +2,7 @@
 //! The engine routes statements; the gateway learns the layout from the engine's
 //! catalogs ([`layout`]) and decides which FKs the data nodes can enforce ([`scope`]).
 
+pub mod commit;
 pub mod declared;
 pub mod guard;
 pub mod layout;

@@ -36,6 +36,9 @@ pub struct RecoverError {
     pub code: u16,
     pub state: String,
     pub message: String,
+    /// A branch this head recorded stays prepared on a data node (its XA COMMIT
+    /// or ROLLBACK failed): the keyspace is in doubt until a recovery finishes.
+    pub held: bool,
 }
 
 /// An XA transaction identifier as MariaDB stores it.
@@ -231,7 +234,12 @@ async fn recover_node(
             Ok(_) => {}
             // XAER_NOTA: finished meanwhile (by the head's own commit).
             Err(e) if e.code == 1397 => continue,
-            Err(e) => return Err(failed(server, &sql, e)),
+            Err(e) => {
+                return Err(RecoverError {
+                    held: true,
+                    ..failed(server, &sql, e)
+                })
+            }
         }
         tracing::info!("XA recovery: {server}: xid {x}: {verb}");
         done.push(Resolved {
@@ -265,6 +273,7 @@ fn failed(server: &str, what: &str, e: ServerError) -> RecoverError {
         code: e.code,
         state: e.state,
         message: e.message,
+        held: false,
     }
 }
 
@@ -333,10 +342,31 @@ pub struct Look {
     pub down: bool,
 }
 
+/// Why [`recover_head`] could not finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unfinished {
+    /// What failed, naming the server.
+    pub message: String,
+    /// A branch this head recorded stays prepared (see [`RecoverError::held`]).
+    pub held: bool,
+}
+
+impl fmt::Display for Unfinished {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// Reads the layout of the head `head` and recovers its nodes (see [`recover`]).
-pub async fn recover_head(head: &DbUrl) -> Result<Vec<Resolved>, String> {
-    let layout = layout::read(head).await.map_err(|e| e.to_string())?;
-    recover(head, &layout).await.map_err(|e| e.to_string())
+pub async fn recover_head(head: &DbUrl) -> Result<Vec<Resolved>, Unfinished> {
+    let layout = layout::read(head).await.map_err(|e| Unfinished {
+        message: e.to_string(),
+        held: false,
+    })?;
+    recover(head, &layout).await.map_err(|e| Unfinished {
+        message: e.to_string(),
+        held: e.held,
+    })
 }
 
 #[cfg(test)]

@@ -77,6 +77,7 @@ mod session_state;
 mod sharded;
 mod sharded_atomic;
 mod sharded_binlog;
+mod sharded_commit_r26;
 mod sharded_fk_r16;
 mod sharded_forms;
 mod sharded_guard_r25;
