@@ -481,17 +481,34 @@ impl Cascade<'_> {
         new_values: &[Vec<String>],
     ) -> Result<(), Failure> {
         let fk = &action.fk;
+        // InnoDB's cascade writes only the child columns whose parent column
+        // changed (byte for byte, as the literals compare): another column keeps
+        // the child's own spelling (another case, trailing spaces), so its "new
+        // value" is the child column itself (the multi-column UPDATE assigns at
+        // once, so it is the old value). Review r26f F1.
+        let cascade = matches!(new, NewChildValue::Cascade);
+        let kept: Vec<Vec<bool>> = keys
+            .iter()
+            .zip(new_values)
+            .map(|(k, v)| k.iter().zip(v).map(|(a, b)| cascade && a == b).collect())
+            .collect();
         // InnoDB cascades the parent's key as stored: a CHAR's padded with spaces.
         let stored_values: Vec<Vec<String>>;
-        let new_values = match matches!(new, NewChildValue::Cascade) && action.stored.iter().any(|s| s.pad.is_some()) {
+        let new_values = match cascade {
             true => {
                 stored_values = new_values
                     .iter()
-                    .map(|values| {
+                    .zip(&kept)
+                    .map(|(values, kept)| {
                         values
                             .iter()
                             .zip(&action.stored)
-                            .map(|(v, s)| s.pad.map_or_else(|| v.clone(), |pad| padded(v, pad)))
+                            .zip(kept)
+                            .zip(&fk.columns)
+                            .map(|(((v, s), kept), column)| match kept {
+                                true => tether_fkplan::ident(column),
+                                false => s.pad.map_or_else(|| v.clone(), |pad| padded(v, pad)),
+                            })
                             .collect()
                     })
                     .collect();
@@ -552,14 +569,16 @@ impl Cascade<'_> {
             let long: Vec<Vec<String>> = keys
                 .iter()
                 .zip(new_values)
-                .filter(|(_, values)| {
+                .zip(&kept)
+                .filter(|((_, values), kept)| {
                     values
                         .iter()
                         .zip(&action.fits)
                         .zip(&action.stored)
-                        .any(|((v, fits), stored)| unfit(v, fits, stored))
+                        .zip(kept.iter())
+                        .any(|(((v, fits), stored), kept)| !kept && unfit(v, fits, stored))
                 })
-                .map(|(k, _)| k.clone())
+                .map(|((k, _), _)| k.clone())
                 .collect();
             if !long.is_empty() && exists(self.backend, &fk.child, &fk.columns, &long, None).await? {
                 return Err(Failure {
@@ -602,6 +621,7 @@ impl Cascade<'_> {
                 next[*pos] = match (new, parent) {
                     (NewChildValue::Null, _) => "NULL".to_string(),
                     (NewChildValue::Default(d), _) => d[n].clone(),
+                    (NewChildValue::Cascade, Some(i)) if kept[i][n] => old[*pos].clone(),
                     (NewChildValue::Cascade, Some(i)) => new_values[i][n].clone(),
                     // The read found it by one of `keys`, so `parent_keys` always
                     // tells which; kept as it was only should the server not say.

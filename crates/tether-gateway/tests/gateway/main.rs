@@ -12,6 +12,7 @@ mod binlog;
 mod binlog_r16;
 mod cascade_r13;
 mod cascade_r22;
+mod cascade_r26;
 mod charset_r15;
 mod charset_r26;
 mod charset_use_r25;
