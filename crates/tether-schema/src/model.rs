@@ -76,13 +76,20 @@ pub struct Partition {
 }
 
 impl Table {
-    /// The key identifying rows of the table (in a subset, a key map, a message): the
-    /// primary key, else the first unique key without a predicate, else every column.
+    /// The key identifying rows of the table (in a subset, a key map, a message, and
+    /// the key a re-run matches rows by: `ON CONFLICT (key)`): the primary key, else the
+    /// first unique key without a predicate whose columns are all NOT NULL, else the
+    /// first unique key without a predicate, else every column. A NULL in a unique key
+    /// matches no row, so a nullable key first would miss rows a NOT NULL one tells
+    /// apart (`ON CONFLICT (a)` never fires for a = NULL, and the row then clashes on
+    /// the other key).
     pub fn row_key(&self) -> Vec<String> {
         if !self.primary_key.is_empty() {
             return self.primary_key.clone();
         }
-        if let Some(u) = self.unique_keys.iter().find(|u| u.predicate.is_none()) {
+        let not_null = |cols: &[String]| cols.iter().all(|c| self.column(c).is_some_and(|x| !x.nullable));
+        let keys = || self.unique_keys.iter().filter(|u| u.predicate.is_none());
+        if let Some(u) = keys().find(|u| not_null(&u.columns)).or_else(|| keys().next()) {
             return u.columns.clone();
         }
         self.columns.iter().map(|c| c.name.clone()).collect()

@@ -260,21 +260,13 @@ fn as_integral(v: &mut Value) {
 
 type Fixups = Vec<(Row, Row)>;
 
-/// The key a breakable cycle's UPDATEs find a row by: the primary key, else the first
-/// unique key (not partial) whose columns are all NOT NULL, else the row key, whose
-/// columns may then hold NULL in some rows ([`null_keyed_cycles`] refuses those).
-/// `WHERE key = NULL` matches nothing: a row with NULL in it would keep its FK NULL.
+/// The key a breakable cycle's UPDATEs find a row by: the row key ([`Table::row_key`]:
+/// the primary key, else the first unique key (not partial) whose columns are all NOT
+/// NULL, else the first unique key), whose columns may then hold NULL in some rows
+/// ([`null_keyed_cycles`] refuses those). `WHERE key = NULL` matches nothing: a row
+/// with NULL in it would keep its FK NULL.
 pub(crate) fn fixup_key(t: &Table) -> Vec<String> {
-    if !t.primary_key.is_empty() {
-        return t.primary_key.clone();
-    }
-    let not_null = |cols: &[String]| cols.iter().all(|c| t.column(c).is_some_and(|x| !x.nullable));
-    t.unique_keys
-        .iter()
-        .filter(|u| u.predicate.is_none())
-        .find(|u| not_null(&u.columns))
-        .map(|u| u.columns.clone())
-        .unwrap_or_else(|| t.row_key())
+    t.row_key()
 }
 
 /// The tables of a breakable cycle where some row the job copies holds NULL in the key
