@@ -858,9 +858,13 @@ impl Session {
     /// only at the next OK), so its later writes wait at a cut-over.
     fn ran(&mut self, ks: &Keyspace, sql: &str, failed: bool) {
         // A trigger or a stored function may create or drop a temporary table too,
-        // out of the text's sight (review r26c F1).
+        // out of the text's sight (review r26c F1). A text too long to parse cheaply
+        // (reading its function calls parses it) is doubted without reading: a 17 MB
+        // text took the session past the client's timeout.
         if !self.temporary_doubt.contains(&ks.spec.name)
-            && (managed::session_state::may_touch_temporary(sql) || ks.may_touch_temporary_unseen(sql))
+            && (managed::session_state::may_touch_temporary(sql)
+                || sql.len() > UNSEEN_SCAN_LIMIT
+                || ks.may_touch_temporary_unseen(sql))
         {
             self.temporary_doubt.insert(ks.spec.name.clone());
         }
@@ -2634,6 +2638,10 @@ struct Caps {
     /// The character sets a COM_CHANGE_USER gave the session.
     login: Option<Charsets>,
 }
+
+/// The longest text whose function calls and named tables are read for the
+/// temporary-table doubt ([`Session::ran`]); a longer one raises the doubt.
+const UNSEEN_SCAN_LIMIT: usize = 64 << 10;
 
 /// Passes the cut-over gates a statement `sql` of keyspace `ks` must pass: its
 /// keyspace's ([`Keyspace::pass_gate`]) and, the hold being the gateway's (review
