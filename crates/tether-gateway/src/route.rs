@@ -341,10 +341,8 @@ pub fn immediate_literal(piece: &str, lexing: Lexing) -> Option<String> {
         return None;
     }
     let operand = rest.trim().trim_end_matches(';');
-    if lexing.ansi_quotes && operand.contains('"') {
-        return None;
-    }
-    literal(operand, lexing.backslash_escapes)
+    // A `"` inside a single-quoted literal is text (review r26h F4).
+    literal(operand, lexing.backslash_escapes, !lexing.ansi_quotes)
 }
 
 /// The first word of `s` (letters, digits, `_`), lowercased, and the text after it.
@@ -416,18 +414,16 @@ fn source(s: &str, lexing: Lexing) -> Source {
         Some(at) => s[..at].trim_end(),
         None => s,
     };
-    if lexing.ansi_quotes && expr.contains('"') {
-        return Source::Expression(expr.to_string());
-    }
-    match literal(expr, lexing.backslash_escapes) {
+    match literal(expr, lexing.backslash_escapes, !lexing.ansi_quotes) {
         Some(text) => Source::Literal(text),
         None => Source::Expression(expr.to_string()),
     }
 }
 
 /// The value of `s` when it is nothing but string literals (`'a' "b"`, joined as
-/// MariaDB joins adjacent literals), with their escapes resolved.
-fn literal(s: &str, backslash_escapes: bool) -> Option<String> {
+/// MariaDB joins adjacent literals), with their escapes resolved. Without
+/// `double_quoted` (ANSI_QUOTES), a `"` opens a name, not a literal: `None`.
+fn literal(s: &str, backslash_escapes: bool, double_quoted: bool) -> Option<String> {
     let mut out = String::new();
     let mut rest = s.trim();
     if rest.is_empty() {
@@ -435,7 +431,7 @@ fn literal(s: &str, backslash_escapes: bool) -> Option<String> {
     }
     while !rest.is_empty() {
         let quote = *rest.as_bytes().first()?;
-        if quote != b'\'' && quote != b'"' {
+        if quote != b'\'' && (quote != b'"' || !double_quoted) {
             return None;
         }
         let end = crate::comments::after_quoted(rest.as_bytes(), 0, quote, backslash_escapes);
@@ -956,7 +952,7 @@ fn set_effect(rest: &str, backslash_escapes: bool) -> VariableEffect {
             return VariableEffect::Unknown;
         }
         if let Some(name) = user {
-            sets.push((name, literal(value, backslash_escapes)));
+            sets.push((name, literal(value, backslash_escapes, true)));
         }
     }
     if sets.is_empty() {

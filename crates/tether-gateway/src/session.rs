@@ -111,8 +111,6 @@ pub struct Session {
     fk_checks: bool,
     prepared: HashMap<u32, Prepared>,
     next_statement: u32,
-    /// The keyspace after the login, restored by COM_RESET_CONNECTION.
-    login_keyspace: Option<Arc<Keyspace>>,
     /// What the client's login asked for that its backend connections ask for
     /// too (CLIENT_FOUND_ROWS, MARIADB_CLIENT_CACHE_METADATA,
     /// CLIENT_DEPRECATE_EOF, the character set).
@@ -193,7 +191,6 @@ impl Session {
         let keyspace = shared.default_keyspace.as_deref().and_then(|k| shared.keyspace(k));
         Session {
             shared,
-            login_keyspace: keyspace.clone(),
             keyspace,
             backends: HashMap::new(),
             fk_checks: true,
@@ -578,10 +575,8 @@ impl Session {
             .ok_or_else(|| ServerError::new(1049, "42000", format!("Unknown database '{name}'")))
     }
 
-    /// The login succeeded: its keyspace is the one COM_RESET_CONNECTION restores;
-    /// its backend connections ask for CLIENT_FOUND_ROWS when the client did.
+    /// The login succeeded: its backend connections ask for CLIENT_FOUND_ROWS when the client did.
     pub fn logged_in(&mut self, found_rows: bool, cached_metadata: bool, deprecate_eof: bool, charset: u8) {
-        self.login_keyspace = self.keyspace.clone();
         self.caps = Caps {
             found_rows,
             cached_metadata,
@@ -592,7 +587,10 @@ impl Session {
     }
 
     /// COM_RESET_CONNECTION: every backend connection rolled back and reset,
-    /// prepared statements gone, `foreign_key_checks` on, the login's keyspace.
+    /// prepared statements gone, `foreign_key_checks` on. The keyspace in use
+    /// stays, as MariaDB keeps the current database (review r26h F2: returning
+    /// to the login's ran a pooled connection's next statements in another
+    /// keyspace).
     pub async fn reset(&mut self) {
         for backend in self.backends.values_mut() {
             backend.reset().await;
@@ -607,7 +605,6 @@ impl Session {
         self.anchored.clear();
         self.fk_checks = true;
         self.ddl_strategy = DdlStrategy::Direct;
-        self.keyspace = self.login_keyspace.clone();
     }
 
     /// The keyspace in use, by name.
@@ -696,7 +693,6 @@ impl Session {
                 }
             }
         }
-        self.login_keyspace = self.keyspace.clone();
         Ok(())
     }
 
@@ -1164,6 +1160,8 @@ impl Session {
         // A managed sharded keyspace reads it for the settings it refuses (review r23g F1).
         // A sharded disallow keyspace reads it for FK DDL (review r26a F4).
         let evaluate = ks.mode() != FkMode::Unmanaged || !others.is_empty();
+        // A statement before may have changed the sql_mode.
+        let mut mode_changed = false;
         while let Some((t, form, off, depth)) = queue.pop_front() {
             let item = |text: Option<String>, form: &'static str| Item {
                 form,
@@ -1171,7 +1169,30 @@ impl Session {
                 checks_off: off,
                 compound: false,
             };
-            match route::disguise(&t, lexing).filter(|_| depth < 4) {
+            let disguise = route::disguise(&t, lexing).filter(|_| depth < 4);
+            // The server reads dynamic SQL's text when it runs, under the
+            // sql_mode a statement before it (or its SET STATEMENT) set; the
+            // gateway reads it under the session's (NO_BACKSLASH_ESCAPES changes
+            // what `\\` is, ANSI_QUOTES what `"` is): refused where the text is
+            // judged (review r26h F1, F5).
+            if ks.mode() != FkMode::Unmanaged
+                && mode_changed
+                && matches!(disguise, Some(Disguise::ExecuteImmediate(_) | Disguise::Prepare { .. }))
+            {
+                return Err(ServerError::gateway(format!(
+                    "tether gateway: in keyspace `{}` ({} foreign keys), EXECUTE IMMEDIATE or PREPARE after a \
+                     statement of the same query that may change the sql_mode (SET sql_mode, SET STATEMENT \
+                     sql_mode = ... FOR) is refused (the server reads its text under the new sql_mode, the \
+                     gateway would judge it under the old one), nothing of it was run: send the SET sql_mode as a \
+                     query of its own",
+                    ks.spec.name,
+                    ks.mode()
+                )));
+            }
+            if crate::protocol::multi::names_sql_mode(&t, lexing) {
+                mode_changed = true;
+            }
+            match disguise {
                 Some(Disguise::SetStatement { inner, checks_off }) => {
                     queue.push_front((inner, SET_STATEMENT, off || checks_off, depth + 1))
                 }

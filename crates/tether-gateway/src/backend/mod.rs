@@ -440,10 +440,29 @@ impl Backend {
                 "SELECT CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLLATIONS WHERE ID = {id}"
             ))
             .await?;
-        Ok(rows.rows.first().and_then(|r| match &r[..] {
-            [charset, collation, ..] => Some((charset.text(), collation.text())),
-            _ => None,
-        }))
+        let pair = |rows: &Rows| {
+            rows.rows.first().and_then(|r| match &r[..] {
+                [charset, collation, ..] => Some((charset.text(), collation.text())),
+                _ => None,
+            })
+        };
+        if let Some(found) = pair(&rows) {
+            return Ok(Some(found));
+        }
+        // MariaDB 10.10+ shows the ids of the uca1400 collations (2048 and up)
+        // only here, with their full names (review r26h F3); older servers have
+        // no such columns (1054), and no such ids.
+        match self
+            .read(&format!(
+                "SELECT CHARACTER_SET_NAME, FULL_COLLATION_NAME \
+                 FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY WHERE ID = {id}"
+            ))
+            .await
+        {
+            Ok(rows) => Ok(pair(&rows)),
+            Err(e) if e.code == 1054 => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The client's sql_mode `mode` (as `@@sql_mode` shows it: names and commas),

@@ -78,7 +78,7 @@ pub trait Handler: Send {
     /// follows the answer as MariaDB's does (0 after the OK, -1 after an error).
     fn stmt_reset(&mut self, answer: Result<(), &ServerError>) -> impl Future<Output = ()> + Send;
     /// COM_RESET_CONNECTION: rolls back and resets the session's backend
-    /// connections and returns to the login's keyspace and settings.
+    /// connections and returns to the login's settings (the keyspace in use stays).
     fn reset(&mut self) -> impl Future<Output = Result<(), ServerError>> + Send;
     /// COM_CHANGE_USER authenticated a user (the session was reset first): the
     /// session goes on in `db`, or with no database named in the default keyspace,

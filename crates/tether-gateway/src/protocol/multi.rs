@@ -145,6 +145,16 @@ impl Lexing {
     ];
 }
 
+/// Whether the code of `statement`, read as `lexing` says, names `sql_mode`
+/// (a word or a quoted name: `SET sql_mode`, `SET @@SESSION.sql_mode`,
+/// `SET STATEMENT sql_mode = ... FOR`): it may change how dynamic SQL run
+/// after it reads its text (review r26h F1).
+pub fn names_sql_mode(statement: &str, lexing: Lexing) -> bool {
+    code_words(statement.as_bytes(), lexing)
+        .iter()
+        .any(|(_, word, _)| word.eq_ignore_ascii_case(b"sql_mode"))
+}
+
 /// Where the code of `statement`, read as `lexing` says, first holds what may
 /// change the sql_mode (see [`Lexing::mode_change_unreadable`]).
 fn sql_mode_change_at(statement: &[u8], lexing: Lexing) -> Option<usize> {

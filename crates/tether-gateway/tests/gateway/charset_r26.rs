@@ -23,7 +23,7 @@ use tether_testkit::{TestDb, TestEngine};
 use crate::pymysql::python;
 use crate::support::{direct, rows, server_error, start, Gw, PASSWORD, USER};
 
-const PARENTS: &str = "CREATE TABLE p (id INT PRIMARY KEY, name VARCHAR(20)) ENGINE=InnoDB;
+pub(crate) const PARENTS: &str = "CREATE TABLE p (id INT PRIMARY KEY, name VARCHAR(20)) ENGINE=InnoDB;
     INSERT INTO p VALUES (1, 'a'), (2, 'b'), (3, 'c')";
 
 const FAMILY: &str = "CREATE TABLE p (id INT PRIMARY KEY, name VARCHAR(20)) ENGINE=InnoDB;
@@ -32,7 +32,7 @@ const FAMILY: &str = "CREATE TABLE p (id INT PRIMARY KEY, name VARCHAR(20)) ENGI
     INSERT INTO c VALUES (10, 1), (20, 2)";
 
 /// A database holding `schema`.
-fn db(schema: &str) -> TestDb {
+pub(crate) fn db(schema: &str) -> TestDb {
     let d = TestDb::create(TestEngine::Mysql);
     d.exec(schema);
     d
@@ -229,7 +229,7 @@ print(cur.fetchall())
 
 /// Runs [`CHANGE_USER`] naming `id` natively (on `native`) and through the
 /// gateway's keyspace `ks`.
-fn change_user(gw: &Gw, native: &TestDb, ks: &str, id: u16) -> (String, String) {
+pub(crate) fn change_user(gw: &Gw, native: &TestDb, ks: &str, id: u16) -> (String, String) {
     let python = python();
     let attack: String = sjis_attack().iter().map(|b| format!("{b:02x}")).collect();
     let run = |host: &str, port: &str, user: &str, password: &str, db: &str| {

@@ -93,6 +93,7 @@ mod sharded_review;
 mod sharded_routing;
 mod sqlmode_r23;
 mod sqlmode_r24;
+mod sqlmode_r26;
 mod stamp_r24;
 mod stamp_r25;
 mod stamp_r25b;

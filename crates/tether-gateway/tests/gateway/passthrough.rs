@@ -653,10 +653,15 @@ fn reset_connection_restores_the_login_state_and_pools_reuse_connections() {
         assert_eq!(
             rows(
                 &mut c,
-                "SELECT DATABASE(), @@foreign_key_checks, (SELECT COUNT(*) FROM t)"
+                &format!(
+                    "SELECT DATABASE(), @@foreign_key_checks, (SELECT COUNT(*) FROM {}.t)",
+                    db.name
+                )
             )
             .await,
-            vec![vec![db.name.clone(), "1".to_string(), "0".to_string()]]
+            // The keyspace in use stays, as MariaDB keeps the current database
+            // (review r26h F2).
+            vec![vec![other.name.clone(), "1".to_string(), "0".to_string()]]
         );
         let e = server_error(c.exec_drop(&stmt, ()).await.expect_err("statement gone"));
         assert_eq!(e.0, 1243, "{}", e.2);
@@ -714,10 +719,11 @@ fn change_user_starts_over_as_a_new_connection() {
         );
         let e = server_error(c.exec_drop(&stmt, ()).await.expect_err("statement gone"));
         assert_eq!(e.0, 1243, "{}", e.2);
-        // The keyspace it changed to is the one a reset returns to.
+        // A reset keeps the keyspace in use, as MariaDB keeps the current
+        // database (review r26h F2).
         c.query_drop("USE ks").await.expect("use");
         c.reset().await.expect("COM_RESET_CONNECTION");
-        assert_eq!(rows(&mut c, "SELECT DATABASE()").await, vec![vec![other.name.clone()]]);
+        assert_eq!(rows(&mut c, "SELECT DATABASE()").await, vec![vec![db.name.clone()]]);
         // No database named: the default keyspace (the first), as a new login.
         c.change_user(change(support::USER, support::PASSWORD, None))
             .await
