@@ -306,7 +306,9 @@ impl<'a> Planner<'a> {
                 .filter(|_| !alone)
                 .chain(reads.iter().filter(|(r, _)| reads_column(&e, r)).map(|(r, _)| r))
                 .any(|x| textual(table, x));
-            if (text && !whole_read(&e)) || has_backslash(&e) {
+            // (A value from a `VALUES(col)` whose stored value is not known is
+            // refused below where it re-keys.)
+            if (from.is_none() && text && !whole_read(&e)) || has_backslash(&e) {
                 return Ok(self.passthrough(table));
             }
             if !substitute_values(&mut e, by) {
@@ -315,7 +317,7 @@ impl<'a> Planner<'a> {
             // MariaDB assigns left to right: a later assignment reads what an
             // earlier column stored (review r26b F1). Where that is not known,
             // InnoDB runs the statement.
-            if read_after(table, &mut e, &reads).is_none() {
+            if read_after(table, &mut e, &reads).is_none() && from.is_none() {
                 return Ok(self.passthrough(table));
             }
             if let Some((source, kind)) = from {
