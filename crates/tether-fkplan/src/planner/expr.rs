@@ -190,6 +190,9 @@ pub(super) fn column_ref(e: &Expr) -> Option<String> {
 
 /// Whether `e` is `VALUES(col)` / `VALUE(col)` alone (in parentheses or not).
 pub(super) fn values_alone(e: &Expr) -> bool {
+    if let Some(x) = defaulted(e) {
+        return values_alone(x);
+    }
     match e {
         Expr::Nested(x) => values_alone(x),
         Expr::Function(f) => {
@@ -262,7 +265,30 @@ pub(super) fn textual(table: &Table, column: &str) -> bool {
 pub(super) fn whole_read(e: &Expr) -> bool {
     match e {
         Expr::Nested(x) => whole_read(x),
-        other => column_ref(other).is_some(),
+        other => match defaulted(other) {
+            Some(x) => whole_read(x),
+            None => column_ref(other).is_some(),
+        },
+    }
+}
+
+/// `x` of `IFNULL(x, literal)`: the form a multi-row upsert's steps give a NOT NULL
+/// column's `VALUES(col)` (its default where the row has none). It compares
+/// nothing: the value stored is `x`'s whole, or the literal.
+pub(super) fn defaulted(e: &Expr) -> Option<&Expr> {
+    use sqlparser::ast::{FunctionArg, FunctionArgExpr, FunctionArguments};
+    let Expr::Function(f) = e else { return None };
+    if !f.name.to_string().eq_ignore_ascii_case("ifnull") {
+        return None;
+    }
+    let FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    match list.args.as_slice() {
+        [FunctionArg::Unnamed(FunctionArgExpr::Expr(x)), FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(_)))] => {
+            Some(x)
+        }
+        _ => None,
     }
 }
 
