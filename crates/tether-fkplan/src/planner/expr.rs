@@ -190,6 +190,9 @@ pub(super) fn column_ref(e: &Expr) -> Option<String> {
 
 /// Whether `e` is `VALUES(col)` / `VALUE(col)` alone (in parentheses or not).
 pub(super) fn values_alone(e: &Expr) -> bool {
+    if let Some(x) = defaulted(e) {
+        return values_alone(x);
+    }
     match e {
         Expr::Nested(x) => values_alone(x),
         Expr::Function(f) => {
@@ -205,28 +208,23 @@ pub(super) fn values_alone(e: &Expr) -> bool {
 /// `None` where not known) replaced by that value (of its last entry). MariaDB
 /// assigns left to right, and a later assignment reads what the earlier column
 /// stored (rounded, cut, its CHAR spaces dropped; review r26b F1). `None` where `e`
-/// reads a column whose value is not known, or a text column's value it would not
-/// compare as the column does (see [`collation_neutral`]; unless `checked`: the
-/// caller checked that on `e` as written).
-pub(super) fn read_after(table: &Table, e: &mut Expr, by: &[(String, Option<Expr>)], checked: bool) -> Option<()> {
+/// reads a column whose value is not known, or where it reads a text or byte
+/// column's value other than as its whole value (see [`whole_read`]).
+pub(super) fn read_after(table: &Table, e: &mut Expr, by: &[(String, Option<Expr>)]) -> Option<()> {
     let last = |name: &str| by.iter().rev().find(|(c, _)| eq_ci(c, name)).map(|(_, v)| v);
     let mut known = true;
-    let mut collations: Vec<String> = Vec::new();
+    let mut text = false;
     let _ = sqlparser::ast::visit_expressions(&*e, |x| {
         if let Some(name) = column_ref(x) {
             match last(&name) {
                 Some(None) => known = false,
-                Some(Some(_)) => {
-                    if let Some((_, c)) = table.extras.collations.iter().find(|(k, _)| eq_ci(k, &name)) {
-                        collations.push(c.clone());
-                    }
-                }
+                Some(Some(_)) => text |= textual(table, &name),
                 None => {}
             }
         }
         ControlFlow::<()>::Continue(())
     });
-    if !known || (!checked && !collations.is_empty() && !collation_neutral(table, e, &collations)) {
+    if !known || (text && !whole_read(e)) {
         return None;
     }
     let _ = sqlparser::ast::visit_expressions_mut(e, |x| {
@@ -238,6 +236,75 @@ pub(super) fn read_after(table: &Table, e: &mut Expr, by: &[(String, Option<Expr
         ControlFlow::<()>::Continue(())
     });
     Some(())
+}
+
+/// Whether column `column` of `table` holds text, bytes or a value that is not a
+/// number or a date (CHAR, VARCHAR, TEXT, BINARY, VARBINARY, BLOB, BIT, ENUM, SET,
+/// JSON, ...), or is not known. Such a value put into an expression in place of the
+/// column does not compare or convert as the column's own value does (its collation,
+/// a binary operand beside it, its coercibility; reviews r26b F2, r26i F1, F2, F5):
+/// it is predicted only where it is the whole value assigned ([`whole_read`]).
+pub(super) fn textual(table: &Table, column: &str) -> bool {
+    use tether_schema::DataType;
+    table.columns.iter().find(|c| eq_ci(&c.name, column)).is_none_or(|c| {
+        !matches!(
+            c.normalized_type,
+            DataType::Int { .. }
+                | DataType::Boolean
+                | DataType::Decimal { .. }
+                | DataType::Float { .. }
+                | DataType::Date
+                | DataType::Time
+                | DataType::Timestamp { .. }
+        )
+    })
+}
+
+/// Whether `e` is a column alone (in parentheses or not): the value it reads is the
+/// whole value assigned, compared and converted by nothing.
+pub(super) fn whole_read(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(x) => whole_read(x),
+        other => match defaulted(other) {
+            Some(x) => whole_read(x),
+            None => column_ref(other).is_some(),
+        },
+    }
+}
+
+/// `x` of `IFNULL(x, literal)`: the form a multi-row upsert's steps give a NOT NULL
+/// column's `VALUES(col)` (its default where the row has none). It compares
+/// nothing: the value stored is `x`'s whole, or the literal.
+pub(super) fn defaulted(e: &Expr) -> Option<&Expr> {
+    use sqlparser::ast::{FunctionArg, FunctionArgExpr, FunctionArguments};
+    let Expr::Function(f) = e else { return None };
+    if !f.name.to_string().eq_ignore_ascii_case("ifnull") {
+        return None;
+    }
+    let FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    match list.args.as_slice() {
+        [FunctionArg::Unnamed(FunctionArgExpr::Expr(x)), FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(_)))] => {
+            Some(x)
+        }
+        _ => None,
+    }
+}
+
+/// Whether `e` holds a string literal with a backslash. The parser unescapes
+/// `'C:\\new'` to `C:\new`, and its text of the value writes the backslash back
+/// alone, which MariaDB reads as an escape (`\n` a newline): no expression printed
+/// from such a value says what was written (review r26i F3).
+pub(super) fn has_backslash(e: &Expr) -> bool {
+    let mut found = false;
+    let _ = sqlparser::ast::visit_expressions(e, |x| {
+        if let Expr::Value(v) = x {
+            found |= v.value.to_string().contains('\\');
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    found
 }
 
 /// Whether `e` names a column with a qualifier (`t.c`): in a join, possibly a
@@ -351,6 +418,11 @@ pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Result<Expr, St
         return Ok(e);
     };
     let unknown = || Err(c.engine_type.to_ascii_lowercase());
+    // Printed back, a string with a backslash is not what was written (review
+    // r26i F3).
+    if has_backslash(&e) {
+        return unknown();
+    }
     // A NULL into a NOT NULL column is stored as the type's implicit default
     // outside strict mode (0 for an INT, warning 1048), an error inside it: only a
     // value that cannot be NULL is predicted (review r25b F1, F2).
@@ -555,80 +627,13 @@ pub(super) fn as_stored(table: &Table, column: &str, e: Expr) -> Result<Expr, St
 }
 
 /// What an expression reading `column` of `table` sees once the column stored `e`
-/// (an expression over the old row): [`as_stored`], and for a CHAR, VARCHAR or
-/// TEXT column that value in the column's character set and collation
-/// (`CONVERT((..) USING cs) COLLATE coll`), which the column's own value compares
-/// under (a bare literal would compare under the connection's collation: `'ABC' =
-/// 'abc'` where a utf8mb4_bin column tells them apart; review r26b F2). `Err`
-/// (the column's type, to name) where the stored value is not known exactly, or
-/// where a text column's collation is not known.
-///
-/// (The value carries its collation explicitly where the column's is implicit: the
-/// two compare alike against literals and columns of the column's collation; an
-/// expression comparing it with an explicit `COLLATE` of another collation fails
-/// with 1267, and one comparing it with a column of another character set compares
-/// in the column's, where MariaDB would convert to the wider set. Such expressions
-/// are refused by [`collation_neutral`].)
+/// (an expression over the old row): [`as_stored`]. A text or byte column's value
+/// is put in only where it is read whole (see [`textual`]), so it carries no
+/// collation (an explicit `COLLATE` beat a binary operand and met other character
+/// sets with 1267; review r26i F1, F5). `Err` (the column's type, to name) where
+/// the stored value is not known exactly.
 pub(super) fn as_read(table: &Table, column: &str, e: Expr) -> Result<Expr, String> {
-    use tether_schema::DataType;
-    let stored = as_stored(table, column, e)?;
-    let Some(c) = table.columns.iter().find(|c| eq_ci(&c.name, column)) else {
-        return Ok(stored);
-    };
-    if !matches!(
-        c.normalized_type,
-        DataType::Char { .. } | DataType::Varchar { .. } | DataType::Text
-    ) || matches!(stored, Expr::Value(ref v) if matches!(v.value, Value::Null))
-    {
-        return Ok(stored);
-    }
-    let unknown = || Err(format!("{} (collation not known)", c.engine_type.to_ascii_lowercase()));
-    let Some(collation) = table
-        .extras
-        .collations
-        .iter()
-        .find(|(k, _)| eq_ci(k, column))
-        .map(|(_, v)| v.to_ascii_lowercase())
-    else {
-        return unknown();
-    };
-    let charset = collation.split('_').next().unwrap_or_default().to_string();
-    let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if !plain(&charset) || !plain(&collation) {
-        return unknown();
-    }
-    match parse_expr(&format!("CONVERT(({stored}) USING {charset}) COLLATE {collation}")) {
-        Some(e) => Ok(e),
-        None => unknown(),
-    }
-}
-
-/// Whether `e`, into which a value of [`as_read`] is put, compares it as the column
-/// itself would compare: no explicit `COLLATE` of its own, and no text column of
-/// `table` of another collation than `collations` (those of the text columns whose
-/// values are put in).
-pub(super) fn collation_neutral(table: &Table, e: &Expr, collations: &[String]) -> bool {
-    let mut neutral = true;
-    let _ = sqlparser::ast::visit_expressions(e, |x| {
-        match x {
-            Expr::Collate { .. } => neutral = false,
-            _ => {
-                if let Some(name) = column_ref(x) {
-                    let own = table
-                        .extras
-                        .collations
-                        .iter()
-                        .find(|(k, _)| eq_ci(k, &name))
-                        .map(|(_, v)| v.to_ascii_lowercase());
-                    if let Some(own) = own {
-                        neutral &= collations.iter().all(|c| eq_ci(c, &own));
-                    }
-                }
-            }
-        }
-        ControlFlow::<()>::Continue(())
-    });
-    neutral
+    as_stored(table, column, e)
 }
 
 /// Whether `e` is a number literal (an integer, a decimal or a number with an
@@ -1109,21 +1114,19 @@ mod tests {
     }
 
     #[test]
-    fn a_text_value_is_read_in_its_column_s_collation() {
+    fn a_text_value_is_read_as_stored() {
         let t = p();
         assert_eq!(
             as_read(&t, "v", expr("'ABC'")).map(|e| e.to_string()),
-            Ok("CONVERT(('ABC') USING utf8mb4) COLLATE utf8mb4_bin".to_string())
+            Ok("'ABC'".to_string())
         );
         assert_eq!(
             as_read(&t, "v", expr("'abcdef'")).map(|e| e.to_string()),
-            Ok("CONVERT((LEFT(('abcdef'), 3)) USING utf8mb4) COLLATE utf8mb4_bin".to_string())
+            Ok("LEFT(('abcdef'), 3)".to_string())
         );
-        // What is written reads back the same.
-        let read = as_read(&t, "v", expr("'ABC'")).expect("known");
-        assert_eq!(parse_expr(&read.to_string()), Some(read));
-        assert!(as_read(&t, "w", expr("'ABC'")).is_err(), "a collation not known");
         assert_eq!(as_read(&t, "a", expr("7")).map(|e| e.to_string()), Ok("7".to_string()));
+        // A backslash is not printed back as written (review r26i F3).
+        assert!(as_read(&t, "v", expr("'a\\\\b'")).is_err());
     }
 
     #[test]
@@ -1134,23 +1137,20 @@ mod tests {
             ("w".to_string(), None),
         ];
         let mut e = expr("a * 10");
-        assert_eq!(read_after(&t, &mut e, &by, false), Some(()));
+        assert_eq!(read_after(&t, &mut e, &by), Some(()));
         assert_eq!(
             e.to_string(),
             "(CAST(LEAST(GREATEST(ROUND((2.4)), -2147483648), 2147483647) AS SIGNED)) * 10"
         );
-        assert_eq!(
-            read_after(&t, &mut expr("CONCAT(w, 'x')"), &by, false),
-            None,
-            "w not known"
-        );
-        // v compared under an explicit collation of its own: not as the column would.
+        assert_eq!(read_after(&t, &mut expr("CONCAT(w, 'x')"), &by), None, "w not known");
+        // A text value is read whole only (review r26i F1, F2, F5).
         let by = vec![("v".to_string(), as_read(&t, "v", expr("'ABC'")).ok())];
-        assert_eq!(read_after(&t, &mut expr("v = 'abc'"), &by, false), Some(()));
-        assert_eq!(
-            read_after(&t, &mut expr("v = 'abc' COLLATE utf8mb4_general_ci"), &by, false),
-            None
-        );
+        let mut e = expr("v");
+        assert_eq!(read_after(&t, &mut e, &by), Some(()));
+        assert_eq!(e.to_string(), "('ABC')");
+        assert_eq!(read_after(&t, &mut expr("v = 'abc'"), &by), None);
+        assert_eq!(read_after(&t, &mut expr("CONCAT(v, 'x')"), &by), None);
+        assert_eq!(read_after(&t, &mut expr("IF(v = BINARY 'ab', 1, 2)"), &by), None);
     }
 
     #[test]

@@ -12,7 +12,8 @@ use sqlparser::ast::{Expr, Value};
 use tether_schema::Table;
 
 use super::expr::{
-    as_read, as_stored, collation_neutral, column_ref, has_string_literal, is_default, parse_expr, volatile_assignment,
+    as_read, as_stored, column_ref, has_backslash, has_string_literal, is_default, parse_expr, textual,
+    volatile_assignment, whole_read,
 };
 use super::{eq_ci, Planner};
 
@@ -264,8 +265,12 @@ impl<'a> Planner<'a> {
         implicit: &Implicits,
         old: &dyn Fn(&str) -> String,
     ) -> Implicit {
+        // Printed back, a string with a backslash is not what was written
+        // (review r26i F3).
+        if has_backslash(expr) {
+            return Implicit::Unknown;
+        }
         let mut by: Vec<(String, Expr)> = Vec::new();
-        let mut collations: Vec<String> = Vec::new();
         for c in read {
             let new = if let Some(pos) = assigned.iter().rposition(|(a, _)| eq_ci(a, c)) {
                 if volatile_assignment(table, c, assigned[pos].1) {
@@ -290,7 +295,12 @@ impl<'a> Planner<'a> {
             if changed && numeric(table, c) && has_string_literal(&new) {
                 return Implicit::Unknown;
             }
-            // The value the expression reads: stored, in the column's collation.
+            // A text or byte value read other than whole does not compare or
+            // convert as the column's own (reviews r26b F2, r26i F1, F2, F5).
+            if changed && textual(table, c) && !whole_read(expr) {
+                return Implicit::Unknown;
+            }
+            // The value the expression reads: as stored.
             let stored = match changed {
                 true => match as_read(table, c, new) {
                     Ok(e) => e,
@@ -298,16 +308,7 @@ impl<'a> Planner<'a> {
                 },
                 false => new,
             };
-            if changed {
-                if let Some((_, collation)) = table.extras.collations.iter().find(|(k, _)| eq_ci(k, c)) {
-                    collations.push(collation.clone());
-                }
-            }
             by.push((c.clone(), stored));
-        }
-        // A text value compared as the column would not be (review r26b F2).
-        if !collations.is_empty() && !collation_neutral(table, expr, &collations) {
-            return Implicit::Unknown;
         }
         let mut e = expr.clone();
         replace_columns(&mut e, &by);

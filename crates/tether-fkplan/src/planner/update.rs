@@ -13,7 +13,7 @@ use crate::plan::{ActionKind, Event, NewRows, Part, Plan, Start, Target, Templat
 use crate::sql::ident;
 
 use super::expr::{
-    as_read, column_ref, is_default, mentions_values, or_default_of, qualified, read_after, rekeying,
+    as_read, column_ref, has_backslash, is_default, mentions_values, or_default_of, qualified, read_after, rekeying,
     volatile_assignment, volatile_condition,
 };
 use super::implicit::{made_assignments, Implicits};
@@ -284,12 +284,17 @@ impl<'a> Planner<'a> {
             let mut e = or_default_of(e, &old(c));
             let value = match qualified(&e) {
                 true => None,
-                false => read_after(table, &mut e, &read, false).and_then(|()| as_read(table, c, e).ok()),
+                false => read_after(table, &mut e, &read).and_then(|()| as_read(table, c, e).ok()),
             };
             read.push((c.clone(), value));
         }
+        // Printed back, a string with a backslash is not what was written
+        // (review r26i F3).
+        if has_backslash(expr) {
+            return None;
+        }
         let mut e = expr.clone();
-        read_after(table, &mut e, &read, false)?;
+        read_after(table, &mut e, &read)?;
         Some(format!("({e})"))
     }
 
@@ -299,6 +304,8 @@ impl<'a> Planner<'a> {
     pub(super) fn multi_update(&self, u: &sqlparser::ast::Update) -> Result<Analysis, PlanError> {
         let named = self.named_tables(std::iter::once(&u.table))?;
         let mut assigned: Vec<Vec<(String, &Expr)>> = vec![Vec::new(); named.len()];
+        // Each assignment's table (its index in `named`) and column, in order.
+        let mut writes: Vec<(usize, String)> = Vec::new();
         for a in &u.assignments {
             let AssignmentTarget::ColumnName(c) = &a.target else {
                 return match named.iter().find(|n| self.involved(n.table)) {
@@ -339,6 +346,51 @@ impl<'a> Planner<'a> {
                 return Ok(Analysis::Forward);
             };
             assigned[index].push((real.name.clone(), &a.value));
+            writes.push((index, real.name.clone()));
+        }
+        // MariaDB updates the first table of the join in place and the others
+        // through a temporary table: their assignments read their own old values
+        // and the first table's new ones (review r26i F4). Where an assignment
+        // reads a column another assignment of the statement writes (of any table
+        // where its table is not clear), the gateway does not say which value it
+        // reads: InnoDB runs the statement.
+        let owner = |e: &Expr| -> Option<usize> {
+            match e {
+                Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+                    let q = &parts[parts.len() - 2].value;
+                    named.iter().position(|n| eq_ci(&n.qualifier, q))
+                }
+                _ => {
+                    let name = column_ref(e)?;
+                    let owners: Vec<usize> = (0..named.len())
+                        .filter(|i| named[*i].table.columns.iter().any(|x| eq_ci(&x.name, &name)))
+                        .collect();
+                    match owners.as_slice() {
+                        [one] => Some(*one),
+                        _ => None,
+                    }
+                }
+            }
+        };
+        let reads_written = u.assignments.iter().enumerate().any(|(i, a)| {
+            let mut found = false;
+            let _ = sqlparser::ast::visit_expressions(&a.value, |e| {
+                if let Some(name) = column_ref(e) {
+                    let table = owner(e);
+                    found |= writes
+                        .iter()
+                        .enumerate()
+                        .any(|(j, (t, w))| j != i && eq_ci(w, &name) && table.is_none_or(|x| x == *t));
+                }
+                ControlFlow::<()>::Continue(())
+            });
+            found
+        });
+        if reads_written {
+            return Ok(match named.iter().find(|n| self.involved(n.table)) {
+                Some(n) => self.passthrough(n.table),
+                None => Analysis::Forward,
+            });
         }
         // Per table, the assignments MariaDB makes (see `made_assignments`).
         let mut made: Vec<Vec<(String, &Expr)>> = Vec::with_capacity(named.len());

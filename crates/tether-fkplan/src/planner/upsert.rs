@@ -13,9 +13,9 @@ use crate::sql::{ident, idents};
 
 use super::clash::{KeyClash, Literal};
 use super::expr::{
-    allocates, as_read, as_stored, collation_neutral, implicit_default, is_default, must_run_once, or_default_of,
-    parse_expr, read_after, reads_column, rekeying, substitute_values, values_alone, values_columns,
-    volatile_assignment,
+    allocates, as_read, as_stored, has_backslash, implicit_default, is_default, must_run_once, or_default_of,
+    parse_expr, read_after, reads_column, rekeying, substitute_values, textual, values_alone, values_columns,
+    volatile_assignment, whole_read,
 };
 use super::implicit::made_assignments;
 use super::insert::one_row;
@@ -239,6 +239,11 @@ impl<'a> Planner<'a> {
         let condition: Vec<String> = clashes.iter().map(KeyClash::condition).collect();
         // VALUES(col) is the new row's value of col.
         let row = &rows[0].content;
+        // Printed back, a string with a backslash is not what was written (review
+        // r26i F3): InnoDB runs the statement.
+        if rows.iter().any(|r| r.content.iter().any(has_backslash)) {
+            return Ok(self.passthrough(table));
+        }
         // Columns whose stored value no SQL expression gives exactly (see
         // `as_stored`), with their types: `VALUES(col)` of one is only InnoDB's.
         let mut unknown_sources: Vec<(String, String)> = Vec::new();
@@ -292,16 +297,18 @@ impl<'a> Planner<'a> {
                         .find(|(a, _, _)| reads_column(&e, a))
                         .map(|(_, s, t)| (s.clone(), t.clone()))
                 });
-            // Text values put into the expression compare as their columns do
-            // only where it compares nothing else (see `collation_neutral`).
-            let collations: Vec<String> = values_columns(&e)
+            // A text or byte value put into the expression other than whole does
+            // not compare or convert as its column's own (reviews r26b F2, r26i
+            // F1, F2, F5); a string with a backslash is not printed back as
+            // written (r26i F3): InnoDB runs the statement.
+            let text = values_columns(&e)
                 .iter()
                 .filter(|_| !alone)
                 .chain(reads.iter().filter(|(r, _)| reads_column(&e, r)).map(|(r, _)| r))
-                .filter_map(|x| table.extras.collations.iter().find(|(k, _)| eq_ci(k, x)))
-                .map(|(_, v)| v.clone())
-                .collect();
-            if !collations.is_empty() && !collation_neutral(table, &e, &collations) {
+                .any(|x| textual(table, x));
+            // (A value from a `VALUES(col)` whose stored value is not known is
+            // refused below where it re-keys.)
+            if (from.is_none() && text && !whole_read(&e)) || has_backslash(&e) {
                 return Ok(self.passthrough(table));
             }
             if !substitute_values(&mut e, by) {
@@ -310,7 +317,7 @@ impl<'a> Planner<'a> {
             // MariaDB assigns left to right: a later assignment reads what an
             // earlier column stored (review r26b F1). Where that is not known,
             // InnoDB runs the statement.
-            if read_after(table, &mut e, &reads, true).is_none() {
+            if read_after(table, &mut e, &reads).is_none() && from.is_none() {
                 return Ok(self.passthrough(table));
             }
             if let Some((source, kind)) = from {

@@ -7,6 +7,7 @@ mod support;
 mod ansi_immediate_r26;
 mod ansi_r24;
 mod assign_r26;
+mod assign_r26b;
 mod backend_r15;
 mod binlog;
 mod binlog_r16;
