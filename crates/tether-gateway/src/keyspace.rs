@@ -1462,9 +1462,10 @@ impl Keyspace {
 /// A table still under a refusing hold then refuses the statement, and so does a
 /// write whose tables are still held after the wait (between the RENAME and the
 /// last re-pointed FK no FK checks the new table: review r24d F1); a statement the
-/// gateway cannot see into is refused while any hold is on: 1205, as a lock wait
-/// that timed out (nothing of it ran; the client may try again, its transaction
-/// still open).
+/// gateway cannot see into is refused while any hold is on (after its wait, which
+/// from another database it makes inside a transaction too: review r26j F3): 1205,
+/// as a lock wait that timed out (nothing of it ran; the client may try again, its
+/// transaction still open). `Ok(true)`: the statement waited for the hold.
 async fn pass(
     m: &Migrator,
     known: Option<&Known>,
