@@ -819,10 +819,10 @@ impl Keyspace {
         sql: &str,
         transaction: Option<&Opened>,
         live: Option<&crate::kill::Live>,
-    ) -> Result<(), ServerError> {
-        let Some(m) = &self.migrator else { return Ok(()) };
+    ) -> Result<bool, ServerError> {
+        let Some(m) = &self.migrator else { return Ok(false) };
         if m.gate_ref().held_tables().is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         // A parked hold of a migration finished elsewhere is released first.
         m.release_finished().await;
@@ -862,10 +862,10 @@ impl Keyspace {
         sql: &str,
         transaction: Option<&Opened>,
         live: Option<&crate::kill::Live>,
-    ) -> Result<(), ServerError> {
-        let Some(m) = &self.migrator else { return Ok(()) };
+    ) -> Result<bool, ServerError> {
+        let Some(m) = &self.migrator else { return Ok(false) };
         if m.gate_ref().held_tables().is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         m.release_finished().await;
         let known = self.last_known();
@@ -895,7 +895,8 @@ impl Keyspace {
 
     /// True when `sql` may create or drop a temporary table out of its text's sight
     /// (review r26c F1): it calls a function that is not a built-in (a stored
-    /// function may run `CREATE TEMPORARY TABLE`), or it may write and names a
+    /// function may run `CREATE TEMPORARY TABLE`), names a view (its definition
+    /// may call one) or a name of another database (review r26j F2), or it may write and names a
     /// table with triggers, a view (a write through it fires its tables'
     /// triggers), or a table of another database (whose triggers the gateway does
     /// not read); without a schema read, any write or any call. Conservative: the
@@ -907,15 +908,19 @@ impl Keyspace {
         if known.functions.not_built_in(sql).is_some() {
             return true;
         }
+        let schema = &known.schema;
+        // A read of a view may call a stored function of its definition; a name of
+        // another database may be such a view (review r26j F2).
+        if schema.objects.views.iter().any(|v| names(sql, &v.name)) || qualified_elsewhere(sql, &self.spec.database) {
+            return true;
+        }
         if !may_write(sql) {
             return false;
         }
-        let schema = &known.schema;
         schema
             .tables
             .iter()
             .any(|t| known.triggered.tables.contains(&t.name.to_lowercase()) && names(sql, &t.name))
-            || schema.objects.views.iter().any(|v| names(sql, &v.name))
             || writes_elsewhere(sql, &self.spec.database)
     }
 
@@ -1457,9 +1462,10 @@ impl Keyspace {
 /// A table still under a refusing hold then refuses the statement, and so does a
 /// write whose tables are still held after the wait (between the RENAME and the
 /// last re-pointed FK no FK checks the new table: review r24d F1); a statement the
-/// gateway cannot see into is refused while any hold is on: 1205, as a lock wait
-/// that timed out (nothing of it ran; the client may try again, its transaction
-/// still open).
+/// gateway cannot see into is refused while any hold is on (after its wait, which
+/// from another database it makes inside a transaction too: review r26j F3): 1205,
+/// as a lock wait that timed out (nothing of it ran; the client may try again, its
+/// transaction still open). `Ok(true)`: the statement waited for the hold.
 async fn pass(
     m: &Migrator,
     known: Option<&Known>,
@@ -1468,11 +1474,11 @@ async fn pass(
     transaction: Option<&Opened>,
     origin: Origin<'_>,
     live: Option<&crate::kill::Live>,
-) -> Result<(), ServerError> {
+) -> Result<bool, ServerError> {
     let gate = m.gate_ref();
     let held = gate.held_tables();
     if held.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let lock_wait = |text: String| {
         ServerError::new(
@@ -1489,7 +1495,7 @@ async fn pass(
     // Under the query cache a SELECT may have opened nothing (review r26c F2).
     let query_cache = gate.query_cache_may_answer();
     match reach {
-        Reaches::Nothing => Ok(()),
+        Reaches::Nothing => Ok(false),
         Reaches::Tables(named) => {
             let named: Vec<&str> = named.iter().map(String::as_str).collect();
             let writes = may_write(sql);
@@ -1505,7 +1511,7 @@ async fn pass(
             });
             if waited_for {
                 return match gate.refusal(&named) {
-                    None => Ok(()),
+                    None => Ok(false),
                     Some((table, reason)) => Err(lock_wait(format!("table `{table}`: {reason}"))),
                 };
             }
@@ -1527,7 +1533,7 @@ async fn pass(
             let still = gate.held_tables();
             let mut still: Vec<&str> = named.iter().copied().filter(|t| still.iter().any(|h| h == t)).collect();
             if !writes || still.is_empty() {
-                return Ok(());
+                return Ok(true);
             }
             still.sort_unstable();
             let tables: Vec<String> = still.iter().map(|t| format!("`{t}`")).collect();
@@ -1539,14 +1545,19 @@ async fn pass(
             )))
         }
         Reaches::Unseen(what) => {
-            if !in_transaction {
+            // From another database a transaction's statement waits too (review r26j
+            // F3): the RENAME does not wait for its transaction (it opened nothing
+            // held as far as the gateway can see), and were it to, the wait ends with
+            // the RENAME's attempt; it runs once the hold is over.
+            let from_elsewhere = matches!(origin, Origin::Other(_));
+            if !in_transaction || from_elsewhere {
                 let all: Vec<&str> = held.iter().map(String::as_str).collect();
                 let waited = wait_released(m, &all, live).await.map_err(crate::kill::Stop::error)?;
                 tracing::debug!("{what} held {} ms by a cut-over", waited.as_millis());
             }
             let mut held = gate.held_tables();
             if held.is_empty() {
-                return Ok(());
+                return Ok(!in_transaction || from_elsewhere);
             }
             held.sort();
             held.dedup();

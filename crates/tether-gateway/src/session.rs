@@ -2668,7 +2668,10 @@ const UNSEEN_SCAN_LIMIT: usize = 64 << 10;
 /// keyspace's ([`Keyspace::pass_gate`]) and, the hold being the gateway's (review
 /// r26c F3), that of every other keyspace on the same backend server holding
 /// tables now ([`Keyspace::pass_gate_from`]). `live`: the client, whose KILL or
-/// disconnect ends a wait (the statement is not run).
+/// disconnect ends a wait (the statement is not run). After a wait at any gate
+/// every gate is passed again, until one sweep waits at none (review r26j F1: a
+/// hold of the own keyspace may begin while the statement waits at another's);
+/// a statement still waiting after [`GATE_SWEEPS`] sweeps is refused (1205).
 async fn pass_gates(
     shared: &Shared,
     ks: &Arc<Keyspace>,
@@ -2676,16 +2679,31 @@ async fn pass_gates(
     transaction: Option<&Opened>,
     live: Option<&crate::kill::Live>,
 ) -> Result<(), ServerError> {
-    ks.pass_gate(sql, transaction, live).await?;
-    for other in shared.keyspaces.values() {
-        if Arc::ptr_eq(other, ks) || !other.holding() || !crate::kill::may_be_same_server(&other.spec.url, &ks.spec.url)
-        {
-            continue;
+    for _ in 0..GATE_SWEEPS {
+        let mut waited = ks.pass_gate(sql, transaction, live).await?;
+        for other in shared.keyspaces.values() {
+            if Arc::ptr_eq(other, ks)
+                || !other.holding()
+                || !crate::kill::may_be_same_server(&other.spec.url, &ks.spec.url)
+            {
+                continue;
+            }
+            waited |= other.pass_gate_from(ks, sql, transaction, live).await?;
         }
-        other.pass_gate_from(ks, sql, transaction, live).await?;
+        if !waited {
+            return Ok(());
+        }
     }
-    Ok(())
+    Err(ServerError::new(
+        1205,
+        "HY000",
+        "Lock wait timeout exceeded; try restarting transaction (tether gateway: cut-overs held the statement \
+         at every look at their gates; try again)",
+    ))
 }
+
+/// How many times [`pass_gates`] passes every gate before it gives up.
+const GATE_SWEEPS: usize = 4;
 
 /// The session's backend connection of `ks` (opened on first use); a free function
 /// so callers may hold other fields of the session meanwhile.

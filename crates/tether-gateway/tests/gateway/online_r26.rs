@@ -51,7 +51,7 @@ CREATE TRIGGER tx AFTER INSERT ON x FOR EACH ROW BEGIN
 END;
 ";
 
-type Outcome = Result<u64, (u16, String)>;
+pub(crate) type Outcome = Result<u64, (u16, String)>;
 
 /// Runs `sql`: its affected rows, its server error, or 2013 when the connection
 /// was lost.
@@ -66,13 +66,13 @@ async fn attempt(conn: &mut Conn, sql: &str) -> Outcome {
 
 /// A gateway session: its keyspace, what it runs before the ALTER, and the write
 /// it sends while the RENAME waits.
-struct Session {
+pub(crate) struct Session {
     keyspace: &'static str,
     prepare: Vec<String>,
     write: String,
 }
 
-fn session(keyspace: &'static str, prepare: &[&str], write: &str) -> Session {
+pub(crate) fn session(keyspace: &'static str, prepare: &[&str], write: &str) -> Session {
     Session {
         keyspace,
         prepare: prepare.iter().map(|s| s.to_string()).collect(),
@@ -82,7 +82,7 @@ fn session(keyspace: &'static str, prepare: &[&str], write: &str) -> Session {
 
 /// What is done to the held sessions while their writes wait.
 #[derive(Clone, Copy, PartialEq)]
-enum Stop {
+pub(crate) enum Stop {
     None,
     /// `KILL QUERY` of the session, from another gateway session.
     KillQuery,
@@ -91,7 +91,7 @@ enum Stop {
 }
 
 /// A database: its URL and name.
-struct Place {
+pub(crate) struct Place {
     url: String,
     name: String,
 }
@@ -104,7 +104,7 @@ impl Place {
         }
     }
 
-    fn exec(&self, script: &str) {
+    pub(crate) fn exec(&self, script: &str) {
         tether_testkit::exec_url(TestEngine::Mysql, &self.url, script)
     }
 
@@ -119,15 +119,15 @@ impl Place {
 
 /// The databases: the migrated one (keyspaces `ks` and `ks2`), another keyspace's
 /// (`other`), and one holding a view over `p` (no keyspace).
-struct Dbs {
-    db: Place,
-    other: Place,
+pub(crate) struct Dbs {
+    pub(crate) db: Place,
+    pub(crate) other: Place,
     views: Place,
     /// Dropped with the scenario (on the shared server).
     _owned: Vec<TestDb>,
 }
 
-fn databases() -> Dbs {
+pub(crate) fn databases() -> Dbs {
     let owned: Vec<TestDb> = (0..3).map(|_| TestDb::create(TestEngine::Mysql)).collect();
     let dbs = Dbs {
         db: Place::of(&owned[0]),
@@ -216,11 +216,11 @@ fn raw_client(port: u16) -> (support::Raw, u32) {
 }
 
 /// What a scenario saw.
-struct Seen {
+pub(crate) struct Seen {
     /// Which writes had finished while the RENAME still waited (600 ms after they
     /// were sent).
-    finished: Vec<bool>,
-    outcomes: Vec<Outcome>,
+    pub(crate) finished: Vec<bool>,
+    pub(crate) outcomes: Vec<Outcome>,
     status: String,
     message: String,
 }
@@ -232,7 +232,7 @@ struct Seen {
 /// 300 ms later; the direct transaction commits 300 ms after that. `by_hand`: one
 /// more client, with no backend connection yet, sends `UPDATE p SET v = 99 WHERE id
 /// = 22` by hand; while held, it closes its socket (`stop` None) or gets `stop`.
-fn scenario(dbs: &Dbs, mode: &str, sessions: &[Session], stop: Stop, by_hand: bool) -> Seen {
+pub(crate) fn scenario(dbs: &Dbs, mode: &str, sessions: &[Session], stop: Stop, by_hand: bool) -> Seen {
     let db = &dbs.db;
     let dir = tether_testkit::ScratchDir::new("online_r26");
     let config = config(&dir, dbs, mode);
@@ -348,7 +348,7 @@ fn orphans(db: &Place) -> Vec<Vec<Option<String>>> {
 }
 
 /// The cut-over completed with `uc_p` on the new `p`, no orphans, every row there.
-fn assert_complete(db: &Place, seen: &Seen) {
+pub(crate) fn assert_complete(db: &Place, seen: &Seen) {
     assert_eq!(orphans(db), Vec::<Vec<Option<String>>>::new(), "no orphans");
     assert_eq!(seen.status, "complete", "{}", seen.message);
     assert!(!seen.message.contains("ORPHANS"), "{}", seen.message);
@@ -369,7 +369,7 @@ fn assert_complete(db: &Place, seen: &Seen) {
 /// Every write waited for the cut-over and was then refused as natively: 1451
 /// naming `p`, or, in a transaction whose consistent snapshot predates the new `p`
 /// (it read the temporary table), 1412 as natively after a table is rebuilt.
-fn assert_held_then_refused(sessions: &[Session], seen: &Seen) {
+pub(crate) fn assert_held_then_refused(sessions: &[Session], seen: &Seen) {
     let writes: Vec<&str> = sessions.iter().map(|s| s.write.as_str()).collect();
     assert_eq!(
         seen.finished,
