@@ -57,6 +57,9 @@ struct Prepared {
     /// Its text may create, rename or drop a temporary table (in a managed
     /// keyspace): executing it makes the session read the shadowed tables again.
     touches_temporary: bool,
+    /// [`Keyspace::may_touch_temporary_unseen`] of the statement, with the schema
+    /// generation it was read at.
+    unseen: Option<(u64, bool)>,
     /// It may run DDL: a managed keyspace's schema is read again after each run.
     runs_ddl: bool,
     /// It runs statements out of sight (a CALL, ...): each run forgets the
@@ -853,14 +856,19 @@ impl Session {
     /// opened (it may have rolled the transaction back, and the status flags say so
     /// only at the next OK), so its later writes wait at a cut-over.
     fn ran(&mut self, ks: &Keyspace, sql: &str, failed: bool) {
+        self.ran_knowing(ks, sql, failed, None)
+    }
+
+    /// [`Self::ran`], with whether `sql` may touch a temporary table out of sight
+    /// already known (`unseen`: a prepared statement's, kept per schema generation).
+    fn ran_knowing(&mut self, ks: &Keyspace, sql: &str, failed: bool, unseen: Option<bool>) {
         // A trigger or a stored function may create or drop a temporary table too,
         // out of the text's sight (review r26c F1). A text too long to parse cheaply
         // (reading its function calls parses it) is doubted without reading: a 17 MB
         // text took the session past the client's timeout.
         if !self.temporary_doubt.contains(&ks.spec.name)
             && (managed::session_state::may_touch_temporary(sql)
-                || sql.len() > UNSEEN_SCAN_LIMIT
-                || ks.may_touch_temporary_unseen(sql))
+                || unseen.unwrap_or_else(|| sql.len() > UNSEEN_SCAN_LIMIT || ks.may_touch_temporary_unseen(sql)))
         {
             self.temporary_doubt.insert(ks.spec.name.clone());
         }
@@ -2244,6 +2252,7 @@ impl Session {
                 planned,
                 decided_at,
                 touches_temporary,
+                unseen: None,
                 runs_ddl,
                 forgets_prepared,
                 lexing: self.lexing,
@@ -2258,11 +2267,22 @@ impl Session {
     pub async fn execute(&mut self, id: u32, params: &Params<'_>, out: &mut Output<'_>) -> io::Result<()> {
         let errors = out.errors();
         let done = self.execute_prepared(id, params, out).await;
-        if let Some(p) = self.prepared.get(&id) {
+        if let Some(p) = self.prepared.get_mut(&id) {
             let ks = p.keyspace.clone();
             let failed = out.errors() > errors;
             let sql = p.statement.sql.clone();
-            self.ran(&ks, &sql, failed);
+            // Whether the statement may touch a temporary table out of sight parses
+            // it: once per schema generation, not at every execution.
+            let generation = ks.schema_generation();
+            let unseen = match p.unseen {
+                Some((g, unseen)) if g == generation => unseen,
+                _ => {
+                    let unseen = sql.len() > UNSEEN_SCAN_LIMIT || ks.may_touch_temporary_unseen(&sql);
+                    p.unseen = Some((generation, unseen));
+                    unseen
+                }
+            };
+            self.ran_knowing(&ks, &sql, failed, Some(unseen));
         }
         done
     }
