@@ -56,6 +56,7 @@ mod online_r22;
 mod online_r23;
 mod online_r26;
 mod online_r26b;
+mod online_r27;
 mod online_review;
 mod online_safety;
 mod online_tx_r24;
