@@ -22,9 +22,9 @@ use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use tether_testkit::{TestDb, TestEngine};
 
-use crate::online::{runtime, status_of};
+use crate::online::runtime;
 use crate::online_acceptance::{free_port, GatewayProcess};
-use crate::online_r23::until_waiting;
+use crate::online_steps::{keyspace_opts, opened, until_final, until_waiting};
 use crate::online_tx_r24::ALTER;
 use crate::support;
 
@@ -61,27 +61,6 @@ fn config(dir: &tether_testkit::ScratchDir, a: &TestDb, b: &TestDb) -> std::path
     path
 }
 
-fn opts(port: u16, keyspace: &str) -> mysql_async::Opts {
-    mysql_async::OptsBuilder::default()
-        .ip_or_hostname("127.0.0.1")
-        .tcp_port(port)
-        .user(Some(support::USER))
-        .pass(Some(support::PASSWORD))
-        .db_name(Some(keyspace))
-        .prefer_socket(false)
-        .into()
-}
-
-/// A direct connection to `db` inside a transaction that has opened `table`.
-async fn opened(db: &TestDb, table: &str) -> Conn {
-    let mut conn = support::direct(db).await;
-    conn.query_drop("BEGIN").await.expect("begin");
-    conn.query_drop(format!("SELECT COUNT(*) FROM {table}"))
-        .await
-        .expect("table opened");
-    conn
-}
-
 /// How many log lines of `log` said a statement waits at a gate, read until now.
 fn waits_logged(log: &Receiver<String>, seen: &mut usize) -> usize {
     while let Ok(line) = log.try_recv() {
@@ -112,18 +91,6 @@ where
     panic!("no statement waited at a gate ({} of {n} logged)", *seen);
 }
 
-/// Waits (at most 60 s) until the migration `id` is final; its status.
-async fn until_final(g: &mut Conn, id: &str) -> String {
-    let until = Instant::now() + Duration::from_secs(60);
-    loop {
-        let status = status_of(g, id).await;
-        if ["complete", "failed"].contains(&status.as_str()) || Instant::now() > until {
-            return status;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// F1: `b`'s prepared DELETE of a parent waits at `a`'s hold; `b`'s own hold
 /// begins meanwhile; after `a`'s hold ends the DELETE waits for `b`'s too and is
 /// refused (1451) on the new `p` with its FK, no orphan; both migrations complete.
@@ -151,11 +118,11 @@ fn a_prepared_write_waiting_at_another_keyspaces_hold_waits_for_its_own_begun_me
         let mut watch_a = support::direct(&a).await;
         let mut watch_b = support::direct(&b).await;
         // Both cut-overs wait before their holds, at the probe of `c`.
-        let on_c_a = opened(&a, "c").await;
-        let on_c_b = opened(&b, "c").await;
+        let on_c_a = opened(&a.url, "c").await;
+        let on_c_b = opened(&b.url, "c").await;
         let mut ids = Vec::new();
         for ks in ["a", "b"] {
-            let mut g = Conn::new(opts(port, ks)).await.expect("connects");
+            let mut g = Conn::new(keyspace_opts(port, ks)).await.expect("connects");
             g.query_drop("SET @@ddl_strategy = 'online'").await.expect("strategy");
             ids.push(support::rows(&mut g, ALTER).await[0][0].clone());
             let _ = g.disconnect().await;
@@ -164,9 +131,9 @@ fn a_prepared_write_waiting_at_another_keyspaces_hold_waits_for_its_own_begun_me
         until_waiting(&mut watch_b, "LOCK TABLES").await;
         // The RENAMEs will wait for these (their copies are done: `p` is opened
         // after the capture triggers exist).
-        let mut on_p_a = opened(&a, "p").await;
-        let mut on_p_b = opened(&b, "p").await;
-        let mut writer = Conn::new(opts(port, "b")).await.expect("connects");
+        let mut on_p_a = opened(&a.url, "p").await;
+        let mut on_p_b = opened(&b.url, "p").await;
+        let mut writer = Conn::new(keyspace_opts(port, "b")).await.expect("connects");
         let delete = writer.prep("DELETE FROM p WHERE id = ?").await.expect("prepared");
 
         // `a` holds `p`: its RENAME waits for `on_p_a`.
@@ -207,8 +174,8 @@ fn a_prepared_write_waiting_at_another_keyspaces_hold_waits_for_its_own_begun_me
         let outcome = sent.await.expect("joined");
         let mut statuses = Vec::new();
         for (ks, id) in ["a", "b"].into_iter().zip(&ids) {
-            let mut g = Conn::new(opts(port, ks)).await.expect("connects");
-            statuses.push(until_final(&mut g, id).await);
+            let mut g = Conn::new(keyspace_opts(port, ks)).await.expect("connects");
+            statuses.push(until_final(&mut g, id).await.0);
             let _ = g.disconnect().await;
         }
         (outcome, statuses)
