@@ -76,6 +76,27 @@ pub struct Settings {
     pub probe_children: bool,
 }
 
+/// The environment variable that sets a gateway's [`Settings::cutover_lock_timeout`]
+/// (whole seconds). A test knob, unset in use (the default second stands): tests that
+/// keep a cut-over waiting for a transaction they hold open, while they order other
+/// steps around its hold, set it so that the wait does not race the timeout.
+pub const CUTOVER_LOCK_TIMEOUT_ENV: &str = "TETHER_TEST_CUTOVER_LOCK_TIMEOUT";
+
+impl Settings {
+    /// The settings of a gateway's keyspaces: the defaults, the cut-over's lock timeout
+    /// from [`CUTOVER_LOCK_TIMEOUT_ENV`] when set (read once, when a keyspace starts).
+    pub fn for_gateway() -> Settings {
+        let mut settings = Settings::default();
+        if let Some(secs) = std::env::var(CUTOVER_LOCK_TIMEOUT_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            settings.cutover_lock_timeout = Duration::from_secs(secs.max(1));
+        }
+        settings
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {

@@ -288,11 +288,22 @@ pub(crate) struct GatewayProcess(std::process::Child);
 
 impl GatewayProcess {
     pub(crate) fn start(config: &std::path::Path, port: u16) -> GatewayProcess {
+        GatewayProcess::start_logging(config, port, &[]).0
+    }
+
+    /// [`Self::start`] with more environment variables (`env`); the log lines after
+    /// "listening on" are sent to the returned receiver (dropped lines when it is gone).
+    pub(crate) fn start_logging(
+        config: &std::path::Path,
+        port: u16,
+        env: &[(&str, &str)],
+    ) -> (GatewayProcess, std::sync::mpsc::Receiver<String>) {
         use std::io::BufRead;
         let mut child = std::process::Command::new(tether_binary())
             .args(["gateway", "--config"])
             .arg(config)
             .args(["--port", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -308,8 +319,14 @@ impl GatewayProcess {
             }
         }
         // Keep draining its log so it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines.by_ref() {});
-        GatewayProcess(child)
+        let (send, receive) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in lines.by_ref() {
+                let Ok(line) = line else { continue };
+                let _ = send.send(line);
+            }
+        });
+        (GatewayProcess(child), receive)
     }
 
     pub(crate) fn kill(mut self) {

@@ -16,17 +16,17 @@
 //!   still open across it hid its orphans and the migration said `complete` (F5).
 //!   Now the check waits for such transactions (bounded), then counts.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use tether_testkit::{TestDb, TestEngine};
 
-use crate::online::{fk_targets, runtime, status_of};
+use crate::online::{fk_targets, runtime};
 use crate::online_acceptance::{free_port, gateway_opts, one_keyspace, GatewayProcess};
-use crate::online_r23::OPEN_P_AFTER_TRIGGERS;
+use crate::online_steps::{commit, joined, opened, submit_while_p_opens, until_final, until_waiting};
 use crate::online_tx_r24::{run, Outcome, ALTER};
-use crate::support::{self, direct};
+use crate::support::direct;
 
 /// `p` with a RESTRICT child `c` (every `p` row has a child) and `u`, which has a
 /// column named `p`.
@@ -166,19 +166,9 @@ fn scenario(
             prepared.push(t);
         }
         let mut watch = direct(&db).await;
-        let mut on_p = direct(&db).await;
-        let opened = tokio::spawn(async move {
-            on_p.query_drop(OPEN_P_AFTER_TRIGGERS).await.expect("p opened");
-            on_p
-        });
-        let mut g = Conn::new(gateway_opts(port)).await.expect("connects");
-        g.query_drop("SET @@ddl_strategy = 'online'").await.expect("strategy");
-        let id = support::rows(&mut g, ALTER).await[0][0].clone();
-        let mut on_p = opened.await.expect("opener");
-        until_waiting(&mut watch, &db, "RENAME TABLE").await;
-        let mut on_c = direct(&db).await;
-        on_c.query_drop("BEGIN").await.expect("begin");
-        on_c.query_drop("SELECT COUNT(*) FROM c").await.expect("c opened");
+        let (mut g, id, on_p) = submit_while_p_opens(&db.url, gateway_opts(port), ALTER).await;
+        until_waiting(&mut watch, "RENAME TABLE").await;
+        let on_c = opened(&db.url, "c").await;
         let send = |prepared: Vec<Conn>| {
             prepared
                 .into_iter()
@@ -192,9 +182,8 @@ fn scenario(
             // Time to pass the gate and queue behind the RENAME, if they do.
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
-        on_p.query_drop("COMMIT").await.expect("p released");
-        let _ = on_p.disconnect().await;
-        until_waiting(&mut watch, &db, "ALTER TABLE `c`").await;
+        commit(on_p, "p released").await;
+        until_waiting(&mut watch, "ALTER TABLE `c`").await;
         if when == When::Gap {
             started = send(std::mem::take(&mut prepared));
         }
@@ -207,8 +196,7 @@ fn scenario(
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
         let finished: Vec<bool> = started.iter().map(|s| s.is_finished()).collect();
-        on_c.query_drop("COMMIT").await.expect("c released");
-        let _ = on_c.disconnect().await;
+        commit(on_c, "c released").await;
         let bypass = match deleter {
             Some((mut d, r)) => {
                 // Past the cut-over's FK steps; committed before the check's bound.
@@ -219,45 +207,20 @@ fn scenario(
             }
             None => None,
         };
-        let mut outcomes = Vec::new();
-        for s in started {
-            outcomes.push(s.await.expect("joined"));
-        }
-        let until = Instant::now() + Duration::from_secs(60);
-        while !["complete", "failed"].contains(&status_of(&mut g, &id).await.as_str()) && Instant::now() < until {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let rows = support::rows(&mut g, &format!("SHOW VITESS_MIGRATIONS LIKE '{id}'")).await;
+        let outcomes = joined(started).await;
+        let (status, message) = until_final(&mut g, &id).await;
         let _ = g.disconnect().await;
         let _ = watch.disconnect().await;
         Seen {
             finished,
             outcomes,
             bypass,
-            status: rows[0][5].clone(),
-            message: rows[0][15].clone(),
+            status,
+            message,
         }
     });
     gw.kill();
     (db, seen)
-}
-
-/// Waits (at most 60 s) until a statement of `db`'s connections starting with
-/// `start` waits for a metadata lock (tests run side by side on one server).
-async fn until_waiting(conn: &mut Conn, db: &TestDb, start: &str) {
-    let sql = format!(
-        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE = 'Waiting for table metadata lock' \
-         AND DB = '{}' AND INFO LIKE '{start}%'",
-        db.name
-    );
-    for _ in 0..6000 {
-        let n: Option<u64> = conn.query_first(sql.as_str()).await.expect("processlist");
-        if n.unwrap_or(0) > 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no statement `{start}...` waited for a metadata lock");
 }
 
 fn orphans(db: &TestDb) -> Vec<Vec<Option<String>>> {

@@ -19,7 +19,8 @@ use tether_testkit::{TestDb, TestEngine};
 
 use crate::online::{runtime, until_status};
 use crate::online_acceptance::{free_port, gateway_opts, one_keyspace, GatewayProcess};
-use crate::online_r23::{through, until_waiting, OPEN_P_AFTER_TRIGGERS};
+use crate::online_r23::through;
+use crate::online_steps::{joined, opened, submit_while_p_opens, until_waiting};
 use crate::support::{self, direct, server_error};
 
 /// `ggp` <- `gp` <- `p` (ON DELETE CASCADE each), `p`'s children `c` (CASCADE) and
@@ -100,22 +101,12 @@ fn gateway(db: &TestDb, dir: &tether_testkit::ScratchDir) -> (std::path::PathBuf
 /// re-point of `c` after the RENAME waits for it. Returns the migration's id, the
 /// transaction on `p` (end it to let the RENAME go) and the one on `c`.
 async fn stopped_at_rename(db: &TestDb, port: u16) -> (String, Conn, Conn) {
-    let mut on_p = direct(db).await;
-    let opened = tokio::spawn(async move {
-        on_p.query_drop(OPEN_P_AFTER_TRIGGERS).await.expect("p opened");
-        on_p
-    });
-    let mut g = Conn::new(gateway_opts(port)).await.expect("connects");
-    g.query_drop("SET @@ddl_strategy = 'online'").await.expect("strategy");
-    let id = support::rows(&mut g, ALTER).await[0][0].clone();
+    let (g, id, on_p) = submit_while_p_opens(&db.url, gateway_opts(port), ALTER).await;
     let _ = g.disconnect().await;
-    let on_p = opened.await.expect("opener");
     let mut watch = direct(db).await;
     until_waiting(&mut watch, "RENAME TABLE").await;
     let _ = watch.disconnect().await;
-    let mut on_c = direct(db).await;
-    on_c.query_drop("BEGIN").await.expect("begin");
-    on_c.query_drop("SELECT COUNT(*) FROM c").await.expect("c opened");
+    let on_c = opened(&db.url, "c").await;
     (id, on_p, on_c)
 }
 
@@ -145,10 +136,7 @@ async fn reaching_after<F: std::future::Future<Output = ()>>(
     tokio::time::sleep(wait).await;
     let finished = [0, 1, 2].map(|i| started[i].is_finished());
     release.await;
-    let mut outcomes = Vec::new();
-    for s in started {
-        outcomes.push(s.await.expect("joined"));
-    }
+    let outcomes = joined(started).await;
     (finished, outcomes)
 }
 

@@ -26,6 +26,7 @@ use tether_testkit::{TestDb, TestEngine};
 
 use crate::online::{fk_targets, runtime, short, triggers, underscored, until_status};
 use crate::online_acceptance::{free_port, gateway_opts, one_keyspace, GatewayProcess};
+use crate::online_steps::{commit, opened, submit_while_p_opens, until_waiting};
 use crate::support::{self, direct, server_error, start_with};
 
 /// `p` (self-referencing ON DELETE CASCADE), `c` (ON DELETE CASCADE) and `c2`
@@ -41,42 +42,6 @@ INSERT INTO p SELECT seq, NULL, seq FROM seq_1_to_20000;
 INSERT INTO c SELECT seq, seq, seq FROM seq_1_to_20000;
 INSERT INTO c2 SELECT seq, seq FROM seq_3_to_20000_step_3;
 ";
-
-/// Waits (at most 30 s) until `p` has the migration's three capture triggers, then
-/// opens a transaction that reads `p` and leaves it open (the copy goes on beside it;
-/// the RENAME waits for it). It looks every 2 ms: two test files running this loop
-/// without a pause beside the migrators' DDL crashed MariaDB 10.11.19 twice (signal 11
-/// in `ha_maria::drop_table`, freeing the information_schema read's temporary table).
-pub(crate) const OPEN_P_AFTER_TRIGGERS: &str = r"BEGIN NOT ATOMIC
-  DECLARE n INT DEFAULT 0;
-  DECLARE until DATETIME DEFAULT NOW() + INTERVAL 30 SECOND;
-  WHILE n < 3 AND NOW() < until DO
-    SELECT COUNT(*) INTO n FROM information_schema.TRIGGERS
-     WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = 'p' AND TRIGGER_NAME LIKE '\_tether%';
-    IF n < 3 THEN DO SLEEP(0.002); END IF;
-  END WHILE;
-  START TRANSACTION;
-  SELECT COUNT(*) INTO n FROM p;
-END";
-
-/// Waits (at most 60 s) until a statement starting with `start` waits for a metadata
-/// lock on the backend, in the database `conn` uses (tests run side by side on one
-/// server: another test's RENAME once satisfied this wait, and the scenario went
-/// on before its own cut-over had begun).
-pub(crate) async fn until_waiting(conn: &mut Conn, start: &str) {
-    let sql = format!(
-        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE = 'Waiting for table metadata lock' \
-         AND DB = DATABASE() AND INFO LIKE '{start}%'"
-    );
-    for _ in 0..6000 {
-        let n: Option<u64> = conn.query_first(sql.as_str()).await.expect("processlist");
-        if n.unwrap_or(0) > 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no statement `{start}...` waited for a metadata lock");
-}
 
 /// Runs `sql` on a new connection to the gateway on `port`: its affected rows or its
 /// error (code, message).
@@ -130,23 +95,13 @@ fn killed_after_the_rename() -> bool {
     let port = free_port();
     let rt = runtime();
     let first = GatewayProcess::start(&config, port);
-    let (id, mut on_c) = rt.block_on(async {
-        let mut on_p = direct(&db).await;
-        let opened = tokio::spawn(async move {
-            on_p.query_drop(OPEN_P_AFTER_TRIGGERS).await.expect("p opened");
-            on_p
-        });
-        let mut g = Conn::new(gateway_opts(port)).await.expect("connects");
-        g.query_drop("SET @@ddl_strategy = 'online'").await.expect("strategy");
-        let id = support::rows(&mut g, alter).await[0][0].clone();
-        let mut on_p = opened.await.expect("opener");
+    let (id, on_c) = rt.block_on(async {
+        let (g, id, mut on_p) = submit_while_p_opens(&db.url, gateway_opts(port), alter).await;
         let mut watch = direct(&db).await;
         // The RENAME waits for the transaction on `p`; `c` is opened by another before
         // that one ends, so the re-point of `c` after the RENAME waits in turn.
         until_waiting(&mut watch, "RENAME TABLE").await;
-        let mut on_c = direct(&db).await;
-        on_c.query_drop("BEGIN").await.expect("begin");
-        on_c.query_drop("SELECT COUNT(*) FROM c").await.expect("c opened");
+        let on_c = opened(&db.url, "c").await;
         on_p.query_drop("COMMIT").await.expect("p released");
         until_waiting(&mut watch, "ALTER TABLE `c`").await;
         let _ = g.disconnect().await;
@@ -183,8 +138,7 @@ fn killed_after_the_rename() -> bool {
         let _ = t.disconnect().await;
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let waited = [delete.is_finished(), restrict.is_finished(), orphan.is_finished()];
-        on_c.query_drop("COMMIT").await.expect("c released");
-        let _ = on_c.disconnect().await;
+        commit(on_c, "c released").await;
         let deleted = delete.await.expect("delete");
         let restricted = restrict.await.expect("restrict");
         let orphan = orphan.await.expect("orphan");

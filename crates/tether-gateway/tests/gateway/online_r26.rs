@@ -22,15 +22,15 @@
 //!   CONNECTION or its client's disconnect. Now the wait ends there and the write
 //!   is not run (1317 for KILL QUERY).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use tether_testkit::{TestDb, TestEngine};
 
-use crate::online::{runtime, status_of};
+use crate::online::runtime;
 use crate::online_acceptance::{free_port, GatewayProcess};
-use crate::online_r23::OPEN_P_AFTER_TRIGGERS;
+use crate::online_steps::{commit, joined, keyspace_opts, submit_while_p_opens, until_final, until_waiting};
 use crate::online_tx_r24::ALTER;
 use crate::support;
 
@@ -170,17 +170,6 @@ fn config(dir: &tether_testkit::ScratchDir, dbs: &Dbs, mode: &str) -> std::path:
     path
 }
 
-fn opts(port: u16, keyspace: &str) -> mysql_async::Opts {
-    mysql_async::OptsBuilder::default()
-        .ip_or_hostname("127.0.0.1")
-        .tcp_port(port)
-        .user(Some(support::USER))
-        .pass(Some(support::PASSWORD))
-        .db_name(Some(keyspace))
-        .prefer_socket(false)
-        .into()
-}
-
 /// A client driven by hand (no statement at login, so no backend connection yet,
 /// as `pymysql` connects): logged in to keyspace `ks`; its connection id.
 fn raw_client(port: u16) -> (support::Raw, u32) {
@@ -241,21 +230,13 @@ pub(crate) fn scenario(dbs: &Dbs, mode: &str, sessions: &[Session], stop: Stop, 
     let gw = GatewayProcess::start(&config, port);
     let seen = rt.block_on(async {
         let mut watch = db.direct().await;
-        let mut on_p = db.direct().await;
-        let opened = tokio::spawn(async move {
-            on_p.query_drop(OPEN_P_AFTER_TRIGGERS).await.expect("p opened");
-            on_p
-        });
-        let mut g = Conn::new(opts(port, "ks")).await.expect("connects");
-        g.query_drop("SET @@ddl_strategy = 'online'").await.expect("strategy");
-        let id = support::rows(&mut g, ALTER).await[0][0].clone();
-        let mut on_p = opened.await.expect("opener");
+        let (mut g, id, on_p) = submit_while_p_opens(&db.url, keyspace_opts(port, "ks"), ALTER).await;
         // Prepared once the capture triggers exist (during the copy, before the hold):
         // a transaction's snapshot is then newer than the new `p` (else its write
         // there gets 1412 whatever the gate does).
         let mut prepared = Vec::new();
         for s in sessions {
-            let mut t = Conn::new(opts(port, s.keyspace)).await.expect("connects");
+            let mut t = Conn::new(keyspace_opts(port, s.keyspace)).await.expect("connects");
             for sql in &s.prepare {
                 t.query_drop(sql.as_str())
                     .await
@@ -263,7 +244,7 @@ pub(crate) fn scenario(dbs: &Dbs, mode: &str, sessions: &[Session], stop: Stop, 
             }
             prepared.push(t);
         }
-        until_waiting(&mut watch, db, "RENAME TABLE").await;
+        until_waiting(&mut watch, "RENAME TABLE").await;
         let mut ids = Vec::new();
         let mut started = Vec::new();
         for (mut t, s) in prepared.into_iter().zip(sessions) {
@@ -289,7 +270,7 @@ pub(crate) fn scenario(dbs: &Dbs, mode: &str, sessions: &[Session], stop: Stop, 
             None => {}
         }
         if stop != Stop::None {
-            let mut killer = Conn::new(opts(port, "ks")).await.expect("connects");
+            let mut killer = Conn::new(keyspace_opts(port, "ks")).await.expect("connects");
             let kind = if stop == Stop::KillQuery { "QUERY" } else { "CONNECTION" };
             for id in &killed {
                 killer
@@ -301,46 +282,20 @@ pub(crate) fn scenario(dbs: &Dbs, mode: &str, sessions: &[Session], stop: Stop, 
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
         let finished: Vec<bool> = started.iter().map(|s| s.is_finished()).collect();
-        on_p.query_drop("COMMIT").await.expect("p released");
-        let _ = on_p.disconnect().await;
-        let mut outcomes = Vec::new();
-        for s in started {
-            outcomes.push(s.await.expect("joined"));
-        }
-        let until = Instant::now() + Duration::from_secs(60);
-        while !["complete", "failed"].contains(&status_of(&mut g, &id).await.as_str()) && Instant::now() < until {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let rows = support::rows(&mut g, &format!("SHOW VITESS_MIGRATIONS LIKE '{id}'")).await;
+        commit(on_p, "p released").await;
+        let outcomes = joined(started).await;
+        let (status, message) = until_final(&mut g, &id).await;
         let _ = g.disconnect().await;
         let _ = watch.disconnect().await;
         Seen {
             finished,
             outcomes,
-            status: rows[0][5].clone(),
-            message: rows[0][15].clone(),
+            status,
+            message,
         }
     });
     gw.kill();
     seen
-}
-
-/// Waits (at most 60 s) until a statement of `db`'s connections starting with
-/// `start` waits for a metadata lock.
-async fn until_waiting(conn: &mut Conn, db: &Place, start: &str) {
-    let sql = format!(
-        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE = 'Waiting for table metadata lock' \
-         AND DB = '{}' AND INFO LIKE '{start}%'",
-        db.name
-    );
-    for _ in 0..6000 {
-        let n: Option<u64> = conn.query_first(sql.as_str()).await.expect("processlist");
-        if n.unwrap_or(0) > 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no statement `{start}...` waited for a metadata lock");
 }
 
 fn orphans(db: &Place) -> Vec<Vec<Option<String>>> {

@@ -11,7 +11,7 @@
 //!   waits for the hold, as outside a transaction, and runs.
 //! - F1 (a prepared statement passing its own gate, then waiting at another
 //!   keyspace's while its own hold began) is closed in `pass_gates` (every gate is
-//!   passed again after any wait); its timing is not reproduced here.
+//!   passed again after any wait); specified in `online_r27`.
 
 use crate::online_r26::{assert_complete, assert_held_then_refused, databases, scenario, session, Stop};
 

@@ -19,7 +19,7 @@ use tether_testkit::{TestDb, TestEngine};
 
 use crate::online::{fk_targets, runtime, short, status_of};
 use crate::online_acceptance::{free_port, gateway_opts, one_keyspace, GatewayProcess};
-use crate::online_r23::{until_waiting, OPEN_P_AFTER_TRIGGERS};
+use crate::online_steps::{commit, joined, opened, submit_while_p_opens, until_final, until_waiting};
 use crate::support::{self, direct, server_error};
 
 /// `p` with a RESTRICT child `c` (every `p` row has a child) and an unrelated `u`.
@@ -96,21 +96,10 @@ fn scenario(mode: &str) -> (TestDb, Seen) {
         let inserting = open_elsewhere(port).await;
         let updating = open_elsewhere(port).await;
         let mut watch = direct(&db).await;
-        let mut on_p = direct(&db).await;
-        let opened = tokio::spawn(async move {
-            on_p.query_drop(OPEN_P_AFTER_TRIGGERS).await.expect("p opened");
-            on_p
-        });
-        let mut g = Conn::new(gateway_opts(port)).await.expect("connects");
-        g.query_drop("SET @@ddl_strategy = 'online'").await.expect("strategy");
-        let id = support::rows(&mut g, ALTER).await[0][0].clone();
-        let mut on_p = opened.await.expect("opener");
+        let (mut g, id, on_p) = submit_while_p_opens(&db.url, gateway_opts(port), ALTER).await;
         until_waiting(&mut watch, "RENAME TABLE").await;
-        let mut on_c = direct(&db).await;
-        on_c.query_drop("BEGIN").await.expect("begin");
-        on_c.query_drop("SELECT COUNT(*) FROM c").await.expect("c opened");
-        on_p.query_drop("COMMIT").await.expect("p released");
-        let _ = on_p.disconnect().await;
+        let on_c = opened(&db.url, "c").await;
+        commit(on_p, "p released").await;
         until_waiting(&mut watch, "ALTER TABLE `c`").await;
         let started = [
             tokio::spawn(in_open_transaction(deleting, "DELETE FROM p WHERE id = 1")),
@@ -122,24 +111,16 @@ fn scenario(mode: &str) -> (TestDb, Seen) {
         ];
         tokio::time::sleep(Duration::from_millis(300)).await;
         let finished = [0, 1, 2].map(|i| started[i].is_finished());
-        on_c.query_drop("COMMIT").await.expect("c released");
-        let _ = on_c.disconnect().await;
-        let mut outcomes = Vec::new();
-        for s in started {
-            outcomes.push(s.await.expect("joined"));
-        }
-        let until = Instant::now() + Duration::from_secs(60);
-        while !["complete", "failed"].contains(&status_of(&mut g, &id).await.as_str()) && Instant::now() < until {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let rows = support::rows(&mut g, &format!("SHOW VITESS_MIGRATIONS LIKE '{id}'")).await;
+        commit(on_c, "c released").await;
+        let outcomes = joined(started).await;
+        let (status, message) = until_final(&mut g, &id).await;
         let _ = g.disconnect().await;
         let _ = watch.disconnect().await;
         Seen {
             finished,
             outcomes,
-            status: rows[0][5].clone(),
-            message: rows[0][15].clone(),
+            status,
+            message,
             id,
         }
     });
@@ -225,16 +206,8 @@ fn a_transaction_that_opened_the_table_before_the_hold_writes_at_once() {
     let rt = runtime();
     let gw = GatewayProcess::start(&config, port);
     let (again, took, status) = rt.block_on(async {
-        let mut on_p = direct(&db).await;
-        let opened = tokio::spawn(async move {
-            on_p.query_drop(OPEN_P_AFTER_TRIGGERS).await.expect("p opened");
-            on_p
-        });
         let mut w = Conn::new(gateway_opts(port)).await.expect("connects");
-        let mut g = Conn::new(gateway_opts(port)).await.expect("connects");
-        g.query_drop("SET @@ddl_strategy = 'online'").await.expect("strategy");
-        let id = support::rows(&mut g, ALTER).await[0][0].clone();
-        let mut on_p = opened.await.expect("opener");
+        let (mut g, id, mut on_p) = submit_while_p_opens(&db.url, gateway_opts(port), ALTER).await;
         w.query_drop("BEGIN").await.expect("begin");
         w.query_drop("SELECT v FROM p WHERE id = 2").await.expect("p opened");
         let mut watch = direct(&db).await;
@@ -244,10 +217,7 @@ fn a_transaction_that_opened_the_table_before_the_hold_writes_at_once() {
         let took = start.elapsed();
         w.query_drop("ROLLBACK").await.expect("w ended");
         on_p.query_drop("COMMIT").await.expect("p released");
-        let until = Instant::now() + Duration::from_secs(60);
-        while !["complete", "failed"].contains(&status_of(&mut g, &id).await.as_str()) && Instant::now() < until {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        until_final(&mut g, &id).await;
         let status = status_of(&mut g, &id).await;
         let record = support::rows(&mut g, &format!("SHOW VITESS_MIGRATIONS LIKE '{id}'")).await;
         (again, took, (status, record))

@@ -12,17 +12,17 @@
 //! Now each of these writes waits for the FK steps and then runs as natively (1451),
 //! the migration completes with no orphan. Same set-up as `online_tx_r24`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use tether_testkit::{TestDb, TestEngine};
 
-use crate::online::{fk_targets, runtime, status_of};
+use crate::online::{fk_targets, runtime};
 use crate::online_acceptance::{free_port, gateway_opts, one_keyspace, GatewayProcess};
-use crate::online_r23::{until_waiting, OPEN_P_AFTER_TRIGGERS};
+use crate::online_steps::{commit, joined, opened, submit_while_p_opens, until_final, until_waiting};
 use crate::online_tx_r24::{run, Outcome, ALTER, SETUP};
-use crate::support::{self, direct};
+use crate::support::direct;
 
 /// One gateway transaction: what it runs before the ALTER (after `BEGIN`), and the
 /// write it sends in the window.
@@ -68,21 +68,10 @@ fn scenario(mode: &str, variants: &[Variant]) -> (TestDb, Seen) {
             conns.push(t);
         }
         let mut watch = direct(&db).await;
-        let mut on_p = direct(&db).await;
-        let opened = tokio::spawn(async move {
-            on_p.query_drop(OPEN_P_AFTER_TRIGGERS).await.expect("p opened");
-            on_p
-        });
-        let mut g = Conn::new(gateway_opts(port)).await.expect("connects");
-        g.query_drop("SET @@ddl_strategy = 'online'").await.expect("strategy");
-        let id = support::rows(&mut g, ALTER).await[0][0].clone();
-        let mut on_p = opened.await.expect("opener");
+        let (mut g, id, on_p) = submit_while_p_opens(&db.url, gateway_opts(port), ALTER).await;
         until_waiting(&mut watch, "RENAME TABLE").await;
-        let mut on_c = direct(&db).await;
-        on_c.query_drop("BEGIN").await.expect("begin");
-        on_c.query_drop("SELECT COUNT(*) FROM c").await.expect("c opened");
-        on_p.query_drop("COMMIT").await.expect("p released");
-        let _ = on_p.disconnect().await;
+        let on_c = opened(&db.url, "c").await;
+        commit(on_p, "p released").await;
         until_waiting(&mut watch, "ALTER TABLE `c`").await;
         let started: Vec<_> = conns
             .into_iter()
@@ -98,24 +87,16 @@ fn scenario(mode: &str, variants: &[Variant]) -> (TestDb, Seen) {
             .collect();
         tokio::time::sleep(Duration::from_millis(300)).await;
         let finished = started.iter().map(|s| s.is_finished()).collect();
-        on_c.query_drop("COMMIT").await.expect("c released");
-        let _ = on_c.disconnect().await;
-        let mut outcomes = Vec::new();
-        for s in started {
-            outcomes.push(s.await.expect("joined"));
-        }
-        let until = Instant::now() + Duration::from_secs(60);
-        while !["complete", "failed"].contains(&status_of(&mut g, &id).await.as_str()) && Instant::now() < until {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let rows = support::rows(&mut g, &format!("SHOW VITESS_MIGRATIONS LIKE '{id}'")).await;
+        commit(on_c, "c released").await;
+        let outcomes = joined(started).await;
+        let (status, message) = until_final(&mut g, &id).await;
         let _ = g.disconnect().await;
         let _ = watch.disconnect().await;
         Seen {
             finished,
             outcomes,
-            status: rows[0][5].clone(),
-            message: rows[0][15].clone(),
+            status,
+            message,
         }
     });
     gw.kill();
