@@ -20,6 +20,7 @@
 //! BENCHMARKS.md, "Server-side selection"). By default, and as its fallback, Tether
 //! chooses in rounds of reads by key sets (below).
 
+mod cap;
 mod server;
 mod typed;
 
@@ -332,56 +333,6 @@ fn cmp_at(a: &Row, b: &Row, idx: &[usize]) -> Ordering {
         .map(|&i| cmp_value(&a[i], &b[i]))
         .find(|o| o.is_ne())
         .unwrap_or(Ordering::Equal)
-}
-
-/// The parent values of a children's ask, to tell which of them a child row belongs to
-/// for `max_children_per_parent`: the FK matched each child row to one of them, not
-/// always byte for byte (a MariaDB `_ci` or PAD SPACE key, a PostgreSQL
-/// nondeterministic collation, SQLite NOCASE or RTRIM, a `char(n)`'s padding). Each
-/// child value is looked for the same, then without trailing spaces, then without case
-/// as well, the first found winning: parent values are distinct as the FK compares
-/// them, so this finds the one the FK matched, except where a collation holds more
-/// equal than case and trailing spaces (accents under `utf8mb4_general_ci`, an ICU
-/// level-1 collation): such a child counts by its own value (README, "Subsets").
-struct ParentValues {
-    levels: [std::collections::HashMap<String, usize>; 3],
-}
-
-impl ParentValues {
-    fn new(keys: &[Vec<Value>]) -> ParentValues {
-        let mut levels: [std::collections::HashMap<String, usize>; 3] = Default::default();
-        for (level, map) in levels.iter_mut().enumerate() {
-            for (i, k) in keys.iter().enumerate() {
-                map.entry(Self::folded(k, level)).or_insert(i);
-            }
-        }
-        ParentValues { levels }
-    }
-
-    /// The index in the keys of `value`'s parent value, if found.
-    fn of(&self, value: &[Value]) -> Option<usize> {
-        (0..3).find_map(|level| self.levels[level].get(&Self::folded(value, level)).copied())
-    }
-
-    /// `value` as one string: text as it is (level 0), without trailing spaces (1),
-    /// lower-cased too (2); other values as they are at every level.
-    fn folded(value: &[Value], level: usize) -> String {
-        let mut s = String::new();
-        for v in value {
-            match v {
-                Value::Text(t) => {
-                    let t = match level {
-                        0 => t.clone(),
-                        1 => t.trim_end_matches(' ').to_string(),
-                        _ => t.trim_end_matches(' ').to_lowercase(),
-                    };
-                    s.push_str(&format!("T{}:{t}", t.len()));
-                }
-                other => s.push_str(&format!("{other:?}\u{0}")),
-            }
-        }
-        s
-    }
 }
 
 /// Rows of one table whose `columns` equal one of `keys` (sorted, distinct): the parents
@@ -1343,16 +1294,25 @@ pub async fn compute_with(
                 continue;
             };
             let st = &state[&ask.table];
-            if let Some(Some(cap)) = rules.follow.get(&(ask.table.clone(), fk_name)) {
+            if let Some(Some(cap)) = rules.follow.get(&(ask.table.clone(), fk_name.clone())) {
                 let fk_idx = st.idx(&ask.columns);
                 // Each row counts against its parent's cap: the asked value its FK
                 // value is equal to as the FK compares ('ABC', 'abc ' of a `_ci`, PAD
                 // SPACE or caseless parent 'abc' count as that parent's), then the key's
                 // order, then (rows sharing a key: NULLs, duplicates) every column's: the
                 // same rows on every run.
-                let parents = ParentValues::new(&ask.keys);
-                let mut ranked: Vec<(Option<usize>, Row)> =
-                    rows.into_iter().map(|r| (parents.of(&pick(&r, &fk_idx)), r)).collect();
+                let (_, fk, parent) = edges
+                    .iter()
+                    .find(|(c, f, _)| c == &ask.table && f.name == fk_name)
+                    .expect("followed FK exists");
+                let typed = match &ask.compare {
+                    Some(Compare::Typed { fk, .. }) => Some(fk.as_ref()),
+                    _ => None,
+                };
+                let values: Vec<Vec<Value>> = rows.iter().map(|r| pick(r, &fk_idx)).collect();
+                let parents =
+                    cap::parents_of(source, &st.table, &state[parent].table, fk, typed, &ask.keys, &values).await?;
+                let mut ranked: Vec<(Option<usize>, Row)> = parents.into_iter().zip(rows).collect();
                 let every: Vec<usize> = (0..st.columns.len()).collect();
                 ranked.sort_by(|(pa, a), (pb, b)| {
                     // (A row whose parent value is not found counts by its own value.)

@@ -275,19 +275,38 @@ pub async fn insert(
     Ok(written)
 }
 
-/// The columns of `key` whose equality is not their text's (a nondeterministic
-/// collation's, citext's), each with what compares it ("code is ci").
-async fn loose_key_columns(client: &Client, table: &str, key: &[String]) -> Result<Vec<(String, String)>, WriteError> {
+/// How `ON CONFLICT (key)` compares each column of `key`: through the unique indexes on
+/// exactly those columns (its arbiters), in each index's own collation and the key
+/// column's type (a domain's base type), which need not be the column's (an index on
+/// `(code COLLATE ci)` of a deterministic column, a domain over citext; a "C" index
+/// of a ci column compares bytes). Per key column: the collation to compare in
+/// (qualified; None for a type without one) and, where that is not byte equality (a
+/// nondeterministic collation, citext), what compares it ("ci", "citext"). A column
+/// loose in any arbiter index is loose (in that index's collation).
+async fn key_comparison(
+    client: &Client,
+    table: &str,
+    key: &[String],
+) -> Result<Vec<(Option<String>, Option<String>)>, WriteError> {
     let d = crate::engine::dialect_of(Engine::Postgres);
-    let names: Vec<String> = key.iter().map(|k| d.literal(&Value::Text(k.clone()))).collect();
-    // `collisdeterministic` from PostgreSQL 12: before it every collation is deterministic.
+    // `collisdeterministic` from PostgreSQL 12, `indnkeyatts` from 11: read through
+    // `to_jsonb` so older servers do not fail (every collation deterministic, every
+    // indexed column a key column).
     let sql = format!(
-        "SELECT a.attname, coalesce(c.collname, t.typname) FROM pg_attribute a \
-         JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_collation c ON c.oid = a.attcollation \
-         WHERE a.attrelid = {}::regclass AND a.attname IN ({}) AND (t.typname = 'citext' \
-         OR NOT coalesce((to_jsonb(c) ->> 'collisdeterministic')::bool, true))",
+        "SELECT i.indexrelid::text, a.attname, \
+           CASE WHEN k.coll <> 0 THEN format('%I.%I', cn.nspname, c.collname) END, \
+           CASE WHEN NOT coalesce((to_jsonb(c) ->> 'collisdeterministic')::bool, true) THEN c.collname::text \
+             WHEN 'citext' IN (t.typname, bt.typname) THEN 'citext' END \
+         FROM pg_index i \
+         CROSS JOIN LATERAL unnest(i.indkey::int2[], i.indcollation::oid[]) WITH ORDINALITY AS k(attnum, coll, n) \
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
+         JOIN pg_type t ON t.oid = a.atttypid \
+         JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END \
+         LEFT JOIN pg_collation c ON c.oid = k.coll LEFT JOIN pg_namespace cn ON cn.oid = c.collnamespace \
+         WHERE i.indrelid = {}::regclass AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL \
+           AND k.n <= coalesce((to_jsonb(i) ->> 'indnkeyatts')::int, i.indnatts) \
+         ORDER BY i.indexrelid, k.n",
         d.literal(&Value::Text(table.to_string())),
-        names.join(", ")
     );
     let rows = client.simple_query(&sql).await.map_err(|e| WriteError {
         row: None,
@@ -295,14 +314,39 @@ async fn loose_key_columns(client: &Client, table: &str, key: &[String]) -> Resu
         written: 0,
         duplicate_key: false,
     })?;
-    Ok(rows
+    type Column = (String, Option<String>, Option<String>);
+    let mut indexes: Vec<(String, Vec<Column>)> = Vec::new();
+    for m in &rows {
+        let tokio_postgres::SimpleQueryMessage::Row(r) = m else {
+            continue;
+        };
+        let index = r.get(0).unwrap_or_default().to_string();
+        let column = (
+            r.get(1).unwrap_or_default().to_string(),
+            r.get(2).map(str::to_string),
+            r.get(3).map(str::to_string),
+        );
+        match indexes.last_mut() {
+            Some((name, cols)) if *name == index => cols.push(column),
+            _ => indexes.push((index, vec![column])),
+        }
+    }
+    let arbiters: Vec<Vec<Column>> = indexes
+        .into_iter()
+        .map(|(_, cols)| cols)
+        .filter(|cols| cols.len() == key.len() && key.iter().all(|k| cols.iter().any(|(c, _, _)| c == k)))
+        .collect();
+    Ok(key
         .iter()
-        .filter_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(r) => Some((
-                r.get(0).unwrap_or_default().to_string(),
-                r.get(1).unwrap_or_default().to_string(),
-            )),
-            _ => None,
+        .map(|k| {
+            let of = |cols: &Vec<Column>| cols.iter().find(|(c, _, _)| c == k).cloned();
+            let mut columns = arbiters.iter().filter_map(of);
+            let first = columns.next();
+            let loose = first.iter().cloned().chain(columns).find(|(_, _, what)| what.is_some());
+            match loose.or(first) {
+                Some((_, collation, what)) => (collation, what),
+                None => (None, None),
+            }
         })
         .collect())
 }
@@ -320,7 +364,12 @@ async fn spelling_check(
     key: &[String],
     rows: &[Row],
 ) -> Result<(), WriteError> {
-    let loose = loose_key_columns(client, table, key).await?;
+    let compared = key_comparison(client, table, key).await?;
+    let loose: Vec<(&String, &String)> = key
+        .iter()
+        .zip(&compared)
+        .filter_map(|(k, (_, what))| what.as_ref().map(|w| (k, w)))
+        .collect();
     if loose.is_empty() {
         return Ok(());
     }
@@ -339,9 +388,14 @@ async fn spelling_check(
         written: 0,
         duplicate_key: false,
     };
+    // Equal as the arbiter index compares, each column in the index's collation.
     let equal = |a: &str, b: &str| -> String {
         key.iter()
-            .map(|k| format!("{a}.{0} = {b}.{0}", d.ident(k)))
+            .zip(&compared)
+            .map(|(k, (collation, _))| match collation {
+                Some(c) => format!("{a}.{0} COLLATE {c} = {b}.{0} COLLATE {c}", d.ident(k)),
+                None => format!("{a}.{0} = {b}.{0}", d.ident(k)),
+            })
             .collect::<Vec<_>>()
             .join(" AND ")
     };

@@ -174,8 +174,8 @@ fn upsert_key(sql: &str) -> Option<String> {
 /// collation): a NOCASE or RTRIM key holds 'abc' equal to 'ABC' or 'abc ', so `skip`
 /// would drop the row and `update` keep the old spelling ([`crate::skip::spelling_clash`]).
 pub struct SpellingCheck {
-    /// `SELECT key FROM table WHERE k = ? ... LIMIT 1`.
-    sql: String,
+    /// The table's name, quoted.
+    quoted: String,
     /// The table's name, unquoted, for its indexes' collations.
     table: String,
     key: Vec<String>,
@@ -183,11 +183,20 @@ pub struct SpellingCheck {
     at: Vec<usize>,
 }
 
+/// A [`SpellingCheck`] for one batch: the lookup in the unique index's own collations.
+struct BoundCheck<'a> {
+    check: &'a SpellingCheck,
+    /// `SELECT key FROM table WHERE k COLLATE c = ? ... LIMIT 1`.
+    sql: String,
+    /// The collation of each key column in the unique index on exactly the key.
+    collations: Vec<String>,
+}
+
 impl SpellingCheck {
     /// The check for a write of `conflict` with an `ON CONFLICT (key)` target
     /// (`exact`); None when the write has none or the key is not among `columns`.
     pub fn new(
-        d: &dyn Dialect,
+        _d: &dyn Dialect,
         table: &str,
         name: &str,
         columns: &[String],
@@ -202,34 +211,92 @@ impl SpellingCheck {
             .iter()
             .map(|k| columns.iter().position(|c| c == k))
             .collect::<Option<_>>()?;
-        let wheres: Vec<String> = key
-            .iter()
-            .enumerate()
-            .map(|(i, k)| format!("{} = ?{}", d.ident(k), i + 1))
-            .collect();
         Some(SpellingCheck {
-            sql: format!(
-                "SELECT {} FROM {table} WHERE {} LIMIT 1",
-                d.idents(key),
-                wheres.join(" AND ")
-            ),
+            quoted: table.to_string(),
             table: name.to_string(),
             key: key.to_vec(),
             at,
         })
     }
 
+    /// The lookup for this batch. `ON CONFLICT (key)` finds the row there through the
+    /// unique index on exactly the key, in that index's collations, which need not be
+    /// the columns' (`UNIQUE INDEX ... (code COLLATE NOCASE)` on a BINARY column takes
+    /// 'ABC' for 'abc'; a `(code COLLATE BINARY)` index of a NOCASE column does not):
+    /// each key column is compared in its collation there (the first such index in
+    /// `pragma_index_list`'s order; the column's own without one).
+    fn bind(&self, conn: &Connection) -> rusqlite::Result<BoundCheck<'_>> {
+        let d = crate::engine::dialect_of(Engine::Sqlite);
+        let mut indexes = conn.prepare(
+            "SELECT il.name, ix.name, ix.coll FROM pragma_index_list(?1) AS il \
+             JOIN pragma_index_xinfo(il.name) AS ix WHERE il.\"unique\" = 1 AND il.partial = 0 AND ix.key = 1 \
+             ORDER BY il.seq, ix.seqno",
+        )?;
+        // (index, [(column, collation)]) in the pragma's order.
+        type Columns = Vec<(Option<String>, String)>;
+        let mut by_index: Vec<(String, Columns)> = Vec::new();
+        let mut rows = indexes.query([&self.table])?;
+        while let Some(r) = rows.next()? {
+            let (index, column, coll): (String, Option<String>, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            match by_index.last_mut() {
+                Some((name, cols)) if *name == index => cols.push((column, coll)),
+                _ => by_index.push((index, vec![(column, coll)])),
+            }
+        }
+        let on_key = by_index.into_iter().map(|(_, cols)| cols).find(|cols| {
+            cols.len() == self.key.len()
+                && self
+                    .key
+                    .iter()
+                    .all(|k| cols.iter().any(|(c, _)| c.as_deref() == Some(k.as_str())))
+        });
+        let collations: Vec<String> = self
+            .key
+            .iter()
+            .map(|k| {
+                on_key
+                    .as_ref()
+                    .and_then(|cols| cols.iter().find(|(c, _)| c.as_deref() == Some(k.as_str())))
+                    .map(|(_, coll)| coll.clone())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let wheres: Vec<String> = self
+            .key
+            .iter()
+            .zip(&collations)
+            .enumerate()
+            .map(|(i, (k, coll))| match coll.is_empty() {
+                true => format!("{} = ?{}", d.ident(k), i + 1),
+                false => format!("{} COLLATE {} = ?{}", d.ident(k), d.ident(coll), i + 1),
+            })
+            .collect();
+        Ok(BoundCheck {
+            check: self,
+            sql: format!(
+                "SELECT {} FROM {} WHERE {} LIMIT 1",
+                d.idents(&self.key),
+                self.quoted,
+                wheres.join(" AND ")
+            ),
+            collations,
+        })
+    }
+}
+
+impl BoundCheck<'_> {
     /// The message when `row`'s key finds a row there whose text key differs.
     fn clash(&self, conn: &Connection, row: &Row) -> rusqlite::Result<Option<String>> {
         let d = crate::engine::dialect_of(Engine::Sqlite);
+        let check = self.check;
         let mut stmt = conn.prepare_cached(&self.sql)?;
-        let mut found = stmt.query(rusqlite::params_from_iter(self.at.iter().map(|&i| Bind(&row[i]))))?;
+        let mut found = stmt.query(rusqlite::params_from_iter(check.at.iter().map(|&i| Bind(&row[i]))))?;
         let Some(there) = found.next()? else {
             return Ok(None);
         };
         let mut differ = Vec::new();
         let mut theirs = Vec::new();
-        for (k, &i) in self.at.iter().enumerate() {
+        for (k, &i) in check.at.iter().enumerate() {
             let value = there.get_ref(k)?;
             match (value, &row[i]) {
                 (ValueRef::Text(t), Value::Text(mine)) if t != mine.as_bytes() => differ.push(k),
@@ -246,23 +313,15 @@ impl SpellingCheck {
         let collations: Vec<String> = differ
             .iter()
             .map(|&k| {
-                let collation: Option<String> = conn
-                    .query_row(
-                        "SELECT ix.coll FROM pragma_index_list(?1) AS il JOIN pragma_index_xinfo(il.name) AS ix \
-                         WHERE il.\"unique\" = 1 AND ix.name = ?2 LIMIT 1",
-                        [&self.table, &self.key[k]],
-                        |r| r.get(0),
-                    )
-                    .ok();
-                format!(
-                    "{} is {}",
-                    self.key[k],
-                    collation.unwrap_or_else(|| "unknown".to_string())
-                )
+                let collation = match self.collations[k].as_str() {
+                    "" => "unknown",
+                    c => c,
+                };
+                format!("{} is {collation}", check.key[k])
             })
             .collect();
         Ok(Some(crate::skip::spelling_clash(
-            &self.key,
+            &check.key,
             &theirs,
             &collations,
             "as BINARY",
@@ -308,8 +367,9 @@ pub fn insert(
     let mut n = 0u64;
     {
         let mut stmt = tx.prepare_cached(sql).map_err(|e| fail(None, e))?;
+        let check = check.map(|c| c.bind(&tx)).transpose().map_err(|e| fail(None, e))?;
         for (i, row) in rows.iter().enumerate() {
-            if let Some(check) = check {
+            if let Some(check) = &check {
                 if let Some(message) = check.clash(&tx, row).map_err(|e| fail(Some(i), e))? {
                     return Err(WriteError {
                         row: Some(i),
