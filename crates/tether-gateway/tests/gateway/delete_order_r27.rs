@@ -62,11 +62,11 @@ fn a_cascade_two_levels_deep_is_not_counted_again() {
   CONSTRAINT t_fk FOREIGN KEY (r) REFERENCES t (f3) ON DELETE CASCADE) ENGINE=InnoDB;
 INSERT INTO t VALUES (1, 10, NULL), (3, 30, NULL), (5, 20, 30), (4, 25, 20), (6, 50, NULL);",
         &["t"],
-        &["DELETE FROM t WHERE id < 6"],
+        &["DELETE FROM t"],
         LEFT,
     );
     assert_eq!(codes, vec![0]);
-    assert_eq!(rows, table(&[&["6:-"]]));
+    assert_eq!(rows, table(&[&[""]]));
 }
 
 /// ON DELETE SET NULL: every own row is the statement's to delete, a row outside
