@@ -64,6 +64,11 @@ impl fmt::Display for Plan {
                 f,
                 "SAVEPOINT; the original with InnoDB's checks (its error or rows affected is the result); ROLLBACK TO SAVEPOINT; on success the rest runs without checks of its own".into(),
             )?;
+        } else if self.native_order {
+            step(
+                f,
+                "behind InnoDB (the order of the rows is the optimizer's): SAVEPOINT; the original with InnoDB's checks (its error or rows affected is the result); ROLLBACK TO SAVEPOINT; on success the rest runs without checks of its own".into(),
+            )?;
         }
         if let Some(clash) = &self.clash {
             step(

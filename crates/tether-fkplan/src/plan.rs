@@ -534,6 +534,15 @@ pub struct Plan {
     /// the executor pins the session's `timestamp` for the whole plan, so the lock
     /// read and the statement see one time.
     pub pins_time: bool,
+    /// For a single-table DELETE of a table in an FK cycle: the order MariaDB
+    /// takes its rows in is the optimizer's choice (a WHERE on a column of a
+    /// secondary index: a range of that index or a full scan, by cost; an ORDER
+    /// BY with ties), and that order decides which own row a cascade of an
+    /// earlier one deletes first (not counted), which RESTRICT child is still
+    /// there. Behind InnoDB the outcome is then taken from a native run first, as
+    /// for [`Plan::native_first`]; behind a sharding engine, which has no such run,
+    /// the lock read's order stands.
+    pub native_order: bool,
 }
 
 /// The rows of a DELETE / UPDATE with LIMIT, found before the plan runs, and the
@@ -602,6 +611,7 @@ impl Plan {
             pick: None,
             by_innodb: None,
             pins_time: false,
+            native_order: false,
         }
     }
 

@@ -30,7 +30,7 @@ impl<'a> Planner<'a> {
             return Ok(self.passthrough(table));
         }
         let keys = self.key_columns(table);
-        let read = format!(
+        let mut read = format!(
             "SELECT {}{}",
             exact_idents(table, &keys),
             self.tail(relation, d.selection.as_ref(), &d.order_by, d.limit.as_ref())
@@ -52,11 +52,78 @@ impl<'a> Planner<'a> {
             false,
             self.reads_written(d.selection.as_ref(), &rules),
         )?;
+        // A picked plan (LIMIT, a volatile WHERE) reads its rows in the order
+        // MariaDB's own run returned them.
+        let order = match pick {
+            Some(_) => ScanOrder::AsRead,
+            None => self.scan_order(table, d.selection.as_ref(), &d.order_by),
+        };
+        if order == ScanOrder::PrimaryKey {
+            let by = format!(" ORDER BY {} FOR UPDATE", crate::sql::idents(&table.primary_key));
+            if let Some(head) = read.strip_suffix(" FOR UPDATE") {
+                read = format!("{head}{by}");
+            }
+        }
         Ok(Analysis::Plan(Box::new(Plan {
             rules,
             pick,
+            native_order: order == ScanOrder::Native,
             ..Plan::new(&table.name, Start::Delete { read }, &self.original)
         })))
+    }
+
+    /// In which order the lock read of a single-table DELETE (no LIMIT, no
+    /// volatile WHERE) must return the rows to be the order MariaDB deletes them
+    /// in. The order matters where a row's cascade can reach other rows of the
+    /// same statement: a table in an FK cycle (a row a cascade deleted first is
+    /// not counted; a RESTRICT child deleted earlier is no longer there).
+    ///
+    /// MariaDB 10.11's single-table DELETE (`mysql_delete`) scans a range the
+    /// range optimizer chose, or else the whole table (the clustered index, in
+    /// primary-key order), or with ORDER BY an index in that order or a sort. The
+    /// lock read, a SELECT of key columns only, may instead scan a secondary index
+    /// that covers them (review r26f F4: `uk (f3)` for `SELECT id, f3`). So:
+    /// - no ORDER BY and a WHERE naming no column of a secondary index (or no
+    ///   WHERE): the only ranges are of the primary key, so the DELETE goes in
+    ///   primary-key order, range or full scan alike: the read orders by it;
+    /// - ORDER BY the primary key's columns first: a total order, the read's own;
+    /// - otherwise (a WHERE on an indexed column: a range of that index or a full
+    ///   scan, by the optimizer's cost; an ORDER BY with ties; no primary key) the
+    ///   order is the optimizer's: the outcome is taken from a native run
+    ///   ([`Plan::native_order`]).
+    fn scan_order(
+        &self,
+        table: &tether_schema::Table,
+        selection: Option<&sqlparser::ast::Expr>,
+        order_by: &[sqlparser::ast::OrderByExpr],
+    ) -> ScanOrder {
+        if !self.in_cycle(&table.name) {
+            return ScanOrder::AsRead;
+        }
+        // A statement that must run once (NEXTVAL) cannot run natively first.
+        if table.primary_key.is_empty() {
+            return match super::expr::must_run_once(&self.original) {
+                true => ScanOrder::AsRead,
+                false => ScanOrder::Native,
+            };
+        }
+        let total = !order_by.is_empty()
+            && table.primary_key.iter().all(|k| {
+                order_by
+                    .iter()
+                    .take(table.primary_key.len())
+                    .any(|o| plain_column(&o.expr).is_some_and(|c| eq_ci(c, k)))
+            });
+        let exact = match order_by.is_empty() {
+            true => !selection.is_some_and(|w| names_indexed_column(table, w)),
+            false => total,
+        };
+        match (exact, order_by.is_empty()) {
+            (true, true) => ScanOrder::PrimaryKey,
+            (true, false) => ScanOrder::AsRead,
+            (false, _) if super::expr::must_run_once(&self.original) => ScanOrder::AsRead,
+            (false, _) => ScanOrder::Native,
+        }
     }
 
     /// `DELETE t1, t2 FROM <join> WHERE ...` / `DELETE FROM t1, t2 USING <join>
@@ -139,4 +206,53 @@ impl<'a> Planner<'a> {
             .collect();
         Ok(self.multi_plan(targets))
     }
+}
+
+/// How the lock read of a single-table DELETE follows MariaDB's order of rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScanOrder {
+    /// The read's own order is MariaDB's, or the order does not matter.
+    AsRead,
+    /// MariaDB goes in primary-key order: the read orders by it.
+    PrimaryKey,
+    /// Only the optimizer knows: the outcome comes from a native run.
+    Native,
+}
+
+/// The column `expr` is, when it is a bare (possibly qualified) column name.
+fn plain_column(expr: &sqlparser::ast::Expr) -> Option<&str> {
+    match expr {
+        sqlparser::ast::Expr::Identifier(i) => Some(i.value.as_str()),
+        sqlparser::ast::Expr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.as_str()),
+        sqlparser::ast::Expr::Nested(e) => plain_column(e),
+        _ => None,
+    }
+}
+
+/// Whether `selection` names (anywhere, subqueries included: a name there may be
+/// another table's, which only makes this more careful) a column some secondary
+/// index of `table` holds: a unique key, a plain index, an FK's columns. An index
+/// over an expression counts as holding every column.
+fn names_indexed_column(table: &tether_schema::Table, selection: &sqlparser::ast::Expr) -> bool {
+    let mut indexed: Vec<&str> = Vec::new();
+    for k in &table.unique_keys {
+        indexed.extend(k.columns.iter().map(String::as_str));
+    }
+    for fk in &table.foreign_keys {
+        indexed.extend(fk.columns.iter().map(String::as_str));
+    }
+    for i in &table.extras.indexes {
+        if i.columns.is_empty() {
+            return true;
+        }
+        indexed.extend(i.columns.iter().map(String::as_str));
+    }
+    let mut found = false;
+    let _ = sqlparser::ast::visit_expressions(selection, |e| {
+        if let Some(c) = plain_column(e) {
+            found |= indexed.iter().any(|i| eq_ci(i, c));
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    found
 }

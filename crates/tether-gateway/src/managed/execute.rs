@@ -190,11 +190,14 @@ async fn read_start(plan: &Plan, backend: &mut Backend, behind: Behind<'_>) -> R
     // Statements whose row order the plan cannot follow take their outcome from a
     // native run; the plan then has no checks of its own to make.
     let by_key = matches!(&plan.start, Start::Multi { targets } if targets.iter().any(|t| t.by_key.is_some()));
-    let mut native = match plan.native_first && !by_key {
+    // A DELETE whose order of rows only the optimizer knows takes its outcome
+    // from a native run too, where there is one (behind InnoDB).
+    let native_first = plan.native_first || (plan.native_order && behind.is_innodb());
+    let mut native = match native_first && !by_key {
         true => Some(native_outcome(plan, backend).await?),
         false => None,
     };
-    let checks = !plan.native_first;
+    let checks = !native_first;
     match &plan.start {
         Start::Nothing => {}
         Start::Multi { targets } => {

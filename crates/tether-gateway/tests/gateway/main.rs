@@ -22,6 +22,7 @@ mod closing_r23;
 mod comments_r23;
 mod dangling_r24;
 mod ddl_r14;
+mod delete_order_r27;
 mod differential;
 mod disallow_r17;
 mod disguised;
