@@ -277,3 +277,39 @@ fn a_skip_rerun_with_a_referenced_key_drawn_afresh_is_refused_before_writing() {
         assert_eq!(one(&dest, "SELECT count(*) FROM w"), "4", "{engine}");
     }
 }
+
+/// F7: MariaDB (checks enforced: the cycle loaded with parent NULL) and PostgreSQL,
+/// which refuses row 3: the MariaDB destination, stopped too, says its cycle rows may
+/// hold parent NULL and how a re-run sets them.
+#[test]
+fn a_destination_stopped_by_another_says_its_cycle_rows_hold_the_fk_null() {
+    let src = TestDb::create(Engine::Postgres);
+    src.exec(
+        "CREATE TABLE node (id int PRIMARY KEY, parent int REFERENCES node (id), v text); \
+         INSERT INTO node VALUES (5, NULL, 'e'), (1, 5, 'a'), (2, 1, 'b'), (3, 2, 'c'), (4, 3, 'd'); \
+         UPDATE node SET parent = 4 WHERE id = 5",
+    );
+    let maria = TestDb::create(Engine::Mysql);
+    maria.exec(
+        "CREATE TABLE node (id int PRIMARY KEY, parent int, v varchar(10), \
+         CONSTRAINT node_parent_fkey FOREIGN KEY (parent) REFERENCES node (id))",
+    );
+    let pg = TestDb::create(Engine::Postgres);
+    pg.exec(
+        "CREATE TABLE node (id int PRIMARY KEY, parent int REFERENCES node (id), v text, \
+         CONSTRAINT no3 CHECK (v <> 'c'))",
+    );
+    let job = format!(
+        "source = \"{}\"\nprivacy = \"off\"\n[options]\nbatch_size = 1\n\
+         [[destinations]]\nurl = \"{}\"\n[[destinations]]\nurl = \"{}\"\n",
+        src.url, maria.url, pg.url
+    );
+    let e = sync(&job).expect_err("must fail");
+    let text = e.to_string();
+    assert!(text.contains("the other destinations stopped too"), "{text}");
+    assert!(
+        text.contains("rows this run wrote into tables of a cycle may hold its FK columns NULL: node (parent)"),
+        "{text}"
+    );
+    assert_eq!(one(&maria, "SELECT count(*) FROM node WHERE parent IS NOT NULL"), "0");
+}
