@@ -447,12 +447,17 @@ impl Connection {
                 let check = text_key
                     .then(|| sqlite::rw::SpellingCheck::new(d, &name, &table.name, columns, key, exact, conflict))
                     .flatten();
+                // A keyless source's target-less DO NOTHING: a row it skips must be there.
+                let same_row = (key.is_empty() && conflict != Conflict::Error)
+                    .then(|| sqlite::rw::same_row_sql(d, &name, columns));
                 tokio::task::spawn_blocking(move || {
                     sqlite::rw::insert(
                         &mut conn.lock().expect("lock"),
                         &sql,
                         &skipped_on,
+                        conflict,
                         check.as_ref(),
+                        same_row.as_deref(),
                         &rows,
                     )
                 })

@@ -36,13 +36,42 @@ pub fn keeps_existing(conflict: Conflict, columns: &[String], key: &[String], fi
     }
 }
 
-/// What a clash on another unique key adds to the server's message with `skip`.
-pub fn other_key(key: &[String]) -> String {
+/// What a clash on another unique key adds to the server's message with `skip` (or
+/// `update` with nothing to set outside the key, which keeps such a row as `skip` does).
+pub fn other_key(key: &[String], conflict: Conflict) -> String {
+    let keeps = match conflict {
+        Conflict::Update => {
+            "on_conflict = \"update\" overwrites only the row with the same key (here: keeps it, \
+                             nothing is set outside the key)"
+        }
+        _ => "on_conflict = \"skip\" keeps only a row whose key is already there",
+    };
     format!(
         ": it clashes with a destination row on a unique key other than the row's key ({}), \
-         whose value is not in the table: on_conflict = \"skip\" keeps only a row whose key is \
-         already there, so skipping it would lose it; that row was left as it was",
+         whose value is not in the table: {keeps}, so skipping it would lose it; that row was left as it was",
         key.join(", ")
+    )
+}
+
+/// The error for a row of a source table without a key of its own (a row is the same
+/// row only when every column is) that clashes with a destination row on a unique key
+/// of the destination though no row there equals it: `skip` or `update` would drop it
+/// without a word (NOTES.md, twenty-seventh session writer S).
+pub fn keyless_clash(conflict: Conflict) -> String {
+    let mode = match conflict {
+        Conflict::Update => "update",
+        _ => "skip",
+    };
+    format!(
+        "it clashes with a destination row on a unique key of the destination, and no row there equals it in \
+         every column: the source's table has no primary or unique key of its own, so on_conflict = \"{mode}\" \
+         matches a row only by all its columns and cannot tell which row this one would {}; dropping it would \
+         lose it. Nothing was written for this row. Give the source's table a key (the destination's key \
+         columns), or set truncate = true",
+        match conflict {
+            Conflict::Update => "overwrite",
+            _ => "be",
+        }
     )
 }
 

@@ -1483,7 +1483,10 @@ async fn undo(lanes: Vec<execute::Lane>, e: SyncError, plan: &Plan, stage: &Stag
             true => undone.map(|u| format!("{u} (a batch under way when it stopped may have gone in too)")),
             false => undone,
         };
-        let undone = match (interrupted, whole) {
+        // A destination stopped by another's rejected row says what its cycle's rows
+        // were left with as the one rejecting does (review r27d F7).
+        let stopped = told.is_none() && matches!(e, SyncError::Rejected { .. });
+        let undone = match (interrupted || stopped, whole) {
             (true, None) => match unset_cycle_rows(d, plan, &created) {
                 Some(n) => Some(match undone {
                     Some(u) => format!("{u}; {n}"),

@@ -207,6 +207,27 @@ impl Plan {
         ordered
     }
 
+    /// What a breakable cycle's line adds for destinations with checks = "verify",
+    /// where no break is done: values are written as they are (twenty-seventh session
+    /// writer S, review r27d F3).
+    fn unbroken_on(&self) -> String {
+        let verify: Vec<String> = self
+            .destinations
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.checks == crate::config::Checks::Verify)
+            .map(|(i, _)| format!("#{}", i + 1))
+            .collect();
+        match (verify.len(), self.destinations.len()) {
+            (0, _) => String::new(),
+            (v, n) if v == n => " (not done: checks = \"verify\", values are written as they are)".to_string(),
+            _ => format!(
+                " (not on {}: checks = \"verify\", values are written as they are)",
+                verify.join(", ")
+            ),
+        }
+    }
+
     /// The plan for people, as `tether plan` prints it.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
@@ -289,8 +310,9 @@ impl Plan {
                     })
                     .collect();
                 out.push_str(&format!(
-                    "       cycle: {} loaded NULL, then updated\n",
-                    named.join(", ")
+                    "       cycle: {} loaded NULL, then updated{}\n",
+                    named.join(", "),
+                    self.unbroken_on()
                 ));
             }
             out.push_str(&format!("       query: {}\n", t.query));
@@ -301,9 +323,11 @@ impl Plan {
         }
         for c in &self.cycles {
             let how = match c.strategy {
-                CycleStrategy::Break => {
-                    format!("break: load {} as NULL, then UPDATE", c.foreign_keys.join(", "))
-                }
+                CycleStrategy::Break => format!(
+                    "break: load {} as NULL, then UPDATE{}",
+                    c.foreign_keys.join(", "),
+                    self.unbroken_on()
+                ),
                 CycleStrategy::Defer => format!(
                     "defer: no nullable FK breaks it; load with checks deferred or disabled ({}), then verify",
                     c.foreign_keys.join(", ")

@@ -1274,12 +1274,130 @@ pub(crate) async fn refuse_before_writing(
     } else if plan.mode != crate::config::Mode::Schema {
         (began_empty, rekeyed) = refuse_copies_twice(conn, shown, plan, source, existing).await?;
         refuse_merged_keys(conn.engine(), shown, spec, plan, source, existing, &began_empty)?;
+        refuse_null_row_keys(conn, shown, spec, plan, source, existing, &began_empty).await?;
+        refuse_drawn_referenced_keys(conn.engine(), shown, spec, plan, source, existing, &began_empty)?;
     }
     if plan.mode != crate::config::Mode::Schema {
         refuse_unmatched_update(conn.engine(), shown, spec, plan, source, existing)?;
     }
     refuse_unfollowed_keys(conn, shown, spec, plan, source, existing).await?;
     Ok((began_empty, rekeyed))
+}
+
+/// `on_conflict = "skip"` keeps a row already there as it is, with the value an earlier
+/// run drew for a column a generate_ transformer (or a js function declared
+/// deterministic = false) writes, while this run draws a new one and the key map hands
+/// it to the row's children: where an FK of a table the job copies references that
+/// column (a unique key that is not the row key: a drawn row key is refused by
+/// [`refuse_copies_twice`]), every new child of a row already there fails its FK at
+/// the end. Refused before anything is written, naming the table, the column, its
+/// transformer and the FK (review r27d F1, twenty-seventh session writer S). `update`
+/// overwrites the parent's value: no refusal.
+fn refuse_drawn_referenced_keys(
+    engine: tether_connect::Engine,
+    shown: &str,
+    spec: &DestinationSpec,
+    plan: &Plan,
+    source: &Schema,
+    existing: &Schema,
+    began_empty: &[String],
+) -> Result<(), SyncError> {
+    if spec.on_conflict != tether_connect::Conflict::Skip {
+        return Ok(());
+    }
+    for tp in plan.tables.iter().filter(|tp| !began_empty.contains(&tp.name)) {
+        let name = destination_name(source, &tp.table.table_name(), engine);
+        if existing.table(&name).is_none() {
+            continue;
+        }
+        for x in tp
+            .transforms
+            .iter()
+            .filter(|x| !tether_transform::is_deterministic_spec(&x.spec))
+        {
+            let referencing = plan.tables.iter().find_map(|child| {
+                child.table.foreign_keys.iter().find_map(|fk| {
+                    let to_this = fk.referenced_table == tp.table.name
+                        && (fk.referenced_schema.is_none() || fk.referenced_schema == tp.table.schema);
+                    (to_this && fk.referenced_columns.contains(&x.column))
+                        .then(|| (child.name.clone(), fk.name.clone()))
+                })
+            });
+            let Some((child, fk)) = referencing else { continue };
+            return Err(SyncError::Plan(format!(
+                "{shown}: table {} already holds rows and on_conflict = \"skip\" keeps them as they are, with the \
+                 {col} an earlier run drew, while this run draws {col} afresh ({} by a generate_ transformer or a js \
+                 function declared deterministic = false) and writes that new value into the rows of {child} \
+                 referencing it (foreign key {fk}): every new child of a row already there would fail its foreign \
+                 key. Nothing was written. Use on_conflict = \"update\" (which overwrites {col}), a transformer \
+                 that is not generate_ for {col}, or truncate = true",
+                tp.name,
+                x.column,
+                col = x.column,
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// With `on_conflict = "skip"` or `"update"`, a run matches its rows to the ones there
+/// by the source's row key ([`Table::row_key`]: `ON CONFLICT (key)`), which may be a
+/// nullable unique key (no NOT NULL one declared) while another key, or a PostgreSQL
+/// unique index on expressions, is what [`refuse_copies_twice`] found telling rows
+/// apart. A row whose row key holds NULL matches none, goes in again and clashes with
+/// its own row on that other key, so every re-run failed at the first such row (review
+/// r27d F4, F5). So a table already holding rows with NULL in the row key is refused
+/// before anything is written, naming the table, the row key and the way out: the key
+/// the check found and the key rows are matched by are then one (twenty-seventh session
+/// writer S). A source table without a key of its own is matched by every column,
+/// NULLs equal (`tether-connect` `skip::keyless_clash`).
+#[allow(clippy::too_many_arguments)]
+async fn refuse_null_row_keys(
+    conn: &mut Connection,
+    shown: &str,
+    spec: &DestinationSpec,
+    plan: &Plan,
+    source: &Schema,
+    existing: &Schema,
+    began_empty: &[String],
+) -> Result<(), SyncError> {
+    if spec.on_conflict == tether_connect::Conflict::Error {
+        return Ok(());
+    }
+    for tp in plan.tables.iter().filter(|tp| !began_empty.contains(&tp.name)) {
+        if tp.table.primary_key.is_empty() && tp.table.unique_keys.is_empty() {
+            continue;
+        }
+        let name = destination_name(source, &tp.table.table_name(), conn.engine());
+        let Some(t) = existing.table(&name) else { continue };
+        let key = row_key(&tp.table);
+        let d = conn.dialect();
+        let nullable: Vec<&String> = key
+            .iter()
+            .filter(|c| tp.table.column(c).is_none_or(|x| x.nullable) && t.column(c).is_none_or(|x| x.nullable))
+            .collect();
+        let null: Vec<String> = nullable.iter().map(|c| format!("{} IS NULL", d.ident(c))).collect();
+        if null.is_empty() || !has_rows_where(conn, t, &null).await? {
+            continue;
+        }
+        return Err(SyncError::Plan(format!(
+            "{shown}: table {} already holds rows with NULL in ({}), the key on_conflict = \"{}\" matches the \
+             source's rows of {} to them by (the source's primary key, else its first unique key whose columns \
+             are all NOT NULL, else its first unique key): a row with NULL there matches none, so it would go in \
+             again and clash with its own row on another key. Nothing was written. Declare the columns of a key \
+             that tells the rows apart NOT NULL in the source (or give {} a primary key), so rows are matched by \
+             it, or set truncate = true",
+            t.name,
+            key.join(", "),
+            match spec.on_conflict {
+                tether_connect::Conflict::Update => "update",
+                _ => "skip",
+            },
+            tp.name,
+            tp.name,
+        )));
+    }
+    Ok(())
 }
 
 /// With `on_conflict = "skip"` or `"update"`, a run matches its rows to a destination

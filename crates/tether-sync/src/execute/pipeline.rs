@@ -1455,8 +1455,8 @@ async fn load_unit(
             Err(e) => {
                 let e = unset_before(e, plan, lane, &fixups);
                 return Err(match cycle {
-                    Some(c) if defer => orphans_left(e, plan, c, lane, &deferred).await,
-                    _ => e,
+                    Some(c) => orphans_left(e, plan, c, lane, &deferred).await,
+                    None => e,
                 });
             }
         };
@@ -1545,11 +1545,13 @@ fn unset_before(e: SyncError, plan: &Plan, lane: &Lane, fixups: &[Vec<(usize, Fi
     noted_before_complete(e, &note)
 }
 
-/// `e` from a table of a cycle loaded with the destination's FK checks off (`defer`)
-/// on a destination committing as it goes (MariaDB, SQLite): rows committed before it
-/// may reference parents that never arrived. Counts them per FK of the cycle, by a
-/// query on each such destination, and says a re-run repairs them. Where a count
-/// cannot be read, `e` says nothing of it.
+/// `e` from a table of a cycle loaded with the destination's FK checks off on a
+/// destination committing as it goes: a `defer` cycle on MariaDB or SQLite, or any cycle
+/// written with its values as they are on a destination whose checks are off or
+/// `"verify"` (no break is needed there: [`table_write`]; twenty-seventh session writer
+/// S, review r27d F3). Rows committed before it may reference parents that never
+/// arrived. Counts them per FK of the cycle, by a query on each such destination, and
+/// says a re-run repairs them. Where a count cannot be read, `e` says nothing of it.
 async fn orphans_left(
     e: SyncError,
     plan: &Plan,
@@ -1559,9 +1561,11 @@ async fn orphans_left(
 ) -> SyncError {
     let fks = &plan.cycles[cycle].foreign_keys;
     let mut said = Vec::new();
-    for (dest, _) in lane.dests.iter_mut().zip(deferred).filter(|(_, d)| d.is_some()) {
-        if dest.conn.engine() == tether_connect::Engine::Postgres {
-            continue; // one transaction, rolled back
+    let mut unchecked = false;
+    for (dest, deferred) in lane.dests.iter_mut().zip(deferred) {
+        let unbroken = dest.fk_free() && dest.loads_whole().is_none();
+        if !unbroken && (deferred.is_none() || dest.conn.engine() == tether_connect::Engine::Postgres) {
+            continue; // broken and set again, or one transaction, rolled back
         }
         let mut counts = Vec::new();
         for tp in plan.tables.iter().filter(|tp| tp.cycle == Some(cycle)) {
@@ -1610,16 +1614,26 @@ async fn orphans_left(
             }
         }
         if !counts.is_empty() {
+            unchecked |= unbroken;
             said.push(format!("{}: {}", dest.shown, counts.join(", ")));
         }
     }
     if said.is_empty() {
         return e;
     }
+    // Checks were off while loading: the destination's FK (PostgreSQL: still marked
+    // valid) does not hold for those rows until the parents are there.
+    let unchecked = match unchecked {
+        true => {
+            " (written as they are with FK checks off, which the foreign key does not check: it does not \
+                  hold for them)"
+        }
+        false => "",
+    };
     let note = format!(
         "the cycle loaded with FK checks off and rows committed before this one reference a parent the \
-         destination does not hold (the parent was to come later): {}; running the job again with on_conflict \
-         = \"skip\" or \"update\" (or truncate = true) once the cause is fixed writes the parents",
+         destination does not hold (the parent was to come later){unchecked}: {}; running the job again with \
+         on_conflict = \"skip\" or \"update\" (or truncate = true) once the cause is fixed writes the parents",
         said.join("; ")
     );
     noted_before_complete(e, &note)

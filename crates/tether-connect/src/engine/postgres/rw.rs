@@ -224,7 +224,7 @@ pub async fn insert(
         return staged_upsert(client, table, columns, key, text, fixed, rows, conflict).await;
     }
     let mut written = 0u64;
-    for chunk in rows.chunks(500) {
+    for (at, chunk) in rows.chunks(500).enumerate() {
         let values: Vec<String> = chunk
             .iter()
             .map(|r| format!("({})", r.iter().map(|v| d.literal(v)).collect::<Vec<_>>().join(", ")))
@@ -247,22 +247,40 @@ pub async fn insert(
                 d.idents(key),
                 sets.join(", ")
             ));
-        } else if conflict == Conflict::Skip && !key.is_empty() {
-            // Only a clash on the row's key keeps the row there: one on another unique
-            // key is an error (23505), not a row dropped.
+        } else if !key.is_empty() {
+            // `skip`, or `update` with nothing to set outside the key: only a clash on the
+            // row's key keeps the row there; one on another unique key is an error
+            // (23505), not a row dropped.
             sql.push_str(&format!(" ON CONFLICT ({}) DO NOTHING", d.idents(key)));
         } else {
+            // A source table without a key of its own: a row is the same row only when
+            // every column is, which no key of the destination may say. Any clash skips
+            // the row here; [`dropped_unmatched`] then finds a skipped row no
+            // destination row equals in every column (NOTES.md, twenty-seventh session
+            // writer S).
             sql.push_str(" ON CONFLICT DO NOTHING");
         }
         match client.execute(sql.as_str(), &[]).await {
+            Ok(n) if key.is_empty() && (n as usize) < chunk.len() => {
+                if let Some(i) = dropped_unmatched(client, table, columns, chunk).await? {
+                    return Err(WriteError {
+                        row: Some(at * 500 + i),
+                        message: crate::skip::keyless_clash(conflict),
+                        written: written + n,
+                        duplicate_key: true,
+                    });
+                }
+                written += n;
+            }
             Ok(n) => written += n,
             Err(e) => {
-                let other_key =
-                    conflict == Conflict::Skip && e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION);
+                let other_key = e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+                    && !key.is_empty()
+                    && crate::skip::keeps_existing(conflict, columns, key, fixed);
                 let error = WriteError {
                     row: None,
                     message: match other_key {
-                        true => format!("{}{}", describe(&e), crate::skip::other_key(key)),
+                        true => format!("{}{}", describe(&e), crate::skip::other_key(key, conflict)),
                         false => describe(&e),
                     },
                     written,
@@ -273,6 +291,53 @@ pub async fn insert(
         }
     }
     Ok(written)
+}
+
+/// The first row of `chunk` (its index) that a target-less `ON CONFLICT DO NOTHING` of
+/// a keyless source's rows skipped though no row of `table` equals it in every written
+/// column: it clashed with another row on some unique key and would be lost. Rows are
+/// compared as the table's types print them (`ROW(..)::text`: NULLs equal, json too).
+async fn dropped_unmatched(
+    client: &Client,
+    table: &str,
+    columns: &[String],
+    chunk: &[Row],
+) -> Result<Option<usize>, WriteError> {
+    let d = crate::engine::dialect_of(Engine::Postgres);
+    let cols = d.idents(columns);
+    let values: Vec<String> = chunk
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut v: Vec<String> = r.iter().map(|v| d.literal(v)).collect();
+            v.push(i.to_string());
+            format!("({})", v.join(", "))
+        })
+        .collect();
+    let row_of = |alias: &str| {
+        let c: Vec<String> = columns.iter().map(|c| format!("{alias}.{}", d.ident(c))).collect();
+        format!("ROW({})::text", c.join(", "))
+    };
+    let sql = format!(
+        "DROP TABLE IF EXISTS pg_temp.tether_kept; \
+         CREATE TEMP TABLE tether_kept AS SELECT {cols}, 0::bigint AS tether_at FROM {table} WITH NO DATA; \
+         INSERT INTO pg_temp.tether_kept ({cols}, tether_at) VALUES {}; \
+         SELECT min(v.tether_at)::text FROM pg_temp.tether_kept AS v \
+         WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {} = {}); DROP TABLE pg_temp.tether_kept",
+        values.join(", "),
+        row_of("t"),
+        row_of("v")
+    );
+    let done = client.simple_query(&sql).await.map_err(|e| WriteError {
+        row: None,
+        message: describe(&e),
+        written: 0,
+        duplicate_key: false,
+    })?;
+    Ok(done.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).and_then(|n| n.parse::<usize>().ok()),
+        _ => None,
+    }))
 }
 
 /// How `ON CONFLICT (key)` compares each column of `key`: through the unique indexes on
@@ -547,7 +612,7 @@ async fn staged_upsert(
                 row: None,
                 // A row whose key is there was kept: this clash is on another key.
                 message: match duplicate_key && conflict == Conflict::Skip {
-                    true => format!("{}{}", describe(&e), crate::skip::other_key(key)),
+                    true => format!("{}{}", describe(&e), crate::skip::other_key(key, conflict)),
                     false => describe(&e),
                 },
                 written,

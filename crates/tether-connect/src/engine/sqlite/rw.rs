@@ -329,15 +329,33 @@ impl BoundCheck<'_> {
     }
 }
 
+/// The query finding a row of `table` equal to a row in every one of `columns`
+/// (`IS`: NULLs equal; BINARY: text byte for byte), for the target-less
+/// `ON CONFLICT DO NOTHING` of a source table without a key of its own ([`insert`]).
+pub fn same_row_sql(d: &dyn Dialect, table: &str, columns: &[String]) -> String {
+    let same: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{} IS ?{} COLLATE BINARY", d.ident(c), i + 1))
+        .collect();
+    format!("SELECT 1 FROM {table} WHERE {} LIMIT 1", same.join(" AND "))
+}
+
 /// Inserts a batch in one transaction; a rejected row rolls the batch back.
-/// `skipped_on`: the row key when a row whose key is there is kept as it is (`skip`),
-/// which a clash on another key's message names. `check`: a row whose key is there in
-/// another spelling is refused ([`SpellingCheck`]).
+/// `skipped_on`: the row key when a row whose key is there is kept as it is (`skip`,
+/// `update` with nothing to set: `conflict`), which a clash on another key's message
+/// names. `check`: a row whose key is there in another spelling is refused
+/// ([`SpellingCheck`]). `same_row` ([`same_row_sql`]): the statement is a keyless
+/// source's target-less `ON CONFLICT DO NOTHING`, and a row it skips must have a row
+/// there equal in every column, else it clashed on a key and is refused
+/// ([`crate::skip::keyless_clash`]), never dropped.
 pub fn insert(
     conn: &mut Connection,
     sql: &str,
     skipped_on: &[String],
+    conflict: Conflict,
     check: Option<&SpellingCheck>,
+    same_row: Option<&str>,
     rows: &[Row],
 ) -> Result<u64, WriteError> {
     let upsert = upsert_key(sql);
@@ -353,7 +371,7 @@ pub fn insert(
                  that: on_conflict = \"update\" overwrites only the row with the same key (as on PostgreSQL and \
                  MariaDB/MySQL), never a different row; that row was left as it was"
             ),
-            (None, true) if !skipped_on.is_empty() => format!("{e}{}", crate::skip::other_key(skipped_on)),
+            (None, true) if !skipped_on.is_empty() => format!("{e}{}", crate::skip::other_key(skipped_on, conflict)),
             _ => e.to_string(),
         };
         WriteError {
@@ -379,9 +397,24 @@ pub fn insert(
                     });
                 }
             }
-            n += stmt
+            let done = stmt
                 .execute(rusqlite::params_from_iter(row.iter().map(Bind)))
-                .map_err(|e| fail(Some(i), e))? as u64;
+                .map_err(|e| fail(Some(i), e))?;
+            if let (0, Some(same_row)) = (done, same_row) {
+                let mut same = tx.prepare_cached(same_row).map_err(|e| fail(Some(i), e))?;
+                if !same
+                    .exists(rusqlite::params_from_iter(row.iter().map(Bind)))
+                    .map_err(|e| fail(Some(i), e))?
+                {
+                    return Err(WriteError {
+                        row: Some(i),
+                        duplicate_key: true,
+                        message: crate::skip::keyless_clash(conflict),
+                        written: 0,
+                    });
+                }
+            }
+            n += done as u64;
         }
     }
     tx.commit().map_err(|e| fail(None, e))?;
@@ -504,7 +537,7 @@ mod tests {
                     }
                     let mut conn = table();
                     let before = all(&conn);
-                    let e = insert(&mut conn, &sql, &[], None, std::slice::from_ref(row))
+                    let e = insert(&mut conn, &sql, &[], conflict, None, None, std::slice::from_ref(row))
                         .expect_err(&format!("{sql}: {row:?} is refused"));
                     assert!(e.message.contains(message), "{sql}: {}", e.message);
                     assert_eq!(e.row, Some(0));
@@ -519,6 +552,8 @@ mod tests {
             &mut conn,
             &sql,
             &[],
+            Conflict::Error,
+            None,
             None,
             &[vec![Value::Int(7), t("new"), Value::Int(5)]],
         )
