@@ -188,21 +188,6 @@ pub(super) fn column_ref(e: &Expr) -> Option<String> {
     }
 }
 
-/// Whether `e` is `VALUES(col)` / `VALUE(col)` alone (in parentheses or not).
-pub(super) fn values_alone(e: &Expr) -> bool {
-    if let Some(x) = defaulted(e) {
-        return values_alone(x);
-    }
-    match e {
-        Expr::Nested(x) => values_alone(x),
-        Expr::Function(f) => {
-            let name = f.name.to_string();
-            name.eq_ignore_ascii_case("values") || name.eq_ignore_ascii_case("value")
-        }
-        _ => false,
-    }
-}
-
 /// `e` with each column it reads that `by` names (the assigned columns before it,
 /// in order, each with the value a later expression reads of it: [`as_read`],
 /// `None` where not known) replaced by that value (of its last entry). MariaDB
@@ -224,7 +209,7 @@ pub(super) fn read_after(table: &Table, e: &mut Expr, by: &[(String, Option<Expr
         }
         ControlFlow::<()>::Continue(())
     });
-    if !known || (text && !whole_read(e)) {
+    if !known || (text && !whole_read(table, e)) {
         return None;
     }
     let _ = sqlparser::ast::visit_expressions_mut(e, |x| {
@@ -240,36 +225,89 @@ pub(super) fn read_after(table: &Table, e: &mut Expr, by: &[(String, Option<Expr
 
 /// Whether column `column` of `table` holds text, bytes or a value that is not a
 /// number or a date (CHAR, VARCHAR, TEXT, BINARY, VARBINARY, BLOB, BIT, ENUM, SET,
-/// JSON, ...), or is not known. Such a value put into an expression in place of the
-/// column does not compare or convert as the column's own value does (its collation,
-/// a binary operand beside it, its coercibility; reviews r26b F2, r26i F1, F2, F5):
-/// it is predicted only where it is the whole value assigned ([`whole_read`]).
+/// JSON, ...), is a ZEROFILL number, or is not known. Such a value put into an
+/// expression in place of the column does not compare or convert as the column's
+/// own value does (its collation, a binary operand beside it, its coercibility;
+/// reviews r26b F2, r26i F1, F2, F5; a ZEROFILL column reads as text with its
+/// zeros, `CONCAT(z, '')` of an INT(5) ZEROFILL 7 is '00007', where the substituted
+/// number reads '7', review r27a F1): it is predicted only where it is the whole
+/// value assigned ([`whole_read`]).
 pub(super) fn textual(table: &Table, column: &str) -> bool {
     use tether_schema::DataType;
     table.columns.iter().find(|c| eq_ci(&c.name, column)).is_none_or(|c| {
-        !matches!(
-            c.normalized_type,
-            DataType::Int { .. }
-                | DataType::Boolean
-                | DataType::Decimal { .. }
-                | DataType::Float { .. }
-                | DataType::Date
-                | DataType::Time
-                | DataType::Timestamp { .. }
-        )
+        zerofill(c)
+            || !matches!(
+                c.normalized_type,
+                DataType::Int { .. }
+                    | DataType::Boolean
+                    | DataType::Decimal { .. }
+                    | DataType::Float { .. }
+                    | DataType::Date
+                    | DataType::Time
+                    | DataType::Timestamp { .. }
+            )
     })
 }
 
-/// Whether `e` is a column alone (in parentheses or not): the value it reads is the
-/// whole value assigned, compared and converted by nothing.
-pub(super) fn whole_read(e: &Expr) -> bool {
+/// Whether column `c` is a ZEROFILL number (`int(5) unsigned zerofill`,
+/// `decimal(6,2) unsigned zerofill`): read as text, its value is padded with
+/// zeros to the type's width.
+fn zerofill(c: &tether_schema::Column) -> bool {
+    c.engine_type
+        .to_ascii_lowercase()
+        .split_whitespace()
+        .any(|w| w == "zerofill")
+}
+
+/// Whether `e` (an expression over `table`'s row) is a column alone (in
+/// parentheses or not): the value it reads is the whole value assigned, compared
+/// and converted by nothing. `IFNULL(x, literal)` of such an `x` ([`defaulted`])
+/// counts, except where `x` is a ZEROFILL column (or its `VALUES(col)`) and the
+/// literal not a number or NULL: IFNULL then gives the column's text, zeros and
+/// all (`IFNULL(z, 'q')` of 3 is '00003' where `z` alone stores '3' into a
+/// VARCHAR; review r27a F1).
+pub(super) fn whole_read(table: &Table, e: &Expr) -> bool {
     match e {
-        Expr::Nested(x) => whole_read(x),
+        Expr::Nested(x) => whole_read(table, x),
         other => match defaulted(other) {
-            Some(x) => whole_read(x),
+            Some(x) => whole_read(table, x) && !padded(table, other),
             None => column_ref(other).is_some(),
         },
     }
+}
+
+/// Whether `e` is `VALUES(col)` / `VALUE(col)` alone (in parentheses or not), or
+/// `IFNULL(VALUES(col), literal)` of such (see [`whole_read`] for the ZEROFILL
+/// columns that do not count).
+pub(super) fn values_alone(table: &Table, e: &Expr) -> bool {
+    if let Some(x) = defaulted(e) {
+        return values_alone(table, x) && !padded(table, e);
+    }
+    match e {
+        Expr::Nested(x) => values_alone(table, x),
+        Expr::Function(f) => {
+            let name = f.name.to_string();
+            name.eq_ignore_ascii_case("values") || name.eq_ignore_ascii_case("value")
+        }
+        _ => false,
+    }
+}
+
+/// Whether `IFNULL(x, literal)` `e` reads a ZEROFILL column of `table` (as `x`,
+/// or `VALUES(x)`) as text: the literal is not a number, TRUE / FALSE or NULL.
+fn padded(table: &Table, e: &Expr) -> bool {
+    use sqlparser::ast::{FunctionArg, FunctionArgExpr, FunctionArguments};
+    let Expr::Function(f) = e else { return false };
+    let FunctionArguments::List(list) = &f.args else {
+        return false;
+    };
+    let text = match list.args.as_slice() {
+        [_, FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))] => {
+            !matches!(v.value, Value::Number(..) | Value::Boolean(_) | Value::Null)
+        }
+        _ => true,
+    };
+    text && table.columns.iter().any(|c| zerofill(c) && reads_column(e, &c.name))
 }
 
 /// `x` of `IFNULL(x, literal)`: the form a multi-row upsert's steps give a NOT NULL
@@ -1072,7 +1110,7 @@ pub fn called_functions(sql: &str) -> Vec<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{as_read, called_functions, first_member, parse_expr, read_after};
+    use super::{as_read, called_functions, first_member, parse_expr, read_after, textual, values_alone, whole_read};
     use tether_schema::{Column, DataType, Table};
 
     fn column(name: &str, engine_type: &str, normalized_type: DataType) -> Column {
@@ -1151,6 +1189,35 @@ mod tests {
         assert_eq!(read_after(&t, &mut expr("v = 'abc'"), &by), None);
         assert_eq!(read_after(&t, &mut expr("CONCAT(v, 'x')"), &by), None);
         assert_eq!(read_after(&t, &mut expr("IF(v = BINARY 'ab', 1, 2)"), &by), None);
+    }
+
+    #[test]
+    fn a_zerofill_value_is_read_whole_only() {
+        let mut t = p();
+        t.columns.push(column(
+            "z",
+            "int(5) unsigned zerofill",
+            DataType::Int {
+                bytes: 4,
+                unsigned: true,
+            },
+        ));
+        assert!(textual(&t, "z"));
+        assert!(!textual(&t, "a"));
+        let by = vec![("z".to_string(), as_read(&t, "z", expr("7")).ok())];
+        // Read as text, MariaDB gives '00007' (review r27a F1).
+        assert_eq!(read_after(&t, &mut expr("CONCAT(z, '')"), &by), None);
+        assert_eq!(read_after(&t, &mut expr("z + 1"), &by), None);
+        let mut e = expr("z");
+        assert_eq!(read_after(&t, &mut e, &by), Some(()));
+        assert_eq!(e.to_string(), "(7)");
+        assert!(whole_read(&t, &expr("IFNULL(z, 0)")));
+        assert!(whole_read(&t, &expr("IFNULL(z, NULL)")));
+        assert!(!whole_read(&t, &expr("IFNULL(z, 'q')")));
+        assert!(whole_read(&t, &expr("IFNULL(w, 'q')")));
+        assert!(values_alone(&t, &expr("IFNULL(VALUES(z), 0)")));
+        assert!(!values_alone(&t, &expr("IFNULL(VALUES(z), 'q')")));
+        assert!(values_alone(&t, &expr("IFNULL(VALUES(w), 'q')")));
     }
 
     #[test]

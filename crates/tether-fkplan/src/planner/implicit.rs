@@ -297,7 +297,7 @@ impl<'a> Planner<'a> {
             }
             // A text or byte value read other than whole does not compare or
             // convert as the column's own (reviews r26b F2, r26i F1, F2, F5).
-            if changed && textual(table, c) && !whole_read(expr) {
+            if changed && textual(table, c) && !whole_read(table, expr) {
                 return Implicit::Unknown;
             }
             // The value the expression reads: as stored.

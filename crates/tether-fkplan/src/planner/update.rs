@@ -16,7 +16,7 @@ use super::expr::{
     as_read, column_ref, has_backslash, is_default, mentions_values, or_default_of, qualified, read_after, rekeying,
     volatile_assignment, volatile_condition,
 };
-use super::implicit::{made_assignments, Implicits};
+use super::implicit::{generated_over, made_assignments, Implicits};
 use super::multi::Named;
 use super::{children, eq_ci, exact, last_ident, Analysis, Planner};
 
@@ -372,6 +372,26 @@ impl<'a> Planner<'a> {
                 }
             }
         };
+        // Per table, the columns a write to it changes with it: its generated
+        // columns over a written column (STORED or VIRTUAL, any depth) and its ON
+        // UPDATE CURRENT_TIMESTAMP columns (the row changes). A later table reads
+        // the first table's new row, these columns as recomputed; the lock read
+        // would read their old values (review r27a F2). The table's own
+        // assignments read them old, as a single-table UPDATE does.
+        let dependent: Vec<Vec<String>> = named
+            .iter()
+            .enumerate()
+            .map(|(t, n)| {
+                let written: Vec<String> = writes.iter().filter(|(x, _)| *x == t).map(|(_, c)| c.clone()).collect();
+                if written.is_empty() {
+                    return Vec::new();
+                }
+                let mut out: Vec<String> = n.table.extras.updated_now.keys().cloned().collect();
+                let changed: Vec<String> = written.iter().chain(&out).cloned().collect();
+                out.extend(generated_over(n.table, &changed));
+                out
+            })
+            .collect();
         let reads_written = u.assignments.iter().enumerate().any(|(i, a)| {
             let mut found = false;
             let _ = sqlparser::ast::visit_expressions(&a.value, |e| {
@@ -381,6 +401,9 @@ impl<'a> Planner<'a> {
                         .iter()
                         .enumerate()
                         .any(|(j, (t, w))| j != i && eq_ci(w, &name) && table.is_none_or(|x| x == *t));
+                    found |= dependent.iter().enumerate().any(|(t, columns)| {
+                        t != writes[i].0 && columns.iter().any(|c| eq_ci(c, &name)) && table.is_none_or(|x| x == t)
+                    });
                 }
                 ControlFlow::<()>::Continue(())
             });

@@ -283,7 +283,7 @@ impl<'a> Planner<'a> {
         let mut unknown: Vec<(String, String, String)> = Vec::new();
         for (c, e) in assigned {
             let mut e = or_default_of(e, &ident(c));
-            let alone = values_alone(&e);
+            let alone = values_alone(table, &e);
             let (by, unknown_sources) = match alone {
                 true => (&by_values, &unknown_sources),
                 false => (&by_reads, &unknown_reads),
@@ -308,7 +308,7 @@ impl<'a> Planner<'a> {
                 .any(|x| textual(table, x));
             // (A value from a `VALUES(col)` whose stored value is not known is
             // refused below where it re-keys.)
-            if (from.is_none() && text && !whole_read(&e)) || has_backslash(&e) {
+            if (from.is_none() && text && !whole_read(table, &e)) || has_backslash(&e) {
                 return Ok(self.passthrough(table));
             }
             if !substitute_values(&mut e, by) {

@@ -273,9 +273,20 @@ fn statement_locks(statement: &str) -> Option<bool> {
 /// `@@warning_count` answer as natively, until the client's next statement that
 /// uses a table.
 ///
-/// `None` (nothing to give back, or what cannot be given back exactly): no rows; a
-/// count other than the rows (more than `max_error_count`); a Note or an Error
-/// (`SIGNAL` raises only Warnings); a message longer than `MESSAGE_TEXT` holds.
+/// A Note alone (DECIMAL rounding's 1265, say; review r27a F3) is given back too:
+/// `SIGNAL` raises only Warnings (its level follows the SQLSTATE's class), but a
+/// `RESIGNAL SET` without an SQLSTATE keeps the level of the condition its handler
+/// caught, so a handler of a Note the compound statement raises itself (a local
+/// DECIMAL variable set to a value it rounds) rewrites that Note's number and
+/// text. Among other conditions a Note is not given back: each handler marks the
+/// condition it caught for removal, and only a `RESIGNAL` with an SQLSTATE (which
+/// raises a Warning) keeps them, the raised Note with them (checked on MariaDB
+/// 10.11); the Warnings are given back without it.
+///
+/// `None` (nothing to give back): no rows; a count other than the rows (more than
+/// `max_error_count`); no row that can be given back. A row that cannot (an Error,
+/// code 0, a message longer than `MESSAGE_TEXT` holds, a Note beside other rows)
+/// is left out.
 pub fn warnings_restore(shown: &Reply, count: u16) -> Option<String> {
     const MESSAGE_TEXT_MAX: usize = 128;
     let Reply::Rows { rows, .. } = shown else {
@@ -287,25 +298,34 @@ pub fn warnings_restore(shown: &Reply, count: u16) -> Option<String> {
     let mut conditions = Vec::new();
     for row in rows {
         let text = |i: usize| row.get(i).map(Value::text).unwrap_or_default();
-        let (level, code, message) = (text(0), text(1).parse::<u16>().ok()?, text(2));
-        if level != "Warning" || code == 0 || message.chars().count() > MESSAGE_TEXT_MAX {
-            return None;
+        let (level, code, message) = (text(0), text(1).parse::<u16>().unwrap_or(0), text(2));
+        if code == 0 || message.chars().count() > MESSAGE_TEXT_MAX {
+            continue;
         }
         let message = message.replace('\\', "\\\\").replace('\'', "''");
-        conditions.push(format!(
-            "SQLSTATE '01000' SET MYSQL_ERRNO = {code}, MESSAGE_TEXT = '{message}'"
-        ));
+        let set = format!("MYSQL_ERRNO = {code}, MESSAGE_TEXT = '{message}'");
+        match level.as_str() {
+            "Note" if rows.len() == 1 => {
+                return Some(format!(
+                    "BEGIN NOT ATOMIC DECLARE _tether_note DECIMAL(2,1); \
+                     DECLARE EXIT HANDLER FOR SQLWARNING RESIGNAL SET {set}; SET _tether_note = 0.25; END"
+                ));
+            }
+            "Warning" => conditions.push(format!("SQLSTATE '01000' SET {set}")),
+            _ => {}
+        }
     }
+    let (first, rest) = conditions.split_first()?;
     // The handler of the k-th condition raises the (k+1)-th, innermost last.
     let mut handler: Option<String> = None;
-    for condition in conditions[1..].iter().rev() {
+    for condition in rest.iter().rev() {
         handler = Some(match handler {
             None => format!("RESIGNAL {condition}"),
             Some(inner) => format!("BEGIN DECLARE EXIT HANDLER FOR SQLWARNING {inner}; RESIGNAL {condition}; END"),
         });
     }
     let declare = handler.map_or(String::new(), |h| format!("DECLARE EXIT HANDLER FOR SQLWARNING {h}; "));
-    Some(format!("BEGIN NOT ATOMIC {declare}SIGNAL {}; END", conditions[0]))
+    Some(format!("BEGIN NOT ATOMIC {declare}SIGNAL {first}; END"))
 }
 
 /// The tables of `schema` with FKs or that FKs refer to, lowercased.
@@ -438,7 +458,24 @@ mod tests {
             )
         );
         assert_eq!(warnings_restore(&three, 4), None);
-        assert_eq!(warnings_restore(&shown(vec![row("Note", "1", "a")]), 1), None);
+        // A Note alone: rewritten from one the statement raises (review r27a F3).
+        assert_eq!(
+            warnings_restore(&shown(vec![row("Note", "1265", "it's")]), 1).as_deref(),
+            Some(
+                "BEGIN NOT ATOMIC DECLARE _tether_note DECIMAL(2,1); DECLARE EXIT HANDLER FOR SQLWARNING \
+                 RESIGNAL SET MYSQL_ERRNO = 1265, MESSAGE_TEXT = 'it''s'; SET _tether_note = 0.25; END"
+            )
+        );
+        // Beside other rows a Note is left out, the Warnings kept.
+        let mixed = shown(vec![row("Note", "1265", "n"), row("Warning", "1264", "w")]);
+        assert_eq!(
+            warnings_restore(&mixed, 2).as_deref(),
+            Some("BEGIN NOT ATOMIC SIGNAL SQLSTATE '01000' SET MYSQL_ERRNO = 1264, MESSAGE_TEXT = 'w'; END")
+        );
+        assert_eq!(
+            warnings_restore(&shown(vec![row("Note", "1", "a"), row("Note", "2", "b")]), 2),
+            None
+        );
         assert_eq!(warnings_restore(&shown(Vec::new()), 0), None);
     }
 

@@ -110,3 +110,4 @@ mod upsert_r23;
 mod values_r14;
 mod values_r15;
 mod views_r17;
+mod zerofill_r27;
