@@ -20,8 +20,8 @@ mod sql;
 pub use error::PlanError;
 pub use message::{ansi_quoted, cascade_too_deep, describe_constraint, no_referenced_row, row_is_referenced, FkError};
 pub use plan::{
-    Action, ActionKind, Clash, Event, FkRef, KeyValue, NewChildValue, NewRows, Pad, ParentCheck, ParentChecks, Part,
-    Pick, Plan, ReplaceSource, Rules, Start, Stored, Target, Template,
+    Action, ActionKind, Clash, Event, FkRef, KeyValue, NewChildValue, NewRows, OwnParent, Pad, ParentCheck,
+    ParentChecks, Part, Pick, Plan, ReplaceSource, Rules, Start, Stored, Target, Template,
 };
 pub use planner::{called_functions, looks_like_write, plan, update_parts, without_modifiers, Analysis, UpdateParts};
 pub use rows::{insert_parts, InsertParts, RowSource};

@@ -392,9 +392,11 @@ pub struct ParentCheck {
     /// Where the FK's columns sit in [`ParentChecks::columns`].
     pub positions: Vec<usize>,
     /// For a self-reference: where the referenced columns sit in
-    /// [`ParentChecks::columns`]; a row the statement inserts is a parent from its
-    /// own check on.
+    /// [`ParentChecks::columns`]; a row the statement inserts is a parent of its
+    /// later rows, and of itself as [`ParentCheck::own_parent`] says.
     pub own_positions: Option<Vec<usize>>,
+    /// For a self-reference: whether an inserted row is its own parent.
+    pub own_parent: OwnParent,
     /// Where the columns sit in [`ParentChecks::columns`] whose change makes InnoDB
     /// write the FK's index entry again, and so check the FK again, even when the
     /// FK's own values stay: the primary key and the other columns of the index
@@ -415,6 +417,24 @@ pub struct ParentCheck {
     /// which of the `<keys>` exist.
     pub probe: Template,
     pub error: FkError,
+}
+
+/// Whether a row is its own parent through a self-referencing FK. InnoDB writes
+/// a row index by index, the clustered index first, then the secondary indexes in
+/// the table's order, and checks the FKs an index backs just before writing that
+/// index's entry (`row_ins_index_entry`): the row's own key is there to be found
+/// only when the index the FK references comes before the FK's own index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnParent {
+    /// The referenced columns lead the clustered index, the FK's do not: the row's
+    /// key is written before its FK is checked.
+    Yes,
+    /// The FK's columns lead the clustered index: it is checked before anything
+    /// of the row is written.
+    No,
+    /// Both in secondary indexes (or no primary key): their order in InnoDB, which
+    /// the schema does not keep, decides. InnoDB checks such a row.
+    Unknown,
 }
 
 /// How the plan finds the rows the statement itself changes.

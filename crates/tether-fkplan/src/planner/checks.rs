@@ -6,7 +6,7 @@ use sqlparser::ast::{Expr, Insert, SetExpr, UnaryOperator, Value};
 use tether_schema::{DataType, ForeignKey, Table};
 
 use crate::message;
-use crate::plan::{FkRef, NewRows, ParentCheck, ParentChecks, Part, Template};
+use crate::plan::{FkRef, NewRows, OwnParent, ParentCheck, ParentChecks, Part, Template};
 use crate::sql::{ident, idents, row_of};
 
 use super::expr::{column_default, default_per_row, is_default};
@@ -55,8 +55,8 @@ impl<'a> Planner<'a> {
 
     /// The parent checks of `fks` (FKs of `table`). With `own`, the columns also
     /// carry what self-references point at, so rows the statement inserts count as
-    /// parents of its later rows (and of themselves, as in InnoDB, which checks a
-    /// row's FKs after writing its clustered record).
+    /// parents of its later rows (and of themselves where InnoDB writes the
+    /// referenced index first: [`OwnParent`]).
     pub(super) fn parent_checks(&self, table: &Table, fks: &[&ForeignKey], own: bool, rows: NewRows) -> ParentChecks {
         let mut columns: Vec<String> = Vec::new();
         let add = |c: &String, columns: &mut Vec<String>| {
@@ -137,6 +137,7 @@ impl<'a> Planner<'a> {
                     },
                     positions: fk.columns.iter().map(position).collect(),
                     own_positions: (own && is_self(fk)).then(|| fk.referenced_columns.iter().map(position).collect()),
+                    own_parent: own_parent(table, fk),
                     rewrites: Vec::new(),
                     may_rewrite: Vec::new(),
                     numeric,
@@ -253,5 +254,24 @@ impl<'a> Planner<'a> {
             _ => false,
         };
         ok.then(|| self.source.expr_text(e))
+    }
+}
+
+/// Whether a row of `table` is its own parent through `fk` (see [`OwnParent`]).
+/// InnoDB backs an FK, and finds a referenced key, with the first index whose
+/// leading columns are the FK's (the referenced) columns; the clustered index
+/// (the primary key) is the first of all.
+fn own_parent(table: &Table, fk: &ForeignKey) -> OwnParent {
+    let leads_primary = |columns: &[String]| {
+        !table.primary_key.is_empty()
+            && columns.len() <= table.primary_key.len()
+            && columns.iter().zip(&table.primary_key).all(|(a, b)| eq_ci(a, b))
+    };
+    match (leads_primary(&fk.referenced_columns), leads_primary(&fk.columns)) {
+        (true, false) => OwnParent::Yes,
+        // Checked with the clustered entry, before it is written (whatever the
+        // referenced index: the same one, or a secondary one written later).
+        (_, true) => OwnParent::No,
+        (false, false) => OwnParent::Unknown,
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use tether_fkplan::{ParentCheck, ParentChecks};
+use tether_fkplan::{OwnParent, ParentCheck, ParentChecks};
 
 use super::render::{is_null, literals};
 use super::state::Change;
@@ -132,6 +132,10 @@ pub(super) enum KeyEvent {
     Added,
 }
 
+/// A key event at a row of the statement: (origin row, event, exact key, whether
+/// it is the insert of the row at its origin, which may or may not be its own parent).
+type OwnEvent = (usize, KeyEvent, Key, bool);
+
 /// Why an updated row whose FK value stays is checked all the same.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Rewrite {
@@ -164,7 +168,9 @@ fn rewritten(check: &ParentCheck, row: &OwnRow) -> Option<Rewrite> {
 /// The gateway's parent-existence check of the statement's own rows, set-based:
 /// one locking probe per FK. A row's parent exists when the probe found it and no
 /// earlier row (nor the row itself) deleted or re-keyed it, or when a row up to
-/// this one inserted or re-keyed a parent to it (self-references, cycles). MATCH
+/// this one inserted or re-keyed a parent to it (self-references, cycles; an
+/// inserted row is its own parent as [`OwnParent`] says, and where InnoDB's index
+/// order decides it InnoDB checks). MATCH
 /// SIMPLE: an FK value with a NULL is not checked; an UPDATE checks the FKs whose
 /// values change, and those whose index entry it writes again (a new primary key,
 /// another column of the FK's index), as InnoDB does. `by_bytes`: an UPDATE's FK
@@ -247,7 +253,7 @@ pub(super) async fn check_parents(
         // What the statement does to parent keys, by key, in row order.
         // Keyed by the folded value; each event keeps the exact one, so a lookup
         // that matches only when folded is left to InnoDB.
-        let mut events: HashMap<Vec<String>, Vec<(usize, KeyEvent, Key)>> = HashMap::new();
+        let mut events: HashMap<Vec<String>, Vec<OwnEvent>> = HashMap::new();
         let mut unknown_from: Option<usize> = None;
         for c in changes.iter().filter(|c| c.table == check.fk.parent) {
             let origin = if one_row { 0 } else { c.origin };
@@ -257,6 +263,7 @@ pub(super) async fn check_parents(
                     origin,
                     KeyEvent::Gone,
                     canon_tuple_strict(&old, &check.numeric),
+                    false,
                 )),
                 Some(new) => {
                     let new: Vec<String> = check.fk.parent_positions.iter().map(|p| new[*p].clone()).collect();
@@ -270,11 +277,14 @@ pub(super) async fn check_parents(
                         return Ok(Verdict::Unsure);
                     }
                     if old != new {
-                        events.entry(old).or_default().push((origin, KeyEvent::Gone, old_exact));
+                        events
+                            .entry(old)
+                            .or_default()
+                            .push((origin, KeyEvent::Gone, old_exact, false));
                         events
                             .entry(new)
                             .or_default()
-                            .push((origin, KeyEvent::Added, new_exact));
+                            .push((origin, KeyEvent::Added, new_exact, false));
                     }
                 }
             }
@@ -290,6 +300,7 @@ pub(super) async fn check_parents(
                         j,
                         KeyEvent::Added,
                         canon_tuple_strict(&key, &check.numeric),
+                        true,
                     )),
                     None => {
                         unknown_from.get_or_insert(j);
@@ -303,14 +314,32 @@ pub(super) async fn check_parents(
         for (i, n) in wanted.iter().enumerate() {
             let Some(n) = n else { continue };
             let mut exists = found[*n];
+            // The row's own key, when only InnoDB's index order says whether the
+            // row is its own parent.
+            let mut own_undecided = false;
             if let Some(list) = events.get(&canon_tuple(&distinct[*n], &check.numeric)) {
                 let exact = canon_tuple_strict(&distinct[*n], &check.numeric);
-                for (_, event, key) in list.iter().take_while(|(origin, _, _)| *origin <= i) {
+                for (origin, event, key, own_insert) in list.iter().take_while(|(origin, ..)| *origin <= i) {
+                    if *own_insert && *origin == i {
+                        // The row's own insert (the last event at its origin: an
+                        // addition) counts where its key is written before the check.
+                        match check.own_parent {
+                            OwnParent::Yes => {}
+                            OwnParent::No => continue,
+                            OwnParent::Unknown => {
+                                own_undecided = true;
+                                continue;
+                            }
+                        }
+                    }
                     if *key != exact {
                         return Ok(Verdict::Unsure);
                     }
                     exists = *event == KeyEvent::Added;
                 }
+            }
+            if !exists && own_undecided {
+                return Ok(Verdict::Unsure);
             }
             if !exists {
                 if unknown_from.is_some_and(|u| u <= i) {

@@ -437,7 +437,16 @@ async fn check_own_parents(
         // The values are checked as the columns store them (cut outside strict
         // mode, rounded, converted): InnoDB checks the stored value, and the
         // original runs with checks off (behind the head nothing checks at all).
-        super::stored::as_stored(checks, &checks.types, &plan.table, own, backend).await?;
+        // A later row's store error (1048, 1264, ...) is not the statement's when an
+        // earlier row fails first: MariaDB goes row by row, each row checked (its
+        // FKs, its unique keys) before the next is stored. Behind InnoDB the
+        // original is replayed with its checks to find the first failing row.
+        if let Err(error) = super::stored::as_stored(checks, &checks.types, &plan.table, own, backend).await {
+            if own.len() < 2 || !behind.is_innodb() {
+                return Err(error);
+            }
+            return first_error_replayed(plan, backend, writes, error).await;
+        }
         // A REPLACE's deletes all come before its checks: it has one row, or it
         // writes a table outside FK cycles, whose deletes reach no parent of its rows.
         let one_row = matches!(plan.start, Start::Delete { .. });
@@ -464,28 +473,35 @@ async fn check_own_parents(
                     .await?
                     .unwrap_or(error));
             }
-            Verdict::Fail(error, _) => {
-                // MariaDB, going row by row with its own checks, may meet another
-                // error first (a duplicate key on an earlier row, another FK of the
-                // same row): the original is replayed with InnoDB's checks inside
-                // the statement's transaction or savepoint (rolled back by the
-                // caller) and its error wins.
-                let replies = backend.query(&plan.original).await;
-                return match replies.into_iter().last() {
-                    Some(Reply::Error(e)) => Err(e),
-                    // InnoDB found every parent (a value the gateway compared more
-                    // strictly, say `20.0` with `20`). With no child statement the
-                    // replay is the whole statement, as the old path ran it: keep it.
-                    Some(reply) if writes.statements.is_empty() => {
-                        super::migrating::native_ran(plan, backend.database(), writes.adjust(plan, reply))
-                            .map(Next::Answered)
-                    }
-                    _ => Err(error),
-                };
-            }
+            Verdict::Fail(error, _) => return first_error_replayed(plan, backend, writes, error).await,
         }
     }
     Ok(Next::Go(checks_on))
+}
+
+/// `error` (the gateway's, of some row), or the one MariaDB meets first: going
+/// row by row with its own checks, it may meet another error first (a duplicate
+/// key on an earlier row, another FK of the same row, an earlier row's missing
+/// parent before a later row's NULL), so the original is replayed with InnoDB's
+/// checks inside the statement's transaction or savepoint (rolled back by the
+/// caller) and its error wins.
+async fn first_error_replayed(
+    plan: &Plan,
+    backend: &mut Backend,
+    writes: &Writes,
+    error: ServerError,
+) -> Result<Next<bool>, ServerError> {
+    let replies = backend.query(&plan.original).await;
+    match replies.into_iter().last() {
+        Some(Reply::Error(e)) => Err(e),
+        // InnoDB found every parent (a value the gateway compared more strictly,
+        // say `20.0` with `20`). With no child statement the replay is the whole
+        // statement, as the old path ran it: keep it.
+        Some(reply) if writes.statements.is_empty() => {
+            super::migrating::native_ran(plan, backend.database(), writes.adjust(plan, reply)).map(Next::Answered)
+        }
+        _ => Err(error),
+    }
 }
 
 /// The batch: under a savepoint, with the backend's FK checks off, the original

@@ -78,6 +78,7 @@ mod refresh;
 mod review12;
 mod review_a;
 mod routing_r16;
+mod selfparent_r27;
 mod session_r14;
 mod session_state;
 mod sharded;
