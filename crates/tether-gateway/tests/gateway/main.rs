@@ -58,6 +58,7 @@ mod online_r26;
 mod online_r26b;
 mod online_review;
 mod online_safety;
+mod online_stale_r27;
 mod online_tx_r24;
 mod online_tx_r24b;
 mod overlap_fk_r25;
