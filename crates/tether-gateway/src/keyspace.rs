@@ -135,10 +135,15 @@ struct Known {
     /// The migrator gate's swap count read before the schema was: another value now
     /// means a cut-over changed the tables since (the schema is read again).
     swaps: u64,
+    /// The keyspace's invalidation count read before the schema was: another value
+    /// now means DDL went through the gateway since (a view, a trigger, a routine
+    /// this schema does not know), and the cut-over gate does not judge on it
+    /// (review r27b F1-F3).
+    invalidations: u64,
 }
 
 impl Known {
-    fn new(read: Read, swaps: u64) -> Known {
+    fn new(read: Read, swaps: u64, invalidations: u64) -> Known {
         let Read {
             schema,
             outside,
@@ -156,6 +161,7 @@ impl Known {
             functions: Arc::new(functions),
             schema: Arc::new(schema),
             swaps,
+            invalidations,
         }
     }
 }
@@ -589,6 +595,17 @@ impl Keyspace {
     /// keyspace), resumes unfinished online migrations, and for a sharded keyspace
     /// reads the layout (warning about cross-shard FKs in unmanaged mode).
     pub async fn start(self: &Arc<Self>) {
+        if let Some(m) = &self.migrator {
+            let keyspace: Weak<Self> = Arc::downgrade(self);
+            m.gate_ref().on_hold(Arc::new(move || {
+                let keyspace = keyspace.clone();
+                Box::pin(async move {
+                    if let Some(ks) = keyspace.upgrade() {
+                        ks.read_at_hold().await;
+                    }
+                })
+            }));
+        }
         if let Err(e) = self.refresh().await {
             tracing::warn!("{}", e.message);
         }
@@ -792,6 +809,7 @@ impl Keyspace {
                 }
             }
             ks.invalidate().await;
+            ks.read_again().await;
         });
     }
 
@@ -893,9 +911,15 @@ impl Keyspace {
         pass(m, known.as_ref(), &self.spec.database, sql, transaction, origin, live).await
     }
 
-    /// The last schema read (kept when the one in use is forgotten).
+    /// The last schema read (kept when the one in use is forgotten by a cut-over's
+    /// swap), when no DDL went through the gateway since it was read: a view, a
+    /// trigger or a routine created since would be out of its sight, and the
+    /// cut-over gate judges a statement as it judges one of a keyspace whose schema
+    /// was never read (review r27b F1-F3: an unmanaged keyspace's schema was not
+    /// read again after DDL, and writes through a new trigger or view passed a hold).
     fn last_known(&self) -> Option<Known> {
-        self.last_known.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        let known = self.last_known.lock().unwrap_or_else(|p| p.into_inner()).clone()?;
+        (known.invalidations == self.invalidations.load(Ordering::SeqCst)).then_some(known)
     }
 
     /// True when `sql` may create or drop a temporary table out of its text's sight
@@ -904,11 +928,13 @@ impl Keyspace {
     /// may call one) or a name of another database (review r26j F2), or it may write and names a
     /// table with triggers, a view (a write through it fires its tables'
     /// triggers), or a table of another database (whose triggers the gateway does
-    /// not read); without a schema read, any write or any call. Conservative: the
-    /// names the session's transactions use count as nothing from then on.
+    /// not read); without a schema read (or with DDL through the gateway since the
+    /// last one), any statement: any name may be a view calling such a function
+    /// (review r27b F3). Conservative: the names the session's transactions use
+    /// count as nothing from then on.
     pub fn may_touch_temporary_unseen(&self, sql: &str) -> bool {
         let Some(known) = self.last_known() else {
-            return may_write(sql) || sql.contains('(');
+            return true;
         };
         if known.functions.not_built_in(sql).is_some() {
             return true;
@@ -1085,7 +1111,8 @@ impl Keyspace {
         }
     }
 
-    /// After DDL through the gateway: the schema is read again on next use; a sharded
+    /// After DDL through the gateway (any mode): the schema is forgotten, and an
+    /// unsharded keyspace's read again at once ([`Self::read_again`]); a sharded
     /// keyspace's layout is read again in the background.
     pub async fn after_ddl(self: &Arc<Self>) {
         self.invalidate().await;
@@ -1096,6 +1123,39 @@ impl Keyspace {
                     tracing::warn!("{}", e.message);
                 }
             });
+        } else {
+            self.read_again().await;
+        }
+    }
+
+    /// A hold of the keyspace's gate began (before its RENAME): the schema is read
+    /// again, so the statements it holds are judged on the views, triggers and
+    /// routines of the server now, also those created on it directly (review r27b).
+    /// Not while another hold is past its RENAME (its gap).
+    async fn read_at_hold(&self) {
+        let Some(m) = &self.migrator else { return };
+        let gate = m.gate_ref();
+        if gate.held_tables().iter().any(|t| gate.past_rename(t)) {
+            return;
+        }
+        if let Err(e) = self.read_known().await {
+            tracing::warn!("{}", e.message);
+        }
+    }
+
+    /// Reads the schema again now (after DDL, after a migration ended), so the
+    /// cut-over gate judges on one that knows the views, triggers and routines
+    /// created since: an unmanaged keyspace plans nothing, so nothing else would read
+    /// it (review r27b F1, F2). Not while a cut-over of the keyspace holds tables (its
+    /// gap is no time to read FKs: the next use or the periodic refresh reads it;
+    /// meanwhile the gate judges as without a schema, see [`Self::last_known`]). A
+    /// failure is logged; the next use tries again.
+    pub async fn read_again(&self) {
+        if self.spec.sharded || self.holding() {
+            return;
+        }
+        if let Err(e) = self.read_known().await {
+            tracing::warn!("{}", e.message);
         }
     }
 
@@ -1111,12 +1171,35 @@ impl Keyspace {
     /// The schema and its FK tables, read from the backend when not known yet.
     /// A schema read before an online migration's cut-over is not used after it: the
     /// cut-over moves the gate's swap count before it releases the statements it held.
+    /// While a cut-over of the keyspace holds tables the schema is not read (review
+    /// r27b F3: a write its gate let through read FKs between the RENAME and their
+    /// re-pointing, and was refused with a misleading error): before the RENAME the
+    /// last one read serves when no DDL went through the gateway since; otherwise
+    /// the statement is refused with 1205 (nothing of it ran; try again).
     async fn known(&self) -> Result<Known, ServerError> {
         let swaps = self.swaps();
         if let Some(k) = self.schema.read().await.as_ref() {
             if k.swaps == swaps {
                 return Ok(k.clone());
             }
+        }
+        if let Some(m) = self.migrator.as_ref().filter(|_| self.holding()) {
+            let gate = m.gate_ref();
+            let renamed = gate.held_tables().iter().any(|t| gate.past_rename(t));
+            if let Some(k) = self.last_known().filter(|_| !renamed) {
+                return Ok(k);
+            }
+            return Err(ServerError::new(
+                1205,
+                "HY000",
+                format!(
+                    "Lock wait timeout exceeded; try restarting transaction (tether gateway: keyspace `{}`: its \
+                     schema changed since it was last read, and {} holds tables at its cut-over: the schema is \
+                     read once it is over; the statement was not run, try again)",
+                    self.spec.name,
+                    held_by(gate)
+                ),
+            ));
         }
         self.read_known().await
     }
@@ -1384,9 +1467,11 @@ impl Keyspace {
     async fn read_known(&self) -> Result<Known, ServerError> {
         let mut slot = self.schema.write().await;
         let swaps = self.swaps();
+        // Moved only under the slot's write lock (`invalidate`): stable while held.
+        let invalidations = self.invalidations.load(Ordering::SeqCst);
         match self.read_schema().await {
             Ok(read) => {
-                let known = Known::new(read, swaps);
+                let known = Known::new(read, swaps, invalidations);
                 *slot = Some(known.clone());
                 *self.last_known.lock().unwrap_or_else(|p| p.into_inner()) = Some(known.clone());
                 self.generation.fetch_add(1, Ordering::AcqRel);
@@ -1411,6 +1496,11 @@ impl Keyspace {
     /// Reads the schema again in the background: the one in use stays until the new
     /// one is read (a failure keeps it, with a warning).
     pub async fn reload(&self) {
+        if self.holding() {
+            // Not while a cut-over holds tables: the gap between its RENAME and its
+            // FKs' re-pointing is no time to read FKs (review r27b F3).
+            return;
+        }
         let invalidations = self.invalidations.load(Ordering::SeqCst);
         let swaps = self.swaps();
         let read = self.read_schema();
@@ -1438,7 +1528,7 @@ impl Keyspace {
                         read.schema.tables.len()
                     );
                 }
-                let known = Known::new(read, swaps);
+                let known = Known::new(read, swaps, invalidations);
                 *self.last_known.lock().unwrap_or_else(|p| p.into_inner()) = Some(known.clone());
                 *slot = Some(known);
                 self.generation.fetch_add(1, Ordering::AcqRel);
@@ -1508,11 +1598,15 @@ async fn pass(
             // the RENAME waits for its transaction (it opened every table before).
             // Past the RENAME no transaction holds what it opened before the hold (the
             // RENAME waited for all of them): every write waits then (review r25d).
+            // A view or a table with triggers the record names, unknown when its
+            // statement ran (created on the server out of the gateway's sight, read at
+            // the hold's start), may have made a temporary table of a held name: the
+            // record counts nothing then (review r27b).
             let waited_for = transaction.is_some_and(|o| {
                 !writes
-                    || named.iter().all(|t| {
+                    || (named.iter().all(|t| {
                         !gate.past_rename(t) && gate.held_since(t).is_none_or(|since| o.before(t, since, query_cache))
-                    })
+                    }) && !o.uses_any(|t| may_hide_temporary(known, t)))
             });
             if waited_for {
                 return match gate.refusal(&named) {
@@ -1702,6 +1796,16 @@ fn qualified_elsewhere(sql: &str, database: &str) -> bool {
     false
 }
 
+/// True when `name`, used as a table by a statement of a transaction's record, is
+/// a view or a table with triggers of `known` (either may create a temporary table
+/// of any name: see [`Keyspace::may_touch_temporary_unseen`]).
+fn may_hide_temporary(known: Option<&Known>, name: &str) -> bool {
+    known.is_some_and(|k| {
+        k.triggered.tables.contains(&name.to_lowercase())
+            || k.schema.objects.views.iter().any(|v| v.name.eq_ignore_ascii_case(name))
+    })
+}
+
 /// The migrations holding tables now, for a refusal: "online migration '...'".
 fn held_by(gate: &online::CutoverGate) -> String {
     let owners: Vec<String> = gate.owners().iter().map(|o| format!("'{o}'")).collect();
@@ -1793,6 +1897,11 @@ impl Opened {
             std::time::Instant::now(),
             cache_may_answer(sql),
         ));
+    }
+
+    /// True when a statement of the record used as a table a name `f` accepts.
+    pub fn uses_any(&self, f: impl Fn(&str) -> bool) -> bool {
+        self.statements.iter().any(|(tables, _, _)| tables.iter().any(|t| f(t)))
     }
 
     /// True when a statement using `table` as a table ended before `since`;

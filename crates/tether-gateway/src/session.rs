@@ -60,7 +60,7 @@ struct Prepared {
     /// [`Keyspace::may_touch_temporary_unseen`] of the statement, with the schema
     /// generation it was read at.
     unseen: Option<(u64, bool)>,
-    /// It may run DDL: a managed keyspace's schema is read again after each run.
+    /// It may run DDL: the keyspace's schema is read again after each run.
     runs_ddl: bool,
     /// It runs statements out of sight (a CALL, ...): each run forgets the
     /// session's SQL-prepared texts in its keyspace (they may be prepared again).
@@ -1390,6 +1390,10 @@ impl Session {
                     if named.is_empty() {
                         continue;
                     }
+                    if o.mode() != FkMode::Managed && has(&["create", "alter", "drop", "rename", "truncate"]) {
+                        // Its schema read again too: the cut-over gate judges on it (r27b).
+                        after.elsewhere.push(o.clone());
+                    }
                     match o.mode() {
                         FkMode::Disallow if lower.contains("foreign key") || lower.contains("references") => {
                             let fk = ddl::NewForeignKey {
@@ -1485,6 +1489,10 @@ impl Session {
                 let named = route::qualified_names(t, &o.spec.database, lexing);
                 if named.is_empty() {
                     continue;
+                }
+                if is_ddl && o.mode() != FkMode::Managed {
+                    // Its schema read again too: the cut-over gate judges on it (r27b).
+                    after.elsewhere.push(o.clone());
                 }
                 match o.mode() {
                     FkMode::Disallow if is_ddl => {
@@ -1688,7 +1696,7 @@ impl Session {
                 None => self.sql_prepared.remove(&key),
             };
         }
-        if after.ddl && ks.mode() == FkMode::Managed {
+        if after.ddl {
             ks.after_ddl().await;
         }
         for o in after.elsewhere {
@@ -2341,7 +2349,7 @@ impl Session {
         let done = backend_in(&mut self.backends, ks, &self.caps, self.fk_checks, self.live.as_ref())
             .forward_execute(&mut p.statement, params, out)
             .await;
-        if p.runs_ddl && ks.mode() == FkMode::Managed {
+        if p.runs_ddl {
             ks.after_ddl().await;
         }
         done
@@ -2541,9 +2549,9 @@ struct Item {
 struct After {
     /// The keyspace the query ran in (`None`: nothing to follow).
     keyspace: Option<Arc<Keyspace>>,
-    /// It may have run DDL there: a managed keyspace's schema is read again.
+    /// It may have run DDL there: the keyspace's schema is read again.
     ddl: bool,
-    /// Other managed keyspaces whose tables its DDL named (`db.t`).
+    /// Other keyspaces whose tables its DDL named (`db.t`).
     elsewhere: Vec<Arc<Keyspace>>,
     /// It sets `foreign_key_checks`: read back.
     fk_checks: bool,

@@ -84,9 +84,38 @@ struct GateInner {
     /// no metadata lock, so it does not make the RENAME wait for its transaction
     /// (review r26c F2).
     query_cache: std::sync::atomic::AtomicBool,
+    /// Run when a cut-over's hold has begun, before its RENAME
+    /// ([`CutoverGate::on_hold`]).
+    on_hold: Mutex<Option<OnHold>>,
 }
 
+/// What a keyspace does when a hold of its gate begins: its schema read again, so
+/// the gate judges the held statements on views and triggers created on the server
+/// out of the gateway's sight (review r27b).
+pub type OnHold = Arc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>;
+
+/// The longest a cut-over waits for [`OnHold`] (then it goes on).
+const ON_HOLD_WAIT: Duration = Duration::from_secs(5);
+
 impl CutoverGate {
+    /// Sets what runs when a hold begins (before the RENAME: the schema may be read).
+    pub fn on_hold(&self, hook: OnHold) {
+        *self.inner.on_hold.lock().unwrap_or_else(|p| p.into_inner()) = Some(hook);
+    }
+
+    /// Runs the [`OnHold`] set, if any, at most [`ON_HOLD_WAIT`].
+    async fn begun(&self) {
+        let hook = self.inner.on_hold.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(hook) = hook {
+            if tokio::time::timeout(ON_HOLD_WAIT, hook()).await.is_err() {
+                tracing::warn!(
+                    "the schema was not read again within {} s of a hold",
+                    ON_HOLD_WAIT.as_secs()
+                );
+            }
+        }
+    }
+
     pub fn new() -> CutoverGate {
         CutoverGate::default()
     }
@@ -441,6 +470,9 @@ pub async fn cut_over(
     gate.set_query_cache(query_cache_on(db).await);
     let mut hold = gate.hold_by(&plan.id, plan.gated_tables());
     let start = Instant::now();
+    // The keyspace reads its schema again under the hold, before the RENAME: a view
+    // or trigger created on the server since its last read is then judged (r27b).
+    gate.begun().await;
     // The lock may have gone with a connection killed and never reopened (no step runs
     // on another): checked right before the RENAME all the same.
     if !store::owns(db, &plan.id).await.map_err(before)? {

@@ -61,6 +61,7 @@ mod online_r27;
 mod online_review;
 mod online_safety;
 mod online_steps;
+mod online_stale_r27;
 mod online_tx_r24;
 mod online_tx_r24b;
 mod overlap_fk_r25;
