@@ -76,6 +76,11 @@ fn found(sql: &str, lexing: Lexing) -> Vec<Found> {
     if !lexing.backslash_escapes && sql.contains('\\') {
         out.extend(text_found(sql));
     }
+    // `--` before a non-ASCII space: the parser reads a comment to the end of the
+    // line, MariaDB code (the session refuses such texts; review r27c F1).
+    if crate::comments::dash_before_unicode_space(sql, lexing).is_some() {
+        out.extend(text_found(sql));
+    }
     let mut push = |table: &ObjectName, name: Option<&Ident>, fk: &ForeignKeyConstraint| {
         out.push(Found {
             fk: NewForeignKey {

@@ -1134,6 +1134,29 @@ pub fn pure_expression(e: &str) -> bool {
     true
 }
 
+/// True when the value of `e` cannot change between the gateway's evaluation
+/// (`SELECT e`, to read the text a dynamic statement runs) and the server's: a
+/// [`pure_expression`] with no assignment (`@n := @n + 1` advances at each
+/// evaluation) and no system variable (`@@timestamp`, `@@warning_count` change by
+/// themselves). User variables are read as they are before the query; those a
+/// statement before sets are the caller's (review r27c F6).
+pub fn evaluable_twice(e: &str) -> bool {
+    if !pure_expression(e) {
+        return false;
+    }
+    let b = e.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"') => i = crate::comments::after_quoted(b, i, q, true),
+            b':' => return false,
+            b'@' if b.get(i + 1) == Some(&b'@') => return false,
+            _ => i += 1,
+        }
+    }
+    true
+}
+
 /// `USE name` in `lead` (comments skipped): the name.
 fn use_target(lead: &str) -> Option<String> {
     let (head, rest) = (lead.get(..3)?, &lead[3..]);
@@ -1461,6 +1484,11 @@ mod tests {
         assert!(pure_expression("CONCAT('x', @a, 3, REPLACE(@b, 'y', 'z'))"));
         assert!(!pure_expression("(SELECT 'x')"));
         assert!(!pure_expression("f(1)"));
+        // Evaluated twice: no assignment, no system variable (review r27c F6).
+        assert!(evaluable_twice("CONCAT('x', @a, 3, REPLACE(@b, 'y', 'z'), ':=@@')"));
+        assert!(!evaluable_twice("IF((@n := @n + 1) > 1, 'a', 'b')"));
+        assert!(!evaluable_twice("IF(RIGHT(@@timestamp, 1) > '4', 'a', 'b')"));
+        assert!(!evaluable_twice("CONCAT(@@session.warning_count)"));
         assert_eq!(
             qualified_names(
                 "DELETE FROM Shop.p, `shop`.`q r` WHERE shopx.a = 1",

@@ -1094,6 +1094,16 @@ impl Session {
             return Ok(after);
         };
         let others = self.others(&ks);
+        // One rule where texts are read: the gateway's parser must read what the
+        // server runs (review r27c F1, F2); dynamic texts in `judge`.
+        if let Some(e) = unicode_dash(&ks, &others, sql, self.lexing) {
+            return Err(e);
+        }
+        if self.fk_checks {
+            if let Some(e) = remote_table_refusal(&ks, &others, sql, self.lexing) {
+                return Err(e);
+            }
+        }
         let lead = skip_comments(sql);
         let backslash = !self.backend(&ks).no_backslash_escapes();
         let disguised = comments::may_have(sql)
@@ -1316,6 +1326,17 @@ impl Session {
                     None => {}
                 }
             }
+            if let Some(e) = item.text.as_deref().and_then(|t| unicode_dash(ks, others, t, lexing)) {
+                return Err(e);
+            }
+            if let Some(e) = item
+                .text
+                .as_deref()
+                .filter(|_| !off && !item.checks_off)
+                .and_then(|t| remote_table_refusal(ks, others, t, lexing))
+            {
+                return Err(e);
+            }
             let Some(t) = &item.text else {
                 // A routine's statements, or a text the gateway cannot read.
                 after.ddl = true;
@@ -1395,12 +1416,12 @@ impl Session {
                         after.elsewhere.push(o.clone());
                     }
                     match o.mode() {
-                        FkMode::Disallow if lower.contains("foreign key") || lower.contains("references") => {
-                            let fk = ddl::NewForeignKey {
-                                table: "?".into(),
-                                constraint: None,
-                            };
-                            return Err(ddl::disallowed(&o.spec.name, &fk));
+                        // The code's tokens, not the words of its strings and
+                        // comments (review r27c F8).
+                        FkMode::Disallow => {
+                            if let Some(fk) = ddl::foreign_key_in_text(t) {
+                                return Err(ddl::disallowed(&o.spec.name, &fk));
+                            }
                         }
                         FkMode::Managed => {
                             if has(&["create", "alter", "drop", "rename", "truncate"]) {
@@ -1412,7 +1433,7 @@ impl Session {
                                 after.elsewhere.push(o.clone());
                             }
                             // With a sharded one too: its head has no FKs (review r26a F5).
-                            if !off && has(&["insert", "update", "delete", "replace"]) {
+                            if !off && has(&["insert", "update", "delete", "replace", "load"]) {
                                 let fk = managed::session_state::fk_tables(&*o.schema().await?);
                                 if let Some(table) = named.iter().find(|n| fk.contains(*n)) {
                                     return Err(other_keyspace_write(ks, o, table));
@@ -1431,7 +1452,15 @@ impl Session {
                 .unwrap_or("")
                 .to_string();
             let is_ddl = matches!(word.as_str(), "create" | "alter" | "drop" | "rename" | "truncate");
-            let is_write = matches!(word.as_str(), "insert" | "update" | "delete" | "replace");
+            // LOAD DATA / LOAD XML write a table as INSERT does (review r27c F5);
+            // LOAD INDEX INTO CACHE does not.
+            let loads = word == "load"
+                && !lower
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .filter(|w| !w.is_empty())
+                    .nth(1)
+                    .is_some_and(|w| w == "index");
+            let is_write = matches!(word.as_str(), "insert" | "update" | "delete" | "replace") || loads;
             match word.as_str() {
                 "use" if pieces > 1 || item.form != PLAIN => return Err(use_alone(t)),
                 // LOAD DATA ... REPLACE into a parent after another statement or in
@@ -1665,7 +1694,7 @@ impl Session {
                 if read.iter().any(|v| vars.known.contains_key(v)) {
                     return Ok(None);
                 }
-                if !(evaluate && route::pure_expression(&e)) {
+                if !(evaluate && route::evaluable_twice(&e)) {
                     return Ok(None);
                 }
                 let rows = self.backend(ks).read(&format!("SELECT CAST(({e}) AS CHAR)")).await?;
@@ -2642,6 +2671,72 @@ fn unreadable_reaching_disallow(ks: &Keyspace, others: &[Arc<Keyspace>], form: &
 }
 
 /// Error 1105 for `USE` in a query of several statements (or a dynamic one).
+/// 1105 for a text with `--` before a non-ASCII space in its code
+/// ([`comments::dash_before_unicode_space`]) where the gateway judges texts: a
+/// keyspace with managed or disallowed foreign keys, or one sharing its server with
+/// such keyspaces (`others`). The server reads two minus signs there and the rest of
+/// the line as code, the gateway's parser a comment: what it planned or judged would
+/// not be what runs (review r27c F1, F2).
+fn unicode_dash(ks: &Keyspace, others: &[Arc<Keyspace>], text: &str, lexing: Lexing) -> Option<ServerError> {
+    if ks.mode() == FkMode::Unmanaged && others.is_empty() {
+        return None;
+    }
+    let space = comments::dash_before_unicode_space(text, lexing)?;
+    Some(ServerError::gateway(format!(
+        "tether gateway: in keyspace `{}`, `--` followed by U+{:04X} (a non-ASCII space) is refused: MariaDB \
+         reads two minus signs there and the rest of the line as code (its `--` comment needs an ASCII space \
+         or control character after it), the gateway's SQL parser a comment to the end of the line, so what \
+         it would plan or judge is not what the server runs; nothing was run: write `- -`, or an ASCII space \
+         after `--` for a comment",
+        ks.spec.name, space as u32
+    )))
+}
+
+/// 1105 for DDL in `ks`'s session that may make or re-point a table reaching
+/// another server ([`guard::remote_table`]: ENGINE=SPIDER, a Spider COMMENT, a
+/// CONNECTION, SERVER changes), or a SET of the default storage engine to such an
+/// engine (or to a value the gateway does not read), while a managed sharded
+/// keyspace (`others`) shares `ks`'s server: such a table would write that
+/// keyspace's node tables with no FK work (review r27c F7). Its own session's
+/// guard judges its own DDL.
+fn remote_table_refusal(ks: &Keyspace, others: &[Arc<Keyspace>], text: &str, lexing: Lexing) -> Option<ServerError> {
+    let sharded: Vec<&Arc<Keyspace>> = others
+        .iter()
+        .filter(|o| o.spec.sharded && o.mode() == FkMode::Managed)
+        .collect();
+    let first = sharded.first()?;
+    let databases: Vec<String> = sharded.iter().map(|o| o.spec.database.clone()).collect();
+    let form = guard::statements(text, lexing).into_iter().find_map(|piece| {
+        let lower = piece.to_ascii_lowercase();
+        let words: Vec<&str> = lower
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+            .collect();
+        let lead = words.first().copied().unwrap_or("");
+        if lead == "set"
+            && lower.contains("storage_engine")
+            && (["spider", "federated", "connect"].iter().any(|e| lower.contains(e))
+                || lower.contains(['@', '(', '\\'])
+                || lower.matches(['\'', '"']).count() > 2)
+        {
+            return Some("a SET of the default storage engine to Spider, FederatedX, CONNECT or a value the gateway does not read".to_string());
+        }
+        let ddl = matches!(lead, "create" | "alter" | "drop")
+            || (!matches!(
+                lead,
+                "select" | "insert" | "update" | "delete" | "replace" | "load" | "with" | "values" | "table" | "do"
+            ) && words.iter().any(|w| matches!(*w, "create" | "alter" | "drop")));
+        ddl.then(|| guard::remote_table(&piece, lexing, &databases)).flatten()
+    })?;
+    Some(ServerError::gateway(format!(
+        "tether gateway: in keyspace `{}`'s session, DDL with {form} is refused: keyspace `{}` (sharded, managed \
+         foreign keys) shares this server, and a table reaching another server's tables (Spider, FederatedX, \
+         CONNECT) could write its data nodes' tables with no foreign-key work; nothing was run: the operator \
+         creates such tables on the head directly",
+        ks.spec.name, first.spec.name
+    )))
+}
+
 fn use_alone(piece: &str) -> ServerError {
     let shown: String = piece.chars().take(80).collect();
     ServerError::gateway(format!(

@@ -350,6 +350,192 @@ fn tokens(piece: &str, lexing: Lexing) -> Vec<String> {
     out
 }
 
+/// A token of a statement for [`remote_table`]: strings keep their text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Lexeme {
+    /// A word or a quoted name, lower case.
+    Name(String),
+    /// A string's text, lower case, `\` escapes dropped (the escaped character kept).
+    Text(String),
+    /// Any other character that is not a space.
+    Punct(char),
+}
+
+fn lexemes(piece: &str, lexing: Lexing) -> Vec<Lexeme> {
+    let mut out = Vec::new();
+    let mut chars = piece.chars().peekable();
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$' || !c.is_ascii();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' | '`' => {
+                let mut inner = String::new();
+                let escapes = lexing.escapes_in(c as u8);
+                while let Some(d) = chars.next() {
+                    if d == '\\' && escapes {
+                        if let Some(e) = chars.next() {
+                            inner.push(e);
+                        }
+                    } else if d == c {
+                        if chars.peek() == Some(&c) {
+                            chars.next();
+                            inner.push(c);
+                        } else {
+                            break;
+                        }
+                    } else {
+                        inner.push(d);
+                    }
+                }
+                let inner = inner.to_lowercase();
+                let name = c == '`' || (c == '"' && lexing.ansi_quotes);
+                out.push(if name { Lexeme::Name(inner) } else { Lexeme::Text(inner) });
+            }
+            c if word(c) => {
+                let mut w = c.to_string();
+                while let Some(&d) = chars.peek() {
+                    if !word(d) {
+                        break;
+                    }
+                    w.push(d);
+                    chars.next();
+                }
+                out.push(Lexeme::Name(w.to_lowercase()));
+            }
+            c if c.is_whitespace() => {}
+            c => out.push(Lexeme::Punct(c)),
+        }
+    }
+    out
+}
+
+/// Engines whose tables read and write another server's tables.
+const REMOTE_ENGINES: &[&str] = &["spider", "federated", "federatedx", "connect"];
+
+/// Spider's connection parameters (`srv "node1"`, `table 'c'`, ...) in a COMMENT.
+const REMOTE_PARAMETERS: &[&str] = &[
+    "srv",
+    "server",
+    "host",
+    "port",
+    "socket",
+    "wrapper",
+    "database",
+    "tbl",
+    "table",
+    "default_file",
+    "default_group",
+];
+
+/// Why DDL (or a compound statement) `text` may make or re-point a table that
+/// reaches another server's tables, if it may: an ENGINE clause naming Spider,
+/// FederatedX or CONNECT, a CONNECTION clause, a string that holds `spider`, a URL
+/// (`://`), one of `databases`, or a Spider connection parameter (`srv "node1"`).
+/// In a keyspace's session on the head of a managed sharded keyspace such a table
+/// writes that keyspace's node tables with no FK work (review r27c F7). CREATE OR
+/// REPLACE / ALTER / DROP SERVER re-point every Spider table using the server.
+pub fn remote_table(text: &str, lexing: Lexing, databases: &[String]) -> Option<String> {
+    let l = lexemes(text, lexing);
+    let name = |i: usize| match l.get(i) {
+        Some(Lexeme::Name(n)) => Some(n.as_str()),
+        _ => None,
+    };
+    for i in 0..l.len() {
+        match &l[i] {
+            Lexeme::Name(n) if n == "engine" => {
+                let at = if l.get(i + 1) == Some(&Lexeme::Punct('=')) {
+                    i + 2
+                } else {
+                    i + 1
+                };
+                let value = match l.get(at) {
+                    Some(Lexeme::Name(v) | Lexeme::Text(v)) => v.as_str(),
+                    _ => "",
+                };
+                if REMOTE_ENGINES.contains(&value) {
+                    return Some(format!("ENGINE={}", value.to_ascii_uppercase()));
+                }
+            }
+            Lexeme::Name(n)
+                if n == "connection" && matches!(l.get(i + 1), Some(Lexeme::Punct('=') | Lexeme::Text(_))) =>
+            {
+                return Some("a CONNECTION clause".to_string());
+            }
+            Lexeme::Name(n)
+                if n == "server"
+                    && i > 0
+                    && (name(i - 1) == Some("alter")
+                        || name(i - 1) == Some("drop")
+                        || (name(i - 1) == Some("replace") && name(i.saturating_sub(2)) == Some("or"))) =>
+            {
+                return Some("CREATE OR REPLACE / ALTER / DROP SERVER".to_string());
+            }
+            Lexeme::Text(t) => {
+                if t.contains("spider") || t.contains("://") {
+                    return Some("a string naming Spider or a URL".to_string());
+                }
+                if let Some(d) = databases.iter().find(|d| t.contains(&d.to_lowercase())) {
+                    return Some(format!("a string naming database `{d}`"));
+                }
+                if let Some(p) = REMOTE_PARAMETERS.iter().find(|p| spider_parameter(t, p)) {
+                    return Some(format!("a COMMENT with the Spider connection parameter `{p}`"));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether `text` holds `parameter` as a word followed (after spaces) by a quote.
+fn spider_parameter(text: &str, parameter: &str) -> bool {
+    text.match_indices(parameter).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + parameter.len()..].trim_start();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_') && (after.starts_with('"') || after.starts_with('\''))
+    })
+}
+
+/// The bare keywords `piece` starts with (lower case), up to the first token that
+/// is not one: a quoted name, a string, a number or punctuation end it, so
+/// ``CREATE TABLE `temporary` `` gives `create table`.
+fn lead_keywords(piece: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = piece.trim_start_matches(|c: char| c == '(' || c.is_ascii_whitespace());
+    loop {
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let word = &rest[..end];
+        let after = &rest[end..];
+        // A keyword is letters (a name may go on with `$`, a non-ASCII letter, `.`).
+        if word.is_empty()
+            || word.starts_with(|c: char| c.is_ascii_digit())
+            || after.starts_with(|c: char| c == '$' || c == '.' || c == '@' || !c.is_ascii())
+        {
+            return out;
+        }
+        out.push(word.to_ascii_lowercase());
+        let next = after.trim_start_matches(|c: char| c.is_ascii_whitespace());
+        if next.len() == after.len() && !next.is_empty() {
+            // Punctuation right after the word (`=`, `(`, a quote): the keywords end.
+            return out;
+        }
+        rest = next;
+    }
+}
+
+/// Whether `piece` is `CREATE [OR REPLACE] TEMPORARY ...` or `DROP TEMPORARY ...`:
+/// the keyword in its place, not the word anywhere (a user, role, table or view
+/// named `temporary` is not the keyword; review r27c F3, F9).
+pub fn temporary_ddl(piece: &str) -> bool {
+    let k = lead_keywords(piece);
+    let k: Vec<&str> = k.iter().map(String::as_str).collect();
+    matches!(
+        k.as_slice(),
+        ["create", "temporary", ..] | ["create", "or", "replace", "temporary", ..] | ["drop", "temporary", ..]
+    )
+}
+
 /// The error for a statement [`switches_off`] finds (`form`: its answer).
 pub fn guarantee_refusal(keyspace: &str, form: &str) -> ServerError {
     let why = if form.contains("spider_") {
@@ -419,7 +605,7 @@ pub fn ddl_refusal(piece: &str, lexing: Lexing, fk_tables: &[String], tables: &[
             }
         ));
     }
-    let temporary = w.get(1).is_some_and(|x| x == "temporary") || w.get(2).is_some_and(|x| x == "temporary");
+    let temporary = temporary_ddl(piece);
     let names = |list: &[String]| {
         list.iter()
             .find(|t| {
@@ -647,7 +833,7 @@ fn relayout(w: &[String]) -> Option<String> {
 /// The table a `CREATE TEMPORARY TABLE` statement creates (lower case), if it is one.
 pub fn temporary_created(piece: &str) -> Option<String> {
     let w = words(piece);
-    if w.first().map(String::as_str) != Some("create") || !w.iter().take(4).any(|x| x == "temporary") {
+    if w.first().map(String::as_str) != Some("create") || !temporary_ddl(piece) {
         return None;
     }
     let pos = w.iter().position(|x| x == "table")?;
@@ -708,6 +894,59 @@ pub fn without_modifiers(sql: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temporary_is_a_keyword_only_in_its_place() {
+        for s in [
+            "CREATE TEMPORARY TABLE t (a INT)",
+            "create or replace temporary table t (a int)",
+            "DROP TEMPORARY TABLE IF EXISTS t",
+        ] {
+            assert!(temporary_ddl(s), "{s}");
+        }
+        for s in [
+            "CREATE TABLE `temporary` (a INT)",
+            "CREATE TABLE temporary (a INT)",
+            "DROP TABLE temporary, p",
+            "DROP TABLE `temporary`, p",
+            "CREATE USER `temporary`",
+            "CREATE OR REPLACE VIEW temporary AS SELECT 1",
+            "CREATE `temporary` TABLE t (a INT)",
+        ] {
+            assert!(!temporary_ddl(s), "{s}");
+        }
+        let fk = ["p".to_string()];
+        let tables = ["p".to_string(), "temporary".to_string()];
+        assert!(ddl_refusal("DROP TABLE temporary, p", Lexing::DEFAULT, &fk, &tables).is_some());
+        assert!(ddl_refusal("DROP TABLE `temporary`, p", Lexing::DEFAULT, &fk, &tables).is_some());
+        assert_eq!(temporary_created("CREATE TABLE `temporary` (a INT)"), None);
+    }
+
+    #[test]
+    fn tables_reaching_other_servers_are_seen() {
+        let dbs = ["r27_ks".to_string()];
+        for s in [
+            "CREATE TABLE a (id INT) ENGINE=SPIDER",
+            "CREATE TABLE a (id INT) ENGINE = 'Spider'",
+            "ALTER TABLE a ENGINE FEDERATED",
+            "CREATE TABLE a (id INT) CONNECTION='node1/c'",
+            "CREATE TABLE a (id INT) COMMENT='srv \"node1\", table \"c\"'",
+            "CREATE TABLE a (id INT) COMMENT='wrapper \"mysql\", database \"r27_' 'ks\"'",
+            "CREATE TABLE a (id INT) COMMENT='sr\\v \"node1\"'",
+            "CREATE OR REPLACE SERVER node1 FOREIGN DATA WRAPPER mysql OPTIONS (HOST 'h')",
+            "ALTER SERVER node1 OPTIONS (PORT 1)",
+            "DROP SERVER node1",
+        ] {
+            assert!(remote_table(s, Lexing::DEFAULT, &dbs).is_some(), "{s}");
+        }
+        for s in [
+            "CREATE TABLE a (id INT) COMMENT 'a note on servers'",
+            "CREATE TABLE a (id INT) ENGINE=InnoDB",
+            "CREATE TABLE a (connection_id INT)",
+        ] {
+            assert_eq!(remote_table(s, Lexing::DEFAULT, &dbs), None, "{s}");
+        }
+    }
 
     #[test]
     fn statements_are_cut_outside_strings_and_comments() {
