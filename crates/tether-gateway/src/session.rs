@@ -1455,11 +1455,11 @@ impl Session {
             // LOAD DATA / LOAD XML write a table as INSERT does (review r27c F5);
             // LOAD INDEX INTO CACHE does not.
             let loads = word == "load"
-                && !lower
+                && lower
                     .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                     .filter(|w| !w.is_empty())
                     .nth(1)
-                    .is_some_and(|w| w == "index");
+                    .is_none_or(|w| w != "index");
             let is_write = matches!(word.as_str(), "insert" | "update" | "delete" | "replace") || loads;
             match word.as_str() {
                 "use" if pieces > 1 || item.form != PLAIN => return Err(use_alone(t)),

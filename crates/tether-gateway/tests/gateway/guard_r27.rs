@@ -88,10 +88,9 @@ fn dash_before_a_unicode_space_is_refused() {
                 "EXECUTE IMMEDIATE 'ALTER TABLE child ADD COLUMN `{N}` INT, ADD COLUMN z INT AS (par_id --{N}), \
                  ADD CONSTRAINT f4 FOREIGN KEY (par_id) REFERENCES par(id), ADD COLUMN w INT AS (1\n)'"
             ),
-            format!(
-                "EXECUTE IMMEDIATE CONCAT('ALTER TABLE child ADD COLUMN z INT AS (par_id --', CHAR(0xC2A0 USING \
-                 utf8mb4), '), ADD CONSTRAINT f5 FOREIGN KEY (par_id) REFERENCES par(id), ADD COLUMN w INT AS (1\n)')"
-            ),
+            "EXECUTE IMMEDIATE CONCAT('ALTER TABLE child ADD COLUMN z INT AS (par_id --', CHAR(0xC2A0 USING \
+             utf8mb4), '), ADD CONSTRAINT f5 FOREIGN KEY (par_id) REFERENCES par(id), ADD COLUMN w INT AS (1\n)')"
+                .to_string(),
         ] {
             let (code, message) = code_of(&mut d, &sql).await;
             assert_eq!(code, 1105, "{sql}: {message}");
