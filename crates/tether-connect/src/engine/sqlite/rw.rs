@@ -2,7 +2,7 @@
 //! Everything here blocks; callers run it on `spawn_blocking`.
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{Connection, ToSql};
+use rusqlite::{Connection, ToSql, TransactionBehavior};
 use tether_schema::DataType;
 use tokio::sync::mpsc;
 
@@ -381,7 +381,13 @@ pub fn insert(
             written: 0,
         }
     };
-    let tx = conn.transaction().map_err(|e| fail(None, e))?;
+    // IMMEDIATE: the write lock is taken (waiting for it) before the batch reads
+    // anything. A deferred transaction that reads first (the spelling check) and then
+    // writes gets SQLITE_BUSY at once, no waiting, when another lane's connection to
+    // the same file committed in between (WAL's stale snapshot).
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| fail(None, e))?;
     let mut n = 0u64;
     {
         let mut stmt = tx.prepare_cached(sql).map_err(|e| fail(None, e))?;
@@ -447,7 +453,7 @@ pub fn update(
         sets.join(", "),
         wheres.join(" AND ")
     );
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut n = 0;
     {
         let mut stmt = tx.prepare_cached(&sql)?;
